@@ -1,0 +1,3 @@
+from pool_doctor.cli import main
+
+main()

@@ -1,0 +1,158 @@
+"""The app's pool, deployment and network, as one typed model.
+
+Precedence, written down once: CLI flag > environment (`POOL_DOCTOR_POOL__POOL_RECYCLE=1800`) >
+config file (`--config`, else `./pool-doctor.toml` when present) > defaults (SQLAlchemy's own pool defaults).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from pool_doctor.errors import ConfigError
+
+DEFAULT_CONFIG = Path("pool-doctor.toml")
+
+
+class PoolConfig(BaseModel):
+    """The app's SQLAlchemy pool; unset keys take SQLAlchemy's defaults."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    pool_size: int = Field(5, ge=1, le=100_000, description="connections the pool keeps open (SQLAlchemy default 5)")
+    max_overflow: int = Field(
+        10, ge=0, le=100_000, description="extra connections opened under load, closed when returned (default 10)"
+    )
+    pool_recycle: int = Field(
+        -1, ge=-1, le=31_536_000, description="seconds after which a connection is replaced at checkout; -1 = never"
+    )
+    pool_pre_ping: bool = Field(False, description="test each connection at checkout and replace it if dead")
+    pool_timeout: float = Field(30, gt=0, le=86_400, description="seconds a checkout waits for a free connection")
+    pool_use_lifo: bool = Field(False, description="reuse the most recently returned connection first")
+
+    @property
+    def max_connections(self) -> int:
+        return self.pool_size + self.max_overflow
+
+    @property
+    def recycle(self) -> int | None:
+        """pool_recycle in seconds, or None when recycling is off."""
+        return self.pool_recycle if self.pool_recycle > 0 else None
+
+
+class DeploymentConfig(BaseModel):
+    """How many pools the app runs at once."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    replicas: int = Field(1, ge=1, le=100_000, description="app instances at the autoscaler's maximum")
+    workers_per_replica: int = Field(1, ge=1, le=10_000, description="processes per instance, each with its own pool")
+    other_connections: int = Field(
+        0, ge=0, le=1_000_000, description="slots other clients need (migrations, cron jobs, admin sessions)"
+    )
+
+    @property
+    def pools(self) -> int:
+        return self.replicas * self.workers_per_replica
+
+
+class NetworkConfig(BaseModel):
+    """What sits between the app and the server."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    idle_timeout: float | None = Field(
+        None, gt=0, le=31_536_000, description="seconds a middlebox keeps an idle flow (AWS NAT gateway: 350); unset = unknown"
+    )
+
+
+class Settings(BaseSettings):
+    """Everything pool-doctor knows about the app, besides where its database is."""
+
+    model_config = SettingsConfigDict(env_prefix="POOL_DOCTOR_", env_nested_delimiter="__", extra="ignore")
+
+    pool: PoolConfig = Field(default_factory=PoolConfig)
+    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+
+    # The parsed config file; set on a throwaway subclass by load_settings, so no module state is shared.
+    file_data: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file_data = getattr(settings_cls, "file_data", {})
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_data))
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "pool": PoolConfig,
+    "deployment": DeploymentConfig,
+    "network": NetworkConfig,
+}
+
+
+def read_config_file(path: Path | None) -> tuple[dict[str, Any], Path | None]:
+    """Parse the TOML file: the one given, else ./pool-doctor.toml when present, else nothing."""
+    if path is None:
+        if not DEFAULT_CONFIG.is_file():
+            return {}, None
+        path = DEFAULT_CONFIG
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory, not a TOML file")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8")), path
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Keys of a config file that no model field takes, as `section.key`."""
+    unknown: list[str] = []
+    for section, values in data.items():
+        model = SECTIONS.get(section)
+        if model is None:
+            unknown.append(section)
+        elif isinstance(values, dict):
+            unknown.extend(f"{section}.{key}" for key in values if key not in model.model_fields)
+    return unknown
+
+
+def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any], origin: str = "config") -> Settings:
+    """Build Settings from CLI overrides (highest), the environment, and parsed file data (lowest)."""
+    for section, values in file_data.items():
+        if section in SECTIONS and not isinstance(values, dict):
+            raise ConfigError(f"{origin}: [{section}] must be a table of keys, not {type(values).__name__}")
+    file_cls = type("FileSettings", (Settings,), {"file_data": file_data})
+    try:
+        return file_cls(**{k: v for k, v in overrides.items() if v})  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ConfigError(f"{origin}: {_first_problem(exc)}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """One line naming the key, what was given and what is wanted."""
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    given = error.get("input")
+    shown = f" (got {given!r})" if not isinstance(given, dict) else ""
+    more = f"; and {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else ""
+    return f"{key}: {error['msg']}{shown}{more}"

@@ -1,0 +1,39 @@
+"""The exception family and the exit codes: the only vocabulary cli.py needs to report a failure."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in `--help` and the README."""
+
+    OK = 0  # nothing at or above --fail-on
+    FINDINGS = 1  # findings at or above --fail-on (or a probe scenario failed with the recommended settings)
+    USAGE = 2  # bad usage or bad configuration
+    CONNECT = 3  # cannot connect, authenticate, or timed out
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class PoolDoctorError(Exception):
+    """Base of every error pool-doctor reports as one line; the message must never hold a password."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UsageError(PoolDoctorError):
+    """A flag, URL or value the user gave is not usable."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(PoolDoctorError):
+    """The configuration file or environment holds something unusable."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConnectError(PoolDoctorError):
+    """The target could not be reached, refused us, or did not answer in time."""
+
+    exit_code = ExitCode.CONNECT

@@ -1,0 +1,89 @@
+"""The `check` pipeline: read the facts, run the rules, hand back one report object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pool_doctor.config import Settings
+from pool_doctor.model import Finding, ServerFacts, Severity, to_jsonable
+from pool_doctor.rules import Facts, evaluate
+from pool_doctor.target import Target
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a command needs, typed; built once in cli.py."""
+
+    target: Target
+    settings: Settings
+    role: str | None = None
+    timeout: float = 10.0
+    config_path: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    inputs: Inputs
+    facts: Facts
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def server(self) -> ServerFacts:
+        return self.facts.server
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    def at_or_above(self, threshold: Severity | None) -> list[Finding]:
+        if threshold is None:
+            return []
+        return [f for f in self.findings if f.severity.rank >= threshold.rank]
+
+    def to_json(self) -> dict[str, Any]:
+        server = self.server
+        return {
+            "target": self.inputs.target.display(),
+            "role": server.role,
+            "server": {
+                "version": server.version,
+                "version_num": server.version_num,
+                "database": server.database,
+                "connected_as": server.connected_as,
+                "superuser": server.superuser,
+                "transport": server.transport,
+                "ssl": server.ssl,
+                "settings": {name: to_jsonable(s) for name, s in server.settings.items()},
+                "slots": {
+                    "max_connections": server.max_connections,
+                    "superuser_reserved_connections": server.superuser_reserved_connections,
+                    "reserved_connections": server.reserved_connections,
+                    "role_connlimit": server.role_connlimit,
+                    "database_connlimit": server.database_connlimit,
+                },
+                "activity": to_jsonable(server.activity),
+                "backend_pid": server.backend_pid,
+                "startup_pid": server.startup_pid,
+                "server_port": server.server_port,
+                "limitations": server.limitations,
+            },
+            "pooler": to_jsonable(self.facts.pooler) if self.facts.pooler is not None else None,
+            "pool": self.inputs.settings.pool.model_dump(),
+            "deployment": self.inputs.settings.deployment.model_dump(),
+            "network": self.inputs.settings.network.model_dump(),
+            "findings": [to_jsonable(f) for f in self.findings],
+            "summary": {s.value: self.count(s) for s in Severity},
+        }
+
+
+async def gather_facts(inputs: Inputs) -> Facts:
+    from pool_doctor.server import read_facts
+
+    server = await read_facts(inputs.target, inputs.role, inputs.timeout)
+    return Facts(server=server, settings=inputs.settings, target=inputs.target)
+
+
+async def run_check(inputs: Inputs) -> CheckReport:
+    facts = await gather_facts(inputs)
+    return CheckReport(inputs=inputs, facts=facts, findings=evaluate(facts))

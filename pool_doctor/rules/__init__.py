@@ -1,0 +1,22 @@
+"""Pure rules: `(Facts) -> list[Finding]`, one module per family. No I/O anywhere below this package."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pool_doctor.model import Finding
+from pool_doctor.rules import budget, network, timeouts
+from pool_doctor.rules.facts import Facts, IdleLimit, idle_limits
+
+Rule = Callable[[Facts], list[Finding]]
+
+FAMILIES: tuple[Rule, ...] = (timeouts.check, network.check, budget.check)
+
+
+def evaluate(facts: Facts) -> list[Finding]:
+    """Every family's findings, most severe first (stable within a severity)."""
+    findings = [finding for family in FAMILIES for finding in family(facts)]
+    return sorted(findings, key=lambda f: -f.severity.rank)
+
+
+__all__ = ["FAMILIES", "Facts", "IdleLimit", "Rule", "evaluate", "idle_limits"]

@@ -1,0 +1,289 @@
+"""Read what the server will do to the app's connections: one connection, one query, read-only.
+
+The settings are resolved as the app's role and database see them: `ALTER ROLE app IN DATABASE db SET`
+beats `ALTER ROLE app SET`, which beats `ALTER DATABASE db SET`, which beats the server's own value
+(the order PostgreSQL applies them at connection start, `process_settings` in postinit.c).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl as ssl_module
+from typing import Any
+
+from pool_doctor.durations import parse_duration, unit_seconds
+from pool_doctor.errors import ConnectError, UsageError
+from pool_doctor.model import Activity, ServerFacts, Setting
+from pool_doctor.target import Target
+
+# FIELD_NOTES section 1: the settings that close, cancel, or keep a pooled connection alive.
+WATCHED_SETTINGS = (
+    "idle_session_timeout",
+    "idle_in_transaction_session_timeout",
+    "transaction_timeout",
+    "statement_timeout",
+    "lock_timeout",
+    "tcp_keepalives_idle",
+    "tcp_keepalives_interval",
+    "tcp_keepalives_count",
+    "tcp_user_timeout",
+    "client_connection_check_interval",
+    "max_connections",
+    "superuser_reserved_connections",
+    "reserved_connections",
+)
+
+# Sources in pg_settings that are the server's own value, not a per-role/database/session override.
+SERVER_SOURCES = {"default", "configuration file", "command line", "environment variable", "override"}
+
+# One round trip. $1: the role to judge, $2: the watched setting names.
+FACTS_QUERY = """
+WITH target_role AS (
+    SELECT oid, rolname, rolconnlimit, rolsuper FROM pg_roles WHERE rolname = $1
+), activity AS (
+    SELECT usename, application_name, state, datname,
+           extract(epoch FROM now() - state_change) AS idle_s,
+           extract(epoch FROM now() - backend_start) AS age_s
+    FROM pg_stat_activity
+    WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+)
+SELECT json_build_object(
+    'version', current_setting('server_version'),
+    'version_num', current_setting('server_version_num')::int,
+    'database', current_database(),
+    'connected_as', current_user,
+    'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+    'role', (SELECT json_build_object('name', rolname, 'connlimit', rolconnlimit, 'superuser', rolsuper)
+             FROM target_role),
+    'database_connlimit', (SELECT datconnlimit FROM pg_database WHERE datname = current_database()),
+    'settings', (SELECT json_agg(json_build_object(
+                    'name', name, 'setting', setting, 'unit', unit, 'source', source,
+                    'sourcefile', sourcefile, 'sourceline', sourceline, 'boot_val', boot_val))
+                 FROM pg_settings WHERE name = ANY($2::text[])),
+    'overrides', (SELECT json_agg(json_build_object(
+                    'role', s.setrole <> 0, 'database', s.setdatabase <> 0, 'config', s.setconfig))
+                  FROM pg_db_role_setting s
+                  WHERE s.setrole IN (0, coalesce((SELECT oid FROM target_role), 0))
+                    AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+                    AND NOT (s.setrole = 0 AND s.setdatabase = 0)),
+    'activity', (SELECT json_agg(json_build_object(
+                    'user', usename, 'application', application_name, 'state', state, 'n', n,
+                    'max_idle_s', max_idle_s, 'max_age_s', max_age_s))
+                 FROM (SELECT usename, application_name, state, count(*) AS n,
+                              max(idle_s) FILTER (WHERE state = 'idle') AS max_idle_s, max(age_s) AS max_age_s
+                       FROM activity GROUP BY 1, 2, 3) g),
+    'read_all_stats', pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'),
+    'ssl', (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()),
+    'server_addr', inet_server_addr()::text,
+    'server_port', inet_server_port(),
+    'backend_pid', pg_backend_pid()
+)
+"""
+
+
+async def connect(target: Target, timeout: float, **extra: Any) -> Any:
+    """An asyncpg connection to the target, every failure turned into a one-line ConnectError."""
+    import asyncpg
+
+    password = target.password.get_secret_value() if target.password is not None else None
+    try:
+        return await asyncio.wait_for(
+            asyncpg.connect(
+                host=target.host,
+                port=target.port,
+                user=target.user,
+                database=target.database,
+                password=password,
+                ssl=_ssl_argument(target),
+                timeout=timeout,
+                statement_cache_size=0,  # a pooler in transaction mode would break named statements
+                # Only application_name: a pooler rejects most other startup parameters.
+                server_settings={"application_name": "pool-doctor"},
+                **extra,
+            ),
+            timeout=timeout + 1,  # asyncpg's own timeout covers connect; this covers TLS and auth exchanges too
+        )
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ConnectError(f"timed out after {timeout:g}s connecting to {target.display()}") from None
+    except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
+        raise ConnectError(f"cannot connect to {target.display()}: {describe_error(exc)}") from None
+
+
+def _ssl_argument(target: Target) -> Any:
+    mode = target.sslmode
+    if mode in (None, ""):
+        return None  # asyncpg's default is libpq's: PGSSLMODE, else prefer
+    if mode in ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"):
+        return mode
+    if mode.lower() in ("true", "1"):
+        return ssl_module.create_default_context()
+    raise UsageError(f"unknown sslmode {mode!r} (use disable, prefer, require, verify-ca or verify-full)")
+
+
+def describe_error(exc: BaseException) -> str:
+    """`ExceptionType: message` on one line, without the driver's multi-line hints."""
+    message = " ".join(str(exc).split()) or "no message"
+    if isinstance(exc, OSError) and exc.strerror:
+        message = exc.strerror
+    return f"{type(exc).__name__}: {message}"
+
+
+async def read_facts(target: Target, role: str | None, timeout: float) -> ServerFacts:
+    """Connect once, run FACTS_QUERY once, close."""
+    conn = await connect(target, timeout)
+    try:
+        role_name = role or target.user
+        try:
+            raw = await conn.fetchval(FACTS_QUERY, role_name, list(WATCHED_SETTINGS), timeout=timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise ConnectError(f"timed out after {timeout:g}s reading settings from {target.display()}") from None
+        except Exception as exc:  # noqa: BLE001
+            raise ConnectError(f"reading settings from {target.display()} failed: {describe_error(exc)}") from None
+        data = json.loads(raw)
+        startup_pid = conn.get_server_pid()
+    finally:
+        await _close(conn)
+    if data["role"] is None:
+        raise UsageError(f"role {role_name!r} does not exist on {target.display()}")
+    return facts_from_row(data, startup_pid=startup_pid, transport_unix=target.is_unix_socket)
+
+
+async def _close(conn: Any) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), timeout=2)
+    except Exception:  # noqa: BLE001 - a dead connection needs no goodbye
+        conn.terminate()
+
+
+def facts_from_row(data: dict[str, Any], *, startup_pid: int | None, transport_unix: bool = False) -> ServerFacts:
+    """Turn FACTS_QUERY's JSON into ServerFacts (pure, so it is tested without a server)."""
+    role = data["role"]
+    database = data["database"]
+    limitations: list[str] = []
+    overrides = _overrides(data.get("overrides") or [], role["name"], database)
+    settings: dict[str, Setting] = {}
+    for row in data.get("settings") or []:
+        settings[row["name"]] = _resolve_setting(row, overrides.get(row["name"]), data["connected_as"] == role["name"])
+        if row["source"] not in SERVER_SOURCES and row["source"] != "client" and data["connected_as"] != role["name"]:
+            limitations.append(
+                f"{row['name']}: the connecting role has its own override; the server-wide value is shown as its built-in default"
+            )
+    for name in WATCHED_SETTINGS:
+        settings.setdefault(name, Setting(name=name, present=False))
+
+    activity = _activity(data.get("activity") or [], role["name"], data["connected_as"])
+    if not data.get("read_all_stats") and not data.get("superuser") and activity.hidden:
+        limitations.append(
+            f"{activity.hidden} session(s) of other roles are hidden from {data['connected_as']}: "
+            "grant pg_read_all_stats to see their state"
+        )
+    server_addr = data.get("server_addr")
+
+    def integer(name: str, default: int = 0) -> int:
+        setting = settings.get(name)
+        return int(setting.value) if setting and setting.present and setting.value is not None else default
+
+    return ServerFacts(
+        version=data["version"],
+        version_num=data["version_num"],
+        role=role["name"],
+        database=database,
+        connected_as=data["connected_as"],
+        superuser=bool(data.get("superuser")),
+        settings=settings,
+        max_connections=integer("max_connections", 100),
+        superuser_reserved_connections=integer("superuser_reserved_connections", 3),
+        reserved_connections=integer("reserved_connections"),
+        role_connlimit=role["connlimit"] if role["connlimit"] >= 0 else None,
+        database_connlimit=data["database_connlimit"] if (data.get("database_connlimit") or -1) >= 0 else None,
+        activity=activity,
+        transport="unix" if server_addr is None or transport_unix else "tcp",
+        ssl=data.get("ssl"),
+        server_port=data.get("server_port"),
+        backend_pid=data.get("backend_pid"),
+        startup_pid=startup_pid,
+        limitations=limitations,
+    )
+
+
+def _overrides(rows: list[dict[str, Any]], role: str, database: str) -> dict[str, tuple[str, str]]:
+    """name -> (value, where) from pg_db_role_setting, the most specific level winning."""
+    levels = {
+        (True, True): (3, f"ALTER ROLE {role} IN DATABASE {database}"),
+        (True, False): (2, f"ALTER ROLE {role}"),
+        (False, True): (1, f"ALTER DATABASE {database}"),
+    }
+    best: dict[str, tuple[int, str, str]] = {}
+    for row in rows:
+        rank, where = levels[(row["role"], row["database"])]
+        for item in row["config"] or []:
+            name, _, value = item.partition("=")
+            if name not in best or best[name][0] < rank:
+                best[name] = (rank, value, where)
+    return {name: (value, where) for name, (_, value, where) in best.items()}
+
+
+def _resolve_setting(row: dict[str, Any], override: tuple[str, str] | None, same_role: bool) -> Setting:
+    unit = row.get("unit")
+    if override is not None:
+        value, source = override
+    elif row["source"] in SERVER_SOURCES or (same_role and row["source"] == "client"):
+        value = row["setting"]
+        source = _server_source(row)
+    else:
+        # The connecting session's value comes from its own role or database; the app role gets the server's.
+        value, source = row["boot_val"], "default"
+    seconds = None
+    if unit_seconds(unit) is not None and value is not None:
+        try:
+            seconds = parse_duration(value, default_unit=unit)
+        except ValueError:
+            seconds = None
+    return Setting(name=row["name"], present=True, value=value, unit=unit, seconds=seconds, source=source)
+
+
+def _server_source(row: dict[str, Any]) -> str:
+    if row["source"] == "configuration file":
+        if row.get("sourcefile"):
+            return f"{row['sourcefile'].rsplit('/', 1)[-1]}:{row['sourceline']}"
+        return "configuration file"
+    return {"command line": "server command line", "environment variable": "server environment"}.get(
+        row["source"], row["source"]
+    )
+
+
+def _activity(rows: list[dict[str, Any]], role: str, connected_as: str) -> Activity:
+    by_state: dict[str, int] = {}
+    by_application: dict[str, int] = {}
+    by_user: dict[str, int] = {}
+    total = role_count = hidden = idle_in_tx = 0
+    oldest_idle: float | None = None
+    oldest_age: float | None = None
+    for row in rows:
+        n = row["n"]
+        total += n
+        state = row["state"] or "hidden"
+        hidden += n if row["state"] is None else 0
+        by_state[state] = by_state.get(state, 0) + n
+        by_application[row["application"] or "(none)"] = by_application.get(row["application"] or "(none)", 0) + n
+        by_user[row["user"] or "(unknown)"] = by_user.get(row["user"] or "(unknown)", 0) + n
+        if row["user"] == role:
+            role_count += n
+            idle_in_tx += n if state.startswith("idle in transaction") else 0
+            if row["max_idle_s"] is not None:
+                oldest_idle = max(oldest_idle or 0.0, float(row["max_idle_s"]))
+            if row["max_age_s"] is not None:
+                oldest_age = max(oldest_age or 0.0, float(row["max_age_s"]))
+    return Activity(
+        total=total,
+        role_connections=role_count,
+        other_connections=total - role_count,
+        by_state=by_state,
+        by_application=by_application,
+        by_user=by_user,
+        role_oldest_idle_seconds=oldest_idle,
+        role_oldest_backend_seconds=oldest_age,
+        role_idle_in_transaction=idle_in_tx,
+        hidden=hidden,
+    )

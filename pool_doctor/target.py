@@ -1,0 +1,173 @@
+"""Where the database is: `--url`, else `DATABASE_URL`, else libpq's PG* variables and ~/.pgpass.
+
+SQLAlchemy's `make_url` is the reference parser, but importing SQLAlchemy costs more than the whole
+`check` budget (bench/), so `check` parses with the standard library and tests hold both parsers
+to the same answers. Passwords live in SecretStr and are only ever shown masked.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from pydantic import SecretStr
+
+from pool_doctor.errors import UsageError
+
+SCHEMES = {"postgresql", "postgres"}
+DRIVERS = {"asyncpg", "psycopg", "psycopg2", "psycopg_async"}
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved connection target; `driver` is the URL's SQLAlchemy driver ('' for plain postgresql://)."""
+
+    host: str
+    port: int
+    user: str
+    database: str
+    password: SecretStr | None = field(default=None, repr=False)
+    driver: str = ""
+    query: tuple[tuple[str, str], ...] = ()
+    source: str = "url"
+
+    @property
+    def is_unix_socket(self) -> bool:
+        return self.host.startswith("/")
+
+    @property
+    def sslmode(self) -> str | None:
+        return dict(self.query).get("sslmode") or dict(self.query).get("ssl")
+
+    @property
+    def dialect_driver(self) -> str:
+        """The driver an engine built for this target uses: psycopg unless the URL names asyncpg."""
+        return "asyncpg" if self.driver == "asyncpg" else "psycopg"
+
+    def display(self) -> str:
+        """The URL with the password masked: safe for any output."""
+        return self.render(hide_password=True)
+
+    def render(self, *, hide_password: bool = True, driver: str | None = None) -> str:
+        scheme = "postgresql" + (f"+{driver if driver is not None else self.driver}" if (driver or self.driver) else "")
+        auth = quote(self.user, safe="")
+        if self.password is not None:
+            auth += ":" + (MASK if hide_password else quote(self.password.get_secret_value(), safe=""))
+        netloc = f"{auth}@" if auth else ""
+        if self.is_unix_socket:
+            query = (("host", self.host), *self.query)
+            return f"{scheme}://{netloc}/{quote(self.database, safe='')}?{urlencode(query)}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        tail = f"?{urlencode(self.query)}" if self.query else ""
+        return f"{scheme}://{netloc}{host}:{self.port}/{quote(self.database, safe='')}{tail}"
+
+    def with_password(self, password: str | None) -> Target:
+        return replace(self, password=SecretStr(password) if password is not None else None)
+
+    def secrets(self) -> list[str]:
+        """Strings that must never reach the screen."""
+        if self.password is None or not self.password.get_secret_value():
+            return []
+        raw = self.password.get_secret_value()
+        return sorted({raw, quote(raw, safe=""), quote(raw)}, key=len, reverse=True)
+
+
+def parse_url(url: str, env: Mapping[str, str] | None = None, source: str = "url") -> Target:
+    """Parse a postgresql[+driver]:// URL; parts it leaves out come from libpq's environment variables."""
+    env = os.environ if env is None else env
+    try:
+        parts = urlsplit(url.strip())
+        scheme, _, driver = parts.scheme.lower().partition("+")
+        port_text = parts.netloc.rpartition("@")[2]
+        parts.port  # noqa: B018  - urlsplit validates the port lazily; touch it to raise here
+    except ValueError as exc:
+        raise UsageError(f"malformed database URL {mask_url(url)}: {exc}") from None
+    if not parts.scheme or "://" not in url:
+        raise UsageError(f"malformed database URL {mask_url(url)}: expected postgresql://user@host:port/database")
+    if scheme not in SCHEMES:
+        raise UsageError(
+            f"unsupported URL scheme {parts.scheme!r} in {mask_url(url)}: pool-doctor speaks PostgreSQL "
+            "(postgresql://, postgresql+asyncpg://, postgresql+psycopg://)"
+        )
+    if driver and driver not in DRIVERS:
+        raise UsageError(f"unknown PostgreSQL driver {driver!r} in {mask_url(url)} (use asyncpg or psycopg)")
+    if "," in port_text:
+        raise UsageError(f"multi-host URLs are not supported: {mask_url(url)}")
+    query = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    host = parts.hostname or dict(query).get("host")
+    query = tuple((k, v) for k, v in query if k != "host")
+    password = unquote(parts.password) if parts.password is not None else None
+    target = _with_env_defaults(
+        host=host,
+        port=parts.port,
+        user=unquote(parts.username) if parts.username else None,
+        database=unquote(parts.path.lstrip("/")) or None,
+        password=password,
+        env=env,
+    )
+    return replace(target, driver="psycopg" if driver == "psycopg_async" else driver, query=query, source=source)
+
+
+def resolve_target(url: str | None, env: Mapping[str, str] | None = None) -> Target:
+    """--url, else DATABASE_URL, else libpq's PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD (and ~/.pgpass)."""
+    env = os.environ if env is None else env
+    if url:
+        return parse_url(url, env, source="--url")
+    if env.get("DATABASE_URL"):
+        return parse_url(env["DATABASE_URL"], env, source="DATABASE_URL")
+    if not any(env.get(name) for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")):
+        raise UsageError("no database given: pass --url, or set DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE")
+    target = _with_env_defaults(host=None, port=None, user=None, database=None, password=None, env=env)
+    return replace(target, source="PG* environment")
+
+
+def _with_env_defaults(
+    *, host: str | None, port: int | None, user: str | None, database: str | None, password: str | None,
+    env: Mapping[str, str],
+) -> Target:
+    host = host or env.get("PGHOST") or "localhost"
+    if port is None:
+        port_text = env.get("PGPORT", "5432")
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise UsageError(f"PGPORT={port_text!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise UsageError(f"port {port} is out of range (1-65535)")
+    user = user or env.get("PGUSER") or _os_user()
+    database = database or env.get("PGDATABASE") or user
+    password = password if password is not None else env.get("PGPASSWORD")
+    return Target(
+        host=host, port=port, user=user, database=database, password=SecretStr(password) if password is not None else None
+    )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
+        return "postgres"
+
+
+def mask_url(url: str) -> str:
+    """Mask the password of anything URL-shaped, even a URL too broken to parse."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, tail = rest.partition("/")
+    auth, at, hostpart = netloc.rpartition("@")
+    if at and ":" in auth:
+        auth = auth.split(":", 1)[0] + ":" + MASK
+    return f"{scheme}{sep}{auth}{at}{hostpart}{slash}{tail}"
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Replace every known secret in `text` by the mask."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
