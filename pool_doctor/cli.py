@@ -206,6 +206,28 @@ def check(
     return ExitCode.FINDINGS if report.at_or_above(threshold) else ExitCode.OK
 
 
+@app.command()
+@with_common_options
+def recommend(
+    common: CommonArgs,
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="table, json, python (engine call) or toml ([pool] for check --config).")] = Format.table,
+) -> int:
+    """Recommend pool_recycle, pool_pre_ping, sizes and driver connect_args, each with its reason.
+
+    Example: pool-doctor recommend --url postgresql+asyncpg://app@db/appdb --network-idle-timeout 350 --format python
+    """
+    from pool_doctor.recommend import recommend as build_recommendation
+    from pool_doctor.render import RenderOptions, render_recommendation
+    from pool_doctor.report import run_check
+
+    inputs = build_inputs(common)
+    _warn(inputs)
+    report = asyncio.run(run_check(inputs))
+    rec = build_recommendation(report.facts)
+    render_recommendation(report, rec, RenderOptions(), output_format.value)
+    return ExitCode.FINDINGS if any(f.severity.value == "critical" for f in rec.findings) else ExitCode.OK
+
+
 def _secrets_from_environment(argv: list[str]) -> list[str]:
     """Passwords the user may have handed us, to scrub from anything printed (defence in depth)."""
     from urllib.parse import unquote, urlsplit

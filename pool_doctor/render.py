@@ -11,9 +11,12 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from pool_doctor.model import Severity
+from pool_doctor.model import Severity, to_jsonable
+
+from pool_doctor.recommend import PythonCode
 
 if TYPE_CHECKING:
+    from pool_doctor.recommend import Recommendation
     from pool_doctor.report import CheckReport
 
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -101,3 +104,106 @@ def render_check(report: CheckReport, options: RenderOptions) -> None:
     summary = ", ".join(f"{report.count(s)} {s.value}" for s in (Severity.CRITICAL, Severity.WARNING, Severity.INFO))
     parts.append(Text(f"Summary: {summary}", style="bold"))
     out.print(Group(*parts))
+
+
+def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, Any]:
+    return {
+        "target": report.inputs.target.display(),
+        "role": report.server.role,
+        "driver": rec.driver,
+        "recommendation": {**rec.pool.model_dump(), "connect_args": _jsonable_args(rec.connect_args)},
+        "reasons": [to_jsonable(reason) for reason in rec.reasons],
+        "server_sql": [to_jsonable(reason) for reason in rec.server_sql],
+        "findings": [to_jsonable(finding) for finding in rec.findings],
+    }
+
+
+def _jsonable_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.json_value if isinstance(v, PythonCode) else v) for k, v in args.items()}
+
+
+def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
+    """A ready-to-paste engine call for the URL's driver; the password is left out."""
+    target = report.inputs.target
+    url = target.with_password(None).render(hide_password=True)
+    is_async = target.driver == "asyncpg"
+    factory = "create_async_engine" if is_async else "create_engine"
+    module = "sqlalchemy.ext.asyncio" if is_async else "sqlalchemy"
+    lines = [f"from {module} import {factory}", ""]
+    if any(isinstance(v, PythonCode) for v in rec.connect_args.values()):
+        lines[1:1] = ["from uuid import uuid4"]
+        lines.append("")
+    lines.append(f"engine = {factory}(")
+    lines.append(f"    {url!r},  # password: from your secret store or ~/.pgpass, never in code")
+    for key, value in rec.pool.model_dump().items():
+        lines.append(f"    {key}={value!r},")
+    lines.append("    connect_args={")
+    for key, value in rec.connect_args.items():
+        shown = str(value) if isinstance(value, PythonCode) else repr(value)
+        lines.append(f"        {key!r}: {shown},")
+    lines.append("    },")
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
+    """A config file `check --config` accepts as is: the recommended [pool] plus the inputs it was judged with."""
+    settings = report.inputs.settings
+    out = [f"# pool-doctor recommend for {report.inputs.target.display()} (role {report.server.role})", "[pool]"]
+    out += [f"{key} = {_toml_value(value)}" for key, value in rec.pool.model_dump().items()]
+    out += ["", "[deployment]"]
+    out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
+    if settings.network.idle_timeout is not None:
+        out += ["", "[network]", f"idle_timeout = {_toml_value(settings.network.idle_timeout)}"]
+    return "\n".join(out) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) + ".0"
+    return repr(value) if not isinstance(value, str) else '"' + value.replace('"', '\\"') + '"'
+
+
+def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, fmt: str) -> None:
+    if fmt == "json":
+        print_json(recommendation_json(report, rec))
+        return
+    if fmt in ("python", "toml"):
+        text = recommendation_python(report, rec) if fmt == "python" else recommendation_toml(report, rec)
+        sys.stdout.write(text)
+        return
+    out = console(options)
+    table = Table(title=f"Recommended settings for {report.inputs.target.display()}", title_justify="left", show_lines=True)
+    table.add_column("Setting", no_wrap=True)
+    table.add_column("Value")
+    table.add_column("Current")
+    table.add_column("Why", ratio=3)
+    for reason in rec.reasons:
+        why = Text(reason.why)
+        if reason.evidence:
+            why.append("\n" + "\n".join(reason.evidence), style="dim")
+        changed = reason.current is not None and reason.current != reason.value
+        table.add_row(reason.key, Text(_short(reason.value), style="bold green" if changed else ""),
+                      Text(_short(reason.current) if reason.current is not None else "-"), why)
+    parts: list[Any] = [table]
+    if rec.server_sql:
+        sql = Table(title="For the DBA (not applied: pool-doctor never changes the server)", title_justify="left")
+        sql.add_column("SQL")
+        sql.add_column("Why", ratio=2)
+        for reason in rec.server_sql:
+            sql.add_row(Text(str(reason.value)), Text(reason.why))
+        parts.append(sql)
+    if rec.findings:
+        parts.append(findings_table(rec.findings, title="Problems no setting fixes"))
+    parts.append(Text("Paste-ready: --format python (engine call), --format toml (config for check --config).", style="dim"))
+    out.print(Group(*parts))
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)

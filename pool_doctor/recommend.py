@@ -1,0 +1,273 @@
+"""Pure: facts -> recommended pool settings and driver connect_args, each with its reason.
+
+Every value answers one question: what closes idle connections on this path, and how fast?
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from pool_doctor.config import PoolConfig
+from pool_doctor.durations import format_seconds
+from pool_doctor.model import Finding, Severity
+from pool_doctor.rules.budget import WARN_RATIO, budget, demand_line
+from pool_doctor.rules.facts import Facts, IdleLimit, idle_limits, recycle_margin
+from pool_doctor.rules.network import LINUX_KEEPALIVE_IDLE
+from pool_doctor.rules.timeouts import CHURN_FLOOR
+
+DEFAULT_RECYCLE = 1800  # seconds: managed-cloud practice when nothing on the path is known to be shorter
+CONNECT_TIMEOUT = 10  # seconds for TCP + TLS + authentication
+COMMAND_TIMEOUT = 30  # seconds: a query on a blackholed flow fails here instead of after ~15 min of TCP retries
+KEEPALIVE_IDLE = 60  # seconds of silence before the first keepalive, when no middlebox limit is known
+KEEPALIVE_INTERVAL = 10
+KEEPALIVE_COUNT = 3
+
+
+class PythonCode(str):
+    """A connect_args value that is code, not data (a function): `--format python` pastes it, JSON describes it."""
+
+    def __new__(cls, code: str, description: str) -> PythonCode:
+        self = super().__new__(cls, code)
+        self.json_value = description
+        return self
+
+    json_value: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    key: str
+    value: Any
+    current: Any
+    why: str
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    driver: str  # "asyncpg" or "psycopg": whose connect_args these are
+    pool: PoolConfig
+    connect_args: dict[str, Any]
+    reasons: list[Reason]
+    server_sql: list[Reason]
+    findings: list[Finding]
+
+
+def recommend(facts: Facts) -> Recommendation:
+    limits = idle_limits(facts)
+    recycle = _pool_recycle(facts, limits)
+    pre_ping = _pool_pre_ping(facts, limits)
+    sizes, size_findings = _sizes(facts)
+    timeout = _pool_timeout(facts)
+    lifo = Reason(
+        "pool_use_lifo", True, facts.settings.pool.pool_use_lifo,
+        "With pre-ping and recycle in place, LIFO keeps reusing the few hot connections and lets surplus idle "
+        "ones age out to pool_recycle, instead of rotating every connection through the idle limits.",
+    )
+    connect_args, connect_reasons = _connect_args(facts)
+    reasons = [pre_ping, recycle, *sizes, timeout, lifo, *connect_reasons]
+    pool = PoolConfig(
+        pool_size=sizes[0].value, max_overflow=sizes[1].value, pool_recycle=recycle.value,
+        pool_pre_ping=pre_ping.value, pool_timeout=timeout.value, pool_use_lifo=True,
+    )
+    return Recommendation(
+        driver=facts.target.dialect_driver, pool=pool, connect_args=connect_args, reasons=reasons,
+        server_sql=_server_sql(facts, limits), findings=size_findings,
+    )
+
+
+def _pool_pre_ping(facts: Facts, limits: list[IdleLimit]) -> Reason:
+    causes = [limit.what for limit in limits] or [
+        "no idle limit is known on this path, but a restart, failover or an unseen middlebox can still close "
+        "idle connections"
+    ]
+    return Reason(
+        "pool_pre_ping", True, facts.settings.pool.pool_pre_ping,
+        "Something the pool cannot see may close idle connections; a ping at checkout finds the dead one and "
+        "replaces it before the request uses it. Cost: one round trip per checkout (the asyncpg dialect sends "
+        "';' inside a BEGIN/ROLLBACK).",
+        causes,
+    )
+
+
+def recommended_recycle(limits: list[IdleLimit]) -> int:
+    """Below the smallest limit by a margin; 30 s at the least unless that limit forces less."""
+    if not limits:
+        return DEFAULT_RECYCLE
+    smallest = limits[0].seconds
+    below = math.floor(smallest - recycle_margin(smallest))
+    return max(below, 1) if below < CHURN_FLOOR else below
+
+
+def _pool_recycle(facts: Facts, limits: list[IdleLimit]) -> Reason:
+    current = facts.settings.pool.pool_recycle
+    value = recommended_recycle(limits)
+    floor = min(CHURN_FLOOR, value)
+    if limits:
+        smallest = limits[0]
+        if 0 < current <= value and current >= floor:
+            value = current  # already safely below the limit: no churn from changing it
+        why = (
+            f"The smallest idle limit on the path is {format_seconds(smallest.seconds)} ({smallest.layer}); "
+            f"retiring connections {format_seconds(smallest.seconds - value)} before it leaves room for a request that "
+            "holds a connection past its checkout, since pool_recycle is only checked at checkout."
+        )
+        if value < CHURN_FLOOR:
+            why += f" Below {CHURN_FLOOR}s because the limit itself forces it: expect frequent reconnects."
+        evidence = [limit.what for limit in limits]
+    else:
+        if 0 < current <= DEFAULT_RECYCLE and current >= CHURN_FLOOR:
+            value = current
+        why = (
+            "No idle or lifetime limit is known on this path; a lifetime of at most 30 minutes (managed-cloud "
+            "practice) bounds what an unseen middlebox or a failover can do, at one reconnect per connection per period."
+        )
+        evidence = ["no server idle_session_timeout, [network] idle_timeout or pooler limit"]
+    return Reason("pool_recycle", value, current, why, evidence)
+
+
+def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
+    pool = facts.settings.pool
+    numbers = budget(facts)
+    caps = [("the server's usable slots", numbers.usable, numbers.explain())]
+    if facts.server.role_connlimit is not None:
+        caps.append((f"role {facts.server.role}'s CONNECTION LIMIT", facts.server.role_connlimit, "pg_roles.rolconnlimit"))
+    if facts.server.database_connlimit is not None:
+        caps.append((f"database {facts.server.database}'s CONNECTION LIMIT", facts.server.database_connlimit, "pg_database.datconnlimit"))
+    what, cap, cap_evidence = min(caps, key=lambda item: item[1])
+    pools = facts.settings.deployment.pools
+    per_pool = math.floor(WARN_RATIO * cap / pools) if cap > 0 else 0
+    evidence = [demand_line(facts), f"{what}: {cap} ({cap_evidence})"]
+    findings: list[Finding] = []
+    if pool.max_connections <= per_pool:
+        size, overflow = pool.pool_size, pool.max_overflow
+        why = f"{pools} pool(s) at their maximum fit within 80% of {what} ({cap}); no change needed."
+    elif per_pool >= 1:
+        size = min(pool.pool_size, per_pool)
+        overflow = per_pool - size
+        why = (
+            f"{pools} pool(s) x {per_pool} connections = {pools * per_pool} stays within 80% of {what} ({cap}), "
+            "leaving headroom for deploys that briefly run old and new replicas together."
+        )
+    else:
+        size, overflow = 1, 0
+        why = f"Even one connection per pool does not fit: {pools} pool(s) against {what} ({cap})."
+        findings.append(
+            Finding(
+                "budget-no-fit", Severity.CRITICAL,
+                f"{pools} pools cannot each hold even one connection within {what} ({cap})",
+                "Put a pooler in front (PgBouncer in transaction mode multiplexes many client connections onto few "
+                "server connections), or run fewer replicas/workers per database.",
+                evidence,
+            )
+        )
+    return [
+        Reason("pool_size", size, pool.pool_size, why, evidence),
+        Reason("max_overflow", overflow, pool.max_overflow, why, evidence),
+    ], findings
+
+
+def _pool_timeout(facts: Facts) -> Reason:
+    current = facts.settings.pool.pool_timeout
+    value = min(current, 30.0)
+    return Reason(
+        "pool_timeout", value, current,
+        "How long a request waits for a free connection before failing; longer than 30 s usually outlives the "
+        "request's own deadline upstream, so fail fast and let the caller retry.",
+    )
+
+
+def keepalive_idle(facts: Facts) -> int:
+    """The first keepalive must come well before a middlebox forgets the flow."""
+    network_idle = facts.settings.network.idle_timeout
+    if network_idle:
+        return max(1, min(KEEPALIVE_IDLE, math.floor(network_idle / 2)))
+    return KEEPALIVE_IDLE
+
+
+def _connect_args(facts: Facts) -> tuple[dict[str, Any], list[Reason]]:
+    idle = keepalive_idle(facts)
+    why_keepalive = (
+        f"TCP keepalives after {idle}s of silence keep a middlebox from forgetting an idle flow"
+        + (f" (its limit: {format_seconds(facts.settings.network.idle_timeout)})" if facts.settings.network.idle_timeout else "")
+        + ", and detect a dead peer in seconds instead of the OS default 2 h."
+    )
+    if facts.target.dialect_driver == "asyncpg":
+        args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT, "command_timeout": COMMAND_TIMEOUT}
+        reasons = [
+            Reason("connect_args.timeout", CONNECT_TIMEOUT, None, "Bounds connecting (TCP, TLS, authentication)."),
+            Reason(
+                "connect_args.command_timeout", COMMAND_TIMEOUT, None,
+                "A query (or pre-ping) on a silently dropped flow fails after this many seconds instead of hanging "
+                "until TCP gives up (~15 min). Raise it if the app runs longer queries on purpose.",
+            ),
+        ]
+        if facts.pooler is None:
+            # asyncpg has no client-side keepalive options: ask the server to send them on this session.
+            args["server_settings"] = {
+                "tcp_keepalives_idle": str(idle),
+                "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
+                "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+            }
+            reasons.append(Reason("connect_args.server_settings", args["server_settings"], None,
+                                  why_keepalive + " asyncpg has no client keepalive options, so the server sends them."))
+        return args, reasons
+    args = {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "keepalives": 1,
+        "keepalives_idle": idle,
+        "keepalives_interval": KEEPALIVE_INTERVAL,
+        "keepalives_count": KEEPALIVE_COUNT,
+        "tcp_user_timeout": COMMAND_TIMEOUT * 1000,  # libpq takes milliseconds
+    }
+    return args, [
+        Reason("connect_args.connect_timeout", CONNECT_TIMEOUT, None, "Bounds connecting (TCP, TLS, authentication)."),
+        Reason("connect_args.keepalives", {k: args[k] for k in ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count")},
+               None, why_keepalive),
+        Reason("connect_args.tcp_user_timeout", args["tcp_user_timeout"], None,
+               "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
+               "after 30 s instead of ~15 min of TCP retries."),
+    ]
+
+
+def _server_sql(facts: Facts, limits: list[IdleLimit]) -> list[Reason]:
+    """Suggestions for the DBA, as SQL. pool-doctor never applies them."""
+    server = facts.server
+    suggestions: list[Reason] = []
+    network_idle = facts.settings.network.idle_timeout
+    keepalive = server.setting("tcp_keepalives_idle")
+    if network_idle and keepalive.present and (keepalive.seconds or LINUX_KEEPALIVE_IDLE) >= network_idle:
+        idle = keepalive_idle(facts)
+        suggestions.append(
+            Reason(
+                "server.tcp_keepalives_idle",
+                f"ALTER ROLE {_ident(server.role)} SET tcp_keepalives_idle = {idle};",
+                keepalive.display,
+                f"The server's first keepalive comes after the middlebox forgets the flow "
+                f"({format_seconds(network_idle)}); keepalives every {idle}s keep the app's idle connections alive.",
+                [keepalive.describe()],
+            )
+        )
+    idle_session = server.setting("idle_session_timeout")
+    if idle_session.is_on and idle_session.seconds and idle_session.seconds < 300:
+        suggestions.append(
+            Reason(
+                "server.idle_session_timeout",
+                f"ALTER ROLE {_ident(server.role)} IN DATABASE {_ident(server.database)} SET idle_session_timeout = '10min';",
+                idle_session.display,
+                "A pooled app keeps connections idle by design; a limit this short forces reconnects every "
+                f"{format_seconds(recommended_recycle(limits))}. If the limit exists to reap leaked sessions, a longer "
+                "one does that too.",
+                [idle_session.describe()],
+            )
+        )
+    return suggestions
+
+
+def _ident(name: str) -> str:
+    """Quote an identifier the way PostgreSQL's quote_ident does when it must."""
+    if name.isidentifier() and name == name.lower():
+        return name
+    return '"' + name.replace('"', '""') + '"'
