@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     pool: PoolConfig = Field(default_factory=PoolConfig)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    connect_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the driver's connect_args as the app passes them (asyncpg: timeout, command_timeout, "
+        "server_settings; psycopg: connect_timeout, keepalives_idle, tcp_user_timeout, ...)",
+    )
 
     # The parsed config file; set on a throwaway subclass by load_settings, so no module state is shared.
     file_data: ClassVar[dict[str, Any]] = {}
@@ -128,6 +133,8 @@ def unknown_keys(data: dict[str, Any]) -> list[str]:
     """Keys of a config file that no model field takes, as `section.key`."""
     unknown: list[str] = []
     for section, values in data.items():
+        if section == "connect_args":
+            continue  # free-form: the driver's own keyword arguments
         model = SECTIONS.get(section)
         if model is None:
             unknown.append(section)
@@ -139,7 +146,7 @@ def unknown_keys(data: dict[str, Any]) -> list[str]:
 def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any], origin: str = "config") -> Settings:
     """Build Settings from CLI overrides (highest), the environment, and parsed file data (lowest)."""
     for section, values in file_data.items():
-        if section in SECTIONS and not isinstance(values, dict):
+        if (section in SECTIONS or section == "connect_args") and not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section}] must be a table of keys, not {type(values).__name__}")
     file_cls = type("FileSettings", (Settings,), {"file_data": file_data})
     try:

@@ -5,6 +5,7 @@ Every value answers one question: what closes idle connections on this path, and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,12 @@ COMMAND_TIMEOUT = 30  # seconds: a query on a blackholed flow fails here instead
 KEEPALIVE_IDLE = 60  # seconds of silence before the first keepalive, when no middlebox limit is known
 KEEPALIVE_INTERVAL = 10
 KEEPALIVE_COUNT = 3
+
+
+PING_COST = {
+    "asyncpg": "one round trip per checkout (SQLAlchemy's asyncpg dialect sends ';' inside a transaction)",
+    "psycopg": "one round trip per checkout (SQLAlchemy's psycopg dialect sends 'SELECT 1')",
+}
 
 
 class PythonCode(str):
@@ -67,6 +74,10 @@ def recommend(facts: Facts) -> Recommendation:
         "ones age out to pool_recycle, instead of rotating every connection through the idle limits.",
     )
     connect_args, connect_reasons = _connect_args(facts)
+    given = facts.settings.connect_args  # what the app passes today ([connect_args] in the config)
+    connect_reasons = [
+        dataclasses.replace(r, current=given.get(r.key.removeprefix("connect_args."))) for r in connect_reasons
+    ]
     reasons = [pre_ping, recycle, *sizes, timeout, lifo, *connect_reasons]
     pool = PoolConfig(
         pool_size=sizes[0].value, max_overflow=sizes[1].value, pool_recycle=recycle.value,
@@ -85,9 +96,8 @@ def _pool_pre_ping(facts: Facts, limits: list[IdleLimit]) -> Reason:
     ]
     return Reason(
         "pool_pre_ping", True, facts.settings.pool.pool_pre_ping,
-        "Something the pool cannot see may close idle connections; a ping at checkout finds the dead one and "
-        "replaces it before the request uses it. Cost: one round trip per checkout (the asyncpg dialect sends "
-        "';' inside a BEGIN/ROLLBACK).",
+        "Something the pool cannot see may close idle connections; a ping at checkout finds a dead one and "
+        f"replaces it before the request uses it. Cost: {PING_COST[facts.target.dialect_driver]}.",
         causes,
     )
 

@@ -155,6 +155,15 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
     out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
     if settings.network.idle_timeout is not None:
         out += ["", "[network]", f"idle_timeout = {_toml_value(settings.network.idle_timeout)}"]
+    plain = {k: v for k, v in rec.connect_args.items() if not isinstance(v, PythonCode | dict)}
+    tables = {k: v for k, v in rec.connect_args.items() if isinstance(v, dict)}
+    code = [k for k, v in rec.connect_args.items() if isinstance(v, PythonCode)]
+    out += ["", f"[connect_args]  # {rec.driver}'s, for create_engine(..., connect_args=...)"]
+    out += [f"# {key}: Python code, see --format python" for key in code]
+    out += [f"{key} = {_toml_value(value)}" for key, value in plain.items()]
+    for key, table in tables.items():
+        out += ["", f"[connect_args.{key}]"]
+        out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
     return "\n".join(out) + "\n"
 
 
@@ -177,14 +186,15 @@ def render_recommendation(report: CheckReport, rec: Recommendation, options: Ren
     out = console(options)
     table = Table(title=f"Recommended settings for {report.inputs.target.display()}", title_justify="left", show_lines=True)
     table.add_column("Setting", no_wrap=True)
-    table.add_column("Value")
-    table.add_column("Current")
-    table.add_column("Why", ratio=3)
+    table.add_column("Value", max_width=28)
+    table.add_column("Current", max_width=12)
+    table.add_column("Why (evidence: --format json)", ratio=3)
+    previous_why = None
     for reason in rec.reasons:
-        why = Text(reason.why)
-        if reason.evidence:
-            why.append("\n" + "\n".join(reason.evidence), style="dim")
         changed = reason.current is not None and reason.current != reason.value
+        # Rows that share one reason (pool_size, max_overflow) say it once.
+        why = Text("ditto", style="dim") if reason.why == previous_why else Text(reason.why)
+        previous_why = reason.why
         table.add_row(reason.key, Text(_short(reason.value), style="bold green" if changed else ""),
                       Text(_short(reason.current) if reason.current is not None else "-"), why)
     parts: list[Any] = [table]

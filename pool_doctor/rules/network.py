@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
 from pool_doctor.rules.facts import Facts
@@ -51,6 +53,24 @@ def _pool_against_middlebox(facts: Facts, idle_timeout: float) -> list[Finding]:
     ]
 
 
+def client_keepalive_idle(connect_args: dict[str, Any]) -> float | None:
+    """Seconds before the first keepalive the app's connect_args ask for: psycopg's keepalives_idle, or
+    asyncpg's server_settings.tcp_keepalives_idle (asyncpg has no client-side keepalive options)."""
+    server_settings = connect_args.get("server_settings")
+    candidates = [
+        connect_args.get("keepalives_idle") if connect_args.get("keepalives", 1) not in (0, "0") else None,
+        server_settings.get("tcp_keepalives_idle") if isinstance(server_settings, dict) else None,
+    ]
+    for value in candidates:
+        try:
+            seconds = float(value) if value is not None else 0.0
+        except (TypeError, ValueError):
+            continue
+        if seconds > 0:
+            return seconds
+    return None
+
+
 def _keepalives(facts: Facts, idle_timeout: float) -> list[Finding]:
     setting = facts.server.setting("tcp_keepalives_idle")
     if not setting.present:
@@ -66,6 +86,9 @@ def _keepalives(facts: Facts, idle_timeout: float) -> list[Finding]:
                 [setting.describe()],
             )
         ]
+    client = client_keepalive_idle(facts.settings.connect_args)
+    if client is not None and client < idle_timeout:
+        return []  # the app's driver asks for keepalives soon enough, whatever the server default
     effective = setting.seconds if setting.seconds else LINUX_KEEPALIVE_IDLE
     if effective < idle_timeout:
         return []

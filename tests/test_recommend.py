@@ -1,0 +1,187 @@
+"""`pool-doctor recommend` on real servers, proven with real SQLAlchemy engines.
+
+The engines are built from the command's own JSON output, the way a user would paste it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from pool_doctor.localpg import LocalPostgres
+
+PASSWORD = "rec-pw"
+IDLE_KILL = "2s"
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["pool-doctor", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def incident(pg: LocalPostgres, unique_name: str) -> tuple[LocalPostgres, str, str]:
+    """The classic incident: the app's role has a short idle_session_timeout in its database."""
+    role, db = f"{unique_name}_app", f"{unique_name}_db"
+    pg.create_role(role, PASSWORD)
+    pg.create_database(db, owner=role)
+    pg.sql(f'ALTER ROLE "{role}" IN DATABASE "{db}" SET idle_session_timeout = \'{IDLE_KILL}\'')
+    return pg, role, db
+
+
+def recommendation(url: str, *extra: str) -> dict[str, Any]:
+    result = run("recommend", "--url", url, "--format", "json", *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def engine_kwargs(pool: dict[str, Any]) -> dict[str, Any]:
+    keys = ("pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout", "pool_use_lifo")
+    return {key: pool[key] for key in keys}
+
+
+DEFAULTS = {"pool_size": 5, "max_overflow": 10, "pool_recycle": -1, "pool_pre_ping": False,
+            "pool_timeout": 30, "pool_use_lifo": False}
+
+
+def use_idle_use_async(url: str, pool: dict[str, Any], connect_args: dict[str, Any]) -> str | None:
+    """Query, idle 3 s (past the 2 s killer), query again; the error the app would see, or None."""
+
+    async def scenario() -> str | None:
+        engine = create_async_engine(url, **engine_kwargs(pool), connect_args=connect_args)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            await asyncio.sleep(3)
+            try:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            except DBAPIError as exc:
+                return f"{type(exc.orig).__name__}: {exc.orig}"
+            return None
+        finally:
+            await asyncio.wait_for(engine.dispose(), 10)
+
+    return asyncio.run(scenario())
+
+
+def use_idle_use_sync(url: str, pool: dict[str, Any], connect_args: dict[str, Any]) -> str | None:
+    engine = create_engine(url, **engine_kwargs(pool), connect_args=connect_args)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        time.sleep(3)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            return f"{type(exc.orig).__name__}: {exc.orig}"
+        return None
+    finally:
+        engine.dispose()
+
+
+def test_asyncpg_current_settings_fail_and_recommended_survive(incident: tuple[LocalPostgres, str, str]) -> None:
+    pg, role, db = incident
+    url = pg.url(role, PASSWORD, db, driver="asyncpg")
+    doc = recommendation(url)
+    rec = doc["recommendation"]
+    assert rec["pool_pre_ping"] is True
+    assert 0 < rec["pool_recycle"] < 2
+
+    error = use_idle_use_async(url, DEFAULTS, {})
+    # asyncpg saw the server's FATAL and closed its end: SQLAlchemy's "connection is closed".
+    assert error is not None and "closed" in error, error
+    assert use_idle_use_async(url, rec, rec["connect_args"]) is None
+
+
+def test_psycopg_current_settings_fail_and_recommended_survive(incident: tuple[LocalPostgres, str, str]) -> None:
+    pg, role, db = incident
+    url = pg.url(role, PASSWORD, db, driver="psycopg")
+    doc = recommendation(url)
+    rec = doc["recommendation"]
+    assert rec["connect_args"]["keepalives"] == 1 and rec["connect_args"]["connect_timeout"] > 0
+
+    error = use_idle_use_sync(url, DEFAULTS, {})
+    assert error is not None and "idle-session timeout" in error, error  # psycopg reads the server FATAL
+    assert use_idle_use_sync(url, rec, rec["connect_args"]) is None
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_toml_output_fed_back_to_check_leaves_no_warning(
+    incident: tuple[LocalPostgres, str, str], driver: str, tmp_path: Path
+) -> None:
+    pg, role, db = incident
+    url = pg.url(role, PASSWORD, db, driver=driver)
+    flags = ("--network-idle-timeout", "350", "--replicas", "4", "--workers-per-replica", "4")
+    before = run("check", "--url", url, "--json", "--fail-on", "warning", *flags)
+    assert before.returncode == 1, before.stderr
+    bad = {f["code"] for f in json.loads(before.stdout)["findings"] if f["severity"] in ("warning", "critical")}
+    assert {"idle-session-timeout", "network-idle-timeout", "keepalives-too-slow"} <= bad
+
+    toml_text = run("recommend", "--url", url, "--format", "toml", *flags).stdout
+    config = tmp_path / "pool-doctor.toml"
+    config.write_text(toml_text)
+    assert tomllib.loads(toml_text)["network"]["idle_timeout"] == 350
+
+    after = run("check", "--url", url, "--config", str(config), "--json", "--fail-on", "warning")
+    assert after.returncode == 0, after.stdout
+    left = [f for f in json.loads(after.stdout)["findings"] if f["severity"] != "info"]
+    assert left == []
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_python_output_compiles_and_builds_an_engine(
+    incident: tuple[LocalPostgres, str, str], driver: str
+) -> None:
+    pg, role, db = incident
+    result = run("recommend", "--url", pg.url(role, PASSWORD, db, driver=driver), "--format", "python")
+    assert result.returncode == 0, result.stderr
+    code = result.stdout
+    assert PASSWORD not in code
+    namespace: dict[str, Any] = {}
+    # Executing it proves more than compiling: create_engine rejects unknown keyword arguments.
+    exec(compile(code, "<recommend>", "exec"), namespace)
+    engine = namespace["engine"]
+    assert engine.pool.size() >= 1
+    assert engine.url.password is None
+
+
+def test_sizes_fit_the_budget(make_pg: Any, unique_name: str) -> None:
+    server = make_pg({"max_connections": "30"})
+    role = f"{unique_name}_app"
+    server.create_role(role, PASSWORD, connlimit=20)
+    url = server.url(role, PASSWORD, "postgres", driver="asyncpg")
+    doc = recommendation(url, "--replicas", "3", "--workers-per-replica", "2")
+    rec = doc["recommendation"]
+    pools = 3 * 2
+    assert pools * (rec["pool_size"] + rec["max_overflow"]) <= 0.8 * 20  # the role's limit is the tighter cap
+    assert rec["pool_size"] >= 1
+
+    hopeless = run("recommend", "--url", url, "--format", "json", "--replicas", "40")
+    assert hopeless.returncode == 1
+    codes = [f["code"] for f in json.loads(hopeless.stdout)["findings"]]
+    assert codes == ["budget-no-fit"]
+
+
+def test_network_idle_timeout_bounds_recycle_and_keepalives(pg: LocalPostgres, unique_name: str) -> None:
+    role = f"{unique_name}_app"
+    pg.create_role(role, PASSWORD)
+    doc = recommendation(pg.url(role, PASSWORD, "postgres", driver="asyncpg"), "--network-idle-timeout", "350")
+    rec = doc["recommendation"]
+    assert 30 <= rec["pool_recycle"] < 350
+    assert int(rec["connect_args"]["server_settings"]["tcp_keepalives_idle"]) < 350
+    assert rec["connect_args"]["command_timeout"] > 0
+
+    no_limit = recommendation(pg.url(role, PASSWORD, "postgres", driver="psycopg"))["recommendation"]
+    assert no_limit["pool_recycle"] == 1800
+    assert no_limit["connect_args"]["keepalives_idle"] < 7200
