@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,11 @@ def recommend(facts: Facts) -> Recommendation:
 
 
 def _pool_pre_ping(facts: Facts, limits: list[IdleLimit]) -> Reason:
+    through = (
+        f" Through {facts.pooler.label} the ping tests the app's connection to the pooler (and, in transaction "
+        "mode, whichever backend runs it); the pooler replaces its own dead server connections."
+        if _behind_pooler(facts) and facts.pooler is not None else ""
+    )
     causes = [limit.what for limit in limits] or [
         "no idle limit is known on this path, but a restart, failover or an unseen middlebox can still close "
         "idle connections"
@@ -97,7 +103,7 @@ def _pool_pre_ping(facts: Facts, limits: list[IdleLimit]) -> Reason:
     return Reason(
         "pool_pre_ping", True, facts.settings.pool.pool_pre_ping,
         "Something the pool cannot see may close idle connections; a ping at checkout finds a dead one and "
-        f"replaces it before the request uses it. Cost: {PING_COST[facts.target.dialect_driver]}.",
+        f"replaces it before the request uses it. Cost: {PING_COST[facts.target.dialect_driver]}.{through}",
         causes,
     )
 
@@ -140,12 +146,12 @@ def _pool_recycle(facts: Facts, limits: list[IdleLimit]) -> Reason:
 
 def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
     pool = facts.settings.pool
-    numbers = budget(facts)
-    caps = [("the server's usable slots", numbers.usable, numbers.explain())]
-    if facts.server.role_connlimit is not None:
-        caps.append((f"role {facts.server.role}'s CONNECTION LIMIT", facts.server.role_connlimit, "pg_roles.rolconnlimit"))
-    if facts.server.database_connlimit is not None:
-        caps.append((f"database {facts.server.database}'s CONNECTION LIMIT", facts.server.database_connlimit, "pg_database.datconnlimit"))
+    caps = _caps(facts)
+    if not caps:
+        why = ("The app's connections end at the pooler, whose max_client_conn is unknown (no console access): "
+               "keep the current sizes and let the pooler's pool size bound the server.")
+        return [Reason("pool_size", pool.pool_size, pool.pool_size, why),
+                Reason("max_overflow", pool.max_overflow, pool.max_overflow, why)], []
     what, cap, cap_evidence = min(caps, key=lambda item: item[1])
     pools = facts.settings.deployment.pools
     per_pool = math.floor(WARN_RATIO * cap / pools) if cap > 0 else 0
@@ -177,6 +183,20 @@ def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
         Reason("pool_size", size, pool.pool_size, why, evidence),
         Reason("max_overflow", overflow, pool.max_overflow, why, evidence),
     ], findings
+
+
+def _caps(facts: Facts) -> list[tuple[str, int, str]]:
+    """What bounds the app's connections: the pooler's client limit behind a pooler, else the server's slots."""
+    if facts.pooler is not None and facts.pooler.present:
+        limit = facts.pooler.number("max_client_conn")
+        return [("PgBouncer's max_client_conn", limit, "SHOW CONFIG")] if limit is not None else []
+    numbers = budget(facts)
+    caps = [("the server's usable slots", numbers.usable, numbers.explain())]
+    if facts.server.role_connlimit is not None:
+        caps.append((f"role {facts.server.role}'s CONNECTION LIMIT", facts.server.role_connlimit, "pg_roles.rolconnlimit"))
+    if facts.server.database_connlimit is not None:
+        caps.append((f"database {facts.server.database}'s CONNECTION LIMIT", facts.server.database_connlimit, "pg_database.datconnlimit"))
+    return caps
 
 
 def _pool_timeout(facts: Facts) -> Reason:
@@ -214,8 +234,9 @@ def _connect_args(facts: Facts) -> tuple[dict[str, Any], list[Reason]]:
                 "until TCP gives up (~15 min). Raise it if the app runs longer queries on purpose.",
             ),
         ]
-        if facts.pooler is None:
+        if not _behind_pooler(facts):
             # asyncpg has no client-side keepalive options: ask the server to send them on this session.
+            # (Not through a pooler: PgBouncer refuses startup parameters it does not know.)
             args["server_settings"] = {
                 "tcp_keepalives_idle": str(idle),
                 "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
@@ -223,7 +244,7 @@ def _connect_args(facts: Facts) -> tuple[dict[str, Any], list[Reason]]:
             }
             reasons.append(Reason("connect_args.server_settings", args["server_settings"], None,
                                   why_keepalive + " asyncpg has no client keepalive options, so the server sends them."))
-        return args, reasons
+        return _statement_args(facts, args, reasons)
     args = {
         "connect_timeout": CONNECT_TIMEOUT,
         "keepalives": 1,
@@ -232,14 +253,67 @@ def _connect_args(facts: Facts) -> tuple[dict[str, Any], list[Reason]]:
         "keepalives_count": KEEPALIVE_COUNT,
         "tcp_user_timeout": COMMAND_TIMEOUT * 1000,  # libpq takes milliseconds
     }
-    return args, [
+    return _statement_args(facts, args, [
         Reason("connect_args.connect_timeout", CONNECT_TIMEOUT, None, "Bounds connecting (TCP, TLS, authentication)."),
         Reason("connect_args.keepalives", {k: args[k] for k in ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count")},
                None, why_keepalive),
         Reason("connect_args.tcp_user_timeout", args["tcp_user_timeout"], None,
                "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
                "after 30 s instead of ~15 min of TCP retries."),
-    ]
+    ])
+
+
+def _behind_pooler(facts: Facts) -> bool:
+    return facts.pooler is not None and facts.pooler.present
+
+
+UNIQUE_NAME_CODE = "lambda: f'__asyncpg_{uuid4()}__'"
+
+
+def unique_statement_name() -> str:
+    """SQLAlchemy's documented prepared_statement_name_func for asyncpg behind PgBouncer."""
+    return f"__asyncpg_{uuid.uuid4()}__"
+
+
+def _statement_args(
+    facts: Facts, args: dict[str, Any], reasons: list[Reason]
+) -> tuple[dict[str, Any], list[Reason]]:
+    """Behind transaction pooling, named prepared statements must not outlive a transaction."""
+    pooler = facts.pooler
+    if pooler is None or not pooler.breaks_session_state or pooler.number("max_prepared_statements"):
+        return args, reasons
+    evidence = [f"connections go through {pooler.label}", *pooler.evidence[-1:]]
+    if facts.target.dialect_driver == "asyncpg":
+        args.update(
+            statement_cache_size=0, prepared_statement_cache_size=0,
+            prepared_statement_name_func=PythonCode(UNIQUE_NAME_CODE, "uuid4"),
+        )
+        reasons.append(Reason(
+            "connect_args.statement_cache", "statement_cache_size=0, prepared_statement_cache_size=0, "
+            "prepared_statement_name_func=uuid4", None,
+            "Transaction pooling runs each transaction on any backend: asyncpg's numbered statement names collide "
+            "('prepared statement \"__asyncpg_stmt_1__\" already exists') and cached ones go missing. No caches and "
+            "unique names (SQLAlchemy's asyncpg docs) make every statement live within its transaction.", evidence,
+        ))
+    else:
+        args["prepare_threshold"] = None
+        reasons.append(Reason(
+            "connect_args.prepare_threshold", None, None,
+            "Transaction pooling runs each transaction on any backend: psycopg's prepared statements (after 5 "
+            "executions) go missing. None turns server-side preparing off.", evidence,
+        ))
+    return args, reasons
+
+
+def materialize_connect_args(args: dict[str, Any]) -> dict[str, Any]:
+    """connect_args as a driver takes them: the config file describes Python-only values with strings
+    (prepared_statement_name_func = "uuid4", prepare_threshold = "none")."""
+    out = dict(args)
+    if "prepared_statement_name_func" in out and not callable(out["prepared_statement_name_func"]):
+        out["prepared_statement_name_func"] = unique_statement_name
+    if isinstance(out.get("prepare_threshold"), str) and out["prepare_threshold"].lower() == "none":
+        out["prepare_threshold"] = None
+    return out
 
 
 def _server_sql(facts: Facts, limits: list[IdleLimit]) -> list[Reason]:

@@ -82,6 +82,11 @@ def facts_table(report: CheckReport) -> Table:
     activity = server.activity
     states = ", ".join(f"{n} {state}" for state, n in sorted(activity.by_state.items())) or "none"
     table.add_row("connections now", f"{activity.total}", states)
+    pooler = report.facts.pooler
+    if pooler is not None and pooler.present:
+        table.add_row("pooler", pooler.label, pooler.admin_error or ", ".join(f"{k} {v}" for k, v in pooler.config.items()
+                                                                                if k in ("pool_mode", "client_idle_timeout",
+                                                                                         "max_client_conn", "default_pool_size")))
     return table
 
 
@@ -155,12 +160,15 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
     out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
     if settings.network.idle_timeout is not None:
         out += ["", "[network]", f"idle_timeout = {_toml_value(settings.network.idle_timeout)}"]
-    plain = {k: v for k, v in rec.connect_args.items() if not isinstance(v, PythonCode | dict)}
     tables = {k: v for k, v in rec.connect_args.items() if isinstance(v, dict)}
-    code = [k for k, v in rec.connect_args.items() if isinstance(v, PythonCode)]
     out += ["", f"[connect_args]  # {rec.driver}'s, for create_engine(..., connect_args=...)"]
-    out += [f"# {key}: Python code, see --format python" for key in code]
-    out += [f"{key} = {_toml_value(value)}" for key, value in plain.items()]
+    for key, value in rec.connect_args.items():
+        if isinstance(value, PythonCode):  # described by a string; `check` and `probe` know what it stands for
+            out.append(f"{key} = {_toml_value(value.json_value)}  # Python: {value} (see --format python)")
+        elif value is None:
+            out.append(f'{key} = "none"  # Python: None')
+        elif not isinstance(value, dict):
+            out.append(f"{key} = {_toml_value(value)}")
     for key, table in tables.items():
         out += ["", f"[connect_args.{key}]"]
         out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
@@ -170,9 +178,11 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float) and value.is_integer():
         return str(int(value)) + ".0"
-    return repr(value) if not isinstance(value, str) else '"' + value.replace('"', '\\"') + '"'
+    return repr(value)
 
 
 def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, fmt: str) -> None:

@@ -21,6 +21,7 @@ class Inputs:
     timeout: float = 10.0
     config_path: str | None = None
     warnings: tuple[str, ...] = ()
+    pgbouncer_admin_url: str | None = None  # default: the app's own credentials on database pgbouncer
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,18 @@ class CheckReport:
 
 
 async def gather_facts(inputs: Inputs) -> Facts:
-    from pool_doctor.server import read_facts
+    """One connection and one query, plus a second client and the pooler's console only when a pooler shows."""
+    from pool_doctor import pooler
+    from pool_doctor.server import read_facts_then
 
-    server = await read_facts(inputs.target, inputs.role, inputs.timeout)
-    return Facts(server=server, settings=inputs.settings, target=inputs.target)
+    async def detect(conn: Any, server: ServerFacts) -> pooler.PoolerFacts:
+        return await pooler.detect(conn, inputs.target, server, inputs.timeout)
+
+    server, found = await read_facts_then(inputs.target, inputs.role, inputs.timeout, detect)
+    assert found is not None
+    if found.present or inputs.pgbouncer_admin_url:
+        found = await pooler.read_admin(found, pooler.admin_target(inputs.target, inputs.pgbouncer_admin_url), inputs.timeout)
+    return Facts(server=server, settings=inputs.settings, target=inputs.target, pooler=found)
 
 
 async def run_check(inputs: Inputs) -> CheckReport:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl as ssl_module
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from pool_doctor.durations import parse_duration, unit_seconds
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Activity, ServerFacts, Setting
 from pool_doctor.target import Target
+
+T = TypeVar("T")
 
 # FIELD_NOTES section 1: the settings that close, cancel, or keep a pooled connection alive.
 WATCHED_SETTINGS = (
@@ -87,6 +90,7 @@ async def connect(target: Target, timeout: float, **extra: Any) -> Any:
     import asyncpg
 
     password = target.password.get_secret_value() if target.password is not None else None
+    ssl = _ssl_argument(target)  # outside the try: a bad sslmode is a usage error (exit 2), not a connect failure
     try:
         return await asyncio.wait_for(
             asyncpg.connect(
@@ -95,7 +99,7 @@ async def connect(target: Target, timeout: float, **extra: Any) -> Any:
                 user=target.user,
                 database=target.database,
                 password=password,
-                ssl=_ssl_argument(target),
+                ssl=ssl,
                 timeout=timeout,
                 statement_cache_size=0,  # a pooler in transaction mode would break named statements
                 # Only application_name: a pooler rejects most other startup parameters.
@@ -107,7 +111,19 @@ async def connect(target: Target, timeout: float, **extra: Any) -> Any:
     except (asyncio.TimeoutError, TimeoutError):
         raise ConnectError(f"timed out after {timeout:g}s connecting to {target.display()}") from None
     except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
-        raise ConnectError(f"cannot connect to {target.display()}: {describe_error(exc)}") from None
+        raise ConnectError(f"cannot connect to {target.display()}: {describe_error(exc)}{_startup_hint(exc, target)}") from None
+
+
+def _startup_hint(exc: BaseException, target: Target) -> str:
+    """A hint when the peer broke the startup protocol, which usually means it is not PostgreSQL at all."""
+    text = str(exc)
+    if type(exc).__name__ == "ConnectionDoesNotExistError" or (
+        "rejected SSL upgrade" in text and target.sslmode not in ("require", "verify-ca", "verify-full")
+    ):
+        return " (the server broke off the PostgreSQL startup: is PostgreSQL, or a pooler, listening on that port?)"
+    if "rejected SSL upgrade" in text:
+        return f" (the server does not offer TLS, and sslmode={target.sslmode} requires it)"
+    return ""
 
 
 def _ssl_argument(target: Target) -> Any:
@@ -131,6 +147,18 @@ def describe_error(exc: BaseException) -> str:
 
 async def read_facts(target: Target, role: str | None, timeout: float) -> ServerFacts:
     """Connect once, run FACTS_QUERY once, close."""
+    facts, _ = await read_facts_then(target, role, timeout, None)
+    return facts
+
+
+async def read_facts_then(
+    target: Target,
+    role: str | None,
+    timeout: float,
+    then: Callable[[Any, ServerFacts], Awaitable[T]] | None,
+) -> tuple[ServerFacts, T | None]:
+    """read_facts, then `then(conn, facts)` on the same connection before it closes (pooler detection
+    needs the client connection whose backend PID it just saw)."""
     conn = await connect(target, timeout)
     try:
         role_name = role or target.user
@@ -141,12 +169,15 @@ async def read_facts(target: Target, role: str | None, timeout: float) -> Server
         except Exception as exc:  # noqa: BLE001
             raise ConnectError(f"reading settings from {target.display()} failed: {describe_error(exc)}") from None
         data = json.loads(raw)
-        startup_pid = conn.get_server_pid()
-    finally:
-        await _close(conn)
-    if data["role"] is None:
-        raise UsageError(f"role {role_name!r} does not exist on {target.display()}")
-    return facts_from_row(data, startup_pid=startup_pid, transport_unix=target.is_unix_socket)
+        if data["role"] is None:
+            raise UsageError(f"role {role_name!r} does not exist on {target.display()}")
+        facts = facts_from_row(data, startup_pid=conn.get_server_pid(), transport_unix=target.is_unix_socket)
+        extra = await then(conn, facts) if then is not None else None
+    except BaseException:
+        conn.terminate()  # no polite goodbye after a failure: on a blackholed path close() would wait again
+        raise
+    await _close(conn)
+    return facts, extra
 
 
 async def _close(conn: Any) -> None:
@@ -184,6 +215,8 @@ def facts_from_row(data: dict[str, Any], *, startup_pid: int | None, transport_u
         setting = settings.get(name)
         return int(setting.value) if setting and setting.present and setting.value is not None else default
 
+    # 0 is a real limit (only superusers may connect); -1 means none, -2 a database left invalid by DROP.
+    datconnlimit = data.get("database_connlimit")
     return ServerFacts(
         version=data["version"],
         version_num=data["version_num"],
@@ -196,7 +229,7 @@ def facts_from_row(data: dict[str, Any], *, startup_pid: int | None, transport_u
         superuser_reserved_connections=integer("superuser_reserved_connections", 3),
         reserved_connections=integer("reserved_connections"),
         role_connlimit=role["connlimit"] if role["connlimit"] >= 0 else None,
-        database_connlimit=data["database_connlimit"] if (data.get("database_connlimit") or -1) >= 0 else None,
+        database_connlimit=datconnlimit if datconnlimit is not None and datconnlimit >= 0 else None,
         activity=activity,
         transport="unix" if server_addr is None or transport_unix else "tcp",
         ssl=data.get("ssl"),

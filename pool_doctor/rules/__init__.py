@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pool_doctor.model import Finding
-from pool_doctor.rules import budget, network, timeouts
+from pool_doctor.rules import budget, network, pooler, timeouts
 from pool_doctor.rules.facts import Facts, IdleLimit, idle_limits
 
 Rule = Callable[[Facts], list[Finding]]
 
-FAMILIES: tuple[Rule, ...] = (timeouts.check, network.check, budget.check)
+FAMILIES: tuple[Rule, ...] = (timeouts.check, network.check, budget.check, pooler.check)
 
 
 def evaluate(facts: Facts) -> list[Finding]:

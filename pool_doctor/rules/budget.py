@@ -51,6 +51,8 @@ def demand_line(facts: Facts) -> str:
 
 
 def check(facts: Facts) -> list[Finding]:
+    if facts.pooler is not None and facts.pooler.present:
+        return []  # the app's connections end at the pooler: rules/pooler.py weighs them against its limits
     numbers = budget(facts)
     findings = [_against(numbers.demand, numbers.usable, "server's usable slots", "slots", facts, numbers.explain())]
     if facts.server.role_connlimit is not None:

@@ -1,0 +1,233 @@
+"""Is a pooler (PgBouncer, Supavisor, RDS Proxy...) between the app and PostgreSQL, in which mode, with which limits?
+
+Without admin rights, the client sees three clues (FIELD_NOTES section 4): the backend PID the driver got
+at startup is the pooler's random cancel key, not `pg_backend_pid()`; `inet_server_port()` is the server's
+port, not the one dialled; and under transaction pooling one client connection lands on another backend
+when its backend is busy with someone else's transaction. With access to PgBouncer's console (the special
+database `pgbouncer`, simple query protocol only), SHOW CONFIG and SHOW POOLS give the rest.
+
+Costs nothing when there is no pooler: the clues from the one facts query decide that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pool_doctor.durations import format_seconds
+from pool_doctor.model import ServerFacts
+from pool_doctor.rules.facts import IdleLimit
+from pool_doctor.target import Target
+
+NONE = "none"
+SESSION = "session"
+TRANSACTION = "transaction"  # transaction or statement pooling: what breaks session state
+UNKNOWN = "unknown"
+
+# SHOW CONFIG keys the rules read; the rest of PgBouncer's ~80 settings stay out of the report.
+CONFIG_KEYS = (
+    "pool_mode",
+    "server_idle_timeout",
+    "server_lifetime",
+    "client_idle_timeout",
+    "max_client_conn",
+    "default_pool_size",
+    "max_db_connections",
+    "max_user_connections",
+    "max_prepared_statements",
+    "query_wait_timeout",
+    "server_reset_query",
+    "server_reset_query_always",
+    "tcp_keepalive",
+    "tcp_keepidle",
+)
+SECONDS_KEYS = {"server_idle_timeout", "server_lifetime", "client_idle_timeout", "query_wait_timeout", "tcp_keepidle"}
+
+
+@dataclass(frozen=True)
+class PoolerFacts:
+    kind: str  # NONE, SESSION, TRANSACTION or UNKNOWN
+    evidence: list[str] = field(default_factory=list)
+    product: str | None = None  # "PgBouncer 1.18.0" when its console answered
+    pool_mode: str | None = None  # PgBouncer's own word: session, transaction or statement
+    config: dict[str, str] = field(default_factory=dict)
+    pools: list[dict[str, Any]] = field(default_factory=list)
+    admin: str | None = None  # the console URL tried (masked)
+    admin_error: str | None = None  # why its settings could not be read
+
+    @property
+    def present(self) -> bool:
+        return self.kind != NONE
+
+    @property
+    def breaks_session_state(self) -> bool:
+        return self.kind == TRANSACTION
+
+    def seconds(self, key: str) -> float | None:
+        """A time setting from SHOW CONFIG in seconds (PgBouncer 1.18 shows plain seconds)."""
+        value = self.config.get(key)
+        if value is None:
+            return None
+        try:
+            return float(value.removesuffix("s"))
+        except ValueError:
+            return None
+
+    def number(self, key: str) -> int | None:
+        value = self.config.get(key)
+        try:
+            return int(value) if value is not None else None
+        except ValueError:
+            return None
+
+    @property
+    def waiting_clients(self) -> int:
+        return sum(int(pool.get("cl_waiting") or 0) for pool in self.pools)
+
+    @property
+    def label(self) -> str:
+        name = self.product or "a pooler"
+        return {
+            NONE: "no pooler",
+            SESSION: f"{name} (session pooling)",
+            TRANSACTION: f"{name} ({self.pool_mode or 'transaction or statement'} pooling)",
+        }.get(self.kind, f"{name} (pooling mode unknown)")
+
+    def idle_limits(self) -> list[IdleLimit]:
+        """Limits the pooler puts on the app's (client) connections; its server-side ones are hidden from the app."""
+        idle = self.seconds("client_idle_timeout")
+        if idle:
+            return [IdleLimit(idle, "pooler", f"PgBouncer client_idle_timeout = {format_seconds(idle)} (SHOW CONFIG)")]
+        return []
+
+
+def clues(facts: ServerFacts, target: Target) -> list[str]:
+    """What the facts query alone says about a pooler on the path; [] means none."""
+    found: list[str] = []
+    if facts.startup_pid is not None and facts.backend_pid is not None and facts.startup_pid != facts.backend_pid:
+        found.append(
+            f"the backend PID the driver got at startup ({facts.startup_pid}) is not pg_backend_pid() "
+            f"({facts.backend_pid}): something else answered the startup"
+        )
+    if facts.server_port is not None and facts.transport == "tcp" and facts.server_port != target.port:
+        found.append(f"inet_server_port() is {facts.server_port}, but the app dials port {target.port}")
+    return found
+
+
+async def detect(conn: Any, target: Target, facts: ServerFacts, timeout: float) -> PoolerFacts:
+    """Pooler or not, and in which mode, from a client's point of view; `conn` is the facts connection."""
+    evidence = clues(facts, target)
+    if not evidence:
+        return PoolerFacts(NONE, ["the startup PID is the backend PID and the server port is the dialled port"])
+    kind, more = await _pooling_mode(conn, target, facts.backend_pid, timeout)
+    return PoolerFacts(kind, evidence + more)
+
+
+async def _pooling_mode(conn: Any, target: Target, first_pid: int | None, timeout: float) -> tuple[str, list[str]]:
+    """A second client holds a transaction open while the first runs another one.
+
+    Session pooling keeps the first client on its backend; transaction pooling handed that backend (idle
+    since the facts query ended) to the second client, so the first lands elsewhere or waits.
+    """
+    from pool_doctor.server import connect, describe_error
+
+    step = min(timeout, 3.0)
+    try:
+        other = await connect(target, timeout)
+    except Exception as exc:  # noqa: BLE001 - the mode stays unknown; check still reports the rest
+        return UNKNOWN, [f"a second connection to tell the pooling mode failed: {describe_error(exc)}"]
+    try:
+        transaction = other.transaction()
+        try:
+            await asyncio.wait_for(transaction.start(), step)
+            other_pid = await other.fetchval("SELECT pg_backend_pid()", timeout=step)
+        except Exception as exc:  # noqa: BLE001
+            if "statement pooling" in str(exc):
+                return TRANSACTION, [f"a transaction block was refused: {describe_error(exc)} (statement pooling)"]
+            return UNKNOWN, [f"a second client's transaction failed: {describe_error(exc)}"]
+        try:
+            again = await conn.fetchval("SELECT pg_backend_pid()", timeout=step)
+        except (asyncio.TimeoutError, TimeoutError):
+            return TRANSACTION, [
+                f"while another client held a transaction, this client's next transaction waited over {step:g}s: "
+                "the pooler had given its backend away (transaction pooling, pool full)"
+            ]
+        finally:
+            await _quietly(transaction.rollback())
+    finally:
+        await _quietly(other.close())
+    if again != first_pid:
+        return TRANSACTION, [
+            f"one client connection ran on backend {first_pid}, then on {again} in its next transaction "
+            f"(another client held {other_pid}): backends are shared per transaction"
+        ]
+    return SESSION, [
+        f"one client connection stayed on backend {first_pid} across transactions while another client held a "
+        f"transaction on {other_pid}: backends are held per client session (probably session pooling)"
+    ]
+
+
+async def _quietly(awaitable: Any) -> None:
+    try:
+        await asyncio.wait_for(awaitable, 2)
+    except Exception:  # noqa: BLE001 - cleanup of a probe connection
+        pass
+
+
+def admin_target(target: Target, admin_url: str | None) -> Target:
+    """The console: --pgbouncer-admin-url, else the app's own host, port and credentials on database pgbouncer."""
+    from pool_doctor.target import parse_url
+
+    if admin_url:
+        return parse_url(admin_url, source="--pgbouncer-admin-url")
+    return replace(target, database="pgbouncer", driver="")
+
+
+async def read_admin(pooler: PoolerFacts, target: Target, timeout: float) -> PoolerFacts:
+    """SHOW VERSION, SHOW CONFIG, SHOW POOLS on PgBouncer's console; an error is recorded, not raised."""
+    shown = target.display()
+    try:
+        rows = await asyncio.wait_for(_console(target, timeout), timeout + 1)
+    except (asyncio.TimeoutError, TimeoutError):
+        return replace(pooler, admin=shown, admin_error=f"the console at {shown} did not answer within {timeout:g}s")
+    except Exception as exc:  # noqa: BLE001 - not PgBouncer, or no admin/stats rights: the report says so
+        from pool_doctor.server import describe_error
+
+        return replace(pooler, admin=shown, admin_error=f"cannot read PgBouncer's console at {shown}: {describe_error(exc)}")
+    version, config_rows, pools = rows
+    config = {row["key"]: str(row["value"]) for row in config_rows if row.get("key") in CONFIG_KEYS}
+    mode = config.get("pool_mode")
+    pools = [p for p in pools if p.get("database") != "pgbouncer"]
+    kind = pooler.kind
+    evidence = list(pooler.evidence)
+    if mode:
+        kind = SESSION if mode == "session" else TRANSACTION
+        evidence.append(f"PgBouncer's SHOW CONFIG says pool_mode = {mode}")
+    return replace(
+        pooler, kind=kind, evidence=evidence, product=version, pool_mode=mode, config=config, pools=pools, admin=shown
+    )
+
+
+async def _console(target: Target, timeout: float) -> tuple[str | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    password = target.password.get_secret_value() if target.password is not None else None
+    conn = await psycopg.AsyncConnection.connect(
+        host=target.host, port=target.port, user=target.user, password=password, dbname=target.database,
+        connect_timeout=max(1, round(timeout)), autocommit=True,
+        # The console speaks only the simple query protocol, which a client-side-binding cursor uses.
+        cursor_factory=psycopg.AsyncClientCursor, application_name="pool-doctor",
+    )
+    try:
+        results = []
+        for command in ("SHOW VERSION", "SHOW CONFIG", "SHOW POOLS"):
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(command, prepare=False)
+            results.append(await cur.fetchall() if cur.description is not None else [])
+        version_rows = results[0]
+        version = next(iter(version_rows[0].values())) if version_rows else None
+        return version, results[1], results[2]
+    finally:
+        await conn.close()

@@ -1,0 +1,210 @@
+"""A pooler on the path: its mode against the driver's prepared statements, its limits against the app's pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pool_doctor.durations import format_seconds
+from pool_doctor.model import Finding, Severity
+from pool_doctor.rules.budget import WARN_RATIO, budget, demand_line
+from pool_doctor.rules.facts import Facts
+
+ASYNCPG_ERROR = 'prepared statement "__asyncpg_stmt_1__" already exists (or: ... does not exist)'
+PSYCOPG_ERROR = 'prepared statement "_pg3_0" does not exist'
+
+
+def check(facts: Facts) -> list[Finding]:
+    pooler = facts.pooler
+    if pooler is None or not pooler.present:
+        return []
+    findings = [
+        Finding(
+            "pooler-detected", Severity.INFO, f"Connections go through {pooler.label}",
+            "The app's connections end at the pooler; server settings apply to the pooler's own server "
+            "connections, and the pooler's limits apply to the app's.", list(pooler.evidence),
+        )
+    ]
+    if pooler.admin_error:
+        findings.append(
+            Finding(
+                "pooler-settings-unknown", Severity.INFO, "The pooler's own limits could not be read",
+                "Give a user listed in PgBouncer's admin_users or stats_users with --pgbouncer-admin-url "
+                "postgresql://USER@HOST:PORT/pgbouncer to judge client_idle_timeout, max_client_conn and pool sizes.",
+                [pooler.admin_error],
+            )
+        )
+    findings += _prepared_statements(facts)
+    findings += _client_idle_timeout(facts)
+    findings += _client_slots(facts)
+    findings += _server_slots(facts)
+    findings += _server_side_limits(facts)
+    return findings
+
+
+def statement_cache_off(driver: str, connect_args: dict[str, Any]) -> bool:
+    """Whether the app's connect_args already avoid named prepared statements across shared backends.
+
+    In the config file, a Python-only value is described by a string: prepared_statement_name_func = "uuid4"
+    stands for the function, prepare_threshold = "none" for None.
+    """
+    if driver == "asyncpg":
+        return (
+            _is_zero(connect_args.get("statement_cache_size"))
+            and _is_zero(connect_args.get("prepared_statement_cache_size"))
+            and bool(connect_args.get("prepared_statement_name_func"))
+        )
+    threshold = connect_args.get("prepare_threshold", 5)
+    return threshold is None or (isinstance(threshold, str) and threshold.lower() == "none")
+
+
+def _is_zero(value: Any) -> bool:
+    return value is not None and str(value).strip() == "0"
+
+
+def _prepared_statements(facts: Facts) -> list[Finding]:
+    pooler = facts.pooler
+    assert pooler is not None
+    if not pooler.breaks_session_state:
+        return []
+    driver = facts.target.dialect_driver
+    args = facts.settings.connect_args
+    if statement_cache_off(driver, args):
+        return []
+    protocol_support = pooler.number("max_prepared_statements")
+    evidence = [*pooler.evidence[-1:], f"driver: {driver}, connect_args: {args or 'none given'}"]
+    if protocol_support:
+        return [
+            Finding(
+                "pooler-prepared-statements-tracked", Severity.INFO,
+                f"The pooler tracks prepared statements (max_prepared_statements = {protocol_support})",
+                "PgBouncer 1.21+ re-prepares protocol-level statements on whichever backend runs them, so "
+                f"{driver}'s statement cache works behind transaction pooling.", evidence,
+            )
+        ]
+    if driver == "asyncpg":
+        return [
+            Finding(
+                "pooler-prepared-statements", Severity.CRITICAL,
+                "asyncpg's prepared statements will collide behind transaction pooling",
+                "asyncpg names its prepared statements __asyncpg_stmt_N__ per client connection, and SQLAlchemy caches "
+                "them per connection; under transaction pooling the next transaction runs on a backend that has "
+                f"another client's statements, and the app gets: {ASYNCPG_ERROR}. Set connect_args "
+                "statement_cache_size=0, prepared_statement_cache_size=0 and a unique prepared_statement_name_func "
+                "(SQLAlchemy's asyncpg docs), or use session pooling.", evidence,
+            )
+        ]
+    return [
+        Finding(
+            "pooler-prepared-statements", Severity.CRITICAL,
+            "psycopg's prepared statements will go missing behind transaction pooling",
+            "psycopg prepares a query after prepare_threshold (5) executions on one connection; under transaction "
+            f"pooling the next execution runs on another backend and the app gets: {PSYCOPG_ERROR}. Set "
+            "connect_args prepare_threshold=None, or use session pooling.", evidence,
+        )
+    ]
+
+
+def _client_idle_timeout(facts: Facts) -> list[Finding]:
+    pooler = facts.pooler
+    assert pooler is not None
+    idle = pooler.seconds("client_idle_timeout")
+    if not idle:
+        return []
+    recycle = facts.settings.pool.recycle
+    if recycle is not None and recycle < idle:
+        return []
+    shown = format_seconds(idle)
+    return [
+        Finding(
+            "pooler-client-idle-timeout", Severity.CRITICAL,
+            f"PgBouncer closes client connections idle for {shown}; the pool keeps them longer",
+            f"client_idle_timeout = {shown} (PgBouncer's docs: it must be larger than the client-side lifetime). "
+            "A pooled connection idle that long is closed by PgBouncer and the next checkout gets "
+            "'connection was closed in the middle of operation' (asyncpg) or 'server closed the connection "
+            f"unexpectedly' (psycopg) unless pre-ping catches it. Set pool_recycle below {shown}.",
+            [f"client_idle_timeout = {shown} (SHOW CONFIG)", f"pool_recycle = {facts.settings.pool.pool_recycle}"],
+        )
+    ]
+
+
+def _client_slots(facts: Facts) -> list[Finding]:
+    pooler = facts.pooler
+    assert pooler is not None
+    limit = pooler.number("max_client_conn")
+    if limit is None:
+        return []
+    demand = facts.settings.deployment.pools * facts.settings.pool.max_connections
+    evidence = [demand_line(facts), f"max_client_conn = {limit} (SHOW CONFIG), shared with every other client"]
+    if demand > limit:
+        return [
+            Finding(
+                "pooler-max-client-conn", Severity.CRITICAL,
+                f"The pools can open {demand} client connections; PgBouncer accepts {limit}",
+                "Past max_client_conn PgBouncer refuses logins ('no more connections allowed (max_client_conn)').",
+                evidence,
+            )
+        ]
+    if demand > WARN_RATIO * limit:
+        return [
+            Finding(
+                "pooler-max-client-conn-tight", Severity.WARNING,
+                f"The pools can open {demand} client connections, {demand * 100 // limit}% of max_client_conn ({limit})",
+                "Other clients and a rolling deploy share the rest.", evidence,
+            )
+        ]
+    return []
+
+
+def _server_slots(facts: Facts) -> list[Finding]:
+    pooler = facts.pooler
+    assert pooler is not None
+    size = pooler.number("default_pool_size")
+    pairs = len({(p.get("database"), p.get("user")) for p in pooler.pools})
+    if not size or not pairs:
+        return []
+    numbers = budget(facts)
+    wanted = size * pairs
+    evidence = [
+        f"default_pool_size {size} x {pairs} database/user pair(s) in SHOW POOLS = {wanted}",
+        f"server slots: {numbers.explain()}",
+    ]
+    findings: list[Finding] = []
+    if wanted > numbers.usable + facts.server.activity.role_connections:
+        findings.append(
+            Finding(
+                "pooler-server-slots", Severity.WARNING,
+                f"PgBouncer may open {wanted} server connections; the server has about {numbers.usable} free",
+                "When every pool fills, PgBouncer's server logins fail with 'too many connections' and clients "
+                "wait (query_wait_timeout) instead.", evidence,
+            )
+        )
+    if pooler.waiting_clients:
+        findings.append(
+            Finding(
+                "pooler-clients-waiting", Severity.WARNING,
+                f"{pooler.waiting_clients} client(s) are waiting for a server connection right now",
+                "The pooler's pools are full: checkouts in the app wait, then fail after query_wait_timeout.",
+                [f"cl_waiting = {pooler.waiting_clients} (SHOW POOLS)"],
+            )
+        )
+    return findings
+
+
+def _server_side_limits(facts: Facts) -> list[Finding]:
+    pooler = facts.pooler
+    assert pooler is not None
+    parts = [
+        f"{key} = {format_seconds(seconds)}"
+        for key in ("server_idle_timeout", "server_lifetime", "query_wait_timeout")
+        if (seconds := pooler.seconds(key))
+    ]
+    if not parts:
+        return []
+    return [
+        Finding(
+            "pooler-server-limits", Severity.INFO, "PgBouncer recycles its own server connections",
+            "server_idle_timeout and server_lifetime close PgBouncer's server connections, not the app's: the "
+            "pooler hides that churn. query_wait_timeout bounds how long a client waits for a server connection.",
+            parts,
+        )
+    ]

@@ -1,0 +1,142 @@
+"""A real PgBouncer between pool-doctor and a real PostgreSQL, in session and transaction pooling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pool_doctor.localpg import LocalPostgres
+
+pytestmark = pytest.mark.pgbouncer
+
+PASSWORD = "pb-app-pw"
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["pool-doctor", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def check_json(*args: str) -> tuple[int, dict[str, Any]]:
+    result = run("check", "--json", *args)
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def by_code(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {finding["code"]: finding for finding in doc["findings"]}
+
+
+@pytest.fixture
+def app(pg: LocalPostgres, unique_name: str) -> tuple[str, str]:
+    role, db = f"{unique_name}_app", f"{unique_name}_db"
+    pg.create_role(role, PASSWORD)
+    pg.create_database(db, owner=role)
+    return role, db
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_session_pooling_is_detected_without_a_prepared_statement_finding(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str], driver: str
+) -> None:
+    role, db = app
+    bouncer = make_pgbouncer(pg, pool_mode="session", users={role: PASSWORD})
+    code, doc = check_json("--url", bouncer.url(role, PASSWORD, db, driver=driver))
+    assert doc["pooler"]["kind"] == "session"
+    findings = by_code(doc)
+    assert "pooler-detected" in findings
+    assert not [c for c in findings if c.startswith("pooler-prepared")]
+    # The app's role is not a console user here: detection came from the client's own clues.
+    assert doc["pooler"]["admin_error"] and PASSWORD not in doc["pooler"]["admin_error"]
+    assert any("startup" in line for line in doc["pooler"]["evidence"])
+    assert code == 0
+
+
+def test_transaction_pooling_with_asyncpg_is_critical_with_the_exact_error(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str]
+) -> None:
+    role, db = app
+    bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD})
+    code, doc = check_json("--url", bouncer.url(role, PASSWORD, db, driver="asyncpg"))
+    assert code == 1
+    assert doc["pooler"]["kind"] == "transaction"
+    finding = by_code(doc)["pooler-prepared-statements"]
+    assert finding["severity"] == "critical"
+    assert 'prepared statement "__asyncpg_stmt_1__" already exists' in finding["detail"]
+
+
+def test_admin_console_client_idle_timeout_below_recycle_is_critical(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str]
+) -> None:
+    role, db = app
+    bouncer = make_pgbouncer(
+        pg, pool_mode="session", users={role: PASSWORD}, settings={"client_idle_timeout": "60", "stats_users": role}
+    )
+    url = bouncer.url(role, PASSWORD, db, driver="asyncpg")
+    code, doc = check_json("--url", url, "--pool-recycle", "1800", "--pool-pre-ping")
+    assert doc["pooler"]["admin_error"] is None
+    assert doc["pooler"]["product"].startswith("PgBouncer")
+    assert doc["pooler"]["config"]["client_idle_timeout"] in ("60", "60s")
+    finding = by_code(doc)["pooler-client-idle-timeout"]
+    assert finding["severity"] == "critical" and code == 1
+
+    code, doc = check_json("--url", url, "--pool-recycle", "50", "--pool-pre-ping")
+    assert "pooler-client-idle-timeout" not in by_code(doc)
+    assert code == 0
+
+
+def test_explicit_admin_url_reads_the_console_as_another_user(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str]
+) -> None:
+    role, db = app
+    bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD}, settings={"max_client_conn": "20"})
+    admin = bouncer.url("postgres", database="pgbouncer")
+    result = run("check", "--json", "--url", bouncer.url(role, PASSWORD, db, driver="psycopg"),
+                 "--pgbouncer-admin-url", admin, "--replicas", "2")
+    doc = json.loads(result.stdout)
+    assert doc["pooler"]["pool_mode"] == "transaction"
+    findings = by_code(doc)
+    assert findings["pooler-max-client-conn"]["severity"] == "critical"  # 2 x 15 > 20
+    assert findings["pooler-prepared-statements"]["severity"] == "critical"
+    assert pg.password not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_recommendation_behind_transaction_pooling_clears_the_finding(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str], driver: str, tmp_path: Path
+) -> None:
+    role, db = app
+    bouncer = make_pgbouncer(
+        pg, pool_mode="transaction", users={role: PASSWORD}, settings={"client_idle_timeout": "120", "stats_users": role}
+    )
+    url = bouncer.url(role, PASSWORD, db, driver=driver)
+    rec = json.loads(run("recommend", "--url", url, "--format", "json").stdout)["recommendation"]
+    assert rec["pool_recycle"] < 120 and rec["pool_pre_ping"] is True
+    args = rec["connect_args"]
+    if driver == "asyncpg":
+        assert args["statement_cache_size"] == 0 and args["prepared_statement_cache_size"] == 0
+        assert args["prepared_statement_name_func"]
+        assert "server_settings" not in args  # PgBouncer refuses unknown startup parameters
+    else:
+        assert "prepare_threshold" in args and args["prepare_threshold"] is None
+
+    config = tmp_path / "pool-doctor.toml"
+    config.write_text(run("recommend", "--url", url, "--format", "toml").stdout)
+    code, doc = check_json("--url", url, "--config", str(config), "--fail-on", "warning")
+    assert [f for f in doc["findings"] if f["severity"] != "info"] == []
+    assert code == 0
+
+    python = run("recommend", "--url", url, "--format", "python").stdout
+    compile(python, "<recommend>", "exec")
+    if driver == "asyncpg":
+        assert "uuid4()" in python
+
+
+def test_no_pooler_costs_no_second_connection(pg: LocalPostgres, app: tuple[str, str]) -> None:
+    role, db = app
+    _, doc = check_json("--url", pg.url(role, PASSWORD, db, driver="asyncpg"))
+    assert doc["pooler"]["kind"] == "none"
+    assert not [f for f in doc["findings"] if f["code"].startswith("pooler")]
