@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 from pool_doctor.errors import PoolDoctorError
@@ -545,7 +545,41 @@ def _self_signed_cert(cert_path: Path, key_path: Path) -> None:
 # PostgreSQL
 
 
-class LocalPostgres:
+class _ChildProcess:
+    """What LocalPostgres and LocalPgBouncer share: a child process we own, a context manager around it."""
+
+    _proc: subprocess.Popen[bytes] | None
+
+    def start(self, timeout: float = 60) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's pid while it runs."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+class LocalPostgres(_ChildProcess):
     """A throwaway PostgreSQL cluster on 127.0.0.1:<free port>; removed on stop() and at exit.
 
     Example:
@@ -594,29 +628,7 @@ class LocalPostgres:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> LocalPostgres:
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def pid(self) -> int | None:
-        """The postmaster's pid while it runs."""
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
-
-    @property
-    def running(self) -> bool:
-        return self.pid is not None
-
-    def start(self, timeout: float = 60) -> LocalPostgres:
+    def start(self, timeout: float = 60) -> Self:
         """Create the cluster from the cached template and start it; returns self."""
         if self._proc is not None:
             raise LocalPostgresError("this LocalPostgres is already started")
@@ -663,6 +675,23 @@ class LocalPostgres:
             if self._atexit_registered:
                 atexit.unregister(self.stop)
                 self._atexit_registered = False
+
+    def detach(self) -> str:
+        """Leave the server running after this process exits; returns the shell command that stops it."""
+        if self._proc is None or self.datadir is None or self.root is None:
+            raise LocalPostgresError("detach() on a server that is not running")
+        if self._atexit_registered:
+            atexit.unregister(self.stop)
+            self._atexit_registered = False
+        self._proc = None  # no longer ours to stop
+        stop = f"kill -INT {self._pid_from_file()} && rm -rf {self.root}"
+        if self._extra_socket_root is not None:
+            stop += f" {self._extra_socket_root}"
+        return stop
+
+    def _pid_from_file(self) -> str:
+        assert self.datadir is not None
+        return (self.datadir / "postmaster.pid").read_text().splitlines()[0].strip()
 
     def _register_atexit(self) -> None:
         if not self._atexit_registered:
@@ -820,7 +849,7 @@ class LocalPostgres:
 
     def sql(
         self,
-        statement: str | psql.Composable,
+        statement: str | psql.SQL | psql.Composed,
         database: str = "postgres",
         params: Sequence[Any] | Mapping[str, Any] | None = None,
     ) -> list[tuple[Any, ...]]:
@@ -858,7 +887,7 @@ class LocalPostgres:
             self.sql(self._alter_role_set(name, key, value, database))
 
     @staticmethod
-    def _alter_role_set(role: str, key: str, value: str, database: str | None) -> psql.Composable:
+    def _alter_role_set(role: str, key: str, value: str, database: str | None) -> psql.Composed:
         from psycopg import sql as psql
 
         if not _IDENT_RE.match(key):
@@ -893,7 +922,7 @@ class LocalPostgres:
 # PgBouncer
 
 
-class LocalPgBouncer:
+class LocalPgBouncer(_ChildProcess):
     """A throwaway PgBouncer in front of a LocalPostgres; removed on stop() and at exit.
 
     Example:
@@ -931,27 +960,6 @@ class LocalPgBouncer:
         self._owner_pid = os.getpid()
         self._atexit_registered = False
 
-    def __enter__(self) -> LocalPgBouncer:
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
-
-    @property
-    def running(self) -> bool:
-        return self.pid is not None
-
     def url(
         self,
         user: str = "postgres",
@@ -964,7 +972,7 @@ class LocalPgBouncer:
             password = self.users.get(user) if user == "postgres" else None
         return _url(driver, user, password, self.host, self.port, database)
 
-    def start(self, timeout: float = 30) -> LocalPgBouncer:
+    def start(self, timeout: float = 30) -> Self:
         """Write the config, start pgbouncer, and wait until a client can log in; returns self."""
         if self._proc is not None:
             raise LocalPgBouncerError("this LocalPgBouncer is already started")

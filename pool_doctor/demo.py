@@ -1,0 +1,170 @@
+"""`pool-doctor demo`: the incident, its diagnosis, the fix and the proof, on a throwaway PostgreSQL.
+
+The story is the classic one: a chat service's pool (SQLAlchemy defaults: no pre-ping, no recycle) sits
+behind an AWS NAT gateway that forgets idle flows after 350 s, and the DBA gave the app's role an
+`idle_session_timeout` of 5 minutes. The demo plays it at a scale of seconds, with the same shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from pool_doctor.config import Settings
+from pool_doctor.localpg import LocalPostgres
+from pool_doctor.report import CheckReport, Inputs
+from pool_doctor.target import parse_url
+
+ROLE = "app"
+DATABASE = "chat"
+SERVER_IDLE = "5min"
+NAT_IDLE = 350.0  # seconds: AWS NAT gateway
+SCALE = 0.005  # 350 s -> 1.75 s: the same shape, in seconds
+
+SETUP_SQL = (
+    "CREATE TABLE chats (chat_id uuid PRIMARY KEY, user_id uuid NOT NULL, title text NOT NULL, "
+    "created_at timestamptz NOT NULL DEFAULT now())",
+    "INSERT INTO chats (chat_id, user_id, title) SELECT gen_random_uuid(), "
+    "'6f1c1f5e-4b7e-4c2a-9d7e-0a8b1c2d3e4f', 'chat ' || n FROM generate_series(1, 20) n",
+)
+APP_QUERY = (
+    "SELECT chats.chat_id, chats.user_id, chats.title, chats.created_at FROM chats "
+    "WHERE chats.user_id = $1::UUID ORDER BY chats.created_at DESC LIMIT 10"
+)
+USER_ID = "6f1c1f5e-4b7e-4c2a-9d7e-0a8b1c2d3e4f"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    keep: bool = False
+    timeout: float = 10.0
+
+
+def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[[Inputs], Any]) -> None:
+    """Start, stage, diagnose, prove, clean up (also on Ctrl-C or error unless --keep).
+
+    `probe(inputs)` runs and renders the time-scaled probe; cli.py hands it in so this module stays free
+    of the event loop.
+    """
+    password = secrets.token_urlsafe(12)
+    server = LocalPostgres()
+    keep_server = False
+    try:
+        with talk.status("Starting a throwaway PostgreSQL on 127.0.0.1 ..."):
+            server.start()
+            _stage(server, password)
+        out.print(Panel.fit(
+            Text.assemble(
+                (f"PostgreSQL {server.major} on 127.0.0.1:{server.port}", "bold"), "\n",
+                f"role {ROLE}: ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'\n",
+                f"network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's documented value)\n",
+                "app pool: SQLAlchemy's defaults (pool_pre_ping=False, pool_recycle=-1)",
+            ),
+            title="The setup", border_style="cyan",
+        ))
+        url = server.url(ROLE, password, DATABASE, driver="asyncpg")
+        inputs = Inputs(
+            target=parse_url(url), settings=Settings(network={"idle_timeout": NAT_IDLE}),  # type: ignore[arg-type]
+            timeout=options.timeout,
+        )
+        _section(out, "1. The incident", f"A request runs the app's query, the connection idles past the NAT's "
+                 f"timeout (scaled: {NAT_IDLE * SCALE:g}s), the next request reuses it:")
+        out.print(asyncio.run(_incident(server, password)))
+
+        from pool_doctor.recommend import recommend
+        from pool_doctor.render import RenderOptions, render_check, render_recommendation
+        from pool_doctor.report import run_check
+
+        report: CheckReport = asyncio.run(run_check(inputs))
+        _section(out, "2. pool-doctor check", "Reads what the server and network will do, as role app sees it:")
+        render_check(report, RenderOptions())
+        _section(out, "3. pool-doctor recommend", "Values for this stack, each with its reason:")
+        render_recommendation(report, recommend(report.facts), RenderOptions(), "table")
+        _section(out, "4. pool-doctor probe", "Every way an idle connection dies, time-scaled, current vs recommended:")
+        probe(inputs)
+        if options.keep:
+            keep_server = True
+            _keep(server, password, out)
+    finally:
+        if not keep_server:
+            with talk.status("Stopping PostgreSQL and removing its files ..."):
+                server.stop()
+
+
+def _stage(server: LocalPostgres, password: str) -> None:
+    """The throwaway server is the demo's own: it is the one place pool-doctor writes."""
+    server.create_role(ROLE, password)
+    server.create_database(DATABASE, owner=ROLE)
+    for statement in SETUP_SQL:
+        server.sql(statement, database=DATABASE)
+    server.sql(f"ALTER TABLE chats OWNER TO {ROLE}", database=DATABASE)
+    server.sql(f"ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'")
+
+
+async def _incident(server: LocalPostgres, password: str) -> Text:
+    """The app's own query through a naive engine and a NAT-like proxy, then the same with the fix."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from pool_doctor.faults import FaultProxy
+
+    nat_idle = NAT_IDLE * SCALE
+    lines = Text()
+    async with FaultProxy(server.host, server.port, idle_timeout=nat_idle, mode="reset") as proxy:
+        url = f"postgresql+asyncpg://{ROLE}:{password}@127.0.0.1:{proxy.port}/{DATABASE}"
+        naive = {"pool_pre_ping": False, "pool_recycle": -1}
+        fixed = {"pool_pre_ping": True, "pool_recycle": max(1, round(315 * SCALE))}
+        for label, pool in (("SQLAlchemy defaults", naive), ("recommended (scaled)", fixed)):
+            engine = create_async_engine(url, **pool)  # type: ignore[arg-type]
+            query = text(APP_QUERY.replace("$1::UUID", "CAST(:user_id AS UUID)"))
+            try:
+                async with engine.connect() as conn:
+                    await conn.execute(query, {"user_id": USER_ID})
+                await asyncio.sleep(nat_idle + 0.5)
+                started = time.monotonic()
+                try:
+                    async with engine.connect() as conn:
+                        rows = (await asyncio.wait_for(conn.execute(query, {"user_id": USER_ID}), 10)).fetchall()
+                    lines.append(f"  {label}: ", style="bold")
+                    lines.append(f"ok, {len(rows)} chats in {time.monotonic() - started:.2f}s\n", style="green")
+                except DBAPIError as exc:
+                    driver_error = (exc.orig.__cause__ if exc.orig is not None else None) or exc.orig or exc
+                    lines.append(f"  {label}: ", style="bold")
+                    lines.append(f"{type(driver_error).__module__}.{type(driver_error).__name__}: {driver_error}\n",
+                                 style="red")
+            finally:
+                await asyncio.wait_for(engine.dispose(), 10)
+    return lines
+
+
+def _section(out: Console, title: str, what: str) -> None:
+    out.print()
+    out.rule(Text(title, style="bold"), align="left")
+    out.print(Text(what, style="dim"))
+
+
+def _keep(server: LocalPostgres, password: str, out: Console) -> None:
+    """Leave it running: the URL carries no password; the password sits in a private pgpass file."""
+    assert server.root is not None
+    pgpass = server.root / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{server.port}:*:{ROLE}:{password}\n")
+    pgpass.chmod(0o600)
+    stop = server.detach()
+    url = server.url(ROLE, None, DATABASE, driver="asyncpg")
+    out.print(Panel.fit(
+        Text.assemble(
+            "The server keeps running. Try:\n",
+            (f"  export PGPASSFILE={pgpass}\n  pool-doctor check --url {url}\n", "bold"),
+            f"Stop it and remove its files:\n  {stop}",
+        ),
+        title="--keep", border_style="cyan",
+    ))
