@@ -6,12 +6,19 @@ config file (`--config`, else `./pool-doctor.toml` when present) > defaults (SQL
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from pool_doctor.errors import ConfigError
 
@@ -40,8 +47,11 @@ class PoolConfig(BaseModel):
 
     @property
     def recycle(self) -> int | None:
-        """pool_recycle in seconds, or None when recycling is off."""
-        return self.pool_recycle if self.pool_recycle > 0 else None
+        """pool_recycle in seconds, or None when recycling is off.
+
+        Only -1 is off: SQLAlchemy recycles when `age > pool_recycle`, so 0 reconnects at every checkout.
+        """
+        return self.pool_recycle if self.pool_recycle >= 0 else None
 
 
 class DeploymentConfig(BaseModel):
@@ -151,8 +161,23 @@ def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any
     file_cls = type("FileSettings", (Settings,), {"file_data": file_data})
     try:
         return file_cls(**{k: v for k, v in overrides.items() if v})  # type: ignore[no-any-return]
+    except SettingsError as exc:  # e.g. POOL_DOCTOR_CONNECT_ARGS holding text that is not JSON
+        raise ConfigError(f"environment: {' '.join(str(exc).split())} (complex values must be JSON)") from None
     except ValidationError as exc:
-        raise ConfigError(f"{origin}: {_first_problem(exc)}") from None
+        blamed = _blame(exc.errors()[0]["loc"], overrides, origin)
+        raise ConfigError(f"{blamed}: {_first_problem(exc)}") from None
+
+
+def _blame(loc: tuple[int | str, ...], overrides: dict[str, dict[str, Any]], file_origin: str) -> str:
+    """The layer that gave the failing value, in precedence order, so the user fixes the right place."""
+    section, key = str(loc[0]), str(loc[1]) if len(loc) > 1 else ""
+    if key in overrides.get(section, {}):
+        return "command line"
+    wanted = {f"POOL_DOCTOR_{section}__{key}".upper(), f"POOL_DOCTOR_{section}".upper()}
+    for name in os.environ:
+        if name.upper() in wanted:  # pydantic-settings matches names case-insensitively
+            return f"environment {name}"
+    return file_origin
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -49,7 +49,10 @@ WITH target_role AS (
            extract(epoch FROM now() - state_change) AS idle_s,
            extract(epoch FROM now() - backend_start) AS age_s
     FROM pg_stat_activity
-    WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+    WHERE (backend_type = 'client backend'
+           -- Another role's session, unless we hold pg_read_all_stats: backend_type reads NULL too.
+           OR (backend_type IS NULL AND datid IS NOT NULL AND usesysid IS NOT NULL))
+      AND pid <> pg_backend_pid()
 )
 SELECT json_build_object(
     'version', current_setting('server_version'),

@@ -1,0 +1,451 @@
+"""`pool-doctor check` end to end: the installed command, in a subprocess, against real servers (every major).
+
+Each test makes its own role and database on the session's shared server (`pg`), so tests never see each
+other's settings; server-level settings live on one dedicated server per major (`tuned`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from pool_doctor.localpg import LocalPostgres
+from pool_doctor.server import facts_from_row
+
+PASSWORD = "s3cr3t-Pw!"  # distinctive, so a leak is found by a plain substring search
+ENV_NAMES = re.compile(r"^(PG[A-Z]+|DATABASE_URL|POOL_DOCTOR_.*)$")
+
+
+def _binary() -> str:
+    beside = Path(sys.executable).parent / "pool-doctor"  # the one installed with this interpreter
+    found = str(beside) if beside.exists() else shutil.which("pool-doctor")
+    assert found, "pool-doctor is not installed (python -m pip install -e '.[test]')"
+    return found
+
+
+BINARY = _binary()
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def json(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.stdout)
+        return document
+
+    def findings(self) -> dict[str, str]:
+        return {f["code"]: f["severity"] for f in self.json()["findings"]}
+
+    def finding(self, code: str) -> dict[str, Any]:
+        return next(f for f in self.json()["findings"] if f["code"] == code)
+
+
+def pool_doctor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60) -> Run:
+    """Run the installed command with a clean environment: no PG*, DATABASE_URL or POOL_DOCTOR_* leaks in."""
+    clean = {k: v for k, v in os.environ.items() if not ENV_NAMES.match(k) and k not in ("COLUMNS", "FORCE_COLOR")}
+    clean.update({"NO_COLOR": "1", "COLUMNS": "120", "PGPASSFILE": os.devnull, **(env or {})})
+    started = time.monotonic()
+    done = subprocess.run(
+        [BINARY, *args], capture_output=True, text=True, env=clean, cwd=cwd, timeout=timeout, check=False
+    )
+    run = Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+    assert PASSWORD not in run.stdout + run.stderr, "a password was printed"
+    assert "Traceback" not in run.stderr
+    return run
+
+
+def one_error_line(run: Run) -> str:
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pool-doctor: error: "), run.stderr
+    return lines[0]
+
+
+@dataclass(frozen=True)
+class App:
+    """A login role and a database it owns, on one server."""
+
+    server: LocalPostgres
+    role: str
+    database: str
+
+    def url(self, driver: str | None = "asyncpg") -> str:
+        return self.server.url(self.role, PASSWORD, self.database, driver=driver)
+
+    def admin_url(self) -> str:
+        return self.server.url("postgres", None, self.database)
+
+    def alter(self, setting: str, value: str, *, in_database: bool = True) -> None:
+        scope = f" IN DATABASE {self.database}" if in_database else ""
+        self.server.sql(f"ALTER ROLE {self.role}{scope} SET {setting} = '{value}'")
+
+
+def make_app(server: LocalPostgres, name: str, **role_options: Any) -> App:
+    server.create_role(name, PASSWORD, **role_options)
+    server.create_database(f"{name}_db", owner=name)
+    return App(server, name, f"{name}_db")
+
+
+@pytest.fixture
+def app(pg: LocalPostgres, unique_name: str) -> App:
+    return make_app(pg, unique_name)
+
+
+@pytest.fixture(scope="module")
+def tuned(pg: LocalPostgres) -> Iterator[LocalPostgres]:
+    """A dedicated server of pg's major with server-level settings the shared one must not carry."""
+    settings = {
+        "idle_session_timeout": "50s",  # the server level of the precedence chain
+        "max_connections": "10",  # 10 - 3 reserved: the default pool (15) does not fit
+        "log_connections": "on",  # to count check's connections and statements
+        "log_statement": "all",
+    }
+    with LocalPostgres(pg.bindir, settings=settings) as server:
+        yield server
+
+
+# -- the incident --------------------------------------------------------------------------------
+
+
+def test_incident_exits_1_naming_setting_value_and_where_it_was_set(app: App, tmp_path: Path) -> None:
+    app.alter("idle_session_timeout", "5s")
+    run = pool_doctor("check", "--json", "--url", app.url(), cwd=tmp_path)
+    assert run.code == 1, run.stderr
+    assert run.stderr == ""
+    finding = run.finding("idle-session-timeout")
+    assert finding["severity"] == "critical"
+    assert f"idle_session_timeout = 5s, set by ALTER ROLE {app.role} IN DATABASE {app.database}" in finding["detail"]
+    assert app.role in finding["title"]
+    setting = run.json()["server"]["settings"]["idle_session_timeout"]
+    assert (setting["value"], setting["source"]) == ("5s", f"ALTER ROLE {app.role} IN DATABASE {app.database}")
+
+
+def test_incident_table_output_for_people(app: App, tmp_path: Path) -> None:
+    app.alter("idle_session_timeout", "5s")
+    run = pool_doctor("check", "--url", app.url(), cwd=tmp_path)
+    assert run.code == 1
+    text = " ".join(run.stdout.split())
+    assert "\x1b[" not in run.stdout  # NO_COLOR honoured
+    assert f"judged as role {app.role} in database {app.database}" in text
+    assert "critical" in text and "[idle-session-timeout]" in text
+    assert "Summary: 1 critical" in text
+    assert ":***@" in text
+
+
+@pytest.mark.parametrize("how", ["flags", "config-file", "environment"])
+def test_pre_ping_and_recycle_clear_the_incident(app: App, tmp_path: Path, how: str) -> None:
+    app.alter("idle_session_timeout", "5s")
+    args, env = ["check", "--json", "--url", app.url()], {}
+    if how == "flags":
+        args += ["--pool-pre-ping", "--pool-recycle", "3"]
+    elif how == "config-file":
+        (tmp_path / "app.toml").write_text("[pool]\npool_pre_ping = true\npool_recycle = 3\n")
+        args += ["--config", str(tmp_path / "app.toml")]
+    else:
+        env = {"POOL_DOCTOR_POOL__POOL_PRE_PING": "true", "POOL_DOCTOR_POOL__POOL_RECYCLE": "3"}
+    run = pool_doctor(*args, env=env, cwd=tmp_path)
+    assert run.code == 0, run.stdout
+    assert "critical" not in run.findings().values()
+    assert run.json()["pool"]["pool_recycle"] == 3 and run.json()["pool"]["pool_pre_ping"] is True
+
+
+def test_role_flag_judges_the_app_role_while_connected_as_admin(app: App, tmp_path: Path) -> None:
+    app.alter("idle_session_timeout", "5s")
+    run = pool_doctor("check", "--json", "--url", app.admin_url(), "--role", app.role, cwd=tmp_path)
+    assert run.code == 1
+    document = run.json()
+    assert (document["server"]["connected_as"], document["role"]) == ("postgres", app.role)
+    assert f"set by ALTER ROLE {app.role} IN DATABASE {app.database}" in run.finding("idle-session-timeout")["detail"]
+
+    missing = pool_doctor("check", "--url", app.admin_url(), "--role", "no_such_role_x", cwd=tmp_path)
+    assert missing.code == 2
+    assert "role 'no_such_role_x' does not exist" in one_error_line(missing)
+
+
+# -- what the server says -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "database", "seconds", "source"),
+    [
+        ("r1", "d1", 20, "ALTER ROLE {r1} IN DATABASE {d1}"),
+        ("r1", "d2", 30, "ALTER ROLE {r1}"),
+        ("r2", "d1", 40, "ALTER DATABASE {d1}"),
+        ("r2", "d2", 50, "server command line"),
+    ],
+    ids=["role+database", "role", "database", "server"],
+)
+def test_precedence_role_database_then_role_then_database_then_server(
+    tuned: LocalPostgres, unique_name: str, tmp_path: Path, role: str, database: str, seconds: int, source: str
+) -> None:
+    names = {"r1": f"{unique_name}_r1", "r2": f"{unique_name}_r2", "d1": f"{unique_name}_d1", "d2": f"{unique_name}_d2"}
+    for key in ("r1", "r2"):
+        tuned.create_role(names[key], PASSWORD)
+    for key in ("d1", "d2"):
+        tuned.create_database(names[key])  # PUBLIC may connect to a new database
+    tuned.sql(f"ALTER DATABASE {names['d1']} SET idle_session_timeout = '40s'")
+    tuned.sql(f"ALTER ROLE {names['r1']} SET idle_session_timeout = '30s'")
+    tuned.sql(f"ALTER ROLE {names['r1']} IN DATABASE {names['d1']} SET idle_session_timeout = '20s'")
+
+    as_role = pool_doctor("check", "--json", "--url", tuned.url(names[role], PASSWORD, names[database]), cwd=tmp_path)
+    as_admin = pool_doctor(
+        "check", "--json", "--url", tuned.url("postgres", None, names[database]), "--role", names[role], cwd=tmp_path
+    )
+    for run in (as_role, as_admin):
+        setting = run.json()["server"]["settings"]["idle_session_timeout"]
+        assert (setting["seconds"], setting["source"]) == (seconds, source.format(**names)), run.stdout
+        assert run.finding("idle-session-timeout")["severity"] == "critical"
+
+
+def test_settings_a_version_lacks_are_reported_absent(pg: LocalPostgres, app: App, tmp_path: Path) -> None:
+    run = pool_doctor("check", "--json", "--url", app.url(), cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    server = run.json()["server"]
+    assert server["version_num"] // 10000 == pg.major
+    settings = server["settings"]
+    assert settings["reserved_connections"]["present"] is (pg.major >= 16)
+    assert settings["transaction_timeout"]["present"] is (pg.major >= 17)
+    assert settings["idle_session_timeout"]["present"] is True
+    assert server["slots"]["reserved_connections"] == 0
+    if pg.major < 17:
+        table = pool_doctor("check", "--url", app.url(), cwd=tmp_path)
+        assert re.search(r"transaction_timeout\s+│\s+absent\s+│\s+not in this version", table.stdout), table.stdout
+
+
+def test_non_superuser_gets_a_report_saying_what_it_could_not_see(app: App, tmp_path: Path) -> None:
+    # Another role's session is open, so its state is hidden from the app role (no pg_read_all_stats).
+    with psycopg.connect(app.admin_url(), autocommit=True):
+        as_json = pool_doctor("check", "--json", "--url", app.url(), cwd=tmp_path)
+        as_table = pool_doctor("check", "--url", app.url(), cwd=tmp_path)
+    assert as_json.code == 0 and as_table.code == 0
+    server = as_json.json()["server"]
+    assert server["superuser"] is False
+    assert any(f"hidden from {app.role}" in line for line in server["limitations"]), server["limitations"]
+    assert server["activity"]["hidden"] >= 1
+    assert "Could not see:" in as_table.stdout and "pg_read_all_stats" in as_table.stdout
+
+
+def test_json_is_one_document_with_the_target_masked(app: App, tmp_path: Path) -> None:
+    run = pool_doctor("check", "--json", "--url", app.url(), cwd=tmp_path)
+    document = run.json()
+    server = app.server
+    assert document["target"] == f"postgresql+asyncpg://{app.role}:***@127.0.0.1:{server.port}/{app.database}"
+    assert {"target", "server", "pool", "findings"} <= set(document)
+    assert {"version", "settings"} <= set(document["server"])
+    for finding in document["findings"]:
+        assert {"code", "severity", "title", "detail"} <= set(finding)
+    assert run.stderr == ""
+
+
+# -- exit codes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "pool", "fail_on", "code"),
+    [
+        ({"idle_session_timeout": "5s"}, [], "critical", 1),
+        ({"idle_session_timeout": "5s"}, [], "never", 0),
+        ({"idle_in_transaction_session_timeout": "1min"}, ["--pool-pre-ping"], "critical", 0),
+        ({"idle_in_transaction_session_timeout": "1min"}, ["--pool-pre-ping"], "warning", 1),
+        ({"statement_timeout": "30s"}, ["--pool-pre-ping"], "warning", 0),
+        ({"statement_timeout": "30s"}, ["--pool-pre-ping"], "info", 1),
+    ],
+    ids=["critical-at-critical", "critical-at-never", "warning-at-critical", "warning-at-warning",
+         "info-at-warning", "info-at-info"],
+)
+def test_fail_on_levels(
+    app: App, tmp_path: Path, settings: dict[str, str], pool: list[str], fail_on: str, code: int
+) -> None:
+    for name, value in settings.items():
+        app.alter(name, value)
+    run = pool_doctor("check", "--json", "--url", app.url(), "--fail-on", fail_on, *pool, cwd=tmp_path)
+    assert run.code == code, run.stdout
+    json.loads(run.stdout)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://app:{PASSWORD}@db.internal:notaport/appdb",
+        f"mysql://app:{PASSWORD}@db.internal/appdb",
+        f"postgresql+odbc://app:{PASSWORD}@db.internal/appdb",
+        "db.internal:5432/appdb",
+        f"postgresql://app:{PASSWORD}@db.internal:99999/appdb",
+    ],
+    ids=["port-not-a-number", "not-postgres", "unknown-driver", "no-scheme", "port-out-of-range"],
+)
+def test_malformed_url_exits_2_with_one_line(url: str, tmp_path: Path) -> None:
+    run = pool_doctor("check", "--json", "--url", url, cwd=tmp_path)
+    assert run.code == 2
+    assert run.stdout == ""  # --json: stdout is data, and there is none
+    one_error_line(run)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_closed_port_exits_3_within_timeout(tmp_path: Path) -> None:
+    run = pool_doctor("check", "--url", f"postgresql://app:{PASSWORD}@127.0.0.1:{_free_port()}/appdb",
+                      "--timeout", "2", cwd=tmp_path)
+    assert run.code == 3
+    assert "cannot connect to postgresql://app:***@127.0.0.1" in one_error_line(run)
+    assert run.seconds < 2 + 3  # refused at once; the slack is interpreter start-up
+
+
+def test_silent_listener_exits_3_within_timeout(tmp_path: Path) -> None:
+    # The kernel completes the handshake from the backlog, then nothing ever answers: the blackhole case.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        run = pool_doctor("check", "--url", f"postgresql://app:{PASSWORD}@127.0.0.1:{port}/appdb",
+                          "--timeout", "1", cwd=tmp_path)
+    assert run.code == 3
+    assert "timed out after 1s" in one_error_line(run)
+    assert run.seconds < 1 + 1 + 3  # --timeout, asyncio's extra second, and start-up
+
+
+def test_wrong_password_exits_3_without_echoing_it(app: App, tmp_path: Path) -> None:
+    url = app.server.url(app.role, PASSWORD + "x", app.database)
+    run = pool_doctor("check", "--url", url, cwd=tmp_path)
+    assert run.code == 3
+    line = one_error_line(run)
+    assert "password authentication failed" in line and PASSWORD + "x" not in line
+
+
+# -- budget and network on servers set up for them ---------------------------------------------------
+
+
+def test_budget_critical_when_pools_outgrow_max_connections(tuned: LocalPostgres, unique_name: str,
+                                                            tmp_path: Path) -> None:
+    app = make_app(tuned, unique_name)
+    run = pool_doctor("check", "--json", "--url", app.url(), "--pool-pre-ping", "--pool-recycle", "40", cwd=tmp_path)
+    assert run.code == 1
+    finding = run.finding("budget-slots")
+    assert finding["severity"] == "critical"
+    assert any("max_connections 10 - reserved 3" in line for line in finding["evidence"])
+
+    fits = pool_doctor("check", "--json", "--url", app.url(), "--pool-pre-ping", "--pool-recycle", "40",
+                       "--pool-size", "3", "--max-overflow", "0", cwd=tmp_path)
+    assert not any(code.startswith("budget") for code in fits.findings())
+
+
+def test_budget_against_role_and_database_connection_limits(pg: LocalPostgres, unique_name: str,
+                                                           tmp_path: Path) -> None:
+    pg.create_role(unique_name, PASSWORD, connlimit=10)
+    pg.create_database(f"{unique_name}_db", owner=unique_name, connlimit=17)
+    run = pool_doctor("check", "--json", "--url", pg.url(unique_name, PASSWORD, f"{unique_name}_db"),
+                      "--pool-pre-ping", cwd=tmp_path)
+    assert run.code == 1
+    assert run.findings() == {"budget-role-connlimit": "critical", "budget-database-connlimit-tight": "warning"}
+    assert run.json()["server"]["slots"]["role_connlimit"] == 10
+
+
+def test_network_idle_timeout_and_server_keepalives(app: App, tmp_path: Path) -> None:
+    run = pool_doctor("check", "--json", "--url", app.url(), "--network-idle-timeout", "350", cwd=tmp_path)
+    assert run.code == 1
+    assert run.findings() == {"network-idle-timeout": "critical", "keepalives-too-slow": "warning"}
+
+    app.alter("tcp_keepalives_idle", "60", in_database=False)
+    fixed = pool_doctor("check", "--json", "--url", app.url(), "--network-idle-timeout", "350",
+                        "--pool-recycle", "300", cwd=tmp_path)
+    assert fixed.code == 0
+    assert fixed.findings() == {}
+    setting = fixed.json()["server"]["settings"]["tcp_keepalives_idle"]
+    assert (setting["value"], setting["source"]) == ("60", f"ALTER ROLE {app.role}")
+
+
+# -- where the target comes from --------------------------------------------------------------------
+
+
+def test_database_url_then_pg_variables(app: App, tmp_path: Path) -> None:
+    server = app.server
+    by_url = pool_doctor("check", "--json", env={"DATABASE_URL": app.url(driver=None)}, cwd=tmp_path)
+    assert by_url.code == 0, by_url.stderr
+    assert by_url.json()["target"] == f"postgresql://{app.role}:***@127.0.0.1:{server.port}/{app.database}"
+
+    libpq = {"PGHOST": "127.0.0.1", "PGPORT": str(server.port), "PGUSER": app.role, "PGDATABASE": app.database,
+             "PGPASSWORD": PASSWORD}
+    by_pg = pool_doctor("check", "--json", env=libpq, cwd=tmp_path)
+    assert by_pg.code == 0, by_pg.stderr
+    assert by_pg.json()["server"]["connected_as"] == app.role
+
+    # --url beats DATABASE_URL, which beats PG*: both of those point at a closed port here.
+    closed = f"postgresql://nobody:{PASSWORD}@127.0.0.1:{_free_port()}/nowhere"
+    first = pool_doctor("check", "--json", "--url", app.url(), env={"DATABASE_URL": closed, **libpq}, cwd=tmp_path)
+    assert first.code == 0, first.stderr
+    assert pool_doctor("check", env={"DATABASE_URL": closed, **libpq}, cwd=tmp_path).code == 3
+
+
+def test_password_from_pgpass(app: App, tmp_path: Path) -> None:
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{app.server.port}:{app.database}:{app.role}:{PASSWORD}\n")
+    passfile.chmod(0o600)
+    libpq = {"PGHOST": "127.0.0.1", "PGPORT": str(app.server.port), "PGUSER": app.role,
+             "PGDATABASE": app.database, "PGPASSFILE": str(passfile)}
+    run = pool_doctor("check", "--json", env=libpq, cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    where = f"127.0.0.1:{app.server.port}/{app.database}"
+    assert run.json()["target"] in (f"postgresql://{app.role}@{where}", f"postgresql://{app.role}:***@{where}")
+
+
+def test_no_target_at_all_exits_2(tmp_path: Path) -> None:
+    run = pool_doctor("check", cwd=tmp_path)
+    assert run.code == 2
+    assert "no database given" in one_error_line(run)
+
+
+# -- cost -------------------------------------------------------------------------------------------
+
+
+def test_check_uses_one_connection_and_at_most_two_queries(tuned: LocalPostgres, unique_name: str,
+                                                          tmp_path: Path) -> None:
+    app = make_app(tuned, unique_name)  # a fresh role: its log lines are check's and nobody else's
+    run = pool_doctor("check", "--json", "--url", app.url(), cwd=tmp_path)
+    assert run.code in (0, 1), run.stderr
+    time.sleep(0.2)  # the server writes the log asynchronously to our read
+    log = tuned.log_path.read_text(errors="replace") if tuned.log_path else ""
+    pids = set(re.findall(rf"\[(\d+)\] LOG:  connection authorized: user={app.role} ", log))
+    assert len(pids) == 1, f"check opened {len(pids)} connections"
+    (pid,) = pids
+    statements = re.findall(rf"\[{pid}\] LOG:  (?:statement|execute [^:]*):", log)
+    assert 1 <= len(statements) <= 2, statements
+
+
+# -- the row-to-facts step, without a server ---------------------------------------------------------
+
+
+def _row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "version": "16.4", "version_num": 160004, "database": "appdb", "connected_as": "app", "superuser": False,
+        "role": {"name": "app", "connlimit": -1, "superuser": False}, "database_connlimit": -1,
+        "settings": [], "overrides": [], "activity": [], "read_all_stats": False, "ssl": False,
+        "server_addr": "127.0.0.1", "server_port": 5432, "backend_pid": 7,
+    }
+    row.update(overrides)
+    return row
+
+
+@pytest.mark.parametrize(("datconnlimit", "expected"), [(-1, None), (0, 0), (25, 25), (None, None)])
+def test_database_connection_limit_zero_is_a_limit(datconnlimit: int | None, expected: int | None) -> None:
+    facts = facts_from_row(_row(database_connlimit=datconnlimit), startup_pid=7)
+    assert facts.database_connlimit == expected
