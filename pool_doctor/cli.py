@@ -12,6 +12,7 @@ import inspect
 import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -80,6 +81,7 @@ class CommonArgs:
     workers_per_replica: int | None
     other_connections: int | None
     network_idle_timeout: float | None
+    pgbouncer_admin_url: str | None
     debug: bool
 
 
@@ -100,7 +102,7 @@ COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
     "timeout": (float, typer.Option(
         "--timeout", help="Seconds any network step may take.", min=0.1, max=3600, rich_help_panel=TARGET)),
     "ask_password": (bool, typer.Option(
-        "--ask-password", "-W", help="Prompt for the password (never echoed, never printed).",
+        "--ask-password", "-W", help="Prompt for the password (never echoed, never printed); when stdin is not a terminal, read one line from it.",
         rich_help_panel=TARGET)),
     "pool_size": (Optional[int], typer.Option("--pool-size", help="Default 5.", show_default=False, rich_help_panel=POOL)),
     "max_overflow": (Optional[int], typer.Option("--max-overflow", help="Default 10.", show_default=False, rich_help_panel=POOL)),
@@ -120,6 +122,10 @@ COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
     "network_idle_timeout": (Optional[float], typer.Option(
         "--network-idle-timeout", help="Seconds a middlebox keeps an idle flow (AWS NAT gateway: 350).",
         show_default=False, rich_help_panel="Network (\\[network])")),
+    "pgbouncer_admin_url": (Optional[str], typer.Option(
+        "--pgbouncer-admin-url", help="PgBouncer's console (database pgbouncer) as an admin_users/stats_users user. "
+        "Default when a pooler shows: the app's own host, port and credentials on database pgbouncer.",
+        metavar="URL", show_default=False, rich_help_panel="Network (\\[network])")),
     "debug": (bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")),
 }
 COMMON_DEFAULTS: dict[str, Any] = {"timeout": 10.0, "ask_password": False, "debug": False}
@@ -150,6 +156,8 @@ def build_inputs(common: CommonArgs) -> Any:
     from pool_doctor.report import Inputs
     from pool_doctor.target import resolve_target
 
+    if common.role is not None and not common.role.strip():
+        raise UsageError("--role needs a role name")
     file_data, path = read_config_file(common.config)
     origin = str(path) if path else "settings"
     warnings = tuple(f"unknown key {key!r} in {path} (ignored)" for key in unknown_keys(file_data))
@@ -161,15 +169,34 @@ def build_inputs(common: CommonArgs) -> Any:
     settings = load_settings(overrides, file_data, origin=origin)
     target = resolve_target(common.url)
     if common.ask_password:
-        import getpass
-
-        target = target.with_password(getpass.getpass(f"Password for {target.user}@{target.host}: ", stream=sys.stderr))
-    if common.role is not None and not common.role.strip():
-        raise UsageError("--role needs a role name")
+        target = target.with_password(_prompt_password(target, common.url))
     return Inputs(
         target=target, settings=settings, role=common.role, timeout=common.timeout,
-        config_path=str(path) if path else None, warnings=warnings,
+        config_path=str(path) if path else None, warnings=warnings, pgbouncer_admin_url=common.pgbouncer_admin_url,
     )
+
+
+def _prompt_password(target: Any, url: str | None) -> str:
+    """-W: read the password from the terminal (or stdin when there is none); never echoed."""
+    import getpass
+    from urllib.parse import urlsplit
+
+    if url and urlsplit(url.strip()).password is not None:
+        # Two passwords on one command line: refuse to guess which one the user meant.
+        raise UsageError("--ask-password conflicts with the password in --url: give one or the other")
+    if not sys.stdin.isatty():
+        # Scripted use (`pass show db | pool-doctor check -W`): one line from stdin, no prompt, no echo warning.
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError("--ask-password: no password could be read (stdin is empty or closed)")
+        return line.rstrip("\r\n")
+    try:
+        return getpass.getpass(f"Password for {target.user}@{target.host}: ", stream=sys.stderr)
+    except (EOFError, KeyboardInterrupt) as exc:
+        sys.stderr.write("\n")  # end the prompt's line, so the error is a line of its own
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise UsageError("--ask-password: no password was entered") from None
 
 
 def _given(common: CommonArgs, *names: str) -> dict[str, Any]:
@@ -180,14 +207,17 @@ def _warn(inputs: Any) -> None:
     from pool_doctor.render import stderr_console
 
     for line in inputs.warnings:
-        stderr_console().print(f"pool-doctor: warning: {line}", style="yellow", markup=False)
+        # soft_wrap: one warning, one line, whatever the terminal width (tests and log scrapers count lines)
+        stderr_console().print(f"pool-doctor: warning: {line}", style="yellow", markup=False, soft_wrap=True)
 
 
 @app.command()
 @with_common_options
 def check(
     common: CommonArgs,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON document on stdout. On error stdout stays empty: the one-line error "
+        "goes to stderr and the exit code says what failed.")] = False,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")] = FailOn.critical,
 ) -> int:
     """Read the server's settings as the app's role sees them and judge the app's pool against them.
@@ -210,7 +240,8 @@ def check(
 @with_common_options
 def recommend(
     common: CommonArgs,
-    output_format: Annotated[Format, typer.Option("--format", "-f", help="table, json, python (engine call) or toml ([pool] for check --config).")] = Format.table,
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="table, json, python (engine call) or toml (\\[pool] for check --config). "
+        "On error stdout stays empty.")] = Format.table,
 ) -> int:
     """Recommend pool_recycle, pool_pre_ping, sizes and driver connect_args, each with its reason.
 
@@ -226,6 +257,141 @@ def recommend(
     rec = build_recommendation(report.facts)
     render_recommendation(report, rec, RenderOptions(), output_format.value)
     return ExitCode.FINDINGS if any(f.severity.value == "critical" for f in rec.findings) else ExitCode.OK
+
+
+@app.command()
+@with_common_options
+def probe(
+    common: CommonArgs,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON document on stdout. On error stdout stays empty: the one-line error "
+        "goes to stderr and the exit code says what failed.")] = False,
+    connections: Annotated[int, typer.Option(
+        "--connections", help="Fresh connections the connect step times.", min=1, max=100)] = 5,
+    load_seconds: Annotated[float, typer.Option(
+        "--load-seconds", help="How long the load step runs.", min=0.1, max=600)] = 2.0,
+    load_tasks: Annotated[Optional[int], typer.Option(
+        "--load-tasks", help="Concurrent tasks in the load step. Default: pool_size + max_overflow + 2.",
+        min=1, max=10_000, show_default=False)] = None,
+    scenario: Annotated[Optional[list[str]], typer.Option(
+        "--scenario", help="Run only this failure scenario (repeatable): server_idle_timeout, backend_terminated, "
+        "network_reset, network_blackhole, prepared_statements. Default: all.", metavar="NAME", show_default=False)] = None,
+    discover_idle_timeout: Annotated[Optional[str], typer.Option(
+        "--discover-idle-timeout", help="Also measure the path's own idle timeout, up to MAX (350, 6min, 1h): "
+        "takes about 1.25x the timeout found.", metavar="MAX", show_default=False)] = None,
+    discover_connections: Annotated[int, typer.Option(
+        "--discover-connections", help="Connections the discovery may open (fewer: slower).", min=1, max=200)] = 20,
+) -> int:
+    """Measure the path, then reproduce every way an idle pooled connection dies, in seconds, with the app's
+    current settings and with the recommended ones side by side.
+
+    Steps: fresh connections, round trips and the pre-ping's cost, the pool under load, then the failure
+    scenarios through a real SQLAlchemy engine. Each scenario is time-scaled: its idle limit becomes 1.5 s and
+    the app's pool_recycle and timeouts shrink by the same factor (recycle 1800 s against a 300 s limit runs as
+    9 s against 1.5 s). Sessions are read-only; only session settings are changed; a default run takes ~15-30 s.
+
+    Exit codes: 0 every scenario passes with both the current and the recommended settings · 1 a scenario
+    fails (with the current settings that is the finding) · 2 bad usage · 3 cannot connect or timed out.
+
+    Example: pool-doctor probe --url postgresql+asyncpg://app@db/appdb --no-pool-pre-ping --network-idle-timeout 350 --json
+    """
+    import logging
+
+    from pool_doctor.durations import parse_duration
+    from pool_doctor.probe import ProbeOptions, run_probe
+    from pool_doctor.render import ProbeProgressBar, RenderOptions, render_probe
+
+    discover_max = None
+    if discover_idle_timeout is not None:
+        try:
+            discover_max = parse_duration(discover_idle_timeout)
+        except ValueError as exc:
+            raise UsageError(f"--discover-idle-timeout: {exc}") from None
+        if not 0 < discover_max <= 7200:
+            # The discovery waits up to MAX when the path has no idle timeout; the longest a cloud load
+            # balancer allows is 100 min (Azure), so anything past 2 h would only be a hang.
+            raise UsageError(f"--discover-idle-timeout must be a positive duration up to 2h, not {discover_idle_timeout!r}")
+    options = ProbeOptions(
+        connections=connections, load_seconds=load_seconds, load_tasks=load_tasks,
+        scenarios=tuple(scenario) if scenario else None, discover_max=discover_max,
+        discover_connections=discover_connections,
+    )
+    inputs = build_inputs(common)
+    _warn(inputs)
+    # The probe breaks connections on purpose; psycopg's log lines about the cancels that fail are noise.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
+    with ProbeProgressBar() as progress:
+        report = asyncio.run(run_probe(inputs, options, progress))
+    render_probe(report, RenderOptions(json=json_output))
+    return ExitCode.OK if report.all_passed else ExitCode.FINDINGS
+
+
+class ProxyMode(str, Enum):
+    reset = "reset"
+    blackhole = "blackhole"
+    passthrough = "pass"
+
+
+@app.command()
+def proxy(
+    listen: Annotated[str, typer.Option(
+        "--listen", help="PORT, or HOST:PORT, to listen on (host default 127.0.0.1; 0 picks a free port).",
+        metavar="[HOST:]PORT", show_default=False)],
+    upstream: Annotated[str, typer.Option(
+        "--upstream", help="HOST:PORT of the server behind the proxy.", metavar="HOST:PORT", show_default=False)],
+    idle_timeout: Annotated[float, typer.Option(
+        "--idle-timeout", help="Seconds a flow may stay idle before the fault hits it.", min=0.001,
+        show_default=False)],
+    mode: Annotated[ProxyMode, typer.Option(
+        "--mode", help="reset: RST the next bytes (NAT gateway, NLB); blackhole: drop them silently (Azure LB); "
+        "pass: forward only.")] = ProxyMode.reset,
+    max_flow_lifetime: Annotated[Optional[float], typer.Option(
+        "--max-flow-lifetime", help="RST any flow this many seconds old, whatever its mode.", min=0.001,
+        show_default=False)] = None,
+) -> int:
+    """Run the fault proxy in the foreground: a TCP proxy that resets or blackholes flows idle too long,
+    as NAT gateways and load balancers do, so you can reproduce the incident in your own tests.
+
+    Events (flows, faults) go to stderr, one line each. Ctrl-C stops it cleanly (exit 0).
+
+    Example: pool-doctor proxy --listen 6432 --upstream db.internal:5432 --idle-timeout 5 --mode reset
+    """
+    import time
+
+    from pool_doctor.faults import run_proxy
+
+    listen_host, listen_port = _host_port(listen, "--listen", default_host="127.0.0.1")
+    upstream_host, upstream_port = _host_port(upstream, "--upstream")
+
+    def show(message: str) -> None:
+        sys.stderr.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+        sys.stderr.flush()
+
+    try:
+        asyncio.run(run_proxy(upstream_host, upstream_port, listen_host=listen_host, listen_port=listen_port,
+                              idle_timeout=idle_timeout, mode=mode.value, on_event=show,  # type: ignore[arg-type]
+                              max_flow_lifetime=max_flow_lifetime))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a foreground proxy ends; run_proxy has closed every flow and said so
+    return ExitCode.OK
+
+
+def _host_port(text: str, flag: str, default_host: str | None = None) -> tuple[str, int]:
+    """`5432`, `host:5432` or `[::1]:5432` -> (host, port); a one-line UsageError otherwise."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep:
+        host, port_text = "", text.strip()
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    host = host or (default_host or "")
+    if not host:
+        raise UsageError(f"{flag} {text!r}: expected HOST:PORT")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: {port_text!r} is not a port number") from None
+    if not 0 <= port < 65536 or (port == 0 and default_host is None):
+        raise UsageError(f"{flag} {text!r}: port {port} is out of range")
+    return host, port
 
 
 def _secrets_from_environment(argv: list[str]) -> list[str]:
@@ -244,6 +410,10 @@ def _secrets_from_environment(argv: list[str]) -> list[str]:
             except ValueError:
                 password = None
             secrets += [password or "", unquote(password or "")]
+    from pool_doctor.target import pgpass_entries
+
+    # ~/.pgpass too; its very short passwords would turn every error line into asterisks, and are not in play.
+    secrets += [entry[4] for entry in pgpass_entries(os.environ) if len(entry[4]) >= 4]
     return sorted({s for s in secrets if len(s) >= 1}, key=len, reverse=True)
 
 
@@ -263,7 +433,10 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     code: int
     try:
-        result = command.main(args=args, prog_name="pool-doctor", standalone_mode=False)
+        with warnings.catch_warnings():
+            # A library's warning (asyncpg: "password file has group or world access") is talk: one line.
+            warnings.showwarning = functools.partial(_show_warning, secrets=secrets)
+            result = command.main(args=args, prog_name="pool-doctor", standalone_mode=False)
         code = int(result) if isinstance(result, int) else 0
     except typer.Exit as exc:  # --help, or a command's own typer.Exit
         code = exc.exit_code
@@ -276,12 +449,12 @@ def main(argv: list[str] | None = None) -> None:
         _emit_error("interrupted", secrets)
         code = ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - click's usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, _usage_error_types()):
             if debug:
                 _print_traceback(secrets)
-            _emit_error(exc.format_message(), secrets)
+            message = str(exc.format_message())  # type: ignore[attr-defined]  # every usage error type has it
+            if message.strip():  # empty when no_args_is_help has just printed the help instead
+                _emit_error(message, secrets)
             code = ExitCode.USAGE
         else:
             if debug:
@@ -292,6 +465,28 @@ def main(argv: list[str] | None = None) -> None:
             code = INTERNAL_ERROR
     sys.stdout.flush()
     raise SystemExit(code)
+
+
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """Click's usage errors: Typer >= 0.24 vendors click (typer._click), older Typer uses click itself."""
+    types: list[type[BaseException]] = []
+    if hasattr(typer, "TyperException"):
+        types.append(typer.TyperException)
+    try:
+        import click
+    except ImportError:
+        pass
+    else:
+        types.append(click.ClickException)
+    return tuple(types)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None, *, secrets: list[str]) -> None:
+    from pool_doctor.target import scrub
+
+    text = " ".join(scrub(str(message), secrets).split())
+    sys.stderr.write(f"pool-doctor: warning: {text}\n")
 
 
 def _print_traceback(secrets: list[str]) -> None:

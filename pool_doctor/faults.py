@@ -56,6 +56,7 @@ class ProxyStats:
     blackholed: int = 0  # flows that started discarding (idle expiry or blackhole_now())
     connect_failed: int = 0  # flows RST because the upstream could not be reached
     lifetime_closed: int = 0  # flows RST because they reached max_flow_lifetime
+    user_timeout: int = 0  # blackholed flows RST by the emulated client TCP_USER_TIMEOUT
     bytes_forwarded: int = 0
     bytes_dropped: int = 0
 
@@ -144,6 +145,7 @@ class _Flow:
         self.closing = False
         self.connect_task: asyncio.Task[None] | None = None
         self.lifetime_timer: asyncio.TimerHandle | None = None
+        self.user_timer: asyncio.TimerHandle | None = None
         self.finished: asyncio.Future[None] = self.loop.create_future()
 
     # -- socket events -------------------------------------------------------------------------
@@ -173,11 +175,15 @@ class _Flow:
         stats = self.proxy.stats
         if self.closing or self.blackholed:
             stats.bytes_dropped += len(data)
+            if self.blackholed and side.is_client:
+                self._arm_user_timeout()
             return
         now = self.loop.time()
         if self._expired_at(now):
             stats.bytes_dropped += len(data)
             self._expire(now, "client" if side.is_client else "upstream")
+            if self.blackholed and side.is_client:
+                self._arm_user_timeout()
             return
         peer = self._peer_of(side)
         if peer is None or peer.transport is None or peer.transport.is_closing():
@@ -269,6 +275,26 @@ class _Flow:
             if side is not None and side.transport is not None and not side.transport.is_closing():
                 side.transport.resume_reading()
 
+    def _arm_user_timeout(self) -> None:
+        # Loopback acknowledges every byte, so the client's kernel never sees the unacknowledged data
+        # that makes it give up on a real path; stand in for it once the client has sent into the hole.
+        timeout = self.proxy.client_user_timeout
+        if timeout is None or self.user_timer is not None or self.closing:
+            return
+        self.user_timer = self.loop.call_later(timeout, self._user_timeout_reached)
+
+    def _user_timeout_reached(self) -> None:
+        if self.closing:
+            return
+        self.proxy.stats.user_timeout += 1
+        timeout = self.proxy.client_user_timeout
+        assert timeout is not None
+        self.proxy._emit(
+            f"flow {self.id} from {self.peer}: client data unacknowledged for {_fmt_secs(timeout)} s "
+            "(emulated TCP_USER_TIMEOUT): reset"
+        )
+        self._reset_client()
+
     def _lifetime_reached(self) -> None:
         if self.closing:
             return
@@ -340,6 +366,9 @@ class _Flow:
         if self.lifetime_timer is not None:
             self.lifetime_timer.cancel()
             self.lifetime_timer = None
+        if self.user_timer is not None:
+            self.user_timer.cancel()
+            self.user_timer = None
         if self.connect_task is not None and self.connect_task is not asyncio.current_task(self.loop):
             self.connect_task.cancel()
 
@@ -360,7 +389,10 @@ class FaultProxy:
     ``idle_timeout=None`` never expires a flow (faults then come only from blackhole_now/reset_now).
     ``max_flow_lifetime`` RSTs any flow that old whatever its mode, so a blackholed client that never
     gives up cannot hold a backend forever. ``connect_timeout`` bounds the dial to the upstream; a
-    failed dial RSTs the client. ``on_event`` receives one-line messages (also logged at INFO).
+    failed dial RSTs the client. ``client_user_timeout`` emulates the client's TCP_USER_TIMEOUT on a
+    blackholed flow: loopback acknowledges every byte, so a client kernel would never give up; with it
+    set, a client that sends into the hole is RST that many seconds later, as its kernel would give up
+    (ETIMEDOUT) on a path that really drops packets. ``on_event`` receives one-line messages (also logged at INFO).
 
     Example::
 
@@ -380,6 +412,7 @@ class FaultProxy:
         connect_timeout: float = 5.0,
         max_flow_lifetime: float | None = None,
         on_event: EventHandler | None = None,
+        client_user_timeout: float | None = None,
     ) -> None:
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
@@ -390,6 +423,7 @@ class FaultProxy:
         _check_seconds("connect_timeout", connect_timeout)
         self.connect_timeout = connect_timeout
         self.max_flow_lifetime = _check_seconds("max_flow_lifetime", max_flow_lifetime)
+        self.client_user_timeout = _check_seconds("client_user_timeout", client_user_timeout)
         self.on_event = on_event
         self.stats = ProxyStats()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -509,6 +543,7 @@ class ThreadedFaultProxy:
         connect_timeout: float = 5.0,
         max_flow_lifetime: float | None = None,
         on_event: EventHandler | None = None,
+        client_user_timeout: float | None = None,
     ) -> None:
         # Built here so argument errors surface in the caller's thread, before any thread starts.
         self._proxy = FaultProxy(
@@ -521,6 +556,7 @@ class ThreadedFaultProxy:
             connect_timeout=connect_timeout,
             max_flow_lifetime=max_flow_lifetime,
             on_event=on_event,
+            client_user_timeout=client_user_timeout,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

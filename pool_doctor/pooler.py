@@ -118,8 +118,10 @@ def clues(facts: ServerFacts, target: Target) -> list[str]:
 async def detect(conn: Any, target: Target, facts: ServerFacts, timeout: float) -> PoolerFacts:
     """Pooler or not, and in which mode, from a client's point of view; `conn` is the facts connection."""
     evidence = clues(facts, target)
-    if not evidence:
-        return PoolerFacts(NONE, ["the startup PID is the backend PID and the server port is the dialled port"])
+    if not any("startup" in line for line in evidence):
+        # A pooler answers the startup itself; a port that differs alone is a plain forwarder (Docker's -p,
+        # a Kubernetes service, a load balancer) that passes each session through intact.
+        return PoolerFacts(NONE, evidence or ["the startup PID is the backend PID and the server port is the dialled port"])
     kind, more = await _pooling_mode(conn, target, facts.backend_pid, timeout)
     return PoolerFacts(kind, evidence + more)
 

@@ -227,3 +227,174 @@ def _short(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     return str(value)
+
+
+# -- probe ----------------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from pool_doctor.probe.model import ProbeReport, ScenarioResult
+
+OUTCOME_STYLE = {"ok": "green", "error": "bold red", "hang": "bold red", "skipped": "dim"}
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms" if value >= 1 else f"{value:.2f} ms"
+
+
+def probe_path_table(data: dict[str, Any]) -> Table:
+    connect, trip, load = data["connect"], data["round_trip"], data["load"]
+    table = Table(title="The path", title_justify="left")
+    table.add_column("Measured", no_wrap=True)
+    table.add_column("Result")
+    table.add_row(
+        f"connect ({connect['connections']} fresh)",
+        f"p50 {_ms(connect['p50_ms'])} · p95 {_ms(connect['p95_ms'])} · max {_ms(connect['max_ms'])}",
+    )
+    pids = {True: "startup PID = pg_backend_pid()", False: "startup PID != pg_backend_pid(): a pooler answers",
+            None: "startup PID unknown"}[connect["pids_match"]]
+    table.add_row("server", Text(f"PostgreSQL {connect['server_version']} · "
+                                 f"{'TLS ' + (connect['tls_version'] or '') if connect['tls'] else 'no TLS'} · {pids}"))
+    if trip:
+        table.add_row(f"SELECT 1 ({trip['samples']}x, warm)",
+                      f"p50 {_ms(trip['p50_ms'])} · p95 {_ms(trip['p95_ms'])} · p99 {_ms(trip['p99_ms'])}")
+        ping = trip["pre_ping"]
+        table.add_row("pre-ping cost", f"{_ms(ping['cost_per_checkout_ms'])} per checkout "
+                      f"({_ms(ping['checkout_on_p50_ms'])} with, {_ms(ping['checkout_off_p50_ms'])} without)")
+    if load:
+        verdict = Text(f"{load['throughput_per_s']:g}/s over {load['seconds']:g}s · checkout wait "
+                       f"p50 {_ms(load['checkout_wait_p50_ms'])} p99 {_ms(load['checkout_wait_p99_ms'])} · "
+                       f"{load['pool_timeouts']} pool timeouts · {load['errors']} errors")
+        if load["pool_timeouts"] or load["errors"]:
+            verdict.stylize("bold red")
+        table.add_row(f"load ({load['tasks']} tasks, pool {load['pool_size']}+{load['max_overflow']})", verdict)
+        if load["first_error"]:
+            table.add_row("first load error", Text(load["first_error"], style="red"))
+    return table
+
+
+def _scenario_what(result: ScenarioResult) -> Text:
+    if result.outcome == "skipped":
+        return Text(result.reason or "", style="dim")
+    if result.outcome == "hang":
+        return Text(result.reason or "hang")
+    if result.error is None:
+        return Text("the app's query worked", style="green")
+    text = Text(f"{result.error.type}: {result.error.message}")
+    if result.error.wrapped_as:
+        text.append(f"\n(raised as {result.error.wrapped_as})", style="dim")
+    if result.recovered is not None:
+        text.append("\nnext request: " + ("ok" if result.recovered else "failed too"), style="dim")
+    return text
+
+
+def _scenario_scale(result: ScenarioResult) -> str:
+    scaled = result.scaled
+    parts = []
+    if scaled.get("pool_recycle", -1) > 0:
+        parts.append(f"recycle {scaled['pool_recycle']:g}s")
+    for key, label in (("command_timeout", "command_timeout {}s"), ("tcp_user_timeout_ms", "tcp_user_timeout {}ms")):
+        if key in scaled:
+            parts.append(label.format(f"{scaled[key]:g}"))
+    return "\n".join(parts) or "-"
+
+
+def _killers(report: ProbeReport) -> str:
+    """One line per scenario: the limit it reproduces and what it became."""
+    lines: dict[str, str] = {}
+    for result in report.scenarios:
+        scaled = result.scaled
+        if "factor" in scaled and result.name not in lines:
+            assumed = " (assumed: nothing known; --network-idle-timeout or --discover-idle-timeout)" \
+                if scaled.get("killer_assumed") else ""
+            lines[result.name] = (f"{result.name}: {scaled['killer_seconds']:g}s ran as {scaled['killer_scaled']:g}s, "
+                                  f"idle {scaled.get('idle_seconds', 0):g}s{assumed}")
+    return "\n".join(lines.values())
+
+
+def probe_scenarios_table(report: ProbeReport) -> Table:
+    table = Table(title="Failure scenarios, time-scaled", title_justify="left", show_lines=True,
+                  caption=_killers(report) or None, caption_justify="left")
+    table.add_column("Scenario", no_wrap=True)
+    table.add_column("Config", no_wrap=True)
+    table.add_column("Outcome", no_wrap=True)
+    table.add_column("What the app sees", ratio=3)
+    table.add_column("Scaled timings", ratio=1)
+    previous = None
+    for result in report.scenarios:
+        outcome = Text(result.outcome, style=OUTCOME_STYLE[result.outcome])
+        if result.seconds is not None:
+            outcome.append(f"\n{result.seconds:.2f}s", style="dim")
+        table.add_row(result.name if result.name != previous else "", result.config, outcome,
+                      _scenario_what(result), Text(_scenario_scale(result)))
+        previous = result.name
+    return table
+
+
+def render_probe(report: ProbeReport, options: RenderOptions) -> None:
+    data = report.to_json()
+    if options.json:
+        print_json(data)
+        return
+    out = console(options)
+    parts: list[Any] = [
+        Text.assemble(("pool-doctor probe ", "bold"), f"{report.target} · driver {report.driver} · "
+                      f"{report.seconds:.1f}s"),
+        probe_path_table(data),
+    ]
+    if report.scenarios:
+        parts.append(probe_scenarios_table(report))
+    if report.idle_timeout is not None:
+        found = report.idle_timeout
+        if found.upper is None:
+            line = f"no idle timeout up to {found.max_seconds:g}s"
+        else:
+            lower = f"{found.lower:.2f}s" if found.lower is not None else "0s"
+            line = f"between {lower} and {found.upper:.2f}s, shape: {found.shape}"
+            if found.error is not None:
+                line += f" ({found.error})"
+        parts.append(Text(f"Idle timeout on this path: {line} "
+                          f"[{found.connections} connections, {found.tests} tests, {found.seconds:.1f}s]", style="bold"))
+    current = [s.name for s in report.failures("current")]
+    recommended = [s.name for s in report.failures("recommended")]
+    parts.append(Text(
+        "Current settings: " + (f"fail {', '.join(current)}" if current else "pass every scenario")
+        + " · recommended settings: " + (f"fail {', '.join(recommended)}" if recommended else "pass every scenario")
+        + "  (pool-doctor recommend shows them)",
+        style="bold red" if current or recommended else "bold green",
+    ))
+    out.print(Group(*parts))
+
+
+class ProbeProgressBar:
+    """The probe's steps as a rich progress bar on stderr (stdout stays the report)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        err = stderr_console()
+        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                  TimeElapsedColumn(), console=err, transient=True)
+        self._live = err.is_terminal  # piped stderr (CI, tests) gets no bar and no stray blank lines
+        self._task: Any = None
+        self._steps = 0
+
+    def __enter__(self) -> ProbeProgressBar:
+        if self._live:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._live:
+            self._progress.stop()
+
+    def start(self, steps: int) -> None:
+        if self._live:
+            self._task = self._progress.add_task("probe", total=steps)
+
+    def step(self, description: str) -> None:
+        if self._task is None:
+            return
+        if self._steps:
+            self._progress.advance(self._task)
+        self._steps += 1
+        self._progress.update(self._task, description=description)

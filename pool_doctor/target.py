@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import getpass
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from pydantic import SecretStr
@@ -53,7 +55,8 @@ class Target:
         return self.render(hide_password=True)
 
     def render(self, *, hide_password: bool = True, driver: str | None = None) -> str:
-        scheme = "postgresql" + (f"+{driver if driver is not None else self.driver}" if (driver or self.driver) else "")
+        chosen = self.driver if driver is None else driver
+        scheme = "postgresql" + (f"+{chosen}" if chosen else "")
         auth = quote(self.user, safe="")
         if self.password is not None:
             auth += ":" + (MASK if hide_password else quote(self.password.get_secret_value(), safe=""))
@@ -83,23 +86,23 @@ def parse_url(url: str, env: Mapping[str, str] | None = None, source: str = "url
         parts = urlsplit(url.strip())
         scheme, _, driver = parts.scheme.lower().partition("+")
         port_text = parts.netloc.rpartition("@")[2]
+        if "," in port_text:  # before the port check, which would call "h1:5432,h2" a bad port
+            raise UsageError(f"multi-host URLs are not supported: {_shown(url)}")
         parts.port  # noqa: B018  - urlsplit validates the port lazily; touch it to raise here
     except ValueError as exc:
-        raise UsageError(f"malformed database URL {mask_url(url)}: {exc}") from None
+        raise UsageError(f"malformed database URL {_shown(url)}: {exc}") from None
     if not parts.scheme or "://" not in url:
-        raise UsageError(f"malformed database URL {mask_url(url)}: expected postgresql://user@host:port/database")
+        raise UsageError(f"malformed database URL {_shown(url)}: expected postgresql://user@host:port/database")
     if scheme not in SCHEMES:
         raise UsageError(
-            f"unsupported URL scheme {parts.scheme!r} in {mask_url(url)}: pool-doctor speaks PostgreSQL "
+            f"unsupported URL scheme {parts.scheme!r} in {_shown(url)}: pool-doctor speaks PostgreSQL "
             "(postgresql://, postgresql+asyncpg://, postgresql+psycopg://)"
         )
     if driver and driver not in DRIVERS:
-        raise UsageError(f"unknown PostgreSQL driver {driver!r} in {mask_url(url)} (use asyncpg or psycopg)")
-    if "," in port_text:
-        raise UsageError(f"multi-host URLs are not supported: {mask_url(url)}")
+        raise UsageError(f"unknown PostgreSQL driver {driver!r} in {_shown(url)} (use asyncpg or psycopg)")
     query = tuple(parse_qsl(parts.query, keep_blank_values=True))
     host = parts.hostname or dict(query).get("host")
-    query = tuple((k, v) for k, v in query if k != "host")
+    query = _with_env_sslmode(tuple((k, v) for k, v in query if k != "host"), env)
     password = unquote(parts.password) if parts.password is not None else None
     target = _with_env_defaults(
         host=host,
@@ -122,7 +125,14 @@ def resolve_target(url: str | None, env: Mapping[str, str] | None = None) -> Tar
     if not any(env.get(name) for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")):
         raise UsageError("no database given: pass --url, or set DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE")
     target = _with_env_defaults(host=None, port=None, user=None, database=None, password=None, env=env)
-    return replace(target, source="PG* environment")
+    return replace(target, source="PG* environment", query=_with_env_sslmode((), env))
+
+
+def _with_env_sslmode(query: tuple[tuple[str, str], ...], env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """libpq: PGSSLMODE applies when the URL names no sslmode; kept in the query so errors can name it."""
+    if env.get("PGSSLMODE") and not any(key in ("sslmode", "ssl") for key, _ in query):
+        return (*query, ("sslmode", env["PGSSLMODE"]))
+    return query
 
 
 def _with_env_defaults(
@@ -140,10 +150,76 @@ def _with_env_defaults(
         raise UsageError(f"port {port} is out of range (1-65535)")
     user = user or env.get("PGUSER") or _os_user()
     database = database or env.get("PGDATABASE") or user
-    password = password if password is not None else env.get("PGPASSWORD")
+    if password is None:
+        # libpq: an empty PGPASSWORD counts as unset, and ~/.pgpass is read only when no password was given.
+        password = env.get("PGPASSWORD") or pgpass_password(host, port, database, user, env)
     return Target(
         host=host, port=port, user=user, database=database, password=SecretStr(password) if password is not None else None
     )
+
+
+def pgpass_file(env: Mapping[str, str]) -> Path | None:
+    """$PGPASSFILE, else ~/.pgpass; None when it is not a private regular file (libpq ignores those too)."""
+    home = env.get("HOME") or os.path.expanduser("~")
+    path = Path(env.get("PGPASSFILE") or os.path.join(home, ".pgpass"))
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if not stat.S_ISREG(mode) or mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return None  # libpq: "password file has group or world access; permissions should be u=rw (0600)"
+    return path
+
+
+def pgpass_entries(env: Mapping[str, str]) -> list[tuple[str, str, str, str, str]]:
+    """The (host, port, database, user, password) lines of the password file, escapes undone."""
+    path = pgpass_file(env)
+    if path is None:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    entries = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = _pgpass_fields(line)
+        if len(fields) == 5:
+            entries.append((fields[0], fields[1], fields[2], fields[3], fields[4]))
+    return entries
+
+
+def _pgpass_fields(line: str) -> list[str]:
+    """Split on ':' the way libpq does: a backslash escapes the next character; the password ends at the
+    next unescaped ':' (libpq's passwordFromFile ignores anything after it)."""
+    fields: list[str] = []
+    current: list[str] = []
+    chars = iter(line)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, "\\"))  # a trailing backslash stays itself
+        elif char == ":":
+            fields.append("".join(current))
+            current = []
+            if len(fields) == 5:
+                return fields
+        else:
+            current.append(char)
+    fields.append("".join(current))
+    return fields
+
+
+def pgpass_password(host: str, port: int, database: str, user: str, env: Mapping[str, str]) -> str | None:
+    """The first matching password in ~/.pgpass (`*` matches anything; a socket directory is `localhost`).
+
+    asyncpg reads the file itself but keeps `\\:` escaped inside passwords, so pool-doctor reads it here.
+    """
+    wanted = ("localhost" if host.startswith("/") else host, str(port), database, user)
+    for *keys, password in pgpass_entries(env):
+        if all(key == "*" or key == value for key, value in zip(keys, wanted)):
+            return password or None
+    return None
 
 
 def _os_user() -> str:
@@ -151,6 +227,13 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
         return "postgres"
+
+
+def _shown(url: str) -> str:
+    """The URL as an error message may quote it: password masked, control characters escaped (one line, no
+    terminal escape sequences from a pasted URL)."""
+    masked = mask_url(url)
+    return masked if masked.isprintable() else repr(masked)[1:-1]
 
 
 def mask_url(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,35 @@ def test_no_pooler_costs_no_second_connection(pg: LocalPostgres, app: tuple[str,
     _, doc = check_json("--url", pg.url(role, PASSWORD, db, driver="asyncpg"))
     assert doc["pooler"]["kind"] == "none"
     assert not [f for f in doc["findings"] if f["code"].startswith("pooler")]
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_probe_reproduces_the_prepared_statement_failure_and_the_fix(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str], driver: str
+) -> None:
+    role, db = app
+    bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD})
+    result = run("probe", "--json", "--url", bouncer.url(role, PASSWORD, db, driver=driver),
+                 "--scenario", "prepared_statements", "--load-seconds", "0.5", timeout=120)
+    assert result.returncode == 1, result.stderr  # the current settings fail
+    doc = json.loads(result.stdout)
+    outcomes = {s["config"]: s for s in doc["scenarios"] if s["name"] == "prepared_statements"}
+    current, recommended = outcomes["current"], outcomes["recommended"]
+    assert current["outcome"] == "error"
+    assert re.search(r'prepared statement "(__asyncpg_stmt_[0-9a-f]+__|_pg3_\d+)" (does not exist|already exists)',
+                     current["error"]), current
+    assert recommended["outcome"] == "ok", recommended
+    assert doc["configs"]["recommended"]["connect_args"].get(
+        "prepared_statement_name_func" if driver == "asyncpg" else "prepare_threshold", "missing") != "missing"
+
+
+def test_prepared_statement_scenario_is_skipped_without_transaction_pooling(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str]
+) -> None:
+    role, db = app
+    bouncer = make_pgbouncer(pg, pool_mode="session", users={role: PASSWORD})
+    result = run("probe", "--json", "--url", bouncer.url(role, PASSWORD, db, driver="asyncpg"),
+                 "--scenario", "prepared_statements", "--load-seconds", "0.5", timeout=120)
+    doc = json.loads(result.stdout)
+    assert {s["outcome"] for s in doc["scenarios"]} == {"skipped"}
+    assert result.returncode == 0, result.stderr

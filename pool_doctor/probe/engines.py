@@ -1,0 +1,226 @@
+"""Real SQLAlchemy async engines for the probe: the app's pool settings, read-only sessions, bounded steps.
+
+Everything here that touches SQLAlchemy or a driver imports it inside the function, so importing the
+probe package stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from pool_doctor.probe.model import AppError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from pool_doctor.config import PoolConfig
+    from pool_doctor.target import Target
+
+APPLICATION_NAME = "pool-doctor probe"
+SELECT_1 = "SELECT 1"
+
+# Modules whose exceptions are the driver's own, as opposed to SQLAlchemy's wrappers.
+DRIVER_MODULES = ("asyncpg", "psycopg")
+
+ReadOnly = Literal["session", "transaction"]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything an engine is built from: the pool keywords and the driver's connect_args.
+
+    Unlike PoolConfig, pool_recycle may be fractional: scenarios scale it down to seconds.
+    """
+
+    name: str  # "current", "recommended", or a probe-internal name
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_recycle: float = -1
+    pool_pre_ping: bool = False
+    pool_timeout: float = 30
+    pool_use_lifo: bool = False
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_pool(cls, name: str, pool: PoolConfig, connect_args: dict[str, Any]) -> EngineSettings:
+        return cls(
+            name=name, pool_size=pool.pool_size, max_overflow=pool.max_overflow, pool_recycle=pool.pool_recycle,
+            pool_pre_ping=pool.pool_pre_ping, pool_timeout=pool.pool_timeout, pool_use_lifo=pool.pool_use_lifo,
+            connect_args=dict(connect_args),
+        )
+
+    def with_changes(self, **changes: Any) -> EngineSettings:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pool_size": self.pool_size,
+            "max_overflow": self.max_overflow,
+            "pool_recycle": self.pool_recycle,
+            "pool_pre_ping": self.pool_pre_ping,
+            "pool_timeout": self.pool_timeout,
+            "pool_use_lifo": self.pool_use_lifo,
+            "connect_args": jsonable_args(self.connect_args),
+        }
+
+
+def jsonable_args(args: dict[str, Any]) -> dict[str, Any]:
+    """connect_args for JSON: code values (recommend's PythonCode) are described, not dumped."""
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        if hasattr(value, "json_value"):
+            out[key] = value.json_value
+        elif callable(value):
+            out[key] = f"<function {getattr(value, '__name__', 'callable')}>"
+        else:
+            out[key] = value
+    return out
+
+
+def session_args(
+    driver: str, connect_args: dict[str, Any], settings: dict[str, str] | None = None, *, startup: bool = True
+) -> dict[str, Any]:
+    """The app's connect_args plus read-only sessions and any session settings a scenario needs.
+
+    asyncpg takes session settings as `server_settings`; libpq (psycopg) as `-c name=value` in `options`.
+    The probe's own values win over the app's for read-only, so it can never write user data.
+    With `startup=False` (a pooler on the path rejects most startup parameters, and a SET would leak to
+    other clients under transaction pooling) only application_name is added; the engine then begins
+    every transaction READ ONLY instead.
+    """
+    from pool_doctor.recommend import materialize_connect_args
+
+    args = materialize_connect_args(connect_args)
+    wanted = {"default_transaction_read_only": "on", **(settings or {})} if startup else {}
+    if driver == "asyncpg":
+        server_settings = {"application_name": APPLICATION_NAME, **dict(args.get("server_settings") or {})}
+        server_settings.update(wanted)
+        args["server_settings"] = server_settings
+    else:
+        extra = " ".join(f"-c {name}={value}" for name, value in wanted.items())
+        if extra:
+            args["options"] = f"{args['options']} {extra}" if args.get("options") else extra
+        args.setdefault("application_name", APPLICATION_NAME)
+    return args
+
+
+def build_engine(
+    target: Target,
+    settings: EngineSettings,
+    *,
+    session_settings: dict[str, str] | None = None,
+    null_pool: bool = False,
+    read_only: ReadOnly = "session",
+) -> AsyncEngine:
+    """An async engine for `target` with the pool and connect_args of `settings`, read-only sessions
+    (or, with read_only="transaction", read-only transactions: see session_args)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    driver = target.dialect_driver
+    url = target.render(hide_password=False, driver=driver)
+    startup = read_only == "session"
+    kwargs: dict[str, Any] = {
+        "connect_args": session_args(driver, settings.connect_args, session_settings, startup=startup),
+        "pool_pre_ping": settings.pool_pre_ping,
+    }
+    if not startup:
+        kwargs["execution_options"] = {"postgresql_readonly": True}
+    if null_pool:
+        from sqlalchemy.pool import NullPool
+
+        kwargs["poolclass"] = NullPool
+    else:
+        kwargs.update(
+            pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_recycle=settings.pool_recycle,
+            pool_timeout=settings.pool_timeout, pool_use_lifo=settings.pool_use_lifo,
+        )
+    return create_async_engine(url, **kwargs)
+
+
+async def dispose(engine: AsyncEngine, timeout: float = 5.0) -> None:
+    """Close the engine's pool without letting a hung connection hold the probe.
+
+    On timeout the remaining connections are dropped without goodbye (garbage collection terminates them).
+    """
+    try:
+        await asyncio.wait_for(engine.dispose(), timeout)
+    except Exception:  # noqa: BLE001 - a dead connection needs no goodbye
+        try:
+            await asyncio.wait_for(engine.dispose(close=False), 1.0)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def app_error(exc: BaseException) -> AppError:
+    """The driver's exception behind SQLAlchemy's wrappers (DBAPIError.orig, then the adapter's __cause__)."""
+    outer = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    inner: BaseException = exc
+    seen: set[int] = set()
+    while id(inner) not in seen:
+        seen.add(id(inner))
+        if type(inner).__module__.split(".")[0] in DRIVER_MODULES:
+            break
+        nxt = getattr(inner, "orig", None) or inner.__cause__
+        if nxt is None or not isinstance(nxt, BaseException):
+            break
+        inner = nxt
+    root = type(inner).__module__.split(".")[0]
+    source = root if root in (*DRIVER_MODULES, "sqlalchemy") else "python"
+    text = str(inner).strip()
+    message = " ".join(text.splitlines()[0].split()) if text else ""
+    if not message and isinstance(inner, TimeoutError):
+        message = "timed out"
+    return AppError(
+        type=type(inner).__name__, module=type(inner).__module__, message=message, source=source,
+        wrapped_as=outer if inner is not exc and outer.startswith("sqlalchemy") else None,
+    )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One checkout and query, as the app would run it, bounded by the probe."""
+
+    outcome: Literal["ok", "error", "hang"]
+    seconds: float
+    error: AppError | None = None
+    task: asyncio.Task[Any] | None = None  # a hung attempt, still running until its connection is cut
+
+
+async def checkout_and_query(engine: AsyncEngine, sql: str = SELECT_1) -> Any:
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        return (await conn.execute(text(sql))).scalar()
+
+
+async def attempt(engine: AsyncEngine, bound: float) -> Attempt:
+    """Check out, run SELECT 1, return; `hang` when nothing comes back within `bound` seconds.
+
+    A hung attempt is cancelled but keeps its task: the caller cuts the connection (stops the proxy)
+    and then reaps it, so a hung connection never blocks the probe or the engine's disposal.
+    """
+    started = time.monotonic()
+    task = asyncio.ensure_future(checkout_and_query(engine))
+    done, _ = await asyncio.wait({task}, timeout=bound)
+    elapsed = time.monotonic() - started
+    if not done:
+        task.cancel()
+        return Attempt("hang", bound, task=task)
+    exc = task.exception()
+    if exc is None:
+        return Attempt("ok", elapsed)
+    return Attempt("error", elapsed, app_error(exc))
+
+
+async def reap(task: asyncio.Task[Any] | None, timeout: float = 3.0) -> None:
+    """Wait (bounded) for a cancelled attempt to finish, and swallow its outcome."""
+    if task is None:
+        return
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=timeout)
+    if task.done() and not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log "exception was never retrieved"

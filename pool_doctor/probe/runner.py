@@ -1,0 +1,148 @@
+"""The probe pipeline: read the facts, build the current and recommended configs, measure, reproduce, report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from pool_doctor.errors import ConnectError, UsageError
+from pool_doctor.probe.engines import EngineSettings, ReadOnly
+from pool_doctor.probe.model import ProbeReport, ScenarioResult, percentile
+from pool_doctor.probe.scenarios import SCENARIOS, ProbeContext, Scenario, scenario_names
+
+if TYPE_CHECKING:
+    from pool_doctor.report import Inputs
+    from pool_doctor.rules.facts import Facts
+    from pool_doctor.target import Target
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    connections: int = 5  # fresh connections timed by the connect step
+    load_seconds: float = 2.0
+    load_tasks: int | None = None  # default: pool_size + max_overflow + 2, a little over what the pool holds
+    scenarios: tuple[str, ...] | None = None  # None: every registered scenario
+    discover_max: float | None = None  # seconds; None: no idle-timeout discovery
+    discover_connections: int = 20
+
+
+class ProbeProgress(Protocol):
+    def start(self, steps: int) -> None: ...
+
+    def step(self, description: str) -> None: ...
+
+
+class _Silent:
+    def start(self, steps: int) -> None:
+        pass
+
+    def step(self, description: str) -> None:
+        pass
+
+
+def selected_scenarios(names: tuple[str, ...] | None) -> list[Scenario]:
+    if names is None:
+        return list(SCENARIOS)
+    known = {s.name: s for s in SCENARIOS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown scenario {unknown[0]!r} (known: {', '.join(scenario_names())})")
+    return [known[n] for n in names]
+
+
+def pooling(facts: Facts) -> str:
+    """"none", "session" or "transaction": whether a pooler answers in the server's place, and how it pools.
+
+    The PID clue decides: a pooler answers the startup itself, so the PID the driver got is its own cancel
+    key, not pg_backend_pid(). A port that differs from the one dialled also fits a plain TCP forwarder
+    (Docker's -p, a Kubernetes service, this package's fault proxy), which passes sessions through intact.
+    """
+    server = facts.server
+    if server.startup_pid is None or server.backend_pid is None or server.startup_pid == server.backend_pid:
+        return "none"
+    return "transaction" if getattr(facts.pooler, "breaks_session_state", False) else "session"
+
+
+async def run_probe(inputs: Inputs, options: ProbeOptions, progress: ProbeProgress | None = None) -> ProbeReport:
+    from pool_doctor.probe.discover import discover_idle_timeout
+    from pool_doctor.probe.measure import measure_connect, measure_load, measure_round_trip
+    from pool_doctor.recommend import recommend
+    from pool_doctor.report import run_check
+
+    progress = progress or _Silent()
+    scenarios = selected_scenarios(options.scenarios)
+    progress.start(4 + len(scenarios) + (1 if options.discover_max else 0))
+    started = time.monotonic()
+    target, settings, timeout = inputs.target, inputs.settings, inputs.timeout
+
+    progress.step("reading the server's settings")
+    check = await run_check(inputs)
+    facts = check.facts
+    rec = recommend(facts)
+    current = EngineSettings.from_pool("current", settings.pool, settings.connect_args)
+    recommended = EngineSettings.from_pool("recommended", rec.pool, rec.connect_args)
+    pooled = pooling(facts)
+    read_only: ReadOnly = "session" if pooled == "none" else "transaction"
+
+    progress.step(f"opening {options.connections} fresh connections")
+    connect = await _bounded(
+        measure_connect(target, current, options.connections, timeout, read_only=read_only),
+        (options.connections + 1) * 2 * timeout + 5, "opening connections", target)
+
+    progress.step("timing round trips and pre-ping")
+    round_trip = await _bounded(measure_round_trip(target, current, timeout, read_only=read_only),
+                                6 * timeout + 10, "timing round trips", target)
+
+    tasks = options.load_tasks or current.pool_size + current.max_overflow + 2
+    progress.step(f"load: {tasks} tasks for {options.load_seconds:g}s")
+    load = await _bounded(measure_load(target, current, tasks, options.load_seconds, timeout, read_only=read_only),
+                          options.load_seconds + current.pool_timeout + 3 * timeout + 10, "under load", target)
+
+    ctx = ProbeContext(
+        target=target, facts=facts, timeout=timeout, read_only=read_only, pooling=pooled,
+        round_trip=percentile(round_trip.select_1.samples, 95) or 0.001,
+    )
+    results: list[ScenarioResult] = []
+    for scenario in scenarios:
+        progress.step(f"scenario {scenario.name} (current and recommended)")
+        # The two configs run side by side: separate engines, separate proxies, the same wall time.
+        pair = await asyncio.gather(_run(scenario, ctx, current), _run(scenario, ctx, recommended))
+        results.extend(pair)
+
+    idle_timeout = None
+    if options.discover_max:
+        progress.step(f"discovering the path's idle timeout (up to {options.discover_max:g}s)")
+        idle_timeout = await discover_idle_timeout(
+            target, options.discover_max, options.discover_connections, timeout,
+            query_timeout=max(1.0, 20 * ctx.round_trip), startup_read_only=read_only == "session",
+        )
+
+    return ProbeReport(
+        target=target.display(), driver=target.dialect_driver,
+        configs={"current": current.to_json(), "recommended": recommended.to_json()},
+        connect=connect, round_trip=round_trip, load=load, scenarios=results, idle_timeout=idle_timeout,
+        seconds=time.monotonic() - started,
+    )
+
+
+async def _bounded(step: Awaitable[T], seconds: float, what: str, target: Target) -> T:
+    """Every step has a deadline; missing it is a connection problem (exit 3), said in one line."""
+    try:
+        return await asyncio.wait_for(step, seconds)
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ConnectError(f"timed out after {seconds:g}s {what} on {target.display()}") from None
+
+
+async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
+    """One scenario with one config; a failure of the probe itself is reported, not raised."""
+    try:
+        return await scenario.run(ctx, config)
+    except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' results
+        from pool_doctor.server import describe_error
+
+        return ScenarioResult(scenario.name, config.name, "skipped", reason=f"the probe failed: {describe_error(exc)}")

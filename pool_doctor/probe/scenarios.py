@@ -1,0 +1,441 @@
+"""Failure scenarios: each reproduces one way a pooled connection dies, against the real server, in seconds.
+
+Time-scaled: each scenario maps its killer (the idle limit it reproduces) to SCALED_KILLER seconds and
+divides the app's own timings (pool_recycle, command_timeout, tcp_user_timeout) by the same factor, so
+the shape holds: pool_recycle 1800 s against an idle limit of 300 s becomes 9 s against 1.5 s.
+
+The registry is a plain list: a scenario is any object with a `name`, a `summary` and
+`async run(ctx, config) -> ScenarioResult`. Add one with `register(MyScenario())`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pool_doctor.durations import format_seconds
+from pool_doctor.probe.engines import (
+    Attempt,
+    EngineSettings,
+    ReadOnly,
+    app_error,
+    attempt,
+    build_engine,
+    dispose,
+    reap,
+)
+from pool_doctor.probe.model import ScenarioResult
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from pool_doctor.rules.facts import Facts
+    from pool_doctor.target import Target
+
+SCALED_KILLER = 1.5  # seconds: long enough to tell from jitter, short enough to wait for twice per scenario
+ASSUMED_IDLE_LIMIT = 300.0  # seconds, when nothing on the path is known to close idle connections
+PAST_KILLER = 0.5  # seconds the probe idles past the scaled killer, at most
+MIN_DETECT = 0.5  # seconds: scaled command/user timeouts never go below this (nor below 20 round trips)
+SQLALCHEMY_GRACEFUL_CLOSE = 2.0  # SQLAlchemy's asyncpg adapter waits this long closing a dead connection
+MIN_HANG_BOUND = 2.5  # seconds an attempt may take before the probe calls it a hang (loopback answers in ms)
+
+
+@dataclass(frozen=True)
+class Killer:
+    """What a scenario reproduces, in real seconds."""
+
+    seconds: float
+    what: str
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """What every scenario may use: the target, the facts `check` read, and the path's speed."""
+
+    target: Target
+    facts: Facts
+    timeout: float  # seconds any one network step may take
+    round_trip: float = 0.001  # seconds: p95 of SELECT 1, measured by the round-trip step
+    read_only: ReadOnly = "session"  # "session": startup settings; "transaction": BEGIN READ ONLY (behind a pooler)
+    pooling: str = "none"  # "none", "session" or "transaction": a pooler answering in the server's place
+
+    def engine(self, config: EngineSettings, *, target: Target | None = None,
+               session_settings: dict[str, str] | None = None, null_pool: bool = False) -> AsyncEngine:
+        return build_engine(target or self.target, config, session_settings=session_settings, null_pool=null_pool,
+                            read_only=self.read_only)
+
+    @property
+    def detect_floor(self) -> float:
+        return max(MIN_DETECT, 20 * self.round_trip)
+
+
+class Scenario(Protocol):
+    name: str
+    summary: str
+
+    async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult: ...
+
+
+SCENARIOS: list[Scenario] = []
+
+
+def register(scenario: Scenario) -> Scenario:
+    """Add a scenario to the registry (probe runs them in registration order)."""
+    SCENARIOS.append(scenario)
+    return scenario
+
+
+def scenario_names() -> list[str]:
+    return [s.name for s in SCENARIOS]
+
+
+# -- time scaling ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeScale:
+    killer: Killer
+
+    @property
+    def factor(self) -> float:
+        """Real seconds per probe second (never below 1: a killer already short is used as is)."""
+        return max(1.0, self.killer.seconds / SCALED_KILLER)
+
+    @property
+    def scaled_killer(self) -> float:
+        return self.killer.seconds / self.factor
+
+    def down(self, seconds: float) -> float:
+        return seconds / self.factor
+
+    def apply(self, config: EngineSettings, driver: str, detect_floor: float) -> tuple[EngineSettings, dict[str, Any]]:
+        """The config with its timings divided by the factor; and what was scaled, for the report."""
+        shown: dict[str, Any] = {
+            "factor": round(self.factor, 2),
+            "killer_seconds": self.killer.seconds,
+            "killer_scaled": round(self.scaled_killer, 3),
+            "killer": self.killer.what,
+            "killer_assumed": self.killer.assumed,
+        }
+        recycle = config.pool_recycle
+        if recycle > 0:
+            recycle = self.down(recycle)
+            shown["pool_recycle"] = round(recycle, 3)
+        else:
+            shown["pool_recycle"] = -1
+        args = dict(config.connect_args)
+        if driver == "asyncpg" and args.get("command_timeout"):
+            args["command_timeout"] = max(detect_floor, self.down(float(args["command_timeout"])))
+            shown["command_timeout"] = round(args["command_timeout"], 3)
+        if driver == "psycopg" and args.get("tcp_user_timeout"):
+            seconds = max(detect_floor, self.down(float(args["tcp_user_timeout"]) / 1000))
+            args["tcp_user_timeout"] = max(1, round(seconds * 1000))
+            shown["tcp_user_timeout_ms"] = args["tcp_user_timeout"]
+        return config.with_changes(pool_recycle=recycle, connect_args=args), shown
+
+    def idle(self, scaled_recycle: float) -> float:
+        """How long to leave the connection idle: just past the killer, and before a recycle that comes
+        after it (a request between the two is exactly the one that dies)."""
+        idle = self.scaled_killer + PAST_KILLER
+        if scaled_recycle > self.scaled_killer:
+            idle = min(idle, (self.scaled_killer + scaled_recycle) / 2)
+        return idle
+
+
+def hang_bound(config: EngineSettings, driver: str, idle: float) -> float:
+    """How long an attempt may take before the probe calls it a hang: room for the config's own (scaled)
+    timeouts to fire twice, and for SQLAlchemy's graceful close when pool_recycle retires a dead connection."""
+    detect = 0.0
+    if driver == "asyncpg" and config.connect_args.get("command_timeout"):
+        detect = float(config.connect_args["command_timeout"])
+    if driver == "psycopg" and config.connect_args.get("tcp_user_timeout"):
+        detect = float(config.connect_args["tcp_user_timeout"]) / 1000
+    recycles = 0 < config.pool_recycle < idle
+    close = SQLALCHEMY_GRACEFUL_CLOSE if recycles and driver == "asyncpg" else 0.0
+    return max(MIN_HANG_BOUND, 1.0 + close + 2 * detect)
+
+
+def keepalive_note(config: EngineSettings, driver: str) -> str | None:
+    args = config.connect_args
+    idle = (args.get("server_settings") or {}).get("tcp_keepalives_idle") if driver == "asyncpg" else (
+        args.get("keepalives_idle") if args.get("keepalives", 1) else None)
+    if not idle:
+        return None
+    return (
+        f"TCP keepalives (first after {idle}s) are not modelled: they are kernel packets the loopback proxy "
+        "cannot see; on a real path, keepalives more frequent than the middlebox's idle timeout keep the flow alive."
+    )
+
+
+# -- the idle pattern shared by the idle-based scenarios -----------------------------------------
+
+
+@dataclass
+class IdleRun:
+    """Warm one pooled connection, leave it idle past the killer, then use it as the app would."""
+
+    engine: AsyncEngine
+    idle: float
+    bound: float
+    warm_timeout: float
+    first: Attempt | None = None
+    second: Attempt | None = None
+    setup_error: str | None = None
+    hung: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def run(self) -> None:
+        warm = await attempt(self.engine, self.warm_timeout)
+        if warm.outcome != "ok":
+            self.hung += [warm.task] if warm.task else []
+            self.setup_error = str(warm.error) if warm.error else f"no answer within {self.warm_timeout:g}s"
+            return
+        await asyncio.sleep(self.idle)
+        self.first = await attempt(self.engine, self.bound)
+        if self.first.task is not None:
+            self.hung.append(self.first.task)
+        if self.first.outcome == "error":  # does the pool heal, or does the next request fail too?
+            self.second = await attempt(self.engine, self.bound)
+            if self.second.task is not None:
+                self.hung.append(self.second.task)
+
+    async def close(self, cut: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Cut the path first (a hung connection then fails at once), then reap and dispose."""
+        if cut is not None:
+            await cut()
+        for task in self.hung:
+            await reap(task)
+        await dispose(self.engine)
+
+    def result(self, name: str, config: str, scaled: dict[str, Any], notes: list[str]) -> ScenarioResult:
+        scaled = {**scaled, "idle_seconds": round(self.idle, 3), "hang_after_seconds": round(self.bound, 3)}
+        if self.setup_error is not None or self.first is None:
+            return ScenarioResult(name, config, "skipped", reason=f"could not set up: {self.setup_error}",
+                                  scaled=scaled, notes=notes)
+        first = self.first
+        if first.outcome == "hang":
+            reason = (f"no answer within {self.bound:g}s: the app would wait until TCP gives up "
+                      "(~15 min on Linux) unless a client-side timeout fires")
+            return ScenarioResult(name, config, "hang", seconds=first.seconds, reason=reason, scaled=scaled,
+                                  notes=notes)
+        recovered = None if self.second is None else self.second.outcome == "ok"
+        return ScenarioResult(name, config, first.outcome, seconds=first.seconds, error=first.error,
+                              recovered=recovered, scaled=scaled, notes=notes)
+
+
+def _skipped(name: str, config: EngineSettings, reason: str) -> ScenarioResult:
+    return ScenarioResult(name, config.name, "skipped", reason=reason)
+
+
+# -- the scenarios --------------------------------------------------------------------------------
+
+
+class ServerIdleTimeout:
+    name = "server_idle_timeout"
+    summary = "the server ends a session idle longer than idle_session_timeout (FATAL 57P05)"
+
+    def killer(self, ctx: ProbeContext) -> Killer:
+        setting = ctx.facts.server.setting("idle_session_timeout")
+        if setting.is_on and setting.seconds:
+            return Killer(setting.seconds, f"{setting.describe()} (as role {ctx.facts.server.role} sees it)")
+        return Killer(ASSUMED_IDLE_LIMIT, f"idle_session_timeout is off here; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
+                      assumed=True)
+
+    async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
+        if ctx.facts.server.version_num < 140000:
+            return _skipped(self.name, config, f"idle_session_timeout needs PostgreSQL 14+ (server: {ctx.facts.server.version})")
+        if ctx.pooling != "none":
+            return _skipped(self.name, config, "a pooler is on the path: the server's idle timeout ends the pooler's "
+                            "server connection, which the app's client connection outlives")
+        driver = ctx.target.dialect_driver
+        scale = TimeScale(self.killer(ctx))
+        scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
+        engine = ctx.engine(scaled_config, session_settings={
+            "idle_session_timeout": str(max(1, round(scale.scaled_killer * 1000)))})  # milliseconds
+        idle = scale.idle(scaled_config.pool_recycle)
+        run = IdleRun(engine, idle, hang_bound(scaled_config, driver, idle), ctx.timeout)
+        try:
+            await run.run()
+        finally:
+            await run.close()
+        return run.result(self.name, config.name, scaled, [])
+
+
+class BackendTerminated:
+    name = "backend_terminated"
+    summary = "pg_terminate_backend() on the pooled connection's backend, as in a failover or an admin's cleanup"
+
+    async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
+        from sqlalchemy import text
+
+        if ctx.pooling == "transaction":
+            return _skipped(self.name, config, "transaction pooling: the pooler hands the app's connection a different "
+                            "server backend per transaction, so there is no one backend to terminate")
+        engine = ctx.engine(config)
+        other = ctx.engine(config, null_pool=True)
+        bound = max(MIN_HANG_BOUND, ctx.timeout)
+        notes = ["not time-scaled: a termination does not wait for idleness"]
+        first = second = None
+
+        async def terminate_pooled_backend() -> int | None:
+            async with engine.connect() as conn:
+                pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            async with other.connect() as conn:  # a second session, as an admin's or a failover's
+                done = (await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar()
+                if not done:
+                    return None
+                await _wait_gone(conn, pid, ctx.timeout)
+            return pid
+
+        try:
+            try:
+                if await asyncio.wait_for(terminate_pooled_backend(), 3 * ctx.timeout) is None:
+                    return _skipped(self.name, config, "the pooled connection's backend was already gone")
+            except Exception as exc:  # noqa: BLE001 - not permitted, or the setup failed: not a finding
+                error = app_error(exc)
+                if error.type == "InsufficientPrivilege" or "permission denied" in error.message or "must be a member" in error.message:
+                    return _skipped(self.name, config, f"role {ctx.target.user} may not terminate backends here: {error.message}")
+                return _skipped(self.name, config, f"could not set up: {error}")
+            first = await attempt(engine, bound)
+            if first.outcome == "error":
+                second = await attempt(engine, bound)
+        finally:
+            for task in (first.task if first else None, second.task if second else None):
+                await reap(task)
+            await dispose(engine)
+            await dispose(other)
+        if first.outcome == "hang":
+            return ScenarioResult(self.name, config.name, "hang", seconds=first.seconds,
+                                  reason=f"no answer within {bound:g}s", notes=notes)
+        return ScenarioResult(self.name, config.name, first.outcome, seconds=first.seconds, error=first.error,
+                              recovered=None if second is None else second.outcome == "ok", notes=notes)
+
+
+async def _wait_gone(conn: Any, pid: int, timeout: float) -> None:
+    """pg_terminate_backend only signals; wait (bounded) until the backend has really exited."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + min(timeout, 3.0)
+    while time.monotonic() < deadline:
+        left = (await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})).scalar()
+        await conn.rollback()  # pg_stat_activity is a snapshot per transaction: the next poll needs a new one
+        if not left:
+            return
+        await asyncio.sleep(0.05)
+
+
+class NetworkIdle:
+    """A middlebox that forgets flows idle longer than its timeout: it resets them, or drops their packets."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.name = f"network_{mode}"
+        self.summary = (
+            "a NAT gateway / load balancer forgets an idle flow and answers the next packet with a reset"
+            if mode == "reset" else
+            "a middlebox silently drops the packets of a flow idle too long: the next query hangs"
+        )
+
+    def killer(self, ctx: ProbeContext) -> Killer:
+        idle = ctx.facts.settings.network.idle_timeout
+        if idle:
+            return Killer(idle, f"network idle_timeout = {format_seconds(idle)} ([network] config)")
+        return Killer(ASSUMED_IDLE_LIMIT, f"no [network] idle_timeout given; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
+                      assumed=True)
+
+    async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
+        from pool_doctor.faults import FaultProxy
+
+        target = ctx.target
+        driver = target.dialect_driver
+        if target.is_unix_socket:
+            return _skipped(self.name, config, "the target is a unix socket: there is no network path to fault")
+        if target.sslmode == "verify-full":
+            return _skipped(self.name, config, "sslmode=verify-full: the server certificate would not match the "
+                            "loopback proxy's address")
+        scale = TimeScale(self.killer(ctx))
+        scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
+        notes = [n for n in [keepalive_note(scaled_config, driver)] if n]
+        user_timeout = None
+        if driver == "psycopg" and scaled_config.connect_args.get("tcp_user_timeout"):
+            user_timeout = float(scaled_config.connect_args["tcp_user_timeout"]) / 1000
+            if self.mode == "blackhole":
+                notes.append(
+                    "tcp_user_timeout is emulated: loopback acknowledges every byte, so the proxy resets the flow "
+                    "when the client's kernel would give up (ETIMEDOUT on a real path, a reset here)."
+                )
+        idle = scale.idle(scaled_config.pool_recycle)
+        bound = hang_bound(scaled_config, driver, idle)
+        proxy = FaultProxy(
+            target.host, target.port, idle_timeout=scale.scaled_killer, mode=self.mode,  # type: ignore[arg-type]
+            max_flow_lifetime=ctx.timeout + idle + 3 * bound,  # a hung flow never outlives the scenario
+            connect_timeout=ctx.timeout, client_user_timeout=user_timeout,
+        )
+        await proxy.start()
+        engine = ctx.engine(scaled_config, target=replace(target, host="127.0.0.1", port=proxy.port))
+        run = IdleRun(engine, idle, bound, ctx.timeout)
+        try:
+            await run.run()
+        finally:
+            await run.close(cut=proxy.stop)
+        if scale.killer.assumed:
+            notes.append(
+                "the path's idle timeout is unknown (assumed here): give it with --network-idle-timeout, or measure "
+                "it with --discover-idle-timeout, so pool_recycle retires connections before a middlebox forgets them"
+            )
+        result = run.result(self.name, config.name, scaled, notes)
+        stats = proxy.stats
+        result.scaled["proxy"] = {"flows": stats.accepted, "reset": stats.reset, "blackholed": stats.blackholed,
+                                  "user_timeout": stats.user_timeout}
+        return result
+
+
+class PreparedStatements:
+    """Two client connections of one pool take turns on the pooler's backends, as under any real load."""
+
+    name = "prepared_statements"
+    summary = "transaction pooling runs a client's next transaction on a backend without (or with another client's) prepared statements"
+    ROUNDS = 8
+
+    async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
+        from sqlalchemy import text
+
+        if ctx.pooling != "transaction":
+            return _skipped(self.name, config, "no transaction pooling on the path: a client keeps its backend, "
+                            "and its prepared statements with it")
+        engine = ctx.engine(config)
+        query = text("SELECT CAST(:n AS integer)")  # parameters: the extended protocol, as an ORM query uses it
+        started = time.monotonic()
+        bound = max(MIN_HANG_BOUND, 3 * ctx.timeout)
+
+        async def take_turns() -> None:
+            async with engine.connect() as a, engine.connect() as b:
+                for n in range(self.ROUNDS):
+                    await a.execute(query, {"n": n})
+                    await a.commit()  # a's backend goes back to the pooler...
+                    await b.execute(query, {"n": n})  # ...and b may get it, holding it in a transaction
+                    await a.execute(query, {"n": n})  # so a lands on another backend
+                    await a.commit()
+                    await b.commit()
+
+        try:
+            await asyncio.wait_for(take_turns(), bound)
+        except (asyncio.TimeoutError, TimeoutError):
+            return ScenarioResult(self.name, config.name, "hang", seconds=bound, reason=f"no answer within {bound:g}s")
+        except Exception as exc:  # noqa: BLE001 - the error the app would see
+            return ScenarioResult(self.name, config.name, "error", seconds=time.monotonic() - started,
+                                  error=app_error(exc), notes=[f"{self.ROUNDS} rounds of two interleaved clients"])
+        finally:
+            await dispose(engine)
+        return ScenarioResult(self.name, config.name, "ok", seconds=time.monotonic() - started,
+                              notes=[f"{self.ROUNDS} rounds of two interleaved clients, {4 * self.ROUNDS} queries"])
+
+
+register(ServerIdleTimeout())
+register(BackendTerminated())
+register(NetworkIdle("reset"))
+register(NetworkIdle("blackhole"))
+register(PreparedStatements())

@@ -1,0 +1,294 @@
+"""`pool-doctor probe` end to end: the installed command against real servers, and its parts on the real path.
+
+Every failure is reproduced for real: a session-level idle_session_timeout, pg_terminate_backend, and the
+package's own fault proxy on loopback. No mocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pool_doctor.faults import ThreadedFaultProxy
+from pool_doctor.localpg import LocalPostgres
+from pool_doctor.probe.discover import MAX_RATIO, discover_idle_timeout, grid
+from pool_doctor.probe.engines import EngineSettings, build_engine, dispose
+from pool_doctor.probe.model import percentile
+from pool_doctor.probe.scenarios import Killer, TimeScale
+from pool_doctor.target import parse_url
+
+PASSWORD = "pr0be-Pw!x"  # distinctive, so a leak is found by a plain substring search
+ENV_NAMES = re.compile(r"^(PG[A-Z]+|DATABASE_URL|POOL_DOCTOR_.*)$")
+INCIDENT = "connection was closed in the middle of operation"
+IDLE_TIMEOUT = 3.0  # the proxy's idle timeout the discovery tests must find
+
+
+def _binary() -> str:
+    beside = Path(sys.executable).parent / "pool-doctor"
+    found = str(beside) if beside.exists() else shutil.which("pool-doctor")
+    assert found, "pool-doctor is not installed (python -m pip install -e '.[test]')"
+    return found
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def json(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.stdout)
+        return document
+
+
+def pool_doctor(*args: str, timeout: float = 90) -> Run:
+    """The installed command with a clean environment: no PG*, DATABASE_URL or POOL_DOCTOR_* leaks in."""
+    env = {k: v for k, v in os.environ.items() if not ENV_NAMES.match(k) and k not in ("COLUMNS", "FORCE_COLOR")}
+    env.update({"NO_COLOR": "1", "COLUMNS": "120", "PGPASSFILE": os.devnull})
+    started = time.monotonic()
+    done = subprocess.run([_binary(), *args], capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=Path(__file__).parent)
+    run = Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+    assert PASSWORD not in run.stdout + run.stderr, "a password was printed"
+    assert "Traceback" not in run.stderr, run.stderr
+    return run
+
+
+@pytest.fixture(scope="module")
+def server(pg_bindirs: list[Path]) -> Iterator[LocalPostgres]:
+    """One server for tests of the path and the engines, which do not vary with the major (`pg` does)."""
+    with LocalPostgres(pg_bindirs[0]) as started:
+        yield started
+
+
+def app_url(server: LocalPostgres, name: str, driver: str, port: int | None = None) -> str:
+    """A fresh non-superuser role owning a fresh database (a role may terminate its own backends)."""
+    server.create_role(name, PASSWORD)
+    server.create_database(f"{name}_db", owner=name)
+    url = server.url(name, PASSWORD, f"{name}_db", driver=driver)
+    return url if port is None else url.replace(f":{server.port}/", f":{port}/")
+
+
+def by_name(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(s["name"], s["config"]): s for s in document["scenarios"]}
+
+
+# -- the whole command ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
+    pg: LocalPostgres, unique_name: str, driver: str
+) -> None:
+    run = pool_doctor(
+        "probe", "--json", "--url", app_url(pg, unique_name, driver), "--no-pool-pre-ping", "--pool-recycle", "-1",
+        "--network-idle-timeout", "350", "--load-seconds", "0.5",
+    )
+    assert run.code == 1, run.stderr  # the current settings fail: that is the finding
+    assert run.seconds < 60
+    doc = run.json()
+    assert {"connect", "round_trip", "load", "scenarios"} <= doc.keys() and "idle_timeout" not in doc
+    assert doc["driver"] == driver and PASSWORD not in doc["target"]
+
+    connect = doc["connect"]
+    assert connect["connections"] == 5 and 0 < connect["p50_ms"] <= connect["max_ms"]
+    assert connect["pids_match"] is True and connect["tls"] is False
+    assert connect["read_only"] is True and connect["read_only_by"] == "default_transaction_read_only"
+    assert doc["round_trip"]["samples"] > 10 and doc["round_trip"]["pre_ping"]["cost_per_checkout_ms"] >= 0
+    load = doc["load"]
+    assert load["tasks"] == 5 + 10 + 2 and load["transactions"] > 0 and load["errors"] == 0
+    assert load["checkout_wait_p50_ms"] is not None and load["pool_timeouts"] == 0
+
+    scenarios = by_name(doc)
+    assert len(scenarios) == 10
+    for config in ("current", "recommended"):  # no pooler on this path
+        assert scenarios[("prepared_statements", config)]["outcome"] == "skipped"
+    for name in ("server_idle_timeout", "backend_terminated", "network_reset"):
+        current, recommended = scenarios[(name, "current")], scenarios[(name, "recommended")]
+        assert current["outcome"] == "error", current
+        assert current["error_source"] == driver and current["wrapped_as"].startswith("sqlalchemy")
+        assert current["recovered"] is True  # SQLAlchemy invalidates the dead connection; the next request works
+        assert recommended["outcome"] == "ok", recommended
+    reset = scenarios[("network_reset", "current")]
+    if driver == "asyncpg":  # the incident, word for word, under the driver's own exception type
+        assert (reset["error_type"], reset["error"]) == ("ConnectionDoesNotExistError", INCIDENT)
+        assert reset["error_module"] == "asyncpg.exceptions"
+    else:
+        assert reset["error_type"] == "OperationalError" and "server closed the connection" in reset["error"]
+        assert scenarios[("server_idle_timeout", "current")]["error_type"] == "IdleSessionTimeout"
+    hang = scenarios[("network_blackhole", "current")]
+    assert hang["outcome"] == "hang" and hang["seconds"] < 10 and "no answer" in hang["error"]
+    assert scenarios[("network_blackhole", "recommended")]["outcome"] == "ok"
+
+    # Time-scaled: 350 s became 1.5 s, and the recommended recycle (315 s) shrank by the same factor.
+    scaled = scenarios[("network_reset", "recommended")]["scaled"]
+    assert scaled["killer_seconds"] == 350 and scaled["killer_scaled"] == 1.5 and not scaled["killer_assumed"]
+    assert scaled["pool_recycle"] == pytest.approx(315 / (350 / 1.5), abs=0.01)
+    assert scaled["idle_seconds"] > scaled["killer_scaled"]
+    assert doc["summary"]["recommended_failed"] == []
+    assert set(doc["summary"]["current_failed"]) == {
+        "server_idle_timeout", "backend_terminated", "network_reset", "network_blackhole"}
+
+
+def test_without_a_known_limit_a_blackhole_costs_the_recommended_config_one_bounded_error(
+    pg: LocalPostgres, unique_name: str
+) -> None:
+    """No [network] idle_timeout: a middlebox at an assumed 300 s outlives the default recycle (1800 s), so
+    the pre-ping meets the blackhole; asyncpg's command_timeout turns the hang into one TimeoutError."""
+    run = pool_doctor(
+        "probe", "--json", "--url", app_url(pg, unique_name, "asyncpg"), "--scenario", "network_blackhole",
+        "--load-seconds", "0.2",
+    )
+    assert run.code == 1, run.stderr
+    scenarios = by_name(run.json())
+    assert scenarios[("network_blackhole", "current")]["outcome"] == "hang"
+    recommended = scenarios[("network_blackhole", "recommended")]
+    assert recommended["scaled"]["killer_assumed"] is True
+    assert recommended["outcome"] == "error" and recommended["error_type"] == "TimeoutError"
+    assert recommended["seconds"] < 3 and recommended["recovered"] is True
+
+
+def test_recommended_settings_as_current_exit_0_and_table_output(server: LocalPostgres, unique_name: str) -> None:
+    run = pool_doctor(
+        "probe", "--url", app_url(server, unique_name, "psycopg"), "--pool-pre-ping", "--pool-recycle", "300",
+        "--network-idle-timeout", "350", "--scenario", "network_reset", "--scenario", "backend_terminated",
+        "--load-seconds", "0.2",
+    )
+    assert run.code == 0, run.stdout + run.stderr
+    assert "Failure scenarios" in run.stdout and "network_reset" in run.stdout
+    assert "pass every scenario" in run.stdout
+
+
+def test_cannot_connect_exits_3_with_one_masked_line() -> None:
+    run = pool_doctor("probe", "--url", f"postgresql+asyncpg://app:{PASSWORD}@127.0.0.1:1/appdb", "--timeout", "2")
+    assert run.code == 3 and run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pool-doctor: error: ") and "***" in lines[0]
+
+
+@pytest.mark.parametrize("flag", [["--scenario", "nope"], ["--discover-idle-timeout", "soon"],
+                                  ["--connections", "0"]])
+def test_bad_probe_options_exit_2(flag: list[str]) -> None:
+    run = pool_doctor("probe", "--url", "postgresql://app@127.0.0.1:1/appdb", *flag)
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr.startswith("pool-doctor: error: ") and len(run.stderr.strip().splitlines()) == 1
+
+
+# -- idle-timeout discovery on a path that really forgets idle flows -------------------------------
+
+
+def test_discovery_through_the_command_finds_a_reset_within_10_percent(server: LocalPostgres, unique_name: str) -> None:
+    url = app_url(server, unique_name, "asyncpg")
+    with ThreadedFaultProxy(server.host, server.port, idle_timeout=IDLE_TIMEOUT, mode="reset") as proxy:
+        run = pool_doctor(
+            "probe", "--json", "--url", url.replace(f":{server.port}/", f":{proxy.port}/"), "--scenario",
+            "backend_terminated", "--pool-pre-ping", "--load-seconds", "0.2", "--discover-idle-timeout", "20",
+        )
+    assert run.code == 0, run.stderr
+    found = run.json()["idle_timeout"]
+    assert found["shape"] == "reset" and INCIDENT in found["error"]
+    assert found["lower"] < IDLE_TIMEOUT <= found["upper"]
+    assert found["lower"] >= 0.9 * IDLE_TIMEOUT and found["upper"] <= 1.1 * IDLE_TIMEOUT
+    assert found["connections"] <= 20 and found["seconds"] <= 1.25 * IDLE_TIMEOUT + 3
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_discovery_finds_a_blackhole_within_10_percent(server: LocalPostgres, unique_name: str, driver: str) -> None:
+    url = app_url(server, unique_name, driver)
+    with ThreadedFaultProxy(server.host, server.port, idle_timeout=IDLE_TIMEOUT, mode="blackhole") as proxy:
+        target = parse_url(url.replace(f":{server.port}/", f":{proxy.port}/"), env={})
+        found = asyncio.run(discover_idle_timeout(target, max_seconds=20, connections=12, timeout=5))
+    assert found.shape == "blackhole"
+    assert found.lower is not None and found.upper is not None
+    assert found.lower < IDLE_TIMEOUT <= found.upper <= 1.1 * IDLE_TIMEOUT and found.lower >= 0.9 * IDLE_TIMEOUT
+    assert found.connections == 12
+    # 12 lanes cost time rather than precision (ratio capped at 1.09): still well under twice the timeout.
+    assert found.seconds < 2 * IDLE_TIMEOUT + 3
+
+
+def test_discovery_without_a_limit_reports_none_up_to_max(server: LocalPostgres, unique_name: str) -> None:
+    target = parse_url(app_url(server, unique_name, "asyncpg"), env={})
+    found = asyncio.run(discover_idle_timeout(target, max_seconds=1.0, connections=20, timeout=5))
+    assert found.upper is None and found.shape is None
+    assert found.lower is not None and found.lower >= 1.0 and found.seconds < 2.5
+
+
+# -- read-only sessions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+@pytest.mark.parametrize("read_only", ["session", "transaction"])
+def test_probe_engines_cannot_write(server: LocalPostgres, unique_name: str, driver: str, read_only: str) -> None:
+    from sqlalchemy import text
+
+    target = parse_url(app_url(server, unique_name, driver), env={})
+
+    async def check() -> tuple[str, str]:
+        engine = build_engine(target, EngineSettings("test"), read_only=read_only)  # type: ignore[arg-type]
+        try:
+            async with engine.connect() as conn:
+                setting = (await conn.execute(text("SHOW default_transaction_read_only"))).scalar()
+            try:
+                async with engine.connect() as conn:
+                    await conn.execute(text("CREATE TABLE probe_must_not_write (i int)"))
+                    await conn.commit()
+            except Exception as exc:  # noqa: BLE001
+                return setting, str(exc)
+            return setting, "written"
+        finally:
+            await dispose(engine)
+
+    setting, outcome = asyncio.run(check())
+    assert "read-only transaction" in outcome
+    assert setting == ("on" if read_only == "session" else "off")
+
+
+# -- pure parts -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("killer", "recycle", "scaled_recycle", "idle"),
+    [
+        (300, 1800, 9.0, 2.0),  # the issue's example: recycle runs long after the killer
+        (300, 270, 1.35, 2.0),  # recycle below the killer: retired before it strikes
+        (300, 320, 1.6, 1.55),  # recycle just past the killer: idle between the two, where requests die
+        (300, -1, -1, 2.0),
+        (1, 1800, 1800, 1.5),  # a killer already short is not stretched
+    ],
+)
+def test_time_scale_keeps_the_shape(killer: float, recycle: int, scaled_recycle: float, idle: float) -> None:
+    scale = TimeScale(Killer(killer, "test"))
+    config, shown = scale.apply(EngineSettings("current", pool_recycle=recycle, connect_args={"command_timeout": 30}),
+                                "asyncpg", detect_floor=0.5)
+    assert config.pool_recycle == pytest.approx(scaled_recycle)
+    assert scale.idle(config.pool_recycle) == pytest.approx(idle)
+    assert config.connect_args["command_timeout"] >= 0.5  # never below the floor the path can answer in
+    assert shown["killer_seconds"] == killer
+
+
+@pytest.mark.parametrize("lanes", [1, 5, 12, 20, 50])
+def test_discovery_grid_steps_stay_within_10_percent(lanes: int) -> None:
+    ratio, values = grid(400, lanes)
+    assert ratio <= MAX_RATIO and values[0] == 0.5 and values[-1] == 400
+    assert all(b / a <= MAX_RATIO + 1e-9 for a, b in zip(values, values[1:]))
+    if lanes >= 20:
+        assert ratio ** lanes == pytest.approx(5.0)  # the chain of reused lanes costs <= 1.25 x T
+
+
+def test_percentile() -> None:
+    assert percentile([], 50) is None
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([1.0, 2.0], 99) == pytest.approx(1.99)
