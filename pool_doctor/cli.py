@@ -6,7 +6,6 @@ so `pool-doctor --help` stays as fast as Typer itself.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import os
@@ -35,6 +34,8 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: rendering it with rich costs more imports than all of Typer (bench/startup.py).
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,  # one error funnel in main(); tracebacks only with --debug
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -85,47 +86,41 @@ class CommonArgs:
     debug: bool
 
 
-TARGET = "Target"
-POOL = "App pool (\\[pool] in the config file)"
-DEPLOY = "Deployment (\\[deployment])"
 COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
     "url": (Optional[str], typer.Option(
         "--url", help="Database URL: postgresql://, postgres://, postgresql+asyncpg://, postgresql+psycopg://. "
         "Default: $DATABASE_URL, else libpq's PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and ~/.pgpass.",
-        show_default=False, rich_help_panel=TARGET)),
+        show_default=False)),
     "role": (Optional[str], typer.Option(
         "--role", help="Judge settings as the app's role NAME sees them, while connected as someone else (an admin).",
-        metavar="NAME", rich_help_panel=TARGET)),
+        metavar="NAME")),
     "config": (Optional[Path], typer.Option(
-        "--config", help="TOML config file. Default: ./pool-doctor.toml when present.", metavar="PATH",
-        rich_help_panel=TARGET)),
+        "--config", help="TOML config file. Default: ./pool-doctor.toml when present.", metavar="PATH")),
     "timeout": (float, typer.Option(
-        "--timeout", help="Seconds any network step may take.", min=0.1, max=3600, rich_help_panel=TARGET)),
+        "--timeout", help="Seconds any network step may take.", min=0.1, max=3600)),
     "ask_password": (bool, typer.Option(
-        "--ask-password", "-W", help="Prompt for the password (never echoed, never printed); when stdin is not a terminal, read one line from it.",
-        rich_help_panel=TARGET)),
-    "pool_size": (Optional[int], typer.Option("--pool-size", help="Default 5.", show_default=False, rich_help_panel=POOL)),
-    "max_overflow": (Optional[int], typer.Option("--max-overflow", help="Default 10.", show_default=False, rich_help_panel=POOL)),
+        "--ask-password", "-W", help="Prompt for the password (never echoed, never printed); when stdin is not a terminal, read one line from it.")),
+    "pool_size": (Optional[int], typer.Option("--pool-size", help="[pool] pool_size: connections the pool keeps. Default 5.", show_default=False)),
+    "max_overflow": (Optional[int], typer.Option("--max-overflow", help="[pool] max_overflow: extra connections under load. Default 10.", show_default=False)),
     "pool_recycle": (Optional[int], typer.Option(
-        "--pool-recycle", help="Seconds; -1 = never (default).", show_default=False, rich_help_panel=POOL)),
+        "--pool-recycle", help="[pool] pool_recycle, seconds; -1 = never (default).", show_default=False)),
     "pool_pre_ping": (Optional[bool], typer.Option(
-        "--pool-pre-ping/--no-pool-pre-ping", help="Default off.", show_default=False, rich_help_panel=POOL)),
-    "pool_timeout": (Optional[float], typer.Option("--pool-timeout", help="Seconds; default 30.", show_default=False, rich_help_panel=POOL)),
+        "--pool-pre-ping/--no-pool-pre-ping", help="[pool] pool_pre_ping. Default off.", show_default=False)),
+    "pool_timeout": (Optional[float], typer.Option("--pool-timeout", help="[pool] pool_timeout, seconds. Default 30.", show_default=False)),
     "pool_use_lifo": (Optional[bool], typer.Option(
-        "--pool-use-lifo/--no-pool-use-lifo", help="Default off.", show_default=False, rich_help_panel=POOL)),
-    "replicas": (Optional[int], typer.Option("--replicas", help="App instances at autoscaler max; default 1.", show_default=False, rich_help_panel=DEPLOY)),
+        "--pool-use-lifo/--no-pool-use-lifo", help="[pool] pool_use_lifo. Default off.", show_default=False)),
+    "replicas": (Optional[int], typer.Option("--replicas", help="[deployment] replicas: app instances at autoscaler max. Default 1.", show_default=False)),
     "workers_per_replica": (Optional[int], typer.Option(
-        "--workers-per-replica", help="Processes per instance, each with its own pool; default 1.", show_default=False,
-        rich_help_panel=DEPLOY)),
+        "--workers-per-replica", help="[deployment] workers_per_replica: processes per instance, each with its own pool. Default 1.", show_default=False)),
     "other_connections": (Optional[int], typer.Option(
-        "--other-connections", help="Slots other clients need; default 0.", show_default=False, rich_help_panel=DEPLOY)),
+        "--other-connections", help="[deployment] other_connections: slots other clients need. Default 0.", show_default=False)),
     "network_idle_timeout": (Optional[float], typer.Option(
-        "--network-idle-timeout", help="Seconds a middlebox keeps an idle flow (AWS NAT gateway: 350).",
-        show_default=False, rich_help_panel="Network (\\[network])")),
+        "--network-idle-timeout", help="[network] idle_timeout: seconds a middlebox keeps an idle flow (AWS NAT gateway: 350).",
+        show_default=False)),
     "pgbouncer_admin_url": (Optional[str], typer.Option(
         "--pgbouncer-admin-url", help="PgBouncer's console (database pgbouncer) as an admin_users/stats_users user. "
         "Default when a pooler shows: the app's own host, port and credentials on database pgbouncer.",
-        metavar="URL", show_default=False, rich_help_panel="Network (\\[network])")),
+        metavar="URL", show_default=False)),
     "debug": (bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")),
 }
 COMMON_DEFAULTS: dict[str, Any] = {"timeout": 10.0, "ask_password": False, "debug": False}
@@ -222,6 +217,7 @@ def check(
 ) -> int:
     """Read the server's settings as the app's role sees them and judge the app's pool against them.
 
+    \b
     Example: pool-doctor check --url postgresql+asyncpg://app@db:5432/appdb --pool-recycle 1800 --pool-pre-ping
     """
     from pool_doctor.model import Severity
@@ -230,7 +226,7 @@ def check(
 
     inputs = build_inputs(common)
     _warn(inputs)
-    report = asyncio.run(run_check(inputs))
+    report = _run_async(run_check(inputs))
     render_check(report, RenderOptions(json=json_output))
     threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
     return ExitCode.FINDINGS if report.at_or_above(threshold) else ExitCode.OK
@@ -240,11 +236,12 @@ def check(
 @with_common_options
 def recommend(
     common: CommonArgs,
-    output_format: Annotated[Format, typer.Option("--format", "-f", help="table, json, python (engine call) or toml (\\[pool] for check --config). "
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="table, json, python (engine call) or toml ([pool] for check --config). "
         "On error stdout stays empty.")] = Format.table,
 ) -> int:
     """Recommend pool_recycle, pool_pre_ping, sizes and driver connect_args, each with its reason.
 
+    \b
     Example: pool-doctor recommend --url postgresql+asyncpg://app@db/appdb --network-idle-timeout 350 --format python
     """
     from pool_doctor.recommend import recommend as build_recommendation
@@ -253,7 +250,7 @@ def recommend(
 
     inputs = build_inputs(common)
     _warn(inputs)
-    report = asyncio.run(run_check(inputs))
+    report = _run_async(run_check(inputs))
     rec = build_recommendation(report.facts)
     render_recommendation(report, rec, RenderOptions(), output_format.value)
     return ExitCode.FINDINGS if any(f.severity.value == "critical" for f in rec.findings) else ExitCode.OK
@@ -293,6 +290,7 @@ def probe(
     Exit codes: 0 every scenario passes with both the current and the recommended settings · 1 a scenario
     fails (with the current settings that is the finding) · 2 bad usage · 3 cannot connect or timed out.
 
+    \b
     Example: pool-doctor probe --url postgresql+asyncpg://app@db/appdb --no-pool-pre-ping --network-idle-timeout 350 --json
     """
     import logging
@@ -321,7 +319,7 @@ def probe(
     # The probe breaks connections on purpose; psycopg's log lines about the cancels that fail are noise.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
     with ProbeProgressBar() as progress:
-        report = asyncio.run(run_probe(inputs, options, progress))
+        report = _run_async(run_probe(inputs, options, progress))
     render_probe(report, RenderOptions(json=json_output))
     return ExitCode.OK if report.all_passed else ExitCode.FINDINGS
 
@@ -336,6 +334,7 @@ def demo(
     incident reproduced, then check, recommend and a time-scaled probe. The server and its files are removed
     at the end, also on Ctrl-C or error (unless --keep). Needs no database of your own.
 
+    \b
     Example: pool-doctor demo
     """
     import logging
@@ -346,7 +345,7 @@ def demo(
 
     def probe(inputs: Any) -> None:
         with ProbeProgressBar() as progress:
-            report = asyncio.run(run_probe(inputs, ProbeOptions(connections=3, load_seconds=1.0), progress))
+            report = _run_async(run_probe(inputs, ProbeOptions(connections=3, load_seconds=1.0), progress))
         render_probe(report, RenderOptions())
 
     logging.getLogger("psycopg").setLevel(logging.ERROR)  # the probe breaks connections on purpose
@@ -382,6 +381,7 @@ def proxy(
 
     Events (flows, faults) go to stderr, one line each. Ctrl-C stops it cleanly (exit 0).
 
+    \b
     Example: pool-doctor proxy --listen 6432 --upstream db.internal:5432 --idle-timeout 5 --mode reset
     """
     import time
@@ -396,7 +396,7 @@ def proxy(
         sys.stderr.flush()
 
     try:
-        asyncio.run(run_proxy(upstream_host, upstream_port, listen_host=listen_host, listen_port=listen_port,
+        _run_async(run_proxy(upstream_host, upstream_port, listen_host=listen_host, listen_port=listen_port,
                               idle_timeout=idle_timeout, mode=mode.value, on_event=show,  # type: ignore[arg-type]
                               max_flow_lifetime=max_flow_lifetime))
     except KeyboardInterrupt:
@@ -422,6 +422,13 @@ def _host_port(text: str, flag: str, default_host: str | None = None) -> tuple[s
     return host, port
 
 
+def _run_async(coroutine: Any) -> Any:
+    """The one place commands enter the event loop (asyncio imported here: --help never needs it)."""
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
 def _secrets_from_environment(argv: list[str]) -> list[str]:
     """Passwords the user may have handed us, to scrub from anything printed (defence in depth)."""
     from urllib.parse import unquote, urlsplit
@@ -445,6 +452,23 @@ def _secrets_from_environment(argv: list[str]) -> list[str]:
     return sorted({s for s in secrets if len(s) >= 1}, key=len, reverse=True)
 
 
+class _LazySecrets(list[str]):
+    """The passwords to scrub, read from argv, the environment and ~/.pgpass on first use."""
+
+    def __init__(self, argv: list[str]) -> None:
+        super().__init__()
+        self._argv: list[str] | None = argv
+
+    def _load(self) -> None:
+        if self._argv is not None:
+            argv, self._argv = self._argv, None
+            self.extend(_secrets_from_environment(argv))
+
+    def __iter__(self) -> Any:
+        self._load()
+        return super().__iter__()
+
+
 def _emit_error(message: str, secrets: list[str]) -> None:
     from pool_doctor.target import scrub
 
@@ -457,7 +481,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: the one error funnel. Every failure is one line on stderr and an exit code."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
-    secrets = _secrets_from_environment(args)
+    # Computed only when something is printed: reading ~/.pgpass imports more than --help may cost.
+    secrets = _LazySecrets(args)
     command = typer.main.get_command(app)
     code: int
     try:

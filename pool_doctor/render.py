@@ -90,6 +90,10 @@ def facts_table(report: CheckReport) -> Table:
     return table
 
 
+def could_not_see(limitations: list[str]) -> Text:
+    return Text("Could not see:\n" + "\n".join(f"  - {line}" for line in limitations), style="yellow")
+
+
 def render_check(report: CheckReport, options: RenderOptions) -> None:
     if options.json:
         print_json(report.to_json())
@@ -105,7 +109,7 @@ def render_check(report: CheckReport, options: RenderOptions) -> None:
     )
     parts: list[Any] = [header, findings_table(report.findings), facts_table(report)]
     if server.limitations:
-        parts.append(Text("Could not see:\n" + "\n".join(f"  - {line}" for line in server.limitations), style="yellow"))
+        parts.append(could_not_see(server.limitations))
     summary = ", ".join(f"{report.count(s)} {s.value}" for s in (Severity.CRITICAL, Severity.WARNING, Severity.INFO))
     parts.append(Text(f"Summary: {summary}", style="bold"))
     out.print(Group(*parts))
@@ -120,6 +124,7 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
         "reasons": [to_jsonable(reason) for reason in rec.reasons],
         "server_sql": [to_jsonable(reason) for reason in rec.server_sql],
         "findings": [to_jsonable(finding) for finding in rec.findings],
+        "limitations": report.server.limitations,
     }
 
 
@@ -217,6 +222,8 @@ def render_recommendation(report: CheckReport, rec: Recommendation, options: Ren
         parts.append(sql)
     if rec.findings:
         parts.append(findings_table(rec.findings, title="Problems no setting fixes"))
+    if report.server.limitations:
+        parts.append(could_not_see(report.server.limitations))
     parts.append(Text("Paste-ready: --format python (engine call), --format toml (config for check --config).", style="dim"))
     out.print(Group(*parts))
 
@@ -354,6 +361,8 @@ def render_probe(report: ProbeReport, options: RenderOptions) -> None:
                 line += f" ({found.error})"
         parts.append(Text(f"Idle timeout on this path: {line} "
                           f"[{found.connections} connections, {found.tests} tests, {found.seconds:.1f}s]", style="bold"))
+    if report.limitations:
+        parts.append(could_not_see(report.limitations))
     current = [s.name for s in report.failures("current")]
     recommended = [s.name for s in report.failures("recommended")]
     parts.append(Text(

@@ -118,8 +118,6 @@ def test_probe_runs_with_least_privilege(least: Setup, tmp_path: Path) -> None:
     assert ("server_idle_timeout", "recommended") in outcomes
 
 
-@pytest.mark.xfail(reason="recommend and probe do not yet print the check step's limitations "
-                          "(render.py/recommend.py, owned elsewhere)", strict=False)
 @pytest.mark.parametrize("command", [["recommend", "--format", "json"], ["probe", "--json", "--connections", "1",
                                      "--load-seconds", "0.1", "--scenario", "backend_terminated"]])
 def test_every_command_says_what_it_could_not_see(least: Setup, command: list[str], tmp_path: Path) -> None:

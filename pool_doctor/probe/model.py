@@ -227,6 +227,7 @@ class ProbeReport:
     scenarios: list[ScenarioResult]
     idle_timeout: IdleTimeoutResult | None
     seconds: float
+    limitations: list[str] = field(default_factory=list)  # what the connecting role could not see
 
     def failures(self, config: str) -> list[ScenarioResult]:
         return [s for s in self.scenarios if s.config == config and not s.passed]
@@ -250,6 +251,7 @@ class ProbeReport:
                 "skipped": sorted({s.name for s in self.scenarios if s.outcome == "skipped"}),
             },
             "seconds": rounded(self.seconds, 2),
+            "limitations": self.limitations,
         }
         if self.idle_timeout is not None:
             document["idle_timeout"] = self.idle_timeout.to_json()

@@ -126,7 +126,7 @@ async def run_probe(inputs: Inputs, options: ProbeOptions, progress: ProbeProgre
         target=target.display(), driver=target.dialect_driver,
         configs={"current": current.to_json(), "recommended": recommended.to_json()},
         connect=connect, round_trip=round_trip, load=load, scenarios=results, idle_timeout=idle_timeout,
-        seconds=time.monotonic() - started,
+        seconds=time.monotonic() - started, limitations=list(facts.server.limitations),
     )
 
 
