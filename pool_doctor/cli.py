@@ -12,10 +12,11 @@ import os
 import sys
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -267,13 +268,13 @@ def probe(
         "--connections", help="Fresh connections the connect step times.", min=1, max=100)] = 5,
     load_seconds: Annotated[float, typer.Option(
         "--load-seconds", help="How long the load step runs.", min=0.1, max=600)] = 2.0,
-    load_tasks: Annotated[Optional[int], typer.Option(
+    load_tasks: Annotated[int | None, typer.Option(
         "--load-tasks", help="Concurrent tasks in the load step. Default: pool_size + max_overflow + 2.",
         min=1, max=10_000, show_default=False)] = None,
-    scenario: Annotated[Optional[list[str]], typer.Option(
+    scenario: Annotated[list[str] | None, typer.Option(
         "--scenario", help="Run only this failure scenario (repeatable): server_idle_timeout, backend_terminated, "
         "network_reset, network_blackhole, prepared_statements. Default: all.", metavar="NAME", show_default=False)] = None,
-    discover_idle_timeout: Annotated[Optional[str], typer.Option(
+    discover_idle_timeout: Annotated[str | None, typer.Option(
         "--discover-idle-timeout", help="Also measure the path's own idle timeout, up to MAX (350, 6min, 1h): "
         "takes about 1.25x the timeout found.", metavar="MAX", show_default=False)] = None,
     discover_connections: Annotated[int, typer.Option(
@@ -341,7 +342,13 @@ def demo(
 
     from pool_doctor.demo import DemoOptions, run_demo
     from pool_doctor.probe import ProbeOptions, run_probe
-    from pool_doctor.render import ProbeProgressBar, RenderOptions, console, render_probe, stderr_console
+    from pool_doctor.render import (
+        ProbeProgressBar,
+        RenderOptions,
+        console,
+        render_probe,
+        stderr_console,
+    )
 
     def probe(inputs: Any) -> None:
         with ProbeProgressBar() as progress:
@@ -372,7 +379,7 @@ def proxy(
     mode: Annotated[ProxyMode, typer.Option(
         "--mode", help="reset: RST the next bytes (NAT gateway, NLB); blackhole: drop them silently (Azure LB); "
         "pass: forward only.")] = ProxyMode.reset,
-    max_flow_lifetime: Annotated[Optional[float], typer.Option(
+    max_flow_lifetime: Annotated[float | None, typer.Option(
         "--max-flow-lifetime", help="RST any flow this many seconds old, whatever its mode.", min=0.001,
         show_default=False)] = None,
 ) -> int:

@@ -81,7 +81,11 @@ def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[
         out.print(asyncio.run(_incident(server, password)))
 
         from pool_doctor.recommend import recommend
-        from pool_doctor.render import RenderOptions, render_check, render_recommendation
+        from pool_doctor.render import (
+            RenderOptions,
+            render_check,
+            render_recommendation,
+        )
         from pool_doctor.report import run_check
 
         report: CheckReport = asyncio.run(run_check(inputs))

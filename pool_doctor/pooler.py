@@ -150,7 +150,7 @@ async def _pooling_mode(conn: Any, target: Target, first_pid: int | None, timeou
             return UNKNOWN, [f"a second client's transaction failed: {describe_error(exc)}"]
         try:
             again = await conn.fetchval("SELECT pg_backend_pid()", timeout=step)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return TRANSACTION, [
                 f"while another client held a transaction, this client's next transaction waited over {step:g}s: "
                 "the pooler had given its backend away (transaction pooling, pool full)"
@@ -191,7 +191,7 @@ async def read_admin(pooler: PoolerFacts, target: Target, timeout: float) -> Poo
     shown = target.display()
     try:
         rows = await asyncio.wait_for(_console(target, timeout), timeout + 1)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         return replace(pooler, admin=shown, admin_error=f"the console at {shown} did not answer within {timeout:g}s")
     except Exception as exc:  # noqa: BLE001 - not PgBouncer, or no admin/stats rights: the report says so
         from pool_doctor.server import describe_error

@@ -12,7 +12,6 @@ from rich.table import Table
 from rich.text import Text
 
 from pool_doctor.model import Severity, to_jsonable
-
 from pool_doctor.recommend import PythonCode
 
 if TYPE_CHECKING:
@@ -378,7 +377,13 @@ class ProbeProgressBar:
     """The probe's steps as a rich progress bar on stderr (stdout stays the report)."""
 
     def __init__(self) -> None:
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         err = stderr_console()
         self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),

@@ -111,7 +111,7 @@ async def connect(target: Target, timeout: float, **extra: Any) -> Any:
             ),
             timeout=timeout + 1,  # asyncpg's own timeout covers connect; this covers TLS and auth exchanges too
         )
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         raise ConnectError(f"timed out after {timeout:g}s connecting to {target.display()}") from None
     except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
         raise ConnectError(f"cannot connect to {target.display()}: {describe_error(exc)}{_startup_hint(exc, target)}") from None
@@ -167,7 +167,7 @@ async def read_facts_then(
         role_name = role or target.user
         try:
             raw = await conn.fetchval(FACTS_QUERY, role_name, list(WATCHED_SETTINGS), timeout=timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise ConnectError(f"timed out after {timeout:g}s reading settings from {target.display()}") from None
         except Exception as exc:  # noqa: BLE001
             raise ConnectError(f"reading settings from {target.display()} failed: {describe_error(exc)}") from None

@@ -7,7 +7,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pool_doctor.errors import ConnectError
-from pool_doctor.probe.engines import SELECT_1, EngineSettings, ReadOnly, app_error, build_engine, dispose
+from pool_doctor.probe.engines import (
+    SELECT_1,
+    EngineSettings,
+    ReadOnly,
+    app_error,
+    build_engine,
+    dispose,
+)
 from pool_doctor.probe.model import ConnectResult, Latency, LoadResult, RoundTripResult
 
 if TYPE_CHECKING:
@@ -53,7 +60,7 @@ async def measure_connect(
             started = time.monotonic()
             try:
                 conn = await asyncio.wait_for(engine.connect(), timeout)
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 raise ConnectError(f"timed out after {timeout:g}s connecting to {target.display()}") from None
             except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
                 raise ConnectError(f"cannot connect to {target.display()}: {app_error(exc)}") from None
@@ -64,7 +71,7 @@ async def measure_connect(
                 if row is None:
                     row = (await asyncio.wait_for(conn.execute(text(SESSION_QUERY)), timeout)).one()
                     pid = startup_pid((await conn.get_raw_connection()).driver_connection)
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 raise ConnectError(f"timed out after {timeout:g}s querying {target.display()}") from None
             except ConnectError:
                 raise

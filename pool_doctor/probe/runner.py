@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.probe.engines import EngineSettings, ReadOnly
 from pool_doctor.probe.model import ProbeReport, ScenarioResult, percentile
-from pool_doctor.probe.scenarios import SCENARIOS, ProbeContext, Scenario, scenario_names
+from pool_doctor.probe.scenarios import (
+    SCENARIOS,
+    ProbeContext,
+    Scenario,
+    scenario_names,
+)
 
 if TYPE_CHECKING:
     from pool_doctor.report import Inputs
@@ -70,7 +75,11 @@ def pooling(facts: Facts) -> str:
 
 async def run_probe(inputs: Inputs, options: ProbeOptions, progress: ProbeProgress | None = None) -> ProbeReport:
     from pool_doctor.probe.discover import discover_idle_timeout
-    from pool_doctor.probe.measure import measure_connect, measure_load, measure_round_trip
+    from pool_doctor.probe.measure import (
+        measure_connect,
+        measure_load,
+        measure_round_trip,
+    )
     from pool_doctor.recommend import recommend
     from pool_doctor.report import run_check
 
@@ -134,7 +143,7 @@ async def _bounded(step: Awaitable[T], seconds: float, what: str, target: Target
     """Every step has a deadline; missing it is a connection problem (exit 3), said in one line."""
     try:
         return await asyncio.wait_for(step, seconds)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         raise ConnectError(f"timed out after {seconds:g}s {what} on {target.display()}") from None
 
 

@@ -423,7 +423,7 @@ class PreparedStatements:
 
         try:
             await asyncio.wait_for(take_turns(), bound)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return ScenarioResult(self.name, config.name, "hang", seconds=bound, reason=f"no answer within {bound:g}s")
         except Exception as exc:  # noqa: BLE001 - the error the app would see
             return ScenarioResult(self.name, config.name, "error", seconds=time.monotonic() - started,
