@@ -7,12 +7,8 @@ other's settings; server-level settings live on one dedicated server per major (
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,54 +17,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from cli_runner import Run, run_pool_doctor
 
 from pool_doctor.localpg import LocalPostgres
 from pool_doctor.server import facts_from_row
 
 PASSWORD = "s3cr3t-Pw!"  # distinctive, so a leak is found by a plain substring search
-ENV_NAMES = re.compile(r"^(PG[A-Z]+|DATABASE_URL|POOL_DOCTOR_.*)$")
-
-
-def _binary() -> str:
-    beside = Path(sys.executable).parent / "pool-doctor"  # the one installed with this interpreter
-    found = str(beside) if beside.exists() else shutil.which("pool-doctor")
-    assert found, "pool-doctor is not installed (python -m pip install -e '.[test]')"
-    return found
-
-
-BINARY = _binary()
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    def json(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.stdout)
-        return document
-
-    def findings(self) -> dict[str, str]:
-        return {f["code"]: f["severity"] for f in self.json()["findings"]}
-
-    def finding(self, code: str) -> dict[str, Any]:
-        return next(f for f in self.json()["findings"] if f["code"] == code)
 
 
 def pool_doctor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60) -> Run:
-    """Run the installed command with a clean environment: no PG*, DATABASE_URL or POOL_DOCTOR_* leaks in."""
-    clean = {k: v for k, v in os.environ.items() if not ENV_NAMES.match(k) and k not in ("COLUMNS", "FORCE_COLOR")}
-    clean.update({"NO_COLOR": "1", "COLUMNS": "120", "PGPASSFILE": os.devnull, **(env or {})})
-    started = time.monotonic()
-    done = subprocess.run(
-        [BINARY, *args], capture_output=True, text=True, env=clean, cwd=cwd, timeout=timeout, check=False
-    )
-    run = Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
-    assert PASSWORD not in run.stdout + run.stderr, "a password was printed"
-    assert "Traceback" not in run.stderr
-    return run
+    return run_pool_doctor(*args, secret=PASSWORD, env=env, cwd=cwd, timeout=timeout)
 
 
 def one_error_line(run: Run) -> str:

@@ -7,19 +7,12 @@ package's own fault proxy on loopback. No mocks.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import re
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import Run, run_pool_doctor
 
 from pool_doctor.faults import ThreadedFaultProxy
 from pool_doctor.localpg import LocalPostgres
@@ -30,41 +23,12 @@ from pool_doctor.probe.scenarios import Killer, TimeScale
 from pool_doctor.target import parse_url
 
 PASSWORD = "pr0be-Pw!x"  # distinctive, so a leak is found by a plain substring search
-ENV_NAMES = re.compile(r"^(PG[A-Z]+|DATABASE_URL|POOL_DOCTOR_.*)$")
 INCIDENT = "connection was closed in the middle of operation"
 IDLE_TIMEOUT = 3.0  # the proxy's idle timeout the discovery tests must find
 
 
-def _binary() -> str:
-    beside = Path(sys.executable).parent / "pool-doctor"
-    found = str(beside) if beside.exists() else shutil.which("pool-doctor")
-    assert found, "pool-doctor is not installed (python -m pip install -e '.[test]')"
-    return found
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    def json(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.stdout)
-        return document
-
-
 def pool_doctor(*args: str, timeout: float = 90) -> Run:
-    """The installed command with a clean environment: no PG*, DATABASE_URL or POOL_DOCTOR_* leaks in."""
-    env = {k: v for k, v in os.environ.items() if not ENV_NAMES.match(k) and k not in ("COLUMNS", "FORCE_COLOR")}
-    env.update({"NO_COLOR": "1", "COLUMNS": "120", "PGPASSFILE": os.devnull})
-    started = time.monotonic()
-    done = subprocess.run([_binary(), *args], capture_output=True, text=True, env=env, timeout=timeout,
-                          cwd=Path(__file__).parent)
-    run = Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
-    assert PASSWORD not in run.stdout + run.stderr, "a password was printed"
-    assert "Traceback" not in run.stderr, run.stderr
-    return run
+    return run_pool_doctor(*args, secret=PASSWORD, cwd=Path(__file__).parent, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
