@@ -90,7 +90,11 @@ def parse_url(url: str, env: Mapping[str, str] | None = None, source: str = "url
             raise UsageError(f"multi-host URLs are not supported: {_shown(url)}")
         parts.port  # noqa: B018  - urlsplit validates the port lazily; touch it to raise here
     except ValueError as exc:
-        raise UsageError(f"malformed database URL {_shown(url)}: {exc}") from None
+        # Not urlsplit's own words: they quote the text it took for a port, which may be half a password.
+        what = "the port is not a number from 0 to 65535" if "port" in str(exc).lower() else "the host part is invalid"
+        raise UsageError(
+            f"malformed database URL {_shown(url)}: {what} (a password with / @ : # ? must be percent-encoded)"
+        ) from None
     if not parts.scheme or "://" not in url:
         raise UsageError(f"malformed database URL {_shown(url)}: expected postgresql://user@host:port/database")
     if scheme not in SCHEMES:
@@ -241,11 +245,12 @@ def mask_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    netloc, slash, tail = rest.partition("/")
-    auth, at, hostpart = netloc.rpartition("@")
+    # The user info ends at the last "@" before the query: a pasted password may hold "/", "@" or ":".
+    head, question, query = rest.partition("?")
+    auth, at, after = head.rpartition("@")
     if at and ":" in auth:
         auth = auth.split(":", 1)[0] + ":" + MASK
-    return f"{scheme}{sep}{auth}{at}{hostpart}{slash}{tail}"
+    return f"{scheme}{sep}{auth}{at}{after}{question}{query}"
 
 
 def scrub(text: str, secrets: list[str]) -> str:

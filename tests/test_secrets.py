@@ -290,3 +290,16 @@ def test_probe_never_shows_the_password(server: Server, tmp_path: Path) -> None:
         assert_no_secret(result)
         if "--json" in result.run.argv:
             assert json.loads(result.stdout)["target"].startswith("postgresql://sec_app:***@")
+
+
+@pytest.mark.parametrize("via", ["--url", "DATABASE_URL"])
+def test_a_raw_password_that_breaks_the_url_is_still_masked(via: str, tmp_path: Path) -> None:
+    """Pasted without percent-encoding, a "/" ends the authority early and the rest reads as a port."""
+    raw = f"{CORE}/x"
+    url = f"postgresql://app:{raw}@db.invalid/app"
+    argv, env = (["check", "--url", url], {}) if via == "--url" else (["check"], {"DATABASE_URL": url})
+    done = subprocess.run([*pool_doctor_argv(), *argv, "--debug"], capture_output=True, text=True, timeout=30,
+                          env=clean_env(tmp_path, env))
+    assert done.returncode == 2, done.stderr
+    assert "malformed database URL postgresql://app:***@db.invalid/app" in done.stderr
+    assert CORE not in done.stdout + done.stderr
