@@ -350,9 +350,9 @@ def demo(
         stderr_console,
     )
 
-    def probe(inputs: Any) -> None:
+    def probe(inputs: Any, check: Any) -> None:
         with ProbeProgressBar() as progress:
-            report = _run_async(run_probe(inputs, ProbeOptions(connections=3, load_seconds=1.0), progress))
+            report = _run_async(run_probe(inputs, ProbeOptions(connections=3, load_seconds=1.0), progress, check))
         render_probe(report, RenderOptions())
 
     logging.getLogger("psycopg").setLevel(logging.ERROR)  # the probe breaks connections on purpose

@@ -48,10 +48,10 @@ class DemoOptions:
     timeout: float = 10.0
 
 
-def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[[Inputs], Any]) -> None:
+def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[[Inputs, CheckReport], Any]) -> None:
     """Start, stage, diagnose, prove, clean up (also on Ctrl-C or error unless --keep).
 
-    `probe(inputs)` runs and renders the time-scaled probe; cli.py hands it in so this module stays free
+    `probe(inputs, report)` runs and renders the time-scaled probe; cli.py hands it in so this module stays free
     of the event loop.
     """
     password = secrets.token_urlsafe(12)
@@ -94,7 +94,7 @@ def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[
         _section(out, "3. pool-doctor recommend", "Values for this stack, each with its reason:")
         render_recommendation(report, recommend(report.facts), RenderOptions(), "table")
         _section(out, "4. pool-doctor probe", "Every way an idle connection dies, time-scaled, current vs recommended:")
-        probe(inputs)
+        probe(inputs, report)
         if options.keep:
             keep_server = True
             _keep(server, password, out)
@@ -121,13 +121,17 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from pool_doctor.faults import FaultProxy
+    from pool_doctor.probe.engines import app_error
+    from pool_doctor.recommend import recommended_recycle
+    from pool_doctor.rules.facts import IdleLimit
 
     nat_idle = NAT_IDLE * SCALE
     lines = Text()
     async with FaultProxy(server.host, server.port, idle_timeout=nat_idle, mode="reset") as proxy:
-        url = f"postgresql+asyncpg://{ROLE}:{password}@127.0.0.1:{proxy.port}/{DATABASE}"
+        url = server.url(ROLE, password, DATABASE, driver="asyncpg").replace(f":{server.port}/", f":{proxy.port}/")
+        recycle = recommended_recycle([IdleLimit(NAT_IDLE, "network", "the NAT gateway")])
         naive = {"pool_pre_ping": False, "pool_recycle": -1}
-        fixed = {"pool_pre_ping": True, "pool_recycle": max(1, round(315 * SCALE))}
+        fixed = {"pool_pre_ping": True, "pool_recycle": max(1, round(recycle * SCALE))}
         for label, pool in (("SQLAlchemy defaults", naive), ("recommended (scaled)", fixed)):
             engine = create_async_engine(url, **pool)  # type: ignore[arg-type]
             query = text(APP_QUERY.replace("$1::UUID", "CAST(:user_id AS UUID)"))
@@ -142,10 +146,9 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
                     lines.append(f"  {label}: ", style="bold")
                     lines.append(f"ok, {len(rows)} chats in {time.monotonic() - started:.2f}s\n", style="green")
                 except DBAPIError as exc:
-                    driver_error = (exc.orig.__cause__ if exc.orig is not None else None) or exc.orig or exc
+                    seen = app_error(exc)
                     lines.append(f"  {label}: ", style="bold")
-                    lines.append(f"{type(driver_error).__module__}.{type(driver_error).__name__}: {driver_error}\n",
-                                 style="red")
+                    lines.append(f"{seen.module}.{seen}\n", style="red")
             finally:
                 await asyncio.wait_for(engine.dispose(), 10)
     return lines

@@ -37,3 +37,22 @@ class ConnectError(PoolDoctorError):
     """The target could not be reached, refused us, or did not answer in time."""
 
     exit_code = ExitCode.CONNECT
+
+
+DRIVER_MODULES = ("asyncpg", "psycopg")
+
+
+def driver_error(exc: BaseException) -> BaseException:
+    """The driver's own exception behind SQLAlchemy's wrappers (DBAPIError.orig, then the adapter's __cause__):
+    what the app's logs name, e.g. asyncpg's ConnectionDoesNotExistError rather than sqlalchemy.exc.DBAPIError."""
+    inner: BaseException = exc
+    seen: set[int] = set()
+    while id(inner) not in seen:
+        seen.add(id(inner))
+        if type(inner).__module__.split(".")[0] in DRIVER_MODULES:
+            break
+        nxt = getattr(inner, "orig", None) or inner.__cause__
+        if nxt is None or not isinstance(nxt, BaseException):
+            break
+        inner = nxt
+    return inner

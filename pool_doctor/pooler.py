@@ -15,7 +15,7 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.durations import format_seconds
+from pool_doctor.durations import format_seconds, parse_duration
 from pool_doctor.model import ServerFacts
 from pool_doctor.rules.facts import IdleLimit
 from pool_doctor.target import Target
@@ -70,7 +70,7 @@ class PoolerFacts:
         if value is None:
             return None
         try:
-            return float(value.removesuffix("s"))
+            return parse_duration(value, "s")
         except ValueError:
             return None
 
@@ -102,10 +102,16 @@ class PoolerFacts:
         return []
 
 
+def startup_answered_elsewhere(facts: ServerFacts) -> bool:
+    """The decisive clue: a pooler answers the startup itself, so the driver got the pooler's cancel key,
+    not the backend's PID. (A port forward passes the session through and keeps the PID.)"""
+    return facts.startup_pid is not None and facts.backend_pid is not None and facts.startup_pid != facts.backend_pid
+
+
 def clues(facts: ServerFacts, target: Target) -> list[str]:
-    """What the facts query alone says about a pooler on the path; [] means none."""
+    """What the facts query alone says about the path, as evidence lines."""
     found: list[str] = []
-    if facts.startup_pid is not None and facts.backend_pid is not None and facts.startup_pid != facts.backend_pid:
+    if startup_answered_elsewhere(facts):
         found.append(
             f"the backend PID the driver got at startup ({facts.startup_pid}) is not pg_backend_pid() "
             f"({facts.backend_pid}): something else answered the startup"
@@ -118,9 +124,8 @@ def clues(facts: ServerFacts, target: Target) -> list[str]:
 async def detect(conn: Any, target: Target, facts: ServerFacts, timeout: float) -> PoolerFacts:
     """Pooler or not, and in which mode, from a client's point of view; `conn` is the facts connection."""
     evidence = clues(facts, target)
-    if not any("startup" in line for line in evidence):
-        # A pooler answers the startup itself; a port that differs alone is a plain forwarder (Docker's -p,
-        # a Kubernetes service, a load balancer) that passes each session through intact.
+    if not startup_answered_elsewhere(facts):
+        # A port that differs alone is a plain forwarder (Docker's -p, a Kubernetes service, a load balancer).
         return PoolerFacts(NONE, evidence or ["the startup PID is the backend PID and the server port is the dialled port"])
     kind, more = await _pooling_mode(conn, target, facts.backend_pid, timeout)
     return PoolerFacts(kind, evidence + more)

@@ -305,6 +305,19 @@ def _statement_args(
     return args, reasons
 
 
+def jsonable_connect_args(args: dict[str, Any]) -> dict[str, Any]:
+    """connect_args for JSON: code (PythonCode, or a function the probe made of it) is described, not dumped."""
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        if isinstance(value, PythonCode):
+            out[key] = value.json_value
+        elif callable(value):
+            out[key] = f"<function {getattr(value, '__name__', 'callable')}>"
+        else:
+            out[key] = value
+    return out
+
+
 def materialize_connect_args(args: dict[str, Any]) -> dict[str, Any]:
     """connect_args as a driver takes them: the config file describes Python-only values with strings
     (prepared_statement_name_func = "uuid4", prepare_threshold = "none")."""

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pool_doctor.model import Severity, to_jsonable
-from pool_doctor.recommend import PythonCode
+from pool_doctor.recommend import PythonCode, jsonable_connect_args
 
 if TYPE_CHECKING:
     from pool_doctor.recommend import Recommendation
@@ -119,16 +119,12 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
         "target": report.inputs.target.display(),
         "role": report.server.role,
         "driver": rec.driver,
-        "recommendation": {**rec.pool.model_dump(), "connect_args": _jsonable_args(rec.connect_args)},
+        "recommendation": {**rec.pool.model_dump(), "connect_args": jsonable_connect_args(rec.connect_args)},
         "reasons": [to_jsonable(reason) for reason in rec.reasons],
         "server_sql": [to_jsonable(reason) for reason in rec.server_sql],
         "findings": [to_jsonable(finding) for finding in rec.findings],
         "limitations": report.server.limitations,
     }
-
-
-def _jsonable_args(args: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.json_value if isinstance(v, PythonCode) else v) for k, v in args.items()}
 
 
 def recommendation_python(report: CheckReport, rec: Recommendation) -> str:

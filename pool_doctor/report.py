@@ -87,7 +87,6 @@ async def gather_facts(inputs: Inputs) -> Facts:
         return await pooler.detect(conn, inputs.target, server, inputs.timeout)
 
     server, found = await read_facts_then(inputs.target, inputs.role, inputs.timeout, detect)
-    assert found is not None
     if found.present or inputs.pgbouncer_admin_url:
         found = await pooler.read_admin(found, pooler.admin_target(inputs.target, inputs.pgbouncer_admin_url), inputs.timeout)
     return Facts(server=server, settings=inputs.settings, target=inputs.target, pooler=found)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pool_doctor.durations import parse_duration, unit_seconds
-from pool_doctor.errors import ConnectError, UsageError
+from pool_doctor.errors import ConnectError, UsageError, driver_error
 from pool_doctor.model import Activity, ServerFacts, Setting
 from pool_doctor.target import Target
 
@@ -142,26 +142,21 @@ def _ssl_argument(target: Target) -> Any:
 
 def describe_error(exc: BaseException) -> str:
     """`ExceptionType: message` on one line, without the driver's multi-line hints."""
+    exc = driver_error(exc)
     message = " ".join(str(exc).split()) or "no message"
     if isinstance(exc, OSError) and exc.strerror:
         message = exc.strerror
     return f"{type(exc).__name__}: {message}"
 
 
-async def read_facts(target: Target, role: str | None, timeout: float) -> ServerFacts:
-    """Connect once, run FACTS_QUERY once, close."""
-    facts, _ = await read_facts_then(target, role, timeout, None)
-    return facts
-
-
 async def read_facts_then(
     target: Target,
     role: str | None,
     timeout: float,
-    then: Callable[[Any, ServerFacts], Awaitable[T]] | None,
-) -> tuple[ServerFacts, T | None]:
-    """read_facts, then `then(conn, facts)` on the same connection before it closes (pooler detection
-    needs the client connection whose backend PID it just saw)."""
+    then: Callable[[Any, ServerFacts], Awaitable[T]],
+) -> tuple[ServerFacts, T]:
+    """Connect once, run FACTS_QUERY once, then `then(conn, facts)` on the same connection before it
+    closes (pooler detection needs the client connection whose backend PID it just saw)."""
     conn = await connect(target, timeout)
     try:
         role_name = role or target.user
@@ -175,7 +170,7 @@ async def read_facts_then(
         if data["role"] is None:
             raise UsageError(f"role {role_name!r} does not exist on {target.display()}")
         facts = facts_from_row(data, startup_pid=conn.get_server_pid(), transport_unix=target.is_unix_socket)
-        extra = await then(conn, facts) if then is not None else None
+        extra = await then(conn, facts)
     except BaseException:
         conn.terminate()  # no polite goodbye after a failure: on a blackholed path close() would wait again
         raise

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from pool_doctor.errors import DRIVER_MODULES, driver_error
 from pool_doctor.probe.model import AppError
 
 if TYPE_CHECKING:
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 APPLICATION_NAME = "pool-doctor probe"
 SELECT_1 = "SELECT 1"
 
-# Modules whose exceptions are the driver's own, as opposed to SQLAlchemy's wrappers.
-DRIVER_MODULES = ("asyncpg", "psycopg")
 
 ReadOnly = Literal["session", "transaction"]
 
@@ -56,6 +55,8 @@ class EngineSettings:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
+        from pool_doctor.recommend import jsonable_connect_args
+
         return {
             "pool_size": self.pool_size,
             "max_overflow": self.max_overflow,
@@ -63,21 +64,8 @@ class EngineSettings:
             "pool_pre_ping": self.pool_pre_ping,
             "pool_timeout": self.pool_timeout,
             "pool_use_lifo": self.pool_use_lifo,
-            "connect_args": jsonable_args(self.connect_args),
+            "connect_args": jsonable_connect_args(self.connect_args),
         }
-
-
-def jsonable_args(args: dict[str, Any]) -> dict[str, Any]:
-    """connect_args for JSON: code values (recommend's PythonCode) are described, not dumped."""
-    out: dict[str, Any] = {}
-    for key, value in args.items():
-        if hasattr(value, "json_value"):
-            out[key] = value.json_value
-        elif callable(value):
-            out[key] = f"<function {getattr(value, '__name__', 'callable')}>"
-        else:
-            out[key] = value
-    return out
 
 
 def session_args(
@@ -157,16 +145,7 @@ async def dispose(engine: AsyncEngine, timeout: float = 5.0) -> None:
 def app_error(exc: BaseException) -> AppError:
     """The driver's exception behind SQLAlchemy's wrappers (DBAPIError.orig, then the adapter's __cause__)."""
     outer = f"{type(exc).__module__}.{type(exc).__qualname__}"
-    inner: BaseException = exc
-    seen: set[int] = set()
-    while id(inner) not in seen:
-        seen.add(id(inner))
-        if type(inner).__module__.split(".")[0] in DRIVER_MODULES:
-            break
-        nxt = getattr(inner, "orig", None) or inner.__cause__
-        if nxt is None or not isinstance(nxt, BaseException):
-            break
-        inner = nxt
+    inner = driver_error(exc)
     root = type(inner).__module__.split(".")[0]
     source = root if root in (*DRIVER_MODULES, "sqlalchemy") else "python"
     text = str(inner).strip()

@@ -19,7 +19,7 @@ from pool_doctor.probe.scenarios import (
 )
 
 if TYPE_CHECKING:
-    from pool_doctor.report import Inputs
+    from pool_doctor.report import CheckReport, Inputs
     from pool_doctor.rules.facts import Facts
     from pool_doctor.target import Target
 
@@ -61,19 +61,18 @@ def selected_scenarios(names: tuple[str, ...] | None) -> list[Scenario]:
 
 
 def pooling(facts: Facts) -> str:
-    """"none", "session" or "transaction": whether a pooler answers in the server's place, and how it pools.
-
-    The PID clue decides: a pooler answers the startup itself, so the PID the driver got is its own cancel
-    key, not pg_backend_pid(). A port that differs from the one dialled also fits a plain TCP forwarder
-    (Docker's -p, a Kubernetes service, this package's fault proxy), which passes sessions through intact.
-    """
-    server = facts.server
-    if server.startup_pid is None or server.backend_pid is None or server.startup_pid == server.backend_pid:
+    """"none", "session" or "transaction": whether a pooler answers in the server's place, and how it pools
+    (an unknown mode is treated as session pooling: the probe then avoids startup parameters)."""
+    pooler = facts.pooler
+    if pooler is None or not pooler.present:
         return "none"
-    return "transaction" if getattr(facts.pooler, "breaks_session_state", False) else "session"
+    return "transaction" if pooler.breaks_session_state else "session"
 
 
-async def run_probe(inputs: Inputs, options: ProbeOptions, progress: ProbeProgress | None = None) -> ProbeReport:
+async def run_probe(
+    inputs: Inputs, options: ProbeOptions, progress: ProbeProgress | None = None, check: CheckReport | None = None
+) -> ProbeReport:
+    """`check`: the facts already read for these inputs (the demo has them), else the probe reads them."""
     from pool_doctor.probe.discover import discover_idle_timeout
     from pool_doctor.probe.measure import (
         measure_connect,
@@ -90,7 +89,7 @@ async def run_probe(inputs: Inputs, options: ProbeOptions, progress: ProbeProgre
     target, settings, timeout = inputs.target, inputs.settings, inputs.timeout
 
     progress.step("reading the server's settings")
-    check = await run_check(inputs)
+    check = check or await run_check(inputs)
     facts = check.facts
     rec = recommend(facts)
     current = EngineSettings.from_pool("current", settings.pool, settings.connect_args)
