@@ -28,6 +28,7 @@ from pool_doctor.probe.engines import (
     reap,
 )
 from pool_doctor.probe.model import ScenarioResult
+from pool_doctor.rules.network import client_keepalive_idle
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -146,27 +147,32 @@ class TimeScale:
         return idle
 
 
+def detect_seconds(config: EngineSettings, driver: str) -> float | None:
+    """How long the driver waits on a silent peer before failing: asyncpg's command_timeout, libpq's
+    tcp_user_timeout (milliseconds); None when nothing bounds it."""
+    args = config.connect_args
+    if driver == "asyncpg" and args.get("command_timeout"):
+        return float(args["command_timeout"])
+    if driver == "psycopg" and args.get("tcp_user_timeout"):
+        return float(args["tcp_user_timeout"]) / 1000
+    return None
+
+
 def hang_bound(config: EngineSettings, driver: str, idle: float) -> float:
     """How long an attempt may take before the probe calls it a hang: room for the config's own (scaled)
     timeouts to fire twice, and for SQLAlchemy's graceful close when pool_recycle retires a dead connection."""
-    detect = 0.0
-    if driver == "asyncpg" and config.connect_args.get("command_timeout"):
-        detect = float(config.connect_args["command_timeout"])
-    if driver == "psycopg" and config.connect_args.get("tcp_user_timeout"):
-        detect = float(config.connect_args["tcp_user_timeout"]) / 1000
+    detect = detect_seconds(config, driver) or 0.0
     recycles = 0 < config.pool_recycle < idle
     close = SQLALCHEMY_GRACEFUL_CLOSE if recycles and driver == "asyncpg" else 0.0
     return max(MIN_HANG_BOUND, 1.0 + close + 2 * detect)
 
 
-def keepalive_note(config: EngineSettings, driver: str) -> str | None:
-    args = config.connect_args
-    idle = (args.get("server_settings") or {}).get("tcp_keepalives_idle") if driver == "asyncpg" else (
-        args.get("keepalives_idle") if args.get("keepalives", 1) else None)
-    if not idle:
+def keepalive_note(config: EngineSettings) -> str | None:
+    idle = client_keepalive_idle(config.connect_args)
+    if idle is None:
         return None
     return (
-        f"TCP keepalives (first after {idle}s) are not modelled: they are kernel packets the loopback proxy "
+        f"TCP keepalives (first after {idle:g}s) are not modelled: they are kernel packets the loopback proxy "
         "cannot see; on a real path, keepalives more frequent than the middlebox's idle timeout keep the flow alive."
     )
 
@@ -358,10 +364,9 @@ class NetworkIdle:
                             "loopback proxy's address")
         scale = TimeScale(self.killer(ctx))
         scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
-        notes = [n for n in [keepalive_note(scaled_config, driver)] if n]
-        user_timeout = None
-        if driver == "psycopg" and scaled_config.connect_args.get("tcp_user_timeout"):
-            user_timeout = float(scaled_config.connect_args["tcp_user_timeout"]) / 1000
+        notes = [n for n in [keepalive_note(scaled_config)] if n]
+        user_timeout = detect_seconds(scaled_config, driver) if driver == "psycopg" else None
+        if user_timeout is not None:
             if self.mode == "blackhole":
                 notes.append(
                     "tcp_user_timeout is emulated: loopback acknowledges every byte, so the proxy resets the flow "
