@@ -14,7 +14,7 @@ from typing import Any
 from pool_doctor.config import PoolConfig
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
-from pool_doctor.rules.budget import WARN_RATIO, budget, demand_line
+from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
 from pool_doctor.rules.facts import Facts, IdleLimit, idle_limits, recycle_margin
 from pool_doctor.rules.network import LINUX_KEEPALIVE_IDLE
 from pool_doctor.rules.timeouts import CHURN_FLOOR
@@ -146,16 +146,17 @@ def _pool_recycle(facts: Facts, limits: list[IdleLimit]) -> Reason:
 
 def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
     pool = facts.settings.pool
-    caps = _caps(facts)
-    if not caps:
+    found = caps(facts)
+    if not found:
         why = ("The app's connections end at the pooler, whose max_client_conn is unknown (no console access): "
                "keep the current sizes and let the pooler's pool size bound the server.")
         return [Reason("pool_size", pool.pool_size, pool.pool_size, why),
                 Reason("max_overflow", pool.max_overflow, pool.max_overflow, why)], []
-    what, cap, cap_evidence = min(caps, key=lambda item: item[1])
+    tightest = min(found, key=lambda c: c.limit)
+    what, cap = tightest.what, tightest.limit
     pools = facts.settings.deployment.pools
     per_pool = math.floor(WARN_RATIO * cap / pools) if cap > 0 else 0
-    evidence = [demand_line(facts), f"{what}: {cap} ({cap_evidence})"]
+    evidence = [demand_line(facts), f"{what}: {cap} ({tightest.evidence})"]
     findings: list[Finding] = []
     if pool.max_connections <= per_pool:
         size, overflow = pool.pool_size, pool.max_overflow
@@ -183,20 +184,6 @@ def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
         Reason("pool_size", size, pool.pool_size, why, evidence),
         Reason("max_overflow", overflow, pool.max_overflow, why, evidence),
     ], findings
-
-
-def _caps(facts: Facts) -> list[tuple[str, int, str]]:
-    """What bounds the app's connections: the pooler's client limit behind a pooler, else the server's slots."""
-    if facts.pooler is not None and facts.pooler.present:
-        limit = facts.pooler.number("max_client_conn")
-        return [("PgBouncer's max_client_conn", limit, "SHOW CONFIG")] if limit is not None else []
-    numbers = budget(facts)
-    caps = [("the server's usable slots", numbers.usable, numbers.explain())]
-    if facts.server.role_connlimit is not None:
-        caps.append((f"role {facts.server.role}'s CONNECTION LIMIT", facts.server.role_connlimit, "pg_roles.rolconnlimit"))
-    if facts.server.database_connlimit is not None:
-        caps.append((f"database {facts.server.database}'s CONNECTION LIMIT", facts.server.database_connlimit, "pg_database.datconnlimit"))
-    return caps
 
 
 def _pool_timeout(facts: Facts) -> Reason:

@@ -50,40 +50,65 @@ def demand_line(facts: Facts) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Cap:
+    """One limit on how many connections the app's pools may hold together."""
+
+    code: str  # finding code suffix: "slots", "role-connlimit", "database-connlimit", "max-client-conn"
+    what: str  # "the server's usable slots"
+    limit: int
+    evidence: str
+
+
+def caps(facts: Facts) -> list[Cap]:
+    """The limits the app's connections meet: the pooler's client limit behind a pooler (when known),
+    else the server's usable slots and the role's and database's CONNECTION LIMITs."""
+    if facts.pooler is not None and facts.pooler.present:
+        limit = facts.pooler.number("max_client_conn")
+        evidence = f"max_client_conn = {limit} (SHOW CONFIG), shared with every other client"
+        return [Cap("max-client-conn", "PgBouncer's max_client_conn", limit, evidence)] if limit is not None else []
+    server = facts.server
+    numbers = budget(facts)
+    found = [Cap("slots", "the server's usable slots", numbers.usable, numbers.explain())]
+    if server.role_connlimit is not None:
+        found.append(Cap("role-connlimit", f"role {server.role}'s CONNECTION LIMIT", server.role_connlimit,
+                         f"pg_roles.rolconnlimit = {server.role_connlimit}"))
+    if server.database_connlimit is not None:
+        found.append(Cap("database-connlimit", f"database {server.database}'s CONNECTION LIMIT",
+                         server.database_connlimit, f"pg_database.datconnlimit = {server.database_connlimit}"))
+    return found
+
+
 def check(facts: Facts) -> list[Finding]:
     if facts.pooler is not None and facts.pooler.present:
         return []  # the app's connections end at the pooler: rules/pooler.py weighs them against its limits
-    numbers = budget(facts)
-    findings = [_against(numbers.demand, numbers.usable, "server's usable slots", "slots", facts, numbers.explain())]
-    if facts.server.role_connlimit is not None:
-        findings.append(
-            _against(numbers.demand, facts.server.role_connlimit, f"role {facts.server.role}'s CONNECTION LIMIT",
-                     "role-connlimit", facts, f"pg_roles.rolconnlimit = {facts.server.role_connlimit}")
-        )
-    if facts.server.database_connlimit is not None:
-        findings.append(
-            _against(numbers.demand, facts.server.database_connlimit, f"database {facts.server.database}'s CONNECTION LIMIT",
-                     "database-connlimit", facts, f"pg_database.datconnlimit = {facts.server.database_connlimit}")
-        )
+    return over_caps(facts)
+
+
+def over_caps(facts: Facts, prefix: str = "budget") -> list[Finding]:
+    demand = budget(facts).demand
+    findings = [_against(demand, cap, prefix, facts) for cap in caps(facts)]
     return [finding for finding in findings if finding is not None]
 
 
-def _against(demand: int, limit: int, what: str, code: str, facts: Facts, evidence: str) -> Finding | None:
-    if demand > limit:
+def _against(demand: int, cap: Cap, prefix: str, facts: Facts) -> Finding | None:
+    evidence = [demand_line(facts), cap.evidence]
+    if demand > cap.limit:
         return Finding(
-            f"budget-{code}",
+            f"{prefix}-{cap.code}",
             Severity.CRITICAL,
-            f"The pools can open {demand} connections; the {what} allow {max(limit, 0)}",
+            f"The pools can open {demand} connections; {cap.what} allow {max(cap.limit, 0)}",
             "Under load the last pools to grow get 'FATAL: too many connections' (or 'sorry, too many clients "
-            "already') instead of a connection. Shrink pool_size/max_overflow, or put a pooler (PgBouncer) in front.",
-            [demand_line(facts), evidence],
+            "already', or PgBouncer's 'no more connections allowed') instead of a connection. Shrink "
+            "pool_size/max_overflow, or put a pooler (PgBouncer in transaction mode) in front.",
+            evidence,
         )
-    if demand > WARN_RATIO * limit:
+    if demand > WARN_RATIO * cap.limit:
         return Finding(
-            f"budget-{code}-tight",
+            f"{prefix}-{cap.code}-tight",
             Severity.WARNING,
-            f"The pools can open {demand} connections, {demand * 100 // max(limit, 1)}% of the {what} ({limit})",
+            f"The pools can open {demand} connections, {demand * 100 // max(cap.limit, 1)}% of {cap.what} ({cap.limit})",
             "A deploy that briefly runs old and new replicas side by side, or one more worker, runs out of slots.",
-            [demand_line(facts), evidence],
+            evidence,
         )
     return None

@@ -6,7 +6,7 @@ from typing import Any
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
-from pool_doctor.rules.budget import WARN_RATIO, budget, demand_line
+from pool_doctor.rules.budget import budget, over_caps
 from pool_doctor.rules.facts import Facts
 
 ASYNCPG_ERROR = 'prepared statement "__asyncpg_stmt_1__" already exists (or: ... does not exist)'
@@ -128,31 +128,8 @@ def _client_idle_timeout(facts: Facts) -> list[Finding]:
 
 
 def _client_slots(facts: Facts) -> list[Finding]:
-    pooler = facts.pooler
-    assert pooler is not None
-    limit = pooler.number("max_client_conn")
-    if limit is None:
-        return []
-    demand = facts.settings.deployment.pools * facts.settings.pool.max_connections
-    evidence = [demand_line(facts), f"max_client_conn = {limit} (SHOW CONFIG), shared with every other client"]
-    if demand > limit:
-        return [
-            Finding(
-                "pooler-max-client-conn", Severity.CRITICAL,
-                f"The pools can open {demand} client connections; PgBouncer accepts {limit}",
-                "Past max_client_conn PgBouncer refuses logins ('no more connections allowed (max_client_conn)').",
-                evidence,
-            )
-        ]
-    if demand > WARN_RATIO * limit:
-        return [
-            Finding(
-                "pooler-max-client-conn-tight", Severity.WARNING,
-                f"The pools can open {demand} client connections, {demand * 100 // limit}% of max_client_conn ({limit})",
-                "Other clients and a rolling deploy share the rest.", evidence,
-            )
-        ]
-    return []
+    """The app's pools against max_client_conn: the budget rule's arithmetic, with the pooler's limit."""
+    return over_caps(facts, prefix="pooler")
 
 
 def _server_slots(facts: Facts) -> list[Finding]:
