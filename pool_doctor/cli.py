@@ -386,11 +386,12 @@ def proxy(
     """Run the fault proxy in the foreground: a TCP proxy that resets or blackholes flows idle too long,
     as NAT gateways and load balancers do, so you can reproduce the incident in your own tests.
 
-    Events (flows, faults) go to stderr, one line each. Ctrl-C stops it cleanly (exit 0).
+    Events (flows, faults) go to stderr, one line each. Ctrl-C or kill (SIGTERM) stops it cleanly (exit 0).
 
     \b
     Example: pool-doctor proxy --listen 6432 --upstream db.internal:5432 --idle-timeout 5 --mode reset
     """
+    import signal
     import time
 
     from pool_doctor.faults import run_proxy
@@ -402,6 +403,10 @@ def proxy(
         sys.stderr.write(f"{time.strftime('%H:%M:%S')} {message}\n")
         sys.stderr.flush()
 
+    # Stop cleanly on Ctrl-C and on kill (SIGTERM), also when started in the background by a script,
+    # whose shell hands it SIGINT ignored: both end up as asyncio's own Ctrl-C handling.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
     try:
         _run_async(run_proxy(upstream_host, upstream_port, listen_host=listen_host, listen_port=listen_port,
                               idle_timeout=idle_timeout, mode=mode.value, on_event=show,  # type: ignore[arg-type]

@@ -113,8 +113,8 @@ def clues(facts: ServerFacts, target: Target) -> list[str]:
     found: list[str] = []
     if startup_answered_elsewhere(facts):
         found.append(
-            f"the backend PID the driver got at startup ({facts.startup_pid}) is not pg_backend_pid() "
-            f"({facts.backend_pid}): something else answered the startup"
+            f"the backend key the driver got at startup ({facts.startup_pid}) is not pg_backend_pid() "
+            f"({facts.backend_pid}): something else (a pooler's cancel key) answered the startup"
         )
     if facts.server_port is not None and facts.transport == "tcp" and facts.server_port != target.port:
         found.append(f"inet_server_port() is {facts.server_port}, but the app dials port {target.port}")

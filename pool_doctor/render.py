@@ -66,8 +66,8 @@ def facts_table(report: CheckReport) -> Table:
     server = report.server
     table = Table(title="What the server says", title_justify="left")
     table.add_column("Setting", no_wrap=True)
-    table.add_column("Value", no_wrap=True)
-    table.add_column("Set by")
+    table.add_column("Value", no_wrap=True, max_width=40)
+    table.add_column("Set by", overflow="fold")
     for setting in server.settings.values():
         if setting.name in ("max_connections", "superuser_reserved_connections", "reserved_connections"):
             continue
@@ -136,8 +136,7 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     module = "sqlalchemy.ext.asyncio" if is_async else "sqlalchemy"
     lines = [f"from {module} import {factory}", ""]
     if any(isinstance(v, PythonCode) for v in rec.connect_args.values()):
-        lines[1:1] = ["from uuid import uuid4"]
-        lines.append("")
+        lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
     lines.append(f"engine = {factory}(")
     lines.append(f"    {url!r},  # password: from your secret store or ~/.pgpass, never in code")
     for key, value in rec.pool.model_dump().items():
@@ -319,7 +318,7 @@ def probe_scenarios_table(report: ProbeReport) -> Table:
     table.add_column("Scenario", no_wrap=True)
     table.add_column("Config", no_wrap=True)
     table.add_column("Outcome", no_wrap=True)
-    table.add_column("What the app sees", ratio=3)
+    table.add_column("What the app sees", ratio=3, overflow="fold")  # never cut the names users search for
     table.add_column("Scaled timings", ratio=1)
     previous = None
     for result in report.scenarios:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.probe.engines import EngineSettings, ReadOnly
-from pool_doctor.probe.model import ProbeReport, ScenarioResult, percentile
+from pool_doctor.probe.model import IdleTimeoutResult, ProbeReport, ScenarioResult, percentile
 from pool_doctor.probe.scenarios import (
     SCENARIOS,
     ProbeContext,
@@ -91,9 +91,7 @@ async def run_probe(
     progress.step("reading the server's settings")
     check = check or await run_check(inputs)
     facts = check.facts
-    rec = recommend(facts)
     current = EngineSettings.from_pool("current", settings.pool, settings.connect_args)
-    recommended = EngineSettings.from_pool("recommended", rec.pool, rec.connect_args)
     pooled = pooling(facts)
     read_only: ReadOnly = "session" if pooled == "none" else "transaction"
 
@@ -106,6 +104,19 @@ async def run_probe(
     round_trip = await _bounded(measure_round_trip(target, current, timeout, read_only=read_only),
                                 6 * timeout + 10, "timing round trips", target)
 
+    round_trip_p95 = percentile(round_trip.select_1.samples, 95) or 0.001
+    idle_timeout = None
+    if options.discover_max:
+        progress.step(f"discovering the path's idle timeout (up to {options.discover_max:g}s)")
+        idle_timeout = await discover_idle_timeout(
+            target, options.discover_max, options.discover_connections, timeout,
+            query_timeout=max(1.0, 20 * round_trip_p95), startup_read_only=read_only == "session",
+        )
+        facts = with_discovered_network_limit(facts, idle_timeout)
+    # After discovery: a limit it found on the path shapes the recommendation and the network scenarios.
+    rec = recommend(facts)
+    recommended = EngineSettings.from_pool("recommended", rec.pool, rec.connect_args)
+
     tasks = options.load_tasks or current.pool_size + current.max_overflow + 2
     progress.step(f"load: {tasks} tasks for {options.load_seconds:g}s")
     load = await _bounded(measure_load(target, current, tasks, options.load_seconds, timeout, read_only=read_only),
@@ -113,7 +124,7 @@ async def run_probe(
 
     ctx = ProbeContext(
         target=target, facts=facts, timeout=timeout, read_only=read_only, pooling=pooled,
-        round_trip=percentile(round_trip.select_1.samples, 95) or 0.001,
+        round_trip=round_trip_p95,
     )
     results: list[ScenarioResult] = []
     for scenario in scenarios:
@@ -122,20 +133,23 @@ async def run_probe(
         pair = await asyncio.gather(_run(scenario, ctx, current), _run(scenario, ctx, recommended))
         results.extend(pair)
 
-    idle_timeout = None
-    if options.discover_max:
-        progress.step(f"discovering the path's idle timeout (up to {options.discover_max:g}s)")
-        idle_timeout = await discover_idle_timeout(
-            target, options.discover_max, options.discover_connections, timeout,
-            query_timeout=max(1.0, 20 * ctx.round_trip), startup_read_only=read_only == "session",
-        )
-
     return ProbeReport(
         target=target.display(), driver=target.dialect_driver,
         configs={"current": current.to_json(), "recommended": recommended.to_json()},
         connect=connect, round_trip=round_trip, load=load, scenarios=results, idle_timeout=idle_timeout,
         seconds=time.monotonic() - started, limitations=list(facts.server.limitations),
     )
+
+
+def with_discovered_network_limit(facts: Facts, found: IdleTimeoutResult) -> Facts:
+    """Facts whose [network] idle_timeout is what discovery measured, unless the user gave one. The lower
+    bound: a connection idle that long still worked, so pool_recycle must stay below it."""
+    network = facts.settings.network
+    if network.idle_timeout is not None or found.upper is None:
+        return facts
+    limit = round(found.lower or found.upper, 2)
+    settings = facts.settings.model_copy(update={"network": network.model_copy(update={"idle_timeout": limit})})
+    return replace(facts, settings=settings)
 
 
 async def _bounded(step: Awaitable[T], seconds: float, what: str, target: Target) -> T:

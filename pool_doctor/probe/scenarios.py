@@ -348,7 +348,7 @@ class NetworkIdle:
     def killer(self, ctx: ProbeContext) -> Killer:
         idle = ctx.facts.settings.network.idle_timeout
         if idle:
-            return Killer(idle, f"network idle_timeout = {format_seconds(idle)} ([network] config)")
+            return Killer(idle, f"network idle_timeout = {format_seconds(idle)} ([network] config, or measured by discovery)")
         return Killer(ASSUMED_IDLE_LIMIT, f"no [network] idle_timeout given; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
                       assumed=True)
 
