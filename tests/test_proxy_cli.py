@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,18 +15,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cli_runner import binary
 
 from pool_doctor.localpg import LocalPostgres
 
 PASSWORD = "pr0xy-Pw!"
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+) -> ")
-
-
-def _binary() -> str:
-    beside = Path(sys.executable).parent / "pool-doctor"
-    found = str(beside) if beside.exists() else shutil.which("pool-doctor")
-    assert found, "pool-doctor is not installed (python -m pip install -e '.[test]')"
-    return found
 
 
 def _env() -> dict[str, str]:
@@ -48,7 +40,7 @@ class ProxyProcess:
     """The command in the background; its stderr lines collected by a thread, so reads never block."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([_binary(), "proxy", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        self.proc = subprocess.Popen([binary(), "proxy", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=_env())
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -156,7 +148,7 @@ def test_bad_arguments_exit_2_with_one_line(args: list[str], says: str) -> None:
     busy, port = _busy_port()
     with busy:
         args = [str(port) if a == "BUSY" else a for a in args]
-        done = subprocess.run([_binary(), "proxy", *args], capture_output=True, text=True, timeout=30, env=_env())
+        done = subprocess.run([binary(), "proxy", *args], capture_output=True, text=True, timeout=30, env=_env())
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("pool-doctor: error: ") and says in lines[0], done.stderr
