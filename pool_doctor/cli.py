@@ -199,12 +199,22 @@ def _given(common: CommonArgs, *names: str) -> dict[str, Any]:
     return {name: getattr(common, name) for name in names if getattr(common, name) is not None}
 
 
-def _warn(inputs: Any) -> None:
+def _inputs(common: CommonArgs) -> Any:
+    """build_inputs, with its warnings (unknown config keys) said on stderr before any work starts."""
     from pool_doctor.render import stderr_console
 
+    inputs = build_inputs(common)
     for line in inputs.warnings:
         # soft_wrap: one warning, one line, whatever the terminal width (tests and log scrapers count lines)
         stderr_console().print(f"pool-doctor: warning: {line}", style="yellow", markup=False, soft_wrap=True)
+    return inputs
+
+
+def _check(common: CommonArgs) -> Any:
+    """What check and recommend share: the inputs, then the facts read and judged."""
+    from pool_doctor.report import run_check
+
+    return _run_async(run_check(_inputs(common)))
 
 
 @app.command()
@@ -223,11 +233,8 @@ def check(
     """
     from pool_doctor.model import Severity
     from pool_doctor.render import RenderOptions, render_check
-    from pool_doctor.report import run_check
 
-    inputs = build_inputs(common)
-    _warn(inputs)
-    report = _run_async(run_check(inputs))
+    report = _check(common)
     render_check(report, RenderOptions(json=json_output))
     threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
     return ExitCode.FINDINGS if report.at_or_above(threshold) else ExitCode.OK
@@ -247,11 +254,8 @@ def recommend(
     """
     from pool_doctor.recommend import recommend as build_recommendation
     from pool_doctor.render import RenderOptions, render_recommendation
-    from pool_doctor.report import run_check
 
-    inputs = build_inputs(common)
-    _warn(inputs)
-    report = _run_async(run_check(inputs))
+    report = _check(common)
     rec = build_recommendation(report.facts)
     render_recommendation(report, rec, RenderOptions(), output_format.value)
     return ExitCode.FINDINGS if any(f.severity.value == "critical" for f in rec.findings) else ExitCode.OK
@@ -315,8 +319,7 @@ def probe(
         scenarios=tuple(scenario) if scenario else None, discover_max=discover_max,
         discover_connections=discover_connections,
     )
-    inputs = build_inputs(common)
-    _warn(inputs)
+    inputs = _inputs(common)
     # The probe breaks connections on purpose; psycopg's log lines about the cancels that fail are noise.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
     with ProbeProgressBar() as progress:
