@@ -1,0 +1,85 @@
+"""From what was read (server, pooler) and what the app said (pool, network) to the path and its pools."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pool_doctor.durations import format_seconds
+from pool_doctor.path.model import Hop, Layer, Limit, Path, Provenance, Shape
+from pool_doctor.path.policy import Knob, PoolPolicy
+
+if TYPE_CHECKING:
+    from pool_doctor.pooler import PoolerFacts
+    from pool_doctor.rules.facts import Facts
+
+APP = "app"
+POOLER = "pooler"
+
+
+def server_limits(facts: Facts) -> list[Limit]:
+    """What the server does to a session idle outside a transaction, as the app's role sees it."""
+    idle = facts.server.setting("idle_session_timeout")
+    if not (idle.is_on and idle.seconds):
+        return []
+    return [Limit("idle_session_timeout", idle.seconds, Shape.CLOSE, Layer.SERVER, "PostgreSQL", idle.source,
+                  Provenance.SERVER, value=idle.display)]
+
+
+def network_limits(facts: Facts) -> list[Limit]:
+    network = facts.settings.network
+    if not network.idle_timeout:
+        return []
+    return [Limit("idle_timeout", network.idle_timeout, Shape(network.shape), Layer.NETWORK, "a middlebox",
+                  "[network] idle_timeout", Provenance.CONFIGURED, refreshed_by_keepalives=True)]
+
+
+def pooler_client_limits(pooler: PoolerFacts) -> list[Limit]:
+    idle = pooler.seconds("client_idle_timeout")
+    if not idle:
+        return []
+    return [Limit("client_idle_timeout", idle, Shape.CLOSE, Layer.POOLER, pooler.product or "PgBouncer",
+                  "SHOW CONFIG", Provenance.POOLER)]
+
+
+def pgbouncer_server_pool(pooler: PoolerFacts) -> PoolPolicy:
+    """PgBouncer's own pool of server connections: event-driven, it sees a server close an idle connection
+    (and drops it) without a round trip; server_lifetime retires by age, server_idle_timeout by idle time
+    (above min_pool_size)."""
+    lifetime = pooler.seconds("server_lifetime")
+    idle = pooler.seconds("server_idle_timeout")
+    return PoolPolicy(
+        stack="pgbouncer",
+        label=f"{pooler.product or 'the pooler'}'s server pool",
+        max_age=lifetime or None,
+        max_age_knob=Knob("server_lifetime", format_seconds(lifetime)) if lifetime else None,
+        max_idle=idle or None,
+        max_idle_knob=Knob("server_idle_timeout", format_seconds(idle)) if idle else None,
+        spares=pooler.number("min_pool_size") or 0,
+        notices_close=True,
+        levers=(("max_age", "server_lifetime"), ("max_idle", "server_idle_timeout")),
+    )
+
+
+def build_path(facts: Facts) -> Path:
+    """Hops from the app to the server; each limit paired with the pool that meets it.
+
+    Behind transaction pooling the server's idle killers end the pooler's server connections, not the
+    app's; in session pooling the pooler closes the app's connection with its server's, so they reach it.
+    """
+    server = server_limits(facts)
+    network = network_limits(facts)
+    faced: list[tuple[str, Limit]] = [(APP, limit) for limit in network]
+    hops = [Hop("app", facts.app_policy.label)]
+    if network:
+        hops.append(Hop("middlebox", "a middlebox", tuple(network), ("[network] idle_timeout",)))
+    pooler = facts.pooler
+    if pooler is not None and pooler.present:
+        client = pooler_client_limits(pooler)
+        faced += [(APP, limit) for limit in client]
+        hops.append(Hop("pooler", pooler.label, tuple(client), tuple(pooler.evidence)))
+        faced += [(POOLER if pooler.breaks_session_state else APP, limit) for limit in server]
+    else:
+        faced += [(APP, limit) for limit in server]
+    hops.append(Hop("server", f"PostgreSQL {facts.server.version}", tuple(server),
+                    (f"role {facts.server.role}, database {facts.server.database}",)))
+    return Path(tuple(hops), tuple(faced))
