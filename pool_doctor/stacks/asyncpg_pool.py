@@ -1,0 +1,96 @@
+"""asyncpg's own pool (`asyncpg.create_pool`) as a PoolPolicy. Pure: facts in pool_doctor/stacks/FACTS.md.
+
+What it does with an idle connection (asyncpg 0.32.0 pool.py):
+- every pooled connection belongs to a holder the event loop watches: when the server closes it
+  (idle_session_timeout, pg_terminate_backend) connection_lost runs and the holder drops it, so acquire
+  reconnects (`is_closed()` at acquire) and, since 0.32, a background task restores the min_size floor.
+  A middlebox's reset or silent drop sends nothing until the next use, so the pool cannot see those.
+- no ping: acquire sends nothing to the server.
+- `max_inactive_connection_lifetime` (300 s; 0 = off) closes idle connections, but since 0.32 only those
+  above `min_size` (`get_size() <= get_min_size()` keeps the floor). Up to 0.31 it closed every idle one.
+- `max_queries` (50000) retires a connection after that many queries, on release: not a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pool_doctor.path.policy import Knob, PoolPolicy
+from pool_doctor.stacks import _values
+
+STACK = "asyncpg"
+LIBRARY_VERSION = "asyncpg 0.32.0"
+
+# asyncpg 0.32.0 asyncpg/pool.py create_pool() signature (line 1201).
+DEFAULTS: dict[str, object] = {
+    "min_size": 10,  # pool.py:1203; since 0.32 the floor the pool keeps and restores
+    "max_size": 10,  # pool.py:1204
+    "init_size": None,  # pool.py:1202 (new in 0.32); None = min_size
+    "max_queries": 50000,  # pool.py:1205; retire after this many queries, checked on release
+    "max_inactive_connection_lifetime": 300.0,  # pool.py:1206; 0 disables
+}
+
+# create_pool's own keywords (pool.py:1201-1214) and asyncpg.connect()'s, which create_pool passes on.
+_POOL_KEYS = frozenset(DEFAULTS) | {
+    "dsn", "connect", "setup", "init", "reset", "loop", "connection_class", "record_class",
+}
+_CONNECT_KEYS = frozenset({
+    "host", "port", "user", "password", "passfile", "service", "servicefile", "database", "timeout",
+    "statement_cache_size", "max_cached_statement_lifetime", "max_cacheable_statement_size",
+    "command_timeout", "ssl", "direct_tls", "server_settings", "target_session_attrs", "krbsrvname",
+    "gsslib",
+})
+KEYS = _POOL_KEYS | _CONNECT_KEYS
+
+# The release in which max_inactive_connection_lifetime stopped closing the min_size floor.
+_FLOOR_KEPT_SINCE = (0, 32)
+
+
+def unknown_keys(values: Mapping[str, object]) -> list[str]:
+    """Keys neither create_pool nor asyncpg.connect takes."""
+    return _values.unknown(values, KEYS)
+
+
+def policy(
+    values: Mapping[str, object],
+    *,
+    hang: tuple[float, Knob] | None = None,
+    keepalive: tuple[float, Knob] | None = None,
+    version: str | None = None,
+) -> PoolPolicy:
+    """The pool `asyncpg.create_pool(**values)` builds; `version` is the app's asyncpg (default: LIBRARY_VERSION)."""
+    merged = _values.merged(DEFAULTS, values)
+    min_size = _values.count(merged, "min_size") or 0
+    lifetime = _values.seconds(merged, "max_inactive_connection_lifetime")
+    idle = lifetime if lifetime is not None and lifetime > 0 else None  # 0 turns the timer off
+    floor_kept = _version_tuple(version or LIBRARY_VERSION) >= _FLOOR_KEPT_SINCE
+    return PoolPolicy(
+        stack=STACK,
+        label="asyncpg's pool",
+        reuses=True,
+        max_age=None,  # max_queries counts queries, not seconds: no age bound
+        max_idle=idle,
+        max_idle_knob=Knob("max_inactive_connection_lifetime", merged["max_inactive_connection_lifetime"])
+        if idle is not None else None,
+        spares=min_size if floor_kept else 0,
+        notices_close=True,  # connection_lost drops a server-closed connection; acquire reconnects
+        ping=False,
+        hang_bound=hang[0] if hang else None,
+        hang_knob=hang[1] if hang else None,
+        keepalive_idle=keepalive[0] if keepalive else None,
+        keepalive_knob=keepalive[1] if keepalive else None,
+        # No max_age or ping lever: the pool has neither (a `setup=` callback is code, not a setting).
+        levers=(
+            ("max_idle", "max_inactive_connection_lifetime"),
+            ("spares", "min_size"),  # since 0.32 the idle timer spares min_size connections
+            ("hang", _values.lever_key(hang, "command_timeout")),
+            ("keepalive", _values.lever_key(keepalive, "server_settings.tcp_keepalives_idle")),
+        ),
+    )
+
+
+def _version_tuple(text: str) -> tuple[int, int]:
+    """(0, 32) from "asyncpg 0.32.0", "0.31.0" or "0.30.0rc1"; unreadable parts read as 0."""
+    numbers = text.split()[-1].split(".")
+    parts = ["".join(ch for ch in part if ch.isdigit()) or "0" for part in numbers[:2]]
+    return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0

@@ -1,0 +1,128 @@
+"""Django's database connections (one `DATABASES` entry) as a PoolPolicy. Pure: facts in FACTS.md.
+
+What Django does with the connection a thread keeps between requests (Django 5.2.19):
+- `close_old_connections` runs on request_started and request_finished (db/__init__.py:57-63) and closes a
+  connection whose `CONN_MAX_AGE` (seconds since connect; 0 = close after every request; None = never)
+  has passed: an age checked at checkout. Outside the request cycle (management commands, Celery tasks)
+  nothing runs it.
+- `CONN_HEALTH_CHECKS` (4.1+) runs `SELECT 1` before the first query of a request and reconnects when it
+  fails (base/base.py `close_if_health_check_failed`, postgresql/base.py `is_usable`).
+- Without it, a connection the server closed fails that request with OperationalError; the error marks
+  it, request_finished finds it unusable and closes it, so only the next request is healthy again.
+- 5.1+: `OPTIONS["pool"]` is a psycopg_pool ConnectionPool (postgresql/base.py:185-223) built with
+  `check=ConnectionPool.check_connection` when CONN_HEALTH_CHECKS is on; CONN_MAX_AGE must then be 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pool_doctor.errors import ConfigError
+from pool_doctor.path.policy import Knob, PoolPolicy
+from pool_doctor.stacks import _values
+from pool_doctor.stacks import psycopg_pool as psycopg_pool_stack
+
+STACK = "django"
+LIBRARY_VERSION = "Django 5.2.19"
+
+# django/db/utils.py ConnectionHandler.configure_settings (lines 160-170): a DATABASES entry's defaults.
+DEFAULTS: dict[str, object] = {
+    "CONN_MAX_AGE": 0,  # utils.py:165; 0 = a new connection per request, None = persistent forever
+    "CONN_HEALTH_CHECKS": False,  # utils.py:166; True = SELECT 1 before a request's first query
+    "OPTIONS": {},  # utils.py:167; OPTIONS["pool"] (5.1+, psycopg 3) turns on psycopg_pool
+}
+
+KEYS = frozenset(DEFAULTS) | {
+    "ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "ATOMIC_REQUESTS", "AUTOCOMMIT", "TIME_ZONE",
+    "TEST", "DISABLE_SERVER_SIDE_CURSORS",
+}
+# Django passes `check` itself (from CONN_HEALTH_CHECKS): naming it in OPTIONS["pool"] is a TypeError.
+_POOL_KEYS_DJANGO_SETS = frozenset({"check", "kwargs", "open", "configure"})
+
+
+def unknown_keys(values: Mapping[str, object]) -> list[str]:
+    """Keys a DATABASES entry does not take, and OPTIONS["pool"] keys that psycopg_pool does not take or
+    that Django sets itself, named `OPTIONS.pool.<key>`."""
+    found = _values.unknown(values, KEYS)
+    pool = _pool_options(values)
+    if pool:
+        strangers = set(psycopg_pool_stack.unknown_keys(pool)) | (set(pool) & _POOL_KEYS_DJANGO_SETS)
+        found += [f"OPTIONS.pool.{key}" for key in sorted(strangers)]
+    return found
+
+
+def policy(
+    values: Mapping[str, object],
+    *,
+    hang: tuple[float, Knob] | None = None,
+    keepalive: tuple[float, Knob] | None = None,
+) -> PoolPolicy:
+    """What a DATABASES entry with these keys does between requests."""
+    merged = _values.merged(DEFAULTS, values)
+    health = _values.flag(merged, "CONN_HEALTH_CHECKS")
+    pool = _pool_options(merged)
+    if pool is not None:
+        return _pooled(merged, pool, health, hang, keepalive)
+    age = _values.seconds(merged, "CONN_MAX_AGE")  # None = persistent forever
+    return PoolPolicy(
+        stack=STACK,
+        label="Django" if age != 0 else "Django (CONN_MAX_AGE = 0)",
+        reuses=age != 0,  # 0: closed at the end of every request
+        max_age=age if age else None,
+        max_age_knob=Knob("CONN_MAX_AGE", merged["CONN_MAX_AGE"]) if age else None,
+        notices_close=False,  # the first query of the request meets the server's close
+        ping=health,
+        ping_knob=Knob("CONN_HEALTH_CHECKS", True) if health else None,
+        hang_bound=hang[0] if hang else None,
+        hang_knob=hang[1] if hang else None,
+        keepalive_idle=keepalive[0] if keepalive else None,
+        keepalive_knob=keepalive[1] if keepalive else None,
+        levers=(
+            ("max_age", "CONN_MAX_AGE"),
+            ("ping", "CONN_HEALTH_CHECKS"),
+            ("hang", _values.lever_key(hang, "OPTIONS.tcp_user_timeout")),
+            ("keepalive", _values.lever_key(keepalive, "OPTIONS.keepalives_idle")),
+        ),
+    )
+
+
+def _pooled(
+    merged: Mapping[str, object],
+    pool: Mapping[str, object],
+    health: bool,
+    hang: tuple[float, Knob] | None,
+    keepalive: tuple[float, Knob] | None,
+) -> PoolPolicy:
+    if _values.seconds(merged, "CONN_MAX_AGE") != 0:
+        # Django refuses this combination itself (postgresql/base.py:191-194).
+        raise ConfigError("Django: OPTIONS['pool'] needs CONN_MAX_AGE = 0 (\"Pooling doesn't support "
+                          "persistent connections\")")
+    # Django builds ConnectionPool(check=check_connection if CONN_HEALTH_CHECKS else None, **pool).
+    options = {key: value for key, value in pool.items() if key not in _POOL_KEYS_DJANGO_SETS}
+    options["check"] = "check_connection" if health else None
+    # The lever a Django user turns is CONN_HEALTH_CHECKS, not psycopg_pool's `check`.
+    return psycopg_pool_stack.policy(options, hang=_in_options(hang), keepalive=_in_options(keepalive),
+                                     label="Django's psycopg_pool (OPTIONS[\"pool\"])", stack=STACK,
+                                     key_prefix="OPTIONS.pool.", ping_key="CONN_HEALTH_CHECKS",
+                                     libpq_prefix="OPTIONS.")
+
+
+def _in_options(bound: tuple[float, Knob] | None) -> tuple[float, Knob] | None:
+    """A libpq bound as a Django user sets it: in OPTIONS, which Django passes to psycopg as-is."""
+    if bound is None or bound[1].key.startswith("OPTIONS."):
+        return bound
+    key = bound[1].key.removeprefix("connect_args.").removeprefix("kwargs.")
+    return bound[0], Knob(f"OPTIONS.{key}", bound[1].value)
+
+
+def _pool_options(values: Mapping[str, object]) -> dict[str, object] | None:
+    """OPTIONS["pool"] as psycopg_pool keys: True means the defaults; absent or false means no pool."""
+    options = values.get("OPTIONS")
+    if not isinstance(options, Mapping):
+        return None
+    pool = options.get("pool")
+    if pool is True:
+        return {}
+    if isinstance(pool, Mapping) and pool:
+        return {str(key): value for key, value in pool.items()}
+    return None

@@ -1,0 +1,118 @@
+"""psycopg_pool's `ConnectionPool` / `AsyncConnectionPool` as a PoolPolicy. Pure: facts in FACTS.md.
+
+What it does with an idle connection (psycopg_pool 3.3.3 pool.py; pool.py is generated from pool_async.py,
+so both classes behave alike):
+- getconn hands out the connection at the front of the queue without looking at it; only `check=`
+  (e.g. `ConnectionPool.check_connection`, an empty query) tests it first and replaces a failed one.
+  Without it the request gets the server's close (`IdleSessionTimeout`).
+- `max_lifetime` (3600 s, minus up to 5 % jitter) is compared only when a connection is *returned*
+  (`_return_connection`): a connection returned young and then left idle is handed out however long it
+  idled. It bounds neither idle time nor age at checkout, so it retires nothing the judge can count on.
+- `max_idle` (600 s) is a shrink task that runs every max_idle seconds and closes *one* connection that
+  stayed unused through the last period, and only while the pool is above `min_size`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pool_doctor.path.policy import Knob, PoolPolicy
+from pool_doctor.stacks import _values
+
+STACK = "psycopg_pool"
+LIBRARY_VERSION = "psycopg_pool 3.3.3"
+
+# psycopg_pool 3.3.3 psycopg_pool/pool.py ConnectionPool.__init__ (lines 43-64); pool_async.py matches.
+DEFAULTS: dict[str, object] = {
+    "min_size": 4,  # pool.py:49; kept open whatever their idle time (the shrink stops at min_size)
+    "max_size": None,  # pool.py:50; None = min_size (base.py _check_size)
+    "check": None,  # pool.py:53; None: getconn does not test the connection
+    "timeout": 30.0,  # pool.py:57; getconn's wait for a free connection, not a query bound
+    "max_waiting": 0,  # pool.py:58
+    "max_lifetime": 3600.0,  # pool.py:59; compared on return only, minus up to 5 % jitter (base.py:197)
+    "max_idle": 600.0,  # pool.py:60; one shrink per period, above min_size only
+    "reconnect_timeout": 300.0,  # pool.py:61
+    "num_workers": 3,  # pool.py:63
+}
+
+KEYS = frozenset(DEFAULTS) | {
+    "conninfo", "connection_class", "kwargs", "open", "configure", "reset", "name", "close_returns",
+    "reconnect_failed",
+}
+
+# What `check` may name for the pool's own test (the config holds a name, not a callable).
+_CHECK_NAMES = frozenset({"check_connection", "ConnectionPool.check_connection",
+                          "AsyncConnectionPool.check_connection"})
+
+
+def unknown_keys(values: Mapping[str, object]) -> list[str]:
+    """Keys ConnectionPool(...) does not take."""
+    return _values.unknown(values, KEYS)
+
+
+def policy(
+    values: Mapping[str, object],
+    *,
+    hang: tuple[float, Knob] | None = None,
+    keepalive: tuple[float, Knob] | None = None,
+    label: str = "psycopg_pool",
+    stack: str = STACK,
+    key_prefix: str = "",
+    ping_key: str = "check",
+    libpq_prefix: str = "kwargs.",
+) -> PoolPolicy:
+    """The pool `ConnectionPool(**values)` builds.
+
+    `label`, `stack` and the key names (pool keys under `key_prefix`, the ping under `ping_key`, libpq
+    parameters under `libpq_prefix`) let Django's OPTIONS["pool"] reuse it in Django's own terms.
+    """
+    merged = _values.merged(DEFAULTS, values)
+    min_size = _values.count(merged, "min_size") or 0
+    max_size = _values.count(merged, "max_size")
+    max_size = min_size if max_size is None else max_size
+    check = merged.get("check")
+    # Only the pool's own test is known to reach the server; a custom callable's name says nothing.
+    checks = check is True or is_pool_check(check)
+    idle = _idle_bound(merged, min_size, max_size)
+    return PoolPolicy(
+        stack=stack,
+        label=label,
+        reuses=True,
+        max_age=None,  # max_lifetime is checked on return, not at getconn: no bound at checkout
+        max_idle=idle,
+        max_idle_knob=Knob(f"{key_prefix}max_idle", merged["max_idle"]) if idle is not None else None,
+        spares=min_size,
+        notices_close=False,  # getconn does not look at the socket: it hands out the closed connection
+        ping=checks,
+        ping_knob=Knob(ping_key, True if ping_key != "check" else "check_connection") if checks else None,
+        hang_bound=hang[0] if hang else None,
+        hang_knob=hang[1] if hang else None,
+        keepalive_idle=keepalive[0] if keepalive else None,
+        keepalive_knob=keepalive[1] if keepalive else None,
+        # No max_age lever: max_lifetime is checked on return, so it bounds no checkout.
+        levers=(
+            ("max_idle", f"{key_prefix}max_idle"),
+            ("spares", f"{key_prefix}min_size"),
+            ("ping", ping_key),
+            ("hang", _values.lever_key(hang, f"{libpq_prefix}tcp_user_timeout")),
+            ("keepalive", _values.lever_key(keepalive, f"{libpq_prefix}keepalives_idle")),
+        ),
+    )
+
+
+def is_pool_check(check: object) -> bool:
+    """Whether `check` names psycopg_pool's own test (`ConnectionPool.check_connection`)."""
+    return isinstance(check, str) and check.strip() in _CHECK_NAMES
+
+
+def _idle_bound(merged: Mapping[str, object], min_size: int, max_size: int) -> float | None:
+    """The longest a connection above min_size can sit idle before the shrink task closes it.
+
+    The task closes one connection per max_idle period, and only after a whole period in which that many
+    stayed unused, so with n connections above min_size the last goes after up to (n + 1) periods
+    (seen: 3 connections, max_idle 1 s, closed at 2, 3 and 4 s).
+    """
+    period = _values.seconds(merged, "max_idle")
+    if period is None or period <= 0:
+        return None
+    return period * (max(max_size - min_size, 1) + 1)
