@@ -157,3 +157,13 @@ def unique_name() -> str:
     two tests' objects collide. Short enough to stay far below the 63-byte identifier limit.
     """
     return f"t{next(_name_counter)}_{uuid.uuid4().hex[:8]}"
+
+
+_PGBOUNCER_FIXTURES = {"make_pgbouncer", "pgbouncer_bin"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a PgBouncer is a `pgbouncer` test, whether or not its module says so (-m pgbouncer)."""
+    for item in items:
+        if _PGBOUNCER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pgbouncer)

@@ -1,4 +1,4 @@
-"""`pool-doctor check` end to end: the installed command, in a subprocess, against real servers (every major).
+"""`pool-doctor check` end to end: the command (in process, through main(argv)) against real servers (every major).
 
 Each test makes its own role and database on the session's shared server (`pg`), so tests never see each
 other's settings; server-level settings live on one dedicated server per major (`tuned`).

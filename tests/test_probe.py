@@ -1,4 +1,4 @@
-"""`pool-doctor probe` end to end: the installed command against real servers, and its parts on the real path.
+"""`pool-doctor probe` end to end: the command (in process, through main(argv)) against real servers, and its parts on the real path.
 
 Every failure is reproduced for real: a session-level idle_session_timeout, pg_terminate_backend, and the
 package's own fault proxy on loopback. No mocks.
@@ -53,6 +53,7 @@ def by_name(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 # -- the whole command ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
 def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
     pg: LocalPostgres, unique_name: str, driver: str
@@ -107,6 +108,7 @@ def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
         "server_idle_timeout", "backend_terminated", "network_reset", "network_blackhole"}
 
 
+@pytest.mark.slow
 def test_without_a_known_limit_a_blackhole_costs_the_recommended_config_one_bounded_error(
     pg: LocalPostgres, unique_name: str
 ) -> None:
@@ -125,6 +127,7 @@ def test_without_a_known_limit_a_blackhole_costs_the_recommended_config_one_boun
     assert recommended["seconds"] < 3 and recommended["recovered"] is True
 
 
+@pytest.mark.slow
 def test_recommended_settings_as_current_exit_0_and_table_output(server: LocalPostgres, unique_name: str) -> None:
     run = pool_doctor(
         "probe", "--url", app_url(server, unique_name, "psycopg"), "--pool-pre-ping", "--pool-recycle", "300",
@@ -154,6 +157,7 @@ def test_bad_probe_options_exit_2(flag: list[str]) -> None:
 # -- idle-timeout discovery on a path that really forgets idle flows -------------------------------
 
 
+@pytest.mark.slow
 def test_discovery_through_the_command_finds_a_reset_within_10_percent(server: LocalPostgres, unique_name: str) -> None:
     url = app_url(server, unique_name, "asyncpg")
     with ThreadedFaultProxy(server.host, server.port, idle_timeout=IDLE_TIMEOUT, mode="reset") as proxy:
@@ -169,6 +173,7 @@ def test_discovery_through_the_command_finds_a_reset_within_10_percent(server: L
     assert found["connections"] <= 20 and found["seconds"] <= 1.25 * IDLE_TIMEOUT + 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
 def test_discovery_finds_a_blackhole_within_10_percent(server: LocalPostgres, unique_name: str, driver: str) -> None:
     url = app_url(server, unique_name, driver)
