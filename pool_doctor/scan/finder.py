@@ -1,0 +1,341 @@
+"""The files of a project, each parsed at most once, and what their names refer to.
+
+Purely static: files are read and given to `ast.parse`, never imported or run. A file is parsed only when
+its text holds a name the scan looks for, or when a value the scan follows lives in it.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import re
+import tokenize
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_BYTES = 2_000_000  # larger .py files are generated data (tables, vendored bundles), not configuration
+SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
+
+# Names whose call creates a pool, per library; the first match of a file's text against TRIGGER decides
+# whether it is parsed at all.
+LIBRARY_TARGETS: dict[str, tuple[str, frozenset[str]]] = {
+    "sqlalchemy": ("sqlalchemy", frozenset(
+        {"create_engine", "create_async_engine", "engine_from_config", "async_engine_from_config"})),
+    "sqlmodel": ("sqlalchemy", frozenset({"create_engine", "create_async_engine"})),
+    "asyncpg": ("asyncpg", frozenset({"create_pool"})),
+    "psycopg_pool": ("psycopg_pool", frozenset(
+        {"ConnectionPool", "AsyncConnectionPool", "NullConnectionPool", "AsyncNullConnectionPool"})),
+    "psycopg2": ("psycopg2", frozenset({"SimpleConnectionPool", "ThreadedConnectionPool", "PersistentConnectionPool"})),
+    "flask_sqlalchemy": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),
+}
+CALL_NAMES = frozenset(name for _, names in LIBRARY_TARGETS.values() for name in names)
+TRIGGER = re.compile(
+    rb"create_engine|create_async_engine|engine_from_config|create_pool|ConnectionPool|DATABASES|SQLALCHEMY_|engine_options"
+)
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """`NAME = value` somewhere in a scope, with the `if` tests it sits under (test, taken-when-true)."""
+
+    value: ast.expr
+    line: int
+    conditions: tuple[tuple[ast.expr, bool], ...] = ()
+
+
+@dataclass
+class CallSite:
+    call: ast.Call
+    functions: tuple[FunctionNode | ast.Lambda, ...]  # enclosing functions, outermost first
+    cls: ast.ClassDef | None  # innermost enclosing class
+    conditions: tuple[tuple[ast.expr, bool], ...]  # `if` tests it sits under, innermost scope only
+
+
+@dataclass
+class Module:
+    path: Path
+    display: str  # the file as reports name it
+    name: str  # dotted module name relative to the scan root
+    tree: ast.Module
+    source: str
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted target, module level
+    nested_imports: dict[str, str] = field(default_factory=dict)  # imports inside functions, as a fallback
+    star_imports: list[str] = field(default_factory=list)
+    assigns: dict[str, list[Assignment]] = field(default_factory=dict)
+    functions: dict[str, FunctionNode] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    module_statements: list[tuple[ast.stmt, tuple[tuple[ast.expr, bool], ...]]] = field(default_factory=list)
+    calls: dict[str, list[CallSite]] = field(default_factory=dict)  # by the called name's last part
+    is_package: bool = False
+
+    def where(self, node: ast.AST) -> str:
+        return f"{self.display}:{getattr(node, 'lineno', 0)}"
+
+    def segment(self, node: ast.AST) -> str:
+        text = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        text = " ".join(text.split())
+        return text if len(text) <= 120 else text[:117] + "..."
+
+
+def read_source(path: Path) -> tuple[bytes | None, str | None]:
+    """The file's bytes, or why it was skipped."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return None, f"skipped: {size // 1000} kB is larger than {MAX_BYTES // 1000} kB"
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    if b"\0" in data[:8192]:
+        return None, "skipped: binary"
+    return data, None
+
+
+def decode(data: bytes) -> str:
+    """Text for source segments, honouring a PEP 263 coding cookie as ast.parse does."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:
+        encoding = "utf-8"
+    return data.decode(encoding, errors="replace")
+
+
+class Project:
+    """The scanned tree: its .py files, a module index, and the modules parsed so far (each once)."""
+
+    def __init__(self, root: Path, given: Path) -> None:
+        self.root = root
+        self.given = given  # PATH as the user typed it: reports name files from it
+        self.single_file = root.is_file()
+        self.base = root.parent if self.single_file else root
+        self.files: list[Path] = sorted(self._walk())
+        self.index: dict[str, list[Path]] = {}
+        for path in self.files:
+            for key in self._module_keys(path):
+                self.index.setdefault(key, []).append(path)
+        self.modules: dict[Path, Module | None] = {}  # None: could not be read or parsed
+        self.warnings: list[str] = []
+
+    def _walk(self) -> Iterator[Path]:
+        if self.single_file:
+            yield self.root
+            return
+        for directory, dirnames, filenames in os.walk(self.root):
+            here = Path(directory)
+            # A virtualenv or installed packages inside a project are someone else's code; scanning
+            # a site-packages directory itself (the benchmark) is still possible by naming it.
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS
+                           and not (here / d / "pyvenv.cfg").exists()]
+            for name in filenames:
+                if name.endswith(".py"):
+                    yield here / name
+
+    def display(self, path: Path) -> str:
+        if self.single_file:
+            return self.given.as_posix()
+        return (self.given / path.relative_to(self.root)).as_posix()
+
+    def _module_keys(self, path: Path) -> list[str]:
+        parts = list(path.relative_to(self.base).with_suffix("").parts)
+        if parts and parts[-1] == "__init__":
+            parts.pop()
+        # Every suffix: the scan root may sit above the import root (src/ layouts, monorepos).
+        return [".".join(parts[i:]) for i in range(len(parts)) if parts[i:]]
+
+    def module_name(self, path: Path) -> str:
+        keys = self._module_keys(path)
+        return keys[0] if keys else path.stem
+
+    def find_module(self, dotted: str, near: Path | None = None) -> Path | None:
+        candidates = self.index.get(dotted)
+        if not candidates:
+            return None
+        if len(candidates) == 1 or near is None:
+            return candidates[0]
+        # Several files answer to the name: the one closest to the importing file is what Python would find.
+        return max(candidates, key=lambda p: (len(os.path.commonpath([p, near]).split(os.sep)), -len(p.parts)))
+
+    def parse(self, path: Path, data: bytes | None = None) -> Module | None:
+        if path in self.modules:
+            return self.modules[path]
+        module: Module | None = None
+        display = self.display(path)
+        if data is None:
+            data, why = read_source(path)
+            if data is None:
+                self.warnings.append(f"{display}: {why}")
+                self.modules[path] = None
+                return None
+        try:
+            tree = ast.parse(data, filename=display)
+        except SyntaxError as exc:
+            self.warnings.append(f"{display}:{exc.lineno or 0}: does not parse with Python "
+                                 f"{_py_version()} ({exc.msg}); skipped")
+        except (ValueError, RecursionError, MemoryError) as exc:
+            self.warnings.append(f"{display}: does not parse ({type(exc).__name__}); skipped")
+        else:
+            module = Module(path=path, display=display, name=self.module_name(path), tree=tree,
+                            source=decode(data), is_package=path.name == "__init__.py")
+            try:
+                index_module(module)
+            except RecursionError:
+                self.warnings.append(f"{display}: nested too deeply to follow; skipped")
+                module = None
+        self.modules[path] = module
+        return module
+
+    def module_by_name(self, dotted: str, near: Path | None = None) -> Module | None:
+        path = self.find_module(dotted, near)
+        return self.parse(path) if path is not None else None
+
+
+def _py_version() -> str:
+    import sys
+
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def index_module(module: Module) -> None:
+    """One walk over the tree: imports, assignments, definitions and every call, with its context."""
+    _collect_scope(module, module.tree.body, ())
+    stack: list[tuple[ast.AST, tuple[FunctionNode | ast.Lambda, ...], ast.ClassDef | None,
+                      tuple[tuple[ast.expr, bool], ...]]] = [(module.tree, (), None, ())]
+    while stack:
+        node, functions, cls, conditions = stack.pop()
+        if isinstance(node, ast.Call):
+            name = _last_name(node.func)
+            if name is not None:
+                module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
+            _add_import(module, node, module.nested_imports)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            inner = (*functions, node)
+            for child in ast.iter_child_nodes(node):
+                stack.append((child, inner, cls, ()))
+            continue
+        if isinstance(node, ast.ClassDef):
+            for child in ast.iter_child_nodes(node):
+                stack.append((child, functions, node, ()))
+            continue
+        if isinstance(node, ast.If):
+            stack.append((node.test, functions, cls, conditions))
+            for child in node.body:
+                stack.append((child, functions, cls, (*conditions, (node.test, True))))
+            for child in node.orelse:
+                stack.append((child, functions, cls, (*conditions, (node.test, False))))
+            continue
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, functions, cls, conditions))
+    for sites in module.calls.values():
+        sites.sort(key=lambda s: (s.call.lineno, s.call.col_offset))
+
+
+def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple[ast.expr, bool], ...]) -> None:
+    """Module-level statements, following if/try/with blocks (still run at import) but not functions."""
+    for stmt in body:
+        module.module_statements.append((stmt, conditions))
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            _add_import(module, stmt, module.imports)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            module.functions[stmt.name] = stmt
+        elif isinstance(stmt, ast.ClassDef):
+            module.classes[stmt.name] = stmt
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            for name, value in assigned_names(stmt):
+                module.assigns.setdefault(name, []).append(Assignment(value, stmt.lineno, conditions))
+        elif isinstance(stmt, ast.If):
+            _collect_scope(module, stmt.body, (*conditions, (stmt.test, True)))
+            _collect_scope(module, stmt.orelse, (*conditions, (stmt.test, False)))
+        elif isinstance(stmt, (ast.Try, ast.TryStar)):
+            _collect_scope(module, stmt.body, conditions)
+            for handler in stmt.handlers:
+                _collect_scope(module, handler.body, conditions)
+            _collect_scope(module, stmt.orelse, conditions)
+            _collect_scope(module, stmt.finalbody, conditions)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            _collect_scope(module, stmt.body, conditions)
+
+
+def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:
+    """`a = b = value`, `a: int = value`: each plain name with its value (tuple targets are not followed)."""
+    if isinstance(stmt, ast.Assign):
+        return [(t.id, stmt.value) for t in stmt.targets if isinstance(t, ast.Name)]
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name):
+        return [(stmt.target.id, stmt.value)]
+    return []
+
+
+def _add_import(module: Module, node: ast.Import | ast.ImportFrom, into: dict[str, str]) -> None:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                into[alias.asname] = alias.name
+            else:  # `import a.b` binds `a`
+                top = alias.name.split(".")[0]
+                into.setdefault(top, top)
+        return
+    base = resolve_relative(module, node.module, node.level)
+    if base is None:
+        return
+    for alias in node.names:
+        if alias.name == "*":
+            if into is module.imports:
+                module.star_imports.append(base)
+            continue
+        into[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+
+
+def resolve_relative(module: Module, name: str | None, level: int) -> str | None:
+    if level == 0:
+        return name or ""
+    parts = module.name.split(".")
+    if not module.is_package:
+        parts = parts[:-1]
+    if level > 1:
+        if level - 1 > len(parts):
+            return None
+        parts = parts[: len(parts) - (level - 1)]
+    if name:
+        parts = [*parts, name]
+    return ".".join(p for p in parts if p)
+
+
+def _last_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def dotted_parts(node: ast.expr) -> list[str] | None:
+    """`a.b.c` as ["a", "b", "c"]; None for anything that is not a plain dotted name."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return parts[::-1]
+
+
+def library_target(dotted: str) -> tuple[str, str] | None:
+    """(stack, public call name) when `dotted` names a pool-creating library callable."""
+    parts = dotted.split(".")
+    entry = LIBRARY_TARGETS.get(parts[0])
+    if entry is None or parts[-1] not in entry[1]:
+        return None
+    stack, _ = entry
+    name = parts[-1]
+    if parts[0] == "sqlalchemy":
+        public = f"sqlalchemy.ext.asyncio.{name}" if "async" in name else f"sqlalchemy.{name}"
+    elif parts[0] == "psycopg2":
+        public = f"psycopg2.pool.{name}"
+    else:
+        public = f"{parts[0]}.{name}"
+    return stack, public

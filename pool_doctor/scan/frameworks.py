@@ -1,0 +1,244 @@
+"""Pools a framework creates from configuration: Django's `DATABASES` and Flask-SQLAlchemy's `SQLALCHEMY_*` keys."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Any
+
+from pool_doctor.scan.finder import Module, dotted_parts
+from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.pools import mask
+from pool_doctor.scan.values import (
+    SV,
+    ClassRef,
+    DictV,
+    Evaluator,
+    Frame,
+    Thunk,
+    flatten,
+    leaf,
+)
+
+# --- Django ------------------------------------------------------------------------------------------
+
+
+def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
+    assigned = "DATABASES" in module.assigns
+    mutations = [(stmt, cond) for stmt, cond in module.module_statements if _database_path(stmt) is not None]
+    if not assigned and not mutations:
+        return
+    frame = Frame(module)
+    base_line = 0
+    if assigned:
+        active = [a for a in module.assigns["DATABASES"] if ev.conditions_hold(a.conditions, frame) is not False]
+        base_line = active[-1].line if active else module.assigns["DATABASES"][-1].line
+    databases = ev.force(ev.global_value(module, "DATABASES", module.tree))
+    first_line = base_line or (mutations[0][0].lineno if mutations else 1)
+    if not isinstance(databases, DictV):
+        yield ScannedPool(file=module.display, line=first_line, end_line=first_line, stack="django",
+                          call="DATABASES", settings={}, unresolved=[_expr(databases) or "DATABASES"],
+                          at_import=True)
+        return
+    databases = _copy(ev, databases)
+    touched: dict[str, int] = {}
+    for stmt, conditions in mutations:
+        if stmt.lineno < base_line or ev.conditions_hold(conditions, frame) is False:
+            continue
+        path = _database_path(stmt)
+        assert path is not None
+        _apply(ev, databases, stmt, path, frame)
+        if path:
+            touched.setdefault(path[0], stmt.lineno)
+    for alias, value in databases.items.items():
+        value = ev.force(value)
+        if isinstance(value, DictV):
+            line = value.line if value.file == module.display and value.line else touched.get(alias, first_line)
+            end_line = value.end_line if value.file == module.display and value.end_line else line
+            unresolved: list[str] = []
+            settings = {key: mask(key, leaf(item, ev))
+                        for key, item in flatten(value, ev, "", unresolved).items()}
+            yield ScannedPool(file=module.display, line=line, end_line=end_line, stack="django",
+                              call=f"DATABASES[{alias!r}]", settings=settings, unresolved=unresolved, at_import=True)
+        else:
+            yield ScannedPool(file=module.display, line=first_line, end_line=first_line, stack="django",
+                              call=f"DATABASES[{alias!r}]", settings={}, unresolved=[_expr(value) or alias],
+                              at_import=True)
+
+
+def _expr(value: Any) -> str | None:
+    return value.expr if isinstance(value, SV) else None
+
+
+def _copy(ev: Evaluator, value: DictV) -> DictV:
+    """A private copy: later `DATABASES["default"]["X"] = ...` statements must not change shared values."""
+    items: dict[str, Any] = {}
+    for key, item in value.items.items():
+        forced = ev.force(item)
+        items[key] = _copy(ev, forced) if isinstance(forced, DictV) else forced
+    return DictV(items, value.origin, list(value.opaque), value.line, value.end_line, value.file)
+
+
+def _database_path(stmt: ast.stmt) -> list[str] | None:
+    """`DATABASES["a"]["B"] = v` -> ["a", "B"]; `DATABASES["a"].update(...)` -> ["a"]; else None."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        return _subscript_path(stmt.targets[0], allow_root=False)
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute) \
+            and stmt.value.func.attr == "update":
+        return _subscript_path(stmt.value.func.value, allow_root=True)
+    return None
+
+
+def _subscript_path(node: ast.expr, allow_root: bool) -> list[str] | None:
+    path: list[str] = []
+    while isinstance(node, ast.Subscript):
+        if not (isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+            return None
+        path.append(node.slice.value)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id == "DATABASES" and (path or allow_root):
+        return path[::-1]
+    return None
+
+
+def _apply(ev: Evaluator, databases: DictV, stmt: ast.stmt, path: list[str], frame: Frame) -> None:
+    target = databases
+    keys = path if isinstance(stmt, ast.Expr) else path[:-1]
+    for key in keys:
+        inner = ev.force(target.items.get(key))
+        if not isinstance(inner, DictV):
+            inner = DictV({}, frame.module.where(stmt), line=stmt.lineno, end_line=stmt.end_lineno or stmt.lineno,
+                          file=frame.module.display)
+            target.items[key] = inner
+        target = inner
+    if isinstance(stmt, ast.Assign):
+        value = ev.force(ev.eval(stmt.value, frame))
+        target.items[path[-1]] = _copy(ev, value) if isinstance(value, DictV) else value
+        return
+    assert isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+    call = stmt.value
+    for arg in call.args:
+        ev._merge(target, ev.eval(arg, frame), frame.module.segment(arg))
+    for kw in call.keywords:
+        if kw.arg is None:
+            ev._merge(target, ev.eval(kw.value, frame), frame.module.segment(kw.value))
+        else:
+            target.items[kw.arg] = Thunk(kw.value, frame)
+
+
+# --- Flask-SQLAlchemy --------------------------------------------------------------------------------
+
+# Flask-SQLAlchemy 2.x config keys and the create_engine argument each became (3.0 removed them).
+LEGACY_KEYS = {
+    "SQLALCHEMY_POOL_SIZE": "pool_size",
+    "SQLALCHEMY_POOL_TIMEOUT": "pool_timeout",
+    "SQLALCHEMY_POOL_RECYCLE": "pool_recycle",
+    "SQLALCHEMY_MAX_OVERFLOW": "max_overflow",
+}
+ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
+POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", *LEGACY_KEYS}
+
+
+def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
+    if "SQLALCHEMY_" not in module.source:
+        return
+    # Config classes (class Config: SQLALCHEMY_ENGINE_OPTIONS = {...}), with their project base classes' keys.
+    for cls in module.classes.values():
+        own = {name for name in ev.scope_locals(cls).keys() if name in POOL_KEYS}
+        if not own:
+            continue
+        ref = ClassRef(module, cls)
+        keys: dict[str, tuple[Any, int]] = {}
+        for klass in reversed(ev.class_chain(ref)):
+            for name, assignments in ev.scope_locals(klass.node).items():
+                if name.startswith("SQLALCHEMY_"):
+                    keys[name] = (Thunk(assignments[-1].value, Frame(klass.module, scope=klass.node)),
+                                  assignments[-1].line)
+        yield _flask_pool(ev, module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
+    # A config module read with from_object / from_pyfile: SQLALCHEMY_* at module level.
+    module_keys = {name: assignments for name, assignments in module.assigns.items() if name.startswith("SQLALCHEMY_")}
+    if module_keys.keys() & POOL_KEYS:
+        frame = Frame(module)
+        keys = {name: (ev.global_value(module, name, module.tree), assignments[-1].line)
+                for name, assignments in module_keys.items()}
+        line = min(line for _, line in keys.values())
+        yield _flask_pool(ev, module, line, max(line for _, line in keys.values()), "module config", keys, frame)
+    # app.config["SQLALCHEMY_..."] = ... and app.config.update(SQLALCHEMY_...=...), grouped by function.
+    for scope, statements in _scopes(module.tree):
+        keys = {}
+        for stmt in statements:
+            for name, value_node in _config_writes(stmt):
+                keys[name] = (Thunk(value_node, Frame(module, scope=scope)), stmt.lineno)
+        if keys.keys() & POOL_KEYS:
+            lines = [line for _, line in keys.values()]
+            yield _flask_pool(ev, module, min(lines), max(lines), "app.config", keys)
+
+
+def _flask_pool(ev: Evaluator, module: Module, line: int, end_line: int, call: str,
+                keys: dict[str, tuple[Any, int]], frame: Frame | None = None) -> ScannedPool:
+    settings: dict[str, Any] = {}
+    unresolved: list[str] = []
+    for name, (value, _) in sorted(keys.items(), key=lambda item: item[1][1]):
+        if name == "SQLALCHEMY_ENGINE_OPTIONS":
+            forced = ev.force(value)
+            if isinstance(forced, DictV):
+                settings.update(flatten(forced, ev, "", unresolved))
+            else:
+                unresolved.append(f"SQLALCHEMY_ENGINE_OPTIONS: {_expr(forced) or '?'}")
+        else:
+            settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
+    return ScannedPool(file=module.display, line=line, end_line=end_line, stack="flask_sqlalchemy", call=call,
+                       settings={k: mask(k, leaf(v, ev)) for k, v in settings.items()}, unresolved=unresolved)
+
+
+def _scopes(tree: ast.Module) -> Iterator[tuple[ast.AST | None, list[ast.stmt]]]:
+    """The module's own statements, then each function's, never descending into a nested function."""
+    todo: list[tuple[ast.AST | None, list[ast.stmt]]] = [(None, tree.body)]
+    while todo:
+        scope, body = todo.pop()
+        flat: list[ast.stmt] = []
+        stack = list(body)
+        while stack:
+            stmt = stack.pop(0)
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                todo.append((stmt, stmt.body))
+                continue
+            if isinstance(stmt, ast.ClassDef):
+                todo.extend((None, [s]) for s in stmt.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
+                continue
+            flat.append(stmt)
+            for block in ("body", "orelse", "finalbody"):
+                stack.extend(getattr(stmt, block, []))
+            for handler in getattr(stmt, "handlers", []):
+                stack.extend(handler.body)
+        yield scope, flat
+
+
+def _config_writes(stmt: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
+    if isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            if isinstance(target, ast.Subscript) and _is_config(target.value) and isinstance(target.slice, ast.Constant) \
+                    and isinstance(target.slice.value, str) and target.slice.value.startswith("SQLALCHEMY_"):
+                yield target.slice.value, stmt.value
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        if isinstance(call.func, ast.Attribute) and call.func.attr in ("update", "from_mapping", "setdefault") \
+                and _is_config(call.func.value):
+            if call.func.attr == "setdefault" and len(call.args) == 2 and isinstance(call.args[0], ast.Constant):
+                if str(call.args[0].value).startswith("SQLALCHEMY_"):
+                    yield str(call.args[0].value), call.args[1]
+                return
+            for kw in call.keywords:
+                if kw.arg and kw.arg.startswith("SQLALCHEMY_"):
+                    yield kw.arg, kw.value
+            for arg in call.args:
+                if isinstance(arg, ast.Dict):
+                    for key, value in zip(arg.keys, arg.values):
+                        if isinstance(key, ast.Constant) and str(key.value).startswith("SQLALCHEMY_"):
+                            yield str(key.value), value
+
+
+def _is_config(node: ast.expr) -> bool:
+    parts = dotted_parts(node)
+    return bool(parts) and parts[-1] == "config" and len(parts) >= 2  # type: ignore[index]
+

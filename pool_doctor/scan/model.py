@@ -1,0 +1,113 @@
+"""What `scan` finds: the pools an app's source creates, each setting with where its value comes from.
+
+Plain data, no I/O. `ScanReport.to_json()` is the one JSON form (issue 13's shape); renderers and
+`--app` only read these objects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+Stack = Literal["sqlalchemy", "asyncpg", "psycopg_pool", "psycopg2", "django", "flask_sqlalchemy"]
+
+
+@dataclass(frozen=True)
+class ScannedValue:
+    """One setting as the code gives it.
+
+    `value` is what is in effect when no environment variable is set (a plain JSON value); `from_` is
+    the `file:line` that value is written at; `env` the variable that overrides it. When `known` is
+    False the value could not be worked out statically: `value` is None and `expr` holds the source.
+    """
+
+    value: Any
+    from_: str | None
+    env: str | None = None
+    known: bool = True
+    expr: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"value": self.value, "from": self.from_, "env": self.env, "known": self.known}
+        if not self.known:
+            out["expr"] = self.expr
+        return out
+
+    def show(self) -> str:
+        """Short text for a table cell: the value, `?` when unknown, `$VAR` when the environment overrides it."""
+        text = _short(self.value) if self.known else "?"
+        return f"{text} ${self.env}" if self.env else text
+
+
+def _short(value: Any) -> str:
+    if value is True or value is False:
+        return str(value).lower()
+    if value is None:
+        return "none"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ScannedPool:
+    file: str  # as the user would type it: relative to the working directory when PATH was relative
+    line: int  # first line of the call (or of the assignment)
+    end_line: int
+    stack: Stack
+    call: str  # the library callable, e.g. "sqlalchemy.ext.asyncio.create_async_engine", or "DATABASES['default']"
+    settings: dict[str, ScannedValue]
+    # `**x` unpackings (and whole configurations) whose keys could not be read: any setting may hide there
+    unresolved: list[str] = field(default_factory=list)
+    at_import: bool = False  # created while the module is imported (module or class body), not in a function
+    via: list[str] = field(default_factory=list)  # the project's wrapper calls it went through, outermost first
+    condition: str | None = None  # the `if` test(s) this creation sits under, as source text
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def get(self, key: str) -> ScannedValue | None:
+        return self.settings.get(key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "end_line": self.end_line,
+            "stack": self.stack,
+            "call": self.call,
+            "settings": {key: value.to_json() for key, value in self.settings.items()},
+            "unresolved": list(self.unresolved),
+            "at_import": self.at_import,
+            "via": list(self.via),
+            "condition": self.condition,
+        }
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    root: str
+    pools: list[ScannedPool]
+    warnings: list[str]  # files that could not be read or parsed, each naming the file
+    files_seen: int = 0
+    files_parsed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "pools": [pool.to_json() for pool in self.pools],
+            "warnings": list(self.warnings),
+        }
+
+
+MASK = "***"
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s]*@")
+_CONNINFO_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+
+
+def mask_text(text: str) -> str:
+    """A URL's or conninfo string's password as `***`; what the code has, never what it hides."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    return _CONNINFO_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}", text)

@@ -1,0 +1,68 @@
+"""`scan_path`: every pool a project's source creates, read statically (nothing is imported or run)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pool_doctor.errors import UsageError
+from pool_doctor.scan.finder import TRIGGER, Module, Project, read_source
+from pool_doctor.scan.frameworks import django_pools, flask_pools
+from pool_doctor.scan.model import ScannedPool, ScanReport
+from pool_doctor.scan.pools import PoolFinder
+from pool_doctor.scan.values import Evaluator
+
+WRAPPER_ROUNDS = 4  # wrappers of wrappers of wrappers: deeper indirection than this is not configuration
+
+
+def scan_path(path: Path) -> ScanReport:
+    """Find the pools under `path` (a directory or one .py file). Files that cannot be parsed are warnings."""
+    if not path.exists():
+        raise UsageError(f"no such file or directory: {path}")
+    project = Project(path.resolve(), path)
+    evaluator = Evaluator(project)
+    finder = PoolFinder(evaluator)
+
+    # Pass 1: read every file once; parse only those that name something that creates a pool.
+    pending: list[Module] = []
+    for file in project.files:
+        data, why = read_source(file)
+        if data is None:
+            project.warnings.append(f"{project.display(file)}: {why}")
+            continue
+        if TRIGGER.search(data):
+            module = project.parse(file, data)
+            if module is not None:
+                pending.append(module)
+
+    # The project's own wrappers: their callers may sit in files that name none of the library's calls.
+    for _ in range(WRAPPER_ROUNDS):
+        new = [wrapper for module in pending for wrapper in finder.learn_wrappers(module)]
+        if not new:
+            break
+        names = {wrapper.name for wrapper in new}
+        pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
+        pending = []
+        for file in project.files:
+            if file in project.modules:
+                module = project.modules[file]
+                if module is not None and names & module.calls.keys():
+                    pending.append(module)
+                continue
+            data, _ = read_source(file)
+            if data is not None and pattern.search(data):
+                module = project.parse(file, data)
+                if module is not None:
+                    pending.append(module)
+
+    modules = sorted((m for m in list(project.modules.values()) if m is not None), key=lambda m: m.display)
+    finder.count_callers(modules)
+    pools: list[ScannedPool] = []
+    for module in modules:
+        pools.extend(finder.pools(module))
+        if "DATABASES" in module.source:
+            pools.extend(django_pools(evaluator, module))
+        pools.extend(flask_pools(evaluator, module))
+    pools.sort(key=lambda p: (p.file, p.line, p.call))
+    return ScanReport(root=path.as_posix(), pools=pools, warnings=list(dict.fromkeys(project.warnings)),
+                      files_seen=len(project.files), files_parsed=len(modules))
