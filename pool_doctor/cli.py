@@ -150,7 +150,7 @@ def build_inputs(common: CommonArgs) -> Any:
     """CLI strings and numbers -> typed Inputs (the only place below which nothing sees Typer)."""
     from pool_doctor.config import load_settings, read_config_file, unknown_keys
     from pool_doctor.report import Inputs
-    from pool_doctor.target import resolve_target
+    from pool_doctor.connection.spec import resolve_connection
 
     if common.role is not None and not common.role.strip():
         raise UsageError("--role needs a role name")
@@ -163,21 +163,20 @@ def build_inputs(common: CommonArgs) -> Any:
         "network": {"idle_timeout": common.network_idle_timeout} if common.network_idle_timeout is not None else {},
     }
     settings = load_settings(overrides, file_data, origin=origin)
-    target = resolve_target(common.url)
+    target = resolve_connection(common.url).with_connect_args(settings.connect_args)
     if common.ask_password:
-        target = target.with_password(_prompt_password(target, common.url))
+        target = target.with_password(_prompt_password(target))
     return Inputs(
         target=target, settings=settings, role=common.role, timeout=common.timeout,
         config_path=str(path) if path else None, warnings=warnings, pgbouncer_admin_url=common.pgbouncer_admin_url,
     )
 
 
-def _prompt_password(target: Any, url: str | None) -> str:
+def _prompt_password(target: Any) -> str:
     """-W: read the password from the terminal (or stdin when there is none); never echoed."""
     import getpass
-    from urllib.parse import urlsplit
 
-    if url and urlsplit(url.strip()).password is not None:
+    if target.password is not None:
         # Two passwords on one command line: refuse to guess which one the user meant.
         raise UsageError("--ask-password conflicts with the password in --url: give one or the other")
     if not sys.stdin.isatty():
@@ -363,6 +362,52 @@ def demo(
     return ExitCode.OK
 
 
+class ExplainFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def explain(
+    log: Annotated[Optional[str], typer.Argument(
+        help="JSON-lines file written by pool_doctor.monitor.watch(engine, jsonl=...); - or nothing: stdin.",
+        metavar="[LOG]", show_default=False)] = None,
+    fmt: Annotated[ExplainFormat, typer.Option("--format", help="table (terminal), json, or markdown.")] =
+        ExplainFormat.table,
+) -> int:
+    """Explain the connection deaths a running app recorded: deaths by cause, a histogram of idle time at
+    death, and the pool settings that would have prevented them. Exit 0, or 2 when the log is unreadable.
+
+    \b
+    Example: pool-doctor explain deaths.jsonl --format markdown
+    """
+    from pool_doctor.monitor.explain import LogError, build_report, read_records, render_markdown, render_table
+
+    if log in (None, "-"):
+        records = read_records(sys.stdin, "stdin")
+    else:
+        try:
+            with open(log, encoding="utf-8") as stream:
+                records = read_records(stream, log)
+        except OSError as exc:
+            raise LogError(f"cannot read {log}: {exc.strerror or exc}") from None
+    report = build_report(records)
+    if fmt is ExplainFormat.json:
+        import json
+
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    elif fmt is ExplainFormat.markdown:
+        sys.stdout.write(render_markdown(report))
+    else:
+        from rich.console import Console  # not pool_doctor.render: that one pulls in recommend and the rules
+
+        out = Console(file=sys.stdout, highlight=False)
+        for part in render_table(report):
+            out.print(part)
+    return ExitCode.OK
+
+
 class ProxyMode(str, Enum):
     reset = "reset"
     blackhole = "blackhole"
@@ -445,22 +490,30 @@ def _run_async(coroutine: Any) -> Any:
 
 
 def _secrets_from_environment(argv: list[str]) -> list[str]:
-    """Passwords the user may have handed us, to scrub from anything printed (defence in depth)."""
-    from urllib.parse import unquote, urlsplit
+    """Passwords the user may have handed us, to scrub from anything printed (defence in depth: every
+    message is built from the parsed, masked spec already)."""
+    import re
+    from urllib.parse import unquote
+
+    from pool_doctor.connection.spec import parse_connection
 
     secrets = [os.environ.get("PGPASSWORD", "")]
     for text in [*argv, os.environ.get("DATABASE_URL", "")]:
+        if "://" not in text and "password" not in text.lower():
+            continue
+        try:
+            secrets += parse_connection(text, "argument").secrets()
+        except Exception:  # noqa: BLE001 - too broken to parse: take what looks like a password
+            pass
         if "://" in text and "@" in text:
-            auth = text.split("://", 1)[1].rpartition("@")[0]
+            auth = text.split("://", 1)[1].split("?", 1)[0].rpartition("@")[0]
             if ":" in auth:
                 raw = auth.split(":", 1)[1]
                 secrets += [raw, unquote(raw)]
-            try:
-                password = urlsplit(text).password
-            except ValueError:
-                password = None
-            secrets += [password or "", unquote(password or "")]
-    from pool_doctor.target import pgpass_entries
+        for match in re.finditer(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", text, flags=re.IGNORECASE):
+            raw = match.group(1).strip("'")
+            secrets += [raw, unquote(raw)]
+    from pool_doctor.connection.pgpass import pgpass_entries
 
     # ~/.pgpass too; its very short passwords would turn every error line into asterisks, and are not in play.
     secrets += [entry[4] for entry in pgpass_entries(os.environ) if len(entry[4]) >= 4]
@@ -485,7 +538,7 @@ class _LazySecrets(list[str]):
 
 
 def _emit_error(message: str, secrets: list[str]) -> None:
-    from pool_doctor.target import scrub
+    from pool_doctor.connection.spec import scrub
 
     line = " ".join(scrub(message, secrets).split())
     sys.stderr.write(f"pool-doctor: error: {line}\n")
@@ -529,7 +582,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             if debug:
                 _print_traceback(secrets)
-            from pool_doctor.server import describe_error
+            from pool_doctor.connection.drivers import describe_error
 
             _emit_error(f"unexpected {describe_error(exc)} (run with --debug for the traceback)", secrets)
             code = INTERNAL_ERROR
@@ -553,14 +606,14 @@ def _usage_error_types() -> tuple[type[BaseException], ...]:
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: Any = None, line: str | None = None, *, secrets: list[str]) -> None:
-    from pool_doctor.target import scrub
+    from pool_doctor.connection.spec import scrub
 
     text = " ".join(scrub(str(message), secrets).split())
     sys.stderr.write(f"pool-doctor: warning: {text}\n")
 
 
 def _print_traceback(secrets: list[str]) -> None:
-    from pool_doctor.target import scrub
+    from pool_doctor.connection.spec import scrub
 
     sys.stderr.write(scrub(traceback.format_exc(), secrets))
 

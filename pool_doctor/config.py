@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
@@ -40,6 +40,9 @@ class PoolConfig(BaseModel):
     pool_pre_ping: bool = Field(False, description="test each connection at checkout and replace it if dead")
     pool_timeout: float = Field(30, gt=0, le=86_400, description="seconds a checkout waits for a free connection")
     pool_use_lifo: bool = Field(False, description="reuse the most recently returned connection first")
+    poolclass: Literal["QueuePool", "AsyncAdaptedQueuePool", "NullPool", "StaticPool"] | None = Field(
+        None, description="SQLAlchemy's pool class; NullPool opens a new connection for every checkout"
+    )
 
     @property
     def max_connections(self) -> int:
@@ -77,6 +80,10 @@ class NetworkConfig(BaseModel):
 
     idle_timeout: float | None = Field(
         None, gt=0, le=31_536_000, description="seconds a middlebox keeps an idle flow (AWS NAT gateway: 350); unset = unknown"
+    )
+    shape: Literal["reset", "drop"] = Field(
+        "reset", description="what the middlebox does to a forgotten flow: reset (RST, AWS NAT gateway) or drop "
+        "(silently, Azure's load balancer default)"
     )
 
 

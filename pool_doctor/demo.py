@@ -21,7 +21,7 @@ from rich.text import Text
 from pool_doctor.config import Settings
 from pool_doctor.localpg import LocalPostgres
 from pool_doctor.report import CheckReport, Inputs
-from pool_doctor.target import parse_url
+from pool_doctor.connection.spec import parse_connection
 
 ROLE = "app"
 DATABASE = "chat"
@@ -73,7 +73,7 @@ def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[
         ))
         url = server.url(ROLE, password, DATABASE, driver="asyncpg")
         inputs = Inputs(
-            target=parse_url(url), settings=Settings(network={"idle_timeout": NAT_IDLE}),  # type: ignore[arg-type]
+            target=parse_connection(url), settings=Settings(network={"idle_timeout": NAT_IDLE}),  # type: ignore[arg-type]
             timeout=options.timeout,
         )
         _section(out, "1. The incident", f"A request runs the app's query, the connection idles past the NAT's "

@@ -39,7 +39,7 @@ class ConnectError(PoolDoctorError):
     exit_code = ExitCode.CONNECT
 
 
-DRIVER_MODULES = ("asyncpg", "psycopg")
+DRIVER_MODULES = ("asyncpg", "psycopg", "psycopg2")
 
 
 def driver_error(exc: BaseException) -> BaseException:

@@ -105,6 +105,7 @@ class Finding:
     title: str
     detail: str
     evidence: list[str] = field(default_factory=list)
+    keys: tuple[str, ...] = ()  # the app's settings this finding speaks of: the only ones recommend may change
 
 
 def to_jsonable(value: Any) -> Any:

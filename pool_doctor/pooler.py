@@ -17,8 +17,7 @@ from typing import Any
 
 from pool_doctor.durations import format_seconds, parse_duration
 from pool_doctor.model import ServerFacts
-from pool_doctor.rules.facts import IdleLimit
-from pool_doctor.target import Target
+from pool_doctor.connection.spec import ConnectionSpec
 
 NONE = "none"
 SESSION = "session"
@@ -94,13 +93,6 @@ class PoolerFacts:
             TRANSACTION: f"{name} ({self.pool_mode or 'transaction or statement'} pooling)",
         }.get(self.kind, f"{name} (pooling mode unknown)")
 
-    def idle_limits(self) -> list[IdleLimit]:
-        """Limits the pooler puts on the app's (client) connections; its server-side ones are hidden from the app."""
-        idle = self.seconds("client_idle_timeout")
-        if idle:
-            return [IdleLimit(idle, "pooler", f"PgBouncer client_idle_timeout = {format_seconds(idle)} (SHOW CONFIG)")]
-        return []
-
 
 def startup_answered_elsewhere(facts: ServerFacts) -> bool:
     """The decisive clue: a pooler answers the startup itself, so the driver got the pooler's cancel key,
@@ -108,7 +100,7 @@ def startup_answered_elsewhere(facts: ServerFacts) -> bool:
     return facts.startup_pid is not None and facts.backend_pid is not None and facts.startup_pid != facts.backend_pid
 
 
-def clues(facts: ServerFacts, target: Target) -> list[str]:
+def clues(facts: ServerFacts, target: ConnectionSpec) -> list[str]:
     """What the facts query alone says about the path, as evidence lines."""
     found: list[str] = []
     if startup_answered_elsewhere(facts):
@@ -121,7 +113,7 @@ def clues(facts: ServerFacts, target: Target) -> list[str]:
     return found
 
 
-async def detect(conn: Any, target: Target, facts: ServerFacts, timeout: float) -> PoolerFacts:
+async def detect(conn: Any, target: ConnectionSpec, facts: ServerFacts, timeout: float) -> PoolerFacts:
     """Pooler or not, and in which mode, from a client's point of view; `conn` is the facts connection."""
     evidence = clues(facts, target)
     if not startup_answered_elsewhere(facts):
@@ -131,13 +123,14 @@ async def detect(conn: Any, target: Target, facts: ServerFacts, timeout: float) 
     return PoolerFacts(kind, evidence + more)
 
 
-async def _pooling_mode(conn: Any, target: Target, first_pid: int | None, timeout: float) -> tuple[str, list[str]]:
+async def _pooling_mode(conn: Any, target: ConnectionSpec, first_pid: int | None, timeout: float) -> tuple[str, list[str]]:
     """A second client holds a transaction open while the first runs another one.
 
     Session pooling keeps the first client on its backend; transaction pooling handed that backend (idle
     since the facts query ended) to the second client, so the first lands elsewhere or waits.
     """
-    from pool_doctor.server import connect, describe_error
+    from pool_doctor.connection.drivers import describe_error
+    from pool_doctor.server import connect
 
     step = min(timeout, 3.0)
     try:
@@ -145,9 +138,8 @@ async def _pooling_mode(conn: Any, target: Target, first_pid: int | None, timeou
     except Exception as exc:  # noqa: BLE001 - the mode stays unknown; check still reports the rest
         return UNKNOWN, [f"a second connection to tell the pooling mode failed: {describe_error(exc)}"]
     try:
-        transaction = other.transaction()
         try:
-            await asyncio.wait_for(transaction.start(), step)
+            await other.fetchval("BEGIN", timeout=step)
             other_pid = await other.fetchval("SELECT pg_backend_pid()", timeout=step)
         except Exception as exc:  # noqa: BLE001
             if "statement pooling" in str(exc):
@@ -161,7 +153,7 @@ async def _pooling_mode(conn: Any, target: Target, first_pid: int | None, timeou
                 "the pooler had given its backend away (transaction pooling, pool full)"
             ]
         finally:
-            await _quietly(transaction.rollback())
+            await _quietly(other.fetchval("ROLLBACK", timeout=step))
     finally:
         await _quietly(other.close())
     if again != first_pid:
@@ -182,16 +174,16 @@ async def _quietly(awaitable: Any) -> None:
         pass
 
 
-def admin_target(target: Target, admin_url: str | None) -> Target:
+def admin_target(target: ConnectionSpec, admin_url: str | None) -> ConnectionSpec:
     """The console: --pgbouncer-admin-url, else the app's own host, port and credentials on database pgbouncer."""
-    from pool_doctor.target import parse_url
+    from pool_doctor.connection.spec import parse_connection
 
     if admin_url:
-        return parse_url(admin_url, source="--pgbouncer-admin-url")
-    return replace(target, database="pgbouncer", driver="")
+        return parse_connection(admin_url, "--pgbouncer-admin-url")
+    return target.with_params(dbname="pgbouncer")
 
 
-async def read_admin(pooler: PoolerFacts, target: Target, timeout: float) -> PoolerFacts:
+async def read_admin(pooler: PoolerFacts, target: ConnectionSpec, timeout: float) -> PoolerFacts:
     """SHOW VERSION, SHOW CONFIG, SHOW POOLS on PgBouncer's console; an error is recorded, not raised."""
     shown = target.display()
     try:
@@ -199,7 +191,7 @@ async def read_admin(pooler: PoolerFacts, target: Target, timeout: float) -> Poo
     except TimeoutError:
         return replace(pooler, admin=shown, admin_error=f"the console at {shown} did not answer within {timeout:g}s")
     except Exception as exc:  # noqa: BLE001 - not PgBouncer, or no admin/stats rights: the report says so
-        from pool_doctor.server import describe_error
+        from pool_doctor.connection.drivers import describe_error
 
         return replace(pooler, admin=shown, admin_error=f"cannot read PgBouncer's console at {shown}: {describe_error(exc)}")
     version, config_rows, pools = rows
@@ -216,7 +208,7 @@ async def read_admin(pooler: PoolerFacts, target: Target, timeout: float) -> Poo
     )
 
 
-async def _console(target: Target, timeout: float) -> tuple[str | None, list[dict[str, Any]], list[dict[str, Any]]]:
+async def _console(target: ConnectionSpec, timeout: float) -> tuple[str | None, list[dict[str, Any]], list[dict[str, Any]]]:
     import psycopg
     from psycopg.rows import dict_row
 

@@ -15,22 +15,16 @@ from pool_doctor.config import PoolConfig
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
 from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
-from pool_doctor.rules.facts import Facts, IdleLimit, idle_limits, recycle_margin
-from pool_doctor.rules.network import LINUX_KEEPALIVE_IDLE
+from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, margin
+from pool_doctor.path.model import Limit
+from pool_doctor.rules.facts import Facts, idle_limits
 from pool_doctor.rules.timeouts import CHURN_FLOOR
 
 DEFAULT_RECYCLE = 1800  # seconds: managed-cloud practice when nothing on the path is known to be shorter
-CONNECT_TIMEOUT = 10  # seconds for TCP + TLS + authentication
 COMMAND_TIMEOUT = 30  # seconds: a query on a blackholed flow fails here instead of after ~15 min of TCP retries
 KEEPALIVE_IDLE = 60  # seconds of silence before the first keepalive, when no middlebox limit is known
 KEEPALIVE_INTERVAL = 10
 KEEPALIVE_COUNT = 3
-
-
-PING_COST = {
-    "asyncpg": "one round trip per checkout (SQLAlchemy's asyncpg dialect sends ';' inside a transaction)",
-    "psycopg": "one round trip per checkout (SQLAlchemy's psycopg dialect sends 'SELECT 1')",
-}
 
 
 class PythonCode(str):
@@ -63,38 +57,39 @@ class Recommendation:
     findings: list[Finding]
 
 
-def recommend(facts: Facts) -> Recommendation:
+def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommendation:
+    """Values for the settings check's findings speak of, and only those: each finding names its keys."""
+    if findings is None:
+        from pool_doctor.rules import evaluate
+
+        findings = evaluate(facts)
+    spoken = {key for finding in findings for key in finding.keys}
     limits = idle_limits(facts)
-    recycle = _pool_recycle(facts, limits)
-    pre_ping = _pool_pre_ping(facts, limits)
-    sizes, size_findings = _sizes(facts)
-    timeout = _pool_timeout(facts)
-    lifo = Reason(
-        "pool_use_lifo", True, facts.settings.pool.pool_use_lifo,
-        "With pre-ping and recycle in place, LIFO keeps reusing the few hot connections and lets surplus idle "
-        "ones age out to pool_recycle, instead of rotating every connection through the idle limits.",
-    )
-    connect_args, connect_reasons = _connect_args(facts)
+    current = facts.settings.pool
+    reasons: list[Reason] = []
+    if "pool_pre_ping" in spoken:
+        reasons.append(_pool_pre_ping(facts, limits))
+    if "pool_recycle" in spoken:
+        reasons.append(_pool_recycle(facts, limits))
+    sizes, size_findings = _sizes(facts) if {"pool_size", "max_overflow"} & spoken else ([], [])
+    reasons += sizes
+    connect_args, connect_reasons = _connect_args(facts, spoken)
     given = facts.settings.connect_args  # what the app passes today ([connect_args] in the config)
-    connect_reasons = [
-        dataclasses.replace(r, current=given.get(r.key.removeprefix("connect_args."))) for r in connect_reasons
-    ]
-    reasons = [pre_ping, recycle, *sizes, timeout, lifo, *connect_reasons]
-    pool = PoolConfig(
-        pool_size=sizes[0].value, max_overflow=sizes[1].value, pool_recycle=recycle.value,
-        pool_pre_ping=pre_ping.value, pool_timeout=timeout.value, pool_use_lifo=True,
-    )
+    reasons += [dataclasses.replace(r, current=given.get(r.key.removeprefix("connect_args.").split(".")[0]))
+                for r in connect_reasons]
+    changes = {r.key: r.value for r in reasons if not r.key.startswith("connect_args.")}
+    pool = current.model_copy(update=changes)
     return Recommendation(
-        driver=facts.target.dialect_driver, pool=pool, connect_args=connect_args, reasons=reasons,
+        driver=facts.driver.name, pool=pool, connect_args={**given, **connect_args}, reasons=reasons,
         server_sql=_server_sql(facts, limits), findings=size_findings,
     )
 
 
-def _pool_pre_ping(facts: Facts, limits: list[IdleLimit]) -> Reason:
+def _pool_pre_ping(facts: Facts, limits: list[Limit]) -> Reason:
     through = (
         f" Through {facts.pooler.label} the ping tests the app's connection to the pooler (and, in transaction "
         "mode, whichever backend runs it); the pooler replaces its own dead server connections."
-        if _behind_pooler(facts) and facts.pooler is not None else ""
+        if facts.behind_pooler and facts.pooler is not None else ""
     )
     causes = [limit.what for limit in limits] or [
         "no idle limit is known on this path, but a restart, failover or an unseen middlebox can still close "
@@ -103,21 +98,21 @@ def _pool_pre_ping(facts: Facts, limits: list[IdleLimit]) -> Reason:
     return Reason(
         "pool_pre_ping", True, facts.settings.pool.pool_pre_ping,
         "Something the pool cannot see may close idle connections; a ping at checkout finds a dead one and "
-        f"replaces it before the request uses it. Cost: {PING_COST[facts.target.dialect_driver]}.{through}",
+        f"replaces it before the request uses it. Cost: one round trip per checkout ({facts.driver.ping}).{through}",
         causes,
     )
 
 
-def recommended_recycle(limits: list[IdleLimit]) -> int:
-    """Below the smallest limit by a margin; 30 s at the least unless that limit forces less."""
+def recommended_recycle(limits: list[Limit]) -> int:
+    """Below the smallest limit by the judge's margin; 30 s at the least unless that limit forces less."""
     if not limits:
         return DEFAULT_RECYCLE
-    smallest = limits[0].seconds
-    below = math.floor(smallest - recycle_margin(smallest))
+    smallest = min(limit.seconds for limit in limits)
+    below = math.floor(smallest - margin(smallest))
     return max(below, 1) if below < CHURN_FLOOR else below
 
 
-def _pool_recycle(facts: Facts, limits: list[IdleLimit]) -> Reason:
+def _pool_recycle(facts: Facts, limits: list[Limit]) -> Reason:
     current = facts.settings.pool.pool_recycle
     value = recommended_recycle(limits)
     floor = min(CHURN_FLOOR, value)
@@ -126,7 +121,7 @@ def _pool_recycle(facts: Facts, limits: list[IdleLimit]) -> Reason:
         if 0 < current <= value and current >= floor:
             value = current  # already safely below the limit: no churn from changing it
         why = (
-            f"The smallest idle limit on the path is {format_seconds(smallest.seconds)} ({smallest.layer}); "
+            f"The smallest limit on the path is {format_seconds(smallest.seconds)} ({smallest.holder}); "
             f"retiring connections {format_seconds(smallest.seconds - value)} before it leaves room for a request that "
             "holds a connection past its checkout, since pool_recycle is only checked at checkout."
         )
@@ -186,16 +181,6 @@ def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
     ], findings
 
 
-def _pool_timeout(facts: Facts) -> Reason:
-    current = facts.settings.pool.pool_timeout
-    value = min(current, 30.0)
-    return Reason(
-        "pool_timeout", value, current,
-        "How long a request waits for a free connection before failing; longer than 30 s usually outlives the "
-        "request's own deadline upstream, so fail fast and let the caller retry.",
-    )
-
-
 def keepalive_idle(facts: Facts) -> int:
     """The first keepalive must come well before a middlebox forgets the flow."""
     network_idle = facts.settings.network.idle_timeout
@@ -204,24 +189,35 @@ def keepalive_idle(facts: Facts) -> int:
     return KEEPALIVE_IDLE
 
 
-def _connect_args(facts: Facts) -> tuple[dict[str, Any], list[Reason]]:
+def _connect_args(facts: Facts, spoken: set[str]) -> tuple[dict[str, Any], list[Reason]]:
+    """The driver's arguments the findings name: a bound on hung queries, keepalives, statement caches."""
+    policy = facts.app_policy
+    args: dict[str, Any] = {}
+    reasons: list[Reason] = []
     idle = keepalive_idle(facts)
     why_keepalive = (
         f"TCP keepalives after {idle}s of silence keep a middlebox from forgetting an idle flow"
         + (f" (its limit: {format_seconds(facts.settings.network.idle_timeout)})" if facts.settings.network.idle_timeout else "")
         + ", and detect a dead peer in seconds instead of the OS default 2 h."
     )
-    if facts.target.dialect_driver == "asyncpg":
-        args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT, "command_timeout": COMMAND_TIMEOUT}
-        reasons = [
-            Reason("connect_args.timeout", CONNECT_TIMEOUT, None, "Bounds connecting (TCP, TLS, authentication)."),
-            Reason(
+    asyncpg = facts.driver.name == "asyncpg"
+    if policy.lever("hang") in spoken:
+        if asyncpg:
+            args["command_timeout"] = COMMAND_TIMEOUT
+            reasons.append(Reason(
                 "connect_args.command_timeout", COMMAND_TIMEOUT, None,
                 "A query (or pre-ping) on a silently dropped flow fails after this many seconds instead of hanging "
                 "until TCP gives up (~15 min). Raise it if the app runs longer queries on purpose.",
-            ),
-        ]
-        if not _behind_pooler(facts):
+            ))
+        else:
+            args["tcp_user_timeout"] = COMMAND_TIMEOUT * 1000  # libpq takes milliseconds
+            reasons.append(Reason(
+                "connect_args.tcp_user_timeout", args["tcp_user_timeout"], None,
+                "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
+                "after 30 s instead of ~15 min of TCP retries.",
+            ))
+    if policy.lever("keepalive") in spoken:
+        if asyncpg and not facts.behind_pooler:
             # asyncpg has no client-side keepalive options: ask the server to send them on this session.
             # (Not through a pooler: PgBouncer refuses startup parameters it does not know.)
             args["server_settings"] = {
@@ -229,29 +225,14 @@ def _connect_args(facts: Facts) -> tuple[dict[str, Any], list[Reason]]:
                 "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
                 "tcp_keepalives_count": str(KEEPALIVE_COUNT),
             }
-            reasons.append(Reason("connect_args.server_settings", args["server_settings"], None,
+            reasons.append(Reason("connect_args.server_settings.tcp_keepalives_idle", args["server_settings"], None,
                                   why_keepalive + " asyncpg has no client keepalive options, so the server sends them."))
-        return _statement_args(facts, args, reasons)
-    args = {
-        "connect_timeout": CONNECT_TIMEOUT,
-        "keepalives": 1,
-        "keepalives_idle": idle,
-        "keepalives_interval": KEEPALIVE_INTERVAL,
-        "keepalives_count": KEEPALIVE_COUNT,
-        "tcp_user_timeout": COMMAND_TIMEOUT * 1000,  # libpq takes milliseconds
-    }
-    return _statement_args(facts, args, [
-        Reason("connect_args.connect_timeout", CONNECT_TIMEOUT, None, "Bounds connecting (TCP, TLS, authentication)."),
-        Reason("connect_args.keepalives", {k: args[k] for k in ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count")},
-               None, why_keepalive),
-        Reason("connect_args.tcp_user_timeout", args["tcp_user_timeout"], None,
-               "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
-               "after 30 s instead of ~15 min of TCP retries."),
-    ])
-
-
-def _behind_pooler(facts: Facts) -> bool:
-    return facts.pooler is not None and facts.pooler.present
+        elif not asyncpg:
+            keepalives = {"keepalives": 1, "keepalives_idle": idle, "keepalives_interval": KEEPALIVE_INTERVAL,
+                          "keepalives_count": KEEPALIVE_COUNT}
+            args.update(keepalives)
+            reasons.append(Reason("connect_args.keepalives_idle", keepalives, None, why_keepalive))
+    return _statement_args(facts, args, reasons, spoken)
 
 
 UNIQUE_NAME_CODE = "lambda: f'__asyncpg_{uuid4()}__'"
@@ -263,20 +244,20 @@ def unique_statement_name() -> str:
 
 
 def _statement_args(
-    facts: Facts, args: dict[str, Any], reasons: list[Reason]
+    facts: Facts, args: dict[str, Any], reasons: list[Reason], spoken: set[str]
 ) -> tuple[dict[str, Any], list[Reason]]:
     """Behind transaction pooling, named prepared statements must not outlive a transaction."""
     pooler = facts.pooler
-    if pooler is None or not pooler.breaks_session_state or pooler.number("max_prepared_statements"):
+    if pooler is None or not ({"connect_args.statement_cache_size", "connect_args.prepare_threshold"} & spoken):
         return args, reasons
     evidence = [f"connections go through {pooler.label}", *pooler.evidence[-1:]]
-    if facts.target.dialect_driver == "asyncpg":
+    if facts.driver.name == "asyncpg":
         args.update(
             statement_cache_size=0, prepared_statement_cache_size=0,
             prepared_statement_name_func=PythonCode(UNIQUE_NAME_CODE, "uuid4"),
         )
         reasons.append(Reason(
-            "connect_args.statement_cache", "statement_cache_size=0, prepared_statement_cache_size=0, "
+            "connect_args.statement_cache_size", "statement_cache_size=0, prepared_statement_cache_size=0, "
             "prepared_statement_name_func=uuid4", None,
             "Transaction pooling runs each transaction on any backend: asyncpg's numbered statement names collide "
             "('prepared statement \"__asyncpg_stmt_1__\" already exists') and cached ones go missing. No caches and "
@@ -316,7 +297,7 @@ def materialize_connect_args(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _server_sql(facts: Facts, limits: list[IdleLimit]) -> list[Reason]:
+def _server_sql(facts: Facts, limits: list[Limit]) -> list[Reason]:
     """Suggestions for the DBA, as SQL. pool-doctor never applies them."""
     server = facts.server
     suggestions: list[Reason] = []

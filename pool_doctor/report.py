@@ -8,14 +8,14 @@ from typing import Any
 from pool_doctor.config import Settings
 from pool_doctor.model import Finding, ServerFacts, Severity, to_jsonable
 from pool_doctor.rules import Facts, evaluate
-from pool_doctor.target import Target
+from pool_doctor.connection.spec import ConnectionSpec
 
 
 @dataclass(frozen=True)
 class Inputs:
     """Everything a command needs, typed; built once in cli.py."""
 
-    target: Target
+    target: ConnectionSpec
     settings: Settings
     role: str | None = None
     timeout: float = 10.0
@@ -70,6 +70,8 @@ class CheckReport:
                 "limitations": server.limitations,
             },
             "pooler": to_jsonable(self.facts.pooler) if self.facts.pooler is not None else None,
+            "driver": self.facts.driver.name,
+            "path": self.facts.path.to_json(),
             "pool": self.inputs.settings.pool.model_dump(),
             "deployment": self.inputs.settings.deployment.model_dump(),
             "network": self.inputs.settings.network.model_dump(),

@@ -7,16 +7,16 @@ beats `ALTER ROLE app SET`, which beats `ALTER DATABASE db SET`, which beats the
 
 from __future__ import annotations
 
-import asyncio
 import json
-import ssl as ssl_module
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from pool_doctor.connection.drivers import Session, describe_error, driver_for
+from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.durations import parse_duration, unit_seconds
-from pool_doctor.errors import ConnectError, UsageError, driver_error
+from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Activity, ServerFacts, Setting
-from pool_doctor.target import Target
+from pool_doctor.pgsource import describe_source
 
 T = TypeVar("T")
 
@@ -71,8 +71,7 @@ SELECT json_build_object(
                     'role', s.setrole <> 0, 'database', s.setdatabase <> 0, 'config', s.setconfig))
                   FROM pg_db_role_setting s
                   WHERE s.setrole IN (0, coalesce((SELECT oid FROM target_role), 0))
-                    AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
-                    AND NOT (s.setrole = 0 AND s.setdatabase = 0)),
+                    AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))),
     'activity', (SELECT json_agg(json_build_object(
                     'user', usename, 'application', application_name, 'state', state, 'n', n,
                     'max_idle_s', max_idle_s, 'max_age_s', max_age_s))
@@ -88,115 +87,81 @@ SELECT json_build_object(
 """
 
 
-async def connect(target: Target, timeout: float, **extra: Any) -> Any:
-    """An asyncpg connection to the target, every failure turned into a one-line ConnectError."""
-    import asyncpg
-
-    password = target.password.get_secret_value() if target.password is not None else None
-    ssl = _ssl_argument(target)  # outside the try: a bad sslmode is a usage error (exit 2), not a connect failure
-    try:
-        return await asyncio.wait_for(
-            asyncpg.connect(
-                host=target.host,
-                port=target.port,
-                user=target.user,
-                database=target.database,
-                password=password,
-                ssl=ssl,
-                timeout=timeout,
-                statement_cache_size=0,  # a pooler in transaction mode would break named statements
-                # Only application_name: a pooler rejects most other startup parameters.
-                server_settings={"application_name": "pool-doctor"},
-                **extra,
-            ),
-            timeout=timeout + 1,  # asyncpg's own timeout covers connect; this covers TLS and auth exchanges too
-        )
-    except TimeoutError:
-        raise ConnectError(f"timed out after {timeout:g}s connecting to {target.display()}") from None
-    except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
-        raise ConnectError(f"cannot connect to {target.display()}: {describe_error(exc)}{_startup_hint(exc, target)}") from None
-
-
-def _startup_hint(exc: BaseException, target: Target) -> str:
-    """A hint when the peer broke the startup protocol, which usually means it is not PostgreSQL at all."""
-    text = str(exc)
-    if type(exc).__name__ == "ConnectionDoesNotExistError" or (
-        "rejected SSL upgrade" in text and target.sslmode not in ("require", "verify-ca", "verify-full")
-    ):
-        return " (the server broke off the PostgreSQL startup: is PostgreSQL, or a pooler, listening on that port?)"
-    if "rejected SSL upgrade" in text:
-        return f" (the server does not offer TLS, and sslmode={target.sslmode} requires it)"
-    return ""
-
-
-def _ssl_argument(target: Target) -> Any:
-    mode = target.sslmode
-    if mode in (None, ""):
-        return None  # asyncpg's default is libpq's: PGSSLMODE, else prefer
-    if mode in ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"):
-        return mode
-    if mode.lower() in ("true", "1"):
-        return ssl_module.create_default_context()
-    raise UsageError(f"unknown sslmode {mode!r} (use disable, prefer, require, verify-ca or verify-full)")
-
-
-def describe_error(exc: BaseException) -> str:
-    """`ExceptionType: message` on one line, without the driver's multi-line hints."""
-    exc = driver_error(exc)
-    message = " ".join(str(exc).split()) or "no message"
-    if isinstance(exc, OSError) and exc.strerror:
-        message = exc.strerror
-    return f"{type(exc).__name__}: {message}"
+async def connect(spec: ConnectionSpec, timeout: float) -> Session:
+    """A session opened the way the app opens it, with the app's own driver."""
+    return await driver_for(spec).open(spec, timeout)
 
 
 async def read_facts_then(
-    target: Target,
+    spec: ConnectionSpec,
     role: str | None,
     timeout: float,
-    then: Callable[[Any, ServerFacts], Awaitable[T]],
+    then: Callable[[Session, ServerFacts], Awaitable[T]],
 ) -> tuple[ServerFacts, T]:
-    """Connect once, run FACTS_QUERY once, then `then(conn, facts)` on the same connection before it
+    """Connect once, run FACTS_QUERY once, then `then(session, facts)` on the same connection before it
     closes (pooler detection needs the client connection whose backend PID it just saw)."""
-    conn = await connect(target, timeout)
+    session = await connect(spec, timeout)
     try:
-        role_name = role or target.user
+        role_name = role or spec.user
         try:
-            raw = await conn.fetchval(FACTS_QUERY, role_name, list(WATCHED_SETTINGS), timeout=timeout)
+            raw = await session.fetchval(FACTS_QUERY, role_name, list(WATCHED_SETTINGS), timeout=timeout)
         except TimeoutError:
-            raise ConnectError(f"timed out after {timeout:g}s reading settings from {target.display()}") from None
+            raise ConnectError(f"timed out after {timeout:g}s reading settings from {spec.display()}") from None
         except Exception as exc:  # noqa: BLE001
-            raise ConnectError(f"reading settings from {target.display()} failed: {describe_error(exc)}") from None
-        data = json.loads(raw)
+            raise ConnectError(f"reading settings from {spec.display()} failed: {describe_error(exc)}") from None
+        data = raw if isinstance(raw, dict) else json.loads(raw)
         if data["role"] is None:
-            raise UsageError(f"role {role_name!r} does not exist on {target.display()}")
-        facts = facts_from_row(data, startup_pid=conn.get_server_pid(), transport_unix=target.is_unix_socket)
-        extra = await then(conn, facts)
+            raise UsageError(f"role {role_name!r} does not exist on {spec.display()}")
+        facts = facts_from_row(data, startup_pid=session.startup_pid, transport_unix=spec.is_unix_socket,
+                               session_settings=spec.session_settings())
+        extra = await then(session, facts)
     except BaseException:
-        conn.terminate()  # no polite goodbye after a failure: on a blackholed path close() would wait again
+        session.terminate()  # no polite goodbye after a failure: on a blackholed path close() would wait again
         raise
-    await _close(conn)
+    await session.close()
     return facts, extra
 
 
-async def _close(conn: Any) -> None:
-    try:
-        await asyncio.wait_for(conn.close(), timeout=2)
-    except Exception:  # noqa: BLE001 - a dead connection needs no goodbye
-        conn.terminate()
+def facts_from_row(
+    data: dict[str, Any], *, startup_pid: int | None, transport_unix: bool = False,
+    session_settings: dict[str, tuple[str, str]] | None = None,
+) -> ServerFacts:
+    """Turn FACTS_QUERY's JSON into ServerFacts (pure, so it is tested without a server).
 
-
-def facts_from_row(data: dict[str, Any], *, startup_pid: int | None, transport_unix: bool = False) -> ServerFacts:
-    """Turn FACTS_QUERY's JSON into ServerFacts (pure, so it is tested without a server)."""
+    Connected as the judged role, the session's own pg_settings are the answer: PostgreSQL has applied
+    every level already, the app's startup options included. Judging another role (--role), the levels are
+    rebuilt from pg_db_role_setting in PostgreSQL's order, with the app's startup options on top.
+    """
     role = data["role"]
     database = data["database"]
+    same_role = data["connected_as"] == role["name"]
+    session_settings = session_settings or {}
     limitations: list[str] = []
     overrides = _overrides(data.get("overrides") or [], role["name"], database)
     settings: dict[str, Setting] = {}
     for row in data.get("settings") or []:
-        settings[row["name"]] = _resolve_setting(row, overrides.get(row["name"]), data["connected_as"] == role["name"])
-        if row["source"] not in SERVER_SOURCES and row["source"] != "client" and data["connected_as"] != role["name"]:
+        name = row["name"]
+        if same_role:
+            client = session_settings.get(name, ("", "the connection's startup options"))[1]
+            source = describe_source(row["source"], role=role["name"], database=database, client=client,
+                                     sourcefile=row.get("sourcefile"), sourceline=row.get("sourceline"))
+            settings[name] = _setting(row, row["setting"], source)
+            continue
+        if name in session_settings:
+            value, where = session_settings[name]
+            settings[name] = _setting(row, value, where)
+        elif name in overrides:
+            value, where = overrides[name]
+            settings[name] = _setting(row, value, where)
+        elif row["source"] in SERVER_SOURCES:
+            settings[name] = _setting(row, row["setting"], describe_source(
+                row["source"], role=role["name"], database=database,
+                sourcefile=row.get("sourcefile"), sourceline=row.get("sourceline")))
+        else:
+            # The connecting session's value comes from its own role or startup; the server's own is hidden.
+            settings[name] = _setting(row, row["boot_val"], "default")
             limitations.append(
-                f"{row['name']}: the connecting role has its own override; the server-wide value is shown as its built-in default"
+                f"{name}: the connecting role has its own override; the server-wide value is shown as its built-in default"
             )
     for name in WATCHED_SETTINGS:
         settings.setdefault(name, Setting(name=name, present=False))
@@ -239,32 +204,26 @@ def facts_from_row(data: dict[str, Any], *, startup_pid: int | None, transport_u
 
 
 def _overrides(rows: list[dict[str, Any]], role: str, database: str) -> dict[str, tuple[str, str]]:
-    """name -> (value, where) from pg_db_role_setting, the most specific level winning."""
+    """name -> (value, where) from pg_db_role_setting, the most specific level winning (postinit.c's order:
+    role in database, role, database, all roles)."""
     levels = {
-        (True, True): (3, f"ALTER ROLE {role} IN DATABASE {database}"),
-        (True, False): (2, f"ALTER ROLE {role}"),
-        (False, True): (1, f"ALTER DATABASE {database}"),
+        (True, True): (4, "database user"),
+        (True, False): (3, "user"),
+        (False, True): (2, "database"),
+        (False, False): (1, "global"),
     }
     best: dict[str, tuple[int, str, str]] = {}
     for row in rows:
-        rank, where = levels[(row["role"], row["database"])]
+        rank, source = levels[(row["role"], row["database"])]
         for item in row["config"] or []:
             name, _, value = item.partition("=")
             if name not in best or best[name][0] < rank:
-                best[name] = (rank, value, where)
+                best[name] = (rank, value, describe_source(source, role=role, database=database))
     return {name: (value, where) for name, (_, value, where) in best.items()}
 
 
-def _resolve_setting(row: dict[str, Any], override: tuple[str, str] | None, same_role: bool) -> Setting:
+def _setting(row: dict[str, Any], value: str | None, source: str) -> Setting:
     unit = row.get("unit")
-    if override is not None:
-        value, source = override
-    elif row["source"] in SERVER_SOURCES or (same_role and row["source"] == "client"):
-        value = row["setting"]
-        source = _server_source(row)
-    else:
-        # The connecting session's value comes from its own role or database; the app role gets the server's.
-        value, source = row["boot_val"], "default"
     seconds = None
     if unit_seconds(unit) is not None and value is not None:
         try:
@@ -272,16 +231,6 @@ def _resolve_setting(row: dict[str, Any], override: tuple[str, str] | None, same
         except ValueError:
             seconds = None
     return Setting(name=row["name"], present=True, value=value, unit=unit, seconds=seconds, source=source)
-
-
-def _server_source(row: dict[str, Any]) -> str:
-    if row["source"] == "configuration file":
-        if row.get("sourcefile"):
-            return f"{row['sourcefile'].rsplit('/', 1)[-1]}:{row['sourceline']}"
-        return "configuration file"
-    return {"command line": "server command line", "environment variable": "server environment"}.get(
-        row["source"], row["source"]
-    )
 
 
 def _activity(rows: list[dict[str, Any]], role: str, connected_as: str) -> Activity:

@@ -15,7 +15,7 @@ from pool_doctor.config import DeploymentConfig, NetworkConfig, PoolConfig, Sett
 from pool_doctor.model import Activity, Finding, ServerFacts, Setting, Severity
 from pool_doctor.rules import Facts, evaluate
 from pool_doctor.server import WATCHED_SETTINGS
-from pool_doctor.target import Target
+from pool_doctor.connection.spec import parse_connection
 
 C, W, I = Severity.CRITICAL, Severity.WARNING, Severity.INFO
 ROLE_DB = "ALTER ROLE app IN DATABASE appdb"
@@ -86,7 +86,9 @@ class Case:
     pool: dict[str, Any] = field(default_factory=dict)
     deployment: dict[str, Any] = field(default_factory=dict)
     network: dict[str, Any] = field(default_factory=dict)
-    connect_args: dict[str, Any] = field(default_factory=dict)
+    # A bound on hung queries by default, so each case shows its own rule; no-hang-bound has its own cases.
+    connect_args: dict[str, Any] = field(default_factory=lambda: {"tcp_user_timeout": 30000})
+    driver: str = "psycopg"
 
     def facts(self) -> Facts:
         settings = Settings(
@@ -95,7 +97,8 @@ class Case:
             network=NetworkConfig(**self.network),
             connect_args=self.connect_args,
         )
-        return Facts(server=self.server, settings=settings, target=Target("db.internal", 5432, "app", "appdb"))
+        target = parse_connection(f"postgresql+{self.driver}://app@db.internal:5432/appdb").with_connect_args(self.connect_args)
+        return Facts(server=self.server, settings=settings, target=target)
 
 
 IDLE_5S = setting("idle_session_timeout", 5)
@@ -104,10 +107,10 @@ PRE_PING = {"pool_pre_ping": True}
 NAT = {"idle_timeout": 350}
 
 TIMEOUT_CASES = [
-    Case("quiet server, default pool: only the missing liveness check", {"no-pre-ping": I}),
+    Case("quiet server, default pool: only the missing liveness check", {"no-liveness-check": I}),
     Case("quiet server, pre-ping", {}, pool=PRE_PING),
-    Case("idle_session_timeout 0 is off", {"no-pre-ping": I}, server(setting("idle_session_timeout", 0, "default"))),
-    Case("idle_session_timeout absent (PostgreSQL 13)", {"no-pre-ping": I},
+    Case("idle_session_timeout 0 is off", {"no-liveness-check": I}, server(setting("idle_session_timeout", 0, "default"))),
+    Case("idle_session_timeout absent (PostgreSQL 13)", {"no-liveness-check": I},
          server(absent("idle_session_timeout"), version_num=130010)),
     # The incident: the server kills idle sessions and nothing in the pool notices.
     Case("incident: idle_session_timeout, no pre-ping, no recycle", {"idle-session-timeout": C}, server(IDLE_5S)),
@@ -115,7 +118,7 @@ TIMEOUT_CASES = [
          pool={"pool_recycle": 300}),
     Case("idle_session_timeout, recycle above it", {"idle-session-timeout": C}, server(IDLE_5MIN),
          pool={"pool_recycle": 3600}),
-    Case("idle_session_timeout, pre-ping only: replaced at checkout", {"idle-session-timeout-preping": I},
+    Case("idle_session_timeout, pre-ping only: replaced at checkout", {"idle-session-timeout-replaced": I},
          server(IDLE_5MIN), pool=PRE_PING),
     Case("idle_session_timeout, recycle within the margin, no pre-ping", {"idle-session-timeout-tight": W},
          server(IDLE_5MIN), pool={"pool_recycle": 290}),
@@ -154,8 +157,15 @@ NETWORK_CASES = [
     Case("NAT 350s, default pool", {"network-idle-timeout": C, "keepalives-too-slow": W}, network=NAT),
     Case("NAT 350s, recycle equal to it", {"network-idle-timeout": C, "keepalives-too-slow": W}, network=NAT,
          pool={"pool_recycle": 350}),
-    Case("NAT 350s, pre-ping only", {"network-idle-preping-only": W, "keepalives-too-slow": W}, network=NAT,
+    Case("NAT 350s, pre-ping only: a reset is replaced at checkout",
+         {"network-idle-timeout-replaced": I, "keepalives-too-slow": W}, network=NAT, pool=PRE_PING),
+    Case("silent drop 350s, pre-ping with a bound: replaced after a wait",
+         {"network-idle-timeout-replaced": W, "keepalives-too-slow": W}, network={**NAT, "shape": "drop"},
          pool=PRE_PING),
+    Case("silent drop 350s, pre-ping without a bound: the ping hangs",
+         {"network-idle-timeout": C, "keepalives-too-slow": W, "no-hang-bound": I},
+         network={**NAT, "shape": "drop"}, pool=PRE_PING, connect_args={}),
+    Case("no bound on hung queries", {"no-hang-bound": I}, pool=PRE_PING, connect_args={}),
     Case("NAT 350s, recycle below it", {"keepalives-too-slow": W}, network=NAT, pool={"pool_recycle": 300}),
     Case("NAT 350s, recycle below, server keepalives 60s", {}, server(setting("tcp_keepalives_idle", 60)),
          network=NAT, pool={"pool_recycle": 300}),
@@ -166,15 +176,15 @@ NETWORK_CASES = [
     Case("server keepalives just below the NAT timeout", {}, server(setting("tcp_keepalives_idle", 349)),
          network=NAT, pool={"pool_recycle": 300}),
     Case("psycopg keepalives_idle in connect_args", {}, network=NAT, pool={"pool_recycle": 300},
-         connect_args={"keepalives": 1, "keepalives_idle": 60}),
+         connect_args={"keepalives": 1, "keepalives_idle": 60, "tcp_user_timeout": 30000}),
     Case("psycopg keepalives_idle while keepalives=0 is off", {"keepalives-too-slow": W}, network=NAT,
-         pool={"pool_recycle": 300}, connect_args={"keepalives": 0, "keepalives_idle": 60}),
+         pool={"pool_recycle": 300}, connect_args={"keepalives": 0, "keepalives_idle": 60, "tcp_user_timeout": 30000}),
     Case("psycopg keepalives_idle above the NAT timeout", {"keepalives-too-slow": W}, network=NAT,
-         pool={"pool_recycle": 300}, connect_args={"keepalives_idle": 400}),
+         pool={"pool_recycle": 300}, connect_args={"keepalives_idle": 400, "tcp_user_timeout": 30000}),
     Case("asyncpg server_settings.tcp_keepalives_idle", {}, network=NAT, pool={"pool_recycle": 300},
-         connect_args={"server_settings": {"tcp_keepalives_idle": "60"}}),
+         connect_args={"server_settings": {"tcp_keepalives_idle": "60"}, "command_timeout": 30}, driver="asyncpg"),
     Case("asyncpg server_settings without keepalives", {"keepalives-too-slow": W}, network=NAT,
-         pool={"pool_recycle": 300}, connect_args={"server_settings": {"application_name": "web"}}),
+         pool={"pool_recycle": 300}, connect_args={"server_settings": {"application_name": "web"}, "command_timeout": 30}, driver="asyncpg"),
     Case("unix socket: server keepalives unreadable", {"keepalives-unknown": I}, server(transport="unix"),
          network=NAT, pool={"pool_recycle": 300}),
     Case("tcp_keepalives_idle absent: nothing to judge", {}, server(absent("tcp_keepalives_idle")),
@@ -239,7 +249,7 @@ def test_findings_come_most_severe_first() -> None:
         (Case("role level", {}, server(setting("idle_session_timeout", 300, "ALTER ROLE app"))),
          "idle-session-timeout", "idle_session_timeout = 5min, set by ALTER ROLE app"),
         (Case("config file", {}, server(setting("idle_session_timeout", 600, "postgresql.conf:812")), pool=PRE_PING),
-         "idle-session-timeout-preping", "idle_session_timeout = 10min, set by postgresql.conf:812"),
+         "idle-session-timeout-replaced", "idle_session_timeout = 10min, set by postgresql.conf:812"),
         (Case("tight", {}, server(IDLE_5MIN), pool={"pool_recycle": 290}), "idle-session-timeout-tight",
          "idle_session_timeout = 5min, set by ALTER ROLE app IN DATABASE appdb"),
         (Case("in tx", {}, server(setting("idle_in_transaction_session_timeout", 60, "ALTER DATABASE appdb"))),
@@ -248,7 +258,7 @@ def test_findings_come_most_severe_first() -> None:
          "transaction-timeout", "transaction_timeout = 90s, set by server command line"),
         (Case("statement", {}, server(setting("statement_timeout", 30, "ALTER ROLE app"))),
          "statement-timeout", "statement_timeout = 30s, set by ALTER ROLE app"),
-        (Case("nat", {}, network=NAT), "network-idle-timeout", "network idle_timeout = 350s ([network] config)"),
+        (Case("nat", {}, network=NAT), "network-idle-timeout", "idle_timeout = 350s, set by [network] idle_timeout"),
         (Case("keepalives", {}, network=NAT), "keepalives-too-slow", "tcp_keepalives_idle = 2h, set by default"),
         (Case("churn", {}, pool={"pool_recycle": 10}), "recycle-churn", "pool_recycle = 10"),
         (Case("slots", {}, server(max_connections=10)), "budget-slots",

@@ -73,16 +73,21 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
             return verdict(Outcome.SURVIVES, f"TCP keepalives every {format_seconds(keepalive)}{knob} keep the "
                            f"flow alive through {limit.holder}")
     retire = _retirement(policy)
+    noticed = _noticed_at_checkout(policy, limit)
     if retire is not None:
         seconds, how = retire
         if seconds <= limit.seconds - margin(limit.seconds):
             return verdict(Outcome.SURVIVES, f"{how} retires connections before {limit.name} ({limit.shown})")
-    noticed = _noticed_at_checkout(policy, limit)
+        if seconds < limit.seconds:
+            # Idle time never exceeds age, so a lifetime below the limit holds; the margin covers a request
+            # holding the connection past its checkout. A check at checkout covers that margin too.
+            if noticed is not None:
+                return verdict(Outcome.SURVIVES, f"{how} retires connections before {limit.name} ({limit.shown}), "
+                               "and the check at checkout covers the last seconds")
+            return verdict(Outcome.AT_RISK, f"{how} is within {format_seconds(margin(limit.seconds))} of "
+                           f"{limit.name} ({limit.shown}), and nothing tests a connection at checkout")
     if noticed is not None:
         return noticed
-    if retire is not None and retire[0] < limit.seconds:
-        return verdict(Outcome.AT_RISK, f"{retire[1]} is within {format_seconds(margin(limit.seconds))} of "
-                       f"{limit.name} ({limit.shown}), and nothing tests a connection at checkout")
     if limit.shape is Shape.DROP:
         return verdict(Outcome.HANGS, f"{policy.label} hands out a connection whose packets {limit.holder} drops; "
                        "nothing bounds the wait")

@@ -26,7 +26,7 @@ from pool_doctor.probe.engines import APPLICATION_NAME, app_error
 from pool_doctor.probe.model import AppError, IdleTimeoutResult, Shape
 
 if TYPE_CHECKING:
-    from pool_doctor.target import Target
+    from pool_doctor.connection.spec import ConnectionSpec
 
 FIRST_IDLE = 0.5  # seconds: the shortest idle tested
 MAX_RATIO = 1.09  # grid step cap: successive durations at most 9 % apart, so the bounds are within 10 %
@@ -52,7 +52,7 @@ class Lane:
         self.dead = False
 
     @classmethod
-    async def open(cls, target: Target, timeout: float, startup_read_only: bool) -> Lane:
+    async def open(cls, target: ConnectionSpec, timeout: float, startup_read_only: bool) -> Lane:
         url = replace(target, driver="").render(hide_password=False)
         if target.dialect_driver == "asyncpg":
             import asyncpg
@@ -146,7 +146,7 @@ class _Search:
 
 
 async def discover_idle_timeout(
-    target: Target,
+    target: ConnectionSpec,
     max_seconds: float,
     connections: int,
     timeout: float,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from pool_doctor.config import PoolConfig
-    from pool_doctor.target import Target
+    from pool_doctor.connection.spec import ConnectionSpec
 
 APPLICATION_NAME = "pool-doctor probe"
 SELECT_1 = "SELECT 1"
@@ -96,7 +96,7 @@ def session_args(
 
 
 def build_engine(
-    target: Target,
+    target: ConnectionSpec,
     settings: EngineSettings,
     *,
     session_settings: dict[str, str] | None = None,

@@ -18,7 +18,7 @@ from pool_doctor.probe.engines import (
 from pool_doctor.probe.model import ConnectResult, Latency, LoadResult, RoundTripResult
 
 if TYPE_CHECKING:
-    from pool_doctor.target import Target
+    from pool_doctor.connection.spec import ConnectionSpec
 
 # One round trip: what the server and the path look like from the probe's session.
 SESSION_QUERY = """
@@ -46,7 +46,7 @@ def startup_pid(driver_connection: Any) -> int | None:
 
 
 async def measure_connect(
-    target: Target, settings: EngineSettings, count: int, timeout: float, read_only: ReadOnly = "session"
+    target: ConnectionSpec, settings: EngineSettings, count: int, timeout: float, read_only: ReadOnly = "session"
 ) -> ConnectResult:
     """Open `count` fresh connections (after one untimed warm-up that initialises the dialect)."""
     from sqlalchemy import text
@@ -91,7 +91,7 @@ async def measure_connect(
 
 
 async def measure_round_trip(
-    target: Target, settings: EngineSettings, timeout: float, read_only: ReadOnly = "session"
+    target: ConnectionSpec, settings: EngineSettings, timeout: float, read_only: ReadOnly = "session"
 ) -> RoundTripResult:
     """SELECT 1 on one warm pooled connection; checkout cost with pool_pre_ping off and on."""
     from sqlalchemy import text
@@ -133,7 +133,7 @@ async def measure_round_trip(
 
 
 async def measure_load(
-    target: Target, settings: EngineSettings, tasks: int, seconds: float, timeout: float,
+    target: ConnectionSpec, settings: EngineSettings, tasks: int, seconds: float, timeout: float,
     read_only: ReadOnly = "session",
 ) -> LoadResult:
     """`tasks` concurrent requests for `seconds` through a pool built from the app's settings."""

@@ -21,7 +21,7 @@ from pool_doctor.probe.scenarios import (
 if TYPE_CHECKING:
     from pool_doctor.report import CheckReport, Inputs
     from pool_doctor.rules.facts import Facts
-    from pool_doctor.target import Target
+    from pool_doctor.connection.spec import ConnectionSpec
 
 T = TypeVar("T")
 
@@ -152,7 +152,7 @@ def with_discovered_network_limit(facts: Facts, found: IdleTimeoutResult) -> Fac
     return replace(facts, settings=settings)
 
 
-async def _bounded(step: Awaitable[T], seconds: float, what: str, target: Target) -> T:
+async def _bounded(step: Awaitable[T], seconds: float, what: str, target: ConnectionSpec) -> T:
     """Every step has a deadline; missing it is a connection problem (exit 3), said in one line."""
     try:
         return await asyncio.wait_for(step, seconds)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from pool_doctor.rules.facts import Facts
-    from pool_doctor.target import Target
+    from pool_doctor.connection.spec import ConnectionSpec
 
 SCALED_KILLER = 1.5  # seconds: long enough to tell from jitter, short enough to wait for twice per scenario
 ASSUMED_IDLE_LIMIT = 300.0  # seconds, when nothing on the path is known to close idle connections
@@ -57,14 +57,14 @@ class Killer:
 class ProbeContext:
     """What every scenario may use: the target, the facts `check` read, and the path's speed."""
 
-    target: Target
+    target: ConnectionSpec
     facts: Facts
     timeout: float  # seconds any one network step may take
     round_trip: float = 0.001  # seconds: p95 of SELECT 1, measured by the round-trip step
     read_only: ReadOnly = "session"  # "session": startup settings; "transaction": BEGIN READ ONLY (behind a pooler)
     pooling: str = "none"  # "none", "session" or "transaction": a pooler answering in the server's place
 
-    def engine(self, config: EngineSettings, *, target: Target | None = None,
+    def engine(self, config: EngineSettings, *, target: ConnectionSpec | None = None,
                session_settings: dict[str, str] | None = None, null_pool: bool = False) -> AsyncEngine:
         return build_engine(target or self.target, config, session_settings=session_settings, null_pool=null_pool,
                             read_only=self.read_only)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pool_doctor.model import Finding
-from pool_doctor.rules import budget, network, pooler, timeouts
-from pool_doctor.rules.facts import Facts, IdleLimit, idle_limits
+from pool_doctor.rules import budget, network, path, pooler, timeouts
+from pool_doctor.rules.facts import Facts, idle_limits
 
 Rule = Callable[[Facts], list[Finding]]
 
-FAMILIES: tuple[Rule, ...] = (timeouts.check, network.check, budget.check, pooler.check)
+FAMILIES: tuple[Rule, ...] = (path.check, timeouts.check, network.check, budget.check, pooler.check)
 
 
 def evaluate(facts: Facts) -> list[Finding]:
@@ -19,4 +19,4 @@ def evaluate(facts: Facts) -> list[Finding]:
     return sorted(findings, key=lambda f: -f.severity.rank)
 
 
-__all__ = ["FAMILIES", "Facts", "IdleLimit", "Rule", "evaluate", "idle_limits"]
+__all__ = ["FAMILIES", "Facts", "Rule", "evaluate", "idle_limits"]

@@ -102,6 +102,7 @@ def _against(demand: int, cap: Cap, prefix: str, facts: Facts) -> Finding | None
             "already', or PgBouncer's 'no more connections allowed') instead of a connection. Shrink "
             "pool_size/max_overflow, or put a pooler (PgBouncer in transaction mode) in front.",
             evidence,
+            ("pool_size", "max_overflow"),
         )
     if demand > WARN_RATIO * cap.limit:
         return Finding(
@@ -110,5 +111,6 @@ def _against(demand: int, cap: Cap, prefix: str, facts: Facts) -> Finding | None
             f"The pools can open {demand} connections, {demand * 100 // max(cap.limit, 1)}% of {cap.what} ({cap.limit})",
             "A deploy that briefly runs old and new replicas side by side, or one more worker, runs out of slots.",
             evidence,
+            ("pool_size", "max_overflow"),
         )
     return None

@@ -1,56 +1,77 @@
-"""What the rules look at: the server's facts, the app's settings, the target, and any pooler."""
+"""What the rules look at: the server's facts, the app's settings, the connection spec, and any pooler;
+and what follows from them: the app's pool policy, the pooler's, and the path."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from pool_doctor.durations import format_seconds
 from pool_doctor.model import ServerFacts
 
 if TYPE_CHECKING:
     from pool_doctor.config import Settings
+    from pool_doctor.connection.drivers import Driver
+    from pool_doctor.connection.spec import ConnectionSpec
+    from pool_doctor.path.model import Limit, Path
+    from pool_doctor.path.policy import PoolPolicy
     from pool_doctor.pooler import PoolerFacts
-    from pool_doctor.target import Target
 
 
 @dataclass(frozen=True)
 class Facts:
     server: ServerFacts
     settings: Settings
-    target: Target
+    target: ConnectionSpec
     pooler: PoolerFacts | None = None
 
+    @property
+    def driver(self) -> Driver:
+        from pool_doctor.connection.drivers import driver_for
 
-@dataclass(frozen=True)
-class IdleLimit:
-    """Something on the path that closes a connection idle for `seconds`."""
+        return driver_for(self.target)
 
-    seconds: float
-    layer: str  # "server", "network" or "pooler"
-    what: str  # names the setting, its value and where it was set
+    @property
+    def behind_pooler(self) -> bool:
+        return self.pooler is not None and self.pooler.present
 
-    def __str__(self) -> str:
-        return self.what
+    @cached_property
+    def app_policy(self) -> PoolPolicy:
+        from pool_doctor.stacks import sqlalchemy
+
+        policy = sqlalchemy.policy(self.settings.pool, self.driver, dict(self.settings.connect_args))
+        return with_server_keepalives(policy, self.server)
+
+    @cached_property
+    def pooler_policy(self) -> PoolPolicy | None:
+        from pool_doctor.path.build import pgbouncer_server_pool
+
+        return pgbouncer_server_pool(self.pooler) if self.pooler is not None and self.pooler.present else None
+
+    @cached_property
+    def path(self) -> Path:
+        from pool_doctor.path.build import build_path
+
+        return build_path(self)
+
+    def policy_facing(self, facing: str) -> PoolPolicy | None:
+        return self.app_policy if facing == "app" else self.pooler_policy
 
 
-def idle_limits(facts: Facts) -> list[IdleLimit]:
-    """Every known idle limit on the path, smallest first."""
-    limits: list[IdleLimit] = []
-    idle = facts.server.setting("idle_session_timeout")
-    if idle.is_on and idle.seconds:
-        limits.append(IdleLimit(idle.seconds, "server", f"{idle.describe()} (as role {facts.server.role} sees it)"))
-    network_idle = facts.settings.network.idle_timeout
-    if network_idle:
-        limits.append(IdleLimit(network_idle, "network", f"network idle_timeout = {format_seconds(network_idle)} ([network] config)"))
-    if facts.pooler is not None:
-        limits.extend(facts.pooler.idle_limits())
-    return sorted(limits, key=lambda limit: limit.seconds)
+def with_server_keepalives(policy: PoolPolicy, server: ServerFacts) -> PoolPolicy:
+    """Keepalives the server sends refresh a middlebox's flow state as well as the client's do."""
+    from dataclasses import replace
+
+    from pool_doctor.path.policy import Knob
+
+    setting = server.setting("tcp_keepalives_idle")
+    if server.transport != "tcp" or not setting.is_on or not setting.seconds:
+        return policy
+    if policy.keepalive_idle is not None and policy.keepalive_idle <= setting.seconds:
+        return policy
+    return replace(policy, keepalive_idle=setting.seconds, keepalive_knob=Knob("tcp_keepalives_idle", setting.display))
 
 
-def recycle_margin(limit_seconds: float) -> float:
-    """How far below a limit pool_recycle must stay: 10 % of it, at least 1 s, at most 60 s.
-
-    pool_recycle is only checked at checkout, and a request can hold a connection a while after it.
-    """
-    return min(max(limit_seconds * 0.1, 1.0), 60.0)
+def idle_limits(facts: Facts) -> list[Limit]:
+    """Every limit the app's own pool meets, smallest first."""
+    return facts.path.limits("app")

@@ -34,31 +34,10 @@ def check(facts: Facts) -> list[Finding]:
             )
         )
     findings += _prepared_statements(facts)
-    findings += _client_idle_timeout(facts)
     findings += _client_slots(facts)
     findings += _server_slots(facts)
     findings += _server_side_limits(facts)
     return findings
-
-
-def statement_cache_off(driver: str, connect_args: dict[str, Any]) -> bool:
-    """Whether the app's connect_args already avoid named prepared statements across shared backends.
-
-    In the config file, a Python-only value is described by a string: prepared_statement_name_func = "uuid4"
-    stands for the function, prepare_threshold = "none" for None.
-    """
-    if driver == "asyncpg":
-        return (
-            _is_zero(connect_args.get("statement_cache_size"))
-            and _is_zero(connect_args.get("prepared_statement_cache_size"))
-            and bool(connect_args.get("prepared_statement_name_func"))
-        )
-    threshold = connect_args.get("prepare_threshold", 5)
-    return threshold is None or (isinstance(threshold, str) and threshold.lower() == "none")
-
-
-def _is_zero(value: Any) -> bool:
-    return value is not None and str(value).strip() == "0"
 
 
 def _prepared_statements(facts: Facts) -> list[Finding]:
@@ -66,9 +45,9 @@ def _prepared_statements(facts: Facts) -> list[Finding]:
     assert pooler is not None
     if not pooler.breaks_session_state:
         return []
-    driver = facts.target.dialect_driver
+    driver = facts.driver.name
     args = facts.settings.connect_args
-    if statement_cache_off(driver, args):
+    if facts.driver.statement_cache_off(args):
         return []
     protocol_support = pooler.number("max_prepared_statements")
     evidence = [*pooler.evidence[-1:], f"driver: {driver}, connect_args: {args or 'none given'}"]
@@ -91,6 +70,8 @@ def _prepared_statements(facts: Facts) -> list[Finding]:
                 f"another client's statements, and the app gets: {ASYNCPG_ERROR}. Set connect_args "
                 "statement_cache_size=0, prepared_statement_cache_size=0 and a unique prepared_statement_name_func "
                 "(SQLAlchemy's asyncpg docs), or use session pooling.", evidence,
+                ("connect_args.statement_cache_size", "connect_args.prepared_statement_cache_size",
+                 "connect_args.prepared_statement_name_func"),
             )
         ]
     return [
@@ -100,29 +81,7 @@ def _prepared_statements(facts: Facts) -> list[Finding]:
             "psycopg prepares a query after prepare_threshold (5) executions on one connection; under transaction "
             f"pooling the next execution runs on another backend and the app gets: {PSYCOPG_ERROR}. Set "
             "connect_args prepare_threshold=None, or use session pooling.", evidence,
-        )
-    ]
-
-
-def _client_idle_timeout(facts: Facts) -> list[Finding]:
-    pooler = facts.pooler
-    assert pooler is not None
-    idle = pooler.seconds("client_idle_timeout")
-    if not idle:
-        return []
-    recycle = facts.settings.pool.recycle
-    if recycle is not None and recycle < idle:
-        return []
-    shown = format_seconds(idle)
-    return [
-        Finding(
-            "pooler-client-idle-timeout", Severity.CRITICAL,
-            f"PgBouncer closes client connections idle for {shown}; the pool keeps them longer",
-            f"client_idle_timeout = {shown} (PgBouncer's docs: it must be larger than the client-side lifetime). "
-            "A pooled connection idle that long is closed by PgBouncer and the next checkout gets "
-            "'connection was closed in the middle of operation' (asyncpg) or 'server closed the connection "
-            f"unexpectedly' (psycopg) unless pre-ping catches it. Set pool_recycle below {shown}.",
-            [f"client_idle_timeout = {shown} (SHOW CONFIG)", f"pool_recycle = {facts.settings.pool.pool_recycle}"],
+            ("connect_args.prepare_threshold",),
         )
     ]
 

@@ -4,72 +4,25 @@ from __future__ import annotations
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
-from pool_doctor.rules.facts import Facts, idle_limits, recycle_margin
+from pool_doctor.path.judge import margin
+from pool_doctor.rules.facts import Facts, idle_limits
 
 CHURN_FLOOR = 30  # seconds; below this a pool reconnects so often that connection setup shows in latency
 
 
 def check(facts: Facts) -> list[Finding]:
     return [
-        *_idle_session(facts),
         *_in_transaction(facts),
         *_statement_level(facts),
         *_recycle_churn(facts),
         *_no_liveness(facts),
+        *_no_hang_bound(facts),
         *_observed(facts),
     ]
 
 
 def _pool_line(facts: Facts) -> str:
-    pool = facts.settings.pool
-    return f"pool_recycle = {pool.pool_recycle}, pool_pre_ping = {str(pool.pool_pre_ping).lower()}"
-
-
-def _idle_session(facts: Facts) -> list[Finding]:
-    setting = facts.server.setting("idle_session_timeout")
-    if not setting.is_on or not setting.seconds:
-        return []
-    pool = facts.settings.pool
-    limit = setting.seconds
-    recycle = pool.recycle
-    evidence = [setting.describe(), f"role {facts.server.role}, database {facts.server.database}", _pool_line(facts)]
-    if recycle is not None and recycle < limit:
-        if recycle > limit - recycle_margin(limit) and not pool.pool_pre_ping:
-            return [
-                Finding(
-                    "idle-session-timeout-tight",
-                    Severity.WARNING,
-                    f"pool_recycle {recycle}s is barely below idle_session_timeout {setting.display}",
-                    "pool_recycle is only checked at checkout: a connection returned just before its recycle age "
-                    "can idle past the server's limit. Leave a margin, or turn on pool_pre_ping.",
-                    evidence,
-                )
-            ]
-        return []
-    if pool.pool_pre_ping:
-        return [
-            Finding(
-                "idle-session-timeout-preping",
-                Severity.INFO,
-                f"idle_session_timeout {setting.display} kills idle pooled connections; pre-ping replaces them",
-                f"Every connection idle over {setting.display} is closed by the server and reopened at the next "
-                f"checkout (a ping plus a reconnect). Set pool_recycle below {format_seconds(limit)} to retire "
-                "them before the server does.",
-                evidence,
-            )
-        ]
-    return [
-        Finding(
-            "idle-session-timeout",
-            Severity.CRITICAL,
-            f"The server kills connections of role {facts.server.role} idle for {setting.display}; the pool will hand them out dead",
-            f"{setting.describe()}. The pool keeps connections idle for as long as traffic allows, and with "
-            f"{_pool_line(facts)} nothing notices the server closed them: the next request fails with "
-            "'connection is closed' / 'connection was closed in the middle of operation' (FATAL 57P05). "
-            f"Turn on pool_pre_ping, and set pool_recycle below {format_seconds(limit)}.",
-            evidence,
-        )
-    ]
+    return ", ".join(str(knob) for knob in facts.app_policy.knobs()) or facts.app_policy.label
 
 
 def _in_transaction(facts: Facts) -> list[Finding]:
@@ -115,13 +68,13 @@ def _recycle_churn(facts: Facts) -> list[Finding]:
     recycle = facts.settings.pool.recycle
     if recycle is None or recycle >= CHURN_FLOOR:
         return []
-    forced_by = [limit for limit in idle_limits(facts) if limit.seconds - recycle_margin(limit.seconds) < CHURN_FLOOR]
+    forced_by = [limit for limit in idle_limits(facts) if limit.seconds - margin(limit.seconds) < CHURN_FLOOR]
     if forced_by:
         return [
             Finding(
                 "recycle-churn",
                 Severity.INFO,
-                f"pool_recycle {recycle}s reconnects often, as the {forced_by[0].layer} limit forces",
+                f"pool_recycle {recycle}s reconnects often, as the {forced_by[0].layer.value} limit forces",
                 f"{forced_by[0].what} leaves no room for a longer lifetime; each connection is reopened every "
                 f"{recycle}s. Raising that limit would cut the reconnects.",
                 [f"pool_recycle = {recycle}", forced_by[0].what],
@@ -140,17 +93,40 @@ def _recycle_churn(facts: Facts) -> list[Finding]:
 
 
 def _no_liveness(facts: Facts) -> list[Finding]:
-    pool = facts.settings.pool
-    if pool.pool_pre_ping or idle_limits(facts):
-        return []  # the known limits have their own findings
+    """No limit known on the path: nothing tells how long idle connections live, so say what checks them."""
+    policy = facts.app_policy
+    if not policy.reuses or policy.ping or policy.notices_close or idle_limits(facts):
+        return []  # the known limits have their own findings, through the judge
+    keys = tuple(key for lever in ("ping", "max_age") if (key := policy.lever(lever)))
     return [
         Finding(
-            "no-pre-ping",
+            "no-liveness-check",
             Severity.INFO,
             "Nothing checks pooled connections at checkout",
-            "With pool_pre_ping off, a restart, failover or network middlebox that closes idle connections "
-            "surfaces as one failed request per pooled connection. pool_pre_ping costs one round trip per checkout.",
+            "No idle limit is known on this path, but a restart, failover or an unseen middlebox that closes idle "
+            "connections surfaces as one failed request per pooled connection. A ping at checkout costs one round "
+            "trip; a lifetime bounds what an unseen limit can do.",
             [_pool_line(facts)],
+            keys,
+        )
+    ]
+
+
+def _no_hang_bound(facts: Facts) -> list[Finding]:
+    policy = facts.app_policy
+    key = policy.lever("hang")
+    if policy.hang_bound is not None or key is None:
+        return []
+    return [
+        Finding(
+            "no-hang-bound",
+            Severity.INFO,
+            "Nothing bounds a query on a silently dropped connection",
+            "A middlebox that drops packets without a reset (Azure's load balancer by default, AWS Network "
+            "Firewall) makes a query, or a pre-ping, wait until TCP gives up: about 15 minutes on Linux. "
+            f"{key} fails it in seconds instead.",
+            [f"{key} not set"],
+            (key,),
         )
     ]
 

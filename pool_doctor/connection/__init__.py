@@ -1,0 +1,1 @@
+"""What the app opens (the connection spec) and how its own driver opens it."""

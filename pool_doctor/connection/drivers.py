@@ -1,0 +1,370 @@
+"""One object per driver (asyncpg, psycopg 3, psycopg2): how the app's session is opened from a spec, its
+keepalive and timeout arguments, its statement cache, how its errors read. Nothing outside this module
+branches on a driver's name.
+
+`open_session` opens a raw session exactly as the app would (SQLAlchemy's dialect turns the URL into the
+driver's keyword arguments, then the app's connect_args are laid over them), plus pool-doctor's
+application_name; every step is bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import re
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pool_doctor.connection.spec import ConnectionSpec
+from pool_doctor.errors import ConnectError, UsageError
+from pool_doctor.path.policy import Knob
+
+T = TypeVar("T")
+APPLICATION_NAME = "pool-doctor"
+
+
+@dataclass(frozen=True)
+class Driver:
+    name: str  # the module: asyncpg, psycopg, psycopg2
+    package: str  # what to pip install
+    dialect: str  # SQLAlchemy's +driver
+    async_: bool
+    ping: str  # what SQLAlchemy's pre-ping sends with this driver
+
+    def require(self) -> None:
+        """One clear line when the app's driver is missing; never a silent substitute."""
+        if importlib.util.find_spec(self.name) is None:
+            extra = {"psycopg2": " (or pip install 'pool-doctor[psycopg2]')"}.get(self.name, "")
+            raise UsageError(f"the app's driver {self.name} is not installed: pip install {self.package}{extra}")
+
+    # -- what the driver's arguments do to an idle connection -----------------------------------------
+
+    def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
+        """What fails a hung query (or ping) on a silently dropped flow, in seconds."""
+        if self.name == "asyncpg":
+            value = _number(args.get("command_timeout"))
+            return (value, Knob("connect_args.command_timeout", args["command_timeout"])) if value else None
+        value = _number(args.get("tcp_user_timeout"))  # libpq: milliseconds
+        if value:
+            return value / 1000, Knob("connect_args.tcp_user_timeout", args["tcp_user_timeout"])
+        return None
+
+    def keepalive_idle(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
+        """Seconds of silence before the client's first TCP keepalive, as the app's arguments ask.
+
+        asyncpg has no client keepalive options (asyncpg #606): its server_settings ask the server to send them.
+        """
+        if self.name == "asyncpg":
+            settings = args.get("server_settings")
+            value = _number(settings.get("tcp_keepalives_idle")) if isinstance(settings, Mapping) else None
+            return (value, Knob("connect_args.server_settings.tcp_keepalives_idle", value)) if value else None
+        if str(args.get("keepalives", "1")) == "0":
+            return None
+        value = _number(args.get("keepalives_idle"))
+        return (value, Knob("connect_args.keepalives_idle", value)) if value else None
+
+    def statement_cache_off(self, args: Mapping[str, Any]) -> bool:
+        """Whether named prepared statements stay within one transaction (what transaction pooling needs).
+
+        In a config file a Python-only value is a string: prepared_statement_name_func = "uuid4",
+        prepare_threshold = "none".
+        """
+        if self.name == "asyncpg":
+            return (
+                _is_zero(args.get("statement_cache_size"))
+                and _is_zero(args.get("prepared_statement_cache_size"))
+                and bool(args.get("prepared_statement_name_func"))
+            )
+        if self.name == "psycopg2":
+            return True  # psycopg2 never prepares statements itself
+        threshold = args.get("prepare_threshold", 5)
+        return threshold is None or (isinstance(threshold, str) and threshold.lower() == "none")
+
+    def error_text(self, limit: Any) -> str:
+        """What the app's log shows when it uses a connection this limit ended (seen on real runs: tests)."""
+        shape = limit.shape.value
+        if shape == "drop":
+            return "a hang, then a timeout"
+        texts = ERROR_TEXTS[self.name]
+        return texts.get((shape, limit.name)) or texts[shape]
+
+    # -- opening -----------------------------------------------------------------------------------
+
+    def connect_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
+        """The keyword arguments the app's connect call gets: SQLAlchemy's translation of the URL, then
+        connect_args over them (SQLAlchemy's create_engine does `cparams.update(connect_args)`)."""
+        if spec.form == "url":
+            from sqlalchemy.engine import make_url
+
+            url = make_url(spec.render(hide_password=False, driver=self.dialect))
+            _, kwargs = _dialect(self.dialect)().create_connect_args(url)
+        else:
+            kwargs = {("database" if k == "dbname" and self.name == "asyncpg" else k): v for k, v in spec.params}
+            if spec.password is not None:
+                kwargs["password"] = spec.password.get_secret_value()
+        kwargs.update(spec.connect_args)
+        for key in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
+            kwargs.pop(key, None)  # SQLAlchemy's asyncpg adapter consumes these; asyncpg never sees them
+        return kwargs
+
+    async def open(self, spec: ConnectionSpec, timeout: float) -> Session:
+        """A session opened as the app opens it, every failure turned into a one-line ConnectError."""
+        self.require()
+        kwargs = self.connect_kwargs(spec)
+        try:
+            if self.name == "asyncpg":
+                return await asyncio.wait_for(_open_asyncpg(kwargs, timeout), timeout + 1)
+            if self.name == "psycopg":
+                return await asyncio.wait_for(_open_psycopg(kwargs, timeout), timeout + 1)
+            return await _in_thread(lambda: _open_psycopg2(kwargs, timeout), timeout + 1)
+        except TimeoutError:
+            raise ConnectError(f"timed out after {timeout:g}s connecting to {spec.display()}") from None
+        except TypeError as exc:
+            # asyncpg.connect() takes no libpq keywords: SQLAlchemy hands the URL's query items to it as is.
+            word = re.search(r"'(\w+)'", str(exc))
+            raise UsageError(
+                f"{self.name} does not take {word.group(1) if word else 'an argument'} given in {spec.display()}: "
+                "the app's own connect would fail the same way"
+                + (" (asyncpg takes session settings as connect_args={'server_settings': {...}})"
+                   if self.name == "asyncpg" else "")
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
+            raise ConnectError(f"cannot connect to {spec.display()}: {describe_error(exc)}{_startup_hint(exc, spec)}") from None
+
+
+# The driver's exception when the next request uses a connection a limit ended, through SQLAlchemy.
+ERROR_TEXTS: dict[str, dict[Any, str]] = {
+    "asyncpg": {
+        "close": "asyncpg's InterfaceError: connection is closed",
+        "reset": "asyncpg's ConnectionDoesNotExistError: connection was closed in the middle of operation",
+    },
+    "psycopg": {
+        ("close", "idle_session_timeout"): "psycopg's IdleSessionTimeout: terminating connection due to "
+                                           "idle-session timeout",
+        "close": "psycopg's OperationalError: server closed the connection unexpectedly",
+        "reset": "psycopg's OperationalError: server closed the connection unexpectedly",
+    },
+    "psycopg2": {
+        ("close", "idle_session_timeout"): "psycopg2's OperationalError: terminating connection due to "
+                                           "idle-session timeout",
+        "close": "psycopg2's OperationalError: server closed the connection unexpectedly",
+        "reset": "psycopg2's OperationalError: server closed the connection unexpectedly (with TLS: SSL "
+                 "SYSCALL error: EOF detected)",
+    },
+}
+
+DRIVERS = {
+    "asyncpg": Driver("asyncpg", "asyncpg", "asyncpg", True, "';' inside a transaction"),
+    "psycopg": Driver("psycopg", "psycopg[binary]", "psycopg", True, "SELECT 1"),
+    "psycopg2": Driver("psycopg2", "psycopg2-binary", "psycopg2", False, "SELECT 1"),
+}
+
+
+def driver_for(spec: ConnectionSpec) -> Driver:
+    return DRIVERS[spec.driver]
+
+
+def _dialect(name: str) -> Any:
+    if name == "asyncpg":
+        from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+
+        return PGDialect_asyncpg
+    if name == "psycopg":
+        from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+        return PGDialect_psycopg
+    from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
+
+    return PGDialect_psycopg2
+
+
+class Session:
+    """A raw driver session: SQL with $1-style parameters, the startup PID, bounded close."""
+
+    startup_pid: int | None = None
+
+    async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    def terminate(self) -> None:
+        raise NotImplementedError
+
+
+class _Asyncpg(Session):
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.startup_pid = conn.get_server_pid()
+
+    async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
+        return await self.conn.fetchval(sql, *args, timeout=timeout)
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.conn.close(), 2)
+        except Exception:  # noqa: BLE001 - a dead connection needs no goodbye
+            self.conn.terminate()
+
+    def terminate(self) -> None:
+        self.conn.terminate()
+
+
+async def _open_asyncpg(kwargs: dict[str, Any], timeout: float) -> Session:
+    import asyncpg
+
+    kwargs = dict(kwargs)
+    settings = dict(kwargs.get("server_settings") or {})
+    settings["application_name"] = APPLICATION_NAME
+    kwargs["server_settings"] = settings
+    kwargs["timeout"] = timeout
+    kwargs["statement_cache_size"] = 0  # our own statements: nothing named survives on a shared backend
+    return _Asyncpg(await asyncpg.connect(**kwargs))
+
+
+def _pyformat(sql: str) -> str:
+    return re.sub(r"\$\d+", "%s", sql.replace("%", "%%"))
+
+
+class _Psycopg(Session):
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.startup_pid = conn.info.backend_pid
+
+    async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
+        async def run() -> Any:
+            cur = await self.conn.execute(_pyformat(sql), args, prepare=False)
+            row = await cur.fetchone()
+            return row[0] if row else None
+
+        return await asyncio.wait_for(run(), timeout)
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.conn.close(), 2)
+        except Exception:  # noqa: BLE001
+            self.terminate()
+
+    def terminate(self) -> None:
+        try:
+            self.conn.pgconn.finish()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+
+async def _open_psycopg(kwargs: dict[str, Any], timeout: float) -> Session:
+    import psycopg
+
+    kwargs = {**kwargs, "application_name": APPLICATION_NAME, "autocommit": True,
+              "connect_timeout": max(2, round(timeout))}
+    kwargs.pop("prepare_threshold", None)
+    return _Psycopg(await psycopg.AsyncConnection.connect(**kwargs))
+
+
+class _Psycopg2(Session):
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.startup_pid = conn.info.backend_pid if hasattr(conn, "info") else None
+
+    async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
+        def run() -> Any:
+            with self.conn.cursor() as cur:
+                cur.execute(_pyformat(sql), args)
+                row = cur.fetchone()
+                return row[0] if row else None
+
+        try:
+            return await _in_thread(run, timeout)
+        except TimeoutError:
+            self.conn.cancel()
+            raise
+
+    async def close(self) -> None:
+        try:
+            await _in_thread(self.conn.close, 2)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def terminate(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _open_psycopg2(kwargs: dict[str, Any], timeout: float) -> Session:
+    import psycopg2
+
+    kwargs = {**kwargs, "application_name": APPLICATION_NAME, "connect_timeout": max(2, round(timeout))}
+    conn = psycopg2.connect(**kwargs)
+    conn.autocommit = True
+    return _Psycopg2(conn)
+
+
+async def _in_thread(func: Callable[[], T], timeout: float) -> T:
+    """Run blocking driver code in a daemon thread: a hung socket can never hold the process at exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(setter: Callable[[Any], None], value: Any) -> None:
+        if not future.done():
+            setter(value)
+
+    def work() -> None:
+        try:
+            result = func()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            loop.call_soon_threadsafe(deliver, future.set_exception, exc)
+        else:
+            loop.call_soon_threadsafe(deliver, future.set_result, result)
+
+    threading.Thread(target=work, daemon=True, name="pool-doctor-driver").start()
+    return await asyncio.wait_for(future, timeout)
+
+
+async def bounded(awaitable: Awaitable[T], timeout: float, what: str) -> T:
+    try:
+        return await asyncio.wait_for(awaitable, timeout)
+    except TimeoutError:
+        raise ConnectError(f"timed out after {timeout:g}s {what}") from None
+
+
+def describe_error(exc: BaseException) -> str:
+    """`ExceptionType: message` on one line, without the driver's multi-line hints."""
+    from pool_doctor.errors import driver_error
+
+    exc = driver_error(exc)
+    message = " ".join(str(exc).split()) or "no message"
+    if isinstance(exc, OSError) and exc.strerror:
+        message = exc.strerror
+    return f"{type(exc).__name__}: {message}"
+
+
+def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
+    """A hint when the peer broke the startup protocol, which usually means it is not PostgreSQL at all."""
+    text = str(exc)
+    if type(exc).__name__ == "ConnectionDoesNotExistError" or (
+        "rejected SSL upgrade" in text and spec.sslmode not in ("require", "verify-ca", "verify-full")
+    ):
+        return " (the server broke off the PostgreSQL startup: is PostgreSQL, or a pooler, listening on that port?)"
+    if "rejected SSL upgrade" in text:
+        return f" (the server does not offer TLS, and sslmode={spec.sslmode} requires it)"
+    return ""
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return number if number and number > 0 else None
+
+
+def _is_zero(value: Any) -> bool:
+    try:
+        return value is not None and int(value) == 0
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,103 @@
+"""Every limit on the path against the pool that meets it, through the one judge.
+
+A verdict worth telling becomes a finding; its code names the limit (and the pool, when it is the
+pooler's), its keys name the app's settings that would change the verdict.
+"""
+
+from __future__ import annotations
+
+from pool_doctor.durations import format_seconds
+from pool_doctor.model import Finding, Severity
+from pool_doctor.path.judge import Outcome, Verdict, judge, margin
+from pool_doctor.path.model import Layer, Limit, Shape
+from pool_doctor.rules.facts import Facts
+
+SUFFIX = {
+    Outcome.FAILS: "",
+    Outcome.HANGS: "",
+    Outcome.FAILS_BOUNDED: "-bounded",
+    Outcome.AT_RISK: "-tight",
+    Outcome.REPLACED: "-replaced",
+}
+
+
+def check(facts: Facts) -> list[Finding]:
+    findings = []
+    for facing, limit in facts.path.faced:
+        policy = facts.policy_facing(facing)
+        if policy is None:
+            continue
+        verdict = judge(policy, limit)
+        if verdict.severity is not None:
+            findings.append(_finding(facts, facing, verdict))
+    return findings
+
+
+def verdicts(facts: Facts, facing: str = "app") -> list[Verdict]:
+    """The judge's verdict on every limit one pool meets (recommend and probe read these too)."""
+    policy = facts.policy_facing(facing)
+    return [judge(policy, limit) for pool, limit in facts.path.faced if pool == facing and policy is not None]
+
+
+def limit_code(limit: Limit, facing: str) -> str:
+    prefix = {Layer.SERVER: "", Layer.NETWORK: "network-", Layer.POOLER: "pooler-", Layer.PLATFORM: "platform-"}
+    code = prefix[limit.layer] + limit.name.replace("_", "-")
+    return f"pooler-server-{code}" if facing == "pooler" else code
+
+
+def fix_keys(verdict: Verdict) -> tuple[str, ...]:
+    """The app's settings that would turn this verdict into survival."""
+    policy, limit = verdict.policy, verdict.limit
+    wanted = ["max_age"]
+    if verdict.outcome is not Outcome.REPLACED:
+        wanted.append("ping")
+    if limit.shape is Shape.DROP:
+        wanted.append("hang")
+    if limit.refreshed_by_keepalives:
+        wanted.append("keepalive")
+    return tuple(key for lever in wanted if (key := policy.lever(lever)))
+
+
+def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
+    limit, policy = verdict.limit, verdict.policy
+    severity = verdict.severity or Severity.INFO
+    evidence = [limit.what, *(str(k) for k in policy.knobs())]
+    if facing == "pooler":
+        return Finding(
+            limit_code(limit, facing) + SUFFIX[verdict.outcome], severity,
+            f"{limit.name} {limit.shown} ends {policy.label.removesuffix(' pool')} connections, not the app's",
+            f"Behind transaction pooling the server's idle limit meets the pooler's own server connections: "
+            f"{verdict.reason}. The app's connections to the pooler are not affected.",
+            evidence,
+        )
+    keys = fix_keys(verdict) if verdict.outcome is not Outcome.SURVIVES else ()
+    who = f"{limit.holder} ({limit.what})"
+    before = format_seconds(max(limit.seconds - margin(limit.seconds), 1))
+    if verdict.outcome in (Outcome.FAILS, Outcome.HANGS):
+        error = facts.driver.error_text(limit)
+        title = (f"{limit.holder} ends connections idle for {limit.shown}; the pool will hand them out dead"
+                 if verdict.outcome is Outcome.FAILS else
+                 f"{limit.holder} drops flows idle for {limit.shown}; the next request on one hangs")
+        detail = (f"{verdict.reason}. The app's next request on such a connection "
+                  + (f"fails with {error}. " if verdict.outcome is Outcome.FAILS else
+                     "waits until TCP gives up (about 15 min on Linux). ")
+                  + _fix_words(keys, before))
+    elif verdict.outcome is Outcome.FAILS_BOUNDED:
+        title = f"A dropped flow ({limit.shown}) costs one timed-out request per pooled connection"
+        detail = f"{verdict.reason}. " + _fix_words(keys, before)
+    elif verdict.outcome is Outcome.AT_RISK:
+        title = f"{policy.max_age_knob or 'The pool lifetime'} is barely below {limit.name} {limit.shown}"
+        detail = (f"{verdict.reason}. Age is checked only at checkout: a connection returned just before it "
+                  f"can idle past the limit. " + _fix_words(keys, before))
+    else:
+        title = f"{limit.name} {limit.shown} ends idle pooled connections; the pool replaces them"
+        detail = (f"{verdict.reason} (cost: {verdict.cost}). " +
+                  (f"Retire them before {who} does: " + _fix_words(keys, before) if keys else ""))
+    return Finding(limit_code(limit, facing) + SUFFIX[verdict.outcome], severity, title, detail.strip(),
+                   evidence, keys)
+
+
+def _fix_words(keys: tuple[str, ...], before: str) -> str:
+    if not keys:
+        return ""
+    return f"Set {', '.join(keys)} (a lifetime below {before}; see recommend)."
