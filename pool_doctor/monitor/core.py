@@ -1,0 +1,299 @@
+"""The stack-neutral monitor: each adapter reports lifecycle events, this turns a death into one record.
+
+A record goes to the `pool_doctor.monitor` logger, to the JSON-lines file (the format `explain` reads),
+to the counters behind `stats()`, and to Prometheus / OpenTelemetry when asked for.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from pool_doctor.errors import UsageError
+from pool_doctor.monitor.attribution import Measures, attribute
+from pool_doctor.monitor.records import (
+    LOGGER_NAME,
+    SCHEMA_VERSION,
+    Clock,
+    ConnState,
+    Counters,
+    JsonLines,
+    Noticed,
+    PoolSettings,
+    describe_error,
+    log_death,
+    monotonic,
+    scrub,
+    utc_now,
+)
+from pool_doctor.path.model import Limit, Shape
+
+LimitsSource = Callable[[], Sequence[Limit]]
+
+
+class Monitor:
+    """One watched pool. Adapters call opened/checked_out/statement/checked_in/died/retired."""
+
+    def __init__(
+        self,
+        pool: PoolSettings,
+        *,
+        secrets: Sequence[str] = (),
+        jsonl: str | os.PathLike[str] | TextIO | None = None,
+        logger: logging.Logger | None = None,
+        clock: Clock = monotonic,
+        exporters: Sequence[Callable[[dict[str, Any]], None]] = (),
+    ) -> None:
+        self.pool = pool
+        self._secrets = [s for s in secrets if s]
+        self._sink = JsonLines(jsonl) if jsonl is not None else None
+        self.logger = logger or logging.getLogger(LOGGER_NAME)
+        self.clock = clock
+        self.counters = Counters()
+        self._numbers = itertools.count(1)
+        self._exporters = list(exporters)
+        self._limits: list[Limit] | None = None
+        self._limits_note: str | None = None
+        self._limits_lock = threading.Lock()
+        self.records: list[dict[str, Any]] = []  # the last few, for stats() readers and tests
+        self._keep = 100
+
+    # -- limits --------------------------------------------------------------------------------
+
+    def set_limits(self, limits: Sequence[Limit], note: str | None = None) -> None:
+        with self._limits_lock:
+            self._limits = list(limits)
+            self._limits_note = note
+
+    @property
+    def limits_known(self) -> bool:
+        return self._limits is not None
+
+    @property
+    def limits(self) -> list[Limit]:
+        return list(self._limits or [])
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def opened(self) -> ConnState:
+        now = self.clock()
+        self.counters.add("connections")
+        return ConnState(number=next(self._numbers), created_at=now, released_at=now)
+
+    def checked_out(self, state: ConnState) -> None:
+        state.checked_out_at = self.clock()
+        state.statements = 0
+        state.statement_at = state.previous_statement_at = None
+        state.checkouts += 1
+        self.counters.add("checkouts")
+
+    def statement(self, state: ConnState) -> None:
+        state.previous_statement_at = state.statement_at
+        state.statement_at = self.clock()
+        state.statements += 1
+
+    def checked_in(self, state: ConnState) -> None:
+        state.released_at = self.clock()
+        state.checked_out_at = None
+
+    def retired(self, state: ConnState | None, reason: str) -> None:
+        """The pool closed a connection of its own accord (recycle, max lifetime, dispose): not a death."""
+        if state is not None:
+            if state.dead:
+                return
+            state.dead = True
+        self.counters.retired(reason)
+        if state is not None:
+            self.logger.debug("pooled connection #%s retired by %s at age %.1fs", state.number, reason,
+                              self.clock() - state.created_at)
+
+    def died(self, state: ConnState, error: BaseException | None, noticed_by: str,
+             extra: dict[str, Any] | None = None, *, mid_checkout: bool | None = None,
+             error_text: str | None = None) -> dict[str, Any] | None:
+        """Record one death once; returns the record (None for an echo of one already recorded).
+
+        mid_checkout: for stacks without statement events, whether it died while the app held it.
+        error_text: a stack that cannot hand over the exception may still know its message.
+        """
+        if state.dead:
+            return None
+        state.dead = True
+        record = self.build_record(state, error, noticed_by, extra, mid_checkout=mid_checkout,
+                                   error_text=error_text)
+        self.emit(record)
+        return record
+
+    def build_record(self, state: ConnState, error: BaseException | None, noticed_by: str,
+                     extra: dict[str, Any] | None = None, *, mid_checkout: bool | None = None,
+                     error_text: str | None = None) -> dict[str, Any]:
+        now = self.clock()
+        if mid_checkout is None:
+            mid_checkout = state.checked_out_at is not None and (
+                state.statements >= 2 or (noticed_by == Noticed.RETURN and state.statements >= 1))
+        if noticed_by == Noticed.REQUEST and state.statement_at is not None:
+            used_at = state.statement_at  # the failing statement's start: a hang after it is not idle time
+            quiet_since = state.previous_statement_at if state.statements >= 2 else state.released_at
+        elif noticed_by == Noticed.RETURN:
+            used_at = now
+            quiet_since = state.statement_at or state.checked_out_at or state.released_at
+        elif mid_checkout and state.checked_out_at is not None:  # held, and no statement events (other stacks)
+            used_at, quiet_since = now, state.checked_out_at
+        else:  # found at checkout (ping, check, acquire), or a request with no statement event (other stacks)
+            used_at = state.checked_out_at if state.checked_out_at is not None and noticed_by == Noticed.REQUEST \
+                else now
+            quiet_since = state.released_at
+        quiet_since = quiet_since if quiet_since is not None else state.released_at
+        idle_s = round(max(used_at - quiet_since, 0.0), 3)
+        age_s = round(max(now - state.created_at, 0.0), 3)
+        held_s = round(now - state.checked_out_at, 3) if state.checked_out_at is not None else None
+        # Held a while before its first statement: it may have died after a ping at checkout would have passed.
+        held_before_use = (noticed_by == Noticed.REQUEST and state.statements == 1 and state.statement_at is not None
+                           and state.checked_out_at is not None
+                           and state.statement_at - state.checked_out_at > max(1.0, 0.1 * idle_s))
+        err = describe_error(error, self._secrets)
+        if err is None and error_text:
+            err = {"type": None, "message": scrub(" ".join(error_text.split()), self._secrets)[:500], "sqlstate": None}
+        sqlstate = err["sqlstate"] if err else None
+        measures = Measures(idle_s=idle_s, age_s=age_s, held_s=held_s, mid_checkout=mid_checkout,
+                            sqlstate=sqlstate if isinstance(sqlstate, str) else None)
+        cause = attribute(measures, self.limits)
+        if self._limits_note and not cause["explained"]:
+            cause["note"] = self._limits_note
+        request_failed = noticed_by in (Noticed.REQUEST,)
+        record: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "event": "death",
+            "at": utc_now(),
+            "stack": self.pool.stack,
+            "pool": self.pool.pool,
+            "driver": self.pool.driver,
+            "target": self.pool.target,
+            "pool_settings": dict(self.pool.settings),
+            "connection": state.number,
+            "age_s": age_s,
+            "idle_s": idle_s,
+            "idle_in_pool_s": round(max((state.checked_out_at or now) - state.released_at, 0.0), 3),
+            "held_s": held_s,
+            "died_mid_checkout": mid_checkout,
+            "checkouts": state.checkouts,
+            "noticed_by": noticed_by,
+            "request_failed": request_failed,
+            "outcome": "failed" if request_failed else "replaced",
+            "error": err,
+            "cause": cause,
+            "pre_ping_would_catch": None if held_before_use else self._ping_would_catch(mid_checkout, noticed_by, cause),
+            "recycle_would_catch": self._recycle_would_catch(mid_checkout, cause),
+        }
+        if extra:
+            record.update(extra)
+        return record
+
+    def _ping_would_catch(self, mid_checkout: bool, noticed_by: str, cause: dict[str, Any]) -> bool | None:
+        """A ping at checkout finds a connection that died in the pool, unless its packets are dropped
+        (the ping then hangs like the query would). It runs only at checkout, never mid-request."""
+        if noticed_by in Noticed.SILENT:
+            return True
+        if mid_checkout:
+            return False
+        limit = cause.get("limit") or {}
+        if limit.get("shape") == Shape.DROP.value:
+            return None  # only with a bound on the ping (command_timeout, tcp_user_timeout)
+        return True
+
+    def _recycle_would_catch(self, mid_checkout: bool, cause: dict[str, Any]) -> bool | None:
+        """A max age below the limit retires every connection before it has been idle that long (age >= idle),
+        at checkout; it cannot help mid-request, nor against a limit nobody knows."""
+        if mid_checkout:
+            return False
+        return True if cause.get("limit") else None
+
+    def emit(self, record: dict[str, Any]) -> None:
+        self.counters.death(str(record["cause"]["name"]), bool(record["request_failed"]))
+        self.records.append(record)
+        del self.records[:-self._keep]
+        if self._sink is not None:
+            self._sink.write(record)
+        try:
+            log_death(self.logger, record)
+        except Exception:  # noqa: BLE001 - a broken log handler must not break the app's request
+            pass
+        for export in self._exporters:
+            try:
+                export(record)
+            except Exception:  # noqa: BLE001 - same: metrics are best effort
+                self.logger.debug("metrics export failed", exc_info=True)
+
+    def stats(self) -> dict[str, Any]:
+        return {**self.counters.snapshot(), "stack": self.pool.stack, "pool": self.pool.pool,
+                "limits": [limit.what for limit in self.limits], "limits_known": self.limits_known}
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+
+
+# -- optional metrics exporters -------------------------------------------------------------------------
+
+_PROMETHEUS: dict[int, tuple[Any, Any]] = {}  # per registry: its metrics, registered once
+_PROMETHEUS_LOCK = threading.Lock()
+
+
+def prometheus_exporter(registry: Any = None) -> Callable[[dict[str, Any]], None]:
+    """Counts deaths and observes idle time at death with prometheus_client (pip install 'pool-doctor[monitor]')."""
+    try:
+        import prometheus_client
+    except ImportError:
+        raise UsageError("prometheus export needs prometheus_client (pip install 'pool-doctor[monitor]')") from None
+    registry = registry if registry is not None else prometheus_client.REGISTRY
+    with _PROMETHEUS_LOCK:
+        metrics = _PROMETHEUS.get(id(registry))
+        if metrics is None:
+            deaths = prometheus_client.Counter(
+                "pool_doctor_connection_deaths", "Pooled connections found dead, by attributed cause",
+                ["stack", "cause", "outcome"], registry=registry)
+            idle = prometheus_client.Histogram(
+                "pool_doctor_connection_idle_at_death_seconds", "Idle time before the use that found a connection dead",
+                ["stack"], registry=registry,
+                buckets=(1, 5, 30, 60, 300, 350, 600, 1200, 1800, 3600, float("inf")))
+            metrics = _PROMETHEUS[id(registry)] = (deaths, idle)
+    deaths, idle = metrics
+
+    def export(record: dict[str, Any]) -> None:
+        deaths.labels(record["stack"], record["cause"]["name"], record["outcome"]).inc()
+        idle.labels(record["stack"]).observe(record["idle_s"])
+
+    return export
+
+
+def otel_exporter(meter: Any = None) -> Callable[[dict[str, Any]], None]:
+    """The same two instruments through the OpenTelemetry metrics API (the app configures the SDK)."""
+    try:
+        from opentelemetry import metrics
+    except ImportError:
+        raise UsageError("OpenTelemetry export needs opentelemetry-api (pip install opentelemetry-api)") from None
+    meter = meter if meter is not None else metrics.get_meter(LOGGER_NAME)
+    deaths = meter.create_counter("pool_doctor.connection.deaths", unit="1",
+                                  description="Pooled connections found dead, by attributed cause")
+    idle = meter.create_histogram("pool_doctor.connection.idle_at_death", unit="s",
+                                  description="Idle time before the use that found a connection dead")
+
+    def export(record: dict[str, Any]) -> None:
+        attributes = {"stack": record["stack"], "cause": record["cause"]["name"], "outcome": record["outcome"]}
+        deaths.add(1, attributes)
+        idle.record(record["idle_s"], {"stack": record["stack"]})
+
+    return export
+
+
+def exporters(prometheus: Any, otel: Any) -> list[Callable[[dict[str, Any]], None]]:
+    """`True` uses the default registry / meter; an object is the registry / meter to use; falsy: off."""
+    chosen = []
+    if prometheus:
+        chosen.append(prometheus_exporter(None if prometheus is True else prometheus))
+    if otel:
+        chosen.append(otel_exporter(None if otel is True else otel))
+    return chosen

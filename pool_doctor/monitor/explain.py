@@ -1,0 +1,340 @@
+"""`pool-doctor explain`: read the monitor's JSON lines, build one report, render it (table, JSON, markdown).
+
+Compute, model, render: `read_records` -> `build_report` -> `ExplainReport` (one JSON form) -> renderers that
+return text or rich renderables; the CLI prints. The settings that would have prevented each cause come
+from the one judge (`pool_doctor.path.judge`), asked about candidate policies for the stack that died.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from pool_doctor.durations import format_seconds
+from pool_doctor.errors import UsageError
+from pool_doctor.monitor.attribution import IN_TRANSACTION, limit_from_json
+from pool_doctor.monitor.records import SCHEMA_VERSION
+from pool_doctor.path.judge import Outcome, judge, margin
+from pool_doctor.path.model import Limit
+from pool_doctor.path.policy import Knob, PoolPolicy
+
+HISTOGRAM_BAR = 36  # characters for the longest bar: label + bar + count + marker fit 80 columns
+_STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
+
+
+class LogError(UsageError):
+    """The log cannot be read as the monitor's records (exit 2)."""
+
+
+def read_records(stream: IO[str], name: str = "the log") -> list[dict[str, Any]]:
+    """Every death record of a JSON-lines stream; blank lines are skipped, anything else unreadable fails."""
+    records = []
+    try:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise LogError(f"{name} line {number} is not JSON: not a pool_doctor.monitor log") from None
+            if not isinstance(record, dict) or "schema_version" not in record:
+                raise LogError(f"{name} line {number} is not a pool_doctor.monitor record (no schema_version)")
+            if int(record["schema_version"]) != SCHEMA_VERSION:
+                raise LogError(f"{name} line {number} has schema_version {record['schema_version']}; "
+                               f"this pool-doctor reads {SCHEMA_VERSION}")
+            if record.get("event") == "death":
+                records.append(record)
+    except UnicodeDecodeError:
+        raise LogError(f"{name} is not text: not a pool_doctor.monitor log") from None
+    except OSError as exc:
+        raise LogError(f"cannot read {name}: {exc.strerror or exc}") from None
+    return records
+
+
+# -- the report ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prevention:
+    stack: str
+    setting: str  # "pool_pre_ping = true", "pool_recycle = 1"
+    outcome: str  # the judge's: "survives" or "replaced"
+    reason: str
+    cost: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "setting": self.setting, "outcome": self.outcome, "reason": self.reason,
+                "cost": self.cost}
+
+
+@dataclass
+class Cause:
+    name: str
+    what: str  # "idle_session_timeout = 2s, set by ALTER ROLE app SET"
+    explained: bool
+    deaths: int = 0
+    failed: int = 0
+    replaced: int = 0
+    idle: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    stacks: set[str] = field(default_factory=set)
+    limit: Limit | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    prevented_by: list[Prevention] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "what": self.what, "explained": self.explained, "deaths": self.deaths,
+            "failed_requests": self.failed, "replaced": self.replaced,
+            "idle_s": {"min": min(self.idle), "max": max(self.idle)} if self.idle else None,
+            "errors": dict(self.errors.most_common()), "stacks": sorted(self.stacks),
+            "limit": self.limit.to_json() if self.limit else None, "candidates": self.candidates,
+            "prevented_by": [p.to_json() for p in self.prevented_by], "advice": self.advice,
+        }
+
+
+@dataclass(frozen=True)
+class Bin:
+    low: float
+    high: float
+    count: int
+    limits: tuple[str, ...] = ()  # limits whose seconds fall in this bin: where the deaths should start
+
+    def to_json(self) -> dict[str, Any]:
+        return {"low_s": self.low, "high_s": self.high, "count": self.count, "limits": list(self.limits)}
+
+
+@dataclass
+class ExplainReport:
+    deaths: int
+    failed: int
+    replaced: int
+    causes: list[Cause]
+    histogram: list[Bin]
+    targets: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, "deaths": self.deaths, "failed_requests": self.failed,
+                "replaced": self.replaced, "targets": self.targets, "causes": [c.to_json() for c in self.causes],
+                "histogram": [b.to_json() for b in self.histogram]}
+
+
+def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
+    causes: dict[tuple[str, str], Cause] = {}
+    idles: list[float] = []
+    limits: dict[str, Limit] = {}
+    targets: set[str] = set()
+    failed = replaced = total = 0
+    for record in records:
+        cause_data = record.get("cause") or {}
+        name = str(cause_data.get("name", "unexplained"))
+        what = str(cause_data.get("what", name))
+        cause = causes.get((name, what))
+        if cause is None:
+            limit = limit_from_json(cause_data["limit"]) if isinstance(cause_data.get("limit"), dict) else None
+            cause = causes[(name, what)] = Cause(name, what, bool(cause_data.get("explained")), limit=limit,
+                                                 candidates=list(cause_data.get("candidates") or []))
+            if limit is not None:
+                limits[limit.what] = limit
+        idle = float(record.get("idle_s", 0.0))
+        is_failed = bool(record.get("request_failed"))
+        cause.deaths += 1
+        cause.failed += is_failed
+        cause.replaced += not is_failed
+        cause.idle.append(idle)
+        cause.stacks.add(str(record.get("stack", "sqlalchemy")))
+        error = record.get("error") or {}
+        if error:
+            cause.errors[f"{error.get('type')}: {error.get('message')}"] += 1
+        idles.append(idle)
+        targets.add(str(record.get("target", "")))
+        failed += is_failed
+        replaced += not is_failed
+        total += 1
+    ordered = sorted(causes.values(), key=lambda c: (-c.failed, -c.deaths, c.name))
+    for cause in ordered:
+        _prevent(cause)
+    return ExplainReport(total, failed, replaced, ordered, histogram(idles, list(limits.values())),
+                         sorted(t for t in targets if t))
+
+
+def _prevent(cause: Cause) -> None:
+    """Fill the settings that would have prevented this cause, each as the judge's verdict on it."""
+    limit = cause.limit
+    if limit is None:
+        if not cause.explained:
+            cause.advice.append("Write a report with `pool-doctor check --json > report.json` and watch with "
+                                "limits_from=\"report.json\" to name what closed these connections.")
+        for stack in sorted(cause.stacks):
+            ping = _ping_policy(stack)
+            if ping is not None and cause.name != "terminated":
+                cause.prevented_by.append(Prevention(
+                    stack, str(ping.ping_knob), Outcome.REPLACED.value,
+                    "a ping at checkout finds a connection closed while idle, whatever closed it "
+                    "(a silently dropped flow needs a timeout on the ping too)", "one round trip per checkout"))
+        return
+    if limit.name in IN_TRANSACTION:
+        cause.advice.append(f"{limit.name} ends a session idle inside a transaction: no pool setting prevents it "
+                            "(pre-ping runs only at checkout). Commit or roll back before slow work, or raise "
+                            "the limit for this role.")
+        return
+    for stack in sorted(cause.stacks):
+        for policy in _candidates(stack, limit):
+            verdict = judge(policy, limit)
+            if verdict.outcome in (Outcome.SURVIVES, Outcome.REPLACED):
+                knob = policy.ping_knob if policy.ping else (policy.max_age_knob or policy.max_idle_knob)
+                cause.prevented_by.append(Prevention(stack, str(knob), verdict.outcome.value, verdict.reason,
+                                                     verdict.cost))
+
+
+def _below(limit: Limit) -> int | None:
+    """Whole seconds far enough below the limit (the judge's margin), or None when none fits."""
+    seconds = math.floor(limit.seconds - margin(limit.seconds))
+    return seconds if seconds >= 1 else None
+
+
+def _ping_policy(stack: str) -> PoolPolicy | None:
+    if stack == "sqlalchemy":
+        return PoolPolicy("sqlalchemy", "SQLAlchemy's pool", ping=True, ping_knob=Knob("pool_pre_ping", True))
+    if stack == "psycopg_pool":
+        return PoolPolicy("psycopg_pool", "psycopg_pool", ping=True,
+                          ping_knob=Knob("check", "ConnectionPool.check_connection"))
+    return None  # asyncpg's pool has no ping at acquire
+
+
+def _candidates(stack: str, limit: Limit) -> list[PoolPolicy]:
+    """The levers a stack offers against one limit, each set to the value that should beat it.
+
+    Only levers that act before the app's next use: psycopg_pool's max_lifetime is checked on return and
+    max_idle spares min_size connections (FIELD_NOTES 3), so neither is offered against an idle limit.
+    """
+    below = _below(limit)
+    ping = _ping_policy(stack)
+    policies = [ping] if ping is not None else []
+    if below is None:
+        return policies
+    if stack == "sqlalchemy":
+        policies.append(PoolPolicy("sqlalchemy", "SQLAlchemy's pool", max_age=below,
+                                   max_age_knob=Knob("pool_recycle", below)))
+    elif stack == "asyncpg" and limit.kind == "idle":
+        policies.append(PoolPolicy("asyncpg", "asyncpg's pool", max_idle=below, notices_close=True,
+                                   max_idle_knob=Knob("max_inactive_connection_lifetime", below)))
+    return policies
+
+
+def histogram(values: list[float], limits: list[Limit], max_bins: int = 8) -> list[Bin]:
+    """Idle time at death in equal bins of a round width; the known limits widen the range to show them."""
+    if not values:
+        return []
+    marks = [limit.seconds for limit in limits if limit.seconds <= max(values) * 2]
+    low_value, high_value = min(values + marks), max(values + marks)
+    width = next((step for step in _STEPS if (high_value - math.floor(low_value / step) * step) / step < max_bins),
+                 _STEPS[-1])
+    start = math.floor(low_value / width) * width
+    count = max(1, math.floor((high_value - start) / width) + 1)
+    bins = []
+    for index in range(count):
+        low, high = start + index * width, start + (index + 1) * width
+        inside = sum(1 for v in values if low <= v < high)
+        shown = tuple(f"{limit.name} {limit.shown}" for limit in limits if low <= limit.seconds < high)
+        bins.append(Bin(round(low, 3), round(high, 3), inside, shown))
+    return bins
+
+
+# -- renderers: return, never print ---------------------------------------------------------------------
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def _idle_range(cause: Cause) -> str:
+    low, high = round(min(cause.idle), 1), round(max(cause.idle), 1)
+    return format_seconds(low) if math.isclose(low, high) else f"{format_seconds(low)}-{format_seconds(high)}"
+
+
+def histogram_lines(bins: list[Bin]) -> list[str]:
+    """Plain lines, e.g. `  3s-3.5s │████████████ 1  ◂ idle_session_timeout 2s`; at most 80 columns."""
+    if not bins:
+        return []
+    top = max(b.count for b in bins) or 1
+    labels = [f"{format_seconds(b.low) if b.low else '0s'}-{format_seconds(b.high)}" for b in bins]
+    label_width = max(len(label) for label in labels)
+    lines = []
+    for label, b in zip(labels, bins):
+        bar = "█" * max(1 if b.count else 0, round(HISTOGRAM_BAR * b.count / top))
+        mark = f"  ◂ {', '.join(b.limits)}" if b.limits else ""
+        line = f"{label:>{label_width}} │{bar:<{HISTOGRAM_BAR}} {b.count:>3}{mark}"
+        lines.append(line[:80])
+    return lines
+
+
+def render_table(report: ExplainReport) -> list[Any]:
+    """Rich renderables for the terminal: summary, causes, histogram, the settings that prevent them."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if not report.deaths:
+        return [Text("No connection deaths recorded: nothing to explain.")]
+    parts: list[Any] = [Text(
+        f"{report.deaths} connection death(s): {report.failed} failed a request, {report.replaced} replaced "
+        f"silently by the pool.", style="bold")]
+    table = Table(title="Deaths by cause", title_justify="left", title_style="bold")
+    table.add_column("cause", overflow="fold", ratio=3)
+    table.add_column("deaths", justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("idle at death", justify="right")
+    for cause in report.causes:
+        table.add_row(cause.what, str(cause.deaths), f"{cause.failed} ({_pct(cause.failed, cause.deaths)})",
+                      _idle_range(cause))
+    parts.append(table)
+    errors = Text("Driver errors\n", style="bold")
+    for cause in report.causes:
+        for error, count in cause.errors.most_common(3):
+            errors.append(f"  {cause.name}: ", style="bold")
+            errors.append(f"{error} (x{count})\n")
+    parts.append(errors)
+    parts.append(Text("Idle time at death", style="bold"))
+    parts.append(Text("\n".join(histogram_lines(report.histogram)) + "\n"))
+    prevent = Text("Settings that would have prevented them\n", style="bold")
+    for cause in report.causes:
+        prevent.append(f"{cause.what}\n")
+        for p in cause.prevented_by:
+            prevent.append(f"  {p.setting}", style="bold green")
+            prevent.append(f" ({p.stack}): {p.outcome}: {p.reason}" + (f"; cost: {p.cost}" if p.cost else "") + "\n")
+        for advice in cause.advice:
+            prevent.append(f"  {advice}\n")
+        if not cause.prevented_by and not cause.advice:
+            prevent.append("  no pool setting found that prevents it\n")
+    parts.append(prevent)
+    return parts
+
+
+def render_markdown(report: ExplainReport) -> str:
+    if not report.deaths:
+        return "# Connection deaths\n\nNo connection deaths recorded: nothing to explain.\n"
+    lines = ["# Connection deaths", "",
+             f"{report.deaths} death(s): {report.failed} failed a request, {report.replaced} replaced silently "
+             "by the pool.", "", "| cause | deaths | failed | idle at death | driver error |",
+             "|---|---:|---:|---:|---|"]
+    for cause in report.causes:
+        error = cause.errors.most_common(1)[0][0] if cause.errors else "-"
+        lines.append(f"| {_md(cause.what)} | {cause.deaths} | {cause.failed} | {_idle_range(cause)} | {_md(error)} |")
+    lines += ["", "## Idle time at death", "", "```", *histogram_lines(report.histogram), "```", "",
+              "## Settings that would have prevented them", ""]
+    for cause in report.causes:
+        for p in cause.prevented_by:
+            cost = f" (cost: {p.cost})" if p.cost else ""
+            lines.append(f"- **{cause.name}**: `{p.setting}` ({p.stack}): {p.outcome}, {p.reason}{cost}")
+        for advice in cause.advice:
+            lines.append(f"- **{cause.name}**: {advice}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")

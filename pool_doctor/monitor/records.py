@@ -1,0 +1,178 @@
+"""What the monitor knows about one pooled connection, and the one record it writes when that connection dies.
+
+Plain data and the output side (logging, JSON lines, counters). No driver, no SQLAlchemy: every stack's
+adapter (sqlalchemy.py, psycopg_pool.py, asyncpg_pool.py) fills the same `ConnState` and hands deaths to
+`core.Monitor`, so `explain` reads one format whatever the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from pool_doctor.errors import driver_error
+
+SCHEMA_VERSION = 1  # of one JSON line; explain refuses a different major
+LOGGER_NAME = "pool_doctor.monitor"
+MASK = "***"
+
+Clock = Callable[[], float]  # monotonic seconds; the tests' seam
+
+
+class Noticed:
+    """Who found the connection dead: the app's request, or the pool before the app could see it."""
+
+    REQUEST = "request"  # a statement of the app failed: the app saw the error
+    PRE_PING = "pre_ping"  # the pool's ping at checkout failed; the pool replaced it
+    CHECK = "check"  # psycopg_pool's check callback at getconn failed; the pool replaced it
+    ACQUIRE = "acquire"  # asyncpg's acquire saw is_closed() and reconnected silently
+    RETURN = "return"  # the reset at check-in (rollback) failed: noticed after the request's work
+
+    SILENT = (PRE_PING, CHECK, ACQUIRE)
+
+
+@dataclass(slots=True)
+class ConnState:
+    """One DBAPI connection's life as the monitor saw it. Times are the monitor's clock (monotonic)."""
+
+    number: int  # the monitor's own counter: connection 1, 2, ... (stable across log lines)
+    created_at: float
+    released_at: float  # last check-in (or creation): the pool's idle clock starts here
+    checked_out_at: float | None = None  # None while it sits in the pool
+    statement_at: float | None = None  # start of the latest statement in this checkout
+    previous_statement_at: float | None = None
+    statements: int = 0  # statements started in this checkout (the failing one included)
+    checkouts: int = 0
+    dead: bool = False  # recorded once; later invalidate/close events for it are echoes
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """The watched pool's own levers, as the record shows them (what was on when the connection died)."""
+
+    stack: str  # "sqlalchemy", "psycopg_pool", "asyncpg"
+    pool: str  # "QueuePool", "AsyncAdaptedQueuePool", "ConnectionPool", "asyncpg.Pool"
+    driver: str  # "asyncpg", "psycopg", "psycopg2"
+    target: str  # URL or host:port/db with the password masked
+    settings: dict[str, object] = field(default_factory=dict)  # {"pool_pre_ping": False, "pool_recycle": -1}
+    pings_at_checkout: bool = False
+    max_age: float | None = None  # pool_recycle or the like, seconds; None: off
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret by the mask. (pool_doctor.target has one too, but importing it costs pydantic.)"""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def describe_error(exc: BaseException | None, secrets: Iterable[str]) -> dict[str, object] | None:
+    """The driver's own exception (not SQLAlchemy's wrapper): its qualified type, message and SQLSTATE."""
+    if exc is None:
+        return None
+    inner = driver_error(exc)
+    kind = type(inner)
+    module = kind.__module__
+    # asyncpg's public names live in asyncpg.exceptions; its classes say asyncpg.exceptions._base.
+    if module.startswith("asyncpg.exceptions"):
+        module = "asyncpg.exceptions"
+    sqlstate = getattr(inner, "sqlstate", None)
+    message = " ".join(str(inner).split()) or kind.__name__
+    return {
+        "type": f"{module}.{kind.__qualname__}" if module != "builtins" else kind.__qualname__,
+        "message": scrub(message, list(secrets))[:500],
+        "sqlstate": sqlstate if isinstance(sqlstate, str) else None,
+    }
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Counters:
+    """What stats() returns: plain integers, safe to read from any thread."""
+
+    NAMES = ("connections", "checkouts", "deaths", "failed_requests", "replaced", "retired", "disconnect_errors")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, int] = dict.fromkeys(self.NAMES, 0)
+        self._by_cause: dict[str, int] = {}
+        self._retired_by: dict[str, int] = {}
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._values[name] += amount
+
+    def death(self, cause: str, failed: bool) -> None:
+        with self._lock:
+            self._values["deaths"] += 1
+            self._values["failed_requests" if failed else "replaced"] += 1
+            self._by_cause[cause] = self._by_cause.get(cause, 0) + 1
+
+    def retired(self, reason: str) -> None:
+        with self._lock:
+            self._values["retired"] += 1
+            self._retired_by[reason] = self._retired_by.get(reason, 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {**self._values, "deaths_by_cause": dict(self._by_cause), "retired_by": dict(self._retired_by)}
+
+
+class JsonLines:
+    """Appends one JSON object per line; a line is written with one write() so concurrent writers don't interleave."""
+
+    def __init__(self, path: str | os.PathLike[str] | TextIO) -> None:
+        self._lock = threading.Lock()
+        if isinstance(path, (str, os.PathLike)):
+            self.path: Path | None = Path(path)
+            self._file: TextIO = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+            self._owned = True
+        else:
+            self.path = None
+            self._file = path
+            self._owned = False
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()  # explain may read the file while the app runs
+
+    def close(self) -> None:
+        with self._lock:
+            if self._owned and not self._file.closed:
+                self._file.close()
+
+
+def log_death(logger: logging.Logger, record: dict[str, Any]) -> None:
+    """One line a person reads, with the whole record attached as `extra` for structured log handlers."""
+    cause = record["cause"]
+    error = record.get("error") or {}
+    how = "the request failed" if record["request_failed"] else f"replaced by the pool ({record['noticed_by']})"
+    # A failed request is the incident; a silent replacement is the pool doing its job (worth counting).
+    logger.log(
+        logging.WARNING if record["request_failed"] else logging.INFO,
+        "pooled connection #%s died after %.1fs idle (age %.1fs, %s checkouts): %s; cause: %s; error: %s: %s",
+        record["connection"], record["idle_s"], record["age_s"], record["checkouts"], how,
+        cause.get("what") or cause["name"], error.get("type") or "-", error.get("message") or "-",
+        extra={"pool_doctor": record},
+    )
+
+
+def elapsed(clock: Clock, since: float) -> float:
+    return round(max(clock() - since, 0.0), 3)
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,227 @@
+"""Watch a SQLAlchemy Engine or AsyncEngine through SQLAlchemy's own pool and engine events.
+
+Events used (SQLAlchemy 2.x, `sqlalchemy.events.PoolEvents` / `DialectEvents` / `ConnectionEvents`):
+  connect, checkout, checkin      creation, each checkout, each return (the idle clock)
+  invalidate(dbapi, rec, exc)     a hard invalidation: a disconnect in a request, a failed pre-ping
+                                  (exc is DisconnectionError; the driver's error came just before
+                                  through handle_error with is_pre_ping=True), or a failed reset at check-in
+  soft_invalidate, close          retirements: pool_recycle, pool-wide invalidation, dispose
+  handle_error(ctx)               the driver's exception, is_disconnect, is_pre_ping
+  before_cursor_execute           when the app last used the connection inside a checkout
+
+What it cannot see: a connection that dies and is never used again (closed by dispose or overflow
+without a statement); the exact moment a limit fired (only the idle time before the use that noticed
+it); whether a hung statement was a dropped flow or a slow query, until the driver raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from pool_doctor.monitor.attribution import SERVER_LIMITS_SQL, WHO_SQL, limits_from_report, limits_from_settings
+from pool_doctor.monitor.core import Monitor, exporters
+from pool_doctor.monitor.records import Clock, ConnState, Noticed, PoolSettings, monotonic
+from pool_doctor.path.model import Limit
+
+LimitsFrom = Mapping[str, Any] | str | os.PathLike[str] | Sequence[Limit] | None
+
+_WATCHED: weakref.WeakKeyDictionary[Any, SQLAlchemyMonitor] = weakref.WeakKeyDictionary()
+
+
+class SQLAlchemyMonitor(Monitor):
+    """A Monitor attached to one engine's pool; `close()` removes its listeners."""
+
+    def __init__(self, engine: Any, pool: PoolSettings, **kwargs: Any) -> None:
+        super().__init__(pool, **kwargs)
+        self.engine = engine
+        self.key = f"pool_doctor.monitor.{id(self)}"  # per monitor: two watches on one engine don't collide
+        self._local = threading.local()  # the last handle_error, read by the invalidate that follows it
+        self._listeners: list[tuple[Any, str, Any]] = []
+        self._read_server = False
+        self._reading = threading.Lock()
+
+    # -- event handlers (hot path: keep them small) --------------------------------------------
+
+    def _state(self, record: Any) -> ConnState:
+        state: ConnState | None = record.info.get(self.key)
+        if state is None:  # opened before watch(): its creation time is unknown, count from now
+            state = record.info[self.key] = self.opened()
+        return state
+
+    def on_connect(self, dbapi_connection: Any, record: Any) -> None:
+        record.info[self.key] = self.opened()
+        if self._read_server and not self.limits_known:
+            self._read_limits(dbapi_connection)
+
+    def on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        self.checked_out(self._state(record))
+
+    def on_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        state = record.info.get(self.key)
+        if state is not None:
+            self.checked_in(state)
+
+    def on_statement(self, conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
+                     executemany: bool) -> None:
+        state = conn.info.get(self.key)
+        if state is not None:
+            self.statement(state)
+
+    def on_handle_error(self, context: Any) -> None:
+        self._local.last = (context.original_exception, context.is_pre_ping)
+        if context.is_disconnect:
+            self.counters.add("disconnect_errors")
+
+    def on_invalidate(self, dbapi_connection: Any, record: Any, exception: BaseException | None) -> None:
+        state = record.info.get(self.key)
+        last = self._local.__dict__.pop("last", None)
+        if state is None or state.dead:
+            return
+        if exception is None:
+            self.retired(state, "invalidated by the app")
+            return
+        from sqlalchemy.exc import DisconnectionError
+
+        error: BaseException = exception
+        if isinstance(exception, DisconnectionError) and state.checked_out_at is None:
+            noticed = Noticed.PRE_PING  # pre-ping, or a checkout listener that raised DisconnectionError
+            if last is not None and last[1]:
+                error = last[0]  # the ping's own driver error, not SQLAlchemy's InvalidatePoolError
+        elif last is not None and last[0] is exception:
+            noticed = Noticed.REQUEST  # handle_error saw it: it reached the app
+        elif state.checked_out_at is not None:
+            noticed = Noticed.RETURN  # the pool's reset (rollback) at check-in failed
+        else:
+            noticed = Noticed.CHECK
+        self.died(state, error, noticed)
+
+    def on_soft_invalidate(self, dbapi_connection: Any, record: Any, exception: BaseException | None) -> None:
+        # Nothing has died yet: the pool closes it at its next checkout, and on_close counts that retirement.
+        self.logger.debug("pooled connection soft-invalidated (%s)", type(exception).__name__ if exception else "-")
+
+    def on_close(self, dbapi_connection: Any, record: Any) -> None:
+        state = record.info.get(self.key)
+        if state is None or state.dead:
+            return
+        recycle = self.pool.max_age
+        if recycle is not None and self.clock() - state.created_at > recycle:
+            self.retired(state, "pool_recycle")
+        else:
+            self.retired(state, "the pool closed it (dispose, overflow, or after another connection's disconnect)")
+
+    # -- limits ----------------------------------------------------------------------------------
+
+    def _read_limits(self, dbapi_connection: Any) -> None:
+        """Read the server's limits once, through the first connection this pool opens (the app's role)."""
+        if not self._reading.acquire(blocking=False):
+            return  # another connect is reading them
+        try:
+            if self.limits_known:
+                return
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(WHO_SQL)
+                role, database = cursor.fetchone()
+                cursor.execute(SERVER_LIMITS_SQL)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+                dbapi_connection.rollback()  # leave no transaction open on the app's connection
+            self.set_limits(limits_from_settings(rows, role=str(role), database=str(database)))
+        except Exception as exc:  # noqa: BLE001 - the app's connect must never fail because of the monitor
+            note = f"could not read the server's limits ({type(exc).__name__})"
+            self.set_limits([], note)
+            self.logger.warning("pool_doctor.monitor: %s; deaths will be unexplained", note)
+        finally:
+            self._reading.release()
+
+    # -- attach / detach -------------------------------------------------------------------------
+
+    def attach(self, read_server: bool) -> None:
+        from sqlalchemy import event
+
+        self._read_server = read_server
+        pool = self.engine.pool
+        for target, name, fn in (
+            (pool, "connect", self.on_connect),
+            (pool, "checkout", self.on_checkout),
+            (pool, "checkin", self.on_checkin),
+            (pool, "invalidate", self.on_invalidate),
+            (pool, "soft_invalidate", self.on_soft_invalidate),
+            (pool, "close", self.on_close),
+            (self.engine, "handle_error", self.on_handle_error),
+            (self.engine, "before_cursor_execute", self.on_statement),
+        ):
+            event.listen(target, name, fn)
+            self._listeners.append((target, name, fn))
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        for target, name, fn in self._listeners:
+            if event.contains(target, name, fn):
+                event.remove(target, name, fn)
+        self._listeners.clear()
+        if _WATCHED.get(self.engine) is self:
+            del _WATCHED[self.engine]
+        super().close()
+
+
+def watch(
+    engine: Any,
+    *,
+    limits_from: LimitsFrom = None,
+    read_server_limits: bool | None = None,
+    jsonl: str | os.PathLike[str] | TextIO | None = None,
+    logger: logging.Logger | None = None,
+    prometheus: Any = None,
+    otel: Any = None,
+    clock: Clock = monotonic,
+) -> SQLAlchemyMonitor:
+    """Attach the lifecycle monitor to a SQLAlchemy Engine or AsyncEngine; returns it (`.stats()`, `.close()`).
+
+    limits_from: a `pool-doctor check --json` report (path or dict) or Limit objects to attribute deaths to.
+    Without it, the limits are read once from the server through the pool's first new connection
+    (read_server_limits=False turns that off). jsonl: append one JSON line per death (what `explain` reads).
+    prometheus / otel: True (default registry / meter) or the registry / meter to use.
+
+    Example:
+        engine = create_async_engine(url)
+        monitor = watch(engine, jsonl="deaths.jsonl")
+    """
+    sync_engine = getattr(engine, "sync_engine", engine)  # AsyncEngine: the events live on its sync engine
+    url = sync_engine.url
+    pool = sync_engine.pool
+    recycle = getattr(pool, "_recycle", -1)  # SQLAlchemy keeps these on the pool, with no public reader
+    pre_ping = bool(getattr(pool, "_pre_ping", False))
+    settings = PoolSettings(
+        stack="sqlalchemy",
+        pool=type(pool).__name__,
+        driver=str(sync_engine.dialect.driver),
+        target=url.render_as_string(hide_password=True),
+        settings={"pool_pre_ping": pre_ping, "pool_recycle": recycle},
+        pings_at_checkout=pre_ping,
+        max_age=float(recycle) if recycle is not None and recycle > -1 else None,
+    )
+    password = url.password or ""
+    monitor = SQLAlchemyMonitor(sync_engine, settings, secrets=[password, quote(password, safe="")],
+                                jsonl=jsonl, logger=logger, clock=clock, exporters=exporters(prometheus, otel))
+    if limits_from is not None:
+        if isinstance(limits_from, Sequence) and not isinstance(limits_from, str):
+            monitor.set_limits(list(limits_from))
+        else:
+            monitor.set_limits(limits_from_report(limits_from))  # type: ignore[arg-type]
+    monitor.attach(read_server=limits_from is None if read_server_limits is None else read_server_limits)
+    _WATCHED[sync_engine] = monitor
+    return monitor
+
+
+def watching(engine: Any) -> SQLAlchemyMonitor | None:
+    """The monitor watch() attached to this engine, if any."""
+    return _WATCHED.get(getattr(engine, "sync_engine", engine))
