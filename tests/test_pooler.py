@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import Run, run_pool_doctor
 
 from pool_doctor.localpg import LocalPostgres
 
@@ -17,14 +17,14 @@ pytestmark = pytest.mark.pgbouncer
 PASSWORD = "pb-app-pw"
 
 
-def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pool-doctor", *args], capture_output=True, text=True, timeout=timeout)
+def run(*args: str, timeout: float = 60) -> Run:
+    return run_pool_doctor(*args, secret=PASSWORD, timeout=timeout)
 
 
 def check_json(*args: str) -> tuple[int, dict[str, Any]]:
     result = run("check", "--json", *args)
-    assert result.returncode in (0, 1), result.stderr
-    return result.returncode, json.loads(result.stdout)
+    assert result.code in (0, 1), result.stderr
+    return result.code, json.loads(result.stdout)
 
 
 def by_code(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -151,7 +151,7 @@ def test_probe_reproduces_the_prepared_statement_failure_and_the_fix(
     bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD})
     result = run("probe", "--json", "--url", bouncer.url(role, PASSWORD, db, driver=driver),
                  "--scenario", "prepared_statements", "--load-seconds", "0.5", timeout=120)
-    assert result.returncode == 1, result.stderr  # the current settings fail
+    assert result.code == 1, result.stderr  # the current settings fail
     doc = json.loads(result.stdout)
     outcomes = {s["config"]: s for s in doc["scenarios"] if s["name"] == "prepared_statements"}
     current, recommended = outcomes["current"], outcomes["recommended"]
@@ -172,4 +172,4 @@ def test_prepared_statement_scenario_is_skipped_without_transaction_pooling(
                  "--scenario", "prepared_statements", "--load-seconds", "0.5", timeout=120)
     doc = json.loads(result.stdout)
     assert {s["outcome"] for s in doc["scenarios"]} == {"skipped"}
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import Run, run_pool_doctor
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -24,8 +24,8 @@ PASSWORD = "rec-pw"
 IDLE_KILL = "2s"
 
 
-def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pool-doctor", *args], capture_output=True, text=True, timeout=timeout)
+def run(*args: str, timeout: float = 60) -> Run:
+    return run_pool_doctor(*args, secret=PASSWORD, timeout=timeout)
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def incident(pg: LocalPostgres, unique_name: str) -> tuple[LocalPostgres, str, s
 
 def recommendation(url: str, *extra: str) -> dict[str, Any]:
     result = run("recommend", "--url", url, "--format", "json", *extra)
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     return json.loads(result.stdout)
 
 
@@ -124,7 +124,7 @@ def test_toml_output_fed_back_to_check_leaves_no_warning(
     url = pg.url(role, PASSWORD, db, driver=driver)
     flags = ("--network-idle-timeout", "350", "--replicas", "4", "--workers-per-replica", "4")
     before = run("check", "--url", url, "--json", "--fail-on", "warning", *flags)
-    assert before.returncode == 1, before.stderr
+    assert before.code == 1, before.stderr
     bad = {f["code"] for f in json.loads(before.stdout)["findings"] if f["severity"] in ("warning", "critical")}
     assert {"idle-session-timeout", "network-idle-timeout", "keepalives-too-slow"} <= bad
 
@@ -134,7 +134,7 @@ def test_toml_output_fed_back_to_check_leaves_no_warning(
     assert tomllib.loads(toml_text)["network"]["idle_timeout"] == 350
 
     after = run("check", "--url", url, "--config", str(config), "--json", "--fail-on", "warning")
-    assert after.returncode == 0, after.stdout
+    assert after.code == 0, after.stdout
     left = [f for f in json.loads(after.stdout)["findings"] if f["severity"] != "info"]
     assert left == []
 
@@ -145,7 +145,7 @@ def test_python_output_compiles_and_builds_an_engine(
 ) -> None:
     pg, role, db = incident
     result = run("recommend", "--url", pg.url(role, PASSWORD, db, driver=driver), "--format", "python")
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     code = result.stdout
     assert PASSWORD not in code
     namespace: dict[str, Any] = {}
@@ -168,7 +168,7 @@ def test_sizes_fit_the_budget(make_pg: Any, unique_name: str) -> None:
     assert rec["pool_size"] >= 1
 
     hopeless = run("recommend", "--url", url, "--format", "json", "--replicas", "40")
-    assert hopeless.returncode == 1
+    assert hopeless.code == 1
     codes = [f["code"] for f in json.loads(hopeless.stdout)["findings"]]
     assert codes == ["budget-no-fit"]
 
