@@ -1,0 +1,157 @@
+"""A scan report as a table (rich), JSON, or SARIF 2.1.0. Renderers return; the CLI prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pool_doctor import __version__
+from pool_doctor.model import Finding, Severity
+from pool_doctor.scan.model import ScannedPool, ScanReport
+from pool_doctor.scan.rules import RULES
+
+ScanFinding = tuple[ScannedPool, Finding]
+
+# The settings that decide what happens to an idle connection, per stack, in the order a reader wants them.
+IDLE_KEYS: dict[str, tuple[str, ...]] = {
+    "sqlalchemy": ("pool_pre_ping", "pool_recycle", "pool_size", "max_overflow", "pool_timeout", "pool_use_lifo",
+                   "poolclass", "connect_args.command_timeout", "connect_args.statement_cache_size",
+                   "connect_args.prepare_threshold", "connect_args.tcp_user_timeout", "connect_args.keepalives_idle"),
+    "asyncpg": ("min_size", "max_size", "max_inactive_connection_lifetime", "max_queries", "command_timeout",
+                "statement_cache_size"),
+    "psycopg_pool": ("check", "min_size", "max_size", "max_idle", "max_lifetime", "timeout",
+                     "kwargs.prepare_threshold", "kwargs.tcp_user_timeout", "kwargs.keepalives_idle"),
+    "psycopg2": ("minconn", "maxconn", "keepalives_idle", "tcp_user_timeout"),
+    "django": ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS.pool", "OPTIONS.pool.min_size",
+               "OPTIONS.pool.max_size", "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime",
+               "OPTIONS.keepalives_idle", "OPTIONS.tcp_user_timeout"),
+}
+IDLE_KEYS["flask_sqlalchemy"] = IDLE_KEYS["sqlalchemy"]
+STACK_SHORT = {"flask_sqlalchemy": "flask", "psycopg_pool": "psycopg_pool"}
+SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def scan_findings(report: ScanReport) -> list[ScanFinding]:
+    from pool_doctor.scan.rules import check
+
+    return [(pool, finding) for pool in report.pools for finding in check(pool)]
+
+
+def at_or_above(findings: list[ScanFinding], threshold: Severity | None) -> bool:
+    return threshold is not None and any(f.severity.rank >= threshold.rank for _, f in findings)
+
+
+def scan_json(report: ScanReport, findings: list[ScanFinding]) -> dict[str, Any]:
+    document = report.to_json()
+    document["findings"] = [
+        {"code": f.code, "severity": f.severity.value, "title": f.title, "detail": f.detail,
+         "evidence": list(f.evidence), "file": pool.file, "line": pool.line}
+        for pool, f in findings
+    ]
+    return document
+
+
+def scan_sarif(report: ScanReport, findings: list[ScanFinding]) -> dict[str, Any]:
+    """SARIF 2.1.0: one rule per finding code, one result per finding at the pool's first line."""
+    codes = list(RULES)
+    rules = [{
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.help},
+        "help": {"text": rule.help},
+        "defaultConfiguration": {"level": "warning"},
+    } for rule in RULES.values()]
+    results = []
+    for pool, finding in findings:
+        results.append({
+            "ruleId": finding.code,
+            "ruleIndex": codes.index(finding.code),
+            "level": SARIF_LEVEL[finding.severity],
+            "message": {"text": f"{finding.title}. {finding.detail} ({'; '.join(finding.evidence[1:])})"},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": _uri(pool.file)},
+                "region": {"startLine": pool.line, "endLine": max(pool.end_line, pool.line)},
+            }}],
+        })
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "pool-doctor", "version": __version__, "rules": rules}},
+            "results": results,
+            "invocations": [{
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [{"level": "warning", "message": {"text": w}} for w in report.warnings],
+            }],
+        }],
+    }
+
+
+def _uri(file: str) -> str:
+    path = Path(file)
+    if path.is_absolute():
+        return path.as_uri()
+    return quote(path.as_posix())
+
+
+def scan_table(report: ScanReport, findings: list[ScanFinding]) -> Any:
+    """The pools and the findings, for an 80-column terminal: short cells, the wide one last."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    parts: list[Any] = []
+    if not report.pools:
+        parts.append(Text(f"No pools found in {report.root} ({report.files_seen} .py files).", style="yellow"))
+        return Group(*parts)
+    pools = Table(title="Pools in the code", title_justify="left", show_lines=True)
+    pools.add_column("Where", overflow="fold", ratio=3)
+    pools.add_column("Stack", no_wrap=True)
+    pools.add_column("Idle settings", overflow="fold", ratio=4)
+    pools.add_column("Unknown", overflow="fold", ratio=2)
+    for pool in report.pools:
+        where = Text(pool.where)
+        if pool.via:
+            where.append(f"\nvia {pool.via[-1]}", style="dim")
+        pools.add_row(where, STACK_SHORT.get(pool.stack, pool.stack), _settings_cell(pool), _unknown_cell(pool))
+    parts.append(pools)
+    if findings:
+        table = Table(title="Findings (no server asked)", title_justify="left", show_lines=True)
+        table.add_column("Severity", no_wrap=True)
+        table.add_column("Where", overflow="fold", ratio=2)
+        table.add_column("Finding", ratio=5)
+        for pool, finding in findings:
+            body = Text(finding.title, style="bold")
+            if finding.severity is not Severity.INFO:  # info rows stay one line: the detail is in --format json
+                body.append("\n" + finding.detail)
+            body.append(f"\n[{finding.code}]", style="dim")
+            table.add_row(Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]), Text(pool.where), body)
+        parts.append(table)
+    else:
+        parts.append(Text("No findings.", style="green"))
+    parts.append(Text(f"{len(report.pools)} pools · {len(findings)} findings · {report.files_seen} .py files, "
+                      f"{report.files_parsed} parsed", style="dim"))
+    return Group(*parts)
+
+
+def _settings_cell(pool: ScannedPool) -> Any:
+    from rich.text import Text
+
+    lines = []
+    for key in IDLE_KEYS.get(pool.stack, ()):
+        value = pool.get(key)
+        if value is not None and value.known:
+            lines.append(f"{key.rsplit('.', 1)[-1]} {value.show()}")
+    return Text("\n".join(lines) if lines else "defaults", style="" if lines else "dim")
+
+
+def _unknown_cell(pool: ScannedPool) -> Any:
+    from rich.text import Text
+
+    names = [key.rsplit(".", 1)[-1] for key, value in pool.settings.items() if not value.known]
+    names += [u.split(":", 1)[-1].strip() if ":" in u else u for u in pool.unresolved]
+    return Text("\n".join(names) if names else "-", style="" if names else "dim")
