@@ -408,6 +408,50 @@ def explain(
     return ExitCode.OK
 
 
+class ScanFormat(str, Enum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+
+
+@app.command()
+def scan(
+    path: Annotated[Path, typer.Argument(help="Project folder or .py file to read.", show_default=True)] = Path("."),
+    output_format: Annotated[ScanFormat, typer.Option(
+        "--format", help="table; json (one document on stdout); sarif (SARIF 2.1.0 for code scanning).")] = ScanFormat.table,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")] = FailOn.critical,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> int:
+    """Find the pools the app's source creates (SQLAlchemy, asyncpg, psycopg_pool, psycopg2, Django DATABASES,
+    Flask-SQLAlchemy) and the values in effect, without importing or running it; flag what needs no server.
+
+    Files that do not parse are warnings on stderr (in the JSON/SARIF document too), never an error.
+
+    \b
+    Example: pool-doctor scan src/ --format sarif > pool-doctor.sarif
+    """
+    import json
+
+    from pool_doctor.model import Severity
+    from pool_doctor.render import RenderOptions, console, stderr_console
+    from pool_doctor.scan import scan_path
+    from pool_doctor.scan.render import at_or_above, scan_findings, scan_json, scan_sarif, scan_table
+
+    report = scan_path(path)
+    findings = scan_findings(report)
+    fmt = ScanFormat.json if json_output else output_format
+    if fmt is ScanFormat.table:
+        for warning in report.warnings:
+            stderr_console().print(f"pool-doctor: warning: {warning}", style="yellow", markup=False, soft_wrap=True)
+        console(RenderOptions()).print(scan_table(report, findings))
+    else:
+        document = scan_json(report, findings) if fmt is ScanFormat.json else scan_sarif(report, findings)
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
+    return ExitCode.FINDINGS if at_or_above(findings, threshold) else ExitCode.OK
+
+
 class ProxyMode(str, Enum):
     reset = "reset"
     blackhole = "blackhole"
