@@ -174,6 +174,12 @@ def test_pgbouncer_mapping(values: dict[str, object], max_age: float | None, max
     assert outcome(policy, server_close()) in ((Outcome.REPLACED,) if reuses else (Outcome.SURVIVES,))
 
 
+def test_pgbouncer_before_1_18_idle_timeout_closed_the_min_pool_size_floor_too() -> None:
+    values = {"min_pool_size": 2}
+    assert pgbouncer.policy(values).spares == 2
+    assert pgbouncer.policy(values, version="PgBouncer 1.17.0").spares == 0
+
+
 def test_pgbouncer_without_check_query_does_not_ping() -> None:
     values = {"server_check_query": ""}
     assert not pgbouncer.policy(values).ping and pgbouncer.check_delay(values) is None
@@ -409,6 +415,8 @@ def test_pgbouncer_server_pool_real_runs_match_the_judge(server: LocalPostgres, 
                            settings={"server_idle_timeout": "1", "min_pool_size": "1"})
     no_spare = make_pgbouncer(server, pool_mode="transaction", users=users,
                               settings={"server_idle_timeout": "1", "min_pool_size": "0"})
+    aged = make_pgbouncer(server, pool_mode="transaction", users=users,
+                          settings={"server_idle_timeout": "0", "server_lifetime": "1", "min_pool_size": "1"})
 
     def one(bouncer: Any, role: str, idle: float) -> object:
         with psycopg.connect(bouncer.url(role, PASSWORD), autocommit=True, prepare_threshold=None,
@@ -422,6 +430,7 @@ def test_pgbouncer_server_pool_real_runs_match_the_judge(server: LocalPostgres, 
         "server close": lambda: one(killed, "stk_idle", IDLE),
         "idle timeout, min_pool_size 1": lambda: one(spare, "stk_plain", 2.5),
         "idle timeout, min_pool_size 0": lambda: one(no_spare, "stk_plain", 2.5),
+        "lifetime, min_pool_size 1": lambda: one(aged, "stk_plain", 2.5),
     })
     config = {row[0]: row[1] for row in killed.admin("SHOW CONFIG")}
     assert outcome(pgbouncer.policy(config), server_close()) is Outcome.REPLACED
@@ -433,3 +442,6 @@ def test_pgbouncer_server_pool_real_runs_match_the_judge(server: LocalPostgres, 
     assert pgbouncer.policy(config | {"server_idle_timeout": "1", "min_pool_size": "1"}).spares == 1
     assert real["idle timeout, min_pool_size 1"] == "same"
     assert real["idle timeout, min_pool_size 0"] == "replaced"
+    # server_lifetime retires an idle server whatever min_pool_size says (the mapping's `max_age`).
+    assert pgbouncer.policy({"server_lifetime": "1", "min_pool_size": "1"}).max_age == 1.0
+    assert real["lifetime, min_pool_size 1"] == "replaced"

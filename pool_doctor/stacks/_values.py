@@ -28,6 +28,13 @@ def lever_key(bound: tuple[float, Knob] | None, default: str) -> str:
     return bound[1].key if bound is not None else default
 
 
+def version_tuple(text: str) -> tuple[int, int]:
+    """(0, 32) from "asyncpg 0.32.0", "0.31.0" or "0.30.0rc1"; unreadable parts read as 0."""
+    numbers = text.split()[-1].split(".")
+    parts = ["".join(ch for ch in part if ch.isdigit()) or "0" for part in numbers[:2]]
+    return int(parts[0]), (int(parts[1]) if len(parts) > 1 else 0)
+
+
 def seconds(values: Mapping[str, object], key: str) -> float | None:
     """A duration in seconds: a number, or a string such as "600" or "10min"; None stays None."""
     value = values.get(key)

@@ -63,7 +63,7 @@ def policy(
     min_size = _values.count(merged, "min_size") or 0
     lifetime = _values.seconds(merged, "max_inactive_connection_lifetime")
     idle = lifetime if lifetime is not None and lifetime > 0 else None  # 0 turns the timer off
-    floor_kept = _version_tuple(version or LIBRARY_VERSION) >= _FLOOR_KEPT_SINCE
+    floor_kept = _values.version_tuple(version or LIBRARY_VERSION) >= _FLOOR_KEPT_SINCE
     return PoolPolicy(
         stack=STACK,
         label="asyncpg's pool",
@@ -88,9 +88,3 @@ def policy(
         ),
     )
 
-
-def _version_tuple(text: str) -> tuple[int, int]:
-    """(0, 32) from "asyncpg 0.32.0", "0.31.0" or "0.30.0rc1"; unreadable parts read as 0."""
-    numbers = text.split()[-1].split(".")
-    parts = ["".join(ch for ch in part if ch.isdigit()) or "0" for part in numbers[:2]]
-    return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0

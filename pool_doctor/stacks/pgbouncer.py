@@ -5,7 +5,7 @@ What PgBouncer does with an idle server connection (PgBouncer 1.18.0; src/server
   and `server_proto` disconnects the server ("server conn crashed?"), so the next client gets a fresh one.
   A middlebox between PgBouncer and the server that resets or drops sends nothing, so that stays unseen.
 - the janitor (3x a second, `check_unused_servers`) closes servers idle longer than `server_idle_timeout`
-  (600 s; 0 = off), but not while the pool is at `min_pool_size`; and servers connected longer than
+  (600 s; 0 = off), but since 1.18.0 not while the pool is at `min_pool_size`; and servers connected longer than
   `server_lifetime` (3600 s), idle or not in use, whatever min_pool_size says.
 - a server idle longer than `server_check_delay` (30 s) is tested with `server_check_query` ("select 1";
   empty = never) before a client gets it (`launch_recheck`); one idle less than that is handed out as is.
@@ -58,6 +58,9 @@ KEYS = frozenset({
     "max_db_client_connections", "max_user_client_connections", "transaction_timeout",
 })
 
+# "Don't evict connections to achieve min_pool_size" (NEWS.md, 1.18.0): server_idle_timeout spares the floor.
+_FLOOR_KEPT_SINCE = (1, 18)
+
 
 def unknown_keys(values: Mapping[str, object]) -> list[str]:
     """Keys that are not PgBouncer settings."""
@@ -69,12 +72,18 @@ def policy(
     *,
     hang: tuple[float, Knob] | None = None,
     keepalive: tuple[float, Knob] | None = None,
+    version: str | None = None,
 ) -> PoolPolicy:
-    """PgBouncer's server pool under these settings (as the config or SHOW CONFIG gives them)."""
+    """PgBouncer's server pool under these settings (as the config or SHOW CONFIG gives them).
+
+    `version` is the PgBouncer in front of the server ("1.17.0", "PgBouncer 1.18.0"; default LIBRARY_VERSION):
+    before 1.18.0 server_idle_timeout closed min_pool_size connections too (NEWS.md 1.18.0).
+    """
     merged = _values.merged(DEFAULTS, values)
     idle = _values.seconds(merged, "server_idle_timeout")
     lifetime = _values.seconds(merged, "server_lifetime")
     check_query = str(merged.get("server_check_query") or "").strip()
+    floor_kept = _values.version_tuple(version or LIBRARY_VERSION) >= _FLOOR_KEPT_SINCE
     return PoolPolicy(
         stack=STACK,
         label="PgBouncer's server pool",
@@ -83,7 +92,7 @@ def policy(
         max_age_knob=Knob("server_lifetime", merged["server_lifetime"]) if lifetime else None,
         max_idle=idle if idle else None,
         max_idle_knob=Knob("server_idle_timeout", merged["server_idle_timeout"]) if idle else None,
-        spares=_values.count(merged, "min_pool_size") or 0,
+        spares=(_values.count(merged, "min_pool_size") or 0) if floor_kept else 0,
         notices_close=True,  # idle server sockets are read: the server's close is an event
         # Only servers idle longer than server_check_delay are tested (see check_delay()).
         ping=bool(check_query),
