@@ -64,6 +64,7 @@ def limit_from_json(data: Mapping[str, Any]) -> Limit:
             provenance=Provenance(data.get("provenance", Provenance.CONFIGURED.value)),
             kind=str(data.get("kind", "idle")),
             value=str(data["value"]) if data.get("value") is not None else None,
+            refreshed_by_keepalives=bool(data.get("refreshed_by_keepalives", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"not a limit in the report's path.limits: {exc}") from None

@@ -6,7 +6,7 @@
 
 With a check (recommended), a connection found dead at getconn is recorded with the driver's error and
 replaced by the pool: no request fails. Without one the app's query fails, and psycopg_pool discards the
-broken connection on return with no callback; the monitor notices it at the next new connection or
+broken connection on return with no callback (get_stats: returns_bad); the monitor notices it at the next new connection or
 `stats()`, from the connection's own state, with libpq's last message when it is still there.
 
 What psycopg_pool cannot report: no per-statement hook (idle time while held counts from getconn);
