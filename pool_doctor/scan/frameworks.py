@@ -18,38 +18,22 @@ from pool_doctor.scan.values import (
     Thunk,
     flatten,
     leaf,
+    unknown,
 )
 
 # --- Django ------------------------------------------------------------------------------------------
 
 
 def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
-    assigned = "DATABASES" in module.assigns
-    mutations = [(stmt, cond) for stmt, cond in module.module_statements if _database_path(stmt) is not None]
-    if not assigned and not mutations:
+    found = effective_databases(ev, module)
+    if found is None:
         return
-    frame = Frame(module)
-    base_line = 0
-    if assigned:
-        active = [a for a in module.assigns["DATABASES"] if ev.conditions_hold(a.conditions, frame) is not False]
-        base_line = active[-1].line if active else module.assigns["DATABASES"][-1].line
-    databases = ev.force(ev.global_value(module, "DATABASES", module.tree))
-    first_line = base_line or (mutations[0][0].lineno if mutations else 1)
+    databases, first_line, touched = found
     if not isinstance(databases, DictV):
         yield ScannedPool(file=module.display, line=first_line, end_line=first_line, stack="django",
                           call="DATABASES", settings={}, unresolved=[_expr(databases) or "DATABASES"],
                           at_import=True)
         return
-    databases = _copy(ev, databases)
-    touched: dict[str, int] = {}
-    for stmt, conditions in mutations:
-        if stmt.lineno < base_line or ev.conditions_hold(conditions, frame) is False:
-            continue
-        path = _database_path(stmt)
-        assert path is not None
-        _apply(ev, databases, stmt, path, frame)
-        if path:
-            touched.setdefault(path[0], stmt.lineno)
     for alias, value in databases.items.items():
         value = ev.force(value)
         if isinstance(value, DictV):
@@ -64,6 +48,44 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
             yield ScannedPool(file=module.display, line=first_line, end_line=first_line, stack="django",
                               call=f"DATABASES[{alias!r}]", settings={}, unresolved=[_expr(value) or alias],
                               at_import=True)
+
+
+def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[Any, int, dict[str, int]] | None:
+    """DATABASES as this settings module leaves it: its assignment (or the one it star-imports), then every
+    `DATABASES["x"]... = ` and `.update()` after it. None when the module neither assigns nor changes it."""
+    assigned = "DATABASES" in module.assigns
+    mutations = [(stmt, cond) for stmt, cond in module.module_statements if _database_path(stmt) is not None]
+    if not assigned and not mutations:
+        return None
+    frame = Frame(module)
+    base_line = 0
+    databases: Any = None
+    if assigned:
+        active = [a for a in module.assigns["DATABASES"] if ev.conditions_hold(a.conditions, frame) is not False]
+        base_line = active[-1].line if active else module.assigns["DATABASES"][-1].line
+        databases = ev.force(ev.global_value(module, "DATABASES", module.tree))
+    else:  # `from .base import *` then changes: start from what base leaves
+        for star in module.star_imports:
+            source = ev.project.module_by_name(star, module.path)
+            if source is not None and source is not module and depth < 5:
+                inherited = effective_databases(ev, source, depth + 1)
+                if inherited is not None:
+                    databases = inherited[0]
+                    break
+    first_line = base_line or (mutations[0][0].lineno if mutations else 1)
+    touched: dict[str, int] = {}
+    if not isinstance(databases, DictV):
+        return databases if databases is not None else unknown(module, module.tree, why="DATABASES"), first_line, touched
+    databases = _copy(ev, databases)
+    for stmt, conditions in mutations:
+        if stmt.lineno < base_line or ev.conditions_hold(conditions, frame) is False:
+            continue
+        path = _database_path(stmt)
+        assert path is not None
+        _apply(ev, databases, stmt, path, frame)
+        if path:
+            touched.setdefault(path[0], stmt.lineno)
+    return databases, first_line, touched
 
 
 def _expr(value: Any) -> str | None:

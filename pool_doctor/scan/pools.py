@@ -99,7 +99,7 @@ class PoolFinder:
         return None
 
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
-        for name in names & module.calls.keys():
+        for name in (names | _aliases(module, names)) & module.calls.keys():
             for site in module.calls[name]:
                 target = self.target(module, site)
                 if target is not None:
@@ -260,6 +260,17 @@ def _coerce(name: str, value: Any) -> Any:
         return replace(value, value=kind(value.value))  # type: ignore[operator]
     except ValueError:
         return value
+
+
+def _aliases(module: Module, names: set[str]) -> set[str]:
+    """Local names bound to one of `names`: `from sqlalchemy import create_engine as ce`, `make = sa.create_engine`."""
+    found = {local for imports in (module.imports, module.nested_imports) for local, target in imports.items()
+             if target.rsplit(".", 1)[-1] in names}
+    for local, assignments in module.assigns.items():
+        value = assignments[-1].value
+        if isinstance(value, (ast.Name, ast.Attribute)) and (value.id if isinstance(value, ast.Name) else value.attr) in names:
+            found.add(local)
+    return found
 
 
 def _uses_parameters(call: ast.Call, func: FunctionNode) -> bool:
