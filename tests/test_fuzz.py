@@ -22,13 +22,15 @@ from hypothesis import strategies as st
 from pool_doctor.config import Settings, load_settings, read_config_file, unknown_keys
 from pool_doctor.durations import format_seconds, parse_duration
 from pool_doctor.errors import PoolDoctorError
-from pool_doctor.target import (
+from pool_doctor.connection.pgpass import _pgpass_fields
+from pool_doctor.connection.spec import (
     MASK,
-    Target,
-    _pgpass_fields,
-    mask_url,
-    parse_url,
-    resolve_target,
+    ConnectionSpec,
+    parse_connection,
+    resolve_connection,
+)
+from pool_doctor.connection.spec import (
+    mask_text as mask_url,
 )
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -64,13 +66,13 @@ def url_like(draw: st.DrawFn) -> str:
     return f"{scheme}{sep}{rest}"
 
 
-def _parses_or_refuses(text: str) -> Target | None:
+def _parses_or_refuses(text: str) -> ConnectionSpec | None:
     try:
-        target = parse_url(text, env={})
+        target = parse_connection(text)
     except PoolDoctorError as exc:
         assert str(exc) and "\n" not in str(exc)
         return None
-    assert isinstance(target, Target)
+    assert isinstance(target, ConnectionSpec)
     assert 0 < target.port < 65536
     target.display()  # rendering a parsed target never fails
     return target
@@ -105,7 +107,7 @@ ENV_KEYS = ["DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSW
 def test_resolve_target_resolves_or_refuses(url: str | None, env: dict[str, str]) -> None:
     assume(all("\x00" not in value for value in env.values()))  # the OS forbids NUL in environment values
     try:
-        target = resolve_target(url, env=env)
+        target = resolve_connection(url, env=env)
     except PoolDoctorError:
         return
     assert 0 < target.port < 65536
@@ -140,7 +142,7 @@ def test_stdlib_parser_agrees_with_sqlalchemy(generated: tuple[str, dict[str, An
     from sqlalchemy.engine import make_url
 
     url, parts = generated
-    ours = parse_url(url, env={})
+    ours = parse_connection(url)
     reference = make_url(url)
     mine = {
         "host": ours.host, "port": ours.port, "user": ours.user,
@@ -162,7 +164,7 @@ def test_display_never_shows_the_password(generated: tuple[str, dict[str, Any]],
     head, _, tail = url.partition("@")
     user = head.split("://", 1)[1].split(":", 1)[0]
     with_secret = f"{head.split('://', 1)[0]}://{user}:{quote(secret, safe='')}@{tail}"
-    shown = parse_url(with_secret, env={}).display()
+    shown = parse_connection(with_secret).display()
     assert secret not in shown and quote(secret, safe="") not in shown and MASK in shown
     assert quote(secret, safe="") not in mask_url(with_secret)
 

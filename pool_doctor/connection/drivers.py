@@ -118,7 +118,7 @@ class Driver:
                 return await asyncio.wait_for(_open_asyncpg(kwargs, timeout), timeout + 1)
             if self.name == "psycopg":
                 return await asyncio.wait_for(_open_psycopg(kwargs, timeout), timeout + 1)
-            return await _in_thread(lambda: _open_psycopg2(kwargs, timeout), timeout + 1)
+            return await in_thread(lambda: _open_psycopg2(kwargs, timeout), timeout + 1)
         except TimeoutError:
             raise ConnectError(f"timed out after {timeout:g}s connecting to {spec.display()}") from None
         except TypeError as exc:
@@ -147,8 +147,6 @@ ERROR_TEXTS: dict[str, dict[Any, str]] = {
         "reset": "psycopg's OperationalError: server closed the connection unexpectedly",
     },
     "psycopg2": {
-        ("close", "idle_session_timeout"): "psycopg2's OperationalError: terminating connection due to "
-                                           "idle-session timeout",
         "close": "psycopg2's OperationalError: server closed the connection unexpectedly",
         "reset": "psycopg2's OperationalError: server closed the connection unexpectedly (with TLS: SSL "
                  "SYSCALL error: EOF detected)",
@@ -277,14 +275,14 @@ class _Psycopg2(Session):
                 return row[0] if row else None
 
         try:
-            return await _in_thread(run, timeout)
+            return await in_thread(run, timeout)
         except TimeoutError:
             self.conn.cancel()
             raise
 
     async def close(self) -> None:
         try:
-            await _in_thread(self.conn.close, 2)
+            await in_thread(self.conn.close, 2)
         except Exception:  # noqa: BLE001
             pass
 
@@ -304,7 +302,7 @@ def _open_psycopg2(kwargs: dict[str, Any], timeout: float) -> Session:
     return _Psycopg2(conn)
 
 
-async def _in_thread(func: Callable[[], T], timeout: float) -> T:
+async def in_thread(func: Callable[[], T], timeout: float) -> T:
     """Run blocking driver code in a daemon thread: a hung socket can never hold the process at exit."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()

@@ -187,13 +187,24 @@ def parse_connection(text: str, origin: str = "--url") -> ConnectionSpec:
     if not text:
         raise UsageError(f"{origin} is empty")
     if "://" in text:
-        return _parse_url(text, origin)
+        return _checked(_parse_url(text, origin), text)
     if "=" in text:
-        return _parse_dsn(text, origin)
+        return _checked(_parse_dsn(text, origin), text)
     raise UsageError(
         f"{origin}: {shown(text)} is neither a URL (postgresql://user@host:5432/db) nor a key=value DSN "
         "(host=... dbname=...)"
     )
+
+
+def _checked(spec: ConnectionSpec, text: str) -> ConnectionSpec:
+    """Ports are numbers from 1 to 65535, one per host or one for all (libpq's rule)."""
+    port_text = spec.param("port")
+    if port_text:
+        ports = port_text.split(",")
+        if len(ports) not in (1, len(spec.hosts)) or not all(p.strip().isdigit() and 0 < int(p) < 65536
+                                                              for p in ports if p.strip()):
+            raise UsageError(f"malformed connection string {shown(text)}: the port is not a number from 1 to 65535")
+    return spec
 
 
 def _parse_url(text: str, origin: str) -> ConnectionSpec:
@@ -213,7 +224,7 @@ def _parse_url(text: str, origin: str) -> ConnectionSpec:
     try:
         url = make_url(text)
         url.port  # noqa: B018 - make_url parses the port lazily for some forms
-    except (ArgumentError, ValueError):
+    except (ArgumentError, ValueError, TypeError, UnicodeError):
         if url_driver:
             raise UsageError(
                 f"SQLAlchemy cannot parse {shown(text)} (several hosts go in the query: "
@@ -290,6 +301,8 @@ def _parse_libpq(text: str, origin: str, form: str) -> ConnectionSpec:
         # libpq's message names the bad keyword or syntax, never the value: safe to quote.
         reason = " ".join(str(exc).split()).removeprefix("invalid connection option ")
         raise UsageError(f"malformed connection string {shown(text)}: {reason}") from None
+    except (ValueError, TypeError, UnicodeError):  # a NUL byte, text libpq cannot take at all
+        raise UsageError(f"malformed connection string {shown(text)}") from None
     password = parsed.pop("password", None)
     service = parsed.get("service")
     if service:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pool_doctor.durations import format_seconds
 from pool_doctor.path.model import Hop, Layer, Limit, Path, Provenance, Shape
-from pool_doctor.path.policy import Knob, PoolPolicy
+from pool_doctor.path.policy import PoolPolicy
 
 if TYPE_CHECKING:
     from pool_doctor.pooler import PoolerFacts
@@ -42,22 +41,12 @@ def pooler_client_limits(pooler: PoolerFacts) -> list[Limit]:
 
 
 def pgbouncer_server_pool(pooler: PoolerFacts) -> PoolPolicy:
-    """PgBouncer's own pool of server connections: event-driven, it sees a server close an idle connection
-    (and drops it) without a round trip; server_lifetime retires by age, server_idle_timeout by idle time
-    (above min_pool_size)."""
-    lifetime = pooler.seconds("server_lifetime")
-    idle = pooler.seconds("server_idle_timeout")
-    return PoolPolicy(
-        stack="pgbouncer",
-        label=f"{pooler.product or 'the pooler'}'s server pool",
-        max_age=lifetime or None,
-        max_age_knob=Knob("server_lifetime", format_seconds(lifetime)) if lifetime else None,
-        max_idle=idle or None,
-        max_idle_knob=Knob("server_idle_timeout", format_seconds(idle)) if idle else None,
-        spares=pooler.number("min_pool_size") or 0,
-        notices_close=True,
-        levers=(("max_age", "server_lifetime"), ("max_idle", "server_idle_timeout")),
-    )
+    """PgBouncer's own pool of server connections, from SHOW CONFIG when it was read (else its defaults)."""
+    from pool_doctor.stacks import pgbouncer
+
+    version = (pooler.product or "").removeprefix("PgBouncer ").strip() or None
+    values = {key: value for key, value in pooler.config.items() if key in pgbouncer.DEFAULTS}
+    return pgbouncer.policy(values, version=version)
 
 
 def build_path(facts: Facts) -> Path:

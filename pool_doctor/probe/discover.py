@@ -53,8 +53,8 @@ class Lane:
 
     @classmethod
     async def open(cls, target: ConnectionSpec, timeout: float, startup_read_only: bool) -> Lane:
-        url = replace(target, driver="").render(hide_password=False)
-        if target.dialect_driver == "asyncpg":
+        url = target.render(hide_password=False, driver="")
+        if target.driver == "asyncpg":
             import asyncpg
 
             settings = {"application_name": APPLICATION_NAME}

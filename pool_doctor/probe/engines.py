@@ -105,9 +105,7 @@ def build_engine(
 ) -> AsyncEngine:
     """An async engine for `target` with the pool and connect_args of `settings`, read-only sessions
     (or, with read_only="transaction", read-only transactions: see session_args)."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    driver = target.dialect_driver
+    driver = target.driver
     url = target.render(hide_password=False, driver=driver)
     startup = read_only == "session"
     kwargs: dict[str, Any] = {
@@ -125,7 +123,78 @@ def build_engine(
             pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_recycle=settings.pool_recycle,
             pool_timeout=settings.pool_timeout, pool_use_lifo=settings.pool_use_lifo,
         )
+    if driver == "psycopg2":  # a sync driver: the app's own sync engine, each call in a daemon thread
+        from sqlalchemy import create_engine
+
+        return ThreadedEngine(create_engine(url, **kwargs))  # type: ignore[return-value]
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     return create_async_engine(url, **kwargs)
+
+
+LONG = 3600.0  # seconds: the probe's own deadlines bound every call; this only backs them up
+
+
+class ThreadedEngine:
+    """A sync SQLAlchemy engine (psycopg2) behind the few AsyncEngine calls the probe makes.
+
+    Each call runs in a daemon thread: a query hung on a blackholed flow ends when the probe cuts the
+    flow, and can never keep the process alive at exit.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.sync_engine = engine
+
+    def connect(self) -> ThreadedConnection:
+        return ThreadedConnection(self.sync_engine)
+
+    async def dispose(self, close: bool = True) -> None:
+        from pool_doctor.connection.drivers import in_thread
+
+        await in_thread(lambda: self.sync_engine.dispose(close=close), LONG)
+
+
+class ThreadedConnection:
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._conn: Any = None
+
+    async def start(self) -> ThreadedConnection:
+        from pool_doctor.connection.drivers import in_thread
+
+        if self._conn is None:
+            self._conn = await in_thread(self._engine.connect, LONG)
+        return self
+
+    def __await__(self) -> Any:
+        return self.start().__await__()
+
+    async def __aenter__(self) -> ThreadedConnection:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _call(self, func: Any, *args: Any) -> Any:
+        from pool_doctor.connection.drivers import in_thread
+
+        return await in_thread(lambda: func(*args), LONG)
+
+    async def execute(self, statement: Any, params: Any = None) -> Any:
+        return await self._call(self._conn.execute, statement, params)
+
+    async def commit(self) -> None:
+        await self._call(self._conn.commit)
+
+    async def rollback(self) -> None:
+        await self._call(self._conn.rollback)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._call(self._conn.close)
+
+    async def get_raw_connection(self) -> Any:
+        return self._conn.connection
 
 
 async def dispose(engine: AsyncEngine, timeout: float = 5.0) -> None:

@@ -131,14 +131,32 @@ async def run_probe(
         progress.step(f"scenario {scenario.name} (current and recommended)")
         # The two configs run side by side: separate engines, separate proxies, the same wall time.
         pair = await asyncio.gather(_run(scenario, ctx, current), _run(scenario, ctx, recommended))
+        if any(result.outcome != "ok" for result in pair):
+            # Only a scenario that ran on a working server can fail a configuration.
+            await _still_reachable(target, timeout, f"during scenario {scenario.name}")
         results.extend(pair)
 
     return ProbeReport(
-        target=target.display(), driver=target.dialect_driver,
+        target=target.display(), driver=target.driver,
         configs={"current": current.to_json(), "recommended": recommended.to_json()},
         connect=connect, round_trip=round_trip, load=load, scenarios=results, idle_timeout=idle_timeout,
         seconds=time.monotonic() - started, limitations=list(facts.server.limitations),
     )
+
+
+async def _still_reachable(target: ConnectionSpec, timeout: float, when: str) -> None:
+    """Exit 3, not a verdict, when the server itself went away: a fresh session and SELECT 1, directly."""
+    from pool_doctor.connection.drivers import describe_error, driver_for
+
+    try:
+        session = await driver_for(target).open(target, timeout)
+        try:
+            await session.fetchval("SELECT 1", timeout=timeout)
+        finally:
+            await session.close()
+    except Exception as exc:  # noqa: BLE001 - any failure here means the path, not the config
+        detail = str(exc) if isinstance(exc, ConnectError) else describe_error(exc)
+        raise ConnectError(f"lost the server {when}: {detail}") from None
 
 
 def with_discovered_network_limit(facts: Facts, found: IdleTimeoutResult) -> Facts:
@@ -165,6 +183,6 @@ async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) ->
     try:
         return await scenario.run(ctx, config)
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' results
-        from pool_doctor.server import describe_error
+        from pool_doctor.connection.drivers import describe_error
 
         return ScenarioResult(scenario.name, config.name, "skipped", reason=f"the probe failed: {describe_error(exc)}")

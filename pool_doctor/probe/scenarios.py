@@ -28,7 +28,6 @@ from pool_doctor.probe.engines import (
     reap,
 )
 from pool_doctor.probe.model import ScenarioResult
-from pool_doctor.rules.network import client_keepalive_idle
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -132,7 +131,7 @@ class TimeScale:
         if driver == "asyncpg" and args.get("command_timeout"):
             args["command_timeout"] = max(detect_floor, self.down(float(args["command_timeout"])))
             shown["command_timeout"] = round(args["command_timeout"], 3)
-        if driver == "psycopg" and args.get("tcp_user_timeout"):
+        if driver in ("psycopg", "psycopg2") and args.get("tcp_user_timeout"):
             seconds = max(detect_floor, self.down(float(args["tcp_user_timeout"]) / 1000))
             args["tcp_user_timeout"] = max(1, round(seconds * 1000))
             shown["tcp_user_timeout_ms"] = args["tcp_user_timeout"]
@@ -150,12 +149,10 @@ class TimeScale:
 def detect_seconds(config: EngineSettings, driver: str) -> float | None:
     """How long the driver waits on a silent peer before failing: asyncpg's command_timeout, libpq's
     tcp_user_timeout (milliseconds); None when nothing bounds it."""
-    args = config.connect_args
-    if driver == "asyncpg" and args.get("command_timeout"):
-        return float(args["command_timeout"])
-    if driver == "psycopg" and args.get("tcp_user_timeout"):
-        return float(args["tcp_user_timeout"]) / 1000
-    return None
+    from pool_doctor.connection.drivers import DRIVERS
+
+    bound = DRIVERS[driver].hang_bound(config.connect_args)
+    return bound[0] if bound else None
 
 
 def hang_bound(config: EngineSettings, driver: str, idle: float) -> float:
@@ -167,10 +164,13 @@ def hang_bound(config: EngineSettings, driver: str, idle: float) -> float:
     return max(MIN_HANG_BOUND, 1.0 + close + 2 * detect)
 
 
-def keepalive_note(config: EngineSettings) -> str | None:
-    idle = client_keepalive_idle(config.connect_args)
-    if idle is None:
+def keepalive_note(config: EngineSettings, driver: str) -> str | None:
+    from pool_doctor.connection.drivers import DRIVERS
+
+    found = DRIVERS[driver].keepalive_idle(config.connect_args)
+    if found is None:
         return None
+    idle = found[0]
     return (
         f"TCP keepalives (first after {idle:g}s) are not modelled: they are kernel packets the loopback proxy "
         "cannot see; on a real path, keepalives more frequent than the middlebox's idle timeout keep the flow alive."
@@ -256,7 +256,7 @@ class ServerIdleTimeout:
         if ctx.pooling != "none":
             return _skipped(self.name, config, "a pooler is on the path: the server's idle timeout ends the pooler's "
                             "server connection, which the app's client connection outlives")
-        driver = ctx.target.dialect_driver
+        driver = ctx.target.driver
         scale = TimeScale(self.killer(ctx))
         scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
         engine = ctx.engine(scaled_config, session_settings={
@@ -356,7 +356,7 @@ class NetworkIdle:
         from pool_doctor.faults import FaultProxy
 
         target = ctx.target
-        driver = target.dialect_driver
+        driver = target.driver
         if target.is_unix_socket:
             return _skipped(self.name, config, "the target is a unix socket: there is no network path to fault")
         if target.sslmode == "verify-full":
@@ -364,8 +364,8 @@ class NetworkIdle:
                             "loopback proxy's address")
         scale = TimeScale(self.killer(ctx))
         scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
-        notes = [n for n in [keepalive_note(scaled_config)] if n]
-        user_timeout = detect_seconds(scaled_config, driver) if driver == "psycopg" else None
+        notes = [n for n in [keepalive_note(scaled_config, ctx.target.driver)] if n]
+        user_timeout = detect_seconds(scaled_config, driver) if driver in ("psycopg", "psycopg2") else None
         if user_timeout is not None:
             if self.mode == "blackhole":
                 notes.append(
@@ -380,7 +380,7 @@ class NetworkIdle:
             connect_timeout=ctx.timeout, client_user_timeout=user_timeout,
         )
         await proxy.start()
-        engine = ctx.engine(scaled_config, target=replace(target, host="127.0.0.1", port=proxy.port))
+        engine = ctx.engine(scaled_config, target=target.with_params(host="127.0.0.1", port=str(proxy.port)))
         run = IdleRun(engine, idle, bound, ctx.timeout)
         try:
             await run.run()
