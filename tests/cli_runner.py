@@ -5,6 +5,9 @@ a fresh interpreter) with the same clean environment a subprocess gets, captured
 stdin, and puts back everything a run can change (environment, cwd, std streams, logging levels, warnings,
 signal handlers, the asyncio event loop policy), so runs cannot leak into each other.
 
+`run_in_process` is the same call for a test that builds its own environment, reported the way
+`subprocess.run` reports (a CompletedProcess), without the checks below.
+
 `run_pool_doctor_subprocess` starts the installed command: for what only a real process shows (the entry
 point itself, signals and Ctrl-C, terminals, start-up time and imports, the demo's cleanup, the proxy in the
 foreground).
@@ -21,7 +24,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -41,14 +43,6 @@ def clean_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not ENV_NAMES.match(k) and k not in ("COLUMNS", "FORCE_COLOR")}
     clean.update({"NO_COLOR": "1", "COLUMNS": "120", "PGPASSFILE": os.devnull, **(env or {})})
     return clean
-
-
-def binary() -> str:
-    """The pool-doctor script installed with this interpreter (else the one on PATH)."""
-    beside = Path(sys.executable).parent / "pool-doctor"
-    found = str(beside) if beside.exists() else shutil.which("pool-doctor")
-    assert found, "pool-doctor is not installed (python -m pip install -e '.[test]')"
-    return found
 
 
 def command() -> list[str]:
@@ -95,26 +89,38 @@ def run_pool_doctor(
 ) -> Run:
     """Run `pool_doctor.cli.main(args)` in process; fail if `secret` (the test's password) or a traceback shows.
 
+    The environment is `clean_environment(env)`; `input` is stdin's whole content (never the terminal).
+    `timeout`: see `run_in_process`.
+    """
+    started = time.monotonic()
+    done = run_in_process(list(args), env=clean_environment(env), cwd=cwd, timeout=timeout, input=input)
+    return _checked(Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started), secret)
+
+
+def run_in_process(
+    argv: list[str], *, env: dict[str, str], cwd: Path | None = None, timeout: float = 60, input: str | None = ""
+) -> subprocess.CompletedProcess[str]:
+    """`main(argv)` with exactly `env` as the environment, as `subprocess.run(..., capture_output=True, text=True)`
+    would report it; for tests that build their own environment. No checks of the output here.
+
     `timeout`: an in-process call cannot be killed, so a run that returns after `timeout` seconds fails the
     test here, and a run that never returns is ended by pytest-timeout's per-test limit (`timeout` in
-    pyproject.toml, signal method: it raises in the main thread, and the state below is still put back).
-    `input` is stdin's whole content (stdin is never the terminal).
+    pyproject.toml; its signal method raises in the main thread, and the state below is still put back).
     """
     from pool_doctor.cli import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     started = time.monotonic()
-    with _isolated(clean_environment(env), cwd, io.StringIO(input), stdout, stderr):
+    with _isolated(env, cwd, io.StringIO(input or ""), stdout, stderr):
         try:
-            main(list(args))
+            main(list(argv))
         except SystemExit as exc:
             code = _exit_code(exc, stderr)
         else:
             raise AssertionError("pool_doctor.cli.main returned instead of raising SystemExit")
     seconds = time.monotonic() - started
-    run = _checked(Run(code, stdout.getvalue(), stderr.getvalue(), seconds), secret)
-    assert seconds <= timeout, f"pool-doctor {' '.join(args)} took {seconds:.1f} s (timeout {timeout} s)"
-    return run
+    assert seconds <= timeout, f"pool-doctor {' '.join(argv)} took {seconds:.1f} s (timeout {timeout} s)"
+    return subprocess.CompletedProcess(["pool-doctor", *argv], code, stdout.getvalue(), stderr.getvalue())
 
 
 def run_pool_doctor_subprocess(

@@ -1,4 +1,4 @@
-"""Bad input, table-driven, through the installed `pool-doctor` command.
+"""Bad input, table-driven, through the command (in process, through main(argv)).
 
 Every case must end the way a new user deserves: one line on stderr starting `pool-doctor: error:`
 (warnings aside), the documented exit code, no traceback, no hang, and nothing on stdout. Each case
@@ -21,31 +21,23 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cli_runner import run_in_process
 
 from pool_doctor.localpg import LocalPostgres
 
 APP_PASSWORD = "Zq9-bad-input:@/?#%&+ x"  # URL-special characters on purpose
 TIMEOUT = 2.0  # --timeout for every case
-MARGIN = 3.0  # process start-up + teardown on a 2-core machine
-HARD_LIMIT = 30.0  # the subprocess is killed (and the case fails) past this
-
-
-def pool_doctor_argv() -> list[str]:
-    exe = shutil.which("pool-doctor")
-    return [exe] if exe else [sys.executable, "-m", "pool_doctor"]
+MARGIN = 3.0  # teardown on a 2-core machine (was also process start-up)
+HARD_LIMIT = 30.0  # a run past this fails the case (pytest-timeout ends a real hang)
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
@@ -78,13 +70,7 @@ class Result:
 
 def run_cli(args: list[str], *, cwd: Path, env: dict[str, str], stdin: str | None = None) -> Result:
     started = time.monotonic()
-    try:
-        proc = subprocess.run(
-            [*pool_doctor_argv(), *args], cwd=cwd, env=env, input=stdin if stdin is not None else "",
-            capture_output=True, text=True, timeout=HARD_LIMIT, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"pool-doctor {' '.join(args)} hung for {HARD_LIMIT}s")
+    proc = run_in_process(args, cwd=cwd, env=env, input=stdin, timeout=HARD_LIMIT)
     return Result(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
 
 
@@ -325,8 +311,8 @@ def test_bad_input(case: Case, endpoints: dict[str, str], tmp_path: Path) -> Non
         (tmp_path / name).write_bytes(content)
     values = {**endpoints, "dir": str(tmp_path)}
     args = [arg.format(**values) if "{" in arg else arg for arg in case.args]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = list(pool.map(lambda command: _run_case(case, command, args, tmp_path), case.commands))
+    # One at a time: in process, runs share the process's environment and streams.
+    runs = [_run_case(case, command, args, tmp_path) for command in case.commands]
     for argv, result in runs:
         _check(case, argv, result)
 

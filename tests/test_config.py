@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import run_in_process
 from pydantic import BaseModel
 
 from pool_doctor.cli import CommonArgs, build_inputs
@@ -269,10 +268,8 @@ def test_unreadable_config_file(tmp_path: Path, content: bytes | None, says: str
 
 def test_bad_config_through_the_command_exits_2_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "pool-doctor.toml").write_text('[pool]\npool_recycle = "hourly"\n')
-    done = subprocess.run(
-        [sys.executable, "-m", "pool_doctor", "check", "--url", "postgresql://app:hunter2@127.0.0.1:1/appdb"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False,
-    )
+    done = run_in_process(["check", "--url", "postgresql://app:hunter2@127.0.0.1:1/appdb"],
+                          env=dict(os.environ), timeout=60, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert done.stderr.splitlines() == [

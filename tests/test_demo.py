@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from cli_runner import command
+
 INCIDENT = "ConnectionDoesNotExistError: connection was closed in the middle of operation"
 
 
@@ -42,7 +44,7 @@ def port_open(port: int) -> bool:
 
 def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
     started = time.monotonic()
-    result = subprocess.run(["pool-doctor", "demo"], capture_output=True, text=True, timeout=120,
+    result = subprocess.run([*command(), "demo"], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "COLUMNS": "120"})
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
@@ -60,7 +62,7 @@ def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
 
 
 def test_demo_interrupted_still_cleans_up(pg_bindirs: list[Path]) -> None:
-    proc = subprocess.Popen(["pool-doctor", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen([*command(), "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "COLUMNS": "200"})
     assert proc.stdout is not None
     seen = ""
@@ -78,7 +80,7 @@ def test_demo_interrupted_still_cleans_up(pg_bindirs: list[Path]) -> None:
 
 
 def test_demo_keep_leaves_a_server_to_experiment_with(pg_bindirs: list[Path]) -> None:
-    result = subprocess.run(["pool-doctor", "demo", "--keep"], capture_output=True, text=True, timeout=120,
+    result = subprocess.run([*command(), "demo", "--keep"], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -87,7 +89,7 @@ def test_demo_keep_leaves_a_server_to_experiment_with(pg_bindirs: list[Path]) ->
     stop = re.search(r"Stop it and remove its files:\n  (.+)", out).group(1)  # type: ignore[union-attr]
     assert ":" not in url.split("://", 1)[1].split("@", 1)[0]  # no password in the URL
     try:
-        check = subprocess.run(["pool-doctor", "check", "--url", url, "--json"], capture_output=True, text=True,
+        check = subprocess.run([*command(), "check", "--url", url, "--json"], capture_output=True, text=True,
                                timeout=60, env={**os.environ, "PGPASSFILE": passfile})
         assert check.returncode == 1, check.stderr  # the incident's settings are still there
         codes = {f["code"] for f in json.loads(check.stdout)["findings"]}

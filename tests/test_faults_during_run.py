@@ -11,9 +11,7 @@ the fault proxy, `blackhole_now()` or a blackhole-mode idle timeout shorter than
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cli_runner import command
 
 from pool_doctor.faults import ThreadedFaultProxy
 from pool_doctor.localpg import LocalPostgres
@@ -31,8 +30,8 @@ ROLE, PASSWORD, DATABASE = "fault_app", "fault-pw", "fault_db"
 
 
 def pool_doctor_argv() -> list[str]:
-    exe = shutil.which("pool-doctor")
-    return [exe] if exe else [sys.executable, "-m", "pool_doctor"]
+    # A real process: the command must be stuck mid-query while this test terminates its backend.
+    return command()
 
 
 @pytest.fixture(scope="module")

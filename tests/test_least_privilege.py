@@ -8,31 +8,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
+from cli_runner import run_in_process
 
 from pool_doctor.localpg import LocalPostgres
-
-
-def pool_doctor_argv() -> list[str]:
-    exe = shutil.which("pool-doctor")
-    return [exe] if exe else [sys.executable, "-m", "pool_doctor"]
 
 
 def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not (k.startswith(("PG", "POOL_DOCTOR_")) or k == "DATABASE_URL")}
     env.update(HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    return subprocess.run(
-        [*pool_doctor_argv(), *args, "--timeout", "10"], cwd=home, env=env, capture_output=True, text=True,
-        timeout=60, stdin=subprocess.DEVNULL, check=False,
-    )
+    return run_in_process([*args, "--timeout", "10"], cwd=home, env=env, timeout=60)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from cli_runner import binary
+from cli_runner import command
 
 from pool_doctor.localpg import LocalPostgres
 
@@ -40,7 +40,7 @@ class ProxyProcess:
     """The command in the background; its stderr lines collected by a thread, so reads never block."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([binary(), "proxy", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        self.proc = subprocess.Popen([*command(), "proxy", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=_env())
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -148,7 +148,7 @@ def test_bad_arguments_exit_2_with_one_line(args: list[str], says: str) -> None:
     busy, port = _busy_port()
     with busy:
         args = [str(port) if a == "BUSY" else a for a in args]
-        done = subprocess.run([binary(), "proxy", *args], capture_output=True, text=True, timeout=30, env=_env())
+        done = subprocess.run([*command(), "proxy", *args], capture_output=True, text=True, timeout=30, env=_env())
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("pool-doctor: error: ") and says in lines[0], done.stderr

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import run_in_process
 
 from pool_doctor.localpg import LocalPostgres
 
 CATALOGS = ("pg_class", "pg_roles", "pg_database", "pg_proc", "pg_namespace", "pg_db_role_setting", "pg_type")
-
-
-def pool_doctor_argv() -> list[str]:
-    exe = shutil.which("pool-doctor")
-    return [exe] if exe else [sys.executable, "-m", "pool_doctor"]
 
 
 def cli_commands() -> set[str]:
@@ -40,10 +34,7 @@ def cli_commands() -> set[str]:
 def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not (k.startswith(("PG", "POOL_DOCTOR_")) or k == "DATABASE_URL")}
     env.update(HOME=str(home), NO_COLOR="1", COLUMNS="120")
-    return subprocess.run(
-        [*pool_doctor_argv(), *args], cwd=home, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_in_process(args, cwd=home, env=env, timeout=120)
 
 
 def snapshot(pg: LocalPostgres, database: str) -> dict[str, Any]:

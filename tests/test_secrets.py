@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cli_runner import run_in_process
 
 from pool_doctor.localpg import LocalPostgres
 
@@ -31,11 +28,6 @@ CORE = f"Zq9-s3cr3t-{uuid.uuid4().hex[:10]}"
 SECRET = CORE + ":@/?#%&+ ~\\x"
 FORMS = {SECRET, CORE, quote(SECRET, safe=""), quote(SECRET), SECRET.replace("\\", "\\\\").replace(":", "\\:")}
 TIMEOUT = 1.0
-
-
-def pool_doctor_argv() -> list[str]:
-    exe = shutil.which("pool-doctor")
-    return [exe] if exe else [sys.executable, "-m", "pool_doctor"]
 
 
 def clean_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -68,17 +60,14 @@ class Result:
 
 
 def run_all(runs: list[Run], home: Path) -> list[Result]:
-    """Run concurrently, two at a time (two cores)."""
+    """Run each in process, through main(argv)."""
 
     def one(run: Run) -> Result:
-        proc = subprocess.run(
-            [*pool_doctor_argv(), *run.argv], cwd=home, env=clean_env(home, run.env), input=run.stdin,
-            capture_output=True, text=True, timeout=30, check=False,
-        )
+        proc = run_in_process(run.argv, cwd=home, env=clean_env(home, run.env), input=run.stdin, timeout=30)
         return Result(run, proc.returncode, proc.stdout, proc.stderr)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(one, runs))
+    # One at a time: in process, runs share the process's environment and streams.
+    return [one(run) for run in runs]
 
 
 def assert_no_secret(result: Result) -> None:
@@ -266,8 +255,7 @@ def test_failures_never_show_the_password(failure: str, server: Server, tmp_path
         runs.append((home, by_url(coordinates, [*command, "--debug", "--timeout", f"{TIMEOUT:g}", *spec.args], home)))
 
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda item: run_all([item[1]], item[0])[0], runs))
+    results = [run_all([run], home)[0] for home, run in runs]
     assert time.monotonic() - started < 60
     for result in results:
         assert result.code == spec.code, result.context()
@@ -298,8 +286,7 @@ def test_a_raw_password_that_breaks_the_url_is_still_masked(via: str, tmp_path: 
     raw = f"{CORE}/x"
     url = f"postgresql://app:{raw}@db.invalid/app"
     argv, env = (["check", "--url", url], {}) if via == "--url" else (["check"], {"DATABASE_URL": url})
-    done = subprocess.run([*pool_doctor_argv(), *argv, "--debug"], capture_output=True, text=True, timeout=30,
-                          env=clean_env(tmp_path, env))
+    done = run_in_process([*argv, "--debug"], timeout=30, env=clean_env(tmp_path, env))
     assert done.returncode == 2, done.stderr
     assert "malformed database URL postgresql://app:***@db.invalid/app" in done.stderr
     assert CORE not in done.stdout + done.stderr
