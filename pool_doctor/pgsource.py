@@ -16,15 +16,15 @@ def quote_ident(name: str) -> str:
 
 def describe_source(source: str, *, role: str, database: str, client: str = "the connection's startup options",
                     sourcefile: str | None = None, sourceline: int | None = None) -> str:
-    """`ALTER ROLE app IN DATABASE appdb SET`, `ALTER ROLE ALL SET`, `postgresql.conf:12`, `default`, ..."""
+    """`ALTER ROLE app IN DATABASE appdb`, `ALTER ROLE ALL`, `postgresql.conf:12`, `default`, ..."""
     role, database = quote_ident(role), quote_ident(database)
     if source == "configuration file":
         return f"{sourcefile.rsplit('/', 1)[-1]}:{sourceline}" if sourcefile else "configuration file"
     return {
-        "database user": f"ALTER ROLE {role} IN DATABASE {database} SET",
-        "user": f"ALTER ROLE {role} SET",
-        "database": f"ALTER DATABASE {database} SET",
-        "global": "ALTER ROLE ALL SET",
+        "database user": f"ALTER ROLE {role} IN DATABASE {database}",
+        "user": f"ALTER ROLE {role}",
+        "database": f"ALTER DATABASE {database}",
+        "global": "ALTER ROLE ALL",
         "client": client,
         "command line": "server command line",
         "environment variable": "server environment",

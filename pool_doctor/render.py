@@ -119,7 +119,7 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
         "target": report.inputs.target.display(),
         "role": report.server.role,
         "driver": rec.driver,
-        "recommendation": {**rec.pool.model_dump(), "connect_args": jsonable_connect_args(rec.connect_args)},
+        "recommendation": {**rec.pool.model_dump(exclude_none=True), "connect_args": jsonable_connect_args(rec.connect_args)},
         "reasons": [to_jsonable(reason) for reason in rec.reasons],
         "server_sql": [to_jsonable(reason) for reason in rec.server_sql],
         "findings": [to_jsonable(finding) for finding in rec.findings],
@@ -139,7 +139,7 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
         lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
     lines.append(f"engine = {factory}(")
     lines.append(f"    {url!r},  # password: from your secret store or ~/.pgpass, never in code")
-    for key, value in rec.pool.model_dump().items():
+    for key, value in rec.pool.model_dump(exclude_none=True).items():
         lines.append(f"    {key}={value!r},")
     lines.append("    connect_args={")
     for key, value in rec.connect_args.items():
@@ -154,7 +154,7 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
     """A config file `check --config` accepts as is: the recommended [pool] plus the inputs it was judged with."""
     settings = report.inputs.settings
     out = [f"# pool-doctor recommend for {report.inputs.target.display()} (role {report.server.role})", "[pool]"]
-    out += [f"{key} = {_toml_value(value)}" for key, value in rec.pool.model_dump().items()]
+    out += [f"{key} = {_toml_value(value)}" for key, value in rec.pool.model_dump(exclude_none=True).items()]
     out += ["", "[deployment]"]
     out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
     if settings.network.idle_timeout is not None:

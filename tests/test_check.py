@@ -314,20 +314,22 @@ def test_budget_against_role_and_database_connection_limits(pg: LocalPostgres, u
     run = pool_doctor("check", "--json", "--url", pg.url(unique_name, PASSWORD, f"{unique_name}_db"),
                       "--pool-pre-ping", cwd=tmp_path)
     assert run.code == 1
-    assert run.findings() == {"budget-role-connlimit": "critical", "budget-database-connlimit-tight": "warning"}
+    assert run.findings() == {"budget-role-connlimit": "critical", "budget-database-connlimit-tight": "warning",
+                              "no-hang-bound": "info"}
     assert run.json()["server"]["slots"]["role_connlimit"] == 10
 
 
 def test_network_idle_timeout_and_server_keepalives(app: App, tmp_path: Path) -> None:
     run = pool_doctor("check", "--json", "--url", app.url(), "--network-idle-timeout", "350", cwd=tmp_path)
     assert run.code == 1
-    assert run.findings() == {"network-idle-timeout": "critical", "keepalives-too-slow": "warning"}
+    assert run.findings() == {"network-idle-timeout": "critical", "keepalives-too-slow": "warning",
+                              "no-hang-bound": "info"}
 
     app.alter("tcp_keepalives_idle", "60", in_database=False)
     fixed = pool_doctor("check", "--json", "--url", app.url(), "--network-idle-timeout", "350",
                         "--pool-recycle", "300", cwd=tmp_path)
     assert fixed.code == 0
-    assert fixed.findings() == {}
+    assert fixed.findings() == {"no-hang-bound": "info"}
     setting = fixed.json()["server"]["settings"]["tcp_keepalives_idle"]
     assert (setting["value"], setting["source"]) == ("60", f"ALTER ROLE {app.role}")
 

@@ -153,6 +153,7 @@ def test_no_file_no_env_no_flags_gives_sqlalchemy_defaults() -> None:
     assert settings.pool.model_dump() == {
         "pool_size": 5, "max_overflow": 10, "pool_recycle": -1, "pool_pre_ping": False, "pool_timeout": 30,
         "pool_use_lifo": False,
+        "poolclass": None,
     }
     assert settings.network.idle_timeout is None
 

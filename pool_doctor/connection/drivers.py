@@ -131,6 +131,8 @@ class Driver:
                    if self.name == "asyncpg" else "")
             ) from None
         except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
+            if "timeout expired" in str(exc):  # libpq's connect_timeout
+                raise ConnectError(f"timed out after {timeout:g}s connecting to {spec.display()}") from None
             raise ConnectError(f"cannot connect to {spec.display()}: {describe_error(exc)}{_startup_hint(exc, spec)}") from None
 
 
@@ -235,6 +237,8 @@ class _Psycopg(Session):
     async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
         async def run() -> Any:
             cur = await self.conn.execute(_pyformat(sql), args, prepare=False)
+            if cur.description is None:  # BEGIN, ROLLBACK: nothing to fetch
+                return None
             row = await cur.fetchone()
             return row[0] if row else None
 
@@ -271,6 +275,8 @@ class _Psycopg2(Session):
         def run() -> Any:
             with self.conn.cursor() as cur:
                 cur.execute(_pyformat(sql), args)
+                if cur.description is None:
+                    return None
                 row = cur.fetchone()
                 return row[0] if row else None
 
@@ -344,11 +350,13 @@ def describe_error(exc: BaseException) -> str:
 def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
     """A hint when the peer broke the startup protocol, which usually means it is not PostgreSQL at all."""
     text = str(exc)
-    if type(exc).__name__ == "ConnectionDoesNotExistError" or (
+    not_postgres = ("expected authentication request", "received invalid response to SSL negotiation",
+                    "server closed the connection unexpectedly")
+    if type(exc).__name__ == "ConnectionDoesNotExistError" or any(words in text for words in not_postgres) or (
         "rejected SSL upgrade" in text and spec.sslmode not in ("require", "verify-ca", "verify-full")
     ):
         return " (the server broke off the PostgreSQL startup: is PostgreSQL, or a pooler, listening on that port?)"
-    if "rejected SSL upgrade" in text:
+    if "rejected SSL upgrade" in text or "server does not support SSL" in text:
         return f" (the server does not offer TLS, and sslmode={spec.sslmode} requires it)"
     return ""
 

@@ -113,13 +113,15 @@ class ConnectionSpec:
 
         chosen = self.url_driver if driver is None else driver
         scheme = "postgresql" + (f"+{chosen}" if chosen else "")
-        user = self.param("user")
+        defaults = libpq_defaults() if self.form == "environment" else {}
+        user = self.param("user") or defaults.get("user")
         auth = quote(user, safe="") if user else ""
         if self.password is not None:
             secret = MASK if hide_password else quote(self.password.get_secret_value(), safe="")
             auth += ":" + secret
         query: list[tuple[str, str]] = []
-        host_text, port_text = self.param("host"), self.param("port")
+        host_text = self.param("host") or defaults.get("host")
+        port_text = self.param("port") or defaults.get("port")
         netloc_host = ""
         if host_text and ("," in host_text or host_text.startswith("/") or host_text.startswith("@")):
             ports = (port_text or "").split(",")
@@ -139,7 +141,7 @@ class ConnectionSpec:
         query += [(k, v) for k, v in self.params if k not in skip]
         query += list(self.driver_args)
         netloc = f"{auth}@{netloc_host}" if auth else netloc_host
-        dbname = self.param("dbname")
+        dbname = self.param("dbname") or defaults.get("dbname")
         path = "/" + quote(dbname, safe="") if dbname else "/"
         tail = f"?{urlencode(query)}" if query else ""
         return f"{scheme}://{netloc}{path}{tail}"
@@ -191,19 +193,25 @@ def parse_connection(text: str, origin: str = "--url") -> ConnectionSpec:
     if "=" in text:
         return _checked(_parse_dsn(text, origin), text)
     raise UsageError(
-        f"{origin}: {shown(text)} is neither a URL (postgresql://user@host:5432/db) nor a key=value DSN "
+        f"malformed database URL {shown(text)}: expected postgresql://user@host:5432/db, or a key=value DSN "
         "(host=... dbname=...)"
     )
 
 
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def _checked(spec: ConnectionSpec, text: str) -> ConnectionSpec:
-    """Ports are numbers from 1 to 65535, one per host or one for all (libpq's rule)."""
+    """Ports are numbers from 1 to 65535, one per host or one for all (libpq's rule); sslmode is libpq's."""
+    sslmode = spec.param("sslmode")
+    if sslmode is not None and sslmode not in SSLMODES:
+        raise UsageError(f"unknown sslmode {sslmode!r} in {shown(text)} (use {', '.join(SSLMODES)})")
     port_text = spec.param("port")
     if port_text:
         ports = port_text.split(",")
         if len(ports) not in (1, len(spec.hosts)) or not all(p.strip().isdigit() and 0 < int(p) < 65536
                                                               for p in ports if p.strip()):
-            raise UsageError(f"malformed connection string {shown(text)}: the port is not a number from 1 to 65535")
+            raise UsageError(f"malformed connection string {shown(text)}: port {port_text} is out of range (1-65535)")
     return spec
 
 
@@ -300,9 +308,9 @@ def _parse_libpq(text: str, origin: str, form: str) -> ConnectionSpec:
     except ProgrammingError as exc:
         # libpq's message names the bad keyword or syntax, never the value: safe to quote.
         reason = " ".join(str(exc).split()).removeprefix("invalid connection option ")
-        raise UsageError(f"malformed connection string {shown(text)}: {reason}") from None
+        raise UsageError(f"malformed {_what(form)} {shown(text)}: {reason}") from None
     except (ValueError, TypeError, UnicodeError):  # a NUL byte, text libpq cannot take at all
-        raise UsageError(f"malformed connection string {shown(text)}") from None
+        raise UsageError(f"malformed {_what(form)} {shown(text)}") from None
     password = parsed.pop("password", None)
     service = parsed.get("service")
     if service:
@@ -313,10 +321,13 @@ def _parse_libpq(text: str, origin: str, form: str) -> ConnectionSpec:
                 parsed.setdefault(key, value)
     params = tuple((str(k), str(v)) for k, v in parsed.items() if v is not None and k != "service")
     return ConnectionSpec(
-        driver="psycopg", params=params, password=SecretStr(str(password)) if password is not None else None,
-        origin=origin, form=form, url_driver="psycopg",
-        driver_origin="psycopg, the driver of libpq connection strings",
+        driver=DEFAULT_DRIVER, params=params, password=SecretStr(str(password)) if password is not None else None,
+        origin=origin, form=form, driver_origin="SQLAlchemy's default for a connection string without +driver",
     )
+
+
+def _what(form: str) -> str:
+    return "database URL" if form == "libpq-url" else "connection string"
 
 
 def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -> ConnectionSpec:
@@ -328,12 +339,15 @@ def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -
         return parse_connection(env["DATABASE_URL"], "DATABASE_URL")
     if not any(env.get(name) for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")):
         raise UsageError("no database given: pass --url, or set DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE")
+    port = env.get("PGPORT")
+    if port is not None and not all(p.strip().isdigit() and 0 < int(p) < 65536 for p in port.split(",")):
+        raise UsageError(f"PGPORT={port!r} is not a port number")
     params: dict[str, str] = {}
     if env.get("PGSERVICE"):
         params.update({k: v for k, v in service_params(env["PGSERVICE"]).items() if k != "password"})
-    return ConnectionSpec(driver="psycopg", params=tuple(params.items()), origin="PG* environment",
-                          form="environment", url_driver="psycopg",
-                          driver_origin="psycopg, the driver of libpq connection strings")
+    return ConnectionSpec(driver=DEFAULT_DRIVER, params=tuple(params.items()), origin="PG* environment",
+                          form="environment",
+                          driver_origin="SQLAlchemy's default for a connection string without +driver")
 
 
 # -- libpq's own knowledge ---------------------------------------------------------------------------

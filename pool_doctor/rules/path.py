@@ -75,10 +75,11 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
     before = format_seconds(max(limit.seconds - margin(limit.seconds), 1))
     if verdict.outcome in (Outcome.FAILS, Outcome.HANGS):
         error = facts.driver.error_text(limit)
-        title = (f"{limit.holder} ends connections idle for {limit.shown}; the pool will hand them out dead"
+        whose = f" of role {facts.server.role}" if limit.layer is Layer.SERVER else ""
+        title = (f"{limit.holder} ends connections{whose} idle for {limit.shown}; the pool will hand them out dead"
                  if verdict.outcome is Outcome.FAILS else
                  f"{limit.holder} drops flows idle for {limit.shown}; the next request on one hangs")
-        detail = (f"{verdict.reason}. The app's next request on such a connection "
+        detail = (f"{limit.what}. {verdict.reason}. The app's next request on such a connection "
                   + (f"fails with {error}. " if verdict.outcome is Outcome.FAILS else
                      "waits until TCP gives up (about 15 min on Linux). ")
                   + _fix_words(keys, before))
