@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import io
 import os
-import re
 import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,9 +30,13 @@ LIBRARY_TARGETS: dict[str, tuple[str, frozenset[str]]] = {
     "flask_sqlalchemy": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),
 }
 CALL_NAMES = frozenset(name for _, names in LIBRARY_TARGETS.values() for name in names)
-TRIGGER = re.compile(
-    rb"create_engine|create_async_engine|engine_from_config|create_pool|ConnectionPool|DATABASES|SQLALCHEMY_|engine_options"
-)
+# Plain substring tests: bytes `in` is a memchr-speed scan, many times faster than one alternation regex.
+TRIGGERS = (b"create_engine", b"create_async_engine", b"engine_from_config", b"create_pool", b"ConnectionPool", b"DATABASES",
+            b"SQLALCHEMY_", b"engine_options")
+
+
+def triggered(data: bytes) -> bool:
+    return any(needle in data for needle in TRIGGERS)
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 

@@ -6,13 +6,14 @@ import re
 from pathlib import Path
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan.finder import TRIGGER, Module, Project, read_source
+from pool_doctor.scan.finder import Module, Project, read_source, triggered
 from pool_doctor.scan.frameworks import django_pools, flask_pools
 from pool_doctor.scan.model import ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
 from pool_doctor.scan.values import Evaluator
 
 WRAPPER_ROUNDS = 4  # wrappers of wrappers of wrappers: deeper indirection than this is not configuration
+KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
 
 
 def scan_path(path: Path) -> ScanReport:
@@ -25,15 +26,20 @@ def scan_path(path: Path) -> ScanReport:
 
     # Pass 1: read every file once; parse only those that name something that creates a pool.
     pending: list[Module] = []
+    kept: dict[Path, bytes] = {}
+    kept_bytes = 0
     for file in project.files:
         data, why = read_source(file)
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
-        if TRIGGER.search(data):
+        if triggered(data):
             module = project.parse(file, data)
             if module is not None:
                 pending.append(module)
+        elif kept_bytes + len(data) <= KEEP_BYTES:
+            kept[file] = data
+            kept_bytes += len(data)
 
     # The project's own wrappers: their callers may sit in files that name none of the library's calls.
     for _ in range(WRAPPER_ROUNDS):
@@ -41,7 +47,8 @@ def scan_path(path: Path) -> ScanReport:
         if not new:
             break
         names = {wrapper.name for wrapper in new}
-        pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
+        needles = [name.encode() for name in sorted(names)]
+        pattern = re.compile(rb"\b(?:" + b"|".join(map(re.escape, needles)) + rb")\b")
         pending = []
         for file in project.files:
             if file in project.modules:
@@ -49,8 +56,8 @@ def scan_path(path: Path) -> ScanReport:
                 if module is not None and names & module.calls.keys():
                     pending.append(module)
                 continue
-            data, _ = read_source(file)
-            if data is not None and pattern.search(data):
+            data = kept.get(file) or read_source(file)[0]
+            if data is not None and any(n in data for n in needles) and pattern.search(data):
                 module = project.parse(file, data)
                 if module is not None:
                     pending.append(module)
@@ -59,10 +66,15 @@ def scan_path(path: Path) -> ScanReport:
     finder.count_callers(modules)
     pools: list[ScannedPool] = []
     for module in modules:
-        pools.extend(finder.pools(module))
-        if "DATABASES" in module.source:
-            pools.extend(django_pools(evaluator, module))
-        pools.extend(flask_pools(evaluator, module))
+        try:
+            found = list(finder.pools(module))
+            if "DATABASES" in module.source:
+                found.extend(django_pools(evaluator, module))
+            found.extend(flask_pools(evaluator, module))
+        except Exception as exc:  # noqa: BLE001 - one odd file must not cost the whole scan (issue 13: never crash)
+            project.warnings.append(f"{module.display}: could not be followed ({type(exc).__name__}: {exc}); skipped")
+            continue
+        pools.extend(found)
     pools.sort(key=lambda p: (p.file, p.line, p.call))
     return ScanReport(root=path.as_posix(), pools=pools, warnings=list(dict.fromkeys(project.warnings)),
                       files_seen=len(project.files), files_parsed=len(modules))
