@@ -145,7 +145,13 @@ def facts_from_row(
             client = session_settings.get(name, ("", "the connection's startup options"))[1]
             source = describe_source(row["source"], role=role["name"], database=database, client=client,
                                      sourcefile=row.get("sourcefile"), sourceline=row.get("sourceline"))
-            settings[name] = _setting(row, row["setting"], source)
+            # The value as it was written (ALTER ROLE ... SET '5s', options=-c ...), as --role shows it too.
+            value = row["setting"]
+            if row["source"] in ("database user", "user", "database", "global") and name in overrides:
+                value = overrides[name][0]
+            elif row["source"] == "client" and name in session_settings:
+                value = session_settings[name][0]
+            settings[name] = _setting(row, value, source)
             continue
         if name in session_settings:
             value, where = session_settings[name]

@@ -334,9 +334,9 @@ def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -
     """--url, else DATABASE_URL, else libpq's environment (PGHOST, PGSERVICE, ... and ~/.pgpass)."""
     env = os.environ if env is None else env
     if text:
-        return parse_connection(text, "--url")
+        return _with_libpq_password(parse_connection(text, "--url"), env)
     if env.get("DATABASE_URL"):
-        return parse_connection(env["DATABASE_URL"], "DATABASE_URL")
+        return _with_libpq_password(parse_connection(env["DATABASE_URL"], "DATABASE_URL"), env)
     if not any(env.get(name) for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")):
         raise UsageError("no database given: pass --url, or set DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE")
     port = env.get("PGPORT")
@@ -345,9 +345,26 @@ def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -
     params: dict[str, str] = {}
     if env.get("PGSERVICE"):
         params.update({k: v for k, v in service_params(env["PGSERVICE"]).items() if k != "password"})
-    return ConnectionSpec(driver=DEFAULT_DRIVER, params=tuple(params.items()), origin="PG* environment",
+    spec = ConnectionSpec(driver=DEFAULT_DRIVER, params=tuple(params.items()), origin="PG* environment",
                           form="environment",
                           driver_origin="SQLAlchemy's default for a connection string without +driver")
+    return _with_libpq_password(spec, env)
+
+
+def _with_libpq_password(spec: ConnectionSpec, env: Mapping[str, str]) -> ConnectionSpec:
+    """libpq's fallbacks for a password the string leaves out: PGPASSWORD, then ~/.pgpass. Held as a secret
+    like any other, so every rendering masks it (the driver would find the same one itself)."""
+    if spec.password is not None:
+        return spec
+    if env.get("PGPASSWORD"):  # libpq: an empty PGPASSWORD counts as unset
+        return spec.with_password(env["PGPASSWORD"])
+    from pool_doctor.connection.pgpass import pgpass_entries
+
+    wanted = ("localhost" if spec.is_unix_socket else spec.host, str(spec.port), spec.database, spec.user)
+    for *keys, password in pgpass_entries(env):
+        if all(key == "*" or key == value for key, value in zip(keys, wanted)):
+            return spec.with_password(password) if password else spec
+    return spec
 
 
 # -- libpq's own knowledge ---------------------------------------------------------------------------
