@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import Any
 
-from pool_doctor.scan.finder import Module, dotted_parts
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
 from pool_doctor.scan.model import ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import (
@@ -166,7 +166,7 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         return
     # Config classes (class Config: SQLALCHEMY_ENGINE_OPTIONS = {...}), with their project base classes' keys.
     for cls in module.classes.values():
-        own = {name for name in ev.scope_locals(cls).keys() if name in POOL_KEYS}
+        own = {name for name in ev.scope_locals(cls) if name in POOL_KEYS}
         if not own:
             continue
         ref = ClassRef(module, cls)
@@ -213,9 +213,9 @@ def _flask_pool(ev: Evaluator, module: Module, line: int, end_line: int, call: s
                        settings={k: mask(k, leaf(v, ev)) for k, v in settings.items()}, unresolved=unresolved)
 
 
-def _scopes(tree: ast.Module) -> Iterator[tuple[ast.AST | None, list[ast.stmt]]]:
+def _scopes(tree: ast.Module) -> Iterator[tuple[FunctionNode | None, list[ast.stmt]]]:
     """The module's own statements, then each function's, never descending into a nested function."""
-    todo: list[tuple[ast.AST | None, list[ast.stmt]]] = [(None, tree.body)]
+    todo: list[tuple[FunctionNode | None, list[ast.stmt]]] = [(None, tree.body)]
     while todo:
         scope, body = todo.pop()
         flat: list[ast.stmt] = []
@@ -262,5 +262,5 @@ def _config_writes(stmt: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
 
 def _is_config(node: ast.expr) -> bool:
     parts = dotted_parts(node)
-    return bool(parts) and parts[-1] == "config" and len(parts) >= 2  # type: ignore[index]
+    return parts is not None and len(parts) >= 2 and parts[-1] == "config"
 

@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pool_doctor.scan.finder import CALL_NAMES, CallSite, FunctionNode, Module, library_target
+from pool_doctor.scan.finder import (
+    CALL_NAMES,
+    CallSite,
+    FunctionNode,
+    Module,
+    library_target,
+)
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.values import (
     SV,

@@ -186,7 +186,7 @@ def _pooler_statement_cache(pool: ScannedPool) -> list[Finding]:
         if size != 0:
             missing.append(describe(pool, key))
         if pool.stack != "asyncpg" and not _mentions(pool, "prepared_statement_name_func") \
-                and not _url_query(pool).get("prepared_statement_cache_size") == "0":
+                and _url_query(pool).get("prepared_statement_cache_size") != "0":
             missing.append("prepared_statement_name_func not set")
         if not missing:
             return []

@@ -13,9 +13,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
-from pool_doctor.scan.finder import Assignment, FunctionNode, Module, Project, assigned_names, dotted_parts
+from pool_doctor.scan.finder import (
+    Assignment,
+    FunctionNode,
+    Module,
+    Project,
+    assigned_names,
+    dotted_parts,
+)
 from pool_doctor.scan.model import ScannedValue
 
 MAX_DEPTH = 40  # evaluation depth: deep enough for settings chains, shallow enough to stop at cycles
@@ -117,7 +124,7 @@ def unknown(module: Module | None, node: ast.AST | None, env: str | None = None,
     return SV(None, where, env, known=False, expr=expr)
 
 
-def is_known(value: Any) -> bool:
+def is_known(value: Any) -> TypeGuard[SV]:
     return isinstance(value, SV) and value.known
 
 
@@ -494,10 +501,7 @@ class Evaluator:
         args = func.node.args
         positional = [*args.posonlyargs, *args.args]
         bindings: dict[str, Any] = {}
-        if skip_first and positional:
-            bindings[positional[0].arg] = func.bound_self
-            positional = positional[1:]
-        elif func.bound_self is not None and positional:
+        if skip_first and positional or func.bound_self is not None and positional:
             bindings[positional[0].arg] = func.bound_self
             positional = positional[1:]
         defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
