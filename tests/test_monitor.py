@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pool_doctor.cli import main
 from pool_doctor.localpg import LocalPostgres
 from pool_doctor.monitor import NotRetryable, run_transaction, run_transaction_async, stats, watch
+from pool_doctor.pgsource import describe_source
 
 PASSWORD = "s3cr3t-Pw!mon"  # distinctive, so a leak is found by a plain substring search
 IDLE_LIMIT = "2s"
@@ -33,6 +34,11 @@ IDLE = 3.0
 def server(pg_bindirs: list[Path]) -> Iterator[LocalPostgres]:
     with LocalPostgres(pg_bindirs[0]) as pg:
         yield pg
+
+
+def role_limit(role: str) -> str:
+    """How the record names a role-level limit: the tree's one wording of where a setting came from."""
+    return f"idle_session_timeout = {IDLE_LIMIT}, set by {describe_source('user', role=role, database='postgres')}"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -104,7 +110,7 @@ def test_idle_session_timeout_seen_from_the_app(
     assert record["error"]["message"] in str(outcome["app_error"])  # the driver's own words, as the app saw them
     cause = record["cause"]
     assert cause["name"] == "idle_session_timeout" and cause["explained"] is True
-    assert cause["what"] == f"idle_session_timeout = {IDLE_LIMIT}, set by ALTER ROLE {unique_name} SET"
+    assert cause["what"] == role_limit(unique_name)
     assert record["pre_ping_would_catch"] is True and record["recycle_would_catch"] is True
     assert outcome["stats"]["defaults"]["failed_requests"] == 1
     assert registry.get_sample_value("pool_doctor_connection_deaths_total", {
@@ -134,7 +140,7 @@ def test_idle_session_timeout_seen_from_the_app(
     monkeypatch.setenv("COLUMNS", "80")
     code, out, err = run_cli(capsys, "explain", str(files["defaults"]))
     assert code == 0, err
-    assert f"idle_session_timeout = {IDLE_LIMIT}, set by ALTER ROLE {unique_name} SET\n" in out  # its own line
+    assert role_limit(unique_name) + "\n" in out  # its own line
     assert "█" in out and "◂ idle_session_timeout 2s" in out
     assert "pool_pre_ping = true" in out and "pool_recycle = 1" in out
     assert max(len(line) for line in out.splitlines()) <= 80
@@ -142,7 +148,7 @@ def test_idle_session_timeout_seen_from_the_app(
     report = json.loads(out)
     assert code == 0 and report["failed_requests"] == 1
     [explained] = report["causes"]
-    assert explained["limit"]["source"] == f"ALTER ROLE {unique_name} SET"
+    assert explained["limit"]["source"] == describe_source("user", role=unique_name, database="postgres")
     assert {p["setting"] for p in explained["prevented_by"]} == {"pool_pre_ping = true", "pool_recycle = 1"}
     code, out, _ = run_cli(capsys, "explain", str(files["pinged"]), "--format", "markdown")
     assert code == 0 and "| idle_session_timeout = 2s" in out and "```" in out
@@ -229,7 +235,7 @@ def test_asyncpg_and_psycopg_pools(server: LocalPostgres, unique_name: str, tmp_
     [good] = read_jsonl(files["checked"])
     assert good["noticed_by"] == "check" and good["request_failed"] is False
     assert good["error"]["sqlstate"] == "57P05" and good["cause"]["matched_on"] == "sqlstate"
-    assert good["cause"]["what"] == f"idle_session_timeout = {IDLE_LIMIT}, set by ALTER ROLE {unique_name} SET"
+    assert good["cause"]["what"] == role_limit(unique_name)
     [bad] = read_jsonl(files["unchecked"])
     assert bad["request_failed"] is True and bad["cause"]["name"] == "idle_session_timeout"
     assert IDLE - 0.1 <= bad["idle_s"] <= IDLE + 1.0

@@ -14,6 +14,7 @@ from pool_doctor.errors import UsageError
 from pool_doctor.monitor.attribution import Measures, attribute, limits_from_report, limits_from_settings
 from pool_doctor.monitor.explain import build_report, histogram, histogram_lines
 from pool_doctor.path.model import Layer, Limit, Provenance, Shape
+from pool_doctor.pgsource import describe_source
 
 SERVER = Limit("idle_session_timeout", 2.0, Shape.CLOSE, Layer.SERVER, "PostgreSQL", "ALTER ROLE app SET",
                Provenance.SERVER)
@@ -74,7 +75,7 @@ def test_limits_from_pg_settings_rows() -> None:
             ("transaction_timeout", "60000", "ms", "configuration file", "/data/postgresql.conf", 12)]
     limits = limits_from_settings(rows, role="app", database="appdb")
     assert [(limit.what, limit.kind) for limit in limits] == [
-        ("idle_session_timeout = 2s, set by ALTER ROLE app SET", "idle"),
+        (f"idle_session_timeout = 2s, set by {describe_source('user', role='app', database='appdb')}", "idle"),
         ("transaction_timeout = 1min, set by postgresql.conf:12", "lifetime"),
     ]
 

@@ -89,7 +89,7 @@ class Monitor:
         state.statements = 0
         state.statement_at = state.previous_statement_at = None
         state.checkouts += 1
-        self.counters.add("checkouts")
+        self.counters.checkouts += 1
 
     def statement(self, state: ConnState) -> None:
         state.previous_statement_at = state.statement_at

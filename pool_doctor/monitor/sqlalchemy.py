@@ -7,7 +7,8 @@ Events used (SQLAlchemy 2.x, `sqlalchemy.events.PoolEvents` / `DialectEvents` / 
                                   through handle_error with is_pre_ping=True), or a failed reset at check-in
   soft_invalidate, close          retirements: pool_recycle, pool-wide invalidation, dispose
   handle_error(ctx)               the driver's exception, is_disconnect, is_pre_ping
-  before_cursor_execute           when the app last used the connection inside a checkout
+  do_execute, do_execute_no_params, do_executemany
+                                  when the app last used the connection inside a checkout
 
 What it cannot see: a connection that dies and is never used again (closed by dispose or overflow
 without a statement); the exact moment a limit fired (only the idle time before the use that noticed
@@ -60,18 +61,33 @@ class SQLAlchemyMonitor(Monitor):
             self._read_limits(dbapi_connection)
 
     def on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        self.checked_out(self._state(record))
+        # Monitor.checked_out, inlined: this runs on every checkout (bench/monitor.py).
+        state = record.info.get(self.key) or self._state(record)
+        state.checked_out_at = self.clock()
+        state.statements = 0
+        state.statement_at = state.previous_statement_at = None
+        state.checkouts += 1
+        self.counters.checkouts += 1
 
     def on_checkin(self, dbapi_connection: Any, record: Any) -> None:
         state = record.info.get(self.key)
         if state is not None:
-            self.checked_in(state)
+            state.released_at = self.clock()
+            state.checked_out_at = None
 
-    def on_statement(self, conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
-                     executemany: bool) -> None:
-        state = conn.info.get(self.key)
+    def on_statement(self, cursor: Any, statement: Any, parameters: Any = None, context: Any = None) -> None:
+        # A dialect event (do_execute*), not ConnectionEvents.before_cursor_execute: an engine-level listener
+        # turns on every Connection event dispatch, which cost ~40 us per checkout (bench/monitor.py).
+        if context is None:  # do_execute_no_params passes (cursor, statement, context)
+            context = parameters
+        try:
+            state = context.root_connection.connection.info.get(self.key)
+        except Exception:  # noqa: BLE001 - the dialect's first-connect Connection has no info (NotImplementedError)
+            return
         if state is not None:
-            self.statement(state)
+            state.previous_statement_at = state.statement_at
+            state.statement_at = self.clock()
+            state.statements += 1
 
     def on_handle_error(self, context: Any) -> None:
         self._local.last = (context.original_exception, context.is_pre_ping)
@@ -156,7 +172,9 @@ class SQLAlchemyMonitor(Monitor):
             (pool, "soft_invalidate", self.on_soft_invalidate),
             (pool, "close", self.on_close),
             (self.engine, "handle_error", self.on_handle_error),
-            (self.engine, "before_cursor_execute", self.on_statement),
+            (self.engine, "do_execute", self.on_statement),
+            (self.engine, "do_execute_no_params", self.on_statement),
+            (self.engine, "do_executemany", self.on_statement),
         ):
             event.listen(target, name, fn)
             self._listeners.append((target, name, fn))
