@@ -146,7 +146,10 @@ def _settings_cell(pool: ScannedPool) -> Any:
         value = pool.get(key)
         if value is not None and value.known:
             lines.append(f"{key.rsplit('.', 1)[-1]} {value.show()}")
-    return Text("\n".join(lines) if lines else "defaults", style="" if lines else "dim")
+    if lines:
+        return Text("\n".join(lines))
+    unknown = any(not value.known for value in pool.settings.values()) or pool.unresolved
+    return Text("-" if unknown else "defaults", style="dim")  # "defaults" only when nothing could hide a value
 
 
 def _unknown_cell(pool: ScannedPool) -> Any:

@@ -550,6 +550,8 @@ class Evaluator:
         if args.vararg is not None:
             bindings[args.vararg.arg] = ListV(extra_args, None)
         if args.kwarg is not None:
+            if node is None:  # no call in the scanned code: whoever calls it may pass anything
+                extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
             bindings[args.kwarg.arg] = extra_kwargs
         inner.bindings = bindings
         return inner
