@@ -123,13 +123,15 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
     from pool_doctor.faults import FaultProxy
     from pool_doctor.probe.engines import app_error
     from pool_doctor.recommend import recommended_recycle
-    from pool_doctor.rules.facts import IdleLimit
+    from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 
     nat_idle = NAT_IDLE * SCALE
     lines = Text()
     async with FaultProxy(server.host, server.port, idle_timeout=nat_idle, mode="reset") as proxy:
         url = server.url(ROLE, password, DATABASE, driver="asyncpg").replace(f":{server.port}/", f":{proxy.port}/")
-        recycle = recommended_recycle([IdleLimit(NAT_IDLE, "network", "the NAT gateway")])
+        nat = Limit("idle_timeout", NAT_IDLE, Shape.RESET, Layer.NETWORK, "the NAT gateway", "the demo",
+                    Provenance.CONFIGURED, refreshed_by_keepalives=True)
+        recycle = recommended_recycle([nat])
         naive = {"pool_pre_ping": False, "pool_recycle": -1}
         fixed = {"pool_pre_ping": True, "pool_recycle": max(1, round(recycle * SCALE))}
         for label, pool in (("SQLAlchemy defaults", naive), ("recommended (scaled)", fixed)):

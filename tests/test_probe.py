@@ -20,7 +20,7 @@ from pool_doctor.probe.discover import MAX_RATIO, discover_idle_timeout, grid
 from pool_doctor.probe.engines import EngineSettings, build_engine, dispose
 from pool_doctor.probe.model import percentile
 from pool_doctor.probe.scenarios import Killer, TimeScale
-from pool_doctor.target import parse_url
+from pool_doctor.connection.spec import parse_connection
 
 PASSWORD = "pr0be-Pw!x"  # distinctive, so a leak is found by a plain substring search
 INCIDENT = "connection was closed in the middle of operation"
@@ -178,7 +178,7 @@ def test_discovery_through_the_command_finds_a_reset_within_10_percent(server: L
 def test_discovery_finds_a_blackhole_within_10_percent(server: LocalPostgres, unique_name: str, driver: str) -> None:
     url = app_url(server, unique_name, driver)
     with ThreadedFaultProxy(server.host, server.port, idle_timeout=IDLE_TIMEOUT, mode="blackhole") as proxy:
-        target = parse_url(url.replace(f":{server.port}/", f":{proxy.port}/"), env={})
+        target = parse_connection(url.replace(f":{server.port}/", f":{proxy.port}/"))
         found = asyncio.run(discover_idle_timeout(target, max_seconds=20, connections=12, timeout=5))
     assert found.shape == "blackhole"
     assert found.lower is not None and found.upper is not None
@@ -189,7 +189,7 @@ def test_discovery_finds_a_blackhole_within_10_percent(server: LocalPostgres, un
 
 
 def test_discovery_without_a_limit_reports_none_up_to_max(server: LocalPostgres, unique_name: str) -> None:
-    target = parse_url(app_url(server, unique_name, "asyncpg"), env={})
+    target = parse_connection(app_url(server, unique_name, "asyncpg"))
     found = asyncio.run(discover_idle_timeout(target, max_seconds=1.0, connections=20, timeout=5))
     assert found.upper is None and found.shape is None
     assert found.lower is not None and found.lower >= 1.0 and found.seconds < 2.5
@@ -203,7 +203,7 @@ def test_discovery_without_a_limit_reports_none_up_to_max(server: LocalPostgres,
 def test_probe_engines_cannot_write(server: LocalPostgres, unique_name: str, driver: str, read_only: str) -> None:
     from sqlalchemy import text
 
-    target = parse_url(app_url(server, unique_name, driver), env={})
+    target = parse_connection(app_url(server, unique_name, driver))
 
     async def check() -> tuple[str, str]:
         engine = build_engine(target, EngineSettings("test"), read_only=read_only)  # type: ignore[arg-type]
