@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pool_doctor.scan import scan_path  # noqa: E402
-from pool_doctor.scan.finder import Project  # noqa: E402
+from pool_doctor.scan import scan_path
+from pool_doctor.scan.finder import Project
 
 
 def parse_everything(root: Path) -> tuple[int, int]:
