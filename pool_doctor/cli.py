@@ -73,6 +73,7 @@ class CommonArgs:
     config: Path | None
     timeout: float
     ask_password: bool
+    stack: str | None
     pool_size: int | None
     max_overflow: int | None
     pool_recycle: int | None
@@ -101,6 +102,9 @@ COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
         "--timeout", help="Seconds any network step may take.", min=0.1, max=3600)),
     "ask_password": (bool, typer.Option(
         "--ask-password", "-W", help="Prompt for the password (never echoed, never printed); when stdin is not a terminal, read one line from it.")),
+    "stack": (Optional[str], typer.Option(
+        "--stack", help="[pool] stack: the app's pool: sqlalchemy (default), asyncpg (create_pool), psycopg_pool "
+        "or django. Its keys go under [pool] with the library's own names.", metavar="NAME", show_default=False)),
     "pool_size": (Optional[int], typer.Option("--pool-size", help="[pool] pool_size: connections the pool keeps. Default 5.", show_default=False)),
     "max_overflow": (Optional[int], typer.Option("--max-overflow", help="[pool] max_overflow: extra connections under load. Default 10.", show_default=False)),
     "pool_recycle": (Optional[int], typer.Option(
@@ -158,12 +162,22 @@ def build_inputs(common: CommonArgs) -> Any:
     origin = str(path) if path else "settings"
     warnings = tuple(f"unknown key {key!r} in {path} (ignored)" for key in unknown_keys(file_data))
     overrides = {
-        "pool": _given(common, "pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout", "pool_use_lifo"),
+        "pool": _given(common, "stack", "pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout",
+                       "pool_use_lifo"),
         "deployment": _given(common, "replicas", "workers_per_replica", "other_connections"),
         "network": {"idle_timeout": common.network_idle_timeout} if common.network_idle_timeout is not None else {},
     }
     settings = load_settings(overrides, file_data, origin=origin)
-    target = resolve_connection(common.url).with_connect_args(settings.connect_args)
+    from pool_doctor.stacks import stack_for
+
+    stack = stack_for(settings.pool.stack)
+    if stack.name != "sqlalchemy":  # SQLAlchemy's own keys are checked with the file's other sections
+        warnings += tuple(f"[pool] key {key!r} does not belong to stack {stack.name} (ignored)"
+                          for key in stack.unknown_keys(settings))
+    target = resolve_connection(common.url)
+    if stack.name != "sqlalchemy":
+        target = target.with_driver(stack.driver_name(target.driver), f"the {stack.label} stack")
+    target = target.with_connect_args(stack.driver_args(settings))
     if common.ask_password:
         target = target.with_password(_prompt_password(target))
     return Inputs(

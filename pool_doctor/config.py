@@ -26,10 +26,16 @@ DEFAULT_CONFIG = Path("pool-doctor.toml")
 
 
 class PoolConfig(BaseModel):
-    """The app's SQLAlchemy pool; unset keys take SQLAlchemy's defaults."""
+    """The app's pool. For SQLAlchemy (the default stack) the keys below, with SQLAlchemy's defaults; for
+    another stack, that library's own keys (asyncpg: min_size, max_inactive_connection_lifetime, ...;
+    psycopg_pool: min_size, max_idle, check, kwargs, ...; Django: CONN_MAX_AGE, CONN_HEALTH_CHECKS,
+    OPTIONS), kept as given and read by pool_doctor.stacks."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")
 
+    stack: Literal["sqlalchemy", "asyncpg", "psycopg_pool", "django"] = Field(
+        "sqlalchemy", description="the app's pool: sqlalchemy, asyncpg (create_pool), psycopg_pool or django"
+    )
     pool_size: int = Field(5, ge=1, le=100_000, description="connections the pool keeps open (SQLAlchemy default 5)")
     max_overflow: int = Field(
         10, ge=0, le=100_000, description="extra connections opened under load, closed when returned (default 10)"
@@ -150,8 +156,10 @@ def unknown_keys(data: dict[str, Any]) -> list[str]:
     """Keys of a config file that no model field takes, as `section.key`."""
     unknown: list[str] = []
     for section, values in data.items():
-        if section == "connect_args":
-            continue  # free-form: the driver's own keyword arguments
+        if section == "connect_args" or (
+            section == "pool" and isinstance(values, dict) and values.get("stack", "sqlalchemy") != "sqlalchemy"
+        ):
+            continue  # free-form: the driver's own keyword arguments; another stack's [pool] keys are its own
         model = SECTIONS.get(section)
         if model is None:
             unknown.append(section)

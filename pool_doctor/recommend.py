@@ -49,12 +49,16 @@ class Reason:
 
 @dataclass(frozen=True)
 class Recommendation:
-    driver: str  # "asyncpg" or "psycopg": whose connect_args these are
+    driver: str  # "asyncpg", "psycopg" or "psycopg2": whose connect_args these are
     pool: PoolConfig
     connect_args: dict[str, Any]
     reasons: list[Reason]
     server_sql: list[Reason]
     findings: list[Finding]
+    stack: str = "sqlalchemy"
+    # The stack's own keys after the changes, nested as the library takes them (every stack but SQLAlchemy,
+    # whose keys are `pool` and `connect_args`).
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommendation:
@@ -65,6 +69,8 @@ def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommenda
         findings = evaluate(facts)
     spoken = {key for finding in findings for key in finding.keys}
     limits = idle_limits(facts)
+    if facts.settings.pool.stack != "sqlalchemy":
+        return _recommend_stack(facts, spoken, limits)
     current = facts.settings.pool
     reasons: list[Reason] = []
     if "pool_pre_ping" in spoken:
@@ -83,6 +89,78 @@ def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommenda
         driver=facts.driver.name, pool=pool, connect_args={**given, **connect_args}, reasons=reasons,
         server_sql=_server_sql(facts, limits), findings=size_findings,
     )
+
+
+def _recommend_stack(facts: Facts, spoken: set[str], limits: list[Limit]) -> Recommendation:
+    """asyncpg's pool, psycopg_pool, Django: each lever a finding names, set in the stack's own key."""
+    from pool_doctor.stacks import flatten, stack_for, unflatten
+
+    stack = stack_for(facts.settings.pool.stack)
+    policy = facts.app_policy
+    lever_of = {key: lever for lever, key in policy.levers}
+    current = flatten(stack.values(facts.settings))
+    target = recommended_recycle(limits)
+    evidence = [limit.what for limit in limits]
+    reasons: list[Reason] = []
+    changes: dict[str, Any] = {}
+    for key in sorted(spoken & set(lever_of), key=lambda k: [lever for lever, _ in policy.levers].index(lever_of[k])):
+        lever = lever_of[key]
+        value, why = _lever_value(facts, lever, key, target)
+        if isinstance(value, dict):
+            changes.update(flatten(value, key.rsplit(".", 1)[0] + "." if "." in key else ""))
+        else:
+            changes[key] = value
+        reasons.append(Reason(key, value, current.get(key), why, evidence))
+    merged = {**current, **changes}
+    if stack.name == "django":
+        merged.setdefault("ENGINE", "django.db.backends.postgresql")
+    return Recommendation(
+        driver=facts.driver.name, pool=facts.settings.pool, connect_args={}, reasons=reasons,
+        server_sql=_server_sql(facts, limits), findings=[], stack=stack.name, values=unflatten(merged),
+    )
+
+
+def _lever_value(facts: Facts, lever: str, key: str, target: int) -> tuple[Any, str]:
+    """The value for one lever, in the stack's terms, and why."""
+    asyncpg = facts.driver.name == "asyncpg"
+    if lever == "max_age":
+        return target, (f"Retire connections after {format_seconds(target)}, before the smallest limit on the path "
+                        "ends them; the age is checked when a request takes the connection.")
+    if lever == "max_idle":
+        if asyncpg:
+            return float(target), (f"Close connections idle longer than the limits on the path allow (below "
+                                   f"{format_seconds(target + 1)}).")
+        # psycopg_pool's shrink task closes one connection per max_idle period (pool_doctor/stacks/psycopg_pool.py).
+        from pool_doctor.stacks import psycopg_pool
+
+        values = {**psycopg_pool.DEFAULTS, **(facts.settings.pool.model_extra or {})}
+        pool = values.get("pool") if isinstance(values.get("OPTIONS"), dict) else None
+        sizes = pool if isinstance(pool, dict) else values
+        low = int(sizes.get("min_size") or 4)
+        high = int(sizes.get("max_size") or low)
+        periods = max(high - low, 1) + 1
+        return float(max(1, target // periods)), (
+            f"psycopg_pool closes one idle connection above min_size per max_idle period: {periods} periods "
+            f"stay below {format_seconds(target + 1)}.")
+    if lever == "spares":
+        return 0, ("The idle timer spares min_size connections: with nothing to test them at checkout, a floor "
+                   "of connections outlives the path's idle limit. 0 lets the timer retire every idle one.")
+    if lever == "ping":
+        value: Any = "check_connection" if key == "check" else True
+        return value, "Test each connection when a request takes it, and replace it if the path has closed it."
+    if lever == "hang":
+        if asyncpg:
+            return COMMAND_TIMEOUT, ("A query on a silently dropped flow fails after this many seconds instead of "
+                                     "hanging until TCP gives up (~15 min).")
+        return COMMAND_TIMEOUT * 1000, ("Milliseconds unacknowledged data may wait: a query on a silently dropped "
+                                        "flow fails after 30 s instead of ~15 min.")
+    idle = keepalive_idle(facts)
+    why = f"TCP keepalives after {idle}s of silence keep a middlebox from forgetting an idle flow."
+    if asyncpg:
+        return {"tcp_keepalives_idle": str(idle), "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
+                "tcp_keepalives_count": str(KEEPALIVE_COUNT)}, why + " asyncpg asks the server to send them."
+    return {"keepalives": 1, "keepalives_idle": idle, "keepalives_interval": KEEPALIVE_INTERVAL,
+            "keepalives_count": KEEPALIVE_COUNT}, why
 
 
 def _pool_pre_ping(facts: Facts, limits: list[Limit]) -> Reason:

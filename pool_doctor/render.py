@@ -119,7 +119,11 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
         "target": report.inputs.target.display(),
         "role": report.server.role,
         "driver": rec.driver,
-        "recommendation": {**rec.pool.model_dump(exclude_none=True), "connect_args": jsonable_connect_args(rec.connect_args)},
+        "stack": rec.stack,
+        "recommendation": (
+            {**rec.pool.model_dump(exclude_none=True), "connect_args": jsonable_connect_args(rec.connect_args)}
+            if rec.stack == "sqlalchemy" else rec.values
+        ),
         "reasons": [to_jsonable(reason) for reason in rec.reasons],
         "server_sql": [to_jsonable(reason) for reason in rec.server_sql],
         "findings": [to_jsonable(finding) for finding in rec.findings],
@@ -128,7 +132,9 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
 
 
 def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
-    """A ready-to-paste engine call for the URL's driver; the password is left out."""
+    """Ready-to-paste code in the app's own stack; the password is left out."""
+    if rec.stack != "sqlalchemy":
+        return _stack_python(report, rec)
     target = report.inputs.target
     url = target.with_password(None).render(hide_password=True)
     is_async = target.driver == "asyncpg"
@@ -150,10 +156,46 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _stack_python(report: CheckReport, rec: Recommendation) -> str:
+    """asyncpg.create_pool(...), ConnectionPool(...) or a Django DATABASES entry, with the recommended keys."""
+    target = report.inputs.target.with_password(None)
+    dsn = target.render(hide_password=True, driver="")
+    values = dict(rec.values)
+    secret_note = "  # password: from your secret store or ~/.pgpass, never in code"
+    if rec.stack == "asyncpg":
+        lines = ["import asyncpg", "", "", "async def make_pool() -> asyncpg.Pool:",
+                 "    return await asyncpg.create_pool(", f"        {dsn!r},{secret_note}"]
+        lines += [f"        {key}={value!r}," for key, value in values.items()]
+        return "\n".join([*lines, "    )"]) + "\n"
+    if rec.stack == "psycopg_pool":
+        check = values.pop("check", None)
+        lines = ["from psycopg_pool import ConnectionPool", "", "pool = ConnectionPool(", f"    {dsn!r},{secret_note}"]
+        if check:
+            lines.append("    check=ConnectionPool.check_connection,")
+        lines += [f"    {key}={value!r}," for key, value in values.items()]
+        return "\n".join([*lines, "    open=True,", ")"]) + "\n"
+    entry: dict[str, Any] = {"ENGINE": "django.db.backends.postgresql", "NAME": target.database, "USER": target.user,
+                             "HOST": target.host, "PORT": str(target.port)}
+    entry.update({k: v for k, v in values.items() if k != "ENGINE"})
+    lines = ["DATABASES = {", '    "default": {']
+    lines += [f"        {key!r}: {value!r}," for key, value in entry.items()]
+    lines += ['        # "PASSWORD": from your secret store or ~/.pgpass, never in code', "    },", "}"]
+    return "\n".join(lines).replace("'", '"') + "\n"
+
+
 def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
     """A config file `check --config` accepts as is: the recommended [pool] plus the inputs it was judged with."""
     settings = report.inputs.settings
     out = [f"# pool-doctor recommend for {report.inputs.target.display()} (role {report.server.role})", "[pool]"]
+    if rec.stack != "sqlalchemy":
+        out.append(f"stack = {_toml_value(rec.stack)}")
+        nested = {key: value for key, value in rec.values.items() if isinstance(value, dict)}
+        out += [f"{key} = {_toml_value(value)}" for key, value in rec.values.items() if not isinstance(value, dict)]
+        out += ["", "[deployment]"]
+        out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
+        for name, table in nested.items():
+            out += _toml_tables(f"pool.{name}", table)
+        return "\n".join(out) + "\n"
     out += [f"{key} = {_toml_value(value)}" for key, value in rec.pool.model_dump(exclude_none=True).items()]
     out += ["", "[deployment]"]
     out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
@@ -172,6 +214,15 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
         out += ["", f"[connect_args.{key}]"]
         out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
     return "\n".join(out) + "\n"
+
+
+def _toml_tables(name: str, table: dict[str, Any]) -> list[str]:
+    out = ["", f"[{name}]"]
+    out += [f"{key} = {_toml_value(value)}" for key, value in table.items() if not isinstance(value, dict)]
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out += _toml_tables(f"{name}.{key}", value)
+    return out
 
 
 def _toml_value(value: Any) -> str:

@@ -79,7 +79,9 @@ def pg(request: pytest.FixtureRequest, pg_bindirs: list[Path]) -> Iterator[Local
     """A started server per available major, shared by the session: use unique role/db names."""
     bindir: Path | None = request.param
     assert bindir is not None  # pg_bindirs has failed or skipped otherwise
-    with LocalPostgres(bindir) as server:
+    # No autovacuum: its ANALYZE of earlier tests' tables writes pg_statistic rows, which the read-only
+    # tests would count as writes (pg_stat_database's cluster-wide tuple counters).
+    with LocalPostgres(bindir, settings={"autovacuum": "off"}) as server:
         yield server
 
 

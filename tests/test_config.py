@@ -154,6 +154,7 @@ def test_no_file_no_env_no_flags_gives_sqlalchemy_defaults() -> None:
         "pool_size": 5, "max_overflow": 10, "pool_recycle": -1, "pool_pre_ping": False, "pool_timeout": 30,
         "pool_use_lifo": False,
         "poolclass": None,
+        "stack": "sqlalchemy",
     }
     assert settings.network.idle_timeout is None
 

@@ -95,7 +95,10 @@ class Driver:
     def connect_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
         """The keyword arguments the app's connect call gets: SQLAlchemy's translation of the URL, then
         connect_args over them (SQLAlchemy's create_engine does `cparams.update(connect_args)`)."""
-        if spec.form == "url":
+        if self.name == "asyncpg" and spec.opener == "native":
+            # asyncpg.create_pool(dsn, **kwargs): asyncpg parses the DSN itself, as the app's pool does.
+            kwargs = {"dsn": spec.render(hide_password=False, driver="")}
+        elif spec.form == "url" and spec.opener == "sqlalchemy":
             from sqlalchemy.engine import make_url
 
             url = make_url(spec.render(hide_password=False, driver=self.dialect))
@@ -280,11 +283,8 @@ class _Psycopg2(Session):
                 row = cur.fetchone()
                 return row[0] if row else None
 
-        try:
-            return await in_thread(run, timeout)
-        except TimeoutError:
-            self.conn.cancel()
-            raise
+        # On a timeout the caller terminates the session; a cancel request here would block on a dead path.
+        return await in_thread(run, timeout)
 
     async def close(self) -> None:
         try:
@@ -293,6 +293,10 @@ class _Psycopg2(Session):
             pass
 
     def terminate(self) -> None:
+        # close() from another thread while a query waits: libpq's socket is shut and the query ends.
+        threading.Thread(target=self._close_quietly, daemon=True).start()
+
+    def _close_quietly(self) -> None:
         try:
             self.conn.close()
         except Exception:  # noqa: BLE001

@@ -43,6 +43,8 @@ class ConnectionSpec:
     form: str = "url"  # "url" (SQLAlchemy), "libpq-url", "dsn", or "environment"
     driver_origin: str = "the URL"
     url_driver: str = ""  # the URL's own +driver text ("" for plain postgresql://)
+    # "sqlalchemy": the app hands the URL to create_engine; "native": to the driver or its pool itself
+    opener: str = "sqlalchemy"
 
     # -- what libpq will use ------------------------------------------------------------------------
 
@@ -173,7 +175,8 @@ class ConnectionSpec:
         return replace(self, connect_args=dict(connect_args))
 
     def with_driver(self, driver: str, origin: str) -> ConnectionSpec:
-        return replace(self, driver=driver, driver_origin=origin, url_driver=_url_driver_for(driver))
+        """The app opens connections with `driver` itself (asyncpg.create_pool, psycopg_pool, Django)."""
+        return replace(self, driver=driver, driver_origin=origin, url_driver=_url_driver_for(driver), opener="native")
 
 
 def _url_driver_for(driver: str) -> str:

@@ -37,9 +37,9 @@ class Facts:
 
     @cached_property
     def app_policy(self) -> PoolPolicy:
-        from pool_doctor.stacks import sqlalchemy
+        from pool_doctor.stacks import stack_for
 
-        policy = sqlalchemy.policy(self.settings.pool, self.driver, dict(self.settings.connect_args))
+        policy = stack_for(self.settings.pool.stack).policy(self.settings, self.driver)
         return with_server_keepalives(policy, self.server)
 
     @cached_property

@@ -31,7 +31,7 @@ def _keepalives(facts: Facts, idle_timeout: float) -> list[Finding]:
                 [setting.describe()],
             )
         ]
-    client = facts.driver.keepalive_idle(facts.settings.connect_args)
+    client = facts.driver.keepalive_idle(dict(facts.target.connect_args))
     if client is not None and client[0] < idle_timeout:
         return []  # the app's driver asks for keepalives soon enough, whatever the server default
     effective = setting.seconds if setting.seconds else LINUX_KEEPALIVE_IDLE

@@ -48,9 +48,12 @@ def limit_code(limit: Limit, facing: str) -> str:
 def fix_keys(verdict: Verdict) -> tuple[str, ...]:
     """The app's settings that would turn this verdict into survival."""
     policy, limit = verdict.policy, verdict.limit
-    wanted = ["max_age"]
+    # A lifetime where the stack has one; else its idle timer, which must not spare a floor of connections.
+    wanted = ["max_age"] if policy.lever("max_age") else ["max_idle"]
     if verdict.outcome is not Outcome.REPLACED:
         wanted.append("ping")
+        if not policy.lever("max_age") and not policy.lever("ping") and policy.spares:
+            wanted.append("spares")  # no ping to fall back on: the idle timer must reach every connection
     if limit.shape is Shape.DROP:
         wanted.append("hang")
     if limit.refreshed_by_keepalives:

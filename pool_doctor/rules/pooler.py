@@ -46,7 +46,7 @@ def _prepared_statements(facts: Facts) -> list[Finding]:
     if not pooler.breaks_session_state:
         return []
     driver = facts.driver.name
-    args = facts.settings.connect_args
+    args = dict(facts.target.connect_args)
     if facts.driver.statement_cache_off(args):
         return []
     protocol_support = pooler.number("max_prepared_statements")

@@ -1,4 +1,149 @@
 """Each pool stack's own keys and defaults, mapped to the stack-neutral PoolPolicy the judge reads.
 
-One module per stack; each holds its library's defaults in one table, with the version they come from.
+One module per stack holds its library's defaults in one table, with the version they come from. This
+registry says, for each stack, which driver it uses, where its driver arguments live among its own keys,
+and how the judge's levers are named in its terms.
 """
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pool_doctor.path.policy import Knob, PoolPolicy
+
+if TYPE_CHECKING:
+    from pool_doctor.config import Settings
+    from pool_doctor.connection.drivers import Driver
+
+STACKS = ("sqlalchemy", "asyncpg", "psycopg_pool", "django")
+SQLALCHEMY_KEYS = ("pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout", "pool_use_lifo",
+                   "poolclass")
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    label: str
+    extra: str | None  # the pool-doctor extra that installs its library
+    module: str | None  # the library's import name
+    args_prefix: str  # where the driver's keyword arguments live among the stack's keys
+
+    def values(self, settings: Settings) -> dict[str, Any]:
+        """The stack's own keys as given under [pool] (library names), nothing else."""
+        if self.name == "sqlalchemy":
+            return settings.pool.model_dump(exclude_none=True, exclude={"stack"})
+        return dict(settings.pool.model_extra or {})
+
+    def driver_args(self, settings: Settings) -> dict[str, Any]:
+        """The driver's keyword arguments as this stack passes them ([connect_args] for SQLAlchemy)."""
+        values = self.values(settings)
+        if self.name == "asyncpg":
+            from pool_doctor.stacks import asyncpg_pool
+
+            own = {k: v for k, v in values.items() if k in asyncpg_pool.KEYS and k not in asyncpg_pool.DEFAULTS}
+        elif self.name == "psycopg_pool":
+            own = dict(values.get("kwargs") or {})
+        elif self.name == "django":
+            own = {k: v for k, v in dict(values.get("OPTIONS") or {}).items() if k != "pool"}
+        else:
+            own = {}
+        return {**settings.connect_args, **own}
+
+    def driver_name(self, url_driver: str) -> str:
+        """The driver the stack's connections come from."""
+        if self.name == "asyncpg":
+            return "asyncpg"
+        if self.name == "psycopg_pool":
+            return "psycopg"
+        if self.name == "django":
+            # Django's postgresql backend takes psycopg 3 when it is importable, else psycopg2.
+            return "psycopg" if importlib.util.find_spec("psycopg") is not None else "psycopg2"
+        return url_driver
+
+    def policy(self, settings: Settings, driver: Driver) -> PoolPolicy:
+        args = self.driver_args(settings)
+        hang = self._rekey(driver.hang_bound(args))
+        keepalive = self._rekey(driver.keepalive_idle(args))
+        if self.name == "sqlalchemy":
+            from pool_doctor.stacks import sqlalchemy
+
+            return sqlalchemy.policy(settings.pool, driver, args)
+        values = self.values(settings)
+        if self.name == "asyncpg":
+            from pool_doctor.stacks import asyncpg_pool
+
+            return asyncpg_pool.policy(values, hang=hang, keepalive=keepalive, version=_version("asyncpg"))
+        if self.name == "psycopg_pool":
+            from pool_doctor.stacks import psycopg_pool
+
+            return psycopg_pool.policy(values, hang=hang, keepalive=keepalive)
+        from pool_doctor.stacks import django
+
+        return django.policy(values, hang=hang, keepalive=keepalive)
+
+    def unknown_keys(self, settings: Settings) -> list[str]:
+        """[pool] keys that do not belong to this stack, and SQLAlchemy's keys given for another stack."""
+        if self.name == "sqlalchemy":
+            return sorted(settings.pool.model_extra or {})
+        given = sorted(set(settings.pool.model_fields_set) & set(SQLALCHEMY_KEYS))
+        values = self.values(settings)
+        if self.name == "asyncpg":
+            from pool_doctor.stacks import asyncpg_pool as module
+        elif self.name == "psycopg_pool":
+            from pool_doctor.stacks import psycopg_pool as module  # type: ignore[no-redef]
+        else:
+            from pool_doctor.stacks import django as module  # type: ignore[no-redef]
+        return given + module.unknown_keys(values)
+
+    def _rekey(self, bound: tuple[float, Knob] | None) -> tuple[float, Knob] | None:
+        """A driver bound named where this stack takes it (connect_args.X -> kwargs.X, OPTIONS.X, X)."""
+        if bound is None or self.name == "sqlalchemy":
+            return bound
+        key = bound[1].key.removeprefix("connect_args.")
+        return bound[0], Knob(self.args_prefix + key, bound[1].value)
+
+
+REGISTRY: dict[str, Stack] = {
+    "sqlalchemy": Stack("sqlalchemy", "SQLAlchemy", None, "sqlalchemy", "connect_args."),
+    "asyncpg": Stack("asyncpg", "asyncpg's create_pool", None, "asyncpg", ""),
+    "psycopg_pool": Stack("psycopg_pool", "psycopg_pool", "psycopg_pool", "psycopg_pool", "kwargs."),
+    "django": Stack("django", "Django", "django", "django", "OPTIONS."),
+}
+
+
+def stack_for(name: str) -> Stack:
+    return REGISTRY[name]
+
+
+def _version(module: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module)
+    except PackageNotFoundError:
+        return None
+
+
+def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested keys as dots: {"kwargs": {"tcp_user_timeout": 1}} -> {"kwargs.tcp_user_timeout": 1}."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def unflatten(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        node = out
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return out

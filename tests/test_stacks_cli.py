@@ -1,0 +1,114 @@
+"""Each pool stack judged, recommended and pasted in its own terms, through the command, on a real server
+whose app role has a 3 s idle_session_timeout (issue 12's "done when"). One PostgreSQL major: the stacks'
+semantics do not depend on it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_runner import Run, run_pool_doctor
+
+from pool_doctor.localpg import LocalPostgres
+
+PASSWORD = "stacks-pw-Qx7"
+
+
+@pytest.fixture(scope="module")
+def server(pg_bindirs: list[Path]) -> Any:
+    with LocalPostgres(pg_bindirs[0]) as pg:
+        pg.create_role("app", PASSWORD, settings={"idle_session_timeout": "3s"})
+        pg.create_database("appdb", owner="app")
+        yield pg
+
+
+def run(server: LocalPostgres, tmp_path: Path, command: str, config: str, *extra: str) -> Run:
+    path = tmp_path / "pool-doctor.toml"
+    path.write_text(config)
+    return run_pool_doctor(command, "--url", server.url("app", PASSWORD, "appdb"), "--config", str(path), *extra,
+                           secret=PASSWORD, cwd=tmp_path)
+
+
+def severities(result: Run) -> dict[str, str]:
+    assert result.code in (0, 1), result.stderr
+    return {f["code"]: f["severity"] for f in json.loads(result.stdout)["findings"]}
+
+
+CASES = [
+    # (config, extra flags, the server's kill is critical?)
+    ('[pool]\nstack = "asyncpg"\n', (), False),  # its pool sees the server's close at acquire
+    ('[pool]\nstack = "psycopg_pool"\n', (), True),
+    ('[pool]\nstack = "psycopg_pool"\ncheck = "check_connection"\n', (), False),
+    ('[pool]\nstack = "django"\nCONN_MAX_AGE = 600\n', (), True),
+    ('[pool]\nstack = "django"\nCONN_MAX_AGE = 600\nCONN_HEALTH_CHECKS = true\n', (), False),
+    ('[pool]\nstack = "django"\nCONN_MAX_AGE = 0\n', (), False),
+    ('[pool]\npoolclass = "NullPool"\n', (), False),
+    ('[pool]\n', (), True),  # SQLAlchemy's QueuePool defaults: the incident
+]
+
+
+@pytest.mark.parametrize(("config", "extra", "critical"), CASES, ids=[c[0].replace("\n", " ") for c in CASES])
+def test_each_stack_is_judged_by_its_own_semantics(server: LocalPostgres, tmp_path: Path, config: str,
+                                                   extra: tuple[str, ...], critical: bool) -> None:
+    found = severities(run(server, tmp_path, "check", config, "--json", *extra))
+    assert (found.get("idle-session-timeout") == "critical") is critical, found
+
+
+@pytest.mark.parametrize(("seconds", "fixed_by"), [(240, "min_size = 0\nmax_inactive_connection_lifetime = 200\n"),
+                                                  (350, "min_size = 0\n")])
+def test_asyncpg_pool_behind_a_middlebox(server: LocalPostgres, tmp_path: Path, seconds: int, fixed_by: str) -> None:
+    """asyncpg 0.32 keeps min_size connections past max_inactive_connection_lifetime (pool_doctor/stacks/FACTS.md):
+    with min_size = max_size = 10 a reset by any middlebox reaches the app; with min_size 0 the idle timer
+    (300 s by default) retires every idle connection, which is soon enough for 350 s but not for 240 s."""
+    found = severities(run(server, tmp_path, "check", '[pool]\nstack = "asyncpg"\n', "--json",
+                           "--network-idle-timeout", str(seconds)))
+    assert found.get("network-idle-timeout") == "critical", found
+    fixed = severities(run(server, tmp_path, "check", '[pool]\nstack = "asyncpg"\n' + fixed_by, "--json",
+                           "--network-idle-timeout", str(seconds)))
+    assert "network-idle-timeout" not in fixed, fixed
+
+
+def test_a_key_of_another_stack_is_a_warning_naming_it(server: LocalPostgres, tmp_path: Path) -> None:
+    result = run(server, tmp_path, "check", '[pool]\nstack = "asyncpg"\npool_recycle = 30\nmin_sise = 1\n', "--json")
+    assert "'pool_recycle' does not belong to stack asyncpg" in result.stderr
+    assert "'min_sise' does not belong to stack asyncpg" in result.stderr
+
+
+@pytest.mark.parametrize("stack", ["asyncpg", "psycopg_pool", "django"])
+def test_recommend_toml_fed_back_to_check_clears_the_findings(server: LocalPostgres, tmp_path: Path,
+                                                              stack: str) -> None:
+    config = f'[pool]\nstack = "{stack}"\n' + ("CONN_MAX_AGE = 600\n" if stack == "django" else "")
+    before = severities(run(server, tmp_path, "check", config, "--json", "--network-idle-timeout", "240"))
+    assert any(s in ("critical", "warning") for s in before.values()), before
+    toml = run(server, tmp_path, "recommend", config, "--format", "toml", "--network-idle-timeout", "240")
+    assert toml.code == 0, toml.stderr
+    after = severities(run(server, tmp_path, "check", toml.stdout, "--json", "--network-idle-timeout", "240"))
+    assert not [c for c, s in after.items() if s in ("critical", "warning")], (toml.stdout, after)
+
+
+@pytest.mark.parametrize("stack", ["asyncpg", "psycopg_pool", "django"])
+def test_recommend_python_is_code_in_the_stacks_own_terms(server: LocalPostgres, tmp_path: Path, stack: str) -> None:
+    config = f'[pool]\nstack = "{stack}"\n' + ("CONN_MAX_AGE = 600\n" if stack == "django" else "")
+    result = run(server, tmp_path, "recommend", config, "--format", "python", "--network-idle-timeout", "240")
+    assert result.code == 0, result.stderr
+    code = result.stdout
+    compile(code, f"<recommend {stack}>", "exec")
+    marker = {"asyncpg": "asyncpg.create_pool(", "psycopg_pool": "ConnectionPool(", "django": "DATABASES = {"}[stack]
+    assert marker in code, code
+
+
+def test_the_psycopg_pool_snippet_builds_a_pool_that_answers(server: LocalPostgres, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run(server, tmp_path, "recommend", '[pool]\nstack = "psycopg_pool"\n', "--format", "python")
+    assert result.code == 0, result.stderr
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)  # the snippet leaves the password to libpq, as it says
+    namespace: dict[str, Any] = {}
+    exec(compile(result.stdout, "<snippet>", "exec"), namespace)  # noqa: S102 - the command's own output
+    pool = namespace["pool"]
+    try:
+        with pool.connection(timeout=10) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pool.close()
