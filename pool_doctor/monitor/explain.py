@@ -20,7 +20,6 @@ from pool_doctor.monitor.attribution import IN_TRANSACTION, limit_from_json
 from pool_doctor.monitor.records import SCHEMA_VERSION
 from pool_doctor.path.judge import Outcome, judge, margin
 from pool_doctor.path.model import Limit
-from pool_doctor.path.policy import Knob, PoolPolicy
 
 HISTOGRAM_BAR = 36  # characters for the longest bar: label + bar + count + marker fit 80 columns
 _STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
@@ -170,11 +169,13 @@ def _prevent(cause: Cause) -> None:
         if not cause.explained:
             cause.advice.append("Write a report with `pool-doctor check --json > report.json` and watch with "
                                 "limits_from=\"report.json\" to name what closed these connections.")
+        from pool_doctor.stacks import candidates
+
         for stack in sorted(cause.stacks):
-            ping = _ping_policy(stack)
-            if ping is not None and cause.name != "terminated":
+            pings = [knob for knob, policy in candidates(stack, None) if policy.ping]
+            if pings and cause.name != "terminated":
                 cause.prevented_by.append(Prevention(
-                    stack, str(ping.ping_knob), Outcome.REPLACED.value,
+                    stack, str(pings[0]), Outcome.REPLACED.value,
                     "a ping at checkout finds a connection closed while idle, whatever closed it "
                     "(a silently dropped flow needs a timeout on the ping too)", "one round trip per checkout"))
         return
@@ -183,11 +184,12 @@ def _prevent(cause: Cause) -> None:
                             "(pre-ping runs only at checkout). Commit or roll back before slow work, or raise "
                             "the limit for this role.")
         return
+    from pool_doctor.stacks import candidates
+
     for stack in sorted(cause.stacks):
-        for policy in _candidates(stack, limit):
+        for knob, policy in candidates(stack, _below(limit)):
             verdict = judge(policy, limit)
             if verdict.outcome in (Outcome.SURVIVES, Outcome.REPLACED):
-                knob = policy.ping_knob if policy.ping else (policy.max_age_knob or policy.max_idle_knob)
                 cause.prevented_by.append(Prevention(stack, str(knob), verdict.outcome.value, verdict.reason,
                                                      verdict.cost))
 
@@ -196,35 +198,6 @@ def _below(limit: Limit) -> int | None:
     """Whole seconds far enough below the limit (the judge's margin), or None when none fits."""
     seconds = math.floor(limit.seconds - margin(limit.seconds))
     return seconds if seconds >= 1 else None
-
-
-def _ping_policy(stack: str) -> PoolPolicy | None:
-    if stack == "sqlalchemy":
-        return PoolPolicy("sqlalchemy", "SQLAlchemy's pool", ping=True, ping_knob=Knob("pool_pre_ping", True))
-    if stack == "psycopg_pool":
-        return PoolPolicy("psycopg_pool", "psycopg_pool", ping=True,
-                          ping_knob=Knob("check", "ConnectionPool.check_connection"))
-    return None  # asyncpg's pool has no ping at acquire
-
-
-def _candidates(stack: str, limit: Limit) -> list[PoolPolicy]:
-    """The levers a stack offers against one limit, each set to the value that should beat it.
-
-    Only levers that act before the app's next use: psycopg_pool's max_lifetime is checked on return and
-    max_idle spares min_size connections (FIELD_NOTES 3), so neither is offered against an idle limit.
-    """
-    below = _below(limit)
-    ping = _ping_policy(stack)
-    policies = [ping] if ping is not None else []
-    if below is None:
-        return policies
-    if stack == "sqlalchemy":
-        policies.append(PoolPolicy("sqlalchemy", "SQLAlchemy's pool", max_age=below,
-                                   max_age_knob=Knob("pool_recycle", below)))
-    elif stack == "asyncpg" and limit.kind == "idle":
-        policies.append(PoolPolicy("asyncpg", "asyncpg's pool", max_idle=below, notices_close=True,
-                                   max_idle_knob=Knob("max_inactive_connection_lifetime", below)))
-    return policies
 
 
 def histogram(values: list[float], limits: list[Limit], max_bins: int = 8) -> list[Bin]:

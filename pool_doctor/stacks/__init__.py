@@ -147,3 +147,37 @@ def unflatten(values: Mapping[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[last] = value
     return out
+
+
+def candidates(stack: str, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
+    """One lever at a time, set as a user of the stack would set it, with the policy the stack then builds:
+    a ping at checkout, and (when `below`, whole seconds under a limit, is given) a lifetime or idle timer
+    reaching every connection. What explain offers against a limit the judge says these beat."""
+    if stack == "sqlalchemy":
+        from pool_doctor.config import PoolConfig
+        from pool_doctor.connection.drivers import DRIVERS
+        from pool_doctor.stacks import sqlalchemy
+
+        options = [PoolConfig(pool_pre_ping=True)] + ([PoolConfig(pool_recycle=below)] if below else [])
+        built = [sqlalchemy.policy(pool, DRIVERS["psycopg"], {}) for pool in options]
+        return [(policy.ping_knob if policy.ping else policy.max_age_knob, policy) for policy in built  # type: ignore[misc]
+                if (policy.ping_knob if policy.ping else policy.max_age_knob) is not None]
+    if stack == "asyncpg":
+        from pool_doctor.stacks import asyncpg_pool
+
+        if not below:
+            return []
+        policy = asyncpg_pool.policy({"max_inactive_connection_lifetime": below, "min_size": 0})
+        return [(Knob("max_inactive_connection_lifetime", below), policy)]
+    if stack == "psycopg_pool":
+        from pool_doctor.stacks import psycopg_pool
+
+        return [(Knob("check", "ConnectionPool.check_connection"), psycopg_pool.policy({"check": "check_connection"}))]
+    if stack == "django":
+        from pool_doctor.stacks import django
+
+        found = [(Knob("CONN_HEALTH_CHECKS", True), django.policy({"CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True}))]
+        if below:
+            found.append((Knob("CONN_MAX_AGE", below), django.policy({"CONN_MAX_AGE": below})))
+        return found
+    return []
