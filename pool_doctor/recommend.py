@@ -67,6 +67,8 @@ def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommenda
     limits = idle_limits(facts)
     current = facts.settings.pool
     reasons: list[Reason] = []
+    if "poolclass" in spoken and facts.runtime is not None and facts.runtime.freezes:
+        reasons.append(_poolclass(facts))
     if "pool_pre_ping" in spoken:
         reasons.append(_pool_pre_ping(facts, limits))
     if "pool_recycle" in spoken:
@@ -100,6 +102,20 @@ def _pool_pre_ping(facts: Facts, limits: list[Limit]) -> Reason:
         "Something the pool cannot see may close idle connections; a ping at checkout finds a dead one and "
         f"replaces it before the request uses it. Cost: one round trip per checkout ({facts.driver.ping}).{through}",
         causes,
+    )
+
+
+def _poolclass(facts: Facts) -> Reason:
+    """A runtime that freezes between invocations: no pool at all, and a pooler outside the process."""
+    runtime = facts.runtime
+    assert runtime is not None
+    return Reason(
+        "poolclass", "NullPool", facts.settings.pool.poolclass,
+        f"{runtime.name} freezes the process between invocations, so no pool timer fires while it is frozen and "
+        "a kept connection can come back dead. NullPool opens a connection per checkout and closes it at its end; "
+        "put an external pooler (RDS Proxy, Supavisor transaction mode, Neon's -pooler host, PgBouncer) in front "
+        "of the server so connecting stays cheap.",
+        [*runtime.evidence, *runtime.advice],
     )
 
 
