@@ -137,7 +137,7 @@ def _pool_recycle(facts: Facts, limits: list[Limit]) -> Reason:
         if 0 < current <= value and current >= floor:
             value = current  # already safely below the limit: no churn from changing it
         why = (
-            f"The smallest limit on the path is {format_seconds(smallest.seconds)} ({smallest.holder}); "
+            f"The smallest limit on the path is {smallest.shown} ({smallest.holder}); "
             f"retiring connections {format_seconds(smallest.seconds - value)} before it leaves room for a request that "
             "holds a connection past its checkout, since pool_recycle is only checked at checkout."
         )
