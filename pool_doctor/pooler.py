@@ -115,7 +115,7 @@ def with_documented(live: PoolerFacts | None, platform: Recognised | None) -> Po
     entry = platform.entry if platform is not None else None
     assert entry is not None
     source = f"documented by {entry.vendor}"
-    line = f"{source}: {entry.name} runs {documented.software} in {documented.mode} mode"
+    line = f"{source}: {documented.software} in {documented.mode} mode on {entry.name}"
     if documented.prepared_statements is not None:
         line += ("; named prepared statements are supported" if documented.prepared_statements
                  else "; named prepared statements are not supported")

@@ -274,13 +274,13 @@ def test_an_explicit_idle_timeout_or_shape_wins_over_the_preset(
     user = role(pg, unique_name)
     route(PLAIN, 5432, pg)
     run = check("--url", url(user, PLAIN, 5432), "--middlebox", "azure-lb", "--network-idle-timeout", "1800")
-    [limit] = [hop for hop in run.json()["path"]["hops"] if hop["kind"] == "middlebox"][0]["limits"]
+    [limit] = next(hop for hop in run.json()["path"]["hops"] if hop["kind"] == "middlebox")["limits"]
     assert (limit["seconds"], limit["shape"], limit["provenance"]) == (1800, "drop", "configured")
     assert limit["source"] == "[network] idle_timeout, over 'azure-lb''s documented 240s drop"
     config = tmp_path / "pool-doctor.toml"
     config.write_text('[network]\nmiddlebox = "aws-nat"\nshape = "drop"\n')
     run = check("--url", url(user, PLAIN, 5432), "--config", str(config))
-    [limit] = [hop for hop in run.json()["path"]["hops"] if hop["kind"] == "middlebox"][0]["limits"]
+    [limit] = next(hop for hop in run.json()["path"]["hops"] if hop["kind"] == "middlebox")["limits"]
     assert (limit["seconds"], limit["shape"]) == (350, "drop")
     # The naive pool hangs on the silently dropped flow: the finding names the AWS NAT gateway.
     assert "AWS NAT gateway drops flows idle for 350s" in run.finding("network-nat-gateway-idle-timeout")["title"]
