@@ -84,6 +84,8 @@ class CommonArgs:
     workers_per_replica: int | None
     other_connections: int | None
     network_idle_timeout: float | None
+    middlebox: str | None
+    platform: str | None
     pgbouncer_admin_url: str | None
     debug: bool
 
@@ -122,6 +124,14 @@ COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
     "network_idle_timeout": (Optional[float], typer.Option(
         "--network-idle-timeout", help="[network] idle_timeout: seconds a middlebox keeps an idle flow (AWS NAT gateway: 350).",
         show_default=False)),
+    "middlebox": (Optional[str], typer.Option(
+        "--middlebox", help="[network] middlebox: a named middlebox whose documented idle timeout and shape apply "
+        "(aws-nat, aws-nlb, aws-network-firewall, azure-lb, azure-nat, gcp-nat, kube-conntrack, ...); "
+        "--network-idle-timeout still wins.", metavar="KEY", show_default=False)),
+    "platform": (Optional[str], typer.Option(
+        "--platform", help="[network] platform: the managed service the database runs on (rds-proxy, "
+        "supavisor-transaction, neon-pooler, azure-pgbouncer, fly-mpg, ...). Default: recognised from the "
+        "host name and port.", metavar="KEY", show_default=False)),
     "pgbouncer_admin_url": (Optional[str], typer.Option(
         "--pgbouncer-admin-url", help="PgBouncer's console (database pgbouncer) as an admin_users/stats_users user. "
         "Default when a pooler shows: the app's own host, port and credentials on database pgbouncer.",
@@ -153,6 +163,7 @@ def with_common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def build_inputs(common: CommonArgs) -> Any:
     """CLI strings and numbers -> typed Inputs (the only place below which nothing sees Typer)."""
     from pool_doctor.config import load_settings, read_config_file, unknown_keys
+    from pool_doctor.platforms import chosen, detect_runtime
     from pool_doctor.report import Inputs
     from pool_doctor.connection.spec import resolve_connection
 
@@ -165,8 +176,10 @@ def build_inputs(common: CommonArgs) -> Any:
         "pool": _given(common, "stack", "pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout",
                        "pool_use_lifo"),
         "deployment": _given(common, "replicas", "workers_per_replica", "other_connections"),
-        "network": {"idle_timeout": common.network_idle_timeout} if common.network_idle_timeout is not None else {},
+        "network": {**({"idle_timeout": common.network_idle_timeout} if common.network_idle_timeout is not None else {}),
+                    **_given(common, "middlebox", "platform")},
     }
+    _known_keys(common)
     settings = load_settings(overrides, file_data, origin=origin)
     from pool_doctor.stacks import stack_for
 
@@ -180,10 +193,27 @@ def build_inputs(common: CommonArgs) -> Any:
     target = target.with_connect_args(stack.driver_args(settings))
     if common.ask_password:
         target = target.with_password(_prompt_password(target))
+    platform = None
+    if settings.network.platform:
+        platform = chosen(settings.network.platform, "--platform" if common.platform else "[network] platform")
     return Inputs(
         target=target, settings=settings, role=common.role, timeout=common.timeout,
         config_path=str(path) if path else None, warnings=warnings, pgbouncer_admin_url=common.pgbouncer_admin_url,
+        platform=platform, runtime=detect_runtime(os.environ),
     )
+
+
+def _known_keys(common: CommonArgs) -> None:
+    """--platform / --middlebox name catalogue entries: an unknown one is a usage error listing the known."""
+    from pool_doctor.platforms import by_key, middlebox_preset
+
+    for flag, value, lookup in (("--platform", common.platform, by_key),
+                                ("--middlebox", common.middlebox, middlebox_preset)):
+        if value is not None:
+            try:
+                lookup(value)
+            except ValueError as exc:
+                raise UsageError(f"{flag}: {exc}") from None
 
 
 def _prompt_password(target: Any) -> str:

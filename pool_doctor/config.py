@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -91,6 +91,55 @@ class NetworkConfig(BaseModel):
         "reset", description="what the middlebox does to a forgotten flow: reset (RST, AWS NAT gateway) or drop "
         "(silently, Azure's load balancer default)"
     )
+    middlebox: str | None = Field(
+        None, description="a named middlebox whose documented idle timeout and shape apply unless idle_timeout or "
+        "shape are given (aws-nat: 350 s, reset); unset = none named",
+        json_schema_extra={"accepts": "middlebox"},
+    )
+    platform: str | None = Field(
+        None, description="the managed service the database runs on, with its documented limits; unset = "
+        "recognised from the host name and port",
+        json_schema_extra={"accepts": "platform"},
+    )
+
+    @field_validator("middlebox")
+    @classmethod
+    def _known_middlebox(cls, value: str | None) -> str | None:
+        from pool_doctor.platforms import middlebox_preset
+
+        return None if value is None else middlebox_preset(value).key
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str | None) -> str | None:
+        from pool_doctor.platforms import by_key
+
+        return None if value is None else by_key(value).key
+
+    @model_validator(mode="after")
+    def _apply_middlebox(self) -> NetworkConfig:
+        """A preset supplies idle_timeout and shape; a value the user gave wins over the preset's."""
+        # Written past pydantic's field tracking: model_fields_set keeps saying what the user gave.
+        entry = self.preset
+        if entry is None:
+            return self
+        limit = entry.limits()[0]
+        if "idle_timeout" not in self.model_fields_set:
+            self.__dict__["idle_timeout"] = float(limit.seconds)
+        if "shape" not in self.model_fields_set and limit.shape.value in ("reset", "drop"):
+            self.__dict__["shape"] = limit.shape.value
+        return self
+
+    @property
+    def preset(self) -> Any:
+        """The catalogue entry `middlebox` names, or None."""
+        from pool_doctor.platforms import middlebox_preset
+
+        return middlebox_preset(self.middlebox) if self.middlebox else None
+
+    def given(self, key: str) -> bool:
+        """True when the user set `key` (idle_timeout, shape) rather than a preset or the default."""
+        return key in self.model_fields_set
 
 
 class Settings(BaseSettings):
@@ -202,4 +251,5 @@ def _first_problem(exc: ValidationError) -> str:
     given = error.get("input")
     shown = f" (got {given!r})" if not isinstance(given, dict) else ""
     more = f"; and {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else ""
-    return f"{key}: {error['msg']}{shown}{more}"
+    message = str(error["msg"]).removeprefix("Value error, ")  # our validators' own sentence, as it is
+    return f"{key}: {message}{shown}{more}"

@@ -18,6 +18,7 @@ from typing import Any
 from pool_doctor.durations import format_seconds, parse_duration
 from pool_doctor.model import ServerFacts
 from pool_doctor.connection.spec import ConnectionSpec
+from pool_doctor.platforms import Recognised
 
 NONE = "none"
 SESSION = "session"
@@ -54,6 +55,14 @@ class PoolerFacts:
     pools: list[dict[str, Any]] = field(default_factory=list)
     admin: str | None = None  # the console URL tried (masked)
     admin_error: str | None = None  # why its settings could not be read
+    # From the platform catalogue when the platform documents its pooler: "documented by Supabase (...)".
+    documented_by: str | None = None
+    prepared_statements: bool | None = None  # named prepared statements survive, as documented; None: unknown
+
+    @property
+    def is_pgbouncer(self) -> bool:
+        """PgBouncer (or a pooler whose console was not read, assumed to be one)."""
+        return self.product is None or self.product.startswith("PgBouncer")
 
     @property
     def present(self) -> bool:
@@ -92,6 +101,41 @@ class PoolerFacts:
             SESSION: f"{name} (session pooling)",
             TRANSACTION: f"{name} ({self.pool_mode or 'transaction or statement'} pooling)",
         }.get(self.kind, f"{name} (pooling mode unknown)")
+
+
+def with_documented(live: PoolerFacts | None, platform: Recognised | None) -> PoolerFacts | None:
+    """The pooler the platform documents, where the live detection could not tell (or could not see one).
+
+    A stand-in, a port forward or an unlucky moment can hide the mode from the client's clues; the vendor's
+    documentation still says what runs on that host and port. What the pooler's own console says wins.
+    """
+    documented = platform.entry.pooler if platform is not None else None
+    if documented is None or documented.mode is None:
+        return live
+    entry = platform.entry if platform is not None else None
+    assert entry is not None
+    source = f"documented by {entry.vendor}"
+    line = f"{source}: {documented.software} in {documented.mode} mode on {entry.name}"
+    if documented.prepared_statements is not None:
+        line += ("; named prepared statements are supported" if documented.prepared_statements
+                 else "; named prepared statements are not supported")
+    # PgBouncer's settings as the vendor names them ("pgbouncer.max_prepared_statements" on Azure).
+    settings = {key.removeprefix("pgbouncer."): value for key, value in documented.settings}
+    settings = {key: value for key, value in settings.items() if key in CONFIG_KEYS}
+    if settings:
+        line += " (" + ", ".join(f"{key} = {value}" for key, value in settings.items()) + ")"
+    kind = SESSION if documented.mode == "session" else TRANSACTION
+    if live is None or live.kind in (NONE, UNKNOWN):
+        seen = list(live.evidence) if live is not None else []
+        return PoolerFacts(kind, [*seen, line], product=documented.software, pool_mode=documented.mode,
+                           config=settings, documented_by=source, prepared_statements=documented.prepared_statements)
+    config = {**settings, **live.config}  # SHOW CONFIG, when read, over the documented values
+    evidence = [*live.evidence, line]
+    if live.kind != kind and live.pool_mode is None:
+        evidence.append(f"the live test says {live.kind} pooling, not the documented {documented.mode}: "
+                        "trusting what the connection showed")
+    return replace(live, evidence=evidence, product=live.product or documented.software, config=config,
+                   documented_by=source, prepared_statements=documented.prepared_statements)
 
 
 def startup_answered_elsewhere(facts: ServerFacts) -> bool:
@@ -212,9 +256,12 @@ async def _console(target: ConnectionSpec, timeout: float) -> tuple[str | None, 
     import psycopg
     from psycopg.rows import dict_row
 
+    from pool_doctor.connection.drivers import resolve_address
+
     password = target.password.get_secret_value() if target.password is not None else None
+    host, port = resolve_address(target.host, target.port)
     conn = await psycopg.AsyncConnection.connect(
-        host=target.host, port=target.port, user=target.user, password=password, dbname=target.database,
+        host=host, port=port, user=target.user, password=password, dbname=target.database,
         connect_timeout=max(1, round(timeout)), autocommit=True,
         # The console speaks only the simple query protocol, which a client-side-binding cursor uses.
         cursor_factory=psycopg.AsyncClientCursor, application_name="pool-doctor",

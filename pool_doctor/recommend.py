@@ -73,6 +73,8 @@ def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommenda
         return _recommend_stack(facts, spoken, limits)
     current = facts.settings.pool
     reasons: list[Reason] = []
+    if "poolclass" in spoken and facts.runtime is not None and facts.runtime.freezes:
+        reasons.append(_poolclass(facts))
     if "pool_pre_ping" in spoken:
         reasons.append(_pool_pre_ping(facts, limits))
     if "pool_recycle" in spoken:
@@ -181,6 +183,20 @@ def _pool_pre_ping(facts: Facts, limits: list[Limit]) -> Reason:
     )
 
 
+def _poolclass(facts: Facts) -> Reason:
+    """A runtime that freezes between invocations: no pool at all, and a pooler outside the process."""
+    runtime = facts.runtime
+    assert runtime is not None
+    return Reason(
+        "poolclass", "NullPool", facts.settings.pool.poolclass,
+        f"{runtime.name} freezes the process between invocations, so no pool timer fires while it is frozen and "
+        "a kept connection can come back dead. NullPool opens a connection per checkout and closes it at its end; "
+        "put an external pooler (RDS Proxy, Supavisor transaction mode, Neon's -pooler host, PgBouncer) in front "
+        "of the server so connecting stays cheap.",
+        [*runtime.evidence, *runtime.advice],
+    )
+
+
 def recommended_recycle(limits: list[Limit]) -> int:
     """Below the smallest limit by the judge's margin; 30 s at the least unless that limit forces less."""
     if not limits:
@@ -199,7 +215,7 @@ def _pool_recycle(facts: Facts, limits: list[Limit]) -> Reason:
         if 0 < current <= value and current >= floor:
             value = current  # already safely below the limit: no churn from changing it
         why = (
-            f"The smallest limit on the path is {format_seconds(smallest.seconds)} ({smallest.holder}); "
+            f"The smallest limit on the path is {smallest.shown} ({smallest.holder}); "
             f"retiring connections {format_seconds(smallest.seconds - value)} before it leaves room for a request that "
             "holds a connection past its checkout, since pool_recycle is only checked at checkout."
         )

@@ -81,6 +81,16 @@ def facts_table(report: CheckReport) -> Table:
     activity = server.activity
     states = ", ".join(f"{n} {state}" for state, n in sorted(activity.by_state.items())) or "none"
     table.add_row("connections now", f"{activity.total}", states)
+    platform = report.facts.platform
+    if platform is not None:
+        documented = ", ".join(limit.what for limit in platform.entry.limits()) or "no published limit"
+        table.add_row("platform", platform.entry.name, "\n".join([*platform.evidence, documented]))
+    for hop in report.facts.path.hops:
+        if hop.kind == "middlebox":
+            table.add_row("middlebox", hop.name, ", ".join(limit.what for limit in hop.limits))
+    runtime = report.facts.runtime
+    if runtime is not None:
+        table.add_row("runtime", runtime.name, ", ".join(runtime.evidence))
     pooler = report.facts.pooler
     if pooler is not None and pooler.present:
         table.add_row("pooler", pooler.label, pooler.admin_error or ", ".join(f"{k} {v}" for k, v in pooler.config.items()
@@ -143,10 +153,16 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     lines = [f"from {module} import {factory}", ""]
     if any(isinstance(v, PythonCode) for v in rec.connect_args.values()):
         lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
+    pool = rec.pool.model_dump(exclude_none=True)
+    if "poolclass" in pool:
+        lines.insert(1, f"from sqlalchemy.pool import {pool['poolclass']}")
+    if pool.get("poolclass") == "NullPool":
+        # NullPool takes no sizes: create_engine refuses pool_size/max_overflow/pool_timeout with it.
+        pool = {key: value for key, value in pool.items() if key not in ("pool_size", "max_overflow", "pool_timeout")}
     lines.append(f"engine = {factory}(")
     lines.append(f"    {url!r},  # password: from your secret store or ~/.pgpass, never in code")
-    for key, value in rec.pool.model_dump(exclude_none=True).items():
-        lines.append(f"    {key}={value!r},")
+    for key, value in pool.items():
+        lines.append(f"    {key}={value if key == 'poolclass' else repr(value)},")
     lines.append("    connect_args={")
     for key, value in rec.connect_args.items():
         shown = str(value) if isinstance(value, PythonCode) else repr(value)
@@ -199,8 +215,17 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
     out += [f"{key} = {_toml_value(value)}" for key, value in rec.pool.model_dump(exclude_none=True).items()]
     out += ["", "[deployment]"]
     out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
-    if settings.network.idle_timeout is not None:
-        out += ["", "[network]", f"idle_timeout = {_toml_value(settings.network.idle_timeout)}"]
+    network = settings.network
+    if network.idle_timeout is not None or network.platform:
+        out += ["", "[network]"]
+        if network.middlebox:
+            out.append(f"middlebox = {_toml_value(network.middlebox)}")
+        if network.idle_timeout is not None and (network.given("idle_timeout") or not network.middlebox):
+            out.append(f"idle_timeout = {_toml_value(network.idle_timeout)}")
+        if network.given("shape"):
+            out.append(f"shape = {_toml_value(network.shape)}")
+        if network.platform:
+            out.append(f"platform = {_toml_value(network.platform)}")
     tables = {k: v for k, v in rec.connect_args.items() if isinstance(v, dict)}
     out += ["", f"[connect_args]  # {rec.driver}'s, for create_engine(..., connect_args=...)"]
     for key, value in rec.connect_args.items():

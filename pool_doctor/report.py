@@ -9,6 +9,7 @@ from pool_doctor.config import Settings
 from pool_doctor.model import Finding, ServerFacts, Severity, to_jsonable
 from pool_doctor.rules import Facts, evaluate
 from pool_doctor.connection.spec import ConnectionSpec
+from pool_doctor.platforms import Recognised, Runtime, recognise
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Inputs:
     config_path: str | None = None
     warnings: tuple[str, ...] = ()
     pgbouncer_admin_url: str | None = None  # default: the app's own credentials on database pgbouncer
+    platform: Recognised | None = None  # the platform the user named (--platform, [network] platform)
+    runtime: Runtime | None = None  # where pool-doctor runs, read from the environment (serverless, Kubernetes)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,14 @@ class CheckReport:
         if threshold is None:
             return []
         return [f for f in self.findings if f.severity.rank >= threshold.rank]
+
+    def platform_json(self) -> dict[str, Any] | None:
+        """The recognised (or named) platform: who, why, and what its vendor documents."""
+        found = self.facts.platform
+        if found is None:
+            return None
+        entry = found.entry
+        return {**entry.to_json(), "evidence": list(found.evidence)}
 
     def to_json(self) -> dict[str, Any]:
         server = self.server
@@ -70,6 +81,8 @@ class CheckReport:
                 "limitations": server.limitations,
             },
             "pooler": to_jsonable(self.facts.pooler) if self.facts.pooler is not None else None,
+            "platform": self.platform_json(),
+            "runtime": self.facts.runtime.to_json() if self.facts.runtime is not None else None,
             "driver": self.facts.driver.name,
             "path": self.facts.path.to_json(),
             "pool": self.inputs.settings.pool.model_dump(),
@@ -91,7 +104,10 @@ async def gather_facts(inputs: Inputs) -> Facts:
     server, found = await read_facts_then(inputs.target, inputs.role, inputs.timeout, detect)
     if found.present or inputs.pgbouncer_admin_url:
         found = await pooler.read_admin(found, pooler.admin_target(inputs.target, inputs.pgbouncer_admin_url), inputs.timeout)
-    return Facts(server=server, settings=inputs.settings, target=inputs.target, pooler=found)
+    target = inputs.target
+    platform = inputs.platform or recognise(target.host, target.port, target.user)
+    return Facts(server=server, settings=inputs.settings, target=target,
+                 pooler=pooler.with_documented(found, platform), platform=platform, runtime=inputs.runtime)
 
 
 async def run_check(inputs: Inputs) -> CheckReport:

@@ -108,3 +108,31 @@ def test_recommend_changes_only_what_findings_speak_of_and_every_verdict_then_su
                    connect_args=rec.connect_args)
     left = [v for v in verdicts(after) if v.severity is not None and v.severity is not Severity.INFO]
     assert not left, [(v.limit.what, v.outcome) for v in left]
+
+
+# A lifetime limit (Fly's proxy restarts: connections older than 600 s are reset) counts age, not idleness:
+# only a maximum age below it retires connections in time; an idle timer or keepalives do not.
+IDLE_TIMER = PoolPolicy("asyncpg", "idle timer 300", max_idle=300, max_idle_knob=Knob("max_inactive", 300))
+AGE_540 = PoolPolicy("sqlalchemy", "recycle 540", max_age=540, max_age_knob=Knob("pool_recycle", 540))
+AGE_3600 = PoolPolicy("sqlalchemy", "recycle 3600", max_age=3600, max_age_knob=Knob("pool_recycle", 3600))
+KEEPALIVE = PoolPolicy("sqlalchemy", "keepalives 60", keepalive_idle=60, keepalive_knob=Knob("keepalives_idle", 60))
+LIFETIME_EXPECTED = [
+    # (policy, outcome against a 600 s lifetime reset, outcome against a 600 s idle reset)
+    (NAIVE, Outcome.FAILS, Outcome.FAILS),
+    (IDLE_TIMER, Outcome.FAILS, Outcome.SURVIVES),
+    (AGE_540, Outcome.SURVIVES, Outcome.SURVIVES),
+    (AGE_3600, Outcome.FAILS, Outcome.FAILS),
+    (PING, Outcome.REPLACED, Outcome.REPLACED),
+    (KEEPALIVE, Outcome.FAILS, Outcome.FAILS),  # the limit's holder counts age (and is not refreshed by them)
+    (NULL, Outcome.SURVIVES, Outcome.SURVIVES),
+]
+
+
+@pytest.mark.parametrize(("policy", "lifetime", "idle"), LIFETIME_EXPECTED, ids=lambda p: getattr(p, "label", None))
+def test_a_lifetime_limit_is_met_only_by_a_max_age(policy: PoolPolicy, lifetime: Outcome, idle: Outcome) -> None:
+    def limit(kind: str) -> Limit:
+        return Limit("Fly proxy restart", 600, Shape.RESET, Layer.PLATFORM, "Fly.io", "documented by Fly.io",
+                     Provenance.DOCUMENTED, kind=kind)
+
+    assert judge(policy, limit("lifetime")).outcome is lifetime
+    assert judge(policy, limit("idle")).outcome is idle

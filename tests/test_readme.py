@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
 import typer
@@ -126,6 +126,8 @@ def _toml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict):
         return "empty"
+    if isinstance(value, str):
+        return value
     return repr(value)
 
 
@@ -133,7 +135,19 @@ def _accepts(info: FieldInfo) -> str:
     kind = {int: "integer", float: "seconds", bool: "true or false"}
     optional = type(None) in getattr(info.annotation, "__args__", ())
     base = next((t for t in getattr(info.annotation, "__args__", (info.annotation,)) if t is not type(None)), None)
-    text = kind.get(base, str(base)) if isinstance(base, type) else str(base)
+    if get_origin(info.annotation) is Literal:  # its __args__ are the choices, not a union's members
+        base = info.annotation
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if extra.get("accepts") in ("middlebox", "platform"):  # a catalogue key
+        from pool_doctor.platforms import EntryKind, keys
+
+        names = keys(EntryKind.MIDDLEBOX if extra["accepts"] == "middlebox" else EntryKind.PLATFORM)
+        text = ", ".join(names)
+    elif get_origin(base) is Literal:
+        choices = [str(choice) for choice in get_args(base)]
+        text = ", ".join(choices[:-1]) + " or " + choices[-1]
+    else:
+        text = kind.get(base, str(base)) if isinstance(base, type) else str(base)
     bounds = []
     for rule in info.metadata:
         for attr, word in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):

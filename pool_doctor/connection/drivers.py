@@ -25,6 +25,27 @@ T = TypeVar("T")
 APPLICATION_NAME = "pool-doctor"
 
 
+def resolve_address(host: str, port: int) -> tuple[str, int]:
+    """Where a connection to host:port goes: itself. The name-resolution seam: tests replace this function
+    to send a real service's host name and port to a local stand-in, so no traffic reaches the service."""
+    return host, port
+
+
+def _resolved(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The connect call's host and port through `resolve_address` (one TCP host; sockets and lists as given)."""
+    host, port = kwargs.get("host"), kwargs.get("port")
+    if not isinstance(host, str) or not host or "," in host or host.startswith(("/", "@")):
+        return kwargs
+    try:
+        number = int(port) if port is not None and str(port).strip() else 5432
+    except ValueError:
+        return kwargs
+    new_host, new_port = resolve_address(host, number)
+    if (new_host, new_port) == (host, number):
+        return kwargs
+    return {**kwargs, "host": new_host, "port": new_port if isinstance(port, int) else str(new_port)}
+
+
 @dataclass(frozen=True)
 class Driver:
     name: str  # the module: asyncpg, psycopg, psycopg2
@@ -110,7 +131,7 @@ class Driver:
         kwargs.update(spec.connect_args)
         for key in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
             kwargs.pop(key, None)  # SQLAlchemy's asyncpg adapter consumes these; asyncpg never sees them
-        return kwargs
+        return _resolved(kwargs)
 
     async def open(self, spec: ConnectionSpec, timeout: float) -> Session:
         """A session opened as the app opens it, every failure turned into a one-line ConnectError."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pool_doctor.path.model import Hop, Layer, Limit, Path, Provenance, Shape
@@ -25,11 +26,29 @@ def server_limits(facts: Facts) -> list[Limit]:
 
 
 def network_limits(facts: Facts) -> list[Limit]:
+    """The middlebox's idle timeout: a named preset's documented one, or what the user gave (which wins)."""
     network = facts.settings.network
     if not network.idle_timeout:
         return []
-    return [Limit("idle_timeout", network.idle_timeout, Shape(network.shape), Layer.NETWORK, "a middlebox",
-                  "[network] idle_timeout", Provenance.CONFIGURED, refreshed_by_keepalives=True)]
+    preset = network.preset
+    if preset is None:
+        return [Limit("idle_timeout", network.idle_timeout, Shape(network.shape), Layer.NETWORK, "a middlebox",
+                      "[network] idle_timeout", Provenance.CONFIGURED, refreshed_by_keepalives=True)]
+    documented = preset.limits()[0]
+    if not (network.given("idle_timeout") or network.given("shape")):
+        return [replace(documented, source=f"{documented.source}, [network] middlebox = {preset.key!r}")]
+    # The user's own number or shape for this middlebox: theirs, with the documented default for reference.
+    given = " and ".join(key for key in ("idle_timeout", "shape") if network.given(key))
+    return [replace(
+        documented, seconds=network.idle_timeout, shape=Shape(network.shape), value=None,
+        source=f"[network] {given}, over {preset.key!r}'s documented {documented.shown} {documented.shape.value}",
+        provenance=Provenance.CONFIGURED,
+    )]
+
+
+def platform_limits(facts: Facts) -> list[Limit]:
+    """What the platform's vendor documents about ending connections (the catalogue's published numbers)."""
+    return facts.platform.entry.limits() if facts.platform is not None else []
 
 
 def pooler_client_limits(pooler: PoolerFacts) -> list[Limit]:
@@ -60,7 +79,17 @@ def build_path(facts: Facts) -> Path:
     faced: list[tuple[str, Limit]] = [(APP, limit) for limit in network]
     hops = [Hop("app", facts.app_policy.label)]
     if network:
-        hops.append(Hop("middlebox", "a middlebox", tuple(network), ("[network] idle_timeout",)))
+        preset = facts.settings.network.preset
+        hops.append(Hop("middlebox", preset.name if preset else "a middlebox", tuple(network),
+                        (network[0].source,)))
+    if facts.platform is not None:
+        # The platform's documented limits face the app's connections: a proxy's idle client timeout, a
+        # compute's suspend, a proxy restart all end the app's own sessions.
+        documented = platform_limits(facts)
+        faced += [(APP, limit) for limit in documented]
+        entry = facts.platform.entry
+        unpublished = tuple(f"{number.name}: {number.note}" for number in entry.unpublished() if number.note)
+        hops.append(Hop("platform", entry.name, tuple(documented), (*facts.platform.evidence, *unpublished)))
     pooler = facts.pooler
     if pooler is not None and pooler.present:
         client = pooler_client_limits(pooler)

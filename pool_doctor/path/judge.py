@@ -72,7 +72,7 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
             knob = f" ({policy.keepalive_knob})" if policy.keepalive_knob else ""
             return verdict(Outcome.SURVIVES, f"TCP keepalives every {format_seconds(keepalive)}{knob} keep the "
                            f"flow alive through {limit.holder}")
-    retire = _retirement(policy)
+    retire = _retirement(policy, limit)
     noticed = _noticed_at_checkout(policy, limit)
     if retire is not None:
         seconds, how = retire
@@ -95,13 +95,17 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
                    f"nothing at checkout notices ({_shape_words(limit.shape)})")
 
 
-def _retirement(policy: PoolPolicy) -> tuple[float, str] | None:
-    """The soonest a pool retires every idle connection, and what does it."""
+def _retirement(policy: PoolPolicy, limit: Limit) -> tuple[float, str] | None:
+    """The soonest a pool retires every connection the limit would end, and what does it.
+
+    Against a lifetime limit (age since connect: Fly's proxy restarts) only a maximum age helps: an idle
+    timer retires idle connections, not old ones that keep being used.
+    """
     candidates = []
     if policy.max_age is not None:
         candidates.append((policy.max_age, str(policy.max_age_knob or f"max age {policy.max_age:g}s")))
     idle = policy.retires_by_idle
-    if idle is not None:
+    if idle is not None and limit.kind != "lifetime":
         candidates.append((idle, str(policy.max_idle_knob or f"max idle {idle:g}s")))
     return min(candidates, key=lambda pair: pair[0]) if candidates else None
 

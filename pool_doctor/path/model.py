@@ -48,6 +48,7 @@ class Limit:
     # A middlebox's flow timer is refreshed by TCP keepalives; a server's or pooler's idle timer is not.
     refreshed_by_keepalives: bool = False
     value: str | None = None  # as the holder shows it ("5min"); default: formatted seconds
+    advice: tuple[str, ...] = ()  # what the holder's vendor advises about it (catalogue), said with a finding
 
     @property
     def shown(self) -> str:
@@ -56,6 +57,8 @@ class Limit:
     @property
     def what(self) -> str:
         """`idle_session_timeout = 5min, set by ALTER ROLE app`: names the setting, its value and its source."""
+        if self.provenance is Provenance.DOCUMENTED:  # source reads "documented by AWS (...)"
+            return f"{self.name} = {self.shown}, {self.source}"
         return f"{self.name} = {self.shown}, set by {self.source}"
 
     def to_json(self) -> dict[str, object]:

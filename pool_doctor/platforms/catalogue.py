@@ -94,6 +94,8 @@ class Entry:
                 provenance=Provenance.DOCUMENTED,
                 kind=number.kind,
                 refreshed_by_keepalives=number.refreshed_by_keepalives,
+                value=f"{number.seconds:g}s",  # the vendor's number as documented: 1800s, not 30min
+                advice=self.advice,
             )
             for number in self.numbers
             if number.seconds is not None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pool_doctor.model import Finding
-from pool_doctor.rules import budget, network, path, pooler, timeouts
+from pool_doctor.rules import budget, network, path, platform, pooler, timeouts
 from pool_doctor.rules.facts import Facts, idle_limits
 
 Rule = Callable[[Facts], list[Finding]]
 
-FAMILIES: tuple[Rule, ...] = (path.check, timeouts.check, network.check, budget.check, pooler.check)
+FAMILIES: tuple[Rule, ...] = (path.check, timeouts.check, network.check, budget.check, pooler.check, platform.check)
 
 
 def evaluate(facts: Facts) -> list[Finding]:

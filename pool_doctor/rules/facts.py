@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pool_doctor.connection.spec import ConnectionSpec
     from pool_doctor.path.model import Limit, Path
     from pool_doctor.path.policy import PoolPolicy
+    from pool_doctor.platforms import Recognised, Runtime
     from pool_doctor.pooler import PoolerFacts
 
 
@@ -24,6 +25,8 @@ class Facts:
     settings: Settings
     target: ConnectionSpec
     pooler: PoolerFacts | None = None
+    platform: Recognised | None = None  # the managed service the host name and port (or --platform) name
+    runtime: Runtime | None = None  # where the app runs: serverless, Kubernetes
 
     @property
     def driver(self) -> Driver:
@@ -46,7 +49,9 @@ class Facts:
     def pooler_policy(self) -> PoolPolicy | None:
         from pool_doctor.path.build import pgbouncer_server_pool
 
-        return pgbouncer_server_pool(self.pooler) if self.pooler is not None and self.pooler.present else None
+        if self.pooler is None or not self.pooler.present or not self.pooler.is_pgbouncer:
+            return None  # Supavisor's or RDS Proxy's own server pool is not PgBouncer's: not judged
+        return pgbouncer_server_pool(self.pooler)
 
     @cached_property
     def path(self) -> Path:

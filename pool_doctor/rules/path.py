@@ -6,6 +6,8 @@ pooler's), its keys name the app's settings that would change the verdict.
 
 from __future__ import annotations
 
+import re
+
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
 from pool_doctor.path.judge import Outcome, Verdict, judge, margin
@@ -41,7 +43,9 @@ def verdicts(facts: Facts, facing: str = "app") -> list[Verdict]:
 
 def limit_code(limit: Limit, facing: str) -> str:
     prefix = {Layer.SERVER: "", Layer.NETWORK: "network-", Layer.POOLER: "pooler-", Layer.PLATFORM: "platform-"}
-    code = prefix[limit.layer] + limit.name.replace("_", "-")
+    # Vendors' names become codes too: IdleClientTimeout -> idle-client-timeout, "scale to zero" -> scale-to-zero.
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", limit.name).lower()
+    code = prefix[limit.layer] + re.sub(r"[^a-z0-9]+", "-", words).strip("-")
     return f"pooler-server-{code}" if facing == "pooler" else code
 
 
@@ -79,7 +83,8 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
     if verdict.outcome in (Outcome.FAILS, Outcome.HANGS):
         error = facts.driver.error_text(limit)
         whose = f" of role {facts.server.role}" if limit.layer is Layer.SERVER else ""
-        title = (f"{limit.holder} ends connections{whose} idle for {limit.shown}; the pool will hand them out dead"
+        span = "older than" if limit.kind == "lifetime" else "idle for"
+        title = (f"{limit.holder} ends connections{whose} {span} {limit.shown}; the pool will hand them out dead"
                  if verdict.outcome is Outcome.FAILS else
                  f"{limit.holder} drops flows idle for {limit.shown}; the next request on one hangs")
         detail = (f"{limit.what}. {verdict.reason}. The app's next request on such a connection "
@@ -97,6 +102,8 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
         title = f"{limit.name} {limit.shown} ends idle pooled connections; the pool replaces them"
         detail = (f"{verdict.reason} (cost: {verdict.cost}). " +
                   (f"Retire them before {who} does: " + _fix_words(keys, before) if keys else ""))
+    if limit.advice:  # the vendor's own advice about its limit (Neon: what keeping a compute awake costs)
+        detail = f"{detail.strip()} {limit.holder}: {' '.join(limit.advice)}"
     return Finding(limit_code(limit, facing) + SUFFIX[verdict.outcome], severity, title, detail.strip(),
                    evidence, keys)
 

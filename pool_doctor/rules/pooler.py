@@ -51,6 +51,17 @@ def _prepared_statements(facts: Facts) -> list[Finding]:
         return []
     protocol_support = pooler.number("max_prepared_statements")
     evidence = [*pooler.evidence[-1:], f"driver: {driver}, connect_args: {args or 'none given'}"]
+    if not protocol_support and pooler.prepared_statements and pooler.documented_by:
+        return [
+            Finding(
+                "pooler-prepared-statements-tracked", Severity.INFO,
+                f"{pooler.product or 'The pooler'} keeps protocol-level prepared statements working "
+                f"({pooler.documented_by})",
+                f"{pooler.label}: its vendor documents that named (protocol-level) prepared statements survive "
+                f"transaction pooling, so {driver}'s statement cache works; SQL-level PREPARE and session state "
+                "(SET, LISTEN) still do not.", evidence,
+            )
+        ]
     if protocol_support:
         return [
             Finding(
