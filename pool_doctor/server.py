@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pool_doctor.connection.drivers import Session, describe_error, driver_for
 from pool_doctor.connection.spec import ConnectionSpec
-from pool_doctor.durations import parse_duration, unit_seconds
+from pool_doctor.durations import parse_duration, show_value, unit_seconds
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Activity, ServerFacts, Setting
 from pool_doctor.pgsource import describe_source
@@ -145,7 +145,7 @@ def facts_from_row(
             client = session_settings.get(name, ("", "the connection's startup options"))[1]
             source = describe_source(row["source"], role=role["name"], database=database, client=client,
                                      sourcefile=row.get("sourcefile"), sourceline=row.get("sourceline"))
-            # The value as it was written (ALTER ROLE ... SET '5s', options=-c ...), as --role shows it too.
+            # The value from the level that set it (ALTER ROLE ... SET, options=-c ...), as --role shows it too.
             value = row["setting"]
             if row["source"] in ("database user", "user", "database", "global") and name in overrides:
                 value = overrides[name][0]
@@ -236,6 +236,9 @@ def _setting(row: dict[str, Any], value: str | None, source: str) -> Setting:
             seconds = parse_duration(value, default_unit=unit)
         except ValueError:
             seconds = None
+        else:
+            # One shape whatever set it: '300000' from a config file and '5min' from ALTER ROLE both read as SHOW does.
+            value = show_value(seconds, unit)
     return Setting(name=row["name"], present=True, value=value, unit=unit, seconds=seconds, source=source)
 
 
