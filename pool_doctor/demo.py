@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.text import Text
 
 from pool_doctor.config import Settings
@@ -83,7 +84,7 @@ def run_demo(options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckR
         out.print(Text.assemble(
             ("The setup: ", "bold"), f"PostgreSQL {server.major} on 127.0.0.1:{server.port} ({files})\n",
             f"- role {ROLE}: ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'\n",
-            f"- network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's documented value)\n",
+            f"- network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's default)\n",
             "- app pool: SQLAlchemy's defaults (pool_pre_ping=False, pool_recycle=-1)",
         ))
         url = server.url(ROLE, password, DATABASE, driver="asyncpg")
@@ -93,7 +94,7 @@ def run_demo(options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckR
         )
         _section(out, "1. The incident", f"A request runs the app's query, the connection idles past the NAT's "
                  f"timeout (scaled: {NAT_IDLE * SCALE:g}s), the next request reuses it:")
-        out.print(asyncio.run(_incident(server, password)))
+        out.print(Padding(asyncio.run(_incident(server, password)), (0, 0, 0, 2), expand=False))
 
         from pool_doctor.recommend import recommend
         from pool_doctor.render import (
@@ -160,11 +161,11 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
                 try:
                     async with engine.connect() as conn:
                         rows = (await asyncio.wait_for(conn.execute(query, {"user_id": USER_ID}), 10)).fetchall()
-                    lines.append(f"  {label}: ", style="bold")
+                    lines.append(f"{label}: ", style="bold")
                     lines.append(f"ok, {len(rows)} chats in {time.monotonic() - started:.2f}s\n", style="green")
                 except DBAPIError as exc:
                     seen = app_error(exc)
-                    lines.append(f"  {label}: ", style="bold")
+                    lines.append(f"{label}: ", style="bold")
                     lines.append(f"{seen.module}.{seen}\n", style="red")
             finally:
                 await asyncio.wait_for(engine.dispose(), 10)

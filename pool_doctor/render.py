@@ -93,7 +93,8 @@ def findings_parts(findings: list[Finding], verbose: bool = False, title: str | 
     for finding in findings:
         heading = Text.assemble((finding.code, "bold"), ": ", finding.title)
         parts.append(heading)
-        parts.append(_prose(finding.detail))
+        if finding.severity is not Severity.INFO or verbose:  # an info finding's detail: --verbose or json
+            parts.append(_prose(finding.detail))
         if verbose and finding.evidence:
             parts.append(_prose(Text("evidence: " + "; ".join(finding.evidence), style="dim")))
     return parts
@@ -155,7 +156,7 @@ def render_check(report: CheckReport, options: RenderOptions, out: Console) -> N
         parts += [Text(), settings_table(report)]
     if server.limitations:
         parts += could_not_see(server.limitations)
-    more = "" if options.verbose else " · every setting read: --verbose"
+    more = "" if options.verbose else " · more (every setting, evidence): --verbose"
     parts.append(Text.assemble(("Summary: ", "bold"), _summary(report.findings), more))
     out.print(Group(*parts))
 

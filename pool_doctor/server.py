@@ -228,8 +228,13 @@ def _overrides(rows: list[dict[str, Any]], role: str, database: str) -> dict[str
     return {name: (value, where) for name, (_, value, where) in best.items()}
 
 
+# Settings whose SHOW hook prints the bare number in their own unit (guc_tables.c show_tcp_keepalives_idle,
+# show_tcp_user_timeout, ...), not the largest whole unit: `SHOW tcp_keepalives_idle` says 60, not 1min.
+BARE_SHOW = {"tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout"}
+
+
 def _setting(row: dict[str, Any], value: str | None, source: str) -> Setting:
-    unit = row.get("unit")
+    name, unit = row["name"], row.get("unit")
     seconds = None
     if unit_seconds(unit) is not None and value is not None:
         try:
@@ -238,8 +243,8 @@ def _setting(row: dict[str, Any], value: str | None, source: str) -> Setting:
             seconds = None
         else:
             # One shape whatever set it: '300000' from a config file and '5min' from ALTER ROLE both read as SHOW does.
-            value = show_value(seconds, unit)
-    return Setting(name=row["name"], present=True, value=value, unit=unit, seconds=seconds, source=source)
+            value = str(round(seconds / (unit_seconds(unit) or 1))) if name in BARE_SHOW else show_value(seconds, unit)
+    return Setting(name=name, present=True, value=value, unit=unit, seconds=seconds, source=source)
 
 
 def _activity(rows: list[dict[str, Any]], role: str, connected_as: str) -> Activity:
