@@ -80,15 +80,24 @@ def _fact(finding: Finding) -> str:
     return first.split(", set by ", 1)[0]
 
 
-def findings_parts(findings: list[Finding], verbose: bool = False, title: str | None = None) -> list[Any]:
-    """A table of severity, code and the fact behind each finding; then each finding in words."""
+def findings_parts(findings: list[Finding], width: int, verbose: bool = False, title: str | None = None) -> list[Any]:
+    """A table of severity, code and the fact behind each finding; then each finding in words.
+
+    Cells are never wrapped or cut: a fact longer than the room left beside the codes shows as "-" (the
+    prose below says it whole), and without room for facts the column goes.
+    """
     if not findings:
         return [Text("No findings.")]
-    table = _table("Severity", "Code", "Fact", title=title)
-    table.columns[0].no_wrap = table.columns[1].no_wrap = True  # a code is what people search for: whole
-    table.columns[2].overflow = "fold"
+    room = width - len("critical") - max(len(f.code) for f in findings) - 6  # 6: the gaps between columns
+    fits = any(0 < len(_fact(f)) <= room for f in findings)
+    columns = ("Severity", "Code", "Fact") if fits else ("Severity", "Code")
+    table = _table(*columns, title=title)
+    for column in table.columns:
+        column.no_wrap = True  # a code is what people search for: whole, on one line
     for finding in findings:
-        table.add_row(_severity(finding.severity), finding.code, Text(_fact(finding)))
+        fact = _fact(finding)
+        cells = [_severity(finding.severity), finding.code, Text(fact if 0 < len(fact) <= room else "-")]
+        table.add_row(*cells[:len(columns)])
     parts: list[Any] = [table, Text()]
     for finding in findings:
         heading = Text.assemble((finding.code, "bold"), ": ", finding.title)
@@ -150,13 +159,13 @@ def render_check(report: CheckReport, options: RenderOptions, out: Console) -> N
              + (f" (connected as {server.connected_as})" if server.connected_as != server.role else "")
              + f" · {transport}"),
         Text(),
-        *findings_parts(report.findings, options.verbose),
+        *findings_parts(report.findings, out.width, options.verbose),
     ]
     if options.verbose:
         parts += [Text(), settings_table(report)]
     if server.limitations:
         parts += could_not_see(server.limitations)
-    more = "" if options.verbose else " · more (every setting, evidence): --verbose"
+    more = "" if options.verbose else " · more: --verbose"
     parts.append(Text.assemble(("Summary: ", "bold"), _summary(report.findings), more))
     out.print(Group(*parts))
 
@@ -314,7 +323,7 @@ def render_recommendation(report: CheckReport, rec: Recommendation, options: Ren
             parts.append(_prose(Text(str(reason.value), no_wrap=True, overflow="fold")))
             parts.append(_prose(reason.short or reason.why, indent=4))
     if rec.findings:
-        parts += [Text(), *findings_parts(rec.findings, title="Problems no setting fixes")]
+        parts += [Text(), *findings_parts(rec.findings, out.width, title="Problems no setting fixes")]
     if report.server.limitations:
         parts += could_not_see(report.server.limitations)
     parts.append(Text("As a config file for check --config: --format toml.", style="dim"))
