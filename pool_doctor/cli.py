@@ -68,14 +68,28 @@ class FailOn(str, Enum):
     never = "never"
 
 
-def _formats(name: str, *names: str) -> Any:
-    """The --format choices one command supports: the same names and meaning in every command."""
-    return Enum(name, [(n, n) for n in ("table", "json", "markdown", *names)], type=str)  # type: ignore[misc]
+# The --format choices each command supports: the same names and meaning in every command.
+class CheckFormat(str, Enum):
+    """check, probe, explain."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
 
 
-CheckFormat = _formats("CheckFormat")
-RecommendFormat = _formats("RecommendFormat", "python", "toml")
-ScanFormat = _formats("ScanFormat", "sarif")
+class RecommendFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    python = "python"
+    toml = "toml"
+
+
+class ScanFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
 FORMAT_HELP = ("table (terminal), json (one document on stdout; --json is the same), markdown (a GitHub-flavoured "
                "report, for $GITHUB_STEP_SUMMARY or a pull-request comment)")
 JSON_HELP = ("Same as --format json. On error stdout stays empty: the one-line error goes to stderr and the "

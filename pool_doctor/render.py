@@ -96,7 +96,7 @@ def findings_parts(findings: list[Finding], width: int, verbose: bool = False, t
         column.no_wrap = True  # a code is what people search for: whole, on one line
     for finding in findings:
         fact = _fact(finding)
-        cells = [_severity(finding.severity), finding.code, Text(fact if 0 < len(fact) <= room else "-")]
+        cells: list[Text | str] = [_severity(finding.severity), finding.code, Text(fact if 0 < len(fact) <= room else "-")]
         table.add_row(*cells[:len(columns)])
     parts: list[Any] = [table, Text()]
     for finding in findings:
