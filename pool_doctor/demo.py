@@ -8,14 +8,16 @@ behind an AWS NAT gateway that forgets idle flows after 350 s, and the DBA gave 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
-from rich.panel import Panel
+from rich.padding import Padding
 from rich.text import Text
 
 from pool_doctor.config import Settings
@@ -46,30 +48,44 @@ USER_ID = "6f1c1f5e-4b7e-4c2a-9d7e-0a8b1c2d3e4f"
 class DemoOptions:
     keep: bool = False
     timeout: float = 10.0
+    quiet: bool = False  # no progress lines on stderr
 
 
-def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[[Inputs, CheckReport], Any]) -> None:
+@contextlib.contextmanager
+def _progress(talk: IO[str], quiet: bool, what: str) -> Iterator[None]:
+    """A slow step said on stderr: a spinner on a terminal, else one plain line (CI logs, pipes)."""
+    if quiet:
+        yield
+    elif talk.isatty():
+        with Console(file=talk).status(what):
+            yield
+    else:
+        talk.write(f"pool-doctor: demo: {what}\n")
+        talk.flush()
+        yield
+
+
+def run_demo(options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckReport], Any],
+             talk: IO[str] | None = None) -> None:
     """Start, stage, diagnose, prove, clean up (also on Ctrl-C or error unless --keep).
 
     `probe(inputs, report)` runs and renders the time-scaled probe; cli.py hands it in so this module stays free
-    of the event loop.
+    of the event loop. `talk` (default stderr) gets the progress.
     """
+    talk = talk or sys.stderr
     password = secrets.token_urlsafe(12)
     server = LocalPostgres()
     keep_server = False
     try:
-        with talk.status("Starting a throwaway PostgreSQL on 127.0.0.1 ..."):
+        with _progress(talk, options.quiet, "starting a throwaway PostgreSQL on 127.0.0.1 ..."):
             server.start()
             _stage(server, password)
-        out.print(Panel.fit(
-            Text.assemble(
-                (f"PostgreSQL {server.major} on 127.0.0.1:{server.port}", "bold"),
-                f" (files in {server.root}, removed at the end)\n" if not options.keep else f" (files in {server.root})\n",
-                f"role {ROLE}: ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'\n",
-                f"network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's documented value)\n",
-                "app pool: SQLAlchemy's defaults (pool_pre_ping=False, pool_recycle=-1)",
-            ),
-            title="The setup", border_style="cyan",
+        files = f"files in {server.root}" + ("" if options.keep else ", removed at the end")
+        out.print(Text.assemble(
+            ("The setup: ", "bold"), f"PostgreSQL {server.major} on 127.0.0.1:{server.port} ({files})\n",
+            f"- role {ROLE}: ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'\n",
+            f"- network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's default)\n",
+            "- app pool: SQLAlchemy's defaults (pool_pre_ping=False, pool_recycle=-1)",
         ))
         url = server.url(ROLE, password, DATABASE, driver="asyncpg")
         inputs = Inputs(
@@ -78,7 +94,7 @@ def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[
         )
         _section(out, "1. The incident", f"A request runs the app's query, the connection idles past the NAT's "
                  f"timeout (scaled: {NAT_IDLE * SCALE:g}s), the next request reuses it:")
-        out.print(asyncio.run(_incident(server, password)))
+        out.print(Padding(asyncio.run(_incident(server, password)), (0, 0, 0, 2), expand=False))
 
         from pool_doctor.recommend import recommend
         from pool_doctor.render import (
@@ -90,9 +106,9 @@ def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[
 
         report: CheckReport = asyncio.run(run_check(inputs))
         _section(out, "2. pool-doctor check", "Reads what the server and network will do, as role app sees it:")
-        render_check(report, RenderOptions())
+        render_check(report, RenderOptions(), out)
         _section(out, "3. pool-doctor recommend", "Values for this stack, each with its reason:")
-        render_recommendation(report, recommend(report.facts), RenderOptions(), "table")
+        render_recommendation(report, recommend(report.facts), RenderOptions(), out)
         _section(out, "4. pool-doctor probe", "Every way an idle connection dies, time-scaled, current vs recommended:")
         probe(inputs, report)
         if options.keep:
@@ -100,7 +116,7 @@ def run_demo(options: DemoOptions, out: Console, talk: Console, probe: Callable[
             _keep(server, password, out)
     finally:
         if not keep_server:
-            with talk.status("Stopping PostgreSQL and removing its files ..."):
+            with _progress(talk, options.quiet, "stopping PostgreSQL and removing its files ..."):
                 server.stop()
 
 
@@ -145,11 +161,11 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
                 try:
                     async with engine.connect() as conn:
                         rows = (await asyncio.wait_for(conn.execute(query, {"user_id": USER_ID}), 10)).fetchall()
-                    lines.append(f"  {label}: ", style="bold")
+                    lines.append(f"{label}: ", style="bold")
                     lines.append(f"ok, {len(rows)} chats in {time.monotonic() - started:.2f}s\n", style="green")
                 except DBAPIError as exc:
                     seen = app_error(exc)
-                    lines.append(f"  {label}: ", style="bold")
+                    lines.append(f"{label}: ", style="bold")
                     lines.append(f"{seen.module}.{seen}\n", style="red")
             finally:
                 await asyncio.wait_for(engine.dispose(), 10)

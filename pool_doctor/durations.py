@@ -46,3 +46,20 @@ def format_seconds(seconds: float | None) -> str:
             parts.append(f"{rest // size}{unit}")
             rest %= size
     return "".join(parts)
+
+
+# The units SHOW may print a time setting in, largest first (guc.c's time unit conversion table).
+_SHOW_UNITS = (("d", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3), ("us", 1e-6))
+
+
+def show_value(seconds: float, unit: str | None) -> str:
+    """A time setting as PostgreSQL's SHOW prints it: the largest unit that holds the value whole, no
+    smaller than the setting's own unit; 0 and negatives (off, -1) bare. `show_value(300, "ms")` is "5min"."""
+    base = unit_seconds(unit) or 1.0
+    count = round(seconds / base)
+    if count <= 0:
+        return str(count)
+    for name, size in _SHOW_UNITS:
+        if size >= base and round(size / base) and count % round(size / base) == 0:
+            return f"{count // round(size / base)}{name}"
+    return f"{count}{unit or ''}"

@@ -12,6 +12,10 @@ from typing import Any
 
 from pool_doctor.durations import format_seconds
 
+# The version of every command's JSON document (pool_doctor/schemas/*.json): raised when a field changes meaning
+# or goes away; new fields do not raise it.
+SCHEMA_VERSION = 1
+
 
 class Severity(str, Enum):
     INFO = "info"

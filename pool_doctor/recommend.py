@@ -45,6 +45,7 @@ class Reason:
     current: Any
     why: str
     evidence: list[str] = field(default_factory=list)
+    short: str = ""  # the reason in a few words, for the terminal; `why` is the whole of it
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _pool_pre_ping(facts: Facts, limits: list[Limit]) -> Reason:
         "pool_pre_ping", True, facts.settings.pool.pool_pre_ping,
         "Something the pool cannot see may close idle connections; a ping at checkout finds a dead one and "
         f"replaces it before the request uses it. Cost: one round trip per checkout ({facts.driver.ping}).{through}",
-        causes,
+        causes, "a ping at checkout replaces a dead connection",
     )
 
 
@@ -230,7 +231,9 @@ def _pool_recycle(facts: Facts, limits: list[Limit]) -> Reason:
             "practice) bounds what an unseen middlebox or a failover can do, at one reconnect per connection per period."
         )
         evidence = ["no server idle_session_timeout, [network] idle_timeout or pooler limit"]
-    return Reason("pool_recycle", value, current, why, evidence)
+    short = (f"retires connections before {format_seconds(limits[0].seconds)} ({limits[0].holder})" if limits
+             else "bounds what an unseen limit can do")
+    return Reason("pool_recycle", value, current, why, evidence, short)
 
 
 def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
@@ -239,8 +242,9 @@ def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
     if not found:
         why = ("The app's connections end at the pooler, whose max_client_conn is unknown (no console access): "
                "keep the current sizes and let the pooler's pool size bound the server.")
-        return [Reason("pool_size", pool.pool_size, pool.pool_size, why),
-                Reason("max_overflow", pool.max_overflow, pool.max_overflow, why)], []
+        short = "unchanged: the pooler's limit is unknown"
+        return [Reason("pool_size", pool.pool_size, pool.pool_size, why, short=short),
+                Reason("max_overflow", pool.max_overflow, pool.max_overflow, why, short=short)], []
     tightest = min(found, key=lambda c: c.limit)
     what, cap = tightest.what, tightest.limit
     pools = facts.settings.deployment.pools
@@ -270,8 +274,8 @@ def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
             )
         )
     return [
-        Reason("pool_size", size, pool.pool_size, why, evidence),
-        Reason("max_overflow", overflow, pool.max_overflow, why, evidence),
+        Reason("pool_size", size, pool.pool_size, why, evidence, f"all pools fit in 80% of {what} ({cap})"),
+        Reason("max_overflow", overflow, pool.max_overflow, why, evidence, f"all pools fit in 80% of {what} ({cap})"),
     ], findings
 
 
@@ -302,6 +306,7 @@ def _connect_args(facts: Facts, spoken: set[str]) -> tuple[dict[str, Any], list[
                 "connect_args.command_timeout", COMMAND_TIMEOUT, None,
                 "A query (or pre-ping) on a silently dropped flow fails after this many seconds instead of hanging "
                 "until TCP gives up (~15 min). Raise it if the app runs longer queries on purpose.",
+                short=f"a dropped flow fails in {COMMAND_TIMEOUT}s, not ~15 min",
             ))
         else:
             args["tcp_user_timeout"] = COMMAND_TIMEOUT * 1000  # libpq takes milliseconds
@@ -309,6 +314,7 @@ def _connect_args(facts: Facts, spoken: set[str]) -> tuple[dict[str, Any], list[
                 "connect_args.tcp_user_timeout", args["tcp_user_timeout"], None,
                 "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
                 "after 30 s instead of ~15 min of TCP retries.",
+                short="a dropped flow fails in 30s, not ~15 min",
             ))
     if policy.lever("keepalive") in spoken:
         if asyncpg and not facts.behind_pooler:
@@ -320,12 +326,14 @@ def _connect_args(facts: Facts, spoken: set[str]) -> tuple[dict[str, Any], list[
                 "tcp_keepalives_count": str(KEEPALIVE_COUNT),
             }
             reasons.append(Reason("connect_args.server_settings.tcp_keepalives_idle", args["server_settings"], None,
-                                  why_keepalive + " asyncpg has no client keepalive options, so the server sends them."))
+                                  why_keepalive + " asyncpg has no client keepalive options, so the server sends them.",
+                                  short=f"server keepalives every {idle}s keep the flow alive"))
         elif not asyncpg:
             keepalives = {"keepalives": 1, "keepalives_idle": idle, "keepalives_interval": KEEPALIVE_INTERVAL,
                           "keepalives_count": KEEPALIVE_COUNT}
             args.update(keepalives)
-            reasons.append(Reason("connect_args.keepalives_idle", keepalives, None, why_keepalive))
+            reasons.append(Reason("connect_args.keepalives_idle", keepalives, None, why_keepalive,
+                                  short=f"keepalives every {idle}s keep the flow alive"))
     return _statement_args(facts, args, reasons, spoken)
 
 
@@ -356,6 +364,7 @@ def _statement_args(
             "Transaction pooling runs each transaction on any backend: asyncpg's numbered statement names collide "
             "('prepared statement \"__asyncpg_stmt_1__\" already exists') and cached ones go missing. No caches and "
             "unique names (SQLAlchemy's asyncpg docs) make every statement live within its transaction.", evidence,
+            "no statement outlives its transaction",
         ))
     else:
         args["prepare_threshold"] = None
@@ -363,6 +372,7 @@ def _statement_args(
             "connect_args.prepare_threshold", None, None,
             "Transaction pooling runs each transaction on any backend: psycopg's prepared statements (after 5 "
             "executions) go missing. None turns server-side preparing off.", evidence,
+            "no prepared statements behind transaction pooling",
         ))
     return args, reasons
 
@@ -406,7 +416,7 @@ def _server_sql(facts: Facts, limits: list[Limit]) -> list[Reason]:
                 keepalive.display,
                 f"The server's first keepalive comes after the middlebox forgets the flow "
                 f"({format_seconds(network_idle)}); keepalives every {idle}s keep the app's idle connections alive.",
-                [keepalive.describe()],
+                [keepalive.describe()], "keepalives before the middlebox forgets the flow",
             )
         )
     idle_session = server.setting("idle_session_timeout")
@@ -419,7 +429,7 @@ def _server_sql(facts: Facts, limits: list[Limit]) -> list[Reason]:
                 "A pooled app keeps connections idle by design; a limit this short forces reconnects every "
                 f"{format_seconds(recommended_recycle(limits))}. If the limit exists to reap leaked sessions, a longer "
                 "one does that too.",
-                [idle_session.describe()],
+                [idle_session.describe()], "a pooled app idles by design",
             )
         )
     return suggestions

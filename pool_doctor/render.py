@@ -1,4 +1,8 @@
-"""Reports to the terminal (rich) or to JSON. Takes report objects and a small options object, never CLI args."""
+"""Reports as a terminal table (rich), JSON, markdown, TOML or Python.
+
+Each renderer takes a report, a small options object and a console, and prints only to that console;
+cli.py chooses the console (stdout). Tables hold short values; the prose that explains them goes below.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ import sys
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from pool_doctor.model import Severity, to_jsonable
+from pool_doctor.model import SCHEMA_VERSION, Finding, Severity, to_jsonable
 from pool_doctor.recommend import PythonCode, jsonable_connect_args
 
 if TYPE_CHECKING:
@@ -19,17 +25,22 @@ if TYPE_CHECKING:
     from pool_doctor.report import CheckReport
 
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+FORMATS = ("table", "json", "markdown", "toml", "python", "sarif")
 
 
 @dataclass(frozen=True)
 class RenderOptions:
-    json: bool = False
-    width: int | None = None  # None: rich decides (terminal width, COLUMNS)
-    no_color: bool = False
+    format: str = "table"  # one of FORMATS the command supports
+    verbose: bool = False  # table: every setting read, every finding's evidence
+
+    @property
+    def json(self) -> bool:
+        return self.format == "json"
 
 
-def console(options: RenderOptions, file: IO[str] | None = None) -> Console:
-    return Console(file=file or sys.stdout, width=options.width, no_color=options.no_color or None, highlight=False)
+def console(file: IO[str] | None = None, *, width: int | None = None, no_color: bool = False) -> Console:
+    """The CLI's console on stdout (rich decides width and colour: COLUMNS, NO_COLOR, FORCE_COLOR, a TTY)."""
+    return Console(file=file or sys.stdout, width=width, no_color=no_color or None, highlight=False, emoji=False)
 
 
 def stderr_console() -> Console:
@@ -37,95 +48,184 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def print_json(document: Any, file: IO[str] | None = None) -> None:
-    out = file or sys.stdout
-    out.write(json.dumps(document, indent=2, default=str) + "\n")
-    out.flush()
+def write(out: Console, text: str) -> None:
+    """Data (JSON, TOML, Python, markdown) goes to the console's file as is: no wrapping, markup or colour."""
+    out.file.write(text)
+    out.file.flush()
 
 
-def findings_table(findings: list[Any], title: str = "Findings") -> Table | Text:
-    if not findings:
-        return Text("No findings.", style="green")
-    table = Table(title=title, title_justify="left", show_lines=True, expand=False)
-    table.add_column("Severity", no_wrap=True)
-    table.add_column("Finding", ratio=3)
-    table.add_column("Evidence", ratio=2)
-    for finding in findings:
-        body = Text(finding.title, style="bold")
-        body.append("\n" + finding.detail, style="default")
-        body.append(f"\n[{finding.code}]", style="dim")
-        table.add_row(
-            Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]),
-            body,
-            Text("\n".join(finding.evidence)),  # Text: evidence like "[network] config" is not markup
-        )
+def write_json(out: Console, document: Any) -> None:
+    write(out, json.dumps(document, indent=2, default=str) + "\n")
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    """Short values in cells, no outer border: the prose that explains them goes below the table."""
+    table = Table(*columns, title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False, header_style="bold", expand=False)
     return table
 
 
-def facts_table(report: CheckReport) -> Table:
+def _prose(text: str | Text, indent: int = 2) -> Padding:
+    """A paragraph wrapped to the console's width, indented under what it explains."""
+    return Padding(text if isinstance(text, Text) else Text(text), (0, 0, 0, indent), expand=False)
+
+
+def _severity(severity: Severity) -> Text:
+    return Text(severity.value, style=SEVERITY_STYLE[severity])
+
+
+def _fact(finding: Finding) -> str:
+    """The first piece of evidence without where it was set (the prose says that): a short cell value."""
+    first = finding.evidence[0] if finding.evidence else ""
+    return first.split(", set by ", 1)[0]
+
+
+def findings_parts(findings: list[Finding], width: int, verbose: bool = False, title: str | None = None) -> list[Any]:
+    """A table of severity, code and the fact behind each finding; then each finding in words.
+
+    Cells are never wrapped or cut: a fact longer than the room left beside the codes shows as "-" (the
+    prose below says it whole), and without room for facts the column goes.
+    """
+    if not findings:
+        return [Text("No findings.")]
+    room = width - len("critical") - max(len(f.code) for f in findings) - 6  # 6: the gaps between columns
+    fits = any(0 < len(_fact(f)) <= room for f in findings)
+    columns = ("Severity", "Code", "Fact") if fits else ("Severity", "Code")
+    table = _table(*columns, title=title)
+    for column in table.columns:
+        column.no_wrap = True  # a code is what people search for: whole, on one line
+    for finding in findings:
+        fact = _fact(finding)
+        cells: list[Text | str] = [_severity(finding.severity), finding.code, Text(fact if 0 < len(fact) <= room else "-")]
+        table.add_row(*cells[:len(columns)])
+    parts: list[Any] = [table, Text()]
+    for finding in findings:
+        heading = Text.assemble((finding.code, "bold"), ": ", finding.title)
+        parts.append(heading)
+        if finding.severity is not Severity.INFO or verbose:  # an info finding's detail: --verbose or json
+            parts.append(_prose(finding.detail))
+        if verbose and finding.evidence:
+            parts.append(_prose(Text("evidence: " + "; ".join(finding.evidence), style="dim")))
+    return parts
+
+
+def settings_table(report: CheckReport) -> Table:
+    """Every setting read (--verbose), with where it was set."""
     server = report.server
-    table = Table(title="What the server says", title_justify="left")
-    table.add_column("Setting", no_wrap=True)
-    table.add_column("Value", no_wrap=True, max_width=40)
-    table.add_column("Set by", overflow="fold")
+    table = _table("Setting", "Value", "Set by", title="What the server says")
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
     for setting in server.settings.values():
         if setting.name in ("max_connections", "superuser_reserved_connections", "reserved_connections"):
             continue
-        table.add_row(setting.name, setting.display, setting.source if setting.present else "not in this version")
+        table.add_row(setting.name, setting.display, Text(setting.source if setting.present else "not in this version"))
     slots = f"{server.max_connections} max, {server.superuser_reserved_connections + server.reserved_connections} reserved"
     if server.role_connlimit is not None:
         slots += f", role limit {server.role_connlimit}"
     if server.database_connlimit is not None:
         slots += f", database limit {server.database_connlimit}"
-    table.add_row("connection slots", slots, "")
+    table.add_row("connection slots", Text(slots), "")
     activity = server.activity
     states = ", ".join(f"{n} {state}" for state, n in sorted(activity.by_state.items())) or "none"
-    table.add_row("connections now", f"{activity.total}", states)
+    table.add_row("connections now", f"{activity.total}", Text(states))
     platform = report.facts.platform
     if platform is not None:
         documented = ", ".join(limit.what for limit in platform.entry.limits()) or "no published limit"
-        table.add_row("platform", platform.entry.name, "\n".join([*platform.evidence, documented]))
+        table.add_row("platform", Text(platform.entry.name), Text("\n".join([*platform.evidence, documented])))
     for hop in report.facts.path.hops:
         if hop.kind == "middlebox":
-            table.add_row("middlebox", hop.name, ", ".join(limit.what for limit in hop.limits))
+            table.add_row("middlebox", Text(hop.name), Text(", ".join(limit.what for limit in hop.limits)))
     runtime = report.facts.runtime
     if runtime is not None:
-        table.add_row("runtime", runtime.name, ", ".join(runtime.evidence))
+        table.add_row("runtime", Text(runtime.name), Text(", ".join(runtime.evidence)))
     pooler = report.facts.pooler
     if pooler is not None and pooler.present:
-        table.add_row("pooler", pooler.label, pooler.admin_error or ", ".join(f"{k} {v}" for k, v in pooler.config.items()
-                                                                                if k in ("pool_mode", "client_idle_timeout",
-                                                                                         "max_client_conn", "default_pool_size")))
+        table.add_row("pooler", Text(pooler.label), Text(pooler.admin_error or ", ".join(
+            f"{k} {v}" for k, v in pooler.config.items()
+            if k in ("pool_mode", "client_idle_timeout", "max_client_conn", "default_pool_size"))))
     return table
 
 
-def could_not_see(limitations: list[str]) -> Text:
-    return Text("Could not see:\n" + "\n".join(f"  - {line}" for line in limitations), style="yellow")
+def could_not_see(limitations: list[str]) -> list[Any]:
+    return [Text("Could not see:", style="bold"), *(_prose("- " + line) for line in limitations)]
 
 
-def render_check(report: CheckReport, options: RenderOptions) -> None:
-    if options.json:
-        print_json(report.to_json())
+def _summary(findings: list[Finding]) -> str:
+    counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+    return ", ".join(f"{counts[s]} {s.value}" for s in (Severity.CRITICAL, Severity.WARNING, Severity.INFO))
+
+
+def render_check(report: CheckReport, options: RenderOptions, out: Console) -> None:
+    if options.format == "json":
+        write_json(out, report.to_json())
         return
-    out = console(options)
+    if options.format == "markdown":
+        write(out, check_markdown(report))
+        return
     server = report.server
     transport = server.transport + (", TLS" if server.ssl else ", no TLS" if server.transport == "tcp" else "")
-    header = Text.assemble(
-        ("pool-doctor check ", "bold"),
-        f"{report.inputs.target.display()}\n",
-        f"PostgreSQL {server.version} · judged as role {server.role} in database {server.database} "
-        f"(connected as {server.connected_as}, {transport})",
-    )
-    parts: list[Any] = [header, findings_table(report.findings), facts_table(report)]
+    parts: list[Any] = [
+        Text.assemble(("pool-doctor check ", "bold"), report.inputs.target.display()),
+        Text(f"PostgreSQL {server.version} · judged as role {server.role} in database {server.database}"
+             + (f" (connected as {server.connected_as})" if server.connected_as != server.role else "")
+             + f" · {transport}"),
+        Text(),
+        *findings_parts(report.findings, out.width, options.verbose),
+    ]
+    if options.verbose:
+        parts += [Text(), settings_table(report)]
     if server.limitations:
-        parts.append(could_not_see(server.limitations))
-    summary = ", ".join(f"{report.count(s)} {s.value}" for s in (Severity.CRITICAL, Severity.WARNING, Severity.INFO))
-    parts.append(Text(f"Summary: {summary}", style="bold"))
+        parts += could_not_see(server.limitations)
+    more = "" if options.verbose else " · more: --verbose"
+    parts.append(Text.assemble(("Summary: ", "bold"), _summary(report.findings), more))
     out.print(Group(*parts))
+
+
+def _md(text: Any) -> str:
+    """A markdown table cell: pipes escaped, one line."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def findings_markdown(findings: list[Finding]) -> list[str]:
+    if not findings:
+        return ["No findings."]
+    lines = ["| severity | code | finding | fact |", "|---|---|---|---|"]
+    lines += [f"| {f.severity.value} | `{f.code}` | {_md(f.title)} | {_md(_fact(f))} |" for f in findings]
+    lines.append("")
+    for f in findings:
+        lines += [f"<details><summary><code>{f.code}</code>: {_md(f.title)}</summary>", "", f.detail, ""]
+        lines += [f"- {_md(item)}" for item in f.evidence]
+        lines += ["", "</details>", ""]
+    return lines
+
+
+def check_markdown(report: CheckReport) -> str:
+    """A GitHub-flavoured report for $GITHUB_STEP_SUMMARY or a pull-request comment."""
+    server = report.server
+    lines = [f"## pool-doctor check: {_summary(report.findings)}", "",
+             f"`{report.inputs.target.display()}` · PostgreSQL {server.version} · role `{server.role}` "
+             f"in database `{server.database}`", "", *findings_markdown(report.findings)]
+    if report.findings:
+        from pool_doctor.recommend import recommend
+
+        rec = recommend(report.facts, report.findings)
+        if rec.reasons:
+            lines += ["### Recommended settings", "", *reasons_markdown(rec), ""]
+    if server.limitations:
+        lines += ["### Could not see", "", *(f"- {_md(line)}" for line in server.limitations), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def reasons_markdown(rec: Recommendation) -> list[str]:
+    lines = ["| setting | recommended | current | why |", "|---|---|---|---|"]
+    for reason in rec.reasons:
+        current = "-" if reason.current is None else _short(reason.current)
+        lines.append(f"| `{reason.key}` | `{_md(_short(reason.value))}` | `{_md(current)}` | {_md(reason.why)} |")
+    return lines
 
 
 def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, Any]:
     return {
+        "schema_version": SCHEMA_VERSION,
         "target": report.inputs.target.display(),
         "role": report.server.role,
         "driver": rec.driver,
@@ -160,11 +260,17 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
         # NullPool takes no sizes: create_engine refuses pool_size/max_overflow/pool_timeout with it.
         pool = {key: value for key, value in pool.items() if key not in ("pool_size", "max_overflow", "pool_timeout")}
     lines.append(f"engine = {factory}(")
-    lines.append(f"    {url!r},  # password: from your secret store or ~/.pgpass, never in code")
+    lines.append("    # the password: from your secret store or ~/.pgpass, never in code")
+    lines.append(f"    {url!r},")
     for key, value in pool.items():
         lines.append(f"    {key}={value if key == 'poolclass' else repr(value)},")
     lines.append("    connect_args={")
     for key, value in rec.connect_args.items():
+        if isinstance(value, dict):  # one key a line: the block stays within 80 columns
+            lines.append(f"        {key!r}: {{")
+            lines += [f"            {k!r}: {v!r}," for k, v in value.items()]
+            lines.append("        },")
+            continue
         shown = str(value) if isinstance(value, PythonCode) else repr(value)
         lines.append(f"        {key!r}: {shown},")
     lines.append("    },")
@@ -177,15 +283,16 @@ def _stack_python(report: CheckReport, rec: Recommendation) -> str:
     target = report.inputs.target.with_password(None)
     dsn = target.render(hide_password=True, driver="")
     values = dict(rec.values)
-    secret_note = "  # password: from your secret store or ~/.pgpass, never in code"
+    secret_note = "# the password: from your secret store or ~/.pgpass, never in code"
     if rec.stack == "asyncpg":
         lines = ["import asyncpg", "", "", "async def make_pool() -> asyncpg.Pool:",
-                 "    return await asyncpg.create_pool(", f"        {dsn!r},{secret_note}"]
+                 "    return await asyncpg.create_pool(", f"        {secret_note}", f"        {dsn!r},"]
         lines += [f"        {key}={value!r}," for key, value in values.items()]
         return "\n".join([*lines, "    )"]) + "\n"
     if rec.stack == "psycopg_pool":
         check = values.pop("check", None)
-        lines = ["from psycopg_pool import ConnectionPool", "", "pool = ConnectionPool(", f"    {dsn!r},{secret_note}"]
+        lines = ["from psycopg_pool import ConnectionPool", "", "pool = ConnectionPool(", f"    {secret_note}",
+                 f"    {dsn!r},"]
         if check:
             lines.append("    check=ConnectionPool.check_connection,")
         lines += [f"    {key}={value!r}," for key, value in values.items()]
@@ -260,42 +367,59 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
-def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, fmt: str) -> None:
+def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, out: Console) -> None:
+    fmt = options.format
     if fmt == "json":
-        print_json(recommendation_json(report, rec))
+        write_json(out, recommendation_json(report, rec))
         return
     if fmt in ("python", "toml"):
-        text = recommendation_python(report, rec) if fmt == "python" else recommendation_toml(report, rec)
-        sys.stdout.write(text)
+        write(out, recommendation_python(report, rec) if fmt == "python" else recommendation_toml(report, rec))
         return
-    out = console(options)
-    table = Table(title=f"Recommended settings for {report.inputs.target.display()}", title_justify="left", show_lines=True)
-    table.add_column("Setting", no_wrap=True)
-    table.add_column("Value", max_width=28)
-    table.add_column("Current", max_width=12)
-    table.add_column("Why (evidence: --format json)", ratio=3)
-    previous_why = None
-    for reason in rec.reasons:
-        changed = reason.current is not None and reason.current != reason.value
-        # Rows that share one reason (pool_size, max_overflow) say it once.
-        why = Text("ditto", style="dim") if reason.why == previous_why else Text(reason.why)
-        previous_why = reason.why
-        table.add_row(reason.key, Text(_short(reason.value), style="bold green" if changed else ""),
-                      Text(_short(reason.current) if reason.current is not None else "-"), why)
-    parts: list[Any] = [table]
+    if fmt == "markdown":
+        write(out, recommendation_markdown(report, rec))
+        return
+    parts: list[Any] = [
+        Text.assemble(("pool-doctor recommend ", "bold"), report.inputs.target.display()),
+        Text(f"for role {report.server.role}, driver {rec.driver}: paste this"),
+        Text(),
+    ]
+    if rec.reasons:
+        # The block is the answer: plain lines to paste, never wrapped (each is shorter than 80 columns).
+        parts.append(Text(recommendation_python(report, rec).rstrip("\n"), no_wrap=True, overflow="ignore"))
+        parts.append(Text())
+        parts.append(Text("Why each setting (the whole reasons and evidence: --format json):", style="bold"))
+        for reason in rec.reasons:
+            current = "unset" if reason.current is None else _short(reason.current)
+            parts.append(_prose(Text.assemble((reason.key, "bold"), f" (was {current})")))
+            parts.append(_prose(reason.short or reason.why, indent=4))
+    else:
+        parts.append(Text("Nothing to change: no finding names a setting of the app's."))
     if rec.server_sql:
-        sql = Table(title="For the DBA (not applied: pool-doctor never changes the server)", title_justify="left")
-        sql.add_column("SQL")
-        sql.add_column("Why", ratio=2)
+        parts += [Text(), Text("For the DBA (pool-doctor never changes the server):", style="bold")]
         for reason in rec.server_sql:
-            sql.add_row(Text(str(reason.value)), Text(reason.why))
-        parts.append(sql)
+            parts.append(_prose(Text(str(reason.value), no_wrap=True, overflow="fold")))
+            parts.append(_prose(reason.short or reason.why, indent=4))
     if rec.findings:
-        parts.append(findings_table(rec.findings, title="Problems no setting fixes"))
+        parts += [Text(), *findings_parts(rec.findings, out.width, title="Problems no setting fixes")]
     if report.server.limitations:
-        parts.append(could_not_see(report.server.limitations))
-    parts.append(Text("Paste-ready: --format python (engine call), --format toml (config for check --config).", style="dim"))
+        parts += could_not_see(report.server.limitations)
+    parts.append(Text("As a config file for check --config: --format toml.", style="dim"))
     out.print(Group(*parts))
+
+
+def recommendation_markdown(report: CheckReport, rec: Recommendation) -> str:
+    lines = [f"## pool-doctor recommend for `{report.inputs.target.display()}`", ""]
+    if rec.reasons:
+        lines += ["```python", recommendation_python(report, rec).rstrip("\n"), "```", "", *reasons_markdown(rec), ""]
+    else:
+        lines += ["Nothing to change: no finding names a setting of the app's.", ""]
+    if rec.server_sql:
+        lines += ["### For the DBA", "", "```sql", *(str(r.value) for r in rec.server_sql), "```", ""]
+        lines += [f"- {_md(r.why)}" for r in rec.server_sql]
+        lines.append("")
+    if rec.findings:
+        lines += ["### Problems no setting fixes", "", *findings_markdown(rec.findings)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _short(value: Any) -> str:
@@ -311,7 +435,8 @@ def _short(value: Any) -> str:
 if TYPE_CHECKING:
     from pool_doctor.probe.model import ProbeReport, ScenarioResult
 
-OUTCOME_STYLE = {"ok": "green", "error": "bold red", "hang": "bold red", "skipped": "dim"}
+OUTCOME_STYLE = {"ok": "", "error": SEVERITY_STYLE[Severity.CRITICAL], "hang": SEVERITY_STYLE[Severity.CRITICAL],
+                 "skipped": "dim"}
 
 
 def _ms(value: float | None) -> str:
@@ -320,48 +445,69 @@ def _ms(value: float | None) -> str:
 
 def probe_path_table(data: dict[str, Any]) -> Table:
     connect, trip, load = data["connect"], data["round_trip"], data["load"]
-    table = Table(title="The path", title_justify="left")
-    table.add_column("Measured", no_wrap=True)
-    table.add_column("Result")
-    table.add_row(
-        f"connect ({connect['connections']} fresh)",
-        f"p50 {_ms(connect['p50_ms'])} · p95 {_ms(connect['p95_ms'])} · max {_ms(connect['max_ms'])}",
-    )
-    pids = {True: "startup PID = pg_backend_pid()", False: "startup PID != pg_backend_pid(): a pooler answers",
+    table = _table("Measured", "Result", title="The path")
+    table.columns[0].no_wrap = True
+    table.add_row(f"connect ({connect['connections']} fresh)",
+                  f"p50 {_ms(connect['p50_ms'])} · p95 {_ms(connect['p95_ms'])} · max {_ms(connect['max_ms'])}")
+    pids = {True: "no pooler (startup PID = backend PID)", False: "a pooler answers (startup PID != backend PID)",
             None: "startup PID unknown"}[connect["pids_match"]]
-    table.add_row("server", Text(f"PostgreSQL {connect['server_version']} · "
-                                 f"{'TLS ' + (connect['tls_version'] or '') if connect['tls'] else 'no TLS'} · {pids}"))
+    tls = f"TLS {connect['tls_version'] or ''}".rstrip() if connect["tls"] else "no TLS"
+    table.add_row("server", Text(f"PostgreSQL {connect['server_version']} · {tls} · {pids}"))
     if trip:
-        table.add_row(f"SELECT 1 ({trip['samples']}x, warm)",
+        table.add_row(f"SELECT 1 ({trip['samples']}x)",
                       f"p50 {_ms(trip['p50_ms'])} · p95 {_ms(trip['p95_ms'])} · p99 {_ms(trip['p99_ms'])}")
         ping = trip["pre_ping"]
-        table.add_row("pre-ping cost", f"{_ms(ping['cost_per_checkout_ms'])} per checkout "
-                      f"({_ms(ping['checkout_on_p50_ms'])} with, {_ms(ping['checkout_off_p50_ms'])} without)")
+        table.add_row("pre-ping cost", f"{_ms(ping['cost_per_checkout_ms'])} per checkout")
     if load:
-        verdict = Text(f"{load['throughput_per_s']:g}/s over {load['seconds']:g}s · checkout wait "
-                       f"p50 {_ms(load['checkout_wait_p50_ms'])} p99 {_ms(load['checkout_wait_p99_ms'])} · "
-                       f"{load['pool_timeouts']} pool timeouts · {load['errors']} errors")
+        verdict = Text(f"{load['throughput_per_s']:g}/s · wait p99 {_ms(load['checkout_wait_p99_ms'])} · "
+                       f"{load['pool_timeouts']} timeouts · {load['errors']} errors")
         if load["pool_timeouts"] or load["errors"]:
-            verdict.stylize("bold red")
-        table.add_row(f"load ({load['tasks']} tasks, pool {load['pool_size']}+{load['max_overflow']})", verdict)
-        if load["first_error"]:
-            table.add_row("first load error", Text(load["first_error"], style="red"))
+            verdict.stylize(SEVERITY_STYLE[Severity.CRITICAL])
+        table.add_row(f"load ({load['tasks']} tasks, {load['seconds']:.1f}s)", verdict)
     return table
 
 
-def _scenario_what(result: ScenarioResult) -> Text:
-    if result.outcome == "skipped":
-        return Text(result.reason or "", style="dim")
+def _outcome_cell(result: ScenarioResult) -> Text:
+    """What the app sees, in one short cell: ok, the error's type whole, hang, skipped."""
+    if result.outcome == "error" and result.error is not None:
+        return Text(result.error.type, style=OUTCOME_STYLE["error"])
     if result.outcome == "hang":
-        return Text(result.reason or "hang")
-    if result.error is None:
-        return Text("the app's query worked", style="green")
-    text = Text(f"{result.error.type}: {result.error.message}")
-    if result.error.wrapped_as:
-        text.append(f"\n(raised as {result.error.wrapped_as})", style="dim")
-    if result.recovered is not None:
-        text.append("\nnext request: " + ("ok" if result.recovered else "failed too"), style="dim")
-    return text
+        bound = f" ({result.seconds:g}s)" if result.seconds is not None else ""
+        return Text(f"hang{bound}", style=OUTCOME_STYLE["hang"])
+    return Text(result.outcome, style=OUTCOME_STYLE[result.outcome])
+
+
+def _scenario_lines(report: ProbeReport) -> list[Any]:
+    """Below the table, per scenario: the limit it reproduced, what failed and how, what the fix ran as."""
+    parts: list[Any] = []
+    skipped: dict[str, list[str]] = {}
+    for name in dict.fromkeys(s.name for s in report.scenarios):
+        results = {s.config: s for s in report.scenarios if s.name == name}
+        sentences: list[str] = []
+        for result in results.values():
+            scaled = result.scaled
+            if "factor" in scaled and not sentences:
+                assumed = " (assumed: none known; --network-idle-timeout or --discover-idle-timeout)" \
+                    if scaled.get("killer_assumed") else ""
+                sentences.append(f"{scaled['killer_seconds']:g}s ran as {scaled['killer_scaled']:g}s, "
+                                 f"idle {scaled.get('idle_seconds', 0):g}s{assumed}.")
+            if result.outcome == "skipped":
+                skipped.setdefault(result.reason or "skipped", []).append(name)
+                break
+            if result.error is not None:
+                wrapped = f", raised as {result.error.wrapped_as}" if result.error.wrapped_as else ""
+                recovered = "" if result.recovered is None else \
+                    "; the next request worked" if result.recovered else "; the next request failed too"
+                sentences.append(f"{result.config}: {result.error}{wrapped}{recovered}.")
+            elif result.outcome == "hang":
+                sentences.append(f"{result.config}: {result.reason or 'hang'}.")
+            elif result.config == "recommended" and _scenario_scale(result):
+                sentences.append(f"recommended ran with {_scenario_scale(result)}.")
+        if sentences:
+            parts += [Text(name, style="bold"), _prose(" ".join(sentences))]
+    for reason, names in skipped.items():
+        parts += [Text(", ".join(names) + " skipped", style="bold"), _prose(reason)]
+    return parts
 
 
 def _scenario_scale(result: ScenarioResult) -> str:
@@ -372,96 +518,109 @@ def _scenario_scale(result: ScenarioResult) -> str:
     for key, label in (("command_timeout", "command_timeout {}s"), ("tcp_user_timeout_ms", "tcp_user_timeout {}ms")):
         if key in scaled:
             parts.append(label.format(f"{scaled[key]:g}"))
-    return "\n".join(parts) or "-"
-
-
-def _killers(report: ProbeReport) -> str:
-    """One line per scenario: the limit it reproduces and what it became."""
-    lines: dict[str, str] = {}
-    for result in report.scenarios:
-        scaled = result.scaled
-        if "factor" in scaled and result.name not in lines:
-            assumed = " (assumed: nothing known; --network-idle-timeout or --discover-idle-timeout)" \
-                if scaled.get("killer_assumed") else ""
-            lines[result.name] = (f"{result.name}: {scaled['killer_seconds']:g}s ran as {scaled['killer_scaled']:g}s, "
-                                  f"idle {scaled.get('idle_seconds', 0):g}s{assumed}")
-    return "\n".join(lines.values())
+    return ", ".join(parts)
 
 
 def probe_scenarios_table(report: ProbeReport) -> Table:
-    table = Table(title="Failure scenarios, time-scaled", title_justify="left", show_lines=True,
-                  caption=_killers(report) or None, caption_justify="left")
-    table.add_column("Scenario", no_wrap=True)
-    table.add_column("Config", no_wrap=True)
-    table.add_column("Outcome", no_wrap=True)
-    table.add_column("What the app sees", ratio=3, overflow="fold")  # never cut the names users search for
-    table.add_column("Scaled timings", ratio=1)
-    previous = None
-    for result in report.scenarios:
-        outcome = Text(result.outcome, style=OUTCOME_STYLE[result.outcome])
-        if result.seconds is not None:
-            outcome.append(f"\n{result.seconds:.2f}s", style="dim")
-        table.add_row(result.name if result.name != previous else "", result.config, outcome,
-                      _scenario_what(result), Text(_scenario_scale(result)))
-        previous = result.name
+    """One row per scenario: what the app sees with its current settings and with the recommended ones."""
+    table = _table("Scenario", "Current", "Recommended", title="Failure scenarios, time-scaled")
+    for column in table.columns:
+        column.no_wrap = True  # error types are what people search for: never cut, never split
+    for name in dict.fromkeys(s.name for s in report.scenarios):
+        results = {s.config: s for s in report.scenarios if s.name == name}
+        cells = [_outcome_cell(results[c]) if c in results else Text("-") for c in ("current", "recommended")]
+        table.add_row(name, *cells)
     return table
 
 
-def render_probe(report: ProbeReport, options: RenderOptions) -> None:
-    data = report.to_json()
-    if options.json:
-        print_json(data)
-        return
-    out = console(options)
-    parts: list[Any] = [
-        Text.assemble(("pool-doctor probe ", "bold"), f"{report.target} · driver {report.driver} · "
-                      f"{report.seconds:.1f}s"),
-        probe_path_table(data),
-    ]
-    if report.scenarios:
-        parts.append(probe_scenarios_table(report))
-    if report.idle_timeout is not None:
-        found = report.idle_timeout
-        if found.upper is None:
-            line = f"no idle timeout up to {found.max_seconds:g}s"
-        else:
-            lower = f"{found.lower:.2f}s" if found.lower is not None else "0s"
-            line = f"between {lower} and {found.upper:.2f}s, shape: {found.shape}"
-            if found.error is not None:
-                line += f" ({found.error})"
-        parts.append(Text(f"Idle timeout on this path: {line} "
-                          f"[{found.connections} connections, {found.tests} tests, {found.seconds:.1f}s]", style="bold"))
-    if report.limitations:
-        parts.append(could_not_see(report.limitations))
+def _probe_verdict(report: ProbeReport) -> Text:
     current = [s.name for s in report.failures("current")]
     recommended = [s.name for s in report.failures("recommended")]
-    parts.append(Text(
-        "Current settings: " + (f"fail {', '.join(current)}" if current else "pass every scenario")
-        + " · recommended settings: " + (f"fail {', '.join(recommended)}" if recommended else "pass every scenario")
-        + "  (pool-doctor recommend shows them)",
-        style="bold red" if current or recommended else "bold green",
-    ))
+    return Text.assemble(
+        ("Current settings: ", "bold"), f"fail {', '.join(current)}" if current else "pass every scenario",
+        ("; recommended: ", "bold"), f"fail {', '.join(recommended)}" if recommended else "pass every scenario",
+        " (see pool-doctor recommend).",
+    )
+
+
+def _idle_timeout_line(report: ProbeReport) -> Text | None:
+    found = report.idle_timeout
+    if found is None:
+        return None
+    if found.upper is None:
+        line = f"no idle timeout up to {found.max_seconds:g}s"
+    else:
+        lower = f"{found.lower:.2f}s" if found.lower is not None else "0s"
+        line = f"between {lower} and {found.upper:.2f}s, shape: {found.shape}"
+        if found.error is not None:
+            line += f" ({found.error})"
+    return Text.assemble(("Idle timeout on this path: ", "bold"), f"{line} [{found.connections} connections, "
+                         f"{found.tests} tests, {found.seconds:.1f}s]")
+
+
+def render_probe(report: ProbeReport, options: RenderOptions, out: Console) -> None:
+    if options.format == "json":
+        write_json(out, report.to_json())
+        return
+    if options.format == "markdown":
+        write(out, probe_markdown(report))
+        return
+    parts: list[Any] = [
+        Text.assemble(("pool-doctor probe ", "bold"), report.target),
+        Text(f"driver {report.driver} · {report.seconds:.1f}s"),
+        Text(),
+        probe_path_table(report.to_json()),
+    ]
+    if report.scenarios:
+        parts += [Text(), probe_scenarios_table(report), Text(), *_scenario_lines(report)]
+    idle = _idle_timeout_line(report)
+    if idle is not None:
+        parts.append(idle)
+    if report.limitations:
+        parts += could_not_see(report.limitations)
+    parts.append(_probe_verdict(report))
     out.print(Group(*parts))
 
 
+def probe_markdown(report: ProbeReport) -> str:
+    current = report.failures("current")
+    lines = [f"## pool-doctor probe: {'current settings fail ' + str(len({s.name for s in current})) + ' scenario(s)' if current else 'every scenario passes'}",
+             "", f"`{report.target}` · driver {report.driver} · {report.seconds:.1f}s", ""]
+    if report.scenarios:
+        lines += ["| scenario | current | recommended |", "|---|---|---|"]
+        for name in dict.fromkeys(s.name for s in report.scenarios):
+            results = {s.config: s for s in report.scenarios if s.name == name}
+            cells = [_md(_outcome_cell(results[c]).plain) if c in results else "-" for c in ("current", "recommended")]
+            lines.append(f"| `{name}` | {cells[0]} | {cells[1]} |")
+        lines.append("")
+        for result in report.scenarios:
+            if result.error is not None:
+                lines.append(f"- `{result.name}` ({result.config}): `{_md(result.error)}`")
+        lines.append("")
+    idle = _idle_timeout_line(report)
+    if idle is not None:
+        lines += [idle.plain, ""]
+    lines.append(_probe_verdict(report).plain)
+    return "\n".join(lines) + "\n"
+
+
 class ProbeProgressBar:
-    """The probe's steps as a rich progress bar on stderr (stdout stays the report)."""
+    """The probe's steps on stderr (stdout stays the report): a rich bar on a terminal, else one plain line
+    a step (CI logs and pipes see that work is going on), or nothing with --quiet."""
 
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        err = stderr_console()
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                  TimeElapsedColumn(), console=err, transient=True)
-        self._live = err.is_terminal  # piped stderr (CI, tests) gets no bar and no stray blank lines
+    def __init__(self, quiet: bool = False, label: str = "probe", stream: IO[str] | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._quiet = quiet
+        self._live = not quiet and self._stream.isatty()
+        self._label = label
         self._task: Any = None
         self._steps = 0
+        self._total = 0
+        if self._live:
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                      TimeElapsedColumn(), console=Console(file=self._stream), transient=True)
 
     def __enter__(self) -> ProbeProgressBar:
         if self._live:
@@ -473,13 +632,18 @@ class ProbeProgressBar:
             self._progress.stop()
 
     def start(self, steps: int) -> None:
+        self._total = steps
         if self._live:
-            self._task = self._progress.add_task("probe", total=steps)
+            self._task = self._progress.add_task(self._label, total=steps)
 
     def step(self, description: str) -> None:
-        if self._task is None:
-            return
-        if self._steps:
-            self._progress.advance(self._task)
         self._steps += 1
+        if self._quiet:
+            return
+        if not self._live:
+            self._stream.write(f"pool-doctor: {self._label} [{self._steps}/{self._total}] {description}\n")
+            self._stream.flush()
+            return
+        if self._steps > 1:
+            self._progress.advance(self._task)
         self._progress.update(self._task, description=description)

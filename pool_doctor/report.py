@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pool_doctor.config import Settings
-from pool_doctor.model import Finding, ServerFacts, Severity, to_jsonable
+from pool_doctor.model import SCHEMA_VERSION, Finding, ServerFacts, Severity, to_jsonable
 from pool_doctor.rules import Facts, evaluate
 from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.platforms import Recognised, Runtime, recognise
@@ -56,6 +56,7 @@ class CheckReport:
     def to_json(self) -> dict[str, Any]:
         server = self.server
         return {
+            "schema_version": SCHEMA_VERSION,
             "target": self.inputs.target.display(),
             "role": server.role,
             "server": {

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pool_doctor.connection.drivers import Session, describe_error, driver_for
 from pool_doctor.connection.spec import ConnectionSpec
-from pool_doctor.durations import parse_duration, unit_seconds
+from pool_doctor.durations import parse_duration, show_value, unit_seconds
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Activity, ServerFacts, Setting
 from pool_doctor.pgsource import describe_source
@@ -145,7 +145,7 @@ def facts_from_row(
             client = session_settings.get(name, ("", "the connection's startup options"))[1]
             source = describe_source(row["source"], role=role["name"], database=database, client=client,
                                      sourcefile=row.get("sourcefile"), sourceline=row.get("sourceline"))
-            # The value as it was written (ALTER ROLE ... SET '5s', options=-c ...), as --role shows it too.
+            # The value from the level that set it (ALTER ROLE ... SET, options=-c ...), as --role shows it too.
             value = row["setting"]
             if row["source"] in ("database user", "user", "database", "global") and name in overrides:
                 value = overrides[name][0]
@@ -228,15 +228,23 @@ def _overrides(rows: list[dict[str, Any]], role: str, database: str) -> dict[str
     return {name: (value, where) for name, (_, value, where) in best.items()}
 
 
+# Settings whose SHOW hook prints the bare number in their own unit (guc_tables.c show_tcp_keepalives_idle,
+# show_tcp_user_timeout, ...), not the largest whole unit: `SHOW tcp_keepalives_idle` says 60, not 1min.
+BARE_SHOW = {"tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout"}
+
+
 def _setting(row: dict[str, Any], value: str | None, source: str) -> Setting:
-    unit = row.get("unit")
+    name, unit = row["name"], row.get("unit")
     seconds = None
     if unit_seconds(unit) is not None and value is not None:
         try:
             seconds = parse_duration(value, default_unit=unit)
         except ValueError:
             seconds = None
-    return Setting(name=row["name"], present=True, value=value, unit=unit, seconds=seconds, source=source)
+        else:
+            # One shape whatever set it: '300000' from a config file and '5min' from ALTER ROLE both read as SHOW does.
+            value = str(round(seconds / (unit_seconds(unit) or 1))) if name in BARE_SHOW else show_value(seconds, unit)
+    return Setting(name=name, present=True, value=value, unit=unit, seconds=seconds, source=source)
 
 
 def _activity(rows: list[dict[str, Any]], role: str, connected_as: str) -> Activity:

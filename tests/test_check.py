@@ -95,15 +95,46 @@ def test_incident_exits_1_naming_setting_value_and_where_it_was_set(app: App, tm
 
 
 def test_incident_table_output_for_people(app: App, tmp_path: Path) -> None:
-    app.alter("idle_session_timeout", "5s")
-    run = pool_doctor("check", "--url", app.url(), cwd=tmp_path)
+    """The incident at 80 columns (the width of CI logs and pipes): 40 lines at most, nothing wider, each
+    finding's severity and code whole on one line of the table, the prose below it, the source in words."""
+    app.alter("idle_session_timeout", "5min")
+    run = pool_doctor("check", "--url", app.url(), "--network-idle-timeout", "350", cwd=tmp_path, env={"COLUMNS": "80"})
     assert run.code == 1
-    text = " ".join(run.stdout.split())
+    lines = run.stdout.splitlines()
+    assert len(lines) <= 40, run.stdout
+    assert max(len(line) for line in lines) <= 80, run.stdout
     assert "\x1b[" not in run.stdout  # NO_COLOR honoured
+    text = " ".join(run.stdout.split())
     assert f"judged as role {app.role} in database {app.database}" in text
-    assert "critical" in text and "[idle-session-timeout]" in text
-    assert "Summary: 1 critical" in text
+    for severity, code, fact in (("critical", "network-idle-timeout", "idle_timeout = 350s"),
+                                 ("critical", "idle-session-timeout", "idle_session_timeout = 5min"),
+                                 ("warning", "keepalives-too-slow", "tcp_keepalives_idle = 2h")):
+        assert any(re.fullmatch(rf"{severity}\s+{code}\s+{re.escape(fact)}\s*", line) for line in lines), run.stdout
+    assert f"set by ALTER ROLE {app.role} IN DATABASE {app.database}" in text  # where it was set, in the prose
+    assert "ConnectionDoesNotExistError" in text and "InterfaceError" in text
+    assert "Summary: 2 critical, 1 warning, 1 info" in text
     assert ":***@" in text
+    # Only the facts behind the findings; --verbose shows every setting read, with where it was set.
+    assert "lock_timeout" not in text
+    verbose = pool_doctor("check", "--verbose", "--url", app.url(), "--network-idle-timeout", "350", cwd=tmp_path,
+                          env={"COLUMNS": "80"})
+    assert verbose.code == 1
+    assert max(len(line) for line in verbose.stdout.splitlines()) <= 80
+    rows = {line.split()[0]: line for line in verbose.stdout.splitlines() if line.strip()}
+    assert "lock_timeout" in rows and rows["idle_session_timeout"].split()[1] == "5min"
+
+
+def test_markdown_report_for_a_ci_summary(app: App, tmp_path: Path) -> None:
+    app.alter("idle_session_timeout", "5min")
+    run = pool_doctor("check", "--format", "markdown", "--url", app.url(), cwd=tmp_path)
+    assert run.code == 1
+    lines = run.stdout.splitlines()
+    assert lines[0] == "## pool-doctor check: 1 critical, 0 warning, 1 info"
+    header = lines.index("| severity | code | finding | fact |")
+    assert lines[header + 1] == "|---|---|---|---|"
+    assert lines[header + 2].startswith("| critical | `idle-session-timeout` | ")
+    assert "### Recommended settings" in lines and any(line.startswith("| `pool_recycle` | `270` |") for line in lines)
+    assert "\x1b[" not in run.stdout and ":***@" in run.stdout
 
 
 @pytest.mark.parametrize("how", ["flags", "config-file", "environment"])
@@ -182,8 +213,8 @@ def test_settings_a_version_lacks_are_reported_absent(pg: LocalPostgres, app: Ap
     assert settings["idle_session_timeout"]["present"] is True
     assert server["slots"]["reserved_connections"] == 0
     if pg.major < 17:
-        table = pool_doctor("check", "--url", app.url(), cwd=tmp_path)
-        assert re.search(r"transaction_timeout\s+│\s+absent\s+│\s+not in this version", table.stdout), table.stdout
+        table = pool_doctor("check", "--verbose", "--url", app.url(), cwd=tmp_path)
+        assert re.search(r"transaction_timeout\s+absent\s+not in this version", table.stdout), table.stdout
 
 
 def test_non_superuser_gets_a_report_saying_what_it_could_not_see(app: App, tmp_path: Path) -> None:
@@ -331,7 +362,40 @@ def test_network_idle_timeout_and_server_keepalives(app: App, tmp_path: Path) ->
     assert fixed.code == 0
     assert fixed.findings() == {"no-hang-bound": "info"}
     setting = fixed.json()["server"]["settings"]["tcp_keepalives_idle"]
-    assert (setting["value"], setting["source"]) == ("60", f"ALTER ROLE {app.role}")
+    with psycopg.connect(app.url(driver=None)) as conn:  # as SHOW prints it to the app's role over TCP
+        shown = conn.execute("SHOW tcp_keepalives_idle").fetchone()
+    assert shown is not None and shown[0] == "60"  # its SHOW hook prints bare seconds
+    assert (setting["value"], setting["seconds"], setting["unit"], setting["source"]) == (
+        "60", 60, "s", f"ALTER ROLE {app.role}")
+
+
+def test_a_setting_has_one_shape_whatever_set_it(tuned: LocalPostgres, unique_name: str, tmp_path: Path) -> None:
+    """lock_timeout written as 90000 (ms) in a config file and as '90s' by ALTER ROLE reads the same: the
+    value as SHOW prints it, seconds, the unit, and where it was set."""
+    by_file, by_role = make_app(tuned, f"{unique_name}_f"), make_app(tuned, f"{unique_name}_r")
+    tuned.sql("ALTER SYSTEM SET lock_timeout = 90000")  # postgresql.auto.conf
+    tuned.sql("SELECT pg_reload_conf()")
+    try:
+        by_role.alter("lock_timeout", "90s", in_database=False)
+        time.sleep(0.2)  # the reload reaches new backends once the postmaster has read the file
+        seen = {}
+        for app in (by_file, by_role):
+            run = pool_doctor("check", "--json", "--url", app.url(), "--pool-pre-ping", cwd=tmp_path)
+            assert run.code in (0, 1), run.stderr
+            seen[app.role] = run.json()["server"]["settings"]["lock_timeout"]
+            with psycopg.connect(app.url(driver=None)) as conn:
+                shown = conn.execute("SHOW lock_timeout").fetchone()
+            assert shown is not None and seen[app.role]["value"] == shown[0] == "90s"
+    finally:
+        tuned.sql("ALTER SYSTEM RESET lock_timeout")
+        tuned.sql("SELECT pg_reload_conf()")
+    file_setting, role_setting = seen[by_file.role], seen[by_role.role]
+    assert file_setting.keys() == role_setting.keys()
+    assert {k: v for k, v in file_setting.items() if k != "source"} == {k: v for k, v in role_setting.items() if k != "source"}
+    assert file_setting["seconds"] == 90 and file_setting["unit"] == "ms"
+    # The file's name shows to roles that may read pg_settings.sourcefile (superusers, pg_read_all_settings).
+    assert file_setting["source"] == "configuration file" or "postgresql.auto.conf" in file_setting["source"]
+    assert role_setting["source"] == f"ALTER ROLE {by_role.role}"
 
 
 # -- where the target comes from --------------------------------------------------------------------

@@ -45,15 +45,24 @@ def port_open(port: int) -> bool:
 def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
     started = time.monotonic()
     result = subprocess.run([*command(), "demo"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "COLUMNS": "120"})
+                            env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"})
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert INCIDENT in out  # the naive pool meets the NAT reset
+    lines = out.splitlines()
+    assert len(lines) <= 150, out  # the story, told at a glance
+    assert max(len(line) for line in lines) <= 80, out
+    text = " ".join(out.split())
+    assert INCIDENT in text  # the naive pool meets the NAT reset
     assert re.search(r"recommended \(scaled\): ok", out)
-    assert "[idle-session-timeout]" in out and "ALTER ROLE app IN DATABASE chat" in out  # check's finding
-    assert "pool_recycle" in out and "pool_pre_ping" in out
-    assert "server_idle_timeout" in out and "network_reset" in out
+    # check's finding, its code whole on one line, and where the limit was set
+    assert any(re.fullmatch(r"critical\s+idle-session-timeout\s+idle_session_timeout = 5min\s*", line) for line in lines)
+    assert "ALTER ROLE app IN DATABASE chat" in text
+    assert "    pool_recycle=270," in lines and "    pool_pre_ping=True," in lines  # recommend's paste-ready block
+    assert any(re.fullmatch(r"server_idle_timeout\s+InterfaceError\s+ok\s*", line) for line in lines), out
+    assert any(re.fullmatch(r"network_reset\s+ConnectionDoesNotExistError\s+ok\s*", line) for line in lines), out
+    # stderr is piped: the slow steps as plain lines, not a spinner's escape codes
+    assert "pool-doctor: demo: starting a throwaway PostgreSQL" in result.stderr and "\x1b[" not in result.stderr
     assert elapsed < 60, f"demo took {elapsed:.0f}s"
     port = int(re.search(r"PostgreSQL \d+ on 127\.0\.0\.1:(\d+)", out).group(1))  # type: ignore[union-attr]
     assert not port_open(port)

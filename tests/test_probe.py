@@ -7,6 +7,7 @@ package's own fault proxy on loopback. No mocks.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,15 +136,44 @@ def test_recommended_settings_as_current_exit_0_and_table_output(server: LocalPo
         "--load-seconds", "0.2",
     )
     assert run.code == 0, run.stdout + run.stderr
-    assert "Failure scenarios" in run.stdout and "network_reset" in run.stdout
+    lines = run.stdout.splitlines()
+    assert "Failure scenarios, time-scaled" in [line.strip() for line in lines]
+    assert any(re.fullmatch(r"network_reset\s+ok\s+ok\s*", line) for line in lines), run.stdout
     assert "pass every scenario" in run.stdout
 
 
+@pytest.mark.slow
+def test_table_at_80_columns_keeps_error_types_whole(server: LocalPostgres, unique_name: str) -> None:
+    """One row per scenario, current beside recommended, the error type whole; the details below it."""
+    server.create_role(unique_name, PASSWORD, settings={"idle_session_timeout": "2s"})
+    server.create_database(f"{unique_name}_db", owner=unique_name)
+    url = server.url(unique_name, PASSWORD, f"{unique_name}_db", driver="asyncpg")
+    run = run_pool_doctor("probe", "--url", url, "--network-idle-timeout", "350", "--scenario", "server_idle_timeout",
+                          "--scenario", "network_reset", "--load-seconds", "0.2", "--connections", "1",
+                          secret=PASSWORD, env={"COLUMNS": "80"}, timeout=90)
+    assert run.code == 1, run.stderr
+    lines = run.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, run.stdout
+    assert any(re.fullmatch(r"server_idle_timeout\s+InterfaceError\s+ok\s*", line) for line in lines), run.stdout
+    assert any(re.fullmatch(r"network_reset\s+ConnectionDoesNotExistError\s+ok\s*", line) for line in lines), run.stdout
+    text = " ".join(run.stdout.split())
+    assert "current: ConnectionDoesNotExistError: " + INCIDENT in text
+    assert "raised as sqlalchemy.exc.InterfaceError" in text
+    # Piped stderr: the progress as plain lines, one a step.
+    progress = run.stderr.splitlines()
+    assert progress and all(line.startswith("pool-doctor: probe [") for line in progress), run.stderr
+
+
 def test_cannot_connect_exits_3_with_one_masked_line() -> None:
-    run = pool_doctor("probe", "--url", f"postgresql+asyncpg://app:{PASSWORD}@127.0.0.1:1/appdb", "--timeout", "2")
+    url = f"postgresql+asyncpg://app:{PASSWORD}@127.0.0.1:1/appdb"
+    run = pool_doctor("probe", "--url", url, "--timeout", "2")
     assert run.code == 3 and run.stdout == ""
+    # Piped stderr: the step it was on, then the one error line.
     lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("pool-doctor: error: ") and "***" in lines[0]
+    assert lines[:-1] == ["pool-doctor: probe [1/9] reading the server's settings"], run.stderr
+    assert lines[-1].startswith("pool-doctor: error: ") and "***" in lines[-1]
+    quiet = pool_doctor("probe", "--quiet", "--url", url, "--timeout", "2")
+    assert quiet.code == 3 and quiet.stderr == lines[-1] + "\n"
 
 
 @pytest.mark.parametrize("flag", [["--scenario", "nope"], ["--discover-idle-timeout", "soon"],

@@ -237,7 +237,10 @@ class ProbeReport:
         return all(s.passed for s in self.scenarios)
 
     def to_json(self) -> dict[str, Any]:
+        from pool_doctor.model import SCHEMA_VERSION
+
         document: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
             "target": self.target,
             "driver": self.driver,
             "configs": self.configs,

@@ -158,3 +158,28 @@ def _unknown_cell(pool: ScannedPool) -> Any:
     names = [key.rsplit(".", 1)[-1] for key, value in pool.settings.items() if not value.known]
     names += [u.split(":", 1)[-1].strip() if ":" in u else u for u in pool.unresolved]
     return Text("\n".join(names) if names else "-", style="" if names else "dim")
+
+
+def scan_markdown(report: ScanReport, findings: list[ScanFinding]) -> str:
+    """A GitHub-flavoured report: the pools found, then a findings table, for $GITHUB_STEP_SUMMARY."""
+
+    def cell(text: Any) -> str:
+        return " ".join(str(text).split()).replace("|", "\\|")
+
+    lines = [f"## pool-doctor scan: {len(report.pools)} pools, {len(findings)} findings", ""]
+    if report.pools:
+        lines += ["| where | stack | idle settings |", "|---|---|---|"]
+        for pool in report.pools:
+            shown = [f"{key.rsplit('.', 1)[-1]} {value.show()}" for key in IDLE_KEYS.get(pool.stack, ())
+                     if (value := pool.get(key)) is not None and value.known]
+            lines.append(f"| `{cell(pool.where)}` | {pool.stack} | {cell(', '.join(shown) or '-')} |")
+        lines.append("")
+    if findings:
+        lines += ["| severity | code | where | finding |", "|---|---|---|---|"]
+        lines += [f"| {f.severity.value} | `{f.code}` | `{cell(pool.where)}` | {cell(f.title)} |" for pool, f in findings]
+        lines.append("")
+        for pool, f in findings:
+            lines += [f"- **`{f.code}`** at `{cell(pool.where)}`: {cell(f.detail)}"]
+    else:
+        lines.append("No findings.")
+    return "\n".join(lines) + "\n"
