@@ -186,10 +186,32 @@ def build_stack_pool(
         args.setdefault("connect_timeout", 10)
     if settings.stack == "psycopg_pool":
         conninfo = target.render(hide_password=False, driver="")
-        return pools.PsycopgPool(conninfo, values, args, OPEN_TIMEOUT, not startup)  # type: ignore[return-value]
+        return pools.PsycopgPool(conninfo, one_connection(values), args, OPEN_TIMEOUT, not startup)  # type: ignore[return-value]
     if settings.stack == "django":
+        options = values.get("OPTIONS")
+        if isinstance(options, dict) and options.get("pool"):
+            pool = options["pool"] if isinstance(options["pool"], dict) else {}
+            values["OPTIONS"] = {**options, "pool": one_connection(pool)}
         return pools.DjangoPool(pools.django_entry(target, values, args), not startup)  # type: ignore[return-value]
     raise ValueError(f"no probe pool for stack {settings.stack!r}")
+
+
+PSYCOPG_POOL_ONE_CONNECTION = (
+    "psycopg_pool ran with min_size = max_size = 1 (the scenario uses one connection): after a failed check its "
+    "getconn backs off 1, 2, 4, 8 s before the next, so with min_size 4 the connections it adds meanwhile outlive "
+    "the time-scaled limit and die too (PoolTimeout), which the real, unscaled limit would not do"
+)
+
+
+def one_connection(values: dict[str, Any]) -> dict[str, Any]:
+    """psycopg_pool keys with one connection: see PSYCOPG_POOL_ONE_CONNECTION."""
+    return {**values, "min_size": 1, "max_size": 1}
+
+
+def uses_psycopg_pool(settings: EngineSettings) -> bool:
+    options = settings.values.get("OPTIONS")
+    return settings.stack == "psycopg_pool" or (
+        settings.stack == "django" and isinstance(options, dict) and bool(options.get("pool")))
 
 
 LONG = 3600.0  # seconds: the probe's own deadlines bound every call; this only backs them up

@@ -347,7 +347,12 @@ def _django_connections() -> Any:
         from django.conf import settings
 
         if not settings.configured:
-            settings.configure(DATABASES={}, USE_TZ=True, LOGGING_CONFIG=None)
+            settings.configure(DATABASES={}, USE_TZ=True, LOGGING_CONFIG=None, INSTALLED_APPS=[])
+            import django
+            from django.apps import apps
+
+            if not apps.ready:  # no apps to load; Django warns about queries made before setup()
+                django.setup(set_prefix=False)
         from django.db import connections
 
         return connections

@@ -232,6 +232,10 @@ def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, confi
     limit_of = getattr(scenario, "limit", None)
     if limit_of is None or config.policy is None:
         return result
+    from pool_doctor.probe.engines import PSYCOPG_POOL_ONE_CONNECTION, uses_psycopg_pool
+
+    if uses_psycopg_pool(config) and result.outcome != "skipped":
+        result = replace(result, notes=[*result.notes, PSYCOPG_POOL_ONE_CONNECTION])
     verdict = judge(config.policy, limit_of(ctx))
     expected = {Outcome.SURVIVES: "ok", Outcome.AT_RISK: "ok", Outcome.REPLACED: "ok",
                 Outcome.FAILS_BOUNDED: "error", Outcome.FAILS: "error", Outcome.HANGS: "hang"}[verdict.outcome]

@@ -47,6 +47,7 @@ STACK_TIME_KEYS: dict[str, tuple[str, ...]] = {
     "psycopg_pool": ("max_idle", "max_lifetime"),
     "django": ("CONN_MAX_AGE",),
 }
+PSYCOPG_POOL_BACKOFF = 1.1  # seconds: AttemptWithBackoff's first delay (1 s, 10 % jitter), psycopg_pool 3.3
 MIN_HANG_BOUND = 2.5  # seconds an attempt may take before the probe calls it a hang (loopback answers in ms)
 
 
@@ -207,10 +208,14 @@ def detect_seconds(config: EngineSettings, driver: str) -> float | None:
 def hang_bound(config: EngineSettings, driver: str, idle: float) -> float:
     """How long an attempt may take before the probe calls it a hang: room for the config's own (scaled)
     timeouts to fire twice, and for SQLAlchemy's graceful close when pool_recycle retires a dead connection."""
+    from pool_doctor.probe.engines import uses_psycopg_pool
+
     detect = detect_seconds(config, driver) or 0.0
     recycles = 0 < config.pool_recycle < idle
     close = SQLALCHEMY_GRACEFUL_CLOSE if recycles and driver == "asyncpg" else 0.0
-    return max(MIN_HANG_BOUND, 1.0 + close + 2 * detect)
+    # psycopg_pool's getconn waits ~1 s (1 s +- 10 %) after a failed check before it tries the replacement.
+    backoff = PSYCOPG_POOL_BACKOFF if uses_psycopg_pool(config) else 0.0
+    return max(MIN_HANG_BOUND, 1.0 + close + backoff + 2 * detect)
 
 
 def keepalive_note(config: EngineSettings, driver: str) -> str | None:
