@@ -325,6 +325,13 @@ def probe_path_table(data: dict[str, Any]) -> Table:
 
 
 def _scenario_what(result: ScenarioResult) -> Text:
+    text = _scenario_said(result)
+    if result.agrees is False:
+        text.append(f"\nthe judge expected {result.judge_expected}: {result.judge_verdict}", style="bold yellow")
+    return text
+
+
+def _scenario_said(result: ScenarioResult) -> Text:
     if result.outcome == "skipped":
         return Text(result.reason or "", style="dim")
     if result.outcome == "hang":
@@ -347,6 +354,11 @@ def _scenario_scale(result: ScenarioResult) -> str:
     for key, label in (("command_timeout", "command_timeout {}s"), ("tcp_user_timeout_ms", "tcp_user_timeout {}ms")):
         if key in scaled:
             parts.append(label.format(f"{scaled[key]:g}"))
+    # Another stack's own time keys (probe/scenarios.py STACK_TIME_KEYS), under their own names.
+    for key in ("max_inactive_connection_lifetime", "max_idle", "max_lifetime", "CONN_MAX_AGE",
+                "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime"):
+        if key in scaled:
+            parts.append(f"{key} {scaled[key]:g}s")
     return "\n".join(parts) or "-"
 
 
@@ -389,7 +401,9 @@ def render_probe(report: ProbeReport, options: RenderOptions) -> None:
         return
     out = console(options)
     parts: list[Any] = [
-        Text.assemble(("pool-doctor probe ", "bold"), f"{report.target} · driver {report.driver} · "
+        Text.assemble(("pool-doctor probe ", "bold"), f"{report.target} · "
+                      + (f"stack {report.stack} · " if report.stack != "sqlalchemy" else "")
+                      + f"driver {report.driver} · "
                       f"{report.seconds:.1f}s"),
         probe_path_table(data),
     ]

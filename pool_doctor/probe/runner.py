@@ -129,8 +129,8 @@ async def run_probe(
                               options.load_seconds + current.pool_timeout + 3 * timeout + 10, "under load", target)
     else:
         progress.step("load: not measured for this stack")
-        limitations.append(f"load: measured through SQLAlchemy's pool only; the {stack} stack's pool ran the "
-                           "scenarios, not the load step")
+        limitations.append(f"load: not measured: the load step drives SQLAlchemy's pool sizes; the {stack} stack's "
+                           "own pool ran the scenarios")
 
     ctx = ProbeContext(
         target=target, facts=facts, timeout=timeout, read_only=read_only, pooling=pooled,
