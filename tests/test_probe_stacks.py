@@ -175,3 +175,28 @@ def test_each_stack_pool_is_read_only(server: LocalPostgres, stack: str, values:
     assert setting == "on"
     # asyncpg, psycopg, and Django (which raises psycopg's error as its InternalError) refuse the write.
     assert write in ("ReadOnlySQLTransactionError", "ReadOnlySqlTransaction", "InternalError"), write
+
+
+@pytest.mark.parametrize(("stack", "values", "driver", "expected"), [
+    ("asyncpg", {"max_inactive_connection_lifetime": 300, "max_queries": 50000, "command_timeout": 30}, "asyncpg",
+     {"max_inactive_connection_lifetime": 1.5, "max_queries": 50000}),
+    ("asyncpg", {"max_inactive_connection_lifetime": 0}, "asyncpg", {"max_inactive_connection_lifetime": 0}),
+    ("psycopg_pool", {"max_idle": "10min", "max_lifetime": 3600, "timeout": 30}, "psycopg",
+     {"max_idle": 3.0, "max_lifetime": 18.0, "timeout": 30}),
+    ("django", {"CONN_MAX_AGE": 600}, "psycopg", {"CONN_MAX_AGE": 3.0}),
+    ("django", {"CONN_MAX_AGE": None}, "psycopg", {"CONN_MAX_AGE": None}),  # None: forever, not a time
+    ("django", {"OPTIONS": {"pool": {"max_idle": 600}}}, "psycopg", {"OPTIONS": {"pool": {"max_idle": 3.0}}}),
+])
+def test_time_scale_divides_each_stacks_own_time_keys(stack: str, values: dict[str, Any], driver: str,
+                                                     expected: dict[str, Any]) -> None:
+    """A 300 s limit runs as 1.5 s: every time key of the stack shrinks by the same factor 200; counts
+    and waits for a free connection do not."""
+    from pool_doctor.probe.engines import EngineSettings
+    from pool_doctor.probe.scenarios import Killer, TimeScale
+
+    config = EngineSettings.from_stack("current", stack, values, {})
+    scaled, shown = TimeScale(Killer(300.0, "a limit")).apply(config, driver, 0.5)
+    assert scaled.values == expected
+    if "command_timeout" in values:
+        assert scaled.connect_args["command_timeout"] == 0.5  # 30 s / 200, floored at the detect floor
+    assert shown["factor"] == 200.0

@@ -20,6 +20,7 @@ from pool_doctor.probe.scenarios import (
 
 if TYPE_CHECKING:
     from pool_doctor.config import Settings
+    from pool_doctor.probe.model import Outcome as ProbeOutcome
     from pool_doctor.recommend import Recommendation
     from pool_doctor.report import CheckReport, Inputs
     from pool_doctor.rules.facts import Facts
@@ -237,6 +238,6 @@ def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, confi
     if uses_psycopg_pool(config) and result.outcome != "skipped":
         result = replace(result, notes=[*result.notes, PSYCOPG_POOL_ONE_CONNECTION])
     verdict = judge(config.policy, limit_of(ctx))
-    expected = {Outcome.SURVIVES: "ok", Outcome.AT_RISK: "ok", Outcome.REPLACED: "ok",
-                Outcome.FAILS_BOUNDED: "error", Outcome.FAILS: "error", Outcome.HANGS: "hang"}[verdict.outcome]
-    return replace(result, judge_expected=expected, judge_verdict=f"{verdict.outcome.value}: {verdict.reason}")
+    expected: dict[Outcome, ProbeOutcome] = {Outcome.SURVIVES: "ok", Outcome.AT_RISK: "ok", Outcome.REPLACED: "ok",
+                Outcome.FAILS_BOUNDED: "error", Outcome.FAILS: "error", Outcome.HANGS: "hang"}
+    return replace(result, judge_expected=expected[verdict.outcome], judge_verdict=f"{verdict.outcome.value}: {verdict.reason}")

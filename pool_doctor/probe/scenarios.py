@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pool_doctor.durations import format_seconds
+from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 from pool_doctor.probe.engines import (
     Attempt,
     EngineSettings,
@@ -27,7 +28,6 @@ from pool_doctor.probe.engines import (
     dispose,
     reap,
 )
-from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 from pool_doctor.probe.model import ScenarioResult
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class TimeScale:
                 shown[key] = round(values[key], 3)
         options = values.get("OPTIONS")
         pool = options.get("pool") if isinstance(options, dict) else None
-        if config.stack == "django" and isinstance(pool, dict):
+        if config.stack == "django" and isinstance(options, dict) and isinstance(pool, dict):
             pool = dict(pool)
             for key in ("max_idle", "max_lifetime"):
                 seconds = _values.seconds(pool, key)
