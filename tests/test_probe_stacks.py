@@ -200,3 +200,13 @@ def test_time_scale_divides_each_stacks_own_time_keys(stack: str, values: dict[s
     if "command_timeout" in values:
         assert scaled.connect_args["command_timeout"] == 0.5  # 30 s / 200, floored at the detect floor
     assert shown["factor"] == 200.0
+
+
+def test_sqlalchemy_null_pool_runs_as_a_null_pool(server: LocalPostgres, tmp_path: Path) -> None:
+    """poolclass = "NullPool" opens a connection per checkout: the server's idle kill never meets it (judge:
+    survives), and the probe runs that pool rather than SQLAlchemy's default QueuePool."""
+    run = probe(server, tmp_path, '[pool]\npoolclass = "NullPool"\n', "server_idle_timeout",
+                extra=("--load-seconds", "0.2"))
+    assert run.code == 0, run.stderr
+    current = scenarios(run)["server_idle_timeout", "current"]
+    assert current["outcome"] == "ok" and current["judge_verdict"].startswith("survives")
