@@ -410,8 +410,10 @@ def probe(
         discover_connections=discover_connections,
     )
     inputs = _inputs(common)
-    # The probe breaks connections on purpose; psycopg's log lines about the cancels that fail are noise.
+    # The probe breaks connections on purpose; psycopg's log lines about the cancels that fail are noise,
+    # and so is asyncpg's traceback when its pool cannot restore min_size through a proxy the probe stopped.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
+    logging.getLogger("asyncpg").setLevel(logging.CRITICAL)
     with ProbeProgressBar(quiet=quiet) as progress:
         report = _run_async(run_probe(inputs, options, progress))
     render_probe(report, RenderOptions(format=_chosen(output_format, json_output)), _stdout())

@@ -503,6 +503,9 @@ def _scenario_lines(report: ProbeReport) -> list[Any]:
                 sentences.append(f"{result.config}: {result.reason or 'hang'}.")
             elif result.config == "recommended" and _scenario_scale(result):
                 sentences.append(f"recommended ran with {_scenario_scale(result)}.")
+            if result.agrees is False:  # the model was wrong: say so, it is itself a finding
+                sentences.append(f"{result.config}: the judge expected {result.judge_expected} "
+                                 f"({result.judge_verdict}).")
         if sentences:
             parts += [Text(name, style="bold"), _prose(" ".join(sentences))]
     for reason, names in skipped.items():
@@ -518,6 +521,11 @@ def _scenario_scale(result: ScenarioResult) -> str:
     for key, label in (("command_timeout", "command_timeout {}s"), ("tcp_user_timeout_ms", "tcp_user_timeout {}ms")):
         if key in scaled:
             parts.append(label.format(f"{scaled[key]:g}"))
+    # Another stack's own time keys (probe/scenarios.py STACK_TIME_KEYS), under their own names.
+    for key in ("max_inactive_connection_lifetime", "max_idle", "max_lifetime", "CONN_MAX_AGE",
+                "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime"):
+        if key in scaled:
+            parts.append(f"{key} {scaled[key]:g}s")
     return ", ".join(parts)
 
 
@@ -567,7 +575,8 @@ def render_probe(report: ProbeReport, options: RenderOptions, out: Console) -> N
         return
     parts: list[Any] = [
         Text.assemble(("pool-doctor probe ", "bold"), report.target),
-        Text(f"driver {report.driver} · {report.seconds:.1f}s"),
+        Text((f"stack {report.stack} · " if report.stack != "sqlalchemy" else "")
+             + f"driver {report.driver} · {report.seconds:.1f}s"),
         Text(),
         probe_path_table(report.to_json()),
     ]

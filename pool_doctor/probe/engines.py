@@ -17,6 +17,8 @@ from pool_doctor.probe.model import AppError
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from pool_doctor.path.policy import PoolPolicy
+
     from pool_doctor.config import PoolConfig
     from pool_doctor.connection.spec import ConnectionSpec
 
@@ -42,14 +44,35 @@ class EngineSettings:
     pool_timeout: float = 30
     pool_use_lifo: bool = False
     connect_args: dict[str, Any] = field(default_factory=dict)
+    poolclass: str | None = None  # SQLAlchemy's; "NullPool" opens a connection per checkout
+    # Another stack's pool (pool_doctor/probe/pools.py): its own pool keys as the library takes them
+    # (driver keyword arguments are in connect_args, where the time scale finds them).
+    stack: str = "sqlalchemy"
+    values: dict[str, Any] = field(default_factory=dict)
+    # What the judge reads for this config (the oracle each scenario's result is compared with).
+    policy: PoolPolicy | None = field(default=None, compare=False)
 
     @classmethod
     def from_pool(cls, name: str, pool: PoolConfig, connect_args: dict[str, Any]) -> EngineSettings:
         return cls(
             name=name, pool_size=pool.pool_size, max_overflow=pool.max_overflow, pool_recycle=pool.pool_recycle,
             pool_pre_ping=pool.pool_pre_ping, pool_timeout=pool.pool_timeout, pool_use_lifo=pool.pool_use_lifo,
-            connect_args=dict(connect_args),
+            connect_args=dict(connect_args), poolclass=pool.poolclass,
         )
+
+    @classmethod
+    def from_stack(cls, name: str, stack: str, values: dict[str, Any], connect_args: dict[str, Any]) -> EngineSettings:
+        """Another stack's config from its own keys (nested as the library takes them) and [connect_args]."""
+        from pool_doctor.probe.pools import split_values
+
+        pool, driver_args = split_values(stack, values, connect_args)
+        return cls(name=name, stack=stack, values=pool, connect_args=driver_args)
+
+    @property
+    def sqlalchemy_view(self) -> EngineSettings:
+        """A SQLAlchemy engine with this config's driver arguments: for the steps that measure the path
+        (connect, round trips), which time the server and the network rather than the pool."""
+        return replace(self, stack="sqlalchemy", values={}, poolclass=None) if self.stack != "sqlalchemy" else self
 
     def with_changes(self, **changes: Any) -> EngineSettings:
         return replace(self, **changes)
@@ -57,6 +80,11 @@ class EngineSettings:
     def to_json(self) -> dict[str, Any]:
         from pool_doctor.recommend import jsonable_connect_args
 
+        if self.stack != "sqlalchemy":
+            from pool_doctor.probe.pools import join_values
+
+            return {"stack": self.stack,
+                    **join_values(self.stack, self.values, jsonable_connect_args(self.connect_args))}
         return {
             "pool_size": self.pool_size,
             "max_overflow": self.max_overflow,
@@ -106,8 +134,13 @@ def build_engine(
     """An async engine for `target` with the pool and connect_args of `settings`, read-only sessions
     (or, with read_only="transaction", read-only transactions: see session_args)."""
     driver = target.driver
-    url = target.render(hide_password=False, driver=driver)
     startup = read_only == "session"
+    if settings.stack != "sqlalchemy" and not null_pool:
+        return build_stack_pool(target, settings, session_settings=session_settings, read_only=read_only)
+    if settings.stack != "sqlalchemy":
+        settings = settings.sqlalchemy_view  # a second session of the same driver, as an admin's
+    null_pool = null_pool or settings.poolclass == "NullPool"
+    url = target.render(hide_password=False, driver=driver)
     kwargs: dict[str, Any] = {
         "connect_args": session_args(driver, settings.connect_args, session_settings, startup=startup),
         "pool_pre_ping": settings.pool_pre_ping,
@@ -130,6 +163,55 @@ def build_engine(
     from sqlalchemy.ext.asyncio import create_async_engine
 
     return create_async_engine(url, **kwargs)
+
+
+OPEN_TIMEOUT = 10.0  # seconds a stack's pool may take to open its min_size connections (bounded again above)
+
+
+def build_stack_pool(
+    target: ConnectionSpec, settings: EngineSettings, *, session_settings: dict[str, str] | None = None,
+    read_only: ReadOnly = "session",
+) -> AsyncEngine:
+    """The stack's own pool (asyncpg, psycopg_pool, Django) behind the AsyncEngine calls the probe makes."""
+    from pool_doctor.probe import pools
+
+    startup = read_only == "session"
+    args = session_args(target.driver, settings.connect_args, session_settings, startup=startup)
+    values = dict(settings.values)
+    if settings.stack == "asyncpg":
+        dsn = target.render(hide_password=False, driver="")
+        return pools.AsyncpgPool(dsn, {**values, **args}, not startup)  # type: ignore[return-value]
+    if target.driver in ("psycopg", "psycopg2"):
+        # libpq's own connect timeout, so a connect on a dead path fails inside the probe's bounds.
+        args.setdefault("connect_timeout", 10)
+    if settings.stack == "psycopg_pool":
+        conninfo = target.render(hide_password=False, driver="")
+        return pools.PsycopgPool(conninfo, one_connection(values), args, OPEN_TIMEOUT, not startup)  # type: ignore[return-value]
+    if settings.stack == "django":
+        options = values.get("OPTIONS")
+        if isinstance(options, dict) and options.get("pool"):
+            pool = options["pool"] if isinstance(options["pool"], dict) else {}
+            values["OPTIONS"] = {**options, "pool": one_connection(pool)}
+        return pools.DjangoPool(pools.django_entry(target, values, args), not startup)  # type: ignore[return-value]
+    raise ValueError(f"no probe pool for stack {settings.stack!r}")
+
+
+PSYCOPG_POOL_ONE_CONNECTION = (
+    "psycopg_pool ran with min_size = max_size = 1 (the scenario uses one connection): after a failed check its "
+    "getconn backs off 1, 2, 4, 8 s before the next, so with min_size 4 the connections it adds meanwhile outlive "
+    "the time-scaled limit and die too (PoolTimeout), which the real, unscaled limit would not do"
+)
+
+
+def one_connection(values: dict[str, Any]) -> dict[str, Any]:
+    """psycopg_pool keys with one connection: see PSYCOPG_POOL_ONE_CONNECTION."""
+    return {**values, "min_size": 1, "max_size": 1}
+
+
+def uses_psycopg_pool(settings: EngineSettings) -> bool:
+    options = settings.values.get("OPTIONS")
+    return settings.stack == "psycopg_pool" or (
+        settings.stack == "django" and isinstance(options, dict) and bool(options.get("pool")))
 
 
 LONG = 3600.0  # seconds: the probe's own deadlines bound every call; this only backs them up
@@ -211,19 +293,22 @@ async def dispose(engine: AsyncEngine, timeout: float = 5.0) -> None:
             pass
 
 
+WRAPPERS = ("sqlalchemy", "django", "psycopg_pool")  # libraries whose own exceptions an app may catch
+
+
 def app_error(exc: BaseException) -> AppError:
     """The driver's exception behind SQLAlchemy's wrappers (DBAPIError.orig, then the adapter's __cause__)."""
     outer = f"{type(exc).__module__}.{type(exc).__qualname__}"
     inner = driver_error(exc)
     root = type(inner).__module__.split(".")[0]
-    source = root if root in (*DRIVER_MODULES, "sqlalchemy") else "python"
+    source = root if root in (*DRIVER_MODULES, *WRAPPERS) else "python"
     text = str(inner).strip()
     message = " ".join(text.splitlines()[0].split()) if text else ""
     if not message and isinstance(inner, TimeoutError):
         message = "timed out"
     return AppError(
         type=type(inner).__name__, module=type(inner).__module__, message=message, source=source,
-        wrapped_as=outer if inner is not exc and outer.startswith("sqlalchemy") else None,
+        wrapped_as=outer if inner is not exc and outer.split(".")[0] in WRAPPERS else None,
     )
 
 

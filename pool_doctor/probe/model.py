@@ -165,10 +165,21 @@ class ScenarioResult:
     recovered: bool | None = None  # after an error: did the next checkout work?
     scaled: dict[str, Any] = field(default_factory=dict)  # the time-scaled values this run used
     notes: list[str] = field(default_factory=list)
+    # The oracle: what the judge (pool_doctor/path/judge.py) says this config does against the scenario's
+    # limit, as the outcome the probe should see ("ok", "error", "hang"); None when it has no limit to judge.
+    judge_expected: Outcome | None = None
+    judge_verdict: str | None = None  # the judge's outcome and reason, in words
 
     @property
     def passed(self) -> bool:
         return self.outcome in ("ok", "skipped")
+
+    @property
+    def agrees(self) -> bool | None:
+        """Whether the real pool did what the judge says; None when skipped or not judged."""
+        if self.judge_expected is None or self.outcome == "skipped":
+            return None
+        return self.outcome == self.judge_expected
 
     def to_json(self) -> dict[str, Any]:
         error = self.error
@@ -186,6 +197,9 @@ class ScenarioResult:
             "reason": self.reason,
             "scaled": self.scaled,
             "notes": self.notes,
+            "judge_expected": self.judge_expected,
+            "judge_verdict": self.judge_verdict,
+            "agrees": self.agrees,
         }
 
 
@@ -228,6 +242,7 @@ class ProbeReport:
     idle_timeout: IdleTimeoutResult | None
     seconds: float
     limitations: list[str] = field(default_factory=list)  # what the connecting role could not see
+    stack: str = "sqlalchemy"  # whose pool the scenarios ran: sqlalchemy, asyncpg, psycopg_pool, django
 
     def failures(self, config: str) -> list[ScenarioResult]:
         return [s for s in self.scenarios if s.config == config and not s.passed]
@@ -243,6 +258,7 @@ class ProbeReport:
             "schema_version": SCHEMA_VERSION,
             "target": self.target,
             "driver": self.driver,
+            "stack": self.stack,
             "configs": self.configs,
             "connect": self.connect.to_json(),
             "round_trip": self.round_trip.to_json() if self.round_trip else None,
@@ -252,6 +268,8 @@ class ProbeReport:
                 "current_failed": [s.name for s in self.failures("current")],
                 "recommended_failed": [s.name for s in self.failures("recommended")],
                 "skipped": sorted({s.name for s in self.scenarios if s.outcome == "skipped"}),
+                # Where the real pool and the judge disagree: a finding about pool-doctor itself.
+                "disagreements": [f"{s.name}/{s.config}" for s in self.scenarios if s.agrees is False],
             },
             "seconds": rounded(self.seconds, 2),
             "limitations": self.limitations,

@@ -19,6 +19,9 @@ from pool_doctor.probe.scenarios import (
 )
 
 if TYPE_CHECKING:
+    from pool_doctor.config import Settings
+    from pool_doctor.probe.model import Outcome as ProbeOutcome
+    from pool_doctor.recommend import Recommendation
     from pool_doctor.report import CheckReport, Inputs
     from pool_doctor.rules.facts import Facts
     from pool_doctor.connection.spec import ConnectionSpec
@@ -91,17 +94,18 @@ async def run_probe(
     progress.step("reading the server's settings")
     check = check or await run_check(inputs)
     facts = check.facts
-    current = EngineSettings.from_pool("current", settings.pool, settings.connect_args)
+    stack = settings.pool.stack
+    current = _config("current", settings, facts)
     pooled = pooling(facts)
     read_only: ReadOnly = "session" if pooled == "none" else "transaction"
 
     progress.step(f"opening {options.connections} fresh connections")
     connect = await _bounded(
-        measure_connect(target, current, options.connections, timeout, read_only=read_only),
+        measure_connect(target, current.sqlalchemy_view, options.connections, timeout, read_only=read_only),
         (options.connections + 1) * 2 * timeout + 5, "opening connections", target)
 
     progress.step("timing round trips and pre-ping")
-    round_trip = await _bounded(measure_round_trip(target, current, timeout, read_only=read_only),
+    round_trip = await _bounded(measure_round_trip(target, current.sqlalchemy_view, timeout, read_only=read_only),
                                 6 * timeout + 10, "timing round trips", target)
 
     round_trip_p95 = percentile(round_trip.select_1.samples, 95) or 0.001
@@ -115,12 +119,19 @@ async def run_probe(
         facts = with_discovered_network_limit(facts, idle_timeout)
     # After discovery: a limit it found on the path shapes the recommendation and the network scenarios.
     rec = recommend(facts)
-    recommended = EngineSettings.from_pool("recommended", rec.pool, rec.connect_args)
+    recommended = _config("recommended", _recommended_settings(settings, rec), facts)
 
-    tasks = options.load_tasks or current.pool_size + current.max_overflow + 2
-    progress.step(f"load: {tasks} tasks for {options.load_seconds:g}s")
-    load = await _bounded(measure_load(target, current, tasks, options.load_seconds, timeout, read_only=read_only),
-                          options.load_seconds + current.pool_timeout + 3 * timeout + 10, "under load", target)
+    limitations = list(facts.server.limitations)
+    load = None
+    if stack == "sqlalchemy":
+        tasks = options.load_tasks or current.pool_size + current.max_overflow + 2
+        progress.step(f"load: {tasks} tasks for {options.load_seconds:g}s")
+        load = await _bounded(measure_load(target, current, tasks, options.load_seconds, timeout, read_only=read_only),
+                              options.load_seconds + current.pool_timeout + 3 * timeout + 10, "under load", target)
+    else:
+        progress.step("load: not measured for this stack")
+        limitations.append(f"load: not measured: the load step drives SQLAlchemy's pool sizes; the {stack} stack's "
+                           "own pool ran the scenarios")
 
     ctx = ProbeContext(
         target=target, facts=facts, timeout=timeout, read_only=read_only, pooling=pooled,
@@ -134,13 +145,13 @@ async def run_probe(
         if any(result.outcome != "ok" for result in pair):
             # Only a scenario that ran on a working server can fail a configuration.
             await _still_reachable(target, timeout, f"during scenario {scenario.name}")
-        results.extend(pair)
+        results.extend(_judged(scenario, ctx, result, config) for result, config in zip(pair, (current, recommended)))
 
     return ProbeReport(
-        target=target.display(), driver=target.driver,
+        target=target.display(), driver=target.driver, stack=stack,
         configs={"current": current.to_json(), "recommended": recommended.to_json()},
         connect=connect, round_trip=round_trip, load=load, scenarios=results, idle_timeout=idle_timeout,
-        seconds=time.monotonic() - started, limitations=list(facts.server.limitations),
+        seconds=time.monotonic() - started, limitations=limitations,
     )
 
 
@@ -186,3 +197,47 @@ async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) ->
         from pool_doctor.connection.drivers import describe_error
 
         return ScenarioResult(scenario.name, config.name, "skipped", reason=f"the probe failed: {describe_error(exc)}")
+
+
+def _config(name: str, settings: Settings, facts: Facts) -> EngineSettings:
+    """The config a scenario runs, in the stack's own terms, with the policy the judge reads for it."""
+    from pool_doctor.rules.facts import with_server_keepalives
+    from pool_doctor.stacks import stack_for
+
+    stack = stack_for(settings.pool.stack)
+    if stack.name == "sqlalchemy":
+        config = EngineSettings.from_pool(name, settings.pool, settings.connect_args)
+    else:
+        config = EngineSettings.from_stack(name, stack.name, stack.values(settings), settings.connect_args)
+    policy = with_server_keepalives(stack.policy(settings, facts.driver), facts.server)
+    return replace(config, policy=policy)
+
+
+def _recommended_settings(settings: Settings, rec: Recommendation) -> Settings:
+    """The app's settings with the recommendation applied: SQLAlchemy's pool and connect_args, or the
+    stack's own keys (rec.values, nested as the library takes them)."""
+    from pool_doctor.config import PoolConfig
+
+    if rec.stack == "sqlalchemy":
+        return settings.model_copy(update={"pool": rec.pool, "connect_args": rec.connect_args})
+    pool = PoolConfig.model_validate({"stack": rec.stack, **rec.values})
+    return settings.model_copy(update={"pool": pool})
+
+
+def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, config: EngineSettings) -> ScenarioResult:
+    """The result with the judge's verdict for this config against the scenario's (unscaled) limit: the
+    oracle the real pool is compared with. The judge reads real seconds; the scenario runs them scaled by
+    one factor, which keeps every retirement on the same side of the limit (the judge's margin aside)."""
+    from pool_doctor.path.judge import Outcome, judge
+
+    limit_of = getattr(scenario, "limit", None)
+    if limit_of is None or config.policy is None:
+        return result
+    from pool_doctor.probe.engines import PSYCOPG_POOL_ONE_CONNECTION, uses_psycopg_pool
+
+    if uses_psycopg_pool(config) and result.outcome != "skipped":
+        result = replace(result, notes=[*result.notes, PSYCOPG_POOL_ONE_CONNECTION])
+    verdict = judge(config.policy, limit_of(ctx))
+    expected: dict[Outcome, ProbeOutcome] = {Outcome.SURVIVES: "ok", Outcome.AT_RISK: "ok", Outcome.REPLACED: "ok",
+                Outcome.FAILS_BOUNDED: "error", Outcome.FAILS: "error", Outcome.HANGS: "hang"}
+    return replace(result, judge_expected=expected[verdict.outcome], judge_verdict=f"{verdict.outcome.value}: {verdict.reason}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pool_doctor.durations import format_seconds
+from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 from pool_doctor.probe.engines import (
     Attempt,
     EngineSettings,
@@ -40,6 +41,13 @@ ASSUMED_IDLE_LIMIT = 300.0  # seconds, when nothing on the path is known to clos
 PAST_KILLER = 0.5  # seconds the probe idles past the scaled killer, at most
 MIN_DETECT = 0.5  # seconds: scaled command/user timeouts never go below this (nor below 20 round trips)
 SQLALCHEMY_GRACEFUL_CLOSE = 2.0  # SQLAlchemy's asyncpg adapter waits this long closing a dead connection
+# Each stack's own keys that are times (seconds): TimeScale scales them with pool_recycle.
+STACK_TIME_KEYS: dict[str, tuple[str, ...]] = {
+    "asyncpg": ("max_inactive_connection_lifetime",),
+    "psycopg_pool": ("max_idle", "max_lifetime"),
+    "django": ("CONN_MAX_AGE",),
+}
+PSYCOPG_POOL_BACKOFF = 1.1  # seconds: AttemptWithBackoff's first delay (1 s, 10 % jitter), psycopg_pool 3.3
 MIN_HANG_BOUND = 2.5  # seconds an attempt may take before the probe calls it a hang (loopback answers in ms)
 
 
@@ -135,7 +143,36 @@ class TimeScale:
             seconds = max(detect_floor, self.down(float(args["tcp_user_timeout"]) / 1000))
             args["tcp_user_timeout"] = max(1, round(seconds * 1000))
             shown["tcp_user_timeout_ms"] = args["tcp_user_timeout"]
-        return config.with_changes(pool_recycle=recycle, connect_args=args), shown
+        values = self._scaled_stack_values(config, shown)
+        return config.with_changes(pool_recycle=recycle, connect_args=args, values=values), shown
+
+    def _scaled_stack_values(self, config: EngineSettings, shown: dict[str, Any]) -> dict[str, Any]:
+        """Another stack's own time keys, divided by the same factor: asyncpg's
+        max_inactive_connection_lifetime, psycopg_pool's max_idle and max_lifetime, Django's CONN_MAX_AGE
+        (and OPTIONS["pool"]'s max_idle and max_lifetime). Counts (max_queries) and waits (timeout) stay."""
+        from pool_doctor.stacks import _values
+
+        values = dict(config.values)
+        keys = STACK_TIME_KEYS.get(config.stack, ())
+        for key in keys:
+            seconds = _values.seconds(values, key)
+            if seconds is not None and seconds > 0:  # 0 and None mean "off" or "forever": not a time to scale
+                values[key] = self.down(seconds)
+                shown[key] = round(values[key], 3)
+        options = values.get("OPTIONS")
+        pool = options.get("pool") if isinstance(options, dict) else None
+        if config.stack == "django" and isinstance(options, dict) and isinstance(pool, dict):
+            pool = dict(pool)
+            for key in ("max_idle", "max_lifetime"):
+                seconds = _values.seconds(pool, key)
+                if seconds is not None and seconds > 0:
+                    pool[key] = self.down(seconds)
+                    shown[f"OPTIONS.pool.{key}"] = round(pool[key], 3)
+            values["OPTIONS"] = {**options, "pool": pool}
+        return values
+
+    def idle_for(self, scaled: EngineSettings) -> float:
+        return self.idle(retirement(scaled))
 
     def idle(self, scaled_recycle: float) -> float:
         """How long to leave the connection idle: just past the killer, and before a recycle that comes
@@ -144,6 +181,19 @@ class TimeScale:
         if scaled_recycle > self.scaled_killer:
             idle = min(idle, (self.scaled_killer + scaled_recycle) / 2)
         return idle
+
+
+def retirement(config: EngineSettings) -> float:
+    """Seconds after which the config retires a connection by age or idle time (-1: never): SQLAlchemy's
+    pool_recycle, asyncpg's max_inactive_connection_lifetime, Django's CONN_MAX_AGE. psycopg_pool's
+    max_lifetime is checked on return and its max_idle shrinks one connection per period: neither is one."""
+    if config.stack == "sqlalchemy":
+        return config.pool_recycle
+    from pool_doctor.stacks import _values
+
+    key = {"asyncpg": "max_inactive_connection_lifetime", "django": "CONN_MAX_AGE"}.get(config.stack)
+    seconds = _values.seconds(config.values, key) if key else None
+    return seconds if seconds is not None and seconds > 0 else -1
 
 
 def detect_seconds(config: EngineSettings, driver: str) -> float | None:
@@ -158,10 +208,14 @@ def detect_seconds(config: EngineSettings, driver: str) -> float | None:
 def hang_bound(config: EngineSettings, driver: str, idle: float) -> float:
     """How long an attempt may take before the probe calls it a hang: room for the config's own (scaled)
     timeouts to fire twice, and for SQLAlchemy's graceful close when pool_recycle retires a dead connection."""
+    from pool_doctor.probe.engines import uses_psycopg_pool
+
     detect = detect_seconds(config, driver) or 0.0
     recycles = 0 < config.pool_recycle < idle
     close = SQLALCHEMY_GRACEFUL_CLOSE if recycles and driver == "asyncpg" else 0.0
-    return max(MIN_HANG_BOUND, 1.0 + close + 2 * detect)
+    # psycopg_pool's getconn waits ~1 s (1 s +- 10 %) after a failed check before it tries the replacement.
+    backoff = PSYCOPG_POOL_BACKOFF if uses_psycopg_pool(config) else 0.0
+    return max(MIN_HANG_BOUND, 1.0 + close + backoff + 2 * detect)
 
 
 def keepalive_note(config: EngineSettings, driver: str) -> str | None:
@@ -250,6 +304,11 @@ class ServerIdleTimeout:
         return Killer(ASSUMED_IDLE_LIMIT, f"idle_session_timeout is off here; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
                       assumed=True)
 
+    def limit(self, ctx: ProbeContext) -> Limit:
+        killer = self.killer(ctx)
+        return Limit("idle_session_timeout", killer.seconds, Shape.CLOSE, Layer.SERVER, "PostgreSQL",
+                     killer.what, Provenance.SERVER)
+
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
         if ctx.facts.server.version_num < 140000:
             return _skipped(self.name, config, f"idle_session_timeout needs PostgreSQL 14+ (server: {ctx.facts.server.version})")
@@ -261,7 +320,7 @@ class ServerIdleTimeout:
         scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
         engine = ctx.engine(scaled_config, session_settings={
             "idle_session_timeout": str(max(1, round(scale.scaled_killer * 1000)))})  # milliseconds
-        idle = scale.idle(scaled_config.pool_recycle)
+        idle = scale.idle_for(scaled_config)
         run = IdleRun(engine, idle, hang_bound(scaled_config, driver, idle), ctx.timeout)
         try:
             await run.run()
@@ -273,6 +332,11 @@ class ServerIdleTimeout:
 class BackendTerminated:
     name = "backend_terminated"
     summary = "pg_terminate_backend() on the pooled connection's backend, as in a failover or an admin's cleanup"
+
+    def limit(self, ctx: ProbeContext) -> Limit:
+        # The backend ends right after the checkout returned: a close no retirement can come before.
+        return Limit("pg_terminate_backend", 0.0, Shape.CLOSE, Layer.SERVER, "PostgreSQL", "an admin or a failover",
+                     Provenance.SERVER)
 
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
         from sqlalchemy import text
@@ -352,6 +416,12 @@ class NetworkIdle:
         return Killer(ASSUMED_IDLE_LIMIT, f"no [network] idle_timeout given; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
                       assumed=True)
 
+    def limit(self, ctx: ProbeContext) -> Limit:
+        # Not refreshed by keepalives here: they are kernel packets the loopback proxy never sees.
+        killer = self.killer(ctx)
+        return Limit("idle_timeout", killer.seconds, Shape.RESET if self.mode == "reset" else Shape.DROP,
+                     Layer.NETWORK, "a middlebox", killer.what, Provenance.CONFIGURED)
+
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
         from pool_doctor.faults import FaultProxy
 
@@ -372,7 +442,7 @@ class NetworkIdle:
                     "tcp_user_timeout is emulated: loopback acknowledges every byte, so the proxy resets the flow "
                     "when the client's kernel would give up (ETIMEDOUT on a real path, a reset here)."
                 )
-        idle = scale.idle(scaled_config.pool_recycle)
+        idle = scale.idle_for(scaled_config)
         bound = hang_bound(scaled_config, driver, idle)
         proxy = FaultProxy(
             target.host, target.port, idle_timeout=scale.scaled_killer, mode=self.mode,  # type: ignore[arg-type]
@@ -411,6 +481,9 @@ class PreparedStatements:
         if ctx.pooling != "transaction":
             return _skipped(self.name, config, "no transaction pooling on the path: a client keeps its backend, "
                             "and its prepared statements with it")
+        if config.stack == "django":
+            return _skipped(self.name, config, "Django keeps one connection per alias and thread: the two interleaved "
+                            "clients this scenario needs would be one connection")
         engine = ctx.engine(config)
         query = text("SELECT CAST(:n AS integer)")  # parameters: the extended protocol, as an ORM query uses it
         started = time.monotonic()

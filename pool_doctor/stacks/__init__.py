@@ -144,7 +144,12 @@ def unflatten(values: Mapping[str, Any]) -> dict[str, Any]:
         node = out
         *parents, last = key.split(".")
         for part in parents:
+            if node.get(part) is True:
+                # Django's OPTIONS["pool"] = True means psycopg_pool's defaults: keys under it make it a dict.
+                node[part] = {}
             node = node.setdefault(part, {})
+        if isinstance(node.get(last), dict) and value is True:
+            continue  # the same `pool = true` after its keys: the dict already says it
         node[last] = value
     return out
 
