@@ -24,6 +24,8 @@ class Facts:
     settings: Settings
     target: ConnectionSpec
     pooler: PoolerFacts | None = None
+    # Every pool the app's code creates (--app), as (file:line, max connections): the budget sums them.
+    app_pools: tuple[tuple[str, int], ...] = ()
 
     @property
     def driver(self) -> Driver:
