@@ -335,9 +335,22 @@ def recommend(
     Example: pool-doctor recommend --url postgresql+asyncpg://app@db/appdb --network-idle-timeout 350 --format python
     """
     from pool_doctor.recommend import recommend as build_recommendation
-    from pool_doctor.render import RenderOptions, render_recommendation
+    from pool_doctor.render import RenderOptions, render_app_recommendations, render_recommendation
 
-    report = _check(common)
+    inputs = _inputs(common)
+    if output_format is Format.toml and len(inputs.app_pools) > 1:
+        listed = ", ".join(pool.where for pool in inputs.app_pools)
+        raise UsageError(f"--format toml holds one [pool]: pick one with --pool FILE:LINE ({listed})")
+    from pool_doctor.report import run_check
+
+    report = _run_async(run_check(inputs))
+    if report.pools:
+        # Each pool's fix from its own findings (and those about the server): its own keys, its own terms.
+        per_pool = [report.for_pool(pool) for pool in report.pools]
+        recs = [(one, build_recommendation(one.facts, one.findings)) for one in per_pool]
+        render_app_recommendations(report, recs, RenderOptions(), output_format.value)
+        critical = any(f.severity.value == "critical" for _, rec in recs for f in rec.findings)
+        return ExitCode.FINDINGS if critical else ExitCode.OK
     rec = build_recommendation(report.facts)
     render_recommendation(report, rec, RenderOptions(), output_format.value)
     return ExitCode.FINDINGS if any(f.severity.value == "critical" for f in rec.findings) else ExitCode.OK

@@ -89,6 +89,36 @@ def facts_table(report: CheckReport) -> Table:
     return table
 
 
+def app_pools_table(report: CheckReport) -> Table:
+    """--app: each pool judged, the values it was judged with and where each came from."""
+    table = Table(title=f"The app's pools (--app {report.inputs.app})", title_justify="left", show_lines=True)
+    table.add_column("Pool", no_wrap=True)
+    table.add_column("Setting", no_wrap=True)
+    table.add_column("Value", max_width=30)
+    table.add_column("From", overflow="fold")
+    for judged in report.pools:
+        app = judged.app
+        label = Text(f"{app.where}\n{app.ref.stack} · {app.target.driver}", style="bold")
+        if app.judged_as:
+            label.append(f"\n{app.judged_as}", style="dim")
+        worst = max((f.severity for f in judged.findings), key=lambda s: s.rank, default=None)
+        label.append("\n" + (f"{sum(1 for f in judged.findings if f.severity is worst)} {worst.value}"
+                              if worst else "no findings"), style=SEVERITY_STYLE[worst] if worst else "green")
+        rows = [(key, value, where) for key, (value, where) in app.sources.items()
+                if where != "library default" or key in _SHOWN_DEFAULTS]
+        for index, (key, value, where) in enumerate(rows):
+            shown = Text(f"unknown (judged: {_short(value)})" if value is not None else "unknown", style="yellow") \
+                if key in app.unknown else Text(_short(value))
+            table.add_row(label if index == 0 else "", key, shown, Text(where))
+    return table
+
+
+# Library defaults worth a row even when nothing sets them: what decides whether idle connections survive.
+_SHOWN_DEFAULTS = frozenset({"pool_recycle", "pool_pre_ping", "pool_size", "max_overflow", "min_size", "max_size",
+                             "max_inactive_connection_lifetime", "check", "max_idle", "CONN_MAX_AGE",
+                             "CONN_HEALTH_CHECKS"})
+
+
 def could_not_see(limitations: list[str]) -> Text:
     return Text("Could not see:\n" + "\n".join(f"  - {line}" for line in limitations), style="yellow")
 
@@ -106,7 +136,10 @@ def render_check(report: CheckReport, options: RenderOptions) -> None:
         f"PostgreSQL {server.version} · judged as role {server.role} in database {server.database} "
         f"(connected as {server.connected_as}, {transport})",
     )
-    parts: list[Any] = [header, findings_table(report.findings), facts_table(report)]
+    parts: list[Any] = [header, findings_table(report.findings)]
+    if report.pools:
+        parts.append(app_pools_table(report))
+    parts.append(facts_table(report))
     if server.limitations:
         parts.append(could_not_see(server.limitations))
     summary = ", ".join(f"{report.count(s)} {s.value}" for s in (Severity.CRITICAL, Severity.WARNING, Severity.INFO))
@@ -145,7 +178,8 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
         lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
     lines.append(f"engine = {factory}(")
     lines.append(f"    {url!r},  # password: from your secret store or ~/.pgpass, never in code")
-    for key, value in rec.pool.model_dump(exclude_none=True).items():
+    # `stack` is pool-doctor's own key: create_engine would refuse it.
+    for key, value in rec.pool.model_dump(exclude_none=True, exclude={"stack"}).items():
         lines.append(f"    {key}={value!r},")
     lines.append("    connect_args={")
     for key, value in rec.connect_args.items():
@@ -235,7 +269,36 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
-def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, fmt: str) -> None:
+def render_app_recommendations(report: CheckReport, recs: list[tuple[CheckReport, Recommendation]],
+                               options: RenderOptions, fmt: str) -> None:
+    """--app: the fix for each pool, in that pool's own terms, each under its file:line."""
+    if fmt == "json":
+        print_json({
+            "target": report.inputs.target.display(), "role": report.server.role, "app": report.inputs.app,
+            "pools": [{"pool": to_jsonable(one.pools[0].app.ref), **_without(recommendation_json(one, rec), "target", "role")}
+                      for one, rec in recs],
+        })
+        return
+    if fmt == "python":
+        sys.stdout.write("\n\n".join(f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n"
+                                      + recommendation_python(one, rec) for one, rec in recs))
+        return
+    if fmt == "toml":  # one [pool] per file: the command asks for --pool first when there are several
+        one, rec = recs[0]
+        sys.stdout.write(f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n" + recommendation_toml(one, rec))
+        return
+    for one, rec in recs:
+        app = one.pools[0].app
+        render_recommendation(one, rec, options, fmt,
+                              title=f"Recommended settings for {app.where} ({app.ref.stack}, {app.target.driver})")
+
+
+def _without(document: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key not in keys}
+
+
+def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, fmt: str,
+                          title: str | None = None) -> None:
     if fmt == "json":
         print_json(recommendation_json(report, rec))
         return
@@ -244,7 +307,8 @@ def render_recommendation(report: CheckReport, rec: Recommendation, options: Ren
         sys.stdout.write(text)
         return
     out = console(options)
-    table = Table(title=f"Recommended settings for {report.inputs.target.display()}", title_justify="left", show_lines=True)
+    table = Table(title=title or f"Recommended settings for {report.inputs.target.display()}", title_justify="left",
+                  show_lines=True)
     table.add_column("Setting", no_wrap=True)
     table.add_column("Value", max_width=28)
     table.add_column("Current", max_width=12)
