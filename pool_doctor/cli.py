@@ -202,6 +202,18 @@ def build_inputs(common: CommonArgs) -> Any:
     )
 
 
+def _one_pool(inputs: Any, why: str) -> Any:
+    """--app with one pool (or --pool): that pool's settings and connection are the inputs."""
+    from dataclasses import replace
+
+    if len(inputs.app_pools) > 1:
+        listed = ", ".join(pool.where for pool in inputs.app_pools)
+        raise UsageError(f"--app found {len(inputs.app_pools)} pools and {why}: pick one with --pool FILE:LINE "
+                         f"({listed})")
+    pool = inputs.app_pools[0]
+    return replace(inputs, target=pool.target, settings=pool.settings)
+
+
 # The flag that sets each [pool] key, for the report's "from" column.
 POOL_FLAGS = {"stack": "--stack", "pool_size": "--pool-size", "max_overflow": "--max-overflow",
               "pool_recycle": "--pool-recycle", "pool_pre_ping": "--pool-pre-ping", "pool_timeout": "--pool-timeout",
@@ -415,6 +427,8 @@ def probe(
         discover_connections=discover_connections,
     )
     inputs = _inputs(common)
+    if inputs.app_pools:
+        inputs = _one_pool(inputs, "the probe runs one pool's engine")
     # The probe breaks connections on purpose; psycopg's log lines about the cancels that fail are noise.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
     with ProbeProgressBar() as progress:

@@ -137,7 +137,8 @@ async def run_probe(
         results.extend(pair)
 
     return ProbeReport(
-        target=target.display(), driver=target.driver,
+        # --app: the pool whose settings were probed, by its file:line.
+        target=target.display() + "".join(f" · {pool.where}" for pool in inputs.app_pools), driver=target.driver,
         configs={"current": current.to_json(), "recommended": recommended.to_json()},
         connect=connect, round_trip=round_trip, load=load, scenarios=results, idle_timeout=idle_timeout,
         seconds=time.monotonic() - started, limitations=list(facts.server.limitations),
