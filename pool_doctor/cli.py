@@ -130,6 +130,8 @@ class CommonArgs:
     middlebox: str | None
     platform: str | None
     pgbouncer_admin_url: str | None
+    app: Path | None
+    pool: str | None
     debug: bool
 
 
@@ -179,6 +181,13 @@ COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
         "--pgbouncer-admin-url", help="PgBouncer's console (database pgbouncer) as an admin_users/stats_users user. "
         "Default when a pooler shows: the app's own host, port and credentials on database pgbouncer.",
         metavar="URL", show_default=False)),
+    "app": (Optional[Path], typer.Option(
+        "--app", help="Judge the pools the app's code creates (read as pool-doctor scan PATH reads it): each pool "
+        "found is judged, findings cite its file:line. Flags, environment and --config still override the code.",
+        metavar="PATH", show_default=False)),
+    "pool": (Optional[str], typer.Option(
+        "--pool", help="With --app: judge only the pool created at FILE:LINE (as pool-doctor scan prints it).",
+        metavar="FILE:LINE", show_default=False)),
     "debug": (bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")),
 }
 COMMON_DEFAULTS: dict[str, Any] = {"timeout": 10.0, "ask_password": False, "debug": False}
@@ -239,10 +248,17 @@ def build_inputs(common: CommonArgs) -> Any:
     platform = None
     if settings.network.platform:
         platform = chosen(settings.network.platform, "--platform" if common.platform else "[network] platform")
+    if common.pool is not None and common.app is None:
+        raise UsageError("--pool FILE:LINE picks one of the pools --app PATH finds: give --app too")
+    app_pools: tuple[Any, ...] = ()
+    if common.app is not None:
+        app_pools, found_warnings = _app_pools(common, target, overrides, file_data, origin)
+        warnings += found_warnings
     return Inputs(
         target=target, settings=settings, role=common.role, timeout=common.timeout,
         config_path=str(path) if path else None, warnings=warnings, pgbouncer_admin_url=common.pgbouncer_admin_url,
         platform=platform, runtime=detect_runtime(os.environ),
+        app=str(common.app) if common.app is not None else None, app_pools=app_pools,
     )
 
 
@@ -257,6 +273,71 @@ def _known_keys(common: CommonArgs) -> None:
                 lookup(value)
             except ValueError as exc:
                 raise UsageError(f"{flag}: {exc}") from None
+
+
+def _one_pool(inputs: Any, why: str) -> Any:
+    """--app with one pool (or --pool): that pool's settings and connection are the inputs."""
+    from dataclasses import replace
+
+    if len(inputs.app_pools) > 1:
+        listed = ", ".join(pool.where for pool in inputs.app_pools)
+        raise UsageError(f"--app found {len(inputs.app_pools)} pools and {why}: pick one with --pool FILE:LINE "
+                         f"({listed})")
+    pool = inputs.app_pools[0]
+    return replace(inputs, target=pool.target, settings=pool.settings)
+
+
+# The flag that sets each [pool] key, for the report's "from" column.
+POOL_FLAGS = {"stack": "--stack", "pool_size": "--pool-size", "max_overflow": "--max-overflow",
+              "pool_recycle": "--pool-recycle", "pool_pre_ping": "--pool-pre-ping", "pool_timeout": "--pool-timeout",
+              "pool_use_lifo": "--pool-use-lifo"}
+
+
+def _app_pools(common: CommonArgs, target: Any, overrides: dict[str, dict[str, Any]], file_data: dict[str, Any],
+               origin: str) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """--app: each pool the scan finds as its own settings (flags > environment > file > the code > defaults)."""
+    from dataclasses import replace
+
+    from pool_doctor.config import load_settings
+    from pool_doctor.model import PoolRef
+    from pool_doctor.report import AppPool
+    from pool_doctor.scan import scan_path
+    from pool_doctor.scan.app import as_layer, merge, pick, sources
+    from pool_doctor.stacks import flatten, stack_for
+
+    assert common.app is not None
+    if not common.app.exists():
+        raise UsageError(f"--app {common.app}: no such file or folder")
+    report = scan_path(common.app)
+    chosen, warnings = pick(report, common.pool, str(common.app))
+    warnings = [*report.warnings, *warnings]
+    flags = {key: POOL_FLAGS[key] for key in overrides["pool"]}
+    pools = []
+    for scanned in chosen:
+        layer = as_layer(scanned)
+        warnings += layer.warnings
+        settings = load_settings(overrides, merge(layer.data, file_data), origin=f"{origin} or {scanned.where}")
+        stack = stack_for(settings.pool.stack)
+        if stack.name != "sqlalchemy":
+            warnings += [f"{scanned.where}: [pool] key {key!r} does not belong to stack {stack.name} (ignored)"
+                         for key in stack.unknown_keys(settings)]
+            pool_target = target.with_driver(stack.driver_name(target.driver), f"the {stack.label} stack")
+        elif layer.driver in ("asyncpg", "psycopg", "psycopg2") and layer.driver != target.driver:
+            # The code's URL names the driver the app connects with; the server stays --url's.
+            pool_target = replace(target, driver=layer.driver, driver_origin=scanned.where, url_driver=layer.driver)
+        else:
+            pool_target = target
+        pool_target = pool_target.with_connect_args(stack.driver_args(settings))
+        values = {**flatten(stack.values(settings)),
+                  **{f"connect_args.{k}": v for k, v in flatten(settings.connect_args).items()}}
+        values = {"stack": stack.name, **values}
+        pools.append(AppPool(
+            ref=PoolRef(scanned.file, scanned.line, scanned.stack), end_line=scanned.end_line, call=scanned.call,
+            settings=settings, target=pool_target,
+            sources=sources(values, layer, flags, file_data, origin if origin != "settings" else None, os.environ),
+            unknown=tuple(layer.unknown), judged_as=layer.judged_as,
+        ))
+    return tuple(pools), tuple(warnings)
 
 
 def _prompt_password(target: Any) -> str:
@@ -342,9 +423,22 @@ def recommend(
     Example: pool-doctor recommend --url postgresql+asyncpg://app@db/appdb --network-idle-timeout 350 --format python
     """
     from pool_doctor.recommend import recommend as build_recommendation
-    from pool_doctor.render import RenderOptions, render_recommendation
+    from pool_doctor.render import RenderOptions, render_app_recommendations, render_recommendation
 
-    report = _check(common)
+    inputs = _inputs(common)
+    if output_format is RecommendFormat.toml and len(inputs.app_pools) > 1:
+        listed = ", ".join(pool.where for pool in inputs.app_pools)
+        raise UsageError(f"--format toml holds one [pool]: pick one with --pool FILE:LINE ({listed})")
+    from pool_doctor.report import run_check
+
+    report = _run_async(run_check(inputs))
+    if report.pools:
+        # Each pool's fix from its own findings (and those about the server): its own keys, its own terms.
+        per_pool = [report.for_pool(pool) for pool in report.pools]
+        recs = [(one, build_recommendation(one.facts, one.findings)) for one in per_pool]
+        render_app_recommendations(report, recs, RenderOptions(format=_chosen(output_format, json_output)), _stdout())
+        critical = any(f.severity.value == "critical" for _, rec in recs for f in rec.findings)
+        return ExitCode.FINDINGS if critical else ExitCode.OK
     rec = build_recommendation(report.facts)
     render_recommendation(report, rec, RenderOptions(format=_chosen(output_format, json_output)), _stdout())
     return ExitCode.FINDINGS if any(f.severity.value == "critical" for f in rec.findings) else ExitCode.OK
@@ -410,6 +504,8 @@ def probe(
         discover_connections=discover_connections,
     )
     inputs = _inputs(common)
+    if inputs.app_pools:
+        inputs = _one_pool(inputs, "the probe runs one pool's engine")
     # The probe breaks connections on purpose; psycopg's log lines about the cancels that fail are noise,
     # and so is asyncpg's traceback when its pool cannot restore min_size through a proxy the probe stopped.
     logging.getLogger("psycopg").setLevel(logging.ERROR)

@@ -103,6 +103,19 @@ class ServerFacts:
 
 
 @dataclass(frozen=True)
+class PoolRef:
+    """Where the app's code creates a pool (`--app`): findings about that pool cite it."""
+
+    file: str
+    line: int
+    stack: str  # as the scan names it: sqlalchemy, asyncpg, psycopg_pool, psycopg2, django, flask_sqlalchemy
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     severity: Severity
@@ -110,6 +123,7 @@ class Finding:
     detail: str
     evidence: list[str] = field(default_factory=list)
     keys: tuple[str, ...] = ()  # the app's settings this finding speaks of: the only ones recommend may change
+    pool: PoolRef | None = None  # the scanned pool it is about (--app); None: about the app as a whole
 
 
 def to_jsonable(value: Any) -> Any:

@@ -15,7 +15,7 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.durations import format_seconds, parse_duration
+from pool_doctor.durations import parse_duration
 from pool_doctor.model import ServerFacts
 from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.platforms import Recognised

@@ -145,6 +145,35 @@ def settings_table(report: CheckReport) -> Table:
     return table
 
 
+def app_pools_table(report: CheckReport) -> Table:
+    """--app: each pool judged, the values it was judged with and where each came from."""
+    table = _table("Pool", "Setting", "Value", "From", title=f"The app's pools (--app {report.inputs.app})")
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
+    table.columns[2].max_width = 30
+    table.columns[3].overflow = "fold"
+    for judged in report.pools:
+        app = judged.app
+        label = Text(f"{app.where}\n{app.ref.stack} · {app.target.driver}", style="bold")
+        if app.judged_as:
+            label.append(f"\n{app.judged_as}", style="dim")
+        worst = max((f.severity for f in judged.findings), key=lambda s: s.rank, default=None)
+        label.append("\n" + (f"{sum(1 for f in judged.findings if f.severity is worst)} {worst.value}"
+                              if worst else "no findings"), style=SEVERITY_STYLE[worst] if worst else "green")
+        rows = [(key, value, where) for key, (value, where) in app.sources.items()
+                if where != "library default" or key in _SHOWN_DEFAULTS]
+        for index, (key, value, where) in enumerate(rows):
+            shown = Text(f"unknown (judged: {_short(value)})" if value is not None else "unknown", style="yellow") \
+                if key in app.unknown else Text(_short(value))
+            table.add_row(label if index == 0 else "", key, shown, Text(where))
+    return table
+
+
+# Library defaults worth a row even when nothing sets them: what decides whether idle connections survive.
+_SHOWN_DEFAULTS = frozenset({"pool_recycle", "pool_pre_ping", "pool_size", "max_overflow", "min_size", "max_size",
+                             "max_inactive_connection_lifetime", "check", "max_idle", "CONN_MAX_AGE",
+                             "CONN_HEALTH_CHECKS"})
+
+
 def could_not_see(limitations: list[str]) -> list[Any]:
     return [Text("Could not see:", style="bold"), *(_prose("- " + line) for line in limitations)]
 
@@ -171,6 +200,8 @@ def render_check(report: CheckReport, options: RenderOptions, out: Console) -> N
         Text(),
         *findings_parts(report.findings, out.width, options.verbose),
     ]
+    if report.pools:
+        parts += [Text(), app_pools_table(report)]
     if options.verbose:
         parts += [Text(), settings_table(report)]
     if server.limitations:
@@ -253,7 +284,7 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     lines = [f"from {module} import {factory}", ""]
     if any(isinstance(v, PythonCode) for v in rec.connect_args.values()):
         lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
-    pool = rec.pool.model_dump(exclude_none=True)
+    pool = rec.pool.model_dump(exclude_none=True, exclude={"stack"})  # `stack` is pool-doctor's key, not SQLAlchemy's
     if "poolclass" in pool:
         lines.insert(1, f"from sqlalchemy.pool import {pool['poolclass']}")
     if pool.get("poolclass") == "NullPool":
@@ -367,7 +398,39 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
-def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, out: Console) -> None:
+def render_app_recommendations(report: CheckReport, recs: list[tuple[CheckReport, Recommendation]],
+                               options: RenderOptions, out: Console) -> None:
+    """--app: the fix for each pool, in that pool's own terms, each under its file:line."""
+    fmt = options.format
+    if fmt == "json":
+        write_json(out, {
+            "schema_version": SCHEMA_VERSION,
+            "target": report.inputs.target.display(), "role": report.server.role, "app": report.inputs.app,
+            "pools": [{"pool": to_jsonable(one.pools[0].app.ref),
+                       **_without(recommendation_json(one, rec), "target", "role", "schema_version")}
+                      for one, rec in recs],
+        })
+        return
+    if fmt == "python":
+        write(out, "\n\n".join(f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n"
+                                + recommendation_python(one, rec) for one, rec in recs))
+        return
+    if fmt == "toml":  # one [pool] per file: the command asks for --pool first when there are several
+        one, rec = recs[0]
+        write(out, f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n" + recommendation_toml(one, rec))
+        return
+    for one, rec in recs:
+        app = one.pools[0].app
+        render_recommendation(one, rec, options, out,
+                              title=f"pool-doctor recommend {app.where} ({app.ref.stack}, {app.target.driver})")
+
+
+def _without(document: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key not in keys}
+
+
+def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, out: Console,
+                          title: str | None = None) -> None:
     fmt = options.format
     if fmt == "json":
         write_json(out, recommendation_json(report, rec))
@@ -379,6 +442,7 @@ def render_recommendation(report: CheckReport, rec: Recommendation, options: Ren
         write(out, recommendation_markdown(report, rec))
         return
     parts: list[Any] = [
+        Text(title, style="bold") if title else
         Text.assemble(("pool-doctor recommend ", "bold"), report.inputs.target.display()),
         Text(f"for role {report.server.role}, driver {rec.driver}: paste this"),
         Text(),

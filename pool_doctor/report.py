@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pool_doctor.config import Settings
-from pool_doctor.model import SCHEMA_VERSION, Finding, ServerFacts, Severity, to_jsonable
-from pool_doctor.rules import Facts, evaluate
+from pool_doctor.model import SCHEMA_VERSION, Finding, PoolRef, ServerFacts, Severity, to_jsonable
+from pool_doctor.rules import APP_FAMILIES, POOL_FAMILIES, Facts, evaluate
 from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.platforms import Recognised, Runtime, recognise
+
+
+@dataclass(frozen=True)
+class AppPool:
+    """One pool the app's code creates (--app), as the settings and connection it is judged with."""
+
+    ref: PoolRef
+    end_line: int
+    call: str
+    settings: Settings
+    target: ConnectionSpec  # --url's server, with this pool's driver and connect_args
+    sources: dict[str, tuple[Any, str]]  # dotted key -> (value judged, where it came from)
+    unknown: tuple[str, ...] = ()  # keys the scan could not resolve: the library default is judged
+    judged_as: str | None = None  # psycopg2's pools: judged as a pool with no liveness check and no lifetime
+
+    @property
+    def where(self) -> str:
+        return self.ref.where
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.ref.file, "line": self.ref.line, "end_line": self.end_line, "stack": self.ref.stack,
+            "call": self.call, "judged_as": self.judged_as or self.settings.pool.stack,
+            "driver": self.target.driver,
+            "settings": {key: {"value": to_jsonable(value), "from": where, "known": key not in self.unknown}
+                         for key, (value, where) in self.sources.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -25,6 +52,17 @@ class Inputs:
     pgbouncer_admin_url: str | None = None  # default: the app's own credentials on database pgbouncer
     platform: Recognised | None = None  # the platform the user named (--platform, [network] platform)
     runtime: Runtime | None = None  # where pool-doctor runs, read from the environment (serverless, Kubernetes)
+    app: str | None = None  # --app PATH
+    app_pools: tuple[AppPool, ...] = ()  # the pools its code creates, each judged (empty: no --app)
+
+
+@dataclass(frozen=True)
+class PoolCheck:
+    """One scanned pool, judged: its own facts (the server's, read once, as its session sees them) and findings."""
+
+    app: AppPool
+    facts: Facts
+    findings: list[Finding]
 
 
 @dataclass(frozen=True)
@@ -32,6 +70,18 @@ class CheckReport:
     inputs: Inputs
     facts: Facts
     findings: list[Finding] = field(default_factory=list)
+    pools: tuple[PoolCheck, ...] = ()  # --app: each pool judged; `facts` is the first one's
+
+    def for_pool(self, pool: PoolCheck, shared: bool = True) -> CheckReport:
+        """This report as if the app had this one pool: what recommend and the renderers read per pool."""
+        own = [*pool.findings, *(self.shared_findings() if shared else [])]
+        inputs = replace(self.inputs, target=pool.app.target, settings=pool.app.settings)
+        return CheckReport(inputs=inputs, facts=pool.facts, findings=sorted(own, key=lambda f: -f.severity.rank),
+                           pools=(pool,))
+
+    def shared_findings(self) -> list[Finding]:
+        """Findings about no one pool (the server, the budget of every pool together)."""
+        return [f for f in self.findings if f.pool is None]
 
     @property
     def server(self) -> ServerFacts:
@@ -86,11 +136,13 @@ class CheckReport:
             "runtime": self.facts.runtime.to_json() if self.facts.runtime is not None else None,
             "driver": self.facts.driver.name,
             "path": self.facts.path.to_json(),
-            "pool": self.inputs.settings.pool.model_dump(),
+            "pool": (self.pools[0].app.settings if self.pools else self.inputs.settings).pool.model_dump(),
             "deployment": self.inputs.settings.deployment.model_dump(),
             "network": self.inputs.settings.network.model_dump(),
             "findings": [to_jsonable(f) for f in self.findings],
             "summary": {s.value: self.count(s) for s in Severity},
+            **({"app": {"path": self.inputs.app, "pools": [p.app.to_json() for p in self.pools]}}
+               if self.pools else {}),
         }
 
 
@@ -113,4 +165,38 @@ async def gather_facts(inputs: Inputs) -> Facts:
 
 async def run_check(inputs: Inputs) -> CheckReport:
     facts = await gather_facts(inputs)
+    if inputs.app_pools:
+        return judge_app(inputs, facts)
     return CheckReport(inputs=inputs, facts=facts, findings=evaluate(facts))
+
+
+def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
+    """Every scanned pool through the same rules, on the server facts read once.
+
+    A pool whose connect_args ask for session settings (server_settings, options) sees the server with them
+    on top. The budget and the pooler's limits are judged once, with every pool's connections summed.
+    Findings about one pool cite it (`pool`, and its file:line first in the evidence); a finding that speaks
+    of no setting and is the same for every pool is about the server, and is said once.
+    """
+    from pool_doctor.server import with_session_settings
+    from pool_doctor.stacks import stack_for
+
+    asked_by_all = inputs.target.session_settings()
+    demands = tuple((p.where, stack_for(p.settings.pool.stack).max_connections(p.settings)[0])
+                    for p in inputs.app_pools)
+    judged: list[tuple[AppPool, Facts, list[Finding]]] = []
+    for app_pool in inputs.app_pools:
+        asked = {k: v for k, v in app_pool.target.session_settings().items() if asked_by_all.get(k) != v}
+        facts = Facts(server=with_session_settings(read.server, asked), settings=app_pool.settings,
+                      target=app_pool.target, pooler=read.pooler, app_pools=demands, platform=read.platform,
+                      runtime=read.runtime)
+        judged.append((app_pool, facts, evaluate(facts, POOL_FAMILIES)))
+    shared = [f for f in judged[0][2] if not f.keys and all(f in found for _, _, found in judged[1:])]
+    pools = tuple(
+        PoolCheck(app_pool, facts, [replace(f, pool=app_pool.ref, evidence=[app_pool.where, *f.evidence])
+                                    for f in found if f not in shared])
+        for app_pool, facts, found in judged
+    )
+    everyone = evaluate(judged[0][1], APP_FAMILIES)
+    findings = sorted([*[f for p in pools for f in p.findings], *shared, *everyone], key=lambda f: -f.severity.rank)
+    return CheckReport(inputs=inputs, facts=pools[0].facts, findings=findings, pools=pools)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pool_doctor.connection.drivers import Session, describe_error, driver_for
@@ -207,6 +208,20 @@ def facts_from_row(
         startup_pid=startup_pid,
         limitations=limitations,
     )
+
+
+def with_session_settings(server: ServerFacts, asked: dict[str, tuple[str, str]]) -> ServerFacts:
+    """The facts as a session that asks for `asked` at startup sees them (name -> (value, where)), from facts
+    read once by a session that did not: another pool of the same app (--app) with its own server_settings
+    or options. The app's startup settings win over every role and database level, as in facts_from_row."""
+    if not asked:
+        return server
+    settings = dict(server.settings)
+    for name, (value, where) in asked.items():
+        known = settings.get(name)
+        if known is not None and known.present:
+            settings[name] = _setting({"name": name, "unit": known.unit}, value, where)
+    return replace(server, settings=settings)
 
 
 def _overrides(rows: list[dict[str, Any]], role: str, database: str) -> dict[str, tuple[str, str]]:

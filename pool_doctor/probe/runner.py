@@ -148,7 +148,9 @@ async def run_probe(
         results.extend(_judged(scenario, ctx, result, config) for result, config in zip(pair, (current, recommended)))
 
     return ProbeReport(
-        target=target.display(), driver=target.driver, stack=stack,
+        # --app: the pool whose settings were probed, by its file:line.
+        target=target.display() + "".join(f" · {pool.where}" for pool in inputs.app_pools), driver=target.driver,
+        stack=stack,
         configs={"current": current.to_json(), "recommended": recommended.to_json()},
         connect=connect, round_trip=round_trip, load=load, scenarios=results, idle_timeout=idle_timeout,
         seconds=time.monotonic() - started, limitations=limitations,

@@ -12,7 +12,7 @@ WARN_RATIO = 0.8
 
 @dataclass(frozen=True)
 class Budget:
-    demand: int  # replicas x workers x (pool_size + max_overflow)
+    demand: int  # replicas x workers x the pools' max connections (summed over the app's pools with --app)
     usable: int  # slots left for the app's role
     max_connections: int
     reserved: int
@@ -32,7 +32,7 @@ def budget(facts: Facts) -> Budget:
     other_now = server.activity.other_connections
     other_declared = facts.settings.deployment.other_connections
     return Budget(
-        demand=facts.settings.deployment.pools * facts.settings.pool.max_connections,
+        demand=facts.settings.deployment.pools * per_process(facts),
         usable=server.max_connections - reserved - other_now - other_declared,
         max_connections=server.max_connections,
         reserved=reserved,
@@ -41,12 +41,26 @@ def budget(facts: Facts) -> Budget:
     )
 
 
+def per_process(facts: Facts) -> int:
+    """The most connections one app process holds: its one pool's maximum, or every scanned pool's summed."""
+    if facts.app_pools:
+        return sum(most for _, most in facts.app_pools)
+    from pool_doctor.stacks import stack_for
+
+    return stack_for(facts.settings.pool.stack).max_connections(facts.settings)[0]
+
+
 def demand_line(facts: Facts) -> str:
-    deployment, pool = facts.settings.deployment, facts.settings.pool
+    from pool_doctor.stacks import stack_for
+
+    deployment = facts.settings.deployment
+    if facts.app_pools:
+        each = " + ".join(f"{where} {most}" for where, most in facts.app_pools)
+    else:
+        each = stack_for(facts.settings.pool.stack).max_connections(facts.settings)[1]
     return (
         f"{deployment.replicas} replica(s) x {deployment.workers_per_replica} worker(s) x "
-        f"(pool_size {pool.pool_size} + max_overflow {pool.max_overflow}) = "
-        f"{deployment.pools * pool.max_connections} connections"
+        f"({each}) = {deployment.pools * per_process(facts)} connections"
     )
 
 

@@ -27,6 +27,8 @@ class Facts:
     pooler: PoolerFacts | None = None
     platform: Recognised | None = None  # the managed service the host name and port (or --platform) name
     runtime: Runtime | None = None  # where the app runs: serverless, Kubernetes
+    # Every pool the app's code creates (--app), as (file:line, max connections): the budget sums them.
+    app_pools: tuple[tuple[str, int], ...] = ()
 
     @property
     def driver(self) -> Driver:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
@@ -14,9 +13,26 @@ PSYCOPG_ERROR = 'prepared statement "_pg3_0" does not exist'
 
 
 def check(facts: Facts) -> list[Finding]:
-    pooler = facts.pooler
-    if pooler is None or not pooler.present:
+    if facts.pooler is None or not facts.pooler.present:
         return []
+    return [*_about_pooler(facts), *_prepared_statements(facts), *_app_limits(facts)]
+
+
+def check_pool(facts: Facts) -> list[Finding]:
+    """What depends on one pool's driver arguments (each pool of an --app judged on its own)."""
+    return _prepared_statements(facts) if facts.pooler is not None and facts.pooler.present else []
+
+
+def check_app(facts: Facts) -> list[Finding]:
+    """What holds for the app as a whole: the pooler itself, and every pool together against its limits."""
+    if facts.pooler is None or not facts.pooler.present:
+        return []
+    return [*_about_pooler(facts), *_app_limits(facts)]
+
+
+def _about_pooler(facts: Facts) -> list[Finding]:
+    pooler = facts.pooler
+    assert pooler is not None
     findings = [
         Finding(
             "pooler-detected", Severity.INFO, f"Connections go through {pooler.label}",
@@ -33,11 +49,11 @@ def check(facts: Facts) -> list[Finding]:
                 [pooler.admin_error],
             )
         )
-    findings += _prepared_statements(facts)
-    findings += _client_slots(facts)
-    findings += _server_slots(facts)
-    findings += _server_side_limits(facts)
     return findings
+
+
+def _app_limits(facts: Facts) -> list[Finding]:
+    return [*_client_slots(facts), *_server_slots(facts), *_server_side_limits(facts)]
 
 
 def _prepared_statements(facts: Facts) -> list[Finding]:

@@ -263,8 +263,8 @@ def is_postgres(pool: ScannedPool) -> bool:
         known, engine = _known(pool, "ENGINE")
         return not (known and isinstance(engine, str) and "postg" not in engine and "psycopg" not in engine)
     url = url_of(pool)
-    if url is None or not url.known or not isinstance(url.value, str):
-        return True
+    if url is None or not url.known or not isinstance(url.value, str) or "://" not in url.value:
+        return True  # a libpq conninfo ("dbname=app host=db") is PostgreSQL's own
     return url.value.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres", "pgsql")
 
 

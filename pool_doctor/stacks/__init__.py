@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pool_doctor.path.policy import Knob, PoolPolicy
+from pool_doctor.stacks import _values
 
 if TYPE_CHECKING:
     from pool_doctor.config import Settings
@@ -83,6 +84,33 @@ class Stack:
         from pool_doctor.stacks import django
 
         return django.policy(values, hang=hang, keepalive=keepalive)
+
+    def max_connections(self, settings: Settings) -> tuple[int, str]:
+        """The most connections one pool of this stack opens, and the keys that say so (for evidence)."""
+        pool = settings.pool
+        if self.name == "sqlalchemy":
+            return pool.max_connections, f"pool_size {pool.pool_size} + max_overflow {pool.max_overflow}"
+        values = self.values(settings)
+        if self.name == "asyncpg":
+            from pool_doctor.stacks import asyncpg_pool
+
+            most = _values.count(_values.merged(asyncpg_pool.DEFAULTS, values), "max_size") or 0
+            return most, f"max_size {most}"
+        if self.name == "django":
+            options = values.get("OPTIONS")
+            sizes = options.get("pool") if isinstance(options, dict) else None
+            if not isinstance(sizes, dict):
+                return 1, "one connection per worker"  # Django without OPTIONS["pool"]: one per thread
+            values, prefix = sizes, "OPTIONS.pool."
+        else:
+            prefix = ""
+        from pool_doctor.stacks import psycopg_pool
+
+        merged = _values.merged(psycopg_pool.DEFAULTS, values)
+        low = _values.count(merged, "min_size") or 0
+        high = _values.count(merged, "max_size")
+        most = low if high is None else high
+        return most, f"{prefix}max_size {most}"
 
     def unknown_keys(self, settings: Settings) -> list[str]:
         """[pool] keys that do not belong to this stack, and SQLAlchemy's keys given for another stack."""
