@@ -422,7 +422,7 @@ def render_app_recommendations(report: CheckReport, recs: list[tuple[CheckReport
     for one, rec in recs:
         app = one.pools[0].app
         render_recommendation(one, rec, options, out,
-                              title=f"pool-doctor recommend {app.where} ({app.ref.stack}, {app.target.driver})")
+                              title=f"Recommended settings for {app.where} ({app.ref.stack}, {app.target.driver})")
 
 
 def _without(document: dict[str, Any], *keys: str) -> dict[str, Any]:
