@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from pool_doctor.localpg import LocalPostgres
+from pool_doctor.lab.postgres import LocalPostgres
 from pool_doctor.monitor import watch
 
 GOAL = 1.10

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pool_doctor.localpg import LocalPostgres
+from pool_doctor.lab.postgres import LocalPostgres
 
 PYTHON = sys.executable  # the real interpreter, not a version-manager shim that adds its own start-up
 POOL_DOCTOR = str(Path(PYTHON).parent / "pool-doctor")

@@ -532,7 +532,7 @@ def demo(
     """
     import logging
 
-    from pool_doctor.demo import DemoOptions, run_demo
+    from pool_doctor.lab.demo import DemoOptions, run_demo
     from pool_doctor.probe import ProbeOptions, run_probe
     from pool_doctor.render import ProbeProgressBar, RenderOptions, render_probe
 
@@ -670,7 +670,7 @@ def proxy(
     import signal
     import time
 
-    from pool_doctor.faults import run_proxy
+    from pool_doctor.lab.faults import run_proxy
 
     listen_host, listen_port = _host_port(listen, "--listen", default_host="127.0.0.1")
     upstream_host, upstream_port = _host_port(upstream, "--upstream")

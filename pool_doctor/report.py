@@ -148,8 +148,8 @@ class CheckReport:
 
 async def gather_facts(inputs: Inputs) -> Facts:
     """One connection and one query, plus a second client and the pooler's console only when a pooler shows."""
-    from pool_doctor import pooler
-    from pool_doctor.server import read_facts_then
+    from pool_doctor.inspect import pooler
+    from pool_doctor.inspect.server import read_facts_then
 
     async def detect(conn: Any, server: ServerFacts) -> pooler.PoolerFacts:
         return await pooler.detect(conn, inputs.target, server, inputs.timeout)
@@ -178,7 +178,7 @@ def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
     Findings about one pool cite it (`pool`, and its file:line first in the evidence); a finding that speaks
     of no setting and is the same for every pool is about the server, and is said once.
     """
-    from pool_doctor.server import with_session_settings
+    from pool_doctor.inspect.server import with_session_settings
     from pool_doctor.stacks import stack_for
 
     asked_by_all = inputs.target.session_settings()

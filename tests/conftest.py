@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from pool_doctor.localpg import (
+from harness import (
     LocalPgBouncer,
     LocalPostgres,
     available_bindirs,

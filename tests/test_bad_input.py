@@ -32,7 +32,7 @@ from urllib.parse import quote
 import pytest
 from cli_runner import run_in_process
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 
 APP_PASSWORD = "Zq9-bad-input:@/?#%&+ x"  # URL-special characters on purpose
 TIMEOUT = 2.0  # --timeout for every case

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from cli_runner import Run, run_pool_doctor
 
-from pool_doctor.localpg import LocalPostgres
-from pool_doctor.server import facts_from_row
+from harness import LocalPostgres
+from pool_doctor.inspect.server import facts_from_row
 
 PASSWORD = "s3cr3t-Pw!"  # distinctive, so a leak is found by a plain substring search
 

@@ -58,6 +58,7 @@ def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
     # check's finding, its code whole on one line, and where the limit was set
     assert any(re.fullmatch(r"critical\s+idle-session-timeout\s+idle_session_timeout = 5min\s*", line) for line in lines)
     assert "ALTER ROLE app IN DATABASE chat" in text
+    assert ("PostgreSQL refuses root: it runs as" in text) == (os.geteuid() == 0)  # root: says what it changed
     assert "    pool_recycle=270," in lines and "    pool_pre_ping=True," in lines  # recommend's paste-ready block
     assert any(re.fullmatch(r"server_idle_timeout\s+InterfaceError\s+ok\s*", line) for line in lines), out
     assert any(re.fullmatch(r"network_reset\s+ConnectionDoesNotExistError\s+ok\s*", line) for line in lines), out

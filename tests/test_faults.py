@@ -15,8 +15,8 @@ import asyncpg
 import pytest
 
 from pool_doctor.errors import UsageError
-from pool_doctor.faults import FaultProxy, ThreadedFaultProxy, run_proxy
-from pool_doctor.localpg import LocalPostgres
+from pool_doctor.lab.faults import FaultProxy, ThreadedFaultProxy, run_proxy
+from harness import LocalPostgres
 
 # Short enough to keep each test near a second, long enough that loop scheduling noise (~ms) never decides.
 IDLE = 0.3

@@ -21,8 +21,8 @@ import psycopg
 import pytest
 from cli_runner import command
 
-from pool_doctor.faults import ThreadedFaultProxy
-from pool_doctor.localpg import LocalPostgres
+from pool_doctor.lab.faults import ThreadedFaultProxy
+from harness import LocalPostgres
 
 TIMEOUT = 3.0  # --timeout
 MARGIN = 2.5  # process start-up and teardown on a busy 2-core machine

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from cli_runner import Run, run_pool_doctor
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 from pool_doctor.model import SCHEMA_VERSION
 
 PASSWORD = "f0rmat-Pw!"

@@ -12,7 +12,7 @@ from pool_doctor.model import Severity
 from pool_doctor.path import Limit, Outcome, PoolPolicy, Provenance, Shape, judge
 from pool_doctor.path.model import Layer
 from pool_doctor.path.policy import Knob
-from pool_doctor.pooler import PoolerFacts
+from pool_doctor.inspect.pooler import PoolerFacts
 from pool_doctor.recommend import recommend
 from pool_doctor.rules import Facts, evaluate
 from pool_doctor.rules.path import verdicts

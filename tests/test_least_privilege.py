@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from cli_runner import run_in_process
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 
 
 def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:

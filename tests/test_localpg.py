@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from conftest import MakePg, MakePgBouncer
 
-from pool_doctor.localpg import (
+from harness import (
     LocalPostgres,
     LocalPostgresError,
     available_bindirs,

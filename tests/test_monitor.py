@@ -21,9 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pool_doctor.cli import main
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 from pool_doctor.monitor import NotRetryable, run_transaction, run_transaction_async, stats, watch
-from pool_doctor.pgsource import describe_source
+from pool_doctor.inspect.sources import describe_source
 
 PASSWORD = "s3cr3t-Pw!mon"  # distinctive, so a leak is found by a plain substring search
 IDLE_LIMIT = "2s"

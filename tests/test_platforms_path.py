@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pool_doctor.connection import drivers
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 from pool_doctor.platforms import CATALOGUE, EntryKind, by_key, middlebox_preset
 from tests.cli_runner import Run, run_pool_doctor
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cli_runner import Run, run_pool_doctor
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 
 pytestmark = pytest.mark.pgbouncer
 

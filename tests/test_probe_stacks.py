@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cli_runner import Run, run_pool_doctor
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 
 PASSWORD = "probe-stacks-Pw9"
 

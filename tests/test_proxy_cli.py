@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from cli_runner import command
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 
 PASSWORD = "pr0xy-Pw!"
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+) -> ")

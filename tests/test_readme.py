@@ -39,7 +39,7 @@ from pydantic.fields import FieldInfo
 
 from pool_doctor.cli import app
 from pool_doctor.config import DeploymentConfig, NetworkConfig, PoolConfig, Settings
-from pool_doctor.localpg import LocalPgBouncer, LocalPostgres
+from harness import LocalPgBouncer, LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -489,7 +489,7 @@ def test_the_json_keys_the_readme_documents_are_in_real_output(lab: Lab) -> None
         assert done.returncode in (0, 1), done.stderr
         outputs[command] = json.loads(done.stdout)
     # The probe through a fault proxy, so --discover-idle-timeout finds something and the JSON says so.
-    from pool_doctor.faults import ThreadedFaultProxy
+    from pool_doctor.lab.faults import ThreadedFaultProxy
 
     with ThreadedFaultProxy("127.0.0.1", lab.pg.port, idle_timeout=1.0) as nat:
         url = f"postgresql+asyncpg://app:PASSWORD@127.0.0.1:{nat.port}/appdb"

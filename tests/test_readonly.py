@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cli_runner import run_in_process
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 
 CATALOGS = ("pg_class", "pg_roles", "pg_database", "pg_proc", "pg_namespace", "pg_db_role_setting", "pg_type")
 

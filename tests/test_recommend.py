@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 
 PASSWORD = "rec-pw"
 IDLE_KILL = "2s"

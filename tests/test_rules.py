@@ -14,7 +14,7 @@ import pytest
 from pool_doctor.config import DeploymentConfig, NetworkConfig, PoolConfig, Settings
 from pool_doctor.model import Activity, Finding, ServerFacts, Setting, Severity
 from pool_doctor.rules import Facts, evaluate
-from pool_doctor.server import WATCHED_SETTINGS
+from pool_doctor.inspect.server import WATCHED_SETTINGS
 from pool_doctor.connection.spec import parse_connection
 
 C, W, I = Severity.CRITICAL, Severity.WARNING, Severity.INFO

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pytest
 from cli_runner import run_in_process
 
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 
 # Unique per run, with every character a URL, a shell or ~/.pgpass treats specially.
 CORE = f"Zq9-s3cr3t-{uuid.uuid4().hex[:10]}"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from pool_doctor.errors import ConfigError
-from pool_doctor.localpg import LocalPostgres
+from harness import LocalPostgres
 from pool_doctor.path import Limit, Outcome, PoolPolicy, Provenance, Shape, judge
 from pool_doctor.path.model import Layer
 from pool_doctor.path.policy import Knob
@@ -248,7 +248,7 @@ def _concurrently(cases: Mapping[str, Callable[[], object]]) -> dict[str, object
 def test_asyncpg_pool_real_runs_match_the_judge(server: LocalPostgres) -> None:
     import asyncpg
 
-    from pool_doctor.faults import FaultProxy
+    from pool_doctor.lab.faults import FaultProxy
 
     async def one(dsn: str, **kwargs: Any) -> object:
         pool = await asyncpg.create_pool(dsn, max_size=1, timeout=5, **kwargs)

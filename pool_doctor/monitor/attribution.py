@@ -16,7 +16,7 @@ from typing import Any
 
 from pool_doctor.errors import UsageError
 from pool_doctor.path.model import Layer, Limit, Provenance, Shape
-from pool_doctor.pgsource import describe_source
+from pool_doctor.inspect.sources import describe_source
 
 # The settings that end a session from the server side (FIELD_NOTES 1), read as the app's role sees them.
 SERVER_LIMITS_SQL = (

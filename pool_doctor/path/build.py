@@ -9,7 +9,7 @@ from pool_doctor.path.model import Hop, Layer, Limit, Path, Provenance, Shape
 from pool_doctor.path.policy import PoolPolicy
 
 if TYPE_CHECKING:
-    from pool_doctor.pooler import PoolerFacts
+    from pool_doctor.inspect.pooler import PoolerFacts
     from pool_doctor.rules.facts import Facts
 
 APP = "app"

@@ -423,7 +423,7 @@ class NetworkIdle:
                      Layer.NETWORK, "a middlebox", killer.what, Provenance.CONFIGURED)
 
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
-        from pool_doctor.faults import FaultProxy
+        from pool_doctor.lab.faults import FaultProxy
 
         target = ctx.target
         driver = target.driver

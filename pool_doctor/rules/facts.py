@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pool_doctor.path.model import Limit, Path
     from pool_doctor.path.policy import PoolPolicy
     from pool_doctor.platforms import Recognised, Runtime
-    from pool_doctor.pooler import PoolerFacts
+    from pool_doctor.inspect.pooler import PoolerFacts
 
 
 @dataclass(frozen=True)

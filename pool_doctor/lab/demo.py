@@ -21,7 +21,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from pool_doctor.config import Settings
-from pool_doctor.localpg import LocalPostgres
+from pool_doctor.lab.postgres import LocalPostgres, root_note
 from pool_doctor.report import CheckReport, Inputs
 from pool_doctor.connection.spec import parse_connection
 
@@ -81,8 +81,10 @@ def run_demo(options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckR
             server.start()
             _stage(server, password)
         files = f"files in {server.root}" + ("" if options.keep else ", removed at the end")
+        as_root = root_note()  # what being root changed on this machine, said where it happens
         out.print(Text.assemble(
             ("The setup: ", "bold"), f"PostgreSQL {server.major} on 127.0.0.1:{server.port} ({files})\n",
+            f"- {as_root}\n" if as_root else "",
             f"- role {ROLE}: ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'\n",
             f"- network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's default)\n",
             "- app pool: SQLAlchemy's defaults (pool_pre_ping=False, pool_recycle=-1)",
@@ -136,7 +138,7 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from pool_doctor.faults import FaultProxy
+    from pool_doctor.lab.faults import FaultProxy
     from pool_doctor.probe.engines import app_error
     from pool_doctor.recommend import recommended_recycle
     from pool_doctor.path.model import Layer, Limit, Provenance, Shape

@@ -17,7 +17,7 @@ from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.durations import parse_duration, show_value, unit_seconds
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Activity, ServerFacts, Setting
-from pool_doctor.pgsource import describe_source
+from pool_doctor.inspect.sources import describe_source
 
 T = TypeVar("T")
 

@@ -174,7 +174,7 @@ async def _pooling_mode(conn: Any, target: ConnectionSpec, first_pid: int | None
     since the facts query ended) to the second client, so the first lands elsewhere or waits.
     """
     from pool_doctor.connection.drivers import describe_error
-    from pool_doctor.server import connect
+    from pool_doctor.inspect.server import connect
 
     step = min(timeout, 3.0)
     try:
