@@ -142,7 +142,7 @@ class NetworkConfig(BaseModel):
         return key in self.model_fields_set
 
 
-class Settings(BaseSettings):
+class AppConfig(BaseSettings):
     """Everything pool-doctor knows about the app, besides where its database is."""
 
     model_config = SettingsConfigDict(env_prefix="POOL_DOCTOR_", env_nested_delimiter="__", extra="ignore")
@@ -217,12 +217,12 @@ def unknown_keys(data: dict[str, Any]) -> list[str]:
     return unknown
 
 
-def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any], origin: str = "config") -> Settings:
-    """Build Settings from CLI overrides (highest), the environment, and parsed file data (lowest)."""
+def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any], origin: str = "config") -> AppConfig:
+    """Build the AppConfig from CLI overrides (highest), the environment, and parsed file data (lowest)."""
     for section, values in file_data.items():
         if (section in SECTIONS or section == "connect_args") and not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section}] must be a table of keys, not {type(values).__name__}")
-    file_cls = type("FileSettings", (Settings,), {"file_data": file_data})
+    file_cls = type("FileSettings", (AppConfig,), {"file_data": file_data})
     try:
         return file_cls(**{k: v for k, v in overrides.items() if v})  # type: ignore[no-any-return]
     except SettingsError as exc:  # e.g. POOL_DOCTOR_CONNECT_ARGS holding text that is not JSON

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.config import Settings
+from pool_doctor.config import AppConfig
 from pool_doctor.model import SCHEMA_VERSION, Finding, PoolRef, ServerFacts, Severity, to_jsonable
 from pool_doctor.rules import APP_FAMILIES, POOL_FAMILIES, Facts, evaluate
 from pool_doctor.connection.spec import ConnectionSpec
@@ -19,7 +19,7 @@ class AppPool:
     ref: PoolRef
     end_line: int
     call: str
-    settings: Settings
+    settings: AppConfig
     target: ConnectionSpec  # --url's server, with this pool's driver and connect_args
     sources: dict[str, tuple[Any, str]]  # dotted key -> (value judged, where it came from)
     unknown: tuple[str, ...] = ()  # keys the scan could not resolve: the library default is judged
@@ -44,7 +44,7 @@ class Inputs:
     """Everything a command needs, typed; built once in cli.py."""
 
     target: ConnectionSpec
-    settings: Settings
+    settings: AppConfig
     role: str | None = None
     timeout: float = 10.0
     config_path: str | None = None

@@ -18,7 +18,7 @@ from pool_doctor.config import (
     DeploymentConfig,
     NetworkConfig,
     PoolConfig,
-    Settings,
+    AppConfig,
     load_settings,
     read_config_file,
     unknown_keys,
@@ -41,9 +41,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def model_sections() -> dict[str, type[BaseModel] | None]:
-    """Every top-level field of Settings: its model, or None for a free-form table (connect_args)."""
+    """Every top-level field of AppConfig: its model, or None for a free-form table (connect_args)."""
     sections: dict[str, type[BaseModel] | None] = {}
-    for name, info in Settings.model_fields.items():
+    for name, info in AppConfig.model_fields.items():
         kind = info.annotation
         sections[name] = kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
     return sections

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from pool_doctor.config import Settings, load_settings, read_config_file, unknown_keys
+from pool_doctor.config import AppConfig, load_settings, read_config_file, unknown_keys
 from pool_doctor.durations import format_seconds, parse_duration
 from pool_doctor.errors import PoolDoctorError
 from pool_doctor.connection.pgpass import _pgpass_fields
@@ -237,13 +237,13 @@ FILE_DATA = st.dictionaries(
 )
 
 
-def _settings_or_config_error(overrides: dict[str, dict[str, Any]], data: dict[str, Any]) -> Settings | None:
+def _settings_or_config_error(overrides: dict[str, dict[str, Any]], data: dict[str, Any]) -> AppConfig | None:
     try:
         result = load_settings(overrides, data, origin="fuzz.toml")
     except PoolDoctorError as exc:
         assert str(exc) and "\n" not in str(exc)
         return None
-    assert isinstance(result, Settings)
+    assert isinstance(result, AppConfig)
     assert result.pool.pool_size >= 1 and result.deployment.replicas >= 1
     return result
 

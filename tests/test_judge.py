@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pool_doctor.config import NetworkConfig, PoolConfig, Settings
+from pool_doctor.config import NetworkConfig, PoolConfig, AppConfig
 from pool_doctor.model import Severity
 from pool_doctor.path import Limit, Outcome, PoolPolicy, Provenance, Shape, judge
 from pool_doctor.path.model import Layer
@@ -57,7 +57,7 @@ def _facts(pool: dict[str, object], *, idle: float | None = None, network: float
     from pool_doctor.connection.spec import parse_connection
 
     overrides = [setting("idle_session_timeout", idle)] if idle else []
-    settings_ = Settings(pool=PoolConfig(**pool), network=NetworkConfig(idle_timeout=network, shape=shape),
+    settings_ = AppConfig(pool=PoolConfig(**pool), network=NetworkConfig(idle_timeout=network, shape=shape),
                          connect_args=connect_args or {})
     pooler = None
     if pooler_idle is not None:

@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from pool_doctor.cli import app
-from pool_doctor.config import DeploymentConfig, NetworkConfig, PoolConfig, Settings
+from pool_doctor.config import DeploymentConfig, NetworkConfig, PoolConfig, AppConfig
 from harness import LocalPgBouncer, LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +173,7 @@ def model_keys() -> dict[tuple[str, str], str]:
     """Every (section, key) a config file takes, with its default as the README shows it."""
     keys = {(name, key): _toml(info.get_default(call_default_factory=True))
             for name, model in SECTIONS.items() for key, info in model.model_fields.items()}
-    keys[("connect_args", "*")] = _toml(Settings.model_fields["connect_args"].get_default(call_default_factory=True))
+    keys[("connect_args", "*")] = _toml(AppConfig.model_fields["connect_args"].get_default(call_default_factory=True))
     return keys
 
 
@@ -186,7 +186,7 @@ def config_reference() -> str:
             default = _toml(info.get_default(call_default_factory=True))
             rows.append(f"| `[{name}]` | `{key}` | `{default}` | {_accepts(info)} | {flags.get((name, key), '-')} "
                         f"| {info.description} |")
-    args = Settings.model_fields["connect_args"]
+    args = AppConfig.model_fields["connect_args"]
     rows.append(f"| `[connect_args]` | any | `{_toml(args.get_default(call_default_factory=True))}` | "
                 f"the driver's keyword arguments | - | {args.description} |")
     return "\n".join(rows)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pool_doctor.config import DeploymentConfig, NetworkConfig, PoolConfig, Settings
+from pool_doctor.config import DeploymentConfig, NetworkConfig, PoolConfig, AppConfig
 from pool_doctor.model import Activity, Finding, ServerFacts, Setting, Severity
 from pool_doctor.rules import Facts, evaluate
 from pool_doctor.inspect.server import WATCHED_SETTINGS
@@ -41,7 +41,7 @@ _FACTOR = {"ms": 1000, "s": 1}
 
 @pytest.fixture(autouse=True)
 def _no_pool_doctor_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings read POOL_DOCTOR_* variables; the developer's shell must not change a rule's input."""
+    """AppConfig reads POOL_DOCTOR_* variables; the developer's shell must not change a rule's input."""
     import os
 
     for name in list(os.environ):
@@ -91,7 +91,7 @@ class Case:
     driver: str = "psycopg"
 
     def facts(self) -> Facts:
-        settings = Settings(
+        settings = AppConfig(
             pool=PoolConfig(**self.pool),
             deployment=DeploymentConfig(**self.deployment),
             network=NetworkConfig(**self.network),

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
-from pool_doctor.config import Settings
+from pool_doctor.config import AppConfig
 from pool_doctor.lab.postgres import LocalPostgres, root_note
 from pool_doctor.report import CheckReport, Inputs
 from pool_doctor.connection.spec import parse_connection
@@ -91,7 +91,7 @@ def run_demo(options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckR
         ))
         url = server.url(ROLE, password, DATABASE, driver="asyncpg")
         inputs = Inputs(
-            target=parse_connection(url), settings=Settings(network={"idle_timeout": NAT_IDLE}),  # type: ignore[arg-type]
+            target=parse_connection(url), settings=AppConfig(network={"idle_timeout": NAT_IDLE}),  # type: ignore[arg-type]
             timeout=options.timeout,
         )
         _section(out, "1. The incident", f"A request runs the app's query, the connection idles past the NAT's "

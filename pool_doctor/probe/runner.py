@@ -19,7 +19,7 @@ from pool_doctor.probe.scenarios import (
 )
 
 if TYPE_CHECKING:
-    from pool_doctor.config import Settings
+    from pool_doctor.config import AppConfig
     from pool_doctor.probe.model import Outcome as ProbeOutcome
     from pool_doctor.recommend import Recommendation
     from pool_doctor.report import CheckReport, Inputs
@@ -201,7 +201,7 @@ async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) ->
         return ScenarioResult(scenario.name, config.name, "skipped", reason=f"the probe failed: {describe_error(exc)}")
 
 
-def _config(name: str, settings: Settings, facts: Facts) -> EngineSettings:
+def _config(name: str, settings: AppConfig, facts: Facts) -> EngineSettings:
     """The config a scenario runs, in the stack's own terms, with the policy the judge reads for it."""
     from pool_doctor.rules.facts import with_server_keepalives
     from pool_doctor.stacks import stack_for
@@ -215,7 +215,7 @@ def _config(name: str, settings: Settings, facts: Facts) -> EngineSettings:
     return replace(config, policy=policy)
 
 
-def _recommended_settings(settings: Settings, rec: Recommendation) -> Settings:
+def _recommended_settings(settings: AppConfig, rec: Recommendation) -> AppConfig:
     """The app's settings with the recommendation applied: SQLAlchemy's pool and connect_args, or the
     stack's own keys (rec.values, nested as the library takes them)."""
     from pool_doctor.config import PoolConfig

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pool_doctor.model import ServerFacts
 
 if TYPE_CHECKING:
-    from pool_doctor.config import Settings
+    from pool_doctor.config import AppConfig
     from pool_doctor.connection.drivers import Driver
     from pool_doctor.connection.spec import ConnectionSpec
     from pool_doctor.path.model import Limit, Path
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Facts:
     server: ServerFacts
-    settings: Settings
+    settings: AppConfig
     target: ConnectionSpec
     pooler: PoolerFacts | None = None
     platform: Recognised | None = None  # the managed service the host name and port (or --platform) name

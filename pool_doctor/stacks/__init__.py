@@ -16,7 +16,7 @@ from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 
 if TYPE_CHECKING:
-    from pool_doctor.config import Settings
+    from pool_doctor.config import AppConfig
     from pool_doctor.connection.drivers import Driver
 
 STACKS = ("sqlalchemy", "asyncpg", "psycopg_pool", "django")
@@ -32,13 +32,13 @@ class Stack:
     module: str | None  # the library's import name
     args_prefix: str  # where the driver's keyword arguments live among the stack's keys
 
-    def values(self, settings: Settings) -> dict[str, Any]:
+    def values(self, settings: AppConfig) -> dict[str, Any]:
         """The stack's own keys as given under [pool] (library names), nothing else."""
         if self.name == "sqlalchemy":
             return settings.pool.model_dump(exclude_none=True, exclude={"stack"})
         return dict(settings.pool.model_extra or {})
 
-    def driver_args(self, settings: Settings) -> dict[str, Any]:
+    def driver_args(self, settings: AppConfig) -> dict[str, Any]:
         """The driver's keyword arguments as this stack passes them ([connect_args] for SQLAlchemy)."""
         values = self.values(settings)
         if self.name == "asyncpg":
@@ -64,7 +64,7 @@ class Stack:
             return "psycopg" if importlib.util.find_spec("psycopg") is not None else "psycopg2"
         return url_driver
 
-    def policy(self, settings: Settings, driver: Driver) -> PoolPolicy:
+    def policy(self, settings: AppConfig, driver: Driver) -> PoolPolicy:
         args = self.driver_args(settings)
         hang = self._rekey(driver.hang_bound(args))
         keepalive = self._rekey(driver.keepalive_idle(args))
@@ -85,7 +85,7 @@ class Stack:
 
         return django.policy(values, hang=hang, keepalive=keepalive)
 
-    def max_connections(self, settings: Settings) -> tuple[int, str]:
+    def max_connections(self, settings: AppConfig) -> tuple[int, str]:
         """The most connections one pool of this stack opens, and the keys that say so (for evidence)."""
         pool = settings.pool
         if self.name == "sqlalchemy":
@@ -112,7 +112,7 @@ class Stack:
         most = low if high is None else high
         return most, f"{prefix}max_size {most}"
 
-    def unknown_keys(self, settings: Settings) -> list[str]:
+    def unknown_keys(self, settings: AppConfig) -> list[str]:
         """[pool] keys that do not belong to this stack, and SQLAlchemy's keys given for another stack."""
         if self.name == "sqlalchemy":
             return sorted(settings.pool.model_extra or {})
