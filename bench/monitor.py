@@ -49,9 +49,11 @@ def compare(name: str, plain: list[float], watched: list[float], iterations: int
     best = min(watched) / min(plain)  # the fastest rounds: least disturbed by other load on the machine
     per_call = (cost - base) / iterations * 1e6
     ok = ratio <= GOAL
-    print(f"{name:<28} unwatched {base / iterations * 1e6:6.1f} us  watched {cost / iterations * 1e6:6.1f} us  "
-          f"{per_call:+5.1f} us/iter  ratio {ratio:.3f} (fastest rounds {best:.3f})  "
-          f"{'ok' if ok else f'MISSED (goal <= {GOAL})'}")
+    print(
+        f"{name:<28} unwatched {base / iterations * 1e6:6.1f} us  watched {cost / iterations * 1e6:6.1f} us  "
+        f"{per_call:+5.1f} us/iter  ratio {ratio:.3f} (fastest rounds {best:.3f})  "
+        f"{'ok' if ok else f'MISSED (goal <= {GOAL})'}"
+    )
     return ok
 
 
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             sync_round(engine, 200)  # warm up: connect, read the server's limits, fill caches
         for index in range(args.rounds):
             # Alternate which goes first: the second of a pair ran measurably slower here whichever it was.
-            for name in (("plain", "watched") if index % 2 else ("watched", "plain")):
+            for name in ("plain", "watched") if index % 2 else ("watched", "plain"):
                 times[name].append(sync_round(plain_sync if name == "plain" else watched_sync, args.iterations))
         results.append(compare("SQLAlchemy + psycopg (sync)", times["plain"], times["watched"], args.iterations))
         plain_sync.dispose()
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             for engine in (plain, watched):
                 await async_round(engine, 200)
             for index in range(args.rounds):
-                for name in (("plain", "watched") if index % 2 else ("watched", "plain")):
+                for name in ("plain", "watched") if index % 2 else ("watched", "plain"):
                     rounds[name].append(await async_round(plain if name == "plain" else watched, args.iterations))
             await plain.dispose()
             await watched.dispose()

@@ -56,8 +56,10 @@ def main() -> int:
     ratio = scan_seconds / baseline if baseline else 0.0
     print(f"tree: {args.root}")
     print(f"read + ast.parse every file: {baseline:.2f} s ({parsed} files, {failed} do not parse)")
-    print(f"scan: {scan_seconds:.2f} s ({report.files_parsed} files parsed, "  # type: ignore[attr-defined]
-          f"{len(report.pools)} pools, {len(report.warnings)} warnings)")  # type: ignore[attr-defined]
+    print(
+        f"scan: {scan_seconds:.2f} s ({report.files_parsed} files parsed, "  # type: ignore[attr-defined]
+        f"{len(report.pools)} pools, {len(report.warnings)} warnings)"
+    )  # type: ignore[attr-defined]
     print(f"ratio scan / parse-everything: {ratio:.2f} (target <= {args.max_ratio})")
     return 0 if ratio <= args.max_ratio else 1
 

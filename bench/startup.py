@@ -113,30 +113,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         url = server.url("bench_app", "bench-pw", "bench_db")
         check = [POOL_DOCTOR, "check", "--url", url]
         pairs = [
-            Pair("pool-doctor --help", [POOL_DOCTOR, "--help"], [PYTHON, "-c", "import typer"],
-                 'python -c "import typer"', 1.5),
-            Pair("pool-doctor check (table)", check, [PYTHON, "-c", ASYNCPG_BASELINE, url],
-                 "asyncpg: connect + pg_settings", 2.5, (0, 1)),
-            Pair("pool-doctor check --json", [*check, "--json"], [PYTHON, "-c", ASYNCPG_BASELINE, url],
-                 "asyncpg: connect + pg_settings", 2.5, (0, 1)),
+            Pair(
+                "pool-doctor --help",
+                [POOL_DOCTOR, "--help"],
+                [PYTHON, "-c", "import typer"],
+                'python -c "import typer"',
+                1.5,
+            ),
+            Pair(
+                "pool-doctor check (table)",
+                check,
+                [PYTHON, "-c", ASYNCPG_BASELINE, url],
+                "asyncpg: connect + pg_settings",
+                2.5,
+                (0, 1),
+            ),
+            Pair(
+                "pool-doctor check --json",
+                [*check, "--json"],
+                [PYTHON, "-c", ASYNCPG_BASELINE, url],
+                "asyncpg: connect + pg_settings",
+                2.5,
+                (0, 1),
+            ),
         ]
         results = [(pair, *measure(pair, args.runs, env)) for pair in pairs]
         connections, statements = count_round_trips(server, url, "bench_app", env)
 
-    print(f"PostgreSQL {server.major} on 127.0.0.1, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"median of {args.runs} runs")
+    print(
+        f"PostgreSQL {server.major} on 127.0.0.1, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"median of {args.runs} runs"
+    )
     print(f"{'subject':<28}{'median':>9}  {'baseline':<34}{'median':>9}{'ratio':>8}{'goal':>7}  ok")
     missed = 0
     for pair, subject, baseline in results:
         ratio = subject / baseline
         ok = ratio <= pair.goal
         missed += not ok
-        print(f"{pair.name:<28}{subject * 1000:>7.0f}ms  {pair.baseline_name:<34}{baseline * 1000:>7.0f}ms"
-              f"{ratio:>7.2f}x{pair.goal:>6.1f}x  {'yes' if ok else 'NO'}")
+        print(
+            f"{pair.name:<28}{subject * 1000:>7.0f}ms  {pair.baseline_name:<34}{baseline * 1000:>7.0f}ms"
+            f"{ratio:>7.2f}x{pair.goal:>6.1f}x  {'yes' if ok else 'NO'}"
+        )
     round_trips_ok = connections == 1 and 1 <= statements <= 2
     missed += not round_trips_ok
-    print(f"check round trips: {connections} connection(s), {statements} statement(s) "
-          f"(goal: 1 connection, at most 2 statements)  {'yes' if round_trips_ok else 'NO'}")
+    print(
+        f"check round trips: {connections} connection(s), {statements} statement(s) "
+        f"(goal: 1 connection, at most 2 statements)  {'yes' if round_trips_ok else 'NO'}"
+    )
 
     if args.explain:
         help_probe = "from pool_doctor.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"

@@ -55,8 +55,10 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    show_version: Annotated[bool, typer.Option(
-        "--version", help="Print pool-doctor's version and exit.", callback=_print_version, is_eager=True)] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print pool-doctor's version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
 ) -> None:
     """Keeps pool-doctor a group of commands (Typer would collapse a lone command into the root)."""
 
@@ -90,10 +92,16 @@ class ScanFormat(str, Enum):
     json = "json"
     markdown = "markdown"
     sarif = "sarif"
-FORMAT_HELP = ("table (terminal), json (one document on stdout; --json is the same), markdown (a GitHub-flavoured "
-               "report, for $GITHUB_STEP_SUMMARY or a pull-request comment)")
-JSON_HELP = ("Same as --format json. On error stdout stays empty: the one-line error goes to stderr and the "
-             "exit code says what failed.")
+
+
+FORMAT_HELP = (
+    "table (terminal), json (one document on stdout; --json is the same), markdown (a GitHub-flavoured "
+    "report, for $GITHUB_STEP_SUMMARY or a pull-request comment)"
+)
+JSON_HELP = (
+    "Same as --format json. On error stdout stays empty: the one-line error goes to stderr and the "
+    "exit code says what failed."
+)
 
 
 def _chosen(output_format: Any, json_output: bool) -> str:
@@ -136,58 +144,159 @@ class CommonArgs:
 
 
 COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "url": (Optional[str], typer.Option(
-        "--url", help="Database URL: postgresql://, postgres://, postgresql+asyncpg://, postgresql+psycopg://. "
-        "Default: $DATABASE_URL, else libpq's PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and ~/.pgpass.",
-        show_default=False)),
-    "role": (Optional[str], typer.Option(
-        "--role", help="Judge settings as the app's role NAME sees them, while connected as someone else (an admin).",
-        metavar="NAME")),
-    "config": (Optional[Path], typer.Option(
-        "--config", help="TOML config file. Default: ./pool-doctor.toml when present.", metavar="PATH")),
-    "timeout": (float, typer.Option(
-        "--timeout", help="Seconds any network step may take.", min=0.1, max=3600)),
-    "ask_password": (bool, typer.Option(
-        "--ask-password", "-W", help="Prompt for the password (never echoed, never printed); when stdin is not a terminal, read one line from it.")),
-    "stack": (Optional[str], typer.Option(
-        "--stack", help="[pool] stack: the app's pool: sqlalchemy (default), asyncpg (create_pool), psycopg_pool "
-        "or django. Its keys go under [pool] with the library's own names.", metavar="NAME", show_default=False)),
-    "pool_size": (Optional[int], typer.Option("--pool-size", help="[pool] pool_size: connections the pool keeps. Default 5.", show_default=False)),
-    "max_overflow": (Optional[int], typer.Option("--max-overflow", help="[pool] max_overflow: extra connections under load. Default 10.", show_default=False)),
-    "pool_recycle": (Optional[int], typer.Option(
-        "--pool-recycle", help="[pool] pool_recycle, seconds; -1 = never (default).", show_default=False)),
-    "pool_pre_ping": (Optional[bool], typer.Option(
-        "--pool-pre-ping/--no-pool-pre-ping", help="[pool] pool_pre_ping. Default off.", show_default=False)),
-    "pool_timeout": (Optional[float], typer.Option("--pool-timeout", help="[pool] pool_timeout, seconds. Default 30.", show_default=False)),
-    "pool_use_lifo": (Optional[bool], typer.Option(
-        "--pool-use-lifo/--no-pool-use-lifo", help="[pool] pool_use_lifo. Default off.", show_default=False)),
-    "replicas": (Optional[int], typer.Option("--replicas", help="[deployment] replicas: app instances at autoscaler max. Default 1.", show_default=False)),
-    "workers_per_replica": (Optional[int], typer.Option(
-        "--workers-per-replica", help="[deployment] workers_per_replica: processes per instance, each with its own pool. Default 1.", show_default=False)),
-    "other_connections": (Optional[int], typer.Option(
-        "--other-connections", help="[deployment] other_connections: slots other clients need. Default 0.", show_default=False)),
-    "network_idle_timeout": (Optional[float], typer.Option(
-        "--network-idle-timeout", help="[network] idle_timeout: seconds a middlebox keeps an idle flow (AWS NAT gateway: 350).",
-        show_default=False)),
-    "middlebox": (Optional[str], typer.Option(
-        "--middlebox", help="[network] middlebox: a named middlebox whose documented idle timeout and shape apply "
-        "(aws-nat, aws-nlb, aws-network-firewall, azure-lb, azure-nat, gcp-nat, kube-conntrack, ...); "
-        "--network-idle-timeout still wins.", metavar="KEY", show_default=False)),
-    "platform": (Optional[str], typer.Option(
-        "--platform", help="[network] platform: the managed service the database runs on (rds-proxy, "
-        "supavisor-transaction, neon-pooler, azure-pgbouncer, fly-mpg, ...). Default: recognised from the "
-        "host name and port.", metavar="KEY", show_default=False)),
-    "pgbouncer_admin_url": (Optional[str], typer.Option(
-        "--pgbouncer-admin-url", help="PgBouncer's console (database pgbouncer) as an admin_users/stats_users user. "
-        "Default when a pooler shows: the app's own host, port and credentials on database pgbouncer.",
-        metavar="URL", show_default=False)),
-    "app": (Optional[Path], typer.Option(
-        "--app", help="Judge the pools the app's code creates (read as pool-doctor scan PATH reads it): each pool "
-        "found is judged, findings cite its file:line. Flags, environment and --config still override the code.",
-        metavar="PATH", show_default=False)),
-    "pool": (Optional[str], typer.Option(
-        "--pool", help="With --app: judge only the pool created at FILE:LINE (as pool-doctor scan prints it).",
-        metavar="FILE:LINE", show_default=False)),
+    "url": (
+        Optional[str],
+        typer.Option(
+            "--url",
+            help="Database URL: postgresql://, postgres://, postgresql+asyncpg://, postgresql+psycopg://. "
+            "Default: $DATABASE_URL, else libpq's PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and ~/.pgpass.",
+            show_default=False,
+        ),
+    ),
+    "role": (
+        Optional[str],
+        typer.Option(
+            "--role",
+            help="Judge settings as the app's role NAME sees them, while connected as someone else (an admin).",
+            metavar="NAME",
+        ),
+    ),
+    "config": (
+        Optional[Path],
+        typer.Option("--config", help="TOML config file. Default: ./pool-doctor.toml when present.", metavar="PATH"),
+    ),
+    "timeout": (float, typer.Option("--timeout", help="Seconds any network step may take.", min=0.1, max=3600)),
+    "ask_password": (
+        bool,
+        typer.Option(
+            "--ask-password",
+            "-W",
+            help="Prompt for the password (never echoed, never printed); when stdin is not a terminal, read one line from it.",
+        ),
+    ),
+    "stack": (
+        Optional[str],
+        typer.Option(
+            "--stack",
+            help="[pool] stack: the app's pool: sqlalchemy (default), asyncpg (create_pool), psycopg_pool "
+            "or django. Its keys go under [pool] with the library's own names.",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ),
+    "pool_size": (
+        Optional[int],
+        typer.Option(
+            "--pool-size", help="[pool] pool_size: connections the pool keeps. Default 5.", show_default=False
+        ),
+    ),
+    "max_overflow": (
+        Optional[int],
+        typer.Option(
+            "--max-overflow", help="[pool] max_overflow: extra connections under load. Default 10.", show_default=False
+        ),
+    ),
+    "pool_recycle": (
+        Optional[int],
+        typer.Option("--pool-recycle", help="[pool] pool_recycle, seconds; -1 = never (default).", show_default=False),
+    ),
+    "pool_pre_ping": (
+        Optional[bool],
+        typer.Option(
+            "--pool-pre-ping/--no-pool-pre-ping", help="[pool] pool_pre_ping. Default off.", show_default=False
+        ),
+    ),
+    "pool_timeout": (
+        Optional[float],
+        typer.Option("--pool-timeout", help="[pool] pool_timeout, seconds. Default 30.", show_default=False),
+    ),
+    "pool_use_lifo": (
+        Optional[bool],
+        typer.Option(
+            "--pool-use-lifo/--no-pool-use-lifo", help="[pool] pool_use_lifo. Default off.", show_default=False
+        ),
+    ),
+    "replicas": (
+        Optional[int],
+        typer.Option(
+            "--replicas", help="[deployment] replicas: app instances at autoscaler max. Default 1.", show_default=False
+        ),
+    ),
+    "workers_per_replica": (
+        Optional[int],
+        typer.Option(
+            "--workers-per-replica",
+            help="[deployment] workers_per_replica: processes per instance, each with its own pool. Default 1.",
+            show_default=False,
+        ),
+    ),
+    "other_connections": (
+        Optional[int],
+        typer.Option(
+            "--other-connections",
+            help="[deployment] other_connections: slots other clients need. Default 0.",
+            show_default=False,
+        ),
+    ),
+    "network_idle_timeout": (
+        Optional[float],
+        typer.Option(
+            "--network-idle-timeout",
+            help="[network] idle_timeout: seconds a middlebox keeps an idle flow (AWS NAT gateway: 350).",
+            show_default=False,
+        ),
+    ),
+    "middlebox": (
+        Optional[str],
+        typer.Option(
+            "--middlebox",
+            help="[network] middlebox: a named middlebox whose documented idle timeout and shape apply "
+            "(aws-nat, aws-nlb, aws-network-firewall, azure-lb, azure-nat, gcp-nat, kube-conntrack, ...); "
+            "--network-idle-timeout still wins.",
+            metavar="KEY",
+            show_default=False,
+        ),
+    ),
+    "platform": (
+        Optional[str],
+        typer.Option(
+            "--platform",
+            help="[network] platform: the managed service the database runs on (rds-proxy, "
+            "supavisor-transaction, neon-pooler, azure-pgbouncer, fly-mpg, ...). Default: recognised from the "
+            "host name and port.",
+            metavar="KEY",
+            show_default=False,
+        ),
+    ),
+    "pgbouncer_admin_url": (
+        Optional[str],
+        typer.Option(
+            "--pgbouncer-admin-url",
+            help="PgBouncer's console (database pgbouncer) as an admin_users/stats_users user. "
+            "Default when a pooler shows: the app's own host, port and credentials on database pgbouncer.",
+            metavar="URL",
+            show_default=False,
+        ),
+    ),
+    "app": (
+        Optional[Path],
+        typer.Option(
+            "--app",
+            help="Judge the pools the app's code creates (read as pool-doctor scan PATH reads it): each pool "
+            "found is judged, findings cite its file:line. Flags, environment and --config still override the code.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ),
+    "pool": (
+        Optional[str],
+        typer.Option(
+            "--pool",
+            help="With --app: judge only the pool created at FILE:LINE (as pool-doctor scan prints it).",
+            metavar="FILE:LINE",
+            show_default=False,
+        ),
+    ),
     "debug": (bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")),
 }
 COMMON_DEFAULTS: dict[str, Any] = {"timeout": 10.0, "ask_password": False, "debug": False}
@@ -197,8 +306,9 @@ def with_common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add the shared options to a command's signature and hand them to it as one CommonArgs."""
     own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "common"]
     shared = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=COMMON_DEFAULTS.get(name),
-                          annotation=Annotated[kind, option])
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=COMMON_DEFAULTS.get(name), annotation=Annotated[kind, option]
+        )
         for name, (kind, option) in COMMON_OPTIONS.items()
     ]
 
@@ -215,9 +325,9 @@ def with_common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def build_inputs(common: CommonArgs) -> Any:
     """CLI strings and numbers -> typed Inputs (the only place below which nothing sees Typer)."""
     from pool_doctor.config import load_settings, read_config_file, unknown_keys
+    from pool_doctor.connection.spec import resolve_connection
     from pool_doctor.platforms import chosen, detect_runtime
     from pool_doctor.report import Inputs
-    from pool_doctor.connection.spec import resolve_connection
 
     if common.role is not None and not common.role.strip():
         raise UsageError("--role needs a role name")
@@ -225,11 +335,21 @@ def build_inputs(common: CommonArgs) -> Any:
     origin = str(path) if path else "settings"
     warnings = tuple(f"unknown key {key!r} in {path} (ignored)" for key in unknown_keys(file_data))
     overrides = {
-        "pool": _given(common, "stack", "pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout",
-                       "pool_use_lifo"),
+        "pool": _given(
+            common,
+            "stack",
+            "pool_size",
+            "max_overflow",
+            "pool_recycle",
+            "pool_pre_ping",
+            "pool_timeout",
+            "pool_use_lifo",
+        ),
         "deployment": _given(common, "replicas", "workers_per_replica", "other_connections"),
-        "network": {**({"idle_timeout": common.network_idle_timeout} if common.network_idle_timeout is not None else {}),
-                    **_given(common, "middlebox", "platform")},
+        "network": {
+            **({"idle_timeout": common.network_idle_timeout} if common.network_idle_timeout is not None else {}),
+            **_given(common, "middlebox", "platform"),
+        },
     }
     _known_keys(common)
     settings = load_settings(overrides, file_data, origin=origin)
@@ -237,8 +357,10 @@ def build_inputs(common: CommonArgs) -> Any:
 
     stack = stack_for(settings.pool.stack)
     if stack.name != "sqlalchemy":  # SQLAlchemy's own keys are checked with the file's other sections
-        warnings += tuple(f"[pool] key {key!r} does not belong to stack {stack.name} (ignored)"
-                          for key in stack.unknown_keys(settings))
+        warnings += tuple(
+            f"[pool] key {key!r} does not belong to stack {stack.name} (ignored)"
+            for key in stack.unknown_keys(settings)
+        )
     target = resolve_connection(common.url)
     if stack.name != "sqlalchemy":
         target = target.with_driver(stack.driver_name(target.driver), f"the {stack.label} stack")
@@ -255,10 +377,17 @@ def build_inputs(common: CommonArgs) -> Any:
         app_pools, found_warnings = _app_pools(common, target, overrides, file_data, origin)
         warnings += found_warnings
     return Inputs(
-        target=target, settings=settings, role=common.role, timeout=common.timeout,
-        config_path=str(path) if path else None, warnings=warnings, pgbouncer_admin_url=common.pgbouncer_admin_url,
-        platform=platform, runtime=detect_runtime(os.environ),
-        app=str(common.app) if common.app is not None else None, app_pools=app_pools,
+        target=target,
+        settings=settings,
+        role=common.role,
+        timeout=common.timeout,
+        config_path=str(path) if path else None,
+        warnings=warnings,
+        pgbouncer_admin_url=common.pgbouncer_admin_url,
+        platform=platform,
+        runtime=detect_runtime(os.environ),
+        app=str(common.app) if common.app is not None else None,
+        app_pools=app_pools,
     )
 
 
@@ -266,8 +395,10 @@ def _known_keys(common: CommonArgs) -> None:
     """--platform / --middlebox name catalogue entries: an unknown one is a usage error listing the known."""
     from pool_doctor.platforms import by_key, middlebox_preset
 
-    for flag, value, lookup in (("--platform", common.platform, by_key),
-                                ("--middlebox", common.middlebox, middlebox_preset)):
+    for flag, value, lookup in (
+        ("--platform", common.platform, by_key),
+        ("--middlebox", common.middlebox, middlebox_preset),
+    ):
         if value is not None:
             try:
                 lookup(value)
@@ -281,20 +412,28 @@ def _one_pool(inputs: Any, why: str) -> Any:
 
     if len(inputs.app_pools) > 1:
         listed = ", ".join(pool.where for pool in inputs.app_pools)
-        raise UsageError(f"--app found {len(inputs.app_pools)} pools and {why}: pick one with --pool FILE:LINE "
-                         f"({listed})")
+        raise UsageError(
+            f"--app found {len(inputs.app_pools)} pools and {why}: pick one with --pool FILE:LINE ({listed})"
+        )
     pool = inputs.app_pools[0]
     return replace(inputs, target=pool.target, settings=pool.settings)
 
 
 # The flag that sets each [pool] key, for the report's "from" column.
-POOL_FLAGS = {"stack": "--stack", "pool_size": "--pool-size", "max_overflow": "--max-overflow",
-              "pool_recycle": "--pool-recycle", "pool_pre_ping": "--pool-pre-ping", "pool_timeout": "--pool-timeout",
-              "pool_use_lifo": "--pool-use-lifo"}
+POOL_FLAGS = {
+    "stack": "--stack",
+    "pool_size": "--pool-size",
+    "max_overflow": "--max-overflow",
+    "pool_recycle": "--pool-recycle",
+    "pool_pre_ping": "--pool-pre-ping",
+    "pool_timeout": "--pool-timeout",
+    "pool_use_lifo": "--pool-use-lifo",
+}
 
 
-def _app_pools(common: CommonArgs, target: Any, overrides: dict[str, dict[str, Any]], file_data: dict[str, Any],
-               origin: str) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+def _app_pools(
+    common: CommonArgs, target: Any, overrides: dict[str, dict[str, Any]], file_data: dict[str, Any], origin: str
+) -> tuple[tuple[Any, ...], tuple[str, ...]]:
     """--app: each pool the scan finds as its own settings (flags > environment > file > the code > defaults)."""
     from dataclasses import replace
 
@@ -319,8 +458,10 @@ def _app_pools(common: CommonArgs, target: Any, overrides: dict[str, dict[str, A
         settings = load_settings(overrides, merge(layer.data, file_data), origin=f"{origin} or {scanned.where}")
         stack = stack_for(settings.pool.stack)
         if stack.name != "sqlalchemy":
-            warnings += [f"{scanned.where}: [pool] key {key!r} does not belong to stack {stack.name} (ignored)"
-                         for key in stack.unknown_keys(settings)]
+            warnings += [
+                f"{scanned.where}: [pool] key {key!r} does not belong to stack {stack.name} (ignored)"
+                for key in stack.unknown_keys(settings)
+            ]
             pool_target = target.with_driver(stack.driver_name(target.driver), f"the {stack.label} stack")
         elif layer.driver in ("asyncpg", "psycopg", "psycopg2") and layer.driver != target.driver:
             # The code's URL names the driver the app connects with; the server stays --url's.
@@ -328,15 +469,23 @@ def _app_pools(common: CommonArgs, target: Any, overrides: dict[str, dict[str, A
         else:
             pool_target = target
         pool_target = pool_target.with_connect_args(stack.driver_args(settings))
-        values = {**flatten(stack.values(settings)),
-                  **{f"connect_args.{k}": v for k, v in flatten(settings.connect_args).items()}}
+        values = {
+            **flatten(stack.values(settings)),
+            **{f"connect_args.{k}": v for k, v in flatten(settings.connect_args).items()},
+        }
         values = {"stack": stack.name, **values}
-        pools.append(AppPool(
-            ref=PoolRef(scanned.file, scanned.line, scanned.stack), end_line=scanned.end_line, call=scanned.call,
-            settings=settings, target=pool_target,
-            sources=sources(values, layer, flags, file_data, origin if origin != "settings" else None, os.environ),
-            unknown=tuple(layer.unknown), judged_as=layer.judged_as,
-        ))
+        pools.append(
+            AppPool(
+                ref=PoolRef(scanned.file, scanned.line, scanned.stack),
+                end_line=scanned.end_line,
+                call=scanned.call,
+                settings=settings,
+                target=pool_target,
+                sources=sources(values, layer, flags, file_data, origin if origin != "settings" else None, os.environ),
+                unknown=tuple(layer.unknown),
+                judged_as=layer.judged_as,
+            )
+        )
     return tuple(pools), tuple(warnings)
 
 
@@ -390,10 +539,17 @@ def check(
     common: CommonArgs,
     output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help=FORMAT_HELP)] = CheckFormat.table,
     json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
-    verbose: Annotated[bool, typer.Option(
-        "--verbose", "-v", help="table: every setting read and each finding's evidence, not only the facts "
-        "behind the findings.")] = False,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")] = FailOn.critical,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="table: every setting read and each finding's evidence, not only the facts behind the findings.",
+        ),
+    ] = False,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")
+    ] = FailOn.critical,
 ) -> int:
     """Read the server's settings as the app's role sees them and judge the app's pool against them.
 
@@ -413,8 +569,14 @@ def check(
 @with_common_options
 def recommend(
     common: CommonArgs,
-    output_format: Annotated[RecommendFormat, typer.Option("--format", "-f", help=FORMAT_HELP + "; python (the "
-        "engine call to paste); toml (a config file for check --config).")] = RecommendFormat.table,
+    output_format: Annotated[
+        RecommendFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help=FORMAT_HELP + "; python (the engine call to paste); toml (a config file for check --config).",
+        ),
+    ] = RecommendFormat.table,
     json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> int:
     """Recommend pool_recycle, pool_pre_ping, sizes and driver connect_args, each with its reason.
@@ -450,23 +612,54 @@ def probe(
     common: CommonArgs,
     output_format: Annotated[CheckFormat, typer.Option("--format", "-f", help=FORMAT_HELP)] = CheckFormat.table,
     json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress on stderr (default: a bar on a terminal, else one line a step).")] = False,
-    connections: Annotated[int, typer.Option(
-        "--connections", help="Fresh connections the connect step times.", min=1, max=100)] = 5,
-    load_seconds: Annotated[float, typer.Option(
-        "--load-seconds", help="How long the load step runs.", min=0.1, max=600)] = 2.0,
-    load_tasks: Annotated[int | None, typer.Option(
-        "--load-tasks", help="Concurrent tasks in the load step. Default: pool_size + max_overflow + 2.",
-        min=1, max=10_000, show_default=False)] = None,
-    scenario: Annotated[list[str] | None, typer.Option(
-        "--scenario", help="Run only this failure scenario (repeatable): server_idle_timeout, backend_terminated, "
-        "network_reset, network_blackhole, prepared_statements. Default: all.", metavar="NAME", show_default=False)] = None,
-    discover_idle_timeout: Annotated[str | None, typer.Option(
-        "--discover-idle-timeout", help="Also measure the path's own idle timeout, up to MAX (350, 6min, 1h): "
-        "takes about 1.25x the timeout found.", metavar="MAX", show_default=False)] = None,
-    discover_connections: Annotated[int, typer.Option(
-        "--discover-connections", help="Connections the discovery may open (fewer: slower).", min=1, max=200)] = 20,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress on stderr (default: a bar on a terminal, else one line a step)."
+        ),
+    ] = False,
+    connections: Annotated[
+        int, typer.Option("--connections", help="Fresh connections the connect step times.", min=1, max=100)
+    ] = 5,
+    load_seconds: Annotated[
+        float, typer.Option("--load-seconds", help="How long the load step runs.", min=0.1, max=600)
+    ] = 2.0,
+    load_tasks: Annotated[
+        int | None,
+        typer.Option(
+            "--load-tasks",
+            help="Concurrent tasks in the load step. Default: pool_size + max_overflow + 2.",
+            min=1,
+            max=10_000,
+            show_default=False,
+        ),
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenario",
+            help="Run only this failure scenario (repeatable): server_idle_timeout, backend_terminated, "
+            "network_reset, network_blackhole, prepared_statements. Default: all.",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
+    discover_idle_timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--discover-idle-timeout",
+            help="Also measure the path's own idle timeout, up to MAX (350, 6min, 1h): "
+            "takes about 1.25x the timeout found.",
+            metavar="MAX",
+            show_default=False,
+        ),
+    ] = None,
+    discover_connections: Annotated[
+        int,
+        typer.Option(
+            "--discover-connections", help="Connections the discovery may open (fewer: slower).", min=1, max=200
+        ),
+    ] = 20,
 ) -> int:
     """Measure the path, then reproduce every way an idle pooled connection dies, in seconds, with the app's
     current settings and with the recommended ones side by side.
@@ -497,10 +690,15 @@ def probe(
         if not 0 < discover_max <= 7200:
             # The discovery waits up to MAX when the path has no idle timeout; the longest a cloud load
             # balancer allows is 100 min (Azure), so anything past 2 h would only be a hang.
-            raise UsageError(f"--discover-idle-timeout must be a positive duration up to 2h, not {discover_idle_timeout!r}")
+            raise UsageError(
+                f"--discover-idle-timeout must be a positive duration up to 2h, not {discover_idle_timeout!r}"
+            )
     options = ProbeOptions(
-        connections=connections, load_seconds=load_seconds, load_tasks=load_tasks,
-        scenarios=tuple(scenario) if scenario else None, discover_max=discover_max,
+        connections=connections,
+        load_seconds=load_seconds,
+        load_tasks=load_tasks,
+        scenarios=tuple(scenario) if scenario else None,
+        discover_max=discover_max,
         discover_connections=discover_connections,
     )
     inputs = _inputs(common)
@@ -518,8 +716,12 @@ def probe(
 
 @app.command()
 def demo(
-    keep: Annotated[bool, typer.Option(
-        "--keep", help="Leave the server running and print how to reach it (password in a private pgpass file).")] = False,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep", help="Leave the server running and print how to reach it (password in a private pgpass file)."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (passwords still masked).")] = False,
 ) -> int:
@@ -550,9 +752,14 @@ def demo(
 
 @app.command()
 def explain(
-    log: Annotated[Optional[str], typer.Argument(
-        help="JSON-lines file written by pool_doctor.monitor.watch(engine, jsonl=...); - or nothing: stdin.",
-        metavar="[LOG]", show_default=False)] = None,
+    log: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="JSON-lines file written by pool_doctor.monitor.watch(engine, jsonl=...); - or nothing: stdin.",
+            metavar="[LOG]",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help=FORMAT_HELP)] = CheckFormat.table,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> int:
@@ -592,10 +799,13 @@ def explain(
 @app.command()
 def scan(
     path: Annotated[Path, typer.Argument(help="Project folder or .py file to read.", show_default=True)] = Path("."),
-    output_format: Annotated[ScanFormat, typer.Option(
-        "--format", "-f", help=FORMAT_HELP + "; sarif (SARIF 2.1.0, for code scanning).")] = ScanFormat.table,
+    output_format: Annotated[
+        ScanFormat, typer.Option("--format", "-f", help=FORMAT_HELP + "; sarif (SARIF 2.1.0, for code scanning).")
+    ] = ScanFormat.table,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")] = FailOn.critical,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")
+    ] = FailOn.critical,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> int:
     """Find the pools the app's source creates (SQLAlchemy, asyncpg, psycopg_pool, psycopg2, Django DATABASES,
@@ -644,20 +854,47 @@ class ProxyMode(str, Enum):
 
 @app.command()
 def proxy(
-    listen: Annotated[str, typer.Option(
-        "--listen", help="PORT, or HOST:PORT, to listen on (host default 127.0.0.1; 0 picks a free port).",
-        metavar="[HOST:]PORT", show_default=False)],
-    upstream: Annotated[str, typer.Option(
-        "--upstream", help="HOST:PORT of the server behind the proxy.", metavar="HOST:PORT", show_default=False)],
-    idle_timeout: Annotated[float, typer.Option(
-        "--idle-timeout", help="Seconds a flow may stay idle before the fault hits it.", min=0.001,
-        show_default=False)],
-    mode: Annotated[ProxyMode, typer.Option(
-        "--mode", help="reset: RST the next bytes (NAT gateway, NLB); blackhole: drop them silently (Azure LB); "
-        "pass: forward only.")] = ProxyMode.reset,
-    max_flow_lifetime: Annotated[float | None, typer.Option(
-        "--max-flow-lifetime", help="RST any flow this many seconds old, whatever its mode.", min=0.001,
-        show_default=False)] = None,
+    listen: Annotated[
+        str,
+        typer.Option(
+            "--listen",
+            help="PORT, or HOST:PORT, to listen on (host default 127.0.0.1; 0 picks a free port).",
+            metavar="[HOST:]PORT",
+            show_default=False,
+        ),
+    ],
+    upstream: Annotated[
+        str,
+        typer.Option(
+            "--upstream", help="HOST:PORT of the server behind the proxy.", metavar="HOST:PORT", show_default=False
+        ),
+    ],
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-timeout",
+            help="Seconds a flow may stay idle before the fault hits it.",
+            min=0.001,
+            show_default=False,
+        ),
+    ],
+    mode: Annotated[
+        ProxyMode,
+        typer.Option(
+            "--mode",
+            help="reset: RST the next bytes (NAT gateway, NLB); blackhole: drop them silently (Azure LB); "
+            "pass: forward only.",
+        ),
+    ] = ProxyMode.reset,
+    max_flow_lifetime: Annotated[
+        float | None,
+        typer.Option(
+            "--max-flow-lifetime",
+            help="RST any flow this many seconds old, whatever its mode.",
+            min=0.001,
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """Run the fault proxy in the foreground: a TCP proxy that resets or blackholes flows idle too long,
     as NAT gateways and load balancers do, so you can reproduce the incident in your own tests.
@@ -684,9 +921,18 @@ def proxy(
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
     try:
-        _run_async(run_proxy(upstream_host, upstream_port, listen_host=listen_host, listen_port=listen_port,
-                              idle_timeout=idle_timeout, mode=mode.value, on_event=show,  # type: ignore[arg-type]
-                              max_flow_lifetime=max_flow_lifetime))
+        _run_async(
+            run_proxy(
+                upstream_host,
+                upstream_port,
+                listen_host=listen_host,
+                listen_port=listen_port,
+                idle_timeout=idle_timeout,
+                mode=mode.value,
+                on_event=show,
+                max_flow_lifetime=max_flow_lifetime,
+            )
+        )
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a foreground proxy ends; run_proxy has closed every flow and said so
     return ExitCode.OK
@@ -731,7 +977,7 @@ def _secrets_from_environment(argv: list[str]) -> list[str]:
             continue
         try:
             secrets += parse_connection(text, "argument").secrets()
-        except Exception:  # noqa: BLE001 - too broken to parse: take what looks like a password
+        except Exception:
             pass
         if "://" in text and "@" in text:
             auth = text.split("://", 1)[1].split("?", 1)[0].rpartition("@")[0]
@@ -799,7 +1045,7 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         _emit_error("interrupted", secrets)
         code = ExitCode.INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - click's usage errors and anything unexpected
+    except Exception as exc:
         if isinstance(exc, _usage_error_types()):
             if debug:
                 _print_traceback(secrets)
@@ -832,8 +1078,16 @@ def _usage_error_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None, *, secrets: list[str]) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+    *,
+    secrets: list[str],
+) -> None:
     from pool_doctor.connection.spec import scrub
 
     text = " ".join(scrub(str(message), secrets).split())

@@ -85,19 +85,25 @@ class NetworkConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     idle_timeout: float | None = Field(
-        None, gt=0, le=31_536_000, description="seconds a middlebox keeps an idle flow (AWS NAT gateway: 350); unset = unknown"
+        None,
+        gt=0,
+        le=31_536_000,
+        description="seconds a middlebox keeps an idle flow (AWS NAT gateway: 350); unset = unknown",
     )
     shape: Literal["reset", "drop"] = Field(
-        "reset", description="what the middlebox does to a forgotten flow: reset (RST, AWS NAT gateway) or drop "
-        "(silently, Azure's load balancer default)"
+        "reset",
+        description="what the middlebox does to a forgotten flow: reset (RST, AWS NAT gateway) or drop "
+        "(silently, Azure's load balancer default)",
     )
     middlebox: str | None = Field(
-        None, description="a named middlebox whose documented idle timeout and shape apply unless idle_timeout or "
+        None,
+        description="a named middlebox whose documented idle timeout and shape apply unless idle_timeout or "
         "shape are given (aws-nat: 350 s, reset); unset = none named",
         json_schema_extra={"accepts": "middlebox"},
     )
     platform: str | None = Field(
-        None, description="the managed service the database runs on, with its documented limits; unset = "
+        None,
+        description="the managed service the database runs on, with its documented limits; unset = "
         "recognised from the host name and port",
         json_schema_extra={"accepts": "platform"},
     )

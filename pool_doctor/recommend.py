@@ -14,9 +14,9 @@ from typing import Any
 from pool_doctor.config import PoolConfig
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
-from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
 from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, margin
 from pool_doctor.path.model import Limit
+from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
 from pool_doctor.rules.facts import Facts, idle_limits
 from pool_doctor.rules.timeouts import CHURN_FLOOR
 
@@ -84,13 +84,19 @@ def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommenda
     reasons += sizes
     connect_args, connect_reasons = _connect_args(facts, spoken)
     given = facts.settings.connect_args  # what the app passes today ([connect_args] in the config)
-    reasons += [dataclasses.replace(r, current=given.get(r.key.removeprefix("connect_args.").split(".")[0]))
-                for r in connect_reasons]
+    reasons += [
+        dataclasses.replace(r, current=given.get(r.key.removeprefix("connect_args.").split(".")[0]))
+        for r in connect_reasons
+    ]
     changes = {r.key: r.value for r in reasons if not r.key.startswith("connect_args.")}
     pool = current.model_copy(update=changes)
     return Recommendation(
-        driver=facts.driver.name, pool=pool, connect_args={**given, **connect_args}, reasons=reasons,
-        server_sql=_server_sql(facts, limits), findings=size_findings,
+        driver=facts.driver.name,
+        pool=pool,
+        connect_args={**given, **connect_args},
+        reasons=reasons,
+        server_sql=_server_sql(facts, limits),
+        findings=size_findings,
     )
 
 
@@ -118,8 +124,14 @@ def _recommend_stack(facts: Facts, spoken: set[str], limits: list[Limit]) -> Rec
     if stack.name == "django":
         merged.setdefault("ENGINE", "django.db.backends.postgresql")
     return Recommendation(
-        driver=facts.driver.name, pool=facts.settings.pool, connect_args={}, reasons=reasons,
-        server_sql=_server_sql(facts, limits), findings=[], stack=stack.name, values=unflatten(merged),
+        driver=facts.driver.name,
+        pool=facts.settings.pool,
+        connect_args={},
+        reasons=reasons,
+        server_sql=_server_sql(facts, limits),
+        findings=[],
+        stack=stack.name,
+        values=unflatten(merged),
     )
 
 
@@ -127,12 +139,15 @@ def _lever_value(facts: Facts, lever: str, key: str, target: int) -> tuple[Any, 
     """The value for one lever, in the stack's terms, and why."""
     asyncpg = facts.driver.name == "asyncpg"
     if lever == "max_age":
-        return target, (f"Retire connections after {format_seconds(target)}, before the smallest limit on the path "
-                        "ends them; the age is checked when a request takes the connection.")
+        return target, (
+            f"Retire connections after {format_seconds(target)}, before the smallest limit on the path "
+            "ends them; the age is checked when a request takes the connection."
+        )
     if lever == "max_idle":
         if asyncpg:
-            return float(target), (f"Close connections idle longer than the limits on the path allow (below "
-                                   f"{format_seconds(target + 1)}).")
+            return float(target), (
+                f"Close connections idle longer than the limits on the path allow (below {format_seconds(target + 1)})."
+            )
         # psycopg_pool's shrink task closes one connection per max_idle period (pool_doctor/stacks/psycopg_pool.py).
         from pool_doctor.stacks import psycopg_pool
 
@@ -144,43 +159,61 @@ def _lever_value(facts: Facts, lever: str, key: str, target: int) -> tuple[Any, 
         periods = max(high - low, 1) + 1
         return float(max(1, target // periods)), (
             f"psycopg_pool closes one idle connection above min_size per max_idle period: {periods} periods "
-            f"stay below {format_seconds(target + 1)}.")
+            f"stay below {format_seconds(target + 1)}."
+        )
     if lever == "spares":
-        return 0, ("The idle timer spares min_size connections: with nothing to test them at checkout, a floor "
-                   "of connections outlives the path's idle limit. 0 lets the timer retire every idle one.")
+        return 0, (
+            "The idle timer spares min_size connections: with nothing to test them at checkout, a floor "
+            "of connections outlives the path's idle limit. 0 lets the timer retire every idle one."
+        )
     if lever == "ping":
         value: Any = "check_connection" if key == "check" else True
         return value, "Test each connection when a request takes it, and replace it if the path has closed it."
     if lever == "hang":
         if asyncpg:
-            return COMMAND_TIMEOUT, ("A query on a silently dropped flow fails after this many seconds instead of "
-                                     "hanging until TCP gives up (~15 min).")
-        return COMMAND_TIMEOUT * 1000, ("Milliseconds unacknowledged data may wait: a query on a silently dropped "
-                                        "flow fails after 30 s instead of ~15 min.")
+            return COMMAND_TIMEOUT, (
+                "A query on a silently dropped flow fails after this many seconds instead of "
+                "hanging until TCP gives up (~15 min)."
+            )
+        return COMMAND_TIMEOUT * 1000, (
+            "Milliseconds unacknowledged data may wait: a query on a silently dropped "
+            "flow fails after 30 s instead of ~15 min."
+        )
     idle = keepalive_idle(facts)
     why = f"TCP keepalives after {idle}s of silence keep a middlebox from forgetting an idle flow."
     if asyncpg:
-        return {"tcp_keepalives_idle": str(idle), "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
-                "tcp_keepalives_count": str(KEEPALIVE_COUNT)}, why + " asyncpg asks the server to send them."
-    return {"keepalives": 1, "keepalives_idle": idle, "keepalives_interval": KEEPALIVE_INTERVAL,
-            "keepalives_count": KEEPALIVE_COUNT}, why
+        return {
+            "tcp_keepalives_idle": str(idle),
+            "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
+            "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+        }, why + " asyncpg asks the server to send them."
+    return {
+        "keepalives": 1,
+        "keepalives_idle": idle,
+        "keepalives_interval": KEEPALIVE_INTERVAL,
+        "keepalives_count": KEEPALIVE_COUNT,
+    }, why
 
 
 def _pool_pre_ping(facts: Facts, limits: list[Limit]) -> Reason:
     through = (
         f" Through {facts.pooler.label} the ping tests the app's connection to the pooler (and, in transaction "
         "mode, whichever backend runs it); the pooler replaces its own dead server connections."
-        if facts.behind_pooler and facts.pooler is not None else ""
+        if facts.behind_pooler and facts.pooler is not None
+        else ""
     )
     causes = [limit.what for limit in limits] or [
         "no idle limit is known on this path, but a restart, failover or an unseen middlebox can still close "
         "idle connections"
     ]
     return Reason(
-        "pool_pre_ping", True, facts.settings.pool.pool_pre_ping,
+        "pool_pre_ping",
+        True,
+        facts.settings.pool.pool_pre_ping,
         "Something the pool cannot see may close idle connections; a ping at checkout finds a dead one and "
         f"replaces it before the request uses it. Cost: one round trip per checkout ({facts.driver.ping}).{through}",
-        causes, "a ping at checkout replaces a dead connection",
+        causes,
+        "a ping at checkout replaces a dead connection",
     )
 
 
@@ -189,7 +222,9 @@ def _poolclass(facts: Facts) -> Reason:
     runtime = facts.runtime
     assert runtime is not None
     return Reason(
-        "poolclass", "NullPool", facts.settings.pool.poolclass,
+        "poolclass",
+        "NullPool",
+        facts.settings.pool.poolclass,
         f"{runtime.name} freezes the process between invocations, so no pool timer fires while it is frozen and "
         "a kept connection can come back dead. NullPool opens a connection per checkout and closes it at its end; "
         "put an external pooler (RDS Proxy, Supavisor transaction mode, Neon's -pooler host, PgBouncer) in front "
@@ -231,8 +266,11 @@ def _pool_recycle(facts: Facts, limits: list[Limit]) -> Reason:
             "practice) bounds what an unseen middlebox or a failover can do, at one reconnect per connection per period."
         )
         evidence = ["no server idle_session_timeout, [network] idle_timeout or pooler limit"]
-    short = (f"retires connections before {format_seconds(limits[0].seconds)} ({limits[0].holder})" if limits
-             else "bounds what an unseen limit can do")
+    short = (
+        f"retires connections before {format_seconds(limits[0].seconds)} ({limits[0].holder})"
+        if limits
+        else "bounds what an unseen limit can do"
+    )
     return Reason("pool_recycle", value, current, why, evidence, short)
 
 
@@ -240,11 +278,15 @@ def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
     pool = facts.settings.pool
     found = caps(facts)
     if not found:
-        why = ("The app's connections end at the pooler, whose max_client_conn is unknown (no console access): "
-               "keep the current sizes and let the pooler's pool size bound the server.")
+        why = (
+            "The app's connections end at the pooler, whose max_client_conn is unknown (no console access): "
+            "keep the current sizes and let the pooler's pool size bound the server."
+        )
         short = "unchanged: the pooler's limit is unknown"
-        return [Reason("pool_size", pool.pool_size, pool.pool_size, why, short=short),
-                Reason("max_overflow", pool.max_overflow, pool.max_overflow, why, short=short)], []
+        return [
+            Reason("pool_size", pool.pool_size, pool.pool_size, why, short=short),
+            Reason("max_overflow", pool.max_overflow, pool.max_overflow, why, short=short),
+        ], []
     tightest = min(found, key=lambda c: c.limit)
     what, cap = tightest.what, tightest.limit
     pools = facts.settings.deployment.pools
@@ -266,7 +308,8 @@ def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
         why = f"Even one connection per pool does not fit: {pools} pool(s) against {what} ({cap})."
         findings.append(
             Finding(
-                "budget-no-fit", Severity.CRITICAL,
+                "budget-no-fit",
+                Severity.CRITICAL,
                 f"{pools} pools cannot each hold even one connection within {what} ({cap})",
                 "Put a pooler in front (PgBouncer in transaction mode multiplexes many client connections onto few "
                 "server connections), or run fewer replicas/workers per database.",
@@ -295,27 +338,39 @@ def _connect_args(facts: Facts, spoken: set[str]) -> tuple[dict[str, Any], list[
     idle = keepalive_idle(facts)
     why_keepalive = (
         f"TCP keepalives after {idle}s of silence keep a middlebox from forgetting an idle flow"
-        + (f" (its limit: {format_seconds(facts.settings.network.idle_timeout)})" if facts.settings.network.idle_timeout else "")
+        + (
+            f" (its limit: {format_seconds(facts.settings.network.idle_timeout)})"
+            if facts.settings.network.idle_timeout
+            else ""
+        )
         + ", and detect a dead peer in seconds instead of the OS default 2 h."
     )
     asyncpg = facts.driver.name == "asyncpg"
     if policy.lever("hang") in spoken:
         if asyncpg:
             args["command_timeout"] = COMMAND_TIMEOUT
-            reasons.append(Reason(
-                "connect_args.command_timeout", COMMAND_TIMEOUT, None,
-                "A query (or pre-ping) on a silently dropped flow fails after this many seconds instead of hanging "
-                "until TCP gives up (~15 min). Raise it if the app runs longer queries on purpose.",
-                short=f"a dropped flow fails in {COMMAND_TIMEOUT}s, not ~15 min",
-            ))
+            reasons.append(
+                Reason(
+                    "connect_args.command_timeout",
+                    COMMAND_TIMEOUT,
+                    None,
+                    "A query (or pre-ping) on a silently dropped flow fails after this many seconds instead of hanging "
+                    "until TCP gives up (~15 min). Raise it if the app runs longer queries on purpose.",
+                    short=f"a dropped flow fails in {COMMAND_TIMEOUT}s, not ~15 min",
+                )
+            )
         else:
             args["tcp_user_timeout"] = COMMAND_TIMEOUT * 1000  # libpq takes milliseconds
-            reasons.append(Reason(
-                "connect_args.tcp_user_timeout", args["tcp_user_timeout"], None,
-                "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
-                "after 30 s instead of ~15 min of TCP retries.",
-                short="a dropped flow fails in 30s, not ~15 min",
-            ))
+            reasons.append(
+                Reason(
+                    "connect_args.tcp_user_timeout",
+                    args["tcp_user_timeout"],
+                    None,
+                    "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
+                    "after 30 s instead of ~15 min of TCP retries.",
+                    short="a dropped flow fails in 30s, not ~15 min",
+                )
+            )
     if policy.lever("keepalive") in spoken:
         if asyncpg and not facts.behind_pooler:
             # asyncpg has no client-side keepalive options: ask the server to send them on this session.
@@ -325,15 +380,32 @@ def _connect_args(facts: Facts, spoken: set[str]) -> tuple[dict[str, Any], list[
                 "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
                 "tcp_keepalives_count": str(KEEPALIVE_COUNT),
             }
-            reasons.append(Reason("connect_args.server_settings.tcp_keepalives_idle", args["server_settings"], None,
-                                  why_keepalive + " asyncpg has no client keepalive options, so the server sends them.",
-                                  short=f"server keepalives every {idle}s keep the flow alive"))
+            reasons.append(
+                Reason(
+                    "connect_args.server_settings.tcp_keepalives_idle",
+                    args["server_settings"],
+                    None,
+                    why_keepalive + " asyncpg has no client keepalive options, so the server sends them.",
+                    short=f"server keepalives every {idle}s keep the flow alive",
+                )
+            )
         elif not asyncpg:
-            keepalives = {"keepalives": 1, "keepalives_idle": idle, "keepalives_interval": KEEPALIVE_INTERVAL,
-                          "keepalives_count": KEEPALIVE_COUNT}
+            keepalives = {
+                "keepalives": 1,
+                "keepalives_idle": idle,
+                "keepalives_interval": KEEPALIVE_INTERVAL,
+                "keepalives_count": KEEPALIVE_COUNT,
+            }
             args.update(keepalives)
-            reasons.append(Reason("connect_args.keepalives_idle", keepalives, None, why_keepalive,
-                                  short=f"keepalives every {idle}s keep the flow alive"))
+            reasons.append(
+                Reason(
+                    "connect_args.keepalives_idle",
+                    keepalives,
+                    None,
+                    why_keepalive,
+                    short=f"keepalives every {idle}s keep the flow alive",
+                )
+            )
     return _statement_args(facts, args, reasons, spoken)
 
 
@@ -355,25 +427,35 @@ def _statement_args(
     evidence = [f"connections go through {pooler.label}", *pooler.evidence[-1:]]
     if facts.driver.name == "asyncpg":
         args.update(
-            statement_cache_size=0, prepared_statement_cache_size=0,
+            statement_cache_size=0,
+            prepared_statement_cache_size=0,
             prepared_statement_name_func=PythonCode(UNIQUE_NAME_CODE, "uuid4"),
         )
-        reasons.append(Reason(
-            "connect_args.statement_cache_size", "statement_cache_size=0, prepared_statement_cache_size=0, "
-            "prepared_statement_name_func=uuid4", None,
-            "Transaction pooling runs each transaction on any backend: asyncpg's numbered statement names collide "
-            "('prepared statement \"__asyncpg_stmt_1__\" already exists') and cached ones go missing. No caches and "
-            "unique names (SQLAlchemy's asyncpg docs) make every statement live within its transaction.", evidence,
-            "no statement outlives its transaction",
-        ))
+        reasons.append(
+            Reason(
+                "connect_args.statement_cache_size",
+                "statement_cache_size=0, prepared_statement_cache_size=0, prepared_statement_name_func=uuid4",
+                None,
+                "Transaction pooling runs each transaction on any backend: asyncpg's numbered statement names collide "
+                "('prepared statement \"__asyncpg_stmt_1__\" already exists') and cached ones go missing. No caches and "
+                "unique names (SQLAlchemy's asyncpg docs) make every statement live within its transaction.",
+                evidence,
+                "no statement outlives its transaction",
+            )
+        )
     else:
         args["prepare_threshold"] = None
-        reasons.append(Reason(
-            "connect_args.prepare_threshold", None, None,
-            "Transaction pooling runs each transaction on any backend: psycopg's prepared statements (after 5 "
-            "executions) go missing. None turns server-side preparing off.", evidence,
-            "no prepared statements behind transaction pooling",
-        ))
+        reasons.append(
+            Reason(
+                "connect_args.prepare_threshold",
+                None,
+                None,
+                "Transaction pooling runs each transaction on any backend: psycopg's prepared statements (after 5 "
+                "executions) go missing. None turns server-side preparing off.",
+                evidence,
+                "no prepared statements behind transaction pooling",
+            )
+        )
     return args, reasons
 
 
@@ -416,7 +498,8 @@ def _server_sql(facts: Facts, limits: list[Limit]) -> list[Reason]:
                 keepalive.display,
                 f"The server's first keepalive comes after the middlebox forgets the flow "
                 f"({format_seconds(network_idle)}); keepalives every {idle}s keep the app's idle connections alive.",
-                [keepalive.describe()], "keepalives before the middlebox forgets the flow",
+                [keepalive.describe()],
+                "keepalives before the middlebox forgets the flow",
             )
         )
     idle_session = server.setting("idle_session_timeout")
@@ -429,7 +512,8 @@ def _server_sql(facts: Facts, limits: list[Limit]) -> list[Reason]:
                 "A pooled app keeps connections idle by design; a limit this short forces reconnects every "
                 f"{format_seconds(recommended_recycle(limits))}. If the limit exists to reap leaked sessions, a longer "
                 "one does that too.",
-                [idle_session.describe()], "a pooled app idles by design",
+                [idle_session.describe()],
+                "a pooled app idles by design",
             )
         )
     return suggestions

@@ -60,8 +60,17 @@ def write_json(out: Console, document: Any) -> None:
 
 def _table(*columns: str, title: str | None = None) -> Table:
     """Short values in cells, no outer border: the prose that explains them goes below the table."""
-    table = Table(*columns, title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                  show_edge=False, pad_edge=False, header_style="bold", expand=False)
+    table = Table(
+        *columns,
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+        expand=False,
+    )
     return table
 
 
@@ -96,8 +105,12 @@ def findings_parts(findings: list[Finding], width: int, verbose: bool = False, t
         column.no_wrap = True  # a code is what people search for: whole, on one line
     for finding in findings:
         fact = _fact(finding)
-        cells: list[Text | str] = [_severity(finding.severity), finding.code, Text(fact if 0 < len(fact) <= room else "-")]
-        table.add_row(*cells[:len(columns)])
+        cells: list[Text | str] = [
+            _severity(finding.severity),
+            finding.code,
+            Text(fact if 0 < len(fact) <= room else "-"),
+        ]
+        table.add_row(*cells[: len(columns)])
     parts: list[Any] = [table, Text()]
     for finding in findings:
         heading = Text.assemble((finding.code, "bold"), ": ", finding.title)
@@ -118,7 +131,9 @@ def settings_table(report: CheckReport) -> Table:
         if setting.name in ("max_connections", "superuser_reserved_connections", "reserved_connections"):
             continue
         table.add_row(setting.name, setting.display, Text(setting.source if setting.present else "not in this version"))
-    slots = f"{server.max_connections} max, {server.superuser_reserved_connections + server.reserved_connections} reserved"
+    slots = (
+        f"{server.max_connections} max, {server.superuser_reserved_connections + server.reserved_connections} reserved"
+    )
     if server.role_connlimit is not None:
         slots += f", role limit {server.role_connlimit}"
     if server.database_connlimit is not None:
@@ -139,9 +154,18 @@ def settings_table(report: CheckReport) -> Table:
         table.add_row("runtime", Text(runtime.name), Text(", ".join(runtime.evidence)))
     pooler = report.facts.pooler
     if pooler is not None and pooler.present:
-        table.add_row("pooler", Text(pooler.label), Text(pooler.admin_error or ", ".join(
-            f"{k} {v}" for k, v in pooler.config.items()
-            if k in ("pool_mode", "client_idle_timeout", "max_client_conn", "default_pool_size"))))
+        table.add_row(
+            "pooler",
+            Text(pooler.label),
+            Text(
+                pooler.admin_error
+                or ", ".join(
+                    f"{k} {v}"
+                    for k, v in pooler.config.items()
+                    if k in ("pool_mode", "client_idle_timeout", "max_client_conn", "default_pool_size")
+                )
+            ),
+        )
     return table
 
 
@@ -157,21 +181,42 @@ def app_pools_table(report: CheckReport) -> Table:
         if app.judged_as:
             label.append(f"\n{app.judged_as}", style="dim")
         worst = max((f.severity for f in judged.findings), key=lambda s: s.rank, default=None)
-        label.append("\n" + (f"{sum(1 for f in judged.findings if f.severity is worst)} {worst.value}"
-                              if worst else "no findings"), style=SEVERITY_STYLE[worst] if worst else "green")
-        rows = [(key, value, where) for key, (value, where) in app.sources.items()
-                if where != "library default" or key in _SHOWN_DEFAULTS]
+        label.append(
+            "\n"
+            + (f"{sum(1 for f in judged.findings if f.severity is worst)} {worst.value}" if worst else "no findings"),
+            style=SEVERITY_STYLE[worst] if worst else "green",
+        )
+        rows = [
+            (key, value, where)
+            for key, (value, where) in app.sources.items()
+            if where != "library default" or key in _SHOWN_DEFAULTS
+        ]
         for index, (key, value, where) in enumerate(rows):
-            shown = Text(f"unknown (judged: {_short(value)})" if value is not None else "unknown", style="yellow") \
-                if key in app.unknown else Text(_short(value))
+            shown = (
+                Text(f"unknown (judged: {_short(value)})" if value is not None else "unknown", style="yellow")
+                if key in app.unknown
+                else Text(_short(value))
+            )
             table.add_row(label if index == 0 else "", key, shown, Text(where))
     return table
 
 
 # Library defaults worth a row even when nothing sets them: what decides whether idle connections survive.
-_SHOWN_DEFAULTS = frozenset({"pool_recycle", "pool_pre_ping", "pool_size", "max_overflow", "min_size", "max_size",
-                             "max_inactive_connection_lifetime", "check", "max_idle", "CONN_MAX_AGE",
-                             "CONN_HEALTH_CHECKS"})
+_SHOWN_DEFAULTS = frozenset(
+    {
+        "pool_recycle",
+        "pool_pre_ping",
+        "pool_size",
+        "max_overflow",
+        "min_size",
+        "max_size",
+        "max_inactive_connection_lifetime",
+        "check",
+        "max_idle",
+        "CONN_MAX_AGE",
+        "CONN_HEALTH_CHECKS",
+    }
+)
 
 
 def could_not_see(limitations: list[str]) -> list[Any]:
@@ -194,9 +239,11 @@ def render_check(report: CheckReport, options: RenderOptions, out: Console) -> N
     transport = server.transport + (", TLS" if server.ssl else ", no TLS" if server.transport == "tcp" else "")
     parts: list[Any] = [
         Text.assemble(("pool-doctor check ", "bold"), report.inputs.target.display()),
-        Text(f"PostgreSQL {server.version} · judged as role {server.role} in database {server.database}"
-             + (f" (connected as {server.connected_as})" if server.connected_as != server.role else "")
-             + f" · {transport}"),
+        Text(
+            f"PostgreSQL {server.version} · judged as role {server.role} in database {server.database}"
+            + (f" (connected as {server.connected_as})" if server.connected_as != server.role else "")
+            + f" · {transport}"
+        ),
         Text(),
         *findings_parts(report.findings, out.width, options.verbose),
     ]
@@ -232,9 +279,14 @@ def findings_markdown(findings: list[Finding]) -> list[str]:
 def check_markdown(report: CheckReport) -> str:
     """A GitHub-flavoured report for $GITHUB_STEP_SUMMARY or a pull-request comment."""
     server = report.server
-    lines = [f"## pool-doctor check: {_summary(report.findings)}", "",
-             f"`{report.inputs.target.display()}` · PostgreSQL {server.version} · role `{server.role}` "
-             f"in database `{server.database}`", "", *findings_markdown(report.findings)]
+    lines = [
+        f"## pool-doctor check: {_summary(report.findings)}",
+        "",
+        f"`{report.inputs.target.display()}` · PostgreSQL {server.version} · role `{server.role}` "
+        f"in database `{server.database}`",
+        "",
+        *findings_markdown(report.findings),
+    ]
     if report.findings:
         from pool_doctor.recommend import recommend
 
@@ -263,7 +315,8 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
         "stack": rec.stack,
         "recommendation": (
             {**rec.pool.model_dump(exclude_none=True), "connect_args": jsonable_connect_args(rec.connect_args)}
-            if rec.stack == "sqlalchemy" else rec.values
+            if rec.stack == "sqlalchemy"
+            else rec.values
         ),
         "reasons": [to_jsonable(reason) for reason in rec.reasons],
         "server_sql": [to_jsonable(reason) for reason in rec.server_sql],
@@ -316,20 +369,37 @@ def _stack_python(report: CheckReport, rec: Recommendation) -> str:
     values = dict(rec.values)
     secret_note = "# the password: from your secret store or ~/.pgpass, never in code"
     if rec.stack == "asyncpg":
-        lines = ["import asyncpg", "", "", "async def make_pool() -> asyncpg.Pool:",
-                 "    return await asyncpg.create_pool(", f"        {secret_note}", f"        {dsn!r},"]
+        lines = [
+            "import asyncpg",
+            "",
+            "",
+            "async def make_pool() -> asyncpg.Pool:",
+            "    return await asyncpg.create_pool(",
+            f"        {secret_note}",
+            f"        {dsn!r},",
+        ]
         lines += [f"        {key}={value!r}," for key, value in values.items()]
         return "\n".join([*lines, "    )"]) + "\n"
     if rec.stack == "psycopg_pool":
         check = values.pop("check", None)
-        lines = ["from psycopg_pool import ConnectionPool", "", "pool = ConnectionPool(", f"    {secret_note}",
-                 f"    {dsn!r},"]
+        lines = [
+            "from psycopg_pool import ConnectionPool",
+            "",
+            "pool = ConnectionPool(",
+            f"    {secret_note}",
+            f"    {dsn!r},",
+        ]
         if check:
             lines.append("    check=ConnectionPool.check_connection,")
         lines += [f"    {key}={value!r}," for key, value in values.items()]
         return "\n".join([*lines, "    open=True,", ")"]) + "\n"
-    entry: dict[str, Any] = {"ENGINE": "django.db.backends.postgresql", "NAME": target.database, "USER": target.user,
-                             "HOST": target.host, "PORT": str(target.port)}
+    entry: dict[str, Any] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": target.database,
+        "USER": target.user,
+        "HOST": target.host,
+        "PORT": str(target.port),
+    }
     entry.update({k: v for k, v in values.items() if k != "ENGINE"})
     lines = ["DATABASES = {", '    "default": {']
     lines += [f"        {key!r}: {value!r}," for key, value in entry.items()]
@@ -398,22 +468,37 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
-def render_app_recommendations(report: CheckReport, recs: list[tuple[CheckReport, Recommendation]],
-                               options: RenderOptions, out: Console) -> None:
+def render_app_recommendations(
+    report: CheckReport, recs: list[tuple[CheckReport, Recommendation]], options: RenderOptions, out: Console
+) -> None:
     """--app: the fix for each pool, in that pool's own terms, each under its file:line."""
     fmt = options.format
     if fmt == "json":
-        write_json(out, {
-            "schema_version": SCHEMA_VERSION,
-            "target": report.inputs.target.display(), "role": report.server.role, "app": report.inputs.app,
-            "pools": [{"pool": to_jsonable(one.pools[0].app.ref),
-                       **_without(recommendation_json(one, rec), "target", "role", "schema_version")}
-                      for one, rec in recs],
-        })
+        write_json(
+            out,
+            {
+                "schema_version": SCHEMA_VERSION,
+                "target": report.inputs.target.display(),
+                "role": report.server.role,
+                "app": report.inputs.app,
+                "pools": [
+                    {
+                        "pool": to_jsonable(one.pools[0].app.ref),
+                        **_without(recommendation_json(one, rec), "target", "role", "schema_version"),
+                    }
+                    for one, rec in recs
+                ],
+            },
+        )
         return
     if fmt == "python":
-        write(out, "\n\n".join(f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n"
-                                + recommendation_python(one, rec) for one, rec in recs))
+        write(
+            out,
+            "\n\n".join(
+                f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n" + recommendation_python(one, rec)
+                for one, rec in recs
+            ),
+        )
         return
     if fmt == "toml":  # one [pool] per file: the command asks for --pool first when there are several
         one, rec = recs[0]
@@ -421,16 +506,18 @@ def render_app_recommendations(report: CheckReport, recs: list[tuple[CheckReport
         return
     for one, rec in recs:
         app = one.pools[0].app
-        render_recommendation(one, rec, options, out,
-                              title=f"Recommended settings for {app.where} ({app.ref.stack}, {app.target.driver})")
+        render_recommendation(
+            one, rec, options, out, title=f"Recommended settings for {app.where} ({app.ref.stack}, {app.target.driver})"
+        )
 
 
 def _without(document: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key not in keys}
 
 
-def render_recommendation(report: CheckReport, rec: Recommendation, options: RenderOptions, out: Console,
-                          title: str | None = None) -> None:
+def render_recommendation(
+    report: CheckReport, rec: Recommendation, options: RenderOptions, out: Console, title: str | None = None
+) -> None:
     fmt = options.format
     if fmt == "json":
         write_json(out, recommendation_json(report, rec))
@@ -442,8 +529,9 @@ def render_recommendation(report: CheckReport, rec: Recommendation, options: Ren
         write(out, recommendation_markdown(report, rec))
         return
     parts: list[Any] = [
-        Text(title, style="bold") if title else
-        Text.assemble(("pool-doctor recommend ", "bold"), report.inputs.target.display()),
+        Text(title, style="bold")
+        if title
+        else Text.assemble(("pool-doctor recommend ", "bold"), report.inputs.target.display()),
         Text(f"for role {report.server.role}, driver {rec.driver}: paste this"),
         Text(),
     ]
@@ -499,8 +587,12 @@ def _short(value: Any) -> str:
 if TYPE_CHECKING:
     from pool_doctor.probe.model import ProbeReport, ScenarioResult
 
-OUTCOME_STYLE = {"ok": "", "error": SEVERITY_STYLE[Severity.CRITICAL], "hang": SEVERITY_STYLE[Severity.CRITICAL],
-                 "skipped": "dim"}
+OUTCOME_STYLE = {
+    "ok": "",
+    "error": SEVERITY_STYLE[Severity.CRITICAL],
+    "hang": SEVERITY_STYLE[Severity.CRITICAL],
+    "skipped": "dim",
+}
 
 
 def _ms(value: float | None) -> str:
@@ -511,20 +603,29 @@ def probe_path_table(data: dict[str, Any]) -> Table:
     connect, trip, load = data["connect"], data["round_trip"], data["load"]
     table = _table("Measured", "Result", title="The path")
     table.columns[0].no_wrap = True
-    table.add_row(f"connect ({connect['connections']} fresh)",
-                  f"p50 {_ms(connect['p50_ms'])} · p95 {_ms(connect['p95_ms'])} · max {_ms(connect['max_ms'])}")
-    pids = {True: "no pooler (startup PID = backend PID)", False: "a pooler answers (startup PID != backend PID)",
-            None: "startup PID unknown"}[connect["pids_match"]]
+    table.add_row(
+        f"connect ({connect['connections']} fresh)",
+        f"p50 {_ms(connect['p50_ms'])} · p95 {_ms(connect['p95_ms'])} · max {_ms(connect['max_ms'])}",
+    )
+    pids = {
+        True: "no pooler (startup PID = backend PID)",
+        False: "a pooler answers (startup PID != backend PID)",
+        None: "startup PID unknown",
+    }[connect["pids_match"]]
     tls = f"TLS {connect['tls_version'] or ''}".rstrip() if connect["tls"] else "no TLS"
     table.add_row("server", Text(f"PostgreSQL {connect['server_version']} · {tls} · {pids}"))
     if trip:
-        table.add_row(f"SELECT 1 ({trip['samples']}x)",
-                      f"p50 {_ms(trip['p50_ms'])} · p95 {_ms(trip['p95_ms'])} · p99 {_ms(trip['p99_ms'])}")
+        table.add_row(
+            f"SELECT 1 ({trip['samples']}x)",
+            f"p50 {_ms(trip['p50_ms'])} · p95 {_ms(trip['p95_ms'])} · p99 {_ms(trip['p99_ms'])}",
+        )
         ping = trip["pre_ping"]
         table.add_row("pre-ping cost", f"{_ms(ping['cost_per_checkout_ms'])} per checkout")
     if load:
-        verdict = Text(f"{load['throughput_per_s']:g}/s · wait p99 {_ms(load['checkout_wait_p99_ms'])} · "
-                       f"{load['pool_timeouts']} timeouts · {load['errors']} errors")
+        verdict = Text(
+            f"{load['throughput_per_s']:g}/s · wait p99 {_ms(load['checkout_wait_p99_ms'])} · "
+            f"{load['pool_timeouts']} timeouts · {load['errors']} errors"
+        )
         if load["pool_timeouts"] or load["errors"]:
             verdict.stylize(SEVERITY_STYLE[Severity.CRITICAL])
         table.add_row(f"load ({load['tasks']} tasks, {load['seconds']:.1f}s)", verdict)
@@ -551,25 +652,36 @@ def _scenario_lines(report: ProbeReport) -> list[Any]:
         for result in results.values():
             scaled = result.scaled
             if "factor" in scaled and not sentences:
-                assumed = " (assumed: none known; --network-idle-timeout or --discover-idle-timeout)" \
-                    if scaled.get("killer_assumed") else ""
-                sentences.append(f"{scaled['killer_seconds']:g}s ran as {scaled['killer_scaled']:g}s, "
-                                 f"idle {scaled.get('idle_seconds', 0):g}s{assumed}.")
+                assumed = (
+                    " (assumed: none known; --network-idle-timeout or --discover-idle-timeout)"
+                    if scaled.get("killer_assumed")
+                    else ""
+                )
+                sentences.append(
+                    f"{scaled['killer_seconds']:g}s ran as {scaled['killer_scaled']:g}s, "
+                    f"idle {scaled.get('idle_seconds', 0):g}s{assumed}."
+                )
             if result.outcome == "skipped":
                 skipped.setdefault(result.reason or "skipped", []).append(name)
                 break
             if result.error is not None:
                 wrapped = f", raised as {result.error.wrapped_as}" if result.error.wrapped_as else ""
-                recovered = "" if result.recovered is None else \
-                    "; the next request worked" if result.recovered else "; the next request failed too"
+                recovered = (
+                    ""
+                    if result.recovered is None
+                    else "; the next request worked"
+                    if result.recovered
+                    else "; the next request failed too"
+                )
                 sentences.append(f"{result.config}: {result.error}{wrapped}{recovered}.")
             elif result.outcome == "hang":
                 sentences.append(f"{result.config}: {result.reason or 'hang'}.")
             elif result.config == "recommended" and _scenario_scale(result):
                 sentences.append(f"recommended ran with {_scenario_scale(result)}.")
             if result.agrees is False:  # the model was wrong: say so, it is itself a finding
-                sentences.append(f"{result.config}: the judge expected {result.judge_expected} "
-                                 f"({result.judge_verdict}).")
+                sentences.append(
+                    f"{result.config}: the judge expected {result.judge_expected} ({result.judge_verdict})."
+                )
         if sentences:
             parts += [Text(name, style="bold"), _prose(" ".join(sentences))]
     for reason, names in skipped.items():
@@ -586,8 +698,14 @@ def _scenario_scale(result: ScenarioResult) -> str:
         if key in scaled:
             parts.append(label.format(f"{scaled[key]:g}"))
     # Another stack's own time keys (probe/scenarios.py STACK_TIME_KEYS), under their own names.
-    for key in ("max_inactive_connection_lifetime", "max_idle", "max_lifetime", "CONN_MAX_AGE",
-                "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime"):
+    for key in (
+        "max_inactive_connection_lifetime",
+        "max_idle",
+        "max_lifetime",
+        "CONN_MAX_AGE",
+        "OPTIONS.pool.max_idle",
+        "OPTIONS.pool.max_lifetime",
+    ):
         if key in scaled:
             parts.append(f"{key} {scaled[key]:g}s")
     return ", ".join(parts)
@@ -609,8 +727,10 @@ def _probe_verdict(report: ProbeReport) -> Text:
     current = [s.name for s in report.failures("current")]
     recommended = [s.name for s in report.failures("recommended")]
     return Text.assemble(
-        ("Current settings: ", "bold"), f"fail {', '.join(current)}" if current else "pass every scenario",
-        ("; recommended: ", "bold"), f"fail {', '.join(recommended)}" if recommended else "pass every scenario",
+        ("Current settings: ", "bold"),
+        f"fail {', '.join(current)}" if current else "pass every scenario",
+        ("; recommended: ", "bold"),
+        f"fail {', '.join(recommended)}" if recommended else "pass every scenario",
         " (see pool-doctor recommend).",
     )
 
@@ -626,8 +746,10 @@ def _idle_timeout_line(report: ProbeReport) -> Text | None:
         line = f"between {lower} and {found.upper:.2f}s, shape: {found.shape}"
         if found.error is not None:
             line += f" ({found.error})"
-    return Text.assemble(("Idle timeout on this path: ", "bold"), f"{line} [{found.connections} connections, "
-                         f"{found.tests} tests, {found.seconds:.1f}s]")
+    return Text.assemble(
+        ("Idle timeout on this path: ", "bold"),
+        f"{line} [{found.connections} connections, {found.tests} tests, {found.seconds:.1f}s]",
+    )
 
 
 def render_probe(report: ProbeReport, options: RenderOptions, out: Console) -> None:
@@ -639,8 +761,10 @@ def render_probe(report: ProbeReport, options: RenderOptions, out: Console) -> N
         return
     parts: list[Any] = [
         Text.assemble(("pool-doctor probe ", "bold"), report.target),
-        Text((f"stack {report.stack} · " if report.stack != "sqlalchemy" else "")
-             + f"driver {report.driver} · {report.seconds:.1f}s"),
+        Text(
+            (f"stack {report.stack} · " if report.stack != "sqlalchemy" else "")
+            + f"driver {report.driver} · {report.seconds:.1f}s"
+        ),
         Text(),
         probe_path_table(report.to_json()),
     ]
@@ -657,8 +781,12 @@ def render_probe(report: ProbeReport, options: RenderOptions, out: Console) -> N
 
 def probe_markdown(report: ProbeReport) -> str:
     current = report.failures("current")
-    lines = [f"## pool-doctor probe: {'current settings fail ' + str(len({s.name for s in current})) + ' scenario(s)' if current else 'every scenario passes'}",
-             "", f"`{report.target}` · driver {report.driver} · {report.seconds:.1f}s", ""]
+    lines = [
+        f"## pool-doctor probe: {'current settings fail ' + str(len({s.name for s in current})) + ' scenario(s)' if current else 'every scenario passes'}",
+        "",
+        f"`{report.target}` · driver {report.driver} · {report.seconds:.1f}s",
+        "",
+    ]
     if report.scenarios:
         lines += ["| scenario | current | recommended |", "|---|---|---|"]
         for name in dict.fromkeys(s.name for s in report.scenarios):
@@ -692,8 +820,14 @@ class ProbeProgressBar:
         if self._live:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                      TimeElapsedColumn(), console=Console(file=self._stream), transient=True)
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=Console(file=self._stream),
+                transient=True,
+            )
 
     def __enter__(self) -> ProbeProgressBar:
         if self._live:

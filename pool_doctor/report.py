@@ -6,10 +6,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pool_doctor.config import AppConfig
-from pool_doctor.model import SCHEMA_VERSION, Finding, PoolRef, ServerFacts, Severity, to_jsonable
-from pool_doctor.rules import APP_FAMILIES, POOL_FAMILIES, Facts, evaluate
 from pool_doctor.connection.spec import ConnectionSpec
+from pool_doctor.model import SCHEMA_VERSION, Finding, PoolRef, ServerFacts, Severity, to_jsonable
 from pool_doctor.platforms import Recognised, Runtime, recognise
+from pool_doctor.rules import APP_FAMILIES, POOL_FAMILIES, Facts, evaluate
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,17 @@ class AppPool:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "file": self.ref.file, "line": self.ref.line, "end_line": self.end_line, "stack": self.ref.stack,
-            "call": self.call, "judged_as": self.judged_as or self.settings.pool.stack,
+            "file": self.ref.file,
+            "line": self.ref.line,
+            "end_line": self.end_line,
+            "stack": self.ref.stack,
+            "call": self.call,
+            "judged_as": self.judged_as or self.settings.pool.stack,
             "driver": self.target.driver,
-            "settings": {key: {"value": to_jsonable(value), "from": where, "known": key not in self.unknown}
-                         for key, (value, where) in self.sources.items()},
+            "settings": {
+                key: {"value": to_jsonable(value), "from": where, "known": key not in self.unknown}
+                for key, (value, where) in self.sources.items()
+            },
         }
 
 
@@ -76,8 +82,9 @@ class CheckReport:
         """This report as if the app had this one pool: what recommend and the renderers read per pool."""
         own = [*pool.findings, *(self.shared_findings() if shared else [])]
         inputs = replace(self.inputs, target=pool.app.target, settings=pool.app.settings)
-        return CheckReport(inputs=inputs, facts=pool.facts, findings=sorted(own, key=lambda f: -f.severity.rank),
-                           pools=(pool,))
+        return CheckReport(
+            inputs=inputs, facts=pool.facts, findings=sorted(own, key=lambda f: -f.severity.rank), pools=(pool,)
+        )
 
     def shared_findings(self) -> list[Finding]:
         """Findings about no one pool (the server, the budget of every pool together)."""
@@ -141,8 +148,9 @@ class CheckReport:
             "network": self.inputs.settings.network.model_dump(),
             "findings": [to_jsonable(f) for f in self.findings],
             "summary": {s.value: self.count(s) for s in Severity},
-            **({"app": {"path": self.inputs.app, "pools": [p.app.to_json() for p in self.pools]}}
-               if self.pools else {}),
+            **(
+                {"app": {"path": self.inputs.app, "pools": [p.app.to_json() for p in self.pools]}} if self.pools else {}
+            ),
         }
 
 
@@ -156,11 +164,19 @@ async def gather_facts(inputs: Inputs) -> Facts:
 
     server, found = await read_facts_then(inputs.target, inputs.role, inputs.timeout, detect)
     if found.present or inputs.pgbouncer_admin_url:
-        found = await pooler.read_admin(found, pooler.admin_target(inputs.target, inputs.pgbouncer_admin_url), inputs.timeout)
+        found = await pooler.read_admin(
+            found, pooler.admin_target(inputs.target, inputs.pgbouncer_admin_url), inputs.timeout
+        )
     target = inputs.target
     platform = inputs.platform or recognise(target.host, target.port, target.user)
-    return Facts(server=server, settings=inputs.settings, target=target,
-                 pooler=pooler.with_documented(found, platform), platform=platform, runtime=inputs.runtime)
+    return Facts(
+        server=server,
+        settings=inputs.settings,
+        target=target,
+        pooler=pooler.with_documented(found, platform),
+        platform=platform,
+        runtime=inputs.runtime,
+    )
 
 
 async def run_check(inputs: Inputs) -> CheckReport:
@@ -182,19 +198,29 @@ def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
     from pool_doctor.stacks import stack_for
 
     asked_by_all = inputs.target.session_settings()
-    demands = tuple((p.where, stack_for(p.settings.pool.stack).max_connections(p.settings)[0])
-                    for p in inputs.app_pools)
+    demands = tuple(
+        (p.where, stack_for(p.settings.pool.stack).max_connections(p.settings)[0]) for p in inputs.app_pools
+    )
     judged: list[tuple[AppPool, Facts, list[Finding]]] = []
     for app_pool in inputs.app_pools:
         asked = {k: v for k, v in app_pool.target.session_settings().items() if asked_by_all.get(k) != v}
-        facts = Facts(server=with_session_settings(read.server, asked), settings=app_pool.settings,
-                      target=app_pool.target, pooler=read.pooler, app_pools=demands, platform=read.platform,
-                      runtime=read.runtime)
+        facts = Facts(
+            server=with_session_settings(read.server, asked),
+            settings=app_pool.settings,
+            target=app_pool.target,
+            pooler=read.pooler,
+            app_pools=demands,
+            platform=read.platform,
+            runtime=read.runtime,
+        )
         judged.append((app_pool, facts, evaluate(facts, POOL_FAMILIES)))
     shared = [f for f in judged[0][2] if not f.keys and all(f in found for _, _, found in judged[1:])]
     pools = tuple(
-        PoolCheck(app_pool, facts, [replace(f, pool=app_pool.ref, evidence=[app_pool.where, *f.evidence])
-                                    for f in found if f not in shared])
+        PoolCheck(
+            app_pool,
+            facts,
+            [replace(f, pool=app_pool.ref, evidence=[app_pool.where, *f.evidence]) for f in found if f not in shared],
+        )
         for app_pool, facts, found in judged
     )
     everyone = evaluate(judged[0][1], APP_FAMILIES)

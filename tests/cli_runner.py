@@ -134,8 +134,14 @@ def run_pool_doctor_subprocess(
     """Run the installed command in a subprocess (killed after `timeout`); same checks as `run_pool_doctor`."""
     started = time.monotonic()
     done = subprocess.run(
-        [*command(), *args], capture_output=True, text=True, env=clean_environment(env), cwd=cwd,
-        timeout=timeout, check=False, input=input,
+        [*command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_environment(env),
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+        input=input,
     )
     return _checked(Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started), secret)
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-
 from harness import (
     LocalPgBouncer,
     LocalPostgres,
@@ -102,9 +101,7 @@ def make_pg(pg_bindirs: list[Path]) -> Iterator[MakePg]:
     """
     started: list[LocalPostgres] = []
 
-    def make(
-        settings: Mapping[str, str] | None = None, bindir: Path | None = None, **kwargs: Any
-    ) -> LocalPostgres:
+    def make(settings: Mapping[str, str] | None = None, bindir: Path | None = None, **kwargs: Any) -> LocalPostgres:
         server = LocalPostgres(bindir or pg_bindirs[0], settings=settings, **kwargs)
         started.append(server)  # before start(): a failed start is cleaned up by stop() too
         return server.start()

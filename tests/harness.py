@@ -160,9 +160,7 @@ def _self_signed_cert(cert_path: Path, key_path: Path) -> None:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -199,9 +197,7 @@ class LocalPostgres(_lab.LocalPostgres):
 
     def start(self, timeout: float = 60) -> Self:
         if self._proc is None and self.ssl and server_supports_ssl(self.bindir) is False:
-            raise LocalPostgresError(
-                f"PostgreSQL {self.major} in {self.bindir} was built without SSL support"
-            )
+            raise LocalPostgresError(f"PostgreSQL {self.major} in {self.bindir} was built without SSL support")
         return super().start(timeout)
 
     def _write_extra_files(self, datadir: Path, run_as: _RunAs) -> None:
@@ -432,4 +428,3 @@ class LocalPgBouncer(_ChildProcess):
     def __repr__(self) -> str:
         state = f"pid={self.pid}" if self.running else "stopped"
         return f"<LocalPgBouncer {self.host}:{self.port} -> :{self.upstream.port} {state}>"
-

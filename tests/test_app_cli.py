@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from cli_runner import Run, run_pool_doctor
-
 from harness import LocalPostgres
 
 PASSWORD = "app-scan-pw-Zr4"
@@ -25,8 +24,9 @@ def server(pg_bindirs: list[Path]) -> Any:
 
 
 def run(server: LocalPostgres, command: str, *args: str, env: dict[str, str] | None = None) -> Run:
-    return run_pool_doctor(command, "--url", server.url("app", PASSWORD, "appdb"), *args, secret=PASSWORD,
-                           cwd=APPS, env=env)
+    return run_pool_doctor(
+        command, "--url", server.url("app", PASSWORD, "appdb"), *args, secret=PASSWORD, cwd=APPS, env=env
+    )
 
 
 def by_pool(result: Run) -> dict[str | None, dict[str, str]]:
@@ -69,8 +69,11 @@ def test_two_engines_only_the_forgotten_one_has_findings(server: LocalPostgres) 
     assert found["two_engines/app/db.py:11"]["idle-session-timeout"] == "critical"
     assert "two_engines/app/db.py:8" not in found, found  # the fixed one: nothing to say
     web = settings_of(result, "two_engines/app/db.py:8")
-    assert web["pool_recycle"] == {"value": 1800, "from": "two_engines/app/settings.py:3, $POOL_RECYCLE overrides it",
-                                   "known": True}
+    assert web["pool_recycle"] == {
+        "value": 1800,
+        "from": "two_engines/app/settings.py:3, $POOL_RECYCLE overrides it",
+        "known": True,
+    }
     assert web["pool_size"]["value"] == 10
     # A value the code reads from a variable with no default: unknown, SQLAlchemy's default judged, and said.
     size = settings_of(result, "two_engines/app/db.py:11")["pool_size"]
@@ -81,8 +84,20 @@ def test_two_engines_only_the_forgotten_one_has_findings(server: LocalPostgres) 
 def test_flags_environment_and_config_override_the_code_and_say_so(server: LocalPostgres, tmp_path: Path) -> None:
     config = tmp_path / "pool-doctor.toml"
     config.write_text("[pool]\npool_pre_ping = true\n")
-    result = run(server, "check", "--app", "two_engines", "--pool", "two_engines/app/db.py:11", "--config",
-                 str(config), "--pool-recycle", "900", "--json", env={"POOL_DOCTOR_POOL__POOL_SIZE": "3"})
+    result = run(
+        server,
+        "check",
+        "--app",
+        "two_engines",
+        "--pool",
+        "two_engines/app/db.py:11",
+        "--config",
+        str(config),
+        "--pool-recycle",
+        "900",
+        "--json",
+        env={"POOL_DOCTOR_POOL__POOL_SIZE": "3"},
+    )
     assert result.code == 0, result.stdout
     assert [f"{p['file']}:{p['line']}" for p in result.json()["app"]["pools"]] == ["two_engines/app/db.py:11"]
     judged = settings_of(result, "two_engines/app/db.py:11")
@@ -146,8 +161,19 @@ def test_choosing_a_pool(server: LocalPostgres) -> None:
 
 
 def test_probe_runs_the_chosen_pools_engine(server: LocalPostgres) -> None:
-    result = run(server, "probe", "--app", "incident", "--scenario", "server_idle_timeout", "--connections", "1",
-                 "--load-seconds", "0.2", "--json")
+    result = run(
+        server,
+        "probe",
+        "--app",
+        "incident",
+        "--scenario",
+        "server_idle_timeout",
+        "--connections",
+        "1",
+        "--load-seconds",
+        "0.2",
+        "--json",
+    )
     assert result.code == 1, result.stderr  # the engine as the code has it fails; the recommended one passes
     data = result.json()
     assert data["target"].endswith(" · incident/app/db.py:6") and data["driver"] == "asyncpg"

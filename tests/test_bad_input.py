@@ -31,7 +31,6 @@ from urllib.parse import quote
 
 import pytest
 from cli_runner import run_in_process
-
 from harness import LocalPostgres
 
 APP_PASSWORD = "Zq9-bad-input:@/?#%&+ x"  # URL-special characters on purpose
@@ -43,7 +42,8 @@ HARD_LIMIT = 30.0  # a run past this fails the case (pytest-timeout ends a real 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     """The caller's environment minus anything that could pick a target or settings for us."""
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not (k.startswith(("PG", "POOL_DOCTOR_")) or k in ("DATABASE_URL", "COLUMNS", "LINES"))
     }
     env.update(HOME=str(home), NO_COLOR="1", COLUMNS="120")
@@ -61,7 +61,9 @@ class Result:
     @property
     def talk(self) -> list[str]:
         """stderr lines that are not warnings."""
-        return [line for line in self.stderr.splitlines() if line.strip() and not line.startswith("pool-doctor: warning:")]
+        return [
+            line for line in self.stderr.splitlines() if line.strip() and not line.startswith("pool-doctor: warning:")
+        ]
 
     @property
     def warnings(self) -> list[str]:
@@ -198,9 +200,23 @@ PROBE_ONLY = ("probe",)
 # probe shares check's inputs and first step; these cases prove its error path (a full probe takes ~10 s,
 # so cases that succeed are not run through it).
 PROBE_TOO = {
-    "malformed-url", "mysql-scheme", "closed-port", "silent-port", "http-server-400", "wrong-password",
-    "unknown-database", "tls-required-not-offered", "unknown-role", "empty-role", "timeout-zero", "pool-size-zero",
-    "unknown-option", "prompt-and-url-password", "config-directory", "config-invalid-toml", "config-binary",
+    "malformed-url",
+    "mysql-scheme",
+    "closed-port",
+    "silent-port",
+    "http-server-400",
+    "wrong-password",
+    "unknown-database",
+    "tls-required-not-offered",
+    "unknown-role",
+    "empty-role",
+    "timeout-zero",
+    "pool-size-zero",
+    "unknown-option",
+    "prompt-and-url-password",
+    "config-directory",
+    "config-invalid-toml",
+    "config-binary",
 }
 CASES = [
     # --- the target: URL syntax and scheme (2) ---
@@ -212,12 +228,24 @@ CASES = [
     Case("port-not-a-number", (URL, "postgresql://u:pw@127.0.0.1:abc/db"), 2, "port"),
     Case("port-zero", (URL, "postgresql://u:pw@127.0.0.1:0/db"), 2, "out of range", commands=CHECK_ONLY),
     # libpq's multi-host form is parsed (by libpq) and tried: unknown hosts fail to connect, in one line.
-    Case("multi-host", (URL, "postgresql://u@h1.invalid:5432,h2.invalid:5432/db"), 3, "cannot connect",
-         commands=CHECK_ONLY),
+    Case(
+        "multi-host",
+        (URL, "postgresql://u@h1.invalid:5432,h2.invalid:5432/db"),
+        3,
+        "cannot connect",
+        commands=CHECK_ONLY,
+    ),
     Case("unknown-sslmode", ("--url", "postgresql://u@127.0.0.1:5432/db?sslmode=bogus"), 2, "unknown sslmode"),
     Case("no-target-at-all", (), 2, "no database given"),
     Case("pgport-not-a-number", (), 2, "pgport", env={"PGHOST": "127.0.0.1", "PGPORT": "abc"}, commands=CHECK_ONLY),
-    Case("database-url-mysql", (), 2, "unsupported url scheme", env={"DATABASE_URL": "mysql://u:pw@h/db"}, commands=CHECK_ONLY),
+    Case(
+        "database-url-mysql",
+        (),
+        2,
+        "unsupported url scheme",
+        env={"DATABASE_URL": "mysql://u:pw@h/db"},
+        commands=CHECK_ONLY,
+    ),
     # --- the network path and the server (3) ---
     Case("closed-port", (URL, "{closed}"), 3, "cannot connect"),
     Case("silent-port", (URL, "{silent}"), 3, "timed out after 2s"),
@@ -246,7 +274,13 @@ CASES = [
     Case("pool-timeout-negative", (URL, "{pg}", "--pool-timeout", "-1"), 2, "pool_timeout", commands=CHECK_ONLY),
     Case("replicas-zero", (URL, "{pg}", "--replicas", "0"), 2, "replicas"),
     Case("network-idle-timeout-zero", (URL, "{pg}", "--network-idle-timeout", "0"), 2, "idle_timeout"),
-    Case("network-idle-timeout-inf", (URL, "{pg}", "--network-idle-timeout", "inf"), 2, "idle_timeout", commands=CHECK_ONLY),
+    Case(
+        "network-idle-timeout-inf",
+        (URL, "{pg}", "--network-idle-timeout", "inf"),
+        2,
+        "idle_timeout",
+        commands=CHECK_ONLY,
+    ),
     Case("unknown-option", (URL, "{pg}", "--pool-sise", "5"), 2, "no such option"),
     Case("option-missing-value", (URL,), 2, "requires an argument", commands=CHECK_ONLY),
     Case("check-bad-fail-on", (URL, "{pg}", "--fail-on", "sometimes"), 2, "--fail-on", commands=("check",)),
@@ -257,47 +291,123 @@ CASES = [
     # --- the config file (2) ---
     Case("config-directory", (URL, "{pg}", "--config", "{dir}"), 2, "is a directory"),
     Case("config-missing", (URL, "{pg}", "--config", "{dir}/nope.toml"), 2, "does not exist"),
-    Case("config-invalid-toml", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "not valid toml",
-         files={"c.toml": b"[pool\npool_size = 5\n"}),
-    Case("config-binary", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "not utf-8",
-         files={"c.toml": bytes(range(256))}),
-    Case("config-latin-1", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "not utf-8",
-         files={"c.toml": "# caf\u00e9\n[pool]\npool_size = 5\n".encode("latin-1")}, commands=CHECK_ONLY),
-    Case("config-wrong-type", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "pool.pool_size",
-         files={"c.toml": b'[pool]\npool_size = "five"\n'}),
-    Case("config-section-not-table", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "must be a table",
-         files={"c.toml": b"pool = 5\n"}),
-    Case("config-negative", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "pool.max_overflow",
-         files={"c.toml": b"[pool]\nmax_overflow = -1\n"}, commands=CHECK_ONLY),
-    Case("config-zero", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "deployment.workers_per_replica",
-         files={"c.toml": b"[deployment]\nworkers_per_replica = 0\n"}, commands=CHECK_ONLY),
-    Case("config-absurd", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "pool.pool_size",
-         files={"c.toml": b"[pool]\npool_size = 99999999999999999999\n"}),
-    Case("config-infinite", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "pool.pool_recycle",
-         files={"c.toml": b"[pool]\npool_recycle = inf\n"}, commands=CHECK_ONLY),
-    Case("config-nan", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "network.idle_timeout",
-         files={"c.toml": b"[network]\nidle_timeout = nan\n"}, commands=CHECK_ONLY),
+    Case(
+        "config-invalid-toml",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "not valid toml",
+        files={"c.toml": b"[pool\npool_size = 5\n"},
+    ),
+    Case(
+        "config-binary", (URL, "{pg}", "--config", "{dir}/c.toml"), 2, "not utf-8", files={"c.toml": bytes(range(256))}
+    ),
+    Case(
+        "config-latin-1",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "not utf-8",
+        files={"c.toml": "# caf\u00e9\n[pool]\npool_size = 5\n".encode("latin-1")},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "config-wrong-type",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "pool.pool_size",
+        files={"c.toml": b'[pool]\npool_size = "five"\n'},
+    ),
+    Case(
+        "config-section-not-table",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "must be a table",
+        files={"c.toml": b"pool = 5\n"},
+    ),
+    Case(
+        "config-negative",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "pool.max_overflow",
+        files={"c.toml": b"[pool]\nmax_overflow = -1\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "config-zero",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "deployment.workers_per_replica",
+        files={"c.toml": b"[deployment]\nworkers_per_replica = 0\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "config-absurd",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "pool.pool_size",
+        files={"c.toml": b"[pool]\npool_size = 99999999999999999999\n"},
+    ),
+    Case(
+        "config-infinite",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "pool.pool_recycle",
+        files={"c.toml": b"[pool]\npool_recycle = inf\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "config-nan",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "network.idle_timeout",
+        files={"c.toml": b"[network]\nidle_timeout = nan\n"},
+        commands=CHECK_ONLY,
+    ),
     Case("env-wrong-type", (URL, "{pg}"), 2, "POOL_DOCTOR_POOL__POOL_SIZE", env={"POOL_DOCTOR_POOL__POOL_SIZE": "abc"}),
     Case("env-not-json", (URL, "{pg}"), 2, "environment", env={"POOL_DOCTOR_CONNECT_ARGS": "{not json"}),
     # --- probe's own options (2) ---
     Case("probe-connections-zero", (URL, "{pg}", "--connections", "0"), 2, "--connections", commands=PROBE_ONLY),
     Case("probe-load-seconds-zero", (URL, "{pg}", "--load-seconds", "0"), 2, "--load-seconds", commands=PROBE_ONLY),
-    Case("probe-unknown-scenario", (URL, "{pg}", "--scenario", "meteor_strike"), 2, "unknown scenario", commands=PROBE_ONLY),
-    Case("probe-discover-not-a-duration", (URL, "{pg}", "--discover-idle-timeout", "soon"), 2, "not a duration",
-         commands=PROBE_ONLY),
-    Case("probe-discover-absurd", (URL, "{pg}", "--discover-idle-timeout", "99999999999"), 2, "up to 2h",
-         commands=PROBE_ONLY),
+    Case(
+        "probe-unknown-scenario",
+        (URL, "{pg}", "--scenario", "meteor_strike"),
+        2,
+        "unknown scenario",
+        commands=PROBE_ONLY,
+    ),
+    Case(
+        "probe-discover-not-a-duration",
+        (URL, "{pg}", "--discover-idle-timeout", "soon"),
+        2,
+        "not a duration",
+        commands=PROBE_ONLY,
+    ),
+    Case(
+        "probe-discover-absurd",
+        (URL, "{pg}", "--discover-idle-timeout", "99999999999"),
+        2,
+        "up to 2h",
+        commands=PROBE_ONLY,
+    ),
     # --- inputs that must still run (0 with --fail-on never / 0 or 1 for recommend) ---
-    Case("config-unknown-keys", (URL, "{pg}", "--config", "{dir}/c.toml"), 0, warning="pool.pool_sise",
-         files={"c.toml": b"[pool]\npool_sise = 5\n[extras]\nx = 1\n"}),
+    Case(
+        "config-unknown-keys",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        0,
+        warning="pool.pool_sise",
+        files={"c.toml": b"[pool]\npool_sise = 5\n[extras]\nx = 1\n"},
+    ),
     Case("config-empty", (URL, "{pg}", "--config", "{dir}/c.toml"), 0, files={"c.toml": b""}),
-    Case("config-comments-only", (URL, "{pg}", "--config", "{dir}/c.toml"), 0, files={"c.toml": b"# nothing\n\n"}, commands=CHECK_ONLY),
+    Case(
+        "config-comments-only",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        0,
+        files={"c.toml": b"# nothing\n\n"},
+        commands=CHECK_ONLY,
+    ),
     Case("prompted-password", (URL, "{pg_nopw}", "-W"), 0, stdin=APP_PASSWORD + "\n"),
 ]
 
-CASES = [
-    replace(case, commands=(*case.commands, "probe")) if case.id in PROBE_TOO else case for case in CASES
-]
+CASES = [replace(case, commands=(*case.commands, "probe")) if case.id in PROBE_TOO else case for case in CASES]
 
 
 def test_the_table_is_big_enough() -> None:
@@ -320,7 +430,9 @@ def test_bad_input(case: Case, endpoints: dict[str, str], tmp_path: Path) -> Non
 
 
 def _run_case(case: Case, command: str, args: list[str], tmp_path: Path) -> tuple[list[str], Result]:
-    json_flag = {"check": ["--json", "--fail-on", "never"], "recommend": ["--format", "json"], "probe": ["--json"]}[command]
+    json_flag = {"check": ["--json", "--fail-on", "never"], "recommend": ["--format", "json"], "probe": ["--json"]}[
+        command
+    ]
     # JSON first, so a case's own --format or --fail-on wins; --timeout bounds every network step.
     argv = [command, *json_flag, "--timeout", f"{TIMEOUT:g}", *args]
     return argv, run_cli(argv, cwd=tmp_path, env=clean_env(tmp_path, **case.env), stdin=case.stdin)
@@ -357,4 +469,4 @@ def test_json_help_documents_empty_stdout_on_error(command: str, flag: str, tmp_
     # The option's help follows its flag (click wraps it over several lines).
     text = " ".join(result.stdout.split("Options:", 1)[1].split())
     start = text.index(f"{flag} ")
-    assert "On error stdout stays empty" in text[start:start + 200]
+    assert "On error stdout stays empty" in text[start : start + 200]

@@ -18,8 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 from cli_runner import Run, run_pool_doctor
-
 from harness import LocalPostgres
+
 from pool_doctor.inspect.server import facts_from_row
 
 PASSWORD = "s3cr3t-Pw!"  # distinctive, so a leak is found by a plain substring search
@@ -106,9 +106,11 @@ def test_incident_table_output_for_people(app: App, tmp_path: Path) -> None:
     assert "\x1b[" not in run.stdout  # NO_COLOR honoured
     text = " ".join(run.stdout.split())
     assert f"judged as role {app.role} in database {app.database}" in text
-    for severity, code, fact in (("critical", "network-idle-timeout", "idle_timeout = 350s"),
-                                 ("critical", "idle-session-timeout", "idle_session_timeout = 5min"),
-                                 ("warning", "keepalives-too-slow", "tcp_keepalives_idle = 2h")):
+    for severity, code, fact in (
+        ("critical", "network-idle-timeout", "idle_timeout = 350s"),
+        ("critical", "idle-session-timeout", "idle_session_timeout = 5min"),
+        ("warning", "keepalives-too-slow", "tcp_keepalives_idle = 2h"),
+    ):
         assert any(re.fullmatch(rf"{severity}\s+{code}\s+{re.escape(fact)}\s*", line) for line in lines), run.stdout
     assert f"set by ALTER ROLE {app.role} IN DATABASE {app.database}" in text  # where it was set, in the prose
     assert "ConnectionDoesNotExistError" in text and "InterfaceError" in text
@@ -116,8 +118,9 @@ def test_incident_table_output_for_people(app: App, tmp_path: Path) -> None:
     assert ":***@" in text
     # Only the facts behind the findings; --verbose shows every setting read, with where it was set.
     assert "lock_timeout" not in text
-    verbose = pool_doctor("check", "--verbose", "--url", app.url(), "--network-idle-timeout", "350", cwd=tmp_path,
-                          env={"COLUMNS": "80"})
+    verbose = pool_doctor(
+        "check", "--verbose", "--url", app.url(), "--network-idle-timeout", "350", cwd=tmp_path, env={"COLUMNS": "80"}
+    )
     assert verbose.code == 1
     assert max(len(line) for line in verbose.stdout.splitlines()) <= 80
     rows = {line.split()[0]: line for line in verbose.stdout.splitlines() if line.strip()}
@@ -255,8 +258,14 @@ def test_json_is_one_document_with_the_target_masked(app: App, tmp_path: Path) -
         ({"statement_timeout": "30s"}, ["--pool-pre-ping"], "warning", 0),
         ({"statement_timeout": "30s"}, ["--pool-pre-ping"], "info", 1),
     ],
-    ids=["critical-at-critical", "critical-at-never", "warning-at-critical", "warning-at-warning",
-         "info-at-warning", "info-at-info"],
+    ids=[
+        "critical-at-critical",
+        "critical-at-never",
+        "warning-at-critical",
+        "warning-at-warning",
+        "info-at-warning",
+        "info-at-info",
+    ],
 )
 def test_fail_on_levels(
     app: App, tmp_path: Path, settings: dict[str, str], pool: list[str], fail_on: str, code: int
@@ -293,8 +302,9 @@ def _free_port() -> int:
 
 
 def test_closed_port_exits_3_within_timeout(tmp_path: Path) -> None:
-    run = pool_doctor("check", "--url", f"postgresql://app:{PASSWORD}@127.0.0.1:{_free_port()}/appdb",
-                      "--timeout", "2", cwd=tmp_path)
+    run = pool_doctor(
+        "check", "--url", f"postgresql://app:{PASSWORD}@127.0.0.1:{_free_port()}/appdb", "--timeout", "2", cwd=tmp_path
+    )
     assert run.code == 3
     assert "cannot connect to postgresql://app:***@127.0.0.1" in one_error_line(run)
     assert run.seconds < 2 + 3  # refused at once; the slack is interpreter start-up
@@ -306,8 +316,9 @@ def test_silent_listener_exits_3_within_timeout(tmp_path: Path) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        run = pool_doctor("check", "--url", f"postgresql://app:{PASSWORD}@127.0.0.1:{port}/appdb",
-                          "--timeout", "1", cwd=tmp_path)
+        run = pool_doctor(
+            "check", "--url", f"postgresql://app:{PASSWORD}@127.0.0.1:{port}/appdb", "--timeout", "1", cwd=tmp_path
+        )
     assert run.code == 3
     assert "timed out after 1s" in one_error_line(run)
     assert run.seconds < 1 + 1 + 3  # --timeout, asyncio's extra second, and start-up
@@ -324,8 +335,9 @@ def test_wrong_password_exits_3_without_echoing_it(app: App, tmp_path: Path) -> 
 # -- budget and network on servers set up for them ---------------------------------------------------
 
 
-def test_budget_critical_when_pools_outgrow_max_connections(tuned: LocalPostgres, unique_name: str,
-                                                            tmp_path: Path) -> None:
+def test_budget_critical_when_pools_outgrow_max_connections(
+    tuned: LocalPostgres, unique_name: str, tmp_path: Path
+) -> None:
     app = make_app(tuned, unique_name)
     run = pool_doctor("check", "--json", "--url", app.url(), "--pool-pre-ping", "--pool-recycle", "40", cwd=tmp_path)
     assert run.code == 1
@@ -333,32 +345,53 @@ def test_budget_critical_when_pools_outgrow_max_connections(tuned: LocalPostgres
     assert finding["severity"] == "critical"
     assert any("max_connections 10 - reserved 3" in line for line in finding["evidence"])
 
-    fits = pool_doctor("check", "--json", "--url", app.url(), "--pool-pre-ping", "--pool-recycle", "40",
-                       "--pool-size", "3", "--max-overflow", "0", cwd=tmp_path)
+    fits = pool_doctor(
+        "check",
+        "--json",
+        "--url",
+        app.url(),
+        "--pool-pre-ping",
+        "--pool-recycle",
+        "40",
+        "--pool-size",
+        "3",
+        "--max-overflow",
+        "0",
+        cwd=tmp_path,
+    )
     assert not any(code.startswith("budget") for code in fits.findings())
 
 
-def test_budget_against_role_and_database_connection_limits(pg: LocalPostgres, unique_name: str,
-                                                           tmp_path: Path) -> None:
+def test_budget_against_role_and_database_connection_limits(
+    pg: LocalPostgres, unique_name: str, tmp_path: Path
+) -> None:
     pg.create_role(unique_name, PASSWORD, connlimit=10)
     pg.create_database(f"{unique_name}_db", owner=unique_name, connlimit=17)
-    run = pool_doctor("check", "--json", "--url", pg.url(unique_name, PASSWORD, f"{unique_name}_db"),
-                      "--pool-pre-ping", cwd=tmp_path)
+    run = pool_doctor(
+        "check", "--json", "--url", pg.url(unique_name, PASSWORD, f"{unique_name}_db"), "--pool-pre-ping", cwd=tmp_path
+    )
     assert run.code == 1
-    assert run.findings() == {"budget-role-connlimit": "critical", "budget-database-connlimit-tight": "warning",
-                              "no-hang-bound": "info"}
+    assert run.findings() == {
+        "budget-role-connlimit": "critical",
+        "budget-database-connlimit-tight": "warning",
+        "no-hang-bound": "info",
+    }
     assert run.json()["server"]["slots"]["role_connlimit"] == 10
 
 
 def test_network_idle_timeout_and_server_keepalives(app: App, tmp_path: Path) -> None:
     run = pool_doctor("check", "--json", "--url", app.url(), "--network-idle-timeout", "350", cwd=tmp_path)
     assert run.code == 1
-    assert run.findings() == {"network-idle-timeout": "critical", "keepalives-too-slow": "warning",
-                              "no-hang-bound": "info"}
+    assert run.findings() == {
+        "network-idle-timeout": "critical",
+        "keepalives-too-slow": "warning",
+        "no-hang-bound": "info",
+    }
 
     app.alter("tcp_keepalives_idle", "60", in_database=False)
-    fixed = pool_doctor("check", "--json", "--url", app.url(), "--network-idle-timeout", "350",
-                        "--pool-recycle", "300", cwd=tmp_path)
+    fixed = pool_doctor(
+        "check", "--json", "--url", app.url(), "--network-idle-timeout", "350", "--pool-recycle", "300", cwd=tmp_path
+    )
     assert fixed.code == 0
     assert fixed.findings() == {"no-hang-bound": "info"}
     setting = fixed.json()["server"]["settings"]["tcp_keepalives_idle"]
@@ -366,7 +399,11 @@ def test_network_idle_timeout_and_server_keepalives(app: App, tmp_path: Path) ->
         shown = conn.execute("SHOW tcp_keepalives_idle").fetchone()
     assert shown is not None and shown[0] == "60"  # its SHOW hook prints bare seconds
     assert (setting["value"], setting["seconds"], setting["unit"], setting["source"]) == (
-        "60", 60, "s", f"ALTER ROLE {app.role}")
+        "60",
+        60,
+        "s",
+        f"ALTER ROLE {app.role}",
+    )
 
 
 def test_a_setting_has_one_shape_whatever_set_it(tuned: LocalPostgres, unique_name: str, tmp_path: Path) -> None:
@@ -391,7 +428,9 @@ def test_a_setting_has_one_shape_whatever_set_it(tuned: LocalPostgres, unique_na
         tuned.sql("SELECT pg_reload_conf()")
     file_setting, role_setting = seen[by_file.role], seen[by_role.role]
     assert file_setting.keys() == role_setting.keys()
-    assert {k: v for k, v in file_setting.items() if k != "source"} == {k: v for k, v in role_setting.items() if k != "source"}
+    assert {k: v for k, v in file_setting.items() if k != "source"} == {
+        k: v for k, v in role_setting.items() if k != "source"
+    }
     assert file_setting["seconds"] == 90 and file_setting["unit"] == "ms"
     # The file's name shows to roles that may read pg_settings.sourcefile (superusers, pg_read_all_settings).
     assert file_setting["source"] == "configuration file" or "postgresql.auto.conf" in file_setting["source"]
@@ -407,8 +446,13 @@ def test_database_url_then_pg_variables(app: App, tmp_path: Path) -> None:
     assert by_url.code == 0, by_url.stderr
     assert by_url.json()["target"] == f"postgresql://{app.role}:***@127.0.0.1:{server.port}/{app.database}"
 
-    libpq = {"PGHOST": "127.0.0.1", "PGPORT": str(server.port), "PGUSER": app.role, "PGDATABASE": app.database,
-             "PGPASSWORD": PASSWORD}
+    libpq = {
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(server.port),
+        "PGUSER": app.role,
+        "PGDATABASE": app.database,
+        "PGPASSWORD": PASSWORD,
+    }
     by_pg = pool_doctor("check", "--json", env=libpq, cwd=tmp_path)
     assert by_pg.code == 0, by_pg.stderr
     assert by_pg.json()["server"]["connected_as"] == app.role
@@ -424,8 +468,13 @@ def test_password_from_pgpass(app: App, tmp_path: Path) -> None:
     passfile = tmp_path / "pgpass"
     passfile.write_text(f"127.0.0.1:{app.server.port}:{app.database}:{app.role}:{PASSWORD}\n")
     passfile.chmod(0o600)
-    libpq = {"PGHOST": "127.0.0.1", "PGPORT": str(app.server.port), "PGUSER": app.role,
-             "PGDATABASE": app.database, "PGPASSFILE": str(passfile)}
+    libpq = {
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(app.server.port),
+        "PGUSER": app.role,
+        "PGDATABASE": app.database,
+        "PGPASSFILE": str(passfile),
+    }
     run = pool_doctor("check", "--json", env=libpq, cwd=tmp_path)
     assert run.code == 0, run.stderr
     where = f"127.0.0.1:{app.server.port}/{app.database}"
@@ -441,8 +490,9 @@ def test_no_target_at_all_exits_2(tmp_path: Path) -> None:
 # -- cost -------------------------------------------------------------------------------------------
 
 
-def test_check_uses_one_connection_and_at_most_two_queries(tuned: LocalPostgres, unique_name: str,
-                                                          tmp_path: Path) -> None:
+def test_check_uses_one_connection_and_at_most_two_queries(
+    tuned: LocalPostgres, unique_name: str, tmp_path: Path
+) -> None:
     app = make_app(tuned, unique_name)  # a fresh role: its log lines are check's and nobody else's
     run = pool_doctor("check", "--json", "--url", app.url(), cwd=tmp_path)
     assert run.code in (0, 1), run.stderr
@@ -460,10 +510,21 @@ def test_check_uses_one_connection_and_at_most_two_queries(tuned: LocalPostgres,
 
 def _row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "version": "16.4", "version_num": 160004, "database": "appdb", "connected_as": "app", "superuser": False,
-        "role": {"name": "app", "connlimit": -1, "superuser": False}, "database_connlimit": -1,
-        "settings": [], "overrides": [], "activity": [], "read_all_stats": False, "ssl": False,
-        "server_addr": "127.0.0.1", "server_port": 5432, "backend_pid": 7,
+        "version": "16.4",
+        "version_num": 160004,
+        "database": "appdb",
+        "connected_as": "app",
+        "superuser": False,
+        "role": {"name": "app", "connlimit": -1, "superuser": False},
+        "database_connlimit": -1,
+        "settings": [],
+        "overrides": [],
+        "activity": [],
+        "read_all_stats": False,
+        "ssl": False,
+        "server_addr": "127.0.0.1",
+        "server_port": 5432,
+        "backend_pid": 7,
     }
     row.update(overrides)
     return row

@@ -15,10 +15,10 @@ from pydantic import BaseModel
 from pool_doctor.cli import CommonArgs, build_inputs
 from pool_doctor.config import (
     SECTIONS,
+    AppConfig,
     DeploymentConfig,
     NetworkConfig,
     PoolConfig,
-    AppConfig,
     load_settings,
     read_config_file,
     unknown_keys,
@@ -132,8 +132,11 @@ FILE = {"pool": {"pool_size": 7, "pool_recycle": 100, "pool_timeout": 12}, "netw
         ({}, {}, {"pool_size": 7, "pool_recycle": 100, "pool_timeout": 12, "pool_pre_ping": False}),
         ({"POOL_DOCTOR_POOL__POOL_RECYCLE": "200"}, {}, {"pool_size": 7, "pool_recycle": 200, "pool_timeout": 12}),
         ({"POOL_DOCTOR_POOL__POOL_RECYCLE": "200"}, {"pool_recycle": 300}, {"pool_size": 7, "pool_recycle": 300}),
-        ({"POOL_DOCTOR_POOL__POOL_PRE_PING": "true"}, {"pool_size": 9}, {"pool_size": 9, "pool_pre_ping": True,
-                                                                          "pool_recycle": 100}),
+        (
+            {"POOL_DOCTOR_POOL__POOL_PRE_PING": "true"},
+            {"pool_size": 9},
+            {"pool_size": 9, "pool_pre_ping": True, "pool_recycle": 100},
+        ),
         ({"pool_doctor_pool__max_overflow": "2"}, {}, {"max_overflow": 2, "pool_size": 7}),
     ],
     ids=["file-over-defaults", "env-over-file", "cli-over-env", "layers-merge-per-key", "env-case-insensitive"],
@@ -151,7 +154,11 @@ def test_precedence_cli_env_file_defaults(
 def test_no_file_no_env_no_flags_gives_sqlalchemy_defaults() -> None:
     settings = load_settings({}, {})
     assert settings.pool.model_dump() == {
-        "pool_size": 5, "max_overflow": 10, "pool_recycle": -1, "pool_pre_ping": False, "pool_timeout": 30,
+        "pool_size": 5,
+        "max_overflow": 10,
+        "pool_recycle": -1,
+        "pool_pre_ping": False,
+        "pool_timeout": 30,
         "pool_use_lifo": False,
         "poolclass": None,
         "stack": "sqlalchemy",
@@ -178,7 +185,7 @@ def _common(config: Path | None, url: str = "postgresql://app@db.internal/appdb"
 
 def test_cli_inputs_apply_flag_over_env_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "app.toml"
-    config.write_text('[pool]\npool_recycle = 100\npool_size = 7\nmax_overflow = 1\n\n[network]\nidle_timeout = 240\n')
+    config.write_text("[pool]\npool_recycle = 100\npool_size = 7\nmax_overflow = 1\n\n[network]\nidle_timeout = 240\n")
     monkeypatch.setenv("POOL_DOCTOR_POOL__POOL_RECYCLE", "200")
     monkeypatch.setenv("POOL_DOCTOR_POOL__POOL_SIZE", "8")
     inputs = build_inputs(_common(config, pool_recycle=300, network_idle_timeout=350.0))
@@ -226,17 +233,35 @@ def test_cli_warns_about_unknown_keys(tmp_path: Path) -> None:
         ("[network]\nidle_timeout = -5\n", {}, {}, ["{file}: network.idle_timeout"]),
         ("pool = 5\n", {}, {}, ["{file}: [pool] must be a table"]),
         ("connect_args = 1\n", {}, {}, ["[connect_args] must be a table"]),
-        ("", {"POOL_DOCTOR_POOL__POOL_RECYCLE": "soon"}, {},
-         ["environment POOL_DOCTOR_POOL__POOL_RECYCLE: pool.pool_recycle", "'soon'"]),
+        (
+            "",
+            {"POOL_DOCTOR_POOL__POOL_RECYCLE": "soon"},
+            {},
+            ["environment POOL_DOCTOR_POOL__POOL_RECYCLE: pool.pool_recycle", "'soon'"],
+        ),
         ("", {"POOL_DOCTOR_CONNECT_ARGS": "{not json"}, {}, ["environment:", "connect_args"]),
         ("[pool]\npool_size = 3\n", {}, {"pool": {"pool_size": 0}}, ["command line: pool.pool_size"]),
         ('[pool]\npool_size = "a"\nmax_overflow = "b"\n', {}, {}, ["pool.pool_size", "and 1 more problem(s)"]),
     ],
-    ids=["str-for-int", "out-of-range", "int-for-bool", "negative-timeout", "section-not-table",
-         "connect-args-not-table", "bad-env", "env-not-json", "bad-flag", "two-problems"],
+    ids=[
+        "str-for-int",
+        "out-of-range",
+        "int-for-bool",
+        "negative-timeout",
+        "section-not-table",
+        "connect-args-not-table",
+        "bad-env",
+        "env-not-json",
+        "bad-flag",
+        "two-problems",
+    ],
 )
 def test_bad_values_give_one_line_config_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, env: dict[str, str], flags: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    env: dict[str, str],
+    flags: dict[str, Any],
     says: list[str],
 ) -> None:
     for name, value in env.items():
@@ -270,8 +295,9 @@ def test_unreadable_config_file(tmp_path: Path, content: bytes | None, says: str
 
 def test_bad_config_through_the_command_exits_2_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "pool-doctor.toml").write_text('[pool]\npool_recycle = "hourly"\n')
-    done = run_in_process(["check", "--url", "postgresql://app:hunter2@127.0.0.1:1/appdb"],
-                          env=dict(os.environ), timeout=60, cwd=tmp_path)
+    done = run_in_process(
+        ["check", "--url", "postgresql://app:hunter2@127.0.0.1:1/appdb"], env=dict(os.environ), timeout=60, cwd=tmp_path
+    )
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert done.stderr.splitlines() == [

@@ -22,32 +22,54 @@ FORMS = [
     ("postgresql+psycopg://app:pw@db/appdb", "psycopg", ["db"], [5432], "app", "appdb"),
     ("postgresql+psycopg_async://app:pw@db/appdb", "psycopg", ["db"], [5432], "app", "appdb"),
     ("postgresql+psycopg2://app:pw@db/appdb", "psycopg2", ["db"], [5432], "app", "appdb"),
-    ("postgresql+asyncpg://app@/appdb?host=h1:5433&host=h2:5434", "asyncpg", ["h1", "h2"], [5433, 5434], "app", "appdb"),
+    (
+        "postgresql+asyncpg://app@/appdb?host=h1:5433&host=h2:5434",
+        "asyncpg",
+        ["h1", "h2"],
+        [5433, 5434],
+        "app",
+        "appdb",
+    ),
     ("postgresql://app@h1:5433,h2:5434/appdb", "psycopg2", ["h1", "h2"], [5433, 5434], "app", "appdb"),
-    ("postgresql+psycopg://app@/appdb?host=/run/postgresql&port=5433", "psycopg", ["/run/postgresql"], [5433], "app",
-     "appdb"),
+    (
+        "postgresql+psycopg://app@/appdb?host=/run/postgresql&port=5433",
+        "psycopg",
+        ["/run/postgresql"],
+        [5433],
+        "app",
+        "appdb",
+    ),
     ("host=db port=5433 dbname=appdb user=app password=pw", "psycopg2", ["db"], [5433], "app", "appdb"),
     ("host=/tmp dbname=appdb user=app", "psycopg2", ["/tmp"], [5432], "app", "appdb"),
 ]
 
 
 @pytest.mark.parametrize(("text", "driver", "hosts", "ports", "user", "database"), FORMS, ids=[f[0] for f in FORMS])
-def test_every_form_parses_to_the_same_spec(text: str, driver: str, hosts: list[str], ports: list[int], user: str,
-                                            database: str) -> None:
+def test_every_form_parses_to_the_same_spec(
+    text: str, driver: str, hosts: list[str], ports: list[int], user: str, database: str
+) -> None:
     spec = parse_connection(text)
     assert (spec.driver, spec.hosts, spec.ports, spec.user, spec.database) == (driver, hosts, ports, user, database)
     again = parse_connection(spec.render(hide_password=False))  # what a URL renders back connects the same way
     assert (again.hosts, again.ports, again.user, again.database, again.password) == (
-        spec.hosts, spec.ports, spec.user, spec.database, spec.password)
+        spec.hosts,
+        spec.ports,
+        spec.user,
+        spec.database,
+        spec.password,
+    )
     assert again.driver == spec.driver or spec.form != "url"
 
 
-@pytest.mark.parametrize("text", [
-    "postgresql://app:{pw}@db/appdb",
-    "postgresql+asyncpg://app@db/appdb?password={pw}",
-    "host=db dbname=appdb user=app password='{pw}'",
-    "postgresql://app@h1:5432,h2:5432/appdb?password={pw}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgresql://app:{pw}@db/appdb",
+        "postgresql+asyncpg://app@db/appdb?password={pw}",
+        "host=db dbname=appdb user=app password='{pw}'",
+        "postgresql://app@h1:5432,h2:5432/appdb?password={pw}",
+    ],
+)
 def test_the_password_lives_only_in_the_secret(text: str) -> None:
     from urllib.parse import quote
 
@@ -63,7 +85,8 @@ def test_session_settings_and_their_sources() -> None:
     spec = parse_connection("postgresql+psycopg://app@db/appdb?options=-c%20idle_session_timeout%3D0%20-c%20x%3Dy")
     assert spec.session_settings()["idle_session_timeout"] == ("0", "options in the connection string")
     spec = parse_connection("postgresql+asyncpg://app@db/appdb").with_connect_args(
-        {"server_settings": {"idle_session_timeout": "0"}})
+        {"server_settings": {"idle_session_timeout": "0"}}
+    )
     assert spec.session_settings()["idle_session_timeout"] == ("0", "connect_args server_settings")
 
 
@@ -79,15 +102,18 @@ def test_the_apps_own_keyword_arguments_reach_the_driver() -> None:
     assert "prepared_statement_cache_size" not in kwargs  # SQLAlchemy's adapter takes it, asyncpg never sees it
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("mysql://u@h/db", "unsupported URL scheme"),
-    ("postgresql+pg8000://u@h/db", "unknown PostgreSQL driver"),
-    ("postgresql://u@h:99999/db", "out of range"),
-    ("postgresql://u@h/db?sslmode=bogus", "unknown sslmode"),
-    ("host=h port=abc", "out of range"),
-    ("not a url", "malformed database URL"),
-    ("host='unterminated", "malformed connection string"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("mysql://u@h/db", "unsupported URL scheme"),
+        ("postgresql+pg8000://u@h/db", "unknown PostgreSQL driver"),
+        ("postgresql://u@h:99999/db", "out of range"),
+        ("postgresql://u@h/db?sslmode=bogus", "unknown sslmode"),
+        ("host=h port=abc", "out of range"),
+        ("not a url", "malformed database URL"),
+        ("host='unterminated", "malformed connection string"),
+    ],
+)
 def test_bad_forms_are_one_clear_line(text: str, words: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse_connection(text)

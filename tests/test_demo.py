@@ -44,8 +44,13 @@ def port_open(port: int) -> bool:
 
 def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
     started = time.monotonic()
-    result = subprocess.run([*command(), "demo"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"})
+    result = subprocess.run(
+        [*command(), "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"},
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -56,7 +61,9 @@ def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
     assert INCIDENT in text  # the naive pool meets the NAT reset
     assert re.search(r"recommended \(scaled\): ok", out)
     # check's finding, its code whole on one line, and where the limit was set
-    assert any(re.fullmatch(r"critical\s+idle-session-timeout\s+idle_session_timeout = 5min\s*", line) for line in lines)
+    assert any(
+        re.fullmatch(r"critical\s+idle-session-timeout\s+idle_session_timeout = 5min\s*", line) for line in lines
+    )
     assert "ALTER ROLE app IN DATABASE chat" in text
     assert ("PostgreSQL refuses root: it runs as" in text) == (os.geteuid() == 0)  # root: says what it changed
     assert "    pool_recycle=270," in lines and "    pool_pre_ping=True," in lines  # recommend's paste-ready block
@@ -72,8 +79,13 @@ def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
 
 
 def test_demo_interrupted_still_cleans_up(pg_bindirs: list[Path]) -> None:
-    proc = subprocess.Popen([*command(), "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.Popen(
+        [*command(), "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert proc.stdout is not None
     seen = ""
     for line in proc.stdout:  # wait until the server is up and the story has begun
@@ -90,8 +102,13 @@ def test_demo_interrupted_still_cleans_up(pg_bindirs: list[Path]) -> None:
 
 
 def test_demo_keep_leaves_a_server_to_experiment_with(pg_bindirs: list[Path]) -> None:
-    result = subprocess.run([*command(), "demo", "--keep"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "COLUMNS": "200"})
+    result = subprocess.run(
+        [*command(), "demo", "--keep"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     url = re.search(r"pool-doctor check --url (\S+)", out).group(1)  # type: ignore[union-attr]
@@ -99,8 +116,13 @@ def test_demo_keep_leaves_a_server_to_experiment_with(pg_bindirs: list[Path]) ->
     stop = re.search(r"Stop it and remove its files:\n  (.+)", out).group(1)  # type: ignore[union-attr]
     assert ":" not in url.split("://", 1)[1].split("@", 1)[0]  # no password in the URL
     try:
-        check = subprocess.run([*command(), "check", "--url", url, "--json"], capture_output=True, text=True,
-                               timeout=60, env={**os.environ, "PGPASSFILE": passfile})
+        check = subprocess.run(
+            [*command(), "check", "--url", url, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PGPASSFILE": passfile},
+        )
         assert check.returncode == 1, check.stderr  # the incident's settings are still there
         codes = {f["code"] for f in json.loads(check.stdout)["findings"]}
         assert "idle-session-timeout" in codes
@@ -112,4 +134,3 @@ def test_demo_keep_leaves_a_server_to_experiment_with(pg_bindirs: list[Path]) ->
         time.sleep(0.2)
     assert not port_open(port)
     assert not Path(passfile).exists()
-

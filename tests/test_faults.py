@@ -13,10 +13,10 @@ from typing import Any
 
 import asyncpg
 import pytest
+from harness import LocalPostgres
 
 from pool_doctor.errors import UsageError
 from pool_doctor.lab.faults import FaultProxy, ThreadedFaultProxy, run_proxy
-from harness import LocalPostgres
 
 # Short enough to keep each test near a second, long enough that loop scheduling noise (~ms) never decides.
 IDLE = 0.3
@@ -347,8 +347,13 @@ def test_run_proxy_serves_until_cancelled_and_reports_events() -> None:
             port = s.getsockname()[1]
         task = asyncio.create_task(
             run_proxy(
-                "127.0.0.1", echo.port, listen_host="127.0.0.1", listen_port=port,
-                idle_timeout=IDLE, mode="reset", on_event=events.append,
+                "127.0.0.1",
+                echo.port,
+                listen_host="127.0.0.1",
+                listen_port=port,
+                idle_timeout=IDLE,
+                mode="reset",
+                on_event=events.append,
             )
         )
         await until(lambda: any(e.startswith("listening on") for e in events))
@@ -435,8 +440,12 @@ def test_asyncpg_behind_reset_proxy_reproduces_the_incident(pg: LocalPostgres) -
     async def main() -> None:
         async with FaultProxy(pg.host, pg.port, idle_timeout=1.0, mode="reset") as proxy:
             conn = await asyncpg.connect(
-                host="127.0.0.1", port=proxy.port, user="postgres", password=pg.password,
-                database="postgres", timeout=10,
+                host="127.0.0.1",
+                port=proxy.port,
+                user="postgres",
+                password=pg.password,
+                database="postgres",
+                timeout=10,
             )
             try:
                 assert await conn.fetchval("SELECT 1") == 1

@@ -20,9 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from cli_runner import command
+from harness import LocalPostgres
 
 from pool_doctor.lab.faults import ThreadedFaultProxy
-from harness import LocalPostgres
 
 TIMEOUT = 3.0  # --timeout
 MARGIN = 2.5  # process start-up and teardown on a busy 2-core machine
@@ -44,8 +44,15 @@ def server(pg_bindirs: list[Path]) -> Iterator[LocalPostgres]:
 
 
 def admin(pg: LocalPostgres, autocommit: bool = True) -> psycopg.Connection:
-    return psycopg.connect(host=pg.host, port=pg.port, user="postgres", password=pg.password, dbname=DATABASE,
-                           autocommit=autocommit, connect_timeout=5)
+    return psycopg.connect(
+        host=pg.host,
+        port=pg.port,
+        user="postgres",
+        password=pg.password,
+        dbname=DATABASE,
+        autocommit=autocommit,
+        connect_timeout=5,
+    )
 
 
 @dataclass
@@ -81,8 +88,13 @@ def start_stuck(pg: LocalPostgres, port: int, command: list[str], home: Path) ->
     url = f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{port}/{DATABASE}"
     started = time.monotonic()
     proc = subprocess.Popen(
-        [*pool_doctor_argv(), *command, "--timeout", f"{TIMEOUT:g}", "--url", url], cwd=home, env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*pool_doctor_argv(), *command, "--timeout", f"{TIMEOUT:g}", "--url", url],
+        cwd=home,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     with admin(pg) as watcher:
         deadline = time.monotonic() + 10
@@ -140,9 +152,22 @@ def test_server_restarted_mid_query(server: LocalPostgres, tmp_path: Path) -> No
     assert_one_line_exit_3(code, out, err, seconds, expect="reading settings")
     # And the server is back: the next run works.
     again = subprocess.run(
-        [*pool_doctor_argv(), "check", "--json", "--fail-on", "never", "--timeout", "10",
-         "--url", f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{server.port}/{DATABASE}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        [
+            *pool_doctor_argv(),
+            "check",
+            "--json",
+            "--fail-on",
+            "never",
+            "--timeout",
+            "10",
+            "--url",
+            f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{server.port}/{DATABASE}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert again.returncode == 0, again.stderr
 
@@ -154,11 +179,15 @@ Fault = Callable[[ThreadedFaultProxy], None]
     ("fault", "expect"),
     [
         pytest.param(ThreadedFaultProxy.reset_now, "reading settings", id="reset"),
-        pytest.param(ThreadedFaultProxy.blackhole_now, f"timed out after {TIMEOUT:g}s reading settings", id="blackhole"),
+        pytest.param(
+            ThreadedFaultProxy.blackhole_now, f"timed out after {TIMEOUT:g}s reading settings", id="blackhole"
+        ),
     ],
 )
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_network_fault_mid_query(server: LocalPostgres, command: str, fault: Fault, expect: str, tmp_path: Path) -> None:
+def test_network_fault_mid_query(
+    server: LocalPostgres, command: str, fault: Fault, expect: str, tmp_path: Path
+) -> None:
     proxy = ThreadedFaultProxy("127.0.0.1", server.port, idle_timeout=None).start()
     try:
         stuck = start_stuck(server, proxy.port, COMMANDS[command], tmp_path)

@@ -17,8 +17,8 @@ from typing import Any
 import jsonschema
 import pytest
 from cli_runner import Run, run_pool_doctor
-
 from harness import LocalPostgres
+
 from pool_doctor.model import SCHEMA_VERSION
 
 PASSWORD = "f0rmat-Pw!"
@@ -44,9 +44,23 @@ def url(pg: LocalPostgres) -> str:
 
 @pytest.fixture(scope="module")
 def probed(url: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    run = pool_doctor("probe", "--json", "--url", url, "--network-idle-timeout", "350", "--connections", "1",
-                      "--load-seconds", "0.2", "--scenario", "server_idle_timeout", "--scenario", "network_reset",
-                      cwd=tmp_path_factory.mktemp("probe"))
+    run = pool_doctor(
+        "probe",
+        "--json",
+        "--url",
+        url,
+        "--network-idle-timeout",
+        "350",
+        "--connections",
+        "1",
+        "--load-seconds",
+        "0.2",
+        "--scenario",
+        "server_idle_timeout",
+        "--scenario",
+        "network_reset",
+        cwd=tmp_path_factory.mktemp("probe"),
+    )
     assert run.code == 1, run.stderr  # the current settings fail both
     return run
 
@@ -81,7 +95,9 @@ def documents(command: str, url: str, probed: Run, tmp_path: Path) -> list[dict[
         runs = [pool_doctor("scan", str(tmp_path), *flag, cwd=tmp_path) for flag in (["--json"], ["--format", "json"])]
     elif command == "explain":
         deaths_log(url, tmp_path / "deaths.jsonl")
-        runs = [pool_doctor("explain", str(tmp_path / "deaths.jsonl"), *flag) for flag in (["--json"], ["--format", "json"])]
+        runs = [
+            pool_doctor("explain", str(tmp_path / "deaths.jsonl"), *flag) for flag in (["--json"], ["--format", "json"])
+        ]
     else:
         args = ("--url", url, "--network-idle-timeout", "350")
         runs = [pool_doctor(command, *flag, *args, cwd=tmp_path) for flag in (["--json"], ["--format", "json"])]
@@ -131,8 +147,20 @@ def test_probe_progress_is_plain_lines_on_piped_stderr(probed: Run) -> None:
 
 
 def test_quiet_probe_says_nothing_on_stderr(url: str, tmp_path: Path) -> None:
-    run = pool_doctor("probe", "--quiet", "--url", url, "--connections", "1", "--load-seconds", "0.1",
-                      "--scenario", "prepared_statements", cwd=tmp_path, env={"COLUMNS": "80"})
+    run = pool_doctor(
+        "probe",
+        "--quiet",
+        "--url",
+        url,
+        "--connections",
+        "1",
+        "--load-seconds",
+        "0.1",
+        "--scenario",
+        "prepared_statements",
+        cwd=tmp_path,
+        env={"COLUMNS": "80"},
+    )
     assert run.code == 0, run.stderr
     assert run.stderr == ""
     assert "prepared_statements" in run.stdout and max(len(line) for line in run.stdout.splitlines()) <= 80

@@ -20,8 +20,6 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from pool_doctor.config import AppConfig, load_settings, read_config_file, unknown_keys
-from pool_doctor.durations import format_seconds, parse_duration
-from pool_doctor.errors import PoolDoctorError
 from pool_doctor.connection.pgpass import _pgpass_fields
 from pool_doctor.connection.spec import (
     MASK,
@@ -32,6 +30,8 @@ from pool_doctor.connection.spec import (
 from pool_doctor.connection.spec import (
     mask_text as mask_url,
 )
+from pool_doctor.durations import format_seconds, parse_duration
+from pool_doctor.errors import PoolDoctorError
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -52,8 +52,19 @@ def _no_user_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 # ------------------------------------------------------------------------------------------------
 # URLs
 
-SCHEMES = ["postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2",
-           "mysql", "http", "postgresql+", "+asyncpg", "", "postgresql+nope"]
+SCHEMES = [
+    "postgresql",
+    "postgres",
+    "postgresql+asyncpg",
+    "postgresql+psycopg",
+    "postgresql+psycopg2",
+    "mysql",
+    "http",
+    "postgresql+",
+    "+asyncpg",
+    "",
+    "postgresql+nope",
+]
 URL_ALPHABET = string.ascii_letters + string.digits + ":/@?#%&=+[]., -_~!$'()*;\\\x00\u00e9\u2603"
 
 
@@ -145,12 +156,18 @@ def test_stdlib_parser_agrees_with_sqlalchemy(generated: tuple[str, dict[str, An
     ours = parse_connection(url)
     reference = make_url(url)
     mine = {
-        "host": ours.host, "port": ours.port, "user": ours.user,
-        "password": ours.password.get_secret_value() if ours.password is not None else None, "database": ours.database,
+        "host": ours.host,
+        "port": ours.port,
+        "user": ours.user,
+        "password": ours.password.get_secret_value() if ours.password is not None else None,
+        "database": ours.database,
     }
     theirs = {
-        "host": reference.host, "port": reference.port, "user": reference.username,
-        "password": reference.password, "database": reference.database,
+        "host": reference.host,
+        "port": reference.port,
+        "user": reference.username,
+        "password": reference.password,
+        "database": reference.database,
     }
     assert mine == theirs, url
     assert mine == parts, url
@@ -177,7 +194,9 @@ def test_mask_url_never_fails(text: str) -> None:
 
 # ~/.pgpass lines, libpq's escaping
 
-PGPASS_FIELD = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\n\r"), max_size=10)
+PGPASS_FIELD = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\n\r"), max_size=10
+)
 
 
 def _escape(field: str) -> str:
@@ -226,9 +245,23 @@ def test_parse_duration_returns_seconds_or_value_error(text: str, unit: str | No
 SCALAR = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=10)
 )
-VALUE = st.recursive(SCALAR, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
-KNOWN_KEYS = ["pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout", "pool_use_lifo",
-              "replicas", "workers_per_replica", "other_connections", "idle_timeout"]
+VALUE = st.recursive(
+    SCALAR,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+KNOWN_KEYS = [
+    "pool_size",
+    "max_overflow",
+    "pool_recycle",
+    "pool_pre_ping",
+    "pool_timeout",
+    "pool_use_lifo",
+    "replicas",
+    "workers_per_replica",
+    "other_connections",
+    "idle_timeout",
+]
 SECTION = st.dictionaries(st.one_of(st.sampled_from(KNOWN_KEYS), st.text(max_size=8)), VALUE, max_size=5)
 FILE_DATA = st.dictionaries(
     st.one_of(st.sampled_from(["pool", "deployment", "network", "connect_args"]), st.text(max_size=8)),
@@ -256,11 +289,16 @@ def test_load_settings_from_any_file_data(data: dict[str, Any]) -> None:
 
 
 @FUZZ
-@given(st.fixed_dictionaries({
-    "pool": st.dictionaries(st.sampled_from(KNOWN_KEYS[:6]), SCALAR, max_size=3),
-    "deployment": st.dictionaries(st.sampled_from(KNOWN_KEYS[6:9]), SCALAR, max_size=2),
-    "network": st.dictionaries(st.just("idle_timeout"), SCALAR, max_size=1),
-}), FILE_DATA)
+@given(
+    st.fixed_dictionaries(
+        {
+            "pool": st.dictionaries(st.sampled_from(KNOWN_KEYS[:6]), SCALAR, max_size=3),
+            "deployment": st.dictionaries(st.sampled_from(KNOWN_KEYS[6:9]), SCALAR, max_size=2),
+            "network": st.dictionaries(st.just("idle_timeout"), SCALAR, max_size=1),
+        }
+    ),
+    FILE_DATA,
+)
 def test_load_settings_from_any_overrides(overrides: dict[str, dict[str, Any]], data: dict[str, Any]) -> None:
     _settings_or_config_error(overrides, data)
 
@@ -277,14 +315,18 @@ def _toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-TOML_SCALAR = st.one_of(st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(), st.text(alphabet=string.printable.strip(), max_size=8))
+TOML_SCALAR = st.one_of(
+    st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(), st.text(alphabet=string.printable.strip(), max_size=8)
+)
 
 
 @st.composite
 def toml_text(draw: st.DrawFn) -> str:
     """A TOML document in pool-doctor's shape, with arbitrary values."""
     lines = []
-    for section in draw(st.lists(st.sampled_from(["pool", "deployment", "network", "connect_args", "other"]), unique=True, max_size=4)):
+    for section in draw(
+        st.lists(st.sampled_from(["pool", "deployment", "network", "connect_args", "other"]), unique=True, max_size=4)
+    ):
         lines.append(f"[{section}]")
         keys = draw(st.lists(st.sampled_from([*KNOWN_KEYS, "bogus"]), unique=True, max_size=4))
         for key in keys:

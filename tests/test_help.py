@@ -53,7 +53,11 @@ def render_help(*args: str) -> dict[str, object]:
     env.update(NO_COLOR="1", COLUMNS="100")
     done = subprocess.run(
         [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{PROBE}", *args, "--help"],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout)
@@ -83,7 +87,7 @@ def test_root_help_lists_commands_and_exit_codes_without_heavy_imports() -> None
     page = render_help()
     text = " ".join(str(page["help"]).split())
     assert page["code"] == 0
-    for (name, *_rest) in COMMANDS:
+    for name, *_rest in COMMANDS:
         assert name in text
     assert "Exit codes: 0" in text and "3 cannot connect" in text
     assert page["heavy"] == [], f"`pool-doctor --help` imported {page['heavy']}"
@@ -106,7 +110,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _section(markdown: str, title: str) -> str:
     start = markdown.index(f"\n## {title}\n")
     end = markdown.find("\n## ", start + 1)
-    return markdown[start: end if end != -1 else len(markdown)]
+    return markdown[start : end if end != -1 else len(markdown)]
 
 
 def test_readme_quick_start_is_two_commands_and_ci_runs_the_second() -> None:

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pool_doctor.config import NetworkConfig, PoolConfig, AppConfig
+from pool_doctor.config import AppConfig, NetworkConfig, PoolConfig
+from pool_doctor.inspect.pooler import PoolerFacts
 from pool_doctor.model import Severity
 from pool_doctor.path import Limit, Outcome, PoolPolicy, Provenance, Shape, judge
 from pool_doctor.path.model import Layer
 from pool_doctor.path.policy import Knob
-from pool_doctor.inspect.pooler import PoolerFacts
 from pool_doctor.recommend import recommend
 from pool_doctor.rules import Facts, evaluate
 from pool_doctor.rules.path import verdicts
@@ -51,18 +51,33 @@ def test_asyncpg_pool_defaults_against_middleboxes() -> None:
         assert judge(NOTICES, limit).outcome is outcome
 
 
-def _facts(pool: dict[str, object], *, idle: float | None = None, network: float | None = None,
-           shape: str = "reset", pooler_idle: float | None = None, driver: str = "psycopg",
-           connect_args: dict[str, object] | None = None) -> Facts:
+def _facts(
+    pool: dict[str, object],
+    *,
+    idle: float | None = None,
+    network: float | None = None,
+    shape: str = "reset",
+    pooler_idle: float | None = None,
+    driver: str = "psycopg",
+    connect_args: dict[str, object] | None = None,
+) -> Facts:
     from pool_doctor.connection.spec import parse_connection
 
     overrides = [setting("idle_session_timeout", idle)] if idle else []
-    settings_ = AppConfig(pool=PoolConfig(**pool), network=NetworkConfig(idle_timeout=network, shape=shape),
-                         connect_args=connect_args or {})
+    settings_ = AppConfig(
+        pool=PoolConfig(**pool),
+        network=NetworkConfig(idle_timeout=network, shape=shape),
+        connect_args=connect_args or {},
+    )
     pooler = None
     if pooler_idle is not None:
-        pooler = PoolerFacts("session", ["test"], product="PgBouncer 1.18.0", pool_mode="session",
-                             config={"client_idle_timeout": str(pooler_idle)})
+        pooler = PoolerFacts(
+            "session",
+            ["test"],
+            product="PgBouncer 1.18.0",
+            pool_mode="session",
+            config={"client_idle_timeout": str(pooler_idle)},
+        )
     spec = parse_connection(f"postgresql+{driver}://app@db.internal:5432/appdb").with_connect_args(connect_args or {})
     return Facts(server=server(*overrides), settings=settings_, target=spec, pooler=pooler)
 
@@ -90,8 +105,14 @@ def test_a_350s_close_held_by_the_server_or_the_pooler_is_judged_alike(pool: dic
     pool_size=st.sampled_from([1, 5, 50]),
 )
 def test_recommend_changes_only_what_findings_speak_of_and_every_verdict_then_survives(
-    pre_ping: bool, recycle: int, idle: float | None, network: float | None, shape: str, driver: str,
-    bounded: bool, pool_size: int,
+    pre_ping: bool,
+    recycle: int,
+    idle: float | None,
+    network: float | None,
+    shape: str,
+    driver: str,
+    bounded: bool,
+    pool_size: int,
 ) -> None:
     args: dict[str, object] = {}
     if bounded:
@@ -104,8 +125,14 @@ def test_recommend_changes_only_what_findings_speak_of_and_every_verdict_then_su
     for reason in rec.reasons:
         if reason.value != reason.current:
             assert reason.key in spoken, (reason.key, [f.code for f in findings])
-    after = _facts(rec.pool.model_dump(exclude_none=True), idle=idle, network=network, shape=shape, driver=driver,
-                   connect_args=rec.connect_args)
+    after = _facts(
+        rec.pool.model_dump(exclude_none=True),
+        idle=idle,
+        network=network,
+        shape=shape,
+        driver=driver,
+        connect_args=rec.connect_args,
+    )
     left = [v for v in verdicts(after) if v.severity is not None and v.severity is not Severity.INFO]
     assert not left, [(v.limit.what, v.outcome) for v in left]
 
@@ -131,8 +158,16 @@ LIFETIME_EXPECTED = [
 @pytest.mark.parametrize(("policy", "lifetime", "idle"), LIFETIME_EXPECTED, ids=lambda p: getattr(p, "label", None))
 def test_a_lifetime_limit_is_met_only_by_a_max_age(policy: PoolPolicy, lifetime: Outcome, idle: Outcome) -> None:
     def limit(kind: str) -> Limit:
-        return Limit("Fly proxy restart", 600, Shape.RESET, Layer.PLATFORM, "Fly.io", "documented by Fly.io",
-                     Provenance.DOCUMENTED, kind=kind)
+        return Limit(
+            "Fly proxy restart",
+            600,
+            Shape.RESET,
+            Layer.PLATFORM,
+            "Fly.io",
+            "documented by Fly.io",
+            Provenance.DOCUMENTED,
+            kind=kind,
+        )
 
     assert judge(policy, limit("lifetime")).outcome is lifetime
     assert judge(policy, limit("idle")).outcome is idle

@@ -16,7 +16,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from cli_runner import run_in_process
-
 from harness import LocalPostgres
 
 
@@ -44,8 +43,14 @@ def least(pg: LocalPostgres, unique_name: str) -> Iterator[Setup]:
     assert pg.sql("SELECT rolsuper FROM pg_roles WHERE rolname = %s", params=[role]) == [(False,)]
     assert pg.sql("SELECT pg_has_role(%s, 'pg_read_all_stats', 'USAGE')", params=[role]) == [(False,)]
     # Another role's session the least-privileged role may not look into.
-    with psycopg.connect(host=pg.host, port=pg.port, user="postgres", password=pg.password, dbname=database,
-                         application_name="someone-else") as other_session:
+    with psycopg.connect(
+        host=pg.host,
+        port=pg.port,
+        user="postgres",
+        password=pg.password,
+        dbname=database,
+        application_name="someone-else",
+    ) as other_session:
         other_session.execute("SELECT 1")
         yield Setup(pg.url(role, "lp-pw", database), role, other)
 
@@ -61,7 +66,9 @@ def test_check_reports_and_says_what_it_could_not_see(least: Setup, tmp_path: Pa
     assert any("pg_read_all_stats" in line for line in server["limitations"]), server["limitations"]
     assert server["activity"]["hidden"] >= 1
     critical = [f for f in document["findings"] if f["severity"] == "critical"]
-    assert critical and any("idle_session_timeout" in f["title"] + f["detail"] + " ".join(f["evidence"]) for f in critical)
+    assert critical and any(
+        "idle_session_timeout" in f["title"] + f["detail"] + " ".join(f["evidence"]) for f in critical
+    )
     assert server["settings"]["idle_session_timeout"]["value"] in ("5s", "5000")
 
     # With the fix applied, the same role gets a clean exit: the code follows findings, not privileges.
@@ -100,8 +107,23 @@ def test_recommend_still_recommends(least: Setup, tmp_path: Path) -> None:
 
 def test_probe_runs_with_least_privilege(least: Setup, tmp_path: Path) -> None:
     """The probe terminates and breaks only its own role's sessions, which CONNECT alone allows."""
-    result = run(["probe", "--json", "--url", least.url, "--connections", "1", "--load-seconds", "0.1",
-                  "--scenario", "server_idle_timeout", "--scenario", "backend_terminated"], tmp_path)
+    result = run(
+        [
+            "probe",
+            "--json",
+            "--url",
+            least.url,
+            "--connections",
+            "1",
+            "--load-seconds",
+            "0.1",
+            "--scenario",
+            "server_idle_timeout",
+            "--scenario",
+            "backend_terminated",
+        ],
+        tmp_path,
+    )
     assert result.returncode in (0, 1), result.stderr
     document = json.loads(result.stdout)
     outcomes = {(s["name"], s["config"]): s["outcome"] for s in document["scenarios"]}
@@ -109,8 +131,13 @@ def test_probe_runs_with_least_privilege(least: Setup, tmp_path: Path) -> None:
     assert ("server_idle_timeout", "recommended") in outcomes
 
 
-@pytest.mark.parametrize("command", [["recommend", "--format", "json"], ["probe", "--json", "--connections", "1",
-                                     "--load-seconds", "0.1", "--scenario", "backend_terminated"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["recommend", "--format", "json"],
+        ["probe", "--json", "--connections", "1", "--load-seconds", "0.1", "--scenario", "backend_terminated"],
+    ],
+)
 def test_every_command_says_what_it_could_not_see(least: Setup, command: list[str], tmp_path: Path) -> None:
     result = run([*command, "--url", least.url], tmp_path)
     assert result.returncode in (0, 1), result.stderr

@@ -11,7 +11,6 @@ import asyncpg
 import psycopg
 import pytest
 from conftest import MakePg, MakePgBouncer
-
 from harness import (
     LocalPostgres,
     LocalPostgresError,
@@ -56,9 +55,7 @@ def test_server_answers_over_tcp_with_its_major(pg: LocalPostgres) -> None:
 
 
 def test_server_settings_take_effect(pg: LocalPostgres, make_pg: MakePg) -> None:
-    server = make_pg(
-        settings={"max_connections": "20", "idle_session_timeout": "7s"}, bindir=pg.bindir
-    )
+    server = make_pg(settings={"max_connections": "20", "idle_session_timeout": "7s"}, bindir=pg.bindir)
     assert server.sql("SHOW max_connections") == [("20",)]
     assert server.sql("SHOW idle_session_timeout") == [("7s",)]
     assert server.sql("SHOW fsync") == [("off",)]
@@ -155,9 +152,7 @@ def test_ssl_server(pg: LocalPostgres, make_pg: MakePg) -> None:
     assert row is not None and row[0] is True and row[1].startswith("TLS")
 
 
-def test_pgbouncer_transaction_mode(
-    pg: LocalPostgres, make_pgbouncer: MakePgBouncer, unique_name: str
-) -> None:
+def test_pgbouncer_transaction_mode(pg: LocalPostgres, make_pgbouncer: MakePgBouncer, unique_name: str) -> None:
     pg.create_role(unique_name, "app-pw")
     bouncer = make_pgbouncer(pg, pool_mode="transaction", users={unique_name: "app-pw"})
     assert bouncer.port != pg.port and bouncer.host == "127.0.0.1"
@@ -183,9 +178,7 @@ def test_pgbouncer_transaction_mode(
     assert ("pool_mode", "transaction") in {(r[0], r[1]) for r in bouncer.admin("SHOW CONFIG")}
 
 
-def test_pgbouncer_with_asyncpg_and_settings(
-    pg: LocalPostgres, make_pgbouncer: MakePgBouncer
-) -> None:
+def test_pgbouncer_with_asyncpg_and_settings(pg: LocalPostgres, make_pgbouncer: MakePgBouncer) -> None:
     bouncer = make_pgbouncer(pg, settings={"server_idle_timeout": "17", "default_pool_size": "3"})
     config = {r[0]: r[1] for r in bouncer.admin("SHOW CONFIG")}
     assert config["server_idle_timeout"] == "17"

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import LocalPostgres
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pool_doctor.cli import main
-from harness import LocalPostgres
-from pool_doctor.monitor import NotRetryable, run_transaction, run_transaction_async, stats, watch
 from pool_doctor.inspect.sources import describe_source
+from pool_doctor.monitor import NotRetryable, run_transaction, run_transaction_async, stats, watch
 
 PASSWORD = "s3cr3t-Pw!mon"  # distinctive, so a leak is found by a plain substring search
 IDLE_LIMIT = "2s"
@@ -53,8 +53,12 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 
 def test_idle_session_timeout_seen_from_the_app(
-    server: LocalPostgres, unique_name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    server: LocalPostgres,
+    unique_name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The issue's done-when: defaults fail and the record names the limit; pre-ping replaces silently."""
     from prometheus_client import CollectorRegistry
@@ -113,8 +117,13 @@ def test_idle_session_timeout_seen_from_the_app(
     assert cause["what"] == role_limit(unique_name)
     assert record["pre_ping_would_catch"] is True and record["recycle_would_catch"] is True
     assert outcome["stats"]["defaults"]["failed_requests"] == 1
-    assert registry.get_sample_value("pool_doctor_connection_deaths_total", {
-        "stack": "sqlalchemy", "cause": "idle_session_timeout", "outcome": "failed"}) == 1
+    assert (
+        registry.get_sample_value(
+            "pool_doctor_connection_deaths_total",
+            {"stack": "sqlalchemy", "cause": "idle_session_timeout", "outcome": "failed"},
+        )
+        == 1
+    )
     [logged] = [r for r in caplog.records if getattr(r, "pool_doctor", None) == record]
     assert logged.levelno == logging.WARNING and "idle_session_timeout" in logged.getMessage()
 
@@ -198,14 +207,26 @@ def test_asyncpg_and_psycopg_pools(server: LocalPostgres, unique_name: str, tmp_
     checked_monitor = PsycopgPoolMonitor(target="checked", password=PASSWORD, jsonl=files["checked"])
     unchecked_monitor = PsycopgPoolMonitor(target="unchecked", password=PASSWORD, jsonl=files["unchecked"])
     apg_monitor = AsyncpgPoolMonitor(target="asyncpg", password=PASSWORD, jsonl=files["asyncpg"])
-    checked = ConnectionPool(conninfo, min_size=1, max_size=1, open=True,
-                             **checked_monitor.pool_kwargs(check=ConnectionPool.check_connection))
+    checked = ConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=1,
+        open=True,
+        **checked_monitor.pool_kwargs(check=ConnectionPool.check_connection),
+    )
     unchecked = ConnectionPool(conninfo, min_size=1, max_size=1, open=True, **unchecked_monitor.pool_kwargs())
     unchecked_monitor.attach(unchecked)
 
     async def scenario() -> None:
-        pool = await apg_monitor.create_pool(host=server.host, port=server.port, user=unique_name,
-                                             password=PASSWORD, database="postgres", min_size=1, max_size=1)
+        pool = await apg_monitor.create_pool(
+            host=server.host,
+            port=server.port,
+            user=unique_name,
+            password=PASSWORD,
+            database="postgres",
+            min_size=1,
+            max_size=1,
+        )
         async with pool.acquire() as conn:
             assert await conn.fetchval("SELECT 1") == 1
         for psycopg_pool in (checked, unchecked):
@@ -220,9 +241,8 @@ def test_asyncpg_and_psycopg_pools(server: LocalPostgres, unique_name: str, tmp_
         asyncio.run(scenario())
         with checked.connection() as conn:
             assert conn.execute("SELECT 3").fetchone() == (3,)
-        with pytest.raises(psycopg.OperationalError):
-            with unchecked.connection() as conn:
-                conn.execute("SELECT 4")
+        with pytest.raises(psycopg.OperationalError), unchecked.connection() as conn:
+            conn.execute("SELECT 4")
         unchecked_stats = unchecked_monitor.stats()
     finally:
         checked.close()
@@ -245,8 +265,10 @@ def test_asyncpg_and_psycopg_pools(server: LocalPostgres, unique_name: str, tmp_
 
 
 def test_importing_the_monitor_stays_light() -> None:
-    code = ("import sys, pool_doctor.monitor; "
-            "heavy = [m for m in ('sqlalchemy', 'asyncpg', 'psycopg', 'psycopg2', 'typer', 'rich', 'pydantic', "
-            "'pool_doctor.cli', 'prometheus_client') if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, pool_doctor.monitor; "
+        "heavy = [m for m in ('sqlalchemy', 'asyncpg', 'psycopg', 'psycopg2', 'typer', 'rich', 'pydantic', "
+        "'pool_doctor.cli', 'prometheus_client') if m in sys.modules]; print(heavy)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"

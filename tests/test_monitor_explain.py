@@ -11,39 +11,53 @@ import pytest
 
 from pool_doctor.cli import main
 from pool_doctor.errors import UsageError
+from pool_doctor.inspect.sources import describe_source
 from pool_doctor.monitor.attribution import Measures, attribute, limits_from_report, limits_from_settings
 from pool_doctor.monitor.explain import build_report, histogram, histogram_lines
 from pool_doctor.path.model import Layer, Limit, Provenance, Shape
-from pool_doctor.inspect.sources import describe_source
 
-SERVER = Limit("idle_session_timeout", 2.0, Shape.CLOSE, Layer.SERVER, "PostgreSQL", "ALTER ROLE app SET",
-               Provenance.SERVER)
+SERVER = Limit(
+    "idle_session_timeout", 2.0, Shape.CLOSE, Layer.SERVER, "PostgreSQL", "ALTER ROLE app SET", Provenance.SERVER
+)
 NAT = Limit("idle_timeout", 350.0, Shape.RESET, Layer.NETWORK, "AWS NAT gateway", "AWS docs", Provenance.DOCUMENTED)
-IN_TX = Limit("idle_in_transaction_session_timeout", 5.0, Shape.CLOSE, Layer.SERVER, "PostgreSQL",
-              "ALTER ROLE ALL SET", Provenance.SERVER)
-LIFETIME = Limit("server_lifetime", 60.0, Shape.CLOSE, Layer.POOLER, "PgBouncer", "SHOW CONFIG",
-                 Provenance.POOLER, kind="lifetime")
+IN_TX = Limit(
+    "idle_in_transaction_session_timeout",
+    5.0,
+    Shape.CLOSE,
+    Layer.SERVER,
+    "PostgreSQL",
+    "ALTER ROLE ALL SET",
+    Provenance.SERVER,
+)
+LIFETIME = Limit(
+    "server_lifetime", 60.0, Shape.CLOSE, Layer.POOLER, "PgBouncer", "SHOW CONFIG", Provenance.POOLER, kind="lifetime"
+)
 
 
-def measures(idle: float, age: float | None = None, held: float | None = None, mid: bool = False,
-             sqlstate: str | None = None) -> Measures:
-    return Measures(idle_s=idle, age_s=age if age is not None else idle, held_s=held, mid_checkout=mid,
-                    sqlstate=sqlstate)
+def measures(
+    idle: float, age: float | None = None, held: float | None = None, mid: bool = False, sqlstate: str | None = None
+) -> Measures:
+    return Measures(
+        idle_s=idle, age_s=age if age is not None else idle, held_s=held, mid_checkout=mid, sqlstate=sqlstate
+    )
 
 
-@pytest.mark.parametrize(("m", "limits", "expected"), [
-    (measures(3.0), [SERVER], "idle_session_timeout"),  # the case: noticed 1 s after it fired
-    (measures(1.99), [SERVER], "idle_session_timeout"),  # within the tolerance of a timer
-    (measures(1.5), [SERVER], "unexplained"),
-    (measures(400.0), [NAT, SERVER], "idle_session_timeout"),  # both passed: the 2 s one fired first
-    (measures(400.0), [NAT], "idle_timeout"),
-    (measures(10.0, age=70.0), [LIFETIME, NAT], "server_lifetime"),  # age, not idle, for a lifetime limit
-    (measures(6.0), [IN_TX], "unexplained"),  # in the pool nothing is inside a transaction
-    (measures(6.0, held=8.0, mid=True), [IN_TX], "idle_in_transaction_session_timeout"),
-    (measures(0.5, sqlstate="57P05"), [SERVER], "idle_session_timeout"),  # the server said so: timing aside
-    (measures(0.5, sqlstate="57P01"), [SERVER], "terminated"),
-    (measures(3.0), [], "unexplained"),
-])
+@pytest.mark.parametrize(
+    ("m", "limits", "expected"),
+    [
+        (measures(3.0), [SERVER], "idle_session_timeout"),  # the case: noticed 1 s after it fired
+        (measures(1.99), [SERVER], "idle_session_timeout"),  # within the tolerance of a timer
+        (measures(1.5), [SERVER], "unexplained"),
+        (measures(400.0), [NAT, SERVER], "idle_session_timeout"),  # both passed: the 2 s one fired first
+        (measures(400.0), [NAT], "idle_timeout"),
+        (measures(10.0, age=70.0), [LIFETIME, NAT], "server_lifetime"),  # age, not idle, for a lifetime limit
+        (measures(6.0), [IN_TX], "unexplained"),  # in the pool nothing is inside a transaction
+        (measures(6.0, held=8.0, mid=True), [IN_TX], "idle_in_transaction_session_timeout"),
+        (measures(0.5, sqlstate="57P05"), [SERVER], "idle_session_timeout"),  # the server said so: timing aside
+        (measures(0.5, sqlstate="57P01"), [SERVER], "terminated"),
+        (measures(3.0), [], "unexplained"),
+    ],
+)
 def test_attribution(m: Measures, limits: list[Limit], expected: str) -> None:
     assert attribute(m, limits)["name"] == expected
 
@@ -56,23 +70,32 @@ def test_unexplained_names_the_nearest_candidates() -> None:
 
 
 def test_limits_from_a_check_report(tmp_path: Path) -> None:
-    report = {"path": {"limits": [{**SERVER.to_json(), "faces": "app"}, {**NAT.to_json(), "faces": "app"},
-                                  {**LIFETIME.to_json(), "faces": "pooler"}]}}
+    report = {
+        "path": {
+            "limits": [
+                {**SERVER.to_json(), "faces": "app"},
+                {**NAT.to_json(), "faces": "app"},
+                {**LIFETIME.to_json(), "faces": "pooler"},
+            ]
+        }
+    }
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report))
     for source in (report, str(path)):
         limits = limits_from_report(source)
         assert [limit.to_json() for limit in limits] == [SERVER.to_json(), NAT.to_json()]  # not the pooler-facing one
-    with pytest.raises(UsageError, match="path.limits"):
+    with pytest.raises(UsageError, match=r"path\.limits"):
         limits_from_report({"findings": []})
     with pytest.raises(UsageError, match="cannot read"):
         limits_from_report(tmp_path / "missing.json")
 
 
 def test_limits_from_pg_settings_rows() -> None:
-    rows = [("idle_session_timeout", "2000", "ms", "user", None, None),
-            ("idle_in_transaction_session_timeout", "0", "ms", "default", None, None),
-            ("transaction_timeout", "60000", "ms", "configuration file", "/data/postgresql.conf", 12)]
+    rows = [
+        ("idle_session_timeout", "2000", "ms", "user", None, None),
+        ("idle_in_transaction_session_timeout", "0", "ms", "default", None, None),
+        ("transaction_timeout", "60000", "ms", "configuration file", "/data/postgresql.conf", 12),
+    ]
     limits = limits_from_settings(rows, role="app", database="appdb")
     assert [(limit.what, limit.kind) for limit in limits] == [
         (f"idle_session_timeout = 2s, set by {describe_source('user', role='app', database='appdb')}", "idle"),
@@ -81,9 +104,16 @@ def test_limits_from_pg_settings_rows() -> None:
 
 
 def record(idle: float, cause: dict[str, Any], failed: bool = True, stack: str = "sqlalchemy") -> dict[str, Any]:
-    return {"schema_version": 1, "event": "death", "stack": stack, "idle_s": idle, "request_failed": failed,
-            "target": "postgresql+asyncpg://app:***@db/app", "cause": cause,
-            "error": {"type": "asyncpg.exceptions.InterfaceError", "message": "connection is closed"}}
+    return {
+        "schema_version": 1,
+        "event": "death",
+        "stack": stack,
+        "idle_s": idle,
+        "request_failed": failed,
+        "target": "postgresql+asyncpg://app:***@db/app",
+        "cause": cause,
+        "error": {"type": "asyncpg.exceptions.InterfaceError", "message": "connection is closed"},
+    }
 
 
 def test_report_groups_causes_and_asks_the_judge() -> None:
@@ -93,8 +123,10 @@ def test_report_groups_causes_and_asks_the_judge() -> None:
     assert (report.deaths, report.failed, report.replaced) == (3, 2, 1)
     first = report.causes[0]
     assert first.name == "idle_session_timeout" and first.deaths == 2
-    assert [(p.setting, p.outcome) for p in first.prevented_by] == [("pool_pre_ping = true", "replaced"),
-                                                                     ("pool_recycle = 1", "survives")]
+    assert [(p.setting, p.outcome) for p in first.prevented_by] == [
+        ("pool_pre_ping = true", "replaced"),
+        ("pool_recycle = 1", "survives"),
+    ]
     unexplained = report.causes[1]
     assert unexplained.name == "unexplained" and "limits_from" in unexplained.advice[0]
     asyncpg_report = build_report([record(3.0, explained, stack="asyncpg")])
@@ -125,15 +157,19 @@ def test_explain_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert code == 0 and json.loads(out)["causes"][0]["name"] == "idle_session_timeout"
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "cannot read"),
-    ("not json\n", "line 1 is not JSON"),
-    ('{"event": "death"}\n', "no schema_version"),
-    ('{"schema_version": 9, "event": "death"}\n', "schema_version 9"),
-    (b"\xff\xfe\x00", "not text"),
-])
-def test_explain_unreadable_log_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                        content: str | bytes | None, message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read"),
+        ("not json\n", "line 1 is not JSON"),
+        ('{"event": "death"}\n', "no schema_version"),
+        ('{"schema_version": 9, "event": "death"}\n', "schema_version 9"),
+        (b"\xff\xfe\x00", "not text"),
+    ],
+)
+def test_explain_unreadable_log_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str | bytes | None, message: str
+) -> None:
     path = tmp_path / "deaths.jsonl"
     if isinstance(content, bytes):
         path.write_bytes(content)

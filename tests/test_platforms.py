@@ -25,10 +25,20 @@ REF = "abcdefghijklmnopqrst"  # a Supabase project ref: 20 lower-case letters
 # (host, port, user, expected key, a phrase the evidence must contain): every entry's real shapes.
 RECOGNISED = [
     (f"db.{REF}.supabase.co", 5432, "postgres", "supabase", f"db.{REF}.supabase.co"),
-    ("aws-0-us-east-1.pooler.supabase.com", 5432, f"postgres.{REF}", "supavisor-session",
-     "port 5432: Supavisor session mode"),
-    ("aws-1-eu-central-1.pooler.supabase.com", 6543, f"postgres.{REF}", "supavisor-transaction",
-     "host ends with .pooler.supabase.com and port 6543: Supavisor transaction mode"),
+    (
+        "aws-0-us-east-1.pooler.supabase.com",
+        5432,
+        f"postgres.{REF}",
+        "supavisor-session",
+        "port 5432: Supavisor session mode",
+    ),
+    (
+        "aws-1-eu-central-1.pooler.supabase.com",
+        6543,
+        f"postgres.{REF}",
+        "supavisor-transaction",
+        "host ends with .pooler.supabase.com and port 6543: Supavisor transaction mode",
+    ),
     ("aws-ap-southeast-2.pooler.supabase.com", 6543, None, "supavisor-transaction", "region ap-southeast-2"),
     ("ep-cool-darkness-123456.us-east-2.aws.neon.tech", 5432, "alex", "neon", "ep-cool-darkness-123456"),
     ("ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech", 5432, "alex", "neon-pooler", "-pooler"),
@@ -42,10 +52,20 @@ RECOGNISED = [
     ("myserver.postgres.database.azure.com", 6432, "app", "azure-pgbouncer", "built-in PgBouncer"),
     ("pgbouncer.abc123xyz.flympg.net", 5432, "fly-user", "fly-mpg", "through its PgBouncer"),
     ("direct.abc123xyz.flympg.net", 5432, "fly-user", "fly-mpg-direct", "bypasses PgBouncer"),
-    ("db-postgresql-nyc3-12345-do-user-678-0.b.db.ondigitalocean.com", 25060, "doadmin", "digitalocean",
-     "DigitalOcean Managed PostgreSQL"),
-    ("private-db-postgresql-nyc3-12345-do-user-678-0.b.db.ondigitalocean.com", 25061, "doadmin",
-     "digitalocean-pool", "connection pool"),
+    (
+        "db-postgresql-nyc3-12345-do-user-678-0.b.db.ondigitalocean.com",
+        25060,
+        "doadmin",
+        "digitalocean",
+        "DigitalOcean Managed PostgreSQL",
+    ),
+    (
+        "private-db-postgresql-nyc3-12345-do-user-678-0.b.db.ondigitalocean.com",
+        25061,
+        "doadmin",
+        "digitalocean-pool",
+        "connection pool",
+    ),
     ("roundhouse.proxy.rlwy.net", 41234, "postgres", "railway", "Railway"),
     ("postgres.railway.internal", 5432, "postgres", "railway", "Railway"),
     ("dpg-cn1234abcd5678efgh90-a", 5432, "app", "render", "Render"),
@@ -85,8 +105,9 @@ NOT_RECOGNISED = [
 
 
 @pytest.mark.parametrize(("host", "port", "user", "key", "phrase"), RECOGNISED)
-def test_recognises_each_platforms_real_host_and_port(host: str, port: int, user: str | None, key: str,
-                                                      phrase: str) -> None:
+def test_recognises_each_platforms_real_host_and_port(
+    host: str, port: int, user: str | None, key: str, phrase: str
+) -> None:
     found = recognise(host, port, user)
     assert found is not None, host
     assert found.entry.key == key
@@ -125,6 +146,7 @@ def test_supabase_direct_host_on_another_port_says_so() -> None:
 
 
 # ---- overrides ----
+
 
 def test_by_key_names_every_platform_and_ignores_case() -> None:
     for key in keys(EntryKind.PLATFORM):
@@ -169,8 +191,7 @@ PRESETS = [
 
 
 @pytest.mark.parametrize(("key", "seconds", "shape"), PRESETS)
-def test_each_middlebox_preset_gives_its_documented_timeout_and_shape(key: str, seconds: float,
-                                                                      shape: Shape) -> None:
+def test_each_middlebox_preset_gives_its_documented_timeout_and_shape(key: str, seconds: float, shape: Shape) -> None:
     (limit,) = middlebox_preset(key).limits()
     assert (limit.seconds, limit.shape) == (seconds, shape)
     assert limit.refreshed_by_keepalives  # a flow timer: any packet, a keepalive too, refreshes it
@@ -220,6 +241,7 @@ def test_neon_advice_says_keeping_the_compute_awake_costs_money() -> None:
 
 
 # ---- the catalogue's own guarantees ----
+
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=lambda entry: entry.key)
 def test_every_number_has_a_source_or_says_it_is_not_published(entry: Entry) -> None:
@@ -288,7 +310,8 @@ def test_serverless_inside_kubernetes_carries_both() -> None:
     assert any("conntrack" in line for line in runtime.advice)
 
 
-@pytest.mark.parametrize("env", [{}, {"HOME": "/root", "PATH": "/usr/bin"}, {"VERCEL": ""}, {"VERCEL": "  "},
-                                 {"FUNCTION_TARGET": "handler"}])
+@pytest.mark.parametrize(
+    "env", [{}, {"HOME": "/root", "PATH": "/usr/bin"}, {"VERCEL": ""}, {"VERCEL": "  "}, {"FUNCTION_TARGET": "handler"}]
+)
 def test_no_runtime_when_nothing_names_one(env: dict[str, str]) -> None:
     assert detect_runtime(env) is None

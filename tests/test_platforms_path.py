@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import LocalPostgres
 
 from pool_doctor.connection import drivers
-from harness import LocalPostgres
 from pool_doctor.platforms import CATALOGUE, EntryKind, by_key, middlebox_preset
 from tests.cli_runner import Run, run_pool_doctor
 
@@ -78,8 +78,9 @@ def test_rds_proxy_idle_client_timeout_against_pool_recycle_3600_is_critical_cit
     # Client keepalives every 60 s do not help: RDS Proxy counts the app's idleness, not the flow's.
     config = tmp_path / "pool-doctor.toml"
     config.write_text("[connect_args]\nkeepalives_idle = 60\n")
-    run = check("--url", url(user, RDS_PROXY, 5432), "--pool-recycle", "3600", "--no-pool-pre-ping",
-                "--config", str(config))
+    run = check(
+        "--url", url(user, RDS_PROXY, 5432), "--pool-recycle", "3600", "--no-pool-pre-ping", "--config", str(config)
+    )
     document = run.json()
     assert document["platform"]["key"] == "rds-proxy"
     assert document["platform"]["name"] == "Amazon RDS Proxy"
@@ -97,14 +98,30 @@ def test_rds_proxy_idle_client_timeout_against_pool_recycle_3600_is_critical_cit
     assert "pool_recycle" in finding["keys"]
 
     # Retired before it (the judge's margin) it survives; with pre-ping it is replaced at checkout.
-    assert "pooler-idle-client-timeout" not in check("--url", url(user, RDS_PROXY, 5432), "--pool-recycle",
-                                                     "1740").findings()
-    assert check("--url", url(user, RDS_PROXY, 5432), "--pool-recycle", "3600", "--pool-pre-ping").findings()[
-        "pooler-idle-client-timeout-replaced"] == "info"
+    assert (
+        "pooler-idle-client-timeout"
+        not in check("--url", url(user, RDS_PROXY, 5432), "--pool-recycle", "1740").findings()
+    )
+    assert (
+        check("--url", url(user, RDS_PROXY, 5432), "--pool-recycle", "3600", "--pool-pre-ping").findings()[
+            "pooler-idle-client-timeout-replaced"
+        ]
+        == "info"
+    )
 
     # recommend: a lifetime below the proxy's 1800 s, saying why.
-    rec = run_pool_doctor("recommend", "--format", "json", "--timeout", "5", "--url", url(user, RDS_PROXY, 5432),
-                          "--pool-recycle", "3600", secret=PASSWORD).json()
+    rec = run_pool_doctor(
+        "recommend",
+        "--format",
+        "json",
+        "--timeout",
+        "5",
+        "--url",
+        url(user, RDS_PROXY, 5432),
+        "--pool-recycle",
+        "3600",
+        secret=PASSWORD,
+    ).json()
     assert rec["recommendation"]["pool_recycle"] == 1740
     recycle = next(r for r in rec["reasons"] if r["key"] == "pool_recycle")
     assert "1800s (Amazon RDS Proxy)" in recycle["why"]
@@ -131,8 +148,9 @@ def test_supavisor_transaction_mode_breaks_asyncpg_prepared_statements(
     assert "connect_args.statement_cache_size" in finding["keys"]
     assert run.finding("platform-recognised")["title"] == "The database runs on Supabase Supavisor (transaction mode)"
 
-    table = run_pool_doctor("check", "--timeout", "5", "--fail-on", "never", "--url", url(user, SUPAVISOR, 6543,
-                            "asyncpg"), secret=PASSWORD)
+    table = run_pool_doctor(
+        "check", "--timeout", "5", "--fail-on", "never", "--url", url(user, SUPAVISOR, 6543, "asyncpg"), secret=PASSWORD
+    )
     assert "Supabase Supavisor (transaction mode)" in table.stdout
 
     # The same host on 5432 is session mode: no prepared-statement finding from the platform.
@@ -208,8 +226,10 @@ def test_fly_pooler_proxy_restarts_are_a_lifetime_only_pool_recycle_meets(
     assert finding["severity"] == "critical"
     assert "older than 600s" in finding["title"]
     assert "lifetime to 600 s" in finding["detail"]  # Fly's own advice
-    assert "platform-fly-proxy-restart" not in check("--url", url(user, FLY_POOLER, 5432), "--pool-recycle",
-                                                     "540").findings()
+    assert (
+        "platform-fly-proxy-restart"
+        not in check("--url", url(user, FLY_POOLER, 5432), "--pool-recycle", "540").findings()
+    )
 
 
 def test_platform_flag_and_config_override_recognition(
@@ -259,12 +279,18 @@ def test_each_middlebox_preset_gives_its_documented_timeout(
     run = check("--url", url(user, PLAIN, 5432), "--middlebox", key)
     network = run.json()["network"]
     assert (network["idle_timeout"], network["shape"], network["middlebox"]) == (
-        documented.seconds, documented.shape.value, key)
+        documented.seconds,
+        documented.shape.value,
+        key,
+    )
     [hop] = [hop for hop in run.json()["path"]["hops"] if hop["kind"] == "middlebox"]
     assert hop["name"] == middlebox_preset(key).name
     [limit] = hop["limits"]
     assert (limit["seconds"], limit["shape"], limit["provenance"]) == (
-        documented.seconds, documented.shape.value, "documented")
+        documented.seconds,
+        documented.shape.value,
+        "documented",
+    )
     assert limit["source"].startswith(f"documented by {middlebox_preset(key).vendor}")
 
 
@@ -297,23 +323,43 @@ def test_under_aws_lambda_recommend_says_nullpool_and_why(pg: LocalPostgres, rou
     assert finding["severity"] == "warning" and finding["keys"] == ["poolclass"]
     assert "AWS_LAMBDA_FUNCTION_NAME is set" in finding["evidence"]
 
-    rec = run_pool_doctor("recommend", "--format", "json", "--timeout", "5", "--url", url(user, PLAIN, 5432),
-                          secret=PASSWORD, env=lambda_env).json()
+    rec = run_pool_doctor(
+        "recommend",
+        "--format",
+        "json",
+        "--timeout",
+        "5",
+        "--url",
+        url(user, PLAIN, 5432),
+        secret=PASSWORD,
+        env=lambda_env,
+    ).json()
     assert rec["recommendation"]["poolclass"] == "NullPool"
     why = next(r for r in rec["reasons"] if r["key"] == "poolclass")["why"]
     assert "no pool timer fires while it is frozen" in why and "external pooler" in why
-    table = run_pool_doctor("recommend", "--timeout", "5", "--url", url(user, PLAIN, 5432), secret=PASSWORD,
-                            env=lambda_env)
+    table = run_pool_doctor(
+        "recommend", "--timeout", "5", "--url", url(user, PLAIN, 5432), secret=PASSWORD, env=lambda_env
+    )
     assert "NullPool" in table.stdout and "AWS Lambda freezes the process" in table.stdout
-    python = run_pool_doctor("recommend", "--format", "python", "--timeout", "5", "--url",
-                             url(user, PLAIN, 5432), secret=PASSWORD, env=lambda_env).stdout
+    python = run_pool_doctor(
+        "recommend",
+        "--format",
+        "python",
+        "--timeout",
+        "5",
+        "--url",
+        url(user, PLAIN, 5432),
+        secret=PASSWORD,
+        env=lambda_env,
+    ).stdout
     assert "from sqlalchemy.pool import NullPool" in python and "poolclass=NullPool," in python
     assert "pool_size=" not in python  # create_engine refuses sizes with NullPool
     compile(python, "recommend.py", "exec")
 
     # Outside a serverless runtime: no such finding, no poolclass change.
-    plain = run_pool_doctor("recommend", "--format", "json", "--timeout", "5", "--url", url(user, PLAIN, 5432),
-                            secret=PASSWORD).json()
+    plain = run_pool_doctor(
+        "recommend", "--format", "json", "--timeout", "5", "--url", url(user, PLAIN, 5432), secret=PASSWORD
+    ).json()
     assert "poolclass" not in plain["recommendation"]
 
 
@@ -329,8 +375,9 @@ def test_inside_kubernetes_check_notes_conntrack(pg: LocalPostgres, route: Route
 # -- pure: which limits keepalives can refresh -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["rds-proxy", "neon", "neon-pooler", "supavisor-session", "supavisor-transaction",
-                                 "fly-mpg"])
+@pytest.mark.parametrize(
+    "key", ["rds-proxy", "neon", "neon-pooler", "supavisor-session", "supavisor-transaction", "fly-mpg"]
+)
 def test_limits_that_count_app_idleness_are_not_refreshed_by_keepalives(key: str) -> None:
     entry = by_key(key)
     assert all(not number.refreshed_by_keepalives for number in entry.numbers)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from cli_runner import Run, run_pool_doctor
-
 from harness import LocalPostgres
 
 pytestmark = pytest.mark.pgbouncer
@@ -99,8 +98,16 @@ def test_explicit_admin_url_reads_the_console_as_another_user(
     role, db = app
     bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD}, settings={"max_client_conn": "20"})
     admin = bouncer.url("postgres", database="pgbouncer")
-    result = run("check", "--json", "--url", bouncer.url(role, PASSWORD, db, driver="psycopg"),
-                 "--pgbouncer-admin-url", admin, "--replicas", "2")
+    result = run(
+        "check",
+        "--json",
+        "--url",
+        bouncer.url(role, PASSWORD, db, driver="psycopg"),
+        "--pgbouncer-admin-url",
+        admin,
+        "--replicas",
+        "2",
+    )
     doc = json.loads(result.stdout)
     assert doc["pooler"]["pool_mode"] == "transaction"
     findings = by_code(doc)
@@ -115,7 +122,10 @@ def test_recommendation_behind_transaction_pooling_clears_the_finding(
 ) -> None:
     role, db = app
     bouncer = make_pgbouncer(
-        pg, pool_mode="transaction", users={role: PASSWORD}, settings={"client_idle_timeout": "120", "stats_users": role}
+        pg,
+        pool_mode="transaction",
+        users={role: PASSWORD},
+        settings={"client_idle_timeout": "120", "stats_users": role},
     )
     url = bouncer.url(role, PASSWORD, db, driver=driver)
     rec = json.loads(run("recommend", "--url", url, "--format", "json").stdout)["recommendation"]
@@ -153,18 +163,32 @@ def test_probe_reproduces_the_prepared_statement_failure_and_the_fix(
 ) -> None:
     role, db = app
     bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD})
-    result = run("probe", "--json", "--url", bouncer.url(role, PASSWORD, db, driver=driver),
-                 "--scenario", "prepared_statements", "--load-seconds", "0.5", timeout=120)
+    result = run(
+        "probe",
+        "--json",
+        "--url",
+        bouncer.url(role, PASSWORD, db, driver=driver),
+        "--scenario",
+        "prepared_statements",
+        "--load-seconds",
+        "0.5",
+        timeout=120,
+    )
     assert result.code == 1, result.stderr  # the current settings fail
     doc = json.loads(result.stdout)
     outcomes = {s["config"]: s for s in doc["scenarios"] if s["name"] == "prepared_statements"}
     current, recommended = outcomes["current"], outcomes["recommended"]
     assert current["outcome"] == "error"
-    assert re.search(r'prepared statement "(__asyncpg_stmt_[0-9a-f]+__|_pg3_\d+)" (does not exist|already exists)',
-                     current["error"]), current
+    assert re.search(
+        r'prepared statement "(__asyncpg_stmt_[0-9a-f]+__|_pg3_\d+)" (does not exist|already exists)', current["error"]
+    ), current
     assert recommended["outcome"] == "ok", recommended
-    assert doc["configs"]["recommended"]["connect_args"].get(
-        "prepared_statement_name_func" if driver == "asyncpg" else "prepare_threshold", "missing") != "missing"
+    assert (
+        doc["configs"]["recommended"]["connect_args"].get(
+            "prepared_statement_name_func" if driver == "asyncpg" else "prepare_threshold", "missing"
+        )
+        != "missing"
+    )
 
 
 def test_prepared_statement_scenario_is_skipped_without_transaction_pooling(
@@ -172,8 +196,17 @@ def test_prepared_statement_scenario_is_skipped_without_transaction_pooling(
 ) -> None:
     role, db = app
     bouncer = make_pgbouncer(pg, pool_mode="session", users={role: PASSWORD})
-    result = run("probe", "--json", "--url", bouncer.url(role, PASSWORD, db, driver="asyncpg"),
-                 "--scenario", "prepared_statements", "--load-seconds", "0.5", timeout=120)
+    result = run(
+        "probe",
+        "--json",
+        "--url",
+        bouncer.url(role, PASSWORD, db, driver="asyncpg"),
+        "--scenario",
+        "prepared_statements",
+        "--load-seconds",
+        "0.5",
+        timeout=120,
+    )
     doc = json.loads(result.stdout)
     assert {s["outcome"] for s in doc["scenarios"]} == {"skipped"}
     assert result.code == 0, result.stderr

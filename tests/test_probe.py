@@ -7,6 +7,7 @@ package's own fault proxy on loopback. No mocks.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +15,14 @@ from typing import Any
 
 import pytest
 from cli_runner import Run, run_pool_doctor
-
-from pool_doctor.lab.faults import ThreadedFaultProxy
 from harness import LocalPostgres
+
+from pool_doctor.connection.spec import parse_connection
+from pool_doctor.lab.faults import ThreadedFaultProxy
 from pool_doctor.probe.discover import MAX_RATIO, discover_idle_timeout, grid
 from pool_doctor.probe.engines import EngineSettings, build_engine, dispose
 from pool_doctor.probe.model import percentile
 from pool_doctor.probe.scenarios import Killer, TimeScale
-from pool_doctor.connection.spec import parse_connection
 
 PASSWORD = "pr0be-Pw!x"  # distinctive, so a leak is found by a plain substring search
 INCIDENT = "connection was closed in the middle of operation"
@@ -60,8 +61,17 @@ def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
     pg: LocalPostgres, unique_name: str, driver: str
 ) -> None:
     run = pool_doctor(
-        "probe", "--json", "--url", app_url(pg, unique_name, driver), "--no-pool-pre-ping", "--pool-recycle", "-1",
-        "--network-idle-timeout", "350", "--load-seconds", "0.5",
+        "probe",
+        "--json",
+        "--url",
+        app_url(pg, unique_name, driver),
+        "--no-pool-pre-ping",
+        "--pool-recycle",
+        "-1",
+        "--network-idle-timeout",
+        "350",
+        "--load-seconds",
+        "0.5",
     )
     assert run.code == 1, run.stderr  # the current settings fail: that is the finding
     assert run.seconds < 60
@@ -106,7 +116,11 @@ def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
     assert scaled["idle_seconds"] > scaled["killer_scaled"]
     assert doc["summary"]["recommended_failed"] == []
     assert set(doc["summary"]["current_failed"]) == {
-        "server_idle_timeout", "backend_terminated", "network_reset", "network_blackhole"}
+        "server_idle_timeout",
+        "backend_terminated",
+        "network_reset",
+        "network_blackhole",
+    }
 
 
 @pytest.mark.slow
@@ -116,8 +130,14 @@ def test_without_a_known_limit_a_blackhole_costs_the_recommended_config_one_boun
     """No [network] idle_timeout: a middlebox at an assumed 300 s outlives the default recycle (1800 s), so
     the pre-ping meets the blackhole; asyncpg's command_timeout turns the hang into one TimeoutError."""
     run = pool_doctor(
-        "probe", "--json", "--url", app_url(pg, unique_name, "asyncpg"), "--scenario", "network_blackhole",
-        "--load-seconds", "0.2",
+        "probe",
+        "--json",
+        "--url",
+        app_url(pg, unique_name, "asyncpg"),
+        "--scenario",
+        "network_blackhole",
+        "--load-seconds",
+        "0.2",
     )
     assert run.code == 1, run.stderr
     scenarios = by_name(run.json())
@@ -131,9 +151,20 @@ def test_without_a_known_limit_a_blackhole_costs_the_recommended_config_one_boun
 @pytest.mark.slow
 def test_recommended_settings_as_current_exit_0_and_table_output(server: LocalPostgres, unique_name: str) -> None:
     run = pool_doctor(
-        "probe", "--url", app_url(server, unique_name, "psycopg"), "--pool-pre-ping", "--pool-recycle", "300",
-        "--network-idle-timeout", "350", "--scenario", "network_reset", "--scenario", "backend_terminated",
-        "--load-seconds", "0.2",
+        "probe",
+        "--url",
+        app_url(server, unique_name, "psycopg"),
+        "--pool-pre-ping",
+        "--pool-recycle",
+        "300",
+        "--network-idle-timeout",
+        "350",
+        "--scenario",
+        "network_reset",
+        "--scenario",
+        "backend_terminated",
+        "--load-seconds",
+        "0.2",
     )
     assert run.code == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
@@ -148,9 +179,24 @@ def test_table_at_80_columns_keeps_error_types_whole(server: LocalPostgres, uniq
     server.create_role(unique_name, PASSWORD, settings={"idle_session_timeout": "2s"})
     server.create_database(f"{unique_name}_db", owner=unique_name)
     url = server.url(unique_name, PASSWORD, f"{unique_name}_db", driver="asyncpg")
-    run = run_pool_doctor("probe", "--url", url, "--network-idle-timeout", "350", "--scenario", "server_idle_timeout",
-                          "--scenario", "network_reset", "--load-seconds", "0.2", "--connections", "1",
-                          secret=PASSWORD, env={"COLUMNS": "80"}, timeout=90)
+    run = run_pool_doctor(
+        "probe",
+        "--url",
+        url,
+        "--network-idle-timeout",
+        "350",
+        "--scenario",
+        "server_idle_timeout",
+        "--scenario",
+        "network_reset",
+        "--load-seconds",
+        "0.2",
+        "--connections",
+        "1",
+        secret=PASSWORD,
+        env={"COLUMNS": "80"},
+        timeout=90,
+    )
     assert run.code == 1, run.stderr
     lines = run.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, run.stdout
@@ -176,8 +222,7 @@ def test_cannot_connect_exits_3_with_one_masked_line() -> None:
     assert quiet.code == 3 and quiet.stderr == lines[-1] + "\n"
 
 
-@pytest.mark.parametrize("flag", [["--scenario", "nope"], ["--discover-idle-timeout", "soon"],
-                                  ["--connections", "0"]])
+@pytest.mark.parametrize("flag", [["--scenario", "nope"], ["--discover-idle-timeout", "soon"], ["--connections", "0"]])
 def test_bad_probe_options_exit_2(flag: list[str]) -> None:
     run = pool_doctor("probe", "--url", "postgresql://app@127.0.0.1:1/appdb", *flag)
     assert run.code == 2 and run.stdout == ""
@@ -192,8 +237,17 @@ def test_discovery_through_the_command_finds_a_reset_within_10_percent(server: L
     url = app_url(server, unique_name, "asyncpg")
     with ThreadedFaultProxy(server.host, server.port, idle_timeout=IDLE_TIMEOUT, mode="reset") as proxy:
         run = pool_doctor(
-            "probe", "--json", "--url", url.replace(f":{server.port}/", f":{proxy.port}/"), "--scenario",
-            "backend_terminated", "--pool-pre-ping", "--load-seconds", "0.2", "--discover-idle-timeout", "20",
+            "probe",
+            "--json",
+            "--url",
+            url.replace(f":{server.port}/", f":{proxy.port}/"),
+            "--scenario",
+            "backend_terminated",
+            "--pool-pre-ping",
+            "--load-seconds",
+            "0.2",
+            "--discover-idle-timeout",
+            "20",
         )
     assert run.code == 0, run.stderr
     found = run.json()["idle_timeout"]
@@ -244,7 +298,7 @@ def test_probe_engines_cannot_write(server: LocalPostgres, unique_name: str, dri
                 async with engine.connect() as conn:
                     await conn.execute(text("CREATE TABLE probe_must_not_write (i int)"))
                     await conn.commit()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 return setting, str(exc)
             return setting, "written"
         finally:
@@ -270,8 +324,11 @@ def test_probe_engines_cannot_write(server: LocalPostgres, unique_name: str, dri
 )
 def test_time_scale_keeps_the_shape(killer: float, recycle: int, scaled_recycle: float, idle: float) -> None:
     scale = TimeScale(Killer(killer, "test"))
-    config, shown = scale.apply(EngineSettings("current", pool_recycle=recycle, connect_args={"command_timeout": 30}),
-                                "asyncpg", detect_floor=0.5)
+    config, shown = scale.apply(
+        EngineSettings("current", pool_recycle=recycle, connect_args={"command_timeout": 30}),
+        "asyncpg",
+        detect_floor=0.5,
+    )
     assert config.pool_recycle == pytest.approx(scaled_recycle)
     assert scale.idle(config.pool_recycle) == pytest.approx(idle)
     assert config.connect_args["command_timeout"] >= 0.5  # never below the floor the path can answer in
@@ -282,9 +339,9 @@ def test_time_scale_keeps_the_shape(killer: float, recycle: int, scaled_recycle:
 def test_discovery_grid_steps_stay_within_10_percent(lanes: int) -> None:
     ratio, values = grid(400, lanes)
     assert ratio <= MAX_RATIO and values[0] == 0.5 and values[-1] == 400
-    assert all(b / a <= MAX_RATIO + 1e-9 for a, b in zip(values, values[1:]))
+    assert all(b / a <= MAX_RATIO + 1e-9 for a, b in itertools.pairwise(values))
     if lanes >= 20:
-        assert ratio ** lanes == pytest.approx(5.0)  # the chain of reused lanes costs <= 1.25 x T
+        assert ratio**lanes == pytest.approx(5.0)  # the chain of reused lanes costs <= 1.25 x T
 
 
 def test_percentile() -> None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from cli_runner import Run, run_pool_doctor
-
 from harness import LocalPostgres
 
 PASSWORD = "probe-stacks-Pw9"
@@ -30,8 +29,21 @@ def probe(server: LocalPostgres, tmp_path: Path, config: str, *scenarios: str, e
     path = tmp_path / "pool-doctor.toml"
     path.write_text(config)
     args = [a for name in scenarios for a in ("--scenario", name)]
-    return run_pool_doctor("probe", "--json", "--url", server.url("app", PASSWORD, "appdb"), "--config", str(path),
-                           "--connections", "1", *args, *extra, secret=PASSWORD, cwd=tmp_path, timeout=60)
+    return run_pool_doctor(
+        "probe",
+        "--json",
+        "--url",
+        server.url("app", PASSWORD, "appdb"),
+        "--config",
+        str(path),
+        "--connections",
+        "1",
+        *args,
+        *extra,
+        secret=PASSWORD,
+        cwd=tmp_path,
+        timeout=60,
+    )
 
 
 def scenarios(run: Run) -> dict[tuple[str, str], dict[str, Any]]:
@@ -44,8 +56,14 @@ def scenarios(run: Run) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def test_asyncpg_pool_survives_the_server_kill_but_not_a_middlebox_reset(server: LocalPostgres, tmp_path: Path) -> None:
-    run = probe(server, tmp_path, '[pool]\nstack = "asyncpg"\n', "server_idle_timeout", "network_reset",
-                extra=("--network-idle-timeout", "350"))
+    run = probe(
+        server,
+        tmp_path,
+        '[pool]\nstack = "asyncpg"\n',
+        "server_idle_timeout",
+        "network_reset",
+        extra=("--network-idle-timeout", "350"),
+    )
     assert run.code == 1, run.stderr  # the reset fails the current settings: that is the finding
     assert run.seconds < 30
     doc = run.json()
@@ -58,23 +76,31 @@ def test_asyncpg_pool_survives_the_server_kill_but_not_a_middlebox_reset(server:
     assert found["server_idle_timeout", "current"]["judge_verdict"].startswith("replaced")
     reset = found["network_reset", "current"]
     assert (reset["outcome"], reset["error_type"], reset["error_source"]) == (
-        "error", "ConnectionDoesNotExistError", "asyncpg")
+        "error",
+        "ConnectionDoesNotExistError",
+        "asyncpg",
+    )
     assert reset["error"] == "connection was closed in the middle of operation" and reset["wrapped_as"] is None
     # Its own time key, scaled by the same factor as the limit (350 s -> 1.5 s).
     rec = found["network_reset", "recommended"]
     assert rec["outcome"] == "ok"
     factor = rec["scaled"]["factor"]
     assert rec["scaled"]["max_inactive_connection_lifetime"] == pytest.approx(
-        doc["configs"]["recommended"]["max_inactive_connection_lifetime"] / factor, abs=0.001)
+        doc["configs"]["recommended"]["max_inactive_connection_lifetime"] / factor, abs=0.001
+    )
     assert found["server_idle_timeout", "recommended"]["outcome"] == "ok"
 
 
-@pytest.mark.parametrize(("config", "fails"), [
-    ('[pool]\nstack = "psycopg_pool"\n', True),
-    ('[pool]\nstack = "psycopg_pool"\ncheck = "check_connection"\n', False),
-])
-def test_psycopg_pool_fails_without_check_and_passes_with_it(server: LocalPostgres, tmp_path: Path, config: str,
-                                                             fails: bool) -> None:
+@pytest.mark.parametrize(
+    ("config", "fails"),
+    [
+        ('[pool]\nstack = "psycopg_pool"\n', True),
+        ('[pool]\nstack = "psycopg_pool"\ncheck = "check_connection"\n', False),
+    ],
+)
+def test_psycopg_pool_fails_without_check_and_passes_with_it(
+    server: LocalPostgres, tmp_path: Path, config: str, fails: bool
+) -> None:
     run = probe(server, tmp_path, config, "server_idle_timeout")
     assert run.code == (1 if fails else 0), run.stderr
     doc = run.json()
@@ -83,7 +109,10 @@ def test_psycopg_pool_fails_without_check_and_passes_with_it(server: LocalPostgr
     current = found["server_idle_timeout", "current"]
     if fails:
         assert (current["outcome"], current["error_type"], current["error_module"]) == (
-            "error", "IdleSessionTimeout", "psycopg.errors")
+            "error",
+            "IdleSessionTimeout",
+            "psycopg.errors",
+        )
         assert current["recovered"] is True  # the pool discarded the broken connection on return
     else:
         assert current["outcome"] == "ok"
@@ -92,12 +121,16 @@ def test_psycopg_pool_fails_without_check_and_passes_with_it(server: LocalPostgr
     assert found["server_idle_timeout", "recommended"]["outcome"] == "ok"
 
 
-@pytest.mark.parametrize(("config", "fails"), [
-    ('[pool]\nstack = "django"\nCONN_MAX_AGE = 600\n', True),
-    ('[pool]\nstack = "django"\nCONN_MAX_AGE = 600\nCONN_HEALTH_CHECKS = true\n', False),
-])
-def test_django_persistent_connections_fail_unless_health_checks(server: LocalPostgres, tmp_path: Path, config: str,
-                                                                 fails: bool) -> None:
+@pytest.mark.parametrize(
+    ("config", "fails"),
+    [
+        ('[pool]\nstack = "django"\nCONN_MAX_AGE = 600\n', True),
+        ('[pool]\nstack = "django"\nCONN_MAX_AGE = 600\nCONN_HEALTH_CHECKS = true\n', False),
+    ],
+)
+def test_django_persistent_connections_fail_unless_health_checks(
+    server: LocalPostgres, tmp_path: Path, config: str, fails: bool
+) -> None:
     run = probe(server, tmp_path, config, "server_idle_timeout", "backend_terminated")
     assert run.code == (1 if fails else 0), run.stderr
     assert "Accessing the database during app initialization" not in run.stderr
@@ -119,8 +152,9 @@ def test_django_persistent_connections_fail_unless_health_checks(server: LocalPo
         assert found["server_idle_timeout", "current"]["scaled"]["CONN_MAX_AGE"] == 300.0  # 600 s / (3 s / 1.5 s)
 
 
-def test_django_pool_option_runs_psycopg_pool_with_health_checks_as_its_check(server: LocalPostgres,
-                                                                             tmp_path: Path) -> None:
+def test_django_pool_option_runs_psycopg_pool_with_health_checks_as_its_check(
+    server: LocalPostgres, tmp_path: Path
+) -> None:
     config = '[pool]\nstack = "django"\nCONN_HEALTH_CHECKS = true\n[pool.OPTIONS.pool]\nmin_size = 2\n'
     run = probe(server, tmp_path, config, "server_idle_timeout")
     assert run.code == 0, run.stderr
@@ -133,17 +167,24 @@ def test_django_pool_option_without_health_checks_fails(server: LocalPostgres, t
     assert run.code == 1, run.stderr
     current = scenarios(run)["server_idle_timeout", "current"]
     assert (current["outcome"], current["error_type"], current["wrapped_as"]) == (
-        "error", "IdleSessionTimeout", "django.db.utils.OperationalError")
+        "error",
+        "IdleSessionTimeout",
+        "django.db.utils.OperationalError",
+    )
 
 
-@pytest.mark.parametrize(("stack", "values"), [
-    ("asyncpg", {"min_size": 1, "max_size": 1}),
-    ("psycopg_pool", {"min_size": 1}),
-    ("django", {"CONN_MAX_AGE": 60}),
-])
+@pytest.mark.parametrize(
+    ("stack", "values"),
+    [
+        ("asyncpg", {"min_size": 1, "max_size": 1}),
+        ("psycopg_pool", {"min_size": 1}),
+        ("django", {"CONN_MAX_AGE": 60}),
+    ],
+)
 @pytest.mark.parametrize("read_only", ["session", "transaction"])
-def test_each_stack_pool_is_read_only(server: LocalPostgres, stack: str, values: dict[str, Any],
-                                      read_only: str) -> None:
+def test_each_stack_pool_is_read_only(
+    server: LocalPostgres, stack: str, values: dict[str, Any], read_only: str
+) -> None:
     """The probe can never write: read-only sessions (startup settings) or, behind a pooler, read-only
     transactions, in each stack's own pool."""
     import asyncio
@@ -156,8 +197,7 @@ def test_each_stack_pool_is_read_only(server: LocalPostgres, stack: str, values:
 
     driver = stack_for(stack).driver_name("asyncpg")
     target = parse_connection(server.url("app", PASSWORD, "appdb")).with_driver(driver, "the test")
-    engine = build_engine(target, EngineSettings.from_stack("current", stack, values, {}),
-                          read_only=read_only)  # type: ignore[arg-type]
+    engine = build_engine(target, EngineSettings.from_stack("current", stack, values, {}), read_only=read_only)  # type: ignore[arg-type]
 
     async def run() -> tuple[str, str]:
         try:
@@ -165,7 +205,7 @@ def test_each_stack_pool_is_read_only(server: LocalPostgres, stack: str, values:
                 setting = (await conn.execute(text("SELECT current_setting('transaction_read_only')"))).scalar()
                 try:
                     await conn.execute(text("CREATE TABLE probe_wrote (n int)"))
-                except Exception as exc:  # noqa: BLE001 - the refusal is the observation
+                except Exception as exc:
                     return setting, type(exc).__name__
                 return setting, "wrote"
         finally:
@@ -177,18 +217,30 @@ def test_each_stack_pool_is_read_only(server: LocalPostgres, stack: str, values:
     assert write in ("ReadOnlySQLTransactionError", "ReadOnlySqlTransaction", "InternalError"), write
 
 
-@pytest.mark.parametrize(("stack", "values", "driver", "expected"), [
-    ("asyncpg", {"max_inactive_connection_lifetime": 300, "max_queries": 50000, "command_timeout": 30}, "asyncpg",
-     {"max_inactive_connection_lifetime": 1.5, "max_queries": 50000}),
-    ("asyncpg", {"max_inactive_connection_lifetime": 0}, "asyncpg", {"max_inactive_connection_lifetime": 0}),
-    ("psycopg_pool", {"max_idle": "10min", "max_lifetime": 3600, "timeout": 30}, "psycopg",
-     {"max_idle": 3.0, "max_lifetime": 18.0, "timeout": 30}),
-    ("django", {"CONN_MAX_AGE": 600}, "psycopg", {"CONN_MAX_AGE": 3.0}),
-    ("django", {"CONN_MAX_AGE": None}, "psycopg", {"CONN_MAX_AGE": None}),  # None: forever, not a time
-    ("django", {"OPTIONS": {"pool": {"max_idle": 600}}}, "psycopg", {"OPTIONS": {"pool": {"max_idle": 3.0}}}),
-])
-def test_time_scale_divides_each_stacks_own_time_keys(stack: str, values: dict[str, Any], driver: str,
-                                                     expected: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("stack", "values", "driver", "expected"),
+    [
+        (
+            "asyncpg",
+            {"max_inactive_connection_lifetime": 300, "max_queries": 50000, "command_timeout": 30},
+            "asyncpg",
+            {"max_inactive_connection_lifetime": 1.5, "max_queries": 50000},
+        ),
+        ("asyncpg", {"max_inactive_connection_lifetime": 0}, "asyncpg", {"max_inactive_connection_lifetime": 0}),
+        (
+            "psycopg_pool",
+            {"max_idle": "10min", "max_lifetime": 3600, "timeout": 30},
+            "psycopg",
+            {"max_idle": 3.0, "max_lifetime": 18.0, "timeout": 30},
+        ),
+        ("django", {"CONN_MAX_AGE": 600}, "psycopg", {"CONN_MAX_AGE": 3.0}),
+        ("django", {"CONN_MAX_AGE": None}, "psycopg", {"CONN_MAX_AGE": None}),  # None: forever, not a time
+        ("django", {"OPTIONS": {"pool": {"max_idle": 600}}}, "psycopg", {"OPTIONS": {"pool": {"max_idle": 3.0}}}),
+    ],
+)
+def test_time_scale_divides_each_stacks_own_time_keys(
+    stack: str, values: dict[str, Any], driver: str, expected: dict[str, Any]
+) -> None:
     """A 300 s limit runs as 1.5 s: every time key of the stack shrinks by the same factor 200; counts
     and waits for a free connection do not."""
     from pool_doctor.probe.engines import EngineSettings
@@ -205,8 +257,9 @@ def test_time_scale_divides_each_stacks_own_time_keys(stack: str, values: dict[s
 def test_sqlalchemy_null_pool_runs_as_a_null_pool(server: LocalPostgres, tmp_path: Path) -> None:
     """poolclass = "NullPool" opens a connection per checkout: the server's idle kill never meets it (judge:
     survives), and the probe runs that pool rather than SQLAlchemy's default QueuePool."""
-    run = probe(server, tmp_path, '[pool]\npoolclass = "NullPool"\n', "server_idle_timeout",
-                extra=("--load-seconds", "0.2"))
+    run = probe(
+        server, tmp_path, '[pool]\npoolclass = "NullPool"\n', "server_idle_timeout", extra=("--load-seconds", "0.2")
+    )
     assert run.code == 0, run.stderr
     current = scenarios(run)["server_idle_timeout", "current"]
     assert current["outcome"] == "ok" and current["judge_verdict"].startswith("survives")

@@ -16,7 +16,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from cli_runner import command
-
 from harness import LocalPostgres
 
 PASSWORD = "pr0xy-Pw!"
@@ -40,8 +39,9 @@ class ProxyProcess:
     """The command in the background; its stderr lines collected by a thread, so reads never block."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([*command(), "proxy", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=_env())
+        self.proc = subprocess.Popen(
+            [*command(), "proxy", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         assert self.proc.stderr is not None
@@ -71,12 +71,20 @@ class ProxyProcess:
 
 
 def test_forwards_resets_an_idle_connection_and_stops_on_sigint(server: LocalPostgres) -> None:
-    proxy = ProxyProcess("--listen", "0", "--upstream", f"127.0.0.1:{server.port}", "--idle-timeout", "1",
-                         "--mode", "reset")
+    proxy = ProxyProcess(
+        "--listen", "0", "--upstream", f"127.0.0.1:{server.port}", "--idle-timeout", "1", "--mode", "reset"
+    )
     try:
         port = int(proxy.wait_for(LISTENING.pattern).group(1))
-        with psycopg.connect(host="127.0.0.1", port=port, user="proxied", password=PASSWORD, dbname="postgres",
-                             connect_timeout=5, autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            user="proxied",
+            password=PASSWORD,
+            dbname="postgres",
+            connect_timeout=5,
+            autocommit=True,
+        ) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)  # a real connection, forwarded
             time.sleep(1.4)
             with pytest.raises(psycopg.OperationalError):
@@ -94,12 +102,20 @@ def test_forwards_resets_an_idle_connection_and_stops_on_sigint(server: LocalPos
 
 
 def test_blackhole_mode_swallows_an_idle_connection(server: LocalPostgres) -> None:
-    proxy = ProxyProcess("--listen", "0", "--upstream", f"127.0.0.1:{server.port}", "--idle-timeout", "0.5",
-                         "--mode", "blackhole")
+    proxy = ProxyProcess(
+        "--listen", "0", "--upstream", f"127.0.0.1:{server.port}", "--idle-timeout", "0.5", "--mode", "blackhole"
+    )
     try:
         port = int(proxy.wait_for(LISTENING.pattern).group(1))
-        conn = psycopg.connect(host="127.0.0.1", port=port, user="proxied", password=PASSWORD, dbname="postgres",
-                               connect_timeout=5, autocommit=True)
+        conn = psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            user="proxied",
+            password=PASSWORD,
+            dbname="postgres",
+            connect_timeout=5,
+            autocommit=True,
+        )
         try:
             conn.execute("SELECT 1")
             time.sleep(0.8)

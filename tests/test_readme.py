@@ -34,12 +34,12 @@ from typing import Any, Literal, get_args, get_origin
 
 import pytest
 import typer
+from harness import LocalPgBouncer, LocalPostgres
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from pool_doctor.cli import app
-from pool_doctor.config import DeploymentConfig, NetworkConfig, PoolConfig, AppConfig
-from harness import LocalPgBouncer, LocalPostgres
+from pool_doctor.config import AppConfig, DeploymentConfig, NetworkConfig, PoolConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -85,8 +85,15 @@ def blocks(text: str = README) -> list[Block]:
         before = text[: match.start()].rstrip("\n").splitlines()
         marker = MARKER.search(before[-1]) if before else None
         heading = next((line.lstrip("#").strip() for line in reversed(before) if line.startswith("#")), "")
-        found.append(Block(match.group(1), match.group(2), marker.group(1) if marker else "",
-                           text.count("\n", 0, match.start()) + 1, heading))
+        found.append(
+            Block(
+                match.group(1),
+                match.group(2),
+                marker.group(1) if marker else "",
+                text.count("\n", 0, match.start()) + 1,
+                heading,
+            )
+        )
     return found
 
 
@@ -111,7 +118,7 @@ def steps(block: Block) -> list[Step]:
 def section(title: str, text: str = README) -> str:
     start = text.index(f"\n## {title}\n")
     end = text.find("\n## ", start + 1)
-    return text[start: end if end != -1 else len(text)]
+    return text[start : end if end != -1 else len(text)]
 
 
 # -- (a) the configuration reference is the model's ------------------------------------------------------
@@ -171,8 +178,11 @@ def _flags() -> dict[tuple[str, str], str]:
 
 def model_keys() -> dict[tuple[str, str], str]:
     """Every (section, key) a config file takes, with its default as the README shows it."""
-    keys = {(name, key): _toml(info.get_default(call_default_factory=True))
-            for name, model in SECTIONS.items() for key, info in model.model_fields.items()}
+    keys = {
+        (name, key): _toml(info.get_default(call_default_factory=True))
+        for name, model in SECTIONS.items()
+        for key, info in model.model_fields.items()
+    }
     keys[("connect_args", "*")] = _toml(AppConfig.model_fields["connect_args"].get_default(call_default_factory=True))
     return keys
 
@@ -184,11 +194,15 @@ def config_reference() -> str:
     for name, model in SECTIONS.items():
         for key, info in model.model_fields.items():
             default = _toml(info.get_default(call_default_factory=True))
-            rows.append(f"| `[{name}]` | `{key}` | `{default}` | {_accepts(info)} | {flags.get((name, key), '-')} "
-                        f"| {info.description} |")
+            rows.append(
+                f"| `[{name}]` | `{key}` | `{default}` | {_accepts(info)} | {flags.get((name, key), '-')} "
+                f"| {info.description} |"
+            )
     args = AppConfig.model_fields["connect_args"]
-    rows.append(f"| `[connect_args]` | any | `{_toml(args.get_default(call_default_factory=True))}` | "
-                f"the driver's keyword arguments | - | {args.description} |")
+    rows.append(
+        f"| `[connect_args]` | any | `{_toml(args.get_default(call_default_factory=True))}` | "
+        f"the driver's keyword arguments | - | {args.description} |"
+    )
     return "\n".join(rows)
 
 
@@ -269,7 +283,7 @@ def test_every_pool_doctor_command_in_the_readme_parses(line: int, argv: list[st
             assert flag in options, f"README line {line}: `pool-doctor {name}` has no option {flag}"
     try:
         command.make_context(f"pool-doctor {name}", list(args))  # parses and converts, runs nothing
-    except Exception as exc:  # noqa: BLE001 - click's usage errors, whichever click Typer ships
+    except Exception as exc:
         pytest.fail(f"README line {line}: `pool-doctor {' '.join(argv)}` does not parse: {exc}")
 
 
@@ -317,9 +331,14 @@ class Lab:
         return text
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("PG", "POOL_DOCTOR_")) and k not in ("FORCE_COLOR", "DATABASE_URL")}
-        env.update(NO_COLOR="1", COLUMNS=COLUMNS, PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PG", "POOL_DOCTOR_")) and k not in ("FORCE_COLOR", "DATABASE_URL")
+        }
+        env.update(
+            NO_COLOR="1", COLUMNS=COLUMNS, PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        )
         # The walkthrough's `export DATABASE_URL=...`, as the reader runs it.
         exported = re.search(r"^export DATABASE_URL='([^']+)'$", README, re.MULTILINE)
         assert exported, "the README no longer exports DATABASE_URL for its examples"
@@ -327,8 +346,15 @@ class Lab:
         return env
 
     def run(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", "-c", self.to_real(command)], cwd=self.workdir, env=self.env(),
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            ["bash", "-c", self.to_real(command)],
+            cwd=self.workdir,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -348,8 +374,13 @@ def lab(pg_bindirs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture(scope="module")
 def bouncer(lab: Lab, pgbouncer_bin: str) -> Iterator[LocalPgBouncer]:
     """PgBouncer as the README describes it: transaction pooling, user stats in stats_users."""
-    with LocalPgBouncer(lab.pg, pool_mode="transaction", users={"app": "PASSWORD", "stats": "STATS_PASSWORD"},
-                        settings={"stats_users": "postgres,stats"}, binary=pgbouncer_bin) as started:
+    with LocalPgBouncer(
+        lab.pg,
+        pool_mode="transaction",
+        users={"app": "PASSWORD", "stats": "STATS_PASSWORD"},
+        settings={"stats_users": "postgres,stats"},
+        binary=pgbouncer_bin,
+    ) as started:
         lab.bouncer = started
         yield started
 
@@ -362,8 +393,9 @@ class BackgroundProxy:
         assert command.startswith("pool-doctor proxy "), command
         self.log = lab.workdir / "proxy.log"
         with self.log.open("w") as log:
-            self.proc = subprocess.Popen(shlex.split(lab.to_real(command)), stdout=subprocess.DEVNULL, stderr=log,
-                                         env=lab.env(), cwd=lab.workdir)
+            self.proc = subprocess.Popen(
+                shlex.split(lab.to_real(command)), stdout=subprocess.DEVNULL, stderr=log, env=lab.env(), cwd=lab.workdir
+            )
         deadline = time.monotonic() + 30
         while "listening on" not in self.log.read_text():
             assert self.proc.poll() is None, f"the README's proxy command exited: {self.log.read_text()}"
@@ -440,14 +472,31 @@ def test_readme_example_runs(block: Block, lab: Lab, request: pytest.FixtureRequ
         for line in _only("proxy log").body.splitlines():
             pattern = re.sub(r"\d+", r"\\d+", re.escape(line))
             assert any(re.fullmatch(pattern, real) for real in log.splitlines()), (
-                f"the README's proxy log shows {line!r}; the proxy wrote:\n{log}")
+                f"the README's proxy log shows {line!r}; the proxy wrote:\n{log}"
+            )
 
 
 def test_readme_test_module_for_your_own_suite_passes(lab: Lab, tmp_path: Path) -> None:
     (tmp_path / "test_idle_connections.py").write_text(_only("runs: pytest").body)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                           "test_idle_connections.py"], cwd=tmp_path, env=lab.env(), capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "test_idle_connections.py",
+        ],
+        cwd=tmp_path,
+        env=lab.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -493,8 +542,10 @@ def test_the_json_keys_the_readme_documents_are_in_real_output(lab: Lab) -> None
 
     with ThreadedFaultProxy("127.0.0.1", lab.pg.port, idle_timeout=1.0) as nat:
         url = f"postgresql+asyncpg://app:PASSWORD@127.0.0.1:{nat.port}/appdb"
-        done = lab.run(f"pool-doctor probe --json --url {url} --scenario server_idle_timeout --connections 1 "
-                       "--load-seconds 0.2 --discover-idle-timeout 4 --discover-connections 4")
+        done = lab.run(
+            f"pool-doctor probe --json --url {url} --scenario server_idle_timeout --connections 1 "
+            "--load-seconds 0.2 --discover-idle-timeout 4 --discover-connections 4"
+        )
     assert done.returncode in (0, 1), done.stderr
     outputs["probe --json"] = json.loads(done.stdout)
     for command, path, keys in rows:
@@ -503,7 +554,9 @@ def test_the_json_keys_the_readme_documents_are_in_real_output(lab: Lab) -> None
         assert not missing, f"`{command}` {path or 'top level'}: README documents {missing}, output has {sorted(found)}"
     top = {command: keys for command, path, keys in rows if not path}
     for command, document in outputs.items():
-        assert set(document) == set(top[command]), f"`{command}`: README lists {top[command]}, output has {list(document)}"
+        assert set(document) == set(top[command]), (
+            f"`{command}`: README lists {top[command]}, output has {list(document)}"
+        )
 
 
 def test_on_error_stdout_stays_empty(lab: Lab) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from cli_runner import run_in_process
-
 from harness import LocalPostgres
 
 CATALOGS = ("pg_class", "pg_roles", "pg_database", "pg_proc", "pg_namespace", "pg_db_role_setting", "pg_type")
@@ -43,7 +42,8 @@ def snapshot(pg: LocalPostgres, database: str) -> dict[str, Any]:
         "SELECT sum(tup_inserted) FILTER (WHERE datname = %(db)s), sum(tup_updated) FILTER (WHERE datname = %(db)s),"
         "       sum(tup_deleted) FILTER (WHERE datname = %(db)s),"
         "       sum(tup_inserted), sum(tup_updated), sum(tup_deleted) FROM pg_stat_database",
-        database=database, params={"db": database},
+        database=database,
+        params={"db": database},
     )[0]
     counts = pg.sql(
         "SELECT " + ", ".join(f"(SELECT count(*) FROM pg_catalog.{name})" for name in CATALOGS), database=database
@@ -83,7 +83,11 @@ def test_commands_never_write(pg: LocalPostgres, pg_bindirs: list[Path], unique_
     ]
     if "probe" in cli_commands():
         # Every scenario on the first server of the matrix, one on the others (runtime budget; same SQL).
-        quick = [] if pg.bindir == pg_bindirs[0] else ["--connections", "1", "--load-seconds", "0.1", "--scenario", "backend_terminated"]
+        quick = (
+            []
+            if pg.bindir == pg_bindirs[0]
+            else ["--connections", "1", "--load-seconds", "0.1", "--scenario", "backend_terminated"]
+        )
         commands.append(["probe", "--json", "--url", as_app, "--timeout", "10", *quick])
 
     wait_for_our_backends_to_exit(pg, database)
@@ -110,10 +114,14 @@ def test_check_runs_in_a_read_only_session(pg: LocalPostgres, unique_name: str, 
     role, database = f"{unique_name}_ro", f"{unique_name}_db"
     pg.create_database(database)
     pg.create_role(role, "ro-pw", settings={"default_transaction_read_only": "on"})
-    result = run(["check", "--json", "--fail-on", "never", "--timeout", "10", "--url", pg.url(role, "ro-pw", database)], tmp_path)
+    result = run(
+        ["check", "--json", "--fail-on", "never", "--timeout", "10", "--url", pg.url(role, "ro-pw", database)], tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["server"]["connected_as"] == role
-    result = run(["recommend", "--format", "json", "--timeout", "10", "--url", pg.url(role, "ro-pw", database)], tmp_path)
+    result = run(
+        ["recommend", "--format", "json", "--timeout", "10", "--url", pg.url(role, "ro-pw", database)], tmp_path
+    )
     assert result.returncode in (0, 1), result.stderr
     json.loads(result.stdout)
 

@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 from cli_runner import Run, run_pool_doctor
+from harness import LocalPostgres
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
-
-from harness import LocalPostgres
 
 PASSWORD = "rec-pw"
 IDLE_KILL = "2s"
@@ -49,8 +48,14 @@ def engine_kwargs(pool: dict[str, Any]) -> dict[str, Any]:
     return {key: pool[key] for key in keys}
 
 
-DEFAULTS = {"pool_size": 5, "max_overflow": 10, "pool_recycle": -1, "pool_pre_ping": False,
-            "pool_timeout": 30, "pool_use_lifo": False}
+DEFAULTS = {
+    "pool_size": 5,
+    "max_overflow": 10,
+    "pool_recycle": -1,
+    "pool_pre_ping": False,
+    "pool_timeout": 30,
+    "pool_use_lifo": False,
+}
 
 
 def use_idle_use_async(url: str, pool: dict[str, Any], connect_args: dict[str, Any]) -> str | None:
@@ -141,9 +146,7 @@ def test_toml_output_fed_back_to_check_leaves_no_warning(
 
 
 @pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
-def test_python_output_compiles_and_builds_an_engine(
-    incident: tuple[LocalPostgres, str, str], driver: str
-) -> None:
+def test_python_output_compiles_and_builds_an_engine(incident: tuple[LocalPostgres, str, str], driver: str) -> None:
     pg, role, db = incident
     result = run("recommend", "--url", pg.url(role, PASSWORD, db, driver=driver), "--format", "python")
     assert result.code == 0, result.stderr

@@ -47,10 +47,13 @@ def values(pool: ScannedPool) -> dict[str, object]:
 
 # --- SQLAlchemy: names, aliases, re-exports, wrappers --------------------------------------------------
 
+
 def test_aliases_reexports_and_the_projects_own_create_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "app/__init__.py": "",
-        "app/engines.py": """
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/engines.py": """
             import sqlalchemy as sa
             import sqlalchemy.ext.asyncio
             from sqlalchemy import create_engine as ce
@@ -63,21 +66,27 @@ def test_aliases_reexports_and_the_projects_own_create_engine(tmp_path: Path, mo
             four = sqlalchemy.ext.asyncio.create_async_engine("postgresql+asyncpg://h/db")
             five = sqlmodel_engine("postgresql://h/db", max_overflow=2)
         """,
-        "app/db/__init__.py": "from sqlalchemy import create_engine  # re-exported for the app\n",
-        "app/main.py": """
+            "app/db/__init__.py": "from sqlalchemy import create_engine  # re-exported for the app\n",
+            "app/main.py": """
             from app.db import create_engine
 
             engine = create_engine("postgresql://h/main", pool_size=3)
         """,
-        "app/own.py": """
+            "app/own.py": """
             def create_engine(config):
                 return {"not": "sqlalchemy"}
 
             thing = create_engine({"pool_size": 99})
         """,
-    }, monkeypatch)
+        },
+        monkeypatch,
+    )
     assert [p.where for p in report.pools] == [
-        "app/engines.py:7", "app/engines.py:8", "app/engines.py:9", "app/engines.py:10", "app/engines.py:11",
+        "app/engines.py:7",
+        "app/engines.py:8",
+        "app/engines.py:9",
+        "app/engines.py:10",
+        "app/engines.py:11",
         "app/main.py:3",
     ]
     assert at(report, "app/engines.py:7").call == "sqlalchemy.create_engine"
@@ -89,8 +98,10 @@ def test_aliases_reexports_and_the_projects_own_create_engine(tmp_path: Path, mo
 
 
 def test_wrapper_forwarding_kwargs_is_reported_at_each_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "lib/db.py": """
+    report = scan(
+        tmp_path,
+        {
+            "lib/db.py": """
             from sqlalchemy import create_engine
 
             def make_engine(url, *, echo=False, **kwargs):
@@ -99,22 +110,29 @@ def test_wrapper_forwarding_kwargs_is_reported_at_each_caller(tmp_path: Path, mo
             def make_default(url, size=5):
                 return make_engine(url, pool_size=size)
         """,
-        "svc/api.py": """
+            "svc/api.py": """
             from lib.db import make_engine
 
             API = make_engine("postgresql://api/db", pool_recycle=1800, max_overflow=-1)
         """,
-        "svc/worker.py": """
+            "svc/worker.py": """
             from lib import db
 
             def start():
                 return db.make_default("postgresql://worker/db")
         """,
-    }, monkeypatch)
+        },
+        monkeypatch,
+    )
     assert [p.where for p in report.pools] == ["svc/api.py:3", "svc/worker.py:4"]
     api = at(report, "svc/api.py:3")
-    assert values(api) == {"url": "postgresql://api/db", "echo": False, "pool_pre_ping": True,
-                           "pool_recycle": 1800, "max_overflow": -1}
+    assert values(api) == {
+        "url": "postgresql://api/db",
+        "echo": False,
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "max_overflow": -1,
+    }
     assert api.settings["pool_pre_ping"].from_ == "lib/db.py:4"
     assert api.settings["pool_recycle"].from_ == "svc/api.py:3"
     assert api.via == ["lib/db.py:4"]
@@ -126,13 +144,20 @@ def test_wrapper_forwarding_kwargs_is_reported_at_each_caller(tmp_path: Path, mo
 
 
 def test_a_wrapper_nobody_calls_reports_its_own_call_with_parameter_defaults(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {"db.py": """
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
         import asyncpg
 
         async def pool(dsn, size=20, **extra):
             return await asyncpg.create_pool(dsn, max_size=size, command_timeout=60, **extra)
-    """}, monkeypatch)
+    """
+        },
+        monkeypatch,
+    )
     pool = at(report, "db.py:4")
     assert pool.stack == "asyncpg"
     assert values(pool) == {"dsn": None, "max_size": 20, "command_timeout": 60}
@@ -141,7 +166,10 @@ def test_a_wrapper_nobody_calls_reports_its_own_call_with_parameter_defaults(
 
 
 def test_init_wrapper_reached_by_calling_the_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {"db.py": """
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
         from sqlalchemy.ext.asyncio import create_async_engine
 
         class Database:
@@ -149,17 +177,23 @@ def test_init_wrapper_reached_by_calling_the_class(tmp_path: Path, monkeypatch: 
                 self.engine = create_async_engine(url, **options)
 
         db = Database("postgresql+asyncpg://h/db", pool_pre_ping=True, pool_size=4)
-    """}, monkeypatch)
+    """
+        },
+        monkeypatch,
+    )
     assert [p.where for p in report.pools] == ["db.py:7"]
     assert values(report.pools[0]) == {"url": "postgresql+asyncpg://h/db", "pool_pre_ping": True, "pool_size": 4}
 
 
 # --- values: constants, env, settings models ------------------------------------------------------------
 
+
 def test_env_defaults_in_another_module_and_casts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "app/__init__.py": "",
-        "app/constants.py": """
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/constants.py": """
             import os
 
             POOL_SIZE = int(os.getenv("POOL_SIZE", "5"))
@@ -169,7 +203,7 @@ def test_env_defaults_in_another_module_and_casts(tmp_path: Path, monkeypatch: p
             URL = os.environ["DATABASE_URL"]
             HOST = os.getenv("DB_HOST", "db")
         """,
-        "app/db.py": """
+            "app/db.py": """
             from sqlalchemy import create_engine
             from app import constants as c
             from .constants import POOL_SIZE
@@ -178,11 +212,16 @@ def test_env_defaults_in_another_module_and_casts(tmp_path: Path, monkeypatch: p
                                    pool_pre_ping=c.PRE_PING, pool_timeout=c.TIMEOUT)
             other = create_engine(f"postgresql://app:{SECRET!r}@{c.HOST}:5432/app")
         """.replace("{SECRET!r}", SECRET),
-    }, monkeypatch)
+        },
+        monkeypatch,
+    )
     engine = at(report, "app/db.py:5")
     settings = engine.settings
     assert (settings["pool_size"].value, settings["pool_size"].env, settings["pool_size"].from_) == (
-        5, "POOL_SIZE", "app/constants.py:3")
+        5,
+        "POOL_SIZE",
+        "app/constants.py:3",
+    )
     assert (settings["pool_recycle"].value, settings["pool_recycle"].env) == (1800, "POOL_RECYCLE")
     assert (settings["pool_pre_ping"].value, settings["pool_pre_ping"].env) == (True, "PRE_PING")
     assert (settings["pool_timeout"].value, settings["pool_timeout"].env) == (12.5, "POOL_TIMEOUT")
@@ -195,27 +234,36 @@ def test_env_defaults_in_another_module_and_casts(tmp_path: Path, monkeypatch: p
 
 
 def test_dotenv_beside_the_code_gives_the_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "service/.env": "# local\nexport POOL_RECYCLE=900\nDATABASE_URL='postgresql://h:6432/db'\n",
-        "service/db.py": """
+    report = scan(
+        tmp_path,
+        {
+            "service/.env": "# local\nexport POOL_RECYCLE=900\nDATABASE_URL='postgresql://h:6432/db'\n",
+            "service/db.py": """
             import os
             import sqlalchemy
 
             engine = sqlalchemy.create_engine(os.environ["DATABASE_URL"],
                                               pool_recycle=int(os.getenv("POOL_RECYCLE", "3600")))
         """,
-    }, monkeypatch)
+        },
+        monkeypatch,
+    )
     settings = at(report, "service/db.py:4").settings
     assert (settings["pool_recycle"].value, settings["pool_recycle"].from_) == (900, "service/.env:2")
     assert (settings["url"].value, settings["url"].from_, settings["url"].env) == (
-        "postgresql://h:6432/db", "service/.env:3", "DATABASE_URL")
+        "postgresql://h:6432/db",
+        "service/.env:3",
+        "DATABASE_URL",
+    )
 
 
 def test_kwargs_from_a_pydantic_settings_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "app/__init__.py": "",
-        "app/.env": "APP_POOL_SIZE=15\n",
-        "app/settings.py": """
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/.env": "APP_POOL_SIZE=15\n",
+            "app/settings.py": """
             from functools import lru_cache
             from pydantic import Field
             from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -240,30 +288,39 @@ def test_kwargs_from_a_pydantic_settings_model(tmp_path: Path, monkeypatch: pyte
             def get_settings() -> Settings:
                 return Settings()
         """,
-        "app/db.py": """
+            "app/db.py": """
             from sqlalchemy.ext.asyncio import create_async_engine
             from app.settings import get_settings
 
             settings = get_settings()
             engine = create_async_engine(settings.database_url, **settings.engine_options)
         """,
-    }, monkeypatch)
+        },
+        monkeypatch,
+    )
     pool = at(report, "app/db.py:5")
     s = pool.settings
     assert (s["url"].value, s["url"].env) == ("postgresql+asyncpg://app@db/app", "APP_DATABASE_URL")
     assert (s["pool_size"].value, s["pool_size"].env, s["pool_size"].from_) == (15, "APP_POOL_SIZE", "app/.env:1")
     assert (s["pool_recycle"].value, s["pool_recycle"].env, s["pool_recycle"].from_) == (
-        1800, "APP_POOL_RECYCLE", "app/settings.py:6")
+        1800,
+        "APP_POOL_RECYCLE",
+        "app/settings.py:6",
+    )
     assert (s["pool_pre_ping"].value, s["pool_pre_ping"].env) == (False, "DB_PRE_PING")
     assert (s["connect_args.command_timeout"].value, s["connect_args.command_timeout"].env) == (
-        30, "APP_COMMAND_TIMEOUT")
+        30,
+        "APP_COMMAND_TIMEOUT",
+    )
     assert pool.unresolved == []
 
 
 def test_starlette_config_and_decouple(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        ".env": "POOL_RECYCLE=600\n",
-        "star.py": """
+    report = scan(
+        tmp_path,
+        {
+            ".env": "POOL_RECYCLE=600\n",
+            "star.py": """
             from starlette.config import Config
             from sqlalchemy import create_engine
 
@@ -272,7 +329,7 @@ def test_starlette_config_and_decouple(tmp_path: Path, monkeypatch: pytest.Monke
             PING = config("POOL_PRE_PING", cast=bool, default="false")
             engine = create_engine(config("DATABASE_URL"), pool_recycle=RECYCLE, pool_pre_ping=PING)
         """,
-        "dec.py": """
+            "dec.py": """
             from decouple import config
             import asyncpg
 
@@ -280,19 +337,30 @@ def test_starlette_config_and_decouple(tmp_path: Path, monkeypatch: pytest.Monke
                 return await asyncpg.create_pool(config("DSN", default="postgresql://h/db"),
                                                  command_timeout=config("CMD_TIMEOUT", default=10, cast=int))
         """,
-    }, monkeypatch)
+        },
+        monkeypatch,
+    )
     star = at(report, "star.py:7").settings
     assert (star["pool_recycle"].value, star["pool_recycle"].from_, star["pool_recycle"].env) == (
-        600, ".env:1", "POOL_RECYCLE")
+        600,
+        ".env:1",
+        "POOL_RECYCLE",
+    )
     assert (star["pool_pre_ping"].value, star["pool_pre_ping"].env) == (False, "POOL_PRE_PING")
     assert not star["url"].known and star["url"].env == "DATABASE_URL"
     dec = at(report, "dec.py:5").settings
     assert (dec["dsn"].value, dec["command_timeout"].value, dec["command_timeout"].env) == (
-        "postgresql://h/db", 10, "CMD_TIMEOUT")
+        "postgresql://h/db",
+        10,
+        "CMD_TIMEOUT",
+    )
 
 
 def test_conditional_engines_for_tests_and_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {"db.py": """
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
         import os
         from sqlalchemy import create_engine, pool
 
@@ -308,7 +376,10 @@ def test_conditional_engines_for_tests_and_production(tmp_path: Path, monkeypatc
             engine = create_engine(URL, pool_pre_ping=True, pool_size=20)
         replica = create_engine("postgresql://replica/app")
         reporting = create_engine("postgresql://reporting/app", pool_recycle=3600)
-    """}, monkeypatch)
+    """
+        },
+        monkeypatch,
+    )
     assert [p.where for p in report.pools] == ["db.py:11", "db.py:13", "db.py:14", "db.py:15"]
     test_engine, prod, replica, reporting = report.pools
     assert test_engine.condition == "TESTING"
@@ -321,7 +392,10 @@ def test_conditional_engines_for_tests_and_production(tmp_path: Path, monkeypatc
 
 
 def test_engine_from_config_with_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {"env.py": """
+    report = scan(
+        tmp_path,
+        {
+            "env.py": """
         from sqlalchemy import engine_from_config, pool
         from sqlalchemy.ext.asyncio import async_engine_from_config
 
@@ -332,7 +406,10 @@ def test_engine_from_config_with_prefix(tmp_path: Path, monkeypatch: pytest.Monk
         def run_migrations(config):
             return async_engine_from_config(config.get_section("alembic"), prefix="sqlalchemy.",
                                             poolclass=pool.NullPool)
-    """}, monkeypatch)
+    """
+        },
+        monkeypatch,
+    )
     engine = at(report, "env.py:6")
     assert values(engine) == {"url": "postgresql://h/app", "pool_recycle": 300, "pool_pre_ping": True, "pool_size": 8}
     migrations = at(report, "env.py:9")
@@ -341,20 +418,30 @@ def test_engine_from_config_with_prefix(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_unreadable_unpacking_is_reported_not_guessed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {"db.py": """
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
         import json, os
         from sqlalchemy import create_engine
 
         OPTIONS = json.loads(os.environ["ENGINE_OPTIONS"])
         engine = create_engine("postgresql://h/db", **OPTIONS)
-    """}, monkeypatch)
+    """
+        },
+        monkeypatch,
+    )
     assert report.pools[0].unresolved == ["**OPTIONS"]
 
 
 # --- the other stacks -----------------------------------------------------------------------------------
 
+
 def test_asyncpg_psycopg_pool_and_psycopg2_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {"pools.py": """
+    report = scan(
+        tmp_path,
+        {
+            "pools.py": """
         import asyncpg
         import psycopg2.pool
         from psycopg2 import pool as pg2pool
@@ -371,7 +458,10 @@ def test_asyncpg_psycopg_pool_and_psycopg2_pools(tmp_path: Path, monkeypatch: py
         ASYNC = AsyncConnectionPool(conninfo="postgresql://h/app", open=False)
         THREADED = psycopg2.pool.ThreadedConnectionPool(1, 20, "dbname=app", keepalives_idle=60)
         SIMPLE = pg2pool.SimpleConnectionPool(minconn=1, maxconn=5, host="h", port=6432)
-    """}, monkeypatch)
+    """
+        },
+        monkeypatch,
+    )
     assert [(p.line, p.stack, p.call) for p in report.pools] == [
         (7, "asyncpg", "asyncpg.create_pool"),
         (11, "psycopg_pool", "psycopg_pool.ConnectionPool"),
@@ -380,21 +470,32 @@ def test_asyncpg_psycopg_pool_and_psycopg2_pools(tmp_path: Path, monkeypatch: py
         (16, "psycopg2", "psycopg2.pool.SimpleConnectionPool"),
     ]
     asyncpg_pool, sync, async_pool, threaded, simple = report.pools
-    assert values(asyncpg_pool) == {"dsn": "postgresql://h:6432/db", "min_size": 2, "max_size": 10,
-                                    "max_inactive_connection_lifetime": 120.0,
-                                    "server_settings.application_name": "api"}
+    assert values(asyncpg_pool) == {
+        "dsn": "postgresql://h:6432/db",
+        "min_size": 2,
+        "max_size": 10,
+        "max_inactive_connection_lifetime": 120.0,
+        "server_settings.application_name": "api",
+    }
     assert asyncpg_pool.end_line == 9
-    assert values(sync) == {"conninfo": "host=h dbname=app", "min_size": 1, "max_idle": 300,
-                            "kwargs.prepare_threshold": None, "kwargs.keepalives_idle": 30,
-                            "check": "psycopg_pool.ConnectionPool.check_connection"}
+    assert values(sync) == {
+        "conninfo": "host=h dbname=app",
+        "min_size": 1,
+        "max_idle": 300,
+        "kwargs.prepare_threshold": None,
+        "kwargs.keepalives_idle": 30,
+        "check": "psycopg_pool.ConnectionPool.check_connection",
+    }
     assert values(async_pool) == {"conninfo": "postgresql://h/app", "open": False}
     assert values(threaded) == {"minconn": 1, "maxconn": 20, "dsn": "dbname=app", "keepalives_idle": 60}
     assert values(simple) == {"minconn": 1, "maxconn": 5, "host": "h", "port": 6432}
 
 
 def test_flask_sqlalchemy_engine_options_and_legacy_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "config.py": """
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
             import os
 
             class Config:
@@ -411,7 +512,7 @@ def test_flask_sqlalchemy_engine_options_and_legacy_keys(tmp_path: Path, monkeyp
                 SQLALCHEMY_POOL_SIZE = 10
                 SQLALCHEMY_POOL_RECYCLE = 3600
         """,
-        "app.py": """
+            "app.py": """
             from flask import Flask
             from flask_sqlalchemy import SQLAlchemy
 
@@ -424,15 +525,24 @@ def test_flask_sqlalchemy_engine_options_and_legacy_keys(tmp_path: Path, monkeyp
             db = SQLAlchemy(engine_options={"pool_pre_ping": True})
             plain = SQLAlchemy()
         """,
-    }, monkeypatch)
+        },
+        monkeypatch,
+    )
     assert [(p.where, p.call) for p in report.pools] == [
-        ("app.py:6", "app.config"), ("app.py:10", "flask_sqlalchemy.SQLAlchemy"),
-        ("config.py:3", "class Config"), ("config.py:12", "class LegacyConfig"),
+        ("app.py:6", "app.config"),
+        ("app.py:10", "flask_sqlalchemy.SQLAlchemy"),
+        ("config.py:3", "class Config"),
+        ("config.py:12", "class LegacyConfig"),
     ]
     config = at(report, "config.py:3")
     assert config.stack == "flask_sqlalchemy"
-    assert values(config) == {"url": "postgresql://db/app", "SQLALCHEMY_TRACK_MODIFICATIONS": False,
-                              "pool_pre_ping": True, "pool_recycle": 280, "connect_args.connect_timeout": 5}
+    assert values(config) == {
+        "url": "postgresql://db/app",
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "pool_pre_ping": True,
+        "pool_recycle": 280,
+        "connect_args.connect_timeout": 5,
+    }
     assert config.settings["url"].env == "DATABASE_URL"
     legacy = values(at(report, "config.py:12"))
     assert (legacy["pool_size"], legacy["pool_recycle"], legacy["url"]) == (10, 3600, "postgresql://db/app")
@@ -442,9 +552,11 @@ def test_flask_sqlalchemy_engine_options_and_legacy_keys(tmp_path: Path, monkeyp
 
 
 def test_django_databases_in_its_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "site/settings/__init__.py": "",
-        "site/settings/base.py": f"""
+    report = scan(
+        tmp_path,
+        {
+            "site/settings/__init__.py": "",
+            "site/settings/base.py": f"""
             import os
             import dj_database_url
 
@@ -464,38 +576,54 @@ def test_django_databases_in_its_forms(tmp_path: Path, monkeypatch: pytest.Monke
             DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
             DATABASES["legacy"] = dj_database_url.parse("postgres://legacy/db")
         """,
-        "site/settings/production.py": """
+            "site/settings/production.py": """
             from .base import *
 
             DATABASES["default"]["CONN_MAX_AGE"] = None
         """,
-        "other/settings.py": """
+            "other/settings.py": """
             import environ
 
             env = environ.Env(CONN_AGE=(int, 300))
             DATABASES = {"default": {**env.db("DATABASE_URL", default="postgres://h:5432/x"),
                                      "CONN_MAX_AGE": env("CONN_AGE")}}
         """,
-        "fn/settings.py": """
+            "fn/settings.py": """
             def databases(age=30):
                 return {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": age}}
 
             DATABASES = databases()
         """,
-    }, monkeypatch)
+        },
+        monkeypatch,
+    )
     base = at(report, "site/settings/base.py:5")
     assert base.call == "DATABASES['default']" and base.stack == "django" and base.end_line == 13
     assert values(base) == {
-        "ENGINE": "django.db.backends.postgresql", "NAME": "app", "PASSWORD": "***", "HOST": "db", "PORT": 6432,
-        "CONN_MAX_AGE": 60, "OPTIONS.sslmode": "require", "OPTIONS.pool.min_size": 2, "OPTIONS.pool.max_size": 4,
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "app",
+        "PASSWORD": "***",
+        "HOST": "db",
+        "PORT": 6432,
+        "CONN_MAX_AGE": 60,
+        "OPTIONS.sslmode": "require",
+        "OPTIONS.pool.min_size": 2,
+        "OPTIONS.pool.max_size": 4,
         "CONN_HEALTH_CHECKS": False,
     }
     assert base.settings["NAME"].env == "DB_NAME"
     assert base.settings["CONN_HEALTH_CHECKS"].from_ == "site/settings/base.py:17"
     analytics = at(report, "site/settings/base.py:14")
-    assert values(analytics) == {"ENGINE": "django.db.backends.postgresql", "NAME": "an", "USER": "a",
-                                 "PASSWORD": "***", "HOST": "an", "PORT": 5432, "CONN_MAX_AGE": 600,
-                                 "CONN_HEALTH_CHECKS": True}
+    assert values(analytics) == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "an",
+        "USER": "a",
+        "PASSWORD": "***",
+        "HOST": "an",
+        "PORT": 5432,
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
+    }
     assert analytics.settings["HOST"].env == "ANALYTICS_URL"
     legacy = at(report, "site/settings/base.py:18")
     assert (values(legacy)["HOST"], values(legacy)["CONN_MAX_AGE"]) == ("legacy", 0)
@@ -511,54 +639,75 @@ def test_django_databases_in_its_forms(tmp_path: Path, monkeypatch: pytest.Monke
 
 # --- robust and static ----------------------------------------------------------------------------------
 
+
 def test_bad_files_are_warnings_naming_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "broken.py": "from sqlalchemy import create_engine\nengine = create_engine(\n",
-        "template.py": "engine = create_engine({{ url }}, pool_size={% if x %}5{% endif %})\n",
-        "new_syntax.py": "from sqlalchemy import create_engine\ntype Url = str\nengine = create_engine('postgresql://h/d')\n",
-        "generic.py": "from sqlalchemy import create_engine\ndef make[T](x: T) -> T:\n    return create_engine(x)\n",
-        "good.py": "from sqlalchemy import create_engine\nengine = create_engine('postgresql://h/db')\n",
-        "unrelated.py": "this is not python but names nothing the scan looks for (\n",
-    }, monkeypatch)
+    report = scan(
+        tmp_path,
+        {
+            "broken.py": "from sqlalchemy import create_engine\nengine = create_engine(\n",
+            "template.py": "engine = create_engine({{ url }}, pool_size={% if x %}5{% endif %})\n",
+            "new_syntax.py": "from sqlalchemy import create_engine\ntype Url = str\nengine = create_engine('postgresql://h/d')\n",
+            "generic.py": "from sqlalchemy import create_engine\ndef make[T](x: T) -> T:\n    return create_engine(x)\n",
+            "good.py": "from sqlalchemy import create_engine\nengine = create_engine('postgresql://h/db')\n",
+            "unrelated.py": "this is not python but names nothing the scan looks for (\n",
+        },
+        monkeypatch,
+    )
     (tmp_path / "binary.py").write_bytes(b"create_engine\0\0\x89PNG")
     (tmp_path / "huge.py").write_text("create_engine = 1\n" + "x = 1\n" * 400_000)
     (tmp_path / "latin.py").write_bytes(
-        b"# -*- coding: latin-1 -*-\nfrom sqlalchemy import create_engine\ne = create_engine('postgresql://h/caf\xe9')\n")
+        b"# -*- coding: latin-1 -*-\nfrom sqlalchemy import create_engine\ne = create_engine('postgresql://h/caf\xe9')\n"
+    )
     report = scan_path(Path("."))
     warned = " | ".join(report.warnings)
     # PEP 695 (`type X = ...`, `def f[T]`) parses from Python 3.12: older interpreters must warn, not crash.
     newer = sys.version_info >= (3, 12)
-    expected = ["broken.py:2", "template.py:1", "binary.py", "huge.py"] + ([] if newer else ["new_syntax.py:2", "generic.py:2"])
+    expected = ["broken.py:2", "template.py:1", "binary.py", "huge.py"] + (
+        [] if newer else ["new_syntax.py:2", "generic.py:2"]
+    )
     for name in expected:
         assert name in warned, (name, report.warnings)
     assert len(report.warnings) == len(expected)
     assert "unrelated.py" not in warned  # never parsed: it names nothing a pool needs
     assert [p.where for p in report.pools] == (
-        ["generic.py:3", "good.py:2", "latin.py:3", "new_syntax.py:3"] if newer else ["good.py:2", "latin.py:3"])
+        ["generic.py:3", "good.py:2", "latin.py:3", "new_syntax.py:3"] if newer else ["good.py:2", "latin.py:3"]
+    )
     assert at(report, "latin.py:3").settings["url"].value == "postgresql://h/café"
 
 
 def test_nothing_is_imported_or_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "ran"
-    report = scan(tmp_path, {"app.py": f"""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": f"""
         import pathlib
         pathlib.Path({str(marker)!r}).write_text("imported")
         from sqlalchemy import create_engine
         engine = create_engine("postgresql://h/db", pool_size=int(pathlib.Path("x").read_text()))
         raise SystemExit("never")
-    """}, monkeypatch)
+    """
+        },
+        monkeypatch,
+    )
     assert not marker.exists()
     pool = report.pools[0]
-    assert not pool.settings["pool_size"].known and pool.settings["pool_size"].expr == 'int(pathlib.Path("x").read_text())'
+    assert (
+        not pool.settings["pool_size"].known and pool.settings["pool_size"].expr == 'int(pathlib.Path("x").read_text())'
+    )
 
 
 def test_virtualenvs_and_hidden_folders_are_not_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = scan(tmp_path, {
-        "app.py": "import sqlalchemy\ne = sqlalchemy.create_engine('postgresql://h/db')\n",
-        "venv/pyvenv.cfg": "home = /usr\n",
-        "venv/lib/site.py": "import sqlalchemy\ne = sqlalchemy.create_engine('postgresql://h/db')\n",
-        ".tox/x.py": "import sqlalchemy\ne = sqlalchemy.create_engine('postgresql://h/db')\n",
-    }, monkeypatch)
+    report = scan(
+        tmp_path,
+        {
+            "app.py": "import sqlalchemy\ne = sqlalchemy.create_engine('postgresql://h/db')\n",
+            "venv/pyvenv.cfg": "home = /usr\n",
+            "venv/lib/site.py": "import sqlalchemy\ne = sqlalchemy.create_engine('postgresql://h/db')\n",
+            ".tox/x.py": "import sqlalchemy\ne = sqlalchemy.create_engine('postgresql://h/db')\n",
+        },
+        monkeypatch,
+    )
     assert [p.where for p in report.pools] == ["app.py:2"]
 
 

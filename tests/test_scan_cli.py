@@ -56,7 +56,10 @@ def test_json_finds_the_pools_with_their_values(project: Path) -> None:
     assert run.code == 0, run.stderr
     document = run.json()
     assert document["schema_version"] == 1
-    assert [(p["file"], p["line"], p["end_line"]) for p in document["pools"]] == [("app/db.py", 5, 8), ("app/fixed.py", 4, 5)]
+    assert [(p["file"], p["line"], p["end_line"]) for p in document["pools"]] == [
+        ("app/db.py", 5, 8),
+        ("app/fixed.py", 4, 5),
+    ]
     engine = document["pools"][0]
     assert engine["stack"] == "sqlalchemy" and engine["call"] == "sqlalchemy.ext.asyncio.create_async_engine"
     assert engine["settings"]["pool_size"] == {"value": 10, "from": "app/db.py:7", "env": "POOL_SIZE", "known": True}

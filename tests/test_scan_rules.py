@@ -11,11 +11,25 @@ from pool_doctor.scan.model import ScannedPool, ScannedValue
 from pool_doctor.scan.rules import RULES, check, driver_of, pooler_port
 
 
-def pool(stack: str, settings: dict[str, Any], *, call: str = "sqlalchemy.create_engine", at_import: bool = False,
-         unresolved: list[str] | None = None) -> ScannedPool:
+def pool(
+    stack: str,
+    settings: dict[str, Any],
+    *,
+    call: str = "sqlalchemy.create_engine",
+    at_import: bool = False,
+    unresolved: list[str] | None = None,
+) -> ScannedPool:
     values = {k: v if isinstance(v, ScannedValue) else ScannedValue(v, "app/db.py:3") for k, v in settings.items()}
-    return ScannedPool(file="app/db.py", line=3, end_line=4, stack=stack, call=call,  # type: ignore[arg-type]
-                       settings=values, unresolved=unresolved or [], at_import=at_import)
+    return ScannedPool(
+        file="app/db.py",
+        line=3,
+        end_line=4,
+        stack=stack,
+        call=call,  # type: ignore[arg-type]
+        settings=values,
+        unresolved=unresolved or [],
+        at_import=at_import,
+    )
 
 
 UNKNOWN = ScannedValue(None, "app/db.py:3", "PRE_PING", known=False, expr="flag()")
@@ -23,72 +37,204 @@ PG = "postgresql://h/db"
 ASYNCPG = "postgresql+asyncpg://h/db"
 
 CASES: list[tuple[str, ScannedPool, dict[str, Severity]]] = [
-    ("engine with defaults", pool("sqlalchemy", {"url": PG}),
-     {"no-liveness-check": Severity.WARNING, "no-hung-query-bound": Severity.INFO}),
-    ("pre-ping is enough", pool("sqlalchemy", {"url": PG, "pool_pre_ping": True}), {"no-hung-query-bound": Severity.INFO}),
-    ("recycle is enough", pool("sqlalchemy", {"url": PG, "pool_recycle": 1800, "connect_args.keepalives_idle": 30}), {}),
-    ("recycle -1 is none", pool("sqlalchemy", {"url": PG, "pool_recycle": -1, "connect_args.tcp_user_timeout": 1000}),
-     {"no-liveness-check": Severity.WARNING}),
+    (
+        "engine with defaults",
+        pool("sqlalchemy", {"url": PG}),
+        {"no-liveness-check": Severity.WARNING, "no-hung-query-bound": Severity.INFO},
+    ),
+    (
+        "pre-ping is enough",
+        pool("sqlalchemy", {"url": PG, "pool_pre_ping": True}),
+        {"no-hung-query-bound": Severity.INFO},
+    ),
+    (
+        "recycle is enough",
+        pool("sqlalchemy", {"url": PG, "pool_recycle": 1800, "connect_args.keepalives_idle": 30}),
+        {},
+    ),
+    (
+        "recycle -1 is none",
+        pool("sqlalchemy", {"url": PG, "pool_recycle": -1, "connect_args.tcp_user_timeout": 1000}),
+        {"no-liveness-check": Severity.WARNING},
+    ),
     ("keepalives in the URL count", pool("sqlalchemy", {"url": PG + "?keepalives_idle=30", "pool_pre_ping": True}), {}),
-    ("unknown pre-ping is not flagged", pool("sqlalchemy", {"url": PG, "pool_pre_ping": UNKNOWN, "pool_recycle": 5,
-                                                             "connect_args.keepalives": 1}), {}),
-    ("unread **kwargs soften it to info", pool("sqlalchemy", {"url": PG, "connect_args.keepalives": 1},
-                                               unresolved=["**OPTIONS"]), {"no-liveness-check": Severity.INFO}),
+    (
+        "unknown pre-ping is not flagged",
+        pool("sqlalchemy", {"url": PG, "pool_pre_ping": UNKNOWN, "pool_recycle": 5, "connect_args.keepalives": 1}),
+        {},
+    ),
+    (
+        "unread **kwargs soften it to info",
+        pool("sqlalchemy", {"url": PG, "connect_args.keepalives": 1}, unresolved=["**OPTIONS"]),
+        {"no-liveness-check": Severity.INFO},
+    ),
     ("sqlite for tests is not judged", pool("sqlalchemy", {"url": "sqlite://"}), {}),
-    ("NullPool keeps nothing idle", pool("sqlalchemy", {"url": PG, "poolclass": "sqlalchemy.pool.NullPool",
-                                                         "connect_args.keepalives": 1}, at_import=True), {}),
-    ("unbounded overflow", pool("sqlalchemy", {"url": PG, "pool_pre_ping": True, "max_overflow": -1,
-                                               "connect_args.keepalives": 1}), {"unbounded-overflow": Severity.WARNING}),
-    ("asyncpg engine without command_timeout", pool("sqlalchemy", {"url": ASYNCPG, "pool_pre_ping": True}),
-     {"no-hung-query-bound": Severity.WARNING}),
-    ("asyncpg engine with command_timeout", pool("sqlalchemy", {"url": ASYNCPG, "pool_pre_ping": True,
-                                                                "connect_args.command_timeout": 30}), {}),
-    ("pooler port, asyncpg cache on", pool("sqlalchemy", {"url": "postgresql+asyncpg://h:6543/db", "pool_pre_ping": True,
-                                                          "connect_args.command_timeout": 30}),
-     {"pooler-statement-cache": Severity.WARNING}),
-    ("pooler port, cache off and unique names", pool("sqlalchemy", {
-        "url": "postgresql+asyncpg://h:6432/db", "pool_pre_ping": True, "connect_args.command_timeout": 30,
-        "connect_args.statement_cache_size": 0, "connect_args.prepared_statement_name_func": "<lambda>"}), {}),
-    ("port 5432 is not a pooler", pool("asyncpg", {"dsn": "postgresql://h:5432/db", "command_timeout": 10},
-                                       call="asyncpg.create_pool"), {}),
-    ("asyncpg pool on a pooler port", pool("asyncpg", {"dsn": "postgresql://h:6432/db", "command_timeout": 10},
-                                           call="asyncpg.create_pool"), {"pooler-statement-cache": Severity.WARNING}),
-    ("asyncpg pool, no command_timeout", pool("asyncpg", {"dsn": "postgresql://h/db"}, call="asyncpg.create_pool"),
-     {"no-hung-query-bound": Severity.WARNING}),
-    ("psycopg through a pooler port", pool("sqlalchemy", {"url": "postgresql+psycopg://h:6432/db", "pool_pre_ping": True,
-                                                          "connect_args.keepalives": 1}),
-     {"pooler-statement-cache": Severity.INFO}),
-    ("psycopg with prepare_threshold=None", pool("psycopg_pool", {"conninfo": "host=h port=6432", "check": "c",
-                                                                  "kwargs.prepare_threshold": None,
-                                                                  "kwargs.tcp_user_timeout": 1000},
-                                                 call="psycopg_pool.ConnectionPool"), {}),
-    ("engine at import", pool("sqlalchemy", {"url": PG, "pool_pre_ping": True, "connect_args.keepalives": 1},
-                              at_import=True), {"engine-at-import": Severity.INFO}),
-    ("psycopg_pool without check", pool("psycopg_pool", {"conninfo": "dbname=app keepalives=1"},
-                                        call="psycopg_pool.ConnectionPool"),
-     {"psycopg-pool-no-check": Severity.WARNING}),
-    ("psycopg_pool null pool keeps nothing", pool("psycopg_pool", {"conninfo": "dbname=app keepalives=1"},
-                                                  call="psycopg_pool.NullConnectionPool"), {}),
-    ("psycopg2 pool", pool("psycopg2", {"minconn": 1, "maxconn": 5, "dsn": "dbname=app", "keepalives_idle": 5},
-                           call="psycopg2.pool.SimpleConnectionPool"), {"psycopg2-pool-no-check": Severity.INFO}),
-    ("django persistent without health checks", pool("django", {
-        "ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 600, "OPTIONS.keepalives_idle": 30},
-        call="DATABASES['default']"), {"django-no-health-checks": Severity.WARNING}),
-    ("django CONN_MAX_AGE None", pool("django", {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": None,
-                                                 "OPTIONS.keepalives_idle": 30}, call="DATABASES['default']"),
-     {"django-no-health-checks": Severity.WARNING}),
-    ("django pool option", pool("django", {"ENGINE": "django.db.backends.postgresql", "OPTIONS.pool": True,
-                                           "OPTIONS.keepalives_idle": 30}, call="DATABASES['default']"),
-     {"django-no-health-checks": Severity.WARNING}),
-    ("django with health checks", pool("django", {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 600,
-                                                  "CONN_HEALTH_CHECKS": True, "OPTIONS.keepalives_idle": 30},
-                                       call="DATABASES['default']"), {}),
-    ("django per-request connections", pool("django", {"ENGINE": "django.db.backends.postgresql",
-                                                       "OPTIONS.keepalives_idle": 30}, call="DATABASES['default']"), {}),
-    ("django sqlite", pool("django", {"ENGINE": "django.db.backends.sqlite3", "CONN_MAX_AGE": 600},
-                           call="DATABASES['default']"), {}),
-    ("flask defaults", pool("flask_sqlalchemy", {"url": PG, "connect_args.keepalives": 1}, call="class Config"),
-     {"no-liveness-check": Severity.WARNING}),
+    (
+        "NullPool keeps nothing idle",
+        pool(
+            "sqlalchemy",
+            {"url": PG, "poolclass": "sqlalchemy.pool.NullPool", "connect_args.keepalives": 1},
+            at_import=True,
+        ),
+        {},
+    ),
+    (
+        "unbounded overflow",
+        pool("sqlalchemy", {"url": PG, "pool_pre_ping": True, "max_overflow": -1, "connect_args.keepalives": 1}),
+        {"unbounded-overflow": Severity.WARNING},
+    ),
+    (
+        "asyncpg engine without command_timeout",
+        pool("sqlalchemy", {"url": ASYNCPG, "pool_pre_ping": True}),
+        {"no-hung-query-bound": Severity.WARNING},
+    ),
+    (
+        "asyncpg engine with command_timeout",
+        pool("sqlalchemy", {"url": ASYNCPG, "pool_pre_ping": True, "connect_args.command_timeout": 30}),
+        {},
+    ),
+    (
+        "pooler port, asyncpg cache on",
+        pool(
+            "sqlalchemy",
+            {"url": "postgresql+asyncpg://h:6543/db", "pool_pre_ping": True, "connect_args.command_timeout": 30},
+        ),
+        {"pooler-statement-cache": Severity.WARNING},
+    ),
+    (
+        "pooler port, cache off and unique names",
+        pool(
+            "sqlalchemy",
+            {
+                "url": "postgresql+asyncpg://h:6432/db",
+                "pool_pre_ping": True,
+                "connect_args.command_timeout": 30,
+                "connect_args.statement_cache_size": 0,
+                "connect_args.prepared_statement_name_func": "<lambda>",
+            },
+        ),
+        {},
+    ),
+    (
+        "port 5432 is not a pooler",
+        pool("asyncpg", {"dsn": "postgresql://h:5432/db", "command_timeout": 10}, call="asyncpg.create_pool"),
+        {},
+    ),
+    (
+        "asyncpg pool on a pooler port",
+        pool("asyncpg", {"dsn": "postgresql://h:6432/db", "command_timeout": 10}, call="asyncpg.create_pool"),
+        {"pooler-statement-cache": Severity.WARNING},
+    ),
+    (
+        "asyncpg pool, no command_timeout",
+        pool("asyncpg", {"dsn": "postgresql://h/db"}, call="asyncpg.create_pool"),
+        {"no-hung-query-bound": Severity.WARNING},
+    ),
+    (
+        "psycopg through a pooler port",
+        pool(
+            "sqlalchemy", {"url": "postgresql+psycopg://h:6432/db", "pool_pre_ping": True, "connect_args.keepalives": 1}
+        ),
+        {"pooler-statement-cache": Severity.INFO},
+    ),
+    (
+        "psycopg with prepare_threshold=None",
+        pool(
+            "psycopg_pool",
+            {
+                "conninfo": "host=h port=6432",
+                "check": "c",
+                "kwargs.prepare_threshold": None,
+                "kwargs.tcp_user_timeout": 1000,
+            },
+            call="psycopg_pool.ConnectionPool",
+        ),
+        {},
+    ),
+    (
+        "engine at import",
+        pool("sqlalchemy", {"url": PG, "pool_pre_ping": True, "connect_args.keepalives": 1}, at_import=True),
+        {"engine-at-import": Severity.INFO},
+    ),
+    (
+        "psycopg_pool without check",
+        pool("psycopg_pool", {"conninfo": "dbname=app keepalives=1"}, call="psycopg_pool.ConnectionPool"),
+        {"psycopg-pool-no-check": Severity.WARNING},
+    ),
+    (
+        "psycopg_pool null pool keeps nothing",
+        pool("psycopg_pool", {"conninfo": "dbname=app keepalives=1"}, call="psycopg_pool.NullConnectionPool"),
+        {},
+    ),
+    (
+        "psycopg2 pool",
+        pool(
+            "psycopg2",
+            {"minconn": 1, "maxconn": 5, "dsn": "dbname=app", "keepalives_idle": 5},
+            call="psycopg2.pool.SimpleConnectionPool",
+        ),
+        {"psycopg2-pool-no-check": Severity.INFO},
+    ),
+    (
+        "django persistent without health checks",
+        pool(
+            "django",
+            {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 600, "OPTIONS.keepalives_idle": 30},
+            call="DATABASES['default']",
+        ),
+        {"django-no-health-checks": Severity.WARNING},
+    ),
+    (
+        "django CONN_MAX_AGE None",
+        pool(
+            "django",
+            {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": None, "OPTIONS.keepalives_idle": 30},
+            call="DATABASES['default']",
+        ),
+        {"django-no-health-checks": Severity.WARNING},
+    ),
+    (
+        "django pool option",
+        pool(
+            "django",
+            {"ENGINE": "django.db.backends.postgresql", "OPTIONS.pool": True, "OPTIONS.keepalives_idle": 30},
+            call="DATABASES['default']",
+        ),
+        {"django-no-health-checks": Severity.WARNING},
+    ),
+    (
+        "django with health checks",
+        pool(
+            "django",
+            {
+                "ENGINE": "django.db.backends.postgresql",
+                "CONN_MAX_AGE": 600,
+                "CONN_HEALTH_CHECKS": True,
+                "OPTIONS.keepalives_idle": 30,
+            },
+            call="DATABASES['default']",
+        ),
+        {},
+    ),
+    (
+        "django per-request connections",
+        pool(
+            "django",
+            {"ENGINE": "django.db.backends.postgresql", "OPTIONS.keepalives_idle": 30},
+            call="DATABASES['default']",
+        ),
+        {},
+    ),
+    (
+        "django sqlite",
+        pool("django", {"ENGINE": "django.db.backends.sqlite3", "CONN_MAX_AGE": 600}, call="DATABASES['default']"),
+        {},
+    ),
+    (
+        "flask defaults",
+        pool("flask_sqlalchemy", {"url": PG, "connect_args.keepalives": 1}, call="class Config"),
+        {"no-liveness-check": Severity.WARNING},
+    ),
 ]
 
 
@@ -105,27 +251,35 @@ def test_rules(name: str, scanned: ScannedPool, expected: dict[str, Severity]) -
 def test_evidence_says_where_values_come_from() -> None:
     engine = pool("sqlalchemy", {"url": PG, "pool_recycle": ScannedValue(-1, "app/config.py:9", "POOL_RECYCLE")})
     (finding,) = [f for f in check(engine) if f.code == "no-liveness-check"]
-    assert finding.evidence[1:] == ["pool_pre_ping not set (default false)",
-                                    "pool_recycle = -1 (app/config.py:9, $POOL_RECYCLE)"]
+    assert finding.evidence[1:] == [
+        "pool_pre_ping not set (default false)",
+        "pool_recycle = -1 (app/config.py:9, $POOL_RECYCLE)",
+    ]
 
 
-@pytest.mark.parametrize(("settings", "stack", "driver"), [
-    ({"url": "postgresql://h/db"}, "sqlalchemy", "psycopg2"),
-    ({"url": "postgresql+psycopg://h/db"}, "sqlalchemy", "psycopg"),
-    ({"url": "postgresql+asyncpg://h/db"}, "sqlalchemy", "asyncpg"),
-    ({"url": UNKNOWN}, "sqlalchemy", None),
-    ({}, "asyncpg", "asyncpg"),
-])
+@pytest.mark.parametrize(
+    ("settings", "stack", "driver"),
+    [
+        ({"url": "postgresql://h/db"}, "sqlalchemy", "psycopg2"),
+        ({"url": "postgresql+psycopg://h/db"}, "sqlalchemy", "psycopg"),
+        ({"url": "postgresql+asyncpg://h/db"}, "sqlalchemy", "asyncpg"),
+        ({"url": UNKNOWN}, "sqlalchemy", None),
+        ({}, "asyncpg", "asyncpg"),
+    ],
+)
 def test_driver_of(settings: dict[str, Any], stack: str, driver: str | None) -> None:
     assert driver_of(pool(stack, settings)) == driver
 
 
-@pytest.mark.parametrize(("settings", "port"), [
-    ({"url": "postgresql://u@h:6543/db"}, 6543),
-    ({"dsn": "host=h port=6432 dbname=x"}, 6432),
-    ({"HOST": "h", "PORT": "6432"}, 6432),
-    ({"url": "postgresql://h:5432/db"}, None),
-    ({"url": "postgresql://h/db"}, None),
-])
+@pytest.mark.parametrize(
+    ("settings", "port"),
+    [
+        ({"url": "postgresql://u@h:6543/db"}, 6543),
+        ({"dsn": "host=h port=6432 dbname=x"}, 6432),
+        ({"HOST": "h", "PORT": "6432"}, 6432),
+        ({"url": "postgresql://h:5432/db"}, None),
+        ({"url": "postgresql://h/db"}, None),
+    ],
+)
 def test_pooler_port(settings: dict[str, Any], port: int | None) -> None:
     assert pooler_port(pool("sqlalchemy", settings)) == port

@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 import pytest
 from cli_runner import run_in_process
-
 from harness import LocalPostgres
 
 # Unique per run, with every character a URL, a shell or ~/.pgpass treats specially.
@@ -32,7 +31,8 @@ TIMEOUT = 1.0
 
 def clean_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not (k.startswith(("PG", "POOL_DOCTOR_")) or k in ("DATABASE_URL", "COLUMNS"))
     }
     env.update(HOME=str(home), NO_COLOR="1", COLUMNS="120")
@@ -131,7 +131,11 @@ def by_prompt(c: Coordinates, args: list[str], home: Path) -> Run:
 
 
 SOURCES: dict[str, Source] = {
-    "url": by_url, "DATABASE_URL": by_database_url, "PGPASSWORD": by_pgpassword, "pgpass": by_pgpass, "prompt": by_prompt,
+    "url": by_url,
+    "DATABASE_URL": by_database_url,
+    "PGPASSWORD": by_pgpassword,
+    "pgpass": by_pgpass,
+    "prompt": by_prompt,
 }
 
 
@@ -177,8 +181,12 @@ def _has_option(name: str) -> bool:
 
 
 EVERY_OUTPUT = [
-    ["check"], ["check", "--json", "--debug"], ["recommend"], ["recommend", "--format", "json", "--debug"],
-    ["recommend", "--format", "python"], ["recommend", "--format", "toml"],
+    ["check"],
+    ["check", "--json", "--debug"],
+    ["recommend"],
+    ["recommend", "--format", "json", "--debug"],
+    ["recommend", "--format", "python"],
+    ["recommend", "--format", "toml"],
 ]
 
 
@@ -186,13 +194,24 @@ EVERY_OUTPUT = [
 def test_success_never_shows_the_password(source: str, server: Server, tmp_path: Path) -> None:
     # Rendering does not depend on where the password came from: every format once, via the URL.
     outputs = EVERY_OUTPUT if source == "url" else [["check", "--json", "--debug"], ["recommend", "--format", "python"]]
-    runs = [SOURCES[source](good(server), [*args, "--timeout", "10", "--fail-on", "never"] if args[0] == "check"
-                            else [*args, "--timeout", "10"], tmp_path) for args in outputs]
+    runs = [
+        SOURCES[source](
+            good(server),
+            [*args, "--timeout", "10", "--fail-on", "never"] if args[0] == "check" else [*args, "--timeout", "10"],
+            tmp_path,
+        )
+        for args in outputs
+    ]
     if source == "url" and _has_option("pgbouncer_admin_url"):
         # A second URL with the same password: the pooler console's (unused here, no pooler: never echoed).
         admin = f"postgresql://pgb_admin:{quote(SECRET, safe='')}@127.0.0.1:{server.closed_port}/pgbouncer"
-        runs.append(by_url(good(server), ["check", "--json", "--fail-on", "never", "--timeout", "10",
-                                          "--pgbouncer-admin-url", admin], tmp_path))
+        runs.append(
+            by_url(
+                good(server),
+                ["check", "--json", "--fail-on", "never", "--timeout", "10", "--pgbouncer-admin-url", admin],
+                tmp_path,
+            )
+        )
     for result in run_all(runs, tmp_path):
         assert result.code in (0, 1), result.context()
         assert "Traceback" not in result.stderr, result.context()
@@ -226,9 +245,15 @@ FAILURES: dict[str, Failure] = {
     "timeout": Failure(3, lambda s: Coordinates("127.0.0.1", str(s.silent_port), "sec_db", "sec_app")),
     "closed-port": Failure(3, lambda s: Coordinates("127.0.0.1", str(s.closed_port), "sec_db", "sec_app")),
     "bad-config": Failure(2, good, ("--config", "bad.toml"), config=b"[pool]\npool_size = -1\n"),
-    "malformed-url": Failure(2, lambda s: Coordinates("127.0.0.1", "abc", "sec_db", "sec_app", pg_env={"PGPORT": "abc"})),
-    "tls-refused": Failure(3, lambda s: Coordinates(
-        "127.0.0.1", str(s.port), "sec_db", "sec_app", "?sslmode=require", pg_env={"PGSSLMODE": "require"})),
+    "malformed-url": Failure(
+        2, lambda s: Coordinates("127.0.0.1", "abc", "sec_db", "sec_app", pg_env={"PGPORT": "abc"})
+    ),
+    "tls-refused": Failure(
+        3,
+        lambda s: Coordinates(
+            "127.0.0.1", str(s.port), "sec_db", "sec_app", "?sslmode=require", pg_env={"PGSSLMODE": "require"}
+        ),
+    ),
 }
 
 
@@ -268,9 +293,28 @@ def test_failures_never_show_the_password(failure: str, server: Server, tmp_path
 def test_probe_never_shows_the_password(server: Server, tmp_path: Path) -> None:
     """The probe breaks connections on purpose and reports what the driver said: none of it may hold the password."""
     runs = [
-        by_url(good(server), ["probe", "--json", "--debug", "--timeout", "10", "--connections", "2", "--load-seconds", "0.2"], tmp_path),
-        by_pgpassword(good(server), ["probe", "--timeout", "10", "--connections", "1", "--load-seconds", "0.1",
-                                     "--scenario", "backend_terminated", "--scenario", "network_reset"], tmp_path),
+        by_url(
+            good(server),
+            ["probe", "--json", "--debug", "--timeout", "10", "--connections", "2", "--load-seconds", "0.2"],
+            tmp_path,
+        ),
+        by_pgpassword(
+            good(server),
+            [
+                "probe",
+                "--timeout",
+                "10",
+                "--connections",
+                "1",
+                "--load-seconds",
+                "0.1",
+                "--scenario",
+                "backend_terminated",
+                "--scenario",
+                "network_reset",
+            ],
+            tmp_path,
+        ),
     ]
     for result in run_all(runs, tmp_path):
         assert result.code in (0, 1), result.context()

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from cli_runner import Run, run_pool_doctor
-
 from harness import LocalPostgres
 
 PASSWORD = "stacks-pw-Qx7"
@@ -27,8 +26,16 @@ def server(pg_bindirs: list[Path]) -> Any:
 def run(server: LocalPostgres, tmp_path: Path, command: str, config: str, *extra: str) -> Run:
     path = tmp_path / "pool-doctor.toml"
     path.write_text(config)
-    return run_pool_doctor(command, "--url", server.url("app", PASSWORD, "appdb"), "--config", str(path), *extra,
-                           secret=PASSWORD, cwd=tmp_path)
+    return run_pool_doctor(
+        command,
+        "--url",
+        server.url("app", PASSWORD, "appdb"),
+        "--config",
+        str(path),
+        *extra,
+        secret=PASSWORD,
+        cwd=tmp_path,
+    )
 
 
 def severities(result: Run) -> dict[str, str]:
@@ -45,28 +52,40 @@ CASES = [
     ('[pool]\nstack = "django"\nCONN_MAX_AGE = 600\nCONN_HEALTH_CHECKS = true\n', (), False),
     ('[pool]\nstack = "django"\nCONN_MAX_AGE = 0\n', (), False),
     ('[pool]\npoolclass = "NullPool"\n', (), False),
-    ('[pool]\n', (), True),  # SQLAlchemy's QueuePool defaults: the incident
+    ("[pool]\n", (), True),  # SQLAlchemy's QueuePool defaults: the incident
 ]
 
 
 @pytest.mark.parametrize(("config", "extra", "critical"), CASES, ids=[c[0].replace("\n", " ") for c in CASES])
-def test_each_stack_is_judged_by_its_own_semantics(server: LocalPostgres, tmp_path: Path, config: str,
-                                                   extra: tuple[str, ...], critical: bool) -> None:
+def test_each_stack_is_judged_by_its_own_semantics(
+    server: LocalPostgres, tmp_path: Path, config: str, extra: tuple[str, ...], critical: bool
+) -> None:
     found = severities(run(server, tmp_path, "check", config, "--json", *extra))
     assert (found.get("idle-session-timeout") == "critical") is critical, found
 
 
-@pytest.mark.parametrize(("seconds", "fixed_by"), [(240, "min_size = 0\nmax_inactive_connection_lifetime = 200\n"),
-                                                  (350, "min_size = 0\n")])
+@pytest.mark.parametrize(
+    ("seconds", "fixed_by"), [(240, "min_size = 0\nmax_inactive_connection_lifetime = 200\n"), (350, "min_size = 0\n")]
+)
 def test_asyncpg_pool_behind_a_middlebox(server: LocalPostgres, tmp_path: Path, seconds: int, fixed_by: str) -> None:
     """asyncpg 0.32 keeps min_size connections past max_inactive_connection_lifetime (pool_doctor/stacks/FACTS.md):
     with min_size = max_size = 10 a reset by any middlebox reaches the app; with min_size 0 the idle timer
     (300 s by default) retires every idle connection, which is soon enough for 350 s but not for 240 s."""
-    found = severities(run(server, tmp_path, "check", '[pool]\nstack = "asyncpg"\n', "--json",
-                           "--network-idle-timeout", str(seconds)))
+    found = severities(
+        run(server, tmp_path, "check", '[pool]\nstack = "asyncpg"\n', "--json", "--network-idle-timeout", str(seconds))
+    )
     assert found.get("network-idle-timeout") == "critical", found
-    fixed = severities(run(server, tmp_path, "check", '[pool]\nstack = "asyncpg"\n' + fixed_by, "--json",
-                           "--network-idle-timeout", str(seconds)))
+    fixed = severities(
+        run(
+            server,
+            tmp_path,
+            "check",
+            '[pool]\nstack = "asyncpg"\n' + fixed_by,
+            "--json",
+            "--network-idle-timeout",
+            str(seconds),
+        )
+    )
     assert "network-idle-timeout" not in fixed, fixed
 
 
@@ -77,8 +96,9 @@ def test_a_key_of_another_stack_is_a_warning_naming_it(server: LocalPostgres, tm
 
 
 @pytest.mark.parametrize("stack", ["asyncpg", "psycopg_pool", "django"])
-def test_recommend_toml_fed_back_to_check_clears_the_findings(server: LocalPostgres, tmp_path: Path,
-                                                              stack: str) -> None:
+def test_recommend_toml_fed_back_to_check_clears_the_findings(
+    server: LocalPostgres, tmp_path: Path, stack: str
+) -> None:
     config = f'[pool]\nstack = "{stack}"\n' + ("CONN_MAX_AGE = 600\n" if stack == "django" else "")
     before = severities(run(server, tmp_path, "check", config, "--json", "--network-idle-timeout", "240"))
     assert any(s in ("critical", "warning") for s in before.values()), before
@@ -99,13 +119,14 @@ def test_recommend_python_is_code_in_the_stacks_own_terms(server: LocalPostgres,
     assert marker in code, code
 
 
-def test_the_psycopg_pool_snippet_builds_a_pool_that_answers(server: LocalPostgres, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_psycopg_pool_snippet_builds_a_pool_that_answers(
+    server: LocalPostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = run(server, tmp_path, "recommend", '[pool]\nstack = "psycopg_pool"\n', "--format", "python")
     assert result.code == 0, result.stderr
     monkeypatch.setenv("PGPASSWORD", PASSWORD)  # the snippet leaves the password to libpq, as it says
     namespace: dict[str, Any] = {}
-    exec(compile(result.stdout, "<snippet>", "exec"), namespace)  # noqa: S102 - the command's own output
+    exec(compile(result.stdout, "<snippet>", "exec"), namespace)
     pool = namespace["pool"]
     try:
         with pool.connection(timeout=10) as conn:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import LocalPostgres
 
 from pool_doctor.errors import ConfigError
-from harness import LocalPostgres
 from pool_doctor.path import Limit, Outcome, PoolPolicy, Provenance, Shape, judge
 from pool_doctor.path.model import Layer
 from pool_doctor.path.policy import Knob
@@ -32,13 +32,22 @@ PASSWORD = "stacks-pw"
 
 
 def server_close(seconds: float = 2.0) -> Limit:
-    return Limit("idle_session_timeout", seconds, Shape.CLOSE, Layer.SERVER, "PostgreSQL", "ALTER ROLE",
-                 Provenance.SERVER)
+    return Limit(
+        "idle_session_timeout", seconds, Shape.CLOSE, Layer.SERVER, "PostgreSQL", "ALTER ROLE", Provenance.SERVER
+    )
 
 
 def middlebox(seconds: float, shape: Shape = Shape.RESET) -> Limit:
-    return Limit("idle_timeout", seconds, shape, Layer.NETWORK, "a middlebox", "[network] idle_timeout",
-                 Provenance.CONFIGURED, refreshed_by_keepalives=True)
+    return Limit(
+        "idle_timeout",
+        seconds,
+        shape,
+        Layer.NETWORK,
+        "a middlebox",
+        "[network] idle_timeout",
+        Provenance.CONFIGURED,
+        refreshed_by_keepalives=True,
+    )
 
 
 def outcome(policy: PoolPolicy, limit: Limit) -> Outcome:
@@ -67,8 +76,7 @@ KEEPALIVE = (60.0, Knob("server_settings.tcp_keepalives_idle", "60"))
         ({"max_inactive_connection_lifetime": "60s", "min_size": 2}, "asyncpg 0.32.0", 60.0, 2),
     ],
 )
-def test_asyncpg_mapping(values: dict[str, object], version: str | None, max_idle: float | None,
-                         spares: int) -> None:
+def test_asyncpg_mapping(values: dict[str, object], version: str | None, max_idle: float | None, spares: int) -> None:
     policy = asyncpg_pool.policy(values, hang=HANG, keepalive=KEEPALIVE, version=version)
     assert (policy.stack, policy.max_idle, policy.spares) == ("asyncpg", max_idle, spares)
     assert policy.notices_close and not policy.ping and policy.max_age is None and policy.reuses
@@ -106,8 +114,7 @@ def test_asyncpg_defaults_judged(version: str | None, limit: Limit, expected: Ou
         ({"min_size": 2, "max_size": 10}, 600.0 * 9, 2, False),
     ],
 )
-def test_psycopg_pool_mapping(values: dict[str, object], max_idle: float | None, spares: int,
-                              ping: bool) -> None:
+def test_psycopg_pool_mapping(values: dict[str, object], max_idle: float | None, spares: int, ping: bool) -> None:
     policy = psycopg_pool.policy(values)
     if spares:
         max_idle = policy.max_idle  # the bound only matters without spares; pinned where spares = 0
@@ -132,8 +139,9 @@ def test_psycopg_pool_max_lifetime_bounds_no_checkout() -> None:
         ({"CONN_MAX_AGE": 1}, True, 1.0, False, Outcome.SURVIVES),  # 1 s <= 2 s - 1 s margin
     ],
 )
-def test_django_mapping(values: dict[str, object], reuses: bool, max_age: float | None, ping: bool,
-                        expected: Outcome) -> None:
+def test_django_mapping(
+    values: dict[str, object], reuses: bool, max_age: float | None, ping: bool, expected: Outcome
+) -> None:
     policy = django.policy(values)
     assert (policy.reuses, policy.max_age, policy.ping) == (reuses, max_age, ping)
     assert policy.stack == "django" and not policy.notices_close
@@ -165,8 +173,9 @@ def test_django_bounds_are_named_where_a_django_user_sets_them() -> None:
         ({"server_lifetime": 0}, None, 600.0, 0, False),  # each server connection serves once
     ],
 )
-def test_pgbouncer_mapping(values: dict[str, object], max_age: float | None, max_idle: float | None,
-                           spares: int, reuses: bool) -> None:
+def test_pgbouncer_mapping(
+    values: dict[str, object], max_age: float | None, max_idle: float | None, spares: int, reuses: bool
+) -> None:
     policy = pgbouncer.policy(values)
     assert (policy.max_age, policy.max_idle, policy.spares, policy.reuses) == (max_age, max_idle, spares, reuses)
     assert policy.notices_close and policy.ping
@@ -190,8 +199,11 @@ def test_pgbouncer_without_check_query_does_not_ping() -> None:
     [
         (asyncpg_pool, {"min_size": 1, "command_timeout": 5, "pool_size": 5}, ["pool_size"]),
         (psycopg_pool, {"min_size": 1, "check": "check_connection", "pool_recycle": 5}, ["pool_recycle"]),
-        (django, {"CONN_MAX_AGE": 0, "OPTIONS": {"pool": {"min_size": 1, "check": "x", "size": 2}}, "max_age": 1},
-         ["max_age", "OPTIONS.pool.check", "OPTIONS.pool.size"]),
+        (
+            django,
+            {"CONN_MAX_AGE": 0, "OPTIONS": {"pool": {"min_size": 1, "check": "x", "size": 2}}, "max_age": 1},
+            ["max_age", "OPTIONS.pool.check", "OPTIONS.pool.size"],
+        ),
         (pgbouncer, {"server_idle_timeout": 5, "server_idle_timout": 5}, ["server_idle_timout"]),
     ],
 )
@@ -233,7 +245,7 @@ def _concurrently(cases: Mapping[str, Callable[[], object]]) -> dict[str, object
     def run(name: str, case: Callable[[], object]) -> None:
         try:
             results[name] = case()
-        except Exception as exc:  # noqa: BLE001 - the error is the observation
+        except Exception as exc:
             results[name] = exc
 
     threads = [threading.Thread(target=run, args=item, daemon=True) for item in cases.items()]
@@ -257,7 +269,7 @@ def test_asyncpg_pool_real_runs_match_the_judge(server: LocalPostgres) -> None:
             await asyncio.sleep(IDLE)
             after = await asyncio.wait_for(pool.fetchval("select pg_backend_pid()"), 10)
             return "replaced" if after != before else "same"
-        except Exception as exc:  # noqa: BLE001 - the error is the observation
+        except Exception as exc:
             return exc
         finally:
             pool.terminate()
@@ -275,13 +287,18 @@ def test_asyncpg_pool_real_runs_match_the_judge(server: LocalPostgres) -> None:
     real = asyncio.run(scenario())
     judged = {
         "server close": outcome(asyncpg_pool.policy({"min_size": 1, "max_size": 1}), server_close()),
-        "reset, floor": outcome(asyncpg_pool.policy(
-            {"min_size": 1, "max_size": 1, "max_inactive_connection_lifetime": 1}), middlebox(2.0)),
-        "reset, no floor": outcome(asyncpg_pool.policy(
-            {"min_size": 0, "max_size": 1, "max_inactive_connection_lifetime": 1}), middlebox(2.0)),
+        "reset, floor": outcome(
+            asyncpg_pool.policy({"min_size": 1, "max_size": 1, "max_inactive_connection_lifetime": 1}), middlebox(2.0)
+        ),
+        "reset, no floor": outcome(
+            asyncpg_pool.policy({"min_size": 0, "max_size": 1, "max_inactive_connection_lifetime": 1}), middlebox(2.0)
+        ),
     }
-    assert judged == {"server close": Outcome.REPLACED, "reset, floor": Outcome.FAILS,
-                      "reset, no floor": Outcome.SURVIVES}
+    assert judged == {
+        "server close": Outcome.REPLACED,
+        "reset, floor": Outcome.FAILS,
+        "reset, no floor": Outcome.SURVIVES,
+    }
     assert real["server close"] == "replaced"  # a new backend: the pool saw the close and reconnected
     assert isinstance(real["reset, floor"], Exception), real  # 0.32 kept the floor connection past the reset
     assert real["reset, no floor"] == "replaced"
@@ -293,8 +310,9 @@ def test_asyncpg_max_queries_retires_after_that_many_queries(server: LocalPostgr
     import asyncpg
 
     async def pids() -> list[int]:
-        pool = await asyncpg.create_pool(server.url("stk_plain", PASSWORD), min_size=1, max_size=1,
-                                         max_queries=2, timeout=5)
+        pool = await asyncpg.create_pool(
+            server.url("stk_plain", PASSWORD), min_size=1, max_size=1, max_queries=2, timeout=5
+        )
         try:
             return [await pool.fetchval("select pg_backend_pid()") for _ in range(4)]
         finally:
@@ -310,8 +328,14 @@ def test_psycopg_pool_real_runs_match_the_judge(server: LocalPostgres) -> None:
 
     def one(**kwargs: Any) -> object:
         check = ConnectionPool.check_connection if kwargs.pop("check", None) else None
-        with ConnectionPool(server.url("stk_idle", PASSWORD), min_size=1, max_size=1, check=check,
-                            kwargs={"connect_timeout": 5}, **kwargs) as pool:
+        with ConnectionPool(
+            server.url("stk_idle", PASSWORD),
+            min_size=1,
+            max_size=1,
+            check=check,
+            kwargs={"connect_timeout": 5},
+            **kwargs,
+        ) as pool:
             pool.wait(10)
             with pool.connection(timeout=10) as conn:
                 before = conn.execute("select pg_backend_pid()").fetchone()
@@ -390,12 +414,24 @@ def test_django_real_runs_match_the_judge(server: LocalPostgres) -> None:
     }
     # Its own process: django.conf.settings is configured once per process, and must not leak into others.
     env = {**os.environ, "STK_PASSWORD": PASSWORD, "STK_HOST": server.host, "STK_PORT": str(server.port)}
-    done = subprocess.run([sys.executable, "-c", _DJANGO_RUN, json.dumps(cases), str(IDLE)],
-                          check=False, capture_output=True, text=True, timeout=60, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", _DJANGO_RUN, json.dumps(cases), str(IDLE)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     real = json.loads(done.stdout.strip().splitlines()[-1])
-    expected = {"age600": Outcome.FAILS, "age600_health": Outcome.REPLACED, "age0": Outcome.SURVIVES,
-                "forever": Outcome.FAILS, "pool": Outcome.FAILS, "pool_health": Outcome.REPLACED}
+    expected = {
+        "age600": Outcome.FAILS,
+        "age600_health": Outcome.REPLACED,
+        "age0": Outcome.SURVIVES,
+        "forever": Outcome.FAILS,
+        "pool": Outcome.FAILS,
+        "pool_health": Outcome.REPLACED,
+    }
     for name, values in cases.items():
         judged = outcome(django.policy(values), server_close())
         assert judged is expected[name], name
@@ -411,27 +447,36 @@ def test_pgbouncer_server_pool_real_runs_match_the_judge(server: LocalPostgres, 
 
     users = {"stk_idle": PASSWORD, "stk_plain": PASSWORD}
     killed = make_pgbouncer(server, pool_mode="transaction", users=users)
-    spare = make_pgbouncer(server, pool_mode="transaction", users=users,
-                           settings={"server_idle_timeout": "1", "min_pool_size": "1"})
-    no_spare = make_pgbouncer(server, pool_mode="transaction", users=users,
-                              settings={"server_idle_timeout": "1", "min_pool_size": "0"})
-    aged = make_pgbouncer(server, pool_mode="transaction", users=users,
-                          settings={"server_idle_timeout": "0", "server_lifetime": "1", "min_pool_size": "1"})
+    spare = make_pgbouncer(
+        server, pool_mode="transaction", users=users, settings={"server_idle_timeout": "1", "min_pool_size": "1"}
+    )
+    no_spare = make_pgbouncer(
+        server, pool_mode="transaction", users=users, settings={"server_idle_timeout": "1", "min_pool_size": "0"}
+    )
+    aged = make_pgbouncer(
+        server,
+        pool_mode="transaction",
+        users=users,
+        settings={"server_idle_timeout": "0", "server_lifetime": "1", "min_pool_size": "1"},
+    )
 
     def one(bouncer: Any, role: str, idle: float) -> object:
-        with psycopg.connect(bouncer.url(role, PASSWORD), autocommit=True, prepare_threshold=None,
-                             connect_timeout=5) as conn:
+        with psycopg.connect(
+            bouncer.url(role, PASSWORD), autocommit=True, prepare_threshold=None, connect_timeout=5
+        ) as conn:
             before = conn.execute("select pg_backend_pid()").fetchone()
             time.sleep(idle)
             after = conn.execute("select pg_backend_pid()").fetchone()
             return "replaced" if after != before else "same"
 
-    real = _concurrently({
-        "server close": lambda: one(killed, "stk_idle", IDLE),
-        "idle timeout, min_pool_size 1": lambda: one(spare, "stk_plain", 2.5),
-        "idle timeout, min_pool_size 0": lambda: one(no_spare, "stk_plain", 2.5),
-        "lifetime, min_pool_size 1": lambda: one(aged, "stk_plain", 2.5),
-    })
+    real = _concurrently(
+        {
+            "server close": lambda: one(killed, "stk_idle", IDLE),
+            "idle timeout, min_pool_size 1": lambda: one(spare, "stk_plain", 2.5),
+            "idle timeout, min_pool_size 0": lambda: one(no_spare, "stk_plain", 2.5),
+            "lifetime, min_pool_size 1": lambda: one(aged, "stk_plain", 2.5),
+        }
+    )
     config = {row[0]: row[1] for row in killed.admin("SHOW CONFIG")}
     assert outcome(pgbouncer.policy(config), server_close()) is Outcome.REPLACED
     # The app's query after its idle gap got a fresh server connection: PgBouncer dropped the closed one

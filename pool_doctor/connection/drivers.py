@@ -151,13 +151,18 @@ class Driver:
             raise UsageError(
                 f"{self.name} does not take {word.group(1) if word else 'an argument'} given in {spec.display()}: "
                 "the app's own connect would fail the same way"
-                + (" (asyncpg takes session settings as connect_args={'server_settings': {...}})"
-                   if self.name == "asyncpg" else "")
+                + (
+                    " (asyncpg takes session settings as connect_args={'server_settings': {...}})"
+                    if self.name == "asyncpg"
+                    else ""
+                )
             ) from None
-        except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
+        except Exception as exc:
             if "timeout expired" in str(exc):  # libpq's connect_timeout
                 raise ConnectError(f"timed out after {timeout:g}s connecting to {spec.display()}") from None
-            raise ConnectError(f"cannot connect to {spec.display()}: {describe_error(exc)}{_startup_hint(exc, spec)}") from None
+            raise ConnectError(
+                f"cannot connect to {spec.display()}: {describe_error(exc)}{_startup_hint(exc, spec)}"
+            ) from None
 
 
 # The driver's exception when the next request uses a connection a limit ended, through SQLAlchemy.
@@ -168,14 +173,14 @@ ERROR_TEXTS: dict[str, dict[Any, str]] = {
     },
     "psycopg": {
         ("close", "idle_session_timeout"): "psycopg's IdleSessionTimeout: terminating connection due to "
-                                           "idle-session timeout",
+        "idle-session timeout",
         "close": "psycopg's OperationalError: server closed the connection unexpectedly",
         "reset": "psycopg's OperationalError: server closed the connection unexpectedly",
     },
     "psycopg2": {
         "close": "psycopg2's OperationalError: server closed the connection unexpectedly",
         "reset": "psycopg2's OperationalError: server closed the connection unexpectedly (with TLS: SSL "
-                 "SYSCALL error: EOF detected)",
+        "SYSCALL error: EOF detected)",
     },
 }
 
@@ -230,7 +235,7 @@ class _Asyncpg(Session):
     async def close(self) -> None:
         try:
             await asyncio.wait_for(self.conn.close(), 2)
-        except Exception:  # noqa: BLE001 - a dead connection needs no goodbye
+        except Exception:
             self.conn.terminate()
 
     def terminate(self) -> None:
@@ -271,21 +276,25 @@ class _Psycopg(Session):
     async def close(self) -> None:
         try:
             await asyncio.wait_for(self.conn.close(), 2)
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.terminate()
 
     def terminate(self) -> None:
         try:
             self.conn.pgconn.finish()
-        except Exception:  # noqa: BLE001 - already gone
+        except Exception:
             pass
 
 
 async def _open_psycopg(kwargs: dict[str, Any], timeout: float) -> Session:
     import psycopg
 
-    kwargs = {**kwargs, "application_name": APPLICATION_NAME, "autocommit": True,
-              "connect_timeout": max(2, round(timeout))}
+    kwargs = {
+        **kwargs,
+        "application_name": APPLICATION_NAME,
+        "autocommit": True,
+        "connect_timeout": max(2, round(timeout)),
+    }
     kwargs.pop("prepare_threshold", None)
     return _Psycopg(await psycopg.AsyncConnection.connect(**kwargs))
 
@@ -310,7 +319,7 @@ class _Psycopg2(Session):
     async def close(self) -> None:
         try:
             await in_thread(self.conn.close, 2)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
     def terminate(self) -> None:
@@ -320,7 +329,7 @@ class _Psycopg2(Session):
     def _close_quietly(self) -> None:
         try:
             self.conn.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 
@@ -345,7 +354,7 @@ async def in_thread(func: Callable[[], T], timeout: float) -> T:
     def work() -> None:
         try:
             result = func()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+        except BaseException as exc:
             loop.call_soon_threadsafe(deliver, future.set_exception, exc)
         else:
             loop.call_soon_threadsafe(deliver, future.set_result, result)
@@ -375,10 +384,15 @@ def describe_error(exc: BaseException) -> str:
 def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
     """A hint when the peer broke the startup protocol, which usually means it is not PostgreSQL at all."""
     text = str(exc)
-    not_postgres = ("expected authentication request", "received invalid response to SSL negotiation",
-                    "server closed the connection unexpectedly")
-    if type(exc).__name__ == "ConnectionDoesNotExistError" or any(words in text for words in not_postgres) or (
-        "rejected SSL upgrade" in text and spec.sslmode not in ("require", "verify-ca", "verify-full")
+    not_postgres = (
+        "expected authentication request",
+        "received invalid response to SSL negotiation",
+        "server closed the connection unexpectedly",
+    )
+    if (
+        type(exc).__name__ == "ConnectionDoesNotExistError"
+        or any(words in text for words in not_postgres)
+        or ("rejected SSL upgrade" in text and spec.sslmode not in ("require", "verify-ca", "verify-full"))
     ):
         return " (the server broke off the PostgreSQL startup: is PostgreSQL, or a pooler, listening on that port?)"
     if "rejected SSL upgrade" in text or "server does not support SSL" in text:

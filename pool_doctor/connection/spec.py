@@ -24,8 +24,13 @@ from pool_doctor.errors import UsageError
 MASK = "***"
 SCHEMES = ("postgresql", "postgres")
 # The URL's +driver, as SQLAlchemy names it, to the driver the app really loads.
-DRIVERS = {"asyncpg": "asyncpg", "psycopg": "psycopg", "psycopg_async": "psycopg", "psycopg2": "psycopg2",
-           "psycopg2cffi": "psycopg2"}
+DRIVERS = {
+    "asyncpg": "asyncpg",
+    "psycopg": "psycopg",
+    "psycopg_async": "psycopg",
+    "psycopg2": "psycopg2",
+    "psycopg2cffi": "psycopg2",
+}
 DEFAULT_DRIVER = "psycopg2"  # SQLAlchemy's default for a plain postgresql:// URL
 
 
@@ -212,8 +217,9 @@ def _checked(spec: ConnectionSpec, text: str) -> ConnectionSpec:
     port_text = spec.param("port")
     if port_text:
         ports = port_text.split(",")
-        if len(ports) not in (1, len(spec.hosts)) or not all(p.strip().isdigit() and 0 < int(p) < 65536
-                                                              for p in ports if p.strip()):
+        if len(ports) not in (1, len(spec.hosts)) or not all(
+            p.strip().isdigit() and 0 < int(p) < 65536 for p in ports if p.strip()
+        ):
             raise UsageError(f"malformed connection string {shown(text)}: port {port_text} is out of range (1-65535)")
     return spec
 
@@ -227,8 +233,9 @@ def _parse_url(text: str, origin: str) -> ConnectionSpec:
             "(postgresql://, postgresql+asyncpg://, postgresql+psycopg://, postgresql+psycopg2://)"
         )
     if url_driver and url_driver not in DRIVERS:
-        raise UsageError(f"unknown PostgreSQL driver {url_driver!r} in {shown(text)} "
-                         f"(SQLAlchemy's are {', '.join(sorted(DRIVERS))})")
+        raise UsageError(
+            f"unknown PostgreSQL driver {url_driver!r} in {shown(text)} (SQLAlchemy's are {', '.join(sorted(DRIVERS))})"
+        )
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -268,9 +275,13 @@ def _parse_url(text: str, origin: str) -> ConnectionSpec:
         params.update(_hosts_from_query(hosts, params.get("port")))
     driver = DRIVERS.get(url_driver, DEFAULT_DRIVER)
     return ConnectionSpec(
-        driver=driver, params=tuple(params.items()),
+        driver=driver,
+        params=tuple(params.items()),
         password=SecretStr(str(password)) if password is not None else None,
-        driver_args=tuple(driver_args), origin=origin, form="url", url_driver=url_driver,
+        driver_args=tuple(driver_args),
+        origin=origin,
+        form="url",
+        url_driver=url_driver,
         driver_origin="the URL" if url_driver else "SQLAlchemy's default for postgresql://",
     )
 
@@ -324,8 +335,12 @@ def _parse_libpq(text: str, origin: str, form: str) -> ConnectionSpec:
                 parsed.setdefault(key, value)
     params = tuple((str(k), str(v)) for k, v in parsed.items() if v is not None and k != "service")
     return ConnectionSpec(
-        driver=DEFAULT_DRIVER, params=params, password=SecretStr(str(password)) if password is not None else None,
-        origin=origin, form=form, driver_origin="SQLAlchemy's default for a connection string without +driver",
+        driver=DEFAULT_DRIVER,
+        params=params,
+        password=SecretStr(str(password)) if password is not None else None,
+        origin=origin,
+        form=form,
+        driver_origin="SQLAlchemy's default for a connection string without +driver",
     )
 
 
@@ -348,9 +363,13 @@ def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -
     params: dict[str, str] = {}
     if env.get("PGSERVICE"):
         params.update({k: v for k, v in service_params(env["PGSERVICE"]).items() if k != "password"})
-    spec = ConnectionSpec(driver=DEFAULT_DRIVER, params=tuple(params.items()), origin="PG* environment",
-                          form="environment",
-                          driver_origin="SQLAlchemy's default for a connection string without +driver")
+    spec = ConnectionSpec(
+        driver=DEFAULT_DRIVER,
+        params=tuple(params.items()),
+        origin="PG* environment",
+        form="environment",
+        driver_origin="SQLAlchemy's default for a connection string without +driver",
+    )
     return _with_libpq_password(spec, env)
 
 
@@ -384,8 +403,11 @@ def libpq_defaults() -> dict[str, str]:
     """What libpq would use for keywords left out: the PG* variables (and PGSERVICE's service file)."""
     from psycopg import pq
 
-    return {o.keyword.decode(): o.val.decode() for o in pq.Conninfo.get_defaults()
-            if o.val is not None and o.keyword != b"password"}
+    return {
+        o.keyword.decode(): o.val.decode()
+        for o in pq.Conninfo.get_defaults()
+        if o.val is not None and o.keyword != b"password"
+    }
 
 
 def service_params(name: str) -> dict[str, str]:
@@ -422,9 +444,7 @@ def parse_options(options: str) -> dict[str, str]:
         item = None
         if word == "-c" and index + 1 < len(words):
             item, index = words[index + 1], index + 1
-        elif word.startswith("-c"):
-            item = word[2:]
-        elif word.startswith("--"):
+        elif word.startswith("-c") or word.startswith("--"):
             item = word[2:]
         if item and "=" in item:
             name, value = item.split("=", 1)

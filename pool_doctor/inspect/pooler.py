@@ -15,9 +15,9 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.durations import parse_duration
 from pool_doctor.model import ServerFacts
-from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.platforms import Recognised
 
 NONE = "none"
@@ -117,8 +117,11 @@ def with_documented(live: PoolerFacts | None, platform: Recognised | None) -> Po
     source = f"documented by {entry.vendor}"
     line = f"{source}: {documented.software} in {documented.mode} mode on {entry.name}"
     if documented.prepared_statements is not None:
-        line += ("; named prepared statements are supported" if documented.prepared_statements
-                 else "; named prepared statements are not supported")
+        line += (
+            "; named prepared statements are supported"
+            if documented.prepared_statements
+            else "; named prepared statements are not supported"
+        )
     # PgBouncer's settings as the vendor names them ("pgbouncer.max_prepared_statements" on Azure).
     settings = {key.removeprefix("pgbouncer."): value for key, value in documented.settings}
     settings = {key: value for key, value in settings.items() if key in CONFIG_KEYS}
@@ -127,15 +130,30 @@ def with_documented(live: PoolerFacts | None, platform: Recognised | None) -> Po
     kind = SESSION if documented.mode == "session" else TRANSACTION
     if live is None or live.kind in (NONE, UNKNOWN):
         seen = list(live.evidence) if live is not None else []
-        return PoolerFacts(kind, [*seen, line], product=documented.software, pool_mode=documented.mode,
-                           config=settings, documented_by=source, prepared_statements=documented.prepared_statements)
+        return PoolerFacts(
+            kind,
+            [*seen, line],
+            product=documented.software,
+            pool_mode=documented.mode,
+            config=settings,
+            documented_by=source,
+            prepared_statements=documented.prepared_statements,
+        )
     config = {**settings, **live.config}  # SHOW CONFIG, when read, over the documented values
     evidence = [*live.evidence, line]
     if live.kind != kind and live.pool_mode is None:
-        evidence.append(f"the live test says {live.kind} pooling, not the documented {documented.mode}: "
-                        "trusting what the connection showed")
-    return replace(live, evidence=evidence, product=live.product or documented.software, config=config,
-                   documented_by=source, prepared_statements=documented.prepared_statements)
+        evidence.append(
+            f"the live test says {live.kind} pooling, not the documented {documented.mode}: "
+            "trusting what the connection showed"
+        )
+    return replace(
+        live,
+        evidence=evidence,
+        product=live.product or documented.software,
+        config=config,
+        documented_by=source,
+        prepared_statements=documented.prepared_statements,
+    )
 
 
 def startup_answered_elsewhere(facts: ServerFacts) -> bool:
@@ -162,12 +180,16 @@ async def detect(conn: Any, target: ConnectionSpec, facts: ServerFacts, timeout:
     evidence = clues(facts, target)
     if not startup_answered_elsewhere(facts):
         # A port that differs alone is a plain forwarder (Docker's -p, a Kubernetes service, a load balancer).
-        return PoolerFacts(NONE, evidence or ["the startup PID is the backend PID and the server port is the dialled port"])
+        return PoolerFacts(
+            NONE, evidence or ["the startup PID is the backend PID and the server port is the dialled port"]
+        )
     kind, more = await _pooling_mode(conn, target, facts.backend_pid, timeout)
     return PoolerFacts(kind, evidence + more)
 
 
-async def _pooling_mode(conn: Any, target: ConnectionSpec, first_pid: int | None, timeout: float) -> tuple[str, list[str]]:
+async def _pooling_mode(
+    conn: Any, target: ConnectionSpec, first_pid: int | None, timeout: float
+) -> tuple[str, list[str]]:
     """A second client holds a transaction open while the first runs another one.
 
     Session pooling keeps the first client on its backend; transaction pooling handed that backend (idle
@@ -179,13 +201,13 @@ async def _pooling_mode(conn: Any, target: ConnectionSpec, first_pid: int | None
     step = min(timeout, 3.0)
     try:
         other = await connect(target, timeout)
-    except Exception as exc:  # noqa: BLE001 - the mode stays unknown; check still reports the rest
+    except Exception as exc:
         return UNKNOWN, [f"a second connection to tell the pooling mode failed: {describe_error(exc)}"]
     try:
         try:
             await other.fetchval("BEGIN", timeout=step)
             other_pid = await other.fetchval("SELECT pg_backend_pid()", timeout=step)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if "statement pooling" in str(exc):
                 return TRANSACTION, [f"a transaction block was refused: {describe_error(exc)} (statement pooling)"]
             return UNKNOWN, [f"a second client's transaction failed: {describe_error(exc)}"]
@@ -214,7 +236,7 @@ async def _pooling_mode(conn: Any, target: ConnectionSpec, first_pid: int | None
 async def _quietly(awaitable: Any) -> None:
     try:
         await asyncio.wait_for(awaitable, 2)
-    except Exception:  # noqa: BLE001 - cleanup of a probe connection
+    except Exception:
         pass
 
 
@@ -234,10 +256,12 @@ async def read_admin(pooler: PoolerFacts, target: ConnectionSpec, timeout: float
         rows = await asyncio.wait_for(_console(target, timeout), timeout + 1)
     except TimeoutError:
         return replace(pooler, admin=shown, admin_error=f"the console at {shown} did not answer within {timeout:g}s")
-    except Exception as exc:  # noqa: BLE001 - not PgBouncer, or no admin/stats rights: the report says so
+    except Exception as exc:
         from pool_doctor.connection.drivers import describe_error
 
-        return replace(pooler, admin=shown, admin_error=f"cannot read PgBouncer's console at {shown}: {describe_error(exc)}")
+        return replace(
+            pooler, admin=shown, admin_error=f"cannot read PgBouncer's console at {shown}: {describe_error(exc)}"
+        )
     version, config_rows, pools = rows
     config = {row["key"]: str(row["value"]) for row in config_rows if row.get("key") in CONFIG_KEYS}
     mode = config.get("pool_mode")
@@ -252,7 +276,9 @@ async def read_admin(pooler: PoolerFacts, target: ConnectionSpec, timeout: float
     )
 
 
-async def _console(target: ConnectionSpec, timeout: float) -> tuple[str | None, list[dict[str, Any]], list[dict[str, Any]]]:
+async def _console(
+    target: ConnectionSpec, timeout: float
+) -> tuple[str | None, list[dict[str, Any]], list[dict[str, Any]]]:
     import psycopg
     from psycopg.rows import dict_row
 
@@ -261,10 +287,16 @@ async def _console(target: ConnectionSpec, timeout: float) -> tuple[str | None, 
     password = target.password.get_secret_value() if target.password is not None else None
     host, port = resolve_address(target.host, target.port)
     conn = await psycopg.AsyncConnection.connect(
-        host=host, port=port, user=target.user, password=password, dbname=target.database,
-        connect_timeout=max(1, round(timeout)), autocommit=True,
+        host=host,
+        port=port,
+        user=target.user,
+        password=password,
+        dbname=target.database,
+        connect_timeout=max(1, round(timeout)),
+        autocommit=True,
         # The console speaks only the simple query protocol, which a client-side-binding cursor uses.
-        cursor_factory=psycopg.AsyncClientCursor, application_name="pool-doctor",
+        cursor_factory=psycopg.AsyncClientCursor,
+        application_name="pool-doctor",
     )
     try:
         results = []

@@ -16,8 +16,8 @@ from pool_doctor.connection.drivers import Session, describe_error, driver_for
 from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.durations import parse_duration, show_value, unit_seconds
 from pool_doctor.errors import ConnectError, UsageError
-from pool_doctor.model import Activity, ServerFacts, Setting
 from pool_doctor.inspect.sources import describe_source
+from pool_doctor.model import Activity, ServerFacts, Setting
 
 T = TypeVar("T")
 
@@ -108,13 +108,17 @@ async def read_facts_then(
             raw = await session.fetchval(FACTS_QUERY, role_name, list(WATCHED_SETTINGS), timeout=timeout)
         except TimeoutError:
             raise ConnectError(f"timed out after {timeout:g}s reading settings from {spec.display()}") from None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ConnectError(f"reading settings from {spec.display()} failed: {describe_error(exc)}") from None
         data = raw if isinstance(raw, dict) else json.loads(raw)
         if data["role"] is None:
             raise UsageError(f"role {role_name!r} does not exist on {spec.display()}")
-        facts = facts_from_row(data, startup_pid=session.startup_pid, transport_unix=spec.is_unix_socket,
-                               session_settings=spec.session_settings())
+        facts = facts_from_row(
+            data,
+            startup_pid=session.startup_pid,
+            transport_unix=spec.is_unix_socket,
+            session_settings=spec.session_settings(),
+        )
         extra = await then(session, facts)
     except BaseException:
         session.terminate()  # no polite goodbye after a failure: on a blackholed path close() would wait again
@@ -124,7 +128,10 @@ async def read_facts_then(
 
 
 def facts_from_row(
-    data: dict[str, Any], *, startup_pid: int | None, transport_unix: bool = False,
+    data: dict[str, Any],
+    *,
+    startup_pid: int | None,
+    transport_unix: bool = False,
     session_settings: dict[str, tuple[str, str]] | None = None,
 ) -> ServerFacts:
     """Turn FACTS_QUERY's JSON into ServerFacts (pure, so it is tested without a server).
@@ -144,8 +151,14 @@ def facts_from_row(
         name = row["name"]
         if same_role:
             client = session_settings.get(name, ("", "the connection's startup options"))[1]
-            source = describe_source(row["source"], role=role["name"], database=database, client=client,
-                                     sourcefile=row.get("sourcefile"), sourceline=row.get("sourceline"))
+            source = describe_source(
+                row["source"],
+                role=role["name"],
+                database=database,
+                client=client,
+                sourcefile=row.get("sourcefile"),
+                sourceline=row.get("sourceline"),
+            )
             # The value from the level that set it (ALTER ROLE ... SET, options=-c ...), as --role shows it too.
             value = row["setting"]
             if row["source"] in ("database user", "user", "database", "global") and name in overrides:
@@ -161,9 +174,17 @@ def facts_from_row(
             value, where = overrides[name]
             settings[name] = _setting(row, value, where)
         elif row["source"] in SERVER_SOURCES:
-            settings[name] = _setting(row, row["setting"], describe_source(
-                row["source"], role=role["name"], database=database,
-                sourcefile=row.get("sourcefile"), sourceline=row.get("sourceline")))
+            settings[name] = _setting(
+                row,
+                row["setting"],
+                describe_source(
+                    row["source"],
+                    role=role["name"],
+                    database=database,
+                    sourcefile=row.get("sourcefile"),
+                    sourceline=row.get("sourceline"),
+                ),
+            )
         else:
             # The connecting session's value comes from its own role or startup; the server's own is hidden.
             settings[name] = _setting(row, row["boot_val"], "default")

@@ -14,8 +14,15 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def describe_source(source: str, *, role: str, database: str, client: str = "the connection's startup options",
-                    sourcefile: str | None = None, sourceline: int | None = None) -> str:
+def describe_source(
+    source: str,
+    *,
+    role: str,
+    database: str,
+    client: str = "the connection's startup options",
+    sourcefile: str | None = None,
+    sourceline: int | None = None,
+) -> str:
     """`ALTER ROLE app IN DATABASE appdb`, `ALTER ROLE ALL`, `postgresql.conf:12`, `default`, ..."""
     role, database = quote_ident(role), quote_ident(database)
     if source == "configuration file":

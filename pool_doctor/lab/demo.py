@@ -21,9 +21,9 @@ from rich.padding import Padding
 from rich.text import Text
 
 from pool_doctor.config import AppConfig
+from pool_doctor.connection.spec import parse_connection
 from pool_doctor.lab.postgres import LocalPostgres, root_note
 from pool_doctor.report import CheckReport, Inputs
-from pool_doctor.connection.spec import parse_connection
 
 ROLE = "app"
 DATABASE = "chat"
@@ -65,8 +65,9 @@ def _progress(talk: IO[str], quiet: bool, what: str) -> Iterator[None]:
         yield
 
 
-def run_demo(options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckReport], Any],
-             talk: IO[str] | None = None) -> None:
+def run_demo(
+    options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckReport], Any], talk: IO[str] | None = None
+) -> None:
     """Start, stage, diagnose, prove, clean up (also on Ctrl-C or error unless --keep).
 
     `probe(inputs, report)` runs and renders the time-scaled probe; cli.py hands it in so this module stays free
@@ -82,20 +83,28 @@ def run_demo(options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckR
             _stage(server, password)
         files = f"files in {server.root}" + ("" if options.keep else ", removed at the end")
         as_root = root_note()  # what being root changed on this machine, said where it happens
-        out.print(Text.assemble(
-            ("The setup: ", "bold"), f"PostgreSQL {server.major} on 127.0.0.1:{server.port} ({files})\n",
-            f"- {as_root}\n" if as_root else "",
-            f"- role {ROLE}: ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'\n",
-            f"- network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's default)\n",
-            "- app pool: SQLAlchemy's defaults (pool_pre_ping=False, pool_recycle=-1)",
-        ))
+        out.print(
+            Text.assemble(
+                ("The setup: ", "bold"),
+                f"PostgreSQL {server.major} on 127.0.0.1:{server.port} ({files})\n",
+                f"- {as_root}\n" if as_root else "",
+                f"- role {ROLE}: ALTER ROLE {ROLE} IN DATABASE {DATABASE} SET idle_session_timeout = '{SERVER_IDLE}'\n",
+                f"- network: a NAT gateway that forgets idle flows after {NAT_IDLE:g}s (AWS's default)\n",
+                "- app pool: SQLAlchemy's defaults (pool_pre_ping=False, pool_recycle=-1)",
+            )
+        )
         url = server.url(ROLE, password, DATABASE, driver="asyncpg")
         inputs = Inputs(
-            target=parse_connection(url), settings=AppConfig(network={"idle_timeout": NAT_IDLE}),  # type: ignore[arg-type]
+            target=parse_connection(url),
+            settings=AppConfig(network={"idle_timeout": NAT_IDLE}),
             timeout=options.timeout,
         )
-        _section(out, "1. The incident", f"A request runs the app's query, the connection idles past the NAT's "
-                 f"timeout (scaled: {NAT_IDLE * SCALE:g}s), the next request reuses it:")
+        _section(
+            out,
+            "1. The incident",
+            f"A request runs the app's query, the connection idles past the NAT's "
+            f"timeout (scaled: {NAT_IDLE * SCALE:g}s), the next request reuses it:",
+        )
         out.print(Padding(asyncio.run(_incident(server, password)), (0, 0, 0, 2), expand=False))
 
         from pool_doctor.recommend import recommend
@@ -139,21 +148,29 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from pool_doctor.lab.faults import FaultProxy
+    from pool_doctor.path.model import Layer, Limit, Provenance, Shape
     from pool_doctor.probe.engines import app_error
     from pool_doctor.recommend import recommended_recycle
-    from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 
     nat_idle = NAT_IDLE * SCALE
     lines = Text()
     async with FaultProxy(server.host, server.port, idle_timeout=nat_idle, mode="reset") as proxy:
         url = server.url(ROLE, password, DATABASE, driver="asyncpg").replace(f":{server.port}/", f":{proxy.port}/")
-        nat = Limit("idle_timeout", NAT_IDLE, Shape.RESET, Layer.NETWORK, "the NAT gateway", "the demo",
-                    Provenance.CONFIGURED, refreshed_by_keepalives=True)
+        nat = Limit(
+            "idle_timeout",
+            NAT_IDLE,
+            Shape.RESET,
+            Layer.NETWORK,
+            "the NAT gateway",
+            "the demo",
+            Provenance.CONFIGURED,
+            refreshed_by_keepalives=True,
+        )
         recycle = recommended_recycle([nat])
         naive = {"pool_pre_ping": False, "pool_recycle": -1}
         fixed = {"pool_pre_ping": True, "pool_recycle": max(1, round(recycle * SCALE))}
         for label, pool in (("SQLAlchemy defaults", naive), ("recommended (scaled)", fixed)):
-            engine = create_async_engine(url, **pool)  # type: ignore[arg-type]
+            engine = create_async_engine(url, **pool)
             query = text(APP_QUERY.replace("$1::UUID", "CAST(:user_id AS UUID)"))
             try:
                 async with engine.connect() as conn:

@@ -335,7 +335,9 @@ class _Flow:
         proxy = self.proxy
         try:
             await asyncio.wait_for(
-                self.loop.create_connection(lambda: _Side(self, is_client=False), proxy.upstream_host, proxy.upstream_port),
+                self.loop.create_connection(
+                    lambda: _Side(self, is_client=False), proxy.upstream_host, proxy.upstream_port
+                ),
                 proxy.connect_timeout,
             )
         except (TimeoutError, OSError) as exc:
@@ -380,7 +382,9 @@ class _Flow:
             return  # its connection_lost will call us again
         self.finished.set_result(None)
         self.proxy._unregister(self)
-        self.proxy._emit(f"flow {self.id} from {self.peer}: closed after {_fmt_secs(self.loop.time() - self.started)} s")
+        self.proxy._emit(
+            f"flow {self.id} from {self.peer}: closed after {_fmt_secs(self.loop.time() - self.started)} s"
+        )
 
 
 class FaultProxy:
@@ -624,7 +628,7 @@ class ThreadedFaultProxy:
         def run() -> None:
             try:
                 done.set_result(fn())
-            except BaseException as exc:  # noqa: BLE001  # hand every failure back to the calling thread
+            except BaseException as exc:  # hand every failure back to the calling thread
                 done.set_exception(exc)
 
         loop.call_soon_threadsafe(run)

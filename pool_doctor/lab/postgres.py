@@ -105,9 +105,7 @@ def server_major(bindir: Path) -> int:
 
 def _version_output(binary: Path | str) -> str:
     try:
-        proc = subprocess.run(
-            [str(binary), "--version"], capture_output=True, text=True, timeout=30, check=False
-        )
+        proc = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         raise LocalPostgresError(f"cannot run {binary} --version: {exc}") from exc
     if proc.returncode != 0:
@@ -170,9 +168,8 @@ def _run_as() -> _RunAs:
             )
             if proc.returncode not in (0, 9):  # 9: created meanwhile by someone else
                 raise LocalPostgresError(
-                    f"running as root and cannot create the OS user {name!r} for the servers: "
-                    f"{proc.stderr.strip()}"
-                )
+                    f"running as root and cannot create the OS user {name!r} for the servers: {proc.stderr.strip()}"
+                ) from None
             entry = pwd.getpwnam(name)
             created = proc.returncode == 0
     return _RunAs(entry.pw_uid, entry.pw_gid, name, drop=True, created=created)
@@ -288,9 +285,7 @@ def _terminate(proc: subprocess.Popen[bytes] | None, sig: signal.Signals, grace:
         proc.wait()
 
 
-def _url(
-    scheme_driver: str | None, user: str, password: str | None, host: str, port: int, database: str
-) -> str:
+def _url(scheme_driver: str | None, user: str, password: str | None, host: str, port: int, database: str) -> str:
     scheme = f"postgresql+{scheme_driver}" if scheme_driver else "postgresql"
     auth = quote(user, safe="")
     if password is not None:

@@ -50,13 +50,19 @@ class AsyncpgPoolMonitor(Monitor):
         otel: Any = None,
         clock: Clock = monotonic,
     ) -> None:
-        super().__init__(PoolSettings("asyncpg", "asyncpg.Pool", "asyncpg", target), secrets=[password or ""],
-                         jsonl=jsonl, logger=logger, clock=clock, exporters=exporters(prometheus, otel))
+        super().__init__(
+            PoolSettings("asyncpg", "asyncpg.Pool", "asyncpg", target),
+            secrets=[password or ""],
+            jsonl=jsonl,
+            logger=logger,
+            clock=clock,
+            exporters=exporters(prometheus, otel),
+        )
         if limits_from is not None:
             if isinstance(limits_from, Sequence) and not isinstance(limits_from, str):
                 self.set_limits(list(limits_from))
             else:
-                self.set_limits(limits_from_report(limits_from))  # type: ignore[arg-type]
+                self.set_limits(limits_from_report(limits_from))
         self._read_server = limits_from is None if read_server_limits is None else read_server_limits
         self._states: dict[int, ConnState] = {}  # by backend PID (public on the pool's proxies too)
         self._pool: Any = None
@@ -73,11 +79,13 @@ class AsyncpgPoolMonitor(Monitor):
         self._max_inactive = float(kwargs.get("max_inactive_connection_lifetime", 300.0))
         self._max_queries = int(kwargs.get("max_queries", 50000))
         self.pool = PoolSettings(
-            "asyncpg", "asyncpg.Pool", "asyncpg", self.pool.target,
+            "asyncpg",
+            "asyncpg.Pool",
+            "asyncpg",
+            self.pool.target,
             settings={"max_inactive_connection_lifetime": self._max_inactive, "max_queries": self._max_queries},
         )
-        self._pool = await asyncpg.create_pool(dsn, init=self._init, setup=self._setup, reset=self._reset,
-                                               **kwargs)
+        self._pool = await asyncpg.create_pool(dsn, init=self._init, setup=self._setup, reset=self._reset, **kwargs)
         return self._pool
 
     async def _init(self, con: Any) -> None:
@@ -117,22 +125,31 @@ class AsyncpgPoolMonitor(Monitor):
                 self.retired(state, "max_inactive_connection_lifetime")
                 return
             # The peer closed it while it sat in the pool; the next acquire sees is_closed() and reconnects.
-            self.died(state, None, Noticed.ACQUIRE,
-                      error_text="closed by the peer while idle in the pool (asyncpg reports no error)")
+            self.died(
+                state,
+                None,
+                Noticed.ACQUIRE,
+                error_text="closed by the peer while idle in the pool (asyncpg reports no error)",
+            )
             return
         queries = getattr(getattr(con, "_protocol", None), "queries_count", 0)
         if queries >= self._max_queries:
             self.retired(state, "max_queries")
             return
-        self.died(state, None, Noticed.REQUEST, mid_checkout=True,
-                  error_text="closed while the app held it (asyncpg's pool does not pass on the app's error)")
+        self.died(
+            state,
+            None,
+            Noticed.REQUEST,
+            mid_checkout=True,
+            error_text="closed while the app held it (asyncpg's pool does not pass on the app's error)",
+        )
 
     async def _read_limits(self, con: Any) -> None:
         try:
             role, database = await con.fetchrow(WHO_SQL)
             rows = await con.fetch(SERVER_LIMITS_SQL)
             self.set_limits(limits_from_settings([tuple(r) for r in rows], role=str(role), database=str(database)))
-        except Exception as exc:  # noqa: BLE001 - never fail the app's connect because of the monitor
+        except Exception as exc:
             note = f"could not read the server's limits ({type(exc).__name__})"
             self.set_limits([], note)
             self.logger.warning("pool_doctor.monitor: %s; deaths will be unexplained", note)

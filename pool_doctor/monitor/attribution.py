@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.errors import UsageError
-from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 from pool_doctor.inspect.sources import describe_source
+from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 
 # The settings that end a session from the server side (FIELD_NOTES 1), read as the app's role sees them.
 SERVER_LIMITS_SQL = (
@@ -80,8 +80,11 @@ def limits_from_report(report: Mapping[str, Any] | str | os.PathLike[str]) -> li
     path = data.get("path")
     if not isinstance(path, Mapping) or not isinstance(path.get("limits"), list):
         raise UsageError("the report has no path.limits section (write it with `pool-doctor check --json`)")
-    return [limit_from_json(item) for item in path["limits"]
-            if isinstance(item, Mapping) and item.get("faces", "app") == "app"]
+    return [
+        limit_from_json(item)
+        for item in path["limits"]
+        if isinstance(item, Mapping) and item.get("faces", "app") == "app"
+    ]
 
 
 def load_report(path: str | os.PathLike[str]) -> Mapping[str, Any]:
@@ -106,12 +109,20 @@ def limits_from_settings(rows: Iterable[Sequence[Any]], *, role: str, database: 
             continue
         if seconds <= 0:
             continue
-        limits.append(Limit(
-            name=str(name), seconds=seconds, shape=Shape.CLOSE, layer=Layer.SERVER, holder="PostgreSQL",
-            source=describe_source(str(source), role=role, database=database, sourcefile=sourcefile,
-                                   sourceline=sourceline),
-            provenance=Provenance.SERVER, kind="lifetime" if name == "transaction_timeout" else "idle",
-        ))
+        limits.append(
+            Limit(
+                name=str(name),
+                seconds=seconds,
+                shape=Shape.CLOSE,
+                layer=Layer.SERVER,
+                holder="PostgreSQL",
+                source=describe_source(
+                    str(source), role=role, database=database, sourcefile=sourcefile, sourceline=sourceline
+                ),
+                provenance=Provenance.SERVER,
+                kind="lifetime" if name == "transaction_timeout" else "idle",
+            )
+        )
     return sorted(limits, key=lambda limit: limit.seconds)
 
 
@@ -150,11 +161,23 @@ def attribute(m: Measures, limits: Sequence[Limit]) -> dict[str, Any]:
         named = [limit for limit in limits if limit.name == by_sqlstate]
         if named:
             return _explained(named[0], "sqlstate", _measure(named[0], m))
-        return {"name": by_sqlstate, "explained": True, "matched_on": "sqlstate", "what": by_sqlstate,
-                "limit": None, "layer": "server"}
+        return {
+            "name": by_sqlstate,
+            "explained": True,
+            "matched_on": "sqlstate",
+            "what": by_sqlstate,
+            "limit": None,
+            "layer": "server",
+        }
     if m.sqlstate in SQLSTATE_OTHER:
-        return {"name": "terminated", "explained": True, "matched_on": "sqlstate",
-                "what": SQLSTATE_OTHER[m.sqlstate or ""], "limit": None, "layer": "server"}
+        return {
+            "name": "terminated",
+            "explained": True,
+            "matched_on": "sqlstate",
+            "what": SQLSTATE_OTHER[m.sqlstate or ""],
+            "limit": None,
+            "layer": "server",
+        }
 
     fired: list[tuple[float, Limit, float]] = []  # (seconds before the use it fired, limit, measure)
     for limit in limits:
@@ -169,15 +192,34 @@ def attribute(m: Measures, limits: Sequence[Limit]) -> dict[str, Any]:
     for limit in limits:
         measure = _measure(limit, m)
         if measure is not None:
-            candidates.append({"what": limit.what, "name": limit.name, "seconds": limit.seconds,
-                               "measured_s": round(measure, 3), "short_by_s": round(limit.seconds - measure, 3)})
+            candidates.append(
+                {
+                    "what": limit.what,
+                    "name": limit.name,
+                    "seconds": limit.seconds,
+                    "measured_s": round(measure, 3),
+                    "short_by_s": round(limit.seconds - measure, 3),
+                }
+            )
     candidates.sort(key=lambda item: abs(float(item["short_by_s"])))  # type: ignore[arg-type]
-    return {"name": "unexplained", "explained": False, "matched_on": None,
-            "what": "no known limit had passed" if limits else "no limits known (pass limits_from=)",
-            "limit": None, "layer": None, "candidates": candidates[:3]}
+    return {
+        "name": "unexplained",
+        "explained": False,
+        "matched_on": None,
+        "what": "no known limit had passed" if limits else "no limits known (pass limits_from=)",
+        "limit": None,
+        "layer": None,
+        "candidates": candidates[:3],
+    }
 
 
 def _explained(limit: Limit, matched_on: str, measure: float | None) -> dict[str, Any]:
-    return {"name": limit.name, "explained": True, "matched_on": matched_on, "what": limit.what,
-            "limit": limit.to_json(), "layer": limit.layer.value,
-            "measured_s": round(measure, 3) if measure is not None else None}
+    return {
+        "name": limit.name,
+        "explained": True,
+        "matched_on": matched_on,
+        "what": limit.what,
+        "limit": limit.to_json(),
+        "layer": limit.layer.value,
+        "measured_s": round(measure, 3) if measure is not None else None,
+    }

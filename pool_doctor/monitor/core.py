@@ -108,12 +108,23 @@ class Monitor:
             state.dead = True
         self.counters.retired(reason)
         if state is not None:
-            self.logger.debug("pooled connection #%s retired by %s at age %.1fs", state.number, reason,
-                              self.clock() - state.created_at)
+            self.logger.debug(
+                "pooled connection #%s retired by %s at age %.1fs",
+                state.number,
+                reason,
+                self.clock() - state.created_at,
+            )
 
-    def died(self, state: ConnState, error: BaseException | None, noticed_by: str,
-             extra: dict[str, Any] | None = None, *, mid_checkout: bool | None = None,
-             error_text: str | None = None) -> dict[str, Any] | None:
+    def died(
+        self,
+        state: ConnState,
+        error: BaseException | None,
+        noticed_by: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        mid_checkout: bool | None = None,
+        error_text: str | None = None,
+    ) -> dict[str, Any] | None:
         """Record one death once; returns the record (None for an echo of one already recorded).
 
         mid_checkout: for stacks without statement events, whether it died while the app held it.
@@ -122,18 +133,25 @@ class Monitor:
         if state.dead:
             return None
         state.dead = True
-        record = self.build_record(state, error, noticed_by, extra, mid_checkout=mid_checkout,
-                                   error_text=error_text)
+        record = self.build_record(state, error, noticed_by, extra, mid_checkout=mid_checkout, error_text=error_text)
         self.emit(record)
         return record
 
-    def build_record(self, state: ConnState, error: BaseException | None, noticed_by: str,
-                     extra: dict[str, Any] | None = None, *, mid_checkout: bool | None = None,
-                     error_text: str | None = None) -> dict[str, Any]:
+    def build_record(
+        self,
+        state: ConnState,
+        error: BaseException | None,
+        noticed_by: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        mid_checkout: bool | None = None,
+        error_text: str | None = None,
+    ) -> dict[str, Any]:
         now = self.clock()
         if mid_checkout is None:
             mid_checkout = state.checked_out_at is not None and (
-                state.statements >= 2 or (noticed_by == Noticed.RETURN and state.statements >= 1))
+                state.statements >= 2 or (noticed_by == Noticed.RETURN and state.statements >= 1)
+            )
         if noticed_by == Noticed.REQUEST and state.statement_at is not None:
             used_at = state.statement_at  # the failing statement's start: a hang after it is not idle time
             quiet_since = state.previous_statement_at if state.statements >= 2 else state.released_at
@@ -143,23 +161,33 @@ class Monitor:
         elif mid_checkout and state.checked_out_at is not None:  # held, and no statement events (other stacks)
             used_at, quiet_since = now, state.checked_out_at
         else:  # found at checkout (ping, check, acquire), or a request with no statement event (other stacks)
-            used_at = state.checked_out_at if state.checked_out_at is not None and noticed_by == Noticed.REQUEST \
-                else now
+            used_at = (
+                state.checked_out_at if state.checked_out_at is not None and noticed_by == Noticed.REQUEST else now
+            )
             quiet_since = state.released_at
         quiet_since = quiet_since if quiet_since is not None else state.released_at
         idle_s = round(max(used_at - quiet_since, 0.0), 3)
         age_s = round(max(now - state.created_at, 0.0), 3)
         held_s = round(now - state.checked_out_at, 3) if state.checked_out_at is not None else None
         # Held a while before its first statement: it may have died after a ping at checkout would have passed.
-        held_before_use = (noticed_by == Noticed.REQUEST and state.statements == 1 and state.statement_at is not None
-                           and state.checked_out_at is not None
-                           and state.statement_at - state.checked_out_at > max(1.0, 0.1 * idle_s))
+        held_before_use = (
+            noticed_by == Noticed.REQUEST
+            and state.statements == 1
+            and state.statement_at is not None
+            and state.checked_out_at is not None
+            and state.statement_at - state.checked_out_at > max(1.0, 0.1 * idle_s)
+        )
         err = describe_error(error, self._secrets)
         if err is None and error_text:
             err = {"type": None, "message": scrub(" ".join(error_text.split()), self._secrets)[:500], "sqlstate": None}
         sqlstate = err["sqlstate"] if err else None
-        measures = Measures(idle_s=idle_s, age_s=age_s, held_s=held_s, mid_checkout=mid_checkout,
-                            sqlstate=sqlstate if isinstance(sqlstate, str) else None)
+        measures = Measures(
+            idle_s=idle_s,
+            age_s=age_s,
+            held_s=held_s,
+            mid_checkout=mid_checkout,
+            sqlstate=sqlstate if isinstance(sqlstate, str) else None,
+        )
         cause = attribute(measures, self.limits)
         if self._limits_note and not cause["explained"]:
             cause["note"] = self._limits_note
@@ -185,7 +213,9 @@ class Monitor:
             "outcome": "failed" if request_failed else "replaced",
             "error": err,
             "cause": cause,
-            "pre_ping_would_catch": None if held_before_use else self._ping_would_catch(mid_checkout, noticed_by, cause),
+            "pre_ping_would_catch": None
+            if held_before_use
+            else self._ping_would_catch(mid_checkout, noticed_by, cause),
             "recycle_would_catch": self._recycle_would_catch(mid_checkout, cause),
         }
         if extra:
@@ -214,22 +244,27 @@ class Monitor:
     def emit(self, record: dict[str, Any]) -> None:
         self.counters.death(str(record["cause"]["name"]), bool(record["request_failed"]))
         self.records.append(record)
-        del self.records[:-self._keep]
+        del self.records[: -self._keep]
         if self._sink is not None:
             self._sink.write(record)
         try:
             log_death(self.logger, record)
-        except Exception:  # noqa: BLE001 - a broken log handler must not break the app's request
+        except Exception:
             pass
         for export in self._exporters:
             try:
                 export(record)
-            except Exception:  # noqa: BLE001 - same: metrics are best effort
+            except Exception:
                 self.logger.debug("metrics export failed", exc_info=True)
 
     def stats(self) -> dict[str, Any]:
-        return {**self.counters.snapshot(), "stack": self.pool.stack, "pool": self.pool.pool,
-                "limits": [limit.what for limit in self.limits], "limits_known": self.limits_known}
+        return {
+            **self.counters.snapshot(),
+            "stack": self.pool.stack,
+            "pool": self.pool.pool,
+            "limits": [limit.what for limit in self.limits],
+            "limits_known": self.limits_known,
+        }
 
     def close(self) -> None:
         if self._sink is not None:
@@ -253,12 +288,18 @@ def prometheus_exporter(registry: Any = None) -> Callable[[dict[str, Any]], None
         metrics = _PROMETHEUS.get(id(registry))
         if metrics is None:
             deaths = prometheus_client.Counter(
-                "pool_doctor_connection_deaths", "Pooled connections found dead, by attributed cause",
-                ["stack", "cause", "outcome"], registry=registry)
+                "pool_doctor_connection_deaths",
+                "Pooled connections found dead, by attributed cause",
+                ["stack", "cause", "outcome"],
+                registry=registry,
+            )
             idle = prometheus_client.Histogram(
-                "pool_doctor_connection_idle_at_death_seconds", "Idle time before the use that found a connection dead",
-                ["stack"], registry=registry,
-                buckets=(1, 5, 30, 60, 300, 350, 600, 1200, 1800, 3600, float("inf")))
+                "pool_doctor_connection_idle_at_death_seconds",
+                "Idle time before the use that found a connection dead",
+                ["stack"],
+                registry=registry,
+                buckets=(1, 5, 30, 60, 300, 350, 600, 1200, 1800, 3600, float("inf")),
+            )
             metrics = _PROMETHEUS[id(registry)] = (deaths, idle)
     deaths, idle = metrics
 
@@ -276,10 +317,14 @@ def otel_exporter(meter: Any = None) -> Callable[[dict[str, Any]], None]:
     except ImportError:
         raise UsageError("OpenTelemetry export needs opentelemetry-api (pip install opentelemetry-api)") from None
     meter = meter if meter is not None else metrics.get_meter(LOGGER_NAME)
-    deaths = meter.create_counter("pool_doctor.connection.deaths", unit="1",
-                                  description="Pooled connections found dead, by attributed cause")
-    idle = meter.create_histogram("pool_doctor.connection.idle_at_death", unit="s",
-                                  description="Idle time before the use that found a connection dead")
+    deaths = meter.create_counter(
+        "pool_doctor.connection.deaths", unit="1", description="Pooled connections found dead, by attributed cause"
+    )
+    idle = meter.create_histogram(
+        "pool_doctor.connection.idle_at_death",
+        unit="s",
+        description="Idle time before the use that found a connection dead",
+    )
 
     def export(record: dict[str, Any]) -> None:
         attributes = {"stack": record["stack"], "cause": record["cause"]["name"], "outcome": record["outcome"]}

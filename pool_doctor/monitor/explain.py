@@ -43,8 +43,10 @@ def read_records(stream: IO[str], name: str = "the log") -> list[dict[str, Any]]
             if not isinstance(record, dict) or "schema_version" not in record:
                 raise LogError(f"{name} line {number} is not a pool_doctor.monitor record (no schema_version)")
             if int(record["schema_version"]) != SCHEMA_VERSION:
-                raise LogError(f"{name} line {number} has schema_version {record['schema_version']}; "
-                               f"this pool-doctor reads {SCHEMA_VERSION}")
+                raise LogError(
+                    f"{name} line {number} has schema_version {record['schema_version']}; "
+                    f"this pool-doctor reads {SCHEMA_VERSION}"
+                )
             if record.get("event") == "death":
                 records.append(record)
     except UnicodeDecodeError:
@@ -66,8 +68,13 @@ class Prevention:
     cost: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "setting": self.setting, "outcome": self.outcome, "reason": self.reason,
-                "cost": self.cost}
+        return {
+            "stack": self.stack,
+            "setting": self.setting,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "cost": self.cost,
+        }
 
 
 @dataclass
@@ -88,12 +95,19 @@ class Cause:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "what": self.what, "explained": self.explained, "deaths": self.deaths,
-            "failed_requests": self.failed, "replaced": self.replaced,
+            "name": self.name,
+            "what": self.what,
+            "explained": self.explained,
+            "deaths": self.deaths,
+            "failed_requests": self.failed,
+            "replaced": self.replaced,
             "idle_s": {"min": min(self.idle), "max": max(self.idle)} if self.idle else None,
-            "errors": dict(self.errors.most_common()), "stacks": sorted(self.stacks),
-            "limit": self.limit.to_json() if self.limit else None, "candidates": self.candidates,
-            "prevented_by": [p.to_json() for p in self.prevented_by], "advice": self.advice,
+            "errors": dict(self.errors.most_common()),
+            "stacks": sorted(self.stacks),
+            "limit": self.limit.to_json() if self.limit else None,
+            "candidates": self.candidates,
+            "prevented_by": [p.to_json() for p in self.prevented_by],
+            "advice": self.advice,
         }
 
 
@@ -118,9 +132,15 @@ class ExplainReport:
     targets: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, "deaths": self.deaths, "failed_requests": self.failed,
-                "replaced": self.replaced, "targets": self.targets, "causes": [c.to_json() for c in self.causes],
-                "histogram": [b.to_json() for b in self.histogram]}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "deaths": self.deaths,
+            "failed_requests": self.failed,
+            "replaced": self.replaced,
+            "targets": self.targets,
+            "causes": [c.to_json() for c in self.causes],
+            "histogram": [b.to_json() for b in self.histogram],
+        }
 
 
 def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
@@ -136,8 +156,13 @@ def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
         cause = causes.get((name, what))
         if cause is None:
             limit = limit_from_json(cause_data["limit"]) if isinstance(cause_data.get("limit"), dict) else None
-            cause = causes[(name, what)] = Cause(name, what, bool(cause_data.get("explained")), limit=limit,
-                                                 candidates=list(cause_data.get("candidates") or []))
+            cause = causes[(name, what)] = Cause(
+                name,
+                what,
+                bool(cause_data.get("explained")),
+                limit=limit,
+                candidates=list(cause_data.get("candidates") or []),
+            )
             if limit is not None:
                 limits[limit.what] = limit
         idle = float(record.get("idle_s", 0.0))
@@ -158,8 +183,9 @@ def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
     ordered = sorted(causes.values(), key=lambda c: (-c.failed, -c.deaths, c.name))
     for cause in ordered:
         _prevent(cause)
-    return ExplainReport(total, failed, replaced, ordered, histogram(idles, list(limits.values())),
-                         sorted(t for t in targets if t))
+    return ExplainReport(
+        total, failed, replaced, ordered, histogram(idles, list(limits.values())), sorted(t for t in targets if t)
+    )
 
 
 def _prevent(cause: Cause) -> None:
@@ -167,22 +193,32 @@ def _prevent(cause: Cause) -> None:
     limit = cause.limit
     if limit is None:
         if not cause.explained:
-            cause.advice.append("Write a report with `pool-doctor check --json > report.json` and watch with "
-                                "limits_from=\"report.json\" to name what closed these connections.")
+            cause.advice.append(
+                "Write a report with `pool-doctor check --json > report.json` and watch with "
+                'limits_from="report.json" to name what closed these connections.'
+            )
         from pool_doctor.stacks import candidates
 
         for stack in sorted(cause.stacks):
             pings = [knob for knob, policy in candidates(stack, None) if policy.ping]
             if pings and cause.name != "terminated":
-                cause.prevented_by.append(Prevention(
-                    stack, str(pings[0]), Outcome.REPLACED.value,
-                    "a ping at checkout finds a connection closed while idle, whatever closed it "
-                    "(a silently dropped flow needs a timeout on the ping too)", "one round trip per checkout"))
+                cause.prevented_by.append(
+                    Prevention(
+                        stack,
+                        str(pings[0]),
+                        Outcome.REPLACED.value,
+                        "a ping at checkout finds a connection closed while idle, whatever closed it "
+                        "(a silently dropped flow needs a timeout on the ping too)",
+                        "one round trip per checkout",
+                    )
+                )
         return
     if limit.name in IN_TRANSACTION:
-        cause.advice.append(f"{limit.name} ends a session idle inside a transaction: no pool setting prevents it "
-                            "(pre-ping runs only at checkout). Commit or roll back before slow work, or raise "
-                            "the limit for this role.")
+        cause.advice.append(
+            f"{limit.name} ends a session idle inside a transaction: no pool setting prevents it "
+            "(pre-ping runs only at checkout). Commit or roll back before slow work, or raise "
+            "the limit for this role."
+        )
         return
     from pool_doctor.stacks import candidates
 
@@ -190,8 +226,9 @@ def _prevent(cause: Cause) -> None:
         for knob, policy in candidates(stack, _below(limit)):
             verdict = judge(policy, limit)
             if verdict.outcome in (Outcome.SURVIVES, Outcome.REPLACED):
-                cause.prevented_by.append(Prevention(stack, str(knob), verdict.outcome.value, verdict.reason,
-                                                     verdict.cost))
+                cause.prevented_by.append(
+                    Prevention(stack, str(knob), verdict.outcome.value, verdict.reason, verdict.cost)
+                )
 
 
 def _below(limit: Limit) -> int | None:
@@ -206,8 +243,9 @@ def histogram(values: list[float], limits: list[Limit], max_bins: int = 8) -> li
         return []
     marks = [limit.seconds for limit in limits if limit.seconds <= max(values) * 2]
     low_value, high_value = min(values + marks), max(values + marks)
-    width = next((step for step in _STEPS if (high_value - math.floor(low_value / step) * step) / step < max_bins),
-                 _STEPS[-1])
+    width = next(
+        (step for step in _STEPS if (high_value - math.floor(low_value / step) * step) / step < max_bins), _STEPS[-1]
+    )
     start = math.floor(low_value / width) * width
     count = max(1, math.floor((high_value - start) / width) + 1)
     bins = []
@@ -254,17 +292,22 @@ def render_table(report: ExplainReport) -> list[Any]:
 
     if not report.deaths:
         return [Text("No connection deaths recorded: nothing to explain.")]
-    parts: list[Any] = [Text(
-        f"{report.deaths} connection death(s): {report.failed} failed a request, {report.replaced} replaced "
-        f"silently by the pool.", style="bold")]
+    parts: list[Any] = [
+        Text(
+            f"{report.deaths} connection death(s): {report.failed} failed a request, {report.replaced} replaced "
+            f"silently by the pool.",
+            style="bold",
+        )
+    ]
     table = Table(title="Deaths by cause", title_justify="left", title_style="bold")
     table.add_column("cause", overflow="fold", ratio=3)
     table.add_column("deaths", justify="right")
     table.add_column("failed", justify="right")
     table.add_column("idle at death", justify="right")
     for cause in report.causes:
-        table.add_row(cause.what, str(cause.deaths), f"{cause.failed} ({_pct(cause.failed, cause.deaths)})",
-                      _idle_range(cause))
+        table.add_row(
+            cause.what, str(cause.deaths), f"{cause.failed} ({_pct(cause.failed, cause.deaths)})", _idle_range(cause)
+        )
     parts.append(table)
     errors = Text("Driver errors\n", style="bold")
     for cause in report.causes:
@@ -291,15 +334,28 @@ def render_table(report: ExplainReport) -> list[Any]:
 def render_markdown(report: ExplainReport) -> str:
     if not report.deaths:
         return "# Connection deaths\n\nNo connection deaths recorded: nothing to explain.\n"
-    lines = ["# Connection deaths", "",
-             f"{report.deaths} death(s): {report.failed} failed a request, {report.replaced} replaced silently "
-             "by the pool.", "", "| cause | deaths | failed | idle at death | driver error |",
-             "|---|---:|---:|---:|---|"]
+    lines = [
+        "# Connection deaths",
+        "",
+        f"{report.deaths} death(s): {report.failed} failed a request, {report.replaced} replaced silently by the pool.",
+        "",
+        "| cause | deaths | failed | idle at death | driver error |",
+        "|---|---:|---:|---:|---|",
+    ]
     for cause in report.causes:
         error = cause.errors.most_common(1)[0][0] if cause.errors else "-"
         lines.append(f"| {_md(cause.what)} | {cause.deaths} | {cause.failed} | {_idle_range(cause)} | {_md(error)} |")
-    lines += ["", "## Idle time at death", "", "```", *histogram_lines(report.histogram), "```", "",
-              "## Settings that would have prevented them", ""]
+    lines += [
+        "",
+        "## Idle time at death",
+        "",
+        "```",
+        *histogram_lines(report.histogram),
+        "```",
+        "",
+        "## Settings that would have prevented them",
+        "",
+    ]
     for cause in report.causes:
         for p in cause.prevented_by:
             cost = f" (cost: {p.cost})" if p.cost else ""

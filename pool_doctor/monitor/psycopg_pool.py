@@ -44,13 +44,19 @@ class PsycopgPoolMonitor(Monitor):
         otel: Any = None,
         clock: Clock = monotonic,
     ) -> None:
-        super().__init__(PoolSettings("psycopg_pool", "ConnectionPool", "psycopg", target), secrets=[password or ""],
-                         jsonl=jsonl, logger=logger, clock=clock, exporters=exporters(prometheus, otel))
+        super().__init__(
+            PoolSettings("psycopg_pool", "ConnectionPool", "psycopg", target),
+            secrets=[password or ""],
+            jsonl=jsonl,
+            logger=logger,
+            clock=clock,
+            exporters=exporters(prometheus, otel),
+        )
         if limits_from is not None:
             if isinstance(limits_from, Sequence) and not isinstance(limits_from, str):
                 self.set_limits(list(limits_from))
             else:
-                self.set_limits(limits_from_report(limits_from))  # type: ignore[arg-type]
+                self.set_limits(limits_from_report(limits_from))
         self._read_server = limits_from is None if read_server_limits is None else read_server_limits
         self._lock = threading.Lock()
         # Strong references on purpose: the pool drops a broken connection without a callback, and only
@@ -61,13 +67,19 @@ class PsycopgPoolMonitor(Monitor):
         self._reset: Callback | None = None
         self.psycopg_pool: Any = None
 
-    def pool_kwargs(self, *, check: Callback | None = None, configure: Callback | None = None,
-                    reset: Callback | None = None) -> dict[str, Callback]:
+    def pool_kwargs(
+        self, *, check: Callback | None = None, configure: Callback | None = None, reset: Callback | None = None
+    ) -> dict[str, Callback]:
         """configure/check/reset for ConnectionPool(...), chained to the caller's own."""
         self._check, self._configure, self._reset = check, configure, reset
-        self.pool = PoolSettings("psycopg_pool", "ConnectionPool", "psycopg", self.pool.target,
-                                 settings={"check": getattr(check, "__qualname__", None) if check else None},
-                                 pings_at_checkout=check is not None)
+        self.pool = PoolSettings(
+            "psycopg_pool",
+            "ConnectionPool",
+            "psycopg",
+            self.pool.target,
+            settings={"check": getattr(check, "__qualname__", None) if check else None},
+            pings_at_checkout=check is not None,
+        )
         return {"configure": self._on_configure, "check": self._on_check, "reset": self._on_reset}
 
     def attach(self, pool: Any) -> None:
@@ -119,10 +131,15 @@ class PsycopgPoolMonitor(Monitor):
                 message = ""
                 try:
                     message = conn.pgconn.error_message.decode("utf-8", "replace")
-                except Exception:  # noqa: BLE001 - a finished PGconn may refuse; the record says unknown
+                except Exception:
                     pass
-                self.died(state, None, Noticed.REQUEST, mid_checkout=False,
-                          error_text=message or "lost in a request (psycopg_pool passes the app's error to no callback)")
+                self.died(
+                    state,
+                    None,
+                    Noticed.REQUEST,
+                    mid_checkout=False,
+                    error_text=message or "lost in a request (psycopg_pool passes the app's error to no callback)",
+                )
             else:
                 self.retired(state, "the pool closed it (max_lifetime, max_idle, resize or close)")
 
@@ -140,7 +157,7 @@ class PsycopgPoolMonitor(Monitor):
                 rows = cursor.execute(SERVER_LIMITS_SQL).fetchall()
             conn.rollback()  # psycopg_pool wants configure to leave the connection idle
             self.set_limits(limits_from_settings(rows, role=str(role), database=str(database)))
-        except Exception as exc:  # noqa: BLE001 - never fail the pool's connect because of the monitor
+        except Exception as exc:
             note = f"could not read the server's limits ({type(exc).__name__})"
             self.set_limits([], note)
             self.logger.warning("pool_doctor.monitor: %s; deaths will be unexplained", note)

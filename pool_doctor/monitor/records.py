@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -95,7 +95,7 @@ def describe_error(exc: BaseException | None, secrets: Iterable[str]) -> dict[st
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Counters:
@@ -129,7 +129,12 @@ class Counters:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {**self._values, "checkouts": self.checkouts, "deaths_by_cause": dict(self._by_cause), "retired_by": dict(self._retired_by)}
+            return {
+                **self._values,
+                "checkouts": self.checkouts,
+                "deaths_by_cause": dict(self._by_cause),
+                "retired_by": dict(self._retired_by),
+            }
 
 
 class JsonLines:
@@ -167,8 +172,14 @@ def log_death(logger: logging.Logger, record: dict[str, Any]) -> None:
     logger.log(
         logging.WARNING if record["request_failed"] else logging.INFO,
         "pooled connection #%s died after %.1fs idle (age %.1fs, %s checkouts): %s; cause: %s; error: %s: %s",
-        record["connection"], record["idle_s"], record["age_s"], record["checkouts"], how,
-        cause.get("what") or cause["name"], error.get("type") or "-", error.get("message") or "-",
+        record["connection"],
+        record["idle_s"],
+        record["age_s"],
+        record["checkouts"],
+        how,
+        cause.get("what") or cause["name"],
+        error.get("type") or "-",
+        error.get("message") or "-",
         extra={"pool_doctor": record},
     )
 

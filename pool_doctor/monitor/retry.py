@@ -49,8 +49,10 @@ class _Tally:
 
 
 def _autocommit(sync_connection: Any) -> bool:
-    levels = (sync_connection.get_execution_options().get("isolation_level"),
-              getattr(sync_connection.dialect, "isolation_level", None))
+    levels = (
+        sync_connection.get_execution_options().get("isolation_level"),
+        getattr(sync_connection.dialect, "isolation_level", None),
+    )
     return "AUTOCOMMIT" in levels
 
 
@@ -64,7 +66,8 @@ def _decide(exc: BaseException, tally: _Tally, autocommit: bool, attempt: int, a
         raise NotRetryable(
             f"the connection died after {tally.completed} statement(s) of this transaction completed"
             + (" (autocommit: each statement commits on its own)" if autocommit else "")
-            + "; re-running it could apply them twice") from exc
+            + "; re-running it could apply them twice"
+        ) from exc
     if attempt >= attempts:
         raise exc
 
@@ -82,7 +85,7 @@ def run_transaction(engine: Any, fn: Callable[[Any], T], *, attempts: int = 2) -
             try:
                 with conn.begin():
                     return fn(conn)
-            except Exception as exc:  # noqa: BLE001 - _decide re-raises all but the one safe case
+            except Exception as exc:
                 _decide(exc, tally, autocommit, attempt, attempts)
 
 
@@ -98,5 +101,5 @@ async def run_transaction_async(engine: Any, fn: Callable[[Any], Awaitable[T]], 
             try:
                 async with conn.begin():
                     return await fn(conn)
-            except Exception as exc:  # noqa: BLE001 - see run_transaction
+            except Exception as exc:
                 _decide(exc, tally, autocommit, attempt, attempts)

@@ -82,7 +82,7 @@ class SQLAlchemyMonitor(Monitor):
             context = parameters
         try:
             state = context.root_connection.connection.info.get(self.key)
-        except Exception:  # noqa: BLE001 - the dialect's first-connect Connection has no info (NotImplementedError)
+        except Exception:
             return
         if state is not None:
             state.previous_statement_at = state.statement_at
@@ -150,7 +150,7 @@ class SQLAlchemyMonitor(Monitor):
                 cursor.close()
                 dbapi_connection.rollback()  # leave no transaction open on the app's connection
             self.set_limits(limits_from_settings(rows, role=str(role), database=str(database)))
-        except Exception as exc:  # noqa: BLE001 - the app's connect must never fail because of the monitor
+        except Exception as exc:
             note = f"could not read the server's limits ({type(exc).__name__})"
             self.set_limits([], note)
             self.logger.warning("pool_doctor.monitor: %s; deaths will be unexplained", note)
@@ -228,13 +228,20 @@ def watch(
         max_age=float(recycle) if recycle is not None and recycle > -1 else None,
     )
     password = url.password or ""
-    monitor = SQLAlchemyMonitor(sync_engine, settings, secrets=[password, quote(password, safe="")],
-                                jsonl=jsonl, logger=logger, clock=clock, exporters=exporters(prometheus, otel))
+    monitor = SQLAlchemyMonitor(
+        sync_engine,
+        settings,
+        secrets=[password, quote(password, safe="")],
+        jsonl=jsonl,
+        logger=logger,
+        clock=clock,
+        exporters=exporters(prometheus, otel),
+    )
     if limits_from is not None:
         if isinstance(limits_from, Sequence) and not isinstance(limits_from, str):
             monitor.set_limits(list(limits_from))
         else:
-            monitor.set_limits(limits_from_report(limits_from))  # type: ignore[arg-type]
+            monitor.set_limits(limits_from_report(limits_from))
     monitor.attach(read_server=limits_from is None if read_server_limits is None else read_server_limits)
     _WATCHED[sync_engine] = monitor
     return monitor

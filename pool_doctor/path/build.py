@@ -21,8 +21,18 @@ def server_limits(facts: Facts) -> list[Limit]:
     idle = facts.server.setting("idle_session_timeout")
     if not (idle.is_on and idle.seconds):
         return []
-    return [Limit("idle_session_timeout", idle.seconds, Shape.CLOSE, Layer.SERVER, "PostgreSQL", idle.source,
-                  Provenance.SERVER, value=idle.display)]
+    return [
+        Limit(
+            "idle_session_timeout",
+            idle.seconds,
+            Shape.CLOSE,
+            Layer.SERVER,
+            "PostgreSQL",
+            idle.source,
+            Provenance.SERVER,
+            value=idle.display,
+        )
+    ]
 
 
 def network_limits(facts: Facts) -> list[Limit]:
@@ -32,18 +42,33 @@ def network_limits(facts: Facts) -> list[Limit]:
         return []
     preset = network.preset
     if preset is None:
-        return [Limit("idle_timeout", network.idle_timeout, Shape(network.shape), Layer.NETWORK, "a middlebox",
-                      "[network] idle_timeout", Provenance.CONFIGURED, refreshed_by_keepalives=True)]
+        return [
+            Limit(
+                "idle_timeout",
+                network.idle_timeout,
+                Shape(network.shape),
+                Layer.NETWORK,
+                "a middlebox",
+                "[network] idle_timeout",
+                Provenance.CONFIGURED,
+                refreshed_by_keepalives=True,
+            )
+        ]
     documented = preset.limits()[0]
     if not (network.given("idle_timeout") or network.given("shape")):
         return [replace(documented, source=f"{documented.source}, [network] middlebox = {preset.key!r}")]
     # The user's own number or shape for this middlebox: theirs, with the documented default for reference.
     given = " and ".join(key for key in ("idle_timeout", "shape") if network.given(key))
-    return [replace(
-        documented, seconds=network.idle_timeout, shape=Shape(network.shape), value=None,
-        source=f"[network] {given}, over {preset.key!r}'s documented {documented.shown} {documented.shape.value}",
-        provenance=Provenance.CONFIGURED,
-    )]
+    return [
+        replace(
+            documented,
+            seconds=network.idle_timeout,
+            shape=Shape(network.shape),
+            value=None,
+            source=f"[network] {given}, over {preset.key!r}'s documented {documented.shown} {documented.shape.value}",
+            provenance=Provenance.CONFIGURED,
+        )
+    ]
 
 
 def platform_limits(facts: Facts) -> list[Limit]:
@@ -55,8 +80,17 @@ def pooler_client_limits(pooler: PoolerFacts) -> list[Limit]:
     idle = pooler.seconds("client_idle_timeout")
     if not idle:
         return []
-    return [Limit("client_idle_timeout", idle, Shape.CLOSE, Layer.POOLER, pooler.product or "PgBouncer",
-                  "SHOW CONFIG", Provenance.POOLER)]
+    return [
+        Limit(
+            "client_idle_timeout",
+            idle,
+            Shape.CLOSE,
+            Layer.POOLER,
+            pooler.product or "PgBouncer",
+            "SHOW CONFIG",
+            Provenance.POOLER,
+        )
+    ]
 
 
 def pgbouncer_server_pool(pooler: PoolerFacts) -> PoolPolicy:
@@ -80,8 +114,7 @@ def build_path(facts: Facts) -> Path:
     hops = [Hop("app", facts.app_policy.label)]
     if network:
         preset = facts.settings.network.preset
-        hops.append(Hop("middlebox", preset.name if preset else "a middlebox", tuple(network),
-                        (network[0].source,)))
+        hops.append(Hop("middlebox", preset.name if preset else "a middlebox", tuple(network), (network[0].source,)))
     if facts.platform is not None:
         # The platform's documented limits face the app's connections: a proxy's idle client timeout, a
         # compute's suspend, a proxy restart all end the app's own sessions.
@@ -98,6 +131,12 @@ def build_path(facts: Facts) -> Path:
         faced += [(POOLER if pooler.breaks_session_state else APP, limit) for limit in server]
     else:
         faced += [(APP, limit) for limit in server]
-    hops.append(Hop("server", f"PostgreSQL {facts.server.version}", tuple(server),
-                    (f"role {facts.server.role}, database {facts.server.database}",)))
+    hops.append(
+        Hop(
+            "server",
+            f"PostgreSQL {facts.server.version}",
+            tuple(server),
+            (f"role {facts.server.role}, database {facts.server.database}",),
+        )
+    )
     return Path(tuple(hops), tuple(faced))

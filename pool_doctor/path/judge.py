@@ -61,6 +61,7 @@ class Verdict:
 
 def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
     """One pool against one limit on its hop."""
+
     def verdict(outcome: Outcome, reason: str, cost: str | None = None) -> Verdict:
         return Verdict(outcome, limit, policy, reason, cost)
 
@@ -70,8 +71,10 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
         keepalive = policy.keepalive_idle or LINUX_KEEPALIVE_IDLE
         if keepalive <= limit.seconds - margin(limit.seconds):
             knob = f" ({policy.keepalive_knob})" if policy.keepalive_knob else ""
-            return verdict(Outcome.SURVIVES, f"TCP keepalives every {format_seconds(keepalive)}{knob} keep the "
-                           f"flow alive through {limit.holder}")
+            return verdict(
+                Outcome.SURVIVES,
+                f"TCP keepalives every {format_seconds(keepalive)}{knob} keep the flow alive through {limit.holder}",
+            )
     retire = _retirement(policy, limit)
     noticed = _noticed_at_checkout(policy, limit)
     if retire is not None:
@@ -82,17 +85,28 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
             # Idle time never exceeds age, so a lifetime below the limit holds; the margin covers a request
             # holding the connection past its checkout. A check at checkout covers that margin too.
             if noticed is not None:
-                return verdict(Outcome.SURVIVES, f"{how} retires connections before {limit.name} ({limit.shown}), "
-                               "and the check at checkout covers the last seconds")
-            return verdict(Outcome.AT_RISK, f"{how} is within {format_seconds(margin(limit.seconds))} of "
-                           f"{limit.name} ({limit.shown}), and nothing tests a connection at checkout")
+                return verdict(
+                    Outcome.SURVIVES,
+                    f"{how} retires connections before {limit.name} ({limit.shown}), "
+                    "and the check at checkout covers the last seconds",
+                )
+            return verdict(
+                Outcome.AT_RISK,
+                f"{how} is within {format_seconds(margin(limit.seconds))} of "
+                f"{limit.name} ({limit.shown}), and nothing tests a connection at checkout",
+            )
     if noticed is not None:
         return noticed
     if limit.shape is Shape.DROP:
-        return verdict(Outcome.HANGS, f"{policy.label} hands out a connection whose packets {limit.holder} drops; "
-                       "nothing bounds the wait")
-    return verdict(Outcome.FAILS, f"{policy.label} hands out a connection {limit.holder} has ended, and "
-                   f"nothing at checkout notices ({_shape_words(limit.shape)})")
+        return verdict(
+            Outcome.HANGS,
+            f"{policy.label} hands out a connection whose packets {limit.holder} drops; nothing bounds the wait",
+        )
+    return verdict(
+        Outcome.FAILS,
+        f"{policy.label} hands out a connection {limit.holder} has ended, and "
+        f"nothing at checkout notices ({_shape_words(limit.shape)})",
+    )
 
 
 def _retirement(policy: PoolPolicy, limit: Limit) -> tuple[float, str] | None:
@@ -113,20 +127,37 @@ def _retirement(policy: PoolPolicy, limit: Limit) -> tuple[float, str] | None:
 def _noticed_at_checkout(policy: PoolPolicy, limit: Limit) -> Verdict | None:
     ping = str(policy.ping_knob) if policy.ping_knob else "a ping at checkout"
     if limit.shape is Shape.CLOSE and policy.notices_close and not policy.ping:
-        return Verdict(Outcome.REPLACED, limit, policy,
-                       f"{policy.label} sees at checkout that {limit.holder} closed the connection, and replaces it",
-                       "a reconnect")
+        return Verdict(
+            Outcome.REPLACED,
+            limit,
+            policy,
+            f"{policy.label} sees at checkout that {limit.holder} closed the connection, and replaces it",
+            "a reconnect",
+        )
     if policy.ping and limit.shape in (Shape.CLOSE, Shape.RESET):
-        return Verdict(Outcome.REPLACED, limit, policy, f"{ping} finds the dead connection and replaces it",
-                       "one round trip per checkout, and a reconnect")
+        return Verdict(
+            Outcome.REPLACED,
+            limit,
+            policy,
+            f"{ping} finds the dead connection and replaces it",
+            "one round trip per checkout, and a reconnect",
+        )
     if policy.ping and limit.shape is Shape.DROP and policy.hang_bound is not None and not policy.bounded_ping_replaces:
-        return Verdict(Outcome.FAILS_BOUNDED, limit, policy,
-                       f"{ping} hangs on the dropped flow until {policy.hang_knob} fails the request with a timeout; "
-                       "the connection is replaced for the next one")
+        return Verdict(
+            Outcome.FAILS_BOUNDED,
+            limit,
+            policy,
+            f"{ping} hangs on the dropped flow until {policy.hang_knob} fails the request with a timeout; "
+            "the connection is replaced for the next one",
+        )
     if policy.ping and limit.shape is Shape.DROP and policy.hang_bound is not None:
-        return Verdict(Outcome.REPLACED, limit, policy,
-                       f"{ping} hangs on the dropped flow until {policy.hang_knob} fails it, then replaces it",
-                       f"a {format_seconds(policy.hang_bound)} wait, then a reconnect")
+        return Verdict(
+            Outcome.REPLACED,
+            limit,
+            policy,
+            f"{ping} hangs on the dropped flow until {policy.hang_knob} fails it, then replaces it",
+            f"a {format_seconds(policy.hang_bound)} wait, then a reconnect",
+        )
     return None
 
 

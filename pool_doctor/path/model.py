@@ -113,6 +113,8 @@ class Path:
     def to_json(self) -> dict[str, object]:
         return {
             "hops": [hop.to_json() for hop in self.hops],
-            "limits": [{**limit.to_json(), "faces": pool} for pool, limit in
-                       sorted(self.faced, key=lambda pair: pair[1].seconds)],
+            "limits": [
+                {**limit.to_json(), "faces": pool}
+                for pool, limit in sorted(self.faced, key=lambda pair: pair[1].seconds)
+            ],
         }

@@ -66,8 +66,9 @@ def _supabase(host: str, port: int, user: str | None) -> Recognised | None:
     if direct:
         lines = [f"host db.{direct['ref']}.supabase.co is a Supabase direct connection (project {direct['ref']})"]
         if port != 5432:
-            lines.append(f"port {port} is not the direct port 5432 (a dedicated pooler's port? its limits "
-                         "are not published)")
+            lines.append(
+                f"port {port} is not the direct port 5432 (a dedicated pooler's port? its limits are not published)"
+            )
         return Recognised(by_key("supabase"), tuple(lines))
     pooler = _SUPABASE_POOLER.match(host)
     if not pooler:
@@ -78,8 +79,7 @@ def _supabase(host: str, port: int, user: str | None) -> Recognised | None:
         entry, mode = by_key("supavisor-session"), "session"
     else:
         return None  # Supavisor listens only on 5432 and 6543: another port is not a Supabase pooler
-    lines = [f"host ends with .pooler.supabase.com and port {port}: Supavisor {mode} mode "
-             f"(region {pooler['region']})"]
+    lines = [f"host ends with .pooler.supabase.com and port {port}: Supavisor {mode} mode (region {pooler['region']})"]
     if user is not None:
         named = _SUPABASE_USER.match(user)
         if named:
@@ -94,16 +94,20 @@ def _neon(host: str, port: int, user: str | None) -> Recognised | None:
     if not match:
         return None
     if match["pooler"]:
-        return Recognised(by_key("neon-pooler"), (
-            f"host {host} is a Neon endpoint ({match['endpoint']}) with -pooler: Neon's PgBouncer, transaction mode",))
+        return Recognised(
+            by_key("neon-pooler"),
+            (f"host {host} is a Neon endpoint ({match['endpoint']}) with -pooler: Neon's PgBouncer, transaction mode",),
+        )
     return Recognised(by_key("neon"), (f"host {host} is a Neon compute endpoint ({match['endpoint']}), direct",))
 
 
 def _aws(host: str, port: int, user: str | None) -> Recognised | None:
     proxy = _RDS_PROXY.search(host)
     if proxy and _RDS.match(host):
-        return Recognised(by_key("rds-proxy"), (
-            f"host ends with .proxy-<id>.{proxy['region']}.rds.amazonaws.com: an RDS Proxy endpoint",))
+        return Recognised(
+            by_key("rds-proxy"),
+            (f"host ends with .proxy-<id>.{proxy['region']}.rds.amazonaws.com: an RDS Proxy endpoint",),
+        )
     rds = _RDS.match(host)
     if not rds:
         return None
@@ -115,10 +119,14 @@ def _azure(host: str, port: int, user: str | None) -> Recognised | None:
     if not _AZURE.match(host):
         return None
     if port == AZURE_PGBOUNCER_PORT:
-        return Recognised(by_key("azure-pgbouncer"), (
-            f"host ends with .postgres.database.azure.com and port {port}: the flexible server's built-in PgBouncer",))
-    return Recognised(by_key("azure-flexible"), (
-        f"host ends with .postgres.database.azure.com and port {port}: Azure flexible server, direct",))
+        return Recognised(
+            by_key("azure-pgbouncer"),
+            (f"host ends with .postgres.database.azure.com and port {port}: the flexible server's built-in PgBouncer",),
+        )
+    return Recognised(
+        by_key("azure-flexible"),
+        (f"host ends with .postgres.database.azure.com and port {port}: Azure flexible server, direct",),
+    )
 
 
 def _fly(host: str, port: int, user: str | None) -> Recognised | None:
@@ -126,18 +134,24 @@ def _fly(host: str, port: int, user: str | None) -> Recognised | None:
     if not match:
         return None
     if match["which"] == "pgbouncer":
-        return Recognised(by_key("fly-mpg"), (
-            f"host pgbouncer.{match['cluster']}.flympg.net: Fly Managed Postgres through its PgBouncer",))
-    return Recognised(by_key("fly-mpg-direct"), (
-        f"host direct.{match['cluster']}.flympg.net: Fly Managed Postgres, direct (bypasses PgBouncer)",))
+        return Recognised(
+            by_key("fly-mpg"),
+            (f"host pgbouncer.{match['cluster']}.flympg.net: Fly Managed Postgres through its PgBouncer",),
+        )
+    return Recognised(
+        by_key("fly-mpg-direct"),
+        (f"host direct.{match['cluster']}.flympg.net: Fly Managed Postgres, direct (bypasses PgBouncer)",),
+    )
 
 
 def _digitalocean(host: str, port: int, user: str | None) -> Recognised | None:
     if not _DIGITALOCEAN.match(host):
         return None
     if port == DIGITALOCEAN_POOL_PORT:
-        return Recognised(by_key("digitalocean-pool"), (
-            f"host ends with .db.ondigitalocean.com and port {port}: a DigitalOcean connection pool (PgBouncer)",))
+        return Recognised(
+            by_key("digitalocean-pool"),
+            (f"host ends with .db.ondigitalocean.com and port {port}: a DigitalOcean connection pool (PgBouncer)",),
+        )
     line = f"host ends with .db.ondigitalocean.com and port {port}: DigitalOcean Managed PostgreSQL"
     if port != DIGITALOCEAN_PORT:
         line += f" (not the usual direct port {DIGITALOCEAN_PORT})"
@@ -147,6 +161,7 @@ def _digitalocean(host: str, port: int, user: str | None) -> Recognised | None:
 def _host_rule(pattern: re.Pattern[str], key: str, says: str) -> Callable[[str, int, str | None], Recognised | None]:
     def rule(host: str, port: int, user: str | None) -> Recognised | None:
         return Recognised(by_key(key), (f"host {host} {says}",)) if pattern.match(host) else None
+
     return rule
 
 
@@ -154,8 +169,9 @@ def _cloud_sql(host: str, port: int, user: str | None) -> Recognised | None:
     match = _CLOUD_SQL_SOCKET.match(host)
     if not match:
         return None
-    return Recognised(by_key("cloud-sql"), (
-        f"host is the Cloud SQL connector socket for instance {match['instance']}",))
+    return Recognised(
+        by_key("cloud-sql"), (f"host is the Cloud SQL connector socket for instance {match['instance']}",)
+    )
 
 
 # Most specific first: an RDS Proxy host is also an rds.amazonaws.com host.

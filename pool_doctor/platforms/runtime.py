@@ -73,14 +73,22 @@ class _Serverless:
 _SERVERLESS: tuple[_Serverless, ...] = (
     _Serverless("aws-lambda", "AWS Lambda", ("AWS_LAMBDA_FUNCTION_NAME",)),
     _Serverless("vercel", "Vercel Functions", ("VERCEL",)),
-    _Serverless("azure-functions", "Azure Functions", ("FUNCTIONS_WORKER_RUNTIME",),
-                caveat="Consumption and Flex Consumption plans freeze idle instances; a dedicated (App Service) "
-                       "plan keeps them running"),
+    _Serverless(
+        "azure-functions",
+        "Azure Functions",
+        ("FUNCTIONS_WORKER_RUNTIME",),
+        caveat="Consumption and Flex Consumption plans freeze idle instances; a dedicated (App Service) "
+        "plan keeps them running",
+    ),
     _Serverless("cloud-functions", "Google Cloud Functions", ("K_SERVICE", "FUNCTION_TARGET")),
     _Serverless("cloud-functions", "Google Cloud Functions (1st gen)", ("FUNCTION_NAME", "GCP_PROJECT")),
-    _Serverless("cloud-run", "Google Cloud Run", ("K_SERVICE",),
-                caveat="with the default request-based billing the CPU is throttled outside requests; "
-                       "'CPU always allocated' (instance-based billing) keeps timers running"),
+    _Serverless(
+        "cloud-run",
+        "Google Cloud Run",
+        ("K_SERVICE",),
+        caveat="with the default request-based billing the CPU is throttled outside requests; "
+        "'CPU always allocated' (instance-based billing) keeps timers running",
+    ),
 )
 
 
@@ -100,9 +108,16 @@ def detect_runtime(env: Mapping[str, str]) -> Runtime | None:
             if in_kubernetes:  # Knative and friends: both apply
                 evidence.append("KUBERNETES_SERVICE_HOST is set")
                 advice.extend(KUBERNETES_ADVICE)
-            return Runtime(candidate.key, candidate.name, True, tuple(evidence), tuple(advice),
-                           "kube-conntrack" if in_kubernetes else None)
+            return Runtime(
+                candidate.key,
+                candidate.name,
+                True,
+                tuple(evidence),
+                tuple(advice),
+                "kube-conntrack" if in_kubernetes else None,
+            )
     if in_kubernetes:
-        return Runtime("kubernetes", "Kubernetes", False, ("KUBERNETES_SERVICE_HOST is set",),
-                       KUBERNETES_ADVICE, "kube-conntrack")
+        return Runtime(
+            "kubernetes", "Kubernetes", False, ("KUBERNETES_SERVICE_HOST is set",), KUBERNETES_ADVICE, "kube-conntrack"
+        )
     return None

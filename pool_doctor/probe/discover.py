@@ -61,7 +61,8 @@ class Lane:
             if startup_read_only:
                 settings["default_transaction_read_only"] = "on"
             conn = await asyncio.wait_for(
-                asyncpg.connect(url, timeout=timeout, statement_cache_size=0, server_settings=settings), timeout + 1)
+                asyncpg.connect(url, timeout=timeout, statement_cache_size=0, server_settings=settings), timeout + 1
+            )
             return cls("asyncpg", conn)
         import psycopg
 
@@ -81,8 +82,11 @@ class Lane:
             task.cancel()
             self.abandon()
             await asyncio.wait({task}, timeout=2)
-            return False, "blackhole", AppError("TimeoutError", "builtins", f"no answer within {timeout:g}s",
-                                                "python", None)
+            return (
+                False,
+                "blackhole",
+                AppError("TimeoutError", "builtins", f"no answer within {timeout:g}s", "python", None),
+            )
         exc = task.exception()
         if exc is not None:
             self.abandon()
@@ -98,7 +102,7 @@ class Lane:
                 self.conn.terminate()
             else:
                 self.conn.pgconn.finish()  # closes the socket, which also ends a query still waiting on it
-        except Exception:  # noqa: BLE001 - already gone
+        except Exception:
             pass
 
     async def close(self) -> None:
@@ -106,7 +110,7 @@ class Lane:
             return
         try:
             await asyncio.wait_for(self.conn.close(), 1.0)
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.abandon()
 
 
@@ -162,7 +166,8 @@ async def discover_idle_timeout(
     _, values = grid(max_seconds, connections)
     lanes_wanted = min(connections, len(values))
     opened = await asyncio.gather(
-        *(Lane.open(target, timeout, startup_read_only) for _ in range(lanes_wanted)), return_exceptions=True)
+        *(Lane.open(target, timeout, startup_read_only) for _ in range(lanes_wanted)), return_exceptions=True
+    )
     lanes = [lane for lane in opened if isinstance(lane, Lane)]
     if not lanes:
         first = next(exc for exc in opened if isinstance(exc, BaseException))
@@ -206,6 +211,12 @@ async def discover_idle_timeout(
     below = [idle for idle in search.successes if search.upper is None or idle < search.upper]
     lower = max(below) if below else None
     return IdleTimeoutResult(
-        lower=lower, upper=search.upper, shape=search.shape, error=search.error, max_seconds=max_seconds,
-        connections=len(lanes), tests=search.tests, seconds=time.monotonic() - started,
+        lower=lower,
+        upper=search.upper,
+        shape=search.shape,
+        error=search.error,
+        max_seconds=max_seconds,
+        connections=len(lanes),
+        tests=search.tests,
+        seconds=time.monotonic() - started,
     )

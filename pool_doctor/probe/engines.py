@@ -17,10 +17,9 @@ from pool_doctor.probe.model import AppError
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from pool_doctor.path.policy import PoolPolicy
-
     from pool_doctor.config import PoolConfig
     from pool_doctor.connection.spec import ConnectionSpec
+    from pool_doctor.path.policy import PoolPolicy
 
 APPLICATION_NAME = "pool-doctor probe"
 SELECT_1 = "SELECT 1"
@@ -55,9 +54,15 @@ class EngineSettings:
     @classmethod
     def from_pool(cls, name: str, pool: PoolConfig, connect_args: dict[str, Any]) -> EngineSettings:
         return cls(
-            name=name, pool_size=pool.pool_size, max_overflow=pool.max_overflow, pool_recycle=pool.pool_recycle,
-            pool_pre_ping=pool.pool_pre_ping, pool_timeout=pool.pool_timeout, pool_use_lifo=pool.pool_use_lifo,
-            connect_args=dict(connect_args), poolclass=pool.poolclass,
+            name=name,
+            pool_size=pool.pool_size,
+            max_overflow=pool.max_overflow,
+            pool_recycle=pool.pool_recycle,
+            pool_pre_ping=pool.pool_pre_ping,
+            pool_timeout=pool.pool_timeout,
+            pool_use_lifo=pool.pool_use_lifo,
+            connect_args=dict(connect_args),
+            poolclass=pool.poolclass,
         )
 
     @classmethod
@@ -83,8 +88,10 @@ class EngineSettings:
         if self.stack != "sqlalchemy":
             from pool_doctor.probe.pools import join_values
 
-            return {"stack": self.stack,
-                    **join_values(self.stack, self.values, jsonable_connect_args(self.connect_args))}
+            return {
+                "stack": self.stack,
+                **join_values(self.stack, self.values, jsonable_connect_args(self.connect_args)),
+            }
         return {
             "pool_size": self.pool_size,
             "max_overflow": self.max_overflow,
@@ -153,8 +160,11 @@ def build_engine(
         kwargs["poolclass"] = NullPool
     else:
         kwargs.update(
-            pool_size=settings.pool_size, max_overflow=settings.max_overflow, pool_recycle=settings.pool_recycle,
-            pool_timeout=settings.pool_timeout, pool_use_lifo=settings.pool_use_lifo,
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+            pool_recycle=settings.pool_recycle,
+            pool_timeout=settings.pool_timeout,
+            pool_use_lifo=settings.pool_use_lifo,
         )
     if driver == "psycopg2":  # a sync driver: the app's own sync engine, each call in a daemon thread
         from sqlalchemy import create_engine
@@ -169,7 +179,10 @@ OPEN_TIMEOUT = 10.0  # seconds a stack's pool may take to open its min_size conn
 
 
 def build_stack_pool(
-    target: ConnectionSpec, settings: EngineSettings, *, session_settings: dict[str, str] | None = None,
+    target: ConnectionSpec,
+    settings: EngineSettings,
+    *,
+    session_settings: dict[str, str] | None = None,
     read_only: ReadOnly = "session",
 ) -> AsyncEngine:
     """The stack's own pool (asyncpg, psycopg_pool, Django) behind the AsyncEngine calls the probe makes."""
@@ -211,7 +224,8 @@ def one_connection(values: dict[str, Any]) -> dict[str, Any]:
 def uses_psycopg_pool(settings: EngineSettings) -> bool:
     options = settings.values.get("OPTIONS")
     return settings.stack == "psycopg_pool" or (
-        settings.stack == "django" and isinstance(options, dict) and bool(options.get("pool")))
+        settings.stack == "django" and isinstance(options, dict) and bool(options.get("pool"))
+    )
 
 
 LONG = 3600.0  # seconds: the probe's own deadlines bound every call; this only backs them up
@@ -286,10 +300,10 @@ async def dispose(engine: AsyncEngine, timeout: float = 5.0) -> None:
     """
     try:
         await asyncio.wait_for(engine.dispose(), timeout)
-    except Exception:  # noqa: BLE001 - a dead connection needs no goodbye
+    except Exception:
         try:
             await asyncio.wait_for(engine.dispose(close=False), 1.0)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 
@@ -307,7 +321,10 @@ def app_error(exc: BaseException) -> AppError:
     if not message and isinstance(inner, TimeoutError):
         message = "timed out"
     return AppError(
-        type=type(inner).__name__, module=type(inner).__module__, message=message, source=source,
+        type=type(inner).__name__,
+        module=type(inner).__module__,
+        message=message,
+        source=source,
         wrapped_as=outer if inner is not exc and outer.split(".")[0] in WRAPPERS else None,
     )
 

@@ -62,7 +62,7 @@ async def measure_connect(
                 conn = await asyncio.wait_for(engine.connect(), timeout)
             except TimeoutError:
                 raise ConnectError(f"timed out after {timeout:g}s connecting to {target.display()}") from None
-            except Exception as exc:  # noqa: BLE001 - every driver failure becomes one line
+            except Exception as exc:
                 raise ConnectError(f"cannot connect to {target.display()}: {app_error(exc)}") from None
             elapsed = time.monotonic() - started
             try:
@@ -75,7 +75,7 @@ async def measure_connect(
                 raise ConnectError(f"timed out after {timeout:g}s querying {target.display()}") from None
             except ConnectError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise ConnectError(f"querying {target.display()} failed: {app_error(exc)}") from None
             finally:
                 await asyncio.wait_for(conn.close(), timeout)
@@ -84,8 +84,14 @@ async def measure_connect(
     version, backend_pid, ssl, ssl_version, port, transaction_read_only = row
     mode = "default_transaction_read_only" if read_only == "session" else "BEGIN READ ONLY"
     return ConnectResult(
-        latency=Latency(samples), server_version=version, tls=ssl, tls_version=ssl_version, startup_pid=pid,
-        backend_pid=int(backend_pid), server_port=port, read_only=transaction_read_only == "on",
+        latency=Latency(samples),
+        server_version=version,
+        tls=ssl,
+        tls_version=ssl_version,
+        startup_pid=pid,
+        backend_pid=int(backend_pid),
+        server_port=port,
+        read_only=transaction_read_only == "on",
         read_only_by=mode,
     )
 
@@ -128,12 +134,17 @@ async def measure_round_trip(
         finally:
             await dispose(engine)
         checkouts[pre_ping] = Latency(samples)
-    return RoundTripResult(select_1=Latency(selects), checkout_without_ping=checkouts[False],
-                           checkout_with_ping=checkouts[True])
+    return RoundTripResult(
+        select_1=Latency(selects), checkout_without_ping=checkouts[False], checkout_with_ping=checkouts[True]
+    )
 
 
 async def measure_load(
-    target: ConnectionSpec, settings: EngineSettings, tasks: int, seconds: float, timeout: float,
+    target: ConnectionSpec,
+    settings: EngineSettings,
+    tasks: int,
+    seconds: float,
+    timeout: float,
     read_only: ReadOnly = "session",
 ) -> LoadResult:
     """`tasks` concurrent requests for `seconds` through a pool built from the app's settings."""
@@ -161,7 +172,7 @@ async def measure_load(
                 counts["transactions"] += 1
             except sa_exc.TimeoutError:
                 counts["pool_timeouts"] += 1
-            except Exception as exc:  # noqa: BLE001 - counted and reported, the load goes on
+            except Exception as exc:
                 counts["errors"] += 1
                 if not first_error:
                     first_error.append(str(app_error(exc)))
@@ -179,8 +190,16 @@ async def measure_load(
     finally:
         await dispose(engine)
     return LoadResult(
-        tasks=tasks, seconds=elapsed, hold_seconds=LOAD_HOLD, transactions=counts["transactions"],
-        checkout_wait=Latency(waits), pool_timeouts=counts["pool_timeouts"], errors=counts["errors"],
-        first_error=first_error[0] if first_error else None, pool_size=settings.pool_size,
-        max_overflow=settings.max_overflow, pool_timeout=settings.pool_timeout, peak_checked_out=counts["peak"],
+        tasks=tasks,
+        seconds=elapsed,
+        hold_seconds=LOAD_HOLD,
+        transactions=counts["transactions"],
+        checkout_wait=Latency(waits),
+        pool_timeouts=counts["pool_timeouts"],
+        errors=counts["errors"],
+        first_error=first_error[0] if first_error else None,
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout,
+        peak_checked_out=counts["peak"],
     )

@@ -35,16 +35,39 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # Keys that say where to connect: the probe connects to its target (or its fault proxy), never elsewhere.
-_TARGET_KEYS = frozenset({"dsn", "conninfo", "host", "port", "user", "password", "passfile", "database", "dbname",
-                          "service", "servicefile", "NAME", "USER", "PASSWORD", "HOST", "PORT", "ENGINE", "TEST"})
+_TARGET_KEYS = frozenset(
+    {
+        "dsn",
+        "conninfo",
+        "host",
+        "port",
+        "user",
+        "password",
+        "passfile",
+        "database",
+        "dbname",
+        "service",
+        "servicefile",
+        "NAME",
+        "USER",
+        "PASSWORD",
+        "HOST",
+        "PORT",
+        "ENGINE",
+        "TEST",
+    }
+)
 # asyncpg keywords that take Python callables or classes: a config file cannot give them.
 _ASYNCPG_CALLABLES = frozenset({"connect", "setup", "init", "reset", "loop", "connection_class", "record_class"})
 _PSYCOPG_POOL_CALLABLES = frozenset({"connection_class", "configure", "reset", "reconnect_failed", "open", "kwargs"})
-_DJANGO_ENTRY_KEYS = frozenset({"CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "ATOMIC_REQUESTS", "AUTOCOMMIT", "TIME_ZONE",
-                                "DISABLE_SERVER_SIDE_CURSORS"})
+_DJANGO_ENTRY_KEYS = frozenset(
+    {"CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "ATOMIC_REQUESTS", "AUTOCOMMIT", "TIME_ZONE", "DISABLE_SERVER_SIDE_CURSORS"}
+)
 
 
-def split_values(stack: str, values: Mapping[str, Any], connect_args: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_values(
+    stack: str, values: Mapping[str, Any], connect_args: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """A stack's own keys -> (the pool's keys, the driver's keyword arguments), as pool_doctor.stacks reads
     them: asyncpg's connect() keys sit among create_pool's, psycopg_pool's under `kwargs`, Django's in
     `OPTIONS` (and `OPTIONS["pool"]` is psycopg_pool's). `connect_args` ([connect_args]) goes under them."""
@@ -52,14 +75,22 @@ def split_values(stack: str, values: Mapping[str, Any], connect_args: Mapping[st
         from pool_doctor.stacks import asyncpg_pool
 
         pool = {k: v for k, v in values.items() if k in asyncpg_pool.DEFAULTS}
-        own = {k: v for k, v in values.items()
-               if k in asyncpg_pool.KEYS and k not in asyncpg_pool.DEFAULTS
-               and k not in _TARGET_KEYS and k not in _ASYNCPG_CALLABLES}
+        own = {
+            k: v
+            for k, v in values.items()
+            if k in asyncpg_pool.KEYS
+            and k not in asyncpg_pool.DEFAULTS
+            and k not in _TARGET_KEYS
+            and k not in _ASYNCPG_CALLABLES
+        }
     elif stack == "psycopg_pool":
         from pool_doctor.stacks import psycopg_pool
 
-        pool = {k: v for k, v in values.items()
-                if k in psycopg_pool.KEYS and k not in _TARGET_KEYS and k not in _PSYCOPG_POOL_CALLABLES}
+        pool = {
+            k: v
+            for k, v in values.items()
+            if k in psycopg_pool.KEYS and k not in _TARGET_KEYS and k not in _PSYCOPG_POOL_CALLABLES
+        }
         own = {k: v for k, v in dict(values.get("kwargs") or {}).items() if k not in _TARGET_KEYS}
     elif stack == "django":
         options = dict(values.get("OPTIONS") or {})
@@ -229,8 +260,14 @@ class AsyncpgConnection(_Checkout):
 class PsycopgPool:
     """`AsyncConnectionPool(conninfo, kwargs=..., **values)`, opened (waiting for min_size) at first use."""
 
-    def __init__(self, conninfo: str, values: Mapping[str, Any], kwargs: Mapping[str, Any], open_timeout: float,
-                 read_only_transactions: bool) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        values: Mapping[str, Any],
+        kwargs: Mapping[str, Any],
+        open_timeout: float,
+        read_only_transactions: bool,
+    ) -> None:
         from pool_doctor.stacks.psycopg_pool import is_pool_check
 
         self._conninfo = conninfo
@@ -248,8 +285,11 @@ class PsycopgPool:
                 from psycopg_pool import AsyncConnectionPool
 
                 pool = AsyncConnectionPool(
-                    self._conninfo, kwargs=self._kwargs, open=False,
-                    check=AsyncConnectionPool.check_connection if self._check else None, **self._values,
+                    self._conninfo,
+                    kwargs=self._kwargs,
+                    open=False,
+                    check=AsyncConnectionPool.check_connection if self._check else None,
+                    **self._values,
                 )
                 await pool.open(wait=True, timeout=self._open_timeout)
                 self._pool = pool
@@ -324,7 +364,7 @@ class _Worker:
         def work() -> None:
             try:
                 result = func()
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            except BaseException as exc:
                 loop.call_soon_threadsafe(deliver, future.set_exception, exc)
             else:
                 loop.call_soon_threadsafe(deliver, future.set_result, result)
@@ -426,6 +466,7 @@ class DjangoRequest(_Checkout):
 
     async def start(self) -> DjangoRequest:
         if not self._started:
+
             def begin() -> None:
                 from django.core.signals import request_started
 
@@ -473,7 +514,7 @@ class DjangoRequest(_Checkout):
         self._started = False
         try:
             await self.rollback()
-        except Exception:  # noqa: BLE001 - a dead connection: request_finished closes it
+        except Exception:
             pass
 
         def finish() -> None:

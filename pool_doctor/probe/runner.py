@@ -20,11 +20,11 @@ from pool_doctor.probe.scenarios import (
 
 if TYPE_CHECKING:
     from pool_doctor.config import AppConfig
+    from pool_doctor.connection.spec import ConnectionSpec
     from pool_doctor.probe.model import Outcome as ProbeOutcome
     from pool_doctor.recommend import Recommendation
     from pool_doctor.report import CheckReport, Inputs
     from pool_doctor.rules.facts import Facts
-    from pool_doctor.connection.spec import ConnectionSpec
 
 T = TypeVar("T")
 
@@ -64,7 +64,7 @@ def selected_scenarios(names: tuple[str, ...] | None) -> list[Scenario]:
 
 
 def pooling(facts: Facts) -> str:
-    """"none", "session" or "transaction": whether a pooler answers in the server's place, and how it pools
+    """ "none", "session" or "transaction": whether a pooler answers in the server's place, and how it pools
     (an unknown mode is treated as session pooling: the probe then avoids startup parameters)."""
     pooler = facts.pooler
     if pooler is None or not pooler.present:
@@ -102,19 +102,30 @@ async def run_probe(
     progress.step(f"opening {options.connections} fresh connections")
     connect = await _bounded(
         measure_connect(target, current.sqlalchemy_view, options.connections, timeout, read_only=read_only),
-        (options.connections + 1) * 2 * timeout + 5, "opening connections", target)
+        (options.connections + 1) * 2 * timeout + 5,
+        "opening connections",
+        target,
+    )
 
     progress.step("timing round trips and pre-ping")
-    round_trip = await _bounded(measure_round_trip(target, current.sqlalchemy_view, timeout, read_only=read_only),
-                                6 * timeout + 10, "timing round trips", target)
+    round_trip = await _bounded(
+        measure_round_trip(target, current.sqlalchemy_view, timeout, read_only=read_only),
+        6 * timeout + 10,
+        "timing round trips",
+        target,
+    )
 
     round_trip_p95 = percentile(round_trip.select_1.samples, 95) or 0.001
     idle_timeout = None
     if options.discover_max:
         progress.step(f"discovering the path's idle timeout (up to {options.discover_max:g}s)")
         idle_timeout = await discover_idle_timeout(
-            target, options.discover_max, options.discover_connections, timeout,
-            query_timeout=max(1.0, 20 * round_trip_p95), startup_read_only=read_only == "session",
+            target,
+            options.discover_max,
+            options.discover_connections,
+            timeout,
+            query_timeout=max(1.0, 20 * round_trip_p95),
+            startup_read_only=read_only == "session",
         )
         facts = with_discovered_network_limit(facts, idle_timeout)
     # After discovery: a limit it found on the path shapes the recommendation and the network scenarios.
@@ -126,15 +137,25 @@ async def run_probe(
     if stack == "sqlalchemy":
         tasks = options.load_tasks or current.pool_size + current.max_overflow + 2
         progress.step(f"load: {tasks} tasks for {options.load_seconds:g}s")
-        load = await _bounded(measure_load(target, current, tasks, options.load_seconds, timeout, read_only=read_only),
-                              options.load_seconds + current.pool_timeout + 3 * timeout + 10, "under load", target)
+        load = await _bounded(
+            measure_load(target, current, tasks, options.load_seconds, timeout, read_only=read_only),
+            options.load_seconds + current.pool_timeout + 3 * timeout + 10,
+            "under load",
+            target,
+        )
     else:
         progress.step("load: not measured for this stack")
-        limitations.append(f"load: not measured: the load step drives SQLAlchemy's pool sizes; the {stack} stack's "
-                           "own pool ran the scenarios")
+        limitations.append(
+            f"load: not measured: the load step drives SQLAlchemy's pool sizes; the {stack} stack's "
+            "own pool ran the scenarios"
+        )
 
     ctx = ProbeContext(
-        target=target, facts=facts, timeout=timeout, read_only=read_only, pooling=pooled,
+        target=target,
+        facts=facts,
+        timeout=timeout,
+        read_only=read_only,
+        pooling=pooled,
         round_trip=round_trip_p95,
     )
     results: list[ScenarioResult] = []
@@ -149,11 +170,17 @@ async def run_probe(
 
     return ProbeReport(
         # --app: the pool whose settings were probed, by its file:line.
-        target=target.display() + "".join(f" · {pool.where}" for pool in inputs.app_pools), driver=target.driver,
+        target=target.display() + "".join(f" · {pool.where}" for pool in inputs.app_pools),
+        driver=target.driver,
         stack=stack,
         configs={"current": current.to_json(), "recommended": recommended.to_json()},
-        connect=connect, round_trip=round_trip, load=load, scenarios=results, idle_timeout=idle_timeout,
-        seconds=time.monotonic() - started, limitations=limitations,
+        connect=connect,
+        round_trip=round_trip,
+        load=load,
+        scenarios=results,
+        idle_timeout=idle_timeout,
+        seconds=time.monotonic() - started,
+        limitations=limitations,
     )
 
 
@@ -167,7 +194,7 @@ async def _still_reachable(target: ConnectionSpec, timeout: float, when: str) ->
             await session.fetchval("SELECT 1", timeout=timeout)
         finally:
             await session.close()
-    except Exception as exc:  # noqa: BLE001 - any failure here means the path, not the config
+    except Exception as exc:
         detail = str(exc) if isinstance(exc, ConnectError) else describe_error(exc)
         raise ConnectError(f"lost the server {when}: {detail}") from None
 
@@ -195,7 +222,7 @@ async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) ->
     """One scenario with one config; a failure of the probe itself is reported, not raised."""
     try:
         return await scenario.run(ctx, config)
-    except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' results
+    except Exception as exc:
         from pool_doctor.connection.drivers import describe_error
 
         return ScenarioResult(scenario.name, config.name, "skipped", reason=f"the probe failed: {describe_error(exc)}")
@@ -240,6 +267,14 @@ def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, confi
     if uses_psycopg_pool(config) and result.outcome != "skipped":
         result = replace(result, notes=[*result.notes, PSYCOPG_POOL_ONE_CONNECTION])
     verdict = judge(config.policy, limit_of(ctx))
-    expected: dict[Outcome, ProbeOutcome] = {Outcome.SURVIVES: "ok", Outcome.AT_RISK: "ok", Outcome.REPLACED: "ok",
-                Outcome.FAILS_BOUNDED: "error", Outcome.FAILS: "error", Outcome.HANGS: "hang"}
-    return replace(result, judge_expected=expected[verdict.outcome], judge_verdict=f"{verdict.outcome.value}: {verdict.reason}")
+    expected: dict[Outcome, ProbeOutcome] = {
+        Outcome.SURVIVES: "ok",
+        Outcome.AT_RISK: "ok",
+        Outcome.REPLACED: "ok",
+        Outcome.FAILS_BOUNDED: "error",
+        Outcome.FAILS: "error",
+        Outcome.HANGS: "hang",
+    }
+    return replace(
+        result, judge_expected=expected[verdict.outcome], judge_verdict=f"{verdict.outcome.value}: {verdict.reason}"
+    )

@@ -33,8 +33,8 @@ from pool_doctor.probe.model import ScenarioResult
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from pool_doctor.rules.facts import Facts
     from pool_doctor.connection.spec import ConnectionSpec
+    from pool_doctor.rules.facts import Facts
 
 SCALED_KILLER = 1.5  # seconds: long enough to tell from jitter, short enough to wait for twice per scenario
 ASSUMED_IDLE_LIMIT = 300.0  # seconds, when nothing on the path is known to close idle connections
@@ -71,10 +71,21 @@ class ProbeContext:
     read_only: ReadOnly = "session"  # "session": startup settings; "transaction": BEGIN READ ONLY (behind a pooler)
     pooling: str = "none"  # "none", "session" or "transaction": a pooler answering in the server's place
 
-    def engine(self, config: EngineSettings, *, target: ConnectionSpec | None = None,
-               session_settings: dict[str, str] | None = None, null_pool: bool = False) -> AsyncEngine:
-        return build_engine(target or self.target, config, session_settings=session_settings, null_pool=null_pool,
-                            read_only=self.read_only)
+    def engine(
+        self,
+        config: EngineSettings,
+        *,
+        target: ConnectionSpec | None = None,
+        session_settings: dict[str, str] | None = None,
+        null_pool: bool = False,
+    ) -> AsyncEngine:
+        return build_engine(
+            target or self.target,
+            config,
+            session_settings=session_settings,
+            null_pool=null_pool,
+            read_only=self.read_only,
+        )
 
     @property
     def detect_floor(self) -> float:
@@ -273,17 +284,29 @@ class IdleRun:
     def result(self, name: str, config: str, scaled: dict[str, Any], notes: list[str]) -> ScenarioResult:
         scaled = {**scaled, "idle_seconds": round(self.idle, 3), "hang_after_seconds": round(self.bound, 3)}
         if self.setup_error is not None or self.first is None:
-            return ScenarioResult(name, config, "skipped", reason=f"could not set up: {self.setup_error}",
-                                  scaled=scaled, notes=notes)
+            return ScenarioResult(
+                name, config, "skipped", reason=f"could not set up: {self.setup_error}", scaled=scaled, notes=notes
+            )
         first = self.first
         if first.outcome == "hang":
-            reason = (f"no answer within {self.bound:g}s: the app would wait until TCP gives up "
-                      "(~15 min on Linux) unless a client-side timeout fires")
-            return ScenarioResult(name, config, "hang", seconds=first.seconds, reason=reason, scaled=scaled,
-                                  notes=notes)
+            reason = (
+                f"no answer within {self.bound:g}s: the app would wait until TCP gives up "
+                "(~15 min on Linux) unless a client-side timeout fires"
+            )
+            return ScenarioResult(
+                name, config, "hang", seconds=first.seconds, reason=reason, scaled=scaled, notes=notes
+            )
         recovered = None if self.second is None else self.second.outcome == "ok"
-        return ScenarioResult(name, config, first.outcome, seconds=first.seconds, error=first.error,
-                              recovered=recovered, scaled=scaled, notes=notes)
+        return ScenarioResult(
+            name,
+            config,
+            first.outcome,
+            seconds=first.seconds,
+            error=first.error,
+            recovered=recovered,
+            scaled=scaled,
+            notes=notes,
+        )
 
 
 def _skipped(name: str, config: EngineSettings, reason: str) -> ScenarioResult:
@@ -301,25 +324,42 @@ class ServerIdleTimeout:
         setting = ctx.facts.server.setting("idle_session_timeout")
         if setting.is_on and setting.seconds:
             return Killer(setting.seconds, f"{setting.describe()} (as role {ctx.facts.server.role} sees it)")
-        return Killer(ASSUMED_IDLE_LIMIT, f"idle_session_timeout is off here; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
-                      assumed=True)
+        return Killer(
+            ASSUMED_IDLE_LIMIT,
+            f"idle_session_timeout is off here; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
+            assumed=True,
+        )
 
     def limit(self, ctx: ProbeContext) -> Limit:
         killer = self.killer(ctx)
-        return Limit("idle_session_timeout", killer.seconds, Shape.CLOSE, Layer.SERVER, "PostgreSQL",
-                     killer.what, Provenance.SERVER)
+        return Limit(
+            "idle_session_timeout",
+            killer.seconds,
+            Shape.CLOSE,
+            Layer.SERVER,
+            "PostgreSQL",
+            killer.what,
+            Provenance.SERVER,
+        )
 
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
         if ctx.facts.server.version_num < 140000:
-            return _skipped(self.name, config, f"idle_session_timeout needs PostgreSQL 14+ (server: {ctx.facts.server.version})")
+            return _skipped(
+                self.name, config, f"idle_session_timeout needs PostgreSQL 14+ (server: {ctx.facts.server.version})"
+            )
         if ctx.pooling != "none":
-            return _skipped(self.name, config, "a pooler is on the path: the server's idle timeout ends the pooler's "
-                            "server connection, which the app's client connection outlives")
+            return _skipped(
+                self.name,
+                config,
+                "a pooler is on the path: the server's idle timeout ends the pooler's "
+                "server connection, which the app's client connection outlives",
+            )
         driver = ctx.target.driver
         scale = TimeScale(self.killer(ctx))
         scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
-        engine = ctx.engine(scaled_config, session_settings={
-            "idle_session_timeout": str(max(1, round(scale.scaled_killer * 1000)))})  # milliseconds
+        engine = ctx.engine(
+            scaled_config, session_settings={"idle_session_timeout": str(max(1, round(scale.scaled_killer * 1000)))}
+        )  # milliseconds
         idle = scale.idle_for(scaled_config)
         run = IdleRun(engine, idle, hang_bound(scaled_config, driver, idle), ctx.timeout)
         try:
@@ -335,15 +375,26 @@ class BackendTerminated:
 
     def limit(self, ctx: ProbeContext) -> Limit:
         # The backend ends right after the checkout returned: a close no retirement can come before.
-        return Limit("pg_terminate_backend", 0.0, Shape.CLOSE, Layer.SERVER, "PostgreSQL", "an admin or a failover",
-                     Provenance.SERVER)
+        return Limit(
+            "pg_terminate_backend",
+            0.0,
+            Shape.CLOSE,
+            Layer.SERVER,
+            "PostgreSQL",
+            "an admin or a failover",
+            Provenance.SERVER,
+        )
 
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
         from sqlalchemy import text
 
         if ctx.pooling == "transaction":
-            return _skipped(self.name, config, "transaction pooling: the pooler hands the app's connection a different "
-                            "server backend per transaction, so there is no one backend to terminate")
+            return _skipped(
+                self.name,
+                config,
+                "transaction pooling: the pooler hands the app's connection a different "
+                "server backend per transaction, so there is no one backend to terminate",
+            )
         engine = ctx.engine(config)
         other = ctx.engine(config, null_pool=True)
         bound = max(MIN_HANG_BOUND, ctx.timeout)
@@ -364,10 +415,16 @@ class BackendTerminated:
             try:
                 if await asyncio.wait_for(terminate_pooled_backend(), 3 * ctx.timeout) is None:
                     return _skipped(self.name, config, "the pooled connection's backend was already gone")
-            except Exception as exc:  # noqa: BLE001 - not permitted, or the setup failed: not a finding
+            except Exception as exc:
                 error = app_error(exc)
-                if error.type == "InsufficientPrivilege" or "permission denied" in error.message or "must be a member" in error.message:
-                    return _skipped(self.name, config, f"role {ctx.target.user} may not terminate backends here: {error.message}")
+                if (
+                    error.type == "InsufficientPrivilege"
+                    or "permission denied" in error.message
+                    or "must be a member" in error.message
+                ):
+                    return _skipped(
+                        self.name, config, f"role {ctx.target.user} may not terminate backends here: {error.message}"
+                    )
                 return _skipped(self.name, config, f"could not set up: {error}")
             first = await attempt(engine, bound)
             if first.outcome == "error":
@@ -378,10 +435,23 @@ class BackendTerminated:
             await dispose(engine)
             await dispose(other)
         if first.outcome == "hang":
-            return ScenarioResult(self.name, config.name, "hang", seconds=first.seconds,
-                                  reason=f"no answer within {bound:g}s", notes=notes)
-        return ScenarioResult(self.name, config.name, first.outcome, seconds=first.seconds, error=first.error,
-                              recovered=None if second is None else second.outcome == "ok", notes=notes)
+            return ScenarioResult(
+                self.name,
+                config.name,
+                "hang",
+                seconds=first.seconds,
+                reason=f"no answer within {bound:g}s",
+                notes=notes,
+            )
+        return ScenarioResult(
+            self.name,
+            config.name,
+            first.outcome,
+            seconds=first.seconds,
+            error=first.error,
+            recovered=None if second is None else second.outcome == "ok",
+            notes=notes,
+        )
 
 
 async def _wait_gone(conn: Any, pid: int, timeout: float) -> None:
@@ -390,7 +460,9 @@ async def _wait_gone(conn: Any, pid: int, timeout: float) -> None:
 
     deadline = time.monotonic() + min(timeout, 3.0)
     while time.monotonic() < deadline:
-        left = (await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})).scalar()
+        left = (
+            await conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+        ).scalar()
         await conn.rollback()  # pg_stat_activity is a snapshot per transaction: the next poll needs a new one
         if not left:
             return
@@ -405,22 +477,34 @@ class NetworkIdle:
         self.name = f"network_{mode}"
         self.summary = (
             "a NAT gateway / load balancer forgets an idle flow and answers the next packet with a reset"
-            if mode == "reset" else
-            "a middlebox silently drops the packets of a flow idle too long: the next query hangs"
+            if mode == "reset"
+            else "a middlebox silently drops the packets of a flow idle too long: the next query hangs"
         )
 
     def killer(self, ctx: ProbeContext) -> Killer:
         idle = ctx.facts.settings.network.idle_timeout
         if idle:
-            return Killer(idle, f"network idle_timeout = {format_seconds(idle)} ([network] config, or measured by discovery)")
-        return Killer(ASSUMED_IDLE_LIMIT, f"no [network] idle_timeout given; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
-                      assumed=True)
+            return Killer(
+                idle, f"network idle_timeout = {format_seconds(idle)} ([network] config, or measured by discovery)"
+            )
+        return Killer(
+            ASSUMED_IDLE_LIMIT,
+            f"no [network] idle_timeout given; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
+            assumed=True,
+        )
 
     def limit(self, ctx: ProbeContext) -> Limit:
         # Not refreshed by keepalives here: they are kernel packets the loopback proxy never sees.
         killer = self.killer(ctx)
-        return Limit("idle_timeout", killer.seconds, Shape.RESET if self.mode == "reset" else Shape.DROP,
-                     Layer.NETWORK, "a middlebox", killer.what, Provenance.CONFIGURED)
+        return Limit(
+            "idle_timeout",
+            killer.seconds,
+            Shape.RESET if self.mode == "reset" else Shape.DROP,
+            Layer.NETWORK,
+            "a middlebox",
+            killer.what,
+            Provenance.CONFIGURED,
+        )
 
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
         from pool_doctor.lab.faults import FaultProxy
@@ -430,24 +514,30 @@ class NetworkIdle:
         if target.is_unix_socket:
             return _skipped(self.name, config, "the target is a unix socket: there is no network path to fault")
         if target.sslmode == "verify-full":
-            return _skipped(self.name, config, "sslmode=verify-full: the server certificate would not match the "
-                            "loopback proxy's address")
+            return _skipped(
+                self.name,
+                config,
+                "sslmode=verify-full: the server certificate would not match the loopback proxy's address",
+            )
         scale = TimeScale(self.killer(ctx))
         scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
         notes = [n for n in [keepalive_note(scaled_config, ctx.target.driver)] if n]
         user_timeout = detect_seconds(scaled_config, driver) if driver in ("psycopg", "psycopg2") else None
-        if user_timeout is not None:
-            if self.mode == "blackhole":
-                notes.append(
-                    "tcp_user_timeout is emulated: loopback acknowledges every byte, so the proxy resets the flow "
-                    "when the client's kernel would give up (ETIMEDOUT on a real path, a reset here)."
-                )
+        if user_timeout is not None and self.mode == "blackhole":
+            notes.append(
+                "tcp_user_timeout is emulated: loopback acknowledges every byte, so the proxy resets the flow "
+                "when the client's kernel would give up (ETIMEDOUT on a real path, a reset here)."
+            )
         idle = scale.idle_for(scaled_config)
         bound = hang_bound(scaled_config, driver, idle)
         proxy = FaultProxy(
-            target.host, target.port, idle_timeout=scale.scaled_killer, mode=self.mode,  # type: ignore[arg-type]
+            target.host,
+            target.port,
+            idle_timeout=scale.scaled_killer,
+            mode=self.mode,  # type: ignore[arg-type]
             max_flow_lifetime=ctx.timeout + idle + 3 * bound,  # a hung flow never outlives the scenario
-            connect_timeout=ctx.timeout, client_user_timeout=user_timeout,
+            connect_timeout=ctx.timeout,
+            client_user_timeout=user_timeout,
         )
         await proxy.start()
         engine = ctx.engine(scaled_config, target=target.with_params(host="127.0.0.1", port=str(proxy.port)))
@@ -463,8 +553,12 @@ class NetworkIdle:
             )
         result = run.result(self.name, config.name, scaled, notes)
         stats = proxy.stats
-        result.scaled["proxy"] = {"flows": stats.accepted, "reset": stats.reset, "blackholed": stats.blackholed,
-                                  "user_timeout": stats.user_timeout}
+        result.scaled["proxy"] = {
+            "flows": stats.accepted,
+            "reset": stats.reset,
+            "blackholed": stats.blackholed,
+            "user_timeout": stats.user_timeout,
+        }
         return result
 
 
@@ -479,11 +573,18 @@ class PreparedStatements:
         from sqlalchemy import text
 
         if ctx.pooling != "transaction":
-            return _skipped(self.name, config, "no transaction pooling on the path: a client keeps its backend, "
-                            "and its prepared statements with it")
+            return _skipped(
+                self.name,
+                config,
+                "no transaction pooling on the path: a client keeps its backend, and its prepared statements with it",
+            )
         if config.stack == "django":
-            return _skipped(self.name, config, "Django keeps one connection per alias and thread: the two interleaved "
-                            "clients this scenario needs would be one connection")
+            return _skipped(
+                self.name,
+                config,
+                "Django keeps one connection per alias and thread: the two interleaved "
+                "clients this scenario needs would be one connection",
+            )
         engine = ctx.engine(config)
         query = text("SELECT CAST(:n AS integer)")  # parameters: the extended protocol, as an ORM query uses it
         started = time.monotonic()
@@ -503,13 +604,24 @@ class PreparedStatements:
             await asyncio.wait_for(take_turns(), bound)
         except TimeoutError:
             return ScenarioResult(self.name, config.name, "hang", seconds=bound, reason=f"no answer within {bound:g}s")
-        except Exception as exc:  # noqa: BLE001 - the error the app would see
-            return ScenarioResult(self.name, config.name, "error", seconds=time.monotonic() - started,
-                                  error=app_error(exc), notes=[f"{self.ROUNDS} rounds of two interleaved clients"])
+        except Exception as exc:
+            return ScenarioResult(
+                self.name,
+                config.name,
+                "error",
+                seconds=time.monotonic() - started,
+                error=app_error(exc),
+                notes=[f"{self.ROUNDS} rounds of two interleaved clients"],
+            )
         finally:
             await dispose(engine)
-        return ScenarioResult(self.name, config.name, "ok", seconds=time.monotonic() - started,
-                              notes=[f"{self.ROUNDS} rounds of two interleaved clients, {4 * self.ROUNDS} queries"])
+        return ScenarioResult(
+            self.name,
+            config.name,
+            "ok",
+            seconds=time.monotonic() - started,
+            notes=[f"{self.ROUNDS} rounds of two interleaved clients, {4 * self.ROUNDS} queries"],
+        )
 
 
 register(ServerIdleTimeout())

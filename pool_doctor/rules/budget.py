@@ -85,11 +85,23 @@ def caps(facts: Facts) -> list[Cap]:
     numbers = budget(facts)
     found = [Cap("slots", "the server's usable slots", numbers.usable, numbers.explain())]
     if server.role_connlimit is not None:
-        found.append(Cap("role-connlimit", f"role {server.role}'s CONNECTION LIMIT", server.role_connlimit,
-                         f"pg_roles.rolconnlimit = {server.role_connlimit}"))
+        found.append(
+            Cap(
+                "role-connlimit",
+                f"role {server.role}'s CONNECTION LIMIT",
+                server.role_connlimit,
+                f"pg_roles.rolconnlimit = {server.role_connlimit}",
+            )
+        )
     if server.database_connlimit is not None:
-        found.append(Cap("database-connlimit", f"database {server.database}'s CONNECTION LIMIT",
-                         server.database_connlimit, f"pg_database.datconnlimit = {server.database_connlimit}"))
+        found.append(
+            Cap(
+                "database-connlimit",
+                f"database {server.database}'s CONNECTION LIMIT",
+                server.database_connlimit,
+                f"pg_database.datconnlimit = {server.database_connlimit}",
+            )
+        )
     return found
 
 

@@ -13,10 +13,10 @@ if TYPE_CHECKING:
     from pool_doctor.config import AppConfig
     from pool_doctor.connection.drivers import Driver
     from pool_doctor.connection.spec import ConnectionSpec
+    from pool_doctor.inspect.pooler import PoolerFacts
     from pool_doctor.path.model import Limit, Path
     from pool_doctor.path.policy import PoolPolicy
     from pool_doctor.platforms import Recognised, Runtime
-    from pool_doctor.inspect.pooler import PoolerFacts
 
 
 @dataclass(frozen=True)

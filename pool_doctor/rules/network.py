@@ -8,7 +8,6 @@ from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE
 from pool_doctor.rules.facts import Facts
 
 
-
 def check(facts: Facts) -> list[Finding]:
     idle_timeout = facts.settings.network.idle_timeout
     if not idle_timeout:

@@ -71,7 +71,8 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
     evidence = [limit.what, *(str(k) for k in policy.knobs())]
     if facing == "pooler":
         return Finding(
-            limit_code(limit, facing) + SUFFIX[verdict.outcome], severity,
+            limit_code(limit, facing) + SUFFIX[verdict.outcome],
+            severity,
             f"{limit.name} {limit.shown} ends {policy.label.removesuffix(' pool')} connections, not the app's",
             f"Behind transaction pooling the server's idle limit meets the pooler's own server connections: "
             f"{verdict.reason}. The app's connections to the pooler are not affected.",
@@ -84,28 +85,37 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
         error = facts.driver.error_text(limit)
         whose = f" of role {facts.server.role}" if limit.layer is Layer.SERVER else ""
         span = "older than" if limit.kind == "lifetime" else "idle for"
-        title = (f"{limit.holder} ends connections{whose} {span} {limit.shown}; the pool will hand them out dead"
-                 if verdict.outcome is Outcome.FAILS else
-                 f"{limit.holder} drops flows idle for {limit.shown}; the next request on one hangs")
-        detail = (f"{limit.what}. {verdict.reason}. The app's next request on such a connection "
-                  + (f"fails with {error}. " if verdict.outcome is Outcome.FAILS else
-                     "waits until TCP gives up (about 15 min on Linux). ")
-                  + _fix_words(keys, before))
+        title = (
+            f"{limit.holder} ends connections{whose} {span} {limit.shown}; the pool will hand them out dead"
+            if verdict.outcome is Outcome.FAILS
+            else f"{limit.holder} drops flows idle for {limit.shown}; the next request on one hangs"
+        )
+        detail = (
+            f"{limit.what}. {verdict.reason}. The app's next request on such a connection "
+            + (
+                f"fails with {error}. "
+                if verdict.outcome is Outcome.FAILS
+                else "waits until TCP gives up (about 15 min on Linux). "
+            )
+            + _fix_words(keys, before)
+        )
     elif verdict.outcome is Outcome.FAILS_BOUNDED:
         title = f"A dropped flow ({limit.shown}) costs one timed-out request per pooled connection"
         detail = f"{verdict.reason}. " + _fix_words(keys, before)
     elif verdict.outcome is Outcome.AT_RISK:
         title = f"{policy.max_age_knob or 'The pool lifetime'} is barely below {limit.name} {limit.shown}"
-        detail = (f"{verdict.reason}. Age is checked only at checkout: a connection returned just before it "
-                  f"can idle past the limit. " + _fix_words(keys, before))
+        detail = (
+            f"{verdict.reason}. Age is checked only at checkout: a connection returned just before it "
+            f"can idle past the limit. " + _fix_words(keys, before)
+        )
     else:
         title = f"{limit.name} {limit.shown} ends idle pooled connections; the pool replaces them"
-        detail = (f"{verdict.reason} (cost: {verdict.cost}). " +
-                  (f"Retire them before {who} does: " + _fix_words(keys, before) if keys else ""))
+        detail = f"{verdict.reason} (cost: {verdict.cost}). " + (
+            f"Retire them before {who} does: " + _fix_words(keys, before) if keys else ""
+        )
     if limit.advice:  # the vendor's own advice about its limit (Neon: what keeping a compute awake costs)
         detail = f"{detail.strip()} {limit.holder}: {' '.join(limit.advice)}"
-    return Finding(limit_code(limit, facing) + SUFFIX[verdict.outcome], severity, title, detail.strip(),
-                   evidence, keys)
+    return Finding(limit_code(limit, facing) + SUFFIX[verdict.outcome], severity, title, detail.strip(), evidence, keys)
 
 
 def _fix_words(keys: tuple[str, ...], before: str) -> str:

@@ -23,14 +23,24 @@ def _platform(facts: Facts) -> list[Finding]:
     limits = entry.limits()
     said = [f"{limit.name} = {limit.shown} ({limit.shape.value})" for limit in limits]
     unpublished = [f"{number.name}: {number.note}" for number in entry.unpublished() if number.note]
-    detail = (f"{entry.vendor} documents " + "; ".join(said) + ": judged against the pool below."
-              if said else f"{entry.vendor} publishes no number of its own for this service.")
+    detail = (
+        f"{entry.vendor} documents " + "; ".join(said) + ": judged against the pool below."
+        if said
+        else f"{entry.vendor} publishes no number of its own for this service."
+    )
     if entry.pooler is not None and entry.pooler.note:
         detail += f" Its pooler ({entry.pooler.software}): {entry.pooler.note}."
     if entry.advice and not limits:  # with limits, the advice goes with the finding about them
         detail += " " + " ".join(entry.advice)
-    return [Finding("platform-recognised", Severity.INFO, f"The database runs on {entry.name}", detail,
-                    [*found.evidence, *(limit.what for limit in limits), *unpublished])]
+    return [
+        Finding(
+            "platform-recognised",
+            Severity.INFO,
+            f"The database runs on {entry.name}",
+            detail,
+            [*found.evidence, *(limit.what for limit in limits), *unpublished],
+        )
+    ]
 
 
 def _runtime(facts: Facts) -> list[Finding]:
@@ -39,18 +49,27 @@ def _runtime(facts: Facts) -> list[Finding]:
         return []
     findings = []
     if runtime.freezes and facts.app_policy.reuses:
-        findings.append(Finding(
-            "serverless-runtime", Severity.WARNING,
-            f"{runtime.name} freezes the process between invocations; the pool's idle connections go stale",
-            " ".join(runtime.advice), list(runtime.evidence), ("poolclass",),
-        ))
+        findings.append(
+            Finding(
+                "serverless-runtime",
+                Severity.WARNING,
+                f"{runtime.name} freezes the process between invocations; the pool's idle connections go stale",
+                " ".join(runtime.advice),
+                list(runtime.evidence),
+                ("poolclass",),
+            )
+        )
     if runtime.middlebox == "kube-conntrack":
         from pool_doctor.platforms.runtime import KUBERNETES_ADVICE
 
-        findings.append(Finding(
-            "kubernetes-conntrack", Severity.INFO, "The app runs in Kubernetes: Service traffic crosses conntrack",
-            " ".join(KUBERNETES_ADVICE) + " Name the egress NAT with [network] middlebox (aws-nat, gcp-nat, "
-            "azure-nat) to judge the pool against it.",
-            [line for line in runtime.evidence if "KUBERNETES" in line],
-        ))
+        findings.append(
+            Finding(
+                "kubernetes-conntrack",
+                Severity.INFO,
+                "The app runs in Kubernetes: Service traffic crosses conntrack",
+                " ".join(KUBERNETES_ADVICE) + " Name the egress NAT with [network] middlebox (aws-nat, gcp-nat, "
+                "azure-nat) to judge the pool against it.",
+                [line for line in runtime.evidence if "KUBERNETES" in line],
+            )
+        )
     return findings

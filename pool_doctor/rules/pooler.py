@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
 from pool_doctor.rules.budget import budget, over_caps
@@ -35,15 +34,20 @@ def _about_pooler(facts: Facts) -> list[Finding]:
     assert pooler is not None
     findings = [
         Finding(
-            "pooler-detected", Severity.INFO, f"Connections go through {pooler.label}",
+            "pooler-detected",
+            Severity.INFO,
+            f"Connections go through {pooler.label}",
             "The app's connections end at the pooler; server settings apply to the pooler's own server "
-            "connections, and the pooler's limits apply to the app's.", list(pooler.evidence),
+            "connections, and the pooler's limits apply to the app's.",
+            list(pooler.evidence),
         )
     ]
     if pooler.admin_error:
         findings.append(
             Finding(
-                "pooler-settings-unknown", Severity.INFO, "The pooler's own limits could not be read",
+                "pooler-settings-unknown",
+                Severity.INFO,
+                "The pooler's own limits could not be read",
                 "Give a user listed in PgBouncer's admin_users or stats_users with --pgbouncer-admin-url "
                 "postgresql://USER@HOST:PORT/pgbouncer to judge client_idle_timeout, max_client_conn and pool sizes.",
                 [pooler.admin_error],
@@ -70,44 +74,55 @@ def _prepared_statements(facts: Facts) -> list[Finding]:
     if not protocol_support and pooler.prepared_statements and pooler.documented_by:
         return [
             Finding(
-                "pooler-prepared-statements-tracked", Severity.INFO,
+                "pooler-prepared-statements-tracked",
+                Severity.INFO,
                 f"{pooler.product or 'The pooler'} keeps protocol-level prepared statements working "
                 f"({pooler.documented_by})",
                 f"{pooler.label}: its vendor documents that named (protocol-level) prepared statements survive "
                 f"transaction pooling, so {driver}'s statement cache works; SQL-level PREPARE and session state "
-                "(SET, LISTEN) still do not.", evidence,
+                "(SET, LISTEN) still do not.",
+                evidence,
             )
         ]
     if protocol_support:
         return [
             Finding(
-                "pooler-prepared-statements-tracked", Severity.INFO,
+                "pooler-prepared-statements-tracked",
+                Severity.INFO,
                 f"The pooler tracks prepared statements (max_prepared_statements = {protocol_support})",
                 "PgBouncer 1.21+ re-prepares protocol-level statements on whichever backend runs them, so "
-                f"{driver}'s statement cache works behind transaction pooling.", evidence,
+                f"{driver}'s statement cache works behind transaction pooling.",
+                evidence,
             )
         ]
     if driver == "asyncpg":
         return [
             Finding(
-                "pooler-prepared-statements", Severity.CRITICAL,
+                "pooler-prepared-statements",
+                Severity.CRITICAL,
                 "asyncpg's prepared statements will collide behind transaction pooling",
                 "asyncpg names its prepared statements __asyncpg_stmt_N__ per client connection, and SQLAlchemy caches "
                 "them per connection; under transaction pooling the next transaction runs on a backend that has "
                 f"another client's statements, and the app gets: {ASYNCPG_ERROR}. Set connect_args "
                 "statement_cache_size=0, prepared_statement_cache_size=0 and a unique prepared_statement_name_func "
-                "(SQLAlchemy's asyncpg docs), or use session pooling.", evidence,
-                ("connect_args.statement_cache_size", "connect_args.prepared_statement_cache_size",
-                 "connect_args.prepared_statement_name_func"),
+                "(SQLAlchemy's asyncpg docs), or use session pooling.",
+                evidence,
+                (
+                    "connect_args.statement_cache_size",
+                    "connect_args.prepared_statement_cache_size",
+                    "connect_args.prepared_statement_name_func",
+                ),
             )
         ]
     return [
         Finding(
-            "pooler-prepared-statements", Severity.CRITICAL,
+            "pooler-prepared-statements",
+            Severity.CRITICAL,
             "psycopg's prepared statements will go missing behind transaction pooling",
             "psycopg prepares a query after prepare_threshold (5) executions on one connection; under transaction "
             f"pooling the next execution runs on another backend and the app gets: {PSYCOPG_ERROR}. Set "
-            "connect_args prepare_threshold=None, or use session pooling.", evidence,
+            "connect_args prepare_threshold=None, or use session pooling.",
+            evidence,
             ("connect_args.prepare_threshold",),
         )
     ]
@@ -135,16 +150,19 @@ def _server_slots(facts: Facts) -> list[Finding]:
     if wanted > numbers.usable + facts.server.activity.role_connections:
         findings.append(
             Finding(
-                "pooler-server-slots", Severity.WARNING,
+                "pooler-server-slots",
+                Severity.WARNING,
                 f"PgBouncer may open {wanted} server connections; the server has about {numbers.usable} free",
                 "When every pool fills, PgBouncer's server logins fail with 'too many connections' and clients "
-                "wait (query_wait_timeout) instead.", evidence,
+                "wait (query_wait_timeout) instead.",
+                evidence,
             )
         )
     if pooler.waiting_clients:
         findings.append(
             Finding(
-                "pooler-clients-waiting", Severity.WARNING,
+                "pooler-clients-waiting",
+                Severity.WARNING,
                 f"{pooler.waiting_clients} client(s) are waiting for a server connection right now",
                 "The pooler's pools are full: checkouts in the app wait, then fail after query_wait_timeout.",
                 [f"cl_waiting = {pooler.waiting_clients} (SHOW POOLS)"],
@@ -165,7 +183,9 @@ def _server_side_limits(facts: Facts) -> list[Finding]:
         return []
     return [
         Finding(
-            "pooler-server-limits", Severity.INFO, "PgBouncer recycles its own server connections",
+            "pooler-server-limits",
+            Severity.INFO,
+            "PgBouncer recycles its own server connections",
             "server_idle_timeout and server_lifetime close PgBouncer's server connections, not the app's: the "
             "pooler hides that churn. query_wait_timeout bounds how long a client waits for a server connection.",
             parts,

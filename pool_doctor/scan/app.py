@@ -18,14 +18,54 @@ from pool_doctor.scan.model import ScannedPool, ScanReport
 from pool_doctor.scan.rules import driver_of, is_postgres
 
 # Where the code says which server: --url says it for pool-doctor.
-IDENTITY = frozenset({"host", "hostaddr", "port", "user", "password", "passfile", "dbname", "database", "dsn",
-                      "conninfo", "url", "service", "servicefile", "NAME", "USER", "PASSWORD", "HOST", "PORT"})
-SQLALCHEMY_POOL_KEYS = ("pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout", "pool_use_lifo",
-                        "poolclass")
+IDENTITY = frozenset(
+    {
+        "host",
+        "hostaddr",
+        "port",
+        "user",
+        "password",
+        "passfile",
+        "dbname",
+        "database",
+        "dsn",
+        "conninfo",
+        "url",
+        "service",
+        "servicefile",
+        "NAME",
+        "USER",
+        "PASSWORD",
+        "HOST",
+        "PORT",
+    }
+)
+SQLALCHEMY_POOL_KEYS = (
+    "pool_size",
+    "max_overflow",
+    "pool_recycle",
+    "pool_pre_ping",
+    "pool_timeout",
+    "pool_use_lifo",
+    "poolclass",
+)
 POOLCLASSES = ("QueuePool", "AsyncAdaptedQueuePool", "NullPool", "StaticPool")
 # Keys whose values are callables or objects the judge has no use for (asyncpg, psycopg_pool).
-CALLABLES = frozenset({"connect", "setup", "init", "reset", "loop", "connection_class", "record_class", "configure",
-                       "reconnect_failed", "open", "name"})
+CALLABLES = frozenset(
+    {
+        "connect",
+        "setup",
+        "init",
+        "reset",
+        "loop",
+        "connection_class",
+        "record_class",
+        "configure",
+        "reconnect_failed",
+        "open",
+        "name",
+    }
+)
 PSYCOPG2_JUDGED_AS = "psycopg2's pool, judged as a pool with no liveness check and no lifetime"
 
 
@@ -45,11 +85,16 @@ class AppLayer:
 
 def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[ScannedPool], list[str]]:
     """The pools to judge: every PostgreSQL pool, or the one at `--pool FILE:LINE`; and warnings for the rest."""
-    warnings = [f"{pool.where}: {pool.call} does not connect to PostgreSQL (not judged)"
-                for pool in report.pools if not is_postgres(pool)]
+    warnings = [
+        f"{pool.where}: {pool.call} does not connect to PostgreSQL (not judged)"
+        for pool in report.pools
+        if not is_postgres(pool)
+    ]
     pools = [pool for pool in report.pools if is_postgres(pool)]
     if not pools:
-        raise UsageError(f"--app {app}: no PostgreSQL pool found in the code (pool-doctor scan {app} shows what was read)")
+        raise UsageError(
+            f"--app {app}: no PostgreSQL pool found in the code (pool-doctor scan {app} shows what was read)"
+        )
     if choice is None:
         return pools, warnings
     file, sep, line_text = choice.rpartition(":")
@@ -57,7 +102,9 @@ def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[Scanned
         raise UsageError(f"--pool {choice!r}: expected FILE:LINE, as pool-doctor scan prints it")
     line = int(line_text)
     wanted = os.path.normpath(file)
-    found = [pool for pool in pools if _same_file(pool.file, wanted) and pool.line <= line <= max(pool.end_line, pool.line)]
+    found = [
+        pool for pool in pools if _same_file(pool.file, wanted) and pool.line <= line <= max(pool.end_line, pool.line)
+    ]
     if not found:
         listed = ", ".join(pool.where for pool in pools)
         raise UsageError(f"--pool {choice}: no pool there; the app's pools: {listed}")
@@ -128,7 +175,9 @@ def as_layer(pool: ScannedPool) -> AppLayer:
             continue
         if not scanned.known:
             unknown[shown] = scanned.expr or "?"
-            warnings.append(f"{pool.where}: {shown} is unknown ({scanned.expr or '?'}): judged with the library default")
+            warnings.append(
+                f"{pool.where}: {shown} is unknown ({scanned.expr or '?'}): judged with the library default"
+            )
             continue
         value = _config_value(shown, scanned.value)
         if value is not _SKIP and stack == "sqlalchemy" and section is pool_keys and not _valid(name, value):
@@ -147,15 +196,24 @@ def as_layer(pool: ScannedPool) -> AppLayer:
         for key, value in (("max_overflow", 0), ("pool_pre_ping", False), ("pool_recycle", -1)):
             take(pool_keys, key, key, value, f"{pool.where} ({pool.call} has none)")
     if pool.unresolved:
-        warnings.append(f"{pool.where}: could not read {', '.join(pool.unresolved)}: any setting may hide there; "
-                        "judged without it")
+        warnings.append(
+            f"{pool.where}: could not read {', '.join(pool.unresolved)}: any setting may hide there; judged without it"
+        )
     data: dict[str, dict[str, Any]] = {"pool": {"stack": stack, **pool_keys}}
     origins.setdefault("stack", f"{pool.where} ({pool.call})")
     if connect_args:
         data["connect_args"] = connect_args
     driver = driver_of(pool) if stack == "sqlalchemy" else None
-    return AppLayer(pool=pool, stack=stack, data=data, origins=origins, unknown=unknown, driver=driver,
-                    warnings=tuple(warnings), judged_as=judged_as)
+    return AppLayer(
+        pool=pool,
+        stack=stack,
+        data=data,
+        origins=origins,
+        unknown=unknown,
+        driver=driver,
+        warnings=tuple(warnings),
+        judged_as=judged_as,
+    )
 
 
 _SKIP = object()
@@ -207,8 +265,14 @@ def flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def sources(values: Mapping[str, Any], layer: AppLayer, flags: Mapping[str, str], file_data: Mapping[str, Any],
-            file_origin: str | None, environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
+def sources(
+    values: Mapping[str, Any],
+    layer: AppLayer,
+    flags: Mapping[str, str],
+    file_data: Mapping[str, Any],
+    file_origin: str | None,
+    environ: Mapping[str, str],
+) -> dict[str, tuple[Any, str]]:
     """Each judged key (dotted: pool_recycle, connect_args.command_timeout, OPTIONS.sslmode) -> (value, where it
     came from), in the precedence order: flag > environment > config file > the app's code > library default."""
     env_names = {name.upper(): name for name in environ}
@@ -216,10 +280,14 @@ def sources(values: Mapping[str, Any], layer: AppLayer, flags: Mapping[str, str]
     file_args = {f"connect_args.{k}": v for k, v in flat(file_data.get("connect_args") or {}).items()}
     out: dict[str, tuple[Any, str]] = {}
     for key, value in values.items():
-        section, name = ("CONNECT_ARGS", key.removeprefix("connect_args.")) if key.startswith("connect_args.") \
-            else ("POOL", key)
-        env = [env_names[n] for n in (f"POOL_DOCTOR_{section}__{name.replace('.', '__')}".upper(),
-                                       f"POOL_DOCTOR_{section}") if n in env_names]
+        section, name = (
+            ("CONNECT_ARGS", key.removeprefix("connect_args.")) if key.startswith("connect_args.") else ("POOL", key)
+        )
+        env = [
+            env_names[n]
+            for n in (f"POOL_DOCTOR_{section}__{name.replace('.', '__')}".upper(), f"POOL_DOCTOR_{section}")
+            if n in env_names
+        ]
         if key in flags:
             where = flags[key]
         elif env:

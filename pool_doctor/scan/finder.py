@@ -20,23 +20,36 @@ SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
 # Names whose call creates a pool, per library; the first match of a file's text against TRIGGER decides
 # whether it is parsed at all.
 LIBRARY_TARGETS: dict[str, tuple[str, frozenset[str]]] = {
-    "sqlalchemy": ("sqlalchemy", frozenset(
-        {"create_engine", "create_async_engine", "engine_from_config", "async_engine_from_config"})),
+    "sqlalchemy": (
+        "sqlalchemy",
+        frozenset({"create_engine", "create_async_engine", "engine_from_config", "async_engine_from_config"}),
+    ),
     "sqlmodel": ("sqlalchemy", frozenset({"create_engine", "create_async_engine"})),
     "asyncpg": ("asyncpg", frozenset({"create_pool"})),
-    "psycopg_pool": ("psycopg_pool", frozenset(
-        {"ConnectionPool", "AsyncConnectionPool", "NullConnectionPool", "AsyncNullConnectionPool"})),
+    "psycopg_pool": (
+        "psycopg_pool",
+        frozenset({"ConnectionPool", "AsyncConnectionPool", "NullConnectionPool", "AsyncNullConnectionPool"}),
+    ),
     "psycopg2": ("psycopg2", frozenset({"SimpleConnectionPool", "ThreadedConnectionPool", "PersistentConnectionPool"})),
     "flask_sqlalchemy": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),
 }
 CALL_NAMES = frozenset(name for _, names in LIBRARY_TARGETS.values() for name in names)
 # Plain substring tests: bytes `in` is a memchr-speed scan, many times faster than one alternation regex.
-TRIGGERS = (b"create_engine", b"create_async_engine", b"engine_from_config", b"create_pool", b"ConnectionPool", b"DATABASES",
-            b"SQLALCHEMY_", b"engine_options")
+TRIGGERS = (
+    b"create_engine",
+    b"create_async_engine",
+    b"engine_from_config",
+    b"create_pool",
+    b"ConnectionPool",
+    b"DATABASES",
+    b"SQLALCHEMY_",
+    b"engine_options",
+)
 
 
 def triggered(data: bytes) -> bool:
     return any(needle in data for needle in TRIGGERS)
+
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -131,8 +144,11 @@ class Project:
             here = Path(directory)
             # A virtualenv or installed packages inside a project are someone else's code; scanning
             # a site-packages directory itself (the benchmark) is still possible by naming it.
-            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS
-                           and not (here / d / "pyvenv.cfg").exists()]
+            dirnames[:] = [
+                d
+                for d in dirnames
+                if not d.startswith(".") and d not in SKIP_DIRS and not (here / d / "pyvenv.cfg").exists()
+            ]
             for name in filenames:
                 if name.endswith(".py"):
                     yield here / name
@@ -176,13 +192,20 @@ class Project:
         try:
             tree = ast.parse(data, filename=display)
         except SyntaxError as exc:
-            self.warnings.append(f"{display}:{exc.lineno or 0}: does not parse with Python "
-                                 f"{_py_version()} ({exc.msg}); skipped")
+            self.warnings.append(
+                f"{display}:{exc.lineno or 0}: does not parse with Python {_py_version()} ({exc.msg}); skipped"
+            )
         except (ValueError, RecursionError, MemoryError) as exc:
             self.warnings.append(f"{display}: does not parse ({type(exc).__name__}); skipped")
         else:
-            module = Module(path=path, display=display, name=self.module_name(path), tree=tree,
-                            source=decode(data), is_package=path.name == "__init__.py")
+            module = Module(
+                path=path,
+                display=display,
+                name=self.module_name(path),
+                tree=tree,
+                source=decode(data),
+                is_package=path.name == "__init__.py",
+            )
             try:
                 index_module(module)
             except RecursionError:
@@ -205,8 +228,9 @@ def _py_version() -> str:
 def index_module(module: Module) -> None:
     """One walk over the tree: imports, assignments, definitions and every call, with its context."""
     _collect_scope(module, module.tree.body, ())
-    stack: list[tuple[ast.AST, tuple[FunctionNode | ast.Lambda, ...], ast.ClassDef | None,
-                      tuple[tuple[ast.expr, bool], ...]]] = [(module.tree, (), None, ())]
+    stack: list[
+        tuple[ast.AST, tuple[FunctionNode | ast.Lambda, ...], ast.ClassDef | None, tuple[tuple[ast.expr, bool], ...]]
+    ] = [(module.tree, (), None, ())]
     while stack:
         node, functions, cls, conditions = stack.pop()
         if isinstance(node, ast.Call):

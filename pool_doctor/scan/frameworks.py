@@ -30,9 +30,16 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         return
     databases, first_line, touched = found
     if not isinstance(databases, DictV):
-        yield ScannedPool(file=module.display, line=first_line, end_line=first_line, stack="django",
-                          call="DATABASES", settings={}, unresolved=[_expr(databases) or "DATABASES"],
-                          at_import=True)
+        yield ScannedPool(
+            file=module.display,
+            line=first_line,
+            end_line=first_line,
+            stack="django",
+            call="DATABASES",
+            settings={},
+            unresolved=[_expr(databases) or "DATABASES"],
+            at_import=True,
+        )
         return
     for alias, value in databases.items.items():
         value = ev.force(value)
@@ -40,14 +47,28 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
             line = value.line if value.file == module.display and value.line else touched.get(alias, first_line)
             end_line = value.end_line if value.file == module.display and value.end_line else line
             unresolved: list[str] = []
-            settings = {key: mask(key, leaf(item, ev))
-                        for key, item in flatten(value, ev, "", unresolved).items()}
-            yield ScannedPool(file=module.display, line=line, end_line=end_line, stack="django",
-                              call=f"DATABASES[{alias!r}]", settings=settings, unresolved=unresolved, at_import=True)
+            settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
+            yield ScannedPool(
+                file=module.display,
+                line=line,
+                end_line=end_line,
+                stack="django",
+                call=f"DATABASES[{alias!r}]",
+                settings=settings,
+                unresolved=unresolved,
+                at_import=True,
+            )
         else:
-            yield ScannedPool(file=module.display, line=first_line, end_line=first_line, stack="django",
-                              call=f"DATABASES[{alias!r}]", settings={}, unresolved=[_expr(value) or alias],
-                              at_import=True)
+            yield ScannedPool(
+                file=module.display,
+                line=first_line,
+                end_line=first_line,
+                stack="django",
+                call=f"DATABASES[{alias!r}]",
+                settings={},
+                unresolved=[_expr(value) or alias],
+                at_import=True,
+            )
 
 
 def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[Any, int, dict[str, int]] | None:
@@ -75,7 +96,11 @@ def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[
     first_line = base_line or (mutations[0][0].lineno if mutations else 1)
     touched: dict[str, int] = {}
     if not isinstance(databases, DictV):
-        return databases if databases is not None else unknown(module, module.tree, why="DATABASES"), first_line, touched
+        return (
+            databases if databases is not None else unknown(module, module.tree, why="DATABASES"),
+            first_line,
+            touched,
+        )
     databases = _copy(ev, databases)
     for stmt, conditions in mutations:
         if stmt.lineno < base_line or ev.conditions_hold(conditions, frame) is False:
@@ -105,8 +130,12 @@ def _database_path(stmt: ast.stmt) -> list[str] | None:
     """`DATABASES["a"]["B"] = v` -> ["a", "B"]; `DATABASES["a"].update(...)` -> ["a"]; else None."""
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         return _subscript_path(stmt.targets[0], allow_root=False)
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute) \
-            and stmt.value.func.attr == "update":
+    if (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr == "update"
+    ):
         return _subscript_path(stmt.value.func.value, allow_root=True)
     return None
 
@@ -129,8 +158,13 @@ def _apply(ev: Evaluator, databases: DictV, stmt: ast.stmt, path: list[str], fra
     for key in keys:
         inner = ev.force(target.items.get(key))
         if not isinstance(inner, DictV):
-            inner = DictV({}, frame.module.where(stmt), line=stmt.lineno, end_line=stmt.end_lineno or stmt.lineno,
-                          file=frame.module.display)
+            inner = DictV(
+                {},
+                frame.module.where(stmt),
+                line=stmt.lineno,
+                end_line=stmt.end_lineno or stmt.lineno,
+                file=frame.module.display,
+            )
             target.items[key] = inner
         target = inner
     if isinstance(stmt, ast.Assign):
@@ -174,15 +208,19 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         for klass in reversed(ev.class_chain(ref)):
             for name, assignments in ev.scope_locals(klass.node).items():
                 if name.startswith("SQLALCHEMY_"):
-                    keys[name] = (Thunk(assignments[-1].value, Frame(klass.module, scope=klass.node)),
-                                  assignments[-1].line)
+                    keys[name] = (
+                        Thunk(assignments[-1].value, Frame(klass.module, scope=klass.node)),
+                        assignments[-1].line,
+                    )
         yield _flask_pool(ev, module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
     # A config module read with from_object / from_pyfile: SQLALCHEMY_* at module level.
     module_keys = {name: assignments for name, assignments in module.assigns.items() if name.startswith("SQLALCHEMY_")}
     if module_keys.keys() & POOL_KEYS:
         frame = Frame(module)
-        keys = {name: (ev.global_value(module, name, module.tree), assignments[-1].line)
-                for name, assignments in module_keys.items()}
+        keys = {
+            name: (ev.global_value(module, name, module.tree), assignments[-1].line)
+            for name, assignments in module_keys.items()
+        }
         line = min(line for _, line in keys.values())
         yield _flask_pool(ev, module, line, max(line for _, line in keys.values()), "module config", keys, frame)
     # app.config["SQLALCHEMY_..."] = ... and app.config.update(SQLALCHEMY_...=...), grouped by function.
@@ -196,8 +234,15 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
             yield _flask_pool(ev, module, min(lines), max(lines), "app.config", keys)
 
 
-def _flask_pool(ev: Evaluator, module: Module, line: int, end_line: int, call: str,
-                keys: dict[str, tuple[Any, int]], frame: Frame | None = None) -> ScannedPool:
+def _flask_pool(
+    ev: Evaluator,
+    module: Module,
+    line: int,
+    end_line: int,
+    call: str,
+    keys: dict[str, tuple[Any, int]],
+    frame: Frame | None = None,
+) -> ScannedPool:
     settings: dict[str, Any] = {}
     unresolved: list[str] = []
     for name, (value, _) in sorted(keys.items(), key=lambda item: item[1][1]):
@@ -209,8 +254,15 @@ def _flask_pool(ev: Evaluator, module: Module, line: int, end_line: int, call: s
                 unresolved.append(f"SQLALCHEMY_ENGINE_OPTIONS: {_expr(forced) or '?'}")
         else:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
-    return ScannedPool(file=module.display, line=line, end_line=end_line, stack="flask_sqlalchemy", call=call,
-                       settings={k: mask(k, leaf(v, ev)) for k, v in settings.items()}, unresolved=unresolved)
+    return ScannedPool(
+        file=module.display,
+        line=line,
+        end_line=end_line,
+        stack="flask_sqlalchemy",
+        call=call,
+        settings={k: mask(k, leaf(v, ev)) for k, v in settings.items()},
+        unresolved=unresolved,
+    )
 
 
 def _scopes(tree: ast.Module) -> Iterator[tuple[FunctionNode | None, list[ast.stmt]]]:
@@ -239,13 +291,21 @@ def _scopes(tree: ast.Module) -> Iterator[tuple[FunctionNode | None, list[ast.st
 def _config_writes(stmt: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
     if isinstance(stmt, ast.Assign):
         for target in stmt.targets:
-            if isinstance(target, ast.Subscript) and _is_config(target.value) and isinstance(target.slice, ast.Constant) \
-                    and isinstance(target.slice.value, str) and target.slice.value.startswith("SQLALCHEMY_"):
+            if (
+                isinstance(target, ast.Subscript)
+                and _is_config(target.value)
+                and isinstance(target.slice, ast.Constant)
+                and isinstance(target.slice.value, str)
+                and target.slice.value.startswith("SQLALCHEMY_")
+            ):
                 yield target.slice.value, stmt.value
     elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         call = stmt.value
-        if isinstance(call.func, ast.Attribute) and call.func.attr in ("update", "from_mapping", "setdefault") \
-                and _is_config(call.func.value):
+        if (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr in ("update", "from_mapping", "setdefault")
+            and _is_config(call.func.value)
+        ):
             if call.func.attr == "setdefault" and len(call.args) == 2 and isinstance(call.args[0], ast.Constant):
                 if str(call.args[0].value).startswith("SQLALCHEMY_"):
                     yield str(call.args[0].value), call.args[1]
@@ -263,4 +323,3 @@ def _config_writes(stmt: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
 def _is_config(node: ast.expr) -> bool:
     parts = dotted_parts(node)
     return parts is not None and len(parts) >= 2 and parts[-1] == "config"
-

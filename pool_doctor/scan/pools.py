@@ -51,8 +51,16 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "SQLAlchemy": ("app",),
 }
 # engine_from_config reads strings from an .ini file and coerces these (sqlalchemy engine/create.py).
-CONFIG_COERCE = {"pool_size": int, "max_overflow": int, "pool_recycle": int, "pool_timeout": float,
-                 "pool_pre_ping": "bool", "pool_use_lifo": "bool", "echo": "bool", "echo_pool": "bool"}
+CONFIG_COERCE = {
+    "pool_size": int,
+    "max_overflow": int,
+    "pool_recycle": int,
+    "pool_timeout": float,
+    "pool_pre_ping": "bool",
+    "pool_use_lifo": "bool",
+    "echo": "bool",
+    "echo_pool": "bool",
+}
 
 
 @dataclass
@@ -124,8 +132,12 @@ class PoolFinder:
             via_class = None
             if module.functions.get(func.name) is func and len(site.functions) == 1:
                 key = (module.name, func.name)
-            elif (func.name == "__init__" and site.cls is not None and module.classes.get(site.cls.name) is site.cls
-                  and len(site.functions) == 1):
+            elif (
+                func.name == "__init__"
+                and site.cls is not None
+                and module.classes.get(site.cls.name) is site.cls
+                and len(site.functions) == 1
+            ):
                 key, via_class = (module.name, f"{site.cls.name}.__init__"), site.cls
             else:
                 continue
@@ -173,8 +185,17 @@ class PoolFinder:
             return Frame(module, scope=site.cls)
         return Frame(module)
 
-    def _emit(self, module: Module, site: CallSite, target: Target, frame: Frame, via: list[str], depth: int,
-              outer_module: Module, outer_site: CallSite) -> Iterator[ScannedPool]:
+    def _emit(
+        self,
+        module: Module,
+        site: CallSite,
+        target: Target,
+        frame: Frame,
+        via: list[str],
+        depth: int,
+        outer_module: Module,
+        outer_site: CallSite,
+    ) -> Iterator[ScannedPool]:
         if target.wrapper is not None:
             wrapper = target.wrapper
             if depth > 6:
@@ -184,8 +205,16 @@ class PoolFinder:
             for inner in wrapper.inner:
                 inner_target = self.target(wrapper.module, inner)
                 if inner_target is not None:
-                    yield from self._emit(wrapper.module, inner, inner_target, inner_frame,
-                                          [*via, wrapper.module.where(inner.call)], depth + 1, outer_module, outer_site)
+                    yield from self._emit(
+                        wrapper.module,
+                        inner,
+                        inner_target,
+                        inner_frame,
+                        [*via, wrapper.module.where(inner.call)],
+                        depth + 1,
+                        outer_module,
+                        outer_site,
+                    )
             return
         assert target.stack is not None and target.call is not None and target.name is not None
         settings, unresolved = self.settings(target, site.call, frame)
@@ -241,9 +270,9 @@ class PoolFinder:
         unresolved = [u for u in unresolved if not u.startswith("configuration")]
         for key, value in settings.items():
             if key.startswith("configuration."):
-                inner = key[len("configuration."):]
+                inner = key[len("configuration.") :]
                 if inner.startswith(prefix):
-                    name = inner[len(prefix):]
+                    name = inner[len(prefix) :]
                     out[name] = _coerce(name, value)
             elif key == "configuration":
                 if not (isinstance(value, SV) and value.known):
@@ -270,11 +299,18 @@ def _coerce(name: str, value: Any) -> Any:
 
 def _aliases(module: Module, names: set[str]) -> set[str]:
     """Local names bound to one of `names`: `from sqlalchemy import create_engine as ce`, `make = sa.create_engine`."""
-    found = {local for imports in (module.imports, module.nested_imports) for local, target in imports.items()
-             if target.rsplit(".", 1)[-1] in names}
+    found = {
+        local
+        for imports in (module.imports, module.nested_imports)
+        for local, target in imports.items()
+        if target.rsplit(".", 1)[-1] in names
+    }
     for local, assignments in module.assigns.items():
         value = assignments[-1].value
-        if isinstance(value, (ast.Name, ast.Attribute)) and (value.id if isinstance(value, ast.Name) else value.attr) in names:
+        if (
+            isinstance(value, (ast.Name, ast.Attribute))
+            and (value.id if isinstance(value, ast.Name) else value.attr) in names
+        ):
             found.add(local)
     return found
 
@@ -311,8 +347,11 @@ def mask(key: str, value: ScannedValue) -> ScannedValue:
 
     last = key.rsplit(".", 1)[-1].lower()
     if any(word in last for word in SECRET_WORDS):
-        return replace(value, value="***" if value.known and value.value not in (None, "") else value.value,
-                       expr=None if value.expr is None else "***")
+        return replace(
+            value,
+            value="***" if value.known and value.value not in (None, "") else value.value,
+            expr=None if value.expr is None else "***",
+        )
     if isinstance(value.value, str):
         value = replace(value, value=mask_text(value.value))
     if value.expr is not None:

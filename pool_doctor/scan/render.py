@@ -15,17 +15,51 @@ ScanFinding = tuple[ScannedPool, Finding]
 
 # The settings that decide what happens to an idle connection, per stack, in the order a reader wants them.
 IDLE_KEYS: dict[str, tuple[str, ...]] = {
-    "sqlalchemy": ("pool_pre_ping", "pool_recycle", "pool_size", "max_overflow", "pool_timeout", "pool_use_lifo",
-                   "poolclass", "connect_args.command_timeout", "connect_args.statement_cache_size",
-                   "connect_args.prepare_threshold", "connect_args.tcp_user_timeout", "connect_args.keepalives_idle"),
-    "asyncpg": ("min_size", "max_size", "max_inactive_connection_lifetime", "max_queries", "command_timeout",
-                "statement_cache_size"),
-    "psycopg_pool": ("check", "min_size", "max_size", "max_idle", "max_lifetime", "timeout",
-                     "kwargs.prepare_threshold", "kwargs.tcp_user_timeout", "kwargs.keepalives_idle"),
+    "sqlalchemy": (
+        "pool_pre_ping",
+        "pool_recycle",
+        "pool_size",
+        "max_overflow",
+        "pool_timeout",
+        "pool_use_lifo",
+        "poolclass",
+        "connect_args.command_timeout",
+        "connect_args.statement_cache_size",
+        "connect_args.prepare_threshold",
+        "connect_args.tcp_user_timeout",
+        "connect_args.keepalives_idle",
+    ),
+    "asyncpg": (
+        "min_size",
+        "max_size",
+        "max_inactive_connection_lifetime",
+        "max_queries",
+        "command_timeout",
+        "statement_cache_size",
+    ),
+    "psycopg_pool": (
+        "check",
+        "min_size",
+        "max_size",
+        "max_idle",
+        "max_lifetime",
+        "timeout",
+        "kwargs.prepare_threshold",
+        "kwargs.tcp_user_timeout",
+        "kwargs.keepalives_idle",
+    ),
     "psycopg2": ("minconn", "maxconn", "keepalives_idle", "tcp_user_timeout"),
-    "django": ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS.pool", "OPTIONS.pool.min_size",
-               "OPTIONS.pool.max_size", "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime",
-               "OPTIONS.keepalives_idle", "OPTIONS.tcp_user_timeout"),
+    "django": (
+        "CONN_MAX_AGE",
+        "CONN_HEALTH_CHECKS",
+        "OPTIONS.pool",
+        "OPTIONS.pool.min_size",
+        "OPTIONS.pool.max_size",
+        "OPTIONS.pool.max_idle",
+        "OPTIONS.pool.max_lifetime",
+        "OPTIONS.keepalives_idle",
+        "OPTIONS.tcp_user_timeout",
+    ),
 }
 IDLE_KEYS["flask_sqlalchemy"] = IDLE_KEYS["sqlalchemy"]
 STACK_SHORT = {"flask_sqlalchemy": "flask", "psycopg_pool": "psycopg_pool"}
@@ -47,8 +81,15 @@ def at_or_above(findings: list[ScanFinding], threshold: Severity | None) -> bool
 def scan_json(report: ScanReport, findings: list[ScanFinding]) -> dict[str, Any]:
     document = report.to_json()
     document["findings"] = [
-        {"code": f.code, "severity": f.severity.value, "title": f.title, "detail": f.detail,
-         "evidence": list(f.evidence), "file": pool.file, "line": pool.line}
+        {
+            "code": f.code,
+            "severity": f.severity.value,
+            "title": f.title,
+            "detail": f.detail,
+            "evidence": list(f.evidence),
+            "file": pool.file,
+            "line": pool.line,
+        }
         for pool, f in findings
     ]
     return document
@@ -57,37 +98,52 @@ def scan_json(report: ScanReport, findings: list[ScanFinding]) -> dict[str, Any]
 def scan_sarif(report: ScanReport, findings: list[ScanFinding]) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per finding code, one result per finding at the pool's first line."""
     codes = list(RULES)
-    rules = [{
-        "id": rule.code,
-        "name": rule.name,
-        "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": rule.help},
-        "help": {"text": rule.help},
-        "defaultConfiguration": {"level": "warning"},
-    } for rule in RULES.values()]
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.help},
+            "help": {"text": rule.help},
+            "defaultConfiguration": {"level": "warning"},
+        }
+        for rule in RULES.values()
+    ]
     results = []
     for pool, finding in findings:
-        results.append({
-            "ruleId": finding.code,
-            "ruleIndex": codes.index(finding.code),
-            "level": SARIF_LEVEL[finding.severity],
-            "message": {"text": f"{finding.title}. {finding.detail} ({'; '.join(finding.evidence[1:])})"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": _uri(pool.file)},
-                "region": {"startLine": pool.line, "endLine": max(pool.end_line, pool.line)},
-            }}],
-        })
+        results.append(
+            {
+                "ruleId": finding.code,
+                "ruleIndex": codes.index(finding.code),
+                "level": SARIF_LEVEL[finding.severity],
+                "message": {"text": f"{finding.title}. {finding.detail} ({'; '.join(finding.evidence[1:])})"},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": _uri(pool.file)},
+                            "region": {"startLine": pool.line, "endLine": max(pool.end_line, pool.line)},
+                        }
+                    }
+                ],
+            }
+        )
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "pool-doctor", "version": __version__, "rules": rules}},
-            "results": results,
-            "invocations": [{
-                "executionSuccessful": True,
-                "toolExecutionNotifications": [{"level": "warning", "message": {"text": w}} for w in report.warnings],
-            }],
-        }],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "pool-doctor", "version": __version__, "rules": rules}},
+                "results": results,
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [
+                            {"level": "warning", "message": {"text": w}} for w in report.warnings
+                        ],
+                    }
+                ],
+            }
+        ],
     }
 
 
@@ -133,8 +189,13 @@ def scan_table(report: ScanReport, findings: list[ScanFinding]) -> Any:
         parts.append(table)
     else:
         parts.append(Text("No findings.", style="green"))
-    parts.append(Text(f"{len(report.pools)} pools · {len(findings)} findings · {report.files_seen} .py files, "
-                      f"{report.files_parsed} parsed", style="dim"))
+    parts.append(
+        Text(
+            f"{len(report.pools)} pools · {len(findings)} findings · {report.files_seen} .py files, "
+            f"{report.files_parsed} parsed",
+            style="dim",
+        )
+    )
     return Group(*parts)
 
 
@@ -170,13 +231,18 @@ def scan_markdown(report: ScanReport, findings: list[ScanFinding]) -> str:
     if report.pools:
         lines += ["| where | stack | idle settings |", "|---|---|---|"]
         for pool in report.pools:
-            shown = [f"{key.rsplit('.', 1)[-1]} {value.show()}" for key in IDLE_KEYS.get(pool.stack, ())
-                     if (value := pool.get(key)) is not None and value.known]
+            shown = [
+                f"{key.rsplit('.', 1)[-1]} {value.show()}"
+                for key in IDLE_KEYS.get(pool.stack, ())
+                if (value := pool.get(key)) is not None and value.known
+            ]
             lines.append(f"| `{cell(pool.where)}` | {pool.stack} | {cell(', '.join(shown) or '-')} |")
         lines.append("")
     if findings:
         lines += ["| severity | code | where | finding |", "|---|---|---|---|"]
-        lines += [f"| {f.severity.value} | `{f.code}` | `{cell(pool.where)}` | {cell(f.title)} |" for pool, f in findings]
+        lines += [
+            f"| {f.severity.value} | `{f.code}` | `{cell(pool.where)}` | {cell(f.title)} |" for pool, f in findings
+        ]
         lines.append("")
         for pool, f in findings:
             lines += [f"- **`{f.code}`** at `{cell(pool.where)}`: {cell(f.detail)}"]

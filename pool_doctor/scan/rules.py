@@ -34,38 +34,73 @@ class Rule:
     help: str
 
 
-RULES: dict[str, Rule] = {rule.code: rule for rule in (
-    Rule("no-liveness-check", "NoLivenessCheck", "Engine has neither pool_pre_ping nor pool_recycle",
-         "A connection that idled in the pool is handed out as it is. If anything on the path (idle_session_timeout, "
-         "a NAT gateway, a load balancer, a pooler) closes idle connections, the next query on it fails. "
-         "Set pool_pre_ping=True, and pool_recycle below the shortest idle limit on the path."),
-    Rule("unbounded-overflow", "UnboundedOverflow", "max_overflow=-1: the pool may open any number of connections",
-         "Under load the pool opens connections without bound and can exhaust max_connections or a pooler's "
-         "client limit. Give max_overflow a number."),
-    Rule("no-hung-query-bound", "NoHungQueryBound", "Nothing bounds a query on a silently dropped connection",
-         "When a middlebox drops packets instead of resetting (a blackhole), a query waits until TCP gives up, "
-         "about 15 minutes on Linux. asyncpg: set command_timeout. libpq drivers (psycopg, psycopg2): set "
-         "tcp_user_timeout and keepalives."),
-    Rule("pooler-statement-cache", "PoolerStatementCache", "Prepared statements through a transaction pooler",
-         "The URL points at a pooler port. In transaction mode (PgBouncer before 1.21 or max_prepared_statements=0, "
-         "Supavisor's 6543) named prepared statements break: 'prepared statement \"__asyncpg_stmt_N__\" does not "
-         "exist'. asyncpg: statement_cache_size=0 (with SQLAlchemy also a unique prepared_statement_name_func); "
-         "psycopg: prepare_threshold=None. Harmless in session mode."),
-    Rule("engine-at-import", "EngineAtImport", "Pool created when the module is imported",
-         "A forking server that imports the app before forking (gunicorn --preload, Celery prefork, uWSGI without "
-         "lazy-apps) shares the parent's connections with every child: 'decryption failed or bad record mac', "
-         "crossed results. Create the pool after the fork, or dispose it in the child "
-         "(SQLAlchemy: engine.dispose(close=False))."),
-    Rule("django-no-health-checks", "DjangoNoHealthChecks", "Persistent Django connections without CONN_HEALTH_CHECKS",
-         "With CONN_MAX_AGE > 0 (or None) Django reuses a connection across requests without testing it, so a "
-         "connection closed while idle fails the next request. Set CONN_HEALTH_CHECKS=True (Django 4.1+)."),
-    Rule("psycopg-pool-no-check", "PsycopgPoolNoCheck", "psycopg_pool hands out connections unchecked",
-         "Without check= a connection the server or the network closed while idle is handed out as it is. "
-         "Pass check=ConnectionPool.check_connection (psycopg_pool 3.2+)."),
-    Rule("psycopg2-pool-no-check", "Psycopg2PoolNoCheck", "psycopg2's pool never checks a connection",
-         "psycopg2.pool returns whatever connection it holds; one closed while idle fails at its next use. "
-         "Test it on checkout (SELECT 1), or use a pool that can (SQLAlchemy with pool_pre_ping, psycopg_pool)."),
-)}
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule(
+            "no-liveness-check",
+            "NoLivenessCheck",
+            "Engine has neither pool_pre_ping nor pool_recycle",
+            "A connection that idled in the pool is handed out as it is. If anything on the path (idle_session_timeout, "
+            "a NAT gateway, a load balancer, a pooler) closes idle connections, the next query on it fails. "
+            "Set pool_pre_ping=True, and pool_recycle below the shortest idle limit on the path.",
+        ),
+        Rule(
+            "unbounded-overflow",
+            "UnboundedOverflow",
+            "max_overflow=-1: the pool may open any number of connections",
+            "Under load the pool opens connections without bound and can exhaust max_connections or a pooler's "
+            "client limit. Give max_overflow a number.",
+        ),
+        Rule(
+            "no-hung-query-bound",
+            "NoHungQueryBound",
+            "Nothing bounds a query on a silently dropped connection",
+            "When a middlebox drops packets instead of resetting (a blackhole), a query waits until TCP gives up, "
+            "about 15 minutes on Linux. asyncpg: set command_timeout. libpq drivers (psycopg, psycopg2): set "
+            "tcp_user_timeout and keepalives.",
+        ),
+        Rule(
+            "pooler-statement-cache",
+            "PoolerStatementCache",
+            "Prepared statements through a transaction pooler",
+            "The URL points at a pooler port. In transaction mode (PgBouncer before 1.21 or max_prepared_statements=0, "
+            "Supavisor's 6543) named prepared statements break: 'prepared statement \"__asyncpg_stmt_N__\" does not "
+            "exist'. asyncpg: statement_cache_size=0 (with SQLAlchemy also a unique prepared_statement_name_func); "
+            "psycopg: prepare_threshold=None. Harmless in session mode.",
+        ),
+        Rule(
+            "engine-at-import",
+            "EngineAtImport",
+            "Pool created when the module is imported",
+            "A forking server that imports the app before forking (gunicorn --preload, Celery prefork, uWSGI without "
+            "lazy-apps) shares the parent's connections with every child: 'decryption failed or bad record mac', "
+            "crossed results. Create the pool after the fork, or dispose it in the child "
+            "(SQLAlchemy: engine.dispose(close=False)).",
+        ),
+        Rule(
+            "django-no-health-checks",
+            "DjangoNoHealthChecks",
+            "Persistent Django connections without CONN_HEALTH_CHECKS",
+            "With CONN_MAX_AGE > 0 (or None) Django reuses a connection across requests without testing it, so a "
+            "connection closed while idle fails the next request. Set CONN_HEALTH_CHECKS=True (Django 4.1+).",
+        ),
+        Rule(
+            "psycopg-pool-no-check",
+            "PsycopgPoolNoCheck",
+            "psycopg_pool hands out connections unchecked",
+            "Without check= a connection the server or the network closed while idle is handed out as it is. "
+            "Pass check=ConnectionPool.check_connection (psycopg_pool 3.2+).",
+        ),
+        Rule(
+            "psycopg2-pool-no-check",
+            "Psycopg2PoolNoCheck",
+            "psycopg2's pool never checks a connection",
+            "psycopg2.pool returns whatever connection it holds; one closed while idle fails at its next use. "
+            "Test it on checkout (SELECT 1), or use a pool that can (SQLAlchemy with pool_pre_ping, psycopg_pool).",
+        ),
+    )
+}
 
 
 def check(pool: ScannedPool) -> list[Finding]:
@@ -132,11 +167,16 @@ def _no_liveness(pool: ScannedPool) -> list[Finding]:
         return []
     if isinstance(recycle, (int, float)) and not isinstance(recycle, bool) and recycle > 0:
         return []
-    return [_finding(
-        "no-liveness-check", _severity(pool, Severity.WARNING), pool,
-        "A connection that idled in the pool is handed out untested and never retired. Nothing is known yet to "
-        "close idle connections: `pool-doctor check` reads the server and raises this when a limit exists.",
-        [describe(pool, "pool_pre_ping"), describe(pool, "pool_recycle")])]
+    return [
+        _finding(
+            "no-liveness-check",
+            _severity(pool, Severity.WARNING),
+            pool,
+            "A connection that idled in the pool is handed out untested and never retired. Nothing is known yet to "
+            "close idle connections: `pool-doctor check` reads the server and raises this when a limit exists.",
+            [describe(pool, "pool_pre_ping"), describe(pool, "pool_recycle")],
+        )
+    ]
 
 
 def _unbounded_overflow(pool: ScannedPool) -> list[Finding]:
@@ -145,9 +185,15 @@ def _unbounded_overflow(pool: ScannedPool) -> list[Finding]:
     known, overflow = _known(pool, "max_overflow", 10)
     if not known or overflow != -1:
         return []
-    return [_finding("unbounded-overflow", Severity.WARNING, pool,
-                     "max_overflow=-1 lets the pool open connections without limit under load.",
-                     [describe(pool, "max_overflow")])]
+    return [
+        _finding(
+            "unbounded-overflow",
+            Severity.WARNING,
+            pool,
+            "max_overflow=-1 lets the pool open connections without limit under load.",
+            [describe(pool, "max_overflow")],
+        )
+    ]
 
 
 def _no_hung_query_bound(pool: ScannedPool) -> list[Finding]:
@@ -157,17 +203,29 @@ def _no_hung_query_bound(pool: ScannedPool) -> list[Finding]:
         known, timeout = _known(pool, key)
         if not known or timeout is not None:
             return []
-        return [_finding("no-hung-query-bound", _severity(pool, Severity.WARNING), pool,
-                         "asyncpg waits for an answer without limit: on a silently dropped connection a query "
-                         "hangs until TCP gives up (about 15 minutes). Set command_timeout.",
-                         [describe(pool, key)])]
+        return [
+            _finding(
+                "no-hung-query-bound",
+                _severity(pool, Severity.WARNING),
+                pool,
+                "asyncpg waits for an answer without limit: on a silently dropped connection a query "
+                "hangs until TCP gives up (about 15 minutes). Set command_timeout.",
+                [describe(pool, key)],
+            )
+        ]
     if driver in ("psycopg", "psycopg2"):
         if any(_mentions(pool, bound) for bound in LIBPQ_BOUNDS) or _any_unknown_connection_keys(pool):
             return []
-        return [_finding("no-hung-query-bound", Severity.INFO, pool,
-                         "Neither tcp_user_timeout nor TCP keepalives are set: on a silently dropped connection "
-                         "a query waits until TCP gives up (about 15 minutes on Linux).",
-                         ["tcp_user_timeout, keepalives not set"])]
+        return [
+            _finding(
+                "no-hung-query-bound",
+                Severity.INFO,
+                pool,
+                "Neither tcp_user_timeout nor TCP keepalives are set: on a silently dropped connection "
+                "a query waits until TCP gives up (about 15 minutes on Linux).",
+                ["tcp_user_timeout, keepalives not set"],
+            )
+        ]
     return []
 
 
@@ -185,14 +243,24 @@ def _pooler_statement_cache(pool: ScannedPool) -> list[Finding]:
         missing = []
         if size != 0:
             missing.append(describe(pool, key))
-        if pool.stack != "asyncpg" and not _mentions(pool, "prepared_statement_name_func") \
-                and _url_query(pool).get("prepared_statement_cache_size") != "0":
+        if (
+            pool.stack != "asyncpg"
+            and not _mentions(pool, "prepared_statement_name_func")
+            and _url_query(pool).get("prepared_statement_cache_size") != "0"
+        ):
             missing.append("prepared_statement_name_func not set")
         if not missing:
             return []
-        return [_finding("pooler-statement-cache", _severity(pool, Severity.WARNING), pool,
-                         "asyncpg prepares named statements; a transaction-mode pooler may run them on another "
-                         "server connection.", [*evidence, *missing])]
+        return [
+            _finding(
+                "pooler-statement-cache",
+                _severity(pool, Severity.WARNING),
+                pool,
+                "asyncpg prepares named statements; a transaction-mode pooler may run them on another "
+                "server connection.",
+                [*evidence, *missing],
+            )
+        ]
     if driver == "psycopg":
         for key in ("connect_args.prepare_threshold", "kwargs.prepare_threshold", "OPTIONS.prepare_threshold"):
             value = pool.get(key)
@@ -200,20 +268,32 @@ def _pooler_statement_cache(pool: ScannedPool) -> list[Finding]:
                 if not value.known or value.value is None:
                     return []
                 break
-        return [_finding("pooler-statement-cache", Severity.INFO, pool,
-                         "psycopg 3 prepares a statement after 5 executions; through a transaction-mode pooler "
-                         "that needs PgBouncer >= 1.22 with max_prepared_statements > 0 (and libpq >= 17).",
-                         [*evidence, "prepare_threshold not None (default 5)"])]
+        return [
+            _finding(
+                "pooler-statement-cache",
+                Severity.INFO,
+                pool,
+                "psycopg 3 prepares a statement after 5 executions; through a transaction-mode pooler "
+                "that needs PgBouncer >= 1.22 with max_prepared_statements > 0 (and libpq >= 17).",
+                [*evidence, "prepare_threshold not None (default 5)"],
+            )
+        ]
     return []
 
 
 def _at_import(pool: ScannedPool) -> list[Finding]:
     if not pool.at_import or pool.stack not in ("sqlalchemy", "psycopg_pool", "psycopg2") or _no_pool(pool):
         return []
-    return [_finding("engine-at-import", Severity.INFO, pool,
-                     "Created at import time: under a forking server that imports before forking (gunicorn "
-                     "--preload, Celery prefork) children inherit the parent's connections.",
-                     [f"{pool.call} at module level"])]
+    return [
+        _finding(
+            "engine-at-import",
+            Severity.INFO,
+            pool,
+            "Created at import time: under a forking server that imports before forking (gunicorn "
+            "--preload, Celery prefork) children inherit the parent's connections.",
+            [f"{pool.call} at module level"],
+        )
+    ]
 
 
 def _django_health_checks(pool: ScannedPool) -> list[Finding]:
@@ -227,27 +307,47 @@ def _django_health_checks(pool: ScannedPool) -> list[Finding]:
     checks_known, checks = _known(pool, "CONN_HEALTH_CHECKS", False)
     if not checks_known or checks:
         return []
-    return [_finding("django-no-health-checks", _severity(pool, Severity.WARNING), pool,
-                     "Django keeps this connection between requests and reuses it without testing it.",
-                     [describe(pool, "CONN_MAX_AGE"), describe(pool, "CONN_HEALTH_CHECKS")])]
+    return [
+        _finding(
+            "django-no-health-checks",
+            _severity(pool, Severity.WARNING),
+            pool,
+            "Django keeps this connection between requests and reuses it without testing it.",
+            [describe(pool, "CONN_MAX_AGE"), describe(pool, "CONN_HEALTH_CHECKS")],
+        )
+    ]
 
 
 def _psycopg_pool_check(pool: ScannedPool) -> list[Finding]:
     if pool.stack != "psycopg_pool" or "Null" in pool.call or pool.get("check") is not None:
         return []
-    return [_finding("psycopg-pool-no-check", _severity(pool, Severity.WARNING), pool,
-                     "psycopg_pool does not test a connection before handing it out unless given check=.",
-                     ["check not set (default None)"])]
+    return [
+        _finding(
+            "psycopg-pool-no-check",
+            _severity(pool, Severity.WARNING),
+            pool,
+            "psycopg_pool does not test a connection before handing it out unless given check=.",
+            ["check not set (default None)"],
+        )
+    ]
 
 
 def _psycopg2_pool(pool: ScannedPool) -> list[Finding]:
     if pool.stack != "psycopg2":
         return []
-    return [_finding("psycopg2-pool-no-check", Severity.INFO, pool,
-                     "psycopg2's pools have no liveness check and no lifetime.", [f"{pool.call}"])]
+    return [
+        _finding(
+            "psycopg2-pool-no-check",
+            Severity.INFO,
+            pool,
+            "psycopg2's pools have no liveness check and no lifetime.",
+            [f"{pool.call}"],
+        )
+    ]
 
 
 # --- what the settings say about the connection ------------------------------------------------------
+
 
 def url_of(pool: ScannedPool) -> ScannedValue | None:
     for key in ("url", "dsn", "conninfo"):
@@ -308,8 +408,10 @@ def _any_unknown_connection_keys(pool: ScannedPool) -> bool:
     url = url_of(pool)
     if url is not None and not url.known:
         return True  # a conninfo built at run time may carry keepalives
-    return any(not value.known and key.split(".")[0] in ("connect_args", "kwargs", "OPTIONS")
-               for key, value in pool.settings.items())
+    return any(
+        not value.known and key.split(".")[0] in ("connect_args", "kwargs", "OPTIONS")
+        for key, value in pool.settings.items()
+    )
 
 
 def pooler_port(pool: ScannedPool) -> int | None:

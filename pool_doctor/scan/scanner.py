@@ -71,10 +71,15 @@ def scan_path(path: Path) -> ScanReport:
             if "DATABASES" in module.source:
                 found.extend(django_pools(evaluator, module))
             found.extend(flask_pools(evaluator, module))
-        except Exception as exc:  # noqa: BLE001 - one odd file must not cost the whole scan (issue 13: never crash)
+        except Exception as exc:
             project.warnings.append(f"{module.display}: could not be followed ({type(exc).__name__}: {exc}); skipped")
             continue
         pools.extend(found)
     pools.sort(key=lambda p: (p.file, p.line, p.call))
-    return ScanReport(root=path.as_posix(), pools=pools, warnings=list(dict.fromkeys(project.warnings)),
-                      files_seen=len(project.files), files_parsed=len(modules))
+    return ScanReport(
+        root=path.as_posix(),
+        pools=pools,
+        warnings=list(dict.fromkeys(project.warnings)),
+        files_seen=len(project.files),
+        files_parsed=len(modules),
+    )

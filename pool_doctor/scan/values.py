@@ -31,6 +31,7 @@ SV = ScannedValue
 
 # --- what an expression can evaluate to, besides a plain ScannedValue --------------------------------
 
+
 @dataclass
 class DictV:
     items: dict[str, Any]
@@ -133,17 +134,33 @@ TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
 
 BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
-    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
 }
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
-SETTINGS_BASES = {"pydantic_settings.BaseSettings", "pydantic.BaseSettings", "pydantic.v1.BaseSettings",
-                  "pydantic_settings.main.BaseSettings"}
+SETTINGS_BASES = {
+    "pydantic_settings.BaseSettings",
+    "pydantic.BaseSettings",
+    "pydantic.v1.BaseSettings",
+    "pydantic_settings.main.BaseSettings",
+}
 PROPERTY_DECORATORS = {"property", "cached_property", "computed_field"}
 
 
@@ -190,8 +207,13 @@ class Evaluator:
         return SV(value, frame.module.where(node))
 
     def _eval_Dict(self, node: ast.Dict, frame: Frame) -> Any:
-        result = DictV({}, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or node.lineno,
-                       file=frame.module.display)
+        result = DictV(
+            {},
+            frame.module.where(node),
+            line=node.lineno,
+            end_line=node.end_lineno or node.lineno,
+            file=frame.module.display,
+        )
         for key_node, value_node in zip(node.keys, node.values):
             if key_node is None:  # {**other}
                 self._merge(result, self.eval(value_node, frame), frame.module.segment(value_node))
@@ -252,7 +274,7 @@ class Evaluator:
             return unknown(frame.module, node, env=_env_of(left, right))
         try:
             result = op(left.value, right.value)
-        except Exception:  # noqa: BLE001 - the app's own arithmetic error is not ours to raise
+        except Exception:
             return unknown(frame.module, node, env=_env_of(left, right))
         origin = left.from_ if left.env or not right.env else right.from_
         return SV(result, origin, _env_of(left, right))
@@ -349,7 +371,7 @@ class Evaluator:
         while todo:
             stmt, conditions = todo.pop()
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-                for target, value in assigned_names(stmt):  # type: ignore[arg-type]
+                for target, value in assigned_names(stmt):
                     found.setdefault(target, []).append(Assignment(value, stmt.lineno, conditions))
             elif isinstance(stmt, ast.If):
                 todo.extend((s, (*conditions, (stmt.test, True))) for s in stmt.body)
@@ -397,7 +419,12 @@ class Evaluator:
         for star in module.star_imports:
             source = self.project.module_by_name(star, module.path)
             if source is not None and source is not module and seen < 5:
-                if name in source.assigns or name in source.functions or name in source.classes or name in source.imports:
+                if (
+                    name in source.assigns
+                    or name in source.functions
+                    or name in source.classes
+                    or name in source.imports
+                ):
                     return self.global_value(source, name, None, seen + 1)
             elif source is None:
                 return ExternalRef(f"{star}.{name}")
@@ -491,8 +518,11 @@ class Evaluator:
         for kw in node.keywords:
             if kw.arg == keyword and keyword is not None:
                 return self.force(self.eval(kw.value, frame))
-        if position is not None and position < len(node.args) and not any(
-                isinstance(a, ast.Starred) for a in node.args[: position + 1]):
+        if (
+            position is not None
+            and position < len(node.args)
+            and not any(isinstance(a, ast.Starred) for a in node.args[: position + 1])
+        ):
             return self.force(self.eval(node.args[position], frame))
         return None
 
@@ -501,10 +531,10 @@ class Evaluator:
         args = func.node.args
         positional = [*args.posonlyargs, *args.args]
         bindings: dict[str, Any] = {}
-        if skip_first and positional or func.bound_self is not None and positional:
+        if (skip_first and positional) or (func.bound_self is not None and positional):
             bindings[positional[0].arg] = func.bound_self
             positional = positional[1:]
-        defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
+        defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults) :]], args.defaults))
         defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
         names = [a.arg for a in positional] + [a.arg for a in args.kwonlyargs]
         extra_kwargs = DictV({}, frame.module.where(node) if node is not None else None)
@@ -640,7 +670,14 @@ class Evaluator:
                 return None
             current = current.parent
 
-    def env_lookup(self, name: str, default: Any, frame: Frame, node: ast.AST, file_values: dict[str, tuple[str, str]] | None = None) -> Any:
+    def env_lookup(
+        self,
+        name: str,
+        default: Any,
+        frame: Frame,
+        node: ast.AST,
+        file_values: dict[str, tuple[str, str]] | None = None,
+    ) -> Any:
         values = self.env_files_near(frame.module) if file_values is None else file_values
         if name in values:
             raw, where = values[name]
@@ -663,7 +700,9 @@ class Evaluator:
         default_node = _keyword(node, "default")
         if default_node is None and len(node.args) > 2:
             default_node = node.args[2]
-        values = self.read_env_file(config.env_file) if config.env_file is not None else self.env_files_near(config.module)
+        values = (
+            self.read_env_file(config.env_file) if config.env_file is not None else self.env_files_near(config.module)
+        )
         default = Thunk(default_node, frame) if default_node is not None else None
         value = self.env_lookup(str(key.value), default, frame, node, values)
         return config_cast(cast, value, frame.module, node)
@@ -766,13 +805,19 @@ class Evaluator:
                     found[stmt.target.id] = (klass, stmt)
                 elif isinstance(stmt, ast.Assign):
                     for target in stmt.targets:
-                        if isinstance(target, ast.Name) and target.id != "model_config" and not target.id.startswith("_"):
+                        if (
+                            isinstance(target, ast.Name)
+                            and target.id != "model_config"
+                            and not target.id.startswith("_")
+                        ):
                             found[target.id] = (klass, stmt)
         return found
 
     def instance_fields(self, instance: InstanceRef) -> dict[str, Any]:
-        return {name: self.instance_attribute(instance, name, None, Frame(instance.cls.module))
-                for name in self.fields(instance.cls)}
+        return {
+            name: self.instance_attribute(instance, name, None, Frame(instance.cls.module))
+            for name in self.fields(instance.cls)
+        }
 
     def instance_attribute(self, instance: InstanceRef, attr: str, node: ast.AST | None, frame: Frame) -> Any:
         cls = instance.cls
@@ -801,7 +846,9 @@ class Evaluator:
         explicit_env: str | None = None
         if isinstance(value_node, ast.Call) and (dotted_parts(value_node.func) or [""])[-1] == "Field":
             default_node = value_node.args[0] if value_node.args else _keyword(value_node, "default")
-            if default_node is not None and not (isinstance(default_node, ast.Constant) and default_node.value is Ellipsis):
+            if default_node is not None and not (
+                isinstance(default_node, ast.Constant) and default_node.value is Ellipsis
+            ):
                 default = Thunk(default_node, frame)
             for key in ("validation_alias", "alias", "env"):
                 alias_node = _keyword(value_node, key)
@@ -822,8 +869,11 @@ class Evaluator:
         if settings or instance.env_prefix is not None:
             config = self.settings_config(instance.cls)
             prefix_value = config.get("env_prefix")
-            prefix = instance.env_prefix if instance.env_prefix is not None else (
-                str(prefix_value.value) if is_known(prefix_value) and prefix_value.value else "")
+            prefix = (
+                instance.env_prefix
+                if instance.env_prefix is not None
+                else (str(prefix_value.value) if is_known(prefix_value) and prefix_value.value else "")
+            )
             case_value = config.get("case_sensitive")
             case_sensitive = is_known(case_value) and bool(case_value.value)
             env_name = explicit_env or f"{prefix}{name}"
@@ -890,8 +940,13 @@ class Evaluator:
 
         origin = url.from_ if isinstance(url, SV) else frame.module.where(node)
         env = url.env if isinstance(url, SV) else None
-        result = DictV({}, frame.module.where(node), line=getattr(node, "lineno", 0),
-                       end_line=getattr(node, "end_lineno", 0) or 0, file=frame.module.display)
+        result = DictV(
+            {},
+            frame.module.where(node),
+            line=getattr(node, "lineno", 0),
+            end_line=getattr(node, "end_lineno", 0) or 0,
+            file=frame.module.display,
+        )
         if is_known(url) and isinstance(url.value, str):
             try:
                 parts = urlsplit(url.value)
@@ -920,13 +975,36 @@ class Evaluator:
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 DJANGO_ENGINES = {
-    "postgres": "django.db.backends.postgresql", "postgresql": "django.db.backends.postgresql",
-    "pgsql": "django.db.backends.postgresql", "postgis": "django.contrib.gis.db.backends.postgis",
-    "sqlite": "django.db.backends.sqlite3", "mysql": "django.db.backends.mysql",
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "pgsql": "django.db.backends.postgresql",
+    "postgis": "django.contrib.gis.db.backends.postgis",
+    "sqlite": "django.db.backends.sqlite3",
+    "mysql": "django.db.backends.mysql",
 }
-EXTERNAL_ROOTS = {"os", "sys", "sqlalchemy", "sqlmodel", "asyncpg", "psycopg", "psycopg_pool", "psycopg2",
-                  "pydantic", "pydantic_settings", "starlette", "decouple", "environ", "dj_database_url",
-                  "django", "flask", "flask_sqlalchemy", "functools", "typing", "dotenv", "builtins"}
+EXTERNAL_ROOTS = {
+    "os",
+    "sys",
+    "sqlalchemy",
+    "sqlmodel",
+    "asyncpg",
+    "psycopg",
+    "psycopg_pool",
+    "psycopg2",
+    "pydantic",
+    "pydantic_settings",
+    "starlette",
+    "decouple",
+    "environ",
+    "dj_database_url",
+    "django",
+    "flask",
+    "flask_sqlalchemy",
+    "functools",
+    "typing",
+    "dotenv",
+    "builtins",
+}
 BUILTIN_NAMES = {"int", "float", "str", "bool", "dict", "list", "tuple", "len", "print", "max", "min", "round"}
 
 
@@ -1008,6 +1086,7 @@ def python_cast(name: str) -> Callable[[Evaluator, ast.Call, Frame], Any]:
         except (TypeError, ValueError):
             return unknown(frame.module, node, env=value.env)
         return replace(value, value=result)
+
     return handler
 
 
@@ -1021,8 +1100,13 @@ def _getenv(ev: Evaluator, node: ast.Call, frame: Frame) -> Any:
 
 
 def _dict_call(ev: Evaluator, node: ast.Call, frame: Frame) -> Any:
-    result = DictV({}, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or node.lineno,
-                   file=frame.module.display)
+    result = DictV(
+        {},
+        frame.module.where(node),
+        line=node.lineno,
+        end_line=node.end_lineno or node.lineno,
+        file=frame.module.display,
+    )
     if node.args:
         ev._merge(result, ev.eval(node.args[0], frame), frame.module.segment(node.args[0]))
     for kw in node.keywords:
@@ -1051,8 +1135,7 @@ def _environ_env(ev: Evaluator, node: ast.Call, frame: Frame) -> Any:
         value = ev.force(ev.eval(kw.value, frame))
         if isinstance(value, ListV) and len(value.items) >= 2:
             cast = ev.force(value.items[0])
-            scheme[kw.arg] = (cast.dotted.rsplit(".", 1)[-1] if isinstance(cast, ExternalRef) else None,
-                              value.items[1])
+            scheme[kw.arg] = (cast.dotted.rsplit(".", 1)[-1] if isinstance(cast, ExternalRef) else None, value.items[1])
         elif isinstance(value, ExternalRef):
             scheme[kw.arg] = (value.dotted.rsplit(".", 1)[-1], None)
     return EnvironRef(scheme, frame.module)
@@ -1068,18 +1151,25 @@ def _dj_database_url(kind: str) -> Callable[[Evaluator, ast.Call, Frame], Any]:
             default_node = _keyword(node, "default")
             if default_node is None and len(node.args) > 1:
                 default_node = node.args[1]
-            url = ev.env_lookup(name, Thunk(default_node, frame) if default_node is not None
-                                else SV(None, frame.module.where(node)), frame, node)
+            url = ev.env_lookup(
+                name,
+                Thunk(default_node, frame) if default_node is not None else SV(None, frame.module.where(node)),
+                frame,
+                node,
+            )
         where = frame.module.where(node)
         extra: dict[str, Any] = {}
-        for key, django_key, default in (("conn_max_age", "CONN_MAX_AGE", 0),
-                                         ("conn_health_checks", "CONN_HEALTH_CHECKS", False)):
+        for key, django_key, default in (
+            ("conn_max_age", "CONN_MAX_AGE", 0),
+            ("conn_health_checks", "CONN_HEALTH_CHECKS", False),
+        ):
             given = ev.arg(node, frame, None, key)
             extra[django_key] = given if given is not None else SV(default, where)
         ssl = ev.arg(node, frame, None, "ssl_require")
         if is_known(ssl) and ssl.value:
             extra["OPTIONS.sslmode"] = SV("require", ssl.from_, ssl.env)
         return ev.database_dict(url, frame, node, extra)
+
     return handler
 
 
@@ -1102,8 +1192,9 @@ EXTERNAL_CALLS: dict[str, Callable[[Evaluator, ast.Call, Frame], Any]] = {
 }
 
 
-def flatten(value: Any, evaluator: Evaluator, prefix: str = "", unresolved: list[str] | None = None,
-            depth: int = 0) -> dict[str, SV]:
+def flatten(
+    value: Any, evaluator: Evaluator, prefix: str = "", unresolved: list[str] | None = None, depth: int = 0
+) -> dict[str, SV]:
     """A settings value as dotted keys (`connect_args.command_timeout`); unreadable `**x` go to unresolved."""
     value = evaluator.force(value)
     out: dict[str, SV] = {}

@@ -20,8 +20,15 @@ if TYPE_CHECKING:
     from pool_doctor.connection.drivers import Driver
 
 STACKS = ("sqlalchemy", "asyncpg", "psycopg_pool", "django")
-SQLALCHEMY_KEYS = ("pool_size", "max_overflow", "pool_recycle", "pool_pre_ping", "pool_timeout", "pool_use_lifo",
-                   "poolclass")
+SQLALCHEMY_KEYS = (
+    "pool_size",
+    "max_overflow",
+    "pool_recycle",
+    "pool_pre_ping",
+    "pool_timeout",
+    "pool_use_lifo",
+    "poolclass",
+)
 
 
 @dataclass(frozen=True)
@@ -193,8 +200,12 @@ def candidates(stack: str, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
 
         options = [PoolConfig(pool_pre_ping=True)] + ([PoolConfig(pool_recycle=below)] if below else [])
         built = [sqlalchemy.policy(pool, DRIVERS["psycopg"], {}) for pool in options]
-        return [(policy.ping_knob if policy.ping else policy.max_age_knob, policy) for policy in built  # type: ignore[misc]
-                if (policy.ping_knob if policy.ping else policy.max_age_knob) is not None]
+        found: list[tuple[Knob, PoolPolicy]] = []
+        for policy in built:
+            knob = policy.ping_knob if policy.ping else policy.max_age_knob
+            if knob is not None:
+                found.append((knob, policy))
+        return found
     if stack == "asyncpg":
         from pool_doctor.stacks import asyncpg_pool
 

@@ -32,14 +32,38 @@ DEFAULTS: dict[str, object] = {
 
 # create_pool's own keywords (pool.py:1201-1214) and asyncpg.connect()'s, which create_pool passes on.
 _POOL_KEYS = frozenset(DEFAULTS) | {
-    "dsn", "connect", "setup", "init", "reset", "loop", "connection_class", "record_class",
+    "dsn",
+    "connect",
+    "setup",
+    "init",
+    "reset",
+    "loop",
+    "connection_class",
+    "record_class",
 }
-_CONNECT_KEYS = frozenset({
-    "host", "port", "user", "password", "passfile", "service", "servicefile", "database", "timeout",
-    "statement_cache_size", "max_cached_statement_lifetime", "max_cacheable_statement_size",
-    "command_timeout", "ssl", "direct_tls", "server_settings", "target_session_attrs", "krbsrvname",
-    "gsslib",
-})
+_CONNECT_KEYS = frozenset(
+    {
+        "host",
+        "port",
+        "user",
+        "password",
+        "passfile",
+        "service",
+        "servicefile",
+        "database",
+        "timeout",
+        "statement_cache_size",
+        "max_cached_statement_lifetime",
+        "max_cacheable_statement_size",
+        "command_timeout",
+        "ssl",
+        "direct_tls",
+        "server_settings",
+        "target_session_attrs",
+        "krbsrvname",
+        "gsslib",
+    }
+)
 KEYS = _POOL_KEYS | _CONNECT_KEYS
 
 # The release in which max_inactive_connection_lifetime stopped closing the min_size floor.
@@ -71,7 +95,8 @@ def policy(
         max_age=None,  # max_queries counts queries, not seconds: no age bound
         max_idle=idle,
         max_idle_knob=Knob("max_inactive_connection_lifetime", merged["max_inactive_connection_lifetime"])
-        if idle is not None else None,
+        if idle is not None
+        else None,
         spares=min_size if floor_kept else 0,
         notices_close=True,  # connection_lost drops a server-closed connection; acquire reconnects
         ping=False,
@@ -87,4 +112,3 @@ def policy(
             ("keepalive", _values.lever_key(keepalive, "server_settings.tcp_keepalives_idle")),
         ),
     )
-

@@ -33,8 +33,17 @@ DEFAULTS: dict[str, object] = {
 }
 
 KEYS = frozenset(DEFAULTS) | {
-    "ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "ATOMIC_REQUESTS", "AUTOCOMMIT", "TIME_ZONE",
-    "TEST", "DISABLE_SERVER_SIDE_CURSORS",
+    "ENGINE",
+    "NAME",
+    "USER",
+    "PASSWORD",
+    "HOST",
+    "PORT",
+    "ATOMIC_REQUESTS",
+    "AUTOCOMMIT",
+    "TIME_ZONE",
+    "TEST",
+    "DISABLE_SERVER_SIDE_CURSORS",
 }
 # Django passes `check` itself (from CONN_HEALTH_CHECKS): naming it in OPTIONS["pool"] is a TypeError.
 _POOL_KEYS_DJANGO_SETS = frozenset({"check", "kwargs", "open", "configure"})
@@ -95,16 +104,23 @@ def _pooled(
 ) -> PoolPolicy:
     if _values.seconds(merged, "CONN_MAX_AGE") != 0:
         # Django refuses this combination itself (postgresql/base.py:191-194).
-        raise ConfigError("Django: OPTIONS['pool'] needs CONN_MAX_AGE = 0 (\"Pooling doesn't support "
-                          "persistent connections\")")
+        raise ConfigError(
+            "Django: OPTIONS['pool'] needs CONN_MAX_AGE = 0 (\"Pooling doesn't support persistent connections\")"
+        )
     # Django builds ConnectionPool(check=check_connection if CONN_HEALTH_CHECKS else None, **pool).
     options = {key: value for key, value in pool.items() if key not in _POOL_KEYS_DJANGO_SETS}
     options["check"] = "check_connection" if health else None
     # The lever a Django user turns is CONN_HEALTH_CHECKS, not psycopg_pool's `check`.
-    return psycopg_pool_stack.policy(options, hang=_in_options(hang), keepalive=_in_options(keepalive),
-                                     label="Django's psycopg_pool (OPTIONS[\"pool\"])", stack=STACK,
-                                     key_prefix="OPTIONS.pool.", ping_key="CONN_HEALTH_CHECKS",
-                                     libpq_prefix="OPTIONS.")
+    return psycopg_pool_stack.policy(
+        options,
+        hang=_in_options(hang),
+        keepalive=_in_options(keepalive),
+        label='Django\'s psycopg_pool (OPTIONS["pool"])',
+        stack=STACK,
+        key_prefix="OPTIONS.pool.",
+        ping_key="CONN_HEALTH_CHECKS",
+        libpq_prefix="OPTIONS.",
+    )
 
 
 def _in_options(bound: tuple[float, Knob] | None) -> tuple[float, Knob] | None:

@@ -36,13 +36,21 @@ DEFAULTS: dict[str, object] = {
 }
 
 KEYS = frozenset(DEFAULTS) | {
-    "conninfo", "connection_class", "kwargs", "open", "configure", "reset", "name", "close_returns",
+    "conninfo",
+    "connection_class",
+    "kwargs",
+    "open",
+    "configure",
+    "reset",
+    "name",
+    "close_returns",
     "reconnect_failed",
 }
 
 # What `check` may name for the pool's own test (the config holds a name, not a callable).
-_CHECK_NAMES = frozenset({"check_connection", "ConnectionPool.check_connection",
-                          "AsyncConnectionPool.check_connection"})
+_CHECK_NAMES = frozenset(
+    {"check_connection", "ConnectionPool.check_connection", "AsyncConnectionPool.check_connection"}
+)
 
 
 def unknown_keys(values: Mapping[str, object]) -> list[str]:

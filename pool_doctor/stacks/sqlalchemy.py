@@ -38,8 +38,12 @@ def policy(pool: PoolConfig, driver: Driver, connect_args: dict[str, object]) ->
         ("max_age", "pool_recycle"),
         ("ping", "pool_pre_ping"),
         ("hang", "connect_args.command_timeout" if driver.name == "asyncpg" else "connect_args.tcp_user_timeout"),
-        ("keepalive", "connect_args.server_settings.tcp_keepalives_idle" if driver.name == "asyncpg"
-         else "connect_args.keepalives_idle"),
+        (
+            "keepalive",
+            "connect_args.server_settings.tcp_keepalives_idle"
+            if driver.name == "asyncpg"
+            else "connect_args.keepalives_idle",
+        ),
     )
     return PoolPolicy(
         stack=STACK,

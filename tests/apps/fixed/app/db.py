@@ -1,4 +1,5 @@
 """The same project after the fix."""
+
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.config import settings
