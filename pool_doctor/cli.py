@@ -574,7 +574,8 @@ def recommend(
         typer.Option(
             "--format",
             "-f",
-            help=FORMAT_HELP + "; python (the engine call to paste); toml (a config file for check --config).",
+            help="On error stdout stays empty. " + FORMAT_HELP + "; python (the engine call to paste); toml (a "
+            "config file for check --config).",
         ),
     ] = RecommendFormat.table,
     json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,

@@ -60,9 +60,11 @@ class Result:
 
     @property
     def talk(self) -> list[str]:
-        """stderr lines that are not warnings."""
+        """stderr lines that are not warnings or progress (probe's "pool-doctor: probe [n/m] step" lines)."""
         return [
-            line for line in self.stderr.splitlines() if line.strip() and not line.startswith("pool-doctor: warning:")
+            line
+            for line in self.stderr.splitlines()
+            if line.strip() and not line.startswith(("pool-doctor: warning:", "pool-doctor: probe ["))
         ]
 
     @property

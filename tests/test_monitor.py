@@ -77,8 +77,9 @@ def test_idle_session_timeout_seen_from_the_app(
             "recycled": create_async_engine(url, pool_recycle=1),
             "retried": create_async_engine(url),
         }
+        monitors = []
         for name, engine in engines.items():
-            watch(engine, jsonl=files.get(name), prometheus=registry if name == "defaults" else None)
+            monitors.append(watch(engine, jsonl=files.get(name), prometheus=registry if name == "defaults" else None))
             async with engine.connect() as conn:
                 assert await conn.scalar(text("SELECT 1")) == 1
         await asyncio.sleep(IDLE)
@@ -102,6 +103,8 @@ def test_idle_session_timeout_seen_from_the_app(
         outcome["stats"] = {name: stats(engine) for name, engine in engines.items()}
         for engine in engines.values():
             await engine.dispose()
+        for monitor in monitors:
+            monitor.close()  # the JSON-lines files are the monitor's to close
 
     asyncio.run(scenario())
 
@@ -247,6 +250,8 @@ def test_asyncpg_and_psycopg_pools(server: LocalPostgres, unique_name: str, tmp_
     finally:
         checked.close()
         unchecked.close()
+        for monitor in (checked_monitor, unchecked_monitor, apg_monitor):
+            monitor.close()
 
     [apg] = read_jsonl(files["asyncpg"])
     assert apg["stack"] == "asyncpg" and apg["noticed_by"] == "acquire" and apg["request_failed"] is False

@@ -45,7 +45,8 @@ class ProxyProcess:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         assert self.proc.stderr is not None
-        threading.Thread(target=self._pump, args=(self.proc.stderr,), daemon=True).start()
+        self._pumping = threading.Thread(target=self._pump, args=(self.proc.stderr,), daemon=True)
+        self._pumping.start()
 
     def _pump(self, stream: object) -> None:
         for line in stream:  # type: ignore[attr-defined]
@@ -67,7 +68,11 @@ class ProxyProcess:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait(5)
+        self.proc.wait(5)
+        self._pumping.join(5)  # the process is gone: its stderr ends, and the pump with it
+        for stream in (self.proc.stdout, self.proc.stderr):  # the pipes are ours to close
+            if stream is not None:
+                stream.close()
 
 
 def test_forwards_resets_an_idle_connection_and_stops_on_sigint(server: LocalPostgres) -> None:

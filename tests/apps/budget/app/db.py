@@ -1,5 +1,4 @@
 """Two engines, each within the server's slots alone, over them together."""
-
 from sqlalchemy import create_engine
 
 PRIMARY = "postgresql+psycopg://app@localhost/appdb"

@@ -1,5 +1,4 @@
 """The same project after the fix."""
-
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.config import settings

@@ -1,5 +1,4 @@
 """The incident's own project: an engine with no pool settings at all."""
-
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.config import settings
