@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import inspect
 import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -343,24 +344,49 @@ def _open_psycopg2(kwargs: dict[str, Any], timeout: float) -> Session:
 
 
 async def in_thread(func: Callable[[], T], timeout: float) -> T:
-    """Run blocking driver code in a daemon thread: a hung socket can never hold the process at exit."""
+    """Run blocking driver code in a daemon thread: a hung socket can never hold the process at exit.
+
+    A result that arrives after the caller stopped waiting (timed out, or its event loop is gone) is
+    closed, not left behind.
+    """
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
-    def deliver(setter: Callable[[Any], None], value: Any) -> None:
-        if not future.done():
-            setter(value)
+    def deliver(ok: bool, value: Any) -> None:
+        if future.done():
+            _discard(ok, value)
+        elif ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
     def work() -> None:
+        value: Any
         try:
-            result = func()
+            ok, value = True, func()
         except BaseException as exc:
-            loop.call_soon_threadsafe(deliver, future.set_exception, exc)
-        else:
-            loop.call_soon_threadsafe(deliver, future.set_result, result)
+            ok, value = False, exc
+        try:
+            loop.call_soon_threadsafe(deliver, ok, value)
+        except RuntimeError:  # the event loop has closed: nobody waits for this any more
+            _discard(ok, value)
 
     threading.Thread(target=work, daemon=True, name="pool-doctor-driver").start()
     return await asyncio.wait_for(future, timeout)
+
+
+def _discard(ok: bool, value: Any) -> None:
+    """Close a late result (a session or connection nobody will use); a late error needs nothing."""
+    if not ok:
+        return
+    for name in ("terminate", "close"):
+        method = getattr(value, name, None)
+        if callable(method) and not inspect.iscoroutinefunction(method):
+            try:
+                method()
+            except Exception:
+                pass
+            return
 
 
 async def bounded(awaitable: Awaitable[T], timeout: float, what: str) -> T:
