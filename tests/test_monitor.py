@@ -11,6 +11,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -246,7 +247,13 @@ def test_asyncpg_and_psycopg_pools(server: LocalPostgres, unique_name: str, tmp_
             assert conn.execute("SELECT 3").fetchone() == (3,)
         with pytest.raises(psycopg.OperationalError), unchecked.connection() as conn:
             conn.execute("SELECT 4")
+        # psycopg_pool returns a connection in a worker thread when a reset callback is set (the monitor's):
+        # wait for that return to be counted rather than read the counters at once.
+        deadline = time.monotonic() + 5
         unchecked_stats = unchecked_monitor.stats()
+        while "returns_bad" not in unchecked_stats["psycopg_pool"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            unchecked_stats = unchecked_monitor.stats()
     finally:
         checked.close()
         unchecked.close()

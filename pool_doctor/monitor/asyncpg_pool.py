@@ -26,7 +26,6 @@ from pool_doctor.monitor.attribution import (
     SERVER_LIMITS_SQL,
     WHO_SQL,
     _tolerance,
-    limits_from_report,
     limits_from_settings,
 )
 from pool_doctor.monitor.core import Monitor, exporters
@@ -58,12 +57,7 @@ class AsyncpgPoolMonitor(Monitor):
             clock=clock,
             exporters=exporters(prometheus, otel),
         )
-        if limits_from is not None:
-            if isinstance(limits_from, Sequence) and not isinstance(limits_from, str):
-                self.set_limits(list(limits_from))
-            else:
-                self.set_limits(limits_from_report(limits_from))
-        self._read_server = limits_from is None if read_server_limits is None else read_server_limits
+        self._read_server = self.take_limits(limits_from, read_server_limits)
         self._states: dict[int, ConnState] = {}  # by backend PID (public on the pool's proxies too)
         self._pool: Any = None
         self._max_inactive = 300.0

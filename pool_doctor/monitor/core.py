@@ -10,7 +10,7 @@ import itertools
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from pool_doctor.errors import UsageError
@@ -31,6 +31,9 @@ from pool_doctor.monitor.records import (
     utc_now,
 )
 from pool_doctor.path.model import Limit, Shape
+
+# What `limits_from=` takes: a check --json report (a dict or its file), or the limits themselves.
+LimitsGiven = Mapping[str, Any] | str | os.PathLike[str] | Sequence[Limit] | None
 
 LimitsSource = Callable[[], Sequence[Limit]]
 
@@ -63,6 +66,18 @@ class Monitor:
         self._keep = 100
 
     # -- limits --------------------------------------------------------------------------------
+
+    def take_limits(self, limits_from: LimitsGiven, read_server_limits: bool | None) -> bool:
+        """The limits given (a check --json report, its path, or Limit objects); returns whether the server
+        is still to be read (by default only when nothing was given)."""
+        if limits_from is not None:
+            if isinstance(limits_from, Sequence) and not isinstance(limits_from, str):
+                self.set_limits(list(limits_from))
+            else:
+                from pool_doctor.monitor.attribution import limits_from_report
+
+                self.set_limits(limits_from_report(limits_from))
+        return limits_from is None if read_server_limits is None else read_server_limits
 
     def set_limits(self, limits: Sequence[Limit], note: str | None = None) -> None:
         with self._limits_lock:

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from pool_doctor.monitor.attribution import SERVER_LIMITS_SQL, WHO_SQL, limits_from_report, limits_from_settings
+from pool_doctor.monitor.attribution import SERVER_LIMITS_SQL, WHO_SQL, limits_from_settings
 from pool_doctor.monitor.core import Monitor, exporters
 from pool_doctor.monitor.records import Clock, ConnState, Noticed, PoolSettings, monotonic
 from pool_doctor.path.model import Limit
@@ -52,12 +52,7 @@ class PsycopgPoolMonitor(Monitor):
             clock=clock,
             exporters=exporters(prometheus, otel),
         )
-        if limits_from is not None:
-            if isinstance(limits_from, Sequence) and not isinstance(limits_from, str):
-                self.set_limits(list(limits_from))
-            else:
-                self.set_limits(limits_from_report(limits_from))
-        self._read_server = limits_from is None if read_server_limits is None else read_server_limits
+        self._read_server = self.take_limits(limits_from, read_server_limits)
         self._lock = threading.Lock()
         # Strong references on purpose: the pool drops a broken connection without a callback, and only
         # the object itself can still say it was lost. Removed once recorded.

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from pool_doctor.monitor.attribution import SERVER_LIMITS_SQL, WHO_SQL, limits_from_report, limits_from_settings
+from pool_doctor.monitor.attribution import SERVER_LIMITS_SQL, WHO_SQL, limits_from_settings
 from pool_doctor.monitor.core import Monitor, exporters
 from pool_doctor.monitor.records import Clock, ConnState, Noticed, PoolSettings, monotonic
 from pool_doctor.path.model import Limit
@@ -237,12 +237,7 @@ def watch(
         clock=clock,
         exporters=exporters(prometheus, otel),
     )
-    if limits_from is not None:
-        if isinstance(limits_from, Sequence) and not isinstance(limits_from, str):
-            monitor.set_limits(list(limits_from))
-        else:
-            monitor.set_limits(limits_from_report(limits_from))
-    monitor.attach(read_server=limits_from is None if read_server_limits is None else read_server_limits)
+    monitor.attach(read_server=monitor.take_limits(limits_from, read_server_limits))
     _WATCHED[sync_engine] = monitor
     return monitor
 
