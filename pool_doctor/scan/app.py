@@ -16,6 +16,7 @@ from typing import Any
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.model import ScannedPool, ScanReport
 from pool_doctor.scan.rules import driver_of, is_postgres
+from pool_doctor.stacks import flatten
 
 # Where the code says which server: --url says it for pool-doctor.
 IDENTITY = frozenset(
@@ -255,16 +256,6 @@ def merge(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-def flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, Mapping) and value:
-            out.update(flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def sources(
     values: Mapping[str, Any],
     layer: AppLayer,
@@ -276,8 +267,8 @@ def sources(
     """Each judged key (dotted: pool_recycle, connect_args.command_timeout, OPTIONS.sslmode) -> (value, where it
     came from), in the precedence order: flag > environment > config file > the app's code > library default."""
     env_names = {name.upper(): name for name in environ}
-    file_pool = flat(file_data.get("pool") or {})
-    file_args = {f"connect_args.{k}": v for k, v in flat(file_data.get("connect_args") or {}).items()}
+    file_pool = flatten(file_data.get("pool") or {})
+    file_args = {f"connect_args.{k}": v for k, v in flatten(file_data.get("connect_args") or {}).items()}
     out: dict[str, tuple[Any, str]] = {}
     for key, value in values.items():
         section, name = (
