@@ -324,10 +324,10 @@ def with_common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def build_inputs(common: CommonArgs) -> Any:
     """CLI strings and numbers -> typed Inputs (the only place below which nothing sees Typer)."""
+    from pool_doctor.check import Inputs
     from pool_doctor.config import load_settings, read_config_file, unknown_keys
     from pool_doctor.connection.spec import resolve_connection
     from pool_doctor.platforms import chosen, detect_runtime
-    from pool_doctor.report import Inputs
 
     if common.role is not None and not common.role.strip():
         raise UsageError("--role needs a role name")
@@ -437,9 +437,9 @@ def _app_pools(
     """--app: each pool the scan finds as its own settings (flags > environment > file > the code > defaults)."""
     from dataclasses import replace
 
+    from pool_doctor.check import AppPool
     from pool_doctor.config import load_settings
     from pool_doctor.model import PoolRef
-    from pool_doctor.report import AppPool
     from pool_doctor.scan import scan_path
     from pool_doctor.scan.app import as_layer, merge, pick, sources
     from pool_doctor.stacks import flatten, stack_for
@@ -528,7 +528,7 @@ def _inputs(common: CommonArgs) -> Any:
 
 def _check(common: CommonArgs) -> Any:
     """What check and recommend share: the inputs, then the facts read and judged."""
-    from pool_doctor.report import run_check
+    from pool_doctor.check import run_check
 
     return _run_async(run_check(_inputs(common)))
 
@@ -557,7 +557,8 @@ def check(
     Example: pool-doctor check --url postgresql+asyncpg://app@db:5432/appdb --pool-recycle 1800 --pool-pre-ping
     """
     from pool_doctor.model import Severity
-    from pool_doctor.render import RenderOptions, render_check
+    from pool_doctor.render import RenderOptions
+    from pool_doctor.render.check import render_check
 
     report = _check(common)
     render_check(report, RenderOptions(format=_chosen(output_format, json_output), verbose=verbose), _stdout())
@@ -586,13 +587,14 @@ def recommend(
     Example: pool-doctor recommend --url postgresql+asyncpg://app@db/appdb --network-idle-timeout 350 --format python
     """
     from pool_doctor.recommend import recommend as build_recommendation
-    from pool_doctor.render import RenderOptions, render_app_recommendations, render_recommendation
+    from pool_doctor.render import RenderOptions
+    from pool_doctor.render.recommend import render_app_recommendations, render_recommendation
 
     inputs = _inputs(common)
     if output_format is RecommendFormat.toml and len(inputs.app_pools) > 1:
         listed = ", ".join(pool.where for pool in inputs.app_pools)
         raise UsageError(f"--format toml holds one [pool]: pick one with --pool FILE:LINE ({listed})")
-    from pool_doctor.report import run_check
+    from pool_doctor.check import run_check
 
     report = _run_async(run_check(inputs))
     if report.pools:
@@ -680,7 +682,9 @@ def probe(
 
     from pool_doctor.durations import parse_duration
     from pool_doctor.probe import ProbeOptions, run_probe
-    from pool_doctor.render import ProbeProgressBar, RenderOptions, render_probe
+    from pool_doctor.render import RenderOptions
+    from pool_doctor.render.probe import render_probe
+    from pool_doctor.render.progress import ProbeProgressBar
 
     discover_max = None
     if discover_idle_timeout is not None:
@@ -737,7 +741,9 @@ def demo(
 
     from pool_doctor.lab.demo import DemoOptions, run_demo
     from pool_doctor.probe import ProbeOptions, run_probe
-    from pool_doctor.render import ProbeProgressBar, RenderOptions, render_probe
+    from pool_doctor.render import RenderOptions
+    from pool_doctor.render.probe import render_probe
+    from pool_doctor.render.progress import ProbeProgressBar
 
     out = _stdout()
 
@@ -747,7 +753,7 @@ def demo(
         render_probe(report, RenderOptions(), out)
 
     logging.getLogger("psycopg").setLevel(logging.ERROR)  # the probe breaks connections on purpose
-    run_demo(DemoOptions(keep=keep, quiet=quiet), out, probe)
+    run_demo(DemoOptions(keep=keep, quiet=quiet), out, _run_async, probe)
     return ExitCode.OK
 
 
@@ -770,7 +776,9 @@ def explain(
     \b
     Example: pool-doctor explain deaths.jsonl --format markdown
     """
-    from pool_doctor.monitor.explain import LogError, build_report, read_records, render_markdown, render_table
+    from pool_doctor.monitor.explain import LogError, build_report, read_records
+    from pool_doctor.render import RenderOptions
+    from pool_doctor.render.explain import render_explain
 
     if log in (None, "-"):
         records = read_records(sys.stdin, "stdin")
@@ -780,20 +788,7 @@ def explain(
                 records = read_records(stream, log)
         except OSError as exc:
             raise LogError(f"cannot read {log}: {exc.strerror or exc}") from None
-    report = build_report(records)
-    chosen = _chosen(fmt, json_output)
-    if chosen == "json":
-        import json
-
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
-    elif chosen == "markdown":
-        sys.stdout.write(render_markdown(report))
-    else:
-        from rich.console import Console  # not pool_doctor.render: that one pulls in recommend and the rules
-
-        out = Console(file=sys.stdout, highlight=False)
-        for part in render_table(report):
-            out.print(part)
+    render_explain(build_report(records), RenderOptions(format=_chosen(fmt, json_output)), _stdout())
     return ExitCode.OK
 
 
@@ -817,34 +812,19 @@ def scan(
     \b
     Example: pool-doctor scan src/ --format sarif > pool-doctor.sarif
     """
-    import json
-
     from pool_doctor.model import Severity
-    from pool_doctor.render import stderr_console
+    from pool_doctor.render import RenderOptions, stderr_console
+    from pool_doctor.render.scan import render_scan
     from pool_doctor.scan import scan_path
-    from pool_doctor.scan.render import (
-        at_or_above,
-        scan_findings,
-        scan_json,
-        scan_markdown,
-        scan_sarif,
-        scan_table,
-    )
 
     report = scan_path(path)
-    findings = scan_findings(report)
     fmt = _chosen(output_format, json_output)
     if fmt == "table":
         for warning in report.warnings:
             stderr_console().print(f"pool-doctor: warning: {warning}", style="yellow", markup=False, soft_wrap=True)
-        _stdout().print(scan_table(report, findings))
-    elif fmt == "markdown":
-        sys.stdout.write(scan_markdown(report, findings))
-    else:
-        document = scan_json(report, findings) if fmt == "json" else scan_sarif(report, findings)
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    render_scan(report, RenderOptions(format=fmt), _stdout())
     threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
-    return ExitCode.FINDINGS if at_or_above(findings, threshold) else ExitCode.OK
+    return ExitCode.FINDINGS if report.at_or_above(threshold) else ExitCode.OK
 
 
 class ProxyMode(str, Enum):

@@ -9,16 +9,19 @@ import dataclasses
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pool_doctor.config import PoolConfig
 from pool_doctor.durations import format_seconds
-from pool_doctor.model import Finding, Severity
+from pool_doctor.model import SCHEMA_VERSION, Finding, Severity, to_jsonable
 from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, margin
 from pool_doctor.path.model import Limit
 from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
 from pool_doctor.rules.facts import Facts, idle_limits
 from pool_doctor.rules.timeouts import CHURN_FLOOR
+
+if TYPE_CHECKING:
+    from pool_doctor.check import CheckReport
 
 DEFAULT_RECYCLE = 1800  # seconds: managed-cloud practice when nothing on the path is known to be shorter
 COMMAND_TIMEOUT = 30  # seconds: a query on a blackholed flow fails here instead of after ~15 min of TCP retries
@@ -524,3 +527,43 @@ def _ident(name: str) -> str:
     if name.isidentifier() and name == name.lower():
         return name
     return '"' + name.replace('"', '""') + '"'
+
+
+# -- the one JSON form of a recommendation ------------------------------------------------------
+
+
+def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "target": report.inputs.target.display(),
+        "role": report.server.role,
+        "driver": rec.driver,
+        "stack": rec.stack,
+        "recommendation": (
+            {**rec.pool.model_dump(exclude_none=True), "connect_args": jsonable_connect_args(rec.connect_args)}
+            if rec.stack == "sqlalchemy"
+            else rec.values
+        ),
+        "reasons": [to_jsonable(reason) for reason in rec.reasons],
+        "server_sql": [to_jsonable(reason) for reason in rec.server_sql],
+        "findings": [to_jsonable(finding) for finding in rec.findings],
+        "limitations": report.server.limitations,
+    }
+
+
+def app_recommendations_json(report: CheckReport, recs: list[tuple[CheckReport, Recommendation]]) -> dict[str, Any]:
+    """--app: one recommendation per pool the code creates, each under its file:line."""
+    shared = ("target", "role", "schema_version")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "target": report.inputs.target.display(),
+        "role": report.server.role,
+        "app": report.inputs.app,
+        "pools": [
+            {
+                "pool": to_jsonable(one.pools[0].app.ref),
+                **{k: v for k, v in recommendation_json(one, rec).items() if k not in shared},
+            }
+            for one, rec in recs
+        ],
+    }

@@ -13,8 +13,9 @@ from pool_doctor.cli import main
 from pool_doctor.errors import UsageError
 from pool_doctor.inspect.sources import describe_source
 from pool_doctor.monitor.attribution import Measures, attribute, limits_from_report, limits_from_settings
-from pool_doctor.monitor.explain import build_report, histogram, histogram_lines
+from pool_doctor.monitor.explain import build_report, histogram
 from pool_doctor.path.model import Layer, Limit, Provenance, Shape
+from pool_doctor.render.explain import histogram_lines
 
 SERVER = Limit(
     "idle_session_timeout", 2.0, Shape.CLOSE, Layer.SERVER, "PostgreSQL", "ALTER ROLE app SET", Provenance.SERVER

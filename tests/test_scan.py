@@ -715,7 +715,7 @@ def test_one_file_and_json_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     write(tmp_path, {"db.py": "import sqlalchemy\ne = sqlalchemy.create_engine('postgresql://h/db', pool_size=2)\n"})
     monkeypatch.chdir(tmp_path)
     document = scan_path(Path("db.py")).to_json()
-    assert set(document) == {"schema_version", "pools", "warnings"}
+    assert set(document) == {"schema_version", "pools", "warnings", "findings"}
     (pool,) = document["pools"]
     assert {"file", "line", "end_line", "stack", "call", "settings"} <= set(pool)
     assert pool["file"] == "db.py" and pool["line"] == 2

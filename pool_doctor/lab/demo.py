@@ -12,24 +12,32 @@ import contextlib
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
 
 from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
+from pool_doctor.check import CheckReport, Inputs
 from pool_doctor.config import AppConfig
 from pool_doctor.connection.spec import parse_connection
 from pool_doctor.lab.postgres import LocalPostgres, root_note
-from pool_doctor.report import CheckReport, Inputs
 
 ROLE = "app"
 DATABASE = "chat"
 SERVER_IDLE = "5min"
 NAT_IDLE = 350.0  # seconds: AWS NAT gateway
 SCALE = 0.005  # 350 s -> 1.75 s: the same shape, in seconds
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Runs one coroutine to its result: cli.py's event loop."""
+
+    def __call__(self, coroutine: Coroutine[Any, Any, T], /) -> T: ...
+
 
 SETUP_SQL = (
     "CREATE TABLE chats (chat_id uuid PRIMARY KEY, user_id uuid NOT NULL, title text NOT NULL, "
@@ -66,12 +74,16 @@ def _progress(talk: IO[str], quiet: bool, what: str) -> Iterator[None]:
 
 
 def run_demo(
-    options: DemoOptions, out: Console, probe: Callable[[Inputs, CheckReport], Any], talk: IO[str] | None = None
+    options: DemoOptions,
+    out: Console,
+    run: Runner,
+    probe: Callable[[Inputs, CheckReport], Any],
+    talk: IO[str] | None = None,
 ) -> None:
     """Start, stage, diagnose, prove, clean up (also on Ctrl-C or error unless --keep).
 
-    `probe(inputs, report)` runs and renders the time-scaled probe; cli.py hands it in so this module stays free
-    of the event loop. `talk` (default stderr) gets the progress.
+    cli.py owns the event loop: `run(coroutine)` runs each async step, and `probe(inputs, report)` runs and
+    renders the time-scaled probe. `talk` (default stderr) gets the progress.
     """
     talk = talk or sys.stderr
     password = secrets.token_urlsafe(12)
@@ -105,17 +117,15 @@ def run_demo(
             f"A request runs the app's query, the connection idles past the NAT's "
             f"timeout (scaled: {NAT_IDLE * SCALE:g}s), the next request reuses it:",
         )
-        out.print(Padding(asyncio.run(_incident(server, password)), (0, 0, 0, 2), expand=False))
+        out.print(Padding(run(_incident(server, password)), (0, 0, 0, 2), expand=False))
 
+        from pool_doctor.check import run_check
         from pool_doctor.recommend import recommend
-        from pool_doctor.render import (
-            RenderOptions,
-            render_check,
-            render_recommendation,
-        )
-        from pool_doctor.report import run_check
+        from pool_doctor.render import RenderOptions
+        from pool_doctor.render.check import render_check
+        from pool_doctor.render.recommend import render_recommendation
 
-        report: CheckReport = asyncio.run(run_check(inputs))
+        report: CheckReport = run(run_check(inputs))
         _section(out, "2. pool-doctor check", "Reads what the server and network will do, as role app sees it:")
         render_check(report, RenderOptions(), out)
         _section(out, "3. pool-doctor recommend", "Values for this stack, each with its reason:")

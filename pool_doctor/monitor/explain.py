@@ -14,14 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from pool_doctor.durations import format_seconds
 from pool_doctor.errors import UsageError
 from pool_doctor.monitor.attribution import IN_TRANSACTION, limit_from_json
 from pool_doctor.monitor.records import SCHEMA_VERSION
 from pool_doctor.path.judge import Outcome, judge, margin
 from pool_doctor.path.model import Limit
 
-HISTOGRAM_BAR = 36  # characters for the longest bar: label + bar + count + marker fit 80 columns
 _STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
 
 
@@ -255,115 +253,3 @@ def histogram(values: list[float], limits: list[Limit], max_bins: int = 8) -> li
         shown = tuple(f"{limit.name} {limit.shown}" for limit in limits if low <= limit.seconds < high)
         bins.append(Bin(round(low, 3), round(high, 3), inside, shown))
     return bins
-
-
-# -- renderers: return, never print ---------------------------------------------------------------------
-
-
-def _pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "-"
-
-
-def _idle_range(cause: Cause) -> str:
-    low, high = round(min(cause.idle), 1), round(max(cause.idle), 1)
-    return format_seconds(low) if math.isclose(low, high) else f"{format_seconds(low)}-{format_seconds(high)}"
-
-
-def histogram_lines(bins: list[Bin]) -> list[str]:
-    """Plain lines, e.g. `  3s-3.5s │████████████ 1  ◂ idle_session_timeout 2s`; at most 80 columns."""
-    if not bins:
-        return []
-    top = max(b.count for b in bins) or 1
-    labels = [f"{format_seconds(b.low) if b.low else '0s'}-{format_seconds(b.high)}" for b in bins]
-    label_width = max(len(label) for label in labels)
-    lines = []
-    for label, b in zip(labels, bins):
-        bar = "█" * max(1 if b.count else 0, round(HISTOGRAM_BAR * b.count / top))
-        mark = f"  ◂ {', '.join(b.limits)}" if b.limits else ""
-        line = f"{label:>{label_width}} │{bar:<{HISTOGRAM_BAR}} {b.count:>3}{mark}"
-        lines.append(line[:80])
-    return lines
-
-
-def render_table(report: ExplainReport) -> list[Any]:
-    """Rich renderables for the terminal: summary, causes, histogram, the settings that prevent them."""
-    from rich.table import Table
-    from rich.text import Text
-
-    if not report.deaths:
-        return [Text("No connection deaths recorded: nothing to explain.")]
-    parts: list[Any] = [
-        Text(
-            f"{report.deaths} connection death(s): {report.failed} failed a request, {report.replaced} replaced "
-            f"silently by the pool.",
-            style="bold",
-        )
-    ]
-    table = Table(title="Deaths by cause", title_justify="left", title_style="bold")
-    table.add_column("cause", overflow="fold", ratio=3)
-    table.add_column("deaths", justify="right")
-    table.add_column("failed", justify="right")
-    table.add_column("idle at death", justify="right")
-    for cause in report.causes:
-        table.add_row(
-            cause.what, str(cause.deaths), f"{cause.failed} ({_pct(cause.failed, cause.deaths)})", _idle_range(cause)
-        )
-    parts.append(table)
-    errors = Text("Driver errors\n", style="bold")
-    for cause in report.causes:
-        for error, count in cause.errors.most_common(3):
-            errors.append(f"  {cause.name}: ", style="bold")
-            errors.append(f"{error} (x{count})\n")
-    parts.append(errors)
-    parts.append(Text("Idle time at death", style="bold"))
-    parts.append(Text("\n".join(histogram_lines(report.histogram)) + "\n"))
-    prevent = Text("Settings that would have prevented them\n", style="bold")
-    for cause in report.causes:
-        prevent.append(f"{cause.what}\n")
-        for p in cause.prevented_by:
-            prevent.append(f"  {p.setting}", style="bold green")
-            prevent.append(f" ({p.stack}): {p.outcome}: {p.reason}" + (f"; cost: {p.cost}" if p.cost else "") + "\n")
-        for advice in cause.advice:
-            prevent.append(f"  {advice}\n")
-        if not cause.prevented_by and not cause.advice:
-            prevent.append("  no pool setting found that prevents it\n")
-    parts.append(prevent)
-    return parts
-
-
-def render_markdown(report: ExplainReport) -> str:
-    if not report.deaths:
-        return "# Connection deaths\n\nNo connection deaths recorded: nothing to explain.\n"
-    lines = [
-        "# Connection deaths",
-        "",
-        f"{report.deaths} death(s): {report.failed} failed a request, {report.replaced} replaced silently by the pool.",
-        "",
-        "| cause | deaths | failed | idle at death | driver error |",
-        "|---|---:|---:|---:|---|",
-    ]
-    for cause in report.causes:
-        error = cause.errors.most_common(1)[0][0] if cause.errors else "-"
-        lines.append(f"| {_md(cause.what)} | {cause.deaths} | {cause.failed} | {_idle_range(cause)} | {_md(error)} |")
-    lines += [
-        "",
-        "## Idle time at death",
-        "",
-        "```",
-        *histogram_lines(report.histogram),
-        "```",
-        "",
-        "## Settings that would have prevented them",
-        "",
-    ]
-    for cause in report.causes:
-        for p in cause.prevented_by:
-            cost = f" (cost: {p.cost})" if p.cost else ""
-            lines.append(f"- **{cause.name}**: `{p.setting}` ({p.stack}): {p.outcome}, {p.reason}{cost}")
-        for advice in cause.advice:
-            lines.append(f"- **{cause.name}**: {advice}")
-    return "\n".join(lines) + "\n"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")

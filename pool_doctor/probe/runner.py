@@ -19,11 +19,11 @@ from pool_doctor.probe.scenarios import (
 )
 
 if TYPE_CHECKING:
+    from pool_doctor.check import CheckReport, Inputs
     from pool_doctor.config import AppConfig
     from pool_doctor.connection.spec import ConnectionSpec
     from pool_doctor.probe.model import Outcome as ProbeOutcome
     from pool_doctor.recommend import Recommendation
-    from pool_doctor.report import CheckReport, Inputs
     from pool_doctor.rules.facts import Facts
 
 T = TypeVar("T")
@@ -76,6 +76,7 @@ async def run_probe(
     inputs: Inputs, options: ProbeOptions, progress: ProbeProgress | None = None, check: CheckReport | None = None
 ) -> ProbeReport:
     """`check`: the facts already read for these inputs (the demo has them), else the probe reads them."""
+    from pool_doctor.check import run_check
     from pool_doctor.probe.discover import discover_idle_timeout
     from pool_doctor.probe.measure import (
         measure_connect,
@@ -83,7 +84,6 @@ async def run_probe(
         measure_round_trip,
     )
     from pool_doctor.recommend import recommend
-    from pool_doctor.report import run_check
 
     progress = progress or _Silent()
     scenarios = selected_scenarios(options.scenarios)

@@ -1,14 +1,18 @@
 """What `scan` finds: the pools an app's source creates, each setting with where its value comes from.
 
-Plain data, no I/O. `ScanReport.to_json()` is the one JSON form (issue 13's shape); renderers and
-`--app` only read these objects.
+Plain data, no I/O. `ScanReport.to_json()` is the one JSON form (issue 13's shape, with the findings);
+renderers (pool_doctor/render/scan.py) and `--app` only read these objects.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pool_doctor.model import Finding, Severity
 
 SCHEMA_VERSION = 1
 
@@ -86,6 +90,9 @@ class ScannedPool:
         }
 
 
+ScanFinding = tuple["ScannedPool", "Finding"]
+
+
 @dataclass(frozen=True)
 class ScanReport:
     root: str
@@ -94,11 +101,33 @@ class ScanReport:
     files_seen: int = 0
     files_parsed: int = 0
 
+    @cached_property
+    def findings(self) -> list[ScanFinding]:
+        """What needs no server: each pool through the scan's rules (scan/rules.py), in the pools' order."""
+        from pool_doctor.scan.rules import check
+
+        return [(pool, finding) for pool in self.pools for finding in check(pool)]
+
+    def at_or_above(self, threshold: Severity | None) -> bool:
+        return threshold is not None and any(f.severity.rank >= threshold.rank for _, f in self.findings)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "pools": [pool.to_json() for pool in self.pools],
             "warnings": list(self.warnings),
+            "findings": [
+                {
+                    "code": f.code,
+                    "severity": f.severity.value,
+                    "title": f.title,
+                    "detail": f.detail,
+                    "evidence": list(f.evidence),
+                    "file": pool.file,
+                    "line": pool.line,
+                }
+                for pool, f in self.findings
+            ],
         }
 
 

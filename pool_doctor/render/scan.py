@@ -1,4 +1,4 @@
-"""A scan report as a table (rich), JSON, or SARIF 2.1.0. Renderers return; the CLI prints."""
+"""`scan`'s report: the pools the code creates and what needs no server, as a table, markdown, JSON or SARIF."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from rich.console import Console
+
 from pool_doctor import __version__
-from pool_doctor.model import Finding, Severity
+from pool_doctor.model import Severity
+from pool_doctor.render import SEVERITY_STYLE, RenderOptions, write, write_json
 from pool_doctor.scan.model import ScannedPool, ScanReport
 from pool_doctor.scan.rules import RULES
-
-ScanFinding = tuple[ScannedPool, Finding]
 
 # The settings that decide what happens to an idle connection, per stack, in the order a reader wants them.
 IDLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -63,39 +64,11 @@ IDLE_KEYS: dict[str, tuple[str, ...]] = {
 }
 IDLE_KEYS["flask_sqlalchemy"] = IDLE_KEYS["sqlalchemy"]
 STACK_SHORT = {"flask_sqlalchemy": "flask", "psycopg_pool": "psycopg_pool"}
-SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def scan_findings(report: ScanReport) -> list[ScanFinding]:
-    from pool_doctor.scan.rules import check
-
-    return [(pool, finding) for pool in report.pools for finding in check(pool)]
-
-
-def at_or_above(findings: list[ScanFinding], threshold: Severity | None) -> bool:
-    return threshold is not None and any(f.severity.rank >= threshold.rank for _, f in findings)
-
-
-def scan_json(report: ScanReport, findings: list[ScanFinding]) -> dict[str, Any]:
-    document = report.to_json()
-    document["findings"] = [
-        {
-            "code": f.code,
-            "severity": f.severity.value,
-            "title": f.title,
-            "detail": f.detail,
-            "evidence": list(f.evidence),
-            "file": pool.file,
-            "line": pool.line,
-        }
-        for pool, f in findings
-    ]
-    return document
-
-
-def scan_sarif(report: ScanReport, findings: list[ScanFinding]) -> dict[str, Any]:
+def scan_sarif(report: ScanReport) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per finding code, one result per finding at the pool's first line."""
     codes = list(RULES)
     rules = [
@@ -110,7 +83,7 @@ def scan_sarif(report: ScanReport, findings: list[ScanFinding]) -> dict[str, Any
         for rule in RULES.values()
     ]
     results = []
-    for pool, finding in findings:
+    for pool, finding in report.findings:
         results.append(
             {
                 "ruleId": finding.code,
@@ -154,12 +127,13 @@ def _uri(file: str) -> str:
     return quote(path.as_posix())
 
 
-def scan_table(report: ScanReport, findings: list[ScanFinding]) -> Any:
+def scan_table(report: ScanReport) -> Any:
     """The pools and the findings, for an 80-column terminal: short cells, the wide one last."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
+    findings = report.findings
     parts: list[Any] = []
     if not report.pools:
         parts.append(Text(f"No pools found in {report.root} ({report.files_seen} .py files).", style="yellow"))
@@ -221,12 +195,13 @@ def _unknown_cell(pool: ScannedPool) -> Any:
     return Text("\n".join(names) if names else "-", style="" if names else "dim")
 
 
-def scan_markdown(report: ScanReport, findings: list[ScanFinding]) -> str:
+def scan_markdown(report: ScanReport) -> str:
     """A GitHub-flavoured report: the pools found, then a findings table, for $GITHUB_STEP_SUMMARY."""
 
     def cell(text: Any) -> str:
         return " ".join(str(text).split()).replace("|", "\\|")
 
+    findings = report.findings
     lines = [f"## pool-doctor scan: {len(report.pools)} pools, {len(findings)} findings", ""]
     if report.pools:
         lines += ["| where | stack | idle settings |", "|---|---|---|"]
@@ -249,3 +224,14 @@ def scan_markdown(report: ScanReport, findings: list[ScanFinding]) -> str:
     else:
         lines.append("No findings.")
     return "\n".join(lines) + "\n"
+
+
+def render_scan(report: ScanReport, options: RenderOptions, out: Console) -> None:
+    if options.format == "json":
+        write_json(out, report.to_json())
+    elif options.format == "sarif":
+        write_json(out, scan_sarif(report))
+    elif options.format == "markdown":
+        write(out, scan_markdown(report))
+    else:
+        out.print(scan_table(report))

@@ -1,0 +1,99 @@
+"""Every report as a terminal table (rich), JSON, markdown, TOML, Python or SARIF: one module per report.
+
+    render.check      check's findings, the settings behind them, the app's pools
+    render.recommend  the recommended values as code, TOML, JSON, markdown
+    render.probe      the measured path and the failure scenarios
+    render.scan       the pools found in the source, SARIF for code scanning
+    render.explain    the deaths a running app recorded
+    render.progress   progress on stderr for the slow commands
+
+Each renderer takes a report, a small options object and a console, and prints only to that console;
+cli.py chooses the console (stdout). A report's JSON is the report's own `to_json()`; renderers only
+write it. Tables hold short values; the prose that explains them goes below.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import IO, Any
+
+from rich import box
+from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from pool_doctor.model import Severity
+
+SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+FORMATS = ("table", "json", "markdown", "toml", "python", "sarif")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    format: str = "table"  # one of FORMATS the command supports
+    verbose: bool = False  # table: every setting read, every finding's evidence
+
+    @property
+    def json(self) -> bool:
+        return self.format == "json"
+
+
+def console(file: IO[str] | None = None, *, width: int | None = None, no_color: bool = False) -> Console:
+    """The CLI's console on stdout (rich decides width and colour: COLUMNS, NO_COLOR, FORCE_COLOR, a TTY)."""
+    return Console(file=file or sys.stdout, width=width, no_color=no_color or None, highlight=False, emoji=False)
+
+
+def stderr_console() -> Console:
+    """Talk (progress, warnings) goes to stderr so stdout stays data."""
+    return Console(stderr=True, highlight=False)
+
+
+def write(out: Console, text: str) -> None:
+    """Data (JSON, TOML, Python, markdown) goes to the console's file as is: no wrapping, markup or colour."""
+    out.file.write(text)
+    out.file.flush()
+
+
+def write_json(out: Console, document: Any) -> None:
+    write(out, json.dumps(document, indent=2, default=str) + "\n")
+
+
+def plain_table(*columns: str, title: str | None = None) -> Table:
+    """Short values in cells, no outer border: the prose that explains them goes below the table."""
+    table = Table(
+        *columns,
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+        expand=False,
+    )
+    return table
+
+
+def prose(text: str | Text, indent: int = 2) -> Padding:
+    """A paragraph wrapped to the console's width, indented under what it explains."""
+    return Padding(text if isinstance(text, Text) else Text(text), (0, 0, 0, indent), expand=False)
+
+
+def severity_cell(severity: Severity) -> Text:
+    return Text(severity.value, style=SEVERITY_STYLE[severity])
+
+
+def md_cell(text: Any) -> str:
+    """A markdown table cell: pipes escaped, one line."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def short_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)

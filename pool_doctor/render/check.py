@@ -1,0 +1,165 @@
+"""`check`'s report: the findings, the facts behind them (--verbose) and the app's pools (--app)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from pool_doctor.render import SEVERITY_STYLE, RenderOptions, md_cell, plain_table, short_value, write, write_json
+from pool_doctor.render.findings import could_not_see, findings_markdown, findings_parts, summary_line
+
+if TYPE_CHECKING:
+    from pool_doctor.check import CheckReport
+
+
+def settings_table(report: CheckReport) -> Table:
+    """Every setting read (--verbose), with where it was set."""
+    server = report.server
+    table = plain_table("Setting", "Value", "Set by", title="What the server says")
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
+    for setting in server.settings.values():
+        if setting.name in ("max_connections", "superuser_reserved_connections", "reserved_connections"):
+            continue
+        table.add_row(setting.name, setting.display, Text(setting.source if setting.present else "not in this version"))
+    slots = (
+        f"{server.max_connections} max, {server.superuser_reserved_connections + server.reserved_connections} reserved"
+    )
+    if server.role_connlimit is not None:
+        slots += f", role limit {server.role_connlimit}"
+    if server.database_connlimit is not None:
+        slots += f", database limit {server.database_connlimit}"
+    table.add_row("connection slots", Text(slots), "")
+    activity = server.activity
+    states = ", ".join(f"{n} {state}" for state, n in sorted(activity.by_state.items())) or "none"
+    table.add_row("connections now", f"{activity.total}", Text(states))
+    platform = report.facts.platform
+    if platform is not None:
+        documented = ", ".join(limit.what for limit in platform.entry.limits()) or "no published limit"
+        table.add_row("platform", Text(platform.entry.name), Text("\n".join([*platform.evidence, documented])))
+    for hop in report.facts.path.hops:
+        if hop.kind == "middlebox":
+            table.add_row("middlebox", Text(hop.name), Text(", ".join(limit.what for limit in hop.limits)))
+    runtime = report.facts.runtime
+    if runtime is not None:
+        table.add_row("runtime", Text(runtime.name), Text(", ".join(runtime.evidence)))
+    pooler = report.facts.pooler
+    if pooler is not None and pooler.present:
+        table.add_row(
+            "pooler",
+            Text(pooler.label),
+            Text(
+                pooler.admin_error
+                or ", ".join(
+                    f"{k} {v}"
+                    for k, v in pooler.config.items()
+                    if k in ("pool_mode", "client_idle_timeout", "max_client_conn", "default_pool_size")
+                )
+            ),
+        )
+    return table
+
+
+def app_pools_table(report: CheckReport) -> Table:
+    """--app: each pool judged, the values it was judged with and where each came from."""
+    table = plain_table("Pool", "Setting", "Value", "From", title=f"The app's pools (--app {report.inputs.app})")
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
+    table.columns[2].max_width = 30
+    table.columns[3].overflow = "fold"
+    for judged in report.pools:
+        app = judged.app
+        label = Text(f"{app.where}\n{app.ref.stack} · {app.target.driver}", style="bold")
+        if app.judged_as:
+            label.append(f"\n{app.judged_as}", style="dim")
+        worst = max((f.severity for f in judged.findings), key=lambda s: s.rank, default=None)
+        label.append(
+            "\n"
+            + (f"{sum(1 for f in judged.findings if f.severity is worst)} {worst.value}" if worst else "no findings"),
+            style=SEVERITY_STYLE[worst] if worst else "green",
+        )
+        rows = [
+            (key, value, where)
+            for key, (value, where) in app.sources.items()
+            if where != "library default" or key in _SHOWN_DEFAULTS
+        ]
+        for index, (key, value, where) in enumerate(rows):
+            shown = (
+                Text(f"unknown (judged: {short_value(value)})" if value is not None else "unknown", style="yellow")
+                if key in app.unknown
+                else Text(short_value(value))
+            )
+            table.add_row(label if index == 0 else "", key, shown, Text(where))
+    return table
+
+
+# Library defaults worth a row even when nothing sets them: what decides whether idle connections survive.
+_SHOWN_DEFAULTS = frozenset(
+    {
+        "pool_recycle",
+        "pool_pre_ping",
+        "pool_size",
+        "max_overflow",
+        "min_size",
+        "max_size",
+        "max_inactive_connection_lifetime",
+        "check",
+        "max_idle",
+        "CONN_MAX_AGE",
+        "CONN_HEALTH_CHECKS",
+    }
+)
+
+
+def render_check(report: CheckReport, options: RenderOptions, out: Console) -> None:
+    if options.format == "json":
+        write_json(out, report.to_json())
+        return
+    if options.format == "markdown":
+        write(out, check_markdown(report))
+        return
+    server = report.server
+    transport = server.transport + (", TLS" if server.ssl else ", no TLS" if server.transport == "tcp" else "")
+    parts: list[Any] = [
+        Text.assemble(("pool-doctor check ", "bold"), report.inputs.target.display()),
+        Text(
+            f"PostgreSQL {server.version} · judged as role {server.role} in database {server.database}"
+            + (f" (connected as {server.connected_as})" if server.connected_as != server.role else "")
+            + f" · {transport}"
+        ),
+        Text(),
+        *findings_parts(report.findings, out.width, options.verbose),
+    ]
+    if report.pools:
+        parts += [Text(), app_pools_table(report)]
+    if options.verbose:
+        parts += [Text(), settings_table(report)]
+    if server.limitations:
+        parts += could_not_see(server.limitations)
+    more = "" if options.verbose else " · more: --verbose"
+    parts.append(Text.assemble(("Summary: ", "bold"), summary_line(report.findings), more))
+    out.print(Group(*parts))
+
+
+def check_markdown(report: CheckReport) -> str:
+    """A GitHub-flavoured report for $GITHUB_STEP_SUMMARY or a pull-request comment."""
+    server = report.server
+    lines = [
+        f"## pool-doctor check: {summary_line(report.findings)}",
+        "",
+        f"`{report.inputs.target.display()}` · PostgreSQL {server.version} · role `{server.role}` "
+        f"in database `{server.database}`",
+        "",
+        *findings_markdown(report.findings),
+    ]
+    if report.findings:
+        from pool_doctor.recommend import recommend
+        from pool_doctor.render.recommend import reasons_markdown
+
+        rec = recommend(report.facts, report.findings)
+        if rec.reasons:
+            lines += ["### Recommended settings", "", *reasons_markdown(rec), ""]
+    if server.limitations:
+        lines += ["### Could not see", "", *(f"- {md_cell(line)}" for line in server.limitations), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
