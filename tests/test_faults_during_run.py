@@ -25,7 +25,7 @@ from harness import LocalPostgres
 from pool_doctor.lab.faults import ThreadedFaultProxy
 
 TIMEOUT = 3.0  # --timeout
-MARGIN = 2.5  # process start-up and teardown on a busy 2-core machine
+MARGIN = 2.5  # teardown (and the lock check's polling) on a busy 2-core machine
 ROLE, PASSWORD, DATABASE = "fault_app", "fault-pw", "fault_db"
 
 
@@ -86,7 +86,6 @@ def start_stuck(pg: LocalPostgres, port: int, command: list[str], home: Path) ->
     env = {k: v for k, v in os.environ.items() if not (k.startswith(("PG", "POOL_DOCTOR_")) or k == "DATABASE_URL")}
     env.update(HOME=str(home), NO_COLOR="1")
     url = f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{port}/{DATABASE}"
-    started = time.monotonic()
     proc = subprocess.Popen(
         [*pool_doctor_argv(), *command, "--timeout", f"{TIMEOUT:g}", "--url", url],
         cwd=home,
@@ -102,8 +101,8 @@ def start_stuck(pg: LocalPostgres, port: int, command: list[str], home: Path) ->
             row = watcher.execute(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = 'pool-doctor' AND wait_event_type = 'Lock'"
             ).fetchone()
-            if row:
-                return Stuck(proc, started, row[0], lock)
+            if row:  # the clock starts here: --timeout bounds the network step, not the interpreter's start-up
+                return Stuck(proc, time.monotonic(), row[0], lock)
             if proc.poll() is not None or time.monotonic() > deadline:
                 lock.close()
                 _, err = proc.communicate()
