@@ -10,7 +10,7 @@ import json
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,9 +73,18 @@ def tuned(pg: LocalPostgres) -> Iterator[LocalPostgres]:
         "max_connections": "10",  # 10 - 3 reserved: the default pool (15) does not fit
         "log_connections": "on",  # to count check's connections and statements
         "log_statement": "all",
+        "log_disconnections": "on",  # a session's last line: its log is complete once this is written
     }
     with LocalPostgres(pg.bindir, settings=settings) as server:
         yield server
+
+
+def wait_until(condition: Callable[[], bool], failure: str, seconds: float = 10.0) -> None:
+    """A condition the server reaches a moment later (a reload, a log line), awaited instead of slept for."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.02)
 
 
 # -- the incident --------------------------------------------------------------------------------
@@ -414,7 +423,7 @@ def test_a_setting_has_one_shape_whatever_set_it(tuned: LocalPostgres, unique_na
     tuned.sql("SELECT pg_reload_conf()")
     try:
         by_role.alter("lock_timeout", "90s", in_database=False)
-        time.sleep(0.2)  # the reload reaches new backends once the postmaster has read the file
+        wait_until(lambda: tuned.sql("SHOW lock_timeout")[0][0] == "90s", "the reload never reached new backends")
         seen = {}
         for app in (by_file, by_role):
             run = pool_doctor("check", "--json", "--url", app.url(), "--pool-pre-ping", cwd=tmp_path)
@@ -496,8 +505,14 @@ def test_check_uses_one_connection_and_at_most_two_queries(
     app = make_app(tuned, unique_name)  # a fresh role: its log lines are check's and nobody else's
     run = pool_doctor("check", "--json", "--url", app.url(), cwd=tmp_path)
     assert run.code in (0, 1), run.stderr
-    time.sleep(0.2)  # the server writes the log asynchronously to our read
-    log = tuned.log_path.read_text(errors="replace") if tuned.log_path else ""
+    log_path = tuned.log_path
+    assert log_path is not None
+    disconnected = re.compile(rf"LOG:  disconnection: .* user={app.role} ")
+    wait_until(  # the server writes its log asynchronously to our read
+        lambda: disconnected.search(log_path.read_text(errors="replace")) is not None,
+        "check's session never logged its disconnection",
+    )
+    log = log_path.read_text(errors="replace")
     pids = set(re.findall(rf"\[(\d+)\] LOG:  connection authorized: user={app.role} ", log))
     assert len(pids) == 1, f"check opened {len(pids)} connections"
     (pid,) = pids
