@@ -39,6 +39,16 @@ async def main() -> None:
 asyncio.run(main())
 """
 
+# What no implementation of `check` on the required libraries can start faster than: the baseline's work
+# plus importing SQLAlchemy (its URL parsing and dialects, issue 11), pydantic-settings (the config),
+# Typer and rich (the CLI). Reported beside the goals, not one itself: it shows how much of check's ratio
+# is pool-doctor's own code and how much the libraries' import cost.
+SQLALCHEMY_FLOOR = "import sqlalchemy.engine.url\n" + ASYNCPG_BASELINE
+LIBRARY_FLOOR = (
+    "import sqlalchemy.engine.url, sqlalchemy.dialects.postgresql.psycopg2, psycopg2\n"
+    "import pydantic_settings, typer, rich.table\n" + ASYNCPG_BASELINE
+)
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -46,7 +56,7 @@ class Pair:
     subject: list[str]
     baseline: list[str]
     baseline_name: str
-    goal: float
+    goal: float | None  # None: reported, not a goal
     ok_codes: tuple[int, ...] = (0,)
 
 
@@ -136,6 +146,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 2.5,
                 (0, 1),
             ),
+            Pair(
+                "floor: + import sqlalchemy",
+                [PYTHON, "-c", SQLALCHEMY_FLOOR, url],
+                [PYTHON, "-c", ASYNCPG_BASELINE, url],
+                "asyncpg: connect + pg_settings",
+                None,
+            ),
+            Pair(
+                "floor: + every required lib",
+                [PYTHON, "-c", LIBRARY_FLOOR, url],
+                [PYTHON, "-c", ASYNCPG_BASELINE, url],
+                "asyncpg: connect + pg_settings",
+                None,
+            ),
         ]
         results = [(pair, *measure(pair, args.runs, env)) for pair in pairs]
         connections, statements = count_round_trips(server, url, "bench_app", env)
@@ -148,11 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     missed = 0
     for pair, subject, baseline in results:
         ratio = subject / baseline
-        ok = ratio <= pair.goal
+        ok = pair.goal is None or ratio <= pair.goal
         missed += not ok
+        goal, verdict = ("-", "info") if pair.goal is None else (f"{pair.goal:.1f}x", "yes" if ok else "NO")
         print(
             f"{pair.name:<28}{subject * 1000:>7.0f}ms  {pair.baseline_name:<34}{baseline * 1000:>7.0f}ms"
-            f"{ratio:>7.2f}x{pair.goal:>6.1f}x  {'yes' if ok else 'NO'}"
+            f"{ratio:>7.2f}x{goal:>7}  {verdict}"
         )
     round_trips_ok = connections == 1 and 1 <= statements <= 2
     missed += not round_trips_ok
