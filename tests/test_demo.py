@@ -11,7 +11,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from cli_runner import command
+
+pytestmark = pytest.mark.slow  # the whole story, on a real server, several times
 
 INCIDENT = "ConnectionDoesNotExistError: connection was closed in the middle of operation"
 

@@ -24,6 +24,8 @@ from harness import LocalPostgres
 
 from pool_doctor.lab.faults import ThreadedFaultProxy
 
+pytestmark = pytest.mark.slow  # real waiting: servers, idle limits, time-scaled probes
+
 TIMEOUT = 3.0  # --timeout
 MARGIN = 2.5  # teardown (and the lock check's polling) on a busy 2-core machine
 ROLE, PASSWORD, DATABASE = "fault_app", "fault-pw", "fault_db"

@@ -14,6 +14,8 @@ import pytest
 from cli_runner import Run, run_pool_doctor
 from harness import LocalPostgres
 
+pytestmark = pytest.mark.slow  # real waiting: servers, idle limits, time-scaled probes
+
 PASSWORD = "probe-stacks-Pw9"
 
 

@@ -95,6 +95,7 @@ def use_idle_use_sync(url: str, pool: dict[str, Any], connect_args: dict[str, An
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_asyncpg_current_settings_fail_and_recommended_survive(incident: tuple[LocalPostgres, str, str]) -> None:
     pg, role, db = incident
     url = pg.url(role, PASSWORD, db, driver="asyncpg")
@@ -109,6 +110,7 @@ def test_asyncpg_current_settings_fail_and_recommended_survive(incident: tuple[L
     assert use_idle_use_async(url, rec, rec["connect_args"]) is None
 
 
+@pytest.mark.slow
 def test_psycopg_current_settings_fail_and_recommended_survive(incident: tuple[LocalPostgres, str, str]) -> None:
     pg, role, db = incident
     url = pg.url(role, PASSWORD, db, driver="psycopg")

@@ -290,6 +290,7 @@ def test_failures_never_show_the_password(failure: str, server: Server, tmp_path
         assert_no_secret(result)
 
 
+@pytest.mark.slow
 def test_probe_never_shows_the_password(server: Server, tmp_path: Path) -> None:
     """The probe breaks connections on purpose and reports what the driver said: none of it may hold the password."""
     runs = [

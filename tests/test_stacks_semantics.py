@@ -257,6 +257,7 @@ def _concurrently(cases: Mapping[str, Callable[[], object]]) -> dict[str, object
     return results
 
 
+@pytest.mark.slow  # real pools sit idle past a real limit
 def test_asyncpg_pool_real_runs_match_the_judge(server: LocalPostgres) -> None:
     import asyncpg
 
@@ -306,6 +307,7 @@ def test_asyncpg_pool_real_runs_match_the_judge(server: LocalPostgres) -> None:
         assert answers(result) == (not isinstance(real[name], Exception)), (name, real[name])
 
 
+@pytest.mark.slow  # real pools sit idle past a real limit
 def test_asyncpg_max_queries_retires_after_that_many_queries(server: LocalPostgres) -> None:
     import asyncpg
 
@@ -322,6 +324,7 @@ def test_asyncpg_max_queries_retires_after_that_many_queries(server: LocalPostgr
     assert got[0] == got[1] != got[2] == got[3]
 
 
+@pytest.mark.slow  # real pools sit idle past a real limit
 def test_psycopg_pool_real_runs_match_the_judge(server: LocalPostgres) -> None:
     import psycopg
     from psycopg_pool import ConnectionPool
@@ -403,6 +406,7 @@ print(json.dumps(result))
 """
 
 
+@pytest.mark.slow  # real pools sit idle past a real limit
 def test_django_real_runs_match_the_judge(server: LocalPostgres) -> None:
     cases: dict[str, dict[str, Any]] = {
         "age600": {"CONN_MAX_AGE": 600},
@@ -442,6 +446,7 @@ def test_django_real_runs_match_the_judge(server: LocalPostgres) -> None:
 
 
 @pytest.mark.pgbouncer
+@pytest.mark.slow  # real pools sit idle past a real limit
 def test_pgbouncer_server_pool_real_runs_match_the_judge(server: LocalPostgres, make_pgbouncer: Any) -> None:
     import psycopg
 
