@@ -120,6 +120,19 @@ def test_table_fits_80_columns_and_warnings_go_to_stderr(project: Path) -> None:
     assert "pool-doctor: warning: app/broken.py:2: does not parse" in run.stderr
 
 
+def test_table_reads_like_check_codes_in_cells_words_below_once() -> None:
+    """Two engines share findings: each code is whole on its row with the pool's file:line, and the same
+    words are said once below the table, not once per pool."""
+    apps = Path(__file__).parent / "apps"
+    run = run_pool_doctor("scan", str(apps / "two_engines"), secret=SECRET, env={"COLUMNS": "80"})
+    assert run.code == 0, run.stderr
+    rows = [line.split() for line in run.stdout.splitlines()]
+    import_rows = [row for row in rows if row[:2] == ["info", "engine-at-import"]]
+    assert [row[2].rsplit("/", 1)[-1] for row in import_rows] == ["db.py:8", "db.py:11"]
+    assert run.stdout.count("engine-at-import: Pool created when the module is imported") == 1
+    assert all(len(line) <= 80 for line in run.stdout.splitlines())
+
+
 def test_no_pools_is_said_plainly(tmp_path: Path) -> None:
     (tmp_path / "x.py").write_text("print('hello')\n")
     run = run_pool_doctor("scan", secret=SECRET, cwd=tmp_path)

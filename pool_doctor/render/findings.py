@@ -39,7 +39,12 @@ def findings_parts(findings: list[Finding], width: int, verbose: bool = False, t
         ]
         table.add_row(*cells[: len(columns)])
     parts: list[Any] = [table, Text()]
+    said: set[tuple[str, str, str]] = set()
     for finding in findings:
+        words = (finding.code, finding.title, finding.detail)
+        if words in said and not verbose:  # the same words for another pool: the table's row says where
+            continue
+        said.add(words)
         heading = Text.assemble((finding.code, "bold"), ": ", finding.title)
         parts.append(heading)
         if finding.severity is not Severity.INFO or verbose:  # an info finding's detail: --verbose or json

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from pool_doctor import __version__
 from pool_doctor.model import Severity
-from pool_doctor.render import SEVERITY_STYLE, RenderOptions, write, write_json
+from pool_doctor.render import RenderOptions, write, write_json
 from pool_doctor.scan.model import ScannedPool, ScanReport
 from pool_doctor.scan.rules import RULES
 
@@ -127,42 +127,31 @@ def _uri(file: str) -> str:
     return quote(path.as_posix())
 
 
-def scan_table(report: ScanReport) -> Any:
-    """The pools and the findings, for an 80-column terminal: short cells, the wide one last."""
+def scan_table(report: ScanReport, width: int = 80) -> Any:
+    """The pools (short cells), then the findings as check shows them: codes in a table, words below."""
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
-    findings = report.findings
-    parts: list[Any] = []
+    from pool_doctor.render import plain_table
+    from pool_doctor.render.findings import findings_parts
+
     if not report.pools:
-        parts.append(Text(f"No pools found in {report.root} ({report.files_seen} .py files).", style="yellow"))
-        return Group(*parts)
-    pools = Table(title="Pools in the code", title_justify="left", show_lines=True)
-    pools.add_column("Where", overflow="fold", ratio=3)
-    pools.add_column("Stack", no_wrap=True)
-    pools.add_column("Idle settings", overflow="fold", ratio=4)
-    pools.add_column("Unknown", overflow="fold", ratio=2)
+        return Text(f"No pools found in {report.root} ({report.files_seen} .py files).", style="yellow")
+    pools = plain_table("Where", "Stack", "Idle settings", "Unknown", title="Pools in the code")
+    pools.columns[0].overflow = "fold"  # a long path folds; stacks and settings stay whole
+    pools.columns[1].no_wrap = True
     for pool in report.pools:
         where = Text(pool.where)
         if pool.via:
             where.append(f"\nvia {pool.via[-1]}", style="dim")
         pools.add_row(where, STACK_SHORT.get(pool.stack, pool.stack), _settings_cell(pool), _unknown_cell(pool))
-    parts.append(pools)
+    findings = [finding for _, finding in report.findings]
+    parts: list[Any] = [pools, Text()]
     if findings:
-        table = Table(title="Findings (no server asked)", title_justify="left", show_lines=True)
-        table.add_column("Severity", no_wrap=True)
-        table.add_column("Where", overflow="fold", ratio=2)
-        table.add_column("Finding", ratio=5)
-        for pool, finding in findings:
-            body = Text(finding.title, style="bold")
-            if finding.severity is not Severity.INFO:  # info rows stay one line: the detail is in --format json
-                body.append("\n" + finding.detail)
-            body.append(f"\n[{finding.code}]", style="dim")
-            table.add_row(Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]), Text(pool.where), body)
-        parts.append(table)
+        parts += findings_parts(findings, width, title="Findings (no server asked)")
     else:
         parts.append(Text("No findings.", style="green"))
+    parts += [Text()]
     parts.append(
         Text(
             f"{len(report.pools)} pools · {len(findings)} findings · {report.files_seen} .py files, "
@@ -234,4 +223,4 @@ def render_scan(report: ScanReport, options: RenderOptions, out: Console) -> Non
     elif options.format == "markdown":
         write(out, scan_markdown(report))
     else:
-        out.print(scan_table(report))
+        out.print(scan_table(report, out.width))
