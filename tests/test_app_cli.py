@@ -62,6 +62,23 @@ def test_the_incidents_engine_is_critical_at_its_line_and_passes_once_fixed(serv
     assert fixed.json()["pool"]["pool_pre_ping"] is True
 
 
+def test_the_pools_table_fits_80_columns_and_says_where_from_the_pools_own_file(server: LocalPostgres) -> None:
+    """Each pool under its own heading; a value's origin as the pool's file sees it (`line 9`, `settings.py:3`),
+    whole words, never a path folded letter by letter into a narrow cell."""
+    table = run(server, "check", "--app", "two_engines", env={"COLUMNS": "80"})
+    assert table.code == 1, table.stderr
+    lines = table.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    headings = [line for line in lines if line.startswith("two_engines/app/db.py:")]
+    assert headings == [
+        "two_engines/app/db.py:8 · sqlalchemy · psycopg · no findings",
+        "two_engines/app/db.py:11 · sqlalchemy · psycopg · 1 critical",
+    ]
+    rows = {tuple(line.split()[:2]): line for line in lines if line.startswith("  ")}
+    assert rows[("pool_size", "10")].rstrip().endswith("line 9")
+    assert "settings.py:3, $POOL_RECYCLE" in rows[("pool_recycle", "1800")]
+
+
 def test_two_engines_only_the_forgotten_one_has_findings(server: LocalPostgres) -> None:
     result = run(server, "check", "--app", "two_engines", "--json")
     assert result.code == 1, result.stderr

@@ -255,6 +255,7 @@ CASES = [
     Case("http-server-400", (URL, "{chatty}"), 3, "is postgresql"),
     Case("unresolvable-host", (URL, "postgresql://u:pw@no-such-host.invalid:5432/db"), 3, "cannot connect"),
     Case("wrong-password", (URL, "{pg_wrongpw}"), 3, "password authentication failed"),
+    Case("no-password-anywhere", (URL, "{pg_nopw}"), 3, "no password was given: put it in the url, or use -w"),
     Case("unknown-login-user", (URL, "{pg_nouser}"), 3, "cannot connect"),
     Case("unknown-database", (URL, "{pg_nodb}"), 3, "does not exist"),
     Case("tls-required-not-offered", (URL, "{pg_tls}"), 3, "does not offer tls"),

@@ -129,6 +129,18 @@ def test_demo_keep_leaves_a_server_to_experiment_with(pg_bindirs: list[Path]) ->
         assert check.returncode == 1, check.stderr  # the incident's settings are still there
         codes = {f["code"] for f in json.loads(check.stdout)["findings"]}
         assert "idle-session-timeout" in codes
+        # The second line it suggests is the demo's own check: the story's NAT gateway on the path too.
+        story = re.search(rf"pool-doctor check --url {re.escape(url)} (--network-idle-timeout \S+)", out)
+        assert story is not None, out
+        with_nat = subprocess.run(
+            [*command(), "check", "--url", url, *story.group(1).split(), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PGPASSFILE": passfile},
+        )
+        found = {f["code"]: f["severity"] for f in json.loads(with_nat.stdout)["findings"]}
+        assert found["network-idle-timeout"] == found["idle-session-timeout"] == "critical", found
     finally:
         subprocess.run(["bash", "-c", stop], check=True, timeout=30)
     port = int(url.rsplit(":", 1)[1].split("/", 1)[0])

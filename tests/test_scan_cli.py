@@ -68,7 +68,7 @@ def test_json_finds_the_pools_with_their_values(project: Path) -> None:
     assert any("app/broken.py:2" in w and "does not parse" in w for w in document["warnings"])
     codes = {(f["code"], f["file"], f["line"]) for f in document["findings"]}
     assert ("no-liveness-check", "app/db.py", 5) in codes
-    assert ("no-hung-query-bound", "app/db.py", 5) in codes
+    assert ("no-hang-bound", "app/db.py", 5) in codes
     assert not any(file == "app/fixed.py" for _, file, _ in codes)
     assert run_pool_doctor("scan", "--json", secret=SECRET, cwd=project).json() == document  # --json is --format json
 

@@ -40,12 +40,12 @@ CASES: list[tuple[str, ScannedPool, dict[str, Severity]]] = [
     (
         "engine with defaults",
         pool("sqlalchemy", {"url": PG}),
-        {"no-liveness-check": Severity.WARNING, "no-hung-query-bound": Severity.INFO},
+        {"no-liveness-check": Severity.WARNING, "no-hang-bound": Severity.INFO},
     ),
     (
         "pre-ping is enough",
         pool("sqlalchemy", {"url": PG, "pool_pre_ping": True}),
-        {"no-hung-query-bound": Severity.INFO},
+        {"no-hang-bound": Severity.INFO},
     ),
     (
         "recycle is enough",
@@ -86,7 +86,7 @@ CASES: list[tuple[str, ScannedPool, dict[str, Severity]]] = [
     (
         "asyncpg engine without command_timeout",
         pool("sqlalchemy", {"url": ASYNCPG, "pool_pre_ping": True}),
-        {"no-hung-query-bound": Severity.WARNING},
+        {"no-hang-bound": Severity.WARNING},
     ),
     (
         "asyncpg engine with command_timeout",
@@ -128,7 +128,7 @@ CASES: list[tuple[str, ScannedPool, dict[str, Severity]]] = [
     (
         "asyncpg pool, no command_timeout",
         pool("asyncpg", {"dsn": "postgresql://h/db"}, call="asyncpg.create_pool"),
-        {"no-hung-query-bound": Severity.WARNING},
+        {"no-hang-bound": Severity.WARNING},
     ),
     (
         "psycopg through a pooler port",

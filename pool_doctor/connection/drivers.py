@@ -408,7 +408,8 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
-    """A hint when the peer broke the startup protocol, which usually means it is not PostgreSQL at all."""
+    """A hint when the peer broke the startup protocol (usually: it is not PostgreSQL at all), or asked for
+    a password nobody gave."""
     text = str(exc)
     not_postgres = (
         "expected authentication request",
@@ -421,6 +422,8 @@ def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
         or ("rejected SSL upgrade" in text and spec.sslmode not in ("require", "verify-ca", "verify-full"))
     ):
         return " (the server broke off the PostgreSQL startup: is PostgreSQL, or a pooler, listening on that port?)"
+    if spec.password is None and ("password authentication failed" in text or "no password supplied" in text):
+        return " (no password was given: put it in the URL, or use -W, PGPASSWORD or a pgpass file)"
     if "rejected SSL upgrade" in text or "server does not support SSL" in text:
         return f" (the server does not offer TLS, and sslmode={spec.sslmode} requires it)"
     return ""

@@ -221,5 +221,8 @@ def _keep(server: LocalPostgres, password: str, out: Console) -> None:
     out.print("Try:", highlight=False)
     out.print(f"  export PGPASSFILE={pgpass}", highlight=False, soft_wrap=True)
     out.print(f"  pool-doctor check --url {url}", highlight=False, soft_wrap=True)
+    out.print(  # the demo's own check: the same server, with the story's NAT gateway on the path
+        f"  pool-doctor check --url {url} --network-idle-timeout {NAT_IDLE:g}", highlight=False, soft_wrap=True
+    )
     out.print("Stop it and remove its files:", highlight=False)
     out.print(f"  {stop}", highlight=False, soft_wrap=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -62,36 +63,41 @@ def settings_table(report: CheckReport) -> Table:
     return table
 
 
-def app_pools_table(report: CheckReport) -> Table:
-    """--app: each pool judged, the values it was judged with and where each came from."""
-    table = plain_table("Pool", "Setting", "Value", "From", title=f"The app's pools (--app {report.inputs.app})")
-    table.columns[0].no_wrap = table.columns[1].no_wrap = True
-    table.columns[2].max_width = 30
-    table.columns[3].overflow = "fold"
+def app_pools_parts(report: CheckReport) -> list[Any]:
+    """--app: each pool judged, under a heading line, with the values it was judged with and their origin."""
+    parts: list[Any] = [Text(), Text(f"The app's pools (--app {report.inputs.app})", style="bold")]
     for judged in report.pools:
         app = judged.app
-        label = Text(f"{app.where}\n{app.ref.stack} · {app.target.driver}", style="bold")
-        if app.judged_as:
-            label.append(f"\n{app.judged_as}", style="dim")
         worst = max((f.severity for f in judged.findings), key=lambda s: s.rank, default=None)
-        label.append(
-            "\n"
-            + (f"{sum(1 for f in judged.findings if f.severity is worst)} {worst.value}" if worst else "no findings"),
-            style=SEVERITY_STYLE[worst] if worst else "green",
+        verdict = f"{sum(1 for f in judged.findings if f.severity is worst)} {worst.value}" if worst else "no findings"
+        heading = Text.assemble(
+            (app.where, "bold"),
+            f" · {app.ref.stack} · {app.target.driver}",
+            f" (judged as {app.judged_as})" if app.judged_as else "",
+            " · ",
+            (verdict, SEVERITY_STYLE[worst] if worst else "green"),
         )
-        rows = [
-            (key, value, where)
-            for key, (value, where) in app.sources.items()
-            if where != "library default" or key in _SHOWN_DEFAULTS
-        ]
-        for index, (key, value, where) in enumerate(rows):
+        table = plain_table("Setting", "Value", "From")
+        table.columns[0].no_wrap = True
+        table.columns[1].max_width = 30
+        for key, (value, where) in app.sources.items():
+            if where == "library default" and key not in _SHOWN_DEFAULTS:
+                continue
             shown = (
                 Text(f"unknown (judged: {short_value(value)})" if value is not None else "unknown", style="yellow")
                 if key in app.unknown
                 else Text(short_value(value))
             )
-            table.add_row(label if index == 0 else "", key, shown, Text(where))
-    return table
+            table.add_row(key, shown, Text(_relative(where, app.ref.file)))
+        parts += [Text(), heading, Padding(table, (0, 0, 0, 2))]
+    return parts
+
+
+def _relative(where: str, pool_file: str) -> str:
+    """Where a value came from, as seen from the pool's own file: `line 9` there, the path elsewhere."""
+    folder = pool_file.rsplit("/", 1)[0] + "/" if "/" in pool_file else ""
+    where = where.replace(f"{pool_file}:", "line ")
+    return where.replace(folder, "") if folder else where
 
 
 # Library defaults worth a row even when nothing sets them: what decides whether idle connections survive.
@@ -132,7 +138,7 @@ def render_check(report: CheckReport, options: RenderOptions, out: Console) -> N
         *findings_parts(report.findings, out.width, options.verbose),
     ]
     if report.pools:
-        parts += [Text(), app_pools_table(report)]
+        parts += app_pools_parts(report)
     if options.verbose:
         parts += [Text(), settings_table(report)]
     if server.limitations:

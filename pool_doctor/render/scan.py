@@ -154,12 +154,16 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
     parts += [Text()]
     parts.append(
         Text(
-            f"{len(report.pools)} pools · {len(findings)} findings · {report.files_seen} .py files, "
-            f"{report.files_parsed} parsed",
+            f"{_count(len(report.pools), 'pool')} · {_count(len(findings), 'finding')} · "
+            f"{_count(report.files_seen, '.py file')} read, {report.files_parsed} naming a pool library parsed",
             style="dim",
         )
     )
     return Group(*parts)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def _settings_cell(pool: ScannedPool) -> Any:
@@ -191,7 +195,7 @@ def scan_markdown(report: ScanReport) -> str:
         return " ".join(str(text).split()).replace("|", "\\|")
 
     findings = report.findings
-    lines = [f"## pool-doctor scan: {len(report.pools)} pools, {len(findings)} findings", ""]
+    lines = [f"## pool-doctor scan: {_count(len(report.pools), 'pool')}, {_count(len(findings), 'finding')}", ""]
     if report.pools:
         lines += ["| where | stack | idle settings |", "|---|---|---|"]
         for pool in report.pools:

@@ -53,8 +53,8 @@ RULES: dict[str, Rule] = {
             "client limit. Give max_overflow a number.",
         ),
         Rule(
-            "no-hung-query-bound",
-            "NoHungQueryBound",
+            "no-hang-bound",
+            "NoHangBound",
             "Nothing bounds a query on a silently dropped connection",
             "When a middlebox drops packets instead of resetting (a blackhole), a query waits until TCP gives up, "
             "about 15 minutes on Linux. asyncpg: set command_timeout. libpq drivers (psycopg, psycopg2): set "
@@ -205,7 +205,7 @@ def _no_hung_query_bound(pool: ScannedPool) -> list[Finding]:
             return []
         return [
             _finding(
-                "no-hung-query-bound",
+                "no-hang-bound",
                 _severity(pool, Severity.WARNING),
                 pool,
                 "asyncpg waits for an answer without limit: on a silently dropped connection a query "
@@ -218,7 +218,7 @@ def _no_hung_query_bound(pool: ScannedPool) -> list[Finding]:
             return []
         return [
             _finding(
-                "no-hung-query-bound",
+                "no-hang-bound",
                 Severity.INFO,
                 pool,
                 "Neither tcp_user_timeout nor TCP keepalives are set: on a silently dropped connection "
