@@ -45,7 +45,7 @@ asyncio.run(main())
 # is pool-doctor's own code and how much the libraries' import cost.
 SQLALCHEMY_FLOOR = "import sqlalchemy.engine.url\n" + ASYNCPG_BASELINE
 LIBRARY_FLOOR = (
-    "import sqlalchemy.engine.url, sqlalchemy.dialects.postgresql.psycopg2, psycopg2\n"
+    "import sqlalchemy.engine.url, sqlalchemy.dialects.postgresql.asyncpg\n"
     "import pydantic_settings, typer, rich.table\n" + ASYNCPG_BASELINE
 )
 
@@ -120,8 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with LocalPostgres(settings=settings) as server:
         server.create_role("bench_app", "bench-pw")
         server.create_database("bench_db", owner="bench_app")
-        url = server.url("bench_app", "bench-pw", "bench_db")
-        check = [POOL_DOCTOR, "check", "--url", url]
+        url = server.url("bench_app", "bench-pw", "bench_db")  # for the asyncpg script: a plain URL
+        # check on the baseline's own driver, asyncpg, so both sides import the same driver
+        check_url = server.url("bench_app", "bench-pw", "bench_db", driver="asyncpg")
+        check = [POOL_DOCTOR, "check", "--url", check_url]
         pairs = [
             Pair(
                 "pool-doctor --help",
@@ -162,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         ]
         results = [(pair, *measure(pair, args.runs, env)) for pair in pairs]
-        connections, statements = count_round_trips(server, url, "bench_app", env)
+        connections, statements = count_round_trips(server, check_url, "bench_app", env)
 
     print(
         f"PostgreSQL {server.major} on 127.0.0.1, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "

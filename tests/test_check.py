@@ -507,11 +507,18 @@ def test_check_uses_one_connection_and_at_most_two_queries(
     assert run.code in (0, 1), run.stderr
     log_path = tuned.log_path
     assert log_path is not None
-    disconnected = re.compile(rf"LOG:  disconnection: .* user={app.role} ")
-    wait_until(  # the server writes its log asynchronously to our read
-        lambda: disconnected.search(log_path.read_text(errors="replace")) is not None,
-        "check's session never logged its disconnection",
-    )
+    # The server writes its log asynchronously to our read. A marker from a session opened after check
+    # ended, and a disconnection line for every session check opened, mean its lines are all there.
+    marker = f"{unique_name}_log_complete"
+    tuned.sql(f"SELECT '{marker}'")
+
+    def complete() -> bool:
+        text = log_path.read_text(errors="replace")
+        opened = set(re.findall(rf"\[(\d+)\] LOG:  connection authorized: user={app.role} ", text))
+        closed = set(re.findall(rf"\[(\d+)\] LOG:  disconnection: .* user={app.role} ", text))
+        return marker in text and bool(opened) and opened <= closed
+
+    wait_until(complete, "check's sessions never logged their disconnection")
     log = log_path.read_text(errors="replace")
     pids = set(re.findall(rf"\[(\d+)\] LOG:  connection authorized: user={app.role} ", log))
     assert len(pids) == 1, f"check opened {len(pids)} connections"

@@ -456,7 +456,12 @@ def check_step(lab: Lab, step: Step, exact: bool) -> None:
     assert not missing, f"the README shows scenario outcomes {sorted(missing)} that did not happen: {where}"
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.id)
+@pytest.mark.parametrize(
+    "block",
+    [  # a probe example waits on real, time-scaled idle limits: slow
+        pytest.param(b, id=b.id, marks=[pytest.mark.slow] if "pool-doctor probe" in b.body else []) for b in RUNNABLE
+    ],
+)
 def test_readme_example_runs(block: Block, lab: Lab, request: pytest.FixtureRequest) -> None:
     if f"127.0.0.1:{BOUNCER_PORT}" in block.body:
         request.getfixturevalue("bouncer")

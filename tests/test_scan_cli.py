@@ -121,16 +121,36 @@ def test_table_fits_80_columns_and_warnings_go_to_stderr(project: Path) -> None:
 
 
 def test_table_reads_like_check_codes_in_cells_words_below_once() -> None:
-    """Two engines share findings: each code is whole on its row with the pool's file:line, and the same
+    """Two engines share findings: each row has the code whole and the pool's file:line, and the same
     words are said once below the table, not once per pool."""
     apps = Path(__file__).parent / "apps"
-    run = run_pool_doctor("scan", str(apps / "two_engines"), secret=SECRET, env={"COLUMNS": "80"})
+    run = run_pool_doctor("scan", "two_engines", secret=SECRET, cwd=apps, env={"COLUMNS": "80"})
     assert run.code == 0, run.stderr
     rows = [line.split() for line in run.stdout.splitlines()]
-    import_rows = [row for row in rows if row[:2] == ["info", "engine-at-import"]]
-    assert [row[2].rsplit("/", 1)[-1] for row in import_rows] == ["db.py:8", "db.py:11"]
+    assert [row[2] for row in rows if row[:2] == ["info", "engine-at-import"]] == [
+        "two_engines/app/db.py:8",
+        "two_engines/app/db.py:11",
+    ]
     assert run.stdout.count("engine-at-import: Pool created when the module is imported") == 1
     assert all(len(line) <= 80 for line in run.stdout.splitlines())
+
+
+def test_a_warning_keeps_its_words_when_an_info_with_the_same_title_comes_first(tmp_path: Path) -> None:
+    """An engine whose options the scan cannot read gets no-liveness-check as info; a later engine gets it
+    as a warning, whose explanation must still be said (worst first, words keyed by severity too)."""
+    (tmp_path / "a_first.py").write_text(
+        'import sqlalchemy\nfrom x import make\nengine = sqlalchemy.create_engine("postgresql://h/db", **make())\n'
+    )
+    (tmp_path / "b_second.py").write_text('import sqlalchemy\nengine = sqlalchemy.create_engine("postgresql://h/db")\n')
+    run = run_pool_doctor("scan", ".", secret=SECRET, cwd=tmp_path, env={"COLUMNS": "80"})
+    assert run.code == 0, run.stderr
+    rows = [line.split() for line in run.stdout.splitlines()]
+    liveness = [row for row in rows if row[1:2] == ["no-liveness-check"]]
+    assert liveness == [
+        ["warning", "no-liveness-check", "b_second.py:2"],
+        ["info", "no-liveness-check", "a_first.py:3"],
+    ]
+    assert "handed out untested and never retired" in run.stdout
 
 
 def test_no_pools_is_said_plainly(tmp_path: Path) -> None:

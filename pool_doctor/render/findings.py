@@ -38,11 +38,16 @@ def findings_parts(findings: list[Finding], width: int, verbose: bool = False, t
             Text(fact if 0 < len(fact) <= room else "-"),
         ]
         table.add_row(*cells[: len(columns)])
-    parts: list[Any] = [table, Text()]
-    said: set[tuple[str, str, str]] = set()
+    return [table, Text(), *findings_words(findings, verbose)]
+
+
+def findings_words(findings: list[Finding], verbose: bool = False) -> list[Any]:
+    """Each finding in words, below its table: the same words for another pool are said once."""
+    parts: list[Any] = []
+    said: set[tuple[str, str, str, str]] = set()
     for finding in findings:
-        words = (finding.code, finding.title, finding.detail)
-        if words in said and not verbose:  # the same words for another pool: the table's row says where
+        words = (finding.severity.value, finding.code, finding.title, finding.detail)
+        if words in said and not verbose:  # the table's rows say which pools
             continue
         said.add(words)
         heading = Text.assemble((finding.code, "bold"), ": ", finding.title)

@@ -132,8 +132,8 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
     from rich.console import Group
     from rich.text import Text
 
-    from pool_doctor.render import plain_table
-    from pool_doctor.render.findings import findings_parts
+    from pool_doctor.render import plain_table, severity_cell
+    from pool_doctor.render.findings import findings_words
 
     if not report.pools:
         return Text(f"No pools found in {report.root} ({report.files_seen} .py files).", style="yellow")
@@ -145,10 +145,17 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
         if pool.via:
             where.append(f"\nvia {pool.via[-1]}", style="dim")
         pools.add_row(where, STACK_SHORT.get(pool.stack, pool.stack), _settings_cell(pool), _unknown_cell(pool))
-    findings = [finding for _, finding in report.findings]
+    # Worst first, as check lists them; each row names its pool (a long path folds, the code never does).
+    found = sorted(report.findings, key=lambda pair: -pair[1].severity.rank)
+    findings = [finding for _, finding in found]
     parts: list[Any] = [pools, Text()]
     if findings:
-        parts += findings_parts(findings, width, title="Findings (no server asked)")
+        table = plain_table("Severity", "Code", "Where", title="Findings (no server asked)")
+        table.columns[0].no_wrap = table.columns[1].no_wrap = True
+        table.columns[2].overflow = "fold"
+        for pool, finding in found:
+            table.add_row(severity_cell(finding.severity), finding.code, Text(pool.where))
+        parts += [table, Text(), *findings_words(findings)]
     else:
         parts.append(Text("No findings.", style="green"))
     parts += [Text()]
