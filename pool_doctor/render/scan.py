@@ -10,7 +10,7 @@ from rich.console import Console
 
 from pool_doctor import __version__
 from pool_doctor.model import Severity
-from pool_doctor.render import RenderOptions, write, write_json
+from pool_doctor.render import RenderOptions, md_cell, write, write_json
 from pool_doctor.scan.model import ScannedPool, ScanReport
 from pool_doctor.scan.rules import RULES
 
@@ -198,9 +198,6 @@ def _unknown_cell(pool: ScannedPool) -> Any:
 def scan_markdown(report: ScanReport) -> str:
     """A GitHub-flavoured report: the pools found, then a findings table, for $GITHUB_STEP_SUMMARY."""
 
-    def cell(text: Any) -> str:
-        return " ".join(str(text).split()).replace("|", "\\|")
-
     findings = report.findings
     lines = [f"## pool-doctor scan: {_count(len(report.pools), 'pool')}, {_count(len(findings), 'finding')}", ""]
     if report.pools:
@@ -211,16 +208,17 @@ def scan_markdown(report: ScanReport) -> str:
                 for key in IDLE_KEYS.get(pool.stack, ())
                 if (value := pool.get(key)) is not None and value.known
             ]
-            lines.append(f"| `{cell(pool.where)}` | {pool.stack} | {cell(', '.join(shown) or '-')} |")
+            lines.append(f"| `{md_cell(pool.where)}` | {pool.stack} | {md_cell(', '.join(shown) or '-')} |")
         lines.append("")
     if findings:
         lines += ["| severity | code | where | finding |", "|---|---|---|---|"]
         lines += [
-            f"| {f.severity.value} | `{f.code}` | `{cell(pool.where)}` | {cell(f.title)} |" for pool, f in findings
+            f"| {f.severity.value} | `{f.code}` | `{md_cell(pool.where)}` | {md_cell(f.title)} |"
+            for pool, f in findings
         ]
         lines.append("")
         for pool, f in findings:
-            lines += [f"- **`{f.code}`** at `{cell(pool.where)}`: {cell(f.detail)}"]
+            lines += [f"- **`{f.code}`** at `{md_cell(pool.where)}`: {md_cell(f.detail)}"]
     else:
         lines.append("No findings.")
     return "\n".join(lines) + "\n"
