@@ -970,7 +970,7 @@ def _secrets_from_environment(argv: list[str]) -> list[str]:
             secrets += [raw, unquote(raw)]
     from pool_doctor.connection.pgpass import pgpass_entries
 
-    # ~/.pgpass too; its very short passwords would turn every error line into asterisks, and are not in play.
+    # ~/.pgpass too, but not its very short passwords: they belong to other servers, and would mask plain words.
     secrets += [entry[4] for entry in pgpass_entries(os.environ) if len(entry[4]) >= 4]
     return sorted({s for s in secrets if len(s) >= 1}, key=len, reverse=True)
 
@@ -993,7 +993,7 @@ class _LazySecrets(list[str]):
 
 
 def _emit_error(message: str, secrets: list[str]) -> None:
-    from pool_doctor.connection.spec import scrub
+    from pool_doctor.errors import scrub
 
     line = " ".join(scrub(message, secrets).split())
     sys.stderr.write(f"pool-doctor: error: {line}\n")
@@ -1069,14 +1069,14 @@ def _show_warning(
     *,
     secrets: list[str],
 ) -> None:
-    from pool_doctor.connection.spec import scrub
+    from pool_doctor.errors import scrub
 
     text = " ".join(scrub(str(message), secrets).split())
     sys.stderr.write(f"pool-doctor: warning: {text}\n")
 
 
 def _print_traceback(secrets: list[str]) -> None:
-    from pool_doctor.connection.spec import scrub
+    from pool_doctor.errors import scrub
 
     sys.stderr.write(scrub(traceback.format_exc(), secrets))
 

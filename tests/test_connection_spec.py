@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pool_doctor.connection.drivers import DRIVERS
-from pool_doctor.connection.spec import MASK, parse_connection, resolve_connection
-from pool_doctor.errors import UsageError
+from pool_doctor.connection.spec import parse_connection, resolve_connection
+from pool_doctor.errors import MASK, UsageError
 
 SECRET = "Zq9-s3cr3t/pw@x"
 

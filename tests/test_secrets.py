@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 import uuid
@@ -21,6 +22,8 @@ from urllib.parse import quote
 import pytest
 from cli_runner import run_in_process
 from harness import LocalPostgres
+
+from pool_doctor.errors import MASK, scrub
 
 # Unique per run, with every character a URL, a shell or ~/.pgpass treats specially.
 CORE = f"Zq9-s3cr3t-{uuid.uuid4().hex[:10]}"
@@ -336,3 +339,29 @@ def test_a_raw_password_that_breaks_the_url_is_still_masked(via: str, tmp_path: 
     assert done.returncode == 3, done.stderr
     assert "postgresql://app:***@db.invalid/app" in done.stderr
     assert CORE not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("password", ["y", "postgres"])
+def test_a_short_password_is_masked_without_mangling_words(password: str, tmp_path: Path) -> None:
+    """A dev password is often a word the error line holds anyway (`postgres` in `postgresql`, `y` in
+    `asyncpg`): the line keeps those words whole and masks the password where it stands alone."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    url = f"postgresql+asyncpg://app:{password}@127.0.0.1:{closed_port}/appdb"
+    done = run_in_process(["check", "--url", url, "--timeout", "2"], timeout=30, env=clean_env(tmp_path, {}))
+    assert done.returncode == 3, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith(
+        f"pool-doctor: error: cannot connect to postgresql+asyncpg://app:***@127.0.0.1:{closed_port}/appdb: "
+    )
+    assert "ConnectionRefusedError" in line
+    assert not re.search(rf"(?<![^\W_]){password}(?![^\W_])", done.stdout + done.stderr)
+
+
+def test_scrub_masks_a_long_password_even_inside_a_word() -> None:
+    long_password = "correct-horse-battery"
+    assert scrub(f"x{long_password}y and {long_password}", [long_password]) == f"x{MASK}y and {MASK}"
+    assert scrub("user=postgres password=postgres db=postgresql", ["postgres"]) == (
+        f"user={MASK} password={MASK} db=postgresql"
+    )

@@ -19,9 +19,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from pool_doctor.errors import UsageError
+from pool_doctor.errors import MASK, UsageError
 
-MASK = "***"
 SCHEMES = ("postgresql", "postgres")
 # The URL's +driver, as SQLAlchemy names it, to the driver the app really loads.
 DRIVERS = {
@@ -486,11 +485,3 @@ def mask_text(text: str) -> str:
     if at and ":" in auth:
         auth = auth.split(":", 1)[0] + ":" + MASK
     return f"{scheme}{sep}{auth}{at}{after}{question}{query}"
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every known secret in `text` by the mask."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text

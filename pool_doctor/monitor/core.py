@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from pool_doctor.errors import UsageError
+from pool_doctor.errors import UsageError, scrub
 from pool_doctor.monitor.attribution import Measures, attribute
 from pool_doctor.monitor.records import (
     LOGGER_NAME,
@@ -27,7 +27,6 @@ from pool_doctor.monitor.records import (
     describe_error,
     log_death,
     monotonic,
-    scrub,
     utc_now,
 )
 from pool_doctor.path.model import Limit, Shape

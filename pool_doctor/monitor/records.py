@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from pool_doctor.errors import driver_error
+from pool_doctor.errors import driver_error, scrub
 
 SCHEMA_VERSION = 1  # of one JSON line; explain refuses a different major
 LOGGER_NAME = "pool_doctor.monitor"
-MASK = "***"
 
 Clock = Callable[[], float]  # monotonic seconds; the tests' seam
 
@@ -65,14 +64,6 @@ class PoolSettings:
     settings: dict[str, object] = field(default_factory=dict)  # {"pool_pre_ping": False, "pool_recycle": -1}
     pings_at_checkout: bool = False
     max_age: float | None = None  # pool_recycle or the like, seconds; None: off
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret by the mask. (pool_doctor.target has one too, but importing it costs pydantic.)"""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
 
 
 def describe_error(exc: BaseException | None, secrets: Iterable[str]) -> dict[str, object] | None:

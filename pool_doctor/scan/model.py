@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from pool_doctor.errors import MASK
+
 if TYPE_CHECKING:
     from pool_doctor.model import Finding, Severity
 
@@ -131,7 +133,6 @@ class ScanReport:
         }
 
 
-MASK = "***"
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s]*@")
 _CONNINFO_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 
