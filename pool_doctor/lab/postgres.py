@@ -566,7 +566,9 @@ class LocalPostgres(_ChildProcess):
             atexit.unregister(self.stop)
             self._atexit_registered = False
         self._proc = None  # no longer ours to stop
-        stop = f"kill -INT {self._pid_from_file()} && rm -rf {self.root}"
+        pid = self._pid_from_file()
+        # Wait for the server to exit before removing its files: rm under a running server could race it.
+        stop = f"kill -INT {pid} && while kill -0 {pid} 2>/dev/null; do sleep 0.1; done && rm -rf {self.root}"
         if self._extra_socket_root is not None:
             stop += f" {self._extra_socket_root}"
         return stop
