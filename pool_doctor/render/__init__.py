@@ -58,7 +58,7 @@ def write(out: Console, text: str) -> None:
 
 
 def write_json(out: Console, document: Any) -> None:
-    write(out, json.dumps(document, indent=2, default=str) + "\n")
+    write(out, json.dumps(document, indent=2) + "\n")
 
 
 def plain_table(*columns: str, title: str | None = None) -> Table:
