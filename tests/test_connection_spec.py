@@ -107,9 +107,9 @@ def test_the_apps_own_keyword_arguments_reach_the_driver() -> None:
     [
         ("mysql://u@h/db", "unsupported URL scheme"),
         ("postgresql+pg8000://u@h/db", "unknown PostgreSQL driver"),
-        ("postgresql://u@h:99999/db", "out of range"),
+        ("postgresql://u@h:99999/db", "port 99999 is out of range (1-65535)"),
         ("postgresql://u@h/db?sslmode=bogus", "unknown sslmode"),
-        ("host=h port=abc", "out of range"),
+        ("host=h port=abc", "the port is not a number"),
         ("not a url", "malformed database URL"),
         ("host='unterminated", "malformed connection string"),
     ],

@@ -365,3 +365,14 @@ def test_scrub_masks_a_long_password_even_inside_a_word() -> None:
     assert scrub("user=postgres password=postgres db=postgresql", ["postgres"]) == (
         f"user={MASK} password={MASK} db=postgresql"
     )
+
+
+def test_no_part_of_an_unencoded_password_is_shown(tmp_path: Path) -> None:
+    """libpq reads `u:one@two:three@host` as password `one`, host `two`, port `three@host`: the message
+    about that port must not quote it, since it is the rest of the password."""
+    parts = [f"{CORE}a", f"{CORE}b", f"{CORE}c9"]
+    url = f"postgresql://app:{parts[0]}@{parts[1]}:{parts[2]}@127.0.0.1:1/appdb"
+    done = run_in_process(["check", "--url", url, "--debug"], timeout=30, env=clean_env(tmp_path, {}))
+    assert done.returncode == 2, done.stderr
+    assert "must be percent-encoded" in done.stderr.splitlines()[-1]
+    assert CORE not in done.stdout + done.stderr
