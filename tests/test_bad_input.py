@@ -228,7 +228,13 @@ CASES = [
     Case("unknown-driver", (URL, "postgresql+mysqldb://u@127.0.0.1/db"), 2, "unknown postgresql driver"),
     Case("port-too-big", (URL, "postgresql://u:pw@127.0.0.1:99999/db"), 2, "port", commands=CHECK_ONLY),
     Case("port-not-a-number", (URL, "postgresql://u:pw@127.0.0.1:abc/db"), 2, "port"),
-    Case("port-zero", (URL, "postgresql://u:pw@127.0.0.1:0/db"), 2, "port 0 is out of range (1-65535)", commands=CHECK_ONLY),
+    Case(
+        "port-zero",
+        (URL, "postgresql://u:pw@127.0.0.1:0/db"),
+        2,
+        "port 0 is out of range (1-65535)",
+        commands=CHECK_ONLY,
+    ),
     # libpq's multi-host form is parsed (by libpq) and tried: unknown hosts fail to connect, in one line.
     Case(
         "multi-host",

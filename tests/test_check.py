@@ -179,6 +179,40 @@ def test_role_flag_judges_the_app_role_while_connected_as_admin(app: App, tmp_pa
     assert "role 'no_such_role_x' does not exist" in one_error_line(missing)
 
 
+def test_role_flag_sees_the_server_value_an_admins_own_override_hides(pg: LocalPostgres, tmp_path: Path) -> None:
+    """Connected as an admin whose role has its own idle_session_timeout, pg_settings shows the admin's value;
+    the judged role gets the server's, from ALTER SYSTEM here: the superuser reads it from the files."""
+    with LocalPostgres(pg.bindir) as server:
+        server.sql("ALTER SYSTEM SET idle_session_timeout = '90s'")
+        server.sql("SELECT pg_reload_conf()")
+        wait_until(lambda: server.sql("SHOW idle_session_timeout") == [("90s",)], "the reload did not apply")
+        server.create_role("admin2", PASSWORD, superuser=True)
+        server.sql("ALTER ROLE admin2 SET idle_session_timeout = '5s'")
+        server.create_role("viewer", PASSWORD)
+        server.sql("ALTER ROLE viewer SET idle_session_timeout = '5s'")
+        member = make_app(server, "member")
+
+        run = pool_doctor(
+            "check", "--json", "--url", server.url("admin2", PASSWORD, member.database), "--role", "member"
+        )
+        assert run.code == 1, run.stdout + run.stderr
+        setting = run.json()["server"]["settings"]["idle_session_timeout"]
+        assert (setting["seconds"], setting["source"].split(":")[0]) == (90, "postgresql.auto.conf"), setting
+        assert run.finding("idle-session-timeout")["severity"] == "critical"
+        direct = pool_doctor("check", "--json", "--url", member.url())
+        assert direct.json()["server"]["settings"]["idle_session_timeout"]["seconds"] == 90
+
+        # A non-superuser cannot read the files: the report says what it could not see, and how to see it.
+        hidden = pool_doctor(
+            "check", "--json", "--url", server.url("viewer", PASSWORD, member.database), "--role", "member"
+        )
+        limitations = hidden.json()["server"]["limitations"]
+        assert any(
+            line.startswith("idle_session_timeout: viewer has its own override") and "connect as member" in line
+            for line in limitations
+        ), limitations
+
+
 # -- what the server says -------------------------------------------------------------------------
 
 

@@ -87,6 +87,16 @@ SELECT json_build_object(
 )
 """
 
+# The second (and last) round trip, only when it is needed and allowed: judging another role (--role) while
+# the connecting role has its own override hides the server-wide value from pg_settings. The files say it
+# (postgresql.conf, includes, ALTER SYSTEM's postgresql.auto.conf); pg_file_settings is superusers' only.
+FILE_SETTINGS_QUERY = """
+SELECT coalesce(json_agg(json_build_object(
+           'name', name, 'setting', setting, 'sourcefile', sourcefile, 'sourceline', sourceline)), '[]')
+FROM pg_file_settings
+WHERE applied AND error IS NULL AND name = ANY($1::text[])
+"""
+
 
 async def connect(spec: ConnectionSpec, timeout: float) -> Session:
     """A session opened the way the app opens it, with the app's own driver."""
@@ -113,11 +123,22 @@ async def read_facts_then(
         data = raw if isinstance(raw, dict) else json.loads(raw)
         if data["role"] is None:
             raise UsageError(f"role {role_name!r} does not exist on {spec.display()}")
+        hidden = hidden_server_settings(data, spec.session_settings())
+        file_settings = None
+        if hidden and data.get("superuser"):
+            try:
+                rows = await session.fetchval(FILE_SETTINGS_QUERY, hidden, timeout=timeout)
+            except TimeoutError:
+                raise ConnectError(f"timed out after {timeout:g}s reading settings from {spec.display()}") from None
+            except Exception as exc:
+                raise ConnectError(f"reading settings from {spec.display()} failed: {describe_error(exc)}") from None
+            file_settings = {row["name"]: row for row in (rows if isinstance(rows, list) else json.loads(rows))}
         facts = facts_from_row(
             data,
             startup_pid=session.startup_pid,
             transport_unix=spec.is_unix_socket,
             session_settings=spec.session_settings(),
+            file_settings=file_settings,
         )
         extra = await then(session, facts)
     except BaseException:
@@ -133,12 +154,15 @@ def facts_from_row(
     startup_pid: int | None,
     transport_unix: bool = False,
     session_settings: dict[str, tuple[str, str]] | None = None,
+    file_settings: dict[str, dict[str, Any]] | None = None,
 ) -> ServerFacts:
     """Turn FACTS_QUERY's JSON into ServerFacts (pure, so it is tested without a server).
 
     Connected as the judged role, the session's own pg_settings are the answer: PostgreSQL has applied
     every level already, the app's startup options included. Judging another role (--role), the levels are
-    rebuilt from pg_db_role_setting in PostgreSQL's order, with the app's startup options on top.
+    rebuilt from pg_db_role_setting in PostgreSQL's order, with the app's startup options on top. Where the
+    connecting role's own override hides the server-wide value, `file_settings` (FILE_SETTINGS_QUERY's rows
+    by name, None when they could not be read) gives it.
     """
     role = data["role"]
     database = data["database"]
@@ -185,12 +209,29 @@ def facts_from_row(
                     sourceline=row.get("sourceline"),
                 ),
             )
-        else:
-            # The connecting session's value comes from its own role or startup; the server's own is hidden.
-            settings[name] = _setting(row, row["boot_val"], "default")
-            limitations.append(
-                f"{name}: the connecting role has its own override; the server-wide value is shown as its built-in default"
+        elif file_settings is not None and name in file_settings:
+            # The connecting session's value comes from its own role or startup; the files hold the server's.
+            entry = file_settings[name]
+            where = describe_source(
+                "configuration file",
+                role=role["name"],
+                database=database,
+                sourcefile=entry.get("sourcefile"),
+                sourceline=entry.get("sourceline"),
             )
+            settings[name] = _setting(row, entry["setting"], where)
+        else:
+            settings[name] = _setting(row, row["boot_val"], "default")
+            if file_settings is None:
+                limitations.append(
+                    f"{name}: {data['connected_as']} has its own override, which hides the server-wide value "
+                    f"from a non-superuser; shown as the built-in default (connect as {role['name']} to see it)"
+                )
+            else:  # no file sets it: the default, unless the server's command line does (which nothing shows)
+                limitations.append(
+                    f"{name}: {data['connected_as']} has its own override and no configuration file sets it; "
+                    "shown as the built-in default (a -c on the server's command line would not show)"
+                )
     for name in WATCHED_SETTINGS:
         settings.setdefault(name, Setting(name=name, present=False))
 
@@ -267,6 +308,21 @@ def _overrides(rows: list[dict[str, Any]], role: str, database: str) -> dict[str
 # Settings whose SHOW hook prints the bare number in their own unit (guc_tables.c show_tcp_keepalives_idle,
 # show_tcp_user_timeout, ...), not the largest whole unit: `SHOW tcp_keepalives_idle` says 60, not 1min.
 BARE_SHOW = {"tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout"}
+
+
+def hidden_server_settings(data: dict[str, Any], session_settings: dict[str, tuple[str, str]]) -> list[str]:
+    """Settings whose server-wide value the connecting session cannot see, and the judged role would get:
+    judging another role, the connecting role's own override (or startup option) stands in pg_settings,
+    and neither the judged role's levels nor the app's startup options set the value."""
+    role = data["role"]
+    if data["connected_as"] == role["name"]:
+        return []
+    overrides = _overrides(data.get("overrides") or [], role["name"], data["database"])
+    return [
+        row["name"]
+        for row in data.get("settings") or []
+        if row["source"] not in SERVER_SOURCES and row["name"] not in overrides and row["name"] not in session_settings
+    ]
 
 
 def _setting(row: dict[str, Any], value: str | None, source: str) -> Setting:
