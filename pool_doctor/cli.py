@@ -938,10 +938,17 @@ def _host_port(text: str, flag: str, default_host: str | None = None) -> tuple[s
 
 
 def _run_async(coroutine: Any) -> Any:
-    """The one place commands enter the event loop (asyncio imported here: --help never needs it)."""
+    """The one place commands enter the event loop (asyncio imported here: --help never needs it), and so
+    where the drivers run: their log records go out as pool-doctor's warning lines, scrubbed, meanwhile."""
     import asyncio
+    import logging
 
-    return asyncio.run(coroutine)
+    handler = _log_lines(_secrets_in_use[0] if _secrets_in_use else [])
+    logging.getLogger().addHandler(handler)
+    try:
+        return asyncio.run(coroutine)
+    finally:
+        logging.getLogger().removeHandler(handler)
 
 
 def _secrets_from_environment(argv: list[str]) -> list[str]:
@@ -973,6 +980,10 @@ def _secrets_from_environment(argv: list[str]) -> list[str]:
     # ~/.pgpass too, but not its very short passwords: they belong to other servers, and would mask plain words.
     secrets += [entry[4] for entry in pgpass_entries(os.environ) if len(entry[4]) >= 4]
     return sorted({s for s in secrets if len(s) >= 1}, key=len, reverse=True)
+
+
+# The running command's secrets, for what reports outside main's own funnel (the drivers' log records).
+_secrets_in_use: list[list[str]] = []
 
 
 class _LazySecrets(list[str]):
@@ -1008,6 +1019,7 @@ def main(argv: list[str] | None = None) -> None:
     secrets = _LazySecrets(args)
     command = typer.main.get_command(app)
     code: int
+    _secrets_in_use[:] = [secrets]
     try:
         with warnings.catch_warnings():
             # A library's warning (asyncpg: "password file has group or world access") is talk: one line.
@@ -1041,6 +1053,8 @@ def main(argv: list[str] | None = None) -> None:
 
             _emit_error(f"unexpected {describe_error(exc)} (run with --debug for the traceback)", secrets)
             code = INTERNAL_ERROR
+    finally:
+        _secrets_in_use.clear()
     sys.stdout.flush()
     raise SystemExit(code)
 
@@ -1073,6 +1087,18 @@ def _show_warning(
 
     text = " ".join(scrub(str(message), secrets).split())
     sys.stderr.write(f"pool-doctor: warning: {text}\n")
+
+
+def _log_lines(secrets: list[str]) -> Any:
+    """A handler for a library's log records at WARNING or above (psycopg: "query not terminated after
+    cancellation"): one scrubbed `pool-doctor: warning:` line each, not logging's bare last-resort line."""
+    import logging
+
+    class LogLines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            _show_warning(record.getMessage(), UserWarning, record.pathname, record.lineno, secrets=secrets)
+
+    return LogLines(logging.WARNING)
 
 
 def _print_traceback(secrets: list[str]) -> None:

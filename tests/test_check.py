@@ -364,7 +364,28 @@ def test_silent_listener_exits_3_within_timeout(tmp_path: Path) -> None:
         )
     assert run.code == 3
     assert "timed out after 1s" in one_error_line(run)
-    assert run.seconds < 1 + 1 + 3  # --timeout, asyncio's extra second, and start-up
+    assert run.seconds < 1 + 3  # --timeout, and start-up
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg", "psycopg2"])
+def test_connect_is_bounded_by_the_timeout_itself_below_libpqs_two_seconds(driver: str) -> None:
+    """libpq waits at least 2 s (connect_timeout); "timed out after 0.3s" must be true of every driver."""
+    import asyncio
+    import importlib
+
+    from pool_doctor.connection.drivers import driver_for
+    from pool_doctor.connection.spec import parse_connection
+    from pool_doctor.errors import ConnectError
+
+    importlib.import_module(driver)  # its import is not the connect step
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        spec = parse_connection(f"postgresql+{driver}://app:pw@127.0.0.1:{silent.getsockname()[1]}/appdb")
+        started = time.monotonic()
+        with pytest.raises(ConnectError, match=r"timed out after 0\.3s connecting"):
+            asyncio.run(driver_for(spec).open(spec, 0.3))
+        assert time.monotonic() - started < 0.3 + 0.5
 
 
 def test_wrong_password_exits_3_without_echoing_it(app: App, tmp_path: Path) -> None:

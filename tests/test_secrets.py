@@ -376,3 +376,23 @@ def test_no_part_of_an_unencoded_password_is_shown(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "must be percent-encoded" in done.stderr.splitlines()[-1]
     assert CORE not in done.stdout + done.stderr
+
+
+def test_a_drivers_log_record_is_one_scrubbed_warning_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """psycopg logs "query not terminated after cancellation" behind a saturated pooler; logging's last-resort
+    handler would print it bare. Inside the event loop, where the drivers run, it is pool-doctor's line."""
+    import logging
+
+    from pool_doctor import cli
+
+    async def logs() -> None:
+        logging.getLogger("psycopg").warning("query not terminated after cancellation: %s", SECRET)
+
+    cli._secrets_in_use[:] = [[SECRET]]
+    try:
+        cli._run_async(logs())
+    finally:
+        cli._secrets_in_use.clear()
+    err = capsys.readouterr().err
+    assert err == f"pool-doctor: warning: query not terminated after cancellation: {MASK}\n"
+    assert not any(isinstance(h, logging.Handler) and h.level == logging.WARNING for h in logging.getLogger().handlers)

@@ -138,12 +138,14 @@ class Driver:
         """A session opened as the app opens it, every failure turned into a one-line ConnectError."""
         self.require()
         kwargs = self.connect_kwargs(spec)
+        # The bound is --timeout itself: libpq will not wait less than 2 s (connect_timeout), so its own timer
+        # cannot be what keeps "timed out after 0.3s" true.
         try:
             if self.name == "asyncpg":
-                return await asyncio.wait_for(_open_asyncpg(kwargs, timeout), timeout + 1)
+                return await asyncio.wait_for(_open_asyncpg(kwargs, timeout), timeout)
             if self.name == "psycopg":
-                return await asyncio.wait_for(_open_psycopg(kwargs, timeout), timeout + 1)
-            return await in_thread(lambda: _open_psycopg2(kwargs, timeout), timeout + 1)
+                return await asyncio.wait_for(_open_psycopg(kwargs, timeout), timeout)
+            return await in_thread(lambda: _open_psycopg2(kwargs, timeout), timeout)
         except TimeoutError:
             raise ConnectError(f"timed out after {timeout:g}s connecting to {spec.display()}") from None
         except TypeError as exc:
