@@ -960,13 +960,19 @@ def _secrets_from_environment(argv: list[str]) -> list[str]:
     from pool_doctor.connection.spec import parse_connection
 
     secrets = [os.environ.get("PGPASSWORD", "")]
+    # A password that is also the user's or the database's name (postgres:postgres) stays masked where it
+    # stands as the password; as a name it is shown, as the report shows it anyway ("judged as role ...").
+    names = {os.environ.get("PGUSER", ""), os.environ.get("PGDATABASE", "")}
     for text in [*argv, os.environ.get("DATABASE_URL", "")]:
         if "://" not in text and "password" not in text.lower():
             continue
         try:
-            secrets += parse_connection(text, "argument").secrets()
+            spec = parse_connection(text, "argument")
         except Exception:
             pass
+        else:
+            secrets += spec.secrets()
+            names |= {spec.param("user") or "", spec.param("dbname") or ""}
         if "://" in text and "@" in text:
             auth = text.split("://", 1)[1].split("?", 1)[0].rpartition("@")[0]
             if ":" in auth:
@@ -979,7 +985,7 @@ def _secrets_from_environment(argv: list[str]) -> list[str]:
 
     # ~/.pgpass too, but not its very short passwords: they belong to other servers, and would mask plain words.
     secrets += [entry[4] for entry in pgpass_entries(os.environ) if len(entry[4]) >= 4]
-    return sorted({s for s in secrets if len(s) >= 1}, key=len, reverse=True)
+    return sorted({s for s in secrets if s and s not in names}, key=len, reverse=True)
 
 
 # The running command's secrets, for what reports outside main's own funnel (the drivers' log records).

@@ -396,3 +396,14 @@ def test_a_drivers_log_record_is_one_scrubbed_warning_line(capsys: pytest.Captur
     err = capsys.readouterr().err
     assert err == f"pool-doctor: warning: query not terminated after cancellation: {MASK}\n"
     assert not any(isinstance(h, logging.Handler) and h.level == logging.WARNING for h in logging.getLogger().handlers)
+
+
+def test_a_password_that_is_also_the_user_name_is_masked_only_as_the_password(tmp_path: Path) -> None:
+    """postgres:postgres: the error keeps the user and the database, which the report names anyway."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    url = f"postgresql://test:test@127.0.0.1:{closed_port}/test"
+    done = run_in_process(["check", "--url", url, "--timeout", "2"], timeout=30, env=clean_env(tmp_path, {}))
+    assert done.returncode == 3, done.stderr
+    assert f"cannot connect to postgresql://test:***@127.0.0.1:{closed_port}/test: " in done.stderr
