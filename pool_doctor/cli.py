@@ -600,7 +600,7 @@ def recommend(
     if report.pools:
         # Each pool's fix from its own findings (and those about the server): its own keys, its own terms.
         per_pool = [report.for_pool(pool) for pool in report.pools]
-        recs = [(one, build_recommendation(one.facts, one.findings)) for one in per_pool]
+        recs = [(one, build_recommendation(one.facts, one.findings, call=one.pools[0].app.call)) for one in per_pool]
         render_app_recommendations(report, recs, RenderOptions(format=_chosen(output_format, json_output)), _stdout())
         critical = any(f.severity.value == "critical" for _, rec in recs for f in rec.findings)
         return ExitCode.FINDINGS if critical else ExitCode.OK

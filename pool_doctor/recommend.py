@@ -63,10 +63,14 @@ class Recommendation:
     # The stack's own keys after the changes, nested as the library takes them (every stack but SQLAlchemy,
     # whose keys are `pool` and `connect_args`).
     values: dict[str, Any] = field(default_factory=dict)
+    # The library callable the app's code calls (--app: `psycopg_pool.AsyncConnectionPool`), so the code
+    # recommended is the app's own variant, async or sync; None: the stack's usual one.
+    call: str | None = None
 
 
-def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommendation:
-    """Values for the settings check's findings speak of, and only those: each finding names its keys."""
+def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | None = None) -> Recommendation:
+    """Values for the settings check's findings speak of, and only those: each finding names its keys.
+    `call`: the callable the app's code creates the pool with, when it was scanned."""
     if findings is None:
         from pool_doctor.rules import evaluate
 
@@ -74,7 +78,7 @@ def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommenda
     spoken = {key for finding in findings for key in finding.keys}
     limits = idle_limits(facts)
     if facts.settings.pool.stack != "sqlalchemy":
-        return _recommend_stack(facts, spoken, limits)
+        return dataclasses.replace(_recommend_stack(facts, spoken, limits), call=call)
     current = facts.settings.pool
     reasons: list[Reason] = []
     if "poolclass" in spoken and facts.runtime is not None and facts.runtime.freezes:
@@ -100,6 +104,7 @@ def recommend(facts: Facts, findings: list[Finding] | None = None) -> Recommenda
         reasons=reasons,
         server_sql=_server_sql(facts, limits),
         findings=size_findings,
+        call=call,
     )
 
 

@@ -4,6 +4,9 @@ tests/apps/ (their code read, never run) against a real server whose app role ha
 
 from __future__ import annotations
 
+import asyncio
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +164,60 @@ def test_recommend_shows_the_fix_for_each_pool(server: LocalPostgres) -> None:
     compile(code, "recommended.py", "exec")
     table = run(server, "recommend", "--app", "two_engines").stdout
     assert "Recommended settings for two_engines/app/db.py:11" in table
+
+
+def snippets(code: str) -> dict[str, str]:
+    """recommend --app --format python: file:line -> that pool's code (each under `# file:line: call`)."""
+    parts = re.split(r"^# (\S+:\d+): \S+\n", code, flags=re.MULTILINE)
+    assert parts[0] == "", code
+    return {where: snippet for where, snippet in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def test_recommend_keeps_the_apps_own_pool_classes_and_open(
+    server: LocalPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An async pool stays an AsyncConnectionPool with its own open=False (psycopg_pool warns when an async
+    pool is opened in its constructor: the app opens it in the running loop), a null pool stays one, and an
+    async engine stays create_async_engine, whatever its driver."""
+    flags = ("--app", "async_pools", "--network-idle-timeout", "240")
+    result = run(server, "recommend", *flags, "--format", "python")
+    assert result.code == 0, result.stderr
+    code = snippets(result.stdout)
+    async_pool = code["async_pools/app/db.py:5"]
+    assert "from psycopg_pool import AsyncConnectionPool\n" in async_pool
+    assert "pool = AsyncConnectionPool(" in async_pool and "    open=False,\n" in async_pool
+    assert "    check=AsyncConnectionPool.check_connection,\n" in async_pool
+    assert not re.search(r"(?<!Async)ConnectionPool", async_pool), async_pool
+    assert "from sqlalchemy.ext.asyncio import create_async_engine\n" in code["async_pools/app/db.py:7"]
+    null_pool = code["async_pools/app/db.py:9"]
+    assert "pool = NullConnectionPool(" in null_pool and "    open=False,\n" in null_pool
+
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)  # the snippets leave the password to libpq, as they say
+    namespace: dict[str, Any] = {}
+    exec(compile(async_pool, "<async pool>", "exec"), namespace)  # outside a loop: no warning, not opened
+
+    async def use(pool: Any) -> Any:
+        await pool.open(wait=True, timeout=10)
+        try:
+            async with pool.connection(timeout=10) as conn:
+                return await (await conn.execute("SELECT 1")).fetchone()
+        finally:
+            await pool.close()
+
+    assert asyncio.run(use(namespace["pool"])) == (1,)
+    engine: dict[str, Any] = {}
+    exec(compile(code["async_pools/app/db.py:7"], "<async engine>", "exec"), engine)
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    assert isinstance(engine["engine"], AsyncEngine)
+    asyncio.run(engine["engine"].dispose())
+
+    toml = run(server, "recommend", *flags, "--pool", "async_pools/app/db.py:5", "--format", "toml")
+    assert toml.code == 0, toml.stderr
+    pool = tomllib.loads(toml.stdout)["pool"]
+    assert pool["check"] == "AsyncConnectionPool.check_connection" and pool["open"] is False, toml.stdout
+    table = run(server, "recommend", *flags, env={"COLUMNS": "80"})
+    assert "pool = AsyncConnectionPool(" in table.stdout and "engine = create_async_engine(" in table.stdout
 
 
 def test_choosing_a_pool(server: LocalPostgres) -> None:

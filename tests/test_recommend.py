@@ -5,6 +5,7 @@ The engines are built from the command's own JSON output, the way a user would p
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import time
@@ -192,3 +193,75 @@ def test_network_idle_timeout_bounds_recycle_and_keepalives(pg: LocalPostgres, u
     assert no_limit["pool_recycle"] == 1800
     assert "keepalives_idle" not in no_limit["connect_args"]  # no middlebox known: no finding speaks of them
     assert no_limit["connect_args"]["tcp_user_timeout"] > 0
+
+
+LONG_SETTINGS = {"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3"}
+
+
+@pytest.mark.parametrize(
+    ("head", "value", "indent", "expected"),
+    [
+        (
+            "server_settings=",
+            {"tcp_keepalives_idle": "60"},
+            8,
+            ["        server_settings={'tcp_keepalives_idle': '60'},"],
+        ),
+        (
+            "server_settings=",
+            LONG_SETTINGS,
+            8,
+            [
+                "        server_settings={",
+                "            'tcp_keepalives_idle': '60',",
+                "            'tcp_keepalives_interval': '10',",
+                "            'tcp_keepalives_count': '3',",
+                "        },",
+            ],
+        ),
+        (  # only what does not fit is split: the outer dict, not the short inner one
+            "kwargs=",
+            {"options": {"a": 1}, "nested": LONG_SETTINGS},
+            4,
+            [
+                "    kwargs={",
+                "        'options': {'a': 1},",
+                "        'nested': {",
+                "            'tcp_keepalives_idle': '60',",
+                "            'tcp_keepalives_interval': '10',",
+                "            'tcp_keepalives_count': '3',",
+                "        },",
+                "    },",
+            ],
+        ),
+        (
+            "",
+            "postgresql://app@db/" + "x" * 80,
+            4,
+            ["    'postgresql://app@db/" + "x" * 80 + "',"],
+        ),  # a literal stays whole
+    ],
+)
+def test_generated_code_is_laid_out_as_a_formatter_would(
+    head: str, value: Any, indent: int, expected: list[str]
+) -> None:
+    from pool_doctor.render.recommend import code_lines
+
+    lines = code_lines(head, value, ",", indent)
+    assert lines == expected
+    assert ast.literal_eval("\n".join(lines).strip().removeprefix(head).rstrip(",")) == value
+
+
+def test_generated_code_writes_code_as_code_and_django_with_double_quotes() -> None:
+    from pool_doctor.recommend import UNIQUE_NAME_CODE, PythonCode
+    from pool_doctor.render.recommend import code_lines
+
+    code = PythonCode(UNIQUE_NAME_CODE, "uuid4")
+    assert code_lines("", {"prepared_statement_name_func": code}, ",", 4, explode=True) == [
+        "    {",
+        f"        'prepared_statement_name_func': {UNIQUE_NAME_CODE},",
+        "    },",
+    ]
+    assert code_lines('"OPTIONS": ', {"application_name": "it's"}, ",", 8, quote='"') == [
+        '        "OPTIONS": {"application_name": "it\'s"},'
+    ]

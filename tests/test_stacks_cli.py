@@ -4,7 +4,9 @@ semantics do not depend on it."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +135,65 @@ def test_the_psycopg_pool_snippet_builds_a_pool_that_answers(
             assert conn.execute("SELECT 1").fetchone() == (1,)
     finally:
         pool.close()
+
+
+# A role name long enough (PostgreSQL's 63) that its URL and the DBA's ALTER ROLE line are wider than 80 columns.
+LONG_ROLE = "reporting_service_readonly_replica_eu_west_1_blue_green_canary"
+
+
+@pytest.fixture(scope="module")
+def long_role(server: LocalPostgres) -> str:
+    server.create_role(LONG_ROLE, PASSWORD)
+    return LONG_ROLE
+
+
+PASTE_CASES = [
+    ("sqlalchemy", "asyncpg"),
+    ("sqlalchemy", "psycopg"),
+    ("asyncpg", None),
+    ("psycopg_pool", None),
+    ("django", None),
+]
+
+
+@pytest.mark.parametrize(("stack", "driver"), PASTE_CASES, ids=[f"{s}-{d}" if d else s for s, d in PASTE_CASES])
+def test_recommend_table_prints_the_code_whole_at_80_columns(
+    server: LocalPostgres, long_role: str, tmp_path: Path, stack: str, driver: str | None
+) -> None:
+    """At 80 columns the table's code is the code --format python gives, and it compiles: a dict argument too
+    wide for one line (the keepalives) goes one item a line, and what cannot fit (this URL, the DBA's SQL)
+    runs past the width whole, never cut or folded."""
+    config = tmp_path / "pool-doctor.toml"
+    config.write_text(f'[pool]\nstack = "{stack}"\n' + ("CONN_MAX_AGE = 600\n" if stack == "django" else ""))
+    url = server.url(long_role, PASSWORD, "postgres", driver=driver)
+    flags = ("recommend", "--url", url, "--config", str(config), "--network-idle-timeout", "240")
+    table = run_pool_doctor(*flags, secret=PASSWORD, env={"COLUMNS": "80"})
+    python = run_pool_doctor(*flags, "--format", "python", secret=PASSWORD)
+    assert table.code == 0 and python.code == 0, table.stderr + python.stderr
+    compile(python.stdout, f"<recommend {stack}>", "exec")
+    code = table.stdout.split("paste this\n\n", 1)[1].split("\n\nWhy each setting", 1)[0] + "\n"
+    compile(code, "<recommend>", "exec")
+    assert ast.dump(ast.parse(code)) == ast.dump(ast.parse(python.stdout))
+    key = "tcp_keepalives_idle" if "asyncpg" in (stack, driver) else "keepalives_idle"
+    assert re.search(rf"^ +['\"]{key}['\"]: ", code, re.MULTILINE), code  # the keepalives, one a line
+    # Wider than 80 columns only where no layout helps: a string literal alone on its line.
+    wide = [line for line in code.splitlines() if len(line) > 80]
+    assert all(line.strip()[0] in "'\"" and line.rstrip().endswith(("',", '",')) for line in wide), wide
+    assert wide or stack == "django", code  # the URL: Django's entry has no URL
+    assert f"  ALTER ROLE {long_role} SET tcp_keepalives_idle = 60;\n" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("driver", "factory"), [("psycopg_async", "create_async_engine"), ("psycopg", "create_engine")]
+)
+def test_recommend_python_builds_the_engine_the_urls_driver_takes(
+    server: LocalPostgres, driver: str, factory: str
+) -> None:
+    """`postgresql+psycopg_async` is psycopg's asyncio dialect: only create_async_engine takes it."""
+    url = server.url("app", PASSWORD, "appdb", driver=driver)
+    result = run_pool_doctor("recommend", "--url", url, "--format", "python", secret=PASSWORD)
+    assert result.code == 0, result.stderr
+    namespace: dict[str, Any] = {}
+    exec(compile(result.stdout, "<recommend>", "exec"), namespace)
+    assert type(namespace["engine"]).__name__ == ("AsyncEngine" if factory == "create_async_engine" else "Engine")
+    assert f"engine = {factory}(" in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
@@ -26,15 +27,20 @@ def reasons_markdown(rec: Recommendation) -> list[str]:
     return lines
 
 
+# Generated code is laid out as a formatter would at PEP 8's width, so it fits an 80-column terminal
+# where it can; a literal longer than that (a URL) stays whole on its line.
+CODE_WIDTH = 79
+
+
 def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     """Ready-to-paste code in the app's own stack; the password is left out."""
     if rec.stack != "sqlalchemy":
         return _stack_python(report, rec)
+    from pool_doctor.stacks import sqlalchemy
+
     target = report.inputs.target
     url = target.with_password(None).render(hide_password=True)
-    is_async = target.driver == "asyncpg"
-    factory = "create_async_engine" if is_async else "create_engine"
-    module = "sqlalchemy.ext.asyncio" if is_async else "sqlalchemy"
+    module, factory = sqlalchemy.engine_factory(rec.call, target.url_driver or target.driver)
     lines = [f"from {module} import {factory}", ""]
     if any(isinstance(v, PythonCode) for v in rec.connect_args.values()):
         lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
@@ -49,18 +55,41 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     lines.append(f"    {url!r},")
     for key, value in pool.items():
         lines.append(f"    {key}={value if key == 'poolclass' else repr(value)},")
-    lines.append("    connect_args={")
-    for key, value in rec.connect_args.items():
-        if isinstance(value, dict):  # one key a line: the block stays within 80 columns
-            lines.append(f"        {key!r}: {{")
-            lines += [f"            {k!r}: {v!r}," for k, v in value.items()]
-            lines.append("        },")
-            continue
-        shown = str(value) if isinstance(value, PythonCode) else repr(value)
-        lines.append(f"        {key!r}: {shown},")
-    lines.append("    },")
+    lines += code_lines("connect_args=", rec.connect_args, ",", 4, explode=True)  # one driver argument a line
     lines.append(")")
     return "\n".join(lines) + "\n"
+
+
+def code_lines(head: str, value: Any, tail: str, indent: int, *, explode: bool = False, quote: str = "'") -> list[str]:
+    """`head`, the value as a Python literal, then `tail`, on one line when it fits CODE_WIDTH; otherwise a
+    dict or list one item a line, each with a trailing comma, as black would lay it out. `explode` puts the
+    items one a line even when they would fit; `quote` is the quote strings take."""
+    pad = " " * indent
+    flat = f"{pad}{head}{code_literal(value, quote)}{tail}"
+    if (len(flat) <= CODE_WIDTH and not explode) or not isinstance(value, dict | list) or not value:
+        return [flat]
+    opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+    items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+    lines = [f"{pad}{head}{opening}"]
+    for key, item in items:
+        key_text = "" if key is None else f"{code_literal(key, quote)}: "
+        lines += code_lines(key_text, item, ",", indent + 4, quote=quote)
+    return [*lines, f"{pad}{closing}{tail}"]
+
+
+def code_literal(value: Any, quote: str = "'") -> str:
+    """A value as Python source: code (PythonCode) as itself, strings in `quote`, containers item by item."""
+    if isinstance(value, PythonCode):
+        return str(value)
+    if isinstance(value, str):
+        if quote == '"':
+            return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid Python string literal
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{code_literal(k, quote)}: {code_literal(v, quote)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(code_literal(item, quote) for item in value) + "]"
+    return repr(value)
 
 
 def _stack_python(report: CheckReport, rec: Recommendation) -> str:
@@ -79,21 +108,30 @@ def _stack_python(report: CheckReport, rec: Recommendation) -> str:
             f"        {secret_note}",
             f"        {dsn!r},",
         ]
-        lines += [f"        {key}={value!r}," for key, value in values.items()]
+        for key, value in values.items():
+            lines += code_lines(f"{key}=", value, ",", 8)
         return "\n".join([*lines, "    )"]) + "\n"
     if rec.stack == "psycopg_pool":
+        from pool_doctor.stacks import psycopg_pool
+
+        # The app's own class: an async pool stays async, a null pool stays a null pool.
+        pool_class = psycopg_pool.pool_class(rec.call)
         check = values.pop("check", None)
+        # An async pool is opened in the running loop (`await pool.open()`): psycopg_pool warns when its
+        # constructor opens it. A sync pool says open=True, since an implicit open is deprecated.
+        opened = values.pop("open", not psycopg_pool.is_async(pool_class))
         lines = [
-            "from psycopg_pool import ConnectionPool",
+            f"from psycopg_pool import {pool_class}",
             "",
-            "pool = ConnectionPool(",
+            f"pool = {pool_class}(",
             f"    {secret_note}",
             f"    {dsn!r},",
         ]
         if check:
-            lines.append("    check=ConnectionPool.check_connection,")
-        lines += [f"    {key}={value!r}," for key, value in values.items()]
-        return "\n".join([*lines, "    open=True,", ")"]) + "\n"
+            lines.append(f"    check={pool_class}.check_connection,")
+        for key, value in values.items():
+            lines += code_lines(f"{key}=", value, ",", 4)
+        return "\n".join([*lines, f"    open={opened!r},", ")"]) + "\n"
     entry: dict[str, Any] = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": target.database,
@@ -103,9 +141,10 @@ def _stack_python(report: CheckReport, rec: Recommendation) -> str:
     }
     entry.update({k: v for k, v in values.items() if k != "ENGINE"})
     lines = ["DATABASES = {", '    "default": {']
-    lines += [f"        {key!r}: {value!r}," for key, value in entry.items()]
+    for key, value in entry.items():  # Django's settings quote with double quotes
+        lines += code_lines(code_literal(key, '"') + ": ", value, ",", 8, quote='"')
     lines += ['        # "PASSWORD": from your secret store or ~/.pgpass, never in code', "    },", "}"]
-    return "\n".join(lines).replace("'", '"') + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
@@ -218,8 +257,8 @@ def render_recommendation(
         Text(),
     ]
     if rec.reasons:
-        # The block is the answer: plain lines to paste, never wrapped (each is shorter than 80 columns).
-        parts.append(Text(recommendation_python(report, rec).rstrip("\n"), no_wrap=True, overflow="ignore"))
+        # The block is the answer: lines to paste, laid out to fit 80 columns where they can.
+        parts.append(paste(recommendation_python(report, rec)))
         parts.append(Text())
         parts.append(Text("Why each setting (the whole reasons and evidence: --format json):", style="bold"))
         for reason in rec.reasons:
@@ -231,14 +270,21 @@ def render_recommendation(
     if rec.server_sql:
         parts += [Text(), Text("For the DBA (pool-doctor never changes the server):", style="bold")]
         for reason in rec.server_sql:
-            parts.append(prose(Text(str(reason.value), no_wrap=True, overflow="fold")))
+            parts.append(paste(str(reason.value), indent=2))
             parts.append(prose(reason.short or reason.why, indent=4))
     if rec.findings:
         parts += [Text(), *findings_parts(rec.findings, out.width, title="Problems no setting fixes")]
     if report.server.limitations:
         parts += could_not_see(report.server.limitations)
     parts.append(Text("As a config file for check --config: --format toml.", style="dim"))
-    out.print(Group(*parts))
+    out.print(Group(*parts), crop=False)  # not cropped: a line to paste may be wider than the terminal
+
+
+def paste(code: str, indent: int = 0) -> Text:
+    """Code to copy, each line whole: never folded or cut at the terminal's width. Printed uncropped, a line
+    wider than the terminal runs past it (the terminal soft-wraps it on screen and copies it as one line)."""
+    pad = " " * indent
+    return Text("\n".join(pad + line for line in code.rstrip("\n").split("\n")), no_wrap=True, overflow="ignore")
 
 
 def recommendation_markdown(report: CheckReport, rec: Recommendation) -> str:

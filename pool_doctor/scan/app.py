@@ -51,7 +51,8 @@ SQLALCHEMY_POOL_KEYS = (
     "poolclass",
 )
 POOLCLASSES = ("QueuePool", "AsyncAdaptedQueuePool", "NullPool", "StaticPool")
-# Keys whose values are callables or objects the judge has no use for (asyncpg, psycopg_pool).
+# Keys whose values are callables or objects the judge has no use for (asyncpg, psycopg_pool). psycopg_pool's
+# `open` is kept though not judged: recommend writes it back as the app gives it.
 CALLABLES = frozenset(
     {
         "connect",
@@ -63,7 +64,6 @@ CALLABLES = frozenset(
         "record_class",
         "configure",
         "reconnect_failed",
-        "open",
         "name",
     }
 )
@@ -239,7 +239,11 @@ def _config_value(key: str, value: Any) -> Any:
         name = str(value).rsplit(".", 1)[-1]
         return name if name in POOLCLASSES else _SKIP
     if key in ("check", "OPTIONS.pool.check") and isinstance(value, str) and value.endswith("check_connection"):
-        return "ConnectionPool.check_connection"
+        from pool_doctor.stacks.psycopg_pool import CLASSES
+
+        owner = value.split(".")[-2] if "." in value else ""
+        # The app's own class (AsyncConnectionPool.check_connection), as recommend writes it back.
+        return f"{owner}.check_connection" if owner in CLASSES else "ConnectionPool.check_connection"
     if key == "connect_args.prepared_statement_name_func" and value is not None:
         return "unique"  # a callable: what it names is not read; that the app gives one is what counts
     return value

@@ -47,10 +47,12 @@ KEYS = frozenset(DEFAULTS) | {
     "reconnect_failed",
 }
 
+# The pool classes, which differ in threads or asyncio and in keeping connections, not in their keys.
+CLASSES = ("ConnectionPool", "AsyncConnectionPool", "NullConnectionPool", "AsyncNullConnectionPool")
+DEFAULT_CLASS = "ConnectionPool"
+
 # What `check` may name for the pool's own test (the config holds a name, not a callable).
-_CHECK_NAMES = frozenset(
-    {"check_connection", "ConnectionPool.check_connection", "AsyncConnectionPool.check_connection"}
-)
+_CHECK_NAMES = frozenset({"check_connection", *(f"{name}.check_connection" for name in CLASSES)})
 
 
 def unknown_keys(values: Mapping[str, object]) -> list[str]:
@@ -111,6 +113,18 @@ def policy(
 def is_pool_check(check: object) -> bool:
     """Whether `check` names psycopg_pool's own test (`ConnectionPool.check_connection`)."""
     return isinstance(check, str) and check.strip() in _CHECK_NAMES
+
+
+def pool_class(call: str | None) -> str:
+    """The class the app's code calls (`psycopg_pool.AsyncConnectionPool` -> AsyncConnectionPool);
+    ConnectionPool when no code says."""
+    name = (call or "").rsplit(".", 1)[-1]
+    return name if name in CLASSES else DEFAULT_CLASS
+
+
+def is_async(name: str) -> bool:
+    """AsyncConnectionPool and AsyncNullConnectionPool: opened and used inside a running event loop."""
+    return name.startswith("Async")
 
 
 def _idle_bound(merged: Mapping[str, object], min_size: int, max_size: int) -> float | None:

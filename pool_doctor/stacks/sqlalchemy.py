@@ -30,6 +30,16 @@ DEFAULTS: dict[str, object] = {
 }
 
 
+def engine_factory(call: str | None, url_driver: str) -> tuple[str, str]:
+    """(module, function) that builds the engine: an async engine when the app's code calls
+    create_async_engine (async_engine_from_config) or the URL's driver is an async one (asyncpg,
+    psycopg_async); `postgresql+psycopg` serves either. `call` is the callable the app's code calls, when scanned."""
+    name = (call or "").rsplit(".", 1)[-1]
+    if url_driver in ("asyncpg", "psycopg_async") or name in ("create_async_engine", "async_engine_from_config"):
+        return "sqlalchemy.ext.asyncio", "create_async_engine"
+    return "sqlalchemy", "create_engine"
+
+
 def policy(pool: PoolConfig, driver: Driver, connect_args: dict[str, object]) -> PoolPolicy:
     hang = driver.hang_bound(connect_args)
     keepalive = driver.keepalive_idle(connect_args)
