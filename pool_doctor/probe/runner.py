@@ -12,6 +12,7 @@ from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.probe.engines import EngineSettings, ReadOnly
 from pool_doctor.probe.model import IdleTimeoutResult, ProbeReport, ScenarioResult, percentile
 from pool_doctor.probe.scenarios import (
+    ASSUMED_IDLE_LIMIT,
     SCENARIOS,
     ProbeContext,
     Scenario,
@@ -129,10 +130,20 @@ async def run_probe(
         )
         facts = with_discovered_network_limit(facts, idle_timeout)
     # After discovery: a limit it found on the path shapes the recommendation and the network scenarios.
-    rec = recommend(facts)
+    limitations = list(facts.server.limitations)
+    advised = facts
+    if facts.settings.network.idle_timeout is None and any(s.name.startswith("network_") for s in scenarios):
+        # The network scenarios assume a middlebox; the settings they prove must be advice for that path too
+        # (asyncpg >= 0.32 keeps its min_size floor past max_inactive_connection_lifetime: min_size=0 then).
+        advised = with_network_limit(facts, ASSUMED_IDLE_LIMIT)
+        limitations.append(
+            f"no network idle timeout known: the recommended settings assume the network scenarios' middlebox "
+            f"({ASSUMED_IDLE_LIMIT:g}s), as `pool-doctor recommend --network-idle-timeout {ASSUMED_IDLE_LIMIT:g}` "
+            "prints them"
+        )
+    rec = recommend(advised)
     recommended = _config("recommended", _recommended_settings(settings, rec), facts)
 
-    limitations = list(facts.server.limitations)
     load = None
     if stack == "sqlalchemy":
         tasks = options.load_tasks or current.pool_size + current.max_overflow + 2
@@ -205,8 +216,13 @@ def with_discovered_network_limit(facts: Facts, found: IdleTimeoutResult) -> Fac
     network = facts.settings.network
     if network.idle_timeout is not None or found.upper is None:
         return facts
-    limit = round(found.lower or found.upper, 2)
-    settings = facts.settings.model_copy(update={"network": network.model_copy(update={"idle_timeout": limit})})
+    return with_network_limit(facts, round(found.lower or found.upper, 2))
+
+
+def with_network_limit(facts: Facts, seconds: float) -> Facts:
+    """Facts with a middlebox that forgets flows idle `seconds`, as [network] idle_timeout would say."""
+    network = facts.settings.network
+    settings = facts.settings.model_copy(update={"network": network.model_copy(update={"idle_timeout": seconds})})
     return replace(facts, settings=settings)
 
 
