@@ -554,7 +554,9 @@ def check(
     """Read the server's settings as the app's role sees them and judge the app's pool against them.
 
     \b
-    Example: pool-doctor check --url postgresql+asyncpg://app@db:5432/appdb --pool-recycle 1800 --pool-pre-ping
+    Example:
+      pool-doctor check --url postgresql+asyncpg://app@db:5432/appdb \\
+        --pool-recycle 1800 --pool-pre-ping
     """
     from pool_doctor.model import Severity
     from pool_doctor.render import RenderOptions
@@ -584,7 +586,9 @@ def recommend(
     """Recommend pool_recycle, pool_pre_ping, sizes and driver connect_args, each with its reason.
 
     \b
-    Example: pool-doctor recommend --url postgresql+asyncpg://app@db/appdb --network-idle-timeout 350 --format python
+    Example:
+      pool-doctor recommend --url postgresql+asyncpg://app@db/appdb \\
+        --network-idle-timeout 350 --format python
     """
     from pool_doctor.recommend import recommend as build_recommendation
     from pool_doctor.render import RenderOptions
@@ -676,7 +680,9 @@ def probe(
     fails (with the current settings that is the finding) · 2 bad usage · 3 cannot connect or timed out.
 
     \b
-    Example: pool-doctor probe --url postgresql+asyncpg://app@db/appdb --no-pool-pre-ping --network-idle-timeout 350 --json
+    Example:
+      pool-doctor probe --url postgresql+asyncpg://app@db/appdb \\
+        --no-pool-pre-ping --network-idle-timeout 350 --json
     """
     import logging
 
@@ -883,7 +889,9 @@ def proxy(
     Events (flows, faults) go to stderr, one line each. Ctrl-C or kill (SIGTERM) stops it cleanly (exit 0).
 
     \b
-    Example: pool-doctor proxy --listen 6432 --upstream db.internal:5432 --idle-timeout 5 --mode reset
+    Example:
+      pool-doctor proxy --listen 6432 --upstream db.internal:5432 \\
+        --idle-timeout 5 --mode reset
     """
     import signal
     import time

@@ -50,7 +50,7 @@ COMMANDS = command_paths(typer.main.get_command(app))
 
 def render_help(*args: str) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
-    env.update(NO_COLOR="1", COLUMNS="100")
+    env.update(NO_COLOR="1", COLUMNS="80")
     done = subprocess.run(
         [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{PROBE}", *args, "--help"],
         capture_output=True,
@@ -80,6 +80,8 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
     page = render_help(*path)
     assert page["code"] == 0
     assert "Example" in str(page["help"])
+    wide = [line for line in str(page["help"]).splitlines() if len(line) > 80]
+    assert not wide, f"`pool-doctor {' '.join(path)} --help` at 80 columns: {wide}"
     assert page["heavy"] == [], f"`pool-doctor {' '.join(path)} --help` imported {page['heavy']}"
 
 
