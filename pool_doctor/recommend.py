@@ -324,9 +324,14 @@ def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
                 evidence,
             )
         )
+    short = (
+        f"the smallest pool: even so {pools} pools overrun {what} ({cap})"
+        if findings
+        else f"all pools fit in 80% of {what} ({cap})"
+    )
     return [
-        Reason("pool_size", size, pool.pool_size, why, evidence, f"all pools fit in 80% of {what} ({cap})"),
-        Reason("max_overflow", overflow, pool.max_overflow, why, evidence, f"all pools fit in 80% of {what} ({cap})"),
+        Reason("pool_size", size, pool.pool_size, why, evidence, short),
+        Reason("max_overflow", overflow, pool.max_overflow, why, evidence, short),
     ], findings
 
 

@@ -27,7 +27,7 @@ def findings_parts(findings: list[Finding], width: int, verbose: bool = False, t
     room = width - len("critical") - max(len(f.code) for f in findings) - 6  # 6: the gaps between columns
     fits = any(0 < len(fact_cell(f)) <= room for f in findings)
     columns = ("Severity", "Code", "Fact") if fits else ("Severity", "Code")
-    table = plain_table(*columns, title=title)
+    table = plain_table(*columns)  # the title above it, not as rich's title: that wraps to the table's width
     for column in table.columns:
         column.no_wrap = True  # a code is what people search for: whole, on one line
     for finding in findings:
@@ -38,7 +38,8 @@ def findings_parts(findings: list[Finding], width: int, verbose: bool = False, t
             Text(fact if 0 < len(fact) <= room else "-"),
         ]
         table.add_row(*cells[: len(columns)])
-    return [table, Text(), *findings_words(findings, verbose)]
+    heading = [Text(title, style="bold")] if title else []
+    return [*heading, table, Text(), *findings_words(findings, verbose)]
 
 
 def findings_words(findings: list[Finding], verbose: bool = False) -> list[Any]:
