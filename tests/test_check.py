@@ -213,6 +213,22 @@ def test_role_flag_sees_the_server_value_an_admins_own_override_hides(pg: LocalP
         ), limitations
 
 
+def test_without_role_flag_the_role_judged_is_the_one_the_session_got(app: App, tmp_path: Path) -> None:
+    """A service file names the user, not the URL: the judged role is the server's current_user."""
+    app.alter("idle_session_timeout", "5s")
+    services = tmp_path / "pg_service.conf"
+    services.write_text(
+        f"[appsvc]\nhost=127.0.0.1\nport={app.server.port}\ndbname={app.database}\nuser={app.role}\n"
+        f"password={PASSWORD}\n"
+    )
+    run = pool_doctor(
+        "check", "--json", "--url", "postgresql+psycopg:///?service=appsvc", env={"PGSERVICEFILE": str(services)}
+    )
+    assert run.code == 1, run.stderr
+    assert (run.json()["role"], run.json()["server"]["connected_as"]) == (app.role, app.role)
+    assert run.finding("idle-session-timeout")["severity"] == "critical"
+
+
 # -- what the server says -------------------------------------------------------------------------
 
 

@@ -41,10 +41,10 @@ WATCHED_SETTINGS = (
 # Sources in pg_settings that are the server's own value, not a per-role/database/session override.
 SERVER_SOURCES = {"default", "configuration file", "command line", "environment variable", "override"}
 
-# One round trip. $1: the role to judge, $2: the watched setting names.
+# One round trip. $1: the role to judge (NULL: the one the session got), $2: the watched setting names.
 FACTS_QUERY = """
 WITH target_role AS (
-    SELECT oid, rolname, rolconnlimit, rolsuper FROM pg_roles WHERE rolname = $1
+    SELECT oid, rolname, rolconnlimit, rolsuper FROM pg_roles WHERE rolname = coalesce($1::text, current_user)
 ), activity AS (
     SELECT usename, application_name, state, datname,
            extract(epoch FROM now() - state_change) AS idle_s,
@@ -113,7 +113,8 @@ async def read_facts_then(
     closes (pooler detection needs the client connection whose backend PID it just saw)."""
     session = await connect(spec, timeout)
     try:
-        role_name = role or spec.user
+        # Without --role, the role the server gave the session: a service file or PGUSER may name it, not the URL.
+        role_name = role
         try:
             raw = await session.fetchval(FACTS_QUERY, role_name, list(WATCHED_SETTINGS), timeout=timeout)
         except TimeoutError:
