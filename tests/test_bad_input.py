@@ -229,6 +229,12 @@ CASES = [
     Case("port-too-big", (URL, "postgresql://u:pw@127.0.0.1:99999/db"), 2, "port", commands=CHECK_ONLY),
     Case("port-not-a-number", (URL, "postgresql://u:pw@127.0.0.1:abc/db"), 2, "port"),
     Case(
+        "asyncpg-sslmode",
+        (URL, "postgresql+asyncpg://u:pw@127.0.0.1:1/db?sslmode=require"),
+        2,
+        "asyncpg takes tls as ?ssl=require, not libpq's sslmode",
+    ),
+    Case(
         "port-zero",
         (URL, "postgresql://u:pw@127.0.0.1:0/db"),
         2,

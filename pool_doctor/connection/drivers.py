@@ -151,14 +151,17 @@ class Driver:
         except TypeError as exc:
             # asyncpg.connect() takes no libpq keywords: SQLAlchemy hands the URL's query items to it as is.
             word = re.search(r"'(\w+)'", str(exc))
-            raise UsageError(
-                f"{self.name} does not take {word.group(1) if word else 'an argument'} given in {spec.display()}: "
-                "the app's own connect would fail the same way"
-                + (
-                    " (asyncpg takes session settings as connect_args={'server_settings': {...}})"
-                    if self.name == "asyncpg"
-                    else ""
+            name = word.group(1) if word else "an argument"
+            hint = ""
+            if self.name == "asyncpg":
+                hint = (
+                    " (asyncpg takes TLS as ?ssl=require, not libpq's sslmode)"
+                    if name == "sslmode"
+                    else " (asyncpg takes session settings as connect_args={'server_settings': {...}})"
                 )
+            raise UsageError(
+                f"{self.name} does not take {name} given in {spec.display()}: "
+                f"the app's own connect would fail the same way{hint}"
             ) from None
         except Exception as exc:
             if "timeout expired" in str(exc):  # libpq's connect_timeout

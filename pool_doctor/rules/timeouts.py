@@ -28,8 +28,8 @@ def _pool_line(facts: Facts) -> str:
 def _in_transaction(facts: Facts) -> list[Finding]:
     findings = []
     for name, code, what in (
-        ("idle_in_transaction_session_timeout", "idle-in-transaction-timeout", "idle inside an open transaction"),
-        ("transaction_timeout", "transaction-timeout", "in one transaction"),
+        ("idle_in_transaction_session_timeout", "idle-in-transaction-timeout", "leaves its transaction open and idle"),
+        ("transaction_timeout", "transaction-timeout", "keeps one transaction open"),
     ):
         setting = facts.server.setting(name)
         if setting.is_on:
@@ -38,7 +38,7 @@ def _in_transaction(facts: Facts) -> list[Finding]:
                     code,
                     Severity.WARNING,
                     f"{name} {setting.display}: a connection held across slow work is killed mid-use",
-                    f"A request that keeps a transaction open {what} longer than {setting.display} loses its "
+                    f"A request that {what} longer than {setting.display} loses its "
                     "connection (FATAL), and the next statement fails. pool_pre_ping cannot help: it only runs at "
                     "checkout. Keep transactions short, or hold no transaction across slow work.",
                     [setting.describe()],
