@@ -211,7 +211,8 @@ def facts_from_row(
                 ),
             )
         elif file_settings is not None and name in file_settings:
-            # The connecting session's value comes from its own role or startup; the files hold the server's.
+            # The connecting session's value comes from its own role or startup; the files hold the server's
+            # (unless a -c on the server's command line, which beats them and nothing shows, sets it too).
             entry = file_settings[name]
             where = describe_source(
                 "configuration file",
