@@ -137,6 +137,8 @@ def as_layer(pool: ScannedPool) -> AppLayer:
         node[last] = value
         origins[shown] = where
 
+    # Another stack's keys, held back until the stack has read them together (see _refused).
+    held: dict[str, tuple[Any, str]] = {}
     if pool.stack in ("sqlalchemy", "flask_sqlalchemy"):
         stack = "sqlalchemy"
     elif pool.stack == "psycopg2":
@@ -163,7 +165,7 @@ def as_layer(pool: ScannedPool) -> AppLayer:
         elif stack == "django":
             if top not in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "ENGINE", "OPTIONS"):
                 continue
-            if top == "OPTIONS" and key.split(".")[1] in IDENTITY:
+            if top == "OPTIONS" and "." in key and key.split(".")[1] in IDENTITY:
                 continue
             section, name, shown = pool_keys, key, key
         else:  # asyncpg's create_pool, psycopg_pool's ConnectionPool
@@ -186,10 +188,22 @@ def as_layer(pool: ScannedPool) -> AppLayer:
         if value is _SKIP:
             warnings.append(f"{pool.where}: {shown} = {scanned.value!r} is not a value pool-doctor can judge (ignored)")
             continue
+        if stack != "sqlalchemy":
+            held[name] = (value, where)
+            continue
         take(section, name, shown, value, where)
+    for key, why in _refused(stack, {key: value for key, (value, _) in held.items()}).items():
+        # A shape or value the library would refuse (kwargs=[1, 2], OPTIONS=[1], min_size above max_size): the
+        # code's value cannot be judged, so it counts as unknown, like one computed at run time.
+        unknown[key] = repr(held.pop(key)[0])
+        warnings.append(
+            f"{pool.where}: {key} = {unknown[key]} cannot be judged ({why}): judged with the library default"
+        )
+    for key, (value, where) in held.items():
+        take(pool_keys, key, key, value, where)
     if pool.stack == "psycopg2":
         maxconn = pool.get("maxconn")
-        if maxconn is not None and maxconn.known and isinstance(maxconn.value, int):
+        if maxconn is not None and maxconn.known and _valid("pool_size", maxconn.value):
             take(pool_keys, "pool_size", "pool_size", maxconn.value, maxconn.from_ or pool.where)
         elif maxconn is not None:
             unknown["pool_size"] = maxconn.expr or "?"
@@ -231,6 +245,32 @@ def _valid(key: str, value: Any) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def _refused(stack: str, values: dict[str, Any]) -> dict[str, str]:
+    """Keys (dotted) of another stack the stack refuses, each with why: the first whose removal lets the rest
+    be read, until the rest is read (a key wrong on its own, or the one of a pair that cannot go together)."""
+    from pool_doctor.errors import ConfigError
+    from pool_doctor.stacks import stack_for, unflatten
+
+    checked = stack_for(stack)
+    refused: dict[str, str] = {}
+    while True:
+        rest = {key: value for key, value in values.items() if key not in refused}
+        try:
+            checked.check_values(unflatten(rest))
+            return refused
+        except ConfigError as exc:
+            why = str(exc)
+        for key in rest:
+            try:
+                checked.check_values(unflatten({k: v for k, v in rest.items() if k != key}))
+            except ConfigError:
+                continue
+            refused[key] = why
+            break
+        else:  # no one key is to blame: none of them is judged
+            return {**refused, **dict.fromkeys(rest, why)}
 
 
 def _config_value(key: str, value: Any) -> Any:

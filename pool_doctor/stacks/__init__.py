@@ -195,10 +195,11 @@ def unflatten(values: Mapping[str, Any]) -> dict[str, Any]:
         node = out
         *parents, last = key.split(".")
         for part in parents:
-            if node.get(part) is True:
-                # Django's OPTIONS["pool"] = True means psycopg_pool's defaults: keys under it make it a dict.
+            if not isinstance(node.get(part), dict):
+                # Keys under it make it a table: Django's OPTIONS["pool"] = True (psycopg_pool's defaults), or
+                # kwargs=None in the app's code with a recommended kwargs.tcp_user_timeout.
                 node[part] = {}
-            node = node.setdefault(part, {})
+            node = node[part]
         if isinstance(node.get(last), dict) and value is True:
             continue  # the same `pool = true` after its keys: the dict already says it
         node[last] = value
