@@ -765,8 +765,22 @@ def _app_inputs(root: Path) -> Any:
             "max_size",
             "min_size 5 is above max_size 2",
         ),
+        # Two wrong keys: each is unknown, the good one is still judged.
+        (
+            "import asyncpg\nasync def f():\n    return await asyncpg.create_pool(min_size='a', max_size=40,"
+            " max_inactive_connection_lifetime=-1)\n",
+            "min_size",
+            "whole number",
+        ),
     ],
-    ids=["psycopg-pool-kwargs-list", "django-options-list", "django-options-pool-int", "django-age", "asyncpg-sizes"],
+    ids=[
+        "psycopg-pool-kwargs-list",
+        "django-options-list",
+        "django-options-pool-int",
+        "django-age",
+        "asyncpg-sizes",
+        "asyncpg-two-wrong",
+    ],
 )
 def test_a_value_the_stack_cannot_read_is_unknown_in_the_app_layer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, key: str, why: str
@@ -781,6 +795,9 @@ def test_a_value_the_stack_cannot_read_is_unknown_in_the_app_layer(
     inputs = _app_inputs(Path("."))  # as `check --app .` builds them: no exception, the default stands
     (pool,) = inputs.app_pools
     assert key not in flatten(pool.settings.pool.model_extra or {})
+    if key == "min_size" and "max_size=40" in code:
+        assert set(layer.unknown) == {"min_size", "max_inactive_connection_lifetime"}
+        assert pool.settings.pool.model_extra == {"max_size": 40}
     assert any(f"{key} = " in w for w in inputs.warnings)
 
 

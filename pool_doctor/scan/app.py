@@ -248,29 +248,34 @@ def _valid(key: str, value: Any) -> bool:
 
 
 def _refused(stack: str, values: dict[str, Any]) -> dict[str, str]:
-    """Keys (dotted) of another stack the stack refuses, each with why: the first whose removal lets the rest
-    be read, until the rest is read (a key wrong on its own, or the one of a pair that cannot go together)."""
+    """Keys (dotted) of another stack the stack refuses, each with why, one at a time until the rest is read:
+    the first whose removal lets the rest be read (a key wrong on its own, or the one of a pair that cannot
+    go together), else the first that is refused on its own (two wrong keys), else all of them."""
     from pool_doctor.errors import ConfigError
     from pool_doctor.stacks import stack_for, unflatten
 
-    checked = stack_for(stack)
+    def problem(keys: dict[str, Any]) -> str | None:
+        try:
+            stack_for(stack).check_values(unflatten(keys))
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
     refused: dict[str, str] = {}
     while True:
         rest = {key: value for key, value in values.items() if key not in refused}
-        try:
-            checked.check_values(unflatten(rest))
+        why = problem(rest)
+        if why is None:
             return refused
-        except ConfigError as exc:
-            why = str(exc)
-        for key in rest:
-            try:
-                checked.check_values(unflatten({k: v for k, v in rest.items() if k != key}))
-            except ConfigError:
-                continue
-            refused[key] = why
-            break
-        else:  # no one key is to blame: none of them is judged
+        blamed = next((key for key in rest if problem({k: v for k, v in rest.items() if k != key}) is None), None)
+        if blamed is not None:
+            refused[blamed] = why
+            continue
+        alone = {key: problem({key: rest[key]}) for key in rest}
+        blamed = next((key for key, fault in alone.items() if fault is not None), None)
+        if blamed is None:  # no one key is to blame: none of them is judged
             return {**refused, **dict.fromkeys(rest, why)}
+        refused[blamed] = alone[blamed] or why
 
 
 def _config_value(key: str, value: Any) -> Any:
