@@ -325,7 +325,7 @@ def with_common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def build_inputs(common: CommonArgs) -> Any:
     """CLI strings and numbers -> typed Inputs (the only place below which nothing sees Typer)."""
     from pool_doctor.check import Inputs
-    from pool_doctor.config import load_settings, read_config_file, unknown_keys
+    from pool_doctor.config import load_settings, read_config_file, unknown_env_keys, unknown_keys
     from pool_doctor.connection.spec import resolve_connection
     from pool_doctor.platforms import chosen, detect_runtime
 
@@ -356,6 +356,10 @@ def build_inputs(common: CommonArgs) -> Any:
     from pool_doctor.stacks import stack_for
 
     stack = stack_for(settings.pool.stack)
+    warnings += tuple(
+        f"unknown environment variable {name} (ignored)"
+        for name in unknown_env_keys(os.environ, None if common.app else stack.name)
+    )
     if stack.name != "sqlalchemy":  # SQLAlchemy's own keys are checked with the file's other sections
         warnings += tuple(
             f"[pool] key {key!r} does not belong to stack {stack.name} (ignored)"

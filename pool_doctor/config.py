@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -23,6 +24,14 @@ from pydantic_settings import (
 from pool_doctor.errors import ConfigError
 
 DEFAULT_CONFIG = Path("pool-doctor.toml")
+
+
+def _number_not_bool(value: Any) -> Any:
+    """A field's `before` check: pydantic's lax mode reads true as 1, but `pool_recycle = true` is a typo, not
+    one second. Strict types would also refuse the environment's "1800", so only booleans are turned away."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number is needed, not {str(value).lower()}")
+    return value
 
 
 class PoolConfig(BaseModel):
@@ -50,6 +59,22 @@ class PoolConfig(BaseModel):
         None, description="SQLAlchemy's pool class; NullPool opens a new connection for every checkout"
     )
 
+    _numbers = field_validator("pool_size", "max_overflow", "pool_recycle", "pool_timeout", mode="before")(
+        _number_not_bool
+    )
+
+    @model_validator(mode="after")
+    def _stack_keys(self) -> PoolConfig:
+        """Another stack's keys, read now as its library would read them, so a bad one is refused with the
+        layer that gave it (pydantic wants ValueError; the stack says ConfigError)."""
+        from pool_doctor.stacks import stack_for
+
+        try:
+            stack_for(self.stack).check_values(self.model_extra or {})
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
     @property
     def max_connections(self) -> int:
         return self.pool_size + self.max_overflow
@@ -73,6 +98,8 @@ class DeploymentConfig(BaseModel):
     other_connections: int = Field(
         0, ge=0, le=1_000_000, description="slots other clients need (migrations, cron jobs, admin sessions)"
     )
+
+    _numbers = field_validator("replicas", "workers_per_replica", "other_connections", mode="before")(_number_not_bool)
 
     @property
     def pools(self) -> int:
@@ -107,6 +134,8 @@ class NetworkConfig(BaseModel):
         "recognised from the host name and port",
         json_schema_extra={"accepts": "platform"},
     )
+
+    _numbers = field_validator("idle_timeout", mode="before")(_number_not_bool)
 
     @field_validator("middlebox")
     @classmethod
@@ -221,6 +250,23 @@ def unknown_keys(data: dict[str, Any]) -> list[str]:
         elif isinstance(values, dict):
             unknown.extend(f"{section}.{key}" for key in values if key not in model.model_fields)
     return unknown
+
+
+def unknown_env_keys(environ: Mapping[str, str], stack: str | None) -> list[str]:
+    """`POOL_DOCTOR_<SECTION>__<KEY>` variables no model field takes (POOL_DOCTOR_POOL__POOLSIZE), which
+    pydantic-settings drops without a word. Another stack's [pool] keys (or any, when `stack` is None: --app
+    pools each have their own) and [connect_args] are free-form: their strangers are the stack's to name."""
+    unknown: list[str] = []
+    for name in environ:
+        section, sep, key = name.upper().removeprefix("POOL_DOCTOR_").partition("__")
+        if not name.upper().startswith("POOL_DOCTOR_") or not sep:
+            continue
+        model = SECTIONS.get(section.lower())
+        if section == "CONNECT_ARGS" or (section == "POOL" and stack != "sqlalchemy"):
+            continue
+        if model is None or key.lower() not in model.model_fields:
+            unknown.append(name)
+    return sorted(unknown)
 
 
 def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any], origin: str = "config") -> AppConfig:

@@ -249,6 +249,13 @@ CASES = [
         "cannot connect",
         commands=CHECK_ONLY,
     ),
+    Case(
+        "url-query-not-a-number",
+        (URL, "postgresql+asyncpg://u:pw@127.0.0.1:5432/db?prepared_statement_cache_size=abc"),
+        2,
+        "prepared_statement_cache_size=abc",
+        commands=CHECK_ONLY,
+    ),
     Case("unknown-sslmode", ("--url", "postgresql://u@127.0.0.1:5432/db?sslmode=bogus"), 2, "unknown sslmode"),
     Case("no-target-at-all", (), 2, "no database given"),
     Case("pgport-not-a-number", (), 2, "pgport", env={"PGHOST": "127.0.0.1", "PGPORT": "abc"}, commands=CHECK_ONLY),

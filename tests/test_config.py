@@ -224,6 +224,24 @@ def test_cli_warns_about_unknown_keys(tmp_path: Path) -> None:
     assert inputs.warnings == (f"unknown key 'pool.pool_recylce' in {config} (ignored)",)
 
 
+def test_cli_warns_about_unknown_environment_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic-settings drops a misspelt nested variable silently; the section's fields say it is unknown."""
+    for name in ("POOL_DOCTOR_POOL__POOLSIZE", "POOL_DOCTOR_DEPLOYMENT__REPLICAZ", "POOL_DOCTOR_POOL__POOL_SIZE"):
+        monkeypatch.setenv(name, "3")
+    monkeypatch.setenv("POOL_DOCTOR_CONNECT_ARGS__ANYTHING", "1")  # the driver's own keys: free-form
+    inputs = build_inputs(_common(None))
+    assert inputs.settings.pool.pool_size == 3
+    assert inputs.warnings == (
+        "unknown environment variable POOL_DOCTOR_DEPLOYMENT__REPLICAZ (ignored)",
+        "unknown environment variable POOL_DOCTOR_POOL__POOLSIZE (ignored)",
+    )
+    monkeypatch.setenv("POOL_DOCTOR_POOL__STACK", "asyncpg")  # another stack's strangers are its own to name
+    monkeypatch.delenv("POOL_DOCTOR_POOL__POOL_SIZE")
+    warnings = build_inputs(_common(None)).warnings
+    assert "unknown environment variable POOL_DOCTOR_POOL__POOLSIZE (ignored)" not in warnings
+    assert "[pool] key 'poolsize' does not belong to stack asyncpg (ignored)" in warnings
+
+
 @pytest.mark.parametrize(
     ("text", "env", "flags", "says"),
     [
@@ -242,6 +260,38 @@ def test_cli_warns_about_unknown_keys(tmp_path: Path) -> None:
         ("", {"POOL_DOCTOR_CONNECT_ARGS": "{not json"}, {}, ["environment:", "connect_args"]),
         ("[pool]\npool_size = 3\n", {}, {"pool": {"pool_size": 0}}, ["command line: pool.pool_size"]),
         ('[pool]\npool_size = "a"\nmax_overflow = "b"\n', {}, {}, ["pool.pool_size", "and 1 more problem(s)"]),
+        # A boolean is not a number: pydantic's lax mode would judge `pool_recycle = true` as 1 second.
+        ("[pool]\npool_recycle = true\n", {}, {}, ["{file}: pool.pool_recycle", "a number is needed, not true"]),
+        ("[pool]\npool_timeout = false\n", {}, {}, ["{file}: pool.pool_timeout", "not false"]),
+        ("[deployment]\nreplicas = true\n", {}, {}, ["{file}: deployment.replicas", "not true"]),
+        ("[network]\nidle_timeout = true\n", {}, {}, ["{file}: network.idle_timeout", "not true"]),
+        # Another stack's keys, read as its library reads them, refused when the file is loaded.
+        ('[pool]\nstack = "psycopg_pool"\nkwargs = 3\n', {}, {}, ["{file}: pool: kwargs must be a table", "int"]),
+        ('[pool]\nstack = "django"\nOPTIONS = 3\n', {}, {}, ["{file}: pool: OPTIONS must be a table", "int"]),
+        (
+            '[pool]\nstack = "django"\n[pool.OPTIONS]\npool = 3\n',
+            {},
+            {},
+            ["OPTIONS.pool must be true, false or a table"],
+        ),
+        ('[pool]\nstack = "asyncpg"\nmin_size = 5\nmax_size = 2\n', {}, {}, ["min_size 5 is above max_size 2"]),
+        ('[pool]\nstack = "psycopg_pool"\nmin_size = 5\nmax_size = 2\n', {}, {}, ["min_size 5 is above max_size 2"]),
+        ('[pool]\nstack = "psycopg_pool"\nmin_size = 0\n', {}, {}, ["max_size must be 1 or more"]),
+        (
+            '[pool]\nstack = "django"\n[pool.OPTIONS.pool]\nmin_size = 3\nmax_size = 1\n',
+            {},
+            {},
+            ["OPTIONS.pool.min_size 3 is above OPTIONS.pool.max_size 1"],
+        ),
+        ('[pool]\nstack = "asyncpg"\nmax_inactive_connection_lifetime = -1\n', {}, {}, ["must be 0 (off) or more"]),
+        ('[pool]\nstack = "django"\nCONN_MAX_AGE = -5\n', {}, {}, ["{file}: pool: CONN_MAX_AGE must be 0", "-5"]),
+        (
+            '[pool]\nstack = "django"\nCONN_HEALTH_CHECKS = "yes"\n',
+            {},
+            {},
+            ["CONN_HEALTH_CHECKS must be true or false"],
+        ),
+        ('[pool]\nstack = "django"\nCONN_HEALTH_CHECKS = 1\n', {}, {}, ["CONN_HEALTH_CHECKS must be true or false"]),
     ],
     ids=[
         "str-for-int",
@@ -254,6 +304,21 @@ def test_cli_warns_about_unknown_keys(tmp_path: Path) -> None:
         "env-not-json",
         "bad-flag",
         "two-problems",
+        "bool-for-int",
+        "bool-for-float",
+        "bool-for-deployment-int",
+        "bool-for-network-float",
+        "psycopg-pool-kwargs-not-table",
+        "django-options-not-table",
+        "django-options-pool-not-table",
+        "asyncpg-min-above-max",
+        "psycopg-pool-min-above-max",
+        "psycopg-pool-no-connections",
+        "django-pool-min-above-max",
+        "asyncpg-negative-lifetime",
+        "django-negative-conn-max-age",
+        "django-health-checks-string",
+        "django-health-checks-number",
     ],
 )
 def test_bad_values_give_one_line_config_error(
@@ -306,3 +371,22 @@ def test_bad_config_through_the_command_exits_2_with_one_line(tmp_path: Path) ->
             "unable to parse string as an integer (got 'hourly')"
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[pool]\nstack = "psycopg_pool"\nkwargs = 3\n', "pool: kwargs must be a table of keys, not int 3"),
+        ('[pool]\nstack = "django"\nOPTIONS = 3\n', "pool: OPTIONS must be a table of keys, not int 3"),
+        ("[pool]\npool_recycle = true\n", "pool.pool_recycle: a number is needed, not true (got True)"),
+    ],
+    ids=["psycopg-pool-kwargs", "django-options", "bool-recycle"],
+)
+def test_a_stacks_bad_table_through_the_command_exits_2_before_connecting(tmp_path: Path, text: str, says: str) -> None:
+    """Was exit 4 (`unexpected TypeError: 'int' object is not iterable`), or judged as 1 s; port 1: no connect."""
+    (tmp_path / "pool-doctor.toml").write_text(text)
+    done = run_in_process(
+        ["check", "--url", "postgresql://app:hunter2@127.0.0.1:1/appdb"], env=dict(os.environ), timeout=60, cwd=tmp_path
+    )
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.splitlines() == [f"pool-doctor: error: pool-doctor.toml: {says}"]

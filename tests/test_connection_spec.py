@@ -103,6 +103,22 @@ def test_the_apps_own_keyword_arguments_reach_the_driver() -> None:
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "prepared_statement_cache_size=abc",  # ValueError in the dialect's int()
+        "prepared_statement_cache_size=1&prepared_statement_cache_size=2",  # a tuple: TypeError
+    ],
+)
+def test_a_query_value_the_dialect_cannot_read_is_a_usage_error_naming_it(query: str) -> None:
+    spec = parse_connection(f"postgresql+asyncpg://app:s3cret-pw@db/appdb?application_name=web&{query}")
+    with pytest.raises(UsageError) as caught:
+        DRIVERS["asyncpg"].connect_kwargs(spec)
+    message = str(caught.value)
+    assert f"the query value {query} is not one" in message and "\n" not in message
+    assert "s3cret-pw" not in message and f"app:{MASK}@db" in message
+
+
+@pytest.mark.parametrize(
     ("text", "words"),
     [
         ("mysql://u@h/db", "unsupported URL scheme"),

@@ -136,7 +136,10 @@ def test_report_groups_causes_and_asks_the_judge() -> None:
     assert in_tx.causes[0].prevented_by == [] and "no pool setting prevents it" in in_tx.causes[0].advice[0]
 
 
-@pytest.mark.parametrize("values", [[3.0], [0.2, 1.0, 2.5], [299.0, 300.2, 301.0, 7200.0], [86400.0 * 3]])
+@pytest.mark.parametrize(
+    "values",
+    [[3.0], [0.2, 1.0, 2.5], [299.0, 300.2, 301.0, 7200.0], [86400.0 * 3], [3.0, 86400.0 * 400], [0.0, 3.1e9]],
+)
 def test_histogram_counts_every_death_and_fits_80_columns(values: list[float]) -> None:
     bins = histogram(values, [SERVER, NAT])
     assert sum(b.count for b in bins) == len(values)
@@ -158,6 +161,9 @@ def test_explain_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert code == 0 and json.loads(out)["causes"][0]["name"] == "idle_session_timeout"
 
 
+GOOD = '{"schema_version": 1, "event": "death", "idle_s": 3.0}\n'
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -166,6 +172,20 @@ def test_explain_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: py
         ('{"event": "death"}\n', "no schema_version"),
         ('{"schema_version": 9, "event": "death"}\n', "schema_version 9"),
         (b"\xff\xfe\x00", "not text"),
+        ('{"schema_version": "one", "event": "death"}\n', "schema_version 'one'"),
+        # A record of the wrong shape is a bad line, named by its number (was AttributeError / ValueError).
+        ('{"schema_version": 1, "event": "death", "cause": 5}\n', "line 1 is not a death record as the monitor"),
+        (GOOD + '{"schema_version": 1, "event": "death", "idle_s": NaN}\n', "line 2 is not a death record"),
+        ('{"schema_version": 1, "event": "death", "idle_s": "3s"}\n', "idle_s is '3s', not a number of seconds"),
+        ('{"schema_version": 1, "event": "death", "idle_s": 1e308}\n', "idle_s is 1e+308"),
+        ('{"schema_version": 1, "event": "death", "error": "boom"}\n', "error is a string"),
+        ('{"schema_version": 1, "event": "death", "cause": {"limit": 2}}\n', "cause.limit is a number"),
+        ('{"schema_version": 1, "event": "death", "cause": {"limit": {"name": "x"}}}\n', "cause.limit: not a limit"),
+        (
+            '{"schema_version": 1, "event": "death", "cause": {"limit": {"name": "x", "seconds": Infinity}}}\n',
+            "cause.limit.seconds is inf",
+        ),
+        ('{"schema_version": 1, "event": "death", "cause": {"candidates": 3}}\n', "cause.candidates is a number"),
     ],
 )
 def test_explain_unreadable_log_exits_2(

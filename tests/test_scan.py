@@ -10,6 +10,7 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -720,3 +721,89 @@ def test_one_file_and_json_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert {"file", "line", "end_line", "stack", "call", "settings"} <= set(pool)
     assert pool["file"] == "db.py" and pool["line"] == 2
     assert pool["settings"]["pool_size"] == {"value": 2, "from": "db.py:2", "env": None, "known": True}
+
+
+# --- --app: a value of a shape the stack cannot read is unknown, never a crash ------------------------
+
+
+def _app_inputs(root: Path) -> Any:
+    from pool_doctor.cli import CommonArgs, build_inputs
+
+    fields: dict[str, Any] = dict.fromkeys(CommonArgs.__dataclass_fields__)
+    fields.update(url="postgresql://app@127.0.0.1:1/appdb", timeout=5.0, ask_password=False, debug=False, app=root)
+    return build_inputs(CommonArgs(**fields))
+
+
+@pytest.mark.parametrize(
+    ("code", "key", "why"),
+    [
+        # Was TypeError ('cannot convert dictionary update sequence element') building the connection.
+        (
+            'from psycopg_pool import ConnectionPool\npool = ConnectionPool("dbname=db", kwargs=[1, 2])\n',
+            "kwargs",
+            "a table",
+        ),
+        # Was IndexError: OPTIONS with no key under it.
+        (
+            'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "OPTIONS": [1]}}\n',
+            "OPTIONS",
+            "a table",
+        ),
+        (
+            'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {"pool": 3}}}\n',
+            "OPTIONS.pool",
+            "true, false or a table",
+        ),
+        (
+            'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": -5}}\n',
+            "CONN_MAX_AGE",
+            "must be 0",
+        ),
+        # The pair asyncpg refuses: the first key whose removal leaves a pool asyncpg builds is the unknown one.
+        (
+            "import asyncpg\nasync def f():\n    return await asyncpg.create_pool(min_size=5, max_size=2)\n",
+            "max_size",
+            "min_size 5 is above max_size 2",
+        ),
+        # Two wrong keys: each is unknown, the good one is still judged.
+        (
+            "import asyncpg\nasync def f():\n    return await asyncpg.create_pool(min_size='a', max_size=40,"
+            " max_inactive_connection_lifetime=-1)\n",
+            "min_size",
+            "whole number",
+        ),
+    ],
+    ids=[
+        "psycopg-pool-kwargs-list",
+        "django-options-list",
+        "django-options-pool-int",
+        "django-age",
+        "asyncpg-sizes",
+        "asyncpg-two-wrong",
+    ],
+)
+def test_a_value_the_stack_cannot_read_is_unknown_in_the_app_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, key: str, why: str
+) -> None:
+    from pool_doctor.scan.app import as_layer
+    from pool_doctor.stacks import flatten
+
+    report = scan(tmp_path, {"app.py": code}, monkeypatch)
+    layer = as_layer(report.pools[0])
+    assert key in layer.unknown
+    assert any(f"{key} = " in w and why in w and "judged with the library default" in w for w in layer.warnings)
+    inputs = _app_inputs(Path("."))  # as `check --app .` builds them: no exception, the default stands
+    (pool,) = inputs.app_pools
+    assert key not in flatten(pool.settings.pool.model_extra or {})
+    if key == "min_size" and "max_size=40" in code:
+        assert set(layer.unknown) == {"min_size", "max_inactive_connection_lifetime"}
+        assert pool.settings.pool.model_extra == {"max_size": 40}
+    assert any(f"{key} = " in w for w in inputs.warnings)
+
+
+def test_the_recommendation_fills_a_table_the_code_left_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kwargs=None in the code, kwargs.tcp_user_timeout recommended: was AttributeError in unflatten."""
+    from pool_doctor.stacks import unflatten
+
+    assert unflatten({"kwargs": None, "kwargs.tcp_user_timeout": 30000}) == {"kwargs": {"tcp_user_timeout": 30000}}
+    assert unflatten({"OPTIONS.pool": True, "OPTIONS.pool.min_size": 1}) == {"OPTIONS": {"pool": {"min_size": 1}}}

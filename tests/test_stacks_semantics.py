@@ -218,6 +218,11 @@ def test_unknown_keys_are_named(module: Any, values: dict[str, object], unknown:
         (asyncpg_pool, {"max_inactive_connection_lifetime": True}),
         (psycopg_pool, {"max_idle": "soon"}),
         (django, {"CONN_HEALTH_CHECKS": "maybe"}),
+        (django, {"CONN_HEALTH_CHECKS": "yes"}),  # Django reads any non-empty string as true: a mistake
+        (django, {"CONN_MAX_AGE": -5}),  # None is forever, 0 each request: below 0 means nothing
+        (django, {"OPTIONS": 3}),
+        (asyncpg_pool, {"min_size": 5, "max_size": 2}),  # create_pool refuses it
+        (psycopg_pool, {"min_size": 5, "max_size": 2}),  # ConnectionPool refuses it
         (pgbouncer, {"min_pool_size": "two"}),
     ],
 )

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pool_doctor.connection.spec import ConnectionSpec
+from pool_doctor.connection.spec import ConnectionSpec, shown
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.path.policy import Knob
 
@@ -124,7 +124,7 @@ class Driver:
             from sqlalchemy.engine import make_url
 
             url = make_url(spec.render(hide_password=False, driver=self.dialect))
-            _, kwargs = _dialect(self.dialect)().create_connect_args(url)
+            kwargs = self._dialect_kwargs(url, spec)
         else:
             kwargs = {("database" if k == "dbname" and self.name == "asyncpg" else k): v for k, v in spec.params}
             if spec.password is not None:
@@ -133,6 +133,30 @@ class Driver:
         for key in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
             kwargs.pop(key, None)  # SQLAlchemy's asyncpg adapter consumes these; asyncpg never sees them
         return _resolved(kwargs)
+
+    def _dialect_kwargs(self, url: Any, spec: ConnectionSpec) -> dict[str, Any]:
+        """SQLAlchemy's dialect's keyword arguments for `url`; a query value it cannot read is a UsageError
+        naming that value (the app's create_engine fails on it the same way)."""
+        from sqlalchemy.exc import ArgumentError
+
+        dialect = _dialect(self.dialect)()
+        try:
+            kwargs: dict[str, Any] = dialect.create_connect_args(url)[1]
+            return kwargs
+        except (ValueError, TypeError, ArgumentError) as exc:
+            problem = str(exc)
+        # Which query item: the first one the dialect refuses on its own (a repeated key arrives as a tuple).
+        named = "the query"
+        for key, value in url.query.items():
+            try:
+                dialect.create_connect_args(url.set(query={key: value}))
+            except (ValueError, TypeError, ArgumentError):
+                text = "&".join(f"{key}={item}" for item in (value if isinstance(value, tuple) else (value,)))
+                named = f"the query value {shown(text)}"
+                break
+        raise UsageError(
+            f"{spec.display()}: {named} is not one SQLAlchemy's {self.dialect} dialect can read ({problem})"
+        ) from None
 
     async def open(self, spec: ConnectionSpec, timeout: float) -> Session:
         """A session opened as the app opens it, every failure turned into a one-line ConnectError."""

@@ -23,6 +23,10 @@ from pool_doctor.path.model import Limit
 _STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
 
 
+MAX_LIMIT = 31_536_000  # a year, as [pool] pool_recycle: no idle limit is longer, and candidates are built from it
+MAX_IDLE = 100 * MAX_LIMIT  # past this an idle time is a corrupt line, and the histogram's arithmetic overflows
+
+
 class LogError(UsageError):
     """The log cannot be read as the monitor's records (exit 2)."""
 
@@ -40,18 +44,60 @@ def read_records(stream: IO[str], name: str = "the log") -> list[dict[str, Any]]
                 raise LogError(f"{name} line {number} is not JSON: not a pool_doctor.monitor log") from None
             if not isinstance(record, dict) or "schema_version" not in record:
                 raise LogError(f"{name} line {number} is not a pool_doctor.monitor record (no schema_version)")
-            if int(record["schema_version"]) != SCHEMA_VERSION:
+            if _version(record["schema_version"]) != SCHEMA_VERSION:
                 raise LogError(
-                    f"{name} line {number} has schema_version {record['schema_version']}; "
+                    f"{name} line {number} has schema_version {record['schema_version']!r}; "
                     f"this pool-doctor reads {SCHEMA_VERSION}"
                 )
             if record.get("event") == "death":
+                problem = death_problem(record)
+                if problem is not None:
+                    raise LogError(f"{name} line {number} is not a death record as the monitor writes it: {problem}")
                 records.append(record)
     except UnicodeDecodeError:
         raise LogError(f"{name} is not text: not a pool_doctor.monitor log") from None
     except OSError as exc:
         raise LogError(f"cannot read {name}: {exc.strerror or exc}") from None
     return records
+
+
+def _version(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):  # "x", [1], NaN, Infinity
+        return None
+
+
+def death_problem(record: dict[str, Any]) -> str | None:
+    """What makes a death record unreadable by build_report (a field of the wrong type, a time that is not
+    a finite number), or None. The monitor writes none of these: such a line was edited or is another tool's."""
+    cause = record.get("cause")
+    if cause is not None and not isinstance(cause, dict):
+        return f"cause is {_json_type(cause)}, not an object"
+    if isinstance(cause, dict):
+        if cause.get("limit") is not None:
+            if not isinstance(cause["limit"], dict):
+                return f"cause.limit is {_json_type(cause['limit'])}, not an object"
+            try:
+                limit = limit_from_json(cause["limit"])
+            except UsageError as exc:
+                return f"cause.limit: {exc}"
+            if not 0 <= limit.seconds <= MAX_LIMIT:  # NaN fails too
+                return f"cause.limit.seconds is {cause['limit'].get('seconds')!r}, not a number of seconds up to a year"
+        if cause.get("candidates") is not None and not isinstance(cause["candidates"], list):
+            return f"cause.candidates is {_json_type(cause['candidates'])}, not a list"
+    idle = record.get("idle_s", 0.0)
+    if isinstance(idle, bool) or not isinstance(idle, int | float) or not 0 <= idle <= MAX_IDLE:  # NaN fails too
+        return f"idle_s is {idle!r}, not a number of seconds (0 to 100 years)"
+    error = record.get("error")
+    if error is not None and not isinstance(error, dict):
+        return f"error is {_json_type(error)}, not an object"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}
+    return f"{names.get(type(value), type(value).__name__)} ({json.dumps(value)[:40]})"
 
 
 # -- the report ----------------------------------------------------------------------------------------
@@ -242,8 +288,11 @@ def histogram(values: list[float], limits: list[Limit], max_bins: int = 8) -> li
     marks = [limit.seconds for limit in limits if limit.seconds <= max(values) * 2]
     low_value, high_value = min(values + marks), max(values + marks)
     width = next(
-        (step for step in _STEPS if (high_value - math.floor(low_value / step) * step) / step < max_bins), _STEPS[-1]
+        (step for step in _STEPS if (high_value - math.floor(low_value / step) * step) / step < max_bins), None
     )
+    if width is None:  # a spread past the steps (weeks, years): whole days, wide enough to keep max_bins
+        day = _STEPS[-1]
+        width = day * max(1, math.ceil((high_value - low_value) / day / (max_bins - 2)))
     start = math.floor(low_value / width) * width
     count = max(1, math.floor((high_value - start) / width) + 1)
     bins = []

@@ -137,6 +137,8 @@ def as_layer(pool: ScannedPool) -> AppLayer:
         node[last] = value
         origins[shown] = where
 
+    # Another stack's keys, held back until the stack has read them together (see _refused).
+    held: dict[str, tuple[Any, str]] = {}
     if pool.stack in ("sqlalchemy", "flask_sqlalchemy"):
         stack = "sqlalchemy"
     elif pool.stack == "psycopg2":
@@ -163,7 +165,7 @@ def as_layer(pool: ScannedPool) -> AppLayer:
         elif stack == "django":
             if top not in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "ENGINE", "OPTIONS"):
                 continue
-            if top == "OPTIONS" and key.split(".")[1] in IDENTITY:
+            if top == "OPTIONS" and "." in key and key.split(".")[1] in IDENTITY:
                 continue
             section, name, shown = pool_keys, key, key
         else:  # asyncpg's create_pool, psycopg_pool's ConnectionPool
@@ -186,10 +188,22 @@ def as_layer(pool: ScannedPool) -> AppLayer:
         if value is _SKIP:
             warnings.append(f"{pool.where}: {shown} = {scanned.value!r} is not a value pool-doctor can judge (ignored)")
             continue
+        if stack != "sqlalchemy":
+            held[name] = (value, where)
+            continue
         take(section, name, shown, value, where)
+    for key, why in _refused(stack, {key: value for key, (value, _) in held.items()}).items():
+        # A shape or value the library would refuse (kwargs=[1, 2], OPTIONS=[1], min_size above max_size): the
+        # code's value cannot be judged, so it counts as unknown, like one computed at run time.
+        unknown[key] = repr(held.pop(key)[0])
+        warnings.append(
+            f"{pool.where}: {key} = {unknown[key]} cannot be judged ({why}): judged with the library default"
+        )
+    for key, (value, where) in held.items():
+        take(pool_keys, key, key, value, where)
     if pool.stack == "psycopg2":
         maxconn = pool.get("maxconn")
-        if maxconn is not None and maxconn.known and isinstance(maxconn.value, int):
+        if maxconn is not None and maxconn.known and _valid("pool_size", maxconn.value):
             take(pool_keys, "pool_size", "pool_size", maxconn.value, maxconn.from_ or pool.where)
         elif maxconn is not None:
             unknown["pool_size"] = maxconn.expr or "?"
@@ -231,6 +245,37 @@ def _valid(key: str, value: Any) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def _refused(stack: str, values: dict[str, Any]) -> dict[str, str]:
+    """Keys (dotted) of another stack the stack refuses, each with why, one at a time until the rest is read:
+    the first whose removal lets the rest be read (a key wrong on its own, or the one of a pair that cannot
+    go together), else the first that is refused on its own (two wrong keys), else all of them."""
+    from pool_doctor.errors import ConfigError
+    from pool_doctor.stacks import stack_for, unflatten
+
+    def problem(keys: dict[str, Any]) -> str | None:
+        try:
+            stack_for(stack).check_values(unflatten(keys))
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    refused: dict[str, str] = {}
+    while True:
+        rest = {key: value for key, value in values.items() if key not in refused}
+        why = problem(rest)
+        if why is None:
+            return refused
+        blamed = next((key for key in rest if problem({k: v for k, v in rest.items() if k != key}) is None), None)
+        if blamed is not None:
+            refused[blamed] = why
+            continue
+        alone = {key: problem({key: rest[key]}) for key in rest}
+        blamed = next((key for key, fault in alone.items() if fault is not None), None)
+        if blamed is None:  # no one key is to blame: none of them is judged
+            return {**refused, **dict.fromkeys(rest, why)}
+        refused[blamed] = alone[blamed] or why
 
 
 def _config_value(key: str, value: Any) -> Any:

@@ -53,12 +53,28 @@ class Stack:
 
             own = {k: v for k, v in values.items() if k in asyncpg_pool.KEYS and k not in asyncpg_pool.DEFAULTS}
         elif self.name == "psycopg_pool":
-            own = dict(values.get("kwargs") or {})
+            own = _values.table(values, "kwargs")
         elif self.name == "django":
-            own = {k: v for k, v in dict(values.get("OPTIONS") or {}).items() if k != "pool"}
+            own = {k: v for k, v in _values.table(values, "OPTIONS").items() if k != "pool"}
         else:
             own = {}
         return {**settings.connect_args, **own}
+
+    def check_values(self, values: Mapping[str, Any]) -> None:
+        """A ConfigError for a key of this stack its library would refuse (a table that is not one, min_size
+        above max_size, a negative age, ...): the stack's policy read once, with no driver. SQLAlchemy's keys
+        are PoolConfig's own fields, checked by pydantic."""
+        if self.name == "sqlalchemy":
+            return
+        if self.args_prefix:  # where the driver's arguments live must be a table (kwargs, OPTIONS)
+            _values.table(values, self.args_prefix.removesuffix("."))
+        if self.name == "asyncpg":
+            from pool_doctor.stacks import asyncpg_pool as module
+        elif self.name == "psycopg_pool":
+            from pool_doctor.stacks import psycopg_pool as module  # type: ignore[no-redef]
+        else:
+            from pool_doctor.stacks import django as module  # type: ignore[no-redef]
+        module.policy(values)
 
     def driver_name(self, url_driver: str) -> str:
         """The driver the stack's connections come from."""
@@ -179,10 +195,11 @@ def unflatten(values: Mapping[str, Any]) -> dict[str, Any]:
         node = out
         *parents, last = key.split(".")
         for part in parents:
-            if node.get(part) is True:
-                # Django's OPTIONS["pool"] = True means psycopg_pool's defaults: keys under it make it a dict.
+            if not isinstance(node.get(part), dict):
+                # Keys under it make it a table: Django's OPTIONS["pool"] = True (psycopg_pool's defaults), or
+                # kwargs=None in the app's code with a recommended kwargs.tcp_user_timeout.
                 node[part] = {}
-            node = node.setdefault(part, {})
+            node = node[part]
         if isinstance(node.get(last), dict) and value is True:
             continue  # the same `pool = true` after its keys: the dict already says it
         node[last] = value

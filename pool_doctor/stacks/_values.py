@@ -9,9 +9,6 @@ from pool_doctor.durations import parse_duration
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob
 
-_TRUE = frozenset({"true", "on", "yes", "1"})
-_FALSE = frozenset({"false", "off", "no", "0"})
-
 
 def merged(defaults: Mapping[str, object], values: Mapping[str, object]) -> dict[str, object]:
     """The user's keys over the library's defaults (the user's wins, None included: None can mean 'forever')."""
@@ -69,12 +66,38 @@ def count(values: Mapping[str, object], key: str) -> int | None:
 
 
 def flag(values: Mapping[str, object], key: str) -> bool:
-    """A boolean; TOML gives a bool, an environment or a console gives "true"/"off"/"1"."""
+    """A boolean, as TOML writes one; None is false. "yes" or 1 is refused: the library would read any
+    non-empty string as true, "false" included, so a string here is a mistake, not a spelling."""
     value = values.get(key)
     if isinstance(value, bool):
         return value
     if value is None:
         return False
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
     raise ConfigError(f"{key} must be true or false, not {value!r}")
+
+
+def table(values: Mapping[str, object], key: str) -> dict[str, object]:
+    """A sub-table (psycopg_pool's kwargs, Django's OPTIONS) as a dict; absent or None is empty."""
+    value = values.get(key)
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(name): item for name, item in value.items()}
+    raise ConfigError(f"{key} must be a table of keys, not {type(value).__name__} {value!r}")
+
+
+def sizes(values: Mapping[str, object], *, high_default_low: bool = False, prefix: str = "") -> tuple[int, int]:
+    """(min_size, max_size) as the pool checks them at creation: min at least 0, max at least min and above 0.
+    `high_default_low`: a None max_size means max_size = min_size (psycopg_pool). `prefix` names the keys
+    where the user writes them (OPTIONS.pool.)."""
+    low = count(values, "min_size") or 0
+    high = count(values, "max_size")
+    if high is None and high_default_low:
+        high = low
+    if low < 0:
+        raise ConfigError(f"{prefix}min_size must be 0 or more, not {low}")
+    if high is None or high <= 0:
+        raise ConfigError(f"{prefix}max_size must be 1 or more, not {high!r}")
+    if low > high:
+        raise ConfigError(f"{prefix}min_size {low} is above {prefix}max_size {high}: the pool refuses to start")
+    return low, high

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 
@@ -84,8 +85,10 @@ def policy(
 ) -> PoolPolicy:
     """The pool `asyncpg.create_pool(**values)` builds; `version` is the app's asyncpg (default: LIBRARY_VERSION)."""
     merged = _values.merged(DEFAULTS, values)
-    min_size = _values.count(merged, "min_size") or 0
+    min_size, _ = _values.sizes(merged)  # create_pool's own checks (pool.py:416-424)
     lifetime = _values.seconds(merged, "max_inactive_connection_lifetime")
+    if lifetime is not None and lifetime < 0:  # create_pool refuses it too (pool.py:443)
+        raise ConfigError(f"max_inactive_connection_lifetime must be 0 (off) or more seconds, not {lifetime:g}")
     idle = lifetime if lifetime is not None and lifetime > 0 else None  # 0 turns the timer off
     floor_kept = _values.version_tuple(version or LIBRARY_VERSION) >= _FLOOR_KEPT_SINCE
     return PoolPolicy(

@@ -69,10 +69,12 @@ def policy(
     """What a DATABASES entry with these keys does between requests."""
     merged = _values.merged(DEFAULTS, values)
     health = _values.flag(merged, "CONN_HEALTH_CHECKS")
+    age = _values.seconds(merged, "CONN_MAX_AGE")  # None = persistent forever
+    if age is not None and age < 0:
+        raise ConfigError(f"CONN_MAX_AGE must be 0 (close after each request), more seconds, or None, not {age:g}")
     pool = _pool_options(merged)
     if pool is not None:
         return _pooled(merged, pool, health, hang, keepalive)
-    age = _values.seconds(merged, "CONN_MAX_AGE")  # None = persistent forever
     return PoolPolicy(
         stack=STACK,
         label="Django" if age != 0 else "Django (CONN_MAX_AGE = 0)",
@@ -133,12 +135,11 @@ def _in_options(bound: tuple[float, Knob] | None) -> tuple[float, Knob] | None:
 
 def _pool_options(values: Mapping[str, object]) -> dict[str, object] | None:
     """OPTIONS["pool"] as psycopg_pool keys: True means the defaults; absent or false means no pool."""
-    options = values.get("OPTIONS")
-    if not isinstance(options, Mapping):
-        return None
-    pool = options.get("pool")
+    pool = _values.table(values, "OPTIONS").get("pool")
     if pool is True:
         return {}
     if isinstance(pool, Mapping) and pool:
         return {str(key): value for key, value in pool.items()}
-    return None
+    if pool is None or pool is False or isinstance(pool, Mapping):
+        return None
+    raise ConfigError(f"OPTIONS.pool must be true, false or a table of psycopg_pool keys, not {pool!r}")

@@ -77,9 +77,8 @@ def policy(
     parameters under `libpq_prefix`) let Django's OPTIONS["pool"] reuse it in Django's own terms.
     """
     merged = _values.merged(DEFAULTS, values)
-    min_size = _values.count(merged, "min_size") or 0
-    max_size = _values.count(merged, "max_size")
-    max_size = min_size if max_size is None else max_size
+    # ConnectionPool's own checks (base.py _check_size), named where the user writes them.
+    min_size, max_size = _values.sizes(merged, high_default_low=True, prefix=key_prefix)
     check = merged.get("check")
     # Only the pool's own test is known to reach the server; a custom callable's name says nothing.
     checks = check is True or is_pool_check(check)
