@@ -73,6 +73,13 @@ def run_all(runs: list[Run], home: Path) -> list[Result]:
     return [one(run) for run in runs]
 
 
+def free_port() -> int:
+    """A port nothing listens on (bound, then closed): a connect there is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def assert_no_secret(result: Result) -> None:
     for form in FORMS:
         assert form not in result.stdout, f"password form {form!r} on stdout" + result.context()
@@ -345,9 +352,7 @@ def test_a_raw_password_that_breaks_the_url_is_still_masked(via: str, tmp_path: 
 def test_a_short_password_is_masked_without_mangling_words(password: str, tmp_path: Path) -> None:
     """A dev password is often a word the error line holds anyway (`postgres` in `postgresql`, `y` in
     `asyncpg`): the line keeps those words whole and masks the password where it stands alone."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     url = f"postgresql+asyncpg://app:{password}@127.0.0.1:{closed_port}/appdb"
     done = run_in_process(["check", "--url", url, "--timeout", "2"], timeout=30, env=clean_env(tmp_path, {}))
     assert done.returncode == 3, done.stderr
@@ -400,9 +405,7 @@ def test_a_drivers_log_record_is_one_scrubbed_warning_line(capsys: pytest.Captur
 
 def test_a_password_that_is_also_the_user_name_is_masked_only_as_the_password(tmp_path: Path) -> None:
     """postgres:postgres: the error keeps the user and the database, which the report names anyway."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     url = f"postgresql://test:test@127.0.0.1:{closed_port}/test"
     done = run_in_process(["check", "--url", url, "--timeout", "2"], timeout=30, env=clean_env(tmp_path, {}))
     assert done.returncode == 3, done.stderr
