@@ -199,8 +199,17 @@ def test_role_flag_sees_the_server_value_an_admins_own_override_hides(pg: LocalP
         setting = run.json()["server"]["settings"]["idle_session_timeout"]
         assert (setting["seconds"], setting["source"].split(":")[0]) == (90, "postgresql.auto.conf"), setting
         assert run.finding("idle-session-timeout")["severity"] == "critical"
+        notes = [line for line in run.json()["server"]["limitations"] if line.startswith("idle_session_timeout:")]
+        assert len(notes) == 1 and "read from postgresql.auto.conf" in notes[0] and "changed" not in notes[0], notes
         direct = pool_doctor("check", "--json", "--url", member.url())
         assert direct.json()["server"]["settings"]["idle_session_timeout"]["seconds"] == 90
+
+        # Written but not reloaded: the files no longer say what the server runs, and the report says so.
+        server.sql("ALTER SYSTEM SET idle_session_timeout = '120s'")
+        stale = pool_doctor(
+            "check", "--json", "--url", server.url("admin2", PASSWORD, member.database), "--role", "member"
+        )
+        assert any("may not be in effect yet" in line for line in stale.json()["server"]["limitations"])
 
         # A non-superuser cannot read the files: the report says what it could not see, and how to see it.
         hidden = pool_doctor(
@@ -227,6 +236,21 @@ def test_without_role_flag_the_role_judged_is_the_one_the_session_got(app: App, 
     assert run.code == 1, run.stderr
     assert (run.json()["role"], run.json()["server"]["connected_as"]) == (app.role, app.role)
     assert run.finding("idle-session-timeout")["severity"] == "critical"
+
+
+def test_a_login_role_that_sets_role_is_judged_as_the_login_role(pg: LocalPostgres, unique_name: str) -> None:
+    """ALTER ROLE login SET role = owner: the login role's settings and limits apply (session_user), not the
+    role its privileges run as (current_user)."""
+    login, owner = f"{unique_name}_login", f"{unique_name}_owner"
+    pg.create_role(owner, PASSWORD, login=False, connlimit=1)
+    pg.create_role(login, PASSWORD, settings={"idle_session_timeout": "5s", "role": owner})
+    pg.sql(f"GRANT {owner} TO {login}")
+    run = pool_doctor("check", "--json", "--url", pg.url(login, PASSWORD, "postgres"))
+    assert run.code == 1, run.stderr
+    document = run.json()
+    assert (document["role"], document["server"]["connected_as"]) == (login, login)
+    assert document["server"]["slots"]["role_connlimit"] is None
+    assert f"ALTER ROLE {login}" in run.finding("idle-session-timeout")["detail"]
 
 
 # -- what the server says -------------------------------------------------------------------------

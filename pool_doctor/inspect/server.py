@@ -41,10 +41,10 @@ WATCHED_SETTINGS = (
 # Sources in pg_settings that are the server's own value, not a per-role/database/session override.
 SERVER_SOURCES = {"default", "configuration file", "command line", "environment variable", "override"}
 
-# One round trip. $1: the role to judge (NULL: the one the session got), $2: the watched setting names.
+# One round trip. $1: the role to judge (NULL: the one the session logged in as), $2: the watched setting names.
 FACTS_QUERY = """
 WITH target_role AS (
-    SELECT oid, rolname, rolconnlimit, rolsuper FROM pg_roles WHERE rolname = coalesce($1::text, current_user)
+    SELECT oid, rolname, rolconnlimit, rolsuper FROM pg_roles WHERE rolname = coalesce($1::text, session_user)
 ), activity AS (
     SELECT usename, application_name, state, datname,
            extract(epoch FROM now() - state_change) AS idle_s,
@@ -59,7 +59,8 @@ SELECT json_build_object(
     'version', current_setting('server_version'),
     'version_num', current_setting('server_version_num')::int,
     'database', current_database(),
-    'connected_as', current_user,
+    -- The login role: its ALTER ROLE settings and limits apply, even after a SET ROLE (privileges: current_user).
+    'connected_as', session_user,
     'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
     'role', (SELECT json_build_object('name', rolname, 'connlimit', rolconnlimit, 'superuser', rolsuper)
              FROM target_role),
@@ -90,9 +91,11 @@ SELECT json_build_object(
 # The second (and last) round trip, only when it is needed and allowed: judging another role (--role) while
 # the connecting role has its own override hides the server-wide value from pg_settings. The files say it
 # (postgresql.conf, includes, ALTER SYSTEM's postgresql.auto.conf); pg_file_settings is superusers' only.
+# The view shows the files as they are now: `changed` says a file was written after the server last read them.
 FILE_SETTINGS_QUERY = """
 SELECT coalesce(json_agg(json_build_object(
-           'name', name, 'setting', setting, 'sourcefile', sourcefile, 'sourceline', sourceline)), '[]')
+           'name', name, 'setting', setting, 'sourcefile', sourcefile, 'sourceline', sourceline,
+           'changed', (pg_stat_file(sourcefile, true)).modification > pg_conf_load_time())), '[]')
 FROM pg_file_settings
 WHERE applied AND error IS NULL AND name = ANY($1::text[])
 """
@@ -113,7 +116,7 @@ async def read_facts_then(
     closes (pooler detection needs the client connection whose backend PID it just saw)."""
     session = await connect(spec, timeout)
     try:
-        # Without --role, the role the server gave the session: a service file or PGUSER may name it, not the URL.
+        # Without --role, the role the session logged in as: a service file or PGUSER may name it, not the URL.
         role_name = role
         try:
             raw = await session.fetchval(FACTS_QUERY, role_name, list(WATCHED_SETTINGS), timeout=timeout)
@@ -131,9 +134,10 @@ async def read_facts_then(
                 rows = await session.fetchval(FILE_SETTINGS_QUERY, hidden, timeout=timeout)
             except TimeoutError:
                 raise ConnectError(f"timed out after {timeout:g}s reading settings from {spec.display()}") from None
-            except Exception as exc:
-                raise ConnectError(f"reading settings from {spec.display()} failed: {describe_error(exc)}") from None
-            file_settings = {row["name"]: row for row in (rows if isinstance(rows, list) else json.loads(rows))}
+            except Exception:  # an extension's hook, a revoked function: the note says what stays unseen
+                rows = None
+            if rows is not None:
+                file_settings = {row["name"]: row for row in (rows if isinstance(rows, list) else json.loads(rows))}
         facts = facts_from_row(
             data,
             startup_pid=session.startup_pid,
@@ -211,8 +215,7 @@ def facts_from_row(
                 ),
             )
         elif file_settings is not None and name in file_settings:
-            # The connecting session's value comes from its own role or startup; the files hold the server's
-            # (unless a -c on the server's command line, which beats them and nothing shows, sets it too).
+            # The connecting session's value comes from its own role or startup; the files hold the server's.
             entry = file_settings[name]
             where = describe_source(
                 "configuration file",
@@ -222,6 +225,15 @@ def facts_from_row(
                 sourceline=entry.get("sourceline"),
             )
             settings[name] = _setting(row, entry["setting"], where)
+            limitations.append(
+                f"{name}: read from {where}, as {data['connected_as']}'s own override hides it in pg_settings"
+                + (
+                    "; the file changed after the server last read it, so the value may not be in effect yet"
+                    if entry.get("changed")
+                    else ""
+                )
+                + " (a -c on the server's command line would beat it)"
+            )
         else:
             settings[name] = _setting(row, row["boot_val"], "default")
             if file_settings is None:
