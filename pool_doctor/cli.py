@@ -972,32 +972,34 @@ def _secrets_from_environment(argv: list[str]) -> list[str]:
     from pool_doctor.connection.spec import parse_connection
 
     secrets = [os.environ.get("PGPASSWORD", "")]
-    # A password that is also the user's or the database's name (postgres:postgres) stays masked where it
-    # stands as the password; as a name it is shown, as the report shows it anyway ("judged as role ...").
-    names = {os.environ.get("PGUSER", ""), os.environ.get("PGDATABASE", "")}
     for text in [*argv, os.environ.get("DATABASE_URL", "")]:
         if "://" not in text and "password" not in text.lower():
             continue
+        found: list[str] = []
+        names: set[str | None] = set()
         try:
             spec = parse_connection(text, "argument")
         except Exception:
             pass
         else:
-            secrets += spec.secrets()
-            names |= {spec.param("user") or "", spec.param("dbname") or ""}
+            found += spec.secrets()
+            names = {spec.param("user"), spec.param("dbname")}
         if "://" in text and "@" in text:
             auth = text.split("://", 1)[1].split("?", 1)[0].rpartition("@")[0]
             if ":" in auth:
                 raw = auth.split(":", 1)[1]
-                secrets += [raw, unquote(raw)]
+                found += [raw, unquote(raw)]
         for match in re.finditer(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", text, flags=re.IGNORECASE):
             raw = match.group(1).strip("'")
-            secrets += [raw, unquote(raw)]
+            found += [raw, unquote(raw)]
+        # A password that is also this URL's own user or database name (postgres:postgres) is masked where
+        # pool-doctor prints it as the password; as the name it is shown, as the report names it anyway.
+        secrets += [secret for secret in found if secret not in names]
     from pool_doctor.connection.pgpass import pgpass_entries
 
     # ~/.pgpass too, but not its very short passwords: they belong to other servers, and would mask plain words.
     secrets += [entry[4] for entry in pgpass_entries(os.environ) if len(entry[4]) >= 4]
-    return sorted({s for s in secrets if s and s not in names}, key=len, reverse=True)
+    return sorted({s for s in secrets if s}, key=len, reverse=True)
 
 
 # The running command's secrets, for what reports outside main's own funnel (the drivers' log records).
@@ -1114,7 +1116,10 @@ def _log_lines(secrets: list[str]) -> Any:
 
     class LogLines(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            _show_warning(record.getMessage(), UserWarning, record.pathname, record.lineno, secrets=secrets)
+            try:
+                _show_warning(record.getMessage(), UserWarning, record.pathname, record.lineno, secrets=secrets)
+            except Exception:  # a library's bad format string, a closed stderr: never the driver's problem
+                self.handleError(record)
 
     return LogLines(logging.WARNING)
 

@@ -71,9 +71,9 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     is masked wherever it stands: no word of a message holds it by chance."""
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         pattern = re.escape(secret)
-        if len(secret) < SHORT_SECRET:
-            before = r"(?<![^\W_])" if secret[0].isalnum() else ""
-            after = r"(?![^\W_])" if secret[-1].isalnum() else ""
+        if len(secret) < SHORT_SECRET:  # a word: letters, digits and "_", as in role names (app_ro)
+            before = r"(?<!\w)" if re.match(r"\w", secret[0]) else ""
+            after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
             pattern = before + pattern + after
         text = re.sub(pattern, MASK, text)
     return text

@@ -276,7 +276,7 @@ def test_cli_warns_about_unknown_environment_keys(tmp_path: Path, monkeypatch: p
         ),
         ('[pool]\nstack = "asyncpg"\nmin_size = 5\nmax_size = 2\n', {}, {}, ["min_size 5 is above max_size 2"]),
         ('[pool]\nstack = "psycopg_pool"\nmin_size = 5\nmax_size = 2\n', {}, {}, ["min_size 5 is above max_size 2"]),
-        ('[pool]\nstack = "psycopg_pool"\nmin_size = 0\n', {}, {}, ["max_size must be 1 or more"]),
+        ('[pool]\nstack = "psycopg_pool"\nmax_size = -1\n', {}, {}, ["max_size must be 1 or more"]),
         (
             '[pool]\nstack = "django"\n[pool.OPTIONS.pool]\nmin_size = 3\nmax_size = 1\n',
             {},

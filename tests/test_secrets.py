@@ -370,13 +370,15 @@ def test_scrub_masks_a_long_password_even_inside_a_word() -> None:
     assert scrub("user=postgres password=postgres db=postgresql", ["postgres"]) == (
         f"user={MASK} password={MASK} db=postgresql"
     )
+    assert scrub("role app_ro, user app", ["app"]) == f"role app_ro, user {MASK}"  # "_" is part of a word
 
 
-def test_no_part_of_an_unencoded_password_is_shown(tmp_path: Path) -> None:
-    """libpq reads `u:one@two:three@host` as password `one`, host `two`, port `three@host`: the message
-    about that port must not quote it, since it is the rest of the password."""
+@pytest.mark.parametrize("shape", ["{0}@{1}:{2}", "{0}@{1}:7777/{2}"], ids=["port-word", "port-number"])
+def test_no_part_of_an_unencoded_password_is_shown(shape: str, tmp_path: Path) -> None:
+    """libpq reads `u:one@two:three@host` as password `one`, host `two`, port `three@host`, and SQLAlchemy
+    `u:one@two:7777/three@host` as host `two`, database `three@host`: neither part may be shown."""
     parts = [f"{CORE}a", f"{CORE}b", f"{CORE}c9"]
-    url = f"postgresql://app:{parts[0]}@{parts[1]}:{parts[2]}@127.0.0.1:1/appdb"
+    url = f"postgresql://app:{shape.format(*parts)}@127.0.0.1:1/appdb"
     done = run_in_process(["check", "--url", url, "--debug"], timeout=30, env=clean_env(tmp_path, {}))
     assert done.returncode == 2, done.stderr
     assert "must be percent-encoded" in done.stderr.splitlines()[-1]
@@ -410,3 +412,13 @@ def test_a_password_that_is_also_the_user_name_is_masked_only_as_the_password(tm
     done = run_in_process(["check", "--url", url, "--timeout", "2"], timeout=30, env=clean_env(tmp_path, {}))
     assert done.returncode == 3, done.stderr
     assert f"cannot connect to postgresql://test:***@127.0.0.1:{closed_port}/test: " in done.stderr
+
+
+def test_only_a_urls_own_names_spare_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PGUSER=postgres says nothing of the password `postgres` in a URL whose user is app: it stays masked."""
+    from pool_doctor.cli import _secrets_from_environment
+
+    monkeypatch.setenv("PGUSER", "postgres")
+    monkeypatch.setenv("HOME", "/nonexistent")
+    assert "postgres" in _secrets_from_environment(["--url", "postgresql://app:postgres@127.0.0.1/appdb"])
+    assert "test" not in _secrets_from_environment(["--url", "postgresql://test:test@127.0.0.1/appdb"])

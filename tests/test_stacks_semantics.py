@@ -500,3 +500,11 @@ def test_pgbouncer_server_pool_real_runs_match_the_judge(server: LocalPostgres, 
     # server_lifetime retires an idle server whatever min_pool_size says (the mapping's `max_age`).
     assert pgbouncer.policy({"server_lifetime": "1", "min_pool_size": "1"}).max_age == 1.0
     assert real["lifetime, min_pool_size 1"] == "replaced"
+
+
+def test_a_null_pools_sizes_are_not_refused() -> None:
+    """NullConnectionPool(min_size=0): max_size defaults to 0, "no limit" for a null pool (base_null_pool.py
+    _check_size); the values do not say the class, so psycopg_pool's policy takes it, with no spares."""
+    from pool_doctor.stacks import psycopg_pool
+
+    assert psycopg_pool.policy({"min_size": 0}).spares == 0

@@ -242,6 +242,15 @@ def _parse_url(text: str, origin: str) -> ConnectionSpec:
         raise UsageError(
             f"unknown PostgreSQL driver {url_driver!r} in {shown(text)} (SQLAlchemy's are {', '.join(sorted(DRIVERS))})"
         )
+    auth = text.split("://", 1)[1].split("?", 1)[0].rpartition("@")[0]
+    if "@" in auth.partition(":")[2]:
+        # An unencoded "@" in the password: SQLAlchemy (and the app) would read part of it as the host, port or
+        # database, and libpq another part as the port. Shown with everything before the last "@" masked.
+        # (One in the user name, Azure Single Server's user@server, is SQLAlchemy's to read, and it does.)
+        raise UsageError(
+            f"malformed database URL {shown(text)}: the password holds an unencoded '@'; "
+            "a password with @ : / # ? must be percent-encoded (@ is %40)"
+        )
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

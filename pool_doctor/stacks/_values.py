@@ -96,7 +96,9 @@ def sizes(values: Mapping[str, object], *, high_default_low: bool = False, prefi
         high = low
     if low < 0:
         raise ConfigError(f"{prefix}min_size must be 0 or more, not {low}")
-    if high is None or high <= 0:
+    # psycopg_pool's null pools take min_size = max_size = 0 (no limit), which ConnectionPool refuses; the
+    # values alone do not say which class the app builds, so both are let through.
+    if high is None or high < 0 or (high == 0 and not (high_default_low and low == 0)):
         raise ConfigError(f"{prefix}max_size must be 1 or more, not {high!r}")
     if low > high:
         raise ConfigError(f"{prefix}min_size {low} is above {prefix}max_size {high}: the pool refuses to start")
