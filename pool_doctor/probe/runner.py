@@ -136,8 +136,13 @@ async def run_probe(
         # The network scenarios assume a middlebox; the settings they prove must be advice for that path too
         # (asyncpg >= 0.32 keeps its min_size floor past max_inactive_connection_lifetime: min_size=0 then).
         advised = with_network_limit(facts, ASSUMED_IDLE_LIMIT)
+        known = (
+            f"discovery found no idle timeout up to {options.discover_max:g}s"
+            if options.discover_max
+            else "no network idle timeout known"
+        )
         limitations.append(
-            f"no network idle timeout known: the recommended settings assume the network scenarios' middlebox "
+            f"{known}: the recommended settings assume the network scenarios' middlebox "
             f"({ASSUMED_IDLE_LIMIT:g}s), as `pool-doctor recommend --network-idle-timeout {ASSUMED_IDLE_LIMIT:g}` "
             "prints them"
         )
