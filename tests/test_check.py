@@ -205,6 +205,9 @@ def test_role_flag_sees_the_server_value_an_admins_own_override_hides(pg: LocalP
         assert direct.json()["server"]["settings"]["idle_session_timeout"]["seconds"] == 90
 
         # Written but not reloaded: the files no longer say what the server runs, and the report says so.
+        # A file's time has whole seconds: the write must come in a later second than the reload.
+        loaded = float(server.sql("SELECT extract(epoch FROM pg_conf_load_time())")[0][0])
+        wait_until(lambda: time.time() >= int(loaded) + 1.05, "the clock did not pass the reload's second")
         server.sql("ALTER SYSTEM SET idle_session_timeout = '120s'")
         stale = pool_doctor(
             "check", "--json", "--url", server.url("admin2", PASSWORD, member.database), "--role", "member"

@@ -91,7 +91,8 @@ SELECT json_build_object(
 # The second (and last) round trip, only when it is needed and allowed: judging another role (--role) while
 # the connecting role has its own override hides the server-wide value from pg_settings. The files say it
 # (postgresql.conf, includes, ALTER SYSTEM's postgresql.auto.conf); pg_file_settings is superusers' only.
-# The view shows the files as they are now: `changed` says a file was written after the server last read them.
+# The view shows the files as they are now: `changed` says a file was written after the server last read them
+# (in a later second: a file's time has whole seconds, so a write in the reload's own second goes unseen).
 FILE_SETTINGS_QUERY = """
 SELECT coalesce(json_agg(json_build_object(
            'name', name, 'setting', setting, 'sourcefile', sourcefile, 'sourceline', sourceline,
