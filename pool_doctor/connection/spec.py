@@ -219,14 +219,11 @@ def _checked(spec: ConnectionSpec, text: str) -> ConnectionSpec:
         if len(ports) not in (1, len(spec.hosts)) or not all(
             p.strip().isdigit() and 0 < int(p) < 65536 for p in ports if p.strip()
         ):
-            # Quoted only when it is numbers: an unencoded "@" or ":" in a password can make libpq read part of
-            # the password as the port (postgresql://u:pa@ss:word@host), and that part must not be shown.
+            # Quoted only when it is numbers: a URL whose password holds an unencoded "@" is refused before
+            # parsing (_parse_url), but a stray ":" or "@" elsewhere could still put foreign text here.
             numbers = set(port_text) <= set("0123456789, ")
             problem = f"port {port_text} is out of range (1-65535)" if numbers else "the port is not a number"
-            raise UsageError(
-                f"malformed connection string {shown(text)}: {problem}"
-                + (" (a password with @ : / # ? must be percent-encoded)" if text.count("@") > 1 else "")
-            )
+            raise UsageError(f"malformed connection string {shown(text)}: {problem}")
     return spec
 
 
