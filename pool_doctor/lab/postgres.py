@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import importlib.util
 import itertools
 import os
@@ -154,7 +155,10 @@ def _run_as() -> _RunAs:
     if os.geteuid() != 0:
         return _RunAs(os.geteuid(), os.getegid(), pwd.getpwuid(os.geteuid()).pw_name, drop=False)
     name = os.environ.get(SERVICE_USER_ENV) or DEFAULT_SERVICE_USER
-    with _run_as_lock:
+    # Several processes (the test suite's workers, two demos) may find the user missing at once, and
+    # concurrent useradds can both write /etc/passwd: one process at a time, across processes.
+    with _run_as_lock, open(Path(tempfile.gettempdir()) / "pool-doctor-useradd.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         created = False
         try:
             entry = pwd.getpwnam(name)
