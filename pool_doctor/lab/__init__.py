@@ -1,1 +1,1 @@
-"""What the product itself runs besides the CLI: the demo, its throwaway PostgreSQL, and the fault proxy."""
+"""What the product itself runs besides the CLI: the demo and its throwaway PostgreSQL."""

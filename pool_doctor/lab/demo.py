@@ -157,7 +157,7 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from pool_doctor.lab.faults import FaultProxy
+    from pool_doctor.faults import FaultProxy
     from pool_doctor.path.model import Layer, Limit, Provenance, Shape
     from pool_doctor.probe.engines import app_error
     from pool_doctor.recommend import recommended_recycle
