@@ -23,7 +23,8 @@ from rich.text import Text
 from pool_doctor.check import CheckReport, Inputs
 from pool_doctor.config import AppConfig
 from pool_doctor.connection.spec import parse_connection
-from pool_doctor.lab.postgres import LocalPostgres, root_note
+from pool_doctor.lab.osuser import root_note
+from pool_doctor.lab.postgres import LocalPostgres
 
 ROLE = "app"
 DATABASE = "chat"
