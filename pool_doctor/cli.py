@@ -891,7 +891,7 @@ def proxy(
     import signal
     import time
 
-    from pool_doctor.lab.faults import run_proxy
+    from pool_doctor.faults import run_proxy
 
     listen_host, listen_port = _host_port(listen, "--listen", default_host="127.0.0.1")
     upstream_host, upstream_port = _host_port(upstream, "--upstream")

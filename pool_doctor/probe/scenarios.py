@@ -509,7 +509,7 @@ class NetworkIdle:
         )
 
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
-        from pool_doctor.lab.faults import FaultProxy
+        from pool_doctor.faults import FaultProxy
 
         target = ctx.target
         driver = target.driver
