@@ -17,12 +17,14 @@ import pytest
 from cli_runner import Run, run_pool_doctor
 from harness import LocalPostgres
 
+from pool_doctor.connection.drivers import DRIVERS
 from pool_doctor.connection.spec import parse_connection
 from pool_doctor.faults import ThreadedFaultProxy
 from pool_doctor.probe.discover import MAX_RATIO, discover_idle_timeout, grid
-from pool_doctor.probe.engines import EngineSettings, build_engine, dispose
+from pool_doctor.probe.engines import ProbeConfig, build_engine, dispose
 from pool_doctor.probe.model import percentile
-from pool_doctor.probe.scenarios import Killer, TimeScale
+from pool_doctor.probe.timescale import Killer, TimeScale
+from pool_doctor.stacks import stack_for
 
 PASSWORD = "pr0be-Pw!x"  # distinctive, so a leak is found by a plain substring search
 INCIDENT = "connection was closed in the middle of operation"
@@ -297,7 +299,8 @@ def test_probe_engines_cannot_write(server: LocalPostgres, unique_name: str, dri
     target = parse_connection(app_url(server, unique_name, driver))
 
     async def check() -> tuple[str, str]:
-        engine = build_engine(target, EngineSettings("test"), read_only=read_only)  # type: ignore[arg-type]
+        config = ProbeConfig.of("test", stack_for("sqlalchemy"), {}, {})
+        engine = build_engine(target, config, read_only=read_only)  # type: ignore[arg-type]
         try:
             async with engine.connect() as conn:
                 setting = (await conn.execute(text("SHOW default_transaction_read_only"))).scalar()
@@ -332,13 +335,13 @@ def test_probe_engines_cannot_write(server: LocalPostgres, unique_name: str, dri
 def test_time_scale_keeps_the_shape(killer: float, recycle: int, scaled_recycle: float, idle: float) -> None:
     scale = TimeScale(Killer(killer, "test"))
     config, shown = scale.apply(
-        EngineSettings("current", pool_recycle=recycle, connect_args={"command_timeout": 30}),
-        "asyncpg",
+        ProbeConfig.of("current", stack_for("sqlalchemy"), {"pool_recycle": recycle}, {"command_timeout": 30}),
+        DRIVERS["asyncpg"],
         detect_floor=0.5,
     )
-    assert config.pool_recycle == pytest.approx(scaled_recycle)
-    assert scale.idle(config.pool_recycle) == pytest.approx(idle)
-    assert config.connect_args["command_timeout"] >= 0.5  # never below the floor the path can answer in
+    assert config.values["pool_recycle"] == pytest.approx(scaled_recycle)
+    assert scale.idle(config.values["pool_recycle"]) == pytest.approx(idle)
+    assert config.driver_args["command_timeout"] >= 0.5  # never below the floor the path can answer in
     assert shown["killer_seconds"] == killer
 
 

@@ -211,12 +211,13 @@ def test_each_stack_pool_is_read_only(
     from sqlalchemy import text
 
     from pool_doctor.connection.spec import parse_connection
-    from pool_doctor.probe.engines import EngineSettings, build_engine, dispose
+    from pool_doctor.probe.engines import ProbeConfig, build_engine, dispose
     from pool_doctor.stacks import stack_for
 
     driver = stack_for(stack).driver_name("asyncpg")
     target = parse_connection(server.url("app", PASSWORD, "appdb")).with_driver(driver, "the test")
-    engine = build_engine(target, EngineSettings.from_stack("current", stack, values, {}), read_only=read_only)  # type: ignore[arg-type]
+    config = ProbeConfig.of("current", stack_for(stack), values, {})
+    engine = build_engine(target, config, read_only=read_only)  # type: ignore[arg-type]
 
     async def run() -> tuple[str, str]:
         try:
@@ -262,14 +263,16 @@ def test_time_scale_divides_each_stacks_own_time_keys(
 ) -> None:
     """A 300 s limit runs as 1.5 s: every time key of the stack shrinks by the same factor 200; counts
     and waits for a free connection do not."""
-    from pool_doctor.probe.engines import EngineSettings
-    from pool_doctor.probe.scenarios import Killer, TimeScale
+    from pool_doctor.connection.drivers import DRIVERS
+    from pool_doctor.probe.engines import ProbeConfig
+    from pool_doctor.probe.timescale import Killer, TimeScale
+    from pool_doctor.stacks import stack_for
 
-    config = EngineSettings.from_stack("current", stack, values, {})
-    scaled, shown = TimeScale(Killer(300.0, "a limit")).apply(config, driver, 0.5)
+    config = ProbeConfig.of("current", stack_for(stack), values, {})
+    scaled, shown = TimeScale(Killer(300.0, "a limit")).apply(config, DRIVERS[driver], 0.5)
     assert scaled.values == expected
     if "command_timeout" in values:
-        assert scaled.connect_args["command_timeout"] == 0.5  # 30 s / 200, floored at the detect floor
+        assert scaled.driver_args["command_timeout"] == 0.5  # 30 s / 200, floored at the detect floor
     assert shown["factor"] == 200.0
 
 

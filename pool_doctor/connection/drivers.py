@@ -200,6 +200,48 @@ class Driver:
                 f"cannot connect to {spec.display()}: {describe_error(exc)}{_startup_hint(exc, spec)}"
             ) from None
 
+    # -- the probe: how its own sessions are made --------------------------------------------------------
+
+    connect_timeout_key: ClassVar[str] = "connect_timeout"  # libpq's, in whole seconds
+    # libpq's tcp_user_timeout is a socket option the kernel enforces: the loopback fault proxy emulates it.
+    hang_bound_in_kernel: ClassVar[bool] = True
+    adapter_close_wait: ClassVar[float] = 0.0  # seconds SQLAlchemy's adapter waits closing a dead connection
+
+    def probe_session_args(
+        self, args: Mapping[str, Any], settings: Mapping[str, str], application_name: str
+    ) -> dict[str, Any]:
+        """The app's arguments with session settings over them and `application_name` unless the app names
+        one: libpq takes settings as `-c name=value` in `options`."""
+        out = dict(args)
+        extra = " ".join(f"-c {name}={value}" for name, value in settings.items())
+        if extra:
+            out["options"] = f"{out['options']} {extra}" if out.get("options") else extra
+        out.setdefault("application_name", application_name)
+        return out
+
+    def probe_scaled_args(
+        self, args: Mapping[str, Any], scale: Callable[[float], float]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The arguments with the hang bound's seconds through `scale`, and what it became, for the report:
+        tcp_user_timeout, in whole milliseconds."""
+        if not args.get("tcp_user_timeout"):
+            return dict(args), {}
+        ms = max(1, round(scale(float(args["tcp_user_timeout"]) / 1000) * 1000))
+        return {**args, "tcp_user_timeout": ms}, {"tcp_user_timeout_ms": ms}
+
+    async def probe_lane(self, dsn: str, kwargs: Mapping[str, Any], timeout: float) -> Any:
+        """A raw connection of the probe's own, no pool (discovery's lanes); `kwargs` from probe_session_args.
+        psycopg's async connection for every libpq driver: lanes wait in the event loop, not in threads."""
+        import psycopg
+
+        return await psycopg.AsyncConnection.connect(
+            dsn, autocommit=True, connect_timeout=max(1, round(timeout)), **kwargs
+        )
+
+    def probe_abandon(self, conn: Any) -> None:
+        """Drop a lane without a goodbye: its socket closes, which also ends a query still waiting on it."""
+        conn.pgconn.finish()
+
 
 @dataclass(frozen=True)
 class AsyncpgDriver(Driver):
@@ -272,6 +314,36 @@ class AsyncpgDriver(Driver):
         if name == "sslmode":
             return " (asyncpg takes TLS as ?ssl=require, not libpq's sslmode)"
         return " (asyncpg takes session settings as connect_args={'server_settings': {...}})"
+
+    # -- the probe -------------------------------------------------------------------------------------
+
+    connect_timeout_key: ClassVar[str] = "timeout"
+    hang_bound_in_kernel: ClassVar[bool] = False  # command_timeout is asyncpg's own timer
+    adapter_close_wait: ClassVar[float] = 2.0  # SQLAlchemy's asyncpg adapter, on a connection gone dead
+
+    def probe_session_args(
+        self, args: Mapping[str, Any], settings: Mapping[str, str], application_name: str
+    ) -> dict[str, Any]:
+        """asyncpg takes session settings as `server_settings`."""
+        server_settings = {"application_name": application_name, **dict(args.get("server_settings") or {})}
+        return {**args, "server_settings": {**server_settings, **settings}}
+
+    def probe_scaled_args(
+        self, args: Mapping[str, Any], scale: Callable[[float], float]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """command_timeout, in seconds."""
+        if not args.get("command_timeout"):
+            return dict(args), {}
+        seconds = scale(float(args["command_timeout"]))
+        return {**args, "command_timeout": seconds}, {"command_timeout": round(seconds, 3)}
+
+    async def probe_lane(self, dsn: str, kwargs: Mapping[str, Any], timeout: float) -> Any:
+        import asyncpg
+
+        return await asyncpg.connect(dsn, timeout=timeout, statement_cache_size=0, **kwargs)
+
+    def probe_abandon(self, conn: Any) -> None:
+        conn.terminate()
 
 
 @dataclass(frozen=True)

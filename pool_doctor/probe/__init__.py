@@ -5,9 +5,10 @@ failure scenario with the app's current settings and with the recommended ones, 
 the path's idle timeout. Importing this package is cheap: SQLAlchemy and the drivers load when it runs.
 """
 
+from pool_doctor.probe.context import ProbeContext, Scenario
 from pool_doctor.probe.model import ProbeReport, ScenarioResult
 from pool_doctor.probe.runner import ProbeOptions, ProbeProgress, run_probe
-from pool_doctor.probe.scenarios import SCENARIOS, ProbeContext, Scenario, register
+from pool_doctor.probe.scenarios import SCENARIOS, register
 
 __all__ = [
     "SCENARIOS",

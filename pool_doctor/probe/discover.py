@@ -26,6 +26,7 @@ from pool_doctor.probe.engines import APPLICATION_NAME, app_error
 from pool_doctor.probe.model import AppError, IdleTimeoutResult, Shape
 
 if TYPE_CHECKING:
+    from pool_doctor.connection.drivers import Driver
     from pool_doctor.connection.spec import ConnectionSpec
 
 FIRST_IDLE = 0.5  # seconds: the shortest idle tested
@@ -45,7 +46,7 @@ def grid(max_seconds: float, lanes: int) -> tuple[float, list[float]]:
 class Lane:
     """One raw driver connection (no pool: the probe decides exactly when it is used)."""
 
-    def __init__(self, driver: str, conn: Any) -> None:
+    def __init__(self, driver: Driver, conn: Any) -> None:
         self.driver = driver
         self.conn = conn
         self.fresh = time.monotonic()  # when the path last saw bytes of this connection
@@ -53,24 +54,14 @@ class Lane:
 
     @classmethod
     async def open(cls, target: ConnectionSpec, timeout: float, startup_read_only: bool) -> Lane:
+        from pool_doctor.connection.drivers import driver_for
+
+        driver = driver_for(target)
         url = target.render(hide_password=False, driver="")
-        if target.driver == "asyncpg":
-            import asyncpg
-
-            settings = {"application_name": APPLICATION_NAME}
-            if startup_read_only:
-                settings["default_transaction_read_only"] = "on"
-            conn = await asyncio.wait_for(
-                asyncpg.connect(url, timeout=timeout, statement_cache_size=0, server_settings=settings), timeout + 1
-            )
-            return cls("asyncpg", conn)
-        import psycopg
-
-        kwargs: dict[str, Any] = {"application_name": APPLICATION_NAME, "connect_timeout": max(1, round(timeout))}
-        if startup_read_only:
-            kwargs["options"] = "-c default_transaction_read_only=on"
-        conn = await asyncio.wait_for(psycopg.AsyncConnection.connect(url, autocommit=True, **kwargs), timeout + 1)
-        return cls("psycopg", conn)
+        settings = {"default_transaction_read_only": "on"} if startup_read_only else {}
+        kwargs = driver.probe_session_args({}, settings, APPLICATION_NAME)
+        conn = await asyncio.wait_for(driver.probe_lane(url, kwargs, timeout), timeout + 1)
+        return cls(driver, conn)
 
     async def query(self, timeout: float) -> tuple[bool, Shape | None, AppError | None]:
         """SELECT 1 (simple protocol, no prepared statement); (ok, failure shape, error)."""
@@ -98,10 +89,7 @@ class Lane:
         """Drop the connection without a goodbye: a hung one would never answer it."""
         self.dead = True
         try:
-            if self.driver == "asyncpg":
-                self.conn.terminate()
-            else:
-                self.conn.pgconn.finish()  # closes the socket, which also ends a query still waiting on it
+            self.driver.probe_abandon(self.conn)  # closes the socket, which also ends a query still waiting on it
         except Exception:
             pass
 

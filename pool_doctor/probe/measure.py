@@ -1,4 +1,8 @@
-"""Measure the path: fresh connections, round trips and pre-ping cost, and the pool under load."""
+"""Measure the path: fresh connections, round trips and pre-ping cost, and the pool under load.
+
+Each step runs on the engine of the stack that measures the path (Stack.measures_path: SQLAlchemy's), with
+the config's driver arguments (ProbeConfig.path_view): it times the server and the network, not the pool.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pool_doctor.errors import ConnectError
 from pool_doctor.probe.engines import (
     SELECT_1,
-    EngineSettings,
+    ProbeConfig,
     ReadOnly,
     app_error,
     build_engine,
@@ -46,7 +50,7 @@ def startup_pid(driver_connection: Any) -> int | None:
 
 
 async def measure_connect(
-    target: ConnectionSpec, settings: EngineSettings, count: int, timeout: float, read_only: ReadOnly = "session"
+    target: ConnectionSpec, settings: ProbeConfig, count: int, timeout: float, read_only: ReadOnly = "session"
 ) -> ConnectResult:
     """Open `count` fresh connections (after one untimed warm-up that initialises the dialect)."""
     from sqlalchemy import text
@@ -97,7 +101,7 @@ async def measure_connect(
 
 
 async def measure_round_trip(
-    target: ConnectionSpec, settings: EngineSettings, timeout: float, read_only: ReadOnly = "session"
+    target: ConnectionSpec, settings: ProbeConfig, timeout: float, read_only: ReadOnly = "session"
 ) -> RoundTripResult:
     """SELECT 1 on one warm pooled connection; checkout cost with pool_pre_ping off and on."""
     from sqlalchemy import text
@@ -117,7 +121,7 @@ async def measure_round_trip(
         await dispose(engine)
     checkouts = {}
     for pre_ping in (False, True):
-        one = settings.with_changes(pool_size=1, max_overflow=0, pool_pre_ping=pre_ping, pool_recycle=-1)
+        one = settings.with_values(settings.stack.probe_single(settings.values, ping=pre_ping))
         engine = build_engine(target, one, read_only=read_only)
         samples: list[float] = []
         try:
@@ -141,7 +145,7 @@ async def measure_round_trip(
 
 async def measure_load(
     target: ConnectionSpec,
-    settings: EngineSettings,
+    settings: ProbeConfig,
     tasks: int,
     seconds: float,
     timeout: float,
@@ -150,6 +154,11 @@ async def measure_load(
     """`tasks` concurrent requests for `seconds` through a pool built from the app's settings."""
     from sqlalchemy import exc as sa_exc
     from sqlalchemy import text
+
+    sizes = settings.stack.probe_load(settings.values)
+    if sizes is None:
+        raise ValueError(f"the load step does not drive the {settings.stack.name} stack's pool")
+    pool_size, max_overflow, pool_timeout = sizes
 
     engine = build_engine(target, settings, read_only=read_only)
     waits: list[float] = []
@@ -181,7 +190,7 @@ async def measure_load(
     started = time.monotonic()
     try:
         running = [asyncio.ensure_future(worker()) for _ in range(tasks)]
-        _, pending = await asyncio.wait(running, timeout=seconds + settings.pool_timeout + timeout)
+        _, pending = await asyncio.wait(running, timeout=seconds + pool_timeout + timeout)
         for task in pending:
             task.cancel()
         if pending:
@@ -198,8 +207,8 @@ async def measure_load(
         pool_timeouts=counts["pool_timeouts"],
         errors=counts["errors"],
         first_error=first_error[0] if first_error else None,
-        pool_size=settings.pool_size,
-        max_overflow=settings.max_overflow,
-        pool_timeout=settings.pool_timeout,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         peak_checked_out=counts["peak"],
     )

@@ -3,12 +3,13 @@
 The probe's scenarios talk to an "engine": `connect()` (awaitable and an async context manager) gives a
 connection with `execute(text(...), params)`, `commit()`, `rollback()`, `close()` and
 `get_raw_connection()`; `dispose()` closes the pool. SQLAlchemy's AsyncEngine has them (and ThreadedEngine
-for psycopg2). Here each other stack's own pool is put behind the same calls, built from the stack's own
-keys as the library takes them, so a scenario runs the pool the app runs and meets the error the app meets:
+for psycopg2, pool_doctor/probe/sqlalchemy_engine.py). Here each other stack's own pool is put behind the
+same calls, built from the stack's own keys as the library takes them (each stack's `probe_pool` says which),
+so a scenario runs the pool the app runs and meets the error the app meets:
 
 - asyncpg: `asyncpg.create_pool(dsn, **values)`; a checkout is `pool.acquire()`, a return `pool.release()`.
 - psycopg_pool: `AsyncConnectionPool(conninfo, kwargs=..., **values)`, with
-  `check=AsyncConnectionPool.check_connection` when the config says `check = "check_connection"`.
+  `check=AsyncConnectionPool.check_connection` when the stack says the config asks for the pool's own check.
 - Django: a `DATABASES` entry added under a probe-only alias to Django's own connection handler (settings
   configured in process with nothing but `DATABASES`, unless the process already configured them). Each
   checkout is one request: `request_started` ... `request_finished`, the signals that run
@@ -16,7 +17,8 @@ keys as the library takes them, so a scenario runs the pool the app runs and mee
   keeps a connection per thread, so each probe pool has one daemon "worker" thread that makes every call:
   the connection it keeps between requests is that thread's, as in a worker process.
 
-Everything imports its library inside the function: importing the probe stays cheap.
+The stacks import this module: it imports nothing of pool_doctor's above it, and each library inside the
+function that needs it, so importing the probe stays cheap.
 """
 
 from __future__ import annotations
@@ -34,85 +36,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Keys that say where to connect: the probe connects to its target (or its fault proxy), never elsewhere.
-_TARGET_KEYS = frozenset(
-    {
-        "dsn",
-        "conninfo",
-        "host",
-        "port",
-        "user",
-        "password",
-        "passfile",
-        "database",
-        "dbname",
-        "service",
-        "servicefile",
-        "NAME",
-        "USER",
-        "PASSWORD",
-        "HOST",
-        "PORT",
-        "ENGINE",
-        "TEST",
-    }
-)
-# asyncpg keywords that take Python callables or classes: a config file cannot give them.
-_ASYNCPG_CALLABLES = frozenset({"connect", "setup", "init", "reset", "loop", "connection_class", "record_class"})
-_PSYCOPG_POOL_CALLABLES = frozenset(
-    {"connection_class", "configure", "reset", "reconnect_failed", "open", "kwargs", "pool_class"}
-)
-_DJANGO_ENTRY_KEYS = frozenset(
-    {"CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "ATOMIC_REQUESTS", "AUTOCOMMIT", "TIME_ZONE", "DISABLE_SERVER_SIDE_CURSORS"}
-)
-
-
-def split_values(
-    stack: str, values: Mapping[str, Any], connect_args: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A stack's own keys -> (the pool's keys, the driver's keyword arguments), as pool_doctor.stacks reads
-    them: asyncpg's connect() keys sit among create_pool's, psycopg_pool's under `kwargs`, Django's in
-    `OPTIONS` (and `OPTIONS["pool"]` is psycopg_pool's). `connect_args` ([connect_args]) goes under them."""
-    if stack == "asyncpg":
-        from pool_doctor.stacks import asyncpg_pool
-
-        pool = {k: v for k, v in values.items() if k in asyncpg_pool.DEFAULTS}
-        own = {
-            k: v
-            for k, v in values.items()
-            if k in asyncpg_pool.KEYS
-            and k not in asyncpg_pool.DEFAULTS
-            and k not in _TARGET_KEYS
-            and k not in _ASYNCPG_CALLABLES
-        }
-    elif stack == "psycopg_pool":
-        from pool_doctor.stacks import psycopg_pool
-
-        pool = {
-            k: v
-            for k, v in values.items()
-            if k in psycopg_pool.KEYS and k not in _TARGET_KEYS and k not in _PSYCOPG_POOL_CALLABLES
-        }
-        own = {k: v for k, v in dict(values.get("kwargs") or {}).items() if k not in _TARGET_KEYS}
-    elif stack == "django":
-        options = dict(values.get("OPTIONS") or {})
-        pool = {k: v for k, v in values.items() if k in _DJANGO_ENTRY_KEYS}
-        if options.get("pool"):
-            pool["OPTIONS"] = {"pool": options["pool"]}
-        own = {k: v for k, v in options.items() if k != "pool" and k not in _TARGET_KEYS}
-    else:
-        raise ValueError(f"no probe pool for stack {stack!r}")
-    return pool, {**connect_args, **own}
-
-
-def join_values(stack: str, pool: Mapping[str, Any], driver_args: Mapping[str, Any]) -> dict[str, Any]:
-    """The inverse of split_values: the stack's keys nested as the library takes them (for the report)."""
-    if stack == "asyncpg":
-        return {**pool, **driver_args}
-    if stack == "psycopg_pool":
-        return {**pool, **({"kwargs": dict(driver_args)} if driver_args else {})}
-    options = {**driver_args, **dict(pool.get("OPTIONS") or {})}
-    return {**{k: v for k, v in pool.items() if k != "OPTIONS"}, **({"OPTIONS": options} if options else {})}
+# libpq's own connect timeout, so a connect on a dead path fails inside the probe's bounds.
+CONNECT_TIMEOUT = 10
+OPEN_TIMEOUT = 10.0  # seconds a pool may take to open its min_size connections (bounded again above)
 
 
 # -- parameters: SQLAlchemy's :name in the probe's SQL, in each driver's own style ---------------------
@@ -267,14 +193,14 @@ class PsycopgPool:
         conninfo: str,
         values: Mapping[str, Any],
         kwargs: Mapping[str, Any],
-        open_timeout: float,
         read_only_transactions: bool,
+        *,
+        check: bool,
+        open_timeout: float = OPEN_TIMEOUT,
     ) -> None:
-        from pool_doctor.stacks.psycopg_pool import is_pool_check
-
         self._conninfo = conninfo
-        self._values = {k: v for k, v in values.items() if k != "check"}
-        self._check = values.get("check") is True or is_pool_check(values.get("check"))
+        self._values = dict(values)  # without `check`: the pool's own check_connection when `check` says so
+        self._check = check
         self._kwargs = dict(kwargs)
         self._open_timeout = open_timeout
         self._read_only_transactions = read_only_transactions

@@ -9,15 +9,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pool_doctor.errors import ConnectError, UsageError
-from pool_doctor.probe.engines import EngineSettings, ReadOnly
+from pool_doctor.probe.context import ProbeContext, Scenario
+from pool_doctor.probe.engines import ProbeConfig, ReadOnly
 from pool_doctor.probe.model import IdleTimeoutResult, ProbeReport, ScenarioResult, percentile
-from pool_doctor.probe.scenarios import (
-    ASSUMED_IDLE_LIMIT,
-    SCENARIOS,
-    ProbeContext,
-    Scenario,
-    scenario_names,
-)
+from pool_doctor.probe.scenarios import SCENARIOS, scenario_names
+from pool_doctor.probe.timescale import ASSUMED_IDLE_LIMIT
 from pool_doctor.rules.facts import Facts, rebuilt
 
 if TYPE_CHECKING:
@@ -95,14 +91,14 @@ async def run_probe(
     progress.step("reading the server's settings")
     check = check or await run_check(inputs)
     facts = check.facts
-    stack = settings.pool.stack
     current = _config("current", settings, facts)
+    stack = current.stack.name
     pooled = pooling(facts)
     read_only: ReadOnly = "session" if pooled == "none" else "transaction"
 
     progress.step(f"opening {options.connections} fresh connections")
     connect = await _bounded(
-        measure_connect(target, current.sqlalchemy_view, options.connections, timeout, read_only=read_only),
+        measure_connect(target, current.path_view, options.connections, timeout, read_only=read_only),
         (options.connections + 1) * 2 * timeout + 5,
         "opening connections",
         target,
@@ -110,7 +106,7 @@ async def run_probe(
 
     progress.step("timing round trips and pre-ping")
     round_trip = await _bounded(
-        measure_round_trip(target, current.sqlalchemy_view, timeout, read_only=read_only),
+        measure_round_trip(target, current.path_view, timeout, read_only=read_only),
         6 * timeout + 10,
         "timing round trips",
         target,
@@ -150,12 +146,14 @@ async def run_probe(
     recommended = _config("recommended", _recommended_settings(settings, rec), facts)
 
     load = None
-    if stack == "sqlalchemy":
-        tasks = options.load_tasks or current.pool_size + current.max_overflow + 2
+    sizes = current.stack.probe_load(current.values)
+    if sizes is not None:
+        size, overflow, wait = sizes
+        tasks = options.load_tasks or size + overflow + 2
         progress.step(f"load: {tasks} tasks for {options.load_seconds:g}s")
         load = await _bounded(
             measure_load(target, current, tasks, options.load_seconds, timeout, read_only=read_only),
-            options.load_seconds + current.pool_timeout + 3 * timeout + 10,
+            options.load_seconds + wait + 3 * timeout + 10,
             "under load",
             target,
         )
@@ -239,7 +237,7 @@ async def _bounded(step: Awaitable[T], seconds: float, what: str, target: Connec
         raise ConnectError(f"timed out after {seconds:g}s {what} on {target.display()}") from None
 
 
-async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
+async def _run(scenario: Scenario, ctx: ProbeContext, config: ProbeConfig) -> ScenarioResult:
     """One scenario with one config; a failure of the probe itself is reported, not raised."""
     try:
         return await scenario.run(ctx, config)
@@ -249,17 +247,12 @@ async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) ->
         return ScenarioResult(scenario.name, config.name, "skipped", reason=f"the probe failed: {describe_error(exc)}")
 
 
-def _config(name: str, settings: AppConfig, facts: Facts) -> EngineSettings:
+def _config(name: str, settings: AppConfig, facts: Facts) -> ProbeConfig:
     """The config a scenario runs, in the stack's own terms, with the policy the judge reads for it."""
     from pool_doctor.stacks import stack_of
-    from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
-    pool = settings.pool
-    stack = stack_of(pool)
-    if isinstance(pool, SQLAlchemyPool):
-        config = EngineSettings.from_pool(name, pool, settings.connect_args)
-    else:
-        config = EngineSettings.from_stack(name, stack.name, stack.values(pool), settings.connect_args)
+    stack = stack_of(settings.pool)
+    config = ProbeConfig.of(name, stack, stack.values(settings.pool), settings.connect_args)
     return replace(config, policy=rebuilt(facts, settings=settings).app_policy)
 
 
@@ -275,7 +268,7 @@ def _recommended_settings(settings: AppConfig, rec: Recommendation) -> AppConfig
     return settings.model_copy(update={"pool": pool})
 
 
-def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, config: EngineSettings) -> ScenarioResult:
+def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, config: ProbeConfig) -> ScenarioResult:
     """The result with the judge's verdict for this config against the scenario's (unscaled) limit: the
     oracle the real pool is compared with. The judge reads real seconds; the scenario runs them scaled by
     one factor, which keeps every retirement on the same side of the limit (the judge's margin aside)."""
@@ -284,10 +277,9 @@ def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, confi
     limit_of = getattr(scenario, "limit", None)
     if limit_of is None or config.policy is None:
         return result
-    from pool_doctor.probe.engines import PSYCOPG_POOL_ONE_CONNECTION, uses_psycopg_pool
-
-    if uses_psycopg_pool(config) and result.outcome != "skipped":
-        result = replace(result, notes=[*result.notes, PSYCOPG_POOL_ONE_CONNECTION])
+    notes = config.stack.probe_notes(config.values)  # how the probe ran the stack's pool
+    if notes and result.outcome != "skipped":
+        result = replace(result, notes=[*result.notes, *notes])
     verdict = judge(config.policy, limit_of(ctx))
     expected: dict[Outcome, ProbeOutcome] = {
         Outcome.SURVIVES: "ok",

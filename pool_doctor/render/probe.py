@@ -11,6 +11,7 @@ from rich.text import Text
 from pool_doctor.model import Severity
 from pool_doctor.render import SEVERITY_STYLE, RenderOptions, md_cell, plain_table, prose, write, write_json
 from pool_doctor.render.findings import could_not_see
+from pool_doctor.stacks import DEFAULT, REGISTRY
 
 if TYPE_CHECKING:
     from pool_doctor.probe.model import ProbeReport, ScenarioResult
@@ -126,16 +127,9 @@ def _scenario_scale(result: ScenarioResult) -> str:
     for key, label in (("command_timeout", "command_timeout {}s"), ("tcp_user_timeout_ms", "tcp_user_timeout {}ms")):
         if key in scaled:
             parts.append(label.format(f"{scaled[key]:g}"))
-    # Another stack's own time keys (probe/scenarios.py STACK_TIME_KEYS), under their own names.
-    for key in (
-        "max_inactive_connection_lifetime",
-        "max_idle",
-        "max_lifetime",
-        "CONN_MAX_AGE",
-        "OPTIONS.pool.max_idle",
-        "OPTIONS.pool.max_lifetime",
-    ):
-        if key in scaled:
+    # The other stacks' time keys (Stack.time_keys), under their own names.
+    for key in dict.fromkeys(key for stack in REGISTRY.values() for key in stack.time_keys):
+        if key in scaled and key != "pool_recycle":
             parts.append(f"{key} {scaled[key]:g}s")
     return ", ".join(parts)
 
@@ -191,7 +185,7 @@ def render_probe(report: ProbeReport, options: RenderOptions, out: Console) -> N
     parts: list[Any] = [
         Text.assemble(("pool-doctor probe ", "bold"), report.target),
         Text(
-            (f"stack {report.stack} · " if report.stack != "sqlalchemy" else "")
+            (f"stack {report.stack} · " if report.stack != DEFAULT else "")  # the default goes unnamed, as in [pool]
             + f"driver {report.driver} · {report.seconds:.1f}s"
         ),
         Text(),

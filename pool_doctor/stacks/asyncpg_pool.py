@@ -14,12 +14,16 @@ What it does with an idle connection (asyncpg 0.32.0 pool.py):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks.base import Bound, PoolModel, Stack, library_version
+
+if TYPE_CHECKING:
+    from pool_doctor.connection.drivers import Driver
+    from pool_doctor.connection.spec import ConnectionSpec
 
 STACK = "asyncpg"
 LIBRARY_VERSION = "asyncpg 0.32.0"
@@ -132,7 +136,7 @@ class AsyncpgStack(Stack):
     library_version = LIBRARY_VERSION
     defaults = DEFAULTS
     keys = KEYS
-    time_keys = ("max_inactive_connection_lifetime", "command_timeout", "timeout")
+    time_keys = ("max_inactive_connection_lifetime",)
     model: ClassVar[type[PoolModel]] = AsyncpgPoolModel
     scanned_as = ("asyncpg",)
 
@@ -164,3 +168,26 @@ class AsyncpgStack(Stack):
             return []
         built = policy({"max_inactive_connection_lifetime": below, "min_size": 0})
         return [(Knob("max_inactive_connection_lifetime", below), built)]
+
+    # -- the probe: asyncpg.create_pool(dsn, **values), behind the probe's engine calls ------------------------
+
+    def probe_pool_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in values.items() if key in DEFAULTS}
+
+    def probe_retirement(self, policy: PoolPolicy) -> float | None:
+        """The idle timer (max_inactive_connection_lifetime), though since 0.32 it spares min_size connections."""
+        return policy.max_idle
+
+    def probe_pool(
+        self,
+        target: ConnectionSpec,
+        driver: Driver,
+        values: Mapping[str, Any],
+        args: Mapping[str, Any],
+        *,
+        read_only_transactions: bool,
+    ) -> Any:
+        from pool_doctor.probe.pools import AsyncpgPool
+
+        dsn = target.render(hide_password=False, driver="")
+        return AsyncpgPool(dsn, {**values, **args}, read_only_transactions)

@@ -106,7 +106,9 @@ class Stack:
     fork_unsafe_at_import: ClassVar[bool] = (
         False  # True: the driver is reached through an adapter (SQLAlchemy's dialect)
     )
-    time_keys: ClassVar[tuple[str, ...]] = ()  # keys holding seconds: what the probe scales down
+    # The keys holding the seconds after which the pool retires a connection (dotted: nested), which the probe
+    # divides by its time factor; waits for a free connection and counts stay.
+    time_keys: ClassVar[tuple[str, ...]] = ()
     model: ClassVar[type[PoolModel]]
     scanned_as: ClassVar[tuple[str, ...]] = ()  # the scan's names for pools this stack judges
 
@@ -252,6 +254,111 @@ class Stack:
     def validate_model(self, pool: PoolModel) -> None:
         """Called by the model's validator: the stack's keys read as its library reads them."""
         self.check_values(pool.own())
+
+    # -- the probe: how it runs this stack's real pool --------------------------------------------------
+
+    # True: the probe measures the path (fresh connections, round trips, pre-ping's cost, load) on this stack's
+    # own engine, with probe_unpooled, probe_single and probe_load; every other stack's config is measured there
+    # too, with its driver's arguments (the path steps time the server and the network, not the pool).
+    measures_path: ClassVar[bool] = False
+    # Why two checkouts of one pool cannot take turns in one thread (Django: one connection per thread).
+    one_connection_per_thread: ClassVar[str | None] = None
+
+    def probe_pool_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The keys the probe hands the stack's pool, as its library takes them (nested tables kept): not the
+        driver's arguments, nothing that says where to connect, nothing the pool's adapter sets itself."""
+        raise NotImplementedError
+
+    def probe_split(
+        self, values: Mapping[str, Any], connect_args: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The stack's own keys -> (the pool's keys, the driver's keyword arguments): [connect_args], then the
+        stack's own, less those that say where to connect (the probe connects to its target or its fault proxy)
+        and callables a config cannot give."""
+        own = self.own_driver_args(values)
+        args = {key: value for key, value in own.items() if key not in IDENTITY and key not in self.callables}
+        return self.probe_pool_values(values), {**connect_args, **args}
+
+    def probe_json(self, values: Mapping[str, Any], driver_args: Mapping[str, Any]) -> dict[str, Any]:
+        """The inverse of probe_split, as the probe's report shows a config: the stack's keys nested as its
+        library takes them, the driver's arguments where the stack takes them (args_prefix)."""
+        table = self.args_prefix.removesuffix(".")
+        if not table:
+            return {"stack": self.name, **values, **driver_args}
+        nested = {**driver_args, **_values.table(values, table)}
+        rest = {key: value for key, value in values.items() if key != table}
+        return {"stack": self.name, **rest, **({table: nested} if nested else {})}
+
+    def probe_scaled(self, values: Mapping[str, Any], factor: float) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`values` with each of time_keys (dotted: nested) divided by the probe's time factor, and what each
+        became, for the report. 0 and None ("off", "forever") are no times and stay."""
+        scaled: dict[str, Any] = dict(values)
+        shown: dict[str, Any] = {}
+        for key in self.time_keys:
+            *parents, last = key.split(".")
+            node = scaled
+            for part in parents:
+                child = node.get(part)
+                if not isinstance(child, Mapping):
+                    break
+                node[part] = dict(child)  # a copy: the unscaled config keeps its own tables
+                node = node[part]
+            else:
+                seconds = _values.seconds(node, last)
+                if seconds is not None and seconds > 0:
+                    node[last] = seconds / factor
+                    shown[key] = round(node[last], 3)
+        return scaled, shown
+
+    def probe_policy(self, values: Mapping[str, Any], driver_args: Mapping[str, Any], driver: Driver) -> PoolPolicy:
+        """The policy the library builds from the probe's keys (time-scaled ones included) and driver arguments."""
+        return self.read(
+            values,
+            hang=self.rekey(driver.hang_bound(driver_args)),
+            keepalive=self.rekey(driver.keepalive_idle(driver_args)),
+        )
+
+    def probe_retirement(self, policy: PoolPolicy) -> float | None:
+        """Seconds after which the pool retires the one warm connection the idle scenarios leave idle: its age
+        bound (SQLAlchemy's pool_recycle, Django's CONN_MAX_AGE). psycopg_pool's max_lifetime is checked on
+        return and its max_idle closes one connection per period: neither is one."""
+        return policy.max_age
+
+    def probe_slack(self, values: Mapping[str, Any], policy: PoolPolicy, driver: Driver, idle: float) -> float:
+        """Seconds the pool itself may take to answer a request after a connection died (a graceful close, a
+        back-off), beyond the driver's hang bound: the probe waits that much longer before it calls it a hang."""
+        return 0.0
+
+    def probe_notes(self, values: Mapping[str, Any]) -> list[str]:
+        """What the report says about how the probe ran this pool, when it differs from the app's."""
+        return []
+
+    def probe_pool(
+        self,
+        target: ConnectionSpec,
+        driver: Driver,
+        values: Mapping[str, Any],
+        args: Mapping[str, Any],
+        *,
+        read_only_transactions: bool,
+    ) -> Any:
+        """The stack's real pool for `target`, behind the few AsyncEngine calls the probe makes (connect(),
+        dispose()): `values` the pool's keys, `args` the driver's, the probe's read-only session settings
+        included; `read_only_transactions`: begin every transaction READ ONLY instead (behind a pooler)."""
+        raise NotImplementedError
+
+    def probe_unpooled(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """measures_path: keys for a pool that opens a new connection per checkout."""
+        raise NotImplementedError
+
+    def probe_single(self, values: Mapping[str, Any], ping: bool) -> dict[str, Any]:
+        """measures_path: keys for a pool of one kept connection, never retired, tested at checkout or not."""
+        raise NotImplementedError
+
+    def probe_load(self, values: Mapping[str, Any]) -> tuple[int, int, float] | None:
+        """The sizes the load step drives (connections kept, more under load, seconds a checkout waits); None:
+        the load step does not drive this stack's pool."""
+        return None
 
 
 Bound = tuple[float, Knob] | None

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks import psycopg_pool as psycopg_pool_stack
 from pool_doctor.stacks.base import IDENTITY, POOL, Bound, PoolModel, Stack
+
+if TYPE_CHECKING:
+    from pool_doctor.connection.drivers import Driver
+    from pool_doctor.connection.spec import ConnectionSpec
 
 STACK = "django"
 LIBRARY_VERSION = "Django 5.2.19"
@@ -165,7 +169,7 @@ class DjangoStack(Stack):
     defaults = DEFAULTS
     keys = KEYS
     args_prefix = "OPTIONS."
-    time_keys = ("CONN_MAX_AGE", "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime", "OPTIONS.pool.timeout")
+    time_keys = ("CONN_MAX_AGE", "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime")
     model: ClassVar[type[PoolModel]] = DjangoDatabase
     scanned_as = ("django",)
 
@@ -214,3 +218,41 @@ class DjangoStack(Stack):
         if below:
             found.append((Knob("CONN_MAX_AGE", below), policy({"CONN_MAX_AGE": below})))
         return found
+
+    # -- the probe: the DATABASES entry under a probe-only alias, one request per checkout --------------------
+
+    one_connection_per_thread = "Django keeps one connection per alias and thread"
+    # The entry's own keys the probe passes (OPTIONS["pool"] apart); the rest say which server, or is the driver's.
+    _probe_entry_keys = KEYS - IDENTITY - {"ENGINE", "TEST", "OPTIONS"}
+
+    def probe_pool_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        pool = {key: value for key, value in values.items() if key in self._probe_entry_keys}
+        options = _values.table(values, "OPTIONS")
+        if options.get("pool"):
+            pool["OPTIONS"] = {"pool": options["pool"]}
+        return pool
+
+    def probe_slack(self, values: Mapping[str, Any], policy: PoolPolicy, driver: Driver, idle: float) -> float:
+        return psycopg_pool_stack.PsycopgPoolStack.getconn_backoff if _pool_options(values) is not None else 0.0
+
+    def probe_notes(self, values: Mapping[str, Any]) -> list[str]:
+        return [psycopg_pool_stack.PsycopgPoolStack.one_connection_note] if _pool_options(values) is not None else []
+
+    def probe_pool(
+        self,
+        target: ConnectionSpec,
+        driver: Driver,
+        values: Mapping[str, Any],
+        args: Mapping[str, Any],
+        *,
+        read_only_transactions: bool,
+    ) -> Any:
+        from pool_doctor.probe.pools import CONNECT_TIMEOUT, DjangoPool, django_entry
+
+        entry = dict(values)
+        pool = _pool_options(values)
+        if pool is not None:
+            one = psycopg_pool_stack.PsycopgPoolStack.one_connection(pool)
+            entry["OPTIONS"] = {**_values.table(values, "OPTIONS"), "pool": one}
+        options = {driver.connect_timeout_key: CONNECT_TIMEOUT, **args}
+        return DjangoPool(django_entry(target, entry, options), read_only_transactions)

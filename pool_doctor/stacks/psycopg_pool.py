@@ -15,12 +15,16 @@ so both classes behave alike):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks.base import Bound, PoolModel, Stack
+
+if TYPE_CHECKING:
+    from pool_doctor.connection.drivers import Driver
+    from pool_doctor.connection.spec import ConnectionSpec
 
 STACK = "psycopg_pool"
 LIBRARY_VERSION = "psycopg_pool 3.3.3"
@@ -185,7 +189,7 @@ class PsycopgPoolStack(Stack):
     keys = KEYS
     args_prefix = "kwargs."
     fork_unsafe_at_import = True
-    time_keys = ("max_idle", "max_lifetime", "timeout", "reconnect_timeout")
+    time_keys = ("max_idle", "max_lifetime")
     model: ClassVar[type[PoolModel]] = PsycopgPoolModel
     scanned_as = ("psycopg_pool",)
 
@@ -226,3 +230,49 @@ class PsycopgPoolStack(Stack):
 
     def candidates(self, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
         return [(Knob("check", "ConnectionPool.check_connection"), policy({"check": "check_connection"}))]
+
+    # -- the probe: AsyncConnectionPool(conninfo, kwargs=..., **values), behind the probe's engine calls --------
+
+    # Keys the probe's pool sets itself (conninfo, open; kwargs: the driver's) or a config cannot give (callables).
+    _probe_sets = frozenset(
+        {"conninfo", "kwargs", "open", "connection_class", "configure", "reset", "reconnect_failed"}
+    )
+    # Seconds getconn waits after a failed check before it tries the next connection: 1 s, 10 % jitter (3.3).
+    getconn_backoff: ClassVar[float] = 1.1
+    one_connection_note: ClassVar[str] = (
+        "psycopg_pool ran with min_size = max_size = 1 (the scenario uses one connection): after a failed check its "
+        "getconn backs off 1, 2, 4, 8 s before the next, so with min_size 4 the connections it adds meanwhile outlive "
+        "the time-scaled limit and die too (PoolTimeout), which the real, unscaled limit would not do"
+    )
+
+    @staticmethod
+    def one_connection(values: Mapping[str, Any]) -> dict[str, Any]:
+        """The pool's keys with one connection: see one_connection_note."""
+        return {**values, "min_size": 1, "max_size": 1}
+
+    def probe_pool_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        own = self.own_pool_args(values)
+        return {key: value for key, value in own.items() if key in KEYS and key not in self._probe_sets}
+
+    def probe_slack(self, values: Mapping[str, Any], policy: PoolPolicy, driver: Driver, idle: float) -> float:
+        return self.getconn_backoff
+
+    def probe_notes(self, values: Mapping[str, Any]) -> list[str]:
+        return [self.one_connection_note]
+
+    def probe_pool(
+        self,
+        target: ConnectionSpec,
+        driver: Driver,
+        values: Mapping[str, Any],
+        args: Mapping[str, Any],
+        *,
+        read_only_transactions: bool,
+    ) -> Any:
+        from pool_doctor.probe.pools import CONNECT_TIMEOUT, PsycopgPool
+
+        pool = self.one_connection(values)
+        check = pool.pop("check", None)
+        conninfo = target.render(hide_password=False, driver="")
+        kwargs = {driver.connect_timeout_key: CONNECT_TIMEOUT, **args}
+        return PsycopgPool(conninfo, pool, kwargs, read_only_transactions, check=check is True or is_pool_check(check))

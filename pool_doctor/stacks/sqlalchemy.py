@@ -143,7 +143,7 @@ class SQLAlchemyStack(Stack):
     adapts_driver = True
     driver_from_url = True
     fork_unsafe_at_import = True
-    time_keys = ("pool_recycle", "pool_timeout")
+    time_keys = ("pool_recycle",)
     model: ClassVar[type[PoolModel]] = SQLAlchemyPool
     # psycopg2's own pools (SimpleConnectionPool, ThreadedConnectionPool) keep connections as a QueuePool
     # without overflow would, and have neither a check nor a lifetime: judged as that.
@@ -248,3 +248,54 @@ class SQLAlchemyStack(Stack):
             if knob is not None:
                 found.append((knob, built))
         return found
+
+    # -- the probe: SQLAlchemy's own engine, which also measures the path for every stack ------------------
+
+    measures_path = True
+
+    def probe_pool_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return _values.merged(DEFAULTS, {key: value for key, value in values.items() if key in KEYS})
+
+    def probe_json(self, values: Mapping[str, Any], driver_args: Mapping[str, Any]) -> dict[str, Any]:
+        shown = {key: values[key] for key in DEFAULTS if key != "poolclass"}
+        return {**shown, "connect_args": dict(driver_args)}
+
+    def probe_policy(self, values: Mapping[str, Any], driver_args: Mapping[str, Any], driver: Driver) -> PoolPolicy:
+        # Built without validation: a time-scaled pool_recycle is a fraction of a second, and [pool] takes seconds.
+        return policy(SQLAlchemyPool.model_construct(**values), driver, driver_args)
+
+    def probe_slack(self, values: Mapping[str, Any], policy: PoolPolicy, driver: Driver, idle: float) -> float:
+        """Retiring a dead connection by pool_recycle, the driver's adapter may first try to close it gracefully."""
+        recycles = policy.max_age is not None and 0 < policy.max_age < idle
+        return driver.adapter_close_wait if recycles else 0.0
+
+    def probe_pool(
+        self,
+        target: ConnectionSpec,
+        driver: Driver,
+        values: Mapping[str, Any],
+        args: Mapping[str, Any],
+        *,
+        read_only_transactions: bool,
+    ) -> Any:
+        from pool_doctor.probe.sqlalchemy_engine import sqlalchemy_engine
+
+        kwargs: dict[str, Any] = {"connect_args": dict(args), "pool_pre_ping": values["pool_pre_ping"]}
+        if read_only_transactions:
+            kwargs["execution_options"] = {"postgresql_readonly": True}
+        null_pool = values.get("poolclass") == "NullPool"
+        if not null_pool:
+            sizes = ("pool_size", "max_overflow", "pool_recycle", "pool_timeout", "pool_use_lifo")
+            kwargs.update({key: values[key] for key in sizes})
+        url = target.render(hide_password=False, driver=driver.name)
+        # A sync driver (psycopg2): the app's own sync engine, each call in a daemon thread.
+        return sqlalchemy_engine(url, kwargs, null_pool=null_pool, sync=not driver.async_)
+
+    def probe_unpooled(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {**values, "poolclass": "NullPool"}
+
+    def probe_single(self, values: Mapping[str, Any], ping: bool) -> dict[str, Any]:
+        return {**values, "pool_size": 1, "max_overflow": 0, "pool_pre_ping": ping, "pool_recycle": -1}
+
+    def probe_load(self, values: Mapping[str, Any]) -> tuple[int, int, float] | None:
+        return int(values["pool_size"]), int(values["max_overflow"]), float(values["pool_timeout"])
