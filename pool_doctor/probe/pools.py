@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 # libpq's own connect timeout, so a connect on a dead path fails inside the probe's bounds.
 CONNECT_TIMEOUT = 10
-OPEN_TIMEOUT = 10.0  # seconds a pool may take to open its min_size connections (bounded again above)
+OPEN_TIMEOUT = 10.0  # seconds a pool may take to open its min_size connections (the probe's bounds apply too)
 
 
 # -- parameters: SQLAlchemy's :name in the probe's SQL, in each driver's own style ---------------------

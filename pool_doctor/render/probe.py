@@ -127,7 +127,7 @@ def _scenario_scale(result: ScenarioResult) -> str:
     for key, label in (("command_timeout", "command_timeout {}s"), ("tcp_user_timeout_ms", "tcp_user_timeout {}ms")):
         if key in scaled:
             parts.append(label.format(f"{scaled[key]:g}"))
-    # The other stacks' time keys (Stack.time_keys), under their own names.
+    # Each stack's time keys (Stack.time_keys) under their own names; pool_recycle is the recycle above.
     for key in dict.fromkeys(key for stack in REGISTRY.values() for key in stack.time_keys):
         if key in scaled and key != "pool_recycle":
             parts.append(f"{key} {scaled[key]:g}s")

@@ -222,7 +222,7 @@ class DjangoStack(Stack):
     # -- the probe: the DATABASES entry under a probe-only alias, one request per checkout --------------------
 
     one_connection_per_thread = "Django keeps one connection per alias and thread"
-    # The entry's own keys the probe passes (OPTIONS["pool"] apart); the rest say which server, or is the driver's.
+    # The entry's keys the probe passes, OPTIONS["pool"] apart: the others say which server, or are the driver's.
     _probe_entry_keys = KEYS - IDENTITY - {"ENGINE", "TEST", "OPTIONS"}
 
     def probe_pool_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
