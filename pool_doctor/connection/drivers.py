@@ -15,10 +15,11 @@ import inspect
 import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from pool_doctor.connection.spec import ConnectionSpec, shown
+from pool_doctor.connection.values import UNIQUE_NAME
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Severity
 from pool_doctor.path.policy import Knob
@@ -58,6 +59,14 @@ class StatementCache:
     adapter_keys: tuple[str, ...] = ()  # more of them through SQLAlchemy's adapter for this driver
     # When the pooler's mode is not known (a pooler port in the code): how likely the break is.
     unknown_mode_severity: Severity = Severity.INFO
+    values: Mapping[str, Any] = field(default_factory=dict)  # what recommend sets each key (and adapter key) to
+    why: str = ""  # recommend's reason for them
+    short: str = ""
+
+    def fix(self, adapter: bool) -> dict[str, Any]:
+        """The keys that turn the statements off, with their values (SQLAlchemy's adapter keys too)."""
+        keys = self.keys + (self.adapter_keys if adapter else ())
+        return {key: self.values[key] for key in keys}
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,26 @@ class Driver:
         """Whether named prepared statements stay within one transaction (what transaction pooling needs);
         `adapter`: the connections come through SQLAlchemy's adapter for this driver."""
         return True
+
+    # -- what recommend sets -----------------------------------------------------------------------------
+
+    # Keepalives this driver asks for through a pooler too (asyncpg asks the server, in startup parameters
+    # PgBouncer refuses when it does not know them).
+    keepalives_through_pooler: ClassVar[bool] = True
+    keepalive_note: ClassVar[str] = ""  # what to add to the keepalives' reason
+
+    def hang_setting(self, seconds: int) -> tuple[Any, str, str]:
+        """The hang bound recommend sets (libpq's tcp_user_timeout, in milliseconds): value, why, in short."""
+        return (
+            seconds * 1000,
+            "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
+            f"after {seconds} s instead of ~15 min of TCP retries.",
+            f"a dropped flow fails in {seconds}s, not ~15 min",
+        )
+
+    def keepalive_settings(self, idle: int, interval: int, count: int) -> dict[str, Any]:
+        """The connect arguments (dotted) that ask for TCP keepalives after `idle` seconds of silence."""
+        return {"keepalives": 1, "keepalives_idle": idle, "keepalives_interval": interval, "keepalives_count": count}
 
     def error_text(self, limit: Any) -> str:
         """What the app's log shows when it uses a connection this limit ended (seen on real runs: tests)."""
@@ -235,6 +264,11 @@ class AsyncpgDriver(Driver):
         ("statement_cache_size",),
         ("prepared_statement_cache_size", "prepared_statement_name_func"),
         Severity.WARNING,
+        {"statement_cache_size": 0, "prepared_statement_cache_size": 0, "prepared_statement_name_func": UNIQUE_NAME},
+        "Transaction pooling runs each transaction on any backend: asyncpg's numbered statement names collide "
+        "('prepared statement \"__asyncpg_stmt_1__\" already exists') and cached ones go missing. No caches and "
+        "unique names (SQLAlchemy's asyncpg docs) make every statement live within its transaction.",
+        "no statement outlives its transaction",
     )
 
     def statement_cache_off(self, args: Mapping[str, Any], adapter: bool = True) -> bool:
@@ -245,6 +279,25 @@ class AsyncpgDriver(Driver):
         return not adapter or (
             _is_zero(args.get("prepared_statement_cache_size")) and bool(args.get("prepared_statement_name_func"))
         )
+
+    keepalives_through_pooler: ClassVar[bool] = False
+    keepalive_note: ClassVar[str] = " asyncpg has no client keepalive options, so the server sends them."
+
+    def hang_setting(self, seconds: int) -> tuple[Any, str, str]:
+        return (
+            seconds,
+            "A query (or pre-ping) on a silently dropped flow fails after this many seconds instead of hanging "
+            "until TCP gives up (~15 min). Raise it if the app runs longer queries on purpose.",
+            f"a dropped flow fails in {seconds}s, not ~15 min",
+        )
+
+    def keepalive_settings(self, idle: int, interval: int, count: int) -> dict[str, Any]:
+        """asyncpg has no client keepalive options: the session asks the server to send them."""
+        return {
+            "server_settings.tcp_keepalives_idle": str(idle),
+            "server_settings.tcp_keepalives_interval": str(interval),
+            "server_settings.tcp_keepalives_count": str(count),
+        }
 
     def connect_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
         if spec.opener == "native":
@@ -291,6 +344,10 @@ class PsycopgDriver(Driver):
         'pooling the next execution runs on another backend and the app gets: prepared statement "_pg3_0" does '
         "not exist. Set prepare_threshold=None, or use session pooling.",
         ("prepare_threshold",),
+        values={"prepare_threshold": None},
+        why="Transaction pooling runs each transaction on any backend: psycopg's prepared statements (after 5 "
+        "executions) go missing. None turns server-side preparing off.",
+        short="no prepared statements behind transaction pooling",
     )
 
     def statement_cache_off(self, args: Mapping[str, Any], adapter: bool = True) -> bool:

@@ -83,7 +83,7 @@ class EngineSettings:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        from pool_doctor.recommend import jsonable_connect_args
+        from pool_doctor.connection.values import jsonable_connect_args
 
         if self.stack != "sqlalchemy":
             from pool_doctor.probe.pools import join_values
@@ -114,7 +114,7 @@ def session_args(
     other clients under transaction pooling) only application_name is added; the engine then begins
     every transaction READ ONLY instead.
     """
-    from pool_doctor.recommend import materialize_connect_args
+    from pool_doctor.connection.values import materialize_connect_args
 
     args = materialize_connect_args(connect_args)
     wanted = {"default_transaction_read_only": "on", **(settings or {})} if startup else {}

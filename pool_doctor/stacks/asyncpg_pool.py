@@ -14,12 +14,16 @@ What it does with an idle connection (asyncpg 0.32.0 pool.py):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
+from pool_doctor.stacks._code import SECRET_NOTE, code_lines
 from pool_doctor.stacks.base import Bound, PoolModel, Stack, library_version
+
+if TYPE_CHECKING:
+    from pool_doctor.connection.spec import ConnectionSpec
 
 STACK = "asyncpg"
 LIBRARY_VERSION = "asyncpg 0.32.0"
@@ -151,6 +155,23 @@ class AsyncpgStack(Stack):
 
     def driver_name(self, url_driver: str) -> str:
         return "asyncpg"
+
+    def python_snippet(
+        self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None
+    ) -> str:
+        dsn = target.with_password(None).render(hide_password=True, driver="")
+        lines = [
+            "import asyncpg",
+            "",
+            "",
+            "async def make_pool() -> asyncpg.Pool:",
+            "    return await asyncpg.create_pool(",
+            f"        {SECRET_NOTE}",
+            f"        {dsn!r},",
+        ]
+        for key, value in {**connect_args, **values}.items():
+            lines += code_lines(f"{key}=", value, ",", 8)
+        return "\n".join([*lines, "    )"]) + "\n"
 
     def read(self, values: Mapping[str, Any], hang: Bound = None, keepalive: Bound = None) -> PoolPolicy:
         return policy(values, hang=hang, keepalive=keepalive, version=library_version("asyncpg"))

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
+from pool_doctor.stacks._code import SECRET_NOTE, code_lines, holds_code
 from pool_doctor.stacks.base import CONNECT_ARGS, IDENTITY, POOL, SKIP, Bound, PoolModel, Stack
 
 if TYPE_CHECKING:
@@ -107,8 +108,11 @@ def policy(pool: SQLAlchemyPool, driver: Driver, connect_args: Mapping[str, obje
     keepalive = driver.keepalive_idle(connect_args)
     poolclass = pool.poolclass or "QueuePool"
     levers = (
+        ("no_pool", "poolclass"),
         ("max_age", "pool_recycle"),
         ("ping", "pool_pre_ping"),
+        ("size", "pool_size"),
+        ("overflow", "max_overflow"),
         ("hang", f"connect_args.{driver.hang_key}"),
         ("keepalive", f"connect_args.{driver.keepalive_key}"),
     )
@@ -141,6 +145,7 @@ class SQLAlchemyStack(Stack):
     keys = KEYS
     args_prefix = "connect_args."
     adapts_driver = True
+    no_pool_value = "NullPool"
     driver_from_url = True
     fork_unsafe_at_import = True
     time_keys = ("pool_recycle", "pool_timeout")
@@ -148,6 +153,31 @@ class SQLAlchemyStack(Stack):
     # psycopg2's own pools (SimpleConnectionPool, ThreadedConnectionPool) keep connections as a QueuePool
     # without overflow would, and have neither a check nor a lifetime: judged as that.
     scanned_as = ("sqlalchemy", "flask_sqlalchemy", PSYCOPG2)
+
+    def python_snippet(
+        self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None
+    ) -> str:
+        url = target.with_password(None).render(hide_password=True)
+        module, factory = engine_factory(call, target.url_driver or target.driver)
+        lines = [f"from {module} import {factory}", ""]
+        if holds_code(dict(connect_args)):
+            lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
+        pool = {key: value for key, value in values.items() if key != "stack"}  # pool-doctor's key, not SQLAlchemy's
+        if "poolclass" in pool:
+            lines.insert(1, f"from sqlalchemy.pool import {pool['poolclass']}")
+        if pool.get("poolclass") == "NullPool":
+            # NullPool takes no sizes: create_engine refuses pool_size/max_overflow/pool_timeout with it.
+            pool = {
+                key: value for key, value in pool.items() if key not in ("pool_size", "max_overflow", "pool_timeout")
+            }
+        lines.append(f"engine = {factory}(")
+        lines.append(f"    {SECRET_NOTE}")
+        lines.append(f"    {url!r},")
+        for key, value in pool.items():
+            lines.append(f"    {key}={value if key == 'poolclass' else repr(value)},")
+        lines += code_lines("connect_args=", dict(connect_args), ",", 4, explode=True)  # one driver argument a line
+        lines.append(")")
+        return "\n".join(lines) + "\n"
 
     def connection(
         self, target: ConnectionSpec, code_driver: str | None = None, where: str | None = None
