@@ -195,12 +195,10 @@ def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
     of no setting and is the same for every pool is about the server, and is said once.
     """
     from pool_doctor.inspect.server import with_session_settings
-    from pool_doctor.stacks import stack_for
+    from pool_doctor.stacks import stack_of
 
     asked_by_all = inputs.target.session_settings()
-    demands = tuple(
-        (p.where, stack_for(p.settings.pool.stack).max_connections(p.settings)[0]) for p in inputs.app_pools
-    )
+    demands = tuple((p.where, stack_of(p.settings.pool).max_connections(p.settings.pool)[0]) for p in inputs.app_pools)
     judged: list[tuple[AppPool, Facts, list[Finding]]] = []
     for app_pool in inputs.app_pools:
         asked = {k: v for k, v in app_pool.target.session_settings().items() if asked_by_all.get(k) != v}

@@ -10,9 +10,9 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -22,70 +22,11 @@ from pydantic_settings import (
 )
 
 from pool_doctor.errors import ConfigError
+from pool_doctor.stacks import DEFAULT, MODELS, NAMES, PoolModel
+from pool_doctor.stacks._values import number_not_bool as _number_not_bool
+from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 DEFAULT_CONFIG = Path("pool-doctor.toml")
-
-
-def _number_not_bool(value: Any) -> Any:
-    """A field's `before` check: pydantic's lax mode reads true as 1, but `pool_recycle = true` is a typo, not
-    one second. Strict types would also refuse the environment's "1800", so only booleans are turned away."""
-    if isinstance(value, bool):
-        raise ValueError(f"a number is needed, not {str(value).lower()}")
-    return value
-
-
-class PoolConfig(BaseModel):
-    """The app's pool. For SQLAlchemy (the default stack) the keys below, with SQLAlchemy's defaults; for
-    another stack, that library's own keys (asyncpg: min_size, max_inactive_connection_lifetime, ...;
-    psycopg_pool: min_size, max_idle, check, kwargs, ...; Django: CONN_MAX_AGE, CONN_HEALTH_CHECKS,
-    OPTIONS), kept as given and read by pool_doctor.stacks."""
-
-    model_config = ConfigDict(extra="allow")
-
-    stack: Literal["sqlalchemy", "asyncpg", "psycopg_pool", "django"] = Field(
-        "sqlalchemy", description="the app's pool: sqlalchemy, asyncpg (create_pool), psycopg_pool or django"
-    )
-    pool_size: int = Field(5, ge=1, le=100_000, description="connections the pool keeps open (SQLAlchemy default 5)")
-    max_overflow: int = Field(
-        10, ge=0, le=100_000, description="extra connections opened under load, closed when returned (default 10)"
-    )
-    pool_recycle: int = Field(
-        -1, ge=-1, le=31_536_000, description="seconds after which a connection is replaced at checkout; -1 = never"
-    )
-    pool_pre_ping: bool = Field(False, description="test each connection at checkout and replace it if dead")
-    pool_timeout: float = Field(30, gt=0, le=86_400, description="seconds a checkout waits for a free connection")
-    pool_use_lifo: bool = Field(False, description="reuse the most recently returned connection first")
-    poolclass: Literal["QueuePool", "AsyncAdaptedQueuePool", "NullPool", "StaticPool"] | None = Field(
-        None, description="SQLAlchemy's pool class; NullPool opens a new connection for every checkout"
-    )
-
-    _numbers = field_validator("pool_size", "max_overflow", "pool_recycle", "pool_timeout", mode="before")(
-        _number_not_bool
-    )
-
-    @model_validator(mode="after")
-    def _stack_keys(self) -> PoolConfig:
-        """Another stack's keys, read now as its library would read them, so a bad one is refused with the
-        layer that gave it (pydantic wants ValueError; the stack says ConfigError)."""
-        from pool_doctor.stacks import stack_for
-
-        try:
-            stack_for(self.stack).check_values(self.model_extra or {})
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return self
-
-    @property
-    def max_connections(self) -> int:
-        return self.pool_size + self.max_overflow
-
-    @property
-    def recycle(self) -> int | None:
-        """pool_recycle in seconds, or None when recycling is off.
-
-        Only -1 is off: SQLAlchemy recycles when `age > pool_recycle`, so 0 reconnects at every checkout.
-        """
-        return self.pool_recycle if self.pool_recycle >= 0 else None
 
 
 class DeploymentConfig(BaseModel):
@@ -177,12 +118,36 @@ class NetworkConfig(BaseModel):
         return key in self.model_fields_set
 
 
+def _stack_tag(value: Any) -> str:
+    """Which stack's model a `[pool]` table is: its `stack` key (SQLAlchemy's when it gives none)."""
+    if isinstance(value, PoolModel):
+        return value.stack
+    if isinstance(value, Mapping):
+        stack = value.get("stack", DEFAULT)
+        return stack if isinstance(stack, str) else repr(stack)
+    return DEFAULT
+
+
+if TYPE_CHECKING:
+    PoolSettings = PoolModel
+else:
+    # The config's pool is a tagged union of the stacks' own models: `stack` picks the model.
+    PoolSettings = Annotated[
+        Union[tuple(Annotated[model, Tag(model.tag())] for model in MODELS)],  # noqa: UP007
+        Discriminator(
+            _stack_tag,
+            custom_error_type="unknown_stack",
+            custom_error_message=f"stack must be one of {', '.join(NAMES)}",
+        ),
+    ]
+
+
 class AppConfig(BaseSettings):
     """Everything pool-doctor knows about the app, besides where its database is."""
 
     model_config = SettingsConfigDict(env_prefix="POOL_DOCTOR_", env_nested_delimiter="__", extra="ignore")
 
-    pool: PoolConfig = Field(default_factory=PoolConfig)
+    pool: PoolSettings = Field(default_factory=SQLAlchemyPool)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     connect_args: dict[str, Any] = Field(
@@ -207,8 +172,9 @@ class AppConfig(BaseSettings):
         return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_data))
 
 
+# Each section's model; [pool]'s is the one its `stack` names (pool_model).
 SECTIONS: dict[str, type[BaseModel]] = {
-    "pool": PoolConfig,
+    "pool": SQLAlchemyPool,
     "deployment": DeploymentConfig,
     "network": NetworkConfig,
 }
@@ -236,35 +202,52 @@ def read_config_file(path: Path | None) -> tuple[dict[str, Any], Path | None]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
+TABLES = frozenset({*SECTIONS, "connect_args"})  # every table a config file may hold
+
+
+def pool_model(table: Any) -> type[PoolModel]:
+    """The model of the stack a `[pool]` table names (SQLAlchemy's when it names none, or one no stack has)."""
+    tag = _stack_tag(table)
+    return next((model for model in MODELS if model.tag() == tag), SQLAlchemyPool)
+
+
+def _fields(section: str, values: Any) -> frozenset[str] | None:
+    """The keys a section takes; None: free-form ([connect_args], or a stack whose keys are its library's)."""
+    if section == "connect_args":
+        return None
+    if section == "pool":
+        return pool_model(values).fixed_keys()
+    model = SECTIONS.get(section)
+    return frozenset(model.model_fields) if model is not None else frozenset()
+
+
 def unknown_keys(data: dict[str, Any]) -> list[str]:
     """Keys of a config file that no model field takes, as `section.key`."""
     unknown: list[str] = []
     for section, values in data.items():
-        if section == "connect_args" or (
-            section == "pool" and isinstance(values, dict) and values.get("stack", "sqlalchemy") != "sqlalchemy"
-        ):
-            continue  # free-form: the driver's own keyword arguments; another stack's [pool] keys are its own
-        model = SECTIONS.get(section)
-        if model is None:
+        if section not in TABLES:
             unknown.append(section)
-        elif isinstance(values, dict):
-            unknown.extend(f"{section}.{key}" for key in values if key not in model.model_fields)
+            continue
+        fields = _fields(section, values)
+        if fields is not None and isinstance(values, dict):
+            unknown.extend(f"{section}.{key}" for key in values if key not in fields)
     return unknown
 
 
-def unknown_env_keys(environ: Mapping[str, str], stack: str | None) -> list[str]:
+def unknown_env_keys(environ: Mapping[str, str], pool: type[PoolModel] | None) -> list[str]:
     """`POOL_DOCTOR_<SECTION>__<KEY>` variables no model field takes (POOL_DOCTOR_POOL__POOLSIZE), which
-    pydantic-settings drops without a word. Another stack's [pool] keys (or any, when `stack` is None: --app
-    pools each have their own) and [connect_args] are free-form: their strangers are the stack's to name."""
+    pydantic-settings drops without a word. A free-form stack's [pool] keys (or any, when `pool` is None: --app
+    pools each have their own) and [connect_args] are the stack's and the driver's to name."""
     unknown: list[str] = []
     for name in environ:
         section, sep, key = name.upper().removeprefix("POOL_DOCTOR_").partition("__")
         if not name.upper().startswith("POOL_DOCTOR_") or not sep:
             continue
-        model = SECTIONS.get(section.lower())
-        if section == "CONNECT_ARGS" or (section == "POOL" and stack != "sqlalchemy"):
+        if section.lower() not in TABLES:
+            unknown.append(name)
             continue
-        if model is None or key.lower() not in model.model_fields:
+        fields = _fields(section.lower(), {}) if section != "POOL" else (pool.fixed_keys() if pool else None)
+        if fields is not None and key.lower() not in fields:
             unknown.append(name)
     return sorted(unknown)
 
@@ -272,7 +255,7 @@ def unknown_env_keys(environ: Mapping[str, str], stack: str | None) -> list[str]
 def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any], origin: str = "config") -> AppConfig:
     """Build the AppConfig from CLI overrides (highest), the environment, and parsed file data (lowest)."""
     for section, values in file_data.items():
-        if (section in SECTIONS or section == "connect_args") and not isinstance(values, dict):
+        if section in TABLES and not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section}] must be a table of keys, not {type(values).__name__}")
     file_cls = type("FileSettings", (AppConfig,), {"file_data": file_data})
     try:
@@ -280,7 +263,7 @@ def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any
     except SettingsError as exc:  # e.g. POOL_DOCTOR_CONNECT_ARGS holding text that is not JSON
         raise ConfigError(f"environment: {' '.join(str(exc).split())} (complex values must be JSON)") from None
     except ValidationError as exc:
-        blamed = _blame(exc.errors()[0]["loc"], overrides, origin)
+        blamed = _blame(_location(exc.errors()[0]["loc"]), overrides, origin)
         raise ConfigError(f"{blamed}: {_first_problem(exc)}") from None
 
 
@@ -296,11 +279,20 @@ def _blame(loc: tuple[int | str, ...], overrides: dict[str, dict[str, Any]], fil
     return file_origin
 
 
+def _location(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """An error's place as the user writes it: pydantic puts the pool's stack tag after `pool`."""
+    if len(loc) > 1 and loc[0] == "pool" and loc[1] in NAMES:
+        return (loc[0], *loc[2:])
+    return loc
+
+
 def _first_problem(exc: ValidationError) -> str:
     """One line naming the key, what was given and what is wanted."""
     error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"])
+    key = ".".join(str(part) for part in _location(error["loc"]))
     given = error.get("input")
+    if error["type"] == "unknown_stack" and isinstance(given, Mapping):  # said of the key, not the table
+        key, given = f"{key}.stack", given.get("stack")
     shown = f" (got {given!r})" if not isinstance(given, dict) else ""
     more = f"; and {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else ""
     message = str(error["msg"]).removeprefix("Value error, ")  # our validators' own sentence, as it is

@@ -66,22 +66,20 @@ def build_inputs(common: CommonArgs, env: Mapping[str, str]) -> Inputs:
     }
     _known_keys(common)
     settings = load_settings(overrides, file_data, origin=origin)
-    from pool_doctor.stacks import stack_for
+    from pool_doctor.stacks import stack_of
 
-    stack = stack_for(settings.pool.stack)
+    stack = stack_of(settings.pool)
     warnings += tuple(
         f"unknown environment variable {name} (ignored)"
-        for name in unknown_env_keys(env, None if common.app else stack.name)
+        for name in unknown_env_keys(env, None if common.app else type(settings.pool))
     )
-    if stack.name != "sqlalchemy":  # SQLAlchemy's own keys are checked with the file's other sections
+    if stack.model.fixed_keys() is None:  # declared keys (SQLAlchemy's) are checked with the file's other sections
         warnings += tuple(
             f"[pool] key {key!r} does not belong to stack {stack.name} (ignored)"
-            for key in stack.unknown_keys(settings)
+            for key in stack.unknown_keys(settings.pool)
         )
-    target = resolve_connection(common.url, env)
-    if stack.name != "sqlalchemy":
-        target = target.with_driver(stack.driver_name(target.driver), f"the {stack.label} stack")
-    target = target.with_connect_args(stack.driver_args(settings))
+    target = stack.connection(resolve_connection(common.url, env))
+    target = target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
     if common.ask_password:
         target = target.with_password(_prompt_password(target))
     platform = None
@@ -145,14 +143,12 @@ def _app_pools(
     env: Mapping[str, str],
 ) -> tuple[tuple[AppPool, ...], tuple[str, ...]]:
     """--app: each pool the scan finds as its own settings (flags > environment > file > the code > defaults)."""
-    from dataclasses import replace
-
     from pool_doctor.check import AppPool
     from pool_doctor.config import load_settings
     from pool_doctor.model import PoolRef
     from pool_doctor.scan import scan_path
     from pool_doctor.scan.app import as_layer, merge, pick, sources
-    from pool_doctor.stacks import flatten, stack_for
+    from pool_doctor.stacks import flatten, stack_of
 
     assert common.app is not None
     if not common.app.exists():
@@ -166,21 +162,17 @@ def _app_pools(
         layer = as_layer(scanned)
         warnings += layer.warnings
         settings = load_settings(overrides, merge(layer.data, file_data), origin=f"{origin} or {scanned.where}")
-        stack = stack_for(settings.pool.stack)
-        if stack.name != "sqlalchemy":
+        stack = stack_of(settings.pool)
+        if stack.model.fixed_keys() is None:
             warnings += [
                 f"{scanned.where}: [pool] key {key!r} does not belong to stack {stack.name} (ignored)"
-                for key in stack.unknown_keys(settings)
+                for key in stack.unknown_keys(settings.pool)
             ]
-            pool_target = target.with_driver(stack.driver_name(target.driver), f"the {stack.label} stack")
-        elif layer.driver in ("asyncpg", "psycopg", "psycopg2") and layer.driver != target.driver:
-            # The code's URL names the driver the app connects with; the server stays --url's.
-            pool_target = replace(target, driver=layer.driver, driver_origin=scanned.where, url_driver=layer.driver)
-        else:
-            pool_target = target
-        pool_target = pool_target.with_connect_args(stack.driver_args(settings))
+        # The server stays --url's; the code's URL may name the driver the app connects with.
+        pool_target = stack.connection(target, layer.driver, scanned.where)
+        pool_target = pool_target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
         values = {
-            **flatten(stack.values(settings)),
+            **flatten(stack.values(settings.pool)),
             **{f"connect_args.{k}": v for k, v in flatten(settings.connect_args).items()},
         }
         values = {"stack": stack.name, **values}

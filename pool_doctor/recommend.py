@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pool_doctor.config import PoolConfig
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import SCHEMA_VERSION, Finding, Severity, to_jsonable
 from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, margin
@@ -19,6 +18,8 @@ from pool_doctor.path.model import Limit
 from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
 from pool_doctor.rules.facts import Facts, idle_limits
 from pool_doctor.rules.timeouts import CHURN_FLOOR
+from pool_doctor.stacks.base import PoolModel
+from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 if TYPE_CHECKING:
     from pool_doctor.check import CheckReport
@@ -54,7 +55,7 @@ class Reason:
 @dataclass(frozen=True)
 class Recommendation:
     driver: str  # "asyncpg", "psycopg" or "psycopg2": whose connect_args these are
-    pool: PoolConfig
+    pool: PoolModel
     connect_args: dict[str, Any]
     reasons: list[Reason]
     server_sql: list[Reason]
@@ -77,9 +78,9 @@ def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | N
         findings = evaluate(facts)
     spoken = {key for finding in findings for key in finding.keys}
     limits = idle_limits(facts)
-    if facts.settings.pool.stack != "sqlalchemy":
-        return dataclasses.replace(_recommend_stack(facts, spoken, limits), call=call)
     current = facts.settings.pool
+    if not isinstance(current, SQLAlchemyPool):
+        return dataclasses.replace(_recommend_stack(facts, spoken, limits), call=call)
     reasons: list[Reason] = []
     if "poolclass" in spoken and facts.runtime is not None and facts.runtime.freezes:
         reasons.append(_poolclass(facts))
@@ -110,12 +111,12 @@ def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | N
 
 def _recommend_stack(facts: Facts, spoken: set[str], limits: list[Limit]) -> Recommendation:
     """asyncpg's pool, psycopg_pool, Django: each lever a finding names, set in the stack's own key."""
-    from pool_doctor.stacks import flatten, stack_for, unflatten
+    from pool_doctor.stacks import flatten, stack_of, unflatten
 
-    stack = stack_for(facts.settings.pool.stack)
+    stack = stack_of(facts.settings.pool)
     policy = facts.app_policy
     lever_of = {key: lever for lever, key in policy.levers}
-    current = flatten(stack.values(facts.settings))
+    current = flatten(stack.values(facts.settings.pool))
     target = recommended_recycle(limits)
     evidence = [limit.what for limit in limits]
     reasons: list[Reason] = []
@@ -203,6 +204,12 @@ def _lever_value(facts: Facts, lever: str, key: str, target: int) -> tuple[Any, 
     }, why
 
 
+def _sqlalchemy(facts: Facts) -> SQLAlchemyPool:
+    pool = facts.settings.pool
+    assert isinstance(pool, SQLAlchemyPool)
+    return pool
+
+
 def _pool_pre_ping(facts: Facts, limits: list[Limit]) -> Reason:
     through = (
         f" Through {facts.pooler.label} the ping tests the app's connection to the pooler (and, in transaction "
@@ -217,7 +224,7 @@ def _pool_pre_ping(facts: Facts, limits: list[Limit]) -> Reason:
     return Reason(
         "pool_pre_ping",
         True,
-        facts.settings.pool.pool_pre_ping,
+        _sqlalchemy(facts).pool_pre_ping,
         "Something the pool cannot see may close idle connections; a ping at checkout finds a dead one and "
         f"replaces it before the request uses it. Cost: one round trip per checkout ({facts.driver.ping}).{through}",
         causes,
@@ -232,7 +239,7 @@ def _poolclass(facts: Facts) -> Reason:
     return Reason(
         "poolclass",
         "NullPool",
-        facts.settings.pool.poolclass,
+        _sqlalchemy(facts).poolclass,
         f"{runtime.name} freezes the process between invocations, so no pool timer fires while it is frozen and "
         "a kept connection can come back dead. NullPool opens a connection per checkout and closes it at its end; "
         "put an external pooler (RDS Proxy, Supavisor transaction mode, Neon's -pooler host, PgBouncer) in front "
@@ -251,7 +258,7 @@ def recommended_recycle(limits: list[Limit]) -> int:
 
 
 def _pool_recycle(facts: Facts, limits: list[Limit]) -> Reason:
-    current = facts.settings.pool.pool_recycle
+    current = _sqlalchemy(facts).pool_recycle
     value = recommended_recycle(limits)
     floor = min(CHURN_FLOOR, value)
     if limits:
@@ -283,7 +290,7 @@ def _pool_recycle(facts: Facts, limits: list[Limit]) -> Reason:
 
 
 def _sizes(facts: Facts) -> tuple[list[Reason], list[Finding]]:
-    pool = facts.settings.pool
+    pool = _sqlalchemy(facts)
     found = caps(facts)
     if not found:
         why = (

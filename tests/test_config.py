@@ -18,13 +18,14 @@ from pool_doctor.config import (
     AppConfig,
     DeploymentConfig,
     NetworkConfig,
-    PoolConfig,
     load_settings,
+    pool_model,
     read_config_file,
     unknown_keys,
 )
 from pool_doctor.errors import ConfigError
 from pool_doctor.inputs import build_inputs
+from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 # `key = value  # comment`, or the same commented out: `# key = value  # comment`.
@@ -45,7 +46,8 @@ def model_sections() -> dict[str, type[BaseModel] | None]:
     """Every top-level field of AppConfig: its model, or None for a free-form table (connect_args)."""
     sections: dict[str, type[BaseModel] | None] = {}
     for name, info in AppConfig.model_fields.items():
-        kind = info.annotation
+        # [pool] is a tagged union of the stacks' models: a table without `stack` is the default stack's.
+        kind = pool_model({}) if name == "pool" else info.annotation
         sections[name] = kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
     return sections
 
@@ -96,7 +98,7 @@ def test_example_loads_through_the_real_loader_as_the_defaults() -> None:
     assert path == EXAMPLE
     assert unknown_keys(data) == []
     settings = load_settings({}, data, origin=str(path))
-    assert settings.pool == PoolConfig()
+    assert settings.pool == SQLAlchemyPool()
     assert settings.deployment == DeploymentConfig()
     assert settings.network == NetworkConfig()
     assert settings.connect_args == {}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pool_doctor.config import AppConfig, NetworkConfig, PoolConfig
+from pool_doctor.config import AppConfig, NetworkConfig
 from pool_doctor.inspect.pooler import PoolerFacts
 from pool_doctor.model import Severity
 from pool_doctor.path import Limit, Outcome, PoolPolicy, Provenance, Shape, judge
@@ -16,6 +16,7 @@ from pool_doctor.path.policy import Knob
 from pool_doctor.recommend import recommend
 from pool_doctor.rules import Facts, evaluate
 from pool_doctor.rules.path import verdicts
+from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 from tests.test_rules import server, setting
 
 NAIVE = PoolPolicy("sqlalchemy", "naive pool")
@@ -65,7 +66,7 @@ def _facts(
 
     overrides = [setting("idle_session_timeout", idle)] if idle else []
     settings_ = AppConfig(
-        pool=PoolConfig(**pool),
+        pool=SQLAlchemyPool(**pool),
         network=NetworkConfig(idle_timeout=network, shape=shape),
         connect_args=connect_args or {},
     )

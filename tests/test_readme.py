@@ -39,7 +39,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from pool_doctor.cli import app
-from pool_doctor.config import AppConfig, DeploymentConfig, NetworkConfig, PoolConfig
+from pool_doctor.config import AppConfig, DeploymentConfig, NetworkConfig
+from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -123,7 +124,11 @@ def section(title: str, text: str = README) -> str:
 
 # -- (a) the configuration reference is the model's ------------------------------------------------------
 
-SECTIONS: dict[str, type[BaseModel]] = {"pool": PoolConfig, "deployment": DeploymentConfig, "network": NetworkConfig}
+SECTIONS: dict[str, type[BaseModel]] = {
+    "pool": SQLAlchemyPool,
+    "deployment": DeploymentConfig,
+    "network": NetworkConfig,
+}
 
 
 def _toml(value: Any) -> str:
@@ -150,8 +155,10 @@ def _accepts(info: FieldInfo) -> str:
 
         names = keys(EntryKind.MIDDLEBOX if extra["accepts"] == "middlebox" else EntryKind.PLATFORM)
         text = ", ".join(names)
-    elif get_origin(base) is Literal:
-        choices = [str(choice) for choice in get_args(base)]
+    elif get_origin(base) is Literal or extra.get("accepts") == "stack":
+        from pool_doctor.stacks import NAMES
+
+        choices = list(NAMES) if extra.get("accepts") == "stack" else [str(choice) for choice in get_args(base)]
         text = ", ".join(choices[:-1]) + " or " + choices[-1]
     else:
         text = kind.get(base, str(base)) if isinstance(base, type) else str(base)

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from pool_doctor.config import AppConfig, DeploymentConfig, NetworkConfig, PoolConfig
+from pool_doctor.config import AppConfig, DeploymentConfig, NetworkConfig
 from pool_doctor.connection.spec import parse_connection
 from pool_doctor.inspect.server import WATCHED_SETTINGS
 from pool_doctor.model import Activity, Finding, ServerFacts, Setting, Severity
 from pool_doctor.rules import Facts, evaluate
+from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 C, W, I = Severity.CRITICAL, Severity.WARNING, Severity.INFO
 ROLE_DB = "ALTER ROLE app IN DATABASE appdb"
@@ -105,7 +106,7 @@ class Case:
 
     def facts(self) -> Facts:
         settings = AppConfig(
-            pool=PoolConfig(**self.pool),
+            pool=SQLAlchemyPool(**self.pool),
             deployment=DeploymentConfig(**self.deployment),
             network=NetworkConfig(**self.network),
             connect_args=self.connect_args,

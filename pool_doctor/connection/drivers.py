@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pool_doctor.connection.spec import ConnectionSpec, shown
 from pool_doctor.errors import ConnectError, UsageError
@@ -49,97 +49,91 @@ def _resolved(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Driver:
+    """What pool-doctor knows of one driver; each driver below overrides what differs."""
+
     name: str  # the module: asyncpg, psycopg, psycopg2
     package: str  # what to pip install
     dialect: str  # SQLAlchemy's +driver
     async_: bool
     ping: str  # what SQLAlchemy's pre-ping sends with this driver
+    extra: str = ""  # how else to install it, for the "not installed" line
+
+    # The connect argument that bounds a hung query, and the one that asks for TCP keepalives.
+    hang_key: ClassVar[str] = "tcp_user_timeout"
+    keepalive_key: ClassVar[str] = "keepalives_idle"
+    # Whether SQLAlchemy's dialect counts the hang bound's timeout as a disconnect (so a hung pre-ping replaces
+    # the connection instead of failing the request).
+    timeout_is_disconnect: ClassVar[bool] = True
+    # The driver's errors when the next request uses a connection a limit ended, through SQLAlchemy.
+    errors: ClassVar[Mapping[Any, str]] = {}
 
     def require(self) -> None:
         """One clear line when the app's driver is missing; never a silent substitute."""
         if importlib.util.find_spec(self.name) is None:
-            extra = {"psycopg2": " (or pip install 'pool-doctor[psycopg2]')"}.get(self.name, "")
-            raise UsageError(f"the app's driver {self.name} is not installed: pip install {self.package}{extra}")
+            raise UsageError(f"the app's driver {self.name} is not installed: pip install {self.package}{self.extra}")
 
     # -- what the driver's arguments do to an idle connection -----------------------------------------
 
     def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
-        """What fails a hung query (or ping) on a silently dropped flow, in seconds."""
-        if self.name == "asyncpg":
-            value = _number(args.get("command_timeout"))
-            return (value, Knob("connect_args.command_timeout", args["command_timeout"])) if value else None
-        value = _number(args.get("tcp_user_timeout"))  # libpq: milliseconds
+        """What fails a hung query (or ping) on a silently dropped flow, in seconds: libpq's
+        tcp_user_timeout, in milliseconds."""
+        value = _number(args.get("tcp_user_timeout"))
         if value:
             return value / 1000, Knob("connect_args.tcp_user_timeout", args["tcp_user_timeout"])
         return None
 
     def keepalive_idle(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
-        """Seconds of silence before the client's first TCP keepalive, as the app's arguments ask.
-
-        asyncpg has no client keepalive options (asyncpg #606): its server_settings ask the server to send them.
-        """
-        if self.name == "asyncpg":
-            settings = args.get("server_settings")
-            value = _number(settings.get("tcp_keepalives_idle")) if isinstance(settings, Mapping) else None
-            return (value, Knob("connect_args.server_settings.tcp_keepalives_idle", value)) if value else None
+        """Seconds of silence before the client's first TCP keepalive, as the app's arguments ask (libpq)."""
         if str(args.get("keepalives", "1")) == "0":
             return None
         value = _number(args.get("keepalives_idle"))
         return (value, Knob("connect_args.keepalives_idle", value)) if value else None
 
     def statement_cache_off(self, args: Mapping[str, Any]) -> bool:
-        """Whether named prepared statements stay within one transaction (what transaction pooling needs).
-
-        In a config file a Python-only value is a string: prepared_statement_name_func = "uuid4",
-        prepare_threshold = "none".
-        """
-        if self.name == "asyncpg":
-            return (
-                _is_zero(args.get("statement_cache_size"))
-                and _is_zero(args.get("prepared_statement_cache_size"))
-                and bool(args.get("prepared_statement_name_func"))
-            )
-        if self.name == "psycopg2":
-            return True  # psycopg2 never prepares statements itself
-        threshold = args.get("prepare_threshold", 5)
-        return threshold is None or (isinstance(threshold, str) and threshold.lower() == "none")
+        """Whether named prepared statements stay within one transaction (what transaction pooling needs)."""
+        return True
 
     def error_text(self, limit: Any) -> str:
         """What the app's log shows when it uses a connection this limit ended (seen on real runs: tests)."""
         shape = limit.shape.value
         if shape == "drop":
             return "a hang, then a timeout"
-        texts = ERROR_TEXTS[self.name]
-        return texts.get((shape, limit.name)) or texts[shape]
+        return self.errors.get((shape, limit.name)) or self.errors[shape]
 
     # -- opening -----------------------------------------------------------------------------------
 
     def connect_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
         """The keyword arguments the app's connect call gets: SQLAlchemy's translation of the URL, then
         connect_args over them (SQLAlchemy's create_engine does `cparams.update(connect_args)`)."""
-        if self.name == "asyncpg" and spec.opener == "native":
-            # asyncpg.create_pool(dsn, **kwargs): asyncpg parses the DSN itself, as the app's pool does.
-            kwargs = {"dsn": spec.render(hide_password=False, driver="")}
-        elif spec.form == "url" and spec.opener == "sqlalchemy":
+        if spec.form == "url" and spec.opener == "sqlalchemy":
             from sqlalchemy.engine import make_url
 
             url = make_url(spec.render(hide_password=False, driver=self.dialect))
             kwargs = self._dialect_kwargs(url, spec)
         else:
-            kwargs = {("database" if k == "dbname" and self.name == "asyncpg" else k): v for k, v in spec.params}
-            if spec.password is not None:
-                kwargs["password"] = spec.password.get_secret_value()
+            kwargs = self.native_kwargs(spec)
         kwargs.update(spec.connect_args)
         for key in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
             kwargs.pop(key, None)  # SQLAlchemy's asyncpg adapter consumes these; asyncpg never sees them
         return _resolved(kwargs)
+
+    def native_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
+        """The connect call's arguments when the app's own pool opens connections (no SQLAlchemy): libpq's."""
+        kwargs = dict(spec.params)
+        if spec.password is not None:
+            kwargs["password"] = spec.password.get_secret_value()
+        return kwargs
+
+    def dialect_class(self) -> Any:
+        """SQLAlchemy's dialect for this driver."""
+        raise NotImplementedError
 
     def _dialect_kwargs(self, url: Any, spec: ConnectionSpec) -> dict[str, Any]:
         """SQLAlchemy's dialect's keyword arguments for `url`; a query value it cannot read is a UsageError
         naming that value (the app's create_engine fails on it the same way)."""
         from sqlalchemy.exc import ArgumentError
 
-        dialect = _dialect(self.dialect)()
+        dialect = self.dialect_class()()
         try:
             kwargs: dict[str, Any] = dialect.create_connect_args(url)[1]
             return kwargs
@@ -158,6 +152,14 @@ class Driver:
             f"{spec.display()}: {named} is not one SQLAlchemy's {self.dialect} dialect can read ({problem})"
         ) from None
 
+    async def connect(self, kwargs: dict[str, Any], timeout: float) -> Session:
+        """A raw session from the connect call's arguments (the caller bounds it)."""
+        raise NotImplementedError
+
+    def argument_hint(self, name: str) -> str:
+        """Why the driver refused a keyword argument the app gave, when there is more to say."""
+        return ""
+
     async def open(self, spec: ConnectionSpec, timeout: float) -> Session:
         """A session opened as the app opens it, every failure turned into a one-line ConnectError."""
         self.require()
@@ -165,27 +167,16 @@ class Driver:
         # The bound is --timeout itself: libpq will not wait less than 2 s (connect_timeout), so its own timer
         # cannot be what keeps "timed out after 0.3s" true.
         try:
-            if self.name == "asyncpg":
-                return await asyncio.wait_for(_open_asyncpg(kwargs, timeout), timeout)
-            if self.name == "psycopg":
-                return await asyncio.wait_for(_open_psycopg(kwargs, timeout), timeout)
-            return await in_thread(lambda: _open_psycopg2(kwargs, timeout), timeout)
+            return await asyncio.wait_for(self.connect(kwargs, timeout), timeout)
         except TimeoutError:
             raise ConnectError(f"timed out after {timeout:g}s connecting to {spec.display()}") from None
         except TypeError as exc:
             # asyncpg.connect() takes no libpq keywords: SQLAlchemy hands the URL's query items to it as is.
             word = re.search(r"'(\w+)'", str(exc))
             name = word.group(1) if word else "an argument"
-            hint = ""
-            if self.name == "asyncpg":
-                hint = (
-                    " (asyncpg takes TLS as ?ssl=require, not libpq's sslmode)"
-                    if name == "sslmode"
-                    else " (asyncpg takes session settings as connect_args={'server_settings': {...}})"
-                )
             raise UsageError(
                 f"{self.name} does not take {name} given in {spec.display()}: "
-                f"the app's own connect would fail the same way{hint}"
+                f"the app's own connect would fail the same way{self.argument_hint(name)}"
             ) from None
         except Exception as exc:
             if "timeout expired" in str(exc):  # libpq's connect_timeout
@@ -195,48 +186,124 @@ class Driver:
             ) from None
 
 
-# The driver's exception when the next request uses a connection a limit ended, through SQLAlchemy.
-ERROR_TEXTS: dict[str, dict[Any, str]] = {
-    "asyncpg": {
+@dataclass(frozen=True)
+class AsyncpgDriver(Driver):
+    """asyncpg: no libpq; its own keywords, no client keepalives (asyncpg #606), a statement cache."""
+
+    hang_key: ClassVar[str] = "command_timeout"
+    # asyncpg has no client keepalive options: its server_settings ask the server to send them.
+    keepalive_key: ClassVar[str] = "server_settings.tcp_keepalives_idle"
+    # SQLAlchemy's asyncpg dialect does not count command_timeout's TimeoutError as a disconnect.
+    timeout_is_disconnect: ClassVar[bool] = False
+    errors: ClassVar[Mapping[Any, str]] = {
         "close": "asyncpg's InterfaceError: connection is closed",
         "reset": "asyncpg's ConnectionDoesNotExistError: connection was closed in the middle of operation",
-    },
-    "psycopg": {
+    }
+
+    def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
+        value = _number(args.get("command_timeout"))
+        return (value, Knob("connect_args.command_timeout", args["command_timeout"])) if value else None
+
+    def keepalive_idle(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
+        settings = args.get("server_settings")
+        value = _number(settings.get("tcp_keepalives_idle")) if isinstance(settings, Mapping) else None
+        return (value, Knob("connect_args.server_settings.tcp_keepalives_idle", value)) if value else None
+
+    def statement_cache_off(self, args: Mapping[str, Any]) -> bool:
+        """No statement cache (asyncpg's and SQLAlchemy's adapter's) and unique names. In a config file a
+        Python-only value is a string: prepared_statement_name_func = "uuid4"."""
+        return (
+            _is_zero(args.get("statement_cache_size"))
+            and _is_zero(args.get("prepared_statement_cache_size"))
+            and bool(args.get("prepared_statement_name_func"))
+        )
+
+    def connect_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
+        if spec.opener == "native":
+            # asyncpg.create_pool(dsn, **kwargs): asyncpg parses the DSN itself, as the app's pool does.
+            kwargs: dict[str, Any] = {"dsn": spec.render(hide_password=False, driver="")}
+            kwargs.update(spec.connect_args)
+            return _resolved(kwargs)
+        return super().connect_kwargs(spec)
+
+    def native_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
+        kwargs = {("database" if key == "dbname" else key): value for key, value in spec.params}
+        if spec.password is not None:
+            kwargs["password"] = spec.password.get_secret_value()
+        return kwargs
+
+    def dialect_class(self) -> Any:
+        from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+
+        return PGDialect_asyncpg
+
+    async def connect(self, kwargs: dict[str, Any], timeout: float) -> Session:
+        return await _open_asyncpg(kwargs, timeout)
+
+    def argument_hint(self, name: str) -> str:
+        if name == "sslmode":
+            return " (asyncpg takes TLS as ?ssl=require, not libpq's sslmode)"
+        return " (asyncpg takes session settings as connect_args={'server_settings': {...}})"
+
+
+@dataclass(frozen=True)
+class PsycopgDriver(Driver):
+    """psycopg 3: libpq's keywords; prepares a statement after prepare_threshold (5) executions."""
+
+    errors: ClassVar[Mapping[Any, str]] = {
         ("close", "idle_session_timeout"): "psycopg's IdleSessionTimeout: terminating connection due to "
         "idle-session timeout",
         "close": "psycopg's OperationalError: server closed the connection unexpectedly",
         "reset": "psycopg's OperationalError: server closed the connection unexpectedly",
-    },
-    "psycopg2": {
+    }
+
+    def statement_cache_off(self, args: Mapping[str, Any]) -> bool:
+        """prepare_threshold=None; in a config file a Python-only value is a string: "none"."""
+        threshold = args.get("prepare_threshold", 5)
+        return threshold is None or (isinstance(threshold, str) and threshold.lower() == "none")
+
+    def dialect_class(self) -> Any:
+        from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+        return PGDialect_psycopg
+
+    async def connect(self, kwargs: dict[str, Any], timeout: float) -> Session:
+        return await _open_psycopg(kwargs, timeout)
+
+
+@dataclass(frozen=True)
+class Psycopg2Driver(Driver):
+    """psycopg2: libpq's keywords, blocking (run in a thread), never prepares statements itself."""
+
+    errors: ClassVar[Mapping[Any, str]] = {
         "close": "psycopg2's OperationalError: server closed the connection unexpectedly",
         "reset": "psycopg2's OperationalError: server closed the connection unexpectedly (with TLS: SSL "
         "SYSCALL error: EOF detected)",
-    },
-}
+    }
 
-DRIVERS = {
-    "asyncpg": Driver("asyncpg", "asyncpg", "asyncpg", True, "';' inside a transaction"),
-    "psycopg": Driver("psycopg", "psycopg[binary]", "psycopg", True, "SELECT 1"),
-    "psycopg2": Driver("psycopg2", "psycopg2-binary", "psycopg2", False, "SELECT 1"),
+    def dialect_class(self) -> Any:
+        from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
+
+        return PGDialect_psycopg2
+
+    async def connect(self, kwargs: dict[str, Any], timeout: float) -> Session:
+        return await in_thread(lambda: _open_psycopg2(kwargs, timeout), timeout)
+
+
+DRIVERS: dict[str, Driver] = {
+    driver.name: driver
+    for driver in (
+        AsyncpgDriver("asyncpg", "asyncpg", "asyncpg", True, "';' inside a transaction"),
+        PsycopgDriver("psycopg", "psycopg[binary]", "psycopg", True, "SELECT 1"),
+        Psycopg2Driver(
+            "psycopg2", "psycopg2-binary", "psycopg2", False, "SELECT 1", " (or pip install 'pool-doctor[psycopg2]')"
+        ),
+    )
 }
 
 
 def driver_for(spec: ConnectionSpec) -> Driver:
     return DRIVERS[spec.driver]
-
-
-def _dialect(name: str) -> Any:
-    if name == "asyncpg":
-        from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-
-        return PGDialect_asyncpg
-    if name == "psycopg":
-        from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-
-        return PGDialect_psycopg
-    from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
-
-    return PGDialect_psycopg2
 
 
 class Session:

@@ -17,9 +17,9 @@ from pool_doctor.probe.model import AppError
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from pool_doctor.config import PoolConfig
     from pool_doctor.connection.spec import ConnectionSpec
     from pool_doctor.path.policy import PoolPolicy
+    from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 APPLICATION_NAME = "pool-doctor probe"
 SELECT_1 = "SELECT 1"
@@ -32,7 +32,7 @@ ReadOnly = Literal["session", "transaction"]
 class EngineSettings:
     """Everything an engine is built from: the pool keywords and the driver's connect_args.
 
-    Unlike PoolConfig, pool_recycle may be fractional: scenarios scale it down to seconds.
+    Unlike SQLAlchemyPool, pool_recycle may be fractional: scenarios scale it down to seconds.
     """
 
     name: str  # "current", "recommended", or a probe-internal name
@@ -52,7 +52,7 @@ class EngineSettings:
     policy: PoolPolicy | None = field(default=None, compare=False)
 
     @classmethod
-    def from_pool(cls, name: str, pool: PoolConfig, connect_args: dict[str, Any]) -> EngineSettings:
+    def from_pool(cls, name: str, pool: SQLAlchemyPool, connect_args: dict[str, Any]) -> EngineSettings:
         return cls(
             name=name,
             pool_size=pool.pool_size,

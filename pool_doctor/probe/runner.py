@@ -252,25 +252,28 @@ async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) ->
 def _config(name: str, settings: AppConfig, facts: Facts) -> EngineSettings:
     """The config a scenario runs, in the stack's own terms, with the policy the judge reads for it."""
     from pool_doctor.rules.facts import with_server_keepalives
-    from pool_doctor.stacks import stack_for
+    from pool_doctor.stacks import stack_of
+    from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
-    stack = stack_for(settings.pool.stack)
-    if stack.name == "sqlalchemy":
-        config = EngineSettings.from_pool(name, settings.pool, settings.connect_args)
+    pool = settings.pool
+    stack = stack_of(pool)
+    if isinstance(pool, SQLAlchemyPool):
+        config = EngineSettings.from_pool(name, pool, settings.connect_args)
     else:
-        config = EngineSettings.from_stack(name, stack.name, stack.values(settings), settings.connect_args)
-    policy = with_server_keepalives(stack.policy(settings, facts.driver), facts.server)
+        config = EngineSettings.from_stack(name, stack.name, stack.values(pool), settings.connect_args)
+    policy = with_server_keepalives(stack.policy(pool, settings.connect_args, facts.driver), facts.server)
     return replace(config, policy=policy)
 
 
 def _recommended_settings(settings: AppConfig, rec: Recommendation) -> AppConfig:
     """The app's settings with the recommendation applied: SQLAlchemy's pool and connect_args, or the
     stack's own keys (rec.values, nested as the library takes them)."""
-    from pool_doctor.config import PoolConfig
+    from pool_doctor.stacks import stack_for
+    from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
-    if rec.stack == "sqlalchemy":
+    if isinstance(rec.pool, SQLAlchemyPool):
         return settings.model_copy(update={"pool": rec.pool, "connect_args": rec.connect_args})
-    pool = PoolConfig.model_validate({"stack": rec.stack, **rec.values})
+    pool = stack_for(rec.stack).model.model_validate({"stack": rec.stack, **rec.values})
     return settings.model_copy(update={"pool": pool})
 
 

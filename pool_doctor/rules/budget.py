@@ -45,19 +45,19 @@ def per_process(facts: Facts) -> int:
     """The most connections one app process holds: its one pool's maximum, or every scanned pool's summed."""
     if facts.app_pools:
         return sum(most for _, most in facts.app_pools)
-    from pool_doctor.stacks import stack_for
+    from pool_doctor.stacks import stack_of
 
-    return stack_for(facts.settings.pool.stack).max_connections(facts.settings)[0]
+    return stack_of(facts.settings.pool).max_connections(facts.settings.pool)[0]
 
 
 def demand_line(facts: Facts) -> str:
-    from pool_doctor.stacks import stack_for
+    from pool_doctor.stacks import stack_of
 
     deployment = facts.settings.deployment
     if facts.app_pools:
         each = " + ".join(f"{where} {most}" for where, most in facts.app_pools)
     else:
-        each = stack_for(facts.settings.pool.stack).max_connections(facts.settings)[1]
+        each = stack_of(facts.settings.pool).max_connections(facts.settings.pool)[1]
     return (
         f"{deployment.replicas} replica(s) x {deployment.workers_per_replica} worker(s) x "
         f"({each}) = {deployment.pools * per_process(facts)} connections"

@@ -42,9 +42,10 @@ class Facts:
 
     @cached_property
     def app_policy(self) -> PoolPolicy:
-        from pool_doctor.stacks import stack_for
+        from pool_doctor.stacks import stack_of
 
-        policy = stack_for(self.settings.pool.stack).policy(self.settings, self.driver)
+        pool = self.settings.pool
+        policy = stack_of(pool).policy(pool, self.settings.connect_args, self.driver)
         return with_server_keepalives(policy, self.server)
 
     @cached_property

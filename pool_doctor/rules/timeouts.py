@@ -65,29 +65,31 @@ def _statement_level(facts: Facts) -> list[Finding]:
 
 
 def _recycle_churn(facts: Facts) -> list[Finding]:
-    recycle = facts.settings.pool.recycle
-    if recycle is None or recycle >= CHURN_FLOOR:
+    policy = facts.app_policy
+    if policy.max_age is None or policy.max_age >= CHURN_FLOOR or not policy.reuses:
         return []
+    recycle = f"{policy.max_age:g}"
+    key = policy.lever("max_age") or "max_age"
     forced_by = [limit for limit in idle_limits(facts) if limit.seconds - margin(limit.seconds) < CHURN_FLOOR]
     if forced_by:
         return [
             Finding(
                 "recycle-churn",
                 Severity.INFO,
-                f"pool_recycle {recycle}s reconnects often, as the {forced_by[0].layer.value} limit forces",
+                f"{key} {recycle}s reconnects often, as the {forced_by[0].layer.value} limit forces",
                 f"{forced_by[0].what} leaves no room for a longer lifetime; each connection is reopened every "
                 f"{recycle}s. Raising that limit would cut the reconnects.",
-                [f"pool_recycle = {recycle}", forced_by[0].what],
+                [f"{key} = {recycle}", forced_by[0].what],
             )
         ]
     return [
         Finding(
             "recycle-churn",
             Severity.WARNING,
-            f"pool_recycle {recycle}s is below {CHURN_FLOOR}s: the pool reconnects constantly",
-            "Every checkout of a connection older than pool_recycle opens a new one (TCP, TLS, authentication), "
+            f"{key} {recycle}s is below {CHURN_FLOOR}s: the pool reconnects constantly",
+            f"Every checkout of a connection older than {key} opens a new one (TCP, TLS, authentication), "
             "adding latency and server load. Nothing known on the path needs so short a lifetime.",
-            [f"pool_recycle = {recycle}"],
+            [f"{key} = {recycle}"],
         )
     ]
 

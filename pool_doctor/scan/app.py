@@ -238,10 +238,10 @@ def _valid(key: str, value: Any) -> bool:
     """Whether SQLAlchemy's key takes this value (a number where a number goes), as [pool] would check it."""
     from pydantic import ValidationError
 
-    from pool_doctor.config import PoolConfig
+    from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
     try:
-        PoolConfig.model_validate({key: value})
+        SQLAlchemyPool.model_validate({key: value})
     except ValidationError:
         return False
     return True

@@ -6,20 +6,12 @@ import ast
 from collections.abc import Iterator
 from typing import Any
 
+from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
+from pool_doctor.scan.kinds import SV, ClassRef, DictV, Frame, Thunk, unknown
 from pool_doctor.scan.model import ScannedPool
 from pool_doctor.scan.pools import mask
-from pool_doctor.scan.values import (
-    SV,
-    ClassRef,
-    DictV,
-    Evaluator,
-    Frame,
-    Thunk,
-    flatten,
-    leaf,
-    unknown,
-)
+from pool_doctor.scan.values import flatten, leaf
 
 # --- Django ------------------------------------------------------------------------------------------
 
@@ -82,9 +74,9 @@ def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[
     base_line = 0
     databases: Any = None
     if assigned:
-        active = [a for a in module.assigns["DATABASES"] if ev.conditions_hold(a.conditions, frame) is not False]
+        active = [a for a in module.assigns["DATABASES"] if ev.scopes.conditions_hold(a.conditions, frame) is not False]
         base_line = active[-1].line if active else module.assigns["DATABASES"][-1].line
-        databases = ev.force(ev.global_value(module, "DATABASES", module.tree))
+        databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
     else:  # `from .base import *` then changes: start from what base leaves
         for star in module.star_imports:
             source = ev.project.module_by_name(star, module.path)
@@ -103,7 +95,7 @@ def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[
         )
     databases = _copy(ev, databases)
     for stmt, conditions in mutations:
-        if stmt.lineno < base_line or ev.conditions_hold(conditions, frame) is False:
+        if stmt.lineno < base_line or ev.scopes.conditions_hold(conditions, frame) is False:
             continue
         path = _database_path(stmt)
         assert path is not None
@@ -174,10 +166,10 @@ def _apply(ev: Evaluator, databases: DictV, stmt: ast.stmt, path: list[str], fra
     assert isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
     call = stmt.value
     for arg in call.args:
-        ev._merge(target, ev.eval(arg, frame), frame.module.segment(arg))
+        ev.merge(target, ev.eval(arg, frame), frame.module.segment(arg))
     for kw in call.keywords:
         if kw.arg is None:
-            ev._merge(target, ev.eval(kw.value, frame), frame.module.segment(kw.value))
+            ev.merge(target, ev.eval(kw.value, frame), frame.module.segment(kw.value))
         else:
             target.items[kw.arg] = Thunk(kw.value, frame)
 
@@ -200,13 +192,13 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         return
     # Config classes (class Config: SQLALCHEMY_ENGINE_OPTIONS = {...}), with their project base classes' keys.
     for cls in module.classes.values():
-        own = {name for name in ev.scope_locals(cls) if name in POOL_KEYS}
+        own = {name for name in ev.scopes.scope_locals(cls) if name in POOL_KEYS}
         if not own:
             continue
         ref = ClassRef(module, cls)
         keys: dict[str, tuple[Any, int]] = {}
-        for klass in reversed(ev.class_chain(ref)):
-            for name, assignments in ev.scope_locals(klass.node).items():
+        for klass in reversed(ev.classes.class_chain(ref)):
+            for name, assignments in ev.scopes.scope_locals(klass.node).items():
                 if name.startswith("SQLALCHEMY_"):
                     keys[name] = (
                         Thunk(assignments[-1].value, Frame(klass.module, scope=klass.node)),
@@ -218,7 +210,7 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     if module_keys.keys() & POOL_KEYS:
         frame = Frame(module)
         keys = {
-            name: (ev.global_value(module, name, module.tree), assignments[-1].line)
+            name: (ev.scopes.global_value(module, name, module.tree), assignments[-1].line)
             for name, assignments in module_keys.items()
         }
         line = min(line for _, line in keys.values())

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import (
     CALL_NAMES,
     CallSite,
@@ -19,20 +20,9 @@ from pool_doctor.scan.finder import (
     Module,
     library_target,
 )
+from pool_doctor.scan.kinds import SV, ClassRef, DictV, ExternalRef, Frame, FuncRef, InstanceRef, is_known
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
-from pool_doctor.scan.values import (
-    SV,
-    ClassRef,
-    DictV,
-    Evaluator,
-    ExternalRef,
-    Frame,
-    FuncRef,
-    InstanceRef,
-    flatten,
-    is_known,
-    leaf,
-)
+from pool_doctor.scan.values import flatten, leaf
 
 # Positional parameters of each library callable, in order (the rest are keyword arguments).
 POSITIONAL: dict[str, tuple[str, ...]] = {

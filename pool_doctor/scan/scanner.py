@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 from pool_doctor.errors import UsageError
+from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, triggered
 from pool_doctor.scan.frameworks import django_pools, flask_pools
 from pool_doctor.scan.model import ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
-from pool_doctor.scan.values import Evaluator
 
 WRAPPER_ROUNDS = 4  # wrappers of wrappers of wrappers: deeper indirection than this is not configuration
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 from pool_doctor.durations import parse_duration
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob
+
+
+def number_not_bool(value: Any) -> Any:
+    """A pydantic field's `before` check: lax mode reads true as 1, but `pool_recycle = true` is a typo, not
+    one second. Strict types would also refuse the environment's "1800", so only booleans are turned away."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number is needed, not {str(value).lower()}")
+    return value
 
 
 def merged(defaults: Mapping[str, object], values: Mapping[str, object]) -> dict[str, object]:
@@ -103,3 +112,31 @@ def sizes(values: Mapping[str, object], *, high_default_low: bool = False, prefi
     if low > high:
         raise ConfigError(f"{prefix}min_size {low} is above {prefix}max_size {high}: the pool refuses to start")
     return low, high
+
+
+def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested keys as dots: {"kwargs": {"tcp_user_timeout": 1}} -> {"kwargs.tcp_user_timeout": 1}."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def unflatten(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        node = out
+        *parents, last = key.split(".")
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                # Keys under it make it a table: Django's OPTIONS["pool"] = True (psycopg_pool's defaults), or
+                # kwargs=None in the app's code with a recommended kwargs.tcp_user_timeout.
+                node[part] = {}
+            node = node[part]
+        if isinstance(node.get(last), dict) and value is True:
+            continue  # the same `pool = true` after its keys: the dict already says it
+        node[last] = value
+    return out

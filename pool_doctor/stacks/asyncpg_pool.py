@@ -14,10 +14,12 @@ What it does with an idle connection (asyncpg 0.32.0 pool.py):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
+from pool_doctor.stacks.base import Bound, PoolModel, Stack, library_version
 
 STACK = "asyncpg"
 LIBRARY_VERSION = "asyncpg 0.32.0"
@@ -115,3 +117,40 @@ def policy(
             ("keepalive", _values.lever_key(keepalive, "server_settings.tcp_keepalives_idle")),
         ),
     )
+
+
+class AsyncpgPoolModel(PoolModel):
+    """`[pool] stack = "asyncpg"`: create_pool's and asyncpg.connect()'s own keys, as the app passes them."""
+
+    stack: Literal["asyncpg"]
+
+
+class AsyncpgStack(Stack):
+    name = STACK
+    label = "asyncpg's create_pool"
+    module = "asyncpg"
+    library_version = LIBRARY_VERSION
+    defaults = DEFAULTS
+    keys = KEYS
+    time_keys = ("max_inactive_connection_lifetime", "command_timeout", "timeout")
+    model: ClassVar[type[PoolModel]] = AsyncpgPoolModel
+    scanned_as = ("asyncpg",)
+
+    def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in values.items() if key in KEYS and key not in DEFAULTS}
+
+    def driver_name(self, url_driver: str) -> str:
+        return "asyncpg"
+
+    def read(self, values: Mapping[str, Any], hang: Bound = None, keepalive: Bound = None) -> PoolPolicy:
+        return policy(values, hang=hang, keepalive=keepalive, version=library_version("asyncpg"))
+
+    def max_connections(self, pool: PoolModel) -> tuple[int, str]:
+        most = _values.count(_values.merged(DEFAULTS, self.values(pool)), "max_size") or 0
+        return most, f"max_size {most}"
+
+    def candidates(self, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
+        if not below:
+            return []
+        built = policy({"max_inactive_connection_lifetime": below, "min_size": 0})
+        return [(Knob("max_inactive_connection_lifetime", below), built)]

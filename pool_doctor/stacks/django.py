@@ -15,12 +15,15 @@ What Django does with the connection a thread keeps between requests (Django 5.2
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks import psycopg_pool as psycopg_pool_stack
+from pool_doctor.stacks.base import Bound, PoolModel, Stack
 
 STACK = "django"
 LIBRARY_VERSION = "Django 5.2.19"
@@ -143,3 +146,48 @@ def _pool_options(values: Mapping[str, object]) -> dict[str, object] | None:
     if pool is None or pool is False or isinstance(pool, Mapping):
         return None
     raise ConfigError(f"OPTIONS.pool must be true, false or a table of psycopg_pool keys, not {pool!r}")
+
+
+class DjangoDatabase(PoolModel):
+    """`[pool] stack = "django"`: one DATABASES entry's keys (CONN_MAX_AGE, CONN_HEALTH_CHECKS, OPTIONS)."""
+
+    stack: Literal["django"]
+
+
+class DjangoStack(Stack):
+    name = STACK
+    label = "Django"
+    extra = "django"
+    module = "django"
+    library_version = LIBRARY_VERSION
+    defaults = DEFAULTS
+    keys = KEYS
+    args_prefix = "OPTIONS."
+    time_keys = ("CONN_MAX_AGE", "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime", "OPTIONS.pool.timeout")
+    model: ClassVar[type[PoolModel]] = DjangoDatabase
+    scanned_as = ("django",)
+
+    def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in _values.table(values, "OPTIONS").items() if key != "pool"}
+
+    def driver_name(self, url_driver: str) -> str:
+        # Django's postgresql backend takes psycopg 3 when it is importable, else psycopg2.
+        return "psycopg" if importlib.util.find_spec("psycopg") is not None else "psycopg2"
+
+    def unknown_keys(self, pool: PoolModel) -> list[str]:
+        return unknown_keys(self.values(pool))
+
+    def read(self, values: Mapping[str, Any], hang: Bound = None, keepalive: Bound = None) -> PoolPolicy:
+        return policy(values, hang=hang, keepalive=keepalive)
+
+    def max_connections(self, pool: PoolModel) -> tuple[int, str]:
+        sizes = _pool_options(self.values(pool))
+        if sizes is None:
+            return 1, "one connection per worker"  # Django without OPTIONS["pool"]: one per thread
+        return psycopg_pool_stack.max_size(sizes, "OPTIONS.pool.")
+
+    def candidates(self, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
+        found = [(Knob("CONN_HEALTH_CHECKS", True), policy({"CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True}))]
+        if below:
+            found.append((Knob("CONN_MAX_AGE", below), policy({"CONN_MAX_AGE": below})))
+        return found

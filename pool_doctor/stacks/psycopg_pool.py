@@ -15,9 +15,11 @@ so both classes behave alike):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
+from pool_doctor.stacks.base import Bound, PoolModel, Stack
 
 STACK = "psycopg_pool"
 LIBRARY_VERSION = "psycopg_pool 3.3.3"
@@ -137,3 +139,47 @@ def _idle_bound(merged: Mapping[str, object], min_size: int, max_size: int) -> f
     if period is None or period <= 0:
         return None
     return period * (max(max_size - min_size, 1) + 1)
+
+
+def max_size(values: Mapping[str, object], prefix: str = "") -> tuple[int, str]:
+    """The most connections `ConnectionPool(**values)` opens (max_size, else min_size), and the key saying so."""
+    merged = _values.merged(DEFAULTS, values)
+    low = _values.count(merged, "min_size") or 0
+    high = _values.count(merged, "max_size")
+    most = low if high is None else high
+    return most, f"{prefix}max_size {most}"
+
+
+class PsycopgPoolModel(PoolModel):
+    """`[pool] stack = "psycopg_pool"`: ConnectionPool's own keys; the driver's under `kwargs`."""
+
+    stack: Literal["psycopg_pool"]
+
+
+class PsycopgPoolStack(Stack):
+    name = STACK
+    label = "psycopg_pool"
+    extra = "psycopg_pool"
+    module = "psycopg_pool"
+    library_version = LIBRARY_VERSION
+    defaults = DEFAULTS
+    keys = KEYS
+    args_prefix = "kwargs."
+    time_keys = ("max_idle", "max_lifetime", "timeout", "reconnect_timeout")
+    model: ClassVar[type[PoolModel]] = PsycopgPoolModel
+    scanned_as = ("psycopg_pool",)
+
+    def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return _values.table(values, "kwargs")
+
+    def driver_name(self, url_driver: str) -> str:
+        return "psycopg"
+
+    def read(self, values: Mapping[str, Any], hang: Bound = None, keepalive: Bound = None) -> PoolPolicy:
+        return policy(values, hang=hang, keepalive=keepalive)
+
+    def max_connections(self, pool: PoolModel) -> tuple[int, str]:
+        return max_size(self.values(pool))
+
+    def candidates(self, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
+        return [(Knob("check", "ConnectionPool.check_connection"), policy({"check": "check_connection"}))]

@@ -9,15 +9,20 @@ Disconnects"). Flask-SQLAlchemy and SQLModel build these same engines.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
 
 from pool_doctor.path.policy import Knob, PoolPolicy
+from pool_doctor.stacks import _values
+from pool_doctor.stacks.base import Bound, PoolModel, Stack
 
 if TYPE_CHECKING:
-    from pool_doctor.config import PoolConfig
     from pool_doctor.connection.drivers import Driver
+    from pool_doctor.connection.spec import ConnectionSpec
 
-STACK = "sqlalchemy"
 LIBRARY_VERSION = "SQLAlchemy 2.0"
 DEFAULTS: dict[str, object] = {
     "pool_size": 5,
@@ -28,6 +33,57 @@ DEFAULTS: dict[str, object] = {
     "pool_use_lifo": False,
     "poolclass": "QueuePool",
 }
+KEYS = frozenset(DEFAULTS)
+POOLCLASSES = ("QueuePool", "AsyncAdaptedQueuePool", "NullPool", "StaticPool")
+# The async engine's factories: the app's code calls one of these (or its URL names an async driver).
+ASYNC_FACTORIES = ("create_async_engine", "async_engine_from_config")
+ASYNC_DRIVERS = ("asyncpg", "psycopg_async")
+
+
+class SQLAlchemyPool(PoolModel):
+    """SQLAlchemy's engine keys (the default stack), with SQLAlchemy's defaults."""
+
+    stack: Literal["sqlalchemy"] = Field(
+        "sqlalchemy",
+        description="the app's pool: sqlalchemy, asyncpg (create_pool), psycopg_pool or django",
+        json_schema_extra={"accepts": "stack"},  # any stack's name: it picks the model of the table
+    )
+    pool_size: int = Field(5, ge=1, le=100_000, description="connections the pool keeps open (SQLAlchemy default 5)")
+    max_overflow: int = Field(
+        10, ge=0, le=100_000, description="extra connections opened under load, closed when returned (default 10)"
+    )
+    pool_recycle: int = Field(
+        -1, ge=-1, le=31_536_000, description="seconds after which a connection is replaced at checkout; -1 = never"
+    )
+    pool_pre_ping: bool = Field(False, description="test each connection at checkout and replace it if dead")
+    pool_timeout: float = Field(30, gt=0, le=86_400, description="seconds a checkout waits for a free connection")
+    pool_use_lifo: bool = Field(False, description="reuse the most recently returned connection first")
+    poolclass: Literal["QueuePool", "AsyncAdaptedQueuePool", "NullPool", "StaticPool"] | None = Field(
+        None, description="SQLAlchemy's pool class; NullPool opens a new connection for every checkout"
+    )
+
+    _numbers = field_validator("pool_size", "max_overflow", "pool_recycle", "pool_timeout", mode="before")(
+        _values.number_not_bool
+    )
+
+    @classmethod
+    def fixed_keys(cls) -> frozenset[str] | None:
+        return frozenset(cls.model_fields)
+
+    def own(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True, exclude={"stack"})
+
+    @property
+    def max_connections(self) -> int:
+        return self.pool_size + self.max_overflow
+
+    @property
+    def recycle(self) -> int | None:
+        """pool_recycle in seconds, or None when recycling is off.
+
+        Only -1 is off: SQLAlchemy recycles when `age > pool_recycle`, so 0 reconnects at every checkout.
+        """
+        return self.pool_recycle if self.pool_recycle >= 0 else None
 
 
 def engine_factory(call: str | None, url_driver: str) -> tuple[str, str]:
@@ -35,28 +91,23 @@ def engine_factory(call: str | None, url_driver: str) -> tuple[str, str]:
     create_async_engine (async_engine_from_config) or the URL's driver is an async one (asyncpg,
     psycopg_async); `postgresql+psycopg` serves either. `call` is the callable the app's code calls, when scanned."""
     name = (call or "").rsplit(".", 1)[-1]
-    if url_driver in ("asyncpg", "psycopg_async") or name in ("create_async_engine", "async_engine_from_config"):
+    if url_driver in ASYNC_DRIVERS or name in ASYNC_FACTORIES:
         return "sqlalchemy.ext.asyncio", "create_async_engine"
     return "sqlalchemy", "create_engine"
 
 
-def policy(pool: PoolConfig, driver: Driver, connect_args: dict[str, object]) -> PoolPolicy:
+def policy(pool: SQLAlchemyPool, driver: Driver, connect_args: Mapping[str, object]) -> PoolPolicy:
     hang = driver.hang_bound(connect_args)
     keepalive = driver.keepalive_idle(connect_args)
     poolclass = pool.poolclass or "QueuePool"
     levers = (
         ("max_age", "pool_recycle"),
         ("ping", "pool_pre_ping"),
-        ("hang", "connect_args.command_timeout" if driver.name == "asyncpg" else "connect_args.tcp_user_timeout"),
-        (
-            "keepalive",
-            "connect_args.server_settings.tcp_keepalives_idle"
-            if driver.name == "asyncpg"
-            else "connect_args.keepalives_idle",
-        ),
+        ("hang", f"connect_args.{driver.hang_key}"),
+        ("keepalive", f"connect_args.{driver.keepalive_key}"),
     )
     return PoolPolicy(
-        stack=STACK,
+        stack=SQLAlchemyStack.name,
         label=f"SQLAlchemy's {poolclass}",
         reuses=poolclass != "NullPool",
         max_age=float(pool.recycle) if pool.recycle is not None else None,
@@ -68,6 +119,61 @@ def policy(pool: PoolConfig, driver: Driver, connect_args: dict[str, object]) ->
         keepalive_idle=keepalive[0] if keepalive else None,
         keepalive_knob=keepalive[1] if keepalive else None,
         # SQLAlchemy's asyncpg dialect does not count command_timeout's TimeoutError as a disconnect.
-        bounded_ping_replaces=driver.name != "asyncpg",
+        bounded_ping_replaces=driver.timeout_is_disconnect,
         levers=levers,
     )
+
+
+class SQLAlchemyStack(Stack):
+    name = "sqlalchemy"
+    label = "SQLAlchemy"
+    module = "sqlalchemy"
+    library_version = LIBRARY_VERSION
+    defaults = DEFAULTS
+    keys = KEYS
+    args_prefix = "connect_args."
+    time_keys = ("pool_recycle", "pool_timeout")
+    model: ClassVar[type[PoolModel]] = SQLAlchemyPool
+    scanned_as = ("sqlalchemy", "flask_sqlalchemy")
+
+    def connection(
+        self, target: ConnectionSpec, code_driver: str | None = None, where: str | None = None
+    ) -> ConnectionSpec:
+        """The URL's driver, through SQLAlchemy's dialect; the app's code may name another (its own URL)."""
+        from pool_doctor.connection.drivers import DRIVERS
+
+        if code_driver is None or code_driver not in DRIVERS or code_driver == target.driver:
+            return target
+        return replace(target, driver=code_driver, driver_origin=where or target.driver_origin, url_driver=code_driver)
+
+    def unknown_keys(self, pool: PoolModel) -> list[str]:
+        return sorted(pool.model_extra or {})
+
+    def check_values(self, values: Mapping[str, Any]) -> None:
+        """SQLAlchemy's keys are the model's own fields, checked by pydantic."""
+
+    def validate_model(self, pool: PoolModel) -> None:
+        """Nothing beyond pydantic's field checks."""
+
+    def policy(self, pool: PoolModel, connect_args: Mapping[str, Any], driver: Driver) -> PoolPolicy:
+        assert isinstance(pool, SQLAlchemyPool)
+        return policy(pool, driver, connect_args)
+
+    def rekey(self, bound: Bound) -> Bound:
+        return bound  # the driver names its bounds as connect_args keys already
+
+    def max_connections(self, pool: PoolModel) -> tuple[int, str]:
+        assert isinstance(pool, SQLAlchemyPool)
+        return pool.max_connections, f"pool_size {pool.pool_size} + max_overflow {pool.max_overflow}"
+
+    def candidates(self, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
+        from pool_doctor.connection.drivers import DRIVERS
+
+        options = [SQLAlchemyPool(pool_pre_ping=True)] + ([SQLAlchemyPool(pool_recycle=below)] if below else [])
+        found: list[tuple[Knob, PoolPolicy]] = []
+        for pool in options:
+            built = policy(pool, DRIVERS["psycopg"], {})
+            knob = built.ping_knob if built.ping else built.max_age_knob
+            if knob is not None:
+                found.append((knob, built))
+        return found

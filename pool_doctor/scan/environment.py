@@ -1,0 +1,140 @@
+"""The environment as the scan sees it: no variable set, except what a `.env` file beside the code sets.
+
+`os.environ[...]`, `os.getenv` and `os.environ.get` read here, as do the config libraries and pydantic-settings;
+`config_cast` is how those libraries turn the strings they read into values.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pool_doctor.scan.finder import Module, Project
+from pool_doctor.scan.kinds import SV, Frame, Interpreter, Thunk, is_known, keyword, unknown
+
+ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+
+# Strings that configuration libraries read as booleans (Starlette, pydantic, django-environ agree on these).
+TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
+FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
+
+
+class Environment:
+    def __init__(self, project: Project, ev: Interpreter) -> None:
+        self.project = project
+        self.ev = ev
+        self._env_files: dict[Path, dict[str, tuple[str, str]]] = {}
+
+    def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+        """The library calls read here, by dotted name."""
+        return {"os.getenv": self.getenv, "os.environ.get": self.getenv, "os.environ.setdefault": self.getenv}
+
+    def near(self, module: Module) -> dict[str, tuple[str, str]]:
+        """`.env` values beside the code: the nearest `.env` in the module's folder or one above it, up to the
+        scan root. Variables: name -> (value, file:line)."""
+        directory = module.path.parent
+        cached = self._env_files.get(directory)
+        if cached is not None:
+            return cached
+        found: dict[str, tuple[str, str]] = {}
+        base = self.project.base
+        current = directory
+        while True:
+            candidate = current / ".env"
+            if candidate.is_file():
+                found = self.read_file(candidate)
+                break
+            if current == base or base not in current.parents:
+                break
+            current = current.parent
+        self._env_files[directory] = found
+        return found
+
+    def read_file(self, path: Path) -> dict[str, tuple[str, str]]:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {}
+        shown = self.project.display(path) if self.project.base in path.parents else path.as_posix()
+        values: dict[str, tuple[str, str]] = {}
+        for number, line in enumerate(text.splitlines()[:5000], 1):
+            match = ENV_LINE.match(line)
+            if match:
+                raw = match.group(2).strip()
+                if raw[:1] in ("'", '"') and raw.endswith(raw[:1]) and len(raw) >= 2:
+                    raw = raw[1:-1]
+                else:
+                    raw = raw.split(" #", 1)[0].strip()
+                values[match.group(1)] = (raw, f"{shown}:{number}")
+        return values
+
+    def file_for(self, module: Module, name: Any) -> Path | None:
+        """A configured env file (`env_file=".env"`): looked for beside the module, then up to the scan root."""
+        if not isinstance(name, str) or not name:
+            return None
+        current = module.path.parent
+        while True:
+            candidate = current / name
+            if candidate.is_file():
+                return candidate
+            if current == self.project.base or self.project.base not in current.parents:
+                return None
+            current = current.parent
+
+    def lookup(
+        self,
+        name: str,
+        default: Any,
+        frame: Frame,
+        node: ast.AST,
+        file_values: dict[str, tuple[str, str]] | None = None,
+    ) -> Any:
+        values = self.near(frame.module) if file_values is None else file_values
+        if name in values:
+            raw, where = values[name]
+            return SV(raw, where, name)
+        if default is None:  # os.environ["X"] with X unset raises: nothing is in effect
+            return unknown(frame.module, node, env=name, why=f"${name} (required, no default)")
+        default = self.ev.force(default)
+        if isinstance(default, SV):
+            return replace(default, env=name)
+        return default
+
+    def getenv(self, node: ast.Call, frame: Frame) -> Any:
+        """`os.getenv("X", default)` and `os.environ.get(...)`: with no default, None is in effect."""
+        key = self.ev.arg(node, frame, 0, "key")
+        if not is_known(key):
+            return unknown(frame.module, node)
+        default_node = node.args[1] if len(node.args) > 1 else keyword(node, "default")
+        default: Any = Thunk(default_node, frame) if default_node is not None else SV(None, frame.module.where(node))
+        return self.lookup(str(key.value), default, frame, node)
+
+
+def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST) -> Any:
+    """What a configuration library's cast makes of a value: "5" -> 5, "false" -> False, as they read it."""
+    if cast is None or not isinstance(value, SV) or not value.known:
+        return value
+    raw = value.value
+    try:
+        if cast == "bool":
+            if isinstance(raw, str):
+                word = raw.strip().lower()
+                if word in TRUE_WORDS:
+                    return replace(value, value=True)
+                if word in FALSE_WORDS:
+                    return replace(value, value=False)
+                return unknown(module, node, env=value.env)
+            return replace(value, value=bool(raw))
+        if cast == "int":
+            return replace(value, value=int(raw))
+        if cast == "float":
+            return replace(value, value=float(raw))
+        if cast == "str":
+            return replace(value, value=str(raw))
+    except (TypeError, ValueError):
+        return unknown(module, node, env=value.env)
+    return value

@@ -1,0 +1,139 @@
+"""What an expression can evaluate to, besides a plain ScannedValue, and what the evaluation's parts ask of it.
+
+The interpreter (`expressions.Evaluator`) and its parts (scopes, the environment, settings classes, config
+sources) all speak these kinds; the parts reach the interpreter through the `Interpreter` protocol below.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeGuard
+
+from pool_doctor.scan.finder import FunctionNode, Module
+from pool_doctor.scan.model import ScannedValue
+
+MAX_DEPTH = 40  # evaluation depth: deep enough for settings chains, shallow enough to stop at cycles
+SV = ScannedValue
+
+
+@dataclass
+class DictV:
+    items: dict[str, Any]
+    origin: str | None
+    opaque: list[str] = field(default_factory=list)  # `**x` that could not be read
+    line: int = 0
+    end_line: int = 0
+    file: str | None = None
+
+
+@dataclass
+class ListV:
+    items: list[Any]
+    origin: str | None
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    module: Module
+
+
+@dataclass(frozen=True)
+class FuncRef:
+    module: Module
+    node: FunctionNode
+    bound_self: Any = None
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    module: Module
+    node: ast.ClassDef
+
+
+@dataclass
+class InstanceRef:
+    cls: ClassRef
+    overrides: dict[str, Any]
+    env_prefix: str | None = None  # set for a nested model read with env_nested_delimiter
+
+
+@dataclass(frozen=True)
+class ExternalRef:
+    """A name from outside the project (a library's class, function or constant): known by name only."""
+
+    dotted: str
+
+
+@dataclass(frozen=True)
+class MethodRef:
+    base: Any
+    name: str
+
+
+@dataclass
+class Frame:
+    module: Module
+    bindings: dict[str, Any] = field(default_factory=dict)
+    scope: FunctionNode | ast.ClassDef | None = None
+
+
+@dataclass
+class Thunk:
+    """An argument not evaluated yet: evaluated in its caller's frame when (if) it is read."""
+
+    node: ast.expr
+    frame: Frame
+    value: Any = None
+    done: bool = False
+
+
+class Interpreter(Protocol):
+    """What scopes, the environment, settings classes and config sources ask of the expression interpreter.
+
+    `expressions.Evaluator` is the one implementation; a protocol, so its parts call back into it without
+    importing the module that composes them.
+    """
+
+    def eval(self, node: ast.expr | None, frame: Frame) -> Any: ...
+
+    def force(self, value: Any) -> Any: ...
+
+    def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any: ...
+
+    def arg(self, node: ast.Call, frame: Frame, position: int | None, keyword: str | None) -> Any: ...
+
+    def bind(self, func: FuncRef, node: ast.Call | None, frame: Frame, skip_first: bool = False) -> Frame: ...
+
+
+def unknown(module: Module | None, node: ast.AST | None, env: str | None = None, why: str | None = None) -> SV:
+    where = module.where(node) if module is not None and node is not None else None
+    expr = why or (module.segment(node) if module is not None and node is not None else None)
+    return SV(None, where, env, known=False, expr=expr)
+
+
+def is_known(value: Any) -> TypeGuard[SV]:
+    return isinstance(value, SV) and value.known
+
+
+def env_of(*values: Any) -> str | None:
+    for value in values:
+        if isinstance(value, SV) and value.env:
+            return value.env
+    return None
+
+
+def keyword(node: ast.Call, name: str) -> ast.expr | None:
+    for kw in node.keywords:
+        if kw.arg == name:
+            return kw.value
+    return None
+
+
+def returned(func: FunctionNode) -> ast.expr | None:
+    """The expression a simple function returns: its last top-level `return`, else its only one."""
+    for stmt in reversed(func.body):
+        if isinstance(stmt, ast.Return):
+            return stmt.value
+    returns = [n for n in ast.walk(func) if isinstance(n, ast.Return)]
+    return returns[0].value if len(returns) == 1 else None

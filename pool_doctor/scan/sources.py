@@ -1,0 +1,204 @@
+"""Config libraries that read the environment for the app: Starlette's `Config`, python-decouple's `config`,
+django-environ's `Env` and dj-database-url, each read the way the library reads it (name, default, cast)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pool_doctor.scan.environment import Environment, config_cast
+from pool_doctor.scan.finder import Module
+from pool_doctor.scan.kinds import SV, DictV, ExternalRef, Frame, Interpreter, ListV, Thunk, is_known, keyword, unknown
+
+DJANGO_ENGINES = {
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "pgsql": "django.db.backends.postgresql",
+    "postgis": "django.contrib.gis.db.backends.postgis",
+    "sqlite": "django.db.backends.sqlite3",
+    "mysql": "django.db.backends.mysql",
+}
+
+
+@dataclass(frozen=True)
+class ConfigRef:
+    """Starlette's `Config(".env")` or python-decouple's `config`: call it with a name, default and cast."""
+
+    env_file: Path | None
+    module: Module
+
+
+@dataclass(frozen=True)
+class EnvironRef:
+    """django-environ's `environ.Env(NAME=(cast, default))`."""
+
+    scheme: dict[str, tuple[str | None, Any]]
+    module: Module
+
+
+class ConfigSources:
+    def __init__(self, ev: Interpreter, environment: Environment) -> None:
+        self.ev = ev
+        self.environment = environment
+
+    def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+        """The library calls read here, by dotted name."""
+        return {
+            "starlette.config.Config": self.starlette_config,
+            "decouple.config": self.decouple_config,
+            "environ.Env": self.environ_env,
+            "dj_database_url.config": self.dj_database_url_config,
+            "dj_database_url.parse": self.dj_database_url_parse,
+        }
+
+    def config_call(self, config: ConfigRef, node: ast.Call, frame: Frame) -> Any:
+        """Starlette `config("KEY", cast=int, default=5)` / decouple `config("KEY", default=5, cast=int)`."""
+        key = self.ev.arg(node, frame, 0, "key")
+        if key is None:
+            key = self.ev.arg(node, frame, 0, "option")
+        if not is_known(key):
+            return unknown(frame.module, node)
+        cast = self._cast_name(node, frame, 1, "cast")
+        default_node = keyword(node, "default")
+        if default_node is None and len(node.args) > 2:
+            default_node = node.args[2]
+        values = (
+            self.environment.read_file(config.env_file)
+            if config.env_file is not None
+            else self.environment.near(config.module)
+        )
+        default = Thunk(default_node, frame) if default_node is not None else None
+        value = self.environment.lookup(str(key.value), default, frame, node, values)
+        return config_cast(cast, value, frame.module, node)
+
+    def environ_call(self, env: EnvironRef, method: str | None, node: ast.Call, frame: Frame) -> Any:
+        """django-environ: `env("X", default=...)`, `env.int("X", default=5)`, `env.db("DATABASE_URL")`."""
+        var_default = "DATABASE_URL" if method in ("db", "db_url") else None
+        key = self.ev.arg(node, frame, 0, "var")
+        name = str(key.value) if is_known(key) else var_default
+        if name is None:
+            return unknown(frame.module, node)
+        cast = method if method in ("int", "float", "bool", "str", "json", "list", "dict") else None
+        default_node = keyword(node, "default")
+        if default_node is None and len(node.args) > (2 if method is None else 1):
+            default_node = node.args[2 if method is None else 1]
+        if method is None:
+            cast = self._cast_name(node, frame, 1, "cast")
+        scheme_cast, scheme_default = env.scheme.get(name, (None, None))
+        cast = cast or scheme_cast
+        if default_node is not None:
+            default: Any = Thunk(default_node, frame)
+        elif name in env.scheme:
+            default = scheme_default
+        else:
+            default = None
+        value = self.environment.lookup(name, default, frame, node, self.environment.near(env.module))
+        if method in ("db", "db_url"):
+            return self.database_dict(value, frame, node, {})
+        return config_cast(cast, value, frame.module, node)
+
+    def _cast_name(self, node: ast.Call, frame: Frame, position: int, keyword_name: str) -> str | None:
+        cast_node = keyword(node, keyword_name)
+        if cast_node is None and position < len(node.args):
+            cast_node = node.args[position]
+        if cast_node is None:
+            return None
+        cast = self.ev.force(self.ev.eval(cast_node, frame))
+        if isinstance(cast, ExternalRef):
+            return cast.dotted.rsplit(".", 1)[-1]
+        return None
+
+    def starlette_config(self, node: ast.Call, frame: Frame) -> Any:
+        name = self.ev.arg(node, frame, 0, "env_file")
+        path = self.environment.file_for(frame.module, str(name.value)) if is_known(name) and name.value else None
+        return ConfigRef(path, frame.module)
+
+    def decouple_config(self, node: ast.Call, frame: Frame) -> Any:
+        return self.config_call(ConfigRef(None, frame.module), node, frame)
+
+    def environ_env(self, node: ast.Call, frame: Frame) -> Any:
+        scheme: dict[str, tuple[str | None, Any]] = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                continue
+            value = self.ev.force(self.ev.eval(kw.value, frame))
+            if isinstance(value, ListV) and len(value.items) >= 2:
+                cast = self.ev.force(value.items[0])
+                scheme[kw.arg] = (
+                    cast.dotted.rsplit(".", 1)[-1] if isinstance(cast, ExternalRef) else None,
+                    value.items[1],
+                )
+            elif isinstance(value, ExternalRef):
+                scheme[kw.arg] = (value.dotted.rsplit(".", 1)[-1], None)
+        return EnvironRef(scheme, frame.module)
+
+    def dj_database_url_parse(self, node: ast.Call, frame: Frame) -> Any:
+        return self._dj_database_url(self.ev.arg(node, frame, 0, "url"), node, frame)
+
+    def dj_database_url_config(self, node: ast.Call, frame: Frame) -> Any:
+        env_name = self.ev.arg(node, frame, 0, "env")
+        name = str(env_name.value) if is_known(env_name) else "DATABASE_URL"
+        default_node = keyword(node, "default")
+        if default_node is None and len(node.args) > 1:
+            default_node = node.args[1]
+        url = self.environment.lookup(
+            name,
+            Thunk(default_node, frame) if default_node is not None else SV(None, frame.module.where(node)),
+            frame,
+            node,
+        )
+        return self._dj_database_url(url, node, frame)
+
+    def _dj_database_url(self, url: Any, node: ast.Call, frame: Frame) -> DictV:
+        where = frame.module.where(node)
+        extra: dict[str, Any] = {}
+        for key, django_key, default in (
+            ("conn_max_age", "CONN_MAX_AGE", 0),
+            ("conn_health_checks", "CONN_HEALTH_CHECKS", False),
+        ):
+            given = self.ev.arg(node, frame, None, key)
+            extra[django_key] = given if given is not None else SV(default, where)
+        ssl = self.ev.arg(node, frame, None, "ssl_require")
+        if is_known(ssl) and ssl.value:
+            extra["OPTIONS.sslmode"] = SV("require", ssl.from_, ssl.env)
+        return self.database_dict(url, frame, node, extra)
+
+    def database_dict(self, url: Any, frame: Frame, node: ast.AST, extra: dict[str, Any]) -> DictV:
+        """What dj_database_url.parse / environ's env.db return: Django's per-database dict, from a URL."""
+        origin = url.from_ if isinstance(url, SV) else frame.module.where(node)
+        env = url.env if isinstance(url, SV) else None
+        result = DictV(
+            {},
+            frame.module.where(node),
+            line=getattr(node, "lineno", 0),
+            end_line=getattr(node, "end_lineno", 0) or 0,
+            file=frame.module.display,
+        )
+        if is_known(url) and isinstance(url.value, str):
+            try:
+                parts = urlsplit(url.value)
+                port = parts.port
+            except ValueError:
+                parts, port = None, None
+            if parts is not None:
+                engine = DJANGO_ENGINES.get(parts.scheme.split("+")[0])
+                if engine:
+                    result.items["ENGINE"] = SV(engine, origin, env)
+                result.items["NAME"] = SV(parts.path.lstrip("/"), origin, env)
+                if parts.username:
+                    result.items["USER"] = SV(parts.username, origin, env)
+                if parts.password:
+                    result.items["PASSWORD"] = SV("***", origin, env)
+                result.items["HOST"] = SV(parts.hostname or "", origin, env)
+                result.items["PORT"] = SV(port if port is not None else "", origin, env)
+                for key, value in parse_qsl(parts.query):
+                    result.items[f"OPTIONS.{key}"] = SV(value, origin, env)
+        else:
+            for key in ("ENGINE", "NAME", "HOST", "PORT"):
+                result.items[key] = unknown(frame.module, node, env=env, why=url.expr if isinstance(url, SV) else None)
+        result.items.update(extra)
+        return result
