@@ -7,9 +7,9 @@ from typing import Any
 
 from pool_doctor.config import AppConfig
 from pool_doctor.connection.spec import ConnectionSpec
-from pool_doctor.model import SCHEMA_VERSION, Finding, PoolRef, ServerFacts, Severity, to_jsonable
+from pool_doctor.model import SCHEMA_VERSION, CodeFacts, Finding, PoolRef, ServerFacts, Severity, to_jsonable
 from pool_doctor.platforms import Recognised, Runtime, recognise
-from pool_doctor.rules import APP_FAMILIES, POOL_FAMILIES, Facts, evaluate
+from pool_doctor.rules import ONCE, PER_POOL, Facts, build_facts, by_severity, evaluate
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,26 @@ class AppPool:
     settings: AppConfig
     target: ConnectionSpec  # --url's server, with this pool's driver and connect_args
     sources: dict[str, tuple[Any, str]]  # dotted key -> (value judged, where it came from)
-    unknown: tuple[str, ...] = ()  # keys the scan could not resolve: the library default is judged
+    unknown: tuple[tuple[str, str], ...] = ()  # keys the scan could not resolve -> their code: judged at the default
     judged_as: str | None = None  # psycopg2's pools: judged as a pool with no liveness check and no lifetime
+    at_import: bool = False  # the code creates it while its module is imported
+    unresolved: tuple[str, ...] = ()  # `**x` the scan could not read
 
     @property
     def where(self) -> str:
         return self.ref.where
+
+    @property
+    def code(self) -> CodeFacts:
+        """What the code-scope rules read of this pool, and what its findings say of unknown values."""
+        return CodeFacts(
+            ref=self.ref,
+            call=self.call,
+            at_import=self.at_import,
+            unknown=self.unknown,
+            unresolved=self.unresolved,
+            sources=tuple((key, value, where) for key, (value, where) in self.sources.items()),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,7 +53,7 @@ class AppPool:
             "judged_as": self.judged_as or self.settings.pool.stack,
             "driver": self.target.driver,
             "settings": {
-                key: {"value": to_jsonable(value), "from": where, "known": key not in self.unknown}
+                key: {"value": to_jsonable(value), "from": where, "known": key not in dict(self.unknown)}
                 for key, (value, where) in self.sources.items()
             },
         }
@@ -92,7 +106,7 @@ class CheckReport:
 
     @property
     def server(self) -> ServerFacts:
-        return self.facts.server
+        return self.facts.read_server
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -169,10 +183,10 @@ async def gather_facts(inputs: Inputs) -> Facts:
         )
     target = inputs.target
     platform = inputs.platform or recognise(target.host, target.port, target.user)
-    return Facts(
+    return build_facts(
+        inputs.settings,
+        target,
         server=server,
-        settings=inputs.settings,
-        target=target,
         pooler=pooler.with_documented(found, platform),
         platform=platform,
         runtime=inputs.runtime,
@@ -202,16 +216,17 @@ def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
     judged: list[tuple[AppPool, Facts, list[Finding]]] = []
     for app_pool in inputs.app_pools:
         asked = {k: v for k, v in app_pool.target.session_settings().items() if asked_by_all.get(k) != v}
-        facts = Facts(
-            server=with_session_settings(read.server, asked),
-            settings=app_pool.settings,
-            target=app_pool.target,
+        facts = build_facts(
+            app_pool.settings,
+            app_pool.target,
+            server=with_session_settings(read.read_server, asked),
             pooler=read.pooler,
             app_pools=demands,
             platform=read.platform,
             runtime=read.runtime,
+            code=app_pool.code,
         )
-        judged.append((app_pool, facts, evaluate(facts, POOL_FAMILIES)))
+        judged.append((app_pool, facts, evaluate(facts, PER_POOL)))
     shared = [f for f in judged[0][2] if not f.keys and all(f in found for _, _, found in judged[1:])]
     pools = tuple(
         PoolCheck(
@@ -221,6 +236,6 @@ def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
         )
         for app_pool, facts, found in judged
     )
-    everyone = evaluate(judged[0][1], APP_FAMILIES)
-    findings = sorted([*[f for p in pools for f in p.findings], *shared, *everyone], key=lambda f: -f.severity.rank)
+    everyone = evaluate(judged[0][1], ONCE)
+    findings = by_severity([*[f for p in pools for f in p.findings], *shared, *everyone])
     return CheckReport(inputs=inputs, facts=pools[0].facts, findings=findings, pools=pools)

@@ -351,7 +351,7 @@ def proxy(
     import signal
     import time
 
-    from pool_doctor.lab.faults import run_proxy
+    from pool_doctor.faults import run_proxy
 
     invocation = _invocation(ctx)
     listen_host, listen_port = opt.host_port(listen, "--listen", default_host="127.0.0.1")

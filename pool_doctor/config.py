@@ -252,6 +252,21 @@ def unknown_env_keys(environ: Mapping[str, str], pool: type[PoolModel] | None) -
     return sorted(unknown)
 
 
+def code_settings(data: Mapping[str, Any]) -> AppConfig:
+    """The settings the app's code alone gives (the scan's layer): no environment, no config file."""
+    pool_data = dict(data.get("pool") or {})
+    try:
+        pool = pool_model(pool_data).model_validate(pool_data)
+    except ValidationError as exc:
+        raise ConfigError(f"pool: {_first_problem(exc)}") from None
+    return AppConfig.model_construct(
+        pool=pool,
+        deployment=DeploymentConfig(),
+        network=NetworkConfig(),
+        connect_args=dict(data.get("connect_args") or {}),
+    )
+
+
 def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any], origin: str = "config") -> AppConfig:
     """Build the AppConfig from CLI overrides (highest), the environment, and parsed file data (lowest)."""
     for section, values in file_data.items():

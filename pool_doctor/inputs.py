@@ -147,8 +147,8 @@ def _app_pools(
     from pool_doctor.config import load_settings
     from pool_doctor.model import PoolRef
     from pool_doctor.scan import scan_path
-    from pool_doctor.scan.app import as_layer, merge, pick, sources
-    from pool_doctor.stacks import flatten, stack_of
+    from pool_doctor.scan.app import as_layer, judged_values, merge, pick, sources
+    from pool_doctor.stacks import stack_of
 
     assert common.app is not None
     if not common.app.exists():
@@ -171,11 +171,7 @@ def _app_pools(
         # The server stays --url's; the code's URL may name the driver the app connects with.
         pool_target = stack.connection(target, layer.driver, scanned.where)
         pool_target = pool_target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
-        values = {
-            **flatten(stack.values(settings.pool)),
-            **{f"connect_args.{k}": v for k, v in flatten(settings.connect_args).items()},
-        }
-        values = {"stack": stack.name, **values}
+        values = judged_values(settings)
         pools.append(
             AppPool(
                 ref=PoolRef(scanned.file, scanned.line, scanned.stack),
@@ -184,8 +180,10 @@ def _app_pools(
                 settings=settings,
                 target=pool_target,
                 sources=sources(values, layer, flags, file_data, origin if origin != "settings" else None, env),
-                unknown=tuple(layer.unknown),
+                unknown=tuple(layer.unknown.items()),
                 judged_as=layer.judged_as,
+                at_import=scanned.at_import,
+                unresolved=tuple(scanned.unresolved),
             )
         )
     return tuple(pools), tuple(warnings)

@@ -116,6 +116,22 @@ class PoolRef:
 
 
 @dataclass(frozen=True)
+class CodeFacts:
+    """How the app's code creates one pool (scan, --app): what the code-scope rules read, and what the
+    pool rules' findings must say of values the code computes at run time."""
+
+    ref: PoolRef
+    call: str  # the library callable: "sqlalchemy.ext.asyncio.create_async_engine", "DATABASES['default']"
+    at_import: bool = False  # created while the module is imported (module or class body), not in a function
+    # Keys (dotted, as the stack takes them) whose value the code computes at run time -> that code's text.
+    unknown: tuple[tuple[str, str], ...] = ()
+    unresolved: tuple[str, ...] = ()  # `**x` unpackings the scan could not read: any key may hide there
+    driver_unknown: str | None = None  # the code's URL, when it decides the driver and could not be read
+    # Each key judged (dotted) -> (value, where it came from: "app/db.py:12", "$POOL_RECYCLE", "library default").
+    sources: tuple[tuple[str, object, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     severity: Severity

@@ -504,8 +504,10 @@ def materialize_connect_args(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _server_sql(facts: Facts, limits: list[Limit]) -> list[Reason]:
-    """Suggestions for the DBA, as SQL. pool-doctor never applies them."""
+    """Suggestions for the DBA, as SQL. pool-doctor never applies them (nor suggests any without the server)."""
     server = facts.server
+    if server is None:
+        return []
     suggestions: list[Reason] = []
     network_idle = facts.settings.network.idle_timeout
     keepalive = server.setting("tcp_keepalives_idle")

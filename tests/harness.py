@@ -1,7 +1,8 @@
 """Test-only infrastructure: throwaway PgBouncers, TLS servers, and every PostgreSQL major on the machine.
 
 The product's own throwaway server (what `pool-doctor demo` runs) is pool_doctor/lab/postgres.py; this
-module extends it with what only the suite needs, and keeps the names the tests import:
+module extends it, through the lab's public names (`pool_doctor.lab`), with what only the suite needs, and
+keeps the names the tests import:
 `from harness import LocalPostgres, LocalPgBouncer, ...` (tests/ is on sys.path, as for cli_runner).
 """
 
@@ -21,26 +22,25 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Self
 
-from pool_doctor.lab import postgres as _lab
-from pool_doctor.lab.postgres import (
-    _LOG_TAIL_LINES,
-    _PORT_ATTEMPTS,
-    _STOP_GRACE_SECONDS,
+from pool_doctor import lab
+from pool_doctor.lab import (
     HOST,
+    LOG_TAIL_LINES,
+    PORT_ATTEMPTS,
+    STOP_GRACE_SECONDS,
+    ChildProcess,
     LocalPostgresError,
-    _child_env,
-    _ChildProcess,
-    _free_port,
-    _rmtree,
-    _run_as,
-    _RunAs,
-    _short_tmp,
-    _tail,
-    _terminate,
-    _url,
-    _write_private,
+    child_env,
     embedded_bindir,
+    free_port,
+    rmtree,
     server_major,
+    server_url,
+    service_user,
+    short_tmp,
+    tail,
+    terminate,
+    write_private,
 )
 
 __all__ = [
@@ -179,46 +179,64 @@ def _self_signed_cert(cert_path: Path, key_path: Path) -> None:
 # PostgreSQL with TLS
 
 
-class LocalPostgres(_lab.LocalPostgres):
-    """The lab's throwaway server plus `ssl=True`: a self-signed certificate and ssl=on."""
+class LocalPostgres(lab.LocalPostgres):
+    """The lab's throwaway server plus `ssl=True`: a self-signed certificate and ssl=on.
+
+    The certificate and key sit in a directory of their own, named by absolute path in the server's
+    settings (under the caller's `settings`, which win), and are removed by stop().
+    """
 
     def __init__(
         self,
         bindir: Path | None = None,
         *,
         settings: Mapping[str, str] | None = None,
-        password: str = _lab.DEFAULT_PASSWORD,
+        password: str = lab.DEFAULT_PASSWORD,
         port: int | None = None,
         ssl: bool = False,
         basedir: Path | None = None,
     ) -> None:
         super().__init__(bindir, settings=settings, password=password, port=port, basedir=basedir)
         self.ssl = ssl
+        self._given_settings = dict(self.settings)
+        self._cert_dir: Path | None = None
+        self._cert_owner_pid = os.getpid()
 
     def start(self, timeout: float = 60) -> Self:
-        if self._proc is None and self.ssl and server_supports_ssl(self.bindir) is False:
-            raise LocalPostgresError(f"PostgreSQL {self.major} in {self.bindir} was built without SSL support")
+        if self.ssl:
+            if server_supports_ssl(self.bindir) is False:
+                raise LocalPostgresError(f"PostgreSQL {self.major} in {self.bindir} was built without SSL support")
+            self._write_certificate()
         return super().start(timeout)
 
-    def _write_extra_files(self, datadir: Path, run_as: _RunAs) -> None:
-        if self.ssl:
-            cert, key = datadir / "server.crt", datadir / "server.key"
-            _self_signed_cert(cert, key)
-            key.chmod(0o600)  # postgres refuses a key others can read
-            run_as.chown(cert)
-            run_as.chown(key)
+    def stop(self) -> None:
+        try:
+            super().stop()
+        finally:
+            if os.getpid() == self._cert_owner_pid:  # as the lab's stop(): a forked child leaves the files
+                rmtree(self._cert_dir)
+                self._cert_dir = None
 
-    def _extra_settings(self) -> dict[str, str]:
-        if self.ssl:
-            return {"ssl": "on", "ssl_cert_file": "server.crt", "ssl_key_file": "server.key"}
-        return {}
+    def _write_certificate(self) -> None:
+        if self._cert_dir is not None:
+            return
+        run_as = service_user()
+        self._cert_dir = Path(tempfile.mkdtemp(prefix="pgd-ssl-", dir=short_tmp()))
+        run_as.chown(self._cert_dir)
+        cert, key = self._cert_dir / "server.crt", self._cert_dir / "server.key"
+        _self_signed_cert(cert, key)
+        key.chmod(0o600)  # postgres refuses a key others can read
+        run_as.chown(cert)
+        run_as.chown(key)
+        ssl = {"ssl": "on", "ssl_cert_file": str(cert), "ssl_key_file": str(key)}
+        self.settings = {**ssl, **self._given_settings}
 
 
 # --------------------------------------------------------------------------------------------
 # PgBouncer
 
 
-class LocalPgBouncer(_ChildProcess):
+class LocalPgBouncer(ChildProcess):
     """A throwaway PgBouncer in front of a LocalPostgres; removed on stop() and at exit.
 
     Example:
@@ -266,7 +284,7 @@ class LocalPgBouncer(_ChildProcess):
         """A URL through the bouncer; user "postgres" gets the upstream superuser password."""
         if password is None:
             password = self.users.get(user) if user == "postgres" else None
-        return _url(driver, user, password, self.host, self.port, database)
+        return server_url(driver, user, password, self.host, self.port, database)
 
     def start(self, timeout: float = 30) -> Self:
         """Write the config, start pgbouncer, and wait until a client can log in; returns self."""
@@ -279,17 +297,17 @@ class LocalPgBouncer(_ChildProcess):
             atexit.register(self.stop)
             self._atexit_registered = True
         try:
-            run_as = _run_as()
-            self.root = Path(tempfile.mkdtemp(prefix="pgb-", dir=_short_tmp()))
+            run_as = service_user()
+            self.root = Path(tempfile.mkdtemp(prefix="pgb-", dir=short_tmp()))
             run_as.chown(self.root)
             self.log_path = self.root / "pgbouncer.log"
             self._stderr_path = self.root / "stderr.log"
-            _write_private(self.root / "userlist.txt", self._userlist(), run_as)
-            attempts = 1 if self._fixed_port else _PORT_ATTEMPTS
+            write_private(self.root / "userlist.txt", self._userlist(), run_as)
+            attempts = 1 if self._fixed_port else PORT_ATTEMPTS
             for attempt in range(attempts):
                 if not self._fixed_port:
-                    self.port = _free_port()
-                _write_private(self.root / "pgbouncer.ini", self._ini(), run_as)
+                    self.port = free_port()
+                write_private(self.root / "pgbouncer.ini", self._ini(), run_as)
                 self._launch()
                 try:
                     self._wait_ready(deadline)
@@ -298,7 +316,7 @@ class LocalPgBouncer(_ChildProcess):
                     port_taken = "Address already in use" in self._log_text(200)
                     if not port_taken or attempt == attempts - 1:
                         raise
-                    _terminate(self._proc, signal.SIGKILL, 1)
+                    terminate(self._proc, signal.SIGKILL, 1)
                     self._proc = None
         except BaseException:
             self.stop()
@@ -312,10 +330,10 @@ class LocalPgBouncer(_ChildProcess):
         try:
             # SIGTERM = immediate shutdown; SIGINT would be PgBouncer's "safe" shutdown, which
             # waits for clients that may never finish.
-            _terminate(self._proc, signal.SIGTERM, _STOP_GRACE_SECONDS)
+            terminate(self._proc, signal.SIGTERM, STOP_GRACE_SECONDS)
         finally:
             self._proc = None
-            _rmtree(self.root)
+            rmtree(self.root)
             self.root = None
             if self._atexit_registered:
                 atexit.unregister(self.stop)
@@ -352,7 +370,7 @@ class LocalPgBouncer(_ChildProcess):
 
     def _launch(self) -> None:
         assert self.root is not None and self._stderr_path is not None
-        run_as = _run_as()
+        run_as = service_user()
         with self._stderr_path.open("ab") as err_fh:
             self._proc = subprocess.Popen(
                 [self.binary, str(self.root / "pgbouncer.ini")],  # foreground: we own the pid
@@ -360,17 +378,17 @@ class LocalPgBouncer(_ChildProcess):
                 stdout=err_fh,
                 stderr=err_fh,
                 cwd=self.root,
-                env=_child_env(),
+                env=child_env(),
                 start_new_session=True,
                 **run_as.popen_kwargs(),
             )
 
-    def _log_text(self, lines: int = _LOG_TAIL_LINES) -> str:
+    def _log_text(self, lines: int = LOG_TAIL_LINES) -> str:
         # Errors before the log file opens (bad config) only reach stderr; the rest reaches both.
-        parts = [_tail(p, lines) for p in (self._stderr_path, self.log_path) if p is not None and p.exists()]
+        parts = [tail(p, lines) for p in (self._stderr_path, self.log_path) if p is not None and p.exists()]
         return "\n".join(parts) or "(no log)"
 
-    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         return self._log_text(lines)
 
     def _wait_ready(self, deadline: float) -> None:

@@ -350,7 +350,7 @@ CASES = [
         (URL, "{pg}", "--config", "{dir}/c.toml"),
         2,
         "pool.max_overflow",
-        files={"c.toml": b"[pool]\nmax_overflow = -1\n"},
+        files={"c.toml": b"[pool]\nmax_overflow = -2\n"},
         commands=CHECK_ONLY,
     ),
     Case(

@@ -16,7 +16,7 @@ import pytest
 from harness import LocalPostgres
 
 from pool_doctor.errors import UsageError
-from pool_doctor.lab.faults import FaultProxy, ThreadedFaultProxy, run_proxy
+from pool_doctor.faults import FaultProxy, ThreadedFaultProxy, run_proxy
 
 # Short enough to keep each test near a second, long enough that loop scheduling noise (~ms) never decides.
 IDLE = 0.3

@@ -22,7 +22,7 @@ import pytest
 from cli_runner import command
 from harness import LocalPostgres
 
-from pool_doctor.lab.faults import ThreadedFaultProxy
+from pool_doctor.faults import ThreadedFaultProxy
 
 pytestmark = pytest.mark.slow  # real waiting: servers, idle limits, time-scaled probes
 

@@ -15,6 +15,7 @@ from pool_doctor.path.model import Layer
 from pool_doctor.path.policy import Knob
 from pool_doctor.recommend import recommend
 from pool_doctor.rules import Facts, evaluate
+from pool_doctor.rules.facts import build_facts
 from pool_doctor.rules.path import verdicts
 from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 from tests.test_rules import server, setting
@@ -80,7 +81,7 @@ def _facts(
             config={"client_idle_timeout": str(pooler_idle)},
         )
     spec = parse_connection(f"postgresql+{driver}://app@db.internal:5432/appdb").with_connect_args(connect_args or {})
-    return Facts(server=server(*overrides), settings=settings_, target=spec, pooler=pooler)
+    return build_facts(settings_, spec, server=server(*overrides), pooler=pooler)
 
 
 def _path_severities(facts: Facts) -> list[Severity | None]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pool_doctor.path.model import Provenance, Shape
+from pool_doctor.path.model import Layer, Provenance, Shape
 from pool_doctor.platforms import (
     CATALOGUE,
     Entry,
@@ -19,6 +19,7 @@ from pool_doctor.platforms import (
     middlebox_preset,
     recognise,
 )
+from pool_doctor.platforms.catalogue import CatalogueError, load_catalogue, parse_catalogue
 
 REF = "abcdefghijklmnopqrst"  # a Supabase project ref: 20 lower-case letters
 
@@ -271,6 +272,175 @@ def test_middleboxes_are_refreshed_by_keepalives_and_application_timers_are_not(
     for entry in CATALOGUE:
         for limit in entry.limits():
             assert limit.refreshed_by_keepalives is (entry.kind is EntryKind.MIDDLEBOX), entry.key
+
+
+# ---- catalogue.toml: read once, checked strictly ----
+
+# The smallest valid file; each case below breaks it in one way.
+SMALL = """
+[references]
+docs = "Example docs, 'Limits': https://example.com/limits"
+status = "Example status page: https://status.example.com"
+
+[phrases]
+no-limit = "publishes no idle limit"
+
+[[entry]]
+key = "example"
+vendor = "Example"
+name = "Example DB"
+kind = "platform"
+recognised_by = "*.example.com"
+advice = ["Ask {docs}."]
+
+[[entry.number]]
+name = "idle limit"
+shape = "close"
+layer = "platform"
+label = "Example DB"
+reference = ["docs", "status"]
+note = "Example {no-limit}"
+
+[[entry]]
+key = "example-nat"
+vendor = "Example"
+name = "Example NAT"
+kind = "middlebox"
+recognised_by = "not from the database URL"
+
+[[entry.number]]
+name = "idle timeout"
+seconds = 350
+shape = "reset"
+label = "NAT idle timeout"
+reference = "docs"
+refreshed_by_keepalives = true
+
+[entry.pooler]
+software = "PgBouncer"
+note = "the user picks the mode"
+
+[entry.pooler.settings]
+"pgbouncer.pool_mode" = "transaction"
+max_client_conn = "100"
+"""
+
+
+def test_the_shipped_catalogue_is_read_once() -> None:
+    assert load_catalogue() is CATALOGUE
+    assert len(CATALOGUE) == len(keys()) > 20
+
+
+def test_a_small_catalogue_builds_the_same_objects_python_would() -> None:
+    platform, nat = parse_catalogue(SMALL)
+    assert platform.kind is EntryKind.PLATFORM and platform.limits() == []
+    (absent,) = platform.unpublished()
+    assert absent.seconds is None and absent.layer is Layer.PLATFORM and absent.shape is Shape.CLOSE
+    assert absent.note == "Example publishes no idle limit"  # a phrase, by name
+    # Several references are one string, joined as the Python catalogue joined them.
+    assert (
+        absent.reference
+        == "Example docs, 'Limits': https://example.com/limits; Example status page: https://status.example.com"
+    )
+    assert platform.advice == ("Ask Example docs, 'Limits': https://example.com/limits.",)
+    (number,) = nat.numbers
+    assert number.seconds == 350 and type(number.seconds) is int  # the JSON shows 350, not 350.0
+    assert number.refreshed_by_keepalives is True and number.kind == "idle" and number.layer is Layer.NETWORK
+    assert nat.pooler is not None and nat.pooler.mode is None and nat.pooler.prepared_statements is None
+    assert nat.pooler.settings == (("pgbouncer.pool_mode", "transaction"), ("max_client_conn", "100"))
+
+
+BROKEN = [
+    pytest.param(
+        ("seconds = 350", "seconds = 350\nsecnds = 1"),
+        r"entry 'example-nat', number 1: unknown key 'secnds'",
+        id="unknown key in a number",
+    ),
+    pytest.param(
+        ('vendor = "Example"\nname = "Example NAT"', 'vendor = "Example"\nname = "Example NAT"\nowner = "me"'),
+        r"entry 'example-nat': unknown key 'owner'",
+        id="unknown key in an entry",
+    ),
+    pytest.param(("[phrases]", "[phrase]"), r"unknown key 'phrase'", id="unknown top-level table"),
+    pytest.param(
+        ("seconds = 350", 'seconds = "350"'),
+        r"entry 'example-nat', number 1: seconds: expected a positive number of seconds, got '350'",
+        id="seconds as a string",
+    ),
+    pytest.param(
+        ("seconds = 350", "seconds = true"),
+        r"entry 'example-nat', number 1: seconds: expected a positive number",
+        id="seconds as a boolean",
+    ),
+    pytest.param(
+        ("refreshed_by_keepalives = true", 'refreshed_by_keepalives = "yes"'),
+        r"entry 'example-nat', number 1: refreshed_by_keepalives: expected true or false",
+        id="a flag as a string",
+    ),
+    pytest.param(
+        ('shape = "reset"', 'shape = "rst"'),
+        r"entry 'example-nat', number 1: shape: expected one of 'close', 'reset', 'drop', got a string 'rst'",
+        id="unknown shape",
+    ),
+    pytest.param(
+        ('note = "Example {no-limit}"\n', ""),
+        r"entry 'example', number 1: no 'seconds' says the vendor publishes no number, and then a 'note' must say so",
+        id="no seconds and no note",
+    ),
+    pytest.param(
+        ('key = "example-nat"', 'key = "example"'),
+        r"entries 1 and 2 both have key 'example'",
+        id="an entry key twice",
+    ),
+    pytest.param(
+        ('max_client_conn = "100"', 'max_client_conn = "100"\nmax_client_conn = "200"'),
+        r"not valid TOML",
+        id="a TOML key twice",
+    ),
+    pytest.param(
+        ('reference = "docs"', 'reference = "doc"'),
+        r"entry 'example-nat', number 1: reference: 'doc' is not in \[references\]",
+        id="unknown reference",
+    ),
+    pytest.param(
+        ("{no-limit}", "{no-limits}"),
+        r"entry 'example', number 1: note: \{no-limits\} is not in \[phrases\] or \[references\]",
+        id="unknown phrase",
+    ),
+    pytest.param(
+        ('status = "', 'unused = "x"\nstatus = "'),
+        r"\[references\] 'unused' is used by no entry",
+        id="unused reference",
+    ),
+    pytest.param(
+        ('software = "PgBouncer"\nnote = "the user picks the mode"', 'software = "PgBouncer"'),
+        r"entry 'example-nat', pooler: no 'mode' says the user chooses it, and then a 'note' must say so",
+        id="pooler without a mode or a note",
+    ),
+    pytest.param(
+        ("seconds = 350\n", ""),
+        r"entry 'example-nat', number 1: no 'seconds'",
+        id="middlebox without seconds or note",
+    ),
+    pytest.param(
+        ('seconds = 350\nshape = "reset"', 'shape = "reset"\nnote = "not published"'),
+        r"entry 'example-nat': a middlebox needs a number with 'seconds'",
+        id="middlebox with nothing published",
+    ),
+    pytest.param(
+        ('key = "example"', 'key = "Example"'),
+        r"entry 1: key: expected lower-case words joined by '-', got 'Example'",
+        id="key not lower case",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), BROKEN)
+def test_a_broken_catalogue_is_an_error_naming_the_entry_and_the_key(edit: tuple[str, str], message: str) -> None:
+    old, new = edit
+    assert SMALL.count(old) == 1, old  # each case breaks one place
+    with pytest.raises(CatalogueError, match=message):
+        parse_catalogue(SMALL.replace(old, new))
 
 
 # ---- runtime ----

@@ -18,7 +18,7 @@ from cli_runner import Run, run_pool_doctor
 from harness import LocalPostgres
 
 from pool_doctor.connection.spec import parse_connection
-from pool_doctor.lab.faults import ThreadedFaultProxy
+from pool_doctor.faults import ThreadedFaultProxy
 from pool_doctor.probe.discover import MAX_RATIO, discover_idle_timeout, grid
 from pool_doctor.probe.engines import EngineSettings, build_engine, dispose
 from pool_doctor.probe.model import percentile

@@ -550,7 +550,7 @@ def test_the_json_keys_the_readme_documents_are_in_real_output(lab: Lab) -> None
         assert done.returncode in (0, 1), done.stderr
         outputs[command] = json.loads(done.stdout)
     # The probe through a fault proxy, so --discover-idle-timeout finds something and the JSON says so.
-    from pool_doctor.lab.faults import ThreadedFaultProxy
+    from pool_doctor.faults import ThreadedFaultProxy
 
     with ThreadedFaultProxy("127.0.0.1", lab.pg.port, idle_timeout=1.0) as nat:
         url = f"postgresql+asyncpg://app:PASSWORD@127.0.0.1:{nat.port}/appdb"

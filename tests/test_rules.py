@@ -16,6 +16,7 @@ from pool_doctor.connection.spec import parse_connection
 from pool_doctor.inspect.server import WATCHED_SETTINGS
 from pool_doctor.model import Activity, Finding, ServerFacts, Setting, Severity
 from pool_doctor.rules import Facts, evaluate
+from pool_doctor.rules.facts import build_facts
 from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 C, W, I = Severity.CRITICAL, Severity.WARNING, Severity.INFO
@@ -114,7 +115,7 @@ class Case:
         target = parse_connection(f"postgresql+{self.driver}://app@db.internal:5432/appdb").with_connect_args(
             self.connect_args
         )
-        return Facts(server=self.server, settings=settings, target=target)
+        return build_facts(settings, target, server=self.server)
 
 
 IDLE_5S = setting("idle_session_timeout", 5)

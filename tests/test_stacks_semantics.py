@@ -266,7 +266,7 @@ def _concurrently(cases: Mapping[str, Callable[[], object]]) -> dict[str, object
 def test_asyncpg_pool_real_runs_match_the_judge(server: LocalPostgres) -> None:
     import asyncpg
 
-    from pool_doctor.lab.faults import FaultProxy
+    from pool_doctor.faults import FaultProxy
 
     async def one(dsn: str, **kwargs: Any) -> object:
         pool = await asyncpg.create_pool(dsn, max_size=1, timeout=5, **kwargs)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pool_doctor.connection.spec import ConnectionSpec, shown
 from pool_doctor.errors import ConnectError, UsageError
+from pool_doctor.model import Severity
 from pool_doctor.path.policy import Knob
 
 T = TypeVar("T")
@@ -48,6 +49,18 @@ def _resolved(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class StatementCache:
+    """What a driver's named prepared statements do behind transaction pooling, and what turns them off."""
+
+    title: str  # "asyncpg's prepared statements will collide"
+    detail: str  # what the app gets, and the fix
+    keys: tuple[str, ...]  # the connect arguments that fix it, as the app passes them to the driver
+    adapter_keys: tuple[str, ...] = ()  # more of them through SQLAlchemy's adapter for this driver
+    # When the pooler's mode is not known (a pooler port in the code): how likely the break is.
+    unknown_mode_severity: Severity = Severity.INFO
+
+
+@dataclass(frozen=True)
 class Driver:
     """What pool-doctor knows of one driver; each driver below overrides what differs."""
 
@@ -66,6 +79,7 @@ class Driver:
     timeout_is_disconnect: ClassVar[bool] = True
     # The driver's errors when the next request uses a connection a limit ended, through SQLAlchemy.
     errors: ClassVar[Mapping[Any, str]] = {}
+    prepared_statements: ClassVar[StatementCache | None] = None  # None: it prepares nothing by itself
 
     def require(self) -> None:
         """One clear line when the app's driver is missing; never a silent substitute."""
@@ -89,8 +103,9 @@ class Driver:
         value = _number(args.get("keepalives_idle"))
         return (value, Knob("connect_args.keepalives_idle", value)) if value else None
 
-    def statement_cache_off(self, args: Mapping[str, Any]) -> bool:
-        """Whether named prepared statements stay within one transaction (what transaction pooling needs)."""
+    def statement_cache_off(self, args: Mapping[str, Any], adapter: bool = True) -> bool:
+        """Whether named prepared statements stay within one transaction (what transaction pooling needs);
+        `adapter`: the connections come through SQLAlchemy's adapter for this driver."""
         return True
 
     def error_text(self, limit: Any) -> str:
@@ -209,13 +224,26 @@ class AsyncpgDriver(Driver):
         value = _number(settings.get("tcp_keepalives_idle")) if isinstance(settings, Mapping) else None
         return (value, Knob("connect_args.server_settings.tcp_keepalives_idle", value)) if value else None
 
-    def statement_cache_off(self, args: Mapping[str, Any]) -> bool:
-        """No statement cache (asyncpg's and SQLAlchemy's adapter's) and unique names. In a config file a
-        Python-only value is a string: prepared_statement_name_func = "uuid4"."""
-        return (
-            _is_zero(args.get("statement_cache_size"))
-            and _is_zero(args.get("prepared_statement_cache_size"))
-            and bool(args.get("prepared_statement_name_func"))
+    prepared_statements: ClassVar[StatementCache | None] = StatementCache(
+        "asyncpg's prepared statements will collide",
+        "asyncpg names its prepared statements __asyncpg_stmt_N__ per client connection, and SQLAlchemy caches "
+        "them per connection; under transaction pooling the next transaction runs on a backend that has "
+        'another client\'s statements, and the app gets: prepared statement "__asyncpg_stmt_1__" already exists '
+        "(or: ... does not exist). Set statement_cache_size=0 (through SQLAlchemy also "
+        "prepared_statement_cache_size=0 and a unique prepared_statement_name_func, as SQLAlchemy's asyncpg docs "
+        "say), or use session pooling.",
+        ("statement_cache_size",),
+        ("prepared_statement_cache_size", "prepared_statement_name_func"),
+        Severity.WARNING,
+    )
+
+    def statement_cache_off(self, args: Mapping[str, Any], adapter: bool = True) -> bool:
+        """No statement cache, and through SQLAlchemy's adapter no adapter cache and unique names either. In a
+        config file a Python-only value is a string: prepared_statement_name_func = "uuid4"."""
+        if not _is_zero(args.get("statement_cache_size")):
+            return False
+        return not adapter or (
+            _is_zero(args.get("prepared_statement_cache_size")) and bool(args.get("prepared_statement_name_func"))
         )
 
     def connect_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
@@ -257,7 +285,15 @@ class PsycopgDriver(Driver):
         "reset": "psycopg's OperationalError: server closed the connection unexpectedly",
     }
 
-    def statement_cache_off(self, args: Mapping[str, Any]) -> bool:
+    prepared_statements: ClassVar[StatementCache | None] = StatementCache(
+        "psycopg's prepared statements will go missing",
+        "psycopg prepares a query after prepare_threshold (5) executions on one connection; under transaction "
+        'pooling the next execution runs on another backend and the app gets: prepared statement "_pg3_0" does '
+        "not exist. Set prepare_threshold=None, or use session pooling.",
+        ("prepare_threshold",),
+    )
+
+    def statement_cache_off(self, args: Mapping[str, Any], adapter: bool = True) -> bool:
         """prepare_threshold=None; in a config file a Python-only value is a string: "none"."""
         threshold = args.get("prepare_threshold", 5)
         return threshold is None or (isinstance(threshold, str) and threshold.lower() == "none")

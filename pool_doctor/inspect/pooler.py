@@ -42,6 +42,8 @@ CONFIG_KEYS = (
     "tcp_keepalive",
     "tcp_keepidle",
 )
+# Ports a pooler usually listens on: a URL that dials one goes through a pooler of unknown mode.
+USUAL_PORTS = {6432: "PgBouncer's usual port", 6543: "Supabase's transaction pooler"}
 SECONDS_KEYS = {"server_idle_timeout", "server_lifetime", "client_idle_timeout", "query_wait_timeout", "tcp_keepidle"}
 
 
@@ -72,6 +74,11 @@ class PoolerFacts:
     def breaks_session_state(self) -> bool:
         return self.kind == TRANSACTION
 
+    @property
+    def mode_unknown(self) -> bool:
+        """A pooler is there, but whether it pools sessions or transactions is not known."""
+        return self.kind == UNKNOWN
+
     def seconds(self, key: str) -> float | None:
         """A time setting from SHOW CONFIG in seconds (PgBouncer 1.18 shows plain seconds)."""
         value = self.config.get(key)
@@ -101,6 +108,12 @@ class PoolerFacts:
             SESSION: f"{name} (session pooling)",
             TRANSACTION: f"{name} ({self.pool_mode or 'transaction or statement'} pooling)",
         }.get(self.kind, f"{name} (pooling mode unknown)")
+
+
+def at_usual_port(port: int | None) -> PoolerFacts | None:
+    """A pooler guessed from the port a URL dials (6432, 6543), its mode unknown; None at any other port."""
+    what = USUAL_PORTS.get(port) if port is not None else None
+    return PoolerFacts(UNKNOWN, [f"port {port}: {what}"]) if what else None
 
 
 def with_documented(live: PoolerFacts | None, platform: Recognised | None) -> PoolerFacts | None:

@@ -23,7 +23,8 @@ from rich.text import Text
 from pool_doctor.check import CheckReport, Inputs
 from pool_doctor.config import AppConfig
 from pool_doctor.connection.spec import parse_connection
-from pool_doctor.lab.postgres import LocalPostgres, root_note
+from pool_doctor.lab.osuser import root_note
+from pool_doctor.lab.postgres import LocalPostgres
 
 ROLE = "app"
 DATABASE = "chat"
@@ -157,7 +158,7 @@ async def _incident(server: LocalPostgres, password: str) -> Text:
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from pool_doctor.lab.faults import FaultProxy
+    from pool_doctor.faults import FaultProxy
     from pool_doctor.path.model import Layer, Limit, Provenance, Shape
     from pool_doctor.probe.engines import app_error
     from pool_doctor.recommend import recommended_recycle

@@ -1,4 +1,5 @@
-"""From what was read (server, pooler) and what the app said (pool, network) to the path and its pools."""
+"""From what was read (server, pooler) and what the app said (network, platform) to the path: its hops, their
+limits, and which pool meets each limit."""
 
 from __future__ import annotations
 
@@ -6,19 +7,22 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pool_doctor.path.model import Hop, Layer, Limit, Path, Provenance, Shape
-from pool_doctor.path.policy import PoolPolicy
 
 if TYPE_CHECKING:
+    from pool_doctor.config import NetworkConfig
     from pool_doctor.inspect.pooler import PoolerFacts
-    from pool_doctor.rules.facts import Facts
+    from pool_doctor.model import ServerFacts
+    from pool_doctor.platforms import Recognised
 
 APP = "app"
 POOLER = "pooler"
 
 
-def server_limits(facts: Facts) -> list[Limit]:
+def server_limits(server: ServerFacts | None) -> list[Limit]:
     """What the server does to a session idle outside a transaction, as the app's role sees it."""
-    idle = facts.server.setting("idle_session_timeout")
+    if server is None:
+        return []
+    idle = server.setting("idle_session_timeout")
     if not (idle.is_on and idle.seconds):
         return []
     return [
@@ -35,9 +39,8 @@ def server_limits(facts: Facts) -> list[Limit]:
     ]
 
 
-def network_limits(facts: Facts) -> list[Limit]:
+def network_limits(network: NetworkConfig) -> list[Limit]:
     """The middlebox's idle timeout: a named preset's documented one, or what the user gave (which wins)."""
-    network = facts.settings.network
     if not network.idle_timeout:
         return []
     preset = network.preset
@@ -71,9 +74,9 @@ def network_limits(facts: Facts) -> list[Limit]:
     ]
 
 
-def platform_limits(facts: Facts) -> list[Limit]:
+def platform_limits(platform: Recognised | None) -> list[Limit]:
     """What the platform's vendor documents about ending connections (the catalogue's published numbers)."""
-    return facts.platform.entry.limits() if facts.platform is not None else []
+    return platform.entry.limits() if platform is not None else []
 
 
 def pooler_client_limits(pooler: PoolerFacts) -> list[Limit]:
@@ -93,37 +96,34 @@ def pooler_client_limits(pooler: PoolerFacts) -> list[Limit]:
     ]
 
 
-def pgbouncer_server_pool(pooler: PoolerFacts) -> PoolPolicy:
-    """PgBouncer's own pool of server connections, from SHOW CONFIG when it was read (else its defaults)."""
-    from pool_doctor.stacks import pgbouncer
-
-    version = (pooler.product or "").removeprefix("PgBouncer ").strip() or None
-    values = {key: value for key, value in pooler.config.items() if key in pgbouncer.DEFAULTS}
-    return pgbouncer.policy(values, version=version)
-
-
-def build_path(facts: Facts) -> Path:
-    """Hops from the app to the server; each limit paired with the pool that meets it.
+def build_path(
+    pool_label: str,
+    server_facts: ServerFacts | None,
+    network_config: NetworkConfig,
+    platform: Recognised | None,
+    pooler: PoolerFacts | None,
+) -> Path:
+    """Hops from the app's pool (`pool_label`) to the server; each limit paired with the pool that meets it.
 
     Behind transaction pooling the server's idle killers end the pooler's server connections, not the
     app's; in session pooling the pooler closes the app's connection with its server's, so they reach it.
+    Without the server's facts (the scan), the path holds what the configuration and the platform say.
     """
-    server = server_limits(facts)
-    network = network_limits(facts)
+    server = server_limits(server_facts)
+    network = network_limits(network_config)
     faced: list[tuple[str, Limit]] = [(APP, limit) for limit in network]
-    hops = [Hop("app", facts.app_policy.label)]
+    hops = [Hop("app", pool_label)]
     if network:
-        preset = facts.settings.network.preset
+        preset = network_config.preset
         hops.append(Hop("middlebox", preset.name if preset else "a middlebox", tuple(network), (network[0].source,)))
-    if facts.platform is not None:
+    if platform is not None:
         # The platform's documented limits face the app's connections: a proxy's idle client timeout, a
         # compute's suspend, a proxy restart all end the app's own sessions.
-        documented = platform_limits(facts)
+        documented = platform_limits(platform)
         faced += [(APP, limit) for limit in documented]
-        entry = facts.platform.entry
+        entry = platform.entry
         unpublished = tuple(f"{number.name}: {number.note}" for number in entry.unpublished() if number.note)
-        hops.append(Hop("platform", entry.name, tuple(documented), (*facts.platform.evidence, *unpublished)))
-    pooler = facts.pooler
+        hops.append(Hop("platform", entry.name, tuple(documented), (*platform.evidence, *unpublished)))
     if pooler is not None and pooler.present:
         client = pooler_client_limits(pooler)
         faced += [(APP, limit) for limit in client]
@@ -131,12 +131,13 @@ def build_path(facts: Facts) -> Path:
         faced += [(POOLER if pooler.breaks_session_state else APP, limit) for limit in server]
     else:
         faced += [(APP, limit) for limit in server]
-    hops.append(
-        Hop(
-            "server",
-            f"PostgreSQL {facts.server.version}",
-            tuple(server),
-            (f"role {facts.server.role}, database {facts.server.database}",),
+    if server_facts is not None:
+        hops.append(
+            Hop(
+                "server",
+                f"PostgreSQL {server_facts.version}",
+                tuple(server),
+                (f"role {server_facts.role}, database {server_facts.database}",),
+            )
         )
-    )
     return Path(tuple(hops), tuple(faced))

@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pool_doctor.platforms.catalogue import Entry, by_key, middlebox_preset
+from pool_doctor.platforms.catalogue import by_key, middlebox_preset
+from pool_doctor.platforms.entry import Entry
 
 __all__ = ["Recognised", "by_key", "chosen", "middlebox_preset", "recognise"]
 

@@ -59,7 +59,9 @@ _TARGET_KEYS = frozenset(
 )
 # asyncpg keywords that take Python callables or classes: a config file cannot give them.
 _ASYNCPG_CALLABLES = frozenset({"connect", "setup", "init", "reset", "loop", "connection_class", "record_class"})
-_PSYCOPG_POOL_CALLABLES = frozenset({"connection_class", "configure", "reset", "reconnect_failed", "open", "kwargs"})
+_PSYCOPG_POOL_CALLABLES = frozenset(
+    {"connection_class", "configure", "reset", "reconnect_failed", "open", "kwargs", "pool_class"}
+)
 _DJANGO_ENTRY_KEYS = frozenset(
     {"CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "ATOMIC_REQUESTS", "AUTOCOMMIT", "TIME_ZONE", "DISABLE_SERVER_SIDE_CURSORS"}
 )

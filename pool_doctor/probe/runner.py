@@ -18,6 +18,7 @@ from pool_doctor.probe.scenarios import (
     Scenario,
     scenario_names,
 )
+from pool_doctor.rules.facts import Facts, rebuilt
 
 if TYPE_CHECKING:
     from pool_doctor.check import CheckReport, Inputs
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from pool_doctor.connection.spec import ConnectionSpec
     from pool_doctor.probe.model import Outcome as ProbeOutcome
     from pool_doctor.recommend import Recommendation
-    from pool_doctor.rules.facts import Facts
 
 T = TypeVar("T")
 
@@ -130,7 +130,7 @@ async def run_probe(
         )
         facts = with_discovered_network_limit(facts, idle_timeout)
     # After discovery: a limit it found on the path shapes the recommendation and the network scenarios.
-    limitations = list(facts.server.limitations)
+    limitations = list(facts.read_server.limitations)
     advised = facts
     if facts.settings.network.idle_timeout is None and any(s.name.startswith("network_") for s in scenarios):
         # The network scenarios assume a middlebox; the settings they prove must be advice for that path too
@@ -228,7 +228,7 @@ def with_network_limit(facts: Facts, seconds: float) -> Facts:
     """Facts with a middlebox that forgets flows idle `seconds`, as [network] idle_timeout would say."""
     network = facts.settings.network
     settings = facts.settings.model_copy(update={"network": network.model_copy(update={"idle_timeout": seconds})})
-    return replace(facts, settings=settings)
+    return rebuilt(facts, settings=settings)
 
 
 async def _bounded(step: Awaitable[T], seconds: float, what: str, target: ConnectionSpec) -> T:
@@ -251,7 +251,6 @@ async def _run(scenario: Scenario, ctx: ProbeContext, config: EngineSettings) ->
 
 def _config(name: str, settings: AppConfig, facts: Facts) -> EngineSettings:
     """The config a scenario runs, in the stack's own terms, with the policy the judge reads for it."""
-    from pool_doctor.rules.facts import with_server_keepalives
     from pool_doctor.stacks import stack_of
     from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
@@ -261,8 +260,7 @@ def _config(name: str, settings: AppConfig, facts: Facts) -> EngineSettings:
         config = EngineSettings.from_pool(name, pool, settings.connect_args)
     else:
         config = EngineSettings.from_stack(name, stack.name, stack.values(pool), settings.connect_args)
-    policy = with_server_keepalives(stack.policy(pool, settings.connect_args, facts.driver), facts.server)
-    return replace(config, policy=policy)
+    return replace(config, policy=rebuilt(facts, settings=settings).app_policy)
 
 
 def _recommended_settings(settings: AppConfig, rec: Recommendation) -> AppConfig:

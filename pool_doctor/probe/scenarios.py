@@ -321,9 +321,9 @@ class ServerIdleTimeout:
     summary = "the server ends a session idle longer than idle_session_timeout (FATAL 57P05)"
 
     def killer(self, ctx: ProbeContext) -> Killer:
-        setting = ctx.facts.server.setting("idle_session_timeout")
+        setting = ctx.facts.read_server.setting("idle_session_timeout")
         if setting.is_on and setting.seconds:
-            return Killer(setting.seconds, f"{setting.describe()} (as role {ctx.facts.server.role} sees it)")
+            return Killer(setting.seconds, f"{setting.describe()} (as role {ctx.facts.read_server.role} sees it)")
         return Killer(
             ASSUMED_IDLE_LIMIT,
             f"idle_session_timeout is off here; assumed {format_seconds(ASSUMED_IDLE_LIMIT)}",
@@ -343,9 +343,11 @@ class ServerIdleTimeout:
         )
 
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
-        if ctx.facts.server.version_num < 140000:
+        if ctx.facts.read_server.version_num < 140000:
             return _skipped(
-                self.name, config, f"idle_session_timeout needs PostgreSQL 14+ (server: {ctx.facts.server.version})"
+                self.name,
+                config,
+                f"idle_session_timeout needs PostgreSQL 14+ (server: {ctx.facts.read_server.version})",
             )
         if ctx.pooling != "none":
             return _skipped(
@@ -507,7 +509,7 @@ class NetworkIdle:
         )
 
     async def run(self, ctx: ProbeContext, config: EngineSettings) -> ScenarioResult:
-        from pool_doctor.lab.faults import FaultProxy
+        from pool_doctor.faults import FaultProxy
 
         target = ctx.target
         driver = target.driver

@@ -85,7 +85,7 @@ def app_pools_parts(report: CheckReport) -> list[Any]:
                 continue
             shown = (
                 Text(f"unknown (judged: {short_value(value)})" if value is not None else "unknown", style="yellow")
-                if key in app.unknown
+                if key in dict(app.unknown)
                 else Text(short_value(value))
             )
             table.add_row(key, shown, Text(_relative(where, app.ref.file)))

@@ -115,7 +115,7 @@ def _stack_python(report: CheckReport, rec: Recommendation) -> str:
         from pool_doctor.stacks import psycopg_pool
 
         # The app's own class: an async pool stays async, a null pool stays a null pool.
-        pool_class = psycopg_pool.pool_class(rec.call)
+        pool_class = str(values.pop(psycopg_pool.POOL_CLASS, None) or psycopg_pool.pool_class(rec.call))
         check = values.pop("check", None)
         # An async pool is opened in the running loop (`await pool.open()`): psycopg_pool warns when its
         # constructor opens it. A sync pool says open=True, since an implicit open is deprecated.

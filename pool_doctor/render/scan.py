@@ -11,77 +11,30 @@ from rich.console import Console
 from pool_doctor import __version__
 from pool_doctor.model import Severity
 from pool_doctor.render import RenderOptions, md_cell, write, write_json
-from pool_doctor.scan.model import ScannedPool, ScanReport
-from pool_doctor.scan.rules import RULES
+from pool_doctor.rules.codes import lookup
+from pool_doctor.scan.app import stack_judging
+from pool_doctor.scan.model import SHORT_NAMES, ScannedPool, ScanReport
 
-# The settings that decide what happens to an idle connection, per stack, in the order a reader wants them.
-IDLE_KEYS: dict[str, tuple[str, ...]] = {
-    "sqlalchemy": (
-        "pool_pre_ping",
-        "pool_recycle",
-        "pool_size",
-        "max_overflow",
-        "pool_timeout",
-        "pool_use_lifo",
-        "poolclass",
-        "connect_args.command_timeout",
-        "connect_args.statement_cache_size",
-        "connect_args.prepare_threshold",
-        "connect_args.tcp_user_timeout",
-        "connect_args.keepalives_idle",
-    ),
-    "asyncpg": (
-        "min_size",
-        "max_size",
-        "max_inactive_connection_lifetime",
-        "max_queries",
-        "command_timeout",
-        "statement_cache_size",
-    ),
-    "psycopg_pool": (
-        "check",
-        "min_size",
-        "max_size",
-        "max_idle",
-        "max_lifetime",
-        "timeout",
-        "kwargs.prepare_threshold",
-        "kwargs.tcp_user_timeout",
-        "kwargs.keepalives_idle",
-    ),
-    "psycopg2": ("minconn", "maxconn", "keepalives_idle", "tcp_user_timeout"),
-    "django": (
-        "CONN_MAX_AGE",
-        "CONN_HEALTH_CHECKS",
-        "OPTIONS.pool",
-        "OPTIONS.pool.min_size",
-        "OPTIONS.pool.max_size",
-        "OPTIONS.pool.max_idle",
-        "OPTIONS.pool.max_lifetime",
-        "OPTIONS.keepalives_idle",
-        "OPTIONS.tcp_user_timeout",
-    ),
-}
-IDLE_KEYS["flask_sqlalchemy"] = IDLE_KEYS["sqlalchemy"]
-STACK_SHORT = {"flask_sqlalchemy": "flask", "psycopg_pool": "psycopg_pool"}
 SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def scan_sarif(report: ScanReport) -> dict[str, Any]:
-    """SARIF 2.1.0: one rule per finding code, one result per finding at the pool's first line."""
-    codes = list(RULES)
-    rules = [
-        {
-            "id": rule.code,
-            "name": rule.name,
-            "shortDescription": {"text": rule.summary},
-            "fullDescription": {"text": rule.help},
-            "help": {"text": rule.help},
-            "defaultConfiguration": {"level": "warning"},
-        }
-        for rule in RULES.values()
-    ]
+    """SARIF 2.1.0: one rule per finding code found, one result per finding at the pool's first line."""
+    codes = list(dict.fromkeys(finding.code for _, finding in report.findings))
+    rules = []
+    for code in codes:
+        entry = lookup(code)
+        rules.append(
+            {
+                "id": code,
+                "name": entry.name if entry.pattern is None else _pascal(code),
+                "shortDescription": {"text": entry.summary},
+                "fullDescription": {"text": entry.help},
+                "help": {"text": entry.help},
+                "defaultConfiguration": {"level": "warning"},
+            }
+        )
     results = []
     for pool, finding in report.findings:
         results.append(
@@ -120,6 +73,10 @@ def scan_sarif(report: ScanReport) -> dict[str, Any]:
     }
 
 
+def _pascal(code: str) -> str:
+    return "".join(word.capitalize() for word in code.split("-"))
+
+
 def _uri(file: str) -> str:
     path = Path(file)
     if path.is_absolute():
@@ -144,7 +101,7 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
         where = Text(pool.where)
         if pool.via:
             where.append(f"\nvia {pool.via[-1]}", style="dim")
-        pools.add_row(where, STACK_SHORT.get(pool.stack, pool.stack), _settings_cell(pool), _unknown_cell(pool))
+        pools.add_row(where, SHORT_NAMES.get(pool.stack, pool.stack), _settings_cell(pool), _unknown_cell(pool))
     # Worst first, as check lists them; each row names its pool (a long path folds, the code never does).
     found = sorted(report.findings, key=lambda pair: -pair[1].severity.rank)
     findings = [finding for _, finding in found]
@@ -169,6 +126,11 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
     return Group(*parts)
 
 
+def _shown_keys(pool: ScannedPool) -> tuple[str, ...]:
+    """The settings that decide what happens to an idle connection, as the code names them (its stack says)."""
+    return stack_judging(pool).code_shown(pool.stack)
+
+
 def _count(n: int, thing: str) -> str:
     return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
@@ -177,7 +139,7 @@ def _settings_cell(pool: ScannedPool) -> Any:
     from rich.text import Text
 
     lines = []
-    for key in IDLE_KEYS.get(pool.stack, ()):
+    for key in _shown_keys(pool):
         value = pool.get(key)
         if value is not None and value.known:
             lines.append(f"{key.rsplit('.', 1)[-1]} {value.show()}")
@@ -205,7 +167,7 @@ def scan_markdown(report: ScanReport) -> str:
         for pool in report.pools:
             shown = [
                 f"{key.rsplit('.', 1)[-1]} {value.show()}"
-                for key in IDLE_KEYS.get(pool.stack, ())
+                for key in _shown_keys(pool)
                 if (value := pool.get(key)) is not None and value.known
             ]
             lines.append(f"| `{md_cell(pool.where)}` | {pool.stack} | {md_cell(', '.join(shown) or '-')} |")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pool_doctor.model import Finding, Severity
 from pool_doctor.rules.facts import Facts
+from pool_doctor.stacks import stack_of
 
 WARN_RATIO = 0.8
 
@@ -27,7 +28,7 @@ class Budget:
 
 
 def budget(facts: Facts) -> Budget:
-    server = facts.server
+    server = facts.read_server
     reserved = server.superuser_reserved_connections + server.reserved_connections
     other_now = server.activity.other_connections
     other_declared = facts.settings.deployment.other_connections
@@ -51,8 +52,6 @@ def per_process(facts: Facts) -> int:
 
 
 def demand_line(facts: Facts) -> str:
-    from pool_doctor.stacks import stack_of
-
     deployment = facts.settings.deployment
     if facts.app_pools:
         each = " + ".join(f"{where} {most}" for where, most in facts.app_pools)
@@ -81,7 +80,7 @@ def caps(facts: Facts) -> list[Cap]:
         limit = facts.pooler.number("max_client_conn")
         evidence = f"max_client_conn = {limit} (SHOW CONFIG), shared with every other client"
         return [Cap("max-client-conn", "PgBouncer's max_client_conn", limit, evidence)] if limit is not None else []
-    server = facts.server
+    server = facts.read_server
     numbers = budget(facts)
     found = [Cap("slots", "the server's usable slots", numbers.usable, numbers.explain())]
     if server.role_connlimit is not None:
@@ -106,12 +105,9 @@ def caps(facts: Facts) -> list[Cap]:
 
 
 def check(facts: Facts) -> list[Finding]:
-    if facts.pooler is not None and facts.pooler.present:
-        return []  # the app's connections end at the pooler: rules/pooler.py weighs them against its limits
-    return over_caps(facts)
-
-
-def over_caps(facts: Facts, prefix: str = "budget") -> list[Finding]:
+    """Every pool at its maximum against each cap: the server's (budget-...), or behind a pooler, the pooler's
+    client limit (pooler-max-client-conn...)."""
+    prefix = "pooler" if facts.behind_pooler else "budget"
     demand = budget(facts).demand
     findings = [_against(demand, cap, prefix, facts) for cap in caps(facts)]
     return [finding for finding in findings if finding is not None]

@@ -83,7 +83,7 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
     before = format_seconds(max(limit.seconds - margin(limit.seconds), 1))
     if verdict.outcome in (Outcome.FAILS, Outcome.HANGS):
         error = facts.driver.error_text(limit)
-        whose = f" of role {facts.server.role}" if limit.layer is Layer.SERVER else ""
+        whose = f" of role {facts.read_server.role}" if limit.layer is Layer.SERVER else ""
         span = "older than" if limit.kind == "lifetime" else "idle for"
         title = (
             f"{limit.holder} ends connections{whose} {span} {limit.shown}; the pool will hand them out dead"

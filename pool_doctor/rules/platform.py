@@ -8,14 +8,12 @@ does to any pool.
 from __future__ import annotations
 
 from pool_doctor.model import Finding, Severity
+from pool_doctor.platforms.runtime import KUBERNETES_ADVICE
+from pool_doctor.rules import codes
 from pool_doctor.rules.facts import Facts
 
 
-def check(facts: Facts) -> list[Finding]:
-    return [*_platform(facts), *_runtime(facts)]
-
-
-def _platform(facts: Facts) -> list[Finding]:
+def recognised(facts: Facts) -> list[Finding]:
     found = facts.platform
     if found is None:
         return []
@@ -34,7 +32,7 @@ def _platform(facts: Facts) -> list[Finding]:
         detail += " " + " ".join(entry.advice)
     return [
         Finding(
-            "platform-recognised",
+            codes.PLATFORM_RECOGNISED.code,
             Severity.INFO,
             f"The database runs on {entry.name}",
             detail,
@@ -43,33 +41,33 @@ def _platform(facts: Facts) -> list[Finding]:
     ]
 
 
-def _runtime(facts: Facts) -> list[Finding]:
+def serverless(facts: Facts) -> list[Finding]:
     runtime = facts.runtime
-    if runtime is None:
+    if runtime is None or not runtime.freezes or not facts.app_policy.reuses:
         return []
-    findings = []
-    if runtime.freezes and facts.app_policy.reuses:
-        findings.append(
-            Finding(
-                "serverless-runtime",
-                Severity.WARNING,
-                f"{runtime.name} freezes the process between invocations; the pool's idle connections go stale",
-                " ".join(runtime.advice),
-                list(runtime.evidence),
-                ("poolclass",),
-            )
+    return [
+        Finding(
+            codes.SERVERLESS_RUNTIME.code,
+            Severity.WARNING,
+            f"{runtime.name} freezes the process between invocations; the pool's idle connections go stale",
+            " ".join(runtime.advice),
+            list(runtime.evidence),
+            ("poolclass",),
         )
-    if runtime.middlebox == "kube-conntrack":
-        from pool_doctor.platforms.runtime import KUBERNETES_ADVICE
+    ]
 
-        findings.append(
-            Finding(
-                "kubernetes-conntrack",
-                Severity.INFO,
-                "The app runs in Kubernetes: Service traffic crosses conntrack",
-                " ".join(KUBERNETES_ADVICE) + " Name the egress NAT with [network] middlebox (aws-nat, gcp-nat, "
-                "azure-nat) to judge the pool against it.",
-                [line for line in runtime.evidence if "KUBERNETES" in line],
-            )
+
+def kubernetes(facts: Facts) -> list[Finding]:
+    runtime = facts.runtime
+    if runtime is None or runtime.middlebox != "kube-conntrack":
+        return []
+    return [
+        Finding(
+            codes.KUBERNETES_CONNTRACK.code,
+            Severity.INFO,
+            "The app runs in Kubernetes: Service traffic crosses conntrack",
+            " ".join(KUBERNETES_ADVICE) + " Name the egress NAT with [network] middlebox (aws-nat, gcp-nat, "
+            "azure-nat) to judge the pool against it.",
+            [line for line in runtime.evidence if "KUBERNETES" in line],
         )
-    return findings
+    ]

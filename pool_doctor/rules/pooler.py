@@ -1,40 +1,23 @@
-"""A pooler on the path: its mode against the driver's prepared statements, its limits against the app's pool."""
+"""A pooler on the path: its mode against the driver's prepared statements (pool scope), its limits against
+every pool of the app together (app scope)."""
 
 from __future__ import annotations
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
-from pool_doctor.rules.budget import budget, over_caps
+from pool_doctor.rules import codes
+from pool_doctor.rules.budget import budget
 from pool_doctor.rules.facts import Facts
-
-ASYNCPG_ERROR = 'prepared statement "__asyncpg_stmt_1__" already exists (or: ... does not exist)'
-PSYCOPG_ERROR = 'prepared statement "_pg3_0" does not exist'
+from pool_doctor.stacks import stack_of
 
 
-def check(facts: Facts) -> list[Finding]:
-    if facts.pooler is None or not facts.pooler.present:
-        return []
-    return [*_about_pooler(facts), *_prepared_statements(facts), *_app_limits(facts)]
-
-
-def check_pool(facts: Facts) -> list[Finding]:
-    """What depends on one pool's driver arguments (each pool of an --app judged on its own)."""
-    return _prepared_statements(facts) if facts.pooler is not None and facts.pooler.present else []
-
-
-def check_app(facts: Facts) -> list[Finding]:
-    """What holds for the app as a whole: the pooler itself, and every pool together against its limits."""
-    if facts.pooler is None or not facts.pooler.present:
-        return []
-    return [*_about_pooler(facts), *_app_limits(facts)]
-
-
-def _about_pooler(facts: Facts) -> list[Finding]:
+def detected(facts: Facts) -> list[Finding]:
     pooler = facts.pooler
-    assert pooler is not None
-    findings = [
+    if pooler is None or not pooler.present:
+        return []
+    return [
         Finding(
-            "pooler-detected",
+            codes.POOLER_DETECTED.code,
             Severity.INFO,
             f"Connections go through {pooler.label}",
             "The app's connections end at the pooler; server settings apply to the pooler's own server "
@@ -42,44 +25,48 @@ def _about_pooler(facts: Facts) -> list[Finding]:
             list(pooler.evidence),
         )
     ]
-    if pooler.admin_error:
-        findings.append(
-            Finding(
-                "pooler-settings-unknown",
-                Severity.INFO,
-                "The pooler's own limits could not be read",
-                "Give a user listed in PgBouncer's admin_users or stats_users with --pgbouncer-admin-url "
-                "postgresql://USER@HOST:PORT/pgbouncer to judge client_idle_timeout, max_client_conn and pool sizes.",
-                [pooler.admin_error],
-            )
-        )
-    return findings
 
 
-def _app_limits(facts: Facts) -> list[Finding]:
-    return [*_client_slots(facts), *_server_slots(facts), *_server_side_limits(facts)]
-
-
-def _prepared_statements(facts: Facts) -> list[Finding]:
+def settings_unknown(facts: Facts) -> list[Finding]:
     pooler = facts.pooler
-    assert pooler is not None
-    if not pooler.breaks_session_state:
+    if pooler is None or not pooler.present or not pooler.admin_error:
         return []
-    driver = facts.driver.name
+    return [
+        Finding(
+            codes.POOLER_SETTINGS_UNKNOWN.code,
+            Severity.INFO,
+            "The pooler's own limits could not be read",
+            "Give a user listed in PgBouncer's admin_users or stats_users with --pgbouncer-admin-url "
+            "postgresql://USER@HOST:PORT/pgbouncer to judge client_idle_timeout, max_client_conn and pool sizes.",
+            [pooler.admin_error],
+        )
+    ]
+
+
+def prepared_statements(facts: Facts) -> list[Finding]:
+    """The app's driver's named prepared statements against a pooler that may run each transaction on another
+    server connection. A pooler whose mode is not known (a pooler port seen in the code) is a warning."""
+    pooler = facts.pooler
+    if pooler is None or not pooler.present:
+        return []
+    if not (pooler.breaks_session_state or pooler.mode_unknown):
+        return []
+    driver, stack = facts.driver, stack_of(facts.settings.pool)
     args = dict(facts.target.connect_args)
-    if facts.driver.statement_cache_off(args):
+    statements = driver.prepared_statements
+    if statements is None or driver.statement_cache_off(args, stack.adapts_driver):
         return []
     protocol_support = pooler.number("max_prepared_statements")
-    evidence = [*pooler.evidence[-1:], f"driver: {driver}, connect_args: {args or 'none given'}"]
+    evidence = [*pooler.evidence[-1:], f"driver: {driver.name}, connect_args: {args or 'none given'}"]
     if not protocol_support and pooler.prepared_statements and pooler.documented_by:
         return [
             Finding(
-                "pooler-prepared-statements-tracked",
+                codes.POOLER_PREPARED_STATEMENTS_TRACKED.code,
                 Severity.INFO,
                 f"{pooler.product or 'The pooler'} keeps protocol-level prepared statements working "
                 f"({pooler.documented_by})",
                 f"{pooler.label}: its vendor documents that named (protocol-level) prepared statements survive "
-                f"transaction pooling, so {driver}'s statement cache works; SQL-level PREPARE and session state "
+                f"transaction pooling, so {driver.name}'s statement cache works; SQL-level PREPARE and session state "
                 "(SET, LISTEN) still do not.",
                 evidence,
             )
@@ -87,93 +74,86 @@ def _prepared_statements(facts: Facts) -> list[Finding]:
     if protocol_support:
         return [
             Finding(
-                "pooler-prepared-statements-tracked",
+                codes.POOLER_PREPARED_STATEMENTS_TRACKED.code,
                 Severity.INFO,
                 f"The pooler tracks prepared statements (max_prepared_statements = {protocol_support})",
                 "PgBouncer 1.21+ re-prepares protocol-level statements on whichever backend runs them, so "
-                f"{driver}'s statement cache works behind transaction pooling.",
+                f"{driver.name}'s statement cache works behind transaction pooling.",
                 evidence,
             )
         ]
-    if driver == "asyncpg":
+    fix = statements.keys + (statements.adapter_keys if stack.adapts_driver else ())
+    keys = tuple(stack.args_prefix + key for key in fix)
+    if pooler.mode_unknown:
         return [
             Finding(
-                "pooler-prepared-statements",
-                Severity.CRITICAL,
-                "asyncpg's prepared statements will collide behind transaction pooling",
-                "asyncpg names its prepared statements __asyncpg_stmt_N__ per client connection, and SQLAlchemy caches "
-                "them per connection; under transaction pooling the next transaction runs on a backend that has "
-                f"another client's statements, and the app gets: {ASYNCPG_ERROR}. Set connect_args "
-                "statement_cache_size=0, prepared_statement_cache_size=0 and a unique prepared_statement_name_func "
-                "(SQLAlchemy's asyncpg docs), or use session pooling.",
+                codes.POOLER_PREPARED_STATEMENTS.code,
+                statements.unknown_mode_severity,
+                f"{statements.title} if the pooler runs transaction pooling",
+                f"The pooling mode is not known. In transaction mode: {statements.detail} Harmless in session mode.",
                 evidence,
-                (
-                    "connect_args.statement_cache_size",
-                    "connect_args.prepared_statement_cache_size",
-                    "connect_args.prepared_statement_name_func",
-                ),
+                keys,
             )
         ]
     return [
         Finding(
-            "pooler-prepared-statements",
+            codes.POOLER_PREPARED_STATEMENTS.code,
             Severity.CRITICAL,
-            "psycopg's prepared statements will go missing behind transaction pooling",
-            "psycopg prepares a query after prepare_threshold (5) executions on one connection; under transaction "
-            f"pooling the next execution runs on another backend and the app gets: {PSYCOPG_ERROR}. Set "
-            "connect_args prepare_threshold=None, or use session pooling.",
+            f"{statements.title} behind transaction pooling",
+            statements.detail,
             evidence,
-            ("connect_args.prepare_threshold",),
+            keys,
         )
     ]
 
 
-def _client_slots(facts: Facts) -> list[Finding]:
-    """The app's pools against max_client_conn: the budget rule's arithmetic, with the pooler's limit."""
-    return over_caps(facts, prefix="pooler")
-
-
-def _server_slots(facts: Facts) -> list[Finding]:
+def server_slots(facts: Facts) -> list[Finding]:
+    """The pooler's own pools at their size against the server's free slots."""
     pooler = facts.pooler
-    assert pooler is not None
+    if pooler is None or not pooler.present:
+        return []
     size = pooler.number("default_pool_size")
     pairs = len({(p.get("database"), p.get("user")) for p in pooler.pools})
     if not size or not pairs:
         return []
     numbers = budget(facts)
     wanted = size * pairs
-    evidence = [
-        f"default_pool_size {size} x {pairs} database/user pair(s) in SHOW POOLS = {wanted}",
-        f"server slots: {numbers.explain()}",
+    if wanted <= numbers.usable + facts.read_server.activity.role_connections:
+        return []
+    return [
+        Finding(
+            codes.POOLER_SERVER_SLOTS.code,
+            Severity.WARNING,
+            f"PgBouncer may open {wanted} server connections; the server has about {numbers.usable} free",
+            "When every pool fills, PgBouncer's server logins fail with 'too many connections' and clients "
+            "wait (query_wait_timeout) instead.",
+            [
+                f"default_pool_size {size} x {pairs} database/user pair(s) in SHOW POOLS = {wanted}",
+                f"server slots: {numbers.explain()}",
+            ],
+        )
     ]
-    findings: list[Finding] = []
-    if wanted > numbers.usable + facts.server.activity.role_connections:
-        findings.append(
-            Finding(
-                "pooler-server-slots",
-                Severity.WARNING,
-                f"PgBouncer may open {wanted} server connections; the server has about {numbers.usable} free",
-                "When every pool fills, PgBouncer's server logins fail with 'too many connections' and clients "
-                "wait (query_wait_timeout) instead.",
-                evidence,
-            )
-        )
-    if pooler.waiting_clients:
-        findings.append(
-            Finding(
-                "pooler-clients-waiting",
-                Severity.WARNING,
-                f"{pooler.waiting_clients} client(s) are waiting for a server connection right now",
-                "The pooler's pools are full: checkouts in the app wait, then fail after query_wait_timeout.",
-                [f"cl_waiting = {pooler.waiting_clients} (SHOW POOLS)"],
-            )
-        )
-    return findings
 
 
-def _server_side_limits(facts: Facts) -> list[Finding]:
+def clients_waiting(facts: Facts) -> list[Finding]:
     pooler = facts.pooler
-    assert pooler is not None
+    if pooler is None or not pooler.present or not pooler.waiting_clients:
+        return []
+    return [
+        Finding(
+            codes.POOLER_CLIENTS_WAITING.code,
+            Severity.WARNING,
+            f"{pooler.waiting_clients} client(s) are waiting for a server connection right now",
+            "The pooler's pools are full: checkouts in the app wait, then fail after query_wait_timeout.",
+            [f"cl_waiting = {pooler.waiting_clients} (SHOW POOLS)"],
+        )
+    ]
+
+
+def server_limits(facts: Facts) -> list[Finding]:
+    pooler = facts.pooler
+    if pooler is None or not pooler.present:
+        return []
     parts = [
         f"{key} = {format_seconds(seconds)}"
         for key in ("server_idle_timeout", "server_lifetime", "query_wait_timeout")
@@ -183,7 +163,7 @@ def _server_side_limits(facts: Facts) -> list[Finding]:
         return []
     return [
         Finding(
-            "pooler-server-limits",
+            codes.POOLER_SERVER_LIMITS.code,
             Severity.INFO,
             "PgBouncer recycles its own server connections",
             "server_idle_timeout and server_lifetime close PgBouncer's server connections, not the app's: the "

@@ -1,70 +1,75 @@
-"""Server settings that close or cancel the app's connections, against the app's pool."""
+"""What bounds a pooled connection's life and its queries: the pool's own lifetime, liveness check and hang
+bound (pool scope), and the server's statement, transaction and idle-in-transaction limits (server scope)."""
 
 from __future__ import annotations
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
 from pool_doctor.path.judge import margin
+from pool_doctor.rules import codes
 from pool_doctor.rules.facts import Facts, idle_limits
 
 CHURN_FLOOR = 30  # seconds; below this a pool reconnects so often that connection setup shows in latency
 
 
-def check(facts: Facts) -> list[Finding]:
+def _knob_lines(facts: Facts) -> list[str]:
+    return [str(knob) for knob in facts.app_policy.knobs()] or [facts.app_policy.label]
+
+
+def in_transaction(facts: Facts) -> list[Finding]:
+    return _transaction_limit(
+        facts,
+        "idle_in_transaction_session_timeout",
+        codes.IDLE_IN_TRANSACTION_TIMEOUT,
+        "leaves its transaction open and idle",
+    )
+
+
+def transaction_age(facts: Facts) -> list[Finding]:
+    return _transaction_limit(facts, "transaction_timeout", codes.TRANSACTION_TIMEOUT, "keeps one transaction open")
+
+
+def _transaction_limit(facts: Facts, name: str, code: codes.Code, what: str) -> list[Finding]:
+    setting = facts.read_server.setting(name)
+    if not setting.is_on:
+        return []
     return [
-        *_in_transaction(facts),
-        *_statement_level(facts),
-        *_recycle_churn(facts),
-        *_no_liveness(facts),
-        *_no_hang_bound(facts),
-        *_observed(facts),
+        Finding(
+            code.code,
+            Severity.WARNING,
+            f"{name} {setting.display}: a connection held across slow work is killed mid-use",
+            f"A request that {what} longer than {setting.display} loses its "
+            "connection (FATAL), and the next statement fails. pool_pre_ping cannot help: it only runs at "
+            "checkout. Keep transactions short, or hold no transaction across slow work.",
+            [setting.describe()],
+        )
     ]
 
 
-def _pool_line(facts: Facts) -> str:
-    return ", ".join(str(knob) for knob in facts.app_policy.knobs()) or facts.app_policy.label
+def statement(facts: Facts) -> list[Finding]:
+    return _statement_level(facts, "statement_timeout", codes.STATEMENT_TIMEOUT)
 
 
-def _in_transaction(facts: Facts) -> list[Finding]:
-    findings = []
-    for name, code, what in (
-        ("idle_in_transaction_session_timeout", "idle-in-transaction-timeout", "leaves its transaction open and idle"),
-        ("transaction_timeout", "transaction-timeout", "keeps one transaction open"),
-    ):
-        setting = facts.server.setting(name)
-        if setting.is_on:
-            findings.append(
-                Finding(
-                    code,
-                    Severity.WARNING,
-                    f"{name} {setting.display}: a connection held across slow work is killed mid-use",
-                    f"A request that {what} longer than {setting.display} loses its "
-                    "connection (FATAL), and the next statement fails. pool_pre_ping cannot help: it only runs at "
-                    "checkout. Keep transactions short, or hold no transaction across slow work.",
-                    [setting.describe()],
-                )
-            )
-    return findings
+def lock(facts: Facts) -> list[Finding]:
+    return _statement_level(facts, "lock_timeout", codes.LOCK_TIMEOUT)
 
 
-def _statement_level(facts: Facts) -> list[Finding]:
-    findings = []
-    for name in ("statement_timeout", "lock_timeout"):
-        setting = facts.server.setting(name)
-        if setting.is_on:
-            findings.append(
-                Finding(
-                    name.replace("_", "-"),
-                    Severity.INFO,
-                    f"{name} {setting.display} cancels long statements; the connection survives",
-                    "The statement fails with an ERROR and the pooled connection stays usable.",
-                    [setting.describe()],
-                )
-            )
-    return findings
+def _statement_level(facts: Facts, name: str, code: codes.Code) -> list[Finding]:
+    setting = facts.read_server.setting(name)
+    if not setting.is_on:
+        return []
+    return [
+        Finding(
+            code.code,
+            Severity.INFO,
+            f"{name} {setting.display} cancels long statements; the connection survives",
+            "The statement fails with an ERROR and the pooled connection stays usable.",
+            [setting.describe()],
+        )
+    ]
 
 
-def _recycle_churn(facts: Facts) -> list[Finding]:
+def recycle_churn(facts: Facts) -> list[Finding]:
     policy = facts.app_policy
     if policy.max_age is None or policy.max_age >= CHURN_FLOOR or not policy.reuses:
         return []
@@ -74,7 +79,7 @@ def _recycle_churn(facts: Facts) -> list[Finding]:
     if forced_by:
         return [
             Finding(
-                "recycle-churn",
+                codes.RECYCLE_CHURN.code,
                 Severity.INFO,
                 f"{key} {recycle}s reconnects often, as the {forced_by[0].layer.value} limit forces",
                 f"{forced_by[0].what} leaves no room for a longer lifetime; each connection is reopened every "
@@ -84,7 +89,7 @@ def _recycle_churn(facts: Facts) -> list[Finding]:
         ]
     return [
         Finding(
-            "recycle-churn",
+            codes.RECYCLE_CHURN.code,
             Severity.WARNING,
             f"{key} {recycle}s is below {CHURN_FLOOR}s: the pool reconnects constantly",
             f"Every checkout of a connection older than {key} opens a new one (TCP, TLS, authentication), "
@@ -94,36 +99,48 @@ def _recycle_churn(facts: Facts) -> list[Finding]:
     ]
 
 
-def _no_liveness(facts: Facts) -> list[Finding]:
-    """No limit known on the path: nothing tells how long idle connections live, so say what checks them."""
+def no_liveness(facts: Facts) -> list[Finding]:
+    """No limit known on the path: nothing tells how long idle connections live, so say what checks them.
+
+    With the server read, a quiet server leaves only what cannot be seen from it (info); without it (the
+    scan) nothing at all is known, and a pool that neither checks nor retires its connections is a warning.
+    """
     policy = facts.app_policy
     if not policy.reuses or policy.ping or policy.notices_close or idle_limits(facts):
         return []  # the known limits have their own findings, through the judge
     keys = tuple(key for lever in ("ping", "max_age") if (key := policy.lever(lever)))
+    unseen = facts.server is None and policy.max_age is None and policy.retires_by_idle is None
+    no_lever = "" if policy.lever("ping") else f" {policy.label} has no check of its own: test a connection before use."
+    known = (
+        "A connection that idled in the pool is handed out untested and never retired, and nothing is known yet of "
+        "the limits on its path: `pool-doctor check` reads the server, and raises this when a limit exists."
+        if unseen
+        else "No idle limit is known on this path, but a restart, failover or an unseen middlebox that closes idle "
+        "connections surfaces as one failed request per pooled connection."
+    )
     return [
         Finding(
-            "no-liveness-check",
-            Severity.INFO,
-            "Nothing checks pooled connections at checkout",
-            "No idle limit is known on this path, but a restart, failover or an unseen middlebox that closes idle "
-            "connections surfaces as one failed request per pooled connection. A ping at checkout costs one round "
-            "trip; a lifetime bounds what an unseen limit can do.",
-            [_pool_line(facts)],
+            codes.NO_LIVENESS_CHECK.code,
+            Severity.WARNING if unseen else Severity.INFO,
+            codes.NO_LIVENESS_CHECK.summary,
+            f"{known} A ping at checkout costs one round trip; a lifetime bounds what an unseen limit can do."
+            + no_lever,
+            _knob_lines(facts),
             keys,
         )
     ]
 
 
-def _no_hang_bound(facts: Facts) -> list[Finding]:
+def no_hang_bound(facts: Facts) -> list[Finding]:
     policy = facts.app_policy
     key = policy.lever("hang")
     if policy.hang_bound is not None or key is None:
         return []
     return [
         Finding(
-            "no-hang-bound",
+            codes.NO_HANG_BOUND.code,
             Severity.INFO,
-            "Nothing bounds a query on a silently dropped connection",
+            codes.NO_HANG_BOUND.summary,
             "A middlebox that drops packets without a reset (Azure's load balancer by default, AWS Network "
             "Firewall) makes a query, or a pre-ping, wait until TCP gives up: about 15 minutes on Linux. "
             f"{key} fails it in seconds instead.",
@@ -133,29 +150,52 @@ def _no_hang_bound(facts: Facts) -> list[Finding]:
     ]
 
 
-def _observed(facts: Facts) -> list[Finding]:
-    activity = facts.server.activity
-    findings = []
-    if activity.role_idle_in_transaction:
-        findings.append(
-            Finding(
-                "sessions-idle-in-transaction",
-                Severity.WARNING,
-                f"{activity.role_idle_in_transaction} session(s) of role {facts.server.role} are idle in a transaction now",
-                "They hold locks and snapshots while doing nothing; an app that leaves transactions open between "
-                "requests loses them to idle_in_transaction_session_timeout or blocks vacuum.",
-                [f"pg_stat_activity: {activity.role_idle_in_transaction} idle in transaction"],
-            )
+def unbounded(facts: Facts) -> list[Finding]:
+    policy = facts.app_policy
+    if not policy.unbounded:
+        return []
+    return [
+        Finding(
+            codes.UNBOUNDED_OVERFLOW.code,
+            Severity.WARNING,
+            codes.UNBOUNDED_OVERFLOW.summary,
+            "Under load the pool opens connections without limit and can exhaust max_connections or a pooler's "
+            "client limit. Give it a number.",
+            [str(policy.size_knob)] if policy.size_knob else [],
+            (policy.size_knob.key,) if policy.size_knob else (),
         )
-    if activity.role_oldest_idle_seconds is not None:
-        findings.append(
-            Finding(
-                "observed-idle",
-                Severity.INFO,
-                f"Role {facts.server.role}'s connections sit idle up to {format_seconds(round(activity.role_oldest_idle_seconds))}",
-                "The longest a live connection of the app's role has been idle right now: the idle time a limit on "
-                "the path has to tolerate, or the pool has to recycle before.",
-                [f"{activity.role_connections} connection(s) of {facts.server.role} open now"],
-            )
+    ]
+
+
+def idle_in_transaction_now(facts: Facts) -> list[Finding]:
+    server = facts.read_server
+    count = server.activity.role_idle_in_transaction
+    if not count:
+        return []
+    return [
+        Finding(
+            codes.SESSIONS_IDLE_IN_TRANSACTION.code,
+            Severity.WARNING,
+            f"{count} session(s) of role {server.role} are idle in a transaction now",
+            "They hold locks and snapshots while doing nothing; an app that leaves transactions open between "
+            "requests loses them to idle_in_transaction_session_timeout or blocks vacuum.",
+            [f"pg_stat_activity: {count} idle in transaction"],
         )
-    return findings
+    ]
+
+
+def observed_idle(facts: Facts) -> list[Finding]:
+    server = facts.read_server
+    activity = server.activity
+    if activity.role_oldest_idle_seconds is None:
+        return []
+    return [
+        Finding(
+            codes.OBSERVED_IDLE.code,
+            Severity.INFO,
+            f"Role {server.role}'s connections sit idle up to {format_seconds(round(activity.role_oldest_idle_seconds))}",
+            "The longest a live connection of the app's role has been idle right now: the idle time a limit on "
+            "the path has to tolerate, or the pool has to recycle before.",
+            [f"{activity.role_connections} connection(s) of {server.role} open now"],
+        )
+    ]

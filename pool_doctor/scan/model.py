@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from pool_doctor.errors import MASK
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 Stack = Literal["sqlalchemy", "asyncpg", "psycopg_pool", "psycopg2", "django", "flask_sqlalchemy"]
+SHORT_NAMES = {"flask_sqlalchemy": "flask"}  # as a narrow table column shows them
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,8 @@ class ScanReport:
     warnings: list[str]  # files that could not be read or parsed, each naming the file
     files_seen: int = 0
     files_parsed: int = 0
-
-    @cached_property
-    def findings(self) -> list[ScanFinding]:
-        """What needs no server: each pool through the scan's rules (scan/rules.py), in the pools' order."""
-        from pool_doctor.scan.rules import check
-
-        return [(pool, finding) for pool in self.pools for finding in check(pool)]
+    # What needs no server: each pool judged by the pool and code rules (scan/judge.py), in the pools' order.
+    findings: list[ScanFinding] = field(default_factory=list)
 
     def at_or_above(self, threshold: Severity | None) -> bool:
         return threshold is not None and any(f.severity.rank >= threshold.rank for _, f in self.findings)

@@ -9,6 +9,7 @@ from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, triggered
 from pool_doctor.scan.frameworks import django_pools, flask_pools
+from pool_doctor.scan.judge import judge
 from pool_doctor.scan.model import ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
 
@@ -82,4 +83,5 @@ def scan_path(path: Path) -> ScanReport:
         warnings=list(dict.fromkeys(project.warnings)),
         files_seen=len(project.files),
         files_parsed=len(modules),
+        findings=[(pool, finding) for pool in pools for finding in judge(pool)],
     )

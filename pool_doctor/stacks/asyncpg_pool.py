@@ -136,6 +136,16 @@ class AsyncpgStack(Stack):
     model: ClassVar[type[PoolModel]] = AsyncpgPoolModel
     scanned_as = ("asyncpg",)
 
+    callables = frozenset({"connect", "setup", "init", "reset", "loop", "connection_class", "record_class"})
+    shown = (
+        "min_size",
+        "max_size",
+        "max_inactive_connection_lifetime",
+        "max_queries",
+        "command_timeout",
+        "statement_cache_size",
+    )
+
     def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in values.items() if key in KEYS and key not in DEFAULTS}
 

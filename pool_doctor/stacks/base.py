@@ -22,6 +22,34 @@ if TYPE_CHECKING:
     from pool_doctor.connection.spec import ConnectionSpec
 
 
+# Where the app's code says which server: --url says it for pool-doctor, so the scan never judges these.
+IDENTITY = frozenset(
+    {
+        "host",
+        "hostaddr",
+        "port",
+        "user",
+        "password",
+        "passfile",
+        "dbname",
+        "database",
+        "dsn",
+        "conninfo",
+        "url",
+        "service",
+        "servicefile",
+        "NAME",
+        "USER",
+        "PASSWORD",
+        "HOST",
+        "PORT",
+    }
+)
+POOL = "pool"
+CONNECT_ARGS = "connect_args"
+SKIP = object()  # Stack.code_value: a value the config cannot hold (a class the judge does not know)
+
+
 class PoolModel(BaseModel):
     """A stack's `[pool]` table: `stack` names it; the stack's own keys follow, with the library's names.
 
@@ -71,6 +99,13 @@ class Stack:
     defaults: ClassVar[Mapping[str, object]]
     keys: ClassVar[frozenset[str]] = frozenset()  # every key the library takes (unknown_keys names the rest)
     args_prefix: ClassVar[str] = ""  # where the driver's keyword arguments live among the stack's keys
+    adapts_driver: ClassVar[bool] = False
+    driver_from_url: ClassVar[bool] = False  # True: the app's URL picks the driver (SQLAlchemy's +asyncpg)
+    # True: a pool object created at import is shared by the children of a forking server (SQLAlchemy's engine,
+    # psycopg_pool); asyncpg's pool is bound to its event loop, Django connects per thread on first use.
+    fork_unsafe_at_import: ClassVar[bool] = (
+        False  # True: the driver is reached through an adapter (SQLAlchemy's dialect)
+    )
     time_keys: ClassVar[tuple[str, ...]] = ()  # keys holding seconds: what the probe scales down
     model: ClassVar[type[PoolModel]]
     scanned_as: ClassVar[tuple[str, ...]] = ()  # the scan's names for pools this stack judges
@@ -144,6 +179,75 @@ class Stack:
             return None
         key = bound[1].key.removeprefix("connect_args.")
         return bound[0], Knob(self.args_prefix + key, bound[1].value)
+
+    # -- the app's code, as the scan reads it ------------------------------------------------------------
+
+    # Keys whose values are callables or objects the judge has no use for (a config cannot give them).
+    callables: ClassVar[frozenset[str]] = frozenset()
+    # The keys, as the code names them, that decide what happens to an idle connection, in reading order.
+    shown: ClassVar[tuple[str, ...]] = ()
+
+    def code_shown(self, scanned_as: str) -> tuple[str, ...]:
+        """The keys the scan's table shows for a pool of this kind."""
+        return self.shown
+
+    def code_place(self, scanned_as: str, key: str) -> tuple[str, str] | None:
+        """Where a key the app's code gives (dotted: kwargs.tcp_user_timeout) goes in the config: the table
+        ("pool" or "connect_args") and the key there; None: not what the judge reads (the server's identity,
+        a callable). `scanned_as` is the scan's name for the call (psycopg2's pools are judged by SQLAlchemy's)."""
+        parts = key.split(".")
+        if parts[0] in IDENTITY or parts[0] in self.callables:
+            return None
+        driver_table = self.args_prefix.removesuffix(".")
+        if driver_table and parts[0] == driver_table and len(parts) > 1 and parts[1] in IDENTITY:
+            return None
+        return POOL, key
+
+    def code_value(self, key: str, value: Any) -> Any:
+        """A value the code gives, in the form the config takes (class and function references by name)."""
+        return value
+
+    def code_defaults(self, scanned_as: str, call: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Keys the code's call implies without saying them: psycopg2's pools have no check and no lifetime,
+        a NullConnectionPool keeps nothing."""
+        return {}
+
+    def own_pool_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The stack's keys as its library's pool takes them: pool-doctor's own keys (psycopg_pool's
+        pool_class) left out."""
+        return dict(values)
+
+    def judged_as(self, scanned_as: str) -> str | None:
+        """How the scanned call is judged, when it is not this stack's own pool (psycopg2's pools)."""
+        return None
+
+    def refused(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Keys (dotted) the library refuses, each with why, one at a time until the rest is read: the first
+        whose removal lets the rest be read (a key wrong on its own, or the one of a pair that cannot go
+        together), else the first refused on its own (two wrong keys), else all of them."""
+
+        def problem(keys: Mapping[str, Any]) -> str | None:
+            try:
+                self.check_values(_values.unflatten(keys))
+            except ConfigError as exc:
+                return str(exc)
+            return None
+
+        refused: dict[str, str] = {}
+        while True:
+            rest = {key: value for key, value in values.items() if key not in refused}
+            why = problem(rest)
+            if why is None:
+                return refused
+            blamed = next((key for key in rest if problem({k: v for k, v in rest.items() if k != key}) is None), None)
+            if blamed is not None:
+                refused[blamed] = why
+                continue
+            alone = {key: problem({key: rest[key]}) for key in rest}
+            blamed = next((key for key, fault in alone.items() if fault is not None), None)
+            if blamed is None:  # no one key is to blame: none of them is judged
+                return {**refused, **dict.fromkeys(rest, why)}
+            refused[blamed] = alone[blamed] or why
 
     def validate_model(self, pool: PoolModel) -> None:
         """Called by the model's validator: the stack's keys read as its library reads them."""

@@ -23,7 +23,7 @@ from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks import psycopg_pool as psycopg_pool_stack
-from pool_doctor.stacks.base import Bound, PoolModel, Stack
+from pool_doctor.stacks.base import IDENTITY, POOL, Bound, PoolModel, Stack
 
 STACK = "django"
 LIBRARY_VERSION = "Django 5.2.19"
@@ -48,6 +48,8 @@ KEYS = frozenset(DEFAULTS) | {
     "TEST",
     "DISABLE_SERVER_SIDE_CURSORS",
 }
+# The DATABASES keys the judge reads; NAME, USER, HOST, ... say which server, which --url says.
+_JUDGED = frozenset({"CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "ENGINE", "OPTIONS"})
 # Django passes `check` itself (from CONN_HEALTH_CHECKS): naming it in OPTIONS["pool"] is a TypeError.
 _POOL_KEYS_DJANGO_SETS = frozenset({"check", "kwargs", "open", "configure"})
 
@@ -176,6 +178,27 @@ class DjangoStack(Stack):
 
     def unknown_keys(self, pool: PoolModel) -> list[str]:
         return unknown_keys(self.values(pool))
+
+    shown = (
+        "CONN_MAX_AGE",
+        "CONN_HEALTH_CHECKS",
+        "OPTIONS.pool",
+        "OPTIONS.pool.min_size",
+        "OPTIONS.pool.max_size",
+        "OPTIONS.pool.max_idle",
+        "OPTIONS.pool.max_lifetime",
+        "OPTIONS.keepalives_idle",
+        "OPTIONS.tcp_user_timeout",
+    )
+
+    def code_place(self, scanned_as: str, key: str) -> tuple[str, str] | None:
+        parts = key.split(".")
+        if parts[0] not in _JUDGED or (parts[0] == "OPTIONS" and len(parts) > 1 and parts[1] in IDENTITY):
+            return None
+        return POOL, key
+
+    def code_value(self, key: str, value: Any) -> Any:
+        return psycopg_pool_stack.check_name(value) if key == "OPTIONS.pool.check" else value
 
     def read(self, values: Mapping[str, Any], hang: Bound = None, keepalive: Bound = None) -> PoolPolicy:
         return policy(values, hang=hang, keepalive=keepalive)

@@ -199,3 +199,11 @@ def check_delay(values: Mapping[str, object]) -> float | None:
     if not str(merged.get("server_check_query") or "").strip():
         return None
     return _values.seconds(merged, "server_check_delay") or 0.0
+
+
+def server_pool(config: Mapping[str, object], product: str | None) -> PoolPolicy:
+    """PgBouncer's own pool of server connections, from SHOW CONFIG when it was read (else its defaults);
+    `product` is what its console said ("PgBouncer 1.18.0"), when it did."""
+    version = (product or "").removeprefix("PgBouncer ").strip() or None
+    values = {key: value for key, value in config.items() if key in DEFAULTS}
+    return policy(values, version=version)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
+from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks.base import Bound, PoolModel, Stack
@@ -37,6 +38,8 @@ DEFAULTS: dict[str, object] = {
     "num_workers": 3,  # pool.py:63
 }
 
+# pool-doctor's own key, not the library's: the class the app builds (the scan reads it off the call).
+POOL_CLASS = "pool_class"
 KEYS = frozenset(DEFAULTS) | {
     "conninfo",
     "connection_class",
@@ -47,10 +50,12 @@ KEYS = frozenset(DEFAULTS) | {
     "name",
     "close_returns",
     "reconnect_failed",
+    POOL_CLASS,
 }
 
 # The pool classes, which differ in threads or asyncio and in keeping connections, not in their keys.
 CLASSES = ("ConnectionPool", "AsyncConnectionPool", "NullConnectionPool", "AsyncNullConnectionPool")
+NULL_CLASSES = ("NullConnectionPool", "AsyncNullConnectionPool")  # a new connection per getconn, none kept
 DEFAULT_CLASS = "ConnectionPool"
 
 # What `check` may name for the pool's own test (the config holds a name, not a callable).
@@ -79,6 +84,11 @@ def policy(
     parameters under `libpq_prefix`) let Django's OPTIONS["pool"] reuse it in Django's own terms.
     """
     merged = _values.merged(DEFAULTS, values)
+    cls = merged.get(POOL_CLASS) or DEFAULT_CLASS
+    if cls not in CLASSES:
+        raise ConfigError(f"{key_prefix}{POOL_CLASS} must be one of {', '.join(CLASSES)}, not {cls!r}")
+    if cls in NULL_CLASSES:
+        label = f"psycopg_pool's {cls}"
     # ConnectionPool's own checks (base.py _check_size), named where the user writes them.
     min_size, max_size = _values.sizes(merged, high_default_low=True, prefix=key_prefix)
     check = merged.get("check")
@@ -88,7 +98,7 @@ def policy(
     return PoolPolicy(
         stack=stack,
         label=label,
-        reuses=True,
+        reuses=cls not in NULL_CLASSES,
         max_age=None,  # max_lifetime is checked on return, not at getconn: no bound at checkout
         max_idle=idle,
         max_idle_knob=Knob(f"{key_prefix}max_idle", merged["max_idle"]) if idle is not None else None,
@@ -114,6 +124,15 @@ def policy(
 def is_pool_check(check: object) -> bool:
     """Whether `check` names psycopg_pool's own test (`ConnectionPool.check_connection`)."""
     return isinstance(check, str) and check.strip() in _CHECK_NAMES
+
+
+def check_name(value: object) -> object:
+    """The app's `check=` as the config names it: the app's own class's check_connection
+    (AsyncConnectionPool.check_connection, as recommend writes it back); another callable as given."""
+    if not isinstance(value, str) or not value.endswith("check_connection"):
+        return value
+    owner = value.split(".")[-2] if "." in value else ""
+    return f"{owner}.check_connection" if owner in CLASSES else "ConnectionPool.check_connection"
 
 
 def pool_class(call: str | None) -> str:
@@ -165,12 +184,36 @@ class PsycopgPoolStack(Stack):
     defaults = DEFAULTS
     keys = KEYS
     args_prefix = "kwargs."
+    fork_unsafe_at_import = True
     time_keys = ("max_idle", "max_lifetime", "timeout", "reconnect_timeout")
     model: ClassVar[type[PoolModel]] = PsycopgPoolModel
     scanned_as = ("psycopg_pool",)
 
+    callables = frozenset({"connection_class", "configure", "reset", "reconnect_failed", "name"})
+    shown = (
+        "check",
+        "min_size",
+        "max_size",
+        "max_idle",
+        "max_lifetime",
+        "timeout",
+        "kwargs.prepare_threshold",
+        "kwargs.tcp_user_timeout",
+        "kwargs.keepalives_idle",
+    )
+
     def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return _values.table(values, "kwargs")
+
+    def code_value(self, key: str, value: Any) -> Any:
+        return check_name(value) if key == "check" else value
+
+    def code_defaults(self, scanned_as: str, call: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        cls = pool_class(call)
+        return {POOL_CLASS: cls} if cls != DEFAULT_CLASS else {}
+
+    def own_pool_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in values.items() if key != POOL_CLASS}
 
     def driver_name(self, url_driver: str) -> str:
         return "psycopg"

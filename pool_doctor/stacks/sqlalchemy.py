@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
-from pool_doctor.stacks.base import Bound, PoolModel, Stack
+from pool_doctor.stacks.base import CONNECT_ARGS, IDENTITY, POOL, SKIP, Bound, PoolModel, Stack
 
 if TYPE_CHECKING:
     from pool_doctor.connection.drivers import Driver
@@ -38,6 +38,8 @@ POOLCLASSES = ("QueuePool", "AsyncAdaptedQueuePool", "NullPool", "StaticPool")
 # The async engine's factories: the app's code calls one of these (or its URL names an async driver).
 ASYNC_FACTORIES = ("create_async_engine", "async_engine_from_config")
 ASYNC_DRIVERS = ("asyncpg", "psycopg_async")
+PSYCOPG2 = "psycopg2"  # the scan's name for psycopg2.pool's pools
+PSYCOPG2_JUDGED_AS = "psycopg2's pool, judged as a pool with no liveness check and no lifetime"
 
 
 class SQLAlchemyPool(PoolModel):
@@ -50,7 +52,10 @@ class SQLAlchemyPool(PoolModel):
     )
     pool_size: int = Field(5, ge=1, le=100_000, description="connections the pool keeps open (SQLAlchemy default 5)")
     max_overflow: int = Field(
-        10, ge=0, le=100_000, description="extra connections opened under load, closed when returned (default 10)"
+        10,
+        ge=-1,
+        le=100_000,
+        description="extra connections opened under load, closed when returned (default 10); -1 = no limit",
     )
     pool_recycle: int = Field(
         -1, ge=-1, le=31_536_000, description="seconds after which a connection is replaced at checkout; -1 = never"
@@ -75,7 +80,8 @@ class SQLAlchemyPool(PoolModel):
 
     @property
     def max_connections(self) -> int:
-        return self.pool_size + self.max_overflow
+        """The most connections the pool opens; with max_overflow -1 (no limit) at least pool_size."""
+        return self.pool_size + max(self.max_overflow, 0)
 
     @property
     def recycle(self) -> int | None:
@@ -120,6 +126,8 @@ def policy(pool: SQLAlchemyPool, driver: Driver, connect_args: Mapping[str, obje
         keepalive_knob=keepalive[1] if keepalive else None,
         # SQLAlchemy's asyncpg dialect does not count command_timeout's TimeoutError as a disconnect.
         bounded_ping_replaces=driver.timeout_is_disconnect,
+        unbounded=pool.max_overflow == -1 and poolclass != "NullPool",
+        size_knob=Knob("max_overflow", pool.max_overflow),
         levers=levers,
     )
 
@@ -132,9 +140,14 @@ class SQLAlchemyStack(Stack):
     defaults = DEFAULTS
     keys = KEYS
     args_prefix = "connect_args."
+    adapts_driver = True
+    driver_from_url = True
+    fork_unsafe_at_import = True
     time_keys = ("pool_recycle", "pool_timeout")
     model: ClassVar[type[PoolModel]] = SQLAlchemyPool
-    scanned_as = ("sqlalchemy", "flask_sqlalchemy")
+    # psycopg2's own pools (SimpleConnectionPool, ThreadedConnectionPool) keep connections as a QueuePool
+    # without overflow would, and have neither a check nor a lifetime: judged as that.
+    scanned_as = ("sqlalchemy", "flask_sqlalchemy", PSYCOPG2)
 
     def connection(
         self, target: ConnectionSpec, code_driver: str | None = None, where: str | None = None
@@ -148,6 +161,64 @@ class SQLAlchemyStack(Stack):
 
     def unknown_keys(self, pool: PoolModel) -> list[str]:
         return sorted(pool.model_extra or {})
+
+    shown = (
+        "pool_pre_ping",
+        "pool_recycle",
+        "pool_size",
+        "max_overflow",
+        "pool_timeout",
+        "pool_use_lifo",
+        "poolclass",
+        "connect_args.command_timeout",
+        "connect_args.statement_cache_size",
+        "connect_args.prepare_threshold",
+        "connect_args.tcp_user_timeout",
+        "connect_args.keepalives_idle",
+    )
+
+    def code_shown(self, scanned_as: str) -> tuple[str, ...]:
+        if scanned_as == PSYCOPG2:
+            return ("minconn", "maxconn", "keepalives_idle", "tcp_user_timeout")
+        return self.shown
+
+    def code_place(self, scanned_as: str, key: str) -> tuple[str, str] | None:
+        top, _, rest = key.partition(".")
+        if scanned_as == PSYCOPG2:  # psycopg2.pool.X(minconn, maxconn, dsn, **connect kwargs)
+            if key == "maxconn":
+                return POOL, "pool_size"
+            return None if key == "minconn" or top in IDENTITY else (CONNECT_ARGS, key)
+        if key in KEYS:
+            return POOL, key
+        if top == CONNECT_ARGS and rest and rest.split(".")[0] not in IDENTITY:
+            return CONNECT_ARGS, rest
+        return None  # url, echo, isolation_level, ...: not what the judge reads
+
+    def code_value(self, key: str, value: Any) -> Any:
+        if key == "poolclass":
+            name = str(value).rsplit(".", 1)[-1]
+            return name if name in POOLCLASSES else SKIP
+        if key == "prepared_statement_name_func" and value is not None:
+            return "unique"  # a callable: what it names is not read; that the app gives one is what counts
+        return value
+
+    def code_defaults(self, scanned_as: str, call: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        if scanned_as != PSYCOPG2:
+            return {}
+        return {"max_overflow": 0, "pool_pre_ping": False, "pool_recycle": -1}
+
+    def judged_as(self, scanned_as: str) -> str | None:
+        return PSYCOPG2_JUDGED_AS if scanned_as == PSYCOPG2 else None
+
+    def refused(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """SQLAlchemy's keys are the model's fields: each is checked on its own, as [pool] would check it."""
+        refused = {}
+        for key, value in values.items():
+            try:
+                SQLAlchemyPool.model_validate({key: value})
+            except ValidationError as exc:
+                refused[key] = str(exc.errors()[0]["msg"])
+        return refused
 
     def check_values(self, values: Mapping[str, Any]) -> None:
         """SQLAlchemy's keys are the model's own fields, checked by pydantic."""

@@ -1,0 +1,66 @@
+"""A scanned pool judged without a server: the rules `check` runs on a pool (pool_doctor/rules), on what the
+code alone lets pool-doctor know: the pool's own settings, the platform its URL's host names, a pooler its
+port suggests. The same pool through `check --app` or `check --config` gives the same pool findings, and
+more once the server is read."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pool_doctor.config import code_settings
+from pool_doctor.connection.spec import ConnectionSpec, parse_connection
+from pool_doctor.errors import ConfigError, UsageError
+from pool_doctor.inspect.pooler import at_usual_port, with_documented
+from pool_doctor.model import CodeFacts, Finding, PoolRef
+from pool_doctor.platforms import recognise
+from pool_doctor.rules import WITHOUT_SERVER, build_facts, evaluate
+from pool_doctor.scan.app import AppLayer, as_layer, judged_values, sources
+from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.target import is_postgres, known_url, port_of, url_of
+from pool_doctor.stacks import Stack, stack_of
+
+NO_URL = "postgresql://"  # the code gives no URL the scan can read: SQLAlchemy's default driver, no host
+
+
+def judge(pool: ScannedPool) -> list[Finding]:
+    """The findings about one scanned pool, each citing its file:line first; none for a pool that visibly
+    does not connect to PostgreSQL (sqlite for the tests)."""
+    if not is_postgres(pool):
+        return []
+    layer = as_layer(pool)
+    try:
+        settings = code_settings(layer.data)
+    except ConfigError:  # as_layer leaves out what its stack refuses; nothing else is left to judge
+        return []
+    stack = stack_of(settings.pool)
+    target = connection(pool, layer, stack).with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
+    code_url = known_url(pool) is not None
+    url = url_of(pool)
+    platform = recognise(target.host, target.port, target.user) if code_url else None
+    pooler = with_documented(at_usual_port(port_of(pool)), platform)
+    code = CodeFacts(
+        ref=PoolRef(pool.file, pool.line, pool.stack),
+        call=pool.call,
+        at_import=pool.at_import,
+        unknown=tuple(layer.unknown.items()),
+        unresolved=tuple(pool.unresolved),
+        driver_unknown=(url.expr or "?") if stack.driver_from_url and url is not None and not url.known else None,
+        sources=tuple((key, value, where) for key, (value, where) in _sources(settings, layer).items()),
+    )
+    facts = build_facts(settings, target, pooler=pooler, platform=platform, code=code)
+    return [replace(f, evidence=[pool.where, *f.evidence]) for f in evaluate(facts, WITHOUT_SERVER)]
+
+
+def connection(pool: ScannedPool, layer: AppLayer, stack: Stack) -> ConnectionSpec:
+    """The connection the code opens, as far as it says: its URL (or DSN), through its stack's driver."""
+    text = known_url(pool)
+    try:
+        spec = parse_connection(text or NO_URL, pool.where)
+    except UsageError:
+        spec = parse_connection(NO_URL, pool.where)
+    return stack.connection(spec, layer.driver, pool.where)
+
+
+def _sources(settings: Any, layer: AppLayer) -> dict[str, tuple[Any, str]]:
+    return sources(judged_values(settings), layer, {}, {}, None, {})

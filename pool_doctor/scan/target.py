@@ -1,0 +1,76 @@
+"""What a scanned pool's code says about its connection: the URL (or DSN) it gives, whether it is PostgreSQL,
+the driver that URL selects, and the port it dials. Pure: a ScannedPool in, plain values out."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from pool_doctor.connection.spec import DEFAULT_DRIVER, DRIVERS, SCHEMES
+from pool_doctor.scan.model import ScannedPool, ScannedValue
+
+URL_KEYS = ("url", "dsn", "conninfo")  # where each stack's call takes its connection string
+PORT_KEYS = ("port", "PORT", "kwargs.port", "connect_args.port")
+
+
+def url_of(pool: ScannedPool) -> ScannedValue | None:
+    for key in URL_KEYS:
+        value = pool.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def known_url(pool: ScannedPool) -> str | None:
+    """The connection string the code gives, when the scan could work it out."""
+    url = url_of(pool)
+    return url.value if url is not None and url.known and isinstance(url.value, str) else None
+
+
+def is_postgres(pool: ScannedPool) -> bool:
+    """False only when the code visibly points elsewhere (sqlite for tests, mysql): unknown counts as yes."""
+    engine = pool.get("ENGINE")
+    if engine is not None:  # Django's DATABASES entry names its backend
+        return not (engine.known and isinstance(engine.value, str) and not _postgres_backend(engine.value))
+    text = known_url(pool)
+    if text is None or "://" not in text:
+        return True  # a libpq conninfo ("dbname=app host=db") is PostgreSQL's own
+    return text.split(":", 1)[0].split("+", 1)[0] in (*SCHEMES, "pgsql")
+
+
+def _postgres_backend(engine: str) -> bool:
+    return "postg" in engine or "psycopg" in engine
+
+
+def url_driver(pool: ScannedPool) -> str | None:
+    """The driver a SQLAlchemy URL in the code selects (SQLAlchemy's default for a plain postgresql://), or
+    None when the code gives no URL the scan could read."""
+    text = known_url(pool)
+    if text is None or "://" not in text or not is_postgres(pool):
+        return None
+    scheme = text.split(":", 1)[0]
+    return DRIVERS.get(scheme.split("+", 1)[1], DEFAULT_DRIVER) if "+" in scheme else DEFAULT_DRIVER
+
+
+def port_of(pool: ScannedPool) -> int | None:
+    """The port the code visibly dials (in its URL, DSN or a port key); None when it does not say."""
+    candidates: list[Any] = []
+    text = known_url(pool)
+    if text is not None:
+        if "://" in text:
+            try:
+                candidates.append(urlsplit(text).port)
+            except ValueError:
+                pass
+        else:  # conninfo: "host=... port=6432"
+            candidates.extend(part.split("=", 1)[1] for part in text.split() if part.startswith("port="))
+    for key in PORT_KEYS:
+        value = pool.get(key)
+        if value is not None and value.known:
+            candidates.append(value.value)
+    for candidate in candidates:
+        try:
+            return int(candidate)
+        except (TypeError, ValueError):
+            continue
+    return None
