@@ -154,7 +154,6 @@ def recommend(
       pool-doctor recommend --url postgresql+asyncpg://app@db/appdb \\
         --network-idle-timeout 350 --format python
     """
-    from pool_doctor.recommend import recommend as build_recommendation
     from pool_doctor.render import RenderOptions
     from pool_doctor.render.recommend import render_app_recommendations, render_recommendation
 
@@ -167,16 +166,14 @@ def recommend(
 
     report = invocation.run(run_check(inputs))
     options = RenderOptions(format=opt.chosen(output_format, json_output))
+    # Each pool's fix (computed with the report) from its own findings and those about the server.
+    recs = report.recommendations()
     if report.pools:
-        # Each pool's fix from its own findings (and those about the server): its own keys, its own terms.
-        per_pool = [report.for_pool(pool) for pool in report.pools]
-        recs = [(one, build_recommendation(one.facts, one.findings, call=one.pools[0].app.call)) for one in per_pool]
         render_app_recommendations(report, recs, options, _stdout())
-        critical = any(f.severity.value == "critical" for _, rec in recs for f in rec.findings)
-        return ExitCode.FINDINGS if critical else ExitCode.OK
-    rec = build_recommendation(report.facts)
-    render_recommendation(report, rec, options, _stdout())
-    return ExitCode.FINDINGS if any(f.severity.value == "critical" for f in rec.findings) else ExitCode.OK
+    else:
+        render_recommendation(*recs[0], options, _stdout())
+    critical = any(f.severity.value == "critical" for _, rec in recs for f in rec.findings)
+    return ExitCode.FINDINGS if critical else ExitCode.OK
 
 
 @app.command()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pool_doctor.durations import format_seconds
-from pool_doctor.model import Finding, Severity
+from pool_doctor.model import Finding, Severity, to_jsonable
 from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, margin
 from pool_doctor.path.model import Limit
 from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
@@ -44,6 +44,10 @@ class Reason:
 
     def changes(self) -> dict[str, Any]:
         return self.sets or {self.key: self.value}
+
+    def to_json(self) -> dict[str, Any]:
+        """The reason as JSON: what it sets is the recommendation's own, so `sets` stays out."""
+        return {key: value for key, value in to_jsonable(self).items() if key != "sets"}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from pool_doctor.connection.drivers import Session, describe_error, driver_for
+from pool_doctor.connection.drivers import describe_error, driver_for
+from pool_doctor.connection.sessions import Session
 from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.durations import parse_duration, show_value, unit_seconds
 from pool_doctor.errors import ConnectError, UsageError

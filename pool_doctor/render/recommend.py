@@ -16,7 +16,7 @@ from pool_doctor.stacks.base import CONNECT_ARGS
 
 if TYPE_CHECKING:
     from pool_doctor.check import CheckReport
-    from pool_doctor.recommend import Reason, Recommendation
+    from pool_doctor.recommend import Recommendation
 
 
 def reasons_markdown(rec: Recommendation) -> list[str]:
@@ -50,16 +50,11 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
             **rec.values,
             **({CONNECT_ARGS: connect_args} if separate or connect_args else {}),
         },
-        "reasons": [_reason_json(reason) for reason in rec.reasons],
-        "server_sql": [_reason_json(reason) for reason in rec.server_sql],
+        "reasons": [reason.to_json() for reason in rec.reasons],
+        "server_sql": [reason.to_json() for reason in rec.server_sql],
         "findings": [to_jsonable(finding) for finding in rec.findings],
         "limitations": report.server.limitations,
     }
-
-
-def _reason_json(reason: Reason) -> dict[str, Any]:
-    """A reason as JSON: code is described, and the keys it sets are the recommendation's own."""
-    return {key: value for key, value in to_jsonable(reason).items() if key != "sets"}
 
 
 def app_recommendations_json(report: CheckReport, recs: list[tuple[CheckReport, Recommendation]]) -> dict[str, Any]:
