@@ -239,14 +239,16 @@ def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
     Findings about one pool cite it (`pool`, and its file:line first in the evidence); a finding that speaks
     of no setting and is the same for every pool is about the server, and is said once.
     """
+    from pool_doctor.connection.drivers import driver_for
     from pool_doctor.inspect.server import with_session_settings
     from pool_doctor.stacks import stack_of
 
-    asked_by_all = inputs.target.session_settings()
+    asked_by_all = driver_for(inputs.target).session_settings(inputs.target)
     demands = tuple((p.where, stack_of(p.settings.pool).max_connections(p.settings.pool)[0]) for p in inputs.app_pools)
     judged: list[tuple[AppPool, Facts, list[Finding]]] = []
     for app_pool in inputs.app_pools:
-        asked = {k: v for k, v in app_pool.target.session_settings().items() if asked_by_all.get(k) != v}
+        own = driver_for(app_pool.target).session_settings(app_pool.target)
+        asked = {k: v for k, v in own.items() if asked_by_all.get(k) != v}
         facts = build_facts(
             app_pool.settings,
             app_pool.target,

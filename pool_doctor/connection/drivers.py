@@ -84,9 +84,17 @@ class Driver:
     # Whether SQLAlchemy's dialect counts the hang bound's timeout as a disconnect (so a hung pre-ping replaces
     # the connection instead of failing the request).
     timeout_is_disconnect: ClassVar[bool] = True
+    reads_pgoptions: ClassVar[bool] = True  # libpq reads PGOPTIONS from the environment
+    # Where the driver's exceptions are public, when their classes live deeper (asyncpg.exceptions._base).
+    exceptions_module: ClassVar[str | None] = None
+
     # The driver's errors when the next request uses a connection a limit ended, through SQLAlchemy.
     errors: ClassVar[Mapping[Any, str]] = {}
     prepared_statements: ClassVar[StatementCache | None] = None  # None: it prepares nothing by itself
+
+    def session_settings(self, spec: ConnectionSpec) -> dict[str, tuple[str, str]]:
+        """What the app's session asks for at startup, as this driver sends it: name -> (value, where)."""
+        return spec.session_settings(pgoptions=self.reads_pgoptions)
 
     def require(self) -> None:
         """One clear line when the app's driver is missing; never a silent substitute."""
@@ -233,6 +241,8 @@ class AsyncpgDriver(Driver):
     """asyncpg: no libpq; its own keywords, no client keepalives (asyncpg #606), a statement cache."""
 
     hang_key: ClassVar[str] = "command_timeout"
+    reads_pgoptions: ClassVar[bool] = False
+    exceptions_module: ClassVar[str | None] = "asyncpg.exceptions"
     # asyncpg has no client keepalive options: its server_settings ask the server to send them.
     keepalive_key: ClassVar[str] = "server_settings.tcp_keepalives_idle"
     # SQLAlchemy's asyncpg dialect does not count command_timeout's TimeoutError as a disconnect.
@@ -391,6 +401,15 @@ DRIVERS: dict[str, Driver] = {
         ),
     )
 }
+
+
+def public_module(module: str) -> str:
+    """An exception class's module as its driver documents it: asyncpg.exceptions, not asyncpg.exceptions._base."""
+    for driver in DRIVERS.values():
+        public = driver.exceptions_module
+        if public is not None and (module == public or module.startswith(public + ".")):
+            return public
+    return module
 
 
 def driver_for(spec: ConnectionSpec) -> Driver:

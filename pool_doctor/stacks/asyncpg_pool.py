@@ -141,6 +141,9 @@ class AsyncpgStack(Stack):
     scanned_as = ("asyncpg",)
 
     callables = frozenset({"connect", "setup", "init", "reset", "loop", "connection_class", "record_class"})
+    code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {
+        "asyncpg": ("asyncpg", frozenset({"create_pool"}))
+    }
     shown = (
         "min_size",
         "max_size",

@@ -208,6 +208,14 @@ class Stack:
 
     # Keys whose values are callables or objects the judge has no use for (a config cannot give them).
     callables: ClassVar[frozenset[str]] = frozenset()
+    # The library callables that create this stack's pools, by the module they are imported from:
+    # module -> (the scan's name for such a pool, the callables' names).
+    code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {}
+
+    def public_call(self, module: str, name: str) -> str:
+        """The callable as its library documents it (`psycopg2.pool.SimpleConnectionPool`)."""
+        return f"{module}.{name}"
+
     # The keys, as the code names them, that decide what happens to an idle connection, in reading order.
     shown: ClassVar[tuple[str, ...]] = ()
 

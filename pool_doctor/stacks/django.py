@@ -176,6 +176,11 @@ class DjangoStack(Stack):
 
     required: ClassVar[Mapping[str, Any]] = {"ENGINE": "django.db.backends.postgresql"}
 
+    @staticmethod
+    def postgres_backend(engine: str) -> bool:
+        """Whether a DATABASES ENGINE is PostgreSQL's (Django's own, or a wrapper named after it)."""
+        return "postg" in engine or "psycopg" in engine
+
     def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in _values.table(values, "OPTIONS").items() if key != "pool"}
 

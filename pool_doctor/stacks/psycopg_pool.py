@@ -209,6 +209,7 @@ class PsycopgPoolStack(Stack):
     scanned_as = ("psycopg_pool",)
 
     callables = frozenset({"connection_class", "configure", "reset", "reconnect_failed", "name"})
+    code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {STACK: (STACK, frozenset(CLASSES))}
     shown = (
         "check",
         "min_size",

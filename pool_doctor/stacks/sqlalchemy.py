@@ -192,6 +192,20 @@ class SQLAlchemyStack(Stack):
     def unknown_keys(self, pool: PoolModel) -> list[str]:
         return sorted(pool.model_extra or {})
 
+    code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {
+        "sqlalchemy": ("sqlalchemy", frozenset({"create_engine", *ASYNC_FACTORIES, "engine_from_config"})),
+        "sqlmodel": ("sqlalchemy", frozenset({"create_engine", "create_async_engine"})),
+        PSYCOPG2: (PSYCOPG2, frozenset({"SimpleConnectionPool", "ThreadedConnectionPool", "PersistentConnectionPool"})),
+        "flask_sqlalchemy": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),
+    }
+
+    def public_call(self, module: str, name: str) -> str:
+        if module == "sqlalchemy":
+            return f"sqlalchemy.ext.asyncio.{name}" if name in ASYNC_FACTORIES else f"sqlalchemy.{name}"
+        if module == PSYCOPG2:
+            return f"psycopg2.pool.{name}"
+        return f"{module}.{name}"
+
     shown = (
         "pool_pre_ping",
         "pool_recycle",
