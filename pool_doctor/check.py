@@ -9,6 +9,7 @@ from pool_doctor.config import AppConfig
 from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.model import SCHEMA_VERSION, CodeFacts, Finding, PoolRef, ServerFacts, Severity, to_jsonable
 from pool_doctor.platforms import Recognised, Runtime, recognise
+from pool_doctor.recommend import Recommendation, recommend
 from pool_doctor.rules import ONCE, PER_POOL, Facts, build_facts, by_severity, evaluate
 
 
@@ -83,6 +84,7 @@ class PoolCheck:
     app: AppPool
     facts: Facts
     findings: list[Finding]
+    recommendation: Recommendation | None = None  # the fix for this pool's findings and the app's shared ones
 
 
 @dataclass(frozen=True)
@@ -91,14 +93,27 @@ class CheckReport:
     facts: Facts
     findings: list[Finding] = field(default_factory=list)
     pools: tuple[PoolCheck, ...] = ()  # --app: each pool judged; `facts` is the first one's
+    # The values that fix the findings (recommend's answer): one pool's here, each --app pool's in `pools`.
+    recommendation: Recommendation | None = None
 
     def for_pool(self, pool: PoolCheck, shared: bool = True) -> CheckReport:
         """This report as if the app had this one pool: what recommend and the renderers read per pool."""
         own = [*pool.findings, *(self.shared_findings() if shared else [])]
         inputs = replace(self.inputs, target=pool.app.target, settings=pool.app.settings)
         return CheckReport(
-            inputs=inputs, facts=pool.facts, findings=sorted(own, key=lambda f: -f.severity.rank), pools=(pool,)
+            inputs=inputs,
+            facts=pool.facts,
+            findings=by_severity(own),
+            pools=(pool,),
+            recommendation=pool.recommendation,
         )
+
+    def recommendations(self) -> list[tuple[CheckReport, Recommendation]]:
+        """Each pool's report with its fix: every --app pool in its own terms, or the one pool."""
+        if self.pools:
+            found = [(self.for_pool(pool), pool.recommendation) for pool in self.pools]
+            return [(one, rec) for one, rec in found if rec is not None]
+        return [(self, self.recommendation)] if self.recommendation is not None else []
 
     def shared_findings(self) -> list[Finding]:
         """Findings about no one pool (the server, the budget of every pool together)."""
@@ -162,10 +177,25 @@ class CheckReport:
             "network": self.inputs.settings.network.model_dump(),
             "findings": [to_jsonable(f) for f in self.findings],
             "summary": {s.value: self.count(s) for s in Severity},
+            **({"recommended": _recommended(self.recommendation)} if not self.pools else {}),
             **(
-                {"app": {"path": self.inputs.app, "pools": [p.app.to_json() for p in self.pools]}} if self.pools else {}
+                {
+                    "app": {
+                        "path": self.inputs.app,
+                        "pools": [
+                            {**p.app.to_json(), "recommended": _recommended(p.recommendation)} for p in self.pools
+                        ],
+                    }
+                }
+                if self.pools
+                else {}
             ),
         }
+
+
+def _recommended(rec: Recommendation | None) -> list[dict[str, Any]]:
+    """The values that fix the findings, each with its reason (recommend shows them as code)."""
+    return [reason.to_json() for reason in rec.reasons] if rec is not None else []
 
 
 async def gather_facts(inputs: Inputs) -> Facts:
@@ -197,7 +227,8 @@ async def run_check(inputs: Inputs) -> CheckReport:
     facts = await gather_facts(inputs)
     if inputs.app_pools:
         return judge_app(inputs, facts)
-    return CheckReport(inputs=inputs, facts=facts, findings=evaluate(facts))
+    findings = evaluate(facts)
+    return CheckReport(inputs=inputs, facts=facts, findings=findings, recommendation=recommend(facts, findings))
 
 
 def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
@@ -208,14 +239,16 @@ def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
     Findings about one pool cite it (`pool`, and its file:line first in the evidence); a finding that speaks
     of no setting and is the same for every pool is about the server, and is said once.
     """
+    from pool_doctor.connection.drivers import driver_for
     from pool_doctor.inspect.server import with_session_settings
     from pool_doctor.stacks import stack_of
 
-    asked_by_all = inputs.target.session_settings()
+    asked_by_all = driver_for(inputs.target).session_settings(inputs.target)
     demands = tuple((p.where, stack_of(p.settings.pool).max_connections(p.settings.pool)[0]) for p in inputs.app_pools)
     judged: list[tuple[AppPool, Facts, list[Finding]]] = []
     for app_pool in inputs.app_pools:
-        asked = {k: v for k, v in app_pool.target.session_settings().items() if asked_by_all.get(k) != v}
+        own = driver_for(app_pool.target).session_settings(app_pool.target)
+        asked = {k: v for k, v in own.items() if asked_by_all.get(k) != v}
         facts = build_facts(
             app_pool.settings,
             app_pool.target,
@@ -237,5 +270,12 @@ def judge_app(inputs: Inputs, read: Facts) -> CheckReport:
         for app_pool, facts, found in judged
     )
     everyone = evaluate(judged[0][1], ONCE)
+    # Each pool's fix from its own findings and those about no one pool, in its own keys and terms.
+    pools = tuple(
+        replace(
+            pool, recommendation=recommend(pool.facts, by_severity([*pool.findings, *shared, *everyone]), pool.app.call)
+        )
+        for pool in pools
+    )
     findings = by_severity([*[f for p in pools for f in p.findings], *shared, *everyone])
     return CheckReport(inputs=inputs, facts=pools[0].facts, findings=findings, pools=pools)

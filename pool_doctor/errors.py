@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # findings at or above --fail-on (or a probe scenario failed with the recommended settings)
     USAGE = 2  # bad usage or bad configuration
     CONNECT = 3  # cannot connect, authenticate, or timed out
+    INTERNAL = 4  # an unexpected exception: a bug
     INTERRUPTED = 130  # Ctrl-C
 
 

@@ -14,7 +14,7 @@ from pool_doctor.durations import format_seconds
 
 # The version of every command's JSON document (pool_doctor/schemas/*.json): raised when a field changes meaning
 # or goes away; new fields do not raise it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Severity(str, Enum):

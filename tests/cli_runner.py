@@ -1,9 +1,10 @@
 """Run `pool-doctor` the way a user does, with a clean environment: in process (the default) or as a subprocess.
 
-`run_pool_doctor` calls `pool_doctor.cli.main(argv)` in this interpreter (~35 ms a run instead of ~0.6 s for
-a fresh interpreter) with the same clean environment a subprocess gets, captured stdout/stderr and an empty
-stdin, and puts back everything a run can change (environment, cwd, std streams, logging levels, warnings,
-signal handlers, the asyncio event loop policy), so runs cannot leak into each other.
+`run_pool_doctor` calls `pool_doctor.cli.main(argv, env)` in this interpreter (~35 ms a run instead of ~0.6 s
+for a fresh interpreter) with the same clean environment a subprocess gets, captured stdout/stderr and an empty
+stdin. main itself leaves logger levels and handlers, signal handlers and the warning hooks as it found them
+(test_cli_process.py proves it); this module puts back what a run is handed (os.environ, cwd, std streams,
+the asyncio event loop policy), so runs cannot leak into each other.
 
 `run_in_process` is the same call for a test that builds its own environment, reported the way
 `subprocess.run` reports (a CompletedProcess), without the checks below.
@@ -21,14 +22,11 @@ import asyncio
 import contextlib
 import io
 import json
-import logging
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +98,9 @@ def run_pool_doctor(
 def run_in_process(
     argv: list[str], *, env: dict[str, str], cwd: Path | None = None, timeout: float = 60, input: str | None = ""
 ) -> subprocess.CompletedProcess[str]:
-    """`main(argv)` with exactly `env` as the environment, as `subprocess.run(..., capture_output=True, text=True)`
-    would report it; for tests that build their own environment. No checks of the output here.
+    """`main(argv, env)` with exactly `env` as the environment (also as os.environ: pydantic-settings, libpq and
+    the drivers read the process's own), as `subprocess.run(..., capture_output=True, text=True)` would report
+    it; for tests that build their own environment. No checks of the output here.
 
     `timeout`: an in-process call cannot be killed, so a run that returns after `timeout` seconds fails the
     test here, and a run that never returns is ended by pytest-timeout's per-test limit (`timeout` in
@@ -113,7 +112,7 @@ def run_in_process(
     started = time.monotonic()
     with _isolated(env, cwd, io.StringIO(input or ""), stdout, stderr):
         try:
-            main(list(argv))
+            main(list(argv), env)
         except SystemExit as exc:
             code = _exit_code(exc, stderr)
         else:
@@ -160,60 +159,21 @@ def _exit_code(exc: SystemExit, stderr: io.StringIO) -> int:
 def _isolated(
     environ: dict[str, str], cwd: Path | None, stdin: io.StringIO, stdout: io.StringIO, stderr: io.StringIO
 ) -> Iterator[None]:
-    """The process state one run sees, and everything it may change put back afterwards."""
+    """The process state one run is handed, put back afterwards (main puts back what it changes itself)."""
     saved_environ = dict(os.environ)
     saved_cwd = os.getcwd()
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
-    saved_levels = _logging_levels()
-    saved_signals = _signal_handlers()
     saved_policy = asyncio.get_event_loop_policy()
     try:
-        # warnings.catch_warnings: main() replaces showwarning, and a library may add filters on import.
-        with warnings.catch_warnings():
-            os.environ.clear()
-            os.environ.update(environ)
-            if cwd is not None:
-                os.chdir(cwd)
-            sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
-            yield
+        os.environ.clear()
+        os.environ.update(environ)
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+        yield
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_environ)
-        _restore_logging_levels(saved_levels)
-        _restore_signal_handlers(saved_signals)
         asyncio.set_event_loop_policy(saved_policy)
-
-
-def _logging_levels() -> dict[str, int]:
-    """Every logger's own level (commands quieten psycopg's logger for the probe)."""
-    levels = {"": logging.getLogger().level}
-    for name, logger in logging.Logger.manager.loggerDict.items():
-        if isinstance(logger, logging.Logger):
-            levels[name] = logger.level
-    return levels
-
-
-def _restore_logging_levels(levels: dict[str, int]) -> None:
-    logging.getLogger().setLevel(levels[""])
-    for name, logger in list(logging.Logger.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger):
-            # A logger first made during the run goes back to NOTSET: it inherits, as it would have.
-            logger.setLevel(levels.get(name, logging.NOTSET))
-
-
-# Handlers that cannot be read or set from Python.
-_UNTOUCHABLE = {signal.SIGKILL, signal.SIGSTOP}
-
-
-def _signal_handlers() -> dict[signal.Signals, Any]:
-    """The handlers `proxy` replaces (SIGINT, SIGTERM) and any other a run might: all of them."""
-    return {s: signal.getsignal(s) for s in signal.valid_signals() if s not in _UNTOUCHABLE}
-
-
-def _restore_signal_handlers(handlers: dict[signal.Signals, Any]) -> None:
-    for signum, handler in handlers.items():
-        # None: installed outside Python (nothing to put back); unchanged ones are left alone.
-        if handler is not None and signal.getsignal(signum) is not handler:
-            signal.signal(signum, handler)

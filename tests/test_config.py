@@ -12,7 +12,7 @@ import pytest
 from cli_runner import run_in_process
 from pydantic import BaseModel
 
-from pool_doctor.cli import CommonArgs, build_inputs
+from pool_doctor.cli_options import CommonArgs
 from pool_doctor.config import (
     SECTIONS,
     AppConfig,
@@ -24,6 +24,7 @@ from pool_doctor.config import (
     unknown_keys,
 )
 from pool_doctor.errors import ConfigError
+from pool_doctor.inputs import build_inputs
 from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -190,7 +191,7 @@ def test_cli_inputs_apply_flag_over_env_over_file(tmp_path: Path, monkeypatch: p
     config.write_text("[pool]\npool_recycle = 100\npool_size = 7\nmax_overflow = 1\n\n[network]\nidle_timeout = 240\n")
     monkeypatch.setenv("POOL_DOCTOR_POOL__POOL_RECYCLE", "200")
     monkeypatch.setenv("POOL_DOCTOR_POOL__POOL_SIZE", "8")
-    inputs = build_inputs(_common(config, pool_recycle=300, network_idle_timeout=350.0))
+    inputs = build_inputs(_common(config, pool_recycle=300, network_idle_timeout=350.0), os.environ)
     pool = inputs.settings.pool
     assert (pool.pool_recycle, pool.pool_size, pool.max_overflow) == (300, 8, 1)
     assert inputs.settings.network.idle_timeout == 350
@@ -199,7 +200,7 @@ def test_cli_inputs_apply_flag_over_env_over_file(tmp_path: Path, monkeypatch: p
 
 def test_cli_reads_pool_doctor_toml_in_the_working_directory(tmp_path: Path) -> None:
     (tmp_path / "pool-doctor.toml").write_text("[pool]\npool_pre_ping = true\n")
-    inputs = build_inputs(_common(None))
+    inputs = build_inputs(_common(None), os.environ)
     assert inputs.settings.pool.pool_pre_ping is True
     assert inputs.config_path == "pool-doctor.toml"
 
@@ -222,7 +223,7 @@ def test_unknown_keys_are_reported_with_their_section() -> None:
 def test_cli_warns_about_unknown_keys(tmp_path: Path) -> None:
     config = tmp_path / "typo.toml"
     config.write_text("[pool]\npool_recylce = 1800\n")
-    inputs = build_inputs(_common(config))
+    inputs = build_inputs(_common(config), os.environ)
     assert inputs.warnings == (f"unknown key 'pool.pool_recylce' in {config} (ignored)",)
 
 
@@ -231,7 +232,7 @@ def test_cli_warns_about_unknown_environment_keys(tmp_path: Path, monkeypatch: p
     for name in ("POOL_DOCTOR_POOL__POOLSIZE", "POOL_DOCTOR_DEPLOYMENT__REPLICAZ", "POOL_DOCTOR_POOL__POOL_SIZE"):
         monkeypatch.setenv(name, "3")
     monkeypatch.setenv("POOL_DOCTOR_CONNECT_ARGS__ANYTHING", "1")  # the driver's own keys: free-form
-    inputs = build_inputs(_common(None))
+    inputs = build_inputs(_common(None), os.environ)
     assert inputs.settings.pool.pool_size == 3
     assert inputs.warnings == (
         "unknown environment variable POOL_DOCTOR_DEPLOYMENT__REPLICAZ (ignored)",
@@ -239,7 +240,7 @@ def test_cli_warns_about_unknown_environment_keys(tmp_path: Path, monkeypatch: p
     )
     monkeypatch.setenv("POOL_DOCTOR_POOL__STACK", "asyncpg")  # another stack's strangers are its own to name
     monkeypatch.delenv("POOL_DOCTOR_POOL__POOL_SIZE")
-    warnings = build_inputs(_common(None)).warnings
+    warnings = build_inputs(_common(None), os.environ).warnings
     assert "unknown environment variable POOL_DOCTOR_POOL__POOLSIZE (ignored)" not in warnings
     assert "[pool] key 'poolsize' does not belong to stack asyncpg (ignored)" in warnings
 

@@ -474,6 +474,7 @@ def test_readme_example_runs(block: Block, lab: Lab, request: pytest.FixtureRequ
         request.getfixturevalue("bouncer")
     proxy = BackgroundProxy(lab) if f":{PROXY_PORT}" in block.body else None
     try:
+        _files_it_reads(block, lab)
         parsed = steps(block)
         assert parsed, f"README line {block.line}: a runnable block without a `$ ` command"
         for step in parsed:
@@ -486,6 +487,21 @@ def test_readme_example_runs(block: Block, lab: Lab, request: pytest.FixtureRequ
             assert any(re.fullmatch(pattern, real) for real in log.splitlines()), (
                 f"the README's proxy log shows {line!r}; the proxy wrote:\n{log}"
             )
+
+
+WRITES = re.compile(r"> (\S+)")
+
+
+def _files_it_reads(block: Block, lab: Lab) -> None:
+    """A file an earlier example writes (`recommend ... > recommended.toml`) and this one reads: written first
+    in this lab when it is not there yet, as the suite's workers may run the two examples apart."""
+    for writer in RUNNABLE:
+        if writer is block:
+            return
+        for step in steps(writer):
+            written = WRITES.search(step.command)
+            if written and written.group(1) in block.body and not (lab.workdir / written.group(1)).exists():
+                lab.run(step.command)
 
 
 def test_readme_test_module_for_your_own_suite_passes(lab: Lab, tmp_path: Path) -> None:

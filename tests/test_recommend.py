@@ -248,7 +248,7 @@ LONG_SETTINGS = {"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10", "
 def test_generated_code_is_laid_out_as_a_formatter_would(
     head: str, value: Any, indent: int, expected: list[str]
 ) -> None:
-    from pool_doctor.render.recommend import code_lines
+    from pool_doctor.stacks._code import code_lines
 
     lines = code_lines(head, value, ",", indent)
     assert lines == expected
@@ -256,8 +256,8 @@ def test_generated_code_is_laid_out_as_a_formatter_would(
 
 
 def test_generated_code_writes_code_as_code_and_django_with_double_quotes() -> None:
-    from pool_doctor.recommend import UNIQUE_NAME_CODE, PythonCode
-    from pool_doctor.render.recommend import code_lines
+    from pool_doctor.connection.values import UNIQUE_NAME_CODE, PythonCode
+    from pool_doctor.stacks._code import code_lines
 
     code = PythonCode(UNIQUE_NAME_CODE, "uuid4")
     assert code_lines("", {"prepared_statement_name_func": code}, ",", 4, explode=True) == [

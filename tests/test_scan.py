@@ -7,6 +7,7 @@ them (`app/db.py:4`). Line numbers in the assertions are the fixture's own lines
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -727,11 +728,12 @@ def test_one_file_and_json_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def _app_inputs(root: Path) -> Any:
-    from pool_doctor.cli import CommonArgs, build_inputs
+    from pool_doctor.cli_options import CommonArgs
+    from pool_doctor.inputs import build_inputs
 
     fields: dict[str, Any] = dict.fromkeys(CommonArgs.__dataclass_fields__)
     fields.update(url="postgresql://app@127.0.0.1:1/appdb", timeout=5.0, ask_password=False, debug=False, app=root)
-    return build_inputs(CommonArgs(**fields))
+    return build_inputs(CommonArgs(**fields), os.environ)
 
 
 @pytest.mark.parametrize(

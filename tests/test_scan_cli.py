@@ -55,7 +55,7 @@ def test_json_finds_the_pools_with_their_values(project: Path) -> None:
     run = run_pool_doctor("scan", "--format", "json", secret=SECRET, cwd=project)
     assert run.code == 0, run.stderr
     document = run.json()
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert [(p["file"], p["line"], p["end_line"]) for p in document["pools"]] == [
         ("app/db.py", 5, 8),
         ("app/fixed.py", 4, 5),

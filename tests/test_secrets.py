@@ -185,9 +185,9 @@ def good(server: Server) -> Coordinates:
 
 
 def _has_option(name: str) -> bool:
-    from pool_doctor.cli import COMMON_OPTIONS
+    from pool_doctor.cli_options import CommonArgs
 
-    return name in COMMON_OPTIONS
+    return name in CommonArgs.__dataclass_fields__
 
 
 EVERY_OUTPUT = [
@@ -395,11 +395,7 @@ def test_a_drivers_log_record_is_one_scrubbed_warning_line(capsys: pytest.Captur
     async def logs() -> None:
         logging.getLogger("psycopg").warning("query not terminated after cancellation: %s", SECRET)
 
-    cli._secrets_in_use[:] = [[SECRET]]
-    try:
-        cli._run_async(logs())
-    finally:
-        cli._secrets_in_use.clear()
+    cli._run_async(logs(), [SECRET])
     err = capsys.readouterr().err
     assert err == f"pool-doctor: warning: query not terminated after cancellation: {MASK}\n"
     assert not any(isinstance(h, logging.Handler) and h.level == logging.WARNING for h in logging.getLogger().handlers)
@@ -416,9 +412,9 @@ def test_a_password_that_is_also_the_user_name_is_masked_only_as_the_password(tm
 
 def test_only_a_urls_own_names_spare_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
     """PGUSER=postgres says nothing of the password `postgres` in a URL whose user is app: it stays masked."""
-    from pool_doctor.cli import _secrets_from_environment
+    from pool_doctor.passwords import passwords_in
 
     monkeypatch.setenv("PGUSER", "postgres")
     monkeypatch.setenv("HOME", "/nonexistent")
-    assert "postgres" in _secrets_from_environment(["--url", "postgresql://app:postgres@127.0.0.1/appdb"])
-    assert "test" not in _secrets_from_environment(["--url", "postgresql://test:test@127.0.0.1/appdb"])
+    assert "postgres" in passwords_in(["--url", "postgresql://app:postgres@127.0.0.1/appdb"], os.environ)
+    assert "test" not in passwords_in(["--url", "postgresql://test:test@127.0.0.1/appdb"], os.environ)

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import inspect
 import re
-import threading
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
+from pool_doctor.connection.sessions import Session, in_thread, open_asyncpg, open_psycopg, open_psycopg2
 from pool_doctor.connection.spec import ConnectionSpec, shown
+from pool_doctor.connection.values import UNIQUE_NAME
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Severity
 from pool_doctor.path.policy import Knob
 
 T = TypeVar("T")
-APPLICATION_NAME = "pool-doctor"
 
 
 def resolve_address(host: str, port: int) -> tuple[str, int]:
@@ -58,6 +57,14 @@ class StatementCache:
     adapter_keys: tuple[str, ...] = ()  # more of them through SQLAlchemy's adapter for this driver
     # When the pooler's mode is not known (a pooler port in the code): how likely the break is.
     unknown_mode_severity: Severity = Severity.INFO
+    values: Mapping[str, Any] = field(default_factory=dict)  # what recommend sets each key (and adapter key) to
+    why: str = ""  # recommend's reason for them
+    short: str = ""
+
+    def fix(self, adapter: bool) -> dict[str, Any]:
+        """The keys that turn the statements off, with their values (SQLAlchemy's adapter keys too)."""
+        keys = self.keys + (self.adapter_keys if adapter else ())
+        return {key: self.values[key] for key in keys}
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,17 @@ class Driver:
     # Whether SQLAlchemy's dialect counts the hang bound's timeout as a disconnect (so a hung pre-ping replaces
     # the connection instead of failing the request).
     timeout_is_disconnect: ClassVar[bool] = True
+    reads_pgoptions: ClassVar[bool] = True  # libpq reads PGOPTIONS from the environment
+    # Where the driver's exceptions are public, when their classes live deeper (asyncpg.exceptions._base).
+    exceptions_module: ClassVar[str | None] = None
+
     # The driver's errors when the next request uses a connection a limit ended, through SQLAlchemy.
     errors: ClassVar[Mapping[Any, str]] = {}
     prepared_statements: ClassVar[StatementCache | None] = None  # None: it prepares nothing by itself
+
+    def session_settings(self, spec: ConnectionSpec) -> dict[str, tuple[str, str]]:
+        """What the app's session asks for at startup, as this driver sends it: name -> (value, where)."""
+        return spec.session_settings(pgoptions=self.reads_pgoptions)
 
     def require(self) -> None:
         """One clear line when the app's driver is missing; never a silent substitute."""
@@ -107,6 +122,26 @@ class Driver:
         """Whether named prepared statements stay within one transaction (what transaction pooling needs);
         `adapter`: the connections come through SQLAlchemy's adapter for this driver."""
         return True
+
+    # -- what recommend sets -----------------------------------------------------------------------------
+
+    # Keepalives this driver asks for through a pooler too (asyncpg asks the server, in startup parameters
+    # PgBouncer refuses when it does not know them).
+    keepalives_through_pooler: ClassVar[bool] = True
+    keepalive_note: ClassVar[str] = ""  # what to add to the keepalives' reason
+
+    def hang_setting(self, seconds: int) -> tuple[Any, str, str]:
+        """The hang bound recommend sets (libpq's tcp_user_timeout, in milliseconds): value, why, in short."""
+        return (
+            seconds * 1000,
+            "Milliseconds unacknowledged data may wait: a query (or pre-ping) on a silently dropped flow fails "
+            f"after {seconds} s instead of ~15 min of TCP retries.",
+            f"a dropped flow fails in {seconds}s, not ~15 min",
+        )
+
+    def keepalive_settings(self, idle: int, interval: int, count: int) -> dict[str, Any]:
+        """The connect arguments (dotted) that ask for TCP keepalives after `idle` seconds of silence."""
+        return {"keepalives": 1, "keepalives_idle": idle, "keepalives_interval": interval, "keepalives_count": count}
 
     def error_text(self, limit: Any) -> str:
         """What the app's log shows when it uses a connection this limit ended (seen on real runs: tests)."""
@@ -248,6 +283,8 @@ class AsyncpgDriver(Driver):
     """asyncpg: no libpq; its own keywords, no client keepalives (asyncpg #606), a statement cache."""
 
     hang_key: ClassVar[str] = "command_timeout"
+    reads_pgoptions: ClassVar[bool] = False
+    exceptions_module: ClassVar[str | None] = "asyncpg.exceptions"
     # asyncpg has no client keepalive options: its server_settings ask the server to send them.
     keepalive_key: ClassVar[str] = "server_settings.tcp_keepalives_idle"
     # SQLAlchemy's asyncpg dialect does not count command_timeout's TimeoutError as a disconnect.
@@ -277,6 +314,11 @@ class AsyncpgDriver(Driver):
         ("statement_cache_size",),
         ("prepared_statement_cache_size", "prepared_statement_name_func"),
         Severity.WARNING,
+        {"statement_cache_size": 0, "prepared_statement_cache_size": 0, "prepared_statement_name_func": UNIQUE_NAME},
+        "Transaction pooling runs each transaction on any backend: asyncpg's numbered statement names collide "
+        "('prepared statement \"__asyncpg_stmt_1__\" already exists') and cached ones go missing. No caches and "
+        "unique names (SQLAlchemy's asyncpg docs) make every statement live within its transaction.",
+        "no statement outlives its transaction",
     )
 
     def statement_cache_off(self, args: Mapping[str, Any], adapter: bool = True) -> bool:
@@ -287,6 +329,25 @@ class AsyncpgDriver(Driver):
         return not adapter or (
             _is_zero(args.get("prepared_statement_cache_size")) and bool(args.get("prepared_statement_name_func"))
         )
+
+    keepalives_through_pooler: ClassVar[bool] = False
+    keepalive_note: ClassVar[str] = " asyncpg has no client keepalive options, so the server sends them."
+
+    def hang_setting(self, seconds: int) -> tuple[Any, str, str]:
+        return (
+            seconds,
+            "A query (or pre-ping) on a silently dropped flow fails after this many seconds instead of hanging "
+            "until TCP gives up (~15 min). Raise it if the app runs longer queries on purpose.",
+            f"a dropped flow fails in {seconds}s, not ~15 min",
+        )
+
+    def keepalive_settings(self, idle: int, interval: int, count: int) -> dict[str, Any]:
+        """asyncpg has no client keepalive options: the session asks the server to send them."""
+        return {
+            "server_settings.tcp_keepalives_idle": str(idle),
+            "server_settings.tcp_keepalives_interval": str(interval),
+            "server_settings.tcp_keepalives_count": str(count),
+        }
 
     def connect_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
         if spec.opener == "native":
@@ -308,7 +369,7 @@ class AsyncpgDriver(Driver):
         return PGDialect_asyncpg
 
     async def connect(self, kwargs: dict[str, Any], timeout: float) -> Session:
-        return await _open_asyncpg(kwargs, timeout)
+        return await open_asyncpg(kwargs, timeout)
 
     def argument_hint(self, name: str) -> str:
         if name == "sslmode":
@@ -363,6 +424,10 @@ class PsycopgDriver(Driver):
         'pooling the next execution runs on another backend and the app gets: prepared statement "_pg3_0" does '
         "not exist. Set prepare_threshold=None, or use session pooling.",
         ("prepare_threshold",),
+        values={"prepare_threshold": None},
+        why="Transaction pooling runs each transaction on any backend: psycopg's prepared statements (after 5 "
+        "executions) go missing. None turns server-side preparing off.",
+        short="no prepared statements behind transaction pooling",
     )
 
     def statement_cache_off(self, args: Mapping[str, Any], adapter: bool = True) -> bool:
@@ -376,7 +441,7 @@ class PsycopgDriver(Driver):
         return PGDialect_psycopg
 
     async def connect(self, kwargs: dict[str, Any], timeout: float) -> Session:
-        return await _open_psycopg(kwargs, timeout)
+        return await open_psycopg(kwargs, timeout)
 
 
 @dataclass(frozen=True)
@@ -395,7 +460,7 @@ class Psycopg2Driver(Driver):
         return PGDialect_psycopg2
 
     async def connect(self, kwargs: dict[str, Any], timeout: float) -> Session:
-        return await in_thread(lambda: _open_psycopg2(kwargs, timeout), timeout)
+        return await in_thread(lambda: open_psycopg2(kwargs, timeout), timeout)
 
 
 DRIVERS: dict[str, Driver] = {
@@ -410,194 +475,17 @@ DRIVERS: dict[str, Driver] = {
 }
 
 
+def public_module(module: str) -> str:
+    """An exception class's module as its driver documents it: asyncpg.exceptions, not asyncpg.exceptions._base."""
+    for driver in DRIVERS.values():
+        public = driver.exceptions_module
+        if public is not None and (module == public or module.startswith(public + ".")):
+            return public
+    return module
+
+
 def driver_for(spec: ConnectionSpec) -> Driver:
     return DRIVERS[spec.driver]
-
-
-class Session:
-    """A raw driver session: SQL with $1-style parameters, the startup PID, bounded close."""
-
-    startup_pid: int | None = None
-
-    async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        raise NotImplementedError
-
-    def terminate(self) -> None:
-        raise NotImplementedError
-
-
-class _Asyncpg(Session):
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self.startup_pid = conn.get_server_pid()
-
-    async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
-        return await self.conn.fetchval(sql, *args, timeout=timeout)
-
-    async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self.conn.close(), 2)
-        except Exception:
-            self.conn.terminate()
-
-    def terminate(self) -> None:
-        self.conn.terminate()
-
-
-async def _open_asyncpg(kwargs: dict[str, Any], timeout: float) -> Session:
-    import asyncpg
-
-    kwargs = dict(kwargs)
-    settings = dict(kwargs.get("server_settings") or {})
-    settings["application_name"] = APPLICATION_NAME
-    kwargs["server_settings"] = settings
-    kwargs["timeout"] = timeout
-    kwargs["statement_cache_size"] = 0  # our own statements: nothing named survives on a shared backend
-    return _Asyncpg(await asyncpg.connect(**kwargs))
-
-
-def _pyformat(sql: str) -> str:
-    return re.sub(r"\$\d+", "%s", sql.replace("%", "%%"))
-
-
-class _Psycopg(Session):
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self.startup_pid = conn.info.backend_pid
-
-    async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
-        async def run() -> Any:
-            cur = await self.conn.execute(_pyformat(sql), args, prepare=False)
-            if cur.description is None:  # BEGIN, ROLLBACK: nothing to fetch
-                return None
-            row = await cur.fetchone()
-            return row[0] if row else None
-
-        return await asyncio.wait_for(run(), timeout)
-
-    async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self.conn.close(), 2)
-        except Exception:
-            self.terminate()
-
-    def terminate(self) -> None:
-        try:
-            self.conn.pgconn.finish()
-        except Exception:
-            pass
-
-
-async def _open_psycopg(kwargs: dict[str, Any], timeout: float) -> Session:
-    import psycopg
-
-    kwargs = {
-        **kwargs,
-        "application_name": APPLICATION_NAME,
-        "autocommit": True,
-        "connect_timeout": max(2, round(timeout)),
-    }
-    kwargs.pop("prepare_threshold", None)
-    return _Psycopg(await psycopg.AsyncConnection.connect(**kwargs))
-
-
-class _Psycopg2(Session):
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self.startup_pid = conn.info.backend_pid if hasattr(conn, "info") else None
-
-    async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
-        def run() -> Any:
-            with self.conn.cursor() as cur:
-                cur.execute(_pyformat(sql), args)
-                if cur.description is None:
-                    return None
-                row = cur.fetchone()
-                return row[0] if row else None
-
-        # On a timeout the caller terminates the session; a cancel request here would block on a dead path.
-        return await in_thread(run, timeout)
-
-    async def close(self) -> None:
-        try:
-            await in_thread(self.conn.close, 2)
-        except Exception:
-            pass
-
-    def terminate(self) -> None:
-        # close() from another thread while a query waits: libpq's socket is shut and the query ends.
-        threading.Thread(target=self._close_quietly, daemon=True).start()
-
-    def _close_quietly(self) -> None:
-        try:
-            self.conn.close()
-        except Exception:
-            pass
-
-
-def _open_psycopg2(kwargs: dict[str, Any], timeout: float) -> Session:
-    import psycopg2
-
-    kwargs = {**kwargs, "application_name": APPLICATION_NAME, "connect_timeout": max(2, round(timeout))}
-    conn = psycopg2.connect(**kwargs)
-    conn.autocommit = True
-    return _Psycopg2(conn)
-
-
-async def in_thread(func: Callable[[], T], timeout: float) -> T:
-    """Run blocking driver code in a daemon thread: a hung socket can never hold the process at exit.
-
-    A result that arrives after the caller stopped waiting (timed out, or its event loop is gone) is
-    closed, not left behind.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def deliver(ok: bool, value: Any) -> None:
-        if future.done():
-            _discard(ok, value)
-        elif ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-    def work() -> None:
-        value: Any
-        try:
-            ok, value = True, func()
-        except BaseException as exc:
-            ok, value = False, exc
-        try:
-            loop.call_soon_threadsafe(deliver, ok, value)
-        except RuntimeError:  # the event loop has closed: nobody waits for this any more
-            _discard(ok, value)
-
-    threading.Thread(target=work, daemon=True, name="pool-doctor-driver").start()
-    return await asyncio.wait_for(future, timeout)
-
-
-def _discard(ok: bool, value: Any) -> None:
-    """Close a late result (a session or connection nobody will use); a late error needs nothing."""
-    if not ok:
-        return
-    for name in ("terminate", "close"):
-        method = getattr(value, name, None)
-        if callable(method) and not inspect.iscoroutinefunction(method):
-            try:
-                method()
-            except Exception:
-                pass
-            return
-
-
-async def bounded(awaitable: Awaitable[T], timeout: float, what: str) -> T:
-    try:
-        return await asyncio.wait_for(awaitable, timeout)
-    except TimeoutError:
-        raise ConnectError(f"timed out after {timeout:g}s {what}") from None
 
 
 def describe_error(exc: BaseException) -> str:

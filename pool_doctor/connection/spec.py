@@ -90,12 +90,13 @@ class ConnectionSpec:
     def is_unix_socket(self) -> bool:
         return self.host.startswith("/") or self.host.startswith("@")
 
-    def session_settings(self) -> dict[str, tuple[str, str]]:
-        """Settings the app's session asks for at startup: name -> (value, where it is set)."""
+    def session_settings(self, pgoptions: bool = True) -> dict[str, tuple[str, str]]:
+        """Settings the app's session asks for at startup: name -> (value, where it is set). `pgoptions`: the
+        driver reads libpq's PGOPTIONS (Driver.session_settings says whether it does)."""
         found: dict[str, tuple[str, str]] = {}
         options = self.param("options")
         where = "options in the connection string"
-        if options is None and os.environ.get("PGOPTIONS") and self.driver != "asyncpg":
+        if options is None and os.environ.get("PGOPTIONS") and pgoptions:
             options, where = os.environ["PGOPTIONS"], "PGOPTIONS"
         for name, value in parse_options(options or "").items():
             found[name] = (value, where)

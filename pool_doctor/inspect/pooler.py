@@ -42,6 +42,7 @@ CONFIG_KEYS = (
     "tcp_keepalive",
     "tcp_keepidle",
 )
+ADMIN_DATABASE = "pgbouncer"  # PgBouncer's console: a special database of that name (SHOW CONFIG, SHOW POOLS)
 # Ports a pooler usually listens on: a URL that dials one goes through a pooler of unknown mode.
 USUAL_PORTS = {6432: "PgBouncer's usual port", 6543: "Supabase's transaction pooler"}
 SECONDS_KEYS = {"server_idle_timeout", "server_lifetime", "client_idle_timeout", "query_wait_timeout", "tcp_keepidle"}
@@ -259,7 +260,7 @@ def admin_target(target: ConnectionSpec, admin_url: str | None) -> ConnectionSpe
 
     if admin_url:
         return parse_connection(admin_url, "--pgbouncer-admin-url")
-    return target.with_params(dbname="pgbouncer")
+    return target.with_params(dbname=ADMIN_DATABASE)
 
 
 async def read_admin(pooler: PoolerFacts, target: ConnectionSpec, timeout: float) -> PoolerFacts:
@@ -278,7 +279,7 @@ async def read_admin(pooler: PoolerFacts, target: ConnectionSpec, timeout: float
     version, config_rows, pools = rows
     config = {row["key"]: str(row["value"]) for row in config_rows if row.get("key") in CONFIG_KEYS}
     mode = config.get("pool_mode")
-    pools = [p for p in pools if p.get("database") != "pgbouncer"]
+    pools = [p for p in pools if p.get("database") != ADMIN_DATABASE]
     kind = pooler.kind
     evidence = list(pooler.evidence)
     if mode:

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from pool_doctor.connection.drivers import Session, describe_error, driver_for
+from pool_doctor.connection.drivers import describe_error, driver_for
+from pool_doctor.connection.sessions import Session
 from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.durations import parse_duration, show_value, unit_seconds
 from pool_doctor.errors import ConnectError, UsageError
@@ -128,7 +129,8 @@ async def read_facts_then(
         data = raw if isinstance(raw, dict) else json.loads(raw)
         if data["role"] is None:
             raise UsageError(f"role {role_name!r} does not exist on {spec.display()}")
-        hidden = hidden_server_settings(data, spec.session_settings())
+        asked = driver_for(spec).session_settings(spec)
+        hidden = hidden_server_settings(data, asked)
         file_settings = None
         if hidden and data.get("superuser"):
             try:
@@ -143,7 +145,7 @@ async def read_facts_then(
             data,
             startup_pid=session.startup_pid,
             transport_unix=spec.is_unix_socket,
-            session_settings=spec.session_settings(),
+            session_settings=asked,
             file_settings=file_settings,
         )
         extra = await then(session, facts)

@@ -121,7 +121,6 @@ def run_demo(
         out.print(Padding(run(_incident(server, password)), (0, 0, 0, 2), expand=False))
 
         from pool_doctor.check import run_check
-        from pool_doctor.recommend import recommend
         from pool_doctor.render import RenderOptions
         from pool_doctor.render.check import render_check
         from pool_doctor.render.recommend import render_recommendation
@@ -130,7 +129,7 @@ def run_demo(
         _section(out, "2. pool-doctor check", "Reads what the server and network will do, as role app sees it:")
         render_check(report, RenderOptions(), out)
         _section(out, "3. pool-doctor recommend", "Values for this stack, each with its reason:")
-        render_recommendation(report, recommend(report.facts), RenderOptions(), out)
+        render_recommendation(*report.recommendations()[0], RenderOptions(), out)
         _section(out, "4. pool-doctor probe", "Every way an idle connection dies, time-scaled, current vs recommended:")
         probe(inputs, report)
         if options.keep:

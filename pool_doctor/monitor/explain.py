@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from pool_doctor.errors import UsageError
+from pool_doctor.model import SCHEMA_VERSION as DOCUMENT_VERSION
 from pool_doctor.monitor.attribution import IN_TRANSACTION, limit_from_json
 from pool_doctor.monitor.records import SCHEMA_VERSION
 from pool_doctor.path.judge import Outcome, judge, margin
@@ -177,7 +178,7 @@ class ExplainReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": DOCUMENT_VERSION,
             "deaths": self.deaths,
             "failed_requests": self.failed,
             "replaced": self.replaced,

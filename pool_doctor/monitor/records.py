@@ -74,8 +74,9 @@ def describe_error(exc: BaseException | None, secrets: Iterable[str]) -> dict[st
     kind = type(inner)
     module = kind.__module__
     # asyncpg's public names live in asyncpg.exceptions; its classes say asyncpg.exceptions._base.
-    if module.startswith("asyncpg.exceptions"):
-        module = "asyncpg.exceptions"
+    from pool_doctor.connection.drivers import public_module
+
+    module = public_module(module)
     sqlstate = getattr(inner, "sqlstate", None)
     message = " ".join(str(inner).split()) or kind.__name__
     return {

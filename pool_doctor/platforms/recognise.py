@@ -130,11 +130,14 @@ def _azure(host: str, port: int, user: str | None) -> Recognised | None:
     )
 
 
+FLY_POOLER = "pgbouncer"  # pgbouncer.<cluster>.flympg.net: Fly's pooler; direct.<cluster>: the server
+
+
 def _fly(host: str, port: int, user: str | None) -> Recognised | None:
     match = _FLY.match(host)
     if not match:
         return None
-    if match["which"] == "pgbouncer":
+    if match["which"] == FLY_POOLER:
         return Recognised(
             by_key("fly-mpg"),
             (f"host pgbouncer.{match['cluster']}.flympg.net: Fly Managed Postgres through its PgBouncer",),

@@ -68,7 +68,7 @@ class ProbeConfig:
         return replace(self, values=dict(values))
 
     def to_json(self) -> dict[str, Any]:
-        from pool_doctor.recommend import jsonable_connect_args
+        from pool_doctor.connection.values import jsonable_connect_args
 
         return self.stack.probe_json(self.values, jsonable_connect_args(self.driver_args))
 
@@ -90,7 +90,7 @@ def build_engine(
     only application_name is added; the pool then begins every transaction READ ONLY instead.
     """
     from pool_doctor.connection.drivers import driver_for
-    from pool_doctor.recommend import materialize_connect_args
+    from pool_doctor.connection.values import materialize_connect_args
 
     if null_pool:
         config = config.path_view

@@ -257,15 +257,8 @@ def _config(name: str, settings: AppConfig, facts: Facts) -> ProbeConfig:
 
 
 def _recommended_settings(settings: AppConfig, rec: Recommendation) -> AppConfig:
-    """The app's settings with the recommendation applied: SQLAlchemy's pool and connect_args, or the
-    stack's own keys (rec.values, nested as the library takes them)."""
-    from pool_doctor.stacks import stack_for
-    from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
-
-    if isinstance(rec.pool, SQLAlchemyPool):
-        return settings.model_copy(update={"pool": rec.pool, "connect_args": rec.connect_args})
-    pool = stack_for(rec.stack).model.model_validate({"stack": rec.stack, **rec.values})
-    return settings.model_copy(update={"pool": pool})
+    """The app's settings with the recommendation applied: the stack's keys and [connect_args]."""
+    return settings.model_copy(update={"pool": rec.pool, "connect_args": rec.connect_args})
 
 
 def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, config: ProbeConfig) -> ScenarioResult:

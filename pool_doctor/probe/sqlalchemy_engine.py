@@ -43,7 +43,7 @@ class ThreadedEngine:
         return ThreadedConnection(self.sync_engine)
 
     async def dispose(self, close: bool = True) -> None:
-        from pool_doctor.connection.drivers import in_thread
+        from pool_doctor.connection.sessions import in_thread
 
         await in_thread(lambda: self.sync_engine.dispose(close=close), LONG)
 
@@ -54,7 +54,7 @@ class ThreadedConnection:
         self._conn: Any = None
 
     async def start(self) -> ThreadedConnection:
-        from pool_doctor.connection.drivers import in_thread
+        from pool_doctor.connection.sessions import in_thread
 
         if self._conn is None:
             self._conn = await in_thread(self._engine.connect, LONG)
@@ -70,7 +70,7 @@ class ThreadedConnection:
         await self.close()
 
     async def _call(self, func: Any, *args: Any) -> Any:
-        from pool_doctor.connection.drivers import in_thread
+        from pool_doctor.connection.sessions import in_thread
 
         return await in_thread(lambda: func(*args), LONG)
 

@@ -159,13 +159,12 @@ def check_markdown(report: CheckReport) -> str:
         "",
         *findings_markdown(report.findings),
     ]
-    if report.findings:
-        from pool_doctor.recommend import recommend
-        from pool_doctor.render.recommend import reasons_markdown
+    from pool_doctor.render.recommend import reasons_markdown
 
-        rec = recommend(report.facts, report.findings)
+    for one, rec in report.recommendations():
         if rec.reasons:
-            lines += ["### Recommended settings", "", *reasons_markdown(rec), ""]
+            where = f" for `{one.pools[0].app.where}`" if report.pools else ""
+            lines += [f"### Recommended settings{where}", "", *reasons_markdown(rec), ""]
     if server.limitations:
         lines += ["### Could not see", "", *(f"- {md_cell(line)}" for line in server.limitations), ""]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.text import Text
 
-from pool_doctor.recommend import PythonCode, app_recommendations_json, recommendation_json
+from pool_doctor.connection.values import PythonCode, jsonable_connect_args
+from pool_doctor.model import SCHEMA_VERSION, to_jsonable
 from pool_doctor.render import RenderOptions, md_cell, prose, short_value, write, write_json
 from pool_doctor.render.findings import could_not_see, findings_markdown, findings_parts
+from pool_doctor.stacks import stack_for
+from pool_doctor.stacks.base import CONNECT_ARGS
 
 if TYPE_CHECKING:
     from pool_doctor.check import CheckReport
@@ -27,142 +29,63 @@ def reasons_markdown(rec: Recommendation) -> list[str]:
     return lines
 
 
-# Generated code is laid out as a formatter would at PEP 8's width, so it fits an 80-column terminal
-# where it can; a literal longer than that (a URL) stays whole on its line.
-CODE_WIDTH = 79
-
-
 def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     """Ready-to-paste code in the app's own stack; the password is left out."""
-    if rec.stack != "sqlalchemy":
-        return _stack_python(report, rec)
-    from pool_doctor.stacks import sqlalchemy
-
-    target = report.inputs.target
-    url = target.with_password(None).render(hide_password=True)
-    module, factory = sqlalchemy.engine_factory(rec.call, target.url_driver or target.driver)
-    lines = [f"from {module} import {factory}", ""]
-    if any(isinstance(v, PythonCode) for v in rec.connect_args.values()):
-        lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
-    pool = rec.pool.model_dump(exclude_none=True, exclude={"stack"})  # `stack` is pool-doctor's key, not SQLAlchemy's
-    if "poolclass" in pool:
-        lines.insert(1, f"from sqlalchemy.pool import {pool['poolclass']}")
-    if pool.get("poolclass") == "NullPool":
-        # NullPool takes no sizes: create_engine refuses pool_size/max_overflow/pool_timeout with it.
-        pool = {key: value for key, value in pool.items() if key not in ("pool_size", "max_overflow", "pool_timeout")}
-    lines.append(f"engine = {factory}(")
-    lines.append("    # the password: from your secret store or ~/.pgpass, never in code")
-    lines.append(f"    {url!r},")
-    for key, value in pool.items():
-        lines.append(f"    {key}={value if key == 'poolclass' else repr(value)},")
-    lines += code_lines("connect_args=", rec.connect_args, ",", 4, explode=True)  # one driver argument a line
-    lines.append(")")
-    return "\n".join(lines) + "\n"
+    return stack_for(rec.stack).python_snippet(rec.values, rec.connect_args, report.inputs.target, rec.call)
 
 
-def code_lines(head: str, value: Any, tail: str, indent: int, *, explode: bool = False, quote: str = "'") -> list[str]:
-    """`head`, the value as a Python literal, then `tail`, on one line when it fits CODE_WIDTH; otherwise a
-    dict or list one item a line, each with a trailing comma, as black would lay it out. `explode` puts the
-    items one a line even when they would fit; `quote` is the quote strings take."""
-    pad = " " * indent
-    flat = f"{pad}{head}{code_literal(value, quote)}{tail}"
-    if (len(flat) <= CODE_WIDTH and not explode) or not isinstance(value, dict | list) or not value:
-        return [flat]
-    opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
-    items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
-    lines = [f"{pad}{head}{opening}"]
-    for key, item in items:
-        key_text = "" if key is None else f"{code_literal(key, quote)}: "
-        lines += code_lines(key_text, item, ",", indent + 4, quote=quote)
-    return [*lines, f"{pad}{closing}{tail}"]
-
-
-def code_literal(value: Any, quote: str = "'") -> str:
-    """A value as Python source: code (PythonCode) as itself, strings in `quote`, containers item by item."""
-    if isinstance(value, PythonCode):
-        return str(value)
-    if isinstance(value, str):
-        if quote == '"':
-            return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid Python string literal
-        return repr(value)
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{code_literal(k, quote)}: {code_literal(v, quote)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(code_literal(item, quote) for item in value) + "]"
-    return repr(value)
-
-
-def _stack_python(report: CheckReport, rec: Recommendation) -> str:
-    """asyncpg.create_pool(...), ConnectionPool(...) or a Django DATABASES entry, with the recommended keys."""
-    target = report.inputs.target.with_password(None)
-    dsn = target.render(hide_password=True, driver="")
-    values = dict(rec.values)
-    secret_note = "# the password: from your secret store or ~/.pgpass, never in code"
-    if rec.stack == "asyncpg":
-        lines = [
-            "import asyncpg",
-            "",
-            "",
-            "async def make_pool() -> asyncpg.Pool:",
-            "    return await asyncpg.create_pool(",
-            f"        {secret_note}",
-            f"        {dsn!r},",
-        ]
-        for key, value in values.items():
-            lines += code_lines(f"{key}=", value, ",", 8)
-        return "\n".join([*lines, "    )"]) + "\n"
-    if rec.stack == "psycopg_pool":
-        from pool_doctor.stacks import psycopg_pool
-
-        # The app's own class: an async pool stays async, a null pool stays a null pool.
-        pool_class = str(values.pop(psycopg_pool.POOL_CLASS, None) or psycopg_pool.pool_class(rec.call))
-        check = values.pop("check", None)
-        # An async pool is opened in the running loop (`await pool.open()`): psycopg_pool warns when its
-        # constructor opens it. A sync pool says open=True, since an implicit open is deprecated.
-        opened = values.pop("open", not psycopg_pool.is_async(pool_class))
-        lines = [
-            f"from psycopg_pool import {pool_class}",
-            "",
-            f"pool = {pool_class}(",
-            f"    {secret_note}",
-            f"    {dsn!r},",
-        ]
-        if check:
-            lines.append(f"    check={pool_class}.check_connection,")
-        for key, value in values.items():
-            lines += code_lines(f"{key}=", value, ",", 4)
-        return "\n".join([*lines, f"    open={opened!r},", ")"]) + "\n"
-    entry: dict[str, Any] = {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": target.database,
-        "USER": target.user,
-        "HOST": target.host,
-        "PORT": str(target.port),
+def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, Any]:
+    """The one JSON form of a recommendation: the stack's keys as the library takes them, and connect_args
+    where the stack takes them apart (SQLAlchemy's connect_args=)."""
+    connect_args = jsonable_connect_args(rec.connect_args)
+    separate = stack_for(rec.stack).args_prefix == CONNECT_ARGS + "."
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "target": report.inputs.target.display(),
+        "role": report.server.role,
+        "driver": rec.driver,
+        "stack": rec.stack,
+        "recommendation": {
+            "stack": rec.stack,
+            **rec.values,
+            **({CONNECT_ARGS: connect_args} if separate or connect_args else {}),
+        },
+        "reasons": [reason.to_json() for reason in rec.reasons],
+        "server_sql": [reason.to_json() for reason in rec.server_sql],
+        "findings": [to_jsonable(finding) for finding in rec.findings],
+        "limitations": report.server.limitations,
     }
-    entry.update({k: v for k, v in values.items() if k != "ENGINE"})
-    lines = ["DATABASES = {", '    "default": {']
-    for key, value in entry.items():  # Django's settings quote with double quotes
-        lines += code_lines(code_literal(key, '"') + ": ", value, ",", 8, quote='"')
-    lines += ['        # "PASSWORD": from your secret store or ~/.pgpass, never in code', "    },", "}"]
-    return "\n".join(lines) + "\n"
+
+
+def app_recommendations_json(report: CheckReport, recs: list[tuple[CheckReport, Recommendation]]) -> dict[str, Any]:
+    """--app: one recommendation per pool the code creates, each under its file:line."""
+    shared = ("target", "role", "schema_version")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "target": report.inputs.target.display(),
+        "role": report.server.role,
+        "app": report.inputs.app,
+        "pools": [
+            {
+                "pool": to_jsonable(one.pools[0].app.ref),
+                **{k: v for k, v in recommendation_json(one, rec).items() if k not in shared},
+            }
+            for one, rec in recs
+        ],
+    }
 
 
 def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
     """A config file `check --config` accepts as is: the recommended [pool] plus the inputs it was judged with."""
     settings = report.inputs.settings
     out = [f"# pool-doctor recommend for {report.inputs.target.display()} (role {report.server.role})", "[pool]"]
-    if rec.stack != "sqlalchemy":
-        out.append(f"stack = {_toml_value(rec.stack)}")
-        nested = {key: value for key, value in rec.values.items() if isinstance(value, dict)}
-        out += [f"{key} = {_toml_value(value)}" for key, value in rec.values.items() if not isinstance(value, dict)]
-        out += ["", "[deployment]"]
-        out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
-        for name, table in nested.items():
-            out += _toml_tables(f"pool.{name}", table)
-        return "\n".join(out) + "\n"
-    out += [f"{key} = {_toml_value(value)}" for key, value in rec.pool.model_dump(exclude_none=True).items()]
+    out.append(f"stack = {_toml_value(rec.stack)}")
+    nested = {key: value for key, value in rec.values.items() if isinstance(value, dict)}
+    out += [f"{key} = {_toml_value(value)}" for key, value in rec.values.items() if not isinstance(value, dict)]
     out += ["", "[deployment]"]
     out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
+    for name, table in nested.items():
+        out += _toml_tables(f"pool.{name}", table)
     network = settings.network
     if network.idle_timeout is not None or network.platform:
         out += ["", "[network]"]
@@ -174,18 +97,19 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
             out.append(f"shape = {_toml_value(network.shape)}")
         if network.platform:
             out.append(f"platform = {_toml_value(network.platform)}")
-    tables = {k: v for k, v in rec.connect_args.items() if isinstance(v, dict)}
-    out += ["", f"[connect_args]  # {rec.driver}'s, for create_engine(..., connect_args=...)"]
-    for key, value in rec.connect_args.items():
-        if isinstance(value, PythonCode):  # described by a string; `check` and `probe` know what it stands for
-            out.append(f"{key} = {_toml_value(value.json_value)}  # Python: {value} (see --format python)")
-        elif value is None:
-            out.append(f'{key} = "none"  # Python: None')
-        elif not isinstance(value, dict):
-            out.append(f"{key} = {_toml_value(value)}")
-    for key, table in tables.items():
-        out += ["", f"[connect_args.{key}]"]
-        out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    if rec.connect_args or stack_for(rec.stack).args_prefix == CONNECT_ARGS + ".":
+        out += ["", f"[connect_args]  # {rec.driver}'s, for create_engine(..., connect_args=...)"]
+        tables = {k: v for k, v in rec.connect_args.items() if isinstance(v, dict)}
+        for key, value in rec.connect_args.items():
+            if isinstance(value, PythonCode):  # described by a string; `check` and `probe` know what it stands for
+                out.append(f"{key} = {_toml_value(value.json_value)}  # Python: {value} (see --format python)")
+            elif value is None:
+                out.append(f'{key} = "none"  # Python: None')
+            elif not isinstance(value, dict):
+                out.append(f"{key} = {_toml_value(value)}")
+        for key, table in tables.items():
+            out += ["", f"[connect_args.{key}]"]
+            out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
     return "\n".join(out) + "\n"
 
 

@@ -113,6 +113,11 @@ def check(facts: Facts) -> list[Finding]:
     return [finding for finding in findings if finding is not None]
 
 
+def _size_keys(facts: Facts) -> tuple[str, ...]:
+    """The app's keys that size its pool, when its stack has them (SQLAlchemy's pool_size and max_overflow)."""
+    return tuple(key for lever in ("size", "overflow") if (key := facts.app_policy.lever(lever)))
+
+
 def _against(demand: int, cap: Cap, prefix: str, facts: Facts) -> Finding | None:
     evidence = [demand_line(facts), cap.evidence]
     if demand > cap.limit:
@@ -124,7 +129,7 @@ def _against(demand: int, cap: Cap, prefix: str, facts: Facts) -> Finding | None
             "already', or PgBouncer's 'no more connections allowed') instead of a connection. Shrink "
             "pool_size/max_overflow, or put a pooler (PgBouncer in transaction mode) in front.",
             evidence,
-            ("pool_size", "max_overflow"),
+            _size_keys(facts),
         )
     if demand > WARN_RATIO * cap.limit:
         return Finding(
@@ -133,6 +138,6 @@ def _against(demand: int, cap: Cap, prefix: str, facts: Facts) -> Finding | None
             f"The pools can open {demand} connections, {demand * 100 // max(cap.limit, 1)}% of {cap.what} ({cap.limit})",
             "A deploy that briefly runs old and new replicas side by side, or one more worker, runs out of slots.",
             evidence,
-            ("pool_size", "max_overflow"),
+            _size_keys(facts),
         )
     return None

@@ -52,7 +52,7 @@ def serverless(facts: Facts) -> list[Finding]:
             f"{runtime.name} freezes the process between invocations; the pool's idle connections go stale",
             " ".join(runtime.advice),
             list(runtime.evidence),
-            ("poolclass",),
+            tuple(key for key in (facts.app_policy.lever("no_pool"),) if key),
         )
     ]
 

@@ -14,24 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pool_doctor.stacks import REGISTRY, scanned
+
 MAX_BYTES = 2_000_000  # larger .py files are generated data (tables, vendored bundles), not configuration
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
 
 # Names whose call creates a pool, per library; the first match of a file's text against TRIGGER decides
 # whether it is parsed at all.
+# module -> (the scan's name for its pools, the callables that create them), as each stack declares them.
 LIBRARY_TARGETS: dict[str, tuple[str, frozenset[str]]] = {
-    "sqlalchemy": (
-        "sqlalchemy",
-        frozenset({"create_engine", "create_async_engine", "engine_from_config", "async_engine_from_config"}),
-    ),
-    "sqlmodel": ("sqlalchemy", frozenset({"create_engine", "create_async_engine"})),
-    "asyncpg": ("asyncpg", frozenset({"create_pool"})),
-    "psycopg_pool": (
-        "psycopg_pool",
-        frozenset({"ConnectionPool", "AsyncConnectionPool", "NullConnectionPool", "AsyncNullConnectionPool"}),
-    ),
-    "psycopg2": ("psycopg2", frozenset({"SimpleConnectionPool", "ThreadedConnectionPool", "PersistentConnectionPool"})),
-    "flask_sqlalchemy": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),
+    module: calls for stack in REGISTRY.values() for module, calls in stack.code_calls.items()
 }
 CALL_NAMES = frozenset(name for _, names in LIBRARY_TARGETS.values() for name in names)
 # Plain substring tests: bytes `in` is a memchr-speed scan, many times faster than one alternation regex.
@@ -358,11 +350,6 @@ def library_target(dotted: str) -> tuple[str, str] | None:
     if entry is None or parts[-1] not in entry[1]:
         return None
     stack, _ = entry
-    name = parts[-1]
-    if parts[0] == "sqlalchemy":
-        public = f"sqlalchemy.ext.asyncio.{name}" if "async" in name else f"sqlalchemy.{name}"
-    elif parts[0] == "psycopg2":
-        public = f"psycopg2.pool.{name}"
-    else:
-        public = f"{parts[0]}.{name}"
-    return stack, public
+    owner = scanned(stack)
+    assert owner is not None  # every call a stack declares is one a stack judges
+    return stack, owner.public_call(parts[0], parts[-1])

@@ -15,7 +15,7 @@ from pool_doctor.errors import MASK
 if TYPE_CHECKING:
     from pool_doctor.model import Finding, Severity
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Stack = Literal["sqlalchemy", "asyncpg", "psycopg_pool", "psycopg2", "django", "flask_sqlalchemy"]
 SHORT_NAMES = {"flask_sqlalchemy": "flask"}  # as a narrow table column shows them

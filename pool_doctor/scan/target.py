@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pool_doctor.connection.spec import DEFAULT_DRIVER, DRIVERS, SCHEMES
 from pool_doctor.scan.model import ScannedPool, ScannedValue
+from pool_doctor.stacks.django import DjangoStack
 
 URL_KEYS = ("url", "dsn", "conninfo")  # where each stack's call takes its connection string
 PORT_KEYS = ("port", "PORT", "kwargs.port", "connect_args.port")
@@ -31,15 +32,11 @@ def is_postgres(pool: ScannedPool) -> bool:
     """False only when the code visibly points elsewhere (sqlite for tests, mysql): unknown counts as yes."""
     engine = pool.get("ENGINE")
     if engine is not None:  # Django's DATABASES entry names its backend
-        return not (engine.known and isinstance(engine.value, str) and not _postgres_backend(engine.value))
+        return not (engine.known and isinstance(engine.value, str) and not DjangoStack.postgres_backend(engine.value))
     text = known_url(pool)
     if text is None or "://" not in text:
         return True  # a libpq conninfo ("dbname=app host=db") is PostgreSQL's own
     return text.split(":", 1)[0].split("+", 1)[0] in (*SCHEMES, "pgsql")
-
-
-def _postgres_backend(engine: str) -> bool:
-    return "postg" in engine or "psycopg" in engine
 
 
 def url_driver(pool: ScannedPool) -> str | None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
+from pool_doctor.stacks._code import SECRET_NOTE, code_lines
 from pool_doctor.stacks.base import Bound, PoolModel, Stack, library_version
 
 if TYPE_CHECKING:
@@ -141,6 +142,9 @@ class AsyncpgStack(Stack):
     scanned_as = ("asyncpg",)
 
     callables = frozenset({"connect", "setup", "init", "reset", "loop", "connection_class", "record_class"})
+    code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {
+        "asyncpg": ("asyncpg", frozenset({"create_pool"}))
+    }
     shown = (
         "min_size",
         "max_size",
@@ -155,6 +159,23 @@ class AsyncpgStack(Stack):
 
     def driver_name(self, url_driver: str) -> str:
         return "asyncpg"
+
+    def python_snippet(
+        self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None
+    ) -> str:
+        dsn = target.with_password(None).render(hide_password=True, driver="")
+        lines = [
+            "import asyncpg",
+            "",
+            "",
+            "async def make_pool() -> asyncpg.Pool:",
+            "    return await asyncpg.create_pool(",
+            f"        {SECRET_NOTE}",
+            f"        {dsn!r},",
+        ]
+        for key, value in {**connect_args, **values}.items():
+            lines += code_lines(f"{key}=", value, ",", 8)
+        return "\n".join([*lines, "    )"]) + "\n"
 
     def read(self, values: Mapping[str, Any], hang: Bound = None, keepalive: Bound = None) -> PoolPolicy:
         return policy(values, hang=hang, keepalive=keepalive, version=library_version("asyncpg"))

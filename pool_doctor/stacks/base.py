@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from pool_doctor.durations import format_seconds
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
@@ -182,10 +183,41 @@ class Stack:
         key = bound[1].key.removeprefix("connect_args.")
         return bound[0], Knob(self.args_prefix + key, bound[1].value)
 
+    # -- what recommend sets -------------------------------------------------------------------------------
+
+    required: ClassVar[Mapping[str, Any]] = {}  # keys a recommended config must hold (Django's ENGINE)
+    ping_value: ClassVar[Any] = True  # what turns the check at checkout on
+    no_pool_value: ClassVar[Any] = None  # what makes it open a connection per checkout (SQLAlchemy's NullPool)
+
+    def python_snippet(
+        self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None
+    ) -> str:
+        """Paste-ready code that builds this stack's pool with `values` (its own keys, nested) and
+        `connect_args`, to `target` (its password left out); `call` is the app's own callable, when scanned."""
+        raise NotImplementedError
+
+    def ping_cost(self, driver: Driver) -> str:
+        """What the check at checkout sends, for the reason that recommends it."""
+        return driver.ping
+
+    def max_idle_value(self, below: int, pool: PoolModel) -> tuple[Any, str]:
+        """The idle timer's value that closes connections idle `below` seconds or more, and why."""
+        return float(below), (
+            f"Close connections idle longer than the limits on the path allow (below {format_seconds(below + 1)})."
+        )
+
     # -- the app's code, as the scan reads it ------------------------------------------------------------
 
     # Keys whose values are callables or objects the judge has no use for (a config cannot give them).
     callables: ClassVar[frozenset[str]] = frozenset()
+    # The library callables that create this stack's pools, by the module they are imported from:
+    # module -> (the scan's name for such a pool, the callables' names).
+    code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {}
+
+    def public_call(self, module: str, name: str) -> str:
+        """The callable as its library documents it (`psycopg2.pool.SimpleConnectionPool`)."""
+        return f"{module}.{name}"
+
     # The keys, as the code names them, that decide what happens to an idle connection, in reading order.
     shown: ClassVar[tuple[str, ...]] = ()
 

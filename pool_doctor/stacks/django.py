@@ -23,6 +23,7 @@ from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks import psycopg_pool as psycopg_pool_stack
+from pool_doctor.stacks._code import code_lines, code_literal
 from pool_doctor.stacks.base import IDENTITY, POOL, Bound, PoolModel, Stack
 
 if TYPE_CHECKING:
@@ -173,8 +174,40 @@ class DjangoStack(Stack):
     model: ClassVar[type[PoolModel]] = DjangoDatabase
     scanned_as = ("django",)
 
+    required: ClassVar[Mapping[str, Any]] = {"ENGINE": "django.db.backends.postgresql"}
+
+    @staticmethod
+    def postgres_backend(engine: str) -> bool:
+        """Whether a DATABASES ENGINE is PostgreSQL's (Django's own, or a wrapper named after it)."""
+        return "postg" in engine or "psycopg" in engine
+
     def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in _values.table(values, "OPTIONS").items() if key != "pool"}
+
+    def ping_cost(self, driver: Driver) -> str:
+        return "SELECT 1 before a request's first query"
+
+    def python_snippet(
+        self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None
+    ) -> str:
+        entry: dict[str, Any] = {
+            "ENGINE": self.required["ENGINE"],
+            "NAME": target.database,
+            "USER": target.user,
+            "HOST": target.host,
+            "PORT": str(target.port),
+        }
+        entry.update({key: value for key, value in values.items() if key != "ENGINE"})
+        if connect_args:
+            entry["OPTIONS"] = {**connect_args, **dict(entry.get("OPTIONS") or {})}
+        lines = ["DATABASES = {", '    "default": {']
+        for key, value in entry.items():  # Django's settings quote with double quotes
+            lines += code_lines(code_literal(key, '"') + ": ", value, ",", 8, quote='"')
+        lines += ['        # "PASSWORD": from your secret store or ~/.pgpass, never in code', "    },", "}"]
+        return "\n".join(lines) + "\n"
+
+    def max_idle_value(self, below: int, pool: PoolModel) -> tuple[Any, str]:
+        return psycopg_pool_stack.max_idle_for(below, _pool_options(self.values(pool)) or {})
 
     def driver_name(self, url_driver: str) -> str:
         # Django's postgresql backend takes psycopg 3 when it is importable, else psycopg2.

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pool_doctor.durations import format_seconds
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
+from pool_doctor.stacks._code import SECRET_NOTE, code_lines
 from pool_doctor.stacks.base import Bound, PoolModel, Stack
 
 if TYPE_CHECKING:
@@ -164,6 +166,19 @@ def _idle_bound(merged: Mapping[str, object], min_size: int, max_size: int) -> f
     return period * (max(max_size - min_size, 1) + 1)
 
 
+def max_idle_for(below: int, values: Mapping[str, object]) -> tuple[float, str]:
+    """The max_idle that closes every connection above min_size within `below` seconds: the shrink task
+    closes one per period (see _idle_bound), so the periods together must stay below it."""
+    merged = _values.merged(DEFAULTS, values)
+    low = _values.count(merged, "min_size") or 0
+    high = _values.count(merged, "max_size") or low
+    periods = max(high - low, 1) + 1
+    return float(max(1, below // periods)), (
+        f"psycopg_pool closes one idle connection above min_size per max_idle period: {periods} periods "
+        f"stay below {format_seconds(below + 1)}."
+    )
+
+
 def max_size(values: Mapping[str, object], prefix: str = "") -> tuple[int, str]:
     """The most connections `ConnectionPool(**values)` opens (max_size, else min_size), and the key saying so."""
     merged = _values.merged(DEFAULTS, values)
@@ -194,6 +209,7 @@ class PsycopgPoolStack(Stack):
     scanned_as = ("psycopg_pool",)
 
     callables = frozenset({"connection_class", "configure", "reset", "reconnect_failed", "name"})
+    code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {STACK: (STACK, frozenset(CLASSES))}
     shown = (
         "check",
         "min_size",
@@ -206,8 +222,36 @@ class PsycopgPoolStack(Stack):
         "kwargs.keepalives_idle",
     )
 
+    ping_value = "check_connection"
+
     def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return _values.table(values, "kwargs")
+
+    def ping_cost(self, driver: Driver) -> str:
+        return "check_connection sends an empty query"
+
+    def python_snippet(
+        self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None
+    ) -> str:
+        rest = dict(values)
+        if connect_args:
+            rest["kwargs"] = {**connect_args, **dict(rest.get("kwargs") or {})}
+        # The app's own class: an async pool stays async, a null pool stays a null pool.
+        cls = str(rest.pop(POOL_CLASS, None) or pool_class(call))
+        check = rest.pop("check", None)
+        # An async pool is opened in the running loop (`await pool.open()`): psycopg_pool warns when its
+        # constructor opens it. A sync pool says open=True, since an implicit open is deprecated.
+        opened = rest.pop("open", not is_async(cls))
+        dsn = target.with_password(None).render(hide_password=True, driver="")
+        lines = [f"from psycopg_pool import {cls}", "", f"pool = {cls}(", f"    {SECRET_NOTE}", f"    {dsn!r},"]
+        if check:
+            lines.append(f"    check={cls}.check_connection,")
+        for key, value in rest.items():
+            lines += code_lines(f"{key}=", value, ",", 4)
+        return "\n".join([*lines, f"    open={opened!r},", ")"]) + "\n"
+
+    def max_idle_value(self, below: int, pool: PoolModel) -> tuple[Any, str]:
+        return max_idle_for(below, self.values(pool))
 
     def code_value(self, key: str, value: Any) -> Any:
         return check_name(value) if key == "check" else value

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
+from pool_doctor.stacks._code import SECRET_NOTE, code_lines, holds_code
 from pool_doctor.stacks.base import CONNECT_ARGS, IDENTITY, POOL, SKIP, Bound, PoolModel, Stack
 
 if TYPE_CHECKING:
@@ -107,8 +108,11 @@ def policy(pool: SQLAlchemyPool, driver: Driver, connect_args: Mapping[str, obje
     keepalive = driver.keepalive_idle(connect_args)
     poolclass = pool.poolclass or "QueuePool"
     levers = (
+        ("no_pool", "poolclass"),
         ("max_age", "pool_recycle"),
         ("ping", "pool_pre_ping"),
+        ("size", "pool_size"),
+        ("overflow", "max_overflow"),
         ("hang", f"connect_args.{driver.hang_key}"),
         ("keepalive", f"connect_args.{driver.keepalive_key}"),
     )
@@ -141,6 +145,7 @@ class SQLAlchemyStack(Stack):
     keys = KEYS
     args_prefix = "connect_args."
     adapts_driver = True
+    no_pool_value = "NullPool"
     driver_from_url = True
     fork_unsafe_at_import = True
     time_keys = ("pool_recycle",)
@@ -148,6 +153,31 @@ class SQLAlchemyStack(Stack):
     # psycopg2's own pools (SimpleConnectionPool, ThreadedConnectionPool) keep connections as a QueuePool
     # without overflow would, and have neither a check nor a lifetime: judged as that.
     scanned_as = ("sqlalchemy", "flask_sqlalchemy", PSYCOPG2)
+
+    def python_snippet(
+        self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None
+    ) -> str:
+        url = target.with_password(None).render(hide_password=True)
+        module, factory = engine_factory(call, target.url_driver or target.driver)
+        lines = [f"from {module} import {factory}", ""]
+        if holds_code(dict(connect_args)):
+            lines[0:0] = ["from uuid import uuid4", ""]  # the standard library first, as isort would
+        pool = {key: value for key, value in values.items() if key != "stack"}  # pool-doctor's key, not SQLAlchemy's
+        if "poolclass" in pool:
+            lines.insert(1, f"from sqlalchemy.pool import {pool['poolclass']}")
+        if pool.get("poolclass") == "NullPool":
+            # NullPool takes no sizes: create_engine refuses pool_size/max_overflow/pool_timeout with it.
+            pool = {
+                key: value for key, value in pool.items() if key not in ("pool_size", "max_overflow", "pool_timeout")
+            }
+        lines.append(f"engine = {factory}(")
+        lines.append(f"    {SECRET_NOTE}")
+        lines.append(f"    {url!r},")
+        for key, value in pool.items():
+            lines.append(f"    {key}={value if key == 'poolclass' else repr(value)},")
+        lines += code_lines("connect_args=", dict(connect_args), ",", 4, explode=True)  # one driver argument a line
+        lines.append(")")
+        return "\n".join(lines) + "\n"
 
     def connection(
         self, target: ConnectionSpec, code_driver: str | None = None, where: str | None = None
@@ -161,6 +191,20 @@ class SQLAlchemyStack(Stack):
 
     def unknown_keys(self, pool: PoolModel) -> list[str]:
         return sorted(pool.model_extra or {})
+
+    code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {
+        "sqlalchemy": ("sqlalchemy", frozenset({"create_engine", *ASYNC_FACTORIES, "engine_from_config"})),
+        "sqlmodel": ("sqlalchemy", frozenset({"create_engine", "create_async_engine"})),
+        PSYCOPG2: (PSYCOPG2, frozenset({"SimpleConnectionPool", "ThreadedConnectionPool", "PersistentConnectionPool"})),
+        "flask_sqlalchemy": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),
+    }
+
+    def public_call(self, module: str, name: str) -> str:
+        if module == "sqlalchemy":
+            return f"sqlalchemy.ext.asyncio.{name}" if name in ASYNC_FACTORIES else f"sqlalchemy.{name}"
+        if module == PSYCOPG2:
+            return f"psycopg2.pool.{name}"
+        return f"{module}.{name}"
 
     shown = (
         "pool_pre_ping",
@@ -283,7 +327,7 @@ class SQLAlchemyStack(Stack):
         kwargs: dict[str, Any] = {"connect_args": dict(args), "pool_pre_ping": values["pool_pre_ping"]}
         if read_only_transactions:
             kwargs["execution_options"] = {"postgresql_readonly": True}
-        null_pool = values.get("poolclass") == "NullPool"
+        null_pool = values.get("poolclass") == self.no_pool_value
         if not null_pool:
             sizes = ("pool_size", "max_overflow", "pool_recycle", "pool_timeout", "pool_use_lifo")
             kwargs.update({key: values[key] for key in sizes})
@@ -292,7 +336,7 @@ class SQLAlchemyStack(Stack):
         return sqlalchemy_engine(url, kwargs, null_pool=null_pool, sync=not driver.async_)
 
     def probe_unpooled(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {**values, "poolclass": "NullPool"}
+        return {**values, "poolclass": self.no_pool_value}
 
     def probe_single(self, values: Mapping[str, Any], ping: bool) -> dict[str, Any]:
         return {**values, "pool_size": 1, "max_overflow": 0, "pool_pre_ping": ping, "pool_recycle": -1}

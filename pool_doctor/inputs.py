@@ -1,0 +1,215 @@
+"""From the parsed options to the typed `Inputs` every command runs on: the config file, the environment,
+the connection (--url, DATABASE_URL, libpq's PG* and ~/.pgpass, -W) and, with --app, each pool the code creates.
+
+Precedence, for every value: flag > environment > config file > the app's code > library default. The
+environment is the mapping the caller hands in (cli.main's `env`), not read from the process here;
+pydantic-settings still reads the process's own (see `build_inputs`). Nothing here sees Typer.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pool_doctor.errors import UsageError
+
+if TYPE_CHECKING:
+    from pool_doctor.check import AppPool, Inputs
+    from pool_doctor.cli_options import CommonArgs
+    from pool_doctor.connection.spec import ConnectionSpec
+
+# The flag that sets each [pool] key, for the report's "from" column.
+POOL_FLAGS = {
+    "stack": "--stack",
+    "pool_size": "--pool-size",
+    "max_overflow": "--max-overflow",
+    "pool_recycle": "--pool-recycle",
+    "pool_pre_ping": "--pool-pre-ping",
+    "pool_timeout": "--pool-timeout",
+    "pool_use_lifo": "--pool-use-lifo",
+}
+
+
+def build_inputs(common: CommonArgs, env: Mapping[str, str]) -> Inputs:
+    """CLI strings and numbers -> typed Inputs (the only place below which nothing sees Typer).
+
+    `env` is read for DATABASE_URL, PG*, PGPASSWORD and ~/.pgpass, the POOL_DOCTOR_* names warned about, the
+    runtime and --app's "from" column. The POOL_DOCTOR_* values themselves are read by pydantic-settings,
+    which reads os.environ."""
+    from pool_doctor.check import Inputs
+    from pool_doctor.config import load_settings, read_config_file, unknown_env_keys, unknown_keys
+    from pool_doctor.connection.spec import resolve_connection
+    from pool_doctor.platforms import chosen, detect_runtime
+
+    if common.role is not None and not common.role.strip():
+        raise UsageError("--role needs a role name")
+    file_data, path = read_config_file(common.config)
+    origin = str(path) if path else "settings"
+    warnings = tuple(f"unknown key {key!r} in {path} (ignored)" for key in unknown_keys(file_data))
+    overrides = {
+        "pool": _given(
+            common,
+            "stack",
+            "pool_size",
+            "max_overflow",
+            "pool_recycle",
+            "pool_pre_ping",
+            "pool_timeout",
+            "pool_use_lifo",
+        ),
+        "deployment": _given(common, "replicas", "workers_per_replica", "other_connections"),
+        "network": {
+            **({"idle_timeout": common.network_idle_timeout} if common.network_idle_timeout is not None else {}),
+            **_given(common, "middlebox", "platform"),
+        },
+    }
+    _known_keys(common)
+    settings = load_settings(overrides, file_data, origin=origin)
+    from pool_doctor.stacks import stack_of
+
+    stack = stack_of(settings.pool)
+    warnings += tuple(
+        f"unknown environment variable {name} (ignored)"
+        for name in unknown_env_keys(env, None if common.app else type(settings.pool))
+    )
+    if stack.model.fixed_keys() is None:  # declared keys (SQLAlchemy's) are checked with the file's other sections
+        warnings += tuple(
+            f"[pool] key {key!r} does not belong to stack {stack.name} (ignored)"
+            for key in stack.unknown_keys(settings.pool)
+        )
+    target = stack.connection(resolve_connection(common.url, env))
+    target = target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
+    if common.ask_password:
+        target = target.with_password(_prompt_password(target))
+    platform = None
+    if settings.network.platform:
+        platform = chosen(settings.network.platform, "--platform" if common.platform else "[network] platform")
+    if common.pool is not None and common.app is None:
+        raise UsageError("--pool FILE:LINE picks one of the pools --app PATH finds: give --app too")
+    app_pools: tuple[AppPool, ...] = ()
+    if common.app is not None:
+        app_pools, found_warnings = _app_pools(common, target, overrides, file_data, origin, env)
+        warnings += found_warnings
+    return Inputs(
+        target=target,
+        settings=settings,
+        role=common.role,
+        timeout=common.timeout,
+        config_path=str(path) if path else None,
+        warnings=warnings,
+        pgbouncer_admin_url=common.pgbouncer_admin_url,
+        platform=platform,
+        runtime=detect_runtime(env),
+        app=str(common.app) if common.app is not None else None,
+        app_pools=app_pools,
+    )
+
+
+def one_pool(inputs: Inputs, why: str) -> Inputs:
+    """--app with one pool (or --pool): that pool's settings and connection are the inputs."""
+    from dataclasses import replace
+
+    if len(inputs.app_pools) > 1:
+        listed = ", ".join(pool.where for pool in inputs.app_pools)
+        raise UsageError(
+            f"--app found {len(inputs.app_pools)} pools and {why}: pick one with --pool FILE:LINE ({listed})"
+        )
+    pool = inputs.app_pools[0]
+    return replace(inputs, target=pool.target, settings=pool.settings)
+
+
+def _known_keys(common: CommonArgs) -> None:
+    """--platform / --middlebox name catalogue entries: an unknown one is a usage error listing the known."""
+    from pool_doctor.platforms import by_key, middlebox_preset
+
+    for flag, value, lookup in (
+        ("--platform", common.platform, by_key),
+        ("--middlebox", common.middlebox, middlebox_preset),
+    ):
+        if value is not None:
+            try:
+                lookup(value)
+            except ValueError as exc:
+                raise UsageError(f"{flag}: {exc}") from None
+
+
+def _app_pools(
+    common: CommonArgs,
+    target: ConnectionSpec,
+    overrides: dict[str, dict[str, Any]],
+    file_data: dict[str, Any],
+    origin: str,
+    env: Mapping[str, str],
+) -> tuple[tuple[AppPool, ...], tuple[str, ...]]:
+    """--app: each pool the scan finds as its own settings (flags > environment > file > the code > defaults)."""
+    from pool_doctor.check import AppPool
+    from pool_doctor.config import load_settings
+    from pool_doctor.model import PoolRef
+    from pool_doctor.scan import scan_path
+    from pool_doctor.scan.app import as_layer, judged_values, merge, pick, sources
+    from pool_doctor.stacks import stack_of
+
+    assert common.app is not None
+    if not common.app.exists():
+        raise UsageError(f"--app {common.app}: no such file or folder")
+    report = scan_path(common.app)
+    chosen, warnings = pick(report, common.pool, str(common.app))
+    warnings = [*report.warnings, *warnings]
+    flags = {key: POOL_FLAGS[key] for key in overrides["pool"]}
+    pools = []
+    for scanned in chosen:
+        layer = as_layer(scanned)
+        warnings += layer.warnings
+        settings = load_settings(overrides, merge(layer.data, file_data), origin=f"{origin} or {scanned.where}")
+        stack = stack_of(settings.pool)
+        if stack.model.fixed_keys() is None:
+            warnings += [
+                f"{scanned.where}: [pool] key {key!r} does not belong to stack {stack.name} (ignored)"
+                for key in stack.unknown_keys(settings.pool)
+            ]
+        # The server stays --url's; the code's URL may name the driver the app connects with.
+        pool_target = stack.connection(target, layer.driver, scanned.where)
+        pool_target = pool_target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
+        values = judged_values(settings)
+        pools.append(
+            AppPool(
+                ref=PoolRef(scanned.file, scanned.line, scanned.stack),
+                end_line=scanned.end_line,
+                call=scanned.call,
+                settings=settings,
+                target=pool_target,
+                sources=sources(values, layer, flags, file_data, origin if origin != "settings" else None, env),
+                unknown=tuple(layer.unknown.items()),
+                judged_as=layer.judged_as,
+                at_import=scanned.at_import,
+                unresolved=tuple(scanned.unresolved),
+            )
+        )
+    return tuple(pools), tuple(warnings)
+
+
+def _prompt_password(target: ConnectionSpec) -> str:
+    """-W: read the password from the terminal (or stdin when there is none); never echoed."""
+    import getpass
+
+    if target.password is not None:
+        # Two passwords on one command line: refuse to guess which one the user meant.
+        raise UsageError("--ask-password conflicts with the password in --url: give one or the other")
+    if not sys.stdin.isatty():
+        # Scripted use (`pass show db | pool-doctor check -W`): one line from stdin, no prompt, no echo warning.
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError("--ask-password: no password could be read (stdin is empty or closed)")
+        return line.rstrip("\r\n")
+    try:
+        return getpass.getpass(f"Password for {target.user}@{target.host}: ", stream=sys.stderr)
+    except (EOFError, KeyboardInterrupt) as exc:
+        sys.stderr.write("\n")  # end the prompt's line, so the error is a line of its own
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise UsageError("--ask-password: no password was entered") from None
+
+
+def _given(common: CommonArgs, *names: str) -> dict[str, Any]:
+    return {name: getattr(common, name) for name in names if getattr(common, name) is not None}
