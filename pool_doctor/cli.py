@@ -210,7 +210,7 @@ def probe(
     import logging
 
     from pool_doctor.inputs import one_pool
-    from pool_doctor.probe import ProbeOptions, run_probe
+    from pool_doctor.probe.runner import ProbeOptions, run_probe
     from pool_doctor.render import RenderOptions
     from pool_doctor.render.probe import render_probe
     from pool_doctor.render.progress import ProbeProgressBar
@@ -249,7 +249,7 @@ def demo(ctx: typer.Context, keep: opt.Keep = False, quiet: opt.DemoQuiet = Fals
     import logging
 
     from pool_doctor.lab.demo import DemoOptions, run_demo
-    from pool_doctor.probe import ProbeOptions, run_probe
+    from pool_doctor.probe.runner import ProbeOptions, run_probe
     from pool_doctor.render import RenderOptions
     from pool_doctor.render.probe import render_probe
     from pool_doctor.render.progress import ProbeProgressBar
