@@ -302,7 +302,7 @@ def test_an_explicit_idle_timeout_or_shape_wins_over_the_preset(
     run = check("--url", url(user, PLAIN, 5432), "--middlebox", "azure-lb", "--network-idle-timeout", "1800")
     [limit] = next(hop for hop in run.json()["path"]["hops"] if hop["kind"] == "middlebox")["limits"]
     assert (limit["seconds"], limit["shape"], limit["provenance"]) == (1800, "drop", "configured")
-    assert limit["source"] == "[network] idle_timeout, over 'azure-lb''s documented 240s drop"
+    assert limit["source"] == "[network] idle_timeout, over 'azure-lb''s documented 4 min drop"
     config = tmp_path / "pool-doctor.toml"
     config.write_text('[network]\nmiddlebox = "aws-nat"\nshape = "drop"\n')
     run = check("--url", url(user, PLAIN, 5432), "--config", str(config))

@@ -10,7 +10,7 @@ import re
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
-from pool_doctor.path.judge import Outcome, Verdict, judge, margin
+from pool_doctor.path.judge import Outcome, Verdict, judge, retire_by
 from pool_doctor.path.model import Layer, Limit, Shape
 from pool_doctor.rules.facts import Facts
 
@@ -80,7 +80,7 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
         )
     keys = fix_keys(verdict) if verdict.outcome is not Outcome.SURVIVES else ()
     who = f"{limit.holder} ({limit.what})"
-    before = format_seconds(max(limit.seconds - margin(limit.seconds), 1))
+    before = format_seconds(retire_by(limit.seconds))
     if verdict.outcome in (Outcome.FAILS, Outcome.HANGS):
         error = facts.driver.error_text(limit)
         whose = f" of role {facts.read_server.role}" if limit.layer is Layer.SERVER else ""
@@ -121,4 +121,4 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
 def _fix_words(keys: tuple[str, ...], before: str) -> str:
     if not keys:
         return ""
-    return f"Set {', '.join(keys)} (a lifetime below {before}; see recommend)."
+    return f"Set {', '.join(keys)} (a lifetime of at most {before}; see recommend)."

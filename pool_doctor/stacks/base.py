@@ -237,6 +237,16 @@ class Stack:
             return None
         return POOL, key
 
+    def code_key(self, scanned_as: str, table: str, name: str) -> str:
+        """Where a config key (`table` "pool" or "connect_args", `name` dotted) is written in the app's code:
+        the inverse of code_place, for editing the app's call."""
+        return name if table == POOL else f"{CONNECT_ARGS}.{name}"
+
+    def code_form(self, key: str, value: Any, call: str) -> Any:
+        """A config value as the app's code writes it (`key` as the code names it; `call` the app's callable):
+        a reference to code where the config holds its name (psycopg_pool's check)."""
+        return value
+
     def code_value(self, key: str, value: Any) -> Any:
         """A value the code gives, in the form the config takes (class and function references by name)."""
         return value

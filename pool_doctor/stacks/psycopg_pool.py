@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pool_doctor.connection.values import PythonCode
 from pool_doctor.durations import format_seconds
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
@@ -255,6 +256,11 @@ class PsycopgPoolStack(Stack):
 
     def code_value(self, key: str, value: Any) -> Any:
         return check_name(value) if key == "check" else value
+
+    def code_form(self, key: str, value: Any, call: str) -> Any:
+        if key == "check" and is_pool_check(value):
+            return PythonCode(f"{pool_class(call)}.check_connection", str(value))
+        return value
 
     def code_defaults(self, scanned_as: str, call: str, values: Mapping[str, Any]) -> dict[str, Any]:
         cls = pool_class(call)
