@@ -215,13 +215,17 @@ def _max_idle(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Reas
 
 
 def _spares(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Reason:
+    sets = stack.no_spares(key, facts.settings.pool)
     return Reason(
         key,
         0,
         None,
-        "The idle timer spares min_size connections: with nothing to test them at checkout, a floor "
-        "of connections outlives the path's idle limit. 0 lets the timer retire every idle one.",
+        "The idle timer spares min_size connections: a floor of connections outlives the path's idle limit. 0 "
+        "lets the timer retire every idle one before the limit"
+        + (" (max_size said, as the pool would otherwise take max_size = min_size)." if len(sets) > 1 else "."),
         [limit.what for limit in limits],
+        "",
+        sets,
     )
 
 

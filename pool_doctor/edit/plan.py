@@ -45,6 +45,12 @@ def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any]) -> PoolPla
     for config_key, value in changes.items():
         table, name = _table(config_key)
         key = stack.code_key(pool.stack, table, name)
+        if key is None:
+            found.notes.append(
+                f"{pool.where}: {pool.call} takes no {name}: its pool cannot do what {name}={_shown(value)} "
+                "would (use a pool that can: psycopg_pool with check=, or SQLAlchemy's pool_pre_ping)"
+            )
+            continue
         value = stack.code_form(key, value, pool.call)
         current = pool.get(key)
         if current is not None and _same(current, value):

@@ -17,7 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from pool_doctor.connection.values import PythonCode
 from pool_doctor.edit.plan import Edit
 from pool_doctor.errors import UsageError
-from pool_doctor.stacks._code import code_lines, code_literal
+from pool_doctor.stacks._code import code_literal
 
 Operation = Callable[[cst.CSTNode], cst.CSTNode]
 WIDTH = 88  # black's line length: a call the edits make longer than this is laid out one argument a line
@@ -47,6 +47,7 @@ def apply(source: str, edits: Sequence[Edit], display: str) -> Applied:
     quote = _quote(source)
     # Keys added under one parent the code does not give yet (kwargs, server_settings) are one new dict.
     added: dict[tuple[cst.CSTNode, str], Any] = {}
+    pools: set[cst.CSTNode] = set()  # the calls (or dicts) that gain keys, laid out again once they have them
     for edit in edits:
         if edit.kind == "replace":
             done = _replace(finder, edit, operations, quote)
@@ -54,15 +55,17 @@ def apply(source: str, edits: Sequence[Edit], display: str) -> Applied:
             place = _placement(finder, edit)
             done = place is not None
             if place is not None:
-                _merge(added, (place[0], place[1][0]), place[1][1:], edit.new)
+                top, node, keys = place
+                pools.add(top)
+                _merge(added, (node, keys[0]), keys[1:], edit.new)
         if not done:
             missed.append(f"{display}:{edit.line}: found no place to set {'.'.join(edit.keys)} = {_shown(edit.new)}")
-    lines = source.splitlines()
     for (node, key), value in added.items():
         operations.setdefault(node, []).append(_adding(key, cst.parse_expression(code_literal(value, quote)), quote))
-    for node in {node for node, _ in added}:
-        keys = {key: value for (where, key), value in added.items() if where is node}
-        operations[node].append(_fitting(*finder.place_of(node, lines), keys, quote))  # last: every key is in
+    lines = source.splitlines()
+    for top in pools:  # after the keys nested in it: on_leave runs inner nodes first
+        column, indent = finder.place_of(top, lines)
+        operations.setdefault(top, []).append(lambda node, column=column, indent=indent: _layout(node, column, indent))  # type: ignore[misc]
     changed = wrapper.module.visit(_Apply(operations))
     imports = {CODE_IMPORTS[code] for edit in edits for code in CODE_IMPORTS if code in _code_text(edit.new)}
     if imports:
@@ -148,7 +151,7 @@ def _replace(finder: _Finder, edit: Edit, operations: dict[cst.CSTNode, list[Ope
     return True
 
 
-def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, list[str]] | None:
+def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, list[str]] | None:
     """Where a key is added: the pool's call (or dict), or the dict literal under it that already holds the
     key's parent (connect_args={"server_settings": {...}}), with the keys still to create there."""
     spans = [
@@ -156,8 +159,8 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, list[str]] | N
     ]
     if not spans:
         return None
-    node: cst.CSTNode = min(spans, key=lambda span: (span[0], -span[1]))[2]
-    keys = list(edit.keys)
+    top: cst.CSTNode = min(spans, key=lambda span: (span[0], -span[1]))[2]
+    node, keys = top, list(edit.keys)
     while len(keys) > 1:
         inner = _value_of(node, keys[0])
         if not isinstance(inner, cst.Dict):
@@ -165,7 +168,7 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, list[str]] | N
         node, keys = inner, keys[1:]
     if len(keys) > 1 and _value_of(node, keys[0]) is not None:
         return None  # the parent is given, but not as a literal: a name or call this edit cannot reach into
-    return node, keys
+    return top, node, keys
 
 
 def _merge(
@@ -185,44 +188,49 @@ def _adding(key: str, expression: cst.BaseExpression, quote: str) -> Operation:
     return lambda updated: _appended(updated, key, expression, quote)
 
 
-def _fitting(column: int, indent: int, added: dict[str, Any], quote: str) -> Operation:
-    """A call or dict on one line that the edits made longer than WIDTH: one item a line, a trailing comma,
-    the closing bracket under the line's start, and an added value too long for its line one item a line too
-    (as black would write it). One the code already lays out on several lines stays as it is."""
-
-    def fit(node: cst.CSTNode) -> cst.CSTNode:
-        if not isinstance(node, cst.Call | cst.Dict):
-            return node
-        code = cst.Module([]).code_for_node(node)
-        if "\n" in code or column + len(code) <= WIDTH:
-            return node
-        inner, closing = _break(indent + 4), _break(indent)
-        if isinstance(node, cst.Call):
-            args = [
-                arg.with_changes(
-                    comma=cst.Comma(whitespace_after=inner),
-                    whitespace_after_arg=cst.SimpleWhitespace(""),
-                    value=_laid_out(arg.value, added.get(arg.keyword.value) if arg.keyword else None, indent, quote),
+def _layout(node: cst.CSTNode, column: int, indent: int) -> cst.CSTNode:
+    """A call or dict the edits made longer than WIDTH on its one line: one item a line, a trailing comma, the
+    closing bracket under its line's start, and so on down for an item still too long (as black would write
+    it). One the code lays out on several lines keeps its layout; only its items are looked at."""
+    if not isinstance(node, cst.Call | cst.Dict):
+        return node
+    code = _code(node)
+    if "\n" not in code and column + len(code) <= WIDTH:
+        return node
+    exploding = "\n" not in code
+    inner, closing = _break(indent + 4), _break(indent)
+    if isinstance(node, cst.Call):
+        args = []
+        for arg in node.args:
+            prefix = len(arg.keyword.value) + 1 if arg.keyword is not None else len(arg.star)
+            arg = arg.with_changes(value=_layout(arg.value, indent + 4 + prefix, indent + 4))
+            if exploding:
+                arg = arg.with_changes(
+                    comma=cst.Comma(whitespace_after=inner), whitespace_after_arg=cst.SimpleWhitespace("")
                 )
-                for arg in node.args
-            ]
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
-            return node.with_changes(whitespace_before_args=inner, args=args)
-        elements = [element.with_changes(comma=cst.Comma(whitespace_after=inner)) for element in node.elements]
-        elements[-1] = elements[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
-        return node.with_changes(
-            lbrace=cst.LeftCurlyBrace(whitespace_after=inner), elements=elements, rbrace=cst.RightCurlyBrace()
-        )
+            args.append(arg)
+        if not exploding:
+            return node.with_changes(args=args)
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
+        return node.with_changes(whitespace_before_args=inner, args=args)
+    elements = []
+    for element in node.elements:
+        if isinstance(element, cst.DictElement):
+            prefix = len(_code(element.key)) + 2
+            element = element.with_changes(value=_layout(element.value, indent + 4 + prefix, indent + 4))
+        if exploding:
+            element = element.with_changes(comma=cst.Comma(whitespace_after=inner))
+        elements.append(element)
+    if not exploding:
+        return node.with_changes(elements=elements)
+    elements[-1] = elements[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
+    return node.with_changes(
+        lbrace=cst.LeftCurlyBrace(whitespace_after=inner), elements=elements, rbrace=cst.RightCurlyBrace()
+    )
 
-    return fit
 
-
-def _laid_out(value: cst.BaseExpression, added: Any, indent: int, quote: str) -> cst.BaseExpression:
-    """An added value on its own line under the call: one item a line when `key=value,` is too long."""
-    if added is None or not isinstance(added, dict):
-        return value
-    lines = code_lines("", added, "", indent + 4, quote=quote)
-    return value if len(lines) == 1 else cst.parse_expression("\n".join(lines).strip())
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 def _break(indent: int) -> cst.ParenthesizedWhitespace:

@@ -54,10 +54,11 @@ def fix_keys(verdict: Verdict) -> tuple[str, ...]:
     policy, limit = verdict.policy, verdict.limit
     # A lifetime where the stack has one; else its idle timer, which must not spare a floor of connections.
     wanted = ["max_age"] if policy.lever("max_age") else ["max_idle"]
-    if verdict.outcome is not Outcome.REPLACED:
+    replaced = verdict.outcome is Outcome.REPLACED
+    if not replaced:
         wanted.append("ping")
-        if not policy.lever("max_age") and not policy.lever("ping") and policy.spares:
-            wanted.append("spares")  # no ping to fall back on: the idle timer must reach every connection
+    if not policy.lever("max_age") and policy.spares:
+        wanted.append("spares")  # the idle timer retires before the limit only if it reaches every connection
     if limit.shape is Shape.DROP:
         wanted.append("hang")
     if limit.refreshed_by_keepalives:

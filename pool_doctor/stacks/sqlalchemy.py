@@ -239,9 +239,11 @@ class SQLAlchemyStack(Stack):
             return CONNECT_ARGS, rest
         return None  # url, echo, isolation_level, ...: not what the judge reads
 
-    def code_key(self, scanned_as: str, table: str, name: str) -> str:
-        if scanned_as == PSYCOPG2:
-            return "maxconn" if (table, name) == (POOL, "pool_size") else name
+    def code_key(self, scanned_as: str, table: str, name: str) -> str | None:
+        if scanned_as == PSYCOPG2:  # psycopg2.pool.X(minconn, maxconn, dsn, **connect): no pool levers
+            if table == CONNECT_ARGS:
+                return name
+            return "maxconn" if name == "pool_size" else None
         return super().code_key(scanned_as, table, name)
 
     def code_form(self, key: str, value: Any, call: str) -> Any:
