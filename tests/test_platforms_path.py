@@ -1,5 +1,5 @@
 """Managed services and middleboxes, tried as a user would: each service's real host name and port, sent
-through pool-doctor's name-resolution seam (`drivers.resolve_address`) to a local PostgreSQL or PgBouncer
+through pool-doctor's name-resolution seam (`address.resolve_address`) to a local PostgreSQL or PgBouncer
 standing in for it, then `check` and `recommend` through the CLI in process. No traffic reaches a service:
 an unmapped name fails the test."""
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from harness import LocalPostgres
 
-from pool_doctor.connection import drivers
+from pool_doctor.connection import address
 from pool_doctor.platforms import CATALOGUE, EntryKind, by_key, middlebox_preset
 from tests.cli_runner import Run, run_pool_doctor
 
@@ -38,7 +38,7 @@ def route(monkeypatch: pytest.MonkeyPatch) -> Iterator[Route]:
         assert (host, port) in table, f"no stand-in for {host}:{port}: this test would reach a real service"
         return table[(host, port)]
 
-    monkeypatch.setattr(drivers, "resolve_address", resolve)
+    monkeypatch.setattr(address, "resolve_address", resolve)
 
     def add(host: str, port: int, stand_in: Any) -> None:
         table[(host, port)] = (stand_in.host, stand_in.port)
