@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pool_doctor.connection.drivers import check_connect_args
 from pool_doctor.errors import UsageError
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ def build_inputs(common: CommonArgs, env: Mapping[str, str]) -> Inputs:
         )
     target = stack.connection(resolve_connection(common.url, env))
     target = target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
+    if common.app is None:  # --app: each pool's own arguments, with its own driver, below
+        check_connect_args(target, stack.adapts_driver, "the app's connect arguments")
     if common.ask_password:
         target = target.with_password(_prompt_password(target))
     platform = None
@@ -171,6 +174,7 @@ def _app_pools(
         # The server stays --url's; the code's URL may name the driver the app connects with.
         pool_target = stack.connection(target, layer.driver, scanned.where)
         pool_target = pool_target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
+        check_connect_args(pool_target, stack.adapts_driver, f"{scanned.where}'s connect arguments")
         values = judged_values(settings)
         pools.append(
             AppPool(

@@ -313,6 +313,26 @@ CASES = [
     # --- the config file (2) ---
     Case("config-directory", (URL, "{pg}", "--config", "{dir}"), 2, "is a directory"),
     Case("config-missing", (URL, "{pg}", "--config", "{dir}/nope.toml"), 2, "does not exist"),
+    # the app's own connect would fail on a key its driver does not take (asyncpg's server_settings for
+    # psycopg): refused before connecting, naming the driver that takes it
+    Case(
+        "connect-arg-of-another-driver",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "psycopg2 does not take server_settings",
+        files={"c.toml": b'[connect_args.server_settings]\napplication_name = "x"\n'},
+    ),
+    Case(
+        "app-connect-arg-of-another-driver",
+        (URL, "{pg}", "--app", "{dir}/app"),
+        2,
+        "does not take server_settings",
+        files={
+            "app/db.py": b'from sqlalchemy import create_engine\nengine = create_engine("postgresql+psycopg://u@127.0.0.1:1/d",'
+            b' connect_args={"server_settings": {"application_name": "x"}})\n'
+        },
+        commands=CHECK_ONLY,
+    ),
     Case(
         "config-invalid-toml",
         (URL, "{pg}", "--config", "{dir}/c.toml"),
@@ -442,6 +462,7 @@ def test_the_table_is_big_enough() -> None:
 def test_bad_input(case: Case, endpoints: dict[str, str], tmp_path: Path) -> None:
     """Each case through every command it applies to, concurrently (two cores, two processes)."""
     for name, content in case.files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(content)
     values = {**endpoints, "dir": str(tmp_path)}
     args = [arg.format(**values) if "{" in arg else arg for arg in case.args]

@@ -231,7 +231,7 @@ def test_cli_warns_about_unknown_environment_keys(tmp_path: Path, monkeypatch: p
     """pydantic-settings drops a misspelt nested variable silently; the section's fields say it is unknown."""
     for name in ("POOL_DOCTOR_POOL__POOLSIZE", "POOL_DOCTOR_DEPLOYMENT__REPLICAZ", "POOL_DOCTOR_POOL__POOL_SIZE"):
         monkeypatch.setenv(name, "3")
-    monkeypatch.setenv("POOL_DOCTOR_CONNECT_ARGS__ANYTHING", "1")  # the driver's own keys: free-form
+    monkeypatch.setenv("POOL_DOCTOR_CONNECT_ARGS__SSLMODE", "prefer")  # a driver key: no warning
     inputs = build_inputs(_common(None), os.environ)
     assert inputs.settings.pool.pool_size == 3
     assert inputs.warnings == (
@@ -240,6 +240,7 @@ def test_cli_warns_about_unknown_environment_keys(tmp_path: Path, monkeypatch: p
     )
     monkeypatch.setenv("POOL_DOCTOR_POOL__STACK", "asyncpg")  # another stack's strangers are its own to name
     monkeypatch.delenv("POOL_DOCTOR_POOL__POOL_SIZE")
+    monkeypatch.delenv("POOL_DOCTOR_CONNECT_ARGS__SSLMODE")  # libpq's, refused for asyncpg
     warnings = build_inputs(_common(None), os.environ).warnings
     assert "unknown environment variable POOL_DOCTOR_POOL__POOLSIZE (ignored)" not in warnings
     assert "[pool] key 'poolsize' does not belong to stack asyncpg (ignored)" in warnings

@@ -155,7 +155,8 @@ class AsyncpgStack(Stack):
     )
 
     def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in values.items() if key in KEYS and key not in DEFAULTS}
+        """asyncpg.connect()'s keywords among create_pool's: create_pool passes them on."""
+        return {key: value for key, value in values.items() if key in _CONNECT_KEYS}
 
     def driver_name(self, url_driver: str) -> str:
         return "asyncpg"

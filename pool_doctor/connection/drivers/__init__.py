@@ -9,6 +9,7 @@ from pool_doctor.connection.drivers.asyncpg_driver import AsyncpgDriver
 from pool_doctor.connection.drivers.base import Driver, StatementCache, describe_error
 from pool_doctor.connection.drivers.libpq import Psycopg2Driver, PsycopgDriver
 from pool_doctor.connection.spec import ConnectionSpec
+from pool_doctor.errors import UsageError
 
 DRIVERS: dict[str, Driver] = {
     driver.name: driver
@@ -35,4 +36,26 @@ def driver_for(spec: ConnectionSpec) -> Driver:
     return DRIVERS[spec.driver]
 
 
-__all__ = ["DRIVERS", "Driver", "StatementCache", "describe_error", "driver_for", "public_module"]
+def check_connect_args(spec: ConnectionSpec, adapter: bool, where: str) -> None:
+    """A UsageError (exit 2) for a connect argument the app's own connect would fail on: one this driver does
+    not take, named with the driver that does (server_settings is asyncpg's; options, libpq's)."""
+    driver = driver_for(spec)
+    for key in driver.refused(spec.connect_args, adapter):
+        owners = [other.name for other in DRIVERS.values() if other is not driver and other.takes(key, adapter)]
+        whose = f"it is {' and '.join(owners)}'s" if owners else "no driver takes it"
+        hint = f"; {driver.name} takes {driver.session_hint}" if owners and driver.session_hint else ""
+        raise UsageError(
+            f"{driver.name} does not take {key} (given in {where}): {whose}{hint}. The app's own connect "
+            "would fail the same way."
+        )
+
+
+__all__ = [
+    "DRIVERS",
+    "Driver",
+    "StatementCache",
+    "check_connect_args",
+    "describe_error",
+    "driver_for",
+    "public_module",
+]

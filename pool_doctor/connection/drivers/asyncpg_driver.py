@@ -19,6 +19,40 @@ from pool_doctor.path.policy import Knob
 class AsyncpgDriver(Driver):
     """asyncpg: no libpq; its own keywords, no client keepalives (asyncpg #606), a statement cache."""
 
+    # asyncpg 0.32.0 asyncpg/connection.py connect() keywords (and `dsn`); asyncpg reads no libpq keyword.
+    own_keys: ClassVar[frozenset[str]] = frozenset(
+        {
+            "dsn",
+            "host",
+            "port",
+            "user",
+            "password",
+            "passfile",
+            "database",
+            "loop",
+            "timeout",
+            "statement_cache_size",
+            "max_cached_statement_lifetime",
+            "max_cacheable_statement_size",
+            "command_timeout",
+            "ssl",
+            "direct_tls",
+            "connection_class",
+            "record_class",
+            "server_settings",
+            "target_session_attrs",
+            "krbsrvname",
+            "gsslib",
+            "service",
+            "servicefile",
+        }
+    )
+    # SQLAlchemy's asyncpg dialect (dialects/postgresql/asyncpg.py) takes these and passes the rest on.
+    adapter_keys: ClassVar[frozenset[str]] = frozenset(
+        {"prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"}
+    )
+    libpq: ClassVar[bool] = False
+    session_hint: ClassVar[str] = "session settings as server_settings={...}"
     hang_key: ClassVar[str] = "command_timeout"
     reads_pgoptions: ClassVar[bool] = False
     exceptions_module: ClassVar[str | None] = "asyncpg.exceptions"

@@ -70,6 +70,29 @@ class Driver:
         """What the app's session asks for at startup, as this driver sends it: name -> (value, where)."""
         return spec.session_settings(pgoptions=self.reads_pgoptions)
 
+    # -- what the driver's connect takes ------------------------------------------------------------------
+
+    # The connect call's own keywords besides the server's libpq ones (psycopg's autocommit, asyncpg's all).
+    own_keys: ClassVar[frozenset[str]] = frozenset()
+    # Keys SQLAlchemy's adapter for this driver takes and keeps (asyncpg's statement cache and names).
+    adapter_keys: ClassVar[frozenset[str]] = frozenset()
+    libpq: ClassVar[bool] = True  # takes every libpq keyword (passed into the conninfo)
+    session_hint: ClassVar[str] = ""  # how this driver takes session settings, for a refused key's message
+
+    def takes(self, key: str, adapter: bool) -> bool:
+        """Whether the app's connect call takes this keyword argument (through SQLAlchemy's adapter or not)."""
+        if key in self.own_keys or (adapter and key in self.adapter_keys):
+            return True
+        if not self.libpq:
+            return False
+        from pool_doctor.connection.spec import libpq_keywords
+
+        return key in libpq_keywords()
+
+    def refused(self, args: Mapping[str, Any], adapter: bool) -> list[str]:
+        """The keys of the app's connect arguments its connect call would fail on."""
+        return [key for key in args if not self.takes(str(key), adapter)]
+
     def require(self) -> None:
         """One clear line when the app's driver is missing; never a silent substitute."""
         if importlib.util.find_spec(self.name) is None:

@@ -14,6 +14,12 @@ from pool_doctor.connection.sessions import Session, in_thread, open_psycopg, op
 class PsycopgDriver(Driver):
     """psycopg 3: libpq's keywords; prepares a statement after prepare_threshold (5) executions."""
 
+    # psycopg 3.3 Connection.connect() keywords; every other one goes into the conninfo, for libpq.
+    own_keys: ClassVar[frozenset[str]] = frozenset(
+        {"autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory"}
+    )
+    session_hint: ClassVar[str] = "session settings as options='-c name=value'"
+
     errors: ClassVar[Mapping[Any, str]] = {
         ("close", "idle_session_timeout"): "psycopg's IdleSessionTimeout: terminating connection due to "
         "idle-session timeout",
@@ -50,6 +56,10 @@ class PsycopgDriver(Driver):
 @dataclass(frozen=True)
 class Psycopg2Driver(Driver):
     """psycopg2: libpq's keywords, blocking (run in a thread), never prepares statements itself."""
+
+    # psycopg2 2.9 connect() keywords; every other one goes into the dsn, for libpq.
+    own_keys: ClassVar[frozenset[str]] = frozenset({"connection_factory", "cursor_factory", "async", "async_"})
+    session_hint: ClassVar[str] = "session settings as options='-c name=value'"
 
     errors: ClassVar[Mapping[Any, str]] = {
         "close": "psycopg2's OperationalError: server closed the connection unexpectedly",
