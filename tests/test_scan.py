@@ -721,7 +721,7 @@ def test_one_file_and_json_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (pool,) = document["pools"]
     assert {"file", "line", "end_line", "stack", "call", "settings"} <= set(pool)
     assert pool["file"] == "db.py" and pool["line"] == 2
-    assert pool["settings"]["pool_size"] == {"value": 2, "from": "db.py:2", "env": None, "known": True}
+    assert pool["settings"]["pool_size"] == {"value": 2, "from": "db.py:2", "env": None, "known": True, "source": "2"}
 
 
 # --- --app: a value of a shape the stack cannot read is unknown, never a crash ------------------------

@@ -114,8 +114,13 @@ class Environment:
         return self.lookup(str(key.value), default, frame, node)
 
 
-def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST) -> Any:
-    """What a configuration library's cast makes of a value: "5" -> 5, "false" -> False, as they read it."""
+Words = tuple[set[str], set[str]]  # the strings a library reads as True, and as False; any other is refused
+
+
+def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST, words: Words | None = None) -> Any:
+    """What a configuration library's cast makes of a value: "5" -> 5, "false" -> False, as it reads it
+    (`words`: the library's own strings for a bool)."""
+    true_words, false_words = words or (TRUE_WORDS, FALSE_WORDS)
     if cast is None or not isinstance(value, SV) or not value.known:
         return value
     raw = value.value
@@ -123,9 +128,9 @@ def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST) -> 
         if cast == "bool":
             if isinstance(raw, str):
                 word = raw.strip().lower()
-                if word in TRUE_WORDS:
+                if word in true_words:
                     return replace(value, value=True)
-                if word in FALSE_WORDS:
+                if word in false_words:
                     return replace(value, value=False)
                 return unknown(module, node, env=value.env)
             return replace(value, value=bool(raw))

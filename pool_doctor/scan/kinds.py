@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard
 
 from pool_doctor.scan.finder import FunctionNode, Module
-from pool_doctor.scan.model import ScannedValue
+from pool_doctor.scan.model import NOT_SET, ScannedValue
 
 MAX_DEPTH = 40  # evaluation depth: deep enough for settings chains, shallow enough to stop at cycles
 SV = ScannedValue
@@ -41,8 +41,9 @@ class ModuleRef:
 @dataclass(frozen=True)
 class FuncRef:
     module: Module
-    node: FunctionNode
+    node: FunctionNode | ast.Lambda
     bound_self: Any = None
+    closure: Frame | None = None  # the enclosing function's locals, for a function defined inside one
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,14 @@ class ClassRef:
     node: ast.ClassDef
 
 
-@dataclass
+@dataclass(eq=False)
 class InstanceRef:
     cls: ClassRef
     overrides: dict[str, Any]
     env_prefix: str | None = None  # set for a nested model read with env_nested_delimiter
+    call: ast.Call | None = None  # the call that made it, and the frame it sits in (its __init__'s arguments)
+    frame: Frame | None = None
+    attrs: dict[str, Any] | None = None  # what its __init__ sets on self, once run
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,33 @@ class MethodRef:
     name: str
 
 
-@dataclass
+@dataclass(eq=False)
 class Frame:
     module: Module
     bindings: dict[str, Any] = field(default_factory=dict)
-    scope: FunctionNode | ast.ClassDef | None = None
+    scope: FunctionNode | ast.ClassDef | ast.Lambda | None = None
+    # True: `bindings` are the function's locals at this point of its body, as its statements left them
+    # (scan/flow.py), so a local not among them is not set yet; False: a function's parameters only.
+    flow: bool = False
+    outer: Frame | None = None  # the enclosing function's frame, for a function defined inside one
+
+
+@dataclass
+class Branches:
+    """A value that depends on a test the scan cannot decide: each possible value with the test it holds
+    under, as source text (`settings.DEBUG`, `not (settings.DEBUG)`). Built by `branches()`."""
+
+    options: list[tuple[str, Any]]
+    settled: bool = False  # containers.settle has put it in canonical form
+
+
+@dataclass(frozen=True)
+class PartialRef:
+    """`functools.partial(func, *args, **keywords)`: a callable with some arguments given."""
+
+    func: Any
+    args: tuple[Any, ...]
+    keywords: dict[str, Any]
 
 
 @dataclass
@@ -105,11 +131,38 @@ class Interpreter(Protocol):
 
     def bind(self, func: FuncRef, node: ast.Call | None, frame: Frame, skip_first: bool = False) -> Frame: ...
 
+    def merge(self, into: DictV, value: Any, text: str) -> None: ...
+
+    def truth_of_ref(self, value: Any) -> bool | None: ...
+
+    def augment(self, current: Any, op: ast.operator, value: Any, node: ast.AST, module: Module) -> Any: ...
+
+    def entered(self, value: Any) -> Any: ...
+
+    def imported(self, module: Module, node: ast.Import | ast.ImportFrom) -> list[tuple[str, Any]]: ...
+
+    def mutator(self, method: str) -> bool: ...
+
+    def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any: ...
+
+    def call_function(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> Any: ...
+
+    def call_bound(self, func: FuncRef, frame: Frame) -> Any: ...
+
+    def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]: ...
+
+    def dict_call(self, node: ast.Call, frame: Frame) -> Any: ...
+
 
 def unknown(module: Module | None, node: ast.AST | None, env: str | None = None, why: str | None = None) -> SV:
     where = module.where(node) if module is not None and node is not None else None
     expr = why or (module.segment(node) if module is not None and node is not None else None)
     return SV(None, where, env, known=False, expr=expr)
+
+
+def not_set() -> SV:
+    """What a path that does not set a name (or a dict key) leaves there."""
+    return SV(None, None, known=False, expr=NOT_SET)
 
 
 def is_known(value: Any) -> TypeGuard[SV]:

@@ -9,8 +9,21 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from pool_doctor.scan import containers
 from pool_doctor.scan.finder import Assignment, FunctionNode, Module, Project, assigned_names
-from pool_doctor.scan.kinds import SV, ClassRef, ExternalRef, Frame, FuncRef, Interpreter, ModuleRef, is_known, unknown
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    Interpreter,
+    ModuleRef,
+    Thunk,
+    is_known,
+    unknown,
+)
 
 EXTERNAL_ROOTS = {
     "os",
@@ -35,7 +48,7 @@ EXTERNAL_ROOTS = {
     "dotenv",
     "builtins",
 }
-BUILTIN_NAMES = {"int", "float", "str", "bool", "dict", "list", "tuple", "len", "print", "max", "min", "round"}
+BUILTIN_NAMES = {"int", "float", "str", "bool", "dict", "list", "tuple", "len", "print", "max", "min", "round", "open"}
 
 
 class Scopes:
@@ -43,8 +56,18 @@ class Scopes:
         self.project = project
         self.ev = ev
         self._locals: dict[int, dict[str, list[Assignment]]] = {}
+        self._names: dict[int, set[str]] = {}
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
+        if frame.flow:  # the locals as the function's statements left them (scan/flow.py)
+            current: Frame | None = frame
+            while current is not None:
+                if name in current.bindings:
+                    return self.ev.force(current.bindings[name])
+                if current.scope is not None and name in self.local_names(current.scope):
+                    return unknown(frame.module, node, why=f"{name} (not set on this path)")
+                current = current.outer
+            return self.global_value(frame.module, name, node)
         line = getattr(node, "lineno", 1 << 30)
         if frame.scope is not None:
             assignments = [a for a in self.scope_locals(frame.scope).get(name, []) if a.line < line]
@@ -53,6 +76,36 @@ class Scopes:
         if name in frame.bindings:
             return self.ev.force(frame.bindings[name])
         return self.global_value(frame.module, name, node)
+
+    def local_names(self, scope: FunctionNode | ast.ClassDef | ast.Lambda) -> set[str]:
+        """Every name the function assigns anywhere in its body (Python makes each a local)."""
+        cached = self._names.get(id(scope))
+        if cached is not None:
+            return cached
+        names: set[str] = set()
+        if isinstance(scope, ast.Lambda):
+            self._names[id(scope)] = names
+            return names
+        todo: list[ast.AST] = list(scope.body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+                continue
+            elif isinstance(node, ast.Lambda):
+                continue
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                continue
+            todo.extend(ast.iter_child_nodes(node))
+        for stmt in ast.walk(scope):
+            if isinstance(stmt, (ast.Global, ast.Nonlocal)):
+                names.difference_update(stmt.names)
+        self._names[id(scope)] = names
+        return names
 
     def scope_locals(self, scope: FunctionNode | ast.ClassDef) -> dict[str, list[Assignment]]:
         """Names assigned in a function body (or a class body), not in nested functions."""
@@ -80,21 +133,31 @@ class Scopes:
         return found
 
     def from_assignments(self, assignments: list[Assignment], frame: Frame, node: ast.AST) -> Any:
-        """The assignment in effect: the last one whose `if` tests all hold with no environment set."""
-        for assignment in reversed(assignments):
+        """The assignment in effect: the last one whose `if` tests all hold with no environment set. One under
+        a test the scan cannot decide gives Branches: its value when the test holds, the earlier ones' else."""
+        for index in range(len(assignments) - 1, -1, -1):
+            assignment = assignments[index]
             verdict = self.conditions_hold(assignment.conditions, frame)
             if verdict is None:
-                return unknown(frame.module, node, why=f"set conditionally at {frame.module.display}:{assignment.line}")
+                when = condition_text(frame.module, assignment.conditions, frame, self)
+                earlier = (
+                    self.from_assignments(assignments[:index], frame, node)
+                    if index
+                    else unknown(frame.module, node, why=f"set only when {when}")
+                )
+                return Branches(
+                    [(when, Thunk(assignment.value, frame)), (f"not ({when})", earlier)]
+                )
             if verdict:
                 return self.ev.force(self.ev.eval(assignment.value, frame))
         return unknown(frame.module, node)
 
     def conditions_hold(self, conditions: tuple[tuple[ast.expr, bool], ...], frame: Frame) -> bool | None:
         for test, wanted in conditions:
-            value = self.ev.force(self.ev.eval(test, frame))
-            if not is_known(value):
+            verdict = containers.truth(self.ev, self.ev.eval(test, frame))
+            if verdict is None:
                 return None
-            if bool(value.value) != wanted:
+            if verdict != wanted:
                 return False
         return True
 
@@ -123,6 +186,10 @@ class Scopes:
                 return ExternalRef(f"{star}.{name}")
         if name in BUILTIN_NAMES:
             return ExternalRef(f"builtins.{name}")
+        if name == "__file__":
+            return SV(str(module.path), None, source="__file__")
+        if name == "__name__":
+            return SV(module.name, None, source="__name__")
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
 
     def dotted_value(self, dotted: str, near: Module) -> Any:
@@ -139,3 +206,17 @@ class Scopes:
                 value = self.ev.attribute(value, attr, None, Frame(near))
             return value
         return ExternalRef(dotted)
+
+
+def condition_text(
+    module: Module, conditions: tuple[tuple[ast.expr, bool], ...], frame: Frame | None = None, scopes: Scopes | None = None
+) -> str:
+    """`if` tests as source text (`TESTING and not (DEBUG)`); with a frame, only those the scan cannot decide."""
+    parts = []
+    for test, taken in conditions:
+        if frame is not None and scopes is not None:
+            if containers.truth(scopes.ev, scopes.ev.eval(test, frame)) is not None:
+                continue
+        text = module.segment(test)
+        parts.append(text if taken else f"not ({text})")
+    return " and ".join(parts)

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import ast
+from dataclasses import replace
 from typing import Any
 
+from pool_doctor.scan import containers
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.kinds import SV, ClassRef, DictV, ExternalRef, FuncRef, InstanceRef, ListV, env_of
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, FuncRef, InstanceRef, ListV, PartialRef, env_of
+from pool_doctor.scan.model import NOT_SET
 
 
 def flatten(
     value: Any, evaluator: Evaluator, prefix: str = "", unresolved: list[str] | None = None, depth: int = 0
 ) -> dict[str, SV]:
-    """A settings value as dotted keys (`connect_args.command_timeout`); unreadable `**x` go to unresolved."""
+    """A settings value as dotted keys (`connect_args.command_timeout`); unreadable `**x` go to unresolved.
+    A value with branches gives, for each key any branch has, that key's value in each branch."""
     value = evaluator.force(value)
     out: dict[str, SV] = {}
+    if isinstance(value, Branches) and depth < 6:
+        per_branch = []
+        for when, option in containers.settle_options(evaluator, value):
+            per_branch.append((when, flatten(option, evaluator, prefix, unresolved, depth + 1)))
+        keys = list(dict.fromkeys(key for _, flat in per_branch for key in flat))
+        for key in keys:
+            out[key] = branched([(when, flat.get(key)) for when, flat in per_branch])
+        return out
     if isinstance(value, DictV) and depth < 6:
         for key, item in value.items.items():
             out.update(flatten(item, evaluator, f"{prefix}.{key}" if prefix else key, unresolved, depth + 1))
@@ -24,23 +37,57 @@ def flatten(
         return out
     if isinstance(value, InstanceRef) and depth < 6:
         return flatten(DictV(evaluator.classes.instance_fields(value), None), evaluator, prefix, unresolved, depth + 1)
+    if isinstance(value, SV) and value.expr == NOT_SET and depth > 0:
+        return out  # a key this path does not set
     out[prefix] = leaf(value, evaluator)
     return out
+
+
+def branched(options: list[tuple[str, SV | None]]) -> SV:
+    """One key's value on each branch (None: the branch does not set it) as one ScannedValue."""
+    branches = []
+    for when, option in options:
+        option = option if option is not None else SV(None, None, known=False, expr=NOT_SET)
+        for index, earlier in enumerate(branches):
+            if containers.same(earlier, option) or (earlier.branches == () and _equal(earlier, option)):
+                branches[index] = replace(earlier, when=f"{earlier.when} or {when}")
+                break
+        else:
+            branches.append(replace(option, when=when))
+    if len(branches) == 1:
+        return replace(branches[0], when=None)
+    shown = ", ".join(
+        f"{'not set' if b.expr == NOT_SET else repr(b.value) if b.known else '?'} when {b.when}" for b in branches
+    )
+    return SV(None, branches[0].from_, env_of(*branches), known=False, expr=f"one of: {shown}", branches=tuple(branches))
+
+
+def _equal(a: SV, b: SV) -> bool:
+    return a.known and b.known and type(a.value) is type(b.value) and a.value == b.value
 
 
 def leaf(value: Any, evaluator: Evaluator) -> SV:
     value = evaluator.force(value)
     if isinstance(value, SV):
         return value
+    if isinstance(value, Branches):
+        return branched([(when, leaf(option, evaluator)) for when, option in containers.settle_options(evaluator, value)])
     if isinstance(value, ExternalRef):
-        return SV(value.dotted, None)
+        return SV(value.dotted, None, source=value.dotted)
     if isinstance(value, FuncRef):
-        return SV(f"{value.module.name}.{value.node.name}", value.module.where(value.node))
+        where = value.module.where(value.node)
+        if isinstance(value.node, ast.Lambda):
+            return SV("<lambda>", where, source=value.module.segment(value.node))
+        return SV(f"{value.module.name}.{value.node.name}", where, source=value.node.name)
     if isinstance(value, ClassRef):
-        return SV(f"{value.module.name}.{value.node.name}", value.module.where(value.node))
+        return SV(f"{value.module.name}.{value.node.name}", value.module.where(value.node), source=value.node.name)
+    if isinstance(value, PartialRef):
+        return SV(None, None, known=False, expr="functools.partial(...)")
     if isinstance(value, ListV):
         items = [leaf(i, evaluator) for i in value.items]
         if all(i.known for i in items):
             return SV([i.value for i in items], value.origin, env_of(*items))
         return SV(None, value.origin, env_of(*items), known=False, expr="[...]")
+    if isinstance(value, DictV):
+        return SV(None, value.origin, known=False, expr="{...}")
     return SV(None, None, known=False, expr=type(value).__name__)

@@ -1,0 +1,404 @@
+"""A function's statements run for their effect on its names, without running anything.
+
+`Flow.call(func, frame)` is what a call of a project function returns; `Flow.frame_at(...)` the function's
+locals just before the statement that holds a node (a pool call inside it). Assignments stay lazy (a Thunk
+in the frame the statement sees); tests are evaluated: a test the scan decides takes its branch, one it
+cannot decide runs both and joins them, so a name set differently on each side becomes `Branches`. Dicts are
+copied when changed (`kwargs["pool_size"] = 5`, `.update()`, `.setdefault()`), so a value shared with another
+scope never changes under it. A loop over a known list runs once per item; any other loop "maybe ran".
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pool_doctor.scan import containers
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    Frame,
+    FuncRef,
+    Interpreter,
+    Thunk,
+    not_set,
+    unknown,
+)
+
+MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
+MAX_ITEMS = 32  # a loop over more known items than this is read as "maybe ran"
+MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}
+
+State = dict[str, Any]
+Guard = tuple[str, ...]  # the tests the current path sits under, as source text
+
+
+class Exhausted(Exception):
+    """The run took more statements than MAX_STATEMENTS."""
+
+
+@dataclass
+class Run:
+    module: Module
+    scope: FunctionNode | ast.Lambda | ast.ClassDef | None
+    outer: Frame | None
+    target: ast.AST | None = None  # stop just before the statement that holds this node
+    found: Frame | None = None
+    returns: list[tuple[Guard, Any]] = field(default_factory=list)
+    budget: int = MAX_STATEMENTS
+
+
+class Flow:
+    def __init__(self, ev: Interpreter) -> None:
+        self.ev = ev
+
+    # --- entry points -----------------------------------------------------------------------------------
+
+    def call(self, func: FuncRef, frame: Frame) -> Any:
+        """What the function returns, its parameters bound in `frame` (Branches when that depends on a test)."""
+        node = func.node
+        if isinstance(node, ast.Lambda):
+            return self.ev.force(self.ev.eval(node.body, frame))
+        run = Run(frame.module, node, frame.outer)
+        try:
+            end, guard = self.block(run, node.body, dict(frame.bindings), ())
+        except Exhausted:
+            return unknown(frame.module, node, why=f"{node.name}(): too long to follow")
+        returns = list(run.returns)
+        if end is not None:  # falls off its end: None
+            returns.append((guard, SV(None, frame.module.where(node))))
+        if not returns:
+            return unknown(frame.module, node, why=f"{node.name}() always raises")
+        if _is_generator(node):
+            return unknown(frame.module, node, why=f"{node.name}() is a generator")
+        return self.ev.force(_options(returns))
+
+    def locals_after(self, func: FuncRef, frame: Frame) -> dict[str, Any]:
+        """The function's locals at its end (the paths that reach it, joined; at a return, those it had)."""
+        node = func.node
+        if isinstance(node, ast.Lambda):
+            return {}
+        run = Run(frame.module, node, frame.outer)
+        try:
+            end, _ = self.block(run, node.body, dict(frame.bindings), ())
+        except Exhausted:
+            return {}
+        return end if end is not None else {}
+
+    def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
+        """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""
+        run = Run(frame.module, scope, frame.outer, target=target)
+        try:
+            self.block(run, scope.body, dict(frame.bindings), ())
+        except Exhausted:
+            pass
+        if run.found is not None:
+            return run.found
+        return Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
+
+    # --- statements ---------------------------------------------------------------------------------------
+
+    def frame(self, run: Run, state: State) -> Frame:
+        return Frame(run.module, bindings=dict(state), scope=run.scope, flow=True, outer=run.outer)
+
+    def block(self, run: Run, body: list[ast.stmt], state: State, guard: Guard) -> tuple[State | None, Guard]:
+        for stmt in body:
+            if run.found is not None:
+                return None, guard
+            run.budget -= 1
+            if run.budget < 0:
+                raise Exhausted
+            if run.target is not None and _holds(stmt, run.target):
+                inner = self.enter(run, stmt, state, guard)
+                if inner is None:  # the node is in the statement itself, not in a block under it
+                    run.found = self.frame(run, state)
+                return None, guard
+            after, guard = self.statement(run, stmt, state, guard)
+            if after is None:
+                return None, guard
+            state = after
+        return state, guard
+
+    def enter(self, run: Run, stmt: ast.stmt, state: State, guard: Guard) -> bool | None:
+        """Run down to the target inside a compound statement's block; None when the target is not in a block."""
+        assert run.target is not None
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(stmt, name, None)
+            if isinstance(block, list) and any(_holds(s, run.target) for s in block if isinstance(s, ast.stmt)):
+                if isinstance(stmt, (ast.With, ast.AsyncWith)):
+                    state = self.with_items(run, stmt, state)
+                elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+                    state = self.assign_target(run, stmt.target, None, state, unknown_why="the loop's item")
+                self.block(run, block, state, guard)
+                return True
+        for handler in getattr(stmt, "handlers", []):
+            if any(_holds(s, run.target) for s in handler.body):
+                self.block(run, handler.body, state, guard)
+                return True
+        if isinstance(stmt, ast.Match):
+            for case in stmt.cases:
+                if any(_holds(s, run.target) for s in case.body):
+                    self.block(run, case.body, state, guard)
+                    return True
+        return None
+
+    def statement(self, run: Run, stmt: ast.stmt, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        ev = self.ev
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            if stmt.value is None:
+                return state, guard
+            state = self.walrus(run, stmt.value, state)
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            thunk = Thunk(stmt.value, self.frame(run, state))
+            for target in targets:
+                state = self.assign_target(run, target, thunk, state)
+            return state, guard
+        if isinstance(stmt, ast.AugAssign):
+            current = self.read_target(run, stmt.target, state)
+            value = ev.force(ev.eval(stmt.value, self.frame(run, state)))
+            return self.assign_target(run, stmt.target, ev.augment(current, stmt.op, value, stmt, run.module), state), guard
+        if isinstance(stmt, ast.Expr):
+            state = self.walrus(run, stmt.value, state)
+            call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+            if isinstance(call, ast.Call):
+                return self.mutating_call(run, call, state), guard
+            return state, guard
+        if isinstance(stmt, ast.If):
+            return self.if_(run, stmt, state, guard)
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            return self.for_(run, stmt, state, guard)
+        if isinstance(stmt, ast.While):
+            return self.maybe(run, stmt.body, state, guard, f"while {run.module.segment(stmt.test)}"), guard
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            return self.block(run, stmt.body, self.with_items(run, stmt, state), guard)
+        if isinstance(stmt, (ast.Try, ast.TryStar)):
+            return self.try_(run, stmt, state, guard)
+        if isinstance(stmt, ast.Return):
+            value = Thunk(stmt.value, self.frame(run, state)) if stmt.value is not None else SV(None, None)
+            run.returns.append((guard, value))
+            return None, guard
+        if isinstance(stmt, ast.Raise):
+            return None, guard
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            state = dict(state)
+            state[stmt.name] = FuncRef(run.module, stmt, closure=self.frame(run, state))
+            return state, guard
+        if isinstance(stmt, ast.ClassDef):
+            state = dict(state)
+            state[stmt.name] = ClassRef(run.module, stmt)
+            return state, guard
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            return self.import_(run, stmt, state), guard
+        if isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                if isinstance(target, ast.Subscript):
+                    frame = self.frame(run, state)
+                    state = self.change(
+                        run, target.value, state, lambda d, t=target, f=frame: containers.without(ev, d, t, f)
+                    )
+            return state, guard
+        if isinstance(stmt, ast.Match):
+            return self.match(run, stmt, state, guard)
+        return state, guard  # pass, assert, global, break, continue...: no name changes
+
+    def if_(self, run: Run, stmt: ast.If, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        state = self.walrus(run, stmt.test, state)
+        verdict = containers.truth(self.ev, self.ev.eval(stmt.test, self.frame(run, state)))
+        if verdict is not None:
+            return self.block(run, stmt.body if verdict else stmt.orelse, state, guard)
+        text = run.module.segment(stmt.test)
+        return self.fork(run, state, guard, (text, stmt.body), (f"not ({text})", stmt.orelse))
+
+    def fork(
+        self, run: Run, state: State, guard: Guard, *paths: tuple[str, list[ast.stmt]]
+    ) -> tuple[State | None, Guard]:
+        """Each path from the same state, then joined: a name each sets differently becomes Branches."""
+        ended: list[tuple[str, State]] = []
+        for when, body in paths:
+            after, _ = self.block(run, body, state, (*guard, when))
+            if run.found is not None:
+                return None, guard
+            if after is not None:
+                ended.append((when, after))
+        if not ended:
+            return None, guard
+        if len(ended) == 1:
+            return ended[0][1], (*guard, ended[0][0])
+        return self.join(ended), guard
+
+    def join(self, states: list[tuple[str, State]]) -> State:
+        out: State = {}
+        names = list(dict.fromkeys(name for _, state in states for name in state))
+        for name in names:
+            values = [state.get(name, _UNSET) for _, state in states]
+            if all(value is values[0] for value in values):
+                out[name] = values[0]
+                continue
+            out[name] = Branches(
+                [(when, not_set() if value is _UNSET else value) for (when, _), value in zip(states, values)]
+            )
+        return out
+
+    def maybe(self, run: Run, body: list[ast.stmt], state: State, guard: Guard, text: str) -> State | None:
+        """A block that may run or not (a loop the scan cannot unroll): both, joined."""
+        after, _ = self.fork(run, state, guard, (f"{text} runs", body), (f"{text} does not run", []))
+        return after if after is not None or run.found is not None else state
+
+    def for_(self, run: Run, stmt: ast.For | ast.AsyncFor, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        items = containers.items_of(self.ev, self.ev.eval(stmt.iter, self.frame(run, state)))
+        text = f"for {run.module.segment(stmt.target)} in {run.module.segment(stmt.iter)}"
+        if items is None or len(items) > MAX_ITEMS:
+            state = self.assign_target(run, stmt.target, None, state, unknown_why="the loop's item")
+            return self.maybe(run, stmt.body, state, guard, text), guard
+        for item in items:
+            current = self.assign_target(run, stmt.target, item, state)
+            after, _ = self.block(run, stmt.body, current, guard)
+            if run.found is not None:
+                return None, guard
+            if after is not None:  # a path that breaks or continues keeps what it had before the item
+                state = after
+        return self.block(run, stmt.orelse, state, guard)
+
+    def try_(self, run: Run, stmt: ast.Try | ast.TryStar, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        """The body as the path taken; a handler that sets names is another path (an exception the scan cannot
+        rule out), joined with it."""
+        paths = [("no exception", [*stmt.body, *stmt.orelse])]
+        for handler in stmt.handlers:
+            if any(isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) for s in handler.body):
+                caught = run.module.segment(handler.type) if handler.type is not None else "an exception"
+                paths.append((f"{caught} is raised", handler.body))
+        after, guard = self.fork(run, state, guard, *paths) if len(paths) > 1 else self.block(run, paths[0][1], state, guard)
+        if after is None:
+            return None, guard
+        return self.block(run, stmt.finalbody, after, guard)
+
+    def match(self, run: Run, stmt: ast.Match, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        subject = run.module.segment(stmt.subject)
+        paths = [(f"{subject} matches {run.module.segment(case.pattern)}", case.body) for case in stmt.cases]
+        if not any(isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None for case in stmt.cases):
+            paths.append((f"{subject} matches no case", []))
+        return self.fork(run, state, guard, *paths)
+
+    def with_items(self, run: Run, stmt: ast.With | ast.AsyncWith, state: State) -> State:
+        for item in stmt.items:
+            if item.optional_vars is not None:
+                value = self.ev.entered(self.ev.eval(item.context_expr, self.frame(run, state)))
+                state = self.assign_target(run, item.optional_vars, value, state)
+        return state
+
+    def import_(self, run: Run, stmt: ast.Import | ast.ImportFrom, state: State) -> State:
+        state = dict(state)
+        for local, value in self.ev.imported(run.module, stmt):
+            state[local] = value
+        return state
+
+    # --- names and what they hold -------------------------------------------------------------------------
+
+    def walrus(self, run: Run, node: ast.expr, state: State) -> State:
+        """`(x := value)` inside an expression binds x for the statements after it (and the expression)."""
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+                state = dict(state)
+                state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
+        return state
+
+    def assign_target(
+        self, run: Run, target: ast.expr, value: Any, state: State, unknown_why: str | None = None
+    ) -> State:
+        if value is None:
+            value = SV(None, run.module.where(target), known=False, expr=unknown_why or run.module.segment(target))
+        if isinstance(target, ast.Name):
+            state = dict(state)
+            state[target.id] = value
+            return state
+        name = _pseudo_name(target)
+        if name is not None:  # self.engine_kwargs = ...: read back as self.engine_kwargs in this function
+            state = dict(state)
+            state[name] = value
+            return state
+        if isinstance(target, (ast.Tuple, ast.List)):
+            items = containers.unpack(self.ev, value, len(target.elts))
+            for index, element in enumerate(target.elts):
+                item = items[index] if items is not None else None
+                state = self.assign_target(run, element, item, state, unknown_why=unknown_why)
+            return state
+        if isinstance(target, ast.Subscript):
+            key = self.ev.force(self.ev.eval(target.slice, self.frame(run, state)))
+            return self.change(
+                run, target.value, state, lambda d: containers.with_item(self.ev, d, key, value, target, run.module)
+            )
+        return state
+
+    def read_target(self, run: Run, target: ast.expr, state: State) -> Any:
+        return self.ev.force(self.ev.eval(target, self.frame(run, state)))
+
+    def change(self, run: Run, base: ast.expr, state: State, edit: Any) -> State:
+        """`base` (a name, `self.x`, or a subscript of one) replaced by `edit(its value)`."""
+        name = base.id if isinstance(base, ast.Name) else _pseudo_name(base)
+        if name is not None:
+            current = self.ev.force(self.ev.eval(base, self.frame(run, state)))
+            state = dict(state)
+            state[name] = containers.lift(self.ev, [current], edit)
+            return state
+        if isinstance(base, ast.Subscript):
+            key = self.ev.force(self.ev.eval(base.slice, self.frame(run, state)))
+
+            def inner(outer: Any) -> Any:
+                current = containers.item(self.ev, outer, key)
+                changed = containers.lift(self.ev, [current], edit)
+                return containers.with_item(self.ev, outer, key, changed, base, run.module)
+
+            return self.change(run, base.value, state, inner)
+        return state
+
+    def mutating_call(self, run: Run, call: ast.Call, state: State) -> State:
+        """`kwargs.update(...)`, `options.setdefault(...)`, `parser.read(...)`: the receiver, changed."""
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return state
+        if func.attr not in MUTATORS and not self.ev.mutator(func.attr):
+            return state
+        frame = self.frame(run, state)
+        return self.change(run, func.value, state, lambda d: self.ev.mutated(d, func.attr, call, frame))
+
+
+_UNSET = object()
+
+
+def _options(returns: list[tuple[Guard, Any]]) -> Any:
+    if len(returns) == 1:
+        return returns[0][1]
+    return Branches([(" and ".join(guard) or "otherwise", value) for guard, value in returns])
+
+
+def _pseudo_name(node: ast.expr) -> str | None:
+    """`self.kwargs` as the name "self.kwargs" (an attribute set and read in the same function)."""
+    parts = dotted_parts(node) if isinstance(node, ast.Attribute) else None
+    return ".".join(parts) if parts is not None and len(parts) == 2 else None
+
+
+def _holds(stmt: ast.stmt, node: ast.AST) -> bool:
+    start = (stmt.lineno, stmt.col_offset)
+    end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+    where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+    return start <= where <= end
+
+
+def _is_generator(func: FunctionNode) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(func))
+
+
+def _own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
+    """The nodes of the function's body, not of functions or classes defined in it."""
+    todo: list[ast.AST] = list(func.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                todo.append(child)
