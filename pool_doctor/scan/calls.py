@@ -13,6 +13,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.files import ConfigFiles
+from pool_doctor.scan.finder import URL_CALLS
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     SV,
@@ -85,6 +86,7 @@ class Calls:
             "builtins.round": self.round_call,
             "builtins.len": self.len_call,
             "functools.partial": self.partial_call,
+            **dict.fromkeys(URL_CALLS, self.url_call),
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
         }
 
@@ -147,7 +149,7 @@ class Calls:
                 given.keywords[kw.arg] = Thunk(kw.value, frame)
                 continue
             spread = self.ev.force(self.ev.eval(kw.value, frame))
-            if isinstance(spread, InstanceRef):
+            if isinstance(spread, InstanceRef) and self.classes.is_model(spread.cls):
                 spread = DictV(self.classes.instance_fields(spread), None)
             if isinstance(spread, DictV):
                 given.keywords.update(spread.items)
@@ -161,9 +163,7 @@ class Calls:
         given = self.arguments(node, frame) if node is not None else None
         return self.bind_arguments(func, given, frame, skip_first)
 
-    def bind_arguments(
-        self, func: FuncRef, given: Arguments | None, frame: Frame, skip_first: bool = False
-    ) -> Frame:
+    def bind_arguments(self, func: FuncRef, given: Arguments | None, frame: Frame, skip_first: bool = False) -> Frame:
         args = func.node.args
         positional = [*args.posonlyargs, *args.args]
         bindings: dict[str, Any] = {}
@@ -211,7 +211,11 @@ class Calls:
 
     def _run(self, func: FuncRef, inner: Frame, frame: Frame, node: ast.Call | None) -> Any:
         if self.depth >= MAX_CALLS:
-            return unknown(frame.module, node, why="calls nested too deeply to follow") if node else SV(None, None, False)
+            return (
+                unknown(frame.module, node, why="calls nested too deeply to follow")
+                if node
+                else SV(None, None, known=False)
+            )
         self.depth += 1
         try:
             result = self.flow.call(func, inner)
@@ -275,7 +279,11 @@ class Calls:
         if name == "items":
             return containers.dict_items(base) if not base.opaque else unknown(frame.module, node)
         if name == "keys":
-            return ListV([SV(k, base.origin) for k in base.items], base.origin) if not base.opaque else unknown(frame.module, node)
+            return (
+                ListV([SV(k, base.origin) for k in base.items], base.origin)
+                if not base.opaque
+                else unknown(frame.module, node)
+            )
         if name == "values":
             return ListV(list(base.items.values()), base.origin) if not base.opaque else unknown(frame.module, node)
         return unknown(frame.module, node)
@@ -288,7 +296,9 @@ class Calls:
         items = containers.items_of(self.ev, self.ev.eval(generator.iter, frame))
         if items is None:
             return unknown(frame.module, node)
-        result = DictV({}, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or 0, file=frame.module.display)
+        result = DictV(
+            {}, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or 0, file=frame.module.display
+        )
         for item in items:
             inner = self._loop_frame(frame, generator.target, item)
             if inner is None:
@@ -325,7 +335,7 @@ class Calls:
         if not node.args:
             return SV(CAST_EMPTY[name], frame.module.where(node), source=frame.module.segment(node))
         value = self.ev.eval(node.args[0], frame)
-        return self.ev.lift([value], lambda v: self._cast(name, v, node, frame))
+        return containers.lift(self.ev, [value], lambda v: self._cast(name, v, node, frame))
 
     def _cast(self, name: str, value: Any, node: ast.Call, frame: Frame) -> Any:
         if name == "str" and self.files.owns(value):
@@ -377,7 +387,7 @@ class Calls:
         if len(values) == 1:
             items = containers.items_of(self.ev, values[0])
             values = items if items is not None else values
-        return self.ev.lift(values, lambda *vs: self._extreme(pick, node, frame, vs))
+        return containers.lift(self.ev, values, lambda *vs: self._extreme(pick, node, frame, vs))
 
     def _extreme(self, pick: Callable[..., Any], node: ast.Call, frame: Frame, values: tuple[Any, ...]) -> Any:
         if not values or not all(is_known(v) and isinstance(v.value, NUMBERS) for v in values):
@@ -396,6 +406,11 @@ class Calls:
     def len_call(self, node: ast.Call, frame: Frame) -> Any:
         items = containers.items_of(self.ev, self.ev.eval(node.args[0], frame)) if node.args else None
         return SV(len(items), frame.module.where(node)) if items is not None else unknown(frame.module, node)
+
+    def url_call(self, node: ast.Call, frame: Frame) -> Any:
+        """A library's `make_url(text)`: the connection string it is given."""
+        value = self.arg(node, frame, 0, "name_or_url")
+        return value if value is not None else unknown(frame.module, node)
 
     def partial_call(self, node: ast.Call, frame: Frame) -> Any:
         if not node.args:

@@ -158,7 +158,8 @@ def with_item(ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, m
         return base
     if not isinstance(base, DictV) and not _maybe_mapping(base):
         return base
-    result = as_dict(base, _text(module, node), module.where(node))
+    shown = node.value if isinstance(node, ast.Subscript) else node
+    result = as_dict(base, _text(module, shown), module.where(node))
     if is_known(key) and isinstance(key.value, (str, int)):
         result.items[str(key.value)] = value
     else:
@@ -173,7 +174,7 @@ def item(ev: Interpreter, base: Any, key: Any) -> Any:
     return SV(None, None, known=False, expr=NOT_SET)
 
 
-def without(ev: Interpreter, base: Any, target: ast.Subscript, module: Module, frame: Frame) -> Any:
+def without(ev: Interpreter, base: Any, target: ast.Subscript, frame: Frame) -> Any:
     """`del base[key]` / `base.pop(key)`, on a copy."""
     key = ev.force(ev.eval(target.slice, frame))
     if isinstance(base, DictV) and is_known(key):
@@ -265,7 +266,9 @@ def items_of(ev: Interpreter, value: Any) -> list[Any] | None:
 
 def dict_items(value: DictV) -> ListV:
     """`d.items()`: (key, value) pairs."""
-    return ListV([ListV([SV(key, value.origin), item], value.origin) for key, item in value.items.items()], value.origin)
+    return ListV(
+        [ListV([SV(key, value.origin), item], value.origin) for key, item in value.items.items()], value.origin
+    )
 
 
 def missing(module: Module, node: ast.AST) -> SV:

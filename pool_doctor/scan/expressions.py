@@ -166,7 +166,7 @@ class Evaluator:
         if isinstance(value, DictV):
             into.items.update(value.items)
             into.opaque.extend(value.opaque)
-        elif isinstance(value, InstanceRef):
+        elif isinstance(value, InstanceRef) and self.classes.is_model(value.cls):
             into.items.update(self.classes.instance_fields(value))
         elif not (is_known(value) and value.value is None):  # `**(options or {})`-style None: nothing
             into.opaque.append(f"**{text}")
@@ -309,11 +309,11 @@ class Evaluator:
                 right = SV(list(right.items), right.origin)
             env = env or env_of(right)
             function = COMPARES.get(type(op_node))
-            if isinstance(op_node, (ast.Is, ast.IsNot)) and is_known(right) and right.value is None:
-                if self._is_object(left):  # a dict, an instance, a function `is None`: no
-                    result = result and isinstance(op_node, ast.IsNot)
-                    left = right
-                    continue
+            is_none_test = isinstance(op_node, (ast.Is, ast.IsNot)) and is_known(right) and right.value is None
+            if is_none_test and self._is_object(left):  # a dict, an instance, a function `is None`: no
+                result = result and isinstance(op_node, ast.IsNot)
+                left = right
+                continue
             if function is None or not (is_known(left) and is_known(right)):
                 return unknown(frame.module, node, env=env)
             try:
@@ -336,7 +336,9 @@ class Evaluator:
                 chosen = replace(chosen, env=env_of(test))
             return chosen
         if isinstance(test, Branches):
-            return self.lift([test], lambda t: self.eval(node.body if containers.truth(self, t) else node.orelse, frame))
+            return self.lift(
+                [test], lambda t: self.eval(node.body if containers.truth(self, t) else node.orelse, frame)
+            )
         text = frame.module.segment(node.test)
         return Branches([(text, Thunk(node.body, frame)), (f"not ({text})", Thunk(node.orelse, frame))])
 
@@ -434,6 +436,9 @@ class Evaluator:
     def call_bound(self, func: FuncRef, frame: Frame) -> Any:
         """The function run in a frame whose parameters are already bound."""
         return self.flow.call(func, frame)
+
+    def module_changes(self, module: Module, name: str, value: Any, changes: list[Any], scopes: Any) -> Any:
+        return self.flow.module_changes(module, name, value, changes, scopes)
 
     def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]:
         """The function's locals when it returns (an `__init__`'s `self.x`), its parameters bound to the call's."""

@@ -23,9 +23,19 @@ from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
 
 MAX_FILE = 1_000_000  # a configuration file larger than this is data, not configuration
-BOOLEAN_STATES = {"1": True, "yes": True, "true": True, "on": True, "0": False, "no": False, "false": False, "off": False}
+BOOLEAN_STATES = {
+    "1": True,
+    "yes": True,
+    "true": True,
+    "on": True,
+    "0": False,
+    "no": False,
+    "false": False,
+    "off": False,
+}
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
 INI_LINE = re.compile(r"^([^=:\s][^=:]*?)\s*[=:]\s?(.*)$")
+ALEMBIC_INI = "alembic.ini"
 INTERPOLATION = re.compile(r"%\(([^)]+)\)s")
 
 
@@ -77,8 +87,14 @@ class ConfigFiles:
             "pathlib.PurePath": self.path_call,
             **{f"yaml.{name}": partial(self.load_call, "yaml") for name in ("safe_load", "load", "full_load")},
             **{f"json.{name}": partial(self.load_call, "json") for name in ("load", "loads")},
-            **{f"{lib}.{name}": partial(self.load_call, "toml") for lib in ("tomllib", "tomli", "toml") for name in ("load", "loads")},
+            **{
+                f"{lib}.{name}": partial(self.load_call, "toml")
+                for lib in ("tomllib", "tomli", "toml")
+                for name in ("load", "loads")
+            },
         }
+        calls["alembic.context.config.get_section"] = self.alembic_section
+        calls["alembic.context.config.get_main_option"] = self.alembic_option
         for name in ("join", "dirname", "abspath", "realpath", "normpath", "basename", "expanduser"):
             calls[f"os.path.{name}"] = self.os_path
         for name in PARSERS:
@@ -290,6 +306,43 @@ class ConfigFiles:
         shown = project.display(path) if project.base in path.parents else path.as_posix()
         return f"{shown}:{line}"
 
+    # --- alembic's context.config: alembic.ini, found beside the migrations or above them ----------------
+
+    def alembic_ini(self, frame: Frame) -> ParserV:
+        path = self.resolve(frame.module, ALEMBIC_INI)
+        sections: dict[str, dict[str, Option]] = {}
+        data = _read(path)
+        if data is not None and path is not None:
+            _merge_ini(sections, data, self._shown(path, 0).rsplit(":", 1)[0])
+        return ParserV(sections, (ALEMBIC_INI,))
+
+    def alembic_section(self, node: ast.Call, frame: Frame) -> Any:
+        """`context.config.get_section(config.config_ini_section, {})`: alembic.ini's [alembic] section."""
+        name = self._alembic_section_name(node, frame)
+        if name is None:
+            return unknown(frame.module, node)
+        parser = self.alembic_ini(frame)
+        if _find(parser.sections, name) is None:
+            default = self.ev.arg(node, frame, 1, "default")
+            return default if default is not None else SV(None, frame.module.where(node))
+        return self._section_dict(SectionV(parser, name), frame, node)
+
+    def alembic_option(self, node: ast.Call, frame: Frame) -> Any:
+        """`context.config.get_main_option("sqlalchemy.url")`."""
+        option = self.ev.arg(node, frame, 0, "name")
+        if not is_known(option):
+            return unknown(frame.module, node)
+        fallback = node.args[1] if len(node.args) > 1 else None
+        return self.option(self.alembic_ini(frame), "alembic", str(option.value), None, fallback, frame, node, True)
+
+    def _alembic_section_name(self, node: ast.Call, frame: Frame) -> str | None:
+        if not node.args:
+            return None
+        value = self.ev.force(self.ev.eval(node.args[0], frame))
+        if getattr(value, "dotted", "").endswith(".config_ini_section"):
+            return "alembic"  # alembic's default ini section
+        return str(value.value) if is_known(value) else None
+
     # --- configparser ---------------------------------------------------------------------------------
 
     def parser_call(self, node: ast.Call, frame: Frame) -> Any:
@@ -496,4 +549,3 @@ def _line_of(text: str, key: str) -> int | None:
         match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE)
         index = match.start() if match else -1
     return text.count("\n", 0, index) + 1 if index >= 0 else None
-

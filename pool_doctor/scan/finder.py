@@ -26,6 +26,7 @@ LIBRARY_TARGETS: dict[str, tuple[str, frozenset[str]]] = {
     module: calls for stack in REGISTRY.values() for module, calls in stack.code_calls.items()
 }
 CALL_NAMES = frozenset(name for _, names in LIBRARY_TARGETS.values() for name in names)
+URL_CALLS = frozenset(name for stack in REGISTRY.values() for name in stack.code_url_calls)
 # Plain substring tests: bytes `in` is a memchr-speed scan, many times faster than one alternation regex.
 TRIGGERS = (
     b"create_engine",
@@ -77,6 +78,8 @@ class Module:
     functions: dict[str, FunctionNode] = field(default_factory=dict)
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     module_statements: list[tuple[ast.stmt, tuple[tuple[ast.expr, bool], ...]]] = field(default_factory=list)
+    # Module-level statements that change a name's value in place: `X["k"] = v`, `X.update(...)`, `parser.read(...)`
+    mutations: dict[str, list[tuple[ast.stmt, tuple[tuple[ast.expr, bool], ...]]]] = field(default_factory=dict)
     calls: dict[str, list[CallSite]] = field(default_factory=dict)  # by the called name's last part
     is_package: bool = False
 
@@ -266,6 +269,13 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             for name, value in assigned_names(stmt):
                 module.assigns.setdefault(name, []).append(Assignment(value, stmt.lineno, conditions))
+            changed = changed_name(stmt)
+            if changed is not None:
+                module.mutations.setdefault(changed, []).append((stmt, conditions))
+        elif isinstance(stmt, (ast.AugAssign, ast.Expr, ast.Delete)):
+            changed = changed_name(stmt)
+            if changed is not None:
+                module.mutations.setdefault(changed, []).append((stmt, conditions))
         elif isinstance(stmt, ast.If):
             _collect_scope(module, stmt.body, (*conditions, (stmt.test, True)))
             _collect_scope(module, stmt.orelse, (*conditions, (stmt.test, False)))
@@ -277,6 +287,33 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             _collect_scope(module, stmt.finalbody, conditions)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             _collect_scope(module, stmt.body, conditions)
+
+
+# Methods that change their object in place: a dict's, a list's, a ConfigParser's.
+MUTATING_METHODS = frozenset(
+    {"update", "setdefault", "pop", "append", "extend", "clear", "read", "read_file", "read_string", "read_dict", "set"}
+)
+
+
+def changed_name(stmt: ast.stmt) -> str | None:
+    """The name a statement changes in place (`X["a"]["b"] = v`, `X |= {...}`, `X.update(...)`, `del X["a"]`)."""
+    target: ast.AST | None = None
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+    elif isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+    elif isinstance(stmt, ast.Delete) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+    elif (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr in MUTATING_METHODS
+    ):
+        target = stmt.value.func.value
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:

@@ -21,7 +21,6 @@ from pool_doctor.scan.kinds import (
     SV,
     Branches,
     ClassRef,
-    DictV,
     Frame,
     FuncRef,
     Interpreter,
@@ -32,9 +31,10 @@ from pool_doctor.scan.kinds import (
 
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_ITEMS = 32  # a loop over more known items than this is read as "maybe ran"
-MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}
+MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's
 
 State = dict[str, Any]
+Conditions = tuple[tuple[ast.expr, bool], ...]
 Guard = tuple[str, ...]  # the tests the current path sits under, as source text
 
 
@@ -51,6 +51,7 @@ class Run:
     found: Frame | None = None
     returns: list[tuple[Guard, Any]] = field(default_factory=list)
     budget: int = MAX_STATEMENTS
+    loops: list[tuple[list[State], list[State]]] = field(default_factory=list)  # each loop's breaks, continues
 
 
 class Flow:
@@ -100,6 +101,32 @@ class Flow:
         if run.found is not None:
             return run.found
         return Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
+
+    def module_changes(
+        self, module: Module, name: str, value: Any, changes: list[tuple[ast.stmt, Conditions]], scopes: Any
+    ) -> Any:
+        """A module-level name's value after the statements that change it in place (`X["k"] = v`,
+        `parser.read(...)`); one under a test the scan cannot decide gives Branches."""
+        run = Run(module, None, None)
+        state: State = {name: value}
+        for stmt, conditions in changes:
+            verdict = scopes.conditions_hold(conditions, Frame(module))
+            if verdict is False:
+                continue
+            try:
+                after, _ = self.statement(run, stmt, dict(state), ())
+            except Exhausted:
+                continue
+            if after is None:
+                continue
+            if verdict is None:
+                when = " and ".join(
+                    module.segment(test) if taken else f"not ({module.segment(test)})" for test, taken in conditions
+                )
+                state = self.join([(when, after), (f"not ({when})", state)])
+            else:
+                state = after
+        return state.get(name, value)
 
     # --- statements ---------------------------------------------------------------------------------------
 
@@ -161,7 +188,9 @@ class Flow:
         if isinstance(stmt, ast.AugAssign):
             current = self.read_target(run, stmt.target, state)
             value = ev.force(ev.eval(stmt.value, self.frame(run, state)))
-            return self.assign_target(run, stmt.target, ev.augment(current, stmt.op, value, stmt, run.module), state), guard
+            return self.assign_target(
+                run, stmt.target, ev.augment(current, stmt.op, value, stmt, run.module), state
+            ), guard
         if isinstance(stmt, ast.Expr):
             state = self.walrus(run, stmt.value, state)
             call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
@@ -173,6 +202,8 @@ class Flow:
         if isinstance(stmt, (ast.For, ast.AsyncFor)):
             return self.for_(run, stmt, state, guard)
         if isinstance(stmt, ast.While):
+            if containers.truth(self.ev, self.ev.eval(stmt.test, self.frame(run, state))) is False:
+                return self.block(run, stmt.orelse, state, guard)
             return self.maybe(run, stmt.body, state, guard, f"while {run.module.segment(stmt.test)}"), guard
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             return self.block(run, stmt.body, self.with_items(run, stmt, state), guard)
@@ -183,6 +214,9 @@ class Flow:
             run.returns.append((guard, value))
             return None, guard
         if isinstance(stmt, ast.Raise):
+            return None, guard
+        if isinstance(stmt, (ast.Break, ast.Continue)) and run.loops:
+            run.loops[-1][0 if isinstance(stmt, ast.Break) else 1].append(state)
             return None, guard
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             state = dict(state)
@@ -245,9 +279,19 @@ class Flow:
         return out
 
     def maybe(self, run: Run, body: list[ast.stmt], state: State, guard: Guard, text: str) -> State | None:
-        """A block that may run or not (a loop the scan cannot unroll): both, joined."""
-        after, _ = self.fork(run, state, guard, (f"{text} runs", body), (f"{text} does not run", []))
-        return after if after is not None or run.found is not None else state
+        """A loop's body that may run or not (a loop the scan cannot unroll): both, joined."""
+        run.loops.append(([], []))
+        try:
+            after, _ = self.fork(run, state, guard, (f"{text} runs", body), (f"{text} does not run", []))
+        finally:
+            breaks, continues = run.loops.pop()
+        if run.found is not None:
+            return None
+        ends = [(f"{text} runs through", after)] if after is not None else []
+        ends += [(f"{text} breaks", s) for s in breaks] + [(f"{text} runs", s) for s in continues]
+        if len(ends) > 1:
+            return self.join(ends)
+        return ends[0][1] if ends else state
 
     def for_(self, run: Run, stmt: ast.For | ast.AsyncFor, state: State, guard: Guard) -> tuple[State | None, Guard]:
         items = containers.items_of(self.ev, self.ev.eval(stmt.iter, self.frame(run, state)))
@@ -255,14 +299,30 @@ class Flow:
         if items is None or len(items) > MAX_ITEMS:
             state = self.assign_target(run, stmt.target, None, state, unknown_why="the loop's item")
             return self.maybe(run, stmt.body, state, guard, text), guard
+        current: State | None = state
+        exits: list[State] = []
         for item in items:
-            current = self.assign_target(run, stmt.target, item, state)
-            after, _ = self.block(run, stmt.body, current, guard)
+            assert current is not None
+            run.loops.append(([], []))
+            try:
+                after, _ = self.block(run, stmt.body, self.assign_target(run, stmt.target, item, current), guard)
+            finally:
+                breaks, continues = run.loops.pop()
             if run.found is not None:
                 return None, guard
-            if after is not None:  # a path that breaks or continues keeps what it had before the item
-                state = after
-        return self.block(run, stmt.orelse, state, guard)
+            exits.extend(breaks)
+            going = [s for s in (after, *continues) if s is not None]
+            if not going:  # every path returned, raised or broke out
+                current = None
+                break
+            current = going[0] if len(going) == 1 else self.join([(f"{text} goes on", s) for s in going])
+        if current is not None:
+            current, guard = self.block(run, stmt.orelse, current, guard)
+        ends = [(f"{text} runs through", current)] if current is not None else []
+        ends += [(f"{text} breaks", s) for s in exits]
+        if not ends:
+            return None, guard
+        return (ends[0][1] if len(ends) == 1 else self.join(ends)), guard
 
     def try_(self, run: Run, stmt: ast.Try | ast.TryStar, state: State, guard: Guard) -> tuple[State | None, Guard]:
         """The body as the path taken; a handler that sets names is another path (an exception the scan cannot
@@ -272,7 +332,9 @@ class Flow:
             if any(isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) for s in handler.body):
                 caught = run.module.segment(handler.type) if handler.type is not None else "an exception"
                 paths.append((f"{caught} is raised", handler.body))
-        after, guard = self.fork(run, state, guard, *paths) if len(paths) > 1 else self.block(run, paths[0][1], state, guard)
+        after, guard = (
+            self.fork(run, state, guard, *paths) if len(paths) > 1 else self.block(run, paths[0][1], state, guard)
+        )
         if after is None:
             return None, guard
         return self.block(run, stmt.finalbody, after, guard)

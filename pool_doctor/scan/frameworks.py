@@ -76,7 +76,7 @@ def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[
     if assigned:
         active = [a for a in module.assigns["DATABASES"] if ev.scopes.conditions_hold(a.conditions, frame) is not False]
         base_line = active[-1].line if active else module.assigns["DATABASES"][-1].line
-        databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
+        databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree, changes=False))
     else:  # `from .base import *` then changes: start from what base leaves
         for star in module.star_imports:
             source = ev.project.module_by_name(star, module.path)

@@ -90,6 +90,8 @@ class ScannedPool:
     at_import: bool = False  # created while the module is imported (module or class body), not in a function
     via: list[str] = field(default_factory=list)  # the project's wrapper calls it went through, outermost first
     condition: str | None = None  # the `if` test(s) this creation sits under, as source text
+    # Settings with branches: the branch the judge took for each (the worst), by index into its branches.
+    judged_branches: dict[str, int] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -110,6 +112,9 @@ class ScannedPool:
             "at_import": self.at_import,
             "via": list(self.via),
             "condition": self.condition,
+            "judged_branches": {
+                key: self.settings[key].branches[index].when for key, index in self.judged_branches.items()
+            },
         }
 
 

@@ -159,12 +159,10 @@ class PoolFinder:
                 wrapper.inner.append(site)
         return new
 
-    def count_callers(self, modules: list[Module]) -> None:
-        names = {w.name for w in self.wrappers.values()}
-        for module in modules:
-            for _, target in self.sites(module, names):
-                if target.wrapper is not None:
-                    target.wrapper.callers += 1
+    def count_callers(self, module: Module) -> None:
+        for _, target in self.sites(module, {w.name for w in self.wrappers.values()}):
+            if target.wrapper is not None:
+                target.wrapper.callers += 1
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
@@ -227,7 +225,9 @@ class PoolFinder:
             if wrapper.via_class is not None:  # Class(...): a new instance, made by this call
                 bound_self = InstanceRef(ClassRef(wrapper.module, wrapper.via_class), {}, call=site.call, frame=frame)
             elif bound_self is None and wrapper.cls is not None:
-                bound_self = self._self_for(wrapper.module, CallSite(site.call, (wrapper.func,), wrapper.cls, ()), wrapper.func)
+                bound_self = self._self_for(
+                    wrapper.module, CallSite(site.call, (wrapper.func,), wrapper.cls, ()), wrapper.func
+                )
             func = FuncRef(wrapper.module, wrapper.func, bound_self=bound_self)
             bound = self.ev.calls.bind_arguments(func, self._arguments(site.call, frame, target.partial), frame)
             for inner in wrapper.inner:

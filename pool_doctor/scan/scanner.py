@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, triggered
 from pool_doctor.scan.frameworks import django_pools, flask_pools
-from pool_doctor.scan.judge import judge
-from pool_doctor.scan.model import ScannedPool, ScanReport
-from pool_doctor.scan.pools import PoolFinder
+from pool_doctor.scan.judge import judge_worst
+from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
+from pool_doctor.scan.pools import PoolFinder, Wrapper
 
 WRAPPER_ROUNDS = 4  # wrappers of wrappers of wrappers: deeper indirection than this is not configuration
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
+
+
+T = TypeVar("T")
+
+
+def _guarded(project: Project, module: Module, step: Callable[[Module], T], instead: T) -> T:
+    """One module's step; a module the scan cannot follow is a warning naming it, never the scan's end."""
+    try:
+        return step(module)
+    except Exception as exc:
+        project.warnings.append(f"{module.display}: could not be followed ({type(exc).__name__}: {exc}); skipped")
+        return instead
+
+
+def _pools(evaluator: Evaluator, finder: PoolFinder, module: Module) -> list[ScannedPool]:
+    found = list(finder.pools(module))
+    if "DATABASES" in module.source:
+        found.extend(django_pools(evaluator, module))
+    found.extend(flask_pools(evaluator, module))
+    return found
 
 
 def scan_path(path: Path) -> ScanReport:
@@ -44,7 +67,8 @@ def scan_path(path: Path) -> ScanReport:
 
     # The project's own wrappers: their callers may sit in files that name none of the library's calls.
     for _ in range(WRAPPER_ROUNDS):
-        new = [wrapper for module in pending for wrapper in finder.learn_wrappers(module)]
+        none: list[Wrapper] = []
+        new = [wrapper for module in pending for wrapper in _guarded(project, module, finder.learn_wrappers, none)]
         if not new:
             break
         names = {wrapper.name for wrapper in new}
@@ -64,24 +88,28 @@ def scan_path(path: Path) -> ScanReport:
                     pending.append(module)
 
     modules = sorted((m for m in list(project.modules.values()) if m is not None), key=lambda m: m.display)
-    finder.count_callers(modules)
+    for module in modules:
+        _guarded(project, module, finder.count_callers, None)
     pools: list[ScannedPool] = []
     for module in modules:
-        try:
-            found = list(finder.pools(module))
-            if "DATABASES" in module.source:
-                found.extend(django_pools(evaluator, module))
-            found.extend(flask_pools(evaluator, module))
-        except Exception as exc:
-            project.warnings.append(f"{module.display}: could not be followed ({type(exc).__name__}: {exc}); skipped")
-            continue
-        pools.extend(found)
+        pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, m), []))
     pools.sort(key=lambda p: (p.file, p.line, p.call))
+    judged: list[ScannedPool] = []
+    findings: list[ScanFinding] = []
+    for pool in pools:
+        try:
+            found, branches = judge_worst(pool)
+        except Exception as exc:
+            project.warnings.append(f"{pool.where}: could not be judged ({type(exc).__name__}: {exc})")
+            found, branches = [], {}
+        pool = replace(pool, judged_branches=branches) if branches else pool
+        judged.append(pool)
+        findings.extend((pool, finding) for finding in found)
     return ScanReport(
         root=path.as_posix(),
-        pools=pools,
+        pools=judged,
         warnings=list(dict.fromkeys(project.warnings)),
         files_seen=len(project.files),
         files_parsed=len(modules),
-        findings=[(pool, finding) for pool in pools for finding in judge(pool)],
+        findings=findings,
     )

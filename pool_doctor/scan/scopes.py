@@ -21,7 +21,6 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ModuleRef,
     Thunk,
-    is_known,
     unknown,
 )
 
@@ -51,12 +50,16 @@ EXTERNAL_ROOTS = {
 BUILTIN_NAMES = {"int", "float", "str", "bool", "dict", "list", "tuple", "len", "print", "max", "min", "round", "open"}
 
 
+_BUSY = object()  # a global being worked out: read again meanwhile, it is a cycle
+
+
 class Scopes:
     def __init__(self, project: Project, ev: Interpreter) -> None:
         self.project = project
         self.ev = ev
         self._locals: dict[int, dict[str, list[Assignment]]] = {}
         self._names: dict[int, set[str]] = {}
+        self._globals: dict[tuple[int, str, bool], Any] = {}
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
         if frame.flow:  # the locals as the function's statements left them (scan/flow.py)
@@ -69,7 +72,7 @@ class Scopes:
                 current = current.outer
             return self.global_value(frame.module, name, node)
         line = getattr(node, "lineno", 1 << 30)
-        if frame.scope is not None:
+        if frame.scope is not None and not isinstance(frame.scope, ast.Lambda):
             assignments = [a for a in self.scope_locals(frame.scope).get(name, []) if a.line < line]
             if assignments:  # a local assigned before this line shadows the parameter of the same name
                 return self.from_assignments(assignments, frame, node)
@@ -145,9 +148,7 @@ class Scopes:
                     if index
                     else unknown(frame.module, node, why=f"set only when {when}")
                 )
-                return Branches(
-                    [(when, Thunk(assignment.value, frame)), (f"not ({when})", earlier)]
-                )
+                return Branches([(when, Thunk(assignment.value, frame)), (f"not ({when})", earlier)])
             if verdict:
                 return self.ev.force(self.ev.eval(assignment.value, frame))
         return unknown(frame.module, node)
@@ -161,10 +162,27 @@ class Scopes:
                 return False
         return True
 
-    def global_value(self, module: Module, name: str, node: ast.AST | None = None, seen: int = 0) -> Any:
-        frame = Frame(module)
+    def global_value(
+        self, module: Module, name: str, node: ast.AST | None = None, seen: int = 0, changes: bool = True
+    ) -> Any:
+        """A module-level name's value as importing the module leaves it (each computed once)."""
         if name in module.assigns:
-            return self.from_assignments(module.assigns[name], frame, node or module.tree)
+            key = (id(module), name, changes)
+            if key in self._globals:
+                cached = self._globals[key]
+                return cached if cached is not _BUSY else SV(None, None, known=False, expr=f"{name} (cycle)")
+            self._globals[key] = _BUSY
+            try:
+                value = self.from_assignments(module.assigns[name], Frame(module), node or module.tree)
+                if changes and name in module.mutations:
+                    last = self._last_line(module, name)
+                    later = [(s, c) for s, c in module.mutations[name] if s.lineno > last]
+                    value = self.ev.module_changes(module, name, value, later, self)
+            except BaseException:
+                del self._globals[key]
+                raise
+            self._globals[key] = value
+            return value
         if name in module.functions:
             return FuncRef(module, module.functions[name])
         if name in module.classes:
@@ -192,6 +210,13 @@ class Scopes:
             return SV(module.name, None, source="__name__")
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
 
+    def _last_line(self, module: Module, name: str) -> int:
+        """The line of the last assignment to the name that may run."""
+        for assignment in reversed(module.assigns[name]):
+            if self.conditions_hold(assignment.conditions, Frame(module)) is not False:
+                return assignment.line
+        return 0
+
     def dotted_value(self, dotted: str, near: Module) -> Any:
         """What `a.b.c` is: a project module, a name inside one, or something outside the project."""
         parts = dotted.split(".")
@@ -209,14 +234,24 @@ class Scopes:
 
 
 def condition_text(
-    module: Module, conditions: tuple[tuple[ast.expr, bool], ...], frame: Frame | None = None, scopes: Scopes | None = None
+    module: Module,
+    conditions: tuple[tuple[ast.expr, bool], ...],
+    frame: Frame | None = None,
+    scopes: Scopes | None = None,
 ) -> str:
     """`if` tests as source text (`TESTING and not (DEBUG)`); with a frame, only those the scan cannot decide."""
     parts = []
     for test, taken in conditions:
-        if frame is not None and scopes is not None:
-            if containers.truth(scopes.ev, scopes.ev.eval(test, frame)) is not None:
-                continue
+        if _decided(test, frame, scopes):
+            continue
         text = module.segment(test)
         parts.append(text if taken else f"not ({text})")
     return " and ".join(parts)
+
+
+def _decided(test: ast.expr, frame: Frame | None, scopes: Scopes | None) -> bool:
+    return (
+        frame is not None
+        and scopes is not None
+        and containers.truth(scopes.ev, scopes.ev.eval(test, frame)) is not None
+    )

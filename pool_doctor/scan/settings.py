@@ -39,6 +39,7 @@ PYDANTIC_WORDS = (
     {"1", "on", "t", "true", "y", "yes"},
     {"0", "off", "f", "false", "n", "no"},
 )  # pydantic's strings for a bool (anything else is refused)
+MODEL_BASES = {"pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.v1.BaseModel", "sqlmodel.SQLModel"}
 SETTINGS_BASES = {
     "pydantic_settings.BaseSettings",
     "pydantic.BaseSettings",
@@ -71,6 +72,20 @@ class SettingsClasses:
                     break
                 overrides.setdefault(name, Thunk(arg, frame))
         return InstanceRef(cls, overrides, call=node, frame=frame)
+
+    def is_model(self, cls: ClassRef, seen: int = 0) -> bool:
+        """A pydantic model, a settings class or a dataclass: `dict(x)` / `**x` give its fields."""
+        if any(
+            (dotted_parts(d.func if isinstance(d, ast.Call) else d) or [""])[-1] == "dataclass"
+            for d in cls.node.decorator_list
+        ):
+            return True
+        for base in self.class_bases(cls):
+            if isinstance(base, ExternalRef) and (base.dotted in SETTINGS_BASES or base.dotted in MODEL_BASES):
+                return True
+            if isinstance(base, ClassRef) and seen < 8 and self.is_model(base, seen + 1):
+                return True
+        return False
 
     def is_dict_type(self, cls: ClassRef, seen: int = 0) -> bool:
         for base in self.class_bases(cls):
@@ -232,7 +247,7 @@ class SettingsClasses:
 
     def _aliases(self, cls: ClassRef) -> dict[str, str]:
         aliases: dict[str, str] = {}
-        for name, (klass, stmt) in self.fields(cls).items():
+        for name, (_, stmt) in self.fields(cls).items():
             value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
             if isinstance(value, ast.Call) and (dotted_parts(value.func) or [""])[-1] == "Field":
                 for key in ("serialization_alias", "alias"):
@@ -329,7 +344,8 @@ class SettingsClasses:
                 frame.bindings[extra.arg] = SV(None, None, known=False, expr=extra.arg)
             result = self.ev.force(self.ev.call_bound(ref, frame))
             if isinstance(result, SV) and not result.known:
-                why = f"{value.expr if isinstance(value, SV) and value.expr else name}, through {validator.node.name}()"
+                through = getattr(validator.node, "name", "a validator")
+                why = f"{value.expr if isinstance(value, SV) and value.expr else name}, through {through}()"
                 return replace(result, env=result.env or env_of(value), expr=why)
             value = result
         return value

@@ -8,7 +8,18 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, FuncRef, InstanceRef, ListV, PartialRef, env_of
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    FuncRef,
+    InstanceRef,
+    ListV,
+    PartialRef,
+    env_of,
+)
 from pool_doctor.scan.model import NOT_SET
 
 
@@ -35,7 +46,7 @@ def flatten(
         if not value.items and not value.opaque and prefix:
             out[prefix] = SV({}, value.origin)
         return out
-    if isinstance(value, InstanceRef) and depth < 6:
+    if isinstance(value, InstanceRef) and depth < 6 and evaluator.classes.is_model(value.cls):
         return flatten(DictV(evaluator.classes.instance_fields(value), None), evaluator, prefix, unresolved, depth + 1)
     if isinstance(value, SV) and value.expr == NOT_SET and depth > 0:
         return out  # a key this path does not set
@@ -45,7 +56,7 @@ def flatten(
 
 def branched(options: list[tuple[str, SV | None]]) -> SV:
     """One key's value on each branch (None: the branch does not set it) as one ScannedValue."""
-    branches = []
+    branches: list[SV] = []
     for when, option in options:
         option = option if option is not None else SV(None, None, known=False, expr=NOT_SET)
         for index, earlier in enumerate(branches):
@@ -59,7 +70,9 @@ def branched(options: list[tuple[str, SV | None]]) -> SV:
     shown = ", ".join(
         f"{'not set' if b.expr == NOT_SET else repr(b.value) if b.known else '?'} when {b.when}" for b in branches
     )
-    return SV(None, branches[0].from_, env_of(*branches), known=False, expr=f"one of: {shown}", branches=tuple(branches))
+    return SV(
+        None, branches[0].from_, env_of(*branches), known=False, expr=f"one of: {shown}", branches=tuple(branches)
+    )
 
 
 def _equal(a: SV, b: SV) -> bool:
@@ -71,7 +84,9 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
     if isinstance(value, SV):
         return value
     if isinstance(value, Branches):
-        return branched([(when, leaf(option, evaluator)) for when, option in containers.settle_options(evaluator, value)])
+        return branched(
+            [(when, leaf(option, evaluator)) for when, option in containers.settle_options(evaluator, value)]
+        )
     if isinstance(value, ExternalRef):
         return SV(value.dotted, None, source=value.dotted)
     if isinstance(value, FuncRef):
@@ -81,6 +96,8 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         return SV(f"{value.module.name}.{value.node.name}", where, source=value.node.name)
     if isinstance(value, ClassRef):
         return SV(f"{value.module.name}.{value.node.name}", value.module.where(value.node), source=value.node.name)
+    if isinstance(value, InstanceRef):
+        return SV(None, None, known=False, expr=f"{value.cls.node.name}(...)")
     if isinstance(value, PartialRef):
         return SV(None, None, known=False, expr="functools.partial(...)")
     if isinstance(value, ListV):

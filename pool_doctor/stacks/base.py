@@ -214,6 +214,10 @@ class Stack:
     # module -> (the scan's name for such a pool, the callables' names).
     code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {}
 
+    # The library's callables that hand back the connection string they are given, in another form the scan
+    # need not tell apart (`sqlalchemy.engine.url.make_url`), by dotted name.
+    code_url_calls: ClassVar[frozenset[str]] = frozenset()
+
     def public_call(self, module: str, name: str) -> str:
         """The callable as its library documents it (`psycopg2.pool.SimpleConnectionPool`)."""
         return f"{module}.{name}"
