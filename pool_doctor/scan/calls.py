@@ -17,6 +17,7 @@ from pool_doctor.scan.finder import URL_CALLS
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     SV,
+    Branches,
     ClassRef,
     DictV,
     ExternalRef,
@@ -85,6 +86,8 @@ class Calls:
             "builtins.min": partial(self.extreme, min),
             "builtins.round": self.round_call,
             "builtins.len": self.len_call,
+            "builtins.type": self.type_call,
+            "builtins.isinstance": self.isinstance_call,
             "functools.partial": self.partial_call,
             **dict.fromkeys(URL_CALLS, self.url_call),
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
@@ -221,9 +224,27 @@ class Calls:
             result = self.flow.call(func, inner)
         finally:
             self.depth -= 1
+        result = self._settings_instead(func, result)
         if isinstance(result, SV) and not result.known and node is not None and result.expr is None:
             return unknown(frame.module, node, env=result.env)
         return result
+
+    def _settings_instead(self, func: FuncRef, result: Any) -> Any:
+        """A function annotated to return the project's settings class (`def get_settings() -> Settings`) whose
+        result the scan cannot follow (a context variable, a cache): an instance as the environment builds it."""
+        returns = getattr(func.node, "returns", None)
+        unknown_result = isinstance(result, SV) and not result.known
+        branches = isinstance(result, Branches) and any(isinstance(o, SV) and not o.known for _, o in result.options)
+        if returns is None or not (unknown_result or branches):
+            return result
+        cls = self.ev.force(self.ev.eval(returns, Frame(func.module)))
+        if not isinstance(cls, ClassRef) or not self.classes.is_settings(cls):
+            return result
+        fresh = InstanceRef(cls, {})
+        if isinstance(result, Branches):
+            options = [(w, fresh if isinstance(o, SV) and not o.known else o) for w, o in result.options]
+            return self.ev.force(Branches(options, default=result.default))
+        return fresh
 
     # --- methods of values --------------------------------------------------------------------------
 
@@ -406,6 +427,33 @@ class Calls:
     def len_call(self, node: ast.Call, frame: Frame) -> Any:
         items = containers.items_of(self.ev, self.ev.eval(node.args[0], frame)) if node.args else None
         return SV(len(items), frame.module.where(node)) if items is not None else unknown(frame.module, node)
+
+    def type_call(self, node: ast.Call, frame: Frame) -> Any:
+        value = self.arg(node, frame, 0, None) if len(node.args) == 1 else None
+        if is_known(value):
+            return ExternalRef(f"builtins.{type(value.value).__name__}")
+        if isinstance(value, (DictV, ListV)):
+            return ExternalRef("builtins.dict" if isinstance(value, DictV) else "builtins.list")
+        return unknown(frame.module, node)
+
+    def isinstance_call(self, node: ast.Call, frame: Frame) -> Any:
+        if len(node.args) != 2:
+            return unknown(frame.module, node)
+        value = self.ev.force(self.ev.eval(node.args[0], frame))
+        kinds = self.ev.force(self.ev.eval(node.args[1], frame))
+        options = [self.ev.force(k) for k in kinds.items] if isinstance(kinds, ListV) else [kinds]
+        names = [o.dotted for o in options if isinstance(o, ExternalRef) and o.dotted.startswith("builtins.")]
+        if len(names) != len(options):
+            return unknown(frame.module, node)
+        types = {name.removeprefix("builtins.") for name in names}
+        if is_known(value):
+            found = {cls.__name__ for cls in type(value.value).__mro__} & (types | {"object"})
+            return SV(bool(found & types), frame.module.where(node))
+        if isinstance(value, DictV):
+            return SV("dict" in types, frame.module.where(node))
+        if isinstance(value, InstanceRef):
+            return SV(False, frame.module.where(node))  # a project class is none of Python's own
+        return unknown(frame.module, node)
 
     def url_call(self, node: ast.Call, frame: Frame) -> Any:
         """A library's `make_url(text)`: the connection string it is given."""

@@ -17,6 +17,7 @@ from pool_doctor.scan.kinds import (
     Branches,
     DictV,
     Frame,
+    InstanceRef,
     Interpreter,
     ListV,
     Thunk,
@@ -32,33 +33,49 @@ MAX_OPTIONS = 8  # a value with more possible values than this is unknown: the t
 def settle(ev: Interpreter, value: Branches) -> Any:
     if value.settled:
         return value
-    options: list[tuple[str, Any]] = []
-    for when, option in value.options:
+    options: list[tuple[str, Any, bool]] = []  # (test, value, whether it is the path with no environment set)
+    for index, (when, option) in enumerate(value.options):
+        chosen = value.default == index
         option = ev.force(option)
         if isinstance(option, Branches):
-            options.extend((_and(when, inner_when), inner) for inner_when, inner in settle_options(ev, option))
+            inner, inner_default = settle_options(ev, option)
+            options.extend(
+                (_and(when, inner_when), item, chosen and inner_default == at)
+                for at, (inner_when, item) in enumerate(inner)
+            )
         else:
-            options.append((when, option))
-    merged: list[tuple[str, Any]] = []
-    for when, option in options:
-        for index, (other_when, other) in enumerate(merged):
+            options.append((when, option, chosen))
+    merged: list[tuple[str, Any, bool]] = []
+    for when, option, chosen in options:
+        for index, (other_when, other, other_chosen) in enumerate(merged):
             if same(other, option):
-                merged[index] = (f"{other_when} or {when}", other)
+                merged[index] = (f"{other_when} or {when}", other, other_chosen or chosen)
                 break
         else:
-            merged.append((when, option))
+            merged.append((when, option, chosen))
+    default = next((index for index, (_, _, chosen) in enumerate(merged) if chosen), None)
     if len(merged) == 1:
         return merged[0][1]
-    if len(merged) > MAX_OPTIONS:
+    if len(merged) > MAX_OPTIONS:  # too many ways: the value with no environment set, when there is one
+        if default is not None:
+            return merged[default][1]
         return SV(None, None, known=False, expr=f"one of {len(merged)} values, depending on tests")
-    if all(isinstance(option, DictV) for _, option in merged):
-        return _dict_of_branches(merged)
-    return Branches(merged, settled=True)
+    pairs = [(when, option) for when, option, _ in merged]
+    if all(isinstance(option, DictV) for _, option in pairs):
+        return _dict_of_branches(pairs, default)
+    return Branches(pairs, settled=True, default=default)
 
 
-def settle_options(ev: Interpreter, value: Branches) -> list[tuple[str, Any]]:
+def settle_options(ev: Interpreter, value: Branches) -> tuple[list[tuple[str, Any]], int | None]:
+    """The options of a value with branches, settled, and the one in effect with no environment set."""
     settled = settle(ev, value)
-    return settled.options if isinstance(settled, Branches) else [("", settled)]
+    if isinstance(settled, Branches):
+        return settled.options, settled.default
+    return [("", settled)], 0
+
+
+def branches(options: list[tuple[str, Any]], default: int | None) -> Branches:
+    return Branches(options, default=default)
 
 
 def _and(outer: str, inner: str) -> str:
@@ -79,7 +96,7 @@ def same(a: Any, b: Any) -> bool:
     return False
 
 
-def _dict_of_branches(options: list[tuple[str, DictV]]) -> DictV:
+def _dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> DictV:
     first = options[0][1]
     keys = list(dict.fromkeys(key for _, option in options for key in option.items))
     items: dict[str, Any] = {}
@@ -89,7 +106,8 @@ def _dict_of_branches(options: list[tuple[str, DictV]]) -> DictV:
             items[key] = values[0]
         else:
             items[key] = Branches(
-                [(when, not_set() if value is _MISSING else value) for (when, _), value in zip(options, values)]
+                [(when, not_set() if value is _MISSING else value) for (when, _), value in zip(options, values)],
+                default=default,
             )
     opaque = list(dict.fromkeys(text for _, option in options for text in option.opaque))
     return DictV(items, first.origin, opaque, first.line, first.end_line, first.file)
@@ -103,34 +121,43 @@ def lift(ev: Interpreter, values: list[Any], fn: Callable[..., Any]) -> Any:
     for index, value in enumerate(values):
         value = ev.force(value)
         if isinstance(value, Branches):
+            options, default = settle_options(ev, value)
             return Branches(
-                [
-                    (when, lift(ev, [*values[:index], option, *values[index + 1 :]], fn))
-                    for when, option in settle_options(ev, value)
-                ]
+                [(when, lift(ev, [*values[:index], option, *values[index + 1 :]], fn)) for when, option in options],
+                default=default,
             )
         values[index] = value
     return fn(*values)
 
 
 def truth(ev: Interpreter, value: Any) -> bool | None:
-    """Whether a test holds, when the scan can tell; None when it cannot."""
+    """Whether a test holds with no environment variable set, when the scan can tell; None when it cannot."""
+    return decide(ev, value)[0]
+
+
+def decide(ev: Interpreter, value: Any) -> tuple[bool | None, bool]:
+    """(whether a test holds with no environment variable set, or None; whether the environment can change it)."""
     value = ev.force(value)
     if isinstance(value, SV):
         if not value.known:
-            return None
+            return None, False
         try:
-            return bool(value.value)
+            return bool(value.value), value.env is not None
         except Exception:
-            return None
+            return None, False
     if isinstance(value, DictV):
-        return True if value.items else (None if value.opaque else False)
+        return (True if value.items else (None if value.opaque else False)), False
     if isinstance(value, ListV):
-        return bool(value.items)
+        return bool(value.items), False
     if isinstance(value, Branches):
-        verdicts = {truth(ev, option) for _, option in settle_options(ev, value)}
-        return verdicts.pop() if len(verdicts) == 1 else None
-    return ev.truth_of_ref(value)
+        options, default = settle_options(ev, value)
+        verdicts = [decide(ev, option) for _, option in options]
+        if len({verdict for verdict, _ in verdicts}) == 1:
+            return verdicts[0][0], any(env for _, env in verdicts)
+        if default is not None and verdicts[default][0] is not None:
+            return verdicts[default][0], True
+        return None, False
+    return ev.truth_of_ref(value), False
 
 
 # --- dicts ----------------------------------------------------------------------------------------------
@@ -235,6 +262,8 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
 
 def _maybe_mapping(value: Any) -> bool:
     """An object the scan cannot read, that the code uses as a mapping (a config object, a parameter)."""
+    if isinstance(value, InstanceRef):
+        return True  # a project class changed with a dict's methods: a mapping (CKAN's CKANConfig)
     return isinstance(value, SV) and not value.known and value.expr != NOT_SET
 
 

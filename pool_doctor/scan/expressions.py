@@ -271,7 +271,8 @@ class Evaluator:
     def _boolop(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None) -> Any:
         value = self.force(self.eval(node.values[index], frame))
         if isinstance(value, Branches):
-            return Branches([(when, self._boolop_step(node, frame, index, env, o)) for when, o in value.options])
+            options = [(when, self._boolop_step(node, frame, index, env, o)) for when, o in value.options]
+            return Branches(options, default=value.default)
         return self._boolop_step(node, frame, index, env, value)
 
     def _boolop_step(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None, value: Any) -> Any:
@@ -309,6 +310,11 @@ class Evaluator:
                 right = SV(list(right.items), right.origin)
             env = env or env_of(right)
             function = COMPARES.get(type(op_node))
+            if isinstance(left, ExternalRef) and isinstance(right, ExternalRef) and function is not None:
+                same = left.dotted == right.dotted  # type(x) is bool
+                result = result and (same if isinstance(op_node, (ast.Is, ast.Eq)) else not same)
+                left = right
+                continue
             is_none_test = isinstance(op_node, (ast.Is, ast.IsNot)) and is_known(right) and right.value is None
             if is_none_test and self._is_object(left):  # a dict, an instance, a function `is None`: no
                 result = result and isinstance(op_node, ast.IsNot)
@@ -329,18 +335,15 @@ class Evaluator:
 
     def _eval_IfExp(self, node: ast.IfExp, frame: Frame) -> Any:
         test = self.force(self.eval(node.test, frame))
-        verdict = containers.truth(self, test)
-        if verdict is not None:
-            chosen = self.force(self.eval(node.body if verdict else node.orelse, frame))
-            if isinstance(chosen, SV) and env_of(test) and not chosen.env:
-                chosen = replace(chosen, env=env_of(test))
-            return chosen
-        if isinstance(test, Branches):
-            return self.lift(
-                [test], lambda t: self.eval(node.body if containers.truth(self, t) else node.orelse, frame)
-            )
+        verdict, by_env = containers.decide(self, test)
+        if verdict is not None and not by_env:
+            return self.force(self.eval(node.body if verdict else node.orelse, frame))
+        # Undecided, or decided by the environment: both sides (the one with no environment set marked).
         text = frame.module.segment(node.test)
-        return Branches([(text, Thunk(node.body, frame)), (f"not ({text})", Thunk(node.orelse, frame))])
+        default = None if verdict is None else (0 if verdict else 1)
+        return Branches(
+            [(text, Thunk(node.body, frame)), (f"not ({text})", Thunk(node.orelse, frame))], default=default
+        )
 
     def _eval_Lambda(self, node: ast.Lambda, frame: Frame) -> Any:
         return FuncRef(frame.module, node, closure=frame if frame.scope is not None else None)
@@ -388,6 +391,8 @@ class Evaluator:
         special = self.files.attribute(base, attr, node, frame)
         if special is not None:
             return special
+        if isinstance(base, SV) and not base.known:  # an attribute of what the scan cannot read
+            return unknown(frame.module, node, env=base.env) if node is not None else base
         if isinstance(base, (SV, DictV, ListV, ConfigRef, EnvironRef, FuncRef)) or self.files.owns(base):
             return MethodRef(base, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)

@@ -35,7 +35,9 @@ MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dic
 
 State = dict[str, Any]
 Conditions = tuple[tuple[ast.expr, bool], ...]
-Guard = tuple[str, ...]  # the tests the current path sits under, as source text
+# The tests the current path sits under, as source text, each with whether it is how the code goes with no
+# environment variable set.
+Guard = tuple[tuple[str, bool], ...]
 
 
 class Exhausted(Exception):
@@ -106,12 +108,13 @@ class Flow:
         self, module: Module, name: str, value: Any, changes: list[tuple[ast.stmt, Conditions]], scopes: Any
     ) -> Any:
         """A module-level name's value after the statements that change it in place (`X["k"] = v`,
-        `parser.read(...)`); one under a test the scan cannot decide gives Branches."""
+        `parser.read(...)`); one under a test the scan cannot decide, or that the environment decides, gives
+        Branches."""
         run = Run(module, None, None)
         state: State = {name: value}
         for stmt, conditions in changes:
-            verdict = scopes.conditions_hold(conditions, Frame(module))
-            if verdict is False:
+            verdict, by_env = scopes.condition_state(conditions, Frame(module))
+            if verdict is False and not by_env:
                 continue
             try:
                 after, _ = self.statement(run, stmt, dict(state), ())
@@ -119,11 +122,11 @@ class Flow:
                 continue
             if after is None:
                 continue
-            if verdict is None:
+            if verdict is None or by_env:
                 when = " and ".join(
                     module.segment(test) if taken else f"not ({module.segment(test)})" for test, taken in conditions
                 )
-                state = self.join([(when, after), (f"not ({when})", state)])
+                state = self.join([(when, after, verdict is True), (f"not ({when})", state, verdict is False)])
             else:
                 state = after
         return state.get(name, value)
@@ -242,39 +245,45 @@ class Flow:
 
     def if_(self, run: Run, stmt: ast.If, state: State, guard: Guard) -> tuple[State | None, Guard]:
         state = self.walrus(run, stmt.test, state)
-        verdict = containers.truth(self.ev, self.ev.eval(stmt.test, self.frame(run, state)))
-        if verdict is not None:
+        verdict, by_env = containers.decide(self.ev, self.ev.eval(stmt.test, self.frame(run, state)))
+        if verdict is not None and not by_env:
             return self.block(run, stmt.body if verdict else stmt.orelse, state, guard)
+        # Undecided, or decided by the environment (then the path taken with none set is the default).
         text = run.module.segment(stmt.test)
-        return self.fork(run, state, guard, (text, stmt.body), (f"not ({text})", stmt.orelse))
+        return self.fork(
+            run, state, guard, (text, stmt.body, verdict is True), (f"not ({text})", stmt.orelse, verdict is False)
+        )
 
     def fork(
-        self, run: Run, state: State, guard: Guard, *paths: tuple[str, list[ast.stmt]]
+        self, run: Run, state: State, guard: Guard, *paths: tuple[str, list[ast.stmt], bool]
     ) -> tuple[State | None, Guard]:
-        """Each path from the same state, then joined: a name each sets differently becomes Branches."""
-        ended: list[tuple[str, State]] = []
-        for when, body in paths:
-            after, _ = self.block(run, body, state, (*guard, when))
+        """Each path from the same state, then joined: a name each sets differently becomes Branches. A path
+        marked True is the one taken with no environment variable set."""
+        ended: list[tuple[str, State, bool]] = []
+        for when, body, chosen in paths:
+            after, _ = self.block(run, body, state, (*guard, (when, chosen)))
             if run.found is not None:
                 return None, guard
             if after is not None:
-                ended.append((when, after))
+                ended.append((when, after, chosen))
         if not ended:
             return None, guard
         if len(ended) == 1:
-            return ended[0][1], (*guard, ended[0][0])
+            return ended[0][1], (*guard, (ended[0][0], ended[0][2]))
         return self.join(ended), guard
 
-    def join(self, states: list[tuple[str, State]]) -> State:
+    def join(self, states: list[tuple[str, State, bool]]) -> State:
         out: State = {}
-        names = list(dict.fromkeys(name for _, state in states for name in state))
+        default = next((index for index, (_, _, chosen) in enumerate(states) if chosen), None)
+        names = list(dict.fromkeys(name for _, state, _ in states for name in state))
         for name in names:
-            values = [state.get(name, _UNSET) for _, state in states]
+            values = [state.get(name, _UNSET) for _, state, _ in states]
             if all(value is values[0] for value in values):
                 out[name] = values[0]
                 continue
             out[name] = Branches(
-                [(when, not_set() if value is _UNSET else value) for (when, _), value in zip(states, values)]
+                [(when, not_set() if value is _UNSET else value) for (when, _, _), value in zip(states, values)],
+                default=default,
             )
         return out
 
@@ -282,13 +291,13 @@ class Flow:
         """A loop's body that may run or not (a loop the scan cannot unroll): both, joined."""
         run.loops.append(([], []))
         try:
-            after, _ = self.fork(run, state, guard, (f"{text} runs", body), (f"{text} does not run", []))
+            after, _ = self.fork(run, state, guard, (f"{text} runs", body, False), (f"{text} does not run", [], False))
         finally:
             breaks, continues = run.loops.pop()
         if run.found is not None:
             return None
-        ends = [(f"{text} runs through", after)] if after is not None else []
-        ends += [(f"{text} breaks", s) for s in breaks] + [(f"{text} runs", s) for s in continues]
+        ends = [(f"{text} runs through", after, False)] if after is not None else []
+        ends += [(f"{text} breaks", s, False) for s in breaks] + [(f"{text} runs", s, False) for s in continues]
         if len(ends) > 1:
             return self.join(ends)
         return ends[0][1] if ends else state
@@ -315,11 +324,11 @@ class Flow:
             if not going:  # every path returned, raised or broke out
                 current = None
                 break
-            current = going[0] if len(going) == 1 else self.join([(f"{text} goes on", s) for s in going])
+            current = going[0] if len(going) == 1 else self.join([(f"{text} goes on", s, False) for s in going])
         if current is not None:
             current, guard = self.block(run, stmt.orelse, current, guard)
-        ends = [(f"{text} runs through", current)] if current is not None else []
-        ends += [(f"{text} breaks", s) for s in exits]
+        ends = [(f"{text} runs through", current, True)] if current is not None else []
+        ends += [(f"{text} breaks", s, not ends and index == 0) for index, s in enumerate(exits)]
         if not ends:
             return None, guard
         return (ends[0][1] if len(ends) == 1 else self.join(ends)), guard
@@ -327,11 +336,11 @@ class Flow:
     def try_(self, run: Run, stmt: ast.Try | ast.TryStar, state: State, guard: Guard) -> tuple[State | None, Guard]:
         """The body as the path taken; a handler that sets names is another path (an exception the scan cannot
         rule out), joined with it."""
-        paths = [("no exception", [*stmt.body, *stmt.orelse])]
+        paths = [("no exception", [*stmt.body, *stmt.orelse], True)]
         for handler in stmt.handlers:
             if any(isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) for s in handler.body):
                 caught = run.module.segment(handler.type) if handler.type is not None else "an exception"
-                paths.append((f"{caught} is raised", handler.body))
+                paths.append((f"{caught} is raised", handler.body, False))
         after, guard = (
             self.fork(run, state, guard, *paths) if len(paths) > 1 else self.block(run, paths[0][1], state, guard)
         )
@@ -341,9 +350,9 @@ class Flow:
 
     def match(self, run: Run, stmt: ast.Match, state: State, guard: Guard) -> tuple[State | None, Guard]:
         subject = run.module.segment(stmt.subject)
-        paths = [(f"{subject} matches {run.module.segment(case.pattern)}", case.body) for case in stmt.cases]
+        paths = [(f"{subject} matches {run.module.segment(case.pattern)}", case.body, False) for case in stmt.cases]
         if not any(isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None for case in stmt.cases):
-            paths.append((f"{subject} matches no case", []))
+            paths.append((f"{subject} matches no case", [], False))
         return self.fork(run, state, guard, *paths)
 
     def with_items(self, run: Run, stmt: ast.With | ast.AsyncWith, state: State) -> State:
@@ -435,7 +444,10 @@ _UNSET = object()
 def _options(returns: list[tuple[Guard, Any]]) -> Any:
     if len(returns) == 1:
         return returns[0][1]
-    return Branches([(" and ".join(guard) or "otherwise", value) for guard, value in returns])
+    default = next((index for index, (guard, _) in enumerate(returns) if all(chosen for _, chosen in guard)), None)
+    return Branches(
+        [(" and ".join(text for text, _ in guard) or "otherwise", value) for guard, value in returns], default=default
+    )
 
 
 def _pseudo_name(node: ast.expr) -> str | None:

@@ -198,12 +198,13 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         ref = ClassRef(module, cls)
         keys: dict[str, tuple[Any, int]] = {}
         for klass in reversed(ev.classes.class_chain(ref)):
+            frame = Frame(klass.module, scope=klass.node)
             for name, assignments in ev.scopes.scope_locals(klass.node).items():
-                if name.startswith("SQLALCHEMY_"):
-                    keys[name] = (
-                        Thunk(assignments[-1].value, Frame(klass.module, scope=klass.node)),
-                        assignments[-1].line,
-                    )
+                if not name.startswith("SQLALCHEMY_"):
+                    continue
+                live = [a for a in assignments if ev.scopes.condition_state(a.conditions, frame) != (False, False)]
+                if live:  # under a test that does not hold, the class keeps what its bases give
+                    keys[name] = (ev.scopes.from_assignments(live, frame, klass.node), live[-1].line)
         yield _flask_pool(ev, module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
     # A config module read with from_object / from_pyfile: SQLALCHEMY_* at module level.
     module_keys = {name: assignments for name, assignments in module.assigns.items() if name.startswith("SQLALCHEMY_")}

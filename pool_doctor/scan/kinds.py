@@ -88,11 +88,13 @@ class Frame:
 
 @dataclass
 class Branches:
-    """A value that depends on a test the scan cannot decide: each possible value with the test it holds
-    under, as source text (`settings.DEBUG`, `not (settings.DEBUG)`). Built by `branches()`."""
+    """A value that depends on a test: each possible value with the test it holds under, as source text
+    (`settings.DEBUG`, `not (settings.DEBUG)`). `default` is the option in effect when no environment variable
+    is set, for a test the environment decides; None for a test the scan cannot decide at all."""
 
     options: list[tuple[str, Any]]
     settled: bool = False  # containers.settle has put it in canonical form
+    default: int | None = None
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,23 @@ EXTERNAL_ROOTS = {
     "dotenv",
     "builtins",
 }
-BUILTIN_NAMES = {"int", "float", "str", "bool", "dict", "list", "tuple", "len", "print", "max", "min", "round", "open"}
+BUILTIN_NAMES = {
+    "int",
+    "float",
+    "str",
+    "bool",
+    "dict",
+    "list",
+    "tuple",
+    "len",
+    "print",
+    "max",
+    "min",
+    "round",
+    "open",
+    "type",
+    "isinstance",
+}
 
 
 _BUSY = object()  # a global being worked out: read again meanwhile, it is a cycle
@@ -137,30 +153,37 @@ class Scopes:
 
     def from_assignments(self, assignments: list[Assignment], frame: Frame, node: ast.AST) -> Any:
         """The assignment in effect: the last one whose `if` tests all hold with no environment set. One under
-        a test the scan cannot decide gives Branches: its value when the test holds, the earlier ones' else."""
+        a test the scan cannot decide, or that the environment decides, gives Branches: its value when the
+        test holds, the earlier ones' else (with the environment's default marked)."""
         for index in range(len(assignments) - 1, -1, -1):
             assignment = assignments[index]
-            verdict = self.conditions_hold(assignment.conditions, frame)
-            if verdict is None:
-                when = condition_text(frame.module, assignment.conditions, frame, self)
+            verdict, by_env = self.condition_state(assignment.conditions, frame)
+            if verdict is None or by_env:
+                when = condition_text(frame.module, assignment.conditions)
                 earlier = (
                     self.from_assignments(assignments[:index], frame, node)
                     if index
                     else unknown(frame.module, node, why=f"set only when {when}")
                 )
-                return Branches([(when, Thunk(assignment.value, frame)), (f"not ({when})", earlier)])
+                default = None if verdict is None else (0 if verdict else 1)
+                return Branches([(when, Thunk(assignment.value, frame)), (f"not ({when})", earlier)], default=default)
             if verdict:
                 return self.ev.force(self.ev.eval(assignment.value, frame))
         return unknown(frame.module, node)
 
     def conditions_hold(self, conditions: tuple[tuple[ast.expr, bool], ...], frame: Frame) -> bool | None:
-        for test, wanted in conditions:
-            verdict = containers.truth(self.ev, self.ev.eval(test, frame))
-            if verdict is None:
-                return None
-            if verdict != wanted:
-                return False
-        return True
+        """Whether the tests hold with no environment set (None: the scan cannot tell)."""
+        return self.condition_state(conditions, frame)[0]
+
+    def condition_state(self, conditions: tuple[tuple[ast.expr, bool], ...], frame: Frame) -> tuple[bool | None, bool]:
+        """(whether the tests hold with no environment set, or None; whether the environment can change that)."""
+        verdicts = [(containers.decide(self.ev, self.ev.eval(test, frame)), wanted) for test, wanted in conditions]
+        if any(verdict is not None and verdict != wanted and not env for (verdict, env), wanted in verdicts):
+            return False, False  # a test the code alone decides against it
+        if any(verdict is None for (verdict, _), _ in verdicts):
+            return None, False
+        by_env = any(env for (_, env), _ in verdicts)
+        return all(verdict == wanted for (verdict, _), wanted in verdicts), by_env
 
     def global_value(
         self, module: Module, name: str, node: ast.AST | None = None, seen: int = 0, changes: bool = True

@@ -54,6 +54,8 @@ class SettingsClasses:
         self.ev = ev
         self.scopes = scopes
         self.environment = environment
+        self._chains: dict[int, list[ClassRef]] = {}
+        self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
         if self.is_dict_type(cls):  # a TypedDict (SettingsConfigDict's subclasses): a dict
@@ -136,11 +138,16 @@ class SettingsClasses:
 
     def class_chain(self, cls: ClassRef, seen: int = 0) -> list[ClassRef]:
         """The class and its project base classes, most derived first."""
+        cached = self._chains.get(id(cls.node))
+        if cached is not None:
+            return cached
         chain = [cls]
         if seen < 8:
             for base in self.class_bases(cls):
                 if isinstance(base, ClassRef):
                     chain.extend(self.class_chain(base, seen + 1))
+        if seen == 0:
+            self._chains[id(cls.node)] = chain
         return chain
 
     def settings_config(self, cls: ClassRef) -> dict[str, Any]:
@@ -172,11 +179,22 @@ class SettingsClasses:
         return None
 
     def fields(self, cls: ClassRef) -> dict[str, tuple[ClassRef, ast.stmt]]:
+        """The class's fields (its bases' first), each with the class and statement that declare it: not
+        model_config, not ClassVar, not private names."""
+        cached = self._fields.get(id(cls.node))
+        if cached is not None:
+            return cached
         found: dict[str, tuple[ClassRef, ast.stmt]] = {}
         for klass in reversed(self.class_chain(cls)):
             for stmt in klass.node.body:
                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                    found[stmt.target.id] = (klass, stmt)
+                    name = stmt.target.id
+                    if (
+                        name != "model_config"
+                        and not name.startswith("_")
+                        and "ClassVar" not in ast.unparse(stmt.annotation)
+                    ):
+                        found[name] = (klass, stmt)
                 elif isinstance(stmt, ast.Assign):
                     for target in stmt.targets:
                         if (
@@ -185,6 +203,7 @@ class SettingsClasses:
                             and not target.id.startswith("_")
                         ):
                             found[target.id] = (klass, stmt)
+        self._fields[id(cls.node)] = found
         return found
 
     def instance_fields(self, instance: InstanceRef) -> dict[str, Any]:

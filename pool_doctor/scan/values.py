@@ -22,6 +22,8 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.model import NOT_SET
 
+MAX_TEST = 160  # a branch's test, as reported: longer ones are cut
+
 
 def flatten(
     value: Any, evaluator: Evaluator, prefix: str = "", unresolved: list[str] | None = None, depth: int = 0
@@ -31,12 +33,11 @@ def flatten(
     value = evaluator.force(value)
     out: dict[str, SV] = {}
     if isinstance(value, Branches) and depth < 6:
-        per_branch = []
-        for when, option in containers.settle_options(evaluator, value):
-            per_branch.append((when, flatten(option, evaluator, prefix, unresolved, depth + 1)))
+        options, default = containers.settle_options(evaluator, value)
+        per_branch = [(when, flatten(option, evaluator, prefix, unresolved, depth + 1)) for when, option in options]
         keys = list(dict.fromkeys(key for _, flat in per_branch for key in flat))
         for key in keys:
-            out[key] = branched([(when, flat.get(key)) for when, flat in per_branch])
+            out[key] = branched([(when, flat.get(key)) for when, flat in per_branch], default)
         return out
     if isinstance(value, DictV) and depth < 6:
         for key, item in value.items.items():
@@ -54,25 +55,37 @@ def flatten(
     return out
 
 
-def branched(options: list[tuple[str, SV | None]]) -> SV:
-    """One key's value on each branch (None: the branch does not set it) as one ScannedValue."""
+def branched(options: list[tuple[str, SV | None]], default: int | None = None) -> SV:
+    """One key's value on each branch (None: the branch does not set it) as one ScannedValue: the value in
+    effect with no environment set when a branch is that (`default`), else unknown; each branch listed."""
     branches: list[SV] = []
-    for when, option in options:
+    chosen: int | None = None
+    for index, (when, option) in enumerate(options):
         option = option if option is not None else SV(None, None, known=False, expr=NOT_SET)
-        for index, earlier in enumerate(branches):
-            if containers.same(earlier, option) or (earlier.branches == () and _equal(earlier, option)):
-                branches[index] = replace(earlier, when=f"{earlier.when} or {when}")
+        for at, earlier in enumerate(branches):
+            if containers.same(earlier, option) or (not earlier.branches and _equal(earlier, option)):
+                branches[at] = replace(earlier, when=f"{earlier.when} or {when}")
                 break
         else:
-            branches.append(replace(option, when=when))
+            at = len(branches)
+            branches.append(replace(option, when=_short_test(when)))
+        if index == default:
+            chosen = at
     if len(branches) == 1:
         return replace(branches[0], when=None)
     shown = ", ".join(
         f"{'not set' if b.expr == NOT_SET else repr(b.value) if b.known else '?'} when {b.when}" for b in branches
     )
-    return SV(
-        None, branches[0].from_, env_of(*branches), known=False, expr=f"one of: {shown}", branches=tuple(branches)
-    )
+    expr = f"one of: {shown}"
+    if chosen is not None and branches[chosen].known:
+        base = branches[chosen]
+        return replace(base, when=None, expr=expr, branches=tuple(branches))
+    env = branches[chosen].env if chosen is not None else env_of(*branches)
+    return SV(None, branches[0].from_, env, known=False, expr=expr, branches=tuple(branches))
+
+
+def _short_test(text: str) -> str:
+    return text if len(text) <= MAX_TEST else text[: MAX_TEST - 3] + "..."
 
 
 def _equal(a: SV, b: SV) -> bool:
@@ -84,9 +97,8 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
     if isinstance(value, SV):
         return value
     if isinstance(value, Branches):
-        return branched(
-            [(when, leaf(option, evaluator)) for when, option in containers.settle_options(evaluator, value)]
-        )
+        options, default = containers.settle_options(evaluator, value)
+        return branched([(when, leaf(option, evaluator)) for when, option in options], default)
     if isinstance(value, ExternalRef):
         return SV(value.dotted, None, source=value.dotted)
     if isinstance(value, FuncRef):
