@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pool_doctor.scan.syntax import parse_newer
 from pool_doctor.stacks import REGISTRY, scanned
 
 MAX_BYTES = 2_000_000  # larger .py files are generated data (tables, vendored bundles), not configuration
@@ -130,6 +131,7 @@ class Project:
                 self.index.setdefault(key, []).append(path)
         self.modules: dict[Path, Module | None] = {}  # None: could not be read or parsed
         self.warnings: list[str] = []
+        self.mentions: set[bytes] = set()  # library names some file of the project holds (scanner.MENTIONS)
 
     def _walk(self) -> Iterator[Path]:
         if self.single_file:
@@ -184,8 +186,12 @@ class Project:
                 self.warnings.append(f"{display}: {why}")
                 self.modules[path] = None
                 return None
+        unread = False
         try:
-            tree = ast.parse(data, filename=display)
+            try:
+                tree = ast.parse(data, filename=display)
+            except SyntaxError:  # maybe newer syntax than this Python's: read it the way syntax.py can
+                tree, unread = parse_newer(decode(data), display)
         except SyntaxError as exc:
             self.warnings.append(
                 f"{display}:{exc.lineno or 0}: does not parse with Python {_py_version()} ({exc.msg}); skipped"
@@ -193,6 +199,10 @@ class Project:
         except (ValueError, RecursionError, MemoryError) as exc:
             self.warnings.append(f"{display}: does not parse ({type(exc).__name__}); skipped")
         else:
+            if unread:
+                self.warnings.append(
+                    f"{display}: f-strings Python {_py_version()} cannot read (nested quotes) are left unknown"
+                )
             module = Module(
                 path=path,
                 display=display,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
@@ -185,6 +185,9 @@ LEGACY_KEYS = {
 }
 ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
 POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", *LEGACY_KEYS}
+FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
+# A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
+MENTIONS = (FLASK_SQLALCHEMY.encode(),)
 
 
 def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
@@ -208,7 +211,7 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         yield _flask_pool(ev, module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
     # A config module read with from_object / from_pyfile: SQLALCHEMY_* at module level.
     module_keys = {name: assignments for name, assignments in module.assigns.items() if name.startswith("SQLALCHEMY_")}
-    if module_keys.keys() & POOL_KEYS:
+    if module_keys.keys() & POOL_KEYS and FLASK_SQLALCHEMY.encode() in ev.project.mentions:
         frame = Frame(module)
         keys = {
             name: (ev.scopes.global_value(module, name, module.tree), assignments[-1].line)
@@ -251,7 +254,7 @@ def _flask_pool(
         file=module.display,
         line=line,
         end_line=end_line,
-        stack="flask_sqlalchemy",
+        stack=FLASK_SQLALCHEMY,
         call=call,
         settings={k: mask(k, leaf(v, ev)) for k, v in settings.items()},
         unresolved=unresolved,

@@ -11,7 +11,7 @@ from typing import TypeVar
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, triggered
-from pool_doctor.scan.frameworks import django_pools, flask_pools
+from pool_doctor.scan.frameworks import MENTIONS, django_pools, flask_pools
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder, Wrapper
@@ -57,6 +57,7 @@ def scan_path(path: Path) -> ScanReport:
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
+        project.mentions.update(needle for needle in MENTIONS if needle in data)
         if triggered(data):
             module = project.parse(file, data)
             if module is not None:
