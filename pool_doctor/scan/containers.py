@@ -97,7 +97,7 @@ def same(a: Any, b: Any) -> bool:
 
 
 def _dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> DictV:
-    first = options[0][1]
+    first = options[default if default is not None else 0][1]  # where the dict is written, with no environment
     keys = list(dict.fromkeys(key for _, option in options for key in option.items))
     items: dict[str, Any] = {}
     for key in keys:

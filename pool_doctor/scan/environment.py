@@ -104,6 +104,10 @@ class Environment:
             return replace(default, env=name)
         return default
 
+    def is_set(self, name: str, frame: Frame) -> bool:
+        """Whether a variable is set with no environment but what `.env` files beside the code set."""
+        return name in self.near(frame.module)
+
     def getenv(self, node: ast.Call, frame: Frame) -> Any:
         """`os.getenv("X", default)` and `os.environ.get(...)`: with no default, None is in effect."""
         key = self.ev.arg(node, frame, 0, "key")

@@ -301,6 +301,12 @@ class Evaluator:
         result = True
         env = env_of(left)
         for op_node, right in zip(node.ops, values[1:]):
+            if isinstance(right, ExternalRef) and right.dotted == "os.environ" and isinstance(op_node, (ast.In, ast.NotIn)):
+                if not (is_known(left) and isinstance(left.value, str)):
+                    return unknown(frame.module, node)
+                found = self.environment.is_set(left.value, frame)  # "X" in os.environ: the environment decides
+                held = found if isinstance(op_node, ast.In) else not found
+                return SV(result and held, frame.module.where(node), left.value, source=frame.module.segment(node))
             if isinstance(right, ListV):
                 items = [self.force(i) for i in right.items]
                 if not all(is_known(i) for i in items):
@@ -393,6 +399,8 @@ class Evaluator:
             return special
         if isinstance(base, SV) and not base.known:  # an attribute of what the scan cannot read
             return unknown(frame.module, node, env=base.env) if node is not None else base
+        if isinstance(base, SV) and attr == "value":  # an enum member, read as its value (`Env.prod.value`)
+            return base
         if isinstance(base, (SV, DictV, ListV, ConfigRef, EnvironRef, FuncRef)) or self.files.owns(base):
             return MethodRef(base, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
@@ -442,8 +450,8 @@ class Evaluator:
         """The function run in a frame whose parameters are already bound."""
         return self.flow.call(func, frame)
 
-    def module_changes(self, module: Module, name: str, value: Any, changes: list[Any], scopes: Any) -> Any:
-        return self.flow.module_changes(module, name, value, changes, scopes)
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any]:
+        return self.flow.body_state(module, scope)
 
     def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]:
         """The function's locals when it returns (an `__init__`'s `self.x`), its parameters bound to the call's."""

@@ -34,7 +34,6 @@ MAX_ITEMS = 32  # a loop over more known items than this is read as "maybe ran"
 MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's
 
 State = dict[str, Any]
-Conditions = tuple[tuple[ast.expr, bool], ...]
 # The tests the current path sits under, as source text, each with whether it is how the code goes with no
 # environment variable set.
 Guard = tuple[tuple[str, bool], ...]
@@ -54,6 +53,7 @@ class Run:
     returns: list[tuple[Guard, Any]] = field(default_factory=list)
     budget: int = MAX_STATEMENTS
     loops: list[tuple[list[State], list[State]]] = field(default_factory=list)  # each loop's breaks, continues
+    body: bool = False  # a module's or a class's own statements, not a function's
 
 
 class Flow:
@@ -104,32 +104,15 @@ class Flow:
             return run.found
         return Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
 
-    def module_changes(
-        self, module: Module, name: str, value: Any, changes: list[tuple[ast.stmt, Conditions]], scopes: Any
-    ) -> Any:
-        """A module-level name's value after the statements that change it in place (`X["k"] = v`,
-        `parser.read(...)`); one under a test the scan cannot decide, or that the environment decides, gives
-        Branches."""
-        run = Run(module, None, None)
-        state: State = {name: value}
-        for stmt, conditions in changes:
-            verdict, by_env = scopes.condition_state(conditions, Frame(module))
-            if verdict is False and not by_env:
-                continue
-            try:
-                after, _ = self.statement(run, stmt, dict(state), ())
-            except Exhausted:
-                continue
-            if after is None:
-                continue
-            if verdict is None or by_env:
-                when = " and ".join(
-                    module.segment(test) if taken else f"not ({module.segment(test)})" for test, taken in conditions
-                )
-                state = self.join([(when, after, verdict is True), (f"not ({when})", state, verdict is False)])
-            else:
-                state = after
-        return state.get(name, value)
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> State:
+        """What a module's (or a class body's) statements leave, as importing it runs them; a `raise` at
+        this level ends nothing (what came before is what the scan reads)."""
+        run = Run(module, scope if isinstance(scope, ast.ClassDef) else None, None, body=True)
+        try:
+            end, _ = self.block(run, scope.body, {}, ())
+        except Exhausted:
+            return {}
+        return end if end is not None else {}
 
     # --- statements ---------------------------------------------------------------------------------------
 
@@ -217,20 +200,21 @@ class Flow:
             run.returns.append((guard, value))
             return None, guard
         if isinstance(stmt, ast.Raise):
-            return None, guard
+            return (state if run.body and not guard else None), guard
         if isinstance(stmt, (ast.Break, ast.Continue)) and run.loops:
             run.loops[-1][0 if isinstance(stmt, ast.Break) else 1].append(state)
             return None, guard
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             state = dict(state)
-            state[stmt.name] = FuncRef(run.module, stmt, closure=self.frame(run, state))
+            closure = self.frame(run, state) if not run.body else None  # a module's function reads its globals
+            state[stmt.name] = FuncRef(run.module, stmt, closure=closure)
             return state, guard
         if isinstance(stmt, ast.ClassDef):
             state = dict(state)
             state[stmt.name] = ClassRef(run.module, stmt)
             return state, guard
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            return self.import_(run, stmt, state), guard
+            return (state if run.body else self.import_(run, stmt, state)), guard  # a module's: read when asked
         if isinstance(stmt, ast.Delete):
             for target in stmt.targets:
                 if isinstance(target, ast.Subscript):

@@ -8,8 +8,8 @@ from typing import Any, Final
 
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
-from pool_doctor.scan.kinds import SV, ClassRef, DictV, Frame, Thunk, unknown
-from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, Thunk, unknown
+from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import flatten, leaf
 
@@ -201,13 +201,14 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         ref = ClassRef(module, cls)
         keys: dict[str, tuple[Any, int]] = {}
         for klass in reversed(ev.classes.class_chain(ref)):
-            frame = Frame(klass.module, scope=klass.node)
+            state = ev.scopes.body_state(klass.module, klass.node) or {}
             for name, assignments in ev.scopes.scope_locals(klass.node).items():
-                if not name.startswith("SQLALCHEMY_"):
+                if not name.startswith("SQLALCHEMY_") or name not in state:
                     continue
-                live = [a for a in assignments if ev.scopes.condition_state(a.conditions, frame) != (False, False)]
-                if live:  # under a test that does not hold, the class keeps what its bases give
-                    keys[name] = (ev.scopes.from_assignments(live, frame, klass.node), live[-1].line)
+                value = ev.force(state[name])
+                if isinstance(value, SV) and value.expr == NOT_SET:
+                    continue  # under a test that does not hold, the class keeps what its bases give
+                keys[name] = (value, assignments[-1].line)
         yield _flask_pool(ev, module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
     # A config module read with from_object / from_pyfile: SQLALCHEMY_* at module level.
     module_keys = {name: assignments for name, assignments in module.assigns.items() if name.startswith("SQLALCHEMY_")}
@@ -244,7 +245,7 @@ def _flask_pool(
     for name, (value, _) in sorted(keys.items(), key=lambda item: item[1][1]):
         if name == "SQLALCHEMY_ENGINE_OPTIONS":
             forced = ev.force(value)
-            if isinstance(forced, DictV):
+            if isinstance(forced, (DictV, Branches)):
                 settings.update(flatten(forced, ev, "", unresolved))
             else:
                 unresolved.append(f"SQLALCHEMY_ENGINE_OPTIONS: {_expr(forced) or '?'}")

@@ -75,7 +75,8 @@ class Scopes:
         self.ev = ev
         self._locals: dict[int, dict[str, list[Assignment]]] = {}
         self._names: dict[int, set[str]] = {}
-        self._globals: dict[tuple[int, str, bool], Any] = {}
+        self._globals: dict[tuple[int, str], Any] = {}
+        self._states: dict[int, dict[str, Any] | None] = {}
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
         if frame.flow:  # the locals as the function's statements left them (scan/flow.py)
@@ -188,19 +189,24 @@ class Scopes:
     def global_value(
         self, module: Module, name: str, node: ast.AST | None = None, seen: int = 0, changes: bool = True
     ) -> Any:
-        """A module-level name's value as importing the module leaves it (each computed once)."""
-        if name in module.assigns:
-            key = (id(module), name, changes)
+        """A module-level name's value as importing the module leaves it: the module's statements run once
+        (scan/flow.py), so a name set under a test the environment decides, changed in place after, or set on
+        each side of an if/else is what those statements make of it. `changes=False`: the assignment alone."""
+        if name in module.assigns or (changes and name in module.mutations):
+            state = self.body_state(module, module.tree) if changes else None
+            if state is not None:
+                if name in state:
+                    return self.ev.force(state[name])
+                return unknown(module, node, why=f"{name} (not set when the module is imported)")
+            key = (id(module), name)
             if key in self._globals:
                 cached = self._globals[key]
                 return cached if cached is not _BUSY else SV(None, None, known=False, expr=f"{name} (cycle)")
+            if name not in module.assigns:
+                return unknown(module, node, why=name)
             self._globals[key] = _BUSY
             try:
                 value = self.from_assignments(module.assigns[name], Frame(module), node or module.tree)
-                if changes and name in module.mutations:
-                    last = self._last_line(module, name)
-                    later = [(s, c) for s, c in module.mutations[name] if s.lineno > last]
-                    value = self.ev.module_changes(module, name, value, later, self)
             except BaseException:
                 del self._globals[key]
                 raise
@@ -233,12 +239,16 @@ class Scopes:
             return SV(module.name, None, source="__name__")
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
 
-    def _last_line(self, module: Module, name: str) -> int:
-        """The line of the last assignment to the name that may run."""
-        for assignment in reversed(module.assigns[name]):
-            if self.conditions_hold(assignment.conditions, Frame(module)) is not False:
-                return assignment.line
-        return 0
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:
+        """The names a module's (or a class's) statements leave, run once; None while they run (a name read
+        meanwhile comes from its assignments alone)."""
+        key = id(scope)
+        if key in self._states:
+            return self._states[key]
+        self._states[key] = None
+        state = self.ev.body_state(module, scope)
+        self._states[key] = state
+        return state
 
     def dotted_value(self, dotted: str, near: Module) -> Any:
         """What `a.b.c` is: a project module, a name inside one, or something outside the project."""

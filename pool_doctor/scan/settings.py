@@ -30,6 +30,7 @@ from pool_doctor.scan.kinds import (
     keyword,
     unknown,
 )
+from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.scopes import Scopes
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
@@ -169,9 +170,13 @@ class SettingsClasses:
         return config
 
     def class_attribute(self, cls: ClassRef, attr: str) -> Any:
+        """A class-level name, as the class's body (or its bases') leaves it."""
         for klass in self.class_chain(cls):
+            state = self.scopes.body_state(klass.module, klass.node)
+            if state is not None and attr in state and not _not_set(self.ev.force(state[attr])):
+                return self.ev.force(state[attr])
             assignments = self.scopes.scope_locals(klass.node).get(attr)
-            if assignments:
+            if state is None and assignments:  # the body is being run: its assignments alone
                 return self.scopes.from_assignments(assignments, Frame(klass.module, scope=klass.node), klass.node)
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
@@ -416,6 +421,10 @@ class SettingsClasses:
         if isinstance(value, ClassRef) and self.fields(value):
             return value
         return None
+
+
+def _not_set(value: Any) -> bool:
+    return isinstance(value, SV) and value.expr == NOT_SET
 
 
 def _names(value: Any) -> set[str] | None:

@@ -4,6 +4,7 @@ the driver that URL selects, and the port it dials. Pure: a ScannedPool in, plai
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,7 +47,16 @@ def url_scheme(pool: ScannedPool) -> str | None:
 
 
 def is_postgres(pool: ScannedPool) -> bool:
-    """False only when the code visibly points elsewhere (sqlite for tests, mysql): unknown counts as yes."""
+    """False only when the code visibly points elsewhere (sqlite for tests, mysql): unknown counts as yes,
+    and so does a setting one of whose branches is PostgreSQL's."""
+    branched = [key for key in ("ENGINE", *URL_KEYS) if (value := pool.get(key)) is not None and value.branches]
+    if branched:
+        key = branched[0]
+        return any(_is_postgres(replace(pool, settings={**pool.settings, key: b})) for b in pool.settings[key].branches)
+    return _is_postgres(pool)
+
+
+def _is_postgres(pool: ScannedPool) -> bool:
     engine = pool.get("ENGINE")
     if engine is not None:  # Django's DATABASES entry names its backend
         return not (engine.known and isinstance(engine.value, str) and not DjangoStack.postgres_backend(engine.value))
