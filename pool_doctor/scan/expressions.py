@@ -301,7 +301,11 @@ class Evaluator:
         result = True
         env = env_of(left)
         for op_node, right in zip(node.ops, values[1:]):
-            if isinstance(right, ExternalRef) and right.dotted == "os.environ" and isinstance(op_node, (ast.In, ast.NotIn)):
+            if (
+                isinstance(right, ExternalRef)
+                and right.dotted == "os.environ"
+                and isinstance(op_node, (ast.In, ast.NotIn))
+            ):
                 if not (is_known(left) and isinstance(left.value, str)):
                     return unknown(frame.module, node)
                 found = self.environment.is_set(left.value, frame)  # "X" in os.environ: the environment decides

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, Thunk, unknown
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, Thunk
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import flatten, leaf
@@ -63,43 +63,19 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
             )
 
 
-def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[Any, int, dict[str, int]] | None:
-    """DATABASES as this settings module leaves it: its assignment (or the one it star-imports), then every
-    `DATABASES["x"]... = ` and `.update()` after it. None when the module neither assigns nor changes it."""
+def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int]] | None:
+    """DATABASES as this settings module leaves it, its statements run (scan/flow.py): its assignments (or
+    what it star-imports), then every `DATABASES["x"]... = ` and `.update()` after them, each under its tests.
+    None when the module neither assigns nor changes it."""
     assigned = "DATABASES" in module.assigns
     mutations = [(stmt, cond) for stmt, cond in module.module_statements if _database_path(stmt) is not None]
     if not assigned and not mutations:
         return None
-    frame = Frame(module)
-    base_line = 0
-    databases: Any = None
-    if assigned:
-        active = [a for a in module.assigns["DATABASES"] if ev.scopes.conditions_hold(a.conditions, frame) is not False]
-        base_line = active[-1].line if active else module.assigns["DATABASES"][-1].line
-        databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree, changes=False))
-    else:  # `from .base import *` then changes: start from what base leaves
-        for star in module.star_imports:
-            source = ev.project.module_by_name(star, module.path)
-            if source is not None and source is not module and depth < 5:
-                inherited = effective_databases(ev, source, depth + 1)
-                if inherited is not None:
-                    databases = inherited[0]
-                    break
-    first_line = base_line or (mutations[0][0].lineno if mutations else 1)
+    databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
+    first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno
     touched: dict[str, int] = {}
-    if not isinstance(databases, DictV):
-        return (
-            databases if databases is not None else unknown(module, module.tree, why="DATABASES"),
-            first_line,
-            touched,
-        )
-    databases = _copy(ev, databases)
-    for stmt, conditions in mutations:
-        if stmt.lineno < base_line or ev.scopes.conditions_hold(conditions, frame) is False:
-            continue
+    for stmt, _ in mutations:
         path = _database_path(stmt)
-        assert path is not None
-        _apply(ev, databases, stmt, path, frame)
         if path:
             touched.setdefault(path[0], stmt.lineno)
     return databases, first_line, touched
@@ -107,15 +83,6 @@ def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[
 
 def _expr(value: Any) -> str | None:
     return value.expr if isinstance(value, SV) else None
-
-
-def _copy(ev: Evaluator, value: DictV) -> DictV:
-    """A private copy: later `DATABASES["default"]["X"] = ...` statements must not change shared values."""
-    items: dict[str, Any] = {}
-    for key, item in value.items.items():
-        forced = ev.force(item)
-        items[key] = _copy(ev, forced) if isinstance(forced, DictV) else forced
-    return DictV(items, value.origin, list(value.opaque), value.line, value.end_line, value.file)
 
 
 def _database_path(stmt: ast.stmt) -> list[str] | None:
@@ -142,36 +109,6 @@ def _subscript_path(node: ast.expr, allow_root: bool) -> list[str] | None:
     if isinstance(node, ast.Name) and node.id == "DATABASES" and (path or allow_root):
         return path[::-1]
     return None
-
-
-def _apply(ev: Evaluator, databases: DictV, stmt: ast.stmt, path: list[str], frame: Frame) -> None:
-    target = databases
-    keys = path if isinstance(stmt, ast.Expr) else path[:-1]
-    for key in keys:
-        inner = ev.force(target.items.get(key))
-        if not isinstance(inner, DictV):
-            inner = DictV(
-                {},
-                frame.module.where(stmt),
-                line=stmt.lineno,
-                end_line=stmt.end_lineno or stmt.lineno,
-                file=frame.module.display,
-            )
-            target.items[key] = inner
-        target = inner
-    if isinstance(stmt, ast.Assign):
-        value = ev.force(ev.eval(stmt.value, frame))
-        target.items[path[-1]] = _copy(ev, value) if isinstance(value, DictV) else value
-        return
-    assert isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
-    call = stmt.value
-    for arg in call.args:
-        ev.merge(target, ev.eval(arg, frame), frame.module.segment(arg))
-    for kw in call.keywords:
-        if kw.arg is None:
-            ev.merge(target, ev.eval(kw.value, frame), frame.module.segment(kw.value))
-        else:
-            target.items[kw.arg] = Thunk(kw.value, frame)
 
 
 # --- Flask-SQLAlchemy --------------------------------------------------------------------------------

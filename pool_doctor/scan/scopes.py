@@ -192,18 +192,20 @@ class Scopes:
         """A module-level name's value as importing the module leaves it: the module's statements run once
         (scan/flow.py), so a name set under a test the environment decides, changed in place after, or set on
         each side of an if/else is what those statements make of it. `changes=False`: the assignment alone."""
-        if name in module.assigns or (changes and name in module.mutations):
-            state = self.body_state(module, module.tree) if changes else None
-            if state is not None:
-                if name in state:
-                    return self.ev.force(state[name])
-                return unknown(module, node, why=f"{name} (not set when the module is imported)")
+        state = (
+            self.body_state(module, module.tree)
+            if changes and (name in module.assigns or name in module.mutations)
+            else None
+        )
+        if state is not None and name in state:
+            return self.ev.force(state[name])
+        if state is not None and name in module.assigns:
+            return unknown(module, node, why=f"{name} (not set when the module is imported)")
+        if name in module.assigns:  # the module's statements are running: its assignments alone
             key = (id(module), name)
             if key in self._globals:
                 cached = self._globals[key]
                 return cached if cached is not _BUSY else SV(None, None, known=False, expr=f"{name} (cycle)")
-            if name not in module.assigns:
-                return unknown(module, node, why=name)
             self._globals[key] = _BUSY
             try:
                 value = self.from_assignments(module.assigns[name], Frame(module), node or module.tree)
