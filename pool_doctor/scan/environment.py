@@ -96,7 +96,11 @@ class Environment:
         values = self.near(frame.module) if file_values is None else file_values
         if name in values:
             raw, where = values[name]
-            return SV(raw, where, name)
+            return SV(raw, where, name, source=raw)
+        given = self.set_by_code(name)
+        if given is not None:  # os.environ.setdefault("X", ...) at import: X has that value for later reads
+            value = self.ev.force(given)
+            return replace(value, env=name) if isinstance(value, SV) else value
         if default is None:  # os.environ["X"] with X unset raises: nothing is in effect
             return unknown(frame.module, node, env=name, why=f"${name} (required, no default)")
         default = self.ev.force(default)
@@ -105,8 +109,16 @@ class Environment:
         return default
 
     def is_set(self, name: str, frame: Frame) -> bool:
-        """Whether a variable is set with no environment but what `.env` files beside the code set."""
-        return name in self.near(frame.module)
+        """Whether a variable is set with no environment but what `.env` files beside the code (and the code's
+        own `os.environ.setdefault`) set."""
+        return name in self.near(frame.module) or self.set_by_code(name) is not None
+
+    def set_by_code(self, name: str) -> Thunk | None:
+        """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives."""
+        for module in list(self.project.modules.values()):
+            if module is not None and name in module.env_sets:
+                return Thunk(module.env_sets[name], Frame(module))
+        return None
 
     def getenv(self, node: ast.Call, frame: Frame) -> Any:
         """`os.getenv("X", default)` and `os.environ.get(...)`: with no default, None is in effect."""

@@ -36,6 +36,7 @@ BOOLEAN_STATES = {
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
 INI_LINE = re.compile(r"^([^=:\s][^=:]*?)\s*[=:]\s?(.*)$")
 ALEMBIC_INI = "alembic.ini"
+ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 INTERPOLATION = re.compile(r"%\(([^)]+)\)s")
 
 
@@ -65,6 +66,7 @@ class ParserV:
     sections: dict[str, dict[str, Option]] = field(default_factory=dict)
     read: tuple[str, ...] = ()  # files named to read, found or not, as shown
     interpolate: bool = True
+    env_by_option: bool = False  # an empty option is the variable of its name (a project Interpolation reads it)
 
 
 @dataclass(frozen=True)
@@ -347,9 +349,26 @@ class ConfigFiles:
 
     def parser_call(self, node: ast.Call, frame: Frame) -> Any:
         interpolation = next((kw.value for kw in node.keywords if kw.arg == "interpolation"), None)
-        plain = interpolation is None or (isinstance(interpolation, ast.Constant) and interpolation.value is None)
-        raw = _called(node) == "RawConfigParser"
-        return ParserV(interpolate=not raw and (plain or _is_basic(interpolation)))
+        default = interpolation is None and _called(node) != "RawConfigParser"  # BasicInterpolation
+        return ParserV(
+            interpolate=default or _is_basic(interpolation), env_by_option=self._reads_env(interpolation, frame)
+        )
+
+    def _reads_env(self, interpolation: ast.expr | None, frame: Frame) -> bool:
+        """A project Interpolation whose methods read the variable named as the option (`os.getenv(option)`):
+        an option left empty in the file is then the environment's to give."""
+        if interpolation is None:
+            return False
+        value = self.ev.force(self.ev.eval(interpolation, frame))
+        cls = getattr(value, "cls", None)
+        node = getattr(cls, "node", None)
+        if not isinstance(node, ast.ClassDef):
+            return False
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call) and ast.unparse(call.func) in ENV_READS:
+                if any(isinstance(arg, ast.Name) and arg.id == "option" for arg in call.args):
+                    return True
+        return False
 
     def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
         if not isinstance(base, ParserV):
@@ -390,7 +409,7 @@ class ConfigFiles:
             section, option, item = (self.ev.force(self.ev.eval(a, frame)) for a in call.args)
             if is_known(section) and is_known(option) and is_known(item):
                 sections.setdefault(str(section.value), {})[str(option.value)] = (str(item.value), item.from_ or "?")
-        return ParserV(sections, tuple(read), base.interpolate)
+        return ParserV(sections, tuple(read), base.interpolate, base.env_by_option)
 
     def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame) -> Any:
         if name in ("get", "getint", "getfloat", "getboolean") and len(node.args) >= 2:
@@ -449,7 +468,8 @@ class ConfigFiles:
         raw, where = found
         if parser.interpolate:
             raw = _interpolate(raw, options)
-        value = SV(raw, where, source=raw)
+        env = option if parser.env_by_option and raw == "" else None
+        value = SV(raw, where, env, source=raw)
         if cast == "getint":
             return _cast(value, int, frame, node)
         if cast == "getfloat":

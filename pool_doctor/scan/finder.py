@@ -81,6 +81,8 @@ class Module:
     module_statements: list[tuple[ast.stmt, tuple[tuple[ast.expr, bool], ...]]] = field(default_factory=list)
     # Module-level statements that change a name's value in place: `X["k"] = v`, `X.update(...)`, `parser.read(...)`
     mutations: dict[str, list[tuple[ast.stmt, tuple[tuple[ast.expr, bool], ...]]]] = field(default_factory=dict)
+    # Module-level `os.environ.setdefault("X", value)` / `os.environ["X"] = value`: X for every later read
+    env_sets: dict[str, ast.expr] = field(default_factory=dict)
     calls: dict[str, list[CallSite]] = field(default_factory=dict)  # by the called name's last part
     is_package: bool = False
 
@@ -170,6 +172,14 @@ class Project:
         candidates = self.index.get(dotted)
         if not candidates:
             return None
+        if near is not None:
+            # The folder a candidate is imported from must be one Python searches: the importer's own, one above
+            # it (a src/ layout), or one elsewhere (an installed sibling); never a folder below the importer's,
+            # which only its own package's name reaches (`import config` beside cogs/config.py is another file).
+            here = near.parent
+            candidates = [p for p in candidates if not _below(_import_root(p, dotted), here)]
+            if not candidates:
+                return None
         if len(candidates) == 1 or near is None:
             return candidates[0]
         # Several files answer to the name: the one closest to the importing file is what Python would find.
@@ -222,6 +232,16 @@ class Project:
     def module_by_name(self, dotted: str, near: Path | None = None) -> Module | None:
         path = self.find_module(dotted, near)
         return self.parse(path) if path is not None else None
+
+
+def _import_root(path: Path, dotted: str) -> Path:
+    """The folder `dotted` is imported from when it names `path`."""
+    depth = len(dotted.split(".")) + (1 if path.name == "__init__.py" else 0)
+    return path.parents[depth - 1]
+
+
+def _below(folder: Path, here: Path) -> bool:
+    return here in folder.parents
 
 
 def _py_version() -> str:
@@ -282,7 +302,9 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))
+            _env_set(module, stmt)
         elif isinstance(stmt, (ast.AugAssign, ast.Expr, ast.Delete)):
+            _env_set(module, stmt)
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))
@@ -303,6 +325,22 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
 MUTATING_METHODS = frozenset(
     {"update", "setdefault", "pop", "append", "extend", "clear", "read", "read_file", "read_string", "read_dict", "set"}
 )
+
+
+def _env_set(module: Module, stmt: ast.stmt) -> None:
+    """`os.environ.setdefault("X", v)` (X is v unless set) and `os.environ["X"] = v` (X is v), at import."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        parts = dotted_parts(call.func) or []
+        if parts[-2:] == ["environ", "setdefault"] and len(call.args) == 2:
+            name = call.args[0]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                module.env_sets.setdefault(name.value, call.args[1])
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+        base = dotted_parts(target.value) or []
+        if base[-1:] == ["environ"] and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
+            module.env_sets[target.slice.value] = stmt.value
 
 
 def changed_name(stmt: ast.stmt) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +22,7 @@ from pool_doctor.scan.kinds import (
     env_of,
 )
 from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.scopes import EXTERNAL_ROOTS
 
 MAX_TEST = 160  # a branch's test, as reported: longer ones are cut
 
@@ -100,7 +102,10 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         options, default = containers.settle_options(evaluator, value)
         return branched([(when, leaf(option, evaluator)) for when, option in options], default)
     if isinstance(value, ExternalRef):
-        return SV(value.dotted, None, source=value.dotted)
+        root = value.dotted.split(".", 1)[0]
+        if root in EXTERNAL_ROOTS or root in sys.stdlib_module_names:  # a library's object, named by its path
+            return SV(value.dotted, None, source=value.dotted)
+        return SV(None, None, known=False, expr=value.dotted)  # from a module the scanned tree does not hold
     if isinstance(value, FuncRef):
         where = value.module.where(value.node)
         if isinstance(value.node, ast.Lambda):
