@@ -89,6 +89,8 @@ class Calls:
             "builtins.type": self.type_call,
             "builtins.isinstance": self.isinstance_call,
             "functools.partial": self.partial_call,
+            "pydantic.AliasChoices": self.alias_choices,
+            "pydantic.aliases.AliasChoices": self.alias_choices,
             **dict.fromkeys(URL_CALLS, self.url_call),
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
         }
@@ -427,6 +429,10 @@ class Calls:
     def len_call(self, node: ast.Call, frame: Frame) -> Any:
         items = containers.items_of(self.ev, self.ev.eval(node.args[0], frame)) if node.args else None
         return SV(len(items), frame.module.where(node)) if items is not None else unknown(frame.module, node)
+
+    def alias_choices(self, node: ast.Call, frame: Frame) -> Any:
+        """`AliasChoices("DATABASE_URL", AliasPath(...))`: its choices (the strings are variables' names)."""
+        return ListV([self.ev.eval(arg, frame) for arg in node.args], frame.module.where(node))
 
     def type_call(self, node: ast.Call, frame: Frame) -> Any:
         value = self.arg(node, frame, 0, None) if len(node.args) == 1 else None

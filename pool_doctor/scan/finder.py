@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import io
 import os
+import re
 import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,15 @@ TRIGGERS = (
 
 def triggered(data: bytes) -> bool:
     return any(needle in data for needle in TRIGGERS)
+
+
+ENV_ASSIGNMENT = re.compile(rb"environ\[[^\]\n]+\]\s*=[^=]")
+
+
+def sets_environment(data: bytes) -> bool:
+    """Whether a file may set a variable at import (`os.environ.setdefault(...)`, `os.environ["X"] = ...`): such a
+    file is read too, since the variable holds for every read after it."""
+    return b"environ" in data and (b"environ.setdefault(" in data or ENV_ASSIGNMENT.search(data) is not None)
 
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef

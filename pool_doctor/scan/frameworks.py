@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import Any, Final
 
+from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, Thunk
@@ -35,9 +36,10 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         return
     for alias, value in databases.items.items():
         value = ev.force(value)
-        if isinstance(value, DictV):
-            line = value.line if value.file == module.display and value.line else touched.get(alias, first_line)
-            end_line = value.end_line if value.file == module.display and value.end_line else line
+        written = _written_dict(ev, value)  # an alias some branches leave out is still one, for the others
+        if written is not None:
+            line = written.line if written.file == module.display and written.line else touched.get(alias, first_line)
+            end_line = written.end_line if written.file == module.display and written.end_line else line
             unresolved: list[str] = []
             settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
             yield ScannedPool(
@@ -61,6 +63,19 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
                 unresolved=[_expr(value) or alias],
                 at_import=True,
             )
+
+
+def _written_dict(ev: Evaluator, value: Any) -> DictV | None:
+    """The dict a database's settings are: the value, or (branches) the one with no environment set, else the
+    first branch that is one."""
+    if isinstance(value, DictV):
+        return value
+    if not isinstance(value, Branches):
+        return None
+    options, default = settle_options(ev, value)
+    dicts = [option for index, (_, option) in enumerate(options) if isinstance(option, DictV) and index == default]
+    dicts += [option for _, option in options if isinstance(option, DictV)]
+    return dicts[0] if dicts else None
 
 
 def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int]] | None:

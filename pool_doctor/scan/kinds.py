@@ -60,6 +60,7 @@ class InstanceRef:
     call: ast.Call | None = None  # the call that made it, and the frame it sits in (its __init__'s arguments)
     frame: Frame | None = None
     attrs: dict[str, Any] | None = None  # what its __init__ sets on self, once run
+    root: ClassRef | None = None  # a nested model's settings class, whose env files and case it reads with
 
 
 @dataclass(frozen=True)

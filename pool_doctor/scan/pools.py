@@ -125,6 +125,10 @@ class PoolFinder:
                 return Target(wrapper=wrapper)
         return None
 
+    def calls_any(self, module: Module, names: set[str]) -> bool:
+        """Whether the module calls one of `names`, by that name or a local alias of it."""
+        return bool((names | _aliases(module, names)) & module.calls.keys())
+
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
         for name in (names | _aliases(module, names)) & module.calls.keys():
             for site in module.calls[name]:

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module, Project, read_source, triggered
+from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.frameworks import MENTIONS, django_pools, flask_pools
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
@@ -58,7 +58,7 @@ def scan_path(path: Path) -> ScanReport:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
         project.mentions.update(needle for needle in MENTIONS if needle in data)
-        if triggered(data):
+        if triggered(data) or sets_environment(data):
             module = project.parse(file, data)
             if module is not None:
                 pending.append(module)
@@ -79,7 +79,7 @@ def scan_path(path: Path) -> ScanReport:
         for file in project.files:
             if file in project.modules:
                 module = project.modules[file]
-                if module is not None and names & module.calls.keys():
+                if module is not None and finder.calls_any(module, names):
                     pending.append(module)
                 continue
             data = kept.get(file) or read_source(file)[0]

@@ -308,7 +308,8 @@ class SettingsClasses:
             return self.ev.force(instance.overrides[name])
         settings = self.is_settings(klass) or self.is_settings(instance.cls)
         if settings or instance.env_prefix is not None:
-            config = self.settings_config(instance.cls)
+            root = instance.root or instance.cls  # a nested model reads its variables from its settings' sources
+            config = self.settings_config(root)
             prefix_value = config.get("env_prefix")
             prefix = (
                 instance.env_prefix
@@ -324,8 +325,8 @@ class SettingsClasses:
             if nested is not None:
                 delimiter = config.get("env_nested_delimiter")
                 sub_prefix = f"{env_name}{delimiter.value}" if is_known(delimiter) and delimiter.value else None
-                return InstanceRef(nested, {}, env_prefix=sub_prefix)
-            file_values = self._settings_env_values(instance.cls, config)
+                return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
+            file_values = self._settings_env_values(root, config)
             found = self._env_case(file_values, env_name, case_sensitive)
             if found is not None:
                 raw, where = found

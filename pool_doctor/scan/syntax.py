@@ -13,7 +13,7 @@ import ast
 import re
 
 MAX_REPAIRS = 50  # f-strings rewritten in one file: past this, the file is left unread
-UNREAD = "_pool_doctor_unread_"  # a name nothing defines: what stands for an f-string this Python cannot read
+UNREAD = "_pool_doctor_unread_"  # a name nothing defines: called, it stands for an f-string this Python cannot read
 
 TYPE_ALIAS = re.compile(r"^([ \t]*)type[ \t]+([A-Za-z_]\w*)[ \t]*(\[[^\n]*?\])?[ \t]*=", re.MULTILINE)
 GENERIC_DEF = re.compile(r"^([ \t]*(?:async[ \t]+)?def[ \t]+\w+|[ \t]*class[ \t]+\w+)\[", re.MULTILINE)
@@ -75,7 +75,8 @@ def _drop_type_params(text: str) -> str:
 
 
 def _unread_fstrings(text: str, line: int) -> str:
-    """The f-strings that start on `line`, each replaced by `(UNREAD   )` of the same length and lines."""
+    """The f-strings that start on `line`, each replaced by `UNREAD(   )` of the same length and lines (a call
+    whose node spans the f-string, so its source text is the f-string's own)."""
     lines = text.split("\n")
     if not 1 <= line <= len(lines):
         return text
@@ -94,7 +95,7 @@ def _unread_fstrings(text: str, line: int) -> str:
         if length < len(UNREAD) + 2:
             continue
         body = "".join(c if c == "\n" else " " for c in text[match.start() + len(UNREAD) + 1 : close - 1])
-        out.append(text[index : match.start()] + "(" + UNREAD + body + ")")
+        out.append(text[index : match.start()] + UNREAD + "(" + body + ")")
         index = close
         changed = True
     if not changed:
