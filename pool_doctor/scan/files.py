@@ -364,11 +364,12 @@ class ConfigFiles:
         node = getattr(cls, "node", None)
         if not isinstance(node, ast.ClassDef):
             return False
-        for call in ast.walk(node):
-            if isinstance(call, ast.Call) and ast.unparse(call.func) in ENV_READS:
-                if any(isinstance(arg, ast.Name) and arg.id == "option" for arg in call.args):
-                    return True
-        return False
+        return any(
+            isinstance(call, ast.Call)
+            and ast.unparse(call.func) in ENV_READS
+            and any(isinstance(arg, ast.Name) and arg.id == "option" for arg in call.args)
+            for call in ast.walk(node)
+        )
 
     def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
         if not isinstance(base, ParserV):
