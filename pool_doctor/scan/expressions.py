@@ -119,7 +119,7 @@ class Evaluator:
             if not value.done:
                 value.done = True
                 value.value = None
-                value.value = self.eval(value.node, value.frame)
+                value.value = value.compute() if value.compute is not None else self.eval(value.node, value.frame)
             value = value.value if value.value is not None else SV(None, None, known=False, expr="(cycle)")
             if isinstance(value, Thunk):
                 return self.force(value)
@@ -475,21 +475,27 @@ class Evaluator:
         """What `with value as x` binds x to: an open file stays the file, anything else itself."""
         return self.force(value)
 
-    def imported(self, module: Module, node: ast.Import | ast.ImportFrom) -> list[tuple[str, Any]]:
-        out: list[tuple[str, Any]] = []
+    def imported(self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False) -> list[tuple[str, Any]]:
+        """The names an import statement binds, each with what it names (`lazy`: worked out when read)."""
+        targets: list[tuple[str, str]] = []
         if isinstance(node, ast.Import):
             for alias in node.names:
                 dotted = alias.name if alias.asname else alias.name.split(".")[0]
-                out.append((alias.asname or dotted, self.scopes.dotted_value(dotted, module)))
-            return out
-        base = resolve_relative(module, node.module, node.level)
-        if base is None:
-            return out
-        for alias in node.names:
-            if alias.name != "*":
-                dotted = f"{base}.{alias.name}" if base else alias.name
-                out.append((alias.asname or alias.name, self.scopes.dotted_value(dotted, module)))
-        return out
+                targets.append((alias.asname or dotted, dotted))
+        else:
+            base = resolve_relative(module, node.module, node.level)
+            if base is not None:
+                for alias in node.names:
+                    if alias.name != "*":
+                        targets.append((alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name))
+        if not lazy:
+            return [(local, self.scopes.dotted_value(dotted, module)) for local, dotted in targets]
+        frame, name = Frame(module), ast.Constant(value=None)  # the Thunk's node: never evaluated
+
+        def resolver(dotted: str) -> Callable[[], Any]:
+            return lambda: self.scopes.dotted_value(dotted, module)
+
+        return [(local, Thunk(name, frame, compute=resolver(dotted))) for local, dotted in targets]
 
     def mutator(self, method: str) -> bool:
         return self.files.mutator(method)

@@ -95,14 +95,33 @@ class Module:
     env_sets: dict[str, ast.expr] = field(default_factory=dict)
     calls: dict[str, list[CallSite]] = field(default_factory=dict)  # by the called name's last part
     is_package: bool = False
+    lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
 
     def where(self, node: ast.AST) -> str:
         return f"{self.display}:{getattr(node, 'lineno', 0)}"
 
     def segment(self, node: ast.AST) -> str:
-        text = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        text = self._source_text(node) or ast.unparse(node)
         text = " ".join(text.split())
         return text if len(text) <= 120 else text[:117] + "..."
+
+    def _source_text(self, node: ast.AST) -> str | None:
+        """The node's own text (ast.get_source_segment's, without splitting the whole file each time)."""
+        first: int | None = getattr(node, "lineno", None)
+        last: int | None = getattr(node, "end_lineno", None)
+        start: int | None = getattr(node, "col_offset", None)
+        end: int | None = getattr(node, "end_col_offset", None)
+        if first is None or last is None or start is None or end is None:
+            return None
+        first, last = first - 1, last - 1
+        if self.lines is None:
+            self.lines = [line.encode() for line in self.source.splitlines(keepends=True)]
+        if not 0 <= first <= last < len(self.lines):
+            return None
+        if first == last:
+            return self.lines[first][start:end].decode(errors="replace")
+        parts = [self.lines[first][start:], *self.lines[first + 1 : last], self.lines[last][:end]]
+        return b"".join(parts).decode(errors="replace")
 
 
 def read_source(path: Path) -> tuple[bytes | None, str | None]:
@@ -242,6 +261,17 @@ class Project:
     def module_by_name(self, dotted: str, near: Path | None = None) -> Module | None:
         path = self.find_module(dotted, near)
         return self.parse(path) if path is not None else None
+
+
+TEST_FOLDERS = {"tests", "test", "testing"}
+
+
+def is_test_file(path: Path) -> bool:
+    """A test module (tests/..., test_*.py, *_test.py, conftest.py): its pools are the tests', not the app's."""
+    name = path.name
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(part in TEST_FOLDERS for part in path.parent.parts)
 
 
 def _import_root(path: Path, dotted: str) -> Path:

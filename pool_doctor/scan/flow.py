@@ -214,7 +214,7 @@ class Flow:
             state[stmt.name] = ClassRef(run.module, stmt)
             return state, guard
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            return (state if run.body else self.import_(run, stmt, state)), guard  # a module's: read when asked
+            return self.import_(run, stmt, state), guard
         if isinstance(stmt, ast.Delete):
             for target in stmt.targets:
                 if isinstance(target, ast.Subscript):
@@ -348,7 +348,7 @@ class Flow:
 
     def import_(self, run: Run, stmt: ast.Import | ast.ImportFrom, state: State) -> State:
         state = dict(state)
-        for local, value in self.ev.imported(run.module, stmt):
+        for local, value in self.ev.imported(run.module, stmt, lazy=run.body):  # a module's: read when asked
             state[local] = value
         return state
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol, TypeGuard
 
 from pool_doctor.scan.finder import FunctionNode, Module
@@ -109,12 +110,14 @@ class PartialRef:
 
 @dataclass
 class Thunk:
-    """An argument not evaluated yet: evaluated in its caller's frame when (if) it is read."""
+    """An argument not evaluated yet: evaluated in its caller's frame when (if) it is read (or, with `compute`,
+    worked out by it: an import a module's statements leave unread until a name is asked for)."""
 
     node: ast.expr
     frame: Frame
     value: Any = None
     done: bool = False
+    compute: Callable[[], Any] | None = None
 
 
 class Interpreter(Protocol):
@@ -142,7 +145,9 @@ class Interpreter(Protocol):
 
     def entered(self, value: Any) -> Any: ...
 
-    def imported(self, module: Module, node: ast.Import | ast.ImportFrom) -> list[tuple[str, Any]]: ...
+    def imported(
+        self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False
+    ) -> list[tuple[str, Any]]: ...
 
     def mutator(self, method: str) -> bool: ...
 

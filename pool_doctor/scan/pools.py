@@ -13,16 +13,28 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.finder import (
     CALL_NAMES,
     CallSite,
     FunctionNode,
     Module,
     dotted_parts,
+    is_test_file,
     library_target,
 )
 from pool_doctor.scan.flow import MUTATORS
-from pool_doctor.scan.kinds import SV, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef, is_known
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    InstanceRef,
+    PartialRef,
+    is_known,
+)
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.values import flatten, leaf
 
@@ -95,9 +107,9 @@ class PoolFinder:
         if key in self._called:
             return self._called[key]
         self._called[key] = None  # a site whose callee leads back to itself
-        func = self.ev.force(self.ev.eval(site.call.func, Frame(module)))
-        if not isinstance(func, (ExternalRef, FuncRef, ClassRef, PartialRef)) and site.functions:
-            func = self.ev.force(self.ev.eval(site.call.func, self.site_frame(module, site)))
+        func = _callable(self.ev, self.ev.eval(site.call.func, Frame(module)))
+        if not isinstance(func, CALLABLES) and site.functions:
+            func = _callable(self.ev, self.ev.eval(site.call.func, self.site_frame(module, site)))
         self._called[key] = func
         return func
 
@@ -164,6 +176,10 @@ class PoolFinder:
         return new
 
     def count_callers(self, module: Module) -> None:
+        """How often the app calls each wrapper (calls in tests do not count: a wrapper only tests call is
+        reported at its own call too, as the app's code has it)."""
+        if is_test_file(module.path):
+            return
         for _, target in self.sites(module, {w.name for w in self.wrappers.values()}):
             if target.wrapper is not None:
                 target.wrapper.callers += 1
@@ -326,6 +342,20 @@ def _coerce(name: str, value: Any) -> Any:
         return replace(value, value=kind(value.value))  # type: ignore[operator]
     except ValueError:
         return value
+
+
+CALLABLES = (ExternalRef, FuncRef, ClassRef, PartialRef)
+
+
+def _callable(ev: Evaluator, value: Any) -> Any:
+    """What a call calls; when that depends on a test (`try: import asyncpg except ImportError: asyncpg = None`),
+    the callable the code has with no environment set, else the first it may have."""
+    value = ev.force(value)
+    if not isinstance(value, Branches):
+        return value
+    options, default = settle_options(ev, value)
+    ordered = ([options[default]] if default is not None else []) + options
+    return next((option for _, option in ordered if isinstance(option, CALLABLES)), value)
 
 
 def _aliases(module: Module, names: set[str]) -> set[str]:

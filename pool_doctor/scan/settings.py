@@ -57,6 +57,7 @@ class SettingsClasses:
         self.environment = environment
         self._chains: dict[int, list[ClassRef]] = {}
         self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
+        self._configs: dict[int, dict[str, Any]] = {}
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
         if self.is_dict_type(cls):  # a TypedDict (SettingsConfigDict's subclasses): a dict
@@ -153,7 +154,11 @@ class SettingsClasses:
 
     def settings_config(self, cls: ClassRef) -> dict[str, Any]:
         """model_config = SettingsConfigDict(...) / dict(...), or pydantic v1's inner `class Config`."""
+        cached = self._configs.get(id(cls.node))
+        if cached is not None:
+            return cached
         config: dict[str, Any] = {}
+        self._configs[id(cls.node)] = config  # read meanwhile (a cycle): what is known so far
         for klass in reversed(self.class_chain(cls)):
             frame = Frame(klass.module, scope=klass.node)
             for stmt in klass.node.body:

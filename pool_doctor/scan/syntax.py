@@ -57,7 +57,8 @@ def _type_alias(match: re.Match[str]) -> str:
 
 
 def _drop_type_params(text: str) -> str:
-    """`def f\0T](x)` (marked by GENERIC_DEF) as `def f   (x)`: the brackets and what is in them, blanked."""
+    """`def f\0T](x)` (marked by GENERIC_DEF) as `def f   (x)`: the brackets and what is in them, blanked; a
+    bracket over several lines keeps its lines, each ended by a backslash so the statement goes on."""
     out: list[str] = []
     index = 0
     while True:
@@ -70,7 +71,9 @@ def _drop_type_params(text: str) -> str:
         while end < len(text) and depth:
             depth += {"[": 1, "]": -1}.get(text[end], 0)
             end += 1
-        out.append("".join(c if c == "\n" else " " for c in "[" + text[mark + 1 : end]))
+        lines = "".join(c if c == "\n" else " " for c in "[" + text[mark + 1 : end]).split("\n")
+        lines[:-1] = [line[:-1] + "\\" for line in lines[:-1]]  # an empty line gains the one character
+        out.append("\n".join(lines))
         index = end
 
 
