@@ -7,8 +7,8 @@ sources) all speak these kinds; the parts reach the interpreter through the `Int
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard
 
 from pool_doctor.scan.finder import FunctionNode, Module

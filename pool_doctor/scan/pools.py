@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.containers import settle_options
+from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import (
     CALL_NAMES,
     CallSite,
