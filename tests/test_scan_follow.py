@@ -462,6 +462,55 @@ def test_ini_yaml_and_alembic_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert migrations.settings["url"].from_ == "alembic.ini:3" and migrations.unresolved == []
 
 
+def test_a_project_configparser_whose_files_are_read_at_run_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow-style: `conf` is the project's ConfigParser subclass reading a file named at run time; an
+    option's fallback is its value when that file does not set it, one with none is unknown."""
+    report = scan(
+        tmp_path,
+        {
+            "configuration.py": """
+            import os
+            from configparser import ConfigParser
+
+            class AppConfigParser(ConfigParser):
+                def getint(self, section, key, **kwargs):
+                    return int(os.environ.get(f"APP__{section}__{key}".upper()) or super().get(section, key, **kwargs))
+
+            def initialize_config() -> AppConfigParser:
+                parser = AppConfigParser()
+                parser.read(os.environ.get("APP_CONFIG", "~/app/app.cfg"))
+                return parser
+
+            conf = initialize_config()
+        """,
+            "settings.py": """
+            from sqlalchemy import create_engine
+            from configuration import conf
+
+            def prepare_engine_args():
+                engine_args = conf.getjson("database", "engine_args", fallback={})
+                if not conf.getboolean("database", "pool_enabled", fallback=True):
+                    engine_args["poolclass"] = "NullPool"
+                else:
+                    engine_args["pool_size"] = conf.getint("database", "pool_size", fallback=5)
+                    engine_args["pool_pre_ping"] = conf.getboolean("database", "pool_pre_ping", fallback=True)
+                return engine_args
+
+            def configure_orm():
+                return create_engine(conf.get("database", "sql_alchemy_conn"), **prepare_engine_args())
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "settings.py:14")
+    assert (values(pool)["pool_size"], values(pool)["pool_pre_ping"]) == (5, True)
+    assert pool.settings["pool_size"].from_ == "settings.py:9"
+    assert not pool.settings["url"].known and "the files AppConfigParser reads" in (pool.settings["url"].expr or "")
+    assert pool.unresolved == ["**engine_args"]  # what the ini's engine_args gives may hide any key
+
+
 def test_engine_from_config_with_a_mapping_the_scan_cannot_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

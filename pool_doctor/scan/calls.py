@@ -257,6 +257,11 @@ class Calls:
             return self._str_method(base, name, node, frame)
         if isinstance(base, DictV):
             return self._dict_method(base, name, node, frame)
+        if isinstance(base, InstanceRef) and self.classes.is_parser(base.cls):
+            # The files such a parser reads are its class's business at run time: none the scan can name, so
+            # an option is its fallback (what the code gives when no file sets it), or unknown.
+            unread = self.files.unread_parser(f"the files {base.cls.node.name} reads")
+            return self.files.parser_method(unread, name, node, frame)
         if isinstance(base, InstanceRef):
             return self.classes.builtin_method(base, name, node, frame)
         if isinstance(base, EnvironRef):

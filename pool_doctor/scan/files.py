@@ -67,6 +67,7 @@ class ParserV:
     read: tuple[str, ...] = ()  # files named to read, found or not, as shown
     interpolate: bool = True
     env_by_option: bool = False  # an empty option is the variable of its name (a project Interpolation reads it)
+    opaque: bool = False  # what it reads is not in sight: whether an option is there is unknown
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,10 @@ class ConfigFiles:
             for call in ast.walk(node)
         )
 
+    @staticmethod
+    def unread_parser(what: str) -> ParserV:
+        return ParserV(read=(what,), opaque=True)
+
     def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
         if not isinstance(base, ParserV):
             return base
@@ -410,7 +415,7 @@ class ConfigFiles:
             section, option, item = (self.ev.force(self.ev.eval(a, frame)) for a in call.args)
             if is_known(section) and is_known(option) and is_known(item):
                 sections.setdefault(str(section.value), {})[str(option.value)] = (str(item.value), item.from_ or "?")
-        return ParserV(sections, tuple(read), base.interpolate, base.env_by_option)
+        return ParserV(sections, tuple(read), base.interpolate, base.env_by_option, base.opaque)
 
     def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame) -> Any:
         if name in ("get", "getint", "getfloat", "getboolean") and len(node.args) >= 2:
@@ -421,7 +426,7 @@ class ConfigFiles:
             return self.option(parser, str(section.value), str(option.value), name, fallback, frame, node)
         if name in ("has_section", "has_option"):
             keys = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
-            if not all(is_known(k) for k in keys) or not keys:
+            if not all(is_known(k) for k in keys) or not keys or parser.opaque:
                 return unknown(frame.module, node)
             section = _find(parser.sections, str(keys[0].value))
             if name == "has_section" or section is None:

@@ -35,6 +35,7 @@ from pool_doctor.scan.scopes import Scopes
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
 MODEL_METHODS = {"model_dump", "dict", "model_copy", "copy"}
+PARSER_METHODS = {"get", "getint", "getfloat", "getboolean", "has_option", "has_section"}
 VALIDATORS = {"field_validator", "validator"}
 PYDANTIC_WORDS = (
     {"1", "on", "t", "true", "y", "yes"},
@@ -88,6 +89,15 @@ class SettingsClasses:
             if isinstance(base, ExternalRef) and (base.dotted in SETTINGS_BASES or base.dotted in MODEL_BASES):
                 return True
             if isinstance(base, ClassRef) and seen < 8 and self.is_model(base, seen + 1):
+                return True
+        return False
+
+    def is_parser(self, cls: ClassRef, seen: int = 0) -> bool:
+        """A project subclass of configparser's parsers (Airflow's AirflowConfigParser)."""
+        for base in self.class_bases(cls):
+            if isinstance(base, ExternalRef) and base.dotted.startswith("configparser."):
+                return True
+            if isinstance(base, ClassRef) and seen < 8 and self.is_parser(base, seen + 1):
                 return True
         return False
 
@@ -230,6 +240,8 @@ class SettingsClasses:
         fields = self.fields(cls)
         if attr in fields:
             return self.field_value(instance, attr, *fields[attr])
+        if attr in PARSER_METHODS and self.is_parser(cls):  # read as ConfigParser reads, whatever it overrides
+            return MethodRef(instance, attr)
         for klass in self.class_chain(cls):
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
