@@ -253,6 +253,69 @@ def test_a_parameter_nobody_gives_makes_branches_the_judge_takes_the_worst_of(
     assert [b["value"] for b in document["settings"]["pool_recycle"]["branches"]] == [300, -1]
 
 
+def test_environment_variable_objects_and_kwargs_set_only_when_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow-style: a project class reads a variable in `.get()` (its base's `__init__` reached by super()),
+    and the engine's kwargs are given only when a value is set."""
+    report = scan(
+        tmp_path,
+        {
+            "env.py": """
+            import os
+
+            class EnvironmentVariable:
+                def __init__(self, name, type_, default):
+                    self.name = name
+                    self.type = type_
+                    self.default = default
+
+                def get(self):
+                    if (val := os.getenv(self.name)) is not None:
+                        return self.type(val)
+                    return self.default
+
+            class BooleanVariable(EnvironmentVariable):
+                def __init__(self, name, default):
+                    super().__init__(name, bool, default)
+
+                def get(self):
+                    if (val := os.getenv(self.name)) is not None:
+                        return val.lower() == "true"
+                    return self.default
+
+            POOL_SIZE = EnvironmentVariable("STORE_POOL_SIZE", int, None)
+            POOL_RECYCLE = EnvironmentVariable("STORE_POOL_RECYCLE", int, 1800)
+            ECHO = BooleanVariable("STORE_ECHO", False)
+        """,
+            "store.py": """
+            import sqlalchemy
+            from env import ECHO, POOL_RECYCLE, POOL_SIZE
+
+            def create_sqlalchemy_engine(db_uri):
+                pool_size = POOL_SIZE.get()
+                pool_recycle = POOL_RECYCLE.get()
+                echo = ECHO.get()
+                pool_kwargs = {}
+                if pool_size:
+                    pool_kwargs["pool_size"] = pool_size
+                if pool_recycle:
+                    pool_kwargs["pool_recycle"] = pool_recycle
+                if echo:
+                    pool_kwargs["echo"] = echo
+                return sqlalchemy.create_engine(db_uri, pool_pre_ping=True, **pool_kwargs)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "store.py:15")
+    recycle = pool.settings["pool_recycle"]
+    assert (recycle.value, recycle.env, recycle.from_) == (1800, "STORE_POOL_RECYCLE", "env.py:24")
+    size = pool.settings["pool_size"]  # given only when STORE_POOL_SIZE is set: its value then is unknown
+    assert not size.known and [b.expr for b in size.branches][-1] == NOT_SET
+    assert not pool.settings["echo"].known and values(pool)["pool_pre_ping"] is True
+
+
 # --- settings classes and config libraries ---------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from pool_doctor.scan.kinds import (
     ListV,
     MethodRef,
     PartialRef,
+    SuperRef,
     Thunk,
     env_of,
     is_known,
@@ -36,6 +37,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 
+OWNER, FIRST = "__class__", "__self__"  # a method's frame: its class, its first argument (names no code binds)
 MAX_CALLS = 12  # project functions calling project functions: deeper than this is not configuration
 CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False}  # what `int()` etc. return
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
@@ -87,6 +89,7 @@ class Calls:
             "builtins.round": self.round_call,
             "builtins.len": self.len_call,
             "builtins.type": self.type_call,
+            "builtins.super": self.super_call,
             "builtins.isinstance": self.isinstance_call,
             "functools.partial": self.partial_call,
             "pydantic.AliasChoices": self.alias_choices,
@@ -208,6 +211,9 @@ class Calls:
             if given is None:  # no call in the scanned code: whoever calls it may pass anything
                 extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
             bindings[args.kwarg.arg] = extra_kwargs
+        if func.owner is not None and (args.posonlyargs or args.args):
+            bindings[OWNER] = func.owner  # for super(): Python's own __class__ cell
+            bindings[FIRST] = bindings.get([*args.posonlyargs, *args.args][0].arg)
         scope = func.node
         return Frame(func.module, bindings=bindings, scope=scope, flow=True, outer=func.closure)
 
@@ -438,6 +444,18 @@ class Calls:
     def alias_choices(self, node: ast.Call, frame: Frame) -> Any:
         """`AliasChoices("DATABASE_URL", AliasPath(...))`: its choices (the strings are variables' names)."""
         return ListV([self.ev.eval(arg, frame) for arg in node.args], frame.module.where(node))
+
+    def super_call(self, node: ast.Call, frame: Frame) -> Any:
+        """`super()` in a method: the method's class and its first argument, as bound when it was called."""
+        current: Frame | None = frame
+        while current is not None and OWNER not in current.bindings:
+            current = current.outer
+        if current is None:
+            return unknown(frame.module, node)
+        owner, first = current.bindings[OWNER], current.bindings.get(FIRST)
+        if not isinstance(owner, ClassRef) or first is None:
+            return unknown(frame.module, node)
+        return SuperRef(owner, self.ev.force(first))
 
     def type_call(self, node: ast.Call, frame: Frame) -> Any:
         value = self.arg(node, frame, 0, None) if len(node.args) == 1 else None

@@ -40,6 +40,7 @@ from pool_doctor.scan.kinds import (
     MethodRef,
     ModuleRef,
     PartialRef,
+    SuperRef,
     Thunk,
     env_of,
     is_known,
@@ -394,6 +395,8 @@ class Evaluator:
             return ExternalRef(f"{base.dotted}.{attr}")
         if isinstance(base, InstanceRef):
             return self.classes.instance_attribute(base, attr, node, frame)
+        if isinstance(base, SuperRef):
+            return self.classes.super_attribute(base, attr)
         if isinstance(base, ClassRef):
             value = self.classes.class_attribute(base, attr)
             if value is not None:

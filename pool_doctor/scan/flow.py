@@ -23,6 +23,7 @@ from pool_doctor.scan.kinds import (
     ClassRef,
     Frame,
     FuncRef,
+    InstanceRef,
     Interpreter,
     Thunk,
     not_set,
@@ -181,7 +182,7 @@ class Flow:
             state = self.walrus(run, stmt.value, state)
             call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
             if isinstance(call, ast.Call):
-                return self.mutating_call(run, call, state), guard
+                return self.self_call(run, call, self.mutating_call(run, call, state)), guard
             return state, guard
         if isinstance(stmt, ast.If):
             return self.if_(run, stmt, state, guard)
@@ -232,20 +233,69 @@ class Flow:
         verdict, by_env = containers.decide(self.ev, self.ev.eval(stmt.test, self.frame(run, state)))
         if verdict is not None and not by_env:
             return self.block(run, stmt.body if verdict else stmt.orelse, state, guard)
-        # Undecided, or decided by the environment (then the path taken with none set is the default).
+        # Undecided, or decided by the environment (then the path taken with none set is the default). On each
+        # side a name the test reads (`if pool_size:`, `if url is not None:`) keeps only the values it can have.
         text = run.module.segment(stmt.test)
         return self.fork(
-            run, state, guard, (text, stmt.body, verdict is True), (f"not ({text})", stmt.orelse, verdict is False)
+            run,
+            state,
+            guard,
+            (text, stmt.body, verdict is True, self.narrowed(run, stmt.test, state, True)),
+            (f"not ({text})", stmt.orelse, verdict is False, self.narrowed(run, stmt.test, state, False)),
         )
 
+    def narrowed(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
+        """The state on the side of `test` where it `holds`: a name tested (as itself, negated, or against None)
+        whose value has branches keeps the branches that agree."""
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, holds = test.operand, not holds
+        name: str | None = None
+        check: Any = None
+        if isinstance(test, ast.Name):
+            name, check = test.id, lambda option: containers.truth(self.ev, option)
+        elif (
+            isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], (ast.Is, ast.IsNot))
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        ):
+            name, wanted_none = test.left.id, isinstance(test.ops[0], ast.Is)
+
+            def check(option: Any) -> bool | None:
+                known = containers.truth(self.ev, option) is not None or not isinstance(option, SV)
+                is_none = isinstance(option, SV) and option.known and option.value is None
+                return (is_none == wanted_none) if known or is_none else None
+
+        if name is None:
+            return state
+        value = self.ev.force(self.ev.eval(ast.Name(id=name, ctx=ast.Load()), self.frame(run, state)))
+        if not isinstance(value, Branches):
+            return state
+        options, default = containers.settle_options(self.ev, value)
+        kept = [(index, option) for index, option in enumerate(options) if check(option[1]) in (holds, None)]
+        if not kept or len(kept) == len(options):
+            return state
+        state = dict(state)
+        new_default = next((at for at, (index, _) in enumerate(kept) if index == default), None)
+        state[name] = Branches([option for _, option in kept], default=new_default)
+        return state
+
     def fork(
-        self, run: Run, state: State, guard: Guard, *paths: tuple[str, list[ast.stmt], bool]
+        self,
+        run: Run,
+        state: State,
+        guard: Guard,
+        *paths: tuple[str, list[ast.stmt], bool] | tuple[str, list[ast.stmt], bool, State],
     ) -> tuple[State | None, Guard]:
-        """Each path from the same state, then joined: a name each sets differently becomes Branches. A path
-        marked True is the one taken with no environment variable set."""
+        """Each path from the same state (or the one given with it), then joined: a name each sets differently
+        becomes Branches. A path marked True is the one taken with no environment variable set."""
         ended: list[tuple[str, State, bool]] = []
-        for when, body, chosen in paths:
-            after, _ = self.block(run, body, state, (*guard, (when, chosen)))
+        for path in paths:
+            when, body, chosen = path[0], path[1], path[2]
+            start = path[3] if len(path) > 3 else state
+            after, _ = self.block(run, body, start, (*guard, (when, chosen)))
             if run.found is not None:
                 return None, guard
             if after is not None:
@@ -410,6 +460,31 @@ class Flow:
 
             return self.change(run, base.value, state, inner)
         return state
+
+    def self_call(self, run: Run, call: ast.Call, state: State) -> State:
+        """`super().__init__(...)` or `self._setup(...)` in a method: what the called method sets on the same
+        instance (`self.x = ...`) is set here too."""
+        if not isinstance(call.func, ast.Attribute) or not isinstance(
+            run.scope, (ast.FunctionDef, ast.AsyncFunctionDef)
+        ):
+            return state
+        params = [*run.scope.args.posonlyargs, *run.scope.args.args]
+        if not params or params[0].arg not in state:
+            return state
+        me = params[0].arg
+        instance = self.ev.force(state[me])
+        if not isinstance(instance, InstanceRef):
+            return state
+        func = self.ev.force(self.ev.eval(call.func, self.frame(run, state)))
+        if not isinstance(func, FuncRef) or func.bound_self is not instance or isinstance(func.node, ast.Lambda):
+            return state
+        callee = [*func.node.args.posonlyargs, *func.node.args.args]
+        if not callee:
+            return state
+        after = self.ev.locals_after(func, call, self.frame(run, state))
+        prefix = f"{callee[0].arg}."
+        changed = {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
+        return {**state, **changed} if changed else state
 
     def mutating_call(self, run: Run, call: ast.Call, state: State) -> State:
         """`kwargs.update(...)`, `options.setdefault(...)`, `parser.read(...)`: the receiver, changed."""

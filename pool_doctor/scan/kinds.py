@@ -45,6 +45,7 @@ class FuncRef:
     node: FunctionNode | ast.Lambda
     bound_self: Any = None
     closure: Frame | None = None  # the enclosing function's locals, for a function defined inside one
+    owner: ClassRef | None = None  # the class a method is defined in (what `super()` starts after)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,14 @@ class Branches:
     options: list[tuple[str, Any]]
     settled: bool = False  # containers.settle has put it in canonical form
     default: int | None = None
+
+
+@dataclass(frozen=True)
+class SuperRef:
+    """`super()` in a method of `owner`, for the instance (or class) `bound`."""
+
+    owner: ClassRef
+    bound: Any
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ BUILTIN_NAMES = {
     "open",
     "type",
     "isinstance",
+    "super",
 }
 
 

@@ -24,6 +24,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     MethodRef,
+    SuperRef,
     Thunk,
     env_of,
     is_known,
@@ -114,7 +115,7 @@ class SettingsClasses:
         for klass in self.class_chain(cls):
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "__init__":
-                    return FuncRef(klass.module, stmt)
+                    return FuncRef(klass.module, stmt, owner=klass)
         return None
 
     def init_state(self, instance: InstanceRef) -> dict[str, Any]:
@@ -128,7 +129,7 @@ class SettingsClasses:
         params = [*init.node.args.posonlyargs, *init.node.args.args]
         if not params:
             return instance.attrs
-        ref = FuncRef(init.module, init.node, bound_self=instance)
+        ref = FuncRef(init.module, init.node, bound_self=instance, owner=init.owner)
         state = self.ev.locals_after(ref, instance.call, instance.frame or Frame(instance.cls.module))
         prefix = f"{params[0].arg}."
         instance.attrs = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
@@ -195,7 +196,7 @@ class SettingsClasses:
                 return self.scopes.from_assignments(assignments, Frame(klass.module, scope=klass.node), klass.node)
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
-                    return FuncRef(klass.module, stmt)
+                    return FuncRef(klass.module, stmt, owner=klass)
         return None
 
     def fields(self, cls: ClassRef) -> dict[str, tuple[ClassRef, ast.stmt]]:
@@ -245,18 +246,32 @@ class SettingsClasses:
         for klass in self.class_chain(cls):
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
-                    ref = FuncRef(klass.module, stmt, bound_self=instance)
+                    ref = FuncRef(klass.module, stmt, bound_self=instance, owner=klass)
                     decorators = {(dotted_parts(d) or [""])[-1] for d in stmt.decorator_list}
                     if decorators & PROPERTY_DECORATORS:
                         return self.ev.call_function(ref, None, Frame(klass.module))
                     if decorators & {"classmethod"}:
-                        return FuncRef(klass.module, stmt, bound_self=klass)
+                        return FuncRef(klass.module, stmt, bound_self=klass, owner=klass)
                     if decorators & {"staticmethod"}:
-                        return FuncRef(klass.module, stmt)
+                        return FuncRef(klass.module, stmt, owner=klass)
                     return ref
         if attr in MODEL_METHODS:
             return MethodRef(instance, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
+
+    def super_attribute(self, ref: SuperRef, attr: str) -> Any:
+        """`super().attr` in a method of `ref.owner`: the first base class after it that defines attr."""
+        bound = ref.bound
+        cls = bound.cls if isinstance(bound, InstanceRef) else bound
+        if not isinstance(cls, ClassRef):
+            return SV(None, None, known=False, expr=f"super().{attr}")
+        chain = self.class_chain(cls)
+        after = next((index for index, klass in enumerate(chain) if klass.node is ref.owner.node), None)
+        for klass in chain[after + 1 :] if after is not None else []:
+            for stmt in klass.node.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
+                    return FuncRef(klass.module, stmt, bound_self=bound, owner=klass)
+        return SV(None, None, known=False, expr=f"super().{attr}")
 
     def builtin_method(self, instance: InstanceRef, name: str, node: ast.Call, frame: Frame) -> Any:
         """pydantic's own methods: `model_dump()` / `dict()` (include, exclude, exclude_none, by_alias),
