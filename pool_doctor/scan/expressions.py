@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.calls import Calls
+from pool_doctor.scan.calls import MAX_CALLS, Calls
 from pool_doctor.scan.environment import Environment
 from pool_doctor.scan.files import ConfigFiles
 from pool_doctor.scan.finder import Module, Project, resolve_relative
@@ -461,8 +461,15 @@ class Evaluator:
         return self.flow.body_state(module, scope)
 
     def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]:
-        """The function's locals when it returns (an `__init__`'s `self.x`), its parameters bound to the call's."""
-        return self.flow.locals_after(func, self.bind(func, node, frame))
+        """The function's locals when it returns (an `__init__`'s `self.x`), its parameters bound to the call's;
+        nothing past MAX_CALLS nested calls (a method calling itself)."""
+        if self.calls.depth >= MAX_CALLS:
+            return {}
+        self.calls.depth += 1
+        try:
+            return self.flow.locals_after(func, self.bind(func, node, frame))
+        finally:
+            self.calls.depth -= 1
 
     def dict_call(self, node: ast.Call, frame: Frame) -> Any:
         return self.calls.dict_call(node, frame)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
@@ -17,6 +19,8 @@ from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder, Wrapper
 
 WRAPPER_ROUNDS = 4  # wrappers of wrappers of wrappers: deeper indirection than this is not configuration
+STACK_BYTES = 256 * 1024 * 1024  # the scan's thread: room for RECURSION_LIMIT frames of the interpreter
+RECURSION_LIMIT = 20_000
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
 
 
@@ -41,9 +45,40 @@ def _pools(evaluator: Evaluator, finder: PoolFinder, module: Module) -> list[Sca
 
 
 def scan_path(path: Path) -> ScanReport:
-    """Find the pools under `path` (a directory or one .py file). Files that cannot be parsed are warnings."""
+    """Find the pools under `path` (a directory or one .py file). Files that cannot be parsed are warnings.
+
+    The scan follows values through nested calls: it runs in a thread of its own with a deep stack, so how
+    deep it may go is the scan's own bounds (kinds.MAX_DEPTH, calls.MAX_CALLS), never how deep the caller's
+    stack already was; the recursion limit is put back as it was."""
     if not path.exists():
         raise UsageError(f"no such file or directory: {path}")
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = _scan(path)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+            outcome["error"] = exc
+
+    limit, size = sys.getrecursionlimit(), threading.stack_size()
+    try:
+        threading.stack_size(STACK_BYTES)
+        sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+        worker = threading.Thread(target=run, name="pool-doctor-scan", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(size)
+    try:
+        worker.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    if "error" in outcome:
+        raise outcome["error"]
+    report: ScanReport = outcome["report"]
+    return report
+
+
+def _scan(path: Path) -> ScanReport:
     project = Project(path.resolve(), path)
     evaluator = Evaluator(project)
     finder = PoolFinder(evaluator)
