@@ -78,6 +78,7 @@ class Scopes:
         self._names: dict[int, set[str]] = {}
         self._globals: dict[tuple[int, str], Any] = {}
         self._states: dict[int, dict[str, Any] | None] = {}
+        self._importing: set[tuple[int, str]] = set()
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
         if frame.flow:  # the locals as the function's statements left them (scan/flow.py)
@@ -221,7 +222,14 @@ class Scopes:
             return ClassRef(module, module.classes[name])
         target = module.imports.get(name) or module.nested_imports.get(name)
         if target is not None:
-            return self.dotted_value(target, module)
+            key = (id(module), name)
+            if key in self._importing:  # a.py imports x from b.py, which imports it from a.py
+                return SV(None, None, known=False, expr=f"{name} (an import cycle)")
+            self._importing.add(key)
+            try:
+                return self.dotted_value(target, module)
+            finally:
+                self._importing.discard(key)
         for star in module.star_imports:
             source = self.project.module_by_name(star, module.path)
             if source is not None and source is not module and seen < 5:
