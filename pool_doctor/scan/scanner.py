@@ -57,7 +57,7 @@ def scan_path(path: Path) -> ScanReport:
     def run() -> None:
         try:
             outcome["report"] = _scan(path)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+        except BaseException as exc:  # handed to the caller's thread, raised there
             outcome["error"] = exc
 
     limit, size = sys.getrecursionlimit(), threading.stack_size()
