@@ -23,7 +23,6 @@ from pool_doctor.scan.kinds import (
     Thunk,
     is_known,
     not_set,
-    unknown,
 )
 from pool_doctor.scan.model import NOT_SET
 
@@ -72,10 +71,6 @@ def settle_options(ev: Interpreter, value: Branches) -> tuple[list[tuple[str, An
     if isinstance(settled, Branches):
         return settled.options, settled.default
     return [("", settled)], 0
-
-
-def branches(options: list[tuple[str, Any]], default: int | None) -> Branches:
-    return Branches(options, default=default)
 
 
 def _and(outer: str, inner: str) -> str:
@@ -298,7 +293,3 @@ def dict_items(value: DictV) -> ListV:
     return ListV(
         [ListV([SV(key, value.origin), item], value.origin) for key, item in value.items.items()], value.origin
     )
-
-
-def missing(module: Module, node: ast.AST) -> SV:
-    return unknown(module, node)

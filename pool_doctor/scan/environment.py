@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -80,7 +81,7 @@ class Environment:
         while True:
             candidate = current / name
             if candidate.is_file():
-                return candidate
+                return Path(os.path.normpath(candidate))  # `../.env` named as the file it is
             if current == self.project.base or self.project.base not in current.parents:
                 return None
             current = current.parent

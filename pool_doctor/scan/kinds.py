@@ -200,12 +200,3 @@ def keyword(node: ast.Call, name: str) -> ast.expr | None:
         if kw.arg == name:
             return kw.value
     return None
-
-
-def returned(func: FunctionNode) -> ast.expr | None:
-    """The expression a simple function returns: its last top-level `return`, else its only one."""
-    for stmt in reversed(func.body):
-        if isinstance(stmt, ast.Return):
-            return stmt.value
-    returns = [n for n in ast.walk(func) if isinstance(n, ast.Return)]
-    return returns[0].value if len(returns) == 1 else None
