@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from test_scan import at, scan, values
 
+from pool_doctor.scan.app import pick
 from pool_doctor.scan.model import NOT_SET
 
 # --- wrappers and factories --------------------------------------------------------------------------
@@ -67,6 +68,8 @@ def test_a_wrapper_whose_call_takes_locals_built_from_its_parameters(
     size = pool.settings["pool_size"]
     assert (size.from_, size.env, size.source) == ("app/config.py:2", "POOL_SIZE", '"20"')
     assert pool.settings["pool_pre_ping"].from_ == "app/db.py:9"
+    # --pool FILE:LINE may name the library call inside the wrapper: the pool made through it.
+    assert pick(report, "app/db.py:10", ".")[0] == [pool]
 
 
 def test_a_project_function_that_shadows_the_librarys_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

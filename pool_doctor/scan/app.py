@@ -59,10 +59,17 @@ def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[Scanned
     found = [
         pool for pool in pools if _same_file(pool.file, wanted) and pool.line <= line <= max(pool.end_line, pool.line)
     ]
+    if not found:  # the library call inside a wrapper: the pools made through it
+        found = [pool for pool in pools if any(_at(where, wanted, line) for where in pool.via)]
     if not found:
         listed = ", ".join(pool.where for pool in pools)
         raise UsageError(f"--pool {choice}: no pool there; the app's pools: {listed}")
     return found[:1], []
+
+
+def _at(where: str, wanted: str, line: int) -> bool:
+    file, _, number = where.rpartition(":")
+    return number.isdigit() and int(number) == line and _same_file(file, wanted)
 
 
 def _same_file(scanned: str, wanted: str) -> bool:
