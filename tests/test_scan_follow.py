@@ -167,6 +167,28 @@ def test_methods_class_defaults_and_partial(tmp_path: Path, monkeypatch: pytest.
     assert bot.stack == "asyncpg" and values(bot) == {"dsn": "postgresql://h/bot", "max_size": 4, "command_timeout": 15}
 
 
+def test_a_url_built_from_its_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+            from sqlalchemy.engine import URL
+
+            known = create_engine(URL.create(drivername="postgresql+asyncpg", username="app", host="db", port=6432,
+                                             database="app"))
+            partly = create_engine(URL.create(drivername="postgresql+psycopg", host=os.environ["DB_HOST"]))
+        """
+        },
+        monkeypatch,
+    )
+    known = at(report, "db.py:5")
+    assert known.settings["url"].value == "postgresql+asyncpg://app@db:6432/app"
+    partly = at(report, "db.py:7").settings["url"]
+    assert not partly.known and partly.expr is not None and partly.expr.startswith("postgresql+psycopg://")
+
+
 # --- **kwargs from dicts built elsewhere --------------------------------------------------------------
 
 

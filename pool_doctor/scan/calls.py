@@ -13,7 +13,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.files import ConfigFiles
-from pool_doctor.scan.finder import URL_CALLS
+from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     SV,
@@ -43,6 +43,7 @@ CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False} 
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
 STR_CALLS = {"replace", "split", "rsplit", "startswith", "endswith", "removeprefix", "removesuffix", "format", "join"}
 NUMBERS = (int, float)
+URL_PARTS = ("drivername", "username", "password", "host", "port", "database", "query")
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Calls:
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,
             **dict.fromkeys(URL_CALLS, self.url_call),
+            **dict.fromkeys(URL_BUILDERS, self.url_builder),
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
         }
 
@@ -488,6 +490,23 @@ class Calls:
         """A library's `make_url(text)`: the connection string it is given."""
         value = self.arg(node, frame, 0, "name_or_url")
         return value if value is not None else unknown(frame.module, node)
+
+    def url_builder(self, node: ast.Call, frame: Frame) -> Any:
+        """`URL.create(drivername=..., username=..., host=..., ...)`: the URL, when every part given is known;
+        else unknown, its text the driver's scheme and the call (the driver is still the code's to say)."""
+        parts = {name: self.arg(node, frame, index, name) for index, name in enumerate(URL_PARTS)}
+        driver = parts["drivername"]
+        if not is_known(driver) or not isinstance(driver.value, str):
+            return unknown(frame.module, node)
+        given = {name: value for name, value in parts.items() if value is not None}
+        env = env_of(*given.values())
+        if not all(is_known(value) for value in given.values()) or "query" in given:
+            return unknown(frame.module, node, env=env, why=f"{driver.value}://... ({frame.module.segment(node)})")
+        text = {name: value.value for name, value in given.items() if value.value is not None}
+        user = str(text.get("username", "")) + (f":{text['password']}" if "password" in text else "")
+        host = str(text.get("host", "")) + (f":{text['port']}" if "port" in text else "")
+        url = f"{driver.value}://{user}{'@' if user else ''}{host}/{text.get('database', '')}"
+        return SV(url, frame.module.where(node), env, source=frame.module.segment(node))
 
     def partial_call(self, node: ast.Call, frame: Frame) -> Any:
         if not node.args:

@@ -29,6 +29,7 @@ LIBRARY_TARGETS: dict[str, tuple[str, frozenset[str]]] = {
 }
 CALL_NAMES = frozenset(name for _, names in LIBRARY_TARGETS.values() for name in names)
 URL_CALLS = frozenset(name for stack in REGISTRY.values() for name in stack.code_url_calls)
+URL_BUILDERS = frozenset(name for stack in REGISTRY.values() for name in stack.code_url_builders)
 # Plain substring tests: bytes `in` is a memchr-speed scan, many times faster than one alternation regex.
 TRIGGERS = (
     b"create_engine",

@@ -31,7 +31,7 @@ def known_url(pool: ScannedPool) -> str | None:
 
 
 # An unknown URL whose scheme the code writes out: f"postgresql+psycopg2://{user}:{password}@{host}/{name}".
-WRITTEN_SCHEME = re.compile(r"""^[fFrRbBuU]{0,2}["']([A-Za-z][A-Za-z0-9+.-]*)://""")
+WRITTEN_SCHEME = re.compile(r"""^(?:[fFrRbBuU]{0,2}["'])?([A-Za-z][A-Za-z0-9+.-]*)://""")
 
 
 def url_scheme(pool: ScannedPool) -> str | None:
