@@ -167,6 +167,36 @@ def test_methods_class_defaults_and_partial(tmp_path: Path, monkeypatch: pytest.
     assert bot.stack == "asyncpg" and values(bot) == {"dsn": "postgresql://h/bot", "max_size": 4, "command_timeout": 15}
 
 
+def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "pools.py": """
+            from flask_sqlalchemy import SQLAlchemy
+            from psycopg_pool import ConnectionPool
+
+            class AppPool(ConnectionPool):
+                pass
+
+            class AppSQLAlchemy(SQLAlchemy):
+                def apply_pool_defaults(self, app, options):
+                    return options
+        """,
+            "main.py": """
+            from pools import AppPool, AppSQLAlchemy
+
+            POOL = AppPool("dbname=app", max_size=4, max_idle=60)
+            db = AppSQLAlchemy(engine_options={"pool_pre_ping": True})
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "main.py:3")
+    assert (pool.stack, pool.call) == ("psycopg_pool", "psycopg_pool.ConnectionPool")
+    assert values(pool) == {"conninfo": "dbname=app", "max_size": 4, "max_idle": 60}
+    assert values(at(report, "main.py:4")) == {"pool_pre_ping": True}
+
+
 def test_a_url_built_from_its_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

@@ -95,11 +95,16 @@ class PoolFinder:
     def __init__(self, evaluator: Evaluator) -> None:
         self.ev = evaluator
         self.wrappers: dict[int, Wrapper] = {}  # by the function's node
+        # The project's subclasses of a library's pool class (class AppDB(SQLAlchemy)), by the class's node:
+        # calling one is the library's call.
+        self.subclasses: dict[int, tuple[str, ast.ClassDef]] = {}
         self._called: dict[int, Any] = {}  # what each call site calls, once worked out
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
 
     def names(self) -> set[str]:
-        return set(CALL_NAMES) | {w.name for w in self.wrappers.values()}
+        return (
+            set(CALL_NAMES) | {w.name for w in self.wrappers.values()} | {c.name for _, c in self.subclasses.values()}
+        )
 
     def called(self, module: Module, site: CallSite) -> Any:
         """What the site calls: read from the module's names, else (a local, `self.make`) in the site's frame."""
@@ -130,6 +135,14 @@ class PoolFinder:
             wrapper = self.wrappers.get(id(func.node))
             if wrapper is not None and wrapper.via_class is None:
                 return Target(wrapper=wrapper, bound_self=func.bound_self, partial=partial_ref)
+        if isinstance(func, ClassRef) and id(func.node) in self.subclasses:
+            dotted = self.subclasses[id(func.node)][0]
+            found = library_target(dotted)
+            if found is not None:
+                name = dotted.rsplit(".", 1)[-1]
+                if name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in site.call.keywords):
+                    return None
+                return Target(stack=found[0], call=found[1], name=name)  # type: ignore[arg-type]
         if isinstance(func, ClassRef):
             init = self.ev.classes.init_of(func)
             wrapper = self.wrappers.get(id(init.node)) if init is not None else None
@@ -147,6 +160,26 @@ class PoolFinder:
                 target = self.target(module, site)
                 if target is not None:
                     yield site, target
+
+    def learn(self, module: Module) -> list[str]:
+        """What this module adds to the callables that make pools (its wrappers, its subclasses of a library's
+        pool class), by name: their callers may sit in modules not read yet."""
+        return [*self.learn_subclasses(module), *(wrapper.name for wrapper in self.learn_wrappers(module))]
+
+    def learn_subclasses(self, module: Module) -> list[str]:
+        """The module's classes that subclass a library's pool class (directly or through the project's)."""
+        new = []
+        for cls in module.classes.values():
+            if id(cls) in self.subclasses:
+                continue
+            for klass in self.ev.classes.class_chain(ClassRef(module, cls)):
+                bases = [b for b in self.ev.classes.class_bases(klass) if isinstance(b, ExternalRef)]
+                library = next((b.dotted for b in bases if library_target(b.dotted) is not None), None)
+                if library is not None:
+                    self.subclasses[id(cls)] = (library, cls)
+                    new.append(cls.name)
+                    break
+        return new
 
     def learn_wrappers(self, module: Module) -> list[Wrapper]:
         """Functions and methods of this module whose pool call (or call of another wrapper) takes a value

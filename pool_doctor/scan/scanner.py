@@ -16,7 +16,7 @@ from pool_doctor.scan.finder import Module, Project, read_source, sets_environme
 from pool_doctor.scan.frameworks import MENTIONS, django_pools, flask_pools
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
-from pool_doctor.scan.pools import PoolFinder, Wrapper
+from pool_doctor.scan.pools import PoolFinder
 
 WRAPPER_ROUNDS = 4  # wrappers of wrappers of wrappers: deeper indirection than this is not configuration
 STACK_BYTES = 256 * 1024 * 1024  # the scan's thread: room for RECURSION_LIMIT frames of the interpreter
@@ -103,11 +103,11 @@ def _scan(path: Path) -> ScanReport:
 
     # The project's own wrappers: their callers may sit in files that name none of the library's calls.
     for _ in range(WRAPPER_ROUNDS):
-        none: list[Wrapper] = []
-        new = [wrapper for module in pending for wrapper in _guarded(project, module, finder.learn_wrappers, none)]
+        none: list[str] = []
+        new = [name for module in pending for name in _guarded(project, module, finder.learn, none)]
         if not new:
             break
-        names = {wrapper.name for wrapper in new}
+        names = set(new)
         needles = [name.encode() for name in sorted(names)]
         pattern = re.compile(rb"\b(?:" + b"|".join(map(re.escape, needles)) + rb")\b")
         pending = []
