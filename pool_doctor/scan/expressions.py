@@ -457,7 +457,7 @@ class Evaluator:
         """The function run in a frame whose parameters are already bound."""
         return self.flow.call(func, frame)
 
-    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any]:
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:
         return self.flow.body_state(module, scope)
 
     def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]:

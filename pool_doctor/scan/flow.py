@@ -31,6 +31,7 @@ from pool_doctor.scan.kinds import (
 )
 
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
+MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
 MAX_ITEMS = 32  # a loop over more known items than this is read as "maybe ran"
 MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's
 
@@ -105,14 +106,15 @@ class Flow:
             return run.found
         return Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
 
-    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> State:
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> State | None:
         """What a module's (or a class body's) statements leave, as importing it runs them; a `raise` at
-        this level ends nothing (what came before is what the scan reads)."""
-        run = Run(module, scope if isinstance(scope, ast.ClassDef) else None, None, body=True)
+        this level ends nothing (what came before is what the scan reads). None: too long to run (the
+        names are then read from their assignments alone)."""
+        run = Run(module, scope if isinstance(scope, ast.ClassDef) else None, None, body=True, budget=MAX_BODY)
         try:
             end, _ = self.block(run, scope.body, {}, ())
         except Exhausted:
-            return {}
+            return None
         return end if end is not None else {}
 
     # --- statements ---------------------------------------------------------------------------------------
