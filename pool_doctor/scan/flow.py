@@ -247,32 +247,36 @@ class Flow:
         )
 
     def narrowed(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
-        """The state on the side of `test` where it `holds`: a name tested (as itself, negated, or against None)
-        whose value has branches keeps the branches that agree."""
+        """The state on the side of `test` where it `holds`: a name (or `self.x`) tested as itself, negated or
+        against None keeps the branches of its value that agree; a value the environment decides, read on the
+        side only a variable's value takes, is that variable's (unknown), not the default it contradicts."""
         while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             test, holds = test.operand, not holds
-        name: str | None = None
+        target: ast.expr = test
         check: Any = None
-        if isinstance(test, ast.Name):
-            name, check = test.id, lambda option: containers.truth(self.ev, option)
-        elif (
-            isinstance(test, ast.Compare)
-            and isinstance(test.left, ast.Name)
-            and len(test.ops) == 1
-            and isinstance(test.ops[0], (ast.Is, ast.IsNot))
-            and isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value is None
-        ):
-            name, wanted_none = test.left.id, isinstance(test.ops[0], ast.Is)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+            if not (isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+                return state
+            target, wanted_none = test.left, isinstance(test.ops[0], ast.Is)
 
             def check(option: Any) -> bool | None:
-                known = containers.truth(self.ev, option) is not None or not isinstance(option, SV)
-                is_none = isinstance(option, SV) and option.known and option.value is None
-                return (is_none == wanted_none) if known or is_none else None
+                if isinstance(option, SV) and not option.known:
+                    return None
+                return (isinstance(option, SV) and option.value is None) == wanted_none
 
+        else:
+
+            def check(option: Any) -> bool | None:
+                return containers.truth(self.ev, option)
+
+        name = target.id if isinstance(target, ast.Name) else _pseudo_name(target)
         if name is None:
             return state
-        value = self.ev.force(self.ev.eval(ast.Name(id=name, ctx=ast.Load()), self.frame(run, state)))
+        value = self.ev.force(self.ev.eval(target, self.frame(run, state)))
+        if isinstance(value, SV) and value.env and check(value) not in (holds, None):
+            state = dict(state)  # only a value of the variable's takes this side
+            state[name] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
+            return state
         if not isinstance(value, Branches):
             return state
         options, default = containers.settle_options(self.ev, value)
