@@ -371,6 +371,42 @@ def test_environment_variable_objects_and_kwargs_set_only_when_given(
     assert not pool.settings["echo"].known and values(pool)["pool_pre_ping"] is True
 
 
+def test_a_key_given_only_when_a_variable_is_set_is_that_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefect-style: `if self.cache is not None:` is the environment's to decide; on the side where it holds
+    the value is the variable's (unknown), never the None the default says."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from pydantic_settings import BaseSettings
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            class Settings(BaseSettings):
+                statement_cache_size: int | None = None
+
+            class Configuration:
+                def __init__(self, url, statement_cache_size=None):
+                    self.url = url
+                    self.cache = statement_cache_size if statement_cache_size is not None else Settings().statement_cache_size
+
+                def engine(self):
+                    connect_args = {}
+                    if self.cache is not None:
+                        connect_args["statement_cache_size"] = self.cache
+                    return create_async_engine(self.url, connect_args=connect_args)
+        """
+        },
+        monkeypatch,
+    )
+    cache = at(report, "db.py:16").settings["connect_args.statement_cache_size"]
+    assert [(b.known, b.expr, b.env) for b in cache.branches] == [
+        (False, "$STATEMENT_CACHE_SIZE", "STATEMENT_CACHE_SIZE"),
+        (False, NOT_SET, None),
+    ]
+
+
 # --- settings classes and config libraries ---------------------------------------------------------
 
 
