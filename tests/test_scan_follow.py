@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from test_scan import at, scan, values
 
-from pool_doctor.scan.app import pick
+from pool_doctor.scan.app import as_layer, pick
 from pool_doctor.scan.model import NOT_SET
 
 # --- wrappers and factories --------------------------------------------------------------------------
@@ -305,6 +305,9 @@ def test_a_parameter_nobody_gives_makes_branches_the_judge_takes_the_worst_of(
     assert any("the worst of its 2 branches" in line for line in finding.evidence)
     document = report.to_json()["pools"][0]
     assert document["judged_branches"] == {"pool_recycle": "not (fast_fail)", "pool_pre_ping": "not (fast_fail)"}
+    layer = as_layer(pool)  # --app judges the same branch, and says so
+    assert layer.data["pool"]["pool_recycle"] == -1 and "pool_pre_ping" not in layer.data["pool"]
+    assert any("judged at its worst branch, when not (fast_fail)" in w for w in layer.warnings)
     assert [b["value"] for b in document["settings"]["pool_recycle"]["branches"]] == [300, -1]
 
 
