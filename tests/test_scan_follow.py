@@ -419,8 +419,13 @@ def test_pydantic_fields_aliases_prefixes_nesting_validators(tmp_path: Path, mon
         {
             ".env": "DATABASE_URL=postgresql://user@db:5432/app\nAPP_DB__POOL_SIZE=7\n",
             "config.py": """
+            from enum import StrEnum
             from pydantic import AliasChoices, BaseModel, Field, computed_field, field_validator
             from pydantic_settings import BaseSettings, SettingsConfigDict
+
+            class Environment(StrEnum):
+                development = "development"
+                production = "production"
 
             class Pool(BaseModel):
                 pool_size: int = 5
@@ -431,6 +436,7 @@ def test_pydantic_fields_aliases_prefixes_nesting_validators(tmp_path: Path, mon
                 database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "DB_URL"))
                 recycle_minutes: int = Field(default=30, alias="RECYCLE_MINUTES")
                 db: Pool = Field(default_factory=Pool)
+                ENV: Environment = Environment.development
 
                 @field_validator("database_url", mode="before")
                 @classmethod
@@ -453,7 +459,8 @@ def test_pydantic_fields_aliases_prefixes_nesting_validators(tmp_path: Path, mon
             from config import settings
 
             engine = create_engine(settings.database_url, pool_recycle=settings.pool_recycle,
-                                   pool_size=settings.db.pool_size, pool_timeout=settings.db.pool_timeout)
+                                   pool_size=settings.db.pool_size, pool_timeout=settings.db.pool_timeout,
+                                   connect_args={"application_name": f"{settings.ENV.value}.api"})
         """,
         },
         monkeypatch,
@@ -467,6 +474,8 @@ def test_pydantic_fields_aliases_prefixes_nesting_validators(tmp_path: Path, mon
     assert (s["pool_recycle"].value, s["pool_recycle"].env) == (1800, "RECYCLE_MINUTES")
     assert (s["pool_size"].value, s["pool_size"].env, s["pool_size"].from_) == (7, "APP_DB__POOL_SIZE", ".env:2")
     assert (s["pool_timeout"].value, s["pool_timeout"].env) == (30.0, "APP_DB__POOL_TIMEOUT")
+    name = s["connect_args.application_name"]  # an enum member's value, the field's variable overriding it
+    assert (name.value, name.env) == ("development.api", "APP_ENV")
 
 
 def test_starlette_decouple_environ_dj_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -451,8 +451,8 @@ class SettingsClasses:
         if annotation is None:
             return None
         value = self.ev.force(self.ev.eval(annotation, Frame(klass.module)))
-        if isinstance(value, ClassRef) and self.fields(value):
-            return value
+        if isinstance(value, ClassRef) and self.is_model(value) and self.fields(value):
+            return value  # a pydantic model, a settings class, a dataclass: not an Enum, not a plain class
         return None
 
 
