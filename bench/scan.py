@@ -3,8 +3,9 @@
     python bench/scan.py [DIR]     (default: this interpreter's site-packages)
 
 Both are measured in the same run, best of --repeat, so the ratio holds whatever the machine. The target
-(issue 13): scan no slower than parsing each file once (ratio <= 1.0). Prints one line per measure and exits
-1 when the ratio is over --max-ratio.
+(issue 29, after issue 13's 1.0): the scan, following values through the project's functions, classes and
+files, takes under half the time of parsing each file once (ratio <= 0.5). Prints one line per measure and
+exits 1 when the ratio is over --max-ratio.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", nargs="?", type=Path, default=Path(sysconfig.get_paths()["purelib"]))
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--max-ratio", type=float, default=1.0)
+    parser.add_argument("--max-ratio", type=float, default=0.5)
     args = parser.parse_args()
     warnings.simplefilter("ignore", SyntaxWarning)  # invalid escapes in third-party files: not ours to report
     baseline, (parsed, failed) = best(lambda: parse_everything(args.root), args.repeat)  # type: ignore[misc]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -662,18 +661,13 @@ def test_bad_files_are_warnings_naming_them(tmp_path: Path, monkeypatch: pytest.
     )
     report = scan_path(Path("."))
     warned = " | ".join(report.warnings)
-    # PEP 695 (`type X = ...`, `def f[T]`) parses from Python 3.12: older interpreters must warn, not crash.
-    newer = sys.version_info >= (3, 12)
-    expected = ["broken.py:2", "template.py:1", "binary.py", "huge.py"] + (
-        [] if newer else ["new_syntax.py:2", "generic.py:2"]
-    )
+    # PEP 695 (`type X = ...`, `def f[T]`) parses from Python 3.12: older interpreters read it all the same.
+    expected = ["broken.py:2", "template.py:1", "binary.py", "huge.py"]
     for name in expected:
         assert name in warned, (name, report.warnings)
     assert len(report.warnings) == len(expected)
     assert "unrelated.py" not in warned  # never parsed: it names nothing a pool needs
-    assert [p.where for p in report.pools] == (
-        ["generic.py:3", "good.py:2", "latin.py:3", "new_syntax.py:3"] if newer else ["good.py:2", "latin.py:3"]
-    )
+    assert [p.where for p in report.pools] == ["generic.py:3", "good.py:2", "latin.py:3", "new_syntax.py:3"]
     assert at(report, "latin.py:3").settings["url"].value == "postgresql://h/café"
 
 
@@ -721,7 +715,7 @@ def test_one_file_and_json_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (pool,) = document["pools"]
     assert {"file", "line", "end_line", "stack", "call", "settings"} <= set(pool)
     assert pool["file"] == "db.py" and pool["line"] == 2
-    assert pool["settings"]["pool_size"] == {"value": 2, "from": "db.py:2", "env": None, "known": True}
+    assert pool["settings"]["pool_size"] == {"value": 2, "from": "db.py:2", "env": None, "known": True, "source": "2"}
 
 
 # --- --app: a value of a shape the stack cannot read is unknown, never a crash ------------------------

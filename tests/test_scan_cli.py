@@ -62,7 +62,13 @@ def test_json_finds_the_pools_with_their_values(project: Path) -> None:
     ]
     engine = document["pools"][0]
     assert engine["stack"] == "sqlalchemy" and engine["call"] == "sqlalchemy.ext.asyncio.create_async_engine"
-    assert engine["settings"]["pool_size"] == {"value": 10, "from": "app/db.py:7", "env": "POOL_SIZE", "known": True}
+    assert engine["settings"]["pool_size"] == {
+        "value": 10,
+        "from": "app/db.py:7",
+        "env": "POOL_SIZE",
+        "known": True,
+        "source": '"10"',  # the text at app/db.py:7 the value is written as (int("10"): the string's text)
+    }
     assert engine["settings"]["url"]["value"] == "postgresql+asyncpg://app:***@db:5432/app"
     assert engine["settings"]["url"]["env"] == "DATABASE_URL"
     assert any("app/broken.py:2" in w and "does not parse" in w for w in document["warnings"])

@@ -141,7 +141,7 @@ def _settings_cell(pool: ScannedPool) -> Any:
     lines = []
     for key in _shown_keys(pool):
         value = pool.get(key)
-        if value is not None and value.known:
+        if value is not None and (value.known or value.branches):  # a value per branch: `5|20`
             lines.append(f"{key.rsplit('.', 1)[-1]} {value.show()}")
     if lines:
         return Text("\n".join(lines))
@@ -152,7 +152,7 @@ def _settings_cell(pool: ScannedPool) -> Any:
 def _unknown_cell(pool: ScannedPool) -> Any:
     from rich.text import Text
 
-    names = [key.rsplit(".", 1)[-1] for key, value in pool.settings.items() if not value.known]
+    names = [key.rsplit(".", 1)[-1] for key, value in pool.settings.items() if not value.known and not value.branches]
     names += [u.split(":", 1)[-1].strip() if ":" in u else u for u in pool.unresolved]
     return Text("\n".join(names) if names else "-", style="" if names else "dim")
 
@@ -168,7 +168,7 @@ def scan_markdown(report: ScanReport) -> str:
             shown = [
                 f"{key.rsplit('.', 1)[-1]} {value.show()}"
                 for key in _shown_keys(pool)
-                if (value := pool.get(key)) is not None and value.known
+                if (value := pool.get(key)) is not None and (value.known or value.branches)
             ]
             lines.append(f"| `{md_cell(pool.where)}` | {pool.stack} | {md_cell(', '.join(shown) or '-')} |")
         lines.append("")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan.model import ScannedPool, ScanReport
+from pool_doctor.scan.model import NOT_SET, ScannedPool, ScannedValue, ScanReport
 from pool_doctor.scan.target import is_postgres, url_driver
 from pool_doctor.stacks import flatten, scanned, stack_of
 from pool_doctor.stacks.base import CONNECT_ARGS, POOL, SKIP, Stack
@@ -59,10 +59,17 @@ def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[Scanned
     found = [
         pool for pool in pools if _same_file(pool.file, wanted) and pool.line <= line <= max(pool.end_line, pool.line)
     ]
+    if not found:  # the library call inside a wrapper: the pools made through it
+        found = [pool for pool in pools if any(_at(where, wanted, line) for where in pool.via)]
     if not found:
         listed = ", ".join(pool.where for pool in pools)
         raise UsageError(f"--pool {choice}: no pool there; the app's pools: {listed}")
     return found[:1], []
+
+
+def _at(where: str, wanted: str, line: int) -> bool:
+    file, _, number = where.rpartition(":")
+    return number.isdigit() and int(number) == line and _same_file(file, wanted)
 
 
 def _same_file(scanned: str, wanted: str) -> bool:
@@ -78,13 +85,33 @@ def stack_judging(pool: ScannedPool) -> Stack:
     return stack
 
 
+def with_branches(pool: ScannedPool, choice: Mapping[str, int]) -> ScannedPool:
+    """The pool with each branched setting at the branch `choice` names (a branch that leaves the key unset:
+    the key left out, so the library default stands)."""
+    settings: dict[str, ScannedValue] = {}
+    for key, value in pool.settings.items():
+        index = choice.get(key)
+        if not value.branches or index is None or not 0 <= index < len(value.branches):
+            settings[key] = value
+        elif value.branches[index].expr != NOT_SET:
+            settings[key] = value.branches[index]
+    return replace(pool, settings=settings)
+
+
 def as_layer(pool: ScannedPool) -> AppLayer:
-    """The scanned pool's settings in its stack's config keys: where each goes is the stack's to say."""
+    """The scanned pool's settings in its stack's config keys: where each goes is the stack's to say. A setting
+    with branches is judged at the branch the scan's judge found worst (named in a warning)."""
+    notes = [
+        f"{pool.where}: {key} depends on a test the scan cannot decide ({pool.settings[key].expr}): judged at "
+        f"its worst branch, when {pool.settings[key].branches[index].when}"
+        for key, index in pool.judged_branches.items()
+    ]
+    pool = with_branches(pool, pool.judged_branches)
     stack = stack_judging(pool)
     tables: dict[str, dict[str, Any]] = {POOL: {}, CONNECT_ARGS: {}}
     origins: dict[str, str] = {}
     unknown: dict[str, str] = {}
-    warnings: list[str] = []
+    warnings: list[str] = list(notes)
     given: dict[str, tuple[str, str, Any, str]] = {}  # shown key -> (table, key there, value, where)
     for key, value in pool.settings.items():
         place = stack.code_place(pool.stack, key)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -80,7 +81,7 @@ class Environment:
         while True:
             candidate = current / name
             if candidate.is_file():
-                return candidate
+                return Path(os.path.normpath(candidate))  # `../.env` named as the file it is
             if current == self.project.base or self.project.base not in current.parents:
                 return None
             current = current.parent
@@ -96,13 +97,29 @@ class Environment:
         values = self.near(frame.module) if file_values is None else file_values
         if name in values:
             raw, where = values[name]
-            return SV(raw, where, name)
+            return SV(raw, where, name, source=raw)
+        given = self.set_by_code(name)
+        if given is not None:  # os.environ.setdefault("X", ...) at import: X has that value for later reads
+            value = self.ev.force(given)
+            return replace(value, env=name) if isinstance(value, SV) else value
         if default is None:  # os.environ["X"] with X unset raises: nothing is in effect
             return unknown(frame.module, node, env=name, why=f"${name} (required, no default)")
         default = self.ev.force(default)
         if isinstance(default, SV):
             return replace(default, env=name)
         return default
+
+    def is_set(self, name: str, frame: Frame) -> bool:
+        """Whether a variable is set with no environment but what `.env` files beside the code (and the code's
+        own `os.environ.setdefault`) set."""
+        return name in self.near(frame.module) or self.set_by_code(name) is not None
+
+    def set_by_code(self, name: str) -> Thunk | None:
+        """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives."""
+        for module in list(self.project.modules.values()):
+            if module is not None and name in module.env_sets:
+                return Thunk(module.env_sets[name], Frame(module))
+        return None
 
     def getenv(self, node: ast.Call, frame: Frame) -> Any:
         """`os.getenv("X", default)` and `os.environ.get(...)`: with no default, None is in effect."""
@@ -114,8 +131,13 @@ class Environment:
         return self.lookup(str(key.value), default, frame, node)
 
 
-def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST) -> Any:
-    """What a configuration library's cast makes of a value: "5" -> 5, "false" -> False, as they read it."""
+Words = tuple[set[str], set[str]]  # the strings a library reads as True, and as False; any other is refused
+
+
+def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST, words: Words | None = None) -> Any:
+    """What a configuration library's cast makes of a value: "5" -> 5, "false" -> False, as it reads it
+    (`words`: the library's own strings for a bool)."""
+    true_words, false_words = words or (TRUE_WORDS, FALSE_WORDS)
     if cast is None or not isinstance(value, SV) or not value.known:
         return value
     raw = value.value
@@ -123,9 +145,9 @@ def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST) -> 
         if cast == "bool":
             if isinstance(raw, str):
                 word = raw.strip().lower()
-                if word in TRUE_WORDS:
+                if word in true_words:
                     return replace(value, value=True)
-                if word in FALSE_WORDS:
+                if word in false_words:
                     return replace(value, value=False)
                 return unknown(module, node, env=value.env)
             return replace(value, value=bool(raw))

@@ -1,13 +1,15 @@
 """Work out, statically, the value an expression has when no environment variable is set.
 
-Each result carries where its value is written (`file:line`) and the variable that would override it.
-What cannot be known (a value computed at run time, a required variable with no default) comes back
-unknown with its source text: never a guess.
+Each result carries where its value is written (`file:line`), its source text there, and the variable that
+would override it. What cannot be known (a value computed at run time, a required variable with no default)
+comes back unknown with its source text: never a guess. A value that depends on a test the scan cannot decide
+is `Branches`, one value per side; operators and calls apply to each.
 
-`Evaluator` interprets expressions (literals, operators, f-strings, dicts and `**`, attributes, subscripts,
-calls of the project's functions and of Python's casts) and hands the rest to its parts: `Scopes` says what a
-name means, `Environment` reads variables and `.env` files, `SettingsClasses` reads the project's classes as
-pydantic models, `ConfigSources` reads the config libraries.
+`Evaluator` interprets expressions (literals, operators, f-strings, dicts and `**`, attributes, subscripts) and
+hands the rest to its parts: `Calls` calls (the project's functions, run statement by statement by `Flow`, and
+Python's own), `Scopes` says what a name means, `Environment` reads variables and `.env` files,
+`SettingsClasses` reads the project's classes, `ConfigSources` the config libraries, `ConfigFiles` the files
+(ini, yaml, json, toml) the code reads.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import ast
 import operator
 from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
+from pool_doctor.scan import containers
+from pool_doctor.scan.calls import MAX_CALLS, Calls
 from pool_doctor.scan.environment import Environment
-from pool_doctor.scan.finder import Project
+from pool_doctor.scan.files import ConfigFiles
+from pool_doctor.scan.finder import Module, Project, resolve_relative
+from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     MAX_DEPTH,
     SV,
+    Branches,
     ClassRef,
     DictV,
     ExternalRef,
@@ -33,10 +39,11 @@ from pool_doctor.scan.kinds import (
     ListV,
     MethodRef,
     ModuleRef,
+    PartialRef,
+    SuperRef,
     Thunk,
     env_of,
     is_known,
-    returned,
     unknown,
 )
 from pool_doctor.scan.scopes import Scopes
@@ -51,6 +58,7 @@ BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
+    ast.BitOr: operator.or_,
 }
 COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
@@ -64,8 +72,7 @@ COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
 }
-STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
-CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False}  # what `int()` etc. return
+FALSE_NAMES = {"typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}  # `if TYPE_CHECKING:` never runs
 
 
 class Evaluator:
@@ -76,15 +83,19 @@ class Evaluator:
         self.environment = Environment(project, self)
         self.classes = SettingsClasses(self, self.scopes, self.environment)
         self.sources = ConfigSources(self, self.environment)
+        self.files = ConfigFiles(self, project)
+        self.flow = Flow(self)
         # Library calls the scan reads, by dotted name: one table, each entry owned by the part that knows it.
-        self.library_calls: dict[str, Callable[[ast.Call, Frame], Any]] = {
-            **self.environment.calls(),
-            **{f"builtins.{name}": partial(self.python_cast, name) for name in CAST_EMPTY},
-            "builtins.dict": self.dict_call,
-            "pydantic_settings.SettingsConfigDict": self.dict_call,
-            "pydantic.ConfigDict": self.dict_call,
-            **self.sources.calls(),
-        }
+        self.library_calls: dict[str, Callable[[ast.Call, Frame], Any]] = {}
+        self.calls = Calls(self, self.classes, self.sources, self.files, self.flow, self.library_calls)
+        self.library_calls.update(
+            {
+                **self.environment.calls(),
+                **self.calls.builtin_calls(),
+                **self.sources.calls(),
+                **self.files.calls(),
+            }
+        )
 
     # --- entry points --------------------------------------------------------------------------------
 
@@ -109,9 +120,16 @@ class Evaluator:
             if not value.done:
                 value.done = True
                 value.value = None
-                value.value = self.eval(value.node, value.frame)
-            return value.value if value.value is not None else SV(None, None, known=False, expr="(cycle)")
+                value.value = value.compute() if value.compute is not None else self.eval(value.node, value.frame)
+            value = value.value if value.value is not None else SV(None, None, known=False, expr="(cycle)")
+            if isinstance(value, Thunk):
+                return self.force(value)
+        if isinstance(value, Branches) and not value.settled:
+            return containers.settle(self, value)
         return value
+
+    def lift(self, values: list[Any], fn: Callable[..., Any]) -> Any:
+        return containers.lift(self, values, fn)
 
     # --- literals and operators ------------------------------------------------------------------------
 
@@ -119,7 +137,7 @@ class Evaluator:
         value = node.value
         if not isinstance(value, (str, int, float, bool, type(None))):
             value = repr(value)
-        return SV(value, frame.module.where(node))
+        return SV(value, frame.module.where(node), source=frame.module.segment(node))
 
     def _eval_Dict(self, node: ast.Dict, frame: Frame) -> Any:
         result = DictV(
@@ -133,12 +151,15 @@ class Evaluator:
             if key_node is None:  # {**other}
                 self.merge(result, self.eval(value_node, frame), frame.module.segment(value_node))
                 continue
-            key = self.eval(key_node, frame)
+            key = self.force(self.eval(key_node, frame))
             if is_known(key) and isinstance(key.value, (str, int)):
                 result.items[str(key.value)] = Thunk(value_node, frame)  # read only if asked for
             else:
                 result.opaque.append(frame.module.segment(key_node))
         return result
+
+    def _eval_DictComp(self, node: ast.DictComp, frame: Frame) -> Any:
+        return self.calls.comprehension(node, frame)
 
     def merge(self, into: DictV, value: Any, text: str) -> None:
         """`**value` into a dict: its items (an instance's fields), else `**text` as opaque."""
@@ -146,121 +167,203 @@ class Evaluator:
         if isinstance(value, DictV):
             into.items.update(value.items)
             into.opaque.extend(value.opaque)
-        elif isinstance(value, InstanceRef):
+        elif isinstance(value, InstanceRef) and self.classes.is_model(value.cls):
             into.items.update(self.classes.instance_fields(value))
-        else:
+        elif not (is_known(value) and value.value is None):  # `**(options or {})`-style None: nothing
             into.opaque.append(f"**{text}")
 
     def _eval_List(self, node: ast.List | ast.Tuple | ast.Set, frame: Frame) -> Any:
-        return ListV([self.eval(e, frame) for e in node.elts], frame.module.where(node))
+        items: list[Any] = []
+        for element in node.elts:
+            if isinstance(element, ast.Starred):
+                spread = self.force(self.eval(element.value, frame))
+                if isinstance(spread, ListV):
+                    items.extend(spread.items)
+                    continue
+                return unknown(frame.module, node)
+            items.append(self.eval(element, frame))
+        return ListV(items, frame.module.where(node))
 
     _eval_Tuple = _eval_List
     _eval_Set = _eval_List
 
     def _eval_JoinedStr(self, node: ast.JoinedStr, frame: Frame) -> Any:
-        pieces: list[str] = []
-        env = None
-        origin = frame.module.where(node)
+        parts: list[Any] = []
         for part in node.values:
             if isinstance(part, ast.Constant):
-                pieces.append(str(part.value))
+                parts.append(SV(str(part.value), None))
+            else:
+                assert isinstance(part, ast.FormattedValue)
+                spec = self.eval(part.format_spec, frame) if part.format_spec is not None else SV("", None)
+                parts.append(self.lift([self.eval(part.value, frame), spec], lambda v, s: (v, s)))
+        return self.lift(parts, lambda *pieces: self._joined(node, frame, pieces))
+
+    def _joined(self, node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
+        text: list[str] = []
+        env = None
+        origin = frame.module.where(node)
+        for piece in pieces:
+            if isinstance(piece, SV):
+                text.append(str(piece.value))
                 continue
-            assert isinstance(part, ast.FormattedValue)
-            value = self.force(self.eval(part.value, frame))
+            value, spec = piece
             if not is_known(value):
                 return unknown(frame.module, node, env=env or (value.env if isinstance(value, SV) else None))
             env = env or value.env
             if value.env and value.from_:
                 origin = value.from_
             try:
-                spec = ""
-                if part.format_spec is not None:
-                    spec_value = self.eval(part.format_spec, frame)
-                    spec = spec_value.value if is_known(spec_value) else ""
-                pieces.append(format(value.value, spec))
+                text.append(format(value.value, spec.value if is_known(spec) else ""))
             except (TypeError, ValueError):
                 return unknown(frame.module, node, env=env)
-        return SV("".join(pieces), origin, env)
+        return SV("".join(text), origin, env, source=frame.module.segment(node))
 
     def _eval_BinOp(self, node: ast.BinOp, frame: Frame) -> Any:
-        left = self.force(self.eval(node.left, frame))
-        right = self.force(self.eval(node.right, frame))
-        op = BINOPS.get(type(node.op))
-        if op is None or not (is_known(left) and is_known(right)):
-            return unknown(frame.module, node, env=env_of(left, right))
+        left, right = self.eval(node.left, frame), self.eval(node.right, frame)
+        return self.lift([left, right], lambda a, b: self.binop(a, node.op, b, node, frame.module))
+
+    def binop(self, left: Any, op: ast.operator, right: Any, node: ast.AST, module: Module) -> Any:
+        if isinstance(op, ast.BitOr) and isinstance(left, DictV) and isinstance(right, DictV):
+            merged = containers.copy_dict(left)
+            self.merge(merged, right, module.segment(node))
+            return merged
+        special = self.files.binop(left, op, right, node, module)
+        if special is not None:
+            return special
+        function = BINOPS.get(type(op))
+        if function is None or not (is_known(left) and is_known(right)):
+            return unknown(module, node, env=env_of(left, right))
         try:
-            result = op(left.value, right.value)
+            result = function(left.value, right.value)
         except Exception:
-            return unknown(frame.module, node, env=env_of(left, right))
-        origin = left.from_ if left.env or not right.env else right.from_
-        return SV(result, origin, env_of(left, right))
+            return unknown(module, node, env=env_of(left, right))
+        if left.env or right.env:  # the default a variable overrides is where it is written
+            side = left if left.env else right
+            return SV(result, side.from_, side.env, source=side.source)
+        return SV(result, module.where(node), source=module.segment(node))
+
+    def augment(self, current: Any, op: ast.operator, value: Any, node: ast.AST, module: Module) -> Any:
+        """`current op= value` (`kwargs |= extra`, `size += 2`)."""
+        return self.lift([current, value], lambda a, b: self.binop(a, op, b, node, module))
 
     def _eval_UnaryOp(self, node: ast.UnaryOp, frame: Frame) -> Any:
-        operand = self.force(self.eval(node.operand, frame))
+        return self.lift([self.eval(node.operand, frame)], lambda operand: self._unary(node, frame, operand))
+
+    def _unary(self, node: ast.UnaryOp, frame: Frame, operand: Any) -> Any:
+        if isinstance(node.op, ast.Not):
+            verdict = containers.truth(self, operand)
+            if verdict is not None:
+                return SV(not verdict, frame.module.where(node), env_of(operand), source=frame.module.segment(node))
         if not is_known(operand):
             return unknown(frame.module, node, env=env_of(operand))
         try:
             if isinstance(node.op, ast.USub):
-                return replace(operand, value=-operand.value)
+                return replace(operand, value=-operand.value, source=frame.module.segment(node))
             if isinstance(node.op, ast.UAdd):
                 return replace(operand, value=+operand.value)
-            if isinstance(node.op, ast.Not):
-                return replace(operand, value=not operand.value)
         except TypeError:
             pass
         return unknown(frame.module, node, env=operand.env)
 
     def _eval_BoolOp(self, node: ast.BoolOp, frame: Frame) -> Any:
         # `os.getenv("X") or "5"`: with no environment the left side is None, so the right side is in effect.
-        env = None
-        last: Any = None
-        for value_node in node.values:
-            value = self.force(self.eval(value_node, frame))
-            if not isinstance(value, SV):
-                return value if isinstance(node.op, ast.Or) else unknown(frame.module, node)
-            env = env or value.env
-            if not value.known:
-                return unknown(frame.module, node, env=env)
-            last = value
-            if isinstance(node.op, ast.Or) and value.value:
-                break
-            if isinstance(node.op, ast.And) and not value.value:
-                break
-        return replace(last, env=last.env or env) if isinstance(last, SV) else unknown(frame.module, node)
+        return self._boolop(node, frame, 0, None)
+
+    def _boolop(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None) -> Any:
+        value = self.force(self.eval(node.values[index], frame))
+        if isinstance(value, Branches):
+            options = [(when, self._boolop_step(node, frame, index, env, o)) for when, o in value.options]
+            return Branches(options, default=value.default)
+        return self._boolop_step(node, frame, index, env, value)
+
+    def _boolop_step(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None, value: Any) -> Any:
+        env = env or env_of(value)
+        if index == len(node.values) - 1:
+            return self._with_env(value, env)
+        verdict = containers.truth(self, value)
+        if verdict is None:
+            return unknown(frame.module, node, env=env)
+        if verdict == isinstance(node.op, ast.Or):  # `x or ...` with x true, `x and ...` with x false: x
+            return self._with_env(value, env)
+        return self._boolop(node, frame, index + 1, env)
+
+    @staticmethod
+    def _with_env(value: Any, env: str | None) -> Any:
+        if isinstance(value, SV) and env and not value.env:
+            return replace(value, env=env)
+        return value
 
     def _eval_Compare(self, node: ast.Compare, frame: Frame) -> Any:
-        left = self.force(self.eval(node.left, frame))
+        operands = [self.eval(node.left, frame), *(self.eval(c, frame) for c in node.comparators)]
+        return self.lift(operands, lambda *values: self._compare(node, frame, values))
+
+    def _compare(self, node: ast.Compare, frame: Frame, values: tuple[Any, ...]) -> Any:
+        left = values[0]
         result = True
         env = env_of(left)
-        for op_node, right_node in zip(node.ops, node.comparators):
-            right = self.force(self.eval(right_node, frame))
+        for op_node, right in zip(node.ops, values[1:]):
+            if (
+                isinstance(right, ExternalRef)
+                and right.dotted == "os.environ"
+                and isinstance(op_node, (ast.In, ast.NotIn))
+            ):
+                if not (is_known(left) and isinstance(left.value, str)):
+                    return unknown(frame.module, node)
+                found = self.environment.is_set(left.value, frame)  # "X" in os.environ: the environment decides
+                held = found if isinstance(op_node, ast.In) else not found
+                return SV(result and held, frame.module.where(node), left.value, source=frame.module.segment(node))
             if isinstance(right, ListV):
                 items = [self.force(i) for i in right.items]
                 if not all(is_known(i) for i in items):
                     return unknown(frame.module, node, env=env)
                 right = SV([i.value for i in items], right.origin)
+            elif isinstance(right, DictV) and not right.opaque:
+                right = SV(list(right.items), right.origin)
             env = env or env_of(right)
-            op = COMPARES.get(type(op_node))
-            if op is None or not (is_known(left) and is_known(right)):
+            function = COMPARES.get(type(op_node))
+            if isinstance(left, ExternalRef) and isinstance(right, ExternalRef) and function is not None:
+                same = left.dotted == right.dotted  # type(x) is bool
+                result = result and (same if isinstance(op_node, (ast.Is, ast.Eq)) else not same)
+                left = right
+                continue
+            is_none_test = isinstance(op_node, (ast.Is, ast.IsNot)) and is_known(right) and right.value is None
+            if is_none_test and self._is_object(left):  # a dict, an instance, a function `is None`: no
+                result = result and isinstance(op_node, ast.IsNot)
+                left = right
+                continue
+            if function is None or not (is_known(left) and is_known(right)):
                 return unknown(frame.module, node, env=env)
             try:
-                result = result and bool(op(left.value, right.value))
+                result = result and bool(function(left.value, right.value))
             except TypeError:
                 return unknown(frame.module, node, env=env)
             left = right
-        return SV(result, frame.module.where(node), env)
+        return SV(result, frame.module.where(node), env, source=frame.module.segment(node))
+
+    def _is_object(self, value: Any) -> bool:
+        kinds = (DictV, ListV, InstanceRef, ClassRef, FuncRef, ModuleRef, PartialRef, MethodRef)
+        return isinstance(value, kinds) or self.files.owns(value)
 
     def _eval_IfExp(self, node: ast.IfExp, frame: Frame) -> Any:
         test = self.force(self.eval(node.test, frame))
-        if is_known(test):
-            chosen = self.force(self.eval(node.body if test.value else node.orelse, frame))
-            if isinstance(chosen, SV) and test.env and not chosen.env:
-                chosen = replace(chosen, env=test.env)
-            return chosen
-        return unknown(frame.module, node, env=env_of(test))
+        verdict, by_env = containers.decide(self, test)
+        if verdict is not None and not by_env:
+            return self.force(self.eval(node.body if verdict else node.orelse, frame))
+        # Undecided, or decided by the environment: both sides (the one with no environment set marked).
+        text = frame.module.segment(node.test)
+        default = None if verdict is None else (0 if verdict else 1)
+        return Branches(
+            [(text, Thunk(node.body, frame)), (f"not ({text})", Thunk(node.orelse, frame))], default=default
+        )
 
     def _eval_Lambda(self, node: ast.Lambda, frame: Frame) -> Any:
-        return SV("<lambda>", frame.module.where(node))
+        return FuncRef(frame.module, node, closure=frame if frame.scope is not None else None)
+
+    def _eval_Await(self, node: ast.Await, frame: Frame) -> Any:
+        return self.eval(node.value, frame)  # `await make_pool()`: what the coroutine returns
+
+    def _eval_NamedExpr(self, node: ast.NamedExpr, frame: Frame) -> Any:
+        return self.eval(node.value, frame)
 
     def _eval_Name(self, node: ast.Name, frame: Frame) -> Any:
         return self.scopes.lookup(node.id, frame, node)
@@ -268,8 +371,15 @@ class Evaluator:
     # --- attributes, subscripts, calls ---------------------------------------------------------------
 
     def _eval_Attribute(self, node: ast.Attribute, frame: Frame) -> Any:
-        base = self.force(self.eval(node.value, frame))
-        return self.attribute(base, node.attr, node, frame)
+        if isinstance(node.value, ast.Name):
+            pseudo = f"{node.value.id}.{node.attr}"  # self.x set earlier in this function (scan/flow.py)
+            current: Frame | None = frame
+            while current is not None and current.flow:
+                if pseudo in current.bindings:
+                    return self.force(current.bindings[pseudo])
+                current = current.outer
+        base = self.eval(node.value, frame)
+        return self.lift([base], lambda b: self.attribute(b, node.attr, node, frame))
 
     def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
         if isinstance(base, ModuleRef):
@@ -277,22 +387,36 @@ class Evaluator:
             sub = self.project.module_by_name(f"{module.name}.{attr}", module.path)
             if sub is not None and attr not in module.assigns:
                 return ModuleRef(sub)
-            return self.scopes.global_value(module, attr, node)
+            value = self.scopes.global_value(module, attr, None)
+            if isinstance(value, SV) and not value.known and node is not None and value.expr == attr:
+                return unknown(frame.module, node)  # named as the reader wrote it, in the reader's file
+            return value
         if isinstance(base, ExternalRef):
             return ExternalRef(f"{base.dotted}.{attr}")
         if isinstance(base, InstanceRef):
             return self.classes.instance_attribute(base, attr, node, frame)
+        if isinstance(base, SuperRef):
+            return self.classes.super_attribute(base, attr)
         if isinstance(base, ClassRef):
             value = self.classes.class_attribute(base, attr)
             if value is not None:
                 return value
-        if isinstance(base, (SV, DictV, ConfigRef, EnvironRef)):
+        special = self.files.attribute(base, attr, node, frame)
+        if special is not None:
+            return special
+        if isinstance(base, SV) and not base.known:  # an attribute of what the scan cannot read
+            return unknown(frame.module, node, env=base.env) if node is not None else base
+        if isinstance(base, SV) and attr == "value":  # an enum member, read as its value (`Env.prod.value`)
+            return base
+        if isinstance(base, (SV, DictV, ListV, ConfigRef, EnvironRef, FuncRef)) or self.files.owns(base):
             return MethodRef(base, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
 
     def _eval_Subscript(self, node: ast.Subscript, frame: Frame) -> Any:
-        base = self.force(self.eval(node.value, frame))
-        key = self.force(self.eval(node.slice, frame))
+        base, key = self.eval(node.value, frame), self.eval(node.slice, frame)
+        return self.lift([base, key], lambda b, k: self.subscript(b, k, node, frame))
+
+    def subscript(self, base: Any, key: Any, node: ast.AST, frame: Frame) -> Any:
         if isinstance(base, ExternalRef) and base.dotted == "os.environ" and is_known(key):
             return self.environment.lookup(str(key.value), None, frame, node)
         if isinstance(base, DictV) and is_known(key) and str(key.value) in base.items:
@@ -302,166 +426,91 @@ class Evaluator:
                 return self.force(base.items[key.value])
             except IndexError:
                 pass
+        special = self.files.subscript(base, key, node, frame)
+        if special is not None:
+            return special
         if isinstance(base, SV) and base.known and is_known(key):
             try:
-                return SV(base.value[key.value], base.from_, base.env)
+                return SV(base.value[key.value], base.from_, base.env, source=base.source)
             except (TypeError, KeyError, IndexError):
                 pass
         return unknown(frame.module, node, env=env_of(base))
 
     def _eval_Call(self, node: ast.Call, frame: Frame) -> Any:
         func = self.force(self.eval(node.func, frame))
-        return self.call(func, node, frame)
+        if isinstance(func, Branches):
+            return self.lift([func], lambda f: self.calls.call(f, node, frame))
+        return self.calls.call(func, node, frame)
 
-    def call(self, func: Any, node: ast.Call, frame: Frame) -> Any:
-        if isinstance(func, ExternalRef):
-            handler = self.library_calls.get(func.dotted)
-            if handler is not None:
-                return handler(node, frame)
-            return unknown(frame.module, node)
-        if isinstance(func, FuncRef):
-            return self.call_function(func, node, frame)
-        if isinstance(func, ClassRef):
-            return self.classes.instantiate(func, node, frame)
-        if isinstance(func, MethodRef):
-            return self.call_method(func, node, frame)
-        if isinstance(func, ConfigRef):
-            return self.sources.config_call(func, node, frame)
-        if isinstance(func, EnvironRef):
-            return self.sources.environ_call(func, None, node, frame)
-        return unknown(frame.module, node)
+    # --- what the other parts ask of the interpreter -------------------------------------------------------
 
     def arg(self, node: ast.Call, frame: Frame, position: int | None, keyword: str | None) -> Any:
-        """The argument at `position` or named `keyword`, evaluated; None when not given."""
-        for kw in node.keywords:
-            if kw.arg == keyword and keyword is not None:
-                return self.force(self.eval(kw.value, frame))
-        if (
-            position is not None
-            and position < len(node.args)
-            and not any(isinstance(a, ast.Starred) for a in node.args[: position + 1])
-        ):
-            return self.force(self.eval(node.args[position], frame))
-        return None
+        return self.calls.arg(node, frame, position, keyword)
 
     def bind(self, func: FuncRef, node: ast.Call | None, frame: Frame, skip_first: bool = False) -> Frame:
-        """A frame for the function's body: its parameters bound to the call's arguments, else their defaults."""
-        args = func.node.args
-        positional = [*args.posonlyargs, *args.args]
-        bindings: dict[str, Any] = {}
-        if (skip_first and positional) or (func.bound_self is not None and positional):
-            bindings[positional[0].arg] = func.bound_self
-            positional = positional[1:]
-        defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults) :]], args.defaults))
-        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
-        names = [a.arg for a in positional] + [a.arg for a in args.kwonlyargs]
-        extra_kwargs = DictV({}, frame.module.where(node) if node is not None else None)
-        extra_args: list[Any] = []
-        opaque_positional = False
-        if node is not None:
-            for index, value in enumerate(node.args):
-                if isinstance(value, ast.Starred):
-                    opaque_positional = True
-                    break
-                if index < len(positional):
-                    bindings[positional[index].arg] = Thunk(value, frame)
-                else:
-                    extra_args.append(Thunk(value, frame))
-            for kw in node.keywords:
-                if kw.arg is None:
-                    spread = self.force(self.eval(kw.value, frame))
-                    if isinstance(spread, InstanceRef):
-                        spread = DictV(self.classes.instance_fields(spread), None)
-                    if isinstance(spread, DictV):
-                        for key, value in spread.items.items():
-                            if key in names and key not in bindings:
-                                bindings[key] = value
-                            else:
-                                extra_kwargs.items[key] = value
-                        extra_kwargs.opaque.extend(spread.opaque)
-                    else:
-                        extra_kwargs.opaque.append(f"**{frame.module.segment(kw.value)}")
-                elif kw.arg in names:
-                    bindings[kw.arg] = Thunk(kw.value, frame)
-                else:
-                    extra_kwargs.items[kw.arg] = Thunk(kw.value, frame)
-        inner = Frame(func.module, scope=func.node)
-        for name in names:
-            if name in bindings:
-                continue
-            if name in defaults:
-                bindings[name] = Thunk(defaults[name], Frame(func.module))
-            elif opaque_positional:
-                bindings[name] = SV(None, None, known=False, expr="*args")
-            else:
-                bindings[name] = SV(None, None, known=False, expr=f"{name} (not given)")
-        if args.vararg is not None:
-            bindings[args.vararg.arg] = ListV(extra_args, None)
-        if args.kwarg is not None:
-            if node is None:  # no call in the scanned code: whoever calls it may pass anything
-                extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
-            bindings[args.kwarg.arg] = extra_kwargs
-        inner.bindings = bindings
-        return inner
+        return self.calls.bind(func, node, frame, skip_first)
 
-    def call_function(self, func: FuncRef, node: ast.Call, frame: Frame) -> Any:
-        inner = self.bind(func, node, frame)
-        body = returned(func.node)
-        if body is None:
-            return unknown(frame.module, node)
-        return self.force(self.eval(body, inner))
+    def call_function(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> Any:
+        return self.calls.call_function(func, node, frame)
 
-    def call_method(self, method: MethodRef, node: ast.Call, frame: Frame) -> Any:
-        base = method.base
-        if isinstance(base, SV) and base.known and isinstance(base.value, str) and method.name in STR_METHODS:
-            return replace(base, value=getattr(base.value, method.name)())
-        if isinstance(base, DictV) and method.name == "get":
-            key = self.arg(node, frame, 0, None)
-            if is_known(key) and str(key.value) in base.items:
-                return self.force(base.items[str(key.value)])
-            default = self.arg(node, frame, 1, None)
-            return default if default is not None else SV(None, frame.module.where(node))
-        if isinstance(base, DictV) and method.name == "copy":
-            return DictV(dict(base.items), base.origin, list(base.opaque), base.line, base.end_line, base.file)
-        if isinstance(base, EnvironRef):
-            return self.sources.environ_call(base, method.name, node, frame)
-        return unknown(frame.module, node)
+    def call_bound(self, func: FuncRef, frame: Frame) -> Any:
+        """The function run in a frame whose parameters are already bound."""
+        return self.flow.call(func, frame)
 
-    # --- Python's own calls --------------------------------------------------------------------------
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:
+        return self.flow.body_state(module, scope)
 
-    def python_cast(self, name: str, node: ast.Call, frame: Frame) -> Any:
-        if not node.args:
-            return SV(CAST_EMPTY[name], frame.module.where(node))
-        value = self.force(self.eval(node.args[0], frame))
-        if not is_known(value):
-            return unknown(frame.module, node, env=env_of(value))
+    def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]:
+        """The function's locals when it returns (an `__init__`'s `self.x`), its parameters bound to the call's;
+        nothing past MAX_CALLS nested calls (a method calling itself)."""
+        if self.calls.depth >= MAX_CALLS:
+            return {}
+        self.calls.depth += 1
         try:
-            if name == "int":
-                result: Any = int(value.value) if not isinstance(value.value, str) else int(value.value.strip())
-            elif name == "float":
-                result = float(value.value)
-            elif name == "bool":
-                result = bool(value.value)  # Python's own: bool("false") is True, as the app would see it
-            else:
-                result = str(value.value)
-        except (TypeError, ValueError):
-            return unknown(frame.module, node, env=value.env)
-        return replace(value, value=result)
+            return self.flow.locals_after(func, self.bind(func, node, frame))
+        finally:
+            self.calls.depth -= 1
 
     def dict_call(self, node: ast.Call, frame: Frame) -> Any:
-        """`dict(...)`, `SettingsConfigDict(...)`, `ConfigDict(...)`: its mapping, keyword arguments and `**`, merged."""
-        result = DictV(
-            {},
-            frame.module.where(node),
-            line=node.lineno,
-            end_line=node.end_lineno or node.lineno,
-            file=frame.module.display,
-        )
-        if node.args:
-            self.merge(result, self.eval(node.args[0], frame), frame.module.segment(node.args[0]))
-        for kw in node.keywords:
-            if kw.arg is None:
-                self.merge(result, self.eval(kw.value, frame), frame.module.segment(kw.value))
-            else:
-                result.items[kw.arg] = Thunk(kw.value, frame)
-        return result
+        return self.calls.dict_call(node, frame)
+
+    def truth_of_ref(self, value: Any) -> bool | None:
+        if isinstance(value, ExternalRef):
+            return False if value.dotted in FALSE_NAMES else None
+        if isinstance(value, (FuncRef, ClassRef, ModuleRef, MethodRef, PartialRef, InstanceRef)):
+            return True
+        return self.files.truth(value)
+
+    def entered(self, value: Any) -> Any:
+        """What `with value as x` binds x to: an open file stays the file, anything else itself."""
+        return self.force(value)
+
+    def imported(self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False) -> list[tuple[str, Any]]:
+        """The names an import statement binds, each with what it names (`lazy`: worked out when read)."""
+        targets: list[tuple[str, str]] = []
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                dotted = alias.name if alias.asname else alias.name.split(".")[0]
+                targets.append((alias.asname or dotted, dotted))
+        else:
+            base = resolve_relative(module, node.module, node.level)
+            if base is not None:
+                for alias in node.names:
+                    if alias.name != "*":
+                        targets.append((alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name))
+        if not lazy:
+            return [(local, self.scopes.dotted_value(dotted, module)) for local, dotted in targets]
+        frame, name = Frame(module), ast.Constant(value=None)  # the Thunk's node: never evaluated
+
+        def resolver(dotted: str) -> Callable[[], Any]:
+            return lambda: self.scopes.dotted_value(dotted, module)
+
+        return [(local, Thunk(name, frame, compute=resolver(dotted))) for local, dotted in targets]
+
+    def mutator(self, method: str) -> bool:
+        return self.files.mutator(method)
+
+    def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
+        if self.files.owns(base):
+            return self.files.mutated(base, method, call, frame)
+        return containers.mutated(self, base, method, call, frame)

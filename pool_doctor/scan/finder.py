@@ -9,11 +9,13 @@ from __future__ import annotations
 import ast
 import io
 import os
+import re
 import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pool_doctor.scan.syntax import parse_newer
 from pool_doctor.stacks import REGISTRY, scanned
 
 MAX_BYTES = 2_000_000  # larger .py files are generated data (tables, vendored bundles), not configuration
@@ -26,6 +28,8 @@ LIBRARY_TARGETS: dict[str, tuple[str, frozenset[str]]] = {
     module: calls for stack in REGISTRY.values() for module, calls in stack.code_calls.items()
 }
 CALL_NAMES = frozenset(name for _, names in LIBRARY_TARGETS.values() for name in names)
+URL_CALLS = frozenset(name for stack in REGISTRY.values() for name in stack.code_url_calls)
+URL_BUILDERS = frozenset(name for stack in REGISTRY.values() for name in stack.code_url_builders)
 # Plain substring tests: bytes `in` is a memchr-speed scan, many times faster than one alternation regex.
 TRIGGERS = (
     b"create_engine",
@@ -41,6 +45,15 @@ TRIGGERS = (
 
 def triggered(data: bytes) -> bool:
     return any(needle in data for needle in TRIGGERS)
+
+
+ENV_ASSIGNMENT = re.compile(rb"environ\[[^\]\n]+\]\s*=[^=]")
+
+
+def sets_environment(data: bytes) -> bool:
+    """Whether a file may set a variable at import (`os.environ.setdefault(...)`, `os.environ["X"] = ...`): such a
+    file is read too, since the variable holds for every read after it."""
+    return b"environ" in data and (b"environ.setdefault(" in data or ENV_ASSIGNMENT.search(data) is not None)
 
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -77,16 +90,39 @@ class Module:
     functions: dict[str, FunctionNode] = field(default_factory=dict)
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     module_statements: list[tuple[ast.stmt, tuple[tuple[ast.expr, bool], ...]]] = field(default_factory=list)
+    # Module-level statements that change a name's value in place: `X["k"] = v`, `X.update(...)`, `parser.read(...)`
+    mutations: dict[str, list[tuple[ast.stmt, tuple[tuple[ast.expr, bool], ...]]]] = field(default_factory=dict)
+    # Module-level `os.environ.setdefault("X", value)` / `os.environ["X"] = value`: X for every later read
+    env_sets: dict[str, ast.expr] = field(default_factory=dict)
     calls: dict[str, list[CallSite]] = field(default_factory=dict)  # by the called name's last part
     is_package: bool = False
+    lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
 
     def where(self, node: ast.AST) -> str:
         return f"{self.display}:{getattr(node, 'lineno', 0)}"
 
     def segment(self, node: ast.AST) -> str:
-        text = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        text = self._source_text(node) or ast.unparse(node)
         text = " ".join(text.split())
         return text if len(text) <= 120 else text[:117] + "..."
+
+    def _source_text(self, node: ast.AST) -> str | None:
+        """The node's own text (ast.get_source_segment's, without splitting the whole file each time)."""
+        first: int | None = getattr(node, "lineno", None)
+        last: int | None = getattr(node, "end_lineno", None)
+        start: int | None = getattr(node, "col_offset", None)
+        end: int | None = getattr(node, "end_col_offset", None)
+        if first is None or last is None or start is None or end is None:
+            return None
+        first, last = first - 1, last - 1
+        if self.lines is None:
+            self.lines = [line.encode() for line in self.source.splitlines(keepends=True)]
+        if not 0 <= first <= last < len(self.lines):
+            return None
+        if first == last:
+            return self.lines[first][start:end].decode(errors="replace")
+        parts = [self.lines[first][start:], *self.lines[first + 1 : last], self.lines[last][:end]]
+        return b"".join(parts).decode(errors="replace")
 
 
 def read_source(path: Path) -> tuple[bytes | None, str | None]:
@@ -127,6 +163,7 @@ class Project:
                 self.index.setdefault(key, []).append(path)
         self.modules: dict[Path, Module | None] = {}  # None: could not be read or parsed
         self.warnings: list[str] = []
+        self.mentions: set[bytes] = set()  # library names some file of the project holds (scanner.MENTIONS)
 
     def _walk(self) -> Iterator[Path]:
         if self.single_file:
@@ -165,6 +202,14 @@ class Project:
         candidates = self.index.get(dotted)
         if not candidates:
             return None
+        if near is not None:
+            # The folder a candidate is imported from must be one Python searches: the importer's own, one above
+            # it (a src/ layout), or one elsewhere (an installed sibling); never a folder below the importer's,
+            # which only its own package's name reaches (`import config` beside cogs/config.py is another file).
+            here = near.parent
+            candidates = [p for p in candidates if not _below(_import_root(p, dotted), here)]
+            if not candidates:
+                return None
         if len(candidates) == 1 or near is None:
             return candidates[0]
         # Several files answer to the name: the one closest to the importing file is what Python would find.
@@ -181,8 +226,12 @@ class Project:
                 self.warnings.append(f"{display}: {why}")
                 self.modules[path] = None
                 return None
+        unread = False
         try:
-            tree = ast.parse(data, filename=display)
+            try:
+                tree = ast.parse(data, filename=display)
+            except SyntaxError:  # maybe newer syntax than this Python's: read it the way syntax.py can
+                tree, unread = parse_newer(decode(data), display)
         except SyntaxError as exc:
             self.warnings.append(
                 f"{display}:{exc.lineno or 0}: does not parse with Python {_py_version()} ({exc.msg}); skipped"
@@ -190,6 +239,10 @@ class Project:
         except (ValueError, RecursionError, MemoryError) as exc:
             self.warnings.append(f"{display}: does not parse ({type(exc).__name__}); skipped")
         else:
+            if unread:
+                self.warnings.append(
+                    f"{display}: f-strings Python {_py_version()} cannot read (nested quotes) are left unknown"
+                )
             module = Module(
                 path=path,
                 display=display,
@@ -209,6 +262,27 @@ class Project:
     def module_by_name(self, dotted: str, near: Path | None = None) -> Module | None:
         path = self.find_module(dotted, near)
         return self.parse(path) if path is not None else None
+
+
+TEST_FOLDERS = {"tests", "test", "testing"}
+
+
+def is_test_file(path: Path) -> bool:
+    """A test module (tests/..., test_*.py, *_test.py, conftest.py): its pools are the tests', not the app's."""
+    name = path.name
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(part in TEST_FOLDERS for part in path.parent.parts)
+
+
+def _import_root(path: Path, dotted: str) -> Path:
+    """The folder `dotted` is imported from when it names `path`."""
+    depth = len(dotted.split(".")) + (1 if path.name == "__init__.py" else 0)
+    return path.parents[depth - 1]
+
+
+def _below(folder: Path, here: Path) -> bool:
+    return here in folder.parents
 
 
 def _py_version() -> str:
@@ -266,6 +340,15 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             for name, value in assigned_names(stmt):
                 module.assigns.setdefault(name, []).append(Assignment(value, stmt.lineno, conditions))
+            changed = changed_name(stmt)
+            if changed is not None:
+                module.mutations.setdefault(changed, []).append((stmt, conditions))
+            _env_set(module, stmt)
+        elif isinstance(stmt, (ast.AugAssign, ast.Expr, ast.Delete)):
+            _env_set(module, stmt)
+            changed = changed_name(stmt)
+            if changed is not None:
+                module.mutations.setdefault(changed, []).append((stmt, conditions))
         elif isinstance(stmt, ast.If):
             _collect_scope(module, stmt.body, (*conditions, (stmt.test, True)))
             _collect_scope(module, stmt.orelse, (*conditions, (stmt.test, False)))
@@ -277,6 +360,49 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             _collect_scope(module, stmt.finalbody, conditions)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             _collect_scope(module, stmt.body, conditions)
+
+
+# Methods that change their object in place: a dict's, a list's, a ConfigParser's.
+MUTATING_METHODS = frozenset(
+    {"update", "setdefault", "pop", "append", "extend", "clear", "read", "read_file", "read_string", "read_dict", "set"}
+)
+
+
+def _env_set(module: Module, stmt: ast.stmt) -> None:
+    """`os.environ.setdefault("X", v)` (X is v unless set) and `os.environ["X"] = v` (X is v), at import."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        parts = dotted_parts(call.func) or []
+        if parts[-2:] == ["environ", "setdefault"] and len(call.args) == 2:
+            name = call.args[0]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                module.env_sets.setdefault(name.value, call.args[1])
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+        base = dotted_parts(target.value) or []
+        if base[-1:] == ["environ"] and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
+            module.env_sets[target.slice.value] = stmt.value
+
+
+def changed_name(stmt: ast.stmt) -> str | None:
+    """The name a statement changes in place (`X["a"]["b"] = v`, `X |= {...}`, `X.update(...)`, `del X["a"]`)."""
+    target: ast.AST | None = None
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+    elif isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+    elif isinstance(stmt, ast.Delete) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+    elif (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr in MUTATING_METHODS
+    ):
+        target = stmt.value.func.value
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:

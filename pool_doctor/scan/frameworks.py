@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
+from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
-from pool_doctor.scan.kinds import SV, ClassRef, DictV, Frame, Thunk, unknown
-from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, Thunk
+from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import flatten, leaf
 
@@ -35,9 +36,10 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         return
     for alias, value in databases.items.items():
         value = ev.force(value)
-        if isinstance(value, DictV):
-            line = value.line if value.file == module.display and value.line else touched.get(alias, first_line)
-            end_line = value.end_line if value.file == module.display and value.end_line else line
+        written = _written_dict(ev, value)  # an alias some branches leave out is still one, for the others
+        if written is not None:
+            line = written.line if written.file == module.display and written.line else touched.get(alias, first_line)
+            end_line = written.end_line if written.file == module.display and written.end_line else line
             unresolved: list[str] = []
             settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
             yield ScannedPool(
@@ -63,43 +65,32 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
             )
 
 
-def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[Any, int, dict[str, int]] | None:
-    """DATABASES as this settings module leaves it: its assignment (or the one it star-imports), then every
-    `DATABASES["x"]... = ` and `.update()` after it. None when the module neither assigns nor changes it."""
+def _written_dict(ev: Evaluator, value: Any) -> DictV | None:
+    """The dict a database's settings are: the value, or (branches) the one with no environment set, else the
+    first branch that is one."""
+    if isinstance(value, DictV):
+        return value
+    if not isinstance(value, Branches):
+        return None
+    options, default = settle_options(ev, value)
+    dicts = [option for index, (_, option) in enumerate(options) if isinstance(option, DictV) and index == default]
+    dicts += [option for _, option in options if isinstance(option, DictV)]
+    return dicts[0] if dicts else None
+
+
+def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int]] | None:
+    """DATABASES as this settings module leaves it, its statements run (scan/flow.py): its assignments (or
+    what it star-imports), then every `DATABASES["x"]... = ` and `.update()` after them, each under its tests.
+    None when the module neither assigns nor changes it."""
     assigned = "DATABASES" in module.assigns
     mutations = [(stmt, cond) for stmt, cond in module.module_statements if _database_path(stmt) is not None]
     if not assigned and not mutations:
         return None
-    frame = Frame(module)
-    base_line = 0
-    databases: Any = None
-    if assigned:
-        active = [a for a in module.assigns["DATABASES"] if ev.scopes.conditions_hold(a.conditions, frame) is not False]
-        base_line = active[-1].line if active else module.assigns["DATABASES"][-1].line
-        databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
-    else:  # `from .base import *` then changes: start from what base leaves
-        for star in module.star_imports:
-            source = ev.project.module_by_name(star, module.path)
-            if source is not None and source is not module and depth < 5:
-                inherited = effective_databases(ev, source, depth + 1)
-                if inherited is not None:
-                    databases = inherited[0]
-                    break
-    first_line = base_line or (mutations[0][0].lineno if mutations else 1)
+    databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
+    first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno
     touched: dict[str, int] = {}
-    if not isinstance(databases, DictV):
-        return (
-            databases if databases is not None else unknown(module, module.tree, why="DATABASES"),
-            first_line,
-            touched,
-        )
-    databases = _copy(ev, databases)
-    for stmt, conditions in mutations:
-        if stmt.lineno < base_line or ev.scopes.conditions_hold(conditions, frame) is False:
-            continue
+    for stmt, _ in mutations:
         path = _database_path(stmt)
-        assert path is not None
-        _apply(ev, databases, stmt, path, frame)
         if path:
             touched.setdefault(path[0], stmt.lineno)
     return databases, first_line, touched
@@ -107,15 +98,6 @@ def effective_databases(ev: Evaluator, module: Module, depth: int = 0) -> tuple[
 
 def _expr(value: Any) -> str | None:
     return value.expr if isinstance(value, SV) else None
-
-
-def _copy(ev: Evaluator, value: DictV) -> DictV:
-    """A private copy: later `DATABASES["default"]["X"] = ...` statements must not change shared values."""
-    items: dict[str, Any] = {}
-    for key, item in value.items.items():
-        forced = ev.force(item)
-        items[key] = _copy(ev, forced) if isinstance(forced, DictV) else forced
-    return DictV(items, value.origin, list(value.opaque), value.line, value.end_line, value.file)
 
 
 def _database_path(stmt: ast.stmt) -> list[str] | None:
@@ -144,36 +126,6 @@ def _subscript_path(node: ast.expr, allow_root: bool) -> list[str] | None:
     return None
 
 
-def _apply(ev: Evaluator, databases: DictV, stmt: ast.stmt, path: list[str], frame: Frame) -> None:
-    target = databases
-    keys = path if isinstance(stmt, ast.Expr) else path[:-1]
-    for key in keys:
-        inner = ev.force(target.items.get(key))
-        if not isinstance(inner, DictV):
-            inner = DictV(
-                {},
-                frame.module.where(stmt),
-                line=stmt.lineno,
-                end_line=stmt.end_lineno or stmt.lineno,
-                file=frame.module.display,
-            )
-            target.items[key] = inner
-        target = inner
-    if isinstance(stmt, ast.Assign):
-        value = ev.force(ev.eval(stmt.value, frame))
-        target.items[path[-1]] = _copy(ev, value) if isinstance(value, DictV) else value
-        return
-    assert isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
-    call = stmt.value
-    for arg in call.args:
-        ev.merge(target, ev.eval(arg, frame), frame.module.segment(arg))
-    for kw in call.keywords:
-        if kw.arg is None:
-            ev.merge(target, ev.eval(kw.value, frame), frame.module.segment(kw.value))
-        else:
-            target.items[kw.arg] = Thunk(kw.value, frame)
-
-
 # --- Flask-SQLAlchemy --------------------------------------------------------------------------------
 
 # Flask-SQLAlchemy 2.x config keys and the create_engine argument each became (3.0 removed them).
@@ -185,6 +137,9 @@ LEGACY_KEYS = {
 }
 ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
 POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", *LEGACY_KEYS}
+FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
+# A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
+MENTIONS = (FLASK_SQLALCHEMY.encode(),)
 
 
 def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
@@ -198,16 +153,18 @@ def flask_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         ref = ClassRef(module, cls)
         keys: dict[str, tuple[Any, int]] = {}
         for klass in reversed(ev.classes.class_chain(ref)):
+            state = ev.scopes.body_state(klass.module, klass.node) or {}
             for name, assignments in ev.scopes.scope_locals(klass.node).items():
-                if name.startswith("SQLALCHEMY_"):
-                    keys[name] = (
-                        Thunk(assignments[-1].value, Frame(klass.module, scope=klass.node)),
-                        assignments[-1].line,
-                    )
+                if not name.startswith("SQLALCHEMY_") or name not in state:
+                    continue
+                value = ev.force(state[name])
+                if isinstance(value, SV) and value.expr == NOT_SET:
+                    continue  # under a test that does not hold, the class keeps what its bases give
+                keys[name] = (value, assignments[-1].line)
         yield _flask_pool(ev, module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
     # A config module read with from_object / from_pyfile: SQLALCHEMY_* at module level.
     module_keys = {name: assignments for name, assignments in module.assigns.items() if name.startswith("SQLALCHEMY_")}
-    if module_keys.keys() & POOL_KEYS:
+    if module_keys.keys() & POOL_KEYS and FLASK_SQLALCHEMY.encode() in ev.project.mentions:
         frame = Frame(module)
         keys = {
             name: (ev.scopes.global_value(module, name, module.tree), assignments[-1].line)
@@ -240,7 +197,7 @@ def _flask_pool(
     for name, (value, _) in sorted(keys.items(), key=lambda item: item[1][1]):
         if name == "SQLALCHEMY_ENGINE_OPTIONS":
             forced = ev.force(value)
-            if isinstance(forced, DictV):
+            if isinstance(forced, (DictV, Branches)):
                 settings.update(flatten(forced, ev, "", unresolved))
             else:
                 unresolved.append(f"SQLALCHEMY_ENGINE_OPTIONS: {_expr(forced) or '?'}")
@@ -250,7 +207,7 @@ def _flask_pool(
         file=module.display,
         line=line,
         end_line=end_line,
-        stack="flask_sqlalchemy",
+        stack=FLASK_SQLALCHEMY,
         call=call,
         settings={k: mask(k, leaf(v, ev)) for k, v in settings.items()},
         unresolved=unresolved,

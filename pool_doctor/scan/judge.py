@@ -6,26 +6,68 @@ more once the server is read."""
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import product
+from math import prod
 from typing import Any
 
 from pool_doctor.config import code_settings
 from pool_doctor.connection.spec import ConnectionSpec, parse_connection
 from pool_doctor.errors import ConfigError, UsageError
 from pool_doctor.inspect.pooler import at_usual_port, with_documented
-from pool_doctor.model import CodeFacts, Finding, PoolRef
+from pool_doctor.model import CodeFacts, Finding, PoolRef, Severity
 from pool_doctor.platforms import recognise
 from pool_doctor.rules import WITHOUT_SERVER, build_facts, evaluate
-from pool_doctor.scan.app import AppLayer, as_layer, judged_values, sources
-from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.app import AppLayer, as_layer, judged_values, sources, with_branches
+from pool_doctor.scan.model import NOT_SET, ScannedPool, ScannedValue
 from pool_doctor.scan.target import is_postgres, known_url, port_of, url_of
 from pool_doctor.stacks import Stack, stack_of
 
+MAX_VARIANTS = 16  # combinations of branches judged for one pool
+WORST_FIRST = (Severity.CRITICAL, Severity.WARNING, Severity.INFO)
 NO_URL = "postgresql://"  # the code gives no URL the scan can read: SQLAlchemy's default driver, no host
 
 
 def judge(pool: ScannedPool) -> list[Finding]:
     """The findings about one scanned pool, each citing its file:line first; none for a pool that visibly
     does not connect to PostgreSQL (sqlite for the tests)."""
+    return judge_worst(pool)[0]
+
+
+def judge_worst(pool: ScannedPool) -> tuple[list[Finding], dict[str, int]]:
+    """`judge`, and for a pool whose settings have branches, the branches it was judged at: each combination
+    of them is judged (up to MAX_VARIANTS; past that, one setting's branches at a time) and the worst kept,
+    its findings saying which branches they were judged at."""
+    branched = [key for key, value in pool.settings.items() if value.branches]
+    if not branched:
+        return judge_one(pool), {}
+    sizes = [len(pool.settings[key].branches) for key in branched]
+    if prod(sizes) <= MAX_VARIANTS:
+        choices = [dict(zip(branched, combo)) for combo in product(*(range(n) for n in sizes))]
+    else:
+        choices = [{key: index} for key, size in zip(branched, sizes) for index in range(size)]
+    worst: tuple[tuple[int, ...], list[Finding], dict[str, int]] | None = None
+    for choice in choices:
+        findings = judge_one(with_branches(pool, choice))
+        score = tuple(sum(f.severity is severity for f in findings) for severity in WORST_FIRST)
+        if worst is None or score > worst[0]:
+            worst = (score, findings, choice)
+    assert worst is not None
+    _, findings, choice = worst
+    said = "; ".join(
+        f"judged at {key} = {_shown(pool.settings[key].branches[index])} (when {pool.settings[key].branches[index].when}), "
+        f"the worst of its {len(pool.settings[key].branches)} branches"
+        for key, index in choice.items()
+    )
+    return [replace(f, evidence=[*f.evidence, said]) for f in findings], choice
+
+
+def _shown(value: ScannedValue) -> str:
+    if value.expr == NOT_SET:
+        return "not set (the library default)"
+    return repr(value.value) if value.known else f"? ({value.expr})"
+
+
+def judge_one(pool: ScannedPool) -> list[Finding]:
     if not is_postgres(pool):
         return []
     layer = as_layer(pool)
@@ -45,7 +87,11 @@ def judge(pool: ScannedPool) -> list[Finding]:
         at_import=pool.at_import,
         unknown=tuple(layer.unknown.items()),
         unresolved=tuple(pool.unresolved),
-        driver_unknown=(url.expr or "?") if stack.driver_from_url and url is not None and not url.known else None,
+        driver_unknown=(
+            (url.expr or "?")
+            if stack.driver_from_url and url is not None and not url.known and layer.driver is None
+            else None
+        ),
         sources=tuple((key, value, where) for key, (value, where) in _sources(settings, layer).items()),
     )
     facts = build_facts(settings, target, pooler=pooler, platform=platform, code=code)

@@ -7,11 +7,12 @@ sources) all speak these kinds; the parts reach the interpreter through the `Int
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard
 
 from pool_doctor.scan.finder import FunctionNode, Module
-from pool_doctor.scan.model import ScannedValue
+from pool_doctor.scan.model import NOT_SET, ScannedValue
 
 MAX_DEPTH = 40  # evaluation depth: deep enough for settings chains, shallow enough to stop at cycles
 SV = ScannedValue
@@ -41,8 +42,10 @@ class ModuleRef:
 @dataclass(frozen=True)
 class FuncRef:
     module: Module
-    node: FunctionNode
+    node: FunctionNode | ast.Lambda
     bound_self: Any = None
+    closure: Frame | None = None  # the enclosing function's locals, for a function defined inside one
+    owner: ClassRef | None = None  # the class a method is defined in (what `super()` starts after)
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,15 @@ class ClassRef:
     node: ast.ClassDef
 
 
-@dataclass
+@dataclass(eq=False)
 class InstanceRef:
     cls: ClassRef
     overrides: dict[str, Any]
     env_prefix: str | None = None  # set for a nested model read with env_nested_delimiter
+    call: ast.Call | None = None  # the call that made it, and the frame it sits in (its __init__'s arguments)
+    frame: Frame | None = None
+    attrs: dict[str, Any] | None = None  # what its __init__ sets on self, once run
+    root: ClassRef | None = None  # a nested model's settings class, whose env files and case it reads with
 
 
 @dataclass(frozen=True)
@@ -71,21 +78,55 @@ class MethodRef:
     name: str
 
 
-@dataclass
+@dataclass(eq=False)
 class Frame:
     module: Module
     bindings: dict[str, Any] = field(default_factory=dict)
-    scope: FunctionNode | ast.ClassDef | None = None
+    scope: FunctionNode | ast.ClassDef | ast.Lambda | None = None
+    # True: `bindings` are the function's locals at this point of its body, as its statements left them
+    # (scan/flow.py), so a local not among them is not set yet; False: a function's parameters only.
+    flow: bool = False
+    outer: Frame | None = None  # the enclosing function's frame, for a function defined inside one
+
+
+@dataclass
+class Branches:
+    """A value that depends on a test: each possible value with the test it holds under, as source text
+    (`settings.DEBUG`, `not (settings.DEBUG)`). `default` is the option in effect when no environment variable
+    is set, for a test the environment decides; None for a test the scan cannot decide at all."""
+
+    options: list[tuple[str, Any]]
+    settled: bool = False  # containers.settle has put it in canonical form
+    default: int | None = None
+
+
+@dataclass(frozen=True)
+class SuperRef:
+    """`super()` in a method of `owner`, for the instance (or class) `bound`."""
+
+    owner: ClassRef
+    bound: Any
+
+
+@dataclass(frozen=True)
+class PartialRef:
+    """`functools.partial(func, *args, **keywords)`: a callable with some arguments given."""
+
+    func: Any
+    args: tuple[Any, ...]
+    keywords: dict[str, Any]
 
 
 @dataclass
 class Thunk:
-    """An argument not evaluated yet: evaluated in its caller's frame when (if) it is read."""
+    """An argument not evaluated yet: evaluated in its caller's frame when (if) it is read (or, with `compute`,
+    worked out by it: an import a module's statements leave unread until a name is asked for)."""
 
     node: ast.expr
     frame: Frame
     value: Any = None
     done: bool = False
+    compute: Callable[[], Any] | None = None
 
 
 class Interpreter(Protocol):
@@ -105,11 +146,42 @@ class Interpreter(Protocol):
 
     def bind(self, func: FuncRef, node: ast.Call | None, frame: Frame, skip_first: bool = False) -> Frame: ...
 
+    def merge(self, into: DictV, value: Any, text: str) -> None: ...
+
+    def truth_of_ref(self, value: Any) -> bool | None: ...
+
+    def augment(self, current: Any, op: ast.operator, value: Any, node: ast.AST, module: Module) -> Any: ...
+
+    def entered(self, value: Any) -> Any: ...
+
+    def imported(
+        self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False
+    ) -> list[tuple[str, Any]]: ...
+
+    def mutator(self, method: str) -> bool: ...
+
+    def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any: ...
+
+    def call_function(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> Any: ...
+
+    def call_bound(self, func: FuncRef, frame: Frame) -> Any: ...
+
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None: ...
+
+    def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]: ...
+
+    def dict_call(self, node: ast.Call, frame: Frame) -> Any: ...
+
 
 def unknown(module: Module | None, node: ast.AST | None, env: str | None = None, why: str | None = None) -> SV:
     where = module.where(node) if module is not None and node is not None else None
     expr = why or (module.segment(node) if module is not None and node is not None else None)
     return SV(None, where, env, known=False, expr=expr)
+
+
+def not_set() -> SV:
+    """What a path that does not set a name (or a dict key) leaves there."""
+    return SV(None, None, known=False, expr=NOT_SET)
 
 
 def is_known(value: Any) -> TypeGuard[SV]:
@@ -128,12 +200,3 @@ def keyword(node: ast.Call, name: str) -> ast.expr | None:
         if kw.arg == name:
             return kw.value
     return None
-
-
-def returned(func: FunctionNode) -> ast.expr | None:
-    """The expression a simple function returns: its last top-level `return`, else its only one."""
-    for stmt in reversed(func.body):
-        if isinstance(stmt, ast.Return):
-            return stmt.value
-    returns = [n for n in ast.walk(func) if isinstance(n, ast.Return)]
-    return returns[0].value if len(returns) == 1 else None

@@ -26,8 +26,13 @@ class ScannedValue:
     """One setting as the code gives it.
 
     `value` is what is in effect when no environment variable is set (a plain JSON value); `from_` is
-    the `file:line` that value is written at; `env` the variable that overrides it. When `known` is
-    False the value could not be worked out statically: `value` is None and `expr` holds the source.
+    the `file:line` that value is written at; `env` the variable that overrides it; `source` the source
+    text the value is written as there (`60 * 5`, `"postgresql://..."`, a `.env` line's value). When `known`
+    is False the value could not be worked out statically: `value` is None and `expr` holds the source.
+
+    A value that depends on a test the scan cannot decide has `branches`: each possible value, with the
+    test it holds under in its `when` (the value itself is then unknown: the judge takes the worst branch).
+    A branch whose `expr` is NOT_SET is one where the code does not set the key (the library default).
     """
 
     value: Any
@@ -35,17 +40,33 @@ class ScannedValue:
     env: str | None = None
     known: bool = True
     expr: str | None = None
+    source: str | None = None
+    when: str | None = None
+    branches: tuple[ScannedValue, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": self.value, "from": self.from_, "env": self.env, "known": self.known}
         if not self.known:
             out["expr"] = self.expr
+        if self.source is not None:
+            out["source"] = self.source
+        if self.when is not None:
+            out["when"] = self.when
+        if self.branches:
+            out["branches"] = [branch.to_json() for branch in self.branches]
         return out
 
     def show(self) -> str:
-        """Short text for a table cell: the value, `?` when unknown, `$VAR` when the environment overrides it."""
-        text = _short(self.value) if self.known else "?"
+        """Short text for a table cell: the value, `?` when unknown, `$VAR` when the environment overrides it;
+        a value with branches shows each (`5|20`)."""
+        if self.branches:
+            text = "|".join("-" if b.expr == NOT_SET else _short(b.value) if b.known else "?" for b in self.branches)
+        else:
+            text = _short(self.value) if self.known else "?"
         return f"{text} ${self.env}" if self.env else text
+
+
+NOT_SET = "(not set)"  # a branch where the code does not give the key: the library's default stands
 
 
 def _short(value: Any) -> str:
@@ -69,6 +90,8 @@ class ScannedPool:
     at_import: bool = False  # created while the module is imported (module or class body), not in a function
     via: list[str] = field(default_factory=list)  # the project's wrapper calls it went through, outermost first
     condition: str | None = None  # the `if` test(s) this creation sits under, as source text
+    # Settings with branches: the branch the judge took for each (the worst), by index into its branches.
+    judged_branches: dict[str, int] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -89,6 +112,9 @@ class ScannedPool:
             "at_import": self.at_import,
             "via": list(self.via),
             "condition": self.condition,
+            "judged_branches": {
+                key: self.settings[key].branches[index].when for key, index in self.judged_branches.items()
+            },
         }
 
 

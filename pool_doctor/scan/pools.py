@@ -9,18 +9,32 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import (
     CALL_NAMES,
     CallSite,
     FunctionNode,
     Module,
+    dotted_parts,
+    is_test_file,
     library_target,
 )
-from pool_doctor.scan.kinds import SV, ClassRef, DictV, ExternalRef, Frame, FuncRef, InstanceRef, is_known
+from pool_doctor.scan.flow import MUTATORS
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    InstanceRef,
+    PartialRef,
+    is_known,
+)
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.values import flatten, leaf
 
@@ -59,6 +73,8 @@ class Target:
     call: str | None = None
     name: str | None = None  # the callable's own name, e.g. "create_engine"
     wrapper: Wrapper | None = None
+    bound_self: Any = None  # a method wrapper reached through an instance: that instance
+    partial: PartialRef | None = None  # reached through functools.partial: the arguments it already gives
 
 
 @dataclass
@@ -67,6 +83,7 @@ class Wrapper:
     func: FunctionNode
     inner: list[CallSite] = field(default_factory=list)
     via_class: ast.ClassDef | None = None  # an __init__ wrapper is reached by calling its class
+    cls: ast.ClassDef | None = None  # a method's class
     callers: int = 0
 
     @property
@@ -77,13 +94,35 @@ class Wrapper:
 class PoolFinder:
     def __init__(self, evaluator: Evaluator) -> None:
         self.ev = evaluator
-        self.wrappers: dict[tuple[str, str], Wrapper] = {}  # (module name, function name)
+        self.wrappers: dict[int, Wrapper] = {}  # by the function's node
+        # The project's subclasses of a library's pool class (class AppDB(SQLAlchemy)), by the class's node:
+        # calling one is the library's call.
+        self.subclasses: dict[int, tuple[str, ast.ClassDef]] = {}
+        self._called: dict[int, Any] = {}  # what each call site calls, once worked out
+        self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
 
     def names(self) -> set[str]:
-        return set(CALL_NAMES) | {w.name for w in self.wrappers.values()}
+        return (
+            set(CALL_NAMES) | {w.name for w in self.wrappers.values()} | {c.name for _, c in self.subclasses.values()}
+        )
+
+    def called(self, module: Module, site: CallSite) -> Any:
+        """What the site calls: read from the module's names, else (a local, `self.make`) in the site's frame."""
+        key = id(site.call)
+        if key in self._called:
+            return self._called[key]
+        self._called[key] = None  # a site whose callee leads back to itself
+        func = _callable(self.ev, self.ev.eval(site.call.func, Frame(module)))
+        if not isinstance(func, CALLABLES) and site.functions:
+            func = _callable(self.ev, self.ev.eval(site.call.func, self.site_frame(module, site)))
+        self._called[key] = func
+        return func
 
     def target(self, module: Module, site: CallSite) -> Target | None:
-        func = self.ev.force(self.ev.eval(site.call.func, Frame(module)))
+        func = self.called(module, site)
+        partial_ref = None
+        if isinstance(func, PartialRef):
+            partial_ref, func = func, self.ev.force(func.func)
         if isinstance(func, ExternalRef):
             found = library_target(func.dotted)
             if found is None:
@@ -91,16 +130,29 @@ class PoolFinder:
             name = func.dotted.rsplit(".", 1)[-1]
             if name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in site.call.keywords):
                 return None  # Flask-SQLAlchemy's engine then comes from app.config, read by frameworks.py
-            return Target(stack=found[0], call=found[1], name=name)  # type: ignore[arg-type]
+            return Target(stack=found[0], call=found[1], name=name, partial=partial_ref)  # type: ignore[arg-type]
         if isinstance(func, FuncRef):
-            wrapper = self.wrappers.get((func.module.name, func.node.name))
-            if wrapper is not None and wrapper.func is func.node and wrapper.via_class is None:
-                return Target(wrapper=wrapper)
+            wrapper = self.wrappers.get(id(func.node))
+            if wrapper is not None and wrapper.via_class is None:
+                return Target(wrapper=wrapper, bound_self=func.bound_self, partial=partial_ref)
+        if isinstance(func, ClassRef) and id(func.node) in self.subclasses:
+            dotted = self.subclasses[id(func.node)][0]
+            found = library_target(dotted)
+            if found is not None:
+                name = dotted.rsplit(".", 1)[-1]
+                if name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in site.call.keywords):
+                    return None
+                return Target(stack=found[0], call=found[1], name=name)  # type: ignore[arg-type]
         if isinstance(func, ClassRef):
-            wrapper = self.wrappers.get((func.module.name, f"{func.node.name}.__init__"))
+            init = self.ev.classes.init_of(func)
+            wrapper = self.wrappers.get(id(init.node)) if init is not None else None
             if wrapper is not None:
                 return Target(wrapper=wrapper)
         return None
+
+    def calls_any(self, module: Module, names: set[str]) -> bool:
+        """Whether the module calls one of `names`, by that name or a local alias of it."""
+        return bool((names | _aliases(module, names)) & module.calls.keys())
 
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
         for name in (names | _aliases(module, names)) & module.calls.keys():
@@ -109,71 +161,103 @@ class PoolFinder:
                 if target is not None:
                     yield site, target
 
+    def learn(self, module: Module) -> list[str]:
+        """What this module adds to the callables that make pools (its wrappers, its subclasses of a library's
+        pool class), by name: their callers may sit in modules not read yet."""
+        return [*self.learn_subclasses(module), *(wrapper.name for wrapper in self.learn_wrappers(module))]
+
+    def learn_subclasses(self, module: Module) -> list[str]:
+        """The module's classes that subclass a library's pool class (directly or through the project's)."""
+        new = []
+        for cls in module.classes.values():
+            if id(cls) in self.subclasses:
+                continue
+            for klass in self.ev.classes.class_chain(ClassRef(module, cls)):
+                bases = [b for b in self.ev.classes.class_bases(klass) if isinstance(b, ExternalRef)]
+                library = next((b.dotted for b in bases if library_target(b.dotted) is not None), None)
+                if library is not None:
+                    self.subclasses[id(cls)] = (library, cls)
+                    new.append(cls.name)
+                    break
+        return new
+
     def learn_wrappers(self, module: Module) -> list[Wrapper]:
-        """Functions of this module that forward their parameters to a pool call (or to another wrapper)."""
+        """Functions and methods of this module whose pool call (or call of another wrapper) takes a value
+        from their parameters: each call of them is a pool, with the caller's arguments."""
         new: list[Wrapper] = []
         for site, _ in self.sites(module, self.names()):
-            if not site.functions or isinstance(site.functions[-1], ast.Lambda):
+            if not site.functions or isinstance(site.functions[-1], ast.Lambda) or len(site.functions) != 1:
                 continue
             func = site.functions[-1]
             assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
             if not _uses_parameters(site.call, func):
                 continue
-            via_class = None
-            if module.functions.get(func.name) is func and len(site.functions) == 1:
-                key = (module.name, func.name)
-            elif (
-                func.name == "__init__"
-                and site.cls is not None
-                and module.classes.get(site.cls.name) is site.cls
-                and len(site.functions) == 1
-            ):
-                key, via_class = (module.name, f"{site.cls.name}.__init__"), site.cls
+            via_class = cls = None
+            if module.functions.get(func.name) is func:
+                pass
+            elif site.cls is not None and module.classes.get(site.cls.name) is site.cls and func in site.cls.body:
+                cls = site.cls
+                via_class = site.cls if func.name == "__init__" else None
             else:
                 continue
-            wrapper = self.wrappers.get(key)
+            wrapper = self.wrappers.get(id(func))
             if wrapper is None:
-                wrapper = self.wrappers[key] = Wrapper(module, func, via_class=via_class)
+                wrapper = self.wrappers[id(func)] = Wrapper(module, func, via_class=via_class, cls=cls)
                 new.append(wrapper)
             if all(s.call is not site.call for s in wrapper.inner):
                 wrapper.inner.append(site)
         return new
 
-    def count_callers(self, modules: list[Module]) -> None:
-        names = {w.name for w in self.wrappers.values()}
-        for module in modules:
-            for _, target in self.sites(module, names):
-                if target.wrapper is not None:
-                    target.wrapper.callers += 1
+    def count_callers(self, module: Module) -> None:
+        """How often the app calls each wrapper (calls in tests do not count: a wrapper only tests call is
+        reported at its own call too, as the app's code has it)."""
+        if is_test_file(module.path):
+            return
+        for _, target in self.sites(module, {w.name for w in self.wrappers.values()}):
+            if target.wrapper is not None:
+                target.wrapper.callers += 1
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
         for site, target in sorted(self.sites(module, self.names()), key=lambda st: st[0].call.lineno):
-            enclosing = self._enclosing_wrapper(module, site)
+            enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
             if enclosing is not None and enclosing.callers > 0:
                 continue
-            frame = self._site_frame(module, site)
+            frame = self.site_frame(module, site)
             yield from self._emit(module, site, target, frame, [], 0, module, site)
 
-    def _enclosing_wrapper(self, module: Module, site: CallSite) -> Wrapper | None:
-        if not site.functions:
-            return None
-        func = site.functions[-1]
-        for wrapper in self.wrappers.values():
-            if wrapper.func is func and wrapper.module is module:
-                return wrapper
-        return None
+    def site_frame(self, module: Module, site: CallSite) -> Frame:
+        """The frame the site's call is evaluated in: the locals its function(s) set before it, the
+        parameters at their defaults (the call that would give them is not in the scanned code)."""
+        cached = self._frames.get(id(site.call))
+        if cached is not None:
+            return cached
+        frame = Frame(module, scope=site.cls) if site.cls is not None and not site.functions else Frame(module)
+        outer: Frame | None = None
+        functions = [f for f in site.functions if not isinstance(f, ast.Lambda)]
+        for index, func in enumerate(functions):
+            assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+            bound_self = self._self_for(module, site, func) if index == 0 else None
+            bound = self.ev.bind(FuncRef(module, func, bound_self=bound_self, closure=outer), None, Frame(module))
+            target: ast.AST = functions[index + 1] if index + 1 < len(functions) else site.call
+            frame = self.ev.flow.frame_at(func, bound, target)
+            outer = frame
+        self._frames[id(site.call)] = frame
+        return frame
 
-    def _site_frame(self, module: Module, site: CallSite) -> Frame:
-        if site.functions and isinstance(site.functions[-1], (ast.FunctionDef, ast.AsyncFunctionDef)):
-            func = site.functions[-1]
-            bound_self = SV(None, None, known=False, expr="self") if site.cls is not None else None
-            # Parameters take their defaults: the call that would give them is not in the scanned code.
-            return self.ev.bind(FuncRef(module, func, bound_self=bound_self), None, Frame(module))
-        if site.cls is not None:
-            return Frame(module, scope=site.cls)
-        return Frame(module)
+    def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
+        """What a method's first parameter holds when no caller is in sight: an instance of its class built
+        with no arguments (its fields and `__init__` defaults), the class for a classmethod."""
+        if site.cls is None or func not in site.cls.body or not (func.args.posonlyargs or func.args.args):
+            return None
+        decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
+        if "staticmethod" in decorators:
+            return None
+        cls = ClassRef(module, site.cls)
+        if "classmethod" in decorators:
+            return cls
+        return InstanceRef(cls, {})
 
     def _emit(
         self,
@@ -190,11 +274,19 @@ class PoolFinder:
             wrapper = target.wrapper
             if depth > 6:
                 return
-            bound_self = SV(None, None, known=False, expr="self") if wrapper.via_class is not None else None
-            inner_frame = self.ev.bind(FuncRef(wrapper.module, wrapper.func, bound_self=bound_self), site.call, frame)
+            bound_self = target.bound_self
+            if wrapper.via_class is not None:  # Class(...): a new instance, made by this call
+                bound_self = InstanceRef(ClassRef(wrapper.module, wrapper.via_class), {}, call=site.call, frame=frame)
+            elif bound_self is None and wrapper.cls is not None:
+                bound_self = self._self_for(
+                    wrapper.module, CallSite(site.call, (wrapper.func,), wrapper.cls, ()), wrapper.func
+                )
+            func = FuncRef(wrapper.module, wrapper.func, bound_self=bound_self)
+            bound = self.ev.calls.bind_arguments(func, self._arguments(site.call, frame, target.partial), frame)
             for inner in wrapper.inner:
                 inner_target = self.target(wrapper.module, inner)
                 if inner_target is not None:
+                    inner_frame = self.ev.flow.frame_at(wrapper.func, bound, inner.call)
                     yield from self._emit(
                         wrapper.module,
                         inner,
@@ -221,31 +313,31 @@ class PoolFinder:
             condition=condition_text(outer_module, outer_site),
         )
 
+    def _arguments(self, call: ast.Call, frame: Frame, partial_ref: PartialRef | None) -> Any:
+        given = self.ev.calls.arguments(call, frame)
+        if partial_ref is not None:
+            given.positional = [*partial_ref.args, *given.positional]
+            given.keywords = {**partial_ref.keywords, **given.keywords}
+        return given
+
     def settings(self, target: Target, call: ast.Call, frame: Frame) -> tuple[dict[str, ScannedValue], list[str]]:
         ev = self.ev
+        given = self._arguments(call, frame, target.partial)
         settings: dict[str, Any] = {}
         unresolved: list[str] = []
         names = POSITIONAL.get(target.name or "", ())
-        for index, arg in enumerate(call.args):
-            if isinstance(arg, ast.Starred):
-                unresolved.append(f"*{frame.module.segment(arg.value)}")
-                break
+        for index, value in enumerate(given.positional):
             key = names[index] if index < len(names) else f"args[{index}]"
-            if key == "app":
-                continue
-            settings.update(flatten(ev.eval(arg, frame), ev, key, unresolved))
-        for kw in call.keywords:
-            if kw.arg is None:
-                spread = ev.force(ev.eval(kw.value, frame))
-                if isinstance(spread, (DictV, InstanceRef)):
-                    settings.update(flatten(spread, ev, "", unresolved))
-                else:  # any setting may hide in what could not be read
-                    unresolved.append(f"**{frame.module.segment(kw.value)}")
-            elif target.name == "SQLAlchemy":
-                if kw.arg == "engine_options":
-                    settings.update(flatten(ev.eval(kw.value, frame), ev, "", unresolved))
-            else:
-                settings.update(flatten(ev.eval(kw.value, frame), ev, kw.arg, unresolved))
+            if key != "app":
+                settings.update(flatten(value, ev, key, unresolved))
+        if given.starred_text is not None:
+            unresolved.append(given.starred_text)
+        for key, value in given.keywords.items():
+            if target.name != "SQLAlchemy":
+                settings.update(flatten(value, ev, key, unresolved))
+            elif key == "engine_options":
+                settings.update(flatten(value, ev, "", unresolved))
+        unresolved.extend(given.opaque)  # any setting may hide in what could not be read
         if target.name in ("engine_from_config", "async_engine_from_config"):
             settings, unresolved = self._from_config(settings, unresolved)
         return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}, unresolved
@@ -277,8 +369,6 @@ def _coerce(name: str, value: Any) -> Any:
     kind = CONFIG_COERCE.get(name)
     if kind is None or not isinstance(value, SV) or not value.known or not isinstance(value.value, str):
         return value
-    from dataclasses import replace
-
     try:
         if kind == "bool":
             return replace(value, value=value.value.strip().lower() in ("true", "1", "yes", "on"))
@@ -287,8 +377,23 @@ def _coerce(name: str, value: Any) -> Any:
         return value
 
 
+CALLABLES = (ExternalRef, FuncRef, ClassRef, PartialRef)
+
+
+def _callable(ev: Evaluator, value: Any) -> Any:
+    """What a call calls; when that depends on a test (`try: import asyncpg except ImportError: asyncpg = None`),
+    the callable the code has with no environment set, else the first it may have."""
+    value = ev.force(value)
+    if not isinstance(value, Branches):
+        return value
+    options, default = settle_options(ev, value)
+    ordered = ([options[default]] if default is not None else []) + options
+    return next((option for _, option in ordered if isinstance(option, CALLABLES)), value)
+
+
 def _aliases(module: Module, names: set[str]) -> set[str]:
-    """Local names bound to one of `names`: `from sqlalchemy import create_engine as ce`, `make = sa.create_engine`."""
+    """Local names bound to one of `names`: `from sqlalchemy import create_engine as ce`, `make = sa.create_engine`,
+    `make = functools.partial(create_engine, pool_pre_ping=True)`."""
     found = {
         local
         for imports in (module.imports, module.nested_imports)
@@ -297,28 +402,74 @@ def _aliases(module: Module, names: set[str]) -> set[str]:
     }
     for local, assignments in module.assigns.items():
         value = assignments[-1].value
-        if (
-            isinstance(value, (ast.Name, ast.Attribute))
-            and (value.id if isinstance(value, ast.Name) else value.attr) in names
-        ):
+        if isinstance(value, ast.Call) and (dotted_parts(value.func) or [""])[-1] == "partial" and value.args:
+            value = value.args[0]
+        parts = dotted_parts(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
+        if parts is not None and parts[-1] in names:
             found.add(local)
     return found
 
 
 def _uses_parameters(call: ast.Call, func: FunctionNode) -> bool:
+    """Whether the call's arguments take a value from the function's parameters, directly or through the
+    locals (and `self.x`) the function builds from them: `kwargs = {**DEFAULTS, **options}`."""
     args = func.args
-    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    tainted = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
     if args.vararg is not None:
-        params.add(args.vararg.arg)
+        tainted.add(args.vararg.arg)
     if args.kwarg is not None:
-        params.add(args.kwarg.arg)
-    params.discard("self")
-    params.discard("cls")
-    for node in [*call.args, *(kw.value for kw in call.keywords)]:
-        for name in ast.walk(node):
-            if isinstance(name, ast.Name) and name.id in params:
-                return True
-    return False
+        tainted.add(args.kwarg.arg)
+    tainted -= {"self", "cls"}
+    flows = list(_flows(func))
+    changed = True
+    while changed:
+        changed = False
+        for targets, value in flows:
+            if not targets <= tainted and _reads(value) & tainted:
+                tainted |= targets
+                changed = True
+    return any(_reads(node) & tainted for node in [*call.args, *(kw.value for kw in call.keywords)])
+
+
+def _flows(func: FunctionNode) -> Iterator[tuple[set[str], ast.AST]]:
+    """(names a statement sets, what it sets them from) for each statement of the function."""
+    for node in ast.walk(func):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {name for target in targets for name in _written(target)}
+            yield names, node.value
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            yield set(_written(node.target)), node.iter
+        elif isinstance(node, ast.NamedExpr):
+            yield set(_written(node.target)), node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+            yield set(_written(node.func.value)) - {"self", "cls"}, node
+
+
+def _written(target: ast.AST) -> Iterator[str]:
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Attribute):
+        parts = dotted_parts(target)
+        if parts is not None:
+            yield ".".join(parts[:2])
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _written(element)
+
+
+def _reads(node: ast.AST) -> set[str]:
+    found = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name):
+            found.add(inner.id)
+        elif isinstance(inner, ast.Attribute):
+            parts = dotted_parts(inner)
+            if parts is not None and len(parts) >= 2:
+                found.add(".".join(parts[:2]))
+    return found
 
 
 def condition_text(module: Module, site: CallSite) -> str | None:
@@ -332,18 +483,22 @@ SECRET_WORDS = ("password", "passwd", "secret")
 
 
 def mask(key: str, value: ScannedValue) -> ScannedValue:
-    """Never show a password: `PASSWORD` keys, URL user info, `password=` in a conninfo string."""
-    from dataclasses import replace
-
+    """Never show a password: `PASSWORD` keys, URL user info, `password=` in a conninfo string; in the value,
+    its source text, its unknown expression and each branch."""
     last = key.rsplit(".", 1)[-1].lower()
+    branches = tuple(mask(key, branch) for branch in value.branches)
     if any(word in last for word in SECRET_WORDS):
         return replace(
             value,
             value="***" if value.known and value.value not in (None, "") else value.value,
             expr=None if value.expr is None else "***",
+            source=None if value.source is None else "***",
+            branches=branches,
         )
     if isinstance(value.value, str):
         value = replace(value, value=mask_text(value.value))
     if value.expr is not None:
         value = replace(value, expr=mask_text(value.expr))
-    return value
+    if value.source is not None:
+        value = replace(value, source=mask_text(value.source))
+    return replace(value, branches=branches) if branches else value

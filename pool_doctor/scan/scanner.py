@@ -3,24 +3,82 @@
 from __future__ import annotations
 
 import re
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module, Project, read_source, triggered
-from pool_doctor.scan.frameworks import django_pools, flask_pools
-from pool_doctor.scan.judge import judge
-from pool_doctor.scan.model import ScannedPool, ScanReport
+from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
+from pool_doctor.scan.frameworks import MENTIONS, django_pools, flask_pools
+from pool_doctor.scan.judge import judge_worst
+from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
 
 WRAPPER_ROUNDS = 4  # wrappers of wrappers of wrappers: deeper indirection than this is not configuration
+STACK_BYTES = 256 * 1024 * 1024  # the scan's thread: room for RECURSION_LIMIT frames of the interpreter
+RECURSION_LIMIT = 20_000
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
 
 
+T = TypeVar("T")
+
+
+def _guarded(project: Project, module: Module, step: Callable[[Module], T], instead: T) -> T:
+    """One module's step; a module the scan cannot follow is a warning naming it, never the scan's end."""
+    try:
+        return step(module)
+    except Exception as exc:
+        project.warnings.append(f"{module.display}: could not be followed ({type(exc).__name__}: {exc}); skipped")
+        return instead
+
+
+def _pools(evaluator: Evaluator, finder: PoolFinder, module: Module) -> list[ScannedPool]:
+    found = list(finder.pools(module))
+    if "DATABASES" in module.source:
+        found.extend(django_pools(evaluator, module))
+    found.extend(flask_pools(evaluator, module))
+    return found
+
+
 def scan_path(path: Path) -> ScanReport:
-    """Find the pools under `path` (a directory or one .py file). Files that cannot be parsed are warnings."""
+    """Find the pools under `path` (a directory or one .py file). Files that cannot be parsed are warnings.
+
+    The scan follows values through nested calls: it runs in a thread of its own with a deep stack, so how
+    deep it may go is the scan's own bounds (kinds.MAX_DEPTH, calls.MAX_CALLS), never how deep the caller's
+    stack already was; the recursion limit is put back as it was."""
     if not path.exists():
         raise UsageError(f"no such file or directory: {path}")
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = _scan(path)
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            outcome["error"] = exc
+
+    limit, size = sys.getrecursionlimit(), threading.stack_size()
+    try:
+        threading.stack_size(STACK_BYTES)
+        sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+        worker = threading.Thread(target=run, name="pool-doctor-scan", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(size)
+    try:
+        worker.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    if "error" in outcome:
+        raise outcome["error"]
+    report: ScanReport = outcome["report"]
+    return report
+
+
+def _scan(path: Path) -> ScanReport:
     project = Project(path.resolve(), path)
     evaluator = Evaluator(project)
     finder = PoolFinder(evaluator)
@@ -34,7 +92,8 @@ def scan_path(path: Path) -> ScanReport:
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
-        if triggered(data):
+        project.mentions.update(needle for needle in MENTIONS if needle in data)
+        if triggered(data) or sets_environment(data):
             module = project.parse(file, data)
             if module is not None:
                 pending.append(module)
@@ -44,17 +103,18 @@ def scan_path(path: Path) -> ScanReport:
 
     # The project's own wrappers: their callers may sit in files that name none of the library's calls.
     for _ in range(WRAPPER_ROUNDS):
-        new = [wrapper for module in pending for wrapper in finder.learn_wrappers(module)]
+        none: list[str] = []
+        new = [name for module in pending for name in _guarded(project, module, finder.learn, none)]
         if not new:
             break
-        names = {wrapper.name for wrapper in new}
+        names = set(new)
         needles = [name.encode() for name in sorted(names)]
         pattern = re.compile(rb"\b(?:" + b"|".join(map(re.escape, needles)) + rb")\b")
         pending = []
         for file in project.files:
             if file in project.modules:
                 module = project.modules[file]
-                if module is not None and names & module.calls.keys():
+                if module is not None and finder.calls_any(module, names):
                     pending.append(module)
                 continue
             data = kept.get(file) or read_source(file)[0]
@@ -64,24 +124,28 @@ def scan_path(path: Path) -> ScanReport:
                     pending.append(module)
 
     modules = sorted((m for m in list(project.modules.values()) if m is not None), key=lambda m: m.display)
-    finder.count_callers(modules)
+    for module in modules:
+        _guarded(project, module, finder.count_callers, None)
     pools: list[ScannedPool] = []
     for module in modules:
-        try:
-            found = list(finder.pools(module))
-            if "DATABASES" in module.source:
-                found.extend(django_pools(evaluator, module))
-            found.extend(flask_pools(evaluator, module))
-        except Exception as exc:
-            project.warnings.append(f"{module.display}: could not be followed ({type(exc).__name__}: {exc}); skipped")
-            continue
-        pools.extend(found)
+        pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, m), []))
     pools.sort(key=lambda p: (p.file, p.line, p.call))
+    judged: list[ScannedPool] = []
+    findings: list[ScanFinding] = []
+    for pool in pools:
+        try:
+            found, branches = judge_worst(pool)
+        except Exception as exc:
+            project.warnings.append(f"{pool.where}: could not be judged ({type(exc).__name__}: {exc})")
+            found, branches = [], {}
+        pool = replace(pool, judged_branches=branches) if branches else pool
+        judged.append(pool)
+        findings.extend((pool, finding) for finding in found)
     return ScanReport(
         root=path.as_posix(),
-        pools=pools,
+        pools=judged,
         warnings=list(dict.fromkeys(project.warnings)),
         files_seen=len(project.files),
         files_parsed=len(modules),
-        findings=[(pool, finding) for pool in pools for finding in judge(pool)],
+        findings=findings,
     )

@@ -9,8 +9,20 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from pool_doctor.scan import containers
 from pool_doctor.scan.finder import Assignment, FunctionNode, Module, Project, assigned_names
-from pool_doctor.scan.kinds import SV, ClassRef, ExternalRef, Frame, FuncRef, Interpreter, ModuleRef, is_known, unknown
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    Interpreter,
+    ModuleRef,
+    Thunk,
+    unknown,
+)
 
 EXTERNAL_ROOTS = {
     "os",
@@ -35,7 +47,27 @@ EXTERNAL_ROOTS = {
     "dotenv",
     "builtins",
 }
-BUILTIN_NAMES = {"int", "float", "str", "bool", "dict", "list", "tuple", "len", "print", "max", "min", "round"}
+BUILTIN_NAMES = {
+    "int",
+    "float",
+    "str",
+    "bool",
+    "dict",
+    "list",
+    "tuple",
+    "len",
+    "print",
+    "max",
+    "min",
+    "round",
+    "open",
+    "type",
+    "isinstance",
+    "super",
+}
+
+
+_BUSY = object()  # a global being worked out: read again meanwhile, it is a cycle
 
 
 class Scopes:
@@ -43,16 +75,59 @@ class Scopes:
         self.project = project
         self.ev = ev
         self._locals: dict[int, dict[str, list[Assignment]]] = {}
+        self._names: dict[int, set[str]] = {}
+        self._globals: dict[tuple[int, str], Any] = {}
+        self._states: dict[int, dict[str, Any] | None] = {}
+        self._importing: set[tuple[int, str]] = set()
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
+        if frame.flow:  # the locals as the function's statements left them (scan/flow.py)
+            current: Frame | None = frame
+            while current is not None:
+                if name in current.bindings:
+                    return self.ev.force(current.bindings[name])
+                if current.scope is not None and name in self.local_names(current.scope):
+                    return unknown(frame.module, node, why=f"{name} (not set on this path)")
+                current = current.outer
+            return self.global_value(frame.module, name, node)
         line = getattr(node, "lineno", 1 << 30)
-        if frame.scope is not None:
+        if frame.scope is not None and not isinstance(frame.scope, ast.Lambda):
             assignments = [a for a in self.scope_locals(frame.scope).get(name, []) if a.line < line]
             if assignments:  # a local assigned before this line shadows the parameter of the same name
                 return self.from_assignments(assignments, frame, node)
         if name in frame.bindings:
             return self.ev.force(frame.bindings[name])
         return self.global_value(frame.module, name, node)
+
+    def local_names(self, scope: FunctionNode | ast.ClassDef | ast.Lambda) -> set[str]:
+        """Every name the function assigns anywhere in its body (Python makes each a local)."""
+        cached = self._names.get(id(scope))
+        if cached is not None:
+            return cached
+        names: set[str] = set()
+        if isinstance(scope, ast.Lambda):
+            self._names[id(scope)] = names
+            return names
+        todo: list[ast.AST] = list(scope.body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+                continue
+            elif isinstance(node, ast.Lambda):
+                continue
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                continue
+            todo.extend(ast.iter_child_nodes(node))
+        for stmt in ast.walk(scope):
+            if isinstance(stmt, (ast.Global, ast.Nonlocal)):
+                names.difference_update(stmt.names)
+        self._names[id(scope)] = names
+        return names
 
     def scope_locals(self, scope: FunctionNode | ast.ClassDef) -> dict[str, list[Assignment]]:
         """Names assigned in a function body (or a class body), not in nested functions."""
@@ -80,35 +155,81 @@ class Scopes:
         return found
 
     def from_assignments(self, assignments: list[Assignment], frame: Frame, node: ast.AST) -> Any:
-        """The assignment in effect: the last one whose `if` tests all hold with no environment set."""
-        for assignment in reversed(assignments):
-            verdict = self.conditions_hold(assignment.conditions, frame)
-            if verdict is None:
-                return unknown(frame.module, node, why=f"set conditionally at {frame.module.display}:{assignment.line}")
+        """The assignment in effect: the last one whose `if` tests all hold with no environment set. One under
+        a test the scan cannot decide, or that the environment decides, gives Branches: its value when the
+        test holds, the earlier ones' else (with the environment's default marked)."""
+        for index in range(len(assignments) - 1, -1, -1):
+            assignment = assignments[index]
+            verdict, by_env = self.condition_state(assignment.conditions, frame)
+            if verdict is None or by_env:
+                when = condition_text(frame.module, assignment.conditions)
+                earlier = (
+                    self.from_assignments(assignments[:index], frame, node)
+                    if index
+                    else unknown(frame.module, node, why=f"set only when {when}")
+                )
+                default = None if verdict is None else (0 if verdict else 1)
+                return Branches([(when, Thunk(assignment.value, frame)), (f"not ({when})", earlier)], default=default)
             if verdict:
                 return self.ev.force(self.ev.eval(assignment.value, frame))
         return unknown(frame.module, node)
 
     def conditions_hold(self, conditions: tuple[tuple[ast.expr, bool], ...], frame: Frame) -> bool | None:
-        for test, wanted in conditions:
-            value = self.ev.force(self.ev.eval(test, frame))
-            if not is_known(value):
-                return None
-            if bool(value.value) != wanted:
-                return False
-        return True
+        """Whether the tests hold with no environment set (None: the scan cannot tell)."""
+        return self.condition_state(conditions, frame)[0]
 
-    def global_value(self, module: Module, name: str, node: ast.AST | None = None, seen: int = 0) -> Any:
-        frame = Frame(module)
-        if name in module.assigns:
-            return self.from_assignments(module.assigns[name], frame, node or module.tree)
+    def condition_state(self, conditions: tuple[tuple[ast.expr, bool], ...], frame: Frame) -> tuple[bool | None, bool]:
+        """(whether the tests hold with no environment set, or None; whether the environment can change that)."""
+        verdicts = [(containers.decide(self.ev, self.ev.eval(test, frame)), wanted) for test, wanted in conditions]
+        if any(verdict is not None and verdict != wanted and not env for (verdict, env), wanted in verdicts):
+            return False, False  # a test the code alone decides against it
+        if any(verdict is None for (verdict, _), _ in verdicts):
+            return None, False
+        by_env = any(env for (_, env), _ in verdicts)
+        return all(verdict == wanted for (verdict, _), wanted in verdicts), by_env
+
+    def global_value(
+        self, module: Module, name: str, node: ast.AST | None = None, seen: int = 0, changes: bool = True
+    ) -> Any:
+        """A module-level name's value as importing the module leaves it: the module's statements run once
+        (scan/flow.py), so a name set under a test the environment decides, changed in place after, or set on
+        each side of an if/else is what those statements make of it. `changes=False`: the assignment alone."""
+        state = (
+            self.body_state(module, module.tree)
+            if changes and (name in module.assigns or name in module.mutations)
+            else None
+        )
+        if state is not None and name in state:
+            return self.ev.force(state[name])
+        if state is not None and name in module.assigns:
+            return unknown(module, node, why=f"{name} (not set when the module is imported)")
+        if name in module.assigns:  # the module's statements are running: its assignments alone
+            key = (id(module), name)
+            if key in self._globals:
+                cached = self._globals[key]
+                return cached if cached is not _BUSY else SV(None, None, known=False, expr=f"{name} (cycle)")
+            self._globals[key] = _BUSY
+            try:
+                value = self.from_assignments(module.assigns[name], Frame(module), node or module.tree)
+            except BaseException:
+                del self._globals[key]
+                raise
+            self._globals[key] = value
+            return value
         if name in module.functions:
             return FuncRef(module, module.functions[name])
         if name in module.classes:
             return ClassRef(module, module.classes[name])
         target = module.imports.get(name) or module.nested_imports.get(name)
         if target is not None:
-            return self.dotted_value(target, module)
+            key = (id(module), name)
+            if key in self._importing:  # a.py imports x from b.py, which imports it from a.py
+                return SV(None, None, known=False, expr=f"{name} (an import cycle)")
+            self._importing.add(key)
+            try:
+                return self.dotted_value(target, module)
+            finally:
+                self._importing.discard(key)
         for star in module.star_imports:
             source = self.project.module_by_name(star, module.path)
             if source is not None and source is not module and seen < 5:
@@ -123,7 +244,22 @@ class Scopes:
                 return ExternalRef(f"{star}.{name}")
         if name in BUILTIN_NAMES:
             return ExternalRef(f"builtins.{name}")
+        if name == "__file__":
+            return SV(str(module.path), None, source="__file__")
+        if name == "__name__":
+            return SV(module.name, None, source="__name__")
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
+
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:
+        """The names a module's (or a class's) statements leave, run once; None while they run (a name read
+        meanwhile comes from its assignments alone)."""
+        key = id(scope)
+        if key in self._states:
+            return self._states[key]
+        self._states[key] = None
+        state = self.ev.body_state(module, scope)
+        self._states[key] = state
+        return state
 
     def dotted_value(self, dotted: str, near: Module) -> Any:
         """What `a.b.c` is: a project module, a name inside one, or something outside the project."""
@@ -139,3 +275,27 @@ class Scopes:
                 value = self.ev.attribute(value, attr, None, Frame(near))
             return value
         return ExternalRef(dotted)
+
+
+def condition_text(
+    module: Module,
+    conditions: tuple[tuple[ast.expr, bool], ...],
+    frame: Frame | None = None,
+    scopes: Scopes | None = None,
+) -> str:
+    """`if` tests as source text (`TESTING and not (DEBUG)`); with a frame, only those the scan cannot decide."""
+    parts = []
+    for test, taken in conditions:
+        if _decided(test, frame, scopes):
+            continue
+        text = module.segment(test)
+        parts.append(text if taken else f"not ({text})")
+    return " and ".join(parts)
+
+
+def _decided(test: ast.expr, frame: Frame | None, scopes: Scopes | None) -> bool:
+    return (
+        frame is not None
+        and scopes is not None
+        and containers.truth(scopes.ev, scopes.ev.eval(test, frame)) is not None
+    )

@@ -23,14 +23,26 @@ from pool_doctor.scan.kinds import (
     InstanceRef,
     Interpreter,
     ListV,
+    MethodRef,
+    SuperRef,
     Thunk,
+    env_of,
     is_known,
     keyword,
-    returned,
     unknown,
 )
+from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.scopes import Scopes
 
+DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
+MODEL_METHODS = {"model_dump", "dict", "model_copy", "copy"}
+PARSER_METHODS = {"get", "getint", "getfloat", "getboolean", "has_option", "has_section"}
+VALIDATORS = {"field_validator", "validator"}
+PYDANTIC_WORDS = (
+    {"1", "on", "t", "true", "y", "yes"},
+    {"0", "off", "f", "false", "n", "no"},
+)  # pydantic's strings for a bool (anything else is refused)
+MODEL_BASES = {"pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.v1.BaseModel", "sqlmodel.SQLModel"}
 SETTINGS_BASES = {
     "pydantic_settings.BaseSettings",
     "pydantic.BaseSettings",
@@ -45,13 +57,83 @@ class SettingsClasses:
         self.ev = ev
         self.scopes = scopes
         self.environment = environment
+        self._chains: dict[int, list[ClassRef]] = {}
+        self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
+        self._configs: dict[int, dict[str, Any]] = {}
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
+        if self.is_dict_type(cls):  # a TypedDict (SettingsConfigDict's subclasses): a dict
+            return self.ev.dict_call(node, frame)
         overrides: dict[str, Any] = {}
         for kw in node.keywords:
             if kw.arg is not None:
                 overrides[kw.arg] = Thunk(kw.value, frame)
-        return InstanceRef(cls, overrides)
+            else:
+                spread = self.ev.force(self.ev.eval(kw.value, frame))
+                if isinstance(spread, DictV):
+                    overrides.update(spread.items)
+        if node.args and self.init_of(cls) is None:  # a dataclass or NamedTuple: its fields in order
+            for name, arg in zip(self.fields(cls), node.args):
+                if isinstance(arg, ast.Starred):
+                    break
+                overrides.setdefault(name, Thunk(arg, frame))
+        return InstanceRef(cls, overrides, call=node, frame=frame)
+
+    def is_model(self, cls: ClassRef, seen: int = 0) -> bool:
+        """A pydantic model, a settings class or a dataclass: `dict(x)` / `**x` give its fields."""
+        if any(
+            (dotted_parts(d.func if isinstance(d, ast.Call) else d) or [""])[-1] == "dataclass"
+            for d in cls.node.decorator_list
+        ):
+            return True
+        for base in self.class_bases(cls):
+            if isinstance(base, ExternalRef) and (base.dotted in SETTINGS_BASES or base.dotted in MODEL_BASES):
+                return True
+            if isinstance(base, ClassRef) and seen < 8 and self.is_model(base, seen + 1):
+                return True
+        return False
+
+    def is_parser(self, cls: ClassRef, seen: int = 0) -> bool:
+        """A project subclass of configparser's parsers (Airflow's AirflowConfigParser)."""
+        for base in self.class_bases(cls):
+            if isinstance(base, ExternalRef) and base.dotted.startswith("configparser."):
+                return True
+            if isinstance(base, ClassRef) and seen < 8 and self.is_parser(base, seen + 1):
+                return True
+        return False
+
+    def is_dict_type(self, cls: ClassRef, seen: int = 0) -> bool:
+        for base in self.class_bases(cls):
+            if isinstance(base, ExternalRef) and base.dotted.rsplit(".", 1)[-1] in DICT_TYPES:
+                return True
+            if isinstance(base, ClassRef) and seen < 8 and self.is_dict_type(base, seen + 1):
+                return True
+        return False
+
+    def init_of(self, cls: ClassRef) -> FuncRef | None:
+        """The project's own `__init__` the class runs, if it has one."""
+        for klass in self.class_chain(cls):
+            for stmt in klass.node.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "__init__":
+                    return FuncRef(klass.module, stmt, owner=klass)
+        return None
+
+    def init_state(self, instance: InstanceRef) -> dict[str, Any]:
+        """What the class's `__init__` sets on `self` (`self.x = ...`), run with the call's arguments."""
+        if instance.attrs is not None:
+            return instance.attrs
+        instance.attrs = {}  # while it runs: an attribute read inside __init__ before it is set is unknown
+        init = self.init_of(instance.cls)
+        if init is None:
+            return instance.attrs
+        params = [*init.node.args.posonlyargs, *init.node.args.args]
+        if not params:
+            return instance.attrs
+        ref = FuncRef(init.module, init.node, bound_self=instance, owner=init.owner)
+        state = self.ev.locals_after(ref, instance.call, instance.frame or Frame(instance.cls.module))
+        prefix = f"{params[0].arg}."
+        instance.attrs = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
+        return instance.attrs
 
     def class_bases(self, cls: ClassRef) -> list[Any]:
         bases = []
@@ -69,16 +151,25 @@ class SettingsClasses:
 
     def class_chain(self, cls: ClassRef, seen: int = 0) -> list[ClassRef]:
         """The class and its project base classes, most derived first."""
+        cached = self._chains.get(id(cls.node))
+        if cached is not None:
+            return cached
         chain = [cls]
         if seen < 8:
             for base in self.class_bases(cls):
                 if isinstance(base, ClassRef):
                     chain.extend(self.class_chain(base, seen + 1))
+        if seen == 0:
+            self._chains[id(cls.node)] = chain
         return chain
 
     def settings_config(self, cls: ClassRef) -> dict[str, Any]:
         """model_config = SettingsConfigDict(...) / dict(...), or pydantic v1's inner `class Config`."""
+        cached = self._configs.get(id(cls.node))
+        if cached is not None:
+            return cached
         config: dict[str, Any] = {}
+        self._configs[id(cls.node)] = config  # read meanwhile (a cycle): what is known so far
         for klass in reversed(self.class_chain(cls)):
             frame = Frame(klass.module, scope=klass.node)
             for stmt in klass.node.body:
@@ -95,21 +186,36 @@ class SettingsClasses:
         return config
 
     def class_attribute(self, cls: ClassRef, attr: str) -> Any:
+        """A class-level name, as the class's body (or its bases') leaves it."""
         for klass in self.class_chain(cls):
+            state = self.scopes.body_state(klass.module, klass.node)
+            if state is not None and attr in state and not _not_set(self.ev.force(state[attr])):
+                return self.ev.force(state[attr])
             assignments = self.scopes.scope_locals(klass.node).get(attr)
-            if assignments:
+            if state is None and assignments:  # the body is being run: its assignments alone
                 return self.scopes.from_assignments(assignments, Frame(klass.module, scope=klass.node), klass.node)
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
-                    return FuncRef(klass.module, stmt)
+                    return FuncRef(klass.module, stmt, owner=klass)
         return None
 
     def fields(self, cls: ClassRef) -> dict[str, tuple[ClassRef, ast.stmt]]:
+        """The class's fields (its bases' first), each with the class and statement that declare it: not
+        model_config, not ClassVar, not private names."""
+        cached = self._fields.get(id(cls.node))
+        if cached is not None:
+            return cached
         found: dict[str, tuple[ClassRef, ast.stmt]] = {}
         for klass in reversed(self.class_chain(cls)):
             for stmt in klass.node.body:
                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                    found[stmt.target.id] = (klass, stmt)
+                    name = stmt.target.id
+                    if (
+                        name != "model_config"
+                        and not name.startswith("_")
+                        and "ClassVar" not in ast.unparse(stmt.annotation)
+                    ):
+                        found[name] = (klass, stmt)
                 elif isinstance(stmt, ast.Assign):
                     for target in stmt.targets:
                         if (
@@ -118,6 +224,7 @@ class SettingsClasses:
                             and not target.id.startswith("_")
                         ):
                             found[target.id] = (klass, stmt)
+        self._fields[id(cls.node)] = found
         return found
 
     def instance_fields(self, instance: InstanceRef) -> dict[str, Any]:
@@ -128,21 +235,83 @@ class SettingsClasses:
 
     def instance_attribute(self, instance: InstanceRef, attr: str, node: ast.AST | None, frame: Frame) -> Any:
         cls = instance.cls
+        attrs = self.init_state(instance)
+        if attr in attrs:
+            return self.ev.force(attrs[attr])
         fields = self.fields(cls)
         if attr in fields:
             return self.field_value(instance, attr, *fields[attr])
+        if attr in PARSER_METHODS and self.is_parser(cls):  # read as ConfigParser reads, whatever it overrides
+            return MethodRef(instance, attr)
         for klass in self.class_chain(cls):
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
-                    ref = FuncRef(klass.module, stmt, bound_self=instance)
+                    ref = FuncRef(klass.module, stmt, bound_self=instance, owner=klass)
                     decorators = {(dotted_parts(d) or [""])[-1] for d in stmt.decorator_list}
                     if decorators & PROPERTY_DECORATORS:
-                        body = returned(stmt)
-                        if body is None:
-                            return unknown(klass.module, stmt)
-                        return self.ev.force(self.ev.eval(body, self.ev.bind(ref, None, Frame(klass.module))))
+                        return self.ev.call_function(ref, None, Frame(klass.module))
+                    if decorators & {"classmethod"}:
+                        return FuncRef(klass.module, stmt, bound_self=klass, owner=klass)
+                    if decorators & {"staticmethod"}:
+                        return FuncRef(klass.module, stmt, owner=klass)
                     return ref
+        if attr in MODEL_METHODS:
+            return MethodRef(instance, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
+
+    def super_attribute(self, ref: SuperRef, attr: str) -> Any:
+        """`super().attr` in a method of `ref.owner`: the first base class after it that defines attr."""
+        bound = ref.bound
+        cls = bound.cls if isinstance(bound, InstanceRef) else bound
+        if not isinstance(cls, ClassRef):
+            return SV(None, None, known=False, expr=f"super().{attr}")
+        chain = self.class_chain(cls)
+        after = next((index for index, klass in enumerate(chain) if klass.node is ref.owner.node), None)
+        for klass in chain[after + 1 :] if after is not None else []:
+            for stmt in klass.node.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
+                    return FuncRef(klass.module, stmt, bound_self=bound, owner=klass)
+        return SV(None, None, known=False, expr=f"super().{attr}")
+
+    def builtin_method(self, instance: InstanceRef, name: str, node: ast.Call, frame: Frame) -> Any:
+        """pydantic's own methods: `model_dump()` / `dict()` (include, exclude, exclude_none, by_alias),
+        `model_copy(update=...)`."""
+        if name in ("model_copy", "copy"):
+            update = self.ev.arg(node, frame, None, "update")
+            overrides = dict(instance.overrides)
+            if isinstance(update, DictV):
+                overrides.update(update.items)
+            return InstanceRef(instance.cls, overrides, instance.env_prefix, instance.call, instance.frame)
+        if name not in ("model_dump", "dict"):
+            return unknown(frame.module, node)
+        options = {kw.arg: self.ev.force(self.ev.eval(kw.value, frame)) for kw in node.keywords if kw.arg}
+        include, exclude = _names(options.get("include")), _names(options.get("exclude")) or set()
+        items: dict[str, Any] = {}
+        aliases = self._aliases(instance.cls) if _flag(options.get("by_alias")) else {}
+        for field_name in self.fields(instance.cls):
+            if field_name in exclude or (include is not None and field_name not in include):
+                continue
+            if _flag(options.get("exclude_unset")) and field_name not in instance.overrides:
+                continue
+            value = self.ev.force(self.instance_attribute(instance, field_name, None, frame))
+            if isinstance(value, InstanceRef):
+                value = DictV(self.instance_fields(value), None)
+            if _flag(options.get("exclude_none")) and is_known(value) and value.value is None:
+                continue
+            items[aliases.get(field_name, field_name)] = value
+        return DictV(items, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or 0)
+
+    def _aliases(self, cls: ClassRef) -> dict[str, str]:
+        aliases: dict[str, str] = {}
+        for name, (_, stmt) in self.fields(cls).items():
+            value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+            if isinstance(value, ast.Call) and (dotted_parts(value.func) or [""])[-1] == "Field":
+                for key in ("serialization_alias", "alias"):
+                    alias = keyword(value, key)
+                    if isinstance(alias, ast.Constant) and isinstance(alias.value, str):
+                        aliases[name] = alias.value
+                        break
+        return aliases
 
     def field_value(self, instance: InstanceRef, name: str, klass: ClassRef, stmt: ast.stmt) -> Any:
         frame = Frame(klass.module, scope=klass.node)
@@ -157,24 +326,22 @@ class SettingsClasses:
                 isinstance(default_node, ast.Constant) and default_node.value is Ellipsis
             ):
                 default = Thunk(default_node, frame)
+            factory = keyword(value_node, "default_factory")
+            if default is None and factory is not None:
+                default = Thunk(ast.Call(func=factory, args=[], keywords=[], **_at(factory)), frame)
             for key in ("validation_alias", "alias", "env"):
                 alias_node = keyword(value_node, key)
                 if alias_node is not None:
-                    alias = self.ev.force(self.ev.eval(alias_node, frame))
-                    if is_known(alias) and isinstance(alias.value, str):
-                        explicit_env = alias.value
-                    elif isinstance(alias, ListV) and alias.items and is_known(self.ev.force(alias.items[0])):
-                        explicit_env = str(self.ev.force(alias.items[0]).value)
+                    explicit_env = self._env_alias(self.ev.force(self.ev.eval(alias_node, frame)))
                     break
-                if key == "validation_alias" and alias_node is None:
-                    continue
         elif value_node is not None:
             default = Thunk(value_node, frame)
         if name in instance.overrides:
             return self.ev.force(instance.overrides[name])
         settings = self.is_settings(klass) or self.is_settings(instance.cls)
         if settings or instance.env_prefix is not None:
-            config = self.settings_config(instance.cls)
+            root = instance.root or instance.cls  # a nested model reads its variables from its settings' sources
+            config = self.settings_config(root)
             prefix_value = config.get("env_prefix")
             prefix = (
                 instance.env_prefix
@@ -190,22 +357,71 @@ class SettingsClasses:
             if nested is not None:
                 delimiter = config.get("env_nested_delimiter")
                 sub_prefix = f"{env_name}{delimiter.value}" if is_known(delimiter) and delimiter.value else None
-                return InstanceRef(nested, {}, env_prefix=sub_prefix)
-            file_values = self._settings_env_values(instance.cls, config)
+                return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
+            file_values = self._settings_env_values(root, config)
             found = self._env_case(file_values, env_name, case_sensitive)
             if found is not None:
                 raw, where = found
-                return config_cast(_annotation_cast(annotation), SV(raw, where, env_name), klass.module, stmt)
+                read = SV(raw, where, env_name, source=raw)
+                value = config_cast(_annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)
+                return self.validated(instance.cls, name, value)
             if default is None:
                 return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required, no default)")
             value = self.ev.force(default)
-            return replace(value, env=env_name) if isinstance(value, SV) else value
+            value = replace(value, env=env_name) if isinstance(value, SV) else value
+            return self.validated(instance.cls, name, value)
         if default is None:
             nested = self._nested_model(annotation, klass)
             if nested is not None:
                 return InstanceRef(nested, {})
             return unknown(klass.module, stmt)
-        return self.ev.force(default)
+        return self.validated(instance.cls, name, self.ev.force(default))
+
+    def _env_alias(self, alias: Any) -> str | None:
+        """The variable an alias names: a string, the first string of AliasChoices (a ListV here)."""
+        if is_known(alias) and isinstance(alias.value, str):
+            return alias.value
+        if isinstance(alias, ListV):
+            for item in alias.items:
+                item = self.ev.force(item)
+                if is_known(item) and isinstance(item.value, str):
+                    return item.value
+        return None
+
+    def validated(self, cls: ClassRef, name: str, value: Any) -> Any:
+        """The value as the class's validators for the field leave it (`@field_validator("url")`)."""
+        for validator in self._validators(cls, name):
+            ref = FuncRef(validator.module, validator.node, bound_self=cls)
+            params = [*validator.node.args.posonlyargs, *validator.node.args.args][1:]
+            if not params:
+                continue
+            frame = self.ev.bind(ref, None, Frame(cls.module))
+            frame.bindings[params[0].arg] = value
+            for extra in params[1:]:
+                frame.bindings[extra.arg] = SV(None, None, known=False, expr=extra.arg)
+            result = self.ev.force(self.ev.call_bound(ref, frame))
+            if isinstance(result, SV) and not result.known:
+                through = getattr(validator.node, "name", "a validator")
+                why = f"{value.expr if isinstance(value, SV) and value.expr else name}, through {through}()"
+                return replace(result, env=result.env or env_of(value), expr=why)
+            value = result
+        return value
+
+    def _validators(self, cls: ClassRef, name: str) -> list[FuncRef]:
+        found = []
+        for klass in self.class_chain(cls):
+            for stmt in klass.node.body:
+                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for decorator in stmt.decorator_list:
+                    if not isinstance(decorator, ast.Call):
+                        continue
+                    if (dotted_parts(decorator.func) or [""])[-1] not in VALIDATORS:
+                        continue
+                    named = [a.value for a in decorator.args if isinstance(a, ast.Constant)]
+                    if name in named or "*" in named:
+                        found.append(FuncRef(klass.module, stmt))
+        return found
 
     def _settings_env_values(self, cls: ClassRef, config: dict[str, Any]) -> dict[str, tuple[str, str]]:
         env_file = config.get("env_file")
@@ -235,9 +451,35 @@ class SettingsClasses:
         if annotation is None:
             return None
         value = self.ev.force(self.ev.eval(annotation, Frame(klass.module)))
-        if isinstance(value, ClassRef) and self.fields(value):
-            return value
+        if isinstance(value, ClassRef) and self.is_model(value) and self.fields(value):
+            return value  # a pydantic model, a settings class, a dataclass: not an Enum, not a plain class
         return None
+
+
+def _not_set(value: Any) -> bool:
+    return isinstance(value, SV) and value.expr == NOT_SET
+
+
+def _names(value: Any) -> set[str] | None:
+    """include= / exclude= as field names (a set, list or dict of them)."""
+    if isinstance(value, ListV):
+        return {str(item.value) for item in value.items if is_known(item)}
+    if isinstance(value, DictV):
+        return set(value.items)
+    return None
+
+
+def _flag(value: Any) -> bool:
+    return is_known(value) and bool(value.value)
+
+
+def _at(node: ast.expr) -> dict[str, int]:
+    return {
+        "lineno": node.lineno,
+        "col_offset": node.col_offset,
+        "end_lineno": node.end_lineno or node.lineno,
+        "end_col_offset": node.end_col_offset or 0,
+    }
 
 
 def _annotation_cast(annotation: ast.expr | None) -> str | None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pool_doctor.scan.environment import Environment, config_cast
+from pool_doctor.scan.environment import Environment, Words, config_cast
+from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import SV, DictV, ExternalRef, Frame, Interpreter, ListV, Thunk, is_known, keyword, unknown
 
+ENVIRON_TOP = {"CONN_MAX_AGE", "ATOMIC_REQUESTS", "AUTOCOMMIT", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"}
+ENVIRON_TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's BOOLEAN_TRUE_STRINGS
 DJANGO_ENGINES = {
     "postgres": "django.db.backends.postgresql",
     "postgresql": "django.db.backends.postgresql",
@@ -24,12 +27,23 @@ DJANGO_ENGINES = {
 }
 
 
+# The strings each library reads as a bool (starlette/config.py, decouple.py, environ/environ.py).
+STARLETTE_WORDS: Words = ({"true", "1"}, {"false", "0"})
+DECOUPLE_WORDS: Words = ({"1", "yes", "true", "on"}, {"0", "no", "false", "off", ""})
+
+
 @dataclass(frozen=True)
 class ConfigRef:
-    """Starlette's `Config(".env")` or python-decouple's `config`: call it with a name, default and cast."""
+    """Starlette's `Config(".env")` or python-decouple's `config`: call it with a name, default and cast.
+
+    Starlette reads only the env file it is given (none: only the environment); decouple looks for a `.env`
+    beside the code and up. Their arguments come in different orders: Starlette's `(key, cast, default)`,
+    decouple's `(option, default, cast)`.
+    """
 
     env_file: Path | None
     module: Module
+    decouple: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,23 +71,22 @@ class ConfigSources:
 
     def config_call(self, config: ConfigRef, node: ast.Call, frame: Frame) -> Any:
         """Starlette `config("KEY", cast=int, default=5)` / decouple `config("KEY", default=5, cast=int)`."""
-        key = self.ev.arg(node, frame, 0, "key")
-        if key is None:
-            key = self.ev.arg(node, frame, 0, "option")
+        key = self.ev.arg(node, frame, 0, "option" if config.decouple else "key")
         if not is_known(key):
             return unknown(frame.module, node)
-        cast = self._cast_name(node, frame, 1, "cast")
+        cast_at, default_at = (2, 1) if config.decouple else (1, 2)
+        cast = self._cast_name(node, frame, cast_at, "cast")
         default_node = keyword(node, "default")
-        if default_node is None and len(node.args) > 2:
-            default_node = node.args[2]
-        values = (
-            self.environment.read_file(config.env_file)
-            if config.env_file is not None
-            else self.environment.near(config.module)
-        )
+        if default_node is None and len(node.args) > default_at:
+            default_node = node.args[default_at]
+        if config.decouple:
+            values = self.environment.near(config.module)
+        else:
+            values = self.environment.read_file(config.env_file) if config.env_file is not None else {}
         default = Thunk(default_node, frame) if default_node is not None else None
         value = self.environment.lookup(str(key.value), default, frame, node, values)
-        return config_cast(cast, value, frame.module, node)
+        words = DECOUPLE_WORDS if config.decouple else STARLETTE_WORDS
+        return config_cast(cast, value, frame.module, node, words)
 
     def environ_call(self, env: EnvironRef, method: str | None, node: ast.Call, frame: Frame) -> Any:
         """django-environ: `env("X", default=...)`, `env.int("X", default=5)`, `env.db("DATABASE_URL")`."""
@@ -98,7 +111,9 @@ class ConfigSources:
             default = None
         value = self.environment.lookup(name, default, frame, node, self.environment.near(env.module))
         if method in ("db", "db_url"):
-            return self.database_dict(value, frame, node, {})
+            return self.database_dict(value, frame, node, {}, top_options=True)
+        if cast == "bool" and is_known(value) and isinstance(value.value, str):  # any other word is False
+            return replace(value, value=value.value.strip().lower() in ENVIRON_TRUE)
         return config_cast(cast, value, frame.module, node)
 
     def _cast_name(self, node: ast.Call, frame: Frame, position: int, keyword_name: str) -> str | None:
@@ -113,12 +128,12 @@ class ConfigSources:
         return None
 
     def starlette_config(self, node: ast.Call, frame: Frame) -> Any:
-        name = self.ev.arg(node, frame, 0, "env_file")
-        path = self.environment.file_for(frame.module, str(name.value)) if is_known(name) and name.value else None
+        name = path_text(self.ev.arg(node, frame, 0, "env_file"))
+        path = self.environment.file_for(frame.module, name) if name else None
         return ConfigRef(path, frame.module)
 
     def decouple_config(self, node: ast.Call, frame: Frame) -> Any:
-        return self.config_call(ConfigRef(None, frame.module), node, frame)
+        return self.config_call(ConfigRef(None, frame.module, decouple=True), node, frame)
 
     def environ_env(self, node: ast.Call, frame: Frame) -> Any:
         scheme: dict[str, tuple[str | None, Any]] = {}
@@ -167,8 +182,11 @@ class ConfigSources:
             extra["OPTIONS.sslmode"] = SV("require", ssl.from_, ssl.env)
         return self.database_dict(url, frame, node, extra)
 
-    def database_dict(self, url: Any, frame: Frame, node: ast.AST, extra: dict[str, Any]) -> DictV:
-        """What dj_database_url.parse / environ's env.db return: Django's per-database dict, from a URL."""
+    def database_dict(
+        self, url: Any, frame: Frame, node: ast.AST, extra: dict[str, Any], top_options: bool = False
+    ) -> DictV:
+        """What dj_database_url.parse / environ's env.db return: Django's per-database dict, from a URL
+        (`top_options`: django-environ lifts ?conn_max_age=... and its like out of OPTIONS)."""
         origin = url.from_ if isinstance(url, SV) else frame.module.where(node)
         env = url.env if isinstance(url, SV) else None
         result = DictV(
@@ -196,7 +214,11 @@ class ConfigSources:
                 result.items["HOST"] = SV(parts.hostname or "", origin, env)
                 result.items["PORT"] = SV(port if port is not None else "", origin, env)
                 for key, value in parse_qsl(parts.query):
-                    result.items[f"OPTIONS.{key}"] = SV(value, origin, env)
+                    if top_options and key.upper() in ENVIRON_TOP:
+                        top: Any = int(value) if key.upper() == "CONN_MAX_AGE" and value.isdigit() else value
+                        result.items[key.upper()] = SV(top, origin, env)
+                    else:
+                        result.items[f"OPTIONS.{key}"] = SV(value, origin, env)
         else:
             for key in ("ENGINE", "NAME", "HOST", "PORT"):
                 result.items[key] = unknown(frame.module, node, env=env, why=url.expr if isinstance(url, SV) else None)

@@ -3,6 +3,8 @@ the driver that URL selects, and the port it dials. Pure: a ScannedPool in, plai
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,24 +30,48 @@ def known_url(pool: ScannedPool) -> str | None:
     return url.value if url is not None and url.known and isinstance(url.value, str) else None
 
 
+# An unknown URL whose scheme the code writes out: f"postgresql+psycopg2://{user}:{password}@{host}/{name}".
+WRITTEN_SCHEME = re.compile(r"""^(?:[fFrRbBuU]{0,2}["'])?([A-Za-z][A-Za-z0-9+.-]*)://""")
+
+
+def url_scheme(pool: ScannedPool) -> str | None:
+    """The URL's scheme: from its value, else from its source text when only the rest is computed."""
+    text = known_url(pool)
+    if text is not None:
+        return text.split(":", 1)[0] if "://" in text else None
+    url = url_of(pool)
+    if url is None or url.expr is None:
+        return None
+    match = WRITTEN_SCHEME.match(url.expr)
+    return match.group(1) if match else None
+
+
 def is_postgres(pool: ScannedPool) -> bool:
-    """False only when the code visibly points elsewhere (sqlite for tests, mysql): unknown counts as yes."""
+    """False only when the code visibly points elsewhere (sqlite for tests, mysql): unknown counts as yes,
+    and so does a setting one of whose branches is PostgreSQL's."""
+    branched = [key for key in ("ENGINE", *URL_KEYS) if (value := pool.get(key)) is not None and value.branches]
+    if branched:
+        key = branched[0]
+        return any(_is_postgres(replace(pool, settings={**pool.settings, key: b})) for b in pool.settings[key].branches)
+    return _is_postgres(pool)
+
+
+def _is_postgres(pool: ScannedPool) -> bool:
     engine = pool.get("ENGINE")
     if engine is not None:  # Django's DATABASES entry names its backend
         return not (engine.known and isinstance(engine.value, str) and not DjangoStack.postgres_backend(engine.value))
-    text = known_url(pool)
-    if text is None or "://" not in text:
-        return True  # a libpq conninfo ("dbname=app host=db") is PostgreSQL's own
-    return text.split(":", 1)[0].split("+", 1)[0] in (*SCHEMES, "pgsql")
+    scheme = url_scheme(pool)
+    if scheme is None:
+        return True  # a libpq conninfo ("dbname=app host=db") is PostgreSQL's own; unknown counts as yes
+    return scheme.split("+", 1)[0] in (*SCHEMES, "pgsql")
 
 
 def url_driver(pool: ScannedPool) -> str | None:
     """The driver a SQLAlchemy URL in the code selects (SQLAlchemy's default for a plain postgresql://), or
-    None when the code gives no URL the scan could read."""
-    text = known_url(pool)
-    if text is None or "://" not in text or not is_postgres(pool):
+    None when the code gives no URL whose scheme the scan could read."""
+    scheme = url_scheme(pool)
+    if scheme is None or not is_postgres(pool):
         return None
-    scheme = text.split(":", 1)[0]
     return DRIVERS.get(scheme.split("+", 1)[1], DEFAULT_DRIVER) if "+" in scheme else DEFAULT_DRIVER
 
 

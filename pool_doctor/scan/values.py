@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
+import ast
+import sys
+from dataclasses import replace
 from typing import Any
 
+from pool_doctor.scan import containers
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.kinds import SV, ClassRef, DictV, ExternalRef, FuncRef, InstanceRef, ListV, env_of
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    FuncRef,
+    InstanceRef,
+    ListV,
+    PartialRef,
+    env_of,
+)
+from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.scopes import EXTERNAL_ROOTS
+
+MAX_TEST = 160  # a branch's test, as reported: longer ones are cut
 
 
 def flatten(
     value: Any, evaluator: Evaluator, prefix: str = "", unresolved: list[str] | None = None, depth: int = 0
 ) -> dict[str, SV]:
-    """A settings value as dotted keys (`connect_args.command_timeout`); unreadable `**x` go to unresolved."""
+    """A settings value as dotted keys (`connect_args.command_timeout`); unreadable `**x` go to unresolved.
+    A value with branches gives, for each key any branch has, that key's value in each branch."""
     value = evaluator.force(value)
     out: dict[str, SV] = {}
+    if isinstance(value, Branches) and depth < 6:
+        options, default = containers.settle_options(evaluator, value)
+        per_branch = [(when, flatten(option, evaluator, prefix, unresolved, depth + 1)) for when, option in options]
+        keys = list(dict.fromkeys(key for _, flat in per_branch for key in flat))
+        for key in keys:
+            out[key] = branched([(when, flat.get(key)) for when, flat in per_branch], default)
+        return out
     if isinstance(value, DictV) and depth < 6:
         for key, item in value.items.items():
             out.update(flatten(item, evaluator, f"{prefix}.{key}" if prefix else key, unresolved, depth + 1))
@@ -22,25 +49,79 @@ def flatten(
         if not value.items and not value.opaque and prefix:
             out[prefix] = SV({}, value.origin)
         return out
-    if isinstance(value, InstanceRef) and depth < 6:
+    if isinstance(value, InstanceRef) and depth < 6 and evaluator.classes.is_model(value.cls):
         return flatten(DictV(evaluator.classes.instance_fields(value), None), evaluator, prefix, unresolved, depth + 1)
+    if isinstance(value, SV) and value.expr == NOT_SET and depth > 0:
+        return out  # a key this path does not set
     out[prefix] = leaf(value, evaluator)
     return out
+
+
+def branched(options: list[tuple[str, SV | None]], default: int | None = None) -> SV:
+    """One key's value on each branch (None: the branch does not set it) as one ScannedValue: the value in
+    effect with no environment set when a branch is that (`default`), else unknown; each branch listed."""
+    branches: list[SV] = []
+    chosen: int | None = None
+    for index, (when, option) in enumerate(options):
+        option = option if option is not None else SV(None, None, known=False, expr=NOT_SET)
+        for at, earlier in enumerate(branches):
+            if containers.same(earlier, option) or (not earlier.branches and _equal(earlier, option)):
+                branches[at] = replace(earlier, when=f"{earlier.when} or {when}")
+                break
+        else:
+            at = len(branches)
+            branches.append(replace(option, when=_short_test(when)))
+        if index == default:
+            chosen = at
+    if len(branches) == 1:
+        return replace(branches[0], when=None)
+    shown = ", ".join(
+        f"{'not set' if b.expr == NOT_SET else repr(b.value) if b.known else '?'} when {b.when}" for b in branches
+    )
+    expr = f"one of: {shown}"
+    if chosen is not None and branches[chosen].known:
+        base = branches[chosen]  # the value with no environment set; a variable another branch reads overrides it
+        return replace(base, when=None, expr=expr, branches=tuple(branches), env=base.env or env_of(*branches))
+    env = branches[chosen].env if chosen is not None else env_of(*branches)
+    return SV(None, branches[0].from_, env, known=False, expr=expr, branches=tuple(branches))
+
+
+def _short_test(text: str) -> str:
+    return text if len(text) <= MAX_TEST else text[: MAX_TEST - 3] + "..."
+
+
+def _equal(a: SV, b: SV) -> bool:
+    return a.known and b.known and type(a.value) is type(b.value) and a.value == b.value
 
 
 def leaf(value: Any, evaluator: Evaluator) -> SV:
     value = evaluator.force(value)
     if isinstance(value, SV):
         return value
+    if isinstance(value, Branches):
+        options, default = containers.settle_options(evaluator, value)
+        return branched([(when, leaf(option, evaluator)) for when, option in options], default)
     if isinstance(value, ExternalRef):
-        return SV(value.dotted, None)
+        root = value.dotted.split(".", 1)[0]
+        if root in EXTERNAL_ROOTS or root in sys.stdlib_module_names:  # a library's object, named by its path
+            return SV(value.dotted, None, source=value.dotted)
+        return SV(None, None, known=False, expr=value.dotted)  # from a module the scanned tree does not hold
     if isinstance(value, FuncRef):
-        return SV(f"{value.module.name}.{value.node.name}", value.module.where(value.node))
+        where = value.module.where(value.node)
+        if isinstance(value.node, ast.Lambda):
+            return SV("<lambda>", where, source=value.module.segment(value.node))
+        return SV(f"{value.module.name}.{value.node.name}", where, source=value.node.name)
     if isinstance(value, ClassRef):
-        return SV(f"{value.module.name}.{value.node.name}", value.module.where(value.node))
+        return SV(f"{value.module.name}.{value.node.name}", value.module.where(value.node), source=value.node.name)
+    if isinstance(value, InstanceRef):
+        return SV(None, None, known=False, expr=f"{value.cls.node.name}(...)")
+    if isinstance(value, PartialRef):
+        return SV(None, None, known=False, expr="functools.partial(...)")
     if isinstance(value, ListV):
         items = [leaf(i, evaluator) for i in value.items]
         if all(i.known for i in items):
             return SV([i.value for i in items], value.origin, env_of(*items))
         return SV(None, value.origin, env_of(*items), known=False, expr="[...]")
+    if isinstance(value, DictV):
+        return SV(None, value.origin, known=False, expr="{...}")
     return SV(None, None, known=False, expr=type(value).__name__)

@@ -219,6 +219,13 @@ class Stack:
     # module -> (the scan's name for such a pool, the callables' names).
     code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {}
 
+    # The library's callables that hand back the connection string they are given, in another form the scan
+    # need not tell apart (`sqlalchemy.engine.url.make_url`), by dotted name.
+    code_url_calls: ClassVar[frozenset[str]] = frozenset()
+    # The library's callables that build a connection URL from its parts, as keyword arguments named like
+    # SQLAlchemy's URL.create (drivername, username, password, host, port, database, query), by dotted name.
+    code_url_builders: ClassVar[frozenset[str]] = frozenset()
+
     def public_call(self, module: str, name: str) -> str:
         """The callable as its library documents it (`psycopg2.pool.SimpleConnectionPool`)."""
         return f"{module}.{name}"

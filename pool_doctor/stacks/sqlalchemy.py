@@ -200,6 +200,16 @@ class SQLAlchemyStack(Stack):
         "flask_sqlalchemy": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),
     }
 
+    code_url_calls = frozenset(
+        {"sqlalchemy.engine.url.make_url", "sqlalchemy.engine.make_url", "sqlalchemy.make_url", "sqlmodel.make_url"}
+    )
+    code_url_builders = frozenset(
+        {
+            *(f"{where}.URL.create" for where in ("sqlalchemy", "sqlalchemy.engine", "sqlalchemy.engine.url")),
+            "sqlalchemy.engine.url.URL",  # SQLAlchemy 1.3's constructor took the same parts
+        }
+    )
+
     def public_call(self, module: str, name: str) -> str:
         if module == "sqlalchemy":
             return f"sqlalchemy.ext.asyncio.{name}" if name in ASYNC_FACTORIES else f"sqlalchemy.{name}"

@@ -1,0 +1,515 @@
+"""Calls, as the scan follows them: a project function's body run with its arguments bound (scan/flow.py), a
+class made into an instance, a method of a value the scan holds (a string's `.lower()`, a dict's `.get()`), and
+Python's own casts and builtins. A library call the scan does not know is unknown, with its source text.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
+
+from pool_doctor.scan import containers
+from pool_doctor.scan.files import ConfigFiles
+from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS
+from pool_doctor.scan.flow import Flow
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    InstanceRef,
+    Interpreter,
+    ListV,
+    MethodRef,
+    PartialRef,
+    SuperRef,
+    Thunk,
+    env_of,
+    is_known,
+    unknown,
+)
+from pool_doctor.scan.settings import SettingsClasses
+from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
+
+OWNER, FIRST = "__class__", "__self__"  # a method's frame: its class, its first argument (names no code binds)
+MAX_CALLS = 12  # project functions calling project functions: deeper than this is not configuration
+CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False}  # what `int()` etc. return
+STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
+STR_CALLS = {"replace", "split", "rsplit", "startswith", "endswith", "removeprefix", "removesuffix", "format", "join"}
+NUMBERS = (int, float)
+URL_PARTS = ("drivername", "username", "password", "host", "port", "database", "query")
+
+
+@dataclass
+class Arguments:
+    """A call's arguments, unevaluated: positional, keyword, and `**` spreads read into keywords."""
+
+    positional: list[Any] = field(default_factory=list)
+    keywords: dict[str, Any] = field(default_factory=dict)
+    opaque: list[str] = field(default_factory=list)  # `**x` the scan could not read
+    starred: bool = False  # a `*args` the scan could not read
+    starred_text: str | None = None
+    where: str | None = None
+
+
+class Calls:
+    def __init__(
+        self,
+        ev: Interpreter,
+        classes: SettingsClasses,
+        sources: ConfigSources,
+        files: ConfigFiles,
+        flow: Flow,
+        library_calls: dict[str, Callable[[ast.Call, Frame], Any]],
+    ) -> None:
+        self.ev = ev
+        self.classes = classes
+        self.sources = sources
+        self.files = files
+        self.flow = flow
+        self.library_calls = library_calls
+        self.depth = 0
+
+    def builtin_calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+        """Python's own calls the scan reads, by dotted name."""
+        return {
+            **{f"builtins.{name}": partial(self.python_cast, name) for name in CAST_EMPTY},
+            "builtins.dict": self.dict_call,
+            "pydantic_settings.SettingsConfigDict": self.dict_call,
+            "pydantic.ConfigDict": self.dict_call,
+            "builtins.list": self.sequence,
+            "builtins.tuple": self.sequence,
+            "builtins.max": partial(self.extreme, max),
+            "builtins.min": partial(self.extreme, min),
+            "builtins.round": self.round_call,
+            "builtins.len": self.len_call,
+            "builtins.type": self.type_call,
+            "builtins.super": self.super_call,
+            "builtins.isinstance": self.isinstance_call,
+            "functools.partial": self.partial_call,
+            "pydantic.AliasChoices": self.alias_choices,
+            "pydantic.aliases.AliasChoices": self.alias_choices,
+            **dict.fromkeys(URL_CALLS, self.url_call),
+            **dict.fromkeys(URL_BUILDERS, self.url_builder),
+            "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
+        }
+
+    # --- the call -------------------------------------------------------------------------------------
+
+    def call(self, func: Any, node: ast.Call, frame: Frame) -> Any:
+        if isinstance(func, ExternalRef):
+            handler = self.library_calls.get(func.dotted)
+            if handler is not None:
+                return handler(node, frame)
+            return unknown(frame.module, node)
+        if isinstance(func, FuncRef):
+            return self.call_function(func, node, frame)
+        if isinstance(func, ClassRef):
+            return self.classes.instantiate(func, node, frame)
+        if isinstance(func, MethodRef):
+            return self.call_method(func, node, frame)
+        if isinstance(func, PartialRef):
+            inner = self.ev.force(func.func)
+            if isinstance(inner, FuncRef):
+                given = self.arguments(node, frame)
+                given.positional = [*func.args, *given.positional]
+                given.keywords = {**func.keywords, **given.keywords}
+                return self._run(inner, self.bind_arguments(inner, given, frame), frame, node)
+            return unknown(frame.module, node)
+        if isinstance(func, ConfigRef):
+            return self.sources.config_call(func, node, frame)
+        if isinstance(func, EnvironRef):
+            return self.sources.environ_call(func, None, node, frame)
+        return unknown(frame.module, node)
+
+    def arg(self, node: ast.Call, frame: Frame, position: int | None, keyword: str | None) -> Any:
+        """The argument at `position` or named `keyword`, evaluated; None when not given."""
+        for kw in node.keywords:
+            if kw.arg == keyword and keyword is not None:
+                return self.ev.force(self.ev.eval(kw.value, frame))
+        if (
+            position is not None
+            and position < len(node.args)
+            and not any(isinstance(a, ast.Starred) for a in node.args[: position + 1])
+        ):
+            return self.ev.force(self.ev.eval(node.args[position], frame))
+        return None
+
+    def arguments(self, node: ast.Call, frame: Frame) -> Arguments:
+        given = Arguments(where=frame.module.where(node))
+        for value in node.args:
+            if isinstance(value, ast.Starred):
+                spread = self.ev.force(self.ev.eval(value.value, frame))
+                if isinstance(spread, ListV) and not given.starred:
+                    given.positional.extend(spread.items)
+                elif not given.starred:
+                    given.starred = True
+                    given.starred_text = f"*{frame.module.segment(value.value)}"
+                continue
+            if not given.starred:
+                given.positional.append(Thunk(value, frame))
+        for kw in node.keywords:
+            if kw.arg is not None:
+                given.keywords[kw.arg] = Thunk(kw.value, frame)
+                continue
+            spread = self.ev.force(self.ev.eval(kw.value, frame))
+            if isinstance(spread, InstanceRef) and self.classes.is_model(spread.cls):
+                spread = DictV(self.classes.instance_fields(spread), None)
+            if isinstance(spread, DictV):
+                given.keywords.update(spread.items)
+                given.opaque.extend(spread.opaque)
+            elif not (is_known(spread) and spread.value is None):
+                given.opaque.append(f"**{frame.module.segment(kw.value)}")
+        return given
+
+    def bind(self, func: FuncRef, node: ast.Call | None, frame: Frame, skip_first: bool = False) -> Frame:
+        """A frame for the function's body: its parameters bound to the call's arguments, else their defaults."""
+        given = self.arguments(node, frame) if node is not None else None
+        return self.bind_arguments(func, given, frame, skip_first)
+
+    def bind_arguments(self, func: FuncRef, given: Arguments | None, frame: Frame, skip_first: bool = False) -> Frame:
+        args = func.node.args
+        positional = [*args.posonlyargs, *args.args]
+        bindings: dict[str, Any] = {}
+        if (skip_first and positional) or (func.bound_self is not None and positional):
+            bindings[positional[0].arg] = func.bound_self
+            positional = positional[1:]
+        defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults) :]], args.defaults))
+        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        names = [a.arg for a in positional] + [a.arg for a in args.kwonlyargs]
+        extra_kwargs = DictV({}, given.where if given is not None else None)
+        extra_args: list[Any] = []
+        if given is not None:
+            for index, value in enumerate(given.positional):
+                if index < len(positional):
+                    bindings[positional[index].arg] = value
+                else:
+                    extra_args.append(value)
+            for key, value in given.keywords.items():
+                if key in names and key not in bindings:
+                    bindings[key] = value
+                else:
+                    extra_kwargs.items[key] = value
+            extra_kwargs.opaque.extend(given.opaque)
+        definition = Frame(func.module, scope=None, outer=func.closure)
+        for name in names:
+            if name in bindings:
+                continue
+            if name in defaults:
+                bindings[name] = Thunk(defaults[name], func.closure or definition)
+            elif given is not None and given.starred:
+                bindings[name] = SV(None, None, known=False, expr="*args")
+            else:
+                bindings[name] = SV(None, None, known=False, expr=f"{name} (not given)")
+        if args.vararg is not None:
+            bindings[args.vararg.arg] = ListV(extra_args, None)
+        if args.kwarg is not None:
+            if given is None:  # no call in the scanned code: whoever calls it may pass anything
+                extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
+            bindings[args.kwarg.arg] = extra_kwargs
+        if func.owner is not None and (args.posonlyargs or args.args):
+            bindings[OWNER] = func.owner  # for super(): Python's own __class__ cell
+            bindings[FIRST] = bindings.get([*args.posonlyargs, *args.args][0].arg)
+        scope = func.node
+        return Frame(func.module, bindings=bindings, scope=scope, flow=True, outer=func.closure)
+
+    def call_function(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> Any:
+        return self._run(func, self.bind(func, node, frame), frame, node)
+
+    def _run(self, func: FuncRef, inner: Frame, frame: Frame, node: ast.Call | None) -> Any:
+        if self.depth >= MAX_CALLS:
+            return (
+                unknown(frame.module, node, why="calls nested too deeply to follow")
+                if node
+                else SV(None, None, known=False)
+            )
+        self.depth += 1
+        try:
+            result = self.flow.call(func, inner)
+        finally:
+            self.depth -= 1
+        result = self._settings_instead(func, result)
+        if isinstance(result, SV) and not result.known and node is not None and result.expr is None:
+            return unknown(frame.module, node, env=result.env)
+        return result
+
+    def _settings_instead(self, func: FuncRef, result: Any) -> Any:
+        """A function annotated to return the project's settings class (`def get_settings() -> Settings`) whose
+        result the scan cannot follow (a context variable, a cache): an instance as the environment builds it."""
+        returns = getattr(func.node, "returns", None)
+        unknown_result = isinstance(result, SV) and not result.known
+        branches = isinstance(result, Branches) and any(isinstance(o, SV) and not o.known for _, o in result.options)
+        if returns is None or not (unknown_result or branches):
+            return result
+        cls = self.ev.force(self.ev.eval(returns, Frame(func.module)))
+        if not isinstance(cls, ClassRef) or not self.classes.is_settings(cls):
+            return result
+        fresh = InstanceRef(cls, {})
+        if isinstance(result, Branches):
+            options = [(w, fresh if isinstance(o, SV) and not o.known else o) for w, o in result.options]
+            return self.ev.force(Branches(options, default=result.default))
+        return fresh
+
+    # --- methods of values --------------------------------------------------------------------------
+
+    def call_method(self, method: MethodRef, node: ast.Call, frame: Frame) -> Any:
+        base = self.ev.force(method.base)
+        name = method.name
+        if isinstance(base, SV) and base.known and isinstance(base.value, str):
+            return self._str_method(base, name, node, frame)
+        if isinstance(base, DictV):
+            return self._dict_method(base, name, node, frame)
+        if isinstance(base, InstanceRef) and self.classes.is_parser(base.cls):
+            # The files such a parser reads are its class's business at run time: none the scan can name, so
+            # an option is its fallback (what the code gives when no file sets it), or unknown.
+            unread = self.files.unread_parser(f"the files {base.cls.node.name} reads")
+            return self.files.parser_method(unread, name, node, frame)
+        if isinstance(base, InstanceRef):
+            return self.classes.builtin_method(base, name, node, frame)
+        if isinstance(base, EnvironRef):
+            return self.sources.environ_call(base, name, node, frame)
+        if self.files.owns(base):
+            return self.files.call_method(base, name, node, frame)
+        return unknown(frame.module, node, env=env_of(base))
+
+    def _str_method(self, base: SV, name: str, node: ast.Call, frame: Frame) -> Any:
+        text: str = base.value
+        if name in STR_METHODS and not node.args:
+            return replace(base, value=getattr(text, name)())
+        if name not in STR_CALLS:
+            return unknown(frame.module, node, env=base.env)
+        values = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
+        if name == "join" and len(values) == 1:
+            items = containers.items_of(self.ev, values[0])
+            forced = [self.ev.force(i) for i in items] if items is not None else None
+            if forced is None or not all(is_known(i) for i in forced):
+                return unknown(frame.module, node, env=base.env)
+            return SV(text.join(str(i.value) for i in forced), frame.module.where(node), env_of(*forced))
+        if not all(is_known(v) for v in values) or node.keywords:
+            return unknown(frame.module, node, env=env_of(base, *values))
+        try:
+            result = getattr(text, name)(*(v.value for v in values))
+        except (TypeError, ValueError, IndexError, KeyError):
+            return unknown(frame.module, node, env=base.env)
+        if isinstance(result, list):
+            return ListV([SV(item, base.from_, base.env) for item in result], base.from_)
+        return replace(base, value=result, env=base.env or env_of(*values))
+
+    def _dict_method(self, base: DictV, name: str, node: ast.Call, frame: Frame) -> Any:
+        if name in ("get", "pop", "setdefault"):
+            key = self.arg(node, frame, 0, None)
+            if is_known(key) and str(key.value) in base.items:
+                return self.ev.force(base.items[str(key.value)])
+            if base.opaque:  # the key may be in what the scan could not read
+                return unknown(frame.module, node)
+            default = self.arg(node, frame, 1, None)
+            return default if default is not None else SV(None, frame.module.where(node))
+        if name == "copy":
+            return containers.copy_dict(base)
+        if name == "items":
+            return containers.dict_items(base) if not base.opaque else unknown(frame.module, node)
+        if name == "keys":
+            return (
+                ListV([SV(k, base.origin) for k in base.items], base.origin)
+                if not base.opaque
+                else unknown(frame.module, node)
+            )
+        if name == "values":
+            return ListV(list(base.items.values()), base.origin) if not base.opaque else unknown(frame.module, node)
+        return unknown(frame.module, node)
+
+    def comprehension(self, node: ast.DictComp, frame: Frame) -> Any:
+        """`{k: v for k, v in d.items() if ...}` over a dict or list the scan knows."""
+        if len(node.generators) != 1:
+            return unknown(frame.module, node)
+        generator = node.generators[0]
+        items = containers.items_of(self.ev, self.ev.eval(generator.iter, frame))
+        if items is None:
+            return unknown(frame.module, node)
+        result = DictV(
+            {}, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or 0, file=frame.module.display
+        )
+        for item in items:
+            inner = self._loop_frame(frame, generator.target, item)
+            if inner is None:
+                return unknown(frame.module, node)
+            verdicts = [containers.truth(self.ev, self.ev.eval(test, inner)) for test in generator.ifs]
+            if None in verdicts:
+                return unknown(frame.module, node)
+            if not all(verdicts):
+                continue
+            key = self.ev.force(self.ev.eval(node.key, inner))
+            if not is_known(key):
+                return unknown(frame.module, node)
+            result.items[str(key.value)] = Thunk(node.value, inner)
+        return result
+
+    def _loop_frame(self, frame: Frame, target: ast.expr, item: Any) -> Frame | None:
+        bindings = dict(frame.bindings)
+        if isinstance(target, ast.Name):
+            bindings[target.id] = item
+        elif isinstance(target, ast.Tuple) and all(isinstance(e, ast.Name) for e in target.elts):
+            values = containers.unpack(self.ev, item, len(target.elts))
+            if values is None:
+                return None
+            for element, value in zip(target.elts, values):
+                assert isinstance(element, ast.Name)
+                bindings[element.id] = value
+        else:
+            return None
+        return Frame(frame.module, bindings=bindings, scope=frame.scope, flow=True, outer=frame.outer)
+
+    # --- Python's own calls --------------------------------------------------------------------------
+
+    def python_cast(self, name: str, node: ast.Call, frame: Frame) -> Any:
+        if not node.args:
+            return SV(CAST_EMPTY[name], frame.module.where(node), source=frame.module.segment(node))
+        value = self.ev.eval(node.args[0], frame)
+        return containers.lift(self.ev, [value], lambda v: self._cast(name, v, node, frame))
+
+    def _cast(self, name: str, value: Any, node: ast.Call, frame: Frame) -> Any:
+        if name == "str" and self.files.owns(value):
+            return self.files.as_text(value, node, frame)
+        if name == "bool" and not isinstance(value, SV):
+            verdict = containers.truth(self.ev, value)
+            return SV(verdict, frame.module.where(node)) if verdict is not None else unknown(frame.module, node)
+        if not is_known(value):
+            return unknown(frame.module, node, env=env_of(value))
+        try:
+            if name == "int":
+                result: Any = int(value.value) if not isinstance(value.value, str) else int(value.value.strip())
+            elif name == "float":
+                result = float(value.value)
+            elif name == "bool":
+                result = bool(value.value)  # Python's own: bool("false") is True, as the app would see it
+            else:
+                result = str(value.value)
+        except (TypeError, ValueError):
+            return unknown(frame.module, node, env=value.env)
+        return replace(value, value=result)
+
+    def dict_call(self, node: ast.Call, frame: Frame) -> Any:
+        """`dict(...)`, `SettingsConfigDict(...)`, `ConfigDict(...)`: its mapping, keyword arguments and `**`, merged."""
+        result = DictV(
+            {},
+            frame.module.where(node),
+            line=node.lineno,
+            end_line=node.end_lineno or node.lineno,
+            file=frame.module.display,
+        )
+        if node.args:
+            self.ev.merge(result, self.ev.eval(node.args[0], frame), frame.module.segment(node.args[0]))
+        for kw in node.keywords:
+            if kw.arg is None:
+                self.ev.merge(result, self.ev.eval(kw.value, frame), frame.module.segment(kw.value))
+            else:
+                result.items[kw.arg] = Thunk(kw.value, frame)
+        return result
+
+    def sequence(self, node: ast.Call, frame: Frame) -> Any:
+        if not node.args:
+            return ListV([], frame.module.where(node))
+        items = containers.items_of(self.ev, self.ev.eval(node.args[0], frame))
+        return ListV(items, frame.module.where(node)) if items is not None else unknown(frame.module, node)
+
+    def extreme(self, pick: Callable[..., Any], node: ast.Call, frame: Frame) -> Any:
+        values = [self.ev.eval(a, frame) for a in node.args]
+        if len(values) == 1:
+            items = containers.items_of(self.ev, values[0])
+            values = items if items is not None else values
+        return containers.lift(self.ev, values, lambda *vs: self._extreme(pick, node, frame, vs))
+
+    def _extreme(self, pick: Callable[..., Any], node: ast.Call, frame: Frame, values: tuple[Any, ...]) -> Any:
+        if not values or not all(is_known(v) and isinstance(v.value, NUMBERS) for v in values):
+            return unknown(frame.module, node, env=env_of(*values))
+        chosen = pick(values, key=lambda v: v.value)
+        return SV(chosen.value, frame.module.where(node), env_of(*values), source=frame.module.segment(node))
+
+    def round_call(self, node: ast.Call, frame: Frame) -> Any:
+        value = self.arg(node, frame, 0, "number")
+        digits = self.arg(node, frame, 1, "ndigits")
+        if not is_known(value) or not isinstance(value.value, NUMBERS):
+            return unknown(frame.module, node, env=env_of(value))
+        places = digits.value if is_known(digits) and isinstance(digits.value, int) else None
+        return replace(value, value=round(value.value, places))
+
+    def len_call(self, node: ast.Call, frame: Frame) -> Any:
+        items = containers.items_of(self.ev, self.ev.eval(node.args[0], frame)) if node.args else None
+        return SV(len(items), frame.module.where(node)) if items is not None else unknown(frame.module, node)
+
+    def alias_choices(self, node: ast.Call, frame: Frame) -> Any:
+        """`AliasChoices("DATABASE_URL", AliasPath(...))`: its choices (the strings are variables' names)."""
+        return ListV([self.ev.eval(arg, frame) for arg in node.args], frame.module.where(node))
+
+    def super_call(self, node: ast.Call, frame: Frame) -> Any:
+        """`super()` in a method: the method's class and its first argument, as bound when it was called."""
+        current: Frame | None = frame
+        while current is not None and OWNER not in current.bindings:
+            current = current.outer
+        if current is None:
+            return unknown(frame.module, node)
+        owner, first = current.bindings[OWNER], current.bindings.get(FIRST)
+        if not isinstance(owner, ClassRef) or first is None:
+            return unknown(frame.module, node)
+        return SuperRef(owner, self.ev.force(first))
+
+    def type_call(self, node: ast.Call, frame: Frame) -> Any:
+        value = self.arg(node, frame, 0, None) if len(node.args) == 1 else None
+        if is_known(value):
+            return ExternalRef(f"builtins.{type(value.value).__name__}")
+        if isinstance(value, (DictV, ListV)):
+            return ExternalRef("builtins.dict" if isinstance(value, DictV) else "builtins.list")
+        return unknown(frame.module, node)
+
+    def isinstance_call(self, node: ast.Call, frame: Frame) -> Any:
+        if len(node.args) != 2:
+            return unknown(frame.module, node)
+        value = self.ev.force(self.ev.eval(node.args[0], frame))
+        kinds = self.ev.force(self.ev.eval(node.args[1], frame))
+        options = [self.ev.force(k) for k in kinds.items] if isinstance(kinds, ListV) else [kinds]
+        names = [o.dotted for o in options if isinstance(o, ExternalRef) and o.dotted.startswith("builtins.")]
+        if len(names) != len(options):
+            return unknown(frame.module, node)
+        types = {name.removeprefix("builtins.") for name in names}
+        if is_known(value):
+            found = {cls.__name__ for cls in type(value.value).__mro__} & (types | {"object"})
+            return SV(bool(found & types), frame.module.where(node))
+        if isinstance(value, DictV):
+            return SV("dict" in types, frame.module.where(node))
+        if isinstance(value, InstanceRef):
+            return SV(False, frame.module.where(node))  # a project class is none of Python's own
+        return unknown(frame.module, node)
+
+    def url_call(self, node: ast.Call, frame: Frame) -> Any:
+        """A library's `make_url(text)`: the connection string it is given."""
+        value = self.arg(node, frame, 0, "name_or_url")
+        return value if value is not None else unknown(frame.module, node)
+
+    def url_builder(self, node: ast.Call, frame: Frame) -> Any:
+        """`URL.create(drivername=..., username=..., host=..., ...)`: the URL, when every part given is known;
+        else unknown, its text the driver's scheme and the call (the driver is still the code's to say)."""
+        parts = {name: self.arg(node, frame, index, name) for index, name in enumerate(URL_PARTS)}
+        driver = parts["drivername"]
+        if not is_known(driver) or not isinstance(driver.value, str):
+            return unknown(frame.module, node)
+        given = {name: value for name, value in parts.items() if value is not None}
+        env = env_of(*given.values())
+        if not all(is_known(value) for value in given.values()) or "query" in given:
+            return unknown(frame.module, node, env=env, why=f"{driver.value}://... ({frame.module.segment(node)})")
+        text = {name: value.value for name, value in given.items() if value.value is not None}
+        user = str(text.get("username", "")) + (f":{text['password']}" if "password" in text else "")
+        host = str(text.get("host", "")) + (f":{text['port']}" if "port" in text else "")
+        url = f"{driver.value}://{user}{'@' if user else ''}{host}/{text.get('database', '')}"
+        return SV(url, frame.module.where(node), env, source=frame.module.segment(node))
+
+    def partial_call(self, node: ast.Call, frame: Frame) -> Any:
+        if not node.args:
+            return unknown(frame.module, node)
+        given = self.arguments(node, frame)
+        return PartialRef(self.ev.eval(node.args[0], frame), tuple(given.positional[1:]), dict(given.keywords))

@@ -1,0 +1,295 @@
+"""Dicts, lists and branch values as the scan holds them: copied when a statement changes them, never shared.
+
+`settle` turns the raw `Branches` a join of two paths leaves into their canonical form: nested branches
+flattened, equal values merged (their tests joined by "or"), dicts of branches turned into one dict whose
+differing keys are branches. `with_item`, `mutated` and the rest are what statements do to a dict or list.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+from pool_doctor.scan.finder import Module
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    DictV,
+    Frame,
+    InstanceRef,
+    Interpreter,
+    ListV,
+    Thunk,
+    is_known,
+    not_set,
+)
+from pool_doctor.scan.model import NOT_SET
+
+MAX_OPTIONS = 8  # a value with more possible values than this is unknown: the tests are not configuration
+
+
+def settle(ev: Interpreter, value: Branches) -> Any:
+    if value.settled:
+        return value
+    options: list[tuple[str, Any, bool]] = []  # (test, value, whether it is the path with no environment set)
+    for index, (when, option) in enumerate(value.options):
+        chosen = value.default == index
+        option = ev.force(option)
+        if isinstance(option, Branches):
+            inner, inner_default = settle_options(ev, option)
+            options.extend(
+                (_and(when, inner_when), item, chosen and inner_default == at)
+                for at, (inner_when, item) in enumerate(inner)
+            )
+        else:
+            options.append((when, option, chosen))
+    merged: list[tuple[str, Any, bool]] = []
+    for when, option, chosen in options:
+        for index, (other_when, other, other_chosen) in enumerate(merged):
+            if same(other, option):
+                merged[index] = (f"{other_when} or {when}", other, other_chosen or chosen)
+                break
+        else:
+            merged.append((when, option, chosen))
+    default = next((index for index, (_, _, chosen) in enumerate(merged) if chosen), None)
+    if len(merged) == 1:
+        return merged[0][1]
+    if len(merged) > MAX_OPTIONS:  # too many ways: the value with no environment set, when there is one
+        if default is not None:
+            return merged[default][1]
+        return SV(None, None, known=False, expr=f"one of {len(merged)} values, depending on tests")
+    pairs = [(when, option) for when, option, _ in merged]
+    if all(isinstance(option, DictV) for _, option in pairs):
+        return _dict_of_branches(pairs, default)
+    return Branches(pairs, settled=True, default=default)
+
+
+def settle_options(ev: Interpreter, value: Branches) -> tuple[list[tuple[str, Any]], int | None]:
+    """The options of a value with branches, settled, and the one in effect with no environment set."""
+    settled = settle(ev, value)
+    if isinstance(settled, Branches):
+        return settled.options, settled.default
+    return [("", settled)], 0
+
+
+def _and(outer: str, inner: str) -> str:
+    if not inner:
+        return outer
+    if not outer or outer == "otherwise":
+        return inner
+    return f"{outer} and {inner}"
+
+
+def same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, SV) and isinstance(b, SV):
+        if a.known and b.known:
+            return type(a.value) is type(b.value) and a.value == b.value and a.env == b.env
+        return not a.known and not b.known and a.expr == b.expr and a.expr == NOT_SET
+    return False
+
+
+def _dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> DictV:
+    first = options[default if default is not None else 0][1]  # where the dict is written, with no environment
+    keys = list(dict.fromkeys(key for _, option in options for key in option.items))
+    items: dict[str, Any] = {}
+    for key in keys:
+        values = [option.items.get(key, _MISSING) for _, option in options]
+        if all(value is values[0] for value in values):
+            items[key] = values[0]
+        else:
+            items[key] = Branches(
+                [(when, not_set() if value is _MISSING else value) for (when, _), value in zip(options, values)],
+                default=default,
+            )
+    opaque = list(dict.fromkeys(text for _, option in options for text in option.opaque))
+    return DictV(items, first.origin, opaque, first.line, first.end_line, first.file)
+
+
+_MISSING = object()
+
+
+def lift(ev: Interpreter, values: list[Any], fn: Callable[..., Any]) -> Any:
+    """`fn` over the operands; an operand with branches gives a result per branch."""
+    for index, value in enumerate(values):
+        value = ev.force(value)
+        if isinstance(value, Branches):
+            options, default = settle_options(ev, value)
+            return Branches(
+                [(when, lift(ev, [*values[:index], option, *values[index + 1 :]], fn)) for when, option in options],
+                default=default,
+            )
+        values[index] = value
+    return fn(*values)
+
+
+def truth(ev: Interpreter, value: Any) -> bool | None:
+    """Whether a test holds with no environment variable set, when the scan can tell; None when it cannot."""
+    return decide(ev, value)[0]
+
+
+def decide(ev: Interpreter, value: Any) -> tuple[bool | None, bool]:
+    """(whether a test holds with no environment variable set, or None; whether the environment can change it)."""
+    value = ev.force(value)
+    if isinstance(value, SV):
+        if not value.known:
+            return None, False
+        try:
+            return bool(value.value), value.env is not None
+        except Exception:
+            return None, False
+    if isinstance(value, DictV):
+        return (True if value.items else (None if value.opaque else False)), False
+    if isinstance(value, ListV):
+        return bool(value.items), False
+    if isinstance(value, Branches):
+        options, default = settle_options(ev, value)
+        verdicts = [decide(ev, option) for _, option in options]
+        if len({verdict for verdict, _ in verdicts}) == 1:
+            return verdicts[0][0], any(env for _, env in verdicts)
+        if default is not None and verdicts[default][0] is not None:
+            return verdicts[default][0], True
+        return None, False
+    return ev.truth_of_ref(value), False
+
+
+# --- dicts ----------------------------------------------------------------------------------------------
+
+
+def copy_dict(value: DictV) -> DictV:
+    return DictV(dict(value.items), value.origin, list(value.opaque), value.line, value.end_line, value.file)
+
+
+def as_dict(value: Any, text: str, where: str | None) -> DictV:
+    """A dict to change: a copy of it, or (a mapping the scan cannot read) an empty one whose other keys are opaque."""
+    if isinstance(value, DictV):
+        return copy_dict(value)
+    return DictV({}, where, [f"**{text}"])
+
+
+def with_item(ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, module: Module) -> Any:
+    """`base[key] = value`, on a copy."""
+    key = ev.force(key)
+    if isinstance(base, ListV) and is_known(key) and isinstance(key.value, int):
+        items = list(base.items)
+        if -len(items) <= key.value < len(items):
+            items[key.value] = value
+            return ListV(items, base.origin)
+        return base
+    if not isinstance(base, DictV) and not _maybe_mapping(base):
+        return base
+    shown = node.value if isinstance(node, ast.Subscript) else node
+    result = as_dict(base, _text(module, shown), module.where(node))
+    if is_known(key) and isinstance(key.value, (str, int)):
+        result.items[str(key.value)] = value
+    else:
+        result.opaque.append(f"[{module.segment(node)}]")
+    return result
+
+
+def item(ev: Interpreter, base: Any, key: Any) -> Any:
+    key = ev.force(key)
+    if isinstance(base, DictV) and is_known(key) and str(key.value) in base.items:
+        return ev.force(base.items[str(key.value)])
+    return SV(None, None, known=False, expr=NOT_SET)
+
+
+def without(ev: Interpreter, base: Any, target: ast.Subscript, frame: Frame) -> Any:
+    """`del base[key]` / `base.pop(key)`, on a copy."""
+    key = ev.force(ev.eval(target.slice, frame))
+    if isinstance(base, DictV) and is_known(key):
+        result = copy_dict(base)
+        result.items.pop(str(key.value), None)
+        return result
+    return base
+
+
+def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
+    """What `base.update(...)`, `.setdefault(k, v)`, `.pop(k)`, `.append(x)`, `.extend(xs)`, `.clear()` leave."""
+    module = frame.module
+    if isinstance(base, ListV):
+        if method == "append" and len(call.args) == 1:
+            return ListV([*base.items, Thunk(call.args[0], frame)], base.origin)
+        if method == "extend" and len(call.args) == 1:
+            extra = ev.force(ev.eval(call.args[0], frame))
+            if isinstance(extra, ListV):
+                return ListV([*base.items, *extra.items], base.origin)
+            return SV(None, module.where(call), known=False, expr=module.segment(call))
+        if method == "clear":
+            return ListV([], module.where(call))
+        return base
+    if not isinstance(base, DictV) and not _maybe_mapping(base):
+        return base
+    text = _text(module, call.func.value if isinstance(call.func, ast.Attribute) else call)
+    if method == "update":
+        result = as_dict(base, text, module.where(call))
+        for arg in call.args:
+            ev.merge(result, ev.eval(arg, frame), module.segment(arg))
+        for kw in call.keywords:
+            if kw.arg is None:
+                ev.merge(result, ev.eval(kw.value, frame), module.segment(kw.value))
+            else:
+                result.items[kw.arg] = Thunk(kw.value, frame)
+        return result
+    if method == "setdefault" and call.args:
+        key = ev.force(ev.eval(call.args[0], frame))
+        if not is_known(key):
+            return base
+        if isinstance(base, DictV) and str(key.value) in base.items:
+            return base
+        result = as_dict(base, text, module.where(call))
+        value = Thunk(call.args[1], frame) if len(call.args) > 1 else SV(None, module.where(call))
+        result.items[str(key.value)] = value  # the mapping's own value, if it has one, is opaque: this is the default
+        return result
+    if method == "pop" and call.args and isinstance(base, DictV):
+        key = ev.force(ev.eval(call.args[0], frame))
+        if is_known(key):
+            result = copy_dict(base)
+            result.items.pop(str(key.value), None)
+            return result
+        return base
+    if method == "clear":
+        return DictV({}, module.where(call))
+    return base
+
+
+def _maybe_mapping(value: Any) -> bool:
+    """An object the scan cannot read, that the code uses as a mapping (a config object, a parameter)."""
+    if isinstance(value, InstanceRef):
+        return True  # a project class changed with a dict's methods: a mapping (CKAN's CKANConfig)
+    return isinstance(value, SV) and not value.known and value.expr != NOT_SET
+
+
+def _text(module: Module, node: ast.AST) -> str:
+    return module.segment(node)
+
+
+def unpack(ev: Interpreter, value: Any, count: int) -> list[Any] | None:
+    """`a, b = value`: its items, when the scan can tell them."""
+    value = ev.force(value)
+    if isinstance(value, ListV) and len(value.items) == count:
+        return list(value.items)
+    if is_known(value) and isinstance(value.value, (list, tuple, str)) and len(value.value) == count:
+        return [SV(item, value.from_, value.env, source=value.source) for item in value.value]
+    return None
+
+
+def items_of(ev: Interpreter, value: Any) -> list[Any] | None:
+    """What a loop over `value` goes through, when the scan knows: a list's items, a dict's keys."""
+    value = ev.force(value)
+    if isinstance(value, ListV):
+        return list(value.items)
+    if isinstance(value, DictV) and not value.opaque:
+        return [SV(key, value.origin) for key in value.items]
+    if is_known(value) and isinstance(value.value, (list, tuple)):
+        return [SV(item, value.from_, value.env) for item in value.value]
+    return None
+
+
+def dict_items(value: DictV) -> ListV:
+    """`d.items()`: (key, value) pairs."""
+    return ListV(
+        [ListV([SV(key, value.origin), item], value.origin) for key, item in value.items.items()], value.origin
+    )

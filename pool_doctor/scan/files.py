@@ -1,0 +1,577 @@
+"""Files the code reads its configuration from: ini and cfg through `configparser`, YAML, JSON and TOML, at paths
+built with `os.path` or `pathlib` (`Path(__file__).parent / "config.ini"`).
+
+Only files inside the scanned tree are read (a path outside it, or one the scan cannot work out, gives unknown
+values); each value carries its `file:line`. A relative path is looked for beside the module, then in each
+folder above it up to the scan root, as the app is usually run from its project folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pool_doctor.scan.finder import Module, Project
+from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
+
+MAX_FILE = 1_000_000  # a configuration file larger than this is data, not configuration
+BOOLEAN_STATES = {
+    "1": True,
+    "yes": True,
+    "true": True,
+    "on": True,
+    "0": False,
+    "no": False,
+    "false": False,
+    "off": False,
+}
+PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
+INI_LINE = re.compile(r"^([^=:\s][^=:]*?)\s*[=:]\s?(.*)$")
+ALEMBIC_INI = "alembic.ini"
+ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
+INTERPOLATION = re.compile(r"%\(([^)]+)\)s")
+
+
+@dataclass(frozen=True)
+class PathV:
+    """A `pathlib.Path` the scan can name."""
+
+    path: str
+    origin: str | None
+
+
+@dataclass(frozen=True)
+class FileV:
+    """An open file (or its path, read whole by a loader)."""
+
+    path: Path | None
+    shown: str
+
+
+Option = tuple[str, str]  # (raw value, file:line)
+
+
+@dataclass(frozen=True)
+class ParserV:
+    """A `configparser.ConfigParser` and the sections the files it read give (option names as written)."""
+
+    sections: dict[str, dict[str, Option]] = field(default_factory=dict)
+    read: tuple[str, ...] = ()  # files named to read, found or not, as shown
+    interpolate: bool = True
+    env_by_option: bool = False  # an empty option is the variable of its name (a project Interpolation reads it)
+    opaque: bool = False  # what it reads is not in sight: whether an option is there is unknown
+
+
+@dataclass(frozen=True)
+class SectionV:
+    parser: ParserV
+    name: str
+
+
+class ConfigFiles:
+    def __init__(self, ev: Interpreter, project: Project) -> None:
+        self.ev = ev
+        self.project = project
+
+    def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+        """The library calls read here, by dotted name."""
+        calls: dict[str, Callable[[ast.Call, Frame], Any]] = {
+            "builtins.open": self.open_call,
+            "io.open": self.open_call,
+            "pathlib.Path": self.path_call,
+            "pathlib.PurePath": self.path_call,
+            **{f"yaml.{name}": partial(self.load_call, "yaml") for name in ("safe_load", "load", "full_load")},
+            **{f"json.{name}": partial(self.load_call, "json") for name in ("load", "loads")},
+            **{
+                f"{lib}.{name}": partial(self.load_call, "toml")
+                for lib in ("tomllib", "tomli", "toml")
+                for name in ("load", "loads")
+            },
+        }
+        calls["alembic.context.config.get_section"] = self.alembic_section
+        calls["alembic.context.config.get_main_option"] = self.alembic_option
+        for name in ("join", "dirname", "abspath", "realpath", "normpath", "basename", "expanduser"):
+            calls[f"os.path.{name}"] = self.os_path
+        for name in PARSERS:
+            calls[f"configparser.{name}"] = self.parser_call
+        return calls
+
+    def owns(self, value: Any) -> bool:
+        return isinstance(value, (PathV, FileV, ParserV, SectionV))
+
+    def truth(self, value: Any) -> bool | None:
+        if isinstance(value, SectionV):
+            return bool(self._section(value))
+        return True if self.owns(value) else None
+
+    def mutator(self, method: str) -> bool:
+        return method in ("read", "read_file", "read_string", "read_dict", "set")
+
+    # --- paths ----------------------------------------------------------------------------------------
+
+    def os_path(self, node: ast.Call, frame: Frame) -> Any:
+        name = _called(node)
+        parts = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
+        texts = [path_text(p) for p in parts]
+        if not parts or any(t is None for t in texts):
+            return unknown(frame.module, node, env=env_of(*parts))
+        first, rest = texts[0], texts[1:]
+        assert first is not None
+        if name == "join":
+            result = os.path.join(first, *(t for t in rest if t is not None))
+        elif name == "dirname":
+            result = os.path.dirname(first)
+        elif name == "basename":
+            result = os.path.basename(first)
+        elif name in ("abspath", "realpath", "normpath"):
+            result = os.path.normpath(first) if os.path.isabs(first) else first
+        else:
+            result = first
+        return SV(result, frame.module.where(node), env_of(*parts), source=frame.module.segment(node))
+
+    def path_call(self, node: ast.Call, frame: Frame) -> Any:
+        parts = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
+        texts = [path_text(p) for p in parts]
+        if any(t is None for t in texts):
+            return unknown(frame.module, node, env=env_of(*parts))
+        return PathV(os.path.join(*(t for t in texts if t is not None)) if texts else ".", frame.module.where(node))
+
+    def binop(self, left: Any, op: ast.operator, right: Any, node: ast.AST, module: Module) -> Any:
+        if isinstance(op, ast.Div) and isinstance(left, PathV):
+            text = path_text(right)
+            return PathV(os.path.join(left.path, text), left.origin) if text is not None else unknown(module, node)
+        return None
+
+    def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
+        if isinstance(base, PathV):
+            path = Path(base.path)
+            if attr == "parent":
+                return PathV(str(path.parent), base.origin)
+            if attr == "parents":
+                return ListV([PathV(str(p), base.origin) for p in path.parents], base.origin)
+            if attr in ("name", "stem", "suffix"):
+                return SV(getattr(path, attr), base.origin)
+        return None
+
+    def subscript(self, base: Any, key: Any, node: ast.AST, frame: Frame) -> Any:
+        if isinstance(base, ParserV) and is_known(key):
+            return SectionV(base, str(key.value))
+        if isinstance(base, SectionV) and is_known(key):
+            return self.option(base.parser, base.name, str(key.value), None, None, frame, node)
+        return None
+
+    def as_text(self, value: Any, node: ast.AST, frame: Frame) -> Any:
+        if isinstance(value, PathV):
+            return SV(value.path, frame.module.where(node))
+        return unknown(frame.module, node)
+
+    def resolve(self, module: Module, text: str) -> Path | None:
+        """The file a path in the code names, when it is inside the scanned tree."""
+        project = module.path.parent
+        base = self._base(module)
+        candidate = Path(text)
+        if candidate.is_absolute():
+            found = candidate if candidate.is_file() else None
+        else:
+            found = None
+            current = project
+            while True:
+                if (current / text).is_file():
+                    found = current / text
+                    break
+                if current == base or base not in current.parents:
+                    break
+                current = current.parent
+        if found is None:
+            return None
+        found = Path(os.path.normpath(found))
+        return found if base == found.parent or base in found.parents else None
+
+    def _base(self, module: Module) -> Path:
+        return self.project.base
+
+    # --- files and loaders -----------------------------------------------------------------------------
+
+    def open_call(self, node: ast.Call, frame: Frame) -> Any:
+        name = self.ev.force(self.ev.eval(node.args[0], frame)) if node.args else None
+        text = path_text(name)
+        if text is None:
+            return unknown(frame.module, node)
+        return FileV(self.resolve(frame.module, text), text)
+
+    def call_method(self, base: Any, name: str, node: ast.Call, frame: Frame) -> Any:
+        if isinstance(base, PathV):
+            if name in ("resolve", "absolute", "expanduser"):
+                return base
+            if name == "joinpath":
+                parts = [path_text(self.ev.force(self.ev.eval(a, frame))) for a in node.args]
+                if any(p is None for p in parts):
+                    return unknown(frame.module, node)
+                return PathV(os.path.join(base.path, *(p for p in parts if p is not None)), base.origin)
+            if name in ("open", "read_text", "read_bytes"):
+                opened = FileV(self.resolve(frame.module, base.path), base.path)
+                return opened if name == "open" else self.text_of(opened, frame, node)
+        if isinstance(base, FileV) and name == "read":
+            return self.text_of(base, frame, node)
+        if isinstance(base, ParserV):
+            return self.parser_method(base, name, node, frame)
+        if isinstance(base, SectionV):
+            return self.section_method(base, name, node, frame)
+        return unknown(frame.module, node)
+
+    def text_of(self, file: FileV, frame: Frame, node: ast.AST) -> Any:
+        data = _read(file.path)
+        if data is None:
+            return unknown(frame.module, node, why=f"{file.shown} (not in the scanned tree)")
+        return SV(data, self._shown(file.path, 1))
+
+    def load_call(self, loader: str, node: ast.Call, frame: Frame) -> Any:
+        """yaml.safe_load / json.load / tomllib.load of a file (or of its text): the document, each value
+        with its file:line."""
+        if not node.args:
+            return unknown(frame.module, node)
+        source = self.ev.force(self.ev.eval(node.args[0], frame))
+        if isinstance(source, FileV):
+            text, path = _read(source.path), source.path
+        elif is_known(source) and isinstance(source.value, str) and source.from_:
+            text, path = source.value, None
+        else:
+            return unknown(frame.module, node)
+        if text is None:
+            why = source.shown if isinstance(source, FileV) else None
+            return unknown(frame.module, node, why=f"{why} (not in the scanned tree)" if why else None)
+        try:
+            if loader == "yaml":
+                return self._yaml_document(text, path, frame, node)
+            document = json.loads(text) if loader == "json" else tomllib.loads(text)
+        except Exception:
+            return unknown(frame.module, node, why="a file that does not parse")
+        return self._plain(document, text, path, frame.module.where(node))
+
+    def _yaml_document(self, text: str, path: Path | None, frame: Frame, node: ast.AST) -> Any:
+        try:
+            import yaml
+        except ImportError:  # PyYAML is the app's dependency, not pool-doctor's
+            return unknown(frame.module, node, why="YAML (PyYAML is not installed here)")
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except Exception:
+            return unknown(frame.module, node, why="a YAML file that does not parse")
+        return self._yaml_value(root, path, frame.module.where(node), yaml)
+
+    def _yaml_value(self, node: Any, path: Path | None, where: str, yaml: Any, depth: int = 0) -> Any:
+        origin = self._shown(path, node.start_mark.line + 1) if path is not None and node is not None else where
+        if node is None or depth > 20:
+            return SV(None, origin)
+        if isinstance(node, yaml.MappingNode):
+            items = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    items[str(key.value)] = self._yaml_value(value, path, where, yaml, depth + 1)
+            return DictV(items, origin, line=node.start_mark.line + 1, end_line=node.end_mark.line + 1)
+        if isinstance(node, yaml.SequenceNode):
+            return ListV([self._yaml_value(v, path, where, yaml, depth + 1) for v in node.value], origin)
+        try:
+            value = yaml.safe_load(yaml.serialize(node))
+        except Exception:
+            return SV(None, origin, known=False, expr=str(node.value))
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            value = str(value)
+        return SV(value, origin, source=str(node.value))
+
+    def _plain(self, value: Any, text: str, path: Path | None, where: str, depth: int = 0) -> Any:
+        if isinstance(value, dict) and depth < 20:
+            items = {}
+            for key, item in value.items():
+                line = _line_of(text, str(key))
+                origin = self._shown(path, line) if path is not None and line else where
+                inner = self._plain(item, text, path, origin, depth + 1)
+                items[str(key)] = inner
+            return DictV(items, where)
+        if isinstance(value, list) and depth < 20:
+            return ListV([self._plain(v, text, path, where, depth + 1) for v in value], where)
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            value = str(value)
+        return SV(value, where)
+
+    def _shown(self, path: Path | None, line: int) -> str:
+        if path is None:
+            return f"?:{line}"
+        project = self.project
+        shown = project.display(path) if project.base in path.parents else path.as_posix()
+        return f"{shown}:{line}"
+
+    # --- alembic's context.config: alembic.ini, found beside the migrations or above them ----------------
+
+    def alembic_ini(self, frame: Frame) -> ParserV:
+        path = self.resolve(frame.module, ALEMBIC_INI)
+        sections: dict[str, dict[str, Option]] = {}
+        data = _read(path)
+        if data is not None and path is not None:
+            _merge_ini(sections, data, self._shown(path, 0).rsplit(":", 1)[0])
+        return ParserV(sections, (ALEMBIC_INI,))
+
+    def alembic_section(self, node: ast.Call, frame: Frame) -> Any:
+        """`context.config.get_section(config.config_ini_section, {})`: alembic.ini's [alembic] section."""
+        name = self._alembic_section_name(node, frame)
+        if name is None:
+            return unknown(frame.module, node)
+        parser = self.alembic_ini(frame)
+        if _find(parser.sections, name) is None:
+            default = self.ev.arg(node, frame, 1, "default")
+            return default if default is not None else SV(None, frame.module.where(node))
+        return self._section_dict(SectionV(parser, name), frame, node)
+
+    def alembic_option(self, node: ast.Call, frame: Frame) -> Any:
+        """`context.config.get_main_option("sqlalchemy.url")`."""
+        option = self.ev.arg(node, frame, 0, "name")
+        if not is_known(option):
+            return unknown(frame.module, node)
+        fallback = node.args[1] if len(node.args) > 1 else None
+        return self.option(self.alembic_ini(frame), "alembic", str(option.value), None, fallback, frame, node, True)
+
+    def _alembic_section_name(self, node: ast.Call, frame: Frame) -> str | None:
+        if not node.args:
+            return None
+        value = self.ev.force(self.ev.eval(node.args[0], frame))
+        if getattr(value, "dotted", "").endswith(".config_ini_section"):
+            return "alembic"  # alembic's default ini section
+        return str(value.value) if is_known(value) else None
+
+    # --- configparser ---------------------------------------------------------------------------------
+
+    def parser_call(self, node: ast.Call, frame: Frame) -> Any:
+        interpolation = next((kw.value for kw in node.keywords if kw.arg == "interpolation"), None)
+        default = interpolation is None and _called(node) != "RawConfigParser"  # BasicInterpolation
+        return ParserV(
+            interpolate=default or _is_basic(interpolation), env_by_option=self._reads_env(interpolation, frame)
+        )
+
+    def _reads_env(self, interpolation: ast.expr | None, frame: Frame) -> bool:
+        """A project Interpolation whose methods read the variable named as the option (`os.getenv(option)`):
+        an option left empty in the file is then the environment's to give."""
+        if interpolation is None:
+            return False
+        value = self.ev.force(self.ev.eval(interpolation, frame))
+        cls = getattr(value, "cls", None)
+        node = getattr(cls, "node", None)
+        if not isinstance(node, ast.ClassDef):
+            return False
+        return any(
+            isinstance(call, ast.Call)
+            and ast.unparse(call.func) in ENV_READS
+            and any(isinstance(arg, ast.Name) and arg.id == "option" for arg in call.args)
+            for call in ast.walk(node)
+        )
+
+    @staticmethod
+    def unread_parser(what: str) -> ParserV:
+        return ParserV(read=(what,), opaque=True)
+
+    def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
+        if not isinstance(base, ParserV):
+            return base
+        sections = {name: dict(options) for name, options in base.sections.items()}
+        read = list(base.read)
+        if method in ("read", "read_file") and call.args:
+            value = self.ev.force(self.ev.eval(call.args[0], frame))
+            values = value.items if isinstance(value, ListV) else [value]
+            for item in values:
+                item = self.ev.force(item)
+                if isinstance(item, FileV):
+                    path, shown = item.path, item.shown
+                else:
+                    text = path_text(item)
+                    if text is None:
+                        continue
+                    path, shown = self.resolve(frame.module, text), text
+                read.append(shown)
+                data = _read(path)
+                if data is not None and path is not None:
+                    _merge_ini(sections, data, self._shown(path, 0).rsplit(":", 1)[0])
+        elif method == "read_string" and call.args:
+            value = self.ev.force(self.ev.eval(call.args[0], frame))
+            if is_known(value) and isinstance(value.value, str):
+                _merge_ini(sections, value.value, (value.from_ or "?").rsplit(":", 1)[0])
+        elif method == "read_dict" and call.args:
+            value = self.ev.force(self.ev.eval(call.args[0], frame))
+            if isinstance(value, DictV):
+                for section, options in value.items.items():
+                    options = self.ev.force(options)
+                    if isinstance(options, DictV):
+                        for key, item in options.items.items():
+                            item = self.ev.force(item)
+                            if is_known(item):
+                                sections.setdefault(section, {})[key] = (str(item.value), item.from_ or "?")
+        elif method == "set" and len(call.args) == 3:
+            section, option, item = (self.ev.force(self.ev.eval(a, frame)) for a in call.args)
+            if is_known(section) and is_known(option) and is_known(item):
+                sections.setdefault(str(section.value), {})[str(option.value)] = (str(item.value), item.from_ or "?")
+        return ParserV(sections, tuple(read), base.interpolate, base.env_by_option, base.opaque)
+
+    def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame) -> Any:
+        if name in ("get", "getint", "getfloat", "getboolean") and len(node.args) >= 2:
+            section, option = (self.ev.force(self.ev.eval(a, frame)) for a in node.args[:2])
+            if not (is_known(section) and is_known(option)):
+                return unknown(frame.module, node)
+            fallback = next((kw.value for kw in node.keywords if kw.arg == "fallback"), None)
+            return self.option(parser, str(section.value), str(option.value), name, fallback, frame, node)
+        if name in ("has_section", "has_option"):
+            keys = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
+            if not all(is_known(k) for k in keys) or not keys or parser.opaque:
+                return unknown(frame.module, node)
+            section = _find(parser.sections, str(keys[0].value))
+            if name == "has_section" or section is None:
+                return SV(section is not None, frame.module.where(node))
+            return SV(len(keys) > 1 and _find(section, str(keys[1].value)) is not None, frame.module.where(node))
+        if name == "items" and node.args:
+            section = self.ev.force(self.ev.eval(node.args[0], frame))
+            if is_known(section):
+                return self._section_dict(SectionV(parser, str(section.value)), frame, node)
+        return unknown(frame.module, node)
+
+    def section_method(self, section: SectionV, name: str, node: ast.Call, frame: Frame) -> Any:
+        if name in ("get", "getint", "getfloat", "getboolean") and node.args:
+            option = self.ev.force(self.ev.eval(node.args[0], frame))
+            if not is_known(option):
+                return unknown(frame.module, node)
+            fallback = node.args[1] if len(node.args) > 1 else None
+            fallback = next((kw.value for kw in node.keywords if kw.arg in ("fallback", "default")), fallback)
+            cast = None if name == "get" else name
+            return self.option(section.parser, section.name, str(option.value), cast, fallback, frame, node, True)
+        if name in ("items", "copy"):
+            return self._section_dict(section, frame, node)
+        return unknown(frame.module, node)
+
+    def option(
+        self,
+        parser: ParserV,
+        section: str,
+        option: str,
+        cast: str | None,
+        fallback: ast.expr | None,
+        frame: Frame,
+        node: ast.AST,
+        none_default: bool = False,
+    ) -> Any:
+        options = self._section(SectionV(parser, section))
+        found = _find(options, option)
+        if found is None:
+            if fallback is not None:
+                return self.ev.force(self.ev.eval(fallback, frame))
+            if none_default:  # a section proxy's get() with no default: None
+                return SV(None, frame.module.where(node))
+            read = ", ".join(parser.read) or "no file"
+            return unknown(frame.module, node, why=f"[{section}] {option} (not in {read})")
+        raw, where = found
+        if parser.interpolate:
+            raw = _interpolate(raw, options)
+        env = option if parser.env_by_option and raw == "" else None
+        value = SV(raw, where, env, source=raw)
+        if cast == "getint":
+            return _cast(value, int, frame, node)
+        if cast == "getfloat":
+            return _cast(value, float, frame, node)
+        if cast == "getboolean":
+            word = BOOLEAN_STATES.get(raw.strip().lower())
+            return SV(word, where, source=raw) if word is not None else unknown(frame.module, node)
+        return value
+
+    def _section(self, section: SectionV) -> dict[str, Option]:
+        found = _find(section.parser.sections, section.name) or {}
+        defaults = _find(section.parser.sections, "DEFAULT") or {}
+        return {**defaults, **found}
+
+    def _section_dict(self, section: SectionV, frame: Frame, node: ast.AST) -> DictV:
+        options = self._section(section)
+        items: dict[str, Any] = {key: SV(raw, where, source=raw) for key, (raw, where) in options.items()}
+        return DictV(items, frame.module.where(node))
+
+
+def _called(node: ast.Call) -> str:
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _is_basic(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Call) and ast.unparse(node.func).rsplit(".", 1)[-1] == "BasicInterpolation"
+
+
+def path_text(value: Any) -> str | None:
+    if isinstance(value, PathV):
+        return value.path
+    if is_known(value) and isinstance(value.value, str):
+        return value.value
+    return None
+
+
+def _read(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        if path.stat().st_size > MAX_FILE:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _merge_ini(sections: dict[str, dict[str, Option]], text: str, shown: str) -> None:
+    section: dict[str, Option] | None = None
+    last: str | None = None
+    for number, line in enumerate(text.splitlines()[:20000], 1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = sections.setdefault(stripped[1:-1].strip(), {})
+            last = None
+            continue
+        if section is None:
+            continue
+        if line[:1] in (" ", "\t") and last is not None:  # a continuation line
+            raw, where = section[last]
+            section[last] = (f"{raw}\n{stripped}".strip(), where)
+            continue
+        match = INI_LINE.match(stripped)
+        if match:
+            last = match.group(1).strip()
+            section[last] = (match.group(2).strip(), f"{shown}:{number}")
+
+
+def _find(mapping: dict[str, Any], key: str) -> Any:
+    if key in mapping:
+        return mapping[key]
+    lowered = key.lower()
+    return next((value for name, value in mapping.items() if name.lower() == lowered), None)
+
+
+def _interpolate(raw: str, options: dict[str, Option]) -> str:
+    def one(match: re.Match[str]) -> str:
+        found = _find(options, match.group(1))
+        return str(found[0]) if found is not None else match.group(0)
+
+    return INTERPOLATION.sub(one, raw).replace("%%", "%")
+
+
+def _cast(value: SV, kind: Callable[[str], Any], frame: Frame, node: ast.AST) -> Any:
+    try:
+        return SV(kind(str(value.value).strip()), value.from_, value.env, source=value.source)
+    except ValueError:
+        return unknown(frame.module, node)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    index = text.find(f'"{key}"')
+    if index < 0:
+        match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE)
+        index = match.start() if match else -1
+    return text.count("\n", 0, index) + 1 if index >= 0 else None

@@ -1,0 +1,543 @@
+"""A function's statements run for their effect on its names, without running anything.
+
+`Flow.call(func, frame)` is what a call of a project function returns; `Flow.frame_at(...)` the function's
+locals just before the statement that holds a node (a pool call inside it). Assignments stay lazy (a Thunk
+in the frame the statement sees); tests are evaluated: a test the scan decides takes its branch, one it
+cannot decide runs both and joins them, so a name set differently on each side becomes `Branches`. Dicts are
+copied when changed (`kwargs["pool_size"] = 5`, `.update()`, `.setdefault()`), so a value shared with another
+scope never changes under it. A loop over a known list runs once per item; any other loop "maybe ran".
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pool_doctor.scan import containers
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    Frame,
+    FuncRef,
+    InstanceRef,
+    Interpreter,
+    Thunk,
+    not_set,
+    unknown,
+)
+
+MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
+MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
+MAX_ITEMS = 32  # a loop over more known items than this is read as "maybe ran"
+MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's
+
+State = dict[str, Any]
+# The tests the current path sits under, as source text, each with whether it is how the code goes with no
+# environment variable set.
+Guard = tuple[tuple[str, bool], ...]
+
+
+class Exhausted(Exception):
+    """The run took more statements than MAX_STATEMENTS."""
+
+
+@dataclass
+class Run:
+    module: Module
+    scope: FunctionNode | ast.Lambda | ast.ClassDef | None
+    outer: Frame | None
+    target: ast.AST | None = None  # stop just before the statement that holds this node
+    found: Frame | None = None
+    returns: list[tuple[Guard, Any]] = field(default_factory=list)
+    budget: int = MAX_STATEMENTS
+    loops: list[tuple[list[State], list[State]]] = field(default_factory=list)  # each loop's breaks, continues
+    body: bool = False  # a module's or a class's own statements, not a function's
+
+
+class Flow:
+    def __init__(self, ev: Interpreter) -> None:
+        self.ev = ev
+
+    # --- entry points -----------------------------------------------------------------------------------
+
+    def call(self, func: FuncRef, frame: Frame) -> Any:
+        """What the function returns, its parameters bound in `frame` (Branches when that depends on a test)."""
+        node = func.node
+        if isinstance(node, ast.Lambda):
+            return self.ev.force(self.ev.eval(node.body, frame))
+        run = Run(frame.module, node, frame.outer)
+        try:
+            end, guard = self.block(run, node.body, dict(frame.bindings), ())
+        except Exhausted:
+            return unknown(frame.module, node, why=f"{node.name}(): too long to follow")
+        returns = list(run.returns)
+        if end is not None:  # falls off its end: None
+            returns.append((guard, SV(None, frame.module.where(node))))
+        if not returns:
+            return unknown(frame.module, node, why=f"{node.name}() always raises")
+        if _is_generator(node):
+            return unknown(frame.module, node, why=f"{node.name}() is a generator")
+        return self.ev.force(_options(returns))
+
+    def locals_after(self, func: FuncRef, frame: Frame) -> dict[str, Any]:
+        """The function's locals at its end (the paths that reach it, joined; at a return, those it had)."""
+        node = func.node
+        if isinstance(node, ast.Lambda):
+            return {}
+        run = Run(frame.module, node, frame.outer)
+        try:
+            end, _ = self.block(run, node.body, dict(frame.bindings), ())
+        except Exhausted:
+            return {}
+        return end if end is not None else {}
+
+    def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
+        """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""
+        run = Run(frame.module, scope, frame.outer, target=target)
+        try:
+            self.block(run, scope.body, dict(frame.bindings), ())
+        except Exhausted:
+            pass
+        if run.found is not None:
+            return run.found
+        return Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
+
+    def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> State | None:
+        """What a module's (or a class body's) statements leave, as importing it runs them; a `raise` at
+        this level ends nothing (what came before is what the scan reads). None: too long to run (the
+        names are then read from their assignments alone)."""
+        run = Run(module, scope if isinstance(scope, ast.ClassDef) else None, None, body=True, budget=MAX_BODY)
+        try:
+            end, _ = self.block(run, scope.body, {}, ())
+        except Exhausted:
+            return None
+        return end if end is not None else {}
+
+    # --- statements ---------------------------------------------------------------------------------------
+
+    def frame(self, run: Run, state: State) -> Frame:
+        return Frame(run.module, bindings=dict(state), scope=run.scope, flow=True, outer=run.outer)
+
+    def block(self, run: Run, body: list[ast.stmt], state: State, guard: Guard) -> tuple[State | None, Guard]:
+        for stmt in body:
+            if run.found is not None:
+                return None, guard
+            run.budget -= 1
+            if run.budget < 0:
+                raise Exhausted
+            if run.target is not None and _holds(stmt, run.target):
+                inner = self.enter(run, stmt, state, guard)
+                if inner is None:  # the node is in the statement itself, not in a block under it
+                    run.found = self.frame(run, state)
+                return None, guard
+            after, guard = self.statement(run, stmt, state, guard)
+            if after is None:
+                return None, guard
+            state = after
+        return state, guard
+
+    def enter(self, run: Run, stmt: ast.stmt, state: State, guard: Guard) -> bool | None:
+        """Run down to the target inside a compound statement's block; None when the target is not in a block."""
+        assert run.target is not None
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(stmt, name, None)
+            if isinstance(block, list) and any(_holds(s, run.target) for s in block if isinstance(s, ast.stmt)):
+                if isinstance(stmt, (ast.With, ast.AsyncWith)):
+                    state = self.with_items(run, stmt, state)
+                elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+                    state = self.assign_target(run, stmt.target, None, state, unknown_why="the loop's item")
+                self.block(run, block, state, guard)
+                return True
+        for handler in getattr(stmt, "handlers", []):
+            if any(_holds(s, run.target) for s in handler.body):
+                self.block(run, handler.body, state, guard)
+                return True
+        if isinstance(stmt, ast.Match):
+            for case in stmt.cases:
+                if any(_holds(s, run.target) for s in case.body):
+                    self.block(run, case.body, state, guard)
+                    return True
+        return None
+
+    def statement(self, run: Run, stmt: ast.stmt, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        ev = self.ev
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            if stmt.value is None:
+                return state, guard
+            state = self.walrus(run, stmt.value, state)
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            thunk = Thunk(stmt.value, self.frame(run, state))
+            for target in targets:
+                state = self.assign_target(run, target, thunk, state)
+            return state, guard
+        if isinstance(stmt, ast.AugAssign):
+            current = self.read_target(run, stmt.target, state)
+            value = ev.force(ev.eval(stmt.value, self.frame(run, state)))
+            return self.assign_target(
+                run, stmt.target, ev.augment(current, stmt.op, value, stmt, run.module), state
+            ), guard
+        if isinstance(stmt, ast.Expr):
+            state = self.walrus(run, stmt.value, state)
+            call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+            if isinstance(call, ast.Call):
+                return self.self_call(run, call, self.mutating_call(run, call, state)), guard
+            return state, guard
+        if isinstance(stmt, ast.If):
+            return self.if_(run, stmt, state, guard)
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            return self.for_(run, stmt, state, guard)
+        if isinstance(stmt, ast.While):
+            if containers.truth(self.ev, self.ev.eval(stmt.test, self.frame(run, state))) is False:
+                return self.block(run, stmt.orelse, state, guard)
+            return self.maybe(run, stmt.body, state, guard, f"while {run.module.segment(stmt.test)}"), guard
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            return self.block(run, stmt.body, self.with_items(run, stmt, state), guard)
+        if isinstance(stmt, (ast.Try, ast.TryStar)):
+            return self.try_(run, stmt, state, guard)
+        if isinstance(stmt, ast.Return):
+            value = Thunk(stmt.value, self.frame(run, state)) if stmt.value is not None else SV(None, None)
+            run.returns.append((guard, value))
+            return None, guard
+        if isinstance(stmt, ast.Raise):
+            return (state if run.body and not guard else None), guard
+        if isinstance(stmt, (ast.Break, ast.Continue)) and run.loops:
+            run.loops[-1][0 if isinstance(stmt, ast.Break) else 1].append(state)
+            return None, guard
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            state = dict(state)
+            closure = self.frame(run, state) if not run.body else None  # a module's function reads its globals
+            state[stmt.name] = FuncRef(run.module, stmt, closure=closure)
+            return state, guard
+        if isinstance(stmt, ast.ClassDef):
+            state = dict(state)
+            state[stmt.name] = ClassRef(run.module, stmt)
+            return state, guard
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            return self.import_(run, stmt, state), guard
+        if isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                if isinstance(target, ast.Subscript):
+                    frame = self.frame(run, state)
+                    state = self.change(
+                        run, target.value, state, lambda d, t=target, f=frame: containers.without(ev, d, t, f)
+                    )
+            return state, guard
+        if isinstance(stmt, ast.Match):
+            return self.match(run, stmt, state, guard)
+        return state, guard  # pass, assert, global, break, continue...: no name changes
+
+    def if_(self, run: Run, stmt: ast.If, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        state = self.walrus(run, stmt.test, state)
+        verdict, by_env = containers.decide(self.ev, self.ev.eval(stmt.test, self.frame(run, state)))
+        if verdict is not None and not by_env:
+            return self.block(run, stmt.body if verdict else stmt.orelse, state, guard)
+        # Undecided, or decided by the environment (then the path taken with none set is the default). On each
+        # side a name the test reads (`if pool_size:`, `if url is not None:`) keeps only the values it can have.
+        text = run.module.segment(stmt.test)
+        return self.fork(
+            run,
+            state,
+            guard,
+            (text, stmt.body, verdict is True, self.narrowed(run, stmt.test, state, True)),
+            (f"not ({text})", stmt.orelse, verdict is False, self.narrowed(run, stmt.test, state, False)),
+        )
+
+    def narrowed(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
+        """The state on the side of `test` where it `holds`: a name (or `self.x`) tested as itself, negated or
+        against None keeps the branches of its value that agree; a value the environment decides, read on the
+        side only a variable's value takes, is that variable's (unknown), not the default it contradicts."""
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, holds = test.operand, not holds
+        target: ast.expr = test
+        check: Any = None
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+            if not (isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+                return state
+            target, wanted_none = test.left, isinstance(test.ops[0], ast.Is)
+
+            def check(option: Any) -> bool | None:
+                if isinstance(option, SV) and not option.known:
+                    return None
+                return (isinstance(option, SV) and option.value is None) == wanted_none
+
+        else:
+
+            def check(option: Any) -> bool | None:
+                return containers.truth(self.ev, option)
+
+        name = target.id if isinstance(target, ast.Name) else _pseudo_name(target)
+        if name is None:
+            return state
+        value = self.ev.force(self.ev.eval(target, self.frame(run, state)))
+        if isinstance(value, SV) and value.env and check(value) not in (holds, None):
+            state = dict(state)  # only a value of the variable's takes this side
+            state[name] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
+            return state
+        if not isinstance(value, Branches):
+            return state
+        options, default = containers.settle_options(self.ev, value)
+        kept = [(index, option) for index, option in enumerate(options) if check(option[1]) in (holds, None)]
+        if not kept or len(kept) == len(options):
+            return state
+        state = dict(state)
+        new_default = next((at for at, (index, _) in enumerate(kept) if index == default), None)
+        state[name] = Branches([option for _, option in kept], default=new_default)
+        return state
+
+    def fork(
+        self,
+        run: Run,
+        state: State,
+        guard: Guard,
+        *paths: tuple[str, list[ast.stmt], bool] | tuple[str, list[ast.stmt], bool, State],
+    ) -> tuple[State | None, Guard]:
+        """Each path from the same state (or the one given with it), then joined: a name each sets differently
+        becomes Branches. A path marked True is the one taken with no environment variable set."""
+        ended: list[tuple[str, State, bool]] = []
+        for path in paths:
+            when, body, chosen = path[0], path[1], path[2]
+            start = path[3] if len(path) > 3 else state
+            after, _ = self.block(run, body, start, (*guard, (when, chosen)))
+            if run.found is not None:
+                return None, guard
+            if after is not None:
+                ended.append((when, after, chosen))
+        if not ended:
+            return None, guard
+        if len(ended) == 1:
+            return ended[0][1], (*guard, (ended[0][0], ended[0][2]))
+        return self.join(ended), guard
+
+    def join(self, states: list[tuple[str, State, bool]]) -> State:
+        out: State = {}
+        default = next((index for index, (_, _, chosen) in enumerate(states) if chosen), None)
+        names = list(dict.fromkeys(name for _, state, _ in states for name in state))
+        for name in names:
+            values = [state.get(name, _UNSET) for _, state, _ in states]
+            if all(value is values[0] for value in values):
+                out[name] = values[0]
+                continue
+            out[name] = Branches(
+                [(when, not_set() if value is _UNSET else value) for (when, _, _), value in zip(states, values)],
+                default=default,
+            )
+        return out
+
+    def maybe(self, run: Run, body: list[ast.stmt], state: State, guard: Guard, text: str) -> State | None:
+        """A loop's body that may run or not (a loop the scan cannot unroll): both, joined."""
+        run.loops.append(([], []))
+        try:
+            after, _ = self.fork(run, state, guard, (f"{text} runs", body, False), (f"{text} does not run", [], False))
+        finally:
+            breaks, continues = run.loops.pop()
+        if run.found is not None:
+            return None
+        ends = [(f"{text} runs through", after, False)] if after is not None else []
+        ends += [(f"{text} breaks", s, False) for s in breaks] + [(f"{text} runs", s, False) for s in continues]
+        if len(ends) > 1:
+            return self.join(ends)
+        return ends[0][1] if ends else state
+
+    def for_(self, run: Run, stmt: ast.For | ast.AsyncFor, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        items = containers.items_of(self.ev, self.ev.eval(stmt.iter, self.frame(run, state)))
+        text = f"for {run.module.segment(stmt.target)} in {run.module.segment(stmt.iter)}"
+        if items is None or len(items) > MAX_ITEMS:
+            state = self.assign_target(run, stmt.target, None, state, unknown_why="the loop's item")
+            return self.maybe(run, stmt.body, state, guard, text), guard
+        current: State | None = state
+        exits: list[State] = []
+        for item in items:
+            assert current is not None
+            run.loops.append(([], []))
+            try:
+                after, _ = self.block(run, stmt.body, self.assign_target(run, stmt.target, item, current), guard)
+            finally:
+                breaks, continues = run.loops.pop()
+            if run.found is not None:
+                return None, guard
+            exits.extend(breaks)
+            going = [s for s in (after, *continues) if s is not None]
+            if not going:  # every path returned, raised or broke out
+                current = None
+                break
+            current = going[0] if len(going) == 1 else self.join([(f"{text} goes on", s, False) for s in going])
+        if current is not None:
+            current, guard = self.block(run, stmt.orelse, current, guard)
+        ends = [(f"{text} runs through", current, True)] if current is not None else []
+        ends += [(f"{text} breaks", s, not ends and index == 0) for index, s in enumerate(exits)]
+        if not ends:
+            return None, guard
+        return (ends[0][1] if len(ends) == 1 else self.join(ends)), guard
+
+    def try_(self, run: Run, stmt: ast.Try | ast.TryStar, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        """The body as the path taken; a handler that sets names is another path (an exception the scan cannot
+        rule out), joined with it."""
+        paths = [("no exception", [*stmt.body, *stmt.orelse], True)]
+        for handler in stmt.handlers:
+            if any(isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) for s in handler.body):
+                caught = run.module.segment(handler.type) if handler.type is not None else "an exception"
+                paths.append((f"{caught} is raised", handler.body, False))
+        after, guard = (
+            self.fork(run, state, guard, *paths) if len(paths) > 1 else self.block(run, paths[0][1], state, guard)
+        )
+        if after is None:
+            return None, guard
+        return self.block(run, stmt.finalbody, after, guard)
+
+    def match(self, run: Run, stmt: ast.Match, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        subject = run.module.segment(stmt.subject)
+        paths = [(f"{subject} matches {run.module.segment(case.pattern)}", case.body, False) for case in stmt.cases]
+        if not any(isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None for case in stmt.cases):
+            paths.append((f"{subject} matches no case", [], False))
+        return self.fork(run, state, guard, *paths)
+
+    def with_items(self, run: Run, stmt: ast.With | ast.AsyncWith, state: State) -> State:
+        for item in stmt.items:
+            if item.optional_vars is not None:
+                value = self.ev.entered(self.ev.eval(item.context_expr, self.frame(run, state)))
+                state = self.assign_target(run, item.optional_vars, value, state)
+        return state
+
+    def import_(self, run: Run, stmt: ast.Import | ast.ImportFrom, state: State) -> State:
+        state = dict(state)
+        for local, value in self.ev.imported(run.module, stmt, lazy=run.body):  # a module's: read when asked
+            state[local] = value
+        return state
+
+    # --- names and what they hold -------------------------------------------------------------------------
+
+    def walrus(self, run: Run, node: ast.expr, state: State) -> State:
+        """`(x := value)` inside an expression binds x for the statements after it (and the expression)."""
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+                state = dict(state)
+                state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
+        return state
+
+    def assign_target(
+        self, run: Run, target: ast.expr, value: Any, state: State, unknown_why: str | None = None
+    ) -> State:
+        if value is None:
+            value = SV(None, run.module.where(target), known=False, expr=unknown_why or run.module.segment(target))
+        if isinstance(target, ast.Name):
+            state = dict(state)
+            state[target.id] = value
+            return state
+        name = _pseudo_name(target)
+        if name is not None:  # self.engine_kwargs = ...: read back as self.engine_kwargs in this function
+            state = dict(state)
+            state[name] = value
+            return state
+        if isinstance(target, (ast.Tuple, ast.List)):
+            items = containers.unpack(self.ev, value, len(target.elts))
+            for index, element in enumerate(target.elts):
+                item = items[index] if items is not None else None
+                state = self.assign_target(run, element, item, state, unknown_why=unknown_why)
+            return state
+        if isinstance(target, ast.Subscript):
+            key = self.ev.force(self.ev.eval(target.slice, self.frame(run, state)))
+            return self.change(
+                run, target.value, state, lambda d: containers.with_item(self.ev, d, key, value, target, run.module)
+            )
+        return state
+
+    def read_target(self, run: Run, target: ast.expr, state: State) -> Any:
+        return self.ev.force(self.ev.eval(target, self.frame(run, state)))
+
+    def change(self, run: Run, base: ast.expr, state: State, edit: Any) -> State:
+        """`base` (a name, `self.x`, or a subscript of one) replaced by `edit(its value)`."""
+        name = base.id if isinstance(base, ast.Name) else _pseudo_name(base)
+        if name is not None:
+            current = self.ev.force(self.ev.eval(base, self.frame(run, state)))
+            state = dict(state)
+            state[name] = containers.lift(self.ev, [current], edit)
+            return state
+        if isinstance(base, ast.Subscript):
+            key = self.ev.force(self.ev.eval(base.slice, self.frame(run, state)))
+
+            def inner(outer: Any) -> Any:
+                current = containers.item(self.ev, outer, key)
+                changed = containers.lift(self.ev, [current], edit)
+                return containers.with_item(self.ev, outer, key, changed, base, run.module)
+
+            return self.change(run, base.value, state, inner)
+        return state
+
+    def self_call(self, run: Run, call: ast.Call, state: State) -> State:
+        """`super().__init__(...)` or `self._setup(...)` in a method: what the called method sets on the same
+        instance (`self.x = ...`) is set here too."""
+        if not isinstance(call.func, ast.Attribute) or not isinstance(
+            run.scope, (ast.FunctionDef, ast.AsyncFunctionDef)
+        ):
+            return state
+        params = [*run.scope.args.posonlyargs, *run.scope.args.args]
+        if not params or params[0].arg not in state:
+            return state
+        me = params[0].arg
+        instance = self.ev.force(state[me])
+        if not isinstance(instance, InstanceRef):
+            return state
+        func = self.ev.force(self.ev.eval(call.func, self.frame(run, state)))
+        if not isinstance(func, FuncRef) or func.bound_self is not instance or isinstance(func.node, ast.Lambda):
+            return state
+        callee = [*func.node.args.posonlyargs, *func.node.args.args]
+        if not callee:
+            return state
+        after = self.ev.locals_after(func, call, self.frame(run, state))
+        prefix = f"{callee[0].arg}."
+        changed = {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
+        return {**state, **changed} if changed else state
+
+    def mutating_call(self, run: Run, call: ast.Call, state: State) -> State:
+        """`kwargs.update(...)`, `options.setdefault(...)`, `parser.read(...)`: the receiver, changed."""
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return state
+        if func.attr not in MUTATORS and not self.ev.mutator(func.attr):
+            return state
+        frame = self.frame(run, state)
+        return self.change(run, func.value, state, lambda d: self.ev.mutated(d, func.attr, call, frame))
+
+
+_UNSET = object()
+
+
+def _options(returns: list[tuple[Guard, Any]]) -> Any:
+    if len(returns) == 1:
+        return returns[0][1]
+    default = next((index for index, (guard, _) in enumerate(returns) if all(chosen for _, chosen in guard)), None)
+    return Branches(
+        [(" and ".join(text for text, _ in guard) or "otherwise", value) for guard, value in returns], default=default
+    )
+
+
+def _pseudo_name(node: ast.expr) -> str | None:
+    """`self.kwargs` as the name "self.kwargs" (an attribute set and read in the same function)."""
+    parts = dotted_parts(node) if isinstance(node, ast.Attribute) else None
+    return ".".join(parts) if parts is not None and len(parts) == 2 else None
+
+
+def _holds(stmt: ast.stmt, node: ast.AST) -> bool:
+    start = (stmt.lineno, stmt.col_offset)
+    end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+    where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+    return start <= where <= end
+
+
+def _is_generator(func: FunctionNode) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(func))
+
+
+def _own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
+    """The nodes of the function's body, not of functions or classes defined in it."""
+    todo: list[ast.AST] = list(func.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                todo.append(child)

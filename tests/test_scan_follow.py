@@ -1,0 +1,844 @@
+"""`scan_path` following values the way real projects spread them (issue 29), one test per kind:
+
+- project wrappers and factories (locals built from parameters, imported under another name, a function that
+  shadows the library's name, methods, class-level defaults merged with the caller's, functools.partial);
+- `**kwargs` from dicts built elsewhere: `**settings.model_dump()`, dicts built under tests;
+- pydantic / pydantic-settings fields, Starlette's Config, python-decouple, django-environ, dj-database-url,
+  `os.environ.get(...) or ...`, casts, `os.environ.setdefault`;
+- ini, cfg and YAML files the code reads (configparser, alembic.ini, engine_from_config with a prefix);
+- Flask-SQLAlchemy options in config classes and `app.config`; Django DATABASES built by a function or swapped
+  under an `if`, with several aliases;
+- a value that depends on a test: each branch reported, the judge taking the worst and saying so.
+
+Each project is a few small files written here (never a copy of a real one); line numbers in the assertions
+are the fixtures' own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan, values
+
+from pool_doctor.scan.app import as_layer, pick
+from pool_doctor.scan.model import NOT_SET
+
+# --- wrappers and factories --------------------------------------------------------------------------
+
+
+def test_a_wrapper_whose_call_takes_locals_built_from_its_parameters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            import os
+            POOL_SIZE = int(os.getenv("POOL_SIZE", "20"))
+            RECYCLE = 3600
+        """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+            from sqlalchemy.engine.url import make_url
+            from app import config
+
+            def create_db_engine(connection_string, ping=False):
+                url = make_url(connection_string)
+                options = {"pool_size": config.POOL_SIZE, "pool_recycle": config.RECYCLE}
+                if ping:
+                    options["pool_pre_ping"] = True
+                return create_engine(url, **options)
+
+            engine = create_db_engine("postgresql+psycopg2://app@db/app", ping=True)
+        """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app/db.py:12"]
+    pool = report.pools[0]
+    assert pool.via == ["app/db.py:10"]
+    assert values(pool) == {
+        "url": "postgresql+psycopg2://app@db/app",
+        "pool_size": 20,
+        "pool_recycle": 3600,
+        "pool_pre_ping": True,
+    }
+    size = pool.settings["pool_size"]
+    assert (size.from_, size.env, size.source) == ("app/config.py:2", "POOL_SIZE", '"20"')
+    assert pool.settings["pool_pre_ping"].from_ == "app/db.py:9"
+    # --pool FILE:LINE may name the library call inside the wrapper: the pool made through it.
+    assert pick(report, "app/db.py:10", ".")[0] == [pool]
+
+
+def test_a_project_function_that_shadows_the_librarys_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polar-style: `create_async_engine("app")` is the project's own, over a kit function over the library's."""
+    report = scan(
+        tmp_path,
+        {
+            "kit/__init__.py": "",
+            "kit/db.py": """
+            from typing import Any
+            from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+            def create_async_engine(*, dsn: str, application_name: str | None = None, pool_size: int | None = None,
+                                    command_timeout: float | None = None, debug: bool = False):
+                connect_args: dict[str, Any] = {"prepared_statement_cache_size": 0}
+                if application_name is not None:
+                    connect_args["server_settings"] = {"application_name": application_name}
+                if command_timeout is not None:
+                    connect_args["command_timeout"] = command_timeout
+                return _create_async_engine(dsn, echo=debug, connect_args=connect_args, pool_size=pool_size)
+        """,
+            "app/__init__.py": "",
+            "app/postgres.py": """
+            from kit.db import create_async_engine as _create_async_engine
+
+            def create_async_engine(process_name: str):
+                return _create_async_engine(dsn="postgresql+asyncpg://h/app", application_name=f"api.{process_name}",
+                                            pool_size=10, command_timeout=30.0)
+        """,
+            "app/main.py": """
+            from app.postgres import create_async_engine
+
+            engine = create_async_engine("app")
+            worker_engine = create_async_engine("worker")
+        """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app/main.py:3", "app/main.py:4"]
+    app, worker = report.pools
+    assert app.call == "sqlalchemy.ext.asyncio.create_async_engine"
+    assert app.via == ["app/postgres.py:4", "kit/db.py:11"]
+    assert values(app) == {
+        "url": "postgresql+asyncpg://h/app",
+        "echo": False,
+        "connect_args.prepared_statement_cache_size": 0,
+        "connect_args.server_settings.application_name": "api.app",
+        "connect_args.command_timeout": 30.0,
+        "pool_size": 10,
+    }
+    assert values(worker)["connect_args.server_settings.application_name"] == "api.worker"
+
+
+def test_methods_class_defaults_and_partial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import functools
+            import asyncpg
+            from sqlalchemy import create_engine
+
+            class Database:
+                DEFAULT_ENGINE_KWARGS = {"pool_pre_ping": True, "pool_size": 5}
+
+                def __init__(self, url, **engine_kwargs):
+                    self.url = url
+                    kwargs = {**self.DEFAULT_ENGINE_KWARGS, **engine_kwargs}
+                    self.engine = create_engine(url, **kwargs)
+
+            class Pools:
+                def __init__(self, timeout=60):
+                    self.timeout = timeout
+
+                async def make(self, dsn, size):
+                    return await asyncpg.create_pool(dsn, max_size=size, command_timeout=self.timeout)
+
+            main = Database("postgresql://h/main", pool_size=12)
+            reports = Database("postgresql://h/reports")
+            factory = functools.partial(create_engine, pool_recycle=300)
+            cached = factory("postgresql://h/cached", pool_size=2)
+
+            async def start():
+                return await Pools(timeout=15).make("postgresql://h/bot", 4)
+        """
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["db.py:20", "db.py:21", "db.py:23", "db.py:26"]
+    main, reports, cached, bot = report.pools
+    assert values(main) == {"url": "postgresql://h/main", "pool_pre_ping": True, "pool_size": 12}
+    assert main.settings["pool_pre_ping"].from_ == "db.py:6"
+    assert values(reports) == {"url": "postgresql://h/reports", "pool_pre_ping": True, "pool_size": 5}
+    assert values(cached) == {"url": "postgresql://h/cached", "pool_recycle": 300, "pool_size": 2}
+    assert bot.stack == "asyncpg" and values(bot) == {"dsn": "postgresql://h/bot", "max_size": 4, "command_timeout": 15}
+
+
+def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "pools.py": """
+            from flask_sqlalchemy import SQLAlchemy
+            from psycopg_pool import ConnectionPool
+
+            class AppPool(ConnectionPool):
+                pass
+
+            class AppSQLAlchemy(SQLAlchemy):
+                def apply_pool_defaults(self, app, options):
+                    return options
+        """,
+            "main.py": """
+            from pools import AppPool, AppSQLAlchemy
+
+            POOL = AppPool("dbname=app", max_size=4, max_idle=60)
+            db = AppSQLAlchemy(engine_options={"pool_pre_ping": True})
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "main.py:3")
+    assert (pool.stack, pool.call) == ("psycopg_pool", "psycopg_pool.ConnectionPool")
+    assert values(pool) == {"conninfo": "dbname=app", "max_size": 4, "max_idle": 60}
+    assert values(at(report, "main.py:4")) == {"pool_pre_ping": True}
+
+
+def test_a_url_built_from_its_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+            from sqlalchemy.engine import URL
+
+            known = create_engine(URL.create(drivername="postgresql+asyncpg", username="app", host="db", port=6432,
+                                             database="app"))
+            partly = create_engine(URL.create(drivername="postgresql+psycopg", host=os.environ["DB_HOST"]))
+        """
+        },
+        monkeypatch,
+    )
+    known = at(report, "db.py:5")
+    assert known.settings["url"].value == "postgresql+asyncpg://app@db:6432/app"
+    partly = at(report, "db.py:7").settings["url"]
+    assert not partly.known and partly.expr is not None and partly.expr.startswith("postgresql+psycopg://")
+
+
+# --- **kwargs from dicts built elsewhere --------------------------------------------------------------
+
+
+def test_kwargs_from_model_dump_and_dicts_built_under_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from pydantic import BaseModel
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+            class EngineSettings(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="DB_")
+                pool_size: int = 5
+                pool_recycle: int = 1800
+                echo: bool = False
+                url: str = "postgresql://h/app"
+
+            class Settings(BaseSettings):
+                ENVIRONMENT: str = "local"
+                engine: EngineSettings = EngineSettings()
+
+            settings = Settings()
+        """,
+            "db.py": """
+            from sqlalchemy import create_engine
+            from settings import settings
+
+            def build(extra):
+                kwargs = settings.engine.model_dump(exclude={"url"})
+                if settings.ENVIRONMENT == "production":
+                    kwargs["pool_pre_ping"] = True
+                if extra:
+                    kwargs.update(extra)
+                return create_engine(settings.engine.url, **kwargs)
+
+            engine = build(None)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:12")
+    assert values(pool)["pool_size"] == 5 and pool.settings["pool_size"].env == "DB_POOL_SIZE"
+    assert pool.settings["pool_recycle"].from_ == "settings.py:7"
+    # ENVIRONMENT is the environment's to decide: with none set the key is not given; set, it is True.
+    ping = pool.settings["pool_pre_ping"]
+    assert not ping.known and [(b.known and b.value, b.expr) for b in ping.branches] == [
+        (True, None),
+        (False, NOT_SET),
+    ]
+    assert ping.branches[0].when == 'settings.ENVIRONMENT == "production"'
+    assert pool.unresolved == []
+
+
+def test_a_parameter_nobody_gives_makes_branches_the_judge_takes_the_worst_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            def engine(fast_fail):
+                options = {"pool_recycle": 300}
+                if fast_fail:
+                    options["pool_pre_ping"] = True
+                else:
+                    options["pool_recycle"] = -1
+                return create_engine("postgresql://h/app", **options)
+        """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:9")
+    recycle = pool.settings["pool_recycle"]
+    assert not recycle.known and [b.value for b in recycle.branches] == [300, -1]
+    assert [b.when for b in recycle.branches] == ["fast_fail", "not (fast_fail)"]
+    # The judge took the worst: no recycling, no pre-ping; every finding says which branch it judged.
+    assert pool.judged_branches == {"pool_recycle": 1, "pool_pre_ping": 1}
+    codes = {f.code for p, f in report.findings if p.where == "db.py:9"}
+    assert "no-liveness-check" in codes
+    finding = next(f for p, f in report.findings if p.where == "db.py:9" and f.code == "no-liveness-check")
+    assert any("the worst of its 2 branches" in line for line in finding.evidence)
+    document = report.to_json()["pools"][0]
+    assert document["judged_branches"] == {"pool_recycle": "not (fast_fail)", "pool_pre_ping": "not (fast_fail)"}
+    layer = as_layer(pool)  # --app judges the same branch, and says so
+    assert layer.data["pool"]["pool_recycle"] == -1 and "pool_pre_ping" not in layer.data["pool"]
+    assert any("judged at its worst branch, when not (fast_fail)" in w for w in layer.warnings)
+    assert [b["value"] for b in document["settings"]["pool_recycle"]["branches"]] == [300, -1]
+
+
+def test_environment_variable_objects_and_kwargs_set_only_when_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow-style: a project class reads a variable in `.get()` (its base's `__init__` reached by super()),
+    and the engine's kwargs are given only when a value is set."""
+    report = scan(
+        tmp_path,
+        {
+            "env.py": """
+            import os
+
+            class EnvironmentVariable:
+                def __init__(self, name, type_, default):
+                    self.name = name
+                    self.type = type_
+                    self.default = default
+
+                def get(self):
+                    if (val := os.getenv(self.name)) is not None:
+                        return self.type(val)
+                    return self.default
+
+            class BooleanVariable(EnvironmentVariable):
+                def __init__(self, name, default):
+                    super().__init__(name, bool, default)
+
+                def get(self):
+                    if (val := os.getenv(self.name)) is not None:
+                        return val.lower() == "true"
+                    return self.default
+
+            POOL_SIZE = EnvironmentVariable("STORE_POOL_SIZE", int, None)
+            POOL_RECYCLE = EnvironmentVariable("STORE_POOL_RECYCLE", int, 1800)
+            ECHO = BooleanVariable("STORE_ECHO", False)
+        """,
+            "store.py": """
+            import sqlalchemy
+            from env import ECHO, POOL_RECYCLE, POOL_SIZE
+
+            def create_sqlalchemy_engine(db_uri):
+                pool_size = POOL_SIZE.get()
+                pool_recycle = POOL_RECYCLE.get()
+                echo = ECHO.get()
+                pool_kwargs = {}
+                if pool_size:
+                    pool_kwargs["pool_size"] = pool_size
+                if pool_recycle:
+                    pool_kwargs["pool_recycle"] = pool_recycle
+                if echo:
+                    pool_kwargs["echo"] = echo
+                return sqlalchemy.create_engine(db_uri, pool_pre_ping=True, **pool_kwargs)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "store.py:15")
+    recycle = pool.settings["pool_recycle"]
+    assert (recycle.value, recycle.env, recycle.from_) == (1800, "STORE_POOL_RECYCLE", "env.py:24")
+    size = pool.settings["pool_size"]  # given only when STORE_POOL_SIZE is set: its value then is unknown
+    assert not size.known and [b.expr for b in size.branches][-1] == NOT_SET
+    assert not pool.settings["echo"].known and values(pool)["pool_pre_ping"] is True
+
+
+def test_a_key_given_only_when_a_variable_is_set_is_that_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefect-style: `if self.cache is not None:` is the environment's to decide; on the side where it holds
+    the value is the variable's (unknown), never the None the default says."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from pydantic_settings import BaseSettings
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            class Settings(BaseSettings):
+                statement_cache_size: int | None = None
+
+            class Configuration:
+                def __init__(self, url, statement_cache_size=None):
+                    self.url = url
+                    self.cache = statement_cache_size if statement_cache_size is not None else Settings().statement_cache_size
+
+                def engine(self):
+                    connect_args = {}
+                    if self.cache is not None:
+                        connect_args["statement_cache_size"] = self.cache
+                    return create_async_engine(self.url, connect_args=connect_args)
+        """
+        },
+        monkeypatch,
+    )
+    cache = at(report, "db.py:16").settings["connect_args.statement_cache_size"]
+    assert [(b.known, b.expr, b.env) for b in cache.branches] == [
+        (False, "$STATEMENT_CACHE_SIZE", "STATEMENT_CACHE_SIZE"),
+        (False, NOT_SET, None),
+    ]
+
+
+# --- settings classes and config libraries ---------------------------------------------------------
+
+
+def test_pydantic_fields_aliases_prefixes_nesting_validators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            ".env": "DATABASE_URL=postgresql://user@db:5432/app\nAPP_DB__POOL_SIZE=7\n",
+            "config.py": """
+            from enum import StrEnum
+            from pydantic import AliasChoices, BaseModel, Field, computed_field, field_validator
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+            class Environment(StrEnum):
+                development = "development"
+                production = "production"
+
+            class Pool(BaseModel):
+                pool_size: int = 5
+                pool_timeout: float = Field(default=30.0, description="wait")
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_file=".env", env_prefix="APP_", env_nested_delimiter="__")
+                database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "DB_URL"))
+                recycle_minutes: int = Field(default=30, alias="RECYCLE_MINUTES")
+                db: Pool = Field(default_factory=Pool)
+                ENV: Environment = Environment.development
+
+                @field_validator("database_url", mode="before")
+                @classmethod
+                def psycopg3(cls, value):
+                    text = str(value)
+                    for scheme in ("postgres://", "postgresql://"):
+                        if text.startswith(scheme):
+                            return text.replace(scheme, "postgresql+psycopg://", 1)
+                    return text
+
+                @computed_field
+                @property
+                def pool_recycle(self) -> int:
+                    return self.recycle_minutes * 60
+
+            settings = Settings()
+        """,
+            "db.py": """
+            from sqlalchemy import create_engine
+            from config import settings
+
+            engine = create_engine(settings.database_url, pool_recycle=settings.pool_recycle,
+                                   pool_size=settings.db.pool_size, pool_timeout=settings.db.pool_timeout,
+                                   connect_args={"application_name": f"{settings.ENV.value}.api"})
+        """,
+        },
+        monkeypatch,
+    )
+    s = at(report, "db.py:4").settings
+    assert (s["url"].value, s["url"].env, s["url"].from_) == (
+        "postgresql+psycopg://user@db:5432/app",
+        "DATABASE_URL",
+        ".env:1",
+    )
+    assert (s["pool_recycle"].value, s["pool_recycle"].env) == (1800, "RECYCLE_MINUTES")
+    assert (s["pool_size"].value, s["pool_size"].env, s["pool_size"].from_) == (7, "APP_DB__POOL_SIZE", ".env:2")
+    assert (s["pool_timeout"].value, s["pool_timeout"].env) == (30.0, "APP_DB__POOL_TIMEOUT")
+    name = s["connect_args.application_name"]  # an enum member's value, the field's variable overriding it
+    assert (name.value, name.env) == ("development.api", "APP_ENV")
+
+
+def test_starlette_decouple_environ_dj_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            ".env": "PRE_PING=yes\nRECYCLE=90\n",
+            "star.py": """
+            from starlette.config import Config
+            from sqlalchemy import create_engine
+
+            engine = create_engine(
+                Config(".env")("DATABASE_URL", default="postgresql://h/app"),
+                pool_recycle=Config(".env")("RECYCLE", cast=int, default=3600),
+                pool_pre_ping=Config(".env")("PRE_PING", cast=bool, default=False),
+                pool_size=Config("missing.env")("RECYCLE", cast=int, default=5),
+            )
+        """,
+            "dec.py": """
+            from decouple import config
+            from sqlalchemy import create_engine
+
+            engine = create_engine("postgresql://h/app", pool_size=config("POOL_SIZE", 8, cast=int),
+                                   pool_pre_ping=config("PRE_PING", False, cast=bool))
+        """,
+            "djsettings.py": """
+            import environ
+            import dj_database_url
+
+            env = environ.Env(CONN_AGE=(int, 60))
+            environ.Env.read_env()
+            DATABASES = {
+                "default": env.db("DATABASE_URL", default="postgres://u@db:5432/app?conn_max_age=30"),
+                "reports": {**dj_database_url.config(env="REPORTS_URL", default="postgres://r@rep/rep",
+                                                     conn_max_age=env.int("REPORTS_AGE", default=120)),
+                            "CONN_HEALTH_CHECKS": env.bool("HEALTH", default=True)},
+                "cache": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": env("CONN_AGE")},
+            }
+        """,
+        },
+        monkeypatch,
+    )
+    star = at(report, "star.py:4").settings
+    assert (star["pool_recycle"].value, star["pool_recycle"].from_) == (90, ".env:2")
+    # Starlette reads only true/1/false/0 for a bool: "yes" is refused, so the value is unknown, not True.
+    assert not star["pool_pre_ping"].known and star["pool_pre_ping"].env == "PRE_PING"
+    # A Config whose env file is missing reads no .env at all.
+    assert (star["pool_size"].value, star["pool_size"].env) == (5, "RECYCLE")
+    dec = at(report, "dec.py:4").settings
+    # decouple's order is (option, default, cast); its bool words include yes (from .env).
+    assert (dec["pool_size"].value, dec["pool_size"].env) == (8, "POOL_SIZE")
+    assert (dec["pool_pre_ping"].value, dec["pool_pre_ping"].from_) == (True, ".env:1")
+    default = at(report, "djsettings.py:7")
+    assert (values(default)["CONN_MAX_AGE"], values(default)["HOST"]) == (30, "db")
+    reports = values(at(report, "djsettings.py:8"))
+    assert (reports["CONN_MAX_AGE"], reports["CONN_HEALTH_CHECKS"], reports["HOST"]) == (120, True, "rep")
+    cache = at(report, "djsettings.py:11").settings["CONN_MAX_AGE"]
+    assert (cache.value, cache.env) == (60, "CONN_AGE")
+
+
+def test_environ_or_defaults_casts_and_setdefault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "main.py": """
+            import os
+            os.environ.setdefault("POOL_TIMEOUT", "12")
+            from db import engine
+        """,
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            engine = create_engine(
+                os.environ.get("DATABASE_URL") or "postgresql://h/app",
+                pool_size=int(os.environ.get("POOL_SIZE") or 10),
+                pool_pre_ping=bool(int(os.getenv("PRE_PING", "1"))),
+                pool_timeout=float(os.environ["POOL_TIMEOUT"]),
+            )
+        """,
+        },
+        monkeypatch,
+    )
+    s = at(report, "db.py:4").settings
+    assert (s["url"].value, s["url"].env) == ("postgresql://h/app", "DATABASE_URL")
+    assert (s["pool_size"].value, s["pool_size"].env) == (10, "POOL_SIZE")
+    assert (s["pool_pre_ping"].value, s["pool_pre_ping"].env) == (True, "PRE_PING")
+    # os.environ.setdefault at import gives the variable its value for every later read.
+    assert (s["pool_timeout"].value, s["pool_timeout"].env, s["pool_timeout"].from_) == (
+        12.0,
+        "POOL_TIMEOUT",
+        "main.py:2",
+    )
+
+
+# --- files the code reads ---------------------------------------------------------------------------
+
+
+def test_ini_yaml_and_alembic_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "svc/app.cfg": "[database]\nurl = postgresql://h/%(name)s\nname = app\npool_size = 15\npre_ping = yes\n",
+            "svc/settings.yaml": "database:\n  pool:\n    recycle: 900\n    size: 3\n",
+            "svc/conf.py": """
+            import configparser
+            import os
+            from pathlib import Path
+
+            import yaml
+
+            parser = configparser.ConfigParser()
+            parser.read(os.path.join(os.path.dirname(os.path.abspath(__file__)), "app.cfg"))
+            with open(Path(__file__).parent / "settings.yaml") as handle:
+                DOC = yaml.safe_load(handle)
+        """,
+            "svc/db.py": """
+            from sqlalchemy import create_engine
+            from svc.conf import DOC, parser
+
+            engine = create_engine(parser.get("database", "url"),
+                                   pool_size=parser.getint("database", "pool_size"),
+                                   pool_pre_ping=parser.getboolean("database", "pre_ping"),
+                                   max_overflow=parser.getint("database", "overflow", fallback=4),
+                                   pool_recycle=DOC["database"]["pool"]["recycle"])
+        """,
+            "svc/__init__.py": "",
+            "alembic.ini": "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql://h/migrations\n",
+            "migrations/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+
+            def run_migrations_online():
+                connectable = engine_from_config(config.get_section(config.config_ini_section, {}),
+                                                 prefix="sqlalchemy.", poolclass=pool.NullPool)
+        """,
+        },
+        monkeypatch,
+    )
+    s = at(report, "svc/db.py:4").settings
+    assert (s["url"].value, s["url"].from_) == ("postgresql://h/app", "svc/app.cfg:2")
+    assert (s["pool_size"].value, s["pool_size"].from_, s["pool_size"].source) == (15, "svc/app.cfg:4", "15")
+    assert s["pool_pre_ping"].value is True
+    assert (s["max_overflow"].value, s["max_overflow"].from_) == (4, "svc/db.py:7")
+    assert (s["pool_recycle"].value, s["pool_recycle"].from_) == (900, "svc/settings.yaml:3")
+    migrations = at(report, "migrations/env.py:7")
+    assert values(migrations) == {"url": "postgresql://h/migrations", "poolclass": "sqlalchemy.pool.NullPool"}
+    assert migrations.settings["url"].from_ == "alembic.ini:3" and migrations.unresolved == []
+
+
+def test_a_project_configparser_whose_files_are_read_at_run_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow-style: `conf` is the project's ConfigParser subclass reading a file named at run time; an
+    option's fallback is its value when that file does not set it, one with none is unknown."""
+    report = scan(
+        tmp_path,
+        {
+            "configuration.py": """
+            import os
+            from configparser import ConfigParser
+
+            class AppConfigParser(ConfigParser):
+                def getint(self, section, key, **kwargs):
+                    return int(os.environ.get(f"APP__{section}__{key}".upper()) or super().get(section, key, **kwargs))
+
+            def initialize_config() -> AppConfigParser:
+                parser = AppConfigParser()
+                parser.read(os.environ.get("APP_CONFIG", "~/app/app.cfg"))
+                return parser
+
+            conf = initialize_config()
+        """,
+            "settings.py": """
+            from sqlalchemy import create_engine
+            from configuration import conf
+
+            def prepare_engine_args():
+                engine_args = conf.getjson("database", "engine_args", fallback={})
+                if not conf.getboolean("database", "pool_enabled", fallback=True):
+                    engine_args["poolclass"] = "NullPool"
+                else:
+                    engine_args["pool_size"] = conf.getint("database", "pool_size", fallback=5)
+                    engine_args["pool_pre_ping"] = conf.getboolean("database", "pool_pre_ping", fallback=True)
+                return engine_args
+
+            def configure_orm():
+                return create_engine(conf.get("database", "sql_alchemy_conn"), **prepare_engine_args())
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "settings.py:14")
+    assert (values(pool)["pool_size"], values(pool)["pool_pre_ping"]) == (5, True)
+    assert pool.settings["pool_size"].from_ == "settings.py:9"
+    assert not pool.settings["url"].known and "the files AppConfigParser reads" in (pool.settings["url"].expr or "")
+    assert pool.unresolved == ["**engine_args"]  # what the ini's engine_args gives may hide any key
+
+
+def test_engine_from_config_with_a_mapping_the_scan_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CKAN-style: the ini is given at run time; what the code sets by default still counts."""
+    report = scan(
+        tmp_path,
+        {
+            "common.py": """
+            from collections.abc import MutableMapping
+
+            class AppConfig(MutableMapping):
+                pass
+
+            config = AppConfig()
+        """,
+            "environment.py": """
+            from sqlalchemy import engine_from_config
+            from common import config
+
+            def load_environment():
+                config.setdefault("store.sqlalchemy.pool_pre_ping", True)
+                config.setdefault("store.sqlalchemy.pool_recycle", "600")
+                return engine_from_config(dict(config), "store.sqlalchemy.")
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "environment.py:7")
+    assert values(pool) == {"pool_pre_ping": True, "pool_recycle": 600}
+    assert pool.unresolved == ["configuration: **config"]  # the rest of the ini may set anything
+
+
+# --- frameworks ------------------------------------------------------------------------------------
+
+
+def test_flask_options_in_classes_under_tests_and_app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            import os
+
+            class Config:
+                DATABASE_URL = os.getenv("DATABASE_URL", "sqlite:///app.db")
+                SQLALCHEMY_DATABASE_URI = DATABASE_URL
+                if not DATABASE_URL.startswith("sqlite"):
+                    SQLALCHEMY_ENGINE_OPTIONS = {"max_overflow": 20, "pool_pre_ping": True}
+
+            class ProductionConfig(Config):
+                SQLALCHEMY_POOL_RECYCLE = 280
+        """,
+            "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object("config.ProductionConfig")
+                app.config.update({"SQLALCHEMY_DATABASE_URI": "postgresql://h/app",
+                                   "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 4, "pool_recycle": 60}})
+                return app
+        """,
+        },
+        monkeypatch,
+    )
+    config = at(report, "config.py:3")
+    overflow = config.settings["max_overflow"]
+    # With no variable set the URL is sqlite and no option is given; with DATABASE_URL set, they are.
+    assert [(b.value, b.expr) for b in overflow.branches] == [(20, None), (None, NOT_SET)]
+    assert config.settings["url"].value == "sqlite:///app.db" and config.settings["url"].env == "DATABASE_URL"
+    production = values(at(report, "config.py:9"))
+    assert production["pool_recycle"] == 280
+    assert values(at(report, "app.py:7")) == {"url": "postgresql://h/app", "pool_size": 4, "pool_recycle": 60}
+
+
+def test_django_databases_from_a_function_swapped_under_an_if(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings.py": """
+            import os
+            import dj_database_url
+
+            def databases(age):
+                primary = dj_database_url.config(default="postgres://app@db:5432/app", conn_max_age=age)
+                replica = dict(primary, HOST="replica", CONN_MAX_AGE=0)
+                return {"default": primary, "replica": replica}
+
+            DATABASES = databases(int(os.getenv("CONN_MAX_AGE", "60")))
+
+            if os.getenv("CI"):
+                DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+            DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        """,
+        },
+        monkeypatch,
+    )
+    default = at(report, "proj/settings.py:5")
+    engine = default.settings["ENGINE"]
+    assert engine.value == "django.db.backends.postgresql" and len(engine.branches) == 2
+    assert (values(default)["CONN_MAX_AGE"], default.settings["CONN_MAX_AGE"].env) == (60, "CONN_MAX_AGE")
+    assert values(default)["CONN_HEALTH_CHECKS"] is True
+    replica = [p for p in report.pools if p.call == "DATABASES['replica']"]
+    assert len(replica) == 1 and values(replica[0])["HOST"] == "replica" and values(replica[0])["CONN_MAX_AGE"] == 0
+
+
+# --- robust ------------------------------------------------------------------------------------------
+
+
+def test_f_strings_this_python_cannot_read_are_unknown_and_the_rest_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": (
+                "from sqlalchemy import create_engine\n"
+                'CFG = {"host": "db"}\n'
+                'engine = create_engine(f"postgresql://{CFG["host"]}/app", pool_size=5)\n'
+                "try:\n    pass\nexcept ValueError, TypeError:\n    pass\n"
+            )
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:3")
+    assert pool.settings["pool_size"].value == 5
+    url = pool.settings["url"]
+    if not url.known:  # Python < 3.12: the f-string is left unknown, named by its own text
+        assert url.expr == 'f"postgresql://{CFG["host"]}/app"'
+        assert any("f-strings" in w for w in report.warnings)
+    else:
+        assert url.value == "postgresql://db/app"
+
+
+def test_recursion_and_loops_do_not_stop_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            def size(n):
+                return size(n + 1) if n < 10_000 else n
+
+            def options():
+                result = {}
+                for i in range(100):
+                    result[f"k{i}"] = i
+                while True:
+                    result["pool_size"] = size(0)
+                    break
+                return result
+
+            A = B
+            B = A
+            engine = create_engine("postgresql://h/app", pool_recycle=A, **options())
+        """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:17")
+    assert not pool.settings["pool_recycle"].known
+    assert not any("could not be followed" in w for w in report.warnings)
