@@ -39,9 +39,9 @@ def publish(
 ) -> None:
     """Annotations to stderr and the markdown report to the step summary, as the environment asks."""
     if annotating(env):
-        from pool_doctor.render.github import annotations
+        from pool_doctor.render.github import workflow_commands
 
-        for line in annotations(found(), threshold, env.get("GITHUB_WORKSPACE")):
+        for line in workflow_commands(found(), threshold, env.get("GITHUB_WORKSPACE")):
             stderr.write(line + "\n")
         stderr.flush()
     summary = env.get("GITHUB_STEP_SUMMARY", "").strip()

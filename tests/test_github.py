@@ -12,7 +12,7 @@ from cli_runner import run_pool_doctor, run_pool_doctor_subprocess
 from harness import LocalPostgres
 
 from pool_doctor.model import Finding, Severity
-from pool_doctor.render.github import Located, annotations, level
+from pool_doctor.render.github import Located, level, workflow_commands
 
 PASSWORD = "gh-annot-pw-Q7"
 APP_DB = """\
@@ -120,7 +120,7 @@ def test_level(severity: Severity, threshold: Severity | None, expected: str) ->
 
 def test_messages_and_properties_are_escaped() -> None:
     finding = Finding("a,b:c", Severity.WARNING, "50% of it", "line one\nline two")
-    [line] = annotations([Located("dir,1/db:x.py", 3, 2, finding)], None)
+    [line] = workflow_commands([Located("dir,1/db:x.py", 3, 2, finding)], None)
     assert (
         line
         == "::warning file=dir%2C1/db%3Ax.py,line=3,endLine=3,title=a%2Cb%3Ac::50%25 of it (warning). line one%0Aline two"

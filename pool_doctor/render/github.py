@@ -53,7 +53,7 @@ def repository_path(file: str, workspace: str | None, cwd: Path) -> str:
     return path.as_posix()
 
 
-def annotations(
+def workflow_commands(
     found: Iterable[Located], threshold: Severity | None, workspace: str | None = None, cwd: Path | None = None
 ) -> list[str]:
     """One workflow command per located finding, worst first."""
