@@ -7,6 +7,7 @@ own test suite, which fails on the unguarded engine and passes once it is fixed.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -44,8 +45,15 @@ def run(*argv: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Built from a copy of the checkout (uncommitted changes included): setuptools writes its egg-info into
+    the tree it builds, which would then shadow a real install for anything run with this checkout on its path."""
+    source = tmp_path_factory.mktemp("source") / "pool-doctor"
+    junk = shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+    )
+    shutil.copytree(ROOT, source, ignore=junk)
     out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--outdir", out, ROOT)
+    run(sys.executable, "-m", "build", "--outdir", out, source, env=clean_env())
     [wheel] = out.glob("*.whl")
     [sdist] = out.glob("*.tar.gz")
     return Built(wheel, sdist)
@@ -81,7 +89,8 @@ def fresh(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with nothing but the wheel, its dependencies from PyPI, and pytest for the sample's suite."""
     home = tmp_path_factory.mktemp("venv") / "fresh"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(home)
-    run(home / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", built.wheel, "pytest")
+    pip = [home / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run(*pip, built.wheel, "pytest", env=clean_env())
     return home
 
 
@@ -92,8 +101,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def test_the_wheel_installs_in_a_fresh_virtualenv_and_runs(fresh: Path, tmp_path: Path) -> None:
-    assert run(fresh / "bin" / "pool-doctor", "--version", cwd=tmp_path, env=clean_env()) == f"pool-doctor {__version__}\n"
-    where = run(fresh / "bin" / "python", "-c", "import pool_doctor; print(pool_doctor.__file__)", cwd=tmp_path, env=clean_env())
+    assert (
+        run(fresh / "bin" / "pool-doctor", "--version", cwd=tmp_path, env=clean_env()) == f"pool-doctor {__version__}\n"
+    )
+    where = run(
+        fresh / "bin" / "python", "-c", "import pool_doctor; print(pool_doctor.__file__)", cwd=tmp_path, env=clean_env()
+    )
     assert where.startswith(str(fresh))
     assert "Usage: pool-doctor" in run(fresh / "bin" / "pool-doctor", "--help", cwd=tmp_path, env=clean_env())
 

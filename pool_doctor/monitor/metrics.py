@@ -6,7 +6,8 @@ SQLAlchemy and nothing for asyncpg's or psycopg's pools. The watched pool report
 
     db.client.connection.count             UpDownCounter {connection}  per db.client.connection.state: idle | used
     db.client.connection.max               UpDownCounter {connection}  most connections the pool may open
-    db.client.connection.idle.max / .min   UpDownCounter {connection}  most / fewest idle connections it keeps
+    db.client.connection.idle.max          UpDownCounter {connection}  most idle connections it keeps
+    db.client.connection.idle.min          UpDownCounter {connection}  fewest idle connections it keeps
     db.client.connection.pending_requests  UpDownCounter {request}     checkouts waiting now (where the pool knows)
     db.client.connection.timeouts          Counter {timeout}           checkouts that gave up waiting
     db.client.connection.create_time       Histogram s                 opening a new connection
