@@ -53,7 +53,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     )
     shutil.copytree(ROOT, source, ignore=junk)
     out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--outdir", out, source, env=clean_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    said = done.stdout + done.stderr
+    assert "deprecated" not in said.lower(), said  # setuptools warns before it refuses (license tables, ...)
     [wheel] = out.glob("*.whl")
     [sdist] = out.glob("*.tar.gz")
     return Built(wheel, sdist)
