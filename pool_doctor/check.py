@@ -146,6 +146,7 @@ class CheckReport:
         return {
             "schema_version": SCHEMA_VERSION,
             "target": self.inputs.target.display(),
+            "config": self.inputs.config_path,  # the config file used (pyproject.toml [tool.pool-doctor]); null: none
             "role": server.role,
             "server": {
                 "version": server.version,

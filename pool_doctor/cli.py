@@ -46,7 +46,7 @@ app = typer.Typer(
         "and prove them on the real path.\n\n" + EXIT_CODES_HELP
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     # Plain click help: rendering it with rich costs more imports than all of Typer (bench/startup.py).
     rich_markup_mode=None,
     pretty_exceptions_enable=False,  # one error funnel in main(); tracebacks only with --debug
@@ -130,12 +130,14 @@ def check(
         --pool-recycle 1800 --pool-pre-ping
     """
     from pool_doctor.check import run_check
+    from pool_doctor.ci import publish_check
     from pool_doctor.render import RenderOptions
     from pool_doctor.render.check import render_check
 
     invocation = _invocation(ctx)
     report = invocation.run(run_check(invocation.inputs(common)))
     render_check(report, RenderOptions(format=opt.chosen(output_format, json_output), verbose=verbose), _stdout())
+    publish_check(report, _threshold(fail_on), invocation.env, sys.stderr)  # GitHub: annotations, step summary
     return ExitCode.FINDINGS if report.at_or_above(_threshold(fail_on)) else ExitCode.OK
 
 
@@ -329,6 +331,7 @@ def explain(log: opt.Log = None, fmt: opt.Format = opt.CheckFormat.table, json_o
 
 @app.command()
 def scan(
+    ctx: typer.Context,
     path: opt.ScanPath = Path("."),
     output_format: opt.ScanFormatOption = opt.ScanFormat.table,
     json_output: opt.JsonToo = False,
@@ -343,6 +346,7 @@ def scan(
     \b
     Example: pool-doctor scan src/ --format sarif > pool-doctor.sarif
     """
+    from pool_doctor.ci import publish_scan
     from pool_doctor.render import RenderOptions, stderr_console
     from pool_doctor.render.scan import render_scan
     from pool_doctor.scan import scan_path
@@ -353,6 +357,7 @@ def scan(
         for warning in report.warnings:
             stderr_console().print(f"pool-doctor: warning: {warning}", style="yellow", markup=False, soft_wrap=True)
     render_scan(report, RenderOptions(format=fmt), _stdout())
+    publish_scan(report, _threshold(fail_on), _invocation(ctx).env, sys.stderr)  # GitHub: annotations, step summary
     return ExitCode.FINDINGS if report.at_or_above(_threshold(fail_on)) else ExitCode.OK
 
 

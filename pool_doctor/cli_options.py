@@ -242,7 +242,12 @@ class CommonArgs:
     ] = None
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="TOML config file. Default: ./pool-doctor.toml when present.", metavar="PATH"),
+        typer.Option(
+            "--config",
+            help="TOML config file (of a pyproject.toml, its [tool.pool-doctor] table). Default: the first "
+            "pool-doctor.toml, or pyproject.toml with [tool.pool-doctor], walking up from the current directory.",
+            metavar="PATH",
+        ),
     ] = None
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds any network step may take.", min=0.1, max=3600)

@@ -1,7 +1,9 @@
 """The app's pool, deployment and network, as one typed model.
 
 Precedence, written down once: CLI flag > environment (`POOL_DOCTOR_POOL__POOL_RECYCLE=1800`) >
-config file (`--config`, else `./pool-doctor.toml` when present) > defaults (SQLAlchemy's own pool defaults).
+config file > defaults (SQLAlchemy's own pool defaults). The config file is `--config PATH`, else the first
+found walking up from the current directory, as ruff finds its own: in each directory `pool-doctor.toml`, then
+a `pyproject.toml` that has a `[tool.pool-doctor]` table (the same keys).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pool_doctor.stacks._values import number_not_bool as _number_not_bool
 from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 DEFAULT_CONFIG = Path("pool-doctor.toml")
+PYPROJECT = "pyproject.toml"
+TOOL_TABLE = "pool-doctor"  # [tool.pool-doctor]
 
 
 class DeploymentConfig(BaseModel):
@@ -180,12 +184,56 @@ SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 
-def read_config_file(path: Path | None) -> tuple[dict[str, Any], Path | None]:
-    """Parse the TOML file: the one given, else ./pool-doctor.toml when present, else nothing."""
+def read_config_file(path: Path | None, start: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """Parse the config: the file given (a pyproject.toml: its [tool.pool-doctor] table), else the first found
+    walking up from `start` (default: the current directory), else nothing."""
     if path is None:
-        if not DEFAULT_CONFIG.is_file():
+        found = find_config(start or Path.cwd())
+        if found is None:
             return {}, None
-        path = DEFAULT_CONFIG
+        path = found
+    data = _read_toml(path)
+    if path.name != PYPROJECT:
+        return data, path
+    tool = data.get("tool", {})
+    table = tool.get(TOOL_TABLE) if isinstance(tool, dict) else None
+    if table is None:
+        raise ConfigError(f"{path} has no [tool.{TOOL_TABLE}] table")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: tool.{TOOL_TABLE} must be a table of keys, not {type(table).__name__}")
+    return table, path
+
+
+def find_config(start: Path) -> Path | None:
+    """The config file for a run in `start`: walking up to the root as ruff does, in each directory
+    pool-doctor.toml, then a pyproject.toml that has a [tool.pool-doctor] table."""
+    folder = start.absolute()
+    for here in (folder, *folder.parents):
+        own = here / DEFAULT_CONFIG.name
+        if own.is_file():
+            return _shown(own)
+        pyproject = here / PYPROJECT
+        if pyproject.is_file():
+            tool = _read_toml(pyproject).get("tool")
+            if isinstance(tool, dict) and TOOL_TABLE in tool:
+                return _shown(pyproject)
+    return None
+
+
+def _shown(path: Path) -> Path:
+    """A found file as the output names it: relative to the current directory when it is in it, else absolute."""
+    try:
+        return path.relative_to(Path.cwd().absolute())
+    except ValueError:
+        return path
+
+
+def config_label(path: Path) -> str:
+    """How the output names the config file used: `pyproject.toml [tool.pool-doctor]`, `pool-doctor.toml`."""
+    return f"{path} [tool.{TOOL_TABLE}]" if path.name == PYPROJECT else str(path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise ConfigError(f"config file {path} is a directory, not a TOML file")
     try:
@@ -195,7 +243,7 @@ def read_config_file(path: Path | None) -> tuple[dict[str, Any], Path | None]:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
-        return tomllib.loads(raw.decode("utf-8")), path
+        return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

@@ -39,15 +39,15 @@ def build_inputs(common: CommonArgs, env: Mapping[str, str]) -> Inputs:
     runtime and --app's "from" column. The POOL_DOCTOR_* values themselves are read by pydantic-settings,
     which reads os.environ."""
     from pool_doctor.check import Inputs
-    from pool_doctor.config import load_settings, read_config_file, unknown_env_keys, unknown_keys
+    from pool_doctor.config import config_label, load_settings, read_config_file, unknown_env_keys, unknown_keys
     from pool_doctor.connection.spec import resolve_connection
     from pool_doctor.platforms import chosen, detect_runtime
 
     if common.role is not None and not common.role.strip():
         raise UsageError("--role needs a role name")
     file_data, path = read_config_file(common.config)
-    origin = str(path) if path else "settings"
-    warnings = tuple(f"unknown key {key!r} in {path} (ignored)" for key in unknown_keys(file_data))
+    origin = config_label(path) if path else "settings"
+    warnings = tuple(f"unknown key {key!r} in {origin} (ignored)" for key in unknown_keys(file_data))
     overrides = {
         "pool": _given(
             common,
@@ -99,7 +99,7 @@ def build_inputs(common: CommonArgs, env: Mapping[str, str]) -> Inputs:
         settings=settings,
         role=common.role,
         timeout=common.timeout,
-        config_path=str(path) if path else None,
+        config_path=origin if path else None,
         warnings=warnings,
         pgbouncer_admin_url=common.pgbouncer_admin_url,
         platform=platform,

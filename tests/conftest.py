@@ -145,6 +145,14 @@ def make_pgbouncer(pgbouncer_bin: str) -> Iterator[MakePgBouncer]:
         bouncer.stop()
 
 
+@pytest.fixture(autouse=True)
+def _not_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite may itself run on GitHub Actions: its commands must not annotate or write the job's summary
+    (tests/test_github.py sets these variables itself)."""
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE", "POOL_DOCTOR_GITHUB"):
+        monkeypatch.delenv(name, raising=False)
+
+
 _name_counter = itertools.count()
 
 

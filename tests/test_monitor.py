@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from harness import LocalPostgres
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -124,7 +124,12 @@ def test_idle_session_timeout_seen_from_the_app(
     assert (
         registry.get_sample_value(
             "pool_doctor_connection_deaths_total",
-            {"stack": "sqlalchemy", "cause": "idle_session_timeout", "outcome": "failed"},
+            {
+                "db_client_connection_pool_name": f"{make_url(url).host}:{make_url(url).port}/{make_url(url).database}",
+                "stack": "sqlalchemy",
+                "cause": "idle_session_timeout",
+                "outcome": "failed",
+            },
         )
         == 1
     )

@@ -29,6 +29,7 @@ from pool_doctor.monitor.attribution import (
     limits_from_settings,
 )
 from pool_doctor.monitor.core import Monitor, exporters
+from pool_doctor.monitor.metrics import PoolMetrics, PoolState
 from pool_doctor.monitor.records import Clock, ConnState, Noticed, PoolSettings, monotonic
 from pool_doctor.path.model import Limit
 
@@ -47,6 +48,7 @@ class AsyncpgPoolMonitor(Monitor):
         logger: logging.Logger | None = None,
         prometheus: Any = None,
         otel: Any = None,
+        pool_name: str | None = None,
         clock: Clock = monotonic,
     ) -> None:
         super().__init__(
@@ -55,8 +57,9 @@ class AsyncpgPoolMonitor(Monitor):
             jsonl=jsonl,
             logger=logger,
             clock=clock,
-            exporters=exporters(prometheus, otel),
+            exporters=exporters(prometheus, otel, pool_name or target.rpartition("@")[2]),
         )
+        self.metrics = PoolMetrics(self._exporters)
         self._read_server = self.take_limits(limits_from, read_server_limits)
         self._states: dict[int, ConnState] = {}  # by backend PID (public on the pool's proxies too)
         self._pool: Any = None
@@ -79,8 +82,36 @@ class AsyncpgPoolMonitor(Monitor):
             self.pool.target,
             settings={"max_inactive_connection_lifetime": self._max_inactive, "max_queries": self._max_queries},
         )
+        if self.metrics and "connect" not in kwargs:
+            kwargs["connect"] = self._timed_connect  # asyncpg >= 0.30: how the pool opens a connection
         self._pool = await asyncpg.create_pool(dsn, init=self._init, setup=self._setup, reset=self._reset, **kwargs)
+        if self.metrics:
+            self.metrics.report_state(self.pool_state)
         return self._pool
+
+    async def _timed_connect(self, *args: Any, **kwargs: Any) -> Any:
+        import asyncpg
+
+        started = self.clock()
+        connection = await asyncpg.connect(*args, **kwargs)
+        self.metrics.created(max(self.clock() - started, 0.0))
+        return connection
+
+    def pool_state(self) -> PoolState:
+        """The pool now (asyncpg's public getters); waiting acquires are not counted by asyncpg."""
+        pool = self._pool
+        size, idle = pool.get_size(), pool.get_idle_size()
+        return PoolState(
+            idle=idle,
+            used=max(size - idle, 0),
+            max=pool.get_max_size(),
+            idle_max=pool.get_max_size(),
+            idle_min=pool.get_min_size(),
+        )
+
+    def close(self) -> None:
+        self.metrics.close()
+        super().close()
 
     async def _init(self, con: Any) -> None:
         state = self.opened()
@@ -101,6 +132,8 @@ class AsyncpgPoolMonitor(Monitor):
     async def _reset(self, con: Any) -> None:
         state = self._states.get(con.get_server_pid())
         if state is not None:
+            if self.metrics and state.checked_out_at is not None:
+                self.metrics.used(max(self.clock() - state.checked_out_at, 0.0))
             self.checked_in(state)
         if self._user["reset"] is not None:
             await self._user["reset"](con)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from pool_doctor.errors import UsageError, scrub
+from pool_doctor.errors import scrub
 from pool_doctor.monitor.attribution import Measures, attribute
 from pool_doctor.monitor.records import (
     LOGGER_NAME,
@@ -285,74 +285,26 @@ class Monitor:
             self._sink.close()
 
 
-# -- optional metrics exporters -------------------------------------------------------------------------
-
-_PROMETHEUS: dict[int, tuple[Any, Any]] = {}  # per registry: its metrics, registered once
-_PROMETHEUS_LOCK = threading.Lock()
+# -- optional metrics exporters: monitor/metrics.py (the names, the instruments, the pools' state) -----------
 
 
-def prometheus_exporter(registry: Any = None) -> Callable[[dict[str, Any]], None]:
-    """Counts deaths and observes idle time at death with prometheus_client (pip install 'pool-doctor[monitor]')."""
-    try:
-        import prometheus_client
-    except ImportError:
-        raise UsageError("prometheus export needs prometheus_client (pip install 'pool-doctor[monitor]')") from None
-    registry = registry if registry is not None else prometheus_client.REGISTRY
-    with _PROMETHEUS_LOCK:
-        metrics = _PROMETHEUS.get(id(registry))
-        if metrics is None:
-            deaths = prometheus_client.Counter(
-                "pool_doctor_connection_deaths",
-                "Pooled connections found dead, by attributed cause",
-                ["stack", "cause", "outcome"],
-                registry=registry,
-            )
-            idle = prometheus_client.Histogram(
-                "pool_doctor_connection_idle_at_death_seconds",
-                "Idle time before the use that found a connection dead",
-                ["stack"],
-                registry=registry,
-                buckets=(1, 5, 30, 60, 300, 350, 600, 1200, 1800, 3600, float("inf")),
-            )
-            metrics = _PROMETHEUS[id(registry)] = (deaths, idle)
-    deaths, idle = metrics
+def prometheus_exporter(registry: Any = None, pool: str = "") -> Callable[[dict[str, Any]], None]:
+    """The pool's metrics with prometheus_client (pip install 'pool-doctor[monitor]'): monitor/metrics.py."""
+    from pool_doctor.monitor.metrics import prometheus_sink
 
-    def export(record: dict[str, Any]) -> None:
-        deaths.labels(record["stack"], record["cause"]["name"], record["outcome"]).inc()
-        idle.labels(record["stack"]).observe(record["idle_s"])
-
-    return export
+    return prometheus_sink(pool, registry)
 
 
-def otel_exporter(meter: Any = None) -> Callable[[dict[str, Any]], None]:
-    """The same two instruments through the OpenTelemetry metrics API (the app configures the SDK)."""
-    try:
-        from opentelemetry import metrics
-    except ImportError:
-        raise UsageError("OpenTelemetry export needs opentelemetry-api (pip install opentelemetry-api)") from None
-    meter = meter if meter is not None else metrics.get_meter(LOGGER_NAME)
-    deaths = meter.create_counter(
-        "pool_doctor.connection.deaths", unit="1", description="Pooled connections found dead, by attributed cause"
-    )
-    idle = meter.create_histogram(
-        "pool_doctor.connection.idle_at_death",
-        unit="s",
-        description="Idle time before the use that found a connection dead",
-    )
+def otel_exporter(meter: Any = None, pool: str = "") -> Callable[[dict[str, Any]], None]:
+    """The pool's metrics through the OpenTelemetry metrics API (the app configures the SDK): monitor/metrics.py."""
+    from pool_doctor.monitor.metrics import otel_sink
 
-    def export(record: dict[str, Any]) -> None:
-        attributes = {"stack": record["stack"], "cause": record["cause"]["name"], "outcome": record["outcome"]}
-        deaths.add(1, attributes)
-        idle.record(record["idle_s"], {"stack": record["stack"]})
-
-    return export
+    return otel_sink(pool, meter)
 
 
-def exporters(prometheus: Any, otel: Any) -> list[Callable[[dict[str, Any]], None]]:
-    """`True` uses the default registry / meter; an object is the registry / meter to use; falsy: off."""
-    chosen = []
-    if prometheus:
-        chosen.append(prometheus_exporter(None if prometheus is True else prometheus))
-    if otel:
-        chosen.append(otel_exporter(None if otel is True else otel))
-    return chosen
+def exporters(prometheus: Any, otel: Any, pool: str = "") -> list[Callable[[dict[str, Any]], None]]:
+    """`True` uses the default registry / meter; an object is the registry / meter to use; falsy: off.
+    `pool` is the pool's name on every point (db.client.connection.pool.name)."""
+    from pool_doctor.monitor.metrics import sinks
+
+    return list(sinks(prometheus, otel, pool))

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from pool_doctor.monitor.attribution import SERVER_LIMITS_SQL, WHO_SQL, limits_from_settings
 from pool_doctor.monitor.core import Monitor, exporters
+from pool_doctor.monitor.metrics import PoolMetrics, PoolState
 from pool_doctor.monitor.records import Clock, ConnState, Noticed, PoolSettings, monotonic
 from pool_doctor.path.model import Limit
 
@@ -42,6 +43,7 @@ class PsycopgPoolMonitor(Monitor):
         logger: logging.Logger | None = None,
         prometheus: Any = None,
         otel: Any = None,
+        pool_name: str | None = None,
         clock: Clock = monotonic,
     ) -> None:
         super().__init__(
@@ -50,8 +52,9 @@ class PsycopgPoolMonitor(Monitor):
             jsonl=jsonl,
             logger=logger,
             clock=clock,
-            exporters=exporters(prometheus, otel),
+            exporters=exporters(prometheus, otel, pool_name or target.rpartition("@")[2]),
         )
+        self.metrics = PoolMetrics(self._exporters)
         self._read_server = self.take_limits(limits_from, read_server_limits)
         self._lock = threading.Lock()
         # Strong references on purpose: the pool drops a broken connection without a callback, and only
@@ -78,8 +81,27 @@ class PsycopgPoolMonitor(Monitor):
         return {"configure": self._on_configure, "check": self._on_check, "reset": self._on_reset}
 
     def attach(self, pool: Any) -> None:
-        """Give the monitor the pool, so stats() includes its get_stats()."""
+        """Give the monitor the pool, so stats() includes its get_stats() and metrics read its state."""
         self.psycopg_pool = pool
+        if self.metrics:
+            self.metrics.report_state(self.pool_state)
+
+    def pool_state(self) -> PoolState:
+        """The pool now, from psycopg_pool's get_stats(): it counts the requests waiting too."""
+        stats = self.psycopg_pool.get_stats()
+        size, idle = int(stats.get("pool_size", 0)), int(stats.get("pool_available", 0))
+        return PoolState(
+            idle=idle,
+            used=max(size - idle, 0),
+            max=stats.get("pool_max"),
+            idle_max=stats.get("pool_max"),
+            idle_min=stats.get("pool_min"),
+            pending=int(stats.get("requests_waiting", 0)),
+        )
+
+    def close(self) -> None:
+        self.metrics.close()
+        super().close()
 
     def _on_configure(self, conn: Any) -> None:
         self.sweep()  # a new connection often replaces one the pool discarded: record that one first
@@ -107,6 +129,8 @@ class PsycopgPoolMonitor(Monitor):
     def _on_reset(self, conn: Any) -> None:
         entry = self._tracked.get(id(conn))
         if entry is not None:
+            if self.metrics and entry[1].checked_out_at is not None:
+                self.metrics.used(max(self.clock() - entry[1].checked_out_at, 0.0))
             self.checked_in(entry[1])
         if self._reset is not None:
             self._reset(conn)

@@ -21,12 +21,13 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from pool_doctor.monitor.attribution import SERVER_LIMITS_SQL, WHO_SQL, limits_from_settings
 from pool_doctor.monitor.core import Monitor, exporters
+from pool_doctor.monitor.metrics import PoolMetrics, PoolState
 from pool_doctor.monitor.records import Clock, ConnState, Noticed, PoolSettings, monotonic
 from pool_doctor.path.model import Limit
 
@@ -46,6 +47,11 @@ class SQLAlchemyMonitor(Monitor):
         self._listeners: list[tuple[Any, str, Any]] = []
         self._read_server = False
         self._reading = threading.Lock()
+        self.metrics = PoolMetrics(self._exporters)
+        self._outstanding = 0  # checkouts not yet returned, for pools that keep no count (NullPool)
+        self._pending = 0  # pool.connect() calls under way: waiting for a connection
+        self._metrics_lock = threading.Lock()
+        self._wrapped: tuple[Any, Any, Any] | None = None  # (pool, our wrapper of its connect, what it replaced)
 
     # -- event handlers (hot path: keep them small) --------------------------------------------
 
@@ -131,6 +137,89 @@ class SQLAlchemyMonitor(Monitor):
         else:
             self.retired(state, "the pool closed it (dispose, overflow, or after another connection's disconnect)")
 
+    # -- metrics (listeners added only when a sink is asked for: the checkout path stays as it was) ----------
+
+    def _metrics_do_connect(self, dialect: Any, record: Any, cargs: Any, cparams: Any) -> None:
+        self._local.connecting = self.clock()  # returns None: SQLAlchemy then connects as it would
+
+    def _metrics_connect(self, dbapi_connection: Any, record: Any) -> None:
+        started = self._local.__dict__.pop("connecting", None)
+        if started is not None:
+            self.metrics.created(max(self.clock() - started, 0.0))
+        self._wrap_connect(self.engine.pool)  # after dispose() the engine has a new pool
+
+    def _metrics_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        record.info[self.key + ".out"] = self.clock()
+        self._count("_outstanding", 1)
+
+    def _metrics_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        started = record.info.pop(self.key + ".out", None)
+        if started is not None:
+            self._count("_outstanding", -1)
+            self.metrics.used(max(self.clock() - started, 0.0))
+
+    def _wrap_connect(self, pool: Any) -> None:
+        """Time Pool.connect (what Engine.connect calls) on this pool object and count its timeouts: SQLAlchemy
+        has no event before a checkout. Undone by close()."""
+        if self._wrapped is not None and self._wrapped[0] is pool:
+            return
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        before = vars(pool).get("connect")  # another monitor's wrapper, if one watches this engine too
+        original = pool.connect
+
+        def connect() -> Any:
+            if not self._listeners:  # closed, while a later monitor's wrapper still calls this one
+                return original()
+            started = self.clock()
+            self._count("_pending", 1)
+            try:
+                connection = original()
+            except PoolTimeout:
+                self.metrics.timed_out()
+                raise
+            finally:
+                self._count("_pending", -1)
+            self.metrics.waited(max(self.clock() - started, 0.0))
+            return connection
+
+        pool.connect = connect
+        self._wrapped = (pool, connect, before)
+
+    def _unwrap_connect(self) -> None:
+        if self._wrapped is None:
+            return
+        pool, wrapper, before = self._wrapped
+        self._wrapped = None
+        if vars(pool).get("connect") is wrapper:
+            if before is None:
+                del pool.connect
+            else:
+                pool.connect = before
+
+    def _count(self, name: str, step: int) -> None:
+        with self._metrics_lock:
+            setattr(self, name, getattr(self, name) + step)
+
+    def pool_state(self) -> PoolState:
+        """The engine's pool now: idle and used connections and its limits (read when metrics are collected)."""
+        pool = self.engine.pool
+        size = pool.size() if hasattr(pool, "size") else None
+        overflow = getattr(pool, "_max_overflow", None)  # QueuePool's, no public reader
+        if hasattr(pool, "checkedout"):
+            idle, used = int(pool.checkedin()), int(pool.checkedout())
+        else:  # NullPool keeps nothing idle; StaticPool one connection
+            idle, used = 0, max(self._outstanding, 0)
+        most = None if size is None or overflow is None or overflow < 0 else size + overflow
+        return PoolState(
+            idle=idle,
+            used=used,
+            max=most,
+            idle_max=size if size is not None else 0,
+            idle_min=0,  # SQLAlchemy's pools keep no minimum
+            pending=max(self._pending, 0),
+        )
+
     # -- limits ----------------------------------------------------------------------------------
 
     def _read_limits(self, dbapi_connection: Any) -> None:
@@ -164,7 +253,7 @@ class SQLAlchemyMonitor(Monitor):
 
         self._read_server = read_server
         pool = self.engine.pool
-        for target, name, fn in (
+        listeners: list[tuple[Any, str, Callable[..., None]]] = [
             (pool, "connect", self.on_connect),
             (pool, "checkout", self.on_checkout),
             (pool, "checkin", self.on_checkin),
@@ -175,7 +264,17 @@ class SQLAlchemyMonitor(Monitor):
             (self.engine, "do_execute", self.on_statement),
             (self.engine, "do_execute_no_params", self.on_statement),
             (self.engine, "do_executemany", self.on_statement),
-        ):
+        ]
+        if self.metrics:  # only then: without a sink, a checkout costs what it did
+            listeners += [
+                (self.engine, "do_connect", self._metrics_do_connect),
+                (pool, "connect", self._metrics_connect),
+                (pool, "checkout", self._metrics_checkout),
+                (pool, "checkin", self._metrics_checkin),
+            ]
+            self._wrap_connect(pool)
+            self.metrics.report_state(self.pool_state)
+        for target, name, fn in listeners:
             event.listen(target, name, fn)
             self._listeners.append((target, name, fn))
 
@@ -186,6 +285,8 @@ class SQLAlchemyMonitor(Monitor):
             if event.contains(target, name, fn):
                 event.remove(target, name, fn)
         self._listeners.clear()
+        self.metrics.close()
+        self._unwrap_connect()
         if _WATCHED.get(self.engine) is self:
             del _WATCHED[self.engine]
         super().close()
@@ -200,6 +301,7 @@ def watch(
     logger: logging.Logger | None = None,
     prometheus: Any = None,
     otel: Any = None,
+    pool_name: str | None = None,
     clock: Clock = monotonic,
 ) -> SQLAlchemyMonitor:
     """Attach the lifecycle monitor to a SQLAlchemy Engine or AsyncEngine; returns it (`.stats()`, `.close()`).
@@ -207,7 +309,10 @@ def watch(
     limits_from: a `pool-doctor check --json` report (path or dict) or Limit objects to attribute deaths to.
     Without it, the limits are read once from the server through the pool's first new connection
     (read_server_limits=False turns that off). jsonl: append one JSON line per death (what `explain` reads).
-    prometheus / otel: True (default registry / meter) or the registry / meter to use.
+    prometheus / otel: True (default registry / meter) or the registry / meter to use: the pool's connections
+    by state, its limits, timeouts, create/wait/use times and deaths by cause, under OpenTelemetry's
+    `db.client.connection.*` names (pool_doctor/monitor/metrics.py). pool_name: the pool's
+    `db.client.connection.pool.name` (default: host:port/database, as the conventions suggest).
 
     Example:
         engine = create_async_engine(url)
@@ -235,7 +340,7 @@ def watch(
         jsonl=jsonl,
         logger=logger,
         clock=clock,
-        exporters=exporters(prometheus, otel),
+        exporters=exporters(prometheus, otel, pool_name or f"{url.host}:{url.port or 5432}/{url.database}"),
     )
     monitor.attach(read_server=monitor.take_limits(limits_from, read_server_limits))
     _WATCHED[sync_engine] = monitor

@@ -134,6 +134,7 @@ def render_check(report: CheckReport, options: RenderOptions, out: Console) -> N
             + (f" (connected as {server.connected_as})" if server.connected_as != server.role else "")
             + f" · {transport}"
         ),
+        *([Text(f"config: {report.inputs.config_path}")] if report.inputs.config_path else []),
         Text(),
         *findings_parts(report.findings, out.width, options.verbose),
     ]
@@ -155,7 +156,8 @@ def check_markdown(report: CheckReport) -> str:
         f"## pool-doctor check: {summary_line(report.findings)}",
         "",
         f"`{report.inputs.target.display()}` · PostgreSQL {server.version} · role `{server.role}` "
-        f"in database `{server.database}`",
+        f"in database `{server.database}`"
+        + (f" · config `{report.inputs.config_path}`" if report.inputs.config_path else ""),
         "",
         *findings_markdown(report.findings),
     ]

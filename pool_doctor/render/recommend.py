@@ -193,6 +193,7 @@ def render_recommendation(
         Text(title, style="bold")
         if title
         else Text.assemble(("pool-doctor recommend ", "bold"), report.inputs.target.display()),
+        *([Text(f"config: {report.inputs.config_path}")] if report.inputs.config_path else []),
         Text(f"for role {report.server.role}, driver {rec.driver}: paste this"),
         Text(),
     ]

@@ -13,6 +13,7 @@ What it does with an idle connection (asyncpg 0.32.0 pool.py):
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -20,7 +21,7 @@ from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks._code import SECRET_NOTE, code_lines
-from pool_doctor.stacks.base import Bound, PoolModel, Stack, library_version
+from pool_doctor.stacks.base import IDENTITY, Bound, Live, PoolModel, Stack, library_version
 
 if TYPE_CHECKING:
     from pool_doctor.connection.drivers import Driver
@@ -160,6 +161,30 @@ class AsyncpgStack(Stack):
 
     def driver_name(self, url_driver: str) -> str:
         return "asyncpg"
+
+    def live(self, obj: Any) -> Live | None:
+        """An asyncpg Pool: create_pool's sizes and timers, and the connect() arguments it passes on (asyncpg
+        keeps them on the pool, with no public reader)."""
+        if "asyncpg" not in sys.modules:
+            return None
+        from asyncpg.pool import Pool
+
+        if not isinstance(obj, Pool):
+            return None
+        given = dict(obj._connect_kwargs)
+        dsn = obj._connect_args[0] if obj._connect_args else given.pop("dsn", None)
+        values: dict[str, Any] = {
+            "stack": self.name,
+            "min_size": obj._minsize,
+            "max_size": obj._maxsize,
+            "max_queries": obj._max_queries,
+            "max_inactive_connection_lifetime": obj._max_inactive_connection_lifetime,
+            **{key: value for key, value in given.items() if key in _CONNECT_KEYS and key not in IDENTITY},
+        }
+        if dsn is None:  # host=, user=, ... instead of a DSN
+            parts = {key: given[key] for key in ("host", "port", "user", "password", "database") if key in given}
+            dsn = " ".join(f"{'dbname' if key == 'database' else key}={value}" for key, value in parts.items())
+        return Live(str(dsn), values)
 
     def python_snippet(
         self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None

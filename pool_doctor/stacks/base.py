@@ -9,6 +9,7 @@ compares a stack's name: callers look a stack up in the registry (pool_doctor.st
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -89,6 +90,16 @@ class PoolModel(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class Live:
+    """A pool object the app built, read back (pool_doctor.testing): where it connects, and its keys as the
+    config holds them. `url` carries the password: the caller keeps it a secret."""
+
+    url: str
+    pool: dict[str, Any]  # the [pool] table, `stack` included
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+
 class Stack:
     """One pool library. Subclasses set the class attributes and override what differs."""
 
@@ -137,6 +148,11 @@ class Stack:
         if self.args_prefix:  # where the driver's arguments live must be a table (kwargs, OPTIONS)
             _values.table(values, self.args_prefix.removesuffix("."))
         self.read(values)
+
+    def live(self, obj: Any) -> Live | None:
+        """`obj` read back when it is a pool this library built (its settings from the object itself, not from
+        code); None when it is not (a library that is not even imported built nothing)."""
+        return None
 
     def driver_name(self, url_driver: str) -> str:
         """The driver the stack's connections come from: the URL's, unless the library fixes it."""

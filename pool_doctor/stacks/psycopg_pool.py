@@ -15,6 +15,7 @@ so both classes behave alike):
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -24,7 +25,7 @@ from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks._code import SECRET_NOTE, code_lines
-from pool_doctor.stacks.base import Bound, PoolModel, Stack
+from pool_doctor.stacks.base import IDENTITY, Bound, Live, PoolModel, Stack
 
 if TYPE_CHECKING:
     from pool_doctor.connection.drivers import Driver
@@ -284,6 +285,32 @@ class PsycopgPoolStack(Stack):
 
     def driver_name(self, url_driver: str) -> str:
         return "psycopg"
+
+    def live(self, obj: Any) -> Live | None:
+        """A psycopg_pool pool (sync or async, null or not): its public settings, its check callback by name."""
+        if "psycopg_pool" not in sys.modules:
+            return None
+        from psycopg_pool.base import BasePool
+
+        if not isinstance(obj, BasePool):
+            return None
+        pool: Any = obj
+        check = getattr(pool, "_check", None)  # psycopg_pool keeps check= with no public reader
+        values: dict[str, Any] = {
+            "stack": self.name,
+            "min_size": pool.min_size,
+            "max_size": pool.max_size,
+            "timeout": pool.timeout,
+            "max_lifetime": pool.max_lifetime,
+            "max_idle": pool.max_idle,
+            "check": None if check is None else check_name(getattr(check, "__qualname__", repr(check))),
+            "kwargs": {key: value for key, value in (pool.kwargs or {}).items() if key not in IDENTITY},
+        }
+        if type(pool).__name__ != DEFAULT_CLASS and type(pool).__name__ in CLASSES:
+            values[POOL_CLASS] = type(pool).__name__
+        identity = {key: value for key, value in (pool.kwargs or {}).items() if key in IDENTITY}
+        conninfo = " ".join([pool.conninfo, *(f"{key}={value}" for key, value in identity.items())]).strip()
+        return Live(conninfo, values)
 
     def read(self, values: Mapping[str, Any], hang: Bound = None, keepalive: Bound = None) -> PoolPolicy:
         return policy(values, hang=hang, keepalive=keepalive)

@@ -9,6 +9,7 @@ Disconnects"). Flask-SQLAlchemy and SQLModel build these same engines.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -19,7 +20,7 @@ from pool_doctor.connection.values import PythonCode
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks._code import SECRET_NOTE, code_lines, holds_code
-from pool_doctor.stacks.base import CONNECT_ARGS, IDENTITY, POOL, SKIP, Bound, PoolModel, Stack
+from pool_doctor.stacks.base import CONNECT_ARGS, IDENTITY, POOL, SKIP, Bound, Live, PoolModel, Stack
 
 if TYPE_CHECKING:
     from pool_doctor.connection.drivers import Driver
@@ -275,6 +276,33 @@ class SQLAlchemyStack(Stack):
     def judged_as(self, scanned_as: str) -> str | None:
         return PSYCOPG2_JUDGED_AS if scanned_as == PSYCOPG2 else None
 
+    def live(self, obj: Any) -> Live | None:
+        """An Engine or AsyncEngine: its pool's settings (SQLAlchemy keeps them on the pool, with no public
+        reader) and the connect_args given to create_engine (what the pool's creator adds to the URL's)."""
+        if "sqlalchemy" not in sys.modules:
+            return None
+        from sqlalchemy.engine import Engine
+
+        engine = getattr(obj, "sync_engine", obj)
+        if not isinstance(engine, Engine):
+            return None
+        pool: Any = engine.pool
+        values: dict[str, Any] = {
+            "stack": self.name,
+            "pool_recycle": int(getattr(pool, "_recycle", -1)),
+            "pool_pre_ping": bool(getattr(pool, "_pre_ping", False)),
+        }
+        if type(pool).__name__ in POOLCLASSES:
+            values["poolclass"] = type(pool).__name__
+        if hasattr(pool, "_max_overflow"):  # QueuePool and its async twin
+            values.update(
+                pool_size=pool.size(),
+                max_overflow=pool._max_overflow,
+                pool_timeout=pool._timeout,
+                pool_use_lifo=bool(getattr(pool._pool, "use_lifo", False)),
+            )
+        return Live(engine.url.render_as_string(hide_password=False), values, _connect_args(engine))
+
     def refused(self, values: Mapping[str, Any]) -> dict[str, str]:
         """SQLAlchemy's keys are the model's fields: each is checked on its own, as [pool] would check it."""
         refused = {}
@@ -364,3 +392,19 @@ class SQLAlchemyStack(Stack):
 
     def probe_load(self, values: Mapping[str, Any]) -> tuple[int, int, float] | None:
         return int(values["pool_size"]), int(values["max_overflow"]), float(values["pool_timeout"])
+
+def _connect_args(engine: Any) -> dict[str, Any]:
+    """create_engine's connect_args: the creator's parameters that the URL alone does not give."""
+    import inspect
+
+    try:
+        given = dict(inspect.getclosurevars(engine.pool._creator).nonlocals.get("cparams") or {})
+    except (AttributeError, TypeError):  # a creator= of the app's own
+        return {}
+    from_url = engine.dialect.create_connect_args(engine.url)[1]
+    stack = SQLAlchemyStack()
+    return {
+        key: stack.code_value(key, value)
+        for key, value in given.items()
+        if (key not in from_url or from_url[key] != value) and stack.code_value(key, value) is not SKIP
+    }
