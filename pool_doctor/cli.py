@@ -23,6 +23,7 @@ import typer
 from pool_doctor import cli_options as opt
 from pool_doctor.cli_options import CommonArgs, with_common_options
 from pool_doctor.errors import ExitCode, PoolDoctorError, UsageError
+from pool_doctor.output import guarded
 from pool_doctor.passwords import Passwords
 from pool_doctor.process import Process, as_found, log_lines, show_warning
 
@@ -98,7 +99,7 @@ class Invocation:
         from pool_doctor.inputs import build_inputs
         from pool_doctor.render import stderr_console
 
-        inputs = build_inputs(common, self.env)
+        inputs = build_inputs(common, self.env, self.secrets.add)
         for line in inputs.warnings:
             # soft_wrap: one warning, one line, whatever the terminal width (tests and log scrapers count lines)
             stderr_console().print(f"pool-doctor: warning: {line}", style="yellow", markup=False, soft_wrap=True)
@@ -275,19 +276,21 @@ def explain(log: opt.Log = None, fmt: opt.Format = opt.CheckFormat.table, json_o
     \b
     Example: pool-doctor explain deaths.jsonl --format markdown
     """
-    from pool_doctor.monitor.explain import LogError, build_report, read_records
-    from pool_doctor.render import RenderOptions
+    from pool_doctor.monitor.explain import build_report, open_log, read_records, torn_warning
+    from pool_doctor.render import RenderOptions, stderr_console
     from pool_doctor.render.explain import render_explain
 
+    torn: list[int] = []
     if log in (None, "-"):
-        records = read_records(sys.stdin, "stdin")
+        report = build_report(read_records(sys.stdin, "stdin", torn))
     else:
-        try:
-            with open(log, encoding="utf-8") as stream:
-                records = read_records(stream, log)
-        except OSError as exc:
-            raise LogError(f"cannot read {log}: {exc.strerror or exc}") from None
-    render_explain(build_report(records), RenderOptions(format=opt.chosen(fmt, json_output)), _stdout())
+        with open_log(log) as stream:
+            report = build_report(read_records(stream, log, torn))
+    if torn:
+        stderr_console().print(
+            f"pool-doctor: warning: {torn_warning(log or 'stdin', torn)}", markup=False, soft_wrap=True
+        )
+    render_explain(report, RenderOptions(format=opt.chosen(fmt, json_output)), _stdout())
     return ExitCode.OK
 
 
@@ -389,10 +392,15 @@ def _run_async(coroutine: Coroutine[Any, Any, T], secrets: Iterable[str]) -> T:
         return asyncio.run(coroutine)
 
 
+MAX_ERROR = 1000  # characters of an error line: a 120 KB URL is not worth a 120 KB line
+
+
 def _emit_error(message: str, secrets: Iterable[str]) -> None:
     from pool_doctor.errors import scrub
 
-    line = " ".join(scrub(message, secrets).split())
+    line = " ".join(scrub(message, secrets).split())  # scrubbed whole, then cut: no cut can reveal a part
+    if len(line) > MAX_ERROR:
+        line = f"{line[:MAX_ERROR]}... ({len(line) - MAX_ERROR} more characters)"
     sys.stderr.write(f"pool-doctor: error: {line}\n")
     sys.stderr.flush()
 
@@ -404,8 +412,9 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     the process's own). The process is left as found (process.as_found), however the command ends."""
     args = sys.argv[1:] if argv is None else argv
     env = os.environ if env is None else env
-    with as_found() as process:
-        code = _funnel(args, Invocation(env, Passwords(args, env), process))
+    secrets = Passwords(args, env)
+    with as_found() as process, guarded(secrets):
+        code = _funnel(args, Invocation(env, secrets, process))
     sys.stdout.flush()
     raise SystemExit(code)
 

@@ -55,7 +55,7 @@ class AsyncpgPoolMonitor(Monitor):
             jsonl=jsonl,
             logger=logger,
             clock=clock,
-            exporters=exporters(prometheus, otel),
+            exporters=exporters(prometheus, otel, logger),
         )
         self._read_server = self.take_limits(limits_from, read_server_limits)
         self._states: dict[int, ConnState] = {}  # by backend PID (public on the pool's proxies too)

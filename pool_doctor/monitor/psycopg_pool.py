@@ -50,7 +50,7 @@ class PsycopgPoolMonitor(Monitor):
             jsonl=jsonl,
             logger=logger,
             clock=clock,
-            exporters=exporters(prometheus, otel),
+            exporters=exporters(prometheus, otel, logger),
         )
         self._read_server = self.take_limits(limits_from, read_server_limits)
         self._lock = threading.Lock()

@@ -235,7 +235,7 @@ def watch(
         jsonl=jsonl,
         logger=logger,
         clock=clock,
-        exporters=exporters(prometheus, otel),
+        exporters=exporters(prometheus, otel, logger),
     )
     monitor.attach(read_server=monitor.take_limits(limits_from, read_server_limits))
     _WATCHED[sync_engine] = monitor

@@ -78,7 +78,10 @@ def app_recommendations_json(report: CheckReport, recs: list[tuple[CheckReport, 
 def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
     """A config file `check --config` accepts as is: the recommended [pool] plus the inputs it was judged with."""
     settings = report.inputs.settings
-    out = [f"# pool-doctor recommend for {report.inputs.target.display()} (role {report.server.role})", "[pool]"]
+    out = [f"# pool-doctor recommend for {report.inputs.target.display()} (role {report.server.role})"]
+    if rec.left_out:
+        out.append(f"# left out: {', '.join(rec.left_out)} (give a password in the URL, PGPASSWORD or ~/.pgpass)")
+    out.append("[pool]")
     out.append(f"stack = {_toml_value(rec.stack)}")
     nested = {key: value for key, value in rec.values.items() if isinstance(value, dict)}
     out += [f"{key} = {_toml_value(value)}" for key, value in rec.values.items() if not isinstance(value, dict)]

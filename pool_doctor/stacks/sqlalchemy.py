@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
@@ -44,7 +44,10 @@ PSYCOPG2_JUDGED_AS = "psycopg2's pool, judged as a pool with no liveness check a
 
 
 class SQLAlchemyPool(PoolModel):
-    """SQLAlchemy's engine keys (the default stack), with SQLAlchemy's defaults."""
+    """SQLAlchemy's engine keys (the default stack), with SQLAlchemy's defaults. Keys it does not declare are
+    dropped here (the config file's and the environment's are named in warnings by config.unknown_keys)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     stack: Literal["sqlalchemy"] = Field(
         "sqlalchemy",
@@ -190,7 +193,7 @@ class SQLAlchemyStack(Stack):
         return replace(target, driver=code_driver, driver_origin=where or target.driver_origin, url_driver=code_driver)
 
     def unknown_keys(self, pool: PoolModel) -> list[str]:
-        return sorted(pool.model_extra or {})
+        return []  # the model declares its keys and drops the rest; config.unknown_keys names them
 
     code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {
         "sqlalchemy": ("sqlalchemy", frozenset({"create_engine", *ASYNC_FACTORIES, "engine_from_config"})),
