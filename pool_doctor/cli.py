@@ -134,9 +134,10 @@ def check(
     from pool_doctor.render import RenderOptions
     from pool_doctor.render.check import render_check
 
+    options = RenderOptions(format=opt.chosen(output_format, json_output, ctx), verbose=verbose)
     invocation = _invocation(ctx)
     report = invocation.run(run_check(invocation.inputs(common)))
-    render_check(report, RenderOptions(format=opt.chosen(output_format, json_output), verbose=verbose), _stdout())
+    render_check(report, options, _stdout())
     return ExitCode.FINDINGS if report.at_or_above(_threshold(fail_on)) else ExitCode.OK
 
 
@@ -158,6 +159,7 @@ def recommend(
     from pool_doctor.render import RenderOptions
     from pool_doctor.render.recommend import render_app_recommendations, render_recommendation
 
+    options = RenderOptions(format=opt.chosen(output_format, json_output, ctx))
     invocation = _invocation(ctx)
     inputs = invocation.inputs(common)
     if output_format is opt.RecommendFormat.toml and len(inputs.app_pools) > 1:
@@ -166,7 +168,6 @@ def recommend(
     from pool_doctor.check import run_check
 
     report = invocation.run(run_check(inputs))
-    options = RenderOptions(format=opt.chosen(output_format, json_output))
     # Each pool's fix (computed with the report) from its own findings and those about the server.
     recs = report.recommendations()
     if report.pools:
@@ -216,6 +217,7 @@ def probe(
     from pool_doctor.render.probe import render_probe
     from pool_doctor.render.progress import ProbeProgressBar
 
+    render_options = RenderOptions(format=opt.chosen(output_format, json_output, ctx))
     options = ProbeOptions(
         connections=connections,
         load_seconds=load_seconds,
@@ -234,7 +236,7 @@ def probe(
     invocation.process.set_level("asyncpg", logging.CRITICAL)
     with ProbeProgressBar(quiet=quiet) as progress:
         report = invocation.run(run_probe(inputs, options, progress))
-    render_probe(report, RenderOptions(format=opt.chosen(output_format, json_output)), _stdout())
+    render_probe(report, render_options, _stdout())
     return ExitCode.OK if report.all_passed else ExitCode.FINDINGS
 
 
@@ -269,7 +271,9 @@ def demo(ctx: typer.Context, keep: opt.Keep = False, quiet: opt.DemoQuiet = Fals
 
 
 @app.command()
-def explain(log: opt.Log = None, fmt: opt.Format = opt.CheckFormat.table, json_output: opt.JsonToo = False) -> int:
+def explain(
+    ctx: typer.Context, log: opt.Log = None, fmt: opt.Format = opt.CheckFormat.table, json_output: opt.JsonToo = False
+) -> int:
     """Explain the connection deaths a running app recorded: deaths by cause, a histogram of idle time at
     death, and the pool settings that would have prevented them. Exit 0, or 2 when the log is unreadable.
 
@@ -280,6 +284,7 @@ def explain(log: opt.Log = None, fmt: opt.Format = opt.CheckFormat.table, json_o
     from pool_doctor.render import RenderOptions, stderr_console
     from pool_doctor.render.explain import render_explain
 
+    options = RenderOptions(format=opt.chosen(fmt, json_output, ctx))
     torn: list[int] = []
     if log in (None, "-"):
         report = build_report(read_records(sys.stdin, "stdin", torn))
@@ -290,12 +295,13 @@ def explain(log: opt.Log = None, fmt: opt.Format = opt.CheckFormat.table, json_o
         stderr_console().print(
             f"pool-doctor: warning: {torn_warning(log or 'stdin', torn)}", markup=False, soft_wrap=True
         )
-    render_explain(report, RenderOptions(format=opt.chosen(fmt, json_output)), _stdout())
+    render_explain(report, options, _stdout())
     return ExitCode.OK
 
 
 @app.command()
 def scan(
+    ctx: typer.Context,
     path: opt.ScanPath = Path("."),
     output_format: opt.ScanFormatOption = opt.ScanFormat.table,
     json_output: opt.JsonToo = False,
@@ -314,8 +320,8 @@ def scan(
     from pool_doctor.render.scan import render_scan
     from pool_doctor.scan import scan_path
 
+    fmt = opt.chosen(output_format, json_output, ctx)
     report = scan_path(path)
-    fmt = opt.chosen(output_format, json_output)
     if fmt == "table":
         for warning in report.warnings:
             stderr_console().print(f"pool-doctor: warning: {warning}", style="yellow", markup=False, soft_wrap=True)

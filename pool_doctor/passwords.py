@@ -77,7 +77,8 @@ def passwords_in(argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
     from pool_doctor.connection.pgpass import pgpass_entries
 
     # ~/.pgpass too, but not its very short passwords: they belong to other servers, and would mask plain words.
-    secrets += [entry[4] for entry in pgpass_entries(env) if len(entry[4]) >= 4]
+    # (Not only a private file: asyncpg reads one others can read too, with a warning.)
+    secrets += [entry[4] for entry in pgpass_entries(env, private_only=False) if len(entry[4]) >= 4]
     return sorted({s for s in secrets if s}, key=len, reverse=True)
 
 

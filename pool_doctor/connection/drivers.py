@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -550,7 +551,10 @@ def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
         or ("rejected SSL upgrade" in text and spec.sslmode not in ("require", "verify-ca", "verify-full"))
     ):
         return " (the server broke off the PostgreSQL startup: is PostgreSQL, or a pooler, listening on that port?)"
-    given = spec.password is not None or spec.service_password is not None
+    from pool_doctor.connection.pgpass import pgpass_file
+
+    # A password file the driver may read itself (asyncpg reads one others can read too) is a password given.
+    given = spec.password is not None or spec.service_password is not None or pgpass_file(os.environ, False)
     if not given and ("password authentication failed" in text or "no password supplied" in text):
         return " (no password was given: put it in the URL, or use -W, PGPASSWORD or a pgpass file)"
     if "rejected SSL upgrade" in text or "server does not support SSL" in text:

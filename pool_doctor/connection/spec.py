@@ -229,6 +229,8 @@ def _checked(spec: ConnectionSpec, text: str) -> ConnectionSpec:
             # parsing (_parse_url), but a stray ":" or "@" elsewhere could still put foreign text here.
             numbers = set(port_text) <= set("0123456789, ")
             problem = f"port {port_text} is out of range (1-65535)" if numbers else "the port is not a number"
+            if numbers and len(ports) not in (1, len(spec.hosts)):
+                problem = f"{len(ports)} ports ({port_text}) for {len(spec.hosts)} hosts: give one, or one per host"
             raise UsageError(f"malformed connection string {shown(text)}: {problem}")
     return spec
 
@@ -321,6 +323,9 @@ def _service_password(service: str) -> SecretStr | None:
 
 def _hosts_from_query(hosts: list[str], port: str | None) -> dict[str, str]:
     """?host=h1:5432&host=h2 (SQLAlchemy's multi-host form) or ?host=/socket/dir, as libpq's host/port."""
+    if port and "," in port and not any(":" in item.strip("[]") or item.endswith("]") for item in hosts):
+        # ?host=a&host=b&port=1,2: libpq's port list, one per host (or one for all), kept as given
+        return {"host": ",".join(item.strip("[]") for item in hosts), "port": port}
     names, ports = [], []
     for item in hosts:
         if item.startswith("/") or item.startswith("@"):
