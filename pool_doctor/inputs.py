@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from pool_doctor.cli_options import CommonArgs
     from pool_doctor.connection.spec import ConnectionSpec
 
+MAX_PASSWORD = 4096  # characters of a password read from stdin (-W): more is not a password
+
 # The flag that sets each [pool] key, for the report's "from" column.
 POOL_FLAGS = {
     "stack": "--stack",
@@ -226,9 +228,11 @@ def _prompt_password(target: ConnectionSpec) -> str:
         raise UsageError("--ask-password conflicts with the password in --url: give one or the other")
     if not sys.stdin.isatty():
         # Scripted use (`pass show db | pool-doctor check -W`): one line from stdin, no prompt, no echo warning.
-        line = sys.stdin.readline()
+        line = sys.stdin.readline(MAX_PASSWORD + 1)  # bounded: stdin may be /dev/zero
         if not line:
             raise UsageError("--ask-password: no password could be read (stdin is empty or closed)")
+        if len(line.rstrip("\r\n")) > MAX_PASSWORD:
+            raise UsageError(f"--ask-password: the line on stdin is longer than {MAX_PASSWORD} characters")
         return line.rstrip("\r\n")
     try:
         return getpass.getpass(f"Password for {target.user}@{target.host}: ", stream=sys.stderr)

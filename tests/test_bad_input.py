@@ -482,6 +482,8 @@ CASES = [
         env={"PGSERVICEFILE": "{dir}/none.conf", "PGSERVICE": "nosuch"},
         commands=CHECK_ONLY,
     ),
+    Case("prompt-line-too-long", (URL, "{pg_nopw}", "-W"), 2, "longer than 4096 characters", stdin="x" * 10_000),
+    Case("app-fifo", (URL, "{pg}", "--app", "{dir}/app"), 2, "db.py: skipped: is a fifo", fifos=("app/db.py",)),
     # --- connect arguments the driver refuses before connecting (2, was 3) or would take and misbehave on ---
     Case(
         "asyncpg-command-timeout-text",
@@ -630,6 +632,7 @@ def test_bad_input(case: Case, endpoints: dict[str, str], tmp_path: Path) -> Non
     for name, content in case.files.items():
         (tmp_path / name).write_bytes(content)
     for name in case.fifos:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         os.mkfifo(tmp_path / name)
     values = {**endpoints, "dir": str(tmp_path)}
     args = [arg.format(**values) if "{" in arg else arg for arg in case.args]
