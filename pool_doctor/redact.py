@@ -66,17 +66,27 @@ def passwords_in_text(text: str) -> list[str]:
 
 def secret_forms(secret: str) -> set[str]:
     """The ways `secret` can be written in pool-doctor's output: as is, percent-encoded (three ways), in a
-    JSON or TOML string, in a Python literal, in a pgpass line."""
-    return {
+    pgpass line, and each of those inside a JSON or TOML string or a Python literal (a scanned expression
+    `lookup('pw')` in a JSON document is the Python form in the JSON form)."""
+    written = {
         secret,
         quote(secret, safe=""),
         quote(secret),
         quote_plus(secret),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        repr(secret)[1:-1],
         secret.replace("\\", "\\\\").replace(":", "\\:"),
     }
+    quoted = {form for text in written for form in _python_forms(text)}
+    return {
+        *written,
+        *quoted,
+        *(json.dumps(text, ensure_ascii=ascii)[1:-1] for text in written | quoted for ascii in (True, False)),
+    }
+
+
+def _python_forms(text: str) -> set[str]:
+    """`text` inside a Python string literal, however it is quoted ('...', "...", or as repr() writes it)."""
+    doubled = text.replace("\\", "\\\\")
+    return {doubled, doubled.replace("'", "\\'"), doubled.replace('"', '\\"'), repr(text)[1:-1]}
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

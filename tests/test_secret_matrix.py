@@ -248,12 +248,45 @@ def test_its_errors_and_tracebacks_never_show_it_either(way: str, server: Server
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("way", ["connect_args-file", "connect_args-json-env", "service-url"])
-def test_the_probe_never_shows_it(way: str, server: Server, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("way", "fmt"), [("connect_args-file", "json"), ("connect_args-json-env", "table"), ("service-url", "markdown")]
+)
+def test_the_probe_never_shows_it(way: str, fmt: str, server: Server, tmp_path: Path) -> None:
     """The probe builds real engines with the password (current and recommended settings both connect)."""
-    command = ["probe", "--json", "--connections", "1", "--load-seconds", "0.1", "--scenario", "backend_terminated"]
+    command = ["probe", "-f", fmt, "--connections", "1", "--load-seconds", "0.1", "--scenario", "backend_terminated"]
     argv, code, out, err = run(server, way, command, tmp_path)
     context = f"\n$ pool-doctor {' '.join(argv)}\nexit {code}\nstdout: {out[-2000:]!r}\nstderr: {err[-1500:]!r}"
     assert code in (0, 1) and leaks(out + err, way) == [], context
-    scenarios = json.loads(out)["scenarios"]
-    assert {s["outcome"] for s in scenarios} <= {"ok", "error"}, context  # both configs connected
+    if fmt == "json":
+        scenarios = json.loads(out)["scenarios"]
+        assert {s["outcome"] for s in scenarios} <= {"ok", "error"}, context  # both configs connected
+
+
+def test_scan_and_explain_never_show_a_password_the_environment_holds(tmp_path: Path) -> None:
+    """`scan` reads the app's code and `explain` a log another tool may have written unscrubbed: a password in
+    PGPASSWORD that either holds is masked in every format."""
+    secret = password("scan-explain")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "db.py").write_text(
+        "from sqlalchemy import create_engine\n"
+        f"engine = create_engine('postgresql://app@db/app', pool_recycle=lookup({secret!r}))\n"
+    )
+    record = {
+        "schema_version": 1,
+        "event": "death",
+        "idle_s": 3.0,
+        "request_failed": True,
+        "target": f"postgresql://app:{quote(secret, safe='')}@db/app",
+        "error": {"type": "OperationalError", "message": f"password {secret} rejected"},
+    }
+    (tmp_path / "deaths.jsonl").write_text(json.dumps(record) + "\n")
+    env = clean_environment({"HOME": str(tmp_path), "PGPASSWORD": secret})
+    runs = [["scan", str(app), "-f", fmt] for fmt in ("table", "json", "markdown", "sarif")]
+    runs += [["explain", str(tmp_path / "deaths.jsonl"), "-f", fmt] for fmt in ("table", "json", "markdown")]
+    for argv in runs:
+        done = run_in_process(argv, env=env, cwd=tmp_path, timeout=60)
+        found = [form for form in secret_forms(secret) if form in done.stdout + done.stderr]
+        assert done.returncode == 0 and found == [], f"{argv}: {found}\n{done.stdout[-1500:]}\n{done.stderr}"
+        if argv[0] == "explain" or "json" in argv:
+            assert "***" in done.stdout, done.stdout  # what held it is shown, masked
