@@ -12,6 +12,7 @@ from pool_doctor.platforms import Recognised, Runtime, recognise
 from pool_doctor.recommend import Recommendation, recommend
 from pool_doctor.redact import MASK, is_secret_key, masked
 from pool_doctor.rules import ONCE, PER_POOL, Facts, build_facts, by_severity, evaluate
+from pool_doctor.scan.model import ScannedPool
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class AppPool:
     judged_as: str | None = None  # psycopg2's pools: judged as a pool with no liveness check and no lifetime
     at_import: bool = False  # the code creates it while its module is imported
     unresolved: tuple[str, ...] = ()  # `**x` the scan could not read
+    scanned: ScannedPool | None = None  # the call as the scan read it: what recommend's edits change
 
     @property
     def where(self) -> str:

@@ -23,7 +23,7 @@ import typer
 from pool_doctor import cli_options as opt
 from pool_doctor.cli_options import CommonArgs, with_common_options
 from pool_doctor.errors import ExitCode, PoolDoctorError, UsageError
-from pool_doctor.output import guarded
+from pool_doctor.output import error_line, guarded
 from pool_doctor.passwords import Passwords
 from pool_doctor.process import Process, as_found, log_lines, show_warning
 
@@ -161,6 +161,8 @@ def recommend(
 
     options = RenderOptions(format=opt.chosen(output_format, json_output, ctx))
     invocation = _invocation(ctx)
+    if output_format is opt.RecommendFormat.diff and common.app is None:
+        raise UsageError("--format diff edits the app's own code: give --app PATH")
     inputs = invocation.inputs(common)
     if output_format is opt.RecommendFormat.toml and len(inputs.app_pools) > 1:
         listed = ", ".join(pool.where for pool in inputs.app_pools)
@@ -170,12 +172,44 @@ def recommend(
     report = invocation.run(run_check(inputs))
     # Each pool's fix (computed with the report) from its own findings and those about the server.
     recs = report.recommendations()
-    if report.pools:
+    if output_format is opt.RecommendFormat.diff:
+        from pool_doctor.edit import edit_app
+        from pool_doctor.render.edit import render_diff
+
+        render_diff(edit_app(report), _stdout())
+    elif report.pools:
         render_app_recommendations(report, recs, options, _stdout())
     else:
         render_recommendation(*recs[0], options, _stdout())
     critical = any(f.severity.value == "critical" for _, rec in recs for f in rec.findings)
     return ExitCode.FINDINGS if critical else ExitCode.OK
+
+
+@app.command()
+@with_common_options
+def fix(ctx: typer.Context, common: CommonArgs, dry_run: opt.DryRun = False) -> int:
+    """Apply recommend's values to the app's own code (--app PATH): each pool's call edited in place, its
+    other arguments, names and comments kept; a value set in settings or an environment default is changed
+    where it is defined. Files it does not change stay untouched. --dry-run prints the diff instead.
+
+    \b
+    Example:
+      pool-doctor fix --url postgresql+asyncpg://app@db/appdb --app src/ \\
+        --dry-run
+    """
+    from pool_doctor.check import run_check
+    from pool_doctor.edit import edit_app
+    from pool_doctor.render.edit import render_diff, render_fix
+
+    if common.app is None:
+        raise UsageError("fix edits the app's own code: give --app PATH")
+    invocation = _invocation(ctx)
+    found = edit_app(invocation.run(run_check(invocation.inputs(common))))
+    if dry_run:
+        render_diff(found, _stdout())
+    else:
+        render_fix(found, found.write(), _stdout())
+    return ExitCode.OK
 
 
 @app.command()
@@ -192,6 +226,7 @@ def probe(
     scenario: opt.Scenarios = None,
     discover_idle_timeout: opt.DiscoverIdleTimeout = None,
     discover_connections: opt.DiscoverConnections = 20,
+    fail_on: opt.FailOnOption = opt.FailOn.critical,
 ) -> int:
     """Measure the path, then reproduce every way an idle pooled connection dies, in seconds, with the app's
     current settings and with the recommended ones side by side.
@@ -199,10 +234,11 @@ def probe(
     Steps: fresh connections, round trips and the pre-ping's cost, the pool under load, then the failure
     scenarios through a real SQLAlchemy engine. Each scenario is time-scaled: its idle limit becomes 1.5 s and
     the app's pool_recycle and timeouts shrink by the same factor (recycle 1800 s against a 300 s limit runs as
-    9 s against 1.5 s). Sessions are read-only; only session settings are changed; a default run takes ~15-30 s.
+    9 s against 1.5 s). A limit that is off or unknown on the path is "not tested", with how to test it.
+    Sessions are read-only; only session settings are changed; a default run takes ~15-30 s.
 
-    Exit codes: 0 every scenario passes with both the current and the recommended settings · 1 a scenario
-    fails (with the current settings that is the finding) · 2 bad usage · 3 cannot connect or timed out.
+    Exit codes, as check's for the same limits: 0 no failure at or above --fail-on · 1 a scenario fails at or
+    above it (with the current settings that is the finding) · 2 bad usage · 3 cannot connect or timed out.
 
     \b
     Example:
@@ -237,7 +273,7 @@ def probe(
     with ProbeProgressBar(quiet=quiet) as progress:
         report = invocation.run(run_probe(inputs, options, progress))
     render_probe(report, render_options, _stdout())
-    return ExitCode.OK if report.all_passed else ExitCode.FINDINGS
+    return ExitCode.FINDINGS if report.at_or_above(_threshold(fail_on)) else ExitCode.OK
 
 
 @app.command()
@@ -280,21 +316,14 @@ def explain(
     \b
     Example: pool-doctor explain deaths.jsonl --format markdown
     """
-    from pool_doctor.monitor.explain import build_report, open_log, read_records, torn_warning
+    from pool_doctor.monitor.explain import explain_log
     from pool_doctor.render import RenderOptions, stderr_console
     from pool_doctor.render.explain import render_explain
 
     options = RenderOptions(format=opt.chosen(fmt, json_output, ctx))
-    torn: list[int] = []
-    if log in (None, "-"):
-        report = build_report(read_records(sys.stdin, "stdin", torn))
-    else:
-        with open_log(log) as stream:
-            report = build_report(read_records(stream, log, torn))
-    if torn:
-        stderr_console().print(
-            f"pool-doctor: warning: {torn_warning(log or 'stdin', torn)}", markup=False, soft_wrap=True
-        )
+    report, warning = explain_log(log, sys.stdin)
+    if warning:
+        stderr_console().print(f"pool-doctor: warning: {warning}", markup=False, soft_wrap=True)
     render_explain(report, options, _stdout())
     return ExitCode.OK
 
@@ -354,38 +383,20 @@ def proxy(
       pool-doctor proxy --listen 6432 --upstream db.internal:5432 \\
         --idle-timeout 5 --mode reset
     """
-    import signal
-    import time
+    from pool_doctor.faults.serve import serve_in_foreground
 
-    from pool_doctor.faults import run_proxy
-
-    invocation = _invocation(ctx)
     listen_host, listen_port = opt.host_port(listen, "--listen", default_host="127.0.0.1")
     upstream_host, upstream_port = opt.host_port(upstream, "--upstream")
-
-    def show(message: str) -> None:
-        sys.stderr.write(f"{time.strftime('%H:%M:%S')} {message}\n")
-        sys.stderr.flush()
-
-    # Stop cleanly on Ctrl-C and on kill (SIGTERM), also when started in the background by a script,
-    # whose shell hands it SIGINT ignored: both end up as asyncio's own Ctrl-C handling. main puts both back.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
-    try:
-        invocation.run(
-            run_proxy(
-                upstream_host,
-                upstream_port,
-                listen_host=listen_host,
-                listen_port=listen_port,
-                idle_timeout=idle_timeout,
-                mode=mode.value,
-                on_event=show,
-                max_flow_lifetime=max_flow_lifetime,
-            )
-        )
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how a foreground proxy ends; run_proxy has closed every flow and said so
+    serve_in_foreground(  # main puts the signal handlers back
+        _invocation(ctx).run,
+        upstream_host=upstream_host,
+        upstream_port=upstream_port,
+        listen_host=listen_host,
+        listen_port=listen_port,
+        idle_timeout=idle_timeout,
+        mode=mode.value,
+        max_flow_lifetime=max_flow_lifetime,
+    )
     return ExitCode.OK
 
 
@@ -398,16 +409,8 @@ def _run_async(coroutine: Coroutine[Any, Any, T], secrets: Iterable[str]) -> T:
         return asyncio.run(coroutine)
 
 
-MAX_ERROR = 1000  # characters of an error line: a 120 KB URL is not worth a 120 KB line
-
-
 def _emit_error(message: str, secrets: Iterable[str]) -> None:
-    from pool_doctor.errors import scrub
-
-    line = " ".join(scrub(message, secrets).split())  # scrubbed whole, then cut: no cut can reveal a part
-    if len(line) > MAX_ERROR:
-        line = f"{line[:MAX_ERROR]}... ({len(line) - MAX_ERROR} more characters)"
-    sys.stderr.write(f"pool-doctor: error: {line}\n")
+    sys.stderr.write(error_line(message, secrets))
     sys.stderr.flush()
 
 

@@ -44,6 +44,7 @@ class RecommendFormat(str, Enum):
     markdown = "markdown"
     python = "python"
     toml = "toml"
+    diff = "diff"
 
 
 class ScanFormat(str, Enum):
@@ -110,7 +111,7 @@ RecommendFormatOption = Annotated[
         "--format",
         "-f",
         help="On error stdout stays empty. " + FORMAT_HELP + "; python (the engine call to paste); toml (a "
-        "config file for check --config).",
+        "config file for check --config); diff (with --app: the app's own code edited, for git apply).",
     ),
 ]
 
@@ -159,6 +160,9 @@ DiscoverConnections = Annotated[
 ]
 
 # demo
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print the diff of the edits (for git apply) instead of making them.")
+]
 Keep = Annotated[
     bool,
     typer.Option(

@@ -194,6 +194,7 @@ def _app_pools(
                 judged_as=layer.judged_as,
                 at_import=scanned.at_import,
                 unresolved=tuple(scanned.unresolved),
+                scanned=scanned,
             )
         )
     return tuple(pools), tuple(warnings)

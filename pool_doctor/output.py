@@ -134,6 +134,17 @@ class GuardedStream:
         return getattr(self._stream, name)
 
 
+MAX_ERROR = 1000  # characters of an error line: a 120 KB URL is not worth a 120 KB line
+
+
+def error_line(message: str, secrets: Iterable[str]) -> str:
+    """`pool-doctor: error: <one line>`: scrubbed whole, then cut (no cut can leave part of a secret)."""
+    line = " ".join(scrub(message, tuple(secrets)).split())
+    if len(line) > MAX_ERROR:
+        line = f"{line[:MAX_ERROR]}... ({len(line) - MAX_ERROR} more characters)"
+    return f"pool-doctor: error: {line}\n"
+
+
 @contextlib.contextmanager
 def guarded(secrets: Iterable[str]) -> Iterator[None]:
     """Meanwhile, sys.stdout and sys.stderr are GuardedStreams over what they were; put back afterwards."""

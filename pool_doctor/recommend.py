@@ -14,7 +14,7 @@ from typing import Any
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity, to_jsonable
-from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, margin
+from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, retire_by
 from pool_doctor.path.model import Limit
 from pool_doctor.redact import is_secret_key, masked
 from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
@@ -179,12 +179,10 @@ def _ping(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Reason:
 
 
 def recommended_recycle(limits: list[Limit]) -> int:
-    """Below the smallest limit by the judge's margin; 30 s at the least unless that limit forces less."""
+    """Below the smallest limit by the judge's margin (the number check's findings give), at least 1 s."""
     if not limits:
         return DEFAULT_RECYCLE
-    smallest = min(limit.seconds for limit in limits)
-    below = math.floor(smallest - margin(smallest))
-    return max(below, 1) if below < CHURN_FLOOR else below
+    return retire_by(min(limit.seconds for limit in limits))
 
 
 def _max_age(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Reason:
@@ -224,13 +222,17 @@ def _max_idle(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Reas
 
 
 def _spares(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Reason:
+    sets = stack.no_spares(key, facts.settings.pool)
     return Reason(
         key,
         0,
         None,
-        "The idle timer spares min_size connections: with nothing to test them at checkout, a floor "
-        "of connections outlives the path's idle limit. 0 lets the timer retire every idle one.",
+        "The idle timer spares min_size connections: a floor of connections outlives the path's idle limit. 0 "
+        "lets the timer retire every idle one before the limit"
+        + (" (max_size said, as the pool would otherwise take max_size = min_size)." if len(sets) > 1 else "."),
         [limit.what for limit in limits],
+        "",
+        sets,
     )
 
 
@@ -241,10 +243,19 @@ def _hang(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Reason:
 
 def keepalive_idle(facts: Facts) -> int:
     """The first keepalive must come well before a middlebox forgets the flow."""
+    return keepalive_timing(facts)[0]
+
+
+def keepalive_timing(facts: Facts) -> tuple[int, int, int]:
+    """(idle, interval, count): the first keepalive halfway to the middlebox's limit, and the last probe that
+    would find a dead peer still within the judge's margin of it (idle + interval x count)."""
     network_idle = facts.settings.network.idle_timeout
-    if network_idle:
-        return max(1, min(KEEPALIVE_IDLE, math.floor(network_idle / 2)))
-    return KEEPALIVE_IDLE
+    if not network_idle:
+        return KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT
+    idle = max(1, min(KEEPALIVE_IDLE, math.floor(network_idle / 2)))
+    remaining = max(retire_by(network_idle) - idle, 1)
+    interval = max(1, min(KEEPALIVE_INTERVAL, remaining // KEEPALIVE_COUNT))
+    return idle, interval, max(1, min(KEEPALIVE_COUNT, remaining // interval))
 
 
 def _keepalive(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Reason | None:
@@ -258,7 +269,7 @@ def _keepalive(facts: Facts, stack: Stack, key: str, limits: list[Limit]) -> Rea
         + ", and detect a dead peer in seconds instead of the OS default 2 h."
         + facts.driver.keepalive_note
     )
-    settings = facts.driver.keepalive_settings(idle, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+    settings = facts.driver.keepalive_settings(*keepalive_timing(facts))
     short = (
         "server keepalives" if facts.driver.keepalive_note else "keepalives"
     ) + f" every {idle}s keep the flow alive"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -174,27 +175,37 @@ def snippets(code: str) -> dict[str, str]:
 
 
 def test_recommend_keeps_the_apps_own_pool_classes_and_open(
-    server: LocalPostgres, monkeypatch: pytest.MonkeyPatch
+    server: LocalPostgres, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """An async pool stays an AsyncConnectionPool with its own open=False (psycopg_pool warns when an async
-    pool is opened in its constructor: the app opens it in the running loop), a null pool stays one, and an
-    async engine stays create_async_engine, whatever its driver."""
+    """The code recommend shows for a pool --app found is the app's own call, edited: an async pool stays an
+    AsyncConnectionPool with its own open=False (psycopg_pool warns when an async pool is opened in its
+    constructor: the app opens it in the running loop), a null pool stays one, and an async engine stays
+    create_async_engine, whatever its driver. The app patched by fix imports and its pools work."""
     flags = ("--app", "async_pools", "--network-idle-timeout", "240")
     result = run(server, "recommend", *flags, "--format", "python")
     assert result.code == 0, result.stderr
     code = snippets(result.stdout)
     async_pool = code["async_pools/app/db.py:5"]
-    assert "from psycopg_pool import AsyncConnectionPool\n" in async_pool
-    assert "pool = AsyncConnectionPool(" in async_pool and "    open=False,\n" in async_pool
-    assert "    check=AsyncConnectionPool.check_connection,\n" in async_pool
+    # Too long for one line with the new keys: one argument a line, as black would lay it out.
+    assert async_pool.startswith(
+        'pool = AsyncConnectionPool(\n    "dbname=appdb",\n    check=AsyncConnectionPool.check_connection,\n'
+    )
+    assert "    open=False,\n" in async_pool and "kwargs={" in async_pool and async_pool.count("kwargs=") == 1
     assert not re.search(r"(?<!Async)ConnectionPool", async_pool), async_pool
-    assert "from sqlalchemy.ext.asyncio import create_async_engine\n" in code["async_pools/app/db.py:7"]
+    assert code["async_pools/app/db.py:7"].startswith('reports = create_async_engine(\n    "postgresql+psycopg://')
     null_pool = code["async_pools/app/db.py:9"]
-    assert "pool = NullConnectionPool(" in null_pool and "    open=False,\n" in null_pool
+    assert null_pool.startswith('batch = NullConnectionPool(\n    "dbname=appdb",') and "open=False" in null_pool
 
-    monkeypatch.setenv("PGPASSWORD", PASSWORD)  # the snippets leave the password to libpq, as they say
+    app = tmp_path / "async_pools"
+    shutil.copytree(APPS / "async_pools", app)
+    fixed = run_pool_doctor("fix", "--url", server.url("app", PASSWORD, "appdb"), *flags, secret=PASSWORD, cwd=tmp_path)
+    assert fixed.code == 0, fixed.stderr
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)  # the app's conninfo leaves the password to libpq
+    monkeypatch.setenv("PGHOST", "127.0.0.1")
+    monkeypatch.setenv("PGPORT", str(server.port))
+    monkeypatch.setenv("PGUSER", "app")
     namespace: dict[str, Any] = {}
-    exec(compile(async_pool, "<async pool>", "exec"), namespace)  # outside a loop: no warning, not opened
+    exec(compile((app / "app" / "db.py").read_text(), "async_pools/app/db.py", "exec"), namespace)  # no warning
 
     async def use(pool: Any) -> Any:
         await pool.open(wait=True, timeout=10)
@@ -205,19 +216,17 @@ def test_recommend_keeps_the_apps_own_pool_classes_and_open(
             await pool.close()
 
     assert asyncio.run(use(namespace["pool"])) == (1,)
-    engine: dict[str, Any] = {}
-    exec(compile(code["async_pools/app/db.py:7"], "<async engine>", "exec"), engine)
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    assert isinstance(engine["engine"], AsyncEngine)
-    asyncio.run(engine["engine"].dispose())
+    assert isinstance(namespace["reports"], AsyncEngine)
+    asyncio.run(namespace["reports"].dispose())
 
     toml = run(server, "recommend", *flags, "--pool", "async_pools/app/db.py:5", "--format", "toml")
     assert toml.code == 0, toml.stderr
     pool = tomllib.loads(toml.stdout)["pool"]
     assert pool["check"] == "AsyncConnectionPool.check_connection" and pool["open"] is False, toml.stdout
     table = run(server, "recommend", *flags, env={"COLUMNS": "80"})
-    assert "pool = AsyncConnectionPool(" in table.stdout and "engine = create_async_engine(" in table.stdout
+    assert "pool = AsyncConnectionPool(" in table.stdout and "reports = create_async_engine(" in table.stdout
 
 
 def test_choosing_a_pool(server: LocalPostgres) -> None:

@@ -1,5 +1,5 @@
 """Managed services and middleboxes, tried as a user would: each service's real host name and port, sent
-through pool-doctor's name-resolution seam (`drivers.resolve_address`) to a local PostgreSQL or PgBouncer
+through pool-doctor's name-resolution seam (`address.resolve_address`) to a local PostgreSQL or PgBouncer
 standing in for it, then `check` and `recommend` through the CLI in process. No traffic reaches a service:
 an unmapped name fails the test."""
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from harness import LocalPostgres
 
-from pool_doctor.connection import drivers
+from pool_doctor.connection import address
 from pool_doctor.platforms import CATALOGUE, EntryKind, by_key, middlebox_preset
 from tests.cli_runner import Run, run_pool_doctor
 
@@ -38,7 +38,7 @@ def route(monkeypatch: pytest.MonkeyPatch) -> Iterator[Route]:
         assert (host, port) in table, f"no stand-in for {host}:{port}: this test would reach a real service"
         return table[(host, port)]
 
-    monkeypatch.setattr(drivers, "resolve_address", resolve)
+    monkeypatch.setattr(address, "resolve_address", resolve)
 
     def add(host: str, port: int, stand_in: Any) -> None:
         table[(host, port)] = (stand_in.host, stand_in.port)
@@ -302,7 +302,7 @@ def test_an_explicit_idle_timeout_or_shape_wins_over_the_preset(
     run = check("--url", url(user, PLAIN, 5432), "--middlebox", "azure-lb", "--network-idle-timeout", "1800")
     [limit] = next(hop for hop in run.json()["path"]["hops"] if hop["kind"] == "middlebox")["limits"]
     assert (limit["seconds"], limit["shape"], limit["provenance"]) == (1800, "drop", "configured")
-    assert limit["source"] == "[network] idle_timeout, over 'azure-lb''s documented 240s drop"
+    assert limit["source"] == "[network] idle_timeout, over 'azure-lb''s documented 4 min drop"
     config = tmp_path / "pool-doctor.toml"
     config.write_text('[network]\nmiddlebox = "aws-nat"\nshape = "drop"\n')
     run = check("--url", url(user, PLAIN, 5432), "--config", str(config))

@@ -41,6 +41,18 @@ def jsonable_connect_args(args: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def as_code(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Connect arguments as code to paste: a config file's stand-ins become what they stand for, a function
+    as code (never a string the driver would try to call) and "none" as None."""
+    out = dict(args)
+    name_func = out.get("prepared_statement_name_func")
+    if isinstance(name_func, str) and not isinstance(name_func, PythonCode):
+        out["prepared_statement_name_func"] = UNIQUE_NAME
+    if isinstance(out.get("prepare_threshold"), str) and out["prepare_threshold"].lower() == "none":
+        out["prepare_threshold"] = None
+    return out
+
+
 def materialize_connect_args(args: Mapping[str, Any]) -> dict[str, Any]:
     """connect_args as a driver takes them: the config file describes Python-only values with strings
     (prepared_statement_name_func = "uuid4", prepare_threshold = "none")."""

@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from pool_doctor.errors import UsageError
 from pool_doctor.faults.model import EventHandler, Mode, fmt_addr
 from pool_doctor.faults.proxy import FaultProxy
 
-__all__ = ["run_proxy"]
+__all__ = ["run_proxy", "serve_in_foreground"]
+
+
+def serve_in_foreground(run: Callable[[Coroutine[Any, Any, None]], None], **proxy: Any) -> None:
+    """`pool-doctor proxy`: run_proxy until Ctrl-C or kill (SIGTERM), events on stderr one line each.
+
+    Stops cleanly also when started in the background by a script, whose shell hands it SIGINT ignored:
+    both signals end up as asyncio's own Ctrl-C handling (the caller puts the handlers back).
+    """
+
+    def show(message: str) -> None:
+        sys.stderr.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+        sys.stderr.flush()
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        run(run_proxy(**proxy, on_event=show))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a foreground proxy ends; run_proxy has closed every flow and said so
 
 
 async def run_proxy(

@@ -297,10 +297,10 @@ async def _console(
     import psycopg
     from psycopg.rows import dict_row
 
-    from pool_doctor.connection.drivers import resolve_address
+    from pool_doctor.connection import address
 
     password = target.password.get_secret_value() if target.password is not None else None
-    host, port = resolve_address(target.host, target.port)
+    host, port = address.resolve_address(target.host, target.port)
     conn = await psycopg.AsyncConnection.connect(
         host=host,
         port=port,

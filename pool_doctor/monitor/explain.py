@@ -94,6 +94,17 @@ def read_records(stream: IO[str], name: str = "the log", torn: list[int] | None 
         raise LogError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
+def explain_log(log: str | None, stdin: IO[str]) -> tuple[ExplainReport, str | None]:
+    """The report of the log at `log` (None or "-": `stdin`), and the warning for the torn records it skipped."""
+    torn: list[int] = []
+    if log in (None, "-"):
+        report = build_report(read_records(stdin, "stdin", torn))
+    else:
+        with open_log(log) as stream:
+            report = build_report(read_records(stream, log, torn))
+    return report, torn_warning(log or "stdin", torn) if torn else None
+
+
 def torn_warning(name: str, torn: list[int]) -> str:
     """The one warning for the torn records read_records skipped."""
     shown = ", ".join(str(number) for number in torn[:5]) + (f" and {len(torn) - 5} more" if len(torn) > 5 else "")

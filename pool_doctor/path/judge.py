@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -38,6 +39,12 @@ def margin(limit_seconds: float) -> float:
     Age is checked only at checkout, and a request may hold a connection a while after it.
     """
     return min(max(limit_seconds * 0.1, 1.0), 60.0)
+
+
+def retire_by(limit_seconds: float) -> int:
+    """The longest whole-second lifetime that retires connections the judge's margin before a limit: what
+    check says and recommend sets, one number (at least 1 s)."""
+    return max(math.floor(limit_seconds - margin(limit_seconds)), 1)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,14 @@ class EntryKind(str, Enum):
     PLATFORM = "platform"  # the database service itself, or its pooler
 
 
+def documented(name: str, seconds: float) -> str:
+    """A vendor's number as its documentation writes it, its unit said once: `1800s`, not `30min`; for a
+    setting counted in minutes (Azure's idleTimeoutInMinutes), `4 min`, not `240s`."""
+    if name.endswith("Minutes"):
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g}s"
+
+
 @dataclass(frozen=True)
 class Number:
     """One documented limit, or the documented absence of one (`seconds is None`)."""
@@ -74,7 +82,7 @@ class Entry:
                 provenance=Provenance.DOCUMENTED,
                 kind=number.kind,
                 refreshed_by_keepalives=number.refreshed_by_keepalives,
-                value=f"{number.seconds:g}s",  # the vendor's number as documented: 1800s, not 30min
+                value=documented(number.name, number.seconds),
                 advice=self.advice,
             )
             for number in self.numbers

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pool_doctor.model import Severity
+
 Outcome = Literal["ok", "error", "hang", "skipped"]
 Shape = Literal["reset", "blackhole"]
 
@@ -169,6 +171,8 @@ class ScenarioResult:
     # limit, as the outcome the probe should see ("ok", "error", "hang"); None when it has no limit to judge.
     judge_expected: Outcome | None = None
     judge_verdict: str | None = None  # the judge's outcome and reason, in words
+    # How bad a failure is, as check says it of the same limit (the judge's verdict); None when it passed.
+    severity: Severity | None = None
 
     @property
     def passed(self) -> bool:
@@ -200,6 +204,7 @@ class ScenarioResult:
             "judge_expected": self.judge_expected,
             "judge_verdict": self.judge_verdict,
             "agrees": self.agrees,
+            "severity": self.severity.value if self.severity is not None else None,
         }
 
 
@@ -250,6 +255,12 @@ class ProbeReport:
     @property
     def all_passed(self) -> bool:
         return all(s.passed for s in self.scenarios)
+
+    def at_or_above(self, threshold: Severity | None) -> list[ScenarioResult]:
+        """The failures as bad as `threshold` or worse (check's exit code, for the same limits)."""
+        if threshold is None:
+            return []
+        return [s for s in self.scenarios if s.severity is not None and s.severity.rank >= threshold.rank]
 
     def to_json(self) -> dict[str, Any]:
         from pool_doctor.model import SCHEMA_VERSION

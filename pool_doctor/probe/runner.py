@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pool_doctor.errors import ConnectError, UsageError
+from pool_doctor.model import Severity
 from pool_doctor.probe.context import ProbeContext, Scenario
 from pool_doctor.probe.engines import ProbeConfig, ReadOnly
 from pool_doctor.probe.model import IdleTimeoutResult, ProbeReport, ScenarioResult, percentile
 from pool_doctor.probe.scenarios import SCENARIOS, scenario_names
-from pool_doctor.probe.timescale import ASSUMED_IDLE_LIMIT
 from pool_doctor.rules.facts import Facts, rebuilt
 
 if TYPE_CHECKING:
@@ -126,23 +126,12 @@ async def run_probe(
         )
         facts = with_discovered_network_limit(facts, idle_timeout)
     # After discovery: a limit it found on the path shapes the recommendation and the network scenarios.
+    # Nothing is assumed where nothing is known: the scenario for such a limit says "not tested" and how to
+    # test it, and the recommended settings are check's and recommend's own.
     limitations = list(facts.read_server.limitations)
-    advised = facts
-    if facts.settings.network.idle_timeout is None and any(s.name.startswith("network_") for s in scenarios):
-        # The network scenarios assume a middlebox; the settings they prove must be advice for that path too
-        # (asyncpg >= 0.32 keeps its min_size floor past max_inactive_connection_lifetime: min_size=0 then).
-        advised = with_network_limit(facts, ASSUMED_IDLE_LIMIT)
-        known = (
-            f"discovery found no idle timeout up to {options.discover_max:g}s"
-            if options.discover_max
-            else "no network idle timeout known"
-        )
-        limitations.append(
-            f"{known}: the recommended settings assume the network scenarios' middlebox "
-            f"({ASSUMED_IDLE_LIMIT:g}s), as `pool-doctor recommend --network-idle-timeout {ASSUMED_IDLE_LIMIT:g}` "
-            "prints them"
-        )
-    rec = recommend(advised)
+    if options.discover_max and facts.settings.network.idle_timeout is None:
+        limitations.append(f"discovery found no idle timeout up to {options.discover_max:g}s")
+    rec = recommend(facts) if facts is not check.facts else check.recommendations()[0][1]
     recommended = _config("recommended", _recommended_settings(settings, rec), facts)
 
     load = None
@@ -269,11 +258,18 @@ def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, confi
 
     limit_of = getattr(scenario, "limit", None)
     if limit_of is None or config.policy is None:
-        return result
+        # No limit to judge (prepared statements behind transaction pooling): check calls it critical.
+        return replace(result, severity=Severity.CRITICAL) if result.outcome in ("error", "hang") else result
     notes = config.stack.probe_notes(config.values)  # how the probe ran the stack's pool
     if notes and result.outcome != "skipped":
         result = replace(result, notes=[*result.notes, *notes])
     verdict = judge(config.policy, limit_of(ctx))
+    if result.outcome in ("error", "hang"):
+        # As bad as check says this limit is for this pool (a failure the judge did not foresee: the worst);
+        # an event no limit schedules (a restart) is no worse than check's word for an unchecked pool.
+        judged = verdict.severity or Severity.CRITICAL
+        cap = getattr(scenario, "severity", Severity.CRITICAL)
+        result = replace(result, severity=min(judged, cap, key=lambda s: s.rank))
     expected: dict[Outcome, ProbeOutcome] = {
         Outcome.SURVIVES: "ok",
         Outcome.AT_RISK: "ok",

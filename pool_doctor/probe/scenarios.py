@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from pool_doctor.durations import format_seconds
+from pool_doctor.model import Severity
 from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 from pool_doctor.probe.context import IdleRun, ProbeContext, Scenario, skipped
 from pool_doctor.probe.engines import ProbeConfig, app_error, attempt, dispose, reap
@@ -83,6 +84,14 @@ class ServerIdleTimeout:
                 "a pooler is on the path: the server's idle timeout ends the pooler's "
                 "server connection, which the app's client connection outlives",
             )
+        if self.killer(ctx).assumed:
+            role = ctx.facts.read_server.role
+            return skipped(
+                self.name,
+                config,
+                f"not tested: the server does not end role {role}'s idle sessions (idle_session_timeout is off), "
+                "so there is nothing to reproduce; check says so too",
+            )
         driver = ctx.driver
         scale = TimeScale(self.killer(ctx))
         scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
@@ -101,6 +110,9 @@ class ServerIdleTimeout:
 class BackendTerminated:
     name = "backend_terminated"
     summary = "pg_terminate_backend() on the pooled connection's backend, as in a failover or an admin's cleanup"
+    # A restart or failover may come, but no limit on the path says when: a pool it breaks is check's
+    # no-liveness-check, an info; the limits that do end connections have their own scenarios.
+    severity = Severity.INFO
 
     def limit(self, ctx: ProbeContext) -> Limit:
         # The backend ends right after the checkout returned: a close no retirement can come before.
@@ -248,6 +260,13 @@ class NetworkIdle:
                 config,
                 "sslmode=verify-full: the server certificate would not match the loopback proxy's address",
             )
+        if self.killer(ctx).assumed:
+            return skipped(
+                self.name,
+                config,
+                "not tested: no idle timeout is known on the network path; give it with --network-idle-timeout N "
+                "(or --middlebox KEY), or measure it with --discover-idle-timeout MAX, to reproduce it",
+            )
         scale = TimeScale(self.killer(ctx))
         scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
         notes = [n for n in [keepalive_note(scaled_config, driver)] if n]
@@ -276,11 +295,6 @@ class NetworkIdle:
             await run.run()
         finally:
             await run.close(cut=proxy.stop)
-        if scale.killer.assumed:
-            notes.append(
-                "the path's idle timeout is unknown (assumed here): give it with --network-idle-timeout, or measure "
-                "it with --discover-idle-timeout, so pool_recycle retires connections before a middlebox forgets them"
-            )
         result = run.result(self.name, config.name, scaled, notes)
         stats = proxy.stats
         result.scaled["proxy"] = {

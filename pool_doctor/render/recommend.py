@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console, Group
 from rich.text import Text
 
-from pool_doctor.connection.values import PythonCode, jsonable_connect_args
+from pool_doctor.connection.values import PythonCode, as_code, jsonable_connect_args
 from pool_doctor.model import SCHEMA_VERSION, to_jsonable
 from pool_doctor.redact import without_secrets
 from pool_doctor.render import RenderOptions, md_cell, prose, short_value, write, write_json
@@ -33,7 +33,8 @@ def reasons_markdown(rec: Recommendation) -> list[str]:
 def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     """Ready-to-paste code in the app's own stack; the password (any key named like a secret) is left out."""
     values, connect_args = shown(rec)
-    return stack_for(rec.stack).python_snippet(values, connect_args, report.inputs.target, rec.call)
+    snippet = stack_for(rec.stack).python_snippet
+    return snippet(as_code(values), as_code(connect_args), report.inputs.target, rec.call)
 
 
 def shown(rec: Recommendation) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -112,6 +113,7 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
             out.append(f"platform = {_toml_value(network.platform)}")
     if connect_args or stack_for(rec.stack).args_prefix == CONNECT_ARGS + ".":
         out += ["", f"[connect_args]  # {rec.driver}'s, for create_engine(..., connect_args=...)"]
+        connect_args = as_code(connect_args)  # a function as its stand-in, with the code beside it
         tables = {k: v for k, v in connect_args.items() if isinstance(v, dict)}
         for key, value in connect_args.items():
             if isinstance(value, PythonCode):  # described by a string; `check` and `probe` know what it stands for
@@ -153,11 +155,14 @@ def render_app_recommendations(
     if fmt == "json":
         write_json(out, app_recommendations_json(report, recs))
         return
+    # The app's own call, edited: its variable, URL expression and other arguments as the code has them.
+    snippets = _app_snippets(report) if fmt in ("python", "table", "markdown") else {}
     if fmt == "python":
         write(
             out,
             "\n\n".join(
-                f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n" + recommendation_python(one, rec)
+                f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n"
+                + (snippets.get(one.pools[0].app.where) or recommendation_python(one, rec))
                 for one, rec in recs
             ),
         )
@@ -168,14 +173,25 @@ def render_app_recommendations(
         return
     for one, rec in recs:
         app = one.pools[0].app
-        render_recommendation(
-            one, rec, options, out, title=f"Recommended settings for {app.where} ({app.ref.stack}, {app.target.driver})"
-        )
+        title = f"Recommended settings for {app.where} ({app.ref.stack}, {app.target.driver})"
+        render_recommendation(one, rec, options, out, title=title, code=snippets.get(app.where))
+
+
+def _app_snippets(report: CheckReport) -> dict[str, str]:
+    from pool_doctor.edit import edit_app
+
+    return edit_app(report).snippets
 
 
 def render_recommendation(
-    report: CheckReport, rec: Recommendation, options: RenderOptions, out: Console, title: str | None = None
+    report: CheckReport,
+    rec: Recommendation,
+    options: RenderOptions,
+    out: Console,
+    title: str | None = None,
+    code: str | None = None,
 ) -> None:
+    """`code`: the app's own call as the recommendation edits it (--app), shown instead of a new one."""
     fmt = options.format
     if fmt == "json":
         write_json(out, recommendation_json(report, rec))
@@ -184,7 +200,7 @@ def render_recommendation(
         write(out, recommendation_python(report, rec) if fmt == "python" else recommendation_toml(report, rec))
         return
     if fmt == "markdown":
-        write(out, recommendation_markdown(report, rec))
+        write(out, recommendation_markdown(report, rec, code))
         return
     parts: list[Any] = [
         Text(title, style="bold")
@@ -195,7 +211,7 @@ def render_recommendation(
     ]
     if rec.reasons:
         # The block is the answer: lines to paste, laid out to fit 80 columns where they can.
-        parts.append(paste(recommendation_python(report, rec)))
+        parts.append(paste(code or recommendation_python(report, rec)))
         parts.append(Text())
         parts.append(Text("Why each setting (the whole reasons and evidence: --format json):", style="bold"))
         for reason in rec.reasons:
@@ -224,10 +240,11 @@ def paste(code: str, indent: int = 0) -> Text:
     return Text("\n".join(pad + line for line in code.rstrip("\n").split("\n")), no_wrap=True, overflow="ignore")
 
 
-def recommendation_markdown(report: CheckReport, rec: Recommendation) -> str:
+def recommendation_markdown(report: CheckReport, rec: Recommendation, code: str | None = None) -> str:
     lines = [f"## pool-doctor recommend for `{report.inputs.target.display()}`", ""]
     if rec.reasons:
-        lines += ["```python", recommendation_python(report, rec).rstrip("\n"), "```", "", *reasons_markdown(rec), ""]
+        snippet = code or recommendation_python(report, rec)
+        lines += ["```python", snippet.rstrip("\n"), "```", "", *reasons_markdown(rec), ""]
     else:
         lines += ["Nothing to change: no finding names a setting of the app's.", ""]
     if rec.server_sql:

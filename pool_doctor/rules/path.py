@@ -10,7 +10,7 @@ import re
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
-from pool_doctor.path.judge import Outcome, Verdict, judge, margin
+from pool_doctor.path.judge import Outcome, Verdict, judge, retire_by
 from pool_doctor.path.model import Layer, Limit, Shape
 from pool_doctor.rules.facts import Facts
 
@@ -54,10 +54,11 @@ def fix_keys(verdict: Verdict) -> tuple[str, ...]:
     policy, limit = verdict.policy, verdict.limit
     # A lifetime where the stack has one; else its idle timer, which must not spare a floor of connections.
     wanted = ["max_age"] if policy.lever("max_age") else ["max_idle"]
-    if verdict.outcome is not Outcome.REPLACED:
+    replaced = verdict.outcome is Outcome.REPLACED
+    if not replaced:
         wanted.append("ping")
-        if not policy.lever("max_age") and not policy.lever("ping") and policy.spares:
-            wanted.append("spares")  # no ping to fall back on: the idle timer must reach every connection
+    if not policy.lever("max_age") and policy.spares:
+        wanted.append("spares")  # the idle timer retires before the limit only if it reaches every connection
     if limit.shape is Shape.DROP:
         wanted.append("hang")
     if limit.refreshed_by_keepalives:
@@ -80,7 +81,7 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
         )
     keys = fix_keys(verdict) if verdict.outcome is not Outcome.SURVIVES else ()
     who = f"{limit.holder} ({limit.what})"
-    before = format_seconds(max(limit.seconds - margin(limit.seconds), 1))
+    before = format_seconds(retire_by(limit.seconds))
     if verdict.outcome in (Outcome.FAILS, Outcome.HANGS):
         error = facts.driver.error_text(limit)
         whose = f" of role {facts.read_server.role}" if limit.layer is Layer.SERVER else ""
@@ -121,4 +122,4 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
 def _fix_words(keys: tuple[str, ...], before: str) -> str:
     if not keys:
         return ""
-    return f"Set {', '.join(keys)} (a lifetime below {before}; see recommend)."
+    return f"Set {', '.join(keys)} (a lifetime of at most {before}; see recommend)."

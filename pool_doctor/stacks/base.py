@@ -230,6 +230,11 @@ class Stack:
         """What the check at checkout sends, for the reason that recommends it."""
         return driver.ping
 
+    def no_spares(self, key: str, pool: PoolModel) -> dict[str, Any]:
+        """The keys (dotted, `key` the lever's) that let the idle timer close every connection: no floor, and
+        whatever the library then needs said (psycopg_pool's max_size defaults to min_size: 0 is refused)."""
+        return {key: 0}
+
     def max_idle_value(self, below: int, pool: PoolModel) -> tuple[Any, str]:
         """The idle timer's value that closes connections idle `below` seconds or more, and why."""
         return float(below), (
@@ -266,6 +271,16 @@ class Stack:
         if driver_table and parts[0] == driver_table and len(parts) > 1 and parts[1] in IDENTITY:
             return None
         return POOL, key
+
+    def code_key(self, scanned_as: str, table: str, name: str) -> str | None:
+        """Where a config key (`table` "pool" or "connect_args", `name` dotted) is written in the app's code:
+        the inverse of code_place, for editing the app's call; None: the call has no such argument."""
+        return name if table == POOL else f"{CONNECT_ARGS}.{name}"
+
+    def code_form(self, key: str, value: Any, call: str) -> Any:
+        """A config value as the app's code writes it (`key` as the code names it; `call` the app's callable):
+        a reference to code where the config holds its name (psycopg_pool's check)."""
+        return value
 
     def code_value(self, key: str, value: Any) -> Any:
         """A value the code gives, in the form the config takes (class and function references by name)."""

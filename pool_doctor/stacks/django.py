@@ -209,6 +209,9 @@ class DjangoStack(Stack):
     def max_idle_value(self, below: int, pool: PoolModel) -> tuple[Any, str]:
         return psycopg_pool_stack.max_idle_for(below, _pool_options(self.values(pool)) or {})
 
+    def no_spares(self, key: str, pool: PoolModel) -> dict[str, Any]:
+        return psycopg_pool_stack.without_floor(key, _pool_options(self.values(pool)) or {})
+
     def driver_name(self, url_driver: str) -> str:
         # Django's postgresql backend takes psycopg 3 when it is importable, else psycopg2.
         return "psycopg" if importlib.util.find_spec("psycopg") is not None else "psycopg2"

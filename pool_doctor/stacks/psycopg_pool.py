@@ -14,9 +14,11 @@ so both classes behave alike):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pool_doctor.connection.values import PythonCode
 from pool_doctor.durations import format_seconds
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
@@ -167,16 +169,25 @@ def _idle_bound(merged: Mapping[str, object], min_size: int, max_size: int) -> f
 
 
 def max_idle_for(below: int, values: Mapping[str, object]) -> tuple[float, str]:
-    """The max_idle that closes every connection above min_size within `below` seconds: the shrink task
-    closes one per period (see _idle_bound), so the periods together must stay below it."""
+    """The max_idle that closes every idle connection within `below` seconds once min_size is 0 (recommend
+    drops the floor with it): the shrink task closes one per period (see _idle_bound), so the periods for
+    every connection together must stay below it. Tenths of a second: psycopg_pool takes a float."""
     merged = _values.merged(DEFAULTS, values)
-    low = _values.count(merged, "min_size") or 0
-    high = _values.count(merged, "max_size") or low
-    periods = max(high - low, 1) + 1
-    return float(max(1, below // periods)), (
+    high = _values.count(merged, "max_size") or _values.count(merged, "min_size") or 1
+    periods = high + 1
+    return max(0.1, math.floor(below / periods * 10) / 10), (
         f"psycopg_pool closes one idle connection above min_size per max_idle period: {periods} periods "
         f"stay below {format_seconds(below + 1)}."
     )
+
+
+def without_floor(key: str, values: Mapping[str, object]) -> dict[str, object]:
+    """min_size 0 (`key`), and the max_size the pool had: ConnectionPool takes max_size = min_size when none is
+    given, and refuses min_size = max_size = 0."""
+    changes: dict[str, object] = {key: 0}
+    if values.get("max_size") is None:
+        changes[key.removesuffix("min_size") + "max_size"] = max_size(values)[0] or 1
+    return changes
 
 
 def max_size(values: Mapping[str, object], prefix: str = "") -> tuple[int, str]:
@@ -253,8 +264,16 @@ class PsycopgPoolStack(Stack):
     def max_idle_value(self, below: int, pool: PoolModel) -> tuple[Any, str]:
         return max_idle_for(below, self.values(pool))
 
+    def no_spares(self, key: str, pool: PoolModel) -> dict[str, Any]:
+        return without_floor(key, self.values(pool))
+
     def code_value(self, key: str, value: Any) -> Any:
         return check_name(value) if key == "check" else value
+
+    def code_form(self, key: str, value: Any, call: str) -> Any:
+        if key == "check" and is_pool_check(value):
+            return PythonCode(f"{pool_class(call)}.check_connection", str(value))
+        return value
 
     def code_defaults(self, scanned_as: str, call: str, values: Mapping[str, Any]) -> dict[str, Any]:
         cls = pool_class(call)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from pool_doctor.connection.values import PythonCode
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
 from pool_doctor.stacks._code import SECRET_NOTE, code_lines, holds_code
@@ -240,6 +241,16 @@ class SQLAlchemyStack(Stack):
         if top == CONNECT_ARGS and rest and rest.split(".")[0] not in IDENTITY:
             return CONNECT_ARGS, rest
         return None  # url, echo, isolation_level, ...: not what the judge reads
+
+    def code_key(self, scanned_as: str, table: str, name: str) -> str | None:
+        if scanned_as == PSYCOPG2:  # psycopg2.pool.X(minconn, maxconn, dsn, **connect): no pool levers
+            if table == CONNECT_ARGS:
+                return name
+            return "maxconn" if name == "pool_size" else None
+        return super().code_key(scanned_as, table, name)
+
+    def code_form(self, key: str, value: Any, call: str) -> Any:
+        return PythonCode(str(value), str(value)) if key == "poolclass" and isinstance(value, str) else value
 
     def code_value(self, key: str, value: Any) -> Any:
         if key == "poolclass":

@@ -1,0 +1,117 @@
+"""What to change where in the app's own code, for one scanned pool: pure, no files read.
+
+Each recommended value becomes one edit: a literal replaced where the code writes the value now (in the
+call, or where a setting, a constant or an environment variable's default defines it), or a key added to
+the call (or to the dict the call gets it from). A value the code computes at run time is never replaced by
+a literal: it is a note that says what to set it to, and where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pool_doctor.connection.values import PythonCode
+from pool_doctor.scan.model import ScannedPool, ScannedValue
+from pool_doctor.stacks.base import CONNECT_ARGS, POOL, Stack
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change to one file."""
+
+    file: str
+    line: int  # "replace": where the value is written; "add": the pool's first line (the call, or its dict)
+    kind: str  # "replace" a literal, or "add" a key to the call (or a dict it holds)
+    keys: tuple[str, ...]  # the key as the code names it, split: ("connect_args", "server_settings", "x")
+    new: Any
+    old: Any = None  # "replace": the value the literal holds now
+    end_line: int = 0  # "add": the pool's last line
+    env: str | None = None  # "replace": the environment variable that overrides this default
+
+
+@dataclass
+class PoolPlan:
+    pool: ScannedPool
+    edits: list[Edit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what no edit could do, and what a deployment must change
+
+
+def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any]) -> PoolPlan:
+    """The edits that give the pool these values (config keys, dotted: `pool_recycle`,
+    `connect_args.server_settings.tcp_keepalives_idle`, `kwargs.tcp_user_timeout`)."""
+    found = PoolPlan(pool)
+    for config_key, value in changes.items():
+        table, name = _table(config_key)
+        key = stack.code_key(pool.stack, table, name)
+        if key is None:
+            found.notes.append(
+                f"{pool.where}: {pool.call} takes no {name}: its pool cannot do what {name}={_shown(value)} "
+                "would (use a pool that can: psycopg_pool with check=, or SQLAlchemy's pool_pre_ping)"
+            )
+            continue
+        value = stack.code_form(key, value, pool.call)
+        current = pool.get(key)
+        if current is not None and _same(current, value):
+            continue
+        if current is None:
+            added = _added(pool, key, value, found)
+            if added is not None:
+                found.edits.append(added)
+        elif not current.known:
+            found.notes.append(
+                f"{pool.where}: {key} is computed when the app runs ({current.expr or '?'}): set it to "
+                f"{_shown(value)} there"
+            )
+        elif isinstance(value, PythonCode) or _callable(current):
+            continue  # the app gives its own callable (a unique statement name): it stays the app's
+        elif current.from_ is None:
+            found.notes.append(
+                f"{pool.where}: {key} is not written in the code pool-doctor read: set it to {_shown(value)}"
+            )
+        else:
+            file, _, line = current.from_.rpartition(":")
+            found.edits.append(
+                Edit(file, int(line), "replace", tuple(key.split(".")), value, current.value, 0, current.env)
+            )
+            if current.env:
+                found.notes.append(
+                    f"{current.from_}: {key} defaults to {_shown(value)} now; a deployment that sets ${current.env} "
+                    f"must set it to {_shown(value)} too"
+                )
+    return found
+
+
+def _added(pool: ScannedPool, key: str, value: Any, found: PoolPlan) -> Edit | None:
+    if pool.unresolved and "." not in key:
+        # A keyword the app's `**x` may already pass: adding it would fail with "multiple values for keyword".
+        found.notes.append(
+            f"{pool.where}: could not read {', '.join(pool.unresolved)}: set {key}={_shown(value)} where it is built"
+        )
+        return None
+    return Edit(pool.file, pool.line, "add", tuple(key.split(".")), value, end_line=max(pool.end_line, pool.line))
+
+
+def _table(config_key: str) -> tuple[str, str]:
+    prefix = CONNECT_ARGS + "."
+    return (CONNECT_ARGS, config_key.removeprefix(prefix)) if config_key.startswith(prefix) else (POOL, config_key)
+
+
+def _same(current: ScannedValue, value: Any) -> bool:
+    if not current.known:
+        return False
+    if isinstance(value, bool) or isinstance(current.value, bool):
+        return current.value is value
+    if isinstance(value, int | float) and isinstance(current.value, int | float):
+        return float(current.value) == float(value)
+    return bool(current.value == value)
+
+
+def _callable(current: ScannedValue) -> bool:
+    """A value the code gives as a function (the scan reads a lambda as `<lambda>`)."""
+    return isinstance(current.value, str) and current.value.startswith("<")
+
+
+def _shown(value: Any) -> str:
+    return str(value) if isinstance(value, PythonCode) else repr(value)

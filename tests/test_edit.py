@@ -1,0 +1,180 @@
+"""The app's own code edited (pool_doctor/edit): the plan from a scanned pool and the libcst edits, on source
+written here. Pure: no server, no files but the ones a test writes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pool_doctor.connection.values import UNIQUE_NAME
+from pool_doctor.edit.plan import Edit, plan
+from pool_doctor.edit.source import apply
+from pool_doctor.errors import UsageError
+from pool_doctor.scan import scan_path
+from pool_doctor.scan.app import stack_judging
+
+
+def edited(tmp_path: Path, files: dict[str, str], changes: dict[str, Any]) -> dict[str, str]:
+    """Each file after the edits that give the one pool the scan finds these values (config keys)."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (pool,) = scan_path(tmp_path).pools
+    planned = plan(pool, stack_judging(pool), changes)
+    out = dict(files)
+    by_file: dict[str, list[Edit]] = {}
+    for edit in planned.edits:
+        by_file.setdefault(edit.file, []).append(edit)
+    for path, edits in by_file.items():
+        name = Path(path).relative_to(tmp_path).as_posix()
+        out[name] = apply(files[name], edits, name).source
+        ast.parse(out[name])  # still Python
+    return out
+
+
+ENGINE = """\
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.config import settings
+
+engine = create_async_engine(
+    settings.url,  # the URL from settings
+    echo=False,
+    connect_args={
+        "server_settings": {"application_name": "api", "idle_session_timeout": "0"},
+        "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
+    },
+)
+"""
+CONFIG = """\
+import os
+
+
+class Settings:
+    url = "postgresql+asyncpg://app@db/appdb"
+
+
+settings = Settings()
+"""
+
+
+def test_a_new_argument_and_a_merged_nested_key_keep_everything_else(tmp_path: Path) -> None:
+    files = {"app/db.py": ENGINE, "app/config.py": CONFIG}
+    changes = {
+        "pool_pre_ping": True,
+        "connect_args.server_settings.tcp_keepalives_idle": "60",
+        "connect_args.prepared_statement_name_func": UNIQUE_NAME,  # the app's own callable stays
+    }
+    out = edited(tmp_path, files, changes)
+    assert out["app/config.py"] == CONFIG  # untouched, byte for byte
+    # The server_settings line grew past black's 88 columns: that dict is laid out one key a line.
+    server_settings = (
+        '        "server_settings": {\n'
+        '            "application_name": "api",\n'
+        '            "idle_session_timeout": "0",\n'
+        '            "tcp_keepalives_idle": "60",\n'
+        "        },\n"
+    )
+    assert out["app/db.py"] == ENGINE.replace(
+        '        "server_settings": {"application_name": "api", "idle_session_timeout": "0"},\n', server_settings
+    ).replace("    },\n)", "    },\n    pool_pre_ping=True,\n)")
+
+
+def test_a_value_from_settings_is_changed_where_it_is_defined_and_the_variable_is_named(tmp_path: Path) -> None:
+    files = {
+        "app/config.py": 'import os\n\nPOOL_RECYCLE = int(os.getenv("POOL_RECYCLE", "3600"))\n',
+        "app/db.py": "import sqlalchemy\nfrom app.config import POOL_RECYCLE\n\n"
+        'engine = sqlalchemy.create_engine("postgresql://h/db", pool_recycle=POOL_RECYCLE)\n',
+    }
+    (tmp_path / "app").mkdir()
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (pool,) = scan_path(tmp_path).pools
+    planned = plan(pool, stack_judging(pool), {"pool_recycle": 300})
+    (edit,) = planned.edits
+    assert (edit.kind, edit.old, edit.new, edit.env) == ("replace", 3600, 300, "POOL_RECYCLE")
+    assert any("$POOL_RECYCLE" in note for note in planned.notes)
+    out = apply(files["app/config.py"], [edit], "app/config.py").source
+    assert out == 'import os\n\nPOOL_RECYCLE = int(os.getenv("POOL_RECYCLE", "300"))\n'  # still the variable
+
+
+def test_a_value_computed_at_run_time_is_never_replaced_by_a_literal(tmp_path: Path) -> None:
+    files = {
+        "db.py": "import sqlalchemy\nfrom x import recycle\n\n"
+        'engine = sqlalchemy.create_engine("postgresql://h/db", pool_recycle=recycle())\n'
+    }
+    (tmp_path / "db.py").write_text(files["db.py"])
+    (pool,) = scan_path(tmp_path).pools
+    planned = plan(pool, stack_judging(pool), {"pool_recycle": 300})
+    assert planned.edits == []
+    assert planned.notes == [
+        f"{pool.where}: pool_recycle is computed when the app runs (recycle()): set it to 300 there"
+    ]
+
+
+def test_a_one_line_call_made_too_long_is_laid_out_one_argument_a_line(tmp_path: Path) -> None:
+    source = 'pool = ConnectionPool("dbname=app", open=False)  # opened at startup\n'
+    files = {"db.py": "from psycopg_pool import ConnectionPool\n\n" + source}
+    keepalives = {"kwargs.keepalives": 1, "kwargs.keepalives_idle": 60, "kwargs.keepalives_interval": 10}
+    out = edited(tmp_path, files, {"check": "ConnectionPool.check_connection", **keepalives})
+    assert out["db.py"].split("\n\n", 1)[1] == (
+        "pool = ConnectionPool(\n"
+        '    "dbname=app",\n'
+        "    open=False,\n"
+        "    check=ConnectionPool.check_connection,\n"
+        '    kwargs={"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10},\n'
+        ")  # opened at startup\n"
+    )
+
+
+def test_a_short_call_stays_on_its_line(tmp_path: Path) -> None:
+    files = {"db.py": 'import sqlalchemy\nengine = sqlalchemy.create_engine("postgresql://h/db")\n'}
+    out = edited(tmp_path, files, {"pool_pre_ping": True})
+    assert out["db.py"].endswith('engine = sqlalchemy.create_engine("postgresql://h/db", pool_pre_ping=True)\n')
+
+
+def test_django_settings_keep_their_environment_default_and_gain_keys(tmp_path: Path) -> None:
+    settings = (
+        "import os\n\nDATABASES = {\n"
+        '    "default": {\n'
+        '        "ENGINE": "django.db.backends.postgresql",\n'
+        '        "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", "600")),\n'
+        '        "OPTIONS": {"application_name": "site"},\n'
+        "    }\n}\n"
+    )
+    out = edited(
+        tmp_path,
+        {"settings.py": settings},
+        {"CONN_MAX_AGE": 300, "CONN_HEALTH_CHECKS": True, "OPTIONS.tcp_user_timeout": 30000},
+    )
+    assert out["settings.py"] == settings.replace('"600"', '"300"').replace(
+        '{"application_name": "site"},', '{"application_name": "site", "tcp_user_timeout": 30000},'
+    ).replace(
+        '"site", "tcp_user_timeout": 30000},\n',
+        '"site", "tcp_user_timeout": 30000},\n        "CONN_HEALTH_CHECKS": True,\n',
+    )
+
+
+def test_code_a_recommendation_adds_brings_its_import(tmp_path: Path) -> None:
+    files = {
+        "db.py": 'from sqlalchemy.ext.asyncio import create_async_engine\n\ne = create_async_engine("postgresql+asyncpg://h/d")\n'
+    }
+    out = edited(tmp_path, files, {"connect_args.prepared_statement_name_func": UNIQUE_NAME})
+    assert "\nfrom uuid import uuid4\n" in out["db.py"]
+    assert "connect_args={\"prepared_statement_name_func\": lambda: f'__asyncpg_{uuid4()}__'}" in out["db.py"]
+
+
+def test_applying_the_same_edits_twice_changes_nothing_more(tmp_path: Path) -> None:
+    files = {"db.py": 'import sqlalchemy\nengine = sqlalchemy.create_engine("postgresql://h/db", pool_recycle=3600)\n'}
+    once = edited(tmp_path, files, {"pool_recycle": 300, "pool_pre_ping": True})
+    twice = edited(tmp_path / "again", once, {"pool_recycle": 300, "pool_pre_ping": True})
+    assert twice == once
+
+
+def test_a_file_that_does_not_parse_is_refused() -> None:
+    edit = Edit("db.py", 1, "add", ("pool_pre_ping",), True, end_line=1)
+    with pytest.raises(UsageError, match=r"db.py cannot be edited: it does not parse"):
+        apply("engine = create_engine(\n", [edit], "db.py")
