@@ -10,6 +10,7 @@ from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.model import SCHEMA_VERSION, CodeFacts, Finding, PoolRef, ServerFacts, Severity, to_jsonable
 from pool_doctor.platforms import Recognised, Runtime, recognise
 from pool_doctor.recommend import Recommendation, recommend
+from pool_doctor.redact import MASK, is_secret_key, masked
 from pool_doctor.rules import ONCE, PER_POOL, Facts, build_facts, by_severity, evaluate
 from pool_doctor.scan.model import ScannedPool
 
@@ -56,7 +57,11 @@ class AppPool:
             "judged_as": self.judged_as or self.settings.pool.stack,
             "driver": self.target.driver,
             "settings": {
-                key: {"value": to_jsonable(value), "from": where, "known": key not in dict(self.unknown)}
+                key: {
+                    "value": MASK if is_secret_key(key) and value else to_jsonable(value),
+                    "from": where,
+                    "known": key not in dict(self.unknown),
+                }
                 for key, (value, where) in self.sources.items()
             },
         }
@@ -175,7 +180,7 @@ class CheckReport:
             "runtime": self.facts.runtime.to_json() if self.facts.runtime is not None else None,
             "driver": self.facts.driver.name,
             "path": self.facts.path.to_json(),
-            "pool": (self.pools[0].app.settings if self.pools else self.inputs.settings).pool.model_dump(),
+            "pool": masked((self.pools[0].app.settings if self.pools else self.inputs.settings).pool.model_dump()),
             "deployment": self.inputs.settings.deployment.model_dump(),
             "network": self.inputs.settings.network.model_dump(),
             "findings": [to_jsonable(f) for f in self.findings],

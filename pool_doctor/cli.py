@@ -23,6 +23,7 @@ import typer
 from pool_doctor import cli_options as opt
 from pool_doctor.cli_options import CommonArgs, with_common_options
 from pool_doctor.errors import ExitCode, PoolDoctorError, UsageError
+from pool_doctor.output import error_line, guarded
 from pool_doctor.passwords import Passwords
 from pool_doctor.process import Process, as_found, log_lines, show_warning
 
@@ -98,7 +99,7 @@ class Invocation:
         from pool_doctor.inputs import build_inputs
         from pool_doctor.render import stderr_console
 
-        inputs = build_inputs(common, self.env)
+        inputs = build_inputs(common, self.env, self.secrets.add)
         for line in inputs.warnings:
             # soft_wrap: one warning, one line, whatever the terminal width (tests and log scrapers count lines)
             stderr_console().print(f"pool-doctor: warning: {line}", style="yellow", markup=False, soft_wrap=True)
@@ -134,9 +135,10 @@ def check(
     from pool_doctor.render import RenderOptions
     from pool_doctor.render.check import render_check
 
+    options = RenderOptions(format=opt.chosen(output_format, json_output, ctx), verbose=verbose)
     invocation = _invocation(ctx)
     report = invocation.run(run_check(invocation.inputs(common)))
-    render_check(report, RenderOptions(format=opt.chosen(output_format, json_output), verbose=verbose), _stdout())
+    render_check(report, options, _stdout())
     publish_check(report, _threshold(fail_on), invocation.env, sys.stderr)  # GitHub: annotations, step summary
     return ExitCode.FINDINGS if report.at_or_above(_threshold(fail_on)) else ExitCode.OK
 
@@ -159,6 +161,7 @@ def recommend(
     from pool_doctor.render import RenderOptions
     from pool_doctor.render.recommend import render_app_recommendations, render_recommendation
 
+    options = RenderOptions(format=opt.chosen(output_format, json_output, ctx))
     invocation = _invocation(ctx)
     if output_format is opt.RecommendFormat.diff and common.app is None:
         raise UsageError("--format diff edits the app's own code: give --app PATH")
@@ -169,7 +172,6 @@ def recommend(
     from pool_doctor.check import run_check
 
     report = invocation.run(run_check(inputs))
-    options = RenderOptions(format=opt.chosen(output_format, json_output))
     # Each pool's fix (computed with the report) from its own findings and those about the server.
     recs = report.recommendations()
     if output_format is opt.RecommendFormat.diff:
@@ -253,6 +255,7 @@ def probe(
     from pool_doctor.render.probe import render_probe
     from pool_doctor.render.progress import ProbeProgressBar
 
+    render_options = RenderOptions(format=opt.chosen(output_format, json_output, ctx))
     options = ProbeOptions(
         connections=connections,
         load_seconds=load_seconds,
@@ -271,7 +274,7 @@ def probe(
     invocation.process.set_level("asyncpg", logging.CRITICAL)
     with ProbeProgressBar(quiet=quiet) as progress:
         report = invocation.run(run_probe(inputs, options, progress))
-    render_probe(report, RenderOptions(format=opt.chosen(output_format, json_output)), _stdout())
+    render_probe(report, render_options, _stdout())
     return ExitCode.FINDINGS if report.at_or_above(_threshold(fail_on)) else ExitCode.OK
 
 
@@ -306,26 +309,24 @@ def demo(ctx: typer.Context, keep: opt.Keep = False, quiet: opt.DemoQuiet = Fals
 
 
 @app.command()
-def explain(log: opt.Log = None, fmt: opt.Format = opt.CheckFormat.table, json_output: opt.JsonToo = False) -> int:
+def explain(
+    ctx: typer.Context, log: opt.Log = None, fmt: opt.Format = opt.CheckFormat.table, json_output: opt.JsonToo = False
+) -> int:
     """Explain the connection deaths a running app recorded: deaths by cause, a histogram of idle time at
     death, and the pool settings that would have prevented them. Exit 0, or 2 when the log is unreadable.
 
     \b
     Example: pool-doctor explain deaths.jsonl --format markdown
     """
-    from pool_doctor.monitor.explain import LogError, build_report, read_records
-    from pool_doctor.render import RenderOptions
+    from pool_doctor.monitor.explain import explain_log
+    from pool_doctor.render import RenderOptions, stderr_console
     from pool_doctor.render.explain import render_explain
 
-    if log in (None, "-"):
-        records = read_records(sys.stdin, "stdin")
-    else:
-        try:
-            with open(log, encoding="utf-8") as stream:
-                records = read_records(stream, log)
-        except OSError as exc:
-            raise LogError(f"cannot read {log}: {exc.strerror or exc}") from None
-    render_explain(build_report(records), RenderOptions(format=opt.chosen(fmt, json_output)), _stdout())
+    options = RenderOptions(format=opt.chosen(fmt, json_output, ctx))
+    report, warning = explain_log(log, sys.stdin)
+    if warning:
+        stderr_console().print(f"pool-doctor: warning: {warning}", markup=False, soft_wrap=True)
+    render_explain(report, options, _stdout())
     return ExitCode.OK
 
 
@@ -351,8 +352,8 @@ def scan(
     from pool_doctor.render.scan import render_scan
     from pool_doctor.scan import scan_path
 
+    fmt = opt.chosen(output_format, json_output, ctx)
     report = scan_path(path)
-    fmt = opt.chosen(output_format, json_output)
     if fmt == "table":
         for warning in report.warnings:
             stderr_console().print(f"pool-doctor: warning: {warning}", style="yellow", markup=False, soft_wrap=True)
@@ -413,10 +414,7 @@ def _run_async(coroutine: Coroutine[Any, Any, T], secrets: Iterable[str]) -> T:
 
 
 def _emit_error(message: str, secrets: Iterable[str]) -> None:
-    from pool_doctor.errors import scrub
-
-    line = " ".join(scrub(message, secrets).split())
-    sys.stderr.write(f"pool-doctor: error: {line}\n")
+    sys.stderr.write(error_line(message, secrets))
     sys.stderr.flush()
 
 
@@ -427,8 +425,9 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     the process's own). The process is left as found (process.as_found), however the command ends."""
     args = sys.argv[1:] if argv is None else argv
     env = os.environ if env is None else env
-    with as_found() as process:
-        code = _funnel(args, Invocation(env, Passwords(args, env), process))
+    secrets = Passwords(args, env)
+    with as_found() as process, guarded(secrets):
+        code = _funnel(args, Invocation(env, secrets, process))
     sys.stdout.flush()
     raise SystemExit(code)
 

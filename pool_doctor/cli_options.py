@@ -70,9 +70,21 @@ JSON_HELP = (
 )
 
 
-def chosen(output_format: Enum, json_output: bool) -> str:
-    """The format asked for: --json wins over --format."""
+def chosen(output_format: Enum, json_output: bool, ctx: Any) -> str:
+    """The format asked for: --json is --format json; --json with another --format given is a usage error, not
+    a silent choice between the two."""
+    if json_output and output_format.value != "json" and _given(ctx, output_format):
+        raise UsageError(f"--json and --format {output_format.value} ask for different formats: give one of them")
     return "json" if json_output else str(output_format.value)
+
+
+def _given(ctx: Any, value: Any) -> bool:
+    """Whether the option holding `value` was given (on the command line or from the environment)."""
+    for name, held in ctx.params.items():
+        if held is value:
+            source = ctx.get_parameter_source(name)
+            return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    return False
 
 
 # -- each command's own options, as its signature names them ---------------------------------------------

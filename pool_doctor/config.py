@@ -186,12 +186,15 @@ SECTIONS: dict[str, type[BaseModel]] = {
 
 def read_config_file(path: Path | None, start: Path | None = None) -> tuple[dict[str, Any], Path | None]:
     """Parse the config: the file given (a pyproject.toml: its [tool.pool-doctor] table), else the first found
-    walking up from `start` (default: the current directory), else nothing."""
+    walking up from `start` (default: the current directory), else nothing. Bounded: a regular file of at most
+    1 MiB (a FIFO or /dev/zero is refused, never waited on), nested at most files.MAX_DEPTH deep."""
     if path is None:
         found = find_config(start or Path.cwd())
         if found is None:
             return {}, None
         path = found
+    if str(path) == os.devnull:  # `--config /dev/null`: no config, said on purpose
+        return {}, path
     data = _read_toml(path)
     if path.name != PYPROJECT:
         return data, path
@@ -234,20 +237,19 @@ def config_label(path: Path) -> str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    if path.is_dir():
-        raise ConfigError(f"config file {path} is a directory, not a TOML file")
+    from pool_doctor.files import check_depth, read_bytes
+
+    raw = read_bytes(path, "config file", error=ConfigError)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} nests tables or arrays too deeply") from None
+    check_depth(data, f"config file {path}", ConfigError)
+    return data
 
 
 TABLES = frozenset({*SECTIONS, "connect_args"})  # every table a config file may hold
@@ -322,12 +324,28 @@ def load_settings(overrides: dict[str, dict[str, Any]], file_data: dict[str, Any
             raise ConfigError(f"{origin}: [{section}] must be a table of keys, not {type(values).__name__}")
     file_cls = type("FileSettings", (AppConfig,), {"file_data": file_data})
     try:
-        return file_cls(**{k: v for k, v in overrides.items() if v})  # type: ignore[no-any-return]
+        settings: AppConfig = file_cls(**{k: v for k, v in overrides.items() if v})
     except SettingsError as exc:  # e.g. POOL_DOCTOR_CONNECT_ARGS holding text that is not JSON
         raise ConfigError(f"environment: {' '.join(str(exc).split())} (complex values must be JSON)") from None
     except ValidationError as exc:
         blamed = _blame(_location(exc.errors()[0]["loc"]), overrides, origin)
         raise ConfigError(f"{blamed}: {_first_problem(exc)}") from None
+    except RecursionError:  # a POOL_DOCTOR_* JSON value nested thousands deep
+        raise ConfigError("environment: a POOL_DOCTOR_* value nests tables or arrays too deeply") from None
+    from pool_doctor.files import check_depth
+
+    check_depth(settings.connect_args, f"{where_given('connect_args', '', origin)}: [connect_args]", ConfigError)
+    check_depth(settings.pool.own(), f"{where_given('pool', '', origin)}: [pool]", ConfigError)
+    return settings
+
+
+def where_given(section: str, key: str, file_origin: str) -> str:
+    """The environment variable that gave `section.key` (or its whole section), else the config file."""
+    wanted = {f"POOL_DOCTOR_{section}__{key}".upper(), f"POOL_DOCTOR_{section}".upper()}
+    for name in os.environ:
+        if name.upper() in wanted:  # pydantic-settings matches names case-insensitively
+            return f"environment {name}"
+    return file_origin
 
 
 def _blame(loc: tuple[int | str, ...], overrides: dict[str, dict[str, Any]], file_origin: str) -> str:

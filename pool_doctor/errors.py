@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from enum import IntEnum
 
-MASK = "***"
-SHORT_SECRET = 12  # `postgres`, `password`, `changeme`: the passwords dev setups use are short
+# Defined in redact.py; imported from here by older callers.
+from pool_doctor.redact import MASK as MASK
+from pool_doctor.redact import SHORT_SECRET as SHORT_SECRET
+from pool_doctor.redact import scrub as scrub
 
 
 class ExitCode(IntEnum):
@@ -62,19 +62,3 @@ def driver_error(exc: BaseException) -> BaseException:
             break
         inner = nxt
     return inner
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Every known secret in `text` as the mask: the last line of defence for text pool-doctor did not render
-    itself (a driver's message, a traceback, a warning). A secret under SHORT_SECRET characters is masked only
-    where it is not part of a longer word: the password `postgres` or `y` must not turn `postgresql+asyncpg`
-    into `***ql+as***ncpg`, and such a word does not show where a password would start or end. A longer one
-    is masked wherever it stands: no word of a message holds it by chance."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        pattern = re.escape(secret)
-        if len(secret) < SHORT_SECRET:  # a word: letters, digits and "_", as in role names (app_ro)
-            before = r"(?<!\w)" if re.match(r"\w", secret[0]) else ""
-            after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
-            pattern = before + pattern + after
-        text = re.sub(pattern, MASK, text)
-    return text

@@ -9,7 +9,7 @@ pydantic-settings still reads the process's own (see `build_inputs`). Nothing he
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pool_doctor.connection.drivers import check_connect_args
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from pool_doctor.check import AppPool, Inputs
     from pool_doctor.cli_options import CommonArgs
     from pool_doctor.connection.spec import ConnectionSpec
+
+MAX_PASSWORD = 4096  # characters of a password read from stdin (-W): more is not a password
 
 # The flag that sets each [pool] key, for the report's "from" column.
 POOL_FLAGS = {
@@ -32,20 +34,25 @@ POOL_FLAGS = {
 }
 
 
-def build_inputs(common: CommonArgs, env: Mapping[str, str]) -> Inputs:
+def build_inputs(
+    common: CommonArgs, env: Mapping[str, str], found: Callable[[Iterable[str]], None] = lambda _: None
+) -> Inputs:
     """CLI strings and numbers -> typed Inputs (the only place below which nothing sees Typer).
 
     `env` is read for DATABASE_URL, PG*, PGPASSWORD and ~/.pgpass, the POOL_DOCTOR_* names warned about, the
     runtime and --app's "from" column. The POOL_DOCTOR_* values themselves are read by pydantic-settings,
-    which reads os.environ."""
+    which reads os.environ. `found` is handed each secret as soon as it is read (the config file's values
+    named like secrets, connect_args' password, a service file's), before anything built from it can be shown."""
     from pool_doctor.check import Inputs
     from pool_doctor.config import config_label, load_settings, read_config_file, unknown_env_keys, unknown_keys
     from pool_doctor.connection.spec import resolve_connection
     from pool_doctor.platforms import chosen, detect_runtime
+    from pool_doctor.redact import secret_values
 
     if common.role is not None and not common.role.strip():
         raise UsageError("--role needs a role name")
     file_data, path = read_config_file(common.config)
+    found(secret_values(file_data))
     origin = config_label(path) if path else "settings"
     warnings = tuple(f"unknown key {key!r} in {origin} (ignored)" for key in unknown_keys(file_data))
     overrides = {
@@ -67,6 +74,7 @@ def build_inputs(common: CommonArgs, env: Mapping[str, str]) -> Inputs:
     }
     _known_keys(common)
     settings = load_settings(overrides, file_data, origin=origin)
+    found(secret_values({"pool": settings.pool.own(), "connect_args": settings.connect_args}))
     from pool_doctor.stacks import stack_of
 
     stack = stack_of(settings.pool)
@@ -74,15 +82,17 @@ def build_inputs(common: CommonArgs, env: Mapping[str, str]) -> Inputs:
         f"unknown environment variable {name} (ignored)"
         for name in unknown_env_keys(env, None if common.app else type(settings.pool))
     )
-    if stack.model.fixed_keys() is None:  # declared keys (SQLAlchemy's) are checked with the file's other sections
-        warnings += tuple(
-            f"[pool] key {key!r} does not belong to stack {stack.name} (ignored)"
-            for key in stack.unknown_keys(settings.pool)
-        )
+    # Declared keys (SQLAlchemy's) are named with the file's other sections; a free-form stack's were dropped.
+    warnings += tuple(
+        f"[pool] key {key!r} does not belong to stack {stack.name} (ignored)" for key in settings.pool.ignored
+    )
     target = stack.connection(resolve_connection(common.url, env))
+    # (A password that is also the user or database name is masked only where it is shown as the password.)
+    found(secret for secret in target.secrets() if secret not in {target.param("user"), target.param("dbname")})
     target = target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
     if common.app is None:  # --app: each pool's own arguments, with its own driver, below
         check_connect_args(target, stack.adapts_driver, "the app's connect arguments")
+    _check_driver_args(target, stack.args_prefix, origin)
     if common.ask_password:
         target = target.with_password(_prompt_password(target))
     platform = None
@@ -166,15 +176,15 @@ def _app_pools(
         warnings += layer.warnings
         settings = load_settings(overrides, merge(layer.data, file_data), origin=f"{origin} or {scanned.where}")
         stack = stack_of(settings.pool)
-        if stack.model.fixed_keys() is None:
-            warnings += [
-                f"{scanned.where}: [pool] key {key!r} does not belong to stack {stack.name} (ignored)"
-                for key in stack.unknown_keys(settings.pool)
-            ]
+        warnings += [
+            f"{scanned.where}: [pool] key {key!r} does not belong to stack {stack.name} (ignored)"
+            for key in settings.pool.ignored
+        ]
         # The server stays --url's; the code's URL may name the driver the app connects with.
         pool_target = stack.connection(target, layer.driver, scanned.where)
         pool_target = pool_target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
         check_connect_args(pool_target, stack.adapts_driver, f"{scanned.where}'s connect arguments")
+        _check_driver_args(pool_target, stack.args_prefix, f"{origin} or {scanned.where}")
         values = judged_values(settings)
         pools.append(
             AppPool(
@@ -194,6 +204,26 @@ def _app_pools(
     return tuple(pools), tuple(warnings)
 
 
+def _check_driver_args(target: ConnectionSpec, prefix: str, origin: str) -> None:
+    """A ConfigError (exit 2) for a connect argument the app's driver would refuse before connecting, or take and
+    misbehave on (NaN or infinite seconds): the app's own connect would fail the same way, with no server
+    involved."""
+    from pool_doctor.config import where_given
+    from pool_doctor.connection.drivers import driver_for
+    from pool_doctor.stacks.base import CONNECT_ARGS
+
+    refused = driver_for(target).refused_args(target.connect_args)
+    if refused:
+        key, problem = refused[0]
+        where = where_given(prefix.removesuffix(".") or "pool", key, origin)
+        given = target.connect_args[key]
+        value = repr(given) if len(repr(given)) <= 80 else repr(given)[:80] + "..."
+        got = "" if isinstance(given, Mapping) else f" (got {value})"
+        # connect_args is a section of its own; a stack's driver arguments (kwargs, OPTIONS) live under [pool]
+        name = f"{prefix}{key}" if prefix == CONNECT_ARGS + "." else f"pool.{prefix}{key}"
+        raise UsageError(f"{where}: {name} {problem}{got}")
+
+
 def _prompt_password(target: ConnectionSpec) -> str:
     """-W: read the password from the terminal (or stdin when there is none); never echoed."""
     import getpass
@@ -203,9 +233,11 @@ def _prompt_password(target: ConnectionSpec) -> str:
         raise UsageError("--ask-password conflicts with the password in --url: give one or the other")
     if not sys.stdin.isatty():
         # Scripted use (`pass show db | pool-doctor check -W`): one line from stdin, no prompt, no echo warning.
-        line = sys.stdin.readline()
+        line = sys.stdin.readline(MAX_PASSWORD + 1)  # bounded: stdin may be /dev/zero
         if not line:
             raise UsageError("--ask-password: no password could be read (stdin is empty or closed)")
+        if len(line.rstrip("\r\n")) > MAX_PASSWORD:
+            raise UsageError(f"--ask-password: the line on stdin is longer than {MAX_PASSWORD} characters")
         return line.rstrip("\r\n")
     try:
         return getpass.getpass(f"Password for {target.user}@{target.host}: ", stream=sys.stderr)

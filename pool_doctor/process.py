@@ -99,8 +99,12 @@ def show_warning(
     *,
     secrets: Iterable[str],
 ) -> None:
-    """`warnings.showwarning` for a run (with `secrets` bound): one scrubbed `pool-doctor: warning:` line."""
-    text = " ".join(scrub(str(message), secrets).split())
+    """`warnings.showwarning` for a run (with `secrets` bound): one scrubbed `pool-doctor: warning:` line. A path
+    a library put in its message as a repr (asyncpg: `password file PosixPath('/x')`) reads as the path."""
+    import re
+
+    text = re.sub(r"\b(?:Posix|Windows|Pure\w*)?Path\(('[^']*'|\"[^\"]*\")\)", lambda m: m.group(1)[1:-1], str(message))
+    text = " ".join(scrub(text, secrets).split())
     sys.stderr.write(f"pool-doctor: warning: {text}\n")
 
 

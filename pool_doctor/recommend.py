@@ -16,6 +16,7 @@ from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity, to_jsonable
 from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, retire_by
 from pool_doctor.path.model import Limit
+from pool_doctor.redact import is_secret_key, masked
 from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
 from pool_doctor.rules.facts import Facts, idle_limits
 from pool_doctor.rules.timeouts import CHURN_FLOOR
@@ -64,6 +65,9 @@ class Recommendation:
     # The library callable the app's code calls (--app: `psycopg_pool.AsyncConnectionPool`), so the code
     # recommended is the app's own variant, async or sync; None: the stack's usual one.
     call: str | None = None
+    # The app's keys named like secrets (dotted): kept here (the probe connects with them), left out of every
+    # form the recommendation is shown in (render/recommend.py).
+    left_out: tuple[str, ...] = ()
 
 
 def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | None = None) -> Recommendation:
@@ -95,7 +99,9 @@ def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | N
                 reasons.append(advice)
     nested = unflatten(current)
     reasons = [
-        replace(reason, current=_now(nested, reason.key)) if reason.current is None else reason for reason in reasons
+        # What the app has now may be the table the key goes in: shown with any password in it masked.
+        replace(reason, current=masked(_now(nested, reason.key))) if reason.current is None else reason
+        for reason in reasons
     ]
     changes = {key: value for reason in reasons for key, value in reason.changes().items()}
     merged = {**stack.required, **current, **changes}
@@ -112,6 +118,7 @@ def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | N
         stack=stack.name,
         values=values,
         call=call,
+        left_out=tuple(key for key in current if is_secret_key(key)),
     )
 
 

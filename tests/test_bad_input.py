@@ -172,6 +172,8 @@ def endpoints(pg_bindirs: list[Path]) -> Iterator[dict[str, str]]:
             "silent": f"postgresql://bi_app:{pw}@127.0.0.1:{silent.port}/bi_appdb",
             "http": f"postgresql://bi_app:{pw}@127.0.0.1:{http_server.port}/bi_appdb",
             "chatty": f"postgresql://bi_app:{pw}@127.0.0.1:{chatty.port}/bi_appdb?sslmode=disable",
+            "pg_asyncpg": f"postgresql+asyncpg://bi_app:{pw}@127.0.0.1:{server.port}/bi_appdb",
+            "pg_psycopg": f"postgresql+psycopg://bi_app:{pw}@127.0.0.1:{server.port}/bi_appdb",
         }
     silent.close()
     http_server.close()
@@ -193,6 +195,8 @@ class Case:
     stdin: str | None = None
     commands: tuple[str, ...] = ("check", "recommend")
     warning: str = ""  # a substring one warning line must hold (success cases)
+    fifos: tuple[str, ...] = ()  # named pipes to make in the case's temp dir (nothing ever writes to them)
+    absent: str = ""  # a substring the error line must not hold
 
 
 URL = "--url"
@@ -430,6 +434,190 @@ CASES = [
         "up to 2h",
         commands=PROBE_ONLY,
     ),
+    # --- inputs that are read bounded: nesting, size, files that are not files (2, at once, in little memory) ---
+    Case(
+        "config-nested-arrays",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "nests tables or arrays too deeply",
+        files={"c.toml": b"[pool]\nx = " + b"[" * 5000 + b"]" * 5000 + b"\n"},
+    ),
+    Case(
+        "config-nested-tables",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "nests tables or arrays",
+        files={"c.toml": b"[connect_args]\nx = " + b"{a=" * 40 + b"1" + b"}" * 40 + b"\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "env-nested-json",
+        (URL, "{pg}"),
+        2,
+        "nests tables or arrays too deeply",
+        env={"POOL_DOCTOR_CONNECT_ARGS": "[" * 20000 + "]" * 20000},
+        commands=CHECK_ONLY,
+    ),
+    Case("config-dev-zero", (URL, "{pg}", "--config", "/dev/zero"), 2, "is a character device, not a regular file"),
+    Case("config-fifo", (URL, "{pg}", "--config", "{dir}/fifo"), 2, "is a fifo (named pipe)", fifos=("fifo",)),
+    Case(
+        "config-too-big",
+        (URL, "{pg}", "--config", "{dir}/c.toml"),
+        2,
+        "larger than 1024 kib",
+        files={"c.toml": b"# " + b"x" * (2 << 20) + b"\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "service-file-not-utf8",
+        (),
+        2,
+        "service file",
+        files={"svc.conf": "[svc]\nhost=127.0.0.1\ndbname=caf\u00e9\n".encode("latin-1")},
+        env={"PGSERVICEFILE": "{dir}/svc.conf", "PGSERVICE": "svc"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "service-file-fifo",
+        (),
+        2,
+        "is a fifo",
+        fifos=("svc.conf",),
+        env={"PGSERVICEFILE": "{dir}/svc.conf", "PGSERVICE": "svc"},
+        commands=CHECK_ONLY,
+    ),
+    # A service that is not there is the same input error however it is named (was 3 through ?service=).
+    Case(
+        "service-missing-in-url",
+        (URL, "{pg_nopw}?service=nosuch"),
+        2,
+        'definition of service "nosuch" not found',
+        env={"PGSERVICEFILE": "{dir}/none.conf"},
+    ),
+    Case(
+        "service-missing-in-env",
+        (),
+        2,
+        'definition of service "nosuch" not found',
+        env={"PGSERVICEFILE": "{dir}/none.conf", "PGSERVICE": "nosuch"},
+        commands=CHECK_ONLY,
+    ),
+    Case("prompt-line-too-long", (URL, "{pg_nopw}", "-W"), 2, "longer than 4096 characters", stdin="x" * 10_000),
+    Case("app-fifo", (URL, "{pg}", "--app", "{dir}/app"), 2, "db.py: skipped: is a fifo", fifos=("app/db.py",)),
+    # --- connect arguments the driver refuses before connecting (2, was 3) or would take and misbehave on ---
+    Case(
+        "asyncpg-command-timeout-text",
+        (URL, "{pg_asyncpg}", "--config", "{dir}/c.toml"),
+        2,
+        "connect_args.command_timeout must be a finite number of seconds above 0 (got 'abc')",
+        files={"c.toml": b'[connect_args]\ncommand_timeout = "abc"\n'},
+    ),
+    Case(
+        "asyncpg-command-timeout-nan",
+        (URL, "{pg_asyncpg}", "--config", "{dir}/c.toml"),
+        2,
+        "(got nan)",
+        files={"c.toml": b"[connect_args]\ncommand_timeout = nan\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "asyncpg-command-timeout-huge",
+        (URL, "{pg_asyncpg}", "--config", "{dir}/c.toml"),
+        2,
+        "at most a year",
+        files={"c.toml": b"[connect_args]\ncommand_timeout = 1e308\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "asyncpg-timeout-minus-inf",
+        (URL, "{pg_asyncpg}", "--config", "{dir}/c.toml"),
+        2,
+        "connect_args.timeout must be a finite number",
+        files={"c.toml": b"[connect_args]\ntimeout = -inf\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "asyncpg-server-settings-table-value",
+        (URL, "{pg_asyncpg}", "--config", "{dir}/c.toml"),
+        2,
+        "server_settings holds tcp_keepalives_idle",
+        files={"c.toml": b"[connect_args.server_settings]\ntcp_keepalives_idle = {a=1}\n"},
+    ),
+    Case(
+        "asyncpg-server-settings-number",
+        (URL, "{pg_asyncpg}", "--config", "{dir}/c.toml"),
+        2,
+        'each value must be text ("60")',
+        files={"c.toml": b"[connect_args.server_settings]\ntcp_keepalives_idle = 60\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "env-asyncpg-command-timeout",
+        (URL, "{pg_asyncpg}"),
+        2,
+        "environment POOL_DOCTOR_CONNECT_ARGS__COMMAND_TIMEOUT",
+        env={"POOL_DOCTOR_CONNECT_ARGS__COMMAND_TIMEOUT": "-1"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "psycopg-keepalives-idle-never",
+        (URL, "{pg_psycopg}", "--config", "{dir}/c.toml"),
+        2,
+        "connect_args.keepalives_idle must be a whole number",
+        files={"c.toml": b'[connect_args]\nkeepalives_idle = "never"\n'},
+    ),
+    Case(
+        "psycopg-unknown-option",
+        (URL, "{pg_psycopg}", "--config", "{dir}/c.toml"),
+        2,
+        "refused the arguments for postgresql+psycopg://bi_app:***@127.0.0.1:",
+        files={"c.toml": b"[connect_args]\nno_such_option = 1\n"},
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "url-query-server-settings", (URL, "{pg_asyncpg}?server_settings=x"), 2, "asyncpg would refuse server_settings"
+    ),
+    Case("url-query-ssl-bogus", (URL, "{pg_asyncpg}?ssl=bogus"), 2, "ssl must be one of disable"),
+    Case("url-query-timeout-negative", (URL, "{pg_asyncpg}?timeout=-1"), 2, "timeout must be a finite number"),
+    # --- the smaller defects ---
+    Case(
+        "query-password-unencoded-at",
+        (URL, "postgresql://u@127.0.0.1:5432/db?password=Zq9tail@resolver.invalid"),
+        2,
+        "the ?password= value holds an unencoded '@'",
+        absent="resolver.invalid",
+    ),
+    Case(
+        "url-120-kb",
+        (URL, "postgresql://u:pw@127.0.0.1:abc/" + "d" * 120_000),
+        2,
+        "more characters)",
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "ports-for-two-hosts",
+        (URL, "postgresql://u:pw@/db?host=a.invalid&host=b.invalid&port=1,2,3"),
+        2,
+        "3 ports (1,2,3) for 2 hosts",
+        absent="1,2,3,1,2,3",
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "json-and-format-markdown",
+        (URL, "{pg}", "--format", "markdown"),
+        2,
+        "--json and --format markdown",
+        commands=CHECK_ONLY,
+    ),
+    Case(
+        "wrong-password-from-service-file",
+        (URL, "{pg_nopw}?service=svc"),
+        3,
+        "password authentication failed",
+        files={"svc.conf": b"[svc]\npassword=not-the-password\n"},
+        env={"PGSERVICEFILE": "{dir}/svc.conf"},
+        absent="no password was given",
+    ),
     # --- inputs that must still run (0 with --fail-on never / 0 or 1 for recommend) ---
     Case(
         "config-unknown-keys",
@@ -464,6 +652,9 @@ def test_bad_input(case: Case, endpoints: dict[str, str], tmp_path: Path) -> Non
     for name, content in case.files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(content)
+    for name in case.fifos:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(tmp_path / name)
     values = {**endpoints, "dir": str(tmp_path)}
     args = [arg.format(**values) if "{" in arg else arg for arg in case.args]
     # One at a time: in process, runs share the process's environment and streams.
@@ -478,7 +669,8 @@ def _run_case(case: Case, command: str, args: list[str], tmp_path: Path) -> tupl
     ]
     # JSON first, so a case's own --format or --fail-on wins; --timeout bounds every network step.
     argv = [command, *json_flag, "--timeout", f"{TIMEOUT:g}", *args]
-    return argv, run_cli(argv, cwd=tmp_path, env=clean_env(tmp_path, **case.env), stdin=case.stdin)
+    env = {name: value.replace("{dir}", str(tmp_path)) for name, value in case.env.items()}
+    return argv, run_cli(argv, cwd=tmp_path, env=clean_env(tmp_path, **env), stdin=case.stdin)
 
 
 def _check(case: Case, argv: list[str], result: Result) -> None:
@@ -502,6 +694,8 @@ def _check(case: Case, argv: list[str], result: Result) -> None:
     line = result.talk[0]
     assert line.startswith("pool-doctor: error: "), context
     assert case.message.lower() in line.lower(), context
+    assert len(line) < 1200, "one line of readable length" + context
+    assert not case.absent or case.absent not in line, context
     assert result.stdout == "", "on error with --json, stdout stays empty" + context
 
 

@@ -87,7 +87,7 @@ def test_limits_from_a_check_report(tmp_path: Path) -> None:
         assert [limit.to_json() for limit in limits] == [SERVER.to_json(), NAT.to_json()]  # not the pooler-facing one
     with pytest.raises(UsageError, match=r"path\.limits"):
         limits_from_report({"findings": []})
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(UsageError, match="does not exist"):
         limits_from_report(tmp_path / "missing.json")
 
 
@@ -167,7 +167,7 @@ GOOD = '{"schema_version": 1, "event": "death", "idle_s": 3.0}\n'
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read"),
+        (None, "does not exist"),
         ("not json\n", "line 1 is not JSON"),
         ('{"event": "death"}\n', "no schema_version"),
         ('{"schema_version": 9, "event": "death"}\n', "schema_version 9"),

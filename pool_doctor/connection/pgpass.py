@@ -11,27 +11,31 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
-def pgpass_file(env: Mapping[str, str]) -> Path | None:
-    """$PGPASSFILE, else ~/.pgpass; None when it is not a private regular file (libpq ignores those too)."""
+def pgpass_file(env: Mapping[str, str], private_only: bool = True) -> Path | None:
+    """$PGPASSFILE, else ~/.pgpass; None when it is not a regular file, or (`private_only`) not a private one:
+    libpq ignores those, asyncpg reads them with a warning."""
     home = env.get("HOME") or os.path.expanduser("~")
     path = Path(env.get("PGPASSFILE") or os.path.join(home, ".pgpass"))
     try:
         mode = path.stat().st_mode
     except OSError:
         return None
-    if not stat.S_ISREG(mode) or mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if not stat.S_ISREG(mode) or (private_only and mode & (stat.S_IRWXG | stat.S_IRWXO)):
         return None  # libpq: "password file has group or world access; permissions should be u=rw (0600)"
     return path
 
 
-def pgpass_entries(env: Mapping[str, str]) -> list[tuple[str, str, str, str, str]]:
-    """The (host, port, database, user, password) lines of the password file, escapes undone."""
-    path = pgpass_file(env)
+def pgpass_entries(env: Mapping[str, str], private_only: bool = True) -> list[tuple[str, str, str, str, str]]:
+    """The (host, port, database, user, password) lines of the password file, escapes undone (a regular file
+    of at most 1 MiB: a FIFO is never waited on)."""
+    from pool_doctor.files import read_bytes
+
+    path = pgpass_file(env, private_only)
     if path is None:
         return []
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = read_bytes(path, "password file").decode("utf-8", errors="replace")
+    except Exception:  # unreadable or too big: the driver will say what it makes of it
         return []
     entries = []
     for line in text.splitlines():

@@ -78,7 +78,19 @@ class _Psycopg(Session):
             row = await cur.fetchone()
             return row[0] if row else None
 
-        return await asyncio.wait_for(run(), timeout)
+        task = asyncio.ensure_future(run())
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if task in done:
+            return task.result()
+        # Timed out. Cancelled as it is, psycopg would ask the server to cancel and wait up to 5 s for that, then
+        # 5 s more for the query to end: behind a paused pooler, --timeout 5 took 15 s. The session is ended
+        # first instead (the caller ends it on a timeout anyway), so the cancelled query has nothing to wait on.
+        self.terminate()
+        task.cancel()
+        await asyncio.wait({task}, timeout=1)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" at exit
+        raise TimeoutError
 
     async def close(self) -> None:
         try:

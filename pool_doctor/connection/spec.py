@@ -12,6 +12,7 @@ DSN `password=`, PGPASSWORD, a prompt); rendering masks it, so no string surgery
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,8 @@ class ConnectionSpec:
     url_driver: str = ""  # the URL's own +driver text ("" for plain postgresql://)
     # "sqlalchemy": the app hands the URL to create_engine; "native": to the driver or its pool itself
     opener: str = "sqlalchemy"
+    # The password of the service file a `service` names, which libpq reads itself: a secret all the same.
+    service_password: SecretStr | None = field(default=None, repr=False)
 
     # -- what libpq will use ------------------------------------------------------------------------
 
@@ -157,10 +160,12 @@ class ConnectionSpec:
         """Strings that must never reach the screen."""
         from urllib.parse import quote
 
-        if self.password is None or not self.password.get_secret_value():
-            return []
-        raw = self.password.get_secret_value()
-        return sorted({raw, quote(raw, safe=""), quote(raw), quote(raw).replace("%20", "+")}, key=len, reverse=True)
+        found: set[str] = set()
+        for secret in (self.password, self.service_password):
+            raw = secret.get_secret_value() if secret is not None else ""
+            if raw:
+                found |= {raw, quote(raw, safe=""), quote(raw), quote(raw).replace("%20", "+")}
+        return sorted(found, key=len, reverse=True)
 
     # -- changes --------------------------------------------------------------------------------------
 
@@ -224,6 +229,8 @@ def _checked(spec: ConnectionSpec, text: str) -> ConnectionSpec:
             # parsing (_parse_url), but a stray ":" or "@" elsewhere could still put foreign text here.
             numbers = set(port_text) <= set("0123456789, ")
             problem = f"port {port_text} is out of range (1-65535)" if numbers else "the port is not a number"
+            if numbers and len(ports) not in (1, len(spec.hosts)):
+                problem = f"{len(ports)} ports ({port_text}) for {len(spec.hosts)} hosts: give one, or one per host"
             raise UsageError(f"malformed connection string {shown(text)}: {problem}")
     return spec
 
@@ -248,6 +255,14 @@ def _parse_url(text: str, origin: str) -> ConnectionSpec:
         raise UsageError(
             f"malformed database URL {shown(text)}: the password holds an unencoded '@'; "
             "a password with @ : / # ? must be percent-encoded (@ is %40)"
+        )
+    query = text.partition("?")[2].partition("#")[0]
+    if any("@" in value for value in re.findall(r"(?:^|&)password=([^&]*)", query, flags=re.IGNORECASE)):
+        # The same in the query: SQLAlchemy would read `user@host:port/db?password=one` as user `user@host`,
+        # password `port/db?password=one` and the password's tail as the host (and resolve it).
+        raise UsageError(
+            f"malformed database URL {shown(text)}: the ?password= value holds an unencoded '@'; "
+            "a password with @ : / # ? & must be percent-encoded (@ is %40)"
         )
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -296,11 +311,21 @@ def _parse_url(text: str, origin: str) -> ConnectionSpec:
         form="url",
         url_driver=url_driver,
         driver_origin="the URL" if url_driver else "SQLAlchemy's default for postgresql://",
+        # libpq reads the service itself; read here too, so a missing one is refused before connecting
+        service_password=_service_password(params["service"]) if params.get("service") else None,
     )
+
+
+def _service_password(service: str) -> SecretStr | None:
+    password = service_params(service).get("password")
+    return SecretStr(password) if password else None
 
 
 def _hosts_from_query(hosts: list[str], port: str | None) -> dict[str, str]:
     """?host=h1:5432&host=h2 (SQLAlchemy's multi-host form) or ?host=/socket/dir, as libpq's host/port."""
+    if port and "," in port and not any(":" in item.strip("[]") or item.endswith("]") for item in hosts):
+        # ?host=a&host=b&port=1,2: libpq's port list, one per host (or one for all), kept as given
+        return {"host": ",".join(item.strip("[]") for item in hosts), "port": port}
     names, ports = [], []
     for item in hosts:
         if item.startswith("/") or item.startswith("@"):
@@ -374,14 +399,17 @@ def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -
     if port is not None and not all(p.strip().isdigit() and 0 < int(p) < 65536 for p in port.split(",")):
         raise UsageError(f"PGPORT={port!r} is not a port number")
     params: dict[str, str] = {}
+    service_password = None
     if env.get("PGSERVICE"):
-        params.update({k: v for k, v in service_params(env["PGSERVICE"]).items() if k != "password"})
+        params.update(service_params(env["PGSERVICE"]))
+        service_password = params.pop("password", None)
     spec = ConnectionSpec(
         driver=DEFAULT_DRIVER,
         params=tuple(params.items()),
         origin="PG* environment",
         form="environment",
         driver_origin="SQLAlchemy's default for a connection string without +driver",
+        service_password=SecretStr(service_password) if service_password else None,
     )
     return _with_libpq_password(spec, env)
 
@@ -431,11 +459,15 @@ def service_params(name: str) -> dict[str, str]:
     files = [os.environ.get("PGSERVICEFILE") or os.path.join(home, ".pg_service.conf")]
     sysconf = os.environ.get("PGSYSCONFDIR") or "/etc/postgresql-common"
     files.append(os.path.join(sysconf, "pg_service.conf"))
+    from pool_doctor.files import read_text
+
     for path in files:
+        if not os.path.lexists(path):
+            continue  # libpq skips a service file that is not there
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         parser.optionxform = str  # type: ignore[assignment,method-assign]  # keywords are case-sensitive
         try:
-            parser.read(path, encoding="utf-8")
+            parser.read_string(read_text(path, "service file"), path)  # bounded, UTF-8, never a FIFO
         except configparser.Error as exc:
             raise UsageError(f"service file {path} is not valid: {type(exc).__name__}") from None
         if parser.has_section(name):

@@ -19,6 +19,7 @@ from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.durations import parse_duration
 from pool_doctor.model import ServerFacts
 from pool_doctor.platforms import Recognised
+from pool_doctor.redact import printable_data
 
 NONE = "none"
 SESSION = "session"
@@ -276,7 +277,7 @@ async def read_admin(pooler: PoolerFacts, target: ConnectionSpec, timeout: float
         return replace(
             pooler, admin=shown, admin_error=f"cannot read PgBouncer's console at {shown}: {describe_error(exc)}"
         )
-    version, config_rows, pools = rows
+    version, config_rows, pools = printable_data(rows)  # the console's text, shown on terminals
     config = {row["key"]: str(row["value"]) for row in config_rows if row.get("key") in CONFIG_KEYS}
     mode = config.get("pool_mode")
     pools = [p for p in pools if p.get("database") != ADMIN_DATABASE]

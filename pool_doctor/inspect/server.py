@@ -19,6 +19,7 @@ from pool_doctor.durations import parse_duration, show_value, unit_seconds
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.inspect.sources import describe_source
 from pool_doctor.model import Activity, ServerFacts, Setting
+from pool_doctor.redact import printable_data
 
 T = TypeVar("T")
 
@@ -126,7 +127,8 @@ async def read_facts_then(
             raise ConnectError(f"timed out after {timeout:g}s reading settings from {spec.display()}") from None
         except Exception as exc:
             raise ConnectError(f"reading settings from {spec.display()} failed: {describe_error(exc)}") from None
-        data = raw if isinstance(raw, dict) else json.loads(raw)
+        # What the server says (names, settings, version) is shown on terminals: control characters escaped.
+        data = printable_data(raw if isinstance(raw, dict) else json.loads(raw))
         if data["role"] is None:
             raise UsageError(f"role {role_name!r} does not exist on {spec.display()}")
         asked = driver_for(spec).session_settings(spec)
@@ -140,7 +142,8 @@ async def read_facts_then(
             except Exception:  # an extension's hook, a revoked function: the note says what stays unseen
                 rows = None
             if rows is not None:
-                file_settings = {row["name"]: row for row in (rows if isinstance(rows, list) else json.loads(rows))}
+                listed = printable_data(rows if isinstance(rows, list) else json.loads(rows))
+                file_settings = {row["name"]: row for row in listed}
         facts = facts_from_row(
             data,
             startup_pid=session.startup_pid,

@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pool_doctor.errors import UsageError
@@ -88,10 +87,14 @@ def limits_from_report(report: Mapping[str, Any] | str | os.PathLike[str]) -> li
 
 
 def load_report(path: str | os.PathLike[str]) -> Mapping[str, Any]:
+    """A `check --json` report file: a regular file of at most 16 MiB (a FIFO is refused, never waited on)."""
+    from pool_doctor.files import read_text
+
+    text = read_text(path, "report", limit=16 << 20)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read the report {os.fspath(path)}: {exc.strerror}") from None
+        data = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"the report {os.fspath(path)} nests arrays or objects too deeply") from None
     except ValueError as exc:
         raise UsageError(f"the report {os.fspath(path)} is not JSON: {exc}") from None
     if not isinstance(data, Mapping):

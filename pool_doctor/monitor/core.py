@@ -10,6 +10,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
@@ -37,8 +38,69 @@ LimitsGiven = Mapping[str, Any] | str | os.PathLike[str] | Sequence[Limit] | Non
 LimitsSource = Callable[[], Sequence[Limit]]
 
 
+class Sink:
+    """One place records go (the JSON-lines file, the logger, a metrics exporter), guarded: the app never sees
+    it fail. A failure is reported once through the monitor's logger; the sink then rests, and is tried again
+    after a back-off that doubles up to MAX_REST seconds (a disk someone frees, a FIFO's new reader); records
+    meanwhile are counted as dropped, and a recovery is reported with their number."""
+
+    FIRST_REST = 1.0
+    MAX_REST = 300.0
+
+    def __init__(self, name: str, write: Callable[[dict[str, Any]], None], report: Callable[..., None]) -> None:
+        self.name = name
+        self._write = write
+        self._report = report
+        self._lock = threading.Lock()
+        self._rest = 0.0
+        self._resume_at = 0.0
+        self.failures = 0
+        self.dropped = 0
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        self.attempt(self._write, record)
+
+    def attempt(self, action: Callable[..., None], *args: Any) -> None:
+        """Run `action(*args)` unless the sink rests; never raises."""
+        now = time.monotonic()
+        if now < self._resume_at:  # resting: no write, no wait, no system call
+            with self._lock:
+                self.dropped += 1
+            return
+        try:
+            action(*args)
+        except Exception as exc:
+            with self._lock:
+                self.failures += 1
+                first = self._rest == 0.0
+                self._rest = min(self.MAX_REST, self._rest * 2 or self.FIRST_REST)
+                self._resume_at = time.monotonic() + self._rest
+                self.dropped += bool(args)
+            if first:
+                self._report(
+                    logging.WARNING,
+                    "pool_doctor.monitor: cannot write records to %s (%s: %s); the app is not affected; "
+                    "records are dropped and the %s is tried again after a pause of up to %ds",
+                    self.name,
+                    type(exc).__name__,
+                    exc,
+                    self.name.split(" ", 1)[0],
+                    int(self.MAX_REST),
+                )
+            return
+        if self._rest:
+            with self._lock:
+                dropped, self._rest, self.dropped = self.dropped, 0.0, 0
+            self._report(
+                logging.WARNING, "pool_doctor.monitor: writing records to %s again (%d dropped)", self.name, dropped
+            )
+
+
 class Monitor:
-    """One watched pool. Adapters call opened/checked_out/statement/checked_in/died/retired."""
+    """One watched pool. Adapters call opened/checked_out/statement/checked_in/died/retired.
+
+    Nothing here raises into the app or waits on a sink: each sink is a guarded `Sink`, and `died` and
+    `retired` report their own failures once through the logger instead of raising them."""
 
     def __init__(
         self,
@@ -52,12 +114,20 @@ class Monitor:
     ) -> None:
         self.pool = pool
         self._secrets = [s for s in secrets if s]
-        self._sink = JsonLines(jsonl) if jsonl is not None else None
         self.logger = logger or logging.getLogger(LOGGER_NAME)
         self.clock = clock
         self.counters = Counters()
         self._numbers = itertools.count(1)
-        self._exporters = list(exporters)
+        self._reported: set[str] = set()
+        self._file = JsonLines(jsonl) if jsonl is not None else None
+        self.sinks: list[Sink] = []
+        if self._file is not None:
+            file_sink = Sink(f"file {self._file.name}", self._file.write, self._report)
+            file_sink.attempt(self._file.open)  # the file exists from the start, or the failure is said now
+            self.sinks.append(file_sink)
+        self.sinks.append(Sink(f"logger {self.logger.name}", self._log, self._report))
+        self._exporters = list(exporters)  # the adapters also feed them the pool's state (metrics.PoolMetrics)
+        self.sinks += [Sink(f"exporter {_exporter_name(export)}", export, self._report) for export in self._exporters]
         self._limits: list[Limit] | None = None
         self._limits_note: str | None = None
         self._limits_lock = threading.Lock()
@@ -75,7 +145,12 @@ class Monitor:
             else:
                 from pool_doctor.monitor.attribution import limits_from_report
 
-                self.set_limits(limits_from_report(limits_from))
+                try:
+                    self.set_limits(limits_from_report(limits_from))
+                except Exception as exc:  # watch() never raises into the app: its deaths go unexplained
+                    note = f"limits_from unusable: {' '.join(str(exc).split())}"
+                    self.set_limits([], note)
+                    self._report(logging.WARNING, "pool_doctor.monitor: %s; deaths will be unexplained", note)
         return limits_from is None if read_server_limits is None else read_server_limits
 
     def set_limits(self, limits: Sequence[Limit], note: str | None = None) -> None:
@@ -120,14 +195,17 @@ class Monitor:
             if state.dead:
                 return
             state.dead = True
-        self.counters.retired(reason)
-        if state is not None:
-            self.logger.debug(
-                "pooled connection #%s retired by %s at age %.1fs",
-                state.number,
-                reason,
-                self.clock() - state.created_at,
-            )
+        try:
+            self.counters.retired(reason)
+            if state is not None:
+                self.logger.debug(
+                    "pooled connection #%s retired by %s at age %.1fs",
+                    state.number,
+                    reason,
+                    self.clock() - state.created_at,
+                )
+        except Exception as exc:
+            self._failed("a connection's retirement", exc)
 
     def died(
         self,
@@ -147,8 +225,14 @@ class Monitor:
         if state.dead:
             return None
         state.dead = True
-        record = self.build_record(state, error, noticed_by, extra, mid_checkout=mid_checkout, error_text=error_text)
-        self.emit(record)
+        try:
+            record = self.build_record(
+                state, error, noticed_by, extra, mid_checkout=mid_checkout, error_text=error_text
+            )
+            self.emit(record)
+        except Exception as exc:  # the app's request goes on exactly as if unwatched
+            self._failed("a connection's death", exc)
+            return None
         return record
 
     def build_record(
@@ -259,17 +343,31 @@ class Monitor:
         self.counters.death(str(record["cause"]["name"]), bool(record["request_failed"]))
         self.records.append(record)
         del self.records[: -self._keep]
-        if self._sink is not None:
-            self._sink.write(record)
+        for sink in self.sinks:
+            sink(record)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        log_death(self.logger, record)
+
+    def _report(self, level: int, message: str, *args: Any) -> None:
+        """The monitor's own trouble, said through its logger (never raised: the logger may be what fails)."""
         try:
-            log_death(self.logger, record)
+            self.logger.log(level, message, *args)
         except Exception:
             pass
-        for export in self._exporters:
-            try:
-                export(record)
-            except Exception:
-                self.logger.debug("metrics export failed", exc_info=True)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        """A bug or a surprise in the monitor's own bookkeeping: reported once per kind, never raised."""
+        if what in self._reported:
+            return
+        self._reported.add(what)
+        self._report(
+            logging.WARNING,
+            "pool_doctor.monitor: could not record %s (%s: %s); the app is not affected",
+            what,
+            type(exc).__name__,
+            scrub(str(exc), self._secrets),
+        )
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -281,8 +379,13 @@ class Monitor:
         }
 
     def close(self) -> None:
-        if self._sink is not None:
-            self._sink.close()
+        if self._file is not None:
+            self._file.close()
+
+
+def _exporter_name(export: Callable[..., Any]) -> str:
+    made_by = getattr(export, "__qualname__", type(export).__name__).split(".")[0]
+    return {"PrometheusSink": "Prometheus", "OtelSink": "OpenTelemetry"}.get(made_by, made_by or "metrics")
 
 
 # -- optional metrics exporters: monitor/metrics.py (the names, the instruments, the pools' state) -----------
@@ -302,9 +405,21 @@ def otel_exporter(meter: Any = None, pool: str = "") -> Callable[[dict[str, Any]
     return otel_sink(pool, meter)
 
 
-def exporters(prometheus: Any, otel: Any, pool: str = "") -> list[Callable[[dict[str, Any]], None]]:
-    """`True` uses the default registry / meter; an object is the registry / meter to use; falsy: off.
-    `pool` is the pool's name on every point (db.client.connection.pool.name)."""
-    from pool_doctor.monitor.metrics import sinks
-
-    return list(sinks(prometheus, otel, pool))
+def exporters(
+    prometheus: Any, otel: Any, pool: str = "", logger: logging.Logger | None = None
+) -> list[Callable[[dict[str, Any]], None]]:
+    """`True` uses the default registry / meter; an object is the registry / meter to use; falsy: off. `pool` is
+    the pool's name on every point (db.client.connection.pool.name). One that cannot be set up (its library
+    missing, a registry that refuses the metrics) is said once through `logger` and left out: watch() never
+    raises into the app."""
+    chosen = []
+    for asked, make, name in ((prometheus, prometheus_exporter, "Prometheus"), (otel, otel_exporter, "OpenTelemetry")):
+        if not asked:
+            continue
+        try:
+            chosen.append(make(None if asked is True else asked, pool))
+        except Exception as exc:
+            (logger or logging.getLogger(LOGGER_NAME)).warning(
+                "pool_doctor.monitor: no %s export: %s", name, " ".join(str(exc).split()) or type(exc).__name__
+            )
+    return chosen

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -20,46 +21,95 @@ from pool_doctor.monitor.attribution import IN_TRANSACTION, limit_from_json
 from pool_doctor.monitor.records import SCHEMA_VERSION
 from pool_doctor.path.judge import Outcome, judge, margin
 from pool_doctor.path.model import Limit
+from pool_doctor.redact import printable
 
 _STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
 
 
 MAX_LIMIT = 31_536_000  # a year, as [pool] pool_recycle: no idle limit is longer, and candidates are built from it
 MAX_IDLE = 100 * MAX_LIMIT  # past this an idle time is a corrupt line, and the histogram's arithmetic overflows
+# What one report holds of a log's text, however long the log: distinct causes, errors and targets, and the
+# characters of each (the monitor writes far fewer, and messages of at most 500 characters).
+MAX_DISTINCT = 200
+MAX_TEXT = 600
+OTHER_ERRORS = "(other errors)"
+OTHER_CAUSES = "(other causes)"
 
 
 class LogError(UsageError):
     """The log cannot be read as the monitor's records (exit 2)."""
 
 
-def read_records(stream: IO[str], name: str = "the log") -> list[dict[str, Any]]:
-    """Every death record of a JSON-lines stream; blank lines are skipped, anything else unreadable fails."""
-    records = []
+# How every line the monitor writes begins (json.dumps keeps the record's key order): a line that begins so
+# and does not parse is a record the monitor was writing when the disk filled or the app died.
+RECORD_START = '{"schema_version":'
+
+
+def open_log(path: str) -> IO[str]:
+    """The log at `path` for reading: a regular file only (a FIFO would block, /dev/zero never ends)."""
+    import io
+
+    from pool_doctor.files import open_regular
+
+    return io.TextIOWrapper(open_regular(path, "log"), encoding="utf-8")
+
+
+def read_records(stream: IO[str], name: str = "the log", torn: list[int] | None = None) -> Iterator[dict[str, Any]]:
+    """Every death record of a JSON-lines stream, one at a time (memory stays bounded however long the log).
+    Blank lines are skipped; so is a torn record (a partly written line, see RECORD_START), whose line number
+    goes to `torn`; anything else unreadable fails."""
+    from pool_doctor.files import MAX_DEPTH, depth, lines
+
     try:
-        for number, line in enumerate(stream, 1):
+        for number, line in lines(stream, name):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
+            except RecursionError:
+                raise LogError(f"{name} line {number} nests arrays or objects too deeply") from None
             except ValueError:
+                if line.lstrip().startswith(RECORD_START) or not line.endswith("\n"):
+                    if torn is not None:
+                        torn.append(number)
+                    continue
                 raise LogError(f"{name} line {number} is not JSON: not a pool_doctor.monitor log") from None
+            if depth(record) > MAX_DEPTH:
+                raise LogError(f"{name} line {number} nests arrays or objects more than {MAX_DEPTH} deep")
             if not isinstance(record, dict) or "schema_version" not in record:
                 raise LogError(f"{name} line {number} is not a pool_doctor.monitor record (no schema_version)")
             if _version(record["schema_version"]) != SCHEMA_VERSION:
                 raise LogError(
-                    f"{name} line {number} has schema_version {record['schema_version']!r}; "
+                    f"{name} line {number} has schema_version {printable(repr(record['schema_version']))[:80]}; "
                     f"this pool-doctor reads {SCHEMA_VERSION}"
                 )
             if record.get("event") == "death":
                 problem = death_problem(record)
                 if problem is not None:
                     raise LogError(f"{name} line {number} is not a death record as the monitor writes it: {problem}")
-                records.append(record)
+                yield record
     except UnicodeDecodeError:
         raise LogError(f"{name} is not text: not a pool_doctor.monitor log") from None
     except OSError as exc:
         raise LogError(f"cannot read {name}: {exc.strerror or exc}") from None
-    return records
+
+
+def explain_log(log: str | None, stdin: IO[str]) -> tuple[ExplainReport, str | None]:
+    """The report of the log at `log` (None or "-": `stdin`), and the warning for the torn records it skipped."""
+    torn: list[int] = []
+    if log in (None, "-"):
+        report = build_report(read_records(stdin, "stdin", torn))
+    else:
+        with open_log(log) as stream:
+            report = build_report(read_records(stream, log, torn))
+    return report, torn_warning(log or "stdin", torn) if torn else None
+
+
+def torn_warning(name: str, torn: list[int]) -> str:
+    """The one warning for the torn records read_records skipped."""
+    shown = ", ".join(str(number) for number in torn[:5]) + (f" and {len(torn) - 5} more" if len(torn) > 5 else "")
+    what = "a partly written record" if len(torn) == 1 else f"{len(torn)} partly written records"
+    return f"{name}: skipped {what} (line {shown}): the monitor was cut off writing it (a full disk, a crash)"
 
 
 def _version(value: Any) -> int | None:
@@ -130,7 +180,7 @@ class Cause:
     deaths: int = 0
     failed: int = 0
     replaced: int = 0
-    idle: list[float] = field(default_factory=list)
+    idle: array[float] = field(default_factory=lambda: array("d"))  # 8 bytes a death: bounded by the log's size
     errors: Counter[str] = field(default_factory=Counter)
     stacks: set[str] = field(default_factory=set)
     limit: Limit | None = None
@@ -146,7 +196,7 @@ class Cause:
             "deaths": self.deaths,
             "failed_requests": self.failed,
             "replaced": self.replaced,
-            "idle_s": {"min": min(self.idle), "max": max(self.idle)} if self.idle else None,
+            "idle_s": {"min": min(self.idle), "max": max(self.idle)} if len(self.idle) else None,
             "errors": dict(self.errors.most_common()),
             "stacks": sorted(self.stacks),
             "limit": self.limit.to_json() if self.limit else None,
@@ -190,15 +240,18 @@ class ExplainReport:
 
 def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
     causes: dict[tuple[str, str], Cause] = {}
-    idles: list[float] = []
+    idles: array[float] = array("d")
     limits: dict[str, Limit] = {}
     targets: set[str] = set()
     failed = replaced = total = 0
     for record in records:
         cause_data = record.get("cause") or {}
-        name = str(cause_data.get("name", "unexplained"))
-        what = str(cause_data.get("what", name))
+        name = str(cause_data.get("name", "unexplained"))[:MAX_TEXT]
+        what = str(cause_data.get("what", name))[:MAX_TEXT]
         cause = causes.get((name, what))
+        if cause is None and len(causes) >= MAX_DISTINCT:  # a log of made-up causes: the rest counted as one
+            name = what = OTHER_CAUSES
+            cause = causes.get((name, what))
         if cause is None:
             limit = limit_from_json(cause_data["limit"]) if isinstance(cause_data.get("limit"), dict) else None
             cause = causes[(name, what)] = Cause(
@@ -219,9 +272,14 @@ def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
         cause.stacks.add(str(record.get("stack", "sqlalchemy")))
         error = record.get("error") or {}
         if error:
-            cause.errors[f"{error.get('type')}: {error.get('message')}"] += 1
+            text = f"{error.get('type')}: {error.get('message')}"[:MAX_TEXT]
+            if text in cause.errors or len(cause.errors) < MAX_DISTINCT:
+                cause.errors[text] += 1
+            else:
+                cause.errors[OTHER_ERRORS] += 1
         idles.append(idle)
-        targets.add(str(record.get("target", "")))
+        if len(targets) < MAX_DISTINCT:
+            targets.add(str(record.get("target", ""))[:MAX_TEXT])
         failed += is_failed
         replaced += not is_failed
         total += 1
@@ -282,12 +340,12 @@ def _below(limit: Limit) -> int | None:
     return seconds if seconds >= 1 else None
 
 
-def histogram(values: list[float], limits: list[Limit], max_bins: int = 8) -> list[Bin]:
+def histogram(values: Sequence[float], limits: list[Limit], max_bins: int = 8) -> list[Bin]:
     """Idle time at death in equal bins of a round width; the known limits widen the range to show them."""
-    if not values:
+    if not len(values):
         return []
     marks = [limit.seconds for limit in limits if limit.seconds <= max(values) * 2]
-    low_value, high_value = min(values + marks), max(values + marks)
+    low_value, high_value = min([min(values), *marks]), max([max(values), *marks])
     width = next(
         (step for step in _STEPS if (high_value - math.floor(low_value / step) * step) / step < max_bins), None
     )

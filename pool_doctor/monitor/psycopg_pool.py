@@ -52,7 +52,7 @@ class PsycopgPoolMonitor(Monitor):
             jsonl=jsonl,
             logger=logger,
             clock=clock,
-            exporters=exporters(prometheus, otel, pool_name or target.rpartition("@")[2]),
+            exporters=exporters(prometheus, otel, pool_name or target.rpartition("@")[2], logger),
         )
         self.metrics = PoolMetrics(self._exporters)
         self._read_server = self.take_limits(limits_from, read_server_limits)

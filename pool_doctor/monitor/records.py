@@ -7,6 +7,7 @@ adapter (sqlalchemy.py, psycopg_pool.py, asyncpg_pool.py) fills the same `ConnSt
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -130,29 +131,73 @@ class Counters:
 
 
 class JsonLines:
-    """Appends one JSON object per line; a line is written with one write() so concurrent writers don't interleave."""
+    """Appends one JSON object per line. Each line goes out in one write() of the whole line, unbuffered, so
+    concurrent writers never interleave and a reader sees whole lines as soon as they are written.
+
+    A path is opened lazily and non-blocking (a FIFO with no reader fails at once instead of waiting), and
+    opened again after a failure. A line the disk took only part of (a full disk) is ended with a newline before
+    the next one, so it stays one torn line, which `explain` skips. Failures raise: Monitor guards its sinks.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | TextIO) -> None:
         self._lock = threading.Lock()
-        if isinstance(path, (str, os.PathLike)):
+        self._fd: int | None = None
+        self._torn = False  # the file ends inside a line: the next write starts with a newline
+        if isinstance(path, str | os.PathLike):
             self.path: Path | None = Path(path)
-            self._file: TextIO = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
-            self._owned = True
+            self._stream: TextIO | None = None
         else:
             self.path = None
-            self._file = path
-            self._owned = False
+            self._stream = path
+
+    @property
+    def name(self) -> str:
+        """The file, for the monitor's own messages."""
+        return str(self.path) if self.path is not None else str(getattr(self._stream, "name", "the stream"))
 
     def write(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
         with self._lock:
-            self._file.write(line)
-            self._file.flush()  # explain may read the file while the app runs
+            if self._stream is not None:
+                self._stream.write(line)
+                self._stream.flush()  # explain may read the file while the app runs
+                return
+            assert self.path is not None
+            data = (b"\n" if self._torn else b"") + line.encode("utf-8")
+            try:
+                written = os.write(self._open(), data)
+            except OSError:
+                self._close_fd()  # opened again at the next write (a rotated file, a FIFO's new reader)
+                raise
+            if written < len(data):
+                self._torn = True
+                raise OSError(errno.ENOSPC, f"{self.path}: only {written} of {len(data)} bytes written")
+            self._torn = False
+
+    def open(self) -> None:
+        """Create or open the file now (watch() does, so the file exists from the start); raises OSError."""
+        if self.path is not None:
+            with self._lock:
+                self._open()
+
+    def _open(self) -> int:
+        if self._fd is None:
+            assert self.path is not None
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+            self._fd = os.open(self.path, flags, 0o644)
+        return self._fd
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
 
     def close(self) -> None:
         with self._lock:
-            if self._owned and not self._file.closed:
-                self._file.close()
+            self._close_fd()
 
 
 def log_death(logger: logging.Logger, record: dict[str, Any]) -> None:

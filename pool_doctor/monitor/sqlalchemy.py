@@ -340,7 +340,7 @@ def watch(
         jsonl=jsonl,
         logger=logger,
         clock=clock,
-        exporters=exporters(prometheus, otel, pool_name or f"{url.host}:{url.port or 5432}/{url.database}"),
+        exporters=exporters(prometheus, otel, pool_name or f"{url.host}:{url.port or 5432}/{url.database}", logger),
     )
     monitor.attach(read_server=monitor.take_limits(limits_from, read_server_limits))
     _WATCHED[sync_engine] = monitor

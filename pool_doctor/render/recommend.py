@@ -9,6 +9,7 @@ from rich.text import Text
 
 from pool_doctor.connection.values import PythonCode, as_code, jsonable_connect_args
 from pool_doctor.model import SCHEMA_VERSION, to_jsonable
+from pool_doctor.redact import without_secrets
 from pool_doctor.render import RenderOptions, md_cell, prose, short_value, write, write_json
 from pool_doctor.render.findings import could_not_see, findings_markdown, findings_parts
 from pool_doctor.stacks import stack_for
@@ -30,15 +31,23 @@ def reasons_markdown(rec: Recommendation) -> list[str]:
 
 
 def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
-    """Ready-to-paste code in the app's own stack; the password is left out."""
+    """Ready-to-paste code in the app's own stack; the password (any key named like a secret) is left out."""
+    values, connect_args = shown(rec)
     snippet = stack_for(rec.stack).python_snippet
-    return snippet(as_code(rec.values), as_code(rec.connect_args), report.inputs.target, rec.call)
+    return snippet(as_code(values), as_code(connect_args), report.inputs.target, rec.call)
+
+
+def shown(rec: Recommendation) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stack's keys and connect_args as every form shows them: without keys named like secrets (a
+    password belongs in the app's secret store, never in code or a config file)."""
+    return without_secrets(rec.values), without_secrets(rec.connect_args)
 
 
 def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, Any]:
     """The one JSON form of a recommendation: the stack's keys as the library takes them, and connect_args
     where the stack takes them apart (SQLAlchemy's connect_args=)."""
-    connect_args = jsonable_connect_args(rec.connect_args)
+    values, given_args = shown(rec)
+    connect_args = jsonable_connect_args(given_args)
     separate = stack_for(rec.stack).args_prefix == CONNECT_ARGS + "."
     return {
         "schema_version": SCHEMA_VERSION,
@@ -48,7 +57,7 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
         "stack": rec.stack,
         "recommendation": {
             "stack": rec.stack,
-            **rec.values,
+            **values,
             **({CONNECT_ARGS: connect_args} if separate or connect_args else {}),
         },
         "reasons": [reason.to_json() for reason in rec.reasons],
@@ -79,10 +88,14 @@ def app_recommendations_json(report: CheckReport, recs: list[tuple[CheckReport, 
 def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
     """A config file `check --config` accepts as is: the recommended [pool] plus the inputs it was judged with."""
     settings = report.inputs.settings
-    out = [f"# pool-doctor recommend for {report.inputs.target.display()} (role {report.server.role})", "[pool]"]
+    out = [f"# pool-doctor recommend for {report.inputs.target.display()} (role {report.server.role})"]
+    if rec.left_out:
+        out.append(f"# left out: {', '.join(rec.left_out)} (give a password in the URL, PGPASSWORD or ~/.pgpass)")
+    out.append("[pool]")
     out.append(f"stack = {_toml_value(rec.stack)}")
-    nested = {key: value for key, value in rec.values.items() if isinstance(value, dict)}
-    out += [f"{key} = {_toml_value(value)}" for key, value in rec.values.items() if not isinstance(value, dict)]
+    values, connect_args = shown(rec)
+    nested = {key: value for key, value in values.items() if isinstance(value, dict)}
+    out += [f"{key} = {_toml_value(value)}" for key, value in values.items() if not isinstance(value, dict)]
     out += ["", "[deployment]"]
     out += [f"{key} = {_toml_value(value)}" for key, value in settings.deployment.model_dump().items()]
     for name, table in nested.items():
@@ -98,9 +111,9 @@ def recommendation_toml(report: CheckReport, rec: Recommendation) -> str:
             out.append(f"shape = {_toml_value(network.shape)}")
         if network.platform:
             out.append(f"platform = {_toml_value(network.platform)}")
-    if rec.connect_args or stack_for(rec.stack).args_prefix == CONNECT_ARGS + ".":
+    if connect_args or stack_for(rec.stack).args_prefix == CONNECT_ARGS + ".":
         out += ["", f"[connect_args]  # {rec.driver}'s, for create_engine(..., connect_args=...)"]
-        connect_args = as_code(rec.connect_args)  # a function as its stand-in, with the code beside it
+        connect_args = as_code(connect_args)  # a function as its stand-in, with the code beside it
         tables = {k: v for k, v in connect_args.items() if isinstance(v, dict)}
         for key, value in connect_args.items():
             if isinstance(value, PythonCode):  # described by a string; `check` and `probe` know what it stands for

@@ -46,8 +46,11 @@ def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[Scanned
     ]
     pools = [pool for pool in report.pools if is_postgres(pool)]
     if not pools:
+        # A file that could not be read may be where the pool is: its reason belongs on the same line.
+        more = f" (and {len(report.warnings) - 1} more)" if len(report.warnings) > 1 else ""
+        skipped = f"; {report.warnings[0]}{more}" if report.warnings else ""
         raise UsageError(
-            f"--app {app}: no PostgreSQL pool found in the code (pool-doctor scan {app} shows what was read)"
+            f"--app {app}: no PostgreSQL pool found in the code{skipped} (pool-doctor scan {app} shows what was read)"
         )
     if choice is None:
         return pools, warnings

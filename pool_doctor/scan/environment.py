@@ -56,9 +56,12 @@ class Environment:
         return found
 
     def read_file(self, path: Path) -> dict[str, tuple[str, str]]:
+        from pool_doctor.errors import UsageError
+        from pool_doctor.files import read_bytes
+
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text = read_bytes(path, ".env file").decode("utf-8", errors="replace")  # at most 1 MiB, never a FIFO
+        except (OSError, UsageError):
             return {}
         shown = self.project.display(path) if self.project.base in path.parents else path.as_posix()
         values: dict[str, tuple[str, str]] = {}

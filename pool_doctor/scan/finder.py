@@ -126,14 +126,19 @@ class Module:
 
 
 def read_source(path: Path) -> tuple[bytes | None, str | None]:
-    """The file's bytes, or why it was skipped."""
+    """The file's bytes, or why it was skipped (a FIFO or a device named .py is skipped, never waited on)."""
+    from pool_doctor.errors import UsageError
+    from pool_doctor.files import read_bytes
+
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
             return None, f"skipped: {size // 1000} kB is larger than {MAX_BYTES // 1000} kB"
-        data = path.read_bytes()
+        data = read_bytes(path, "source file", MAX_BYTES)
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
+    except UsageError as exc:
+        return None, f"skipped: {str(exc).removeprefix(f'source file {path} ')}"
     if b"\0" in data[:8192]:
         return None, "skipped: binary"
     return data, None

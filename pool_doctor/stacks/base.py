@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.errors import ConfigError
@@ -63,6 +63,7 @@ class PoolModel(BaseModel):
 
     stack: str
     owner: ClassVar[type[Stack]]  # set by the Stack subclass that names this model
+    _ignored: tuple[str, ...] = PrivateAttr(default=())
 
     @classmethod
     def tag(cls) -> str:
@@ -79,15 +80,44 @@ class PoolModel(BaseModel):
         """The stack's own keys as given (library names), nothing of pool-doctor's."""
         return dict(self.model_extra or {})
 
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        """The keys (dotted) given under [pool] that its library does not take: dropped at load, so nothing
+        judges them or writes them into code; the CLI names each in a warning."""
+        return self._ignored
+
     @model_validator(mode="after")
     def _read_by_stack(self) -> PoolModel:
-        """The keys read now as the stack's library would read them, so a bad one is refused with the layer
-        that gave it (pydantic wants ValueError; the stack says ConfigError)."""
+        """Keys the library does not take dropped (the one rule: an unknown key is reported and ignored), then
+        the rest read now as the stack's library would read them, so a bad one is refused with the layer that
+        gave it (pydantic wants ValueError; the stack says ConfigError)."""
+        stack = self.owner()
         try:
-            self.owner().validate_model(self)
+            if self.fixed_keys() is None:
+                unknown = stack.unknown_keys(self)
+                if unknown:
+                    self.__pydantic_extra__ = _without(self.own(), unknown)
+                    self._ignored = (*self._ignored, *unknown)
+            stack.validate_model(self)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         return self
+
+
+def _without(values: Mapping[str, Any], dotted: list[str]) -> dict[str, Any]:
+    """`values` less the dotted keys (`OPTIONS.pool.check` removes one key of a nested table, copied)."""
+    out = dict(values)
+    for key in dotted:
+        *parents, last = key.split(".")
+        node = out
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, Mapping):
+                break
+            node[part] = node = dict(child)
+        else:
+            node.pop(last, None)
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from pool_doctor.connection.values import PythonCode
 from pool_doctor.path.policy import Knob, PoolPolicy
@@ -46,7 +46,10 @@ PSYCOPG2_JUDGED_AS = "psycopg2's pool, judged as a pool with no liveness check a
 
 
 class SQLAlchemyPool(PoolModel):
-    """SQLAlchemy's engine keys (the default stack), with SQLAlchemy's defaults."""
+    """SQLAlchemy's engine keys (the default stack), with SQLAlchemy's defaults. Keys it does not declare are
+    dropped here (the config file's and the environment's are named in warnings by config.unknown_keys)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     stack: Literal["sqlalchemy"] = Field(
         "sqlalchemy",
@@ -192,7 +195,7 @@ class SQLAlchemyStack(Stack):
         return replace(target, driver=code_driver, driver_origin=where or target.driver_origin, url_driver=code_driver)
 
     def unknown_keys(self, pool: PoolModel) -> list[str]:
-        return sorted(pool.model_extra or {})
+        return []  # the model declares its keys and drops the rest; config.unknown_keys names them
 
     code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {
         "sqlalchemy": ("sqlalchemy", frozenset({"create_engine", *ASYNC_FACTORIES, "engine_from_config"})),
@@ -392,6 +395,7 @@ class SQLAlchemyStack(Stack):
 
     def probe_load(self, values: Mapping[str, Any]) -> tuple[int, int, float] | None:
         return int(values["pool_size"]), int(values["max_overflow"]), float(values["pool_timeout"])
+
 
 def _connect_args(engine: Any) -> dict[str, Any]:
     """create_engine's connect_args: the creator's parameters that the URL alone does not give."""

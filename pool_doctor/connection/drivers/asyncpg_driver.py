@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pool_doctor.connection import arguments
 from pool_doctor.connection.address import resolved
 from pool_doctor.connection.drivers.base import Driver, StatementCache, _is_zero, _number
 from pool_doctor.connection.sessions import Session, open_asyncpg
@@ -56,6 +57,7 @@ class AsyncpgDriver(Driver):
     hang_key: ClassVar[str] = "command_timeout"
     reads_pgoptions: ClassVar[bool] = False
     exceptions_module: ClassVar[str | None] = "asyncpg.exceptions"
+    argument_checks: ClassVar[Mapping[str, arguments.Check]] = arguments.ASYNCPG
     # asyncpg has no client keepalive options: its server_settings ask the server to send them.
     keepalive_key: ClassVar[str] = "server_settings.tcp_keepalives_idle"
     # SQLAlchemy's asyncpg dialect does not count command_timeout's TimeoutError as a disconnect.

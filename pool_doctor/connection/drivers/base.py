@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from pool_doctor.connection import arguments
 from pool_doctor.connection.address import resolved
 from pool_doctor.connection.sessions import Session
 from pool_doctor.connection.spec import ConnectionSpec, shown
-from pool_doctor.errors import ConnectError, UsageError
+from pool_doctor.errors import ConnectError, UsageError, driver_error
 from pool_doctor.model import Severity
 from pool_doctor.path.policy import Knob
 
@@ -61,6 +63,12 @@ class Driver:
     reads_pgoptions: ClassVar[bool] = True  # libpq reads PGOPTIONS from the environment
     # Where the driver's exceptions are public, when their classes live deeper (asyncpg.exceptions._base).
     exceptions_module: ClassVar[str | None] = None
+    # What its connect arguments accept (connection/arguments.py): checked at load and before connecting.
+    argument_checks: ClassVar[Mapping[str, arguments.Check]] = arguments.LIBPQ
+
+    def refused_args(self, args: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """(key, what is wrong) for each connect argument this driver would refuse, before any connection."""
+        return arguments.problems(args, self.argument_checks)
 
     # The driver's errors when the next request uses a connection a limit ended, through SQLAlchemy.
     errors: ClassVar[Mapping[Any, str]] = {}
@@ -211,6 +219,11 @@ class Driver:
         """A session opened as the app opens it, every failure turned into a one-line ConnectError."""
         self.require()
         kwargs = self.connect_kwargs(spec)
+        refused = self.refused_args(kwargs)  # the URL's query's too (the config's were checked at load)
+        if refused:
+            key, problem = refused[0]
+            value = shown(f"{key}={kwargs[key]!r}")[:120]
+            raise UsageError(f"{spec.display()}: {self.name} would refuse {value}: {key} {problem}")
         # The bound is --timeout itself: libpq will not wait less than 2 s (connect_timeout), so its own timer
         # cannot be what keeps "timed out after 0.3s" true.
         try:
@@ -228,6 +241,10 @@ class Driver:
         except Exception as exc:
             if "timeout expired" in str(exc):  # libpq's connect_timeout
                 raise ConnectError(f"timed out after {timeout:g}s connecting to {spec.display()}") from None
+            if refused_before_connecting(exc):
+                raise UsageError(
+                    f"{self.name} refused the arguments for {spec.display()} before connecting: {describe_error(exc)}"
+                ) from None
             raise ConnectError(
                 f"cannot connect to {spec.display()}: {describe_error(exc)}{_startup_hint(exc, spec)}"
             ) from None
@@ -276,14 +293,31 @@ class Driver:
 
 
 def describe_error(exc: BaseException) -> str:
-    """`ExceptionType: message` on one line, without the driver's multi-line hints."""
-    from pool_doctor.errors import driver_error
+    """`ExceptionType: message` on one line, without the driver's multi-line hints; what the server or the
+    driver said with its control characters escaped (redact.printable)."""
+    from pool_doctor.redact import printable
 
     exc = driver_error(exc)
     message = " ".join(str(exc).split()) or "no message"
     if isinstance(exc, OSError) and exc.strerror:
         message = exc.strerror
-    return f"{type(exc).__name__}: {message}"
+    return printable(f"{type(exc).__name__}: {message}")
+
+
+# libpq's own words for an option it cannot read (connection options are parsed before any connection).
+_LIBPQ_REFUSED = re.compile(r'for connection option|invalid connection option|invalid [\w ]+ value: "')
+
+
+def refused_before_connecting(exc: BaseException) -> bool:
+    """The driver turned the arguments down before opening a socket: asyncpg's ClientConfigurationError and
+    other ValueErrors (not an SSL verification failure, which is an OSError too), psycopg's ProgrammingError,
+    libpq's complaint about an option's value."""
+    inner = driver_error(exc)
+    if isinstance(inner, ValueError) and not isinstance(inner, OSError):
+        return True
+    if type(inner).__name__ == "ProgrammingError":
+        return True
+    return bool(_LIBPQ_REFUSED.search(str(inner)))
 
 
 def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
@@ -301,7 +335,11 @@ def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
         or ("rejected SSL upgrade" in text and spec.sslmode not in ("require", "verify-ca", "verify-full"))
     ):
         return " (the server broke off the PostgreSQL startup: is PostgreSQL, or a pooler, listening on that port?)"
-    if spec.password is None and ("password authentication failed" in text or "no password supplied" in text):
+    from pool_doctor.connection.pgpass import pgpass_file
+
+    # A password file the driver may read itself (asyncpg reads one others can read too) is a password given.
+    given = spec.password is not None or spec.service_password is not None or pgpass_file(os.environ, False)
+    if not given and ("password authentication failed" in text or "no password supplied" in text):
         return " (no password was given: put it in the URL, or use -W, PGPASSWORD or a pgpass file)"
     if "rejected SSL upgrade" in text or "server does not support SSL" in text:
         return f" (the server does not offer TLS, and sslmode={spec.sslmode} requires it)"

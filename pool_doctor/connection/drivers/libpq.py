@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pool_doctor.connection import arguments
 from pool_doctor.connection.drivers.base import Driver, StatementCache
 from pool_doctor.connection.sessions import Session, in_thread, open_psycopg, open_psycopg2
 
@@ -19,6 +20,7 @@ class PsycopgDriver(Driver):
         {"autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory"}
     )
     session_hint: ClassVar[str] = "session settings as options='-c name=value'"
+    argument_checks: ClassVar[Mapping[str, arguments.Check]] = arguments.PSYCOPG
 
     errors: ClassVar[Mapping[Any, str]] = {
         ("close", "idle_session_timeout"): "psycopg's IdleSessionTimeout: terminating connection due to "
