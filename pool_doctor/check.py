@@ -225,7 +225,7 @@ async def gather_facts(inputs: Inputs) -> Facts:
         inputs.settings,
         target,
         server=server,
-        pooler=pooler.with_documented(found, platform),
+        pooler=pooler.with_configured(pooler.with_documented(found, platform), inputs.settings.pooler.given()),
         platform=platform,
         runtime=inputs.runtime,
     )

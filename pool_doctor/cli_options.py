@@ -57,6 +57,7 @@ class ScanFormat(str, Enum):
 class ProxyMode(str, Enum):
     reset = "reset"
     blackhole = "blackhole"
+    close = "close"
     passthrough = "pass"
 
 
@@ -216,7 +217,7 @@ Mode = Annotated[
     typer.Option(
         "--mode",
         help="reset: RST the next bytes (NAT gateway, NLB); blackhole: drop them silently (Azure LB); "
-        "pass: forward only.",
+        "close: close the idle client unasked (a pooler's client_idle_timeout); pass: forward only.",
     ),
 ]
 MaxFlowLifetime = Annotated[

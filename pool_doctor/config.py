@@ -122,6 +122,35 @@ class NetworkConfig(BaseModel):
         return key in self.model_fields_set
 
 
+class PoolerConfig(BaseModel):
+    """The pooler's own settings, for when its console cannot be read (a managed pooler never lets it): what
+    PgBouncer's SHOW CONFIG would say. The console wins where it answers."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    pool_mode: Literal["session", "transaction", "statement"] | None = Field(
+        None, description="how the pooler hands out server connections; unset = detected from the connection"
+    )
+    client_idle_timeout: float | None = Field(
+        None,
+        ge=0,
+        le=31_536_000,
+        description="seconds the pooler keeps an idle client connection before closing it (0 = off, PgBouncer's "
+        "default); unset = read from the console, else unknown",
+    )
+    max_prepared_statements: int | None = Field(
+        None, ge=0, description="PgBouncer 1.21+: protocol-level prepared statements tracked per connection"
+    )
+
+    _numbers = field_validator("client_idle_timeout", mode="before")(_number_not_bool)
+
+    def given(self) -> dict[str, str]:
+        """The keys set, as the console would show them (PgBouncer's names, text values)."""
+        return {
+            key: f"{value:g}" if isinstance(value, float) else str(value) for key, value in self if value is not None
+        }
+
+
 def _stack_tag(value: Any) -> str:
     """Which stack's model a `[pool]` table is: its `stack` key (SQLAlchemy's when it gives none)."""
     if isinstance(value, PoolModel):
@@ -154,6 +183,7 @@ class AppConfig(BaseSettings):
     pool: PoolSettings = Field(default_factory=SQLAlchemyPool)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    pooler: PoolerConfig = Field(default_factory=PoolerConfig)
     connect_args: dict[str, Any] = Field(
         default_factory=dict,
         description="the driver's connect_args as the app passes them (asyncpg: timeout, command_timeout, "
@@ -181,6 +211,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "pool": SQLAlchemyPool,
     "deployment": DeploymentConfig,
     "network": NetworkConfig,
+    "pooler": PoolerConfig,
 }
 
 
@@ -313,6 +344,7 @@ def code_settings(data: Mapping[str, Any]) -> AppConfig:
         pool=pool,
         deployment=DeploymentConfig(),
         network=NetworkConfig(),
+        pooler=PoolerConfig(),
         connect_args=dict(data.get("connect_args") or {}),
     )
 

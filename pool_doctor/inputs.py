@@ -12,13 +12,13 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pool_doctor.connection.drivers import check_connect_args
 from pool_doctor.errors import UsageError
 
 if TYPE_CHECKING:
     from pool_doctor.check import AppPool, Inputs
     from pool_doctor.cli_options import CommonArgs
     from pool_doctor.connection.spec import ConnectionSpec
+    from pool_doctor.stacks.base import Stack
 
 MAX_PASSWORD = 4096  # characters of a password read from stdin (-W): more is not a password
 
@@ -91,8 +91,7 @@ def build_inputs(
     found(secret for secret in target.secrets() if secret not in {target.param("user"), target.param("dbname")})
     target = target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
     if common.app is None:  # --app: each pool's own arguments, with its own driver, below
-        check_connect_args(target, stack.adapts_driver, "the app's connect arguments")
-    _check_driver_args(target, stack.args_prefix, origin)
+        _check_driver_args(target, stack, origin)
     if common.ask_password:
         target = target.with_password(_prompt_password(target))
     platform = None
@@ -183,8 +182,9 @@ def _app_pools(
         # The server stays --url's; the code's URL may name the driver the app connects with.
         pool_target = stack.connection(target, layer.driver, scanned.where)
         pool_target = pool_target.with_connect_args(stack.driver_args(settings.pool, settings.connect_args))
-        check_connect_args(pool_target, stack.adapts_driver, f"{scanned.where}'s connect arguments")
-        _check_driver_args(pool_target, stack.args_prefix, f"{origin} or {scanned.where}")
+        _check_driver_args(
+            pool_target, stack, scanned.where if origin == "settings" else f"{origin} or {scanned.where}"
+        )
         values = judged_values(settings)
         pools.append(
             AppPool(
@@ -204,24 +204,26 @@ def _app_pools(
     return tuple(pools), tuple(warnings)
 
 
-def _check_driver_args(target: ConnectionSpec, prefix: str, origin: str) -> None:
-    """A ConfigError (exit 2) for a connect argument the app's driver would refuse before connecting, or take and
-    misbehave on (NaN or infinite seconds): the app's own connect would fail the same way, with no server
-    involved."""
+def _check_driver_args(target: ConnectionSpec, stack: Stack, origin: str) -> None:
+    """A UsageError (exit 2) for a connect argument the app's driver would refuse before connecting (one it
+    does not take: asyncpg's server_settings given to psycopg), or take and misbehave on (NaN or infinite
+    seconds): the app's own connect would fail the same way, with no server involved."""
     from pool_doctor.config import where_given
-    from pool_doctor.connection.drivers import driver_for
+    from pool_doctor.connection.drivers import driver_for, foreign_arg
     from pool_doctor.stacks.base import CONNECT_ARGS
 
-    refused = driver_for(target).refused_args(target.connect_args)
+    refused = foreign_arg(target, stack.adapts_driver)
+    refused = refused or next(iter(driver_for(target).refused_args(target.connect_args)), None)
     if refused:
-        key, problem = refused[0]
+        key, problem = refused
+        prefix = stack.args_prefix
         where = where_given(prefix.removesuffix(".") or "pool", key, origin)
         given = target.connect_args[key]
         value = repr(given) if len(repr(given)) <= 80 else repr(given)[:80] + "..."
         got = "" if isinstance(given, Mapping) else f" (got {value})"
         # connect_args is a section of its own; a stack's driver arguments (kwargs, OPTIONS) live under [pool]
         name = f"{prefix}{key}" if prefix == CONNECT_ARGS + "." else f"pool.{prefix}{key}"
-        raise UsageError(f"{where}: {name} {problem}{got}")
+        raise UsageError(f"{where}: {name} {problem}{got}. The app's own connect would fail the same way.")
 
 
 def _prompt_password(target: ConnectionSpec) -> str:

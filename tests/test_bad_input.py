@@ -323,14 +323,14 @@ CASES = [
         "connect-arg-of-another-driver",
         (URL, "{pg}", "--config", "{dir}/c.toml"),
         2,
-        "psycopg2 does not take server_settings",
+        "connect_args.server_settings is not an argument psycopg2 takes: it is asyncpg's",
         files={"c.toml": b'[connect_args.server_settings]\napplication_name = "x"\n'},
     ),
     Case(
         "app-connect-arg-of-another-driver",
         (URL, "{pg}", "--app", "{dir}/app"),
         2,
-        "does not take server_settings",
+        "app/db.py:2: connect_args.server_settings is not an argument psycopg takes",
         files={
             "app/db.py": b'from sqlalchemy import create_engine\nengine = create_engine("postgresql+psycopg://u@127.0.0.1:1/d",'
             b' connect_args={"server_settings": {"application_name": "x"}})\n'
@@ -570,7 +570,7 @@ CASES = [
         "psycopg-unknown-option",
         (URL, "{pg_psycopg}", "--config", "{dir}/c.toml"),
         2,
-        "refused the arguments for postgresql+psycopg://bi_app:***@127.0.0.1:",
+        "connect_args.no_such_option is not an argument psycopg takes: no driver takes it",
         files={"c.toml": b"[connect_args]\nno_such_option = 1\n"},
         commands=CHECK_ONLY,
     ),

@@ -232,6 +232,28 @@ def test_blackhole_after_idle_discards_and_keeps_both_sockets_open() -> None:
     run(main)
 
 
+def test_close_ends_an_idle_flow_unasked_as_a_pooler_does() -> None:
+    """close: at the idle timeout the proxy closes the client's socket (FIN) by itself, with no bytes sent; a flow
+    that keeps talking stays open."""
+
+    async def main() -> None:
+        async with echo_and_proxy(idle_timeout=IDLE, mode="close") as (echo, proxy):
+            reader, writer = await connect(proxy.port)
+            busy_reader, busy_writer = await connect(proxy.port)
+            assert await roundtrip(reader, writer, b"ping") == b"ping"
+            for _ in range(4):  # the busy flow talks every IDLE/2 and is never closed
+                assert await roundtrip(busy_reader, busy_writer, b"x") == b"x"
+                await asyncio.sleep(IDLE / 2)
+            assert await asyncio.wait_for(reader.read(100), READ_TIMEOUT) == b""  # EOF: closed while idle
+            await asyncio.wait_for(echo.closed[0].wait(), READ_TIMEOUT)
+            assert proxy.stats.closed == 1 and proxy.stats.reset == 0
+            assert await roundtrip(busy_reader, busy_writer, b"still") == b"still"
+            writer.close()
+            busy_writer.close()
+
+    run(main)
+
+
 def test_blackhole_now_partitions_existing_flows_only() -> None:
     async def main() -> None:
         async with echo_and_proxy(idle_timeout=None, mode="pass") as (echo, proxy):

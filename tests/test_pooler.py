@@ -210,3 +210,75 @@ def test_prepared_statement_scenario_is_skipped_without_transaction_pooling(
     doc = json.loads(result.stdout)
     assert {s["outcome"] for s in doc["scenarios"]} == {"skipped"}
     assert result.code == 0, result.stderr
+
+
+def _leave_asyncpg_statements(bouncer: Any, role: str, db: str) -> None:
+    """An earlier asyncpg client through the pooler: its numbered statements stay on the server backends."""
+    import asyncio
+
+    import asyncpg
+
+    async def client() -> None:
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=bouncer.port, user=role, password=PASSWORD, database=db, timeout=10
+        )
+        try:
+            for n in range(4):
+                await conn.fetchval("SELECT $1::int", n)
+        finally:
+            await conn.close()
+
+    asyncio.run(client())
+
+
+def test_probe_behind_transaction_pooling_runs_whatever_the_backends_hold(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str], tmp_path: Path
+) -> None:
+    """Backends that already hold asyncpg's __asyncpg_stmt_N__ (the app ran first): the probe's own measurements
+    cannot collide with them, every scenario runs, and the pooler's client_idle_timeout, given in [pooler] as the
+    console cannot be read, is reproduced: current fails as the app does, recommended passes. Exit 1, not 3."""
+    role, db = app
+    bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD}, settings={"default_pool_size": "3"})
+    _leave_asyncpg_statements(bouncer, role, db)
+    config = tmp_path / "pooler.toml"
+    config.write_text('[pooler]\nclient_idle_timeout = 4\npool_mode = "transaction"\n')
+    url = bouncer.url(role, PASSWORD, db, driver="asyncpg")
+    result = run("probe", "--json", "--url", url, "--config", str(config), "--load-seconds", "0.5", timeout=180)
+    assert result.code == 1, result.stderr
+    doc = json.loads(result.stdout)
+    outcomes = {(s["name"], s["config"]): s for s in doc["scenarios"]}
+    assert outcomes[("prepared_statements", "current")]["outcome"] == "error"
+    assert outcomes[("prepared_statements", "recommended")]["outcome"] == "ok"
+    idle = outcomes[("pooler_client_idle", "current")]
+    assert idle["outcome"] == "error" and "connection is closed" in idle["error"], idle
+    assert outcomes[("pooler_client_idle", "recommended")]["outcome"] == "ok"
+    # Without the value, the scenario says how to give it.
+    result = run("probe", "--url", url, "--scenario", "pooler_client_idle", "--load-seconds", "0.5", timeout=120)
+    assert result.code == 0, result.stderr
+    assert "client_idle_timeout is not known" in " ".join(result.stdout.split())
+
+
+def test_unreadable_pooler_limits_are_a_warning_naming_client_idle_timeout(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str], tmp_path: Path
+) -> None:
+    """The console refuses the app's role: a pool without a liveness check is a warning that names the limit it
+    cannot see; given in [pooler], the limit is judged as the console's would be, with its source."""
+    role, db = app
+    bouncer = make_pgbouncer(pg, pool_mode="session", users={role: PASSWORD}, settings={"client_idle_timeout": "4"})
+    url = bouncer.url(role, PASSWORD, db, driver="asyncpg")
+    code, doc = check_json("--url", url, "--no-pool-pre-ping")
+    assert doc["pooler"]["admin_error"]
+    finding = by_code(doc)["no-liveness-check"]
+    assert finding["severity"] == "warning" and "client_idle_timeout" in finding["detail"], finding
+    assert code == 0  # a warning: --fail-on critical passes
+    assert run("check", "--url", url, "--no-pool-pre-ping", "--fail-on", "warning").code == 1
+    code, doc = check_json("--url", url, "--pool-pre-ping")
+    assert "no-liveness-check" not in by_code(doc)
+
+    config = tmp_path / "pooler.toml"
+    config.write_text("[pooler]\nclient_idle_timeout = 4\n")
+    code, doc = check_json("--url", url, "--no-pool-pre-ping", "--config", str(config))
+    finding = by_code(doc)["pooler-client-idle-timeout"]
+    assert finding["severity"] == "critical" and code == 1
+    assert "[pooler] client_idle_timeout" in finding["detail"]
+    assert "no-liveness-check" not in by_code(doc)

@@ -39,7 +39,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from pool_doctor.cli import app
-from pool_doctor.config import AppConfig, DeploymentConfig, NetworkConfig
+from pool_doctor.config import AppConfig, DeploymentConfig, NetworkConfig, PoolerConfig
 from pool_doctor.stacks.sqlalchemy import SQLAlchemyPool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +128,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "pool": SQLAlchemyPool,
     "deployment": DeploymentConfig,
     "network": NetworkConfig,
+    "pooler": PoolerConfig,
 }
 
 

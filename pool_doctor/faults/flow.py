@@ -96,6 +96,7 @@ class Flow:
         self.connect_task: asyncio.Task[None] | None = None
         self.lifetime_timer: asyncio.TimerHandle | None = None
         self.user_timer: asyncio.TimerHandle | None = None
+        self.idle_timer: asyncio.TimerHandle | None = None
         self.finished: asyncio.Future[None] = self.loop.create_future()
 
     # -- socket events -------------------------------------------------------------------------
@@ -142,6 +143,7 @@ class Flow:
         peer.transport.write(data)
         self.last_activity = now
         stats.bytes_forwarded += len(data)
+        self._arm_idle_close()
 
     def on_eof(self, side: Side) -> bool:
         side.eof = True
@@ -204,6 +206,8 @@ class Flow:
         idle = f"idle {fmt_secs(now - self.last_activity)} s > {timeout:g} s"
         if self.proxy.mode == "reset":
             self.reset(f"{idle}: reset (next bytes came from the {trigger})")
+        elif self.proxy.mode == "close":
+            self.close_idle(idle)
         else:
             self.blackhole(f"{idle}: blackhole (discarding from now on)")
 
@@ -224,6 +228,33 @@ class Flow:
         for side in (self.client, self.upstream):
             if side is not None and side.transport is not None and not side.transport.is_closing():
                 side.transport.resume_reading()
+
+    def close_idle(self, idle: str) -> None:
+        """What a pooler does at its client_idle_timeout: close the client's connection (FIN), unasked."""
+        if self.closing:
+            return
+        self.proxy.stats.closed += 1
+        self.proxy._emit(f"flow {self.id} from {self.peer} {idle}: closed")
+        self.close()
+
+    def _arm_idle_close(self) -> None:
+        # "close" acts on its own clock, as a pooler's janitor does; reset and blackhole wait for the next bytes.
+        timeout = self.proxy.idle_timeout
+        if self.proxy.mode != "close" or timeout is None or self.closing:
+            return
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        self.idle_timer = self.loop.call_later(timeout + 0.01, self._idle_reached)
+
+    def _idle_reached(self) -> None:
+        self.idle_timer = None
+        now = self.loop.time()
+        if self.proxy.mode != "close" or self.closing:
+            return
+        if self._expired_at(now):
+            self._expire(now, "clock")
+        else:
+            self._arm_idle_close()
 
     def _arm_user_timeout(self) -> None:
         # Loopback acknowledges every byte, so the client's kernel never sees the unacknowledged data
@@ -309,6 +340,7 @@ class Flow:
         assert self.client.transport is not None
         if not self.client.transport.is_closing():
             self.client.transport.resume_reading()
+        self._arm_idle_close()
 
     def _peer_of(self, side: Side) -> Side | None:
         return self.upstream if side.is_client else self.client
@@ -321,6 +353,9 @@ class Flow:
         if self.user_timer is not None:
             self.user_timer.cancel()
             self.user_timer = None
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
         if self.connect_task is not None and self.connect_task is not asyncio.current_task(self.loop):
             self.connect_task.cancel()
 

@@ -10,7 +10,7 @@ from pool_doctor.errors import UsageError
 
 __all__ = ["MODES", "EventHandler", "Mode", "ProxyStats", "check_mode", "check_seconds", "fmt_addr", "fmt_secs"]
 
-Mode = Literal["reset", "blackhole", "pass"]
+Mode = Literal["reset", "blackhole", "close", "pass"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 
 EventHandler = Callable[[str], None]
@@ -24,6 +24,7 @@ class ProxyStats:
     active: int = 0
     reset: int = 0  # flows RST because they idled past the timeout or by reset_now()
     blackholed: int = 0  # flows that started discarding (idle expiry or blackhole_now())
+    closed: int = 0  # flows closed politely at their idle timeout, as a pooler's client_idle_timeout does
     connect_failed: int = 0  # flows RST because the upstream could not be reached
     lifetime_closed: int = 0  # flows RST because they reached max_flow_lifetime
     user_timeout: int = 0  # blackholed flows RST by the emulated client TCP_USER_TIMEOUT

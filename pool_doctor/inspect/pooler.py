@@ -62,6 +62,22 @@ class PoolerFacts:
     # From the platform catalogue when the platform documents its pooler: "documented by Supabase (...)".
     documented_by: str | None = None
     prepared_statements: bool | None = None  # named prepared statements survive, as documented; None: unknown
+    configured: tuple[str, ...] = ()  # keys of `config` the user gave in [pooler] (the console's answer wins)
+
+    @property
+    def console_read(self) -> bool:
+        return self.admin is not None and self.admin_error is None
+
+    def source(self, key: str) -> str:
+        """Where `key`'s value came from: the console, the user's [pooler] table or the vendor's documentation."""
+        if key in self.configured:
+            return f"[pooler] {key}"
+        return "SHOW CONFIG" if self.console_read or not self.documented_by else self.documented_by
+
+    @property
+    def client_limit_unknown(self) -> bool:
+        """A pooler is there, and nothing says how long it keeps an idle client connection."""
+        return self.present and "client_idle_timeout" not in self.config
 
     @property
     def is_pgbouncer(self) -> bool:
@@ -168,6 +184,28 @@ def with_documented(live: PoolerFacts | None, platform: Recognised | None) -> Po
         config=config,
         documented_by=source,
         prepared_statements=documented.prepared_statements,
+    )
+
+
+def with_configured(found: PoolerFacts | None, given: dict[str, str]) -> PoolerFacts | None:
+    """The user's [pooler] table over what was detected and documented; what the console said wins over it."""
+    if not given:
+        return found
+    mode = given.get("pool_mode")
+    kind = (SESSION if mode == "session" else TRANSACTION) if mode else UNKNOWN
+    line = "[pooler] " + ", ".join(f"{key} = {value}" for key, value in given.items())
+    if found is None or not found.present:
+        seen = list(found.evidence) if found is not None else []
+        return PoolerFacts(kind, [*seen, line], pool_mode=mode, config=dict(given), configured=tuple(given))
+    read = found.config if found.console_read else {}
+    configured = tuple(key for key in given if key not in read)
+    return replace(
+        found,
+        kind=kind if mode and not (found.console_read and found.pool_mode) else found.kind,
+        pool_mode=found.pool_mode if found.console_read and found.pool_mode else mode or found.pool_mode,
+        evidence=[*found.evidence, line],
+        config={**found.config, **{key: given[key] for key in configured}},
+        configured=configured,
     )
 
 

@@ -83,6 +83,14 @@ def pooler_client_limits(pooler: PoolerFacts) -> list[Limit]:
     idle = pooler.seconds("client_idle_timeout")
     if not idle:
         return []
+    source = pooler.source("client_idle_timeout")
+    provenance = (
+        Provenance.CONFIGURED
+        if "client_idle_timeout" in pooler.configured
+        else Provenance.POOLER
+        if source == "SHOW CONFIG"
+        else Provenance.DOCUMENTED
+    )
     return [
         Limit(
             "client_idle_timeout",
@@ -90,8 +98,8 @@ def pooler_client_limits(pooler: PoolerFacts) -> list[Limit]:
             Shape.CLOSE,
             Layer.POOLER,
             pooler.product or "PgBouncer",
-            "SHOW CONFIG",
-            Provenance.POOLER,
+            source,
+            provenance,
         )
     ]
 

@@ -67,6 +67,21 @@ class ProbeConfig:
     def with_values(self, values: Mapping[str, Any]) -> ProbeConfig:
         return replace(self, values=dict(values))
 
+    def measuring(self, target: ConnectionSpec) -> ProbeConfig:
+        """The path view as the probe's own measurements run it: with the driver's named prepared statements
+        off, so that behind transaction pooling they cannot collide with statements other clients left on the
+        backend ('prepared statement "__asyncpg_stmt_1__" already exists'). The scenarios run the app's own."""
+        return self.path_view.without_statement_cache(target)
+
+    def without_statement_cache(self, target: ConnectionSpec) -> ProbeConfig:
+        """This config with the driver's named prepared statements off (the prepared_statements fix)."""
+        from pool_doctor.connection.drivers import driver_for
+
+        cache = driver_for(target).prepared_statements
+        if cache is None:
+            return self
+        return replace(self, driver_args={**self.driver_args, **cache.fix(self.stack.adapts_driver)})
+
     def to_json(self) -> dict[str, Any]:
         from pool_doctor.connection.values import jsonable_connect_args
 

@@ -98,7 +98,7 @@ async def run_probe(
 
     progress.step(f"opening {options.connections} fresh connections")
     connect = await _bounded(
-        measure_connect(target, current.path_view, options.connections, timeout, read_only=read_only),
+        measure_connect(target, current.measuring(target), options.connections, timeout, read_only=read_only),
         (options.connections + 1) * 2 * timeout + 5,
         "opening connections",
         target,
@@ -106,7 +106,7 @@ async def run_probe(
 
     progress.step("timing round trips and pre-ping")
     round_trip = await _bounded(
-        measure_round_trip(target, current.path_view, timeout, read_only=read_only),
+        measure_round_trip(target, current.measuring(target), timeout, read_only=read_only),
         6 * timeout + 10,
         "timing round trips",
         target,
@@ -257,11 +257,13 @@ def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, confi
     from pool_doctor.path.judge import Outcome, judge
 
     limit_of = getattr(scenario, "limit", None)
+    if result.outcome == "skipped":
+        return result  # nothing ran: nothing to judge (the limit may not even be known)
     if limit_of is None or config.policy is None:
         # No limit to judge (prepared statements behind transaction pooling): check calls it critical.
         return replace(result, severity=Severity.CRITICAL) if result.outcome in ("error", "hang") else result
     notes = config.stack.probe_notes(config.values)  # how the probe ran the stack's pool
-    if notes and result.outcome != "skipped":
+    if notes:
         result = replace(result, notes=[*result.notes, *notes])
     verdict = judge(config.policy, limit_of(ctx))
     if result.outcome in ("error", "hang"):

@@ -306,6 +306,79 @@ class NetworkIdle:
         return result
 
 
+class PoolerClientIdle:
+    """The pooler closes a client connection idle longer than its client_idle_timeout (PgBouncer's janitor):
+    emulated, time-scaled, by the fault proxy's close mode in front of the pooler."""
+
+    name = "pooler_client_idle"
+    summary = "the pooler closes a client connection idle longer than its client_idle_timeout"
+
+    def _limit(self, ctx: ProbeContext) -> Limit | None:
+        from pool_doctor.path.build import pooler_client_limits
+
+        pooler = ctx.facts.pooler
+        found = pooler_client_limits(pooler) if pooler is not None and pooler.present else []
+        return found[0] if found else None
+
+    def killer(self, ctx: ProbeContext) -> Killer:
+        limit = self._limit(ctx)
+        if limit is None:
+            return Killer(ASSUMED_IDLE_LIMIT, "the pooler's client_idle_timeout is not known", assumed=True)
+        return Killer(limit.seconds, f"client_idle_timeout = {limit.shown} ({limit.source})")
+
+    def limit(self, ctx: ProbeContext) -> Limit:
+        limit = self._limit(ctx)
+        assert limit is not None  # run() skips the scenario first
+        return limit
+
+    async def run(self, ctx: ProbeContext, config: ProbeConfig) -> ScenarioResult:
+        from pool_doctor.faults import FaultProxy
+
+        target, driver, pooler = ctx.target, ctx.driver, ctx.facts.pooler
+        if pooler is None or not pooler.present:
+            return skipped(self.name, config, "no pooler on the path")
+        if self.killer(ctx).assumed:
+            return skipped(
+                self.name,
+                config,
+                "not tested: the pooler's client_idle_timeout is not known (0, off, is PgBouncer's default); "
+                "give it as [pooler] client_idle_timeout, or let the probe read the console with "
+                "--pgbouncer-admin-url, to reproduce it",
+            )
+        if target.is_unix_socket or target.sslmode == "verify-full":
+            return skipped(self.name, config, "the loopback proxy that stands in for the pooler cannot be put here")
+        notes = [
+            "emulated: a loopback proxy in front of the pooler closes each client connection idle longer than the "
+            "scaled client_idle_timeout, as the pooler does"
+        ]
+        if pooler.breaks_session_state or pooler.mode_unknown:
+            # One failure at a time: the statements' collisions are prepared_statements' to show.
+            config = config.without_statement_cache(target)
+            notes.append("run with the driver's prepared statements off (the prepared_statements scenario's part)")
+        scale = TimeScale(self.killer(ctx))
+        scaled_config, scaled = scale.apply(config, driver, ctx.detect_floor)
+        idle = scale.idle_for(scaled_config)
+        bound = hang_bound(scaled_config, driver, idle)
+        proxy = FaultProxy(
+            target.host,
+            target.port,
+            idle_timeout=scale.scaled_killer,
+            mode="close",
+            max_flow_lifetime=ctx.timeout + idle + 3 * bound,
+            connect_timeout=ctx.timeout,
+        )
+        await proxy.start()
+        engine = ctx.engine(scaled_config, target=target.with_params(host="127.0.0.1", port=str(proxy.port)))
+        run = IdleRun(engine, idle, bound, ctx.timeout)
+        try:
+            await run.run()
+        finally:
+            await run.close(cut=proxy.stop)
+        result = run.result(self.name, config.name, scaled, notes)
+        result.scaled["proxy"] = {"flows": proxy.stats.accepted, "closed": proxy.stats.closed}
+        return result
+
+
 class PreparedStatements:
     """Two client connections of one pool take turns on the pooler's backends, as under any real load."""
 
@@ -372,4 +445,5 @@ register(ServerIdleTimeout())
 register(BackendTerminated())
 register(NetworkIdle("reset"))
 register(NetworkIdle("blackhole"))
+register(PoolerClientIdle())
 register(PreparedStatements())

@@ -36,9 +36,12 @@ def settings_unknown(facts: Facts) -> list[Finding]:
             codes.POOLER_SETTINGS_UNKNOWN.code,
             Severity.INFO,
             "The pooler's own limits could not be read",
-            "Give a user listed in PgBouncer's admin_users or stats_users with --pgbouncer-admin-url "
-            "postgresql://USER@HOST:PORT/pgbouncer to judge client_idle_timeout, max_client_conn and pool sizes.",
-            [pooler.admin_error],
+            "Judged with what is known of it: the vendor's documentation where the platform is recognised, "
+            "[pooler] in the config, else PgBouncer's defaults (client_idle_timeout = 0, off). Give a user "
+            "listed in PgBouncer's admin_users or stats_users with --pgbouncer-admin-url "
+            "postgresql://USER@HOST:PORT/pgbouncer, or the values as [pooler] client_idle_timeout and "
+            "pool_mode, to judge client_idle_timeout, max_client_conn and pool sizes.",
+            [pooler.admin_error, *(f"{key} = {value} ({pooler.source(key)})" for key, value in pooler.config.items())],
         )
     ]
 

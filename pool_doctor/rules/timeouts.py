@@ -110,6 +110,23 @@ def no_liveness(facts: Facts) -> list[Finding]:
         return []  # the known limits have their own findings, through the judge
     keys = tuple(key for lever in ("ping", "max_age") if (key := policy.lever(lever)))
     unseen = facts.server is None and policy.max_age is None and policy.retires_by_idle is None
+    pooler = facts.pooler
+    if pooler is not None and pooler.client_limit_unknown and facts.server is not None:
+        return [
+            Finding(
+                codes.NO_LIVENESS_CHECK.code,
+                Severity.WARNING,
+                codes.NO_LIVENESS_CHECK.summary,
+                f"The app's connections end at {pooler.label}, whose client_idle_timeout could not be read: "
+                "a pooler closes a client connection idle that long (PgBouncer's default is 0, off; managed "
+                "poolers often set one), and this pool hands the closed connection to the next request "
+                "('connection is closed'). Test connections at checkout, or give the pooler's value as "
+                "[pooler] client_idle_timeout (or let check read the console with --pgbouncer-admin-url)."
+                + (f" {policy.label} has no check of its own: test a connection before use." if not keys else ""),
+                [*_knob_lines(facts), "unseen: the pooler's client_idle_timeout"],
+                keys,
+            )
+        ]
     no_lever = "" if policy.lever("ping") else f" {policy.label} has no check of its own: test a connection before use."
     known = (
         "A connection that idled in the pool is handed out untested and never retired, and nothing is known yet of "

@@ -9,7 +9,6 @@ from pool_doctor.connection.drivers.asyncpg_driver import AsyncpgDriver
 from pool_doctor.connection.drivers.base import Driver, StatementCache, describe_error
 from pool_doctor.connection.drivers.libpq import Psycopg2Driver, PsycopgDriver
 from pool_doctor.connection.spec import ConnectionSpec
-from pool_doctor.errors import UsageError
 
 DRIVERS: dict[str, Driver] = {
     driver.name: driver
@@ -36,26 +35,24 @@ def driver_for(spec: ConnectionSpec) -> Driver:
     return DRIVERS[spec.driver]
 
 
-def check_connect_args(spec: ConnectionSpec, adapter: bool, where: str) -> None:
-    """A UsageError (exit 2) for a connect argument the app's own connect would fail on: one this driver does
-    not take, named with the driver that does (server_settings is asyncpg's; options, libpq's)."""
+def foreign_arg(spec: ConnectionSpec, adapter: bool) -> tuple[str, str] | None:
+    """The first connect argument the app's own connect would fail on because this driver does not take it, and
+    why, naming the driver that does (server_settings is asyncpg's; options, libpq's); None when all are taken."""
     driver = driver_for(spec)
     for key in driver.refused(spec.connect_args, adapter):
         owners = [other.name for other in DRIVERS.values() if other is not driver and other.takes(key, adapter)]
         whose = f"it is {' and '.join(owners)}'s" if owners else "no driver takes it"
         hint = f"; {driver.name} takes {driver.session_hint}" if owners and driver.session_hint else ""
-        raise UsageError(
-            f"{driver.name} does not take {key} (given in {where}): {whose}{hint}. The app's own connect "
-            "would fail the same way."
-        )
+        return key, f"is not an argument {driver.name} takes: {whose}{hint}"
+    return None
 
 
 __all__ = [
     "DRIVERS",
     "Driver",
     "StatementCache",
-    "check_connect_args",
     "describe_error",
     "driver_for",
+    "foreign_arg",
     "public_module",
 ]
