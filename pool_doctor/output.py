@@ -87,6 +87,9 @@ def encodable(text: str, encoding: str) -> str:
     return text
 
 
+_TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)\n")
+
+
 class GuardedStream:
     """A text stream that scrubs, escapes and encodes what is written, then hands it to `stream`.
 
@@ -96,6 +99,7 @@ class GuardedStream:
     def __init__(self, stream: IO[str], secrets: Iterable[str]) -> None:
         self._stream = stream
         self._secrets = secrets
+        self._spaces = ""  # spaces at the end of the last write: dropped if a newline comes next
 
     @property
     def encoding(self) -> str:
@@ -109,14 +113,25 @@ class GuardedStream:
         if not isinstance(text, str):  # click asks whether this is a binary stream by writing b""
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if text:
-            self._stream.write(encodable(safe_text(scrub(text, tuple(self._secrets))), self.encoding))
+            self._stream.write(encodable(safe_text(scrub(self._trimmed(text), tuple(self._secrets))), self.encoding))
         return len(text)
+
+    def _trimmed(self, text: str) -> str:
+        """No line ends in spaces (rich pads table rows and wrapped text to the width): spaces before a newline,
+        before the colour codes that end a line, or at the end of this write when the next starts a line."""
+        text = _TRAILING.sub(r"\1\n", self._spaces + text)
+        stripped = text.rstrip(" ")
+        self._spaces = text[len(stripped) :]
+        return stripped
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
 
     def flush(self) -> None:
+        if self._spaces:  # a prompt's "Password: " waits no longer
+            self._stream.write(self._spaces)
+            self._spaces = ""
         self._stream.flush()
 
     def isatty(self) -> bool:

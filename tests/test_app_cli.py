@@ -78,9 +78,10 @@ def test_the_pools_table_fits_80_columns_and_says_where_from_the_pools_own_file(
         "two_engines/app/db.py:8 · sqlalchemy · psycopg · no findings",
         "two_engines/app/db.py:11 · sqlalchemy · psycopg · 1 critical",
     ]
-    rows = {tuple(line.split()[:2]): line for line in lines if line.startswith("  ")}
-    assert rows[("pool_size", "10")].rstrip().endswith("line 9")
-    assert "settings.py:3, $POOL_RECYCLE" in rows[("pool_recycle", "1800")]
+    rows = {tuple(line.split()[:3]): line for line in lines if line.startswith("  ")}
+    assert rows[("pool_size", "=", "10")] == "  pool_size = 10 · line 9"
+    assert "settings.py:3, $POOL_RECYCLE" in rows[("pool_recycle", "=", "1800")]
+    assert not [line for line in lines if "…" in line or line != line.rstrip()]
 
 
 def test_two_engines_only_the_forgotten_one_has_findings(server: LocalPostgres) -> None:

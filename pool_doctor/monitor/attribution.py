@@ -39,6 +39,16 @@ SQLSTATE_OTHER = {
     "57P03": "the server is starting up or shutting down",
 }
 _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
+# Errors that end no connection but fail the request: a statement prepared on one server backend, used on
+# another (transaction pooling). 42P05 duplicate_prepared_statement, 26000 invalid_sql_statement_name, and
+# 08P01 protocol_violation for a cached statement bound on a backend where the name means another statement.
+PREPARED_STATEMENT_SQLSTATES = frozenset({"42P05", "26000"})
+PREPARED_STATEMENT_REMEDY = (
+    "Turn the driver's named prepared statements off behind transaction pooling (asyncpg: statement_cache_size=0, "
+    "through SQLAlchemy also prepared_statement_cache_size=0 and a unique prepared_statement_name_func; psycopg: "
+    "prepare_threshold=None), use session pooling, or a pooler that tracks them (PgBouncer 1.21+ "
+    "max_prepared_statements). `pool-doctor recommend` prints the exact keys."
+)
 
 
 def _tolerance(seconds: float) -> float:
@@ -152,12 +162,33 @@ def _measure(limit: Limit, m: Measures) -> float | None:
     return m.age_s if limit.kind == "lifetime" else m.idle_s
 
 
-def attribute(m: Measures, limits: Sequence[Limit]) -> dict[str, Any]:
+def request_failure(error: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The cause of a request's failure that ended no connection, or None when the error is not one the monitor
+    names: prepared statements that moved server backends under transaction pooling."""
+    if not error:
+        return None
+    sqlstate, message = error.get("sqlstate"), str(error.get("message") or "")
+    if sqlstate in PREPARED_STATEMENT_SQLSTATES or (sqlstate == "08P01" and "bind message supplies" in message):
+        return {
+            "name": "pooler-prepared-statements",
+            "explained": True,
+            "matched_on": "sqlstate",
+            "what": "prepared statements behind transaction pooling: a statement the driver prepared on one "
+            "server backend was used on another",
+            "limit": None,
+            "layer": "pooler",
+            "remedy": PREPARED_STATEMENT_REMEDY,
+        }
+    return None
+
+
+def attribute(m: Measures, limits: Sequence[Limit], known: bool = True) -> dict[str, Any]:
     """The cause of one death, as the record's "cause" object.
 
     Explained: the limit that fired first among those the measured time had passed (an idle session killed
     at 2 s may only be noticed after 3 s; a 350 s NAT timer behind it never got the chance). Unexplained:
-    no known limit had passed, with the nearest ones as candidates.
+    no known limit had passed, with the nearest ones as candidates. `known`: the limits were read (an empty
+    list then means the path has none), not merely never given.
     """
     by_sqlstate = SQLSTATE_LIMIT.get(m.sqlstate or "")
     if by_sqlstate is not None:
@@ -209,7 +240,12 @@ def attribute(m: Measures, limits: Sequence[Limit]) -> dict[str, Any]:
         "name": "unexplained",
         "explained": False,
         "matched_on": None,
-        "what": "no known limit had passed" if limits else "no limits known (pass limits_from=)",
+        "what": "no known limit matches"
+        if limits
+        else "no known limit matches: none was found on this path (a restart, pg_terminate_backend, a failover "
+        "or an unseen middlebox)"
+        if known
+        else "no limits known (pass limits_from=)",
         "limit": None,
         "layer": None,
         "candidates": candidates[:3],

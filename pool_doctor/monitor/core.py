@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from pool_doctor.errors import scrub
-from pool_doctor.monitor.attribution import Measures, attribute
+from pool_doctor.monitor.attribution import Measures, attribute, request_failure
 from pool_doctor.monitor.records import (
     LOGGER_NAME,
     SCHEMA_VERSION,
@@ -27,6 +27,7 @@ from pool_doctor.monitor.records import (
     PoolSettings,
     describe_error,
     log_death,
+    log_failure,
     monotonic,
     utc_now,
 )
@@ -47,8 +48,15 @@ class Sink:
     FIRST_REST = 1.0
     MAX_REST = 300.0
 
-    def __init__(self, name: str, write: Callable[[dict[str, Any]], None], report: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        write: Callable[[dict[str, Any]], None],
+        report: Callable[..., None],
+        takes_failures: bool = True,  # metrics exporters count deaths: a request's failure is not one
+    ) -> None:
         self.name = name
+        self.takes_failures = takes_failures
         self._write = write
         self._report = report
         self._lock = threading.Lock()
@@ -127,7 +135,10 @@ class Monitor:
             self.sinks.append(file_sink)
         self.sinks.append(Sink(f"logger {self.logger.name}", self._log, self._report))
         self._exporters = list(exporters)  # the adapters also feed them the pool's state (metrics.PoolMetrics)
-        self.sinks += [Sink(f"exporter {_exporter_name(export)}", export, self._report) for export in self._exporters]
+        self.sinks += [
+            Sink(f"exporter {_exporter_name(export)}", export, self._report, takes_failures=False)
+            for export in self._exporters
+        ]
         self._limits: list[Limit] | None = None
         self._limits_note: str | None = None
         self._limits_lock = threading.Lock()
@@ -286,7 +297,7 @@ class Monitor:
             mid_checkout=mid_checkout,
             sqlstate=sqlstate if isinstance(sqlstate, str) else None,
         )
-        cause = attribute(measures, self.limits)
+        cause = attribute(measures, self.limits, self.limits_known)
         if self._limits_note and not cause["explained"]:
             cause["note"] = self._limits_note
         request_failed = noticed_by in (Noticed.REQUEST,)
@@ -339,6 +350,38 @@ class Monitor:
             return False
         return True if cause.get("limit") else None
 
+    def request_failed(self, error: BaseException | None) -> dict[str, Any] | None:
+        """A request that failed on a live connection for a reason the monitor names (prepared statements under
+        transaction pooling): one `failure` record; None when the error is not one of those (or on any trouble)."""
+        try:
+            err = describe_error(error, self._secrets)
+            cause = request_failure(err)
+            if cause is None:
+                return None
+            record: dict[str, Any] = {
+                "schema_version": SCHEMA_VERSION,
+                "event": "failure",
+                "at": utc_now(),
+                "stack": self.pool.stack,
+                "pool": self.pool.pool,
+                "driver": self.pool.driver,
+                "target": self.pool.target,
+                "request_failed": True,
+                "outcome": "failed",
+                "error": err,
+                "cause": cause,
+            }
+            self.counters.failure(str(cause["name"]))
+            self.records.append(record)
+            del self.records[: -self._keep]
+            for sink in self.sinks:
+                if sink.takes_failures:
+                    sink(record)
+            return record
+        except Exception as exc:
+            self._failed("a request's failure", exc)
+            return None
+
     def emit(self, record: dict[str, Any]) -> None:
         self.counters.death(str(record["cause"]["name"]), bool(record["request_failed"]))
         self.records.append(record)
@@ -347,7 +390,7 @@ class Monitor:
             sink(record)
 
     def _log(self, record: dict[str, Any]) -> None:
-        log_death(self.logger, record)
+        (log_failure if record.get("event") == "failure" else log_death)(self.logger, record)
 
     def _report(self, level: int, message: str, *args: Any) -> None:
         """The monitor's own trouble, said through its logger (never raised: the logger may be what fails)."""

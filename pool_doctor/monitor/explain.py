@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -87,6 +88,10 @@ def read_records(stream: IO[str], name: str = "the log", torn: list[int] | None 
                 problem = death_problem(record)
                 if problem is not None:
                     raise LogError(f"{name} line {number} is not a death record as the monitor writes it: {problem}")
+                yield record
+            elif record.get("event") == "failure":
+                if not isinstance(record.get("cause"), dict) or not isinstance(record.get("error") or {}, dict):
+                    raise LogError(f"{name} line {number} is not a failure record as the monitor writes it")
                 yield record
     except UnicodeDecodeError:
         raise LogError(f"{name} is not text: not a pool_doctor.monitor log") from None
@@ -206,6 +211,29 @@ class Cause:
         }
 
 
+@dataclass
+class Failure:
+    """Requests that failed on connections that lived on, for one cause (prepared statements under transaction
+    pooling): no death, so no idle time; the remedy comes with the record."""
+
+    name: str
+    what: str
+    remedy: str
+    count: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    stacks: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "what": self.what,
+            "remedy": self.remedy,
+            "failed_requests": self.count,
+            "errors": dict(self.errors.most_common()),
+            "stacks": sorted(self.stacks),
+        }
+
+
 @dataclass(frozen=True)
 class Bin:
     low: float
@@ -225,6 +253,7 @@ class ExplainReport:
     causes: list[Cause]
     histogram: list[Bin]
     targets: list[str]
+    failures: list[Failure] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -235,6 +264,7 @@ class ExplainReport:
             "targets": self.targets,
             "causes": [c.to_json() for c in self.causes],
             "histogram": [b.to_json() for b in self.histogram],
+            "failures": [f.to_json() for f in self.failures],
         }
 
 
@@ -244,7 +274,11 @@ def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
     limits: dict[str, Limit] = {}
     targets: set[str] = set()
     failed = replaced = total = 0
+    failures: dict[str, Failure] = {}
     for record in records:
+        if record.get("event") == "failure":
+            _count_failure(failures, record)
+            continue
         cause_data = record.get("cause") or {}
         name = str(cause_data.get("name", "unexplained"))[:MAX_TEXT]
         what = str(cause_data.get("what", name))[:MAX_TEXT]
@@ -287,8 +321,39 @@ def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
     for cause in ordered:
         _prevent(cause)
     return ExplainReport(
-        total, failed, replaced, ordered, histogram(idles, list(limits.values())), sorted(t for t in targets if t)
+        total,
+        failed,
+        replaced,
+        ordered,
+        histogram(idles, list(limits.values())),
+        sorted(t for t in targets if t),
+        sorted(failures.values(), key=lambda f: (-f.count, f.name)),
     )
+
+
+def _count_failure(failures: dict[str, Failure], record: dict[str, Any]) -> None:
+    cause = record["cause"]
+    name = str(cause.get("name", "failure"))[:MAX_TEXT]
+    failure = failures.get(name)
+    if failure is None:
+        if len(failures) >= MAX_DISTINCT:
+            return
+        failure = failures[name] = Failure(
+            name, str(cause.get("what", name))[:MAX_TEXT], str(cause.get("remedy", ""))[:MAX_TEXT]
+        )
+    failure.count += 1
+    failure.stacks.add(str(record.get("stack", "sqlalchemy"))[:MAX_TEXT])
+    error = record.get("error") or {}
+    if error:
+        # One line per kind of error: the driver's hint cut off, statement names as the pattern they follow.
+        message = str(error.get("message")).split(" HINT:")[0]
+        message = _STATEMENT_NAME.sub(lambda m: m.group(1) + "N" + m.group(2), message)
+        text = f"{error.get('type')}: {message}"[:MAX_TEXT]
+        if text in failure.errors or len(failure.errors) < MAX_DISTINCT:
+            failure.errors[text] += 1
+
+
+_STATEMENT_NAME = re.compile(r'("__asyncpg_stmt_|"_pg3_)[0-9a-f]+(__"|")')
 
 
 def _prevent(cause: Cause) -> None:

@@ -94,7 +94,16 @@ def utc_now() -> str:
 class Counters:
     """What stats() returns: plain integers, safe to read from any thread."""
 
-    NAMES = ("connections", "checkouts", "deaths", "failed_requests", "replaced", "retired", "disconnect_errors")
+    NAMES = (
+        "connections",
+        "checkouts",
+        "deaths",
+        "failed_requests",
+        "replaced",
+        "retired",
+        "disconnect_errors",
+        "failures",
+    )
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -104,6 +113,7 @@ class Counters:
         self.checkouts = 0
         self._by_cause: dict[str, int] = {}
         self._retired_by: dict[str, int] = {}
+        self._failures_by_cause: dict[str, int] = {}
 
     def add(self, name: str, amount: int = 1) -> None:
         with self._lock:
@@ -114,6 +124,13 @@ class Counters:
             self._values["deaths"] += 1
             self._values["failed_requests" if failed else "replaced"] += 1
             self._by_cause[cause] = self._by_cause.get(cause, 0) + 1
+
+    def failure(self, cause: str) -> None:
+        """A request failed on a connection that lives on (failed_requests counts it too)."""
+        with self._lock:
+            self._values["failures"] += 1
+            self._values["failed_requests"] += 1
+            self._failures_by_cause[cause] = self._failures_by_cause.get(cause, 0) + 1
 
     def retired(self, reason: str) -> None:
         with self._lock:
@@ -126,6 +143,7 @@ class Counters:
                 **self._values,
                 "checkouts": self.checkouts,
                 "deaths_by_cause": dict(self._by_cause),
+                "failures_by_cause": dict(self._failures_by_cause),
                 "retired_by": dict(self._retired_by),
             }
 
@@ -217,6 +235,20 @@ def log_death(logger: logging.Logger, record: dict[str, Any]) -> None:
         cause.get("what") or cause["name"],
         error.get("type") or "-",
         error.get("message") or "-",
+        extra={"pool_doctor": record},
+    )
+
+
+def log_failure(logger: logging.Logger, record: dict[str, Any]) -> None:
+    """A request that failed on a live connection: its cause and remedy, as one warning."""
+    cause = record["cause"]
+    error = record.get("error") or {}
+    logger.warning(
+        "request failed: %s; error: %s: %s; %s",
+        cause.get("what") or cause["name"],
+        error.get("type") or "-",
+        error.get("message") or "-",
+        cause.get("remedy") or "",
         extra={"pool_doctor": record},
     )
 

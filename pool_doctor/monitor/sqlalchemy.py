@@ -99,6 +99,8 @@ class SQLAlchemyMonitor(Monitor):
         self._local.last = (context.original_exception, context.is_pre_ping)
         if context.is_disconnect:
             self.counters.add("disconnect_errors")
+        elif not context.is_pre_ping:
+            self.request_failed(context.original_exception)  # the connection lives on: a failure, not a death
 
     def on_invalidate(self, dbapi_connection: Any, record: Any, exception: BaseException | None) -> None:
         state = record.info.get(self.key)

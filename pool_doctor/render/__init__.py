@@ -97,3 +97,46 @@ def short_value(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     return str(value)
+
+
+WIDTH = 80  # what every line of a terminal report fits when the terminal is no wider
+_BREAKS = "/?&.,=:"  # where a token too long for a line may break: after one of these, never inside a name
+
+
+def wrap_tokens(text: str, width: int = WIDTH, indent: str = "", subsequent: str = "  ") -> list[str]:
+    """`text` in lines of at most `width` characters, broken at spaces, and a token longer than a line (a URL,
+    a dotted path) after one of _BREAKS: every character stays (no "..."), continuations are indented."""
+    import textwrap
+
+    lines: list[str] = []
+    for line in textwrap.wrap(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=subsequent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent]:
+        while len(line) > width:
+            cut = max((line.rfind(mark, len(subsequent) + 1, width - 1) for mark in _BREAKS), default=-1)
+            if cut <= len(subsequent):  # no break in reach: leave the token whole rather than split a name
+                break
+            lines.append(line[: cut + 1])
+            line = subsequent + line[cut + 1 :]
+        lines.append(line)
+    return lines
+
+
+def heading(command: str, target: str, width: int = WIDTH) -> Text:
+    """`pool-doctor check URL` as the first line of a report: bold command, the URL broken at its own tokens."""
+    lines = wrap_tokens(f"pool-doctor {command} {target}", width)
+    text = Text()
+    for number, line in enumerate(lines):
+        if number == 0 and line.startswith(f"pool-doctor {command}"):
+            text.append(f"pool-doctor {command}", "bold")
+            text.append(line[len(f"pool-doctor {command}") :])
+        else:
+            text.append(line)
+        if number < len(lines) - 1:
+            text.append("\n")
+    return text

@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from pool_doctor.render import SEVERITY_STYLE, RenderOptions, md_cell, plain_table, short_value, write, write_json
+from pool_doctor.render import (
+    SEVERITY_STYLE,
+    RenderOptions,
+    md_cell,
+    plain_table,
+    short_value,
+    wrap_tokens,
+    write,
+    write_json,
+)
+from pool_doctor.render import (
+    heading as report_heading,
+)
 from pool_doctor.render.findings import could_not_see, findings_markdown, findings_parts, summary_line
 
 if TYPE_CHECKING:
@@ -77,19 +88,21 @@ def app_pools_parts(report: CheckReport) -> list[Any]:
             " · ",
             (verdict, SEVERITY_STYLE[worst] if worst else "green"),
         )
-        table = plain_table("Setting", "Value", "From")
-        table.columns[0].no_wrap = True
-        table.columns[1].max_width = 30
+        # One setting a line, its source after it: values the user looks for in the code stay whole at any
+        # width, broken only at their own separators (a table would cut them with "...").
+        rows = Text()
         for key, (value, where) in app.sources.items():
             if where == "library default" and key not in _SHOWN_DEFAULTS:
                 continue
+            unknown = key in dict(app.unknown)
             shown = (
-                Text(f"unknown (judged: {short_value(value)})" if value is not None else "unknown", style="yellow")
-                if key in dict(app.unknown)
-                else Text(short_value(value))
+                (f"unknown (judged: {short_value(value)})" if value is not None else "unknown")
+                if unknown
+                else short_value(value)
             )
-            table.add_row(key, shown, Text(_relative(where, app.ref.file)))
-        parts += [Text(), heading, Padding(table, (0, 0, 0, 2))]
+            lines = wrap_tokens(f"{key} = {shown} · {_relative(where, app.ref.file)}", indent="  ", subsequent="      ")
+            rows.append("\n".join(lines) + "\n", style="yellow" if unknown else "")
+        parts += [Text(), heading, rows]
     return parts
 
 
@@ -128,7 +141,7 @@ def render_check(report: CheckReport, options: RenderOptions, out: Console) -> N
     server = report.server
     transport = server.transport + (", TLS" if server.ssl else ", no TLS" if server.transport == "tcp" else "")
     parts: list[Any] = [
-        Text.assemble(("pool-doctor check ", "bold"), report.inputs.target.display()),
+        report_heading("check", report.inputs.target.display(), out.width),
         Text(
             f"PostgreSQL {server.version} · judged as role {server.role} in database {server.database}"
             + (f" (connected as {server.connected_as})" if server.connected_as != server.role else "")

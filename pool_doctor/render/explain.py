@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 from rich.console import Console
@@ -10,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pool_doctor.durations import format_seconds
-from pool_doctor.monitor.explain import Bin, Cause, ExplainReport
+from pool_doctor.monitor.explain import Bin, Cause, ExplainReport, Failure
 from pool_doctor.render import RenderOptions, md_cell, write, write_json
 
 HISTOGRAM_BAR = 36  # characters for the longest bar: label + bar + count + marker fit 80 columns
@@ -41,9 +42,28 @@ def histogram_lines(bins: list[Bin]) -> list[str]:
     return lines
 
 
+def _failures_table(failures: list[Failure]) -> list[Any]:
+    """Requests that failed on live connections: the cause, how many, the driver's error and the remedy; lines
+    wrapped at 80 columns with their continuations indented."""
+    if not failures:
+        return []
+    total = sum(f.count for f in failures)
+    lines = [f"{total} request(s) failed on connections that lived on."]
+    for failure in failures:
+        lines += textwrap.wrap(f"{failure.name}: {failure.what} (x{failure.count})", 80, subsequent_indent="  ")
+        for error, count in failure.errors.most_common(2):
+            lines += textwrap.wrap(f"{error} (x{count})", 80, initial_indent="  ", subsequent_indent="    ")
+        if failure.remedy:
+            lines += textwrap.wrap(f"fix: {failure.remedy}", 80, initial_indent="  ", subsequent_indent="    ")
+    return [Text("\n".join(lines) + "\n")]
+
+
 def explain_table(report: ExplainReport) -> list[Any]:
-    """Rich renderables for the terminal: summary, causes, histogram, the settings that prevent them."""
+    """Rich renderables for the terminal: summary, causes, histogram, the settings that prevent them. Every
+    value is plain text: a cause like `[network] idle_timeout` is never read as markup."""
     if not report.deaths:
+        if report.failures:
+            return [Text("No connection deaths recorded."), *_failures_table(report.failures)]
         return [Text("No connection deaths recorded: nothing to explain.")]
     parts: list[Any] = [
         Text(
@@ -59,7 +79,10 @@ def explain_table(report: ExplainReport) -> list[Any]:
     table.add_column("idle at death", justify="right")
     for cause in report.causes:
         table.add_row(
-            cause.what, str(cause.deaths), f"{cause.failed} ({_pct(cause.failed, cause.deaths)})", _idle_range(cause)
+            Text(cause.what),
+            str(cause.deaths),
+            f"{cause.failed} ({_pct(cause.failed, cause.deaths)})",
+            Text(_idle_range(cause)),
         )
     parts.append(table)
     errors = Text("Driver errors\n", style="bold")
@@ -81,11 +104,30 @@ def explain_table(report: ExplainReport) -> list[Any]:
         if not cause.prevented_by and not cause.advice:
             prevent.append("  no pool setting found that prevents it\n")
     parts.append(prevent)
-    return parts
+    return [*parts, *_failures_table(report.failures)]
+
+
+def _failures_markdown(failures: list[Failure]) -> list[str]:
+    if not failures:
+        return []
+    lines = ["", "## Requests that failed on live connections", ""]
+    for failure in failures:
+        error = failure.errors.most_common(1)[0][0] if failure.errors else "-"
+        lines.append(f"- **{failure.name}** (x{failure.count}): {md_cell(failure.what)}; `{md_cell(error)}`")
+        if failure.remedy:
+            lines.append(f"  fix: {md_cell(failure.remedy)}")
+    return lines
 
 
 def explain_markdown(report: ExplainReport) -> str:
     if not report.deaths:
+        if report.failures:
+            return (
+                "\n".join(
+                    ["# Connection deaths", "", "No connection deaths recorded.", *_failures_markdown(report.failures)]
+                )
+                + "\n"
+            )
         return "# Connection deaths\n\nNo connection deaths recorded: nothing to explain.\n"
     lines = [
         "# Connection deaths",
@@ -117,6 +159,7 @@ def explain_markdown(report: ExplainReport) -> str:
             lines.append(f"- **{cause.name}**: `{p.setting}` ({p.stack}): {p.outcome}, {p.reason}{cost}")
         for advice in cause.advice:
             lines.append(f"- **{cause.name}**: {advice}")
+    lines += _failures_markdown(report.failures)
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from pool_doctor.model import Severity
 from pool_doctor.render import SEVERITY_STYLE, RenderOptions, md_cell, plain_table, prose, write, write_json
+from pool_doctor.render import heading as report_heading
 from pool_doctor.render.findings import could_not_see
 from pool_doctor.stacks import DEFAULT, REGISTRY
 
@@ -183,7 +184,7 @@ def render_probe(report: ProbeReport, options: RenderOptions, out: Console) -> N
         write(out, probe_markdown(report))
         return
     parts: list[Any] = [
-        Text.assemble(("pool-doctor probe ", "bold"), report.target),
+        report_heading("probe", report.target, out.width),
         Text(
             (f"stack {report.stack} · " if report.stack != DEFAULT else "")  # the default goes unnamed, as in [pool]
             + f"driver {report.driver} · {report.seconds:.1f}s"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
@@ -10,7 +12,8 @@ from rich.text import Text
 from pool_doctor.connection.values import PythonCode, as_code, jsonable_connect_args
 from pool_doctor.model import SCHEMA_VERSION, to_jsonable
 from pool_doctor.redact import without_secrets
-from pool_doctor.render import RenderOptions, md_cell, prose, short_value, write, write_json
+from pool_doctor.render import WIDTH, RenderOptions, md_cell, prose, short_value, wrap_tokens, write, write_json
+from pool_doctor.render import heading as report_heading
 from pool_doctor.render.findings import could_not_see, findings_markdown, findings_parts
 from pool_doctor.stacks import stack_for
 from pool_doctor.stacks.base import CONNECT_ARGS
@@ -34,7 +37,33 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     """Ready-to-paste code in the app's own stack; the password (any key named like a secret) is left out."""
     values, connect_args = shown(rec)
     snippet = stack_for(rec.stack).python_snippet
-    return snippet(as_code(values), as_code(connect_args), report.inputs.target, rec.call)
+    return fit_strings(snippet(as_code(values), as_code(connect_args), report.inputs.target, rec.call))
+
+
+_STRING_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>\w+=)?(?P<literal>'(?:[^'\\\n]|\\.)*')(?P<comma>,?)$")
+
+
+def fit_strings(code: str, width: int = WIDTH) -> str:
+    """Code whose lines fit `width`: a string literal too long for its line (a URL with options) becomes
+    adjacent literals in parentheses, broken at the URL's own separators; Python joins them back at compile
+    time, so the value is the same. Other long lines are left as they are."""
+    out = []
+    for line in code.split("\n"):
+        match = _STRING_LINE.match(line)
+        if len(line) <= width or match is None:
+            out.append(line)
+            continue
+        indent, key, comma = match["indent"], match["key"] or "", match["comma"]
+        value = ast.literal_eval(match["literal"])
+        room = width - len(indent) - 4 - 2  # four more spaces and the two quotes
+        parts = [chunk.replace("\0", " ") for chunk in wrap_tokens(value.replace(" ", "\0"), room, "", "")]
+        if len(parts) < 2 or "".join(parts) != value or any(len(repr(part)) > room + 2 for part in parts):
+            out.append(line)  # no separator in reach (or an escape that grows): left whole
+            continue
+        out.append(f"{indent}{key}(")
+        out += [f"{indent}    {part!r}" for part in parts]
+        out.append(f"{indent}){comma}")
+    return "\n".join(out)
 
 
 def shown(rec: Recommendation) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -161,7 +190,8 @@ def render_app_recommendations(
         write(
             out,
             "\n\n".join(
-                f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n"
+                "\n".join(wrap_tokens(f"# {one.pools[0].app.where}: {one.pools[0].app.call}", subsequent="#   "))
+                + "\n"
                 + (snippets.get(one.pools[0].app.where) or recommendation_python(one, rec))
                 for one, rec in recs
             ),
@@ -169,7 +199,8 @@ def render_app_recommendations(
         return
     if fmt == "toml":  # one [pool] per file: the command asks for --pool first when there are several
         one, rec = recs[0]
-        write(out, f"# {one.pools[0].app.where}: {one.pools[0].app.call}\n" + recommendation_toml(one, rec))
+        where = wrap_tokens(f"# {one.pools[0].app.where}: {one.pools[0].app.call}", subsequent="#   ")
+        write(out, "\n".join(where) + "\n" + recommendation_toml(one, rec))
         return
     for one, rec in recs:
         app = one.pools[0].app
@@ -203,9 +234,9 @@ def render_recommendation(
         write(out, recommendation_markdown(report, rec, code))
         return
     parts: list[Any] = [
-        Text(title, style="bold")
+        Text("\n".join(wrap_tokens(title, out.width)), style="bold")
         if title
-        else Text.assemble(("pool-doctor recommend ", "bold"), report.inputs.target.display()),
+        else report_heading("recommend", report.inputs.target.display(), out.width),
         *([Text(f"config: {report.inputs.config_path}")] if report.inputs.config_path else []),
         Text(f"for role {report.server.role}, driver {rec.driver}: paste this"),
         Text(),

@@ -97,6 +97,7 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
     pools = plain_table("Where", "Stack", "Idle settings", "Unknown", title="Pools in the code")
     pools.columns[0].overflow = "fold"  # a long path folds; stacks and settings stay whole
     pools.columns[1].no_wrap = True
+    pools.columns[2].overflow = pools.columns[3].overflow = "fold"  # a variable's name folds, never cut with "..."
     for pool in report.pools:
         where = Text(pool.where)
         if pool.via:
