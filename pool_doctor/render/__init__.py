@@ -100,12 +100,14 @@ def short_value(value: Any) -> str:
 
 
 WIDTH = 80  # what every line of a terminal report fits when the terminal is no wider
-_BREAKS = "/?&.,=:"  # where a token too long for a line may break: after one of these, never inside a name
+BREAKS = "/?&.,=:"  # where a token too long for a line may break: after one of these, never inside a name
 
 
-def wrap_tokens(text: str, width: int = WIDTH, indent: str = "", subsequent: str = "  ") -> list[str]:
+def wrap_tokens(
+    text: str, width: int = WIDTH, indent: str = "", subsequent: str = "  ", breaks: str = BREAKS
+) -> list[str]:
     """`text` in lines of at most `width` characters, broken at spaces, and a token longer than a line (a URL,
-    a dotted path) after one of _BREAKS: every character stays (no "..."), continuations are indented."""
+    a dotted path) after one of BREAKS: every character stays (no "..."), continuations are indented."""
     import textwrap
 
     lines: list[str] = []
@@ -118,7 +120,7 @@ def wrap_tokens(text: str, width: int = WIDTH, indent: str = "", subsequent: str
         break_on_hyphens=False,
     ) or [indent]:
         while len(line) > width:
-            cut = max((line.rfind(mark, len(subsequent) + 1, width - 1) for mark in _BREAKS), default=-1)
+            cut = max((line.rfind(mark, len(subsequent) + 1, width - 1) for mark in breaks), default=-1)
             if cut <= len(subsequent):  # no break in reach: leave the token whole rather than split a name
                 break
             lines.append(line[: cut + 1])

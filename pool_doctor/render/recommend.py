@@ -12,7 +12,7 @@ from rich.text import Text
 from pool_doctor.connection.values import PythonCode, as_code, jsonable_connect_args
 from pool_doctor.model import SCHEMA_VERSION, to_jsonable
 from pool_doctor.redact import without_secrets
-from pool_doctor.render import WIDTH, RenderOptions, md_cell, prose, short_value, wrap_tokens, write, write_json
+from pool_doctor.render import BREAKS, WIDTH, RenderOptions, md_cell, prose, short_value, wrap_tokens, write, write_json
 from pool_doctor.render import heading as report_heading
 from pool_doctor.render.findings import could_not_see, findings_markdown, findings_parts
 from pool_doctor.stacks import stack_for
@@ -40,7 +40,8 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     return fit_strings(snippet(as_code(values), as_code(connect_args), report.inputs.target, rec.call))
 
 
-_STRING_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>\w+=)?(?P<literal>'(?:[^'\\\n]|\\.)*')(?P<comma>,?)$")
+_LITERAL = r"'(?:[^'\\\n]|\\.)*'" + "|" + r'"(?:[^"\\\n]|\\.)*"'
+_STRING_LINE = re.compile(rf"^(?P<indent>\s*)(?P<key>\w+=|(?:{_LITERAL}): )?(?P<literal>{_LITERAL})(?P<comma>,?)$")
 
 
 def fit_strings(code: str, width: int = WIDTH) -> str:
@@ -56,12 +57,15 @@ def fit_strings(code: str, width: int = WIDTH) -> str:
         indent, key, comma = match["indent"], match["key"] or "", match["comma"]
         value = ast.literal_eval(match["literal"])
         room = width - len(indent) - 4 - 2  # four more spaces and the two quotes
-        parts = [chunk.replace("\0", " ") for chunk in wrap_tokens(value.replace(" ", "\0"), room, "", "")]
-        if len(parts) < 2 or "".join(parts) != value or any(len(repr(part)) > room + 2 for part in parts):
+        # In a literal any break keeps the value: a name too long for a line may break at its @, _ or -.
+        chunks = wrap_tokens(value.replace(" ", "\0"), room, "", "", breaks=BREAKS + "@_-")
+        parts = [chunk.replace("\0", " ") for chunk in chunks]
+        if "".join(parts) != value or any(len(repr(part)) > room + 2 for part in parts):
             out.append(line)  # no separator in reach (or an escape that grows): left whole
             continue
+        quote = match["literal"][0]
         out.append(f"{indent}{key}(")
-        out += [f"{indent}    {part!r}" for part in parts]
+        out += [f"{indent}    {_quoted(part, quote)}" for part in parts]
         out.append(f"{indent}){comma}")
     return "\n".join(out)
 
@@ -70,6 +74,12 @@ def shown(rec: Recommendation) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stack's keys and connect_args as every form shows them: without keys named like secrets (a
     password belongs in the app's secret store, never in code or a config file)."""
     return without_secrets(rec.values), without_secrets(rec.connect_args)
+
+
+def _quoted(text: str, quote: str) -> str:
+    """A literal in the code's own quotes where that needs no escape, else Python's repr."""
+    plain = quote not in text and "\\" not in text and text.isprintable()
+    return f"{quote}{text}{quote}" if plain else repr(text)
 
 
 def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, Any]:
