@@ -90,6 +90,8 @@ class Observation:
         self.idle_max: dict[GroupKey, float] = {}
         self.forecasts: dict[tuple[GroupKey, str], Forecast] = {}
         self.holders: dict[tuple[int, float], tuple[GroupKey, Holder]] = {}  # every idle transaction seen
+        self.keys: set[GroupKey] = set()  # every group seen in the window
+        self.hidden: dict[tuple[int, float], GroupKey] = {}  # every session whose state was hidden
 
     @property
     def start(self) -> float:
@@ -104,6 +106,9 @@ class Observation:
                 self._died(tracked, sample.at)
         for ident, seen in now.items():
             self.alive[ident] = _Tracked(seen, sample.at)
+            self.keys.add(seen.key)
+            if seen.state == HIDDEN:
+                self.hidden[ident] = seen.key
             if seen.state == IDLE and seen.state_age is not None:
                 self.idle_max[seen.key] = max(self.idle_max.get(seen.key, 0.0), seen.state_age)
             if seen.state.startswith(IDLE_IN_TRANSACTION):
@@ -188,8 +193,7 @@ class Observation:
         data = self.limits.data
         last = self.samples[-1] if self.samples else None
         groups = []
-        seen_now = {s.key for s in last.sessions} if last else set()
-        keys = sorted(seen_now | {d.key for d in self.deaths} | {k for k, _ in self.forecasts})
+        keys = sorted(self.keys)
         limitations: list[str] = []
         for key in keys:
             now = [s for s in (last.sessions if last else ()) if s.key == key]
@@ -213,7 +217,7 @@ class Observation:
                 )
             )
         sees_all = bool(data.get("superuser") or data.get("read_all_stats"))
-        limitations = [*_visibility(data, last), *dict.fromkeys(limitations)]
+        limitations = [*_visibility(data, list(self.hidden.values())), *dict.fromkeys(limitations)]
         times = [s.query_ms for s in self.samples]
         return ObserveReport(
             target=self.target,
@@ -248,22 +252,21 @@ def _by_key(item: tuple[tuple[GroupKey, str], Forecast]) -> tuple[GroupKey, str]
     return item[0]
 
 
-def _visibility(data: dict[str, Any], last: Sample | None) -> list[str]:
-    """What a role without pg_monitor cannot see, exactly."""
+def _visibility(data: dict[str, Any], hidden: list[GroupKey]) -> list[str]:
+    """What a role without pg_monitor cannot see, exactly (`hidden`: each hidden session seen in the window)."""
     if data.get("superuser") or data.get("read_all_stats"):
         return []
     me = data["connected_as"]
-    hidden = [s for s in (last.sessions if last else ()) if s.state == HIDDEN]
-    roles = sorted({s.key.user for s in hidden})
+    roles = sorted({key.user for key in hidden})
     line = (
         f"{me} has neither pg_monitor nor pg_read_all_stats: it sees the state, idle age, client address and "
         f"statement of its own role's sessions (and those of roles it is a member of) only"
     )
     if hidden:
         line += (
-            f"; {len(hidden)} other session(s) (role(s) {', '.join(roles)}) show only their role, database and "
+            f"; {len(hidden)} other session(s) seen (role(s) {', '.join(roles)}) showed only their role, database and "
             "application_name, so no idle age, forecast or death is judged for them"
         )
     else:
-        line += "; no other role's session is open now, but one opened later would be hidden the same way"
+        line += "; no other role's session was open in the window, but one would be hidden the same way"
     return [line + f" (GRANT pg_monitor TO {me} to see every session)"]

@@ -18,7 +18,7 @@ def _counts(outcome: Outcome) -> str:
     if outcome.check is not None:
         from pool_doctor.model import Severity
 
-        return "/".join(str(outcome.check.count(s)) for s in Severity)
+        return "/".join(str(outcome.check.count(s)) for s in sorted(Severity, key=lambda s: -s.rank))
     if outcome.observe is not None:
         return f"{len(outcome.observe.forecasts)}/{len(outcome.observe.deaths)}"
     return "-"
