@@ -22,7 +22,7 @@ from pool_doctor.observe.model import (
     Sample,
     Seen,
 )
-from pool_doctor.observe.queries import masked_statement
+from pool_doctor.observe.queries import SESSION_COLUMNS, masked_statement
 
 MIN_HORIZON = 60.0  # seconds ahead a forecast looks, at least (else the window's length)
 # A limit "fits" a death when the session's age at its last sighting plus the gap to the next sample reaches
@@ -33,7 +33,8 @@ SLACK = 1.0
 def parse_sample(data: dict[str, Any], query_ms: float) -> Sample:
     """SAMPLE_QUERY's JSON (already made printable) -> a Sample."""
     sessions = []
-    for row in data.get("sessions") or []:
+    for values in data.get("sessions") or []:
+        row = dict(zip(SESSION_COLUMNS, values))
         state = row.get("state") or HIDDEN
         key = GroupKey(
             user=row.get("user") or "?",
