@@ -269,3 +269,30 @@ def test_a_death_no_limit_explains_has_no_cause() -> None:
     observation.add(Sample(1.0, (), None, 1.0))
     (death,) = observation.report().deaths
     assert death.cause is None and "no limit fits" in death.text()
+
+
+def test_behind_pgbouncer_the_console_gives_the_poolers_side(
+    pg: LocalPostgres, make_pgbouncer: Any, unique_name: str
+) -> None:
+    role = f"{unique_name}_pooled"
+    pg.create_role(role, PASSWORD, settings={"idle_session_timeout": "30s"})
+    bouncer = make_pgbouncer(pg, users={role: PASSWORD})
+    with psycopg.connect(
+        host=bouncer.host, port=bouncer.port, user=role, password=PASSWORD, dbname="postgres", application_name="x"
+    ) as conn:
+        conn.execute("SELECT 1")
+        conn.commit()
+        run = run_pool_doctor(
+            "observe", "--url", pg.url(), "--for", "0.5s", "--every", "0.5s", "--json",
+            "--pgbouncer-admin-url", bouncer.url("postgres", database="pgbouncer"),
+            secret=PASSWORD,
+        )  # fmt: skip
+    report = run.json()
+    jsonschema.validate(report, schema())
+    pooler = report["pooler"]
+    assert pooler["error"] is None and pooler["console"].endswith("/pgbouncer")
+    assert [c["user"] for c in pooler["clients"] if c["user"] == role] == [role]
+    assert any(s["user"] == role for s in pooler["servers"])
+    # The server's side of the same connection: PgBouncer's backend, in the role's group, with its limit.
+    group = next(g for g in report["groups"] if g["role"] == role)
+    assert group["limits"][0]["source"] == f"ALTER ROLE {role}" and run.code == 1
