@@ -296,3 +296,46 @@ def test_behind_pgbouncer_the_console_gives_the_poolers_side(
     # The server's side of the same connection: PgBouncer's backend, in the role's group, with its limit.
     group = next(g for g in report["groups"] if g["role"] == role)
     assert group["limits"][0]["source"] == f"ALTER ROLE {role}" and run.code == 1
+
+
+def test_its_own_session_outlives_its_roles_idle_limit(pg: LocalPostgres, unique_name: str) -> None:
+    """Sampling less often than the observing role's idle_session_timeout: observe's own session is exempt."""
+    role = f"{unique_name}_short"
+    pg.create_role(role, PASSWORD, settings={"idle_session_timeout": "1s"})
+    run = run_pool_doctor(
+        "observe", "--url", pg.url(role, PASSWORD), "--for", "1.5s", "--every", "1.5s", "--json", secret=PASSWORD
+    )
+    assert run.code in (0, 1), run.stderr
+    assert run.json()["samples"] == 2
+
+
+class StepClock:
+    """The seam: time moves only when observe sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_the_window_is_cut_into_samples_by_the_clock(pg: LocalPostgres) -> None:
+    import asyncio
+
+    from pool_doctor.connection.spec import resolve_connection
+    from pool_doctor.observe.sampler import ObserveOptions
+    from pool_doctor.observe.sampler import observe as observe_server
+
+    clock = StepClock()
+    seen: list[int] = []
+    spec = resolve_connection(pg.url(), {})
+    report = asyncio.run(
+        observe_server(spec, ObserveOptions(window=30, every=10), lambda r: seen.append(r.samples), clock=clock)
+    )
+    assert clock.slept == [10.0, 10.0, 10.0] and seen == [1, 2, 3, 4] and report.samples == 4
+    assert report.final and report.version_num >= 140000 and report.session_counters is not None

@@ -50,6 +50,7 @@ SELECT json_build_object(
 
 # Bounds every later statement of observe's own session (session-local, never ALTER ROLE/SYSTEM).
 STATEMENT_TIMEOUT_SQL = "SELECT set_config('statement_timeout', $1, false)"
+IDLE_OFF_SQL = "SELECT set_config('idle_session_timeout', '0', false)"  # PostgreSQL 14+ only
 
 # One row per session as an array (positions: SESSION_COLUMNS), not an object: with 500 sessions, naming every
 # field in every row cost the query about a fifth of its time (bench/fleet.py).

@@ -19,6 +19,7 @@ from pool_doctor.observe.analysis import Observation, parse_sample
 from pool_doctor.observe.limits import GroupLimits
 from pool_doctor.observe.model import ObserveReport
 from pool_doctor.observe.queries import (
+    IDLE_OFF_SQL,
     LIMIT_SETTINGS,
     LIMITS_QUERY,
     SAMPLE_QUERY,
