@@ -91,6 +91,9 @@ async def observe(
         await _ask(
             session, spec, options.timeout, STATEMENT_TIMEOUT_SQL, str(max(1, int(options.timeout * 1000))), data=False
         )
+        if any(row["name"] == "idle_session_timeout" for row in data.get("settings") or []):
+            # Its own session only: an --every longer than the observing role's idle limit must not end it.
+            await _ask(session, spec, options.timeout, IDLE_OFF_SQL, data=False)
         query = SAMPLE_QUERY_14 if data["version_num"] >= SESSION_COUNTERS_SINCE else SAMPLE_QUERY
         pooler_side = await pooler() if pooler is not None else None
         observation = Observation(limits, options.window, spec.display(), pooler_side)
