@@ -129,3 +129,11 @@ def test_a_missing_password_variable_is_that_targets_row(two_servers: tuple[str,
     assert rows["nopw"]["exit_code"] == 2 and "NOT_SET_ANYWHERE" in rows["nopw"]["error"]
     assert rows["svc-a"]["error"] is None
     assert run.code == 2
+
+
+def test_the_example_inventory_is_valid() -> None:
+    from pool_doctor.inventory import read_inventory
+
+    targets = read_inventory(Path(__file__).resolve().parent.parent / "inventory.example.toml")
+    assert [t.name for t in targets] == ["billing-api", "search-worker", "reports"]
+    assert targets[2].service == "reports-ro" and targets[1].timeout == 5.0 and targets[0].app == "services/billing"
