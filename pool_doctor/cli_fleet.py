@@ -118,6 +118,8 @@ def observe(
     )
     out = console()
     if inventory is not None:
+        if url is not None:
+            raise UsageError("--inventory names each target's url or service: give --url or --inventory, not both")
         from pool_doctor.inventory import observe_inventory, read_inventory
         from pool_doctor.render.inventory import render_observe_rollup
 
@@ -166,6 +168,8 @@ def check_inventory(
     from pool_doctor.render import RenderOptions, console
     from pool_doctor.render.inventory import render_check_rollup
 
+    if common.url is not None:
+        raise UsageError("--inventory names each target's url or service: give --url or --inventory, not both")
     invocation: Running = ctx.obj
     threshold = None if fail_on is opt.FailOn.never else Severity(fail_on.value)
     targets = read_inventory(inventory, invocation.secrets.add)

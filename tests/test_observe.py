@@ -339,3 +339,40 @@ def test_the_window_is_cut_into_samples_by_the_clock(pg: LocalPostgres) -> None:
     )
     assert clock.slept == [10.0, 10.0, 10.0] and seen == [1, 2, 3, 4] and report.samples == 4
     assert report.final and report.version_num >= 140000 and report.session_counters is not None
+
+
+def test_on_a_terminal_the_table_is_live(scene: Scene) -> None:
+    """A real terminal (a pty): rich's Live redraws the table after each sample, then the final report stays."""
+    import os
+    import pty
+    import subprocess
+
+    from cli_runner import clean_environment, command
+
+    url = scene.pg.url(scene.monitor, PASSWORD, scene.database)
+    controller, terminal = pty.openpty()
+    env = clean_environment({"COLUMNS": "80", "TERM": "xterm"})
+    env.pop("NO_COLOR", None)
+    with subprocess.Popen(
+        [*command(), "observe", "--url", url, "--for", "1.5s", "--every", "0.5s"],
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        os.close(terminal)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait(timeout=60)
+    os.close(controller)
+    shown = b"".join(chunks).decode()
+    assert proc.returncode == 1
+    assert "\x1b[?25l" in shown  # Live hides the cursor while it redraws
+    assert shown.count("group (app") >= 3  # frames, then the final report
+    assert "sampling query: median" in shown and PASSWORD not in shown
