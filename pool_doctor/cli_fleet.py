@@ -125,7 +125,7 @@ def observe(
 
         targets = read_inventory(inventory)
         rollup = invocation.run(
-            observe_inventory(targets, options, invocation.env, invocation.secrets.add, concurrency)
+            observe_inventory(targets, options, invocation.env, invocation.secrets.add, concurrency, str(inventory))
         )
         render_observe_rollup(rollup, RenderOptions(format=fmt), out)
         return rollup.exit_code

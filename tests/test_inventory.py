@@ -99,6 +99,7 @@ def test_observe_inventory(two_servers: tuple[str, str], tmp_path: Path) -> None
     report = run.json()
     jsonschema.validate(report, schema("inventory"))
     assert report["command"] == "observe" and {t["name"] for t in report["targets"]} == {"svc-a", "svc-c"}
+    assert report["inventory"] == str(path)
     for row in report["targets"]:
         jsonschema.validate(row["observe"], schema("observe"))
 
