@@ -128,14 +128,19 @@ def read_inventory(path: Path, found: Callable[[Iterable[str]], None] = lambda _
                 url=url,
                 service=service,
                 password_env=table.get("password_env"),
-                app=table.get("app"),
+                app=_beside(path, table.get("app")),
                 stack=table.get("stack"),
-                config=table.get("config"),
+                config=_beside(path, table.get("config")),
                 tags=tuple(tags),
                 timeout=float(timeout) if timeout is not None else None,
             )
         )
     return targets
+
+
+def _beside(inventory: Path, name: str | None) -> str | None:
+    """A relative `app` or `config` path is relative to the inventory file, wherever the run starts."""
+    return None if name is None else str(inventory.parent / Path(name).expanduser())
 
 
 @dataclass(frozen=True)

@@ -137,4 +137,20 @@ def test_the_example_inventory_is_valid() -> None:
 
     targets = read_inventory(Path(__file__).resolve().parent.parent / "inventory.example.toml")
     assert [t.name for t in targets] == ["billing-api", "search-worker", "reports"]
-    assert targets[2].service == "reports-ro" and targets[1].timeout == 5.0 and targets[0].app == "services/billing"
+    assert (
+        targets[2].service == "reports-ro"
+        and targets[1].timeout == 5.0
+        and targets[0].app == str(Path(__file__).resolve().parent.parent / "services/billing")
+    )
+
+
+def test_a_targets_app_is_scanned_relative_to_the_inventory(two_servers: tuple[str, str], tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(Path(__file__).resolve().parent / "apps" / "two_engines", tmp_path / "svc")
+    small, _ = two_servers
+    path = write(tmp_path, target("two", f"{small}/a", app="svc"))
+    run = run_pool_doctor("check", "--inventory", str(path), "--json", secret=PASSWORD, env=ENV, cwd=Path("/"))
+    (row,) = run.json()["targets"]
+    assert row["error"] is None and row["demand"] == 35  # both engines' pools summed, as check --app sums them
+    assert run.code == 1  # 35 connections on 17 usable slots
