@@ -99,7 +99,7 @@ def observe(
     One read-only connection; each sample bounded by --timeout. On a terminal a live table, then the report.
     Without pg_monitor it sees its own role's sessions, and says what it cannot see.
 
-    Exit codes: 0 nothing foreseen · 1 a session will be closed by a limit, or one died · 2 bad usage ·
+    Exit codes: 0 nothing foreseen · 1 a session will be closed by a limit, or a limit closed one · 2 bad usage ·
     3 cannot connect or timed out.
 
     \b

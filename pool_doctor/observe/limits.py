@@ -55,8 +55,3 @@ class GroupLimits:
             found = [Limit.of(server.setting(name)) for name in CLOSING_LIMITS]
             self._known[key] = (tuple(limit for limit in found if limit is not None), tuple(server.limitations))
         return self._known[key]
-
-    def slots(self) -> tuple[int, int]:
-        """max_connections, and the slots reserved for superusers and pg_use_reserved_connections (16+)."""
-        server = self.server(self.data["connected_as"], self.data["database"])
-        return server.max_connections, server.superuser_reserved_connections + server.reserved_connections

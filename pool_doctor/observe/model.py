@@ -219,8 +219,9 @@ class ObserveReport:
 
     @property
     def alarming(self) -> bool:
-        """What exit code 1 means for observe: a forecast or a death was seen."""
-        return bool(self.forecasts or self.deaths)
+        """What exit code 1 means for observe: a forecast, or a death a limit explains, was seen. A session
+        that ended with no limit to explain it (its client closed it) is reported, not counted."""
+        return bool(self.forecasts or any(d.cause is not None for d in self.deaths))
 
     def counter_totals(self) -> dict[str, int] | None:
         if self.session_counters is None:

@@ -72,7 +72,8 @@ def observe_renderables(report: ObserveReport) -> list[Any]:
                 )
             )
     for death in report.deaths:
-        parts.append(Text("died: ", style="bold red").append(death.text(), style=""))
+        label, style = ("died: ", "bold red") if death.cause else ("ended: ", "dim")
+        parts.append(Text(label, style=style).append(death.text(), style=""))
     totals = report.counter_totals()
     if totals is not None and report.final:
         changed = (
@@ -145,7 +146,7 @@ def observe_markdown(report: ObserveReport) -> str:
         )
     lines.append("")
     lines += [f"- forecast: {md_cell(f.text())}" for f in report.forecasts]
-    lines += [f"- died: {md_cell(d.text())}" for d in report.deaths]
+    lines += [f"- {'died' if d.cause else 'ended'}: {md_cell(d.text())}" for d in report.deaths]
     lines += [f"- cannot see: {md_cell(line)}" for line in report.limitations]
     totals = report.counter_totals()
     if totals is not None:
