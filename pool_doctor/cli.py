@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from pool_doctor import cli_fleet
 from pool_doctor import cli_options as opt
 from pool_doctor.cli_options import CommonArgs, with_common_options
 from pool_doctor.errors import ExitCode, PoolDoctorError, UsageError
@@ -122,6 +123,8 @@ def check(
     json_output: opt.Json = False,
     verbose: opt.Verbose = False,
     fail_on: opt.FailOnOption = opt.FailOn.critical,
+    inventory: cli_fleet.InventoryOption = None,
+    concurrency: cli_fleet.Concurrency = 8,
 ) -> int:
     """Read the server's settings as the app's role sees them and judge the app's pool against them.
 
@@ -136,6 +139,8 @@ def check(
     from pool_doctor.render.check import render_check
 
     options = RenderOptions(format=opt.chosen(output_format, json_output, ctx), verbose=verbose)
+    if inventory is not None:  # every target of the file, concurrently: one rollup
+        return cli_fleet.check_inventory(ctx, inventory, common, options.format, fail_on, concurrency)
     invocation = _invocation(ctx)
     report = invocation.run(run_check(invocation.inputs(common)))
     render_check(report, options, _stdout())
@@ -404,6 +409,9 @@ def proxy(
     return ExitCode.OK
 
 
+app.command(name="observe")(cli_fleet.observe)
+
+
 def _run_async(coroutine: Coroutine[Any, Any, T], secrets: Iterable[str]) -> T:
     """The one place commands enter the event loop (asyncio imported here: --help never needs it), and so
     where the drivers run: their log records go out as pool-doctor's warning lines, scrubbed, meanwhile."""
@@ -456,7 +464,7 @@ def _funnel(args: list[str], invocation: Invocation) -> int:
         _emit_error("interrupted", secrets)
         code = ExitCode.INTERRUPTED
     except Exception as exc:
-        if isinstance(exc, _usage_error_types()):
+        if isinstance(exc, opt.usage_error_types()):
             if debug:
                 _print_traceback(secrets)
             message = str(exc.format_message())  # type: ignore[attr-defined]  # every usage error type has it
@@ -471,20 +479,6 @@ def _funnel(args: list[str], invocation: Invocation) -> int:
             _emit_error(f"unexpected {describe_error(exc)} (run with --debug for the traceback)", secrets)
             code = ExitCode.INTERNAL
     return code
-
-
-def _usage_error_types() -> tuple[type[BaseException], ...]:
-    """Click's usage errors: Typer >= 0.24 vendors click (typer._click), older Typer uses click itself."""
-    types: list[type[BaseException]] = []
-    if hasattr(typer, "TyperException"):
-        types.append(typer.TyperException)
-    try:
-        import click
-    except ImportError:
-        pass
-    else:
-        types.append(click.ClickException)
-    return tuple(types)
 
 
 def _print_traceback(secrets: Iterable[str]) -> None:

@@ -453,3 +453,17 @@ def discovery_limit(text: str) -> float:
         # balancer allows is 100 min (Azure), so anything past 2 h would only be a hang.
         raise UsageError(f"--discover-idle-timeout must be a positive duration up to 2h, not {text!r}")
     return seconds
+
+
+def usage_error_types() -> tuple[type[BaseException], ...]:
+    """Click's usage errors: Typer >= 0.24 vendors click (typer._click), older Typer uses click itself."""
+    types: list[type[BaseException]] = []
+    if hasattr(typer, "TyperException"):
+        types.append(typer.TyperException)
+    try:
+        import click
+    except ImportError:
+        pass
+    else:
+        types.append(click.ClickException)
+    return tuple(types)

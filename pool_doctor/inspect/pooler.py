@@ -329,9 +329,43 @@ async def read_admin(pooler: PoolerFacts, target: ConnectionSpec, timeout: float
     )
 
 
+# The client's and the server's side of each pooled connection (observe): what each row says, kept short.
+CLIENT_KEYS = ("user", "database", "state", "addr", "port", "application_name", "connect_time", "request_time")
+SERVER_KEYS = ("user", "database", "state", "addr", "port", "connect_time", "request_time", "application_name")
+
+
+async def read_clients_servers(target: ConnectionSpec, timeout: float) -> dict[str, Any]:
+    """SHOW CLIENTS and SHOW SERVERS on PgBouncer's console (observe's pooler side); an error is recorded."""
+    shown = target.display()
+    try:
+        clients, servers = await asyncio.wait_for(
+            _console_rows(target, timeout, ("SHOW CLIENTS", "SHOW SERVERS")), timeout + 1
+        )
+    except TimeoutError:
+        return {"console": shown, "error": f"the console at {shown} did not answer within {timeout:g}s"}
+    except Exception as exc:
+        from pool_doctor.connection.drivers import describe_error
+
+        return {"console": shown, "error": f"cannot read PgBouncer's console at {shown}: {describe_error(exc)}"}
+
+    def short(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [{key: str(row[key]) for key in keys if row.get(key) is not None} for row in rows]
+
+    sides = {"clients": short(clients, CLIENT_KEYS), "servers": short(servers, SERVER_KEYS)}
+    return {"console": shown, "error": None, **printable_data(sides)}
+
+
 async def _console(
     target: ConnectionSpec, timeout: float
 ) -> tuple[str | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    version_rows, config, pools = await _console_rows(target, timeout, ("SHOW VERSION", "SHOW CONFIG", "SHOW POOLS"))
+    version = next(iter(version_rows[0].values())) if version_rows else None
+    return version, config, pools
+
+
+async def _console_rows(
+    target: ConnectionSpec, timeout: float, commands: tuple[str, ...]
+) -> list[list[dict[str, Any]]]:
     import psycopg
     from psycopg.rows import dict_row
 
@@ -353,12 +387,10 @@ async def _console(
     )
     try:
         results = []
-        for command in ("SHOW VERSION", "SHOW CONFIG", "SHOW POOLS"):
+        for command in commands:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(command, prepare=False)
             results.append(await cur.fetchall() if cur.description is not None else [])
-        version_rows = results[0]
-        version = next(iter(version_rows[0].values())) if version_rows else None
-        return version, results[1], results[2]
+        return results
     finally:
         await conn.close()

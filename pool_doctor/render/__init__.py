@@ -5,6 +5,8 @@
     render.probe      the measured path and the failure scenarios
     render.scan       the pools found in the source, SARIF for code scanning
     render.explain    the deaths a running app recorded
+    render.observe    what the server sees: groups, forecasts, deaths (also the live table)
+    render.inventory  many targets' rollup and their shared servers
     render.progress   progress on stderr for the slow commands
 
 Each renderer takes a report, a small options object and a console, and prints only to that console;
