@@ -288,14 +288,7 @@ class NetworkIdle:
             connect_timeout=ctx.timeout,
             client_user_timeout=user_timeout,
         )
-        await proxy.start()
-        engine = ctx.engine(scaled_config, target=target.with_params(host="127.0.0.1", port=str(proxy.port)))
-        run = IdleRun(engine, idle, bound, ctx.timeout)
-        try:
-            await run.run()
-        finally:
-            await run.close(cut=proxy.stop)
-        result = run.result(self.name, config.name, scaled, notes)
+        result = await _idle_through(proxy, ctx, scaled_config, idle, bound, (self.name, config.name, scaled, notes))
         stats = proxy.stats
         result.scaled["proxy"] = {
             "flows": stats.accepted,
@@ -367,16 +360,29 @@ class PoolerClientIdle:
             max_flow_lifetime=ctx.timeout + idle + 3 * bound,
             connect_timeout=ctx.timeout,
         )
-        await proxy.start()
-        engine = ctx.engine(scaled_config, target=target.with_params(host="127.0.0.1", port=str(proxy.port)))
-        run = IdleRun(engine, idle, bound, ctx.timeout)
-        try:
-            await run.run()
-        finally:
-            await run.close(cut=proxy.stop)
-        result = run.result(self.name, config.name, scaled, notes)
+        result = await _idle_through(proxy, ctx, scaled_config, idle, bound, (self.name, config.name, scaled, notes))
         result.scaled["proxy"] = {"flows": proxy.stats.accepted, "closed": proxy.stats.closed}
         return result
+
+
+async def _idle_through(
+    proxy: Any,
+    ctx: ProbeContext,
+    config: ProbeConfig,
+    idle: float,
+    bound: float,
+    result_args: tuple[str, str, dict[str, Any], list[str]],
+) -> ScenarioResult:
+    """The idle run of a scenario whose fault is the loopback proxy in front of the target: started, the
+    config's pool through it, the proxy stopped with the run."""
+    await proxy.start()
+    engine = ctx.engine(config, target=ctx.target.with_params(host="127.0.0.1", port=str(proxy.port)))
+    run = IdleRun(engine, idle, bound, ctx.timeout)
+    try:
+        await run.run()
+    finally:
+        await run.close(cut=proxy.stop)
+    return run.result(*result_args)
 
 
 class PreparedStatements:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pool_doctor.connection.drivers.asyncpg_driver import AsyncpgDriver
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values
@@ -50,29 +51,9 @@ _POOL_KEYS = frozenset(DEFAULTS) | {
     "connection_class",
     "record_class",
 }
-_CONNECT_KEYS = frozenset(
-    {
-        "host",
-        "port",
-        "user",
-        "password",
-        "passfile",
-        "service",
-        "servicefile",
-        "database",
-        "timeout",
-        "statement_cache_size",
-        "max_cached_statement_lifetime",
-        "max_cacheable_statement_size",
-        "command_timeout",
-        "ssl",
-        "direct_tls",
-        "server_settings",
-        "target_session_attrs",
-        "krbsrvname",
-        "gsslib",
-    }
-)
+# asyncpg.connect()'s keywords, which create_pool passes on to each connection (the driver's own list); the
+# ones create_pool also takes itself are its own.
+_CONNECT_KEYS = AsyncpgDriver.own_keys - {"dsn", "loop", "connection_class", "record_class"}
 KEYS = _POOL_KEYS | _CONNECT_KEYS
 
 # The release in which max_inactive_connection_lifetime stopped closing the min_size floor.

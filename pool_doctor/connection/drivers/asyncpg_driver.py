@@ -40,10 +40,10 @@ class AsyncpgDriver(Driver):
             "direct_tls",
             "connection_class",
             "record_class",
+            "gsslib",
             "server_settings",
             "target_session_attrs",
             "krbsrvname",
-            "gsslib",
             "service",
             "servicefile",
         }
