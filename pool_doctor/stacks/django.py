@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
-from pool_doctor.stacks import _values
+from pool_doctor.stacks import _values, demotion
 from pool_doctor.stacks import psycopg_pool as psycopg_pool_stack
 from pool_doctor.stacks._code import code_lines, code_literal
 from pool_doctor.stacks.base import IDENTITY, POOL, Bound, PoolModel, Stack
@@ -186,6 +186,9 @@ class DjangoStack(Stack):
 
     def ping_cost(self, driver: Driver) -> str:
         return "SELECT 1 before a request's first query"
+
+    def demotion(self, driver: Driver, call: str | None) -> demotion.Demotion | None:
+        return demotion.DJANGO
 
     def python_snippet(
         self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None
