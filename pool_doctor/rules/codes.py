@@ -147,7 +147,7 @@ DEMOTED_PRIMARY = Code(
     "The target can fail over, and nothing makes the pool drop connections to a demoted primary",
     "After a failover or switchover the old primary may stay reachable read-only: pre-ping's SELECT 1 passes and "
     "every write fails with SQLSTATE 25006. Make the pool treat 25006 as a dead connection (SQLAlchemy: a "
-    "handle_error event setting is_disconnect; asyncpg: pool.expire_connections(); psycopg_pool: a check= that "
+    "handle_error event setting is_disconnect; asyncpg: await pool.expire_connections(); psycopg_pool: a check= that "
     "asks SHOW transaction_read_only; Django: is_usable), connect with target_session_attrs=read-write, and bound "
     "a query to a lost host (tcp_user_timeout, command_timeout).",
 )

@@ -64,7 +64,7 @@ SQLALCHEMY_ASYNC = Demotion(
 )
 
 ASYNCPG_POOL = Demotion(
-    words="catching asyncpg.ReadOnlySQLTransactionError (25006) and calling pool.expire_connections(), so every "
+    words="catching asyncpg.ReadOnlySQLTransactionError (25006) and awaiting pool.expire_connections(), so every "
     "pooled connection is replaced at its next acquire",
     code='''import asyncpg
 
@@ -74,7 +74,7 @@ async def execute_write(pool, query, *args):
     try:
         return await pool.execute(query, *args)
     except asyncpg.ReadOnlySQLTransactionError:
-        pool.expire_connections()  # each is replaced at its next acquire
+        await pool.expire_connections()  # each is replaced at its next acquire
         raise
 ''',
     where="around the app's writes (or in its error middleware, with the pool at hand)",
