@@ -105,7 +105,6 @@ def sqlalchemy_writes(target: str, demote: Any, code: str | None) -> list[str]:
 def test_sqlalchemy_asyncpg_pre_ping_keeps_failing_writes_and_the_handle_error_code_recovers(
     servers: tuple[LocalPostgres, LocalPostgres], switchover: Any
 ) -> None:
-    a, b = servers
     target = url(servers, "asyncpg")
     # pool_pre_ping=True: the ping's `;` passes on the read-only server, so the pool keeps its connection.
     assert sqlalchemy_writes(target, switchover, None) == ["25006", "25006", "25006"]
@@ -114,7 +113,7 @@ def test_sqlalchemy_asyncpg_pre_ping_keeps_failing_writes_and_the_handle_error_c
 def test_sqlalchemy_asyncpg_with_recommended_handle_error_recovers(
     servers: tuple[LocalPostgres, LocalPostgres], switchover: Any
 ) -> None:
-    a, b = servers
+    _, b = servers
     target = url(servers, "asyncpg")
     code = recommended_code(target, "--pool-pre-ping")
     assert '@event.listens_for(engine.sync_engine, "handle_error")' in code

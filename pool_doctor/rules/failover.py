@@ -52,12 +52,13 @@ def demoted_primary(facts: Facts) -> list[Finding]:
     stack = stack_of(facts.settings.pool)
     fix = stack.demotion(facts.driver, None)
     attrs = session_attrs(facts)
-    writable = attrs is not None and attrs[0] in WRITABLE
+    value = attrs[0] if attrs is not None else None
+    writable = value in WRITABLE
     keys: list[str] = []
     read_write = stack.read_write_key()
     evidence = list(reasons)
     if writable:
-        evidence.append(f"{SESSION_ATTRS} = {attrs[0]}: a new connection goes to a writable server")
+        evidence.append(f"{SESSION_ATTRS} = {value}: a new connection goes to a writable server")
     elif read_write is not None:
         keys.append(read_write)
     if policy.hang_bound is not None:
