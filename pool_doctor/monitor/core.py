@@ -346,7 +346,18 @@ class Monitor:
         for sink in self.sinks:
             sink(record)
 
+    def note(self, record: dict[str, Any]) -> None:
+        """An event that is not a death (`frozen`): kept, written to the JSON-lines file and logged."""
+        self.records.append(record)
+        del self.records[: -self._keep]
+        for sink in self.sinks:
+            if not sink.name.startswith("exporter "):  # the exporters count deaths only
+                sink(record)
+
     def _log(self, record: dict[str, Any]) -> None:
+        if record.get("event", "death") != "death":
+            self.logger.warning("pool_doctor.monitor: %s", record.get("what"), extra={"pool_doctor": record})
+            return
         log_death(self.logger, record)
 
     def _report(self, level: int, message: str, *args: Any) -> None:
