@@ -188,3 +188,47 @@ def test_platforms_that_fail_over_and_a_plain_host(server: LocalPostgres, route:
     patroni = config(tmp_path, '[network]\nfailover = "patroni"\n')
     finding = check("--url", plain, "--config", patroni).finding("demoted-primary")
     assert any("[network] failover = patroni" in line for line in finding["evidence"])
+
+
+def test_runtime_named_on_the_command_line_gets_the_freeze_explained(server: LocalPostgres) -> None:
+    target = url(server.host, server.port)
+    finding = check("--url", target, "--runtime", "aws-lambda").finding("serverless-runtime")
+    assert finding["severity"] == "warning"
+    assert "--runtime aws-lambda" in finding["evidence"]
+    assert "no pool timer fires while it is frozen" in finding["detail"]
+    assert finding["keys"] == ["poolclass"]
+    refused = run_pool_doctor("check", "--url", target, "--runtime", "heroku", secret=PASSWORD)
+    assert refused.code == 2
+    assert "--runtime: unknown runtime 'heroku'; known: aws-lambda" in refused.stderr
+
+
+DJANGO_SETTINGS = """
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "app",
+        "HOST": "db.internal",
+        "CONN_MAX_AGE": 600,
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("celery", [True, False], ids=["with a Celery app", "without"])
+def test_django_conn_max_age_in_a_project_with_celery(tmp_path: Path, celery: bool) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "settings.py").write_text(DJANGO_SETTINGS)
+    worker = "from celery import Celery\n\napp = Celery('proj')\n" if celery else "app = None  # no Celery here\n"
+    (project / "worker.py").write_text(worker)
+    run = run_pool_doctor("scan", str(project), "--json", "--fail-on", "never", secret=PASSWORD)
+    assert run.code == 0, run.stderr
+    codes = [f["code"] for f in run.json()["findings"]]
+    if not celery:
+        assert "worker-conn-max-age" not in codes
+        return
+    [finding] = [f for f in run.json()["findings"] if f["code"] == "worker-conn-max-age"]
+    assert finding["severity"] == "info"
+    assert "close_old_connections" in finding["title"]
+    assert any("a Celery app is created in" in line and "worker.py" in line for line in finding["evidence"])
+    assert "task_prerun" in finding["detail"] and "DJANGO_SETTINGS_MODULE" in finding["detail"]

@@ -43,6 +43,7 @@ RULES: tuple[Rule, ...] = (
     Rule(codes.KUBERNETES_CONNTRACK, platform.kubernetes),
     Rule(codes.DEMOTED_PRIMARY, failover.demoted_primary),
     Rule(codes.ENGINE_AT_IMPORT, code.at_import),
+    Rule(codes.WORKER_CONN_MAX_AGE, code.worker_conn_max_age),
     Rule(codes.IDLE_IN_TRANSACTION_TIMEOUT, timeouts.in_transaction),
     Rule(codes.TRANSACTION_TIMEOUT, timeouts.transaction_age),
     Rule(codes.STATEMENT_TIMEOUT, timeouts.statement),

@@ -159,6 +159,17 @@ KUBERNETES_CONNTRACK = Code(
     "Name the egress NAT with [network] middlebox (aws-nat, gcp-nat, azure-nat) to judge the pool against it.",
 )
 
+WORKER_CONN_MAX_AGE = Code(
+    "worker-conn-max-age",
+    "WorkerConnMaxAge",
+    Scope.CODE,
+    "Persistent Django connections in a project with Celery workers",
+    "Django retires a connection past CONN_MAX_AGE only in close_old_connections, which it connects to its "
+    "request signals. In a Celery worker that is Celery's Django fixup (task_prerun/task_postrun), installed "
+    "only when DJANGO_SETTINGS_MODULE is set before the Celery app is created; other worker loops never call "
+    "it. Connect django.db.close_old_connections to task_prerun and task_postrun yourself where the fixup is "
+    "not in play, and turn CONN_HEALTH_CHECKS on so a connection a server limit ended between tasks is replaced.",
+)
 ENGINE_AT_IMPORT = Code(
     "engine-at-import",
     "EngineAtImport",
@@ -284,6 +295,7 @@ TABLE: tuple[Code, ...] = (
     KUBERNETES_CONNTRACK,
     DEMOTED_PRIMARY,
     ENGINE_AT_IMPORT,
+    WORKER_CONN_MAX_AGE,
     IDLE_IN_TRANSACTION_TIMEOUT,
     TRANSACTION_TIMEOUT,
     STATEMENT_TIMEOUT,

@@ -243,6 +243,10 @@ class Stack:
         `connect_args`, to `target` (its password left out); `call` is the app's own callable, when scanned."""
         raise NotImplementedError
 
+    # The function that enforces this stack's connection age, when only a web request's signals call it
+    # (Django's close_old_connections): worker processes (Celery) must call it themselves. None: the pool does.
+    age_enforced_by: ClassVar[str | None] = None
+
     # What a demoted primary needs of this stack (stacks/demotion.py); None: nothing the app's code can add.
     def demotion(self, driver: Driver, call: str | None) -> Demotion | None:
         """The code that makes this pool notice a demoted primary, for the app's driver and callable."""

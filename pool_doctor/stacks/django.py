@@ -170,6 +170,8 @@ class DjangoStack(Stack):
     defaults = DEFAULTS
     keys = KEYS
     args_prefix = "OPTIONS."
+    # django/db/__init__.py connects close_old_connections to request_started and request_finished only.
+    age_enforced_by = "close_old_connections"
     time_keys = ("CONN_MAX_AGE", "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime")
     model: ClassVar[type[PoolModel]] = DjangoDatabase
     scanned_as = ("django",)
