@@ -147,6 +147,7 @@ def test_multi_host_url_is_a_failover_target(server: LocalPostgres) -> None:
     assert finding["severity"] == "warning"
     assert "25006" in finding["title"]
     assert "handle_error event that marks SQLSTATE 25006" in finding["detail"]
+    assert finding["evidence"][0] == "fails over: 2 hosts in the URL"  # check's table shows it
     assert any("names 2 hosts" in line for line in finding["evidence"])
     assert any("nothing bounds a query to a lost host" in line for line in finding["evidence"])
     assert set(finding["keys"]) == {"connect_args.target_session_attrs", "connect_args.command_timeout"}

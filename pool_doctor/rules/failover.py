@@ -44,6 +44,18 @@ def reasons_to_fail_over(facts: Facts) -> list[str]:
     return found
 
 
+def _fact(facts: Facts) -> str:
+    """Why it can fail over, in a few words (check's table shows the first evidence line)."""
+    servers = {(host, port) for host, port in zip(facts.target.hosts, facts.target.ports, strict=False)}
+    if len(servers) > 1:
+        return f"fails over: {len(servers)} hosts in the URL"
+    if facts.platform is not None and facts.platform.entry.fails_over:
+        return f"fails over: {facts.platform.entry.key}"
+    if facts.settings.network.failover:
+        return f"fails over: {facts.settings.network.failover}"
+    return f"fails over: {SESSION_ATTRS}"
+
+
 def demoted_primary(facts: Facts) -> list[Finding]:
     reasons = reasons_to_fail_over(facts)
     policy = facts.app_policy
@@ -56,7 +68,7 @@ def demoted_primary(facts: Facts) -> list[Finding]:
     writable = value in WRITABLE
     keys: list[str] = []
     read_write = stack.read_write_key()
-    evidence = list(reasons)
+    evidence = [_fact(facts), *reasons]  # the first line is the table's short fact
     if writable:
         evidence.append(f"{SESSION_ATTRS} = {value}: a new connection goes to a writable server")
     elif read_write is not None:
