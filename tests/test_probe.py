@@ -128,6 +128,7 @@ def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
         "backend_terminated",
         "network_reset",
         "network_blackhole",
+        "demoted_primary",
     }
 
 
