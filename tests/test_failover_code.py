@@ -10,6 +10,9 @@ replication between them: what is tested is which server the pool's connections 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 import pytest
 from harness import LocalPostgres
 
+from pool_doctor.stacks import demotion
 from tests.cli_runner import run_pool_doctor
 
 PASSWORD = "dem0ted-Secret"
@@ -182,3 +186,77 @@ def test_asyncpg_pool_recommended_expire_recovers(
 
     asyncio.run(scenario())
     assert outcomes == ["25006", f"ok {b.port}"]
+
+
+DJANGO_APP = """
+import sys
+import django
+from django.conf import settings
+
+hosts, ports, user, password, engine = sys.argv[1:6]
+settings.configure(
+    DATABASES={
+        "default": {
+            "ENGINE": engine,
+            "NAME": "postgres",
+            "USER": user,
+            "PASSWORD": password,
+            "HOST": hosts,
+            "PORT": ports,
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {"target_session_attrs": "read-write"},
+        }
+    },
+)
+django.setup()
+from django.db import close_old_connections, connection
+
+
+def request():
+    close_old_connections()  # request_started, as Django's handler sends it
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO writes SELECT inet_server_port() RETURNING port")
+            return f"ok:{cursor.fetchone()[0]}"
+    except Exception as exc:
+        return str(getattr(exc.__cause__, "sqlstate", type(exc).__name__))
+    finally:
+        close_old_connections()  # request_finished
+
+
+print(request(), flush=True)
+sys.stdin.readline()  # the switchover happens meanwhile
+print(request(), request(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("recommended", [False, True], ids=["CONN_HEALTH_CHECKS only", "recommended backend"])
+def test_django_recommended_backend_lets_go_of_a_demoted_primary(
+    servers: tuple[LocalPostgres, LocalPostgres], switchover: Any, tmp_path: Path, recommended: bool
+) -> None:
+    """Django with CONN_MAX_AGE and CONN_HEALTH_CHECKS: the stock is_usable() (SELECT 1) keeps the connection to
+    the demoted A; the recommended backend's is_usable() closes it, and the reconnect reaches B."""
+    a, b = servers
+    engine = "django.db.backends.postgresql"
+    if recommended:
+        package = tmp_path / "yourproject_db"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "base.py").write_text(demotion.DJANGO.code)
+        engine = "yourproject_db"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parent.parent)])}
+    hosts, ports = f"{a.host},{b.host}", f"{a.port},{b.port}"
+    args = [sys.executable, "-c", DJANGO_APP, hosts, ports, ROLE, PASSWORD, engine]
+    with subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env) as app:
+        assert app.stdin is not None and app.stdout is not None
+        try:
+            assert app.stdout.readline().split() == [f"ok:{a.port}"]
+            switchover()
+            app.stdin.write("go\n")
+            app.stdin.flush()
+            answers = app.stdout.readline().split()
+        finally:
+            app.stdin.close()
+            app.wait(timeout=30)
+    assert answers == ([f"ok:{b.port}", f"ok:{b.port}"] if recommended else ["25006", "25006"])
