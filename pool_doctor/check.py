@@ -45,6 +45,7 @@ class AppPool:
             unknown=self.unknown,
             unresolved=self.unresolved,
             sources=tuple((key, value, where) for key, (value, where) in self.sources.items()),
+            workers=self.scanned.workers if self.scanned is not None else (),
         )
 
     def to_json(self) -> dict[str, Any]:

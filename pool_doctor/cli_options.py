@@ -367,6 +367,17 @@ class CommonArgs:
             show_default=False,
         ),
     ] = None
+    runtime: Annotated[
+        str | None,
+        typer.Option(
+            "--runtime",
+            help="Where the app runs, when its environment is not this one: aws-lambda, vercel, "
+            "cloud-functions, cloud-run, azure-functions (they freeze the process between requests), "
+            "kubernetes. Default: read from the environment (AWS_LAMBDA_FUNCTION_NAME, K_SERVICE, ...).",
+            metavar="KEY",
+            show_default=False,
+        ),
+    ] = None
     pgbouncer_admin_url: Annotated[
         str | None,
         typer.Option(

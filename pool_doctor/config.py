@@ -80,6 +80,13 @@ class NetworkConfig(BaseModel):
         json_schema_extra={"accepts": "platform"},
     )
 
+    failover: str | None = Field(
+        None,
+        max_length=100,
+        description="what can move the primary behind the app's host name (patroni, repmgr, pg_auto_failover, "
+        "a DNS switch); unset = judged from the URL's hosts, target_session_attrs and the platform",
+    )
+
     _numbers = field_validator("idle_timeout", mode="before")(_number_not_bool)
 
     @field_validator("middlebox")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pool_doctor.check import AppPool, Inputs
     from pool_doctor.cli_options import CommonArgs
     from pool_doctor.connection.spec import ConnectionSpec
+    from pool_doctor.platforms import Runtime
     from pool_doctor.stacks.base import Stack
 
 MAX_PASSWORD = 4096  # characters of a password read from stdin (-W): more is not a password
@@ -112,10 +113,20 @@ def build_inputs(
         warnings=warnings,
         pgbouncer_admin_url=common.pgbouncer_admin_url,
         platform=platform,
-        runtime=detect_runtime(env),
+        runtime=_runtime(common.runtime) if common.runtime else detect_runtime(env),
         app=str(common.app) if common.app is not None else None,
         app_pools=app_pools,
     )
+
+
+def _runtime(key: str) -> Runtime:
+    """--runtime KEY: an unknown one is a usage error listing the known."""
+    from pool_doctor.platforms.runtime import named_runtime
+
+    try:
+        return named_runtime(key)
+    except ValueError as exc:
+        raise UsageError(f"--runtime: {exc}") from None
 
 
 def one_pool(inputs: Inputs, why: str) -> Inputs:

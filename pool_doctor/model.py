@@ -129,6 +129,8 @@ class CodeFacts:
     driver_unknown: str | None = None  # the code's URL, when it decides the driver and could not be read
     # Each key judged (dotted) -> (value, where it came from: "app/db.py:12", "$POOL_RECYCLE", "library default").
     sources: tuple[tuple[str, object, str], ...] = ()
+    # Where the project creates worker apps (Celery) that run its code outside any web request.
+    workers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

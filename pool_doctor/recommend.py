@@ -17,11 +17,13 @@ from pool_doctor.model import Finding, Severity, to_jsonable
 from pool_doctor.path.judge import LINUX_KEEPALIVE_IDLE, retire_by
 from pool_doctor.path.model import Limit
 from pool_doctor.redact import is_secret_key, masked
+from pool_doctor.rules import codes
 from pool_doctor.rules.budget import WARN_RATIO, caps, demand_line
 from pool_doctor.rules.facts import Facts, idle_limits
 from pool_doctor.rules.timeouts import CHURN_FLOOR
 from pool_doctor.stacks import Stack, flatten, stack_of, unflatten
 from pool_doctor.stacks.base import CONNECT_ARGS, PoolModel
+from pool_doctor.stacks.demotion import Demotion
 
 DEFAULT_RECYCLE = 1800  # seconds: managed-cloud practice when nothing on the path is known to be shorter
 COMMAND_TIMEOUT = 30  # seconds: a query on a blackholed flow fails here instead of after ~15 min of TCP retries
@@ -68,6 +70,8 @@ class Recommendation:
     # The app's keys named like secrets (dotted): kept here (the probe connects with them), left out of every
     # form the recommendation is shown in (render/recommend.py).
     left_out: tuple[str, ...] = ()
+    # Code for the app to add where no setting can do the job (a demoted primary: stacks/demotion.py).
+    code: tuple[Demotion, ...] = ()
 
 
 def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | None = None) -> Recommendation:
@@ -97,6 +101,12 @@ def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | N
             advice = ADVICE[lever](facts, stack, key, limits)
             if advice is not None:
                 reasons.append(advice)
+    demoted = next((f for f in findings if f.code == codes.DEMOTED_PRIMARY.code), None)
+    code: tuple[Demotion, ...] = ()
+    if demoted is not None:
+        reasons += _read_write(stack, spoken, demoted)
+        fix = stack.demotion(facts.driver, call)
+        code = (fix,) if fix is not None else ()
     nested = unflatten(current)
     reasons = [
         # What the app has now may be the table the key goes in: shown with any password in it masked.
@@ -119,7 +129,28 @@ def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | N
         values=values,
         call=call,
         left_out=tuple(key for key in current if is_secret_key(key)),
+        code=code,
     )
+
+
+def _read_write(stack: Stack, spoken: set[str], demoted: Finding) -> list[Reason]:
+    """target_session_attrs=read-write, when the demoted-primary finding names it: checked at connect only,
+    so it is what sends the connections the pool opens after dropping the old ones to the new primary."""
+    key = stack.read_write_key()
+    if key is None or key not in spoken:
+        return []
+    return [
+        Reason(
+            key,
+            "read-write",
+            None,
+            "A new connection goes only to a server that accepts writes (libpq and asyncpg >= 0.28 try each host "
+            "in turn and skip a standby or a server with default_transaction_read_only on). It is checked at "
+            "connect only: the code below makes the pool let go of connections to a demoted primary.",
+            list(demoted.evidence),
+            short="a writable server at connect",
+        )
+    ]
 
 
 def _now(nested: dict[str, Any], key: str) -> Any:

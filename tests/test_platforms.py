@@ -73,6 +73,8 @@ RECOGNISED = [
     ("dpg-cn1234abcd5678efgh90-a.oregon-postgres.render.com", 5432, "app", "render", "Render"),
     ("pg-3b8d4ed6-myproject.aivencloud.com", 12691, "avnadmin", "aiven", "Aiven"),
     ("pg-abc.a.aivencloud.com", 12691, "avnadmin", "aiven", "Aiven"),
+    ("app-rw", 5432, "app", "cloudnativepg", "CloudNativePG -rw Service"),
+    ("app-rw.prod.svc.cluster.local", 5432, "app", "cloudnativepg", "the cluster's primary"),
     ("/cloudsql/my-project:us-central1:my-instance", 5432, "app", "cloud-sql", "my-project:us-central1:my-instance"),
 ]
 
@@ -213,15 +215,24 @@ PLATFORM_LIMITS = [
 
 @pytest.mark.parametrize(("key", "name", "seconds", "shape", "refreshed"), PLATFORM_LIMITS)
 def test_platform_limits(key: str, name: str, seconds: float, shape: Shape, refreshed: bool) -> None:
-    (limit,) = by_key(key).limits()
+    limit, *_ = by_key(key).limits()
     assert (limit.name, limit.seconds, limit.shape, limit.refreshed_by_keepalives) == (name, seconds, shape, refreshed)
 
 
 def test_rds_proxy_limit_reads_as_documented_by_aws() -> None:
-    (limit,) = by_key("rds-proxy").limits()
+    limit, lifetime = by_key("rds-proxy").limits()
     assert limit.source == "documented by AWS (RDS Proxy IdleClientTimeout default)"
     assert limit.provenance is Provenance.DOCUMENTED
     assert limit.holder == "Amazon RDS Proxy"
+    # Besides the idle timeout, a fixed 24 h end of every client connection: a lifetime, not an idle limit.
+    assert (lifetime.name, lifetime.seconds, lifetime.kind) == ("client connection max life", 86400, "lifetime")
+    assert lifetime.source == "documented by AWS (RDS Proxy client connection max life, not configurable)"
+
+
+def test_platforms_that_fail_over_say_how() -> None:
+    assert {entry.key for entry in CATALOGUE if entry.fails_over} == {"rds", "azure-flexible", "cloudnativepg"}
+    rds = by_key("rds").fails_over
+    assert rds is not None and "Concepts.MultiAZ.Failover.html" in rds
 
 
 def test_pooler_facts() -> None:

@@ -88,7 +88,9 @@ def test_rds_proxy_idle_client_timeout_against_pool_recycle_3600_is_critical_cit
     assert any("RDS Proxy endpoint" in line for line in document["platform"]["evidence"])
     hop = platform_hop(run)
     assert hop["name"] == "Amazon RDS Proxy"
-    [limit] = hop["limits"]
+    idle, lifetime = hop["limits"]  # and the 24 h client lifetime (tests/test_failover_check.py)
+    assert (lifetime["name"], lifetime["kind"]) == ("client connection max life", "lifetime")
+    limit = idle
     assert (limit["name"], limit["seconds"], limit["provenance"]) == ("IdleClientTimeout", 1800, "documented")
     assert limit["source"].startswith("documented by AWS")
     finding = run.finding("pooler-idle-client-timeout")

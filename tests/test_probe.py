@@ -94,6 +94,10 @@ def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
 
     scenarios = by_name(doc)
     assert len(scenarios) == 12
+    # A demoted primary: the incident's pool keeps the read-only connection; recommend's code lets go of it.
+    assert scenarios[("demoted_primary", "current")]["outcome"] == "error"
+    assert scenarios[("demoted_primary", "current")]["recovered"] is False
+    assert scenarios[("demoted_primary", "recommended")]["outcome"] == "ok"
     for config in ("current", "recommended"):  # no pooler on this path
         assert scenarios[("prepared_statements", config)]["outcome"] == "skipped"
         assert scenarios[("pooler_client_idle", config)]["outcome"] == "skipped"
@@ -125,6 +129,7 @@ def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
         "backend_terminated",
         "network_reset",
         "network_blackhole",
+        "demoted_primary",
     }
 
 

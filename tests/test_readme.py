@@ -145,7 +145,7 @@ def _toml(value: Any) -> str:
 
 
 def _accepts(info: FieldInfo) -> str:
-    kind = {int: "integer", float: "seconds", bool: "true or false"}
+    kind = {int: "integer", float: "seconds", bool: "true or false", str: "text"}
     optional = type(None) in getattr(info.annotation, "__args__", ())
     base = next((t for t in getattr(info.annotation, "__args__", (info.annotation,)) if t is not type(None)), None)
     if get_origin(info.annotation) is Literal:  # its __args__ are the choices, not a union's members

@@ -38,6 +38,11 @@ SQLSTATE_OTHER = {
     "57P02": "crash shutdown of the server",
     "57P03": "the server is starting up or shutting down",
 }
+# 25006 read_only_sql_transaction: the server turned read-only under the pool, a demoted primary after a
+# failover or switchover (or default_transaction_read_only switched on); the connection is open but useless
+# for writes, and pre-ping's SELECT 1 still passes (field notes section 9).
+READ_ONLY = "25006"
+DEMOTED_PRIMARY = "demoted-primary"
 _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0}
 # Errors that end no connection but fail the request: a statement prepared on one server backend, used on
 # another (transaction pooling). 42P05 duplicate_prepared_statement, 26000 invalid_sql_statement_name, and
@@ -200,6 +205,16 @@ def attribute(m: Measures, limits: Sequence[Limit], known: bool = True) -> dict[
             "explained": True,
             "matched_on": "sqlstate",
             "what": by_sqlstate,
+            "limit": None,
+            "layer": "server",
+        }
+    if m.sqlstate == READ_ONLY:
+        return {
+            "name": DEMOTED_PRIMARY,
+            "explained": True,
+            "matched_on": "sqlstate",
+            "what": "the server is read-only (SQLSTATE 25006): a demoted primary after a failover or switchover; "
+            "pre-ping cannot see it (see recommend's handle_error code)",
             "limit": None,
             "layer": "server",
         }

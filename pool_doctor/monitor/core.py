@@ -389,8 +389,22 @@ class Monitor:
         for sink in self.sinks:
             sink(record)
 
+    def note(self, record: dict[str, Any]) -> None:
+        """An event that is not a death (`frozen`): kept, written to the JSON-lines file and logged."""
+        self.records.append(record)
+        del self.records[: -self._keep]
+        for sink in self.sinks:
+            if not sink.name.startswith("exporter "):  # the exporters count deaths only
+                sink(record)
+
     def _log(self, record: dict[str, Any]) -> None:
-        (log_failure if record.get("event") == "failure" else log_death)(self.logger, record)
+        event = record.get("event", "death")
+        if event == "failure":
+            log_failure(self.logger, record)
+        elif event != "death":
+            self.logger.warning("pool_doctor.monitor: %s", record.get("what"), extra={"pool_doctor": record})
+        else:
+            log_death(self.logger, record)
 
     def _report(self, level: int, message: str, *args: Any) -> None:
         """The monitor's own trouble, said through its logger (never raised: the logger may be what fails)."""

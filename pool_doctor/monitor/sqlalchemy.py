@@ -25,8 +25,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from pool_doctor.monitor.attribution import SERVER_LIMITS_SQL, WHO_SQL, limits_from_settings
+from pool_doctor.errors import driver_error
+from pool_doctor.monitor.attribution import READ_ONLY, SERVER_LIMITS_SQL, WHO_SQL, limits_from_settings
 from pool_doctor.monitor.core import Monitor, exporters
+from pool_doctor.monitor.freeze import FreezeGuard, start_guard
 from pool_doctor.monitor.metrics import PoolMetrics, PoolState
 from pool_doctor.monitor.records import Clock, ConnState, Noticed, PoolSettings, monotonic
 from pool_doctor.path.model import Limit
@@ -52,6 +54,7 @@ class SQLAlchemyMonitor(Monitor):
         self._pending = 0  # pool.connect() calls under way: waiting for a connection
         self._metrics_lock = threading.Lock()
         self._wrapped: tuple[Any, Any, Any] | None = None  # (pool, our wrapper of its connect, what it replaced)
+        self.freeze_guard: FreezeGuard | None = None  # watch(..., freeze_guard=True)
 
     # -- event handlers (hot path: keep them small) --------------------------------------------
 
@@ -69,6 +72,8 @@ class SQLAlchemyMonitor(Monitor):
     def on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
         # Monitor.checked_out, inlined: this runs on every checkout (bench/monitor.py).
         state = record.info.get(self.key) or self._state(record)
+        if self.freeze_guard is not None:
+            self._after_freeze(self.freeze_guard, state)
         state.checked_out_at = self.clock()
         state.statements = 0
         state.statement_at = state.previous_statement_at = None
@@ -99,8 +104,32 @@ class SQLAlchemyMonitor(Monitor):
         self._local.last = (context.original_exception, context.is_pre_ping)
         if context.is_disconnect:
             self.counters.add("disconnect_errors")
+        elif getattr(driver_error(context.original_exception), "sqlstate", None) == READ_ONLY:
+            self._demoted(context)
         elif not context.is_pre_ping:
             self.request_failed(context.original_exception)  # the connection lives on: a failure, not a death
+
+    def _demoted(self, context: Any) -> None:
+        """25006 on a connection SQLAlchemy keeps (nothing marked it a disconnect): recorded once per
+        connection, as cause demoted-primary; the app's own handle_error may still invalidate it."""
+        try:
+            state = context.connection.connection.info.get(self.key)
+        except Exception:
+            return
+        if state is not None:
+            self.died(state, context.original_exception, Noticed.REQUEST)
+
+    def _after_freeze(self, guard: FreezeGuard, state: ConnState) -> None:
+        """A connection idle across a freeze is replaced before the app gets it: DisconnectionError from a
+        checkout listener makes SQLAlchemy invalidate it and connect anew (its pessimistic-disconnect recipe)."""
+        guard.check("checkout")
+        freeze = guard.stale(state.released_at)
+        if freeze is None or state.dead:
+            return
+        self.retired(state, freeze.what)
+        from sqlalchemy.exc import DisconnectionError
+
+        raise DisconnectionError(f"idle across a freeze ({freeze.what}): replaced by pool_doctor's freeze_guard")
 
     def on_invalidate(self, dbapi_connection: Any, record: Any, exception: BaseException | None) -> None:
         state = record.info.get(self.key)
@@ -287,6 +316,8 @@ class SQLAlchemyMonitor(Monitor):
             if event.contains(target, name, fn):
                 event.remove(target, name, fn)
         self._listeners.clear()
+        if self.freeze_guard is not None:
+            self.freeze_guard.stop()
         self.metrics.close()
         self._unwrap_connect()
         if _WATCHED.get(self.engine) is self:
@@ -305,6 +336,7 @@ def watch(
     otel: Any = None,
     pool_name: str | None = None,
     clock: Clock = monotonic,
+    freeze_guard: bool = False,
 ) -> SQLAlchemyMonitor:
     """Attach the lifecycle monitor to a SQLAlchemy Engine or AsyncEngine; returns it (`.stats()`, `.close()`).
 
@@ -315,6 +347,9 @@ def watch(
     by state, its limits, timeouts, create/wait/use times and deaths by cause, under OpenTelemetry's
     `db.client.connection.*` names (pool_doctor/monitor/metrics.py). pool_name: the pool's
     `db.client.connection.pool.name` (default: host:port/database, as the conventions suggest).
+    freeze_guard: notice that the process was frozen (serverless, SIGSTOP, suspend) longer than the smallest
+    limit on the path (30 s when none is known), write a `frozen` record, and replace each connection that
+    idled across it at its next checkout (pool_doctor/monitor/freeze.py). Off by default: it runs a thread.
 
     Example:
         engine = create_async_engine(url)
@@ -345,6 +380,8 @@ def watch(
         exporters=exporters(prometheus, otel, pool_name or f"{url.host}:{url.port or 5432}/{url.database}", logger),
     )
     monitor.attach(read_server=monitor.take_limits(limits_from, read_server_limits))
+    if freeze_guard:
+        monitor.freeze_guard = start_guard(monitor)
     _WATCHED[sync_engine] = monitor
     return monitor
 

@@ -82,26 +82,30 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
                 Outcome.SURVIVES,
                 f"TCP keepalives every {format_seconds(keepalive)}{knob} keep the flow alive through {limit.holder}",
             )
-    retire = _retirement(policy, limit)
+    retire = retirement(policy, limit)
     noticed = _noticed_at_checkout(policy, limit)
     if retire is not None:
         seconds, how = retire
         if seconds <= limit.seconds - margin(limit.seconds):
             return verdict(Outcome.SURVIVES, f"{how} retires connections before {limit.name} ({limit.shown})")
-        if seconds < limit.seconds:
+        if seconds <= limit.seconds:
             # Idle time never exceeds age, so a lifetime below the limit holds; the margin covers a request
-            # holding the connection past its checkout. A check at checkout covers that margin too.
-            if noticed is not None:
+            # holding the connection past its checkout. A check at checkout covers that margin too. A timer
+            # equal to the limit is a race between two clocks (psycopg_pool max_idle = 300 against Neon's
+            # 300 s suspend): whichever fires first wins, so it is judged with the timers just below it.
+            if noticed is not None and seconds < limit.seconds:
                 return verdict(
                     Outcome.SURVIVES,
                     f"{how} retires connections before {limit.name} ({limit.shown}), "
                     "and the check at checkout covers the last seconds",
                 )
-            return verdict(
-                Outcome.AT_RISK,
-                f"{how} is within {format_seconds(margin(limit.seconds))} of "
-                f"{limit.name} ({limit.shown}), and nothing tests a connection at checkout",
-            )
+            if noticed is None:
+                close = (
+                    f"is equal to {limit.name} ({limit.shown}): a race between two timers"
+                    if seconds == limit.seconds
+                    else f"is within {format_seconds(margin(limit.seconds))} of {limit.name} ({limit.shown})"
+                )
+                return verdict(Outcome.AT_RISK, f"{how} {close}, and nothing tests a connection at checkout")
     if noticed is not None:
         return noticed
     if limit.shape is Shape.DROP:
@@ -116,7 +120,7 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
     )
 
 
-def _retirement(policy: PoolPolicy, limit: Limit) -> tuple[float, str] | None:
+def retirement(policy: PoolPolicy, limit: Limit) -> tuple[float, str] | None:
     """The soonest a pool retires every connection the limit would end, and what does it.
 
     Against a lifetime limit (age since connect: Fly's proxy restarts) only a maximum age helps: an idle

@@ -151,6 +151,7 @@ class _Builder:
                 for n, raw_number in enumerate(table.tables("number"), 1)
             ),
             pooler=self.pooler(table.get("pooler"), f"{table.where}, pooler"),
+            fails_over=self.expand(table, "fails_over", text) if (text := table.optional_text("fails_over")) else None,
         )
         table.done()
         if kind is EntryKind.MIDDLEBOX and not entry.limits():

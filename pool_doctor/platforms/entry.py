@@ -68,6 +68,9 @@ class Entry:
     recognised_by: str  # the host/port shapes `recognise` knows, or why there are none
     pooler: Pooler | None = None
     advice: tuple[str, ...] = ()
+    # How the service moves its endpoint to a new primary (Multi-AZ failover, an HA standby promoted): the
+    # old primary's sessions may stay open read-only; None: no failover documented for this endpoint.
+    fails_over: str | None = None
 
     def limits(self) -> list[Limit]:
         """The entry's documented limits as path limits (numbers the vendor does not publish are left out)."""
@@ -111,5 +114,6 @@ class Entry:
                 "note": self.pooler.note,
             },
             "advice": list(self.advice),
+            "fails_over": self.fails_over,
             "recognised_by": self.recognised_by,
         }

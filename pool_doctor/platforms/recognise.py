@@ -178,6 +178,10 @@ def _cloud_sql(host: str, port: int, user: str | None) -> Recognised | None:
     )
 
 
+# CloudNativePG's read-write Service, by its short name or within the cluster's DNS.
+_CNPG_RW = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?-rw(\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?)?$")
+
+
 # Most specific first: an RDS Proxy host is also an rds.amazonaws.com host.
 _RULES: tuple[Callable[[str, int, str | None], Recognised | None], ...] = (
     _supabase,
@@ -190,6 +194,7 @@ _RULES: tuple[Callable[[str, int, str | None], Recognised | None], ...] = (
     _host_rule(_RAILWAY, "railway", "is a Railway host (TCP proxy or private network)"),
     _host_rule(_AIVEN, "aiven", "ends with .aivencloud.com: Aiven for PostgreSQL"),
     _cloud_sql,
+    _host_rule(_CNPG_RW, "cloudnativepg", "is a CloudNativePG -rw Service (the cluster's primary)"),
 )
 
 

@@ -121,3 +121,20 @@ def detect_runtime(env: Mapping[str, str]) -> Runtime | None:
             "kubernetes", "Kubernetes", False, ("KUBERNETES_SERVICE_HOST is set",), KUBERNETES_ADVICE, "kube-conntrack"
         )
     return None
+
+
+RUNTIMES = ("aws-lambda", "vercel", "azure-functions", "cloud-functions", "cloud-run", "kubernetes")
+
+
+def named_runtime(key: str) -> Runtime:
+    """The runtime `--runtime KEY` names, as if its environment had been read; ValueError lists the known."""
+    key = key.strip().lower()
+    for candidate in _SERVERLESS:
+        if candidate.key == key:
+            advice = [*SERVERLESS_ADVICE, *([f"{candidate.name}: {candidate.caveat}."] if candidate.caveat else [])]
+            return Runtime(candidate.key, candidate.name, True, (f"--runtime {key}",), tuple(advice))
+    if key == "kubernetes":
+        return Runtime(
+            "kubernetes", "Kubernetes", False, ("--runtime kubernetes",), KUBERNETES_ADVICE, "kube-conntrack"
+        )
+    raise ValueError(f"unknown runtime {key!r}; known: {', '.join(RUNTIMES)}")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Severity
+from pool_doctor.probe import failover  # noqa: F401  (registers demoted_primary)
 from pool_doctor.probe.context import ProbeContext, Scenario
 from pool_doctor.probe.engines import ProbeConfig, ReadOnly
 from pool_doctor.probe.model import IdleTimeoutResult, ProbeReport, ScenarioResult, percentile
@@ -260,8 +261,9 @@ def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, confi
     if result.outcome == "skipped":
         return result  # nothing ran: nothing to judge (the limit may not even be known)
     if limit_of is None or config.policy is None:
-        # No limit to judge (prepared statements behind transaction pooling): check calls it critical.
-        return replace(result, severity=Severity.CRITICAL) if result.outcome in ("error", "hang") else result
+        # No limit to judge (prepared statements behind transaction pooling): as bad as check calls it.
+        worst = getattr(scenario, "severity", Severity.CRITICAL)
+        return replace(result, severity=worst) if result.outcome in ("error", "hang") else result
     notes = config.stack.probe_notes(config.values)  # how the probe ran the stack's pool
     if notes:
         result = replace(result, notes=[*result.notes, *notes])

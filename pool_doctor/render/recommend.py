@@ -21,6 +21,7 @@ from pool_doctor.stacks.base import CONNECT_ARGS
 if TYPE_CHECKING:
     from pool_doctor.check import CheckReport
     from pool_doctor.recommend import Recommendation
+    from pool_doctor.stacks.demotion import Demotion
 
 
 def reasons_markdown(rec: Recommendation) -> list[str]:
@@ -37,7 +38,10 @@ def recommendation_python(report: CheckReport, rec: Recommendation) -> str:
     """Ready-to-paste code in the app's own stack; the password (any key named like a secret) is left out."""
     values, connect_args = shown(rec)
     snippet = stack_for(rec.stack).python_snippet
-    return fit_strings(snippet(as_code(values), as_code(connect_args), report.inputs.target, rec.call))
+    code = fit_strings(snippet(as_code(values), as_code(connect_args), report.inputs.target, rec.call))
+    for fix in rec.code:  # what no setting does: the app's own code, after its pool
+        code = f"{code.rstrip()}\n\n# {fix.where}: a demoted primary (SQLSTATE 25006)\n{fix.code}"
+    return code
 
 
 _LITERAL = r"'(?:[^'\\\n]|\\.)*'" + "|" + r'"(?:[^"\\\n]|\\.)*"'
@@ -102,8 +106,13 @@ def recommendation_json(report: CheckReport, rec: Recommendation) -> dict[str, A
         "reasons": [reason.to_json() for reason in rec.reasons],
         "server_sql": [reason.to_json() for reason in rec.server_sql],
         "findings": [to_jsonable(finding) for finding in rec.findings],
+        "code": [code_json(fix) for fix in rec.code],
         "limitations": report.server.limitations,
     }
+
+
+def code_json(fix: Demotion) -> dict[str, str]:
+    return {"for": "demoted-primary", "why": fix.words, "where": fix.where, "cost": fix.cost, "code": fix.code}
 
 
 def app_recommendations_json(report: CheckReport, recs: list[tuple[CheckReport, Recommendation]]) -> dict[str, Any]:
@@ -262,6 +271,10 @@ def render_recommendation(
             parts.append(prose(reason.short or reason.why, indent=4))
     else:
         parts.append(Text("Nothing to change: no finding names a setting of the app's."))
+    for fix in rec.code if not rec.reasons else ():  # with reasons, the code is in the block above
+        parts += [Text("A demoted primary: add this " + fix.where, style="bold"), paste(fix.code), Text()]
+    for fix in rec.code:
+        parts.append(prose(f"Why the code: {fix.words}. Cost: {fix.cost}.", indent=0))
     if rec.server_sql:
         parts += [Text(), Text("For the DBA (pool-doctor never changes the server):", style="bold")]
         for reason in rec.server_sql:
@@ -289,6 +302,10 @@ def recommendation_markdown(report: CheckReport, rec: Recommendation, code: str 
         lines += ["```python", snippet.rstrip("\n"), "```", "", *reasons_markdown(rec), ""]
     else:
         lines += ["Nothing to change: no finding names a setting of the app's.", ""]
+    for fix in rec.code:
+        if not rec.reasons:
+            lines += ["```python", fix.code.rstrip("\n"), "```", ""]
+        lines += [f"- A demoted primary: {md_cell(fix.words)} ({md_cell(fix.where)}; cost: {md_cell(fix.cost)})", ""]
     if rec.server_sql:
         lines += ["### For the DBA", "", "```sql", *(str(r.value) for r in rec.server_sql), "```", ""]
         lines += [f"- {md_cell(r.why)}" for r in rec.server_sql]

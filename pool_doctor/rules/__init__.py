@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 
 from pool_doctor.model import Finding, Severity
-from pool_doctor.rules import budget, code, codes, network, path, platform, pooler, timeouts
+from pool_doctor.rules import budget, code, codes, failover, network, path, platform, pooler, timeouts
 from pool_doctor.rules.codes import Code, Scope
 from pool_doctor.rules.facts import Facts, build_facts, idle_limits, rebuilt
 from pool_doctor.stacks import stack_of
@@ -41,7 +41,9 @@ RULES: tuple[Rule, ...] = (
     Rule(codes.PLATFORM_RECOGNISED, platform.recognised),
     Rule(codes.SERVERLESS_RUNTIME, platform.serverless),
     Rule(codes.KUBERNETES_CONNTRACK, platform.kubernetes),
+    Rule(codes.DEMOTED_PRIMARY, failover.demoted_primary),
     Rule(codes.ENGINE_AT_IMPORT, code.at_import),
+    Rule(codes.WORKER_CONN_MAX_AGE, code.worker_conn_max_age),
     Rule(codes.IDLE_IN_TRANSACTION_TIMEOUT, timeouts.in_transaction),
     Rule(codes.TRANSACTION_TIMEOUT, timeouts.transaction_age),
     Rule(codes.STATEMENT_TIMEOUT, timeouts.statement),

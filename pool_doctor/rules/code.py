@@ -24,3 +24,25 @@ def at_import(facts: Facts) -> list[Finding]:
             [f"{code.call} at module level"],
         )
     ]
+
+
+def worker_conn_max_age(facts: Facts) -> list[Finding]:
+    """A stack whose connection age only a request's signals enforce, in a project that runs workers."""
+    code = facts.code
+    enforcer = stack_of(facts.settings.pool).age_enforced_by
+    if code is None or not code.workers or enforcer is None or not facts.app_policy.reuses:
+        return []
+    return [
+        Finding(
+            codes.WORKER_CONN_MAX_AGE.code,
+            Severity.INFO,
+            f"Celery workers in this project: only {enforcer} retires these connections, and no request runs it",
+            codes.WORKER_CONN_MAX_AGE.help,
+            [
+                *(f"a Celery app is created in {where}" for where in code.workers),
+                f"{code.call}: connections persist between requests (CONN_MAX_AGE > 0 or None)",
+                "fix: signals.task_prerun.connect(lambda **_: close_old_connections()) and the same for "
+                "task_postrun (celery.signals, django.db.close_old_connections)",
+            ],
+        )
+    ]

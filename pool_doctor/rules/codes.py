@@ -140,6 +140,17 @@ SERVERLESS_RUNTIME = Code(
     "No pool timer runs while the process is frozen. Use NullPool with a pooler outside the process, or a check "
     "at checkout.",
 )
+DEMOTED_PRIMARY = Code(
+    "demoted-primary",
+    "DemotedPrimary",
+    Scope.POOL,
+    "The target can fail over, and nothing makes the pool drop connections to a demoted primary",
+    "After a failover or switchover the old primary may stay reachable read-only: pre-ping's SELECT 1 passes and "
+    "every write fails with SQLSTATE 25006. Make the pool treat 25006 as a dead connection (SQLAlchemy: a "
+    "handle_error event setting is_disconnect; asyncpg: await pool.expire_connections(); psycopg_pool: a check= that "
+    "asks SHOW transaction_read_only; Django: is_usable), connect with target_session_attrs=read-write, and bound "
+    "a query to a lost host (tcp_user_timeout, command_timeout).",
+)
 KUBERNETES_CONNTRACK = Code(
     "kubernetes-conntrack",
     "KubernetesConntrack",
@@ -148,6 +159,17 @@ KUBERNETES_CONNTRACK = Code(
     "Name the egress NAT with [network] middlebox (aws-nat, gcp-nat, azure-nat) to judge the pool against it.",
 )
 
+WORKER_CONN_MAX_AGE = Code(
+    "worker-conn-max-age",
+    "WorkerConnMaxAge",
+    Scope.CODE,
+    "Persistent Django connections in a project with Celery workers",
+    "Django retires a connection past CONN_MAX_AGE only in close_old_connections, which it connects to its "
+    "request signals. In a Celery worker that is Celery's Django fixup (task_prerun/task_postrun), installed "
+    "only when DJANGO_SETTINGS_MODULE is set before the Celery app is created; other worker loops never call "
+    "it. Connect django.db.close_old_connections to task_prerun and task_postrun yourself where the fixup is "
+    "not in play, and turn CONN_HEALTH_CHECKS on so a connection a server limit ended between tasks is replaced.",
+)
 ENGINE_AT_IMPORT = Code(
     "engine-at-import",
     "EngineAtImport",
@@ -271,7 +293,9 @@ TABLE: tuple[Code, ...] = (
     PLATFORM_RECOGNISED,
     SERVERLESS_RUNTIME,
     KUBERNETES_CONNTRACK,
+    DEMOTED_PRIMARY,
     ENGINE_AT_IMPORT,
+    WORKER_CONN_MAX_AGE,
     IDLE_IN_TRANSACTION_TIMEOUT,
     TRANSACTION_TIMEOUT,
     STATEMENT_TIMEOUT,

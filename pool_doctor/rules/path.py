@@ -10,7 +10,7 @@ import re
 
 from pool_doctor.durations import format_seconds
 from pool_doctor.model import Finding, Severity
-from pool_doctor.path.judge import Outcome, Verdict, judge, retire_by
+from pool_doctor.path.judge import Outcome, Verdict, judge, retire_by, retirement
 from pool_doctor.path.model import Layer, Limit, Shape
 from pool_doctor.rules.facts import Facts
 
@@ -85,14 +85,14 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
     if verdict.outcome in (Outcome.FAILS, Outcome.HANGS):
         error = facts.driver.error_text(limit)
         whose = f" of role {facts.read_server.role}" if limit.layer is Layer.SERVER else ""
-        span = "older than" if limit.kind == "lifetime" else "idle for"
+        span = f"older than {_age(limit)}" if limit.kind == "lifetime" else f"idle for {limit.shown}"
         title = (
-            f"{limit.holder} ends connections{whose} {span} {limit.shown}; the pool will hand them out dead"
+            f"{limit.holder} ends connections{whose} {span}; the pool will hand them out dead"
             if verdict.outcome is Outcome.FAILS
             else f"{limit.holder} drops flows idle for {limit.shown}; the next request on one hangs"
         )
         detail = (
-            f"{limit.what}. {verdict.reason}. The app's next request on such a connection "
+            f"{limit.what}. {verdict.reason}. {_equal_timer(verdict)}The app's next request on such a connection "
             + (
                 f"fails with {error}. "
                 if verdict.outcome is Outcome.FAILS
@@ -104,19 +104,58 @@ def _finding(facts: Facts, facing: str, verdict: Verdict) -> Finding:
         title = f"A dropped flow ({limit.shown}) costs one timed-out request per pooled connection"
         detail = f"{verdict.reason}. " + _fix_words(keys, before)
     elif verdict.outcome is Outcome.AT_RISK:
-        title = f"{policy.max_age_knob or 'The pool lifetime'} is barely below {limit.name} {limit.shown}"
+        timer = _retiring_knob(verdict)
+        title = (
+            f"{timer} races {limit.name} {limit.shown}: equal timers"
+            if "a race" in verdict.reason
+            else f"{timer} is barely below {limit.name} {limit.shown}"
+        )
         detail = (
             f"{verdict.reason}. Age is checked only at checkout: a connection returned just before it "
             f"can idle past the limit. " + _fix_words(keys, before)
         )
     else:
-        title = f"{limit.name} {limit.shown} ends idle pooled connections; the pool replaces them"
+        ended = (
+            f"pooled connections older than {_age(limit)}" if limit.kind == "lifetime" else "idle pooled connections"
+        )
+        title = f"{limit.name} {limit.shown} ends {ended}; the pool replaces them"
         detail = f"{verdict.reason} (cost: {verdict.cost}). " + (
             f"Retire them before {who} does: " + _fix_words(keys, before) if keys else ""
         )
     if limit.advice:  # the vendor's own advice about its limit (Neon: what keeping a compute awake costs)
         detail = f"{detail.strip()} {limit.holder}: {' '.join(limit.advice)}"
     return Finding(limit_code(limit, facing) + SUFFIX[verdict.outcome], severity, title, detail.strip(), evidence, keys)
+
+
+def _age(limit: Limit) -> str:
+    """A lifetime as a reader counts it: `86400s (1d)`."""
+    friendly = format_seconds(limit.seconds)
+    return limit.shown if friendly == limit.shown else f"{limit.shown} ({friendly})"
+
+
+def _equal_timer(verdict: Verdict) -> str:
+    """A pool timer set to the limit itself, which the pool only acts on late: say the race is lost."""
+    limit = verdict.limit
+    for knob in (verdict.policy.max_idle_knob, verdict.policy.max_age_knob):
+        if knob is not None and _seconds(knob.value) == limit.seconds:
+            return (
+                f"{knob} equals {limit.name} ({limit.shown}): a race at best, and {verdict.policy.label} acts on "
+                "it late, so the limit wins. "
+            )
+    return ""
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _retiring_knob(verdict: Verdict) -> str:
+    """The pool timer the verdict is about: its lifetime, or its idle timer when that retires sooner."""
+    found = retirement(verdict.policy, verdict.limit)
+    return found[1] if found is not None else "The pool lifetime"
 
 
 def _fix_words(keys: tuple[str, ...], before: str) -> str:

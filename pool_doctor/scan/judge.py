@@ -93,6 +93,7 @@ def judge_one(pool: ScannedPool) -> list[Finding]:
             else None
         ),
         sources=tuple((key, value, where) for key, (value, where) in _sources(settings, layer).items()),
+        workers=pool.workers,
     )
     facts = build_facts(settings, target, pooler=pooler, platform=platform, code=code)
     return [replace(f, evidence=[pool.where, *f.evidence]) for f in evaluate(facts, WITHOUT_SERVER)]

@@ -92,6 +92,8 @@ class ScannedPool:
     condition: str | None = None  # the `if` test(s) this creation sits under, as source text
     # Settings with branches: the branch the judge took for each (the worst), by index into its branches.
     judged_branches: dict[str, int] = field(default_factory=dict)
+    # Files of the project that create a worker app whose tasks run outside any web request (Celery).
+    workers: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:

@@ -27,6 +27,10 @@ KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds;
 T = TypeVar("T")
 
 
+# `Celery(...)` with `celery` imported in the same file: a worker app (its tasks never see a request signal).
+CELERY_APP = re.compile(rb"(?ms)^\s*(?:from\s+celery\s+import|import\s+celery\b).*?\bCelery\s*\(")
+
+
 def _guarded(project: Project, module: Module, step: Callable[[Module], T], instead: T) -> T:
     """One module's step; a module the scan cannot follow is a warning naming it, never the scan's end."""
     try:
@@ -85,6 +89,7 @@ def _scan(path: Path) -> ScanReport:
 
     # Pass 1: read every file once; parse only those that name something that creates a pool.
     pending: list[Module] = []
+    workers: list[str] = []  # files that create a Celery app: its tasks run outside Django's request cycle
     kept: dict[Path, bytes] = {}
     kept_bytes = 0
     for file in project.files:
@@ -93,6 +98,8 @@ def _scan(path: Path) -> ScanReport:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
         project.mentions.update(needle for needle in MENTIONS if needle in data)
+        if CELERY_APP.search(data):
+            workers.append(project.display(file))
         if triggered(data) or sets_environment(data):
             module = project.parse(file, data)
             if module is not None:
@@ -130,6 +137,7 @@ def _scan(path: Path) -> ScanReport:
     for module in modules:
         pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, m), []))
     pools.sort(key=lambda p: (p.file, p.line, p.call))
+    pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     judged: list[ScannedPool] = []
     findings: list[ScanFinding] = []
     for pool in pools:

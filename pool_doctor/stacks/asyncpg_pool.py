@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pool_doctor.connection.drivers.asyncpg_driver import AsyncpgDriver
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
-from pool_doctor.stacks import _values
+from pool_doctor.stacks import _values, demotion
 from pool_doctor.stacks._code import SECRET_NOTE, code_lines
 from pool_doctor.stacks.base import IDENTITY, Bound, Live, PoolModel, Stack, library_version
 
@@ -166,6 +166,9 @@ class AsyncpgStack(Stack):
             parts = {key: given[key] for key in ("host", "port", "user", "password", "database") if key in given}
             dsn = " ".join(f"{'dbname' if key == 'database' else key}={value}" for key, value in parts.items())
         return Live(str(dsn), values)
+
+    def demotion(self, driver: Driver, call: str | None) -> demotion.Demotion | None:
+        return demotion.ASYNCPG_POOL
 
     def python_snippet(
         self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None

@@ -22,6 +22,7 @@ from pool_doctor.stacks import _values
 if TYPE_CHECKING:
     from pool_doctor.connection.drivers import Driver
     from pool_doctor.connection.spec import ConnectionSpec
+    from pool_doctor.stacks.demotion import Demotion
 
 
 # Where the app's code says which server: --url says it for pool-doctor, so the scan never judges these.
@@ -241,6 +242,20 @@ class Stack:
         """Paste-ready code that builds this stack's pool with `values` (its own keys, nested) and
         `connect_args`, to `target` (its password left out); `call` is the app's own callable, when scanned."""
         raise NotImplementedError
+
+    # The function that enforces this stack's connection age, when only a web request's signals call it
+    # (Django's close_old_connections): worker processes (Celery) must call it themselves. None: the pool does.
+    age_enforced_by: ClassVar[str | None] = None
+
+    # What a demoted primary needs of this stack (stacks/demotion.py); None: nothing the app's code can add.
+    def demotion(self, driver: Driver, call: str | None) -> Demotion | None:
+        """The code that makes this pool notice a demoted primary, for the app's driver and callable."""
+        return None
+
+    def read_write_key(self) -> str | None:
+        """Where the app asks the driver for a writable server at connect (libpq and asyncpg both take
+        target_session_attrs): among this stack's keys, or None when the app's driver arguments are not its."""
+        return self.args_prefix + "target_session_attrs"
 
     def ping_cost(self, driver: Driver) -> str:
         """What the check at checkout sends, for the reason that recommends it."""

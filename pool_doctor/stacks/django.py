@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
-from pool_doctor.stacks import _values
+from pool_doctor.stacks import _values, demotion
 from pool_doctor.stacks import psycopg_pool as psycopg_pool_stack
 from pool_doctor.stacks._code import code_lines, code_literal
 from pool_doctor.stacks.base import IDENTITY, POOL, Bound, PoolModel, Stack
@@ -170,6 +170,8 @@ class DjangoStack(Stack):
     defaults = DEFAULTS
     keys = KEYS
     args_prefix = "OPTIONS."
+    # django/db/__init__.py connects close_old_connections to request_started and request_finished only.
+    age_enforced_by = "close_old_connections"
     time_keys = ("CONN_MAX_AGE", "OPTIONS.pool.max_idle", "OPTIONS.pool.max_lifetime")
     model: ClassVar[type[PoolModel]] = DjangoDatabase
     scanned_as = ("django",)
@@ -186,6 +188,9 @@ class DjangoStack(Stack):
 
     def ping_cost(self, driver: Driver) -> str:
         return "SELECT 1 before a request's first query"
+
+    def demotion(self, driver: Driver, call: str | None) -> demotion.Demotion | None:
+        return demotion.DJANGO
 
     def python_snippet(
         self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None

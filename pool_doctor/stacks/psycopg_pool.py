@@ -23,7 +23,7 @@ from pool_doctor.connection.values import PythonCode
 from pool_doctor.durations import format_seconds
 from pool_doctor.errors import ConfigError
 from pool_doctor.path.policy import Knob, PoolPolicy
-from pool_doctor.stacks import _values
+from pool_doctor.stacks import _values, demotion
 from pool_doctor.stacks._code import SECRET_NOTE, code_lines
 from pool_doctor.stacks.base import IDENTITY, Bound, Live, PoolModel, Stack
 
@@ -241,6 +241,9 @@ class PsycopgPoolStack(Stack):
 
     def ping_cost(self, driver: Driver) -> str:
         return "check_connection sends an empty query"
+
+    def demotion(self, driver: Driver, call: str | None) -> demotion.Demotion | None:
+        return demotion.PSYCOPG_POOL_ASYNC if is_async(pool_class(call)) else demotion.PSYCOPG_POOL_SYNC
 
     def python_snippet(
         self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None

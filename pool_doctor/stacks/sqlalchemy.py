@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from pool_doctor.connection.values import PythonCode
 from pool_doctor.path.policy import Knob, PoolPolicy
-from pool_doctor.stacks import _values
+from pool_doctor.stacks import _values, demotion
 from pool_doctor.stacks._code import SECRET_NOTE, code_lines, holds_code
 from pool_doctor.stacks.base import CONNECT_ARGS, IDENTITY, POOL, SKIP, Bound, Live, PoolModel, Stack
 
@@ -158,6 +158,9 @@ class SQLAlchemyStack(Stack):
     # psycopg2's own pools (SimpleConnectionPool, ThreadedConnectionPool) keep connections as a QueuePool
     # without overflow would, and have neither a check nor a lifetime: judged as that.
     scanned_as = ("sqlalchemy", "flask_sqlalchemy", PSYCOPG2)
+
+    def demotion(self, driver: Driver, call: str | None) -> demotion.Demotion | None:
+        return demotion.SQLALCHEMY_ASYNC if driver.async_ else demotion.SQLALCHEMY_SYNC
 
     def python_snippet(
         self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None

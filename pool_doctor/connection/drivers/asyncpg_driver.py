@@ -127,6 +127,11 @@ class AsyncpgDriver(Driver):
             # asyncpg.create_pool(dsn, **kwargs): asyncpg parses the DSN itself, as the app's pool does.
             kwargs: dict[str, Any] = {"dsn": spec.render(hide_password=False, driver="")}
             kwargs.update(spec.connect_args)
+            # The DSN's one TCP host through the name-resolution seam: host and port given apart win over it.
+            if len(spec.hosts) == 1 and not spec.is_unix_socket and "host" not in kwargs:
+                routed = resolved({"host": spec.host, "port": spec.port})
+                if (routed["host"], routed["port"]) != (spec.host, spec.port):
+                    kwargs.update(host=routed["host"], port=routed["port"])
             return resolved(kwargs)
         return super().connect_kwargs(spec)
 
