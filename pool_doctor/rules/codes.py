@@ -258,6 +258,14 @@ POOLER_SERVER_LIMITS = Code(
     "The pooler recycles its own server connections",
     "server_idle_timeout and server_lifetime close the pooler's server connections, not the app's.",
 )
+POOLER_HELD_LIMITS = Code(
+    "pooler-held-limits",
+    "PoolerHeldLimits",
+    Scope.APP,
+    "The pooler closes a connection held too long in a transaction or a query",
+    "PgBouncer's idle_transaction_timeout, query_timeout and transaction_timeout close the app's client "
+    "connection; its next statement fails. Keep transactions short and hold none across slow work.",
+)
 
 TABLE: tuple[Code, ...] = (
     NO_LIVENESS_CHECK,

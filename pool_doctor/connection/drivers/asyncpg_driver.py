@@ -66,6 +66,13 @@ class AsyncpgDriver(Driver):
         "close": "asyncpg's InterfaceError: connection is closed",
         "reset": "asyncpg's ConnectionDoesNotExistError: connection was closed in the middle of operation",
     }
+    # The FATAL arrives while the connection sits idle: asyncpg drops it unread, so no SQLSTATE reaches the app.
+    held_errors: ClassVar[Mapping[str, str]] = {
+        "idle_in_transaction_session_timeout": "asyncpg's InterfaceError: connection is closed",
+        "transaction_timeout": "asyncpg's InterfaceError: connection is closed",
+        "statement_timeout": "asyncpg's QueryCanceledError: canceling statement due to statement timeout",
+        "lock_timeout": "asyncpg's LockNotAvailableError: canceling statement due to lock timeout",
+    }
 
     def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
         value = _number(args.get("command_timeout"))
