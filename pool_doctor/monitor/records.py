@@ -52,6 +52,7 @@ class ConnState:
     statements: int = 0  # statements started in this checkout (the failing one included)
     checkouts: int = 0
     dead: bool = False  # recorded once; later invalidate/close events for it are echoes
+    where: tuple[str, int, str] | None = None  # the app's frame that took it (with hold_warn): file, line, function
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,17 @@ def utc_now() -> str:
 class Counters:
     """What stats() returns: plain integers, safe to read from any thread."""
 
-    NAMES = ("connections", "checkouts", "deaths", "failed_requests", "replaced", "retired", "disconnect_errors")
+    NAMES = (
+        "connections",
+        "checkouts",
+        "deaths",
+        "failed_requests",
+        "replaced",
+        "retired",
+        "disconnect_errors",
+        "held",
+        "leaked",
+    )
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -205,6 +216,9 @@ def log_death(logger: logging.Logger, record: dict[str, Any]) -> None:
     cause = record["cause"]
     error = record.get("error") or {}
     how = "the request failed" if record["request_failed"] else f"replaced by the pool ({record['noticed_by']})"
+    where = record.get("where")
+    if isinstance(where, dict) and where.get("at"):  # hold_warn: the app's line that took it
+        how += f", taken at {where['at']}"
     # A failed request is the incident; a silent replacement is the pool doing its job (worth counting).
     logger.log(
         logging.WARNING if record["request_failed"] else logging.INFO,

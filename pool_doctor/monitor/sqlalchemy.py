@@ -52,6 +52,8 @@ class SQLAlchemyMonitor(Monitor):
         self._pending = 0  # pool.connect() calls under way: waiting for a connection
         self._metrics_lock = threading.Lock()
         self._wrapped: tuple[Any, Any, Any] | None = None  # (pool, our wrapper of its connect, what it replaced)
+        self._proxies: dict[int, weakref.ReferenceType[Any]] = {}  # checked-out proxies (hold_warn)
+        self._original_dispose: Any = None
 
     # -- event handlers (hot path: keep them small) --------------------------------------------
 
@@ -136,6 +138,38 @@ class SQLAlchemyMonitor(Monitor):
             self.retired(state, "pool_recycle")
         else:
             self.retired(state, "the pool closed it (dispose, overflow, or after another connection's disconnect)")
+
+    # -- held and leaked connections (listeners added only with hold_warn) -----------------------------------
+
+    def _hold_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        """After on_checkout: note where the app took it, and watch the checkout's proxy (SQLAlchemy's
+        _ConnectionFairy) die: collected while still out, it leaked (its own finalizer returns it)."""
+        state = record.info.get(self.key)
+        if state is None:
+            return
+        self.took(state)
+        try:
+            self._proxies[state.number] = weakref.ref(proxy)
+        except TypeError:
+            pass
+
+    def _hold_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        """Before on_checkin. A proxy already collected means SQLAlchemy's finalizer is returning a connection
+        the app never closed."""
+        state = record.info.get(self.key)
+        if state is None or state.checked_out_at is None:
+            return
+        ref = self._proxies.pop(state.number, None)
+        # SQLAlchemy begins a transaction at the first statement unless the connection is in autocommit.
+        in_transaction = state.statements > 0 and not getattr(dbapi_connection, "autocommit", False)
+        if ref is not None and ref() is None:
+            self.leaked(state, "collected while checked out: never closed", in_transaction)
+        else:
+            self.returned(state, in_transaction)
+
+    def _dispose(self, *args: Any, **kwargs: Any) -> Any:
+        self.still_out()
+        return self._original_dispose(*args, **kwargs)
 
     # -- metrics (listeners added only when a sink is asked for: the checkout path stays as it was) ----------
 
@@ -265,6 +299,11 @@ class SQLAlchemyMonitor(Monitor):
             (self.engine, "do_execute_no_params", self.on_statement),
             (self.engine, "do_executemany", self.on_statement),
         ]
+        if self.hold_warn is not None:  # checkin's before on_checkin (which ends the checkout), checkout's after
+            listeners.insert(2, (pool, "checkin", self._hold_checkin))
+            listeners.insert(2, (pool, "checkout", self._hold_checkout))
+            self._original_dispose = self.engine.dispose
+            self.engine.dispose = self._dispose
         if self.metrics:  # only then: without a sink, a checkout costs what it did
             listeners += [
                 (self.engine, "do_connect", self._metrics_do_connect),
@@ -287,6 +326,9 @@ class SQLAlchemyMonitor(Monitor):
         self._listeners.clear()
         self.metrics.close()
         self._unwrap_connect()
+        if self._original_dispose is not None and vars(self.engine).get("dispose") == self._dispose:
+            del self.engine.dispose
+        self._original_dispose = None
         if _WATCHED.get(self.engine) is self:
             del _WATCHED[self.engine]
         super().close()
@@ -303,6 +345,7 @@ def watch(
     otel: Any = None,
     pool_name: str | None = None,
     clock: Clock = monotonic,
+    hold_warn: float | None = None,
 ) -> SQLAlchemyMonitor:
     """Attach the lifecycle monitor to a SQLAlchemy Engine or AsyncEngine; returns it (`.stats()`, `.close()`).
 
@@ -313,6 +356,8 @@ def watch(
     by state, its limits, timeouts, create/wait/use times and deaths by cause, under OpenTelemetry's
     `db.client.connection.*` names (pool_doctor/monitor/metrics.py). pool_name: the pool's
     `db.client.connection.pool.name` (default: host:port/database, as the conventions suggest).
+    hold_warn: seconds; a connection held longer gives a `held` record naming the app's line that took it,
+    and one never returned (collected while out, or out at engine.dispose()) a `leaked` record.
 
     Example:
         engine = create_async_engine(url)
@@ -341,6 +386,7 @@ def watch(
         logger=logger,
         clock=clock,
         exporters=exporters(prometheus, otel, pool_name or f"{url.host}:{url.port or 5432}/{url.database}", logger),
+        hold_warn=hold_warn,
     )
     monitor.attach(read_server=monitor.take_limits(limits_from, read_server_limits))
     _WATCHED[sync_engine] = monitor
