@@ -11,6 +11,7 @@ import asyncio
 import gc
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -301,3 +302,67 @@ def test_without_hold_warn_nothing_is_located(held_server: LocalPostgres, unique
     assert monitor.stats()["held"] == monitor.stats()["leaked"] == 0
     assert vars(engine).get("dispose") is None  # no wrapper without hold_warn
     monitor.close()
+
+
+# -- scan: the patterns at their lines, in every format ----------------------------------------------------
+
+HELD_CODES = {
+    "session-dependency-without-finally",
+    "streaming-response-holds-session",
+    "transaction-spans-external-call",
+    "connection-never-released",
+}
+
+
+def flagged_in(source: Path) -> set[tuple[str, int]]:
+    """(code, line) of each `# flagged: code` comment in the fixture: the scan must find these and no others."""
+    return {
+        (line.split("# flagged: ", 1)[1].strip(), number)
+        for number, line in enumerate(source.read_text().splitlines(), 1)
+        if "# flagged: " in line
+    }
+
+
+def test_scan_flags_the_patterns_at_their_lines_and_not_the_correct_ones() -> None:
+    source = ROUTES / "deps.py"
+    expected = flagged_in(source)
+    assert {code for code, _ in expected} == HELD_CODES
+    # From the fixture's directory, as a user scans their own app: the paths stay short enough for 80 columns.
+    run = run_pool_doctor("scan", source.name, "--format", "json", secret=PASSWORD, cwd=ROUTES)
+    assert run.code == 0, run.stderr
+    found = {(f["code"], f["line"]) for f in run.json()["findings"] if f["code"] in HELD_CODES}
+    assert found == expected
+    for finding in run.json()["findings"]:
+        if finding["code"] in HELD_CODES:
+            assert finding["evidence"][0] == f"{source.name}:{finding['line']}"
+
+    sarif = run_pool_doctor("scan", source.name, "--format", "sarif", secret=PASSWORD, cwd=ROUTES).json()
+    results = {
+        (r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        for r in sarif["runs"][0]["results"]
+        if r["ruleId"] in HELD_CODES
+    }
+    assert results == expected
+    rules = {rule["id"]: rule for rule in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["session-dependency-without-finally"]["name"] == "SessionDependencyWithoutFinally"
+
+    table = run_pool_doctor("scan", source.name, secret=PASSWORD, cwd=ROUTES, env={"COLUMNS": "80"})
+    for code, line in expected:
+        assert re.search(rf"{code}\s+{source.name}:{line}\b", table.stdout), (code, table.stdout)
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80
+
+
+def test_scan_finds_them_in_a_file_that_creates_no_pool(tmp_path: Path) -> None:
+    """Routes often live apart from the engine: the file is read for the patterns alone."""
+    routes = tmp_path / "routes.py"
+    routes.write_text(
+        "from db import SessionLocal\n\n\n"
+        "def get_db():\n"
+        "    session = SessionLocal()\n"
+        "    yield session\n"
+        "    session.close()\n"
+    )
+    run = run_pool_doctor("scan", str(tmp_path), "--format", "json", secret=PASSWORD, cwd=tmp_path)
+    assert [(f["code"], f["line"]) for f in run.json()["findings"]] == [("session-dependency-without-finally", 6)]
+    table = run_pool_doctor("scan", str(tmp_path), secret=PASSWORD, cwd=tmp_path, env={"COLUMNS": "80"})
+    assert "session-dependency-without-finally" in table.stdout

@@ -58,7 +58,15 @@ RULES: tuple[Rule, ...] = (
 )
 # Codes found by something other than a rule: recommend's (when no size fits), and the -tracked variant the
 # prepared-statements rule gives instead of its own code.
-FOUND_ELSEWHERE = (codes.BUDGET_NO_FIT, codes.POOLER_PREPARED_STATEMENTS_TRACKED)
+FOUND_ELSEWHERE = (
+    codes.BUDGET_NO_FIT,
+    codes.POOLER_PREPARED_STATEMENTS_TRACKED,
+    # the scan's walk of the app's source (scan/held.py): patterns at their own lines, not facts about a pool
+    codes.SESSION_DEPENDENCY_WITHOUT_FINALLY,
+    codes.STREAMING_RESPONSE_HOLDS_SESSION,
+    codes.TRANSACTION_SPANS_EXTERNAL_CALL,
+    codes.CONNECTION_NEVER_RELEASED,
+)
 
 # What `scan` can judge without a server; what `check` judges per pool; what it judges once for the app.
 WITHOUT_SERVER = frozenset({Scope.POOL, Scope.CODE})

@@ -14,6 +14,7 @@ from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.frameworks import MENTIONS, django_pools, flask_pools
+from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
@@ -141,6 +142,16 @@ def _scan(path: Path) -> ScanReport:
         pool = replace(pool, judged_branches=branches) if branches else pool
         judged.append(pool)
         findings.extend((pool, finding) for finding in found)
+
+    # The app's own handling of sessions and transactions (scan/held.py), in every file that may hold some.
+    for file in project.files:
+        if file in project.modules:
+            module = project.modules[file]
+        else:
+            data = kept.get(file) or read_source(file)[0]
+            module = project.parse(file, data) if data is not None and worth_parsing(data) else None
+        if module is not None and worth_parsing(module.source):
+            findings.extend(_guarded(project, module, lambda m: held_findings(m.tree, m.display), []))
     return ScanReport(
         root=path.as_posix(),
         pools=judged,
