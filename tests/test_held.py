@@ -366,3 +366,51 @@ def test_scan_finds_them_in_a_file_that_creates_no_pool(tmp_path: Path) -> None:
     assert [(f["code"], f["line"]) for f in run.json()["findings"]] == [("session-dependency-without-finally", 6)]
     table = run_pool_doctor("scan", str(tmp_path), secret=PASSWORD, cwd=tmp_path, env={"COLUMNS": "80"})
     assert "session-dependency-without-finally" in table.stdout
+
+
+# -- the other stacks' monitors: the same held record, through their own hooks --------------------------
+
+
+def test_asyncpg_and_psycopg_pool_monitors_name_the_line_that_held_too_long(
+    held_server: LocalPostgres, unique_name: str
+) -> None:
+    from psycopg_pool import ConnectionPool
+
+    from pool_doctor.monitor.asyncpg_pool import AsyncpgPoolMonitor
+    from pool_doctor.monitor.psycopg_pool import PsycopgPoolMonitor
+
+    held_server.create_role(unique_name, PASSWORD)
+    url = held_server.url(unique_name, PASSWORD)
+    here = Path(__file__).name
+
+    async def with_asyncpg() -> AsyncpgPoolMonitor:
+        monitor = AsyncpgPoolMonitor(target="app", hold_warn=0.2)
+        pool = await monitor.create_pool(url, min_size=1, max_size=1)
+        async with pool.acquire() as conn:  # the app's line
+            await conn.execute("SELECT 1")
+            await asyncio.sleep(0.3)
+        async with pool.acquire() as conn:  # quick: no record
+            await conn.execute("SELECT 1")
+        await pool.close()
+        return monitor
+
+    monitor = asyncio.run(with_asyncpg())
+    (held,) = monitor.records
+    assert held["event"] == "held" and held["where"]["function"] == "with_asyncpg"
+    assert held["where"]["file"].endswith(here) and held["held_s"] >= 0.3
+
+    psycopg_monitor = PsycopgPoolMonitor(target="app", hold_warn=0.2)
+    pool = ConnectionPool(url, min_size=1, open=True, **psycopg_monitor.pool_kwargs())
+    psycopg_monitor.attach(pool)
+    try:
+        with pool.connection() as conn:  # the app's line
+            conn.execute("SELECT 1")
+            time.sleep(0.3)
+        deadline = time.monotonic() + 5
+        while not psycopg_monitor.records and time.monotonic() < deadline:
+            time.sleep(0.02)  # psycopg_pool returns a connection through its worker when a reset is given
+    finally:
+        pool.close()
+    (held,) = psycopg_monitor.records
+    assert held["event"] == "held" and held["where"]["file"].endswith(here)
+    assert held["where"]["function"] == "test_asyncpg_and_psycopg_pool_monitors_name_the_line_that_held_too_long"

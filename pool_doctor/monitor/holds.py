@@ -76,13 +76,17 @@ class Locator:
 
     def where(self) -> Where | None:
         """The app's frame on the current stack; inside SQLAlchemy's greenlet (the async engine), the
-        coroutine that awaited it, in the parent greenlet."""
+        coroutine that awaited it, in the parent greenlet. Runs on every checkout: the cache lookup is inlined."""
+        library = self._library
         frame: FrameType | None = sys._getframe(1)
         hops = 0
         while frame is not None and hops < 4:
             while frame is not None:
                 code = frame.f_code
-                if not self._is_library(code):
+                known = library.get(code)
+                if known is None:
+                    known = self._is_library(code)
+                if not known:
                     return code.co_filename, frame.f_lineno, code.co_name
                 frame = frame.f_back
             frame = _parent_greenlet_frame(hops)

@@ -142,11 +142,11 @@ class SQLAlchemyMonitor(Monitor):
     # -- held and leaked connections (listeners added only with hold_warn) -----------------------------------
 
     def _hold_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        """After on_checkout: note where the app took it, and watch the checkout's proxy (SQLAlchemy's
-        _ConnectionFairy) die: collected while still out, it leaked (its own finalizer returns it)."""
-        state = record.info.get(self.key)
-        if state is None:
-            return
+        """on_checkout with hold_warn (one listener, not two: each costs a dispatch on every checkout): note
+        where the app took it, and watch the checkout's proxy (SQLAlchemy's _ConnectionFairy) die: collected
+        while still out, it leaked (its own finalizer then returns it)."""
+        self.on_checkout(dbapi_connection, record, proxy)
+        state = record.info[self.key]
         self.took(state)
         try:
             self._proxies[state.number] = weakref.ref(proxy)
@@ -154,18 +154,18 @@ class SQLAlchemyMonitor(Monitor):
             pass
 
     def _hold_checkin(self, dbapi_connection: Any, record: Any) -> None:
-        """Before on_checkin. A proxy already collected means SQLAlchemy's finalizer is returning a connection
-        the app never closed."""
+        """on_checkin with hold_warn. A proxy already collected means SQLAlchemy's finalizer is returning a
+        connection the app never closed."""
         state = record.info.get(self.key)
-        if state is None or state.checked_out_at is None:
-            return
-        ref = self._proxies.pop(state.number, None)
-        # SQLAlchemy begins a transaction at the first statement unless the connection is in autocommit.
-        in_transaction = state.statements > 0 and not getattr(dbapi_connection, "autocommit", False)
-        if ref is not None and ref() is None:
-            self.leaked(state, "collected while checked out: never closed", in_transaction)
-        else:
-            self.returned(state, in_transaction)
+        if state is not None and state.checked_out_at is not None:
+            ref = self._proxies.pop(state.number, None)
+            # SQLAlchemy begins a transaction at the first statement unless the connection is in autocommit.
+            in_transaction = state.statements > 0 and not getattr(dbapi_connection, "autocommit", False)
+            if ref is not None and ref() is None:
+                self.leaked(state, "collected while checked out: never closed", in_transaction)
+            else:
+                self.returned(state, in_transaction)
+        self.on_checkin(dbapi_connection, record)
 
     def _dispose(self, *args: Any, **kwargs: Any) -> Any:
         self.still_out()
@@ -299,9 +299,8 @@ class SQLAlchemyMonitor(Monitor):
             (self.engine, "do_execute_no_params", self.on_statement),
             (self.engine, "do_executemany", self.on_statement),
         ]
-        if self.hold_warn is not None:  # checkin's before on_checkin (which ends the checkout), checkout's after
-            listeners.insert(2, (pool, "checkin", self._hold_checkin))
-            listeners.insert(2, (pool, "checkout", self._hold_checkout))
+        if self.hold_warn is not None:
+            listeners[1:3] = [(pool, "checkout", self._hold_checkout), (pool, "checkin", self._hold_checkin)]
             self._original_dispose = self.engine.dispose
             self.engine.dispose = self._dispose
         if self.metrics:  # only then: without a sink, a checkout costs what it did
