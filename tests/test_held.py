@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import jsonschema
 import psycopg
 import pytest
 from cli_runner import run_pool_doctor
@@ -27,6 +28,7 @@ from harness import LocalPostgres
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from test_formats import schema
 from test_rules import Case, server, setting
 
 from pool_doctor.connection.drivers import DRIVERS
@@ -249,6 +251,7 @@ def test_held_transaction_dies_and_the_records_name_the_cause_and_the_apps_line(
 
     run = run_pool_doctor("explain", str(log), "--format", "json", secret=PASSWORD, cwd=tmp_path)
     assert run.code == 0, run.stderr
+    jsonschema.validate(run.json(), schema("explain"))
     holders = {h["at"]: h for h in run.json()["holders"]}
     assert holders[f"{taken}:{summarise_line}"] | {"longest_s": 0} == {
         "at": f"{taken}:{summarise_line}",
