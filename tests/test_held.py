@@ -179,7 +179,7 @@ def test_drivers_raise_what_check_says(pg: LocalPostgres, unique_name: str) -> N
         seen[("psycopg", "statement_timeout")] = f"{type(raised.value).__name__}: {raised.value}"
     for (driver, name), error in seen.items():
         said = DRIVERS[driver].held_error(name)
-        assert said.split("'s ", 1)[1] == error.strip(), (driver, name, error)
+        assert said.split("'s ", 1)[1].split(" (a statement")[0] == error.strip(), (driver, name, error)
     assert len(seen) == 4
 
 
@@ -417,3 +417,30 @@ def test_asyncpg_and_psycopg_pool_monitors_name_the_line_that_held_too_long(
     (held,) = psycopg_monitor.records
     assert held["event"] == "held" and held["where"]["file"].endswith(here)
     assert held["where"]["function"] == "test_asyncpg_and_psycopg_pool_monitors_name_the_line_that_held_too_long"
+
+
+# -- probe: the scenario, on a real pool ------------------------------------------------------------------
+
+
+def test_probe_idle_in_transaction_shows_the_real_error_and_what_no_setting_changes(
+    held_server: LocalPostgres, unique_name: str, tmp_path: Path
+) -> None:
+    held_server.create_role(unique_name, PASSWORD, settings={"idle_in_transaction_session_timeout": "2s"})
+    args = ("probe", "--json", "--connections", "1", "--load-seconds", "0.2", "--scenario", "idle_in_transaction")
+    url = held_server.url(unique_name, PASSWORD, driver="asyncpg")
+    run = run_pool_doctor(*args, "--url", url, secret=PASSWORD, cwd=tmp_path, timeout=60)
+    results = {s["config"]: s for s in run.json()["scenarios"] if s["name"] == "idle_in_transaction"}
+    assert set(results) == {"current", "recommended"}, run.stdout
+    for result in results.values():
+        assert result["outcome"] == "error", result
+        assert "the underlying connection is closed" in result["error"]  # asyncpg's InterfaceError, its own words
+        assert result["recovered"] is True  # SQLAlchemy invalidated it: the next request gets a new connection
+        assert result["severity"] == "warning"  # as check says it
+        assert result["scaled"]["idle_seconds"] > result["scaled"]["killer_scaled"]
+        assert "No pool setting shortens a transaction" in result["reason"]
+
+    held_server.create_role(f"{unique_name}_off", PASSWORD)
+    off = held_server.url(f"{unique_name}_off", PASSWORD, driver="asyncpg")
+    quiet = run_pool_doctor(*args, "--url", off, secret=PASSWORD, cwd=tmp_path, timeout=60)
+    (skipped, _) = [s for s in quiet.json()["scenarios"] if s["name"] == "idle_in_transaction"]
+    assert skipped["outcome"] == "skipped" and "is off for role" in skipped["reason"]

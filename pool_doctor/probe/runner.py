@@ -259,7 +259,8 @@ def _judged(scenario: Scenario, ctx: ProbeContext, result: ScenarioResult, confi
     limit_of = getattr(scenario, "limit", None)
     if limit_of is None or config.policy is None:
         # No limit to judge (prepared statements behind transaction pooling): check calls it critical.
-        return replace(result, severity=Severity.CRITICAL) if result.outcome in ("error", "hang") else result
+        failed = result.outcome in ("error", "hang")
+        return replace(result, severity=getattr(scenario, "severity", Severity.CRITICAL)) if failed else result
     notes = config.stack.probe_notes(config.values)  # how the probe ran the stack's pool
     if notes and result.outcome != "skipped":
         result = replace(result, notes=[*result.notes, *notes])
