@@ -93,7 +93,7 @@ def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
     assert load["checkout_wait_p50_ms"] is not None and load["pool_timeouts"] == 0
 
     scenarios = by_name(doc)
-    assert len(scenarios) == 10
+    assert len(scenarios) == 12  # six scenarios, each with both configs
     for config in ("current", "recommended"):  # no pooler on this path
         assert scenarios[("prepared_statements", config)]["outcome"] == "skipped"
     for name in ("server_idle_timeout", "backend_terminated", "network_reset"):
@@ -229,7 +229,7 @@ def test_cannot_connect_exits_3_with_one_masked_line() -> None:
     assert run.code == 3 and run.stdout == ""
     # Piped stderr: the step it was on, then the one error line.
     lines = run.stderr.strip().splitlines()
-    assert lines[:-1] == ["pool-doctor: probe [1/9] reading the server's settings"], run.stderr
+    assert lines[:-1] == ["pool-doctor: probe [1/10] reading the server's settings"], run.stderr
     assert lines[-1].startswith("pool-doctor: error: ") and "***" in lines[-1]
     quiet = pool_doctor("probe", "--quiet", "--url", url, "--timeout", "2")
     assert quiet.code == 3 and quiet.stderr == lines[-1] + "\n"

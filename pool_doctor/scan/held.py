@@ -32,15 +32,23 @@ SESSION_NAME = re.compile(r"(?i)session|(^|_)db($|_)|conn")
 POOL_OWNER = re.compile(r"(?i)engine|pool")
 TRANSACTION_CALLS = frozenset({"begin", "begin_nested", "transaction"})
 RELEASES = frozenset({"close", "release", "putconn", "aclose", "detach", "invalidate"})
-# Files worth parsing: they name one of these.
-NEEDLES = (b"yield", b"begin(", b"transaction(", b"connect(", b"acquire(", b"StreamingResponse", b"EventSourceResponse")
+# Files worth parsing for one pattern at least (the scan's budget: it must stay far cheaper than parsing every
+# file, bench/scan.py), each pattern's words together: (all of these, any of those).
+NEEDLES: tuple[tuple[tuple[bytes, ...], tuple[bytes, ...]], ...] = (
+    ((b"yield",), (b"ession", b"getconn", b".connect(", b".acquire(")),
+    ((b"Depends",), tuple(name.encode() for name in STREAMING_RESPONSES)),
+    ((b"begin(",), tuple(name.encode() for name in CLIENT_MODULES)),
+    ((b"transaction(",), tuple(name.encode() for name in CLIENT_MODULES)),
+    ((b".connect()",), (b"ngine", b"ool")),
+    ((b".acquire()",), (b"ool",)),
+)
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 def worth_parsing(data: bytes | str) -> bool:
     text = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
-    return any(needle in text for needle in NEEDLES)
+    return any(all(word in text for word in every) and any(word in text for word in some) for every, some in NEEDLES)
 
 
 def held_findings(tree: ast.Module, file: str) -> list[tuple[Site, Finding]]:
