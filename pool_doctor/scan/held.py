@@ -18,6 +18,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 from pool_doctor.model import Finding, Severity
 from pool_doctor.rules import codes
@@ -32,15 +33,19 @@ SESSION_NAME = re.compile(r"(?i)session|(^|_)db($|_)|conn")
 POOL_OWNER = re.compile(r"(?i)engine|pool")
 TRANSACTION_CALLS = frozenset({"begin", "begin_nested", "transaction"})
 RELEASES = frozenset({"close", "release", "putconn", "aclose", "detach", "invalidate"})
-# Files worth parsing for one pattern at least (the scan's budget: it must stay far cheaper than parsing every
-# file, bench/scan.py), each pattern's words together: (all of these, any of those).
-NEEDLES: tuple[tuple[tuple[bytes, ...], tuple[bytes, ...]], ...] = (
-    ((b"yield",), (b"ession", b"getconn", b".connect(", b".acquire(")),
-    ((b"Depends",), tuple(name.encode() for name in STREAMING_RESPONSES)),
-    ((b"begin(",), tuple(name.encode() for name in CLIENT_MODULES)),
-    ((b"transaction(",), tuple(name.encode() for name in CLIENT_MODULES)),
-    ((b".connect()",), (b"ngine", b"ool")),
-    ((b".acquire()",), (b"ool",)),
+# Files worth parsing for one pattern at least: the scan's budget (bench/scan.py) allows parsing few files
+# beyond those naming a pool library, so each pattern's words must all show (regular expressions, in C).
+_CLIENT_IMPORT = rb"^[ \t]*(?:import|from)[ \t]+(?:" + b"|".join(sorted(n.encode() for n in CLIENT_MODULES)) + rb")\b"
+NEEDLES: tuple[tuple[bytes, tuple[re.Pattern[bytes], ...]], ...] = tuple(
+    (literal, tuple(re.compile(pattern, re.MULTILINE) for pattern in patterns))
+    for literal, patterns in (  # a plain substring first (fast), then the expressions
+        (b"yield", (rb"[Ss]ession\w*\(|getconn\(|\.connect\(|\.acquire\(",)),
+        (b"Depends", (rb"\b(?:StreamingResponse|EventSourceResponse)\(",)),
+        (b"begin", (rb"\.(?:begin|begin_nested)\(", _CLIENT_IMPORT)),
+        (b"transaction(", (_CLIENT_IMPORT,)),
+        (b".connect()", (rb"(?:[Ee]ngine|[Pp]ool)\w*\.connect\(\)",)),
+        (b".acquire()", (rb"[Pp]ool\w*\.acquire\(\)",)),
+    )
 )
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -48,7 +53,7 @@ Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 def worth_parsing(data: bytes | str) -> bool:
     text = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
-    return any(all(word in text for word in every) and any(word in text for word in some) for every, some in NEEDLES)
+    return any(literal in text and all(p.search(text) for p in patterns) for literal, patterns in NEEDLES)
 
 
 def held_findings(tree: ast.Module, file: str) -> list[tuple[Site, Finding]]:
@@ -56,10 +61,12 @@ def held_findings(tree: ast.Module, file: str) -> list[tuple[Site, Finding]]:
     clients = _client_names(tree)
     found: list[tuple[Site, Finding]] = []
     for function in _functions(tree):
-        found += _yield_without_finally(function, file)
-        found += _streaming_with_session(function, file)
-        found += _transaction_across_call(function, file, clients)
-        found += _never_released(function, file)
+        nodes = list(_own_nodes(function))  # walked once, read by each pattern
+        found += _yield_without_finally(function, nodes, file)
+        found += _streaming_with_session(function, nodes, file)
+        if clients:
+            found += _transaction_across_call(function, nodes, file, clients)
+        found += _never_released(function, nodes, file)
     # As a pool's findings do, each names its place first (SARIF's message gives the rest).
     found = [(site, replace(finding, evidence=[site.where, *finding.evidence])) for site, finding in found]
     return sorted(found, key=lambda pair: (pair[0].line, pair[1].code))
@@ -130,6 +137,7 @@ def _root(node: ast.AST) -> str | None:
 def _client_names(tree: ast.Module) -> set[str]:
     """Names bound to the client modules anywhere in the module (imports, and clients made from them)."""
     names: set[str] = set()
+    bindings: list[tuple[str, ast.AST]] = []  # (name, value) of every assignment and `with ... as`
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -137,22 +145,26 @@ def _client_names(tree: ast.Module) -> set[str]:
                     names.add(alias.asname or alias.name.split(".")[0])
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in CLIENT_MODULES:
             names.update(alias.asname or alias.name for alias in node.names)
-    changed = True
-    while changed:  # client = httpx.AsyncClient(); llm = OpenAI(); async with aiohttp.ClientSession() as s
-        changed = False
-        for node in ast.walk(tree):
-            targets: list[tuple[ast.AST, ast.AST]] = []
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith):
+            pairs: list[tuple[Any, ast.AST]] = []
             if isinstance(node, ast.Assign):
-                targets = [(target, node.value) for target in node.targets]
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                targets = [(node.target, node.value)]
-            elif isinstance(node, ast.With | ast.AsyncWith):
-                targets = [(item.optional_vars, item.context_expr) for item in node.items if item.optional_vars]
-            for target, value in targets:
+                pairs = [(target, node.value) for target in node.targets]
+            elif isinstance(node, ast.AnnAssign):
+                pairs = [(node.target, node.value)] if node.value is not None else []
+            else:
+                pairs = [(item.optional_vars, item.context_expr) for item in node.items if item.optional_vars]
+            for target, value in pairs:
                 name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
-                if name and name not in names and _root(value) in names:
-                    names.add(name)
-                    changed = True
+                if name:
+                    bindings.append((name, value))
+    if not names:
+        return names
+    # client = httpx.AsyncClient(); llm = OpenAI(); async with aiohttp.ClientSession() as s: a few rounds
+    for _ in range(3):
+        new = {name for name, value in bindings if name not in names and _root(value) in names}
+        if not new:
+            break
+        names |= new
     return names
 
 
@@ -169,10 +181,10 @@ def _site(file: str, node: ast.AST) -> Site:
 # -- the patterns ---------------------------------------------------------------------------------------
 
 
-def _session_names(function: Function) -> dict[str, int]:
+def _session_names(nodes: list[ast.AST]) -> dict[str, int]:
     """Names the function binds to a session or connection it makes: name -> line."""
     names: dict[str, int] = {}
-    for node in _own_nodes(function):
+    for node in nodes:
         if isinstance(node, ast.Assign | ast.AnnAssign):
             value = node.value
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -184,10 +196,10 @@ def _session_names(function: Function) -> dict[str, int]:
     return names
 
 
-def _protected_yields(function: Function) -> set[int]:
+def _protected_yields(nodes: list[ast.AST]) -> set[int]:
     """ids of the yields inside a `try` with a `finally`, or inside a `with` / `async with` body."""
     protected: set[int] = set()
-    for node in _own_nodes(function):
+    for node in nodes:
         guarded: list[ast.stmt] = []
         if isinstance(node, ast.Try | ast.TryStar) and node.finalbody:
             guarded = node.body + [h for handler in node.handlers for h in handler.body] + node.orelse
@@ -200,13 +212,16 @@ def _protected_yields(function: Function) -> set[int]:
     return protected
 
 
-def _yield_without_finally(function: Function, file: str) -> list[tuple[Site, Finding]]:
-    sessions = _session_names(function)
+def _yield_without_finally(function: Function, nodes: list[ast.AST], file: str) -> list[tuple[Site, Finding]]:
+    yields = [node for node in nodes if isinstance(node, ast.Yield) and isinstance(node.value, ast.Name)]
+    if not yields:
+        return []
+    sessions = _session_names(nodes)
     if not sessions:
         return []
-    protected = _protected_yields(function)
+    protected = _protected_yields(nodes)
     found = []
-    for node in _own_nodes(function):
+    for node in yields:
         if not isinstance(node, ast.Yield) or id(node) in protected:
             continue
         value = node.value
@@ -260,11 +275,20 @@ def _callee_name(node: ast.AST) -> str | None:
     return None
 
 
-def _streaming_with_session(function: Function, file: str) -> list[tuple[Site, Finding]]:
+def _streaming_with_session(function: Function, nodes: list[ast.AST], file: str) -> list[tuple[Site, Finding]]:
+    returns = [
+        node
+        for node in nodes
+        if isinstance(node, ast.Return)
+        and node.value is not None
+        and (_callee(node.value) or "") in STREAMING_RESPONSES
+    ]
+    if not returns:
+        return []
     param = _depends_on_session(function)
     if param is None:
         return []
-    for node in _own_nodes(function):
+    for node in returns:
         if isinstance(node, ast.Return) and node.value is not None and _callee(node.value) in STREAMING_RESPONSES:
             response = _callee(node.value)
             line, _ = _line_range(function)
@@ -283,11 +307,11 @@ def _streaming_with_session(function: Function, file: str) -> list[tuple[Site, F
     return []
 
 
-def _transaction_across_call(function: Function, file: str, clients: set[str]) -> list[tuple[Site, Finding]]:
-    if not clients:
-        return []
+def _transaction_across_call(
+    function: Function, nodes: list[ast.AST], file: str, clients: set[str]
+) -> list[tuple[Site, Finding]]:
     found = []
-    for node in _own_nodes(function):
+    for node in nodes:
         if not isinstance(node, ast.With | ast.AsyncWith):
             continue
         opened = next((item for item in node.items if _callee(item.context_expr) in TRANSACTION_CALLS), None)
@@ -324,9 +348,9 @@ def _transaction_across_call(function: Function, file: str, clients: set[str]) -
     return found
 
 
-def _never_released(function: Function, file: str) -> list[tuple[Site, Finding]]:
+def _never_released(function: Function, nodes: list[ast.AST], file: str) -> list[tuple[Site, Finding]]:
     taken: dict[str, ast.AST] = {}
-    for node in _own_nodes(function):
+    for node in nodes:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             value = node.value
             callee, receiver = _callee(value), _receiver(value)
@@ -338,7 +362,7 @@ def _never_released(function: Function, file: str) -> list[tuple[Site, Finding]]
     if not taken:
         return []
     used: set[str] = set()
-    for node in _own_nodes(function):
+    for node in nodes:
         if isinstance(node, ast.Call):
             # x.close(), pool.release(x), or x handed to anything else (its new owner may release it)
             if _callee(node) in RELEASES and _root(node) in taken:

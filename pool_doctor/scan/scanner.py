@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import threading
@@ -143,15 +144,25 @@ def _scan(path: Path) -> ScanReport:
         judged.append(pool)
         findings.extend((pool, finding) for finding in found)
 
-    # The app's own handling of sessions and transactions (scan/held.py), in every file that may hold some.
+    # The app's own handling of sessions and transactions (scan/held.py), in every file that may hold some:
+    # a file the pools' passes did not parse is parsed here alone (not indexed: nothing is followed from it).
     for file in project.files:
-        if file in project.modules:
-            module = project.modules[file]
-        else:
-            data = kept.get(file) or read_source(file)[0]
-            module = project.parse(file, data) if data is not None and worth_parsing(data) else None
-        if module is not None and worth_parsing(module.source):
-            findings.extend(_guarded(project, module, lambda m: held_findings(m.tree, m.display), []))
+        found_held: list[ScanFinding] = []
+        module = project.modules.get(file)
+        try:
+            if module is not None:
+                if worth_parsing(module.source):
+                    found_held = list(held_findings(module.tree, module.display))
+            elif file not in project.modules:
+                data = kept.get(file) or read_source(file)[0]
+                if data is not None and worth_parsing(data):
+                    display = project.display(file)
+                    found_held = list(held_findings(ast.parse(data, filename=display), display))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass  # a file the scan cannot read as Python: the pools' passes warn of those they need
+        except Exception as exc:
+            project.warnings.append(f"{project.display(file)}: could not be followed ({type(exc).__name__}: {exc})")
+        findings.extend(found_held)
     return ScanReport(
         root=path.as_posix(),
         pools=judged,
