@@ -168,7 +168,11 @@ class SQLAlchemyMonitor(Monitor):
         self.on_checkin(dbapi_connection, record)
 
     def _dispose(self, *args: Any, **kwargs: Any) -> Any:
-        self.still_out()
+        """engine.dispose(), after recording every connection still checked out as leaked."""
+        try:
+            self.still_out()
+        except Exception as exc:  # the app's dispose goes on whatever the monitor's bookkeeping does
+            self._failed("the connections still out at dispose()", exc)
         return self._original_dispose(*args, **kwargs)
 
     # -- metrics (listeners added only when a sink is asked for: the checkout path stays as it was) ----------
