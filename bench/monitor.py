@@ -2,6 +2,7 @@
 
     python bench/monitor.py                 # both stacks, 10 rounds of 2000 iterations each
     python bench/monitor.py --rounds 15 --iterations 5000
+    python bench/monitor.py --hold-warn 1   # with hold_warn on: each checkout also notes the app's line
 
 Goal (issue 17): watched / unwatched <= 1.10 for a SQLAlchemy engine against a local server. Two engines on
 one throwaway server, alternated round by round so drift (CPU frequency, other load) hits both; the ratio
@@ -61,14 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--hold-warn", type=float, default=None, help="watch(..., hold_warn=SECONDS) (issue 26)")
     args = parser.parse_args(argv)
+    print(f"hold_warn = {args.hold_warn}" if args.hold_warn is not None else "hold_warn off")
     results = []
     with LocalPostgres() as pg:
         pg.create_role("bench", "bench-pw")
         # psycopg (sync) and asyncpg (async): the stacks the monitor attaches to the same way.
         plain_sync = create_engine(pg.url("bench", "bench-pw", driver="psycopg"))
         watched_sync = create_engine(pg.url("bench", "bench-pw", driver="psycopg"))
-        watch(watched_sync)
+        watch(watched_sync, hold_warn=args.hold_warn)
         times: dict[str, list[float]] = {"plain": [], "watched": []}
         for engine in (plain_sync, watched_sync):
             sync_round(engine, 200)  # warm up: connect, read the server's limits, fill caches
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         async def run_async() -> bool:
             plain = create_async_engine(pg.url("bench", "bench-pw", driver="asyncpg"))
             watched = create_async_engine(pg.url("bench", "bench-pw", driver="asyncpg"))
-            watch(watched)
+            watch(watched, hold_warn=args.hold_warn)
             rounds: dict[str, list[float]] = {"plain": [], "watched": []}
             for engine in (plain, watched):
                 await async_round(engine, 200)

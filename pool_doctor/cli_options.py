@@ -140,7 +140,7 @@ Scenarios = Annotated[
     typer.Option(
         "--scenario",
         help="Run only this failure scenario (repeatable): server_idle_timeout, backend_terminated, "
-        "network_reset, network_blackhole, prepared_statements. Default: all.",
+        "network_reset, network_blackhole, prepared_statements, idle_in_transaction. Default: all.",
         metavar="NAME",
         show_default=False,
     ),

@@ -50,6 +50,7 @@ class AsyncpgPoolMonitor(Monitor):
         otel: Any = None,
         pool_name: str | None = None,
         clock: Clock = monotonic,
+        hold_warn: float | None = None,
     ) -> None:
         super().__init__(
             PoolSettings("asyncpg", "asyncpg.Pool", "asyncpg", target),
@@ -58,6 +59,7 @@ class AsyncpgPoolMonitor(Monitor):
             logger=logger,
             clock=clock,
             exporters=exporters(prometheus, otel, pool_name or target.rpartition("@")[2], logger),
+            hold_warn=hold_warn,  # held and leaked records (monitor/holds.py)
         )
         self.metrics = PoolMetrics(self._exporters)
         self._read_server = self.take_limits(limits_from, read_server_limits)

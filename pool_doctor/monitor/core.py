@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from pool_doctor.errors import scrub
 from pool_doctor.monitor.attribution import Measures, attribute, request_failure
+from pool_doctor.monitor.holds import Locator, hold_record, log_hold, show_where
 from pool_doctor.monitor.records import (
     LOGGER_NAME,
     SCHEMA_VERSION,
@@ -119,6 +120,7 @@ class Monitor:
         logger: logging.Logger | None = None,
         clock: Clock = monotonic,
         exporters: Sequence[Callable[[dict[str, Any]], None]] = (),
+        hold_warn: float | None = None,
     ) -> None:
         self.pool = pool
         self._secrets = [s for s in secrets if s]
@@ -134,6 +136,11 @@ class Monitor:
             file_sink.attempt(self._file.open)  # the file exists from the start, or the failure is said now
             self.sinks.append(file_sink)
         self.sinks.append(Sink(f"logger {self.logger.name}", self._log, self._report))
+        # held and leaked records: the file and the logger (the metrics exporters count deaths only)
+        self._event_sinks = [*self.sinks[:-1], Sink(f"logger {self.logger.name}", self._log_hold, self._report)]
+        self.hold_warn = hold_warn
+        self._locator = Locator() if hold_warn is not None else None
+        self._out: dict[int, ConnState] = {}  # checked out now, by connection number (with hold_warn)
         self._exporters = list(exporters)  # the adapters also feed them the pool's state (metrics.PoolMetrics)
         self.sinks += [
             Sink(f"exporter {_exporter_name(export)}", export, self._report, takes_failures=False)
@@ -190,15 +197,72 @@ class Monitor:
         state.statement_at = state.previous_statement_at = None
         state.checkouts += 1
         self.counters.checkouts += 1
+        if self._locator is not None:
+            self.took(state)
 
     def statement(self, state: ConnState) -> None:
         state.previous_statement_at = state.statement_at
         state.statement_at = self.clock()
         state.statements += 1
 
-    def checked_in(self, state: ConnState) -> None:
+    def checked_in(self, state: ConnState, in_transaction: bool | None = None) -> None:
+        if self._locator is not None:
+            self.returned(state, in_transaction)
         state.released_at = self.clock()
         state.checked_out_at = None
+
+    # -- held and leaked connections (hold_warn): monitor/holds.py --------------------------------
+
+    def took(self, state: ConnState) -> None:
+        """Note the app's frame that took this connection (call right after its checkout)."""
+        try:
+            state.where = self._locator.where() if self._locator is not None else None
+            self._out[state.number] = state
+        except Exception as exc:
+            self._failed("where a connection was taken", exc)
+
+    def returned(self, state: ConnState, in_transaction: bool | None = None) -> None:
+        """A checkout ends (call before checked_in clears it): a `held` record when it lasted over hold_warn."""
+        self._out.pop(state.number, None)
+        started, hold_warn = state.checked_out_at, self.hold_warn
+        if started is None or hold_warn is None or self.clock() - started < hold_warn:
+            return
+        self._emit_hold("held", state, in_transaction)
+
+    def leaked(self, state: ConnState, how: str, in_transaction: bool | None = None) -> None:
+        """A connection that never came back: collected while checked out, or still out at dispose()."""
+        if self._out.pop(state.number, None) is None or state.checked_out_at is None:
+            return
+        self._emit_hold("leaked", state, in_transaction, how)
+
+    def still_out(self, how: str = "still checked out at dispose()") -> int:
+        """Every connection checked out now, recorded as leaked; returns how many."""
+        out = list(self._out.values())
+        for state in out:
+            self.leaked(state, how)
+        return len(out)
+
+    def _emit_hold(self, event: str, state: ConnState, in_transaction: bool | None, how: str | None = None) -> None:
+        try:
+            record = hold_record(
+                event,
+                self.pool,
+                state,
+                self.clock(),
+                hold_warn=self.hold_warn or 0.0,
+                in_transaction=in_transaction,
+                how=how,
+            )
+            self.counters.add(event)
+            self.records.append(record)
+            del self.records[: -self._keep]
+            for sink in self._event_sinks:
+                sink(record)
+        except Exception as exc:
+            self._failed(f"a {event} connection", exc)
+
+    def _log_hold(self, record: dict[str, Any]) -> None:
+        log_hold(self.logger, record)
 
     def retired(self, state: ConnState | None, reason: str) -> None:
         """The pool closed a connection of its own accord (recycle, max lifetime, dispose): not a death."""
@@ -327,6 +391,8 @@ class Monitor:
             else self._ping_would_catch(mid_checkout, noticed_by, cause),
             "recycle_would_catch": self._recycle_would_catch(mid_checkout, cause),
         }
+        if state.where is not None:
+            record["where"] = show_where(state.where)  # the app's line that took it (hold_warn)
         if extra:
             record.update(extra)
         return record

@@ -93,6 +93,13 @@ def read_records(stream: IO[str], name: str = "the log", torn: list[int] | None 
                 if not isinstance(record.get("cause"), dict) or not isinstance(record.get("error") or {}, dict):
                     raise LogError(f"{name} line {number} is not a failure record as the monitor writes it")
                 yield record
+            elif record.get("event") in HOLD_EVENTS:
+                problem = hold_problem(record)
+                if problem is not None:
+                    raise LogError(
+                        f"{name} line {number} is not a {record['event']} record as the monitor writes it: {problem}"
+                    )
+                yield record
     except UnicodeDecodeError:
         raise LogError(f"{name} is not text: not a pool_doctor.monitor log") from None
     except OSError as exc:
@@ -148,6 +155,20 @@ def death_problem(record: dict[str, Any]) -> str | None:
     error = record.get("error")
     if error is not None and not isinstance(error, dict):
         return f"error is {_json_type(error)}, not an object"
+    return None
+
+
+HOLD_EVENTS = ("held", "leaked")  # monitor/holds.py: hold_warn's records
+
+
+def hold_problem(record: dict[str, Any]) -> str | None:
+    """What makes a held or leaked record unreadable by build_report, or None."""
+    where = record.get("where")
+    if where is not None and not isinstance(where, dict):
+        return f"where is {_json_type(where)}, not an object"
+    held = record.get("held_s", 0.0)
+    if isinstance(held, bool) or not isinstance(held, int | float) or not 0 <= held <= MAX_IDLE:
+        return f"held_s is {held!r}, not a number of seconds (0 to 100 years)"
     return None
 
 
@@ -246,6 +267,44 @@ class Bin:
 
 
 @dataclass
+class Holder:
+    """One place in the app's code that took connections: how many it held too long, leaked, or lost to a death."""
+
+    at: str  # "app/routes.py:19", or "(unknown place)"
+    function: str
+    held: int = 0
+    leaked: int = 0
+    deaths: int = 0
+    longest_s: float = 0.0
+    in_transaction: int = 0  # held or leaked inside a transaction
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "function": self.function,
+            "held": self.held,
+            "leaked": self.leaked,
+            "deaths": self.deaths,
+            "longest_s": self.longest_s,
+            "in_transaction": self.in_transaction,
+        }
+
+
+UNKNOWN_PLACE = "(unknown place)"
+
+
+def _holder(holders: dict[str, Holder], record: dict[str, Any]) -> Holder:
+    where = record.get("where") or {}
+    at = printable(str(where.get("at") or UNKNOWN_PLACE))[:MAX_TEXT]
+    if at not in holders and len(holders) >= MAX_DISTINCT:
+        at = "(other places)"
+    holder = holders.get(at)
+    if holder is None:
+        holder = holders[at] = Holder(at, printable(str(where.get("function") or ""))[:MAX_TEXT])
+    return holder
+
+
+@dataclass
 class ExplainReport:
     deaths: int
     failed: int
@@ -254,6 +313,7 @@ class ExplainReport:
     histogram: list[Bin]
     targets: list[str]
     failures: list[Failure] = field(default_factory=list)
+    holders: list[Holder] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -265,6 +325,7 @@ class ExplainReport:
             "causes": [c.to_json() for c in self.causes],
             "histogram": [b.to_json() for b in self.histogram],
             "failures": [f.to_json() for f in self.failures],
+            "holders": [h.to_json() for h in self.holders],
         }
 
 
@@ -275,10 +336,19 @@ def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
     targets: set[str] = set()
     failed = replaced = total = 0
     failures: dict[str, Failure] = {}
+    holders: dict[str, Holder] = {}
     for record in records:
         if record.get("event") == "failure":
             _count_failure(failures, record)
             continue
+        if record.get("event") in HOLD_EVENTS:
+            holder = _holder(holders, record)
+            setattr(holder, str(record["event"]), getattr(holder, str(record["event"])) + 1)
+            holder.longest_s = max(holder.longest_s, float(record.get("held_s") or 0.0))
+            holder.in_transaction += record.get("in_transaction") is True
+            continue
+        if isinstance(record.get("where"), dict):
+            _holder(holders, record).deaths += 1
         cause_data = record.get("cause") or {}
         name = str(cause_data.get("name", "unexplained"))[:MAX_TEXT]
         what = str(cause_data.get("what", name))[:MAX_TEXT]
@@ -327,7 +397,8 @@ def build_report(records: Iterable[dict[str, Any]]) -> ExplainReport:
         ordered,
         histogram(idles, list(limits.values())),
         sorted(t for t in targets if t),
-        sorted(failures.values(), key=lambda f: (-f.count, f.name)),
+        failures=sorted(failures.values(), key=lambda f: (-f.count, f.name)),
+        holders=sorted(holders.values(), key=lambda h: (-h.leaked, -h.deaths, -h.held, h.at)),
     )
 
 

@@ -45,6 +45,7 @@ class PsycopgPoolMonitor(Monitor):
         otel: Any = None,
         pool_name: str | None = None,
         clock: Clock = monotonic,
+        hold_warn: float | None = None,
     ) -> None:
         super().__init__(
             PoolSettings("psycopg_pool", "ConnectionPool", "psycopg", target),
@@ -53,6 +54,7 @@ class PsycopgPoolMonitor(Monitor):
             logger=logger,
             clock=clock,
             exporters=exporters(prometheus, otel, pool_name or target.rpartition("@")[2], logger),
+            hold_warn=hold_warn,  # held and leaked records (monitor/holds.py)
         )
         self.metrics = PoolMetrics(self._exporters)
         self._read_server = self.take_limits(limits_from, read_server_limits)

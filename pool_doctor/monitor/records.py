@@ -52,6 +52,7 @@ class ConnState:
     statements: int = 0  # statements started in this checkout (the failing one included)
     checkouts: int = 0
     dead: bool = False  # recorded once; later invalidate/close events for it are echoes
+    where: tuple[str, int, str] | None = None  # the app's frame that took it (with hold_warn): file, line, function
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class Counters:
         "retired",
         "disconnect_errors",
         "failures",
+        "held",
+        "leaked",
     )
 
     def __init__(self) -> None:
@@ -223,6 +226,9 @@ def log_death(logger: logging.Logger, record: dict[str, Any]) -> None:
     cause = record["cause"]
     error = record.get("error") or {}
     how = "the request failed" if record["request_failed"] else f"replaced by the pool ({record['noticed_by']})"
+    where = record.get("where")
+    if isinstance(where, dict) and where.get("at"):  # hold_warn: the app's line that took it
+        how += f", taken at {where['at']}"
     # A failed request is the incident; a silent replacement is the pool doing its job (worth counting).
     logger.log(
         logging.WARNING if record["request_failed"] else logging.INFO,

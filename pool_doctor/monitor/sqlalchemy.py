@@ -55,6 +55,8 @@ class SQLAlchemyMonitor(Monitor):
         self._metrics_lock = threading.Lock()
         self._wrapped: tuple[Any, Any, Any] | None = None  # (pool, our wrapper of its connect, what it replaced)
         self.freeze_guard: FreezeGuard | None = None  # watch(..., freeze_guard=True)
+        self._proxies: dict[int, weakref.ReferenceType[Any]] = {}  # checked-out proxies (hold_warn)
+        self._original_dispose: Any = None
 
     # -- event handlers (hot path: keep them small) --------------------------------------------
 
@@ -167,6 +169,42 @@ class SQLAlchemyMonitor(Monitor):
             self.retired(state, "pool_recycle")
         else:
             self.retired(state, "the pool closed it (dispose, overflow, or after another connection's disconnect)")
+
+    # -- held and leaked connections (listeners added only with hold_warn) -----------------------------------
+
+    def _hold_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        """on_checkout with hold_warn (one listener, not two: each costs a dispatch on every checkout): note
+        where the app took it, and watch the checkout's proxy (SQLAlchemy's _ConnectionFairy) die: collected
+        while still out, it leaked (its own finalizer then returns it)."""
+        self.on_checkout(dbapi_connection, record, proxy)
+        state = record.info[self.key]
+        self.took(state)
+        try:
+            self._proxies[state.number] = weakref.ref(proxy)
+        except TypeError:
+            pass
+
+    def _hold_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        """on_checkin with hold_warn. A proxy already collected means SQLAlchemy's finalizer is returning a
+        connection the app never closed."""
+        state = record.info.get(self.key)
+        if state is not None and state.checked_out_at is not None:
+            ref = self._proxies.pop(state.number, None)
+            # SQLAlchemy begins a transaction at the first statement unless the connection is in autocommit.
+            in_transaction = state.statements > 0 and not getattr(dbapi_connection, "autocommit", False)
+            if ref is not None and ref() is None:
+                self.leaked(state, "collected while checked out: never closed", in_transaction)
+            else:
+                self.returned(state, in_transaction)
+        self.on_checkin(dbapi_connection, record)
+
+    def _dispose(self, *args: Any, **kwargs: Any) -> Any:
+        """engine.dispose(), after recording every connection still checked out as leaked."""
+        try:
+            self.still_out()
+        except Exception as exc:  # the app's dispose goes on whatever the monitor's bookkeeping does
+            self._failed("the connections still out at dispose()", exc)
+        return self._original_dispose(*args, **kwargs)
 
     # -- metrics (listeners added only when a sink is asked for: the checkout path stays as it was) ----------
 
@@ -296,6 +334,10 @@ class SQLAlchemyMonitor(Monitor):
             (self.engine, "do_execute_no_params", self.on_statement),
             (self.engine, "do_executemany", self.on_statement),
         ]
+        if self.hold_warn is not None:
+            listeners[1:3] = [(pool, "checkout", self._hold_checkout), (pool, "checkin", self._hold_checkin)]
+            self._original_dispose = self.engine.dispose
+            self.engine.dispose = self._dispose
         if self.metrics:  # only then: without a sink, a checkout costs what it did
             listeners += [
                 (self.engine, "do_connect", self._metrics_do_connect),
@@ -320,6 +362,9 @@ class SQLAlchemyMonitor(Monitor):
             self.freeze_guard.stop()
         self.metrics.close()
         self._unwrap_connect()
+        if self._original_dispose is not None and vars(self.engine).get("dispose") == self._dispose:
+            del self.engine.dispose
+        self._original_dispose = None
         if _WATCHED.get(self.engine) is self:
             del _WATCHED[self.engine]
         super().close()
@@ -337,6 +382,7 @@ def watch(
     pool_name: str | None = None,
     clock: Clock = monotonic,
     freeze_guard: bool = False,
+    hold_warn: float | None = None,
 ) -> SQLAlchemyMonitor:
     """Attach the lifecycle monitor to a SQLAlchemy Engine or AsyncEngine; returns it (`.stats()`, `.close()`).
 
@@ -350,6 +396,8 @@ def watch(
     freeze_guard: notice that the process was frozen (serverless, SIGSTOP, suspend) longer than the smallest
     limit on the path (30 s when none is known), write a `frozen` record, and replace each connection that
     idled across it at its next checkout (pool_doctor/monitor/freeze.py). Off by default: it runs a thread.
+    hold_warn: seconds; a connection held longer gives a `held` record naming the app's line that took it,
+    and one never returned (collected while out, or out at engine.dispose()) a `leaked` record.
 
     Example:
         engine = create_async_engine(url)
@@ -378,6 +426,7 @@ def watch(
         logger=logger,
         clock=clock,
         exporters=exporters(prometheus, otel, pool_name or f"{url.host}:{url.port or 5432}/{url.database}", logger),
+        hold_warn=hold_warn,
     )
     monitor.attach(read_server=monitor.take_limits(limits_from, read_server_limits))
     if freeze_guard:

@@ -17,6 +17,7 @@ from pool_doctor.model import Severity
 from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 from pool_doctor.probe.context import IdleRun, ProbeContext, Scenario, skipped
 from pool_doctor.probe.engines import ProbeConfig, app_error, attempt, dispose, reap
+from pool_doctor.probe.held import IdleInTransaction
 from pool_doctor.probe.model import ScenarioResult
 from pool_doctor.probe.timescale import (
     ASSUMED_IDLE_LIMIT,
@@ -453,3 +454,4 @@ register(NetworkIdle("reset"))
 register(NetworkIdle("blackhole"))
 register(PoolerClientIdle())
 register(PreparedStatements())
+register(IdleInTransaction())

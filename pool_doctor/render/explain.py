@@ -11,9 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from pool_doctor.durations import format_seconds
-from pool_doctor.monitor.explain import Bin, Cause, ExplainReport, Failure
+from pool_doctor.monitor.explain import Bin, Cause, ExplainReport, Failure, Holder
 from pool_doctor.render import RenderOptions, md_cell, write, write_json
 
+NOTHING = "No connection deaths recorded: nothing to explain."
 HISTOGRAM_BAR = 36  # characters for the longest bar: label + bar + count + marker fit 80 columns
 
 
@@ -58,13 +59,50 @@ def _failures_table(failures: list[Failure]) -> list[Any]:
     return [Text("\n".join(lines) + "\n")]
 
 
+def _holders_title(report: ExplainReport) -> str:
+    held = sum(h.held for h in report.holders)
+    leaked = sum(h.leaked for h in report.holders)
+    return f"Connections held too long ({held}) and leaked ({leaked}), by the line that took them"
+
+
+def _longest(holder: Holder) -> str:
+    if not holder.held + holder.leaked:
+        return "-"
+    return format_seconds(round(holder.longest_s, 1)) if holder.longest_s >= 0.1 else "<0.1s"
+
+
+def _in_transaction(holder: Holder) -> str:
+    return f"{holder.in_transaction} of {holder.held + holder.leaked}" if holder.held + holder.leaked else "-"
+
+
+def holders_table(report: ExplainReport) -> Table:
+    table = Table(title=_holders_title(report), title_justify="left", title_style="bold")
+    table.add_column("where", overflow="fold", ratio=3)
+    table.add_column("held", justify="right")
+    table.add_column("leaked", justify="right")
+    table.add_column("deaths", justify="right")
+    table.add_column("longest", justify="right")
+    table.add_column("in tx", justify="right")
+    for holder in report.holders:
+        table.add_row(
+            Text(holder.at + (f" in {holder.function}" if holder.function else "")),
+            str(holder.held),
+            str(holder.leaked),
+            str(holder.deaths),
+            _longest(holder),
+            _in_transaction(holder),
+        )
+    return table
+
+
 def explain_table(report: ExplainReport) -> list[Any]:
-    """Rich renderables for the terminal: summary, causes, histogram, the settings that prevent them. Every
-    value is plain text: a cause like `[network] idle_timeout` is never read as markup."""
+    """Rich renderables for the terminal: summary, causes, histogram, the settings that prevent them; then the
+    requests that failed on live connections, and the connections held too long and leaked, by the line that
+    took them. Every value is plain text: a cause like `[network] idle_timeout` is never read as markup."""
+    holders: list[Any] = [holders_table(report)] if report.holders else []
+    extra = [*_failures_table(report.failures), *holders]
     if not report.deaths:
-        if report.failures:
-            return [Text("No connection deaths recorded."), *_failures_table(report.failures)]
-        return [Text("No connection deaths recorded: nothing to explain.")]
+        return [Text("No connection deaths recorded."), *extra] if extra else [Text(NOTHING)]
     parts: list[Any] = [
         Text(
             f"{report.deaths} connection death(s): {report.failed} failed a request, {report.replaced} replaced "
@@ -104,7 +142,7 @@ def explain_table(report: ExplainReport) -> list[Any]:
         if not cause.prevented_by and not cause.advice:
             prevent.append("  no pool setting found that prevents it\n")
     parts.append(prevent)
-    return [*parts, *_failures_table(report.failures)]
+    return parts + extra
 
 
 def _failures_markdown(failures: list[Failure]) -> list[str]:
@@ -119,16 +157,39 @@ def _failures_markdown(failures: list[Failure]) -> list[str]:
     return lines
 
 
+def holders_markdown(report: ExplainReport) -> list[str]:
+    if not report.holders:
+        return []
+    lines = [
+        "",
+        f"## {_holders_title(report)}",
+        "",
+        "| where | held | leaked | deaths | longest | in a transaction |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for h in report.holders:
+        longest = _longest(h)
+        where = md_cell(h.at + (f" in {h.function}" if h.function else ""))
+        lines.append(f"| {where} | {h.held} | {h.leaked} | {h.deaths} | {longest} | {_in_transaction(h)} |")
+    return lines
+
+
 def explain_markdown(report: ExplainReport) -> str:
     if not report.deaths:
-        if report.failures:
+        if report.holders or report.failures:
             return (
                 "\n".join(
-                    ["# Connection deaths", "", "No connection deaths recorded.", *_failures_markdown(report.failures)]
+                    [
+                        "# Connection deaths",
+                        "",
+                        "No connection deaths recorded.",
+                        *_failures_markdown(report.failures),
+                        *holders_markdown(report),
+                    ]
                 )
                 + "\n"
             )
-        return "# Connection deaths\n\nNo connection deaths recorded: nothing to explain.\n"
+        return f"# Connection deaths\n\n{NOTHING}\n"
     lines = [
         "# Connection deaths",
         "",
@@ -159,8 +220,7 @@ def explain_markdown(report: ExplainReport) -> str:
             lines.append(f"- **{cause.name}**: `{p.setting}` ({p.stack}): {p.outcome}, {p.reason}{cost}")
         for advice in cause.advice:
             lines.append(f"- **{cause.name}**: {advice}")
-    lines += _failures_markdown(report.failures)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _failures_markdown(report.failures) + holders_markdown(report)) + "\n"
 
 
 def render_explain(report: ExplainReport, options: RenderOptions, out: Console) -> None:

@@ -113,6 +113,9 @@ def _scenario_lines(report: ProbeReport) -> list[Any]:
                 sentences.append(
                     f"{result.config}: the judge expected {result.judge_expected} ({result.judge_verdict})."
                 )
+        # What a scenario says of its outcome beyond the error (idle_in_transaction: what settings can change), once.
+        said = dict.fromkeys(r.reason for r in results.values() if r.reason and r.outcome in ("ok", "error"))
+        sentences += [reason if reason.endswith(".") else f"{reason}." for reason in said]
         if sentences:
             parts += [Text(name, style="bold"), prose(" ".join(sentences))]
     for reason, names in skipped.items():

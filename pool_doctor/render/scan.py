@@ -92,7 +92,7 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
     from pool_doctor.render import plain_table, severity_cell
     from pool_doctor.render.findings import findings_words
 
-    if not report.pools:
+    if not report.pools and not report.findings:
         return Text(f"No pools found in {report.root} ({report.files_seen} .py files).", style="yellow")
     pools = plain_table("Where", "Stack", "Idle settings", "Unknown", title="Pools in the code")
     pools.columns[0].overflow = "fold"  # a long path folds; stacks and settings stay whole
@@ -111,8 +111,8 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
         table = plain_table("Severity", "Code", "Where", title="Findings (no server asked)")
         table.columns[0].no_wrap = table.columns[1].no_wrap = True
         table.columns[2].overflow = "fold"
-        for pool, finding in found:
-            table.add_row(severity_cell(finding.severity), finding.code, Text(pool.where))
+        for site, finding in found:
+            table.add_row(severity_cell(finding.severity), finding.code, Text(site.where))
         parts += [table, Text(), *findings_words(findings)]
     else:
         parts.append(Text("No findings.", style="green"))
@@ -176,12 +176,12 @@ def scan_markdown(report: ScanReport) -> str:
     if findings:
         lines += ["| severity | code | where | finding |", "|---|---|---|---|"]
         lines += [
-            f"| {f.severity.value} | `{f.code}` | `{md_cell(pool.where)}` | {md_cell(f.title)} |"
-            for pool, f in findings
+            f"| {f.severity.value} | `{f.code}` | `{md_cell(site.where)}` | {md_cell(f.title)} |"
+            for site, f in findings
         ]
         lines.append("")
-        for pool, f in findings:
-            lines += [f"- **`{f.code}`** at `{md_cell(pool.where)}`: {md_cell(f.detail)}"]
+        for site, f in findings:
+            lines += [f"- **`{f.code}`** at `{md_cell(site.where)}`: {md_cell(f.detail)}"]
     else:
         lines.append("No findings.")
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 
 from pool_doctor.model import Finding, Severity
-from pool_doctor.rules import budget, code, codes, failover, network, path, platform, pooler, timeouts
+from pool_doctor.rules import budget, code, codes, failover, held, network, path, platform, pooler, timeouts
 from pool_doctor.rules.codes import Code, Scope
 from pool_doctor.rules.facts import Facts, build_facts, idle_limits, rebuilt
 from pool_doctor.stacks import stack_of
@@ -44,10 +44,10 @@ RULES: tuple[Rule, ...] = (
     Rule(codes.DEMOTED_PRIMARY, failover.demoted_primary),
     Rule(codes.ENGINE_AT_IMPORT, code.at_import),
     Rule(codes.WORKER_CONN_MAX_AGE, code.worker_conn_max_age),
-    Rule(codes.IDLE_IN_TRANSACTION_TIMEOUT, timeouts.in_transaction),
-    Rule(codes.TRANSACTION_TIMEOUT, timeouts.transaction_age),
-    Rule(codes.STATEMENT_TIMEOUT, timeouts.statement),
-    Rule(codes.LOCK_TIMEOUT, timeouts.lock),
+    Rule(codes.IDLE_IN_TRANSACTION_TIMEOUT, held.in_transaction),
+    Rule(codes.TRANSACTION_TIMEOUT, held.transaction_age),
+    Rule(codes.STATEMENT_TIMEOUT, held.statement),
+    Rule(codes.LOCK_TIMEOUT, held.lock),
     Rule(codes.SESSIONS_IDLE_IN_TRANSACTION, timeouts.idle_in_transaction_now),
     Rule(codes.OBSERVED_IDLE, timeouts.observed_idle),
     Rule(codes.BUDGET, budget.check),
@@ -56,10 +56,19 @@ RULES: tuple[Rule, ...] = (
     Rule(codes.POOLER_SERVER_SLOTS, pooler.server_slots),
     Rule(codes.POOLER_CLIENTS_WAITING, pooler.clients_waiting),
     Rule(codes.POOLER_SERVER_LIMITS, pooler.server_limits),
+    Rule(codes.POOLER_HELD_LIMITS, held.pooler_limits),
 )
 # Codes found by something other than a rule: recommend's (when no size fits), and the -tracked variant the
 # prepared-statements rule gives instead of its own code.
-FOUND_ELSEWHERE = (codes.BUDGET_NO_FIT, codes.POOLER_PREPARED_STATEMENTS_TRACKED)
+FOUND_ELSEWHERE = (
+    codes.BUDGET_NO_FIT,
+    codes.POOLER_PREPARED_STATEMENTS_TRACKED,
+    # the scan's walk of the app's source (scan/held.py): patterns at their own lines, not facts about a pool
+    codes.SESSION_DEPENDENCY_WITHOUT_FINALLY,
+    codes.STREAMING_RESPONSE_HOLDS_SESSION,
+    codes.TRANSACTION_SPANS_EXTERNAL_CALL,
+    codes.CONNECTION_NEVER_RELEASED,
+)
 
 # What `scan` can judge without a server; what `check` judges per pool; what it judges once for the app.
 WITHOUT_SERVER = frozenset({Scope.POOL, Scope.CODE})

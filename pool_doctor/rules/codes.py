@@ -280,6 +280,52 @@ POOLER_SERVER_LIMITS = Code(
     "The pooler recycles its own server connections",
     "server_idle_timeout and server_lifetime close the pooler's server connections, not the app's.",
 )
+POOLER_HELD_LIMITS = Code(
+    "pooler-held-limits",
+    "PoolerHeldLimits",
+    Scope.APP,
+    "The pooler closes a connection held too long in a transaction or a query",
+    "PgBouncer's idle_transaction_timeout, query_timeout and transaction_timeout close the app's client "
+    "connection; its next statement fails. Keep transactions short and hold none across slow work.",
+)
+
+# Patterns in the app's own source that hold a connection too long or never return it: found by the scan's
+# syntax walk (scan/held.py), not by a rule on facts, and cited at their own file:line.
+SESSION_DEPENDENCY_WITHOUT_FINALLY = Code(
+    "session-dependency-without-finally",
+    "SessionDependencyWithoutFinally",
+    Scope.CODE,
+    "A generator dependency yields a session with no try/finally or context manager around the yield",
+    "When the route raises, the code after `yield` never runs: the session is not closed and its connection "
+    "is not returned; enough errors exhaust the pool (QueuePool limit ... reached). Use `with Session(engine) "
+    "as session: yield session`, or close it in a `finally:`.",
+)
+STREAMING_RESPONSE_HOLDS_SESSION = Code(
+    "streaming-response-holds-session",
+    "StreamingResponseHoldsSession",
+    Scope.CODE,
+    "A route returns a streaming response while it depends on a database session",
+    "A FastAPI dependency with `yield` is closed only when the response is done: the session holds its "
+    "connection (and any transaction) for the whole stream. Read what the stream needs first and close the "
+    "session, or open a short session inside the generator.",
+)
+TRANSACTION_SPANS_EXTERNAL_CALL = Code(
+    "transaction-spans-external-call",
+    "TransactionSpansExternalCall",
+    Scope.CODE,
+    "A transaction stays open across a call to an HTTP or LLM client",
+    "The connection sits idle in a transaction while the external call runs: idle_in_transaction_session_timeout "
+    "or transaction_timeout may end it, and it holds locks and a pool slot meanwhile. Make the call before "
+    "the transaction, or commit first.",
+)
+CONNECTION_NEVER_RELEASED = Code(
+    "connection-never-released",
+    "ConnectionNeverReleased",
+    Scope.CODE,
+    "A pooled connection is taken outside a context manager and never released in the function",
+    "`engine.connect()` or `pool.acquire()` without `with` / `async with`, and no close() or release() in the "
+    "function: the connection goes back only when the garbage collector finds it, or never.",
+)
 
 TABLE: tuple[Code, ...] = (
     NO_LIVENESS_CHECK,
@@ -309,6 +355,11 @@ TABLE: tuple[Code, ...] = (
     POOLER_SERVER_SLOTS,
     POOLER_CLIENTS_WAITING,
     POOLER_SERVER_LIMITS,
+    POOLER_HELD_LIMITS,
+    SESSION_DEPENDENCY_WITHOUT_FINALLY,
+    STREAMING_RESPONSE_HOLDS_SESSION,
+    TRANSACTION_SPANS_EXTERNAL_CALL,
+    CONNECTION_NEVER_RELEASED,
     LIMIT,  # last: its pattern would match most codes
 )
 

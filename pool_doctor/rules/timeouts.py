@@ -1,5 +1,6 @@
 """What bounds a pooled connection's life and its queries: the pool's own lifetime, liveness check and hang
-bound (pool scope), and the server's statement, transaction and idle-in-transaction limits (server scope)."""
+bound (pool scope), and what the server's sessions show now (server scope). The server's limits on held
+transactions and statements are in held.py."""
 
 from __future__ import annotations
 
@@ -14,59 +15,6 @@ CHURN_FLOOR = 30  # seconds; below this a pool reconnects so often that connecti
 
 def _knob_lines(facts: Facts) -> list[str]:
     return [str(knob) for knob in facts.app_policy.knobs()] or [facts.app_policy.label]
-
-
-def in_transaction(facts: Facts) -> list[Finding]:
-    return _transaction_limit(
-        facts,
-        "idle_in_transaction_session_timeout",
-        codes.IDLE_IN_TRANSACTION_TIMEOUT,
-        "leaves its transaction open and idle",
-    )
-
-
-def transaction_age(facts: Facts) -> list[Finding]:
-    return _transaction_limit(facts, "transaction_timeout", codes.TRANSACTION_TIMEOUT, "keeps one transaction open")
-
-
-def _transaction_limit(facts: Facts, name: str, code: codes.Code, what: str) -> list[Finding]:
-    setting = facts.read_server.setting(name)
-    if not setting.is_on:
-        return []
-    return [
-        Finding(
-            code.code,
-            Severity.WARNING,
-            f"{name} {setting.display}: a connection held across slow work is killed mid-use",
-            f"A request that {what} longer than {setting.display} loses its "
-            "connection (FATAL), and the next statement fails. pool_pre_ping cannot help: it only runs at "
-            "checkout. Keep transactions short, or hold no transaction across slow work.",
-            [setting.describe()],
-        )
-    ]
-
-
-def statement(facts: Facts) -> list[Finding]:
-    return _statement_level(facts, "statement_timeout", codes.STATEMENT_TIMEOUT)
-
-
-def lock(facts: Facts) -> list[Finding]:
-    return _statement_level(facts, "lock_timeout", codes.LOCK_TIMEOUT)
-
-
-def _statement_level(facts: Facts, name: str, code: codes.Code) -> list[Finding]:
-    setting = facts.read_server.setting(name)
-    if not setting.is_on:
-        return []
-    return [
-        Finding(
-            code.code,
-            Severity.INFO,
-            f"{name} {setting.display} cancels long statements; the connection survives",
-            "The statement fails with an ERROR and the pooled connection stays usable.",
-            [setting.describe()],
-        )
-    ]
 
 
 def recycle_churn(facts: Facts) -> list[Finding]:

@@ -120,7 +120,21 @@ class ScannedPool:
         }
 
 
-ScanFinding = tuple["ScannedPool", "Finding"]
+@dataclass(frozen=True)
+class Site:
+    """A place in the app's source a finding is about when it is not a pool's creation (scan/held.py): it
+    reads as a scanned pool's place does (file, line, end_line, where)."""
+
+    file: str
+    line: int
+    end_line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+ScanFinding = tuple["ScannedPool | Site", "Finding"]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import threading
@@ -14,6 +15,7 @@ from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.frameworks import MENTIONS, django_pools, flask_pools
+from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
@@ -149,6 +151,26 @@ def _scan(path: Path) -> ScanReport:
         pool = replace(pool, judged_branches=branches) if branches else pool
         judged.append(pool)
         findings.extend((pool, finding) for finding in found)
+
+    # The app's own handling of sessions and transactions (scan/held.py), in every file that may hold some:
+    # a file the pools' passes did not parse is parsed here alone (not indexed: nothing is followed from it).
+    for file in project.files:
+        found_held: list[ScanFinding] = []
+        module = project.modules.get(file)
+        try:
+            if module is not None:
+                if worth_parsing(module.source):
+                    found_held = list(held_findings(module.tree, module.display))
+            elif file not in project.modules:
+                data = kept.get(file) or read_source(file)[0]
+                if data is not None and worth_parsing(data):
+                    display = project.display(file)
+                    found_held = list(held_findings(ast.parse(data, filename=display), display))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass  # a file the scan cannot read as Python: the pools' passes warn of those they need
+        except Exception as exc:
+            project.warnings.append(f"{project.display(file)}: could not be followed ({type(exc).__name__}: {exc})")
+        findings.extend(found_held)
     return ScanReport(
         root=path.as_posix(),
         pools=judged,

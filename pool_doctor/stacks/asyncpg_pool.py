@@ -194,6 +194,10 @@ class AsyncpgStack(Stack):
         most = _values.count(_values.merged(DEFAULTS, self.values(pool)), "max_size") or 0
         return most, f"max_size {most}"
 
+    def exhausted(self, pool: PoolModel) -> str | None:
+        # pool.py Pool.acquire(timeout=None): no bound unless the app passes one
+        return "acquire() waits with no timeout unless the app gives one: requests hang until a connection returns"
+
     def candidates(self, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
         if not below:
             return []

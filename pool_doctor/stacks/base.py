@@ -217,6 +217,11 @@ class Stack:
         """The most connections one pool opens, and the keys that say so (for evidence)."""
         raise NotImplementedError
 
+    def exhausted(self, pool: PoolModel) -> str | None:
+        """What the next checkout meets when every connection is held (leaked, or held across slow work), with
+        this pool's numbers; None when the pool has no bound to meet."""
+        return None
+
     def candidates(self, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
         """One lever at a time, set as a user of the stack would set it, with the policy the stack then builds:
         a ping at checkout, and (when `below`, whole seconds under a limit, is given) a lifetime or idle timer

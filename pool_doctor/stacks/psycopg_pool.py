@@ -321,6 +321,11 @@ class PsycopgPoolStack(Stack):
     def max_connections(self, pool: PoolModel) -> tuple[int, str]:
         return max_size(self.values(pool))
 
+    def exhausted(self, pool: PoolModel) -> str | None:
+        timeout = float(_values.merged(DEFAULTS, self.values(pool)).get("timeout") or 30)  # type: ignore[arg-type]
+        # pool.py ConnectionPool.getconn
+        return f"after {timeout:g}s of waiting, psycopg_pool's PoolTimeout: couldn't get a connection after {timeout:.2f} sec"
+
     def candidates(self, below: int | None) -> list[tuple[Knob, PoolPolicy]]:
         return [(Knob("check", "ConnectionPool.check_connection"), policy({"check": "check_connection"}))]
 

@@ -200,6 +200,18 @@ class SQLAlchemyStack(Stack):
     def unknown_keys(self, pool: PoolModel) -> list[str]:
         return []  # the model declares its keys and drops the rest; config.unknown_keys names them
 
+    def exhausted(self, pool: PoolModel) -> str | None:
+        values = _values.merged(DEFAULTS, self.values(pool))
+        if values.get("poolclass") in ("NullPool", "StaticPool") or _values.count(values, "max_overflow") == -1:
+            return None
+        size, overflow = _values.count(values, "pool_size"), _values.count(values, "max_overflow")
+        timeout = float(values.get("pool_timeout") or 30)  # type: ignore[arg-type]
+        # impl.py QueuePool._do_get (the async pool's message says QueuePool too)
+        return (
+            f"after {timeout:g}s of waiting, sqlalchemy's TimeoutError: QueuePool limit of size {size} "
+            f"overflow {overflow} reached, connection timed out, timeout {timeout:.2f}"
+        )
+
     code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {
         "sqlalchemy": ("sqlalchemy", frozenset({"create_engine", *ASYNC_FACTORIES, "engine_from_config"})),
         "sqlmodel": ("sqlalchemy", frozenset({"create_engine", "create_async_engine"})),

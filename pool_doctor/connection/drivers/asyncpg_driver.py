@@ -15,6 +15,11 @@ from pool_doctor.connection.values import UNIQUE_NAME
 from pool_doctor.model import Severity
 from pool_doctor.path.policy import Knob
 
+CLOSED_HELD = (
+    "asyncpg's InterfaceError: connection is closed (a statement it already prepared: cannot call "
+    "PreparedStatement.fetch(): the underlying connection is closed)"
+)
+
 
 @dataclass(frozen=True)
 class AsyncpgDriver(Driver):
@@ -65,6 +70,14 @@ class AsyncpgDriver(Driver):
     errors: ClassVar[Mapping[Any, str]] = {
         "close": "asyncpg's InterfaceError: connection is closed",
         "reset": "asyncpg's ConnectionDoesNotExistError: connection was closed in the middle of operation",
+    }
+    # The FATAL arrives while the connection sits idle: asyncpg drops it unread, so no SQLSTATE reaches the app;
+    # a statement already prepared on that connection (SQLAlchemy's cache) says it in asyncpg's longer words.
+    held_errors: ClassVar[Mapping[str, str]] = {
+        "idle_in_transaction_session_timeout": CLOSED_HELD,
+        "transaction_timeout": CLOSED_HELD,
+        "statement_timeout": "asyncpg's QueryCanceledError: canceling statement due to statement timeout",
+        "lock_timeout": "asyncpg's LockNotAvailableError: canceling statement due to lock timeout",
     }
 
     def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:

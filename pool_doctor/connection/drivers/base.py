@@ -73,6 +73,13 @@ class Driver:
     # The driver's errors when the next request uses a connection a limit ended, through SQLAlchemy.
     errors: ClassVar[Mapping[Any, str]] = {}
     prepared_statements: ClassVar[StatementCache | None] = None  # None: it prepares nothing by itself
+    # What the app's next statement raises after a server limit on a held connection fired, by setting name
+    # (seen on real runs with PostgreSQL 15 and 18: tests/test_held.py).
+    held_errors: ClassVar[Mapping[str, str]] = {}
+
+    def held_error(self, setting: str) -> str:
+        """The app's error when `setting` (idle_in_transaction_session_timeout, ...) ends or cancels its work."""
+        return self.held_errors.get(setting, "an error naming the setting")
 
     def session_settings(self, spec: ConnectionSpec) -> dict[str, tuple[str, str]]:
         """What the app's session asks for at startup, as this driver sends it: name -> (value, where)."""

@@ -28,6 +28,13 @@ class PsycopgDriver(Driver):
         "close": "psycopg's OperationalError: server closed the connection unexpectedly",
         "reset": "psycopg's OperationalError: server closed the connection unexpectedly",
     }
+    held_errors: ClassVar[Mapping[str, str]] = {
+        "idle_in_transaction_session_timeout": "psycopg's IdleInTransactionSessionTimeout: terminating connection "
+        "due to idle-in-transaction timeout",
+        "transaction_timeout": "psycopg's TransactionTimeout: terminating connection due to transaction timeout",
+        "statement_timeout": "psycopg's QueryCanceled: canceling statement due to statement timeout",
+        "lock_timeout": "psycopg's LockNotAvailable: canceling statement due to lock timeout",
+    }
 
     prepared_statements: ClassVar[StatementCache | None] = StatementCache(
         "psycopg's prepared statements will go missing",
@@ -67,6 +74,13 @@ class Psycopg2Driver(Driver):
         "close": "psycopg2's OperationalError: server closed the connection unexpectedly",
         "reset": "psycopg2's OperationalError: server closed the connection unexpectedly (with TLS: SSL "
         "SYSCALL error: EOF detected)",
+    }
+    held_errors: ClassVar[Mapping[str, str]] = {
+        "idle_in_transaction_session_timeout": "psycopg2's IdleInTransactionSessionTimeout: terminating connection "
+        "due to idle-in-transaction timeout",
+        "transaction_timeout": "psycopg2's TransactionTimeout: terminating connection due to transaction timeout",
+        "statement_timeout": "psycopg2's QueryCanceled: canceling statement due to statement timeout",
+        "lock_timeout": "psycopg2's LockNotAvailable: canceling statement due to lock timeout",
     }
 
     def dialect_class(self) -> Any:
