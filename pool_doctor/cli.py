@@ -305,7 +305,10 @@ def demo(ctx: typer.Context, keep: opt.Keep = False, quiet: opt.DemoQuiet = Fals
 
     def probe(inputs: Inputs, check: CheckReport) -> None:
         with ProbeProgressBar(quiet=quiet) as progress:
-            report = invocation.run(run_probe(inputs, ProbeOptions(connections=3, load_seconds=1.0), progress, check))
+            # The demo's story is the idle connection: the scenarios of the ways one dies (every one: `probe`).
+            idle = ("server_idle_timeout", "backend_terminated", "network_reset", "network_blackhole")
+            options = ProbeOptions(connections=3, load_seconds=1.0, scenarios=idle)
+            report = invocation.run(run_probe(inputs, options, progress, check))
         render_probe(report, RenderOptions(), out)
 
     invocation.process.set_level("psycopg", logging.ERROR)  # the probe breaks connections on purpose
