@@ -178,3 +178,32 @@ def test_a_file_that_does_not_parse_is_refused() -> None:
     edit = Edit("db.py", 1, "add", ("pool_pre_ping",), True, end_line=1)
     with pytest.raises(UsageError, match=r"db.py cannot be edited: it does not parse"):
         apply("engine = create_engine(\n", [edit], "db.py")
+
+
+@pytest.mark.parametrize("trailing_comma", [",", ""])
+def test_a_comment_stays_on_its_own_line_when_items_are_added(tmp_path: Path, trailing_comma: str) -> None:
+    """A comment ends the line it was written on: new arguments and keys never copy it, with or without a
+    trailing comma, in the call and in a nested dict."""
+    source = (
+        "import os\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "engine = create_async_engine(\n"
+        '    os.environ["DATABASE_URL"],\n'
+        "    pool_size=10,  # sized for our workers\n"
+        "    connect_args={\n"
+        f'        "server_settings": {{"application_name": "orders-api"}}{trailing_comma}  # in pg_stat_activity\n'
+        "    },\n"
+        f"    echo=False{trailing_comma}  # noisy otherwise\n"
+        ")\n"
+    )
+    changes = {"pool_pre_ping": True, "pool_recycle": 240, "connect_args.command_timeout": 30}
+    result = edited(tmp_path, {"db.py": source}, changes)["db.py"]
+    lines = result.splitlines()
+    assert [line for line in lines if "#" in line] == [
+        "    pool_size=10,  # sized for our workers",
+        '        "server_settings": {"application_name": "orders-api"},  # in pg_stat_activity',
+        "    echo=False,  # noisy otherwise",
+    ], result
+    # the code's own style: a trailing comma where it had one
+    assert "    pool_pre_ping=True," in lines and f"    pool_recycle=240{trailing_comma}" in lines, result
+    assert f'        "command_timeout": 30{trailing_comma}' in lines, result

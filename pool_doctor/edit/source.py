@@ -269,13 +269,19 @@ def _appended(node: cst.CSTNode, key: str, value: cst.BaseExpression, quote: str
             between = (
                 node.whitespace_before_args if _newline(node.whitespace_before_args) else cst.SimpleWhitespace(" ")
             )
+        between = _bare(between)  # the line break and indent between items, never another item's comment
         if isinstance(last.comma, cst.Comma):  # a trailing comma: the new item takes it, the last gets a separator
-            argument = argument.with_changes(comma=last.comma)
-            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=between))
+            kept, moved = _split_comma(last.comma, between)
+            argument = argument.with_changes(comma=moved)
+            args[-1] = last.with_changes(comma=kept)
         else:
-            argument = argument.with_changes(whitespace_after_arg=last.whitespace_after_arg)
+            after = last.whitespace_after_arg  # the closing line's break, and the last line's comment if any
+            argument = argument.with_changes(whitespace_after_arg=_bare(after))
+            line_end = between
+            if isinstance(after, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
+                line_end = after.with_changes(last_line=between.last_line, indent=between.indent)
             args[-1] = last.with_changes(
-                comma=cst.Comma(whitespace_after=between), whitespace_after_arg=cst.SimpleWhitespace("")
+                comma=cst.Comma(whitespace_after=line_end), whitespace_after_arg=cst.SimpleWhitespace("")
             )
         return node.with_changes(args=[*args, argument])
     assert isinstance(node, cst.Dict)
@@ -295,10 +301,42 @@ def _appended(node: cst.CSTNode, key: str, value: cst.BaseExpression, quote: str
     if between is None:
         opening = node.lbrace.whitespace_after
         between = opening if _newline(opening) else cst.SimpleWhitespace(" ")
-    if isinstance(last_element.comma, cst.Comma):
-        element = element.with_changes(comma=last_element.comma)
-    elements[-1] = last_element.with_changes(comma=cst.Comma(whitespace_after=between))
+    between = _bare(between)
+    closing = node.rbrace.whitespace_before  # a dict keeps its last line's comment before the closing brace
+    if isinstance(closing, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
+        # The comment stays on the last element's line; the new element's line ends bare.
+        line_end = closing.with_changes(last_line=between.last_line, indent=between.indent)
+        last_comma = last_element.comma if isinstance(last_element.comma, cst.Comma) else cst.Comma()
+        elements[-1] = last_element.with_changes(comma=last_comma.with_changes(whitespace_after=line_end))
+        if isinstance(last_element.comma, cst.Comma):
+            element = element.with_changes(comma=cst.Comma())
+        node = node.with_changes(rbrace=node.rbrace.with_changes(whitespace_before=_bare(closing)))
+    elif isinstance(last_element.comma, cst.Comma):
+        kept, moved = _split_comma(last_element.comma, between)
+        element = element.with_changes(comma=moved)
+        elements[-1] = last_element.with_changes(comma=kept)
+    else:
+        elements[-1] = last_element.with_changes(comma=cst.Comma(whitespace_after=between))
     return node.with_changes(elements=[*elements, element])
+
+
+def _bare(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    """A line break and its indent without the comment that ended the line it was copied from."""
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return whitespace.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return whitespace
+
+
+def _split_comma(comma: cst.Comma, between: cst.BaseParenthesizableWhitespace) -> tuple[cst.Comma, cst.Comma]:
+    """The last item's trailing comma, split for an item appended after it: the last item keeps its own line's
+    comment and breaks to the new item's line; the new item's comma breaks to the closing bracket, as the
+    last one did."""
+    after = comma.whitespace_after
+    if not isinstance(after, cst.ParenthesizedWhitespace) or not isinstance(between, cst.ParenthesizedWhitespace):
+        return cst.Comma(whitespace_after=between), comma
+    kept = comma.with_changes(whitespace_after=after.with_changes(last_line=between.last_line, indent=between.indent))
+    moved = comma.with_changes(whitespace_after=_bare(after))
+    return kept, moved
 
 
 def _newline(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
