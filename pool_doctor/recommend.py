@@ -109,7 +109,7 @@ def recommend(facts: Facts, findings: list[Finding] | None = None, call: str | N
         code = (fix,) if fix is not None else ()
     nested = unflatten(current)
     reasons = [
-        # What the app has now may be the table the key goes in: shown with any password in it masked.
+        # What the app has now for the key, any password in it masked.
         replace(reason, current=masked(_now(nested, reason.key))) if reason.current is None else reason
         for reason in reasons
     ]
@@ -154,15 +154,12 @@ def _read_write(stack: Stack, spoken: set[str], demoted: Finding) -> list[Reason
 
 
 def _now(nested: dict[str, Any], key: str) -> Any:
-    """What the app has now for a key: its value, or the table the key would go in when the app gives that
-    table but not the key (connect_args' server_settings); None when it gives neither."""
+    """What the app has now for a key; None (shown "unset") when the app does not give it, even where it gives
+    the table the key goes in (server_settings with only application_name: tcp_keepalives_idle is unset)."""
     node: Any = nested
-    parts = key.split(".")
-    for depth, part in enumerate(parts):
+    for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
-            # The table the key belongs in, unless that is a whole section ([connect_args], the stack's keys).
-            table_depth = 2 if key.startswith(ARGS) else 1
-            return node if depth >= table_depth and isinstance(node, dict) else None
+            return None
         node = node[part]
     return node
 

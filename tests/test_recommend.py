@@ -268,3 +268,23 @@ def test_generated_code_writes_code_as_code_and_django_with_double_quotes() -> N
     assert code_lines('"OPTIONS": ', {"application_name": "it's"}, ",", 8, quote='"') == [
         '        "OPTIONS": {"application_name": "it\'s"},'
     ]
+
+
+def test_a_key_the_app_does_not_give_was_unset_even_where_its_table_is_given(
+    incident: tuple[LocalPostgres, str, str], tmp_path: Path
+) -> None:
+    """server_settings gives only application_name: the keepalive added to it was unset, not the table."""
+    pg, role, db = incident
+    url = pg.url(role, PASSWORD, db, driver="asyncpg")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "db.py").write_text(
+        "from sqlalchemy.ext.asyncio import create_async_engine\n"
+        'engine = create_async_engine("postgresql+asyncpg://app@db/appdb",'
+        ' connect_args={"server_settings": {"application_name": "orders-api"}})\n'
+    )
+    result = run("recommend", "--url", url, "--app", str(app), "--middlebox", "aws-nat", "--format", "json")
+    assert result.code == 0, result.stderr
+    (pool,) = json.loads(result.stdout)["pools"]
+    reasons = {reason["key"]: reason for reason in pool["reasons"]}
+    assert reasons["connect_args.server_settings.tcp_keepalives_idle"]["current"] is None
