@@ -160,3 +160,26 @@ def test_sigstop_past_idle_session_timeout(
     assert frozen["frozen_s"] > 2 and frozen["threshold_s"] == 2
     assert frozen["what"].startswith(f"frozen for {frozen['frozen_s']:.1f} s")
     assert not [r for r in records if r["event"] == "death"]  # replaced before the app saw it
+
+
+def test_a_limit_learnt_after_watch_does_not_turn_an_idle_spell_into_a_freeze() -> None:
+    """The clock seam only: the limits (3 s) are learnt while the housekeeper waits its first, longer period
+    (the 30 s default's); an app idle 5 s and never stopped is not frozen, a real 8 s stop is."""
+    from pool_doctor.monitor.freeze import FreezeGuard
+
+    now = [0.0]
+    limit: list[float | None] = [None]
+    frozen: list[Any] = []
+
+    def clock() -> float:
+        return now[0]
+
+    guard = FreezeGuard(lambda: limit[0], frozen.append, stamp=clock, clock=clock)
+    limit[0] = 3.0  # read through the pool's first connection
+    now[0] = 5.0  # 1 s held, 4 s idle: the housekeeper is still in its first wait
+    assert guard.check("checkout") is None and not frozen
+    now[0] += guard.period() + 0.1  # the housekeeper's next tick, on time
+    assert guard.check("housekeeper") is None
+    now[0] += guard.period() + 8.0  # a SIGSTOP of 8 s between ticks
+    freeze = guard.check("housekeeper")
+    assert freeze is not None and frozen == [freeze] and 7.9 <= freeze.seconds <= 8.1

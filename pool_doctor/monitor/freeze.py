@@ -68,6 +68,7 @@ class FreezeGuard:
         self._period = period
         self._lock = threading.Lock()
         self._last = clock()
+        self._waiting = self.period()  # the housekeeper's wait from the last look
         self.last_freeze: Freeze | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -91,16 +92,19 @@ class FreezeGuard:
             self._thread.join(timeout=2)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.period()):
+        while not self._stop.wait(self._waiting):
             self.check("housekeeper")
 
     def check(self, noticed_by: str) -> Freeze | None:
-        """Look at the clock: a leap since the last look beyond the period and the threshold is a freeze."""
+        """Look at the clock: a leap since the last look beyond the housekeeper's wait and the threshold is a
+        freeze. The wait is the one the housekeeper began at the last look: the limits learnt since (a shorter
+        period) must not turn an ordinary wait into a leap."""
         try:
             with self._lock:
                 now = self.clock()
-                leap = now - self._last - self.period()
+                leap = now - self._last - self._waiting
                 self._last = now
+                self._waiting = self.period()
                 if leap <= self.threshold():
                     return None
                 freeze = self.last_freeze = Freeze(round(leap, 3), self._stamp(), noticed_by)
