@@ -220,6 +220,11 @@ async def gather_facts(inputs: Inputs) -> Facts:
         found = await pooler.read_admin(
             found, pooler.admin_target(inputs.target, inputs.pgbouncer_admin_url), inputs.timeout
         )
+        if inputs.pgbouncer_admin_url and found.admin_error:
+            # Asked for by name: a console that refuses is the user's to fix, not a finding to read past.
+            from pool_doctor.errors import ConnectError
+
+            raise ConnectError(f"--pgbouncer-admin-url: {found.admin_error}")
     target = inputs.target
     platform = inputs.platform or recognise(target.host, target.port, target.user)
     return build_facts(

@@ -282,3 +282,16 @@ def test_unreadable_pooler_limits_are_a_warning_naming_client_idle_timeout(
     assert finding["severity"] == "critical" and code == 1
     assert "[pooler] client_idle_timeout" in finding["detail"]
     assert "no-liveness-check" not in by_code(doc)
+
+
+def test_a_console_named_with_a_wrong_password_is_an_error_not_a_finding(
+    pg: LocalPostgres, make_pgbouncer: Any, app: tuple[str, str]
+) -> None:
+    """--pgbouncer-admin-url asks for the console by name: refused, the run says so in one line, exit 3."""
+    role, db = app
+    bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD})
+    admin = bouncer.url("postgres", f"wrong-{PASSWORD}", database="pgbouncer")
+    result = run("check", "--url", bouncer.url(role, PASSWORD, db, driver="asyncpg"), "--pgbouncer-admin-url", admin)
+    assert result.code == 3, result.stdout + result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("pool-doctor: error:")]
+    assert "--pgbouncer-admin-url" in line and "postgres:***@" in line and "wrong-" not in line, line
