@@ -255,7 +255,10 @@ def test_probe_behind_transaction_pooling_runs_whatever_the_backends_hold(
     # Without the value, the scenario says how to give it.
     result = run("probe", "--url", url, "--scenario", "pooler_client_idle", "--load-seconds", "0.5", timeout=120)
     assert result.code == 0, result.stderr
-    assert "client_idle_timeout is not known" in " ".join(result.stdout.split())
+    flat = " ".join(result.stdout.split())
+    assert "client_idle_timeout is not known" in flat
+    # the load step's errors are counted, and the first is named (the app's statements collide)
+    assert "first load error" in flat and "prepared statement" in flat, result.stdout
 
 
 def test_unreadable_pooler_limits_are_a_warning_naming_client_idle_timeout(

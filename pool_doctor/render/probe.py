@@ -60,6 +60,8 @@ def probe_path_table(data: dict[str, Any]) -> Table:
         if load["pool_timeouts"] or load["errors"]:
             verdict.stylize(SEVERITY_STYLE[Severity.CRITICAL])
         table.add_row(f"load ({load['tasks']} tasks, {load['seconds']:.1f}s)", verdict)
+        if load.get("first_error"):
+            table.add_row("first load error", Text(load["first_error"]))
     return table
 
 
