@@ -59,10 +59,11 @@ def worth_parsing(data: bytes | str) -> bool:
 def held_findings(tree: ast.Module, file: str) -> list[tuple[Site, Finding]]:
     """Every pattern in one module, in line order."""
     clients = _client_names(tree)
+    makers = _maker_names(tree)
     found: list[tuple[Site, Finding]] = []
     for function in _functions(tree):
         nodes = list(_own_nodes(function))  # walked once, read by each pattern
-        found += _yield_without_finally(function, nodes, file)
+        found += _yield_without_finally(function, nodes, file, makers)
         found += _streaming_with_session(function, nodes, file)
         if clients:
             found += _transaction_across_call(function, nodes, file, clients)
@@ -181,7 +182,20 @@ def _site(file: str, node: ast.AST) -> Site:
 # -- the patterns ---------------------------------------------------------------------------------------
 
 
-def _session_names(nodes: list[ast.AST]) -> dict[str, int]:
+def _maker_names(tree: ast.Module) -> set[str]:
+    """Names the module binds to a session factory (`SyncLocal = sessionmaker(engine)`): calling one makes a
+    session whatever it is called."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            callee = _callee(node.value)
+            if callee and SESSION_MAKER.search(callee):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(target.id for target in targets if isinstance(target, ast.Name))
+    return names
+
+
+def _session_names(nodes: list[ast.AST], makers: set[str]) -> dict[str, int]:
     """Names the function binds to a session or connection it makes: name -> line."""
     names: dict[str, int] = {}
     for node in nodes:
@@ -189,7 +203,7 @@ def _session_names(nodes: list[ast.AST]) -> dict[str, int]:
             value = node.value
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             callee = _callee(value) if value is not None else None
-            if callee and SESSION_MAKER.search(callee):
+            if callee and (SESSION_MAKER.search(callee) or callee in makers):
                 for target in targets:
                     if isinstance(target, ast.Name):
                         names[target.id] = node.lineno
@@ -201,7 +215,7 @@ def _protected_yields(nodes: list[ast.AST]) -> set[int]:
     protected: set[int] = set()
     for node in nodes:
         guarded: list[ast.stmt] = []
-        if isinstance(node, ast.Try | ast.TryStar) and node.finalbody:
+        if isinstance(node, ast.Try | ast.TryStar) and (node.finalbody or _closes_on_error(node)):
             guarded = node.body + [h for handler in node.handlers for h in handler.body] + node.orelse
         elif isinstance(node, ast.With | ast.AsyncWith):
             guarded = node.body
@@ -212,11 +226,26 @@ def _protected_yields(nodes: list[ast.AST]) -> set[int]:
     return protected
 
 
-def _yield_without_finally(function: Function, nodes: list[ast.AST], file: str) -> list[tuple[Site, Finding]]:
+BROAD = frozenset({"Exception", "BaseException"})
+
+
+def _closes_on_error(node: ast.Try | ast.TryStar) -> bool:
+    """A `try` whose broad `except` (bare, Exception, BaseException) closes something: the session is closed
+    when the route raises, as a `finally` would close it (`except Exception: rollback; close; raise`)."""
+    for handler in node.handlers:
+        broad = handler.type is None or (isinstance(handler.type, ast.Name) and handler.type.id in BROAD)
+        if broad and any(_callee(inner) == "close" for statement in handler.body for inner in ast.walk(statement)):
+            return True
+    return False
+
+
+def _yield_without_finally(
+    function: Function, nodes: list[ast.AST], file: str, makers: set[str]
+) -> list[tuple[Site, Finding]]:
     yields = [node for node in nodes if isinstance(node, ast.Yield) and isinstance(node.value, ast.Name)]
     if not yields:
         return []
-    sessions = _session_names(nodes)
+    sessions = _session_names(nodes, makers)
     if not sessions:
         return []
     protected = _protected_yields(nodes)
@@ -226,14 +255,15 @@ def _yield_without_finally(function: Function, nodes: list[ast.AST], file: str) 
             continue
         value = node.value
         if isinstance(value, ast.Name) and value.id in sessions:
+            closed = any(_callee(inner) == "close" and _receiver(inner) == value.id for inner in nodes)
+            never = "it is never closed when the route raises" if closed else "it is never closed"
             found.append(
                 (
                     _site(file, node),
                     Finding(
                         codes.SESSION_DEPENDENCY_WITHOUT_FINALLY.code,
                         Severity.WARNING,
-                        f"{function.name} yields {value.id} with no try/finally: it is never closed when the "
-                        "route raises",
+                        f"{function.name} yields {value.id} with no try/finally: {never}",
                         codes.SESSION_DEPENDENCY_WITHOUT_FINALLY.help,
                         [
                             f"{value.id} made at line {sessions[value.id]}, yielded at line {node.lineno}",

@@ -80,3 +80,24 @@ def count_closed() -> int:
 async def fetch(pool: object) -> AsyncIterator[int]:
     async with pool.acquire() as conn:  # type: ignore[attr-defined]
         yield await conn.fetchval("SELECT 1")
+
+
+SyncLocal = sessionmaker(engine)  # a factory by any name makes sessions
+
+
+def get_db_any_name() -> Iterator[Session]:
+    db = SyncLocal()
+    yield db  # flagged: session-dependency-without-finally
+    db.close()
+
+
+def get_db_except_else() -> Iterator[Session]:
+    db = SessionLocal()
+    try:
+        yield db
+    except Exception:  # closed when the route raises, as a finally would
+        db.rollback()
+        db.close()
+        raise
+    else:
+        db.close()
