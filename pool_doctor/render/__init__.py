@@ -122,13 +122,26 @@ def wrap_tokens(
         break_on_hyphens=False,
     ) or [indent]:
         while len(line) > width:
-            cut = max((line.rfind(mark, len(subsequent) + 1, width - 1) for mark in breaks), default=-1)
+            cut = _cut(line, width, len(subsequent), breaks)
             if cut <= len(subsequent):  # no break in reach: leave the token whole rather than split a name
                 break
             lines.append(line[: cut + 1])
             line = subsequent + line[cut + 1 :]
         lines.append(line)
     return lines
+
+
+def _cut(line: str, width: int, start: int, breaks: str) -> int:
+    """Where to break a line too long: after the strongest separator in reach (a URL's ? and &, then /, then
+    the rest, an IP address's dots last), provided it leaves at least a third of the line; else the latest."""
+    tiers = [tier for tier in ("?&", "/,", "=:", "@", ".", "_-") if any(mark in breaks for mark in tier)]
+    found = -1
+    for tier in tiers:
+        cut = max((line.rfind(mark, start + 1, width - 1) for mark in tier if mark in breaks), default=-1)
+        if cut >= start + (width - start) // 3:
+            return cut
+        found = max(found, cut)
+    return found
 
 
 def heading(command: str, target: str, width: int = WIDTH) -> Text:
