@@ -140,7 +140,8 @@ Scenarios = Annotated[
     typer.Option(
         "--scenario",
         help="Run only this failure scenario (repeatable): server_idle_timeout, backend_terminated, "
-        "network_reset, network_blackhole, prepared_statements, idle_in_transaction. Default: all.",
+        "network_reset, network_blackhole, pooler_client_idle, prepared_statements, idle_in_transaction, "
+        "demoted_primary. Default: all.",
         metavar="NAME",
         show_default=False,
     ),

@@ -135,3 +135,14 @@ def test_readme_documents_every_exit_code() -> None:
     for code in ExitCode:
         assert f"\n| {int(code)} |" in text, f"exit code {int(code)} is not in the README"
     assert "config.example.toml" in text and (ROOT / "config.example.toml").is_file()
+
+
+def test_probe_help_names_every_scenario() -> None:
+    """--help imports no probe code, so its list of scenarios is written out: it must name every one."""
+    import pool_doctor.probe.runner  # noqa: F401  (registers every scenario)
+    from pool_doctor.cli_options import Scenarios
+    from pool_doctor.probe.scenarios import scenario_names
+
+    help_text = next(arg for arg in Scenarios.__metadata__).help or ""
+    named = [name.strip(" .") for name in help_text.split(":", 1)[1].split("Default")[0].split(",")]
+    assert named == scenario_names()
