@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from pool_doctor.errors import scrub
 from pool_doctor.monitor.attribution import Measures, attribute, request_failure
-from pool_doctor.monitor.holds import Locator, hold_record, log_hold, show_where
+from pool_doctor.monitor.holds import HOLD_EVENTS, Locator, hold_record, log_hold, show_where
 from pool_doctor.monitor.records import (
     LOGGER_NAME,
     SCHEMA_VERSION,
@@ -54,10 +54,10 @@ class Sink:
         name: str,
         write: Callable[[dict[str, Any]], None],
         report: Callable[..., None],
-        takes_failures: bool = True,  # metrics exporters count deaths: a request's failure is not one
+        deaths_only: bool = False,  # metrics exporters count deaths: no other record (failure, held, frozen)
     ) -> None:
         self.name = name
-        self.takes_failures = takes_failures
+        self.deaths_only = deaths_only
         self._write = write
         self._report = report
         self._lock = threading.Lock()
@@ -136,14 +136,12 @@ class Monitor:
             file_sink.attempt(self._file.open)  # the file exists from the start, or the failure is said now
             self.sinks.append(file_sink)
         self.sinks.append(Sink(f"logger {self.logger.name}", self._log, self._report))
-        # held and leaked records: the file and the logger (the metrics exporters count deaths only)
-        self._event_sinks = [*self.sinks[:-1], Sink(f"logger {self.logger.name}", self._log_hold, self._report)]
         self.hold_warn = hold_warn
         self._locator = Locator() if hold_warn is not None else None
         self._out: dict[int, ConnState] = {}  # checked out now, by connection number (with hold_warn)
         self._exporters = list(exporters)  # the adapters also feed them the pool's state (metrics.PoolMetrics)
         self.sinks += [
-            Sink(f"exporter {_exporter_name(export)}", export, self._report, takes_failures=False)
+            Sink(f"exporter {_exporter_name(export)}", export, self._report, deaths_only=True)
             for export in self._exporters
         ]
         self._limits: list[Limit] | None = None
@@ -254,15 +252,9 @@ class Monitor:
                 how=how,
             )
             self.counters.add(event)
-            self.records.append(record)
-            del self.records[: -self._keep]
-            for sink in self._event_sinks:
-                sink(record)
+            self.note(record)
         except Exception as exc:
             self._failed(f"a {event} connection", exc)
-
-    def _log_hold(self, record: dict[str, Any]) -> None:
-        log_hold(self.logger, record)
 
     def retired(self, state: ConnState | None, reason: str) -> None:
         """The pool closed a connection of its own accord (recycle, max lifetime, dispose): not a death."""
@@ -438,11 +430,7 @@ class Monitor:
                 "cause": cause,
             }
             self.counters.failure(str(cause["name"]))
-            self.records.append(record)
-            del self.records[: -self._keep]
-            for sink in self.sinks:
-                if sink.takes_failures:
-                    sink(record)
+            self.note(record)
             return record
         except Exception as exc:
             self._failed("a request's failure", exc)
@@ -456,17 +444,20 @@ class Monitor:
             sink(record)
 
     def note(self, record: dict[str, Any]) -> None:
-        """An event that is not a death (`frozen`): kept, written to the JSON-lines file and logged."""
+        """A record that is not a death (failure, held, leaked, frozen): kept, written to the JSON-lines file
+        and logged; the metrics exporters count deaths only."""
         self.records.append(record)
         del self.records[: -self._keep]
         for sink in self.sinks:
-            if not sink.name.startswith("exporter "):  # the exporters count deaths only
+            if not sink.deaths_only:
                 sink(record)
 
     def _log(self, record: dict[str, Any]) -> None:
         event = record.get("event", "death")
         if event == "failure":
             log_failure(self.logger, record)
+        elif event in HOLD_EVENTS:
+            log_hold(self.logger, record)
         elif event != "death":
             self.logger.warning("pool_doctor.monitor: %s", record.get("what"), extra={"pool_doctor": record})
         else:

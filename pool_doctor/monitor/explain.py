@@ -19,6 +19,7 @@ from typing import IO, Any
 from pool_doctor.errors import UsageError
 from pool_doctor.model import SCHEMA_VERSION as DOCUMENT_VERSION
 from pool_doctor.monitor.attribution import IN_TRANSACTION, limit_from_json
+from pool_doctor.monitor.holds import HOLD_EVENTS
 from pool_doctor.monitor.records import SCHEMA_VERSION
 from pool_doctor.path.judge import Outcome, judge, margin
 from pool_doctor.path.model import Limit
@@ -156,9 +157,6 @@ def death_problem(record: dict[str, Any]) -> str | None:
     if error is not None and not isinstance(error, dict):
         return f"error is {_json_type(error)}, not an object"
     return None
-
-
-HOLD_EVENTS = ("held", "leaked")  # monitor/holds.py: hold_warn's records
 
 
 def hold_problem(record: dict[str, Any]) -> str | None:

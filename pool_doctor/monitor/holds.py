@@ -20,6 +20,8 @@ from typing import Any
 
 from pool_doctor.monitor.records import ConnState, PoolSettings, utc_now
 
+HOLD_EVENTS = ("held", "leaked")  # hold_warn's records
+
 Where = tuple[str, int, str]  # (file, line, function)
 
 # Whose frames are not the app's: the pools and drivers, pool-doctor, and the machinery that runs them.
