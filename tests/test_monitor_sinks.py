@@ -266,6 +266,40 @@ def test_a_record_the_full_disk_cuts_is_one_torn_line_that_explain_skips(tiny_fs
     assert "(line 5)" in err and log.read_bytes().endswith(b"\n")
 
 
+def test_a_burst_of_failures_side_by_side_is_one_failure_for_the_back_off(quick_retry: None) -> None:
+    """Twelve threads' deaths on a full disk fail together: the rest doubles once, not twelve times (it was
+    up to 0.2 s * 2**11 after one burst, so a freed disk stayed unwritten for minutes). Once the rest is over,
+    the next record is written and the recovery is said with the number dropped."""
+    said: list[str] = []
+    full = threading.Event()
+    full.set()
+    inside = threading.Barrier(CONCURRENCY)
+    written: list[dict[str, Any]] = []
+
+    def write(record: dict[str, Any]) -> None:
+        if full.is_set():
+            inside.wait(10)  # every thread is past the rest check before any fails
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(record)
+
+    sink = Sink("file t", write, lambda level, message, *args: said.append(message % args))
+    threads = [threading.Thread(target=sink, args=({"n": n},)) for n in range(CONCURRENCY)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert (sink.failures, sink.dropped, sink.rest) == (CONCURRENCY, CONCURRENCY, Sink.FIRST_REST)
+    assert len(said) == 1 and "cannot write records to file t" in said[0]
+
+    full.clear()
+    sink({"n": "resting"})  # within the rest: dropped without a try
+    assert not written and sink.dropped == CONCURRENCY + 1
+    time.sleep(Sink.FIRST_REST + 0.05)
+    sink({"n": "after"})
+    assert written == [{"n": "after"}] and sink.rest == 0.0
+    assert said[1] == f"pool_doctor.monitor: writing records to file t again ({CONCURRENCY + 1} dropped)"
+
+
 # ------------------------------------------------------------------------------------------------
 # The other sinks, and watch()'s own arguments
 

@@ -69,10 +69,18 @@ class Sink:
     def __call__(self, record: dict[str, Any]) -> None:
         self.attempt(self._write, record)
 
+    @property
+    def rest(self) -> float:
+        """Seconds the sink rests after its last failure; 0.0 while it works."""
+        return self._rest
+
     def attempt(self, action: Callable[..., None], *args: Any) -> None:
-        """Run `action(*args)` unless the sink rests; never raises."""
-        now = time.monotonic()
-        if now < self._resume_at:  # resting: no write, no wait, no system call
+        """Run `action(*args)` unless the sink rests; never raises.
+
+        Attempts that ran side by side and failed together (a burst of deaths on a full disk, from many threads)
+        are one failure for the back-off: only the first of them doubles the rest."""
+        seen = self._resume_at
+        if time.monotonic() < seen:  # resting: no write, no wait, no system call
             with self._lock:
                 self.dropped += 1
             return
@@ -81,10 +89,12 @@ class Sink:
         except Exception as exc:
             with self._lock:
                 self.failures += 1
+                self.dropped += bool(args)
+                if self._resume_at != seen:  # one that ran alongside failed first and set the rest
+                    return
                 first = self._rest == 0.0
                 self._rest = min(self.MAX_REST, self._rest * 2 or self.FIRST_REST)
                 self._resume_at = time.monotonic() + self._rest
-                self.dropped += bool(args)
             if first:
                 self._report(
                     logging.WARNING,
@@ -99,6 +109,8 @@ class Sink:
             return
         if self._rest:
             with self._lock:
+                if self._resume_at != seen:  # it started before a failure alongside it: not a recovery
+                    return
                 dropped, self._rest, self.dropped = self.dropped, 0.0, 0
             self._report(
                 logging.WARNING, "pool_doctor.monitor: writing records to %s again (%d dropped)", self.name, dropped
