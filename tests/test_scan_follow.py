@@ -219,6 +219,58 @@ def test_a_url_built_from_its_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert not partly.known and partly.expr is not None and partly.expr.startswith("postgresql+psycopg://")
 
 
+def test_a_url_pydantic_builds_in_a_settings_method(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polar-style: a settings method builds the DSN with pydantic's `PostgresDsn.build`, the driver given by
+    the caller; under a test of an optional field, the other side is SQLAlchemy's URL.create with a query."""
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            from pydantic import PostgresDsn
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+            from sqlalchemy import URL
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="shop_")
+                POSTGRES_USER: str = "shop"
+                POSTGRES_HOST: str = "127.0.0.1"
+                POSTGRES_PORT: int = 5432
+                POSTGRES_DATABASE: str = "shop"
+                POSTGRES_HOST_FALLBACK: str | None = None
+
+                def get_postgres_dsn(self, driver):
+                    if self.POSTGRES_HOST_FALLBACK is None:
+                        return str(PostgresDsn.build(scheme=f"postgresql+{driver}", username=self.POSTGRES_USER,
+                                                     host=self.POSTGRES_HOST, port=self.POSTGRES_PORT,
+                                                     path=self.POSTGRES_DATABASE))
+                    return URL.create(f"postgresql+{driver}", database=self.POSTGRES_DATABASE,
+                                      query={"host": [self.POSTGRES_HOST, self.POSTGRES_HOST_FALLBACK]})
+
+            settings = Settings()
+        """,
+            "db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from config import settings
+
+            engine = create_async_engine(settings.get_postgres_dsn("asyncpg"))
+        """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "db.py:4").settings["url"]
+    assert (url.known, url.value, url.env) == (
+        True,
+        "postgresql+asyncpg://shop@127.0.0.1:5432/shop",
+        "SHOP_POSTGRES_USER",
+    )
+    assert url.branches is not None and [b.when for b in url.branches] == [
+        "self.POSTGRES_HOST_FALLBACK is None",
+        "not (self.POSTGRES_HOST_FALLBACK is None)",
+    ]
+    fallback = url.branches[1]
+    assert not fallback.known and fallback.expr is not None and fallback.expr.startswith("postgresql+asyncpg://")
+
+
 # --- **kwargs from dicts built elsewhere --------------------------------------------------------------
 
 
@@ -408,6 +460,42 @@ def test_a_key_given_only_when_a_variable_is_set_is_that_variables(
         (False, "$STATEMENT_CACHE_SIZE", "STATEMENT_CACHE_SIZE"),
         (False, NOT_SET, None),
     ]
+
+
+def test_a_value_a_variable_can_change_but_never_to_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`if command_timeout is not None:` on a field with a default: a variable that is set gives a value too,
+    so the test is decided and the key is simply set (no "not set" branch, no condition)."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from pydantic_settings import BaseSettings
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            class Settings(BaseSettings):
+                command_timeout: float = 30.0
+
+            settings = Settings()
+
+            def make(command_timeout=None, ssl=None):
+                connect_args = {}
+                if command_timeout is not None:
+                    connect_args["command_timeout"] = command_timeout
+                if ssl is not None:
+                    connect_args["ssl"] = ssl
+                return create_async_engine("postgresql+asyncpg://app@db/app", connect_args=connect_args)
+
+            engine = make(command_timeout=settings.command_timeout, ssl=os.getenv("DB_SSL"))
+        """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:18")
+    timeout = pool.settings["connect_args.command_timeout"]
+    assert (timeout.value, timeout.env, timeout.branches) == (30.0, "COMMAND_TIMEOUT", ())
+    ssl = pool.settings["connect_args.ssl"]  # unset by default, a variable's when one is set: both sides
+    assert ssl.branches is not None and [b.when for b in ssl.branches] == ["ssl is not None", "not (ssl is not None)"]
 
 
 # --- settings classes and config libraries ---------------------------------------------------------

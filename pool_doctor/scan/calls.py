@@ -44,6 +44,15 @@ STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold
 STR_CALLS = {"replace", "split", "rsplit", "startswith", "endswith", "removeprefix", "removesuffix", "format", "join"}
 NUMBERS = (int, float)
 URL_PARTS = ("drivername", "username", "password", "host", "port", "database", "query")
+# pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., port=..., path=...)`, keywords only (pydantic 1:
+# `user=`, and a path with its leading slash). Its parts by URL.create's names.
+PYDANTIC_DSN_BUILDERS = frozenset(
+    f"{where}.{kind}.build"
+    for where in ("pydantic", "pydantic.networks", "pydantic.v1", "pydantic.v1.networks")
+    for kind in ("PostgresDsn", "AnyUrl", "AnyHttpUrl", "MultiHostUrl", "Url")
+)
+DSN_PARTS = {"scheme": "drivername", "username": "username", "user": "username", "password": "password"}
+DSN_PARTS |= {"host": "host", "port": "port", "path": "database", "query": "query"}
 
 
 @dataclass
@@ -97,6 +106,7 @@ class Calls:
             "pydantic.aliases.AliasChoices": self.alias_choices,
             **dict.fromkeys(URL_CALLS, self.url_call),
             **dict.fromkeys(URL_BUILDERS, self.url_builder),
+            **dict.fromkeys(PYDANTIC_DSN_BUILDERS, self.dsn_builder),
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
         }
 
@@ -495,6 +505,21 @@ class Calls:
         """`URL.create(drivername=..., username=..., host=..., ...)`: the URL, when every part given is known;
         else unknown, its text the driver's scheme and the call (the driver is still the code's to say)."""
         parts = {name: self.arg(node, frame, index, name) for index, name in enumerate(URL_PARTS)}
+        return self.url_of(parts, node, frame)
+
+    def dsn_builder(self, node: ast.Call, frame: Frame) -> Any:
+        """pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., path=...)`, as url_builder reads it."""
+        parts: dict[str, Any] = dict.fromkeys(URL_PARTS)
+        for keyword, part in DSN_PARTS.items():
+            value = self.arg(node, frame, None, keyword)
+            if value is not None:
+                parts[part] = value
+        path = parts["database"]
+        if is_known(path) and isinstance(path.value, str):
+            parts["database"] = replace(path, value=path.value.removeprefix("/"))
+        return self.url_of(parts, node, frame)
+
+    def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
         driver = parts["drivername"]
         if not is_known(driver) or not isinstance(driver.value, str):
             return unknown(frame.module, node)

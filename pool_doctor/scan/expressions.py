@@ -331,6 +331,12 @@ class Evaluator:
                 result = result and isinstance(op_node, ast.IsNot)
                 left = right
                 continue
+            if is_none_test and len(node.ops) == 1 and is_known(left) and left.value is not None:
+                # Not None with no variable set, and a variable that is set gives a value (its text, or what a
+                # cast or a settings field made of it): the environment cannot change this test.
+                return SV(
+                    isinstance(op_node, ast.IsNot), frame.module.where(node), None, source=frame.module.segment(node)
+                )
             if function is None or not (is_known(left) and is_known(right)):
                 return unknown(frame.module, node, env=env)
             try:
