@@ -498,6 +498,43 @@ def test_a_value_a_variable_can_change_but_never_to_none(tmp_path: Path, monkeyp
     assert ssl.branches is not None and [b.when for b in ssl.branches] == ["ssl is not None", "not (ssl is not None)"]
 
 
+def test_a_variable_read_where_only_its_being_set_leads_is_the_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`if os.getenv("POOL_SIZE"):` then `int(os.getenv("POOL_SIZE", "5"))`: on that side the variable is set,
+    so the value is the variable's (unknown), not the "5" that only applies when it is not (was: 5). After a
+    guard that raises when a variable is missing, the variable is set for the rest of the module."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            if os.getenv("POOL_SIZE"):
+                size = int(os.getenv("POOL_SIZE", "5"))
+            else:
+                size = 20
+
+            if not os.getenv("DATABASE_URL"):
+                raise RuntimeError("DATABASE_URL is required")
+
+            engine = create_engine(os.environ["DATABASE_URL"], pool_size=size)
+        """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:12")
+    size = pool.settings["pool_size"]
+    assert (size.value, size.env) == (20, "POOL_SIZE")
+    assert [(b.known, b.value, b.when) for b in size.branches] == [
+        (False, None, 'os.getenv("POOL_SIZE")'),
+        (True, 20, 'not (os.getenv("POOL_SIZE"))'),
+    ]
+    url = pool.settings["url"]
+    assert (url.known, url.env, url.expr) == (False, "DATABASE_URL", "$DATABASE_URL")
+
+
 # --- settings classes and config libraries ---------------------------------------------------------
 
 

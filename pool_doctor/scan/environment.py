@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.finder import Module, Project
-from pool_doctor.scan.kinds import SV, Frame, Interpreter, Thunk, is_known, keyword, unknown
+from pool_doctor.scan.kinds import SV, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
@@ -101,6 +101,9 @@ class Environment:
         if name in values:
             raw, where = values[name]
             return SV(raw, where, name, source=raw)
+        if frame.bindings.get(assumed_set(name)) is True or self.ev.assumes_set(frame.module, name):
+            # under `if os.getenv(name):`, or in a module that cannot be imported without it: the variable's
+            return unknown(frame.module, node, env=name, why=f"${name}")
         given = self.set_by_code(name)
         if given is not None:  # os.environ.setdefault("X", ...) at import: X has that value for later reads
             value = self.ev.force(given)

@@ -42,6 +42,7 @@ from pool_doctor.scan.kinds import (
     PartialRef,
     SuperRef,
     Thunk,
+    assumed_set,
     env_of,
     is_known,
     unknown,
@@ -465,6 +466,11 @@ class Evaluator:
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:
         return self.flow.body_state(module, scope)
+
+    def assumes_set(self, module: Module, variable: str) -> bool:
+        """Whether importing the module needs the variable set (`if not os.getenv("X"): raise` at its top)."""
+        state = self.scopes.body_state(module, module.tree)  # None while it runs: its own reads use the frame
+        return state is not None and state.get(assumed_set(variable)) is True
 
     def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]:
         """The function's locals when it returns (an `__init__`'s `self.x`), its parameters bound to the call's;

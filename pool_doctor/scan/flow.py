@@ -26,6 +26,8 @@ from pool_doctor.scan.kinds import (
     InstanceRef,
     Interpreter,
     Thunk,
+    assumed_set,
+    env_of,
     not_set,
     unknown,
 )
@@ -93,7 +95,7 @@ class Flow:
             end, _ = self.block(run, node.body, dict(frame.bindings), ())
         except Exhausted:
             return {}
-        return end if end is not None else {}
+        return _names(end)
 
     def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
         """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""
@@ -115,7 +117,7 @@ class Flow:
             end, _ = self.block(run, scope.body, {}, ())
         except Exhausted:
             return None
-        return end if end is not None else {}
+        return _names(end, keep_assumed=True)
 
     # --- statements ---------------------------------------------------------------------------------------
 
@@ -232,18 +234,31 @@ class Flow:
 
     def if_(self, run: Run, stmt: ast.If, state: State, guard: Guard) -> tuple[State | None, Guard]:
         state = self.walrus(run, stmt.test, state)
-        verdict, by_env = containers.decide(self.ev, self.ev.eval(stmt.test, self.frame(run, state)))
+        test = self.ev.force(self.ev.eval(stmt.test, self.frame(run, state)))
+        verdict, by_env = containers.decide(self.ev, test)
         if verdict is not None and not by_env:
             return self.block(run, stmt.body if verdict else stmt.orelse, state, guard)
         # Undecided, or decided by the environment (then the path taken with none set is the default). On each
-        # side a name the test reads (`if pool_size:`, `if url is not None:`) keeps only the values it can have.
+        # side a name the test reads (`if pool_size:`, `if url is not None:`) keeps only the values it can have;
+        # on the side only a set variable takes, that variable is set (a read of it there is not the default).
         text = run.module.segment(stmt.test)
+        body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
+        variable = env_of(test) if by_env and verdict is not None else None
+        if variable is not None:
+            body, orelse = (
+                (body, {**orelse, assumed_set(variable): True})
+                if verdict
+                else (
+                    {**body, assumed_set(variable): True},
+                    orelse,
+                )
+            )
         return self.fork(
             run,
             state,
             guard,
-            (text, stmt.body, verdict is True, self.narrowed(run, stmt.test, state, True)),
-            (f"not ({text})", stmt.orelse, verdict is False, self.narrowed(run, stmt.test, state, False)),
+            (text, stmt.body, verdict is True, body),
+            (f"not ({text})", stmt.orelse, verdict is False, orelse),
         )
 
     def narrowed(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
@@ -504,6 +519,16 @@ class Flow:
 
 
 _UNSET = object()
+
+
+def _names(state: State | None, keep_assumed: bool = False) -> State:
+    """The names a run leaves, without its own notes (assumed_set), but for a module's body the variables it
+    leaves set on every path that goes on (`if not os.getenv("X"): raise`): importing it needs them."""
+    return {
+        name: value
+        for name, value in (state or {}).items()
+        if not name.startswith("$") or (keep_assumed and value is True)
+    }
 
 
 def _options(returns: list[tuple[Guard, Any]]) -> Any:

@@ -168,6 +168,8 @@ class Interpreter(Protocol):
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None: ...
 
+    def assumes_set(self, module: Module, variable: str) -> bool: ...
+
     def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]: ...
 
     def dict_call(self, node: ast.Call, frame: Frame) -> Any: ...
@@ -186,6 +188,13 @@ def not_set() -> SV:
 
 def is_known(value: Any) -> TypeGuard[SV]:
     return isinstance(value, SV) and value.known
+
+
+def assumed_set(name: str) -> str:
+    """The binding that says, on one side of a test the environment decides, that variable `name` is set there
+    (`if os.getenv("X"):`): a read of it on that side is the variable's value, not the default. Never a name
+    the code can use."""
+    return f"$set {name}"
 
 
 def env_of(*values: Any) -> str | None:
