@@ -11,6 +11,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
+from pool_doctor.scan import conditions
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
@@ -39,7 +40,7 @@ def settle(ev: Interpreter, value: Branches) -> Any:
         if isinstance(option, Branches):
             inner, inner_default = settle_options(ev, option)
             options.extend(
-                (_and(when, inner_when), item, chosen and inner_default == at)
+                (conditions.both(when, inner_when), item, chosen and inner_default == at)
                 for at, (inner_when, item) in enumerate(inner)
             )
         else:
@@ -48,7 +49,7 @@ def settle(ev: Interpreter, value: Branches) -> Any:
     for when, option, chosen in options:
         for index, (other_when, other, other_chosen) in enumerate(merged):
             if same(other, option):
-                merged[index] = (f"{other_when} or {when}", other, other_chosen or chosen)
+                merged[index] = (conditions.either(other_when, when), other, other_chosen or chosen)
                 break
         else:
             merged.append((when, option, chosen))
@@ -71,14 +72,6 @@ def settle_options(ev: Interpreter, value: Branches) -> tuple[list[tuple[str, An
     if isinstance(settled, Branches):
         return settled.options, settled.default
     return [("", settled)], 0
-
-
-def _and(outer: str, inner: str) -> str:
-    if not inner:
-        return outer
-    if not outer or outer == "otherwise":
-        return inner
-    return f"{outer} and {inner}"
 
 
 def same(a: Any, b: Any) -> bool:

@@ -11,11 +11,12 @@ scope never changes under it. A loop over a known list runs once per item; any o
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import conditions, containers
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -536,7 +537,11 @@ def _options(returns: list[tuple[Guard, Any]]) -> Any:
         return returns[0][1]
     default = next((index for index, (guard, _) in enumerate(returns) if all(chosen for _, chosen in guard)), None)
     return Branches(
-        [(" and ".join(text for text, _ in guard) or "otherwise", value) for guard, value in returns], default=default
+        [
+            (functools.reduce(conditions.both, (text for text, _ in guard), conditions.ALWAYS), value)
+            for guard, value in returns
+        ],
+        default=default,
     )
 
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import conditions, containers
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.kinds import (
     SV,
@@ -66,15 +66,16 @@ def branched(options: list[tuple[str, SV | None]], default: int | None = None) -
         option = option if option is not None else SV(None, None, known=False, expr=NOT_SET)
         for at, earlier in enumerate(branches):
             if containers.same(earlier, option) or (not earlier.branches and _equal(earlier, option)):
-                branches[at] = replace(earlier, when=f"{earlier.when} or {when}")
+                branches[at] = replace(earlier, when=conditions.either(earlier.when or "", when))
                 break
         else:
             at = len(branches)
-            branches.append(replace(option, when=_short_test(when)))
+            branches.append(replace(option, when=when))
         if index == default:
             chosen = at
     if len(branches) == 1:
         return replace(branches[0], when=None)
+    branches = [replace(branch, when=_short_test(branch.when or "")) for branch in branches]
     shown = ", ".join(
         f"{'not set' if b.expr == NOT_SET else repr(b.value) if b.known else '?'} when {b.when}" for b in branches
     )
