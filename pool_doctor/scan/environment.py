@@ -102,7 +102,8 @@ class Environment:
             raw, where = values[name]
             return SV(raw, where, name, source=raw)
         if frame.bindings.get(assumed_set(name)) is True or self.ev.assumes_set(frame.module, name):
-            # under `if os.getenv(name):`, or in a module that cannot be imported without it: the variable's
+            # Under `if os.getenv(name):`, or in a module that cannot be imported without it: the value is
+            # the variable's, whatever the code's default says.
             return unknown(frame.module, node, env=name, why=f"${name}")
         given = self.set_by_code(name)
         if given is not None:  # os.environ.setdefault("X", ...) at import: X has that value for later reads

@@ -245,15 +245,10 @@ class Flow:
         text = run.module.segment(stmt.test)
         body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
         variable = env_of(test) if by_env and verdict is not None else None
-        if variable is not None:
-            body, orelse = (
-                (body, {**orelse, assumed_set(variable): True})
-                if verdict
-                else (
-                    {**body, assumed_set(variable): True},
-                    orelse,
-                )
-            )
+        if variable is not None and verdict:
+            orelse = {**orelse, assumed_set(variable): True}
+        elif variable is not None:
+            body = {**body, assumed_set(variable): True}
         return self.fork(
             run,
             state,
