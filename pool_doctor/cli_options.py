@@ -141,7 +141,7 @@ Scenarios = Annotated[
         "--scenario",
         help="Run only this failure scenario (repeatable): server_idle_timeout, backend_terminated, "
         "network_reset, network_blackhole, pooler_client_idle, prepared_statements, idle_in_transaction, "
-        "demoted_primary. Default: all.",
+        "demoted_primary, frozen. Default: all.",
         metavar="NAME",
         show_default=False,
     ),

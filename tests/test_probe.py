@@ -93,7 +93,9 @@ def test_incident_settings_fail_every_scenario_and_recommended_ones_pass(
     assert load["checkout_wait_p50_ms"] is not None and load["pool_timeouts"] == 0
 
     scenarios = by_name(doc)
-    assert len(scenarios) == 16  # eight scenarios, each with both configs
+    assert len(scenarios) == 18  # nine scenarios, each with both configs
+    # Nothing says this app's process is frozen between requests: frozen is not run, and says how to run it.
+    assert scenarios[("frozen", "current")]["outcome"] == "skipped"
     # A demoted primary: the incident's pool keeps the read-only connection; recommend's code lets go of it.
     assert scenarios[("demoted_primary", "current")]["outcome"] == "error"
     assert scenarios[("demoted_primary", "current")]["recovered"] is False
@@ -235,7 +237,7 @@ def test_cannot_connect_exits_3_with_one_masked_line() -> None:
     assert run.code == 3 and run.stdout == ""
     # Piped stderr: the step it was on, then the one error line.
     lines = run.stderr.strip().splitlines()
-    assert lines[:-1] == ["pool-doctor: probe [1/12] reading the server's settings"], run.stderr
+    assert lines[:-1] == ["pool-doctor: probe [1/13] reading the server's settings"], run.stderr
     assert lines[-1].startswith("pool-doctor: error: ") and "***" in lines[-1]
     quiet = pool_doctor("probe", "--quiet", "--url", url, "--timeout", "2")
     assert quiet.code == 3 and quiet.stderr == lines[-1] + "\n"

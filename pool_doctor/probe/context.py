@@ -33,6 +33,9 @@ class ProbeContext:
     round_trip: float = 0.001  # seconds: p95 of SELECT 1, measured by the round-trip step
     read_only: ReadOnly = "session"  # "session": startup settings; "transaction": BEGIN READ ONLY (behind a pooler)
     pooling: str = "none"  # "none", "session" or "transaction": a pooler answering in the server's place
+    # Held by a scenario whose run must not overlap another's: the configs run side by side (asyncio.gather),
+    # and a freeze of the event loop (frozen) would freeze the other config's run in the middle of its own.
+    alone: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def engine(
         self,
@@ -80,6 +83,8 @@ class IdleRun:
     idle: float
     bound: float
     warm_timeout: float
+    # The idle time as a freeze of the event loop (blocking it: no timer, callback or socket event runs).
+    freeze: Callable[[float], None] | None = None
     first: Attempt | None = None
     second: Attempt | None = None
     setup_error: str | None = None
@@ -91,7 +96,10 @@ class IdleRun:
             self.hung += [warm.task] if warm.task else []
             self.setup_error = str(warm.error) if warm.error else f"no answer within {self.warm_timeout:g}s"
             return
-        await asyncio.sleep(self.idle)
+        if self.freeze is not None:
+            self.freeze(self.idle)  # blocks the loop on purpose: the process is stopped, as on a frozen runtime
+        else:
+            await asyncio.sleep(self.idle)
         self.first = await attempt(self.engine, self.bound)
         if self.first.task is not None:
             self.hung.append(self.first.task)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pool_doctor.errors import ConnectError, UsageError
 from pool_doctor.model import Severity
-from pool_doctor.probe import failover  # noqa: F401  (registers demoted_primary)
+from pool_doctor.probe import failover, frozen  # noqa: F401  (they register demoted_primary, frozen)
 from pool_doctor.probe.context import ProbeContext, Scenario
 from pool_doctor.probe.engines import ProbeConfig, ReadOnly
 from pool_doctor.probe.model import IdleTimeoutResult, ProbeReport, ScenarioResult, percentile

@@ -453,6 +453,11 @@ class Stack:
         """What the report says about how the probe ran this pool, when it differs from the app's."""
         return []
 
+    def probe_threads(self, values: Mapping[str, Any]) -> str | None:
+        """What of the pool, as the probe runs it, works in threads of its own (so a freeze of the probe's
+        event loop does not stop it); None when all of it runs on the loop or only at checkout."""
+        return None
+
     def probe_pool(
         self,
         target: ConnectionSpec,

@@ -279,6 +279,10 @@ class DjangoStack(Stack):
     def probe_notes(self, values: Mapping[str, Any]) -> list[str]:
         return [psycopg_pool_stack.PsycopgPoolStack.one_connection_note] if _pool_options(values) is not None else []
 
+    def probe_threads(self, values: Mapping[str, Any]) -> str | None:
+        # OPTIONS["pool"] is psycopg_pool's ConnectionPool: its scheduler thread retires idle connections.
+        return "psycopg_pool's scheduler thread (OPTIONS pool)" if _pool_options(values) is not None else None
+
     def probe_pool(
         self,
         target: ConnectionSpec,
