@@ -212,23 +212,31 @@ def test_prepared_statement_scenario_is_skipped_without_transaction_pooling(
     assert result.code == 0, result.stderr
 
 
-def _leave_asyncpg_statements(bouncer: Any, role: str, db: str) -> None:
-    """An earlier asyncpg client through the pooler: its numbered statements stay on the server backends."""
+def _leave_asyncpg_statements(bouncer: Any, role: str, db: str, backends: int = 1) -> None:
+    """Earlier asyncpg clients through the pooler: their numbered statements stay on the server backends. With
+    `backends`, that many clients at once, each in a transaction until all are in one (so each holds its own
+    backend): every backend of a pool that size holds __asyncpg_stmt_1__ and on."""
     import asyncio
 
     import asyncpg
 
-    async def client() -> None:
+    async def client(inside: asyncio.Barrier) -> None:
         conn = await asyncpg.connect(
             host="127.0.0.1", port=bouncer.port, user=role, password=PASSWORD, database=db, timeout=10
         )
         try:
-            for n in range(4):
-                await conn.fetchval("SELECT $1::int", n)
+            async with conn.transaction():
+                for n in range(4):
+                    await conn.fetchval("SELECT $1::int", n)
+                await asyncio.wait_for(inside.wait(), 10)
         finally:
             await conn.close()
 
-    asyncio.run(client())
+    async def clients() -> None:
+        inside = asyncio.Barrier(backends)
+        await asyncio.gather(*(client(inside) for _ in range(backends)))
+
+    asyncio.run(clients())
 
 
 def test_probe_behind_transaction_pooling_runs_whatever_the_backends_hold(
@@ -253,6 +261,7 @@ def test_probe_behind_transaction_pooling_runs_whatever_the_backends_hold(
     assert idle["outcome"] == "error" and "connection is closed" in idle["error"], idle
     assert outcomes[("pooler_client_idle", "recommended")]["outcome"] == "ok"
     # Without the value, the scenario says how to give it.
+    _leave_asyncpg_statements(bouncer, role, db, backends=3)  # the load's first statement collides, wherever
     result = run("probe", "--url", url, "--scenario", "pooler_client_idle", "--load-seconds", "0.5", timeout=120)
     assert result.code == 0, result.stderr
     flat = " ".join(result.stdout.split())
