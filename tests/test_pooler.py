@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runner import Run, run_pool_doctor
+from cli_runner import Run, run_pool_doctor, run_pool_doctor_subprocess
 from harness import LocalPostgres
 
 pytestmark = pytest.mark.pgbouncer
@@ -18,6 +20,10 @@ PASSWORD = "pb-app-pw"
 
 def run(*args: str, timeout: float = 60) -> Run:
     return run_pool_doctor(*args, secret=PASSWORD, timeout=timeout)
+
+
+def run_fresh(*args: str) -> Run:
+    return run_pool_doctor_subprocess(*args, secret=PASSWORD, timeout=180)
 
 
 def check_json(*args: str) -> tuple[int, dict[str, Any]]:
@@ -212,31 +218,38 @@ def test_prepared_statement_scenario_is_skipped_without_transaction_pooling(
     assert result.code == 0, result.stderr
 
 
-def _leave_asyncpg_statements(bouncer: Any, role: str, db: str, backends: int = 1) -> None:
-    """Earlier asyncpg clients through the pooler: their numbered statements stay on the server backends. With
-    `backends`, that many clients at once, each in a transaction until all are in one (so each holds its own
-    backend): every backend of a pool that size holds __asyncpg_stmt_1__ and on."""
-    import asyncio
+LEAVE_STATEMENTS = """
+import asyncio, sys
+import asyncpg
 
-    import asyncpg
+async def client(inside):
+    port, user, password, database = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=port, user=user, password=password, database=database, timeout=10
+    )
+    try:
+        async with conn.transaction():
+            for n in range(4):
+                await conn.fetchval("SELECT $1::int", n)
+            await asyncio.wait_for(inside.wait(), 10)
+    finally:
+        await conn.close()
 
-    async def client(inside: asyncio.Barrier) -> None:
-        conn = await asyncpg.connect(
-            host="127.0.0.1", port=bouncer.port, user=role, password=PASSWORD, database=db, timeout=10
-        )
-        try:
-            async with conn.transaction():
-                for n in range(4):
-                    await conn.fetchval("SELECT $1::int", n)
-                await asyncio.wait_for(inside.wait(), 10)
-        finally:
-            await conn.close()
+async def clients(backends):
+    inside = asyncio.Barrier(backends)
+    await asyncio.gather(*(client(inside) for _ in range(backends)))
 
-    async def clients() -> None:
-        inside = asyncio.Barrier(backends)
-        await asyncio.gather(*(client(inside) for _ in range(backends)))
+asyncio.run(clients(int(sys.argv[5])))
+"""
 
-    asyncio.run(clients())
+
+def _leave_asyncpg_statements(bouncer: Any, role: str, db: str, backends: int = 3) -> None:
+    """An app's asyncpg clients ran through the pooler first: their numbered statements (__asyncpg_stmt_1__
+    and on) stay on the server backends. In a process of their own, as an app's: asyncpg numbers statements
+    per process, so a client in the test's process would never collide with a fresh one. `backends` clients
+    at once, each in a transaction until all are in one, so that many backends each hold them."""
+    args = [str(bouncer.port), role, PASSWORD, db, str(backends)]
+    subprocess.run([sys.executable, "-c", LEAVE_STATEMENTS, *args], check=True, capture_output=True, timeout=60)
 
 
 def test_probe_behind_transaction_pooling_runs_whatever_the_backends_hold(
@@ -251,7 +264,8 @@ def test_probe_behind_transaction_pooling_runs_whatever_the_backends_hold(
     config = tmp_path / "pooler.toml"
     config.write_text('[pooler]\nclient_idle_timeout = 4\npool_mode = "transaction"\n')
     url = bouncer.url(role, PASSWORD, db, driver="asyncpg")
-    result = run("probe", "--json", "--url", url, "--config", str(config), "--load-seconds", "0.5", timeout=180)
+    # In processes of their own, as pool-doctor runs beside an app: its statements are numbered from 1 too.
+    result = run_fresh("probe", "--json", "--url", url, "--config", str(config), "--load-seconds", "0.5")
     assert result.code == 1, result.stderr
     doc = json.loads(result.stdout)
     outcomes = {(s["name"], s["config"]): s for s in doc["scenarios"]}
@@ -261,8 +275,7 @@ def test_probe_behind_transaction_pooling_runs_whatever_the_backends_hold(
     assert idle["outcome"] == "error" and "connection is closed" in idle["error"], idle
     assert outcomes[("pooler_client_idle", "recommended")]["outcome"] == "ok"
     # Without the value, the scenario says how to give it.
-    _leave_asyncpg_statements(bouncer, role, db, backends=3)  # the load's first statement collides, wherever
-    result = run("probe", "--url", url, "--scenario", "pooler_client_idle", "--load-seconds", "0.5", timeout=120)
+    result = run_fresh("probe", "--url", url, "--scenario", "pooler_client_idle", "--load-seconds", "0.5")
     assert result.code == 0, result.stderr
     flat = " ".join(result.stdout.split())
     assert "client_idle_timeout is not known" in flat
