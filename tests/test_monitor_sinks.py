@@ -266,7 +266,7 @@ def test_a_record_the_full_disk_cuts_is_one_torn_line_that_explain_skips(tiny_fs
     assert "(line 5)" in err and log.read_bytes().endswith(b"\n")
 
 
-def test_a_burst_of_failures_side_by_side_is_one_failure_for_the_back_off(quick_retry: None) -> None:
+def test_a_burst_of_failures_side_by_side_is_one_failure_for_the_back_off() -> None:
     """Twelve threads' deaths on a full disk fail together: the rest doubles once, not twelve times (it was
     up to 0.2 s * 2**11 after one burst, so a freed disk stayed unwritten for minutes). Once the rest is over,
     the next record is written and the recovery is said with the number dropped."""
@@ -292,7 +292,7 @@ def test_a_burst_of_failures_side_by_side_is_one_failure_for_the_back_off(quick_
     assert len(said) == 1 and "cannot write records to file t" in said[0]
 
     full.clear()
-    sink({"n": "resting"})  # within the rest: dropped without a try
+    sink({"n": "resting"})  # within the rest (a whole second: room for a loaded machine): dropped, not tried
     assert not written and sink.dropped == CONCURRENCY + 1
     time.sleep(Sink.FIRST_REST + 0.05)
     sink({"n": "after"})

@@ -243,7 +243,10 @@ asyncio.run(clients(int(sys.argv[5])))
 """
 
 
-def _leave_asyncpg_statements(bouncer: Any, role: str, db: str, backends: int = 3) -> None:
+BACKENDS = 3  # the pooler's default_pool_size in the test below: the app's statements are on each
+
+
+def _leave_asyncpg_statements(bouncer: Any, role: str, db: str, backends: int = BACKENDS) -> None:
     """An app's asyncpg clients ran through the pooler first: their numbered statements (__asyncpg_stmt_1__
     and on) stay on the server backends. In a process of their own, as an app's: asyncpg numbers statements
     per process, so a client in the test's process would never collide with a fresh one. `backends` clients
@@ -259,7 +262,9 @@ def test_probe_behind_transaction_pooling_runs_whatever_the_backends_hold(
     cannot collide with them, every scenario runs, and the pooler's client_idle_timeout, given in [pooler] as the
     console cannot be read, is reproduced: current fails as the app does, recommended passes. Exit 1, not 3."""
     role, db = app
-    bouncer = make_pgbouncer(pg, pool_mode="transaction", users={role: PASSWORD}, settings={"default_pool_size": "3"})
+    bouncer = make_pgbouncer(
+        pg, pool_mode="transaction", users={role: PASSWORD}, settings={"default_pool_size": str(BACKENDS)}
+    )
     _leave_asyncpg_statements(bouncer, role, db)
     config = tmp_path / "pooler.toml"
     config.write_text('[pooler]\nclient_idle_timeout = 4\npool_mode = "transaction"\n')

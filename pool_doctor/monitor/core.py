@@ -109,7 +109,8 @@ class Sink:
             return
         if self._rest:
             with self._lock:
-                if self._resume_at != seen:  # it started before a failure alongside it: not a recovery
+                # Not a recovery: it started before a failure alongside it, or another success said it first.
+                if self._resume_at != seen or not self._rest:
                     return
                 dropped, self._rest, self.dropped = self.dropped, 0.0, 0
             self._report(

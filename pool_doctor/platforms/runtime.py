@@ -10,6 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Why a frozen process defeats a pool, in the words the report uses (field notes section 7; polar PR #13859).
+NO_POOL_ADVICE = (
+    "Use NullPool (a new connection per invocation, closed at its end) and put an external pooler in front "
+    "of the server (RDS Proxy, Supavisor transaction mode on 6543, Neon's -pooler host, PgBouncer) so "
+    "connecting stays cheap."
+)
 SERVERLESS_ADVICE = (
     "The runtime freezes the process between invocations, so no pool timer fires while it is frozen: "
     "idle eviction (max_idle, max_inactive_connection_lifetime) never runs, and pool_recycle and pre-ping "
@@ -17,9 +22,7 @@ SERVERLESS_ADVICE = (
     "A connection kept across a freeze can sit idle longer than any limit on the path while it is still "
     "younger than pool_recycle, so the next invocation gets a dead connection (polar PR #13859: "
     "pool_recycle = 600 was not enough).",
-    "Use NullPool (a new connection per invocation, closed at its end) and put an external pooler in front "
-    "of the server (RDS Proxy, Supavisor transaction mode on 6543, Neon's -pooler host, PgBouncer) so "
-    "connecting stays cheap.",
+    NO_POOL_ADVICE,
 )
 
 KUBERNETES_ADVICE = (

@@ -23,7 +23,7 @@ from contextlib import suppress
 from functools import partial
 
 from pool_doctor.model import Severity
-from pool_doctor.platforms.runtime import SERVERLESS_ADVICE
+from pool_doctor.platforms.runtime import NO_POOL_ADVICE
 from pool_doctor.probe.context import IdleRun, ProbeContext, skipped
 from pool_doctor.probe.engines import ProbeConfig
 from pool_doctor.probe.model import ScenarioResult
@@ -87,10 +87,11 @@ class Frozen:
             await run.close()
         notes = [f"{runtime}: frozen past {killer.what}, then the next request"]
         result = run.result(self.name, config.name, scaled, notes)
-        if config.name == "recommended" and result.outcome in ("error", "hang"):
-            # No setting of this pool checks a connection at checkout (asyncpg's): what is left is the runtime's
-            # own advice, which check's serverless-runtime finding gives.
-            notes.append(f"no setting of {config.stack.label}'s pool survives the freeze: {SERVERLESS_ADVICE[-1]}")
+        no_ping = config.policy is not None and config.policy.lever("ping") is None
+        if config.name == "recommended" and result.outcome in ("error", "hang") and no_ping:
+            # No setting of this pool checks a connection at checkout (asyncpg's: its setup= hook could, but
+            # a failure there is the app's): what is left is the runtime's own advice, as check gives it.
+            notes.append(f"no setting of {config.stack.label}'s pool survives the freeze: {NO_POOL_ADVICE}")
         return result
 
 
@@ -116,14 +117,16 @@ def closed_by_peer(port: int) -> int:
                 link = os.readlink(f"/proc/self/fd/{fd}")
                 if link.startswith("socket:["):
                     mine.add(link[8:-1])
-        count = 0
+        count, seen = 0, False
         for table in ("/proc/net/tcp", "/proc/net/tcp6"):
             with suppress(OSError), open(table) as rows:
                 for row in list(rows)[1:]:
                     fields = row.split()
                     remote, state, inode = fields[2], fields[3], fields[9]
-                    count += state == CLOSE_WAIT and int(remote.rsplit(":", 1)[1], 16) == port and inode in mine
-        return count
+                    if inode in mine and int(remote.rsplit(":", 1)[1], 16) == port:
+                        seen = True
+                        count += state == CLOSE_WAIT
+        return count if seen else -1  # none of ours to that port (a Unix socket, no /proc/net): cannot say
     except (OSError, ValueError, IndexError):
         return -1
 

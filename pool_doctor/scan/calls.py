@@ -504,11 +504,15 @@ class Calls:
     def url_builder(self, node: ast.Call, frame: Frame) -> Any:
         """`URL.create(drivername=..., username=..., host=..., ...)`: the URL, when every part given is known;
         else unknown, its text the driver's scheme and the call (the driver is still the code's to say)."""
+        if any(kw.arg is None for kw in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+            return unknown(frame.module, node)  # URL.create(**parts): parts the scan cannot see
         parts = {name: self.arg(node, frame, index, name) for index, name in enumerate(URL_PARTS)}
         return self.url_of(parts, node, frame)
 
     def dsn_builder(self, node: ast.Call, frame: Frame) -> Any:
         """pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., path=...)`, as url_builder reads it."""
+        if any(kw.arg is None or kw.arg not in DSN_PARTS for kw in node.keywords) or node.args:
+            return unknown(frame.module, node)  # hosts=[...], **parts, fragment=...: not a URL the scan can write
         parts: dict[str, Any] = dict.fromkeys(URL_PARTS)
         for keyword, part in DSN_PARTS.items():
             value = self.arg(node, frame, None, keyword)

@@ -11,7 +11,6 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from pool_doctor.scan import conditions
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
@@ -40,7 +39,7 @@ def settle(ev: Interpreter, value: Branches) -> Any:
         if isinstance(option, Branches):
             inner, inner_default = settle_options(ev, option)
             options.extend(
-                (conditions.both(when, inner_when), item, chosen and inner_default == at)
+                (ev.conditions.both(when, inner_when), item, chosen and inner_default == at)
                 for at, (inner_when, item) in enumerate(inner)
             )
         else:
@@ -49,7 +48,7 @@ def settle(ev: Interpreter, value: Branches) -> Any:
     for when, option, chosen in options:
         for index, (other_when, other, other_chosen) in enumerate(merged):
             if same(other, option):
-                merged[index] = (conditions.either(other_when, when), other, other_chosen or chosen)
+                merged[index] = (ev.conditions.either(other_when, when), other, other_chosen or chosen)
                 break
         else:
             merged.append((when, option, chosen))

@@ -119,6 +119,8 @@ class Environment:
     def is_set(self, name: str, frame: Frame) -> bool:
         """Whether a variable is set with no environment but what `.env` files beside the code (and the code's
         own `os.environ.setdefault`) set."""
+        if frame.bindings.get(assumed_set(name)) is True or self.ev.assumes_set(frame.module, name):
+            return True  # under `if os.getenv(name):`, or in a module that cannot be imported without it
         return name in self.near(frame.module) or self.set_by_code(name) is not None
 
     def set_by_code(self, name: str) -> Thunk | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.calls import MAX_CALLS, Calls
+from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.environment import Environment
 from pool_doctor.scan.files import ConfigFiles
 from pool_doctor.scan.finder import Module, Project, resolve_relative
@@ -80,6 +81,7 @@ class Evaluator:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.depth = 0
+        self.conditions = Conditions()
         self.scopes = Scopes(project, self)
         self.environment = Environment(project, self)
         self.classes = SettingsClasses(self, self.scopes, self.environment)
@@ -357,7 +359,7 @@ class Evaluator:
         if verdict is not None and not by_env:
             return self.force(self.eval(node.body if verdict else node.orelse, frame))
         # Undecided, or decided by the environment: both sides (the one with no environment set marked).
-        text = frame.module.segment(node.test)
+        text = self.conditions.test(frame.module.segment(node.test), frame.module.origin(node.test))
         default = None if verdict is None else (0 if verdict else 1)
         return Branches(
             [(text, Thunk(node.body, frame)), (f"not ({text})", Thunk(node.orelse, frame))], default=default

@@ -101,6 +101,10 @@ class Module:
     def where(self, node: ast.AST) -> str:
         return f"{self.display}:{getattr(node, 'lineno', 0)}"
 
+    def origin(self, node: ast.AST) -> tuple[str, int, int]:
+        """Where a node is: this file, its line and column (tells apart tests that read the same)."""
+        return (self.display, getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+
     def segment(self, node: ast.AST) -> str:
         text = self._source_text(node) or ast.unparse(node)
         text = " ".join(text.split())

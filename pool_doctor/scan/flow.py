@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pool_doctor.scan import conditions, containers
+from pool_doctor.scan import containers
+from pool_doctor.scan.conditions import ALWAYS, Conditions
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -84,7 +85,7 @@ class Flow:
             return unknown(frame.module, node, why=f"{node.name}() always raises")
         if _is_generator(node):
             return unknown(frame.module, node, why=f"{node.name}() is a generator")
-        return self.ev.force(_options(returns))
+        return self.ev.force(_options(returns, self.ev.conditions))
 
     def locals_after(self, func: FuncRef, frame: Frame) -> dict[str, Any]:
         """The function's locals at its end (the paths that reach it, joined; at a return, those it had)."""
@@ -242,7 +243,7 @@ class Flow:
         # Undecided, or decided by the environment (then the path taken with none set is the default). On each
         # side a name the test reads (`if pool_size:`, `if url is not None:`) keeps only the values it can have;
         # on the side only a set variable takes, that variable is set (a read of it there is not the default).
-        text = run.module.segment(stmt.test)
+        text = self.ev.conditions.test(run.module.segment(stmt.test), run.module.origin(stmt.test))
         body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
         variable = env_of(test) if by_env and verdict is not None else None
         if variable is not None and verdict:
@@ -527,15 +528,12 @@ def _names(state: State | None, keep_assumed: bool = False) -> State:
     }
 
 
-def _options(returns: list[tuple[Guard, Any]]) -> Any:
+def _options(returns: list[tuple[Guard, Any]], conds: Conditions) -> Any:
     if len(returns) == 1:
         return returns[0][1]
     default = next((index for index, (guard, _) in enumerate(returns) if all(chosen for _, chosen in guard)), None)
     return Branches(
-        [
-            (functools.reduce(conditions.both, (text for text, _ in guard), conditions.ALWAYS), value)
-            for guard, value in returns
-        ],
+        [(functools.reduce(conds.both, (text for text, _ in guard), ALWAYS), value) for guard, value in returns],
         default=default,
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard
 
+from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.model import NOT_SET, ScannedValue
 
@@ -135,6 +136,8 @@ class Interpreter(Protocol):
     `expressions.Evaluator` is the one implementation; a protocol, so its parts call back into it without
     importing the module that composes them.
     """
+
+    conditions: Conditions  # the scan's branch conditions: where each test came from, what each text means
 
     def eval(self, node: ast.expr | None, frame: Frame) -> Any: ...
 

@@ -7,7 +7,8 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import conditions, containers
+from pool_doctor.scan import containers
+from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.kinds import (
     SV,
@@ -39,7 +40,7 @@ def flatten(
         per_branch = [(when, flatten(option, evaluator, prefix, unresolved, depth + 1)) for when, option in options]
         keys = list(dict.fromkeys(key for _, flat in per_branch for key in flat))
         for key in keys:
-            out[key] = branched([(when, flat.get(key)) for when, flat in per_branch], default)
+            out[key] = branched([(when, flat.get(key)) for when, flat in per_branch], default, evaluator.conditions)
         return out
     if isinstance(value, DictV) and depth < 6:
         for key, item in value.items.items():
@@ -57,7 +58,7 @@ def flatten(
     return out
 
 
-def branched(options: list[tuple[str, SV | None]], default: int | None = None) -> SV:
+def branched(options: list[tuple[str, SV | None]], default: int | None, conds: Conditions) -> SV:
     """One key's value on each branch (None: the branch does not set it) as one ScannedValue: the value in
     effect with no environment set when a branch is that (`default`), else unknown; each branch listed."""
     branches: list[SV] = []
@@ -66,7 +67,7 @@ def branched(options: list[tuple[str, SV | None]], default: int | None = None) -
         option = option if option is not None else SV(None, None, known=False, expr=NOT_SET)
         for at, earlier in enumerate(branches):
             if containers.same(earlier, option) or (not earlier.branches and _equal(earlier, option)):
-                branches[at] = replace(earlier, when=conditions.either(earlier.when or "", when))
+                branches[at] = replace(earlier, when=conds.either(earlier.when or "", when))
                 break
         else:
             at = len(branches)
@@ -101,7 +102,7 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         return value
     if isinstance(value, Branches):
         options, default = containers.settle_options(evaluator, value)
-        return branched([(when, leaf(option, evaluator)) for when, option in options], default)
+        return branched([(when, leaf(option, evaluator)) for when, option in options], default, evaluator.conditions)
     if isinstance(value, ExternalRef):
         root = value.dotted.split(".", 1)[0]
         if root in EXTERNAL_ROOTS or root in sys.stdlib_module_names:  # a library's object, named by its path
