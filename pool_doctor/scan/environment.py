@@ -101,9 +101,7 @@ class Environment:
         if name in values:
             raw, where = values[name]
             return SV(raw, where, name, source=raw)
-        if frame.bindings.get(assumed_set(name)) is True or self.ev.assumes_set(frame.module, name):
-            # Under `if os.getenv(name):`, or in a module that cannot be imported without it: the value is
-            # the variable's, whatever the code's default says.
+        if self.assumed_set(name, frame):  # the value is the variable's, whatever the code's default says
             return unknown(frame.module, node, env=name, why=f"${name}")
         given = self.set_by_code(name)
         if given is not None:  # os.environ.setdefault("X", ...) at import: X has that value for later reads
@@ -119,9 +117,14 @@ class Environment:
     def is_set(self, name: str, frame: Frame) -> bool:
         """Whether a variable is set with no environment but what `.env` files beside the code (and the code's
         own `os.environ.setdefault`) set."""
-        if frame.bindings.get(assumed_set(name)) is True or self.ev.assumes_set(frame.module, name):
-            return True  # under `if os.getenv(name):`, or in a module that cannot be imported without it
+        if self.assumed_set(name, frame):
+            return True
         return name in self.near(frame.module) or self.set_by_code(name) is not None
+
+    def assumed_set(self, name: str, frame: Frame) -> bool:
+        """Whether the code at `frame` runs only with the variable set: under `if os.getenv(name):` (the flow's
+        note in the frame), or in a module that cannot be imported without it."""
+        return frame.bindings.get(assumed_set(name)) is True or self.ev.assumes_set(frame.module, name)
 
     def set_by_code(self, name: str) -> Thunk | None:
         """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives."""
