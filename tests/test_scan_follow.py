@@ -498,6 +498,55 @@ def test_a_value_a_variable_can_change_but_never_to_none(tmp_path: Path, monkeyp
     assert ssl.branches is not None and [b.when for b in ssl.branches] == ["ssl is not None", "not (ssl is not None)"]
 
 
+def test_a_field_a_variable_can_set_to_none_keeps_both_sides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `env_parse_none_str`, a variable set to that text makes an Optional field None, so
+    `if settings.x is not None:` is the environment's again: the key is set by default, unset by `X=null`.
+    A field whose type cannot be None, or a class without the option, is decided as before."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+            from sqlalchemy import create_engine
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_parse_none_str="null", env_file=".env")
+                pool_recycle: int | None = 300
+                pool_size: int = 5
+                pool_timeout: float | None = 10
+
+            settings = Settings()
+
+            def make():
+                kwargs = {}
+                if settings.pool_recycle is not None:
+                    kwargs["pool_recycle"] = settings.pool_recycle
+                if settings.pool_size is not None:
+                    kwargs["pool_size"] = settings.pool_size
+                if settings.pool_timeout is not None:
+                    kwargs["pool_timeout"] = settings.pool_timeout
+                return create_engine("postgresql://app@db/app", **kwargs)
+        """,
+            ".env": "POOL_TIMEOUT=null\n",
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:20")
+    recycle = pool.settings["pool_recycle"]
+    assert (recycle.value, recycle.env) == (300, "POOL_RECYCLE")
+    assert [(b.value, b.when) for b in recycle.branches] == [
+        (300, "settings.pool_recycle is not None"),
+        (None, "not (settings.pool_recycle is not None)"),
+    ]
+    size = pool.settings["pool_size"]
+    assert (size.value, size.branches) == (5, ())
+    timeout = pool.settings["pool_timeout"]  # None from the .env file: not given, unless a variable is set
+    assert [(b.known, b.env, b.expr) for b in timeout.branches] == [
+        (False, "POOL_TIMEOUT", "$POOL_TIMEOUT"),
+        (False, None, NOT_SET),
+    ]
+
+
 def test_a_variable_read_where_only_its_being_set_leads_is_the_variables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

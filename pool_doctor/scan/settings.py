@@ -15,6 +15,7 @@ from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.finder import assigned_names, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
+    Branches,
     ClassRef,
     DictV,
     ExternalRef,
@@ -360,15 +361,25 @@ class SettingsClasses:
                 return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
             file_values = self._settings_env_values(root, config)
             found = self._env_case(file_values, env_name, case_sensitive)
+            none_text = _none_text(config, annotation)
             if found is not None:
                 raw, where = found
                 read = SV(raw, where, env_name, source=raw)
+                if raw == none_text:
+                    return self.validated(instance.cls, name, replace(read, value=None))
                 value = config_cast(_annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)
                 return self.validated(instance.cls, name, value)
             if default is None:
                 return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required, no default)")
             value = self.ev.force(default)
             value = replace(value, env=env_name) if isinstance(value, SV) else value
+            if none_text is not None and is_known(value) and value.value is not None:
+                # env_parse_none_str: the variable set to that text makes the field None, so `is None` is the
+                # environment's to decide
+                made_none = SV(None, value.from_, env_name, source=f"{env_name}={none_text}")
+                value = Branches(
+                    [(f"${env_name} != {none_text!r}", value), (f"${env_name} == {none_text!r}", made_none)], default=0
+                )
             return self.validated(instance.cls, name, value)
         if default is None:
             nested = self._nested_model(annotation, klass)
@@ -480,6 +491,16 @@ def _at(node: ast.expr) -> dict[str, int]:
         "end_lineno": node.end_lineno or node.lineno,
         "end_col_offset": node.end_col_offset or 0,
     }
+
+
+def _none_text(config: dict[str, Any], annotation: ast.expr | None) -> str | None:
+    """The text that pydantic-settings reads as None for this field (`env_parse_none_str`), when the field's
+    type admits None; else None."""
+    parse_none = config.get("env_parse_none_str")
+    if not (is_known(parse_none) and isinstance(parse_none.value, str)) or annotation is None:
+        return None
+    text = ast.unparse(annotation)
+    return parse_none.value if re.search(r"\b(None|Optional|Any)\b", text) else None
 
 
 def _annotation_cast(annotation: ast.expr | None) -> str | None:
