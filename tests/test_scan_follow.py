@@ -19,8 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_scan import at, scan, values
+from test_scan import at, scan, values, write
 
+from pool_doctor.scan import scan_path
 from pool_doctor.scan.app import as_layer, pick
 from pool_doctor.scan.model import NOT_SET
 
@@ -70,6 +71,38 @@ def test_a_wrapper_whose_call_takes_locals_built_from_its_parameters(
     assert pool.settings["pool_pre_ping"].from_ == "app/db.py:9"
     # --pool FILE:LINE may name the library call inside the wrapper: the pool made through it.
     assert pick(report, "app/db.py:10", ".")[0] == [pool]
+
+
+def test_a_package_folder_scanned_by_itself_reads_its_own_absolute_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pool-doctor scan src/myapp` on a package: `from myapp.config import POOL_SIZE` is the package's own
+    module, as it is when the scan starts above it."""
+    write(
+        tmp_path,
+        {
+            "src/myapp/__init__.py": "",
+            "src/myapp/config.py": """
+            import os
+            POOL_SIZE = int(os.getenv("POOL_SIZE", "7"))
+        """,
+            "src/myapp/db/__init__.py": "",
+            "src/myapp/db/engine.py": """
+            from sqlalchemy import create_engine
+            from myapp.config import POOL_SIZE
+            engine = create_engine("postgresql://app@db/app", pool_size=POOL_SIZE)
+        """,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    for folder, engine, config in (
+        ("src", "src/myapp/db/engine.py", "src/myapp/config.py"),
+        ("src/myapp", "src/myapp/db/engine.py", "src/myapp/config.py"),
+    ):
+        size = at(scan_path(Path(folder)), f"{engine}:3").settings["pool_size"]
+        assert (size.value, size.env, size.from_) == (7, "POOL_SIZE", f"{config}:2")
+    size = at(scan_path(Path("src/myapp/db")), "src/myapp/db/engine.py:3").settings["pool_size"]
+    assert not size.known  # config.py is outside what was scanned: unknown, never a guess
 
 
 def test_a_project_function_that_shadows_the_librarys_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -165,6 +165,11 @@ class Project:
         self.given = given  # PATH as the user typed it: reports name files from it
         self.single_file = root.is_file()
         self.base = root.parent if self.single_file else root
+        # Where imports start: above every package the scanned folder is inside (`scan src/myapp` still reads
+        # `from myapp.config import x` as that file)
+        self.import_base = self.base
+        while (self.import_base / "__init__.py").is_file() and self.import_base.parent != self.import_base:
+            self.import_base = self.import_base.parent
         self.files: list[Path] = sorted(self._walk())
         self.index: dict[str, list[Path]] = {}
         for path in self.files:
@@ -197,7 +202,7 @@ class Project:
         return (self.given / path.relative_to(self.root)).as_posix()
 
     def _module_keys(self, path: Path) -> list[str]:
-        parts = list(path.relative_to(self.base).with_suffix("").parts)
+        parts = list(path.relative_to(self.import_base).with_suffix("").parts)
         if parts and parts[-1] == "__init__":
             parts.pop()
         # Every suffix: the scan root may sit above the import root (src/ layouts, monorepos).
