@@ -56,3 +56,13 @@ def test_complete_conditions_and_negations() -> None:
     assert negated(negated("x is None")) == "x is None"
     assert negated("not (a) and not (b)") == "not (not (a) and not (b))"
     assert negated('not (a == "(") or (b == ")")') == 'not (not (a == "(") or (b == ")"))'
+
+
+def test_a_walrus_test_and_its_negation_cancel() -> None:
+    """`if env := os.getenv("X"):` writes `not (env := ...)` for its other side, though `env := ...` alone is
+    no expression Python parses: the two still cancel (was: every later key carried both)."""
+    walrus, other = 'env := os.environ.get("DB_COMMAND_TIMEOUT")', 'os.environ.get("DB_TIMEOUT") is not None'
+    conds = seen(other, walrus)
+    assert negated(negated(walrus)) == walrus
+    assert conds.either(conds.both(other, walrus), conds.both(other, negated(walrus))) == other
+    assert negated("not (a) + (b)") == "not (not (a) + (b))"  # not one test's negation

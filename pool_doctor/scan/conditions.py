@@ -16,6 +16,8 @@ Anything else is written as met, never dropped.
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 
 Term = tuple[str, ...]  # tests that all hold, in the order they were met
 Condition = tuple[Term, ...]  # terms, any of which holds
@@ -117,9 +119,27 @@ def _negated_of(test: str) -> str | None:
     if not (test.startswith("not (") and test.endswith(")")):
         return None
     tree = _expression(test)
-    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not) and _expression(test[5:-1]) is not None:
+    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not) and _closes_at_end(test):
         return test[5:-1]
     return None
+
+
+def _closes_at_end(test: str) -> bool:
+    """The parenthesis after `not ` is closed by the text's last one (`not (a) + (b)` is no negation of one test;
+    `not (x := f())` is, though `x := f()` alone does not parse)."""
+    depth = 0
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(test).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    for token in tokens:
+        if token.type != tokenize.OP or token.string not in "()":
+            continue
+        depth += 1 if token.string == "(" else -1
+        if depth == 0:
+            lines = test.split("\n")
+            return token.end == (len(lines), len(lines[-1]))
+    return False
 
 
 def _grouped(test: str) -> str:
