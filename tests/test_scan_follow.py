@@ -200,6 +200,49 @@ def test_methods_class_defaults_and_partial(tmp_path: Path, monkeypatch: pytest.
     assert bot.stack == "asyncpg" and values(bot) == {"dsn": "postgresql://h/bot", "max_size": 4, "command_timeout": 15}
 
 
+def test_a_method_reading_what_init_was_given_is_the_callers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`db = Database(dsn, max_size=3); await db.connect()` where connect() calls create_pool with
+    `self.max_size`: the values are the ones the instance was made with (was: `__init__`'s unused defaults,
+    10 and 10, a wrong value). A class nobody makes in the scanned code keeps its defaults, at its own line."""
+    report = scan(
+        tmp_path,
+        {
+            "database.py": """
+            import asyncpg
+
+            class Database:
+                def __init__(self, dsn, min_size=10, max_size=10):
+                    self.dsn = dsn
+                    self.min_size = min_size
+                    self.max_size = max_size
+
+                async def connect(self):
+                    self.pool = await asyncpg.create_pool(self.dsn, min_size=self.min_size, max_size=self.max_size)
+
+            class Unused:
+                def __init__(self, max_size=7):
+                    self.max_size = max_size
+
+                async def connect(self):
+                    self.pool = await asyncpg.create_pool("postgresql://app@db/app", max_size=self.max_size)
+        """,
+            "main.py": """
+            from database import Database
+
+            async def main():
+                db = Database("postgresql://app@db/app", min_size=1, max_size=3)
+                await db.connect()
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "main.py:5")
+    assert values(pool) == {"dsn": "postgresql://app@db/app", "min_size": 1, "max_size": 3}
+    assert pool.via == ["database.py:10"] and pool.settings["max_size"].from_ == "main.py:4"
+    assert values(at(report, "database.py:17")) == {"dsn": "postgresql://app@db/app", "max_size": 7}
+    assert len(report.pools) == 2
+
+
 def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

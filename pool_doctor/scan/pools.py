@@ -190,7 +190,8 @@ class PoolFinder:
                 continue
             func = site.functions[-1]
             assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
-            if not _uses_parameters(site.call, func):
+            given_at_init = _init_attributes(site.cls) if site.cls is not None and func.name != "__init__" else set()
+            if not _uses_parameters(site.call, func, given_at_init):
                 continue
             via_class = cls = None
             if module.functions.get(func.name) is func:
@@ -410,11 +411,27 @@ def _aliases(module: Module, names: set[str]) -> set[str]:
     return found
 
 
-def _uses_parameters(call: ast.Call, func: FunctionNode) -> bool:
+def _init_attributes(cls: ast.ClassDef) -> set[str]:
+    """The `self.x` a class's `__init__` sets from its parameters: whoever makes the instance gives them."""
+    init = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+    if init is None:
+        return set()
+    tainted = _tainted(init, set())
+    return {name for name in tainted if name.startswith("self.")}
+
+
+def _uses_parameters(call: ast.Call, func: FunctionNode, given: frozenset[str] | set[str] = frozenset()) -> bool:
     """Whether the call's arguments take a value from the function's parameters, directly or through the
-    locals (and `self.x`) the function builds from them: `kwargs = {**DEFAULTS, **options}`."""
+    locals (and `self.x`) the function builds from them: `kwargs = {**DEFAULTS, **options}`; `given`: the
+    `self.x` its instance's maker gives (a method's pool call reading them is the class's caller's)."""
+    tainted = _tainted(func, given)
+    return any(_reads(node) & tainted for node in [*call.args, *(kw.value for kw in call.keywords)])
+
+
+def _tainted(func: FunctionNode, given: frozenset[str] | set[str]) -> set[str]:
+    """The function's parameters and `given`, with every name the function sets from them."""
     args = func.args
-    tainted = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    tainted = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} | given
     if args.vararg is not None:
         tainted.add(args.vararg.arg)
     if args.kwarg is not None:
@@ -428,7 +445,7 @@ def _uses_parameters(call: ast.Call, func: FunctionNode) -> bool:
             if not targets <= tainted and _reads(value) & tainted:
                 tainted |= targets
                 changed = True
-    return any(_reads(node) & tainted for node in [*call.args, *(kw.value for kw in call.keywords)])
+    return tainted
 
 
 def _flows(func: FunctionNode) -> Iterator[tuple[set[str], ast.AST]]:
