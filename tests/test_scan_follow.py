@@ -243,6 +243,35 @@ def test_a_method_reading_what_init_was_given_is_the_callers(tmp_path: Path, mon
     assert len(report.pools) == 2
 
 
+def test_an_attribute_another_method_sets_again_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`self._opts = {}` in `__init__`, filled in connect(), spread by reconnect(): which value reconnect meets
+    depends on what ran before, so it is unresolved (was: `{}`, a pool judged at the library's defaults)."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import asyncpg
+
+            class Database:
+                def __init__(self):
+                    self._opts = {}
+                    self.timeout = 30
+
+                async def connect(self):
+                    self._opts = {"dsn": "postgresql://app@db/app", "max_size": 20}
+                    self.pool = await asyncpg.create_pool(**self._opts, timeout=self.timeout)
+
+                async def reconnect(self):
+                    self.pool = await asyncpg.create_pool(**self._opts, timeout=self.timeout)
+        """,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "db.py:10")) == {"dsn": "postgresql://app@db/app", "max_size": 20, "timeout": 30}
+    again = at(report, "db.py:13")
+    assert values(again) == {"timeout": 30} and again.unresolved == ["**self._opts"]
+
+
 def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

@@ -13,6 +13,7 @@ from typing import Any
 
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.finder import assigned_names, dotted_parts
+from pool_doctor.scan.flow import MUTATORS
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -61,6 +62,7 @@ class SettingsClasses:
         self._chains: dict[int, list[ClassRef]] = {}
         self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
         self._configs: dict[int, dict[str, Any]] = {}
+        self._set_after_init: dict[int, set[str]] = {}
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
         if self.is_dict_type(cls):  # a TypedDict (SettingsConfigDict's subclasses): a dict
@@ -135,6 +137,24 @@ class SettingsClasses:
         prefix = f"{params[0].arg}."
         instance.attrs = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
         return instance.attrs
+
+    def set_after_init(self, cls: ClassRef) -> set[str]:
+        """The attributes a method other than `__init__` sets or changes on `self` (`self.x = ...`,
+        `self.x[k] = ...`, `self.x.update(...)`)."""
+        key = id(cls.node)
+        found = self._set_after_init.get(key)
+        if found is not None:
+            return found
+        found = set()
+        for klass in self.class_chain(cls):
+            for stmt in klass.node.body:
+                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or stmt.name == "__init__":
+                    continue
+                params = [*stmt.args.posonlyargs, *stmt.args.args]
+                if params:
+                    found |= _self_writes(stmt, params[0].arg)
+        self._set_after_init[key] = found
+        return found
 
     def class_bases(self, cls: ClassRef) -> list[Any]:
         bases = []
@@ -238,6 +258,8 @@ class SettingsClasses:
         cls = instance.cls
         attrs = self.init_state(instance)
         if attr in attrs:
+            if attr in self.set_after_init(cls):  # which of the values a read meets depends on what ran before
+                return unknown(frame.module, node, why=f"self.{attr}, set again after __init__")
             return self.ev.force(attrs[attr])
         fields = self.fields(cls)
         if attr in fields:
@@ -491,6 +513,25 @@ def _at(node: ast.expr) -> dict[str, int]:
         "end_lineno": node.end_lineno or node.lineno,
         "end_col_offset": node.end_col_offset or 0,
     }
+
+
+def _self_writes(func: ast.FunctionDef | ast.AsyncFunctionDef, me: str) -> set[str]:
+    """The attributes of `me` (the method's first parameter) the function sets or changes in place."""
+    found: set[str] = set()
+    for node in ast.walk(func):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+            targets = [node.func.value]
+        for target in targets:
+            while isinstance(target, ast.Subscript):
+                target = target.value
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me:
+                found.add(target.attr)
+    return found
 
 
 def _none_text(config: dict[str, Any], annotation: ast.expr | None) -> str | None:
