@@ -1067,6 +1067,54 @@ def test_django_databases_from_a_function_swapped_under_an_if(tmp_path: Path, mo
 # --- robust ------------------------------------------------------------------------------------------
 
 
+def test_django_settings_ending_in_local_settings_changed_in_a_loop_or_set_under_a_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three common settings shapes: a star import of a file not in the repository at the end (int() stays
+    int(): was unknown), `for db in DATABASES.values(): db[...] = ...` (the loop changes DATABASES: was
+    dropped), and DATABASES set only under a test (the pool, under its condition: was no settings at all)."""
+    report = scan(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}
+            DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
+            for db in DATABASES.values():
+                db["CONN_HEALTH_CHECKS"] = True
+            for alias, options in DATABASES.items():
+                options = dict(options)
+                options["CONN_MAX_AGE"] = 0
+
+            try:
+                from .local_settings import *
+            except ImportError:
+                pass
+        """,
+            "other/__init__.py": "",
+            "other/settings.py": """
+            import os
+
+            if os.environ.get("USE_PG"):
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 120}}
+        """,
+        },
+        monkeypatch,
+    )
+    site = at(report, "site/settings.py:3")
+    assert values(site) == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "app",
+        "CONN_MAX_AGE": 60,  # the loop that rebinds `options` changes a copy
+        "CONN_HEALTH_CHECKS": True,
+    }
+    assert site.settings["CONN_MAX_AGE"].env == "CONN_MAX_AGE"
+    other = at(report, "other/settings.py:4")
+    assert values(other)["CONN_MAX_AGE"] == 120 and other.condition == 'os.environ.get("USE_PG")'
+
+
 def test_f_strings_this_python_cannot_read_are_unknown_and_the_rest_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

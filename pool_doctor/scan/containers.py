@@ -285,3 +285,34 @@ def dict_items(value: DictV) -> ListV:
     return ListV(
         [ListV([SV(key, value.origin), item], value.origin) for key, item in value.items.items()], value.origin
     )
+
+
+def loop_places(
+    ev: Interpreter, frame: Frame, stmt: ast.For | ast.AsyncFor, count: int
+) -> list[tuple[ast.expr, ast.Name]] | None:
+    """For `for v in d.values()` (or `for k, v in d.items()`), each item's place in the dict (`d["k"]`) and
+    the loop's name for it: the body's changes to that name are the dict's, they are one object."""
+    call, target = stmt.iter, stmt.target
+    if not (
+        isinstance(call, ast.Call)
+        and not call.args
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, (ast.Name, ast.Attribute))
+    ):
+        return None
+    name = target if call.func.attr == "values" else None
+    if call.func.attr == "items" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+        name = target.elts[1]
+    mapping = ev.force(ev.eval(call.func.value, frame))
+    if not isinstance(name, ast.Name) or not isinstance(mapping, DictV) or mapping.opaque:
+        return None
+    rebound = any(
+        isinstance(n, ast.Name) and n.id == name.id and isinstance(n.ctx, ast.Store)
+        for b in stmt.body
+        for n in ast.walk(b)
+    )
+    if len(mapping.items) != count or rebound:  # `v = dict(v)` in the body: a copy, not the dict's item
+        return None
+    place, here = call.func.value, stmt.target
+    item = [ast.Subscript(place, ast.copy_location(ast.Constant(key), here), ast.Store()) for key in mapping.items]
+    return [(ast.copy_location(subscript, here), name) for subscript in item]

@@ -362,11 +362,16 @@ class Flow:
             return self.maybe(run, stmt.body, state, guard, text), guard
         current: State | None = state
         exits: list[State] = []
-        for item in items:
+        back = containers.loop_places(self.ev, self.frame(run, state), stmt, len(items))
+        for index, item in enumerate(items):
             assert current is not None
             run.loops.append(([], []))
             try:
                 after, _ = self.block(run, stmt.body, self.assign_target(run, stmt.target, item, current), guard)
+                if (
+                    after is not None and back is not None
+                ):  # for db in DATABASES.values(): db["X"] = 1 changes DATABASES
+                    after = self.assign_target(run, back[index][0], self.read_target(run, back[index][1], after), after)
             finally:
                 breaks, continues = run.loops.pop()
             if run.found is not None:

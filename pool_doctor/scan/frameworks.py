@@ -22,6 +22,13 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     if found is None:
         return
     databases, first_line, touched = found
+    condition = None
+    if isinstance(databases, Branches):  # set under a test: Django has no database on the other side
+        options, default = settle_options(ev, databases)
+        dicts = [(index, when, o) for index, (when, o) in enumerate(options) if isinstance(o, DictV)]
+        if dicts:
+            index, when, databases = next((d for d in dicts if d[0] == default), dicts[0])
+            condition = None if index == default else when
     if not isinstance(databases, DictV):
         yield ScannedPool(
             file=module.display,
@@ -51,6 +58,7 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
                 settings=settings,
                 unresolved=unresolved,
                 at_import=True,
+                condition=condition,
             )
         else:
             yield ScannedPool(

@@ -240,7 +240,7 @@ class Scopes:
                     or name in source.imports
                 ):
                     return self.global_value(source, name, None, seen + 1)
-            elif source is None:
+            elif source is None and name not in BUILTIN_NAMES:  # `from .local_settings import *` leaves int() be
                 return ExternalRef(f"{star}.{name}")
         if name in BUILTIN_NAMES:
             return ExternalRef(f"builtins.{name}")
