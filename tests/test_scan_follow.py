@@ -272,6 +272,49 @@ def test_an_attribute_another_method_sets_again_is_unknown(tmp_path: Path, monke
     assert values(again) == {"timeout": 30} and again.unresolved == ["**self._opts"]
 
 
+def test_the_one_instance_the_app_makes_and_a_parameter_typed_with_a_project_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bot's `start()` pools with what `Bot(...)` was given, read through `kwargs.pop(..., default)`, when
+    the app makes one Bot (was: every value unknown); a cog's `self.bot.make_pool(...)`, `self.bot` being
+    `__init__`'s `bot: Bot`, is a call of the wrapper (was: the wrapper alone, its arguments lost)."""
+    report = scan(
+        tmp_path,
+        {
+            "main.py": """
+            import asyncpg
+
+            class Bot:
+                def __init__(self, **kwargs):
+                    self.dsn = kwargs.pop("dsn", None)
+                    self.pool_max = kwargs.pop("pool_max", 10)
+                    self.timeout = kwargs.get("command_timeout", 60)
+
+                async def start(self):
+                    self.pool = await asyncpg.create_pool(self.dsn, max_size=self.pool_max, command_timeout=self.timeout)
+
+                async def make_pool(self, uri: str, **kwargs):
+                    return await asyncpg.create_pool(uri, command_timeout=30, **kwargs)
+
+            class Cog:
+                def __init__(self, bot: "Bot"):
+                    self.bot = bot
+
+                async def cog_load(self):
+                    self.pool = await self.bot.make_pool("postgresql://app@db/cog", max_size=5)
+
+            bot = Bot(dsn="postgresql://app@db/bot", pool_max=4)
+        """,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "main.py:10")) == {"dsn": "postgresql://app@db/bot", "max_size": 4, "command_timeout": 60}
+    cog = at(report, "main.py:20")
+    assert values(cog) == {"dsn": "postgresql://app@db/cog", "command_timeout": 30, "max_size": 5}
+    assert cog.via == ["main.py:13"]
+    assert len(report.pools) == 2
+
+
 def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

@@ -13,7 +13,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.files import ConfigFiles
-from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS
+from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS, dotted_parts
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     SV,
@@ -193,6 +193,7 @@ class Calls:
         defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults) :]], args.defaults))
         defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
         names = [a.arg for a in positional] + [a.arg for a in args.kwonlyargs]
+        annotations = {a.arg: a.annotation for a in [*positional, *args.kwonlyargs] if a.annotation is not None}
         extra_kwargs = DictV({}, given.where if given is not None else None)
         extra_args: list[Any] = []
         if given is not None:
@@ -216,7 +217,9 @@ class Calls:
             elif given is not None and given.starred:
                 bindings[name] = SV(None, None, known=False, expr="*args")
             else:
-                bindings[name] = SV(None, None, known=False, expr=f"{name} (not given)")
+                bindings[name] = self._of_its_type(annotations.get(name), definition) or SV(
+                    None, None, known=False, expr=f"{name} (not given)"
+                )
         if args.vararg is not None:
             bindings[args.vararg.arg] = ListV(extra_args, None)
         if args.kwarg is not None:
@@ -228,6 +231,24 @@ class Calls:
             bindings[FIRST] = bindings.get([*args.posonlyargs, *args.args][0].arg)
         scope = func.node
         return Frame(func.module, bindings=bindings, scope=scope, flow=True, outer=func.closure)
+
+    def _of_its_type(self, annotation: ast.expr | None, frame: Frame) -> Any:
+        """A parameter nobody gives, annotated with a project class (`bot: Bot`, `bot: "Bot"`, `cls: type[Bot]`):
+        an instance of it made with no arguments (the class itself for `type[...]`); else None."""
+        wants_class = False
+        if isinstance(annotation, ast.Subscript) and (dotted_parts(annotation.value) or [""])[-1] in ("type", "Type"):
+            annotation, wants_class = annotation.slice, True
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if not isinstance(annotation, (ast.Name, ast.Attribute)):
+            return None
+        found = self.ev.force(self.ev.eval(annotation, Frame(frame.module)))
+        if not isinstance(found, ClassRef):
+            return None
+        return found if wants_class else InstanceRef(found, {})
 
     def call_function(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> Any:
         return self._run(func, self.bind(func, node, frame), frame, node)

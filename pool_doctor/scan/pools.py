@@ -85,6 +85,7 @@ class Wrapper:
     via_class: ast.ClassDef | None = None  # an __init__ wrapper is reached by calling its class
     cls: ast.ClassDef | None = None  # a method's class
     callers: int = 0
+    instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
 
     @property
     def name(self) -> str:
@@ -164,7 +165,9 @@ class PoolFinder:
     def learn(self, module: Module) -> list[str]:
         """What this module adds to the callables that make pools (its wrappers, its subclasses of a library's
         pool class), by name: their callers may sit in modules not read yet."""
-        return [*self.learn_subclasses(module), *(wrapper.name for wrapper in self.learn_wrappers(module))]
+        wrappers = self.learn_wrappers(module)
+        makers = [w.cls.name for w in wrappers if w.cls is not None and w.via_class is None]  # who makes the instance
+        return [*self.learn_subclasses(module), *(wrapper.name for wrapper in wrappers), *makers]
 
     def learn_subclasses(self, module: Module) -> list[str]:
         """The module's classes that subclass a library's pool class (directly or through the project's)."""
@@ -217,6 +220,14 @@ class PoolFinder:
         for _, target in self.sites(module, {w.name for w in self.wrappers.values()}):
             if target.wrapper is not None:
                 target.wrapper.callers += 1
+        for wrapper in self.wrappers.values():
+            if wrapper.cls is None or wrapper.via_class is not None:
+                continue
+            for name in {wrapper.cls.name} | _aliases(module, {wrapper.cls.name}):
+                for site in module.calls.get(name, []):
+                    made = self.called(module, site)
+                    if isinstance(made, ClassRef) and made.node is wrapper.cls:
+                        wrapper.instances.append((module, site))
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
@@ -248,8 +259,8 @@ class PoolFinder:
         return frame
 
     def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
-        """What a method's first parameter holds when no caller is in sight: an instance of its class built
-        with no arguments (its fields and `__init__` defaults), the class for a classmethod."""
+        """What a method's first parameter holds when no caller is in sight: the class for a classmethod; the
+        instance the app makes, when it makes one; else one built with no arguments (`__init__`'s defaults)."""
         if site.cls is None or func not in site.cls.body or not (func.args.posonlyargs or func.args.args):
             return None
         decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
@@ -258,6 +269,10 @@ class PoolFinder:
         cls = ClassRef(module, site.cls)
         if "classmethod" in decorators:
             return cls
+        wrapper = self.wrappers.get(id(func))
+        if wrapper is not None and len(wrapper.instances) == 1:  # the one instance the app makes: its arguments
+            maker_module, maker = wrapper.instances[0]
+            return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
         return InstanceRef(cls, {})
 
     def _emit(
