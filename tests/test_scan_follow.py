@@ -999,6 +999,52 @@ def test_a_project_configparser_whose_files_are_read_at_run_time(
     assert pool.unresolved == ["**engine_args"]  # what the ini's engine_args gives may hide any key
 
 
+def test_a_parser_subclass_that_adds_nothing_extended_interpolation_and_globals_set_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ConfigParser subclass that changes nothing about reading reads its files as ConfigParser does (was:
+    the fallbacks, 5 and 10, wrong); ExtendedInterpolation's `${x}` and `${section:x}` are expanded (was: the
+    url with `${host}` in it, wrong); a module global a function sets through `global` is unknown where it is
+    read (was: its placeholder None, wrong)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.cfg": "[sizing]\nworkers = 4\n\n[database]\nhost = db\nurl = postgresql://app@${host}/app\n"
+            "pool_size = 12\nmax_overflow = ${sizing:workers}\n",
+            "app.py": """
+            import configparser
+            from sqlalchemy import create_engine
+
+            class AppConfig(configparser.ConfigParser):
+                \"\"\"Nothing of its own.\"\"\"
+
+            cfg = AppConfig(interpolation=configparser.ExtendedInterpolation())
+            cfg.read("app.cfg")
+            engine = create_engine(
+                cfg["database"]["url"],
+                pool_size=cfg.getint("database", "pool_size", fallback=5),
+                max_overflow=cfg.getint("database", "max_overflow", fallback=10),
+            )
+
+            DB_URL = None
+
+            def configure_vars():
+                global DB_URL
+                DB_URL = cfg.get("database", "url")
+
+            def configure_orm():
+                return create_engine(DB_URL)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:9")
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 12, "max_overflow": 4}
+    assert pool.settings["pool_size"].from_ == "app.cfg:7"
+    url = at(report, "app.py:22").settings["url"]
+    assert not url.known and url.expr == "DB_URL, set again by configure_vars() through `global`"
+
+
 def test_engine_from_config_with_a_mapping_the_scan_cannot_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

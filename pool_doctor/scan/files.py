@@ -23,21 +23,13 @@ from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
 
 MAX_FILE = 1_000_000  # a configuration file larger than this is data, not configuration
-BOOLEAN_STATES = {
-    "1": True,
-    "yes": True,
-    "true": True,
-    "on": True,
-    "0": False,
-    "no": False,
-    "false": False,
-    "off": False,
-}
+BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False for w in ("0", "no", "false", "off")}
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
 INI_LINE = re.compile(r"^([^=:\s][^=:]*?)\s*[=:]\s?(.*)$")
 ALEMBIC_INI = "alembic.ini"
 ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 INTERPOLATION = re.compile(r"%\(([^)]+)\)s")
+EXTENDED = re.compile(r"\$\{([^}]+)\}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +57,7 @@ class ParserV:
 
     sections: dict[str, dict[str, Option]] = field(default_factory=dict)
     read: tuple[str, ...] = ()  # files named to read, found or not, as shown
-    interpolate: bool = True
+    interpolation: str = "basic"  # "basic" (%(x)s), "extended" (${x}, ${section:x}), "none", or "custom"
     env_by_option: bool = False  # an empty option is the variable of its name (a project Interpolation reads it)
     opaque: bool = False  # what it reads is not in sight: whether an option is there is unknown
 
@@ -349,11 +341,18 @@ class ConfigFiles:
     # --- configparser ---------------------------------------------------------------------------------
 
     def parser_call(self, node: ast.Call, frame: Frame) -> Any:
-        interpolation = next((kw.value for kw in node.keywords if kw.arg == "interpolation"), None)
-        default = interpolation is None and _called(node) != "RawConfigParser"  # BasicInterpolation
-        return ParserV(
-            interpolate=default or _is_basic(interpolation), env_by_option=self._reads_env(interpolation, frame)
-        )
+        given = next((kw for kw in node.keywords if kw.arg == "interpolation"), None)
+        interpolation = given.value if given is not None else None
+        if given is None:
+            kind = "none" if _called(node) == "RawConfigParser" else "basic"
+        elif isinstance(interpolation, ast.Constant) and interpolation.value is None:
+            kind = "none"
+        elif isinstance(interpolation, ast.Call):
+            name = ast.unparse(interpolation.func).rsplit(".", 1)[-1]
+            kind = {"BasicInterpolation": "basic", "ExtendedInterpolation": "extended"}.get(name, "custom")
+        else:
+            kind = "custom"
+        return ParserV(interpolation=kind, env_by_option=self._reads_env(interpolation, frame))
 
     def _reads_env(self, interpolation: ast.expr | None, frame: Frame) -> bool:
         """A project Interpolation whose methods read the variable named as the option (`os.getenv(option)`):
@@ -415,7 +414,7 @@ class ConfigFiles:
             section, option, item = (self.ev.force(self.ev.eval(a, frame)) for a in call.args)
             if is_known(section) and is_known(option) and is_known(item):
                 sections.setdefault(str(section.value), {})[str(option.value)] = (str(item.value), item.from_ or "?")
-        return ParserV(sections, tuple(read), base.interpolate, base.env_by_option, base.opaque)
+        return ParserV(sections, tuple(read), base.interpolation, base.env_by_option, base.opaque)
 
     def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame) -> Any:
         if name in ("get", "getint", "getfloat", "getboolean") and len(node.args) >= 2:
@@ -472,8 +471,12 @@ class ConfigFiles:
             read = ", ".join(parser.read) or "no file"
             return unknown(frame.module, node, why=f"[{section}] {option} (not in {read})")
         raw, where = found
-        if parser.interpolate:
+        if parser.interpolation == "basic":
             raw = _interpolate(raw, options)
+        elif parser.interpolation == "extended":
+            raw = _interpolate_extended(raw, options, parser.sections)
+        elif parser.interpolation == "custom" and ("%" in raw or "$" in raw):  # the project's own rules
+            return unknown(frame.module, node, why=f"[{section}] {option} = {raw}, through the parser's interpolation")
         env = option if parser.env_by_option and raw == "" else None
         value = SV(raw, where, env, source=raw)
         if cast == "getint":
@@ -499,10 +502,6 @@ class ConfigFiles:
 def _called(node: ast.Call) -> str:
     func = node.func
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-
-
-def _is_basic(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Call) and ast.unparse(node.func).rsplit(".", 1)[-1] == "BasicInterpolation"
 
 
 def path_text(value: Any) -> str | None:
@@ -560,6 +559,23 @@ def _interpolate(raw: str, options: dict[str, Option]) -> str:
         return str(found[0]) if found is not None else match.group(0)
 
     return INTERPOLATION.sub(one, raw).replace("%%", "%")
+
+
+def _interpolate_extended(raw: str, options: dict[str, Option], sections: dict[str, dict[str, Option]]) -> str:
+    """configparser.ExtendedInterpolation: `${option}` from the section (or DEFAULT), `${section:option}`."""
+
+    def one(match: re.Match[str]) -> str:
+        section, _, option = match.group(1).rpartition(":")
+        within = options if not section else {**(_find(sections, "DEFAULT") or {}), **(_find(sections, section) or {})}
+        found = _find(within, option)
+        return str(found[0]) if found is not None else match.group(0)
+
+    for _ in range(10):  # configparser's MAX_INTERPOLATION_DEPTH
+        expanded = EXTENDED.sub(one, raw)
+        if expanded == raw:
+            break
+        raw = expanded
+    return raw.replace("$$", "$")
 
 
 def _cast(value: SV, kind: Callable[[str], Any], frame: Frame, node: ast.AST) -> Any:

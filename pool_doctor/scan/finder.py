@@ -95,6 +95,8 @@ class Module:
     # Module-level `os.environ.setdefault("X", value)` / `os.environ["X"] = value`: X for every later read
     env_sets: dict[str, ast.expr] = field(default_factory=dict)
     calls: dict[str, list[CallSite]] = field(default_factory=dict)  # by the called name's last part
+    # Module globals a function rebinds (`global DB_URL; DB_URL = ...`), with that function's name
+    rebound: dict[str, str] = field(default_factory=dict)
     is_package: bool = False
     lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
 
@@ -319,6 +321,9 @@ def index_module(module: Module) -> None:
                 module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
         if isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
             _add_import(module, node, module.nested_imports)
+        if isinstance(node, ast.Global) and functions and not isinstance(functions[-1], ast.Lambda):
+            for name in node.names:
+                module.rebound.setdefault(name, functions[-1].name)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             inner = (*functions, node)
             for child in ast.iter_child_nodes(node):

@@ -199,6 +199,8 @@ class Scopes:
             if changes and (name in module.assigns or name in module.mutations)
             else None
         )
+        if name in module.rebound and name in module.assigns:  # which value a read meets depends on when it runs
+            return unknown(module, node, why=f"{name}, set again by {module.rebound[name]}() through `global`")
         if state is not None and name in state:
             return self.ev.force(state[name])
         if state is not None and name in module.assigns:

@@ -39,6 +39,7 @@ from pool_doctor.scan.scopes import Scopes
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
 MODEL_METHODS = {"model_dump", "dict", "model_copy", "copy"}
 PARSER_METHODS = {"get", "getint", "getfloat", "getboolean", "has_option", "has_section"}
+PARSER_HOOKS = {"__init__", "items", "optionxform", "sections", "options", "__getitem__", "_interpolate"}
 VALIDATORS = {"field_validator", "validator"}
 PYDANTIC_WORDS = (
     {"1", "on", "t", "true", "y", "yes"},
@@ -104,6 +105,16 @@ class SettingsClasses:
             if isinstance(base, ClassRef) and seen < 8 and self.is_parser(base, seen + 1):
                 return True
         return False
+
+    def reads_its_own_way(self, cls: ClassRef) -> bool:
+        """A parser subclass that defines how it reads files or options (`__init__`, `read*`, `get*`, `items`,
+        `optionxform`...): Airflow's, whose files and lookups are its own business at run time."""
+        return any(
+            isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and (stmt.name.startswith(("get", "read", "_read", "_get", "has_")) or stmt.name in PARSER_HOOKS)
+            for klass in self.class_chain(cls)
+            for stmt in klass.node.body
+        )
 
     def is_dict_type(self, cls: ClassRef, seen: int = 0) -> bool:
         for base in self.class_bases(cls):
