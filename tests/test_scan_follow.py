@@ -422,6 +422,41 @@ def test_a_url_pydantic_builds_in_a_settings_method(tmp_path: Path, monkeypatch:
 # --- **kwargs from dicts built elsewhere --------------------------------------------------------------
 
 
+def test_an_async_engine_whose_url_cannot_be_read_is_judged_by_an_async_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`str(PostgresDsn.build(scheme="postgresql+asyncpg", host=<required>))` keeps its scheme through str()
+    (was: the driver judged psycopg2, and a fix, tcp_user_timeout, that asyncpg refuses); an async engine
+    whose URL says nothing is judged with asyncpg, and the evidence says so."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+            from pydantic import PostgresDsn
+            from pydantic_settings import BaseSettings
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            class Settings(BaseSettings):
+                DB_HOST: str
+
+                @property
+                def uri(self) -> str:
+                    return str(PostgresDsn.build(scheme="postgresql+asyncpg", username="shop", host=self.DB_HOST, path="shop"))
+
+            engine = create_async_engine(Settings().uri, pool_size=4)
+            other = create_async_engine(os.environ["DATABASE_URL"])
+        """
+        },
+        monkeypatch,
+    )
+    for where in ("app.py:13", "app.py:14"):
+        hang = next(f for p, f in report.findings if p.where == where and f.code == "no-hang-bound")
+        assert "connect_args.command_timeout not set" in hang.evidence, hang.evidence
+    url = at(report, "app.py:13").settings["url"]
+    assert not url.known and (url.expr or "").startswith("postgresql+asyncpg://")
+
+
 def test_kwargs_from_model_dump_and_dicts_built_under_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

@@ -106,7 +106,7 @@ def connection(pool: ScannedPool, layer: AppLayer, stack: Stack) -> ConnectionSp
         spec = parse_connection(text or NO_URL, pool.where)
     except UsageError:
         spec = parse_connection(NO_URL, pool.where)
-    return stack.connection(spec, layer.driver, pool.where)
+    return stack.connection(spec, layer.driver or stack.assumed_driver(pool.call), pool.where)
 
 
 def _sources(settings: Any, layer: AppLayer) -> dict[str, tuple[Any, str]]:

@@ -189,6 +189,11 @@ class Stack:
         """The driver the stack's connections come from: the URL's, unless the library fixes it."""
         return url_driver
 
+    def assumed_driver(self, call: str | None) -> str | None:
+        """The driver to judge a pool by when the code's URL cannot be read, given the library call that makes
+        it (an async engine is never psycopg2's); None: the URL's default."""
+        return None
+
     def connection(
         self, target: ConnectionSpec, code_driver: str | None = None, where: str | None = None
     ) -> ConnectionSpec:

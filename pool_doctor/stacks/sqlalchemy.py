@@ -197,6 +197,10 @@ class SQLAlchemyStack(Stack):
             return target
         return replace(target, driver=code_driver, driver_origin=where or target.driver_origin, url_driver=code_driver)
 
+    def assumed_driver(self, call: str | None) -> str | None:
+        # create_async_engine takes asyncpg or psycopg (async): asyncpg, the dialect most async apps name
+        return "asyncpg" if engine_factory(call, "")[1] == "create_async_engine" else None
+
     def unknown_keys(self, pool: PoolModel) -> list[str]:
         return []  # the model declares its keys and drops the rest; config.unknown_keys names them
 
