@@ -985,6 +985,51 @@ def test_ini_yaml_and_alembic_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert migrations.settings["url"].from_ == "alembic.ini:3" and migrations.unresolved == []
 
 
+def test_alembic_env_setting_the_url_before_it_reads_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most migrations `env.py` replace alembic.ini's placeholder URL with `config.set_main_option(...)` before
+    `engine_from_config(config.get_section(...))`: the URL is the code's (was: the placeholder, a wrong value);
+    one set from a function's local is unknown, never the placeholder."""
+    report = scan(
+        tmp_path,
+        {
+            "alembic.ini": "[alembic]\nscript_location = migrations\nsqlalchemy.url = driver://user:pass@localhost/dbname\n",
+            "migrations/env.py": """
+            import os
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            config.set_main_option("sqlalchemy.url", os.getenv("DATABASE_URL", "postgresql+psycopg://shop@db/shop"))
+
+            def run_migrations_online():
+                engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+        """,
+            "other/alembic.ini": "[alembic]\nsqlalchemy.url = driver://user:pass@localhost/dbname\n",
+            "other/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config
+
+            def get_url():
+                return "postgresql://shop@db/shop"
+
+            def run_migrations_online():
+                url = get_url()
+                context.config.set_main_option("sqlalchemy.url", url)
+                engine = engine_from_config(context.config.get_section("alembic"), prefix="sqlalchemy.")
+        """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "migrations/env.py:9").settings["url"]
+    assert (url.value, url.env, url.from_) == (
+        "postgresql+psycopg://shop@db/shop",
+        "DATABASE_URL",
+        "migrations/env.py:6",
+    )
+    other = at(report, "other/env.py:10").settings["url"]
+    assert not other.known
+
+
 def test_a_project_configparser_whose_files_are_read_at_run_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

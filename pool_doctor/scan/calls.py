@@ -413,7 +413,9 @@ class Calls:
             verdict = containers.truth(self.ev, value)
             return SV(verdict, frame.module.where(node)) if verdict is not None else unknown(frame.module, node)
         if not is_known(value):
-            kept = value.expr if name == "str" and isinstance(value, SV) and value.expr and "://" in value.expr else None
+            kept = (
+                value.expr if name == "str" and isinstance(value, SV) and value.expr and "://" in value.expr else None
+            )
             return unknown(frame.module, node, env=env_of(value), why=kept)  # str(url): still its driver's scheme
         try:
             if name == "int":

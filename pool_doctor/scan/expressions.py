@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.calls import MAX_CALLS, Calls
 from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.environment import Environment
@@ -97,6 +98,7 @@ class Evaluator:
                 **self.calls.builtin_calls(),
                 **self.sources.calls(),
                 **self.files.calls(),
+                **AlembicConfig(self, self.files).calls(),
             }
         )
 

@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ MAX_FILE = 1_000_000  # a configuration file larger than this is data, not confi
 BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False for w in ("0", "no", "false", "off")}
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
 INI_LINE = re.compile(r"^([^=:\s][^=:]*?)\s*[=:]\s?(.*)$")
-ALEMBIC_INI = "alembic.ini"
 ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 INTERPOLATION = re.compile(r"%\(([^)]+)\)s")
 EXTENDED = re.compile(r"\$\{([^}]+)\}")
@@ -60,6 +59,7 @@ class ParserV:
     interpolation: str = "basic"  # "basic" (%(x)s), "extended" (${x}, ${section:x}), "none", or "custom"
     env_by_option: bool = False  # an empty option is the variable of its name (a project Interpolation reads it)
     opaque: bool = False  # what it reads is not in sight: whether an option is there is unknown
+    set_by_code: tuple[tuple[str, str, Any], ...] = ()  # (section, option, value) the code sets, unknown ones too
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,6 @@ class ConfigFiles:
                 for name in ("load", "loads")
             },
         }
-        calls["alembic.context.config.get_section"] = self.alembic_section
-        calls["alembic.context.config.get_main_option"] = self.alembic_option
         for name in ("join", "dirname", "abspath", "realpath", "normpath", "basename", "expanduser"):
             calls[f"os.path.{name}"] = self.os_path
         for name in PARSERS:
@@ -220,10 +218,10 @@ class ConfigFiles:
         return unknown(frame.module, node)
 
     def text_of(self, file: FileV, frame: Frame, node: ast.AST) -> Any:
-        data = _read(file.path)
+        data = read_text(file.path)
         if data is None:
             return unknown(frame.module, node, why=f"{file.shown} (not in the scanned tree)")
-        return SV(data, self._shown(file.path, 1))
+        return SV(data, self.shown(file.path, 1))
 
     def load_call(self, loader: str, node: ast.Call, frame: Frame) -> Any:
         """yaml.safe_load / json.load / tomllib.load of a file (or of its text): the document, each value
@@ -232,7 +230,7 @@ class ConfigFiles:
             return unknown(frame.module, node)
         source = self.ev.force(self.ev.eval(node.args[0], frame))
         if isinstance(source, FileV):
-            text, path = _read(source.path), source.path
+            text, path = read_text(source.path), source.path
         elif is_known(source) and isinstance(source.value, str) and source.from_:
             text, path = source.value, None
         else:
@@ -260,7 +258,7 @@ class ConfigFiles:
         return self._yaml_value(root, path, frame.module.where(node), yaml)
 
     def _yaml_value(self, node: Any, path: Path | None, where: str, yaml: Any, depth: int = 0) -> Any:
-        origin = self._shown(path, node.start_mark.line + 1) if path is not None and node is not None else where
+        origin = self.shown(path, node.start_mark.line + 1) if path is not None and node is not None else where
         if node is None or depth > 20:
             return SV(None, origin)
         if isinstance(node, yaml.MappingNode):
@@ -284,7 +282,7 @@ class ConfigFiles:
             items = {}
             for key, item in value.items():
                 line = _line_of(text, str(key))
-                origin = self._shown(path, line) if path is not None and line else where
+                origin = self.shown(path, line) if path is not None and line else where
                 inner = self._plain(item, text, path, origin, depth + 1)
                 items[str(key)] = inner
             return DictV(items, where)
@@ -294,49 +292,12 @@ class ConfigFiles:
             value = str(value)
         return SV(value, where)
 
-    def _shown(self, path: Path | None, line: int) -> str:
+    def shown(self, path: Path | None, line: int) -> str:
         if path is None:
             return f"?:{line}"
         project = self.project
         shown = project.display(path) if project.base in path.parents else path.as_posix()
         return f"{shown}:{line}"
-
-    # --- alembic's context.config: alembic.ini, found beside the migrations or above them ----------------
-
-    def alembic_ini(self, frame: Frame) -> ParserV:
-        path = self.resolve(frame.module, ALEMBIC_INI)
-        sections: dict[str, dict[str, Option]] = {}
-        data = _read(path)
-        if data is not None and path is not None:
-            _merge_ini(sections, data, self._shown(path, 0).rsplit(":", 1)[0])
-        return ParserV(sections, (ALEMBIC_INI,))
-
-    def alembic_section(self, node: ast.Call, frame: Frame) -> Any:
-        """`context.config.get_section(config.config_ini_section, {})`: alembic.ini's [alembic] section."""
-        name = self._alembic_section_name(node, frame)
-        if name is None:
-            return unknown(frame.module, node)
-        parser = self.alembic_ini(frame)
-        if _find(parser.sections, name) is None:
-            default = self.ev.arg(node, frame, 1, "default")
-            return default if default is not None else SV(None, frame.module.where(node))
-        return self._section_dict(SectionV(parser, name), frame, node)
-
-    def alembic_option(self, node: ast.Call, frame: Frame) -> Any:
-        """`context.config.get_main_option("sqlalchemy.url")`."""
-        option = self.ev.arg(node, frame, 0, "name")
-        if not is_known(option):
-            return unknown(frame.module, node)
-        fallback = node.args[1] if len(node.args) > 1 else None
-        return self.option(self.alembic_ini(frame), "alembic", str(option.value), None, fallback, frame, node, True)
-
-    def _alembic_section_name(self, node: ast.Call, frame: Frame) -> str | None:
-        if not node.args:
-            return None
-        value = self.ev.force(self.ev.eval(node.args[0], frame))
-        if getattr(value, "dotted", "").endswith(".config_ini_section"):
-            return "alembic"  # alembic's default ini section
-        return str(value.value) if is_known(value) else None
 
     # --- configparser ---------------------------------------------------------------------------------
 
@@ -393,13 +354,13 @@ class ConfigFiles:
                         continue
                     path, shown = self.resolve(frame.module, text), text
                 read.append(shown)
-                data = _read(path)
+                data = read_text(path)
                 if data is not None and path is not None:
-                    _merge_ini(sections, data, self._shown(path, 0).rsplit(":", 1)[0])
+                    merge_ini(sections, data, self.shown(path, 0).rsplit(":", 1)[0])
         elif method == "read_string" and call.args:
             value = self.ev.force(self.ev.eval(call.args[0], frame))
             if is_known(value) and isinstance(value.value, str):
-                _merge_ini(sections, value.value, (value.from_ or "?").rsplit(":", 1)[0])
+                merge_ini(sections, value.value, (value.from_ or "?").rsplit(":", 1)[0])
         elif method == "read_dict" and call.args:
             value = self.ev.force(self.ev.eval(call.args[0], frame))
             if isinstance(value, DictV):
@@ -414,7 +375,7 @@ class ConfigFiles:
             section, option, item = (self.ev.force(self.ev.eval(a, frame)) for a in call.args)
             if is_known(section) and is_known(option) and is_known(item):
                 sections.setdefault(str(section.value), {})[str(option.value)] = (str(item.value), item.from_ or "?")
-        return ParserV(sections, tuple(read), base.interpolation, base.env_by_option, base.opaque)
+        return replace(base, sections=sections, read=tuple(read))
 
     def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame) -> Any:
         if name in ("get", "getint", "getfloat", "getboolean") and len(node.args) >= 2:
@@ -427,14 +388,14 @@ class ConfigFiles:
             keys = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
             if not all(is_known(k) for k in keys) or not keys or parser.opaque:
                 return unknown(frame.module, node)
-            section = _find(parser.sections, str(keys[0].value))
+            section = find(parser.sections, str(keys[0].value))
             if name == "has_section" or section is None:
                 return SV(section is not None, frame.module.where(node))
-            return SV(len(keys) > 1 and _find(section, str(keys[1].value)) is not None, frame.module.where(node))
+            return SV(len(keys) > 1 and find(section, str(keys[1].value)) is not None, frame.module.where(node))
         if name == "items" and node.args:
             section = self.ev.force(self.ev.eval(node.args[0], frame))
             if is_known(section):
-                return self._section_dict(SectionV(parser, str(section.value)), frame, node)
+                return self.section_dict(SectionV(parser, str(section.value)), frame, node)
         return unknown(frame.module, node)
 
     def section_method(self, section: SectionV, name: str, node: ast.Call, frame: Frame) -> Any:
@@ -447,7 +408,7 @@ class ConfigFiles:
             cast = None if name == "get" else name
             return self.option(section.parser, section.name, str(option.value), cast, fallback, frame, node, True)
         if name in ("items", "copy"):
-            return self._section_dict(section, frame, node)
+            return self.section_dict(section, frame, node)
         return unknown(frame.module, node)
 
     def option(
@@ -462,7 +423,10 @@ class ConfigFiles:
         none_default: bool = False,
     ) -> Any:
         options = self._section(SectionV(parser, section))
-        found = _find(options, option)
+        found = find(options, option)
+        given = _set_by_code(parser, section, option)
+        if given is not None and not is_known(given):
+            return given
         if found is None:
             if fallback is not None:
                 return self.ev.force(self.ev.eval(fallback, frame))
@@ -489,13 +453,21 @@ class ConfigFiles:
         return value
 
     def _section(self, section: SectionV) -> dict[str, Option]:
-        found = _find(section.parser.sections, section.name) or {}
-        defaults = _find(section.parser.sections, "DEFAULT") or {}
-        return {**defaults, **found}
+        found = find(section.parser.sections, section.name) or {}
+        defaults = find(section.parser.sections, "DEFAULT") or {}
+        given = {
+            o: (str(v.value), v.from_ or "?")
+            for s, o, v in section.parser.set_by_code
+            if s == section.name and is_known(v)
+        }
+        return {**defaults, **found, **given}
 
-    def _section_dict(self, section: SectionV, frame: Frame, node: ast.AST) -> DictV:
+    def section_dict(self, section: SectionV, frame: Frame, node: ast.AST) -> DictV:
         options = self._section(section)
         items: dict[str, Any] = {key: SV(raw, where, source=raw) for key, (raw, where) in options.items()}
+        for name, option, value in section.parser.set_by_code:
+            if name == section.name:
+                items[option] = value  # with its variable, or unknown: as the code gives it
         return DictV(items, frame.module.where(node))
 
 
@@ -512,7 +484,7 @@ def path_text(value: Any) -> str | None:
     return None
 
 
-def _read(path: Path | None) -> str | None:
+def read_text(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
@@ -523,7 +495,7 @@ def _read(path: Path | None) -> str | None:
         return None
 
 
-def _merge_ini(sections: dict[str, dict[str, Option]], text: str, shown: str) -> None:
+def merge_ini(sections: dict[str, dict[str, Option]], text: str, shown: str) -> None:
     section: dict[str, Option] | None = None
     last: str | None = None
     for number, line in enumerate(text.splitlines()[:20000], 1):
@@ -546,7 +518,12 @@ def _merge_ini(sections: dict[str, dict[str, Option]], text: str, shown: str) ->
             section[last] = (match.group(2).strip(), f"{shown}:{number}")
 
 
-def _find(mapping: dict[str, Any], key: str) -> Any:
+def _set_by_code(parser: ParserV, section: str, option: str) -> Any:
+    found = [value for name, key, value in parser.set_by_code if name == section and key.lower() == option.lower()]
+    return found[-1] if found else None
+
+
+def find(mapping: dict[str, Any], key: str) -> Any:
     if key in mapping:
         return mapping[key]
     lowered = key.lower()
@@ -555,7 +532,7 @@ def _find(mapping: dict[str, Any], key: str) -> Any:
 
 def _interpolate(raw: str, options: dict[str, Option]) -> str:
     def one(match: re.Match[str]) -> str:
-        found = _find(options, match.group(1))
+        found = find(options, match.group(1))
         return str(found[0]) if found is not None else match.group(0)
 
     return INTERPOLATION.sub(one, raw).replace("%%", "%")
@@ -566,8 +543,8 @@ def _interpolate_extended(raw: str, options: dict[str, Option], sections: dict[s
 
     def one(match: re.Match[str]) -> str:
         section, _, option = match.group(1).rpartition(":")
-        within = options if not section else {**(_find(sections, "DEFAULT") or {}), **(_find(sections, section) or {})}
-        found = _find(within, option)
+        within = options if not section else {**(find(sections, "DEFAULT") or {}), **(find(sections, section) or {})}
+        found = find(within, option)
         return str(found[0]) if found is not None else match.group(0)
 
     for _ in range(10):  # configparser's MAX_INTERPOLATION_DEPTH

@@ -1,0 +1,82 @@
+"""alembic's `context.config` in a migrations `env.py`: alembic.ini, found beside the migrations or above them,
+with what the code sets on it (`config.set_main_option("sqlalchemy.url", settings.DATABASE_URL)`) before it reads
+it back (`get_section`, `get_main_option`)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+from pool_doctor.scan.files import ConfigFiles, Option, ParserV, SectionV, find, merge_ini, read_text
+from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, is_known, unknown
+
+ALEMBIC_INI = "alembic.ini"
+CONFIG = "alembic.context.config"
+MAIN = "alembic"  # alembic's default ini section (config.config_ini_section)
+
+
+class AlembicConfig:
+    def __init__(self, ev: Interpreter, files: ConfigFiles) -> None:
+        self.ev = ev
+        self.files = files
+
+    def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+        return {f"{CONFIG}.get_section": self.section, f"{CONFIG}.get_main_option": self.main_option}
+
+    def ini(self, frame: Frame) -> ParserV:
+        """alembic.ini as the module's code leaves it: the file, then each `set_main_option` /
+        `set_section_option` on `context.config` (at module level or in a function: known or unknown)."""
+        path = self.files.resolve(frame.module, ALEMBIC_INI)
+        sections: dict[str, dict[str, Option]] = {}
+        data = read_text(path)
+        if data is not None and path is not None:
+            merge_ini(sections, data, self.files.shown(path, 0).rsplit(":", 1)[0])
+        return ParserV(sections, (ALEMBIC_INI,), set_by_code=tuple(self._set_by_code(frame)))
+
+    def _set_by_code(self, frame: Frame) -> list[tuple[str, str, Any]]:
+        module, found = frame.module, []
+        for method, section_given in (("set_main_option", False), ("set_section_option", True)):
+            for site in module.calls.get(method, []):
+                call = site.call
+                if not isinstance(call.func, ast.Attribute) or len(call.args) != 2 + section_given:
+                    continue
+                owner = self.ev.force(self.ev.eval(call.func.value, Frame(module)))
+                if not (isinstance(owner, ExternalRef) and owner.dotted == CONFIG):
+                    continue
+                args = [
+                    self.ev.force(self.ev.eval(a, Frame(module))) for a in call.args
+                ]  # a function's locals: unknown
+                section = self._section_name(call.args[0], Frame(module)) if section_given else MAIN
+                option, value = args[-2], args[-1]
+                if section is None or not (is_known(option) and isinstance(option.value, str)):
+                    continue
+                if not is_known(value) and isinstance(value, SV) and value.expr is None:
+                    value = unknown(module, call.args[-1], env=value.env)
+                found.append((section, option.value, value))
+        return found
+
+    def section(self, node: ast.Call, frame: Frame) -> Any:
+        """`context.config.get_section(config.config_ini_section, {})`: alembic.ini's [alembic] section."""
+        name = self._section_name(node.args[0], frame) if node.args else None
+        if name is None:
+            return unknown(frame.module, node)
+        parser = self.ini(frame)
+        if find(parser.sections, name) is None and not any(s == name for s, _, _ in parser.set_by_code):
+            default = self.ev.arg(node, frame, 1, "default")
+            return default if default is not None else SV(None, frame.module.where(node))
+        return self.files.section_dict(SectionV(parser, name), frame, node)
+
+    def main_option(self, node: ast.Call, frame: Frame) -> Any:
+        """`context.config.get_main_option("sqlalchemy.url")`."""
+        option = self.ev.arg(node, frame, 0, "name")
+        if not is_known(option):
+            return unknown(frame.module, node)
+        fallback = node.args[1] if len(node.args) > 1 else None
+        return self.files.option(self.ini(frame), MAIN, str(option.value), None, fallback, frame, node, True)
+
+    def _section_name(self, node: ast.expr, frame: Frame) -> str | None:
+        value = self.ev.force(self.ev.eval(node, frame))
+        if getattr(value, "dotted", "").endswith(".config_ini_section"):
+            return MAIN
+        return str(value.value) if is_known(value) else None
