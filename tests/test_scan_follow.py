@@ -724,6 +724,7 @@ def test_a_field_a_variable_can_set_to_none_keeps_both_sides(tmp_path: Path, mon
     size = pool.settings["pool_size"]
     assert (size.value, size.branches) == (5, ())
     timeout = pool.settings["pool_timeout"]  # None from the .env file: not given, unless a variable is set
+    assert (timeout.known, timeout.env) == (False, "POOL_TIMEOUT")  # not set by default: the variable that sets it
     assert [(b.known, b.env, b.expr) for b in timeout.branches] == [
         (False, "POOL_TIMEOUT", "$POOL_TIMEOUT"),
         (False, None, NOT_SET),
