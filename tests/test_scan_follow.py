@@ -836,6 +836,54 @@ def test_pydantic_fields_aliases_prefixes_nesting_validators(tmp_path: Path, mon
     assert (name.value, name.env) == ("development.api", "APP_ENV")
 
 
+def test_dataclass_factories_a_validator_filling_an_empty_field_and_isinstance_on_an_optional(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`field(default_factory=lambda: int(os.getenv("X", "5")))` is 5 with X (was unknown); a validator's
+    `if v == "": return built` gives, on its other side, the variable's value, never the default "" it rules
+    out (was ''); `x if isinstance(x, int) else 40` on an optional setting is 40 with nothing set (was unknown)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+            from dataclasses import dataclass, field
+            from pydantic import field_validator
+            from pydantic_settings import BaseSettings
+            from sqlalchemy import create_engine
+
+            @dataclass
+            class Pooling:
+                size: int = field(default_factory=lambda: int(os.getenv("DB_POOL_SIZE", "5")))
+
+            class Settings(BaseSettings):
+                DATABASE_URI: str = ""
+
+                @field_validator("DATABASE_URI", mode="after")
+                def build(cls, v):
+                    if v == "":
+                        return "postgresql+psycopg://shop@db/shop"
+                    return v
+
+            _raw = os.getenv("DB_OVERFLOW")
+            OVERFLOW = int(_raw) if _raw else None
+            overflow = OVERFLOW if isinstance(OVERFLOW, int) else 40
+
+            engine = create_engine(Settings().DATABASE_URI, pool_size=Pooling().size, max_overflow=overflow)
+        """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:24")
+    assert values(pool) == {"url": "postgresql+psycopg://shop@db/shop", "pool_size": 5, "max_overflow": 40}
+    assert pool.settings["pool_size"].env == "DB_POOL_SIZE"
+    url = pool.settings["url"]
+    assert [(b.value, b.known, b.env) for b in url.branches] == [
+        ("postgresql+psycopg://shop@db/shop", True, None),
+        (None, False, "DATABASE_URI"),
+    ]
+
+
 def test_starlette_decouple_environ_dj_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

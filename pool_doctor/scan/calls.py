@@ -506,13 +506,16 @@ class Calls:
     def isinstance_call(self, node: ast.Call, frame: Frame) -> Any:
         if len(node.args) != 2:
             return unknown(frame.module, node)
-        value = self.ev.force(self.ev.eval(node.args[0], frame))
         kinds = self.ev.force(self.ev.eval(node.args[1], frame))
         options = [self.ev.force(k) for k in kinds.items] if isinstance(kinds, ListV) else [kinds]
         names = [o.dotted for o in options if isinstance(o, ExternalRef) and o.dotted.startswith("builtins.")]
         if len(names) != len(options):
             return unknown(frame.module, node)
         types = {name.removeprefix("builtins.") for name in names}
+        value = self.ev.eval(node.args[0], frame)
+        return containers.lift(self.ev, [value], lambda v: self._isinstance(v, types, node, frame))
+
+    def _isinstance(self, value: Any, types: set[str], node: ast.Call, frame: Frame) -> Any:
         if is_known(value):
             found = {cls.__name__ for cls in type(value.value).__mro__} & (types | {"object"})
             return SV(bool(found & types), frame.module.where(node))

@@ -30,6 +30,7 @@ from pool_doctor.scan.kinds import (
     Thunk,
     assumed_set,
     env_of,
+    is_known,
     not_set,
     unknown,
 )
@@ -275,6 +276,14 @@ class Flow:
                 if isinstance(option, SV) and not option.known:
                     return None
                 return (isinstance(option, SV) and option.value is None) == wanted_none
+
+        elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
+            if not isinstance(test.comparators[0], ast.Constant):
+                return state
+            target, constant, equal = test.left, test.comparators[0].value, isinstance(test.ops[0], ast.Eq)
+
+            def check(option: Any) -> bool | None:  # `if v == "":`
+                return (option.value == constant) == equal if is_known(option) else None
 
         else:
 

@@ -354,7 +354,7 @@ class SettingsClasses:
         env_name: str | None = None
         default: Any = None
         explicit_env: str | None = None
-        if isinstance(value_node, ast.Call) and (dotted_parts(value_node.func) or [""])[-1] == "Field":
+        if isinstance(value_node, ast.Call) and (dotted_parts(value_node.func) or [""])[-1] in ("Field", "field"):
             default_node = value_node.args[0] if value_node.args else keyword(value_node, "default")
             if default_node is not None and not (
                 isinstance(default_node, ast.Constant) and default_node.value is Ellipsis
