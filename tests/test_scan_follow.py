@@ -1174,6 +1174,41 @@ def test_a_parser_subclass_that_adds_nothing_extended_interpolation_and_globals_
     assert not url.known and url.expr == "DB_URL, set again by configure_vars() through `global`"
 
 
+def test_a_global_dict_a_function_changes_on_one_path_keeps_its_keys_on_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CKAN's `for option in FROM_ENV: if from_env: config[option] = from_env` on a module-level dict: on
+    the path that leaves it alone the dict is as it was (was: every key "not set", so the pool lost all)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.ini": "[app:main]\nsqlalchemy.url = postgresql://app@db/app\nsqlalchemy.pool_size = 10\n",
+            "app.py": """
+            import configparser
+            import os
+            from sqlalchemy import engine_from_config
+
+            FROM_ENV = {"sqlalchemy.url": "APP_SQLALCHEMY_URL", "app.site_url": "APP_SITE_URL"}
+            parser = configparser.ConfigParser()
+            parser.read("app.ini")
+            config = dict(parser.items("app:main"))
+
+            def load_environment():
+                for option in FROM_ENV:
+                    from_env = os.environ.get(FROM_ENV[option], None)
+                    if from_env:
+                        config[option] = from_env
+                config.setdefault("sqlalchemy.pool_pre_ping", True)
+                return engine_from_config(dict(config))
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:16")
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 10, "pool_pre_ping": True}
+    assert pool.settings["url"].env == "APP_SQLALCHEMY_URL" and pool.settings["pool_size"].from_ == "app.ini:3"
+
+
 def test_engine_from_config_with_a_mapping_the_scan_cannot_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

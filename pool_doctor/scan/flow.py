@@ -331,14 +331,17 @@ class Flow:
             return None, guard
         if len(ended) == 1:
             return ended[0][1], (*guard, (ended[0][0], ended[0][2]))
-        return self.join(ended), guard
+        return self.join(ended, run), guard
 
-    def join(self, states: list[tuple[str, State, bool]]) -> State:
+    def join(self, states: list[tuple[str, State, bool]], run: Run) -> State:
         out: State = {}
         default = next((index for index, (_, _, chosen) in enumerate(states) if chosen), None)
         names = list(dict.fromkeys(name for _, state, _ in states for name in state))
         for name in names:
             values = [state.get(name, _UNSET) for _, state, _ in states]
+            if _UNSET in values and _outer(run, name):  # a global dict one path changed in place: as it was
+                was = self.ev.force(self.ev.eval(ast.Name(name, ast.Load()), self.frame(run, {})))
+                values = [was if value is _UNSET else value for value in values]
             if all(value is values[0] for value in values):
                 out[name] = values[0]
                 continue
@@ -360,7 +363,7 @@ class Flow:
         ends = [(f"{text} runs through", after, False)] if after is not None else []
         ends += [(f"{text} breaks", s, False) for s in breaks] + [(f"{text} runs", s, False) for s in continues]
         if len(ends) > 1:
-            return self.join(ends)
+            return self.join(ends, run)
         return ends[0][1] if ends else state
 
     def for_(self, run: Run, stmt: ast.For | ast.AsyncFor, state: State, guard: Guard) -> tuple[State | None, Guard]:
@@ -390,14 +393,14 @@ class Flow:
             if not going:  # every path returned, raised or broke out
                 current = None
                 break
-            current = going[0] if len(going) == 1 else self.join([(f"{text} goes on", s, False) for s in going])
+            current = going[0] if len(going) == 1 else self.join([(f"{text} goes on", s, False) for s in going], run)
         if current is not None:
             current, guard = self.block(run, stmt.orelse, current, guard)
         ends = [(f"{text} runs through", current, True)] if current is not None else []
         ends += [(f"{text} breaks", s, not ends and index == 0) for index, s in enumerate(exits)]
         if not ends:
             return None, guard
-        return (ends[0][1] if len(ends) == 1 else self.join(ends)), guard
+        return (ends[0][1] if len(ends) == 1 else self.join(ends, run)), guard
 
     def try_(self, run: Run, stmt: ast.Try | ast.TryStar, state: State, guard: Guard) -> tuple[State | None, Guard]:
         """The body as the path taken; a handler that sets names is another path (an exception the scan cannot
@@ -578,3 +581,18 @@ def _own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
         for child in ast.iter_child_nodes(node):
             if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 todo.append(child)
+
+
+@functools.cache
+def _stored(scope: FunctionNode) -> frozenset[str]:
+    """The names a function binds: its parameters and every name it assigns (its locals)."""
+    args = scope.args
+    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a}
+    names |= {n.id for n in ast.walk(scope) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    return frozenset(names)
+
+
+def _outer(run: Run, name: str) -> bool:
+    """A name a function reads from outside itself (a module global, a closure's)."""
+    scope = run.scope
+    return isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and "." not in name and name not in _stored(scope)
