@@ -1209,6 +1209,49 @@ def test_a_global_dict_a_function_changes_on_one_path_keeps_its_keys_on_the_othe
     assert pool.settings["url"].env == "APP_SQLALCHEMY_URL" and pool.settings["pool_size"].from_ == "app.ini:3"
 
 
+def test_ini_sections_handed_over_whole_and_the_tutorial_config_function(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`engine_from_config(dict(parser["app:main"]))` and the section proxy itself are its options (was: none,
+    and "SectionV" in the report); the tutorial's `for key, value in parser.items(section): db[key] = value`
+    then `int(params.pop("maxconn"))` gives maxconn 12 and leaves it out of `**params` (was: unknown, then
+    the string "12" from the spread)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.ini": "[app:main]\nsqlalchemy.url = postgresql://app@db/app\nsqlalchemy.pool_size = 10\n\n"
+            "[replica]\nsqlalchemy.url = postgresql://app@replica/app\n\n"
+            "[postgresql]\nhost = db\ndbname = app\nmaxconn = 12\n",
+            "app.py": """
+            from configparser import ConfigParser
+            from psycopg2 import pool
+            from sqlalchemy import engine_from_config
+
+            parser = ConfigParser()
+            parser.read("app.ini")
+            engine = engine_from_config(dict(parser["app:main"]), prefix="sqlalchemy.")
+            replica = engine_from_config(parser["replica"], prefix="sqlalchemy.")
+
+            def config(section="postgresql"):
+                db = {}
+                for key, value in parser.items(section):
+                    db[key] = value
+                return db
+
+            params = config()
+            maxconn = int(params.pop("maxconn"))
+            db_pool = pool.ThreadedConnectionPool(1, maxconn, **params)
+        """,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "app.py:7")) == {"url": "postgresql://app@db/app", "pool_size": 10}
+    assert values(at(report, "app.py:8")) == {"url": "postgresql://app@replica/app"}
+    threaded = at(report, "app.py:18")
+    assert values(threaded) == {"minconn": 1, "maxconn": 12, "host": "db", "dbname": "app"}
+    assert threaded.settings["maxconn"].from_ == "app.ini:11" and not threaded.unresolved
+
+
 def test_engine_from_config_with_a_mapping_the_scan_cannot_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -280,6 +280,20 @@ def items_of(ev: Interpreter, value: Any) -> list[Any] | None:
     return None
 
 
+def pairs(ev: Interpreter, value: Any) -> dict[str, Any] | None:
+    """A list of known (key, value) pairs as a dict's items; else None."""
+    if not isinstance(value, ListV):
+        return None
+    out: dict[str, Any] = {}
+    for item in value.items:
+        pair = ev.force(item)
+        key = ev.force(pair.items[0]) if isinstance(pair, ListV) and len(pair.items) == 2 else None
+        if not (is_known(key) and isinstance(key.value, str)):
+            return None
+        out[key.value] = pair.items[1]
+    return out
+
+
 def dict_items(value: DictV) -> ListV:
     """`d.items()`: (key, value) pairs."""
     return ListV(

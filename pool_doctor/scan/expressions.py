@@ -168,10 +168,13 @@ class Evaluator:
 
     def merge(self, into: DictV, value: Any, text: str) -> None:
         """`**value` into a dict: its items (an instance's fields), else `**text` as opaque."""
-        value = self.force(value)
+        value = self.files.as_mapping(self.force(value))
+        pairs = containers.pairs(self, value)
         if isinstance(value, DictV):
             into.items.update(value.items)
             into.opaque.extend(value.opaque)
+        elif pairs is not None:  # dict([(key, value), ...]), dict(parser.items(section))
+            into.items.update(pairs)
         elif isinstance(value, InstanceRef) and self.classes.is_model(value.cls):
             into.items.update(self.classes.instance_fields(value))
         elif not (is_known(value) and value.value is None):  # `**(options or {})`-style None: nothing

@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pool_doctor.scan.containers import dict_items
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
 
@@ -392,10 +393,10 @@ class ConfigFiles:
             if name == "has_section" or section is None:
                 return SV(section is not None, frame.module.where(node))
             return SV(len(keys) > 1 and find(section, str(keys[1].value)) is not None, frame.module.where(node))
-        if name == "items" and node.args:
+        if name == "items" and node.args:  # [(option, value), ...]
             section = self.ev.force(self.ev.eval(node.args[0], frame))
             if is_known(section):
-                return self.section_dict(SectionV(parser, str(section.value)), frame, node)
+                return dict_items(self.section_dict(SectionV(parser, str(section.value)), frame, node))
         return unknown(frame.module, node)
 
     def section_method(self, section: SectionV, name: str, node: ast.Call, frame: Frame) -> Any:
@@ -462,13 +463,17 @@ class ConfigFiles:
         }
         return {**defaults, **found, **given}
 
-    def section_dict(self, section: SectionV, frame: Frame, node: ast.AST) -> DictV:
+    def as_mapping(self, value: Any) -> Any:
+        """A section proxy where a dict is wanted (`dict(parser["app:main"])`, `**section`): its options."""
+        return self.section_dict(value, None, None) if isinstance(value, SectionV) else value
+
+    def section_dict(self, section: SectionV, frame: Frame | None, node: ast.AST | None) -> DictV:
         options = self._section(section)
         items: dict[str, Any] = {key: SV(raw, where, source=raw) for key, (raw, where) in options.items()}
         for name, option, value in section.parser.set_by_code:
             if name == section.name:
                 items[option] = value  # with its variable, or unknown: as the code gives it
-        return DictV(items, frame.module.where(node))
+        return DictV(items, frame.module.where(node) if frame is not None and node is not None else None)
 
 
 def _called(node: ast.Call) -> str:

@@ -199,8 +199,12 @@ class Project:
                     yield here / name
 
     def display(self, path: Path) -> str:
-        if self.single_file:
-            return self.given.as_posix()
+        if self.single_file:  # the file as given; a file beside it (its .ini, .env) from the same folder
+            return (
+                self.given.as_posix()
+                if path == self.root
+                else (self.given.parent / path.relative_to(self.base)).as_posix()
+            )
         return (self.given / path.relative_to(self.root)).as_posix()
 
     def _module_keys(self, path: Path) -> list[str]:

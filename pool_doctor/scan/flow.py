@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
+from pool_doctor.scan.nodes import holds, is_generator, popped, reads_outer
 
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
@@ -84,7 +84,7 @@ class Flow:
             returns.append((guard, SV(None, frame.module.where(node))))
         if not returns:
             return unknown(frame.module, node, why=f"{node.name}() always raises")
-        if _is_generator(node):
+        if is_generator(node):
             return unknown(frame.module, node, why=f"{node.name}() is a generator")
         return self.ev.force(_options(returns, self.ev.conditions))
 
@@ -134,7 +134,7 @@ class Flow:
             run.budget -= 1
             if run.budget < 0:
                 raise Exhausted
-            if run.target is not None and _holds(stmt, run.target):
+            if run.target is not None and holds(stmt, run.target):
                 inner = self.enter(run, stmt, state, guard)
                 if inner is None:  # the node is in the statement itself, not in a block under it
                     run.found = self.frame(run, state)
@@ -150,7 +150,7 @@ class Flow:
         assert run.target is not None
         for name in ("body", "orelse", "finalbody"):
             block = getattr(stmt, name, None)
-            if isinstance(block, list) and any(_holds(s, run.target) for s in block if isinstance(s, ast.stmt)):
+            if isinstance(block, list) and any(holds(s, run.target) for s in block if isinstance(s, ast.stmt)):
                 if isinstance(stmt, (ast.With, ast.AsyncWith)):
                     state = self.with_items(run, stmt, state)
                 elif isinstance(stmt, (ast.For, ast.AsyncFor)):
@@ -158,12 +158,12 @@ class Flow:
                 self.block(run, block, state, guard)
                 return True
         for handler in getattr(stmt, "handlers", []):
-            if any(_holds(s, run.target) for s in handler.body):
+            if any(holds(s, run.target) for s in handler.body):
                 self.block(run, handler.body, state, guard)
                 return True
         if isinstance(stmt, ast.Match):
             for case in stmt.cases:
-                if any(_holds(s, run.target) for s in case.body):
+                if any(holds(s, run.target) for s in case.body):
                     self.block(run, case.body, state, guard)
                     return True
         return None
@@ -178,6 +178,8 @@ class Flow:
             thunk = Thunk(stmt.value, self.frame(run, state))
             for target in targets:
                 state = self.assign_target(run, target, thunk, state)
+            for call in popped(stmt.value):  # maxconn = int(params.pop("maxconn")): params loses the key
+                state = self.popping_call(run, call, state)
             return state, guard
         if isinstance(stmt, ast.AugAssign):
             current = self.read_target(run, stmt.target, state)
@@ -187,9 +189,9 @@ class Flow:
             ), guard
         if isinstance(stmt, ast.Expr):
             state = self.walrus(run, stmt.value, state)
-            call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
-            if isinstance(call, ast.Call):
-                return self.self_call(run, call, self.mutating_call(run, call, state)), guard
+            called = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+            if isinstance(called, ast.Call):
+                return self.self_call(run, called, self.mutating_call(run, called, state)), guard
             return state, guard
         if isinstance(stmt, ast.If):
             return self.if_(run, stmt, state, guard)
@@ -339,7 +341,7 @@ class Flow:
         names = list(dict.fromkeys(name for _, state, _ in states for name in state))
         for name in names:
             values = [state.get(name, _UNSET) for _, state, _ in states]
-            if _UNSET in values and _outer(run, name):  # a global dict one path changed in place: as it was
+            if _UNSET in values and reads_outer(run.scope, name):  # a global dict one path changed in place: as it was
                 was = self.ev.force(self.ev.eval(ast.Name(name, ast.Load()), self.frame(run, {})))
                 values = [was if value is _UNSET else value for value in values]
             if all(value is values[0] for value in values):
@@ -521,6 +523,20 @@ class Flow:
         changed = {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
         return {**state, **changed} if changed else state
 
+    def popping_call(self, run: Run, call: ast.Call, state: State) -> State:
+        """`name.pop(...)` in an assigned value: `name` without the key, worked out when read (a module's
+        `params = config()` is then called once the module's statements have run, as its reader sees them)."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return state
+        frame, base = self.frame(run, state), func.value
+
+        def compute() -> Any:
+            current = self.ev.force(self.ev.eval(base, frame))
+            return containers.lift(self.ev, [current], lambda d: self.ev.mutated(d, func.attr, call, frame))
+
+        return {**state, base.id: Thunk(base, frame, compute=compute)}
+
     def mutating_call(self, run: Run, call: ast.Call, state: State) -> State:
         """`kwargs.update(...)`, `options.setdefault(...)`, `parser.read(...)`: the receiver, changed."""
         func = call.func
@@ -559,40 +575,3 @@ def _pseudo_name(node: ast.expr) -> str | None:
     """`self.kwargs` as the name "self.kwargs" (an attribute set and read in the same function)."""
     parts = dotted_parts(node) if isinstance(node, ast.Attribute) else None
     return ".".join(parts) if parts is not None and len(parts) == 2 else None
-
-
-def _holds(stmt: ast.stmt, node: ast.AST) -> bool:
-    start = (stmt.lineno, stmt.col_offset)
-    end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
-    where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
-    return start <= where <= end
-
-
-def _is_generator(func: FunctionNode) -> bool:
-    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(func))
-
-
-def _own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
-    """The nodes of the function's body, not of functions or classes defined in it."""
-    todo: list[ast.AST] = list(func.body)
-    while todo:
-        node = todo.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                todo.append(child)
-
-
-@functools.cache
-def _stored(scope: FunctionNode) -> frozenset[str]:
-    """The names a function binds: its parameters and every name it assigns (its locals)."""
-    args = scope.args
-    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a}
-    names |= {n.id for n in ast.walk(scope) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
-    return frozenset(names)
-
-
-def _outer(run: Run, name: str) -> bool:
-    """A name a function reads from outside itself (a module global, a closure's)."""
-    scope = run.scope
-    return isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and "." not in name and name not in _stored(scope)

@@ -33,7 +33,7 @@ def flatten(
 ) -> dict[str, SV]:
     """A settings value as dotted keys (`connect_args.command_timeout`); unreadable `**x` go to unresolved.
     A value with branches gives, for each key any branch has, that key's value in each branch."""
-    value = evaluator.force(value)
+    value = evaluator.files.as_mapping(evaluator.force(value))
     out: dict[str, SV] = {}
     if isinstance(value, Branches) and depth < 6:
         options, default = containers.settle_options(evaluator, value)

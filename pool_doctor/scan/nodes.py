@@ -1,0 +1,65 @@
+"""What a function's syntax alone says about its names, for the statement-by-statement run (scan/flow.py)."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterator
+
+from pool_doctor.scan.finder import FunctionNode
+
+
+@functools.cache
+def stored(scope: FunctionNode) -> frozenset[str]:
+    """The names a function binds: its parameters and every name it assigns (its locals)."""
+    args = scope.args
+    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a}
+    names |= {n.id for n in ast.walk(scope) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    return frozenset(names)
+
+
+def popped(value: ast.expr) -> list[ast.Call]:
+    """`d.pop(...)` / `d.setdefault(...)` calls inside an assigned value, outside lambdas and comprehensions:
+    `maxconn = int(params.pop("maxconn"))` also changes `params`."""
+    found: list[ast.Call] = []
+    stack: list[ast.AST] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)):
+            continue
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("pop", "setdefault")
+        ):
+            found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def holds(stmt: ast.stmt, node: ast.AST) -> bool:
+    """Whether `node` sits within the statement's span."""
+    start = (stmt.lineno, stmt.col_offset)
+    end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+    where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+    return start <= where <= end
+
+
+def is_generator(func: FunctionNode) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own_nodes(func))
+
+
+def own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
+    """The nodes of the function's body, not of functions or classes defined in it."""
+    todo: list[ast.AST] = list(func.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                todo.append(child)
+
+
+def reads_outer(scope: object, name: str) -> bool:
+    """A name a function reads from outside itself (a module global, a closure's): it never binds it."""
+    return isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and "." not in name and name not in stored(scope)
