@@ -1070,6 +1070,8 @@ def test_alembic_env_setting_the_url_before_it_reads_it(tmp_path: Path, monkeypa
         monkeypatch,
     )
     url = at(report, "migrations/env.py:9").settings["url"]
+    poolclass = at(report, "migrations/env.py:9").settings["poolclass"]
+    assert (poolclass.value, poolclass.from_) == ("sqlalchemy.pool.NullPool", "migrations/env.py:9")
     assert (url.value, url.env, url.from_) == (
         "postgresql+psycopg://shop@db/shop",
         "DATABASE_URL",
@@ -1246,6 +1248,7 @@ def test_ini_sections_handed_over_whole_and_the_tutorial_config_function(
         monkeypatch,
     )
     assert values(at(report, "app.py:7")) == {"url": "postgresql://app@db/app", "pool_size": 10}
+    assert "SectionV" not in str(report.to_json())  # no name of the scan's own in a report
     assert values(at(report, "app.py:8")) == {"url": "postgresql://app@replica/app"}
     threaded = at(report, "app.py:18")
     assert values(threaded) == {"minconn": 1, "maxconn": 12, "host": "db", "dbname": "app"}

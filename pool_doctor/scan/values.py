@@ -20,6 +20,7 @@ from pool_doctor.scan.kinds import (
     InstanceRef,
     ListV,
     PartialRef,
+    Thunk,
     env_of,
 )
 from pool_doctor.scan.model import NOT_SET
@@ -33,7 +34,7 @@ def flatten(
 ) -> dict[str, SV]:
     """A settings value as dotted keys (`connect_args.command_timeout`); unreadable `**x` go to unresolved.
     A value with branches gives, for each key any branch has, that key's value in each branch."""
-    value = evaluator.files.as_mapping(evaluator.force(value))
+    written, value = value, evaluator.files.as_mapping(evaluator.force(value))
     out: dict[str, SV] = {}
     if isinstance(value, Branches) and depth < 6:
         options, default = containers.settle_options(evaluator, value)
@@ -54,7 +55,7 @@ def flatten(
         return flatten(DictV(evaluator.classes.instance_fields(value), None), evaluator, prefix, unresolved, depth + 1)
     if isinstance(value, SV) and value.expr == NOT_SET and depth > 0:
         return out  # a key this path does not set
-    out[prefix] = leaf(value, evaluator)
+    out[prefix] = leaf(written, evaluator)
     return out
 
 
@@ -97,6 +98,9 @@ def _equal(a: SV, b: SV) -> bool:
 
 
 def leaf(value: Any, evaluator: Evaluator) -> SV:
+    written = value.frame.module if isinstance(value, Thunk) and value.compute is None else None
+    where = written.where(value.node) if written is not None else None  # where the code writes it
+    text = written.segment(value.node) if written is not None else None
     value = evaluator.force(value)
     if isinstance(value, SV):
         return value
@@ -106,8 +110,8 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
     if isinstance(value, ExternalRef):
         root = value.dotted.split(".", 1)[0]
         if root in EXTERNAL_ROOTS or root in sys.stdlib_module_names:  # a library's object, named by its path
-            return SV(value.dotted, None, source=value.dotted)
-        return SV(None, None, known=False, expr=value.dotted)  # from a module the scanned tree does not hold
+            return SV(value.dotted, where, source=text or value.dotted)
+        return SV(None, where, known=False, expr=value.dotted)  # from a module the scanned tree does not hold
     if isinstance(value, FuncRef):
         where = value.module.where(value.node)
         if isinstance(value.node, ast.Lambda):
@@ -126,4 +130,4 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         return SV(None, value.origin, env_of(*items), known=False, expr="[...]")
     if isinstance(value, DictV):
         return SV(None, value.origin, known=False, expr="{...}")
-    return SV(None, None, known=False, expr=type(value).__name__)
+    return SV(None, where, known=False, expr=text or "(a value the scan cannot show)")
