@@ -315,6 +315,30 @@ def test_the_one_instance_the_app_makes_and_a_parameter_typed_with_a_project_cla
     assert len(report.pools) == 2
 
 
+def test_a_library_or_a_project_module_imported_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pg = importlib.import_module("asyncpg")` then `pg.create_pool(...)` is asyncpg's pool (was: no pool at
+    all), and `importlib.import_module("app.conf")` is the project's module."""
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/conf.py": "POOL_MAX = 7\n",
+            "app/db.py": """
+            import importlib
+
+            pg = importlib.import_module("asyncpg")
+            conf = importlib.import_module("app.conf")
+
+            async def start():
+                return await pg.create_pool("postgresql://app@db/app", max_size=conf.POOL_MAX)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:7")
+    assert pool.stack == "asyncpg" and values(pool) == {"dsn": "postgresql://app@db/app", "max_size": 7}
+
+
 def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

@@ -108,6 +108,8 @@ class Calls:
             **dict.fromkeys(URL_BUILDERS, self.url_builder),
             **dict.fromkeys(PYDANTIC_DSN_BUILDERS, self.dsn_builder),
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
+            "importlib.import_module": self.import_module,
+            "builtins.__import__": self.import_module,
         }
 
     # --- the call -------------------------------------------------------------------------------------
@@ -524,6 +526,21 @@ class Calls:
         if isinstance(value, InstanceRef):
             return SV(False, frame.module.where(node))  # a project class is none of Python's own
         return unknown(frame.module, node)
+
+    def import_module(self, node: ast.Call, frame: Frame) -> Any:
+        """`importlib.import_module("asyncpg")`: the module, as `import asyncpg` names it."""
+        name = self.ev.arg(node, frame, 0, "name")
+        name = self.ev.force(name) if name is not None else None
+        if not (is_known(name) and isinstance(name.value, str)) or name.value.startswith("."):
+            return unknown(frame.module, node)
+        parent, _, last = name.value.rpartition(".")
+        statement: ast.Import | ast.ImportFrom = (
+            ast.ImportFrom(module=parent, names=[ast.alias(name=last)], level=0)
+            if parent
+            else ast.Import(names=[ast.alias(name=last)])
+        )
+        found = self.ev.imported(frame.module, ast.copy_location(statement, node))
+        return found[0][1] if found else unknown(frame.module, node)
 
     def url_call(self, node: ast.Call, frame: Frame) -> Any:
         """A library's `make_url(text)`: the connection string it is given."""
