@@ -317,12 +317,19 @@ def test_the_one_instance_the_app_makes_and_a_parameter_typed_with_a_project_cla
 
 def test_a_library_or_a_project_module_imported_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`pg = importlib.import_module("asyncpg")` then `pg.create_pool(...)` is asyncpg's pool (was: no pool at
-    all), and `importlib.import_module("app.conf")` is the project's module."""
+    all), `importlib.import_module("app.conf")` is the project's module, and a `collections.namedtuple` holding
+    settings gives its fields (was: unknown)."""
     report = scan(
         tmp_path,
         {
             "app/__init__.py": "",
-            "app/conf.py": "POOL_MAX = 7\n",
+            "app/conf.py": """
+            import os
+            from collections import namedtuple
+
+            Limits = namedtuple("Limits", "pool_max timeout", defaults=[15])
+            LIMITS = Limits(int(os.environ.get("POOL_MAX", "7")))
+        """,
             "app/db.py": """
             import importlib
 
@@ -330,13 +337,15 @@ def test_a_library_or_a_project_module_imported_by_name(tmp_path: Path, monkeypa
             conf = importlib.import_module("app.conf")
 
             async def start():
-                return await pg.create_pool("postgresql://app@db/app", max_size=conf.POOL_MAX)
+                limits = conf.LIMITS
+                return await pg.create_pool("postgresql://app@db/app", max_size=limits.pool_max, timeout=limits.timeout)
         """,
         },
         monkeypatch,
     )
-    pool = at(report, "app/db.py:7")
-    assert pool.stack == "asyncpg" and values(pool) == {"dsn": "postgresql://app@db/app", "max_size": 7}
+    pool = at(report, "app/db.py:8")
+    assert pool.stack == "asyncpg" and values(pool) == {"dsn": "postgresql://app@db/app", "max_size": 7, "timeout": 15}
+    assert pool.settings["max_size"].env == "POOL_MAX"  # a collections.namedtuple's fields, as a dataclass's
 
 
 def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.files import ConfigFiles
-from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS, dotted_parts
+from pool_doctor.scan.finder import dotted_parts
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     SV,
@@ -43,16 +43,6 @@ CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False} 
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
 STR_CALLS = {"replace", "split", "rsplit", "startswith", "endswith", "removeprefix", "removesuffix", "format", "join"}
 NUMBERS = (int, float)
-URL_PARTS = ("drivername", "username", "password", "host", "port", "database", "query")
-# pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., port=..., path=...)`, keywords only (pydantic 1:
-# `user=`, and a path with its leading slash). Its parts by URL.create's names.
-PYDANTIC_DSN_BUILDERS = frozenset(
-    f"{where}.{kind}.build"
-    for where in ("pydantic", "pydantic.networks", "pydantic.v1", "pydantic.v1.networks")
-    for kind in ("PostgresDsn", "AnyUrl", "AnyHttpUrl", "MultiHostUrl", "Url")
-)
-DSN_PARTS = {"scheme": "drivername", "username": "username", "user": "username", "password": "password"}
-DSN_PARTS |= {"host": "host", "port": "port", "path": "database", "query": "query"}
 
 
 @dataclass
@@ -104,12 +94,7 @@ class Calls:
             "functools.partial": self.partial_call,
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,
-            **dict.fromkeys(URL_CALLS, self.url_call),
-            **dict.fromkeys(URL_BUILDERS, self.url_builder),
-            **dict.fromkeys(PYDANTIC_DSN_BUILDERS, self.dsn_builder),
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
-            "importlib.import_module": self.import_module,
-            "builtins.__import__": self.import_module,
         }
 
     # --- the call -------------------------------------------------------------------------------------
@@ -526,62 +511,6 @@ class Calls:
         if isinstance(value, InstanceRef):
             return SV(False, frame.module.where(node))  # a project class is none of Python's own
         return unknown(frame.module, node)
-
-    def import_module(self, node: ast.Call, frame: Frame) -> Any:
-        """`importlib.import_module("asyncpg")`: the module, as `import asyncpg` names it."""
-        name = self.ev.arg(node, frame, 0, "name")
-        name = self.ev.force(name) if name is not None else None
-        if not (is_known(name) and isinstance(name.value, str)) or name.value.startswith("."):
-            return unknown(frame.module, node)
-        parent, _, last = name.value.rpartition(".")
-        statement: ast.Import | ast.ImportFrom = (
-            ast.ImportFrom(module=parent, names=[ast.alias(name=last)], level=0)
-            if parent
-            else ast.Import(names=[ast.alias(name=last)])
-        )
-        found = self.ev.imported(frame.module, ast.copy_location(statement, node))
-        return found[0][1] if found else unknown(frame.module, node)
-
-    def url_call(self, node: ast.Call, frame: Frame) -> Any:
-        """A library's `make_url(text)`: the connection string it is given."""
-        value = self.arg(node, frame, 0, "name_or_url")
-        return value if value is not None else unknown(frame.module, node)
-
-    def url_builder(self, node: ast.Call, frame: Frame) -> Any:
-        """`URL.create(drivername=..., username=..., host=..., ...)`: the URL, when every part given is known;
-        else unknown, its text the driver's scheme and the call (the driver is still the code's to say)."""
-        if any(kw.arg is None for kw in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
-            return unknown(frame.module, node)  # URL.create(**parts): parts the scan cannot see
-        parts = {name: self.arg(node, frame, index, name) for index, name in enumerate(URL_PARTS)}
-        return self.url_of(parts, node, frame)
-
-    def dsn_builder(self, node: ast.Call, frame: Frame) -> Any:
-        """pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., path=...)`, as url_builder reads it."""
-        if any(kw.arg is None or kw.arg not in DSN_PARTS for kw in node.keywords) or node.args:
-            return unknown(frame.module, node)  # hosts=[...], **parts, fragment=...: not a URL the scan can write
-        parts: dict[str, Any] = dict.fromkeys(URL_PARTS)
-        for keyword, part in DSN_PARTS.items():
-            value = self.arg(node, frame, None, keyword)
-            if value is not None:
-                parts[part] = value
-        path = parts["database"]
-        if is_known(path) and isinstance(path.value, str):
-            parts["database"] = replace(path, value=path.value.removeprefix("/"))
-        return self.url_of(parts, node, frame)
-
-    def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
-        driver = parts["drivername"]
-        if not is_known(driver) or not isinstance(driver.value, str):
-            return unknown(frame.module, node)
-        given = {name: value for name, value in parts.items() if value is not None}
-        env = env_of(*given.values())
-        if not all(is_known(value) for value in given.values()) or "query" in given:
-            return unknown(frame.module, node, env=env, why=f"{driver.value}://... ({frame.module.segment(node)})")
-        text = {name: value.value for name, value in given.items() if value.value is not None}
-        user = str(text.get("username", "")) + (f":{text['password']}" if "password" in text else "")
-        host = str(text.get("host", "")) + (f":{text['port']}" if "port" in text else "")
-        url = f"{driver.value}://{user}{'@' if user else ''}{host}/{text.get('database', '')}"
-        return SV(url, frame.module.where(node), env, source=frame.module.segment(node))
 
     def partial_call(self, node: ast.Call, frame: Frame) -> Any:
         if not node.args:

@@ -22,6 +22,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.alembic import AlembicConfig
+from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
 from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.environment import Environment
@@ -99,6 +100,7 @@ class Evaluator:
                 **self.sources.calls(),
                 **self.files.calls(),
                 **AlembicConfig(self, self.files).calls(),
+                **Builders(self).calls(),
             }
         )
 

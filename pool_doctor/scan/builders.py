@@ -1,0 +1,116 @@
+"""Library calls that build a value the pool is given: a URL from its parts (SQLAlchemy's `URL.create`,
+`make_url`, pydantic's `PostgresDsn.build`), a config type (`collections.namedtuple`), a module named at run time
+(`importlib.import_module`)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS
+from pool_doctor.scan.kinds import SV, ClassRef, Frame, Interpreter, ListV, env_of, is_known, unknown
+
+URL_PARTS = ("drivername", "username", "password", "host", "port", "database", "query")
+# pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., port=..., path=...)`, keywords only (pydantic 1:
+# `user=`, and a path with its leading slash). Its parts by URL.create's names.
+PYDANTIC_DSN_BUILDERS = frozenset(
+    f"{where}.{kind}.build"
+    for where in ("pydantic", "pydantic.networks", "pydantic.v1", "pydantic.v1.networks")
+    for kind in ("PostgresDsn", "AnyUrl", "AnyHttpUrl", "MultiHostUrl", "Url")
+)
+DSN_PARTS = {"scheme": "drivername", "username": "username", "user": "username", "password": "password"}
+DSN_PARTS |= {"host": "host", "port": "port", "path": "database", "query": "query"}
+
+
+class Builders:
+    def __init__(self, ev: Interpreter) -> None:
+        self.ev = ev
+
+    def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+        return {
+            **dict.fromkeys(URL_CALLS, self.url_call),
+            **dict.fromkeys(URL_BUILDERS, self.url_builder),
+            **dict.fromkeys(PYDANTIC_DSN_BUILDERS, self.dsn_builder),
+            "importlib.import_module": self.import_module,
+            "builtins.__import__": self.import_module,
+            "collections.namedtuple": self.namedtuple,
+        }
+
+    def url_call(self, node: ast.Call, frame: Frame) -> Any:
+        """A library's `make_url(text)`: the connection string it is given."""
+        value = self.ev.arg(node, frame, 0, "name_or_url")
+        return value if value is not None else unknown(frame.module, node)
+
+    def url_builder(self, node: ast.Call, frame: Frame) -> Any:
+        """`URL.create(drivername=..., username=..., host=..., ...)`: the URL, when every part given is known;
+        else unknown, its text the driver's scheme and the call (the driver is still the code's to say)."""
+        if any(kw.arg is None for kw in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+            return unknown(frame.module, node)  # URL.create(**parts): parts the scan cannot see
+        parts = {name: self.ev.arg(node, frame, index, name) for index, name in enumerate(URL_PARTS)}
+        return self.url_of(parts, node, frame)
+
+    def dsn_builder(self, node: ast.Call, frame: Frame) -> Any:
+        """pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., path=...)`, as url_builder reads it."""
+        if any(kw.arg is None or kw.arg not in DSN_PARTS for kw in node.keywords) or node.args:
+            return unknown(frame.module, node)  # hosts=[...], **parts, fragment=...: not a URL the scan can write
+        parts: dict[str, Any] = dict.fromkeys(URL_PARTS)
+        for keyword, part in DSN_PARTS.items():
+            value = self.ev.arg(node, frame, None, keyword)
+            if value is not None:
+                parts[part] = value
+        path = parts["database"]
+        if is_known(path) and isinstance(path.value, str):
+            parts["database"] = replace(path, value=path.value.removeprefix("/"))
+        return self.url_of(parts, node, frame)
+
+    def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
+        driver = parts["drivername"]
+        if not is_known(driver) or not isinstance(driver.value, str):
+            return unknown(frame.module, node)
+        given = {name: value for name, value in parts.items() if value is not None}
+        env = env_of(*given.values())
+        if not all(is_known(value) for value in given.values()) or "query" in given:
+            return unknown(frame.module, node, env=env, why=f"{driver.value}://... ({frame.module.segment(node)})")
+        text = {name: value.value for name, value in given.items() if value.value is not None}
+        user = str(text.get("username", "")) + (f":{text['password']}" if "password" in text else "")
+        host = str(text.get("host", "")) + (f":{text['port']}" if "port" in text else "")
+        url = f"{driver.value}://{user}{'@' if user else ''}{host}/{text.get('database', '')}"
+        return SV(url, frame.module.where(node), env, source=frame.module.segment(node))
+
+    def namedtuple(self, node: ast.Call, frame: Frame) -> Any:
+        """`collections.namedtuple("Config", ["url", "size"], defaults=[5])`: read as the dataclass it acts as
+        (its fields in order, the defaults the last ones')."""
+        names = self.ev.force(self.ev.arg(node, frame, 1, "field_names"))
+        fields = [self.ev.force(item) for item in names.items] if isinstance(names, ListV) else [names]
+        if not all(is_known(f) and isinstance(f.value, str) for f in fields):
+            return unknown(frame.module, node)
+        texts = [part for f in fields for part in str(f.value).replace(",", " ").split()]
+        given = next((kw.value for kw in node.keywords if kw.arg == "defaults"), None)
+        defaults = list(given.elts) if isinstance(given, (ast.List, ast.Tuple)) else []
+        values: list[ast.expr | None] = [None] * (len(texts) - len(defaults)) + defaults[-len(texts) :]
+        body: list[ast.stmt] = [
+            ast.AnnAssign(ast.Name(name, ast.Store()), ast.Name("object", ast.Load()), value, 1)
+            for name, value in zip(texts, values)
+        ]
+        cls = ast.ClassDef("namedtuple", [], [], body or [ast.Pass()], [ast.Name("dataclass", ast.Load())])
+        for part in ast.walk(cls):
+            if not hasattr(part, "lineno") or getattr(part, "lineno", None) is None:
+                ast.copy_location(part, node)
+        return ClassRef(frame.module, cls)
+
+    def import_module(self, node: ast.Call, frame: Frame) -> Any:
+        """`importlib.import_module("asyncpg")`: the module, as `import asyncpg` names it."""
+        name = self.ev.arg(node, frame, 0, "name")
+        name = self.ev.force(name) if name is not None else None
+        if not (is_known(name) and isinstance(name.value, str)) or name.value.startswith("."):
+            return unknown(frame.module, node)
+        parent, _, last = name.value.rpartition(".")
+        statement: ast.Import | ast.ImportFrom = (
+            ast.ImportFrom(module=parent, names=[ast.alias(name=last)], level=0)
+            if parent
+            else ast.Import(names=[ast.alias(name=last)])
+        )
+        found = self.ev.imported(frame.module, ast.copy_location(statement, node))
+        return found[0][1] if found else unknown(frame.module, node)
