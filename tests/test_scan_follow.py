@@ -541,6 +541,40 @@ def test_kwargs_from_model_dump_and_dicts_built_under_tests(tmp_path: Path, monk
     assert pool.unresolved == []
 
 
+def test_a_dict_the_scan_cannot_read_on_one_path_keeps_the_keys_the_code_adds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's engine args: `args = json.loads(...) if "X" in os.environ else {}`, then keys added under an
+    if/elif: each key with its branches, the unread JSON named as unresolved (was: `**engine_args()` alone)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import json
+            import os
+            from sqlalchemy import create_engine
+            from sqlalchemy.pool import NullPool
+
+            URL = os.environ.get("DATABASE_URL", "postgresql://app@db/app")
+
+            def engine_args():
+                args = json.loads(os.environ["ENGINE_ARGS"]) if "ENGINE_ARGS" in os.environ else {}
+                if os.environ.get("DISABLE_POOL"):
+                    args["poolclass"] = NullPool
+                elif not URL.startswith("sqlite"):
+                    args["pool_size"] = 5
+                return args
+
+            engine = create_engine(URL, **engine_args())
+        """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:16")
+    assert values(pool)["pool_size"] == 5 and pool.settings["poolclass"].branches
+    assert pool.unresolved == ['**json.loads(os.environ["ENGINE_ARGS"])']
+
+
 def test_a_parameter_nobody_gives_makes_branches_the_judge_takes_the_worst_of(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -60,7 +60,10 @@ def settle(ev: Interpreter, value: Branches) -> Any:
             return merged[default][1]
         return SV(None, None, known=False, expr=f"one of {len(merged)} values, depending on tests")
     pairs = [(when, option) for when, option, _ in merged]
-    if all(isinstance(option, DictV) for _, option in pairs):
+    if any(isinstance(option, DictV) for _, option in pairs) and all(
+        isinstance(option, DictV) or _unread(option) for _, option in pairs
+    ):  # a dict on some paths, one the scan cannot read on the others (`json.loads(...) if X else {}`)
+        pairs = [(when, option if isinstance(option, DictV) else _opaque(option)) for when, option in pairs]
         return _dict_of_branches(pairs, default)
     return Branches(pairs, settled=True, default=default)
 
@@ -101,6 +104,14 @@ def _dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> 
 
 
 _MISSING = object()
+
+
+def _unread(value: Any) -> bool:
+    return isinstance(value, SV) and not value.known and value.expr != NOT_SET and not value.branches
+
+
+def _opaque(value: SV) -> DictV:
+    return DictV({}, value.from_, [f"**{value.expr or '?'}"])
 
 
 def lift(ev: Interpreter, values: list[Any], fn: Callable[..., Any]) -> Any:
