@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
-from pool_doctor.scan.frameworks import MENTIONS, django_pools, flask_pools
+from pool_doctor.scan.flask import MENTIONS, FlaskApps
+from pool_doctor.scan.frameworks import django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
@@ -42,11 +43,12 @@ def _guarded(project: Project, module: Module, step: Callable[[Module], T], inst
         return instead
 
 
-def _pools(evaluator: Evaluator, finder: PoolFinder, module: Module) -> list[ScannedPool]:
-    found = list(finder.pools(module))
+def _pools(evaluator: Evaluator, finder: PoolFinder, flask: FlaskApps, module: Module) -> list[ScannedPool]:
+    # An extension's engine_options some app's engine takes in are reported with that engine, not alone.
+    found = [pool for pool in finder.pools(module) if not flask.takes_in(pool)]
     if "DATABASES" in module.source:
         found.extend(django_pools(evaluator, module))
-    found.extend(flask_pools(evaluator, module))
+    found.extend(flask.pools(module))
     return found
 
 
@@ -88,6 +90,7 @@ def _scan(path: Path) -> ScanReport:
     project = Project(path.resolve(), path)
     evaluator = Evaluator(project)
     finder = PoolFinder(evaluator)
+    flask = FlaskApps(evaluator)
 
     # Pass 1: read every file once; parse only those that name something that creates a pool.
     pending: list[Module] = []
@@ -137,7 +140,7 @@ def _scan(path: Path) -> ScanReport:
         _guarded(project, module, finder.count_callers, None)
     pools: list[ScannedPool] = []
     for module in modules:
-        pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, m), []))
+        pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, flask, m), []))
     pools.sort(key=lambda p: (p.file, p.line, p.call))
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     judged: list[ScannedPool] = []
