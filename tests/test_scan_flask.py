@@ -440,3 +440,42 @@ def test_binds_alone_make_no_default_engine(tmp_path: Path, monkeypatch: pytest.
         ("settings.py:4", "SQLALCHEMY_BINDS['orders']"),
     }
     assert values(at(report, "settings.py:3")) == {"url": "postgresql://web@pg/users", "pool_size": 3}
+
+
+@pytest.mark.parametrize(("caller", "alone"), [("web_main.py", []), ("serve.txt", ["settings.py:4"])])
+def test_a_class_a_factory_takes_as_a_parameter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caller: str, alone: list[str]
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            class Settings:
+                SQLALCHEMY_DATABASE_URI = "postgresql://web@pg/shop"
+
+            class Staging(Settings):
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 9}
+            """,
+            "web.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from settings import Settings
+
+            db = SQLAlchemy()
+
+            def make_app(settings=Settings):
+                app = Flask(__name__)
+                app.config.from_object(settings)
+                db.init_app(app)
+                return app
+            """,
+            caller: "from web import make_app\n\napp = make_app()\n",
+            "tests/test_web.py": "from settings import Staging\nfrom web import make_app\n\nmake_app(Staging)\n",
+        },
+        monkeypatch,
+    )
+    # The app's one call gives the default (the tests' call does not count): Staging is no app's. With no call in
+    # sight the default is a guess, and the classes it may be instead are still reported.
+    assert values(at(report, "web.py:11")) == {"url": "postgresql://web@pg/shop"}
+    assert [p.where for p in report.pools if p.file == "settings.py"] == alone

@@ -69,6 +69,7 @@ class FlaskApps:
         self._loaded: set[int] = set()  # class nodes and module trees an app loads
         self._loads = 0
         self._open_loads = 0  # loads that may read a source other than the one the scan reads
+        self._defaulted: dict[int, set[str]] = {}  # functions with no call in sight: their parameters' names
         self.bound: set[tuple[str, int]] = set()  # SQLAlchemy(engine_options=...) calls an app's engine takes in
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
@@ -77,6 +78,21 @@ class FlaskApps:
             yield from self._app_pools(app)
         if "SQLALCHEMY_" in module.source:
             yield from self._unloaded(module)
+
+    def factories(self, modules: list[Module]) -> set[str]:
+        """The names of module-level functions with parameters that configure an app: their callers give the
+        parameters, so the files that call them are worth reading."""
+        names = set()
+        for module in modules:
+            if ".config" not in module.source:
+                continue
+            for name, func in module.functions.items():
+                params = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+                if params and any(
+                    appconfig.configures(stmt) for _, body in appconfig.scopes(_alone(func)) for stmt in body
+                ):
+                    names.add(name)
+        return names
 
     def takes_in(self, pool: ScannedPool) -> bool:
         """Whether a library-call pool is an extension some app's engine is reported with (its defaults)."""
@@ -156,7 +172,7 @@ class FlaskApps:
     def _load(self, app: AppConfig, call: ast.Call, frame: Frame) -> None:
         """`app.config.from_object(x)` and its kin: the source's SQLALCHEMY_* keys, over what is there."""
         self._loads += 1
-        keys, named = self._source_keys(app.module, call, frame) if call.args else (None, False)
+        keys, named = self._source_keys(app, call, frame) if call.args else (None, False)
         if not named:  # `from_object(configs[name])`, a variable's file: other sources may be what it loads
             self._open_loads += 1
         if keys is None:
@@ -164,17 +180,23 @@ class FlaskApps:
         else:
             app.keys.update(keys)
 
-    def _source_keys(self, module: Module, call: ast.Call, frame: Frame) -> tuple[Keys | None, bool]:
+    def _source_keys(self, app: AppConfig, call: ast.Call, frame: Frame) -> tuple[Keys | None, bool]:
         """The keys of the source a load reads (None: not read), and whether the code names that source
-        (a class, a module, a string; a parameter given one), so that it loads no other."""
+        (a class, a module, a string; a parameter the app's one call gives), so that it loads no other."""
         method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
         if method not in ("from_object", "from_pyfile"):
             return None, False  # a file named by a variable (from_envvar), or read by a loader function (from_file)
         given = self.ev.force(self.ev.eval(call.args[0], frame))
-        named = isinstance(call.args[0], (ast.Constant, ast.Name, ast.Attribute)) and not (
-            isinstance(given, SV) and given.env
+        arg = call.args[0]
+        named = (
+            isinstance(arg, (ast.Constant, ast.Name, ast.Attribute))
+            and not (isinstance(given, SV) and given.env)
+            # a parameter at its default: a call in a file the scan did not read may give another source
+            and not (
+                isinstance(arg, ast.Name) and app.scope is not None and arg.id in self._defaulted.get(id(app.scope), ())
+            )
         )
-        keys = self._read_source(module, method, given)
+        keys = self._read_source(app.module, method, given)
         return keys, named and keys is not None
 
     def _read_source(self, module: Module, method: str, given: Any) -> Keys | None:
@@ -251,6 +273,9 @@ class FlaskApps:
             bound = self.ev.bind(func, site, self._frame_of_caller(caller, site))
         else:
             bound = self.ev.bind(func, None, Frame(module))
+            self._defaulted[id(scope)] = {
+                a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)
+            }
         return Frame(module, bindings=bound.bindings, scope=scope)
 
     def _frame_of_caller(self, module: Module, site: ast.Call) -> Frame:
@@ -414,6 +439,11 @@ def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -
         if name not in LEGACY_KEYS and name != OPTIONS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
+
+
+def _alone(func: FunctionNode) -> ast.Module:
+    """A function as a module of its own, for appconfig.scopes to read its body."""
+    return ast.Module(body=[func], type_ignores=[])
 
 
 def _place(value: Any) -> tuple[str, int, int] | None:

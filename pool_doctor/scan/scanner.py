@@ -43,6 +43,12 @@ def _guarded(project: Project, module: Module, step: Callable[[Module], T], inst
         return instead
 
 
+def _needles(names: set[str]) -> tuple[list[bytes], re.Pattern[bytes]]:
+    """What finds a file that names one of `names`: plain substrings first (fast), then the whole word."""
+    needles = [name.encode() for name in sorted(names)]
+    return needles, re.compile(rb"\b(?:" + b"|".join(map(re.escape, needles)) + rb")\b")
+
+
 def _pools(evaluator: Evaluator, finder: PoolFinder, flask: FlaskApps, module: Module) -> list[ScannedPool]:
     # An extension's engine_options some app's engine takes in are reported with that engine, not alone.
     found = [pool for pool in finder.pools(module) if not flask.takes_in(pool)]
@@ -120,8 +126,7 @@ def _scan(path: Path) -> ScanReport:
         if not new:
             break
         names = set(new)
-        needles = [name.encode() for name in sorted(names)]
-        pattern = re.compile(rb"\b(?:" + b"|".join(map(re.escape, needles)) + rb")\b")
+        needles, pattern = _needles(names)
         pending = []
         for file in project.files:
             if file in project.modules:
@@ -134,6 +139,14 @@ def _scan(path: Path) -> ScanReport:
                 module = project.parse(file, data)
                 if module is not None:
                     pending.append(module)
+    # Flask app factories: the app's one call of one gives its parameters (scan/flask.py), wherever it sits.
+    factories = flask.factories([m for m in list(project.modules.values()) if m is not None])
+    if factories:
+        needles, pattern = _needles(factories)
+        for file in project.files:
+            data = None if file in project.modules else kept.get(file) or read_source(file)[0]
+            if data is not None and any(n in data for n in needles) and pattern.search(data):
+                project.parse(file, data)
 
     modules = sorted((m for m in list(project.modules.values()) if m is not None), key=lambda m: m.display)
     for module in modules:
