@@ -107,7 +107,7 @@ class FlaskApps:
         self._apps = {}
         modules = sorted((m for m in self.ev.project.modules.values() if m is not None), key=lambda m: m.display)
         for module in modules:
-            if ".config" not in module.source and "SQLAlchemy(" not in module.source:
+            if ".config" not in module.source:
                 continue
             try:
                 found = [
