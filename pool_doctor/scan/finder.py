@@ -40,6 +40,9 @@ TRIGGERS = (
     b"DATABASES",
     b"SQLALCHEMY_",
     b"engine_options",
+    b".from_object(",  # Flask's config loaders: the app they configure may name no setting itself
+    b".from_pyfile(",
+    b".from_envvar(",
 )
 
 

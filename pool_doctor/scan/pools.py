@@ -130,7 +130,7 @@ class PoolFinder:
                 return None
             name = func.dotted.rsplit(".", 1)[-1]
             if name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in site.call.keywords):
-                return None  # Flask-SQLAlchemy's engine then comes from app.config, read by frameworks.py
+                return None  # Flask-SQLAlchemy's engine then comes from app.config, read by flask.py
             return Target(stack=found[0], call=found[1], name=name, partial=partial_ref)  # type: ignore[arg-type]
         if isinstance(func, FuncRef):
             wrapper = self.wrappers.get(id(func.node))

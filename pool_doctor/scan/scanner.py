@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
-from pool_doctor.scan.frameworks import MENTIONS, django_pools, flask_pools
+from pool_doctor.scan.flask import MENTIONS, FlaskApps
+from pool_doctor.scan.frameworks import django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
@@ -42,11 +43,18 @@ def _guarded(project: Project, module: Module, step: Callable[[Module], T], inst
         return instead
 
 
-def _pools(evaluator: Evaluator, finder: PoolFinder, module: Module) -> list[ScannedPool]:
-    found = list(finder.pools(module))
+def _needles(names: set[str]) -> tuple[list[bytes], re.Pattern[bytes]]:
+    """What finds a file that names one of `names`: plain substrings first (fast), then the whole word."""
+    needles = [name.encode() for name in sorted(names)]
+    return needles, re.compile(rb"\b(?:" + b"|".join(map(re.escape, needles)) + rb")\b")
+
+
+def _pools(evaluator: Evaluator, finder: PoolFinder, flask: FlaskApps, module: Module) -> list[ScannedPool]:
+    # An extension's engine_options some app's engine takes in are reported with that engine, not alone.
+    found = [pool for pool in finder.pools(module) if not flask.takes_in(pool)]
     if "DATABASES" in module.source:
         found.extend(django_pools(evaluator, module))
-    found.extend(flask_pools(evaluator, module))
+    found.extend(flask.pools(module))
     return found
 
 
@@ -88,6 +96,7 @@ def _scan(path: Path) -> ScanReport:
     project = Project(path.resolve(), path)
     evaluator = Evaluator(project)
     finder = PoolFinder(evaluator)
+    flask = FlaskApps(evaluator)
 
     # Pass 1: read every file once; parse only those that name something that creates a pool.
     pending: list[Module] = []
@@ -117,8 +126,7 @@ def _scan(path: Path) -> ScanReport:
         if not new:
             break
         names = set(new)
-        needles = [name.encode() for name in sorted(names)]
-        pattern = re.compile(rb"\b(?:" + b"|".join(map(re.escape, needles)) + rb")\b")
+        needles, pattern = _needles(names)
         pending = []
         for file in project.files:
             if file in project.modules:
@@ -131,13 +139,21 @@ def _scan(path: Path) -> ScanReport:
                 module = project.parse(file, data)
                 if module is not None:
                     pending.append(module)
+    # Flask app factories: the app's one call of one gives its parameters (scan/flask.py), wherever it sits.
+    factories = flask.factories([m for m in list(project.modules.values()) if m is not None])
+    if factories:
+        needles, pattern = _needles(factories)
+        for file in project.files:
+            data = None if file in project.modules else kept.get(file) or read_source(file)[0]
+            if data is not None and any(n in data for n in needles) and pattern.search(data):
+                project.parse(file, data)
 
     modules = sorted((m for m in list(project.modules.values()) if m is not None), key=lambda m: m.display)
     for module in modules:
         _guarded(project, module, finder.count_callers, None)
     pools: list[ScannedPool] = []
     for module in modules:
-        pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, m), []))
+        pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, flask, m), []))
     pools.sort(key=lambda p: (p.file, p.line, p.call))
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     judged: list[ScannedPool] = []

@@ -86,7 +86,10 @@ class Scopes:
             while current is not None:
                 if name in current.bindings:
                     return self.ev.force(current.bindings[name])
-                if current.scope is not None and name in self.local_names(current.scope):
+                # A class body reads a name it has not set yet from the module (Python's LOAD_NAME): in
+                # `class C: URL = URL` the right-hand URL is the global.
+                in_class = isinstance(current.scope, ast.ClassDef)
+                if current.scope is not None and not in_class and name in self.local_names(current.scope):
                     return unknown(frame.module, node, why=f"{name} (not set on this path)")
                 current = current.outer
             return self.global_value(frame.module, name, node)

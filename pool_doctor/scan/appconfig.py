@@ -1,0 +1,169 @@
+"""The statements a Flask app's code configures it with, read from the syntax alone: what loads `app.config`
+(`from_object`, `from_pyfile`), what writes it (`app.config[...] =`, `.update()`, `.setdefault()`), what changes a
+dict inside it (`app.config["SQLALCHEMY_ENGINE_OPTIONS"]["k"] = v`), and what binds an extension to the app
+(`db.init_app(app)`, `SQLAlchemy(app)`). scan/flask.py gives them their values.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pool_doctor.scan.finder import FunctionNode, dotted_parts
+
+PREFIX = "SQLALCHEMY_"
+LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
+WRITERS = ("update", "from_mapping", "setdefault")
+
+
+@dataclass(frozen=True)
+class NestedWrite:
+    """A change inside a config key's dict: `app.config[name][key] = value`, or `app.config[name].update(...)` /
+    `.setdefault(...)` (`call`); through `app.config.setdefault(name, default)` the key starts as `default`."""
+
+    name: str
+    default: ast.expr | None
+    key: str | None = None
+    value: ast.expr | None = None
+    call: ast.Call | None = None
+
+
+def scopes(tree: ast.Module) -> Iterator[tuple[FunctionNode | None, list[ast.stmt]]]:
+    """The module's own statements, then each function's, in the order they run (blocks flattened), never
+    descending into a nested function."""
+    todo: list[tuple[FunctionNode | None, list[ast.stmt]]] = [(None, tree.body)]
+    while todo:
+        scope, body = todo.pop()
+        flat: list[ast.stmt] = []
+        stack = list(body)
+        while stack:
+            stmt = stack.pop(0)
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                todo.append((stmt, stmt.body))
+                continue
+            if isinstance(stmt, ast.ClassDef):
+                todo.extend((None, [s]) for s in stmt.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
+                continue
+            flat.append(stmt)
+            inner: list[ast.stmt] = []
+            for block in ("body", "handlers", "orelse", "finalbody"):
+                for item in getattr(stmt, block, []):
+                    inner.extend(item.body if isinstance(item, ast.ExceptHandler) else [item])
+            stack[0:0] = inner
+        yield scope, flat
+
+
+def configures(stmt: ast.stmt) -> bool:
+    """A statement that loads an app's config, or writes (or changes in place) one of its SQLALCHEMY_* keys."""
+    return loader(stmt) is not None or any(config_writes(stmt)) or any(nested_writes(stmt))
+
+
+def loader(stmt: ast.stmt) -> ast.Call | None:
+    """`app.config.from_object(x)` and its kin."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    call = stmt.value
+    if isinstance(call.func, ast.Attribute) and call.func.attr in LOADERS and is_config(call.func.value):
+        return call
+    return None
+
+
+def bind_call(stmt: ast.stmt) -> ast.Call | None:
+    """`db.init_app(app)`, or `db = SQLAlchemy(app)` (a call given an app): whether the object is Flask-SQLAlchemy's
+    extension, the caller works out."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        return call if isinstance(call.func, ast.Attribute) and call.func.attr == "init_app" else None
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+        return None
+    value = stmt.value
+    if isinstance(value, ast.Call) and (value.args or any(kw.arg == "app" for kw in value.keywords)):
+        return value
+    return None
+
+
+def config_writes(stmt: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
+    """`app.config["SQLALCHEMY_X"] = v`, `app.config.update(SQLALCHEMY_X=v)` / `({...})`, `.from_mapping(...)`,
+    `.setdefault("SQLALCHEMY_X", v)`: each key with its value."""
+    if isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            if (
+                isinstance(target, ast.Subscript)
+                and is_config(target.value)
+                and isinstance(target.slice, ast.Constant)
+                and isinstance(target.slice.value, str)
+                and target.slice.value.startswith(PREFIX)
+            ):
+                yield target.slice.value, stmt.value
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        if isinstance(call.func, ast.Attribute) and call.func.attr in WRITERS and is_config(call.func.value):
+            if call.func.attr == "setdefault" and len(call.args) == 2 and isinstance(call.args[0], ast.Constant):
+                if str(call.args[0].value).startswith(PREFIX):
+                    yield str(call.args[0].value), call.args[1]
+                return
+            for kw in call.keywords:
+                if kw.arg and kw.arg.startswith(PREFIX):
+                    yield kw.arg, kw.value
+            for arg in call.args:
+                if isinstance(arg, ast.Dict):
+                    for key, value in zip(arg.keys, arg.values):
+                        if isinstance(key, ast.Constant) and str(key.value).startswith(PREFIX):
+                            yield str(key.value), value
+
+
+def nested_writes(stmt: ast.stmt) -> Iterator[NestedWrite]:
+    if isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            if not isinstance(target, ast.Subscript):
+                continue
+            found = entry(target.value)
+            if found is not None and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
+                yield NestedWrite(*found, key=target.slice.value, value=stmt.value)
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        method = call.func
+        if isinstance(method, ast.Attribute) and method.attr in ("update", "setdefault"):
+            found = entry(method.value)
+            if found is not None:
+                yield NestedWrite(*found, call=call)
+
+
+def entry(node: ast.expr) -> tuple[str, ast.expr | None] | None:
+    """`app.config["SQLALCHEMY_X"]` -> ("SQLALCHEMY_X", None); `app.config.setdefault("SQLALCHEMY_X", d)` ->
+    ("SQLALCHEMY_X", d); else None."""
+    if isinstance(node, ast.Subscript) and is_config(node.value):
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.startswith(PREFIX):
+            return key.value, None
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "setdefault"
+        and is_config(node.func.value)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and str(node.args[0].value).startswith(PREFIX)
+    ):
+        return str(node.args[0].value), node.args[1] if len(node.args) > 1 else None
+    return None
+
+
+def is_config(node: ast.expr) -> bool:
+    parts = dotted_parts(node)
+    return parts is not None and len(parts) >= 2 and parts[-1] == "config"
+
+
+def enclosing_function(tree: ast.Module, node: ast.AST) -> FunctionNode | None:
+    """The innermost function whose body holds `node`."""
+    found: FunctionNode | None = None
+    line = getattr(node, "lineno", 0)
+    for func in ast.walk(tree):
+        if (
+            isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and func.lineno <= line <= (func.end_lineno or func.lineno)
+            and any(inner is node for inner in ast.walk(func))
+        ):
+            found = func  # ast.walk reaches outer functions first
+    return found

@@ -1,0 +1,462 @@
+"""Flask-SQLAlchemy's engines, read from the app's configuration as the code builds it.
+
+Flask-SQLAlchemy 3 (extension.py `init_app`) makes its engines when the extension is bound to an app:
+`SQLAlchemy(engine_options=...)` gives every engine's defaults; `SQLALCHEMY_ENGINE_OPTIONS` and
+`SQLALCHEMY_DATABASE_URI` update them for the default engine; each `SQLALCHEMY_BINDS` entry (a URL, or a dict of
+create_engine's arguments) is one more engine over the same defaults, never over SQLALCHEMY_ENGINE_OPTIONS
+("Only applies to the default bind", versionchanged 3.0). An app's configuration is what one function (or a
+module's body) leaves in `app.config`: the classes and modules it loads (`from_object`, `from_pyfile`), then its
+writes, in program order, later ones winning. A config class or module no app is seen loading is a pool of its
+own only while some load cannot be read (it may be what that one loads) or the project loads none at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pool_doctor.scan import appconfig
+from pool_doctor.scan.appconfig import NestedWrite
+from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.finder import FunctionNode, Module, is_test_file, library_target
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk
+from pool_doctor.scan.model import NOT_SET, ScannedPool
+from pool_doctor.scan.pools import mask
+from pool_doctor.scan.values import flatten, leaf
+
+# Flask-SQLAlchemy 2.x config keys and the create_engine argument each became (3.0 removed them).
+LEGACY_KEYS = {
+    "SQLALCHEMY_POOL_SIZE": "pool_size",
+    "SQLALCHEMY_POOL_TIMEOUT": "pool_timeout",
+    "SQLALCHEMY_POOL_RECYCLE": "pool_recycle",
+    "SQLALCHEMY_MAX_OVERFLOW": "max_overflow",
+}
+OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
+BINDS: Final = "SQLALCHEMY_BINDS"
+ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
+POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", OPTIONS, BINDS, *LEGACY_KEYS}
+FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
+# A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
+MENTIONS = (FLASK_SQLALCHEMY.encode(),)
+
+Keys = dict[str, Any]  # SQLALCHEMY_* name -> its value, as the configuration leaves it
+
+
+@dataclass
+class AppConfig:
+    """What one function (or module body) leaves in an app's config, and where it binds the extension."""
+
+    module: Module
+    frame: Frame  # the one its writes are read in
+    scope: FunctionNode | None
+    keys: Keys
+    lines: list[int]  # the statements that load or write it
+    bind: ast.Call | None = None  # SQLAlchemy(app) / db.init_app(app)
+    extension: tuple[Module, ast.Call] | None = None  # the SQLAlchemy(...) call the bound extension is made by
+    unresolved: list[str] = field(default_factory=list)
+
+
+class FlaskApps:
+    """The project's Flask-SQLAlchemy engines: each app's configuration, and the config classes and modules
+    no app is seen loading. Every module is read once, the first time pools are asked for."""
+
+    def __init__(self, ev: Evaluator) -> None:
+        self.ev = ev
+        self._apps: dict[str, list[AppConfig]] | None = None  # by the module's display
+        self._loaded: set[int] = set()  # class nodes and module trees an app loads
+        self._loads = 0
+        self._open_loads = 0  # loads that may read a source other than the one the scan reads
+        self._defaulted: dict[int, set[str]] = {}  # functions with no call in sight: their parameters' names
+        self.bound: set[tuple[str, int]] = set()  # SQLAlchemy(engine_options=...) calls an app's engine takes in
+
+    def pools(self, module: Module) -> Iterator[ScannedPool]:
+        apps = self._read()
+        for app in apps.get(module.display, []):
+            yield from self._app_pools(app)
+        if "SQLALCHEMY_" in module.source:
+            yield from self._unloaded(module)
+
+    def factories(self, modules: list[Module]) -> set[str]:
+        """The names of module-level functions with parameters that configure an app: their callers give the
+        parameters, so the files that call them are worth reading."""
+        names = set()
+        for module in modules:
+            if ".config" not in module.source:
+                continue
+            for name, func in module.functions.items():
+                params = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+                if params and any(
+                    appconfig.configures(stmt) for _, body in appconfig.scopes(_alone(func)) for stmt in body
+                ):
+                    names.add(name)
+        return names
+
+    def takes_in(self, pool: ScannedPool) -> bool:
+        """Whether a library-call pool is an extension some app's engine is reported with (its defaults)."""
+        self._read()
+        return pool.stack == FLASK_SQLALCHEMY and (pool.file, pool.line) in self.bound
+
+    # --- reading every app's configuration ---------------------------------------------------------------
+
+    def _read(self) -> dict[str, list[AppConfig]]:
+        if self._apps is not None:
+            return self._apps
+        self._apps = {}
+        modules = sorted((m for m in self.ev.project.modules.values() if m is not None), key=lambda m: m.display)
+        for module in modules:
+            if ".config" not in module.source:
+                continue
+            try:
+                found = [
+                    app for scope, body in appconfig.scopes(module.tree) if (app := self._app(module, scope, body))
+                ]
+            except Exception as exc:  # one module the scan cannot follow is a warning, never the scan's end
+                self.ev.project.warnings.append(
+                    f"{module.display}: could not be followed ({type(exc).__name__}: {exc}); skipped"
+                )
+                continue
+            self._apps[module.display] = found
+        return self._apps
+
+    def _app(self, module: Module, scope: FunctionNode | None, body: list[ast.stmt]) -> AppConfig | None:
+        if not any(appconfig.configures(stmt) for stmt in body):
+            return None
+        frame = self._frame(module, scope)
+        app = AppConfig(module, frame, scope, {}, [])
+        for stmt in body:
+            if not appconfig.configures(stmt):
+                bind = appconfig.bind_call(stmt)
+                extension = self._extension(module, bind) if bind is not None else None
+                if extension is not None and app.bind is None:
+                    app.bind, app.extension = bind, extension
+                continue
+            app.lines.append(stmt.lineno)
+            load = appconfig.loader(stmt)
+            if load is not None:
+                self._load(app, load, frame)
+                continue
+            for name, value_node in appconfig.config_writes(stmt):
+                app.keys[name] = Thunk(value_node, frame)
+            for write in appconfig.nested_writes(stmt):
+                start = Thunk(write.default, frame) if write.default is not None else None  # setdefault's
+                current = app.keys.get(write.name, start if start is not None else DictV({}, None))
+                app.keys[write.name] = self._changed(current, self._change(write, frame), start)
+        if app.extension is not None and _options_node(app.extension[1]) is not None:
+            self.bound.add((app.extension[0].display, app.extension[1].lineno))
+        return app
+
+    def _change(self, write: NestedWrite, frame: Frame) -> Callable[[DictV], None]:
+        ev = self.ev
+
+        def change(into: DictV) -> None:
+            call = write.call
+            if write.key is not None and write.value is not None:
+                into.items[write.key] = Thunk(write.value, frame)
+            elif call is not None and isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault":
+                if len(call.args) == 2 and isinstance(call.args[0], ast.Constant):
+                    into.items.setdefault(str(call.args[0].value), Thunk(call.args[1], frame))
+            elif call is not None:  # .update(...)
+                for arg in call.args:
+                    ev.merge(into, ev.eval(arg, frame), frame.module.segment(arg))
+                for kw in call.keywords:
+                    if kw.arg is not None:
+                        into.items[kw.arg] = Thunk(kw.value, frame)
+                    else:
+                        ev.merge(into, ev.eval(kw.value, frame), frame.module.segment(kw.value))
+
+        return change
+
+    def _load(self, app: AppConfig, call: ast.Call, frame: Frame) -> None:
+        """`app.config.from_object(x)` and its kin: the source's SQLALCHEMY_* keys, over what is there."""
+        self._loads += 1
+        keys, named = self._source_keys(app, call, frame) if call.args else (None, False)
+        if not named:  # `from_object(configs[name])`, a variable's file: other sources may be what it loads
+            self._open_loads += 1
+        if keys is None:
+            app.unresolved.append(f"{app.module.segment(call)} (not read)")
+        else:
+            app.keys.update(keys)
+
+    def _source_keys(self, app: AppConfig, call: ast.Call, frame: Frame) -> tuple[Keys | None, bool]:
+        """The keys of the source a load reads (None: not read), and whether the code names that source
+        (a class, a module, a string; a parameter the app's one call gives), so that it loads no other."""
+        method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
+        if method not in ("from_object", "from_pyfile"):
+            return None, False  # a file named by a variable (from_envvar), or read by a loader function (from_file)
+        given = self.ev.force(self.ev.eval(call.args[0], frame))
+        arg = call.args[0]
+        named = (
+            isinstance(arg, (ast.Constant, ast.Name, ast.Attribute))
+            and not (isinstance(given, SV) and given.env)
+            # a parameter at its default: a call in a file the scan did not read may give another source
+            and not (
+                isinstance(arg, ast.Name) and app.scope is not None and arg.id in self._defaulted.get(id(app.scope), ())
+            )
+        )
+        keys = self._read_source(app.module, method, given)
+        return keys, named and keys is not None
+
+    def _read_source(self, module: Module, method: str, given: Any) -> Keys | None:
+        if isinstance(given, InstanceRef):
+            given = given.cls
+        if isinstance(given, ClassRef):
+            self._loaded.add(id(given.node))
+            return self._class_keys(given)
+        if isinstance(given, ModuleRef):
+            self._loaded.add(id(given.module.tree))
+            return self._module_keys(given.module)
+        if not (isinstance(given, SV) and given.known and isinstance(given.value, str)):
+            return None
+        source: Module | None
+        if method == "from_pyfile":
+            source = self._file(module, given.value)
+        else:
+            source = self.ev.project.module_by_name(given.value, near=module.path)
+            if source is None and "." in given.value:  # "package.module.Class" (or "module:Class")
+                dotted, _, name = given.value.replace(":", ".").rpartition(".")
+                owner = self.ev.project.module_by_name(dotted, near=module.path)
+                cls = owner.classes.get(name) if owner is not None else None
+                if owner is not None and cls is not None:
+                    self._loaded.add(id(cls))
+                    return self._class_keys(ClassRef(owner, cls))
+        if source is None:
+            return None
+        self._loaded.add(id(source.tree))
+        return self._module_keys(source)
+
+    def _file(self, module: Module, name: str) -> Module | None:
+        """A file from_pyfile reads (relative to the app's root folder): the project's file ending in that path."""
+        wanted = "/" + posixpath.normpath(name.replace("\\", "/")).lstrip("./")
+        found = [path for path in self.ev.project.files if path.as_posix().endswith(wanted)]
+        if not found:
+            return None
+        near = max(found, key=lambda path: len(posixpath.commonpath([path.as_posix(), module.path.as_posix()])))
+        return self.ev.project.parse(near)
+
+    def _class_keys(self, ref: ClassRef) -> Keys:
+        """A config class's SQLALCHEMY_* attributes, its project base classes' first."""
+        keys: Keys = {}
+        for klass in reversed(self.ev.classes.class_chain(ref)):
+            state = self.ev.scopes.body_state(klass.module, klass.node) or {}
+            for name in self.ev.scopes.scope_locals(klass.node):
+                if not name.startswith("SQLALCHEMY_") or name not in state:
+                    continue
+                value = self.ev.force(state[name])
+                if isinstance(value, SV) and value.expr == NOT_SET:
+                    continue  # under a test that does not hold, the class keeps what its bases give
+                keys[name] = value
+        return keys
+
+    def _module_keys(self, module: Module) -> Keys:
+        return {
+            name: self.ev.scopes.global_value(module, name, module.tree)
+            for name in module.assigns
+            if name.startswith("SQLALCHEMY_")
+        }
+
+    def _frame(self, module: Module, scope: FunctionNode | None) -> Frame:
+        """The frame a function's config writes are read in: its parameters bound to the arguments of its one
+        call in the app (none: their defaults; several: unknown), never the module's globals of the same name."""
+        if scope is None:
+            return Frame(module)
+        func = FuncRef(module, scope)
+        calls = [] if module.functions.get(scope.name) is not scope else self._calls_of(module, scope)
+        if len(calls) > 1:
+            names = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)]
+            many = {name: SV(None, None, known=False, expr=f"{name} ({len(calls)} calls)") for name in names}
+            return Frame(module, bindings=many, scope=scope)
+        if calls:
+            caller, site = calls[0]
+            bound = self.ev.bind(func, site, self._frame_of_caller(caller, site))
+        else:
+            bound = self.ev.bind(func, None, Frame(module))
+            self._defaulted[id(scope)] = {
+                a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)
+            }
+        return Frame(module, bindings=bound.bindings, scope=scope)
+
+    def _frame_of_caller(self, module: Module, site: ast.Call) -> Frame:
+        """The caller's own parameters at their defaults (one level: no call chain is followed further)."""
+        func = appconfig.enclosing_function(module.tree, site)
+        if func is None:
+            return Frame(module)
+        bound = self.ev.bind(FuncRef(module, func), None, Frame(module))
+        return Frame(module, bindings=bound.bindings, scope=func)
+
+    def _calls_of(self, module: Module, func: FunctionNode) -> list[tuple[Module, ast.Call]]:
+        """The app's calls of a module-level function (calls in tests do not count), in the files read."""
+        found = []
+        for other in self.ev.project.modules.values():
+            if other is None or is_test_file(other.path):
+                continue
+            for site in other.calls.get(func.name, []):
+                called = self.ev.force(self.ev.eval(site.call.func, Frame(other)))
+                if isinstance(called, FuncRef) and called.node is func:
+                    found.append((other, site.call))
+        return found
+
+    def _extension(self, module: Module, call: ast.Call, depth: int = 0) -> tuple[Module, ast.Call] | None:
+        """The SQLAlchemy(...) call that made the extension a bind call binds (itself for SQLAlchemy(app))."""
+        if self._is_extension(module, call):
+            return module, call
+        if not isinstance(call.func, ast.Attribute) or not isinstance(call.func.value, ast.Name):
+            return None
+        return self._made_by(module, call.func.value.id, depth)
+
+    def _made_by(self, module: Module, name: str, depth: int) -> tuple[Module, ast.Call] | None:
+        if depth > 4:
+            return None
+        assignments = module.assigns.get(name)
+        if assignments:
+            value = assignments[-1].value
+            if isinstance(value, ast.Call) and self._is_extension(module, value):
+                return module, value
+            return None
+        dotted = module.imports.get(name)
+        if dotted is None or "." not in dotted:
+            return None
+        owner, _, attr = dotted.rpartition(".")
+        source = self.ev.project.module_by_name(owner, near=module.path)
+        return self._made_by(source, attr, depth + 1) if source is not None else None
+
+    def _is_extension(self, module: Module, call: ast.Call) -> bool:
+        made = self.ev.force(self.ev.eval(call.func, Frame(module)))
+        refs = self.ev.classes.class_bases(made) if isinstance(made, ClassRef) else [made]
+        for ref in refs:  # the library's class, or the project's subclass of it
+            dotted = getattr(ref, "dotted", None)
+            found = library_target(dotted) if isinstance(dotted, str) else None
+            if found is not None and found[0] == FLASK_SQLALCHEMY:
+                return True
+        return False
+
+    def _changed(self, value: Any, change: Callable[[DictV], None], start: Any = None) -> Any:
+        """A dict value changed in place, as a copy (each branch's, for a value with branches); a branch that
+        does not set it starts as `start` (setdefault's default) when there is one."""
+        value = self.ev.force(value)
+        if isinstance(value, SV) and value.expr == NOT_SET and start is not None:
+            value = self.ev.force(start)
+        if isinstance(value, DictV):
+            copy = DictV(dict(value.items), value.origin, list(value.opaque), value.line, value.end_line, value.file)
+            change(copy)
+            return copy
+        if isinstance(value, Branches):
+            options = [(when, self._changed(option, change, start)) for when, option in value.options]
+            return Branches(options, False, value.default)
+        return value  # not a dict the scan can read: stays what it is
+
+    # --- pools ---------------------------------------------------------------------------------------------
+
+    def _app_pools(self, app: AppConfig) -> Iterator[ScannedPool]:
+        defaults: Any = DictV({}, None)
+        if app.extension is not None:
+            owner, made = app.extension
+            options = _options_node(made)
+            if options is not None:
+                frame = app.frame if made is app.bind else Frame(owner)
+                defaults = self.ev.force(self.ev.eval(options, frame))
+        if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items):
+            return
+        if app.bind is not None:
+            line, end_line = app.bind.lineno, app.bind.end_lineno or app.bind.lineno
+        else:
+            line, end_line = min(app.lines), max(app.lines)
+        at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
+        place = (app.module.display, line, end_line)
+        yield from self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
+
+    def _engines(
+        self, place: tuple[str, int, int], call: str, defaults: Any, keys: Keys, unresolved: list[str], at_import: bool
+    ) -> Iterator[ScannedPool]:
+        """The default engine (when it has a URL, or no binds say otherwise) and one engine per bind, each
+        placed at its entry."""
+        binds = self.ev.force(keys[BINDS]) if BINDS in keys else None
+        engines: list[tuple[tuple[str, int, int], str, dict[str, SV], list[str]]] = []
+        if not isinstance(binds, DictV) or "SQLALCHEMY_DATABASE_URI" in keys:
+            own = list(unresolved)
+            default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
+            engines.append((place, call, _settings(self.ev, defaults, default_keys, own), own))
+        for name, value in binds.items.items() if isinstance(binds, DictV) else []:
+            own = list(unresolved)
+            settings = flatten(defaults, self.ev, "", own)
+            given = flatten(value, self.ev, "", own)
+            if "" in given:  # a URL
+                given["url"] = given.pop("")
+            settings.update(given)
+            at = _place(self.ev.force(value)) or place
+            engines.append((at, f"{BINDS}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own))
+        for (file, line, end_line), label, settings, own in engines:
+            yield ScannedPool(
+                file=file,
+                line=line,
+                end_line=end_line,
+                stack=FLASK_SQLALCHEMY,
+                call=label,
+                settings=settings,
+                unresolved=own,
+                at_import=at_import,
+            )
+
+    def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
+        """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded."""
+        maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
+        for cls in module.classes.values():
+            own = {name for name in self.ev.scopes.scope_locals(cls) if name in POOL_KEYS}
+            if not own or id(cls) in self._loaded or not maybe:
+                continue
+            keys = self._class_keys(ClassRef(module, cls))
+            yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
+        names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
+        if (
+            set(names) & POOL_KEYS
+            and FLASK_SQLALCHEMY.encode() in self.ev.project.mentions
+            and id(module.tree) not in self._loaded
+            and maybe
+        ):
+            lines = [module.assigns[name][-1].line for name in names]
+            yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))
+
+    def _source_pool(self, module: Module, line: int, end_line: int, call: str, keys: Keys) -> Iterator[ScannedPool]:
+        yield from self._engines((module.display, line, end_line), call, DictV({}, None), keys, [], False)
+
+
+def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -> dict[str, SV]:
+    """The default engine's create_engine arguments: the extension's engine_options, the 2.x pool keys, then
+    SQLALCHEMY_ENGINE_OPTIONS over them; the URL and the other keys as they are."""
+    settings: dict[str, SV] = flatten(defaults, ev, "", unresolved)
+    for name in LEGACY_KEYS:
+        if name in keys:
+            settings[LEGACY_KEYS[name]] = leaf(keys[name], ev)
+    if OPTIONS in keys:
+        options = ev.force(keys[OPTIONS])
+        if isinstance(options, (DictV, Branches)):
+            settings.update(flatten(options, ev, "", unresolved))
+        else:
+            unresolved.append(f"{OPTIONS}: {options.expr if isinstance(options, SV) else '?'}")
+    for name, value in keys.items():
+        if name not in LEGACY_KEYS and name != OPTIONS:
+            settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
+    return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
+
+
+def _alone(func: FunctionNode) -> ast.Module:
+    """A function as a module of its own, for appconfig.scopes to read its body."""
+    return ast.Module(body=[func], type_ignores=[])
+
+
+def _place(value: Any) -> tuple[str, int, int] | None:
+    """Where a bind's entry is written (its dict, or its URL's string): the pool of that bind is placed there, so
+    each bind's engine has a place of its own."""
+    if isinstance(value, DictV) and value.file is not None and value.line:
+        return value.file, value.line, value.end_line or value.line
+    if isinstance(value, SV) and value.from_ is not None:
+        file, _, line = value.from_.rpartition(":")
+        if file and line.isdigit():
+            return file, int(line), int(line)
+    return None
+
+
+def _options_node(call: ast.Call) -> ast.expr | None:
+    return next((kw.value for kw in call.keywords if kw.arg == "engine_options"), None)
