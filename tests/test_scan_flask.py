@@ -149,11 +149,35 @@ def test_a_class_body_reads_the_module_global_of_the_same_name(tmp_path: Path, m
                 DATABASE_URL = DATABASE_URL
                 SQLALCHEMY_DATABASE_URI = DATABASE_URL
             """,
+            "app.py": "from flask_sqlalchemy import SQLAlchemy\n",
         },
         monkeypatch,
     )
     url = at(report, "settings.py:5").settings["url"]
     assert (url.value, url.from_, url.env) == ("postgresql://web@pg/shop", "settings.py:3", "DB_URL")
+
+
+def test_a_settings_field_named_like_flasks_key_in_a_project_without_flask_is_no_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full-stack FastAPI template's `SQLALCHEMY_DATABASE_URI` settings field: the engine the project makes
+    is its pool; the class is not a Flask-SQLAlchemy configuration (was: a second pool, flagged and counted)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            from pydantic_settings import BaseSettings
+            from sqlalchemy import create_engine
+
+            class Settings(BaseSettings):
+                SQLALCHEMY_DATABASE_URI: str = "postgresql+psycopg://shop@db/shop"
+
+            engine = create_engine(Settings().SQLALCHEMY_DATABASE_URI, pool_pre_ping=True)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.stack) for p in report.pools] == [("app.py:7", "sqlalchemy")]
 
 
 def test_module_constants_a_loaded_class_reads_are_no_pool_of_their_own(

@@ -402,19 +402,15 @@ class FlaskApps:
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded."""
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
+        flask = FLASK_SQLALCHEMY.encode() in self.ev.project.mentions  # else SQLALCHEMY_* is some other name
         for cls in module.classes.values():
             own = {name for name in self.ev.scopes.scope_locals(cls) if name in POOL_KEYS}
-            if not own or id(cls) in self._loaded or not maybe:
+            if not own or id(cls) in self._loaded or not maybe or not flask:
                 continue
             keys = self._class_keys(ClassRef(module, cls))
             yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
-        if (
-            set(names) & POOL_KEYS
-            and FLASK_SQLALCHEMY.encode() in self.ev.project.mentions
-            and id(module.tree) not in self._loaded
-            and maybe
-        ):
+        if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe:
             lines = [module.assigns[name][-1].line for name in names]
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))
 
