@@ -1216,12 +1216,13 @@ def test_a_parser_subclass_that_adds_nothing_extended_interpolation_and_globals_
             class AppConfig(configparser.ConfigParser):
                 \"\"\"Nothing of its own.\"\"\"
 
-            cfg = AppConfig(interpolation=configparser.ExtendedInterpolation())
+            cfg = AppConfig({"pool_timeout": "7"}, interpolation=configparser.ExtendedInterpolation())
             cfg.read("app.cfg")
             engine = create_engine(
                 cfg["database"]["url"],
                 pool_size=cfg.getint("database", "pool_size", fallback=5),
                 max_overflow=cfg.getint("database", "max_overflow", fallback=10),
+                pool_timeout=cfg.getint("database", "pool_timeout"),
             )
 
             DB_URL = None
@@ -1237,9 +1238,9 @@ def test_a_parser_subclass_that_adds_nothing_extended_interpolation_and_globals_
         monkeypatch,
     )
     pool = at(report, "app.py:9")
-    assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 12, "max_overflow": 4}
-    assert pool.settings["pool_size"].from_ == "app.cfg:7"
-    url = at(report, "app.py:22").settings["url"]
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 12, "max_overflow": 4, "pool_timeout": 7}
+    assert pool.settings["pool_size"].from_ == "app.cfg:7"  # ConfigParser's defaults= under the file's values
+    url = at(report, "app.py:23").settings["url"]
     assert not url.known and url.expr == "DB_URL, set again by configure_vars() through `global`"
 
 

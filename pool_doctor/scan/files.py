@@ -314,7 +314,12 @@ class ConfigFiles:
             kind = {"BasicInterpolation": "basic", "ExtendedInterpolation": "extended"}.get(name, "custom")
         else:
             kind = "custom"
-        return ParserV(interpolation=kind, env_by_option=self._reads_env(interpolation, frame))
+        sections: dict[str, dict[str, Option]] = {}
+        defaults = self.ev.force(self.ev.arg(node, frame, 0, "defaults"))
+        if isinstance(defaults, DictV):  # ConfigParser(defaults={...}): every section's, under the files'
+            known = {key: self.ev.force(value) for key, value in defaults.items.items()}
+            sections["DEFAULT"] = {k: (str(v.value), v.from_ or "?") for k, v in known.items() if is_known(v)}
+        return ParserV(sections, interpolation=kind, env_by_option=self._reads_env(interpolation, frame))
 
     def _reads_env(self, interpolation: ast.expr | None, frame: Frame) -> bool:
         """A project Interpolation whose methods read the variable named as the option (`os.getenv(option)`):
