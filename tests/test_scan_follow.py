@@ -1148,6 +1148,43 @@ def test_alembic_env_setting_the_url_before_it_reads_it(tmp_path: Path, monkeypa
     assert not other.known
 
 
+def test_a_configparser_subclass_with_its_own_get_reads_the_file_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's rule in a project subclass (`get()` tries APP__SECTION__KEY first): with no variable set an
+    option is the file's that `conf.read()` names in the tree (was: its fallback, 1800 where the file says 600)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.cfg": "[database]\nsql_alchemy_conn = postgresql://app@db/app\nsql_alchemy_pool_recycle = 600\n",
+            "app.py": """
+            import os
+            from configparser import ConfigParser
+            from sqlalchemy import create_engine
+
+            class AppConfigParser(ConfigParser):
+                def get(self, section, key, **kwargs):
+                    env_var = f"APP__{section.upper()}__{key.upper()}"
+                    if env_var in os.environ:
+                        return os.environ[env_var]
+                    return super().get(section, key, **kwargs)
+
+            conf = AppConfigParser()
+            conf.read("app.cfg")
+            engine = create_engine(
+                conf.get("database", "sql_alchemy_conn"),
+                pool_size=conf.getint("database", "sql_alchemy_pool_size", fallback=5),
+                pool_recycle=conf.getint("database", "sql_alchemy_pool_recycle", fallback=1800),
+            )
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:14")
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 5, "pool_recycle": 600}
+    assert pool.settings["pool_recycle"].from_ == "app.cfg:3"
+
+
 def test_a_project_configparser_whose_files_are_read_at_run_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1193,7 +1230,7 @@ def test_a_project_configparser_whose_files_are_read_at_run_time(
     pool = at(report, "settings.py:14")
     assert (values(pool)["pool_size"], values(pool)["pool_pre_ping"]) == (5, True)
     assert pool.settings["pool_size"].from_ == "settings.py:9"
-    assert not pool.settings["url"].known and "the files AppConfigParser reads" in (pool.settings["url"].expr or "")
+    assert not pool.settings["url"].known and "not in ~/app/app.cfg" in (pool.settings["url"].expr or "")
     assert pool.unresolved == ["**engine_args"]  # what the ini's engine_args gives may hide any key
 
 

@@ -110,7 +110,10 @@ class Calls:
         if isinstance(func, ClassRef):
             if self.classes.is_parser(func) and not self.classes.reads_its_own_way(func):
                 return self.files.parser_call(node, frame)  # a subclass that adds nothing to how options are read
-            return self.classes.instantiate(func, node, frame)
+            made = self.classes.instantiate(func, node, frame)
+            if isinstance(made, InstanceRef) and self.classes.is_parser(func):
+                made.parser = self.files.parser_call(node, frame)  # the files it is seen reading, as read()
+            return made
         if isinstance(func, MethodRef):
             return self.call_method(func, node, frame)
         if isinstance(func, PartialRef):
@@ -286,10 +289,12 @@ class Calls:
         if isinstance(base, DictV):
             return self._dict_method(base, name, node, frame)
         if isinstance(base, InstanceRef) and self.classes.is_parser(base.cls):
-            # The files such a parser reads are its class's business at run time: none the scan can name, so
-            # an option is its fallback (what the code gives when no file sets it), or unknown.
-            unread = self.files.unread_parser(f"the files {base.cls.node.name} reads")
-            return self.files.parser_method(unread, name, node, frame)
+            # The files such a parser reads are its class's business at run time, but for the ones the code is seen
+            # giving its read(): an option is theirs, else its fallback (what the code gives when no file sets
+            # it), or unknown.
+            seen = base.parser if base.parser is not None and base.parser.read else None
+            parser = seen or self.files.unread_parser(f"the files {base.cls.node.name} reads")
+            return self.files.parser_method(parser, name, node, frame)
         if isinstance(base, InstanceRef):
             return self.classes.builtin_method(base, name, node, frame)
         if isinstance(base, EnvironRef):

@@ -534,4 +534,6 @@ class Evaluator:
     def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
         if self.files.owns(base):
             return self.files.mutated(base, method, call, frame)
+        if isinstance(base, InstanceRef) and base.parser is not None and self.files.mutator(method):
+            return replace(base, parser=self.files.mutated(base.parser, method, call, frame))
         return containers.mutated(self, base, method, call, frame)

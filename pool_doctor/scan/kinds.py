@@ -64,6 +64,7 @@ class InstanceRef:
     frame: Frame | None = None
     attrs: dict[str, Any] | None = None  # what its __init__ sets on self, once run
     root: ClassRef | None = None  # a nested model's settings class, whose env files and case it reads with
+    parser: Any = None  # a project ConfigParser subclass's instance: what ConfigParser itself holds (files read)
 
 
 @dataclass(frozen=True)
