@@ -503,3 +503,29 @@ def test_a_class_a_factory_takes_as_a_parameter(
     # sight the default is a guess, and the classes it may be instead are still reported.
     assert values(at(report, "web.py:11")) == {"url": "postgresql://web@pg/shop"}
     assert [p.where for p in report.pools if p.file == "settings.py"] == alone
+
+
+def test_config_classes_of_an_app_flask_appbuilder_binds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask-AppBuilder's `SQLA(app)` (or `flask.ext.sqlalchemy`) never spells flask_sqlalchemy: a config class
+    loaded through a variable is still the app's possible configuration (was: no pool at all)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+            from flask import Flask
+            from flask_appbuilder import SQLA
+
+            app = Flask(__name__)
+            app.config.from_object(os.environ["APP_SETTINGS"])
+            db = SQLA(app)
+            """,
+            "config.py": """
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 280}
+            """,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "config.py:1"))["pool_recycle"] == 280

@@ -348,6 +348,62 @@ def test_a_library_or_a_project_module_imported_by_name(tmp_path: Path, monkeypa
     assert pool.settings["max_size"].env == "POOL_MAX"  # a collections.namedtuple's fields, as a dataclass's
 
 
+def test_a_pool_a_method_makes_only_under_a_test_keeps_the_test_at_its_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connector whose `open(pool=None)` makes a pool only when not given one: a call that gives one makes
+    none it can be sure of (the pool carries `not (pool)`), one that does not makes it (no condition); a
+    client that makes its pool in `__init__` and again in `connect()` only `if self.pool is None` says so.
+    An engine made only `if url.startswith("postgresql+asyncpg")` with the URL's default a psycopg one holds
+    the variable's URL there, never the default that test rules out."""
+    report = scan(
+        tmp_path,
+        {
+            "connector.py": """
+            import psycopg_pool
+
+            class Connector:
+                def __init__(self, **kwargs):
+                    self._pool = None
+                    self._args = {"conninfo": "postgresql://app@db/app", "max_size": 4, **kwargs}
+
+                def open(self, pool=None):
+                    if pool:
+                        self._pool = pool
+                    else:
+                        self._pool = psycopg_pool.ConnectionPool(**self._args, open=False)
+        """,
+            "main.py": """
+            import os
+            import psycopg_pool
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from connector import Connector
+
+            def shared():
+                Connector().open(psycopg_pool.ConnectionPool("postgresql://app@db/shared", open=False))
+
+            def own():
+                Connector().open()
+
+            def engine_for(url):
+                if url.startswith("postgresql+asyncpg"):
+                    return create_async_engine(url, connect_args={"command_timeout": 30})
+                return create_async_engine(url, pool_pre_ping=True)
+
+            engine = engine_for(os.environ.get("DATABASE_URL", "postgresql+psycopg://app@db/app"))
+        """,
+        },
+        monkeypatch,
+    )
+    conditions = {p.where: p.condition for p in report.pools if p.via == ["connector.py:12"]}
+    assert conditions == {"main.py:7": "not (pool)", "main.py:10": None}
+    engines = {p.condition: p.settings["url"] for p in report.pools if p.where == "main.py:17"}
+    assert set(engines) == {'url.startswith("postgresql+asyncpg")', None}
+    asyncpg_only = engines['url.startswith("postgresql+asyncpg")']
+    assert (asyncpg_only.known, asyncpg_only.env) == (False, "DATABASE_URL")
+    assert engines[None].value == "postgresql+psycopg://app@db/app"
+
+
 def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,
@@ -1494,6 +1550,15 @@ def test_django_settings_ending_in_local_settings_changed_in_a_loop_or_set_under
             except ImportError:
                 pass
         """,
+            "given/__init__.py": "",
+            "given/settings.py": """
+            import importlib
+
+            configuration = importlib.import_module("deploy.configuration")
+            DATABASES = getattr(configuration, "DATABASES", {"default": {}})
+            if "ENGINE" not in DATABASES["default"]:
+                DATABASES["default"].update({"ENGINE": "django.db.backends.postgresql"})
+        """,
             "other/__init__.py": "",
             "other/settings.py": """
             import os
@@ -1514,6 +1579,8 @@ def test_django_settings_ending_in_local_settings_changed_in_a_loop_or_set_under
     assert site.settings["CONN_MAX_AGE"].env == "CONN_MAX_AGE"
     other = at(report, "other/settings.py:4")
     assert values(other)["CONN_MAX_AGE"] == 120 and other.condition == 'os.environ.get("USE_PG")'
+    given = at(report, "given/settings.py:4")  # a deployer's module: what it holds is unresolved, not "not set"
+    assert "(not set)" not in str(given.unresolved) and given.unresolved
 
 
 def test_f_strings_this_python_cannot_read_are_unknown_and_the_rest_is_read(

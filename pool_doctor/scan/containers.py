@@ -90,8 +90,10 @@ def _dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> 
     first = options[default if default is not None else 0][1]  # where the dict is written, with no environment
     keys = list(dict.fromkeys(key for _, option in options for key in option.items))
     items: dict[str, Any] = {}
-    for key in keys:
-        values = [option.items.get(key, _MISSING) for _, option in options]
+    for key in keys:  # a key a dict the scan cannot read may hold: unknown there, not "not set"
+        values = [
+            option.items.get(key, _unread_key(option, key) if option.opaque else _MISSING) for _, option in options
+        ]
         if all(value is values[0] for value in values):
             items[key] = values[0]
         else:
@@ -104,6 +106,10 @@ def _dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> 
 
 
 _MISSING = object()
+
+
+def _unread_key(option: DictV, key: str) -> SV:
+    return SV(None, option.origin, known=False, expr=f"{option.opaque[0].removeprefix('**')}[{key!r}]")
 
 
 def _unread(value: Any) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.conditions import ALWAYS, Conditions
-from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
+from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -33,7 +33,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.nodes import holds, is_generator, popped, reads_outer
+from pool_doctor.scan.nodes import holds, is_generator, popped, pseudo_name, reads_outer
 
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
@@ -102,14 +102,18 @@ class Flow:
 
     def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
         """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""
+        found = self.frame_reaching(scope, frame, target)
+        return found or Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
+
+    def frame_reaching(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame | None:
+        """frame_at's frame; None when no path through the statements reaches the node (with these arguments,
+        `if pool: return pool` before it)."""
         run = Run(frame.module, scope, frame.outer, target=target)
         try:
             self.block(run, scope.body, dict(frame.bindings), ())
         except Exhausted:
-            pass
-        if run.found is not None:
-            return run.found
-        return Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
+            return Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
+        return run.found
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> State | None:
         """What a module's (or a class body's) statements leave, as importing it runs them; a `raise` at
@@ -151,7 +155,12 @@ class Flow:
         for name in ("body", "orelse", "finalbody"):
             block = getattr(stmt, name, None)
             if isinstance(block, list) and any(holds(s, run.target) for s in block if isinstance(s, ast.stmt)):
-                if isinstance(stmt, (ast.With, ast.AsyncWith)):
+                if isinstance(stmt, ast.If):  # the side the target is on: not taken, not reached
+                    verdict, decided, body, orelse = self.sides(run, stmt, self.walrus(run, stmt.test, state))
+                    if decided and verdict != (name == "body"):
+                        return True
+                    state = body if name == "body" else orelse
+                elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                     state = self.with_items(run, stmt, state)
                 elif isinstance(stmt, (ast.For, ast.AsyncFor)):
                     state = self.assign_target(run, stmt.target, None, state, unknown_why="the loop's item")
@@ -239,20 +248,10 @@ class Flow:
 
     def if_(self, run: Run, stmt: ast.If, state: State, guard: Guard) -> tuple[State | None, Guard]:
         state = self.walrus(run, stmt.test, state)
-        test = self.ev.force(self.ev.eval(stmt.test, self.frame(run, state)))
-        verdict, by_env = containers.decide(self.ev, test)
-        if verdict is not None and not by_env:
+        verdict, decided, body, orelse = self.sides(run, stmt, state)
+        if decided:
             return self.block(run, stmt.body if verdict else stmt.orelse, state, guard)
-        # Undecided, or decided by the environment (then the path taken with none set is the default). On each
-        # side a name the test reads (`if pool_size:`, `if url is not None:`) keeps only the values it can have;
-        # on the side only a set variable takes, that variable is set (a read of it there is not the default).
         text = self.ev.conditions.test(run.module.segment(stmt.test), run.module.origin(stmt.test))
-        body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
-        variable = env_of(test) if by_env and verdict is not None else None
-        if variable is not None and verdict:
-            orelse = {**orelse, assumed_set(variable): True}
-        elif variable is not None:
-            body = {**body, assumed_set(variable): True}
         return self.fork(
             run,
             state,
@@ -260,6 +259,34 @@ class Flow:
             (text, stmt.body, verdict is True, body),
             (f"not ({text})", stmt.orelse, verdict is False, orelse),
         )
+
+    def sides(self, run: Run, stmt: ast.If, state: State) -> tuple[bool | None, bool, State, State]:
+        """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or
+        decided by the environment (then the path taken with none set is the default): on each side a name the
+        test reads (`if pool_size:`, `if url is not None:`) keeps only the values it can have; on the side only a
+        set variable takes, that variable is set (a read of it there is not the default)."""
+        test = self.ev.force(self.ev.eval(stmt.test, self.frame(run, state)))
+        verdict, by_env = containers.decide(self.ev, test)
+        if verdict is not None and not by_env:
+            return verdict, True, state, state
+        body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
+        variable = env_of(test) if by_env and verdict is not None else None
+        if variable is not None and verdict:
+            orelse = {**self.the_variables(run, stmt.test, orelse), assumed_set(variable): True}
+        elif variable is not None:
+            body = {**self.the_variables(run, stmt.test, body), assumed_set(variable): True}
+        return verdict, False, body, orelse
+
+    def the_variables(self, run: Run, test: ast.expr, state: State) -> State:
+        """On the side of an environment-decided test that no default takes (`if url.startswith("sqlite")`), each
+        name it reads that holds a variable's default is that variable's value there (unknown), not the default."""
+        changed = dict(state)
+        for node in ast.walk(test):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                value = self.ev.force(self.ev.eval(node, self.frame(run, state)))
+                if isinstance(value, SV) and value.known and value.env:
+                    changed[node.id] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
+        return changed
 
     def narrowed(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
         """The state on the side of `test` where it `holds`: a name (or `self.x`) tested as itself, negated or
@@ -292,7 +319,7 @@ class Flow:
             def check(option: Any) -> bool | None:
                 return containers.truth(self.ev, option)
 
-        name = target.id if isinstance(target, ast.Name) else _pseudo_name(target)
+        name = target.id if isinstance(target, ast.Name) else pseudo_name(target)
         if name is None:
             return state
         value = self.ev.force(self.ev.eval(target, self.frame(run, state)))
@@ -458,7 +485,7 @@ class Flow:
             state = dict(state)
             state[target.id] = value
             return state
-        name = _pseudo_name(target)
+        name = pseudo_name(target)
         if name is not None:  # self.engine_kwargs = ...: read back as self.engine_kwargs in this function
             state = dict(state)
             state[name] = value
@@ -481,7 +508,7 @@ class Flow:
 
     def change(self, run: Run, base: ast.expr, state: State, edit: Any) -> State:
         """`base` (a name, `self.x`, or a subscript of one) replaced by `edit(its value)`."""
-        name = base.id if isinstance(base, ast.Name) else _pseudo_name(base)
+        name = base.id if isinstance(base, ast.Name) else pseudo_name(base)
         if name is not None:
             current = self.ev.force(self.ev.eval(base, self.frame(run, state)))
             state = dict(state)
@@ -569,9 +596,3 @@ def _options(returns: list[tuple[Guard, Any]], conds: Conditions) -> Any:
         [(functools.reduce(conds.both, (text for text, _ in guard), ALWAYS), value) for guard, value in returns],
         default=default,
     )
-
-
-def _pseudo_name(node: ast.expr) -> str | None:
-    """`self.kwargs` as the name "self.kwargs" (an attribute set and read in the same function)."""
-    parts = dotted_parts(node) if isinstance(node, ast.Attribute) else None
-    return ".".join(parts) if parts is not None and len(parts) == 2 else None

@@ -10,7 +10,7 @@ from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import SV, Branches, DictV
-from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import flatten, leaf
 
@@ -26,7 +26,8 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     if isinstance(databases, Branches):  # set under a test: Django has no database on the other side
         options, default = settle_options(ev, databases)
         dicts = [(index, when, o) for index, (when, o) in enumerate(options) if isinstance(o, DictV)]
-        if dicts:
+        unset = all(isinstance(o, DictV) or (isinstance(o, SV) and o.expr == NOT_SET) for _, o in options)
+        if dicts and unset:  # a dict where it is set; else what the scan could not read stays unresolved
             index, when, databases = next((d for d in dicts if d[0] == default), dicts[0])
             condition = None if index == default else when
     if not isinstance(databases, DictV):
@@ -68,7 +69,7 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
                 stack="django",
                 call=f"DATABASES[{alias!r}]",
                 settings={},
-                unresolved=[_expr(value) or alias],
+                unresolved=[_expr(value) or f"DATABASES[{alias!r}]"],
                 at_import=True,
             )
 

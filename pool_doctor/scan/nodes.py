@@ -6,7 +6,7 @@ import ast
 import functools
 from collections.abc import Iterator
 
-from pool_doctor.scan.finder import FunctionNode
+from pool_doctor.scan.finder import FunctionNode, dotted_parts
 
 
 @functools.cache
@@ -63,3 +63,9 @@ def own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
 def reads_outer(scope: object, name: str) -> bool:
     """A name a function reads from outside itself (a module global, a closure's): it never binds it."""
     return isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and "." not in name and name not in stored(scope)
+
+
+def pseudo_name(node: ast.expr) -> str | None:
+    """`self.kwargs` as the name "self.kwargs" (an attribute set and read in the same function)."""
+    parts = dotted_parts(node) if isinstance(node, ast.Attribute) else None
+    return ".".join(parts) if parts is not None and len(parts) == 2 else None

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.scan.containers import settle_options
+from pool_doctor.scan.containers import decide, settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import (
     CALL_NAMES,
@@ -285,6 +285,7 @@ class PoolFinder:
         depth: int,
         outer_module: Module,
         outer_site: CallSite,
+        inner_tests: tuple[str, ...] = (),
     ) -> Iterator[ScannedPool]:
         if target.wrapper is not None:
             wrapper = target.wrapper
@@ -301,8 +302,8 @@ class PoolFinder:
             bound = self.ev.calls.bind_arguments(func, self._arguments(site.call, frame, target.partial), frame)
             for inner in wrapper.inner:
                 inner_target = self.target(wrapper.module, inner)
-                if inner_target is not None:
-                    inner_frame = self.ev.flow.frame_at(wrapper.func, bound, inner.call)
+                inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
+                if inner_target is not None and inner_frame is not None:  # None: not made with these arguments
                     yield from self._emit(
                         wrapper.module,
                         inner,
@@ -312,6 +313,7 @@ class PoolFinder:
                         depth + 1,
                         outer_module,
                         outer_site,
+                        (*inner_tests, *self._open_tests(wrapper.module, inner, inner_frame)),
                     )
             return
         assert target.stack is not None and target.call is not None and target.name is not None
@@ -326,8 +328,19 @@ class PoolFinder:
             unresolved=unresolved,
             at_import=not outer_site.functions,
             via=via,
-            condition=condition_text(outer_module, outer_site),
+            condition=" and ".join(t for t in (condition_text(outer_module, outer_site), *inner_tests) if t) or None,
         )
+
+    def _open_tests(self, module: Module, site: CallSite, frame: Frame) -> list[str]:
+        """The tests around a wrapper's own pool call that its caller's arguments leave undecided (`if pool:` with
+        a library's object): the pool is made only when they hold."""
+        tests = []
+        for test, taken in site.conditions:
+            verdict, by_env = decide(self.ev, self.ev.eval(test, frame))
+            if verdict is None or by_env:
+                text = module.segment(test)
+                tests.append(text if taken else f"not ({text})")
+        return tests
 
     def _arguments(self, call: ast.Call, frame: Frame, partial_ref: PartialRef | None) -> Any:
         given = self.ev.calls.arguments(call, frame)
