@@ -404,6 +404,34 @@ def test_a_pool_a_method_makes_only_under_a_test_keeps_the_test_at_its_caller(
     assert engines[None].value == "postgresql+psycopg://app@db/app"
 
 
+def test_a_pool_class_passed_in_as_a_parameters_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """procrastinate's connector: `pool_factory=psycopg_pool.AsyncConnectionPool`, kept as `self._pool_factory`
+    and called in open(): a pool, with what the one instance was made with (was: no pool at all)."""
+    report = scan(
+        tmp_path,
+        {
+            "connector.py": """
+            from typing import Any, Callable
+            import psycopg_pool
+
+            class Connector:
+                def __init__(self, pool_factory=psycopg_pool.AsyncConnectionPool, **kwargs):
+                    self._pool_factory: Callable[..., Any] = pool_factory
+                    self._pool_args = kwargs
+
+                async def open(self):
+                    self._pool = self._pool_factory(**self._pool_args, open=False, max_size=8)
+
+            connector = Connector(conninfo="postgresql://app@db/app")
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "connector.py:10")
+    assert pool.stack == "psycopg_pool"
+    assert values(pool) == {"conninfo": "postgresql://app@db/app", "open": False, "max_size": 8}
+
+
 def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

@@ -101,11 +101,41 @@ class PoolFinder:
         self.subclasses: dict[int, tuple[str, ast.ClassDef]] = {}
         self._called: dict[int, Any] = {}  # what each call site calls, once worked out
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
+        self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
 
     def names(self) -> set[str]:
         return (
-            set(CALL_NAMES) | {w.name for w in self.wrappers.values()} | {c.name for _, c in self.subclasses.values()}
+            set(CALL_NAMES)
+            | {w.name for w in self.wrappers.values()}
+            | {c.name for _, c in self.subclasses.values()}
+            | self.factories
         )
+
+    def learn_factories(self, module: Module) -> list[str]:
+        """Parameters whose default is a library's pool class (`pool_factory=psycopg_pool.AsyncConnectionPool`),
+        and the attributes `__init__` keeps them in: a call through one of those names may make a pool."""
+        new = []
+        for func in [*module.functions.values(), *(m for c in module.classes.values() for m in c.body)]:
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            args = func.args
+            positional = [*args.posonlyargs, *args.args]
+            pairs = [*zip(positional[len(positional) - len(args.defaults) :], args.defaults)]
+            pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+            given = {a.arg for a, d in pairs if (dotted_parts(d) or [""])[-1] in CALL_NAMES}
+            kept = {
+                target.attr
+                for node in ast.walk(func)
+                if isinstance(node, (ast.Assign, ast.AnnAssign))
+                and isinstance(node.value, ast.Name)
+                and node.value.id in given
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(target, ast.Attribute)
+            }
+            for name in (given | kept) - self.factories:
+                self.factories.add(name)
+                new.append(name)
+        return new
 
     def called(self, module: Module, site: CallSite) -> Any:
         """What the site calls: read from the module's names, else (a local, `self.make`) in the site's frame."""
@@ -165,9 +195,10 @@ class PoolFinder:
     def learn(self, module: Module) -> list[str]:
         """What this module adds to the callables that make pools (its wrappers, its subclasses of a library's
         pool class), by name: their callers may sit in modules not read yet."""
+        factories = self.learn_factories(module)
         wrappers = self.learn_wrappers(module)
         makers = [w.cls.name for w in wrappers if w.cls is not None and w.via_class is None]  # who makes the instance
-        return [*self.learn_subclasses(module), *(wrapper.name for wrapper in wrappers), *makers]
+        return [*self.learn_subclasses(module), *factories, *(wrapper.name for wrapper in wrappers), *makers]
 
     def learn_subclasses(self, module: Module) -> list[str]:
         """The module's classes that subclass a library's pool class (directly or through the project's)."""
@@ -228,6 +259,11 @@ class PoolFinder:
                     made = self.called(module, site)
                     if isinstance(made, ClassRef) and made.node is wrapper.cls:
                         wrapper.instances.append((module, site))
+
+    def counted(self) -> None:
+        """Every caller and instance is known: the frames worked out while learning (a method's `self` made with
+        no arguments then) are worked out again."""
+        self._frames.clear()
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a

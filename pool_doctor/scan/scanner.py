@@ -151,6 +151,7 @@ def _scan(path: Path) -> ScanReport:
     modules = sorted((m for m in list(project.modules.values()) if m is not None), key=lambda m: m.display)
     for module in modules:
         _guarded(project, module, finder.count_callers, None)
+    finder.counted()
     pools: list[ScannedPool] = []
     for module in modules:
         pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, flask, m), []))
