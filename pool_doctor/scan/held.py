@@ -23,6 +23,7 @@ from typing import Any
 from pool_doctor.model import Finding, Severity
 from pool_doctor.rules import codes
 from pool_doctor.scan.model import Site
+from pool_doctor.scan.nodes import own_nodes
 
 # Modules whose calls are slow external work: HTTP clients and LLM SDKs.
 CLIENT_MODULES = frozenset({"httpx", "aiohttp", "requests", "openai", "anthropic"})
@@ -62,7 +63,7 @@ def held_findings(tree: ast.Module, file: str) -> list[tuple[Site, Finding]]:
     makers = _maker_names(tree)
     found: list[tuple[Site, Finding]] = []
     for function in _functions(tree):
-        nodes = list(_own_nodes(function))  # walked once, read by each pattern
+        nodes = list(own_nodes(function))  # walked once, read by each pattern
         found += _yield_without_finally(function, nodes, file, makers)
         found += _streaming_with_session(function, nodes, file)
         if clients:
@@ -80,17 +81,6 @@ def _functions(tree: ast.AST) -> Iterator[Function]:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             yield node
-
-
-def _own_nodes(function: Function) -> Iterator[ast.AST]:
-    """The function's own body, without the bodies of functions, lambdas and classes defined inside it."""
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-                stack.append(child)
 
 
 def _callee(node: ast.AST) -> str | None:
