@@ -61,6 +61,7 @@ class Run:
     budget: int = MAX_STATEMENTS
     loops: list[tuple[list[State], list[State]]] = field(default_factory=list)  # each loop's breaks, continues
     body: bool = False  # a module's or a class's own statements, not a function's
+    strict: bool = False  # running to a target: a side of an `if` the code rules out is not entered
 
 
 class Flow:
@@ -102,17 +103,19 @@ class Flow:
 
     def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
         """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""
-        found = self.frame_reaching(scope, frame, target)
-        return found or Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
+        found = self.frame_reaching(scope, frame, target, strict=False)
+        return found or self.frame(Run(frame.module, scope, frame.outer), frame.bindings)
 
-    def frame_reaching(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame | None:
-        """frame_at's frame; None when no path through the statements reaches the node (with these arguments,
-        `if pool: return pool` before it)."""
-        run = Run(frame.module, scope, frame.outer, target=target)
+    def frame_reaching(
+        self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST, strict: bool = True
+    ) -> Frame | None:
+        """frame_at's frame; None when no path reaches the node (`if pool: return pool` before it; `strict`: an
+        `if` around it the code decides the other way)."""
+        run = Run(frame.module, scope, frame.outer, target=target, strict=strict)
         try:
             self.block(run, scope.body, dict(frame.bindings), ())
         except Exhausted:
-            return Frame(frame.module, bindings=dict(frame.bindings), scope=scope, flow=True, outer=frame.outer)
+            return self.frame(run, frame.bindings)
         return run.found
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> State | None:
@@ -157,7 +160,7 @@ class Flow:
             if isinstance(block, list) and any(holds(s, run.target) for s in block if isinstance(s, ast.stmt)):
                 if isinstance(stmt, ast.If):  # the side the target is on: not taken, not reached
                     verdict, decided, body, orelse = self.sides(run, stmt, self.walrus(run, stmt.test, state))
-                    if decided and verdict != (name == "body"):
+                    if decided and verdict != (name == "body") and run.strict:
                         return True
                     state = body if name == "body" else orelse
                 elif isinstance(stmt, (ast.With, ast.AsyncWith)):
@@ -278,8 +281,7 @@ class Flow:
         return verdict, False, body, orelse
 
     def the_variables(self, run: Run, test: ast.expr, state: State) -> State:
-        """On the side of an environment-decided test that no default takes (`if url.startswith("sqlite")`), each
-        name it reads that holds a variable's default is that variable's value there (unknown), not the default."""
+        """The side of an env-decided test no default takes: a variable's default it reads is the variable's."""
         changed = dict(state)
         for node in ast.walk(test):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -551,8 +553,8 @@ class Flow:
         return {**state, **changed} if changed else state
 
     def popping_call(self, run: Run, call: ast.Call, state: State) -> State:
-        """`name.pop(...)` in an assigned value: `name` without the key, worked out when read (a module's
-        `params = config()` is then called once the module's statements have run, as its reader sees them)."""
+        """`name.pop(...)` in an assigned value: `name` without the key, worked out when read (once a module's
+        statements have run, as its readers see them)."""
         func = call.func
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
             return state
