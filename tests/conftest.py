@@ -169,8 +169,15 @@ def unique_name() -> str:
 _PGBOUNCER_FIXTURES = {"make_pgbouncer", "pgbouncer_bin"}
 
 
+# Modules with the suite's longest tests (a real `pre-commit try-repo`, a wheel installed in a fresh virtualenv,
+# the demo twice): run first, so that they overlap the rest instead of ending the run on one worker alone.
+LONGEST_FIRST = ("test_integrations.py", "test_packaging.py", "test_demo.py", "test_pytest_plugin.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that starts a PgBouncer is a `pgbouncer` test, whether or not its module says so (-m pgbouncer)."""
+    """A test that starts a PgBouncer is a `pgbouncer` test, whether or not its module says so (-m pgbouncer).
+    The longest tests' modules go first, each module's tests kept together and in order (its servers are shared)."""
     for item in items:
         if _PGBOUNCER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.pgbouncer)
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
