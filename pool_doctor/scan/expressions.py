@@ -27,7 +27,7 @@ from pool_doctor.scan.calls import MAX_CALLS, Calls
 from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.environment import Environment
 from pool_doctor.scan.files import ConfigFiles
-from pool_doctor.scan.finder import Module, Project, resolve_relative
+from pool_doctor.scan.finder import FunctionNode, Module, Project, resolve_relative
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     MAX_DEPTH,
@@ -475,6 +475,9 @@ class Evaluator:
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:
         return self.flow.body_state(module, scope)
+
+    def local_names(self, scope: FunctionNode | ast.ClassDef | ast.Lambda) -> set[str]:
+        return self.scopes.local_names(scope)
 
     def assumes_set(self, module: Module, variable: str) -> bool:
         """Whether importing the module needs the variable set (`if not os.getenv("X"): raise` at its top)."""

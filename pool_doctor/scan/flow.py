@@ -370,7 +370,7 @@ class Flow:
         names = list(dict.fromkeys(name for _, state, _ in states for name in state))
         for name in names:
             values = [state.get(name, _UNSET) for _, state, _ in states]
-            if _UNSET in values and reads_outer(run.scope, name):  # a global dict one path changed in place: as it was
+            if _UNSET in values and reads_outer(run.scope, name, self.ev.local_names):  # a global dict changed in place
                 was = self.ev.force(self.ev.eval(ast.Name(name, ast.Load()), self.frame(run, {})))
                 values = [was if value is _UNSET else value for value in values]
             if all(value is values[0] for value in values):

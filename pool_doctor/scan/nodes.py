@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import ast
-import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
-
-
-@functools.cache
-def stored(scope: FunctionNode) -> frozenset[str]:
-    """The names a function binds: its parameters and every name it assigns (its locals)."""
-    args = scope.args
-    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a}
-    names |= {n.id for n in ast.walk(scope) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
-    return frozenset(names)
 
 
 def popped(value: ast.expr) -> list[ast.Call]:
@@ -60,12 +50,17 @@ def own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
                 todo.append(child)
 
 
-def reads_outer(scope: object, name: str) -> bool:
-    """A name a function reads from outside itself (a module global, a closure's): it never binds it."""
-    return isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and "." not in name and name not in stored(scope)
-
-
 def pseudo_name(node: ast.expr) -> str | None:
     """`self.kwargs` as the name "self.kwargs" (an attribute set and read in the same function)."""
     parts = dotted_parts(node) if isinstance(node, ast.Attribute) else None
     return ".".join(parts) if parts is not None and len(parts) == 2 else None
+
+
+def reads_outer(scope: object, name: str, local_names: Callable[[FunctionNode], set[str]]) -> bool:
+    """A name a function reads from outside itself (a module global, a closure's): not one of its parameters,
+    never bound in its body (`local_names`, the scan's own count of a function's locals)."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) or "." in name:
+        return False
+    args = scope.args
+    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a}
+    return name not in params and name not in local_names(scope)
