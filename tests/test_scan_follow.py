@@ -432,6 +432,52 @@ def test_a_pool_class_passed_in_as_a_parameters_default(tmp_path: Path, monkeypa
     assert values(pool) == {"conninfo": "postgresql://app@db/app", "open": False, "max_size": 8}
 
 
+def test_a_lazy_loader_module_stands_for_the_module_it_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project subclass of `types.ModuleType` that imports on first use (Piccolo's and TensorFlow's
+    `LazyLoader(local_name, globals(), name)`) is the module its `__init__` names to `super().__init__` (was: no
+    pool at all); one with no `__init__` of its own is the module its first argument names."""
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/lazy.py": """
+            import importlib
+            import types
+
+            class LazyLoader(types.ModuleType):
+                def __init__(self, local_name, parent_module_globals, name):
+                    self._local_name = local_name
+                    super().__init__(name)
+
+                def __getattr__(self, item):
+                    return getattr(importlib.import_module(self.__name__), item)
+
+            class Plain(types.ModuleType):
+                def __getattr__(self, item):
+                    return getattr(importlib.import_module(self.__name__), item)
+        """,
+            "app/db.py": """
+            from app.lazy import LazyLoader, Plain
+
+            asyncpg = LazyLoader("pg", globals(), "asyncpg")
+            pool_lib = Plain("psycopg_pool")
+
+            async def start():
+                return await asyncpg.create_pool("postgresql://app@db/app", max_size=7)
+
+            def start_sync():
+                return pool_lib.ConnectionPool("postgresql://app@db/app", max_size=3)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:7")
+    assert pool.stack == "asyncpg" and values(pool) == {"dsn": "postgresql://app@db/app", "max_size": 7}
+    pool = at(report, "app/db.py:10")
+    assert pool.stack == "psycopg_pool" and values(pool)["max_size"] == 3
+    assert len(report.pools) == 2
+
+
 def test_the_projects_subclass_of_a_library_pool_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = scan(
         tmp_path,

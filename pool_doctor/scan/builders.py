@@ -103,14 +103,19 @@ class Builders:
     def import_module(self, node: ast.Call, frame: Frame) -> Any:
         """`importlib.import_module("asyncpg")`: the module, as `import asyncpg` names it."""
         name = self.ev.arg(node, frame, 0, "name")
-        name = self.ev.force(name) if name is not None else None
-        if not (is_known(name) and isinstance(name.value, str)) or name.value.startswith("."):
-            return unknown(frame.module, node)
-        parent, _, last = name.value.rpartition(".")
-        statement: ast.Import | ast.ImportFrom = (
-            ast.ImportFrom(module=parent, names=[ast.alias(name=last)], level=0)
-            if parent
-            else ast.Import(names=[ast.alias(name=last)])
-        )
-        found = self.ev.imported(frame.module, ast.copy_location(statement, node))
-        return found[0][1] if found else unknown(frame.module, node)
+        return module_named(self.ev, name, node, frame)
+
+
+def module_named(ev: Interpreter, name: Any, node: ast.AST, frame: Frame) -> Any:
+    """The module whose dotted name `name` holds, as `import asyncpg` (or `from a.b import c`) would name it."""
+    name = ev.force(name) if name is not None else None
+    if not (is_known(name) and isinstance(name.value, str)) or name.value.startswith("."):
+        return unknown(frame.module, node)
+    parent, _, last = name.value.rpartition(".")
+    statement: ast.Import | ast.ImportFrom = (
+        ast.ImportFrom(module=parent, names=[ast.alias(name=last)], level=0)
+        if parent
+        else ast.Import(names=[ast.alias(name=last)])
+    )
+    found = ev.imported(frame.module, ast.copy_location(statement, node))
+    return found[0][1] if found else unknown(frame.module, node)

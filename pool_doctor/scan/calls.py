@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.builders import module_named
 from pool_doctor.scan.files import ConfigFiles
 from pool_doctor.scan.finder import dotted_parts
 from pool_doctor.scan.flow import Flow
@@ -108,6 +109,8 @@ class Calls:
         if isinstance(func, FuncRef):
             return self.call_function(func, node, frame)
         if isinstance(func, ClassRef):
+            if self.classes.is_module_type(func):
+                return self.lazy_module(func, node, frame)
             if self.classes.is_parser(func) and not self.classes.reads_its_own_way(func):
                 return self.files.parser_call(node, frame)  # a subclass that adds nothing to how options are read
             made = self.classes.instantiate(func, node, frame)
@@ -128,6 +131,26 @@ class Calls:
             return self.sources.config_call(func, node, frame)
         if isinstance(func, EnvironRef):
             return self.sources.environ_call(func, None, node, frame)
+        return unknown(frame.module, node)
+
+    def lazy_module(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
+        """A project subclass of `types.ModuleType` made as a lazy import (Piccolo's and TensorFlow's
+        `LazyLoader("asyncpg", globals(), "asyncpg")`): the module it stands for, the name its `__init__` gives
+        `super().__init__(name)` (a module's `__name__`, what the loader imports on first use)."""
+        init = self.classes.init_of(cls)
+        if init is None:
+            return module_named(self.ev, self.arg(node, frame, 0, "name"), node, frame)
+        for part in ast.walk(init.node):
+            if (
+                isinstance(part, ast.Call)
+                and isinstance(part.func, ast.Attribute)
+                and part.func.attr == "__init__"
+                and isinstance(part.func.value, ast.Call)
+                and (dotted_parts(part.func.value.func) or [""])[-1] == "super"
+                and len(part.args) + len(part.keywords) >= 1
+            ):
+                inner = self.bind(init, node, frame, skip_first=True)
+                return module_named(self.ev, self.arg(part, inner, 0, "name"), node, frame)
         return unknown(frame.module, node)
 
     def arg(self, node: ast.Call, frame: Frame, position: int | None, keyword: str | None) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -83,28 +84,31 @@ class SettingsClasses:
                 overrides.setdefault(name, Thunk(arg, frame))
         return InstanceRef(cls, overrides, call=node, frame=frame)
 
-    def is_model(self, cls: ClassRef, seen: int = 0) -> bool:
+    def is_model(self, cls: ClassRef) -> bool:
         """A pydantic model, a settings class or a dataclass: `dict(x)` / `**x` give its fields."""
         if any(
             (dotted_parts(d.func if isinstance(d, ast.Call) else d) or [""])[-1] == "dataclass"
-            for d in cls.node.decorator_list
+            for klass in self.class_chain(cls)
+            for d in klass.node.decorator_list
         ):
             return True
-        for base in self.class_bases(cls):
-            if isinstance(base, ExternalRef) and (base.dotted in SETTINGS_BASES or base.dotted in MODEL_BASES):
-                return True
-            if isinstance(base, ClassRef) and seen < 8 and self.is_model(base, seen + 1):
-                return True
-        return False
+        return self.derives_from(cls, lambda dotted: dotted in SETTINGS_BASES or dotted in MODEL_BASES)
 
-    def is_parser(self, cls: ClassRef, seen: int = 0) -> bool:
+    def is_parser(self, cls: ClassRef) -> bool:
         """A project subclass of configparser's parsers (Airflow's AirflowConfigParser)."""
-        for base in self.class_bases(cls):
-            if isinstance(base, ExternalRef) and base.dotted.startswith("configparser."):
-                return True
-            if isinstance(base, ClassRef) and seen < 8 and self.is_parser(base, seen + 1):
-                return True
-        return False
+        return self.derives_from(cls, lambda dotted: dotted.startswith("configparser."))
+
+    def is_module_type(self, cls: ClassRef) -> bool:
+        """A project subclass of `types.ModuleType` (a lazy loader: Piccolo's, TensorFlow's `LazyLoader`)."""
+        return self.derives_from(cls, lambda dotted: dotted == "types.ModuleType")
+
+    def derives_from(self, cls: ClassRef, library: Callable[[str], bool]) -> bool:
+        """The class or one of its project bases derives from a library class `library` accepts by dotted name."""
+        return any(
+            isinstance(base, ExternalRef) and library(base.dotted)
+            for klass in self.class_chain(cls)
+            for base in self.class_bases(klass)
+        )
 
     def reads_its_own_way(self, cls: ClassRef) -> bool:
         """A parser subclass that defines how it reads files or options (`__init__`, `read*`, `get*`, `items`,
@@ -173,13 +177,8 @@ class SettingsClasses:
             bases.append(self.ev.force(self.ev.eval(base, Frame(cls.module))))
         return bases
 
-    def is_settings(self, cls: ClassRef, seen: int = 0) -> bool:
-        for base in self.class_bases(cls):
-            if isinstance(base, ExternalRef) and base.dotted in SETTINGS_BASES:
-                return True
-            if isinstance(base, ClassRef) and seen < 8 and self.is_settings(base, seen + 1):
-                return True
-        return False
+    def is_settings(self, cls: ClassRef) -> bool:
+        return self.derives_from(cls, lambda dotted: dotted in SETTINGS_BASES)
 
     def class_chain(self, cls: ClassRef, seen: int = 0) -> list[ClassRef]:
         """The class and its project base classes, most derived first."""
