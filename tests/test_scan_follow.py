@@ -1657,6 +1657,68 @@ def test_django_settings_ending_in_local_settings_changed_in_a_loop_or_set_under
     assert "(not set)" not in str(given.unresolved) and given.unresolved
 
 
+def test_a_star_import_of_a_project_module_overrides_what_was_set_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config module ending in `from local_config import *` (Superset's `superset_config`, Django's
+    `local_settings`) that is in the tree: its names replace the module's own (was: the module's own, the
+    override ignored), only the names its `__all__` lists when it has one, and a name set after the import wins."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object("config")
+                db.init_app(app)
+                return app
+        """,
+            "config.py": """
+            SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+            SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 5, "pool_pre_ping": True}
+
+            try:
+                from local_config import *
+            except ImportError:
+                pass
+        """,
+            "local_config.py": 'SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 30, "max_overflow": 0}\n',
+            "site/__init__.py": "",
+            "site/settings.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 600}}
+            CONN = 5
+
+            from .overrides import *
+
+            DATABASES["default"]["NAME"] = "app"
+            DATABASES["default"]["CONN_HEALTH_CHECKS"] = CONN == 5
+        """,
+            "site/overrides.py": """
+            __all__ = ["DATABASES"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 0}}
+            CONN = 99
+        """,
+        },
+        monkeypatch,
+    )
+    flask = at(report, "app.py:9")
+    assert values(flask) == {"url": "postgresql://app@db/app", "pool_size": 30, "max_overflow": 0}
+    assert flask.settings["pool_size"].from_ == "local_config.py:1"
+    django = at(report, "site/settings.py:6")  # where this module writes the alias
+    assert values(django) == {
+        "ENGINE": "django.db.backends.postgresql",
+        "CONN_MAX_AGE": 0,
+        "NAME": "app",
+        "CONN_HEALTH_CHECKS": True,  # CONN is not in the override's __all__
+    }
+    assert django.settings["CONN_MAX_AGE"].from_ == "site/overrides.py:2"
+
+
 def test_f_strings_this_python_cannot_read_are_unknown_and_the_rest_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -522,6 +522,8 @@ class Evaluator:
                 for alias in node.names:
                     if alias.name != "*":
                         targets.append((alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name))
+                    else:  # a project module's names replace what the importer set before (a deployment's override)
+                        targets.extend((name, f"{base}.{name}") for name in self.star_names(module, base))
         if not lazy:
             return [(local, self.scopes.dotted_value(dotted, module)) for local, dotted in targets]
         frame, name = Frame(module), ast.Constant(value=None)  # the Thunk's node: never evaluated
@@ -530,6 +532,20 @@ class Evaluator:
             return lambda: self.scopes.dotted_value(dotted, module)
 
         return [(local, Thunk(name, frame, compute=resolver(dotted))) for local, dotted in targets]
+
+    def star_names(self, module: Module, base: str) -> list[str]:
+        """The names `from base import *` binds when base is a module of the project: its `__all__` when the scan
+        can read it, else every name its statements bind that does not start with an underscore."""
+        source = self.project.module_by_name(base, module.path)
+        if source is None or source is module:
+            return []
+        listed = self.scopes.global_value(source, "__all__") if "__all__" in source.assigns else None
+        items = containers.items_of(self, listed) if listed is not None else None
+        if items is not None:
+            names = [self.force(item) for item in items]
+            return [n.value for n in names if is_known(n) and isinstance(n.value, str)]
+        bound = [*source.assigns, *source.functions, *source.classes, *source.imports]
+        return [name for name in dict.fromkeys(bound) if not name.startswith("_")]
 
     def mutator(self, method: str) -> bool:
         return self.files.mutator(method)
