@@ -319,7 +319,7 @@ def test_a_test_in_a_loaded_class_keeps_its_branches(tmp_path: Path, monkeypatch
     )
     pool = at(report, "web.py:7")
     overflow = pool.settings["max_overflow"]
-    assert [(b.value, b.expr) for b in overflow.branches] == [(20, None), (None, NOT_SET)]
+    assert [(b.value, b.expr) for b in overflow.branches] == [(None, NOT_SET), (20, None)]  # no variable set: first
     assert pool.settings["pool_pre_ping"].value is True  # added to each branch's dict
 
 

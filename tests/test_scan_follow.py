@@ -664,10 +664,10 @@ def test_kwargs_from_model_dump_and_dicts_built_under_tests(tmp_path: Path, monk
     # ENVIRONMENT is the environment's to decide: with none set the key is not given; set, it is True.
     ping = pool.settings["pool_pre_ping"]
     assert not ping.known and [(b.known and b.value, b.expr) for b in ping.branches] == [
+        (False, NOT_SET),  # the branch with no variable set comes first
         (True, None),
-        (False, NOT_SET),
     ]
-    assert ping.branches[0].when == 'settings.ENVIRONMENT == "production"'
+    assert ping.branches[1].when == 'settings.ENVIRONMENT == "production"'
     assert pool.unresolved == []
 
 
@@ -802,7 +802,7 @@ def test_environment_variable_objects_and_kwargs_set_only_when_given(
     recycle = pool.settings["pool_recycle"]
     assert (recycle.value, recycle.env, recycle.from_) == (1800, "STORE_POOL_RECYCLE", "env.py:24")
     size = pool.settings["pool_size"]  # given only when STORE_POOL_SIZE is set: its value then is unknown
-    assert not size.known and [b.expr for b in size.branches][-1] == NOT_SET
+    assert not size.known and size.branches[0].expr == NOT_SET
     assert not pool.settings["echo"].known and values(pool)["pool_pre_ping"] is True
 
 
@@ -837,8 +837,8 @@ def test_a_key_given_only_when_a_variable_is_set_is_that_variables(
     )
     cache = at(report, "db.py:16").settings["connect_args.statement_cache_size"]
     assert [(b.known, b.expr, b.env) for b in cache.branches] == [
-        (False, "$STATEMENT_CACHE_SIZE", "STATEMENT_CACHE_SIZE"),
         (False, NOT_SET, None),
+        (False, "$STATEMENT_CACHE_SIZE", "STATEMENT_CACHE_SIZE"),
     ]
 
 
@@ -875,7 +875,7 @@ def test_a_value_a_variable_can_change_but_never_to_none(tmp_path: Path, monkeyp
     timeout = pool.settings["connect_args.command_timeout"]
     assert (timeout.value, timeout.env, timeout.branches) == (30.0, "COMMAND_TIMEOUT", ())
     ssl = pool.settings["connect_args.ssl"]  # unset by default, a variable's when one is set: both sides
-    assert ssl.branches is not None and [b.when for b in ssl.branches] == ["ssl is not None", "not (ssl is not None)"]
+    assert ssl.branches is not None and [b.when for b in ssl.branches] == ["not (ssl is not None)", "ssl is not None"]
 
 
 def test_a_field_a_variable_can_set_to_none_keeps_both_sides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -923,8 +923,8 @@ def test_a_field_a_variable_can_set_to_none_keeps_both_sides(tmp_path: Path, mon
     timeout = pool.settings["pool_timeout"]  # None from the .env file: not given, unless a variable is set
     assert (timeout.known, timeout.env) == (False, "POOL_TIMEOUT")  # not set by default: the variable that sets it
     assert [(b.known, b.env, b.expr) for b in timeout.branches] == [
-        (False, "POOL_TIMEOUT", "$POOL_TIMEOUT"),
         (False, None, NOT_SET),
+        (False, "POOL_TIMEOUT", "$POOL_TIMEOUT"),
     ]
 
 
@@ -958,8 +958,8 @@ def test_a_variable_read_where_only_its_being_set_leads_is_the_variables(
     size = pool.settings["pool_size"]
     assert (size.value, size.env) == (20, "POOL_SIZE")
     assert [(b.known, b.value, b.when) for b in size.branches] == [
+        (True, 20, 'not (os.getenv("POOL_SIZE"))'),  # the value with no variable set first
         (False, None, 'os.getenv("POOL_SIZE")'),
-        (True, 20, 'not (os.getenv("POOL_SIZE"))'),
     ]
     url = pool.settings["url"]
     assert (url.known, url.env, url.expr) == (False, "DATABASE_URL", "$DATABASE_URL")

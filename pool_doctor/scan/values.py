@@ -77,6 +77,9 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
             chosen = at
     if len(branches) == 1:
         return replace(branches[0], when=None)
+    if chosen is not None:  # the branch in effect with no variable set is listed first (`-|?`: not set unless...)
+        branches.insert(0, branches.pop(chosen))
+        chosen = 0
     branches = [replace(branch, when=_short_test(branch.when or "")) for branch in branches]
     shown = ", ".join(
         f"{'not set' if b.expr == NOT_SET else repr(b.value) if b.known else '?'} when {b.when}" for b in branches
