@@ -1313,6 +1313,12 @@ def test_a_configparser_subclass_with_its_own_get_reads_the_file_it_is_given(
     pool = at(report, "app.py:14")
     assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 5, "pool_recycle": 600}
     assert pool.settings["pool_recycle"].from_ == "app.cfg:3"
+    # each named by the variable the subclass's get() reads first (was: no variable on any)
+    assert {key: value.env for key, value in pool.settings.items()} == {
+        "url": "APP__DATABASE__SQL_ALCHEMY_CONN",
+        "pool_size": "APP__DATABASE__SQL_ALCHEMY_POOL_SIZE",
+        "pool_recycle": "APP__DATABASE__SQL_ALCHEMY_POOL_RECYCLE",
+    }
 
 
 def test_a_project_configparser_whose_files_are_read_at_run_time(
@@ -1360,6 +1366,7 @@ def test_a_project_configparser_whose_files_are_read_at_run_time(
     pool = at(report, "settings.py:14")
     assert (values(pool)["pool_size"], values(pool)["pool_pre_ping"]) == (5, True)
     assert pool.settings["pool_size"].from_ == "settings.py:9"
+    assert pool.settings["pool_size"].env == "APP__DATABASE__POOL_SIZE"  # what its own getint() reads first
     assert not pool.settings["url"].known and "not in ~/app/app.cfg" in (pool.settings["url"].expr or "")
     assert pool.unresolved == ["**engine_args"]  # what the ini's engine_args gives may hide any key
 

@@ -58,6 +58,9 @@ class Arguments:
     where: str | None = None
 
 
+PARSER_READS = ("get", "getint", "getfloat", "getboolean")
+
+
 class Calls:
     def __init__(
         self,
@@ -75,6 +78,7 @@ class Calls:
         self.flow = flow
         self.library_calls = library_calls
         self.depth = 0
+        self.naming: set[int] = set()  # parser calls whose own get() is being run for the variable it reads
 
     def builtin_calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         """Python's own calls the scan reads, by dotted name."""
@@ -317,7 +321,8 @@ class Calls:
             # it), or unknown.
             seen = base.parser if base.parser is not None and base.parser.read else None
             parser = seen or self.files.unread_parser(f"the files {base.cls.node.name} reads")
-            return self.files.parser_method(parser, name, node, frame)
+            value = self.files.parser_method(parser, name, node, frame)
+            return self._named_by_own_get(base, name, value, node, frame)
         if isinstance(base, InstanceRef):
             return self.classes.builtin_method(base, name, node, frame)
         if isinstance(base, EnvironRef):
@@ -325,6 +330,24 @@ class Calls:
         if self.files.owns(base):
             return self.files.call_method(base, name, node, frame)
         return unknown(frame.module, node, env=env_of(base))
+
+    def _named_by_own_get(self, base: InstanceRef, name: str, value: Any, node: ast.Call, frame: Frame) -> Any:
+        """An option a parser subclass's own `get()` (or `getint()`...) looks up in the environment first
+        (Airflow's `AIRFLOW__{SECTION}__{KEY}`; `getint()` and the rest go through `get()`): the option as the
+        files give it, named by that variable. The override is run with the call's arguments only to find it."""
+        if name not in PARSER_READS:
+            return value
+        own = self.classes.own_method(base.cls, name, base) or self.classes.own_method(base.cls, "get", base)
+        if own is None or not is_known(value) or value.env or id(node) in self.naming:
+            return value
+        self.naming.add(id(node))
+        try:
+            found = self.ev.force(self.call_function(own, node, frame))
+        finally:
+            self.naming.discard(id(node))
+        options = [self.ev.force(o) for _, o in found.options] if isinstance(found, Branches) else [found]
+        env = env_of(*(o for o in options if isinstance(o, SV) and not o.known))
+        return replace(value, env=env) if env else value
 
     def _str_method(self, base: SV, name: str, node: ast.Call, frame: Frame) -> Any:
         text: str = base.value

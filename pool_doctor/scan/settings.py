@@ -130,11 +130,7 @@ class SettingsClasses:
 
     def init_of(self, cls: ClassRef) -> FuncRef | None:
         """The project's own `__init__` the class runs, if it has one."""
-        for klass in self.class_chain(cls):
-            for stmt in klass.node.body:
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "__init__":
-                    return FuncRef(klass.module, stmt, owner=klass)
-        return None
+        return self.own_method(cls, "__init__", None)
 
     def init_state(self, instance: InstanceRef) -> dict[str, Any]:
         """What the class's `__init__` sets on `self` (`self.x = ...`), run with the call's arguments."""
@@ -291,6 +287,14 @@ class SettingsClasses:
         if attr in MODEL_METHODS:
             return MethodRef(instance, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
+
+    def own_method(self, cls: ClassRef, name: str, bound: Any) -> FuncRef | None:
+        """The project's own method `name` the class (or a project base) defines, bound to `bound`."""
+        for klass in self.class_chain(cls):
+            for stmt in klass.node.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+                    return FuncRef(klass.module, stmt, bound_self=bound, owner=klass)
+        return None
 
     def super_attribute(self, ref: SuperRef, attr: str) -> Any:
         """`super().attr` in a method of `ref.owner`: the first base class after it that defines attr."""

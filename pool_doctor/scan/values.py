@@ -89,7 +89,8 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
         base = branches[chosen]  # the value with no environment set; a variable another branch reads overrides it
         return replace(base, when=None, expr=expr, branches=tuple(branches), env=base.env or env_of(*branches))
     env = (branches[chosen].env if chosen is not None else None) or env_of(*branches)  # not set: the one that sets it
-    return SV(None, branches[0].from_, env, known=False, expr=expr, branches=tuple(branches))
+    where = next((branch.from_ for branch in branches if branch.from_), None)  # not set is written nowhere
+    return SV(None, where, env, known=False, expr=expr, branches=tuple(branches))
 
 
 def _short_test(text: str) -> str:
