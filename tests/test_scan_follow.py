@@ -432,6 +432,41 @@ def test_a_pool_class_passed_in_as_a_parameters_default(tmp_path: Path, monkeypa
     assert values(pool) == {"conninfo": "postgresql://app@db/app", "open": False, "max_size": 8}
 
 
+def test_a_function_given_as_a_value_is_named_as_python_imports_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scanned from above the folder Python imports from (a repository whose app sits in server/, with no
+    `__init__.py` there), a function passed as a value is named by its package (`app.kit.db.dumps`), as the code
+    imports it, not by the scan's own folders (was `server.app.kit.db.dumps`, which depends on where the scan
+    runs); `__name__` is that name too."""
+    report = scan(
+        tmp_path,
+        {
+            "server/app/__init__.py": "",
+            "server/app/kit/__init__.py": "",
+            "server/app/kit/db.py": """
+            import json
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            def dumps(value):
+                return json.dumps(value)
+
+            def make_engine(url):
+                return create_async_engine(url, json_serializer=dumps, pool_logging_name=__name__)
+        """,
+            "server/app/main.py": """
+            from app.kit.db import make_engine
+
+            engine = make_engine("postgresql+asyncpg://app@db/app")
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "server/app/main.py:3")
+    assert values(pool)["json_serializer"] == "app.kit.db.dumps"
+    assert values(pool)["pool_logging_name"] == "app.kit.db"
+
+
 def test_a_lazy_loader_module_stands_for_the_module_it_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A project subclass of `types.ModuleType` that imports on first use (Piccolo's and TensorFlow's
     `LazyLoader(local_name, globals(), name)`) is the module its `__init__` names to `super().__init__` (was: no

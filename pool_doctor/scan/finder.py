@@ -101,6 +101,7 @@ class Module:
     # Module globals a function rebinds (`global DB_URL; DB_URL = ...`), with that function's name
     rebound: dict[str, str] = field(default_factory=dict)
     is_package: bool = False
+    import_name: str = ""  # the name Python imports it by (from its package's folder): what `__name__` holds
     lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
 
     def where(self, node: ast.AST) -> str:
@@ -221,6 +222,19 @@ class Project:
         keys = self._module_keys(path)
         return keys[0] if keys else path.stem
 
+    def import_name(self, path: Path) -> str:
+        """The module's `__name__` when imported: its folders up to the highest one with an `__init__.py`
+        (`server/app/kit/db.py` is `app.kit.db` when server/ has none). A module in a folder that is no package
+        keeps the name the scan gives it from the import base (where Python searches is unknown)."""
+        parts = [] if path.name == "__init__.py" else [path.stem]
+        folder = path.parent
+        while (folder / "__init__.py").is_file() and folder != folder.parent:
+            parts.insert(0, folder.name)
+            folder = folder.parent
+        if folder == path.parent:
+            return self.module_name(path)
+        return ".".join(parts)
+
     def find_module(self, dotted: str, near: Path | None = None) -> Path | None:
         candidates = self.index.get(dotted)
         if not candidates:
@@ -270,6 +284,7 @@ class Project:
                 path=path,
                 display=display,
                 name=self.module_name(path),
+                import_name=self.import_name(path),
                 tree=tree,
                 source=decode(data),
                 is_package=path.name == "__init__.py",

@@ -252,7 +252,7 @@ class Scopes:
         if name == "__file__":
             return SV(str(module.path), None, source="__file__")
         if name == "__name__":
-            return SV(module.name, None, source="__name__")
+            return SV(module.import_name or module.name, None, source="__name__")
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:

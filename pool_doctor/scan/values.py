@@ -120,9 +120,13 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         where = value.module.where(value.node)
         if isinstance(value.node, ast.Lambda):
             return SV("<lambda>", where, source=value.module.segment(value.node))
-        return SV(f"{value.module.name}.{value.node.name}", where, source=value.node.name)
+        return SV(f"{value.module.import_name or value.module.name}.{value.node.name}", where, source=value.node.name)
     if isinstance(value, ClassRef):
-        return SV(f"{value.module.name}.{value.node.name}", value.module.where(value.node), source=value.node.name)
+        return SV(
+            f"{value.module.import_name or value.module.name}.{value.node.name}",
+            value.module.where(value.node),
+            source=value.node.name,
+        )
     if isinstance(value, InstanceRef):
         return SV(None, None, known=False, expr=f"{value.cls.node.name}(...)")
     if isinstance(value, PartialRef):
