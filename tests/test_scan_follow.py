@@ -1759,6 +1759,8 @@ def test_a_star_import_of_a_project_module_overrides_what_was_set_before_it(
         "CONN_HEALTH_CHECKS": True,  # CONN is not in the override's __all__
     }
     assert django.settings["CONN_MAX_AGE"].from_ == "site/overrides.py:2"
+    # the override is part of the importer's pool, not a pool of its own (was: two pools, counted twice)
+    assert sorted(pool.where for pool in report.pools) == ["app.py:9", "site/settings.py:6"]
 
 
 def test_f_strings_this_python_cannot_read_are_unknown_and_the_rest_is_read(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module
+from pool_doctor.scan.finder import Module, Project, resolve_relative
 from pool_doctor.scan.kinds import SV, Branches, DictV
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
@@ -72,6 +73,26 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
                 unresolved=[_expr(value) or f"DATABASES[{alias!r}]"],
                 at_import=True,
             )
+
+
+def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
+    """Settings files that only override another's DATABASES: ones a settings module star-imports after its own
+    `DATABASES = ...` (`from .local_settings import *` at its end). Their DATABASES is the importer's pool,
+    not one of their own; a base module star-imported before the importer sets DATABASES stays its own (other
+    settings modules may run on it as it is)."""
+    found: set[Path] = set()
+    for module in modules:
+        assigned = module.assigns.get("DATABASES")
+        if not assigned:
+            continue
+        first = assigned[0].line
+        for stmt, _ in module.module_statements:
+            if isinstance(stmt, ast.ImportFrom) and stmt.lineno > first and any(a.name == "*" for a in stmt.names):
+                base = resolve_relative(module, stmt.module, stmt.level)
+                source = project.module_by_name(base, module.path) if base is not None else None
+                if source is not None and source is not module:
+                    found.add(source.path)
+    return found
 
 
 def _written_dict(ev: Evaluator, value: Any) -> DictV | None:

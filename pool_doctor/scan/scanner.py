@@ -15,7 +15,7 @@ from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import MENTIONS, FlaskApps
-from pool_doctor.scan.frameworks import django_pools
+from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
@@ -49,10 +49,13 @@ def _needles(names: set[str]) -> tuple[list[bytes], re.Pattern[bytes]]:
     return needles, re.compile(rb"\b(?:" + b"|".join(map(re.escape, needles)) + rb")\b")
 
 
-def _pools(evaluator: Evaluator, finder: PoolFinder, flask: FlaskApps, module: Module) -> list[ScannedPool]:
-    # An extension's engine_options some app's engine takes in are reported with that engine, not alone.
+def _pools(
+    evaluator: Evaluator, finder: PoolFinder, flask: FlaskApps, module: Module, overrides: set[Path]
+) -> list[ScannedPool]:
+    # An extension's engine_options some app's engine takes in are reported with that engine, not alone; a
+    # settings file that overrides another's DATABASES is part of that one's pool.
     found = [pool for pool in finder.pools(module) if not flask.takes_in(pool)]
-    if "DATABASES" in module.source:
+    if "DATABASES" in module.source and module.path not in overrides:
         found.extend(django_pools(evaluator, module))
     found.extend(flask.pools(module))
     return found
@@ -152,9 +155,10 @@ def _scan(path: Path) -> ScanReport:
     for module in modules:
         _guarded(project, module, finder.count_callers, None)
     finder.counted()
+    overrides = django_overrides(project, modules)
     pools: list[ScannedPool] = []
     for module in modules:
-        pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, flask, m), []))
+        pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, flask, m, overrides), []))
     pools.sort(key=lambda p: (p.file, p.line, p.call))
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     judged: list[ScannedPool] = []
