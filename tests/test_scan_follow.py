@@ -1068,6 +1068,66 @@ def test_pydantic_fields_aliases_prefixes_nesting_validators(tmp_path: Path, mon
     assert (name.value, name.env) == ("development.api", "APP_ENV")
 
 
+def test_a_validator_building_the_url_from_the_fields_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A validator that fills the URL from the fields declared before it: pydantic 2's `info.data[...]` and
+    pydantic 1's `values.get(...)` (the FastAPI templates' `assemble_db_connection`). With no variable set the
+    URL is the one built from those fields' defaults, named by their variables (was: unknown)."""
+    report = scan(
+        tmp_path,
+        {
+            "v2.py": """
+            from pydantic import ValidationInfo, field_validator
+            from pydantic_settings import BaseSettings
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            class Settings(BaseSettings):
+                DB_HOST: str = "db"
+                DB_NAME: str = "shop"
+                DATABASE_URI: str = ""
+
+                @field_validator("DATABASE_URI", mode="after")
+                def build(cls, v: str, info: ValidationInfo) -> str:
+                    if v == "":
+                        return f"postgresql+asyncpg://shop@{info.data['DB_HOST']}/{info.data['DB_NAME']}"
+                    return v
+
+            engine = create_async_engine(Settings().DATABASE_URI)
+        """,
+            "v1.py": """
+            from typing import Any, Optional
+            from pydantic import BaseSettings, PostgresDsn, validator
+            from sqlalchemy import create_engine
+
+            class Settings(BaseSettings):
+                POSTGRES_SERVER: str = "pg"
+                POSTGRES_USER: str = "app"
+                POSTGRES_DB: str = "app"
+                SQLALCHEMY_DATABASE_URI: Optional[str] = None
+
+                @validator("SQLALCHEMY_DATABASE_URI", pre=True)
+                def assemble(cls, v: Optional[str], values: dict[str, Any]) -> Any:
+                    if isinstance(v, str):
+                        return v
+                    return PostgresDsn.build(
+                        scheme="postgresql",
+                        user=values.get("POSTGRES_USER"),
+                        host=values.get("POSTGRES_SERVER"),
+                        path=f"/{values.get('POSTGRES_DB') or ''}",
+                    )
+
+            engine = create_engine(Settings().SQLALCHEMY_DATABASE_URI, pool_pre_ping=True)
+        """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "v2.py:16").settings["url"]
+    assert (url.value, url.env) == ("postgresql+asyncpg://shop@db/shop", "DB_HOST")
+    url = at(report, "v1.py:22").settings["url"]
+    assert url.value == "postgresql://app@pg/app"
+
+
 def test_dataclass_factories_a_validator_filling_an_empty_field_and_isinstance_on_an_optional(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

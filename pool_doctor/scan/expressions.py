@@ -45,6 +45,7 @@ from pool_doctor.scan.kinds import (
     PartialRef,
     SuperRef,
     Thunk,
+    ValidationInfoV,
     assumed_set,
     env_of,
     is_known,
@@ -413,6 +414,8 @@ class Evaluator:
             return self.classes.instance_attribute(base, attr, node, frame)
         if isinstance(base, SuperRef):
             return self.classes.super_attribute(base, attr)
+        if isinstance(base, ValidationInfoV) and attr == "data":
+            return base.data
         if isinstance(base, ClassRef):
             value = self.classes.class_attribute(base, attr)
             if value is not None:

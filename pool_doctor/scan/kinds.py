@@ -119,6 +119,13 @@ class PartialRef:
     keywords: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ValidationInfoV:
+    """pydantic's ValidationInfo as a validator is given it: `info.data`, the fields validated before."""
+
+    data: DictV
+
+
 @dataclass
 class Thunk:
     """An argument not evaluated yet: evaluated in its caller's frame when (if) it is read (or, with `compute`,

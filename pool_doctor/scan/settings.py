@@ -10,6 +10,7 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from pool_doctor.scan.environment import Environment, config_cast
@@ -29,6 +30,7 @@ from pool_doctor.scan.kinds import (
     MethodRef,
     SuperRef,
     Thunk,
+    ValidationInfoV,
     env_of,
     is_known,
     keyword,
@@ -402,9 +404,9 @@ class SettingsClasses:
                 raw, where = found
                 read = SV(raw, where, env_name, source=raw)
                 if raw == none_text:
-                    return self.validated(instance.cls, name, replace(read, value=None))
+                    return self.validated(instance, name, replace(read, value=None))
                 value = config_cast(_annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)
-                return self.validated(instance.cls, name, value)
+                return self.validated(instance, name, value)
             if default is None:
                 return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required, no default)")
             value = self.ev.force(default)
@@ -416,13 +418,13 @@ class SettingsClasses:
                 value = Branches(
                     [(f"${env_name} != {none_text!r}", value), (f"${env_name} == {none_text!r}", made_none)], default=0
                 )
-            return self.validated(instance.cls, name, value)
+            return self.validated(instance, name, value)
         if default is None:
             nested = self._nested_model(annotation, klass)
             if nested is not None:
                 return InstanceRef(nested, {})
             return unknown(klass.module, stmt)
-        return self.validated(instance.cls, name, self.ev.force(default))
+        return self.validated(instance, name, self.ev.force(default))
 
     def _env_alias(self, alias: Any) -> str | None:
         """The variable an alias names: a string, the first string of AliasChoices (a ListV here)."""
@@ -435,8 +437,10 @@ class SettingsClasses:
                     return item.value
         return None
 
-    def validated(self, cls: ClassRef, name: str, value: Any) -> Any:
-        """The value as the class's validators for the field leave it (`@field_validator("url")`)."""
+    def validated(self, instance: InstanceRef, name: str, value: Any) -> Any:
+        """The value as the class's validators for the field leave it (`@field_validator("url")`). A validator's
+        `values` (pydantic 1) and `info.data` (pydantic 2's ValidationInfo) are the fields declared before it."""
+        cls = instance.cls
         for validator in self._validators(cls, name):
             ref = FuncRef(validator.module, validator.node, bound_self=cls)
             params = [*validator.node.args.posonlyargs, *validator.node.args.args][1:]
@@ -446,6 +450,10 @@ class SettingsClasses:
             frame.bindings[params[0].arg] = value
             for extra in params[1:]:
                 frame.bindings[extra.arg] = SV(None, None, known=False, expr=extra.arg)
+                if extra.arg == "values":
+                    frame.bindings[extra.arg] = self._fields_before(instance, name)
+                elif extra.arg == "info" or "ValidationInfo" in ast.unparse(extra.annotation or ast.Constant("")):
+                    frame.bindings[extra.arg] = ValidationInfoV(self._fields_before(instance, name))
             result = self.ev.force(self.ev.call_bound(ref, frame))
             if isinstance(result, SV) and not result.known:
                 through = getattr(validator.node, "name", "a validator")
@@ -453,6 +461,20 @@ class SettingsClasses:
                 return replace(result, env=result.env or env_of(value), expr=why)
             value = result
         return value
+
+    def _fields_before(self, instance: InstanceRef, name: str) -> DictV:
+        """The fields pydantic has validated when it reaches `name`: those declared before it, as a dict."""
+        items: dict[str, Any] = {}
+        for field_name in self.fields(instance.cls):
+            if field_name == name:
+                break
+            items[field_name] = Thunk(
+                ast.Constant(None), Frame(instance.cls.module), compute=partial(self._field_of, instance, field_name)
+            )
+        return DictV(items, None)
+
+    def _field_of(self, instance: InstanceRef, name: str) -> Any:
+        return self.instance_attribute(instance, name, None, Frame(instance.cls.module))
 
     def _validators(self, cls: ClassRef, name: str) -> list[FuncRef]:
         found = []
