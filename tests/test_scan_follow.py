@@ -351,8 +351,8 @@ def test_a_library_or_a_project_module_imported_by_name(tmp_path: Path, monkeypa
 def test_a_pool_a_method_makes_only_under_a_test_keeps_the_test_at_its_caller(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A connector whose `open(pool=None)` makes a pool only when not given one: a call that gives one makes
-    none it can be sure of (the pool carries `not (pool)`), one that does not makes it (no condition); a
+    """A connector whose `open(pool=None)` makes a pool only when not given one: a call that gives it a library
+    pool makes none (see the next test), one that does not makes it (no condition); a
     client that makes its pool in `__init__` and again in `connect()` only `if self.pool is None` says so.
     An engine made only `if url.startswith("postgresql+asyncpg")` with the URL's default a psycopg one holds
     the variable's URL there, never the default that test rules out."""
@@ -396,7 +396,7 @@ def test_a_pool_a_method_makes_only_under_a_test_keeps_the_test_at_its_caller(
         monkeypatch,
     )
     conditions = {p.where: p.condition for p in report.pools if p.via == ["connector.py:12"]}
-    assert conditions == {"main.py:7": "not (pool)", "main.py:10": None}
+    assert conditions == {"main.py:10": None}
     engines = {p.condition: p.settings["url"] for p in report.pools if p.where == "main.py:17"}
     assert set(engines) == {'url.startswith("postgresql+asyncpg")', None}
     asyncpg_only = engines['url.startswith("postgresql+asyncpg")']
@@ -465,6 +465,53 @@ def test_a_function_given_as_a_value_is_named_as_python_imports_it(
     pool = at(report, "server/app/main.py:3")
     assert values(pool)["json_serializer"] == "app.kit.db.dumps"
     assert values(pool)["pool_logging_name"] == "app.kit.db"
+
+
+def test_a_wrapper_that_keeps_the_pool_its_caller_hands_it_makes_none_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`connector.open(shared)` where open() does `if pool: self._pool = pool` else makes one: the caller's pool
+    (a library pool object, true in a test) is kept, so that call makes no pool (was: a false pool there, under
+    `not (pool)`, counted twice); the call with no pool makes one."""
+    report = scan(
+        tmp_path,
+        {
+            "connector.py": """
+            import psycopg_pool
+
+            class Connector:
+                def __init__(self, **kwargs):
+                    self._pool = None
+                    self._args = {"conninfo": "postgresql://app@db/app", "max_size": 4, **kwargs}
+
+                def open(self, pool=None):
+                    if pool:
+                        self._pool = pool
+                    else:
+                        self._pool = psycopg_pool.ConnectionPool(**self._args, open=False)
+
+                def check(self, pool):
+                    if pool is not None:
+                        return pool
+                    return psycopg_pool.ConnectionPool(**self._args, open=False)
+        """,
+            "main.py": """
+            import psycopg_pool
+            from connector import Connector
+
+            def shared():
+                pool = psycopg_pool.ConnectionPool("postgresql://app@db/shared", max_size=2, open=False)
+                Connector().open(pool)
+                Connector().check(pool)
+
+            def own():
+                Connector().open()
+        """,
+        },
+        monkeypatch,
+    )
+    assert sorted(pool.where for pool in report.pools) == ["main.py:10", "main.py:5"]
+    assert at(report, "main.py:10").condition is None
 
 
 def test_a_lazy_loader_module_stands_for_the_module_it_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

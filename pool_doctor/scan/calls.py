@@ -14,7 +14,7 @@ from typing import Any
 from pool_doctor.scan import containers
 from pool_doctor.scan.builders import module_named
 from pool_doctor.scan.files import ConfigFiles
-from pool_doctor.scan.finder import dotted_parts
+from pool_doctor.scan.finder import dotted_parts, library_target
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     SV,
@@ -29,6 +29,7 @@ from pool_doctor.scan.kinds import (
     ListV,
     MethodRef,
     PartialRef,
+    PoolV,
     SuperRef,
     Thunk,
     env_of,
@@ -109,6 +110,8 @@ class Calls:
             handler = self.library_calls.get(func.dotted)
             if handler is not None:
                 return handler(node, frame)
+            if library_target(func.dotted) is not None:
+                return PoolV(func.dotted)  # `if pool:` on the caller's pool is true
             return unknown(frame.module, node)
         if isinstance(func, FuncRef):
             return self.call_function(func, node, frame)

@@ -43,6 +43,7 @@ from pool_doctor.scan.kinds import (
     MethodRef,
     ModuleRef,
     PartialRef,
+    PoolV,
     SuperRef,
     Thunk,
     ValidationInfoV,
@@ -358,7 +359,7 @@ class Evaluator:
         return SV(result, frame.module.where(node), env, source=frame.module.segment(node))
 
     def _is_object(self, value: Any) -> bool:
-        kinds = (DictV, ListV, InstanceRef, ClassRef, FuncRef, ModuleRef, PartialRef, MethodRef)
+        kinds = (DictV, ListV, InstanceRef, ClassRef, FuncRef, ModuleRef, PartialRef, MethodRef, PoolV)
         return isinstance(value, kinds) or self.files.owns(value)
 
     def _eval_IfExp(self, node: ast.IfExp, frame: Frame) -> Any:
@@ -504,7 +505,7 @@ class Evaluator:
     def truth_of_ref(self, value: Any) -> bool | None:
         if isinstance(value, ExternalRef):
             return False if value.dotted in FALSE_NAMES else None
-        if isinstance(value, (FuncRef, ClassRef, ModuleRef, MethodRef, PartialRef, InstanceRef)):
+        if isinstance(value, (FuncRef, ClassRef, ModuleRef, MethodRef, PartialRef, InstanceRef, PoolV)):
             return True
         return self.files.truth(value)
 

@@ -120,6 +120,14 @@ class PartialRef:
 
 
 @dataclass(frozen=True)
+class PoolV:
+    """What a library's pool-creating call returns (an engine, a pool): an object, true in a test (none of them
+    defines `__bool__` or `__len__`), nothing else known about it."""
+
+    dotted: str
+
+
+@dataclass(frozen=True)
 class ValidationInfoV:
     """pydantic's ValidationInfo as a validator is given it: `info.data`, the fields validated before."""
 
