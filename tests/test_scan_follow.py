@@ -352,7 +352,7 @@ def test_a_pool_a_method_makes_only_under_a_test_keeps_the_test_at_its_caller(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A connector whose `open(pool=None)` makes a pool only when not given one: a call that gives it a library
-    pool makes none (see the next test), one that does not makes it (no condition); a
+    pool makes none (test_a_wrapper_that_keeps_the_pool_its_caller_hands_it_makes_none_there), one that does not makes it (no condition); a
     client that makes its pool in `__init__` and again in `connect()` only `if self.pool is None` says so.
     An engine made only `if url.startswith("postgresql+asyncpg")` with the URL's default a psycopg one holds
     the variable's URL there, never the default that test rules out."""
@@ -512,6 +512,89 @@ def test_a_wrapper_that_keeps_the_pool_its_caller_hands_it_makes_none_there(
     )
     assert sorted(pool.where for pool in report.pools) == ["main.py:10", "main.py:5"]
     assert at(report, "main.py:10").condition is None
+
+
+def test_a_parameter_typed_with_a_type_variable_bound_to_a_project_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bot: type[DBT]` with `DBT = TypeVar("DBT", bound="Bot")` (DuckBot's pool context) holds Bot, so
+    `self.bot.make_pool(max_size=5)` is a call of Bot's wrapper: the pool is there, with both lines' values
+    (was: only the wrapper, max_size lost)."""
+    report = scan(
+        tmp_path,
+        {
+            "bot.py": """
+            from typing import Type, TypeVar
+            import asyncpg
+
+            DBT = TypeVar("DBT", bound="Bot")
+
+            class Bot:
+                @classmethod
+                async def make_pool(cls, **kwargs):
+                    return await asyncpg.create_pool("postgresql://bot@db/bot", command_timeout=30, **kwargs)
+
+            class TempPool:
+                def __init__(self, bot: Type[DBT]):
+                    self.bot: Type[DBT] = bot
+
+                async def __aenter__(self):
+                    return await self.bot.make_pool(max_size=5)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "bot.py:16")
+    assert pool.via == ["bot.py:9"]
+    assert values(pool) == {"dsn": "postgresql://bot@db/bot", "command_timeout": 30, "max_size": 5}
+
+
+def test_an_attribute_set_on_a_settings_object_after_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A factory that makes the settings object and then sets one of its attributes (mealie's
+    `app_settings_constructor`), and a module that does the same at import: the value set wins over the field's
+    default (was: the class default, a known None URL)."""
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from pydantic_settings import BaseSettings
+
+            class Backend:
+                def __init__(self, folder):
+                    self.folder = folder
+
+                @property
+                def url(self):
+                    return f"sqlite:///{self.folder}/app.db"
+
+            class Config(BaseSettings):
+                backend: Backend | None = None
+                POOL: int = 5
+
+                @property
+                def DATABASE_URL(self):
+                    return self.backend.url if self.backend else None
+
+            def build():
+                cfg = Config()
+                cfg.backend = Backend("/srv/data")
+                return cfg
+
+            shared = Config()
+            shared.POOL = 9
+        """,
+            "db.py": """
+            from sqlalchemy import create_engine
+            from settings import build, shared
+
+            engine = create_engine(build().DATABASE_URL, pool_size=shared.POOL)
+        """,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "db.py:4")) == {"url": "sqlite:////srv/data/app.db", "pool_size": 9}
 
 
 def test_a_lazy_loader_module_stands_for_the_module_it_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

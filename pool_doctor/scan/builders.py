@@ -36,7 +36,20 @@ class Builders:
             "importlib.import_module": self.import_module,
             "builtins.__import__": self.import_module,
             "collections.namedtuple": self.namedtuple,
+            "typing.TypeVar": self.type_var,
+            "typing_extensions.TypeVar": self.type_var,
         }
+
+    def type_var(self, node: ast.Call, frame: Frame) -> Any:
+        """`DBT = TypeVar("DBT", bound="Bot")`: its bound, the class a parameter typed `type[DBT]` holds."""
+        bound = next((kw.value for kw in node.keywords if kw.arg == "bound"), None)
+        if isinstance(bound, ast.Constant) and isinstance(bound.value, str):
+            try:
+                bound = ast.copy_location(ast.parse(bound.value, mode="eval").body, bound)
+            except SyntaxError:
+                return unknown(frame.module, node)
+        found = self.ev.force(self.ev.eval(bound, Frame(frame.module))) if bound is not None else None
+        return found if isinstance(found, ClassRef) else unknown(frame.module, node)
 
     def url_call(self, node: ast.Call, frame: Frame) -> Any:
         """A library's `make_url(text)`: the connection string it is given."""

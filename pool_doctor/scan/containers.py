@@ -347,3 +347,35 @@ def loop_places(
     place, here = call.func.value, stmt.target
     item = [ast.Subscript(place, ast.copy_location(ast.Constant(key), here), ast.Store()) for key in mapping.items]
     return [(ast.copy_location(subscript, here), name) for subscript in item]
+
+
+Check = Callable[[Any], "bool | None"]
+
+
+def narrowing(ev: Interpreter, test: ast.expr, holds: bool) -> tuple[ast.expr, Check, bool] | None:
+    """What an `if` test says of one expression on the side where it `holds` (`not`s undone): the expression,
+    a check of one value it may hold (whether that value takes this side; None: cannot tell) and the side. None
+    for a comparison with anything but a constant."""
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, holds = test.operand, not holds
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+        if not (isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+            return None
+        wanted_none = isinstance(test.ops[0], ast.Is)
+
+        def is_none(option: Any) -> bool | None:
+            if isinstance(option, SV) and not option.known:
+                return None
+            return (isinstance(option, SV) and option.value is None) == wanted_none
+
+        return test.left, is_none, holds
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
+        if not isinstance(test.comparators[0], ast.Constant):
+            return None
+        constant, equal = test.comparators[0].value, isinstance(test.ops[0], ast.Eq)
+
+        def equals(option: Any) -> bool | None:  # `if v == "":`
+            return (option.value == constant) == equal if is_known(option) else None
+
+        return test.left, equals, holds
+    return test, lambda option: truth(ev, option), holds

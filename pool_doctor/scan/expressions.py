@@ -502,6 +502,10 @@ class Evaluator:
     def dict_call(self, node: ast.Call, frame: Frame) -> Any:
         return self.calls.dict_call(node, frame)
 
+    def with_attribute(self, holder: Any, attr: str, value: Any) -> Any:
+        """`holder.attr = value` on an instance of a project class: the instance with it; else holder as it is."""
+        return self.classes.with_attribute(holder, attr, value) if isinstance(holder, InstanceRef) else holder
+
     def truth_of_ref(self, value: Any) -> bool | None:
         if isinstance(value, ExternalRef):
             return False if value.dotted in FALSE_NAMES else None

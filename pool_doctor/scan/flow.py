@@ -29,7 +29,6 @@ from pool_doctor.scan.kinds import (
     Thunk,
     assumed_set,
     env_of,
-    is_known,
     not_set,
     unknown,
 )
@@ -294,33 +293,10 @@ class Flow:
         """The state on the side of `test` where it `holds`: a name (or `self.x`) tested as itself, negated or
         against None keeps the branches of its value that agree; a value the environment decides, read on the
         side only a variable's value takes, is that variable's (unknown), not the default it contradicts."""
-        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            test, holds = test.operand, not holds
-        target: ast.expr = test
-        check: Any = None
-        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
-            if not (isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
-                return state
-            target, wanted_none = test.left, isinstance(test.ops[0], ast.Is)
-
-            def check(option: Any) -> bool | None:
-                if isinstance(option, SV) and not option.known:
-                    return None
-                return (isinstance(option, SV) and option.value is None) == wanted_none
-
-        elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
-            if not isinstance(test.comparators[0], ast.Constant):
-                return state
-            target, constant, equal = test.left, test.comparators[0].value, isinstance(test.ops[0], ast.Eq)
-
-            def check(option: Any) -> bool | None:  # `if v == "":`
-                return (option.value == constant) == equal if is_known(option) else None
-
-        else:
-
-            def check(option: Any) -> bool | None:
-                return containers.truth(self.ev, option)
-
+        found = containers.narrowing(self.ev, test, holds)
+        if found is None:
+            return state
+        target, check, holds = found
         name = target.id if isinstance(target, ast.Name) else pseudo_name(target)
         if name is None:
             return state
@@ -491,6 +467,9 @@ class Flow:
         if name is not None:  # self.engine_kwargs = ...: read back as self.engine_kwargs in this function
             state = dict(state)
             state[name] = value
+            holder, attr = name.split(".")
+            if holder in state:  # `cfg.backend = ...` on an instance it holds: the instance has it wherever it goes
+                state[holder] = self.ev.with_attribute(self.ev.force(state[holder]), attr, value)
             return state
         if isinstance(target, (ast.Tuple, ast.List)):
             items = containers.unpack(self.ev, value, len(target.elts))

@@ -195,6 +195,8 @@ class Interpreter(Protocol):
 
     def dict_call(self, node: ast.Call, frame: Frame) -> Any: ...
 
+    def with_attribute(self, holder: Any, attr: str, value: Any) -> Any: ...
+
 
 def unknown(module: Module | None, node: ast.AST | None, env: str | None = None, why: str | None = None) -> SV:
     where = module.where(node) if module is not None and node is not None else None

@@ -290,6 +290,12 @@ class SettingsClasses:
             return MethodRef(instance, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
 
+    def with_attribute(self, instance: InstanceRef, attr: str, value: Any) -> InstanceRef:
+        """The instance after code outside its class sets `instance.attr = value` (a factory filling in the
+        settings object it returns): that value wins over the class's default and its `__init__`'s."""
+        attrs = {**self.init_state(instance), attr: value}
+        return replace(instance, overrides={**instance.overrides, attr: value}, attrs=attrs)
+
     def own_method(self, cls: ClassRef, name: str, bound: Any) -> FuncRef | None:
         """The project's own method `name` the class (or a project base) defines, bound to `bound`."""
         for klass in self.class_chain(cls):
