@@ -1503,6 +1503,39 @@ def test_alembic_env_setting_the_url_before_it_reads_it(tmp_path: Path, monkeypa
     assert not other.known
 
 
+def test_an_ini_value_that_is_a_template_the_code_fills_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jupyterhub's alembic.ini holds `sqlalchemy.url = {db_url}`, filled by str.format into a temporary file
+    before alembic runs: the URL is unknown (was the known URL '{db_url}'), read as a section or as one option."""
+    report = scan(
+        tmp_path,
+        {
+            "alembic.ini": "[alembic]\nsqlalchemy.url = {db_url}\npool_size = 7\n",
+            "migrations/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            engine = engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
+        """,
+            "other.py": """
+            from configparser import ConfigParser
+            from sqlalchemy import create_engine
+
+            parser = ConfigParser()
+            parser.read("alembic.ini")
+            engine = create_engine(parser.get("alembic", "sqlalchemy.url"), pool_size=parser.getint("alembic", "pool_size"))
+        """,
+        },
+        monkeypatch,
+    )
+    for where in ("migrations/env.py:5", "other.py:6"):
+        url = at(report, where).settings["url"]
+        assert not url.known and "template" in (url.expr or ""), where
+    assert values(at(report, "other.py:6"))["pool_size"] == 7
+
+
 def test_a_configparser_subclass_with_its_own_get_reads_the_file_it_is_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1792,6 +1825,78 @@ def test_flask_options_in_classes_under_tests_and_app_config(tmp_path: Path, mon
     # own (a test in a loaded class keeping its branches: tests/test_scan_flask.py).
     assert [p.where for p in report.pools] == ["app.py:6"]
     assert values(at(report, "app.py:6")) == {"url": "postgresql://h/app", "pool_size": 4, "pool_recycle": 60}
+
+
+def test_django_database_urls_with_an_engine_of_their_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dj_database_url.config(engine=...)` and django-environ's `env.db(engine=...)` replace the backend the
+    URL's scheme names (python-discord's django_prometheus backend): was Django's own postgresql backend."""
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import dj_database_url
+            import environ
+
+            env = environ.Env()
+            DATABASES = {
+                "default": dj_database_url.config(
+                    default="postgres://shop@db/shop", engine="django_prometheus.db.backends.postgresql"
+                ),
+                "other": env.db("OTHER_URL", default="postgres://shop@db/other", engine="app.backends.pg"),
+            }
+        """,
+        },
+        monkeypatch,
+    )
+    engines = {pool.call: values(pool)["ENGINE"] for pool in report.pools}
+    assert engines == {
+        "DATABASES['default']": "django_prometheus.db.backends.postgresql",
+        "DATABASES['other']": "app.backends.pg",
+    }
+
+
+def test_a_string_method_on_a_required_variable_keeps_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`os.environ["URL"].replace(...)` / `.strip()` (pgai's examples): unknown, named by the variable (was: no
+    variable, so nothing told the user what sets the URL)."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            engine = create_engine(os.environ["APP_DB_URL"].strip().replace("postgres://", "postgresql://"))
+        """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "db.py:4").settings["url"]
+    assert (url.known, url.env) == (False, "APP_DB_URL")
+
+
+def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
+    give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import copy
+
+            BASE = {"connect_timeout": 10, "pool": {"min_size": 1, "max_size": 4}}
+            options = copy.deepcopy(BASE)
+            options["pool"]["max_size"] = 8
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "OPTIONS": copy.copy(options)}}
+        """,
+        },
+        monkeypatch,
+    )
+    assert values(report.pools[0]) == {
+        "ENGINE": "django.db.backends.postgresql",
+        "OPTIONS.connect_timeout": 10,
+        "OPTIONS.pool.min_size": 1,
+        "OPTIONS.pool.max_size": 8,
+    }
 
 
 def test_django_databases_from_a_function_swapped_under_an_if(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,6 +101,9 @@ class Calls:
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
+            # The scan's dicts are values (a change makes a new one), so a copy is the value itself.
+            "copy.copy": lambda node, frame: self.ev.arg(node, frame, 0, "x") or unknown(frame.module, node),
+            "copy.deepcopy": lambda node, frame: self.ev.arg(node, frame, 0, "x") or unknown(frame.module, node),
         }
 
     # --- the call -------------------------------------------------------------------------------------
@@ -138,7 +141,8 @@ class Calls:
             return self.sources.config_call(func, node, frame)
         if isinstance(func, EnvironRef):
             return self.sources.environ_call(func, None, node, frame)
-        return unknown(frame.module, node)
+        # `os.environ["URL"].replace(...)`: a method of a variable's value the scan cannot read keeps its variable
+        return unknown(frame.module, node, env=func.env if isinstance(func, SV) else None)
 
     def lazy_module(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
         """A project subclass of `types.ModuleType` made as a lazy import (Piccolo's and TensorFlow's

@@ -23,6 +23,7 @@ from pool_doctor.scan.containers import dict_items
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
 
+TEMPLATE = re.compile(r"\{[A-Za-z_]\w*\}")  # a str.format placeholder: `{db_url}`
 MAX_FILE = 1_000_000  # a configuration file larger than this is data, not configuration
 BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False for w in ("0", "no", "false", "off")}
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
@@ -447,6 +448,8 @@ class ConfigFiles:
             raw = _interpolate_extended(raw, options, parser.sections)
         elif parser.interpolation == "custom" and ("%" in raw or "$" in raw):  # the project's own rules
             return unknown(frame.module, node, why=f"[{section}] {option} = {raw}, through the parser's interpolation")
+        if TEMPLATE.search(raw):
+            return _as_written(section, option, raw, where)
         env = option if parser.env_by_option and raw == "" else None
         value = SV(raw, where, env, source=raw)
         if cast == "getint":
@@ -474,11 +477,21 @@ class ConfigFiles:
 
     def section_dict(self, section: SectionV, frame: Frame | None, node: ast.AST | None) -> DictV:
         options = self._section(section)
-        items: dict[str, Any] = {key: SV(raw, where, source=raw) for key, (raw, where) in options.items()}
+        items: dict[str, Any] = {
+            key: _as_written(section.name, key, raw, where) for key, (raw, where) in options.items()
+        }
         for name, option, value in section.parser.set_by_code:
             if name == section.name:
                 items[option] = value  # with its variable, or unknown: as the code gives it
         return DictV(items, frame.module.where(node) if frame is not None and node is not None else None)
+
+
+def _as_written(section: str, option: str, raw: str, where: str) -> SV:
+    """An option's text; one holding a str.format placeholder (`sqlalchemy.url = {db_url}`) is a template the
+    code fills in at run time, so what it holds then is unknown."""
+    if TEMPLATE.search(raw):
+        return SV(None, where, known=False, expr=f"[{section}] {option} = {raw}, a template filled at run time")
+    return SV(raw, where, source=raw)
 
 
 def _called(node: ast.Call) -> str:

@@ -111,7 +111,8 @@ class ConfigSources:
             default = None
         value = self.environment.lookup(name, default, frame, node, self.environment.near(env.module))
         if method in ("db", "db_url"):
-            return self.database_dict(value, frame, node, {}, top_options=True)
+            engine = self.ev.arg(node, frame, None, "engine")  # `engine="django_prometheus..."` wins the scheme's
+            return self.database_dict(value, frame, node, {"ENGINE": engine} if engine else {}, top_options=True)
         if cast == "bool" and is_known(value) and isinstance(value.value, str):  # any other word is False
             return replace(value, value=value.value.strip().lower() in ENVIRON_TRUE)
         return config_cast(cast, value, frame.module, node)
@@ -177,6 +178,9 @@ class ConfigSources:
         ):
             given = self.ev.arg(node, frame, None, key)
             extra[django_key] = given if given is not None else SV(default, where)
+        engine = self.ev.arg(node, frame, None, "engine")  # the backend the URL's scheme would name, replaced
+        if engine is not None:
+            extra["ENGINE"] = engine
         ssl = self.ev.arg(node, frame, None, "ssl_require")
         if is_known(ssl) and ssl.value:
             extra["OPTIONS.sslmode"] = SV("require", ssl.from_, ssl.env)
