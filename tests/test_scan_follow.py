@@ -1874,6 +1874,46 @@ def test_a_string_method_on_a_required_variable_keeps_its_name(tmp_path: Path, m
     assert (url.known, url.env) == (False, "APP_DB_URL")
 
 
+def test_a_nested_key_under_two_tests_in_a_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """healthchecks' settings: a sqlite DATABASES, replaced `if DB == "postgres"`, then again `if DB == "mysql"`.
+    A key inside OPTIONS keeps both tests (was: the first one lost, so sqlite's timeout was claimed for postgres
+    too, and postgres's sslmode was '?' instead of 'prefer')."""
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {"timeout": 5}}}
+            if os.getenv("DB") == "postgres":
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "OPTIONS": {"sslmode": os.getenv("DB_SSLMODE", "prefer")},
+                    }
+                }
+            if os.getenv("DB") == "mysql":
+                DATABASES = {"default": {"ENGINE": "django.db.backends.mysql"}}
+        """,
+        },
+        monkeypatch,
+    )
+    pool = report.pools[0]
+    mysql, postgres = 'os.getenv("DB") == "mysql"', 'os.getenv("DB") == "postgres"'
+    sqlite = f"not ({mysql}) and not ({postgres})"
+    not_sqlite = f"{mysql} or not ({mysql}) and {postgres}"
+
+    def branches(key: str) -> list[tuple[object, str | None]]:
+        return [(b.value if b.known else b.expr, b.when) for b in pool.settings[key].branches]
+
+    assert pool.settings["OPTIONS.timeout"].value == 5
+    assert branches("OPTIONS.timeout") == [(5, sqlite), (NOT_SET, not_sqlite)]
+    assert branches("OPTIONS.sslmode") == [
+        (NOT_SET, f"{mysql} or {sqlite}"),
+        ("prefer", f"not ({mysql}) and {postgres}"),
+    ]
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

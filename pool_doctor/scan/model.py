@@ -43,6 +43,7 @@ class ScannedValue:
     source: str | None = None
     when: str | None = None
     branches: tuple[ScannedValue, ...] = ()
+    chosen: int | None = None  # the branch in effect with no variable set, when one is (not in JSON: listed first)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": self.value, "from": self.from_, "env": self.env, "known": self.known}

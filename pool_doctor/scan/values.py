@@ -64,8 +64,21 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
     effect with no environment set when a branch is that (`default`), else unknown; each branch listed."""
     branches: list[SV] = []
     chosen: int | None = None
+    flat: list[tuple[str, SV, bool]] = []  # a branch's own branches (a dict's key under a second test) in line
     for index, (when, option) in enumerate(options):
         option = option if option is not None else SV(None, None, known=False, expr=NOT_SET)
+        if option.branches:
+            flat.extend(
+                (
+                    conds.both(when, inner.when or ""),
+                    replace(inner, when=None),
+                    index == default and at == option.chosen,
+                )
+                for at, inner in enumerate(option.branches)
+            )
+        else:
+            flat.append((when, option, index == default))
+    for when, option, is_default in flat:
         for at, earlier in enumerate(branches):
             if containers.same(earlier, option) or (not earlier.branches and _equal(earlier, option)):
                 branches[at] = replace(earlier, when=conds.either(earlier.when or "", when))
@@ -73,7 +86,7 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
         else:
             at = len(branches)
             branches.append(replace(option, when=when))
-        if index == default:
+        if is_default:
             chosen = at
     if len(branches) == 1:
         return replace(branches[0], when=None)
@@ -87,10 +100,12 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
     expr = f"one of: {shown}"
     if chosen is not None and branches[chosen].known:
         base = branches[chosen]  # the value with no environment set; a variable another branch reads overrides it
-        return replace(base, when=None, expr=expr, branches=tuple(branches), env=base.env or env_of(*branches))
+        return replace(
+            base, when=None, expr=expr, branches=tuple(branches), env=base.env or env_of(*branches), chosen=0
+        )
     env = (branches[chosen].env if chosen is not None else None) or env_of(*branches)  # not set: the one that sets it
     where = next((branch.from_ for branch in branches if branch.from_), None)  # not set is written nowhere
-    return SV(None, where, env, known=False, expr=expr, branches=tuple(branches))
+    return SV(None, where, env, known=False, expr=expr, branches=tuple(branches), chosen=chosen)
 
 
 def _short_test(text: str) -> str:
