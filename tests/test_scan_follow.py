@@ -1914,6 +1914,47 @@ def test_a_nested_key_under_two_tests_in_a_row(tmp_path: Path, monkeypatch: pyte
     ]
 
 
+def test_a_match_statement_takes_the_case_its_subject_picks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`match backend:` at a settings module's top (was: no pool at all) and in a function (paperless's
+    database choice; was: every key unknown): a subject the environment decides takes every case, the one its
+    default picks in effect; a subject the code fixes takes its case alone."""
+    report = scan(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/settings.py": """
+            import os
+
+            backend = os.getenv("DB_BACKEND", "lite")
+            match backend:
+                case "lite":
+                    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "app.sqlite3"}}
+                case "pg" | "postgres":
+                    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 300}}
+        """,
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            def options(kind):
+                match kind:
+                    case "fast":
+                        return {"pool_size": 20}
+                    case _:
+                        return {"pool_size": 5, "pool_pre_ping": True}
+
+            engine = create_engine("postgresql://app@db/app", **options("safe"))
+        """,
+        },
+        monkeypatch,
+    )
+    django = report.pools[[pool.stack for pool in report.pools].index("django")]
+    engine = django.settings["ENGINE"]
+    assert engine.value == "django.db.backends.sqlite3"
+    assert [b.value for b in engine.branches] == ["django.db.backends.sqlite3", "django.db.backends.postgresql"]
+    assert [b.value if b.known else b.expr for b in django.settings["CONN_MAX_AGE"].branches] == [NOT_SET, 300]
+    assert values(at(report, "db.py:10")) == {"url": "postgresql://app@db/app", "pool_size": 5, "pool_pre_ping": True}
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

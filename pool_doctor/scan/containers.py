@@ -64,7 +64,7 @@ def settle(ev: Interpreter, value: Branches) -> Any:
         isinstance(option, DictV) or _unread(option) for _, option in pairs
     ):  # a dict on some paths, one the scan cannot read on the others (`json.loads(...) if X else {}`)
         pairs = [(when, option if isinstance(option, DictV) else _opaque(option)) for when, option in pairs]
-        return _dict_of_branches(pairs, default)
+        return dict_of_branches(pairs, default)
     return Branches(pairs, settled=True, default=default)
 
 
@@ -86,7 +86,9 @@ def same(a: Any, b: Any) -> bool:
     return False
 
 
-def _dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> DictV:
+def dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> DictV:
+    """Several dicts, one per test, as one dict whose keys hold each test's value (not set where a dict lacks
+    the key)."""
     first = options[default if default is not None else 0][1]  # where the dict is written, with no environment
     keys = list(dict.fromkeys(key for _, option in options for key in option.items))
     items: dict[str, Any] = {}
@@ -379,3 +381,36 @@ def narrowing(ev: Interpreter, test: ast.expr, holds: bool) -> tuple[ast.expr, C
 
         return test.left, equals, holds
     return test, lambda option: truth(ev, option), holds
+
+
+def case_taken(ev: Interpreter, subject: Any, cases: list[ast.match_case], frame: Frame) -> tuple[int | None, bool]:
+    """Which case of a `match` a subject takes (len(cases): none), and whether the environment decides it
+    (then it is the case with no variable set). None when a case before it cannot be decided: a pattern other
+    than literals and `_`, a guard, a subject the scan cannot read."""
+    by_env = False
+    if isinstance(subject, Branches):  # the value with no variable set picks the default case
+        options, default = settle_options(ev, subject)
+        subject, by_env = (ev.force(options[default][1]), True) if default is not None else (None, False)
+    if not is_known(subject):
+        return None, False
+    for index, case in enumerate(cases):
+        matched = None if case.guard is not None else _matches(ev, subject.value, case.pattern, frame)
+        if matched is None:
+            return None, False
+        if matched:
+            return index, by_env or subject.env is not None
+    return len(cases), by_env or subject.env is not None
+
+
+def _matches(ev: Interpreter, value: Any, pattern: ast.pattern, frame: Frame) -> bool | None:
+    if isinstance(pattern, ast.MatchAs) and pattern.pattern is None and pattern.name is None:
+        return True  # `case _:`
+    if isinstance(pattern, ast.MatchSingleton):
+        return value is pattern.value
+    if isinstance(pattern, ast.MatchValue):
+        literal = ev.force(ev.eval(pattern.value, frame))
+        return value == literal.value if is_known(literal) else None
+    if isinstance(pattern, ast.MatchOr):
+        found = [_matches(ev, value, option, frame) for option in pattern.patterns]
+        return True if True in found else None if None in found else False
+    return None

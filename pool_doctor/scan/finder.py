@@ -401,6 +401,9 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             _collect_scope(module, stmt.finalbody, conditions)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             _collect_scope(module, stmt.body, conditions)
+        elif isinstance(stmt, ast.Match):  # which case runs is the statements' to say (scan/flow.py)
+            for case in stmt.cases:
+                _collect_scope(module, case.body, conditions)
 
 
 # Methods that change their object in place: a dict's, a list's, a ConfigParser's.

@@ -425,10 +425,21 @@ class Flow:
         return self.block(run, stmt.finalbody, after, guard)
 
     def match(self, run: Run, stmt: ast.Match, state: State, guard: Guard) -> tuple[State | None, Guard]:
+        """The case a known subject takes (a literal, `|` of literals, `_`), alone; a subject the environment
+        decides takes every case, the default's marked as the one with no variable set."""
         subject = run.module.segment(stmt.subject)
-        paths = [(f"{subject} matches {run.module.segment(case.pattern)}", case.body, False) for case in stmt.cases]
+        frame = self.frame(run, state)
+        taken, by_env = containers.case_taken(
+            self.ev, self.ev.force(self.ev.eval(stmt.subject, frame)), stmt.cases, frame
+        )
+        if taken is not None and not by_env:
+            return self.block(run, stmt.cases[taken].body if taken < len(stmt.cases) else [], state, guard)
+        paths = [
+            (f"{subject} matches {run.module.segment(case.pattern)}", case.body, index == taken)
+            for index, case in enumerate(stmt.cases)
+        ]
         if not any(isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None for case in stmt.cases):
-            paths.append((f"{subject} matches no case", [], False))
+            paths.append((f"{subject} matches no case", [], taken == len(stmt.cases)))
         return self.fork(run, state, guard, *paths)
 
     def with_items(self, run: Run, stmt: ast.With | ast.AsyncWith, state: State) -> State:

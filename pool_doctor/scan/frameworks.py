@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan.containers import settle_options
+from pool_doctor.scan.containers import dict_of_branches, settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, resolve_relative
 from pool_doctor.scan.kinds import SV, Branches, DictV
@@ -29,8 +29,14 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         dicts = [(index, when, o) for index, (when, o) in enumerate(options) if isinstance(o, DictV)]
         unset = all(isinstance(o, DictV) or (isinstance(o, SV) and o.expr == NOT_SET) for _, o in options)
         if dicts and unset:  # a dict where it is set; else what the scan could not read stays unresolved
-            index, when, databases = next((d for d in dicts if d[0] == default), dicts[0])
-            condition = None if index == default else when
+            # several (if/else, match): each alias's keys per test; set only under tests none of which is the
+            # path with no variable set: the pool is under them
+            chosen = next((at for at, (index, _, _) in enumerate(dicts) if index == default), None)
+            databases = dict_of_branches([(when, o) for _, when, o in dicts], chosen)
+            if chosen is None:
+                condition = dicts[0][1]
+                for _, when, _ in dicts[1:]:
+                    condition = ev.conditions.either(condition, when)
     if not isinstance(databases, DictV):
         yield ScannedPool(
             file=module.display,
