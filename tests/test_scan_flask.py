@@ -529,3 +529,55 @@ def test_config_classes_of_an_app_flask_appbuilder_binds(tmp_path: Path, monkeyp
         monkeypatch,
     )
     assert values(at(report, "config.py:1"))["pool_recycle"] == 280
+
+
+def test_the_engine_is_placed_where_a_helper_or_a_late_import_binds_the_extension(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flaskbb configures the app in one helper and binds `db` in another, both called by the factory; CTFd
+    imports `db` inside create_app. The engine is at `db.init_app(app)` (was: at the `from_object` line)."""
+    report = scan(
+        tmp_path,
+        {
+            "shop/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            class Base:
+                SQLALCHEMY_DATABASE_URI = "postgresql://shop@db/shop"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 7}
+
+            def make_app():
+                app = Flask(__name__)
+                apply_config(app)
+                register_extensions(app)
+                return app
+
+            def apply_config(app):
+                app.config.from_object(Base)
+
+            def register_extensions(app):
+                db.init_app(app)
+            """,
+            "ctf/__init__.py": """
+            from flask import Flask
+
+            class Base:
+                SQLALCHEMY_DATABASE_URI = "postgresql://ctf@db/ctf"
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(Base)
+                from ctf.models import db
+
+                db.init_app(app)
+                return app
+            """,
+            "ctf/models.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+        },
+        monkeypatch,
+    )
+    assert sorted(pool.where for pool in report.pools) == ["ctf/__init__.py:11", "shop/__init__.py:20"]
+    assert values(at(report, "shop/__init__.py:20"))["pool_size"] == 7

@@ -56,6 +56,7 @@ class AppConfig:
     lines: list[int]  # the statements that load or write it
     bind: ast.Call | None = None  # SQLAlchemy(app) / db.init_app(app)
     extension: tuple[Module, ast.Call] | None = None  # the SQLAlchemy(...) call the bound extension is made by
+    bind_module: Module | None = None  # where the bind call is, when a helper the function calls makes it
     unresolved: list[str] = field(default_factory=list)
 
 
@@ -128,10 +129,8 @@ class FlaskApps:
         app = AppConfig(module, frame, scope, {}, [])
         for stmt in body:
             if not appconfig.configures(stmt):
-                bind = appconfig.bind_call(stmt)
-                extension = self._extension(module, bind) if bind is not None else None
-                if extension is not None and app.bind is None:
-                    app.bind, app.extension = bind, extension
+                if app.bind is None:
+                    self._bind(app, module, stmt, frame)
                 continue
             app.lines.append(stmt.lineno)
             load = appconfig.loader(stmt)
@@ -144,6 +143,8 @@ class FlaskApps:
                 start = Thunk(write.default, frame) if write.default is not None else None  # setdefault's
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
                 app.keys[write.name] = self._changed(current, self._change(write, frame), start)
+        if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
+            self._bind_beside(app, scope)
         if app.extension is not None and _options_node(app.extension[1]) is not None:
             self.bound.add((app.extension[0].display, app.extension[1].lineno))
         return app
@@ -298,6 +299,43 @@ class FlaskApps:
                     found.append((other, site.call))
         return found
 
+    def _bind_beside(self, app: AppConfig, scope: FunctionNode) -> None:
+        """A function that only configures the app (`apply_config(app)`), called once by a factory that binds the
+        extension itself or through another helper (`register_extensions(app)`): that bind."""
+        calls = self._calls_of(app.module, scope)
+        if len(calls) != 1:
+            return
+        caller, site = calls[0]
+        outer = appconfig.enclosing_function(caller.tree, site)
+        frame = self._frame_of_caller(caller, site)
+        for stmt in outer.body if outer is not None else caller.tree.body:
+            if self._bind(app, caller, stmt, frame):
+                return
+
+    def _bind(self, app: AppConfig, module: Module, stmt: ast.stmt, frame: Frame) -> bool:
+        """Whether the statement binds the extension to the app, itself or through a helper it calls
+        (`register_extensions(app)`); the app then has that bind."""
+        bind, where = appconfig.bind_call(stmt), module
+        if bind is None:
+            bind, where = self._bind_in_helper(module, stmt, frame)
+        extension = self._extension(where, bind) if bind is not None else None
+        if extension is None:
+            return False
+        app.bind, app.extension, app.bind_module = bind, extension, where
+        return True
+
+    def _bind_in_helper(self, module: Module, stmt: ast.stmt, frame: Frame) -> tuple[ast.Call | None, Module]:
+        """The bind call a project function the statement calls makes in its own body (flaskbb's
+        `configure_extensions(app)`), with the module it is in."""
+        call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+        func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None else None
+        if isinstance(func, FuncRef) and not isinstance(func.node, ast.Lambda):
+            for inner in func.node.body:
+                found = appconfig.bind_call(inner)
+                if found is not None:
+                    return found, func.module
+        return None, module
+
     def _extension(self, module: Module, call: ast.Call, depth: int = 0) -> tuple[Module, ast.Call] | None:
         """The SQLAlchemy(...) call that made the extension a bind call binds (itself for SQLAlchemy(app))."""
         if self._is_extension(module, call):
@@ -315,7 +353,7 @@ class FlaskApps:
             if isinstance(value, ast.Call) and self._is_extension(module, value):
                 return module, value
             return None
-        dotted = module.imports.get(name)
+        dotted = module.imports.get(name) or module.nested_imports.get(name)  # CTFd imports `db` in create_app
         if dotted is None or "." not in dotted:
             return None
         owner, _, attr = dotted.rpartition(".")
@@ -364,7 +402,7 @@ class FlaskApps:
         else:
             line, end_line = min(app.lines), max(app.lines)
         at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
-        place = (app.module.display, line, end_line)
+        place = ((app.bind_module or app.module).display, line, end_line)
         yield from self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
 
     def _engines(
