@@ -581,3 +581,36 @@ def test_the_engine_is_placed_where_a_helper_or_a_late_import_binds_the_extensio
     )
     assert sorted(pool.where for pool in report.pools) == ["ctf/__init__.py:11", "shop/__init__.py:20"]
     assert values(at(report, "shop/__init__.py:20"))["pool_size"] == 7
+
+
+def test_a_loaded_name_that_is_an_instance_of_a_config_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`from_object("shop.settings.Settings")` where Settings is an instance (`Settings = ServerSettings()`,
+    CTFd): its class's keys, the engine at init_app (was: only the class, reported alone)."""
+    report = scan(
+        tmp_path,
+        {
+            "shop/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def make_app(config="shop.settings.Settings"):
+                app = Flask(__name__)
+                app.config.from_object(config)
+                db.init_app(app)
+                return app
+            """,
+            "shop/settings.py": """
+            class ServerSettings:
+                SQLALCHEMY_DATABASE_URI = "postgresql://shop@db/shop"
+                SQLALCHEMY_ENGINE_OPTIONS = {"max_overflow": 20}
+
+            Settings = ServerSettings()
+            """,
+            "wsgi.py": "from shop import make_app\n\napp = make_app()\n",
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["shop/__init__.py:9"]
+    assert values(report.pools[0]) == {"url": "postgresql://shop@db/shop", "max_overflow": 20}

@@ -219,10 +219,11 @@ class FlaskApps:
             if source is None and "." in given.value:  # "package.module.Class" (or "module:Class")
                 dotted, _, name = given.value.replace(":", ".").rpartition(".")
                 owner = self.ev.project.module_by_name(dotted, near=module.path)
-                cls = owner.classes.get(name) if owner is not None else None
-                if owner is not None and cls is not None:
-                    self._loaded.add(id(cls))
-                    return self._class_keys(ClassRef(owner, cls))
+                if owner is not None and (name in owner.classes or name in owner.assigns):
+                    # a class, or an instance of one (CTFd's `Config = ServerConfig()`)
+                    found = self.ev.force(self.ev.scopes.global_value(owner, name))
+                    if isinstance(found, (ClassRef, InstanceRef)):
+                        return self._read_source(module, method, found)
         if source is None:
             return None
         self._loaded.add(id(source.tree))
