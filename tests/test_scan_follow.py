@@ -1676,6 +1676,30 @@ def test_a_parser_subclass_that_adds_nothing_extended_interpolation_and_globals_
     assert not url.known and url.expr == "DB_URL, set again by configure_vars() through `global`"
 
 
+def test_a_global_a_function_rebinds_and_returns_to_the_same_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tandoor's `def setup(): global DATABASES; DATABASES = {...}; return DATABASES` with `DATABASES = setup()`
+    at the module's top, its only call: what the module holds is the returned dict (was: no settings at all)."""
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+            def setup_database():
+                global DATABASES
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 60}}
+                return DATABASES
+
+            DATABASES = setup_database()
+        """,
+        },
+        monkeypatch,
+    )
+    assert values(report.pools[0]) == {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 60}
+
+
 def test_a_global_dict_a_function_changes_on_one_path_keeps_its_keys_on_the_other(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

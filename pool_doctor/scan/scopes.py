@@ -202,7 +202,8 @@ class Scopes:
             if changes and (name in module.assigns or name in module.mutations)
             else None
         )
-        if name in module.rebound and name in module.assigns:  # which value a read meets depends on when it runs
+        if name in module.rebound and name in module.assigns and not _rebound_only_here(module, name):
+            # which value a read meets depends on when the function that rebinds it runs
             return unknown(module, node, why=f"{name}, set again by {module.rebound[name]}() through `global`")
         if state is not None and name in state:
             return self.ev.force(state[name])
@@ -304,3 +305,11 @@ def _decided(test: ast.expr, frame: Frame | None, scopes: Scopes | None) -> bool
         and scopes is not None
         and containers.truth(scopes.ev, scopes.ev.eval(test, frame)) is not None
     )
+
+
+def _rebound_only_here(module: Module, name: str) -> bool:
+    """The function that rebinds a global through `global` runs only where the module assigns what it returns
+    to that same name (`DATABASES = setup_database()`, Tandoor): the module's statements say what it holds."""
+    sites = module.calls.get(module.rebound[name], [])
+    assigned = {id(a.value) for a in module.assigns[name]}
+    return bool(sites) and all(not site.functions and id(site.call) in assigned for site in sites)
