@@ -1979,6 +1979,33 @@ def test_a_match_statement_takes_the_case_its_subject_picks(tmp_path: Path, monk
     assert values(at(report, "db.py:10")) == {"url": "postgresql://app@db/app", "pool_size": 5, "pool_pre_ping": True}
 
 
+def test_a_library_class_given_under_a_test_says_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """freqtrade's `extra.update({"poolclass": StaticPool})` under a test: the branch says where it is written
+    (was: no place, where an int beside it had one)."""
+    report = scan(
+        tmp_path,
+        {
+            "store.py": """
+            import sys
+            from sqlalchemy import create_engine
+            from sqlalchemy.pool import StaticPool
+
+            def open_store(url):
+                extra = {}
+                if url == "sqlite://":
+                    extra.update({"poolclass": StaticPool})
+                return create_engine(url, **extra)
+
+            engine = open_store(sys.argv[1])
+        """,
+        },
+        monkeypatch,
+    )
+    poolclass = at(report, "store.py:11").settings["poolclass"]
+    assert poolclass.from_ == "store.py:8"
+    assert [(b.value, b.from_) for b in poolclass.branches if b.known] == [("sqlalchemy.pool.StaticPool", "store.py:8")]
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

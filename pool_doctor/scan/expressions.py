@@ -130,6 +130,8 @@ class Evaluator:
                 value.done = True
                 value.value = None
                 value.value = value.compute() if value.compute is not None else self.eval(value.node, value.frame)
+                if isinstance(value.value, ExternalRef) and value.compute is None and value.value.where is None:
+                    value.value = replace(value.value, where=value.frame.module.where(value.node))  # `poolclass=X`
             value = value.value if value.value is not None else SV(None, None, known=False, expr="(cycle)")
             if isinstance(value, Thunk):
                 return self.force(value)

@@ -69,9 +69,11 @@ class InstanceRef:
 
 @dataclass(frozen=True)
 class ExternalRef:
-    """A name from outside the project (a library's class, function or constant): known by name only."""
+    """A name from outside the project (a library's class, function or constant): known by name only (and,
+    once read from where the code writes it, that place)."""
 
     dotted: str
+    where: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
     if isinstance(value, ExternalRef):
         root = value.dotted.split(".", 1)[0]
         if root in EXTERNAL_ROOTS or root in sys.stdlib_module_names:  # a library's object, named by its path
-            return SV(value.dotted, where, source=text or value.dotted)
+            return SV(value.dotted, where or value.where, source=text or value.dotted)
         return SV(None, where, known=False, expr=value.dotted)  # from a module the scanned tree does not hold
     if isinstance(value, FuncRef):
         where = value.module.where(value.node)
