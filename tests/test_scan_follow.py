@@ -2006,6 +2006,48 @@ def test_a_library_class_given_under_a_test_says_where(tmp_path: Path, monkeypat
     assert [(b.value, b.from_) for b in poolclass.branches if b.known] == [("sqlalchemy.pool.StaticPool", "store.py:8")]
 
 
+def test_a_lazy_pool_opened_from_another_method_of_the_one_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chainlit's data layer: `connect()` makes the pool from what `__init__` kept and only `fetch()` calls it,
+    as `await self.connect()`; the app makes one instance, from a variable. The pool's URL is that instance's
+    (was: "database_url (not given)", no variable), and the test both methods repeat is said once."""
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/store.py": """
+            import asyncpg
+
+            class Store:
+                def __init__(self, database_url):
+                    self.database_url = database_url
+                    self.pool = None
+
+                async def connect(self):
+                    if not self.pool:
+                        self.pool = await asyncpg.create_pool(self.database_url, max_size=6)
+
+                async def fetch(self, query):
+                    if not self.pool:
+                        await self.connect()
+                    return await self.pool.fetch(query)
+        """,
+            "app/layer.py": """
+            import os
+            from app.store import Store
+
+            store = Store(database_url=os.environ.get("DATABASE_URL", "postgresql://app@db/app"))
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/store.py:14")
+    dsn = pool.settings["dsn"]
+    assert (dsn.value, dsn.env) == ("postgresql://app@db/app", "DATABASE_URL")
+    assert pool.condition == "not self.pool"
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -264,6 +264,7 @@ class PoolFinder:
         """Every caller and instance is known: the frames worked out while learning (a method's `self` made with
         no arguments then) are worked out again."""
         self._frames.clear()
+        self._called.clear()  # a method found through `self` holds the instance the app makes, now known
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
@@ -306,6 +307,8 @@ class PoolFinder:
         if "classmethod" in decorators:
             return cls
         wrapper = self.wrappers.get(id(func))
+        if wrapper is None:  # a method that calls one that is a wrapper (`await self.connect()`): the same class's
+            wrapper = next((w for w in self.wrappers.values() if w.cls is site.cls and w.instances), None)
         if wrapper is not None and len(wrapper.instances) == 1:  # the one instance the app makes: its arguments
             maker_module, maker = wrapper.instances[0]
             return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
@@ -364,7 +367,10 @@ class PoolFinder:
             unresolved=unresolved,
             at_import=not outer_site.functions,
             via=via,
-            condition=" and ".join(t for t in (condition_text(outer_module, outer_site), *inner_tests) if t) or None,
+            condition=" and ".join(
+                dict.fromkeys(t for t in (condition_text(outer_module, outer_site), *inner_tests) if t)
+            )
+            or None,
         )
 
     def _open_tests(self, module: Module, site: CallSite, frame: Frame) -> list[str]:
