@@ -2048,6 +2048,60 @@ def test_a_lazy_pool_opened_from_another_method_of_the_one_instance(
     assert pool.condition == "not self.pool"
 
 
+def test_settings_loaded_from_an_optional_add_on_or_the_projects_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fief's settings: `importlib.import_module` of an add-on not in the tree, falling back on ImportError to
+    the project's module and `getattr(mod, "Settings")`; also the plain `try: from addon import Settings /
+    except ImportError: from app.base import Settings`. The fallback's values are listed under its branch,
+    with their variables (was: unknown on every path)."""
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/base.py": """
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                pool_size: int = 7
+        """,
+            "app/loader.py": """
+            import importlib
+
+            def load():
+                try:
+                    mod = importlib.import_module("addon.settings")
+                    cls = getattr(mod, "Settings")
+                except (ImportError, AttributeError):
+                    cls = getattr(importlib.import_module("app.base"), "Settings", None)
+                return cls()
+
+            settings = load()
+        """,
+            "app/plain.py": """
+            try:
+                from addon.settings import Settings
+            except ImportError:
+                from app.base import Settings
+
+            settings = Settings()
+        """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+            from app import loader, plain
+
+            one = create_engine("postgresql://app@db/app", pool_size=loader.settings.pool_size)
+            two = create_engine("postgresql://app@db/app", pool_size=plain.settings.pool_size)
+        """,
+        },
+        monkeypatch,
+    )
+    for where in ("app/db.py:4", "app/db.py:5"):
+        size = at(report, where).settings["pool_size"]
+        assert [b.value for b in size.branches if b.known] == [7], where
+        assert size.env == "POOL_SIZE", where
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

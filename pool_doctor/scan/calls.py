@@ -28,6 +28,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     MethodRef,
+    ModuleRef,
     PartialRef,
     PoolV,
     SuperRef,
@@ -97,6 +98,7 @@ class Calls:
             "builtins.type": self.type_call,
             "builtins.super": self.super_call,
             "builtins.isinstance": self.isinstance_call,
+            "builtins.getattr": self.getattr_call,
             "functools.partial": self.partial_call,
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,
@@ -539,6 +541,23 @@ class Calls:
         if not isinstance(owner, ClassRef) or first is None:
             return unknown(frame.module, node)
         return SuperRef(owner, self.ev.force(first))
+
+    def getattr_call(self, node: ast.Call, frame: Frame) -> Any:
+        """`getattr(module, "Settings")` on the project's own module, class or instance (a default when a module
+        does not define the name); on anything else, unknown."""
+        if len(node.args) < 2:
+            return unknown(frame.module, node)
+        base = self.ev.force(self.ev.eval(node.args[0], frame))
+        name = self.ev.force(self.ev.eval(node.args[1], frame))
+        if not (is_known(name) and isinstance(name.value, str)) or not isinstance(
+            base, (ModuleRef, ClassRef, InstanceRef)
+        ):
+            return unknown(frame.module, node)
+        if isinstance(base, ModuleRef) and len(node.args) > 2:
+            module = base.module
+            if not any(name.value in names for names in (module.assigns, module.functions, module.classes)):
+                return self.ev.eval(node.args[2], frame)
+        return self.ev.attribute(base, name.value, node, frame)
 
     def type_call(self, node: ast.Call, frame: Frame) -> Any:
         value = self.arg(node, frame, 0, None) if len(node.args) == 1 else None

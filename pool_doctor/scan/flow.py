@@ -414,7 +414,10 @@ class Flow:
         rule out), joined with it."""
         paths = [("no exception", [*stmt.body, *stmt.orelse], True)]
         for handler in stmt.handlers:
-            if any(isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) for s in handler.body):
+            if any(
+                isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom))
+                for s in handler.body
+            ):
                 caught = run.module.segment(handler.type) if handler.type is not None else "an exception"
                 paths.append((f"{caught} is raised", handler.body, False))
         after, guard = (

@@ -64,6 +64,7 @@ BUILTIN_NAMES = {
     "type",
     "isinstance",
     "super",
+    "getattr",
 }
 
 
