@@ -2102,6 +2102,37 @@ def test_settings_loaded_from_an_optional_add_on_or_the_projects_own(
         assert size.env == "POOL_SIZE", where
 
 
+def test_a_helper_that_fills_the_settings_dict_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """warehouse's `maybe_set(settings, "database.url", "DATABASE_URL")`: a project function that changes the
+    dict its caller hands it; the caller's dict has the keys it sets, with their variables (was: both unknown,
+    no variable)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            def maybe_set(settings, name, envvar, default=None):
+                if envvar in os.environ:
+                    settings.setdefault(name, os.environ[envvar])
+                elif default is not None:
+                    settings[name] = default
+
+            settings = {}
+            maybe_set(settings, "database.url", "DATABASE_URL")
+            maybe_set(settings, "database.pool_size", "DB_POOL_SIZE", default=12)
+            engine = create_engine(settings["database.url"], pool_size=settings["database.pool_size"])
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:13")
+    assert pool.settings["url"].env == "DATABASE_URL"
+    size = pool.settings["pool_size"]
+    assert (size.value, size.env) == (12, "DB_POOL_SIZE")
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -15,7 +15,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import containers, effects
 from pool_doctor.scan.conditions import ALWAYS, Conditions
 from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import (
@@ -24,7 +24,6 @@ from pool_doctor.scan.kinds import (
     ClassRef,
     Frame,
     FuncRef,
-    InstanceRef,
     Interpreter,
     Thunk,
     assumed_set,
@@ -521,28 +520,9 @@ class Flow:
         return state
 
     def self_call(self, run: Run, call: ast.Call, state: State) -> State:
-        """`super().__init__(...)` or `self._setup(...)` in a method: what the called method sets on the same
-        instance (`self.x = ...`) is set here too."""
-        if not isinstance(call.func, ast.Attribute) or not isinstance(
-            run.scope, (ast.FunctionDef, ast.AsyncFunctionDef)
-        ):
-            return state
-        params = [*run.scope.args.posonlyargs, *run.scope.args.args]
-        if not params or params[0].arg not in state:
-            return state
-        me = params[0].arg
-        instance = self.ev.force(state[me])
-        if not isinstance(instance, InstanceRef):
-            return state
-        func = self.ev.force(self.ev.eval(call.func, self.frame(run, state)))
-        if not isinstance(func, FuncRef) or func.bound_self is not instance or isinstance(func.node, ast.Lambda):
-            return state
-        callee = [*func.node.args.posonlyargs, *func.node.args.args]
-        if not callee:
-            return state
-        after = self.ev.locals_after(func, call, self.frame(run, state))
-        prefix = f"{callee[0].arg}."
-        changed = {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
+        """What a project function the statement calls does to what it is given: the names it changes."""
+        frame = self.frame(run, state)
+        changed = effects.self_call(self.ev, run.scope, call, state, frame) or effects.arguments(self.ev, call, frame)
         return {**state, **changed} if changed else state
 
     def popping_call(self, run: Run, call: ast.Call, state: State) -> State:

@@ -1,0 +1,72 @@
+"""What a call of a project function changes in its caller's names, beyond what it returns: the attributes a
+method sets on the same instance (`self._setup()`, `super().__init__()`), and a dict it changes in place that
+the caller handed it (`maybe_set(settings, "database.url", "DATABASE_URL")`, warehouse's)."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from pool_doctor.scan.kinds import DictV, Frame, FuncRef, InstanceRef, Interpreter
+
+# A dict's methods that change it in place.
+CHANGES = {"update", "setdefault", "pop", "clear", "popitem"}
+
+
+def self_call(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any], frame: Frame) -> dict[str, Any]:
+    """`super().__init__(...)` or `self._setup(...)` in a method: what the called method sets on the same
+    instance (`self.x = ...`), as the caller's `self.x`."""
+    if not isinstance(call.func, ast.Attribute) or not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return {}
+    params = [*scope.args.posonlyargs, *scope.args.args]
+    if not params or params[0].arg not in state:
+        return {}
+    me = params[0].arg
+    instance = ev.force(state[me])
+    if not isinstance(instance, InstanceRef):
+        return {}
+    func = ev.force(ev.eval(call.func, frame))
+    if not isinstance(func, FuncRef) or func.bound_self is not instance or isinstance(func.node, ast.Lambda):
+        return {}
+    callee = [*func.node.args.posonlyargs, *func.node.args.args]
+    if not callee:
+        return {}
+    after = ev.locals_after(func, call, frame)
+    prefix = f"{callee[0].arg}."
+    return {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
+
+
+def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
+    """A project function given a dict by name that it changes in place (`settings.setdefault(...)`,
+    `settings[key] = ...`): the caller's name holds the dict as the function leaves it."""
+    given = [(index, arg.id) for index, arg in enumerate(call.args) if isinstance(arg, ast.Name)]
+    if not given or not isinstance(call.func, ast.Name):
+        return {}
+    func = ev.force(ev.eval(call.func, frame))
+    if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or func.bound_self is not None:
+        return {}
+    params = [a.arg for a in (*func.node.args.posonlyargs, *func.node.args.args)]
+    changed = _changed_params(func.node)
+    wanted = {params[index]: name for index, name in given if index < len(params) and params[index] in changed}
+    if not wanted or not any(
+        isinstance(ev.force(ev.eval(ast.Name(n, ast.Load()), frame)), DictV) for n in wanted.values()
+    ):
+        return {}
+    after = ev.locals_after(func, call, frame)
+    return {name: after[param] for param, name in wanted.items() if isinstance(ev.force(after.get(param)), DictV)}
+
+
+def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names a function changes in place: `name.update(...)`-like calls and `name[key] = ...`."""
+    found = set()
+    for node in ast.walk(func):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in CHANGES
+            and isinstance(node.func.value, ast.Name)
+        ):
+            found.add(node.func.value.id)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
+            found.add(node.value.id)
+    return found
