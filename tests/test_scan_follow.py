@@ -1253,7 +1253,7 @@ def test_a_validator_building_the_url_from_the_fields_before_it(
         monkeypatch,
     )
     url = at(report, "v2.py:16").settings["url"]
-    assert (url.value, url.env) == ("postgresql+asyncpg://shop@db/shop", "DB_HOST")
+    assert (url.value, url.env) == ("postgresql+asyncpg://shop@db/shop", "DATABASE_URI")  # the field's own
     url = at(report, "v1.py:22").settings["url"]
     assert url.value == "postgresql://app@pg/app"
 

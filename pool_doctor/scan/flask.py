@@ -330,7 +330,13 @@ class FlaskApps:
         `configure_extensions(app)`), with the module it is in."""
         call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
         func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None else None
-        if isinstance(func, FuncRef) and not isinstance(func.node, ast.Lambda):
+        # a helper that also configures the app is an app configuration of its own, bound there (indico's
+        # configure_db, which a test fixture calls again): not this one's bind
+        if (
+            isinstance(func, FuncRef)
+            and not isinstance(func.node, ast.Lambda)
+            and not any(appconfig.configures(inner) for inner in func.node.body)
+        ):
             for inner in func.node.body:
                 found = appconfig.bind_call(inner)
                 if found is not None:

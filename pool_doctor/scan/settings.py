@@ -461,11 +461,13 @@ class SettingsClasses:
                 elif extra.arg == "info" or "ValidationInfo" in ast.unparse(extra.annotation or ast.Constant("")):
                     frame.bindings[extra.arg] = ValidationInfoV(self._fields_before(instance, name))
             result = self.ev.force(self.ev.call_bound(ref, frame))
+            own = env_of(value)  # the field's own variable overrides whatever the validator builds from others
             if isinstance(result, SV) and not result.known:
                 through = getattr(validator.node, "name", "a validator")
                 why = f"{value.expr if isinstance(value, SV) and value.expr else name}, through {through}()"
-                return replace(result, env=result.env or env_of(value), expr=why)
-            value = result
+                return replace(result, env=own or result.env, expr=why)
+            value = _named(result, own) if own else result
+
         return value
 
     def _fields_before(self, instance: InstanceRef, name: str) -> DictV:
@@ -594,3 +596,12 @@ def _annotation_cast(annotation: ast.expr | None) -> str | None:
         if re.search(rf"\b{name}\b", text):
             return name
     return None
+
+
+def _named(value: Any, env: str) -> Any:
+    """A field's value (each of its branches) named by the field's own variable, which overrides all of it."""
+    if isinstance(value, SV):
+        return replace(value, env=env)
+    if isinstance(value, Branches):
+        return Branches([(when, _named(option, env)) for when, option in value.options], default=value.default)
+    return value
