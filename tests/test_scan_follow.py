@@ -1301,7 +1301,7 @@ def test_dataclass_factories_a_validator_filling_an_empty_field_and_isinstance_o
     assert pool.settings["pool_size"].env == "DB_POOL_SIZE"
     url = pool.settings["url"]
     assert [(b.value, b.known, b.env) for b in url.branches] == [
-        ("postgresql+psycopg://shop@db/shop", True, None),
+        ("postgresql+psycopg://shop@db/shop", True, "DATABASE_URI"),  # the field's variable overrides it
         (None, False, "DATABASE_URI"),
     ]
 

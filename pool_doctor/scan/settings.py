@@ -7,15 +7,14 @@ default; the variable's name follows pydantic-settings (aliases, `env_prefix`, c
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from pool_doctor.scan import fieldtext
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.finder import assigned_names, dotted_parts
-from pool_doctor.scan.flow import MUTATORS
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -36,7 +35,6 @@ from pool_doctor.scan.kinds import (
     keyword,
     unknown,
 )
-from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.scopes import Scopes
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
@@ -165,7 +163,7 @@ class SettingsClasses:
                     continue
                 params = [*stmt.args.posonlyargs, *stmt.args.args]
                 if params:
-                    found |= _self_writes(stmt, params[0].arg)
+                    found |= fieldtext.self_writes(stmt, params[0].arg)
         self._set_after_init[key] = found
         return found
 
@@ -218,7 +216,7 @@ class SettingsClasses:
         """A class-level name, as the class's body (or its bases') leaves it."""
         for klass in self.class_chain(cls):
             state = self.scopes.body_state(klass.module, klass.node)
-            if state is not None and attr in state and not _not_set(self.ev.force(state[attr])):
+            if state is not None and attr in state and not fieldtext.not_set(self.ev.force(state[attr])):
                 return self.ev.force(state[attr])
             assignments = self.scopes.scope_locals(klass.node).get(attr)
             if state is None and assignments:  # the body is being run: its assignments alone
@@ -330,18 +328,18 @@ class SettingsClasses:
         if name not in ("model_dump", "dict"):
             return unknown(frame.module, node)
         options = {kw.arg: self.ev.force(self.ev.eval(kw.value, frame)) for kw in node.keywords if kw.arg}
-        include, exclude = _names(options.get("include")), _names(options.get("exclude")) or set()
+        include, exclude = fieldtext.names(options.get("include")), fieldtext.names(options.get("exclude")) or set()
         items: dict[str, Any] = {}
-        aliases = self._aliases(instance.cls) if _flag(options.get("by_alias")) else {}
+        aliases = self._aliases(instance.cls) if fieldtext.flag(options.get("by_alias")) else {}
         for field_name in self.fields(instance.cls):
             if field_name in exclude or (include is not None and field_name not in include):
                 continue
-            if _flag(options.get("exclude_unset")) and field_name not in instance.overrides:
+            if fieldtext.flag(options.get("exclude_unset")) and field_name not in instance.overrides:
                 continue
             value = self.ev.force(self.instance_attribute(instance, field_name, None, frame))
             if isinstance(value, InstanceRef):
                 value = DictV(self.instance_fields(value), None)
-            if _flag(options.get("exclude_none")) and is_known(value) and value.value is None:
+            if fieldtext.flag(options.get("exclude_none")) and is_known(value) and value.value is None:
                 continue
             items[aliases.get(field_name, field_name)] = value
         return DictV(items, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or 0)
@@ -373,7 +371,7 @@ class SettingsClasses:
                 default = Thunk(default_node, frame)
             factory = keyword(value_node, "default_factory")
             if default is None and factory is not None:
-                default = Thunk(ast.Call(func=factory, args=[], keywords=[], **_at(factory)), frame)
+                default = Thunk(ast.Call(func=factory, args=[], keywords=[], **fieldtext.at(factory)), frame)
             for key in ("validation_alias", "alias", "env"):
                 alias_node = keyword(value_node, key)
                 if alias_node is not None:
@@ -405,13 +403,13 @@ class SettingsClasses:
                 return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
             file_values = self._settings_env_values(root, config)
             found = self._env_case(file_values, env_name, case_sensitive)
-            none_text = _none_text(config, annotation)
+            none_text = fieldtext.none_text(config, annotation)
             if found is not None:
                 raw, where = found
                 read = SV(raw, where, env_name, source=raw)
                 if raw == none_text:
                     return self.validated(instance, name, replace(read, value=None))
-                value = config_cast(_annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)
+                value = config_cast(fieldtext.annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)
                 return self.validated(instance, name, value)
             if default is None:
                 return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required, no default)")
@@ -466,7 +464,7 @@ class SettingsClasses:
                 through = getattr(validator.node, "name", "a validator")
                 why = f"{value.expr if isinstance(value, SV) and value.expr else name}, through {through}()"
                 return replace(result, env=own or result.env, expr=why)
-            value = _named(result, own) if own else result
+            value = fieldtext.named(result, own) if own else result
 
         return value
 
@@ -531,77 +529,3 @@ class SettingsClasses:
         if isinstance(value, ClassRef) and self.is_model(value) and self.fields(value):
             return value  # a pydantic model, a settings class, a dataclass: not an Enum, not a plain class
         return None
-
-
-def _not_set(value: Any) -> bool:
-    return isinstance(value, SV) and value.expr == NOT_SET
-
-
-def _names(value: Any) -> set[str] | None:
-    """include= / exclude= as field names (a set, list or dict of them)."""
-    if isinstance(value, ListV):
-        return {str(item.value) for item in value.items if is_known(item)}
-    if isinstance(value, DictV):
-        return set(value.items)
-    return None
-
-
-def _flag(value: Any) -> bool:
-    return is_known(value) and bool(value.value)
-
-
-def _at(node: ast.expr) -> dict[str, int]:
-    return {
-        "lineno": node.lineno,
-        "col_offset": node.col_offset,
-        "end_lineno": node.end_lineno or node.lineno,
-        "end_col_offset": node.end_col_offset or 0,
-    }
-
-
-def _self_writes(func: ast.FunctionDef | ast.AsyncFunctionDef, me: str) -> set[str]:
-    """The attributes of `me` (the method's first parameter) the function sets or changes in place."""
-    found: set[str] = set()
-    for node in ast.walk(func):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
-            targets = [node.func.value]
-        for target in targets:
-            while isinstance(target, ast.Subscript):
-                target = target.value
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me:
-                found.add(target.attr)
-    return found
-
-
-def _none_text(config: dict[str, Any], annotation: ast.expr | None) -> str | None:
-    """The text that pydantic-settings reads as None for this field (`env_parse_none_str`), when the field's
-    type admits None; else None."""
-    parse_none = config.get("env_parse_none_str")
-    if not (is_known(parse_none) and isinstance(parse_none.value, str)) or annotation is None:
-        return None
-    text = ast.unparse(annotation)
-    return parse_none.value if re.search(r"\b(None|Optional|Any)\b", text) else None
-
-
-def _annotation_cast(annotation: ast.expr | None) -> str | None:
-    if annotation is None:
-        return None
-    text = ast.unparse(annotation)
-    for name in ("bool", "float", "int"):
-        if re.search(rf"\b{name}\b", text):
-            return name
-    return None
-
-
-def _named(value: Any, env: str) -> Any:
-    """A field's value (each of its branches) named by the field's own variable, which overrides all of it."""
-    if isinstance(value, SV):
-        return replace(value, env=env)
-    if isinstance(value, Branches):
-        return Branches([(when, _named(option, env)) for when, option in value.options], default=value.default)
-    return value

@@ -1,0 +1,88 @@
+"""Small readings of a settings class's fields: the text pydantic-settings reads as None, the cast a field's
+annotation asks for, the attributes a method sets on its instance, a field's value named by its variable, and
+the flags and name sets `model_dump()` is given."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import replace
+from typing import Any
+
+from pool_doctor.scan.flow import MUTATORS
+from pool_doctor.scan.kinds import SV, Branches, DictV, ListV, is_known
+from pool_doctor.scan.model import NOT_SET
+
+
+def not_set(value: Any) -> bool:
+    return isinstance(value, SV) and value.expr == NOT_SET
+
+
+def names(value: Any) -> set[str] | None:
+    """include= / exclude= as field names (a set, list or dict of them)."""
+    if isinstance(value, ListV):
+        return {str(item.value) for item in value.items if is_known(item)}
+    if isinstance(value, DictV):
+        return set(value.items)
+    return None
+
+
+def flag(value: Any) -> bool:
+    return is_known(value) and bool(value.value)
+
+
+def at(node: ast.expr) -> dict[str, int]:
+    return {
+        "lineno": node.lineno,
+        "col_offset": node.col_offset,
+        "end_lineno": node.end_lineno or node.lineno,
+        "end_col_offset": node.end_col_offset or 0,
+    }
+
+
+def self_writes(func: ast.FunctionDef | ast.AsyncFunctionDef, me: str) -> set[str]:
+    """The attributes of `me` (the method's first parameter) the function sets or changes in place."""
+    found: set[str] = set()
+    for node in ast.walk(func):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+            targets = [node.func.value]
+        for target in targets:
+            while isinstance(target, ast.Subscript):
+                target = target.value
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me:
+                found.add(target.attr)
+    return found
+
+
+def none_text(config: dict[str, Any], annotation: ast.expr | None) -> str | None:
+    """The text that pydantic-settings reads as None for this field (`env_parse_none_str`), when the field's
+    type admits None; else None."""
+    parse_none = config.get("env_parse_none_str")
+    if not (is_known(parse_none) and isinstance(parse_none.value, str)) or annotation is None:
+        return None
+    text = ast.unparse(annotation)
+    return parse_none.value if re.search(r"\b(None|Optional|Any)\b", text) else None
+
+
+def annotation_cast(annotation: ast.expr | None) -> str | None:
+    if annotation is None:
+        return None
+    text = ast.unparse(annotation)
+    for name in ("bool", "float", "int"):
+        if re.search(rf"\b{name}\b", text):
+            return name
+    return None
+
+
+def named(value: Any, env: str) -> Any:
+    """A field's value (each of its branches) named by the field's own variable, which overrides all of it."""
+    if isinstance(value, SV):
+        return replace(value, env=env)
+    if isinstance(value, Branches):
+        return Branches([(when, named(option, env)) for when, option in value.options], default=value.default)
+    return value
