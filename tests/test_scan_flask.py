@@ -614,3 +614,35 @@ def test_a_loaded_name_that_is_an_instance_of_a_config_class(tmp_path: Path, mon
     )
     assert [pool.where for pool in report.pools] == ["shop/__init__.py:9"]
     assert values(report.pools[0]) == {"url": "postgresql://shop@db/shop", "max_overflow": 20}
+
+
+def test_keys_a_prefixed_variable_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`app.config.from_prefixed_env()` (Flask 2.1+): each key set before it is named by its FLASK_ variable
+    (`prefix="SHOP"`: SHOP_); a key written after it is the code's alone."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            class Base:
+                SQLALCHEMY_DATABASE_URI = "postgresql://shop@db/shop"
+                SQLALCHEMY_POOL_SIZE = 7
+
+            app = Flask(__name__)
+            app.config.from_object(Base)
+            app.config.from_prefixed_env(prefix="SHOP")
+            app.config["SQLALCHEMY_POOL_RECYCLE"] = 300
+            db = SQLAlchemy(app)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = report.pools[0]
+    assert values(pool) == {"url": "postgresql://shop@db/shop", "pool_size": 7, "pool_recycle": 300}
+    assert {key: value.env for key, value in pool.settings.items()} == {
+        "url": "SHOP_SQLALCHEMY_DATABASE_URI",
+        "pool_size": "SHOP_SQLALCHEMY_POOL_SIZE",
+        "pool_recycle": None,
+    }

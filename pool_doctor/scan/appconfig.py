@@ -56,7 +56,28 @@ def scopes(tree: ast.Module) -> Iterator[tuple[FunctionNode | None, list[ast.stm
 
 def configures(stmt: ast.stmt) -> bool:
     """A statement that loads an app's config, or writes (or changes in place) one of its SQLALCHEMY_* keys."""
-    return loader(stmt) is not None or any(config_writes(stmt)) or any(nested_writes(stmt))
+    return (
+        loader(stmt) is not None
+        or any(config_writes(stmt))
+        or any(nested_writes(stmt))
+        or prefixed_env(stmt) is not None
+    )
+
+
+def prefixed_env(stmt: ast.stmt) -> str | None:
+    """`app.config.from_prefixed_env()` (Flask 2.1+): the prefix of the variables that override each key
+    then (`FLASK_` by default, `prefix="APP"` gives `APP_`); None for any other statement."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    call = stmt.value
+    if not (
+        isinstance(call.func, ast.Attribute) and call.func.attr == "from_prefixed_env" and is_config(call.func.value)
+    ):
+        return None
+    given = call.args[0] if call.args else next((kw.value for kw in call.keywords if kw.arg == "prefix"), None)
+    if given is None:
+        return "FLASK_"
+    return f"{given.value}_" if isinstance(given, ast.Constant) and isinstance(given.value, str) else None
 
 
 def loader(stmt: ast.stmt) -> ast.Call | None:

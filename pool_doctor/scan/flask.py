@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pool_doctor.scan import appconfig
+from pool_doctor.scan import appconfig, fieldtext
 from pool_doctor.scan.appconfig import NestedWrite
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, is_test_file, library_target
@@ -133,6 +133,12 @@ class FlaskApps:
                     self._bind(app, module, stmt, frame)
                 continue
             app.lines.append(stmt.lineno)
+            prefix = appconfig.prefixed_env(stmt)
+            if prefix is not None:  # each key set so far is the variable's, when that is set
+                app.keys = {
+                    name: _by_variable(value, f"{prefix}{name}", self.ev, module) for name, value in app.keys.items()
+                }
+                continue
             load = appconfig.loader(stmt)
             if load is not None:
                 self._load(app, load, frame)
@@ -501,3 +507,8 @@ def _place(value: Any) -> tuple[str, int, int] | None:
 
 def _options_node(call: ast.Call) -> ast.expr | None:
     return next((kw.value for kw in call.keywords if kw.arg == "engine_options"), None)
+
+
+def _by_variable(value: Any, env: str, ev: Evaluator, module: Module) -> Thunk:
+    """A config key that a variable overrides (`FLASK_SQLALCHEMY_DATABASE_URI`), worked out when read."""
+    return Thunk(ast.Constant(None), Frame(module), compute=lambda: fieldtext.named(ev.force(value), env))
