@@ -2133,6 +2133,36 @@ def test_a_helper_that_fills_the_settings_dict_it_is_given(tmp_path: Path, monke
     assert (size.value, size.env) == (12, "DB_POOL_SIZE")
 
 
+def test_a_tests_own_helper_is_reported_at_its_calls_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helper in tests/ that wraps the app's wrapper and that only tests call: its pool is at its call (was:
+    also at the helper's own line, "url (not given)", one pool counted twice)."""
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/orm.py": """
+            from sqlalchemy import create_engine
+
+            def new_engine(url="sqlite:///:memory:", **kwargs):
+                return create_engine(url, **kwargs)
+        """,
+            "pkg/tests/__init__.py": "",
+            "pkg/tests/fill.py": """
+            from pkg import orm
+
+            def fill(url):
+                return orm.new_engine(url, pool_size=2)
+
+            fill("postgresql://app@db/test")
+        """,
+        },
+        monkeypatch,
+    )
+    wheres = sorted(pool.where for pool in report.pools)
+    assert wheres == ["pkg/orm.py:4", "pkg/tests/fill.py:6"]  # the app's wrapper no app code calls: its own too
+    assert values(at(report, "pkg/tests/fill.py:6")) == {"url": "postgresql://app@db/test", "pool_size": 2}
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -245,12 +245,14 @@ class PoolFinder:
 
     def count_callers(self, module: Module) -> None:
         """How often the app calls each wrapper (calls in tests do not count: a wrapper only tests call is
-        reported at its own call too, as the app's code has it)."""
-        if is_test_file(module.path):
-            return
+        reported at its own call too, as the app's code has it; a test's own helper, which only tests call, is
+        reported at those calls)."""
+        in_tests = is_test_file(module.path)
         for _, target in self.sites(module, {w.name for w in self.wrappers.values()}):
-            if target.wrapper is not None:
+            if target.wrapper is not None and (not in_tests or is_test_file(target.wrapper.module.path)):
                 target.wrapper.callers += 1
+        if in_tests:
+            return
         for wrapper in self.wrappers.values():
             if wrapper.cls is None or wrapper.via_class is not None:
                 continue
