@@ -2163,6 +2163,25 @@ def test_a_tests_own_helper_is_reported_at_its_calls_only(tmp_path: Path, monkey
     assert values(at(report, "pkg/tests/fill.py:6")) == {"url": "postgresql://app@db/test", "pool_size": 2}
 
 
+def test_a_path_given_as_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Django's `"NAME": BASE_DIR / "db.sqlite3"` (wger, healthchecks): the path, as `str()` of it gives
+    (was: unknown, where `str(BASE_DIR / ...)` was known)."""
+    report = scan(
+        tmp_path,
+        {
+            "conf/settings.py": """
+            from pathlib import Path
+
+            ROOT = Path(__file__).resolve().parent.parent
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ROOT / "local.sqlite3"}}
+        """,
+        },
+        monkeypatch,
+    )
+    name = report.pools[0].settings["NAME"]
+    assert name.value == str(tmp_path.resolve() / "local.sqlite3") and name.from_ == "conf/settings.py:4"
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -10,6 +10,7 @@ from typing import Any
 from pool_doctor.scan import containers
 from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.files import PathV
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -153,4 +154,6 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         return SV(None, value.origin, env_of(*items), known=False, expr="[...]")
     if isinstance(value, DictV):
         return SV(None, value.origin, known=False, expr="{...}")
+    if isinstance(value, PathV):  # `BASE_DIR / "db.sqlite3"`: the path as str() would give it
+        return SV(value.path, where or value.origin, source=text)
     return SV(None, where, known=False, expr=text or "(a value the scan cannot show)")
