@@ -2182,6 +2182,61 @@ def test_a_path_given_as_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert name.value == str(tmp_path.resolve() / "local.sqlite3") and name.from_ == "conf/settings.py:4"
 
 
+def test_databases_a_helper_makes_is_at_that_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tandoor's test settings: `DATABASES = make_databases(name="shop_test")` then an item write; the pool is
+    at the call that makes DATABASES (was: at the later write)."""
+    report = scan(
+        tmp_path,
+        {
+            "base.py": """
+            def make_databases(name=None):
+                return {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": name or "shop"}}
+        """,
+            "test_settings.py": """
+            from base import make_databases
+
+            DATABASES = make_databases(name="shop_test")
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "test_settings.py:3")
+    assert values(pool) == {"ENGINE": "django.db.backends.postgresql", "NAME": "shop_test", "CONN_MAX_AGE": 0}
+
+
+def test_an_interpolation_that_fills_empty_options_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CTFd's EnvInterpolation (a BasicInterpolation subclass whose before_get returns `os.getenv(option)` for
+    an empty option), read as `ini["server"]["DATABASE_URL"] or default`: the URL is named by DATABASE_URL (was:
+    none; the interpolation class was taken for a parser)."""
+    report = scan(
+        tmp_path,
+        {
+            "config.ini": "[server]\nDATABASE_URL =\n",
+            "app.py": """
+            import configparser
+            import os
+            from sqlalchemy import create_engine
+
+            class EnvFallback(configparser.BasicInterpolation):
+                def before_get(self, parser, section, option, value, defaults):
+                    value = super().before_get(parser, section, option, value, defaults)
+                    return os.getenv(option) if value == "" and os.getenv(option) else value
+
+            ini = configparser.ConfigParser(interpolation=EnvFallback())
+            ini.optionxform = str
+            ini.read("config.ini")
+            engine = create_engine(ini["server"]["DATABASE_URL"] or "postgresql://shop@db/shop")
+        """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "app.py:13").settings["url"]
+    assert (url.value, url.env) == ("postgresql://shop@db/shop", "DATABASE_URL")
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

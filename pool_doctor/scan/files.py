@@ -477,8 +477,10 @@ class ConfigFiles:
 
     def section_dict(self, section: SectionV, frame: Frame | None, node: ast.AST | None) -> DictV:
         options = self._section(section)
+        by_env = section.parser.env_by_option  # an empty option is its variable's (a project Interpolation)
         items: dict[str, Any] = {
-            key: _as_written(section.name, key, raw, where) for key, (raw, where) in options.items()
+            key: _as_written(section.name, key, raw, where, key if by_env and raw == "" else None)
+            for key, (raw, where) in options.items()
         }
         for name, option, value in section.parser.set_by_code:
             if name == section.name:
@@ -486,12 +488,12 @@ class ConfigFiles:
         return DictV(items, frame.module.where(node) if frame is not None and node is not None else None)
 
 
-def _as_written(section: str, option: str, raw: str, where: str) -> SV:
-    """An option's text; one holding a str.format placeholder (`sqlalchemy.url = {db_url}`) is a template the
-    code fills in at run time, so what it holds then is unknown."""
+def _as_written(section: str, option: str, raw: str, where: str, env: str | None = None) -> SV:
+    """An option's text (`env`: the variable that replaces it); one holding a str.format placeholder
+    (`sqlalchemy.url = {db_url}`) is a template the code fills in at run time, so what it holds then is unknown."""
     if TEMPLATE.search(raw):
         return SV(None, where, known=False, expr=f"[{section}] {option} = {raw}, a template filled at run time")
-    return SV(raw, where, source=raw)
+    return SV(raw, where, env, source=raw)
 
 
 def _called(node: ast.Call) -> str:

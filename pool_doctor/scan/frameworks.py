@@ -125,6 +125,8 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
     first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno
     touched: dict[str, int] = {}
+    if assigned and isinstance(module.assigns["DATABASES"][-1].value, ast.Call):
+        return databases, first_line, touched  # `DATABASES = make_databases(...)`: its aliases are made there
     for stmt, _ in mutations:
         path = _database_path(stmt)
         if path:

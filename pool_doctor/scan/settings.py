@@ -40,6 +40,7 @@ from pool_doctor.scan.scopes import Scopes
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
 MODEL_METHODS = {"model_dump", "dict", "model_copy", "copy"}
 PARSER_METHODS = {"get", "getint", "getfloat", "getboolean", "has_option", "has_section"}
+PARSER_CLASSES = {f"configparser.{name}" for name in ("ConfigParser", "RawConfigParser", "SafeConfigParser")}
 PARSER_HOOKS = {"__init__", "items", "optionxform", "sections", "options", "__getitem__", "_interpolate"}
 VALIDATORS = {"field_validator", "validator"}
 PYDANTIC_WORDS = (
@@ -96,7 +97,7 @@ class SettingsClasses:
 
     def is_parser(self, cls: ClassRef) -> bool:
         """A project subclass of configparser's parsers (Airflow's AirflowConfigParser)."""
-        return self.derives_from(cls, lambda dotted: dotted.startswith("configparser."))
+        return self.derives_from(cls, lambda dotted: dotted in PARSER_CLASSES)
 
     def is_module_type(self, cls: ClassRef) -> bool:
         """A project subclass of `types.ModuleType` (a lazy loader: Piccolo's, TensorFlow's `LazyLoader`)."""
