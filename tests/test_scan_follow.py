@@ -2237,6 +2237,34 @@ def test_an_interpolation_that_fills_empty_options_from_the_environment(
     assert (url.value, url.env) == ("postgresql://shop@db/shop", "DATABASE_URL")
 
 
+def test_traitlets_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JupyterHub's configurable traits (`db_url = Unicode("sqlite:///...").tag(config=True)`, `Bool(False)`,
+    `Dict()`): an instance reads each default until a config file sets it (was: unknown, `**db_kwargs`
+    unresolved)."""
+    report = scan(
+        tmp_path,
+        {
+            "hub.py": """
+            from sqlalchemy import create_engine
+            from traitlets import Bool, Dict, Unicode
+            from traitlets.config import Application
+
+            class Hub(Application):
+                db_url = Unicode("sqlite:///hub.sqlite", help="database url").tag(config=True)
+                debug_db = Bool(False).tag(config=True)
+                db_kwargs = Dict(help="more create_engine arguments").tag(config=True)
+
+                def init_db(self):
+                    self.engine = create_engine(self.db_url, echo=self.debug_db, **self.db_kwargs)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "hub.py:11")
+    assert values(pool) == {"url": "sqlite:///hub.sqlite", "echo": False} and pool.unresolved == []
+    assert pool.settings["url"].from_ == "hub.py:6"
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -10,7 +10,18 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS
-from pool_doctor.scan.kinds import SV, ClassRef, Frame, Interpreter, ListV, env_of, is_known, unknown
+from pool_doctor.scan.kinds import (
+    SV,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    Frame,
+    Interpreter,
+    ListV,
+    env_of,
+    is_known,
+    unknown,
+)
 
 URL_PARTS = ("drivername", "username", "password", "host", "port", "database", "query")
 # pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., port=..., path=...)`, keywords only (pydantic 1:
@@ -20,6 +31,22 @@ PYDANTIC_DSN_BUILDERS = frozenset(
     for where in ("pydantic", "pydantic.networks", "pydantic.v1", "pydantic.v1.networks")
     for kind in ("PostgresDsn", "AnyUrl", "AnyHttpUrl", "MultiHostUrl", "Url")
 )
+# traitlets' trait types and what each holds when nothing sets it (Dict and List: empty).
+TRAIT_MODULES = ("traitlets", "traitlets.traitlets")
+TRAIT_DEFAULTS: dict[str, Any] = {
+    "Unicode": "",
+    "CUnicode": "",
+    "Bool": False,
+    "CBool": False,
+    "Integer": 0,
+    "Int": 0,
+    "CInt": 0,
+    "Float": 0.0,
+    "CFloat": 0.0,
+    "Any": None,
+    "Dict": None,
+    "List": None,
+}
 DSN_PARTS = {"scheme": "drivername", "username": "username", "user": "username", "password": "password"}
 DSN_PARTS |= {"host": "host", "port": "port", "path": "database", "query": "query"}
 
@@ -36,9 +63,27 @@ class Builders:
             "importlib.import_module": self.import_module,
             "builtins.__import__": self.import_module,
             "collections.namedtuple": self.namedtuple,
+            **{f"{where}.{kind}": self.trait for where in TRAIT_MODULES for kind in TRAIT_DEFAULTS},
             "typing.TypeVar": self.type_var,
             "typing_extensions.TypeVar": self.type_var,
         }
+
+    def trait(self, node: ast.Call, frame: Frame) -> Any:
+        """A traitlets trait (`db_url = Unicode("sqlite:///hub.sqlite").tag(config=True)`, JupyterHub's): an
+        instance reads its default until a config file or the command line sets it. Dict and List take their
+        default only as `default_value=` (their first argument is the type of their items)."""
+        kind = self.ev.force(self.ev.eval(node.func, frame))
+        name = kind.dotted.rsplit(".", 1)[-1] if isinstance(kind, ExternalRef) else ""
+        positional = name not in ("Dict", "List")
+        given = self.ev.arg(node, frame, 0 if positional else None, "default_value")
+        if given is not None:
+            return given
+        empty = TRAIT_DEFAULTS.get(name)
+        if name == "Dict":
+            return DictV({}, frame.module.where(node))
+        if name == "List":
+            return ListV([], frame.module.where(node))
+        return SV(empty, frame.module.where(node), source=frame.module.segment(node))
 
     def type_var(self, node: ast.Call, frame: Frame) -> Any:
         """`DBT = TypeVar("DBT", bound="Bot")`: its bound, the class a parameter typed `type[DBT]` holds."""

@@ -320,6 +320,8 @@ class Calls:
     def call_method(self, method: MethodRef, node: ast.Call, frame: Frame) -> Any:
         base = self.ev.force(method.base)
         name = method.name
+        if name == "tag" and isinstance(base, (SV, DictV, ListV)):  # a traitlets trait's .tag(config=True): itself
+            return base
         if isinstance(base, SV) and base.known and isinstance(base.value, str):
             return self._str_method(base, name, node, frame)
         if isinstance(base, DictV):
