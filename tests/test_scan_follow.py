@@ -2265,6 +2265,52 @@ def test_traitlets_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert pool.settings["url"].from_ == "hub.py:6"
 
 
+def test_decouple_cast_to_a_database_and_an_abstract_property(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kitsune's `config("DATABASE_URL", cast=dj_database_url.parse)`: the database dict the URL parses to, with
+    parse()'s defaults, at its line (was: unresolved, or placed at a later item write). luigi's abstract
+    `connection_string` property that returns None: unknown, since a subclass gives it (was a known None)."""
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import dj_database_url
+            from decouple import config
+
+            DATABASES = {"default": config("DATABASE_URL", default="postgres://u@db/app", cast=dj_database_url.parse)}
+            DATABASES["default"]["OPTIONS"] = {"connect_timeout": 10}
+        """,
+            "lib.py": """
+            import abc
+            import sqlalchemy
+
+            class Task(abc.ABC):
+                @property
+                @abc.abstractmethod
+                def connection_string(self):
+                    return None
+
+                def engine(self):
+                    return sqlalchemy.create_engine(self.connection_string)
+        """,
+        },
+        monkeypatch,
+    )
+    django = at(report, "settings.py:4")
+    assert values(django) == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "app",
+        "USER": "u",
+        "HOST": "db",
+        "PORT": "",
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        "OPTIONS.connect_timeout": 10,
+    }
+    assert django.settings["ENGINE"].env == "DATABASE_URL"
+    url = at(report, "lib.py:11").settings["url"]
+    assert not url.known and "abstract" in (url.expr or "")
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -54,6 +54,7 @@ SETTINGS_BASES = {
     "pydantic.v1.BaseSettings",
     "pydantic_settings.main.BaseSettings",
 }
+ABSTRACT_DECORATORS = {"abstractmethod", "abstractproperty"}
 PROPERTY_DECORATORS = {"property", "cached_property", "computed_field"}
 
 
@@ -278,6 +279,8 @@ class SettingsClasses:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
                     ref = FuncRef(klass.module, stmt, bound_self=instance, owner=klass)
                     decorators = {(dotted_parts(d) or [""])[-1] for d in stmt.decorator_list}
+                    if decorators & ABSTRACT_DECORATORS:  # what runs is a subclass's (luigi's connection_string)
+                        return unknown(frame.module, node, why=f"{attr} (abstract: a subclass gives it)")
                     if decorators & PROPERTY_DECORATORS:
                         return self.ev.call_function(ref, None, Frame(klass.module))
                     if decorators & {"classmethod"}:

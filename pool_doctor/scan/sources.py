@@ -85,6 +85,11 @@ class ConfigSources:
             values = self.environment.read_file(config.env_file) if config.env_file is not None else {}
         default = Thunk(default_node, frame) if default_node is not None else None
         value = self.environment.lookup(str(key.value), default, frame, node, values)
+        cast_ref = self._cast_ref(node, frame, cast_at, "cast")
+        if cast_ref is not None and cast_ref.dotted == "dj_database_url.parse":  # kitsune's DATABASES
+            where = frame.module.where(node)  # parse()'s own defaults, as dj_database_url.config's
+            extra = {"CONN_MAX_AGE": SV(0, where), "CONN_HEALTH_CHECKS": SV(False, where)}
+            return self.database_dict(value, frame, node, extra)
         words = DECOUPLE_WORDS if config.decouple else STARLETTE_WORDS
         return config_cast(cast, value, frame.module, node, words)
 
@@ -118,15 +123,17 @@ class ConfigSources:
         return config_cast(cast, value, frame.module, node)
 
     def _cast_name(self, node: ast.Call, frame: Frame, position: int, keyword_name: str) -> str | None:
+        cast = self._cast_ref(node, frame, position, keyword_name)
+        return cast.dotted.rsplit(".", 1)[-1] if cast is not None else None
+
+    def _cast_ref(self, node: ast.Call, frame: Frame, position: int, keyword_name: str) -> ExternalRef | None:
         cast_node = keyword(node, keyword_name)
         if cast_node is None and position < len(node.args):
             cast_node = node.args[position]
         if cast_node is None:
             return None
         cast = self.ev.force(self.ev.eval(cast_node, frame))
-        if isinstance(cast, ExternalRef):
-            return cast.dotted.rsplit(".", 1)[-1]
-        return None
+        return cast if isinstance(cast, ExternalRef) else None
 
     def starlette_config(self, node: ast.Call, frame: Frame) -> Any:
         name = path_text(self.ev.arg(node, frame, 0, "env_file"))
