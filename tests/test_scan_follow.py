@@ -2311,6 +2311,46 @@ def test_decouple_cast_to_a_database_and_an_abstract_property(tmp_path: Path, mo
     assert not url.known and "abstract" in (url.expr or "")
 
 
+def test_a_second_test_of_the_same_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """letta's engine: `if settings.disable_pooling: NullPool else: pool_size`, then a second block `if not
+    settings.disable_pooling:`. The flag's default decides both (was: the second undecided, so poolclass was
+    unknown and the pooled branch listed first)."""
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="shop_")
+                pool_size: int = 25
+                disable_pooling: bool = True
+
+            settings = Settings()
+        """,
+            "db.py": """
+            from sqlalchemy import NullPool
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from settings import settings
+
+            kwargs = {"pool_pre_ping": True}
+            if settings.disable_pooling:
+                kwargs["poolclass"] = NullPool
+            else:
+                kwargs.update({"pool_size": settings.pool_size})
+            if not settings.disable_pooling:
+                kwargs["connect_args"] = {"timeout": 30}
+            engine = create_async_engine("postgresql+asyncpg://app@db/app", **kwargs)
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:12")
+    assert pool.settings["poolclass"].value == "sqlalchemy.NullPool"
+    assert pool.settings["connect_args.timeout"].branches[0].expr == NOT_SET
+    assert [b.value for b in pool.settings["pool_size"].branches] == [None, 25]
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -348,6 +348,13 @@ class Flow:
             if _UNSET in values and reads_outer(run.scope, name, self.ev.local_names):  # a global dict changed in place
                 was = self.ev.force(self.ev.eval(ast.Name(name, ast.Load()), self.frame(run, {})))
                 values = [was if value is _UNSET else value for value in values]
+            elif _UNSET in values and "." in name:  # `settings.flag` narrowed on one side: as it is on the others
+                holder, attr = name.split(".", 1)
+                read = ast.Attribute(ast.Name(holder, ast.Load()), attr, ast.Load(), lineno=0, col_offset=0)
+                values = [
+                    self.ev.force(self.ev.eval(read, self.frame(run, state))) if value is _UNSET else value
+                    for (_, state, _), value in zip(states, values)
+                ]
             if all(value is values[0] for value in values):
                 out[name] = values[0]
                 continue
