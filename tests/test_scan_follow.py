@@ -2351,6 +2351,40 @@ def test_a_second_test_of_the_same_flag(tmp_path: Path, monkeypatch: pytest.Monk
     assert [b.value for b in pool.settings["pool_size"].branches] == [None, 25]
 
 
+def test_a_stub_that_raises_on_the_other_side_gives_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """reflex's `if find_spec("sqlalchemy"): def engine_kwargs(): ... else: engine_kwargs = _missing` (a
+    function that always raises): the values are the helper's alone (was: each one unknown, "? when not
+    (find_spec(...))", and `**_missing() always raises` unresolved)."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from importlib.util import find_spec
+
+            def _missing(*args, **kwargs):
+                raise ImportError("install the db extra")
+
+            if find_spec("sqlalchemy"):
+                import sqlalchemy
+
+                def engine_kwargs():
+                    return {"pool_size": 7, "pool_pre_ping": True}
+
+                def get_engine(url):
+                    return sqlalchemy.create_engine(url, **engine_kwargs())
+            else:
+                engine_kwargs = _missing
+                get_engine = _missing
+        """,
+            "app.py": 'from db import get_engine\n\nengine = get_engine("postgresql://app@db/app")\n',
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:3")
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 7, "pool_pre_ping": True}
+    assert pool.unresolved == []
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -28,7 +28,7 @@ from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.environment import Environment
 from pool_doctor.scan.files import ConfigFiles
 from pool_doctor.scan.finder import FunctionNode, Module, Project, resolve_relative
-from pool_doctor.scan.flow import Flow
+from pool_doctor.scan.flow import Flow, raises
 from pool_doctor.scan.kinds import (
     MAX_DEPTH,
     SV,
@@ -461,7 +461,12 @@ class Evaluator:
     def _eval_Call(self, node: ast.Call, frame: Frame) -> Any:
         func = self.force(self.eval(node.func, frame))
         if isinstance(func, Branches):
-            return self.lift([func], lambda f: self.calls.call(f, node, frame))
+            result = self.lift([func], lambda f: self.calls.call(f, node, frame))
+            if isinstance(result, Branches):  # a path whose callee always raises gives nothing to the code after
+                kept = [(when, option) for when, option in result.options if not raises(self.force(option))]
+                if len(kept) == 1:
+                    return kept[0][1]
+            return result
         return self.calls.call(func, node, frame)
 
     # --- what the other parts ask of the interpreter -------------------------------------------------------

@@ -38,6 +38,7 @@ MAX_BODY = 20_000  # statements a module's own body may run (a settings module o
 MAX_ITEMS = 32  # a loop over more known items than this is read as "maybe ran"
 MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's
 
+ALWAYS_RAISES = " always raises"  # what a call of a function that never returns gives, after its name
 State = dict[str, Any]
 # The tests the current path sits under, as source text, each with whether it is how the code goes with no
 # environment variable set.
@@ -82,7 +83,7 @@ class Flow:
         if end is not None:  # falls off its end: None
             returns.append((guard, SV(None, frame.module.where(node))))
         if not returns:
-            return unknown(frame.module, node, why=f"{node.name}() always raises")
+            return unknown(frame.module, node, why=f"{node.name}(){ALWAYS_RAISES}")
         if is_generator(node):
             return unknown(frame.module, node, why=f"{node.name}() is a generator")
         return self.ev.force(_options(returns, self.ev.conditions))
@@ -578,3 +579,8 @@ def _options(returns: list[tuple[Guard, Any]], conds: Conditions) -> Any:
         [(functools.reduce(conds.both, (text for text, _ in guard), ALWAYS), value) for guard, value in returns],
         default=default,
     )
+
+
+def raises(value: Any) -> bool:
+    """A call's result when the function it called always raises (nothing after it runs on that path)."""
+    return isinstance(value, SV) and not value.known and (value.expr or "").endswith(ALWAYS_RAISES)
