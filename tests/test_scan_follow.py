@@ -2385,6 +2385,44 @@ def test_a_stub_that_raises_on_the_other_side_gives_nothing(tmp_path: Path, monk
     assert pool.unresolved == []
 
 
+def test_migrations_run_by_a_program_that_sets_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mage's database manager loads alembic.ini into a Config, sets `sqlalchemy.url` and runs the upgrade: the
+    migrations engine's URL is that program's, with the ini's as the `alembic` command's branch (was: the ini's
+    placeholder, known)."""
+    report = scan(
+        tmp_path,
+        {
+            "alembic.ini": "[alembic]\nscript_location = migrations\nsqlalchemy.url = sqlite:///placeholder.db\n",
+            "migrations/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            engine = engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
+        """,
+            "migrate.py": """
+            import os
+            from alembic import command
+            from alembic.config import Config
+
+            DB_URL = os.getenv("SHOP_DB_URL", "postgresql://shop@db/shop")
+
+            def run():
+                cfg = Config("alembic.ini")
+                cfg.set_main_option("sqlalchemy.url", DB_URL)
+                command.upgrade(cfg, "head")
+        """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "migrations/env.py:5").settings["url"]
+    assert (url.value, url.env) == ("postgresql://shop@db/shop", "SHOP_DB_URL")
+    assert [(b.value, b.when) for b in url.branches] == [
+        ("postgresql://shop@db/shop", "run by migrate.py:9"),
+        ("sqlite:///placeholder.db", "run by the alembic command"),
+    ]
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

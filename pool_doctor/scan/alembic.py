@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.files import ConfigFiles, Option, ParserV, SectionV, find, merge_ini, read_text
-from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, is_known, unknown
+from pool_doctor.scan.finder import read_source
+from pool_doctor.scan.kinds import SV, Branches, ExternalRef, Frame, Interpreter, is_known, unknown
 
 ALEMBIC_INI = "alembic.ini"
 CONFIG = "alembic.context.config"
 MAIN = "alembic"  # alembic's default ini section (config.config_ini_section)
+URL_OPTION = "sqlalchemy.url"  # the option of that section env.py's engine_from_config takes the URL from
 
 
 class AlembicConfig:
     def __init__(self, ev: Interpreter, files: ConfigFiles) -> None:
         self.ev = ev
         self.files = files
+        self._found: dict[Path, list[tuple[str, tuple[str, str, Any]]]] = {}
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         return {f"{CONFIG}.get_section": self.section, f"{CONFIG}.get_main_option": self.main_option}
@@ -57,7 +62,9 @@ class AlembicConfig:
         return found
 
     def section(self, node: ast.Call, frame: Frame) -> Any:
-        """`context.config.get_section(config.config_ini_section, {})`: alembic.ini's [alembic] section."""
+        """`context.config.get_section(config.config_ini_section, {})`: alembic.ini's [alembic] section; when a
+        program of the project loads that file and sets the URL before it runs the migrations (mage's database
+        manager), the section as that program leaves it, and as the `alembic` command reads it."""
         name = self._section_name(node.args[0], frame) if node.args else None
         if name is None:
             return unknown(frame.module, node)
@@ -65,7 +72,50 @@ class AlembicConfig:
         if find(parser.sections, name) is None and not any(s == name for s, _, _ in parser.set_by_code):
             default = self.ev.arg(node, frame, 1, "default")
             return default if default is not None else SV(None, frame.module.where(node))
-        return self.files.section_dict(SectionV(parser, name), frame, node)
+        alone = self.files.section_dict(SectionV(parser, name), frame, node)
+        runners = self._runners(frame) if name == MAIN and not parser.set_by_code else []
+        if not runners:
+            return alone
+        options = [
+            (
+                f"run by {where}",
+                self.files.section_dict(SectionV(replace(parser, set_by_code=(given,)), name), frame, node),
+            )
+            for where, given in runners
+        ]
+        return Branches([*options, ("run by the alembic command", alone)], default=0)
+
+    def _runners(self, frame: Frame) -> list[tuple[str, tuple[str, str, Any]]]:
+        """`cfg.set_main_option("sqlalchemy.url", X)` in the project's files under alembic.ini's folder, on a
+        Config they load (not `context.config`): each with where it is and what it sets."""
+        ini = self.files.resolve(frame.module, ALEMBIC_INI)
+        if ini is None:
+            return []
+        cached = self._found.get(ini)
+        if cached is not None:
+            return cached
+        found: list[tuple[str, tuple[str, str, Any]]] = []
+        for path in self.files.project.files:
+            if path == frame.module.path or not path.is_relative_to(ini.parent):
+                continue
+            data, _ = read_source(path)
+            if data is None or b"set_main_option" not in data or b"alembic" not in data:
+                continue
+            module = self.files.project.parse(path, data)
+            if module is None:
+                continue
+            for site in module.calls.get("set_main_option", []):
+                call = site.call
+                if len(call.args) != 2 or not isinstance(call.func, ast.Attribute):
+                    continue
+                key = self.ev.force(self.ev.eval(call.args[0], Frame(module)))
+                owner = self.ev.force(self.ev.eval(call.func.value, Frame(module)))
+                if not is_known(key) or key.value != URL_OPTION or getattr(owner, "dotted", "") == CONFIG:
+                    continue
+                value = self.ev.force(self.ev.eval(call.args[1], Frame(module)))  # a local of a function: unknown
+                found.append((module.where(call), (MAIN, URL_OPTION, value)))
+        self._found[ini] = found
+        return found
 
     def main_option(self, node: ast.Call, frame: Frame) -> Any:
         """`context.config.get_main_option("sqlalchemy.url")`."""
