@@ -2423,6 +2423,42 @@ def test_migrations_run_by_a_program_that_sets_the_url(tmp_path: Path, monkeypat
     ]
 
 
+def test_a_dataclass_config_that_makes_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """advanced-alchemy's engine configs: a @dataclass whose method makes the engine from its fields, through a
+    field whose default is `create_engine`, made once by the app. The pool is at the app's call with the
+    instance's values (was: at the method with the fields' defaults, 5 where the app gives 12; or no pool)."""
+    report = scan(
+        tmp_path,
+        {
+            "dbconfig.py": """
+            from dataclasses import dataclass
+            from typing import Any, Callable
+            from sqlalchemy import create_engine
+
+            @dataclass
+            class DbConfig:
+                url: str
+                pool_size: int = 5
+                engine_factory: Callable[..., Any] = create_engine
+
+                def get_engine(self):
+                    return self.engine_factory(self.url, pool_size=self.pool_size)
+        """,
+            "app.py": """
+            from dbconfig import DbConfig
+
+            config = DbConfig(url="postgresql://app@db/app", pool_size=12)
+            engine = config.get_engine()
+        """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:4")
+    assert pool.via == ["dbconfig.py:12"]
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 12}
+    assert len(report.pools) == 1
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -19,11 +19,11 @@ from pool_doctor.scan.finder import (
     CallSite,
     FunctionNode,
     Module,
+    assigned_names,
     dotted_parts,
     is_test_file,
     library_target,
 )
-from pool_doctor.scan.flow import MUTATORS
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -36,6 +36,7 @@ from pool_doctor.scan.kinds import (
     is_known,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
+from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import flatten, leaf
 
 # Positional parameters of each library callable, in order (the rest are keyword arguments).
@@ -135,6 +136,14 @@ class PoolFinder:
             for name in (given | kept) - self.factories:
                 self.factories.add(name)
                 new.append(name)
+        for cls in module.classes.values():  # a class attribute or dataclass field whose default is one
+            for stmt in cls.body:
+                value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+                if value is not None and (dotted_parts(value) or [""])[-1] in CALL_NAMES:
+                    for target, _ in assigned_names(stmt):
+                        if target not in self.factories:
+                            self.factories.add(target)
+                            new.append(target)
         return new
 
     def called(self, module: Module, site: CallSite) -> Any:
@@ -224,8 +233,8 @@ class PoolFinder:
                 continue
             func = site.functions[-1]
             assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
-            given_at_init = _init_attributes(site.cls) if site.cls is not None and func.name != "__init__" else set()
-            if not _uses_parameters(site.call, func, given_at_init):
+            given_at_init = init_attributes(site.cls) if site.cls is not None and func.name != "__init__" else set()
+            if not uses_parameters(site.call, func, given_at_init):
                 continue
             via_class = cls = None
             if module.functions.get(func.name) is func:
@@ -480,84 +489,6 @@ def _aliases(module: Module, names: set[str]) -> set[str]:
         parts = dotted_parts(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
         if parts is not None and parts[-1] in names:
             found.add(local)
-    return found
-
-
-def _init_attributes(cls: ast.ClassDef) -> set[str]:
-    """The `self.x` a class's `__init__` sets from its parameters: whoever makes the instance gives them."""
-    init = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
-    if init is None:
-        return set()
-    tainted = _tainted(init, set())
-    return {name for name in tainted if name.startswith("self.")}
-
-
-def _uses_parameters(call: ast.Call, func: FunctionNode, given: frozenset[str] | set[str] = frozenset()) -> bool:
-    """Whether the call's arguments take a value from the function's parameters, directly or through the
-    locals (and `self.x`) the function builds from them: `kwargs = {**DEFAULTS, **options}`; `given`: the
-    `self.x` its instance's maker gives (a method's pool call reading them is the class's caller's)."""
-    tainted = _tainted(func, given)
-    return any(_reads(node) & tainted for node in [*call.args, *(kw.value for kw in call.keywords)])
-
-
-def _tainted(func: FunctionNode, given: frozenset[str] | set[str]) -> set[str]:
-    """The function's parameters and `given`, with every name the function sets from them."""
-    args = func.args
-    tainted = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} | given
-    if args.vararg is not None:
-        tainted.add(args.vararg.arg)
-    if args.kwarg is not None:
-        tainted.add(args.kwarg.arg)
-    tainted -= {"self", "cls"}
-    flows = list(_flows(func))
-    changed = True
-    while changed:
-        changed = False
-        for targets, value in flows:
-            if not targets <= tainted and _reads(value) & tainted:
-                tainted |= targets
-                changed = True
-    return tainted
-
-
-def _flows(func: FunctionNode) -> Iterator[tuple[set[str], ast.AST]]:
-    """(names a statement sets, what it sets them from) for each statement of the function."""
-    for node in ast.walk(func):
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = {name for target in targets for name in _written(target)}
-            yield names, node.value
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
-            yield set(_written(node.target)), node.iter
-        elif isinstance(node, ast.NamedExpr):
-            yield set(_written(node.target)), node.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
-            yield set(_written(node.func.value)) - {"self", "cls"}, node
-
-
-def _written(target: ast.AST) -> Iterator[str]:
-    while isinstance(target, ast.Subscript):
-        target = target.value
-    if isinstance(target, ast.Name):
-        yield target.id
-    elif isinstance(target, ast.Attribute):
-        parts = dotted_parts(target)
-        if parts is not None:
-            yield ".".join(parts[:2])
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        for element in target.elts:
-            yield from _written(element)
-
-
-def _reads(node: ast.AST) -> set[str]:
-    found = set()
-    for inner in ast.walk(node):
-        if isinstance(inner, ast.Name):
-            found.add(inner.id)
-        elif isinstance(inner, ast.Attribute):
-            parts = dotted_parts(inner)
-            if parts is not None and len(parts) >= 2:
-                found.add(".".join(parts[:2]))
     return found
 
 

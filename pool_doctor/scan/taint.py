@@ -1,0 +1,95 @@
+"""Which of a function's values come from its parameters (a wrapper's pool call that takes them is a pool at each
+caller): the parameters, the `self.x` its instance's maker gives, and every name the function sets from them."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from pool_doctor.scan.finder import FunctionNode, dotted_parts
+from pool_doctor.scan.flow import MUTATORS
+
+
+def init_attributes(cls: ast.ClassDef) -> set[str]:
+    """The `self.x` a class's `__init__` sets from its parameters: whoever makes the instance gives them (a
+    dataclass's: each field, as its generated `__init__` takes them; advanced-alchemy's engine configs)."""
+    init = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+    if init is None and any(
+        (dotted_parts(d.func if isinstance(d, ast.Call) else d) or [""])[-1] == "dataclass" for d in cls.decorator_list
+    ):
+        return {
+            f"self.{s.target.id}" for s in cls.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+        }
+    if init is None:
+        return set()
+    tainted = _tainted(init, set())
+    return {name for name in tainted if name.startswith("self.")}
+
+
+def uses_parameters(call: ast.Call, func: FunctionNode, given: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Whether the call's arguments take a value from the function's parameters, directly or through the
+    locals (and `self.x`) the function builds from them: `kwargs = {**DEFAULTS, **options}`; `given`: the
+    `self.x` its instance's maker gives (a method's pool call reading them is the class's caller's)."""
+    tainted = _tainted(func, given)
+    return any(_reads(node) & tainted for node in [*call.args, *(kw.value for kw in call.keywords)])
+
+
+def _tainted(func: FunctionNode, given: frozenset[str] | set[str]) -> set[str]:
+    """The function's parameters and `given`, with every name the function sets from them."""
+    args = func.args
+    tainted = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} | given
+    if args.vararg is not None:
+        tainted.add(args.vararg.arg)
+    if args.kwarg is not None:
+        tainted.add(args.kwarg.arg)
+    tainted -= {"self", "cls"}
+    flows = list(_flows(func))
+    changed = True
+    while changed:
+        changed = False
+        for targets, value in flows:
+            if not targets <= tainted and _reads(value) & tainted:
+                tainted |= targets
+                changed = True
+    return tainted
+
+
+def _flows(func: FunctionNode) -> Iterator[tuple[set[str], ast.AST]]:
+    """(names a statement sets, what it sets them from) for each statement of the function."""
+    for node in ast.walk(func):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {name for target in targets for name in _written(target)}
+            yield names, node.value
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            yield set(_written(node.target)), node.iter
+        elif isinstance(node, ast.NamedExpr):
+            yield set(_written(node.target)), node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+            yield set(_written(node.func.value)) - {"self", "cls"}, node
+
+
+def _written(target: ast.AST) -> Iterator[str]:
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Attribute):
+        parts = dotted_parts(target)
+        if parts is not None:
+            yield ".".join(parts[:2])
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _written(element)
+
+
+def _reads(node: ast.AST) -> set[str]:
+    found = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name):
+            found.add(inner.id)
+        elif isinstance(inner, ast.Attribute):
+            parts = dotted_parts(inner)
+            if parts is not None and len(parts) >= 2:
+                found.add(".".join(parts[:2]))
+    return found
