@@ -180,6 +180,26 @@ def test_a_settings_field_named_like_flasks_key_in_a_project_without_flask_is_no
     assert [(p.where, p.stack) for p in report.pools] == [("app.py:7", "sqlalchemy")]
 
 
+def test_the_word_flask_alone_does_not_make_a_config_class_flasks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """reflex: a class of SQLALCHEMY_POOL_SIZE-like settings in a project whose only "flask" is an icon's name
+    (`"flask_round"`) is no Flask-SQLAlchemy pool (was one, with Flask-SQLAlchemy's defaults judged)."""
+    report = scan(
+        tmp_path,
+        {
+            "environment.py": """
+            class EnvironmentVariables:
+                SQLALCHEMY_POOL_SIZE: int = 5
+                SQLALCHEMY_MAX_OVERFLOW: int = 10
+            """,
+            "icons.py": 'ICONS = ["flask_round", "flask_conical"]\n',
+        },
+        monkeypatch,
+    )
+    assert report.pools == []
+
+
 def test_module_constants_a_loaded_class_reads_are_no_pool_of_their_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -40,7 +40,10 @@ ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LE
 POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", OPTIONS, BINDS, *LEGACY_KEYS}
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
-MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask")  # b"flask": Flask-AppBuilder's SQLA, flask.ext.sqlalchemy
+# What tells a project uses Flask: an import of it (Flask-AppBuilder's SQLA and flask.ext.sqlalchemy included);
+# the bare word is not enough (reflex's icon names: "flask_round").
+FLASK_IMPORTS = (b"from flask", b"import flask")
+MENTIONS = (FLASK_SQLALCHEMY.encode(), *FLASK_IMPORTS)
 
 Keys = dict[str, Any]  # SQLALCHEMY_* name -> its value, as the configuration leaves it
 
@@ -453,7 +456,7 @@ class FlaskApps:
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded."""
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
-        flask = b"flask" in self.ev.project.mentions  # a project that never names Flask: SQLALCHEMY_* is a name
+        flask = bool(self.ev.project.mentions & {FLASK_SQLALCHEMY.encode(), *FLASK_IMPORTS})  # else: only a name
         for cls in module.classes.values():
             own = {name for name in self.ev.scopes.scope_locals(cls) if name in POOL_KEYS}
             if not own or id(cls) in self._loaded or not maybe or not flask:
