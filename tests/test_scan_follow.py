@@ -2459,6 +2459,37 @@ def test_a_dataclass_config_that_makes_the_engine(tmp_path: Path, monkeypatch: p
     assert len(report.pools) == 1
 
 
+def test_an_f_string_url_is_known_to_start_with_its_literal_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mage's engine: with no variable set the URL is `f"sqlite:///{data_dir()}/..."`, unknown but surely not
+    postgresql, so `if url.startswith("postgresql"): pool_size = 50` is not taken by default (was: undecided, the
+    50 listed first). `os.path.expanduser("~/...")` is whoever runs it's home: unknown (was the `~` text)."""
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            import sys
+            from sqlalchemy import create_engine
+
+            url = os.getenv("SHOP_DB_URL")
+            kwargs = {"pool_pre_ping": True}
+            if not url:
+                url = f"sqlite:///{sys.argv[1]}/shop.db"
+            if url.startswith("postgresql"):
+                kwargs["pool_size"] = 50
+            engine = create_engine(url, **kwargs)
+            other = create_engine(f"sqlite:///{os.path.expanduser('~/.shop')}/shop.db")
+        """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "db.py:11").settings["pool_size"]
+    assert [(b.value if b.known else b.expr) for b in size.branches] == [NOT_SET, 50]
+    assert not at(report, "db.py:12").settings["url"].known
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

@@ -16,8 +16,10 @@ from pool_doctor.scan.kinds import (
     DictV,
     ExternalRef,
     Frame,
+    InstanceRef,
     Interpreter,
     ListV,
+    ModuleRef,
     env_of,
     is_known,
     unknown,
@@ -65,6 +67,7 @@ class Builders:
             "collections.namedtuple": self.namedtuple,
             **{f"{where}.{kind}": self.trait for where in TRAIT_MODULES for kind in TRAIT_DEFAULTS},
             "typing.TypeVar": self.type_var,
+            "builtins.getattr": self.getattr_call,
             "typing_extensions.TypeVar": self.type_var,
         }
 
@@ -84,6 +87,23 @@ class Builders:
         if name == "List":
             return ListV([], frame.module.where(node))
         return SV(empty, frame.module.where(node), source=frame.module.segment(node))
+
+    def getattr_call(self, node: ast.Call, frame: Frame) -> Any:
+        """`getattr(module, "Settings")` on the project's own module, class or instance (a default when a module
+        does not define the name); on anything else, unknown."""
+        if len(node.args) < 2:
+            return unknown(frame.module, node)
+        base = self.ev.force(self.ev.eval(node.args[0], frame))
+        name = self.ev.force(self.ev.eval(node.args[1], frame))
+        if not (is_known(name) and isinstance(name.value, str)) or not isinstance(
+            base, (ModuleRef, ClassRef, InstanceRef)
+        ):
+            return unknown(frame.module, node)
+        if isinstance(base, ModuleRef) and len(node.args) > 2:
+            module = base.module
+            if not any(name.value in names for names in (module.assigns, module.functions, module.classes)):
+                return self.ev.eval(node.args[2], frame)
+        return self.ev.attribute(base, name.value, node, frame)
 
     def type_var(self, node: ast.Call, frame: Frame) -> Any:
         """`DBT = TypeVar("DBT", bound="Bot")`: its bound, the class a parameter typed `type[DBT]` holds."""

@@ -28,7 +28,6 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     MethodRef,
-    ModuleRef,
     PartialRef,
     PoolV,
     SuperRef,
@@ -37,6 +36,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
+from pool_doctor.scan.nodes import literal_prefix, starts_with
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 
@@ -98,7 +98,6 @@ class Calls:
             "builtins.type": self.type_call,
             "builtins.super": self.super_call,
             "builtins.isinstance": self.isinstance_call,
-            "builtins.getattr": self.getattr_call,
             "functools.partial": self.partial_call,
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,
@@ -324,6 +323,10 @@ class Calls:
             return base
         if isinstance(base, SV) and base.known and isinstance(base.value, str):
             return self._str_method(base, name, node, frame)
+        if isinstance(base, SV) and name == "startswith" and (prefix := literal_prefix(base.expr)):
+            wanted = self.arg(node, frame, 0, None)
+            found = starts_with(prefix, wanted.value) if is_known(wanted) and isinstance(wanted.value, str) else None
+            return SV(found, frame.module.where(node), base.env) if found is not None else unknown(frame.module, node)
         if isinstance(base, DictV):
             return self._dict_method(base, name, node, frame)
         if isinstance(base, InstanceRef) and self.classes.is_parser(base.cls):
@@ -543,23 +546,6 @@ class Calls:
         if not isinstance(owner, ClassRef) or first is None:
             return unknown(frame.module, node)
         return SuperRef(owner, self.ev.force(first))
-
-    def getattr_call(self, node: ast.Call, frame: Frame) -> Any:
-        """`getattr(module, "Settings")` on the project's own module, class or instance (a default when a module
-        does not define the name); on anything else, unknown."""
-        if len(node.args) < 2:
-            return unknown(frame.module, node)
-        base = self.ev.force(self.ev.eval(node.args[0], frame))
-        name = self.ev.force(self.ev.eval(node.args[1], frame))
-        if not (is_known(name) and isinstance(name.value, str)) or not isinstance(
-            base, (ModuleRef, ClassRef, InstanceRef)
-        ):
-            return unknown(frame.module, node)
-        if isinstance(base, ModuleRef) and len(node.args) > 2:
-            module = base.module
-            if not any(name.value in names for names in (module.assigns, module.functions, module.classes)):
-                return self.ev.eval(node.args[2], frame)
-        return self.ev.attribute(base, name.value, node, frame)
 
     def type_call(self, node: ast.Call, frame: Frame) -> Any:
         value = self.arg(node, frame, 0, None) if len(node.args) == 1 else None

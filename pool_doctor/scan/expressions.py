@@ -52,6 +52,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
+from pool_doctor.scan.nodes import literal_prefix
 from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
@@ -426,6 +427,8 @@ class Evaluator:
         special = self.files.attribute(base, attr, node, frame)
         if special is not None:
             return special
+        if isinstance(base, SV) and not base.known and attr == "startswith" and literal_prefix(base.expr):
+            return MethodRef(base, attr)  # `url.startswith("postgresql")` on f"sqlite:///{...}": decided
         if isinstance(base, SV) and not base.known:  # an attribute of what the scan cannot read
             return unknown(frame.module, node, env=base.env) if node is not None else base
         if isinstance(base, SV) and attr == "value":  # an enum member, read as its value (`Env.prod.value`)

@@ -117,6 +117,8 @@ class ConfigFiles:
             return unknown(frame.module, node, env=env_of(*parts))
         first, rest = texts[0], texts[1:]
         assert first is not None
+        if name == "expanduser" and first.startswith("~"):  # the home directory of whoever runs it
+            return unknown(frame.module, node, env=env_of(*parts))
         if name == "join":
             result = os.path.join(first, *(t for t in rest if t is not None))
         elif name == "dirname":
@@ -201,6 +203,8 @@ class ConfigFiles:
 
     def call_method(self, base: Any, name: str, node: ast.Call, frame: Frame) -> Any:
         if isinstance(base, PathV):
+            if name == "expanduser" and base.path.startswith("~"):
+                return unknown(frame.module, node)
             if name in ("resolve", "absolute", "expanduser"):
                 return base
             if name == "joinpath":

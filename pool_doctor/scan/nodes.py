@@ -64,3 +64,23 @@ def reads_outer(scope: object, name: str, local_names: Callable[[FunctionNode], 
     args = scope.args
     params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a}
     return name not in params and name not in local_names(scope)
+
+
+def literal_prefix(text: str | None) -> str | None:
+    """The text an f-string (as written: `f"sqlite:///{data_dir()}/app.db"`) surely starts with; None for any
+    other expression, or one that starts with a placeholder."""
+    try:
+        node = ast.parse(text or "", mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        first = node.values[0].value
+        return first if isinstance(first, str) and first else None
+    return None
+
+
+def starts_with(prefix: str, wanted: str) -> bool | None:
+    """Whether a text known to start with `prefix` starts with `wanted` (None: the rest decides)."""
+    if len(wanted) <= len(prefix):
+        return prefix.startswith(wanted)
+    return None if wanted.startswith(prefix) else False
