@@ -2490,6 +2490,45 @@ def test_an_f_string_url_is_known_to_start_with_its_literal_text(
     assert not at(report, "db.py:12").settings["url"].known
 
 
+def test_a_validator_that_builds_an_unreadable_url_keeps_its_scheme(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The older full-stack FastAPI template: a v1 validator builds the URL with `PostgresDsn.build(scheme=
+    "postgresql+psycopg", ...)` from required fields. The URL is unknown but its scheme is kept, so the pool is
+    judged with psycopg (was: the scheme lost, judged as psycopg2)."""
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            from typing import Any, Optional
+            from pydantic import BaseSettings, PostgresDsn, validator
+
+            class Settings(BaseSettings):
+                PG_HOST: str
+                DATABASE_URI: Optional[PostgresDsn] = None
+
+                @validator("DATABASE_URI", pre=True)
+                def build_uri(cls, v: Optional[str], values: dict[str, Any]) -> Any:
+                    if isinstance(v, str):
+                        return v
+                    return PostgresDsn.build(scheme="postgresql+psycopg", host=values.get("PG_HOST"), path="/app")
+
+            settings = Settings()
+        """,
+            "db.py": """
+            from sqlalchemy import create_engine
+            from config import settings
+
+            engine = create_engine(str(settings.DATABASE_URI))
+        """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "db.py:4").settings["url"]
+    assert not url.known and (url.expr or "").startswith("postgresql+psycopg://")
+    assert url.env == "DATABASE_URI"
+
+
 def test_a_copied_dict_is_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`copy.deepcopy(defaults)` and `copy.copy(...)` (paperless's OPTIONS, where Django's psycopg pool is set)
     give the dict's keys (was: OPTIONS unknown, the pool's max_size lost)."""

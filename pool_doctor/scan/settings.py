@@ -467,6 +467,8 @@ class SettingsClasses:
             if isinstance(result, SV) and not result.known:
                 through = getattr(validator.node, "name", "a validator")
                 why = f"{value.expr if isinstance(value, SV) and value.expr else name}, through {through}()"
+                if result.expr and "://" in result.expr:  # `postgresql+psycopg://... (...)`: the scheme it builds
+                    why = result.expr
                 return replace(result, env=own or result.env, expr=why)
             value = fieldtext.named(result, own) if own else result
 
