@@ -666,3 +666,39 @@ def test_keys_a_prefixed_variable_overrides(tmp_path: Path, monkeypatch: pytest.
         "pool_size": "SHOP_SQLALCHEMY_POOL_SIZE",
         "pool_recycle": None,
     }
+
+
+def test_a_subclass_that_pins_pool_options_in_the_extensions_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lemur's `class SQLAlchemy(flask_sqlalchemy.SQLAlchemy)` whose `apply_pool_defaults(app, options)` sets
+    `options["pool_pre_ping"] = True` for every engine: the engine has it, under the app's own options (was:
+    not reported, so judged without a pre-ping)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy as Base
+
+            class SQLAlchemy(Base):
+                def apply_pool_defaults(self, app, options):
+                    options = super().apply_pool_defaults(app, options)
+                    options["pool_pre_ping"] = True
+                    return options
+
+            db = SQLAlchemy()
+
+            def make_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_recycle": 499}
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:16")
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_recycle": 499, "pool_pre_ping": True}
+    assert pool.settings["pool_pre_ping"].from_ == "app.py:7"

@@ -411,6 +411,9 @@ class FlaskApps:
             if options is not None:
                 frame = app.frame if made is app.bind else Frame(owner)
                 defaults = self.ev.force(self.ev.eval(options, frame))
+            pinned = self._pool_defaults(owner, made)
+            if pinned and isinstance(defaults, DictV):
+                defaults = DictV({**pinned, **defaults.items}, defaults.origin, defaults.opaque)
         if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items):
             return
         if app.bind is not None:
@@ -420,6 +423,32 @@ class FlaskApps:
         at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((app.bind_module or app.module).display, line, end_line)
         yield from self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
+
+    def _pool_defaults(self, module: Module, made: ast.Call) -> dict[str, Any]:
+        """What a project subclass of the extension pins in the hook Flask-SQLAlchemy calls on each engine's
+        options before the app's (2.x `apply_pool_defaults(app, options)`, 3.x `_apply_driver_defaults(options,
+        app)`): its `options["key"] = value` writes (lemur's pool_pre_ping)."""
+        cls = self.ev.force(self.ev.eval(made.func, Frame(module)))
+        if not isinstance(cls, ClassRef):
+            return {}
+        pinned: dict[str, Any] = {}
+        for hook in ("apply_pool_defaults", "_apply_driver_defaults"):
+            method = self.ev.classes.own_method(cls, hook, None)
+            params = [a.arg for a in method.node.args.args] if method is not None else []
+            if method is None or "options" not in params:
+                continue
+            for node in ast.walk(method.node):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    if (
+                        isinstance(target, ast.Subscript)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == "options"
+                        and isinstance(target.slice, ast.Constant)
+                        and isinstance(target.slice.value, str)
+                    ):
+                        pinned[target.slice.value] = Thunk(node.value, Frame(method.module))
+        return pinned
 
     def _engines(
         self, place: tuple[str, int, int], call: str, defaults: Any, keys: Keys, unresolved: list[str], at_import: bool
