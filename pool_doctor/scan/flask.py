@@ -411,11 +411,11 @@ class FlaskApps:
             if options is not None:
                 frame = app.frame if made is app.bind else Frame(owner)
                 defaults = self.ev.force(self.ev.eval(options, frame))
-            pinned = self._pool_defaults(owner, made)
-            if pinned and isinstance(defaults, DictV):
-                defaults = DictV({**pinned, **defaults.items}, defaults.origin, defaults.opaque)
         if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items):
-            return
+            return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
+        if app.extension is not None and isinstance(defaults, DictV):
+            pinned = self._pool_defaults(*app.extension)
+            defaults = DictV({**pinned, **defaults.items}, defaults.origin, defaults.opaque) if pinned else defaults
         if app.bind is not None:
             line, end_line = app.bind.lineno, app.bind.end_lineno or app.bind.lineno
         else:
@@ -498,7 +498,13 @@ class FlaskApps:
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))
 
     def _source_pool(self, module: Module, line: int, end_line: int, call: str, keys: Keys) -> Iterator[ScannedPool]:
-        yield from self._engines((module.display, line, end_line), call, DictV({}, None), keys, [], False)
+        """A config class or module no app is seen loading, under what the project's one extension pins (lemur's
+        apply_pool_defaults), when it has one."""
+        pinned = {
+            id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension
+        }
+        defaults = self._pool_defaults(*next(iter(pinned.values()))) if len(pinned) == 1 else {}
+        yield from self._engines((module.display, line, end_line), call, DictV(defaults, None), keys, [], False)
 
 
 def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -> dict[str, SV]:
