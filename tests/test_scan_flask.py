@@ -702,3 +702,36 @@ def test_a_subclass_that_pins_pool_options_in_the_extensions_hook(
     pool = at(report, "app.py:16")
     assert values(pool) == {"url": "postgresql://app@db/app", "pool_recycle": 499, "pool_pre_ping": True}
     assert pool.settings["pool_pre_ping"].from_ == "app.py:7"
+
+
+def test_pinned_options_reach_a_config_loaded_at_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lemur loads its config from a file named at run time: its config module is reported as the engine's
+    configuration, with what the project's extension subclass pins (was: without pool_pre_ping, and a second,
+    split entry at init_app holding only the pinned option)."""
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy as Base
+
+            class SQLAlchemy(Base):
+                def apply_pool_defaults(self, app, options):
+                    options["pool_pre_ping"] = True
+                    return options
+
+            db = SQLAlchemy()
+
+            def make_app():
+                app = Flask(__name__)
+                app.config.from_pyfile(os.environ["APP_CONF"])
+                db.init_app(app)
+                return app
+            """,
+            "app.conf.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"\nSQLALCHEMY_POOL_RECYCLE = 499\n',
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["app.conf.py:1"]
+    assert values(report.pools[0]) == {"url": "postgresql://app@db/app", "pool_recycle": 499, "pool_pre_ping": True}
