@@ -348,6 +348,28 @@ def test_a_library_or_a_project_module_imported_by_name(tmp_path: Path, monkeypa
     assert pool.settings["max_size"].env == "POOL_MAX"  # a collections.namedtuple's fields, as a dataclass's
 
 
+# A connector that makes its pool only when not handed one (`if pool:` / `if pool is not None:`).
+CONNECTOR = """
+import psycopg_pool
+
+class Connector:
+    def __init__(self, **kwargs):
+        self._pool = None
+        self._args = {"conninfo": "postgresql://app@db/app", "max_size": 4, **kwargs}
+
+    def open(self, pool=None):
+        if pool:
+            self._pool = pool
+        else:
+            self._pool = psycopg_pool.ConnectionPool(**self._args, open=False)
+
+    def check(self, pool):
+        if pool is not None:
+            return pool
+        return psycopg_pool.ConnectionPool(**self._args, open=False)
+"""
+
+
 def test_a_pool_a_method_makes_only_under_a_test_keeps_the_test_at_its_caller(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -359,20 +381,7 @@ def test_a_pool_a_method_makes_only_under_a_test_keeps_the_test_at_its_caller(
     report = scan(
         tmp_path,
         {
-            "connector.py": """
-            import psycopg_pool
-
-            class Connector:
-                def __init__(self, **kwargs):
-                    self._pool = None
-                    self._args = {"conninfo": "postgresql://app@db/app", "max_size": 4, **kwargs}
-
-                def open(self, pool=None):
-                    if pool:
-                        self._pool = pool
-                    else:
-                        self._pool = psycopg_pool.ConnectionPool(**self._args, open=False)
-        """,
+            "connector.py": CONNECTOR,
             "main.py": """
             import os
             import psycopg_pool
@@ -476,25 +485,7 @@ def test_a_wrapper_that_keeps_the_pool_its_caller_hands_it_makes_none_there(
     report = scan(
         tmp_path,
         {
-            "connector.py": """
-            import psycopg_pool
-
-            class Connector:
-                def __init__(self, **kwargs):
-                    self._pool = None
-                    self._args = {"conninfo": "postgresql://app@db/app", "max_size": 4, **kwargs}
-
-                def open(self, pool=None):
-                    if pool:
-                        self._pool = pool
-                    else:
-                        self._pool = psycopg_pool.ConnectionPool(**self._args, open=False)
-
-                def check(self, pool):
-                    if pool is not None:
-                        return pool
-                    return psycopg_pool.ConnectionPool(**self._args, open=False)
-        """,
+            "connector.py": CONNECTOR,
             "main.py": """
             import psycopg_pool
             from connector import Connector
