@@ -2758,3 +2758,139 @@ def test_recursion_and_loops_do_not_stop_the_scan(tmp_path: Path, monkeypatch: p
     pool = at(report, "db.py:17")
     assert not pool.settings["pool_recycle"].known
     assert not any("could not be followed" in w for w in report.warnings)
+
+
+def test_what_the_review_found_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each was a wrong known value (or a dropped pool) before its fix:
+    - an override star-imported at the end that sets DATABASES only under a test keeps the importer's
+      DATABASES on the other side (was: the importer's postgres pool gone);
+    - `getattr(module, "X", default)` where the module imports X is the imported value, not the default;
+    - a helper that copies the dict it is given (`options = dict(options)`) changes the copy, not the caller's;
+    - a global that two functions rebind is unknown;
+    - traitlets' `@default("x")` methods and `Dict({...})` defaults are read (were '' and {})."""
+    report = scan(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 60}}
+
+            from .local_settings import *
+        """,
+            "proj/local_settings.py": """
+            import os
+
+            if os.environ.get("USE_SQLITE"):
+                DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3"}}
+        """,
+            "pkg/__init__.py": "",
+            "pkg/base.py": "POOL_SIZE = 25\n",
+            "pkg/conf.py": "from pkg.base import POOL_SIZE\n",
+            "pkg/db.py": """
+            import os
+            from sqlalchemy import create_engine
+            from pkg import conf
+
+            def log_options(options):
+                options = dict(options)
+                options["pool_pre_ping"] = False
+                return options
+
+            options = {"pool_pre_ping": True}
+            log_options(options)
+            one = create_engine("postgresql://app@db/app", pool_size=getattr(conf, "POOL_SIZE", 5), **options)
+
+            DB_URL = None
+
+            def setup():
+                global DB_URL
+                DB_URL = "postgresql://app@db/app"
+                return DB_URL
+
+            def use_replica():
+                global DB_URL
+                DB_URL = os.environ["REPLICA_URL"]
+
+            DB_URL = setup()
+            two = create_engine(DB_URL)
+        """,
+            "hub.py": """
+            from sqlalchemy import create_engine
+            from traitlets import Dict, Integer, Unicode, default
+            from traitlets.config import Application
+
+            class Hub(Application):
+                db_url = Unicode().tag(config=True)
+                db_kwargs = Dict({"pool_size": 30}).tag(config=True)
+                recycle = Integer().tag(config=True)
+
+                @default("db_url")
+                def _db_url(self):
+                    return "postgresql://hub@db/hub"
+
+                @default("recycle")
+                def _recycle(self):
+                    return 40
+
+                def init_db(self):
+                    return create_engine(self.db_url, pool_recycle=self.recycle, **self.db_kwargs)
+        """,
+        },
+        monkeypatch,
+    )
+    django = next(pool for pool in report.pools if pool.file == "proj/settings.py")
+    assert [b.value for b in django.settings["ENGINE"].branches] == [
+        "django.db.backends.postgresql",
+        "django.db.backends.sqlite3",
+    ]
+    assert values(at(report, "pkg/db.py:12")) == {
+        "url": "postgresql://app@db/app",
+        "pool_size": 25,
+        "pool_pre_ping": True,
+    }
+    assert not at(report, "pkg/db.py:26").settings["url"].known
+    assert values(at(report, "hub.py:19")) == {"url": "postgresql://hub@db/hub", "pool_recycle": 40, "pool_size": 30}
+
+
+def test_migrations_a_test_runs_or_a_local_sets_are_not_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test fixture that sets sqlalchemy.url is no way the migrations run (was: its sqlite URL the default);
+    a program that sets it from a function's own local gives an unknown URL, not a module global of the same
+    name (was: that global, known)."""
+    report = scan(
+        tmp_path,
+        {
+            "alembic.ini": "[alembic]\nsqlalchemy.url = postgresql://app@db/app\n",
+            "migrations/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            engine = engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
+        """,
+            "tests/conftest.py": """
+            from alembic.config import Config
+
+            def migrated():
+                cfg = Config("alembic.ini")
+                cfg.set_main_option("sqlalchemy.url", "sqlite:///test.db")
+        """,
+            "tools/migrate.py": """
+            from alembic.config import Config
+
+            DATABASE_URL = "postgresql://prod@db/real"
+
+            def run(url):
+                DATABASE_URL = url
+                cfg = Config("alembic.ini")
+                cfg.set_main_option("sqlalchemy.url", DATABASE_URL)
+        """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "migrations/env.py:5").settings["url"]
+    assert [(b.value if b.known else None, b.when) for b in url.branches] == [
+        (None, "run by tools/migrate.py:8"),
+        ("postgresql://app@db/app", "run by the alembic command"),
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.files import ConfigFiles, Option, ParserV, SectionV, find, merge_ini, read_text
-from pool_doctor.scan.finder import read_source
+from pool_doctor.scan.finder import is_test_file, read_source
 from pool_doctor.scan.kinds import SV, Branches, ExternalRef, Frame, Interpreter, is_known, unknown
 
 ALEMBIC_INI = "alembic.ini"
@@ -83,7 +83,8 @@ class AlembicConfig:
             )
             for where, given in runners
         ]
-        return Branches([*options, ("run by the alembic command", alone)], default=0)
+        default = 0 if len(options) == 1 else None  # several programs: none of them is the one in effect
+        return Branches([*options, ("run by the alembic command", alone)], default=default)
 
     def _runners(self, frame: Frame) -> list[tuple[str, tuple[str, str, Any]]]:
         """`cfg.set_main_option("sqlalchemy.url", X)` in the project's files under alembic.ini's folder, on a
@@ -96,8 +97,8 @@ class AlembicConfig:
             return cached
         found: list[tuple[str, tuple[str, str, Any]]] = []
         for path in self.files.project.files:
-            if path == frame.module.path or not path.is_relative_to(ini.parent):
-                continue
+            if path == frame.module.path or not path.is_relative_to(ini.parent) or is_test_file(path):
+                continue  # a test's fixture is no way the migrations are run
             data, _ = read_source(path)
             if data is None or b"set_main_option" not in data or b"alembic" not in data:
                 continue
@@ -112,7 +113,14 @@ class AlembicConfig:
                 owner = self.ev.force(self.ev.eval(call.func.value, Frame(module)))
                 if not is_known(key) or key.value != URL_OPTION or getattr(owner, "dotted", "") == CONFIG:
                     continue
-                value = self.ev.force(self.ev.eval(call.args[1], Frame(module)))  # a local of a function: unknown
+                local = (
+                    site.functions
+                    and isinstance(call.args[1], ast.Name)
+                    and any(call.args[1].id in self.ev.local_names(f) for f in site.functions)
+                )
+                value = (  # a function's own local is its business at run time
+                    unknown(module, call.args[1]) if local else self.ev.force(self.ev.eval(call.args[1], Frame(module)))
+                )
                 found.append((module.where(call), (MAIN, URL_OPTION, value)))
         self._found[ini] = found
         return found

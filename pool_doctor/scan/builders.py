@@ -46,9 +46,8 @@ TRAIT_DEFAULTS: dict[str, Any] = {
     "Float": 0.0,
     "CFloat": 0.0,
     "Any": None,
-    "Dict": None,
-    "List": None,
 }
+TRAIT_CONTAINERS = ("Dict", "List")  # empty unless given a default
 DSN_PARTS = {"scheme": "drivername", "username": "username", "user": "username", "password": "password"}
 DSN_PARTS |= {"host": "host", "port": "port", "path": "database", "query": "query"}
 
@@ -65,7 +64,11 @@ class Builders:
             "importlib.import_module": self.import_module,
             "builtins.__import__": self.import_module,
             "collections.namedtuple": self.namedtuple,
-            **{f"{where}.{kind}": self.trait for where in TRAIT_MODULES for kind in TRAIT_DEFAULTS},
+            **{
+                f"{where}.{kind}": self.trait
+                for where in TRAIT_MODULES
+                for kind in (*TRAIT_DEFAULTS, *TRAIT_CONTAINERS)
+            },
             "typing.TypeVar": self.type_var,
             "builtins.getattr": self.getattr_call,
             "typing_extensions.TypeVar": self.type_var,
@@ -77,7 +80,9 @@ class Builders:
         default only as `default_value=` (their first argument is the type of their items)."""
         kind = self.ev.force(self.ev.eval(node.func, frame))
         name = kind.dotted.rsplit(".", 1)[-1] if isinstance(kind, ExternalRef) else ""
-        positional = name not in ("Dict", "List")
+        first = node.args[0] if node.args else None
+        # Dict and List: a first argument that is a dict or list (not a trait) is the default (traitlets 5)
+        positional = name not in TRAIT_CONTAINERS or isinstance(first, (ast.Dict, ast.List))
         given = self.ev.arg(node, frame, 0 if positional else None, "default_value")
         if given is not None:
             return given
@@ -99,11 +104,11 @@ class Builders:
             base, (ModuleRef, ClassRef, InstanceRef)
         ):
             return unknown(frame.module, node)
-        if isinstance(base, ModuleRef) and len(node.args) > 2:
-            module = base.module
-            if not any(name.value in names for names in (module.assigns, module.functions, module.classes)):
-                return self.ev.eval(node.args[2], frame)
-        return self.ev.attribute(base, name.value, node, frame)
+        found = self.ev.force(self.ev.attribute(base, name.value, None, frame))
+        lacks = isinstance(found, SV) and not found.known and found.expr == name.value  # nothing by that name
+        if isinstance(base, ModuleRef) and len(node.args) > 2 and lacks:
+            return self.ev.eval(node.args[2], frame)
+        return unknown(frame.module, node) if lacks else found
 
     def type_var(self, node: ast.Call, frame: Frame) -> Any:
         """`DBT = TypeVar("DBT", bound="Bot")`: its bound, the class a parameter typed `type[DBT]` holds."""

@@ -323,7 +323,12 @@ class Calls:
             return base
         if isinstance(base, SV) and base.known and isinstance(base.value, str):
             return self._str_method(base, name, node, frame)
-        if isinstance(base, SV) and name == "startswith" and (prefix := literal_prefix(base.expr)):
+        if (
+            isinstance(base, SV)
+            and name == "startswith"
+            and len(node.args) == 1
+            and (prefix := literal_prefix(base.expr))
+        ):
             wanted = self.arg(node, frame, 0, None)
             found = starts_with(prefix, wanted.value) if is_known(wanted) and isinstance(wanted.value, str) else None
             return SV(found, frame.module.where(node), base.env) if found is not None else unknown(frame.module, node)

@@ -414,3 +414,22 @@ def _matches(ev: Interpreter, value: Any, pattern: ast.pattern, frame: Frame) ->
         found = [_matches(ev, value, option, frame) for option in pattern.patterns]
         return True if True in found else None if None in found else False
     return None
+
+
+def unless_unset(ev: Interpreter, value: Any, earlier: Any, module: Module) -> Thunk:
+    """`value`, with `earlier` wherever it is not set (a branch of it, or all of it), worked out when read."""
+
+    def keep() -> Any:
+        found = ev.force(value)
+        if isinstance(found, SV) and found.expr == NOT_SET:
+            return earlier
+        if isinstance(found, Branches):
+            options, default = settle_options(ev, found)
+            filled = [
+                (when, earlier if isinstance(ev.force(o), SV) and ev.force(o).expr == NOT_SET else o)
+                for when, o in options
+            ]
+            return Branches(filled, default=default)
+        return found
+
+    return Thunk(ast.Constant(None), Frame(module), compute=keep)

@@ -57,9 +57,12 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
 
 
 def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The names a function changes in place: `name.update(...)`-like calls and `name[key] = ...`."""
-    found = set()
+    """The names a function changes in place (`name.update(...)`-like calls, `name[key] = ...`) and never
+    rebinds."""
+    found, rebound = set(), set()
     for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            rebound.add(node.id)  # `options = dict(options)`: what it changes next is a copy
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -69,4 +72,4 @@ def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
             found.add(node.func.value.id)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
             found.add(node.value.id)
-    return found
+    return found - rebound

@@ -1,6 +1,6 @@
-"""Small readings of a settings class's fields: the text pydantic-settings reads as None, the cast a field's
-annotation asks for, the attributes a method sets on its instance, a field's value named by its variable, and
-the flags and name sets `model_dump()` is given."""
+"""Small readings of settings fields and config keys: the text pydantic-settings reads as None, the cast a
+field's annotation asks for, the attributes a method sets on its instance, a value named by the variable that
+overrides it (a field's, a Flask key's), and the flags and name sets `model_dump()` is given."""
 
 from __future__ import annotations
 

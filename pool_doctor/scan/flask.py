@@ -434,10 +434,12 @@ class FlaskApps:
         pinned: dict[str, Any] = {}
         for hook in ("apply_pool_defaults", "_apply_driver_defaults"):
             method = self.ev.classes.own_method(cls, hook, None)
-            params = [a.arg for a in method.node.args.args] if method is not None else []
-            if method is None or "options" not in params:
+            func = method.node if method is not None else None
+            if method is None or not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            for node in ast.walk(method.node):
+            if "options" not in {a.arg for a in func.args.args}:
+                continue
+            for node in func.body:  # its top level: a write under a test is not pinned
                 if isinstance(node, ast.Assign) and len(node.targets) == 1:
                     target = node.targets[0]
                     if (

@@ -353,7 +353,7 @@ class Flow:
                 holder, attr = name.split(".", 1)
                 read = ast.Attribute(ast.Name(holder, ast.Load()), attr, ast.Load(), lineno=0, col_offset=0)
                 values = [
-                    self.ev.force(self.ev.eval(read, self.frame(run, state))) if value is _UNSET else value
+                    self._read_back(read, run, state) if value is _UNSET else value
                     for (_, state, _), value in zip(states, values)
                 ]
             if all(value is values[0] for value in values):
@@ -364,6 +364,11 @@ class Flow:
                 default=default,
             )
         return out
+
+    def _read_back(self, read: ast.expr, run: Run, state: State) -> Any:
+        """`settings.flag` where a path did not narrow it: as it reads there (not set when that is unknown)."""
+        value = self.ev.force(self.ev.eval(read, self.frame(run, state)))
+        return value if not isinstance(value, SV) or value.known or value.env else _UNSET
 
     def maybe(self, run: Run, body: list[ast.stmt], state: State, guard: Guard, text: str) -> State | None:
         """A loop's body that may run or not (a loop the scan cannot unroll): both, joined."""
@@ -460,9 +465,15 @@ class Flow:
         return state
 
     def import_(self, run: Run, stmt: ast.Import | ast.ImportFrom, state: State) -> State:
-        state = dict(state)
+        star = isinstance(stmt, ast.ImportFrom) and any(alias.name == "*" for alias in stmt.names)
+        before, state = state, dict(state)
         for local, value in self.ev.imported(run.module, stmt, lazy=run.body):  # a module's: read when asked
-            state[local] = value
+            earlier = before.get(local)
+            # `from .local_settings import *` where that module sets a name only under a test: elsewhere the
+            # importer's own value stands
+            state[local] = (
+                value if not star or earlier is None else containers.unless_unset(self.ev, value, earlier, run.module)
+            )
         return state
 
     # --- names and what they hold -------------------------------------------------------------------------
@@ -489,7 +500,9 @@ class Flow:
             state = dict(state)
             state[name] = value
             holder, attr = name.split(".")
-            if holder in state:  # `cfg.backend = ...` on an instance it holds: the instance has it wherever it goes
+            params = run.scope.args.args if isinstance(run.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+            own = bool(params) and params[0].arg == holder  # a method's `self.x = ...`: the pseudo-name says it
+            if holder in state and not own:  # `cfg.backend = ...` on an instance it holds: it has it wherever it goes
                 state[holder] = self.ev.with_attribute(self.ev.force(state[holder]), attr, value)
             return state
         if isinstance(target, (ast.Tuple, ast.List)):

@@ -318,7 +318,7 @@ class PoolFinder:
         if "classmethod" in decorators:
             return cls
         wrapper = self.wrappers.get(id(func))
-        if wrapper is None:  # a method that calls one that is a wrapper (`await self.connect()`): the same class's
+        if wrapper is None:  # any other method (`fetch()` calling `await self.connect()`): the class's instances
             wrapper = next((w for w in self.wrappers.values() if w.cls is site.cls and w.instances), None)
         if wrapper is not None and len(wrapper.instances) == 1:  # the one instance the app makes: its arguments
             maker_module, maker = wrapper.instances[0]

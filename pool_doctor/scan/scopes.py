@@ -309,8 +309,17 @@ def _decided(test: ast.expr, frame: Frame | None, scopes: Scopes | None) -> bool
 
 
 def _rebound_only_here(module: Module, name: str) -> bool:
-    """The function that rebinds a global through `global` runs only where the module assigns what it returns
-    to that same name (`DATABASES = setup_database()`, Tandoor): the module's statements say what it holds."""
+    """The one function that rebinds a global through `global` runs only where the module assigns what it
+    returns to that same name (`DATABASES = setup_database()`, Tandoor): the module's statements say what it
+    holds. Another function rebinding it, or a call inside a function, leaves it to run time."""
+    rebinders = {
+        func.name
+        for func in ast.walk(module.tree)
+        if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and any(isinstance(s, ast.Global) and name in s.names for s in ast.walk(func))
+    }
+    if rebinders != {module.rebound[name]}:
+        return False
     sites = module.calls.get(module.rebound[name], [])
     assigned = {id(a.value) for a in module.assigns[name]}
     return bool(sites) and all(not site.functions and id(site.call) in assigned for site in sites)

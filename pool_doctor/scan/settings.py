@@ -269,6 +269,9 @@ class SettingsClasses:
             if attr in self.set_after_init(cls):  # which of the values a read meets depends on what ran before
                 return unknown(frame.module, node, why=f"self.{attr}, set again after __init__")
             return self.ev.force(attrs[attr])
+        computed = self._trait_default(instance, attr)  # traitlets' `@default("db_url")` method
+        if computed is not None:
+            return self.ev.call_function(computed, None, Frame(computed.module))
         fields = self.fields(cls)
         if attr in fields:
             return self.field_value(instance, attr, *fields[attr])
@@ -293,10 +296,26 @@ class SettingsClasses:
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
 
     def with_attribute(self, instance: InstanceRef, attr: str, value: Any) -> InstanceRef:
-        """The instance after code outside its class sets `instance.attr = value` (a factory filling in the
-        settings object it returns): that value wins over the class's default and its `__init__`'s."""
+        """The instance after code that holds it sets `instance.attr = value` (a factory filling in the settings
+        object it returns; not a method's own `self.x`): that value wins over the class's default and
+        `__init__`'s."""
         attrs = {**self.init_state(instance), attr: value}
         return replace(instance, overrides={**instance.overrides, attr: value}, attrs=attrs)
+
+    def _trait_default(self, instance: InstanceRef, attr: str) -> FuncRef | None:
+        """The method a traitlets class computes a trait's default with (`@default("db_url")`), bound."""
+        for klass in self.class_chain(instance.cls):
+            for stmt in klass.node.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    isinstance(d, ast.Call)
+                    and (dotted_parts(d.func) or [""])[-1] == "default"
+                    and d.args
+                    and isinstance(d.args[0], ast.Constant)
+                    and d.args[0].value == attr
+                    for d in stmt.decorator_list
+                ):
+                    return FuncRef(klass.module, stmt, bound_self=instance, owner=klass)
+        return None
 
     def own_method(self, cls: ClassRef, name: str, bound: Any) -> FuncRef | None:
         """The project's own method `name` the class (or a project base) defines, bound to `bound`."""
