@@ -672,8 +672,10 @@ def test_a_subclass_that_pins_pool_options_in_the_extensions_hook(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """lemur's `class SQLAlchemy(flask_sqlalchemy.SQLAlchemy)` whose `apply_pool_defaults(app, options)` sets
-    `options["pool_pre_ping"] = True` for every engine: the engine has it, under the app's own options (was:
-    not reported, so judged without a pre-ping)."""
+    `options["pool_pre_ping"] = True` for every engine: Flask-SQLAlchemy 2 applies it under the app's own
+    options, 3 never calls it, so it is that version's branch (was: not reported). What 3's
+    `_apply_driver_defaults(options, app)` writes wins over the app's options (as a run with 3.1.1 shows:
+    pre_ping False, recycle the hook's)."""
     report = scan(
         tmp_path,
         {
@@ -687,6 +689,10 @@ def test_a_subclass_that_pins_pool_options_in_the_extensions_hook(
                     options["pool_pre_ping"] = True
                     return options
 
+                def _apply_driver_defaults(self, options, app):
+                    super()._apply_driver_defaults(options, app)
+                    options["pool_recycle"] = 77
+
             db = SQLAlchemy()
 
             def make_app():
@@ -699,15 +705,20 @@ def test_a_subclass_that_pins_pool_options_in_the_extensions_hook(
         },
         monkeypatch,
     )
-    pool = at(report, "app.py:16")
-    assert values(pool) == {"url": "postgresql://app@db/app", "pool_recycle": 499, "pool_pre_ping": True}
-    assert pool.settings["pool_pre_ping"].from_ == "app.py:7"
+    pool = at(report, "app.py:20")
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_recycle": 77, "pool_pre_ping": None}
+    ping = pool.settings["pool_pre_ping"]
+    assert [(b.value if b.known else b.expr, b.when) for b in ping.branches] == [
+        (True, "Flask-SQLAlchemy 2"),
+        (NOT_SET, "Flask-SQLAlchemy 3, which never calls it"),
+    ]
+    assert pool.settings["pool_recycle"].from_ == "app.py:12"
 
 
 def test_pinned_options_reach_a_config_loaded_at_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """lemur loads its config from a file named at run time: its config module is reported as the engine's
-    configuration, with what the project's extension subclass pins (was: without pool_pre_ping, and a second,
-    split entry at init_app holding only the pinned option)."""
+    configuration, with what the project's extension subclass pins (Flask-SQLAlchemy 2's branch; was: without
+    pool_pre_ping, and a second, split entry at init_app holding only the pinned option)."""
     report = scan(
         tmp_path,
         {
@@ -734,4 +745,5 @@ def test_pinned_options_reach_a_config_loaded_at_run_time(tmp_path: Path, monkey
         monkeypatch,
     )
     assert [pool.where for pool in report.pools] == ["app.conf.py:1"]
-    assert values(report.pools[0]) == {"url": "postgresql://app@db/app", "pool_recycle": 499, "pool_pre_ping": True}
+    assert values(report.pools[0]) == {"url": "postgresql://app@db/app", "pool_recycle": 499, "pool_pre_ping": None}
+    assert [b.value for b in report.pools[0].settings["pool_pre_ping"].branches] == [True, None]

@@ -15,14 +15,14 @@ from __future__ import annotations
 import ast
 import posixpath
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from pool_doctor.scan import appconfig, fieldtext
 from pool_doctor.scan.appconfig import NestedWrite
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, is_test_file, library_target
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk, not_set
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import flatten, leaf
@@ -413,44 +413,58 @@ class FlaskApps:
                 defaults = self.ev.force(self.ev.eval(options, frame))
         if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items):
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
-        if app.extension is not None and isinstance(defaults, DictV):
-            pinned = self._pool_defaults(*app.extension)
-            defaults = DictV({**pinned, **defaults.items}, defaults.origin, defaults.opaque) if pinned else defaults
+        under, over = self._pinned(*app.extension) if app.extension is not None else ({}, {})
+        if under and isinstance(defaults, DictV):
+            defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
         if app.bind is not None:
             line, end_line = app.bind.lineno, app.bind.end_lineno or app.bind.lineno
         else:
             line, end_line = min(app.lines), max(app.lines)
         at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((app.bind_module or app.module).display, line, end_line)
-        yield from self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
+        engines = self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
+        yield from self._with_pinned(engines, over)
 
-    def _pool_defaults(self, module: Module, made: ast.Call) -> dict[str, Any]:
-        """What a project subclass of the extension pins in the hook Flask-SQLAlchemy calls on each engine's
-        options before the app's (2.x `apply_pool_defaults(app, options)`, 3.x `_apply_driver_defaults(options,
-        app)`): its `options["key"] = value` writes (lemur's pool_pre_ping)."""
+    def _pinned(self, module: Module, made: ast.Call) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What a project subclass of the extension writes into each engine's options in the hooks
+        Flask-SQLAlchemy calls (`options["key"] = value` at their top level), as (under, over) the app's options:
+        2.x calls `apply_pool_defaults(app, options)` before the app's options are applied (3.x never calls it:
+        the value is 2.x's branch, lemur's pool_pre_ping); 3.x calls `_apply_driver_defaults(options, app)`
+        after them, so its writes win (checked with Flask-SQLAlchemy 3.1.1)."""
         cls = self.ev.force(self.ev.eval(made.func, Frame(module)))
         if not isinstance(cls, ClassRef):
+            return {}, {}
+        under = {
+            key: Branches([("Flask-SQLAlchemy 2", value), ("Flask-SQLAlchemy 3, which never calls it", not_set())])
+            for key, value in self._hook_writes(cls, "apply_pool_defaults").items()
+        }
+        return under, self._hook_writes(cls, "_apply_driver_defaults")
+
+    def _hook_writes(self, cls: ClassRef, hook: str) -> dict[str, Any]:
+        method = self.ev.classes.own_method(cls, hook, None)
+        func = method.node if method is not None else None
+        if method is None or not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return {}
-        pinned: dict[str, Any] = {}
-        for hook in ("apply_pool_defaults", "_apply_driver_defaults"):
-            method = self.ev.classes.own_method(cls, hook, None)
-            func = method.node if method is not None else None
-            if method is None or not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            if "options" not in {a.arg for a in func.args.args}:
-                continue
-            for node in func.body:  # its top level: a write under a test is not pinned
-                if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                    target = node.targets[0]
-                    if (
-                        isinstance(target, ast.Subscript)
-                        and isinstance(target.value, ast.Name)
-                        and target.value.id == "options"
-                        and isinstance(target.slice, ast.Constant)
-                        and isinstance(target.slice.value, str)
-                    ):
-                        pinned[target.slice.value] = Thunk(node.value, Frame(method.module))
-        return pinned
+        if "options" not in {a.arg for a in func.args.args}:
+            return {}
+        writes: dict[str, Any] = {}
+        for node in func.body:  # its top level: a write under a test is not pinned
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "options"
+                    and isinstance(target.slice, ast.Constant)
+                    and isinstance(target.slice.value, str)
+                ):
+                    writes[target.slice.value] = Thunk(node.value, Frame(method.module))
+        return writes
+
+    def _with_pinned(self, pools: Iterator[ScannedPool], over: dict[str, Any]) -> Iterator[ScannedPool]:
+        """The engines with what the extension's 3.x hook writes after the app's options (it wins)."""
+        for pool in pools:
+            yield replace(pool, settings={**pool.settings, **{k: mask(k, leaf(v, self.ev)) for k, v in over.items()}})
 
     def _engines(
         self, place: tuple[str, int, int], call: str, defaults: Any, keys: Keys, unresolved: list[str], at_import: bool
@@ -505,8 +519,9 @@ class FlaskApps:
         pinned = {
             id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension
         }
-        defaults = self._pool_defaults(*next(iter(pinned.values()))) if len(pinned) == 1 else {}
-        yield from self._engines((module.display, line, end_line), call, DictV(defaults, None), keys, [], False)
+        under, over = self._pinned(*next(iter(pinned.values()))) if len(pinned) == 1 else ({}, {})
+        engines = self._engines((module.display, line, end_line), call, DictV(under, None), keys, [], False)
+        yield from self._with_pinned(engines, over)
 
 
 def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -> dict[str, SV]:
