@@ -1494,6 +1494,16 @@ def test_alembic_env_setting_the_url_before_it_reads_it(tmp_path: Path, monkeypa
     assert not other.known
 
 
+# A migrations env.py as alembic's template writes it: the engine from alembic.ini's [alembic] section.
+MIGRATIONS_ENV = """
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+engine = engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
+"""
+
+
 def test_an_ini_value_that_is_a_template_the_code_fills_is_unknown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1503,13 +1513,7 @@ def test_an_ini_value_that_is_a_template_the_code_fills_is_unknown(
         tmp_path,
         {
             "alembic.ini": "[alembic]\nsqlalchemy.url = {db_url}\npool_size = 7\n",
-            "migrations/env.py": """
-            from alembic import context
-            from sqlalchemy import engine_from_config, pool
-
-            config = context.config
-            engine = engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
-        """,
+            "migrations/env.py": MIGRATIONS_ENV,
             "other.py": """
             from configparser import ConfigParser
             from sqlalchemy import create_engine
@@ -2384,13 +2388,7 @@ def test_migrations_run_by_a_program_that_sets_the_url(tmp_path: Path, monkeypat
         tmp_path,
         {
             "alembic.ini": "[alembic]\nscript_location = migrations\nsqlalchemy.url = sqlite:///placeholder.db\n",
-            "migrations/env.py": """
-            from alembic import context
-            from sqlalchemy import engine_from_config, pool
-
-            config = context.config
-            engine = engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
-        """,
+            "migrations/env.py": MIGRATIONS_ENV,
             "migrate.py": """
             import os
             from alembic import command
@@ -2862,13 +2860,7 @@ def test_migrations_a_test_runs_or_a_local_sets_are_not_the_default(
         tmp_path,
         {
             "alembic.ini": "[alembic]\nsqlalchemy.url = postgresql://app@db/app\n",
-            "migrations/env.py": """
-            from alembic import context
-            from sqlalchemy import engine_from_config, pool
-
-            config = context.config
-            engine = engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
-        """,
+            "migrations/env.py": MIGRATIONS_ENV,
             "tests/conftest.py": """
             from alembic.config import Config
 

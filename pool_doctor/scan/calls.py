@@ -13,7 +13,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.builders import module_named
-from pool_doctor.scan.files import ConfigFiles
+from pool_doctor.scan.files import PARSER_READS, ConfigFiles
 from pool_doctor.scan.finder import dotted_parts, library_target
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
@@ -58,9 +58,6 @@ class Arguments:
     starred: bool = False  # a `*args` the scan could not read
     starred_text: str | None = None
     where: str | None = None
-
-
-PARSER_READS = ("get", "getint", "getfloat", "getboolean")
 
 
 class Calls:

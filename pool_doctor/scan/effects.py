@@ -8,9 +8,10 @@ import ast
 from typing import Any
 
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, InstanceRef, Interpreter
+from pool_doctor.scan.nodes import MUTATORS
 
 # A dict's methods that change it in place.
-CHANGES = {"update", "setdefault", "pop", "clear", "popitem"}
+CHANGES = MUTATORS | {"popitem"}
 
 
 def self_call(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any], frame: Frame) -> dict[str, Any]:

@@ -9,9 +9,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.flow import MUTATORS
 from pool_doctor.scan.kinds import SV, Branches, DictV, ListV, is_known
 from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.nodes import MUTATORS
 
 
 def not_set(value: Any) -> bool:

@@ -23,6 +23,7 @@ from pool_doctor.scan.containers import dict_items
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
 
+PARSER_READS = ("get", "getint", "getfloat", "getboolean")  # a parser's (or a section's) option reads
 TEMPLATE = re.compile(r"\{[A-Za-z_]\w*\}")  # a str.format placeholder: `{db_url}`
 MAX_FILE = 1_000_000  # a configuration file larger than this is data, not configuration
 BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False for w in ("0", "no", "false", "off")}
@@ -389,7 +390,7 @@ class ConfigFiles:
         return replace(base, sections=sections, read=tuple(read))
 
     def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame) -> Any:
-        if name in ("get", "getint", "getfloat", "getboolean") and len(node.args) >= 2:
+        if name in PARSER_READS and len(node.args) >= 2:
             section, option = (self.ev.force(self.ev.eval(a, frame)) for a in node.args[:2])
             if not (is_known(section) and is_known(option)):
                 return unknown(frame.module, node)
@@ -410,7 +411,7 @@ class ConfigFiles:
         return unknown(frame.module, node)
 
     def section_method(self, section: SectionV, name: str, node: ast.Call, frame: Frame) -> Any:
-        if name in ("get", "getint", "getfloat", "getboolean") and node.args:
+        if name in PARSER_READS and node.args:
             option = self.ev.force(self.ev.eval(node.args[0], frame))
             if not is_known(option):
                 return unknown(frame.module, node)

@@ -31,12 +31,11 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.nodes import holds, is_generator, popped, pseudo_name, reads_outer
+from pool_doctor.scan.nodes import MUTATORS, holds, is_generator, popped, pseudo_name, reads_outer
 
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
 MAX_ITEMS = 32  # a loop over more known items than this is read as "maybe ran"
-MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's
 
 ALWAYS_RAISES = " always raises"  # what a call of a function that never returns gives, after its name
 State = dict[str, Any]

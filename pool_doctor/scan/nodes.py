@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
 
+MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's in-place changes
+
 
 def popped(value: ast.expr) -> list[ast.Call]:
     """`d.pop(...)` / `d.setdefault(...)` calls inside an assigned value, outside lambdas and comprehensions:
@@ -84,3 +86,10 @@ def starts_with(prefix: str, wanted: str) -> bool | None:
     if len(wanted) <= len(prefix):
         return prefix.startswith(wanted)
     return None if wanted.startswith(prefix) else False
+
+
+def is_dataclass(cls: ast.ClassDef) -> bool:
+    """Decorated `@dataclass` (or `@dataclasses.dataclass(...)`): its fields are what `__init__` takes."""
+    return any(
+        (dotted_parts(d.func if isinstance(d, ast.Call) else d) or [""])[-1] == "dataclass" for d in cls.decorator_list
+    )

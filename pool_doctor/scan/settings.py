@@ -35,6 +35,7 @@ from pool_doctor.scan.kinds import (
     keyword,
     unknown,
 )
+from pool_doctor.scan.nodes import is_dataclass
 from pool_doctor.scan.scopes import Scopes
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
@@ -88,11 +89,7 @@ class SettingsClasses:
 
     def is_model(self, cls: ClassRef) -> bool:
         """A pydantic model, a settings class or a dataclass: `dict(x)` / `**x` give its fields."""
-        if any(
-            (dotted_parts(d.func if isinstance(d, ast.Call) else d) or [""])[-1] == "dataclass"
-            for klass in self.class_chain(cls)
-            for d in klass.node.decorator_list
-        ):
+        if any(is_dataclass(klass.node) for klass in self.class_chain(cls)):
             return True
         return self.derives_from(cls, lambda dotted: dotted in SETTINGS_BASES or dotted in MODEL_BASES)
 

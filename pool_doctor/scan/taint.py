@@ -7,16 +7,14 @@ import ast
 from collections.abc import Iterator
 
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
-from pool_doctor.scan.flow import MUTATORS
+from pool_doctor.scan.nodes import MUTATORS, is_dataclass
 
 
 def init_attributes(cls: ast.ClassDef) -> set[str]:
     """The `self.x` a class's `__init__` sets from its parameters: whoever makes the instance gives them (a
     dataclass's: each field, as its generated `__init__` takes them; advanced-alchemy's engine configs)."""
     init = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
-    if init is None and any(
-        (dotted_parts(d.func if isinstance(d, ast.Call) else d) or [""])[-1] == "dataclass" for d in cls.decorator_list
-    ):
+    if init is None and is_dataclass(cls):
         return {
             f"self.{s.target.id}" for s in cls.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
         }
