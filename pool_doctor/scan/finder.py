@@ -11,7 +11,7 @@ import io
 import os
 import re
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,13 @@ LIBRARY_TARGETS: dict[str, tuple[str, frozenset[str]]] = {
 CALL_NAMES = frozenset(name for _, names in LIBRARY_TARGETS.values() for name in names)
 URL_CALLS = frozenset(name for stack in REGISTRY.values() for name in stack.code_url_calls)
 URL_BUILDERS = frozenset(name for stack in REGISTRY.values() for name in stack.code_url_builders)
+# the scan's name for a stack's pools -> its pool classes' keyword arguments, as the pool call names them
+POOL_CLASS_KEYS: dict[str, Mapping[str, str]] = {
+    scanned: stack.code_pool_class_keys
+    for stack in REGISTRY.values()
+    if stack.code_pool_class_keys
+    for scanned, _ in stack.code_calls.values()
+}
 # Plain substring tests: bytes `in` is a memchr-speed scan, many times faster than one alternation regex.
 TRIGGERS = (
     b"create_engine",

@@ -8,7 +8,7 @@ bound to that call's arguments, so the values come from where the app really giv
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +16,7 @@ from pool_doctor.scan.containers import decide, settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import (
     CALL_NAMES,
+    POOL_CLASS_KEYS,
     CallSite,
     FunctionNode,
     Module,
@@ -420,9 +421,31 @@ class PoolFinder:
             elif key == "engine_options":
                 settings.update(flatten(value, ev, "", unresolved))
         unresolved.extend(given.opaque)  # any setting may hide in what could not be read
+        if "poolclass" in given.keywords and target.stack in POOL_CLASS_KEYS:
+            self._pool_class_defaults(given.keywords["poolclass"], settings, POOL_CLASS_KEYS[target.stack])
         if target.name in ("engine_from_config", "async_engine_from_config"):
             settings, unresolved = self._from_config(settings, unresolved)
         return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}, unresolved
+
+    def _pool_class_defaults(self, poolclass: Any, settings: dict[str, Any], keys: Mapping[str, str]) -> None:
+        """A project subclass of a library pool class given as `poolclass` gets the call's pool arguments: what its
+        `__init__` (and its project bases', run in turn) sets in them first, `kw.setdefault("pool_size", 25)` or
+        `kw["timeout"] = 7`, is the pool's value, under the pool call's name for it."""
+        cls = self.ev.force(poolclass)
+        if not isinstance(cls, ClassRef):
+            return
+        for klass in self.ev.classes.class_chain(cls):
+            init = next((s for s in klass.node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+            if init is None or init.args.kwarg is None:
+                continue
+            kwargs = init.args.kwarg.arg
+            for stmt in init.body:
+                written = _kwargs_write(stmt, kwargs)
+                if written is None or written[0] not in keys:
+                    continue
+                name, node, overrides = written
+                if overrides or keys[name] not in settings:
+                    settings[keys[name]] = self.ev.eval(node, Frame(klass.module))
 
     @staticmethod
     def _from_config(settings: dict[str, Any], unresolved: list[str]) -> tuple[dict[str, Any], list[str]]:
@@ -445,6 +468,33 @@ class PoolFinder:
                 rest[key] = value
         out.update(rest)  # keyword arguments override the configuration's keys
         return out, [*config_unresolved, *unresolved]
+
+
+def _kwargs_write(stmt: ast.stmt, kwargs: str) -> tuple[str, ast.expr, bool] | None:
+    """`kwargs.setdefault("key", value)` (False: a default) or `kwargs["key"] = value` (True: it overrides)."""
+    if isinstance(stmt, ast.Expr) and isinstance(call := stmt.value, ast.Call):
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "setdefault"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == kwargs
+            and len(call.args) == 2
+            and isinstance(key := call.args[0], ast.Constant)
+            and isinstance(key.value, str)
+        ):
+            return key.value, call.args[1], False
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(sub := stmt.targets[0], ast.Subscript)
+        and isinstance(sub.value, ast.Name)
+        and sub.value.id == kwargs
+        and isinstance(sub.slice, ast.Constant)
+        and isinstance(sub.slice.value, str)
+    ):
+        return sub.slice.value, stmt.value, True
+    return None
 
 
 def _coerce(name: str, value: Any) -> Any:

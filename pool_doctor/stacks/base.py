@@ -296,6 +296,9 @@ class Stack:
     # The library's callables that build a connection URL from its parts, as keyword arguments named like
     # SQLAlchemy's URL.create (drivername, username, password, host, port, database, query), by dotted name.
     code_url_builders: ClassVar[frozenset[str]] = frozenset()
+    # The keyword arguments the library's pool classes take, as the pool call names them (a project subclass of
+    # such a class may default them in its own __init__: SQLAlchemy's QueuePool `timeout` is `pool_timeout`).
+    code_pool_class_keys: ClassVar[Mapping[str, str]] = {}
 
     def public_call(self, module: str, name: str) -> str:
         """The callable as its library documents it (`psycopg2.pool.SimpleConnectionPool`)."""

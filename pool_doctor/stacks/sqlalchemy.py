@@ -226,6 +226,16 @@ class SQLAlchemyStack(Stack):
     code_url_calls = frozenset(
         {"sqlalchemy.engine.url.make_url", "sqlalchemy.engine.make_url", "sqlalchemy.make_url", "sqlmodel.make_url"}
     )
+    # sqlalchemy/engine/create.py `_pool_translate_kwargs` (2.0, 2.1; 1.3's create_engine pops the same)
+    code_pool_class_keys: ClassVar[Mapping[str, str]] = {
+        "pool_size": "pool_size",
+        "max_overflow": "max_overflow",
+        "timeout": "pool_timeout",
+        "recycle": "pool_recycle",
+        "pre_ping": "pool_pre_ping",
+        "use_lifo": "pool_use_lifo",
+        "reset_on_return": "pool_reset_on_return",
+    }
     code_url_builders = frozenset(
         {
             *(f"{where}.URL.create" for where in ("sqlalchemy", "sqlalchemy.engine", "sqlalchemy.engine.url")),
