@@ -61,3 +61,84 @@ def test_a_project_pool_class_brings_the_defaults_its_init_sets(
     assert values(other)["max_overflow"] == 3 and values(other)["pool_timeout"] == 7
     layer = as_layer(pool)
     assert layer.data["pool"]["pool_size"] == 25
+
+
+def test_a_descriptor_named_by_set_name_reads_its_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # reflex's shape: `SQLALCHEMY_POOL_SIZE: EnvVar[int] = env_var(5)` on a class; env_var.__set_name__ keeps the
+    # attribute's name, __get__ hands back an EnvVar whose get() reads that variable (through a parser the scan
+    # cannot follow), else the default; a stub under `if TYPE_CHECKING:` names env_var for type checkers only.
+    report = scan(
+        tmp_path,
+        {
+            "envvars.py": """
+            import os
+            from typing import TYPE_CHECKING
+
+            PARSERS = {}
+
+            class EnvVar:
+                def __init__(self, name, default, kind):
+                    self.name = name
+                    self.default = default
+                    self.kind = kind
+
+                def getenv(self):
+                    raw = os.getenv(self.name)
+                    if raw and raw.strip():
+                        return self.interpret(raw)
+                    return None
+
+                def interpret(self, raw):
+                    return PARSERS[self.kind](raw)
+
+                def get(self):
+                    value = self.getenv()
+                    if value is not None:
+                        return value
+                    return self.default
+
+            class env_var:
+                internal = False
+
+                def __init__(self, default, internal=False):
+                    self.default = default
+                    self.internal = internal
+
+                def __set_name__(self, owner, name):
+                    self.name = name
+
+                def __get__(self, instance, owner):
+                    name = self.name
+                    if self.internal:
+                        name = f"__{name}"
+                    return EnvVar(name, self.default, int)
+
+            if TYPE_CHECKING:
+                def env_var(default, internal=False) -> EnvVar:
+                    return default
+
+            class Environment:
+                DB_POOL_SIZE: EnvVar = env_var(8)
+                DB_MAX_OVERFLOW = env_var(3, internal=True)
+
+            environment = Environment()
+            """,
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            from envvars import Environment, environment
+
+            engine = create_engine(
+                "postgresql://app@db/app",
+                pool_size=environment.DB_POOL_SIZE.get(),
+                max_overflow=Environment.DB_MAX_OVERFLOW.get(),
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:5")
+    size, overflow = pool.settings["pool_size"], pool.settings["max_overflow"]
+    assert (size.value, size.env, size.from_) == (8, "DB_POOL_SIZE", "envvars.py:48")
+    assert [(branch.value, branch.env) for branch in size.branches] == [(8, None), (None, "DB_POOL_SIZE")]
+    assert (overflow.value, overflow.env) == (3, "__DB_MAX_OVERFLOW")

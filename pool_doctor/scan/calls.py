@@ -290,9 +290,17 @@ class Calls:
         finally:
             self.depth -= 1
         result = self._settings_instead(func, result)
+        if isinstance(result, SV) and not result.known and result.env is None:
+            result = replace(result, env=self._one_variable(inner))  # what it made of the variable it was given
         if isinstance(result, SV) and not result.known and node is not None and result.expr is None:
             return unknown(frame.module, node, env=result.env)
         return result
+
+    def _one_variable(self, frame: Frame) -> str | None:
+        """The environment variable the function's arguments read, when they read one only."""
+        found = {value.env for value in map(self.ev.force, frame.bindings.values()) if isinstance(value, SV)}
+        found.discard(None)
+        return found.pop() if len(found) == 1 else None
 
     def _settings_instead(self, func: FuncRef, result: Any) -> Any:
         """A function annotated to return the project's settings class (`def get_settings() -> Settings`) whose

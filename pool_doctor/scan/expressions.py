@@ -501,11 +501,15 @@ class Evaluator:
     def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]:
         """The function's locals when it returns (an `__init__`'s `self.x`), its parameters bound to the call's;
         nothing past MAX_CALLS nested calls (a method calling itself)."""
+        return self.bound_locals(func, self.bind(func, node, frame))
+
+    def bound_locals(self, func: FuncRef, frame: Frame) -> dict[str, Any]:
+        """`locals_after`, in a frame whose parameters are already bound."""
         if self.calls.depth >= MAX_CALLS:
             return {}
         self.calls.depth += 1
         try:
-            return self.flow.locals_after(func, self.bind(func, node, frame))
+            return self.flow.locals_after(func, frame)
         finally:
             self.calls.depth -= 1
 

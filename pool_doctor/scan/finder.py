@@ -397,6 +397,13 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))
+        elif isinstance(stmt, ast.If) and (dotted_parts(stmt.test) or [""])[-1] == "TYPE_CHECKING":
+            # never runs: its imports name the annotations' types; its stubs (`def env_var(...)` standing in for
+            # the class above it) are not what the code calls
+            for inner in stmt.body:
+                if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    _add_import(module, inner, module.imports)
+            _collect_scope(module, stmt.orelse, conditions)
         elif isinstance(stmt, ast.If):
             _collect_scope(module, stmt.body, (*conditions, (stmt.test, True)))
             _collect_scope(module, stmt.orelse, (*conditions, (stmt.test, False)))

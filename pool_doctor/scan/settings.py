@@ -56,6 +56,7 @@ SETTINGS_BASES = {
     "pydantic_settings.main.BaseSettings",
 }
 ABSTRACT_DECORATORS = {"abstractmethod", "abstractproperty"}
+SET_BEFORE_USE = ("__init__", "__set_name__")  # run before anything reads the instance
 PROPERTY_DECORATORS = {"property", "cached_property", "computed_field"}
 
 
@@ -158,7 +159,7 @@ class SettingsClasses:
         found = set()
         for klass in self.class_chain(cls):
             for stmt in klass.node.body:
-                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or stmt.name == "__init__":
+                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or stmt.name in SET_BEFORE_USE:
                     continue
                 params = [*stmt.args.posonlyargs, *stmt.args.args]
                 if params:
@@ -216,7 +217,7 @@ class SettingsClasses:
         for klass in self.class_chain(cls):
             state = self.scopes.body_state(klass.module, klass.node)
             if state is not None and attr in state and not fieldtext.not_set(self.ev.force(state[attr])):
-                return self.ev.force(state[attr])
+                return self.descriptor_read(self.ev.force(state[attr]), klass, attr, None)
             assignments = self.scopes.scope_locals(klass.node).get(attr)
             if state is None and assignments:  # the body is being run: its assignments alone
                 return self.scopes.from_assignments(assignments, Frame(klass.module, scope=klass.node), klass.node)
@@ -224,6 +225,27 @@ class SettingsClasses:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
                     return FuncRef(klass.module, stmt, owner=klass)
         return None
+
+    def descriptor_read(self, value: Any, owner: ClassRef, attr: str, instance: InstanceRef | None) -> Any:
+        """A class attribute holding an instance of a project class with `__get__` (reflex's `env_var(5)`), read
+        through it: `__set_name__` having told the descriptor its attribute's name, what `__get__` returns."""
+        getter = self.own_method(value.cls, "__get__", value) if isinstance(value, InstanceRef) else None
+        if getter is None:
+            return value
+        namer = self.own_method(value.cls, "__set_name__", value)
+        params = [a.arg for a in (*namer.node.args.posonlyargs, *namer.node.args.args)] if namer else []
+        if namer is not None and len(params) == 3:
+            frame = self.ev.bind(namer, None, Frame(namer.module))
+            frame.bindings.update({params[1]: owner, params[2]: SV(attr, None, source=repr(attr))})
+            for key, item in self.ev.bound_locals(namer, frame).items():
+                if key.startswith(f"{params[0]}."):
+                    value = self.with_attribute(value, key[len(params[0]) + 1 :], item)
+            getter = replace(getter, bound_self=value)
+        params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)]
+        frame = self.ev.bind(getter, None, Frame(getter.module))
+        if len(params) == 3:
+            frame.bindings.update({params[1]: instance if instance is not None else SV(None, None), params[2]: owner})
+        return self.ev.call_bound(getter, frame)
 
     def fields(self, cls: ClassRef) -> dict[str, tuple[ClassRef, ast.stmt]]:
         """The class's fields (its bases' first), each with the class and statement that declare it: not
@@ -271,7 +293,7 @@ class SettingsClasses:
             return self.ev.call_function(computed, None, Frame(computed.module))
         fields = self.fields(cls)
         if attr in fields:
-            return self.field_value(instance, attr, *fields[attr])
+            return self.descriptor_read(self.field_value(instance, attr, *fields[attr]), cls, attr, instance)
         if attr in PARSER_METHODS and self.is_parser(cls):  # read as ConfigParser reads, whatever it overrides
             return MethodRef(instance, attr)
         for klass in self.class_chain(cls):
