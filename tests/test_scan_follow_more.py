@@ -142,3 +142,41 @@ def test_a_descriptor_named_by_set_name_reads_its_variable(tmp_path: Path, monke
     assert (size.value, size.env, size.from_) == (8, "DB_POOL_SIZE", "envvars.py:48")
     assert [(branch.value, branch.env) for branch in size.branches] == [(8, None), (None, "DB_POOL_SIZE")]
     assert (overflow.value, overflow.env) == (3, "__DB_MAX_OVERFLOW")
+
+
+def test_what_a_test_sets_in_the_environment_is_not_the_apps_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zou's shape: tests/conftest.py sets variables before importing the app; a deployment never runs it.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            engine = create_engine(
+                os.getenv("DATABASE_URL", "postgresql://app@db/app"),
+                pool_size=int(os.getenv("DB_POOL_SIZE", "30")),
+            )
+            """,
+            "tests/conftest.py": """
+            import os
+
+            os.environ.setdefault("DB_POOL_SIZE", "2")
+            os.environ["DATABASE_URL"] = "postgresql://test@localhost/test"
+
+            from app.db import engine
+            """,
+            "settings.py": """
+            import os
+
+            os.environ.setdefault("DB_POOL_SIZE", "12")
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:4")
+    assert values(pool)["url"] == "postgresql://app@db/app"
+    assert (values(pool)["pool_size"], pool.settings["pool_size"].from_) == (12, "settings.py:3")

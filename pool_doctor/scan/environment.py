@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan.finder import Module, Project
+from pool_doctor.scan.finder import Module, Project, is_test_file
 from pool_doctor.scan.kinds import SV, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
@@ -127,9 +127,10 @@ class Environment:
         return frame.bindings.get(assumed_set(name)) is True or self.ev.assumes_set(frame.module, name)
 
     def set_by_code(self, name: str) -> Thunk | None:
-        """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives."""
+        """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives;
+        not a test's (zou's conftest.py sets the test pool's variables before importing the app)."""
         for module in list(self.project.modules.values()):
-            if module is not None and name in module.env_sets:
+            if module is not None and name in module.env_sets and not is_test_file(Path(module.display)):
                 return Thunk(module.env_sets[name], Frame(module))
         return None
 
