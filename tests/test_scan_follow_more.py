@@ -180,3 +180,106 @@ def test_what_a_test_sets_in_the_environment_is_not_the_apps_default(
     pool = at(report, "app/db.py:4")
     assert values(pool)["url"] == "postgresql://app@db/app"
     assert (values(pool)["pool_size"], pool.settings["pool_size"].from_) == (12, "settings.py:3")
+
+
+def test_file_aware_environ_and_url_parts_from_a_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DefectDojo's environ.FileAwareEnv reads NAME (or NAME_FILE's file) like environ.Env; zou builds its URL with
+    # URL.create(**DATABASE).render_as_string(hide_password=False).
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import environ
+
+            env = environ.FileAwareEnv(DD_DATABASE_HOST=(str, "postgres"), DD_DATABASE_PORT=(int, 5433))
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "HOST": env("DD_DATABASE_HOST"),
+                    "PORT": env("DD_DATABASE_PORT"),
+                }
+            }
+            """,
+            "db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+            from sqlalchemy.engine.url import URL
+
+            DATABASE = {
+                "drivername": os.getenv("DB_DRIVER", "postgresql+psycopg"),
+                "host": os.getenv("DB_HOST", "localhost"),
+                "database": "appdb",
+            }
+            engine = create_engine(URL.create(**DATABASE).render_as_string(hide_password=False))
+            """,
+        },
+        monkeypatch,
+    )
+    django = at(report, "settings.py:5")
+    assert (values(django)["HOST"], django.settings["HOST"].env) == ("postgres", "DD_DATABASE_HOST")
+    assert values(django)["PORT"] == 5433
+    engine = at(report, "db.py:11")
+    assert values(engine)["url"] == "postgresql+psycopg://localhost/appdb"
+    assert engine.settings["url"].env == "DB_DRIVER"
+
+
+def test_no_pool_for_a_mocked_call_nor_a_table_of_key_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # h's unit test hands a mock.sentinel to the app's get_session, with the db module patched out; privacyidea's
+    # ConfigKey lists the config keys' names (app.config[ConfigKey.SQLALCHEMY_DATABASE_URI]), loaded by no app.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": """
+            import sqlalchemy
+
+            def make_engine(url):
+                return sqlalchemy.create_engine(url)
+            """,
+            "app/streamer.py": """
+            from app import db
+
+            def get_session(settings):
+                return db.make_engine(settings["sqlalchemy.url"])
+            """,
+            "tests/test_streamer.py": """
+            from unittest import mock
+            from unittest.mock import sentinel
+
+            from app.streamer import get_session
+
+            def test_it():
+                with mock.patch("app.streamer.db"):
+                    get_session({"sqlalchemy.url": sentinel.sqlalchemy_url})
+            """,
+            "app/config.py": """
+            import os
+
+            class ConfigKey:
+                SQLALCHEMY_DATABASE_URI = "SQLALCHEMY_DATABASE_URI"
+                SQLALCHEMY_ENGINE_OPTIONS = "SQLALCHEMY_ENGINE_OPTIONS"
+
+            class ProdConfig:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "postgresql://app@db/app"
+            """,
+            "app/web.py": """
+            import os
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from app.config import ConfigKey, ProdConfig
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(ProdConfig)
+                app.config.from_pyfile(os.environ.get("APP_CONFIG", "/etc/app.cfg"), silent=True)
+                print(app.config[ConfigKey.SQLALCHEMY_DATABASE_URI])
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(pool.where for pool in report.pools) == ["app/streamer.py:4", "app/web.py:13"]

@@ -129,9 +129,18 @@ class Builders:
     def url_builder(self, node: ast.Call, frame: Frame) -> Any:
         """`URL.create(drivername=..., username=..., host=..., ...)`: the URL, when every part given is known;
         else unknown, its text the driver's scheme and the call (the driver is still the code's to say)."""
-        if any(kw.arg is None for kw in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
-            return unknown(frame.module, node)  # URL.create(**parts): parts the scan cannot see
-        parts = {name: self.ev.arg(node, frame, index, name) for index, name in enumerate(URL_PARTS)}
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            return unknown(frame.module, node)
+        spread: dict[str, Any] = {}  # URL.create(**parts) (zou's DATABASE dict): the parts, when the scan reads them
+        for kw in node.keywords:
+            if kw.arg is None:
+                parts_given = self.ev.force(self.ev.eval(kw.value, frame))
+                if not isinstance(parts_given, DictV) or parts_given.opaque:
+                    return unknown(frame.module, node)  # parts the scan cannot see
+                spread.update({key: self.ev.force(value) for key, value in parts_given.items.items()})
+        parts = {
+            name: self.ev.arg(node, frame, index, name) or spread.get(name) for index, name in enumerate(URL_PARTS)
+        }
         return self.url_of(parts, node, frame)
 
     def dsn_builder(self, node: ast.Call, frame: Frame) -> Any:

@@ -507,6 +507,8 @@ class FlaskApps:
             if not own or id(cls) in self._loaded or not maybe or not flask:
                 continue
             keys = self._class_keys(ClassRef(module, cls))
+            if all(_names_itself(name, value) for name, value in keys.items()):
+                continue  # a table of the keys' names (privacyidea's ConfigKey), read as app.config[ConfigKey.X]
             yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
         if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe:
@@ -541,6 +543,10 @@ def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -
         if name not in LEGACY_KEYS and name != OPTIONS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
+
+
+def _names_itself(name: str, value: Any) -> bool:
+    return isinstance(value, SV) and value.known and value.value == name
 
 
 def _alone(func: FunctionNode) -> ast.Module:

@@ -65,6 +65,8 @@ class ConfigSources:
             "starlette.config.Config": self.starlette_config,
             "decouple.config": self.decouple_config,
             "environ.Env": self.environ_env,
+            # reads NAME_FILE's file first when that is set (environ/environ.py FileAwareEnv.ENVIRON), else NAME
+            "environ.FileAwareEnv": self.environ_env,
             "dj_database_url.config": self.dj_database_url_config,
             "dj_database_url.parse": self.dj_database_url_parse,
         }

@@ -30,6 +30,10 @@ from pool_doctor.scan.scopes import EXTERNAL_ROOTS
 MAX_TEST = 160  # a branch's test, as reported: longer ones are cut
 
 
+MOCK_MODULES = ("unittest.mock.", "mock.")  # a test's stand-ins: never a value the app runs with
+MOCKED = "(a test's mock)"
+
+
 def flatten(
     value: Any, evaluator: Evaluator, prefix: str = "", unresolved: list[str] | None = None, depth: int = 0
 ) -> dict[str, SV]:
@@ -129,6 +133,8 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         return branched([(when, leaf(option, evaluator)) for when, option in options], default, evaluator.conditions)
     if isinstance(value, ExternalRef):
         root = value.dotted.split(".", 1)[0]
+        if value.dotted.startswith(MOCK_MODULES):
+            return SV(None, where or value.where, known=False, expr=MOCKED)
         if root in EXTERNAL_ROOTS or root in sys.stdlib_module_names:  # a library's object, named by its path
             return SV(value.dotted, where or value.where, source=text or value.dotted)
         return SV(None, where, known=False, expr=value.dotted)  # from a module the scanned tree does not hold
