@@ -283,3 +283,78 @@ def test_no_pool_for_a_mocked_call_nor_a_table_of_key_names(tmp_path: Path, monk
         monkeypatch,
     )
     assert sorted(pool.where for pool in report.pools) == ["app/streamer.py:4", "app/web.py:13"]
+
+
+def test_flask_config_helpers_local_dicts_and_a_factory_called_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # privacyidea's shapes: create_app(config_name) called from two places with the same name; a helper that
+    # writes SQLALCHEMY_ENGINE_OPTIONS is part of the app's configuration (one engine, not two); a local dict
+    # filled by item assignment before it is written to app.config.
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/config.py": """
+            import os
+
+            class DevConfig:
+                SQLALCHEMY_DATABASE_URI = "sqlite:///dev.db"
+
+            class ProdConfig:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "postgresql://app@db/app"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10}
+
+            config = {"development": DevConfig, "production": ProdConfig}
+            """,
+            "pkg/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from pkg.config import config
+
+            db = SQLAlchemy()
+
+            def _engine_options(app):
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 10, "pool_pre_ping": True}
+
+            def create_app(config_name="development"):
+                app = Flask(__name__)
+                app.config.from_object(config[config_name])
+                _engine_options(app)
+                db.init_app(app)
+                return app
+            """,
+            "pkg/cli.py": """
+            from pkg.app import create_app
+
+            def serve():
+                create_app(config_name="production").run()
+
+            def check():
+                create_app(config_name="production").test_client()
+            """,
+            "other/__init__.py": "",
+            "other/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def make():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://other@db/other"
+                opts = {}
+                opts["pool_recycle"] = 300
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    app = [pool for pool in report.pools if pool.where == "pkg/app.py:14"]
+    assert len(app) == 1
+    assert values(app[0]) == {"url": "postgresql://app@db/app", "pool_size": 10, "pool_pre_ping": True}
+    assert app[0].settings["url"].env == "DATABASE_URL"
+    other = at(report, "other/app.py:12")
+    assert values(other)["pool_recycle"] == 300 and other.settings["pool_recycle"].from_ == "other/app.py:10"

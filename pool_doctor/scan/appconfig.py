@@ -9,8 +9,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
+from pool_doctor.scan.kinds import SV, DictV
 
 PREFIX = "SQLALCHEMY_"
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
@@ -188,3 +190,35 @@ def enclosing_function(tree: ast.Module, node: ast.AST) -> FunctionNode | None:
         ):
             found = func  # ast.walk reaches outer functions first
     return found
+
+
+def same_known(values: list[Any]) -> bool:
+    return (
+        all(isinstance(v, SV) and v.known for v in values)
+        and len({(type(v.value), repr(v.value)) for v in values}) == 1
+    )
+
+
+def names_itself(name: str, value: Any) -> bool:
+    return isinstance(value, SV) and value.known and value.value == name
+
+
+def alone(func: FunctionNode) -> ast.Module:
+    """A function as a module of its own, for appconfig.scopes to read its body."""
+    return ast.Module(body=[func], type_ignores=[])
+
+
+def place(value: Any) -> tuple[str, int, int] | None:
+    """Where a bind's entry is written (its dict, or its URL's string): the pool of that bind is placed there, so
+    each bind's engine has a place of its own."""
+    if isinstance(value, DictV) and value.file is not None and value.line:
+        return value.file, value.line, value.end_line or value.line
+    if isinstance(value, SV) and value.from_ is not None:
+        file, _, line = value.from_.rpartition(":")
+        if file and line.isdigit():
+            return file, int(line), int(line)
+    return None
+
+
+def options_node(call: ast.Call) -> ast.expr | None:
+    return next((kw.value for kw in call.keywords if kw.arg == "engine_options"), None)

@@ -75,11 +75,13 @@ class FlaskApps:
         self._open_loads = 0  # loads that may read a source other than the one the scan reads
         self._defaulted: dict[int, set[str]] = {}  # functions with no call in sight: their parameters' names
         self.bound: set[tuple[str, int]] = set()  # SQLAlchemy(engine_options=...) calls an app's engine takes in
+        self._inlined: set[int] = set()  # helpers whose writes are part of their caller's app configuration
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         apps = self._read()
         for app in apps.get(module.display, []):
-            yield from self._app_pools(app)
+            if app.scope is None or id(app.scope) not in self._inlined:
+                yield from self._app_pools(app)
         if "SQLALCHEMY_" in module.source:
             yield from self._unloaded(module)
 
@@ -93,7 +95,7 @@ class FlaskApps:
             for name, func in module.functions.items():
                 params = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
                 if params and any(
-                    appconfig.configures(stmt) for _, body in appconfig.scopes(_alone(func)) for stmt in body
+                    appconfig.configures(stmt) for _, body in appconfig.scopes(appconfig.alone(func)) for stmt in body
                 ):
                     names.add(name)
         return names
@@ -132,7 +134,14 @@ class FlaskApps:
         app = AppConfig(module, frame, scope, {}, [])
         for stmt in body:
             if not appconfig.configures(stmt):
-                if app.bind is None:
+                helper = self._helper(stmt, frame)
+                if helper is not None:  # its writes are this app's, in their place (privacyidea's engine options)
+                    self._inlined.add(id(helper.node))
+                    inner = self._app(helper.module, helper.node, helper.node.body)  # type: ignore[arg-type]
+                    if inner is not None:
+                        app.keys.update(inner.keys)
+                        app.unresolved.extend(inner.unresolved)
+                elif app.bind is None:
                     self._bind(app, module, stmt, frame)
                 continue
             app.lines.append(stmt.lineno)
@@ -147,16 +156,29 @@ class FlaskApps:
                 self._load(app, load, frame)
                 continue
             for name, value_node in appconfig.config_writes(stmt):
-                app.keys[name] = Thunk(value_node, frame)
+                # read with the locals the function has set by then (`opts["pool_pre_ping"] = True` before
+                # `app.config[...] = opts`)
+                app.keys[name] = Thunk(value_node, self.ev.flow.frame_at(scope, frame, stmt) if scope else frame)
             for write in appconfig.nested_writes(stmt):
                 start = Thunk(write.default, frame) if write.default is not None else None  # setdefault's
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
                 app.keys[write.name] = self._changed(current, self._change(write, frame), start)
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
             self._bind_beside(app, scope)
-        if app.extension is not None and _options_node(app.extension[1]) is not None:
+        if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
             self.bound.add((app.extension[0].display, app.extension[1].lineno))
         return app
+
+    def _helper(self, stmt: ast.stmt, frame: Frame) -> FuncRef | None:
+        """A project function the statement calls that writes the app's configuration but binds no extension:
+        part of this app's configuration, not one of its own."""
+        call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+        func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None and call.args else None
+        if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda):
+            return None
+        body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]
+        binds = [self._extension(func.module, bind) for inner in body if (bind := appconfig.bind_call(inner))]
+        return func if any(appconfig.configures(inner) for inner in body) and not any(binds) else None
 
     def _change(self, write: NestedWrite, frame: Frame) -> Callable[[DictV], None]:
         ev = self.ev
@@ -275,9 +297,17 @@ class FlaskApps:
             return Frame(module)
         func = FuncRef(module, scope)
         calls = [] if module.functions.get(scope.name) is not scope else self._calls_of(module, scope)
-        if len(calls) > 1:
+        if len(calls) > 1:  # a parameter every call gives the same known value (privacyidea's "production") has it
             names = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)]
-            many = {name: SV(None, None, known=False, expr=f"{name} ({len(calls)} calls)") for name in names}
+            each = [self.ev.bind(func, site, self._frame_of_caller(caller, site)).bindings for caller, site in calls]
+            many: dict[str, Any] = {}
+            for name in names:
+                given = [self.ev.force(bound.get(name)) for bound in each]
+                many[name] = (
+                    given[0]
+                    if appconfig.same_known(given)
+                    else SV(None, None, known=False, expr=f"{name} ({len(calls)} calls)")
+                )
             return Frame(module, bindings=many, scope=scope)
         if calls:
             caller, site = calls[0]
@@ -407,7 +437,7 @@ class FlaskApps:
         defaults: Any = DictV({}, None)
         if app.extension is not None:
             owner, made = app.extension
-            options = _options_node(made)
+            options = appconfig.options_node(made)
             if options is not None:
                 frame = app.frame if made is app.bind else Frame(owner)
                 defaults = self.ev.force(self.ev.eval(options, frame))
@@ -484,7 +514,7 @@ class FlaskApps:
             if "" in given:  # a URL
                 given["url"] = given.pop("")
             settings.update(given)
-            at = _place(self.ev.force(value)) or place
+            at = appconfig.place(self.ev.force(value)) or place
             engines.append((at, f"{BINDS}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own))
         for (file, line, end_line), label, settings, own in engines:
             yield ScannedPool(
@@ -507,7 +537,7 @@ class FlaskApps:
             if not own or id(cls) in self._loaded or not maybe or not flask:
                 continue
             keys = self._class_keys(ClassRef(module, cls))
-            if all(_names_itself(name, value) for name, value in keys.items()):
+            if all(appconfig.names_itself(name, value) for name, value in keys.items()):
                 continue  # a table of the keys' names (privacyidea's ConfigKey), read as app.config[ConfigKey.X]
             yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
@@ -543,31 +573,6 @@ def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -
         if name not in LEGACY_KEYS and name != OPTIONS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
-
-
-def _names_itself(name: str, value: Any) -> bool:
-    return isinstance(value, SV) and value.known and value.value == name
-
-
-def _alone(func: FunctionNode) -> ast.Module:
-    """A function as a module of its own, for appconfig.scopes to read its body."""
-    return ast.Module(body=[func], type_ignores=[])
-
-
-def _place(value: Any) -> tuple[str, int, int] | None:
-    """Where a bind's entry is written (its dict, or its URL's string): the pool of that bind is placed there, so
-    each bind's engine has a place of its own."""
-    if isinstance(value, DictV) and value.file is not None and value.line:
-        return value.file, value.line, value.end_line or value.line
-    if isinstance(value, SV) and value.from_ is not None:
-        file, _, line = value.from_.rpartition(":")
-        if file and line.isdigit():
-            return file, int(line), int(line)
-    return None
-
-
-def _options_node(call: ast.Call) -> ast.expr | None:
-    return next((kw.value for kw in call.keywords if kw.arg == "engine_options"), None)
 
 
 def _by_variable(value: Any, env: str, ev: Evaluator, module: Module) -> Thunk:
