@@ -358,3 +358,51 @@ def test_flask_config_helpers_local_dicts_and_a_factory_called_twice(
     assert app[0].settings["url"].env == "DATABASE_URL"
     other = at(report, "other/app.py:12")
     assert values(other)["pool_recycle"] == 300 and other.settings["pool_recycle"].from_ == "other/app.py:10"
+
+
+def test_a_program_beside_the_migrations_folder_sets_the_url_env_py_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zou's plugin migrations: alembic.ini has no sqlalchemy.url; the program that runs them (outside that folder,
+    # naming it) sets it on a Config before upgrading, and env.py reads it with get_main_option.
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/template/alembic.ini": "[alembic]\nscript_location = .\n",
+            "pkg/template/env.py": """
+            from alembic import context
+            from sqlalchemy import create_engine, pool
+
+            config = context.config
+            url = config.get_main_option("sqlalchemy.url")
+            engine = create_engine(url, poolclass=pool.NullPool)
+            """,
+            "pkg/plugins.py": """
+            from pathlib import Path
+
+            from alembic import command
+            from alembic.config import Config
+
+            TEMPLATE = Path(__file__).parent / "template"
+
+            def upgrade(app_url):
+                cfg = Config()
+                cfg.config_file_name = str(TEMPLATE / "alembic.ini")
+                cfg.set_main_option("sqlalchemy.url", app_url)
+                command.upgrade(cfg, "head")
+            """,
+            "other/__init__.py": "",
+            "other/tool.py": """
+            from alembic.config import Config
+
+            def run(url):
+                cfg = Config("elsewhere/alembic.ini")
+                cfg.set_main_option("sqlalchemy.url", "postgresql://other@db/other")
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "pkg/template/env.py:6").settings["url"]
+    assert not url.known and url.value is None
+    assert [branch.when for branch in url.branches] == ["run by pkg/plugins.py:11", "run by the alembic command"]

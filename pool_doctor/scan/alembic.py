@@ -96,12 +96,18 @@ class AlembicConfig:
         if cached is not None:
             return cached
         found: list[tuple[str, tuple[str, str, Any]]] = []
+        folder = ini.parent.name.encode()
         for path in self.files.project.files:
-            if path == frame.module.path or not path.is_relative_to(ini.parent) or is_test_file(path):
+            if path == frame.module.path or is_test_file(path):
                 continue  # a test's fixture is no way the migrations are run
+            beside = path.is_relative_to(ini.parent)
+            if not (beside or path.is_relative_to(ini.parent.parent)):
+                continue
             data, _ = read_source(path)
             if data is None or b"set_main_option" not in data or b"alembic" not in data:
                 continue
+            if not beside and folder not in data:
+                continue  # a program next to the migrations' folder runs them when it names it (zou's plugins)
             module = self.files.project.parse(path, data)
             if module is None:
                 continue
@@ -131,7 +137,14 @@ class AlembicConfig:
         if not is_known(option):
             return unknown(frame.module, node)
         fallback = node.args[1] if len(node.args) > 1 else None
-        return self.files.option(self.ini(frame), MAIN, str(option.value), None, fallback, frame, node, True)
+        parser = self.ini(frame)
+        alone = self.files.option(parser, MAIN, str(option.value), None, fallback, frame, node, True)
+        runners = self._runners(frame) if option.value == URL_OPTION and not parser.set_by_code else []
+        if not runners:
+            return alone
+        options = [(f"run by {where}", value) for where, (_, _, value) in runners]  # zou's plugin migrations
+        default = 0 if len(options) == 1 else None
+        return Branches([*options, ("run by the alembic command", alone)], default=default)
 
     def _section_name(self, node: ast.expr, frame: Frame) -> str | None:
         value = self.ev.force(self.ev.eval(node, frame))
