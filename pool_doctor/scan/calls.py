@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import containers, results
 from pool_doctor.scan.builders import module_named
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles
 from pool_doctor.scan.finder import dotted_parts, library_target
@@ -78,6 +78,7 @@ class Calls:
         self.library_calls = library_calls
         self.depth = 0
         self.naming: set[int] = set()  # parser calls whose own get() is being run for the variable it reads
+        self.memo = results.Memo()
 
     def builtin_calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         """Python's own calls the scan reads, by dotted name."""
@@ -284,40 +285,22 @@ class Calls:
                 if node
                 else SV(None, None, known=False)
             )
+        memo = self.memo.get(func, inner)  # reflex's `EnvVar.get()` behind every pool's six settings: run once
+        if memo is not None:
+            return memo
         self.depth += 1
         try:
             result = self.flow.call(func, inner)
         finally:
             self.depth -= 1
-        result = self._settings_instead(func, result)
+        if self.depth <= results.MEMO_DEPTH:  # worked out close to the top: never cut short by MAX_CALLS
+            self.memo.keep(func, inner, result)
+        result = results.settings_instead(self.ev, self.classes, func, result)
         if isinstance(result, SV) and not result.known and result.env is None:
-            result = replace(result, env=self._one_variable(inner))  # what it made of the variable it was given
+            result = replace(result, env=results.one_variable(self.ev, inner))  # what it made of its variable
         if isinstance(result, SV) and not result.known and node is not None and result.expr is None:
             return unknown(frame.module, node, env=result.env)
         return result
-
-    def _one_variable(self, frame: Frame) -> str | None:
-        """The environment variable the function's arguments read, when they read one only."""
-        found = {value.env for value in map(self.ev.force, frame.bindings.values()) if isinstance(value, SV)}
-        found.discard(None)
-        return found.pop() if len(found) == 1 else None
-
-    def _settings_instead(self, func: FuncRef, result: Any) -> Any:
-        """A function annotated to return the project's settings class (`def get_settings() -> Settings`) whose
-        result the scan cannot follow (a context variable, a cache): an instance as the environment builds it."""
-        returns = getattr(func.node, "returns", None)
-        unknown_result = isinstance(result, SV) and not result.known
-        branches = isinstance(result, Branches) and any(isinstance(o, SV) and not o.known for _, o in result.options)
-        if returns is None or not (unknown_result or branches):
-            return result
-        cls = self.ev.force(self.ev.eval(returns, Frame(func.module)))
-        if not isinstance(cls, ClassRef) or not self.classes.is_settings(cls):
-            return result
-        fresh = InstanceRef(cls, {})
-        if isinstance(result, Branches):
-            options = [(w, fresh if isinstance(o, SV) and not o.known else o) for w, o in result.options]
-            return self.ev.force(Branches(options, default=result.default))
-        return fresh
 
     # --- methods of values --------------------------------------------------------------------------
 

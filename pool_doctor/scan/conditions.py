@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from functools import lru_cache
 
 Term = tuple[str, ...]  # tests that all hold, in the order they were met
 Condition = tuple[Term, ...]  # terms, any of which holds
@@ -114,6 +115,7 @@ def negated(test: str) -> str:
     return inner if inner is not None else f"not ({test})"
 
 
+@lru_cache(maxsize=8192)  # texts recur across branches: each is parsed once
 def _negated_of(test: str) -> str | None:
     """`x` for `not (x)`, as Python reads it; else None."""
     if not (test.startswith("not (") and test.endswith(")")):
@@ -142,6 +144,7 @@ def _closes_at_end(test: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=8192)
 def _grouped(test: str) -> str:
     """A test as one operand of `and`/`or`: in parentheses unless Python would read it as one operand."""
     tree = _expression(test)

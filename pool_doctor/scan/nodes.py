@@ -38,7 +38,11 @@ def holds(stmt: ast.stmt, node: ast.AST) -> bool:
 
 
 def is_generator(func: FunctionNode) -> bool:
-    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own_nodes(func))
+    found: bool | None = getattr(func, "_pool_doctor_generator", None)  # asked at every call: walked once
+    if found is None:
+        found = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own_nodes(func))
+        setattr(func, "_pool_doctor_generator", found)  # noqa: B010 (an attribute ast does not declare)
+    return found
 
 
 def own_nodes(func: FunctionNode) -> Iterator[ast.AST]:

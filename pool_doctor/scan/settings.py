@@ -66,6 +66,7 @@ class SettingsClasses:
         self.scopes = scopes
         self.environment = environment
         self._chains: dict[int, list[ClassRef]] = {}
+        self._descriptors: dict[tuple[int, str], tuple[Any, Any]] = {}  # (holder, attribute) -> what __get__ gave
         self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
         self._configs: dict[int, dict[str, Any]] = {}
         self._set_after_init: dict[int, set[str]] = {}
@@ -232,20 +233,27 @@ class SettingsClasses:
         getter = self.own_method(value.cls, "__get__", value) if isinstance(value, InstanceRef) else None
         if getter is None:
             return value
+        holder = instance if instance is not None else owner.node
+        key = (id(holder), attr)
+        cached = self._descriptors.get(key)
+        if cached is not None and cached[0] is holder:  # one read per holder: what it gives is asked of again
+            return cached[1]
         namer = self.own_method(value.cls, "__set_name__", value)
         params = [a.arg for a in (*namer.node.args.posonlyargs, *namer.node.args.args)] if namer else []
         if namer is not None and len(params) == 3:
             frame = self.ev.bind(namer, None, Frame(namer.module))
             frame.bindings.update({params[1]: owner, params[2]: SV(attr, None, source=repr(attr))})
-            for key, item in self.ev.bound_locals(namer, frame).items():
-                if key.startswith(f"{params[0]}."):
-                    value = self.with_attribute(value, key[len(params[0]) + 1 :], item)
+            for name, item in self.ev.bound_locals(namer, frame).items():
+                if name.startswith(f"{params[0]}."):
+                    value = self.with_attribute(value, name[len(params[0]) + 1 :], item)
             getter = replace(getter, bound_self=value)
         params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)]
         frame = self.ev.bind(getter, None, Frame(getter.module))
         if len(params) == 3:
             frame.bindings.update({params[1]: instance if instance is not None else SV(None, None), params[2]: owner})
-        return self.ev.call_bound(getter, frame)
+        result = self.ev.call_bound(getter, frame)
+        self._descriptors[key] = (holder, result)
+        return result
 
     def fields(self, cls: ClassRef) -> dict[str, tuple[ClassRef, ast.stmt]]:
         """The class's fields (its bases' first), each with the class and statement that declare it: not

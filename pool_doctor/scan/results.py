@@ -1,0 +1,63 @@
+"""What a project function's run gives, beyond its return value: a method asked again of the same instance,
+a settings class its annotation names, the variable an unknown result was made from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, FuncRef, InstanceRef, Interpreter
+from pool_doctor.scan.settings import SettingsClasses
+
+MEMO_DEPTH = 3  # a method's result is kept when worked out this close to the top of the scan's calls
+
+
+class Memo:
+    """A method that takes nothing but its instance gives the same each time it is asked (the scan's values do
+    not change once made: an attribute set later makes a new instance): run once per instance."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[int, int, int], tuple[Any, Any]] = {}  # (method, instance, closure) -> result
+
+    def get(self, func: FuncRef, frame: Frame) -> Any:
+        key = _key(func, frame)
+        kept = self._kept.get(key) if key is not None else None
+        return kept[1] if kept is not None and kept[0] is func.bound_self else None
+
+    def keep(self, func: FuncRef, frame: Frame, result: Any) -> None:
+        key = _key(func, frame)
+        if key is not None:
+            self._kept[key] = (func.bound_self, result)
+
+
+def _key(func: FuncRef, frame: Frame) -> tuple[int, int, int] | None:
+    if func.bound_self is None:
+        return None
+    first = [*func.node.args.posonlyargs, *func.node.args.args][:1]
+    if not set(frame.bindings) <= {*(a.arg for a in first), "__self__", "__class__"}:
+        return None  # it takes arguments
+    return id(func.node), id(func.bound_self), id(func.closure)
+
+
+def one_variable(ev: Interpreter, frame: Frame) -> str | None:
+    """The environment variable a function's arguments read, when they read one only."""
+    found = {value.env for value in map(ev.force, frame.bindings.values()) if isinstance(value, SV)}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
+def settings_instead(ev: Interpreter, classes: SettingsClasses, func: FuncRef, result: Any) -> Any:
+    """A function annotated to return the project's settings class (`def get_settings() -> Settings`) whose
+    result the scan cannot follow (a context variable, a cache): an instance as the environment builds it."""
+    returns = getattr(func.node, "returns", None)
+    unknown_result = isinstance(result, SV) and not result.known
+    branches = isinstance(result, Branches) and any(isinstance(o, SV) and not o.known for _, o in result.options)
+    if returns is None or not (unknown_result or branches):
+        return result
+    cls = ev.force(ev.eval(returns, Frame(func.module)))
+    if not isinstance(cls, ClassRef) or not classes.is_settings(cls):
+        return result
+    fresh = InstanceRef(cls, {})
+    if isinstance(result, Branches):
+        options = [(w, fresh if isinstance(o, SV) and not o.known else o) for w, o in result.options]
+        return ev.force(Branches(options, default=result.default))
+    return fresh
