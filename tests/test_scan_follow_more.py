@@ -406,3 +406,41 @@ def test_a_program_beside_the_migrations_folder_sets_the_url_env_py_reads(
     url = at(report, "pkg/template/env.py:6").settings["url"]
     assert not url.known and url.value is None
     assert [branch.when for branch in url.branches] == ["run by pkg/plugins.py:11", "run by the alembic command"]
+
+
+def test_the_pool_library_tried_first_and_a_quoted_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # mem0's `try: from psycopg_pool import ConnectionPool / except ImportError: psycopg2's as ConnectionPool`: an
+    # app that makes such a pool has the library it tries first; onyx quotes its password into the URL.
+    report = scan(
+        tmp_path,
+        {
+            "store.py": """
+            try:
+                from psycopg_pool import ConnectionPool
+                PG_DRIVER = 3
+            except ImportError:
+                from psycopg2.pool import ThreadedConnectionPool as ConnectionPool
+                PG_DRIVER = 2
+
+            def make(dsn):
+                if PG_DRIVER == 3:
+                    return ConnectionPool(conninfo=dsn, min_size=1, max_size=5, open=False)
+                return ConnectionPool(minconn=1, maxconn=5, dsn=dsn)
+
+            pool = make("postgresql://app@db/app")
+            """,
+            "db.py": """
+            import os
+            import urllib.parse
+            from sqlalchemy import create_engine
+
+            PASSWORD = urllib.parse.quote_plus(os.environ.get("PG_PASSWORD") or "p@ss word")
+            engine = create_engine(f"postgresql://app:{PASSWORD}@db/app")
+            """,
+        },
+        monkeypatch,
+    )
+    [pool] = [pool for pool in report.pools if pool.file == "store.py"]
+    assert (pool.stack, pool.call) == ("psycopg_pool", "psycopg_pool.ConnectionPool")
+    assert values(pool)["max_size"] == 5
+    assert values(at(report, "db.py:6"))["url"] == "postgresql://app:***@db/app"  # known; the scan masks it

@@ -6,6 +6,7 @@ Python's own casts and builtins. A library call the scan does not know is unknow
 from __future__ import annotations
 
 import ast
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -46,6 +47,7 @@ CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False} 
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
 STR_CALLS = {"replace", "split", "rsplit", "startswith", "endswith", "removeprefix", "removesuffix", "format", "join"}
 NUMBERS = (int, float)
+QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
 
 
 @dataclass
@@ -103,7 +105,22 @@ class Calls:
             # The scan's dicts are values (a change makes a new one), so a copy is the value itself.
             "copy.copy": lambda node, frame: self.ev.arg(node, frame, 0, "x") or unknown(frame.module, node),
             "copy.deepcopy": lambda node, frame: self.ev.arg(node, frame, 0, "x") or unknown(frame.module, node),
+            **{f"urllib.parse.{name}": partial(self.quoted, name) for name in QUOTES},
         }
+
+    def quoted(self, name: str, node: ast.Call, frame: Frame) -> Any:
+        """`urllib.parse.quote_plus(password)` in a URL (onyx's): the text as it quotes it, over each branch."""
+        value = self.ev.eval(node.args[0], frame) if node.args and not node.keywords else None
+        if value is None:
+            return unknown(frame.module, node)
+        quote = getattr(urllib.parse, name)
+
+        def one(text: Any) -> Any:
+            if is_known(text) and isinstance(text.value, str) and len(node.args) == 1:
+                return replace(text, value=quote(text.value))
+            return unknown(frame.module, node, env=env_of(text))
+
+        return containers.lift(self.ev, [value], one)
 
     # --- the call -------------------------------------------------------------------------------------
 

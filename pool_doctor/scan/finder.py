@@ -409,8 +409,12 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             _collect_scope(module, stmt.orelse, (*conditions, (stmt.test, False)))
         elif isinstance(stmt, (ast.Try, ast.TryStar)):
             _collect_scope(module, stmt.body, conditions)
+            tried = dict(module.imports)
             for handler in stmt.handlers:
                 _collect_scope(module, handler.body, conditions)
+            for name, dotted in tried.items():  # `try: from psycopg_pool import ConnectionPool / except
+                if dotted.split(".")[0] in LIBRARY_TARGETS:  # ImportError: ...psycopg2's`: the pool library
+                    module.imports[name] = dotted  # the app installs is the one it tries first
             _collect_scope(module, stmt.orelse, conditions)
             _collect_scope(module, stmt.finalbody, conditions)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):

@@ -31,7 +31,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.nodes import MUTATORS, holds, is_generator, popped, pseudo_name, reads_outer
+from pool_doctor.scan.nodes import MUTATORS, holds, installed_import, is_generator, popped, pseudo_name, reads_outer
 
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
@@ -425,7 +425,7 @@ class Flow:
         rule out), joined with it."""
         paths = [("no exception", [*stmt.body, *stmt.orelse], True)]
         for handler in stmt.handlers:
-            if any(
+            if not installed_import(stmt, handler) and any(
                 isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom))
                 for s in handler.body
             ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 
-from pool_doctor.scan.finder import FunctionNode, dotted_parts
+from pool_doctor.scan.finder import LIBRARY_TARGETS, FunctionNode, dotted_parts
 
 MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's in-place changes
 
@@ -97,3 +97,22 @@ def is_dataclass(cls: ast.ClassDef) -> bool:
     return any(
         (dotted_parts(d.func if isinstance(d, ast.Call) else d) or [""])[-1] == "dataclass" for d in cls.decorator_list
     )
+
+
+def installed_import(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:
+    """`try: from psycopg_pool import ConnectionPool; DRIVER = 3 / except ImportError: ...`: the body only imports
+    a pool library (and sets constants), which the app that makes such a pool has installed, so the handler that
+    catches the ImportError does not run."""
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type else []
+    caught = {(dotted_parts(node) or [""])[-1] for node in types}
+    if not caught or not caught <= {"ImportError", "ModuleNotFoundError"}:
+        return False
+    for inner in stmt.body:
+        if isinstance(inner, ast.Import | ast.ImportFrom):
+            names = [a.name for a in inner.names] if isinstance(inner, ast.Import) else [inner.module or ""]
+            relative = isinstance(inner, ast.ImportFrom) and inner.level > 0
+            if relative or not all(name.split(".")[0] in LIBRARY_TARGETS for name in names):
+                return False
+        elif not (isinstance(inner, ast.Assign) and isinstance(inner.value, ast.Constant)):
+            return False
+    return True
