@@ -444,3 +444,53 @@ def test_the_pool_library_tried_first_and_a_quoted_password(tmp_path: Path, monk
     assert (pool.stack, pool.call) == ("psycopg_pool", "psycopg_pool.ConnectionPool")
     assert values(pool)["max_size"] == 5
     assert values(at(report, "db.py:6"))["url"] == "postgresql://app:***@db/app"  # known; the scan masks it
+
+
+def test_pools_a_classmethod_makes_through_cls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # saq's Queue.from_url -> PgQueue.from_url -> cls(url=url) -> __init__ making the pool: each pool at the app's
+    # call; a wrapper no one calls whose defaults raise before the pool is made has its parameters unknown.
+    report = scan(
+        tmp_path,
+        {
+            "queues.py": """
+            from psycopg_pool import AsyncConnectionPool
+
+            class Queue:
+                @staticmethod
+                def from_url(url, **kwargs):
+                    if url.startswith("postgres"):
+                        return PgQueue.from_url(url, **kwargs)
+                    raise ValueError(url)
+
+            class PgQueue(Queue):
+                @classmethod
+                def from_url(cls, url, **kwargs):
+                    return cls(url=url, **kwargs)
+
+                def __init__(self, pool=None, url=None, max_size=20):
+                    if pool is None and url is None:
+                        raise ValueError("pool or url")
+                    self.pool = pool or AsyncConnectionPool(url, max_size=max_size, open=False)
+            """,
+            "app.py": """
+            from queues import PgQueue, Queue
+
+            queue = Queue.from_url("postgres://postgres@localhost")
+            other = PgQueue.from_url("postgres://app@db/app", max_size=5)
+            """,
+            "lone.py": """
+            from sqlalchemy import create_engine
+
+            def make(url=None):
+                if url is None:
+                    raise ValueError("a URL, please")
+                return create_engine(url)
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(pool.where for pool in report.pools) == ["app.py:3", "app.py:4", "lone.py:6"]
+    assert values(at(report, "app.py:3"))["conninfo"] == "postgres://postgres@localhost"
+    assert values(at(report, "app.py:4"))["max_size"] == 5
+    url = at(report, "lone.py:6").settings["url"]
+    assert not url.known and url.expr == "url"

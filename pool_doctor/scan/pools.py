@@ -111,6 +111,8 @@ class PoolFinder:
             | {w.name for w in self.wrappers.values()}
             | {c.name for _, c in self.subclasses.values()}
             | self.factories
+            # a classmethod's `cls(url=url)` makes what the class's __init__ wrapper makes (saq's from_url)
+            | ({"cls"} if any(w.via_class is not None for w in self.wrappers.values()) else set())
         )
 
     def learn_factories(self, module: Module) -> list[str]:
@@ -208,6 +210,7 @@ class PoolFinder:
         factories = self.learn_factories(module)
         wrappers = self.learn_wrappers(module)
         makers = [w.cls.name for w in wrappers if w.cls is not None and w.via_class is None]  # who makes the instance
+        makers += ["cls"] if any(w.via_class is not None for w in wrappers) else []  # a classmethod's `cls(...)`
         return [*self.learn_subclasses(module), *factories, *(wrapper.name for wrapper in wrappers), *makers]
 
     def learn_subclasses(self, module: Module) -> list[str]:
@@ -258,7 +261,7 @@ class PoolFinder:
         reported at its own call too, as the app's code has it; a test's own helper, which only tests call, is
         reported at those calls)."""
         in_tests = is_test_file(module.path)
-        for _, target in self.sites(module, {w.name for w in self.wrappers.values()}):
+        for _, target in self.sites(module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"})):
             if target.wrapper is not None and (not in_tests or is_test_file(target.wrapper.module.path)):
                 target.wrapper.callers += 1
         if in_tests:
@@ -302,8 +305,13 @@ class PoolFinder:
             bound_self = self._self_for(module, site, func) if index == 0 else None
             bound = self.ev.bind(FuncRef(module, func, bound_self=bound_self, closure=outer), None, Frame(module))
             target: ast.AST = functions[index + 1] if index + 1 < len(functions) else site.call
-            frame = self.ev.flow.frame_at(func, bound, target)
-            outer = frame
+            reached = self.ev.flow.frame_reaching(func, bound, target)
+            if reached is None:  # the defaults never get there (`if url is None: raise`): a caller's values, unknown
+                given = {a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}
+                given -= {name for name, value in bound.bindings.items() if value is bound_self is not None}
+                unknowns = {name: SV(None, None, known=False, expr=name) for name in given}
+                reached = self.ev.flow.frame_at(func, replace(bound, bindings={**bound.bindings, **unknowns}), target)
+            frame = outer = reached
         self._frames[id(site.call)] = frame
         return frame
 
