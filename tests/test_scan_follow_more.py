@@ -494,3 +494,28 @@ def test_pools_a_classmethod_makes_through_cls(tmp_path: Path, monkeypatch: pyte
     assert values(at(report, "app.py:4"))["max_size"] == 5
     url = at(report, "lone.py:6").settings["url"]
     assert not url.known and url.expr == "url"
+
+
+def test_a_walrus_test_of_a_variable_reads_it_on_its_true_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # privacyidea's `if url := os.getenv(...): SQLALCHEMY_DATABASE_URI = url`: where the test holds the variable
+    # is set, so the value there is the variable's, never the None it is when unset.
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            URL = "postgresql://default@db/app"
+            if url := os.getenv("APP_URL"):
+                URL = url
+            engine = create_engine(URL)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "db.py:7").settings["url"]
+    assert (url.value, url.env) == ("postgresql://default@db/app", "APP_URL")
+    [unset, is_set] = url.branches
+    assert unset.value == "postgresql://default@db/app"
+    assert (is_set.known, is_set.expr, is_set.env) == (False, "$APP_URL", "APP_URL")

@@ -282,7 +282,7 @@ class Flow:
         """The side of an env-decided test no default takes: a variable's default it reads is the variable's."""
         changed = dict(state)
         for node in ast.walk(test):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if isinstance(node, ast.Name):  # read, or set by `:=` (`if url := os.getenv("X"):`)
                 value = self.ev.force(self.ev.eval(node, self.frame(run, state)))
                 if isinstance(value, SV) and value.known and value.env:
                     changed[node.id] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
