@@ -519,3 +519,40 @@ def test_a_walrus_test_of_a_variable_reads_it_on_its_true_side(tmp_path: Path, m
     [unset, is_set] = url.branches
     assert unset.value == "postgresql://default@db/app"
     assert (is_set.known, is_set.expr, is_set.env) == (False, "$APP_URL", "APP_URL")
+
+
+def test_a_pair_returned_on_two_paths_unpacks_into_the_pool_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # onyx's `(kwargs["pool_size"], kwargs["max_overflow"]) = pool_budget(...)`, whose helper returns on two paths.
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            import sys
+            from sqlalchemy import create_engine
+
+            POOL_SIZE = int(os.environ.get("API_POOL_SIZE") or 40)
+
+            def budget(shard, size, overflow):
+                if shard == "public":
+                    return size, overflow
+                return size // 2, 0
+
+            def build(shard):
+                kwargs = {}
+                (kwargs["pool_size"], kwargs["max_overflow"]) = budget(shard, POOL_SIZE, 10)
+                return create_engine("postgresql://app@db/app", **kwargs)
+
+            engine = build(sys.argv[1])
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:17")
+    assert [(b.value, b.env) for b in pool.settings["pool_size"].branches] == [
+        (40, "API_POOL_SIZE"),
+        (20, "API_POOL_SIZE"),
+    ]
+    assert [b.value for b in pool.settings["max_overflow"].branches] == [10, 0]

@@ -284,6 +284,13 @@ def unpack(ev: Interpreter, value: Any, count: int) -> list[Any] | None:
         return list(value.items)
     if is_known(value) and isinstance(value.value, (list, tuple, str)) and len(value.value) == count:
         return [SV(item, value.from_, value.env, source=value.source) for item in value.value]
+    if isinstance(value, Branches):  # `return a, b` on two paths (onyx's pool budget): each item, on each path
+        options, default = settle_options(ev, value)
+        each = [(when, unpack(ev, option, count)) for when, option in options]
+        if all(items is not None for _, items in each):
+            return [
+                Branches([(when, items[i]) for when, items in each if items], default=default) for i in range(count)
+            ]
     return None
 
 
