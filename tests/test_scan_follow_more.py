@@ -556,3 +556,72 @@ def test_a_pair_returned_on_two_paths_unpacks_into_the_pool_arguments(
         (20, "API_POOL_SIZE"),
     ]
     assert [b.value for b in pool.settings["max_overflow"].branches] == [10, 0]
+
+
+def test_an_attribute_a_function_sets_on_a_shared_object_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # phoenix's settings instance, which initialize_settings() fills from the environment before serving; onyx's
+    # SqlEngine, whose classmethod setters run before the engine is made. Which value a read meets depends on
+    # what ran first: unknown, never the default those functions replace.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from dataclasses import dataclass
+
+            @dataclass
+            class _Settings:
+                pool_size: int = 5
+                echo: bool = False
+
+            Settings = _Settings()
+            """,
+            "main.py": """
+            import os
+            from serve import run
+            from settings import Settings
+
+            def initialize_settings():
+                Settings.pool_size = int(os.getenv("APP_POOL_SIZE", "20"))
+
+            def main():
+                initialize_settings()
+                return run("postgresql://app@db/app")
+            """,
+            "serve.py": """
+            from sqlalchemy import create_engine
+            from settings import Settings
+
+            def run(url):
+                return create_engine(url, pool_size=Settings.pool_size, echo=Settings.echo)
+            """,
+            "engine.py": """
+            from sqlalchemy import create_engine
+
+            class SqlEngine:
+                _pool_size = 5
+                _recycle = 300
+
+                @classmethod
+                def set_pool_size(cls, size):
+                    cls._pool_size = size
+
+                @classmethod
+                def init_engine(cls):
+                    return create_engine(
+                        "postgresql://app@db/app", pool_size=cls._pool_size, pool_recycle=cls._recycle
+                    )
+
+            def lifespan():
+                SqlEngine.set_pool_size(40)
+                return SqlEngine.init_engine()
+            """,
+        },
+        monkeypatch,
+    )
+    served = at(report, "main.py:10").settings
+    assert not served["pool_size"].known and "initialize_settings()" in (served["pool_size"].expr or "")
+    assert (served["echo"].known, served["echo"].value) == (True, False)
+    engine = at(report, "engine.py:13").settings
+    assert not engine["pool_size"].known and engine["pool_recycle"].value == 300

@@ -107,6 +107,9 @@ class Module:
     calls: dict[str, list[CallSite]] = field(default_factory=dict)  # by the called name's last part
     # Module globals a function rebinds (`global DB_URL; DB_URL = ...`), with that function's name
     rebound: dict[str, str] = field(default_factory=dict)
+    # `holder.attr = ...` in a function (a global instance's, or a classmethod's `cls.attr`): attr -> (holder's
+    # name there, the function, its class)
+    attr_writes: dict[str, list[tuple[str, FunctionNode, ast.ClassDef | None]]] = field(default_factory=dict)
     is_package: bool = False
     import_name: str = ""  # the name Python imports it by (from its package's folder): what `__name__` holds
     lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
@@ -350,6 +353,10 @@ def index_module(module: Module) -> None:
                 module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
         if isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
             _add_import(module, node, module.nested_imports)
+        if isinstance(node, (ast.Assign, ast.AugAssign)) and functions and not isinstance(functions[-1], ast.Lambda):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                    module.attr_writes.setdefault(target.attr, []).append((target.value.id, functions[-1], cls))
         if isinstance(node, ast.Global) and functions and not isinstance(functions[-1], ast.Lambda):
             for name in node.names:
                 module.rebound.setdefault(name, functions[-1].name)

@@ -36,6 +36,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.nodes import is_dataclass
+from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
@@ -70,6 +71,7 @@ class SettingsClasses:
         self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
         self._configs: dict[int, dict[str, Any]] = {}
         self._set_after_init: dict[int, set[str]] = {}
+        self.rebinds = Rebinds(ev, scopes, scopes.project)
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
         if self.is_dict_type(cls):  # a TypedDict (SettingsConfigDict's subclasses): a dict
@@ -215,6 +217,9 @@ class SettingsClasses:
 
     def class_attribute(self, cls: ClassRef, attr: str) -> Any:
         """A class-level name, as the class's body (or its bases') leaves it."""
+        setter = self.rebinds.set_by(cls, attr)
+        if setter is not None:
+            return SV(None, None, known=False, expr=f"{attr}, set again by {setter}")
         for klass in self.class_chain(cls):
             state = self.scopes.body_state(klass.module, klass.node)
             if state is not None and attr in state and not fieldtext.not_set(self.ev.force(state[attr])):
@@ -291,6 +296,9 @@ class SettingsClasses:
 
     def instance_attribute(self, instance: InstanceRef, attr: str, node: ast.AST | None, frame: Frame) -> Any:
         cls = instance.cls
+        setter = self.rebinds.set_by(instance, attr) or self.rebinds.set_by(cls, attr)
+        if setter is not None:
+            return unknown(frame.module, node, why=f"{attr}, set again by {setter}")
         attrs = self.init_state(instance)
         if attr in attrs:
             if attr in self.set_after_init(cls):  # which of the values a read meets depends on what ran before
