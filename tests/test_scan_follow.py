@@ -1450,7 +1450,7 @@ def test_ini_yaml_and_alembic_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_alembic_env_setting_the_url_before_it_reads_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Most migrations `env.py` replace alembic.ini's placeholder URL with `config.set_main_option(...)` before
     `engine_from_config(config.get_section(...))`: the URL is the code's (was: the placeholder, a wrong value);
-    one set from a function's local is unknown, never the placeholder."""
+    one set from a function's local is what the function has set it to there, never the placeholder."""
     report = scan(
         tmp_path,
         {
@@ -1491,7 +1491,7 @@ def test_alembic_env_setting_the_url_before_it_reads_it(tmp_path: Path, monkeypa
         "migrations/env.py:6",
     )
     other = at(report, "other/env.py:10").settings["url"]
-    assert not other.known
+    assert (other.value, other.from_) == ("postgresql://shop@db/shop", "other/env.py:5")
 
 
 # A migrations env.py as alembic's template writes it: the engine from alembic.ini's [alembic] section.

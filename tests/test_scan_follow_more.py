@@ -625,3 +625,58 @@ def test_an_attribute_a_function_sets_on_a_shared_object_is_unknown(
     assert (served["echo"].known, served["echo"].value) == (True, False)
     engine = at(report, "engine.py:13").settings
     assert not engine["pool_size"].known and engine["pool_recycle"].value == 300
+
+
+def test_an_assert_binds_its_walrus_and_a_section_option_set_in_a_function(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # phoenix's `assert (lower := value.lower()) in (...)` before `return lower == "true"`; h's env.py setting
+    # sqlalchemy.url with set_section_option inside run_migrations_online(), from a helper that reads the
+    # variable or else the ini (which has none): no path where the variable is both set and unset.
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            from os import getenv
+
+            def _bool_val(env_var, default=None):
+                if (value := getenv(env_var)) is None:
+                    return default
+                assert (lower := value.lower()) in ("true", "false")
+                return lower == "true"
+            """,
+            "db.py": """
+            from sqlalchemy import create_engine
+            from config import _bool_val
+
+            engine = create_engine("postgresql://app@db/app", echo=_bool_val("APP_LOG_SQL", False))
+            """,
+            "alembic.ini": "[alembic]\\nscript_location = migrations\\n",
+            "migrations/env.py": """
+            import os
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+
+            def get_database_url():
+                if "DATABASE_URL" in os.environ:
+                    return os.environ["DATABASE_URL"]
+                return config.get_main_option("sqlalchemy.url")
+
+            def run_migrations_online():
+                section = config.config_ini_section
+                config.set_section_option(section, "sqlalchemy.url", get_database_url())
+                engine = engine_from_config(config.get_section(section), prefix="sqlalchemy.", poolclass=pool.NullPool)
+            """,
+        },
+        monkeypatch,
+    )
+    echo = at(report, "db.py:4").settings["echo"]
+    assert (echo.value, echo.env) == (False, "APP_LOG_SQL")
+    url = at(report, "migrations/env.py:15").settings["url"]
+    assert (url.known, url.env) == (False, "DATABASE_URL")
+    assert [branch.when for branch in url.branches] == [
+        'not ("DATABASE_URL" in os.environ)',
+        '"DATABASE_URL" in os.environ',
+    ]

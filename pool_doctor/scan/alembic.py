@@ -49,10 +49,10 @@ class AlembicConfig:
                 owner = self.ev.force(self.ev.eval(call.func.value, Frame(module)))
                 if not (isinstance(owner, ExternalRef) and owner.dotted == CONFIG):
                     continue
-                args = [
-                    self.ev.force(self.ev.eval(a, Frame(module))) for a in call.args
-                ]  # a function's locals: unknown
-                section = self._section_name(call.args[0], Frame(module)) if section_given else MAIN
+                # in a function (h's run_migrations_online), with its locals set before the call
+                at = self.ev.frame_in(module, site.functions[-1], call) if site.functions else Frame(module)
+                args = [self.ev.force(self.ev.eval(a, at)) for a in call.args]
+                section = self._section_name(call.args[0], at) if section_given else MAIN
                 option, value = args[-2], args[-1]
                 if section is None or not (is_known(option) and isinstance(option.value, str)):
                     continue

@@ -503,6 +503,12 @@ class Evaluator:
         nothing past MAX_CALLS nested calls (a method calling itself)."""
         return self.bound_locals(func, self.bind(func, node, frame))
 
+    def frame_in(self, module: Module, func: FunctionNode | ast.Lambda, target: ast.AST) -> Frame:
+        """The frame `target` in `func` is evaluated in, its parameters at their defaults."""
+        if isinstance(func, ast.Lambda):
+            return Frame(module)
+        return self.flow.frame_at(func, self.bind(FuncRef(module, func), None, Frame(module)), target)
+
     def bound_locals(self, func: FuncRef, frame: Frame) -> dict[str, Any]:
         """`locals_after`, in a frame whose parameters are already bound."""
         if self.calls.depth >= MAX_CALLS:

@@ -197,8 +197,10 @@ class Flow:
             return self.assign_target(
                 run, stmt.target, ev.augment(current, stmt.op, value, stmt, run.module), state
             ), guard
-        if isinstance(stmt, ast.Expr):
-            state = self.walrus(run, stmt.value, state)
+        if isinstance(stmt, ast.Expr | ast.Assert):  # `assert (lower := value.lower()) in (...)` binds lower
+            state = self.walrus(run, stmt.value if isinstance(stmt, ast.Expr) else stmt.test, state)
+            if isinstance(stmt, ast.Assert):
+                return state, guard
             called = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
             if isinstance(called, ast.Call):
                 return self.self_call(run, called, self.mutating_call(run, called, state)), guard
