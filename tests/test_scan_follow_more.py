@@ -680,3 +680,38 @@ def test_an_assert_binds_its_walrus_and_a_section_option_set_in_a_function(
         'not ("DATABASE_URL" in os.environ)',
         '"DATABASE_URL" in os.environ',
     ]
+
+
+def test_a_test_that_patches_the_pool_class_makes_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # mem0's tests: `@patch("store.ConnectionPool")` on the test, so the app's class makes a MagicMock there.
+    report = scan(
+        tmp_path,
+        {
+            "store.py": """
+            from psycopg_pool import ConnectionPool
+
+            class Store:
+                def __init__(self, dsn, size=5):
+                    self.pool = ConnectionPool(conninfo=dsn, max_size=size, open=False)
+            """,
+            "app.py": """
+            from store import Store
+
+            store = Store("postgresql://app@db/app")
+            """,
+            "tests/test_store.py": """
+            from unittest.mock import patch
+            from store import Store
+
+            class TestStore:
+                @patch("store.ConnectionPool")
+                def test_it(self, pool):
+                    Store("postgresql://test@localhost/test", size=1)
+
+            def test_real():
+                Store("postgresql://test@localhost/test", size=2)
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(pool.where for pool in report.pools) == ["app.py:3", "tests/test_store.py:10"]

@@ -376,6 +376,8 @@ class PoolFinder:
                     )
             return
         assert target.stack is not None and target.call is not None and target.name is not None
+        if is_test_file(outer_module.path) and _patched(outer_site, target.name or ""):
+            return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
         settings, unresolved = self.settings(target, site.call, frame)
         if any(value.expr == MOCKED for value in settings.values()):
             return  # a test handing a mock to the app's code, whose pool call the test patches out (h's streamer)
@@ -478,6 +480,19 @@ class PoolFinder:
                 rest[key] = value
         out.update(rest)  # keyword arguments override the configuration's keys
         return out, [*config_unresolved, *unresolved]
+
+
+def _patched(site: CallSite, name: str) -> bool:
+    """A test function (or its class) decorated with `patch("...<name>")`: the library call is a mock there."""
+    scopes = [*site.functions, *([site.cls] if site.cls is not None else [])]
+    for scope in scopes:
+        for decorator in getattr(scope, "decorator_list", []):
+            if not (isinstance(decorator, ast.Call) and (dotted_parts(decorator.func) or [""])[-1] == "patch"):
+                continue
+            given = decorator.args[0] if decorator.args else None
+            if isinstance(given, ast.Constant) and isinstance(given.value, str) and given.value.endswith(f".{name}"):
+                return True
+    return False
 
 
 def _kwargs_write(stmt: ast.stmt, kwargs: str) -> tuple[str, ast.expr, bool] | None:
