@@ -715,3 +715,23 @@ def test_a_test_that_patches_the_pool_class_makes_no_pool(tmp_path: Path, monkey
         monkeypatch,
     )
     assert sorted(pool.where for pool in report.pools) == ["app.py:3", "tests/test_store.py:10"]
+
+
+def test_a_database_url_read_at_run_time_gives_each_part_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # plane's `dj_database_url.config()` when DATABASE_URL is set: USER and PASSWORD come from it too.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import dj_database_url
+
+            DATABASES = {"default": dj_database_url.config()}
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "settings.py:3")
+    for key in ("USER", "PASSWORD", "HOST"):
+        assert (pool.settings[key].known, pool.settings[key].env) == (False, "DATABASE_URL")

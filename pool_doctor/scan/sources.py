@@ -233,7 +233,7 @@ class ConfigSources:
                     else:
                         result.items[f"OPTIONS.{key}"] = SV(value, origin, env)
         else:
-            for key in ("ENGINE", "NAME", "HOST", "PORT"):
+            for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT"):  # '' when the URL has none
                 result.items[key] = unknown(frame.module, node, env=env, why=url.expr if isinstance(url, SV) else None)
         result.items.update(extra)
         return result
