@@ -307,8 +307,8 @@ class PoolFinder:
             target: ast.AST = functions[index + 1] if index + 1 < len(functions) else site.call
             reached = self.ev.flow.frame_reaching(func, bound, target)
             if reached is None:  # the defaults never get there (`if url is None: raise`): a caller's values, unknown
-                given = {a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}
-                given -= {name for name, value in bound.bindings.items() if value is bound_self is not None}
+                params = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
+                given = params[1:] if bound_self is not None else params  # a method's self stays what it is
                 unknowns = {name: SV(None, None, known=False, expr=name) for name in given}
                 reached = self.ev.flow.frame_at(func, replace(bound, bindings={**bound.bindings, **unknowns}), target)
             frame = outer = reached
@@ -376,7 +376,7 @@ class PoolFinder:
                     )
             return
         assert target.stack is not None and target.call is not None and target.name is not None
-        if is_test_file(outer_module.path) and _patched(outer_site, target.name or ""):
+        if is_test_file(outer_module.path) and _patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
         settings, unresolved = self.settings(target, site.call, frame)
         if any(value.expr == MOCKED for value in settings.values()):

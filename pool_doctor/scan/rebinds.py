@@ -60,10 +60,8 @@ def _is_classmethod(func: FunctionNode) -> bool:
 
 
 def _locals(func: FunctionNode) -> set[str]:
-    return {
-        target.id
-        for node in ast.walk(func)
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With))
-        for target in ast.walk(node)
-        if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store)
-    }
+    found: set[str] | None = getattr(func, "_pool_doctor_locals", None)  # walked once per function
+    if found is None:
+        found = {node.id for node in ast.walk(func) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        setattr(func, "_pool_doctor_locals", found)  # noqa: B010 (an attribute ast does not declare)
+    return found

@@ -16,17 +16,21 @@ class Memo:
     not change once made: an attribute set later makes a new instance): run once per instance."""
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[int, int, int], tuple[Any, Any]] = {}  # (method, instance, closure) -> result
+        # (method, instance, closure) -> the instance and closure themselves (their ids are only theirs while they
+        # live: a stale id never matches), and the result
+        self._kept: dict[tuple[int, int, int], tuple[Any, Any, Any]] = {}
 
     def get(self, func: FuncRef, frame: Frame) -> Any:
         key = _key(func, frame)
         kept = self._kept.get(key) if key is not None else None
-        return kept[1] if kept is not None and kept[0] is func.bound_self else None
+        if kept is None or kept[0] is not func.bound_self or kept[1] is not func.closure:
+            return None
+        return kept[2]
 
     def keep(self, func: FuncRef, frame: Frame, result: Any) -> None:
         key = _key(func, frame)
         if key is not None:
-            self._kept[key] = (func.bound_self, result)
+            self._kept[key] = (func.bound_self, func.closure, result)
 
 
 def _key(func: FuncRef, frame: Frame) -> tuple[int, int, int] | None:
