@@ -37,6 +37,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
+from pool_doctor.scan.model import mask_text
 from pool_doctor.scan.nodes import literal_prefix, starts_with
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
@@ -310,7 +311,9 @@ class Calls:
             result = self.flow.call(func, inner)
         finally:
             self.depth -= 1
-        if self.depth <= results.MEMO_DEPTH:  # worked out close to the top: never cut short by MAX_CALLS
+        # kept when worked out close to the top (never cut short by MAX_CALLS) from finished state: no instance
+        # half made by its __init__, no module body half run
+        if self.depth <= results.MEMO_DEPTH and not self.classes.building and not self.classes.scopes.running:
             self.memo.keep(func, inner, result)
         result = results.settings_instead(self.ev, self.classes, func, result)
         if isinstance(result, SV) and not result.known and result.env is None:
@@ -378,7 +381,8 @@ class Calls:
         if name in STR_METHODS and not node.args:
             return replace(base, value=getattr(text, name)())
         if name == "render_as_string":  # a SQLAlchemy URL's text (the scan holds URLs as their text)
-            return base
+            shown = self.ev.arg(node, frame, 0, "hide_password")
+            return base if is_known(shown) and shown.value is False else replace(base, value=mask_text(text))
         if name not in STR_CALLS:
             return unknown(frame.module, node, env=base.env)
         values = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]

@@ -25,7 +25,6 @@ Condition = tuple[Term, ...]  # terms, any of which holds
 Origin = tuple[str, int, int]  # file, line, column of the test in the code
 
 ALWAYS = "otherwise"  # no test: every path (as a function's last return reads)
-NEVER = "never"  # tests that contradict each other (`not (x) and x`, both clear): no path
 MAX_TERMS = 16  # past this the terms are written as met, not simplified
 
 
@@ -58,8 +57,6 @@ class Conditions:
     def _read(self, text: str) -> Condition:
         if text in ("", ALWAYS):
             return ((),)
-        if text == NEVER:
-            return ()
         return self._known.get(text, ((text,),))
 
     def _join(self, left: Term, right: Term) -> Term:
@@ -70,7 +67,7 @@ class Conditions:
         return tuple(tests)
 
     def _simplified(self, terms: Condition) -> Condition:
-        out = [term for term in dict.fromkeys(terms) if not self._contradicts(term)]
+        out = list(dict.fromkeys(terms))
         changed = len(out) <= MAX_TERMS
         while changed:
             changed = False
@@ -91,9 +88,6 @@ class Conditions:
                     break
         return tuple(out)
 
-    def _contradicts(self, term: Term) -> bool:
-        return any(self.clear(test) and negated(test) in term for test in term)
-
     def _merge(self, one: Term, other: Term) -> Term | None:
         """`a and x` with `a and not x`: `a`, when every test in them is clear."""
         if len(one) != len(other) or not all(self.clear(test) for test in (*one, *other)):
@@ -105,8 +99,6 @@ class Conditions:
 
     def _write(self, terms: Condition) -> str:
         terms = self._simplified(terms)
-        if not terms:
-            return NEVER
         if any(not term for term in terms):
             return ALWAYS
         several = len(terms) > 1

@@ -504,10 +504,13 @@ class Evaluator:
         return self.bound_locals(func, self.bind(func, node, frame))
 
     def frame_in(self, module: Module, func: FunctionNode | ast.Lambda, target: ast.AST) -> Frame:
-        """The frame `target` in `func` is evaluated in, its parameters at their defaults."""
+        """The frame `target` in `func` is evaluated in: the locals it sets before it; its parameters, which its
+        callers give, unknown."""
         if isinstance(func, ast.Lambda):
             return Frame(module)
-        return self.flow.frame_at(func, self.bind(FuncRef(module, func), None, Frame(module)), target)
+        params = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
+        given = {name: SV(None, None, known=False, expr=name) for name in params}
+        return self.flow.frame_at(func, Frame(module, bindings=given, scope=func), target)
 
     def bound_locals(self, func: FuncRef, frame: Frame) -> dict[str, Any]:
         """`locals_after`, in a frame whose parameters are already bound."""

@@ -76,6 +76,7 @@ class FlaskApps:
         self._defaulted: dict[int, set[str]] = {}  # functions with no call in sight: their parameters' names
         self.bound: set[tuple[str, int]] = set()  # SQLAlchemy(engine_options=...) calls an app's engine takes in
         self._inlined: set[int] = set()  # helpers whose writes are part of their caller's app configuration
+        self._inlining: set[int] = set()  # those being read now
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         apps = self._read()
@@ -135,9 +136,14 @@ class FlaskApps:
         for stmt in body:
             if not appconfig.configures(stmt):
                 helper = self._helper(stmt, frame)
-                if helper is not None:  # its writes are this app's, in their place (privacyidea's engine options)
+                if helper is not None and id(helper.node) not in self._inlining:  # (a helper that calls itself)
+                    # its writes are this app's, in their place (privacyidea's engine options)
                     self._inlined.add(id(helper.node))
-                    inner = self._app(helper.module, helper.node, helper.node.body)  # type: ignore[arg-type]
+                    self._inlining.add(id(helper.node))
+                    try:
+                        inner = self._app(helper.module, helper.node, helper.node.body)  # type: ignore[arg-type]
+                    finally:
+                        self._inlining.discard(id(helper.node))
                     if inner is not None:
                         app.keys.update(inner.keys)
                         app.unresolved.extend(inner.unresolved)

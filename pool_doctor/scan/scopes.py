@@ -79,6 +79,7 @@ class Scopes:
         self._names: dict[int, set[str]] = {}
         self._globals: dict[tuple[int, str], Any] = {}
         self._states: dict[int, dict[str, Any] | None] = {}
+        self.running = 0  # module and class bodies being run now: what is read meanwhile is not their final state
         self._importing: set[tuple[int, str]] = set()
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
@@ -264,7 +265,11 @@ class Scopes:
         if key in self._states:
             return self._states[key]
         self._states[key] = None
-        state = self.ev.body_state(module, scope)
+        self.running += 1
+        try:
+            state = self.ev.body_state(module, scope)
+        finally:
+            self.running -= 1
         self._states[key] = state
         return state
 

@@ -72,6 +72,7 @@ class SettingsClasses:
         self._configs: dict[int, dict[str, Any]] = {}
         self._set_after_init: dict[int, set[str]] = {}
         self.rebinds = Rebinds(ev, scopes, scopes.project)
+        self.building = 0  # instances whose __init__ runs now
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
         if self.is_dict_type(cls):  # a TypedDict (SettingsConfigDict's subclasses): a dict
@@ -147,7 +148,11 @@ class SettingsClasses:
         if not params:
             return instance.attrs
         ref = FuncRef(init.module, init.node, bound_self=instance, owner=init.owner)
-        state = self.ev.locals_after(ref, instance.call, instance.frame or Frame(instance.cls.module))
+        self.building += 1  # meanwhile the instance is half made: nothing worked out from it is kept
+        try:
+            state = self.ev.locals_after(ref, instance.call, instance.frame or Frame(instance.cls.module))
+        finally:
+            self.building -= 1
         prefix = f"{params[0].arg}."
         instance.attrs = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
         return instance.attrs
@@ -223,7 +228,7 @@ class SettingsClasses:
         for klass in self.class_chain(cls):
             state = self.scopes.body_state(klass.module, klass.node)
             if state is not None and attr in state and not fieldtext.not_set(self.ev.force(state[attr])):
-                return self.descriptor_read(self.ev.force(state[attr]), klass, attr, None)
+                return self.descriptor_read(self.ev.force(state[attr]), cls, attr, None)  # owner: the class read
             assignments = self.scopes.scope_locals(klass.node).get(attr)
             if state is None and assignments:  # the body is being run: its assignments alone
                 return self.scopes.from_assignments(assignments, Frame(klass.module, scope=klass.node), klass.node)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.conditions import NEVER, Conditions
+from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.files import PathV
 from pool_doctor.scan.kinds import (
@@ -71,14 +71,15 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
     chosen: int | None = None
     flat: list[tuple[str, SV, bool]] = []  # a branch's own branches (a dict's key under a second test) in line
     for index, (when, option) in enumerate(options):
-        if when == NEVER:
-            continue  # a path whose tests contradict each other
         option = option if option is not None else SV(None, None, known=False, expr=NOT_SET)
         if option.branches:
             flat.extend(
-                (both, replace(inner, when=None), index == default and at == option.chosen)
+                (
+                    conds.both(when, inner.when or ""),
+                    replace(inner, when=None),
+                    index == default and at == option.chosen,
+                )
                 for at, inner in enumerate(option.branches)
-                if (both := conds.both(when, inner.when or "")) != NEVER
             )
         else:
             flat.append((when, option, index == default))
@@ -92,8 +93,6 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
             branches.append(replace(option, when=when))
         if is_default:
             chosen = at
-    if not branches:  # every path contradicts itself: nothing the scan can say
-        return SV(None, None, known=False, expr="(no path reaches it)")
     if len(branches) == 1:
         return replace(branches[0], when=None)
     if chosen is not None:  # the branch in effect with no variable set is listed first (`-|?`: not set unless...)
