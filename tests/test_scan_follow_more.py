@@ -840,3 +840,32 @@ def test_what_the_review_of_this_round_found(tmp_path: Path, monkeypatch: pytest
     assert values(at(report, "web.py:16"))["pool_size"] == 5
     assert values(at(report, "doubled.py:14"))["pool_size"] == 10
     assert values(at(report, "doubled.py:15"))["pool_size"] == 100
+
+
+def test_a_call_no_path_reaches_whatever_its_callers_give_is_no_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mem0's store, which nothing in the project makes: psycopg2's fallback under `else:` never runs when the
+    # pool library it tries first imports (it was reported as a psycopg_pool pool with psycopg2's keywords).
+    report = scan(
+        tmp_path,
+        {
+            "store.py": """
+            try:
+                from psycopg_pool import ConnectionPool
+                PG_DRIVER = 3
+            except ImportError:
+                from psycopg2.pool import ThreadedConnectionPool as ConnectionPool
+                PG_DRIVER = 2
+
+            class VectorStore:
+                def __init__(self, dsn, minconn=1, maxconn=5):
+                    if PG_DRIVER == 3:
+                        self.pool = ConnectionPool(conninfo=dsn, min_size=minconn, max_size=maxconn, open=False)
+                    else:
+                        self.pool = ConnectionPool(minconn=minconn, maxconn=maxconn, dsn=dsn)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(pool.where, values(pool)["max_size"]) for pool in report.pools] == [("store.py:11", 5)]

@@ -116,3 +116,30 @@ def installed_import(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) ->
         elif not (isinstance(inner, ast.Assign) and isinstance(inner.value, ast.Constant)):
             return False
     return True
+
+
+def kwargs_write(stmt: ast.stmt, kwargs: str) -> tuple[str, ast.expr, bool] | None:
+    """`kwargs.setdefault("key", value)` (False: a default) or `kwargs["key"] = value` (True: it overrides)."""
+    if isinstance(stmt, ast.Expr) and isinstance(call := stmt.value, ast.Call):
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "setdefault"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == kwargs
+            and len(call.args) == 2
+            and isinstance(key := call.args[0], ast.Constant)
+            and isinstance(key.value, str)
+        ):
+            return key.value, call.args[1], False
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(sub := stmt.targets[0], ast.Subscript)
+        and isinstance(sub.value, ast.Name)
+        and sub.value.id == kwargs
+        and isinstance(sub.slice, ast.Constant)
+        and isinstance(sub.slice.value, str)
+    ):
+        return sub.slice.value, stmt.value, True
+    return None

@@ -37,6 +37,7 @@ from pool_doctor.scan.kinds import (
     is_known,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
+from pool_doctor.scan.nodes import kwargs_write
 from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import MOCKED, flatten, leaf
 
@@ -103,6 +104,7 @@ class PoolFinder:
         self.subclasses: dict[int, tuple[str, ast.ClassDef]] = {}
         self._called: dict[int, Any] = {}  # what each call site calls, once worked out
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
+        self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
 
     def names(self) -> set[str]:
@@ -289,7 +291,8 @@ class PoolFinder:
             if enclosing is not None and enclosing.callers > 0:
                 continue
             frame = self.site_frame(module, site)
-            yield from self._emit(module, site, target, frame, [], 0, module, site)
+            if id(site.call) not in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
+                yield from self._emit(module, site, target, frame, [], 0, module, site)
 
     def site_frame(self, module: Module, site: CallSite) -> Frame:
         """The frame the site's call is evaluated in: the locals its function(s) set before it, the
@@ -310,7 +313,11 @@ class PoolFinder:
                 params = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
                 given = params[1:] if bound_self is not None else params  # a method's self stays what it is
                 unknowns = {name: SV(None, None, known=False, expr=name) for name in given}
-                reached = self.ev.flow.frame_at(func, replace(bound, bindings={**bound.bindings, **unknowns}), target)
+                bound = replace(bound, bindings={**bound.bindings, **unknowns})
+                reached = self.ev.flow.frame_reaching(func, bound, target)
+                if reached is None:  # whatever the callers give, the code never gets there
+                    self._unreached.add(id(site.call))
+                    reached = self.ev.flow.frame_at(func, bound, target)
             frame = outer = reached
         self._frames[id(site.call)] = frame
         return frame
@@ -452,7 +459,7 @@ class PoolFinder:
                 continue
             kwargs = init.args.kwarg.arg
             for stmt in init.body:
-                written = _kwargs_write(stmt, kwargs)
+                written = kwargs_write(stmt, kwargs)
                 if written is None or written[0] not in keys:
                     continue
                 name, node, overrides = written
@@ -493,33 +500,6 @@ def _patched(site: CallSite, name: str) -> bool:
             if isinstance(given, ast.Constant) and isinstance(given.value, str) and given.value.endswith(f".{name}"):
                 return True
     return False
-
-
-def _kwargs_write(stmt: ast.stmt, kwargs: str) -> tuple[str, ast.expr, bool] | None:
-    """`kwargs.setdefault("key", value)` (False: a default) or `kwargs["key"] = value` (True: it overrides)."""
-    if isinstance(stmt, ast.Expr) and isinstance(call := stmt.value, ast.Call):
-        func = call.func
-        if (
-            isinstance(func, ast.Attribute)
-            and func.attr == "setdefault"
-            and isinstance(func.value, ast.Name)
-            and func.value.id == kwargs
-            and len(call.args) == 2
-            and isinstance(key := call.args[0], ast.Constant)
-            and isinstance(key.value, str)
-        ):
-            return key.value, call.args[1], False
-    if (
-        isinstance(stmt, ast.Assign)
-        and len(stmt.targets) == 1
-        and isinstance(sub := stmt.targets[0], ast.Subscript)
-        and isinstance(sub.value, ast.Name)
-        and sub.value.id == kwargs
-        and isinstance(sub.slice, ast.Constant)
-        and isinstance(sub.slice.value, str)
-    ):
-        return sub.slice.value, stmt.value, True
-    return None
 
 
 def _coerce(name: str, value: Any) -> Any:
