@@ -21,6 +21,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     Thunk,
+    env_of,
     is_known,
     not_set,
 )
@@ -58,7 +59,8 @@ def settle(ev: Interpreter, value: Branches) -> Any:
     if len(merged) > MAX_OPTIONS:  # too many ways: the value with no environment set, when there is one
         if default is not None:
             return merged[default][1]
-        return SV(None, None, known=False, expr=f"one of {len(merged)} values, depending on tests")
+        env = env_of(*(option for _, option, _ in merged if isinstance(option, SV)))  # one that can change it
+        return SV(None, None, env, known=False, expr=f"one of {len(merged)} values, depending on tests")
     pairs = [(when, option) for when, option, _ in merged]
     if any(isinstance(option, DictV) for _, option in pairs) and all(
         isinstance(option, DictV) or _unread(option) for _, option in pairs
