@@ -869,3 +869,30 @@ def test_a_call_no_path_reaches_whatever_its_callers_give_is_no_pool(
         monkeypatch,
     )
     assert [(pool.where, values(pool)["max_size"]) for pool in report.pools] == [("store.py:11", 5)]
+
+
+def test_a_value_with_too_many_branches_keeps_its_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            import sys
+            from sqlalchemy import create_engine
+
+            size = int(os.getenv("POOL_SIZE", "1"))
+            if sys.argv[1] == "a":
+                size = size + 1
+            if sys.argv[2] == "b":
+                size = size + 2
+            if sys.argv[3] == "c":
+                size = size + 4
+            if sys.argv[4] == "d":
+                size = size + 8
+            engine = create_engine("postgresql://h/d", pool_size=size)
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "db.py:14").settings["pool_size"]
+    assert (size.known, size.env) == (False, "POOL_SIZE")
