@@ -896,3 +896,39 @@ def test_a_value_with_too_many_branches_keeps_its_variable(tmp_path: Path, monke
     )
     size = at(report, "db.py:14").settings["pool_size"]
     assert (size.known, size.env) == (False, "POOL_SIZE")
+
+
+def test_a_classmethod_read_through_a_subclass_makes_what_that_subclass_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `cls(url=url)` is the class the method is read through: SharedQueue's own __init__ reuses a pool.
+    report = scan(
+        tmp_path,
+        {
+            "queues.py": """
+            from psycopg_pool import ConnectionPool
+
+            SHARED = None
+
+            class PgQueue:
+                @classmethod
+                def from_url(cls, url):
+                    return cls(url=url)
+
+                def __init__(self, url=None, max_size=20):
+                    self.pool = ConnectionPool(url, max_size=max_size, open=False)
+
+            class SharedQueue(PgQueue):
+                def __init__(self, url=None, max_size=20):
+                    self.pool = SHARED
+            """,
+            "app.py": """
+            from queues import PgQueue, SharedQueue
+
+            queue = PgQueue.from_url("postgresql://app@db/app")
+            shared = SharedQueue.from_url("postgresql://app@db/app")
+            """,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["app.py:3"]

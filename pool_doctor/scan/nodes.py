@@ -143,3 +143,7 @@ def kwargs_write(stmt: ast.stmt, kwargs: str) -> tuple[str, ast.expr, bool] | No
     ):
         return sub.slice.value, stmt.value, True
     return None
+
+
+def is_classmethod(node: ast.AST) -> bool:
+    return any((dotted_parts(d) or [""])[-1] == "classmethod" for d in getattr(node, "decorator_list", []))

@@ -367,7 +367,8 @@ class PoolFinder:
             func = FuncRef(wrapper.module, wrapper.func, bound_self=bound_self)
             bound = self.ev.calls.bind_arguments(func, self._arguments(site.call, frame, target.partial), frame)
             for inner in wrapper.inner:
-                inner_target = self.target(wrapper.module, inner)
+                applies, made = self._through(bound_self, wrapper, inner)
+                inner_target = made if applies else self.target(wrapper.module, inner)
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
                 if inner_target is not None and inner_frame is not None:  # None: not made with these arguments
                     yield from self._emit(
@@ -403,6 +404,20 @@ class PoolFinder:
             )
             or None,
         )
+
+    def _through(self, bound_self: Any, wrapper: Wrapper, inner: CallSite) -> tuple[bool, Target | None]:
+        """A classmethod's `cls(...)`, the method read through a class (saq's `PgQueue.from_url`, or a subclass's):
+        what that class's own `__init__` makes, none when it is no wrapper (a subclass reusing a pool it is
+        handed). (False, None): not such a call."""
+        params = [*wrapper.func.args.posonlyargs, *wrapper.func.args.args]
+        func = inner.call.func
+        if not (
+            isinstance(bound_self, ClassRef) and params and isinstance(func, ast.Name) and func.id == params[0].arg
+        ):
+            return False, None
+        init = self.ev.classes.init_of(bound_self)
+        made = self.wrappers.get(id(init.node)) if init is not None else None
+        return True, (Target(wrapper=made) if made is not None and made.via_class is not None else None)
 
     def _open_tests(self, module: Module, site: CallSite, frame: Frame) -> list[str]:
         """The tests around a wrapper's own pool call that its caller's arguments leave undecided (`if pool:` with

@@ -8,8 +8,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from pool_doctor.scan.finder import FunctionNode, Module, Project, dotted_parts, is_test_file
+from pool_doctor.scan.finder import FunctionNode, Module, Project, is_test_file
 from pool_doctor.scan.kinds import ClassRef, InstanceRef, Interpreter
+from pool_doctor.scan.nodes import is_classmethod
 from pool_doctor.scan.scopes import Scopes
 
 Write = tuple[Module, str, FunctionNode, ast.ClassDef | None]
@@ -39,7 +40,7 @@ class Rebinds:
     def _written(self, module: Module, name: str, func: FunctionNode, cls: ast.ClassDef | None, holder: Any) -> bool:
         params = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
         if name in params:
-            if not (cls is not None and params[0] == name and _is_classmethod(func)):
+            if not (cls is not None and params[0] == name and is_classmethod(func)):
                 return False  # a method's self.x (its class's business) or a parameter's
             written: Any = ClassRef(module, cls)
         elif name in _locals(func):
@@ -53,10 +54,6 @@ def _same(written: Any, holder: Any) -> bool:
     if isinstance(holder, InstanceRef):
         return written is holder
     return isinstance(holder, ClassRef) and isinstance(written, ClassRef) and written.node is holder.node
-
-
-def _is_classmethod(func: FunctionNode) -> bool:
-    return any((dotted_parts(d) or [""])[-1] == "classmethod" for d in func.decorator_list)
 
 
 def _locals(func: FunctionNode) -> set[str]:

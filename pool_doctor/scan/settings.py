@@ -35,7 +35,7 @@ from pool_doctor.scan.kinds import (
     keyword,
     unknown,
 )
-from pool_doctor.scan.nodes import is_dataclass
+from pool_doctor.scan.nodes import is_classmethod, is_dataclass
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
 
@@ -228,13 +228,16 @@ class SettingsClasses:
         for klass in self.class_chain(cls):
             state = self.scopes.body_state(klass.module, klass.node)
             if state is not None and attr in state and not fieldtext.not_set(self.ev.force(state[attr])):
-                return self.descriptor_read(self.ev.force(state[attr]), cls, attr, None)  # owner: the class read
+                found = self.ev.force(state[attr])
+                if isinstance(found, FuncRef) and is_classmethod(found.node):
+                    return replace(found, bound_self=cls, owner=klass)  # its cls: the class read through
+                return self.descriptor_read(found, cls, attr, None)  # owner: the class read through
             assignments = self.scopes.scope_locals(klass.node).get(attr)
             if state is None and assignments:  # the body is being run: its assignments alone
                 return self.scopes.from_assignments(assignments, Frame(klass.module, scope=klass.node), klass.node)
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
-                    return FuncRef(klass.module, stmt, owner=klass)
+                    return FuncRef(klass.module, stmt, bound_self=cls if is_classmethod(stmt) else None, owner=klass)
         return None
 
     def descriptor_read(self, value: Any, owner: ClassRef, attr: str, instance: InstanceRef | None) -> Any:
