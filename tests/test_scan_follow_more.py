@@ -932,3 +932,42 @@ def test_a_classmethod_read_through_a_subclass_makes_what_that_subclass_makes(
         monkeypatch,
     )
     assert [pool.where for pool in report.pools] == ["app.py:3"]
+
+
+def test_a_factory_that_picks_its_class_by_the_urls_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # saq's Queue.from_url: urlparse(url).scheme decides which queue; a redis:// queue makes no Postgres pool.
+    report = scan(
+        tmp_path,
+        {
+            "queues.py": """
+            from urllib.parse import urlparse
+            from psycopg_pool import AsyncConnectionPool
+
+            class Queue:
+                @staticmethod
+                def from_url(url, **kwargs):
+                    scheme = urlparse(url).scheme.lower()
+                    if scheme.startswith("redis"):
+                        return RedisQueue(url)
+                    if scheme.startswith("postgres"):
+                        return PgQueue(url, **kwargs)
+                    raise ValueError(url)
+
+            class RedisQueue(Queue):
+                def __init__(self, url):
+                    self.url = url
+
+            class PgQueue(Queue):
+                def __init__(self, url=None, max_size=20):
+                    self.pool = AsyncConnectionPool(url, max_size=max_size, open=False)
+            """,
+            "app.py": """
+            from queues import Queue
+
+            redis = Queue.from_url("redis://localhost")
+            pg = Queue.from_url("postgres://app@db/app", max_size=4)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(pool.where, values(pool)["max_size"]) for pool in report.pools] == [("app.py:4", 4)]

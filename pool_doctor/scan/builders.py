@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import ast
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -26,6 +27,8 @@ from pool_doctor.scan.kinds import (
 )
 
 URL_PARTS = ("drivername", "username", "password", "host", "port", "database", "query")
+# what urllib.parse.urlsplit gives (urlparse the same, and `params`)
+URL_FIELDS = ("scheme", "netloc", "path", "query", "fragment", "hostname", "port", "username", "password")
 # pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., port=..., path=...)`, keywords only (pydantic 1:
 # `user=`, and a path with its leading slash). Its parts by URL.create's names.
 PYDANTIC_DSN_BUILDERS = frozenset(
@@ -64,6 +67,7 @@ class Builders:
             "importlib.import_module": self.import_module,
             "builtins.__import__": self.import_module,
             "collections.namedtuple": self.namedtuple,
+            **{f"urllib.parse.{name}": self.url_parts for name in ("urlparse", "urlsplit")},
             **{
                 f"{where}.{kind}": self.trait
                 for where in TRAIT_MODULES
@@ -170,6 +174,25 @@ class Builders:
         host = str(text.get("host", "")) + (f":{text['port']}" if "port" in text else "")
         url = f"{driver.value}://{user}{'@' if user else ''}{host}/{text.get('database', '')}"
         return SV(url, frame.module.where(node), env, source=frame.module.segment(node))
+
+    def url_parts(self, node: ast.Call, frame: Frame) -> Any:
+        """`urlparse(url)` / `urlsplit(url)` of a known URL (saq's queue picks its class by the scheme): an object
+        with its parts (`scheme`, `hostname`, `port`, ...), each from where the URL is written."""
+        url = self.ev.force(self.ev.arg(node, frame, 0, "url"))
+        if not (is_known(url) and isinstance(url.value, str)):
+            return unknown(frame.module, node, env=env_of(url))
+        try:
+            parts = urllib.parse.urlsplit(url.value)
+            given = {name: getattr(parts, name) for name in URL_FIELDS}
+        except ValueError:
+            return unknown(frame.module, node, env=url.env)
+        body: list[ast.stmt] = [
+            ast.AnnAssign(ast.Name(name, ast.Store()), ast.Name("object", ast.Load()), None, 1) for name in given
+        ]
+        cls = ast.ClassDef("SplitResult", [], [], body, [ast.Name("dataclass", ast.Load())])
+        for part in ast.walk(cls):
+            ast.copy_location(part, node)
+        return InstanceRef(ClassRef(frame.module, cls), {k: SV(v, url.from_, url.env) for k, v in given.items()})
 
     def namedtuple(self, node: ast.Call, frame: Frame) -> Any:
         """`collections.namedtuple("Config", ["url", "size"], defaults=[5])`: read as the dataclass it acts as
