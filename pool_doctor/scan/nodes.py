@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 
-from pool_doctor.scan.finder import LIBRARY_TARGETS, FunctionNode, dotted_parts
+from pool_doctor.scan.finder import LIBRARY_TARGETS, CallSite, FunctionNode, dotted_parts
 
 MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's in-place changes
 
@@ -147,3 +147,16 @@ def kwargs_write(stmt: ast.stmt, kwargs: str) -> tuple[str, ast.expr, bool] | No
 
 def is_classmethod(node: ast.AST) -> bool:
     return any((dotted_parts(d) or [""])[-1] == "classmethod" for d in getattr(node, "decorator_list", []))
+
+
+def patched(site: CallSite, name: str) -> bool:
+    """A test function (or its class) decorated with `patch("...<name>")`: the library call is a mock there."""
+    scopes = [*site.functions, *([site.cls] if site.cls is not None else [])]
+    for scope in scopes:
+        for decorator in getattr(scope, "decorator_list", []):
+            if not (isinstance(decorator, ast.Call) and (dotted_parts(decorator.func) or [""])[-1] == "patch"):
+                continue
+            given = decorator.args[0] if decorator.args else None
+            if isinstance(given, ast.Constant) and isinstance(given.value, str) and given.value.endswith(f".{name}"):
+                return True
+    return False

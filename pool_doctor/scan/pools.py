@@ -37,7 +37,7 @@ from pool_doctor.scan.kinds import (
     is_known,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
-from pool_doctor.scan.nodes import kwargs_write
+from pool_doctor.scan.nodes import kwargs_write, patched
 from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import MOCKED, flatten, leaf
 
@@ -315,12 +315,25 @@ class PoolFinder:
                 unknowns = {name: SV(None, None, known=False, expr=name) for name in given}
                 bound = replace(bound, bindings={**bound.bindings, **unknowns})
                 reached = self.ev.flow.frame_reaching(func, bound, target)
-                if reached is None:  # whatever the callers give, the code never gets there
-                    self._unreached.add(id(site.call))
+                if reached is None and self._decided_by_globals(site, func):  # the module's own constants rule
+                    self._unreached.add(id(site.call))  # it out, whatever the callers give (mem0's else: ...)
+                if reached is None:
                     reached = self.ev.flow.frame_at(func, bound, target)
             frame = outer = reached
         self._frames[id(site.call)] = frame
         return frame
+
+    def _decided_by_globals(self, site: CallSite, func: FunctionNode) -> bool:
+        """The `if`s around the call test the module's names only (`if PG_DRIVER == 3:`), none of the function's
+        own or its instance's: what rules the call out is no value the scan may have wrong about a caller."""
+        local = self.ev.local_names(func)
+        tests = [test for test, _ in site.conditions]
+        return bool(tests) and all(
+            isinstance(node, ast.Name) and node.id not in local
+            for test in tests
+            for node in ast.walk(test)
+            if isinstance(node, (ast.Name, ast.Attribute, ast.Call))
+        )
 
     def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
         """What a method's first parameter holds when no caller is in sight: the class for a classmethod; the
@@ -384,7 +397,7 @@ class PoolFinder:
                     )
             return
         assert target.stack is not None and target.call is not None and target.name is not None
-        if is_test_file(outer_module.path) and _patched(outer_site, target.name):
+        if is_test_file(outer_module.path) and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
         settings, unresolved = self.settings(target, site.call, frame)
         if any(value.expr == MOCKED for value in settings.values()):
@@ -502,19 +515,6 @@ class PoolFinder:
                 rest[key] = value
         out.update(rest)  # keyword arguments override the configuration's keys
         return out, [*config_unresolved, *unresolved]
-
-
-def _patched(site: CallSite, name: str) -> bool:
-    """A test function (or its class) decorated with `patch("...<name>")`: the library call is a mock there."""
-    scopes = [*site.functions, *([site.cls] if site.cls is not None else [])]
-    for scope in scopes:
-        for decorator in getattr(scope, "decorator_list", []):
-            if not (isinstance(decorator, ast.Call) and (dotted_parts(decorator.func) or [""])[-1] == "patch"):
-                continue
-            given = decorator.args[0] if decorator.args else None
-            if isinstance(given, ast.Constant) and isinstance(given.value, str) and given.value.endswith(f".{name}"):
-                return True
-    return False
 
 
 def _coerce(name: str, value: Any) -> Any:
