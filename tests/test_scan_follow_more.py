@@ -16,8 +16,8 @@ def test_a_project_pool_class_brings_the_defaults_its_init_sets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A QueuePool subclass that defaults pool_size itself: SQLAlchemy builds it with the engine's pool
-    # arguments, so its setdefault is the pool's size unless the call gives one (checked with SQLAlchemy 2.0:
-    # engine.pool.size() == 25); an assignment overrides what the call gives.
+    # arguments, so its setdefault is the pool's size unless the call gives one (checked with SQLAlchemy 2.1.9:
+    # engine.pool.size() == 25, and timeout 7 over the call's pool_timeout=30): an assignment overrides the call.
     report = scan(
         tmp_path,
         {
@@ -437,6 +437,20 @@ def test_the_pool_library_tried_first_and_a_quoted_password(tmp_path: Path, monk
             PASSWORD = urllib.parse.quote_plus(os.environ.get("PG_PASSWORD") or "p@ss word")
             engine = create_engine(f"postgresql://app:{PASSWORD}@db/app")
             """,
+            # a name only some releases have says which release is there, which the scan does not know
+            "release.py": """
+            from sqlalchemy import create_engine
+            try:
+                from sqlalchemy.orm import DeclarativeBase
+                SA2 = True
+            except ImportError:
+                SA2 = False
+
+            if SA2:
+                engine = create_engine("postgresql://a@db/a", pool_size=20)
+            else:
+                engine = create_engine("postgresql://a@db/a", pool_size=5)
+            """,
         },
         monkeypatch,
     )
@@ -444,6 +458,7 @@ def test_the_pool_library_tried_first_and_a_quoted_password(tmp_path: Path, monk
     assert (pool.stack, pool.call) == ("psycopg_pool", "psycopg_pool.ConnectionPool")
     assert values(pool)["max_size"] == 5
     assert values(at(report, "db.py:6"))["url"] == "postgresql://app:***@db/app"  # known; the scan masks it
+    assert [at(report, f"release.py:{line}").condition for line in (9, 11)] == ["SA2", "not (SA2)"]
 
 
 def test_pools_a_classmethod_makes_through_cls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

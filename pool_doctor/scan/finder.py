@@ -419,9 +419,11 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             tried = dict(module.imports)
             for handler in stmt.handlers:
                 _collect_scope(module, handler.body, conditions)
-            for name, dotted in tried.items():  # `try: from psycopg_pool import ConnectionPool / except
-                if dotted.split(".")[0] in LIBRARY_TARGETS:  # ImportError: ...psycopg2's`: the pool library
-                    module.imports[name] = dotted  # the app installs is the one it tries first
+            if any(catches_import_error(handler) for handler in stmt.handlers):
+                for name, dotted in tried.items():  # `try: from psycopg_pool import ConnectionPool / except
+                    root, _, last = dotted.partition(".")  # ImportError: ...psycopg2's`: the pool library the
+                    if root in LIBRARY_TARGETS and (not last or dotted.rsplit(".", 1)[-1] in CALL_NAMES):
+                        module.imports[name] = dotted  # app installs is the one it tries first
             _collect_scope(module, stmt.orelse, conditions)
             _collect_scope(module, stmt.finalbody, conditions)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
@@ -548,3 +550,12 @@ def library_target(dotted: str) -> tuple[str, str] | None:
     owner = scanned(stack)
     assert owner is not None  # every call a stack declares is one a stack judges
     return stack, owner.public_call(parts[0], parts[-1])
+
+
+def catches_import_error(handler: ast.ExceptHandler) -> bool:
+    """`except ImportError:` (or ModuleNotFoundError, or a tuple of them)."""
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type else []
+    return bool(types) and {(dotted_parts(node) or [""])[-1] for node in types} <= {
+        "ImportError",
+        "ModuleNotFoundError",
+    }

@@ -5,7 +5,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 
-from pool_doctor.scan.finder import LIBRARY_TARGETS, CallSite, FunctionNode, dotted_parts
+from pool_doctor.scan.finder import (
+    CALL_NAMES,
+    LIBRARY_TARGETS,
+    CallSite,
+    FunctionNode,
+    catches_import_error,
+    dotted_parts,
+)
 
 MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's in-place changes
 
@@ -99,19 +106,23 @@ def is_dataclass(cls: ast.ClassDef) -> bool:
     )
 
 
+def pool_library_import(stmt: ast.Import | ast.ImportFrom, name: str) -> bool:
+    """`import psycopg_pool` or `from psycopg_pool import ConnectionPool`: a pool library, or one of its pool
+    callables (not any name of it: `from sqlalchemy.orm import DeclarativeBase` tells which release is there)."""
+    if isinstance(stmt, ast.Import):
+        return name.split(".")[0] in LIBRARY_TARGETS
+    return not stmt.level and (stmt.module or "").split(".")[0] in LIBRARY_TARGETS and name in CALL_NAMES
+
+
 def installed_import(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:
     """`try: from psycopg_pool import ConnectionPool; DRIVER = 3 / except ImportError: ...`: the body only imports
     a pool library (and sets constants), which the app that makes such a pool has installed, so the handler that
     catches the ImportError does not run."""
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type else []
-    caught = {(dotted_parts(node) or [""])[-1] for node in types}
-    if not caught or not caught <= {"ImportError", "ModuleNotFoundError"}:
+    if not catches_import_error(handler):
         return False
     for inner in stmt.body:
         if isinstance(inner, ast.Import | ast.ImportFrom):
-            names = [a.name for a in inner.names] if isinstance(inner, ast.Import) else [inner.module or ""]
-            relative = isinstance(inner, ast.ImportFrom) and inner.level > 0
-            if relative or not all(name.split(".")[0] in LIBRARY_TARGETS for name in names):
+            if not all(pool_library_import(inner, alias.name) for alias in inner.names):
                 return False
         elif not (isinstance(inner, ast.Assign) and isinstance(inner.value, ast.Constant)):
             return False
