@@ -1000,3 +1000,33 @@ def test_a_factory_that_picks_its_class_by_the_urls_scheme(tmp_path: Path, monke
         monkeypatch,
     )
     assert [(pool.where, values(pool)["max_size"]) for pool in report.pools] == [("app.py:4", 4)]
+
+
+def test_a_config_key_written_through_a_constant_named_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # privacyidea writes app.config[ConfigKey.SQLALCHEMY_ENGINE_OPTIONS], ConfigKey holding each key's own name.
+    report = scan(
+        tmp_path,
+        {
+            "keys.py": """
+            class ConfigKey:
+                SQLALCHEMY_DATABASE_URI = "SQLALCHEMY_DATABASE_URI"
+                SQLALCHEMY_ENGINE_OPTIONS = "SQLALCHEMY_ENGINE_OPTIONS"
+            """,
+            "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from keys import ConfigKey
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                app.config[ConfigKey.SQLALCHEMY_DATABASE_URI] = "postgresql://app@db/app"
+                app.config[ConfigKey.SQLALCHEMY_ENGINE_OPTIONS] = {"pool_pre_ping": True}
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "app.py:11")) == {"url": "postgresql://app@db/app", "pool_pre_ping": True}

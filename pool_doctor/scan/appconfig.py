@@ -111,14 +111,8 @@ def config_writes(stmt: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
     `.setdefault("SQLALCHEMY_X", v)`: each key with its value."""
     if isinstance(stmt, ast.Assign):
         for target in stmt.targets:
-            if (
-                isinstance(target, ast.Subscript)
-                and is_config(target.value)
-                and isinstance(target.slice, ast.Constant)
-                and isinstance(target.slice.value, str)
-                and target.slice.value.startswith(PREFIX)
-            ):
-                yield target.slice.value, stmt.value
+            if isinstance(target, ast.Subscript) and is_config(target.value) and (name := key_name(target.slice)):
+                yield name, stmt.value
     elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         call = stmt.value
         if isinstance(call.func, ast.Attribute) and call.func.attr in WRITERS and is_config(call.func.value):
@@ -156,10 +150,8 @@ def nested_writes(stmt: ast.stmt) -> Iterator[NestedWrite]:
 def entry(node: ast.expr) -> tuple[str, ast.expr | None] | None:
     """`app.config["SQLALCHEMY_X"]` -> ("SQLALCHEMY_X", None); `app.config.setdefault("SQLALCHEMY_X", d)` ->
     ("SQLALCHEMY_X", d); else None."""
-    if isinstance(node, ast.Subscript) and is_config(node.value):
-        key = node.slice
-        if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.startswith(PREFIX):
-            return key.value, None
+    if isinstance(node, ast.Subscript) and is_config(node.value) and (name := key_name(node.slice)):
+        return name, None
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -170,6 +162,16 @@ def entry(node: ast.expr) -> tuple[str, ast.expr | None] | None:
         and str(node.args[0].value).startswith(PREFIX)
     ):
         return str(node.args[0].value), node.args[1] if len(node.args) > 1 else None
+    return None
+
+
+def key_name(key: ast.expr) -> str | None:
+    """A SQLALCHEMY_* key as written: `"SQLALCHEMY_X"`, or a constant named for it (`ConfigKey.SQLALCHEMY_X`,
+    privacyidea's table of the keys' names)."""
+    if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.startswith(PREFIX):
+        return key.value
+    if isinstance(key, ast.Attribute) and key.attr.startswith(PREFIX):
+        return key.attr
     return None
 
 
