@@ -1030,3 +1030,38 @@ def test_a_config_key_written_through_a_constant_named_for_it(tmp_path: Path, mo
         monkeypatch,
     )
     assert values(at(report, "app.py:11")) == {"url": "postgresql://app@db/app", "pool_pre_ping": True}
+
+
+def test_a_flask_factory_called_from_two_places_with_its_default_config_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zou's `create_app(config_object=config)`, which two entry points call with no argument.
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/config.py": """
+            import os
+            SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL", "postgresql://app@db/app")
+            SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 30}
+            """,
+            "pkg/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from pkg import config
+
+            db = SQLAlchemy()
+
+            def create_app(config_object=config):
+                app = Flask(__name__)
+                app.config.from_object(config_object)
+                db.init_app(app)
+                return app
+            """,
+            "pkg/debug.py": "from pkg.app import create_app\napp = create_app()\n",
+            "pkg/stream.py": "from pkg.app import create_app\napp = create_app()\n",
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["pkg/app.py:10"]
+    assert values(report.pools[0])["pool_size"] == 30

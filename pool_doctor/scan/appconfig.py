@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
-from pool_doctor.scan.kinds import SV, DictV
+from pool_doctor.scan.kinds import SV, ClassRef, DictV, FuncRef, ModuleRef
 
 PREFIX = "SQLALCHEMY_"
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
@@ -195,10 +195,20 @@ def enclosing_function(tree: ast.Module, node: ast.AST) -> FunctionNode | None:
 
 
 def same_known(values: list[Any]) -> bool:
-    return (
-        all(isinstance(v, SV) and v.known for v in values)
-        and len({(type(v.value), repr(v.value)) for v in values}) == 1
-    )
+    """Every call gives the same known value: a constant, or the same module, class or function (zou's
+    `create_app(config_object=config)`, called with none from two places)."""
+    keys = {_known_key(v) for v in values}
+    return len(keys) == 1 and None not in keys
+
+
+def _known_key(value: Any) -> tuple[str, Any] | None:
+    if isinstance(value, SV):
+        return ("value", (type(value.value), repr(value.value))) if value.known else None
+    if isinstance(value, ModuleRef):
+        return "module", id(value.module)
+    if isinstance(value, ClassRef) or (isinstance(value, FuncRef) and value.bound_self is None):
+        return "definition", id(value.node)
+    return None
 
 
 def names_itself(name: str, value: Any) -> bool:
