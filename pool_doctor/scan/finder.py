@@ -421,9 +421,8 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
                 _collect_scope(module, handler.body, conditions)
             if any(catches_import_error(handler) for handler in stmt.handlers):
                 for name, dotted in tried.items():  # `try: from psycopg_pool import ConnectionPool / except
-                    root, _, last = dotted.partition(".")  # ImportError: ...psycopg2's`: the pool library the
-                    if root in LIBRARY_TARGETS and (not last or dotted.rsplit(".", 1)[-1] in CALL_NAMES):
-                        module.imports[name] = dotted  # app installs is the one it tries first
+                    if pool_library(dotted):  # ImportError: ...psycopg2's`: the pool library the app installs is
+                        module.imports[name] = dotted  # the one it tries first
             _collect_scope(module, stmt.orelse, conditions)
             _collect_scope(module, stmt.finalbody, conditions)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
@@ -550,6 +549,13 @@ def library_target(dotted: str) -> tuple[str, str] | None:
     owner = scanned(stack)
     assert owner is not None  # every call a stack declares is one a stack judges
     return stack, owner.public_call(parts[0], parts[-1])
+
+
+def pool_library(dotted: str) -> bool:
+    """A pool library (`psycopg_pool`) or one of its pool callables (`psycopg_pool.ConnectionPool`), by dotted
+    name; not any name of it (`sqlalchemy.orm.DeclarativeBase` tells which release is there)."""
+    root, _, rest = dotted.partition(".")
+    return root in LIBRARY_TARGETS and (not rest or dotted.rsplit(".", 1)[-1] in CALL_NAMES)
 
 
 def catches_import_error(handler: ast.ExceptHandler) -> bool:

@@ -6,12 +6,11 @@ import ast
 from collections.abc import Callable, Iterator
 
 from pool_doctor.scan.finder import (
-    CALL_NAMES,
-    LIBRARY_TARGETS,
     CallSite,
     FunctionNode,
     catches_import_error,
     dotted_parts,
+    pool_library,
 )
 
 MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's in-place changes
@@ -106,14 +105,6 @@ def is_dataclass(cls: ast.ClassDef) -> bool:
     )
 
 
-def pool_library_import(stmt: ast.Import | ast.ImportFrom, name: str) -> bool:
-    """`import psycopg_pool` or `from psycopg_pool import ConnectionPool`: a pool library, or one of its pool
-    callables (not any name of it: `from sqlalchemy.orm import DeclarativeBase` tells which release is there)."""
-    if isinstance(stmt, ast.Import):
-        return name.split(".")[0] in LIBRARY_TARGETS
-    return not stmt.level and (stmt.module or "").split(".")[0] in LIBRARY_TARGETS and name in CALL_NAMES
-
-
 def installed_import(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:
     """`try: from psycopg_pool import ConnectionPool; DRIVER = 3 / except ImportError: ...`: the body only imports
     a pool library (and sets constants), which the app that makes such a pool has installed, so the handler that
@@ -122,7 +113,13 @@ def installed_import(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) ->
         return False
     for inner in stmt.body:
         if isinstance(inner, ast.Import | ast.ImportFrom):
-            if not all(pool_library_import(inner, alias.name) for alias in inner.names):
+            if isinstance(inner, ast.ImportFrom) and (inner.level or not inner.module):
+                return False
+            names = [
+                a.name.split(".")[0] if isinstance(inner, ast.Import) else f"{inner.module}.{a.name}"
+                for a in inner.names
+            ]
+            if not all(pool_library(name) for name in names):
                 return False
         elif not (isinstance(inner, ast.Assign) and isinstance(inner.value, ast.Constant)):
             return False

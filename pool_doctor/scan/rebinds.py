@@ -43,7 +43,7 @@ class Rebinds:
             if not (cls is not None and params[0] == name and is_classmethod(func)):
                 return False  # a method's self.x (its class's business) or a parameter's
             written: Any = ClassRef(module, cls)
-        elif name in _locals(func):
+        elif name in self.ev.local_names(func):
             return False
         else:
             written = self.ev.force(self.scopes.global_value(module, name, None))
@@ -54,11 +54,3 @@ def _same(written: Any, holder: Any) -> bool:
     if isinstance(holder, InstanceRef):
         return written is holder
     return isinstance(holder, ClassRef) and isinstance(written, ClassRef) and written.node is holder.node
-
-
-def _locals(func: FunctionNode) -> set[str]:
-    found: set[str] | None = getattr(func, "_pool_doctor_locals", None)  # walked once per function
-    if found is None:
-        found = {node.id for node in ast.walk(func) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-        setattr(func, "_pool_doctor_locals", found)  # noqa: B010 (an attribute ast does not declare)
-    return found
