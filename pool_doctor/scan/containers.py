@@ -369,6 +369,8 @@ def narrowing(ev: Interpreter, test: ast.expr, holds: bool) -> tuple[ast.expr, C
     for a comparison with anything but a constant."""
     while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         test, holds = test.operand, not holds
+    if isinstance(test, ast.NamedExpr):  # `if url := secret("X"):` says of `url` what it says of the value
+        test = test.target
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
         if not (isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
             return None
@@ -390,6 +392,18 @@ def narrowing(ev: Interpreter, test: ast.expr, holds: bool) -> tuple[ast.expr, C
 
         return test.left, equals, holds
     return test, lambda option: truth(ev, option), holds
+
+
+def on_side(option: tuple[str, Any], check: Check, holds: bool, default: bool) -> tuple[str, Any] | None:
+    """One branch of a value on the side of a test where it `holds`: itself when it may take that side; the
+    branch in effect with no variable set (`default`), when it is a variable's default that does not, the
+    variable's value (unknown: only a value it is set to gets there); else None (it never gets there)."""
+    when, value = option
+    if check(value) in (holds, None):
+        return option
+    if default and isinstance(value, SV) and value.known and value.env:
+        return when, SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
+    return None
 
 
 def case_taken(ev: Interpreter, subject: Any, cases: list[ast.match_case], frame: Frame) -> tuple[int | None, bool]:

@@ -291,9 +291,8 @@ class Flow:
         return changed
 
     def narrowed(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
-        """The state on the side of `test` where it `holds`: a name (or `self.x`) tested as itself, negated or
-        against None keeps the branches of its value that agree; a value the environment decides, read on the
-        side only a variable's value takes, is that variable's (unknown), not the default it contradicts."""
+        """The state on the side of `test` where it `holds`: a name (or `self.x`, or set by `:=`) tested as itself,
+        negated or against None keeps the branches of its value that agree (containers.on_side)."""
         found = containers.narrowing(self.ev, test, holds)
         if found is None:
             return state
@@ -309,8 +308,9 @@ class Flow:
         if not isinstance(value, Branches):
             return state
         options, default = containers.settle_options(self.ev, value)
-        kept = [(index, option) for index, option in enumerate(options) if check(option[1]) in (holds, None)]
-        if not kept or len(kept) == len(options):
+        sides = [(at, containers.on_side(option, check, holds, at == default)) for at, option in enumerate(options)]
+        kept = [(index, option) for index, option in sides if option is not None]
+        if not kept or [option for _, option in kept] == options:
             return state
         state = dict(state)
         new_default = next((at for at, (index, _) in enumerate(kept) if index == default), None)

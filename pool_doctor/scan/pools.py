@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, given_elsewhere
 from pool_doctor.scan.containers import decide, settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import (
@@ -34,40 +35,11 @@ from pool_doctor.scan.kinds import (
     FuncRef,
     InstanceRef,
     PartialRef,
-    is_known,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.nodes import kwargs_write, patched
 from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import MOCKED, flatten, leaf
-
-# Positional parameters of each library callable, in order (the rest are keyword arguments).
-POSITIONAL: dict[str, tuple[str, ...]] = {
-    "create_engine": ("url",),
-    "create_async_engine": ("url",),
-    "engine_from_config": ("configuration", "prefix"),
-    "async_engine_from_config": ("configuration", "prefix"),
-    "create_pool": ("dsn",),
-    "ConnectionPool": ("conninfo",),
-    "AsyncConnectionPool": ("conninfo",),
-    "NullConnectionPool": ("conninfo",),
-    "AsyncNullConnectionPool": ("conninfo",),
-    "SimpleConnectionPool": ("minconn", "maxconn", "dsn"),
-    "ThreadedConnectionPool": ("minconn", "maxconn", "dsn"),
-    "PersistentConnectionPool": ("minconn", "maxconn", "dsn"),
-    "SQLAlchemy": ("app",),
-}
-# engine_from_config reads strings from an .ini file and coerces these (sqlalchemy engine/create.py).
-CONFIG_COERCE = {
-    "pool_size": int,
-    "max_overflow": int,
-    "pool_recycle": int,
-    "pool_timeout": float,
-    "pool_pre_ping": "bool",
-    "pool_use_lifo": "bool",
-    "echo": "bool",
-    "echo_pool": "bool",
-}
 
 
 @dataclass
@@ -471,8 +443,11 @@ class PoolFinder:
         if "poolclass" in given.keywords and target.stack in POOL_CLASS_KEYS:
             self._pool_class_defaults(given.keywords["poolclass"], settings, POOL_CLASS_KEYS[target.stack])
         if target.name in ("engine_from_config", "async_engine_from_config"):
-            settings, unresolved = self._from_config(settings, unresolved)
-        return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}, unresolved
+            settings, unresolved = from_config(settings, unresolved)
+        out = {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
+        if target.name in URL_REQUIRED and "url" in out:
+            out["url"] = given_elsewhere(out["url"], call)
+        return out, unresolved
 
     def _pool_class_defaults(self, poolclass: Any, settings: dict[str, Any], keys: Mapping[str, str]) -> None:
         """A project subclass of a library pool class given as `poolclass` gets the call's pool arguments: what its
@@ -493,40 +468,6 @@ class PoolFinder:
                 name, node, overrides = written
                 if overrides or keys[name] not in settings:
                     settings[keys[name]] = self.ev.eval(node, Frame(klass.module))
-
-    @staticmethod
-    def _from_config(settings: dict[str, Any], unresolved: list[str]) -> tuple[dict[str, Any], list[str]]:
-        prefix_value = settings.pop("prefix", None)
-        prefix = str(prefix_value.value) if is_known(prefix_value) else "sqlalchemy."
-        out: dict[str, Any] = {}
-        rest: dict[str, Any] = {}
-        config_unresolved = [u for u in unresolved if u.startswith("configuration")]
-        unresolved = [u for u in unresolved if not u.startswith("configuration")]
-        for key, value in settings.items():
-            if key.startswith("configuration."):
-                inner = key[len("configuration.") :]
-                if inner.startswith(prefix):
-                    name = inner[len(prefix) :]
-                    out[name] = _coerce(name, value)
-            elif key == "configuration":
-                if not (isinstance(value, SV) and value.known):
-                    config_unresolved.append(f"configuration: {value.expr if isinstance(value, SV) else '?'}")
-            else:
-                rest[key] = value
-        out.update(rest)  # keyword arguments override the configuration's keys
-        return out, [*config_unresolved, *unresolved]
-
-
-def _coerce(name: str, value: Any) -> Any:
-    kind = CONFIG_COERCE.get(name)
-    if kind is None or not isinstance(value, SV) or not value.known or not isinstance(value.value, str):
-        return value
-    try:
-        if kind == "bool":
-            return replace(value, value=value.value.strip().lower() in ("true", "1", "yes", "on"))
-        return replace(value, value=kind(value.value))  # type: ignore[operator]
-    except ValueError:
-        return value
 
 
 CALLABLES = (ExternalRef, FuncRef, ClassRef, PartialRef)

@@ -1,0 +1,85 @@
+"""How a library pool call's arguments become settings: the callables' positional parameters, what
+`engine_from_config` coerces, and what a call refuses to be given."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import Any
+
+from pool_doctor.scan.kinds import SV, is_known
+
+# Positional parameters of each library callable, in order (the rest are keyword arguments).
+POSITIONAL: dict[str, tuple[str, ...]] = {
+    "create_engine": ("url",),
+    "create_async_engine": ("url",),
+    "engine_from_config": ("configuration", "prefix"),
+    "async_engine_from_config": ("configuration", "prefix"),
+    "create_pool": ("dsn",),
+    "ConnectionPool": ("conninfo",),
+    "AsyncConnectionPool": ("conninfo",),
+    "NullConnectionPool": ("conninfo",),
+    "AsyncNullConnectionPool": ("conninfo",),
+    "SimpleConnectionPool": ("minconn", "maxconn", "dsn"),
+    "ThreadedConnectionPool": ("minconn", "maxconn", "dsn"),
+    "PersistentConnectionPool": ("minconn", "maxconn", "dsn"),
+    "SQLAlchemy": ("app",),
+}
+# Callables that refuse a None URL (SQLAlchemy 2.1.9: `ArgumentError: Expected string or URL object, got None`).
+URL_REQUIRED = frozenset({"create_engine", "create_async_engine"})
+# engine_from_config reads strings from an .ini file and coerces these (sqlalchemy engine/create.py).
+CONFIG_COERCE = {
+    "pool_size": int,
+    "max_overflow": int,
+    "pool_recycle": int,
+    "pool_timeout": float,
+    "pool_pre_ping": "bool",
+    "pool_use_lifo": "bool",
+    "echo": "bool",
+    "echo_pool": "bool",
+}
+
+
+def from_config(settings: dict[str, Any], unresolved: list[str]) -> tuple[dict[str, Any], list[str]]:
+    prefix_value = settings.pop("prefix", None)
+    prefix = str(prefix_value.value) if is_known(prefix_value) else "sqlalchemy."
+    out: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    config_unresolved = [u for u in unresolved if u.startswith("configuration")]
+    unresolved = [u for u in unresolved if not u.startswith("configuration")]
+    for key, value in settings.items():
+        if key.startswith("configuration."):
+            inner = key[len("configuration.") :]
+            if inner.startswith(prefix):
+                name = inner[len(prefix) :]
+                out[name] = _coerce(name, value)
+        elif key == "configuration":
+            if not (isinstance(value, SV) and value.known):
+                config_unresolved.append(f"configuration: {value.expr if isinstance(value, SV) else '?'}")
+        else:
+            rest[key] = value
+    out.update(rest)  # keyword arguments override the configuration's keys
+    return out, [*config_unresolved, *unresolved]
+
+
+def given_elsewhere(url: SV, call: ast.Call) -> SV:
+    """A URL known to be None where the call refuses one is a default no run keeps (a constructor's
+    `config=None` that a loader out of sight fills, as privacyidea's audit module): unknown, as the call has it."""
+    if url.branches:
+        return replace(url, branches=tuple(given_elsewhere(branch, call) for branch in url.branches))
+    if url.known and url.value is None and url.env is None:
+        given = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "url")]
+        return replace(url, known=False, expr=ast.unparse(given[0]) if given else "None")
+    return url
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = CONFIG_COERCE.get(name)
+    if kind is None or not isinstance(value, SV) or not value.known or not isinstance(value.value, str):
+        return value
+    try:
+        if kind == "bool":
+            return replace(value, value=value.value.strip().lower() in ("true", "1", "yes", "on"))
+        return replace(value, value=kind(value.value))  # type: ignore[operator]
+    except ValueError:
+        return value
