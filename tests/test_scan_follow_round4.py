@@ -87,3 +87,177 @@ def test_a_url_known_to_be_none_where_create_engine_refuses_one_is_unknown(
     url = at(report, "pkg/auditsql.py:6").settings["url"]
     assert (url.known, url.value, url.expr) == (False, None, "url")
     assert at(report, "pkg/auditsql.py:6").settings["pool_recycle"].value == 600
+
+
+def test_a_model_validator_after_fills_the_fields_it_sets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pydantic runs a `@model_validator(mode="after")` on the instance once its fields are read: what it sets is
+    # the value (cognee's fill_derived; checked by running such a class: db.internal 20), the variable's
+    # where the variable is set; the fields' own defaults ("", 0) are never the answer.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            import pydantic
+            from pydantic_settings import BaseSettings
+
+            class DBConfig(BaseSettings):
+                db_host: str = ""
+                pool_size: int = 0
+                pool_recycle: int = 300
+
+                @pydantic.model_validator(mode="after")
+                def fill_derived(self):
+                    if not self.db_host:
+                        self.db_host = "db.internal"
+                    if not self.pool_size:
+                        self.pool_size = 20
+                    return self
+
+            config = DBConfig()
+            """,
+            "app/engine.py": """
+            from sqlalchemy import create_engine
+            from app.config import config
+
+            engine = create_engine(
+                f"postgresql://app@{config.db_host}/app",
+                pool_size=config.pool_size,
+                pool_recycle=config.pool_recycle,
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/engine.py:4")
+    assert pool.settings["url"].value == "postgresql://app@db.internal/app"
+    size = pool.settings["pool_size"]
+    assert (size.value, size.env, size.from_) == (20, "POOL_SIZE", "app/config.py:14")
+    assert [(b.value, b.known, b.expr) for b in size.branches][1] == (None, False, "$POOL_SIZE")
+    recycle = pool.settings["pool_recycle"]
+    assert (recycle.value, recycle.env, recycle.branches) == (300, "POOL_RECYCLE", ())
+
+
+def test_a_replica_made_only_when_its_variable_is_set_has_that_variable_as_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `X: str | None = None` tested before the pool is made: create_engine refuses None, so the URL there is
+    # the variable's (Skyvern's replica), never a known None.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                DATABASE_STRING: str = "postgresql+asyncpg://app@localhost/app"
+                DATABASE_REPLICA_STRING: str | None = None
+
+            settings = Settings()
+            """,
+            "app/main.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from app.config import settings
+
+            primary = create_async_engine(settings.DATABASE_STRING)
+            if settings.DATABASE_REPLICA_STRING and settings.DATABASE_REPLICA_STRING != settings.DATABASE_STRING:
+                replica = create_async_engine(settings.DATABASE_REPLICA_STRING)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "app/main.py:6").settings["url"]
+    assert (url.known, url.env, url.expr) == (False, "DATABASE_REPLICA_STRING", "$DATABASE_REPLICA_STRING")
+    assert at(report, "app/main.py:4").settings["url"].value == "postgresql+asyncpg://app@localhost/app"
+
+
+def test_an_ini_placeholder_the_code_fills_at_run_time_is_that_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # alembic.ini `sqlalchemy.url = %(DB_URI)s`, filled by `set_section_option` before the engine is made
+    # (cognee): configparser interpolates it, so the URL is what the code sets, never the placeholder's text;
+    # a placeholder nothing fills is unknown (configparser raises InterpolationMissingOptionError).
+    report = scan(
+        tmp_path,
+        {
+            "alembic.ini": "[alembic]\nscript_location = migrations\nsqlalchemy.url = %(DB_URI)s\n"
+            "sqlalchemy.pool_recycle = %(recycle)s\nrecycle = 280\n",
+            "migrations/env.py": """
+            import os
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            config.set_section_option(config.config_ini_section, "DB_URI", os.environ["APP_DATABASE_URL"])
+
+            def run_migrations_online():
+                connectable = engine_from_config(
+                    config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+                )
+            """,
+            "other/alembic.ini": "[alembic]\nsqlalchemy.url = postgresql://h/%(missing)s\n",
+            "other/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config
+
+            engine = engine_from_config(context.config.get_section("alembic"), prefix="sqlalchemy.")
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "migrations/env.py:9")
+    url = pool.settings["url"]
+    assert (url.known, url.env) == (False, "APP_DATABASE_URL")
+    assert pool.settings["pool_recycle"].value == 280
+    other = at(report, "other/env.py:4").settings["url"]
+    assert (other.known, other.expr) == (
+        False,
+        "[alembic] sqlalchemy.url = postgresql://h/%(missing)s: nothing gives missing",
+    )
+
+
+def test_a_model_validator_that_returns_early_by_default_leaves_its_fields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `if self.URL_NON_POOLING is None: return self` before it rewrites the host (polar): with no variable set
+    # the fields are as read, and a URL built from them through a library builder stays known (pydantic 2.13.4
+    # builds it with no "/" when no path is given).
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            from urllib.parse import urlparse
+            from pydantic import PostgresDsn, model_validator
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                POSTGRES_HOST: str = "127.0.0.1"
+                POSTGRES_URL_NON_POOLING: str | None = None
+
+                @model_validator(mode="after")
+                def apply_non_pooling(self):
+                    if self.POSTGRES_URL_NON_POOLING is None:
+                        return self
+                    url = urlparse(self.POSTGRES_URL_NON_POOLING)
+                    if url.hostname:
+                        self.POSTGRES_HOST = url.hostname
+                    return self
+
+                def dsn(self):
+                    return str(PostgresDsn.build(scheme="postgresql+asyncpg", username="app", host=self.POSTGRES_HOST))
+
+            settings = Settings()
+            """,
+            "app/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from app.config import settings
+
+            engine = create_async_engine(settings.dsn())
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "app/db.py:4").settings["url"]
+    assert (url.known, url.value, url.env) == (True, "postgresql+asyncpg://app@127.0.0.1", "POSTGRES_HOST")

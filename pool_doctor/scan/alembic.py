@@ -10,8 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan.files import ConfigFiles, Option, ParserV, SectionV, find, merge_ini, read_text
+from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, merge_ini, read_text
 from pool_doctor.scan.finder import is_test_file, read_source
+from pool_doctor.scan.interpolation import Option, find
 from pool_doctor.scan.kinds import SV, Branches, ExternalRef, Frame, Interpreter, is_known, unknown
 
 ALEMBIC_INI = "alembic.ini"

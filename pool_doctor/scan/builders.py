@@ -172,7 +172,10 @@ class Builders:
         text = {name: value.value for name, value in given.items() if value.value is not None}
         user = str(text.get("username", "")) + (f":{text['password']}" if "password" in text else "")
         host = str(text.get("host", "")) + (f":{text['port']}" if "port" in text else "")
-        url = f"{driver.value}://{user}{'@' if user else ''}{host}/{text.get('database', '')}"
+        database = (
+            f"/{text['database']}" if "database" in text else ""
+        )  # none given: no "/" (SQLAlchemy 2.1, pydantic 2.13)
+        url = f"{driver.value}://{user}{'@' if user else ''}{host}{database}"
         return SV(url, frame.module.where(node), env, source=frame.module.segment(node))
 
     def url_parts(self, node: ast.Call, frame: Frame) -> Any:

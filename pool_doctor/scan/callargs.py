@@ -64,13 +64,17 @@ def from_config(settings: dict[str, Any], unresolved: list[str]) -> tuple[dict[s
 
 def given_elsewhere(url: SV, call: ast.Call) -> SV:
     """A URL known to be None where the call refuses one is a default no run keeps (a constructor's
-    `config=None` that a loader out of sight fills, as privacyidea's audit module): unknown, as the call has it."""
+    `config=None` that a loader out of sight fills, as privacyidea's audit module; a field `X: str | None = None`
+    that the app tests before it makes the pool, as Skyvern's replica): unknown, the variable's or as the call
+    writes it."""
     if url.branches:
         return replace(url, branches=tuple(given_elsewhere(branch, call) for branch in url.branches))
-    if url.known and url.value is None and url.env is None:
-        given = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "url")]
-        return replace(url, known=False, expr=ast.unparse(given[0]) if given else "None")
-    return url
+    if not (url.known and url.value is None):
+        return url
+    if url.env is not None:  # a variable's default None: the pool is there only when the variable is set
+        return replace(url, known=False, expr=f"${url.env}")
+    given = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "url")]
+    return replace(url, known=False, expr=ast.unparse(given[0]) if given else "None")
 
 
 def _coerce(name: str, value: Any) -> Any:

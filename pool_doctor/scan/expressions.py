@@ -28,7 +28,7 @@ from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.environment import Environment
 from pool_doctor.scan.files import ConfigFiles
 from pool_doctor.scan.finder import FunctionNode, Module, Project, resolve_relative
-from pool_doctor.scan.flow import Flow, raises
+from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     MAX_DEPTH,
     SV,
@@ -53,6 +53,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.nodes import literal_prefix
+from pool_doctor.scan.paths import raises
 from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
@@ -521,6 +522,13 @@ class Evaluator:
             return self.flow.locals_after(func, frame)
         finally:
             self.calls.depth -= 1
+
+    def returned_with(self, func: FuncRef, name: str, before: Any) -> Any:
+        """What a local (`self.x`) holds where a function called with no arguments (a method: on its bound
+        instance) returns; `before` where it is not set."""
+        if isinstance(func.node, ast.Lambda):
+            return before
+        return self.flow.returned_with(func, self.bind(func, None, Frame(func.module)), name, before)
 
     def dict_call(self, node: ast.Call, frame: Frame) -> Any:
         return self.calls.dict_call(node, frame)

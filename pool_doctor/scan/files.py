@@ -21,6 +21,7 @@ from typing import Any
 
 from pool_doctor.scan.containers import dict_items
 from pool_doctor.scan.finder import Module, Project
+from pool_doctor.scan.interpolation import Option, find, interpolate, interpolate_extended, unfilled
 from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
 
 PARSER_READS = ("get", "getint", "getfloat", "getboolean")  # a parser's (or a section's) option reads
@@ -30,8 +31,6 @@ BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
 INI_LINE = re.compile(r"^([^=:\s][^=:]*?)\s*[=:]\s?(.*)$")
 ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
-INTERPOLATION = re.compile(r"%\(([^)]+)\)s")
-EXTENDED = re.compile(r"\$\{([^}]+)\}")
 
 
 @dataclass(frozen=True)
@@ -48,9 +47,6 @@ class FileV:
 
     path: Path | None
     shown: str
-
-
-Option = tuple[str, str]  # (raw value, file:line)
 
 
 @dataclass(frozen=True)
@@ -447,10 +443,13 @@ class ConfigFiles:
             read = ", ".join(parser.read) or "no file"
             return unknown(frame.module, node, why=f"[{section}] {option} (not in {read})")
         raw, where = found
-        if parser.interpolation == "basic":
-            raw = _interpolate(raw, options)
+        basic = parser.interpolation == "basic"
+        if basic and (late := unfilled(section, option, raw, where, options, _given(parser, section))) is not None:
+            return late
+        if basic:
+            raw = interpolate(raw, options)
         elif parser.interpolation == "extended":
-            raw = _interpolate_extended(raw, options, parser.sections)
+            raw = interpolate_extended(raw, options, parser.sections)
         elif parser.interpolation == "custom" and ("%" in raw or "$" in raw):  # the project's own rules
             return unknown(frame.module, node, why=f"[{section}] {option} = {raw}, through the parser's interpolation")
         if TEMPLATE.search(raw):
@@ -483,10 +482,13 @@ class ConfigFiles:
     def section_dict(self, section: SectionV, frame: Frame | None, node: ast.AST | None) -> DictV:
         options = self._section(section)
         by_env = section.parser.env_by_option  # an empty option is its variable's (a project Interpolation)
-        items: dict[str, Any] = {
-            key: _as_written(section.name, key, raw, where, key if by_env and raw == "" else None)
-            for key, (raw, where) in options.items()
-        }
+        given = _given(section.parser, section.name)
+        items: dict[str, Any] = {}
+        basic = section.parser.interpolation == "basic"  # items() fills `%(name)s` as get() does
+        for key, (raw, where) in options.items():
+            late = unfilled(section.name, key, raw, where, options, given) if basic else None
+            text = interpolate(raw, options) if basic else raw
+            items[key] = late or _as_written(section.name, key, text, where, key if by_env and raw == "" else None)
         for name, option, value in section.parser.set_by_code:
             if name == section.name:
                 items[option] = value  # with its variable, or unknown: as the code gives it
@@ -548,41 +550,13 @@ def merge_ini(sections: dict[str, dict[str, Option]], text: str, shown: str) -> 
             section[last] = (match.group(2).strip(), f"{shown}:{number}")
 
 
+def _given(parser: ParserV, section: str) -> dict[str, Any]:
+    return {key: value for name, key, value in parser.set_by_code if name == section}
+
+
 def _set_by_code(parser: ParserV, section: str, option: str) -> Any:
     found = [value for name, key, value in parser.set_by_code if name == section and key.lower() == option.lower()]
     return found[-1] if found else None
-
-
-def find(mapping: dict[str, Any], key: str) -> Any:
-    if key in mapping:
-        return mapping[key]
-    lowered = key.lower()
-    return next((value for name, value in mapping.items() if name.lower() == lowered), None)
-
-
-def _interpolate(raw: str, options: dict[str, Option]) -> str:
-    def one(match: re.Match[str]) -> str:
-        found = find(options, match.group(1))
-        return str(found[0]) if found is not None else match.group(0)
-
-    return INTERPOLATION.sub(one, raw).replace("%%", "%")
-
-
-def _interpolate_extended(raw: str, options: dict[str, Option], sections: dict[str, dict[str, Option]]) -> str:
-    """configparser.ExtendedInterpolation: `${option}` from the section (or DEFAULT), `${section:option}`."""
-
-    def one(match: re.Match[str]) -> str:
-        section, _, option = match.group(1).rpartition(":")
-        within = options if not section else {**(find(sections, "DEFAULT") or {}), **(find(sections, section) or {})}
-        found = find(within, option)
-        return str(found[0]) if found is not None else match.group(0)
-
-    for _ in range(10):  # configparser's MAX_INTERPOLATION_DEPTH
-        expanded = EXTENDED.sub(one, raw)
-        if expanded == raw:
-            break
-        raw = expanded
-    return raw.replace("$$", "$")
 
 
 def _cast(value: SV, kind: Callable[[str], Any], frame: Frame, node: ast.AST) -> Any:

@@ -11,12 +11,11 @@ scope never changes under it. A loop over a known list runs once per item; any o
 from __future__ import annotations
 
 import ast
-import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pool_doctor.scan import containers, effects
-from pool_doctor.scan.conditions import ALWAYS, Conditions
 from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import (
     SV,
@@ -32,16 +31,12 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.nodes import MUTATORS, holds, installed_import, is_generator, popped, pseudo_name, reads_outer
+from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names
 
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
+_UNSET = object()
 MAX_ITEMS = 32  # a loop over more known items than this is read as "maybe ran"
-
-ALWAYS_RAISES = " always raises"  # what a call of a function that never returns gives, after its name
-State = dict[str, Any]
-# The tests the current path sits under, as source text, each with whether it is how the code goes with no
-# environment variable set.
-Guard = tuple[tuple[str, bool], ...]
 
 
 class Exhausted(Exception):
@@ -73,19 +68,35 @@ class Flow:
         node = func.node
         if isinstance(node, ast.Lambda):
             return self.ev.force(self.ev.eval(node.body, frame))
-        run = Run(frame.module, node, frame.outer)
-        try:
-            end, guard = self.block(run, node.body, dict(frame.bindings), ())
-        except Exhausted:
+        returns = self._exits(func, frame, lambda value, _: value, SV(None, frame.module.where(node)))
+        if returns is None:
             return unknown(frame.module, node, why=f"{node.name}(): too long to follow")
-        returns = list(run.returns)
-        if end is not None:  # falls off its end: None
-            returns.append((guard, SV(None, frame.module.where(node))))
         if not returns:
             return unknown(frame.module, node, why=f"{node.name}(){ALWAYS_RAISES}")
         if is_generator(node):
             return unknown(frame.module, node, why=f"{node.name}() is a generator")
-        return self.ev.force(_options(returns, self.ev.conditions))
+        return self.ev.force(joined(returns, self.ev.conditions))
+
+    def returned_with(self, func: FuncRef, frame: Frame, name: str, before: Any) -> Any:
+        """What a local (`self.pool_size`) holds where the function returns, each way out's joined: a model
+        validator's field as it hands the instance back. `before` where the way out taken with no variable set
+        leaves it as it was (polar's `if self.POSTGRES_URL_NON_POOLING is None: return self`)."""
+        exits = self._exits(func, frame, lambda _, state: state.get(name, before), None)
+        taken = next((value for guard, value in exits or [] if all(chosen for _, chosen in guard)), None)
+        return self.ev.force(joined(exits, self.ev.conditions)) if exits and taken is not before else before
+
+    def _exits(self, func: FuncRef, frame: Frame, read: Callable[[Any, State], Any], fell_off: Any) -> Exits | None:
+        """Each way out of the function (its returns, its end) with what `read` takes from the value it returns
+        (`fell_off` at its end) and its locals there; None: too long to follow."""
+        node = func.node
+        assert not isinstance(node, ast.Lambda)
+        run = Run(frame.module, node, frame.outer)
+        try:
+            end, guard = self.block(run, node.body, dict(frame.bindings), ())
+        except Exhausted:
+            return None
+        exits = [(g, read(v, v.frame.bindings if isinstance(v, Thunk) else {})) for g, v in run.returns]
+        return exits if end is None else [*exits, (guard, read(fell_off, end))]
 
     def locals_after(self, func: FuncRef, frame: Frame) -> dict[str, Any]:
         """The function's locals at its end (the paths that reach it, joined; at a return, those it had)."""
@@ -97,7 +108,7 @@ class Flow:
             end, _ = self.block(run, node.body, dict(frame.bindings), ())
         except Exhausted:
             return {}
-        return _names(end)
+        return left_names(end)
 
     def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
         """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""
@@ -125,7 +136,7 @@ class Flow:
             end, _ = self.block(run, scope.body, {}, ())
         except Exhausted:
             return None
-        return _names(end, keep_assumed=True)
+        return left_names(end, keep_assumed=True)
 
     # --- statements ---------------------------------------------------------------------------------------
 
@@ -570,31 +581,3 @@ class Flow:
             return state
         frame = self.frame(run, state)
         return self.change(run, func.value, state, lambda d: self.ev.mutated(d, func.attr, call, frame))
-
-
-_UNSET = object()
-
-
-def _names(state: State | None, keep_assumed: bool = False) -> State:
-    """The names a run leaves, without its own notes (assumed_set), but for a module's body the variables it
-    leaves set on every path that goes on (`if not os.getenv("X"): raise`): importing it needs them."""
-    return {
-        name: value
-        for name, value in (state or {}).items()
-        if not name.startswith("$") or (keep_assumed and value is True)
-    }
-
-
-def _options(returns: list[tuple[Guard, Any]], conds: Conditions) -> Any:
-    if len(returns) == 1:
-        return returns[0][1]
-    default = next((index for index, (guard, _) in enumerate(returns) if all(chosen for _, chosen in guard)), None)
-    return Branches(
-        [(functools.reduce(conds.both, (text for text, _ in guard), ALWAYS), value) for guard, value in returns],
-        default=default,
-    )
-
-
-def raises(value: Any) -> bool:
-    """A call's result when the function it called always raises (nothing after it runs on that path)."""
-    return isinstance(value, SV) and not value.known and (value.expr or "").endswith(ALWAYS_RAISES)

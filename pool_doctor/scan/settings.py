@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from pool_doctor.scan import fieldtext
@@ -29,8 +28,6 @@ from pool_doctor.scan.kinds import (
     MethodRef,
     SuperRef,
     Thunk,
-    ValidationInfoV,
-    env_of,
     is_known,
     keyword,
     unknown,
@@ -38,13 +35,13 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.nodes import is_classmethod, is_dataclass
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
+from pool_doctor.scan.validators import Validators
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
 MODEL_METHODS = {"model_dump", "dict", "model_copy", "copy"}
 PARSER_METHODS = {"get", "getint", "getfloat", "getboolean", "has_option", "has_section"}
 PARSER_CLASSES = {f"configparser.{name}" for name in ("ConfigParser", "RawConfigParser", "SafeConfigParser")}
 PARSER_HOOKS = {"__init__", "items", "optionxform", "sections", "options", "__getitem__", "_interpolate"}
-VALIDATORS = {"field_validator", "validator"}
 PYDANTIC_WORDS = (
     {"1", "on", "t", "true", "y", "yes"},
     {"0", "off", "f", "false", "n", "no"},
@@ -72,6 +69,7 @@ class SettingsClasses:
         self._configs: dict[int, dict[str, Any]] = {}
         self._set_after_init: dict[int, set[str]] = {}
         self.rebinds = Rebinds(ev, scopes, scopes.project)
+        self.validators = Validators(self)
         self.building = 0  # instances whose __init__ runs now
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
@@ -317,7 +315,8 @@ class SettingsClasses:
             return self.ev.call_function(computed, None, Frame(computed.module))
         fields = self.fields(cls)
         if attr in fields:
-            return self.descriptor_read(self.field_value(instance, attr, *fields[attr]), cls, attr, instance)
+            value = self.validators.after(instance, attr, self.field_value(instance, attr, *fields[attr]))
+            return self.descriptor_read(value, cls, attr, instance)
         if attr in PARSER_METHODS and self.is_parser(cls):  # read as ConfigParser reads, whatever it overrides
             return MethodRef(instance, attr)
         for klass in self.class_chain(cls):
@@ -474,9 +473,9 @@ class SettingsClasses:
                 raw, where = found
                 read = SV(raw, where, env_name, source=raw)
                 if raw == none_text:
-                    return self.validated(instance, name, replace(read, value=None))
+                    return self.validators.validated(instance, name, replace(read, value=None))
                 value = config_cast(fieldtext.annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)
-                return self.validated(instance, name, value)
+                return self.validators.validated(instance, name, value)
             if default is None:
                 return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required, no default)")
             value = self.ev.force(default)
@@ -488,13 +487,13 @@ class SettingsClasses:
                 value = Branches(
                     [(f"${env_name} != {none_text!r}", value), (f"${env_name} == {none_text!r}", made_none)], default=0
                 )
-            return self.validated(instance, name, value)
+            return self.validators.validated(instance, name, value)
         if default is None:
             nested = self._nested_model(annotation, klass)
             if nested is not None:
                 return InstanceRef(nested, {})
             return unknown(klass.module, stmt)
-        return self.validated(instance, name, self.ev.force(default))
+        return self.validators.validated(instance, name, self.ev.force(default))
 
     def _env_alias(self, alias: Any) -> str | None:
         """The variable an alias names: a string, the first string of AliasChoices (a ListV here)."""
@@ -506,65 +505,6 @@ class SettingsClasses:
                 if is_known(item) and isinstance(item.value, str):
                     return item.value
         return None
-
-    def validated(self, instance: InstanceRef, name: str, value: Any) -> Any:
-        """The value as the class's validators for the field leave it (`@field_validator("url")`). A validator's
-        `values` (pydantic 1) and `info.data` (pydantic 2's ValidationInfo) are the fields declared before it."""
-        cls = instance.cls
-        for validator in self._validators(cls, name):
-            ref = FuncRef(validator.module, validator.node, bound_self=cls)
-            params = [*validator.node.args.posonlyargs, *validator.node.args.args][1:]
-            if not params:
-                continue
-            frame = self.ev.bind(ref, None, Frame(cls.module))
-            frame.bindings[params[0].arg] = value
-            for extra in params[1:]:
-                frame.bindings[extra.arg] = SV(None, None, known=False, expr=extra.arg)
-                if extra.arg == "values":
-                    frame.bindings[extra.arg] = self._fields_before(instance, name)
-                elif extra.arg == "info" or "ValidationInfo" in ast.unparse(extra.annotation or ast.Constant("")):
-                    frame.bindings[extra.arg] = ValidationInfoV(self._fields_before(instance, name))
-            result = self.ev.force(self.ev.call_bound(ref, frame))
-            own = env_of(value)  # the field's own variable overrides whatever the validator builds from others
-            if isinstance(result, SV) and not result.known:
-                through = getattr(validator.node, "name", "a validator")
-                why = f"{value.expr if isinstance(value, SV) and value.expr else name}, through {through}()"
-                if result.expr and "://" in result.expr:  # `postgresql+psycopg://... (...)`: the scheme it builds
-                    why = result.expr
-                return replace(result, env=own or result.env, expr=why)
-            value = fieldtext.named(result, own) if own else result
-
-        return value
-
-    def _fields_before(self, instance: InstanceRef, name: str) -> DictV:
-        """The fields pydantic has validated when it reaches `name`: those declared before it, as a dict."""
-        items: dict[str, Any] = {}
-        for field_name in self.fields(instance.cls):
-            if field_name == name:
-                break
-            items[field_name] = Thunk(
-                ast.Constant(None), Frame(instance.cls.module), compute=partial(self._field_of, instance, field_name)
-            )
-        return DictV(items, None)
-
-    def _field_of(self, instance: InstanceRef, name: str) -> Any:
-        return self.instance_attribute(instance, name, None, Frame(instance.cls.module))
-
-    def _validators(self, cls: ClassRef, name: str) -> list[FuncRef]:
-        found = []
-        for klass in self.class_chain(cls):
-            for stmt in klass.node.body:
-                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    continue
-                for decorator in stmt.decorator_list:
-                    if not isinstance(decorator, ast.Call):
-                        continue
-                    if (dotted_parts(decorator.func) or [""])[-1] not in VALIDATORS:
-                        continue
-                    named = [a.value for a in decorator.args if isinstance(a, ast.Constant)]
-                    if name in named or "*" in named:
-                        found.append(FuncRef(klass.module, stmt))
-        return found
 
     def _settings_env_values(self, cls: ClassRef, config: dict[str, Any]) -> dict[str, tuple[str, str]]:
         env_file = config.get("env_file")

@@ -1,0 +1,164 @@
+"""pydantic's validators as the scan reads them: a field's `@field_validator` (pydantic 1's `@validator`) run on
+its value, and a `@model_validator(mode="after")` that fills fields on the instance once they are all read."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from functools import partial
+from typing import Any, Protocol
+
+from pool_doctor.scan import fieldtext
+from pool_doctor.scan.finder import dotted_parts
+from pool_doctor.scan.kinds import (
+    SV,
+    ClassRef,
+    DictV,
+    Frame,
+    FuncRef,
+    InstanceRef,
+    Interpreter,
+    Thunk,
+    ValidationInfoV,
+    env_of,
+)
+
+
+class Classes(Protocol):
+    """What the validators need of the project's classes as models (settings.SettingsClasses)."""
+
+    ev: Interpreter
+
+    def fields(self, cls: ClassRef) -> dict[str, tuple[ClassRef, ast.stmt]]: ...
+
+    def class_chain(self, cls: ClassRef, seen: int = 0) -> list[ClassRef]: ...
+
+    def instance_attribute(self, instance: InstanceRef, attr: str, node: ast.AST | None, frame: Frame) -> Any: ...
+
+    def field_value(self, instance: InstanceRef, name: str, klass: ClassRef, stmt: ast.stmt) -> Any: ...
+
+
+VALIDATORS = {"field_validator", "validator"}
+
+
+class Validators:
+    def __init__(self, classes: Classes) -> None:
+        self.classes = classes
+        self.ev = classes.ev
+        self._running: set[int] = set()  # the model validators running now
+
+    def validated(self, instance: InstanceRef, name: str, value: Any) -> Any:
+        """The value as the class's validators for the field leave it (`@field_validator("url")`). A validator's
+        `values` (pydantic 1) and `info.data` (pydantic 2's ValidationInfo) are the fields declared before it."""
+        cls = instance.cls
+        for validator in self._validators(cls, name):
+            ref = FuncRef(validator.module, validator.node, bound_self=cls)
+            params = [*validator.node.args.posonlyargs, *validator.node.args.args][1:]
+            if not params:
+                continue
+            frame = self.ev.bind(ref, None, Frame(cls.module))
+            frame.bindings[params[0].arg] = value
+            for extra in params[1:]:
+                frame.bindings[extra.arg] = SV(None, None, known=False, expr=extra.arg)
+                if extra.arg == "values":
+                    frame.bindings[extra.arg] = self._fields_before(instance, name)
+                elif extra.arg == "info" or "ValidationInfo" in ast.unparse(extra.annotation or ast.Constant("")):
+                    frame.bindings[extra.arg] = ValidationInfoV(self._fields_before(instance, name))
+            result = self.ev.force(self.ev.call_bound(ref, frame))
+            own = env_of(value)  # the field's own variable overrides whatever the validator builds from others
+            if isinstance(result, SV) and not result.known:
+                through = getattr(validator.node, "name", "a validator")
+                why = f"{value.expr if isinstance(value, SV) and value.expr else name}, through {through}()"
+                if result.expr and "://" in result.expr:  # `postgresql+psycopg://... (...)`: the scheme it builds
+                    why = result.expr
+                return replace(result, env=own or result.env, expr=why)
+            value = fieldtext.named(result, own) if own else result
+
+        return value
+
+    def _fields_before(self, instance: InstanceRef, name: str) -> DictV:
+        """The fields pydantic has validated when it reaches `name`: those declared before it, as a dict."""
+        items: dict[str, Any] = {}
+        for field_name in self.classes.fields(instance.cls):
+            if field_name == name:
+                break
+            items[field_name] = Thunk(
+                ast.Constant(None), Frame(instance.cls.module), compute=partial(self._field_of, instance, field_name)
+            )
+        return DictV(items, None)
+
+    def _field_of(self, instance: InstanceRef, name: str) -> Any:
+        return self.classes.instance_attribute(instance, name, None, Frame(instance.cls.module))
+
+    def _validators(self, cls: ClassRef, name: str) -> list[FuncRef]:
+        found = []
+        for klass in self.classes.class_chain(cls):
+            for stmt in klass.node.body:
+                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for decorator in stmt.decorator_list:
+                    if not isinstance(decorator, ast.Call):
+                        continue
+                    if (dotted_parts(decorator.func) or [""])[-1] not in VALIDATORS:
+                        continue
+                    named = [a.value for a in decorator.args if isinstance(a, ast.Constant)]
+                    if name in named or "*" in named:
+                        found.append(FuncRef(klass.module, stmt))
+        return found
+
+    def after(self, instance: InstanceRef, name: str, value: Any) -> Any:
+        """A field as a `@model_validator(mode="after")` that sets it leaves it (cognee's `fill_derived`: `if not
+        self.db_host: self.db_host = ...`): the validator run on the instance with the fields it sets as read so
+        far, `value` for this one, so it meets them as pydantic hands them over."""
+        for validator in self._after_validators(instance.cls, name):
+            node = validator.node
+            params = [*node.args.posonlyargs, *node.args.args]
+            if not params or isinstance(node, ast.Lambda) or id(node) in self._running:
+                continue  # (while it runs, what it reads of itself is what it was handed)
+            written = self._sets(node, params[0].arg) & set(self.classes.fields(instance.cls))
+            read = {
+                field: value
+                if field == name
+                else self.classes.field_value(instance, field, *self.classes.fields(instance.cls)[field])
+                for field in written
+            }
+            before = replace(instance, overrides={**instance.overrides, **read}, attrs=None)
+            ref = FuncRef(validator.module, node, bound_self=before)
+            self._running.add(id(node))
+            try:  # the field as each way out hands the instance back (`return self`, early or last)
+                value = self.ev.returned_with(ref, f"{params[0].arg}.{name}", value)
+            finally:
+                self._running.discard(id(node))
+        return value
+
+    def _after_validators(self, cls: ClassRef, name: str) -> list[FuncRef]:
+        found = []
+        for klass in self.classes.class_chain(cls):
+            for stmt in klass.node.body:
+                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or not stmt.args.args:
+                    continue
+                for decorator in stmt.decorator_list:
+                    if not (
+                        isinstance(decorator, ast.Call)
+                        and (dotted_parts(decorator.func) or [""])[-1] == "model_validator"
+                    ):
+                        continue
+                    mode = next((k.value for k in decorator.keywords if k.arg == "mode"), None)
+                    if (
+                        isinstance(mode, ast.Constant)
+                        and mode.value == "after"
+                        and name in self._sets(stmt, stmt.args.args[0].arg)
+                    ):
+                        found.append(FuncRef(klass.module, stmt))
+        return found
+
+    @staticmethod
+    def _sets(func: ast.FunctionDef | ast.AsyncFunctionDef, self_name: str) -> set[str]:
+        """The attributes a method assigns on its first parameter (`self.x = ...`)."""
+        return {
+            target.attr
+            for node in ast.walk(func)
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == self_name
+        }
