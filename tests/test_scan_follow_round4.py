@@ -261,3 +261,118 @@ def test_a_model_validator_that_returns_early_by_default_leaves_its_fields(
     )
     url = at(report, "app/db.py:4").settings["url"]
     assert (url.known, url.value, url.env) == (True, "postgresql+asyncpg://app@127.0.0.1", "POSTGRES_HOST")
+
+
+def test_flask_config_from_an_instance_whose_init_sets_the_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `app.config.from_object(DevelopmentConfig())` with SQLALCHEMY_* set on self in __init__ (OpenOversight):
+    # from_object reads the instance's attributes, so the engine is at db.init_app with them.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            from flask import Flask
+            from app.config import config
+            from app.database import db
+
+            def create_app(config_name="default"):
+                app = Flask(__name__)
+                app.config.from_object(config[config_name])
+                db.init_app(app)
+                return app
+            """,
+            "app/database.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "app/config.py": """
+            import os
+
+            class BaseConfig:
+                def __init__(self):
+                    self.SQLALCHEMY_DATABASE_URI = os.environ.get("SQLALCHEMY_DATABASE_URI", "postgresql://h/app")
+                    self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+            class DevelopmentConfig(BaseConfig):
+                def __init__(self):
+                    super().__init__()
+                    self.SQLALCHEMY_ECHO = True
+
+            config = {"default": DevelopmentConfig()}
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/__init__.py:8")
+    url = pool.settings["url"]
+    assert (url.value, url.env, url.from_) == ("postgresql://h/app", "SQLALCHEMY_DATABASE_URI", "app/config.py:5")
+    assert (pool.settings["pool_pre_ping"].value, pool.settings["echo"].value) == (True, True)
+
+
+def test_a_flask_extension_import_alone_makes_no_flask_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pydantic settings class with a leftover SQLALCHEMY_ENGINE_OPTIONS, and a stale `from flask_migrate import`
+    # (tasking-manager, now FastAPI): no Flask app, so no Flask-SQLAlchemy pool.
+    report = scan(
+        tmp_path,
+        {
+            "backend/config.py": """
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                SQLALCHEMY_DATABASE_URI: str = "postgresql://h/app"
+                SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_size": 10}
+            """,
+            "manage.py": "from flask_migrate import Migrate\n",
+        },
+        monkeypatch,
+    )
+    assert report.pools == []
+
+
+def test_settings_star_imported_through_a_package_that_star_imports_its_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # test.py: `from app.settings import *`, whose __init__ is `from app.settings.base import *` (ralph): the
+    # DATABASES test.py updates is base.py's, each update under its test; a name prod.py reads is base.py's too.
+    report = scan(
+        tmp_path,
+        {
+            "src/app/__init__.py": "",
+            "src/app/settings/__init__.py": "from app.settings.base import *  # noqa\n",
+            "src/app/settings/base.py": """
+            import os
+
+            TIMEOUT = 60
+            DATABASES = {
+                "default": {
+                    "ENGINE": os.environ.get("DATABASE_ENGINE", "django.db.backends.mysql"),
+                    "CONN_MAX_AGE": TIMEOUT,
+                }
+            }
+            """,
+            "src/app/settings/test.py": """
+            import os
+            from app.settings import *  # noqa
+
+            if os.environ.get("TEST_DB_ENGINE", "mysql") == "psql":
+                DATABASES["default"].update({"ENGINE": "django.db.backends.postgresql"})
+            """,
+            "src/app/settings/prod.py": """
+            from app.settings import *  # noqa
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": TIMEOUT * 5}}
+            """,
+            "src/app/db.py": """
+            from sqlalchemy import create_engine
+            from app.settings.test import TIMEOUT
+
+            engine = create_engine("postgresql://h/d", pool_recycle=TIMEOUT)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "src/app/settings/test.py:5")
+    engine = pool.settings["ENGINE"]
+    assert (engine.value, engine.env) == ("django.db.backends.mysql", "DATABASE_ENGINE")
+    assert [b.value for b in engine.branches] == ["django.db.backends.mysql", "django.db.backends.postgresql"]
+    assert pool.settings["CONN_MAX_AGE"].value == 60
+    assert at(report, "src/app/settings/prod.py:3").settings["CONN_MAX_AGE"].value == 300
+    assert at(report, "src/app/db.py:4").settings["pool_recycle"].value == 60  # imported through both

@@ -572,9 +572,9 @@ class Evaluator:
 
         return [(local, Thunk(name, frame, compute=resolver(dotted))) for local, dotted in targets]
 
-    def star_names(self, module: Module, base: str) -> list[str]:
+    def star_names(self, module: Module, base: str, depth: int = 0) -> list[str]:
         """The names `from base import *` binds when base is a module of the project: its `__all__` when the scan
-        can read it, else every name its statements bind that does not start with an underscore."""
+        can read it, else every name its statements (and its own star imports) bind not starting with "_"."""
         source = self.project.module_by_name(base, module.path)
         if source is None or source is module:
             return []
@@ -584,6 +584,9 @@ class Evaluator:
             names = [self.force(item) for item in items]
             return [n.value for n in names if is_known(n) and isinstance(n.value, str)]
         bound = [*source.assigns, *source.functions, *source.classes, *source.imports]
+        bound += [
+            name for star in source.star_imports if depth < 5 for name in self.star_names(source, star, depth + 1)
+        ]
         return [name for name in dict.fromkeys(bound) if not name.startswith("_")]
 
     def mutator(self, method: str) -> bool:

@@ -42,7 +42,8 @@ FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools,
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
 # What tells a project uses Flask: an import of it (Flask-AppBuilder's SQLA and flask.ext.sqlalchemy included);
 # the bare word is not enough (reflex's icon names: "flask_round").
-FLASK_IMPORTS = (b"from flask", b"import flask")
+# Flask itself imported (not `from flask_migrate import ...`: tasking-manager's leftover is no Flask app)
+FLASK_IMPORTS = (b"from flask import", b"from flask.", b"import flask\n", b"import flask ", b"import flask,")
 MENTIONS = (FLASK_SQLALCHEMY.encode(), *FLASK_IMPORTS)
 
 Keys = dict[str, Any]  # SQLALCHEMY_* name -> its value, as the configuration leaves it
@@ -238,8 +239,10 @@ class FlaskApps:
         return keys, named and keys is not None
 
     def _read_source(self, module: Module, method: str, given: Any) -> Keys | None:
-        if isinstance(given, InstanceRef):
-            given = given.cls
+        if isinstance(given, InstanceRef):  # its class's keys, then what its __init__ sets (OpenOversight)
+            made = self.ev.classes.init_state(given)
+            keys = self._read_source(module, method, given.cls) or {}
+            return {**keys, **{name: value for name, value in made.items() if name.startswith("SQLALCHEMY_")}}
         if isinstance(given, ClassRef):
             self._loaded.add(id(given.node))
             return self._class_keys(given)

@@ -241,12 +241,7 @@ class Scopes:
         for star in module.star_imports:
             source = self.project.module_by_name(star, module.path)
             if source is not None and source is not module and seen < 5:
-                if (
-                    name in source.assigns
-                    or name in source.functions
-                    or name in source.classes
-                    or name in source.imports
-                ):
+                if self._defines(source, name, seen):
                     return self.global_value(source, name, None, seen + 1)
             elif source is None and name not in BUILTIN_NAMES:  # `from .local_settings import *` leaves int() be
                 return ExternalRef(f"{star}.{name}")
@@ -257,6 +252,14 @@ class Scopes:
         if name == "__name__":
             return SV(module.import_name or module.name, None, source="__name__")
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
+
+    def _defines(self, module: Module, name: str, seen: int) -> bool:
+        """Whether a module gives the name to `from module import *`: its own, or through its own star imports
+        (a settings package whose __init__ star-imports base.py: ralph)."""
+        if name in module.assigns or name in module.functions or name in module.classes or name in module.imports:
+            return True
+        stars = (self.project.module_by_name(star, module.path) for star in module.star_imports)
+        return seen < 5 and any(s is not None and s is not module and self._defines(s, name, seen + 1) for s in stars)
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:
         """The names a module's (or a class's) statements leave, run once; None while they run (a name read
