@@ -376,3 +376,52 @@ def test_settings_star_imported_through_a_package_that_star_imports_its_base(
     assert pool.settings["CONN_MAX_AGE"].value == 60
     assert at(report, "src/app/settings/prod.py:3").settings["CONN_MAX_AGE"].value == 300
     assert at(report, "src/app/db.py:4").settings["pool_recycle"].value == 60  # imported through both
+
+
+def test_values_a_variable_decides_name_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The variable behind a value stays its origin: a variable whose default depends on another (nautobot's
+    # ENGINE: DB_ENGINE overrides both sides), `json.loads(os.getenv("X") or "{}")` (linkding's OPTIONS), and
+    # `"%s" % (...)` (security_monkey's URL). A flag that only picks a side (keep's `True if FLAG else False`)
+    # is its branches' test, not a variable that overrides the value.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            PRE_PING = os.environ.get("PRE_PING", "0") == "1"
+            engine = create_engine(
+                "postgresql://%s@%s/db" % (os.getenv("DB_USER", "app"), os.getenv("DB_HOST", "localhost")),
+                pool_pre_ping=True if PRE_PING else False,
+            )
+            """,
+            "app/settings.py": """
+            import json
+            import os
+
+            METRICS = os.getenv("METRICS", "false") == "true"
+            DATABASES = {
+                "default": {
+                    "ENGINE": os.getenv(
+                        "DB_ENGINE", "django_prometheus.db.backends.postgresql" if METRICS else "django.db.backends.postgresql"
+                    ),
+                    "OPTIONS": json.loads(os.getenv("DB_OPTIONS") or "{}"),
+                }
+            }
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:5")
+    url = pool.settings["url"]
+    assert (url.value, url.env) == ("postgresql://app@localhost/db", "DB_USER")
+    pre_ping = pool.settings["pool_pre_ping"]
+    assert (pre_ping.value, [b.when for b in pre_ping.branches]) == (False, ["not (PRE_PING)", "PRE_PING"])
+    django = at(report, "app/settings.py:6")
+    engine = django.settings["ENGINE"]
+    assert (engine.value, engine.env) == ("django.db.backends.postgresql", "DB_ENGINE")
+    assert {b.env for b in engine.branches} == {"DB_ENGINE"}
+    options = django.settings["OPTIONS"]
+    assert (options.value, options.env) == ({}, "DB_OPTIONS")

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pool_doctor.scan import fieldtext
 from pool_doctor.scan.finder import Module, Project, is_test_file
 from pool_doctor.scan.kinds import SV, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
 
@@ -109,10 +110,8 @@ class Environment:
             return replace(value, env=name) if isinstance(value, SV) else value
         if default is None:  # os.environ["X"] with X unset raises: nothing is in effect
             return unknown(frame.module, node, env=name, why=f"${name} (required, no default)")
-        default = self.ev.force(default)
-        if isinstance(default, SV):
-            return replace(default, env=name)
-        return default
+        # the default, each of its branches (`os.getenv("X", A if METRICS else B)`: nautobot's ENGINE), X's to change
+        return fieldtext.named(self.ev.force(default), name)
 
     def is_set(self, name: str, frame: Frame) -> bool:
         """Whether a variable is set with no environment but what `.env` files beside the code (and the code's

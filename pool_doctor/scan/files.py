@@ -139,6 +139,14 @@ class ConfigFiles:
         if isinstance(op, ast.Div) and isinstance(left, PathV):
             text = path_text(right)
             return PathV(os.path.join(left.path, text), left.origin) if text is not None else unknown(module, node)
+        if isinstance(op, ast.Mod) and isinstance(right, ListV) and is_known(left) and isinstance(left.value, str):
+            items = [self.ev.force(item) for item in right.items]  # `"postgresql://%s@%s" % (user, host)`
+            env = env_of(*items)
+            try:
+                text = left.value % tuple(item.value for item in items) if all(map(is_known, items)) else None
+            except (TypeError, ValueError):
+                text = None
+            return SV(text, module.where(node), env) if text is not None else unknown(module, node, env=env)
         return None
 
     def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
@@ -247,6 +255,8 @@ class ConfigFiles:
             document = json.loads(text) if loader == "json" else tomllib.loads(text)
         except Exception:
             return unknown(frame.module, node, why="a file that does not parse")
+        if document in ({}, []) and isinstance(source, SV) and source.env:  # `json.loads(os.getenv("X") or "{}")`
+            return SV(document, source.from_, source.env, source=source.source)
         return self._plain(document, text, path, frame.module.where(node))
 
     def _yaml_document(self, text: str, path: Path | None, frame: Frame, node: ast.AST) -> Any:
