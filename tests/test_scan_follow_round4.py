@@ -425,3 +425,38 @@ def test_values_a_variable_decides_name_it(tmp_path: Path, monkeypatch: pytest.M
     assert {b.env for b in engine.branches} == {"DB_ENGINE"}
     options = django.settings["OPTIONS"]
     assert (options.value, options.env) == ({}, "DB_OPTIONS")
+
+
+def test_flask_config_from_a_path_built_on_one_side_of_an_if(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `if os.environ.get("APP_SETTINGS"): from_envvar(...) else: path = join(dirname(...)); from_pyfile(path)`
+    # at module level, then `db = SQLAlchemy(app)` (security_monkey): the path is the one that side builds, so
+    # the engine is at SQLAlchemy(app) with that file's URL, and the variable's file is listed as unread.
+    report = scan(
+        tmp_path,
+        {
+            "env-config/config.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://app@localhost/appdb"\n',
+            "security_app/__init__.py": """
+            import os
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            if os.environ.get("APP_SETTINGS"):
+                app.config.from_envvar("APP_SETTINGS")
+            else:
+                from os.path import dirname, join, isfile
+                path = join(join(dirname(dirname(__file__)), "env-config"), "config.py")
+                if isfile(path):
+                    app.config.from_pyfile(path)
+                else:
+                    exit(-1)
+
+            db = SQLAlchemy(app)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "security_app/__init__.py:16")
+    url = pool.settings["url"]
+    assert (url.value, url.from_) == ("postgresql://app@localhost/appdb", "env-config/config.py:1")
+    assert pool.unresolved == ['app.config.from_envvar("APP_SETTINGS") (not read)']

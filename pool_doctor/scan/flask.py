@@ -239,6 +239,9 @@ class FlaskApps:
         return keys, named and keys is not None
 
     def _read_source(self, module: Module, method: str, given: Any) -> Keys | None:
+        if isinstance(given, Branches):  # a module's global set only on the side of the `if` that loads it
+            set_here = [o for _, o in given.options if not (isinstance(o, SV) and o.expr == NOT_SET)]
+            given = self.ev.force(set_here[0]) if len(set_here) == 1 else given
         if isinstance(given, InstanceRef):  # its class's keys, then what its __init__ sets (OpenOversight)
             made = self.ev.classes.init_state(given)
             keys = self._read_source(module, method, given.cls) or {}
