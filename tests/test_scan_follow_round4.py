@@ -460,3 +460,49 @@ def test_flask_config_from_a_path_built_on_one_side_of_an_if(tmp_path: Path, mon
     url = pool.settings["url"]
     assert (url.value, url.from_) == ("postgresql://app@localhost/appdb", "env-config/config.py:1")
     assert pool.unresolved == ['app.config.from_envvar("APP_SETTINGS") (not read)']
+
+
+def test_a_model_validator_that_changes_a_field_only_when_its_variable_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cognee's `if self.pool_args and isinstance(self.pool_args, str): self.pool_args = tuple(...)`: with no
+    # variable set the field is as read (None), so the defaults the engine's builder sets stay known.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            import json
+            import pydantic
+            from pydantic_settings import BaseSettings
+
+            class RelationalConfig(BaseSettings):
+                pool_args: str | None = None
+
+                @pydantic.model_validator(mode="after")
+                def parse_pool_args(self):
+                    if self.pool_args and isinstance(self.pool_args, str):
+                        self.pool_args = tuple(sorted(json.loads(self.pool_args).items()))
+                    return self
+
+            config = RelationalConfig()
+            """,
+            "app/engine.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from app.config import config
+
+            def build(url, pool_args=None):
+                pool_args = dict(pool_args) if pool_args else {}
+                if pool_args.get("poolclass", "").lower() == "nullpool":
+                    pool_args["poolclass"] = "NullPool"
+                else:
+                    pool_args.setdefault("pool_size", 5)
+                return create_async_engine(url, **pool_args)
+
+            engine = build("postgresql+asyncpg://app@db/app", config.pool_args)
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "app/engine.py:12").settings["pool_size"]
+    assert (size.known, size.value) == (True, 5)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from pool_doctor.scan import containers
 from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS
 from pool_doctor.scan.kinds import (
     SV,
@@ -162,19 +163,22 @@ class Builders:
         return self.url_of(parts, node, frame)
 
     def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
-        driver = parts["drivername"]
+        """The URL the parts make; parts that depend on a test (a model validator's fields), one per branch."""
+        names = [name for name, value in parts.items() if value is not None]
+        values = [parts[name] for name in names]
+        return containers.lift(self.ev, values, lambda *known: self._url_text(dict(zip(names, known)), node, frame))
+
+    def _url_text(self, given: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
+        driver = given.get("drivername")
         if not is_known(driver) or not isinstance(driver.value, str):
             return unknown(frame.module, node)
-        given = {name: value for name, value in parts.items() if value is not None}
         env = env_of(*given.values())
         if not all(is_known(value) for value in given.values()) or "query" in given:
             return unknown(frame.module, node, env=env, why=f"{driver.value}://... ({frame.module.segment(node)})")
         text = {name: value.value for name, value in given.items() if value.value is not None}
         user = str(text.get("username", "")) + (f":{text['password']}" if "password" in text else "")
         host = str(text.get("host", "")) + (f":{text['port']}" if "port" in text else "")
-        database = (
-            f"/{text['database']}" if "database" in text else ""
-        )  # none given: no "/" (SQLAlchemy 2.1, pydantic 2.13)
+        database = f"/{text['database']}" if "database" in text else ""  # none: no "/" (SQLAlchemy 2.1, pydantic 2.13)
         url = f"{driver.value}://{user}{'@' if user else ''}{host}{database}"
         return SV(url, frame.module.where(node), env, source=frame.module.segment(node))
 

@@ -83,7 +83,9 @@ class Flow:
         leaves it as it was (polar's `if self.POSTGRES_URL_NON_POOLING is None: return self`)."""
         exits = self._exits(func, frame, lambda _, state: state.get(name, before), None)
         taken = next((value for guard, value in exits or [] if all(chosen for _, chosen in guard)), None)
-        return self.ev.force(joined(exits, self.ev.conditions)) if exits and taken is not before else before
+        while isinstance(taken, Branches) and taken.default is not None:  # an `if` inside, joined: its default side
+            taken = taken.options[taken.default][1]
+        return self.ev.force(joined(exits, self.ev.conditions)) if exits and taken != before else before
 
     def _exits(self, func: FuncRef, frame: Frame, read: Callable[[Any, State], Any], fell_off: Any) -> Exits | None:
         """Each way out of the function (its returns, its end) with what `read` takes from the value it returns
