@@ -506,3 +506,158 @@ def test_a_model_validator_that_changes_a_field_only_when_its_variable_is_set(
     )
     size = at(report, "app/engine.py:12").settings["pool_size"]
     assert (size.known, size.value) == (True, 5)
+
+
+def test_the_last_star_import_that_gives_a_name_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # settings/__init__.py: `from .common import *` (which star-imports base.py) then `from .local import *`:
+    # Python keeps local's POOL_SIZE (checked: 20), read by name or by star import.
+    report = scan(
+        tmp_path,
+        {
+            "settings/__init__.py": "from .common import *\nfrom .local import *\n",
+            "settings/common.py": "from .base import *\n",
+            "settings/base.py": "POOL_SIZE = 5\n",
+            "settings/local.py": "POOL_SIZE = 20\n",
+            "db.py": """
+            from sqlalchemy import create_engine
+            from settings import *
+
+            engine = create_engine("postgresql://h/d", pool_size=POOL_SIZE)
+            """,
+            "db2.py": """
+            from sqlalchemy import create_engine
+            from settings import POOL_SIZE
+
+            engine = create_engine("postgresql://h/d2", pool_size=POOL_SIZE)
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "db.py:4").settings["pool_size"].value == 20
+    assert at(report, "db2.py:4").settings["pool_size"].value == 20
+
+
+def test_model_validators_run_in_pydantics_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Checked with pydantic 2.13.4: a field validator reading info.data meets fields before any model validator
+    # (db_url 'postgresql://app@/app'); after-validators run as written, each meeting what those before it
+    # leave; a subclass's method of the same name replaces its base's (3), and one not decorated removes it (0).
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            from pydantic import ValidationInfo, field_validator, model_validator
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                db_host: str = ""
+                db_url: str = ""
+                other_url: str = ""
+
+                @field_validator("db_url")
+                @classmethod
+                def build_url(cls, v, info: ValidationInfo):
+                    return v or f"postgresql://app@{info.data['db_host']}/app"
+
+                @model_validator(mode="after")
+                def build_other(self):
+                    if not self.other_url:
+                        self.other_url = f"postgresql://app@{self.db_host}/other"
+                    return self
+
+                @model_validator(mode="after")
+                def fill_host(self):
+                    if not self.db_host:
+                        self.db_host = "db.internal"
+                    return self
+
+            class Base(BaseSettings):
+                pool_size: int = 0
+
+                @model_validator(mode="after")
+                def fill(self):
+                    if not self.pool_size:
+                        self.pool_size = 20
+                    return self
+
+            class Prod(Base):
+                @model_validator(mode="after")
+                def fill(self):
+                    if not self.pool_size:
+                        self.pool_size = 3
+                    return self
+
+            class Test(Base):
+                def fill(self):
+                    return self
+
+            settings = Settings()
+            prod = Prod()
+            test = Test()
+            """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+            from app.config import prod, settings, test
+
+            a = create_engine(settings.db_url, pool_size=prod.pool_size)
+            b = create_engine(settings.other_url, pool_size=test.pool_size)
+            """,
+        },
+        monkeypatch,
+    )
+    first, second = at(report, "app/db.py:4").settings, at(report, "app/db.py:5").settings
+    assert (first["url"].value, first["pool_size"].value) == ("postgresql://app@/app", 3)
+    assert (second["url"].value, second["pool_size"].value) == ("postgresql://app@/other", 0)
+
+
+def test_review_shapes_of_walrus_none_urls_and_percent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `if (url := secret("X")) is not None:` narrows like `if url := ...:`; a URL whose default branch is a
+    # variable with no default is that variable's at the top too; `"%s" % [a, b]` is one argument (TypeError
+    # here), so unknown, never the tuple's text.
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            def secret(name):
+                if f"{name}_FILE" in os.environ:
+                    return open(os.environ[f"{name}_FILE"]).read()
+                return os.getenv(name)
+
+            if (walrus := secret("APP_URL")) is not None:
+                a = create_engine(walrus)
+            if os.getenv("PROD"):
+                url = "postgresql://prod/db"
+            else:
+                url = os.getenv("DATABASE_URL")
+            b = create_engine(url)
+            c = create_engine("postgresql://%s@%s/list" % ["u", "h"])
+            """,
+        },
+        monkeypatch,
+    )
+    walrus = at(report, "db.py:10").settings["url"]
+    assert not any(branch.known for branch in walrus.branches) and not walrus.known
+    url = at(report, "db.py:15").settings["url"]
+    assert (url.known, url.expr, url.env) == (False, "$DATABASE_URL", "DATABASE_URL")
+    assert not at(report, "db.py:16").settings["url"].known
+
+
+def test_flask_is_seen_however_it_is_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `import os, flask` with Windows line ends, and an app that loads its config by a variable's name: the
+    # config module is the engine's source, as before the import test was narrowed to Flask itself.
+    report = scan(
+        tmp_path,
+        {
+            "app.py": "import os, flask\r\nfrom flask_appbuilder import SQLA\r\n\r\napp = flask.Flask(__name__)\r\n"
+            'app.config.from_object(os.environ["APP_CONFIG"])\r\ndb = SQLA(app)\r\n',
+            "config.py": """
+            SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+            SQLALCHEMY_POOL_SIZE = 15
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "config.py:1").settings["pool_size"].value == 15

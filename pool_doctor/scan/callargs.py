@@ -67,8 +67,8 @@ def given_elsewhere(url: SV, call: ast.Call) -> SV:
     `config=None` that a loader out of sight fills, as privacyidea's audit module; a field `X: str | None = None`
     that the app tests before it makes the pool, as Skyvern's replica): unknown, the variable's or as the call
     writes it."""
-    if url.branches:
-        return replace(url, branches=tuple(given_elsewhere(branch, call) for branch in url.branches))
+    if url.branches:  # each branch, and the value in effect (the default branch's)
+        url = replace(url, branches=tuple(given_elsewhere(branch, call) for branch in url.branches))
     if not (url.known and url.value is None):
         return url
     if url.env is not None:  # a variable's default None: the pool is there only when the variable is set

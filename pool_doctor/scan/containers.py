@@ -371,6 +371,8 @@ def narrowing(ev: Interpreter, test: ast.expr, holds: bool) -> tuple[ast.expr, C
         test, holds = test.operand, not holds
     if isinstance(test, ast.NamedExpr):  # `if url := secret("X"):` says of `url` what it says of the value
         test = test.target
+    if isinstance(test, ast.Compare) and isinstance(test.left, ast.NamedExpr):  # `if (url := ...) is not None:`
+        test = ast.Compare(test.left.target, test.ops, test.comparators)
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
         if not (isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
             return None

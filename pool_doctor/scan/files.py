@@ -139,7 +139,14 @@ class ConfigFiles:
         if isinstance(op, ast.Div) and isinstance(left, PathV):
             text = path_text(right)
             return PathV(os.path.join(left.path, text), left.origin) if text is not None else unknown(module, node)
-        if isinstance(op, ast.Mod) and isinstance(right, ListV) and is_known(left) and isinstance(left.value, str):
+        tupled = isinstance(node, ast.BinOp) and isinstance(node.right, ast.Tuple)  # `% [a, b]` is one argument
+        if (
+            isinstance(op, ast.Mod)
+            and tupled
+            and isinstance(right, ListV)
+            and is_known(left)
+            and isinstance(left.value, str)
+        ):
             items = [self.ev.force(item) for item in right.items]  # `"postgresql://%s@%s" % (user, host)`
             env = env_of(*items)
             try:

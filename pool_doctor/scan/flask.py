@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -40,11 +41,15 @@ ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LE
 POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", OPTIONS, BINDS, *LEGACY_KEYS}
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
-# What tells a project uses Flask: an import of it (Flask-AppBuilder's SQLA and flask.ext.sqlalchemy included);
-# the bare word is not enough (reflex's icon names: "flask_round").
-# Flask itself imported (not `from flask_migrate import ...`: tasking-manager's leftover is no Flask app)
-FLASK_IMPORTS = (b"from flask import", b"from flask.", b"import flask\n", b"import flask ", b"import flask,")
-MENTIONS = (FLASK_SQLALCHEMY.encode(), *FLASK_IMPORTS)
+# What tells a project uses Flask: an import of Flask itself (`import os, flask`, `import flask.cli`, `from flask
+# import (`), noted in the project's mentions as FLASK; not the bare word (reflex's icon names: "flask_round")
+# nor an extension alone (tasking-manager's leftover `from flask_migrate import ...` is no Flask app) but for
+# Flask-SQLAlchemy's and Flask-AppBuilder's (whose SQLA is Flask-SQLAlchemy's extension).
+FLASK_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+flask(?:\.\w+)*[ \t]+import|import[ \t][\w., \t]*\bflask\b(?!\w))", re.M
+)
+FLASK = b"flask"
+MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
 Keys = dict[str, Any]  # SQLALCHEMY_* name -> its value, as the configuration leaves it
 
@@ -543,7 +548,7 @@ class FlaskApps:
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded."""
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
-        flask = bool(self.ev.project.mentions & {FLASK_SQLALCHEMY.encode(), *FLASK_IMPORTS})  # else: only a name
+        flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK})  # else: only a name
         for cls in module.classes.values():
             own = {name for name in self.ev.scopes.scope_locals(cls) if name in POOL_KEYS}
             if not own or id(cls) in self._loaded or not maybe or not flask:

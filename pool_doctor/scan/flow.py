@@ -306,6 +306,10 @@ class Flow:
     def narrowed(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
         """The state on the side of `test` where it `holds`: a name (or `self.x`, or set by `:=`) tested as itself,
         negated or against None keeps the branches of its value that agree (containers.on_side)."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == holds:  # each of `a and b` holds
+            for operand in test.values:  # (each of `a or b` fails)
+                state = self.narrowed(run, operand, state, holds)
+            return state
         found = containers.narrowing(self.ev, test, holds)
         if found is None:
             return state

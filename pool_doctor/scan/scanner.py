@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
-from pool_doctor.scan.flask import MENTIONS, FlaskApps
+from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
 from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
@@ -112,6 +112,8 @@ def _scan(path: Path) -> ScanReport:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
         project.mentions.update(needle for needle in MENTIONS if needle in data)
+        if FLASK_IMPORT.search(data):
+            project.mentions.add(FLASK)
         if CELERY_APP.search(data):
             workers.append(project.display(file))
         if triggered(data) or sets_environment(data):

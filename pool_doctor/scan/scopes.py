@@ -238,7 +238,7 @@ class Scopes:
                 return self.dotted_value(target, module)
             finally:
                 self._importing.discard(key)
-        for star in module.star_imports:
+        for star in reversed(module.star_imports):  # the last that gives the name is the one Python keeps
             source = self.project.module_by_name(star, module.path)
             if source is not None and source is not module and seen < 5:
                 if self._defines(source, name, seen):

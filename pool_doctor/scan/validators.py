@@ -45,7 +45,8 @@ class Validators:
     def __init__(self, classes: Classes) -> None:
         self.classes = classes
         self.ev = classes.ev
-        self._running: set[int] = set()  # the model validators running now
+        self._memo: dict[tuple[int, str, int], Any] = {}  # (instance, field, validators run): the field then
+        self._handed: set[int] = set()  # the instances validators running now were handed
 
     def validated(self, instance: InstanceRef, name: str, value: Any) -> Any:
         """The value as the class's validators for the field leave it (`@field_validator("url")`). A validator's
@@ -88,6 +89,10 @@ class Validators:
         return DictV(items, None)
 
     def _field_of(self, instance: InstanceRef, name: str) -> Any:
+        """A field as a field validator meets it: before any model validator runs."""
+        fields = self.classes.fields(instance.cls)
+        if name in fields:
+            return self.classes.field_value(instance, name, *fields[name])
         return self.classes.instance_attribute(instance, name, None, Frame(instance.cls.module))
 
     def _validators(self, cls: ClassRef, name: str) -> list[FuncRef]:
@@ -106,51 +111,58 @@ class Validators:
                         found.append(FuncRef(klass.module, stmt))
         return found
 
-    def after(self, instance: InstanceRef, name: str, value: Any) -> Any:
-        """A field as a `@model_validator(mode="after")` that sets it leaves it (cognee's `fill_derived`: `if not
-        self.db_host: self.db_host = ...`): the validator run on the instance with the fields it sets as read so
-        far, `value` for this one, so it meets them as pydantic hands them over."""
-        for validator in self._after_validators(instance.cls, name):
-            node = validator.node
-            params = [*node.args.posonlyargs, *node.args.args]
-            if not params or isinstance(node, ast.Lambda) or id(node) in self._running:
-                continue  # (while it runs, what it reads of itself is what it was handed)
-            written = self._sets(node, params[0].arg) & set(self.classes.fields(instance.cls))
-            read = {
-                field: value
-                if field == name
-                else self.classes.field_value(instance, field, *self.classes.fields(instance.cls)[field])
-                for field in written
-            }
-            before = replace(instance, overrides={**instance.overrides, **read}, attrs=None)
-            ref = FuncRef(validator.module, node, bound_self=before)
-            self._running.add(id(node))
-            try:  # the field as each way out hands the instance back (`return self`, early or last)
-                value = self.ev.returned_with(ref, f"{params[0].arg}.{name}", value)
-            finally:
-                self._running.discard(id(node))
+    def after(self, instance: InstanceRef, name: str, value: Any, upto: int | None = None) -> Any:
+        """A field as the `@model_validator(mode="after")`s that set it leave it (cognee's `fill_derived`: `if not
+        self.db_host: self.db_host = ...`), run in pydantic's order, each meeting the fields as the ones before it
+        (`upto`: the first so many) leave them; `value`: the field as read."""
+        if id(instance) in self._handed:  # read inside a validator: the fields as it was handed them
+            return value
+        validators = self._after_validators(instance.cls)
+        fields = self.classes.fields(instance.cls)
+        outermost = not self._memo
+        try:
+            for index, ref in enumerate(validators[:upto]):
+                node = ref.node
+                params = [*node.args.posonlyargs, *node.args.args]
+                if not params or isinstance(node, ast.Lambda) or name not in self._sets(node, params[0].arg):
+                    continue
+                later = Frame(instance.cls.module)
+                read = {  # the other fields as the validators before this one leave them, when it reads them
+                    field: Thunk(ast.Constant(None), later, compute=partial(self._as_of, instance, field, index))
+                    for field in fields
+                }
+                read[name] = value
+                before = replace(instance, overrides={**instance.overrides, **read}, attrs=None)
+                bound = FuncRef(ref.module, node, bound_self=before)  # the field as each way out hands it back
+                self._handed.add(id(before))
+                try:
+                    value = self.ev.returned_with(bound, f"{params[0].arg}.{name}", value)
+                finally:
+                    self._handed.discard(id(before))
+        finally:
+            if outermost:
+                self._memo.clear()
         return value
 
-    def _after_validators(self, cls: ClassRef, name: str) -> list[FuncRef]:
-        found = []
-        for klass in self.classes.class_chain(cls):
+    def _as_of(self, instance: InstanceRef, name: str, index: int) -> Any:
+        """A field as the first `index` model validators leave it."""
+        key = (id(instance), name, index)
+        if key not in self._memo:
+            read = self.classes.field_value(instance, name, *self.classes.fields(instance.cls)[name])
+            self._memo[key] = self.after(instance, name, read, index)
+        return self._memo[key]
+
+    def _after_validators(self, cls: ClassRef) -> list[FuncRef]:
+        """The after-validators pydantic runs, in its order: base classes' first, each class's as written; a
+        subclass's method of the same name takes its base's place, and one not decorated removes it."""
+        found: dict[str, FuncRef | None] = {}
+        for klass in reversed(self.classes.class_chain(cls)):
             for stmt in klass.node.body:
-                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or not stmt.args.args:
-                    continue
-                for decorator in stmt.decorator_list:
-                    if not (
-                        isinstance(decorator, ast.Call)
-                        and (dotted_parts(decorator.func) or [""])[-1] == "model_validator"
-                    ):
-                        continue
-                    mode = next((k.value for k in decorator.keywords if k.arg == "mode"), None)
-                    if (
-                        isinstance(mode, ast.Constant)
-                        and mode.value == "after"
-                        and name in self._sets(stmt, stmt.args.args[0].arg)
-                    ):
-                        found.append(FuncRef(klass.module, stmt))
-        return found
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    after = stmt.args.args and any(_is_after(decorator) for decorator in stmt.decorator_list)
+                    if after or stmt.name in found:
+                        found[stmt.name] = FuncRef(klass.module, stmt) if after else None
+        return [ref for ref in found.values() if ref is not None]
 
     @staticmethod
     def _sets(func: ast.FunctionDef | ast.AsyncFunctionDef, self_name: str) -> set[str]:
@@ -162,3 +174,11 @@ class Validators:
             for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == self_name
         }
+
+
+def _is_after(decorator: ast.expr) -> bool:
+    """`@model_validator(mode="after")`."""
+    if not (isinstance(decorator, ast.Call) and (dotted_parts(decorator.func) or [""])[-1] == "model_validator"):
+        return False
+    mode = next((k.value for k in decorator.keywords if k.arg == "mode"), None)
+    return isinstance(mode, ast.Constant) and mode.value == "after"
