@@ -661,3 +661,47 @@ def test_flask_is_seen_however_it_is_imported(tmp_path: Path, monkeypatch: pytes
         monkeypatch,
     )
     assert at(report, "config.py:1").settings["pool_size"].value == 15
+
+
+def test_flask_config_instances_an_app_picks_by_a_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # OpenOversight: `create_app(name)` loads `config[name]` (instances whose __init__ sets the keys) and is
+    # called with two names; which one runs is the environment's, so each config class is a pool of its own
+    # (as config classes with the keys as attributes are), none lost.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            import os
+            from flask import Flask
+            from app.config import config
+            from app.database import db
+
+            def create_app(config_name="default"):
+                app = Flask(__name__)
+                app.config.from_object(config[config_name])
+                db.init_app(app)
+                return app
+
+            app = create_app()
+            other = create_app(os.environ.get("ENV", "production"))
+            """,
+            "app/database.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "app/config.py": """
+            import os
+
+            class DevelopmentConfig:
+                def __init__(self):
+                    self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URI")
+                    self.SQLALCHEMY_ECHO = True
+
+            class ProductionConfig:
+                def __init__(self):
+                    self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URI")
+
+            config = {"default": DevelopmentConfig(), "production": ProductionConfig()}
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "app/config.py:3").settings["echo"].value is True
+    assert at(report, "app/config.py:8").settings["url"].env == "DATABASE_URI"

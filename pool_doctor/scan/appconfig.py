@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pool_doctor.scan.finder import FunctionNode, dotted_parts
-from pool_doctor.scan.kinds import SV, ClassRef, DictV, FuncRef, ModuleRef
+from pool_doctor.scan import fieldtext
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
+from pool_doctor.scan.kinds import SV, ClassRef, DictV, Frame, FuncRef, Interpreter, ModuleRef, Thunk
 
 PREFIX = "SQLALCHEMY_"
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
@@ -234,3 +235,8 @@ def place(value: Any) -> tuple[str, int, int] | None:
 
 def options_node(call: ast.Call) -> ast.expr | None:
     return next((kw.value for kw in call.keywords if kw.arg == "engine_options"), None)
+
+
+def by_variable(value: Any, env: str, ev: Interpreter, module: Module) -> Thunk:
+    """A config key that a variable overrides (`FLASK_SQLALCHEMY_DATABASE_URI`), worked out when read."""
+    return Thunk(ast.Constant(None), Frame(module), compute=lambda: fieldtext.named(ev.force(value), env))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from pool_doctor.scan import appconfig, fieldtext
+from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import NestedWrite
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, is_test_file, library_target
@@ -160,7 +160,8 @@ class FlaskApps:
             prefix = appconfig.prefixed_env(stmt)
             if prefix is not None:  # each key set so far is the variable's, when that is set
                 app.keys = {
-                    name: _by_variable(value, f"{prefix}{name}", self.ev, module) for name, value in app.keys.items()
+                    name: appconfig.by_variable(value, f"{prefix}{name}", self.ev, module)
+                    for name, value in app.keys.items()
                 }
                 continue
             load = appconfig.loader(stmt)
@@ -247,10 +248,9 @@ class FlaskApps:
         if isinstance(given, Branches):  # a module's global set only on the side of the `if` that loads it
             set_here = [o for _, o in given.options if not (isinstance(o, SV) and o.expr == NOT_SET)]
             given = self.ev.force(set_here[0]) if len(set_here) == 1 else given
-        if isinstance(given, InstanceRef):  # its class's keys, then what its __init__ sets (OpenOversight)
-            made = self.ev.classes.init_state(given)
-            keys = self._read_source(module, method, given.cls) or {}
-            return {**keys, **{name: value for name, value in made.items() if name.startswith("SQLALCHEMY_")}}
+        if isinstance(given, InstanceRef):
+            self._loaded.add(id(given.cls.node))
+            return self._instance_keys(given)
         if isinstance(given, ClassRef):
             self._loaded.add(id(given.node))
             return self._class_keys(given)
@@ -299,6 +299,11 @@ class FlaskApps:
                     continue  # under a test that does not hold, the class keeps what its bases give
                 keys[name] = value
         return keys
+
+    def _instance_keys(self, instance: InstanceRef) -> Keys:
+        """A config instance's keys: its class's, then what its `__init__` sets on self (OpenOversight)."""
+        made = self.ev.classes.init_state(instance)
+        return {**self._class_keys(instance.cls), **{k: v for k, v in made.items() if k.startswith("SQLALCHEMY_")}}
 
     def _module_keys(self, module: Module) -> Keys:
         return {
@@ -550,10 +555,13 @@ class FlaskApps:
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
         flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK})  # else: only a name
         for cls in module.classes.values():
-            own = {name for name in self.ev.scopes.scope_locals(cls) if name in POOL_KEYS}
-            if not own or id(cls) in self._loaded or not maybe or not flask:
+            if id(cls) in self._loaded or not maybe or not flask:
                 continue
-            keys = self._class_keys(ClassRef(module, cls))
+            made = InstanceRef(ClassRef(module, cls), {})  # its own keys, or (OpenOversight's) its __init__'s
+            own = any(name in POOL_KEYS for name in self.ev.scopes.scope_locals(cls))
+            if not own and not set(self.ev.classes.init_state(made)) & POOL_KEYS:
+                continue  # (a subclass that adds none is its base's)
+            keys = self._class_keys(made.cls) if own else self._instance_keys(made)
             if all(appconfig.names_itself(name, value) for name, value in keys.items()):
                 continue  # a table of the keys' names (privacyidea's ConfigKey), read as app.config[ConfigKey.X]
             yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
@@ -590,8 +598,3 @@ def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -
         if name not in LEGACY_KEYS and name != OPTIONS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
-
-
-def _by_variable(value: Any, env: str, ev: Evaluator, module: Module) -> Thunk:
-    """A config key that a variable overrides (`FLASK_SQLALCHEMY_DATABASE_URI`), worked out when read."""
-    return Thunk(ast.Constant(None), Frame(module), compute=lambda: fieldtext.named(ev.force(value), env))

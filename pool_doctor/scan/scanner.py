@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
+from pool_doctor.scan.finder import Module, Project, is_test_file, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
 from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
@@ -111,9 +111,9 @@ def _scan(path: Path) -> ScanReport:
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
-        project.mentions.update(needle for needle in MENTIONS if needle in data)
-        if FLASK_IMPORT.search(data):
-            project.mentions.add(FLASK)
+        if not is_test_file(file):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
+            project.mentions.update(needle for needle in MENTIONS if needle in data)
+            project.mentions.update([FLASK] if FLASK_IMPORT.search(data) else [])
         if CELERY_APP.search(data):
             workers.append(project.display(file))
         if triggered(data) or sets_environment(data):
