@@ -634,6 +634,7 @@ def test_review_shapes_of_walrus_none_urls_and_percent(tmp_path: Path, monkeypat
                 url = os.getenv("DATABASE_URL")
             b = create_engine(url)
             c = create_engine("postgresql://%s@%s/list" % ["u", "h"])
+            d = create_engine(os.getenv("X") if __import__("sys").argv[1] == "a" else "postgresql://h/d")
             """,
         },
         monkeypatch,
@@ -643,6 +644,8 @@ def test_review_shapes_of_walrus_none_urls_and_percent(tmp_path: Path, monkeypat
     url = at(report, "db.py:15").settings["url"]
     assert (url.known, url.expr, url.env) == (False, "$DATABASE_URL", "DATABASE_URL")
     assert not at(report, "db.py:16").settings["url"].known
+    either = at(report, "db.py:17").settings["url"]  # its text says what its branches say
+    assert (either.known, either.expr.startswith("one of: ? when "), either.branches[0].expr) == (False, True, "$X")
 
 
 def test_flask_is_seen_however_it_is_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan.kinds import SV, is_known
+from pool_doctor.scan.values import one_of
 
 # Positional parameters of each library callable, in order (the rest are keyword arguments).
 POSITIONAL: dict[str, tuple[str, ...]] = {
@@ -68,7 +69,8 @@ def given_elsewhere(url: SV, call: ast.Call) -> SV:
     that the app tests before it makes the pool, as Skyvern's replica): unknown, the variable's or as the call
     writes it."""
     if url.branches:  # each branch, and the value in effect (the default branch's)
-        url = replace(url, branches=tuple(given_elsewhere(branch, call) for branch in url.branches))
+        branches = tuple(given_elsewhere(branch, call) for branch in url.branches)
+        url = replace(url, branches=branches, expr=one_of(branches) if url.expr else None)
     if not (url.known and url.value is None):
         return url
     if url.env is not None:  # a variable's default None: the pool is there only when the variable is set

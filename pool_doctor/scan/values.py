@@ -64,6 +64,12 @@ def flatten(
     return out
 
 
+def one_of(branches: list[SV] | tuple[SV, ...]) -> str:
+    """A value with branches as its text says it: `one of: 5 when X, ? when not (X)`."""
+    shown = (f"{'not set' if b.expr == NOT_SET else repr(b.value) if b.known else '?'} when {b.when}" for b in branches)
+    return f"one of: {', '.join(shown)}"
+
+
 def branched(options: list[tuple[str, SV | None]], default: int | None, conds: Conditions) -> SV:
     """One key's value on each branch (None: the branch does not set it) as one ScannedValue: the value in
     effect with no environment set when a branch is that (`default`), else unknown; each branch listed."""
@@ -99,10 +105,7 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
         branches.insert(0, branches.pop(chosen))
         chosen = 0
     branches = [replace(branch, when=_short_test(branch.when or "")) for branch in branches]
-    shown = ", ".join(
-        f"{'not set' if b.expr == NOT_SET else repr(b.value) if b.known else '?'} when {b.when}" for b in branches
-    )
-    expr = f"one of: {shown}"
+    expr = one_of(branches)
     if chosen is not None and branches[chosen].known:
         base = branches[chosen]  # the value with no environment set; a variable another branch reads overrides it
         return replace(
