@@ -708,3 +708,42 @@ def test_flask_config_instances_an_app_picks_by_a_variable(tmp_path: Path, monke
     )
     assert at(report, "app/config.py:3").settings["echo"].value is True
     assert at(report, "app/config.py:8").settings["url"].env == "DATABASE_URI"
+
+
+def test_an_attribute_a_helper_only_init_calls_sets_is_the_instances(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # buildbot: __init__ calls self.create_child_services(), which sets self.db; start() calls self.db.setup(URL),
+    # a wrapper around create_engine: the pool is at that call with its URL. A helper something else calls
+    # again is not part of __init__ (its attribute may change after).
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/connector.py": """
+            import sqlalchemy as sa
+
+            class DBConnector:
+                def setup(self, db_url):
+                    self._engine = sa.create_engine(db_url, pool_size=7)
+            """,
+            "app/master.py": """
+            from app import connector
+
+            DB_URL = "postgresql://app@localhost/app"
+
+            class Master:
+                def __init__(self):
+                    self.create_child_services()
+
+                def create_child_services(self):
+                    self.db = connector.DBConnector()
+
+                def start(self):
+                    self.db.setup(DB_URL)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/master.py:13")
+    assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://app@localhost/app", 7)

@@ -163,13 +163,20 @@ class SettingsClasses:
         if found is not None:
             return found
         found = set()
-        for klass in self.class_chain(cls):
-            for stmt in klass.node.body:
-                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or stmt.name in SET_BEFORE_USE:
-                    continue
-                params = [*stmt.args.posonlyargs, *stmt.args.args]
-                if params:
-                    found |= fieldtext.self_writes(stmt, params[0].arg)
+        methods = [
+            s
+            for k in self.class_chain(cls)
+            for s in k.node.body
+            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        calls = {m.name: _self_calls(m) for m in methods}  # a helper only __init__ calls is part of it (buildbot's)
+        helpers = calls.get("__init__", set()) - {
+            name for m, names in calls.items() if m != "__init__" for name in names
+        }
+        for stmt in methods:
+            params = [*stmt.args.posonlyargs, *stmt.args.args]
+            if params and stmt.name not in SET_BEFORE_USE and stmt.name not in helpers:
+                found |= fieldtext.self_writes(stmt, params[0].arg)
         self._set_after_init[key] = found
         return found
 
@@ -537,3 +544,18 @@ class SettingsClasses:
         if isinstance(value, ClassRef) and self.is_model(value) and self.fields(value):
             return value  # a pydantic model, a settings class, a dataclass: not an Enum, not a plain class
         return None
+
+
+def _self_calls(method: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The methods a method calls on its own instance (`self.create_child_services()`)."""
+    params = [*method.args.posonlyargs, *method.args.args]
+    if not params:
+        return set()
+    return {
+        node.func.attr
+        for node in ast.walk(method)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == params[0].arg
+    }
