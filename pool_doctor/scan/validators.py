@@ -47,6 +47,7 @@ class Validators:
         self.ev = classes.ev
         self._memo: dict[tuple[int, str, int], Any] = {}  # (instance, field, validators run): the field then
         self._handed: set[int] = set()  # the instances validators running now were handed
+        self._depth = 0  # after() calls running now
 
     def validated(self, instance: InstanceRef, name: str, value: Any) -> Any:
         """The value as the class's validators for the field leave it (`@field_validator("url")`). A validator's
@@ -119,12 +120,12 @@ class Validators:
             return value
         validators = self._after_validators(instance.cls)
         fields = self.classes.fields(instance.cls)
-        outermost = not self._memo
+        self._depth += 1
         try:
             for index, ref in enumerate(validators[:upto]):
                 node = ref.node
                 params = [*node.args.posonlyargs, *node.args.args]
-                if not params or isinstance(node, ast.Lambda) or name not in self._sets(node, params[0].arg):
+                if not params or isinstance(node, ast.Lambda) or name not in fieldtext.self_writes(node, params[0].arg):
                     continue
                 later = Frame(instance.cls.module)
                 read = {  # the other fields as the validators before this one leave them, when it reads them
@@ -140,7 +141,8 @@ class Validators:
                 finally:
                     self._handed.discard(id(before))
         finally:
-            if outermost:
+            self._depth -= 1
+            if not self._depth:  # the instances it was worked out for may go: their ids with them
                 self._memo.clear()
         return value
 
@@ -163,17 +165,6 @@ class Validators:
                     if after or stmt.name in found:
                         found[stmt.name] = FuncRef(klass.module, stmt) if after else None
         return [ref for ref in found.values() if ref is not None]
-
-    @staticmethod
-    def _sets(func: ast.FunctionDef | ast.AsyncFunctionDef, self_name: str) -> set[str]:
-        """The attributes a method assigns on its first parameter (`self.x = ...`)."""
-        return {
-            target.attr
-            for node in ast.walk(func)
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign))
-            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == self_name
-        }
 
 
 def _is_after(decorator: ast.expr) -> bool:
