@@ -492,6 +492,9 @@ def test_pgbouncer_server_pool_real_runs_match_the_judge(server: LocalPostgres, 
     # The app's query after its idle gap got a fresh server connection: PgBouncer dropped the closed one
     # when the server closed it (an event), not when a client asked.
     assert real["server close"] == "replaced"
+    deadline = time.monotonic() + 5  # PgBouncer writes its log line on its own time (a CI run read it first)
+    while "server conn crashed?" not in killed.log_tail(200) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert "server conn crashed?" in killed.log_tail(200)
     # server_idle_timeout spares min_pool_size connections (the mapping's `spares`).
     assert pgbouncer.policy(config | {"server_idle_timeout": "1", "min_pool_size": "1"}).spares == 1
