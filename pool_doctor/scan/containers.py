@@ -408,6 +408,19 @@ def on_side(option: tuple[str, Any], check: Check, holds: bool, default: bool) -
     return None
 
 
+def format_args(ev: Interpreter, op: ast.operator, node: ast.AST, right: Any, where: str) -> Any:
+    """The right side of `"postgresql://%s@%s" % (user, host)` as the tuple `%` formats with (unknown, with a
+    variable its items read, when one is); anything else as it is (`% [a, b]` is one argument, as in Python)."""
+    if not (isinstance(op, ast.Mod) and isinstance(node, ast.BinOp) and isinstance(node.right, ast.Tuple)):
+        return right
+    if not isinstance(right, ListV):
+        return right
+    items = [ev.force(item) for item in right.items]
+    if not all(is_known(item) for item in items):
+        return SV(None, where, env_of(*items), known=False, expr=ast.unparse(node.right))
+    return SV(tuple(item.value for item in items), where, env_of(*items))
+
+
 def case_taken(ev: Interpreter, subject: Any, cases: list[ast.match_case], frame: Frame) -> tuple[int | None, bool]:
     """Which case of a `match` a subject takes (len(cases): none), and whether the environment decides it
     (then it is the case with no variable set). None when a case before it cannot be decided: a pattern other

@@ -246,7 +246,7 @@ class Evaluator:
         special = self.files.binop(left, op, right, node, module)
         if special is not None:
             return special
-        function = BINOPS.get(type(op))
+        function, right = BINOPS.get(type(op)), containers.format_args(self, op, node, right, module.where(node))
         if function is None or not (is_known(left) and is_known(right)):
             return unknown(module, node, env=env_of(left, right))
         try:

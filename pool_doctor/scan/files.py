@@ -139,21 +139,6 @@ class ConfigFiles:
         if isinstance(op, ast.Div) and isinstance(left, PathV):
             text = path_text(right)
             return PathV(os.path.join(left.path, text), left.origin) if text is not None else unknown(module, node)
-        tupled = isinstance(node, ast.BinOp) and isinstance(node.right, ast.Tuple)  # `% [a, b]` is one argument
-        if (
-            isinstance(op, ast.Mod)
-            and tupled
-            and isinstance(right, ListV)
-            and is_known(left)
-            and isinstance(left.value, str)
-        ):
-            items = [self.ev.force(item) for item in right.items]  # `"postgresql://%s@%s" % (user, host)`
-            env = env_of(*items)
-            try:
-                text = left.value % tuple(item.value for item in items) if all(map(is_known, items)) else None
-            except (TypeError, ValueError):
-                text = None
-            return SV(text, module.where(node), env) if text is not None else unknown(module, node, env=env)
         return None
 
     def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
