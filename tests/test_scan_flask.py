@@ -149,7 +149,7 @@ def test_a_class_body_reads_the_module_global_of_the_same_name(tmp_path: Path, m
                 DATABASE_URL = DATABASE_URL
                 SQLALCHEMY_DATABASE_URI = DATABASE_URL
             """,
-            "app.py": "from flask_sqlalchemy import SQLAlchemy\n",
+            "app.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
         },
         monkeypatch,
     )
@@ -474,7 +474,7 @@ def test_binds_alone_make_no_default_engine(tmp_path: Path, monkeypatch: pytest.
                     "orders": "postgresql://web@pg/orders",
                 }
             """,
-            "web.py": "import flask_sqlalchemy\n",
+            "web.py": "import flask_sqlalchemy\n\ndb = flask_sqlalchemy.SQLAlchemy()\n",
         },
         monkeypatch,
     )

@@ -1835,6 +1835,8 @@ def test_flask_options_in_classes_under_tests_and_app_config(tmp_path: Path, mon
                 app.config.update({"SQLALCHEMY_DATABASE_URI": "postgresql://h/app",
                                    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 4, "pool_recycle": 60}})
                 return app
+
+            db = SQLAlchemy()
         """,
         },
         monkeypatch,

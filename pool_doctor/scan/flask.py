@@ -22,7 +22,8 @@ from typing import Any, Final
 from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import NestedWrite
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import FunctionNode, Module, is_test_file, library_target
+from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
+from pool_doctor.scan.flaskext import FLASK_SQLALCHEMY, extension_of, may_make_extension
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk, not_set
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
@@ -39,7 +40,6 @@ OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
 BINDS: Final = "SQLALCHEMY_BINDS"
 ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
 POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", OPTIONS, BINDS, *LEGACY_KEYS}
-FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
 # What tells a project uses Flask: an import of Flask itself (`import os, flask`, `import flask.cli`, `from flask
 # import (`), noted in the project's mentions as FLASK; not the bare word (reflex's icon names: "flask_round")
@@ -83,6 +83,7 @@ class FlaskApps:
         self.bound: set[tuple[str, int]] = set()  # SQLAlchemy(engine_options=...) calls an app's engine takes in
         self._inlined: set[int] = set()  # helpers whose writes are part of their caller's app configuration
         self._inlining: set[int] = set()  # those being read now
+        self._extends: bool | None = None  # whether anything in the project may be the extension
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         apps = self._read()
@@ -190,7 +191,7 @@ class FlaskApps:
         if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda):
             return None
         body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]
-        binds = [self._extension(func.module, bind) for inner in body if (bind := appconfig.bind_call(inner))]
+        binds = [extension_of(self.ev, func.module, bind) for inner in body if (bind := appconfig.bind_call(inner))]
         return func if any(appconfig.configures(inner) for inner in body) and not any(binds) else None
 
     def _change(self, write: NestedWrite, frame: Frame) -> Callable[[DictV], None]:
@@ -380,7 +381,7 @@ class FlaskApps:
         bind, where = appconfig.bind_call(stmt), module
         if bind is None:
             bind, where = self._bind_in_helper(module, stmt, frame)
-        extension = self._extension(where, bind) if bind is not None else None
+        extension = extension_of(self.ev, where, bind) if bind is not None else None
         if extension is None:
             return False
         app.bind, app.extension, app.bind_module = bind, extension, where
@@ -404,39 +405,10 @@ class FlaskApps:
                     return found, func.module
         return None, module
 
-    def _extension(self, module: Module, call: ast.Call, depth: int = 0) -> tuple[Module, ast.Call] | None:
-        """The SQLAlchemy(...) call that made the extension a bind call binds (itself for SQLAlchemy(app))."""
-        if self._is_extension(module, call):
-            return module, call
-        if not isinstance(call.func, ast.Attribute) or not isinstance(call.func.value, ast.Name):
-            return None
-        return self._made_by(module, call.func.value.id, depth)
-
-    def _made_by(self, module: Module, name: str, depth: int) -> tuple[Module, ast.Call] | None:
-        if depth > 4:
-            return None
-        assignments = module.assigns.get(name)
-        if assignments:
-            value = assignments[-1].value
-            if isinstance(value, ast.Call) and self._is_extension(module, value):
-                return module, value
-            return None
-        dotted = module.imports.get(name) or module.nested_imports.get(name)  # CTFd imports `db` in create_app
-        if dotted is None or "." not in dotted:
-            return None
-        owner, _, attr = dotted.rpartition(".")
-        source = self.ev.project.module_by_name(owner, near=module.path)
-        return self._made_by(source, attr, depth + 1) if source is not None else None
-
-    def _is_extension(self, module: Module, call: ast.Call) -> bool:
-        made = self.ev.force(self.ev.eval(call.func, Frame(module)))
-        refs = self.ev.classes.class_bases(made) if isinstance(made, ClassRef) else [made]
-        for ref in refs:  # the library's class, or the project's subclass of it
-            dotted = getattr(ref, "dotted", None)
-            found = library_target(dotted) if isinstance(dotted, str) else None
-            if found is not None and found[0] == FLASK_SQLALCHEMY:
-                return True
-        return False
+    def _may_extend(self) -> bool:
+        if self._extends is None:
+            self._extends = may_make_extension(self.ev, (m for m in self.ev.project.modules.values() if m))
+        return self._extends
 
     def _changed(self, value: Any, change: Callable[[DictV], None], start: Any = None) -> Any:
         """A dict value changed in place, as a copy (each branch's, for a value with branches); a branch that
@@ -465,6 +437,8 @@ class FlaskApps:
                 defaults = self.ev.force(self.ev.eval(options, frame))
         if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items):
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
+        if app.bind is None and not self._may_extend():
+            return  # keys the project's own create_engine reads (timesketch)
         under, over = self._pinned(*app.extension) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
@@ -553,7 +527,7 @@ class FlaskApps:
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded."""
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
-        flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK})  # else: only a name
+        flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK}) and self._may_extend()  # else: only a name
         for cls in module.classes.values():
             if id(cls) in self._loaded or not maybe or not flask:
                 continue

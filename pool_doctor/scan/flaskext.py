@@ -1,0 +1,110 @@
+"""Whether a project may make Flask-SQLAlchemy's extension at all.
+
+Flask-SQLAlchemy makes engines only for an app its extension is bound to (`SQLAlchemy(app)`, `db.init_app(app)`).
+A project that imports flask_sqlalchemy for its Query class alone (timesketch) and builds its own engine from
+`app.config["SQLALCHEMY_DATABASE_URI"]` has no Flask-SQLAlchemy engine: its config keys are read by that
+`create_engine`, which is reported where it is. Only a project where nothing can be the extension is read so:
+a call of a class named like one (Flask-SQLAlchemy's `SQLAlchemy`, Flask-AppBuilder's `SQLA`, a project subclass
+of either) or an `init_app` of an object the scan cannot tell is something else (an import from outside the
+project, a parameter) keeps every config class and app configuration a possible engine.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from typing import Final
+
+from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
+from pool_doctor.scan.kinds import ClassRef, ExternalRef, Frame
+
+FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
+EXTENSIONS = frozenset({"SQLAlchemy", "SQLA"})  # Flask-SQLAlchemy's class, Flask-AppBuilder's subclass of it
+EXTENSION_LIBRARIES = frozenset({"flask_sqlalchemy", "flask_appbuilder", "flask"})  # (flask.ext.sqlalchemy)
+# A file that may make or bind the extension: the scan reads it whatever else it names
+EXTENSION_HINT = re.compile(rb"\b(?:SQLAlchemy|SQLA)\s*[(\)]|\.init_app\s*\(")
+
+
+def may_make_extension(ev: Evaluator, modules: Iterable[Module]) -> bool:
+    app_modules = [m for m in modules if not is_test_file(m.path)]
+    names = _extension_names(app_modules)
+    if names != EXTENSIONS:
+        return True  # a project's subclass of the extension is made to be used, wherever that is
+    for module in app_modules:
+        local = names | {name for name, dotted in module.imports.items() if dotted.rsplit(".", 1)[-1] in names}
+        if local & module.calls.keys():
+            return True
+        for site in module.calls.get("init_app", []):
+            func = site.call.func
+            if not isinstance(func, ast.Attribute) or not _something_else(ev, module, func.value, names):
+                return True
+    return False
+
+
+def _extension_names(modules: list[Module]) -> set[str]:
+    """The extension's class names and the project's subclasses of them, through the project's own chains."""
+    names = set(EXTENSIONS)
+    classes = [cls for module in modules for cls in module.classes.values()]
+    grown = True
+    while grown:
+        grown = False
+        for cls in classes:
+            if cls.name not in names and any((dotted_parts(base) or [""])[-1] in names for base in cls.bases):
+                names.add(cls.name)
+                grown = True
+    return names
+
+
+def extension_of(ev: Evaluator, module: Module, call: ast.Call) -> tuple[Module, ast.Call] | None:
+    """The SQLAlchemy(...) call that made the extension a bind call binds (itself for SQLAlchemy(app))."""
+    if is_extension(ev, module, call):
+        return module, call
+    if not isinstance(call.func, ast.Attribute) or not isinstance(call.func.value, ast.Name):
+        return None
+    found = maker(ev, module, call.func.value.id)
+    return found if found is not None and is_extension(ev, *found) else None
+
+
+def is_extension(ev: Evaluator, module: Module, call: ast.Call) -> bool:
+    made = ev.force(ev.eval(call.func, Frame(module)))
+    refs = ev.classes.class_bases(made) if isinstance(made, ClassRef) else [made]
+    for ref in refs:  # the library's class, or the project's subclass of it
+        dotted = getattr(ref, "dotted", None)
+        found = library_target(dotted) if isinstance(dotted, str) else None
+        if found is not None and found[0] == FLASK_SQLALCHEMY:
+            return True
+    return False
+
+
+def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Module, ast.Call] | None:
+    """The call a module's global is made by (`db = SQLAlchemy()`), through the project's own imports (CTFd
+    imports `db` inside create_app); None when it is not made by a call the scan sees."""
+    if depth > 4:
+        return None
+    assignments = module.assigns.get(name)
+    if assignments:
+        value = assignments[-1].value
+        return (module, value) if isinstance(value, ast.Call) else None
+    dotted = module.imports.get(name) or module.nested_imports.get(name)
+    if dotted is None or "." not in dotted:
+        return None
+    owner, _, attr = dotted.rpartition(".")
+    source = ev.project.module_by_name(owner, near=module.path)
+    return maker(ev, source, attr, depth + 1) if source is not None else None
+
+
+def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: set[str]) -> bool:
+    """Whether the object `init_app` is called on is made, in the project, by a call of something that is not
+    the extension (`login_manager = LoginManager()`)."""
+    found = maker(ev, module, receiver.id) if isinstance(receiver, ast.Name) else None
+    if found is None:
+        return False  # a parameter, or from outside the project: it may be the extension
+    source, call = found
+    if (dotted_parts(call.func) or [""])[-1] in names:
+        return False
+    made = ev.force(ev.eval(call.func, Frame(source)))
+    if isinstance(made, ExternalRef):
+        return made.dotted.split(".", 1)[0] not in EXTENSION_LIBRARIES
+    return isinstance(made, ClassRef) and made.node.name not in names

@@ -1,0 +1,72 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round4.py: shapes found on held-out projects after that file's. Each project is a few small
+files written here (never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import scan
+
+TIMESKETCH_APP = """
+from flask import Flask
+from flask_login import LoginManager
+from app.models import configure_engine
+
+login_manager = LoginManager()
+
+def create_app(config=None):
+    app = Flask(__name__)
+    if config is None:
+        app.config.from_envvar("APP_SETTINGS")
+    else:
+        app.config.from_object(config)
+    configure_engine(app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+    login_manager.init_app(app)
+    {bind}
+    return app
+"""
+
+
+@pytest.mark.parametrize(
+    ("bind", "flask_pools"),
+    [
+        ("", []),  # nothing binds Flask-SQLAlchemy's extension: its keys are the project's own engine's
+        ("shared_db.init_app(app)", ["app/__init__.py:11"]),  # from outside the project: it may be the extension
+    ],
+)
+def test_a_project_that_never_makes_the_flask_sqlalchemy_extension_has_no_flask_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bind: str, flask_pools: list[str]
+) -> None:
+    # timesketch imports flask_sqlalchemy for its Query class only and builds its engine itself from
+    # app.config; a config class its tests hand to create_app was reported as a Flask-SQLAlchemy pool.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": TIMESKETCH_APP.replace("{bind}", bind).replace(
+                "from flask import Flask", "from flask import Flask\nfrom shared import shared_db"
+            ),
+            "app/models.py": """
+            from flask_sqlalchemy.query import Query
+            from sqlalchemy import create_engine
+
+            def configure_engine(url, engine_options):
+                if "pool_pre_ping" not in engine_options:
+                    engine_options["pool_pre_ping"] = True
+                return create_engine(url, future=True, query_cls=Query, **engine_options)
+            """,
+            "testlib.py": """
+            from app import create_app
+
+            class TestConfig:
+                SQLALCHEMY_DATABASE_URI = "postgresql://localhost/test"
+
+            def make_app():
+                return create_app(TestConfig)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools if p.stack == "flask_sqlalchemy"] == flask_pools
+    assert [p.stack for p in report.pools if p.stack != "flask_sqlalchemy"] == ["sqlalchemy"]
