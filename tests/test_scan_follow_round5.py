@@ -70,3 +70,38 @@ def test_a_project_that_never_makes_the_flask_sqlalchemy_extension_has_no_flask_
     )
     assert [p.where for p in report.pools if p.stack == "flask_sqlalchemy"] == flask_pools
     assert [p.stack for p in report.pools if p.stack != "flask_sqlalchemy"] == ["sqlalchemy"]
+
+
+def test_an_extension_made_again_for_an_app_another_module_binds_is_one_more_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # security_monkey's maintenance function makes a second `SQLAlchemy(app=app)` for the app its package
+    # configures and binds: one more engine with that configuration (was: missed).
+    report = scan(
+        tmp_path,
+        {
+            "web/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://web@db/web"
+            app.config["SQLALCHEMY_POOL_SIZE"] = 50
+            db = SQLAlchemy(app)
+            """,
+            "web/datastore.py": """
+            from flask_sqlalchemy import SQLAlchemy
+            from web import app
+
+            def purge():
+                db = SQLAlchemy(app=app, session_options={"autoflush": False})
+                db.session.execute("DELETE FROM revision")
+            """,
+        },
+        monkeypatch,
+    )
+    pools = {p.where: {k: v.value for k, v in p.settings.items()} for p in report.pools}
+    assert pools == {
+        "web/__init__.py:7": {"url": "postgresql://web@db/web", "pool_size": 50},
+        "web/datastore.py:5": {"url": "postgresql://web@db/web", "pool_size": 50},
+    }

@@ -23,7 +23,14 @@ from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import NestedWrite
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
-from pool_doctor.scan.flaskext import FLASK_SQLALCHEMY, extension_of, may_make_extension
+from pool_doctor.scan.flaskext import (
+    EXTENSIONS,
+    FLASK_SQLALCHEMY,
+    extension_of,
+    is_extension,
+    maker,
+    may_make_extension,
+)
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk, not_set
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
@@ -92,6 +99,22 @@ class FlaskApps:
                 yield from self._app_pools(app)
         if "SQLALCHEMY_" in module.source:
             yield from self._unloaded(module)
+        yield from self._made_again(module)
+
+    def _made_again(self, module: Module) -> Iterator[ScannedPool]:
+        """An extension made again for an app whose module configures and binds it (security_monkey's maintenance
+        `SQLAlchemy(app=app)`): one more engine, with that app's configuration, at this call."""
+        bound = {id(app.bind) for apps in self._read().values() for app in apps if app.bind is not None}
+        for site in (site for name in EXTENSIONS & module.calls.keys() for site in module.calls[name]):
+            call = site.call
+            given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "app"), None)
+            if id(call) in bound or not isinstance(given, ast.Name) or not is_extension(self.ev, module, call):
+                continue
+            app_module = maker(self.ev, module, given.id)
+            apps = [a for a in self._read().get(app_module[0].display, []) if a.scope is None] if app_module else []
+            for pool in self._app_pools(apps[0]) if len(apps) == 1 and apps[0].bind is not None else []:
+                end, at_import = call.end_lineno or call.lineno, pool.at_import and not site.functions
+                yield replace(pool, file=module.display, line=call.lineno, end_line=end, at_import=at_import)
 
     def factories(self, modules: list[Module]) -> set[str]:
         """The names of module-level functions with parameters that configure an app: their callers give the
