@@ -105,3 +105,34 @@ def test_an_extension_made_again_for_an_app_another_module_binds_is_one_more_eng
         "web/__init__.py:7": {"url": "postgresql://web@db/web", "pool_size": 50},
         "web/datastore.py:5": {"url": "postgresql://web@db/web", "pool_size": 50},
     }
+
+
+def test_keys_flasks_prefixed_variables_override_are_theirs_for_the_projects_own_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `app.config.from_prefixed_env()` after a key is set: FLASK_<KEY> replaces it, also where the project's own
+    # create_engine reads it (timesketch); a prefix given is that prefix.
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            from flask import Flask
+            from sqlalchemy import create_engine
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://localhost/app"
+                app.config["POOL_SIZE"] = 5
+                app.config.from_prefixed_env(prefix="TS")
+                return create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_size=app.config["POOL_SIZE"])
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert (settings["url"].value, settings["url"].from_, settings["url"].env) == (
+        "postgresql://localhost/app",
+        "app.py:6",
+        "TS_SQLALCHEMY_DATABASE_URI",
+    )
+    assert (settings["pool_size"].value, settings["pool_size"].env) == (5, "TS_POOL_SIZE")

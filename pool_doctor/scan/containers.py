@@ -11,6 +11,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
+from pool_doctor.scan import fieldtext
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
@@ -265,6 +266,14 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
         return base
     if method == "clear":
         return DictV({}, module.where(call))
+    if method == "from_prefixed_env" and isinstance(base, DictV):  # each key then its variable's, when set
+        given = call.args[0] if call.args else next((kw.value for kw in call.keywords if kw.arg == "prefix"), None)
+        prefix = given.value if isinstance(given, ast.Constant) else "FLASK" if given is None else None
+        if not isinstance(prefix, str):
+            return base
+        result = copy_dict(base)
+        result.items = {key: fieldtext.named(ev.force(value), f"{prefix}_{key}") for key, value in base.items.items()}
+        return result
     return base
 
 

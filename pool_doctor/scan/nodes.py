@@ -13,7 +13,9 @@ from pool_doctor.scan.finder import (
     pool_library,
 )
 
-MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear"}  # a dict's or a list's in-place changes
+# A dict's or a list's in-place changes (and Flask's `app.config.from_prefixed_env()`, which a variable of each
+# key's name overrides)
+MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear", "from_prefixed_env"}
 
 
 def popped(value: ast.expr) -> list[ast.Call]:
