@@ -136,3 +136,26 @@ def test_keys_flasks_prefixed_variables_override_are_theirs_for_the_projects_own
         "TS_SQLALCHEMY_DATABASE_URI",
     )
     assert (settings["pool_size"].value, settings["pool_size"].env) == (5, "TS_POOL_SIZE")
+
+
+def test_the_side_of_a_conditional_expression_only_a_set_variable_takes_reads_it_as_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FitTrackee's `f"_{os.getenv('W')}" if os.getenv("W") else ""`: where W is set the suffix is W's value,
+    # never its default None (was: a known 'postgresql://db/app_None').
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            SUFFIX = f"_{os.getenv('WORKER')}" if os.getenv("WORKER") else ""
+            engine = create_engine("postgresql://db/app" + SUFFIX, pool_size=5)
+            """,
+        },
+        monkeypatch,
+    )
+    url = report.pools[0].settings["url"]
+    assert (url.value, url.env) == ("postgresql://db/app", "WORKER")
+    assert [(b.known, b.value) for b in url.branches] == [(True, "postgresql://db/app"), (False, None)]

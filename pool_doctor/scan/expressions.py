@@ -81,6 +81,7 @@ COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.NotIn: lambda a, b: a not in b,
 }
 FALSE_NAMES = {"typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}  # `if TYPE_CHECKING:` never runs
+IN_OPS = (ast.In, ast.NotIn)
 
 
 class Evaluator:
@@ -318,11 +319,7 @@ class Evaluator:
         result = True
         env = env_of(left)
         for op_node, right in zip(node.ops, values[1:]):
-            if (
-                isinstance(right, ExternalRef)
-                and right.dotted == "os.environ"
-                and isinstance(op_node, (ast.In, ast.NotIn))
-            ):
+            if isinstance(right, ExternalRef) and right.dotted == "os.environ" and isinstance(op_node, IN_OPS):
                 if not (is_known(left) and isinstance(left.value, str)):
                     return unknown(frame.module, node)
                 found = self.environment.is_set(left.value, frame)  # "X" in os.environ: the environment decides
@@ -374,9 +371,11 @@ class Evaluator:
         # Undecided, or decided by the environment: both sides (the one with no environment set marked).
         text = self.conditions.test(frame.module.segment(node.test), frame.module.origin(node.test))
         default = None if verdict is None else (0 if verdict else 1)
-        return Branches(
-            [(text, Thunk(node.body, frame)), (f"not ({text})", Thunk(node.orelse, frame))], default=default
-        )
+        sides = [frame, frame]  # the side only a set variable takes reads it as set (`f"_{os.getenv('W')}"`)
+        if by_env and default is not None and (variable := env_of(test)):
+            sides[1 - default] = replace(frame, bindings={**frame.bindings, assumed_set(variable): True})
+        body, orelse = Thunk(node.body, sides[0]), Thunk(node.orelse, sides[1])
+        return Branches([(text, body), (f"not ({text})", orelse)], default=default)
 
     def _eval_Lambda(self, node: ast.Lambda, frame: Frame) -> Any:
         return FuncRef(frame.module, node, closure=frame if frame.scope is not None else None)
