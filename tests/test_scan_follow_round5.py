@@ -159,3 +159,58 @@ def test_the_side_of_a_conditional_expression_only_a_set_variable_takes_reads_it
     url = report.pools[0].settings["url"]
     assert (url.value, url.env) == ("postgresql://db/app", "WORKER")
     assert [(b.known, b.value) for b in url.branches] == [(True, "postgresql://db/app"), (False, None)]
+
+
+@pytest.mark.parametrize(
+    ("file", "text"),
+    [
+        # FitTrackee's tests load another class into the app fixture to check its values
+        (
+            "web/tests/test_config.py",
+            """
+            class DevelopmentConfig:
+                SQLALCHEMY_DATABASE_URI = "postgresql://localhost/dev"
+
+            def test_dev_config(app):
+                app.config.from_object(DevelopmentConfig)
+                assert app.config["DEBUG"]
+            """,
+        ),
+        # faraday's initdb points the running app at another URL before create_all (no engine of its own)
+        (
+            "web/initdb.py",
+            """
+            from flask import current_app
+            from web import db
+
+            def create_tables(conn_string):
+                current_app.config["SQLALCHEMY_DATABASE_URI"] = conn_string
+                db.create_all()
+            """,
+        ),
+    ],
+)
+def test_a_tests_or_a_running_apps_config_changed_without_a_bind_is_no_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file: str, text: str
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "web/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://db/app"
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 20}
+                db.init_app(app)
+                return app
+            """,
+            file: text,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["web/__init__.py:10"]

@@ -30,8 +30,9 @@ from pool_doctor.scan.flaskext import (
     is_extension,
     maker,
     may_make_extension,
+    pinned,
 )
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk, not_set
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import flatten, leaf
@@ -74,6 +75,7 @@ class AppConfig:
     extension: tuple[Module, ast.Call] | None = None  # the SQLAlchemy(...) call the bound extension is made by
     bind_module: Module | None = None  # where the bind call is, when a helper the function calls makes it
     unresolved: list[str] = field(default_factory=list)
+    running: bool = True  # every statement is on `current_app`: a running app's config, changed (no engine)
 
 
 class FlaskApps:
@@ -181,6 +183,7 @@ class FlaskApps:
                     self._bind(app, module, stmt, frame)
                 continue
             app.lines.append(stmt.lineno)
+            app.running = app.running and module.segment(stmt).startswith(("current_app.", "flask.current_app."))
             prefix = appconfig.prefixed_env(stmt)
             if prefix is not None:  # each key set so far is the variable's, when that is set
                 app.keys = {
@@ -460,9 +463,9 @@ class FlaskApps:
                 defaults = self.ev.force(self.ev.eval(options, frame))
         if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items):
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
-        if app.bind is None and not self._may_extend():
-            return  # keys the project's own create_engine reads (timesketch)
-        under, over = self._pinned(*app.extension) if app.extension is not None else ({}, {})
+        if app.bind is None and (app.running or is_test_file(app.module.path) or not self._may_extend()):
+            return  # a test's or a running app's config, changed; keys the project's own create_engine reads
+        under, over = pinned(self.ev, *app.extension) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
         if app.bind is not None:
@@ -473,42 +476,6 @@ class FlaskApps:
         place = ((app.bind_module or app.module).display, line, end_line)
         engines = self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
         yield from self._with_pinned(engines, over)
-
-    def _pinned(self, module: Module, made: ast.Call) -> tuple[dict[str, Any], dict[str, Any]]:
-        """What a project subclass of the extension writes into each engine's options in the hooks
-        Flask-SQLAlchemy calls (`options["key"] = value` at their top level), as (under, over) the app's options:
-        2.x calls `apply_pool_defaults(app, options)` before the app's options are applied (3.x never calls it:
-        the value is 2.x's branch, lemur's pool_pre_ping); 3.x calls `_apply_driver_defaults(options, app)`
-        after them, so its writes win (checked with Flask-SQLAlchemy 3.1.1)."""
-        cls = self.ev.force(self.ev.eval(made.func, Frame(module)))
-        if not isinstance(cls, ClassRef):
-            return {}, {}
-        under = {
-            key: Branches([("Flask-SQLAlchemy 2", value), ("Flask-SQLAlchemy 3, which never calls it", not_set())])
-            for key, value in self._hook_writes(cls, "apply_pool_defaults").items()
-        }
-        return under, self._hook_writes(cls, "_apply_driver_defaults")
-
-    def _hook_writes(self, cls: ClassRef, hook: str) -> dict[str, Any]:
-        method = self.ev.classes.own_method(cls, hook, None)
-        func = method.node if method is not None else None
-        if method is None or not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return {}
-        if "options" not in {a.arg for a in func.args.args}:
-            return {}
-        writes: dict[str, Any] = {}
-        for node in func.body:  # its top level: a write under a test is not pinned
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
-                if (
-                    isinstance(target, ast.Subscript)
-                    and isinstance(target.value, ast.Name)
-                    and target.value.id == "options"
-                    and isinstance(target.slice, ast.Constant)
-                    and isinstance(target.slice.value, str)
-                ):
-                    writes[target.slice.value] = Thunk(node.value, Frame(method.module))
-        return writes
 
     def _with_pinned(self, pools: Iterator[ScannedPool], over: dict[str, Any]) -> Iterator[ScannedPool]:
         """The engines with what the extension's 3.x hook writes after the app's options (it wins)."""
@@ -570,10 +537,8 @@ class FlaskApps:
     def _source_pool(self, module: Module, line: int, end_line: int, call: str, keys: Keys) -> Iterator[ScannedPool]:
         """A config class or module no app is seen loading, under what the project's one extension pins (lemur's
         apply_pool_defaults), when it has one."""
-        pinned = {
-            id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension
-        }
-        under, over = self._pinned(*next(iter(pinned.values()))) if len(pinned) == 1 else ({}, {})
+        made = {id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension}
+        under, over = pinned(self.ev, *next(iter(made.values()))) if len(made) == 1 else ({}, {})
         engines = self._engines((module.display, line, end_line), call, DictV(under, None), keys, [], False)
         yield from self._with_pinned(engines, over)
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
-from pool_doctor.scan.kinds import ClassRef, ExternalRef, Frame
+from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, Thunk, not_set
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 EXTENSIONS = frozenset({"SQLAlchemy", "SQLA"})  # Flask-SQLAlchemy's class, Flask-AppBuilder's subclass of it
@@ -108,3 +108,41 @@ def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: se
     if isinstance(made, ExternalRef):
         return made.dotted.split(".", 1)[0] not in EXTENSION_LIBRARIES
     return isinstance(made, ClassRef) and made.node.name not in names
+
+
+def pinned(ev: Evaluator, module: Module, made: ast.Call) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a project subclass of the extension writes into each engine's options in the hooks
+    Flask-SQLAlchemy calls (`options["key"] = value` at their top level), as (under, over) the app's options:
+    2.x calls `apply_pool_defaults(app, options)` before the app's options are applied (3.x never calls it:
+    the value is 2.x's branch, lemur's pool_pre_ping); 3.x calls `_apply_driver_defaults(options, app)`
+    after them, so its writes win (checked with Flask-SQLAlchemy 3.1.1)."""
+    cls = ev.force(ev.eval(made.func, Frame(module)))
+    if not isinstance(cls, ClassRef):
+        return {}, {}
+    under = {
+        key: Branches([("Flask-SQLAlchemy 2", value), ("Flask-SQLAlchemy 3, which never calls it", not_set())])
+        for key, value in _hook_writes(ev, cls, "apply_pool_defaults").items()
+    }
+    return under, _hook_writes(ev, cls, "_apply_driver_defaults")
+
+
+def _hook_writes(ev: Evaluator, cls: ClassRef, hook: str) -> dict[str, Any]:
+    method = ev.classes.own_method(cls, hook, None)
+    func = method.node if method is not None else None
+    if method is None or not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return {}
+    if "options" not in {a.arg for a in func.args.args}:
+        return {}
+    writes: dict[str, Any] = {}
+    for node in func.body:  # its top level: a write under a test is not pinned
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if (
+                isinstance(target, ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "options"
+                and isinstance(target.slice, ast.Constant)
+                and isinstance(target.slice.value, str)
+            ):
+                writes[target.slice.value] = Thunk(node.value, Frame(method.module))
+    return writes
