@@ -214,3 +214,41 @@ def test_a_tests_or_a_running_apps_config_changed_without_a_bind_is_no_engine(
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["web/__init__.py:10"]
+
+
+@pytest.mark.parametrize(
+    ("bind", "models", "where"),
+    [
+        # Mailu: the extension reached through its module
+        ("models.db.init_app(app)", "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n", "web/app.py:8"),
+        # PowerDNS-Admin: a helper named init_app, which binds it
+        (
+            "models.init_app(app)",
+            "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\ndef init_app(app):\n    db.init_app(app)\n",
+            "web/models.py:6",
+        ),
+    ],
+)
+def test_the_engine_is_placed_where_the_extension_is_bound_through_a_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bind: str, models: str, where: str
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "web/__init__.py": "",
+            "web/models.py": models,
+            "web/app.py": f"""
+            import flask
+            from web import models
+
+            def create_app():
+                app = flask.Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://db/app"
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {{"pool_size": 5}}
+                {bind}
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [(where, 5)]

@@ -405,9 +405,10 @@ class FlaskApps:
         """Whether the statement binds the extension to the app, itself or through a helper it calls
         (`register_extensions(app)`); the app then has that bind."""
         bind, where = appconfig.bind_call(stmt), module
-        if bind is None:
+        extension = extension_of(self.ev, where, bind, frame) if bind is not None else None
+        if extension is None:  # (`models.init_app(app)` is a helper of the project's, binding it)
             bind, where = self._bind_in_helper(module, stmt, frame)
-        extension = extension_of(self.ev, where, bind) if bind is not None else None
+            extension = extension_of(self.ev, where, bind) if bind is not None else None
         if extension is None:
             return False
         app.bind, app.extension, app.bind_module = bind, extension, where

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
-from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, Thunk, not_set
+from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, ModuleRef, Thunk, not_set
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 EXTENSIONS = frozenset({"SQLAlchemy", "SQLA"})  # Flask-SQLAlchemy's class, Flask-AppBuilder's subclass of it
@@ -57,13 +57,20 @@ def _extension_names(modules: list[Module]) -> set[str]:
     return names
 
 
-def extension_of(ev: Evaluator, module: Module, call: ast.Call) -> tuple[Module, ast.Call] | None:
-    """The SQLAlchemy(...) call that made the extension a bind call binds (itself for SQLAlchemy(app))."""
+def extension_of(
+    ev: Evaluator, module: Module, call: ast.Call, frame: Frame | None = None
+) -> tuple[Module, ast.Call] | None:
+    """The SQLAlchemy(...) call that made the extension a bind call binds (itself for SQLAlchemy(app)), the
+    extension a module global (`db.init_app(app)`) or one of another module (`models.db.init_app(app)`)."""
     if is_extension(ev, module, call):
         return module, call
-    if not isinstance(call.func, ast.Attribute) or not isinstance(call.func.value, ast.Name):
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if isinstance(receiver, ast.Attribute) and isinstance(receiver.value, ast.Name):
+        owner = ev.force(ev.eval(receiver.value, frame or Frame(module)))
+        module, receiver = (owner.module, ast.Name(receiver.attr)) if isinstance(owner, ModuleRef) else (module, None)
+    if not isinstance(receiver, ast.Name):
         return None
-    found = maker(ev, module, call.func.value.id)
+    found = maker(ev, module, receiver.id)
     return found if found is not None and is_extension(ev, *found) else None
 
 
