@@ -252,3 +252,51 @@ def test_the_engine_is_placed_where_the_extension_is_bound_through_a_module(
         monkeypatch,
     )
     assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [(where, 5)]
+
+
+def test_an_app_configured_by_a_helper_object_and_bound_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Mailu: create_app only calls `config.init_app(app)` (a config manager that fills app.config from a
+    # defaults dict and the environment, `app.config.update(self.config)`) and `db.init_app(app)`: the engine is
+    # at the bind, its URL the defaults' (was: no pool at all).
+    report = scan(
+        tmp_path,
+        {
+            "web/__init__.py": """
+            import flask
+            from web import configuration
+            from web.models import db
+
+            def create_app():
+                config = configuration.ConfigManager()
+                app = flask.Flask(__name__)
+                config.init_app(app)
+                db.init_app(app)
+                return app
+            """,
+            "web/configuration.py": """
+            import os
+
+            DEFAULT_CONFIG = {"DEBUG": False, "SQLALCHEMY_DATABASE_URI": "postgresql://app@database/app"}
+
+            class ConfigManager:
+                def __init__(self):
+                    self.config = dict()
+
+                def init_app(self, app):
+                    self.config.update(app.config)
+                    self.config.update({key: os.environ.get(key, value) for key, value in DEFAULT_CONFIG.items()})
+                    app.config.update(self.config)
+            """,
+            "web/models.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["web/__init__.py:9"]
+    url = report.pools[0].settings["url"]
+    assert (url.value, url.from_, url.env) == (
+        "postgresql://app@database/app",
+        "web/configuration.py:3",
+        "SQLALCHEMY_DATABASE_URI",
+    )

@@ -90,6 +90,15 @@ def loader(stmt: ast.stmt) -> ast.Call | None:
     call = stmt.value
     if isinstance(call.func, ast.Attribute) and call.func.attr in LOADERS and is_config(call.func.value):
         return call
+    if (  # `app.config.update(self.config)`: a mapping built elsewhere (Mailu's ConfigManager), loaded
+        isinstance(call.func, ast.Attribute)
+        and call.func.attr in ("update", "from_mapping")
+        and is_config(call.func.value)
+        and len(call.args) == 1
+        and not isinstance(call.args[0], ast.Dict)
+        and not is_config(call.args[0])  # (the app's own config copied: `self.config.update(app.config)`)
+    ):
+        return call
     return None
 
 

@@ -146,7 +146,7 @@ class FlaskApps:
         self._apps = {}
         modules = sorted((m for m in self.ev.project.modules.values() if m is not None), key=lambda m: m.display)
         for module in modules:
-            if ".config" not in module.source:
+            if ".config" not in module.source and ".init_app(" not in module.source:
                 continue
             try:
                 found = [
@@ -161,7 +161,9 @@ class FlaskApps:
         return self._apps
 
     def _app(self, module: Module, scope: FunctionNode | None, body: list[ast.stmt]) -> AppConfig | None:
-        if not any(appconfig.configures(stmt) for stmt in body):
+        """What a function leaves in an app's config: when it writes some, or binds the extension (a helper it
+        calls may configure it: Mailu's `config.init_app(app)`)."""
+        if not any(appconfig.configures(stmt) or appconfig.bind_call(stmt) for stmt in body):
             return None
         frame = self._frame(module, scope)
         app = AppConfig(module, frame, scope, {}, [])
@@ -179,6 +181,7 @@ class FlaskApps:
                     if inner is not None:
                         app.keys.update(inner.keys)
                         app.unresolved.extend(inner.unresolved)
+                        app.lines.append(stmt.lineno)
                 elif app.bind is None:
                     self._bind(app, module, stmt, frame)
                 continue
@@ -192,8 +195,8 @@ class FlaskApps:
                 }
                 continue
             load = appconfig.loader(stmt)
-            if load is not None:
-                self._load(app, load, frame)
+            if load is not None:  # (read with the locals set by then: Mailu's `app.config.update(self.config)`)
+                self._load(app, load, self.ev.flow.frame_at(scope, frame, stmt) if scope else frame)
                 continue
             for name, value_node in appconfig.config_writes(stmt):
                 # read with the locals the function has set by then (`opts["pool_pre_ping"] = True` before
@@ -256,9 +259,15 @@ class FlaskApps:
         """The keys of the source a load reads (None: not read), and whether the code names that source
         (a class, a module, a string; a parameter the app's one call gives), so that it loads no other."""
         method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
-        if method not in ("from_object", "from_pyfile"):
+        if method not in ("from_object", "from_pyfile", "update", "from_mapping"):
             return None, False  # a file named by a variable (from_envvar), or read by a loader function (from_file)
         given = self.ev.force(self.ev.eval(call.args[0], frame))
+        if method in ("update", "from_mapping"):  # a mapping: its SQLALCHEMY_* keys, when the scan can read it
+            return (
+                ({k: v for k, v in given.items.items() if k in ENGINE_KEYS or k in POOL_KEYS}, True)
+                if (isinstance(given, DictV) and not given.opaque)
+                else (None, False)
+            )
         arg = call.args[0]
         named = (
             isinstance(arg, (ast.Constant, ast.Name, ast.Attribute))
