@@ -300,3 +300,34 @@ def test_an_app_configured_by_a_helper_object_and_bound_beside_it(
         "web/configuration.py:3",
         "SQLALCHEMY_DATABASE_URI",
     )
+
+
+def test_an_instance_of_a_dict_subclass_its_own_methods_fill_is_not_an_empty_dict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bodhi's config is a dict subclass that loads its defaults on first access: engine_from_config(config.copy())
+    # had a known empty configuration, so url and pool_size were silently absent, with nothing unresolved.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            class AppConfig(dict):
+                _defaults = {"sqlalchemy.url": "postgresql://localhost/app", "sqlalchemy.pool_size": 7}
+
+                def copy(self):
+                    self.update(self._defaults)
+                    return super().copy()
+
+            config = AppConfig()
+            """,
+            "app/db.py": """
+            from sqlalchemy import engine_from_config
+            from app.config import config
+
+            engine = engine_from_config(config.copy(), "sqlalchemy.")
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools[0].unresolved == ["configuration: config.copy()"]

@@ -74,6 +74,8 @@ class SettingsClasses:
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
         if self.is_dict_type(cls):  # a TypedDict (SettingsConfigDict's subclasses): a dict
+            if any(isinstance(s, ast.FunctionDef) for klass in self.class_chain(cls) for s in klass.node.body):
+                return unknown(frame.module, node)  # one its own methods fill (bodhi's lazily loaded config)
             return self.ev.dict_call(node, frame)
         overrides: dict[str, Any] = {}
         for kw in node.keywords:
