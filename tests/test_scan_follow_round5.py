@@ -331,3 +331,70 @@ def test_an_instance_of_a_dict_subclass_its_own_methods_fill_is_not_an_empty_dic
         monkeypatch,
     )
     assert report.pools[0].unresolved == ["configuration: config.copy()"]
+
+
+def test_an_alembic_url_set_only_when_a_variable_is_keeps_the_ini_value_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SurfSense's env.py: `if database_url: config.set_main_option("sqlalchemy.url", database_url)`; was a
+    # known None on both sides (the ini's URL lost).
+    report = scan(
+        tmp_path,
+        {
+            "alembic.ini": "[alembic]\nscript_location = alembic\nsqlalchemy.url = postgresql://app@localhost/app\n",
+            "alembic/env.py": """
+            import os
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            database_url = os.getenv("DATABASE_URL")
+            if database_url:
+                config.set_main_option("sqlalchemy.url", database_url)
+
+            def run_migrations_online():
+                engine = engine_from_config(
+                    config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+                )
+            """,
+        },
+        monkeypatch,
+    )
+    url = report.pools[0].settings["url"]
+    assert (url.value, url.from_, url.env) == ("postgresql://app@localhost/app", "alembic.ini:3", "DATABASE_URL")
+    assert [(b.value, b.known, b.env) for b in url.branches] == [
+        ("postgresql://app@localhost/app", True, None),
+        (None, False, "DATABASE_URL"),
+    ]
+
+
+def test_where_each_operand_of_an_and_holds_a_default_that_takes_that_side_stays_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `if MS > 0 and URL:` is taken only with URL set; MS's default 900000 takes it as well, so a later
+    # `str(MS)` under `if URL:` is '900000' (was: '?' there, and '900000' on the side where MS <= 0).
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            MS = int(os.getenv("IDLE_MS", "900000"))
+            URL = os.getenv("DATABASE_URL")
+
+            def build_connect_args():
+                args = {}
+                if MS > 0 and URL:
+                    args["a"] = 1
+                if URL:
+                    args["timeout_ms"] = str(MS)
+                return args
+
+            engine = create_engine("postgresql://app@db/app", connect_args=build_connect_args())
+            """,
+        },
+        monkeypatch,
+    )
+    timeout = report.pools[0].settings["connect_args.timeout_ms"]
+    assert [(b.value, b.when) for b in timeout.branches] == [(None, "not (URL)"), ("900000", "URL")]

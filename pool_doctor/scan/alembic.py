@@ -10,10 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pool_doctor.scan import containers
 from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, merge_ini, read_text
-from pool_doctor.scan.finder import is_test_file, read_source
+from pool_doctor.scan.finder import Module, is_test_file, read_source
 from pool_doctor.scan.interpolation import Option, find
-from pool_doctor.scan.kinds import SV, Branches, ExternalRef, Frame, Interpreter, is_known, unknown
+from pool_doctor.scan.kinds import SV, Branches, ExternalRef, Frame, Interpreter, is_known, not_set, unknown
 
 ALEMBIC_INI = "alembic.ini"
 CONFIG = "alembic.context.config"
@@ -59,8 +60,31 @@ class AlembicConfig:
                     continue
                 if not is_known(value) and isinstance(value, SV) and value.expr is None:
                     value = unknown(module, call.args[-1], env=value.env)
+                if site.conditions:  # set on one side of an `if` (SurfSense's `if database_url:`): the file's
+                    value = self._conditional(module, site.conditions, value, at)  # value on the other
                 found.append((section, option.value, value))
         return found
+
+    def _conditional(
+        self, module: Module, conditions: tuple[tuple[ast.expr, bool], ...], value: Any, frame: Frame
+    ) -> Branches:
+        """A value set under tests, as the branch where they hold (a variable's default there is the variable's:
+        the test needs it set) and a not-set branch the file's value fills; the one in effect with no variable
+        set, when the tests are decided."""
+        texts, verdicts = [], []
+        for test, holds in conditions:
+            text = module.segment(test)
+            texts.append(text if holds else f"not ({text})")
+            verdict, _ = containers.decide(self.ev, self.ev.force(self.ev.eval(test, frame)))
+            verdicts.append(None if verdict is None else verdict == holds)
+        if isinstance(value, Branches):  # a name the tests narrow: its value on their side
+            kept = [option for when, option in value.options if when in texts]
+            value = self.ev.force(kept[0]) if len(kept) == 1 else value
+        if isinstance(value, SV) and value.known and value.env:
+            value = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
+        default = 0 if all(verdicts) else 1 if False in verdicts else None
+        when = " and ".join(texts)
+        return Branches([(when, value), (f"not ({when})", not_set())], default=default)
 
     def section(self, node: ast.Call, frame: Frame) -> Any:
         """`context.config.get_section(config.config_ini_section, {})`: alembic.ini's [alembic] section; when a

@@ -22,7 +22,8 @@ from typing import Any
 from pool_doctor.scan.containers import dict_items
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.interpolation import Option, find, interpolate, interpolate_extended, unfilled
-from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
+from pool_doctor.scan.kinds import SV, Branches, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
+from pool_doctor.scan.model import NOT_SET
 
 PARSER_READS = ("get", "getint", "getfloat", "getboolean")  # a parser's (or a section's) option reads
 TEMPLATE = re.compile(r"\{[A-Za-z_]\w*\}")  # a str.format placeholder: `{db_url}`
@@ -435,6 +436,10 @@ class ConfigFiles:
         options = self._section(SectionV(parser, section))
         found = find(options, option)
         given = _set_by_code(parser, section, option)
+        if isinstance(given, Branches):  # set on one side of an `if`: the file's value on the other
+            rest = tuple(entry for entry in parser.set_by_code if entry[2] is not given)
+            found_value = self.option(replace(parser, set_by_code=rest), section, option, cast, fallback, frame, node)
+            return _filled(given, found_value)
         if given is not None and not is_known(given):
             return given
         if found is None:
@@ -493,7 +498,7 @@ class ConfigFiles:
             items[key] = late or _as_written(section.name, key, text, where, key if by_env and raw == "" else None)
         for name, option, value in section.parser.set_by_code:
             if name == section.name:
-                items[option] = value  # with its variable, or unknown: as the code gives it
+                items[option] = _filled(value, items.get(option))  # with its variable, or unknown: as given
         return DictV(items, frame.module.where(node) if frame is not None and node is not None else None)
 
 
@@ -550,6 +555,14 @@ def merge_ini(sections: dict[str, dict[str, Option]], text: str, shown: str) -> 
         if match:
             last = match.group(1).strip()
             section[last] = (match.group(2).strip(), f"{shown}:{number}")
+
+
+def _filled(value: Any, current: Any) -> Any:
+    """A value the code sets on one side of an `if` only: on the other, the file's (`current`)."""
+    if not isinstance(value, Branches) or current is None:
+        return value
+    options = [(when, current if isinstance(o, SV) and o.expr == NOT_SET else o) for when, o in value.options]
+    return Branches(options, default=value.default)
 
 
 def _given(parser: ParserV, section: str) -> dict[str, Any]:

@@ -288,13 +288,21 @@ class Flow:
         body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
         variable = env_of(test) if by_env and verdict is not None else None
         if variable is not None and verdict:
-            orelse = {**self.the_variables(run, stmt.test, orelse), assumed_set(variable): True}
+            orelse = {**self.the_variables(run, stmt.test, orelse, False), assumed_set(variable): True}
         elif variable is not None:
-            body = {**self.the_variables(run, stmt.test, body), assumed_set(variable): True}
+            body = {**self.the_variables(run, stmt.test, body, True), assumed_set(variable): True}
         return verdict, False, body, orelse
 
-    def the_variables(self, run: Run, test: ast.expr, state: State) -> State:
-        """The side of an env-decided test no default takes: a variable's default it reads is the variable's."""
+    def the_variables(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
+        """The side of an env-decided test no default takes: a variable's default it reads is the variable's;
+        but where each operand of `a and b` holds (or of `a or b` fails), only those of an operand whose
+        defaults do not (`MS > 0 and URL`: URL's, MS's default 900000 takes that side)."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == holds:
+            for operand in test.values:
+                found = self.ev.force(self.ev.eval(operand, self.frame(run, state)))
+                if containers.decide(self.ev, found)[0] != holds:
+                    state = self.the_variables(run, operand, state, holds)
+            return state
         changed = dict(state)
         for node in ast.walk(test):
             if isinstance(node, ast.Name):  # read, or set by `:=` (`if url := os.getenv("X"):`)
