@@ -398,3 +398,25 @@ def test_where_each_operand_of_an_and_holds_a_default_that_takes_that_side_stays
     )
     timeout = report.pools[0].settings["connect_args.timeout_ms"]
     assert [(b.value, b.when) for b in timeout.branches] == [(None, "not (URL)"), ("900000", "URL")]
+
+
+@pytest.mark.parametrize("call", ["create_pool", "create_pool_b"])
+def test_buildpgs_asyncpg_module_makes_asyncpg_pools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    # stac-fastapi-pgstac: `from buildpg import asyncpg` is asyncpg re-exported (was: no pool in the project)
+    report = scan(
+        tmp_path,
+        {
+            "db.py": f"""
+            from buildpg import asyncpg
+
+            async def connect(dsn):
+                return await asyncpg.{call}(dsn, min_size=1, max_inactive_connection_lifetime=300)
+            """,
+        },
+        monkeypatch,
+    )
+    (pool,) = report.pools
+    assert (pool.stack, pool.call) == ("asyncpg", f"buildpg.asyncpg.{call}")
+    assert pool.settings["min_size"].value == 1

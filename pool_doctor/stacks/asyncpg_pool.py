@@ -125,8 +125,15 @@ class AsyncpgStack(Stack):
 
     callables = frozenset({"connect", "setup", "init", "reset", "loop", "connection_class", "record_class"})
     code_calls: ClassVar[Mapping[str, tuple[str, frozenset[str]]]] = {
-        "asyncpg": ("asyncpg", frozenset({"create_pool"}))
+        "asyncpg": ("asyncpg", frozenset({"create_pool"})),
+        # buildpg 0.4's `buildpg.asyncpg` is `from asyncpg import *`, and its create_pool_b takes create_pool's
+        # arguments with the same defaults (buildpg/asyncpg.py)
+        "buildpg": ("asyncpg", frozenset({"create_pool", "create_pool_b"})),
     }
+
+    def public_call(self, module: str, name: str) -> str:
+        return f"buildpg.asyncpg.{name}" if module == "buildpg" else super().public_call(module, name)
+
     shown = (
         "min_size",
         "max_size",
