@@ -420,3 +420,46 @@ def test_buildpgs_asyncpg_module_makes_asyncpg_pools(
     (pool,) = report.pools
     assert (pool.stack, pool.call) == ("asyncpg", f"buildpg.asyncpg.{call}")
     assert pool.settings["min_size"].value == 1
+
+
+@pytest.mark.parametrize("env_class", ["Env", "FileAwareEnv"])
+def test_environs_reads_each_variable_with_its_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env_class: str
+) -> None:
+    # environs (pgsync, bookwyrm): `env("X", default)` takes the default second (django-environ takes a cast
+    # there); a default is handed back as given (environs 15.2: env.bool("X", "yes") is 'yes'), a variable's
+    # text is cast, and a word marshmallow's Boolean does not know is an error: unknown.
+    report = scan(
+        tmp_path,
+        {
+            ".env": "TEST_DB=maybe\n",
+            "settings.py": f"""
+            from environs import {env_class}
+
+            env = {env_class}()
+            env.read_env()
+            DATABASES = {{
+                "default": {{
+                    "ENGINE": "django.db.backends.postgresql",
+                    "NAME": env("POSTGRES_DB", "app"),
+                    "PORT": env.int("PGPORT", 5432),
+                    "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default=60),
+                    "CONN_HEALTH_CHECKS": env.bool("HEALTH_CHECKS", "yes"),
+                    "DISABLE_SERVER_SIDE_CURSORS": env.bool("NO_CURSORS", False),
+                    "TEST": {{"NAME": env.bool("TEST_DB", "no")}},
+                }}
+            }}
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    got = {key: (value.value, value.known, value.env) for key, value in settings.items() if key != "ENGINE"}
+    assert got == {
+        "NAME": ("app", True, "POSTGRES_DB"),
+        "PORT": (5432, True, "PGPORT"),
+        "CONN_MAX_AGE": (60, True, "CONN_MAX_AGE"),
+        "CONN_HEALTH_CHECKS": ("yes", True, "HEALTH_CHECKS"),
+        "DISABLE_SERVER_SIDE_CURSORS": (False, True, "NO_CURSORS"),
+        "TEST.NAME": (None, False, "TEST_DB"),
+    }

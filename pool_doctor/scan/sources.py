@@ -17,6 +17,11 @@ from pool_doctor.scan.kinds import SV, DictV, ExternalRef, Frame, Interpreter, L
 
 ENVIRON_TOP = {"CONN_MAX_AGE", "ATOMIC_REQUESTS", "AUTOCOMMIT", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"}
 ENVIRON_TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's BOOLEAN_TRUE_STRINGS
+# marshmallow 4's fields.Boolean truthy and falsy strings (environs' env.bool), case as written there
+MARSHMALLOW_WORDS = {
+    **dict.fromkeys(["t", "T", "true", "True", "TRUE", "on", "On", "ON", "y", "Y", "yes", "Yes", "YES", "1"], True),
+    **dict.fromkeys(["f", "F", "false", "False", "FALSE", "off", "Off", "OFF", "n", "N", "no", "No", "NO", "0"], False),
+}
 DJANGO_ENGINES = {
     "postgres": "django.db.backends.postgresql",
     "postgresql": "django.db.backends.postgresql",
@@ -52,6 +57,7 @@ class EnvironRef:
 
     scheme: dict[str, tuple[str | None, Any]]
     module: Module
+    environs: bool = False  # environs' Env: `env("X", default)`, marshmallow's words for a bool
 
 
 class ConfigSources:
@@ -67,6 +73,8 @@ class ConfigSources:
             "environ.Env": self.environ_env,
             # reads NAME_FILE's file first when that is set (environ/environ.py FileAwareEnv.ENVIRON), else NAME
             "environ.FileAwareEnv": self.environ_env,
+            "environs.Env": lambda node, frame: EnvironRef({}, frame.module, environs=True),
+            "environs.FileAwareEnv": lambda node, frame: EnvironRef({}, frame.module, environs=True),
             "dj_database_url.config": self.dj_database_url_config,
             "dj_database_url.parse": self.dj_database_url_parse,
         }
@@ -97,16 +105,17 @@ class ConfigSources:
 
     def environ_call(self, env: EnvironRef, method: str | None, node: ast.Call, frame: Frame) -> Any:
         """django-environ: `env("X", default=...)`, `env.int("X", default=5)`, `env.db("DATABASE_URL")`."""
-        var_default = "DATABASE_URL" if method in ("db", "db_url") else None
+        var_default = "DATABASE_URL" if method in ("db", "db_url") and not env.environs else None
         key = self.ev.arg(node, frame, 0, "var")
         name = str(key.value) if is_known(key) else var_default
         if name is None:
             return unknown(frame.module, node)
         cast = method if method in ("int", "float", "bool", "str", "json", "list", "dict") else None
         default_node = keyword(node, "default")
-        if default_node is None and len(node.args) > (2 if method is None else 1):
-            default_node = node.args[2 if method is None else 1]
-        if method is None:
+        at = 2 if method is None and not env.environs else 1  # django-environ's `env(var, cast, default)`
+        if default_node is None and len(node.args) > at:
+            default_node = node.args[at]
+        if method is None and not env.environs:
             cast = self._cast_name(node, frame, 1, "cast")
         scheme_cast, scheme_default = env.scheme.get(name, (None, None))
         cast = cast or scheme_cast
@@ -117,9 +126,14 @@ class ConfigSources:
         else:
             default = None
         value = self.environment.lookup(name, default, frame, node, self.environment.near(env.module))
-        if method in ("db", "db_url"):
+        if method in ("db", "db_url", "dj_db_url"):  # (environs' dj_db_url: dj_database_url.parse)
             engine = self.ev.arg(node, frame, None, "engine")  # `engine="django_prometheus..."` wins the scheme's
             return self.database_dict(value, frame, node, {"ENGINE": engine} if engine else {}, top_options=True)
+        if env.environs and is_known(value) and name not in self.environment.near(env.module):
+            return value  # environs hands back a default as given: only a variable's text is cast
+        if cast == "bool" and is_known(value) and isinstance(value.value, str) and env.environs:
+            word = MARSHMALLOW_WORDS.get(value.value)  # marshmallow's Boolean: any other word is an error
+            return replace(value, value=word) if word is not None else unknown(frame.module, node, env=value.env)
         if cast == "bool" and is_known(value) and isinstance(value.value, str):  # any other word is False
             return replace(value, value=value.value.strip().lower() in ENVIRON_TRUE)
         return config_cast(cast, value, frame.module, node)
