@@ -463,3 +463,78 @@ def test_environs_reads_each_variable_with_its_default(
         "DISABLE_SERVER_SIDE_CURSORS": (False, True, "NO_CURSORS"),
         "TEST.NAME": (None, False, "TEST_DB"),
     }
+
+
+def _branchy_job(blocks: int) -> str:
+    """bunkerweb's job scripts' shape: a dict whose values each block reads and sets again under tests."""
+    lines = [
+        "from os import getenv",
+        "from app.db import Database",
+        "",
+        "db = Database(getenv('DATABASE_URI', 'postgresql://db/app'))",
+        "key = getenv('LICENSE_KEY', '')",
+        "metadata = {'is_pro': False, 'status': 'invalid', 'services': 0, 'overlapped': False}",
+        "db_metadata = db.get_metadata()",
+    ]
+    for i in range(blocks):
+        lines += [
+            f"if key and db_metadata.get('f{i}'):",
+            "    metadata['is_pro'] = db_metadata['is_pro'] == 'yes'",
+            "    metadata['status'] = 'active' if metadata['is_pro'] else 'expired'",
+            f"    if metadata['is_pro'] and metadata['services'] < {i}:",
+            "        metadata['overlapped'] = True",
+            "        if db.set_metadata(metadata):",
+            "            db_metadata = db.get_metadata()",
+            "elif metadata['overlapped']:",
+            f"    metadata['services'] = {i}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_script_of_many_branchy_blocks_is_followed_within_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bunkerweb: each block read what the one before left, and a value with branches was settled again at each
+    # read, so the scan's work tripled with every block and never ended (now each is settled once, and a
+    # condition past MAX_TESTS tests is read as one test); the module is not skipped as too costly.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            class Database:
+                def __init__(self, url):
+                    self.engine = create_engine(url, pool_pre_ping=True)
+
+                def get_metadata(self):
+                    return {}
+
+                def set_metadata(self, metadata):
+                    return None
+            """,
+            "app/job.py": _branchy_job(30),
+        },
+        monkeypatch,
+    )
+    assert report.warnings == []
+    assert [(p.where, p.settings["url"].value) for p in report.pools] == [("app/job.py:4", "postgresql://db/app")]
+
+
+def test_a_module_past_the_budget_is_a_warning_and_the_scan_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pool_doctor.scan.kinds.MAX_STEPS", 8)  # the seam: how much one module may cost
+    report = scan(
+        tmp_path,
+        {
+            "a.py": "import os\nfrom sqlalchemy import create_engine\n\n"
+            + "".join(f"X{i} = os.getenv('X{i}', '{i}')\n" for i in range(30))
+            + "engine = create_engine(X29, pool_size=int(X28))\n",
+            "b.py": "from sqlalchemy import create_engine\n\nengine = create_engine('postgresql://db/b')\n",
+        },
+        monkeypatch,
+    )
+    assert any(w.startswith("a.py: too costly to follow (more than 8 expressions)") for w in report.warnings)
+    assert [p.where for p in report.pools] == ["b.py:3"]

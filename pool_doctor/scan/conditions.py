@@ -26,6 +26,7 @@ Origin = tuple[str, int, int]  # file, line, column of the test in the code
 
 ALWAYS = "otherwise"  # no test: every path (as a function's last return reads)
 MAX_TERMS = 16  # past this the terms are written as met, not simplified
+MAX_TESTS = 48  # past this a condition is written short, and read as one test
 
 
 class Conditions:
@@ -34,20 +35,31 @@ class Conditions:
     def __init__(self) -> None:
         self._known: dict[str, Condition] = {}  # text written here -> what it stands for
         self._origins: dict[str, set[Origin]] = {}
+        self._combined: dict[tuple[str, str, str], str] = {}  # (how, first, second) -> its text, once worked out
 
     def test(self, text: str, origin: Origin) -> str:
         """A test met in the code at `origin`; its text, as the branch's condition."""
-        self._origins.setdefault(text, set()).add(origin)
+        seen = self._origins.setdefault(text, set())
+        if origin not in seen:
+            seen.add(origin)
+            if len(seen) <= 2:  # now clear, or no longer: what was combined with it is worked out again
+                self._combined.clear()
         return text
 
     def both(self, first: str, second: str) -> str:
         """`first and second`."""
-        terms = [self._join(left, right) for left in self._read(first) for right in self._read(second)]
-        return self._write(tuple(terms))
+        key = ("and", first, second)
+        if key not in self._combined:  # (the same pairs recur as branches are combined again and again)
+            terms = [self._join(left, right) for left in self._read(first) for right in self._read(second)]
+            self._combined[key] = self._write(tuple(terms))
+        return self._combined[key]
 
     def either(self, first: str, second: str) -> str:
         """`first or second`."""
-        return self._write((*self._read(first), *self._read(second)))
+        key = ("or", first, second)
+        if key not in self._combined:
+            self._combined[key] = self._write((*self._read(first), *self._read(second)))
+        return self._combined[key]
 
     def clear(self, test: str) -> bool:
         """Seen at one place in the code: its text is that test (a negation, if its test is clear)."""
@@ -101,6 +113,9 @@ class Conditions:
         terms = self._simplified(terms)
         if any(not term for term in terms):
             return ALWAYS
+        size = sum(len(term) for term in terms)
+        if size > MAX_TESTS:  # one test from here on (a branchy script's conditions grew with every block)
+            return f"({' and '.join(terms[0])[:120]}... or another of {len(terms)} ways, {size} tests)"
         several = len(terms) > 1
         text = " or ".join(
             " and ".join(_grouped(test) if len(term) > 1 or several else test for test in term) for term in terms

@@ -33,6 +33,7 @@ from pool_doctor.scan.kinds import (
     MAX_DEPTH,
     SV,
     Branches,
+    Budget,
     ClassRef,
     DictV,
     ExternalRef,
@@ -88,6 +89,7 @@ class Evaluator:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.depth = 0
+        self.budget = Budget()
         self.conditions = Conditions()
         self.scopes = Scopes(project, self)
         self.environment = Environment(project, self)
@@ -116,6 +118,7 @@ class Evaluator:
             return SV(None, None)
         if self.depth > MAX_DEPTH:
             return unknown(frame.module, node, why="too deep to follow")
+        self.budget.spend()
         self.depth += 1
         try:
             method = getattr(self, f"_eval_{type(node).__name__}", None)
@@ -138,8 +141,9 @@ class Evaluator:
             value = value.value if value.value is not None else SV(None, None, known=False, expr="(cycle)")
             if isinstance(value, Thunk):
                 return self.force(value)
-        if isinstance(value, Branches) and not value.settled:
-            return containers.settle(self, value)
+        if isinstance(value, Branches) and not value.settled:  # (settled once: read again, it is the same)
+            value.as_settled = value.as_settled if value.as_settled is not None else containers.settle(self, value)
+            return value.as_settled
         return value
 
     def lift(self, values: list[Any], fn: Callable[..., Any]) -> Any:
@@ -483,8 +487,7 @@ class Evaluator:
     def call_function(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> Any:
         return self.calls.call_function(func, node, frame)
 
-    def call_bound(self, func: FuncRef, frame: Frame) -> Any:
-        """The function run in a frame whose parameters are already bound."""
+    def call_bound(self, func: FuncRef, frame: Frame) -> Any:  # in a frame whose parameters are already bound
         return self.flow.call(func, frame)
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> dict[str, Any] | None:
@@ -532,8 +535,7 @@ class Evaluator:
     def dict_call(self, node: ast.Call, frame: Frame) -> Any:
         return self.calls.dict_call(node, frame)
 
-    def with_attribute(self, holder: Any, attr: str, value: Any) -> Any:
-        """`holder.attr = value` on an instance of a project class: the instance with it; else holder as it is."""
+    def with_attribute(self, holder: Any, attr: str, value: Any) -> Any:  # `holder.attr = value`: the instance with it
         return self.classes.with_attribute(holder, attr, value) if isinstance(holder, InstanceRef) else holder
 
     def truth_of_ref(self, value: Any) -> bool | None:
@@ -543,8 +545,7 @@ class Evaluator:
             return True
         return self.files.truth(value)
 
-    def entered(self, value: Any) -> Any:
-        """What `with value as x` binds x to: an open file stays the file, anything else itself."""
+    def entered(self, value: Any) -> Any:  # what `with value as x` binds x to: an open file stays the file
         return self.force(value)
 
     def imported(self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False) -> list[tuple[str, Any]]:

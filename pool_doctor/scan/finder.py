@@ -11,7 +11,7 @@ import io
 import os
 import re
 import tokenize
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,6 +193,7 @@ class Project:
                 self.index.setdefault(key, []).append(path)
         self.modules: dict[Path, Module | None] = {}  # None: could not be read or parsed
         self.warnings: list[str] = []
+        self.fresh_budget: Callable[[], None] = lambda: None  # starts a module's step's count (scanner, kinds.Budget)
         self.mentions: set[bytes] = set()  # library names some file of the project holds (scanner.MENTIONS)
 
     def _walk(self) -> Iterator[Path]:

@@ -22,7 +22,7 @@ from typing import Any, Final
 from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import NestedWrite
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
 from pool_doctor.scan.flaskext import (
     EXTENSIONS,
     FLASK_SQLALCHEMY,
@@ -148,6 +148,7 @@ class FlaskApps:
         for module in modules:
             if ".config" not in module.source and ".init_app(" not in module.source:
                 continue
+            self.ev.project.fresh_budget()
             try:
                 found = [
                     app for scope, body in appconfig.scopes(module.tree) if (app := self._app(module, scope, body))
@@ -163,7 +164,7 @@ class FlaskApps:
     def _app(self, module: Module, scope: FunctionNode | None, body: list[ast.stmt]) -> AppConfig | None:
         """What a function leaves in an app's config: when it writes some, or binds the extension (a helper it
         calls may configure it: Mailu's `config.init_app(app)`)."""
-        if not any(appconfig.configures(stmt) or appconfig.bind_call(stmt) for stmt in body):
+        if not any(appconfig.configures(stmt) or _names_a_bind(stmt) for stmt in body):
             return None
         frame = self._frame(module, scope)
         app = AppConfig(module, frame, scope, {}, [])
@@ -388,7 +389,7 @@ class FlaskApps:
     def _calls_of(self, module: Module, func: FunctionNode) -> list[tuple[Module, ast.Call]]:
         """The app's calls of a module-level function (calls in tests do not count), in the files read."""
         found = []
-        for other in self.ev.project.modules.values():
+        for other in list(self.ev.project.modules.values()):  # (reading a call may parse a module)
             if other is None or is_test_file(other.path):
                 continue
             for site in other.calls.get(func.name, []):
@@ -443,7 +444,7 @@ class FlaskApps:
 
     def _may_extend(self) -> bool:
         if self._extends is None:
-            self._extends = may_make_extension(self.ev, (m for m in self.ev.project.modules.values() if m))
+            self._extends = may_make_extension(self.ev, [m for m in self.ev.project.modules.values() if m])
         return self._extends
 
     def _changed(self, value: Any, change: Callable[[DictV], None], start: Any = None) -> Any:
@@ -570,3 +571,11 @@ def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -
         if name not in LEGACY_KEYS and name != OPTIONS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
+
+
+def _names_a_bind(stmt: ast.stmt) -> bool:
+    """`x.init_app(app)` or `db = SQLAlchemy(app)` as written (whether it binds the extension is worked out
+    later, for the functions that have one)."""
+    call = appconfig.bind_call(stmt)
+    name = (dotted_parts(call.func) or [""])[-1] if call is not None else ""
+    return name == "init_app" or name in EXTENSIONS

@@ -19,6 +19,7 @@ from pool_doctor.scan.flaskext import EXTENSION_HINT
 from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
+from pool_doctor.scan.kinds import TooCostly
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
 
@@ -37,8 +38,12 @@ CELERY_APP = re.compile(rb"(?ms)^\s*(?:from\s+celery\s+import|import\s+celery\b)
 
 def _guarded(project: Project, module: Module, step: Callable[[Module], T], instead: T) -> T:
     """One module's step; a module the scan cannot follow is a warning naming it, never the scan's end."""
+    project.fresh_budget()
     try:
         return step(module)
+    except TooCostly as exc:
+        project.warnings.append(f"{module.display}: too costly to follow ({exc}); skipped")
+        return instead
     except Exception as exc:
         project.warnings.append(f"{module.display}: could not be followed ({type(exc).__name__}: {exc}); skipped")
         return instead
@@ -99,6 +104,7 @@ def scan_path(path: Path) -> ScanReport:
 def _scan(path: Path) -> ScanReport:
     project = Project(path.resolve(), path)
     evaluator = Evaluator(project)
+    project.fresh_budget = lambda: setattr(evaluator.budget, "steps", 0)
     finder = PoolFinder(evaluator)
     flask = FlaskApps(evaluator)
 
