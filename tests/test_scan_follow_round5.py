@@ -538,3 +538,25 @@ def test_a_module_past_the_budget_is_a_warning_and_the_scan_ends(
     )
     assert any(w.startswith("a.py: too costly to follow (more than 8 expressions)") for w in report.warnings)
     assert [p.where for p in report.pools] == ["b.py:3"]
+
+
+def test_math_floor_and_ceil_of_known_numbers_are_known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # agenta sizes its pools from the server's memory with `floor(...)` (was: unknown)
+    report = scan(
+        tmp_path,
+        {
+            "engine.py": """
+            import math
+            from math import floor
+            from sqlalchemy import create_engine
+
+            CONNECTIONS = floor(5000 * 0.9 / 8)
+            engine = create_engine(
+                "postgresql://db/app", pool_size=floor(CONNECTIONS * 0.25), max_overflow=math.ceil(10.2)
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert (settings["pool_size"].value, settings["max_overflow"].value) == (140, 11)

@@ -6,13 +6,12 @@ Python's own casts and builtins. A library call the scan does not know is unknow
 from __future__ import annotations
 
 import ast
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import containers, results
+from pool_doctor.scan import containers, pycalls, results
 from pool_doctor.scan.builders import module_named
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles
 from pool_doctor.scan.finder import dotted_parts, library_target
@@ -48,7 +47,6 @@ CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False} 
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
 STR_CALLS = {"replace", "split", "rsplit", "startswith", "endswith", "removeprefix", "removesuffix", "format", "join"}
 NUMBERS = (int, float)
-QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
 
 
 @dataclass
@@ -61,6 +59,9 @@ class Arguments:
     starred: bool = False  # a `*args` the scan could not read
     starred_text: str | None = None
     where: str | None = None
+
+
+COPIES = ("copy", "deepcopy")
 
 
 class Calls:
@@ -94,8 +95,8 @@ class Calls:
             "builtins.tuple": self.sequence,
             "builtins.max": partial(self.extreme, max),
             "builtins.min": partial(self.extreme, min),
-            "builtins.round": self.round_call,
-            "builtins.len": self.len_call,
+            **{f"{owner}.{how.__name__}": partial(pycalls.rounded, self.ev, how) for owner, how in pycalls.ROUNDING},
+            "builtins.len": partial(pycalls.length, self.ev),
             "builtins.type": self.type_call,
             "builtins.super": self.super_call,
             "builtins.isinstance": self.isinstance_call,
@@ -104,24 +105,12 @@ class Calls:
             "pydantic.aliases.AliasChoices": self.alias_choices,
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
             # The scan's dicts are values (a change makes a new one), so a copy is the value itself.
-            "copy.copy": lambda node, frame: self.ev.arg(node, frame, 0, "x") or unknown(frame.module, node),
-            "copy.deepcopy": lambda node, frame: self.ev.arg(node, frame, 0, "x") or unknown(frame.module, node),
-            **{f"urllib.parse.{name}": partial(self.quoted, name) for name in QUOTES},
+            **{
+                f"copy.{n}": lambda node, frame: self.ev.arg(node, frame, 0, "x") or unknown(frame.module, node)
+                for n in COPIES
+            },
+            **{f"urllib.parse.{name}": partial(pycalls.quoted, self.ev, name) for name in pycalls.QUOTES},
         }
-
-    def quoted(self, name: str, node: ast.Call, frame: Frame) -> Any:
-        """`urllib.parse.quote_plus(password)` in a URL (onyx's): the text as it quotes it, over each branch."""
-        value = self.ev.eval(node.args[0], frame) if node.args and not node.keywords else None
-        if value is None:
-            return unknown(frame.module, node)
-        quote = getattr(urllib.parse, name)
-
-        def one(text: Any) -> Any:
-            if is_known(text) and isinstance(text.value, str) and len(node.args) == 1:
-                return replace(text, value=quote(text.value))
-            return unknown(frame.module, node, env=env_of(text))
-
-        return containers.lift(self.ev, [value], one)
 
     # --- the call -------------------------------------------------------------------------------------
 
@@ -534,18 +523,6 @@ class Calls:
             return unknown(frame.module, node, env=env_of(*values))
         chosen = pick(values, key=lambda v: v.value)
         return SV(chosen.value, frame.module.where(node), env_of(*values), source=frame.module.segment(node))
-
-    def round_call(self, node: ast.Call, frame: Frame) -> Any:
-        value = self.arg(node, frame, 0, "number")
-        digits = self.arg(node, frame, 1, "ndigits")
-        if not is_known(value) or not isinstance(value.value, NUMBERS):
-            return unknown(frame.module, node, env=env_of(value))
-        places = digits.value if is_known(digits) and isinstance(digits.value, int) else None
-        return replace(value, value=round(value.value, places))
-
-    def len_call(self, node: ast.Call, frame: Frame) -> Any:
-        items = containers.items_of(self.ev, self.ev.eval(node.args[0], frame)) if node.args else None
-        return SV(len(items), frame.module.where(node)) if items is not None else unknown(frame.module, node)
 
     def alias_choices(self, node: ast.Call, frame: Frame) -> Any:
         """`AliasChoices("DATABASE_URL", AliasPath(...))`: its choices (the strings are variables' names)."""
