@@ -560,3 +560,45 @@ def test_math_floor_and_ceil_of_known_numbers_are_known(tmp_path: Path, monkeypa
     )
     settings = report.pools[0].settings
     assert (settings["pool_size"].value, settings["max_overflow"].value) == (140, 11)
+
+
+def test_fields_a_model_validator_refuses_at_their_defaults_are_their_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hyperion: empty defaults and an after-validator that raises unless SQLITE_DB or every POSTGRES_* is set;
+    # the URL built from the defaults ('postgresql+asyncpg://:***@/') can never reach create_engine.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            from pydantic import model_validator
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                SQLITE_DB: str | None = None
+                POSTGRES_HOST: str = ""
+                POSTGRES_USER: str = ""
+                POSTGRES_DB: str = ""
+                POOL_SIZE: int = 7
+
+                @model_validator(mode="after")
+                def check_database_settings(self) -> "Settings":
+                    if not (self.SQLITE_DB or (self.POSTGRES_HOST and self.POSTGRES_USER and self.POSTGRES_DB)):
+                        raise ValueError("Either SQLITE_DB or POSTGRES_HOST, POSTGRES_USER and POSTGRES_DB")
+                    return self
+            """,
+            "app/state.py": """
+            from sqlalchemy import create_engine
+            from app.config import Settings
+
+            settings = Settings()
+            url = f"postgresql://{settings.POSTGRES_USER}@{settings.POSTGRES_HOST}/{settings.POSTGRES_DB}"
+            engine = create_engine(url, pool_size=settings.POOL_SIZE)
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert (settings["url"].known, settings["url"].env) == (False, "POSTGRES_USER")
+    assert (settings["pool_size"].value, settings["pool_size"].env) == (7, "POOL_SIZE")  # not read by the test

@@ -8,7 +8,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, Protocol
 
-from pool_doctor.scan import fieldtext
+from pool_doctor.scan import containers, fieldtext
 from pool_doctor.scan.finder import dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -119,6 +119,9 @@ class Validators:
         if id(instance) in self._handed:  # read inside a validator: the fields as it was handed them
             return value
         validators = self._after_validators(instance.cls)
+        known_default = isinstance(value, SV) and value.known and value.env and upto is None
+        if known_default and any(name in self._required(instance, ref) for ref in validators):
+            return SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
         fields = self.classes.fields(instance.cls)
         self._depth += 1
         try:
@@ -145,6 +148,31 @@ class Validators:
             if not self._depth:  # the instances it was worked out for may go: their ids with them
                 self._memo.clear()
         return value
+
+    def _required(self, instance: InstanceRef, ref: FuncRef) -> set[str]:
+        """The fields an after-validator refuses at their defaults: those `if TEST: raise ...` reads, at its top
+        level, where TEST holds with no variable set (Hyperion's "Either SQLITE_DB or POSTGRES_HOST, ..."): the
+        app starts only with some of them set, so a default of theirs is no value it runs with."""
+        node = ref.node
+        if isinstance(node, ast.Lambda) or not [*node.args.posonlyargs, *node.args.args]:
+            return set()
+        me, required = [*node.args.posonlyargs, *node.args.args][0].arg, set()
+        self._handed.add(id(instance))
+        try:
+            for stmt in node.body:
+                if not (isinstance(stmt, ast.If) and any(isinstance(inner, ast.Raise) for inner in stmt.body)):
+                    continue
+                frame = Frame(ref.module, bindings={me: instance}, scope=node)
+                verdict, by_env = containers.decide(self.ev, self.ev.force(self.ev.eval(stmt.test, frame)))
+                if verdict and by_env:
+                    required |= {
+                        n.attr
+                        for n in ast.walk(stmt.test)
+                        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == me
+                    }
+        finally:
+            self._handed.discard(id(instance))
+        return required
 
     def _as_of(self, instance: InstanceRef, name: str, index: int) -> Any:
         """A field as the first `index` model validators leave it."""
