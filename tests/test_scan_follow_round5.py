@@ -602,3 +602,51 @@ def test_fields_a_model_validator_refuses_at_their_defaults_are_their_variables(
     settings = report.pools[0].settings
     assert (settings["url"].known, settings["url"].env) == (False, "POSTGRES_USER")
     assert (settings["pool_size"].value, settings["pool_size"].env) == (7, "POOL_SIZE")  # not read by the test
+
+
+def test_a_factory_whose_helpers_configure_and_bind_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ihatemoney: create_app calls load_configuration(app) (defaults, then a file chosen under an if) and
+    # setup_database(app), which reads app.config before its db.init_app(app); another extension's init_app
+    # sits between them. One engine, at the bind, with the defaults and the loads it cannot read.
+    report = scan(
+        tmp_path,
+        {
+            "web/__init__.py": "",
+            "web/default_settings.py": 'SQLALCHEMY_DATABASE_URI = "sqlite:////tmp/web.db"\n',
+            "web/models.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "web/run.py": """
+            import os
+            from flask import Flask
+            from flask_mail import Mail
+            from web.models import db
+
+            mail = Mail()
+
+            def setup_database(app):
+                url = app.config.get("SQLALCHEMY_DATABASE_URI")
+                db.init_app(app)
+
+            def load_configuration(app, configuration=None):
+                env_config = os.environ.get("WEB_SETTINGS_FILE_PATH")
+                app.config.from_object("web.default_settings")
+                if configuration:
+                    app.config.from_object(configuration)
+                elif env_config:
+                    app.config.from_pyfile(env_config)
+
+            def create_app(configuration=None):
+                app = Flask(__name__)
+                load_configuration(app, configuration)
+                mail.init_app(app)
+                setup_database(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    (pool,) = report.pools
+    assert (pool.where, pool.settings["url"].value) == ("web/run.py:10", "sqlite:////tmp/web.db")
+    assert pool.unresolved == [
+        "app.config.from_object(configuration) (not read)",
+        "app.config.from_pyfile(env_config) (not read)",
+    ]

@@ -75,7 +75,7 @@ class AppConfig:
     extension: tuple[Module, ast.Call] | None = None  # the SQLAlchemy(...) call the bound extension is made by
     bind_module: Module | None = None  # where the bind call is, when a helper the function calls makes it
     unresolved: list[str] = field(default_factory=list)
-    running: bool = True  # every statement is on `current_app`: a running app's config, changed (no engine)
+    running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
 
 
 class FlaskApps:
@@ -176,18 +176,23 @@ class FlaskApps:
                     self._inlined.add(id(helper.node))
                     self._inlining.add(id(helper.node))
                     try:
-                        inner = self._app(helper.module, helper.node, helper.node.body)  # type: ignore[arg-type]
+                        node = helper.node
+                        assert not isinstance(node, ast.Lambda)  # (_helper's are functions)
+                        flat = next(b for at, b in appconfig.scopes(appconfig.alone(node)) if at is node)  # (its ifs')
+                        inner = self._app(helper.module, node, flat)
                     finally:
                         self._inlining.discard(id(helper.node))
                     if inner is not None:
                         app.keys.update(inner.keys)
                         app.unresolved.extend(inner.unresolved)
                         app.lines.append(stmt.lineno)
+                        app.running = app.running is not False and inner.running is True
                 elif app.bind is None:
                     self._bind(app, module, stmt, frame)
                 continue
             app.lines.append(stmt.lineno)
-            app.running = app.running and module.segment(stmt).startswith(("current_app.", "flask.current_app."))
+            on_current = module.segment(stmt).startswith(("current_app.", "flask.current_app."))
+            app.running = app.running is not False and on_current
             prefix = appconfig.prefixed_env(stmt)
             if prefix is not None:  # each key set so far is the variable's, when that is set
                 app.keys = {
@@ -436,9 +441,9 @@ class FlaskApps:
             and not isinstance(func.node, ast.Lambda)
             and not any(appconfig.configures(inner) for inner in func.node.body)
         ):
-            for inner in func.node.body:
-                found = appconfig.bind_call(inner)
-                if found is not None:
+            for inner in func.node.body:  # the one that binds the extension (ihatemoney's setup_database assigns
+                found = appconfig.bind_call(inner)  # `app.config.get(...)` before its `db.init_app(app)`)
+                if found is not None and extension_of(self.ev, func.module, found) is not None:
                     return found, func.module
         return None, module
 
@@ -474,7 +479,7 @@ class FlaskApps:
                 defaults = self.ev.force(self.ev.eval(options, frame))
         if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items):
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
-        if app.bind is None and (app.running or is_test_file(app.module.path) or not self._may_extend()):
+        if app.bind is None and (app.running is True or is_test_file(app.module.path) or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
         under, over = pinned(self.ev, *app.extension) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):
