@@ -157,6 +157,7 @@ class Validators:
         if isinstance(node, ast.Lambda) or not [*node.args.posonlyargs, *node.args.args]:
             return set()
         me, required = [*node.args.posonlyargs, *node.args.args][0].arg, set()
+        instance = replace(instance, attrs=None)  # a copy: what it reads here is not the instance's (no validators)
         self._handed.add(id(instance))
         try:
             for stmt in node.body:
