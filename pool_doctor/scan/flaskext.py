@@ -27,6 +27,11 @@ EXTENSION_LIBRARIES = frozenset({"flask_sqlalchemy", "flask_appbuilder", "flask"
 EXTENSION_HINT = re.compile(rb"\b(?:SQLAlchemy|SQLA)\s*[(\)]|\.init_app\s*\(")
 
 
+def extension_hint(data: bytes) -> bool:
+    """Whether a file may make or bind the extension (plain substrings first: most files have neither)."""
+    return (b"SQLA" in data or b".init_app" in data) and EXTENSION_HINT.search(data) is not None
+
+
 def may_make_extension(ev: Evaluator, modules: Iterable[Module]) -> bool:
     app_modules = [m for m in modules if not is_test_file(m.path)]
     names = _extension_names(app_modules)

@@ -15,7 +15,7 @@ from pool_doctor.errors import UsageError
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, is_test_file, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
-from pool_doctor.scan.flaskext import EXTENSION_HINT
+from pool_doctor.scan.flaskext import extension_hint
 from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
@@ -123,7 +123,7 @@ def _scan(path: Path) -> ScanReport:
             project.mentions.update([FLASK] if FLASK_IMPORT.search(data) else [])
         if CELERY_APP.search(data):
             workers.append(project.display(file))
-        if triggered(data) or sets_environment(data) or EXTENSION_HINT.search(data):
+        if triggered(data) or sets_environment(data) or extension_hint(data):
             module = project.parse(file, data)
             if module is not None:
                 pending.append(module)
