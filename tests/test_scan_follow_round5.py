@@ -650,3 +650,42 @@ def test_a_factory_whose_helpers_configure_and_bind_the_app(tmp_path: Path, monk
         "app.config.from_object(configuration) (not read)",
         "app.config.from_pyfile(env_config) (not read)",
     ]
+
+
+def test_a_dsn_pydantic_builds_with_no_host_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # tipg: a field validator builds the DSN from fields that default to None; PostgresDsn.build raises with
+    # host None or "" (pydantic 2.13.4: "expected either `host` or `hosts` to be set"), so no app runs with
+    # the known 'postgresql://' the scan gave.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from typing import Optional
+            from pydantic import PostgresDsn, ValidationInfo, field_validator
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                postgres_user: Optional[str] = None
+                postgres_host: Optional[str] = None
+                database_url: Optional[PostgresDsn] = None
+
+                @field_validator("database_url", mode="before")
+                def assemble(cls, v, info: ValidationInfo):
+                    if isinstance(v, str):
+                        return PostgresDsn(v)
+                    return PostgresDsn.build(
+                        scheme="postgresql", username=info.data.get("postgres_user"), host=info.data.get("postgres_host", "")
+                    )
+            """,
+            "db.py": """
+            import asyncpg
+            from settings import Settings
+
+            async def connect():
+                return await asyncpg.create_pool(str(Settings().database_url), min_size=1)
+            """,
+        },
+        monkeypatch,
+    )
+    dsn = report.pools[0].settings["dsn"]
+    assert (dsn.known, dsn.env) == (False, "DATABASE_URL")

@@ -8,6 +8,7 @@ import ast
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from pool_doctor.scan import containers
@@ -160,18 +161,25 @@ class Builders:
         path = parts["database"]
         if is_known(path) and isinstance(path.value, str):
             parts["database"] = replace(path, value=path.value.removeprefix("/"))
-        return self.url_of(parts, node, frame)
+        return self.url_of(parts, node, frame, needs_host=True)
 
-    def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
-        """The URL the parts make; parts that depend on a test (a model validator's fields), one per branch."""
+    def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame, needs_host: bool = False) -> Any:
+        """The URL the parts make; parts that depend on a test (a model validator's fields), one per branch.
+        `needs_host`: pydantic's build, which raises with no host, None or "" (2.13.4), has no URL then."""
         names = [name for name, value in parts.items() if value is not None]
         values = [parts[name] for name in names]
-        return containers.lift(self.ev, values, lambda *known: self._url_text(dict(zip(names, known)), node, frame))
+        text = partial(self._url_text, node=node, frame=frame, needs_host=needs_host)
+        return containers.lift(self.ev, values, lambda *known: text(dict(zip(names, known))))
 
-    def _url_text(self, given: dict[str, Any], node: ast.Call, frame: Frame) -> Any:
+    def _url_text(self, given: dict[str, Any], node: ast.Call, frame: Frame, needs_host: bool = False) -> Any:
         driver = given.get("drivername")
         if not is_known(driver) or not isinstance(driver.value, str):
             return unknown(frame.module, node)
+        host = given.get("host")
+        if needs_host and (host is None or (is_known(host) and host.value in (None, ""))):
+            return unknown(
+                frame.module, node, env=env_of(host), why=f"{driver.value}://... (no host: the build raises)"
+            )
         env = env_of(*given.values())
         if not all(is_known(value) for value in given.values()) or "query" in given:
             return unknown(frame.module, node, env=env, why=f"{driver.value}://... ({frame.module.segment(node)})")
