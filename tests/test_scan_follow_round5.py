@@ -689,3 +689,22 @@ def test_a_dsn_pydantic_builds_with_no_host_is_unknown(tmp_path: Path, monkeypat
     )
     dsn = report.pools[0].settings["dsn"]
     assert (dsn.known, dsn.env) == (False, "DATABASE_URL")
+
+
+def test_str_find_of_a_known_text_is_worked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Kiwi: `if DATABASES["default"]["ENGINE"].find("postgresql") > -1:` picks PostgreSQL's options (was unknown)
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": os.environ.get("DB_ENGINE", "django.db.backends.postgresql")}}
+            if DATABASES["default"]["ENGINE"].find("postgresql") > -1:
+                DATABASES["default"]["CONN_MAX_AGE"] = 60
+            """,
+        },
+        monkeypatch,
+    )
+    age = report.pools[0].settings["CONN_MAX_AGE"]
+    assert (age.known, age.value) == (True, 60)

@@ -45,7 +45,18 @@ OWNER, FIRST = "__class__", "__self__"  # a method's frame: its class, its first
 MAX_CALLS = 12  # project functions calling project functions: deeper than this is not configuration
 CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False}  # what `int()` etc. return
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
-STR_CALLS = {"replace", "split", "rsplit", "startswith", "endswith", "removeprefix", "removesuffix", "format", "join"}
+STR_CALLS = {
+    "replace",
+    "split",
+    "rsplit",
+    "startswith",
+    "endswith",
+    "removeprefix",
+    "removesuffix",
+    "format",
+    "join",
+    "find",
+}
 NUMBERS = (int, float)
 
 
