@@ -48,6 +48,8 @@ class Validators:
         self._memo: dict[tuple[int, str, int], Any] = {}  # (instance, field, validators run): the field then
         self._handed: set[int] = set()  # the instances validators running now were handed
         self._depth = 0  # after() calls running now
+        # each after-validator's refused fields, by (instance, validator), with the instance kept so its id stays its
+        self._refused: dict[tuple[int, int], tuple[InstanceRef, set[str]]] = {}
 
     def validated(self, instance: InstanceRef, name: str, value: Any) -> Any:
         """The value as the class's validators for the field leave it (`@field_validator("url")`). A validator's
@@ -120,7 +122,7 @@ class Validators:
             return value
         validators = self._after_validators(instance.cls)
         known_default = isinstance(value, SV) and value.known and value.env and upto is None
-        if known_default and any(name in self._required(instance, ref) for ref in validators):
+        if known_default and any(name in self._refused_by(instance, ref) for ref in validators):
             return SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
         fields = self.classes.fields(instance.cls)
         self._depth += 1
@@ -148,6 +150,13 @@ class Validators:
             if not self._depth:  # the instances it was worked out for may go: their ids with them
                 self._memo.clear()
         return value
+
+    def _refused_by(self, instance: InstanceRef, ref: FuncRef) -> set[str]:
+        """`_required`, worked out once per instance and validator (it is asked at every read of a field)."""
+        key = (id(instance), id(ref.node))
+        if key not in self._refused:
+            self._refused[key] = (instance, self._required(instance, ref))
+        return self._refused[key][1]
 
     def _required(self, instance: InstanceRef, ref: FuncRef) -> set[str]:
         """The fields an after-validator refuses at their defaults: those `if TEST: raise ...` reads, at its top
