@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, merge_ini, read_text
 from pool_doctor.scan.finder import Module, is_test_file, read_source
 from pool_doctor.scan.interpolation import Option, find
@@ -83,7 +84,7 @@ class AlembicConfig:
         if isinstance(value, SV) and value.known and value.env:
             value = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
         default = 0 if all(verdicts) else 1 if False in verdicts else None
-        when = " and ".join(texts)
+        when = all_of(texts)
         return Branches([(when, value), (f"not ({when})", not_set())], default=default)
 
     def section(self, node: ast.Call, frame: Frame) -> Any:

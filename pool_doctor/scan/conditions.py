@@ -159,6 +159,20 @@ def _closes_at_end(test: str) -> bool:
     return False
 
 
+def all_of(tests: list[str]) -> str:
+    """Tests that all hold, as one text: `a and (b or c)`, never `a and b or c`, which reads otherwise."""
+    return " and ".join(_conjunct(test) if len(tests) > 1 else test for test in tests)
+
+
+def _conjunct(test: str) -> str:
+    tree = _expression(test)
+    if tree is None and test.startswith("(") and test.endswith(")"):
+        return test  # a condition written short, in its parentheses already
+    if tree is None or isinstance(tree, (ast.IfExp, ast.NamedExpr, ast.Lambda)):
+        return f"({test})"
+    return f"({test})" if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.Or) else test
+
+
 @lru_cache(maxsize=8192)
 def _grouped(test: str) -> str:
     """A test as one operand of `and`/`or`: in parentheses unless Python would read it as one operand."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, given_elsewhere
+from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide, settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import (
@@ -172,7 +173,7 @@ class PoolFinder:
         return bool((names | _aliases(module, names)) & module.calls.keys())
 
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
-        for name in (names | _aliases(module, names)) & module.calls.keys():
+        for name in sorted((names | _aliases(module, names)) & module.calls.keys()):
             for site in module.calls[name]:
                 target = self.target(module, site)
                 if target is not None:
@@ -183,6 +184,8 @@ class PoolFinder:
         pool class), by name: their callers may sit in modules not read yet."""
         factories = self.learn_factories(module)
         wrappers = self.learn_wrappers(module)
+        while more := self.learn_wrappers(module):  # a wrapper of one learned just now, in the same module: the
+            wrappers += more  # result does not hang on the order its names are read in
         makers = [w.cls.name for w in wrappers if w.cls is not None and w.via_class is None]  # who makes the instance
         makers += ["cls"] if any(w.via_class is not None for w in wrappers) else []  # a classmethod's `cls(...)`
         return [*self.learn_subclasses(module), *factories, *(wrapper.name for wrapper in wrappers), *makers]
@@ -384,8 +387,8 @@ class PoolFinder:
             unresolved=unresolved,
             at_import=not outer_site.functions,
             via=via,
-            condition=" and ".join(
-                dict.fromkeys(t for t in (condition_text(outer_module, outer_site), *inner_tests) if t)
+            condition=all_of(
+                list(dict.fromkeys(t for t in (condition_text(outer_module, outer_site), *inner_tests) if t))
             )
             or None,
         )
@@ -506,8 +509,9 @@ def _aliases(module: Module, names: set[str]) -> set[str]:
 def condition_text(module: Module, site: CallSite) -> str | None:
     if not site.conditions:
         return None
-    parts = [module.segment(test) if taken else f"not ({module.segment(test)})" for test, taken in site.conditions]
-    return " and ".join(parts)
+    return all_of(
+        [module.segment(test) if taken else f"not ({module.segment(test)})" for test, taken in site.conditions]
+    )
 
 
 SECRET_WORDS = ("password", "passwd", "secret")

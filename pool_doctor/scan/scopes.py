@@ -10,6 +10,7 @@ import ast
 from typing import Any
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.finder import Assignment, FunctionNode, Module, Project, assigned_names
 from pool_doctor.scan.kinds import (
     SV,
@@ -305,7 +306,7 @@ def condition_text(
             continue
         text = module.segment(test)
         parts.append(text if taken else f"not ({text})")
-    return " and ".join(parts)
+    return all_of(parts)
 
 
 def _decided(test: ast.expr, frame: Frame | None, scopes: Scopes | None) -> bool:

@@ -1,0 +1,137 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round5.py. Each project is a few small files written here (never a copy of a real one); line
+numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan, values, write
+
+import pool_doctor
+
+CHAIN = """
+from sqlalchemy import create_engine
+
+def link1(url, size):
+    return create_engine(url, pool_size=size)
+
+def link2(url, size):
+    return link1(url, size)
+
+def link3(url, size):
+    return link2(url, size)
+
+def link4(url, size):
+    return link3(url, size)
+
+def link5(url, size):
+    return link4(url, size)
+
+engine = link5("postgresql://app@db/app", 7)
+"""
+
+
+def test_wrappers_of_wrappers_in_one_module_are_all_learned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Wrappers were learned one link a round, for four rounds: link5 was none, and the pool was reported inside
+    # it, at `link4(url, size)`, with its parameters unknown.
+    report = scan(tmp_path, {"app/db.py": CHAIN}, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/db.py:18"]
+    assert values(at(report, "app/db.py:18")) == {"url": "postgresql://app@db/app", "pool_size": 7}
+
+
+# cognee's shape: a classmethod's `cls(...)` makes an instance whose __init__ calls a cache factory (a wrapper
+# of a wrapper of an adapter class), itself called from a factory in a file read before it.
+LADDER = {
+    "app/a_factory.py": """
+    from app.graph import Graph
+
+    def make_graph(path):
+        return Graph.open(path)
+
+    graph = make_graph("/data/graph")
+    """,
+    "app/graph.py": """
+    from app.z_cache import get_cache
+
+    class Graph:
+        def __init__(self, path):
+            self.path = path
+            self.lock = get_cache(lock_key="lock-" + path)
+
+        @classmethod
+        def open(cls, path):
+            return cls(path)
+    """,
+    "app/z_cache.py": """
+    from app.z_sql import SqlCache
+
+    def make_cache(url, lock_key):
+        return SqlCache(url, lock_key=lock_key)
+
+    def get_cache(lock_key="default"):
+        return make_cache("postgresql://app@db/cache", lock_key)
+    """,
+    "app/z_sql.py": """
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    class SqlCache:
+        def __init__(self, url, lock_key):
+            self.lock_key = lock_key
+            self.engine = create_async_engine(url, pool_recycle=300)
+    """,
+}
+
+
+def test_a_chain_of_wrappers_across_modules_read_in_reverse_is_followed_to_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each file here names the wrapper of the file after it, so each link took a round of its own; after four
+    # the rest were no wrappers, and whether the classmethod was one too hung on the order of a set of names.
+    report = scan(tmp_path, LADDER, monkeypatch)
+    assert sorted(p.where for p in report.pools) == ["app/a_factory.py:6"]
+    pool = at(report, "app/a_factory.py:6")
+    assert values(pool) == {"url": "postgresql://app@db/cache", "pool_recycle": 300}
+
+
+def test_the_pools_found_do_not_hang_on_the_hash_seed(tmp_path: Path) -> None:
+    # cognee gave 199 pools or 197 depending on PYTHONHASHSEED: sites were read in the order of a set of names.
+    write(tmp_path, {**LADDER, "app/db.py": CHAIN})
+    found = set()
+    for seed in ("1", "2", "3", "4"):
+        out = subprocess.run(
+            [sys.executable, "-m", "pool_doctor", "scan", ".", "--format", "json"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(Path(pool_doctor.__file__).parents[1])},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        found.add(json.dumps(json.loads(out)["pools"], sort_keys=True))
+    assert len(found) == 1
+
+
+def test_a_test_with_an_or_inside_an_and_keeps_its_parentheses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `if LOCK:` then `if CACHING or LOGGING:` was reported as "LOCK and CACHING or LOGGING", which reads otherwise.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            def make():
+                if os.getenv("LOCK"):
+                    if os.getenv("CACHING") or os.getenv("LOGGING"):
+                        return create_engine("postgresql://app@db/app")
+            """
+        },
+        monkeypatch,
+    )
+    assert at(report, "app/db.py:7").condition == 'os.getenv("LOCK") and (os.getenv("CACHING") or os.getenv("LOGGING"))'
