@@ -135,3 +135,118 @@ def test_a_test_with_an_or_inside_an_and_keeps_its_parentheses(tmp_path: Path, m
         monkeypatch,
     )
     assert at(report, "app/db.py:7").condition == 'os.getenv("LOCK") and (os.getenv("CACHING") or os.getenv("LOGGING"))'
+
+
+def test_a_method_called_under_a_test_of_an_attribute_reads_it_as_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bunkerweb's shape: the read-only URL defaults to "", the fallback engine is made only by a caller under
+    # `if self.replica_url:`; the scan reported a known '' URL for it.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            from os import getenv
+            from sqlalchemy import create_engine
+
+            class Store:
+                def __init__(self):
+                    self.main_url = getenv("MAIN_URL", "postgresql://app@db/app")
+                    self.replica_url = getenv("REPLICA_URL", "")
+                    self.options = {"pool_size": 12}
+                    self.engine = create_engine(self.main_url, **self.options)
+
+                def reconnect(self, *, replica=False, **extra):
+                    self.engine.dispose()
+                    self.engine = create_engine(self.replica_url if replica else self.main_url, **self.options | extra)
+
+                def failed(self):
+                    if self.replica_url:
+                        self.reconnect(replica=True, pool_timeout=2)
+            """
+        },
+        monkeypatch,
+    )
+    fallback = at(report, "app/db.py:17")
+    url = fallback.settings["url"]
+    assert (url.known, url.env, url.expr) == (False, "REPLICA_URL", "$REPLICA_URL")
+    assert values(fallback) == {"url": None, "pool_size": 12, "pool_timeout": 2}
+    assert values(at(report, "app/db.py:9"))["url"] == "postgresql://app@db/app"
+
+
+def test_settings_made_by_model_validate_from_a_mapping_a_loop_fills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fides builds each nested settings object with `Model.model_validate(section)` in a loop that puts it back in
+    # the dict it walks: the loop's name was written back over the new item, and model_validate was not read,
+    # so every field was unknown (`Field(default=5, ...)`). Checked with pydantic 2.13 / pydantic-settings 2.14:
+    # model_validate({}) of a settings class reads its environment; a key of the mapping wins over it.
+    report = scan(
+        tmp_path,
+        {
+            "app/config.py": """
+            from pydantic import BaseModel, Field
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+            class DatabaseSettings(BaseSettings):
+                pool_size: int = Field(default=5, description="Connections.")
+                max_overflow: int = Field(default=10)
+                model_config = SettingsConfigDict(env_prefix="APP__DATABASE__")
+
+            class Tuning(BaseModel):
+                pool_recycle: int = 300
+
+            class AppConfig(BaseSettings):
+                database: DatabaseSettings
+                tuning: Tuning
+
+            def build_config(config_dict):
+                settings_map = {"database": DatabaseSettings, "tuning": Tuning}
+                for key, value in settings_map.items():
+                    settings_map[key] = value.model_validate(config_dict.get(key, {}))
+                return AppConfig(**settings_map)
+
+            CONFIG = build_config({"database": {"max_overflow": 20}})
+            """,
+            "app/session.py": """
+            from sqlalchemy import create_engine
+            from app.config import CONFIG
+
+            engine = create_engine(
+                "postgresql://app@db/app",
+                pool_size=CONFIG.database.pool_size,
+                max_overflow=CONFIG.database.max_overflow,
+                pool_recycle=CONFIG.tuning.pool_recycle,
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/session.py:4")
+    assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 5, "max_overflow": 20, "pool_recycle": 300}
+    assert pool.settings["pool_size"].env == "APP__DATABASE__POOL_SIZE"
+    assert pool.settings["max_overflow"].from_ == "app/config.py:22"
+
+
+def test_a_variable_that_replaces_the_whole_url_is_its_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # agenta: `os.getenv("URI") or f"...{USER}..."` named USER's variable and line, which set only a part; the one
+    # deployments set to replace the URL (URI) appeared nowhere.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            USER = os.getenv("PGUSER") or "app"
+            URI = os.getenv("DB_URI") or f"postgresql://{USER}@db/app"
+            SIZE = os.getenv("POOL_SIZE") and int(os.getenv("POOL_SIZE")) or 5
+            engine = create_engine(URI, pool_size=SIZE)
+            """
+        },
+        monkeypatch,
+    )
+    url = at(report, "app/db.py:7").settings["url"]
+    assert (url.value, url.env, url.from_) == ("postgresql://app@db/app", "DB_URI", "app/db.py:5")
+    size = at(report, "app/db.py:7").settings["pool_size"]
+    assert (size.value, size.env) == (5, "POOL_SIZE")

@@ -342,6 +342,8 @@ class Calls:
             return SV(found, frame.module.where(node), base.env) if found is not None else unknown(frame.module, node)
         if isinstance(base, DictV):
             return self._dict_method(base, name, node, frame)
+        if isinstance(base, ClassRef):  # `Settings.model_validate(mapping)`
+            return self.classes.validated(base, node, frame)
         if isinstance(base, InstanceRef) and self.classes.is_parser(base.cls):
             # The files such a parser reads are its class's business at run time, but for the ones the code is seen
             # giving its read(): an option is theirs, else its fallback (what the code gives when no file sets

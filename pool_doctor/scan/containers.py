@@ -362,9 +362,14 @@ def loop_places(
         for b in stmt.body
         for n in ast.walk(b)
     )
-    if len(mapping.items) != count or rebound:  # `v = dict(v)` in the body: a copy, not the dict's item
-        return None
     place, here = call.func.value, stmt.target
+    replaced = any(  # `d[k] = V.model_validate(v)`: the body puts a new item in the dict itself
+        isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and ast.dump(n.value) == ast.dump(place)
+        for b in stmt.body
+        for n in ast.walk(b)
+    )
+    if len(mapping.items) != count or rebound or replaced:  # `v = dict(v)` in the body: a copy, not the dict's item
+        return None
     item = [ast.Subscript(place, ast.copy_location(ast.Constant(key), here), ast.Store()) for key in mapping.items]
     return [(ast.copy_location(subscript, here), name) for subscript in item]
 

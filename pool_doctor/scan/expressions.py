@@ -286,8 +286,7 @@ class Evaluator:
             pass
         return unknown(frame.module, node, env=operand.env)
 
-    def _eval_BoolOp(self, node: ast.BoolOp, frame: Frame) -> Any:
-        # `os.getenv("X") or "5"`: with no environment the left side is None, so the right side is in effect.
+    def _eval_BoolOp(self, node: ast.BoolOp, frame: Frame) -> Any:  # `os.getenv("X") or "5"`: "5" when X is unset
         return self._boolop(node, frame, 0, None)
 
     def _boolop(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None) -> Any:
@@ -300,18 +299,19 @@ class Evaluator:
     def _boolop_step(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None, value: Any) -> Any:
         env = env or env_of(value)
         if index == len(node.values) - 1:
-            return self._with_env(value, env)
+            return self._with_env(node, frame, value, env)
         verdict = containers.truth(self, value)
         if verdict is None:
             return unknown(frame.module, node, env=env)
         if verdict == isinstance(node.op, ast.Or):  # `x or ...` with x true, `x and ...` with x false: x
-            return self._with_env(value, env)
+            return self._with_env(node, frame, value, env)
         return self._boolop(node, frame, index + 1, env)
 
     @staticmethod
-    def _with_env(value: Any, env: str | None) -> Any:
-        if isinstance(value, SV) and env and not value.env:
-            return replace(value, env=env)
+    def _with_env(node: ast.BoolOp, frame: Frame, value: Any, env: str | None) -> Any:
+        """`os.getenv("URL") or f"...{USER}..."`: the variable an earlier operand reads replaces the whole value."""
+        if isinstance(value, SV) and env and value.env != env and (not value.env or isinstance(node.op, ast.Or)):
+            return replace(value, env=env, from_=frame.module.where(node) if value.env else value.from_)
         return value
 
     def _eval_Compare(self, node: ast.Compare, frame: Frame) -> Any:
@@ -404,6 +404,8 @@ class Evaluator:
                     return self.force(current.bindings[pseudo])
                 current = current.outer
         base = self.eval(node.value, frame)
+        if isinstance(node.value, ast.Name) and frame.flow:  # `self.retry()` under `if self.ro:`
+            base = self.classes.as_tested(self.force(base), node.value.id, frame)
         return self.lift([base], lambda b: self.attribute(b, node.attr, node, frame))
 
     def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
@@ -502,13 +504,11 @@ class Evaluator:
         return state is not None and state.get(assumed_set(variable)) is True
 
     def locals_after(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> dict[str, Any]:
-        """The function's locals when it returns (an `__init__`'s `self.x`), its parameters bound to the call's;
-        nothing past MAX_CALLS nested calls (a method calling itself)."""
+        """The function's locals when it returns (`self.x`), bound to the call's arguments; bounded by MAX_CALLS."""
         return self.bound_locals(func, self.bind(func, node, frame))
 
     def frame_in(self, module: Module, func: FunctionNode | ast.Lambda, target: ast.AST) -> Frame:
-        """The frame `target` in `func` is evaluated in: the locals it sets before it; its parameters, which its
-        callers give, unknown."""
+        """The frame `target` in `func` is evaluated in: the locals set before it; its parameters unknown."""
         if isinstance(func, ast.Lambda):
             return Frame(module)
         params = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]

@@ -46,6 +46,7 @@ PYDANTIC_WORDS = (
     {"1", "on", "t", "true", "y", "yes"},
     {"0", "off", "f", "false", "n", "no"},
 )  # pydantic's strings for a bool (anything else is refused)
+VALIDATE_METHODS = ("model_validate", "parse_obj")  # a pydantic model's class method making an instance of a mapping
 MODEL_BASES = {"pydantic.BaseModel", "pydantic.main.BaseModel", "pydantic.v1.BaseModel", "sqlmodel.SQLModel"}
 SETTINGS_BASES = {
     "pydantic_settings.BaseSettings",
@@ -65,6 +66,7 @@ class SettingsClasses:
         self.environment = environment
         self._chains: dict[int, list[ClassRef]] = {}
         self._descriptors: dict[tuple[int, str], tuple[Any, Any]] = {}  # (holder, attribute) -> what __get__ gave
+        self._validate_calls: dict[int, tuple[ast.Call, ast.Call]] = {}  # `X.model_validate(m)` -> its `X(**m)`
         self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
         self._configs: dict[int, dict[str, Any]] = {}
         self._set_after_init: dict[int, set[str]] = {}
@@ -91,6 +93,18 @@ class SettingsClasses:
                     break
                 overrides.setdefault(name, Thunk(arg, frame))
         return InstanceRef(cls, overrides, call=node, frame=frame)
+
+    def validated(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
+        """`Settings.model_validate(mapping)` (pydantic 1's `parse_obj`): as `Settings(**mapping)`; a settings
+        class still reads its environment, and the mapping's keys win over it (pydantic-settings 2.14)."""
+        given = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "obj"), None)
+        if given is None:
+            return unknown(frame.module, node)
+        kept = self._validate_calls.get(id(node))
+        if kept is None or kept[0] is not node:  # one call node per site: what is worked out of it is kept by id
+            kept = self._validate_calls[id(node)] = (node, ast.copy_location(ast.Call(node.func, [], []), node))
+            kept[1].keywords = [ast.keyword(None, given)]
+        return self.instantiate(cls, kept[1], frame)
 
     def is_model(self, cls: ClassRef) -> bool:
         """A pydantic model, a settings class or a dataclass: `dict(x)` / `**x` give its fields."""
@@ -245,6 +259,12 @@ class SettingsClasses:
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
                     return FuncRef(klass.module, stmt, bound_self=cls if is_classmethod(stmt) else None, owner=klass)
+        if (
+            attr in VALIDATE_METHODS
+            and self.is_model(cls)
+            and not any(is_dataclass(k.node) for k in self.class_chain(cls))
+        ):
+            return MethodRef(cls, attr)  # called: `validated`
         return None
 
     def descriptor_read(self, value: Any, owner: ClassRef, attr: str, instance: InstanceRef | None) -> Any:
@@ -352,6 +372,21 @@ class SettingsClasses:
         `__init__`'s."""
         attrs = {**self.init_state(instance), attr: value}
         return replace(instance, overrides={**instance.overrides, attr: value}, attrs=attrs)
+
+    def as_tested(self, holder: Any, name: str, frame: Frame) -> Any:
+        """An instance a test read on one side only a set variable reaches (`if self.ro: self.retry()`): what
+        its methods read of that attribute there is the variable's, as the test left it (flow.narrowed)."""
+        current: Frame | None = frame
+        while isinstance(holder, InstanceRef) and current is not None and current.flow:
+            for key, value in current.bindings.items():
+                attr = key[len(name) + 1 :] if key.startswith(f"{name}.") else ""
+                value = self.ev.force(value) if attr else None
+                if isinstance(value, SV) and value.env and not value.known and value.expr == f"${value.env}":
+                    was = self.instance_attribute(holder, attr, None, frame)
+                    if isinstance(was, SV) and was.known and was.env == value.env:
+                        holder = self.with_attribute(holder, attr, value)
+            current = current.outer
+        return holder
 
     def _trait_default(self, instance: InstanceRef, attr: str) -> FuncRef | None:
         """The method a traitlets class computes a trait's default with (`@default("db_url")`), bound."""
