@@ -18,31 +18,41 @@ import pool_doctor
 CHAIN = """
 from sqlalchemy import create_engine
 
-def link1(url, size):
+def d_engine(url, size):
     return create_engine(url, pool_size=size)
 
-def link2(url, size):
-    return link1(url, size)
+def c_engine(url, size):
+    return d_engine(url, size)
 
-def link3(url, size):
-    return link2(url, size)
+def b_engine(url, size):
+    return c_engine(url, size)
 
-def link4(url, size):
-    return link3(url, size)
+def a_engine(url, size):
+    return b_engine(url, size)
 
-def link5(url, size):
-    return link4(url, size)
+def session_for(tenant):
+    return a_engine(f"postgresql://app@db/{tenant}", 7)
 
-engine = link5("postgresql://app@db/app", 7)
+engine = a_engine("postgresql://app@db/app", 7)
+
+def list_users(tenant):
+    return session_for(tenant)
+
+def list_orders(tenant):
+    return session_for(tenant)
 """
 
 
-def test_wrappers_of_wrappers_in_one_module_are_all_learned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Wrappers were learned one link a round, for four rounds: link5 was none, and the pool was reported inside
-    # it, at `link4(url, size)`, with its parameters unknown.
+def test_wrappers_of_wrappers_are_followed_four_deep_whatever_order_their_names_sort_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Four wrappers deep (their names sorting outermost first): the app's call is the pool. A fifth, taking a
+    # tenant (onyx's session getter over a cached engine), is no wrapper: its callers would each be a pool.
     report = scan(tmp_path, {"app/db.py": CHAIN}, monkeypatch)
-    assert [p.where for p in report.pools] == ["app/db.py:18"]
+    assert sorted(p.where for p in report.pools) == ["app/db.py:16", "app/db.py:18"]
     assert values(at(report, "app/db.py:18")) == {"url": "postgresql://app@db/app", "pool_size": 7}
+    assert at(report, "app/db.py:18").via == ["app/db.py:13", "app/db.py:10", "app/db.py:7", "app/db.py:4"]
+    assert not at(report, "app/db.py:16").settings["url"].known
 
 
 # cognee's shape: a classmethod's `cls(...)` makes an instance whose __init__ calls a cache factory (a wrapper
@@ -51,10 +61,7 @@ LADDER = {
     "app/a_factory.py": """
     from app.graph import Graph
 
-    def make_graph(path):
-        return Graph.open(path)
-
-    graph = make_graph("/data/graph")
+    graph = Graph.open("/data/graph")
     """,
     "app/graph.py": """
     from app.z_cache import get_cache
@@ -71,11 +78,8 @@ LADDER = {
     "app/z_cache.py": """
     from app.z_sql import SqlCache
 
-    def make_cache(url, lock_key):
-        return SqlCache(url, lock_key=lock_key)
-
     def get_cache(lock_key="default"):
-        return make_cache("postgresql://app@db/cache", lock_key)
+        return SqlCache("postgresql://app@db/cache", lock_key=lock_key)
     """,
     "app/z_sql.py": """
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -91,11 +95,11 @@ LADDER = {
 def test_a_chain_of_wrappers_across_modules_read_in_reverse_is_followed_to_the_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Each file here names the wrapper of the file after it, so each link took a round of its own; after four
-    # the rest were no wrappers, and whether the classmethod was one too hung on the order of a set of names.
+    # Each file here names the wrapper of the file after it, so each link takes a round of its own; whether the
+    # classmethod was learned in its module's round hung on the order of a set of names.
     report = scan(tmp_path, LADDER, monkeypatch)
-    assert sorted(p.where for p in report.pools) == ["app/a_factory.py:6"]
-    pool = at(report, "app/a_factory.py:6")
+    assert sorted(p.where for p in report.pools) == ["app/a_factory.py:3"]
+    pool = at(report, "app/a_factory.py:3")
     assert values(pool) == {"url": "postgresql://app@db/cache", "pool_recycle": 300}
 
 
@@ -250,3 +254,32 @@ def test_a_variable_that_replaces_the_whole_url_is_its_origin(tmp_path: Path, mo
     assert (url.value, url.env, url.from_) == ("postgresql://app@db/app", "DB_URI", "app/db.py:5")
     size = at(report, "app/db.py:7").settings["pool_size"]
     assert (size.value, size.env) == (5, "POOL_SIZE")
+
+
+def test_aliases_whose_entries_name_a_dict_written_above_are_at_their_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rapidpro: both aliases were reported at line 1, where the shared dict is written; DATABASES was never shown.
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            _default = {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "app",
+                "CONN_MAX_AGE": 60,
+            }
+
+            DATABASES = {
+                "default": _default,
+                "readonly": _default.copy(),
+            }
+            """
+        },
+        monkeypatch,
+    )
+    assert sorted((p.where, p.call) for p in report.pools) == [
+        ("proj/settings.py:8", "DATABASES['default']"),
+        ("proj/settings.py:9", "DATABASES['readonly']"),
+    ]
+    assert values(at(report, "proj/settings.py:9"))["CONN_MAX_AGE"] == 60

@@ -22,7 +22,7 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     found = effective_databases(ev, module)
     if found is None:
         return
-    databases, first_line, touched = found
+    databases, first_line, touched, entries = found
     condition = None
     if isinstance(databases, Branches):  # set under a test: Django has no database on the other side
         options, default = settle_options(ev, databases)
@@ -54,6 +54,7 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         written = _written_dict(ev, value)  # an alias some branches leave out is still one, for the others
         if written is not None:
             line = written.line if written.file == module.display and written.line else touched.get(alias, first_line)
+            line = entries.get(alias, line)
             end_line = written.end_line if written.file == module.display and written.end_line else line
             unresolved: list[str] = []
             settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
@@ -114,7 +115,7 @@ def _written_dict(ev: Evaluator, value: Any) -> DictV | None:
     return dicts[0] if dicts else None
 
 
-def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int]] | None:
+def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], dict[str, int]] | None:
     """DATABASES as this settings module leaves it, its statements run (scan/flow.py): its assignments (or
     what it star-imports), then every `DATABASES["x"]... = ` and `.update()` after them, each under its tests.
     None when the module neither assigns nor changes it."""
@@ -125,13 +126,18 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
     first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno
     touched: dict[str, int] = {}
-    if assigned and isinstance(module.assigns["DATABASES"][-1].value, ast.Call):
-        return databases, first_line, touched  # `DATABASES = make_databases(...)`: its aliases are made there
+    entries: dict[str, int] = {}  # aliases whose DATABASES entry names a dict written elsewhere
+    written = module.assigns["DATABASES"][-1].value if assigned else None
+    if isinstance(written, ast.Call):
+        return databases, first_line, touched, entries  # `DATABASES = make_databases(...)`: its aliases are made there
+    for key, entry in zip(written.keys, written.values) if isinstance(written, ast.Dict) else ():
+        if isinstance(key, ast.Constant) and isinstance(key.value, str) and not isinstance(entry, ast.Dict):
+            entries[key.value] = entry.lineno  # `{"default": _config}`: this entry, not the line `_config` is on
     for stmt, _ in mutations:
         path = _database_path(stmt)
         if path:
             touched.setdefault(path[0], stmt.lineno)
-    return databases, first_line, touched
+    return databases, first_line, touched, entries
 
 
 def _expr(value: Any) -> str | None:

@@ -2,7 +2,9 @@
 
 A wrapper is a project function whose pool call uses its parameters (`def make_engine(url, **kw):
 return create_engine(url, **kw)`): each call of the wrapper is a pool, with the wrapper's parameters
-bound to that call's arguments, so the values come from where the app really gives them.
+bound to that call's arguments, so the values come from where the app really gives them. A wrapper of a
+wrapper is one too, MAX_DEPTH deep: past that a function taking a tenant or a shard's name and reaching a
+cached engine (`get_session(tenant)`) would make each of its hundreds of callers a pool.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from pool_doctor.scan.nodes import kwargs_write, patched
 from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import MOCKED, flatten, leaf
 
+MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
+
 
 @dataclass
 class Target:
@@ -62,6 +66,7 @@ class Wrapper:
     cls: ast.ClassDef | None = None  # a method's class
     callers: int = 0
     instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
+    depth: int = 1  # a library call's wrapper is 1, a wrapper of that 2, ...
 
     @property
     def name(self) -> str:
@@ -209,7 +214,7 @@ class PoolFinder:
         """Functions and methods of this module whose pool call (or call of another wrapper) takes a value
         from their parameters: each call of them is a pool, with the caller's arguments."""
         new: list[Wrapper] = []
-        for site, _ in self.sites(module, self.names()):
+        for site, target in self.sites(module, self.names()):
             if not site.functions or isinstance(site.functions[-1], ast.Lambda) or len(site.functions) != 1:
                 continue
             func = site.functions[-1]
@@ -225,10 +230,14 @@ class PoolFinder:
                 via_class = site.cls if func.name == "__init__" else None
             else:
                 continue
+            depth = 1 if target.wrapper is None else target.wrapper.depth + 1
             wrapper = self.wrappers.get(id(func))
+            if wrapper is None and depth > MAX_DEPTH:  # (one already a wrapper through another call takes it in)
+                continue
             if wrapper is None:
-                wrapper = self.wrappers[id(func)] = Wrapper(module, func, via_class=via_class, cls=cls)
+                wrapper = self.wrappers[id(func)] = Wrapper(module, func, via_class=via_class, cls=cls, depth=depth)
                 new.append(wrapper)
+            wrapper.depth = min(wrapper.depth, depth)
             if all(s.call is not site.call for s in wrapper.inner):
                 wrapper.inner.append(site)
         return new

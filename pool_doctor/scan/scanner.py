@@ -23,7 +23,7 @@ from pool_doctor.scan.kinds import TooCostly
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
 
-WRAPPER_ROUNDS = 12  # wrappers of wrappers, one link a round where files name them in reverse (as MAX_CALLS)
+WRAPPER_ROUNDS = 8  # until no new wrapper (pools.MAX_DEPTH bounds them): one link a round, read in reverse
 STACK_BYTES = 256 * 1024 * 1024  # the scan's thread: room for RECURSION_LIMIT frames of the interpreter
 RECURSION_LIMIT = 20_000
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
