@@ -283,3 +283,56 @@ def test_aliases_whose_entries_name_a_dict_written_above_are_at_their_entries(
         ("proj/settings.py:9", "DATABASES['readonly']"),
     ]
     assert values(at(report, "proj/settings.py:9"))["CONN_MAX_AGE"] == 60
+
+
+def test_a_config_manager_keeps_its_own_dict_and_loads_it_into_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Mailu: `self.config` of a ConfigManager (no Flask app) was read as the app's config, so the template line
+    # under `if self.config["DB_FLAVOR"]:` made the URL unknown even with no variable set.
+    report = scan(
+        tmp_path,
+        {
+            "app/configuration.py": """
+            import os
+
+            DEFAULT_CONFIG = {"DB_FLAVOR": None, "DB_USER": "app", "SQLALCHEMY_DATABASE_URI": "postgresql://app@db/app"}
+
+            class ConfigManager:
+                TEMPLATES = {"postgresql": "postgresql://{DB_USER}@db/app"}
+
+                def __init__(self):
+                    self.config = dict()
+
+                def init_app(self, app):
+                    self.config.update(app.config)
+                    self.config.update({key: os.environ.get(key, value) for key, value in DEFAULT_CONFIG.items()})
+                    if self.config["DB_FLAVOR"]:
+                        template = self.TEMPLATES[self.config["DB_FLAVOR"]]
+                        self.config["SQLALCHEMY_DATABASE_URI"] = template.format(**self.config)
+                    app.config.update(self.config)
+            """,
+            "app/models.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            """,
+            "app/__init__.py": """
+            import flask
+            from app import configuration, models
+
+            def create_app():
+                app = flask.Flask(__name__)
+                configuration.ConfigManager().init_app(app)
+                models.db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "app/__init__.py:7").settings["url"]
+    assert (url.value, url.env) == ("postgresql://app@db/app", "SQLALCHEMY_DATABASE_URI")
+    assert [(b.known, b.when) for b in url.branches] == [
+        (True, 'not (self.config["DB_FLAVOR"])'),
+        (False, 'self.config["DB_FLAVOR"]'),
+    ]

@@ -57,10 +57,10 @@ def scopes(tree: ast.Module) -> Iterator[tuple[FunctionNode | None, list[ast.stm
         yield scope, flat
 
 
-def configures(stmt: ast.stmt) -> bool:
+def configures(stmt: ast.stmt, own: str | None = None) -> bool:
     """A statement that loads an app's config, or writes (or changes in place) one of its SQLALCHEMY_* keys."""
     return (
-        loader(stmt) is not None
+        loader(stmt, own) is not None
         or any(config_writes(stmt))
         or any(nested_writes(stmt))
         or prefixed_env(stmt) is not None
@@ -83,8 +83,8 @@ def prefixed_env(stmt: ast.stmt) -> str | None:
     return f"{given.value}_" if isinstance(given, ast.Constant) and isinstance(given.value, str) else None
 
 
-def loader(stmt: ast.stmt) -> ast.Call | None:
-    """`app.config.from_object(x)` and its kin."""
+def loader(stmt: ast.stmt, own: str | None = None) -> ast.Call | None:
+    """`app.config.from_object(x)` and its kin; `own`: a name whose `.config` is a dict of its own (`self`)."""
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
         return None
     call = stmt.value
@@ -96,7 +96,7 @@ def loader(stmt: ast.stmt) -> ast.Call | None:
         and is_config(call.func.value)
         and len(call.args) == 1
         and not isinstance(call.args[0], ast.Dict)
-        and not is_config(call.args[0])  # (the app's own config copied: `self.config.update(app.config)`)
+        and not (is_config(call.args[0]) and receivers(call.args[0]) != {own})  # (`x.config.update(app.config)`)
     ):
         return call
     return None
@@ -183,6 +183,12 @@ def key_name(key: ast.expr) -> str | None:
     if isinstance(key, ast.Attribute) and key.attr.startswith(PREFIX):
         return key.attr
     return None
+
+
+def receivers(stmt: ast.AST) -> set[str]:
+    """The names whose `.config` a statement reads or writes (`app` in `app.config[...] = x`)."""
+    parts = (dotted_parts(n) for n in ast.walk(stmt) if isinstance(n, ast.Attribute) and is_config(n))
+    return {found[0] for found in parts if found}
 
 
 def is_config(node: ast.expr) -> bool:

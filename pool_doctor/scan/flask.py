@@ -28,6 +28,7 @@ from pool_doctor.scan.flaskext import (
     FLASK_SQLALCHEMY,
     extension_of,
     is_extension,
+    keeps_own_config,
     maker,
     may_make_extension,
     pinned,
@@ -168,8 +169,11 @@ class FlaskApps:
             return None
         frame = self._frame(module, scope)
         app = AppConfig(module, frame, scope, {}, [])
+        own = "self" if keeps_own_config(self.ev, module, scope) else None
         for stmt in body:
-            if not appconfig.configures(stmt):
+            if own and appconfig.receivers(stmt) == {own}:
+                continue  # `self.config.update(...)` of a config manager: read where it is loaded into the app
+            if not appconfig.configures(stmt, own):
                 helper = self._helper(stmt, frame)
                 if helper is not None and id(helper.node) not in self._inlining:  # (a helper that calls itself)
                     # its writes are this app's, in their place (privacyidea's engine options)
@@ -200,7 +204,7 @@ class FlaskApps:
                     for name, value in app.keys.items()
                 }
                 continue
-            load = appconfig.loader(stmt)
+            load = appconfig.loader(stmt, own)
             if load is not None:  # (read with the locals set by then: Mailu's `app.config.update(self.config)`)
                 self._load(app, load, self.ev.flow.frame_at(scope, frame, stmt) if scope else frame)
                 continue
@@ -269,11 +273,9 @@ class FlaskApps:
             return None, False  # a file named by a variable (from_envvar), or read by a loader function (from_file)
         given = self.ev.force(self.ev.eval(call.args[0], frame))
         if method in ("update", "from_mapping"):  # a mapping: its SQLALCHEMY_* keys, when the scan can read it
-            return (
-                ({k: v for k, v in given.items.items() if k in ENGINE_KEYS or k in POOL_KEYS}, True)
-                if (isinstance(given, DictV) and not given.opaque)
-                else (None, False)
-            )
+            if not isinstance(given, DictV):  # (one the scan cannot see all of: its keys it can, over the app's)
+                return None, False
+            return {k: v for k, v in given.items.items() if k in ENGINE_KEYS or k in POOL_KEYS}, not given.opaque
         arg = call.args[0]
         named = (
             isinstance(arg, (ast.Constant, ast.Name, ast.Attribute))

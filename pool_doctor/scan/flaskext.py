@@ -158,3 +158,14 @@ def _hook_writes(ev: Evaluator, cls: ClassRef, hook: str) -> dict[str, Any]:
             ):
                 writes[target.slice.value] = Thunk(node.value, Frame(method.module))
     return writes
+
+
+def keeps_own_config(ev: Evaluator, module: Module, scope: ast.AST | None) -> bool:
+    """A method of a class that is no Flask app (Mailu's ConfigManager): its `self.config` is its own dict, only
+    what it loads into `app.config` is the app's."""
+    cls = next((c for c in ast.walk(module.tree) if isinstance(c, ast.ClassDef) and scope in c.body), None)
+    if cls is None:
+        return False
+    chain = ev.classes.class_chain(ClassRef(module, cls))
+    bases = [base for klass in chain for base in ev.classes.class_bases(klass)]
+    return not any(isinstance(base, ExternalRef) and base.dotted.rsplit(".", 1)[-1] == "Flask" for base in bases)
