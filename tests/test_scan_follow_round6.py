@@ -336,3 +336,57 @@ def test_a_config_manager_keeps_its_own_dict_and_loads_it_into_the_app(
         (True, 'not (self.config["DB_FLAVOR"])'),
         (False, 'self.config["DB_FLAVOR"]'),
     ]
+
+
+def test_a_pyramid_app_factory_takes_its_settings_from_the_ini_files_that_start_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # appenlight: `main(global_config, **settings)` with engine_from_config(settings, "sqlalchemy.") had no value
+    # at all. PasteDeploy 3.1 hands the factory the app section's options as text, less [DEFAULT]'s and `use`;
+    # engine_from_config coerces pool_size and echo.
+    report = scan(
+        tmp_path,
+        {
+            "src/myapp/__init__.py": """
+            from pyramid.config import Configurator
+            from sqlalchemy import engine_from_config
+
+            def main(global_config, **settings):
+                config = Configurator(settings=settings)
+                config.registry.engine = engine_from_config(settings, "sqlalchemy.")
+                return config.make_wsgi_app()
+            """,
+            "development.ini": """
+            [DEFAULT]
+            sqlalchemy.pool_recycle = 60
+
+            [app:main]
+            use = egg:myapp
+            sqlalchemy.url = postgresql://app@localhost/dev
+            sqlalchemy.pool_size = 10
+            sqlalchemy.echo = true
+            """,
+            "production.ini": """
+            [app:main]
+            use = egg:myapp
+            sqlalchemy.url = postgresql://app@db/prod
+            sqlalchemy.pool_size = 40
+            sqlalchemy.echo = false
+            sqlalchemy.connect_args = %(here)s/args
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "src/myapp/__init__.py:6")
+    size = pool.settings["pool_size"]
+    assert [(b.value, b.from_, b.when) for b in size.branches] == [
+        (10, "development.ini:7", "pserve development.ini ([app:main])"),
+        (40, "production.ini:4", "pserve production.ini ([app:main])"),
+    ]
+    assert [b.value for b in pool.settings["echo"].branches] == [True, False]
+    assert [b.value for b in pool.settings["url"].branches] == [
+        "postgresql://app@localhost/dev",
+        "postgresql://app@db/prod",
+    ]
+    assert "pool_recycle" not in pool.settings  # a [DEFAULT] option is no app setting
+    assert not pool.unresolved

@@ -7,7 +7,7 @@ import ast
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.kinds import SV, is_known
+from pool_doctor.scan.kinds import SV, Branches, is_known
 from pool_doctor.scan.values import one_of
 
 # Positional parameters of each library callable, in order (the rest are keyword arguments).
@@ -80,6 +80,10 @@ def given_elsewhere(url: SV, call: ast.Call) -> SV:
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if isinstance(value, Branches):  # one .ini file or another
+        return replace(value, options=[(when, _coerce(name, option)) for when, option in value.options])
+    if isinstance(value, SV) and value.branches:
+        return replace(value, branches=tuple(_coerce(name, branch) for branch in value.branches))
     kind = CONFIG_COERCE.get(name)
     if kind is None or not isinstance(value, SV) or not value.known or not isinstance(value.value, str):
         return value

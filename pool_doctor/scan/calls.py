@@ -38,6 +38,7 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.model import mask_text
 from pool_doctor.scan.nodes import literal_prefix, starts_with
+from pool_doctor.scan.paste import PasteSettings, is_app_factory
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 
@@ -94,6 +95,7 @@ class Calls:
         self.depth = 0
         self.naming: set[int] = set()  # parser calls whose own get() is being run for the variable it reads
         self.memo = results.Memo()
+        self.paste = PasteSettings(files.project)
 
     def builtin_calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         """Python's own calls the scan reads, by dotted name."""
@@ -268,7 +270,8 @@ class Calls:
         if args.kwarg is not None:
             if given is None:  # no call in the scanned code: whoever calls it may pass anything
                 extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
-            bindings[args.kwarg.arg] = extra_kwargs
+            started = self.paste.settings() if given is None and is_app_factory(func.node) else None
+            bindings[args.kwarg.arg] = extra_kwargs if started is None else started  # (`pserve app.ini`)
         if func.owner is not None and (args.posonlyargs or args.args):
             bindings[OWNER] = func.owner  # for super(): Python's own __class__ cell
             bindings[FIRST] = bindings.get([*args.posonlyargs, *args.args][0].arg)

@@ -186,7 +186,7 @@ class Project:
         self.import_base = self.base
         while (self.import_base / "__init__.py").is_file() and self.import_base.parent != self.import_base:
             self.import_base = self.import_base.parent
-        self.files: list[Path] = sorted(self._walk())
+        self.files: list[Path] = sorted(self.walk(".py"))
         self.index: dict[str, list[Path]] = {}
         for path in self.files:
             for key in self._module_keys(path):
@@ -196,9 +196,10 @@ class Project:
         self.fresh_budget: Callable[[], None] = lambda: None  # starts a module's step's count (scanner, kinds.Budget)
         self.mentions: set[bytes] = set()  # library names some file of the project holds (scanner.MENTIONS)
 
-    def _walk(self) -> Iterator[Path]:
+    def walk(self, suffix: str) -> Iterator[Path]:
+        """The project's files named `*suffix` (its .py files; its .ini files), outside virtualenvs."""
         if self.single_file:
-            yield self.root
+            yield from [self.root] if suffix == ".py" else sorted(self.root.parent.glob(f"*{suffix}"))
             return
         for directory, dirnames, filenames in os.walk(self.root):
             here = Path(directory)
@@ -210,7 +211,7 @@ class Project:
                 if not d.startswith(".") and d not in SKIP_DIRS and not (here / d / "pyvenv.cfg").exists()
             ]
             for name in filenames:
-                if name.endswith(".py"):
+                if name.endswith(suffix):
                     yield here / name
 
     def display(self, path: Path) -> str:
