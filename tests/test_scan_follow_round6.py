@@ -390,3 +390,45 @@ def test_a_pyramid_app_factory_takes_its_settings_from_the_ini_files_that_start_
     ]
     assert "pool_recycle" not in pool.settings  # a [DEFAULT] option is no app setting
     assert not pool.unresolved
+
+
+def test_an_attribute_no_one_sets_is_what_the_class_getattr_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenSlides: an Environment class keeps defaults in a dict, overwrites them from os.environ in __init__ and
+    # reads them back through __getattr__; every pool setting was unknown.
+    report = scan(
+        tmp_path,
+        {
+            "app/env.py": """
+            class Environment:
+                vars = {"DB_POOL_MIN_SIZE": "4", "DB_POOL_TIMEOUT": "30"}
+
+                def __init__(self, os_env):
+                    for key in self.vars.keys():
+                        value = os_env.get(key)
+                        if value is not None:
+                            self.vars[key] = value
+
+                def __getattr__(self, attr):
+                    value = self.vars.get(attr)
+                    if value is None:
+                        raise AttributeError(attr)
+                    return value
+            """,
+            "app/db.py": """
+            import os
+            from psycopg_pool import ConnectionPool
+            from app.env import Environment
+
+            env = Environment(os.environ)
+            pool = ConnectionPool(
+                "dbname=app", min_size=int(env.DB_POOL_MIN_SIZE), timeout=float(env.DB_POOL_TIMEOUT), open=False
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:6")
+    assert (values(pool)["min_size"], values(pool)["timeout"]) == (4, 30.0)
+    assert (pool.settings["min_size"].env, pool.settings["min_size"].from_) == ("DB_POOL_MIN_SIZE", "app/env.py:2")

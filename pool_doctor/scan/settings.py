@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import fieldtext
+from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.finder import assigned_names, dotted_parts
 from pool_doctor.scan.kinds import (
@@ -65,7 +66,7 @@ class SettingsClasses:
         self.scopes = scopes
         self.environment = environment
         self._chains: dict[int, list[ClassRef]] = {}
-        self._descriptors: dict[tuple[int, str], tuple[Any, Any]] = {}  # (holder, attribute) -> what __get__ gave
+        self.dunders = Dunders(ev, self.own_method, self.with_attribute)
         self._validate_calls: dict[int, tuple[ast.Call, ast.Call]] = {}  # `X.model_validate(m)` -> its `X(**m)`
         self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
         self._configs: dict[int, dict[str, Any]] = {}
@@ -252,7 +253,7 @@ class SettingsClasses:
                 found = self.ev.force(state[attr])
                 if isinstance(found, FuncRef) and is_classmethod(found.node):
                     return replace(found, bound_self=cls, owner=klass)  # its cls: the class read through
-                return self.descriptor_read(found, cls, attr, None)  # owner: the class read through
+                return self.dunders.descriptor_read(found, cls, attr, None)  # owner: the class read through
             assignments = self.scopes.scope_locals(klass.node).get(attr)
             if state is None and assignments:  # the body is being run: its assignments alone
                 return self.scopes.from_assignments(assignments, Frame(klass.module, scope=klass.node), klass.node)
@@ -266,34 +267,6 @@ class SettingsClasses:
         ):
             return MethodRef(cls, attr)  # called: `validated`
         return None
-
-    def descriptor_read(self, value: Any, owner: ClassRef, attr: str, instance: InstanceRef | None) -> Any:
-        """A class attribute holding an instance of a project class with `__get__` (reflex's `env_var(5)`), read
-        through it: `__set_name__` having told the descriptor its attribute's name, what `__get__` returns."""
-        getter = self.own_method(value.cls, "__get__", value) if isinstance(value, InstanceRef) else None
-        if getter is None:
-            return value
-        holder = instance if instance is not None else owner.node
-        key = (id(holder), attr)
-        cached = self._descriptors.get(key)
-        if cached is not None and cached[0] is holder:  # one read per holder: what it gives is asked of again
-            return cached[1]
-        namer = self.own_method(value.cls, "__set_name__", value)
-        params = [a.arg for a in (*namer.node.args.posonlyargs, *namer.node.args.args)] if namer else []
-        if namer is not None and len(params) == 3:
-            frame = self.ev.bind(namer, None, Frame(namer.module))
-            frame.bindings.update({params[1]: owner, params[2]: SV(attr, None, source=repr(attr))})
-            for name, item in self.ev.bound_locals(namer, frame).items():
-                if name.startswith(f"{params[0]}."):
-                    value = self.with_attribute(value, name[len(params[0]) + 1 :], item)
-            getter = replace(getter, bound_self=value)
-        params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)]
-        frame = self.ev.bind(getter, None, Frame(getter.module))
-        if len(params) == 3:
-            frame.bindings.update({params[1]: instance if instance is not None else SV(None, None), params[2]: owner})
-        result = self.ev.call_bound(getter, frame)
-        self._descriptors[key] = (holder, result)
-        return result
 
     def fields(self, cls: ClassRef) -> dict[str, tuple[ClassRef, ast.stmt]]:
         """The class's fields (its bases' first), each with the class and statement that declare it: not
@@ -345,7 +318,7 @@ class SettingsClasses:
         fields = self.fields(cls)
         if attr in fields:
             value = self.validators.after(instance, attr, self.field_value(instance, attr, *fields[attr]))
-            return self.descriptor_read(value, cls, attr, instance)
+            return self.dunders.descriptor_read(value, cls, attr, instance)
         if attr in PARSER_METHODS and self.is_parser(cls):  # read as ConfigParser reads, whatever it overrides
             return MethodRef(instance, attr)
         for klass in self.class_chain(cls):
@@ -364,6 +337,9 @@ class SettingsClasses:
                     return ref
         if attr in MODEL_METHODS:
             return MethodRef(instance, attr)
+        missing = self.dunders.getattr_read(instance, attr)
+        if missing is not None:
+            return missing
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
 
     def with_attribute(self, instance: InstanceRef, attr: str, value: Any) -> InstanceRef:

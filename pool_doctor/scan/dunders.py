@@ -1,0 +1,62 @@
+"""Python's attribute hooks on the project's classes: a descriptor's `__get__` (named by `__set_name__`), and
+`__getattr__` for what no attribute holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef, Interpreter
+
+
+class Dunders:
+    def __init__(
+        self,
+        ev: Interpreter,
+        own_method: Callable[[ClassRef, str, Any], FuncRef | None],
+        with_attribute: Callable[[InstanceRef, str, Any], InstanceRef],
+    ) -> None:
+        self.ev = ev
+        self.own_method = own_method
+        self.with_attribute = with_attribute
+        self._read: dict[tuple[int, str], tuple[Any, Any]] = {}  # (holder, attribute) -> what __get__ gave
+
+    def descriptor_read(self, value: Any, owner: ClassRef, attr: str, instance: InstanceRef | None) -> Any:
+        """A class attribute holding an instance of a project class with `__get__` (reflex's `env_var(5)`), read
+        through it: `__set_name__` having told the descriptor its attribute's name, what `__get__` returns."""
+        getter = self.own_method(value.cls, "__get__", value) if isinstance(value, InstanceRef) else None
+        if getter is None:
+            return value
+        holder = instance if instance is not None else owner.node
+        key = (id(holder), attr)
+        cached = self._read.get(key)
+        if cached is not None and cached[0] is holder:  # one read per holder: what it gives is asked of again
+            return cached[1]
+        namer = self.own_method(value.cls, "__set_name__", value)
+        params = [a.arg for a in (*namer.node.args.posonlyargs, *namer.node.args.args)] if namer else []
+        if namer is not None and len(params) == 3:
+            frame = self.ev.bind(namer, None, Frame(namer.module))
+            frame.bindings.update({params[1]: owner, params[2]: SV(attr, None, source=repr(attr))})
+            for name, item in self.ev.bound_locals(namer, frame).items():
+                if name.startswith(f"{params[0]}."):
+                    value = self.with_attribute(value, name[len(params[0]) + 1 :], item)
+            getter = replace(getter, bound_self=value)
+        params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)]
+        frame = self.ev.bind(getter, None, Frame(getter.module))
+        if len(params) == 3:
+            frame.bindings.update({params[1]: instance if instance is not None else SV(None, None), params[2]: owner})
+        result = self.ev.call_bound(getter, frame)
+        self._read[key] = (holder, result)
+        return result
+
+    def getattr_read(self, instance: InstanceRef, attr: str) -> Any:
+        """What the class's `__getattr__` gives for an attribute nothing sets (OpenSlides' Environment reads its
+        `vars` dict by name); None when it has none."""
+        getter = None if attr.startswith("__") else self.own_method(instance.cls, "__getattr__", instance)
+        params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)] if getter else []
+        if getter is None or len(params) != 2:
+            return None
+        bound = self.ev.bind(getter, None, Frame(getter.module))
+        bound.bindings[params[1]] = SV(attr, None, source=repr(attr))
+        return self.ev.call_bound(getter, bound)
