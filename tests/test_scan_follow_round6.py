@@ -432,3 +432,35 @@ def test_an_attribute_no_one_sets_is_what_the_class_getattr_gives(
     pool = at(report, "app/db.py:6")
     assert (values(pool)["min_size"], values(pool)["timeout"]) == (4, 30.0)
     assert (pool.settings["min_size"].env, pool.settings["min_size"].from_) == ("DB_POOL_MIN_SIZE", "app/env.py:2")
+
+
+def test_a_url_create_engine_cannot_parse_is_no_pools_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Polar: `str(settings.get_read_dsn())` is 'None' where no replica is configured; SQLAlchemy 2.0 refuses it
+    # (ArgumentError: Could not parse SQLAlchemy URL), so no app runs with it: unknown, not a known 'None'.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            class Settings:
+                READ_HOST = os.getenv("READ_HOST")
+
+                def read_dsn(self):
+                    if not self.READ_HOST:
+                        return None
+                    return f"postgresql://app@{self.READ_HOST}/app"
+
+            settings = Settings()
+            replica = create_engine(str(settings.read_dsn()))
+            fallback = create_engine(os.getenv("FALLBACK_URL", ""))
+            """
+        },
+        monkeypatch,
+    )
+    replica = at(report, "app/db.py:13").settings["url"]
+    assert not replica.known
+    assert [(b.known, b.value) for b in replica.branches] == [(False, None), (False, None)]
+    fallback = at(report, "app/db.py:14").settings["url"]
+    assert (fallback.known, fallback.env, fallback.expr) == (False, "FALLBACK_URL", "$FALLBACK_URL")

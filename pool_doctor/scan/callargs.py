@@ -71,8 +71,11 @@ def given_elsewhere(url: SV, call: ast.Call) -> SV:
     if url.branches:  # each branch, and the value in effect (the default branch's)
         branches = tuple(given_elsewhere(branch, call) for branch in url.branches)
         url = replace(url, branches=branches, expr=one_of(branches) if url.expr else None)
-    if not (url.known and url.value is None):
+    refused = url.known and isinstance(url.value, str) and "://" not in url.value  # sqlalchemy 2.0's make_url raises
+    if not (url.known and url.value is None) and not refused:
         return url
+    if refused and url.env is None:  # (`str(None)`: Polar's read-replica DSN where none is configured)
+        return replace(url, value=None, known=False, expr=f"{url.value!r} (no URL: create_engine refuses it)")
     if url.env is not None:  # a variable's default None: the pool is there only when the variable is set
         return replace(url, known=False, expr=f"${url.env}")
     given = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "url")]
