@@ -464,3 +464,27 @@ def test_a_url_create_engine_cannot_parse_is_no_pools_value(tmp_path: Path, monk
     assert [(b.known, b.value) for b in replica.branches] == [(False, None), (False, None)]
     fallback = at(report, "app/db.py:14").settings["url"]
     assert (fallback.known, fallback.env, fallback.expr) == (False, "FALLBACK_URL", "$FALLBACK_URL")
+
+
+def test_a_constant_chosen_by_a_variables_flag_is_that_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # keep: `pool_pre_ping=True if PRE_PING else False`, PRE_PING a Starlette Config bool defaulting to False: the
+    # value was a pinned False with no variable, though PRE_PING's variable turns it on.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            from starlette.config import Config
+            from sqlalchemy import create_engine
+
+            config = Config()
+            PRE_PING = config("DB_PRE_PING", default=False, cast=bool)
+            engine = create_engine("postgresql://app@db/app", pool_pre_ping=True if PRE_PING else False)
+            """
+        },
+        monkeypatch,
+    )
+    ping = at(report, "app/db.py:6").settings["pool_pre_ping"]
+    assert (ping.value, ping.env) == (False, "DB_PRE_PING")
+    assert [(b.value, b.env) for b in ping.branches] == [(False, "DB_PRE_PING"), (True, None)]

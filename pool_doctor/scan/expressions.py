@@ -1,15 +1,11 @@
 """Work out, statically, the value an expression has when no environment variable is set.
 
 Each result carries where its value is written (`file:line`), its source text there, and the variable that
-would override it. What cannot be known (a value computed at run time, a required variable with no default)
-comes back unknown with its source text: never a guess. A value that depends on a test the scan cannot decide
-is `Branches`, one value per side; operators and calls apply to each.
-
-`Evaluator` interprets expressions (literals, operators, f-strings, dicts and `**`, attributes, subscripts) and
-hands the rest to its parts: `Calls` calls (the project's functions, run statement by statement by `Flow`, and
-Python's own), `Scopes` says what a name means, `Environment` reads variables and `.env` files,
-`SettingsClasses` reads the project's classes, `ConfigSources` the config libraries, `ConfigFiles` the files
-(ini, yaml, json, toml) the code reads.
+would override it. What cannot be known comes back unknown with its source text: never a guess. A value that
+depends on a test the scan cannot decide is `Branches`, one value per side; operators and calls apply to each.
+`Evaluator` interprets expressions and hands the rest to its parts: `Calls` (the project's functions, run by
+`Flow`, and Python's own), `Scopes` (names), `Environment` (variables, `.env` files), `SettingsClasses` (the
+project's classes), `ConfigSources` (config libraries) and `ConfigFiles` (ini, yaml, json, toml files).
 """
 
 from __future__ import annotations
@@ -308,10 +304,11 @@ class Evaluator:
         return self._boolop(node, frame, index + 1, env)
 
     @staticmethod
-    def _with_env(node: ast.BoolOp, frame: Frame, value: Any, env: str | None) -> Any:
+    def _with_env(node: ast.BoolOp | None, frame: Frame, value: Any, env: str | None) -> Any:
         """`os.getenv("URL") or f"...{USER}..."`: the variable an earlier operand reads replaces the whole value."""
-        if isinstance(value, SV) and env and value.env != env and (not value.env or isinstance(node.op, ast.Or)):
-            return replace(value, env=env, from_=frame.module.where(node) if value.env else value.from_)
+        replaces = node is not None and isinstance(node.op, ast.Or)  # (an earlier operand's variable: the whole)
+        if isinstance(value, SV) and env and value.env != env and (not value.env or replaces):
+            return replace(value, env=env, from_=frame.module.where(node) if value.env and node else value.from_)
         return value
 
     def _eval_Compare(self, node: ast.Compare, frame: Frame) -> Any:
@@ -367,18 +364,21 @@ class Evaluator:
         kinds = (DictV, ListV, InstanceRef, ClassRef, FuncRef, ModuleRef, PartialRef, MethodRef, PoolV)
         return isinstance(value, kinds) or self.files.owns(value)
 
-    def _eval_IfExp(self, node: ast.IfExp, frame: Frame) -> Any:
+    def _eval_IfExp(self, node: ast.IfExp, frame: Frame) -> Any:  # undecided or by a variable: both sides
         test = self.force(self.eval(node.test, frame))
         verdict, by_env = containers.decide(self, test)
         if verdict is not None and not by_env:
             return self.force(self.eval(node.body if verdict else node.orelse, frame))
-        # Undecided, or decided by the environment: both sides (the one with no environment set marked).
         text = self.conditions.test(frame.module.segment(node.test), frame.module.origin(node.test))
         default = None if verdict is None else (0 if verdict else 1)
         sides = [frame, frame]  # the side only a set variable takes reads it as set (`f"_{os.getenv('W')}"`)
-        if by_env and default is not None and (variable := env_of(test)):
+        variable = env_of(test) if by_env and default is not None else None
+        if variable and default is not None:
             sides[1 - default] = replace(frame, bindings={**frame.bindings, assumed_set(variable): True})
         body, orelse = Thunk(node.body, sides[0]), Thunk(node.orelse, sides[1])
+        if variable and default is not None:  # the other side's variable changes it (`True if FLAG else False`)
+            taken = (body, orelse)[default]
+            taken.compute = lambda: self._with_env(None, taken.frame, self.eval(taken.node, taken.frame), variable)
         return Branches([(text, body), (f"not ({text})", orelse)], default=default)
 
     def _eval_Lambda(self, node: ast.Lambda, frame: Frame) -> Any:
