@@ -488,3 +488,34 @@ def test_a_constant_chosen_by_a_variables_flag_is_that_variables(
     ping = at(report, "app/db.py:6").settings["pool_pre_ping"]
     assert (ping.value, ping.env) == (False, "DB_PRE_PING")
     assert [(b.value, b.env) for b in ping.branches] == [(False, "DB_PRE_PING"), (True, None)]
+
+
+def test_a_setting_on_the_path_a_variables_test_chose_is_that_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # linkding's shape: `if DB_ENGINE == "postgres": {...postgresql...} else: {...sqlite3...}`: ENGINE was a pinned
+    # sqlite3 with no variable, though DB_ENGINE picks the other dict.
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            import os
+
+            DB_ENGINE = os.getenv("DB_ENGINE", "sqlite")
+            if DB_ENGINE == "postgres":
+                default = {"ENGINE": "django.db.backends.postgresql", "NAME": os.getenv("DB_NAME", "app")}
+            else:
+                default = {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}
+            DATABASES = {"default": default}
+            """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "proj/settings.py:8")
+    engine = pool.settings["ENGINE"]
+    assert (engine.value, engine.env) == ("django.db.backends.sqlite3", "DB_ENGINE")
+    assert [(b.value, b.env) for b in engine.branches] == [
+        ("django.db.backends.sqlite3", "DB_ENGINE"),
+        ("django.db.backends.postgresql", None),
+    ]
+    assert [b.env for b in pool.settings["NAME"].branches] == ["DB_ENGINE", "DB_NAME"]

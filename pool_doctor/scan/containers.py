@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import fieldtext
@@ -485,3 +486,16 @@ def unless_unset(ev: Interpreter, value: Any, earlier: Any, module: Module) -> T
         return found
 
     return Thunk(ast.Constant(None), Frame(module), compute=keep)
+
+
+def decided_by(ev: Interpreter, value: Any, variable: str) -> Any:
+    """A value on the path taken with no variable set, where a test of `variable` chose that path (`if DB_ENGINE
+    == "postgres": ... else: {"ENGINE": "...sqlite3"}`): setting the variable changes it, so it is the variable's,
+    where no variable of its own is."""
+    if isinstance(value, Thunk):
+        return Thunk(value.node, value.frame, compute=lambda: decided_by(ev, ev.force(value), variable))
+    if isinstance(value, SV):
+        return replace(value, env=variable) if value.known and value.env is None else value
+    if isinstance(value, DictV):
+        return replace(value, items={key: decided_by(ev, item, variable) for key, item in value.items.items()})
+    return value

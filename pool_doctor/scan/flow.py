@@ -1,11 +1,10 @@
 """A function's statements run for their effect on its names, without running anything.
 
-`Flow.call(func, frame)` is what a call of a project function returns; `Flow.frame_at(...)` the function's
-locals just before the statement that holds a node (a pool call inside it). Assignments stay lazy (a Thunk
-in the frame the statement sees); tests are evaluated: a test the scan decides takes its branch, one it
-cannot decide runs both and joins them, so a name set differently on each side becomes `Branches`. Dicts are
-copied when changed (`kwargs["pool_size"] = 5`, `.update()`, `.setdefault()`), so a value shared with another
-scope never changes under it. A loop over a known list runs once per item; any other loop "maybe ran".
+`Flow.call(func, frame)` is what a call of a project function returns; `Flow.frame_at(...)` the locals just
+before the statement holding a node. Assignments stay lazy (Thunks); a test the scan decides takes its branch,
+one it cannot runs both and joins them (a name set differently on each side becomes `Branches`). Dicts are
+copied when changed (`kwargs["pool_size"] = 5`, `.update()`), so a value shared with another scope never
+changes under it. A loop over a known list runs once per item; any other loop "maybe ran".
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.nodes import MUTATORS, holds, installed_import, is_generator, popped, pseudo_name, reads_outer
 from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names
 
+SET = assumed_set("")  # the prefix of the bindings that say a variable is set on a path
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
 _UNSET = object()
@@ -370,6 +370,7 @@ class Flow:
         out: State = {}
         default = next((index for index, (_, _, chosen) in enumerate(states) if chosen), None)
         names = list(dict.fromkeys(name for _, state, _ in states for name in state))
+        deciding = {n for _, s, c in states if not c for n in s if n.startswith(SET)} - set(states[default or 0][1])
         for name in names:
             values = [state.get(name, _UNSET) for _, state, _ in states]
             if _UNSET in values and reads_outer(run.scope, name, self.ev.local_names):  # a global dict changed in place
@@ -385,6 +386,8 @@ class Flow:
             if all(value is values[0] for value in values):
                 out[name] = values[0]
                 continue
+            if default is not None and len(deciding) == 1 and values[default] is not _UNSET:  # it chose this path
+                values[default] = containers.decided_by(self.ev, values[default], next(iter(deciding))[len(SET) :])
             out[name] = Branches(
                 [(when, not_set() if value is _UNSET else value) for (when, _, _), value in zip(states, values)],
                 default=default,
