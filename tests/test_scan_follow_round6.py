@@ -519,3 +519,30 @@ def test_a_setting_on_the_path_a_variables_test_chose_is_that_variables(
         ("django.db.backends.postgresql", None),
     ]
     assert [b.env for b in pool.settings["NAME"].branches] == ["DB_ENGINE", "DB_NAME"]
+
+
+def test_a_value_a_variables_test_chose_is_not_that_variables_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Polar: `ssl = "require" if settings.SSL else None`, then `if ssl is not None: connect_args["ssl"] = ssl`. The
+    # None that SSL's test chose is SSL's to change, but SSL's own text never reaches `ssl`: no third, unknown
+    # branch "ssl is not None and not SSL" ($SSL).
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            import os
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            SSL = os.getenv("DB_SSL", "") == "on"
+            ssl = "require" if SSL else None
+            connect_args = {}
+            if ssl is not None:
+                connect_args["ssl"] = ssl
+            engine = create_async_engine("postgresql+asyncpg://app@db/app", connect_args=connect_args)
+            """
+        },
+        monkeypatch,
+    )
+    ssl = at(report, "app/db.py:9").settings["connect_args.ssl"]
+    assert [(b.value, b.known) for b in ssl.branches] == [(None, False), ("require", True)]

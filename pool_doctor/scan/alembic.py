@@ -81,7 +81,7 @@ class AlembicConfig:
         if isinstance(value, Branches):  # a name the tests narrow: its value on their side
             kept = [option for when, option in value.options if when in texts]
             value = self.ev.force(kept[0]) if len(kept) == 1 else value
-        if isinstance(value, SV) and value.known and value.env:
+        if containers.variable_text(value) and value.known:
             value = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
         default = 0 if all(verdicts) else 1 if False in verdicts else None
         when = all_of(texts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.finder import Module
@@ -28,6 +28,8 @@ from pool_doctor.scan.kinds import (
     not_set,
 )
 from pool_doctor.scan.model import NOT_SET
+
+CHOSEN = "(chosen by a test of its variable)"  # a known value's marker: decided_by gave it the variable
 
 MAX_OPTIONS = 8  # a value with more possible values than this is unknown: the tests are not configuration
 
@@ -418,7 +420,7 @@ def on_side(option: tuple[str, Any], check: Check, holds: bool, default: bool) -
     when, value = option
     if check(value) in (holds, None):
         return option
-    if default and isinstance(value, SV) and value.known and value.env:
+    if default and variable_text(value) and value.known:
         return when, SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
     return None
 
@@ -488,14 +490,19 @@ def unless_unset(ev: Interpreter, value: Any, earlier: Any, module: Module) -> T
     return Thunk(ast.Constant(None), Frame(module), compute=keep)
 
 
+def variable_text(value: Any) -> TypeGuard[SV]:
+    """A value a variable's own text gives where it is set (not one a test of the variable chose: CHOSEN)."""
+    return isinstance(value, SV) and value.env is not None and value.expr != CHOSEN
+
+
 def decided_by(ev: Interpreter, value: Any, variable: str) -> Any:
     """A value on the path taken with no variable set, where a test of `variable` chose that path (`if DB_ENGINE
     == "postgres": ... else: {"ENGINE": "...sqlite3"}`): setting the variable changes it, so it is the variable's,
     where no variable of its own is."""
     if isinstance(value, Thunk):
         return Thunk(value.node, value.frame, compute=lambda: decided_by(ev, ev.force(value), variable))
-    if isinstance(value, SV):
-        return replace(value, env=variable) if value.known and value.env is None else value
+    if isinstance(value, SV):  # (CHOSEN: not the variable's own text, which a later test of the value narrows to)
+        return replace(value, env=variable, expr=CHOSEN) if value.known and value.env is None else value
     if isinstance(value, DictV):
         return replace(value, items={key: decided_by(ev, item, variable) for key, item in value.items.items()})
     return value

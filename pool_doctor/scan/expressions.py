@@ -304,11 +304,10 @@ class Evaluator:
         return self._boolop(node, frame, index + 1, env)
 
     @staticmethod
-    def _with_env(node: ast.BoolOp | None, frame: Frame, value: Any, env: str | None) -> Any:
+    def _with_env(node: ast.BoolOp, frame: Frame, value: Any, env: str | None) -> Any:
         """`os.getenv("URL") or f"...{USER}..."`: the variable an earlier operand reads replaces the whole value."""
-        replaces = node is not None and isinstance(node.op, ast.Or)  # (an earlier operand's variable: the whole)
-        if isinstance(value, SV) and env and value.env != env and (not value.env or replaces):
-            return replace(value, env=env, from_=frame.module.where(node) if value.env and node else value.from_)
+        if isinstance(value, SV) and env and value.env != env and (not value.env or isinstance(node.op, ast.Or)):
+            return replace(value, env=env, from_=frame.module.where(node) if value.env else value.from_)
         return value
 
     def _eval_Compare(self, node: ast.Compare, frame: Frame) -> Any:
@@ -378,7 +377,7 @@ class Evaluator:
         body, orelse = Thunk(node.body, sides[0]), Thunk(node.orelse, sides[1])
         if variable and default is not None:  # the other side's variable changes it (`True if FLAG else False`)
             taken = (body, orelse)[default]
-            taken.compute = lambda: self._with_env(None, taken.frame, self.eval(taken.node, taken.frame), variable)
+            taken.compute = lambda: containers.decided_by(self, self.eval(taken.node, taken.frame), variable)
         return Branches([(text, body), (f"not ({text})", orelse)], default=default)
 
     def _eval_Lambda(self, node: ast.Lambda, frame: Frame) -> Any:

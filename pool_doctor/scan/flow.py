@@ -307,7 +307,7 @@ class Flow:
         for node in ast.walk(test):
             if isinstance(node, ast.Name):  # read, or set by `:=` (`if url := os.getenv("X"):`)
                 value = self.ev.force(self.ev.eval(node, self.frame(run, state)))
-                if isinstance(value, SV) and value.known and value.env:
+                if containers.variable_text(value) and value.known:
                     changed[node.id] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
         return changed
 
@@ -326,7 +326,7 @@ class Flow:
         if name is None:
             return state
         value = self.ev.force(self.ev.eval(target, self.frame(run, state)))
-        if isinstance(value, SV) and value.env and check(value) not in (holds, None):
+        if containers.variable_text(value) and check(value) not in (holds, None):
             state = dict(state)  # only a value of the variable's takes this side
             state[name] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
             return state
