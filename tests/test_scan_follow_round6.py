@@ -546,3 +546,36 @@ def test_a_value_a_variables_test_chose_is_not_that_variables_text(
     )
     ssl = at(report, "app/db.py:9").settings["connect_args.ssl"]
     assert [(b.value, b.known) for b in ssl.branches] == [(None, False), ("require", True)]
+
+
+def test_a_dataclass_whose_post_init_makes_the_pool_is_a_pool_where_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pgmq: fields default to os.getenv(...), __post_init__ opens ConnectionPool(conninfo, **self.kwargs). The pool
+    # was reported in the class with the fields' defaults, a known conninfo the app never runs with.
+    report = scan(
+        tmp_path,
+        {
+            "qlib/queue.py": """
+            import os
+            from dataclasses import dataclass, field
+            from psycopg_pool import ConnectionPool
+
+            @dataclass
+            class Queue:
+                host: str = field(default_factory=lambda: os.getenv("PG_HOST", "localhost"))
+                kwargs: dict = field(default_factory=dict)
+
+                def __post_init__(self) -> None:
+                    self.pool = ConnectionPool(f"host={self.host} dbname=app", open=True, **self.kwargs)
+            """,
+            "app.py": """
+            from qlib.queue import Queue
+
+            queue = Queue(host="db.internal", kwargs={"max_size": 50})
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app.py:3"]
+    assert values(at(report, "app.py:3")) == {"conninfo": "host=db.internal dbname=app", "open": True, "max_size": 50}

@@ -40,7 +40,7 @@ from pool_doctor.scan.kinds import (
     PartialRef,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
-from pool_doctor.scan.nodes import kwargs_write, patched
+from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
 from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import MOCKED, flatten, leaf
 
@@ -167,7 +167,7 @@ class PoolFinder:
                     return None
                 return Target(stack=found[0], call=found[1], name=name)  # type: ignore[arg-type]
         if isinstance(func, ClassRef):
-            init = self.ev.classes.init_of(func)
+            init = self._maker(func)
             wrapper = self.wrappers.get(id(init.node)) if init is not None else None
             if wrapper is not None:
                 return Target(wrapper=wrapper)
@@ -227,7 +227,7 @@ class PoolFinder:
                 pass
             elif site.cls is not None and module.classes.get(site.cls.name) is site.cls and func in site.cls.body:
                 cls = site.cls
-                via_class = site.cls if func.name == "__init__" else None
+                via_class = site.cls if func.name == "__init__" or _post_init(func, site.cls) else None
             else:
                 continue
             depth = 1 if target.wrapper is None else target.wrapper.depth + 1
@@ -355,14 +355,19 @@ class PoolFinder:
             if depth > 6:
                 return
             bound_self = target.bound_self
-            if wrapper.via_class is not None:  # Class(...): a new instance, made by this call
+            made_by = wrapper.via_class
+            post_init = made_by is not None and _post_init(wrapper.func, made_by)
+            if made_by is not None and post_init:  # a dataclass's Class(...): the call's fields, then __post_init__
+                bound_self = self.ev.classes.instantiate(ClassRef(wrapper.module, made_by), site.call, frame)
+            elif wrapper.via_class is not None:  # Class(...): a new instance, made by this call
                 bound_self = InstanceRef(ClassRef(wrapper.module, wrapper.via_class), {}, call=site.call, frame=frame)
             elif bound_self is None and wrapper.cls is not None:
                 bound_self = self._self_for(
                     wrapper.module, CallSite(site.call, (wrapper.func,), wrapper.cls, ()), wrapper.func
                 )
             func = FuncRef(wrapper.module, wrapper.func, bound_self=bound_self)
-            bound = self.ev.calls.bind_arguments(func, self._arguments(site.call, frame, target.partial), frame)
+            given = None if post_init else self._arguments(site.call, frame, target.partial)
+            bound = self.ev.calls.bind_arguments(func, given, frame)
             for inner in wrapper.inner:
                 applies, made = self._through(bound_self, wrapper, inner)
                 inner_target = made if applies else self.target(wrapper.module, inner)
@@ -412,9 +417,17 @@ class PoolFinder:
             isinstance(bound_self, ClassRef) and params and isinstance(func, ast.Name) and func.id == params[0].arg
         ):
             return False, None
-        init = self.ev.classes.init_of(bound_self)
+        init = self._maker(bound_self)
         made = self.wrappers.get(id(init.node)) if init is not None else None
         return True, (Target(wrapper=made) if made is not None and made.via_class is not None else None)
+
+    def _maker(self, cls: ClassRef) -> FuncRef | None:
+        """What a call of the class runs with its arguments: its `__init__`, else a dataclass's `__post_init__`."""
+        init = self.ev.classes.init_of(cls)
+        post = self.ev.classes.own_method(cls, "__post_init__", None) if init is None else None
+        if init is None and post is not None and post.owner is not None and is_dataclass(post.owner.node):
+            return post
+        return init
 
     def _open_tests(self, module: Module, site: CallSite, frame: Frame) -> list[str]:
         """The tests around a wrapper's own pool call that its caller's arguments leave undecided (`if pool:` with
@@ -483,6 +496,11 @@ class PoolFinder:
 
 
 CALLABLES = (ExternalRef, FuncRef, ClassRef, PartialRef)
+
+
+def _post_init(func: FunctionNode, cls: ast.ClassDef) -> bool:
+    """A dataclass's `__post_init__`: its generated `__init__` runs it, with the call's fields set."""
+    return func.name == "__post_init__" and is_dataclass(cls)
 
 
 def _callable(ev: Evaluator, value: Any) -> Any:
