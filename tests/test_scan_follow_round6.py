@@ -579,3 +579,32 @@ def test_a_dataclass_whose_post_init_makes_the_pool_is_a_pool_where_it_is_made(
     )
     assert [p.where for p in report.pools] == ["app.py:3"]
     assert values(at(report, "app.py:3")) == {"conninfo": "host=db.internal dbname=app", "open": True, "max_size": 50}
+
+
+def test_a_factorys_engine_that_takes_none_of_its_parameters_is_still_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # listenbrainz: create_app(bypass_pgbouncer) makes the main engine from a constant and the timescale one from the
+    # flag; the factory's callers made the main engine vanish (reported neither at the callers nor in the factory).
+    report = scan(
+        tmp_path,
+        {
+            "app/web.py": """
+            from sqlalchemy import create_engine
+
+            def create_app(bypass_pgbouncer=False):
+                main_engine = create_engine("postgresql://lb@db/main", pool_pre_ping=True)
+                ts_engine = create_engine("postgresql://ts@db/ts" if bypass_pgbouncer else "postgresql://ts@bouncer/ts")
+                return main_engine, ts_engine
+            """,
+            "run.py": """
+            from app.web import create_app
+
+            engines = create_app()
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["app/web.py:4", "run.py:3"]
+    assert values(at(report, "app/web.py:4"))["url"] == "postgresql://lb@db/main"
+    assert values(at(report, "run.py:3"))["url"] == "postgresql://ts@bouncer/ts"

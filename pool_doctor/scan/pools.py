@@ -272,8 +272,8 @@ class PoolFinder:
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
         for site, target in sorted(self.sites(module, self.names()), key=lambda st: st[0].call.lineno):
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
-            if enclosing is not None and enclosing.callers > 0:
-                continue
+            if enclosing is not None and enclosing.callers > 0 and any(s.call is site.call for s in enclosing.inner):
+                continue  # (a call in it that takes none of its parameters is the same pool for every caller: here)
             frame = self.site_frame(module, site)
             if id(site.call) not in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
                 yield from self._emit(module, site, target, frame, [], 0, module, site)
