@@ -608,3 +608,37 @@ def test_a_factorys_engine_that_takes_none_of_its_parameters_is_still_a_pool(
     assert sorted(p.where for p in report.pools) == ["app/web.py:4", "run.py:3"]
     assert values(at(report, "app/web.py:4"))["url"] == "postgresql://lb@db/main"
     assert values(at(report, "run.py:3"))["url"] == "postgresql://ts@bouncer/ts"
+
+
+def test_a_factory_whose_app_nothing_binds_makes_no_engine_where_others_are_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # listenbrainz: a docs-only factory loads a config file with a database URL and binds no extension; the web
+    # factory binds it. Only the web app's engine is real.
+    report = scan(
+        tmp_path,
+        {
+            "lb/model.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "lb/docs_config.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://lb@docs/lb"\n',
+            "lb/web.py": """
+            import os
+            from flask import Flask
+            from lb.model import db
+
+            def create_web_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "postgresql://lb@prod/lb")
+                db.init_app(app)
+                return app
+
+            def create_docs_app():
+                app = Flask(__name__)
+                app.config.from_object("lb.docs_config")
+                return app
+            """,
+            "lb/server.py": "from lb.web import create_web_app\n\napplication = create_web_app()\n",
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["lb/web.py:8"]
+    assert values(at(report, "lb/web.py:8"))["url"] == "postgresql://lb@prod/lb"

@@ -31,6 +31,7 @@ from pool_doctor.scan.flaskext import (
     keeps_own_config,
     maker,
     may_make_extension,
+    never_bound,
     pinned,
 )
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk
@@ -483,6 +484,9 @@ class FlaskApps:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or is_test_file(app.module.path) or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
+        scope = app.scope if app.bind is None and self._binds_some() else None
+        if scope is not None and never_bound(scope, self._calls_of(app.module, scope)):
+            return
         under, over = pinned(self.ev, *app.extension) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
@@ -494,6 +498,9 @@ class FlaskApps:
         place = ((app.bind_module or app.module).display, line, end_line)
         engines = self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
         yield from self._with_pinned(engines, over)
+
+    def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
+        return any(app.bind is not None for apps in self._read().values() for app in apps)
 
     def _with_pinned(self, pools: Iterator[ScannedPool], over: dict[str, Any]) -> Iterator[ScannedPool]:
         """The engines with what the extension's 3.x hook writes after the app's options (it wins)."""

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final
 
+from pool_doctor.scan.appconfig import enclosing_function
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
 from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, ModuleRef, Thunk, not_set
@@ -169,3 +170,18 @@ def keeps_own_config(ev: Evaluator, module: Module, scope: ast.AST | None) -> bo
     chain = ev.classes.class_chain(ClassRef(module, cls))
     bases = [base for klass in chain for base in ev.classes.class_bases(klass)]
     return not any(isinstance(base, ExternalRef) and base.dotted.rsplit(".", 1)[-1] == "Flask" for base in bases)
+
+
+def never_bound(app_scope: Any, callers: list[tuple[Module, ast.Call]]) -> bool:
+    """A factory that makes a Flask app of its own (`app = Flask(__name__)`) and calls no `init_app`, where no
+    caller's body calls one either (listenbrainz's docs-only app): its configuration makes no engine."""
+    if not isinstance(app_scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    if not any(isinstance(n, ast.Call) and (dotted_parts(n.func) or [""])[-1] == "Flask" for n in ast.walk(app_scope)):
+        return False
+    bodies = [app_scope, *(enclosing_function(module.tree, site) or module.tree for module, site in callers)]
+    return not any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "init_app"
+        for body in bodies
+        for n in ast.walk(body)
+    )
