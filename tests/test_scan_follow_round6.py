@@ -642,3 +642,38 @@ def test_a_factory_whose_app_nothing_binds_makes_no_engine_where_others_are_boun
     )
     assert [p.where for p in report.pools] == ["lb/web.py:8"]
     assert values(at(report, "lb/web.py:8"))["url"] == "postgresql://lb@prod/lb"
+
+
+def test_a_paste_app_factory_called_by_the_project_too_still_starts_from_its_ini(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kotti: a testing helper inside the package calls main() too, which made main a wrapper reported at that call
+    # only: the `pserve development.ini` start was gone. c2cgeoportal names the factory's first parameter `_`.
+    report = scan(
+        tmp_path,
+        {
+            "myadmin/__init__.py": """
+            from sqlalchemy import engine_from_config
+
+            def main(_, **settings):
+                engine = engine_from_config(settings)
+                return engine
+            """,
+            "myadmin/testing.py": """
+            from myadmin import main
+
+            def set_up(**extra):
+                return main({}, **{"sqlalchemy.url": "sqlite://"}, **extra)
+            """,
+            "development.ini": """
+            [app:main]
+            use = egg:myadmin
+            sqlalchemy.url = postgresql://app@db:5432/admin
+            sqlalchemy.pool_recycle = 30
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["myadmin/__init__.py:4", "myadmin/testing.py:4"]
+    assert values(at(report, "myadmin/__init__.py:4")) == {"url": "postgresql://app@db:5432/admin", "pool_recycle": 30}
+    assert values(at(report, "myadmin/testing.py:4"))["url"] == "sqlite://"

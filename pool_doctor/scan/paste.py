@@ -16,7 +16,7 @@ from pool_doctor.scan.finder import Project
 from pool_doctor.scan.interpolation import Option
 from pool_doctor.scan.kinds import SV, Branches, DictV
 
-FIRST = ("global_config", "global_conf")  # PasteDeploy's app_factory protocol: (global_conf, **local_conf)
+FIRST = ("global_config", "global_conf", "_")  # PasteDeploy's app_factory protocol: (global_conf, **local_conf)
 NOT_SETTINGS = ("use", "filter-with", "require")
 MAX_FILES = 40
 

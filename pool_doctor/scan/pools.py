@@ -41,6 +41,7 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
+from pool_doctor.scan.paste import is_app_factory
 from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import MOCKED, flatten, leaf
 
@@ -272,11 +273,18 @@ class PoolFinder:
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
         for site, target in sorted(self.sites(module, self.names()), key=lambda st: st[0].call.lineno):
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
-            if enclosing is not None and enclosing.callers > 0 and any(s.call is site.call for s in enclosing.inner):
-                continue  # (a call in it that takes none of its parameters is the same pool for every caller: here)
+            if enclosing is not None and self._at_callers_only(enclosing, site):
+                continue
             frame = self.site_frame(module, site)
             if id(site.call) not in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
                 yield from self._emit(module, site, target, frame, [], 0, module, site)
+
+    def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:
+        """A wrapper's call reported at its callers alone: one taking none of its parameters is one pool for every
+        caller (here); and a PasteDeploy app's factory is also started by `pserve app.ini`, a caller of its own."""
+        if wrapper.callers == 0 or all(s.call is not site.call for s in wrapper.inner):
+            return False
+        return not (is_app_factory(wrapper.func) and self.ev.calls.paste.settings() is not None)
 
     def site_frame(self, module: Module, site: CallSite) -> Frame:
         """The frame the site's call is evaluated in: the locals its function(s) set before it, the
