@@ -677,3 +677,33 @@ def test_a_paste_app_factory_called_by_the_project_too_still_starts_from_its_ini
     assert sorted(p.where for p in report.pools) == ["myadmin/__init__.py:4", "myadmin/testing.py:4"]
     assert values(at(report, "myadmin/__init__.py:4")) == {"url": "postgresql://app@db:5432/admin", "pool_recycle": 30}
     assert values(at(report, "myadmin/testing.py:4"))["url"] == "sqlite://"
+
+
+def test_a_bound_app_whose_config_file_is_written_at_deploy_time_is_an_engine_of_unknown_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # listenbrainz: from_pyfile names a config.py generated at deploy time (not in the repository), then
+    # db.init_app(app): the extension makes an engine with that file's URL, which the scan cannot read. It had none.
+    report = scan(
+        tmp_path,
+        {
+            "lb/model.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "lb/web.py": """
+            import os
+            from flask import Flask
+            from lb.model import db
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_pyfile(os.path.join(os.path.dirname(__file__), "config.py"))
+                db.init_app(app)
+                return app
+            """,
+            "lb/server.py": "from lb.web import create_app\n\napplication = create_app()\n",
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["lb/web.py:8"]
+    pool = at(report, "lb/web.py:8")
+    assert pool.stack == "flask_sqlalchemy" and "url" not in values(pool)
+    assert pool.unresolved and "(not read)" in pool.unresolved[0]

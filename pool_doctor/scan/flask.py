@@ -17,15 +17,19 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any
 
 from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import NestedWrite
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
 from pool_doctor.scan.flaskext import (
+    BINDS,
+    ENGINE_KEYS,
     EXTENSIONS,
     FLASK_SQLALCHEMY,
+    POOL_KEYS,
+    engine_settings,
     extension_of,
     is_extension,
     keeps_own_config,
@@ -34,22 +38,22 @@ from pool_doctor.scan.flaskext import (
     never_bound,
     pinned,
 )
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, InstanceRef, ModuleRef, Thunk
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    Frame,
+    FuncRef,
+    InstanceRef,
+    ModuleRef,
+    Thunk,
+    is_known,
+)
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import flatten, leaf
 
-# Flask-SQLAlchemy 2.x config keys and the create_engine argument each became (3.0 removed them).
-LEGACY_KEYS = {
-    "SQLALCHEMY_POOL_SIZE": "pool_size",
-    "SQLALCHEMY_POOL_TIMEOUT": "pool_timeout",
-    "SQLALCHEMY_POOL_RECYCLE": "pool_recycle",
-    "SQLALCHEMY_MAX_OVERFLOW": "max_overflow",
-}
-OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
-BINDS: Final = "SQLALCHEMY_BINDS"
-ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
-POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", OPTIONS, BINDS, *LEGACY_KEYS}
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
 # What tells a project uses Flask: an import of Flask itself (`import os, flask`, `import flask.cli`, `from flask
 # import (`), noted in the project's mentions as FLASK; not the bare word (reflex's icon names: "flask_round")
@@ -78,6 +82,7 @@ class AppConfig:
     bind_module: Module | None = None  # where the bind call is, when a helper the function calls makes it
     unresolved: list[str] = field(default_factory=list)
     running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
+    absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
 
 
 class FlaskApps:
@@ -287,6 +292,7 @@ class FlaskApps:
             )
         )
         keys = self._read_source(app.module, method, given)
+        app.absent = app.absent or (keys is None and method == "from_pyfile" and is_known(given))
         return keys, named and keys is not None
 
     def _read_source(self, module: Module, method: str, given: Any) -> Keys | None:
@@ -480,7 +486,8 @@ class FlaskApps:
             if options is not None:
                 frame = app.frame if made is app.bind else Frame(owner)
                 defaults = self.ev.force(self.ev.eval(options, frame))
-        if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items):
+        unread = app.bind is not None and app.absent  # bound, loading a file of its config the tree has not
+        if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or is_test_file(app.module.path) or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
@@ -517,7 +524,7 @@ class FlaskApps:
         if not isinstance(binds, DictV) or "SQLALCHEMY_DATABASE_URI" in keys:
             own = list(unresolved)
             default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
-            engines.append((place, call, _settings(self.ev, defaults, default_keys, own), own))
+            engines.append((place, call, engine_settings(self.ev, defaults, default_keys, own), own))
         for name, value in binds.items.items() if isinstance(binds, DictV) else []:
             own = list(unresolved)
             settings = flatten(defaults, self.ev, "", own)
@@ -566,25 +573,6 @@ class FlaskApps:
         under, over = pinned(self.ev, *next(iter(made.values()))) if len(made) == 1 else ({}, {})
         engines = self._engines((module.display, line, end_line), call, DictV(under, None), keys, [], False)
         yield from self._with_pinned(engines, over)
-
-
-def _settings(ev: Evaluator, defaults: Any, keys: Keys, unresolved: list[str]) -> dict[str, SV]:
-    """The default engine's create_engine arguments: the extension's engine_options, the 2.x pool keys, then
-    SQLALCHEMY_ENGINE_OPTIONS over them; the URL and the other keys as they are."""
-    settings: dict[str, SV] = flatten(defaults, ev, "", unresolved)
-    for name in LEGACY_KEYS:
-        if name in keys:
-            settings[LEGACY_KEYS[name]] = leaf(keys[name], ev)
-    if OPTIONS in keys:
-        options = ev.force(keys[OPTIONS])
-        if isinstance(options, (DictV, Branches)):
-            settings.update(flatten(options, ev, "", unresolved))
-        else:
-            unresolved.append(f"{OPTIONS}: {options.expr if isinstance(options, SV) else '?'}")
-    for name, value in keys.items():
-        if name not in LEGACY_KEYS and name != OPTIONS:
-            settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
-    return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
 
 
 def _names_a_bind(stmt: ast.stmt) -> bool:

@@ -19,13 +19,28 @@ from typing import Any, Final
 from pool_doctor.scan.appconfig import enclosing_function
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
-from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, ModuleRef, Thunk, not_set
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, ModuleRef, Thunk, not_set
+from pool_doctor.scan.pools import mask
+from pool_doctor.scan.values import flatten, leaf
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 EXTENSIONS = frozenset({"SQLAlchemy", "SQLA"})  # Flask-SQLAlchemy's class, Flask-AppBuilder's subclass of it
 EXTENSION_LIBRARIES = frozenset({"flask_sqlalchemy", "flask_appbuilder", "flask"})  # (flask.ext.sqlalchemy)
 # A file that may make or bind the extension: the scan reads it whatever else it names
 EXTENSION_HINT = re.compile(rb"\b(?:SQLAlchemy|SQLA)\s*[(\)]|\.init_app\s*\(")
+
+
+# Flask-SQLAlchemy 2.x config keys and the create_engine argument each became (3.0 removed them).
+LEGACY_KEYS = {
+    "SQLALCHEMY_POOL_SIZE": "pool_size",
+    "SQLALCHEMY_POOL_TIMEOUT": "pool_timeout",
+    "SQLALCHEMY_POOL_RECYCLE": "pool_recycle",
+    "SQLALCHEMY_MAX_OVERFLOW": "max_overflow",
+}
+OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
+BINDS: Final = "SQLALCHEMY_BINDS"
+ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
+POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", OPTIONS, BINDS, *LEGACY_KEYS}
 
 
 def extension_hint(data: bytes) -> bool:
@@ -185,3 +200,22 @@ def never_bound(app_scope: Any, callers: list[tuple[Module, ast.Call]]) -> bool:
         for body in bodies
         for n in ast.walk(body)
     )
+
+
+def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolved: list[str]) -> dict[str, SV]:
+    """The default engine's create_engine arguments: the extension's engine_options, the 2.x pool keys, then
+    SQLALCHEMY_ENGINE_OPTIONS over them; the URL and the other keys as they are."""
+    settings: dict[str, SV] = flatten(defaults, ev, "", unresolved)
+    for name in LEGACY_KEYS:
+        if name in keys:
+            settings[LEGACY_KEYS[name]] = leaf(keys[name], ev)
+    if OPTIONS in keys:
+        options = ev.force(keys[OPTIONS])
+        if isinstance(options, (DictV, Branches)):
+            settings.update(flatten(options, ev, "", unresolved))
+        else:
+            unresolved.append(f"{OPTIONS}: {options.expr if isinstance(options, SV) else '?'}")
+    for name, value in keys.items():
+        if name not in LEGACY_KEYS and name != OPTIONS:
+            settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
+    return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
