@@ -707,3 +707,48 @@ def test_a_bound_app_whose_config_file_is_written_at_deploy_time_is_an_engine_of
     pool = at(report, "lb/web.py:8")
     assert pool.stack == "flask_sqlalchemy" and "url" not in values(pool)
     assert pool.unresolved and "(not read)" in pool.unresolved[0]
+
+
+def test_a_secret_field_is_its_text_where_the_url_takes_get_secret_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # minimal-fastapi-postgres-template: `password: SecretStr = SecretStr("change-me")` and a computed field
+    # URL.create(password=self.database.password.get_secret_value(), ...): the whole URL was unknown.
+    report = scan(
+        tmp_path,
+        {
+            "app/config.py": """
+            from pydantic import BaseModel, Field, SecretStr, computed_field
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+            from sqlalchemy.engine.url import URL
+
+            class Database(BaseModel):
+                hostname: str = "postgres"
+                password: SecretStr = SecretStr("change-me")
+
+            class Settings(BaseSettings):
+                database: Database = Field(default_factory=Database)
+                model_config = SettingsConfigDict(env_nested_delimiter="__")
+
+                @computed_field
+                @property
+                def url(self) -> URL:
+                    return URL.create(
+                        drivername="postgresql+asyncpg",
+                        username="app",
+                        password=self.database.password.get_secret_value(),
+                        host=self.database.hostname,
+                    )
+
+            settings = Settings()
+            """,
+            "app/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from app.config import settings
+
+            engine = create_async_engine(settings.url)
+            """,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "app/db.py:4"))["url"] == "postgresql+asyncpg://app:***@postgres"

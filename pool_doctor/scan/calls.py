@@ -45,7 +45,7 @@ from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 OWNER, FIRST = "__class__", "__self__"  # a method's frame: its class, its first argument (names no code binds)
 MAX_CALLS = 12  # project functions calling project functions: deeper than this is not configuration
 CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False}  # what `int()` etc. return
-STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold"}
+STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold", "get_secret_value"}
 STR_CALLS = {
     "replace",
     "split",
@@ -117,6 +117,12 @@ class Calls:
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),
+            **{  # a secret held as its text (`.get_secret_value()` gives it back)
+                f"pydantic{at}.SecretStr": lambda node, frame: (
+                    self.ev.arg(node, frame, 0, "secret_value") or unknown(frame.module, node)
+                )
+                for at in ("", ".types")
+            },
             # The scan's dicts are values (a change makes a new one), so a copy is the value itself.
             **{
                 f"copy.{n}": lambda node, frame: self.ev.arg(node, frame, 0, "x") or unknown(frame.module, node)
@@ -384,7 +390,7 @@ class Calls:
     def _str_method(self, base: SV, name: str, node: ast.Call, frame: Frame) -> Any:
         text: str = base.value
         if name in STR_METHODS and not node.args:
-            return replace(base, value=getattr(text, name)())
+            return replace(base, value=getattr(text, name)()) if name != "get_secret_value" else base
         if name == "render_as_string":  # a SQLAlchemy URL's text (the scan holds URLs as their text)
             shown = self.ev.arg(node, frame, 0, "hide_password")
             return base if is_known(shown) and shown.value is False else replace(base, value=mask_text(text))
