@@ -752,3 +752,38 @@ def test_a_secret_field_is_its_text_where_the_url_takes_get_secret_value(
         monkeypatch,
     )
     assert values(at(report, "app/db.py:4"))["url"] == "postgresql+asyncpg://app:***@postgres"
+
+
+def test_a_url_that_is_a_dict_on_one_path_stays_an_unknown_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # meltano: a settings getter returns either the stored value or a dict it fills in a loop; the URL vanished
+    # from the pool, replaced by `url: **...` fragments under unresolved.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            class SettingsService:
+                def __init__(self, store):
+                    self.store = store
+
+                def get(self, name):
+                    value = self.store.get(name)
+                    if self.store.kind(name) == "object":
+                        object_value = {}
+                        for key, item in os.environ.items():
+                            object_value[key] = item
+                        if object_value:
+                            value = object_value
+                    return value
+
+            def make_engine(settings: SettingsService):
+                return create_engine(settings.get("database_uri"), pool_size=3)
+            """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:19")
+    assert (pool.settings["url"].known, pool.settings["url"].expr) == (False, 'settings.get("database_uri")')
+    assert values(pool)["pool_size"] == 3 and not pool.unresolved

@@ -38,6 +38,7 @@ from pool_doctor.scan.kinds import (
     FuncRef,
     InstanceRef,
     PartialRef,
+    Thunk,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
@@ -46,6 +47,7 @@ from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import MOCKED, flatten, leaf
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
+TEXTS = frozenset({"url", "dsn", "conninfo"})  # the pool calls' connection text
 
 
 @dataclass
@@ -463,12 +465,16 @@ class PoolFinder:
         names = POSITIONAL.get(target.name or "", ())
         for index, value in enumerate(given.positional):
             key = names[index] if index < len(names) else f"args[{index}]"
-            if key != "app":
+            if key in TEXTS:  # a URL or DSN is text: a dict on one path of it is no keys of the pool
+                settings[key] = _text(value, ev)
+            elif key != "app":
                 settings.update(flatten(value, ev, key, unresolved))
         if given.starred_text is not None:
             unresolved.append(given.starred_text)
         for key, value in given.keywords.items():
-            if target.name != "SQLAlchemy":
+            if key in TEXTS:
+                settings[key] = _text(value, ev)
+            elif target.name != "SQLAlchemy":
                 settings.update(flatten(value, ev, key, unresolved))
             elif key == "engine_options":
                 settings.update(flatten(value, ev, "", unresolved))
@@ -504,6 +510,14 @@ class PoolFinder:
 
 
 CALLABLES = (ExternalRef, FuncRef, ClassRef, PartialRef)
+
+
+def _text(value: Any, ev: Evaluator) -> ScannedValue:
+    """A URL or DSN argument; one that is a dict on some path is unknown, as the code writes it."""
+    found = leaf(value, ev)
+    if found.known or found.expr != "{...}" or not isinstance(value, Thunk):
+        return found
+    return replace(found, expr=value.frame.module.segment(value.node))
 
 
 def _post_init(func: FunctionNode, cls: ast.ClassDef) -> bool:
