@@ -787,3 +787,50 @@ def test_a_url_that_is_a_dict_on_one_path_stays_an_unknown_url(tmp_path: Path, m
     pool = at(report, "app/db.py:19")
     assert (pool.settings["url"].known, pool.settings["url"].expr) == (False, 'settings.get("database_uri")')
     assert values(pool)["pool_size"] == 3 and not pool.unresolved
+
+
+def test_a_factory_handed_one_config_class_or_another_is_one_engine_with_branches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # flask-realworld: `create_app(DevConfig if get_debug_flag() else ProdConfig)`; each class was reported as an
+    # engine of its own at its class line, and none at db.init_app.
+    report = scan(
+        tmp_path,
+        {
+            "conduit/extensions.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "conduit/settings.py": """
+            import os
+
+            class ProdConfig:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://localhost/example")
+
+            class DevConfig:
+                SQLALCHEMY_DATABASE_URI = "postgresql://localhost/dev"
+            """,
+            "conduit/app.py": """
+            from flask import Flask
+            from conduit.extensions import db
+            from conduit.settings import ProdConfig
+
+            def create_app(config_object=ProdConfig):
+                app = Flask(__name__)
+                app.config.from_object(config_object)
+                db.init_app(app)
+                return app
+            """,
+            "autoapp.py": """
+            from flask.helpers import get_debug_flag
+            from conduit.app import create_app
+            from conduit.settings import DevConfig, ProdConfig
+
+            app = create_app(DevConfig if get_debug_flag() else ProdConfig)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["conduit/app.py:8"]
+    url = at(report, "conduit/app.py:8").settings["url"]
+    assert [(b.value, b.when) for b in url.branches] == [
+        ("postgresql://localhost/dev", "get_debug_flag()"),
+        ("postgresql://localhost/example", "not (get_debug_flag())"),
+    ]

@@ -49,6 +49,7 @@ from pool_doctor.scan.kinds import (
     ModuleRef,
     Thunk,
     is_known,
+    not_set,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
@@ -299,6 +300,17 @@ class FlaskApps:
         if isinstance(given, Branches):  # a module's global set only on the side of the `if` that loads it
             set_here = [o for _, o in given.options if not (isinstance(o, SV) and o.expr == NOT_SET)]
             given = self.ev.force(set_here[0]) if len(set_here) == 1 else given
+        if isinstance(given, Branches):  # `DevConfig if get_debug_flag() else ProdConfig`: each key, per side
+            sides = [(when, self._read_source(module, method, self.ev.force(o))) for when, o in given.options]
+            if any(keys is None for _, keys in sides):
+                return None
+            names = dict.fromkeys(name for _, keys in sides for name in keys or {})
+            return {
+                name: Branches(
+                    [(when, (keys or {}).get(name, not_set())) for when, keys in sides], default=given.default
+                )
+                for name in names
+            }
         if isinstance(given, InstanceRef):
             self._loaded.add(id(given.cls.node))
             return self._instance_keys(given)
