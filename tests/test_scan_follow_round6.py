@@ -834,3 +834,35 @@ def test_a_factory_handed_one_config_class_or_another_is_one_engine_with_branche
         ("postgresql://localhost/dev", "get_debug_flag()"),
         ("postgresql://localhost/example", "not (get_debug_flag())"),
     ]
+
+
+def test_a_pool_class_handed_through_a_wrapper_comes_from_where_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # listenbrainz: init_db_connection(url, poolclass=NullPool) forwards `poolclass=poolclass`; every pool's
+    # poolclass came from that forwarding line, not from the caller's QueuePool or the NullPool default.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            from sqlalchemy import create_engine
+            from sqlalchemy.pool import NullPool, QueuePool
+
+            def init_db_connection(url, poolclass=NullPool):
+                return create_engine(url, poolclass=poolclass)
+
+            main = init_db_connection("postgresql://app@db/main", poolclass=QueuePool)
+            other = init_db_connection("postgresql://app@db/other")
+            """
+        },
+        monkeypatch,
+    )
+    main, other = at(report, "app/db.py:7"), at(report, "app/db.py:8")
+    assert (main.settings["poolclass"].value, main.settings["poolclass"].from_) == (
+        "sqlalchemy.pool.QueuePool",
+        "app/db.py:7",
+    )
+    assert (other.settings["poolclass"].value, other.settings["poolclass"].from_) == (
+        "sqlalchemy.pool.NullPool",
+        "app/db.py:4",
+    )

@@ -138,7 +138,9 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         root = value.dotted.split(".", 1)[0]
         if value.dotted.startswith(MOCK_MODULES):
             return SV(None, where or value.where, known=False, expr=MOCKED)
-        if root in EXTERNAL_ROOTS or root in sys.stdlib_module_names:  # a library's object, named by its path
+        if root in EXTERNAL_ROOTS or root in sys.stdlib_module_names:  # a library's object, named by its path,
+            if value.where is not None and value.where != where:  # where it was first written (not a forwarding)
+                return SV(value.dotted, value.where)
             return SV(value.dotted, where or value.where, source=text or value.dotted)
         return SV(None, where, known=False, expr=value.dotted)  # from a module the scanned tree does not hold
     if isinstance(value, FuncRef):
