@@ -866,3 +866,30 @@ def test_a_pool_class_handed_through_a_wrapper_comes_from_where_it_is_written(
         "sqlalchemy.pool.NullPool",
         "app/db.py:4",
     )
+
+
+def test_the_same_test_of_a_variable_twice_keeps_the_side_the_first_one_chose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # listenbrainz's manage.py: `if "TESTS" in os.environ:` picks the connection dict, a second `if` with the same
+    # test makes the engine from it; the URL was "one of: not set ..., ..." though only one side reaches the call.
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            def init_db():
+                if "TESTS" in os.environ:
+                    db_connect = {"URI": "postgresql://app@db/test"}
+                else:
+                    db_connect = {"NAME": "app"}
+                if "TESTS" in os.environ:
+                    return create_engine(db_connect["URI"])
+            """
+        },
+        monkeypatch,
+    )
+    url = at(report, "manage.py:10").settings["url"]
+    assert (url.known, url.value, url.branches) == (True, "postgresql://app@db/test", ())

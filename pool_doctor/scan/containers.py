@@ -506,3 +506,22 @@ def decided_by(ev: Interpreter, value: Any, variable: str) -> Any:
     if isinstance(value, DictV):
         return replace(value, items={key: decided_by(ev, item, variable) for key, item in value.items.items()})
     return value
+
+
+def agreeing(body: dict[str, Any], orelse: dict[str, Any], text: str, marker: str) -> tuple[dict[str, Any], ...]:
+    """Each side of an `if` on a test of a variable an earlier `if` with the same text tested (`if "X" in
+    os.environ:` twice; `marker` says where that one took X as set): the names it split, as its same side left
+    them. The environment is the same at both (listenbrainz's manage.py); a loop's `if flag:` on another
+    variable each time is no such test."""
+    sides = (text, f"not ({text})")
+    if not isinstance(body.get(marker), Branches) or {when for when, _ in body[marker].options} != set(sides):
+        return body, orelse
+
+    def kept(state: dict[str, Any], side: str) -> dict[str, Any]:
+        out = dict(state)
+        for name, value in state.items():
+            if isinstance(value, Branches) and {when for when, _ in value.options} == set(sides):
+                out[name] = next(option for when, option in value.options if when == side)
+        return out
+
+    return kept(body, sides[0]), kept(orelse, sides[1])

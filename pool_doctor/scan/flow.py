@@ -278,15 +278,16 @@ class Flow:
 
     def sides(self, run: Run, stmt: ast.If, state: State) -> tuple[bool | None, bool, State, State]:
         """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or
-        decided by the environment (then the path taken with none set is the default): on each side a name the
-        test reads (`if pool_size:`, `if url is not None:`) keeps only the values it can have; on the side only a
-        set variable takes, that variable is set (a read of it there is not the default)."""
+        decided by the environment (the path with none set is the default): on each side a name the test reads
+        (`if url is not None:`) keeps the values it can have; where only a set variable goes, it is set."""
         test = self.ev.force(self.ev.eval(stmt.test, self.frame(run, state)))
         verdict, by_env = containers.decide(self.ev, test)
         if verdict is not None and not by_env:
             return verdict, True, state, state
         body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
         variable = env_of(test) if by_env and verdict is not None else None
+        if variable is not None:  # the same test of the same variable again: what an earlier one split keeps its side
+            body, orelse = containers.agreeing(body, orelse, run.module.segment(stmt.test), assumed_set(variable))
         if variable is not None and verdict:
             orelse = {**self.the_variables(run, stmt.test, orelse, False), assumed_set(variable): True}
         elif variable is not None:
@@ -498,8 +499,7 @@ class Flow:
         before, state = state, dict(state)
         for local, value in self.ev.imported(run.module, stmt, lazy=run.body):  # a module's: read when asked
             earlier = before.get(local)
-            # `from .local_settings import *` where that module sets a name only under a test: elsewhere the
-            # importer's own value stands
+            # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands
             state[local] = (
                 value if not star or earlier is None else containers.unless_unset(self.ev, value, earlier, run.module)
             )
