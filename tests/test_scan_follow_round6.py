@@ -893,3 +893,28 @@ def test_the_same_test_of_a_variable_twice_keeps_the_side_the_first_one_chose(
     )
     url = at(report, "manage.py:10").settings["url"]
     assert (url.known, url.value, url.branches) == (True, "postgresql://app@db/test", ())
+
+
+def test_only_what_a_variables_test_changes_is_that_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pontoon: `if DATABASE_SSLMODE: DATABASES["default"]["OPTIONS"]["sslmode"] = "require"` changes one key of
+    # the dict; ENGINE and NAME, the same on both paths, are not DATABASE_SSLMODE's.
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "pontoon", "OPTIONS": {}}}
+            DATABASE_SSLMODE = os.environ.get("DATABASE_SSLMODE", "True") != "False"
+            if DATABASE_SSLMODE:
+                DATABASES["default"]["OPTIONS"]["sslmode"] = "require"
+            """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "proj/settings.py:3")
+    assert (pool.settings["ENGINE"].env, pool.settings["NAME"].env) == (None, None)
+    assert (pool.settings["OPTIONS.sslmode"].value, pool.settings["OPTIONS.sslmode"].env) == (
+        "require",
+        "DATABASE_SSLMODE",
+    )

@@ -495,16 +495,30 @@ def variable_text(value: Any) -> TypeGuard[SV]:
     return isinstance(value, SV) and value.env is not None and value.expr != CHOSEN
 
 
-def decided_by(ev: Interpreter, value: Any, variable: str) -> Any:
-    """A value on the path taken with no variable set, where a test of `variable` chose that path (`if DB_ENGINE
-    == "postgres": ... else: {"ENGINE": "...sqlite3"}`): setting the variable changes it, so it is the variable's,
-    where no variable of its own is."""
+def decided_by(ev: Interpreter, values: list[Any], index: int, variable: str) -> Any:
+    """`values[index]`, the value on the path taken with no variable set, where a test of `variable` chose that path
+    over the others (`if DB_ENGINE == "postgres": ... else: {"ENGINE": "...sqlite3"}`): what it holds that the
+    other paths do not is the variable's to change, where no variable of its own is."""
+    return _chosen(ev, values[index], variable, [value for at, value in enumerate(values) if at != index])
+
+
+def _chosen(ev: Interpreter, value: Any, variable: str, others: list[Any]) -> Any:
+    if any(other is value for other in others):
+        return value  # the same on another path: the test did not choose it (a dict's untouched keys)
     if isinstance(value, Thunk):
-        return Thunk(value.node, value.frame, compute=lambda: decided_by(ev, ev.force(value), variable))
+        return Thunk(
+            value.node,
+            value.frame,
+            compute=lambda: _chosen(ev, ev.force(value), variable, [ev.force(o) for o in others]),
+        )
     if isinstance(value, SV):  # (CHOSEN: not the variable's own text, which a later test of the value narrows to)
         return replace(value, env=variable, expr=CHOSEN) if value.known and value.env is None else value
     if isinstance(value, DictV):
-        return replace(value, items={key: decided_by(ev, item, variable) for key, item in value.items.items()})
+        dicts = [other for other in map(ev.force, others) if isinstance(other, DictV)]
+        items = {
+            key: _chosen(ev, item, variable, [d.items.get(key) for d in dicts]) for key, item in value.items.items()
+        }
+        return replace(value, items=items)
     return value
 
 

@@ -377,7 +377,7 @@ class Evaluator:
         body, orelse = Thunk(node.body, sides[0]), Thunk(node.orelse, sides[1])
         if variable and default is not None:  # the other side's variable changes it (`True if FLAG else False`)
             taken = (body, orelse)[default]
-            taken.compute = lambda: containers.decided_by(self, self.eval(taken.node, taken.frame), variable)
+            taken.compute = lambda: containers.decided_by(self, [self.eval(taken.node, taken.frame)], 0, variable)
         return Branches([(text, body), (f"not ({text})", orelse)], default=default)
 
     def _eval_Lambda(self, node: ast.Lambda, frame: Frame) -> Any:

@@ -388,7 +388,7 @@ class Flow:
                 out[name] = values[0]
                 continue
             if default is not None and len(deciding) == 1 and values[default] is not _UNSET:  # it chose this path
-                values[default] = containers.decided_by(self.ev, values[default], next(iter(deciding))[len(SET) :])
+                values[default] = containers.decided_by(self.ev, values, default, next(iter(deciding))[len(SET) :])
             out[name] = Branches(
                 [(when, not_set() if value is _UNSET else value) for (when, _, _), value in zip(states, values)],
                 default=default,
