@@ -103,9 +103,33 @@ def test_a_chain_of_wrappers_across_modules_read_in_reverse_is_followed_to_the_a
     assert values(pool) == {"url": "postgresql://app@db/cache", "pool_recycle": 300}
 
 
+# The ladder one rung deeper (a factory function over the classmethod, a maker under the cache getter): past the
+# wrapper depth, where the order names were read in decided how far the wrappers went.
+DEEPER = {
+    **LADDER,
+    "app/a_factory.py": """
+    from app.graph import Graph
+
+    def make_graph(path):
+        return Graph.open(path)
+
+    graph = make_graph("/data/graph")
+    """,
+    "app/z_cache.py": """
+    from app.z_sql import SqlCache
+
+    def make_cache(url, lock_key):
+        return SqlCache(url, lock_key=lock_key)
+
+    def get_cache(lock_key="default"):
+        return make_cache("postgresql://app@db/cache", lock_key)
+    """,
+}
+
+
 def test_the_pools_found_do_not_hang_on_the_hash_seed(tmp_path: Path) -> None:
     # cognee gave 199 pools or 197 depending on PYTHONHASHSEED: sites were read in the order of a set of names.
-    write(tmp_path, {**LADDER, "app/db.py": CHAIN})
+    write(tmp_path, {**DEEPER, "app/db.py": CHAIN})
     found = set()
     for seed in ("1", "2", "3", "4"):
         out = subprocess.run(
