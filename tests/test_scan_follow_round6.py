@@ -637,8 +637,8 @@ def test_a_factorys_engine_that_takes_none_of_its_parameters_is_still_a_pool(
 def test_a_factory_whose_app_nothing_binds_makes_no_engine_where_others_are_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # listenbrainz: a docs-only factory loads a config file with a database URL and binds no extension; the web
-    # factory binds it. Only the web app's engine is real.
+    # listenbrainz: a docs-only factory makes its app (of a project subclass of Flask), loads a config file with a
+    # database URL and binds no extension; the web factory binds it. Only the web app's engine is real.
     report = scan(
         tmp_path,
         {
@@ -655,8 +655,11 @@ def test_a_factory_whose_app_nothing_binds_makes_no_engine_where_others_are_boun
                 db.init_app(app)
                 return app
 
+            class CustomFlask(Flask):
+                pass
+
             def create_docs_app():
-                app = Flask(__name__)
+                app = CustomFlask(__name__)
                 app.config.from_object("lb.docs_config")
                 return app
             """,

@@ -192,7 +192,9 @@ def never_bound(app_scope: Any, callers: list[tuple[Module, ast.Call]]) -> bool:
     caller's body calls one either (listenbrainz's docs-only app): its configuration makes no engine."""
     if not isinstance(app_scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
-    if not any(isinstance(n, ast.Call) and (dotted_parts(n.func) or [""])[-1] == "Flask" for n in ast.walk(app_scope)):
+    if not any(
+        isinstance(n, ast.Call) and (dotted_parts(n.func) or [""])[-1].endswith("Flask") for n in ast.walk(app_scope)
+    ):
         return False
     bodies = [app_scope, *(enclosing_function(module.tree, site) or module.tree for module, site in callers)]
     return not any(
