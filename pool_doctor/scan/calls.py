@@ -276,7 +276,7 @@ class Calls:
         if args.kwarg is not None:
             if given is None:  # no call in the scanned code: whoever calls it may pass anything
                 extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
-            started = self.paste.settings() if given is None and is_app_factory(func.node) else None
+            started = self.paste.settings if given is None and is_app_factory(func.node) else None
             bindings[args.kwarg.arg] = extra_kwargs if started is None else started  # (`pserve app.ini`)
         if func.owner is not None and (args.posonlyargs or args.args):
             bindings[OWNER] = func.owner  # for super(): Python's own __class__ cell

@@ -8,6 +8,7 @@ one branch per file, none of them the default; an option with `%(here)s` and its
 from __future__ import annotations
 
 import ast
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,14 @@ def is_app_factory(node: ast.AST) -> bool:
 class PasteSettings:
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._settings: Any = None
-        self._read = False
 
+    @cached_property
     def settings(self) -> Any:
         """What an app factory's `**settings` holds: each app section's options (None: no ini has one)."""
-        if not self._read:
-            self._read = True
-            found = [section for path in self._files() for section in self._sections(path)]
-            if len(found) == 1:
-                self._settings = found[0][1]
-            elif found:
-                self._settings = Branches(found, default=None)
-        return self._settings
+        found = [section for path in self._files() for section in self._sections(path)]
+        if len(found) > 1:
+            return Branches(found, default=None)
+        return found[0][1] if found else None
 
     def _files(self) -> list[Path]:
         files = sorted(self.project.walk(".ini"))

@@ -44,7 +44,7 @@ from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
 from pool_doctor.scan.paste import is_app_factory
 from pool_doctor.scan.taint import init_attributes, uses_parameters
-from pool_doctor.scan.values import MOCKED, flatten, leaf
+from pool_doctor.scan.values import DICT_TEXT, MOCKED, flatten, leaf
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
 TEXTS = frozenset({"url", "dsn", "conninfo"})  # the pool calls' connection text
@@ -150,25 +150,15 @@ class PoolFinder:
         if isinstance(func, PartialRef):
             partial_ref, func = func, self.ev.force(func.func)
         if isinstance(func, ExternalRef):
-            found = library_target(func.dotted)
-            if found is None:
-                return None
-            name = func.dotted.rsplit(".", 1)[-1]
-            if name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in site.call.keywords):
-                return None  # Flask-SQLAlchemy's engine then comes from app.config, read by flask.py
-            return Target(stack=found[0], call=found[1], name=name, partial=partial_ref)  # type: ignore[arg-type]
+            return _library(func.dotted, site.call, partial_ref)
         if isinstance(func, FuncRef):
             wrapper = self.wrappers.get(id(func.node))
             if wrapper is not None and wrapper.via_class is None:
                 return Target(wrapper=wrapper, bound_self=func.bound_self, partial=partial_ref)
         if isinstance(func, ClassRef) and id(func.node) in self.subclasses:
             dotted = self.subclasses[id(func.node)][0]
-            found = library_target(dotted)
-            if found is not None:
-                name = dotted.rsplit(".", 1)[-1]
-                if name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in site.call.keywords):
-                    return None
-                return Target(stack=found[0], call=found[1], name=name)  # type: ignore[arg-type]
+            if library_target(dotted) is not None:
+                return _library(dotted, site.call)
         if isinstance(func, ClassRef):
             init = self._maker(func)
             wrapper = self.wrappers.get(id(init.node)) if init is not None else None
@@ -286,7 +276,7 @@ class PoolFinder:
         caller (here); and a PasteDeploy app's factory is also started by `pserve app.ini`, a caller of its own."""
         if wrapper.callers == 0 or all(s.call is not site.call for s in wrapper.inner):
             return False
-        return not (is_app_factory(wrapper.func) and self.ev.calls.paste.settings() is not None)
+        return not (is_app_factory(wrapper.func) and self.ev.calls.paste.settings is not None)
 
     def site_frame(self, module: Module, site: CallSite) -> Frame:
         """The frame the site's call is evaluated in: the locals its function(s) set before it, the
@@ -512,10 +502,20 @@ class PoolFinder:
 CALLABLES = (ExternalRef, FuncRef, ClassRef, PartialRef)
 
 
+def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> Target | None:
+    """A library's pool callable, by its dotted name. Flask-SQLAlchemy's extension made with no `engine_options`
+    is none here: its engine comes from app.config, read by flask.py."""
+    found = library_target(dotted)
+    name = dotted.rsplit(".", 1)[-1]
+    if found is None or (name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in call.keywords)):
+        return None
+    return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]
+
+
 def _text(value: Any, ev: Evaluator) -> ScannedValue:
     """A URL or DSN argument; one that is a dict on some path is unknown, as the code writes it."""
     found = leaf(value, ev)
-    if found.known or found.expr != "{...}" or not isinstance(value, Thunk):
+    if found.known or found.expr != DICT_TEXT or not isinstance(value, Thunk):
         return found
     return replace(found, expr=value.frame.module.segment(value.node))
 

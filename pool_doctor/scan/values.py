@@ -32,6 +32,7 @@ MAX_TEST = 160  # a branch's test, as reported: longer ones are cut
 
 MOCK_MODULES = ("unittest.mock.", "mock.")  # a test's stand-ins: never a value the app runs with
 MOCKED = "(a test's mock)"
+DICT_TEXT = "{...}"  # a dict where one value is wanted (its keys are listed by flatten, not here)
 
 
 def flatten(
@@ -164,7 +165,7 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
             return SV([i.value for i in items], value.origin, env_of(*items))
         return SV(None, value.origin, env_of(*items), known=False, expr="[...]")
     if isinstance(value, DictV):
-        return SV(None, value.origin, known=False, expr="{...}")
+        return SV(None, value.origin, known=False, expr=DICT_TEXT)
     if isinstance(value, PathV):  # `BASE_DIR / "db.sqlite3"`: the path as str() would give it
         return SV(value.path, where or value.origin, source=text)
     return SV(None, where, known=False, expr=text or "(a value the scan cannot show)")
