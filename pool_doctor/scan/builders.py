@@ -12,13 +12,14 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS
+from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
     ClassRef,
     DictV,
     ExternalRef,
     Frame,
+    FuncRef,
     InstanceRef,
     Interpreter,
     ListV,
@@ -249,3 +250,23 @@ def module_named(ev: Interpreter, name: Any, node: ast.AST, frame: Frame) -> Any
     )
     found = ev.imported(frame.module, ast.copy_location(statement, node))
     return found[0][1] if found else unknown(frame.module, node)
+
+
+def lazy_module(ev: Interpreter, init: FuncRef | None, node: ast.Call, frame: Frame) -> Any:
+    """A project subclass of `types.ModuleType` made as a lazy import (Piccolo's and TensorFlow's
+    `LazyLoader("asyncpg", globals(), "asyncpg")`), whose `__init__` is `init`: the module it stands for, the name
+    `__init__` gives `super().__init__(name)` (a module's `__name__`, what the loader imports on first use)."""
+    if init is None:
+        return module_named(ev, ev.arg(node, frame, 0, "name"), node, frame)
+    for part in ast.walk(init.node):
+        if (
+            isinstance(part, ast.Call)
+            and isinstance(part.func, ast.Attribute)
+            and part.func.attr == "__init__"
+            and isinstance(part.func.value, ast.Call)
+            and (dotted_parts(part.func.value.func) or [""])[-1] == "super"
+            and len(part.args) + len(part.keywords) >= 1
+        ):
+            inner = ev.bind(init, node, frame, skip_first=True)
+            return module_named(ev, ev.arg(part, inner, 0, "name"), node, frame)
+    return unknown(frame.module, node)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import partial, reduce
 from typing import Any
 
 from pool_doctor.scan import containers, pycalls, results
-from pool_doctor.scan.builders import module_named
+from pool_doctor.scan.builders import lazy_module
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles
 from pool_doctor.scan.finder import dotted_parts, library_target
 from pool_doctor.scan.flow import Flow
@@ -24,6 +24,7 @@ from pool_doctor.scan.kinds import (
     ExternalRef,
     Frame,
     FuncRef,
+    HolderV,
     InstanceRef,
     Interpreter,
     ListV,
@@ -38,7 +39,7 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.model import mask_text
 from pool_doctor.scan.nodes import literal_prefix, starts_with
-from pool_doctor.scan.paste import PasteSettings, is_app_factory
+from pool_doctor.scan.paste import PasteSettings
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 
@@ -145,7 +146,7 @@ class Calls:
             return self.call_function(func, node, frame)
         if isinstance(func, ClassRef):
             if self.classes.is_module_type(func):
-                return self.lazy_module(func, node, frame)
+                return lazy_module(self.ev, self.classes.init_of(func), node, frame)
             if self.classes.is_parser(func) and not self.classes.reads_its_own_way(func):
                 return self.files.parser_call(node, frame)  # a subclass that adds nothing to how options are read
             made = self.classes.instantiate(func, node, frame)
@@ -168,26 +169,6 @@ class Calls:
             return self.sources.environ_call(func, None, node, frame)
         # `os.environ["URL"].replace(...)`: a method of a variable's value the scan cannot read keeps its variable
         return unknown(frame.module, node, env=func.env if isinstance(func, SV) else None)
-
-    def lazy_module(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
-        """A project subclass of `types.ModuleType` made as a lazy import (Piccolo's and TensorFlow's
-        `LazyLoader("asyncpg", globals(), "asyncpg")`): the module it stands for, the name its `__init__` gives
-        `super().__init__(name)` (a module's `__name__`, what the loader imports on first use)."""
-        init = self.classes.init_of(cls)
-        if init is None:
-            return module_named(self.ev, self.arg(node, frame, 0, "name"), node, frame)
-        for part in ast.walk(init.node):
-            if (
-                isinstance(part, ast.Call)
-                and isinstance(part.func, ast.Attribute)
-                and part.func.attr == "__init__"
-                and isinstance(part.func.value, ast.Call)
-                and (dotted_parts(part.func.value.func) or [""])[-1] == "super"
-                and len(part.args) + len(part.keywords) >= 1
-            ):
-                inner = self.bind(init, node, frame, skip_first=True)
-                return module_named(self.ev, self.arg(part, inner, 0, "name"), node, frame)
-        return unknown(frame.module, node)
 
     def arg(self, node: ast.Call, frame: Frame, position: int | None, keyword: str | None) -> Any:
         """The argument at `position` or named `keyword`, evaluated; None when not given."""
@@ -276,7 +257,7 @@ class Calls:
         if args.kwarg is not None:
             if given is None:  # no call in the scanned code: whoever calls it may pass anything
                 extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
-            started = self.paste.settings if given is None and is_app_factory(func.node) else None
+            started = self.paste.settings(func.node) if given is None else None
             bindings[args.kwarg.arg] = extra_kwargs if started is None else started  # (`pserve app.ini`)
         if func.owner is not None and (args.posonlyargs or args.args):
             bindings[OWNER] = func.owner  # for super(): Python's own __class__ cell
@@ -365,6 +346,8 @@ class Calls:
             return self.classes.builtin_method(base, name, node, frame)
         if isinstance(base, EnvironRef):
             return self.sources.environ_call(base, name, node, frame)
+        if isinstance(base, HolderV) and name in base.returns:  # `config.get_settings()`: `registry.settings`
+            return reduce(lambda value, attr: self.ev.attribute(value, attr, node, frame), base.returns[name], base)
         if self.files.owns(base):
             return self.files.call_method(base, name, node, frame)
         return unknown(frame.module, node, env=env_of(base))

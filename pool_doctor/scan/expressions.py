@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import containers, pyramid
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
 from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.environment import Environment
 from pool_doctor.scan.files import ConfigFiles
-from pool_doctor.scan.finder import FunctionNode, Module, Project, resolve_relative
+from pool_doctor.scan.finder import FunctionNode, Module, Project
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     MAX_DEPTH,
@@ -35,6 +35,7 @@ from pool_doctor.scan.kinds import (
     ExternalRef,
     Frame,
     FuncRef,
+    HolderV,
     InstanceRef,
     ListV,
     MethodRef,
@@ -104,6 +105,7 @@ class Evaluator:
                 **self.files.calls(),
                 **AlembicConfig(self, self.files).calls(),
                 **Builders(self).calls(),
+                **pyramid.calls(self),
             }
         )
 
@@ -425,6 +427,10 @@ class Evaluator:
             return self.classes.super_attribute(base, attr)
         if isinstance(base, ValidationInfoV) and attr == "data":
             return base.data
+        if isinstance(base, HolderV):
+            if attr in base.attrs:
+                return base.attrs[attr]
+            return MethodRef(base, attr) if attr in base.returns else unknown(frame.module, node)
         if isinstance(base, ClassRef):
             value = self.classes.class_attribute(base, attr)
             if value is not None:
@@ -534,13 +540,15 @@ class Evaluator:
     def dict_call(self, node: ast.Call, frame: Frame) -> Any:
         return self.calls.dict_call(node, frame)
 
-    def with_attribute(self, holder: Any, attr: str, value: Any) -> Any:  # `holder.attr = value`: the instance with it
+    def with_attribute(self, holder: Any, attr: str, value: Any) -> Any:  # `holder.attr = value`: the object with it
+        if isinstance(holder, HolderV):
+            return replace(holder, attrs={**holder.attrs, attr: value})
         return self.classes.with_attribute(holder, attr, value) if isinstance(holder, InstanceRef) else holder
 
     def truth_of_ref(self, value: Any) -> bool | None:
         if isinstance(value, ExternalRef):
             return False if value.dotted in FALSE_NAMES else None
-        if isinstance(value, (FuncRef, ClassRef, ModuleRef, MethodRef, PartialRef, InstanceRef, PoolV)):
+        if isinstance(value, (FuncRef, ClassRef, ModuleRef, MethodRef, PartialRef, InstanceRef, PoolV, HolderV)):
             return True
         return self.files.truth(value)
 
@@ -548,50 +556,14 @@ class Evaluator:
         return self.force(value)
 
     def imported(self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False) -> list[tuple[str, Any]]:
-        """The names an import statement binds, each with what it names (`lazy`: worked out when read)."""
-        targets: list[tuple[str, str]] = []
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                dotted = alias.name if alias.asname else alias.name.split(".")[0]
-                targets.append((alias.asname or dotted, dotted))
-        else:
-            base = resolve_relative(module, node.module, node.level)
-            if base is not None:
-                for alias in node.names:
-                    if alias.name != "*":
-                        targets.append((alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name))
-                    else:  # a project module's names replace what the importer set before (a deployment's override)
-                        targets.extend((name, f"{base}.{name}") for name in self.star_names(module, base))
-        if not lazy:
-            return [(local, self.scopes.dotted_value(dotted, module)) for local, dotted in targets]
-        frame, name = Frame(module), ast.Constant(value=None)  # the Thunk's node: never evaluated
-
-        def resolver(dotted: str) -> Callable[[], Any]:
-            return lambda: self.scopes.dotted_value(dotted, module)
-
-        return [(local, Thunk(name, frame, compute=resolver(dotted))) for local, dotted in targets]
-
-    def star_names(self, module: Module, base: str, depth: int = 0) -> list[str]:
-        """The names `from base import *` binds when base is a module of the project: its `__all__` when the scan
-        can read it, else every name its statements (and its own star imports) bind not starting with "_"."""
-        source = self.project.module_by_name(base, module.path)
-        if source is None or source is module:
-            return []
-        listed = self.scopes.global_value(source, "__all__") if "__all__" in source.assigns else None
-        items = containers.items_of(self, listed) if listed is not None else None
-        if items is not None:
-            names = [self.force(item) for item in items]
-            return [n.value for n in names if is_known(n) and isinstance(n.value, str)]
-        bound = [*source.assigns, *source.functions, *source.classes, *source.imports]
-        bound += [
-            name for star in source.star_imports if depth < 5 for name in self.star_names(source, star, depth + 1)
-        ]
-        return [name for name in dict.fromkeys(bound) if not name.startswith("_")]
+        return self.scopes.imported(module, node, lazy)
 
     def mutator(self, method: str) -> bool:
-        return self.files.mutator(method)
+        return self.files.mutator(method) or method in pyramid.MUTATORS
 
     def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
+        if isinstance(base, HolderV):
+            return pyramid.mutated(self, base, method, call, frame)
         if self.files.owns(base):
             return self.files.mutated(base, method, call, frame)
         if isinstance(base, InstanceRef) and base.parser is not None and self.files.mutator(method):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from pool_doctor.scan import containers, effects
+from pool_doctor.scan import changes, containers, effects
 from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import (
     SV,
@@ -29,7 +30,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.nodes import MUTATORS, holds, installed_import, is_generator, popped, pseudo_name, reads_outer
+from pool_doctor.scan.nodes import holds, installed_import, is_generator, popped, pseudo_name, reads_outer
 from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names
 
 SET = assumed_set("")  # the prefix of the bindings that say a variable is set on a path
@@ -202,7 +203,7 @@ class Flow:
             for target in targets:
                 state = self.assign_target(run, target, thunk, state)
             for call in popped(stmt.value):  # maxconn = int(params.pop("maxconn")): params loses the key
-                state = self.popping_call(run, call, state)
+                state = changes.popping_call(ev, partial(self.frame, run), call, state)
             return state, guard
         if isinstance(stmt, ast.AugAssign):
             current = self.read_target(run, stmt.target, state)
@@ -216,7 +217,8 @@ class Flow:
                 return state, guard
             called = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
             if isinstance(called, ast.Call):
-                return self.self_call(run, called, self.mutating_call(run, called, state)), guard
+                state = changes.mutating_call(ev, partial(self.frame, run), called, state)
+                return self.self_call(run, called, state), guard
             return state, guard
         if isinstance(stmt, ast.If):
             return self.if_(run, stmt, state, guard)
@@ -551,50 +553,10 @@ class Flow:
         return self.ev.force(self.ev.eval(target, self.frame(run, state)))
 
     def change(self, run: Run, base: ast.expr, state: State, edit: Any) -> State:
-        """`base` (a name, `self.x`, or a subscript of one) replaced by `edit(its value)`."""
-        name = base.id if isinstance(base, ast.Name) else pseudo_name(base)
-        if name is not None:
-            current = self.ev.force(self.ev.eval(base, self.frame(run, state)))
-            state = dict(state)
-            state[name] = containers.lift(self.ev, [current], edit)
-            return state
-        if isinstance(base, ast.Subscript):
-            key = self.ev.force(self.ev.eval(base.slice, self.frame(run, state)))
-
-            def inner(outer: Any) -> Any:
-                current = containers.item(self.ev, outer, key)
-                changed = containers.lift(self.ev, [current], edit)
-                return containers.with_item(self.ev, outer, key, changed, base, run.module)
-
-            return self.change(run, base.value, state, inner)
-        return state
+        return changes.change(self.ev, partial(self.frame, run), base, state, edit)
 
     def self_call(self, run: Run, call: ast.Call, state: State) -> State:
         """What a project function the statement calls does to what it is given: the names it changes."""
         frame = self.frame(run, state)
         changed = effects.self_call(self.ev, run.scope, call, state, frame) or effects.arguments(self.ev, call, frame)
         return {**state, **changed} if changed else state
-
-    def popping_call(self, run: Run, call: ast.Call, state: State) -> State:
-        """`name.pop(...)` in an assigned value: `name` without the key, worked out when read (once a module's
-        statements have run, as its readers see them)."""
-        func = call.func
-        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
-            return state
-        frame, base = self.frame(run, state), func.value
-
-        def compute() -> Any:
-            current = self.ev.force(self.ev.eval(base, frame))
-            return containers.lift(self.ev, [current], lambda d: self.ev.mutated(d, func.attr, call, frame))
-
-        return {**state, base.id: Thunk(base, frame, compute=compute)}
-
-    def mutating_call(self, run: Run, call: ast.Call, state: State) -> State:
-        """`kwargs.update(...)`, `options.setdefault(...)`, `parser.read(...)`: the receiver, changed."""
-        func = call.func
-        if not isinstance(func, ast.Attribute):
-            return state
-        if func.attr not in MUTATORS and not self.ev.mutator(func.attr):
-            return state
-        frame = self.frame(run, state)
-        return self.change(run, func.value, state, lambda d: self.ev.mutated(d, func.attr, call, frame))

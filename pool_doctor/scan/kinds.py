@@ -154,6 +154,18 @@ class PoolV:
     dotted: str
 
 
+@dataclass(eq=False)
+class HolderV:
+    """A library object whose parts the scan knows: what some attributes hold (`attrs`), and what some methods
+    return, as the path of attributes they read (`returns`). Pyramid's Configurator holds its registry, whose
+    `settings` are what the Configurator was made with; `config.get_settings()` reads `registry.settings`.
+    Anything else of it is unknown; in a test it is true."""
+
+    dotted: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    returns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class ValidationInfoV:
     """pydantic's ValidationInfo as a validator is given it: `info.data`, the fields validated before."""

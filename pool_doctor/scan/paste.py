@@ -8,6 +8,10 @@ one branch per file, none of them the default; an option with `%(here)s` and its
 from __future__ import annotations
 
 import ast
+import configparser
+import contextlib
+import re
+import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,9 +24,10 @@ from pool_doctor.scan.kinds import SV, Branches, DictV
 FIRST = ("global_config", "global_conf", "_")  # PasteDeploy's app_factory protocol: (global_conf, **local_conf)
 NOT_SETTINGS = ("use", "filter-with", "require")
 MAX_FILES = 40
+GROUP = "paste.app_factory"
 
 
-def is_app_factory(node: ast.AST) -> bool:
+def _signature(node: ast.AST) -> bool:
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     args = node.args
@@ -34,19 +39,85 @@ class PasteSettings:
     def __init__(self, project: Project) -> None:
         self.project = project
 
-    @cached_property
-    def settings(self) -> Any:
-        """What an app factory's `**settings` holds: each app section's options (None: no ini has one)."""
-        found = [section for path in self._files() for section in self._sections(path)]
+    def starts(self, node: ast.AST) -> bool:
+        """Whether `pserve` starts this function with an ini file's settings: it has an app factory's signature
+        and an app section's `use` names it."""
+        return _signature(node) and getattr(node, "name", None) in self._by_factory
+
+    def settings(self, node: ast.AST) -> Any:
+        """What the app factory `node`'s `**settings` holds: each app section's options that start it, one branch
+        per section (None: no section starts it)."""
+        found = self._by_factory.get(getattr(node, "name", ""), []) if _signature(node) else []
         if len(found) > 1:
             return Branches(found, default=None)
         return found[0][1] if found else None
+
+    @cached_property
+    def _by_factory(self) -> dict[str, list[tuple[str, DictV]]]:
+        """The app sections of the project's ini files by the name of the function each starts: `use =
+        egg:dist#entry` the function its paste.app_factory entry point names (`egg:dist` is entry "main"), or
+        the entry's own name when none is declared in the tree; `call:module:function` that function
+        (PasteDeploy 3.1 `loadwsgi`: `_loadegg`, `_loadfunc`). An `egg:` of a distribution the tree does not
+        declare, or a template's (a scaffold's `egg:{{cookiecutter.package}}`), starts none of its functions."""
+        dists, entries = self._declared()
+        found: dict[str, list[tuple[str, DictV]]] = {}
+        for path in self._files():
+            for label, use, items in self._sections(path):
+                scheme, _, spec = use.partition(":")
+                dist, _, entry = spec.partition("#")
+                if "{{" in use or "{%" in use:  # a template's (a cookiecutter scaffold's), not an app of this tree
+                    continue
+                if scheme in ("egg", "package") and (not dists or _normal(dist) in dists):
+                    name = entries.get(entry or "main", entry or "main")
+                elif scheme == "call":
+                    name = spec.rpartition(":")[2]
+                else:
+                    continue
+                found.setdefault(name, []).append((label, items))
+        return found
+
+    def _declared(self) -> tuple[set[str], dict[str, str]]:
+        """The distributions the tree declares (pyproject.toml's `[project] name`, setup.cfg's `[metadata]
+        name`, setup.py's `setup(name=...)`), and their `paste.app_factory` entry points (`main = kotti:main`),
+        name to function."""
+        dists: set[str] = set()
+        lines: list[str] = []
+        for path in self._metadata("pyproject.toml"):
+            with contextlib.suppress(tomllib.TOMLDecodeError, AttributeError):
+                project = tomllib.loads(read_text(path) or "").get("project", {})
+                dists.add(_normal(str(project.get("name", ""))))
+                group = project.get("entry-points", {}).get(GROUP, {})
+                lines += [f"{name} = {target}" for name, target in group.items()]
+        for path in self._metadata("setup.cfg"):
+            parser = configparser.ConfigParser(interpolation=None)
+            with contextlib.suppress(configparser.Error):
+                parser.read_string(read_text(path) or "")
+                dists.add(_normal(parser.get("metadata", "name", fallback="")))
+                lines += parser.get("options.entry_points", GROUP, fallback="").splitlines()
+        for path in self._metadata("setup.py"):
+            with contextlib.suppress(SyntaxError, ValueError, TypeError):
+                for node in ast.walk(ast.parse(read_text(path) or "")):
+                    if isinstance(node, ast.keyword) and node.arg == "name" and isinstance(node.value, ast.Constant):
+                        dists.add(_normal(str(node.value.value)))
+                    for key, value in zip(node.keys, node.values) if isinstance(node, ast.Dict) else ():
+                        if isinstance(key, ast.Constant) and key.value == GROUP:
+                            listed = ast.literal_eval(value)
+                            lines += [listed] if isinstance(listed, str) else list(listed)
+        entries: dict[str, str] = {}
+        for line in lines:
+            name, _, target = str(line).partition("=")
+            if target.strip():
+                entries.setdefault(name.strip(), target.strip().rpartition(":")[2].strip())
+        return dists - {""}, entries
+
+    def _metadata(self, name: str) -> list[Path]:
+        return sorted(path for path in self.project.walk(name) if path.name == name)[:MAX_FILES]
 
     def _files(self) -> list[Path]:
         files = sorted(self.project.walk(".ini"))
         return files[:MAX_FILES]
 
-    def _sections(self, path: Path) -> list[tuple[str, DictV]]:
+    def _sections(self, path: Path) -> list[tuple[str, str, DictV]]:
         text = read_text(path)
         if text is None:
             return []
@@ -63,8 +134,13 @@ class PasteSettings:
                 for key, (raw, where) in options.items()
                 if key not in NOT_SETTINGS and key not in defaults and not key.startswith(("set ", "get "))
             }
-            found.append((f"pserve {shown} ([{name}])", DictV(items, options["use"][1])))
+            use, where = options["use"]
+            found.append((f"pserve {shown} ([{name}])", use.strip(), DictV(items, where)))
         return found
+
+
+def _normal(dist: str) -> str:  # a distribution's name as packaging compares it (PEP 503)
+    return re.sub(r"[-_.]+", "-", dist).lower().strip()
 
 
 def _value(raw: str, where: str) -> SV:

@@ -42,7 +42,6 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
-from pool_doctor.scan.paste import is_app_factory
 from pool_doctor.scan.taint import init_attributes, uses_parameters
 from pool_doctor.scan.values import DICT_TEXT, MOCKED, flatten, leaf
 
@@ -276,7 +275,7 @@ class PoolFinder:
         caller (here); and a PasteDeploy app's factory is also started by `pserve app.ini`, a caller of its own."""
         if wrapper.callers == 0 or all(s.call is not site.call for s in wrapper.inner):
             return False
-        return not (is_app_factory(wrapper.func) and self.ev.calls.paste.settings is not None)
+        return not self.ev.calls.paste.starts(wrapper.func)
 
     def site_frame(self, module: Module, site: CallSite) -> Frame:
         """The frame the site's call is evaluated in: the locals its function(s) set before it, the

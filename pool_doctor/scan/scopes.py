@@ -7,11 +7,12 @@ project stays an `ExternalRef` known by its dotted name.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.conditions import all_of
-from pool_doctor.scan.finder import Assignment, FunctionNode, Module, Project, assigned_names
+from pool_doctor.scan.finder import Assignment, FunctionNode, Module, Project, assigned_names, resolve_relative
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -22,6 +23,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ModuleRef,
     Thunk,
+    is_known,
     unknown,
 )
 
@@ -291,6 +293,47 @@ class Scopes:
                 value = self.ev.attribute(value, attr, None, Frame(near))
             return value
         return ExternalRef(dotted)
+
+    def imported(self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False) -> list[tuple[str, Any]]:
+        """The names an import statement binds, each with what it names (`lazy`: worked out when read)."""
+        targets: list[tuple[str, str]] = []
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                dotted = alias.name if alias.asname else alias.name.split(".")[0]
+                targets.append((alias.asname or dotted, dotted))
+        else:
+            base = resolve_relative(module, node.module, node.level)
+            if base is not None:
+                for alias in node.names:
+                    if alias.name != "*":
+                        targets.append((alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name))
+                    else:  # a project module's names replace what the importer set before (a deployment's override)
+                        targets.extend((name, f"{base}.{name}") for name in self.star_names(module, base))
+        if not lazy:
+            return [(local, self.dotted_value(dotted, module)) for local, dotted in targets]
+        frame, name = Frame(module), ast.Constant(value=None)  # the Thunk's node: never evaluated
+
+        def resolver(dotted: str) -> Callable[[], Any]:
+            return lambda: self.dotted_value(dotted, module)
+
+        return [(local, Thunk(name, frame, compute=resolver(dotted))) for local, dotted in targets]
+
+    def star_names(self, module: Module, base: str, depth: int = 0) -> list[str]:
+        """The names `from base import *` binds when base is a module of the project: its `__all__` when the scan
+        can read it, else every name its statements (and its own star imports) bind not starting with "_"."""
+        source = self.project.module_by_name(base, module.path)
+        if source is None or source is module:
+            return []
+        listed = self.global_value(source, "__all__") if "__all__" in source.assigns else None
+        items = containers.items_of(self.ev, listed) if listed is not None else None
+        if items is not None:
+            names = [self.ev.force(item) for item in items]
+            return [n.value for n in names if is_known(n) and isinstance(n.value, str)]
+        bound = [*source.assigns, *source.functions, *source.classes, *source.imports]
+        bound += [
+            name for star in source.star_imports if depth < 5 for name in self.star_names(source, star, depth + 1)
+        ]
+        return [name for name in dict.fromkeys(bound) if not name.startswith("_")]
 
 
 def condition_text(

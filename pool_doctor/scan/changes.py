@@ -1,0 +1,73 @@
+"""What a statement changes in place, as the flow's state sees it: `kwargs["pool_size"] = 5`, `.update()`,
+`.setdefault()`, `.pop()`, `parser.read(...)`, a store into a part of a library object a name holds
+(`config.registry.settings["sqlalchemy.url"] = ...`). The state maps names to values and a value is never
+changed under another scope: a change binds the same name to a new value (scan/flow.py)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+from pool_doctor.scan import containers
+from pool_doctor.scan.kinds import Frame, HolderV, Interpreter, Thunk
+from pool_doctor.scan.nodes import MUTATORS, pseudo_name
+from pool_doctor.scan.paths import State
+
+FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are read in, for the state before it
+
+
+def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edit: Callable[[Any], Any]) -> State:
+    """`base` (a name, `self.x`, a subscript of one, a part of a library object one holds) replaced by
+    `edit(its value)`."""
+    if isinstance(base, ast.Attribute) and isinstance(ev.force(ev.eval(base.value, frame_of(state))), HolderV):
+        attr = base.attr
+
+        def part(holder: Any) -> Any:
+            current = ev.force(ev.attribute(holder, attr, base, frame_of(state)))
+            return ev.with_attribute(holder, attr, containers.lift(ev, [current], edit))
+
+        return change(ev, frame_of, base.value, state, part)
+    name = base.id if isinstance(base, ast.Name) else pseudo_name(base)
+    if name is not None:
+        current = ev.force(ev.eval(base, frame_of(state)))
+        state = dict(state)
+        state[name] = containers.lift(ev, [current], edit)
+        return state
+    if isinstance(base, ast.Subscript):
+        key = ev.force(ev.eval(base.slice, frame_of(state)))
+
+        def inner(outer: Any) -> Any:
+            current = containers.item(ev, outer, key)
+            changed = containers.lift(ev, [current], edit)
+            return containers.with_item(ev, outer, key, changed, base, frame_of(state).module)
+
+        return change(ev, frame_of, base.value, state, inner)
+    return state
+
+
+def popping_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:
+    """`name.pop(...)` in an assigned value: `name` without the key, worked out when read (once a module's
+    statements have run, as its readers see them)."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return state
+    frame, base = frame_of(state), func.value
+
+    def compute() -> Any:
+        current = ev.force(ev.eval(base, frame))
+        return containers.lift(ev, [current], lambda d: ev.mutated(d, func.attr, call, frame))
+
+    return {**state, base.id: Thunk(base, frame, compute=compute)}
+
+
+def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:
+    """`kwargs.update(...)`, `options.setdefault(...)`, `parser.read(...)`, `config.add_settings(...)`: the
+    receiver, changed."""
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return state
+    if func.attr not in MUTATORS and not ev.mutator(func.attr):
+        return state
+    frame = frame_of(state)
+    return change(ev, frame_of, func.value, state, lambda d: ev.mutated(d, func.attr, call, frame))

@@ -1,0 +1,62 @@
+"""Pyramid's Configurator, as the settings an app's engine reads through it: `config.registry.settings` and
+`config.get_settings()` (after `Configurator(settings=settings)` in a PasteDeploy app factory, scan/paste.py).
+
+Pyramid 2.0: `Configurator(registry=None, package=None, settings=None, ...)` made without a registry makes one and
+sets its `settings` to `Settings(settings)`, a copy of the dict given (plus Pyramid's own `pyramid.*` keys); given
+a registry, it sets nothing, so its settings are the registry's. `get_settings()` returns `registry.settings`;
+`add_settings(settings=None, **kw)` updates them with the dict, then the keywords. What an included module does to
+them (`config.include(...)`) is not read.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from pool_doctor.scan import containers
+from pool_doctor.scan.kinds import DictV, Frame, HolderV, Interpreter, is_known, unknown
+
+CONFIGURATOR = "pyramid.config.Configurator"
+REGISTRY = "pyramid.registry.Registry"
+MUTATORS = {"add_settings"}
+
+
+def calls(ev: Interpreter) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+    return {CONFIGURATOR: lambda node, frame: configurator(ev, node, frame)}
+
+
+def configurator(ev: Interpreter, node: ast.Call, frame: Frame) -> HolderV:
+    registry = ev.arg(node, frame, 0, "registry")
+    given = ev.arg(node, frame, 2, "settings")
+    if registry is not None and not _none(registry):  # its settings are that registry's
+        settings: Any = unknown(frame.module, node)
+    elif given is None or _none(given):
+        settings = DictV({}, frame.module.where(node))
+    else:
+        settings = given
+    return HolderV(
+        CONFIGURATOR,
+        {"registry": HolderV(REGISTRY, {"settings": settings})},
+        {"get_settings": ("registry", "settings")},
+    )
+
+
+def mutated(ev: Interpreter, holder: HolderV, method: str, call: ast.Call, frame: Frame) -> HolderV:
+    """`config.add_settings({...}, key=value)`: the Configurator whose registry's settings have them."""
+    registry = holder.attrs.get("registry")
+    if holder.dotted != CONFIGURATOR or method not in MUTATORS or not isinstance(registry, HolderV):
+        return holder
+    given = [kw.value for kw in call.keywords if kw.arg == "settings"]  # add_settings(settings={...})
+    update = ast.copy_location(
+        ast.Call(call.func, [*call.args, *given], [kw for kw in call.keywords if kw.arg != "settings"]), call
+    )
+    current = ev.force(registry.attrs.get("settings"))
+    settings = containers.lift(ev, [current], lambda d: containers.mutated(ev, d, "update", update, frame))
+    registry = replace(registry, attrs={**registry.attrs, "settings": settings})
+    return replace(holder, attrs={**holder.attrs, "registry": registry})
+
+
+def _none(value: Any) -> bool:
+    return is_known(value) and value.value is None

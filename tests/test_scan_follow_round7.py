@@ -1,0 +1,222 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round6.py. Each project is a few small files written here (never a copy of a real one); line
+numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan, values
+
+DEVELOPMENT_INI = """
+[app:main]
+use = egg:myadmin
+pyramid.reload_templates = true
+sqlalchemy.url = postgresql://app@db:5432/admin
+sqlalchemy.pool_recycle = 30
+"""
+
+
+@pytest.mark.parametrize(
+    "read",
+    ["config.registry.settings", "config.get_settings()"],
+)
+def test_a_pyramid_configurator_holds_the_settings_it_was_made_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    # c2cgeoportal's admin and Kotti: `Configurator(settings=settings)`, then the engine from
+    # `config.get_settings()` or `config.registry.settings`. Pyramid 2.0's Configurator.setup_registry makes the
+    # registry's settings from the dict given (`Settings(settings)`, a dict of it plus Pyramid's own keys), and
+    # get_settings() returns `self.registry.settings`. The ini's values were lost.
+    report = scan(
+        tmp_path,
+        {
+            "myadmin/__init__.py": f"""
+            from pyramid.config import Configurator
+            from sqlalchemy import engine_from_config
+
+            def main(_, **settings):
+                config = Configurator(settings=settings)
+                engine = engine_from_config({read})
+                return config.make_wsgi_app()
+            """,
+            "development.ini": DEVELOPMENT_INI,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "myadmin/__init__.py:6")
+    assert values(pool) == {"url": "postgresql://app@db:5432/admin", "pool_recycle": 30}
+    assert pool.settings["pool_recycle"].from_ == "development.ini:5"
+
+
+def test_a_configurator_returned_by_a_helper_keeps_its_settings_and_what_is_stored_into_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kotti: main() gets its Configurator from base_configure(), which fills in the settings' defaults, makes the
+    # Configurator and stores into `config.registry.settings`; a testing helper calls main() with its own URL.
+    # A store into the registry's settings is what later readers see, so a URL put there wins over the ini's.
+    report = scan(
+        tmp_path,
+        {
+            "myadmin/__init__.py": """
+            import os
+            from pyramid.config import Configurator
+            from sqlalchemy import engine_from_config
+
+            DEFAULTS = {"sqlalchemy.pool_recycle": "300", "myadmin.includes": ""}
+
+            def main(global_config, **settings):
+                config = base_configure(global_config, **settings)
+                engine = engine_from_config(config.registry.settings)
+                return config.make_wsgi_app()
+
+            def base_configure(global_config, **settings):
+                for key, value in DEFAULTS.items():
+                    settings.setdefault(key, value)
+                includes = settings.pop("myadmin.includes", "")
+                config = Configurator(settings=settings)
+                config.registry.settings["myadmin.includes"] = includes
+                if os.environ.get("ADMIN_DB"):
+                    config.registry.settings["sqlalchemy.url"] = os.environ["ADMIN_DB"]
+                return config
+            """,
+            "myadmin/testing.py": """
+            from myadmin import main
+
+            def set_up(**extra):
+                return main({}, **{"sqlalchemy.url": "sqlite://"}, **extra)
+            """,
+            "development.ini": DEVELOPMENT_INI,
+        },
+        monkeypatch,
+    )
+    served = at(report, "myadmin/__init__.py:9")
+    url = served.settings["url"]
+    assert url.value == "postgresql://app@db:5432/admin" and url.env == "ADMIN_DB"
+    assert served.settings["pool_recycle"].value == 30
+    tested = at(report, "myadmin/testing.py:4")
+    assert values(tested) == {"url": "sqlite://", "pool_recycle": 300}
+    assert tested.settings["url"].env == "ADMIN_DB"
+
+
+def test_settings_a_configurator_adds_are_in_its_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Configurator.add_settings(settings=None, **kw) updates the registry's settings: a value added after the
+    # Configurator is made wins over the one it was made with.
+    report = scan(
+        tmp_path,
+        {
+            "myadmin/__init__.py": """
+            from pyramid.config import Configurator
+            from sqlalchemy import engine_from_config
+
+            def main(global_config, **settings):
+                config = Configurator(settings=settings)
+                config.add_settings({"sqlalchemy.pool_recycle": "60"}, **{"sqlalchemy.echo": "true"})
+                engine = engine_from_config(config.get_settings())
+                return config.make_wsgi_app()
+            """,
+            "development.ini": DEVELOPMENT_INI,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "myadmin/__init__.py:7")) == {
+        "url": "postgresql://app@db:5432/admin",
+        "pool_recycle": 60,
+        "echo": True,
+    }
+
+
+def test_a_configurator_made_without_settings_has_none_the_scan_can_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Configurator() with no settings: what an include or a later add_settings puts there is not read here, so
+    # the URL is unknown, never the ini's.
+    report = scan(
+        tmp_path,
+        {
+            "myadmin/__init__.py": """
+            from pyramid.config import Configurator
+            from sqlalchemy import engine_from_config
+
+            def main(global_config, **settings):
+                config = Configurator()
+                config.include("myadmin.db")
+                engine = engine_from_config(config.registry.settings)
+                return config.make_wsgi_app()
+            """,
+            "development.ini": DEVELOPMENT_INI,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "myadmin/__init__.py:7")
+    assert "url" not in values(pool)
+
+
+def test_only_the_factory_an_ini_names_is_started_with_its_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kotti's testing helper `setUpFunctional(global_config=None, **settings)` has an app factory's signature, so
+    # it was given the ini's settings, and its test engines the ini's URL. PasteDeploy starts the factory that an
+    # app section's `use` names: `egg:dist` is the entry point "main", `egg:dist#name` the entry point "name" (its
+    # function declared under paste.app_factory), `call:module:function` that function. c2cgeoportal's scaffold
+    # ini starts an app of a distribution the tree does not declare.
+    report = scan(
+        tmp_path,
+        {
+            "myapp/__init__.py": """
+            from sqlalchemy import engine_from_config
+
+            def main(global_config, **settings):
+                return engine_from_config(settings)
+
+            def set_up_functional(global_config=None, **settings):
+                return engine_from_config(settings)
+            """,
+            "myapp/admin.py": """
+            from sqlalchemy import engine_from_config
+
+            def build(global_config, **settings):
+                return engine_from_config(settings)
+
+            def make_api(global_config, **settings):
+                return engine_from_config(settings)
+            """,
+            "setup.py": """
+            from setuptools import setup
+
+            setup(
+                name="myapp",
+                entry_points={"paste.app_factory": ["main = myapp:main", "admin = myapp.admin:build"]},
+            )
+            """,
+            "development.ini": """
+            [app:main]
+            use = egg:myapp
+            sqlalchemy.url = postgresql://app@db/main
+
+            [app:admin]
+            use = egg:myapp#admin
+            sqlalchemy.url = postgresql://app@db/admin
+
+            [app:api]
+            use = call:myapp.admin:make_api
+            sqlalchemy.url = postgresql://app@db/api
+            """,
+            "scaffolds/project/production.ini": """
+            [app:main]
+            use = egg:{{cookiecutter.package}}
+            sqlalchemy.url = postgresql://app@db/scaffold
+
+            [app:other]
+            use = egg:otherdist
+            sqlalchemy.url = postgresql://app@db/other
+            """,
+            "scaffolds/project/setup.py": 'from setuptools import setup\n\nsetup(name="{{cookiecutter.package}}")\n',
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "myapp/__init__.py:4")) == {"url": "postgresql://app@db/main"}
+    assert values(at(report, "myapp/admin.py:4")) == {"url": "postgresql://app@db/admin"}
+    assert values(at(report, "myapp/admin.py:7")) == {"url": "postgresql://app@db/api"}
+    assert "url" not in values(at(report, "myapp/__init__.py:7"))
