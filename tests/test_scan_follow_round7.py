@@ -220,3 +220,78 @@ def test_only_the_factory_an_ini_names_is_started_with_its_settings(
     assert values(at(report, "myapp/admin.py:4")) == {"url": "postgresql://app@db/admin"}
     assert values(at(report, "myapp/admin.py:7")) == {"url": "postgresql://app@db/api"}
     assert "url" not in values(at(report, "myapp/__init__.py:7"))
+
+
+def test_an_app_configured_in_one_helper_and_bound_in_another_is_an_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # listenbrainz's admin engine: create_app() loads the config through load_config(app) (from_pyfile of a file
+    # written at deploy time), and create_web_app() binds the extension through init_admin(app), which imports
+    # the model inside. The config and the bind are two helpers apart; manage.py's create_app() binds nothing.
+    report = scan(
+        tmp_path,
+        {
+            "lb/__init__.py": "",
+            "lb/model/__init__.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "lb/webserver/__init__.py": """
+            import os
+            from flask import Flask
+
+            def load_config(app):
+                config_file = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "config.py")
+                app.config.from_pyfile(config_file)
+
+            def create_app(debug=None):
+                app = Flask(__name__)
+                load_config(app)
+                return app
+
+            def init_admin(app):
+                from lb import model
+                model.db.init_app(app)
+
+            def create_web_app(debug=None):
+                app = create_app(debug=debug)
+                init_admin(app)
+                return app
+            """,
+            "lb/server.py": "from lb.webserver import create_web_app\n\napplication = create_web_app()\n",
+            "lb/manage.py": "from lb.webserver import create_app\n\n\ndef run():\n    return create_app()\n",
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.stack) for p in report.pools] == [("lb/webserver/__init__.py:15", "flask_sqlalchemy")]
+    pool = report.pools[0]
+    assert "url" not in values(pool)
+    assert any("from_pyfile" in u for u in pool.unresolved)
+
+
+def test_a_config_file_a_helper_loads_that_the_tree_lacks_still_makes_the_bound_app_an_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The factory writes a key of its own, loads the rest through a helper (a file written at deploy time), and
+    # binds: the helper's writes are the factory's, and so is the file it could not read.
+    report = scan(
+        tmp_path,
+        {
+            "lb/__init__.py": "",
+            "lb/web.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def load_config(app):
+                app.config.from_pyfile("/etc/lb/config.py")
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SECRET_KEY"] = "dev"
+                load_config(app)
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["lb/web.py:13"]

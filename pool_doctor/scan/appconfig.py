@@ -7,13 +7,14 @@ dict inside it (`app.config["SQLALCHEMY_ENGINE_OPTIONS"]["k"] = v`), and what bi
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
-from pool_doctor.scan.kinds import SV, ClassRef, DictV, Frame, FuncRef, Interpreter, ModuleRef, Thunk
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, Interpreter, ModuleRef, Thunk
+from pool_doctor.scan.model import NOT_SET
 
 PREFIX = "SQLALCHEMY_"
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
@@ -255,3 +256,19 @@ def options_node(call: ast.Call) -> ast.expr | None:
 def by_variable(value: Any, env: str, ev: Interpreter, module: Module) -> Thunk:
     """A config key that a variable overrides (`FLASK_SQLALCHEMY_DATABASE_URI`), worked out when read."""
     return Thunk(ast.Constant(None), Frame(module), compute=lambda: fieldtext.named(ev.force(value), env))
+
+
+def changed(ev: Interpreter, value: Any, change: Callable[[DictV], None], start: Any = None) -> Any:
+    """A dict value changed in place, as a copy (each branch's, for a value with branches); a branch that does
+    not set it starts as `start` (setdefault's default) when there is one."""
+    value = ev.force(value)
+    if isinstance(value, SV) and value.expr == NOT_SET and start is not None:
+        value = ev.force(start)
+    if isinstance(value, DictV):
+        copy = DictV(dict(value.items), value.origin, list(value.opaque), value.line, value.end_line, value.file)
+        change(copy)
+        return copy
+    if isinstance(value, Branches):
+        options = [(when, changed(ev, option, change, start)) for when, option in value.options]
+        return Branches(options, False, value.default)
+    return value  # not a dict the scan can read: stays what it is

@@ -67,6 +67,7 @@ FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
 Keys = dict[str, Any]  # SQLALCHEMY_* name -> its value, as the configuration leaves it
+BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
 
 
 @dataclass
@@ -198,6 +199,7 @@ class FlaskApps:
                         app.unresolved.extend(inner.unresolved)
                         app.lines.append(stmt.lineno)
                         app.running = app.running is not False and inner.running is True
+                        app.absent = app.absent or inner.absent
                 elif app.bind is None:
                     self._bind(app, module, stmt, frame)
                 continue
@@ -222,7 +224,7 @@ class FlaskApps:
             for write in appconfig.nested_writes(stmt):
                 start = Thunk(write.default, frame) if write.default is not None else None  # setdefault's
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
-                app.keys[write.name] = self._changed(current, self._change(write, frame), start)
+                app.keys[write.name] = appconfig.changed(self.ev, current, self._change(write, frame), start)
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
             self._bind_beside(app, scope)
         if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
@@ -425,17 +427,27 @@ class FlaskApps:
         return found
 
     def _bind_beside(self, app: AppConfig, scope: FunctionNode) -> None:
-        """A function that only configures the app (`apply_config(app)`), called once by a factory that binds the
-        extension itself or through another helper (`register_extensions(app)`): that bind."""
-        calls = self._calls_of(app.module, scope)
-        if len(calls) != 1:
-            return
-        caller, site = calls[0]
-        outer = appconfig.enclosing_function(caller.tree, site)
-        frame = self._frame_of_caller(caller, site)
-        for stmt in outer.body if outer is not None else caller.tree.body:
-            if self._bind(app, caller, stmt, frame):
+        """A function that only configures the app (`apply_config(app)`, listenbrainz's `load_config(app)`),
+        called by a factory that binds the extension itself or through another helper (`register_extensions(app)`),
+        or by a factory whose own caller does (`create_web_app` calling `create_app`, then `init_admin(app)`): the
+        first such bind, the callers read nearest first (in file and line order), up to BESIDE_LEVELS up.
+        Called by several factories (listenbrainz's create_app, by its web app and by every script), the app is
+        an engine where one of them binds it; the others make none."""
+        level = [(app.module, scope)]
+        for _ in range(BESIDE_LEVELS):
+            found = [(caller, site) for module, func in level for caller, site in self._calls_of(module, func)]
+            callers = sorted(found, key=lambda pair: (pair[0].display, pair[1].lineno, pair[1].col_offset))
+            if not callers:
                 return
+            level = []
+            for caller, site in callers:
+                outer = appconfig.enclosing_function(caller.tree, site)
+                frame = self._frame_of_caller(caller, site)
+                for stmt in outer.body if outer is not None else caller.tree.body:
+                    if self._bind(app, caller, stmt, frame):
+                        return
+                if outer is not None and caller.functions.get(outer.name) is outer:
+                    level.append((caller, outer))
 
     def _bind(self, app: AppConfig, module: Module, stmt: ast.stmt, frame: Frame) -> bool:
         """Whether the statement binds the extension to the app, itself or through a helper it calls
@@ -472,21 +484,6 @@ class FlaskApps:
         if self._extends is None:
             self._extends = may_make_extension(self.ev, [m for m in self.ev.project.modules.values() if m])
         return self._extends
-
-    def _changed(self, value: Any, change: Callable[[DictV], None], start: Any = None) -> Any:
-        """A dict value changed in place, as a copy (each branch's, for a value with branches); a branch that
-        does not set it starts as `start` (setdefault's default) when there is one."""
-        value = self.ev.force(value)
-        if isinstance(value, SV) and value.expr == NOT_SET and start is not None:
-            value = self.ev.force(start)
-        if isinstance(value, DictV):
-            copy = DictV(dict(value.items), value.origin, list(value.opaque), value.line, value.end_line, value.file)
-            change(copy)
-            return copy
-        if isinstance(value, Branches):
-            options = [(when, self._changed(option, change, start)) for when, option in value.options]
-            return Branches(options, False, value.default)
-        return value  # not a dict the scan can read: stays what it is
 
     # --- pools ---------------------------------------------------------------------------------------------
 
