@@ -295,3 +295,46 @@ def test_a_config_file_a_helper_loads_that_the_tree_lacks_still_makes_the_bound_
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["lb/web.py:13"]
+
+
+def test_a_value_equal_on_both_sides_of_a_test_keeps_the_origin_in_effect_with_no_variable_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # umap's test settings: base settings read DATABASES from DATABASE_URL (a default URL), and under
+    # `if os.environ.get("CI") == "true":` replace it with literals, HOST and PORT the same as the URL's. With
+    # CI unset the values are the URL's, which DATABASE_URL changes; the equal literal's origin had won.
+    report = scan(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/base.py": """
+            import environ
+
+            env = environ.Env()
+            DATABASES = {
+                "default": env.db(default="postgres://localhost:5432/app"),
+            }
+            """,
+            "proj/test_settings.py": """
+            import os
+
+            from proj.base import *  # noqa
+
+            if os.environ.get("CI") == "true":
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "NAME": "ci",
+                        "HOST": "localhost",
+                        "PORT": 5432,
+                    }
+                }
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "proj/test_settings.py:6")
+    for key in ("ENGINE", "HOST", "PORT"):
+        value = pool.settings[key]
+        assert (value.from_, value.env) == ("proj/base.py:5", "DATABASE_URL"), key
+    assert pool.settings["NAME"].env == "DATABASE_URL"

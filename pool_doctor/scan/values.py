@@ -93,7 +93,10 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
     for when, option, is_default in flat:
         for at, earlier in enumerate(branches):
             if containers.same(earlier, option) or (not earlier.branches and _equal(earlier, option)):
-                branches[at] = replace(earlier, when=conds.either(earlier.when or "", when))
+                # an equal value is where the branch in effect with no variable set writes it, and a variable
+                # either names can change it
+                keep, other = (option, earlier) if is_default else (earlier, option)
+                branches[at] = replace(keep, when=conds.either(earlier.when or "", when), env=keep.env or other.env)
                 break
         else:
             at = len(branches)
