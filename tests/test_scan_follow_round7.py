@@ -338,3 +338,44 @@ def test_a_value_equal_on_both_sides_of_a_test_keeps_the_origin_in_effect_with_n
         value = pool.settings[key]
         assert (value.from_, value.env) == ("proj/base.py:5", "DATABASE_URL"), key
     assert pool.settings["NAME"].env == "DATABASE_URL"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "prefix"),
+    [('ENVVAR_PREFIX_FOR_DYNACONF="PULP", load_dotenv=False', "PULP"), ("", "DJANGO")],
+)
+def test_django_settings_that_dynaconf_wraps_name_its_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: str, prefix: str
+) -> None:
+    # pulpcore ends its settings module with DjangoDynaconf(__name__, ENVVAR_PREFIX_FOR_DYNACONF="PULP"): every
+    # upper-case setting is then overridden by `PULP_<NAME>`, a nested key by `__` (dynaconf 3.2
+    # contrib/django_dynaconf_v2.py, whose prefix defaults to "DJANGO"). The values read as pinned.
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "pulpapp.settings")\n',
+            "pulpapp/__init__.py": "",
+            "pulpapp/settings.py": f"""
+            import os
+            from dynaconf import DjangoDynaconf
+
+            DATABASES = {{
+                "default": {{
+                    "ENGINE": "django.db.backends.postgresql",
+                    "NAME": "pulp",
+                    "HOST": os.environ.get("DB_HOST", "localhost"),
+                    "CONN_MAX_AGE": 0,
+                    "OPTIONS": {{"connect_timeout": 5}},
+                }},
+            }}
+
+            settings = DjangoDynaconf(__name__, {arguments})
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "pulpapp/settings.py:5")
+    assert values(pool)["CONN_MAX_AGE"] == 0
+    assert pool.settings["CONN_MAX_AGE"].env == f"{prefix}_DATABASES__default__CONN_MAX_AGE"
+    assert pool.settings["OPTIONS.connect_timeout"].env == f"{prefix}_DATABASES__default__OPTIONS__connect_timeout"
+    assert pool.settings["HOST"].env == "DB_HOST"  # the variable the code reads stays the one named

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.containers import dict_of_branches, settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, resolve_relative
-from pool_doctor.scan.kinds import SV, Branches, DictV
+from pool_doctor.scan.kinds import SV, Branches, DictV, ExternalRef, Frame, is_known, keyword
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.pools import mask
 from pool_doctor.scan.values import flatten, leaf
+
+DYNACONF = ".DjangoDynaconf"
+PREFIX = "ENVVAR_PREFIX_FOR_DYNACONF"
 
 # --- Django ------------------------------------------------------------------------------------------
 
@@ -23,6 +27,7 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     if found is None:
         return
     databases, first_line, touched, entries = found
+    prefix = dynaconf_prefix(ev, module)
     condition = None
     if isinstance(databases, Branches):  # set under a test: Django has no database on the other side
         options, default = settle_options(ev, databases)
@@ -58,6 +63,13 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
             end_line = written.end_line if written.file == module.display and written.end_line else line
             unresolved: list[str] = []
             settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
+            if prefix is not None:  # (a variable the code reads stays the one named)
+                settings = {
+                    key: item
+                    if item.env
+                    else replace(item, env=f"{prefix}_DATABASES__{alias}__{key.replace('.', '__')}")
+                    for key, item in settings.items()
+                }
             yield ScannedPool(
                 file=module.display,
                 line=line,
@@ -80,6 +92,31 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
                 unresolved=[_expr(value) or f"DATABASES[{alias!r}]"],
                 at_import=True,
             )
+
+
+def dynaconf_prefix(ev: Evaluator, module: Module) -> str | None:
+    """The prefix of the variables that override a settings module dynaconf wraps (`settings =
+    DjangoDynaconf(__name__, ENVVAR_PREFIX_FOR_DYNACONF="PULP")` at its end): each upper-case setting is then
+    `PULP_<NAME>`, a key inside it `__<key>` (dynaconf 3.2 contrib/django_dynaconf_v2: the keywords, else the
+    module's own ENVVAR_PREFIX_FOR_DYNACONF, else "DJANGO"). None: no such call, or a prefix the scan cannot read."""
+    for stmt in module.tree.body:
+        call = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr)) else None
+        if not isinstance(call, ast.Call):
+            continue
+        made = ev.force(ev.eval(call.func, Frame(module)))
+        if not (
+            isinstance(made, ExternalRef) and made.dotted.startswith("dynaconf.") and made.dotted.endswith(DYNACONF)
+        ):
+            continue
+        given = keyword(call, PREFIX)
+        if given is not None:
+            prefix = ev.force(ev.eval(given, Frame(module)))
+        else:
+            prefix = (
+                ev.force(ev.scopes.global_value(module, PREFIX)) if PREFIX in module.assigns else SV("DJANGO", None)
+            )
+        return prefix.value if is_known(prefix) and isinstance(prefix.value, str) else None
+    return None
 
 
 def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
