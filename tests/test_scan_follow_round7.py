@@ -379,3 +379,40 @@ def test_django_settings_that_dynaconf_wraps_name_its_variables(
     assert pool.settings["CONN_MAX_AGE"].env == f"{prefix}_DATABASES__default__CONN_MAX_AGE"
     assert pool.settings["OPTIONS.connect_timeout"].env == f"{prefix}_DATABASES__default__OPTIONS__connect_timeout"
     assert pool.settings["HOST"].env == "DB_HOST"  # the variable the code reads stays the one named
+
+
+def test_defaults_a_loop_overrides_one_variable_at_a_time_name_their_own_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenSlides: a class's dict of defaults, each overwritten in __init__ from the variable of its key's name.
+    # Read back afresh on the path that skipped the change, every key looked chosen by the first key's test, so
+    # min_size and max_size named DB_A.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            import os
+
+            from psycopg_pool import ConnectionPool
+
+
+            class Environment:
+                vars = {"DB_A": "db", "DB_MIN": "4", "DB_MAX": "8"}
+
+                def __init__(self, os_env):
+                    for key in self.vars.keys():
+                        value = os_env.get(key)
+                        if value is not None:
+                            self.vars[key] = value
+
+
+            env = Environment(os.environ)
+            pool = ConnectionPool(env.vars["DB_A"], min_size=int(env.vars["DB_MIN"]), max_size=int(env.vars["DB_MAX"]))
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:17")
+    assert values(pool) == {"conninfo": "db", "min_size": 4, "max_size": 8}
+    assert [pool.settings[key].env for key in ("conninfo", "min_size", "max_size")] == ["DB_A", "DB_MIN", "DB_MAX"]
+    assert pool.settings["min_size"].branches[0].env is None
