@@ -381,23 +381,25 @@ def test_django_settings_that_dynaconf_wraps_name_its_variables(
     assert pool.settings["HOST"].env == "DB_HOST"  # the variable the code reads stays the one named
 
 
+@pytest.mark.parametrize("others", [0, 38])
 def test_defaults_a_loop_overrides_one_variable_at_a_time_name_their_own_variable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, others: int
 ) -> None:
-    # OpenSlides: a class's dict of defaults, each overwritten in __init__ from the variable of its key's name.
+    # OpenSlides: a class's dict of 41 defaults, each overwritten in __init__ from the variable of its key's name.
     # Read back afresh on the path that skipped the change, every key looked chosen by the first key's test, so
-    # min_size and max_size named DB_A.
+    # min_size and max_size named DB_A; and past 32 keys the loop was read as "maybe ran", naming none.
+    more = "".join(f'"OTHER_{n}": "{n}", ' for n in range(others))
     report = scan(
         tmp_path,
         {
-            "app/db.py": """
+            "app/db.py": f"""
             import os
 
             from psycopg_pool import ConnectionPool
 
 
             class Environment:
-                vars = {"DB_A": "db", "DB_MIN": "4", "DB_MAX": "8"}
+                vars = {{"DB_A": "db", "DB_MIN": "4", "DB_MAX": "8", {more}}}
 
                 def __init__(self, os_env):
                     for key in self.vars.keys():
