@@ -512,9 +512,9 @@ def _chosen(ev: Interpreter, value: Any, variable: str, others: list[Any]) -> An
             compute=lambda: _chosen(ev, ev.force(value), variable, [ev.force(o) for o in others]),
         )
     if isinstance(value, SV):  # (CHOSEN: not the variable's own text, which a later test of the value narrows to)
-        # written at the same place with the same value on another path (a class's dict read back afresh there)
-        written = [o for o in map(ev.force, others) if isinstance(o, SV) and o.known and o.from_ == value.from_]
-        if any(type(o.value) is type(value.value) and o.value == value.value for o in written):
+        # the same value on another path (a class's dict read back afresh there, an equal literal): not the test's
+        same = [o for o in map(ev.force, others) if isinstance(o, SV) and o.known and value.known]
+        if any(type(o.value) is type(value.value) and o.value == value.value for o in same):
             return value
         return replace(value, env=variable, expr=CHOSEN) if value.known and value.env is None else value
     if isinstance(value, DictV):
