@@ -418,3 +418,57 @@ def test_defaults_a_loop_overrides_one_variable_at_a_time_name_their_own_variabl
     assert values(pool) == {"conninfo": "db", "min_size": 4, "max_size": 8}
     assert [pool.settings[key].env for key in ("conninfo", "min_size", "max_size")] == ["DB_A", "DB_MIN", "DB_MAX"]
     assert pool.settings["min_size"].branches[0].env is None
+
+
+def test_defaults_read_from_a_dotenv_file_with_dotenv_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nominatim: a Configuration whose __getattr__ reads APP_<NAME> from the environment, else the defaults file
+    # shipped in the repository, read with python-dotenv's dotenv_values(Path(__file__) / ".." / "settings" /
+    # "env.defaults") (`.resolve()` takes the `..` away). pool_size and echo were unknown.
+    report = scan(
+        tmp_path,
+        {
+            "app/config.py": """
+            import os
+            from pathlib import Path
+
+            from dotenv import dotenv_values
+
+            CONFIG_DIR = (Path(__file__) / ".." / "settings").resolve()
+
+
+            class Configuration:
+                def __init__(self, environ=None):
+                    self.environ = os.environ if environ is None else environ
+                    self._config = dotenv_values(str(CONFIG_DIR / "env.defaults"))
+
+                def __getattr__(self, name):
+                    name = "APP_" + name
+                    if name in self.environ:
+                        return self.environ[name]
+                    return self._config[name] or ""
+
+                def get_bool(self, name):
+                    return getattr(self, name).lower() in ("1", "yes", "true")
+
+                def get_int(self, name):
+                    return int(getattr(self, name))
+            """,
+            "app/core.py": """
+            from sqlalchemy import create_engine
+
+            from app.config import Configuration
+
+            config = Configuration()
+            engine = create_engine(
+                "postgresql:///appdb", echo=config.get_bool("DEBUG_SQL"), pool_size=config.get_int("API_POOL_SIZE")
+            )
+            """,
+            "app/settings/env.defaults": 'APP_DATABASE_DSN="pgsql:dbname=appdb"\nAPP_API_POOL_SIZE=5\nAPP_DEBUG_SQL=no\n',
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/core.py:6")
+    assert values(pool) == {"url": "postgresql:///appdb", "echo": False, "pool_size": 5}
+    size = pool.settings["pool_size"]
+    assert (size.from_, size.env) == ("app/settings/env.defaults:2", "APP_API_POOL_SIZE")
+    assert pool.settings["echo"].env == "APP_DEBUG_SQL"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import containers, pyramid
+from pool_doctor.scan import containers, dotenvs, pyramid
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
@@ -106,6 +106,7 @@ class Evaluator:
                 **AlembicConfig(self, self.files).calls(),
                 **Builders(self).calls(),
                 **pyramid.calls(self),
+                **dotenvs.calls(self, self.files, self.environment),
             }
         )
 

@@ -203,7 +203,9 @@ class ConfigFiles:
         if isinstance(base, PathV):
             if name == "expanduser" and base.path.startswith("~"):
                 return unknown(frame.module, node)
-            if name in ("resolve", "absolute", "expanduser"):
+            if name == "resolve":  # (`Path(__file__) / ".." / "settings"`: its `..` taken away)
+                return PathV(os.path.normpath(base.path), base.origin)
+            if name in ("absolute", "expanduser"):
                 return base
             if name == "joinpath":
                 parts = [path_text(self.ev.force(self.ev.eval(a, frame))) for a in node.args]
