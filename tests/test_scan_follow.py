@@ -2008,7 +2008,9 @@ def test_a_lazy_pool_opened_from_another_method_of_the_one_instance(
 ) -> None:
     """Chainlit's data layer: `connect()` makes the pool from what `__init__` kept and only `fetch()` calls it,
     as `await self.connect()`; the app makes one instance, from a variable. The pool's URL is that instance's
-    (was: "database_url (not given)", no variable), and the test both methods repeat is said once."""
+    (was: "database_url (not given)", no variable), and the test both methods repeat is said once. connect()
+    keeps the pool and makes it only when there is none, so the pool is at its own line (round 7: was at
+    fetch()'s call, one pool per calling method)."""
     report = scan(
         tmp_path,
         {
@@ -2039,7 +2041,8 @@ def test_a_lazy_pool_opened_from_another_method_of_the_one_instance(
         },
         monkeypatch,
     )
-    pool = at(report, "app/store.py:14")
+    assert [p.where for p in report.pools] == ["app/store.py:10"]
+    pool = at(report, "app/store.py:10")
     dsn = pool.settings["dsn"]
     assert (dsn.value, dsn.env) == ("postgresql://app@db/app", "DATABASE_URL")
     assert pool.condition == "not self.pool"

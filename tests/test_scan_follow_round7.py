@@ -472,3 +472,90 @@ def test_defaults_read_from_a_dotenv_file_with_dotenv_values(tmp_path: Path, mon
     size = pool.settings["pool_size"]
     assert (size.from_, size.env) == ("app/settings/env.defaults:2", "APP_API_POOL_SIZE")
     assert pool.settings["echo"].env == "APP_DEBUG_SQL"
+
+
+LAZY_CLIENT = """
+import asyncpg
+
+
+class Client:
+    def __init__(self, service_url, max_db_connections=None):
+        self.service_url = service_url
+        self.pool = None
+        self.max_db_connections = max_db_connections
+
+    async def connect(self):
+        if self.pool is None:
+            self.pool = await asyncpg.create_pool(dsn=self.service_url, min_size=1, max_size=10)
+        return self.pool.acquire()
+
+    async def count(self):
+        async with await self.connect() as conn:
+            return await conn.fetchval("select 1")
+
+    async def drop(self):
+        async with await self.connect() as conn:
+            await conn.execute("select 2")
+"""
+
+
+def test_a_method_that_makes_its_pool_once_and_keeps_it_is_one_pool_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # python-vector: connect() makes the pool only when self.pool is None and keeps it there; every other method
+    # calls it. Each of those calls was reported as a pool of its own (19 in the project) and the real line never.
+    report = scan(tmp_path, {"vec/client.py": LAZY_CLIENT}, monkeypatch)
+    assert [p.where for p in report.pools] == ["vec/client.py:12"]
+    assert {k: v for k, v in values(report.pools[0]).items() if k != "dsn"} == {"min_size": 1, "max_size": 10}
+
+
+def test_an_attribute_a_test_leaves_alone_keeps_the_value_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # python-vector: `if self.max_db_connections == None: self.max_db_connections = await query()`, then
+    # create_pool(max_size=self.max_db_connections). Where the test fails the attribute holds the caller's value
+    # (unknown here); the scan said "not set", which would mean asyncpg's default of 10.
+    report = scan(
+        tmp_path,
+        {
+            "vec/client.py": """
+            import asyncpg
+
+
+            class Client:
+                def __init__(self, service_url, max_db_connections=None):
+                    self.service_url = service_url
+                    self.max_db_connections = max_db_connections
+
+                async def open(self):
+                    if self.max_db_connections == None:
+                        self.max_db_connections = await self.query_max()
+                    self.pool = await asyncpg.create_pool(dsn=self.service_url, max_size=self.max_db_connections)
+                    return self.pool
+
+                async def query_max(self):
+                    conn = await asyncpg.connect(dsn=self.service_url)
+                    return await conn.fetchval("show max_connections")
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "vec/client.py:12").settings["max_size"]
+    assert not size.known
+    assert [b.expr for b in size.branches if not b.known] != [] and all(b.expr != "(not set)" for b in size.branches)
+
+
+def test_a_pool_an_instance_makes_once_has_the_arguments_of_the_one_instance_the_app_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "vec/client.py": LAZY_CLIENT,
+            "vec/app.py": 'import os\nfrom vec.client import Client\n\nclient = Client(os.environ.get("VEC_URL", "postgresql://db/vec"))\n',
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["vec/client.py:12"]
+    dsn = report.pools[0].settings["dsn"]
+    assert (dsn.value, dsn.env, dsn.from_) == ("postgresql://db/vec", "VEC_URL", "vec/app.py:4")

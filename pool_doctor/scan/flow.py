@@ -398,9 +398,11 @@ class Flow:
         return out
 
     def _read_back(self, read: ast.expr, run: Run, state: State) -> Any:
-        """`settings.flag` where a path did not narrow it: as it reads there (not set when that is unknown)."""
+        """`settings.flag` where a path did not narrow it: as it reads there (not set when nothing holds it; an
+        unknown value something holds, such as a parameter nobody gives, stays that)."""
         value = self.ev.force(self.ev.eval(read, self.frame(run, state)))
-        return value if not isinstance(value, SV) or value.known or value.env else _UNSET
+        held = not isinstance(value, SV) or value.known or value.env or value.expr not in (None, "", ast.unparse(read))
+        return value if held else _UNSET
 
     def maybe(self, run: Run, body: list[ast.stmt], state: State, guard: Guard, text: str) -> State | None:
         """A loop's body that may run or not (a loop the scan cannot unroll): both, joined."""

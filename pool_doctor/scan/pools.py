@@ -42,7 +42,7 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
 from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
-from pool_doctor.scan.taint import init_attributes, uses_parameters
+from pool_doctor.scan.taint import init_attributes, memoized, uses_parameters
 from pool_doctor.scan.values import DICT_TEXT, MOCKED, flatten, leaf
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -86,6 +86,9 @@ class PoolFinder:
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
+        # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
+        # makes of each
+        self.keepers: dict[int, tuple[ast.ClassDef, list[tuple[Module, CallSite]]]] = {}
 
     def names(self) -> set[str]:
         return (
@@ -180,11 +183,13 @@ class PoolFinder:
         """What this module adds to the callables that make pools (its wrappers, its subclasses of a library's
         pool class), by name: their callers may sit in modules not read yet."""
         factories = self.learn_factories(module)
+        keepers = len(self.keepers)
         wrappers = self.learn_wrappers(module)
         while more := self.learn_wrappers(module):  # a wrapper of one learned just now, in the same module: the
             wrappers += more  # result does not hang on the order its names are read in
         makers = [w.cls.name for w in wrappers if w.cls is not None and w.via_class is None]  # who makes the instance
         makers += ["cls"] if any(w.via_class is not None for w in wrappers) else []  # a classmethod's `cls(...)`
+        makers += [cls.name for cls, _ in list(self.keepers.values())[keepers:]]
         return [*self.learn_subclasses(module), *factories, *(wrapper.name for wrapper in wrappers), *makers]
 
     def learn_subclasses(self, module: Module) -> list[str]:
@@ -212,7 +217,10 @@ class PoolFinder:
             func = site.functions[-1]
             assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
             given_at_init = init_attributes(site.cls) if site.cls is not None and func.name != "__init__" else set()
-            if not uses_parameters(site.call, func, given_at_init):
+            if site.cls is not None and memoized(func, site.call):  # one pool per instance, made at its line
+                self.keepers.setdefault(id(site.cls), (site.cls, []))
+                continue
+            if not uses_parameters(site.call, func, given_at_init) or memoized(func, site.call):
                 continue
             via_class = cls = None
             if module.functions.get(func.name) is func:
@@ -244,14 +252,13 @@ class PoolFinder:
                 target.wrapper.callers += 1
         if in_tests:
             return
-        for wrapper in self.wrappers.values():
-            if wrapper.cls is None or wrapper.via_class is not None:
-                continue
-            for name in {wrapper.cls.name} | _aliases(module, {wrapper.cls.name}):
+        holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]
+        for cls, instances in [*holders, *self.keepers.values()]:
+            for name in {cls.name} | _aliases(module, {cls.name}):
                 for site in module.calls.get(name, []):
                     made = self.called(module, site)
-                    if isinstance(made, ClassRef) and made.node is wrapper.cls:
-                        wrapper.instances.append((module, site))
+                    if isinstance(made, ClassRef) and made.node is cls:
+                        instances.append((module, site))
 
     def counted(self) -> None:
         """Every caller and instance is known: the frames worked out while learning (a method's `self` made with
@@ -332,8 +339,9 @@ class PoolFinder:
         wrapper = self.wrappers.get(id(func))
         if wrapper is None:  # any other method (`fetch()` calling `await self.connect()`): the class's instances
             wrapper = next((w for w in self.wrappers.values() if w.cls is site.cls and w.instances), None)
-        if wrapper is not None and len(wrapper.instances) == 1:  # the one instance the app makes: its arguments
-            maker_module, maker = wrapper.instances[0]
+        instances = wrapper.instances if wrapper is not None else self.keepers.get(id(site.cls), (None, []))[1]
+        if len(instances) == 1:  # the one instance the app makes: its arguments
+            maker_module, maker = instances[0]
             return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
         return InstanceRef(cls, {})
 

@@ -91,3 +91,22 @@ def _reads(node: ast.AST) -> set[str]:
             if parts is not None and len(parts) >= 2:
                 found.add(".".join(parts[:2]))
     return found
+
+
+def memoized(func: FunctionNode, call: ast.Call) -> bool:
+    """Whether the function keeps the pool it makes and makes it only under a test of where it keeps it: `if
+    self.pool is None: self.pool = await create_pool(...)` (a lazy getter every other method calls,
+    python-vector's connect()), or the same on a global. Its callers share that one pool: none makes another."""
+    for test in ast.walk(func):
+        if not isinstance(test, ast.If):
+            continue
+        tested = {ast.unparse(n) for n in ast.walk(test.test) if isinstance(n, (ast.Attribute, ast.Name))}
+        for stmt in (inner for part in test.body for inner in ast.walk(part)):
+            if not isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                continue
+            value = stmt.value
+            if value is call or (isinstance(value, ast.Await) and value.value is call):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if any(ast.unparse(target) in tested for target in targets):
+                    return True
+    return False
