@@ -559,3 +559,42 @@ def test_a_pool_an_instance_makes_once_has_the_arguments_of_the_one_instance_the
     assert [p.where for p in report.pools] == ["vec/client.py:12"]
     dsn = report.pools[0].settings["dsn"]
     assert (dsn.value, dsn.env, dsn.from_) == ("postgresql://db/vec", "VEC_URL", "vec/app.py:4")
+
+
+def test_a_wrapper_called_through_a_parameter_whose_default_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # oslo.db: create_engine(url, ..., _engine_target=_create_engine) builds the engine arguments and returns
+    # `_engine_target(url, **engine_args)`. The pool was left at the inner call with `**engine_args` unresolved;
+    # it is the app's call, with the settings the factory pins.
+    report = scan(
+        tmp_path,
+        {
+            "lib/__init__.py": "",
+            "lib/engines.py": """
+            import sqlalchemy
+
+
+            def _create_engine(url, **engine_args):
+                return sqlalchemy.create_engine(url, **engine_args)
+
+
+            def create_engine(sql_connection, connection_recycle_time=3600, max_pool_size=None, _engine_target=_create_engine):
+                engine_args = {"pool_recycle": connection_recycle_time, "pool_pre_ping": True}
+                if max_pool_size is not None:
+                    engine_args["pool_size"] = max_pool_size
+                return _engine_target(sql_connection, **engine_args)
+            """,
+            "lib/app.py": 'from lib import engines\n\nengine = engines.create_engine("postgresql://app@db/app", max_pool_size=5)\n',
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["lib/app.py:3"]
+    pool = report.pools[0]
+    assert values(pool) == {
+        "url": "postgresql://app@db/app",
+        "pool_recycle": 3600,
+        "pool_pre_ping": True,
+        "pool_size": 5,
+    }
+    assert pool.via == ["lib/engines.py:12", "lib/engines.py:5"]

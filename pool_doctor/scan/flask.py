@@ -52,8 +52,7 @@ from pool_doctor.scan.kinds import (
     not_set,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
-from pool_doctor.scan.pools import mask
-from pool_doctor.scan.values import flatten, leaf
+from pool_doctor.scan.values import flatten, leaf, mask
 
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
 # What tells a project uses Flask: an import of Flask itself (`import os, flask`, `import flask.cli`, `from flask

@@ -20,8 +20,7 @@ from pool_doctor.scan.appconfig import enclosing_function
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, ModuleRef, Thunk, not_set
-from pool_doctor.scan.pools import mask
-from pool_doctor.scan.values import flatten, leaf
+from pool_doctor.scan.values import flatten, leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 EXTENSIONS = frozenset({"SQLAlchemy", "SQLA"})  # Flask-SQLAlchemy's class, Flask-AppBuilder's subclass of it

@@ -13,8 +13,7 @@ from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, resolve_relative
 from pool_doctor.scan.kinds import SV, Branches, DictV, ExternalRef, Frame, is_known, keyword
 from pool_doctor.scan.model import NOT_SET, ScannedPool
-from pool_doctor.scan.pools import mask
-from pool_doctor.scan.values import flatten, leaf
+from pool_doctor.scan.values import flatten, leaf, mask
 
 DYNACONF = ".DjangoDynaconf"
 PREFIX = "ENVVAR_PREFIX_FOR_DYNACONF"

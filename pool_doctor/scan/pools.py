@@ -40,10 +40,10 @@ from pool_doctor.scan.kinds import (
     PartialRef,
     Thunk,
 )
-from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack, mask_text
+from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
 from pool_doctor.scan.taint import init_attributes, memoized, uses_parameters
-from pool_doctor.scan.values import DICT_TEXT, MOCKED, flatten, leaf
+from pool_doctor.scan.values import DICT_TEXT, MOCKED, flatten, leaf, mask
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
 TEXTS = frozenset({"url", "dsn", "conninfo"})  # the pool calls' connection text
@@ -101,8 +101,9 @@ class PoolFinder:
         )
 
     def learn_factories(self, module: Module) -> list[str]:
-        """Parameters whose default is a library's pool class (`pool_factory=psycopg_pool.AsyncConnectionPool`),
-        and the attributes `__init__` keeps them in: a call through one of those names may make a pool."""
+        """Parameters whose default is a library's pool class (`pool_factory=psycopg_pool.AsyncConnectionPool`) or
+        a project wrapper (oslo.db's `_engine_target=_create_engine`), and the attributes `__init__` keeps them
+        in: a call through one of those names may make a pool."""
         new = []
         for func in [*module.functions.values(), *(m for c in module.classes.values() for m in c.body)]:
             if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -111,7 +112,8 @@ class PoolFinder:
             positional = [*args.posonlyargs, *args.args]
             pairs = [*zip(positional[len(positional) - len(args.defaults) :], args.defaults)]
             pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
-            given = {a.arg for a, d in pairs if (dotted_parts(d) or [""])[-1] in CALL_NAMES}
+            makers = {*CALL_NAMES, *(w.func.name for w in self.wrappers.values() if w.via_class is None)}
+            given = {a.arg for a, d in pairs if (dotted_parts(d) or [""])[-1] in makers}
             kept = {
                 target.attr
                 for node in ast.walk(func)
@@ -185,8 +187,13 @@ class PoolFinder:
         factories = self.learn_factories(module)
         keepers = len(self.keepers)
         wrappers = self.learn_wrappers(module)
-        while more := self.learn_wrappers(module):  # a wrapper of one learned just now, in the same module: the
-            wrappers += more  # result does not hang on the order its names are read in
+        while True:  # a wrapper of one learned just now in the same module, or a parameter whose default is one:
+            more = self.learn_wrappers(module)  # the result does not hang on the order its names are read in
+            given = self.learn_factories(module)
+            more += self.learn_wrappers(module) if given else []
+            if not more and not given:
+                break
+            wrappers, factories = wrappers + more, factories + given
         makers = [w.cls.name for w in wrappers if w.cls is not None and w.via_class is None]  # who makes the instance
         makers += ["cls"] if any(w.via_class is not None for w in wrappers) else []  # a classmethod's `cls(...)`
         makers += [cls.name for cls, _ in list(self.keepers.values())[keepers:]]
@@ -247,7 +254,9 @@ class PoolFinder:
         reported at its own call too, as the app's code has it; a test's own helper, which only tests call, is
         reported at those calls)."""
         in_tests = is_test_file(module.path)
-        for _, target in self.sites(module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"})):
+        for _, target in self.sites(
+            module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories
+        ):
             if target.wrapper is not None and (not in_tests or is_test_file(target.wrapper.module.path)):
                 target.wrapper.callers += 1
         if in_tests:
@@ -568,28 +577,3 @@ def condition_text(module: Module, site: CallSite) -> str | None:
     return all_of(
         [module.segment(test) if taken else f"not ({module.segment(test)})" for test, taken in site.conditions]
     )
-
-
-SECRET_WORDS = ("password", "passwd", "secret")
-
-
-def mask(key: str, value: ScannedValue) -> ScannedValue:
-    """Never show a password: `PASSWORD` keys, URL user info, `password=` in a conninfo string; in the value,
-    its source text, its unknown expression and each branch."""
-    last = key.rsplit(".", 1)[-1].lower()
-    branches = tuple(mask(key, branch) for branch in value.branches)
-    if any(word in last for word in SECRET_WORDS):
-        return replace(
-            value,
-            value="***" if value.known and value.value not in (None, "") else value.value,
-            expr=None if value.expr is None else "***",
-            source=None if value.source is None else "***",
-            branches=branches,
-        )
-    if isinstance(value.value, str):
-        value = replace(value, value=mask_text(value.value))
-    if value.expr is not None:
-        value = replace(value, expr=mask_text(value.expr))
-    if value.source is not None:
-        value = replace(value, source=mask_text(value.source))
-    return replace(value, branches=branches) if branches else value

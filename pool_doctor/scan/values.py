@@ -24,7 +24,7 @@ from pool_doctor.scan.kinds import (
     Thunk,
     env_of,
 )
-from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.model import NOT_SET, ScannedValue, mask_text
 from pool_doctor.scan.scopes import EXTERNAL_ROOTS
 
 MAX_TEST = 160  # a branch's test, as reported: longer ones are cut
@@ -172,3 +172,28 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
     if isinstance(value, PathV):  # `BASE_DIR / "db.sqlite3"`: the path as str() would give it
         return SV(value.path, where or value.origin, source=text)
     return SV(None, where, known=False, expr=text or "(a value the scan cannot show)")
+
+
+SECRET_WORDS = ("password", "passwd", "secret")
+
+
+def mask(key: str, value: ScannedValue) -> ScannedValue:
+    """Never show a password: `PASSWORD` keys, URL user info, `password=` in a conninfo string; in the value,
+    its source text, its unknown expression and each branch."""
+    last = key.rsplit(".", 1)[-1].lower()
+    branches = tuple(mask(key, branch) for branch in value.branches)
+    if any(word in last for word in SECRET_WORDS):
+        return replace(
+            value,
+            value="***" if value.known and value.value not in (None, "") else value.value,
+            expr=None if value.expr is None else "***",
+            source=None if value.source is None else "***",
+            branches=branches,
+        )
+    if isinstance(value.value, str):
+        value = replace(value, value=mask_text(value.value))
+    if value.expr is not None:
+        value = replace(value, expr=mask_text(value.expr))
+    if value.source is not None:
+        value = replace(value, source=mask_text(value.source))
+    return replace(value, branches=branches) if branches else value
