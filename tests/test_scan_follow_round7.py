@@ -598,3 +598,54 @@ def test_a_wrapper_called_through_a_parameter_whose_default_it_is(
         "pool_size": 5,
     }
     assert pool.via == ["lib/engines.py:12", "lib/engines.py:5"]
+
+
+FLASK_FACTORY = """
+import os
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app(test_config=None):
+    app = Flask(__name__)
+    {body}
+    db.init_app(app)
+    return app
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (  # openFEC: both arms on a parameter the app's own call leaves at None
+            'if test_config is None:\n        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://prod/db"\n'
+            '    else:\n        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://test/db"',
+            {"url": ("postgresql://prod/db", [])},
+        ),
+        (  # one arm, on a variable: the value with none set, and the other as a branch
+            'app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://prod/db"\n'
+            '    if os.environ.get("TESTING"):\n        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://test/db"',
+            {"url": ("postgresql://prod/db", ["postgresql://prod/db", "postgresql://test/db"])},
+        ),
+        (  # both arms on a test the scan cannot decide, through update()
+            'if app.debug:\n        app.config.update(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1})\n'
+            '    else:\n        app.config.update(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20})\n'
+            '    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://prod/db"',
+            {"pool_size": (None, [1, 20])},
+        ),
+    ],
+)
+def test_flask_config_written_under_a_test_keeps_each_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, expected: dict[str, tuple[object, list[object]]]
+) -> None:
+    # openFEC: app.config written in both arms of an `if` collapsed to the last one written, so the production
+    # engine's URL was the test database's. A test the code decides leaves one arm; one the environment decides
+    # gives the value with no variable set and the other as a branch; one nothing decides gives both.
+    report = scan(tmp_path, {"rest.py": FLASK_FACTORY.format(body=body)}, monkeypatch)
+    assert len(report.pools) == 1
+    pool = report.pools[0]
+    for key, (value, branches) in expected.items():
+        setting = pool.settings[key]
+        assert (setting.value, sorted(b.value for b in setting.branches)) == (value, branches), key

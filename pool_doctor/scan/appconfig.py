@@ -272,3 +272,25 @@ def changed(ev: Interpreter, value: Any, change: Callable[[DictV], None], start:
         options = [(when, changed(ev, option, change, start)) for when, option in value.options]
         return Branches(options, False, value.default)
     return value  # not a dict the scan can read: stays what it is
+
+
+def change_of(ev: Interpreter, write: NestedWrite, frame: Frame) -> Callable[[DictV], None]:
+    """What a write inside a config key's dict does to that dict (a copy, appconfig.changed)."""
+
+    def change(into: DictV) -> None:
+        call = write.call
+        if write.key is not None and write.value is not None:
+            into.items[write.key] = Thunk(write.value, frame)
+        elif call is not None and isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault":
+            if len(call.args) == 2 and isinstance(call.args[0], ast.Constant):
+                into.items.setdefault(str(call.args[0].value), Thunk(call.args[1], frame))
+        elif call is not None:  # .update(...)
+            for arg in call.args:
+                ev.merge(into, ev.eval(arg, frame), frame.module.segment(arg))
+            for kw in call.keywords:
+                if kw.arg is not None:
+                    into.items[kw.arg] = Thunk(kw.value, frame)
+                else:
+                    ev.merge(into, ev.eval(kw.value, frame), frame.module.segment(kw.value))
+
+    return change

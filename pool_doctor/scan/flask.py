@@ -15,12 +15,12 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
-from pool_doctor.scan import appconfig
-from pool_doctor.scan.appconfig import NestedWrite
+from pool_doctor.scan import appconfig, guards
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
 from pool_doctor.scan.flaskext import (
@@ -38,6 +38,7 @@ from pool_doctor.scan.flaskext import (
     never_bound,
     pinned,
 )
+from pool_doctor.scan.guards import Guard, Split
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -45,6 +46,7 @@ from pool_doctor.scan.kinds import (
     DictV,
     Frame,
     FuncRef,
+    HolderV,
     InstanceRef,
     ModuleRef,
     Thunk,
@@ -66,6 +68,7 @@ FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
 Keys = dict[str, Any]  # SQLALCHEMY_* name -> its value, as the configuration leaves it
+FLASK_APP = "flask.Flask"
 BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
 
 
@@ -84,6 +87,9 @@ class AppConfig:
     unresolved: list[str] = field(default_factory=list)
     running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
     absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
+    guard: Guard = ()  # the tests the statement read now runs under (scan/guards.py)
+    verdicts: dict[str, bool] = field(default_factory=dict)  # each test's side with no variable set
+    splits: dict[str, tuple[Split, Any]] = field(default_factory=dict)  # a key's values by test, and that value
 
 
 class FlaskApps:
@@ -177,6 +183,7 @@ class FlaskApps:
         frame = self._frame(module, scope)
         app = AppConfig(module, frame, scope, {}, [])
         own = "self" if keeps_own_config(self.ev, module, scope) else None
+        tests = guards.tests_of(scope.body if scope is not None else module.tree.body)
         for stmt in body:
             if own and appconfig.receivers(stmt) == {own}:
                 continue  # `self.config.update(...)` of a config manager: read where it is loaded into the app
@@ -202,6 +209,15 @@ class FlaskApps:
                 elif app.bind is None:
                     self._bind(app, module, stmt, frame)
                 continue
+            at = self.ev.flow.frame_at(scope, frame, stmt) if scope else frame
+            # each test read with `app.config` as the writes so far leave it (`if not app.config[...].startswith(...)`)
+            config = HolderV(FLASK_APP, {"config": DictV(dict(app.keys), None)})
+            seen = {name: config for name in appconfig.receivers(stmt)}
+            before = partial(self._before, scope, frame, seen)
+            found = guards.guard_of(self.ev, tests[id(stmt)], before, module) if tests.get(id(stmt)) else ((), {})
+            if found is None:
+                continue  # the code rules it out (`if test_config is not None:` where the app gives none)
+            app.guard, app.verdicts = found[0], {**app.verdicts, **found[1]}
             app.lines.append(stmt.lineno)
             on_current = module.segment(stmt).startswith(("current_app.", "flask.current_app."))
             app.running = app.running is not False and on_current
@@ -214,16 +230,17 @@ class FlaskApps:
                 continue
             load = appconfig.loader(stmt, own)
             if load is not None:  # (read with the locals set by then: Mailu's `app.config.update(self.config)`)
-                self._load(app, load, self.ev.flow.frame_at(scope, frame, stmt) if scope else frame)
+                self._load(app, load, at)
                 continue
             for name, value_node in appconfig.config_writes(stmt):
                 # read with the locals the function has set by then (`opts["pool_pre_ping"] = True` before
                 # `app.config[...] = opts`)
-                app.keys[name] = Thunk(value_node, self.ev.flow.frame_at(scope, frame, stmt) if scope else frame)
+                self._put(app, name, Thunk(value_node, at))
             for write in appconfig.nested_writes(stmt):
                 start = Thunk(write.default, frame) if write.default is not None else None  # setdefault's
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
-                app.keys[write.name] = appconfig.changed(self.ev, current, self._change(write, frame), start)
+                change = appconfig.change_of(self.ev, write, frame)
+                self._put(app, write.name, appconfig.changed(self.ev, current, change, start))
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
             self._bind_beside(app, scope)
         if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
@@ -241,27 +258,6 @@ class FlaskApps:
         binds = [extension_of(self.ev, func.module, bind) for inner in body if (bind := appconfig.bind_call(inner))]
         return func if any(appconfig.configures(inner) for inner in body) and not any(binds) else None
 
-    def _change(self, write: NestedWrite, frame: Frame) -> Callable[[DictV], None]:
-        ev = self.ev
-
-        def change(into: DictV) -> None:
-            call = write.call
-            if write.key is not None and write.value is not None:
-                into.items[write.key] = Thunk(write.value, frame)
-            elif call is not None and isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault":
-                if len(call.args) == 2 and isinstance(call.args[0], ast.Constant):
-                    into.items.setdefault(str(call.args[0].value), Thunk(call.args[1], frame))
-            elif call is not None:  # .update(...)
-                for arg in call.args:
-                    ev.merge(into, ev.eval(arg, frame), frame.module.segment(arg))
-                for kw in call.keywords:
-                    if kw.arg is not None:
-                        into.items[kw.arg] = Thunk(kw.value, frame)
-                    else:
-                        ev.merge(into, ev.eval(kw.value, frame), frame.module.segment(kw.value))
-
-        return change
-
     def _load(self, app: AppConfig, call: ast.Call, frame: Frame) -> None:
         """`app.config.from_object(x)` and its kin: the source's SQLALCHEMY_* keys, over what is there."""
         self._loads += 1
@@ -270,8 +266,20 @@ class FlaskApps:
             self._open_loads += 1
         if keys is None:
             app.unresolved.append(f"{app.module.segment(call)} (not read)")
-        else:
-            app.keys.update(keys)
+        for name, value in (keys or {}).items():
+            self._put(app, name, value)
+
+    def _before(self, scope: FunctionNode | None, frame: Frame, seen: dict[str, Any], at: ast.stmt) -> Frame:
+        return guards.seeing(self.ev.flow.frame_at(scope, frame, at) if scope else frame, seen)
+
+    def _put(self, app: AppConfig, name: str, value: Any) -> None:
+        """`name` written under the tests the statement runs under: where they hold (guards.written)."""
+        split, made = app.splits.get(name, (None, None))
+        if split is None or made is not app.keys.get(name):  # (written since without a split)
+            split = [((), app.keys.get(name))]
+        split = guards.written(split, app.guard, value, app.verdicts)
+        app.keys[name] = made = guards.as_value(split, app.verdicts)
+        app.splits[name] = (split, made)
 
     def _source_keys(self, app: AppConfig, call: ast.Call, frame: Frame) -> tuple[Keys | None, bool]:
         """The keys of the source a load reads (None: not read), and whether the code names that source
