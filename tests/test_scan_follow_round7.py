@@ -649,3 +649,43 @@ def test_flask_config_written_under_a_test_keeps_each_side(
     for key, (value, branches) in expected.items():
         setting = pool.settings[key]
         assert (setting.value, sorted(b.value for b in setting.branches)) == (value, branches), key
+
+
+def test_an_engine_made_unless_one_is_given_is_made_by_each_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # agno: `_engine = db_engine; if _engine is None and db_url is not None: _engine = create_engine(db_url)` in
+    # __init__ keeps nothing across calls: each instance the app makes is an engine, at its call. A global the
+    # function keeps (`global _DB; if _DB is None: _DB = Database()`) is one, at its own line.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+
+            class PostgresDb:
+                def __init__(self, db_url=None, db_engine=None):
+                    _engine = db_engine
+                    if _engine is None and db_url is not None:
+                        _engine = create_engine(db_url, pool_pre_ping=True)
+                    self.db_engine = _engine
+
+
+            _DB = None
+
+
+            def get_db():
+                global _DB
+                if _DB is None:
+                    _DB = PostgresDb(db_url="postgresql://app@db/shared")
+                return _DB
+            """,
+            "app/one.py": 'from app.db import PostgresDb, get_db\n\ndb = PostgresDb(db_url="postgresql://app@db/one")\nget_db()\n',
+            "app/two.py": "from app.db import get_db\n\n\ndef handler():\n    return get_db()\n",
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["app/db.py:18", "app/one.py:3"]
+    assert values(at(report, "app/one.py:3"))["url"] == "postgresql://app@db/one"
+    assert values(at(report, "app/db.py:18"))["url"] == "postgresql://app@db/shared"

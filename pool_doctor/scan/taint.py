@@ -96,7 +96,13 @@ def _reads(node: ast.AST) -> set[str]:
 def memoized(func: FunctionNode, call: ast.Call) -> bool:
     """Whether the function keeps the pool it makes and makes it only under a test of where it keeps it: `if
     self.pool is None: self.pool = await create_pool(...)` (a lazy getter every other method calls,
-    python-vector's connect()), or the same on a global. Its callers share that one pool: none makes another."""
+    python-vector's connect()), or the same on a global (bunkerweb's `get_db()`). Its callers share that one pool:
+    none makes another. A local (`_engine = create_engine(...)` under `if _engine is None:`) outlives nothing, and
+    `__init__`'s `self.x` is made again with each instance."""
+    params = [*func.args.posonlyargs, *func.args.args]
+    first = params[0].arg if params and func.name not in ("__init__", "__post_init__") else None
+    shared = {name for node in ast.walk(func) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
+    kept = {f"{first}.{name}" for name in _attributes(func, first)} | shared  # what outlives the call
     for test in ast.walk(func):
         if not isinstance(test, ast.If):
             continue
@@ -107,6 +113,19 @@ def memoized(func: FunctionNode, call: ast.Call) -> bool:
             value = stmt.value
             if value is call or (isinstance(value, ast.Await) and value.value is call):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-                if any(ast.unparse(target) in tested for target in targets):
+                if any(ast.unparse(target) in tested and ast.unparse(target) in kept for target in targets):
                     return True
     return False
+
+
+def _attributes(func: FunctionNode, holder: str | None) -> set[str]:
+    """The attributes the function sets on `holder` (its `self`, or a classmethod's `cls`)."""
+    return {
+        node.attr
+        for node in ast.walk(func)
+        if holder is not None
+        and isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == holder
+    }
