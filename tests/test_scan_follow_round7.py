@@ -689,3 +689,42 @@ def test_an_engine_made_unless_one_is_given_is_made_by_each_caller(
     assert sorted(p.where for p in report.pools) == ["app/db.py:18", "app/one.py:3"]
     assert values(at(report, "app/one.py:3"))["url"] == "postgresql://app@db/one"
     assert values(at(report, "app/db.py:18"))["url"] == "postgresql://app@db/shared"
+
+
+def test_a_key_written_under_a_name_the_scan_cannot_read_may_be_any_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # anitya: the config starts from defaults and copies in every key of a TOML file read at run time
+    # (`config[key.upper()] = file_config[key]`). The default URL was reported as pinned; the file may set it.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            import os
+            import tomllib
+
+            from sqlalchemy import create_engine
+
+            DEFAULTS = {"DB_URL": "postgresql://localhost/dev", "POOL_SIZE": 5}
+
+
+            def load():
+                config = dict(DEFAULTS)
+                with open(os.environ.get("APP_CONFIG", "/etc/app/app.toml"), "rb") as fd:
+                    file_config = tomllib.load(fd)
+                    for key in file_config:
+                        config[key.upper()] = file_config[key]
+                return config
+
+
+            config = load()
+            engine = create_engine(config["DB_URL"], pool_size=config["POOL_SIZE"])
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:19")
+    for key, default in (("url", "postgresql://localhost/dev"), ("pool_size", 5)):
+        setting = pool.settings[key]
+        assert not setting.known, key
+        assert sorted((b.value for b in setting.branches), key=str) == sorted([default, None], key=str), key

@@ -201,8 +201,13 @@ def with_item(ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, m
     result = as_dict(base, _text(module, shown), module.where(node))
     if is_known(key) and isinstance(key.value, (str, int)):
         result.items[str(key.value)] = value
-    else:
+    else:  # a key the scan cannot name (anitya's `config[key.upper()] = file_config[key]` from a file read at run
+        # time): any key already there may be the one it overwrites
         result.opaque.append(f"[{module.segment(node)}]")
+        text = module.segment(node.slice) if isinstance(node, ast.Subscript) else None
+        for name, old in list(result.items.items()) if text else []:
+            test = f"{text} == {name!r}"
+            result.items[name] = Branches([(f"not ({test})", old), (test, value)])
     return result
 
 
