@@ -728,3 +728,33 @@ def test_a_key_written_under_a_name_the_scan_cannot_read_may_be_any_key(
         setting = pool.settings[key]
         assert not setting.known, key
         assert sorted((b.value for b in setting.branches), key=str) == sorted([default, None], key=str), key
+
+
+def test_an_other_extension_bound_from_a_local_is_no_flask_sqlalchemy_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # anitya: the factory makes its own engine from app.config and binds a LoginManager held in a local; that
+    # init_app was taken for Flask-SQLAlchemy's (a local is no module global), and the config a second engine.
+    report = scan(
+        tmp_path,
+        {
+            "web/app.py": """
+            import flask
+            from flask_login import LoginManager
+            from sqlalchemy import create_engine
+
+            CONFIG = {"SQLALCHEMY_DATABASE_URI": "postgresql://db/app"}
+
+
+            def create():
+                app = flask.Flask(__name__)
+                app.config.update(CONFIG)
+                engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_size=3)
+                login_manager = LoginManager()
+                login_manager.init_app(app)
+                return app, engine
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.stack) for p in report.pools] == [("web/app.py:11", "sqlalchemy")]

@@ -58,7 +58,8 @@ def may_make_extension(ev: Evaluator, modules: Iterable[Module]) -> bool:
             return True
         for site in module.calls.get("init_app", []):
             func = site.call.func
-            if not isinstance(func, ast.Attribute) or not _something_else(ev, module, func.value, names):
+            scope = site.functions[-1] if site.functions else None
+            if not isinstance(func, ast.Attribute) or not _something_else(ev, module, func.value, names, scope):
                 return True
     return False
 
@@ -122,10 +123,19 @@ def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Mod
     return maker(ev, source, attr, depth + 1) if source is not None else None
 
 
-def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: set[str]) -> bool:
+def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: set[str], scope: Any = None) -> bool:
     """Whether the object `init_app` is called on is made, in the project, by a call of something that is not
-    the extension (`login_manager = LoginManager()`)."""
+    the extension (`login_manager = LoginManager()`, a global or a local of the function the call is in)."""
     found = maker(ev, module, receiver.id) if isinstance(receiver, ast.Name) else None
+    if found is None and isinstance(receiver, ast.Name) and scope is not None:  # anitya's local LoginManager()
+        made = [
+            node.value
+            for node in ast.walk(scope)
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and any(isinstance(t, ast.Name) and t.id == receiver.id for t in node.targets)
+        ]
+        found = (module, made[-1]) if len(made) == 1 else None
     if found is None:
         return False  # a parameter, or from outside the project: it may be the extension
     source, call = found
