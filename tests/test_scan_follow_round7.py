@@ -758,3 +758,43 @@ def test_an_other_extension_bound_from_a_local_is_no_flask_sqlalchemy_engine(
         monkeypatch,
     )
     assert [(p.where, p.stack) for p in report.pools] == [("web/app.py:11", "sqlalchemy")]
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        'app.config.from_envvar("APP_SETTINGS")',
+        'app.config.from_file("/etc/app/config.toml", load=tomllib.load, text=False)',
+        'app.config.update(tomllib.load(open(os.environ.get("APP_CONFIG", "config/app.toml"), "rb")))',
+    ],
+)
+def test_a_bound_app_whose_config_is_read_at_run_time_is_an_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load: str
+) -> None:
+    # GeoNature: the config is a TOML file (app.config.update of what tomllib reads), no SQLALCHEMY_ key is
+    # written in Python, and the extension is bound: the app has an engine (Flask-SQLAlchemy 3 makes it at
+    # init_app), with a URL the scan cannot read. There was none.
+    report = scan(
+        tmp_path,
+        {
+            "app.py": f"""
+            import os
+            import tomllib
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                {load}
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.stack) for p in report.pools] == [("app.py:13", "flask_sqlalchemy")]
+    assert report.pools[0].unresolved and "url" not in values(report.pools[0])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pool_doctor.scan import fieldtext
-from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, Interpreter, ModuleRef, Thunk
 from pool_doctor.scan.model import NOT_SET
 
@@ -294,3 +294,25 @@ def change_of(ev: Interpreter, write: NestedWrite, frame: Frame) -> Callable[[Di
                     ev.merge(into, ev.eval(kw.value, frame), frame.module.segment(kw.value))
 
     return change
+
+
+def frame_of_caller(ev: Interpreter, module: Module, site: ast.Call) -> Frame:
+    """The caller's own parameters at their defaults (one level: no call chain is followed further)."""
+    func = enclosing_function(module.tree, site)
+    if func is None:
+        return Frame(module)
+    bound = ev.bind(FuncRef(module, func), None, Frame(module))
+    return Frame(module, bindings=bound.bindings, scope=func)
+
+
+def calls_of(ev: Any, module: Module, func: FunctionNode) -> list[tuple[Module, ast.Call]]:
+    """The app's calls of a module-level function (calls in tests do not count), in the files read."""
+    found = []
+    for other in list(ev.project.modules.values()):  # (reading a call may parse a module)
+        if other is None or is_test_file(other.path):
+            continue
+        for site in other.calls.get(func.name, []):
+            called = ev.force(ev.eval(site.call.func, Frame(other)))
+            if isinstance(called, FuncRef) and called.node is func:
+                found.append((other, site.call))
+    return found

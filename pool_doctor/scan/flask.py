@@ -87,6 +87,7 @@ class AppConfig:
     unresolved: list[str] = field(default_factory=list)
     running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
     absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
+    unread: bool = False  # it loads config the scan cannot read (from_envvar, a TOML file, a variable's file)
     guard: Guard = ()  # the tests the statement read now runs under (scan/guards.py)
     verdicts: dict[str, bool] = field(default_factory=dict)  # each test's side with no variable set
     splits: dict[str, tuple[Split, Any]] = field(default_factory=dict)  # a key's values by test, and that value
@@ -205,7 +206,7 @@ class FlaskApps:
                         app.unresolved.extend(inner.unresolved)
                         app.lines.append(stmt.lineno)
                         app.running = app.running is not False and inner.running is True
-                        app.absent = app.absent or inner.absent
+                        app.absent, app.unread = app.absent or inner.absent, app.unread or inner.unread
                 elif app.bind is None:
                     self._bind(app, module, stmt, frame)
                 continue
@@ -266,6 +267,7 @@ class FlaskApps:
             self._open_loads += 1
         if keys is None:
             app.unresolved.append(f"{app.module.segment(call)} (not read)")
+            app.unread = True
         for name, value in (keys or {}).items():
             self._put(app, name, value)
 
@@ -390,10 +392,13 @@ class FlaskApps:
         if scope is None:
             return Frame(module)
         func = FuncRef(module, scope)
-        calls = [] if module.functions.get(scope.name) is not scope else self._calls_of(module, scope)
+        calls = [] if module.functions.get(scope.name) is not scope else appconfig.calls_of(self.ev, module, scope)
         if len(calls) > 1:  # a parameter every call gives the same known value (privacyidea's "production") has it
             names = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)]
-            each = [self.ev.bind(func, site, self._frame_of_caller(caller, site)).bindings for caller, site in calls]
+            each = [
+                self.ev.bind(func, site, appconfig.frame_of_caller(self.ev, caller, site)).bindings
+                for caller, site in calls
+            ]
             many: dict[str, Any] = {}
             for name in names:
                 given = [self.ev.force(bound.get(name)) for bound in each]
@@ -405,33 +410,13 @@ class FlaskApps:
             return Frame(module, bindings=many, scope=scope)
         if calls:
             caller, site = calls[0]
-            bound = self.ev.bind(func, site, self._frame_of_caller(caller, site))
+            bound = self.ev.bind(func, site, appconfig.frame_of_caller(self.ev, caller, site))
         else:
             bound = self.ev.bind(func, None, Frame(module))
             self._defaulted[id(scope)] = {
                 a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)
             }
         return Frame(module, bindings=bound.bindings, scope=scope)
-
-    def _frame_of_caller(self, module: Module, site: ast.Call) -> Frame:
-        """The caller's own parameters at their defaults (one level: no call chain is followed further)."""
-        func = appconfig.enclosing_function(module.tree, site)
-        if func is None:
-            return Frame(module)
-        bound = self.ev.bind(FuncRef(module, func), None, Frame(module))
-        return Frame(module, bindings=bound.bindings, scope=func)
-
-    def _calls_of(self, module: Module, func: FunctionNode) -> list[tuple[Module, ast.Call]]:
-        """The app's calls of a module-level function (calls in tests do not count), in the files read."""
-        found = []
-        for other in list(self.ev.project.modules.values()):  # (reading a call may parse a module)
-            if other is None or is_test_file(other.path):
-                continue
-            for site in other.calls.get(func.name, []):
-                called = self.ev.force(self.ev.eval(site.call.func, Frame(other)))
-                if isinstance(called, FuncRef) and called.node is func:
-                    found.append((other, site.call))
-        return found
 
     def _bind_beside(self, app: AppConfig, scope: FunctionNode) -> None:
         """A function that only configures the app (`apply_config(app)`, listenbrainz's `load_config(app)`),
@@ -442,14 +427,16 @@ class FlaskApps:
         an engine where one of them binds it; the others make none."""
         level = [(app.module, scope)]
         for _ in range(BESIDE_LEVELS):
-            found = [(caller, site) for module, func in level for caller, site in self._calls_of(module, func)]
+            found = [
+                (caller, site) for module, func in level for caller, site in appconfig.calls_of(self.ev, module, func)
+            ]
             callers = sorted(found, key=lambda pair: (pair[0].display, pair[1].lineno, pair[1].col_offset))
             if not callers:
                 return
             level = []
             for caller, site in callers:
                 outer = appconfig.enclosing_function(caller.tree, site)
-                frame = self._frame_of_caller(caller, site)
+                frame = appconfig.frame_of_caller(self.ev, caller, site)
                 for stmt in outer.body if outer is not None else caller.tree.body:
                     if self._bind(app, caller, stmt, frame):
                         return
@@ -502,13 +489,15 @@ class FlaskApps:
             if options is not None:
                 frame = app.frame if made is app.bind else Frame(owner)
                 defaults = self.ev.force(self.ev.eval(options, frame))
-        unread = app.bind is not None and app.absent  # bound, loading a file of its config the tree has not
+        # bound, loading a file of its config the tree has not, or config it cannot read when the project has no
+        # config class or module that may be what it loads (GeoNature's TOML file; lemur's has one: reported there)
+        unread = app.bind is not None and (app.absent or (app.unread and not self._sources()))
         if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or is_test_file(app.module.path) or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
         scope = app.scope if app.bind is None and self._binds_some() else None
-        if scope is not None and never_bound(scope, self._calls_of(app.module, scope)):
+        if scope is not None and never_bound(scope, appconfig.calls_of(self.ev, app.module, scope)):
             return
         under, over = pinned(self.ev, *app.extension) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):
@@ -521,6 +510,15 @@ class FlaskApps:
         place = ((app.bind_module or app.module).display, line, end_line)
         engines = self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
         yield from self._with_pinned(engines, over)
+
+    def _sources(self) -> bool:
+        """Whether a module or class of the project sets a Flask-SQLAlchemy key (a config an app may load)."""
+        return any(
+            name in POOL_KEYS
+            for module in self.ev.project.modules.values()
+            if module is not None and "SQLALCHEMY_" in module.source
+            for name in [*module.assigns, *(n for c in module.classes.values() for n in self.ev.scopes.scope_locals(c))]
+        )
 
     def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
         return any(app.bind is not None for apps in self._read().values() for app in apps)
