@@ -798,3 +798,35 @@ def test_a_bound_app_whose_config_is_read_at_run_time_is_an_engine(
     )
     assert [(p.where, p.stack) for p in report.pools] == [("app.py:13", "flask_sqlalchemy")]
     assert report.pools[0].unresolved and "url" not in values(report.pools[0])
+
+
+def test_flask_config_written_under_the_tests_the_bind_runs_under_has_no_unbound_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A module that configures and binds only `if sql_connection is not None:`: where it is None no engine is
+    # made, so the values are those of the side that binds, and a key set under one more test is split by it.
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+
+            import flask
+            import flask_sqlalchemy
+
+            DEBUG = os.environ.get("DEBUG") == "1"
+            APP = flask.Flask("x")
+            sql_connection = os.environ.get("SQL_CONNECTION")
+            if sql_connection is not None:
+                if DEBUG:
+                    APP.config["SQLALCHEMY_ECHO"] = True
+                APP.config["SQLALCHEMY_DATABASE_URI"] = sql_connection
+                APP.config["SQLALCHEMY_POOL_SIZE"] = 25
+                DB = flask_sqlalchemy.SQLAlchemy(APP)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:14")
+    assert pool.settings["pool_size"].value == 25 and not pool.settings["pool_size"].branches
+    assert sorted(str(b.value) for b in pool.settings["echo"].branches) == ["None", "True"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pool_doctor.scan import fieldtext
@@ -19,6 +19,32 @@ from pool_doctor.scan.model import NOT_SET
 PREFIX = "SQLALCHEMY_"
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
 WRITERS = ("update", "from_mapping", "setdefault")
+
+
+Keys = dict[str, Any]  # SQLALCHEMY_* name -> its value, as the configuration leaves it
+Guard = tuple[tuple[str, bool], ...]  # the tests a write runs under that the scan cannot decide, as text
+Split = list[tuple[Guard, Any]]  # a key's values, each with the tests it holds under
+
+
+@dataclass
+class AppConfig:
+    """What one function (or module body) leaves in an app's config, and where it binds the extension."""
+
+    module: Module
+    frame: Frame  # the one its writes are read in
+    scope: FunctionNode | None
+    keys: Keys
+    lines: list[int]  # the statements that load or write it
+    bind: ast.Call | None = None  # SQLAlchemy(app) / db.init_app(app)
+    extension: tuple[Module, ast.Call] | None = None  # the SQLAlchemy(...) call the bound extension is made by
+    bind_module: Module | None = None  # where the bind call is, when a helper the function calls makes it
+    unresolved: list[str] = field(default_factory=list)
+    running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
+    absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
+    unread: bool = False  # it loads config the scan cannot read (from_envvar, a TOML file, a variable's file)
+    guard: Guard = ()  # the tests the statement read now runs under (scan/guards.py)
+    verdicts: dict[str, bool] = field(default_factory=dict)  # each test's side with no variable set
+    splits: dict[str, tuple[Split, Any]] = field(default_factory=dict)  # a key's values by test, and that value
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ import ast
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from pool_doctor.scan import appconfig, guards
+from pool_doctor.scan.appconfig import AppConfig, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
 from pool_doctor.scan.flaskext import (
@@ -38,7 +39,6 @@ from pool_doctor.scan.flaskext import (
     never_bound,
     pinned,
 )
-from pool_doctor.scan.guards import Guard, Split
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -67,30 +67,8 @@ FLASK_IMPORT = re.compile(
 FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
-Keys = dict[str, Any]  # SQLALCHEMY_* name -> its value, as the configuration leaves it
 FLASK_APP = "flask.Flask"
 BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
-
-
-@dataclass
-class AppConfig:
-    """What one function (or module body) leaves in an app's config, and where it binds the extension."""
-
-    module: Module
-    frame: Frame  # the one its writes are read in
-    scope: FunctionNode | None
-    keys: Keys
-    lines: list[int]  # the statements that load or write it
-    bind: ast.Call | None = None  # SQLAlchemy(app) / db.init_app(app)
-    extension: tuple[Module, ast.Call] | None = None  # the SQLAlchemy(...) call the bound extension is made by
-    bind_module: Module | None = None  # where the bind call is, when a helper the function calls makes it
-    unresolved: list[str] = field(default_factory=list)
-    running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
-    absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
-    unread: bool = False  # it loads config the scan cannot read (from_envvar, a TOML file, a variable's file)
-    guard: Guard = ()  # the tests the statement read now runs under (scan/guards.py)
-    verdicts: dict[str, bool] = field(default_factory=dict)  # each test's side with no variable set
-    splits: dict[str, tuple[Split, Any]] = field(default_factory=dict)  # a key's values by test, and that value
 
 
 class FlaskApps:
@@ -207,14 +185,16 @@ class FlaskApps:
                         app.lines.append(stmt.lineno)
                         app.running = app.running is not False and inner.running is True
                         app.absent, app.unread = app.absent or inner.absent, app.unread or inner.unread
-                elif app.bind is None:
-                    self._bind(app, module, stmt, frame)
+                elif app.bind is None and self._bind(app, module, stmt, frame) and tests.get(id(stmt)):
+                    before = partial(guards.before, self.ev, scope, frame, {})
+                    found = guards.guard_of(self.ev, tests[id(stmt)], before, module)
+                    guards.within(app, found[0] if found else ())  # the engine is where the bind runs
                 continue
             at = self.ev.flow.frame_at(scope, frame, stmt) if scope else frame
             # each test read with `app.config` as the writes so far leave it (`if not app.config[...].startswith(...)`)
             config = HolderV(FLASK_APP, {"config": DictV(dict(app.keys), None)})
             seen = {name: config for name in appconfig.receivers(stmt)}
-            before = partial(self._before, scope, frame, seen)
+            before = partial(guards.before, self.ev, scope, frame, seen)
             found = guards.guard_of(self.ev, tests[id(stmt)], before, module) if tests.get(id(stmt)) else ((), {})
             if found is None:
                 continue  # the code rules it out (`if test_config is not None:` where the app gives none)
@@ -236,12 +216,12 @@ class FlaskApps:
             for name, value_node in appconfig.config_writes(stmt):
                 # read with the locals the function has set by then (`opts["pool_pre_ping"] = True` before
                 # `app.config[...] = opts`)
-                self._put(app, name, Thunk(value_node, at))
+                guards.put(app, name, Thunk(value_node, at))
             for write in appconfig.nested_writes(stmt):
                 start = Thunk(write.default, frame) if write.default is not None else None  # setdefault's
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
                 change = appconfig.change_of(self.ev, write, frame)
-                self._put(app, write.name, appconfig.changed(self.ev, current, change, start))
+                guards.put(app, write.name, appconfig.changed(self.ev, current, change, start))
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
             self._bind_beside(app, scope)
         if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
@@ -269,19 +249,7 @@ class FlaskApps:
             app.unresolved.append(f"{app.module.segment(call)} (not read)")
             app.unread = True
         for name, value in (keys or {}).items():
-            self._put(app, name, value)
-
-    def _before(self, scope: FunctionNode | None, frame: Frame, seen: dict[str, Any], at: ast.stmt) -> Frame:
-        return guards.seeing(self.ev.flow.frame_at(scope, frame, at) if scope else frame, seen)
-
-    def _put(self, app: AppConfig, name: str, value: Any) -> None:
-        """`name` written under the tests the statement runs under: where they hold (guards.written)."""
-        split, made = app.splits.get(name, (None, None))
-        if split is None or made is not app.keys.get(name):  # (written since without a split)
-            split = [((), app.keys.get(name))]
-        split = guards.written(split, app.guard, value, app.verdicts)
-        app.keys[name] = made = guards.as_value(split, app.verdicts)
-        app.splits[name] = (split, made)
+            guards.put(app, name, value)
 
     def _source_keys(self, app: AppConfig, call: ast.Call, frame: Frame) -> tuple[Keys | None, bool]:
         """The keys of the source a load reads (None: not read), and whether the code names that source

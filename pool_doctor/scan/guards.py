@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from pool_doctor.scan.appconfig import AppConfig, Guard, Split
 from pool_doctor.scan.conditions import all_of, negated
 from pool_doctor.scan.containers import decide
-from pool_doctor.scan.finder import Module
+from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import Branches, Frame, Interpreter, not_set
 
 Tests = tuple[tuple[ast.If, bool], ...]  # the `if`s a statement runs under, each with the side it is on
-Guard = tuple[tuple[str, bool], ...]  # those the scan cannot decide, as their text
-Split = list[tuple[Guard, Any]]  # a key's values, each with the tests it holds under
 DEAD = "$ends "  # a verdicts entry: the side of that test that never goes on (returns, raises, exits)
 
 
@@ -115,3 +115,33 @@ def as_value(split: Split, verdicts: dict[str, bool]) -> Any:
 def seeing(frame: Frame, names: dict[str, Any]) -> Frame:
     """The frame with `names` bound as given (the app whose config the writes so far leave)."""
     return replace(frame, bindings={**frame.bindings, **names}) if names else frame
+
+
+def before(ev: Evaluator, scope: FunctionNode | None, frame: Frame, seen: dict[str, Any], at: ast.stmt) -> Frame:
+    """The frame just before statement `at`, with `seen` bound (a test of `app.config[...]` reads it)."""
+    return seeing(ev.flow.frame_at(scope, frame, at) if scope else frame, seen)
+
+
+def put(app: AppConfig, name: str, value: Any) -> None:
+    """`name` written under the tests the statement runs under: where they hold (`written`)."""
+    split, made = app.splits.get(name, (None, None))
+    if split is None or made is not app.keys.get(name):  # (written since without a split)
+        split = [((), app.keys.get(name))]
+    split = written(split, app.guard, value, app.verdicts)
+    app.keys[name] = made = as_value(split, app.verdicts)
+    app.splits[name] = (split, made)
+
+
+def within(app: AppConfig, guard: Guard) -> None:
+    """The app's keys where its bind runs (`if sql_connection is not None: ... db.init_app(app)`): a value on
+    a path that never binds makes no engine, and the bind's own tests hold for the rest."""
+    for name, (split, made) in list(app.splits.items()):
+        if made is not app.keys.get(name):
+            continue
+        kept = [
+            (tuple(test for test in tests if test not in guard), value)
+            for tests, value in split
+            if not any((text, not taken) in tests for text, taken in guard)
+        ]
+        if kept:
+            app.keys[name] = as_value(kept, app.verdicts)
