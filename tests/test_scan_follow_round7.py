@@ -830,3 +830,54 @@ def test_flask_config_written_under_the_tests_the_bind_runs_under_has_no_unbound
     pool = at(report, "app.py:14")
     assert pool.settings["pool_size"].value == 25 and not pool.settings["pool_size"].branches
     assert sorted(str(b.value) for b in pool.settings["echo"].branches) == ["None", "True"]
+
+
+def test_oslo_config_options_give_their_defaults_and_their_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # oslo.db (every OpenStack service): options declared with cfg.IntOpt(name, default=N), registered under a
+    # group, read as CONF.database.max_pool_size. The defaults are written in the code; the .conf file and
+    # OS_DATABASE__MAX_POOL_SIZE change them. They were unknown, with no origin. A default-less option stays
+    # unknown; a mapping's .get() that the scan cannot read names its default's variable (txtai).
+    report = scan(
+        tmp_path,
+        {
+            "svc/options.py": """
+            from oslo_config import cfg
+
+            database_opts = [
+                cfg.StrOpt("connection", secret=True),
+                cfg.IntOpt("max_pool_size", default=5),
+                cfg.IntOpt("connection_recycle_time", default=3600),
+            ]
+            cfg.CONF.register_opts(database_opts, group="database")
+            """,
+            "svc/db.py": """
+            import os
+
+            import sqlalchemy
+            from oslo_config import cfg
+
+            CONF = cfg.CONF
+
+
+            def get_engine():
+                return sqlalchemy.create_engine(
+                    CONF.database.connection,
+                    pool_size=CONF.database.max_pool_size,
+                    pool_recycle=CONF.database.connection_recycle_time,
+                )
+
+
+            def get_graph(config):
+                return sqlalchemy.create_engine(config.get("url", os.environ.get("GRAPH_URL")))
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "svc/db.py:10")
+    size, url = pool.settings["pool_size"], pool.settings["url"]
+    assert (size.value, size.from_, size.env) == (5, "svc/options.py:5", "OS_DATABASE__MAX_POOL_SIZE")
+    assert pool.settings["pool_recycle"].value == 3600
+    assert (url.known, url.env) == (False, "OS_DATABASE__CONNECTION")
+    assert at(report, "svc/db.py:18").settings["url"].env == "GRAPH_URL"

@@ -167,8 +167,12 @@ class Calls:
             return self.sources.config_call(func, node, frame)
         if isinstance(func, EnvironRef):
             return self.sources.environ_call(func, None, node, frame)
-        # `os.environ["URL"].replace(...)`: a method of a variable's value the scan cannot read keeps its variable
-        return unknown(frame.module, node, env=func.env if isinstance(func, SV) else None)
+        # `os.environ["URL"].replace(...)`: a method of a variable's value the scan cannot read keeps its variable;
+        # `config.get("url", os.environ.get("GRAPH_URL"))` on a mapping it cannot read, its default's (txtai)
+        env = func.env if isinstance(func, SV) else None
+        if env is None and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and len(node.args) == 2:
+            env = env_of(self.ev.force(self.ev.eval(node.args[1], frame)))
+        return unknown(frame.module, node, env=env)
 
     def arg(self, node: ast.Call, frame: Frame, position: int | None, keyword: str | None) -> Any:
         """The argument at `position` or named `keyword`, evaluated; None when not given."""

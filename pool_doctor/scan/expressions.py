@@ -51,6 +51,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.nodes import literal_prefix
+from pool_doctor.scan.osloconfig import OsloOptions
 from pool_doctor.scan.paths import raises
 from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.settings import SettingsClasses
@@ -94,6 +95,7 @@ class Evaluator:
         self.sources = ConfigSources(self, self.environment)
         self.files = ConfigFiles(self, project)
         self.flow = Flow(self)
+        self.oslo = OsloOptions(self, project)
         # Library calls the scan reads, by dotted name: one table, each entry owned by the part that knows it.
         self.library_calls: dict[str, Callable[[ast.Call, Frame], Any]] = {}
         self.calls = Calls(self, self.classes, self.sources, self.files, self.flow, self.library_calls)
@@ -420,8 +422,8 @@ class Evaluator:
             if isinstance(value, SV) and not value.known and node is not None and value.expr == attr:
                 return unknown(frame.module, node)  # named as the reader wrote it, in the reader's file
             return value
-        if isinstance(base, ExternalRef):
-            return ExternalRef(f"{base.dotted}.{attr}")
+        if isinstance(base, ExternalRef):  # (an oslo.config option's default, `CONF.database.max_pool_size`)
+            return self.oslo.read(base.dotted, attr, node, frame) or ExternalRef(f"{base.dotted}.{attr}")
         if isinstance(base, InstanceRef):
             return self.classes.instance_attribute(base, attr, node, frame)
         if isinstance(base, SuperRef):
