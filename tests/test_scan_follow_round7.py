@@ -881,3 +881,75 @@ def test_oslo_config_options_give_their_defaults_and_their_variables(
     assert pool.settings["pool_recycle"].value == 3600
     assert (url.known, url.env) == (False, "OS_DATABASE__CONNECTION")
     assert at(report, "svc/db.py:18").settings["url"].env == "GRAPH_URL"
+
+
+def test_django_settings_a_class_exports_with_databases_as_a_property(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # readthedocs.org: a settings class whose DATABASES is a @property, exported to the module by
+    # `DockerSettings.load_settings(__name__)`; a mixin's property takes getattr(super(), "DATABASES", {}) and
+    # sets CONN_MAX_AGE on each alias. No pool was found.
+    report = scan(
+        tmp_path,
+        {
+            "proj/core.py": """
+            import inspect
+            import sys
+
+
+            class Settings:
+                @classmethod
+                def load_settings(cls, module_name):
+                    self = cls()
+                    module = sys.modules[module_name]
+                    for member, value in inspect.getmembers(self):
+                        if member.isupper():
+                            setattr(module, member, value)
+            """,
+            "proj/docker.py": """
+            import os
+
+            from proj.core import Settings
+
+
+            class DockerSettings(Settings):
+                @property
+                def DATABASES(self):
+                    return {
+                        "default": {
+                            "ENGINE": "django.db.backends.postgresql",
+                            "NAME": "docs",
+                            "HOST": os.environ.get("DB_HOST", "database"),
+                        },
+                    }
+
+
+            DockerSettings.load_settings(__name__)
+            """,
+            "proj/proxito.py": """
+            from proj.docker import DockerSettings
+
+
+            class ProxitoMixin:
+                @property
+                def DATABASES(self):
+                    dbs = getattr(super(), "DATABASES", {})
+                    for db in dbs:
+                        dbs[db]["CONN_MAX_AGE"] = 86400
+                    return dbs
+
+
+            class ProxitoSettings(ProxitoMixin, DockerSettings):
+                pass
+
+
+            ProxitoSettings.load_settings(__name__)
+            """,
+        },
+        monkeypatch,
+    )
+    docker = at(report, "proj/docker.py:10")
+    assert values(docker) == {"ENGINE": "django.db.backends.postgresql", "NAME": "docs", "HOST": "database"}
+    assert docker.settings["HOST"].env == "DB_HOST"
+    proxito = at(report, "proj/proxito.py:17")
+    assert values(proxito)["CONN_MAX_AGE"] == 86400 and values(proxito)["NAME"] == "docs"

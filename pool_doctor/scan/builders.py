@@ -24,6 +24,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     ModuleRef,
+    SuperRef,
     env_of,
     is_known,
     unknown,
@@ -108,7 +109,8 @@ class Builders:
         base = self.ev.force(self.ev.eval(node.args[0], frame))
         name = self.ev.force(self.ev.eval(node.args[1], frame))
         if not (is_known(name) and isinstance(name.value, str)) or not isinstance(
-            base, (ModuleRef, ClassRef, InstanceRef)
+            base,
+            (ModuleRef, ClassRef, InstanceRef, SuperRef),  # (readthedocs' `getattr(super(), "DATABASES", {})`)
         ):
             return unknown(frame.module, node)
         found = self.ev.force(self.ev.attribute(base, name.value, None, frame))

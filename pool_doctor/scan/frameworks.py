@@ -11,7 +11,7 @@ from typing import Any
 from pool_doctor.scan.containers import dict_of_branches, settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, resolve_relative
-from pool_doctor.scan.kinds import SV, Branches, DictV, ExternalRef, Frame, is_known, keyword
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, InstanceRef, is_known, keyword
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.values import flatten, leaf, mask
 
@@ -158,7 +158,7 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     assigned = "DATABASES" in module.assigns
     mutations = [(stmt, cond) for stmt, cond in module.module_statements if _database_path(stmt) is not None]
     if not assigned and not mutations:
-        return None
+        return _exported(ev, module)
     databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
     first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno
     touched: dict[str, int] = {}
@@ -174,6 +174,24 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
         if path:
             touched.setdefault(path[0], stmt.lineno)
     return databases, first_line, touched, entries
+
+
+def _exported(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], dict[str, int]] | None:
+    """DATABASES of a settings class the module exports its settings from (readthedocs.org's
+    `DockerSettings.load_settings(__name__)`, which sets each upper-case member of an instance, a property's
+    value included, on the module): that instance's, when it is a dict."""
+    for stmt in module.tree.body:
+        call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+        if not (call and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)):
+            continue
+        if not any(isinstance(arg, ast.Name) and arg.id == "__name__" for arg in call.args):
+            continue
+        cls = ev.force(ev.eval(call.func.value, Frame(module)))
+        if isinstance(cls, ClassRef):
+            databases = ev.force(ev.attribute(InstanceRef(cls, {}), "DATABASES", None, Frame(module)))
+            if isinstance(databases, DictV):
+                return databases, call.lineno, {}, {}
+    return None
 
 
 def _expr(value: Any) -> str | None:

@@ -398,7 +398,11 @@ class SettingsClasses:
         for klass in chain[after + 1 :] if after is not None else []:
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
-                    return FuncRef(klass.module, stmt, bound_self=bound, owner=klass)
+                    method = FuncRef(klass.module, stmt, bound_self=bound, owner=klass)
+                    decorators = {(dotted_parts(d) or [""])[-1] for d in stmt.decorator_list}
+                    if decorators & PROPERTY_DECORATORS:  # `super().DATABASES` of a property: its value
+                        return self.ev.call_function(method, None, Frame(klass.module))
+                    return method
         return SV(None, None, known=False, expr=f"super().{attr}")
 
     def builtin_method(self, instance: InstanceRef, name: str, node: ast.Call, frame: Frame) -> Any:
