@@ -953,3 +953,38 @@ def test_django_settings_a_class_exports_with_databases_as_a_property(
     assert docker.settings["HOST"].env == "DB_HOST"
     proxito = at(report, "proj/proxito.py:17")
     assert values(proxito)["CONN_MAX_AGE"] == 86400 and values(proxito)["NAME"] == "docs"
+
+
+def test_a_pool_a_library_makes_from_the_apps_arguments_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # openreplay calls mlflow's create_sqlalchemy_engine(uri), txtai grand's SQLBackend(db_url=...), and Litestar
+    # apps advanced-alchemy's SQLAlchemyAsyncConfig(...): each makes an engine inside the library, which the scan
+    # does not read. Nothing said so; now a warning names each call, and no pool is made up for it.
+    report = scan(
+        tmp_path,
+        {
+            "app/feedback.py": """
+            from mlflow.store.db.utils import create_sqlalchemy_engine
+
+            engine = create_sqlalchemy_engine("postgresql://app@db/feedback")
+            """,
+            "app/db.py": """
+            from advanced_alchemy.config import EngineConfig, SQLAlchemyAsyncConfig
+            from grand.backends import SQLBackend
+
+            config = SQLAlchemyAsyncConfig(
+                connection_string="postgresql+asyncpg://app@db/app", engine_config=EngineConfig(pool_size=10)
+            )
+            graph = SQLBackend(db_url="postgresql://app@db/graph")
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools == []
+    named = sorted(w.split(": ", 1)[0] + " " + w.split(" ", 2)[1] for w in report.warnings)
+    assert named == [
+        "app/db.py:4 advanced_alchemy.config.SQLAlchemyAsyncConfig()",
+        "app/db.py:7 grand.backends.SQLBackend()",
+        "app/feedback.py:3 mlflow.store.db.utils.create_sqlalchemy_engine()",
+    ]

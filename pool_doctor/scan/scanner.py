@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
+from pool_doctor.scan import libraries
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, is_test_file, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
@@ -123,7 +124,7 @@ def _scan(path: Path) -> ScanReport:
             project.mentions.update([FLASK] if FLASK_IMPORT.search(data) else [])
         if CELERY_APP.search(data):
             workers.append(project.display(file))
-        if triggered(data) or sets_environment(data) or extension_hint(data):
+        if triggered(data) or sets_environment(data) or extension_hint(data) or libraries.hint(data):
             module = project.parse(file, data)
             if module is not None:
                 pending.append(module)
@@ -168,6 +169,8 @@ def _scan(path: Path) -> ScanReport:
     pools: list[ScannedPool] = []
     for module in modules:
         pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, flask, m, overrides), []))
+    for module in modules:  # a pool a library makes from the app's arguments: named, not reported
+        project.warnings.extend(_guarded(project, module, lambda m: libraries.library_pools(evaluator, m), []))
     pools.sort(key=lambda p: (p.file, p.line, p.call))
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     judged: list[ScannedPool] = []

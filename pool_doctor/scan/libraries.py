@@ -1,0 +1,44 @@
+"""Pools a library makes inside itself, from arguments the app gives it: the scan reads the project's code only,
+so such a pool is named in a warning, never counted. Each entry was read in the library's source:
+
+- mlflow's `mlflow.store.db.utils.create_sqlalchemy_engine(db_uri)`: `sqlalchemy.create_engine(db_uri,
+  **pool_kwargs)`, pool_size, max_overflow, pool_recycle, echo and poolclass from MLFLOW_SQLALCHEMYSTORE_*
+  variables;
+- advanced-alchemy's `SQLAlchemyAsyncConfig` / `SQLAlchemySyncConfig`: `get_engine()` calls
+  `self.create_engine_callable(self.connection_string, **self.engine_config_dict)`;
+- grand's `SQLBackend(db_url=..., sqlalchemy_kwargs=...)`: `sqlalchemy.create_engine(db_url,
+  **sqlalchemy_kwargs)` in its constructor.
+"""
+
+from __future__ import annotations
+
+from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.finder import Module
+from pool_doctor.scan.kinds import ExternalRef, Frame
+
+ENGINES = {  # the callable's name -> the library (its root package) that defines it
+    "create_sqlalchemy_engine": "mlflow",
+    "SQLAlchemyAsyncConfig": "advanced_alchemy",
+    "SQLAlchemySyncConfig": "advanced_alchemy",
+    "SQLBackend": "grand",
+}
+NEEDLES = tuple(name.encode() for name in ENGINES)
+
+
+def hint(data: bytes) -> bool:
+    """Whether a file may call one of them (so it is read)."""
+    return any(needle in data for needle in NEEDLES)
+
+
+def library_pools(ev: Evaluator, module: Module) -> list[str]:
+    """A warning for each call of one of them in the module."""
+    found = []
+    for name, library in ENGINES.items():
+        for site in module.calls.get(name, []):
+            made = ev.force(ev.eval(site.call.func, Frame(module)))
+            if isinstance(made, ExternalRef) and made.dotted.split(".", 1)[0] == library:
+                found.append(
+                    f"{module.display}:{site.call.lineno}: {made.dotted}() makes a pool inside {library}; "
+                    "the scan reads only the project's code, so this pool is not reported"
+                )
+    return found
