@@ -988,3 +988,31 @@ def test_a_pool_a_library_makes_from_the_apps_arguments_is_named_in_a_warning(
         "app/db.py:7 grand.backends.SQLBackend()",
         "app/feedback.py:3 mlflow.store.db.utils.create_sqlalchemy_engine()",
     ]
+
+
+def test_a_key_chosen_by_a_test_among_known_names_is_written_under_that_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # paperless: `timeout_key = "timeout" if engine == "sqlite" else "connect_timeout"; options[timeout_key] =
+    # timeout`. The key is one of two names the scan knows: each is set on its side, the others keep their values.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            engine_name = os.environ.get("DB_ENGINE", "postgresql")
+            options = {"application_name": "app"}
+            key = "timeout" if engine_name == "sqlite" else "connect_timeout"
+            options[key] = 10
+            engine = create_engine("postgresql://app@db/app", connect_args=options)
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/db.py:9").settings
+    assert settings["connect_args.application_name"].value == "app"
+    assert settings["connect_args.connect_timeout"].value == 10
+    assert settings["connect_args.timeout"].value is None

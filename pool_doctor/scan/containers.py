@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, TypeGuard
 
 from pool_doctor.scan import fieldtext
+from pool_doctor.scan.conditions import negated
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
@@ -199,8 +200,15 @@ def with_item(ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, m
         return base
     shown = node.value if isinstance(node, ast.Subscript) else node
     result = as_dict(base, _text(module, shown), module.where(node))
+    key = settle(ev, key) if isinstance(key, Branches) else key
+    choices = key.options if isinstance(key, Branches) else []
     if is_known(key) and isinstance(key.value, (str, int)):
         result.items[str(key.value)] = value
+    elif choices and all(is_known(k) and isinstance(k.value, (str, int)) for _, k in choices):
+        for index, (when, choice) in enumerate(choices):  # one of known keys, by a test (`"timeout" if sqlite
+            old = result.items.get(str(choice.value), not_set())  # else "connect_timeout"`)
+            default = None if key.default is None else 0 if key.default == index else 1
+            result.items[str(choice.value)] = Branches([(when, value), (negated(when), old)], default=default)
     else:  # a key the scan cannot name (anitya's `config[key.upper()] = file_config[key]` from a file read at run
         # time): any key already there may be the one it overwrites
         result.opaque.append(f"[{module.segment(node)}]")

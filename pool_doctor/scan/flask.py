@@ -480,12 +480,12 @@ class FlaskApps:
         yield from self._with_pinned(engines, over)
 
     def _sources(self) -> bool:
-        """Whether a module or class of the project sets a Flask-SQLAlchemy key (a config an app may load)."""
+        """Whether a module or class of the project sets a Flask-SQLAlchemy key, as a global, a class attribute or
+        in `__init__` (`self.SQLALCHEMY_DATABASE_URI = ...`): a config an app may load."""
+        keys = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^=]")
         return any(
-            name in POOL_KEYS
+            module is not None and "SQLALCHEMY_" in module.source and keys.search(module.source)
             for module in self.ev.project.modules.values()
-            if module is not None and "SQLALCHEMY_" in module.source
-            for name in [*module.assigns, *(n for c in module.classes.values() for n in self.ev.scopes.scope_locals(c))]
         )
 
     def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
