@@ -1016,3 +1016,22 @@ def test_a_key_chosen_by_a_test_among_known_names_is_written_under_that_test(
     assert settings["connect_args.application_name"].value == "app"
     assert settings["connect_args.connect_timeout"].value == 10
     assert settings["connect_args.timeout"].value is None
+
+
+def test_an_absolute_sqlite_path_in_a_database_url_keeps_its_slash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fx-private-relay: dj_database_url.parse("sqlite:////srv/app/db.sqlite3") names "/srv/app/db.sqlite3"
+    # (dj-database-url takes the URL's path less its first slash); the scan said "srv/app/db.sqlite3".
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            import dj_database_url
+
+            DATABASES = {"default": dj_database_url.parse("sqlite:////srv/app/db.sqlite3")}
+            """,
+        },
+        monkeypatch,
+    )
+    assert values(at(report, "proj/settings.py:3"))["NAME"] == "/srv/app/db.sqlite3"

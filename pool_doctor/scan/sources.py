@@ -233,7 +233,8 @@ class ConfigSources:
                 engine = DJANGO_ENGINES.get(parts.scheme.split("+")[0])
                 if engine:
                     result.items["ENGINE"] = SV(engine, origin, env)
-                result.items["NAME"] = SV(parts.path.lstrip("/"), origin, env)
+                # dj-database-url takes the path less its first "/" (`sqlite:////srv/app.db` is "/srv/app.db")
+                result.items["NAME"] = SV(parts.path.removeprefix("/"), origin, env)
                 if parts.username:
                     result.items["USER"] = SV(parts.username, origin, env)
                 if parts.password:
