@@ -414,7 +414,7 @@ def test_engine_from_config_with_prefix(tmp_path: Path, monkeypatch: pytest.Monk
     engine = at(report, "env.py:6")
     assert values(engine) == {"url": "postgresql://h/app", "pool_recycle": 300, "pool_pre_ping": True, "pool_size": 8}
     migrations = at(report, "env.py:9")
-    assert values(migrations) == {"poolclass": "sqlalchemy.pool.NullPool"}
+    assert values(migrations) == {"poolclass": "sqlalchemy.pool.NullPool", "url": None}  # url: unknown
     assert migrations.unresolved and migrations.unresolved[0].startswith("configuration")
 
 

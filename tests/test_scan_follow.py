@@ -1802,7 +1802,8 @@ def test_engine_from_config_with_a_mapping_the_scan_cannot_read(
         monkeypatch,
     )
     pool = at(report, "environment.py:7")
-    assert values(pool) == {"pool_pre_ping": True, "pool_recycle": 600}
+    assert values(pool) == {"pool_pre_ping": True, "pool_recycle": 600, "url": None}
+    assert not pool.settings["url"].known  # in what it cannot read (round 7: was left out)
     assert pool.unresolved == ["configuration: **config"]  # the rest of the ini may set anything
 
 

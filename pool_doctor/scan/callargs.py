@@ -60,6 +60,8 @@ def from_config(settings: dict[str, Any], unresolved: list[str]) -> tuple[dict[s
         else:
             rest[key] = value
     out.update(rest)  # keyword arguments override the configuration's keys
+    if "url" not in out and config_unresolved:  # the one key engine_from_config needs, in what it cannot read
+        out["url"] = SV(None, None, known=False, expr=f"{prefix}url of {config_unresolved[0].split(': ', 1)[-1]}")
     return out, [*config_unresolved, *unresolved]
 
 
