@@ -977,6 +977,7 @@ def test_a_pool_a_library_makes_from_the_apps_arguments_is_named_in_a_warning(
                 connection_string="postgresql+asyncpg://app@db/app", engine_config=EngineConfig(pool_size=10)
             )
             graph = SQLBackend(db_url="postgresql://app@db/graph")
+            given = SQLAlchemyAsyncConfig(engine_instance=graph.engine)  # the app's own engine: none made inside
             """,
         },
         monkeypatch,

@@ -5,12 +5,15 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   **pool_kwargs)`, pool_size, max_overflow, pool_recycle, echo and poolclass from MLFLOW_SQLALCHEMYSTORE_*
   variables;
 - advanced-alchemy's `SQLAlchemyAsyncConfig` / `SQLAlchemySyncConfig`: `get_engine()` calls
-  `self.create_engine_callable(self.connection_string, **self.engine_config_dict)`;
+  `self.create_engine_callable(self.connection_string, **self.engine_config_dict)`, unless it was given an
+  `engine_instance` (returned as it is);
 - grand's `SQLBackend(db_url=..., sqlalchemy_kwargs=...)`: `sqlalchemy.create_engine(db_url,
   **sqlalchemy_kwargs)` in its constructor.
 """
 
 from __future__ import annotations
+
+import ast
 
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module
@@ -23,6 +26,7 @@ ENGINES = {  # the callable's name -> the library (its root package) that define
     "SQLBackend": "grand",
 }
 NEEDLES = tuple(name.encode() for name in ENGINES)
+GIVEN_ENGINE = {"engine_instance"}  # advanced-alchemy's config then uses that engine, which the app makes
 
 
 def hint(data: bytes) -> bool:
@@ -36,7 +40,11 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
     for name, library in ENGINES.items():
         for site in module.calls.get(name, []):
             made = ev.force(ev.eval(site.call.func, Frame(module)))
-            if isinstance(made, ExternalRef) and made.dotted.split(".", 1)[0] == library:
+            given = any(  # the app's own engine (not a literal None)
+                kw.arg in GIVEN_ENGINE and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+                for kw in site.call.keywords
+            )
+            if isinstance(made, ExternalRef) and made.dotted.split(".", 1)[0] == library and not given:
                 found.append(
                     f"{module.display}:{site.call.lineno}: {made.dotted}() makes a pool inside {library}; "
                     "the scan reads only the project's code, so this pool is not reported"
