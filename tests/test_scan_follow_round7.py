@@ -1036,3 +1036,42 @@ def test_an_absolute_sqlite_path_in_a_database_url_keeps_its_slash(
         monkeypatch,
     )
     assert values(at(report, "proj/settings.py:3"))["NAME"] == "/srv/app/db.sqlite3"
+
+
+def test_a_marshmallow_schema_named_after_the_keys_is_no_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GeoNature validates its TOML config with a marshmallow Schema whose fields are named SQLALCHEMY_*: it was
+    # reported as a config class (an engine at the class line), and it hid the bound app's own engine.
+    report = scan(
+        tmp_path,
+        {
+            "gn/schema.py": """
+            from marshmallow import Schema, fields
+
+
+            class ConfigSchema(Schema):
+                SQLALCHEMY_DATABASE_URI = fields.String(required=True)
+                SQLALCHEMY_ENGINE_OPTIONS = fields.Dict(load_default={})
+            """,
+            "gn/app.py": """
+            import tomllib
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from gn.schema import ConfigSchema
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.update(ConfigSchema().load(tomllib.load(open("/etc/gn/config.toml", "rb"))))
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.stack) for p in report.pools] == [("gn/app.py:14", "flask_sqlalchemy")]

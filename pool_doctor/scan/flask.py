@@ -44,6 +44,7 @@ from pool_doctor.scan.kinds import (
     Branches,
     ClassRef,
     DictV,
+    ExternalRef,
     Frame,
     FuncRef,
     HolderV,
@@ -68,6 +69,7 @@ FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
 FLASK_APP = "flask.Flask"
+SCHEMA_LIBRARIES = ("marshmallow",)  # a class of theirs describes a config's keys, holds none
 BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
 
 
@@ -484,9 +486,19 @@ class FlaskApps:
         in `__init__` (`self.SQLALCHEMY_DATABASE_URI = ...`): a config an app may load."""
         keys = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^=]")
         return any(
-            module is not None and "SQLALCHEMY_" in module.source and keys.search(module.source)
+            set(module.assigns) & POOL_KEYS
+            or any(
+                keys.search(module.segment(c) or "") and not self._schema(module, c) for c in module.classes.values()
+            )
             for module in self.ev.project.modules.values()
+            if module is not None and "SQLALCHEMY_" in module.source
         )
+
+    def _schema(self, module: Module, cls: ast.ClassDef) -> bool:
+        """A marshmallow Schema whose fields are named after the keys (GeoNature's, validating its TOML file):
+        it describes a config, it is none."""
+        bases = self.ev.classes.class_bases(ClassRef(module, cls))
+        return any(isinstance(b, ExternalRef) and b.dotted.split(".", 1)[0] in SCHEMA_LIBRARIES for b in bases)
 
     def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
         return any(app.bind is not None for apps in self._read().values() for app in apps)
@@ -533,7 +545,7 @@ class FlaskApps:
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
         flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK}) and self._may_extend()  # else: only a name
         for cls in module.classes.values():
-            if id(cls) in self._loaded or not maybe or not flask:
+            if id(cls) in self._loaded or not maybe or not flask or self._schema(module, cls):
                 continue
             made = InstanceRef(ClassRef(module, cls), {})  # its own keys, or (OpenOversight's) its __init__'s
             own = any(name in POOL_KEYS for name in self.ev.scopes.scope_locals(cls))
