@@ -1075,3 +1075,33 @@ def test_a_marshmallow_schema_named_after_the_keys_is_no_config(
         monkeypatch,
     )
     assert [(p.where, p.stack) for p in report.pools] == [("gn/app.py:14", "flask_sqlalchemy")]
+
+
+def test_an_alembic_env_whose_ini_is_not_in_the_tree_never_leaves_the_url_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tracim: env.py takes the URL from $APP_SQLALCHEMY__URL when set, else from the ini alembic is given with
+    # -c (only a .sample is in the repository). The path without the variable read "(not set)", no URL at all.
+    report = scan(
+        tmp_path,
+        {
+            "migration/env.py": """
+            import os
+
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            url = os.environ.get("APP_SQLALCHEMY__URL")
+            if url:
+                config.set_main_option("sqlalchemy.url", url)
+            engine = engine_from_config(
+                config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "migration/env.py:10").settings["url"]
+    assert url.env == "APP_SQLALCHEMY__URL"
+    assert url.branches and all(b.expr != "(not set)" for b in url.branches)

@@ -15,7 +15,8 @@ from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, merge_ini, read_text
 from pool_doctor.scan.finder import Module, is_test_file, read_source
 from pool_doctor.scan.interpolation import Option, find
-from pool_doctor.scan.kinds import SV, Branches, ExternalRef, Frame, Interpreter, is_known, not_set, unknown
+from pool_doctor.scan.kinds import SV, Branches, DictV, ExternalRef, Frame, Interpreter, is_known, not_set, unknown
+from pool_doctor.scan.model import NOT_SET
 
 ALEMBIC_INI = "alembic.ini"
 CONFIG = "alembic.context.config"
@@ -99,6 +100,11 @@ class AlembicConfig:
             default = self.ev.arg(node, frame, 1, "default")
             return default if default is not None else SV(None, frame.module.where(node))
         alone = self.files.section_dict(SectionV(parser, name), frame, node)
+        if self.files.resolve(frame.module, ALEMBIC_INI) is None and isinstance(alone, DictV):  # given at run time
+            given = SV(
+                None, frame.module.where(node), known=False, expr=f"{URL_OPTION} of the ini alembic is given (-c)"
+            )
+            alone.items[URL_OPTION] = _unset_as(self.ev.force(alone.items.get(URL_OPTION, not_set())), given)
         runners = self._runners(frame) if name == MAIN and not parser.set_by_code else []
         if not runners:
             return alone
@@ -177,3 +183,12 @@ class AlembicConfig:
         if getattr(value, "dotted", "").endswith(".config_ini_section"):
             return MAIN
         return str(value.value) if is_known(value) else None
+
+
+def _unset_as(value: Any, given: SV) -> Any:
+    """`value` where every path that leaves it unset has `given` instead (an ini not in the tree may set it)."""
+    if isinstance(value, SV) and not value.known and value.expr == NOT_SET:
+        return given
+    if isinstance(value, Branches):
+        return replace(value, options=[(when, _unset_as(option, given)) for when, option in value.options])
+    return value
