@@ -1105,3 +1105,43 @@ def test_an_alembic_env_whose_ini_is_not_in_the_tree_never_leaves_the_url_unset(
     url = at(report, "migration/env.py:10").settings["url"]
     assert url.env == "APP_SQLALCHEMY__URL"
     assert url.branches and all(b.expr != "(not set)" for b in url.branches)
+
+
+def test_a_test_package_named_like_the_app_does_not_hide_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # notifications-api: tests/ is a package holding a helper package tests/app/; tests/conftest.py's
+    # `from app import create_app, db` is the top-level app/ (pytest puts the folder above the package on
+    # sys.path), so its fixture's db.init_app(app) is an engine. The nearer tests/app/ hid it.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app(app):
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://localhost/app"
+                db.init_app(app)
+                return app
+            """,
+            "tests/__init__.py": "",
+            "tests/app/__init__.py": "HELPER = 1\n",
+            "tests/conftest.py": """
+            from flask import Flask
+
+            from app import create_app, db
+
+
+            def notify_db(worker_id):
+                app = Flask("test")
+                create_app(app)
+                app.config["SQLALCHEMY_DATABASE_URI"] = f"postgresql://localhost/test_{worker_id}"
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["app/__init__.py:9", "tests/conftest.py:10"]

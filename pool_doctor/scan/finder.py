@@ -261,6 +261,11 @@ class Project:
                 return None
         if len(candidates) == 1 or near is None:
             return candidates[0]
+        if (near.parent / "__init__.py").is_file():  # imported as part of a package (pytest's rootdir the folder
+            # above it): a name is found from a folder on sys.path, never from inside a package (tests/app/ is
+            # `tests.app`, not `app`)
+            outside = [p for p in candidates if not (_import_root(p, dotted) / "__init__.py").is_file()]
+            candidates = outside or candidates
         # Several files answer to the name: the one closest to the importing file is what Python would find.
         return max(candidates, key=lambda p: (len(os.path.commonpath([p, near]).split(os.sep)), -len(p.parts)))
 
