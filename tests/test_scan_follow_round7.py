@@ -1145,3 +1145,30 @@ def test_a_test_package_named_like_the_app_does_not_hide_it(tmp_path: Path, monk
         monkeypatch,
     )
     assert sorted(p.where for p in report.pools) == ["app/__init__.py:9", "tests/conftest.py:10"]
+
+
+def test_mitol_env_helpers_read_their_variable_or_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # mitxonline (and every mitodl Django app): mitol-django-common's get_string / get_int / get_bool(name="X",
+    # default=...) read the variable X, else the default. The database settings were unknown, with no origin.
+    report = scan(
+        tmp_path,
+        {
+            "main/settings.py": """
+            import dj_database_url
+            from mitol.common.envs import get_bool, get_int, get_string
+
+            DB = dj_database_url.parse(get_string(name="DATABASE_URL", default="postgres://mitx@db:5432/mitx"))
+            DB["CONN_MAX_AGE"] = get_int(name="DB_CONN_MAX_AGE", default=0, description="max age")
+            if get_bool(name="DB_DISABLE_SSL", default=False):
+                DB["OPTIONS"] = {}
+            else:
+                DB["OPTIONS"] = {"sslmode": "require"}
+            DATABASES = {"default": DB}
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "main/settings.py:10").settings
+    assert (settings["NAME"].value, settings["NAME"].env) == ("mitx", "DATABASE_URL")
+    assert (settings["CONN_MAX_AGE"].value, settings["CONN_MAX_AGE"].env) == (0, "DB_CONN_MAX_AGE")
+    assert (settings["OPTIONS.sslmode"].value, settings["OPTIONS.sslmode"].env) == ("require", "DB_DISABLE_SSL")

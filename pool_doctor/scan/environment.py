@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 # Strings that configuration libraries read as booleans (Starlette, pydantic, django-environ agree on these).
 TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
+MITOL_HELPERS = (("string", None), ("int", "int"), ("bool", None), ("float", "float"), ("list_of_str", None))
 
 
 class Environment:
@@ -33,7 +35,13 @@ class Environment:
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         """The library calls read here, by dotted name."""
-        return {"os.getenv": self.getenv, "os.environ.get": self.getenv, "os.environ.setdefault": self.getenv}
+        return {
+            "os.getenv": self.getenv,
+            "os.environ.get": self.getenv,
+            "os.environ.setdefault": self.getenv,
+            # mitol-django-common's env helpers (mitol/common/envs.py: the variable `name` parsed, else `default`)
+            **{f"mitol.common.envs.get_{kind}": partial(self.helper, cast) for kind, cast in MITOL_HELPERS},
+        }
 
     def near(self, module: Module) -> dict[str, tuple[str, str]]:
         """`.env` values beside the code: the nearest `.env` in the module's folder or one above it, up to the
@@ -132,6 +140,16 @@ class Environment:
             if module is not None and name in module.env_sets and not is_test_file(Path(module.display)):
                 return Thunk(module.env_sets[name], Frame(module))
         return None
+
+    def helper(self, cast: str | None, node: ast.Call, frame: Frame) -> Any:
+        """`get_int(name="X", default=0)`: the variable X as the cast reads it, else the default."""
+        key = self.ev.arg(node, frame, 0, "name")
+        if not is_known(key):
+            return unknown(frame.module, node)
+        default_node = node.args[1] if len(node.args) > 1 else keyword(node, "default")
+        default: Any = Thunk(default_node, frame) if default_node is not None else SV(None, frame.module.where(node))
+        value = self.ev.force(self.lookup(str(key.value), default, frame, node))
+        return config_cast(cast, value, frame.module, node) if isinstance(value, SV) and value.known else value
 
     def getenv(self, node: ast.Call, frame: Frame) -> Any:
         """`os.getenv("X", default)` and `os.environ.get(...)`: with no default, None is in effect."""
