@@ -1172,3 +1172,47 @@ def test_mitol_env_helpers_read_their_variable_or_default(tmp_path: Path, monkey
     assert (settings["NAME"].value, settings["NAME"].env) == ("mitx", "DATABASE_URL")
     assert (settings["CONN_MAX_AGE"].value, settings["CONN_MAX_AGE"].env) == (0, "DB_CONN_MAX_AGE")
     assert (settings["OPTIONS.sslmode"].value, settings["OPTIONS.sslmode"].env) == ("require", "DB_DISABLE_SSL")
+
+
+def test_a_config_class_an_app_may_load_keeps_its_engine_at_the_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenOversight: `from_object(config[config_name])` that the scan cannot read, and config classes whose
+    # __init__ sets SQLALCHEMY_DATABASE_URI well into its body: the engine is reported at those classes, not
+    # once more at init_app as a bound app whose config is read at run time.
+    report = scan(
+        tmp_path,
+        {
+            "oo/config.py": """
+            import os
+
+
+            class BaseConfig:
+                def __init__(self):
+                    self.BOOTSTRAP_SERVE_LOCAL = True
+                    self.DEBUG = False
+                    self.TIMEZONE = os.environ.get("TIMEZONE", "America/Chicago")
+                    self.SQLALCHEMY_DATABASE_URI = os.environ.get("SQLALCHEMY_DATABASE_URI")
+
+
+            config = {"default": BaseConfig}
+            """,
+            "oo/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from oo.config import config
+
+            db = SQLAlchemy()
+
+
+            def create_app(config_name):
+                app = Flask(__name__)
+                app.config.from_object(config[config_name])
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert "oo/app.py:12" not in [p.where for p in report.pools]

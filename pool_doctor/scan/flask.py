@@ -487,9 +487,7 @@ class FlaskApps:
         keys = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^=]")
         return any(
             set(module.assigns) & POOL_KEYS
-            or any(
-                keys.search(module.segment(c) or "") and not self._schema(module, c) for c in module.classes.values()
-            )
+            or any(keys.search(_text_of(module, c)) and not self._schema(module, c) for c in module.classes.values())
             for module in self.ev.project.modules.values()
             if module is not None and "SQLALCHEMY_" in module.source
         )
@@ -575,3 +573,8 @@ def _names_a_bind(stmt: ast.stmt) -> bool:
     call = appconfig.bind_call(stmt)
     name = (dotted_parts(call.func) or [""])[-1] if call is not None else ""
     return name == "init_app" or name in EXTENSIONS
+
+
+def _text_of(module: Module, node: ast.stmt) -> str:
+    """The statement's whole text, a class's body included (`Module.segment` shortens it)."""
+    return "\n".join(module.source.splitlines()[node.lineno - 1 : node.end_lineno or node.lineno])
