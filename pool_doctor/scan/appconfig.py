@@ -43,7 +43,8 @@ class AppConfig:
     absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
     unread: bool = False  # it loads config the scan cannot read (from_envvar, a TOML file, a variable's file)
     guard: Guard = ()  # the tests the statement read now runs under (scan/guards.py)
-    verdicts: dict[str, bool] = field(default_factory=dict)  # each test's side with no variable set
+    # each test's side with no variable set; under `guards.DEAD + test`, the side of it that never goes on
+    verdicts: dict[str, bool] = field(default_factory=dict)
     splits: dict[str, tuple[Split, Any]] = field(default_factory=dict)  # a key's values by test, and that value
 
 
