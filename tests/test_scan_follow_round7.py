@@ -1216,3 +1216,34 @@ def test_a_config_class_an_app_may_load_keeps_its_engine_at_the_class(
         monkeypatch,
     )
     assert "oo/app.py:12" not in [p.where for p in report.pools]
+
+
+def test_an_app_config_updated_from_a_mapping_read_in_part_at_run_time_is_an_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GeoNature: app.config.update(config), config a mapping whose keys come in part from a TOML file read at run
+    # time; the only SQLALCHEMY_DATABASE_URI written in Python is in a test module. The bound app is an engine.
+    report = scan(
+        tmp_path,
+        {
+            "gn/config.py": 'import tomllib\n\nconfig = {**tomllib.load(open("/etc/gn.toml", "rb")), "DEBUG": False}\n',
+            "gn/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from gn.config import config
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.update(config)
+                db.init_app(app)
+                return app
+            """,
+            "gn/tests/test_utils.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://test@localhost/test"\n',
+        },
+        monkeypatch,
+    )
+    assert ("gn/app.py:12", "flask_sqlalchemy") in [(p.where, p.stack) for p in report.pools]

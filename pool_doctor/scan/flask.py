@@ -247,9 +247,9 @@ class FlaskApps:
         keys, named = self._source_keys(app, call, frame) if call.args else (None, False)
         if not named:  # `from_object(configs[name])`, a variable's file: other sources may be what it loads
             self._open_loads += 1
+        app.unread = app.unread or not named  # (GeoNature's update() of a mapping read partly at run time)
         if keys is None:
             app.unresolved.append(f"{app.module.segment(call)} (not read)")
-            app.unread = True
         for name, value in (keys or {}).items():
             guards.put(app, name, value)
 
@@ -482,14 +482,14 @@ class FlaskApps:
         yield from self._with_pinned(engines, over)
 
     def _sources(self) -> bool:
-        """Whether a module or class of the project sets a Flask-SQLAlchemy key, as a global, a class attribute or
-        in `__init__` (`self.SQLALCHEMY_DATABASE_URI = ...`): a config an app may load."""
+        """Whether a module or class of the app (not of its tests) sets a Flask-SQLAlchemy key, as a global, a class
+        attribute or in `__init__` (`self.SQLALCHEMY_DATABASE_URI = ...`): a config an app may load."""
         keys = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^=]")
         return any(
             set(module.assigns) & POOL_KEYS
             or any(keys.search(_text_of(module, c)) and not self._schema(module, c) for c in module.classes.values())
             for module in self.ev.project.modules.values()
-            if module is not None and "SQLALCHEMY_" in module.source
+            if module is not None and "SQLALCHEMY_" in module.source and not is_test_file(module.path)
         )
 
     def _schema(self, module: Module, cls: ast.ClassDef) -> bool:
