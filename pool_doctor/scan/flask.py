@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import appconfig, guards
-from pool_doctor.scan.appconfig import AppConfig, Keys
+from pool_doctor.scan.appconfig import AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
 from pool_doctor.scan.flaskext import (
@@ -188,19 +188,14 @@ class FlaskApps:
                         app.running = app.running is not False and inner.running is True
                         app.absent, app.unread = app.absent or inner.absent, app.unread or inner.unread
                 elif app.bind is None and self._bind(app, module, stmt, frame) and tests.get(id(stmt)):
-                    before = partial(guards.before, self.ev, scope, frame, {})
-                    found = guards.guard_of(self.ev, tests[id(stmt)], before, module)
+                    found = self._guard(app, module, scope, frame, stmt, tests)
                     guards.within(app, found[0] if found else ())  # the engine is where the bind runs
                 continue
-            at = self.ev.flow.frame_at(scope, frame, stmt) if scope else frame
-            # each test read with `app.config` as the writes so far leave it (`if not app.config[...].startswith(...)`)
-            config = HolderV(FLASK_APP, {"config": DictV(dict(app.keys), None)})
-            seen = {name: config for name in appconfig.receivers(stmt)}
-            before = partial(guards.before, self.ev, scope, frame, seen)
-            found = guards.guard_of(self.ev, tests[id(stmt)], before, module) if tests.get(id(stmt)) else ((), {})
+            found = self._guard(app, module, scope, frame, stmt, tests)
             if found is None:
                 continue  # the code rules it out (`if test_config is not None:` where the app gives none)
             app.guard, app.verdicts = found[0], {**app.verdicts, **found[1]}
+            at = self.ev.flow.frame_at(scope, frame, stmt) if scope else frame
             app.lines.append(stmt.lineno)
             on_current = module.segment(stmt).startswith(("current_app.", "flask.current_app."))
             app.running = app.running is not False and on_current
@@ -229,6 +224,24 @@ class FlaskApps:
         if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
             self.bound.add((app.extension[0].display, app.extension[1].lineno))
         return app
+
+    def _guard(
+        self,
+        app: AppConfig,
+        module: Module,
+        scope: FunctionNode | None,
+        frame: Frame,
+        stmt: ast.stmt,
+        tests: dict[int, guards.Tests],
+    ) -> tuple[Guard, dict[str, bool]] | None:
+        """The tests `stmt` runs under that the code leaves open (scan/guards.py), each read just before its `if`
+        with `app.config` as the writes so far leave it (`if not app.config[...].startswith(...)`); None: the code
+        rules the statement out."""
+        if not tests.get(id(stmt)):
+            return (), {}
+        config = HolderV(FLASK_APP, {"config": DictV(dict(app.keys), None)})
+        seen = {name: config for name in appconfig.receivers(stmt)}
+        return guards.guard_of(self.ev, tests[id(stmt)], partial(guards.before, self.ev, scope, frame, seen), module)
 
     def _helper(self, stmt: ast.stmt, frame: Frame) -> FuncRef | None:
         """A project function the statement calls that writes the app's configuration but binds no extension:
