@@ -107,11 +107,14 @@ def dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> D
             items[key] = values[0]
         else:
             items[key] = Branches(
-                [(when, not_set() if value is _MISSING else value) for (when, _), value in zip(options, values)],
+                [
+                    (when, not_set(option.unset_by.get(key)) if value is _MISSING else value)
+                    for (when, option), value in zip(options, values)
+                ],
                 default=default,
             )
     opaque = list(dict.fromkeys(text for _, option in options for text in option.opaque))
-    return DictV(items, first.origin, opaque, first.line, first.end_line, first.file)
+    return DictV(items, first.origin, opaque, first.line, first.end_line, first.file, dict(first.unset_by))
 
 
 _MISSING = object()
@@ -177,7 +180,7 @@ def decide(ev: Interpreter, value: Any) -> tuple[bool | None, bool]:
 
 
 def copy_dict(value: DictV) -> DictV:
-    return DictV(dict(value.items), value.origin, list(value.opaque), value.line, value.end_line, value.file)
+    return replace(value, items=dict(value.items), opaque=list(value.opaque), unset_by=dict(value.unset_by))
 
 
 def as_dict(value: Any, text: str, where: str | None) -> DictV:
@@ -535,8 +538,28 @@ def _chosen(ev: Interpreter, value: Any, variable: str, others: list[Any]) -> An
         items = {
             key: _chosen(ev, item, variable, [d.items.get(key) for d in dicts]) for key, item in value.items.items()
         }
-        return replace(value, items=items)
+        return _gaining(replace(value, items=items), variable, dicts)
+    if isinstance(value, Branches):  # an earlier test's sides: the keys this test alone gives are its own
+        dicts = [o for other in map(ev.force, others) for o in _sides(ev, other) if isinstance(o, DictV)]
+        options = [(when, _gaining(ev.force(option), variable, dicts)) for when, option in value.options]
+        if all(new is ev.force(old) for (_, new), (_, old) in zip(options, value.options)):
+            return value
+        return Branches(options, default=value.default)
     return value
+
+
+def _gaining(value: Any, variable: str, others: list[DictV]) -> Any:
+    """A dict, with the keys only the others have as unset until `variable` is set (kept if it had none)."""
+    if not isinstance(value, DictV) or value.opaque:
+        return value
+    gained = {key: variable for d in others for key in d.items if key not in value.items}
+    if not gained.keys() - value.unset_by.keys():
+        return value
+    return replace(value, unset_by={**gained, **value.unset_by})
+
+
+def _sides(ev: Interpreter, value: Any) -> list[Any]:
+    return [ev.force(option) for _, option in value.options] if isinstance(value, Branches) else [value]
 
 
 def agreeing(body: dict[str, Any], orelse: dict[str, Any], text: str, marker: str) -> tuple[dict[str, Any], ...]:

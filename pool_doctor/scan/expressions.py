@@ -187,6 +187,7 @@ class Evaluator:
         if isinstance(value, DictV):
             into.items.update(value.items)
             into.opaque.extend(value.opaque)
+            into.unset_by = {**value.unset_by, **into.unset_by}
         elif pairs is not None:  # dict([(key, value), ...]), dict(parser.items(section))
             into.items.update(pairs)
         elif isinstance(value, InstanceRef) and self.classes.is_model(value.cls):

@@ -49,6 +49,10 @@ class DictV:
     line: int = 0
     end_line: int = 0
     file: str | None = None
+    # keys the dict lacks that a set environment variable would give it, by that variable: on the side of a
+    # test of the variable no variable set takes (`if config("PG_TIMEOUT", cast=int, default=0) > 0:` then
+    # `d["options"] = ...`), options is not set and PG_TIMEOUT is what sets it
+    unset_by: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -249,9 +253,9 @@ def unknown(module: Module | None, node: ast.AST | None, env: str | None = None,
     return SV(None, where, env, known=False, expr=expr)
 
 
-def not_set() -> SV:
-    """What a path that does not set a name (or a dict key) leaves there."""
-    return SV(None, None, known=False, expr=NOT_SET)
+def not_set(env: str | None = None) -> SV:
+    """What a path that does not set a name (or a dict key) leaves there; `env`, the variable that would set it."""
+    return SV(None, None, env, known=False, expr=NOT_SET)
 
 
 def is_known(value: Any) -> TypeGuard[SV]:

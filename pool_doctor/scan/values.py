@@ -23,6 +23,7 @@ from pool_doctor.scan.kinds import (
     PartialRef,
     Thunk,
     env_of,
+    not_set,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedValue, mask_text
 from pool_doctor.scan.scopes import EXTERNAL_ROOTS
@@ -48,21 +49,29 @@ def flatten(
         keys = list(dict.fromkeys(key for _, flat in per_branch for key in flat))
         for key in keys:
             out[key] = branched([(when, flat.get(key)) for when, flat in per_branch], default, evaluator.conditions)
-        return out
+        return out if depth else {key: item for key, item in out.items() if not _unset_alone(item)}
     if isinstance(value, DictV) and depth < 6:
         for key, item in value.items.items():
             out.update(flatten(item, evaluator, f"{prefix}.{key}" if prefix else key, unresolved, depth + 1))
         if unresolved is not None:
             unresolved.extend(f"{prefix}: {text}" if prefix else text for text in value.opaque)
+        for key, variable in value.unset_by.items():  # (kept only where a test's sides are joined, below)
+            if key not in value.items:
+                out[f"{prefix}.{key}" if prefix else key] = not_set(variable)
         if not value.items and not value.opaque and prefix:
             out[prefix] = SV({}, value.origin)
-        return out
+        return out if depth else {key: item for key, item in out.items() if not _unset_alone(item)}
     if isinstance(value, InstanceRef) and depth < 6 and evaluator.classes.is_model(value.cls):
         return flatten(DictV(evaluator.classes.instance_fields(value), None), evaluator, prefix, unresolved, depth + 1)
-    if isinstance(value, SV) and value.expr == NOT_SET and depth > 0:
-        return out  # a key this path does not set
+    if isinstance(value, SV) and value.expr == NOT_SET and depth > 0 and value.env is None:
+        return out  # a key this path does not set (nor names the variable that would)
     out[prefix] = leaf(written, evaluator)
     return out
+
+
+def _unset_alone(value: SV) -> bool:
+    """A key no path sets (a variable could, on a path the scan did not keep): not one of the pool's settings."""
+    return value.expr == NOT_SET and not value.branches
 
 
 def one_of(branches: list[SV] | tuple[SV, ...]) -> str:
@@ -108,14 +117,19 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
     if chosen is not None:  # the branch in effect with no variable set is listed first (`-|?`: not set unless...)
         branches.insert(0, branches.pop(chosen))
         chosen = 0
-    branches = [replace(branch, when=_short_test(branch.when or "")) for branch in branches]
+    unset_by = next((b.env for b in branches if b.expr == NOT_SET and b.env), None)  # the variable that sets it
+    branches = [
+        replace(branch, when=_short_test(branch.when or ""), env=None if branch.expr == NOT_SET else branch.env)
+        for branch in branches
+    ]
     expr = one_of(branches)
     if chosen is not None and branches[chosen].known:
         base = branches[chosen]  # the value with no environment set; a variable another branch reads overrides it
         return replace(
             base, when=None, expr=expr, branches=tuple(branches), env=base.env or env_of(*branches), chosen=0
         )
-    env = (branches[chosen].env if chosen is not None else None) or env_of(*branches)  # not set: the one that sets it
+    env = (branches[chosen].env if chosen is not None else None) or unset_by or env_of(*branches)  # not set: the one
+    # that sets it
     where = next((branch.from_ for branch in branches if branch.from_), None)  # not set is written nowhere
     return SV(None, where, env, known=False, expr=expr, branches=tuple(branches), chosen=chosen)
 

@@ -1,0 +1,85 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round7.py. Each project is a few small files written here (never a copy of a real one); line
+numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+from pool_doctor.scan.model import NOT_SET
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        'config("PG_TIMEOUT", cast=int, default=0) > 0',
+        'config("PG_TIMEOUT", cast=bool, default=False)',
+    ],
+)
+def test_a_key_only_a_set_variable_writes_is_not_set_by_default_and_names_that_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test: str
+) -> None:
+    # openreplay's pg_client: the settings dict gains `options` only when PG_TIMEOUT is set above 0. With no
+    # variable set the key is not set (the library default), and PG_TIMEOUT is what changes that; the scan
+    # listed both sides with no variable named, as if nothing but code decided it.
+    report = scan(
+        tmp_path,
+        {
+            "app/pg.py": f"""
+            from decouple import config
+            from psycopg2 import pool
+
+            PG_CONFIG = {{"host": config("pg_host", default="localhost")}}
+            if {test}:
+                PG_CONFIG["options"] = "-c statement_timeout=5000"
+
+            def make_pool():
+                return pool.ThreadedConnectionPool(1, 8, **PG_CONFIG)
+            """,
+        },
+        monkeypatch,
+    )
+    options = at(report, "app/pg.py:9").settings["options"]
+    assert options.env == "PG_TIMEOUT"
+    assert [b.expr if not b.known else b.value for b in options.branches] == [NOT_SET, "-c statement_timeout=5000"]
+    assert options.branches[1].when == test
+
+
+def test_keys_each_set_under_its_own_variable_name_each_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same dict grown by three tests in a row, each of its own variable: each key is not set with no
+    # variable set, and names the variable of the test that writes it (the dict on each side of the second test
+    # already has both sides of the first).
+    report = scan(
+        tmp_path,
+        {
+            "app/pg.py": """
+            import os
+            from psycopg2 import pool
+
+            PG_CONFIG = {"host": "db"}
+            if int(os.getenv("PG_TIMEOUT", "0")) > 0:
+                PG_CONFIG["options"] = "-c statement_timeout=5000"
+            if os.getenv("PG_KEEPALIVES"):
+                PG_CONFIG["keepalives"] = 1
+            if os.getenv("PG_APP") == "1":
+                PG_CONFIG["application_name"] = "worker"
+
+            def make_pool():
+                return pool.ThreadedConnectionPool(1, 8, **PG_CONFIG)
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/pg.py:13").settings
+    assert {key: settings[key].env for key in ("options", "keepalives", "application_name")} == {
+        "options": "PG_TIMEOUT",
+        "keepalives": "PG_KEEPALIVES",
+        "application_name": "PG_APP",
+    }
+    assert all(settings[key].branches[0].expr == NOT_SET for key in ("options", "keepalives", "application_name"))
+    assert settings["host"].value == "db" and not settings["host"].branches
