@@ -83,3 +83,46 @@ def test_keys_each_set_under_its_own_variable_name_each_variable(
     }
     assert all(settings[key].branches[0].expr == NOT_SET for key in ("options", "keepalives", "application_name"))
     assert settings["host"].value == "db" and not settings["host"].branches
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'config.set_main_option(name="sqlalchemy.url", value=os.environ["DATABASE_URL"])',
+        'config.set_section_option(config.config_ini_section, "sqlalchemy.url", value=os.environ["DATABASE_URL"])',
+        'config.set_section_option(section="alembic", name="sqlalchemy.url", value=os.environ["DATABASE_URL"])',
+    ],
+)
+def test_alembic_options_set_with_keyword_arguments_replace_the_ini(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    # A FastAPI template's alembic env.py sets the URL with `set_main_option(name=..., value=...)`; only the
+    # positional form was read, so the ini's placeholder was reported as the URL the engine gets (a wrong value).
+    # alembic's Config.set_main_option(name, value) and set_section_option(section, name, value).
+    report = scan(
+        tmp_path,
+        {
+            "alembic.ini": """
+            [alembic]
+            script_location = migrations
+            sqlalchemy.url = driver://user:pass@localhost/dbname
+            """,
+            "migrations/env.py": f"""
+            import os
+
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            {call}
+
+            def run_migrations_online():
+                connectable = engine_from_config(
+                    config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+                )
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "migrations/env.py:10").settings["url"]
+    assert (url.known, url.env, url.from_) == (False, "DATABASE_URL", "migrations/env.py:7")

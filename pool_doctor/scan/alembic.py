@@ -48,20 +48,21 @@ class AlembicConfig:
         for method, section_given in (("set_main_option", False), ("set_section_option", True)):
             for site in module.calls.get(method, []):
                 call = site.call
-                if not isinstance(call.func, ast.Attribute) or len(call.args) != 2 + section_given:
+                given = _arguments(call, ("section", "name", "value") if section_given else ("name", "value"))
+                if not isinstance(call.func, ast.Attribute) or given is None:
                     continue
                 owner = self.ev.force(self.ev.eval(call.func.value, Frame(module)))
                 if not (isinstance(owner, ExternalRef) and owner.dotted == CONFIG):
                     continue
                 # in a function (h's run_migrations_online), with its locals set before the call
                 at = self.ev.frame_in(module, site.functions[-1], call) if site.functions else Frame(module)
-                args = [self.ev.force(self.ev.eval(a, at)) for a in call.args]
-                section = self._section_name(call.args[0], at) if section_given else MAIN
+                args = [self.ev.force(self.ev.eval(a, at)) for a in given]
+                section = self._section_name(given[0], at) if section_given else MAIN
                 option, value = args[-2], args[-1]
                 if section is None or not (is_known(option) and isinstance(option.value, str)):
                     continue
                 if not is_known(value) and isinstance(value, SV) and value.expr is None:
-                    value = unknown(module, call.args[-1], env=value.env)
+                    value = unknown(module, given[-1], env=value.env)
                 if site.conditions:  # set on one side of an `if` (SurfSense's `if database_url:`): the file's
                     value = self._conditional(module, site.conditions, value, at)  # value on the other
                 found.append((section, option.value, value))
@@ -145,19 +146,20 @@ class AlembicConfig:
                 continue
             for site in module.calls.get("set_main_option", []):
                 call = site.call
-                if len(call.args) != 2 or not isinstance(call.func, ast.Attribute):
+                given = _arguments(call, ("name", "value"))
+                if given is None or not isinstance(call.func, ast.Attribute):
                     continue
-                key = self.ev.force(self.ev.eval(call.args[0], Frame(module)))
+                key = self.ev.force(self.ev.eval(given[0], Frame(module)))
                 owner = self.ev.force(self.ev.eval(call.func.value, Frame(module)))
                 if not is_known(key) or key.value != URL_OPTION or getattr(owner, "dotted", "") == CONFIG:
                     continue
                 local = (
                     site.functions
-                    and isinstance(call.args[1], ast.Name)
-                    and any(call.args[1].id in self.ev.local_names(f) for f in site.functions)
+                    and isinstance(given[1], ast.Name)
+                    and any(given[1].id in self.ev.local_names(f) for f in site.functions)
                 )
                 value = (  # a function's own local is its business at run time
-                    unknown(module, call.args[1]) if local else self.ev.force(self.ev.eval(call.args[1], Frame(module)))
+                    unknown(module, given[1]) if local else self.ev.force(self.ev.eval(given[1], Frame(module)))
                 )
                 found.append((module.where(call), (MAIN, URL_OPTION, value)))
         self._found[ini] = found
@@ -192,3 +194,15 @@ def _unset_as(value: Any, given: SV) -> Any:
     if isinstance(value, Branches):
         return replace(value, options=[(when, _unset_as(option, given)) for when, option in value.options])
     return value
+
+
+def _arguments(call: ast.Call, names: tuple[str, ...]) -> list[ast.expr] | None:
+    """The call's arguments in the order of alembic's Config method's parameters (`set_main_option(name, value)`,
+    by position or by keyword), or None when they are not all given that way."""
+    if any(isinstance(arg, ast.Starred) for arg in call.args) or len(call.args) > len(names):
+        return None
+    keywords = {kw.arg: kw.value for kw in call.keywords}
+    given = [*call.args, *(keywords.get(name) for name in names[len(call.args) :])]
+    if None in keywords or any(arg is None for arg in given) or len(keywords) != len(names) - len(call.args):
+        return None
+    return [arg for arg in given if arg is not None]
