@@ -126,3 +126,34 @@ def test_alembic_options_set_with_keyword_arguments_replace_the_ini(
     )
     url = at(report, "migrations/env.py:10").settings["url"]
     assert (url.known, url.env, url.from_) == (False, "DATABASE_URL", "migrations/env.py:7")
+
+
+def test_keys_popped_in_a_comprehension_leave_the_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pygeoapi's SQL provider: the pool's keys are taken out of the driver's keyword arguments with `.pop` inside a
+    # dict comprehension, and what is left goes to the driver as connect_args. The popped keys were also reported
+    # as connect_args (pool_size among the driver's arguments, which it never gets).
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            POOL_DEFAULTS = {"pool_size": 5, "max_overflow": 10, "pool_pre_ping": True}
+
+            def get_engine(url, **connect_args):
+                pool_options = {key: connect_args.pop(key, default) for key, default in POOL_DEFAULTS.items()}
+                return create_engine(url, connect_args=connect_args, **pool_options)
+
+            engine = get_engine("postgresql://app@db/app", pool_size=2, connect_timeout=10)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:9")
+    assert {key: value.value for key, value in pool.settings.items()} == {
+        "url": "postgresql://app@db/app",
+        "connect_args.connect_timeout": 10,
+        "pool_size": 2,
+        "max_overflow": 10,
+        "pool_pre_ping": True,
+    }

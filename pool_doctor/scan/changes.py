@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import Frame, HolderV, Interpreter, Thunk
+from pool_doctor.scan.kinds import DictV, Frame, HolderV, Interpreter, Thunk
 from pool_doctor.scan.nodes import MUTATORS, pseudo_name
 from pool_doctor.scan.paths import State
 
@@ -57,6 +57,35 @@ def popping_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Stat
     def compute() -> Any:
         current = ev.force(ev.eval(base, frame))
         return containers.lift(ev, [current], lambda d: ev.mutated(d, func.attr, call, frame))
+
+    return {**state, base.id: Thunk(base, frame, compute=compute)}
+
+
+def popping_each_time(
+    ev: Interpreter,
+    frame_of: FrameOf,
+    comp: ast.ListComp | ast.DictComp | ast.SetComp | ast.GeneratorExp,
+    call: ast.Call,
+    state: State,
+) -> State:
+    """`d.pop(key, ...)` once per item of a comprehension: `d` without each key the items give, worked out when
+    read (kept whole when the scan cannot tell the keys)."""
+    assert isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+    frame, base = frame_of(state), call.func.value
+    keys_of = ast.copy_location(ast.DictComp(call.args[0], ast.Constant(None), comp.generators), comp)
+
+    def without(d: Any, keys: DictV) -> Any:
+        if not isinstance(d, DictV):
+            return d
+        result = containers.copy_dict(d)
+        for key in keys.items:
+            result.items.pop(key, None)
+        return result
+
+    def compute() -> Any:
+        current = ev.force(ev.eval(base, frame))
+        keys = ev.force(ev.eval(keys_of, frame))
+        return containers.lift(ev, [current], lambda d: without(d, keys)) if isinstance(keys, DictV) else current
 
     return {**state, base.id: Thunk(base, frame, compute=compute)}
 

@@ -30,7 +30,15 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.nodes import holds, installed_import, is_generator, popped, pseudo_name, reads_outer
+from pool_doctor.scan.nodes import (
+    holds,
+    installed_import,
+    is_generator,
+    popped,
+    popped_each_time,
+    pseudo_name,
+    reads_outer,
+)
 from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names
 
 SET = assumed_set("")  # the prefix of the bindings that say a variable is set on a path
@@ -204,6 +212,8 @@ class Flow:
                 state = self.assign_target(run, target, thunk, state)
             for call in popped(stmt.value):  # maxconn = int(params.pop("maxconn")): params loses the key
                 state = changes.popping_call(ev, partial(self.frame, run), call, state)
+            for comp, call in popped_each_time(stmt.value):  # {k: kw.pop(k, d) for k, d in ...}: each key
+                state = changes.popping_each_time(ev, partial(self.frame, run), comp, call, state)
             return state, guard
         if isinstance(stmt, ast.AugAssign):
             current = self.read_target(run, stmt.target, state)

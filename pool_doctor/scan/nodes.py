@@ -37,6 +37,32 @@ def popped(value: ast.expr) -> list[ast.Call]:
     return found
 
 
+COMPREHENSIONS = (ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp)
+
+
+def popped_each_time(
+    value: ast.expr,
+) -> list[tuple[ast.ListComp | ast.DictComp | ast.SetComp | ast.GeneratorExp, ast.Call]]:
+    """`d.pop(key, ...)` once per item of a comprehension in an assigned value, `d` a name the comprehension
+    does not bind (`{key: kwargs.pop(key, default) for key, default in DEFAULTS.items()}`): `d` loses each key."""
+    found: list[tuple[ast.ListComp | ast.DictComp | ast.SetComp | ast.GeneratorExp, ast.Call]] = []
+    for comp in ast.walk(value):
+        if not isinstance(comp, COMPREHENSIONS) or len(comp.generators) != 1:
+            continue
+        bound = {n.id for n in ast.walk(comp.generators[0].target) if isinstance(n, ast.Name)}
+        for node in ast.walk(comp):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "pop"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id not in bound
+                and node.args
+            ):
+                found.append((comp, node))
+    return found
+
+
 def holds(stmt: ast.stmt, node: ast.AST) -> bool:
     """Whether `node` sits within the statement's span."""
     start = (stmt.lineno, stmt.col_offset)
