@@ -157,3 +157,41 @@ def test_keys_popped_in_a_comprehension_leave_the_dict(tmp_path: Path, monkeypat
         "max_overflow": 10,
         "pool_pre_ping": True,
     }
+
+
+def test_a_package_attribute_shadows_its_submodule_of_the_same_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # airweave: config/ is a package with a settings.py submodule, and its __init__ binds `settings = Settings()`.
+    # `from app.config import settings` is that instance (Python's import takes the package's attribute before
+    # its submodule); the scan took the submodule, so every `settings.x` was unknown.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config/__init__.py": """
+            from app.config.settings import Settings
+
+            settings = Settings()
+            """,
+            "app/config/settings.py": """
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                POSTGRES_URL: str
+                SYNC_MAX_WORKERS: int = 20
+            """,
+            "app/session.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from app.config import settings
+
+            engine = create_async_engine(settings.POSTGRES_URL, pool_size=settings.SYNC_MAX_WORKERS)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/session.py:5")
+    size, url = pool.settings["pool_size"], pool.settings["url"]
+    assert (size.value, size.env, size.from_) == (20, "SYNC_MAX_WORKERS", "app/config/settings.py:5")
+    assert (url.known, url.env) == (False, "POSTGRES_URL")

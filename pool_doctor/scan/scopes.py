@@ -288,6 +288,11 @@ class Scopes:
             module = self.project.module_by_name(".".join(parts[:cut]), near.path)
             if module is None:
                 continue
+            while cut > 1:  # a package whose __init__ binds the name has it as its attribute, over its submodule
+                parent = self.project.module_by_name(".".join(parts[: cut - 1]), near.path)  # (airweave's
+                if parent is None or not _shadows(parent, parts[cut - 1], ".".join(parts[:cut]), near):  # settings)
+                    break
+                module, cut = parent, cut - 1
             value: Any = ModuleRef(module)
             for attr in parts[cut:]:
                 value = self.ev.attribute(value, attr, None, Frame(near))
@@ -334,6 +339,17 @@ class Scopes:
             name for star in source.star_imports if depth < 5 for name in self.star_names(source, star, depth + 1)
         ]
         return [name for name in dict.fromkeys(bound) if not name.startswith("_")]
+
+
+def _shadows(package: Module, name: str, submodule: str, near: Module) -> bool:
+    """Whether a package's `__init__` binds `name` to something other than its submodule of that name (`settings
+    = Settings()` beside config/settings.py): Python's import takes the package's attribute first. Not for the
+    package's own modules, which run before its `__init__` binds it (`from .settings import Settings` there)."""
+    if package.path.name != "__init__.py" or package.path.parent in near.path.parents:
+        return False
+    if name in package.imports:
+        return package.imports[name] != submodule
+    return name in package.assigns or name in package.functions or name in package.classes
 
 
 def condition_text(
