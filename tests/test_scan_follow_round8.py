@@ -195,3 +195,23 @@ def test_a_package_attribute_shadows_its_submodule_of_the_same_name(
     size, url = pool.settings["pool_size"], pool.settings["url"]
     assert (size.value, size.env, size.from_) == (20, "SYNC_MAX_WORKERS", "app/config/settings.py:5")
     assert (url.known, url.env) == (False, "POSTGRES_URL")
+
+
+def test_django_environ_reads_psql_urls_as_postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # treeherder: django-environ's DB_SCHEMES map psql:// (as well as postgres://, postgresql://, pgsql://) to
+    # Django's PostgreSQL backend (environ.py, 0.14); ENGINE was left out for psql://.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import environ
+
+            env = environ.Env()
+
+            DATABASES = {"default": env.db_url("DATABASE_URL", default="psql://app@127.0.0.1:5432/appdb")}
+            """,
+        },
+        monkeypatch,
+    )
+    engine = at(report, "settings.py:5").settings["ENGINE"]
+    assert (engine.value, engine.env) == ("django.db.backends.postgresql", "DATABASE_URL")

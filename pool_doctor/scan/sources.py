@@ -30,6 +30,7 @@ DJANGO_ENGINES = {
     "sqlite": "django.db.backends.sqlite3",
     "mysql": "django.db.backends.mysql",
 }
+ENVIRON_ENGINES = {**DJANGO_ENGINES, "psql": "django.db.backends.postgresql"}  # django-environ's also (0.14)
 
 
 # The strings each library reads as a bool (starlette/config.py, decouple.py, environ/environ.py).
@@ -230,7 +231,7 @@ class ConfigSources:
             except ValueError:
                 parts, port = None, None
             if parts is not None:
-                engine = DJANGO_ENGINES.get(parts.scheme.split("+")[0])
+                engine = (ENVIRON_ENGINES if top_options else DJANGO_ENGINES).get(parts.scheme.split("+")[0])
                 if engine:
                     result.items["ENGINE"] = SV(engine, origin, env)
                 # dj-database-url takes the path less its first "/" (`sqlite:////srv/app.db` is "/srv/app.db")
