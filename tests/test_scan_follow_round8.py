@@ -215,3 +215,66 @@ def test_django_environ_reads_psql_urls_as_postgresql(tmp_path: Path, monkeypatc
     )
     engine = at(report, "settings.py:5").settings["ENGINE"]
     assert (engine.value, engine.env) == ("django.db.backends.postgresql", "DATABASE_URL")
+
+
+def test_a_flask_app_configured_from_prefixed_variables_alone_is_an_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # funnel's whole configuration is FLASK_* variables (Flask's from_prefixed_env strips the prefix from each):
+    # no SQLALCHEMY_* key is written anywhere, so the bound app was no engine at all. Flask-SQLAlchemy needs a
+    # URL (or binds) to bind, so the app's config has it: here FLASK_SQLALCHEMY_DATABASE_URI.
+    report = scan(
+        tmp_path,
+        {
+            "webapp/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_prefixed_env()
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "webapp/__init__.py:9").settings["url"]
+    assert (url.known, url.env) == (False, "FLASK_SQLALCHEMY_DATABASE_URI")
+
+
+def test_a_bound_flask_app_whose_config_no_code_of_the_project_writes_is_an_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # funnel: an installed package loads each app's config (`sharedlib.app.init_app(each_app, ["env"])`), then the
+    # extension is bound to each app in a loop; the project writes no SQLALCHEMY_* key anywhere.
+    report = scan(
+        tmp_path,
+        {
+            "webapp/__init__.py": """
+            from flask import Flask
+
+            import sharedlib.app
+
+            app = Flask(__name__)
+            shortlinks = Flask(__name__)
+
+            from .models import db  # noqa: E402
+
+            for each_app in [app, shortlinks]:
+                sharedlib.app.init_app(each_app, ["env"], env_prefix=["FLASK"])
+                db.init_app(each_app)
+            """,
+            "webapp/models.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "webapp/__init__.py:12")
+    assert pool.stack == "flask_sqlalchemy"
+    assert pool.unresolved == ["(the app's config: no code of the project writes it)"]

@@ -30,12 +30,16 @@ from pool_doctor.scan.flaskext import (
     EXTENSIONS,
     FLASK_SQLALCHEMY,
     POOL_KEYS,
+    URI,
+    config_sources,
     engine_settings,
     extension_of,
     is_extension,
+    is_schema,
     keeps_own_config,
     maker,
     may_make_extension,
+    mentions_keys,
     never_bound,
     pinned,
 )
@@ -44,7 +48,6 @@ from pool_doctor.scan.kinds import (
     Branches,
     ClassRef,
     DictV,
-    ExternalRef,
     Frame,
     FuncRef,
     HolderV,
@@ -69,7 +72,6 @@ FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
 FLASK_APP = "flask.Flask"
-SCHEMA_LIBRARIES = ("marshmallow",)  # a class of theirs describes a config's keys, holds none
 BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
 
 
@@ -200,11 +202,13 @@ class FlaskApps:
             on_current = module.segment(stmt).startswith(("current_app.", "flask.current_app."))
             app.running = app.running is not False and on_current
             prefix = appconfig.prefixed_env(stmt)
-            if prefix is not None:  # each key set so far is the variable's, when that is set
-                app.keys = {
+            if prefix is not None:  # each key set so far is the variable's, when that is set; the URL, when it
+                app.keys = {  # is not yet, a variable's too (funnel's whole config is FLASK_* variables)
                     name: appconfig.by_variable(value, f"{prefix}{name}", self.ev, module)
                     for name, value in app.keys.items()
                 }
+                named = f"{prefix}{URI}"
+                app.keys.setdefault(URI, SV(None, module.where(stmt), named, known=False, expr=f"${named}"))
                 continue
             load = appconfig.loader(stmt, own)
             if load is not None:  # (read with the locals set by then: Mailu's `app.config.update(self.config)`)
@@ -473,8 +477,10 @@ class FlaskApps:
                 frame = app.frame if made is app.bind else Frame(owner)
                 defaults = self.ev.force(self.ev.eval(options, frame))
         # bound, loading a file of its config the tree has not, or config it cannot read when the project has no
-        # config class or module that may be what it loads (GeoNature's TOML file; lemur's has one: reported there)
-        unread = app.bind is not None and (app.absent or (app.unread and not self._sources()))
+        # config class or module that may be what it loads (GeoNature's TOML file; lemur's has one: reported there),
+        # or with none in a project that names no key (funnel's installed loader): the extension needs a URL
+        untold = not app.keys and not mentions_keys(self.ev) and not self._bound_by_other(app)
+        unread = app.bind is not None and (app.absent or untold or (app.unread and not config_sources(self.ev)))
         if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or is_test_file(app.module.path) or not self._may_extend()):
@@ -491,28 +497,15 @@ class FlaskApps:
             line, end_line = min(app.lines), max(app.lines)
         at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((app.bind_module or app.module).display, line, end_line)
-        engines = self._engines(place, "app.config", defaults, app.keys, app.unresolved, at_import)
+        unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
+        engines = self._engines(place, "app.config", defaults, app.keys, unresolved, at_import)
         yield from self._with_pinned(engines, over)
-
-    def _sources(self) -> bool:
-        """Whether a module or class of the app (not of its tests) sets a Flask-SQLAlchemy key, as a global, a class
-        attribute or in `__init__` (`self.SQLALCHEMY_DATABASE_URI = ...`): a config an app may load."""
-        keys = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^=]")
-        return any(
-            set(module.assigns) & POOL_KEYS
-            or any(keys.search(_text_of(module, c)) and not self._schema(module, c) for c in module.classes.values())
-            for module in self.ev.project.modules.values()
-            if module is not None and "SQLALCHEMY_" in module.source and not is_test_file(module.path)
-        )
-
-    def _schema(self, module: Module, cls: ast.ClassDef) -> bool:
-        """A marshmallow Schema whose fields are named after the keys (GeoNature's, validating its TOML file):
-        it describes a config, it is none."""
-        bases = self.ev.classes.class_bases(ClassRef(module, cls))
-        return any(isinstance(b, ExternalRef) and b.dotted.split(".", 1)[0] in SCHEMA_LIBRARIES for b in bases)
 
     def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
         return any(app.bind is not None for apps in self._read().values() for app in apps)
+
+    def _bound_by_other(self, app: AppConfig) -> bool:  # its bind is a configuring caller's (scan/flask.py's beside)
+        return any(o is not app and o.bind is app.bind for apps in self._read().values() for o in apps)
 
     def _with_pinned(self, pools: Iterator[ScannedPool], over: dict[str, Any]) -> Iterator[ScannedPool]:
         """The engines with what the extension's 3.x hook writes after the app's options (it wins)."""
@@ -556,7 +549,7 @@ class FlaskApps:
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
         flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK}) and self._may_extend()  # else: only a name
         for cls in module.classes.values():
-            if id(cls) in self._loaded or not maybe or not flask or self._schema(module, cls):
+            if id(cls) in self._loaded or not maybe or not flask or is_schema(self.ev, module, cls):
                 continue
             made = InstanceRef(ClassRef(module, cls), {})  # its own keys, or (OpenOversight's) its __init__'s
             own = any(name in POOL_KEYS for name in self.ev.scopes.scope_locals(cls))
@@ -586,8 +579,3 @@ def _names_a_bind(stmt: ast.stmt) -> bool:
     call = appconfig.bind_call(stmt)
     name = (dotted_parts(call.func) or [""])[-1] if call is not None else ""
     return name == "init_app" or name in EXTENSIONS
-
-
-def _text_of(module: Module, node: ast.stmt) -> str:
-    """The statement's whole text, a class's body included (`Module.segment` shortens it)."""
-    return "\n".join(module.source.splitlines()[node.lineno - 1 : node.end_lineno or node.lineno])

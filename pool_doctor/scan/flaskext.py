@@ -38,8 +38,9 @@ LEGACY_KEYS = {
 }
 OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
 BINDS: Final = "SQLALCHEMY_BINDS"
-ENGINE_KEYS = {"SQLALCHEMY_DATABASE_URI": "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
-POOL_KEYS = {"SQLALCHEMY_DATABASE_URI", OPTIONS, BINDS, *LEGACY_KEYS}
+URI: Final = "SQLALCHEMY_DATABASE_URI"
+ENGINE_KEYS = {URI: "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
+POOL_KEYS = {URI, OPTIONS, BINDS, *LEGACY_KEYS}
 
 
 def extension_hint(data: bytes) -> bool:
@@ -230,3 +231,35 @@ def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolv
         if name not in LEGACY_KEYS and name != OPTIONS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
+
+
+SCHEMA_LIBRARIES = ("marshmallow",)  # a class of theirs describes a config's keys, holds none
+KEY_WRITE = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^=]")
+
+
+def mentions_keys(ev: Evaluator) -> bool:
+    """Whether a module of the app (not of its tests) names a Flask-SQLAlchemy key at all."""
+    return any(m and "SQLALCHEMY_" in m.source and not is_test_file(m.path) for m in ev.project.modules.values())
+
+
+def config_sources(ev: Evaluator) -> bool:
+    """Whether a module or class of the app (not of its tests) sets a Flask-SQLAlchemy key, as a global, a class
+    attribute or in `__init__` (`self.SQLALCHEMY_DATABASE_URI = ...`): a config an app may load."""
+    return any(
+        set(module.assigns) & POOL_KEYS
+        or any(KEY_WRITE.search(_text_of(module, c)) and not is_schema(ev, module, c) for c in module.classes.values())
+        for module in ev.project.modules.values()
+        if module is not None and "SQLALCHEMY_" in module.source and not is_test_file(module.path)
+    )
+
+
+def is_schema(ev: Evaluator, module: Module, cls: ast.ClassDef) -> bool:
+    """A marshmallow Schema whose fields are named after the keys (GeoNature's, validating its TOML file): it
+    describes a config, it is none."""
+    bases = ev.classes.class_bases(ClassRef(module, cls))
+    return any(isinstance(b, ExternalRef) and b.dotted.split(".", 1)[0] in SCHEMA_LIBRARIES for b in bases)
+
+
+def _text_of(module: Module, node: ast.stmt) -> str:
+    """The statement's whole text, a class's body included (`Module.segment` shortens it)."""
+    return "\n".join(module.source.splitlines()[node.lineno - 1 : node.end_lineno or node.lineno])
