@@ -278,3 +278,42 @@ def test_a_bound_flask_app_whose_config_no_code_of_the_project_writes_is_an_engi
     pool = at(report, "webapp/__init__.py:12")
     assert pool.stack == "flask_sqlalchemy"
     assert pool.unresolved == ["(the app's config: no code of the project writes it)"]
+
+
+def test_a_replica_bind_copying_a_url_from_an_unread_file_keeps_the_default_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pybossa: the URL comes from a settings file named by a variable (from_envvar), and with no replica configured
+    # the code binds the primary's URL again as `slave`. Binds were read as "no default engine": the primary
+    # engine, and the pool_recycle its defaults pin, were lost.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/default_settings.py": "SQLALCHEMY_POOL_RECYCLE = 300\n",
+            "app/extensions.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "app/core.py": """
+            from flask import Flask
+
+            from app import default_settings as settings
+            from app.extensions import db
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(settings)
+                app.config.from_envvar("APP_SETTINGS", silent=True)
+                if app.config.get("SQLALCHEMY_BINDS") is None:
+                    app.config["SQLALCHEMY_BINDS"] = dict(slave=app.config.get("SQLALCHEMY_DATABASE_URI"))
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    primary = at(report, "app/core.py:12")
+    assert primary.call == "app.config"
+    assert (primary.settings["pool_recycle"].value, primary.settings["pool_recycle"].from_) == (
+        300,
+        "app/default_settings.py:1",
+    )
+    assert any("from_envvar" in text for text in primary.unresolved)

@@ -72,6 +72,7 @@ FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
 FLASK_APP = "flask.Flask"
+UNREAD = " (not read)"  # after a load of config the scan cannot read, in a pool's unresolved
 BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
 
 
@@ -266,7 +267,7 @@ class FlaskApps:
             self._open_loads += 1
         app.unread = app.unread or not named  # (GeoNature's update() of a mapping read partly at run time)
         if keys is None:
-            app.unresolved.append(f"{app.module.segment(call)} (not read)")
+            app.unresolved.append(f"{app.module.segment(call)}{UNREAD}")
         for name, value in (keys or {}).items():
             guards.put(app, name, value)
 
@@ -515,11 +516,12 @@ class FlaskApps:
     def _engines(
         self, place: tuple[str, int, int], call: str, defaults: Any, keys: Keys, unresolved: list[str], at_import: bool
     ) -> Iterator[ScannedPool]:
-        """The default engine (when it has a URL, or no binds say otherwise) and one engine per bind, each
-        placed at its entry."""
+        """The default engine (when it has a URL, may have one in a config the scan cannot read, or no binds say
+        otherwise: pybossa's replica bind copies the URL from a file named by a variable) and one engine per
+        bind, each placed at its entry."""
         binds = self.ev.force(keys[BINDS]) if BINDS in keys else None
         engines: list[tuple[tuple[str, int, int], str, dict[str, SV], list[str]]] = []
-        if not isinstance(binds, DictV) or "SQLALCHEMY_DATABASE_URI" in keys:
+        if not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
             own = list(unresolved)
             default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
             engines.append((place, call, engine_settings(self.ev, defaults, default_keys, own), own))
