@@ -317,3 +317,37 @@ def test_a_replica_bind_copying_a_url_from_an_unread_file_keeps_the_default_engi
         "app/default_settings.py:1",
     )
     assert any("from_envvar" in text for text in primary.unresolved)
+
+
+def test_a_dict_changed_through_setdefault_in_a_chain_keeps_the_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pycroft's create_engine wrapper: `kwargs.setdefault("connect_args", {}).update(options=...)`, then
+    # `create_engine(url, **kwargs)`. The chain's change was lost, so every engine made through the wrapper
+    # lacked its connect_args; a caller's own connect_args keep their keys beside the wrapper's.
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/model.py": """
+            from sqlalchemy import create_engine as sa_create_engine
+
+            def create_engine(url, **kwargs):
+                kwargs.setdefault("connect_args", {}).update(options="-c TimeZone=UTC")
+                return sa_create_engine(url, **kwargs)
+            """,
+            "pkg/run.py": """
+            from pkg.model import create_engine
+
+            engine = create_engine("postgresql://app@db/app")
+            other = create_engine("postgresql://app@db/app", connect_args={"connect_timeout": 5})
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "pkg/run.py:3").settings["connect_args.options"].value == "-c TimeZone=UTC"
+    other = at(report, "pkg/run.py:4").settings
+    assert (other["connect_args.options"].value, other["connect_args.connect_timeout"].value) == (
+        "-c TimeZone=UTC",
+        5,
+    )

@@ -98,5 +98,14 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
         return state
     if func.attr not in MUTATORS and not ev.mutator(func.attr):
         return state
+    inner = func.value
+    if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "setdefault":
+        # `kwargs.setdefault("connect_args", {}).update(...)` (pycroft): the key, its default first, changed
+        if not inner.args or inner.keywords:
+            return state
+        state = mutating_call(ev, frame_of, inner, state)
+        at = ast.copy_location(ast.Subscript(inner.func.value, inner.args[0], ast.Load()), inner)
+        frame = frame_of(state)
+        return change(ev, frame_of, at, state, lambda d: ev.mutated(d, func.attr, call, frame))
     frame = frame_of(state)
-    return change(ev, frame_of, func.value, state, lambda d: ev.mutated(d, func.attr, call, frame))
+    return change(ev, frame_of, inner, state, lambda d: ev.mutated(d, func.attr, call, frame))
