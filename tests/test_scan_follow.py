@@ -2301,6 +2301,7 @@ def test_decouple_cast_to_a_database_and_an_abstract_property(tmp_path: Path, mo
         "ENGINE": "django.db.backends.postgresql",
         "NAME": "app",
         "USER": "u",
+        "PASSWORD": "",  # dj-database-url gives "" for a URL with no password
         "HOST": "db",
         "PORT": "",
         "CONN_MAX_AGE": 0,

@@ -351,3 +351,35 @@ def test_a_dict_changed_through_setdefault_in_a_chain_keeps_the_change(
         "-c TimeZone=UTC",
         5,
     )
+
+
+def test_environs_own_env_reads_a_variable_with_a_positional_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # hypha: `from environs import env` (environs' module-level `env = Env()`), `env.str("APP_NAME", "hypha")` in
+    # a dj-database-url default. The call was unknown, so every part of the URL was; a URL with no user or
+    # password gives "" for both (dj-database-url 3.1's parse), which the scan left out.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import dj_database_url
+            from environs import env
+
+            env.read_env()
+            APP_NAME = env.str("APP_NAME", "myapp")
+            DATABASES = {"default": dj_database_url.config(default=f"postgres:///{APP_NAME}", conn_max_age=600)}
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "settings.py:6")
+    assert {key: pool.settings[key].value for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")} == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "myapp",
+        "USER": "",
+        "PASSWORD": "",
+        "HOST": "",
+        "PORT": "",
+    }
+    assert pool.settings["NAME"].env == "DATABASE_URL"

@@ -141,6 +141,9 @@ class Calls:
                 return handler(node, frame)
             if library_target(func.dotted) is not None:
                 return PoolV(func.dotted)  # `if pool:` on the caller's pool is true
+            if func.dotted.startswith("environs.env."):  # environs' own `env = Env()` (`from environs import env`)
+                reader = EnvironRef({}, frame.module, environs=True)
+                return self.sources.environ_call(reader, func.dotted.removeprefix("environs.env."), node, frame)
             return unknown(frame.module, node)
         if isinstance(func, FuncRef):
             return self.call_function(func, node, frame)

@@ -236,10 +236,9 @@ class ConfigSources:
                     result.items["ENGINE"] = SV(engine, origin, env)
                 # dj-database-url takes the path less its first "/" (`sqlite:////srv/app.db` is "/srv/app.db")
                 result.items["NAME"] = SV(parts.path.removeprefix("/"), origin, env)
-                if parts.username:
-                    result.items["USER"] = SV(parts.username, origin, env)
-                if parts.password:
-                    result.items["PASSWORD"] = SV("***", origin, env)
+                # both libraries give "" where the URL has no user or password (dj-database-url 3.1, environ 0.14)
+                result.items["USER"] = SV(parts.username or "", origin, env)
+                result.items["PASSWORD"] = SV("***" if parts.password else "", origin, env)
                 result.items["HOST"] = SV(parts.hostname or "", origin, env)
                 result.items["PORT"] = SV(port if port is not None else "", origin, env)
                 for key, value in parse_qsl(parts.query):
