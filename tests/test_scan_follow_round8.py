@@ -383,3 +383,45 @@ def test_environs_own_env_reads_a_variable_with_a_positional_default(
         "PORT": "",
     }
     assert pool.settings["NAME"].env == "DATABASE_URL"
+
+
+def test_an_extension_reached_through_a_star_import_is_bound_where_init_app_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pybossa: `from app.extensions import *` brings `db`; create_app() configures the app in one helper and binds
+    # it in another. The bind went unseen, so the engine was placed at the config load instead of db.init_app.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/default_settings.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://app@localhost/appdb"\n',
+            "app/extensions.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            __all__ = ["db"]
+            db = SQLAlchemy()
+            """,
+            "app/core.py": """
+            from flask import Flask
+
+            from app import default_settings as settings
+            from app.extensions import *
+
+            def create_app():
+                app = Flask(__name__)
+                configure_app(app)
+                setup_db(app)
+                return app
+
+            def configure_app(app):
+                app.config.from_object(settings)
+
+            def setup_db(app):
+                db.init_app(app)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(pool.where, pool.settings["url"].value) for pool in report.pools] == [
+        ("app/core.py:16", "postgresql://app@localhost/appdb")
+    ]

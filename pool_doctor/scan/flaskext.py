@@ -117,6 +117,11 @@ def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Mod
         value = assignments[-1].value
         return (module, value) if isinstance(value, ast.Call) else None
     dotted = module.imports.get(name) or module.nested_imports.get(name)
+    if dotted is None:  # `from app.extensions import *` (pybossa): the last star import that binds it
+        for star in reversed(module.star_imports):
+            source = ev.project.module_by_name(star, near=module.path)
+            if source is not None and source is not module and (name in source.assigns or name in source.imports):
+                return maker(ev, source, name, depth + 1)
     if dotted is None or "." not in dotted:
         return None
     owner, _, attr = dotted.rpartition(".")
