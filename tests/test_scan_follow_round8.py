@@ -425,3 +425,30 @@ def test_an_extension_reached_through_a_star_import_is_bound_where_init_app_runs
     assert [(pool.where, pool.settings["url"].value) for pool in report.pools] == [
         ("app/core.py:16", "postgresql://app@localhost/appdb")
     ]
+
+
+def test_an_alembic_env_with_no_alembic_ini_in_the_tree_lists_its_url_as_given_at_run_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pybossa ships alembic.ini.template and alembictest.ini (run with `alembic -c alembictest.ini`), no
+    # alembic.ini: the URL was left out altogether, as if the migrations' engine had none.
+    report = scan(
+        tmp_path,
+        {
+            "alembictest.ini": "[alembic]\nsqlalchemy.url = postgresql://tester@localhost/app_test\n",
+            "alembic/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+
+            def run_migrations_online():
+                engine = engine_from_config(
+                    config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+                )
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "alembic/env.py:7").settings["url"]
+    assert (url.known, url.expr) == (False, "sqlalchemy.url of the ini alembic is given (-c)")
