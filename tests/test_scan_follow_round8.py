@@ -452,3 +452,42 @@ def test_an_alembic_env_with_no_alembic_ini_in_the_tree_lists_its_url_as_given_a
     )
     url = at(report, "alembic/env.py:7").settings["url"]
     assert (url.known, url.expr) == (False, "sqlalchemy.url of the ini alembic is given (-c)")
+
+
+@pytest.mark.parametrize(
+    "built",
+    [
+        'LOCAL_URL = "psql://postgres@{}:5432/appdb".format("localhost" if IS_WINDOWS else "127.0.0.1")',
+        'HOST = "localhost" if IS_WINDOWS else "127.0.0.1"; LOCAL_URL = f"psql://postgres@{HOST}:5432/appdb"',
+    ],
+)
+def test_a_database_url_with_one_part_under_a_test_keeps_the_other_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: str
+) -> None:
+    # treeherder's default URL takes its host from a test of the platform; every part of the URL was unknown
+    # (the whole URL had two values), where only HOST depends on the test.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": f"""
+            import platform
+
+            import environ
+
+            env = environ.Env()
+            IS_WINDOWS = "windows" in platform.system().lower()
+            {built}
+            DATABASES = {{"default": env.db_url("DATABASE_URL", default=LOCAL_URL)}}
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "settings.py:8").settings
+    assert {key: settings[key].value for key in ("ENGINE", "NAME", "USER", "PORT")} == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "appdb",
+        "USER": "postgres",
+        "PORT": 5432,
+    }
+    assert all(settings[key].env == "DATABASE_URL" for key in ("ENGINE", "NAME", "USER", "PORT", "HOST"))
+    assert [branch.value for branch in settings["HOST"].branches] == ["localhost", "127.0.0.1"]

@@ -387,6 +387,12 @@ class Calls:
         if name not in STR_CALLS:
             return unknown(frame.module, node, env=base.env)
         values = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
+        if any(isinstance(v, Branches) for v in values) and name != "join":  # `"...{}...".format(a if X else b)`
+            return containers.lift(self.ev, values, lambda *vs: self._str_call(base, name, list(vs), node, frame))
+        return self._str_call(base, name, values, node, frame)
+
+    def _str_call(self, base: SV, name: str, values: list[Any], node: ast.Call, frame: Frame) -> Any:
+        text: str = base.value
         if name == "join" and len(values) == 1:
             items = containers.items_of(self.ev, values[0])
             forced = [self.ev.force(i) for i in items] if items is not None else None

@@ -10,10 +10,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from pool_doctor.scan.containers import dict_of_branches, settle_options
 from pool_doctor.scan.environment import Environment, Words, config_cast
 from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import Module
-from pool_doctor.scan.kinds import SV, DictV, ExternalRef, Frame, Interpreter, ListV, Thunk, is_known, keyword, unknown
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    DictV,
+    ExternalRef,
+    Frame,
+    Interpreter,
+    ListV,
+    Thunk,
+    is_known,
+    keyword,
+    unknown,
+)
 
 ENVIRON_TOP = {"CONN_MAX_AGE", "ATOMIC_REQUESTS", "AUTOCOMMIT", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"}
 ENVIRON_TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's BOOLEAN_TRUE_STRINGS
@@ -214,7 +227,13 @@ class ConfigSources:
         self, url: Any, frame: Frame, node: ast.AST, extra: dict[str, Any], top_options: bool = False
     ) -> DictV:
         """What dj_database_url.parse / environ's env.db return: Django's per-database dict, from a URL
-        (`top_options`: django-environ lifts ?conn_max_age=... and its like out of OPTIONS)."""
+        (`top_options`: django-environ lifts ?conn_max_age=... and its like out of OPTIONS); a URL with branches
+        (`"...@{}:5432/app".format("localhost" if IS_WINDOWS else "127.0.0.1")`) gives each key's per branch."""
+        forced = self.ev.force(url)
+        if isinstance(forced, Branches):
+            options, default = settle_options(self.ev, forced)
+            parsed = [(when, self.database_dict(option, frame, node, extra, top_options)) for when, option in options]
+            return dict_of_branches(parsed, default)
         origin = url.from_ if isinstance(url, SV) else frame.module.where(node)
         env = url.env if isinstance(url, SV) else None
         result = DictV(
