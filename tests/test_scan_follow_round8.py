@@ -491,3 +491,32 @@ def test_a_database_url_with_one_part_under_a_test_keeps_the_other_parts(
     }
     assert all(settings[key].env == "DATABASE_URL" for key in ("ENGINE", "NAME", "USER", "PORT", "HOST"))
     assert [branch.value for branch in settings["HOST"].branches] == ["localhost", "127.0.0.1"]
+
+
+def test_an_app_configured_from_prefixed_variables_that_binds_no_extension_is_no_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pycroft's server script: a Flask app reads FLASK_* variables but its engine is the project's own
+    # create_engine; the URL from_prefixed_env may give is no Flask-SQLAlchemy engine's (a first version made one).
+    report = scan(
+        tmp_path,
+        {
+            "run.py": """
+            import os
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from sqlalchemy import create_engine
+
+            db = SQLAlchemy()
+
+            def main():
+                app = Flask(__name__)
+                app.config.from_prefixed_env()
+                engine = create_engine(os.environ["APP_DB_URI"])
+                return app, engine
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(pool.where, pool.stack) for pool in report.pools] == [("run.py:12", "sqlalchemy")]

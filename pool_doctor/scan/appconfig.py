@@ -42,6 +42,7 @@ class AppConfig:
     running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
     absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
     unread: bool = False  # it loads config the scan cannot read (from_envvar, a TOML file, a variable's file)
+    prefixed: SV | None = None  # from_prefixed_env(): the URL its variable gives, unless the app sets one
     guard: Guard = ()  # the tests the statement read now runs under (scan/guards.py)
     # each test's side with no variable set; under `guards.DEAD + test`, the side of it that never goes on
     verdicts: dict[str, bool] = field(default_factory=dict)

@@ -190,6 +190,7 @@ class FlaskApps:
                         app.lines.append(stmt.lineno)
                         app.running = app.running is not False and inner.running is True
                         app.absent, app.unread = app.absent or inner.absent, app.unread or inner.unread
+                        app.prefixed = app.prefixed or inner.prefixed
                 elif app.bind is None and self._bind(app, module, stmt, frame) and tests.get(id(stmt)):
                     found = self._guard(app, module, scope, frame, stmt, tests)
                     guards.within(app, found[0] if found else ())  # the engine is where the bind runs
@@ -209,7 +210,7 @@ class FlaskApps:
                     for name, value in app.keys.items()
                 }
                 named = f"{prefix}{URI}"
-                app.keys.setdefault(URI, SV(None, module.where(stmt), named, known=False, expr=f"${named}"))
+                app.prefixed = SV(None, module.where(stmt), named, known=False, expr=f"${named}")
                 continue
             load = appconfig.loader(stmt, own)
             if load is not None:  # (read with the locals set by then: Mailu's `app.config.update(self.config)`)
@@ -480,9 +481,10 @@ class FlaskApps:
         # bound, loading a file of its config the tree has not, or config it cannot read when the project has no
         # config class or module that may be what it loads (GeoNature's TOML file; lemur's has one: reported there),
         # or with none in a project that names no key (funnel's installed loader): the extension needs a URL
-        untold = not app.keys and not mentions_keys(self.ev) and not self._bound_by_other(app)
+        keys = app.keys if app.bind is None or app.prefixed is None else {URI: app.prefixed, **app.keys}
+        untold = not keys and not mentions_keys(self.ev) and not self._bound_by_other(app)
         unread = app.bind is not None and (app.absent or untold or (app.unread and not config_sources(self.ev)))
-        if not app.keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
+        if not keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or is_test_file(app.module.path) or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
@@ -499,7 +501,7 @@ class FlaskApps:
         at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((app.bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
-        engines = self._engines(place, "app.config", defaults, app.keys, unresolved, at_import)
+        engines = self._engines(place, "app.config", defaults, keys, unresolved, at_import)
         yield from self._with_pinned(engines, over)
 
     def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
