@@ -520,3 +520,56 @@ def test_an_app_configured_from_prefixed_variables_that_binds_no_extension_is_no
         monkeypatch,
     )
     assert [(pool.where, pool.stack) for pool in report.pools] == [("run.py:12", "sqlalchemy")]
+
+
+@pytest.mark.parametrize(
+    "extra", ['class Config:\n                    extra = "allow"', 'model_config = {"extra": "allow"}']
+)
+def test_a_model_that_allows_extra_keys_dumps_keys_the_scan_cannot_see(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str
+) -> None:
+    # SuperAGI: a settings model with extra keys allowed is built from a YAML file merged with the environment,
+    # and read back with `self.dict().get(key, default)`. The dump was read as holding only the declared fields
+    # (none), so the default was reported as the URL: a wrong value. The keys given may be any: unknown.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": f"""
+            import os
+
+            import yaml
+            from pydantic import BaseSettings
+
+            class Config(BaseSettings):
+                {extra}
+
+                @classmethod
+                def load_config(cls, config_file):
+                    config_data = {{}}
+                    if os.path.exists(config_file):
+                        with open(config_file) as f:
+                            config_data = yaml.safe_load(f) or {{}}
+                    return {{**config_data, **dict(os.environ)}}
+
+                def __init__(self, config_file, **kwargs):
+                    super().__init__(**self.load_config(config_file), **kwargs)
+
+                def get_config(self, key, default=None):
+                    return self.dict().get(key, default)
+
+            config = Config("config.yaml")
+            """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.config import config
+
+            engine = create_engine(config.get_config("DB_URL", "postgresql://db/app"), pool_size=20)
+            """,
+        },
+        monkeypatch,
+    )
+    assert not report.warnings
+    url = at(report, "app/db.py:5").settings["url"]
+    assert not url.known

@@ -431,7 +431,10 @@ class SettingsClasses:
             if fieldtext.flag(options.get("exclude_none")) and is_known(value) and value.value is None:
                 continue
             items[aliases.get(field_name, field_name)] = value
-        return DictV(items, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or 0)
+        extra = self.ev.force(self.settings_config(instance.cls).get("extra"))  # `extra = "allow"`: any key given
+        allowed = (is_known(extra) and extra.value == "allow") or getattr(extra, "dotted", "").endswith("Extra.allow")
+        opaque = [f"**(the keys {instance.cls.node.name} was given beyond its fields)"] if allowed else []
+        return DictV(items, frame.module.where(node), opaque, line=node.lineno, end_line=node.end_lineno or 0)
 
     def _aliases(self, cls: ClassRef) -> dict[str, str]:
         aliases: dict[str, str] = {}
