@@ -573,3 +573,34 @@ def test_a_model_that_allows_extra_keys_dumps_keys_the_scan_cannot_see(
     assert not report.warnings
     url = at(report, "app/db.py:5").settings["url"]
     assert not url.known
+
+
+def test_an_alias_only_a_set_variable_adds_holds_its_settings_where_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # treeherder: a replica alias is added with django-environ's `env.db_url_config(url)` only when its variable is
+    # set, then a loop gives every alias CONN_MAX_AGE 300. The alias's settings read "not set when the variable is
+    # not" (a state with no such pool) and its URL's parts were missing, its variable named nowhere.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import environ
+
+            env = environ.Env()
+            DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://app@127.0.0.1:5432/appdb")}
+            UPSTREAM_DATABASE_URL = env("UPSTREAM_DATABASE_URL", default=None)
+            if UPSTREAM_DATABASE_URL:
+                DATABASES["upstream"] = env.db_url_config(UPSTREAM_DATABASE_URL)
+            for alias, db in DATABASES.items():
+                db["CONN_MAX_AGE"] = 300
+            """,
+        },
+        monkeypatch,
+    )
+    upstream = at(report, "settings.py:7")
+    assert upstream.call == "DATABASES['upstream']" and upstream.condition == "UPSTREAM_DATABASE_URL"
+    assert (upstream.settings["CONN_MAX_AGE"].value, upstream.settings["CONN_MAX_AGE"].branches) == (300, ())
+    host = upstream.settings["HOST"]
+    assert (host.known, host.env) == (False, "UPSTREAM_DATABASE_URL")
+    assert at(report, "settings.py:4").settings["CONN_MAX_AGE"].value == 300

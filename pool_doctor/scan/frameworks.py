@@ -54,7 +54,7 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         )
         return
     for alias, value in databases.items.items():
-        value = ev.force(value)
+        value, where = _present(ev, ev.force(value), condition)
         written = _written_dict(ev, value)  # an alias some branches leave out is still one, for the others
         if written is not None:
             line = written.line if written.file == module.display and written.line else touched.get(alias, first_line)
@@ -78,7 +78,7 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
                 settings=settings,
                 unresolved=unresolved,
                 at_import=True,
-                condition=condition,
+                condition=where,
             )
         else:
             yield ScannedPool(
@@ -91,6 +91,26 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
                 unresolved=[_expr(value) or f"DATABASES[{alias!r}]"],
                 at_import=True,
             )
+
+
+def _present(ev: Evaluator, value: Any, condition: str | None) -> tuple[Any, str | None]:
+    """An alias some paths leave out (`if UPSTREAM_URL: DATABASES["upstream"] = ...`), as the paths that have it
+    leave it, and the tests it exists under: its settings hold only where there is a pool (treeherder's loop gives
+    every alias CONN_MAX_AGE 300, never "not set")."""
+    if not isinstance(value, Branches):
+        return value, condition
+    options, default = settle_options(ev, value)
+    kept = [(at, when, o) for at, (when, o) in enumerate(options) if not (isinstance(o, SV) and o.expr == NOT_SET)]
+    if not kept or len(kept) == len(options):
+        return value, condition
+    where = kept[0][1]
+    for _, when, _ in kept[1:]:
+        where = ev.conditions.either(where, when)
+    where = ev.conditions.both(condition, where) if condition else where
+    if len(kept) == 1:
+        return kept[0][2], where
+    chosen = next((index for index, (at, _, _) in enumerate(kept) if at == default), None)
+    return Branches([(when, o) for _, when, o in kept], default=chosen), where
 
 
 def dynaconf_prefix(ev: Evaluator, module: Module) -> str | None:

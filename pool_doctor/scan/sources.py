@@ -118,7 +118,13 @@ class ConfigSources:
         return config_cast(cast, value, frame.module, node, words)
 
     def environ_call(self, env: EnvironRef, method: str | None, node: ast.Call, frame: Frame) -> Any:
-        """django-environ: `env("X", default=...)`, `env.int("X", default=5)`, `env.db("DATABASE_URL")`."""
+        """django-environ: `env("X", default=...)`, `env.int("X", default=5)`, `env.db("DATABASE_URL")`;
+        `env.db_url_config(url)` parses a URL the code gives (treeherder's replica alias)."""
+        if method == "db_url_config" and not env.environs:
+            engine = self.ev.arg(node, frame, 1, "engine")
+            given = self.ev.arg(node, frame, 0, "url")
+            url = given if given is not None else unknown(frame.module, node)
+            return self.database_dict(url, frame, node, {"ENGINE": engine} if engine else {}, top_options=True)
         var_default = "DATABASE_URL" if method in ("db", "db_url") and not env.environs else None
         key = self.ev.arg(node, frame, 0, "var")
         name = str(key.value) if is_known(key) else var_default
