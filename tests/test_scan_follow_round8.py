@@ -604,3 +604,47 @@ def test_an_alias_only_a_set_variable_adds_holds_its_settings_where_it_exists(
     host = upstream.settings["HOST"]
     assert (host.known, host.env) == (False, "UPSTREAM_DATABASE_URL")
     assert at(report, "settings.py:4").settings["CONN_MAX_AGE"].value == 300
+
+
+def test_an_app_handed_to_an_installed_package_may_have_any_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # digitalmarketplace-api: an installed package's `init_app(application, configs[name], db=db)` loads the config
+    # class and binds the extension; then the URL is replaced under a test. The side where the test fails was
+    # reported "not set" (the config class sets it) and the engine was placed at the replacing line.
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql://localhost/appdb"
+                VCAP_SERVICES = None
+
+            configs = {"live": Config}
+            """,
+            "app/__init__.py": """
+            import json
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from sharedutils.flask_init import init_app
+
+            from config import configs
+
+            db = SQLAlchemy()
+
+            def create_app(config_name):
+                application = Flask(__name__)
+                init_app(application, configs[config_name], db=db)
+                if application.config["VCAP_SERVICES"]:
+                    services = json.loads(application.config["VCAP_SERVICES"])
+                    application.config["SQLALCHEMY_DATABASE_URI"] = services["postgres"][0]["uri"]
+                return application
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/__init__.py:13")
+    assert pool.unresolved == ["init_app(application, configs[config_name], db=db) (not read)"]
+    url = pool.settings["url"]
+    assert not url.known and all(branch.expr != NOT_SET for branch in url.branches)

@@ -13,7 +13,18 @@ from typing import Any
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, Frame, FuncRef, Interpreter, ModuleRef, Thunk
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    Interpreter,
+    ModuleRef,
+    Thunk,
+)
 from pool_doctor.scan.model import NOT_SET
 
 PREFIX = "SQLALCHEMY_"
@@ -43,6 +54,7 @@ class AppConfig:
     absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
     unread: bool = False  # it loads config the scan cannot read (from_envvar, a TOML file, a variable's file)
     prefixed: SV | None = None  # from_prefixed_env(): the URL its variable gives, unless the app sets one
+    unseen: SV | None = None  # a key not set yet, once an installed package's function was given the app
     guard: Guard = ()  # the tests the statement read now runs under (scan/guards.py)
     # each test's side with no variable set; under `guards.DEAD + test`, the side of it that never goes on
     verdicts: dict[str, bool] = field(default_factory=dict)
@@ -212,6 +224,23 @@ def key_name(key: ast.expr) -> str | None:
     if isinstance(key, ast.Attribute) and key.attr.startswith(PREFIX):
         return key.attr
     return None
+
+
+def handed_over(
+    ev: Interpreter, stmt: ast.stmt, apps: set[str], frame: Frame, extension: Callable[[ast.expr], bool]
+) -> ast.Call | None:
+    """A call of a function from outside the project that is given the app and the extension (digitalmarketplace's
+    `init_app(application, configs[name], db=db)` from an installed package): it binds it, and may configure
+    the app any way."""
+    call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+    given = [*call.args, *(kw.value for kw in call.keywords)] if call is not None else []
+    if call is None or not any(isinstance(arg, ast.Name) and arg.id in apps for arg in given):
+        return None
+    if not any(extension(arg) for arg in given):
+        return None
+    func = ev.force(ev.eval(call.func, frame))
+    outside = isinstance(func, ExternalRef) and func.dotted.split(".", 1)[0] not in ("flask", "builtins")
+    return call if outside else None
 
 
 def receivers(stmt: ast.AST) -> set[str]:

@@ -168,6 +168,7 @@ class FlaskApps:
         app = AppConfig(module, frame, scope, {}, [])
         own = "self" if keeps_own_config(self.ev, module, scope) else None
         tests = guards.tests_of(scope.body if scope is not None else module.tree.body)
+        apps = {name for stmt in body for name in appconfig.receivers(stmt)}  # the names the app goes by
         for stmt in body:
             if own and appconfig.receivers(stmt) == {own}:
                 continue  # `self.config.update(...)` of a config manager: read where it is loaded into the app
@@ -194,6 +195,11 @@ class FlaskApps:
                 elif app.bind is None and self._bind(app, module, stmt, frame) and tests.get(id(stmt)):
                     found = self._guard(app, module, scope, frame, stmt, tests)
                     guards.within(app, found[0] if found else ())  # the engine is where the bind runs
+                elif given := appconfig.handed_over(self.ev, stmt, apps, frame, partial(self._is_db, module)):
+                    app.unread, text = True, f"{module.segment(given)}{UNREAD}"
+                    app.unresolved.append(text)
+                    app.lines.append(stmt.lineno)
+                    app.unseen = SV(None, module.where(given), known=False, expr=text)
                 continue
             found = self._guard(app, module, scope, frame, stmt, tests)
             if found is None:
@@ -444,6 +450,10 @@ class FlaskApps:
             return False
         app.bind, app.extension, app.bind_module = bind, extension, where
         return True
+
+    def _is_db(self, module: Module, node: ast.expr) -> bool:  # the extension, made in the project
+        found = maker(self.ev, module, node.id) if isinstance(node, ast.Name) else None
+        return found is not None and is_extension(self.ev, *found)
 
     def _bind_in_helper(self, module: Module, stmt: ast.stmt, frame: Frame) -> tuple[ast.Call | None, Module]:
         """The bind call a project function the statement calls makes in its own body (flaskbb's

@@ -126,7 +126,7 @@ def put(app: AppConfig, name: str, value: Any) -> None:
     """`name` written under the tests the statement runs under: where they hold (`written`)."""
     split, made = app.splits.get(name, (None, None))
     if split is None or made is not app.keys.get(name):  # (written since without a split)
-        split = [((), app.keys.get(name))]
+        split = [((), app.keys.get(name, app.unseen))]
     split = written(split, app.guard, value, app.verdicts)
     app.keys[name] = made = as_value(split, app.verdicts)
     app.splits[name] = (split, made)
