@@ -648,3 +648,28 @@ def test_an_app_handed_to_an_installed_package_may_have_any_config(
     assert pool.unresolved == ["init_app(application, configs[config_name], db=db) (not read)"]
     url = pool.settings["url"]
     assert not url.known and all(branch.expr != NOT_SET for branch in url.branches)
+
+
+def test_a_timedeltas_total_seconds_is_known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dandi-archive: `"CONN_MAX_AGE": timedelta(minutes=10).total_seconds()` was unknown.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import datetime
+            from datetime import timedelta
+
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "CONN_MAX_AGE": timedelta(minutes=10).total_seconds(),
+                    "OPTIONS": {"connect_timeout": datetime.timedelta(0, 5, hours=0).total_seconds()},
+                }
+            }
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "settings.py:5").settings
+    assert (settings["CONN_MAX_AGE"].value, settings["CONN_MAX_AGE"].from_) == (600.0, "settings.py:7")
+    assert settings["OPTIONS.connect_timeout"].value == 5.0

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import containers, dotenvs, pyramid
+from pool_doctor.scan import containers, dotenvs, pycalls, pyramid
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
@@ -477,6 +477,10 @@ class Evaluator:
         return unknown(frame.module, node, env=env_of(base))
 
     def _eval_Call(self, node: ast.Call, frame: Frame) -> Any:
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "total_seconds":  # `timedelta(...).total_...`
+            seconds = pycalls.total_seconds(self, node, frame)
+            if seconds is not None:
+                return seconds
         func = self.force(self.eval(node.func, frame))
         if isinstance(func, Branches):
             result = self.lift([func], lambda f: self.calls.call(f, node, frame))

@@ -1,9 +1,10 @@
 """Python's own functions the scan works out on known values: `round`, `math.floor` and `math.ceil`, `len`,
-`urllib.parse.quote` and `quote_plus`."""
+`urllib.parse.quote` and `quote_plus`, `timedelta(...).total_seconds()`."""
 
 from __future__ import annotations
 
 import ast
+import datetime
 import math
 import urllib.parse
 from collections.abc import Callable
@@ -46,3 +47,25 @@ def rounded(ev: Interpreter, how: Callable[..., Any], node: ast.Call, frame: Fra
 def length(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     items = containers.items_of(ev, ev.eval(node.args[0], frame)) if node.args else None
     return SV(len(items), frame.module.where(node)) if items is not None else unknown(frame.module, node)
+
+
+TIMEDELTA_UNITS = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks")  # its order
+
+
+def total_seconds(ev: Interpreter, node: ast.Call, frame: Frame) -> Any | None:
+    """`timedelta(minutes=10).total_seconds()` (dandi-archive's CONN_MAX_AGE): the seconds, when every part is a
+    known number; None when the call is not that."""
+    inner = node.func.value if isinstance(node.func, ast.Attribute) else None
+    if not isinstance(inner, ast.Call) or node.args or node.keywords:
+        return None
+    made = ev.force(ev.eval(inner.func, frame))
+    if getattr(made, "dotted", None) != "datetime.timedelta" or len(inner.args) > len(TIMEDELTA_UNITS):
+        return None
+    given = {**dict(zip(TIMEDELTA_UNITS, inner.args)), **{kw.arg: kw.value for kw in inner.keywords if kw.arg}}
+    parts = {unit: ev.force(ev.eval(value, frame)) for unit, value in given.items()}
+    if len(given) != len(inner.args) + len(inner.keywords) or not set(parts) <= set(TIMEDELTA_UNITS):
+        return unknown(frame.module, node)
+    if not all(is_known(part) and isinstance(part.value, NUMBERS) for part in parts.values()):
+        return unknown(frame.module, node, env=env_of(*parts.values()))
+    seconds = datetime.timedelta(**{unit: part.value for unit, part in parts.items()}).total_seconds()
+    return SV(seconds, frame.module.where(node), env_of(*parts.values()), source=frame.module.segment(node))
