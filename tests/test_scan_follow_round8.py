@@ -673,3 +673,48 @@ def test_a_timedeltas_total_seconds_is_known(tmp_path: Path, monkeypatch: pytest
     settings = at(report, "settings.py:5").settings
     assert (settings["CONN_MAX_AGE"].value, settings["CONN_MAX_AGE"].from_) == (600.0, "settings.py:7")
     assert settings["OPTIONS.connect_timeout"].value == 5.0
+
+
+@pytest.mark.parametrize(
+    ("pin", "ping", "url_env"),
+    [
+        ("Flask-SQLAlchemy==3.1.1", None, None),
+        ("flask_sqlalchemy~=2.5", [True], "FLASK_SQLALCHEMY_DATABASE_URI"),
+        ("flask", [True, NOT_SET], "FLASK_SQLALCHEMY_DATABASE_URI"),
+    ],
+)
+def test_config_changed_after_init_app_counts_as_the_pinned_flask_sqlalchemy_makes_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pin: str, ping: list[object] | None, url_env: str | None
+) -> None:
+    # openFEC: `db.init_app(app)`, then `app.config.from_prefixed_env()`. Flask-SQLAlchemy 3 (openFEC pins 3.1.1)
+    # makes the engines in init_app, so what the config gets later changes nothing; 2 makes them when first
+    # used. With no pin, both: pool_pre_ping, set only after the bind, has a branch per version.
+    report = scan(
+        tmp_path,
+        {
+            "requirements.txt": pin + "\n",
+            "rest.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://prod/db"
+                db.init_app(app)
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+                app.config.from_prefixed_env()
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "rest.py:9")
+    assert pool.settings["url"].env == url_env
+    found = pool.settings.get("pool_pre_ping")
+    if ping is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert [b.expr if b.expr == NOT_SET else b.value for b in found.branches or (found,)] == ping

@@ -24,6 +24,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ModuleRef,
     Thunk,
+    not_set,
 )
 from pool_doctor.scan.model import NOT_SET
 
@@ -241,6 +242,26 @@ def handed_over(
     func = ev.force(ev.eval(call.func, frame))
     outside = isinstance(func, ExternalRef) and func.dotted.split(".", 1)[0] not in ("flask", "builtins")
     return call if outside else None
+
+
+FSA_LAZY = "Flask-SQLAlchemy 2 (its engines made when first used)"
+FSA_EAGER = "Flask-SQLAlchemy 3 (its engines made at init_app)"
+
+
+def after_bind(keys: dict[str, Any], bound: dict[str, Any], major: int | None) -> dict[str, Any]:
+    """The keys, where the app's config changed after the bind in the same function (openFEC's
+    `from_prefixed_env()` after `db.init_app(app)`): Flask-SQLAlchemy 3 made the engine with the value before,
+    2 makes it when first used, with the value after; both, when the project pins neither."""
+    if major == 2:
+        return keys
+    if major == 3:
+        return bound
+    return {
+        key: value
+        if value is bound.get(key)
+        else Branches([(FSA_LAZY, value), (FSA_EAGER, bound[key] if key in bound else not_set())])
+        for key, value in keys.items()
+    }
 
 
 def receivers(stmt: ast.AST) -> set[str]:

@@ -34,6 +34,7 @@ from pool_doctor.scan.flaskext import (
     config_sources,
     engine_settings,
     extension_of,
+    is_db,
     is_extension,
     is_schema,
     keeps_own_config,
@@ -42,6 +43,7 @@ from pool_doctor.scan.flaskext import (
     mentions_keys,
     never_bound,
     pinned,
+    pinned_major,
 )
 from pool_doctor.scan.kinds import (
     SV,
@@ -91,6 +93,7 @@ class FlaskApps:
         self._inlined: set[int] = set()  # helpers whose writes are part of their caller's app configuration
         self._inlining: set[int] = set()  # those being read now
         self._extends: bool | None = None  # whether anything in the project may be the extension
+        self._major = pinned_major(ev.project.base)  # the Flask-SQLAlchemy the project pins
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         apps = self._read()
@@ -169,7 +172,9 @@ class FlaskApps:
         own = "self" if keeps_own_config(self.ev, module, scope) else None
         tests = guards.tests_of(scope.body if scope is not None else module.tree.body)
         apps = {name for stmt in body for name in appconfig.receivers(stmt)}  # the names the app goes by
+        bound: dict[str, Any] | None = None  # the keys as the bind in this body left them
         for stmt in body:
+            bound = dict(app.keys) if bound is None and app.bind is not None else bound
             if own and appconfig.receivers(stmt) == {own}:
                 continue  # `self.config.update(...)` of a config manager: read where it is loaded into the app
             if not appconfig.configures(stmt, own):
@@ -195,7 +200,7 @@ class FlaskApps:
                 elif app.bind is None and self._bind(app, module, stmt, frame) and tests.get(id(stmt)):
                     found = self._guard(app, module, scope, frame, stmt, tests)
                     guards.within(app, found[0] if found else ())  # the engine is where the bind runs
-                elif given := appconfig.handed_over(self.ev, stmt, apps, frame, partial(self._is_db, module)):
+                elif given := appconfig.handed_over(self.ev, stmt, apps, frame, partial(is_db, self.ev, module)):
                     app.unread, text = True, f"{module.segment(given)}{UNREAD}"
                     app.unresolved.append(text)
                     app.lines.append(stmt.lineno)
@@ -231,6 +236,7 @@ class FlaskApps:
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
                 change = appconfig.change_of(self.ev, write, frame)
                 guards.put(app, write.name, appconfig.changed(self.ev, current, change, start))
+        app.keys = appconfig.after_bind(app.keys, bound, self._major) if bound is not None else app.keys
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
             self._bind_beside(app, scope)
         if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
@@ -450,10 +456,6 @@ class FlaskApps:
             return False
         app.bind, app.extension, app.bind_module = bind, extension, where
         return True
-
-    def _is_db(self, module: Module, node: ast.expr) -> bool:  # the extension, made in the project
-        found = maker(self.ev, module, node.id) if isinstance(node, ast.Name) else None
-        return found is not None and is_extension(self.ev, *found)
 
     def _bind_in_helper(self, module: Module, stmt: ast.stmt, frame: Frame) -> tuple[ast.Call | None, Module]:
         """The bind call a project function the statement calls makes in its own body (flaskbb's

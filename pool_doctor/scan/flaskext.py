@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Final
 
 from pool_doctor.scan.appconfig import enclosing_function
@@ -94,6 +95,12 @@ def extension_of(
         return None
     found = maker(ev, module, receiver.id)
     return found if found is not None and is_extension(ev, *found) else None
+
+
+def is_db(ev: Evaluator, module: Module, node: ast.expr) -> bool:
+    """Whether a name is the extension, made in the project (`db` in `init_app(app, config, db=db)`)."""
+    found = maker(ev, module, node.id) if isinstance(node, ast.Name) else None
+    return found is not None and is_extension(ev, *found)
 
 
 def is_extension(ev: Evaluator, module: Module, call: ast.Call) -> bool:
@@ -268,3 +275,26 @@ def is_schema(ev: Evaluator, module: Module, cls: ast.ClassDef) -> bool:
 def _text_of(module: Module, node: ast.stmt) -> str:
     """The statement's whole text, a class's body included (`Module.segment` shortens it)."""
     return "\n".join(module.source.splitlines()[node.lineno - 1 : node.end_lineno or node.lineno])
+
+
+# Flask-SQLAlchemy's major version where the project pins it (`Flask-SQLAlchemy==3.1.1`, `~=2.5`, a lock file's
+# entry): 3 makes the engines at init_app, 2 when first used
+PINNED = (
+    re.compile(rb"(?i)\bflask[-_]sqlalchemy\s*(?:\[[^\]\n]*\])?\s*(?:==|~=)\s*[\"']?(\d+)\."),
+    re.compile(rb'(?i)name\s*=\s*"flask[-_]sqlalchemy"\s*\n\s*version\s*=\s*"(\d+)\.'),
+)
+PINS = ("requirements*.txt", "requirements/*.txt", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "*.lock")
+
+
+def pinned_major(base: Path) -> int | None:
+    """The major version of Flask-SQLAlchemy the project pins, in its folder or the two above; None when no
+    file pins one, or they disagree."""
+    majors: set[int] = set()
+    for folder in [base, *base.parents][:3]:
+        for path in (found for pattern in PINS for found in sorted(folder.glob(pattern))):
+            try:
+                data = path.read_bytes()[:2_000_000] if path.is_file() else b""
+            except OSError:
+                continue
+            majors.update(int(major) for pattern in PINNED for major in pattern.findall(data))
+    return next(iter(majors)) if len(majors) == 1 else None
