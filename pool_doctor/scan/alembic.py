@@ -100,7 +100,8 @@ class AlembicConfig:
         given_ini = self.files.resolve(frame.module, ALEMBIC_INI) is None  # not in the tree: given at run time (-c)
         if find(parser.sections, name) is None and not any(s == name for s, _, _ in parser.set_by_code):
             if given_ini and name == MAIN:  # (pybossa's alembictest.ini: the section is that file's)
-                return DictV({URL_OPTION: self._given(frame, node)}, frame.module.where(node))
+                opaque = ["**(the ini alembic is given with -c)"]
+                return DictV({URL_OPTION: self._given(frame, node)}, frame.module.where(node), opaque)
             default = self.ev.arg(node, frame, 1, "default")
             return default if default is not None else SV(None, frame.module.where(node))
         alone = self.files.section_dict(SectionV(parser, name), frame, node)
