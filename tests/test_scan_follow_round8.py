@@ -718,3 +718,48 @@ def test_config_changed_after_init_app_counts_as_the_pinned_flask_sqlalchemy_mak
     else:
         assert found is not None
         assert [b.expr if b.expr == NOT_SET else b.value for b in found.branches or (found,)] == ping
+
+
+@pytest.mark.parametrize("stub", [True, False])
+def test_an_extension_from_a_lazy_loader_package_is_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stub: bool
+) -> None:
+    # funnel: `from .models import db`, where models/__init__.py is `lazy_loader.attach_stub(__name__, __file__)`
+    # and the names come from the .pyi stub beside it (generated at build time, so not always in the tree: then
+    # the one module of the package that binds the name). Its migrations only read SQLALCHEMY_BINDS.
+    files = {
+        "webapp/__init__.py": """
+        from flask import Flask
+
+        import sharedlib.app
+
+        app = Flask(__name__)
+
+        from .models import db  # noqa: E402
+
+        # SQLALCHEMY_DATABASE_URI comes from FLASK_SQLALCHEMY_DATABASE_URI
+        sharedlib.app.init_app(app, ["env"], env_prefix=["FLASK"])
+        db.init_app(app)
+        """,
+        "webapp/models/__init__.py": """
+        import lazy_loader
+
+        __getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
+        """,
+        "webapp/models/base.py": """
+        from flask_sqlalchemy import SQLAlchemy
+
+        db: SQLAlchemy = SQLAlchemy()
+        """,
+        "webapp/models/user.py": "from .base import db\n\nclass User(db.Model):\n    pass\n",
+        "migrations/env.py": """
+        from flask import current_app
+
+        binds = current_app.config.get("SQLALCHEMY_BINDS")
+        """,
+    }
+    if stub:
+        files["webapp/models/__init__.pyi"] = "from .base import db\n\n__all__ = ['db']\n"
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "webapp/__init__.py:11")
+    assert pool.unresolved == ["(the app's config: no code of the project writes it)"]

@@ -21,6 +21,7 @@ from pool_doctor.scan.appconfig import enclosing_function
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, ModuleRef, Thunk, not_set
+from pool_doctor.scan.scopes import stub_import
 from pool_doctor.scan.values import flatten, leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
@@ -123,7 +124,7 @@ def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Mod
     if assignments:
         value = assignments[-1].value
         return (module, value) if isinstance(value, ast.Call) else None
-    dotted = module.imports.get(name) or module.nested_imports.get(name)
+    dotted = module.imports.get(name) or module.nested_imports.get(name) or stub_import(module, name)
     if dotted is None:  # `from app.extensions import *` (pybossa): the last star import that binds it
         for star in reversed(module.star_imports):
             source = ev.project.module_by_name(star, near=module.path)
@@ -250,8 +251,25 @@ KEY_WRITE = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^
 
 
 def mentions_keys(ev: Evaluator) -> bool:
-    """Whether a module of the app (not of its tests) names a Flask-SQLAlchemy key at all."""
-    return any(m and "SQLALCHEMY_" in m.source and not is_test_file(m.path) for m in ev.project.modules.values())
+    """Whether the code of a module of the app (not of its tests) gives a Flask-SQLAlchemy key a value anywhere:
+    stores it, names it in a dict or as a keyword (not a comment; not a read, as funnel's migrations' of the binds)."""
+    return any(
+        m and "SQLALCHEMY_" in m.source and not is_test_file(m.path) and any(map(_writes_key, ast.walk(m.tree)))
+        for m in ev.project.modules.values()
+    )
+
+
+def _writes_key(node: ast.AST) -> bool:
+    if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
+        text = node.slice if isinstance(node, ast.Subscript) else getattr(node, "id", getattr(node, "attr", ""))
+    elif isinstance(node, ast.Dict):
+        return any(isinstance(k, ast.Constant) and "SQLALCHEMY_" in str(k.value) for k in node.keys)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "setdefault":
+        text = node.args[0] if node.args else ""
+    else:
+        text = node.arg if isinstance(node, ast.keyword) else ""
+    text = text.value if isinstance(text, ast.Constant) else text
+    return isinstance(text, str) and "SQLALCHEMY_" in text
 
 
 def config_sources(ev: Evaluator) -> bool:

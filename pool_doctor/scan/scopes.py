@@ -7,12 +7,21 @@ project stays an `ExternalRef` known by its dotted name.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.conditions import all_of
-from pool_doctor.scan.finder import Assignment, FunctionNode, Module, Project, assigned_names, resolve_relative
+from pool_doctor.scan.finder import (
+    Assignment,
+    FunctionNode,
+    Module,
+    Project,
+    assigned_names,
+    read_source,
+    resolve_relative,
+)
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -248,6 +257,9 @@ class Scopes:
                     return self.global_value(source, name, None, seen + 1)
             elif source is None and name not in BUILTIN_NAMES:  # `from .local_settings import *` leaves int() be
                 return ExternalRef(f"{star}.{name}")
+        stubbed = stub_import(module, name)
+        if stubbed is not None:  # lazy_loader.attach_stub(__name__, __file__): the names the .pyi beside imports
+            return self.dotted_value(stubbed, module)
         if name in BUILTIN_NAMES:
             return ExternalRef(f"builtins.{name}")
         if name == "__file__":
@@ -339,6 +351,35 @@ class Scopes:
             name for star in source.star_imports if depth < 5 for name in self.star_names(source, star, depth + 1)
         ]
         return [name for name in dict.fromkeys(bound) if not name.startswith("_")]
+
+
+def stub_import(module: Module, name: str) -> str | None:
+    """What `name` is in a package whose `__getattr__` lazy_loader's `attach_stub` makes (funnel's models): the
+    import of it in the `.pyi` stub beside the module, which attach_stub reads; with no stub in the tree (one
+    generated at build time), the one module of the package that binds it at its top level."""
+    if "attach_stub" not in module.source:
+        return None
+    stub = module.path.with_suffix(".pyi")
+    if not stub.is_file():
+        bound = re.compile(rf"^(?:{re.escape(name)}\s*[:=][^=]|(?:def|class)\s+{re.escape(name)}\b)", re.M)
+        found = [
+            path
+            for path in sorted(module.path.parent.glob("*.py"))
+            if path != module.path and bound.search((read_source(path)[0] or b"").decode(errors="replace"))
+        ]
+        return f"{module.import_name or module.name}.{found[0].stem}.{name}" if len(found) == 1 else None
+    data = read_source(stub)[0]
+    try:
+        tree = ast.parse(data) if data is not None else None
+    except (SyntaxError, ValueError):
+        return None
+    for node in tree.body if tree is not None else []:
+        if isinstance(node, ast.ImportFrom):
+            base = resolve_relative(module, node.module, node.level)
+            for alias in node.names:
+                if base is not None and (alias.asname or alias.name) == name:
+                    return f"{base}.{alias.name}"
+    return None
 
 
 def _shadows(package: Module, name: str, submodule: str, near: Module) -> bool:
