@@ -763,3 +763,29 @@ def test_an_extension_from_a_lazy_loader_package_is_bound(
     report = scan(tmp_path, files, monkeypatch)
     pool = at(report, "webapp/__init__.py:11")
     assert pool.unresolved == ["(the app's config: no code of the project writes it)"]
+
+
+def test_cfenv_credentials_read_their_variable_or_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # openFEC: `env = cfenv.AppEnv()`, `env.get_credential("QUERY_CACHE_SIZE", "100")`. cfenv 0.5.3 gives a bound
+    # Cloud Foundry service's credential of that name (none with VCAP_SERVICES unset), else os.getenv(key, default).
+    report = scan(
+        tmp_path,
+        {
+            "web/env.py": "import cfenv\n\nenv = cfenv.AppEnv()\n",
+            "web/rest.py": """
+            import sqlalchemy as sa
+
+            from web.env import env
+
+            engine = sa.create_engine(
+                "postgresql://replica/db",
+                query_cache_size=int(env.get_credential("QUERY_CACHE_SIZE", "100")),
+                pool_pre_ping=bool(env.get_credential("POOL_PRE_PING_BOOL", "False")),
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "web/rest.py:5").settings
+    assert (settings["query_cache_size"].value, settings["query_cache_size"].env) == (100, "QUERY_CACHE_SIZE")
+    assert (settings["pool_pre_ping"].value, settings["pool_pre_ping"].env) == (True, "POOL_PRE_PING_BOOL")

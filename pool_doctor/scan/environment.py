@@ -17,7 +17,7 @@ from typing import Any
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.finder import Module, Project, is_test_file
-from pool_doctor.scan.kinds import SV, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
+from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
@@ -39,6 +39,10 @@ class Environment:
             "os.getenv": self.getenv,
             "os.environ.get": self.getenv,
             "os.environ.setdefault": self.getenv,
+            # cfenv 0.5.3's AppEnv().get_credential(key, default): a bound Cloud Foundry service's credential of
+            # that name (none with VCAP_SERVICES unset), else os.getenv(key, default) (openFEC's SQLA_CONN)
+            "cfenv.AppEnv": lambda node, frame: ExternalRef("cfenv.AppEnv()"),
+            "cfenv.AppEnv().get_credential": self.getenv,
             # mitol-django-common's env helpers (mitol/common/envs.py: the variable `name` parsed, else `default`)
             **{f"mitol.common.envs.get_{kind}": partial(self.helper, cast) for kind, cast in MITOL_HELPERS},
         }
