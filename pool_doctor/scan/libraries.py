@@ -8,7 +8,12 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   `self.create_engine_callable(self.connection_string, **self.engine_config_dict)`, unless it was given an
   `engine_instance` (returned as it is);
 - grand's `SQLBackend(db_url=..., sqlalchemy_kwargs=...)`: `sqlalchemy.create_engine(db_url,
-  **sqlalchemy_kwargs)` in its constructor.
+  **sqlalchemy_kwargs)` in its constructor;
+- sqlalchemy-helpers 2.0's `DatabaseManager(uri, ..., engine_args=...)` / `AsyncDatabaseManager`:
+  `create_engine(url=uri, **engine_args)` (`create_async_engine`) in the constructor; its Flask
+  `DatabaseExtension` makes one from `app.config["SQLALCHEMY_DATABASE_URI"]` (default `sqlite:///:memory:`) and
+  no engine_args at a request's start; its FastAPI `manager_from_config(db_settings)` from
+  `db_settings["sqlalchemy"]` (anitya, mirrormanager2, fmn).
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ ENGINES = {  # the callable's name -> the library (its root package) that define
     "SQLAlchemyAsyncConfig": "advanced_alchemy",
     "SQLAlchemySyncConfig": "advanced_alchemy",
     "SQLBackend": "grand",
+    "DatabaseManager": "sqlalchemy_helpers",
+    "AsyncDatabaseManager": "sqlalchemy_helpers",
+    "DatabaseExtension": "sqlalchemy_helpers",
+    "manager_from_config": "sqlalchemy_helpers",
 }
 NEEDLES = tuple(name.encode() for name in ENGINES)
 GIVEN_ENGINE = {"engine_instance"}  # advanced-alchemy's config then uses that engine, which the app makes
