@@ -823,3 +823,25 @@ def test_sqlalchemy_helpers_pools_are_named_in_a_warning(tmp_path: Path, monkeyp
     assert report.pools == []  # (no Flask-SQLAlchemy here: its keys are not read as that extension's)
     assert [w.split(": ", 1)[0] for w in report.warnings] == ["app/meta.py:3", "app/tasks.py:3"]
     assert all("sqlalchemy_helpers" in w and "not reported" in w for w in report.warnings)
+
+
+def test_c2cwsgiutils_sessions_are_named_in_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # c2cgeoportal's main engines: c2cwsgiutils.db.setup_session(config, "sqlalchemy", "sqlalchemy_slave") makes
+    # them with engine_from_config of the Pyramid settings (c2cwsgiutils 6.1's db.py), inside the library.
+    report = scan(
+        tmp_path,
+        {
+            "geoportal/__init__.py": """
+            import c2cwsgiutils.db
+
+            def includeme(config):
+                session, rw_engine, ro_engine = c2cwsgiutils.db.setup_session(
+                    config, "sqlalchemy", "sqlalchemy_slave", force_slave=["POST /api/geo/"]
+                )
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools == []
+    assert [w.split(": ", 1)[0] for w in report.warnings] == ["geoportal/__init__.py:4"]
+    assert "c2cwsgiutils.db.setup_session()" in report.warnings[0]

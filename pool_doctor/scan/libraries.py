@@ -13,7 +13,10 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   `create_engine(url=uri, **engine_args)` (`create_async_engine`) in the constructor; its Flask
   `DatabaseExtension` makes one from `app.config["SQLALCHEMY_DATABASE_URI"]` (default `sqlite:///:memory:`) and
   no engine_args at a request's start; its FastAPI `manager_from_config(db_settings)` from
-  `db_settings["sqlalchemy"]` (anitya, mirrormanager2, fmn).
+  `db_settings["sqlalchemy"]` (anitya, mirrormanager2, fmn);
+- c2cwsgiutils 6.1's `c2cwsgiutils.db`: `setup_session` and `init` (`engine_from_config` of the Pyramid
+  settings under a master and a slave prefix), `create_session` (`create_engine(url, **engine_config)`),
+  `get_engine(settings, prefix)` (c2cgeoportal's main engines).
 """
 
 from __future__ import annotations
@@ -33,14 +36,16 @@ ENGINES = {  # the callable's name -> the library (its root package) that define
     "AsyncDatabaseManager": "sqlalchemy_helpers",
     "DatabaseExtension": "sqlalchemy_helpers",
     "manager_from_config": "sqlalchemy_helpers",
+    **dict.fromkeys(("setup_session", "create_session", "get_engine", "init"), "c2cwsgiutils"),
 }
 NEEDLES = tuple(name.encode() for name in ENGINES)
+LIBRARIES = tuple({library.encode() for library in ENGINES.values()})
 GIVEN_ENGINE = {"engine_instance"}  # advanced-alchemy's config then uses that engine, which the app makes
 
 
 def hint(data: bytes) -> bool:
     """Whether a file may call one of them (so it is read)."""
-    return any(needle in data for needle in NEEDLES)
+    return any(library in data for library in LIBRARIES) and any(needle in data for needle in NEEDLES)
 
 
 def library_pools(ev: Evaluator, module: Module) -> list[str]:
