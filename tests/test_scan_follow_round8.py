@@ -845,3 +845,39 @@ def test_c2cwsgiutils_sessions_are_named_in_a_warning(tmp_path: Path, monkeypatc
     assert report.pools == []
     assert [w.split(": ", 1)[0] for w in report.warnings] == ["geoportal/__init__.py:4"]
     assert "c2cwsgiutils.db.setup_session()" in report.warnings[0]
+
+
+def test_an_extension_class_given_the_app_and_db_configures_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pgadmin4: `Migrate(app, db)` (Flask-Migrate) is given the app and the extension too, but it is no config
+    # loader: a first version read it as one, and every key after it as "may be anything".
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+
+            from flask import Flask
+            from flask_migrate import Migrate
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                Migrate(app, db)
+                if os.getenv("USE_PG"):
+                    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:14")
+    assert pool.unresolved == []
+    assert [b.expr if b.expr == NOT_SET else b.value for b in pool.settings["url"].branches] == [
+        NOT_SET,
+        "postgresql://app@db/app",
+    ]

@@ -239,8 +239,9 @@ def handed_over(
         return None
     if not any(extension(arg) for arg in given):
         return None
-    func = ev.force(ev.eval(call.func, frame))
-    outside = isinstance(func, ExternalRef) and func.dotted.split(".", 1)[0] not in ("flask", "builtins")
+    func = ev.force(ev.eval(call.func, frame))  # a function, not an extension's class (`Migrate(app, db)`)
+    named = func.dotted.rsplit(".", 1)[-1] if isinstance(func, ExternalRef) else ""
+    outside = named[:1].islower() and func.dotted.split(".", 1)[0] not in ("flask", "builtins", "flask_migrate")
     return call if outside else None
 
 
