@@ -881,3 +881,51 @@ def test_an_extension_class_given_the_app_and_db_configures_nothing(
         NOT_SET,
         "postgresql://app@db/app",
     ]
+
+
+def test_a_parameter_typed_with_a_dataclass_is_what_its_caller_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shvatka: `def create_engine(db_config: DBConfig)`, the DBConfig a dependency-injection container makes from
+    # config.yml. The parameter was read as DBConfig() with its defaults, so the URL was reported as
+    # 'None+None://None:None/None', pool_size 5 and echo False: wrong values. A settings class reads its own.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            from dataclasses import dataclass
+
+            from pydantic_settings import BaseSettings
+
+            @dataclass
+            class DBConfig:
+                host: str | None = None
+                name: str | None = None
+                pool_size: int = 5
+
+                @property
+                def uri(self):
+                    return f"postgresql://{self.host}/{self.name}"
+
+            class Settings(BaseSettings):
+                pool_size: int = 7
+            """,
+            "app/factory.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from app.config import DBConfig, Settings
+
+            def create_engine(db_config: DBConfig):
+                return create_async_engine(db_config.uri, pool_size=db_config.pool_size)
+
+            def create_other(settings: Settings):
+                return create_async_engine("postgresql://app@db/app", pool_size=settings.pool_size)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/factory.py:6")
+    assert not pool.settings["url"].known and not pool.settings["pool_size"].known
+    size = at(report, "app/factory.py:9").settings["pool_size"]
+    assert (size.value, size.env) == (7, "POOL_SIZE")

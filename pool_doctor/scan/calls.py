@@ -256,7 +256,7 @@ class Calls:
             elif given is not None and given.starred:
                 bindings[name] = SV(None, None, known=False, expr="*args")
             else:
-                bindings[name] = self._of_its_type(annotations.get(name), definition) or SV(
+                bindings[name] = self._of_its_type(annotations.get(name), definition, name) or SV(
                     None, None, known=False, expr=f"{name} (not given)"
                 )
         if args.vararg is not None:
@@ -272,7 +272,7 @@ class Calls:
         scope = func.node
         return Frame(func.module, bindings=bindings, scope=scope, flow=True, outer=func.closure)
 
-    def _of_its_type(self, annotation: ast.expr | None, frame: Frame) -> Any:
+    def _of_its_type(self, annotation: ast.expr | None, frame: Frame, name: str) -> Any:
         """A parameter nobody gives, annotated with a project class (`bot: Bot`, `bot: "Bot"`, `cls: type[Bot]`):
         an instance of it made with no arguments (the class itself for `type[...]`); else None."""
         wants_class = False
@@ -288,7 +288,7 @@ class Calls:
         found = self.ev.force(self.ev.eval(annotation, Frame(frame.module)))
         if not isinstance(found, ClassRef):
             return None
-        return found if wants_class else InstanceRef(found, {})
+        return found if wants_class else InstanceRef(found, {}, given=name)
 
     def call_function(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> Any:
         return self._run(func, self.bind(func, node, frame), frame, node)

@@ -91,6 +91,7 @@ class InstanceRef:
     attrs: dict[str, Any] | None = None  # what its __init__ sets on self, once run
     root: ClassRef | None = None  # a nested model's settings class, whose env files and case it reads with
     parser: Any = None  # a project ConfigParser subclass's instance: what ConfigParser itself holds (files read)
+    given: str | None = None  # a parameter typed with the class that nothing the scan sees gives: its name
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,16 @@ class SettingsClasses:
             bases.append(self.ev.force(self.ev.eval(base, Frame(cls.module))))
         return bases
 
+    def _takes_arguments(self, cls: ClassRef) -> bool:
+        """Whether instances of the class may differ by what they are made with (a dataclass's fields, its own
+        `__init__`'s parameters): not a settings class, which reads its own (Shvatka's `db_config: DBConfig`)."""
+        if self.is_settings(cls):
+            return False
+        init = self.init_of(cls)
+        if init is not None and not isinstance(init.node, ast.Lambda):
+            return len(init.node.args.args) + len(init.node.args.kwonlyargs) > 1 or init.node.args.kwarg is not None
+        return any(is_dataclass(klass.node) for klass in self.class_chain(cls)) and bool(self.fields(cls))
+
     def is_settings(self, cls: ClassRef) -> bool:
         return self.derives_from(cls, lambda dotted: dotted in SETTINGS_BASES)
 
@@ -308,6 +318,8 @@ class SettingsClasses:
         if setter is not None:
             return unknown(frame.module, node, why=f"{attr}, set again by {setter}")
         attrs = self.init_state(instance)
+        if instance.given is not None and attr in {*attrs, *self.fields(cls)} and self._takes_arguments(cls):
+            return unknown(frame.module, node, why=f"{instance.given}.{attr} (what its caller made it with)")
         if attr in attrs:
             if attr in self.set_after_init(cls):  # which of the values a read meets depends on what ran before
                 return unknown(frame.module, node, why=f"self.{attr}, set again after __init__")
