@@ -929,3 +929,42 @@ def test_a_parameter_typed_with_a_dataclass_is_what_its_caller_made(
     assert not pool.settings["url"].known and not pool.settings["pool_size"].known
     size = at(report, "app/factory.py:9").settings["pool_size"]
     assert (size.value, size.env) == (7, "POOL_SIZE")
+
+
+def test_a_class_made_through_a_class_attribute_holds_what_its_maker_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # guillotina: the storage makes its connection manager as `self._manager_class(dsn=self._dsn, ...)`, with
+    # `_manager_class = ConnManager`; the scan does not follow that call, and reported the manager's __init__
+    # defaults as the pool's (dsn None, max_size 13: wrong values). A class nobody names keeps its defaults.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/storage.py": """
+            import asyncpg
+
+            class ConnManager:
+                def __init__(self, dsn=None, pool_size=13):
+                    self._dsn = dsn
+                    self._pool_size = pool_size
+
+                async def initialize(self):
+                    self._pool = await asyncpg.create_pool(dsn=self._dsn, max_size=self._pool_size, min_size=1)
+
+            class PgStorage:
+                _manager_class = ConnManager
+
+                def __init__(self, dsn=None, pool_size=13):
+                    self._dsn, self._pool_size = dsn, pool_size
+
+                async def initialize(self):
+                    self._manager = self._manager_class(dsn=self._dsn, pool_size=self._pool_size)
+                    await self._manager.initialize()
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/storage.py:9").settings
+    assert not settings["dsn"].known and not settings["max_size"].known
+    assert settings["min_size"].value == 1

@@ -10,6 +10,7 @@ cached engine (`get_session(tenant)`) would make each of its hundreds of callers
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -85,6 +86,7 @@ class PoolFinder:
         self._called: dict[int, Any] = {}  # what each call site calls, once worked out
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
+        self._handed: dict[str, bool] = {}  # classes the project names as values, by name (_handed_around)
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
         # makes of each
@@ -336,7 +338,9 @@ class PoolFinder:
 
     def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
         """What a method's first parameter holds when no caller is in sight: the class for a classmethod; the
-        instance the app makes, when it makes one; else one built with no arguments (`__init__`'s defaults)."""
+        instance the app makes, when it makes one; else one built with no arguments (`__init__`'s defaults), but
+        for a class the project hands around as a value (guillotina's `_manager_class = ConnManager`, called as
+        `self._manager_class(dsn=...)`): its maker's arguments, which the scan does not see."""
         if site.cls is None or func not in site.cls.body or not (func.args.posonlyargs or func.args.args):
             return None
         decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
@@ -352,7 +356,23 @@ class PoolFinder:
         if len(instances) == 1:  # the one instance the app makes: its arguments
             maker_module, maker = instances[0]
             return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
-        return InstanceRef(cls, {})
+        return InstanceRef(cls, {}, given="self" if self._handed_around(cls) else None)
+
+    def _handed_around(self, cls: ClassRef) -> bool:
+        """Whether the project names the class other than to call it, subclass it or import it."""
+        name = cls.node.name
+        if name in self._handed:
+            return self._handed[name]
+        used = re.compile(rf"(?<![\w.])(?<!class ){re.escape(name)}\b(?!\s*[(:])")
+        self._handed[name] = any(
+            any(
+                used.search(line) and not line.lstrip().startswith(("from ", "import ", "class "))
+                for line in m.source.splitlines()
+            )
+            for m in self.ev.project.modules.values()
+            if m is not None and name in m.source
+        )
+        return self._handed[name]
 
     def _emit(
         self,

@@ -27,6 +27,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     MethodRef,
+    ModuleRef,
     SuperRef,
     Thunk,
     is_known,
@@ -319,7 +320,9 @@ class SettingsClasses:
             return unknown(frame.module, node, why=f"{attr}, set again by {setter}")
         attrs = self.init_state(instance)
         if instance.given is not None and attr in {*attrs, *self.fields(cls)} and self._takes_arguments(cls):
-            return unknown(frame.module, node, why=f"{instance.given}.{attr} (what its caller made it with)")
+            value = self.ev.force(attrs[attr]) if attr in attrs else None  # (an object it holds is kept: methods)
+            if not isinstance(value, (InstanceRef, ClassRef, FuncRef, ModuleRef, ExternalRef)):
+                return unknown(frame.module, node, why=f"{instance.given}.{attr} (what its caller made it with)")
         if attr in attrs:
             if attr in self.set_after_init(cls):  # which of the values a read meets depends on what ran before
                 return unknown(frame.module, node, why=f"self.{attr}, set again after __init__")
