@@ -968,3 +968,35 @@ def test_a_class_made_through_a_class_attribute_holds_what_its_maker_gives(
     settings = at(report, "app/storage.py:9").settings
     assert not settings["dsn"].known and not settings["max_size"].known
     assert settings["min_size"].value == 1
+
+
+@pytest.mark.parametrize("optional", [False, True])
+def test_a_required_settings_module_the_tree_lacks_may_replace_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, optional: bool
+) -> None:
+    # seed: dev.py writes DATABASES, then requires config/settings/local_untracked.py (raising without it) and
+    # star-imports it; the file is not in the repository (its template replaces DATABASES). The literal values
+    # were reported as the app's: wrong values. An import in a `try` that lets it fail leaves them standing.
+    importing = (
+        "try:\n    from config.settings.local_untracked import *\nexcept ImportError:\n    pass"
+        if optional
+        else 'spec = importlib.util.find_spec("config.settings.local_untracked")\n'
+        'if spec is None:\n    raise Exception("missing local_untracked.py")\n'
+        "else:\n    from config.settings.local_untracked import *"
+    )
+    report = scan(
+        tmp_path,
+        {
+            "config/__init__.py": "",
+            "config/settings/__init__.py": "",
+            "config/settings/dev.py": "import importlib\n\n"
+            'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}\n\n' + importing,
+        },
+        monkeypatch,
+    )
+    pool = report.pools[0]
+    if optional:
+        assert (pool.call, pool.settings["NAME"].value) == ("DATABASES['default']", "app")
+    else:
+        assert pool.settings == {}
+        assert pool.unresolved == ["DATABASES (what config.settings.local_untracked sets; the tree lacks it)"]

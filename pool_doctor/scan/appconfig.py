@@ -384,7 +384,7 @@ def frame_of_caller(ev: Interpreter, module: Module, site: ast.Call) -> Frame:
     return Frame(module, bindings=bound.bindings, scope=func)
 
 
-def calls_of(ev: Any, module: Module, func: FunctionNode) -> list[tuple[Module, ast.Call]]:
+def calls_of(ev: Interpreter, module: Module, func: FunctionNode) -> list[tuple[Module, ast.Call]]:
     """The app's calls of a module-level function (calls in tests do not count), in the files read."""
     found = []
     for other in list(ev.project.modules.values()):  # (reading a call may parse a module)

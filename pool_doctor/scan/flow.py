@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import changes, containers, effects
-from pool_doctor.scan.finder import FunctionNode, Module
+from pool_doctor.scan.finder import FunctionNode, Module, resolve_relative
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -34,6 +34,7 @@ from pool_doctor.scan.nodes import (
     holds,
     installed_import,
     is_generator,
+    optional_import,
     popped,
     popped_each_time,
     pseudo_name,
@@ -511,6 +512,13 @@ class Flow:
     def import_(self, run: Run, stmt: ast.Import | ast.ImportFrom, state: State) -> State:
         star = isinstance(stmt, ast.ImportFrom) and any(alias.name == "*" for alias in stmt.names)
         before, state = state, dict(state)
+        base = (
+            resolve_relative(run.module, stmt.module, stmt.level) if star and isinstance(stmt, ast.ImportFrom) else None
+        )
+        if base and self._required_absent(run.module, base, stmt):  # seed's local_untracked: what it sets is unknown
+            why = f"(what {base} sets; the tree lacks it)"
+            for name in [name for name in state if name.isupper()]:
+                state[name] = SV(None, run.module.where(stmt), known=False, expr=f"{name} {why}")
         for local, value in self.ev.imported(run.module, stmt, lazy=run.body):  # a module's: read when asked
             earlier = before.get(local)
             # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands
@@ -518,6 +526,17 @@ class Flow:
                 value if not star or earlier is None else containers.unless_unset(self.ev, value, earlier, run.module)
             )
         return state
+
+    def _required_absent(self, module: Module, base: str, stmt: ast.stmt) -> bool:
+        """A star import of a module of the project's own packages the tree lacks, not in a `try` that lets it fail."""
+        project = self.ev.project
+        parent = base.rpartition(".")[0]
+        return (
+            bool(parent)
+            and project.module_by_name(base, module.path) is None
+            and project.module_by_name(parent, module.path) is not None
+            and not optional_import(module.tree, stmt)
+        )
 
     # --- names and what they hold -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard
 
 from pool_doctor.scan.conditions import Conditions
-from pool_doctor.scan.finder import FunctionNode, Module
+from pool_doctor.scan.finder import FunctionNode, Module, Project
 from pool_doctor.scan.model import NOT_SET, ScannedValue
 
 MAX_DEPTH = 40  # evaluation depth: deep enough for settings chains, shallow enough to stop at cycles
@@ -198,6 +198,7 @@ class Interpreter(Protocol):
     """
 
     conditions: Conditions  # the scan's branch conditions: where each test came from, what each text means
+    project: Project  # the scanned tree's modules
 
     def eval(self, node: ast.expr | None, frame: Frame) -> Any: ...
 

@@ -196,3 +196,16 @@ def patched(site: CallSite, name: str) -> bool:
             if isinstance(given, ast.Constant) and isinstance(given.value, str) and given.value.endswith(f".{name}"):
                 return True
     return False
+
+
+def optional_import(tree: ast.Module, stmt: ast.stmt) -> bool:
+    """Whether an import sits in a `try:` whose handlers take its failure (ImportError, Exception, bare): a
+    `local_settings` the tree lacks is then absent, not required."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(stmt is inner for part in node.body for inner in ast.walk(part)):
+            handlers = node.handlers
+            if any(
+                h.type is None or catches_import_error(h) or dotted_parts(h.type) == ["Exception"] for h in handlers
+            ):
+                return True
+    return False
