@@ -1000,3 +1000,37 @@ def test_a_required_settings_module_the_tree_lacks_may_replace_the_settings(
     else:
         assert pool.settings == {}
         assert pool.unresolved == ["DATABASES (what config.settings.local_untracked sets; the tree lacks it)"]
+
+
+def test_str_format_with_keywords_and_a_mapping_gives_the_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # reana-db: `"postgresql+psycopg2://{username}@{host}:{port}/{db}".format(username=DB_USERNAME, ...)`, each
+    # part an env default; aiohttp-demos: `DSN.format(**CONFIG["postgres"])`. Only positional format was read.
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            import os
+
+            DB_NAME = os.getenv("APP_DB_NAME", "app")
+            PARTS = {"user": "polls", "host": "localhost"}
+            URI = os.getenv(
+                "APP_DATABASE_URI", "postgresql+psycopg2://{username}@db:{port}/{db}".format(
+                    username="app", port=5432, db=DB_NAME
+                )
+            )
+            OTHER = "postgresql://{user}@{host}/polls".format(**PARTS)
+            """,
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            from config import OTHER, URI
+
+            engine = create_engine(URI)
+            other = create_engine(OTHER)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "db.py:5").settings["url"]
+    assert (url.value, url.env) == ("postgresql+psycopg2://app@db:5432/app", "APP_DATABASE_URI")
+    assert at(report, "db.py:6").settings["url"].value == "postgresql://polls@localhost/polls"

@@ -1,5 +1,5 @@
 """Python's own functions the scan works out on known values: `round`, `math.floor` and `math.ceil`, `len`,
-`urllib.parse.quote` and `quote_plus`, `timedelta(...).total_seconds()`."""
+`urllib.parse.quote` and `quote_plus`, `timedelta(...).total_seconds()`, `str.format(...)` with keywords."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import SV, Frame, Interpreter, env_of, is_known, unknown
+from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, env_of, is_known, unknown
 
 NUMBERS = (int, float)
 QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
@@ -69,3 +69,30 @@ def total_seconds(ev: Interpreter, node: ast.Call, frame: Frame) -> Any | None:
         return unknown(frame.module, node, env=env_of(*parts.values()))
     seconds = datetime.timedelta(**{unit: part.value for unit, part in parts.items()}).total_seconds()
     return SV(seconds, frame.module.where(node), env_of(*parts.values()), source=frame.module.segment(node))
+
+
+def formatted(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
+    """`"postgresql://{user}@{host}/{db}".format(user=..., **parts)` (reana-db's URL): the text, over each branch
+    of what it is given; unknown, named by a variable a part reads, when a part or a `**` mapping is not known."""
+    given: list[tuple[str | None, Any]] = [(None, ev.eval(arg, frame)) for arg in node.args]
+    for kw in node.keywords:
+        if kw.arg is not None:
+            given.append((kw.arg, ev.eval(kw.value, frame)))
+            continue
+        spread = ev.force(ev.eval(kw.value, frame))
+        if not isinstance(spread, DictV) or spread.opaque:
+            return unknown(frame.module, node, env=base.env)
+        given.extend(spread.items.items())
+
+    def one(*values: Any) -> Any:
+        if not all(is_known(value) for value in values):
+            return unknown(frame.module, node, env=env_of(base, *values))
+        positional = [value.value for (name, _), value in zip(given, values) if name is None]
+        named = {name: value.value for (name, _), value in zip(given, values) if name is not None}
+        try:
+            text = base.value.format(*positional, **named)
+        except (IndexError, KeyError, ValueError, AttributeError, TypeError):
+            return unknown(frame.module, node, env=base.env)
+        return SV(text, frame.module.where(node), base.env or env_of(*values), source=frame.module.segment(node))
+
+    return containers.lift(ev, [value for _, value in given], one)
