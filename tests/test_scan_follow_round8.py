@@ -1034,3 +1034,36 @@ def test_str_format_with_keywords_and_a_mapping_gives_the_text(tmp_path: Path, m
     url = at(report, "db.py:5").settings["url"]
     assert (url.value, url.env) == ("postgresql+psycopg2://app@db:5432/app", "APP_DATABASE_URI")
     assert at(report, "db.py:6").settings["url"].value == "postgresql://polls@localhost/polls"
+
+
+def test_a_config_folders_module_named_like_the_package_does_not_hide_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pagure: fedmsg.d/pagure.py (a fedmsg config file) is named like the pagure package; a script in files/
+    # importing pagure.lib.model_base took it for the package, so every engine made through the package's
+    # create_session from outside it (cron jobs, the event server, the milter) was missed.
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/config.py": 'config = {"DB_URL": "postgresql://app@db/app"}\n',
+            "pkg/lib/__init__.py": "",
+            "pkg/lib/model_base.py": """
+            import sqlalchemy
+
+            def create_session(db_url=None, pool_recycle=None):
+                return sqlalchemy.create_engine(db_url, pool_recycle=pool_recycle or 3600)
+            """,
+            "fedmsg.d/pkg.py": 'config = dict(sitename="x")\n',
+            "tools/mirror.py": """
+            import pkg.config
+            import pkg.lib.model_base
+
+            def main():
+                return pkg.lib.model_base.create_session(pkg.config.config["DB_URL"])
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "tools/mirror.py:5")
+    assert (pool.settings["url"].value, pool.settings["pool_recycle"].value) == ("postgresql://app@db/app", 3600)

@@ -266,8 +266,17 @@ class Project:
             # `tests.app`, not `app`)
             outside = [p for p in candidates if not (_import_root(p, dotted) / "__init__.py").is_file()]
             candidates = outside or candidates
-        # Several files answer to the name: the one closest to the importing file is what Python would find.
-        return max(candidates, key=lambda p: (len(os.path.commonpath([p, near]).split(os.sep)), -len(p.parts)))
+        # Several files answer to the name: the one closest to the importing file is what Python would find; as
+        # close, one imported from the project's top (where it runs from) over a config folder's (pagure's
+        # fedmsg.d/pagure.py beside the pagure package, for tools/ scripts)
+        return max(
+            candidates,
+            key=lambda p: (
+                len(os.path.commonpath([p, near]).split(os.sep)),
+                _import_root(p, dotted) == self.import_base,
+                -len(p.parts),
+            ),
+        )
 
     def parse(self, path: Path, data: bytes | None = None) -> Module | None:
         if path in self.modules:
