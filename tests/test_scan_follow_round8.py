@@ -1067,3 +1067,33 @@ def test_a_config_folders_module_named_like_the_package_does_not_hide_it(
     )
     pool = at(report, "tools/mirror.py:5")
     assert (pool.settings["url"].value, pool.settings["pool_recycle"].value) == ("postgresql://app@db/app", 3600)
+
+
+def test_a_pool_made_in_a_lambda_of_a_method_is_not_given_init_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # openmaptiles-tools' tile server shape: `io_loop.run_sync(lambda: create_pool(host=self.host, ...))` in a
+    # method of a class the app makes as `Server(host="db")`. The lambda broke the link to that instance, and
+    # __init__'s default host 'localhost' was reported: a wrong value.
+    report = scan(
+        tmp_path,
+        {
+            "srv/serve.py": """
+            from asyncpg import create_pool
+            from tornado.ioloop import IOLoop
+
+            class Server:
+                def __init__(self, host="localhost"):
+                    self.host = host
+
+                def serve(self):
+                    self.pool = IOLoop.current().run_sync(lambda: create_pool(host=self.host, max_size=4))
+
+            def main():
+                Server(host="db").serve()
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "srv/serve.py:9").settings
+    assert not settings["host"].known and settings["max_size"].value == 4

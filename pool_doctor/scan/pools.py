@@ -339,8 +339,9 @@ class PoolFinder:
     def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
         """What a method's first parameter holds when no caller is in sight: the class for a classmethod; the
         instance the app makes, when it makes one; else one built with no arguments (`__init__`'s defaults), but
-        for a class the project hands around as a value (guillotina's `_manager_class = ConnManager`, called as
-        `self._manager_class(dsn=...)`): its maker's arguments, which the scan does not see."""
+        for a class the project names (guillotina's `_manager_class = ConnManager`, called as
+        `self._manager_class(dsn=...)`; `Server(host="db").serve()` making its pool in a lambda): its maker's
+        arguments, which the scan does not link."""
         if site.cls is None or func not in site.cls.body or not (func.args.posonlyargs or func.args.args):
             return None
         decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
@@ -359,11 +360,11 @@ class PoolFinder:
         return InstanceRef(cls, {}, given="self" if self._handed_around(cls) else None)
 
     def _handed_around(self, cls: ClassRef) -> bool:
-        """Whether the project names the class other than to call it, subclass it or import it."""
+        """Whether the project names the class anywhere but where it defines, subclasses or imports it."""
         name = cls.node.name
         if name in self._handed:
             return self._handed[name]
-        used = re.compile(rf"(?<![\w.])(?<!class ){re.escape(name)}\b(?!\s*[(:])")
+        used = re.compile(rf"(?<![\w.])(?<!class ){re.escape(name)}\b(?!\s*:)")
         self._handed[name] = any(
             any(
                 used.search(line) and not line.lstrip().startswith(("from ", "import ", "class "))
