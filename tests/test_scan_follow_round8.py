@@ -1097,3 +1097,28 @@ def test_a_pool_made_in_a_lambda_of_a_method_is_not_given_init_defaults(
     )
     settings = at(report, "srv/serve.py:9").settings
     assert not settings["host"].known and settings["max_size"].value == 4
+
+
+def test_a_partial_of_a_pool_call_handed_to_another_call_is_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # openmaptiles-tools' tile server: `io_loop.run_sync(partial(create_pool, dsn=..., max_size=4))`, its one
+    # long-lived pool, made by the library the partial is handed to; it was missed.
+    report = scan(
+        tmp_path,
+        {
+            "srv/serve.py": """
+            from functools import partial
+
+            from asyncpg import create_pool
+            from tornado.ioloop import IOLoop
+
+            def serve(dsn):
+                pool = IOLoop.current().run_sync(partial(create_pool, dsn=dsn, max_size=4))
+                return pool
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "srv/serve.py:7")
+    assert (pool.stack, pool.settings["max_size"].value) == ("asyncpg", 4)

@@ -345,6 +345,19 @@ def _import_root(path: Path, dotted: str) -> Path:
     return path.parents[depth - 1]
 
 
+def _partials_given(call: ast.Call) -> list[ast.Call]:
+    """`functools.partial(f, *args, **kw)` handed to another call (openmaptiles' `io_loop.run_sync(partial(
+    create_pool, dsn=...))`), each as the call of f it makes there."""
+    return [
+        ast.copy_location(ast.Call(arg.args[0], arg.args[1:], arg.keywords), arg)
+        for arg in [*call.args, *(kw.value for kw in call.keywords)]
+        if isinstance(arg, ast.Call)
+        and _last_name(arg.func) == "partial"
+        and arg.args
+        and not isinstance(arg.args[0], ast.Starred)
+    ]
+
+
 def _below(folder: Path, here: Path) -> bool:
     return here in folder.parents
 
@@ -367,6 +380,10 @@ def index_module(module: Module) -> None:
             name = _last_name(node.func)
             if name is not None:
                 module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
+            for given in _partials_given(node):  # `run_sync(partial(create_pool, dsn=...))`: called where given
+                module.calls.setdefault(_last_name(given.func) or "", []).append(
+                    CallSite(given, functions, cls, conditions)
+                )
         if isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
             _add_import(module, node, module.nested_imports)
         if isinstance(node, (ast.Assign, ast.AugAssign)) and functions and not isinstance(functions[-1], ast.Lambda):
