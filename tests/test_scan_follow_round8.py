@@ -1122,3 +1122,30 @@ def test_a_partial_of_a_pool_call_handed_to_another_call_is_a_pool(
     )
     pool = at(report, "srv/serve.py:7")
     assert (pool.stack, pool.settings["max_size"].value) == ("asyncpg", 4)
+
+
+def test_envparse_reads_a_variable_or_its_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # open-event-server: `from envparse import env`, `env("DATABASE_URL", default=...)`, `env.int(...)`,
+    # `env.bool(...)` (envparse 0.2: the default as given when the variable is unset).
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from envparse import env
+            from sqlalchemy import create_engine
+
+            env.read_envfile()
+            URL = env("DATABASE_URL", default="postgresql://localhost/app")
+            engine = create_engine(
+                URL, pool_size=env.int("DB_POOL_SIZE", default=10), pool_pre_ping=env.bool("DB_PRE_PING", default=True)
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "settings.py:6").settings
+    assert {key: (value.value, value.env) for key, value in settings.items()} == {
+        "url": ("postgresql://localhost/app", "DATABASE_URL"),
+        "pool_size": (10, "DB_POOL_SIZE"),
+        "pool_pre_ping": (True, "DB_PRE_PING"),
+    }

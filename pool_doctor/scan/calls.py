@@ -46,6 +46,7 @@ from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 OWNER, FIRST = "__class__", "__self__"  # a method's frame: its class, its first argument (names no code binds)
 MAX_CALLS = 12  # project functions calling project functions: deeper than this is not configuration
 CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False}  # what `int()` etc. return
+ENV_READERS = ("environs.env", "envparse.env")  # `env(name, default)`, `env.int(name, default=...)` (envparse 0.2)
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold", "get_secret_value"}
 STR_CALLS = {
     "replace",
@@ -141,9 +142,10 @@ class Calls:
                 return handler(node, frame)
             if library_target(func.dotted) is not None:
                 return PoolV(func.dotted)  # `if pool:` on the caller's pool is true
-            if func.dotted.startswith("environs.env."):  # environs' own `env = Env()` (`from environs import env`)
+            root = next((r for r in ENV_READERS if func.dotted == r or func.dotted.startswith(f"{r}.")), None)
+            if root is not None:  # environs' or envparse's own `env = Env()` (`from envparse import env`)
                 reader = EnvironRef({}, frame.module, environs=True)
-                return self.sources.environ_call(reader, func.dotted.removeprefix("environs.env."), node, frame)
+                return self.sources.environ_call(reader, func.dotted[len(root) + 1 :] or None, node, frame)
             return unknown(frame.module, node)
         if isinstance(func, FuncRef):
             return self.call_function(func, node, frame)
