@@ -9,7 +9,18 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.kinds import SV, Branches, DictV, ListV, is_known
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    Interpreter,
+    ListV,
+    is_known,
+)
 from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.nodes import MUTATORS
 
@@ -86,3 +97,17 @@ def named(value: Any, env: str) -> Any:
     if isinstance(value, Branches):
         return Branches([(when, named(option, env)) for when, option in value.options], default=value.default)
     return value
+
+
+def given_values(ev: Interpreter, args: ast.arguments, frame: Frame) -> dict[str, Any]:
+    """An `__init__`'s parameters, for an instance made by a caller the scan does not link: each what that
+    caller gives, not its default; but a class or function as its default (a pool factory, procrastinate's)
+    stays, as the code's own."""
+    given: dict[str, Any] = {}
+    for arg in [*args.posonlyargs, *args.args][1:] + args.kwonlyargs:
+        kept = ev.force(frame.bindings.get(arg.arg))
+        if not isinstance(kept, (ExternalRef, ClassRef, FuncRef)):
+            given[arg.arg] = SV(None, None, known=False, expr=f"{arg.arg} (what its caller gives)")
+    if args.kwarg is not None:
+        given[args.kwarg.arg] = DictV({}, None, [f"**{args.kwarg.arg}"])
+    return given

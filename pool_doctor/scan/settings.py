@@ -27,7 +27,6 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     MethodRef,
-    ModuleRef,
     SuperRef,
     Thunk,
     is_known,
@@ -166,7 +165,12 @@ class SettingsClasses:
         ref = FuncRef(init.module, init.node, bound_self=instance, owner=init.owner)
         self.building += 1  # meanwhile the instance is half made: nothing worked out from it is kept
         try:
-            state = self.ev.locals_after(ref, instance.call, instance.frame or Frame(instance.cls.module))
+            frame = self.ev.bind(ref, instance.call, instance.frame or Frame(instance.cls.module))
+            if instance.given is not None and instance.call is None:  # made by a caller the scan does not link:
+                frame = replace(
+                    frame, bindings={**frame.bindings, **fieldtext.given_values(self.ev, init.node.args, frame)}
+                )
+            state = self.ev.bound_locals(ref, frame)
         finally:
             self.building -= 1
         prefix = f"{params[0].arg}."
@@ -209,9 +213,8 @@ class SettingsClasses:
         `__init__`'s parameters): not a settings class, which reads its own (Shvatka's `db_config: DBConfig`)."""
         if self.is_settings(cls):
             return False
-        init = self.init_of(cls)
-        if init is not None and not isinstance(init.node, ast.Lambda):
-            return len(init.node.args.args) + len(init.node.args.kwonlyargs) > 1 or init.node.args.kwarg is not None
+        if self.init_of(cls) is not None:  # (its own __init__ is run with each parameter unknown: init_state)
+            return False
         return any(is_dataclass(klass.node) for klass in self.class_chain(cls)) and bool(self.fields(cls))
 
     def is_settings(self, cls: ClassRef) -> bool:
@@ -319,10 +322,8 @@ class SettingsClasses:
         if setter is not None:
             return unknown(frame.module, node, why=f"{attr}, set again by {setter}")
         attrs = self.init_state(instance)
-        if instance.given is not None and attr in {*attrs, *self.fields(cls)} and self._takes_arguments(cls):
-            value = self.ev.force(attrs[attr]) if attr in attrs else None  # (an object it holds is kept: methods)
-            if not isinstance(value, (InstanceRef, ClassRef, FuncRef, ModuleRef, ExternalRef)):
-                return unknown(frame.module, node, why=f"{instance.given}.{attr} (what its caller made it with)")
+        if instance.given is not None and attr in self.fields(cls) and self._takes_arguments(cls):
+            return unknown(frame.module, node, why=f"{instance.given}.{attr} (what its caller made it with)")
         if attr in attrs:
             if attr in self.set_after_init(cls):  # which of the values a read meets depends on what ran before
                 return unknown(frame.module, node, why=f"self.{attr}, set again after __init__")
