@@ -833,8 +833,10 @@ def test_c2cwsgiutils_sessions_are_named_in_a_warning(tmp_path: Path, monkeypatc
         {
             "geoportal/__init__.py": """
             import c2cwsgiutils.db
+            import c2cwsgiutils.pretty_json
 
             def includeme(config):
+                c2cwsgiutils.pretty_json.init(config)
                 session, rw_engine, ro_engine = c2cwsgiutils.db.setup_session(
                     config, "sqlalchemy", "sqlalchemy_slave", force_slave=["POST /api/geo/"]
                 )
@@ -843,7 +845,7 @@ def test_c2cwsgiutils_sessions_are_named_in_a_warning(tmp_path: Path, monkeypatc
         monkeypatch,
     )
     assert report.pools == []
-    assert [w.split(": ", 1)[0] for w in report.warnings] == ["geoportal/__init__.py:4"]
+    assert [w.split(": ", 1)[0] for w in report.warnings] == ["geoportal/__init__.py:6"]  # (not pretty_json's init)
     assert "c2cwsgiutils.db.setup_session()" in report.warnings[0]
 
 

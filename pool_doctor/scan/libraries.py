@@ -27,7 +27,7 @@ from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import ExternalRef, Frame
 
-ENGINES = {  # the callable's name -> the library (its root package) that defines it
+ENGINES = {  # the callable's name -> the library (its package, or module) that defines it
     "create_sqlalchemy_engine": "mlflow",
     "SQLAlchemyAsyncConfig": "advanced_alchemy",
     "SQLAlchemySyncConfig": "advanced_alchemy",
@@ -36,10 +36,10 @@ ENGINES = {  # the callable's name -> the library (its root package) that define
     "AsyncDatabaseManager": "sqlalchemy_helpers",
     "DatabaseExtension": "sqlalchemy_helpers",
     "manager_from_config": "sqlalchemy_helpers",
-    **dict.fromkeys(("setup_session", "create_session", "get_engine", "init"), "c2cwsgiutils"),
+    **dict.fromkeys(("setup_session", "create_session", "get_engine", "init"), "c2cwsgiutils.db"),
 }
 NEEDLES = tuple(name.encode() for name in ENGINES)
-LIBRARIES = tuple({library.encode() for library in ENGINES.values()})
+LIBRARIES = tuple({library.split(".")[0].encode() for library in ENGINES.values()})
 GIVEN_ENGINE = {"engine_instance"}  # advanced-alchemy's config then uses that engine, which the app makes
 
 
@@ -58,7 +58,7 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
                 kw.arg in GIVEN_ENGINE and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
                 for kw in site.call.keywords
             )
-            if isinstance(made, ExternalRef) and made.dotted.split(".", 1)[0] == library and not given:
+            if isinstance(made, ExternalRef) and made.dotted.startswith(f"{library}.") and not given:
                 found.append(
                     f"{module.display}:{site.call.lineno}: {made.dotted}() makes a pool inside {library}; "
                     "the scan reads only the project's code, so this pool is not reported"
