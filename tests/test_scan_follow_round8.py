@@ -1151,3 +1151,26 @@ def test_envparse_reads_a_variable_or_its_default(tmp_path: Path, monkeypatch: p
         "pool_size": (10, "DB_POOL_SIZE"),
         "pool_pre_ping": (True, "DB_PRE_PING"),
     }
+
+
+def test_round_of_a_value_under_a_test_rounds_each_branch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # eventsourcing: `max_waiting=round(pool_timeout)`, pool_timeout 30.0 unless POSTGRES_POOL_TIMEOUT is set.
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+
+            from psycopg_pool import ConnectionPool
+
+            pool_timeout = 30.0
+            given = os.environ.get("POSTGRES_POOL_TIMEOUT")
+            if given:
+                pool_timeout = float(given)
+            pool = ConnectionPool("dbname=app", max_waiting=round(pool_timeout), open=False)
+            """,
+        },
+        monkeypatch,
+    )
+    waiting = at(report, "db.py:9").settings["max_waiting"]
+    assert (waiting.value, waiting.env) == (30, "POSTGRES_POOL_TIMEOUT")

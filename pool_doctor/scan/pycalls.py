@@ -35,13 +35,17 @@ def quoted(ev: Interpreter, name: str, node: ast.Call, frame: Frame) -> Any:
 
 
 def rounded(ev: Interpreter, how: Callable[..., Any], node: ast.Call, frame: Frame) -> Any:
-    """`round(x, n)`, `math.floor(x)`, `math.ceil(x)` (agenta's pool sizes)."""
-    value = ev.force(ev.arg(node, frame, 0, "number" if how is round else "x"))
-    if not is_known(value) or not isinstance(value.value, NUMBERS):
-        return unknown(frame.module, node, env=env_of(value))
+    """`round(x, n)`, `math.floor(x)`, `math.ceil(x)` (agenta's pool sizes), over each branch of x
+    (eventsourcing's `round(pool_timeout)`, 30.0 unless a variable is set)."""
     digits = ev.force(ev.arg(node, frame, 1, "ndigits")) if how is round else None
     places = digits.value if is_known(digits) and isinstance(digits.value, int) else None
-    return replace(value, value=how(value.value, places) if how is round else how(value.value))
+
+    def one(value: Any) -> Any:
+        if not is_known(value) or not isinstance(value.value, NUMBERS):
+            return unknown(frame.module, node, env=env_of(value))
+        return replace(value, value=how(value.value, places) if how is round else how(value.value))
+
+    return containers.lift(ev, [ev.arg(node, frame, 0, "number" if how is round else "x")], one)
 
 
 def length(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
