@@ -1174,3 +1174,41 @@ def test_round_of_a_value_under_a_test_rounds_each_branch(tmp_path: Path, monkey
     )
     waiting = at(report, "db.py:9").settings["max_waiting"]
     assert (waiting.value, waiting.env) == (30, "POSTGRES_POOL_TIMEOUT")
+
+
+def test_a_subclass_init_app_that_also_sets_a_key_is_the_bind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # jazzband/website: the extension is a project subclass whose init_app calls super().init_app(app) and then
+    # sets a key of its own; its call was read as a helper that configures the app, not as the bind, so the engine
+    # was placed at the config load.
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/config.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://postgres@db/postgres"\n',
+            "pkg/db.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            class AppSQLAlchemy(SQLAlchemy):
+                def init_app(self, app):
+                    super().init_app(app)
+                    app.config.setdefault("SQLALCHEMY_NESTED_TRANSACTION", False)
+
+            db = AppSQLAlchemy()
+            """,
+            "pkg/factory.py": """
+            from flask import Flask
+
+            from .db import db
+
+            def create_app():
+                app = Flask("pkg")
+                app.config.from_object("pkg.config")
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(pool.where, pool.settings["url"].value) for pool in report.pools] == [
+        ("pkg/factory.py:8", "postgresql://postgres@db/postgres")
+    ]

@@ -23,7 +23,7 @@ from typing import Any
 from pool_doctor.scan import appconfig, guards
 from pool_doctor.scan.appconfig import AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
+from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
 from pool_doctor.scan.flaskext import (
     BINDS,
     ENGINE_KEYS,
@@ -31,6 +31,7 @@ from pool_doctor.scan.flaskext import (
     FLASK_SQLALCHEMY,
     POOL_KEYS,
     URI,
+    binds_extension,
     config_sources,
     engine_settings,
     extension_of,
@@ -41,6 +42,7 @@ from pool_doctor.scan.flaskext import (
     maker,
     may_make_extension,
     mentions_keys,
+    names_a_bind,
     never_bound,
     pinned,
     pinned_major,
@@ -165,7 +167,7 @@ class FlaskApps:
     def _app(self, module: Module, scope: FunctionNode | None, body: list[ast.stmt]) -> AppConfig | None:
         """What a function leaves in an app's config: when it writes some, or binds the extension (a helper it
         calls may configure it: Mailu's `config.init_app(app)`)."""
-        if not any(appconfig.configures(stmt) or _names_a_bind(stmt) for stmt in body):
+        if not any(appconfig.configures(stmt) or names_a_bind(stmt) for stmt in body):
             return None
         frame = self._frame(module, scope)
         app = AppConfig(module, frame, scope, {}, [])
@@ -266,8 +268,8 @@ class FlaskApps:
         part of this app's configuration, not one of its own."""
         call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
         func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None and call.args else None
-        if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda):
-            return None
+        if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or binds_extension(self.ev, stmt, frame):
+            return None  # (a subclass's own init_app that also sets a key is the bind: jazzband's)
         body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]
         binds = [extension_of(self.ev, func.module, bind) for inner in body if (bind := appconfig.bind_call(inner))]
         return func if any(appconfig.configures(inner) for inner in body) and not any(binds) else None
@@ -587,11 +589,3 @@ class FlaskApps:
         under, over = pinned(self.ev, *next(iter(made.values()))) if len(made) == 1 else ({}, {})
         engines = self._engines((module.display, line, end_line), call, DictV(under, None), keys, [], False)
         yield from self._with_pinned(engines, over)
-
-
-def _names_a_bind(stmt: ast.stmt) -> bool:
-    """`x.init_app(app)` or `db = SQLAlchemy(app)` as written (whether it binds the extension is worked out
-    later, for the functions that have one)."""
-    call = appconfig.bind_call(stmt)
-    name = (dotted_parts(call.func) or [""])[-1] if call is not None else ""
-    return name == "init_app" or name in EXTENSIONS

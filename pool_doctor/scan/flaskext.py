@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from pool_doctor.scan.appconfig import enclosing_function
+from pool_doctor.scan.appconfig import bind_call, enclosing_function
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, ModuleRef, Thunk, not_set
@@ -316,3 +316,16 @@ def pinned_major(base: Path) -> int | None:
                 continue
             majors.update(int(major) for pattern in PINNED for major in pattern.findall(data))
     return next(iter(majors)) if len(majors) == 1 else None
+
+
+def binds_extension(ev: Evaluator, stmt: ast.stmt, frame: Frame) -> bool:
+    bind = bind_call(stmt)
+    return bind is not None and extension_of(ev, frame.module, bind, frame) is not None
+
+
+def names_a_bind(stmt: ast.stmt) -> bool:
+    """`x.init_app(app)` or `db = SQLAlchemy(app)` as written (whether it binds the extension is worked out
+    later, for the functions that have one)."""
+    call = bind_call(stmt)
+    name = (dotted_parts(call.func) or [""])[-1] if call is not None else ""
+    return name == "init_app" or name in EXTENSIONS
