@@ -1212,3 +1212,34 @@ def test_a_subclass_init_app_that_also_sets_a_key_is_the_bind(tmp_path: Path, mo
     assert [(pool.where, pool.settings["url"].value) for pool in report.pools] == [
         ("pkg/factory.py:8", "postgresql://postgres@db/postgres")
     ]
+
+
+def test_a_class_own_getattr_is_not_run_for_an_instance_an_unseen_caller_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # meltano: settings services typed as parameters, whose __getattr__ reads other attributes through
+    # __getattr__ again; run for instances made by callers the scan does not see, each read multiplied and the
+    # scan timed out. What such an instance's __getattr__ gives depends on what it was made with: unknown.
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            from sqlalchemy import create_engine
+
+            class Settings:
+                def __init__(self, project):
+                    self.project = project
+
+                def __getattr__(self, name):
+                    return self.get(name)
+
+                def get(self, name):
+                    return {"pool_size": 5}.get(name)
+
+            def make(settings: Settings):
+                return create_engine("postgresql://app@db/app", pool_size=settings.pool_size)
+            """,
+        },
+        monkeypatch,
+    )
+    assert not at(report, "app.py:14").settings["pool_size"].known

@@ -353,7 +353,7 @@ class SettingsClasses:
                     return ref
         if attr in MODEL_METHODS:
             return MethodRef(instance, attr)
-        missing = self.dunders.getattr_read(instance, attr)
+        missing = self.dunders.getattr_read(instance, attr) if instance.given is None else None
         if missing is not None:
             return missing
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
