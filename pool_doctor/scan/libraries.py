@@ -38,14 +38,16 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "manager_from_config": "sqlalchemy_helpers",
     **dict.fromkeys(("setup_session", "create_session", "get_engine", "init"), "c2cwsgiutils.db"),
 }
-NEEDLES = tuple(name.encode() for name in ENGINES)
-LIBRARIES = tuple({library.split(".")[0].encode() for library in ENGINES.values()})
+NEEDLES: dict[bytes, tuple[bytes, ...]] = {}  # each library's root package -> the names of its calls
+for _name, _library in ENGINES.items():
+    _root = _library.split(".")[0].encode()
+    NEEDLES[_root] = (*NEEDLES.get(_root, ()), _name.encode())
 GIVEN_ENGINE = {"engine_instance"}  # advanced-alchemy's config then uses that engine, which the app makes
 
 
 def hint(data: bytes) -> bool:
     """Whether a file may call one of them (so it is read)."""
-    return any(library in data for library in LIBRARIES) and any(needle in data for needle in NEEDLES)
+    return any(root in data and any(name in data for name in names) for root, names in NEEDLES.items())
 
 
 def library_pools(ev: Evaluator, module: Module) -> list[str]:
