@@ -86,7 +86,7 @@ class PoolFinder:
         self._called: dict[int, Any] = {}  # what each call site calls, once worked out
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
-        self._handed: dict[str, bool] = {}  # classes the project names as values, by name (_handed_around)
+        self._handed: dict[str, bool] = {}  # whether the project names a class outside its definition, by name
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
         # makes of each
