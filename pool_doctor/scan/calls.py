@@ -276,7 +276,8 @@ class Calls:
 
     def _of_its_type(self, annotation: ast.expr | None, frame: Frame, name: str) -> Any:
         """A parameter nobody gives, annotated with a project class (`bot: Bot`, `bot: "Bot"`, `cls: type[Bot]`):
-        an instance of it made with no arguments (the class itself for `type[...]`); else None."""
+        an instance of it made by a caller the scan does not see, named by the parameter (the class itself for
+        `type[...]`); else None."""
         wants_class = False
         if isinstance(annotation, ast.Subscript) and (dotted_parts(annotation.value) or [""])[-1] in ("type", "Type"):
             annotation, wants_class = annotation.slice, True

@@ -95,7 +95,7 @@ class FlaskApps:
         self._inlined: set[int] = set()  # helpers whose writes are part of their caller's app configuration
         self._inlining: set[int] = set()  # those being read now
         self._extends: bool | None = None  # whether anything in the project may be the extension
-        self._major = pinned_major(ev.project.base)  # the Flask-SQLAlchemy the project pins
+        self._major: int | bool | None = False  # the Flask-SQLAlchemy the project pins (False: not read yet)
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         apps = self._read()
@@ -238,7 +238,7 @@ class FlaskApps:
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
                 change = appconfig.change_of(self.ev, write, frame)
                 guards.put(app, write.name, appconfig.changed(self.ev, current, change, start))
-        app.keys = appconfig.after_bind(app.keys, bound, self._major) if bound is not None else app.keys
+        app.keys = appconfig.after_bind(app.keys, bound, self._pinned()) if bound is not None else app.keys
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
             self._bind_beside(app, scope)
         if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
@@ -517,6 +517,11 @@ class FlaskApps:
         unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
         engines = self._engines(place, "app.config", defaults, keys, unresolved, at_import)
         yield from self._with_pinned(engines, over)
+
+    def _pinned(self) -> int | None:  # read only for an app configured after its bind, once
+        if self._major is False:
+            self._major = pinned_major(self.ev.project.base)
+        return None if isinstance(self._major, bool) else self._major
 
     def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
         return any(app.bind is not None for apps in self._read().values() for app in apps)

@@ -21,7 +21,6 @@ from pool_doctor.scan.appconfig import bind_call, enclosing_function
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, ModuleRef, Thunk, not_set
-from pool_doctor.scan.scopes import stub_import
 from pool_doctor.scan.values import flatten, leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
@@ -124,7 +123,7 @@ def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Mod
     if assignments:
         value = assignments[-1].value
         return (module, value) if isinstance(value, ast.Call) else None
-    dotted = module.imports.get(name) or module.nested_imports.get(name) or stub_import(module, name)
+    dotted = module.imports.get(name) or module.nested_imports.get(name) or ev.scopes.stub_import(module, name)
     if dotted is None:  # `from app.extensions import *` (pybossa): the last star import that binds it
         for star in reversed(module.star_imports):
             source = ev.project.module_by_name(star, near=module.path)
@@ -310,8 +309,11 @@ def pinned_major(base: Path) -> int | None:
     majors: set[int] = set()
     for folder in [base, *base.parents][:3]:
         for path in (found for pattern in PINS for found in sorted(folder.glob(pattern))):
+            if not path.is_file():  # (a FIFO is no file to wait on)
+                continue
             try:
-                data = path.read_bytes()[:2_000_000] if path.is_file() else b""
+                with path.open("rb") as stream:  # its first 2 MB, not the whole of a large lock file
+                    data = stream.read(2_000_000)
             except OSError:
                 continue
             majors.update(int(major) for pattern in PINNED for major in pattern.findall(data))

@@ -93,6 +93,7 @@ class Scopes:
         self._states: dict[int, dict[str, Any] | None] = {}
         self.running = 0  # module and class bodies being run now: what is read meanwhile is not their final state
         self._importing: set[tuple[int, str]] = set()
+        self._stubbed: dict[tuple[int, str], str | None] = {}  # stub_import's answers, by module and name
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
         if frame.flow:  # the locals as the function's statements left them (scan/flow.py)
@@ -257,7 +258,7 @@ class Scopes:
                     return self.global_value(source, name, None, seen + 1)
             elif source is None and name not in BUILTIN_NAMES:  # `from .local_settings import *` leaves int() be
                 return ExternalRef(f"{star}.{name}")
-        stubbed = stub_import(module, name)
+        stubbed = self.stub_import(module, name)
         if stubbed is not None:  # lazy_loader.attach_stub(__name__, __file__): the names the .pyi beside imports
             return self.dotted_value(stubbed, module)
         if name in BUILTIN_NAMES:
@@ -335,6 +336,14 @@ class Scopes:
 
         return [(local, Thunk(name, frame, compute=resolver(dotted))) for local, dotted in targets]
 
+    def stub_import(self, module: Module, name: str) -> str | None:
+        """_stub_import's answer, worked out once: a lazy_loader package's names are asked for again and again,
+        and without a stub each answer reads the package's other files."""
+        key = (id(module), name)
+        if key not in self._stubbed:
+            self._stubbed[key] = _stub_import(module, name)
+        return self._stubbed[key]
+
     def star_names(self, module: Module, base: str, depth: int = 0) -> list[str]:
         """The names `from base import *` binds when base is a module of the project: its `__all__` when the scan
         can read it, else every name its statements (and its own star imports) bind not starting with "_"."""
@@ -353,7 +362,7 @@ class Scopes:
         return [name for name in dict.fromkeys(bound) if not name.startswith("_")]
 
 
-def stub_import(module: Module, name: str) -> str | None:
+def _stub_import(module: Module, name: str) -> str | None:
     """What `name` is in a package whose `__getattr__` lazy_loader's `attach_stub` makes (funnel's models): the
     import of it in the `.pyi` stub beside the module, which attach_stub reads; with no stub in the tree (one
     generated at build time), the one module of the package that binds it at its top level."""
