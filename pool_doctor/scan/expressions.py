@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import containers, dotenvs, pycalls, pyramid
+from pool_doctor.scan import containers, dotenvs, flaskconfig, pycalls, pyramid
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
@@ -109,6 +109,7 @@ class Evaluator:
                 **Builders(self).calls(),
                 **pyramid.calls(self),
                 **dotenvs.calls(self, self.files, self.environment),
+                **flaskconfig.calls(self),
             }
         )
 
@@ -567,13 +568,15 @@ class Evaluator:
         return self.scopes.imported(module, node, lazy)
 
     def mutator(self, method: str) -> bool:
-        return self.files.mutator(method) or method in pyramid.MUTATORS
+        return self.files.mutator(method) or method in pyramid.MUTATORS or method in flaskconfig.LOADERS
 
     def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
         if isinstance(base, HolderV):
             return pyramid.mutated(self, base, method, call, frame)
         if self.files.owns(base):
             return self.files.mutated(base, method, call, frame)
+        if isinstance(base, DictV) and method in flaskconfig.LOADERS:  # a flask.Config the code made
+            return flaskconfig.loaded(self, base, method, call, frame)
         if isinstance(base, InstanceRef) and base.parser is not None and self.files.mutator(method):
             return replace(base, parser=self.files.mutated(base.parser, method, call, frame))
         return containers.mutated(self, base, method, call, frame)

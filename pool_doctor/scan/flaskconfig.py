@@ -1,0 +1,121 @@
+"""A `flask.Config` the code makes for itself, outside an app (pagure's `config = flask.config.Config(root)`), and
+reads as a dict where it makes its pools: what its loaders put in it.
+
+Flask's Config is a dict; `from_object(x)` copies the upper-case attributes of x (a module, a class, an instance,
+or the dotted name of one), `from_mapping` the upper-case keys of a mapping, `from_pyfile` the upper-case names a
+file of Python sets. A file named by a variable (`from_envvar`) or read by a loader function (`from_file`) may set
+any key, so after it the scan knows none: each key it held is unknown, not the value it had before.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from typing import Any
+
+from pool_doctor.scan.kinds import (
+    SV,
+    ClassRef,
+    DictV,
+    Frame,
+    InstanceRef,
+    Interpreter,
+    ModuleRef,
+    Thunk,
+    is_known,
+    unknown,
+)
+
+CONFIGS = ("flask.Config", "flask.config.Config")
+LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file", "from_mapping"}
+
+
+def calls(ev: Interpreter) -> dict[str, Any]:
+    """`flask.Config(root_path, defaults=None)`: a dict of its defaults."""
+
+    def made(node: ast.Call, frame: Frame) -> DictV:
+        result = DictV({}, frame.module.where(node))
+        defaults = ev.arg(node, frame, 1, "defaults")
+        if defaults is not None:
+            ev.merge(result, defaults, frame.module.segment(node))
+        return result
+
+    return dict.fromkeys(CONFIGS, made)
+
+
+def loaded(ev: Interpreter, base: DictV, method: str, call: ast.Call, frame: Frame) -> DictV:
+    """What `config.from_object(x)` (and its kin) leaves in a Config the code made."""
+    module = frame.module
+    where = module.where(call)
+    keys: dict[str, Any] | None = None
+    given = ev.force(ev.eval(call.args[0], frame)) if call.args else None
+    if method == "from_mapping":
+        mapping = DictV({}, where)
+        for arg in call.args:
+            ev.merge(mapping, ev.eval(arg, frame), module.segment(arg))
+        mapping.items.update({kw.arg: Thunk(kw.value, frame) for kw in call.keywords if kw.arg is not None})
+        keys = None if mapping.opaque else mapping.items
+    elif method == "from_object":
+        keys = _object_keys(ev, given, frame)
+    elif method == "from_pyfile" and is_known(given) and isinstance(given.value, str):
+        source = _file(ev, given.value)
+        keys = _object_keys(ev, ModuleRef(source), frame) if source is not None else None
+    if keys is None:  # it may set any key: what the dict held is no longer known
+        text = module.segment(call)
+        return DictV(
+            {key: unknown(module, call, why=f"{key} (or what {text} loads)") for key in base.items},
+            base.origin,
+            [*base.opaque, text],
+        )
+    result = DictV(dict(base.items), base.origin, list(base.opaque))
+    result.items.update({key: value for key, value in keys.items() if key.isupper()})
+    return result
+
+
+def _object_keys(ev: Interpreter, given: Any, frame: Frame) -> dict[str, Any] | None:
+    """The upper-case attributes of a module, a class (its project bases' too) or an instance; None when the
+    scan cannot tell which object it is."""
+    if isinstance(given, SV) and given.known and isinstance(given.value, str):
+        given = _named(ev, given.value, frame)
+    if isinstance(given, ModuleRef):
+        names = [name for name in given.module.assigns if name.isupper()]
+    elif isinstance(given, (ClassRef, InstanceRef)):
+        names = _class_names(ev, given.cls if isinstance(given, InstanceRef) else given)
+    else:
+        return None
+    return {name: ev.attribute(given, name, None, frame) for name in names}
+
+
+def _named(ev: Interpreter, dotted: str, frame: Frame) -> Any:
+    """`"pkg.default_config"`, `"pkg.config.Prod"` or `"pkg.config:Prod"`: the project's module or class."""
+    found = ev.project.module_by_name(dotted, near=frame.module.path)
+    if found is not None:
+        return ModuleRef(found)
+    owner_name, _, name = dotted.replace(":", ".").rpartition(".")
+    owner = ev.project.module_by_name(owner_name, near=frame.module.path) if owner_name else None
+    if owner is None or not (name in owner.classes or name in owner.assigns):
+        return None
+    return ev.force(ev.attribute(ModuleRef(owner), name, None, frame))
+
+
+def _class_names(ev: Interpreter, ref: ClassRef, depth: int = 0) -> list[str]:
+    """The upper-case names a class's body and its project bases' bodies assign."""
+    names = [
+        target.id
+        for stmt in ref.node.body
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+        for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+        if isinstance(target, ast.Name) and target.id.isupper()
+    ]
+    for base in ref.node.bases if depth < 8 else []:
+        found = ev.force(ev.eval(base, Frame(ref.module)))
+        if isinstance(found, ClassRef):
+            names.extend(_class_names(ev, found, depth + 1))
+    return list(dict.fromkeys(names))
+
+
+def _file(ev: Interpreter, name: str) -> Any:
+    """The project's Python file ending in `name` (from_pyfile reads it relative to the root path)."""
+    wanted = "/" + posixpath.normpath(name.replace("\\", "/")).lstrip("./")
+    found = sorted(path for path in ev.project.files if path.as_posix().endswith(wanted))
+    return ev.project.parse(found[0]) if len(found) == 1 else None

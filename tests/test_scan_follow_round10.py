@@ -1,0 +1,114 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round8.py. Each project is a few small files written here (never a copy of a real one); line
+numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+
+def test_a_standalone_flask_config_holds_what_its_loaders_put_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pagure: `config = flask.config.Config(root)`, filled by `from_object("pkg.default_config")` and, when a
+    # variable names one, a file of the deployment's; the pool reads it as a dict. With no variable set the
+    # values are the defaults module's; with it set the file may change any key, so they are unknown there.
+    report = scan(
+        tmp_path,
+        {
+            "shop/__init__.py": "",
+            "shop/config.py": """
+            import os
+
+            import flask
+
+
+            def reload_config():
+                config = flask.config.Config(os.path.dirname(os.path.abspath(__file__)))
+                config.from_object("shop.default_config")
+                if "SHOP_CONFIG" in os.environ:
+                    config.from_envvar("SHOP_CONFIG")
+                return config
+
+
+            config = reload_config()
+            """,
+            "shop/default_config.py": """
+            DB_URL = "postgresql://shop@db/shop"
+            DB_POOL_RECYCLE = 3600
+            """,
+            "shop/model.py": """
+            import sqlalchemy
+
+            from shop.config import config as shop_config
+
+
+            def create_session(db_url=None):
+                if db_url is None:
+                    db_url = shop_config.get("DB_URL")
+                return sqlalchemy.create_engine(db_url, pool_recycle=shop_config["DB_POOL_RECYCLE"])
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "shop/model.py:9").settings
+    for key, value, line in (("url", "postgresql://shop@db/shop", 1), ("pool_recycle", 3600, 2)):
+        unset, given = settings[key].branches
+        assert (unset.value, unset.from_) == (value, f"shop/default_config.py:{line}")
+        assert unset.when == 'not ("SHOP_CONFIG" in os.environ)'
+        assert not given.known and given.when == '"SHOP_CONFIG" in os.environ'
+
+
+def test_a_standalone_flask_config_loads_classes_and_mappings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # from_object of a class takes its upper-case attributes and its bases'; from_mapping its upper-case keys
+    # (lower-case ones are not config); a file named by a variable read unconditionally may set any key.
+    report = scan(
+        tmp_path,
+        {
+            "app/settings.py": """
+            from flask import Config
+
+
+            class Base:
+                POOL_SIZE = 5
+                POOL_RECYCLE = 300
+
+
+            class Production(Base):
+                POOL_SIZE = 20
+
+
+            config = Config(".")
+            config.from_object(Production)
+            config.from_mapping({"POOL_TIMEOUT": 7, "pool_pre_ping": True})
+            loose = Config(".", defaults={"POOL_SIZE": 2})
+            loose.from_envvar("APP_SETTINGS", silent=True)
+            """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.settings import config, loose
+
+            engine = create_engine(
+                "postgresql://app@db/app",
+                pool_size=config["POOL_SIZE"],
+                pool_recycle=config["POOL_RECYCLE"],
+                pool_timeout=config["POOL_TIMEOUT"],
+                pool_pre_ping=config.get("pool_pre_ping", False),
+            )
+            other = create_engine("postgresql://app@db/app", pool_size=loose["POOL_SIZE"])
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/db.py:5").settings
+    assert {k: (settings[k].value, settings[k].from_) for k in ("pool_size", "pool_recycle", "pool_timeout")} == {
+        "pool_size": (20, "app/settings.py:10"),
+        "pool_recycle": (300, "app/settings.py:6"),
+        "pool_timeout": (7, "app/settings.py:15"),
+    }
+    assert settings["pool_pre_ping"].value is False
+    assert not at(report, "app/db.py:12").settings["pool_size"].known
