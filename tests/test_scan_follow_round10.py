@@ -4,6 +4,7 @@ numbers in the assertions are the fixtures' own."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,24 @@ def test_a_standalone_flask_config_loads_classes_and_mappings(tmp_path: Path, mo
     }
     assert settings["pool_pre_ping"].value is False
     assert not at(report, "app/db.py:12").settings["pool_size"].known
+
+
+def test_python_scripts_named_without_py_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # reana's and many projects' `bin/NAME` scripts: `#!/usr/bin/env python` and no .py, often the only place a
+    # maintenance engine is made. A shell script, a data file and a FIFO beside it are not Python (the FIFO is
+    # never waited on).
+    engine = """
+    #!/usr/bin/env python3
+    from sqlalchemy import create_engine
+
+    engine = create_engine("postgresql://ops@db/app", pool_size=2)
+    """
+    report = scan(
+        tmp_path,
+        {"bin/reset-db": engine, "bin/deploy": "#!/bin/sh\necho create_engine(\n", "app/LICENSE": "create_engine("},
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["bin/reset-db:4"]
+    assert at(report, "bin/reset-db:4").settings["pool_size"].value == 2
+    os.mkfifo(tmp_path / "bin" / "pipe")
+    assert len(scan(tmp_path, {}, monkeypatch).pools) == 1

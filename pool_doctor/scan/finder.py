@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pool_doctor.files import is_python_script, read_bytes
 from pool_doctor.scan.syntax import parse_newer
 from pool_doctor.stacks import REGISTRY, scanned
 
@@ -148,7 +149,6 @@ class Module:
 def read_source(path: Path) -> tuple[bytes | None, str | None]:
     """The file's bytes, or why it was skipped (a FIFO or a device named .py is skipped, never waited on)."""
     from pool_doctor.errors import UsageError
-    from pool_doctor.files import read_bytes
 
     try:
         size = path.stat().st_size
@@ -210,8 +210,8 @@ class Project:
                 for d in dirnames
                 if not d.startswith(".") and d not in SKIP_DIRS and not (here / d / "pyvenv.cfg").exists()
             ]
-            for name in filenames:
-                if name.endswith(suffix):
+            for name in filenames:  # (and, for Python, its scripts named without .py: bin/manage-db)
+                if name.endswith(suffix) or (suffix == ".py" and "." not in name and is_python_script(here / name)):
                     yield here / name
 
     def display(self, path: Path) -> str:
