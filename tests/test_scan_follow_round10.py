@@ -134,3 +134,46 @@ def test_python_scripts_named_without_py_are_read(tmp_path: Path, monkeypatch: p
     assert at(report, "bin/reset-db:4").settings["pool_size"].value == 2
     os.mkfifo(tmp_path / "bin" / "pipe")
     assert len(scan(tmp_path, {}, monkeypatch).pools) == 1
+
+
+@pytest.mark.parametrize(
+    "databases",
+    [
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', "
+        "'NAME': 'shop', 'HOST': 'localhost', 'CONN_MAX_AGE': 0}}",
+        "",
+    ],
+)
+def test_django_heroku_settings_sets_the_default_database_where_database_url_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, databases: str
+) -> None:
+    # open-event-server-era Heroku apps end settings.py with `django_heroku.settings(locals())`: with DATABASE_URL
+    # set it makes DATABASES' default dj_database_url.config(conn_max_age=600, ssl_require=True) (django-heroku
+    # 0.3.1, core.settings), creating DATABASES if the module has none; without it the settings stay as written.
+    report = scan(
+        tmp_path,
+        {
+            "shop/settings.py": f"""
+            import django_heroku
+
+            {databases}
+
+            django_heroku.settings(locals())
+            """,
+        },
+        monkeypatch,
+    )
+    if not databases:  # Django has a database only where DATABASE_URL is set
+        pool = at(report, "shop/settings.py:5")
+        assert pool.condition == '"DATABASE_URL" in os.environ'
+        assert (pool.settings["CONN_MAX_AGE"].value, pool.settings["OPTIONS.sslmode"].value) == (600, "require")
+        assert pool.settings["HOST"].env == "DATABASE_URL" and not pool.settings["HOST"].known
+        return
+    settings = at(report, "shop/settings.py:3").settings
+    age = settings["CONN_MAX_AGE"]
+    assert (age.value, age.env) == (0, "DATABASE_URL")  # as written, until DATABASE_URL is set
+    set_side = [b for b in age.branches if b.when == '"DATABASE_URL" in os.environ']
+    assert [(b.value, b.from_) for b in set_side] == [(600, "shop/settings.py:5")]
+    assert settings["OPTIONS.sslmode"].branches[-1].value == "require"
+    assert settings["HOST"].value == "localhost"
+    assert not settings["HOST"].branches[-1].known and settings["HOST"].branches[-1].env == "DATABASE_URL"

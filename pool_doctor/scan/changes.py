@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import DictV, Frame, HolderV, Interpreter, Thunk
+from pool_doctor.scan.kinds import DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk
 from pool_doctor.scan.nodes import MUTATORS, pseudo_name
 from pool_doctor.scan.paths import State
 
@@ -109,3 +109,14 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
         return change(ev, frame_of, at, state, lambda d: ev.mutated(d, func.attr, call, frame))
     frame = frame_of(state)
     return change(ev, frame_of, inner, state, lambda d: ev.mutated(d, func.attr, call, frame))
+
+
+def library_effect(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:
+    """A library call handed the module's own names, `django_heroku.settings(locals())`: the names it sets."""
+    given = call.args[0] if call.args else None
+    if not (isinstance(given, ast.Call) and isinstance(given.func, ast.Name) and given.func.id == "locals"):
+        return state
+    frame = frame_of(state)
+    func = ev.force(ev.eval(call.func, frame))
+    changed = ev.library_effect(func.dotted, state, call, frame) if isinstance(func, ExternalRef) else {}
+    return {**state, **changed} if changed else state

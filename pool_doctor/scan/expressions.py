@@ -48,6 +48,7 @@ from pool_doctor.scan.kinds import (
     assumed_set,
     env_of,
     is_known,
+    not_set,
     unknown,
 )
 from pool_doctor.scan.nodes import literal_prefix
@@ -566,6 +567,13 @@ class Evaluator:
 
     def imported(self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False) -> list[tuple[str, Any]]:
         return self.scopes.imported(module, node, lazy)
+
+    def library_effect(self, dotted: str, state: dict[str, Any], call: ast.Call, frame: Frame) -> dict[str, Any]:
+        """A library call handed a module's own names (`django_heroku.settings(locals())`): the names it sets."""
+        if dotted != "django_heroku.settings":
+            return {}
+        current = state["DATABASES"] if "DATABASES" in state else not_set()
+        return {"DATABASES": self.sources.heroku_settings(current, call, frame)}
 
     def mutator(self, method: str) -> bool:
         return self.files.mutator(method) or method in pyramid.MUTATORS or method in flaskconfig.LOADERS

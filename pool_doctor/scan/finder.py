@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pool_doctor.files import is_python_script, read_bytes
+from pool_doctor.scan.statements import assigned_names, changed_name
 from pool_doctor.scan.syntax import parse_newer
 from pool_doctor.stacks import REGISTRY, scanned
 
@@ -49,8 +50,8 @@ TRIGGERS = (
     b"SQLALCHEMY_",
     b"engine_options",
     b".from_object(",  # Flask's config loaders: the app they configure may name no setting itself
-    b".from_pyfile(",
-    b".from_envvar(",
+    *(b".from_pyfile(", b".from_envvar("),
+    b"django_heroku",  # its settings(locals()) may make DATABASES
 )
 
 
@@ -465,12 +466,6 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
                 _collect_scope(module, case.body, conditions)
 
 
-# Methods that change their object in place: a dict's, a list's, a ConfigParser's.
-MUTATING_METHODS = frozenset(
-    {"update", "setdefault", "pop", "append", "extend", "clear", "read", "read_file", "read_string", "read_dict", "set"}
-)
-
-
 def _env_set(module: Module, stmt: ast.stmt) -> None:
     """`os.environ.setdefault("X", v)` (X is v unless set) and `os.environ["X"] = v` (X is v), at import."""
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
@@ -485,36 +480,6 @@ def _env_set(module: Module, stmt: ast.stmt) -> None:
         base = dotted_parts(target.value) or []
         if base[-1:] == ["environ"] and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
             module.env_sets[target.slice.value] = stmt.value
-
-
-def changed_name(stmt: ast.stmt) -> str | None:
-    """The name a statement changes in place (`X["a"]["b"] = v`, `X |= {...}`, `X.update(...)`, `del X["a"]`)."""
-    target: ast.AST | None = None
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
-        target = stmt.targets[0]
-    elif isinstance(stmt, ast.AugAssign):
-        target = stmt.target
-    elif isinstance(stmt, ast.Delete) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
-        target = stmt.targets[0]
-    elif (
-        isinstance(stmt, ast.Expr)
-        and isinstance(stmt.value, ast.Call)
-        and isinstance(stmt.value.func, ast.Attribute)
-        and stmt.value.func.attr in MUTATING_METHODS
-    ):
-        target = stmt.value.func.value
-    while isinstance(target, ast.Subscript):
-        target = target.value
-    return target.id if isinstance(target, ast.Name) else None
-
-
-def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:
-    """`a = b = value`, `a: int = value`: each plain name with its value (tuple targets are not followed)."""
-    if isinstance(stmt, ast.Assign):
-        return [(t.id, stmt.value) for t in stmt.targets if isinstance(t, ast.Name)]
-    if isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name):
-        return [(stmt.target.id, stmt.value)]
-    return []
 
 
 def _add_import(module: Module, node: ast.Import | ast.ImportFrom, into: dict[str, str]) -> None:

@@ -229,6 +229,7 @@ class Flow:
             called = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
             if isinstance(called, ast.Call):
                 state = changes.mutating_call(ev, partial(self.frame, run), called, state)
+                state = changes.library_effect(ev, partial(self.frame, run), called, state)
                 return self.self_call(run, called, state), guard
             return state, guard
         if isinstance(stmt, ast.If):

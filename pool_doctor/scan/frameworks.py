@@ -176,7 +176,11 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     what it star-imports), then every `DATABASES["x"]... = ` and `.update()` after them, each under its tests.
     None when the module neither assigns nor changes it."""
     assigned = "DATABASES" in module.assigns
-    mutations = [(stmt, cond) for stmt, cond in module.module_statements if _database_path(stmt) is not None]
+    mutations = [
+        (stmt, cond)
+        for stmt, cond in module.module_statements
+        if _database_path(stmt) is not None or _handed_locals(ev, module, stmt)
+    ]
     if not assigned and not mutations:
         return _exported(ev, module)
     databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
@@ -212,6 +216,15 @@ def _exported(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], 
             if isinstance(databases, DictV):
                 return databases, call.lineno, {}, {}
     return None
+
+
+def _handed_locals(ev: Evaluator, module: Module, stmt: ast.stmt) -> bool:
+    """`django_heroku.settings(locals())`: a library call that may set the module's DATABASES."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and call.args and ast.unparse(call.args[0]) == "locals()"):
+        return False
+    func = ev.force(ev.eval(call.func, Frame(module)))
+    return isinstance(func, ExternalRef) and func.dotted == "django_heroku.settings"
 
 
 def _expr(value: Any) -> str | None:

@@ -25,7 +25,6 @@ from pool_doctor.scan.finder import (
     CallSite,
     FunctionNode,
     Module,
-    assigned_names,
     dotted_parts,
     is_test_file,
     library_target,
@@ -43,6 +42,7 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
+from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.taint import init_attributes, memoized, uses_parameters
 from pool_doctor.scan.values import DICT_TEXT, MOCKED, flatten, leaf, mask
 

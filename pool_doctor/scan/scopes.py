@@ -18,7 +18,6 @@ from pool_doctor.scan.finder import (
     FunctionNode,
     Module,
     Project,
-    assigned_names,
     read_source,
     resolve_relative,
 )
@@ -35,6 +34,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
+from pool_doctor.scan.statements import LOCALS, assigned_names
 
 EXTERNAL_ROOTS = {
     "os",
@@ -214,7 +214,7 @@ class Scopes:
         each side of an if/else is what those statements make of it. `changes=False`: the assignment alone."""
         state = (
             self.body_state(module, module.tree)
-            if changes and (name in module.assigns or name in module.mutations)
+            if changes and (name in module.assigns or name in module.mutations or LOCALS in module.mutations)
             else None
         )
         if name in module.rebound and name in module.assigns and not _rebound_only_here(module, name):

@@ -14,7 +14,7 @@ from typing import Any
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
-from pool_doctor.scan.finder import assigned_names, dotted_parts
+from pool_doctor.scan.finder import dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -36,6 +36,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.nodes import is_classmethod, is_dataclass
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
+from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.validators import Validators
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}

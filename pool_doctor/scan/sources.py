@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pool_doctor.scan.containers import dict_of_branches, settle_options
+from pool_doctor.scan.containers import decided_by, dict_of_branches, settle_options
 from pool_doctor.scan.environment import Environment, Words, config_cast
 from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import Module
@@ -228,6 +228,33 @@ class ConfigSources:
         if is_known(ssl) and ssl.value:
             extra["OPTIONS.sslmode"] = SV("require", ssl.from_, ssl.env)
         return self.database_dict(url, frame, node, extra)
+
+    def heroku_settings(self, current: Any, node: ast.Call, frame: Frame) -> Any:
+        """`django_heroku.settings(locals())` (django-heroku 0.3.1, core.settings): where DATABASE_URL is set,
+        DATABASES' default is dj_database_url.config(conn_max_age=600, ssl_require=True) (DATABASES made if the
+        module has none); unset, or with databases=False, DATABASES stays as the module wrote it."""
+        databases = self.ev.arg(node, frame, None, "databases")
+        if databases is not None and not (is_known(databases) and databases.value):
+            return current
+        where = frame.module.where(node)
+        is_set = self.environment.is_set("DATABASE_URL", frame)
+        url = self.environment.lookup("DATABASE_URL", None, frame, node) if is_set else None
+        if not is_known(url):
+            url = unknown(frame.module, node, env="DATABASE_URL", why="$DATABASE_URL")
+        extra = {"CONN_MAX_AGE": SV(600, where), "CONN_HEALTH_CHECKS": SV(False, where)}
+        default = self.database_dict(url, frame, node, {**extra, "OPTIONS.sslmode": SV("require", where)})
+        forced = self.ev.force(current)
+        made = DictV({**forced.items, "default": default}, where) if isinstance(forced, DictV) else None
+        made = made or DictV({"default": default}, where, line=node.lineno, file=frame.module.display)
+        colors = self.ev.arg(node, frame, None, "db_colors")
+        if colors is not None and not (is_known(colors) and not colors.value):  # an alias per HEROKU_POSTGRESQL_*
+            made.opaque.append("HEROKU_POSTGRESQL_<COLOR>_URL (db_colors=True)")
+        if is_set:
+            return made
+        test = self.ev.conditions.test('"DATABASE_URL" in os.environ', frame.module.origin(node))
+        return Branches(
+            [(f"not ({test})", decided_by(self.ev, [current, made], 0, "DATABASE_URL")), (test, made)], default=0
+        )
 
     def database_dict(
         self, url: Any, frame: Frame, node: ast.AST, extra: dict[str, Any], top_options: bool = False

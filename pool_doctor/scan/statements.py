@@ -1,0 +1,45 @@
+"""What a statement does to the names it touches, read from its syntax alone: the names it assigns, and the
+one it changes in place."""
+
+from __future__ import annotations
+
+import ast
+
+LOCALS = "locals()"  # a statement handing its module's names to a call (Module.mutations' key for it)
+
+# Methods that change their object in place: a dict's, a list's, a ConfigParser's.
+MUTATING_METHODS = frozenset(
+    {"update", "setdefault", "pop", "append", "extend", "clear", "read", "read_file", "read_string", "read_dict", "set"}
+)
+
+
+def changed_name(stmt: ast.stmt) -> str | None:
+    """The name a statement changes in place (`X["a"]["b"] = v`, `X |= {...}`, `X.update(...)`, `del X["a"]`)."""
+    target: ast.AST | None = None
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+    elif isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+    elif isinstance(stmt, ast.Delete) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+    elif (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr in MUTATING_METHODS
+    ):
+        target = stmt.value.func.value
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and stmt.value.args:  # any name it may
+        return LOCALS if ast.unparse(stmt.value.args[0]) == LOCALS else None  # change: django_heroku.settings
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:
+    """`a = b = value`, `a: int = value`: each plain name with its value (tuple targets are not followed)."""
+    if isinstance(stmt, ast.Assign):
+        return [(t.id, stmt.value) for t in stmt.targets if isinstance(t, ast.Name)]
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name):
+        return [(stmt.target.id, stmt.value)]
+    return []
