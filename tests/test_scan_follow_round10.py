@@ -177,3 +177,44 @@ def test_django_heroku_settings_sets_the_default_database_where_database_url_is_
     assert settings["OPTIONS.sslmode"].branches[-1].value == "require"
     assert settings["HOST"].value == "localhost"
     assert not settings["HOST"].branches[-1].known and settings["HOST"].branches[-1].env == "DATABASE_URL"
+
+
+def test_a_wrapper_that_calls_itself_makes_no_pool_per_depth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pyramid_oereb's adapter: get_session adds the connection, then calls itself once to read it back. The
+    # recursive call makes no engine of its own; the scan reported one pool per depth it followed (6 per caller).
+    report = scan(
+        tmp_path,
+        {
+            "app/adapter.py": """
+            from sqlalchemy import create_engine
+
+
+            class Adapter:
+                _connections = {}
+
+                def add(self, url):
+                    if url not in self._connections:
+                        self._connections[url] = create_engine(url, pool_recycle=30)
+
+                def get(self, key):
+                    if key in self._connections:
+                        return self._connections[key]
+                    self.add(key)
+                    return self.get(key)
+
+
+            adapter = Adapter()
+            """,
+            "app/source.py": """
+            from app.adapter import adapter
+
+
+            def read(url):
+                return adapter.get(url)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/source.py:5")
+    assert pool.via == ["app/adapter.py:14", "app/adapter.py:9"]
+    assert pool.settings["pool_recycle"].value == 30

@@ -60,7 +60,7 @@ class Target:
     partial: PartialRef | None = None  # reached through functools.partial: the arguments it already gives
 
 
-@dataclass
+@dataclass(eq=False)  # one per function: the same wrapper is the same object
 class Wrapper:
     module: Module
     func: FunctionNode
@@ -286,7 +286,7 @@ class PoolFinder:
                 continue
             frame = self.site_frame(module, site)
             if id(site.call) not in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
-                yield from self._emit(module, site, target, frame, [], 0, module, site)
+                yield from self._emit(module, site, target, frame, [], (), module, site)
 
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:
         """A wrapper's call reported at its callers alone: one taking none of its parameters is one pool for every
@@ -382,20 +382,19 @@ class PoolFinder:
         target: Target,
         frame: Frame,
         via: list[str],
-        depth: int,
+        entered: tuple[Wrapper, ...],  # the wrappers this call is inside: a recursive call of one makes no new pool
         outer_module: Module,
         outer_site: CallSite,
         inner_tests: tuple[str, ...] = (),
     ) -> Iterator[ScannedPool]:
         if target.wrapper is not None:
             wrapper = target.wrapper
-            if depth > 6:
+            if len(entered) > 6:
                 return
             bound_self = target.bound_self
-            made_by = wrapper.via_class
-            post_init = made_by is not None and _post_init(wrapper.func, made_by)
-            if made_by is not None and post_init:  # a dataclass's Class(...): the call's fields, then __post_init__
-                bound_self = self.ev.classes.instantiate(ClassRef(wrapper.module, made_by), site.call, frame)
+            post_init = wrapper.via_class is not None and _post_init(wrapper.func, wrapper.via_class)
+            if post_init and wrapper.via_class:  # a dataclass's Class(...): the call's fields, then __post_init__
+                bound_self = self.ev.classes.instantiate(ClassRef(wrapper.module, wrapper.via_class), site.call, frame)
             elif wrapper.via_class is not None:  # Class(...): a new instance, made by this call
                 bound_self = InstanceRef(ClassRef(wrapper.module, wrapper.via_class), {}, call=site.call, frame=frame)
             elif bound_self is None and wrapper.cls is not None:
@@ -409,18 +408,19 @@ class PoolFinder:
                 applies, made = self._through(bound_self, wrapper, inner)
                 inner_target = made if applies else self.target(wrapper.module, inner)
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
-                if inner_target is not None and inner_frame is not None:  # None: not made with these arguments
-                    yield from self._emit(
-                        wrapper.module,
-                        inner,
-                        inner_target,
-                        inner_frame,
-                        [*via, wrapper.module.where(inner.call)],
-                        depth + 1,
-                        outer_module,
-                        outer_site,
-                        (*inner_tests, *self._open_tests(wrapper.module, inner, inner_frame)),
-                    )
+                if inner_frame is None or inner_target is None or inner_target.wrapper in (*entered, wrapper):
+                    continue  # None: not made with these arguments
+                yield from self._emit(
+                    wrapper.module,
+                    inner,
+                    inner_target,
+                    inner_frame,
+                    [*via, wrapper.module.where(inner.call)],
+                    (*entered, wrapper),
+                    outer_module,
+                    outer_site,
+                    (*inner_tests, *self._open_tests(wrapper.module, inner, inner_frame)),
+                )
             return
         assert target.stack is not None and target.call is not None and target.name is not None
         if is_test_file(outer_module.path) and patched(outer_site, target.name):
