@@ -218,3 +218,50 @@ def test_a_wrapper_that_calls_itself_makes_no_pool_per_depth(tmp_path: Path, mon
     pool = at(report, "app/source.py:5")
     assert pool.via == ["app/adapter.py:14", "app/adapter.py:9"]
     assert pool.settings["pool_recycle"].value == 30
+
+
+def test_an_app_made_by_a_flask_subclass_has_the_config_its_init_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # redash: `class Redash(Flask)` loads its settings module in __init__; the factory makes `Redash()` and binds
+    # the extension to it. One engine, at the bind, with the settings' URL (the scan made the __init__ an app of
+    # its own, and the bound app an engine with no URL). SQLALCHEMY_POOL_SIZE = None is skipped by
+    # Flask-SQLAlchemy 2.5's apply_pool_defaults (`if value is not None`): the pool's own default, not None.
+    report = scan(
+        tmp_path,
+        {
+            "requirements.txt": "flask-sqlalchemy==2.5.1\n",
+            "shop/__init__.py": "",
+            "shop/settings.py": """
+            import os
+
+            SQLALCHEMY_DATABASE_URI = os.environ.get("SHOP_DATABASE_URL", "postgresql://shop@db/shop")
+            SQLALCHEMY_POOL_SIZE = None
+            SQLALCHEMY_POOL_RECYCLE = 300
+            """,
+            "shop/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            class Shop(Flask):
+                def __init__(self, *args, **kwargs):
+                    super().__init__(__name__, *args, **kwargs)
+                    self.config.from_object("shop.settings")
+
+
+            def create_app():
+                app = Shop()
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["shop/app.py:15"]
+    settings = at(report, "shop/app.py:15").settings
+    assert (settings["url"].value, settings["url"].env) == ("postgresql://shop@db/shop", "SHOP_DATABASE_URL")
+    assert settings["pool_recycle"].value == 300
+    assert "pool_size" not in settings

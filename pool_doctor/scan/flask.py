@@ -31,6 +31,7 @@ from pool_doctor.scan.flaskext import (
     FLASK_SQLALCHEMY,
     POOL_KEYS,
     URI,
+    app_init,
     binds_extension,
     config_sources,
     engine_settings,
@@ -266,6 +267,8 @@ class FlaskApps:
     def _helper(self, stmt: ast.stmt, frame: Frame) -> FuncRef | None:
         """A project function the statement calls that writes the app's configuration but binds no extension:
         part of this app's configuration, not one of its own."""
+        if isinstance(stmt, ast.Assign) and (init := app_init(self.ev, stmt, frame)) is not None:
+            return init  # `app = Redash()`: the app its class's __init__ configures
         call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
         func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None and call.args else None
         if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or binds_extension(self.ev, stmt, frame):

@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from pool_doctor.scan.appconfig import bind_call, enclosing_function
+from pool_doctor.scan.appconfig import alone, bind_call, configures, enclosing_function, scopes
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, ModuleRef, Thunk, not_set
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, FuncRef, ModuleRef, Thunk, not_set
 from pool_doctor.scan.values import flatten, leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
@@ -209,6 +209,22 @@ def keeps_own_config(ev: Evaluator, module: Module, scope: ast.AST | None) -> bo
     return not any(isinstance(base, ExternalRef) and base.dotted.rsplit(".", 1)[-1] == "Flask" for base in bases)
 
 
+def app_init(ev: Evaluator, stmt: ast.Assign, frame: Frame) -> FuncRef | None:
+    """`app = Redash()`: a project subclass of Flask whose `__init__` configures the app it makes (redash's
+    `self.config.from_object("redash.settings")`): that `__init__`, whose writes are the new app's."""
+    cls = ev.force(ev.eval(stmt.value.func, frame)) if isinstance(stmt.value, ast.Call) else None
+    if not isinstance(cls, ClassRef):
+        return None
+    for klass in ev.classes.class_chain(cls):
+        init = next((s for s in klass.node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+        if init is not None:
+            if keeps_own_config(ev, klass.module, init):
+                return None  # no Flask app: a config manager's own dict
+            body = [inner for _, block in scopes(alone(init)) for inner in block]
+            return FuncRef(klass.module, init) if any(map(configures, body)) else None
+    return None
+
+
 def never_bound(app_scope: Any, callers: list[tuple[Module, ast.Call]]) -> bool:
     """A factory that makes a Flask app of its own (`app = Flask(__name__)`) and calls no `init_app`, where no
     caller's body calls one either (listenbrainz's docs-only app): its configuration makes no engine."""
@@ -230,9 +246,9 @@ def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolv
     """The default engine's create_engine arguments: the extension's engine_options, the 2.x pool keys, then
     SQLALCHEMY_ENGINE_OPTIONS over them; the URL and the other keys as they are."""
     settings: dict[str, SV] = flatten(defaults, ev, "", unresolved)
-    for name in LEGACY_KEYS:
-        if name in keys:
-            settings[LEGACY_KEYS[name]] = leaf(keys[name], ev)
+    for name in LEGACY_KEYS:  # (2.5's apply_pool_defaults skips a None: the pool's own default stands)
+        if name in keys and not ((value := leaf(keys[name], ev)).known and value.value is None):
+            settings[LEGACY_KEYS[name]] = value
     if OPTIONS in keys:
         options = ev.force(keys[OPTIONS])
         if isinstance(options, (DictV, Branches)):
