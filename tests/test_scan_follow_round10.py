@@ -265,3 +265,44 @@ def test_an_app_made_by_a_flask_subclass_has_the_config_its_init_loads(
     assert (settings["url"].value, settings["url"].env) == ("postgresql://shop@db/shop", "SHOP_DATABASE_URL")
     assert settings["pool_recycle"].value == 300
     assert "pool_size" not in settings
+
+
+def test_each_caller_that_binds_the_app_a_factory_makes_is_an_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # anyway: `app = init_flask(); db = SQLAlchemy(app)` in the app's module, and again in a parser a CLI command
+    # imports: two apps, two extensions, two engines with the factory's config (the scan kept the first bind).
+    # A test that binds it again is the tests' and adds none.
+    bind = """
+    from flask_sqlalchemy import SQLAlchemy
+
+    from shop.factory import init_flask
+
+    app = init_flask()
+    db = SQLAlchemy(app)
+    """
+    report = scan(
+        tmp_path,
+        {
+            "shop/__init__.py": "",
+            "shop/config.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://shop@db/shop"\n',
+            "shop/factory.py": """
+            from flask import Flask
+
+            from shop import config
+
+
+            def init_flask():
+                app = Flask("shop")
+                app.config.from_object(config)
+                return app
+            """,
+            "shop/app_and_db.py": bind,
+            "shop/parsers/__init__.py": "",
+            "shop/parsers/schools.py": bind,
+            "tests/test_db.py": bind,
+        },
+        monkeypatch,
+    )
+    assert sorted(pool.where for pool in report.pools) == ["shop/app_and_db.py:6", "shop/parsers/schools.py:6"]
+    assert {pool.settings["url"].value for pool in report.pools} == {"postgresql://shop@db/shop"}

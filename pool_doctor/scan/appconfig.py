@@ -50,6 +50,7 @@ class AppConfig:
     bind: ast.Call | None = None  # SQLAlchemy(app) / db.init_app(app)
     extension: tuple[Module, ast.Call] | None = None  # the SQLAlchemy(...) call the bound extension is made by
     bind_module: Module | None = None  # where the bind call is, when a helper the function calls makes it
+    also: list[tuple[Module, ast.Call]] = field(default_factory=list)  # other callers' binds: an engine each
     unresolved: list[str] = field(default_factory=list)
     running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
     absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)

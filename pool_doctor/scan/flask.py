@@ -13,14 +13,13 @@ own only while some load cannot be read (it may be what that one loads) or the p
 from __future__ import annotations
 
 import ast
-import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import appconfig, guards
+from pool_doctor.scan import appconfig, flaskconfig, guards
 from pool_doctor.scan.appconfig import AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
@@ -341,7 +340,7 @@ class FlaskApps:
             return None
         source: Module | None
         if method == "from_pyfile":
-            source = self._file(module, given.value)
+            source = flaskconfig.python_file(self.ev, module, given.value)
         else:
             source = self.ev.project.module_by_name(given.value, near=module.path)
             if source is None and "." in given.value:  # "package.module.Class" (or "module:Class")
@@ -356,15 +355,6 @@ class FlaskApps:
             return None
         self._loaded.add(id(source.tree))
         return self._module_keys(source)
-
-    def _file(self, module: Module, name: str) -> Module | None:
-        """A file from_pyfile reads (relative to the app's root folder): the project's file ending in that path."""
-        wanted = "/" + posixpath.normpath(name.replace("\\", "/")).lstrip("./")
-        found = [path for path in self.ev.project.files if path.as_posix().endswith(wanted)]
-        if not found:
-            return None
-        near = max(found, key=lambda path: len(posixpath.commonpath([path.as_posix(), module.path.as_posix()])))
-        return self.ev.project.parse(near)
 
     def _class_keys(self, ref: ClassRef) -> Keys:
         """A config class's SQLALCHEMY_* attributes, its project base classes' first."""
@@ -440,14 +430,17 @@ class FlaskApps:
             if not callers:
                 return
             level = []
-            for caller, site in callers:
+            for caller, site in callers:  # (each other caller that binds its own app is one more engine: anyway's)
                 outer = appconfig.enclosing_function(caller.tree, site)
                 frame = appconfig.frame_of_caller(self.ev, caller, site)
-                for stmt in outer.body if outer is not None else caller.tree.body:
-                    if self._bind(app, caller, stmt, frame):
-                        return
-                if outer is not None and caller.functions.get(outer.name) is outer:
+                mine = app if app.bind is None else replace(app, also=[])
+                if any(self._bind(mine, caller, stmt, frame) for stmt in (outer or caller.tree).body):
+                    if mine is not app and mine.bind is not None and not is_test_file(caller.path):
+                        app.also.append((caller, mine.bind))
+                elif outer is not None and caller.functions.get(outer.name) is outer:
                     level.append((caller, outer))
+            if app.bind is not None:
+                return
 
     def _bind(self, app: AppConfig, module: Module, stmt: ast.stmt, frame: Frame) -> bool:
         """Whether the statement binds the extension to the app, itself or through a helper it calls
@@ -518,8 +511,15 @@ class FlaskApps:
         at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((app.bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
-        engines = self._engines(place, "app.config", defaults, keys, unresolved, at_import)
-        yield from self._with_pinned(engines, over)
+        engines = list(
+            self._with_pinned(self._engines(place, "app.config", defaults, keys, unresolved, at_import), over)
+        )
+        yield from engines
+        for module, call in app.also:  # the same config bound again, by another caller: an engine there too
+            end = call.end_lineno or call.lineno
+            yield from (
+                replace(e, file=module.display, line=call.lineno, end_line=end) for e in engines if e.line == line
+            )
 
     def _pinned(self) -> int | None:  # read only for an app configured after its bind, once
         if self._major is False:

@@ -13,6 +13,7 @@ import ast
 import posixpath
 from typing import Any
 
+from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
     ClassRef,
@@ -58,7 +59,7 @@ def loaded(ev: Interpreter, base: DictV, method: str, call: ast.Call, frame: Fra
     elif method == "from_object":
         keys = _object_keys(ev, given, frame)
     elif method == "from_pyfile" and is_known(given) and isinstance(given.value, str):
-        source = _file(ev, given.value)
+        source = python_file(ev, module, given.value)
         keys = _object_keys(ev, ModuleRef(source), frame) if source is not None else None
     if keys is None:  # it may set any key: what the dict held is no longer known
         text = module.segment(call)
@@ -114,8 +115,12 @@ def _class_names(ev: Interpreter, ref: ClassRef, depth: int = 0) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _file(ev: Interpreter, name: str) -> Any:
-    """The project's Python file ending in `name` (from_pyfile reads it relative to the root path)."""
+def python_file(ev: Interpreter, module: Module, name: str) -> Module | None:
+    """A file from_pyfile reads (relative to the app's root folder): the project's file ending in that path, the
+    one nearest `module` when several do."""
     wanted = "/" + posixpath.normpath(name.replace("\\", "/")).lstrip("./")
-    found = sorted(path for path in ev.project.files if path.as_posix().endswith(wanted))
-    return ev.project.parse(found[0]) if len(found) == 1 else None
+    found = [path for path in ev.project.files if path.as_posix().endswith(wanted)]
+    if not found:
+        return None
+    near = max(found, key=lambda path: len(posixpath.commonpath([path.as_posix(), module.path.as_posix()])))
+    return ev.project.parse(near)
