@@ -306,3 +306,46 @@ def test_each_caller_that_binds_the_app_a_factory_makes_is_an_engine(
     )
     assert sorted(pool.where for pool in report.pools) == ["shop/app_and_db.py:6", "shop/parsers/schools.py:6"]
     assert {pool.settings["url"].value for pool in report.pools} == {"postgresql://shop@db/shop"}
+
+
+def test_a_script_reads_its_settings_from_the_ini_file_get_appsettings_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # osm-tasking-manager2's initializedb: `settings = get_appsettings('development.ini')`, then
+    # engine_from_config(settings, 'sqlalchemy.'): the [app:main] section's options over [DEFAULT]'s (PasteDeploy's
+    # appconfig, through plaster-pastedeploy); `#name` picks another section. The scan read the same file for the
+    # app factory but left the script's URL unknown.
+    report = scan(
+        tmp_path,
+        {
+            "development.ini": """
+            [DEFAULT]
+            sqlalchemy.pool_recycle = 600
+
+            [app:main]
+            use = egg:tasks
+            sqlalchemy.url = postgresql://tasks@localhost/tasks
+
+            [app:admin]
+            use = egg:tasks
+            sqlalchemy.url = postgresql://admin@localhost/tasks
+            """,
+            "tasks/scripts/initializedb.py": """
+            from pyramid.paster import get_appsettings
+            from sqlalchemy import engine_from_config
+
+
+            def main():
+                settings = get_appsettings("development.ini")
+                admin = get_appsettings("development.ini#admin")
+                return engine_from_config(settings, "sqlalchemy."), engine_from_config(admin, "sqlalchemy.")
+            """,
+        },
+        monkeypatch,
+    )
+    pools = [pool for pool in report.pools if pool.where == "tasks/scripts/initializedb.py:8"]
+    assert [(p.settings["url"].value, p.settings["url"].from_) for p in pools] == [
+        ("postgresql://tasks@localhost/tasks", "development.ini:6"),
+        ("postgresql://admin@localhost/tasks", "development.ini:10"),
+    ]
+    assert [p.settings["pool_recycle"].value for p in pools] == [600, 600]  # (engine_from_config coerces it)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import configparser
 import contextlib
+import posixpath
 import re
 import tomllib
 from functools import cached_property
@@ -137,6 +138,32 @@ class PasteSettings:
             use, where = options["use"]
             found.append((f"pserve {shown} ([{name}])", use.strip(), DictV(items, where)))
         return found
+
+    def app_settings(self, uri: str, name: str | None) -> DictV | None:
+        """`pyramid.paster.get_appsettings(config_uri, name=None)` (Pyramid 2.0 through plaster-pastedeploy,
+        PasteDeploy's `appconfig`): the options of the file's `[app:NAME]` section (NAME after `#`, else "main")
+        over its `[DEFAULT]` section's; the file is the tree's one ini file at that path (the command runs from
+        the tree's root) or, when none is, the one whose path ends so. None when the scan cannot tell which."""
+        wanted, _, section = uri.partition("#")
+        wanted = posixpath.normpath(wanted.removeprefix("config:")).lstrip("./")
+        files = self._files()
+        found = [p for p in files if p.relative_to(self.project.base).as_posix() == wanted]
+        found = found or [p for p in files if p.as_posix().endswith(f"/{wanted}")]
+        text = read_text(found[0]) if len(found) == 1 else None
+        if text is None:
+            return None
+        sections: dict[str, dict[str, Option]] = {}
+        merge_ini(sections, text, self.project.display(found[0]))
+        options = sections.get(f"app:{name or section or 'main'}")
+        if options is None:
+            return None
+        merged = {**sections.get("DEFAULT", {}), **options}
+        items: dict[str, Any] = {
+            key: _value(raw, where)
+            for key, (raw, where) in merged.items()
+            if key not in NOT_SETTINGS and not key.startswith(("set ", "get "))
+        }
+        return DictV(items, options.get("use", next(iter(merged.values())))[1])
 
 
 def _normal(dist: str) -> str:  # a distribution's name as packaging compares it (PEP 503)

@@ -17,14 +17,24 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.kinds import DictV, Frame, HolderV, Interpreter, is_known, unknown
+from pool_doctor.scan.paste import PasteSettings
 
 CONFIGURATOR = "pyramid.config.Configurator"
 REGISTRY = "pyramid.registry.Registry"
+APPSETTINGS = "pyramid.paster.get_appsettings"  # a script's settings from an ini file (scan/paste.py)
 MUTATORS = {"add_settings"}
 
 
 def calls(ev: Interpreter) -> dict[str, Callable[[ast.Call, Frame], Any]]:
-    return {CONFIGURATOR: lambda node, frame: configurator(ev, node, frame)}
+    paste = PasteSettings(ev.project)
+
+    def app_settings(node: ast.Call, frame: Frame) -> Any:
+        uri, name = ev.arg(node, frame, 0, "config_uri"), ev.arg(node, frame, 1, "name")
+        named = name.value if is_known(name) and isinstance(name.value, str) else None
+        read = paste.app_settings(uri.value, named) if is_known(uri) and isinstance(uri.value, str) else None
+        return read if read is not None and (name is None or named) else unknown(frame.module, node)
+
+    return {CONFIGURATOR: lambda node, frame: configurator(ev, node, frame), APPSETTINGS: app_settings}
 
 
 def configurator(ev: Interpreter, node: ast.Call, frame: Frame) -> HolderV:
