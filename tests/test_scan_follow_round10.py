@@ -349,3 +349,34 @@ def test_a_script_reads_its_settings_from_the_ini_file_get_appsettings_names(
         ("postgresql://admin@localhost/tasks", "development.ini:10"),
     ]
     assert [p.settings["pool_recycle"].value for p in pools] == [600, 600]  # (engine_from_config coerces it)
+
+
+def test_variables_a_docs_script_sets_before_importing_the_app_are_not_the_apps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dispatch's docs/scripts/generate_api_schema.py puts dummy credentials in os.environ so that it can import the
+    # app and dump its schema; the scan reported the dummy host as the app's URL. The app's host has no default.
+    report = scan(
+        tmp_path,
+        {
+            "docs/scripts/schema.py": """
+            import os
+
+            os.environ["DATABASE_HOSTNAME"] = "foo"
+
+            from shop.db import engine  # noqa: E402
+            """,
+            "shop/__init__.py": "",
+            "shop/db.py": """
+            from sqlalchemy import create_engine
+            from starlette.config import Config
+
+            config = Config(".env")
+            HOST = config("DATABASE_HOSTNAME")
+            engine = create_engine(f"postgresql://shop@{HOST}/shop")
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "shop/db.py:6").settings["url"]
+    assert not url.known and "foo" not in str(url.expr)

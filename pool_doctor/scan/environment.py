@@ -27,6 +27,9 @@ FALSE_WORDS = {"0", "false", "no", "off", "n", "f", ""}
 MITOL_HELPERS = (("string", None), ("int", "int"), ("bool", None), ("float", "float"), ("list_of_str", None))
 
 
+DOCS = {"docs", "doc"}  # folders of a documentation build's scripts, not how the app runs
+
+
 class Environment:
     def __init__(self, project: Project, ev: Interpreter) -> None:
         self.project = project
@@ -139,9 +142,11 @@ class Environment:
 
     def set_by_code(self, name: str) -> Thunk | None:
         """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives;
-        not a test's (zou's conftest.py sets the test pool's variables before importing the app)."""
+        not a test's (zou's conftest.py sets the test pool's variables before importing the app), nor a docs
+        build's (dispatch's docs/scripts puts dummy credentials in the environment to import the app)."""
         for module in list(self.project.modules.values()):
-            if module is not None and name in module.env_sets and not is_test_file(Path(module.display)):
+            path = Path(module.display) if module is not None else None
+            if module and path and name in module.env_sets and not is_test_file(path) and not DOCS & {*path.parts}:
                 return Thunk(module.env_sets[name], Frame(module))
         return None
 
