@@ -380,3 +380,33 @@ def test_variables_a_docs_script_sets_before_importing_the_app_are_not_the_apps(
     )
     url = at(report, "shop/db.py:6").settings["url"]
     assert not url.known and "foo" not in str(url.expr)
+
+
+def test_sqlalchemys_mock_engine_is_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rucio's schema dump: create_engine(url, strategy="mock", executor=dump) is SQLAlchemy 1.3/1.4's mock engine,
+    # which hands each statement to the executor and never connects. The scan reported it as a pool.
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+
+            def dump_engine(url):
+                def dump(sql, *multiparams, **params):
+                    print(sql)
+
+                return create_engine(url, strategy="mock", executor=dump)
+
+
+            real = create_engine("postgresql://app@db/app")
+            """,
+            "app/schema.py": """
+            from app.db import dump_engine
+
+            engine = dump_engine("postgresql://app@db/app")
+            """,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["app/db.py:11"]

@@ -44,7 +44,7 @@ from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
 from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.taint import init_attributes, memoized, uses_parameters
-from pool_doctor.scan.values import DICT_TEXT, MOCKED, flatten, leaf, mask
+from pool_doctor.scan.values import DICT_TEXT, flatten, leaf, makes_none, mask
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
 TEXTS = frozenset({"url", "dsn", "conninfo"})  # the pool calls' connection text
@@ -426,8 +426,8 @@ class PoolFinder:
         if is_test_file(outer_module.path) and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
         settings, unresolved = self.settings(target, site.call, frame)
-        if any(value.expr == MOCKED for value in settings.values()):
-            return  # a test handing a mock to the app's code, whose pool call the test patches out (h's streamer)
+        if makes_none(settings):
+            return  # a test's mock handed to the app's code (h's streamer); SQLAlchemy's mock engine (rucio's)
         yield ScannedPool(
             file=outer_module.display,
             line=outer_site.call.lineno,

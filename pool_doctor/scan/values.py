@@ -33,6 +33,18 @@ MAX_TEST = 160  # a branch's test, as reported: longer ones are cut
 
 MOCK_MODULES = ("unittest.mock.", "mock.")  # a test's stand-ins: never a value the app runs with
 MOCKED = "(a test's mock)"
+
+
+def makes_none(settings: dict[str, ScannedValue]) -> bool:
+    """A pool call that makes no pool: given a test's mock (the test patches the call out), or SQLAlchemy's mock
+    engine (`create_engine(url, strategy="mock", executor=dump)`, 1.3 and 1.4: it hands each statement to the
+    executor, never connects, holds no pool)."""
+    strategy = settings.get("strategy")
+    return any(value.expr == MOCKED for value in settings.values()) or (
+        strategy is not None and strategy.value == "mock"
+    )
+
+
 DICT_TEXT = "{...}"  # a dict where one value is wanted (its keys are listed by flatten, not here)
 
 
