@@ -410,3 +410,43 @@ def test_sqlalchemys_mock_engine_is_no_pool(tmp_path: Path, monkeypatch: pytest.
         monkeypatch,
     )
     assert [pool.where for pool in report.pools] == ["app/db.py:11"]
+
+
+def test_a_write_to_an_attribute_of_an_attribute_is_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # tiled: `settings.database_settings.uri = database.uri` on the cached settings, then `if
+    # settings.database_settings.uri is not None:` makes the pool from settings.database_settings. The write was
+    # dropped, so the URL read as the dataclass default None and the pool was never made.
+    report = scan(
+        tmp_path,
+        {
+            "app/server.py": """
+            from dataclasses import dataclass, field
+
+            from sqlalchemy import create_engine
+
+
+            @dataclass
+            class DatabaseSettings:
+                uri: str | None = None
+                pool_size: int = 5
+
+
+            @dataclass
+            class Settings:
+                database_settings: DatabaseSettings = field(default_factory=DatabaseSettings)
+
+
+            def build():
+                settings = Settings()
+                settings.database_settings.uri = "postgresql://app@db/app"
+                settings.database_settings.pool_size = 12
+                if settings.database_settings.uri is not None:
+                    return create_engine(
+                        settings.database_settings.uri, pool_size=settings.database_settings.pool_size
+                    )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/server.py:22").settings
+    assert (settings["url"].value, settings["pool_size"].value) == ("postgresql://app@db/app", 12)

@@ -568,6 +568,8 @@ class Flow:
             if holder in state and not own:  # `cfg.backend = ...` on an instance it holds: it has it wherever it goes
                 state[holder] = self.ev.with_attribute(self.ev.force(state[holder]), attr, value)
             return state
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute):  # `settings.db.uri = ...`
+            return self.change(run, target.value, state, lambda held: self.ev.with_attribute(held, target.attr, value))
         if isinstance(target, (ast.Tuple, ast.List)):
             items = containers.unpack(self.ev, value, len(target.elts))
             for index, element in enumerate(target.elts):
