@@ -450,3 +450,52 @@ def test_a_write_to_an_attribute_of_an_attribute_is_read_back(tmp_path: Path, mo
     )
     settings = at(report, "app/server.py:22").settings
     assert (settings["url"].value, settings["pool_size"].value) == ("postgresql://app@db/app", 12)
+
+
+@pytest.mark.parametrize("given", ["DatabaseSettings(uri=url, pool_size=7)", "Settings(url)"])
+def test_isinstance_of_a_project_class_is_decided_for_an_instance_the_code_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    # tiled's get_database_engine: `settings.database_settings if isinstance(settings, Settings) else settings`,
+    # always handed a DatabaseSettings(...) the code makes; the test was left open, so every setting had an
+    # unknown branch. A subclass's instance is an instance of its base.
+    report = scan(
+        tmp_path,
+        {
+            "app/pool.py": f"""
+            from sqlalchemy import create_engine
+
+
+            class DatabaseSettings:
+                def __init__(self, uri, pool_size=5):
+                    self.uri = uri
+                    self.pool_size = pool_size
+
+
+            class Settings:
+                def __init__(self, uri):
+                    self.database_settings = DatabaseSettings(uri, 9)
+
+
+            class AppSettings(Settings):
+                pass
+
+
+            def engine_for(settings):
+                db = settings.database_settings if isinstance(settings, (Settings, dict)) else settings
+                return create_engine(db.uri, pool_size=db.pool_size)
+
+
+            def serve(url="postgresql://app@db/app"):
+                return engine_for({given})
+
+
+            def serve_app(url="postgresql://app@db/app"):
+                return engine_for(AppSettings(url))
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "app/pool.py:25").settings["pool_size"]
+    assert (size.value, size.branches) == ((7, ()) if "Database" in given else (9, ()))
+    assert at(report, "app/pool.py:29").settings["pool_size"].value == 9

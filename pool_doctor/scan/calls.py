@@ -114,7 +114,7 @@ class Calls:
             "builtins.len": partial(pycalls.length, self.ev),
             "builtins.type": self.type_call,
             "builtins.super": self.super_call,
-            "builtins.isinstance": self.isinstance_call,
+            "builtins.isinstance": partial(pycalls.isinstance_call, self.ev),
             "functools.partial": self.partial_call,
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,
@@ -569,28 +569,6 @@ class Calls:
             return ExternalRef(f"builtins.{type(value.value).__name__}")
         if isinstance(value, (DictV, ListV)):
             return ExternalRef("builtins.dict" if isinstance(value, DictV) else "builtins.list")
-        return unknown(frame.module, node)
-
-    def isinstance_call(self, node: ast.Call, frame: Frame) -> Any:
-        if len(node.args) != 2:
-            return unknown(frame.module, node)
-        kinds = self.ev.force(self.ev.eval(node.args[1], frame))
-        options = [self.ev.force(k) for k in kinds.items] if isinstance(kinds, ListV) else [kinds]
-        names = [o.dotted for o in options if isinstance(o, ExternalRef) and o.dotted.startswith("builtins.")]
-        if len(names) != len(options):
-            return unknown(frame.module, node)
-        types = {name.removeprefix("builtins.") for name in names}
-        value = self.ev.eval(node.args[0], frame)
-        return containers.lift(self.ev, [value], lambda v: self._isinstance(v, types, node, frame))
-
-    def _isinstance(self, value: Any, types: set[str], node: ast.Call, frame: Frame) -> Any:
-        if is_known(value):
-            found = {cls.__name__ for cls in type(value.value).__mro__} & (types | {"object"})
-            return SV(bool(found & types), frame.module.where(node))
-        if isinstance(value, DictV):
-            return SV("dict" in types, frame.module.where(node))
-        if isinstance(value, InstanceRef):
-            return SV(False, frame.module.where(node))  # a project class is none of Python's own
         return unknown(frame.module, node)
 
     def partial_call(self, node: ast.Call, frame: Frame) -> Any:

@@ -26,6 +26,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
+from pool_doctor.scan.pycalls import ancestors
 
 CONFIGS = ("flask.Config", "flask.config.Config")
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file", "from_mapping"}
@@ -99,19 +100,16 @@ def _named(ev: Interpreter, dotted: str, frame: Frame) -> Any:
     return ev.force(ev.attribute(ModuleRef(owner), name, None, frame))
 
 
-def _class_names(ev: Interpreter, ref: ClassRef, depth: int = 0) -> list[str]:
+def _class_names(ev: Interpreter, ref: ClassRef) -> list[str]:
     """The upper-case names a class's body and its project bases' bodies assign."""
     names = [
         target.id
-        for stmt in ref.node.body
+        for klass in ancestors(ev, ref)
+        for stmt in klass.node.body
         if isinstance(stmt, (ast.Assign, ast.AnnAssign))
         for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
         if isinstance(target, ast.Name) and target.id.isupper()
     ]
-    for base in ref.node.bases if depth < 8 else []:
-        found = ev.force(ev.eval(base, Frame(ref.module)))
-        if isinstance(found, ClassRef):
-            names.extend(_class_names(ev, found, depth + 1))
     return list(dict.fromkeys(names))
 
 

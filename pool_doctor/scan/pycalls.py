@@ -1,5 +1,6 @@
 """Python's own functions the scan works out on known values: `round`, `math.floor` and `math.ceil`, `len`,
-`urllib.parse.quote` and `quote_plus`, `timedelta(...).total_seconds()`, `str.format(...)` with keywords."""
+`urllib.parse.quote` and `quote_plus`, `timedelta(...).total_seconds()`, `str.format(...)` with keywords,
+`isinstance(...)` of Python's types and the project's classes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,19 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, env_of, is_known, unknown
+from pool_doctor.scan.kinds import (
+    SV,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    Frame,
+    InstanceRef,
+    Interpreter,
+    ListV,
+    env_of,
+    is_known,
+    unknown,
+)
 
 NUMBERS = (int, float)
 QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
@@ -100,3 +113,45 @@ def formatted(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
         return SV(text, frame.module.where(node), base.env or env_of(*values), source=frame.module.segment(node))
 
     return containers.lift(ev, [value for _, value in given], one)
+
+
+def isinstance_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
+    """`isinstance(x, T)` with T (or each of a tuple) one of Python's types or a project class."""
+    if len(node.args) != 2:
+        return unknown(frame.module, node)
+    kinds = ev.force(ev.eval(node.args[1], frame))
+    options = [ev.force(k) for k in kinds.items] if isinstance(kinds, ListV) else [kinds]
+    python = [o.dotted for o in options if isinstance(o, ExternalRef) and o.dotted.startswith("builtins.")]
+    classes = [o for o in options if isinstance(o, ClassRef)]
+    if len(python) + len(classes) != len(options):  # a library's class, or what the scan cannot name
+        return unknown(frame.module, node)
+    names = {name.removeprefix("builtins.") for name in python}
+    value = ev.eval(node.args[0], frame)
+    return containers.lift(ev, [value], lambda v: _isinstance(ev, v, names, classes, node, frame))
+
+
+def _isinstance(
+    ev: Interpreter, value: Any, types: set[str], classes: list[ClassRef], node: ast.Call, frame: Frame
+) -> Any:
+    where = frame.module.where(node)
+    if is_known(value):
+        found = {cls.__name__ for cls in type(value.value).__mro__} & (types | {"object"})
+        return SV(bool(found & types), where)
+    if isinstance(value, DictV):
+        return SV("dict" in types, where)
+    if isinstance(value, InstanceRef):  # a project class is none of Python's own; of the project's, its bases
+        mine = {id(ref.node) for ref in ancestors(ev, value.cls)}
+        if any(id(cls.node) in mine for cls in classes):
+            return SV(True, where)
+        return SV(False, where) if value.given is None else unknown(frame.module, node)  # (a subclass's, given)
+    return unknown(frame.module, node)
+
+
+def ancestors(ev: Interpreter, ref: ClassRef, depth: int = 0) -> list[ClassRef]:
+    """The class and its project base classes, nearest first (as far as the scan can name them)."""
+    found = [ref]
+    for base in ref.node.bases if depth < 8 else []:
+        named = ev.force(ev.eval(base, Frame(ref.module)))
+        if isinstance(named, ClassRef):
+            found.extend(ancestors(ev, named, depth + 1))
+    return found
