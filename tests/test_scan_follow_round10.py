@@ -499,3 +499,44 @@ def test_isinstance_of_a_project_class_is_decided_for_an_instance_the_code_makes
     size = at(report, "app/pool.py:25").settings["pool_size"]
     assert (size.value, size.branches) == ((7, ()) if "Database" in given else (9, ()))
     assert at(report, "app/pool.py:29").settings["pool_size"].value == 9
+
+
+def test_a_project_classs_name_is_known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # optuna's CLI picks its storage with `storage_class == RDBStorage.__name__`: a class's __name__ is the name
+    # its class statement gives. A call naming another class makes no engine (the scan reported one per call).
+    report = scan(
+        tmp_path,
+        {
+            "lib/cli.py": """
+            from sqlalchemy import create_engine
+
+
+            class RDBStorage:
+                def __init__(self, url):
+                    self.engine = create_engine(url)
+
+
+            class RedisStorage:
+                def __init__(self, url):
+                    self.url = url
+
+
+            def get_storage(url, storage_class):
+                if storage_class == RDBStorage.__name__:
+                    return RDBStorage(url)
+                if storage_class == RedisStorage.__name__:
+                    return RedisStorage(url)
+                raise ValueError(storage_class)
+            """,
+            "lib/main.py": """
+            from lib.cli import get_storage
+
+            rdb = get_storage("postgresql://app@db/app", "RDBStorage")
+            redis = get_storage("redis://cache", "RedisStorage")
+            """,
+        },
+        monkeypatch,
+    )
+    callers = [pool.where for pool in report.pools if pool.where.startswith("lib/main.py")]
+    assert callers == ["lib/main.py:3"]
+    assert at(report, "lib/main.py:3").condition is None

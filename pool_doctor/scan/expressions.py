@@ -441,6 +441,8 @@ class Evaluator:
             value = self.classes.class_attribute(base, attr)
             if value is not None:
                 return value
+        if isinstance(base, (ClassRef, FuncRef)) and attr == "__name__" and not isinstance(base.node, ast.Lambda):
+            return SV(base.node.name, base.module.where(base.node))  # its name as its `class`/`def` writes it
         special = self.files.attribute(base, attr, node, frame)
         if special is not None:
             return special
