@@ -540,3 +540,67 @@ def test_a_project_classs_name_is_known(tmp_path: Path, monkeypatch: pytest.Monk
     callers = [pool.where for pool in report.pools if pool.where.startswith("lib/main.py")]
     assert callers == ["lib/main.py:3"]
     assert at(report, "lib/main.py:3").condition is None
+
+
+def test_pools_kept_by_key_are_one_per_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pyramid_oereb's adapter keeps one engine per connection string (`if url not in self._connections:`); its 22
+    # sources all give the same URL, so the app has one engine, not one per caller. Another URL is another engine;
+    # a key the scan cannot read may be any; a test's caller is the tests'.
+    report = scan(
+        tmp_path,
+        {
+            "app/adapter.py": """
+            from sqlalchemy import create_engine
+
+
+            class Adapter:
+                _connections = {}
+
+                def session(self, url):
+                    if url not in self._connections:
+                        engine = create_engine(url, pool_recycle=30)
+                        self._connections[url] = engine
+                    return self._connections[url]
+
+
+            adapter = Adapter()
+            """,
+            "app/sources.py": """
+            import os
+
+            from app.adapter import adapter
+
+            MAIN = "postgresql://app@db/app"
+
+
+            def themes():
+                return adapter.session(MAIN)
+
+
+            def offices():
+                return adapter.session(MAIN)
+
+
+            def archive():
+                return adapter.session("postgresql://app@db/archive")
+
+
+            def other():
+                return adapter.session(os.environ["OTHER_URL"])
+            """,
+            "tests/test_sources.py": """
+            from app.adapter import adapter
+
+
+            def test_themes():
+                adapter.session("postgresql://app@db/app")
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(pool.where for pool in report.pools) == [
+        "app/sources.py:17",
+        "app/sources.py:21",
+        "app/sources.py:9",
+        "tests/test_sources.py:5",
+    ]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pool_doctor.scan.finder import (
     CallSite,
     FunctionNode,
+    Module,
     catches_import_error,
     dotted_parts,
     pool_library,
@@ -209,3 +210,22 @@ def optional_import(tree: ast.Module, stmt: ast.stmt) -> bool:
             ):
                 return True
     return False
+
+
+def aliases(module: Module, names: set[str]) -> set[str]:
+    """Local names bound to one of `names`: `from sqlalchemy import create_engine as ce`, `make = sa.create_engine`,
+    `make = functools.partial(create_engine, pool_pre_ping=True)`."""
+    found = {
+        local
+        for imports in (module.imports, module.nested_imports)
+        for local, target in imports.items()
+        if target.rsplit(".", 1)[-1] in names
+    }
+    for local, assignments in module.assigns.items():
+        value = assignments[-1].value
+        if isinstance(value, ast.Call) and (dotted_parts(value.func) or [""])[-1] == "partial" and value.args:
+            value = value.args[0]
+        parts = dotted_parts(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
+        if parts is not None and parts[-1] in names:
+            found.add(local)
+    return found

@@ -39,11 +39,12 @@ from pool_doctor.scan.kinds import (
     InstanceRef,
     PartialRef,
     Thunk,
+    is_known,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
-from pool_doctor.scan.nodes import is_dataclass, kwargs_write, patched
+from pool_doctor.scan.nodes import aliases, is_dataclass, kwargs_write, patched
 from pool_doctor.scan.statements import assigned_names
-from pool_doctor.scan.taint import init_attributes, memoized, uses_parameters
+from pool_doctor.scan.taint import init_attributes, memo_key, memoized, uses_parameters
 from pool_doctor.scan.values import DICT_TEXT, flatten, leaf, makes_none, mask
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -87,6 +88,7 @@ class PoolFinder:
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self._handed: dict[str, bool] = {}  # whether the project names a class outside its definition, by name
+        self._shared: set[tuple[int, str, bool]] = set()  # pools kept by key (taint.memo_key): one per known key
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
         # makes of each
@@ -174,10 +176,10 @@ class PoolFinder:
 
     def calls_any(self, module: Module, names: set[str]) -> bool:
         """Whether the module calls one of `names`, by that name or a local alias of it."""
-        return bool((names | _aliases(module, names)) & module.calls.keys())
+        return bool((names | aliases(module, names)) & module.calls.keys())
 
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
-        for name in sorted((names | _aliases(module, names)) & module.calls.keys()):
+        for name in sorted((names | aliases(module, names)) & module.calls.keys()):
             for site in module.calls[name]:
                 target = self.target(module, site)
                 if target is not None:
@@ -265,7 +267,7 @@ class PoolFinder:
             return
         holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]
         for cls, instances in [*holders, *self.keepers.values()]:
-            for name in {cls.name} | _aliases(module, {cls.name}):
+            for name in {cls.name} | aliases(module, {cls.name}):
                 for site in module.calls.get(name, []):
                     made = self.called(module, site)
                     if isinstance(made, ClassRef) and made.node is cls:
@@ -425,6 +427,12 @@ class PoolFinder:
         assert target.stack is not None and target.call is not None and target.name is not None
         if is_test_file(outer_module.path) and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
+        key = memo_key(site.functions[-1], site.call) if site.functions else None
+        if key is not None and is_known(given := self.ev.force(self.ev.eval(key, frame))):  # one pool per key
+            shared = (id(site.call), repr(given.value), is_test_file(outer_module.path))
+            if shared in self._shared:
+                return
+            self._shared.add(shared)
         settings, unresolved = self.settings(target, site.call, frame)
         if makes_none(settings):
             return  # a test's mock handed to the app's code (h's streamer); SQLAlchemy's mock engine (rucio's)
@@ -571,25 +579,6 @@ def _callable(ev: Evaluator, value: Any) -> Any:
     options, default = settle_options(ev, value)
     ordered = ([options[default]] if default is not None else []) + options
     return next((option for _, option in ordered if isinstance(option, CALLABLES)), value)
-
-
-def _aliases(module: Module, names: set[str]) -> set[str]:
-    """Local names bound to one of `names`: `from sqlalchemy import create_engine as ce`, `make = sa.create_engine`,
-    `make = functools.partial(create_engine, pool_pre_ping=True)`."""
-    found = {
-        local
-        for imports in (module.imports, module.nested_imports)
-        for local, target in imports.items()
-        if target.rsplit(".", 1)[-1] in names
-    }
-    for local, assignments in module.assigns.items():
-        value = assignments[-1].value
-        if isinstance(value, ast.Call) and (dotted_parts(value.func) or [""])[-1] == "partial" and value.args:
-            value = value.args[0]
-        parts = dotted_parts(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
-        if parts is not None and parts[-1] in names:
-            found.add(local)
-    return found
 
 
 def condition_text(module: Module, site: CallSite) -> str | None:

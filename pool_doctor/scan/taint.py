@@ -129,3 +129,31 @@ def _attributes(func: FunctionNode, holder: str | None) -> set[str]:
         and isinstance(node.value, ast.Name)
         and node.value.id == holder
     }
+
+
+def memo_key(func: ast.AST, call: ast.Call) -> ast.expr | None:
+    """The key a function keeps each pool it makes under, where it makes one only when a dict that outlives the call
+    lacks that key: `if url not in self._connections: ...create_engine(url)...; self._connections[url] = ...`
+    (pyramid_oereb's adapter). Callers that give the same key share that pool. None for any other function."""
+    local = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for test in ast.walk(func):
+        if not (isinstance(test, ast.If) and isinstance(test.test, ast.Compare) and len(test.test.ops) == 1):
+            continue
+        kept = test.test.comparators[0]
+        if not isinstance(test.test.ops[0], ast.NotIn) or (isinstance(kept, ast.Name) and kept.id in local):
+            continue
+        if not isinstance(kept, (ast.Name, ast.Attribute)) or all(call is not n for n in _walk(test.body)):
+            continue
+        key, where = ast.unparse(test.test.left), ast.unparse(kept)
+        stores = [t for n in _walk(test.body) if isinstance(n, ast.Assign) for t in n.targets]
+        if any(
+            isinstance(t, ast.Subscript) and (ast.unparse(t.value), ast.unparse(t.slice)) == (where, key)
+            for t in stores
+        ):
+            return test.test.left
+    return None
+
+
+def _walk(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    for stmt in body:
+        yield from ast.walk(stmt)
