@@ -604,3 +604,48 @@ def test_pools_kept_by_key_are_one_per_key(tmp_path: Path, monkeypatch: pytest.M
         "app/sources.py:9",
         "tests/test_sources.py:5",
     ]
+
+
+def test_everett_config_manager_reads_variables_with_their_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # socorro: `_config = ConfigManager.basic_config()`, then `_config("DATABASE_URL", default="...")` and
+    # `_config("pool_size", namespace="db", default="5", parser=int)` (everett 3.5: the variable DB_POOL_SIZE, the
+    # default a string the parser reads; bool is read by its parse_bool). The .env file beside the app comes after
+    # the environment.
+    report = scan(
+        tmp_path,
+        {
+            ".env": "DB_POOL_SIZE=8\n",
+            "app/settings.py": """
+            from everett.manager import ConfigManager, parse_bool
+
+            _config = ConfigManager.basic_config()
+
+            DATABASE_URL = _config("DATABASE_URL", default="postgresql://socorro@db/socorro")
+            POOL_SIZE = _config("pool_size", namespace="db", default="5", parser=int)
+            PRE_PING = _config("DB_PRE_PING", default="false", parser=parse_bool)
+            ECHO = _config("DB_ECHO", default="yes", parser=bool)
+            """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app import settings
+
+            engine = create_engine(
+                settings.DATABASE_URL,
+                pool_size=settings.POOL_SIZE,
+                pool_pre_ping=settings.PRE_PING,
+                echo=settings.ECHO,
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/db.py:5").settings
+    assert {key: (settings[key].value, settings[key].env) for key in settings} == {
+        "url": ("postgresql://socorro@db/socorro", "DATABASE_URL"),
+        "pool_size": (8, "DB_POOL_SIZE"),
+        "pool_pre_ping": (False, "DB_PRE_PING"),
+        "echo": (True, "DB_ECHO"),
+    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -48,6 +49,8 @@ ENVIRON_ENGINES = {**DJANGO_ENGINES, "psql": "django.db.backends.postgresql"}  #
 
 # The strings each library reads as a bool (starlette/config.py, decouple.py, environ/environ.py).
 STARLETTE_WORDS: Words = ({"true", "1"}, {"false", "0"})
+EVERETT_WORDS: Words = ({"t", "true", "yes", "y", "1", "on"}, {"f", "false", "no", "n", "0", "off"})  # parse_bool
+EVERETT_PARSERS = {"int": "int", "float": "float", "str": "str", "bool": "bool", "parse_bool": "bool"}
 DECOUPLE_WORDS: Words = ({"1", "yes", "true", "on"}, {"0", "no", "false", "off", ""})
 
 
@@ -63,6 +66,7 @@ class ConfigRef:
     env_file: Path | None
     module: Module
     decouple: bool = False
+    everett: bool = False  # everett's ConfigManager: `config(key, namespace=None, default=None, parser=str)`
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,15 @@ class ConfigSources:
             "environs.Env": lambda node, frame: EnvironRef({}, frame.module, environs=True),
             "environs.FileAwareEnv": lambda node, frame: EnvironRef({}, frame.module, environs=True),
             "dj_database_url.config": self.dj_database_url_config,
+            "everett.manager.ConfigManager": partial(self.everett_config, basic=False),
+            "everett.manager.ConfigManager.basic_config": partial(self.everett_config, basic=True),
             "dj_database_url.parse": self.dj_database_url_parse,
         }
 
     def config_call(self, config: ConfigRef, node: ast.Call, frame: Frame) -> Any:
         """Starlette `config("KEY", cast=int, default=5)` / decouple `config("KEY", default=5, cast=int)`."""
+        if config.everett:
+            return self._everett_call(config, node, frame)
         key = self.ev.arg(node, frame, 0, "option" if config.decouple else "key")
         if not is_known(key):
             return unknown(frame.module, node)
@@ -170,6 +178,32 @@ class ConfigSources:
             return None
         cast = self.ev.force(self.ev.eval(cast_node, frame))
         return cast if isinstance(cast, ExternalRef) else None
+
+    def _everett_call(self, config: ConfigRef, node: ast.Call, frame: Frame) -> Any:
+        """everett 3.5 `config("url", namespace="db", default="...", parser=int)`: the variable DB_URL (the
+        namespace's parts and the key, joined by "_", upper-cased), else the default (a string the parser reads:
+        int, float, str, bool as its parse_bool); with neither, a required key (it raises)."""
+        key, space = self.ev.arg(node, frame, 0, "key"), self.ev.arg(node, frame, 1, "namespace")
+        parts = space.value if is_known(space) else None if space is not None else []
+        parts = [parts] if isinstance(parts, str) else parts
+        if not is_known(key) or not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            return unknown(frame.module, node)
+        name = "_".join([*(p for p in parts if p), str(key.value)]).upper()
+        default_node = keyword(node, "default") or (node.args[2] if len(node.args) > 2 else None)
+        values = self.environment.read_file(config.env_file) if config.env_file is not None else {}
+        default = Thunk(default_node, frame) if default_node is not None else None
+        value = self.environment.lookup(name, default, frame, node, values)
+        parser = self._cast_name(node, frame, 7, "parser")
+        if keyword(node, "parser") is not None and parser not in EVERETT_PARSERS:
+            return unknown(frame.module, node, env=name)  # a parser of the project's or everett's lists
+        return config_cast(EVERETT_PARSERS.get(parser or "str"), value, frame.module, node, EVERETT_WORDS)
+
+    def everett_config(self, node: ast.Call, frame: Frame, basic: bool) -> Any:
+        """everett's `ConfigManager.basic_config(env_file=".env")`: the environment, then that file (where the app
+        starts: the scan's nearest); `ConfigManager([...])`: its environments, read as the environment alone."""
+        name = path_text(self.ev.arg(node, frame, 0, "env_file")) if basic else None
+        path = self.environment.file_for(frame.module, name or ".env") if basic else None
+        return ConfigRef(path, frame.module, everett=True)
 
     def starlette_config(self, node: ast.Call, frame: Frame) -> Any:
         name = path_text(self.ev.arg(node, frame, 0, "env_file"))
