@@ -649,3 +649,67 @@ def test_everett_config_manager_reads_variables_with_their_defaults(
         "pool_pre_ping": (False, "DB_PRE_PING"),
         "echo": (True, "DB_ECHO"),
     }
+
+
+def test_a_scripts_command_line_options_are_their_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A maintenance script's pool reads argparse options: with none given, each is its default (a string default
+    # read with the option's type; store_true False); configargparse's env_var names the variable that sets it
+    # first. An option a group adds, or one a config file may set, is unknown.
+    report = scan(
+        tmp_path,
+        {
+            "bin/migrate.py": """
+            import argparse
+
+            import configargparse
+            from sqlalchemy import create_engine
+
+
+            def main():
+                parser = argparse.ArgumentParser()
+                parser.add_argument("--db-url", default="postgresql://ops@db/app")
+                parser.add_argument("-s", "--pool-size", type=int, default="3")
+                parser.add_argument("--pre-ping", action="store_true")
+                parser.add_argument("--password", required=True)
+                parser.add_argument("host")
+                group = parser.add_argument_group("timeouts")
+                group.add_argument("--pool-timeout", type=float, default=7.5)
+                args = parser.parse_args()
+                return create_engine(
+                    args.db_url,
+                    pool_size=args.pool_size,
+                    pool_pre_ping=args.pre_ping,
+                    pool_timeout=args.pool_timeout,
+                    connect_args={"password": args.password, "host": args.host},
+                )
+
+
+            def worker():
+                p = configargparse.ArgParser()
+                p.add("--dsn", env_var="WORKER_DSN", default="postgresql://worker@db/app")
+                p.add("--recycle", dest="recycle", type=int, env_var="WORKER_RECYCLE", default=300)
+                options, _ = p.parse_known_args()
+                return create_engine(options.dsn, pool_recycle=options.recycle)
+
+
+            def from_files():
+                p = configargparse.ArgParser(default_config_files=["/etc/app.conf"])
+                p.add("--dsn", default="postgresql://worker@db/app")
+                return create_engine(p.parse_args().dsn)
+            """,
+        },
+        monkeypatch,
+    )
+    main = at(report, "bin/migrate.py:17").settings
+    assert {key: main[key].value for key in ("url", "pool_size", "pool_pre_ping")} == {
+        "url": "postgresql://ops@db/app",
+        "pool_size": 3,
+        "pool_pre_ping": False,
+    }
+    assert (main["url"].from_, main["pool_pre_ping"].from_) == ("bin/migrate.py:9", "bin/migrate.py:11")
+    assert not main["pool_timeout"].known
+    assert not main["connect_args.password"].known and not main["connect_args.host"].known  # the command line's
+    worker = at(report, "bin/migrate.py:31").settings
+    assert (worker["url"].value, worker["url"].env) == ("postgresql://worker@db/app", "WORKER_DSN")
+    assert (worker["pool_recycle"].value, worker["pool_recycle"].env) == (300, "WORKER_RECYCLE")
+    assert not at(report, "bin/migrate.py:37").settings["url"].known

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import containers, dotenvs, flaskconfig, pycalls, pyramid
+from pool_doctor.scan import argparsing, containers, dotenvs, flaskconfig, pycalls, pyramid
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
@@ -98,6 +98,7 @@ class Evaluator:
         self.flow = Flow(self)
         self.oslo = OsloOptions(self, project)
         # Library calls the scan reads, by dotted name: one table, each entry owned by the part that knows it.
+        self.arguments = argparsing.ArgParsers(self, self.environment)  # a script's command-line options
         self.library_calls: dict[str, Callable[[ast.Call, Frame], Any]] = {}
         self.calls = Calls(self, self.classes, self.sources, self.files, self.flow, self.library_calls)
         self.library_calls.update(
@@ -111,6 +112,7 @@ class Evaluator:
                 **pyramid.calls(self),
                 **dotenvs.calls(self, self.files, self.environment),
                 **flaskconfig.calls(self),
+                **self.arguments.calls(),
             }
         )
 
@@ -578,9 +580,11 @@ class Evaluator:
         return {"DATABASES": self.sources.heroku_settings(current, call, frame)}
 
     def mutator(self, method: str) -> bool:
-        return self.files.mutator(method) or method in pyramid.MUTATORS or method in flaskconfig.LOADERS
+        return self.files.mutator(method) or method in {*pyramid.MUTATORS, *flaskconfig.LOADERS, *argparsing.ADDERS}
 
     def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
+        if isinstance(base, HolderV) and base.dotted == argparsing.PARSER:
+            return self.arguments.mutated(base, method, call, frame)
         if isinstance(base, HolderV):
             return pyramid.mutated(self, base, method, call, frame)
         if self.files.owns(base):
