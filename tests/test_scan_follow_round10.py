@@ -713,3 +713,53 @@ def test_a_scripts_command_line_options_are_their_defaults(tmp_path: Path, monke
     assert (worker["url"].value, worker["url"].env) == ("postgresql://worker@db/app", "WORKER_DSN")
     assert (worker["pool_recycle"].value, worker["pool_recycle"].env) == (300, "WORKER_RECYCLE")
     assert not at(report, "bin/migrate.py:37").settings["url"].known
+
+
+def test_the_side_of_a_variables_test_its_default_rules_out_does_not_hold_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Marzban: `IS_SQLITE = URL.startswith("sqlite")` with URL's default "sqlite:///db.sqlite3"; the server pool
+    # under `else:` is made only when URL is set to something else, so its URL is the variable's, never the
+    # default (the scan reported the SQLite default on the PostgreSQL pool, at module level and in a function).
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            from decouple import config
+
+            DATABASE_URL = config("DATABASE_URL", default="sqlite:///db.sqlite3")
+            POOL_SIZE = config("POOL_SIZE", cast=int, default=10)
+            """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from config import DATABASE_URL, POOL_SIZE
+
+            IS_SQLITE = DATABASE_URL.startswith("sqlite")
+
+            if IS_SQLITE:
+                engine = create_engine(DATABASE_URL, connect_args={"check_same_thread": False})
+            else:
+                engine = create_engine(DATABASE_URL, pool_size=POOL_SIZE)
+            """,
+            "app/make.py": """
+            from sqlalchemy import create_engine
+
+            from config import DATABASE_URL, POOL_SIZE
+
+            IS_SQLITE = DATABASE_URL.startswith("sqlite")
+
+
+            def make():
+                if IS_SQLITE:
+                    return None
+                return create_engine(DATABASE_URL, pool_size=POOL_SIZE)
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "app/db.py:8").settings["url"].value == "sqlite:///db.sqlite3"
+    for where in ("app/db.py:10", "app/make.py:11"):
+        settings = at(report, where).settings
+        assert (settings["url"].known, settings["url"].env) == (False, "DATABASE_URL")
+        assert (settings["pool_size"].value, settings["pool_size"].env) == (10, "POOL_SIZE")

@@ -34,11 +34,11 @@ from pool_doctor.scan.nodes import (
     holds,
     installed_import,
     is_generator,
-    optional_import,
     popped,
     popped_each_time,
     pseudo_name,
     reads_outer,
+    required_absent,
 )
 from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names
 
@@ -137,6 +137,16 @@ class Flow:
             self.block(run, scope.body, dict(frame.bindings), ())
         except Exhausted:
             return self.frame(run, frame.bindings)
+        return run.found
+
+    def module_frame_reaching(self, module: Module, target: ast.AST) -> Frame | None:
+        """The frame a node of the module's own statements is evaluated in, as importing it gets there (on the
+        side of each `if` around it, what that side narrows); None when too long to run, or no path gets there."""
+        run = Run(module, None, None, target=target, body=True, budget=MAX_BODY)
+        try:
+            self.block(run, module.tree.body, {}, ())
+        except Exhausted:
+            return None
         return run.found
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> State | None:
@@ -303,27 +313,30 @@ class Flow:
         if variable is not None:  # the same test of the same variable again: what an earlier one split keeps its side
             body, orelse = containers.agreeing(body, orelse, run.module.segment(stmt.test), assumed_set(variable))
         if variable is not None and verdict:
-            orelse = {**self.the_variables(run, stmt.test, orelse, False), assumed_set(variable): True}
+            orelse = {**self.the_variables(run, stmt.test, orelse, False, stmt.orelse), assumed_set(variable): True}
         elif variable is not None:
-            body = {**self.the_variables(run, stmt.test, body, True), assumed_set(variable): True}
+            body = {**self.the_variables(run, stmt.test, body, True, stmt.body), assumed_set(variable): True}
         return verdict, False, body, orelse
 
-    def the_variables(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
-        """The side of an env-decided test no default takes: a variable's default it reads is the variable's;
-        but where each operand of `a and b` holds (or of `a or b` fails), only those of an operand whose
-        defaults do not (`MS > 0 and URL`: URL's, MS's default 900000 takes that side)."""
+    def the_variables(self, run: Run, test: ast.expr, state: State, holds: bool, side: list[ast.stmt]) -> State:
+        """The side of an env-decided test no default takes: a variable's default it reads, and any other value of
+        that variable's read after it (Marzban's URL, tested as `URL.startswith("sqlite")`), is the variable's; where
+        each operand of `a and b` holds (`a or b` fails), only an operand's whose defaults do not (`MS > 0 and URL`)."""
         if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == holds:
             for operand in test.values:
                 found = self.ev.force(self.ev.eval(operand, self.frame(run, state)))
                 if containers.decide(self.ev, found)[0] != holds:
-                    state = self.the_variables(run, operand, state, holds)
+                    state = self.the_variables(run, operand, state, holds, side)
             return state
-        changed = dict(state)
-        for node in ast.walk(test):
-            if isinstance(node, ast.Name):  # read, or set by `:=` (`if url := os.getenv("X"):`)
-                value = self.ev.force(self.ev.eval(node, self.frame(run, state)))
-                if containers.variable_text(value) and value.known:
-                    changed[node.id] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
+        changed, variables = dict(state), set()
+        after = run.scope.body if isinstance(run.scope, FunctionNode) else run.module.tree.body if run.body else side
+        read = list({n.id: n for s in after for n in ast.walk(s) if isinstance(n, ast.Name) and n.id != "_"}.values())
+        tested = [n for n in ast.walk(test) if isinstance(n, ast.Name)]  # (`:=` in the test sets one)
+        for node, in_test in [*((n, True) for n in tested), *((n, False) for n in read)]:
+            value = self.ev.force(self.ev.eval(node, self.frame(run, state)))
+            variables |= {value.env} if in_test and isinstance(value, SV) and value.env else set()
+            if containers.variable_text(value) and value.known and (in_test or value.env in variables):
+                changed[node.id] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
         return changed
 
     def narrowed(self, run: Run, test: ast.expr, state: State, holds: bool) -> State:
@@ -516,7 +529,9 @@ class Flow:
         base = (
             resolve_relative(run.module, stmt.module, stmt.level) if star and isinstance(stmt, ast.ImportFrom) else None
         )
-        if base and self._required_absent(run.module, base, stmt):  # seed's local_untracked: what it sets is unknown
+        if base and required_absent(
+            self.ev.project, run.module, base, stmt
+        ):  # seed's local_untracked: what it sets is unknown
             why = f"(what {base} sets; the tree lacks it)"
             for name in [name for name in state if name.isupper()]:
                 state[name] = SV(None, run.module.where(stmt), known=False, expr=f"{name} {why}")
@@ -527,17 +542,6 @@ class Flow:
                 value if not star or earlier is None else containers.unless_unset(self.ev, value, earlier, run.module)
             )
         return state
-
-    def _required_absent(self, module: Module, base: str, stmt: ast.stmt) -> bool:
-        """A star import of a module of the project's own packages the tree lacks, not in a `try` that lets it fail."""
-        project = self.ev.project
-        parent = base.rpartition(".")[0]
-        return (
-            bool(parent)
-            and project.module_by_name(base, module.path) is None
-            and project.module_by_name(parent, module.path) is not None
-            and not optional_import(module.tree, stmt)
-        )
 
     # --- names and what they hold -------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pool_doctor.scan.finder import (
     CallSite,
     FunctionNode,
     Module,
+    Project,
     catches_import_error,
     dotted_parts,
     pool_library,
@@ -229,3 +230,14 @@ def aliases(module: Module, names: set[str]) -> set[str]:
         if parts is not None and parts[-1] in names:
             found.add(local)
     return found
+
+
+def required_absent(project: Project, module: Module, base: str, stmt: ast.stmt) -> bool:
+    """A star import of a module of the project's own packages the tree lacks, not in a `try` that lets it fail."""
+    parent = base.rpartition(".")[0]
+    return (
+        bool(parent)
+        and project.module_by_name(base, module.path) is None
+        and project.module_by_name(parent, module.path) is not None
+        and not optional_import(module.tree, stmt)
+    )

@@ -304,6 +304,8 @@ class PoolFinder:
         if cached is not None:
             return cached
         frame = Frame(module, scope=site.cls) if site.cls is not None and not site.functions else Frame(module)
+        if site.conditions and site.cls is None and not site.functions:  # under a module's `if`: as on that side
+            frame = self.ev.flow.module_frame_reaching(module, site.call) or frame
         outer: Frame | None = None
         functions = [f for f in site.functions if not isinstance(f, ast.Lambda)]
         for index, func in enumerate(functions):
