@@ -763,3 +763,49 @@ def test_the_side_of_a_variables_test_its_default_rules_out_does_not_hold_the_de
         settings = at(report, where).settings
         assert (settings["url"].known, settings["url"].env) == (False, "DATABASE_URL")
         assert (settings["pool_size"].value, settings["pool_size"].env) == (10, "POOL_SIZE")
+
+
+def test_another_extensions_init_app_in_a_helper_is_no_app_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cabotage: the factory calls init_oauth(app), whose only statement of note is authlib's `oauth.init_app(app)`;
+    # the scan read the helper as an app of its own, bound by the factory's db.init_app: a second engine.
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from pkg.oauth import init_oauth
+
+            db = SQLAlchemy(engine_options={"pool_pre_ping": True})
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object("pkg.config.Config")
+                init_oauth(app)
+                db.init_app(app)
+                return app
+            """,
+            "pkg/config.py": """
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://app@db/app"
+            """,
+            "pkg/oauth.py": """
+            from authlib.integrations.flask_client import OAuth
+
+            oauth = OAuth()
+
+
+            def init_oauth(app):
+                if not app.config.get("GITHUB_APP_CLIENT_ID"):
+                    return
+                oauth.init_app(app)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["pkg/__init__.py:13"]
+    assert report.pools[0].settings["url"].value == "postgresql+psycopg://app@db/app"

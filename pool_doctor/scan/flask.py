@@ -239,6 +239,8 @@ class FlaskApps:
                 change = appconfig.change_of(self.ev, write, frame)
                 guards.put(app, write.name, appconfig.changed(self.ev, current, change, start))
         app.keys = appconfig.after_bind(app.keys, bound, self._pinned()) if bound is not None else app.keys
+        if app.bind is None and not app.lines:
+            return None  # another extension's `oauth.init_app(app)` alone: no configuration (cabotage's init_oauth)
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
             self._bind_beside(app, scope)
         if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
@@ -511,9 +513,8 @@ class FlaskApps:
         at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((app.bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
-        engines = list(
-            self._with_pinned(self._engines(place, "app.config", defaults, keys, unresolved, at_import), over)
-        )
+        built = self._engines(place, "app.config", defaults, keys, unresolved, at_import)
+        engines = list(self._with_pinned(built, over))
         yield from engines
         for module, call in app.also:  # the same config bound again, by another caller: an engine there too
             end = call.end_lineno or call.lineno
