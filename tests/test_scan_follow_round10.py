@@ -809,3 +809,44 @@ def test_another_extensions_init_app_in_a_helper_is_no_app_configuration(
     )
     assert [pool.where for pool in report.pools] == ["pkg/__init__.py:13"]
     assert report.pools[0].settings["url"].value == "postgresql+psycopg://app@db/app"
+
+
+def test_a_subclass_that_keeps_its_bases_pool_making_init_is_a_pool_at_its_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gramps-web-api: DbUndoSQL.__init__ makes the engine from its dburl; the app only ever makes DbUndoSQLWeb, a
+    # subclass with no __init__ of its own. The pool is at that call, with its URL (the scan left it at the
+    # library line with the URL "not given"). A subclass with its own __init__ is its own.
+    report = scan(
+        tmp_path,
+        {
+            "pkg/undodb.py": """
+            from sqlalchemy import create_engine
+
+
+            class DbUndoSQL:
+                def __init__(self, dburl):
+                    self.engine = create_engine(dburl)
+
+
+            class DbUndoSQLWeb(DbUndoSQL):
+                def count(self):
+                    return 0
+
+
+            class Other(DbUndoSQL):
+                def __init__(self):
+                    self.engine = None
+            """,
+            "pkg/loader.py": """
+            from pkg.undodb import DbUndoSQLWeb, Other
+
+
+            def open_undo():
+                return DbUndoSQLWeb(dburl="postgresql://gramps@db/gramps"), Other()
+            """,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["pkg/loader.py:5"]
+    assert report.pools[0].settings["url"].value == "postgresql://gramps@db/gramps"

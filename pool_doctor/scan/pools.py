@@ -90,6 +90,7 @@ class PoolFinder:
         self._handed: dict[str, bool] = {}  # whether the project names a class outside its definition, by name
         self._shared: set[tuple[int, str, bool]] = set()  # pools kept by key (taint.memo_key): one per known key
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
+        self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
         # makes of each
         self.keepers: dict[int, tuple[ast.ClassDef, list[tuple[Module, CallSite]]]] = {}
@@ -99,6 +100,7 @@ class PoolFinder:
             set(CALL_NAMES)
             | {w.name for w in self.wrappers.values()}
             | {c.name for _, c in self.subclasses.values()}
+            | self.heirs
             | self.factories
             # a classmethod's `cls(url=url)` makes what the class's __init__ wrapper makes (saq's from_url)
             | ({"cls"} if any(w.via_class is not None for w in self.wrappers.values()) else set())
@@ -204,12 +206,19 @@ class PoolFinder:
         return [*self.learn_subclasses(module), *factories, *(wrapper.name for wrapper in wrappers), *makers]
 
     def learn_subclasses(self, module: Module) -> list[str]:
-        """The module's classes that subclass a library's pool class (directly or through the project's)."""
+        """The module's classes that subclass a library's pool class (directly or through the project's), or a
+        class whose `__init__` is a wrapper, inheriting it (gramps' DbUndoSQLWeb(DbUndoSQL))."""
         new = []
+        inits = {id(w.via_class) for w in self.wrappers.values() if w.via_class is not None}
         for cls in module.classes.values():
-            if id(cls) in self.subclasses:
+            if id(cls) in self.subclasses or cls.name in self.heirs:
                 continue
-            for klass in self.ev.classes.class_chain(ClassRef(module, cls)):
+            chain = self.ev.classes.class_chain(ClassRef(module, cls))
+            init = self._maker(ClassRef(module, cls)) if any(id(k.node) in inits for k in chain[1:]) else None
+            if init is not None and id(init.node) in self.wrappers and init.node not in cls.body:
+                self.heirs.add(cls.name)
+                new.append(cls.name)
+            for klass in chain:
                 bases = [b for b in self.ev.classes.class_bases(klass) if isinstance(b, ExternalRef)]
                 library = next((b.dotted for b in bases if library_target(b.dotted) is not None), None)
                 if library is not None:
@@ -259,7 +268,7 @@ class PoolFinder:
         reported at those calls)."""
         in_tests = is_test_file(module.path)
         for _, target in self.sites(
-            module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories
+            module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories | self.heirs
         ):
             if target.wrapper is not None and (not in_tests or is_test_file(target.wrapper.module.path)):
                 target.wrapper.callers += 1
