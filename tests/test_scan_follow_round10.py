@@ -850,3 +850,34 @@ def test_a_subclass_that_keeps_its_bases_pool_making_init_is_a_pool_at_its_call(
     )
     assert [pool.where for pool in report.pools] == ["pkg/loader.py:5"]
     assert report.pools[0].settings["url"].value == "postgresql://gramps@db/gramps"
+
+
+def test_a_key_written_by_an_fstring_cannot_be_a_key_its_literal_start_rules_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # baserow: a loop over os.environ adds read replicas as DATABASES[f"read_{suffix}"]; such a key always starts
+    # with "read_", so it never overwrites "default" (the scan split every key of the default alias on
+    # `db_key == 'default'`). A key the scan cannot read at all may still be any.
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            import os
+
+            DATABASES = {
+                "default": {"ENGINE": "django.db.backends.postgresql", "HOST": os.getenv("DATABASE_HOST", "db")},
+                "read_main": {"ENGINE": "django.db.backends.postgresql", "HOST": "replica"},
+            }
+
+            for key, value in os.environ.items():
+                if key.startswith("DATABASE_READ_REPLICA_"):
+                    suffix = key[len("DATABASE_READ_REPLICA_") :]
+                    db_key = f"read_{suffix}"
+                    DATABASES[db_key] = {"ENGINE": "django.db.backends.postgresql", "HOST": value}
+            """,
+        },
+        monkeypatch,
+    )
+    default = at(report, "proj/settings.py:4")
+    assert (default.settings["HOST"].value, default.settings["HOST"].branches, default.condition) == ("db", (), None)
+    assert at(report, "proj/settings.py:5").settings["HOST"].branches  # read_main may be a replica the loop writes

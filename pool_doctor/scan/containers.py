@@ -29,6 +29,7 @@ from pool_doctor.scan.kinds import (
     not_set,
 )
 from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.nodes import literal_prefix
 
 CHOSEN = "(chosen by a test of its variable)"  # a known value's marker: decided_by gave it the variable
 
@@ -216,7 +217,10 @@ def with_item(ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, m
         # time): any key already there may be the one it overwrites
         result.opaque.append(f"[{module.segment(node)}]")
         text = module.segment(node.slice) if isinstance(node, ast.Subscript) else None
+        prefix = literal_prefix(key.expr) if isinstance(key, SV) else None  # `f"read_{suffix}"`: no "default"
         for name, old in list(result.items.items()) if text else []:
+            if prefix is not None and not name.startswith(prefix):
+                continue
             test = f"{text} == {name!r}"
             result.items[name] = Branches([(f"not ({test})", old), (test, value)])
     return result
