@@ -881,3 +881,39 @@ def test_a_key_written_by_an_fstring_cannot_be_a_key_its_literal_start_rules_out
     default = at(report, "proj/settings.py:4")
     assert (default.settings["HOST"].value, default.settings["HOST"].branches, default.condition) == ("db", (), None)
     assert at(report, "proj/settings.py:5").settings["HOST"].branches  # read_main may be a replica the loop writes
+
+
+def test_django_split_settings_include_runs_its_files_in_the_settings_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # django-split-settings 1.3: include("components/*.py", optional("local.py"), scope=globals()) runs each file in
+    # the including module's names. awx's production settings clear DATABASES, then include files written at
+    # deploy time (/etc/tower/...): the scan kept the empty dict and reported no database at all.
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings/__init__.py": """
+            from split_settings.tools import include, optional
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "HOST": "db", "CONN_MAX_AGE": 0}}
+
+            include("components/*.py", optional("local_settings.py"), scope=globals())
+            """,
+            "proj/settings/components/database.py": """
+            DATABASES["default"]["CONN_MAX_AGE"] = 60
+            """,
+            "proj/settings/production.py": """
+            from split_settings.tools import include, optional
+
+            DATABASES = {}
+
+            include(optional("/etc/app/conf.d/*.py"), scope=locals())
+            """,
+        },
+        monkeypatch,
+    )
+    assert not [pool for pool in report.pools if "components" in pool.where]  # (run in __init__'s names only)
+    age = at(report, "proj/settings/__init__.py:3").settings["CONN_MAX_AGE"]
+    assert (age.value, age.from_) == (60, "proj/settings/components/database.py:1")
+    production = at(report, "proj/settings/production.py:3")
+    assert production.call == "DATABASES" and "/etc/app/conf.d" in production.unresolved[0]

@@ -112,9 +112,11 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
 
 
 def library_effect(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:
-    """A library call handed the module's own names, `django_heroku.settings(locals())`: the names it sets."""
+    """A library call handed the module's own names, `django_heroku.settings(locals())` (or that runs files in
+    them, django-split-settings' `include(...)`): the names it sets."""
     given = call.args[0] if call.args else None
-    if not (isinstance(given, ast.Call) and isinstance(given.func, ast.Name) and given.func.id == "locals"):
+    handed = isinstance(given, ast.Call) and isinstance(given.func, ast.Name) and given.func.id == "locals"
+    if not handed and ast.unparse(call.func).rpartition(".")[2] != "include":
         return state
     frame = frame_of(state)
     func = ev.force(ev.eval(call.func, frame))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import argparsing, containers, dotenvs, flaskconfig, pycalls, pyramid
+from pool_doctor.scan import argparsing, containers, dotenvs, flaskconfig, pycalls, pyramid, splitsettings
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
@@ -574,6 +574,8 @@ class Evaluator:
 
     def library_effect(self, dotted: str, state: dict[str, Any], call: ast.Call, frame: Frame) -> dict[str, Any]:
         """A library call handed a module's own names (`django_heroku.settings(locals())`): the names it sets."""
+        if dotted == splitsettings.INCLUDE:
+            return splitsettings.include(self, self.flow, state, call, frame)
         if dotted != "django_heroku.settings":
             return {}
         current = state["DATABASES"] if "DATABASES" in state else not_set()

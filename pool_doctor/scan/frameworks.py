@@ -183,6 +183,9 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     ]
     if not assigned and not mutations:
         return _exported(ev, module)
+    handed = any(_handed_locals(ev, module, stmt) for stmt, _ in mutations)  # (django_heroku makes one)
+    if not assigned and not handed and not module.star_imports and "DATABASES" not in module.imports:
+        return None  # it changes a DATABASES it never has: a file another runs in its names (split-settings')
     databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
     first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno
     touched: dict[str, int] = {}

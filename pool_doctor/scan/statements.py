@@ -29,8 +29,9 @@ def changed_name(stmt: ast.stmt) -> str | None:
         and stmt.value.func.attr in MUTATING_METHODS
     ):
         target = stmt.value.func.value
-    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and stmt.value.args:  # any name it may
-        return LOCALS if ast.unparse(stmt.value.args[0]) == LOCALS else None  # change: django_heroku.settings
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):  # any name it may change:
+        handed = bool(stmt.value.args) and ast.unparse(stmt.value.args[0]) == LOCALS  # django_heroku.settings,
+        return LOCALS if handed or ast.unparse(stmt.value.func).rpartition(".")[2] == "include" else None  # include
     while isinstance(target, ast.Subscript):
         target = target.value
     return target.id if isinstance(target, ast.Name) else None

@@ -1,0 +1,52 @@
+"""django-split-settings' `include("components/*.py", optional("local.py"), scope=globals())`: each file it
+finds runs in the including settings module's names, in turn (django-split-settings 1.3 `tools.include`: a
+glob relative to the including file, each match compiled and run with `exec` in the caller's globals). A file
+the tree holds is read the same way, its statements over the names so far. A pattern that names files outside
+the tree (`/etc/tower/conf.d/*.py`, written at deploy time), or that matches none where it must, may set any
+setting: every upper-case name is then unknown. An `optional()` file of the tree's own that is missing (a
+developer's `local_settings.py`) changes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import os
+from pathlib import Path
+from typing import Any
+
+from pool_doctor.scan.finder import dotted_parts
+from pool_doctor.scan.flow import MAX_BODY, Exhausted, Flow, Run
+from pool_doctor.scan.kinds import SV, Frame, Interpreter, is_known
+
+INCLUDE = "split_settings.tools.include"
+MAX_FILES = 50  # files one include reads, at most
+
+
+def include(ev: Interpreter, flow: Flow, state: dict[str, Any], call: ast.Call, frame: Frame) -> dict[str, Any]:
+    """The module's names as the include leaves them."""
+    module = frame.module
+    for arg in call.args:
+        optional = isinstance(arg, ast.Call) and (dotted_parts(arg.func) or [""])[-1] == "optional" and arg.args
+        given = ev.force(ev.eval(arg.args[0] if optional and isinstance(arg, ast.Call) else arg, frame))
+        text = given.value if is_known(given) and isinstance(given.value, str) else None
+        pattern = os.path.normpath(os.path.join(module.path.parent, text)) if text is not None else None
+        found = sorted(p for p in ev.project.files if pattern and fnmatch.fnmatch(str(p), pattern))[:MAX_FILES]
+        if not found and optional and text is not None and Path(pattern or "").is_relative_to(ev.project.base):
+            continue  # a developer's own file the tree does not have
+        if not found:
+            why = f"(what {module.segment(arg)} sets; not in the tree)"
+            where = module.where(call)
+            state = {n: SV(None, where, known=False, expr=f"{n} {why}") if n.isupper() else v for n, v in state.items()}
+            continue
+        for path in found:
+            included = ev.project.parse(path)
+            if included is None or included is module:
+                continue
+            run = Run(included, None, None, body=True, budget=MAX_BODY)
+            try:
+                end, _ = flow.block(run, included.tree.body, dict(state), ())
+            except Exhausted:
+                end = None
+            state = end if end is not None else state
+    return state
