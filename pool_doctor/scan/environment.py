@@ -145,8 +145,10 @@ class Environment:
         not a test's (zou's conftest.py sets the test pool's variables before importing the app), nor a docs
         build's (dispatch's docs/scripts puts dummy credentials in the environment to import the app)."""
         for module in list(self.project.modules.values()):
-            path = Path(module.display) if module is not None else None
-            if module and path and name in module.env_sets and not is_test_file(path) and not DOCS & {*path.parts}:
+            if module is None or name not in module.env_sets:
+                continue
+            path = Path(module.display)
+            if not is_test_file(path) and not DOCS & {*path.parts}:
                 return Thunk(module.env_sets[name], Frame(module))
         return None
 
