@@ -917,3 +917,42 @@ def test_django_split_settings_include_runs_its_files_in_the_settings_names(
     assert (age.value, age.from_) == (60, "proj/settings/components/database.py:1")
     production = at(report, "proj/settings/production.py:3")
     assert production.call == "DATABASES" and "/etc/app/conf.d" in production.unresolved[0]
+
+
+def test_a_pydantic_urls_unicode_string_is_its_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # drone-tm and fmtm hand `settings.DB_URL.unicode_string()` (pydantic 2's Url, str() without punycode) to
+    # psycopg_pool; the scan read str(settings.DB_URL) but left unicode_string() unknown.
+    report = scan(
+        tmp_path,
+        {
+            "app/config.py": """
+            from pydantic import PostgresDsn, ValidationInfo, field_validator
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                DB_HOST: str = "db"
+                DB_URL: PostgresDsn | None = None
+
+                @field_validator("DB_URL", mode="after")
+                @classmethod
+                def assemble(cls, v, info: ValidationInfo):
+                    if isinstance(v, str):
+                        return v
+                    return PostgresDsn.build(scheme="postgresql", username="dtm", host=info.data.get("DB_HOST"), path="dtm")
+
+
+            settings = Settings()
+            """,
+            "app/db.py": """
+            from psycopg_pool import AsyncConnectionPool
+
+            from app.config import settings
+
+            pool = AsyncConnectionPool(conninfo=settings.DB_URL.unicode_string(), open=False)
+            """,
+        },
+        monkeypatch,
+    )
+    conninfo = at(report, "app/db.py:5").settings["conninfo"]
+    assert (conninfo.value, conninfo.env) == ("postgresql://dtm@db/dtm", "DB_URL")
