@@ -956,3 +956,50 @@ def test_a_pydantic_urls_unicode_string_is_its_text(tmp_path: Path, monkeypatch:
     )
     conninfo = at(report, "app/db.py:5").settings["conninfo"]
     assert (conninfo.value, conninfo.env) == ("postgresql://dtm@db/dtm", "DB_URL")
+
+
+def test_a_config_parser_subclass_whose_get_takes_default_returns_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tryton's TrytonConfigParser.getint(section, option, **kwargs) pops `default` and returns it when no file
+    # the parser reads sets the option: the pool's minconn and maxconn are 1 and 64, not unknown.
+    report = scan(
+        tmp_path,
+        {
+            "erp/config.py": """
+            import configparser
+            import os
+
+
+            class ErpConfigParser(configparser.ConfigParser):
+                def __init__(self):
+                    super().__init__(interpolation=None)
+                    self.add_section("database")
+                    configfile = os.environ.get("ERP_CONFIG")
+                    if configfile:
+                        self.read([configfile])
+
+                def getint(self, section, option, *args, **kwargs):
+                    default = kwargs.pop("default", None)
+                    try:
+                        return configparser.RawConfigParser.getint(self, section, option, *args, **kwargs)
+                    except (configparser.NoOptionError, configparser.NoSectionError):
+                        return default
+
+
+            config = ErpConfigParser()
+            """,
+            "erp/database.py": """
+            from psycopg2.pool import ThreadedConnectionPool
+
+            from erp.config import config
+
+            pool = ThreadedConnectionPool(
+                config.getint("database", "minconn", default=1), config.getint("database", "maxconn", default=64)
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "erp/database.py:5").settings
+    assert (settings["minconn"].value, settings["maxconn"].value) == (1, 64)

@@ -38,7 +38,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.model import mask_text
-from pool_doctor.scan.nodes import literal_prefix, starts_with
+from pool_doctor.scan.nodes import literal_prefix, starts_with, takes_keyword
 from pool_doctor.scan.paste import PasteSettings
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
@@ -351,7 +351,9 @@ class Calls:
             # it), or unknown.
             seen = base.parser if base.parser is not None and base.parser.read else None
             parser = seen or self.files.unread_parser(f"the files {base.cls.node.name} reads")
-            value = self.files.parser_method(parser, name, node, frame)
+            own = self.classes.own_method(base.cls, name, None)  # (Tryton's getint(section, option, default=1))
+            takes = own is not None and not isinstance(own.node, ast.Lambda) and takes_keyword(own.node, "default")
+            value = self.files.parser_method(parser, name, node, frame, "default" if takes else "fallback")
             return self._named_by_own_get(base, name, value, node, frame)
         if isinstance(base, InstanceRef):
             return self.classes.builtin_method(base, name, node, frame)

@@ -390,12 +390,13 @@ class ConfigFiles:
                 sections.setdefault(str(section.value), {})[str(option.value)] = (str(item.value), item.from_ or "?")
         return replace(base, sections=sections, read=tuple(read))
 
-    def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame) -> Any:
+    def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame, also: str = "fallback") -> Any:
+        """`also`: the keyword a project subclass's own get() takes as its fallback (Tryton's `default=`)."""
         if name in PARSER_READS and len(node.args) >= 2:
             section, option = (self.ev.force(self.ev.eval(a, frame)) for a in node.args[:2])
             if not (is_known(section) and is_known(option)):
                 return unknown(frame.module, node)
-            fallback = next((kw.value for kw in node.keywords if kw.arg == "fallback"), None)
+            fallback = next((kw.value for kw in node.keywords if kw.arg in ("fallback", also)), None)
             return self.option(parser, str(section.value), str(option.value), name, fallback, frame, node)
         if name in ("has_section", "has_option"):
             keys = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]

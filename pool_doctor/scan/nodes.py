@@ -241,3 +241,23 @@ def required_absent(project: Project, module: Module, base: str, stmt: ast.stmt)
         and project.module_by_name(parent, module.path) is not None
         and not optional_import(module.tree, stmt)
     )
+
+
+def takes_keyword(func: FunctionNode, name: str) -> bool:
+    """Whether a function takes `name=` as a keyword: a parameter of that name, or one its `**kwargs` gives up
+    (`default = kwargs.pop("default", None)`: Tryton's config parser's get)."""
+    args = func.args
+    if name in {a.arg for a in (*args.args, *args.kwonlyargs)}:
+        return True
+    rest = args.kwarg.arg if args.kwarg is not None else None
+    return rest is not None and any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("pop", "get")
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == rest
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value == name
+        for node in ast.walk(func)
+    )
