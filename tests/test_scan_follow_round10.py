@@ -1003,3 +1003,26 @@ def test_a_config_parser_subclass_whose_get_takes_default_returns_it(
     )
     settings = at(report, "erp/database.py:5").settings
     assert (settings["minconn"].value, settings["maxconn"].value) == (1, 64)
+
+
+def test_the_toml_packages_load_reads_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # datanommer's migration tool: `config = toml.load(config_path)` (the toml package's load takes a path as well
+    # as a file); the scan read tomllib.load(open(...)) of the same file but left these URLs unknown.
+    report = scan(
+        tmp_path,
+        {
+            "tools/migrate.toml": 'source_url = "postgresql://nommer@localhost/old"\n',
+            "tools/migrate.py": """
+            import os
+
+            import toml
+            from sqlalchemy import create_engine
+
+            config = toml.load(os.path.join(os.path.dirname(__file__), "migrate.toml"))
+            engine = create_engine(config["source_url"])
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "tools/migrate.py:7").settings["url"]
+    assert (url.value, url.from_) == ("postgresql://nommer@localhost/old", "tools/migrate.toml:1")

@@ -87,6 +87,7 @@ class ConfigFiles:
                 for lib in ("tomllib", "tomli", "toml")
                 for name in ("load", "loads")
             },
+            "toml.load": partial(self.load_call, "toml", by_path=True),  # (the toml package's takes a path too)
         }
         for name in ("join", "dirname", "abspath", "realpath", "normpath", "basename", "expanduser"):
             calls[f"os.path.{name}"] = self.os_path
@@ -229,12 +230,14 @@ class ConfigFiles:
             return unknown(frame.module, node, why=f"{file.shown} (not in the scanned tree)")
         return SV(data, self.shown(file.path, 1))
 
-    def load_call(self, loader: str, node: ast.Call, frame: Frame) -> Any:
-        """yaml.safe_load / json.load / tomllib.load of a file (or of its text): the document, each value
-        with its file:line."""
+    def load_call(self, loader: str, node: ast.Call, frame: Frame, by_path: bool = False) -> Any:
+        """yaml.safe_load / json.load / tomllib.load of a file (or of its text; `by_path`: or of a path, as
+        toml.load takes one): the document, each value with its file:line."""
         if not node.args:
             return unknown(frame.module, node)
         source = self.ev.force(self.ev.eval(node.args[0], frame))
+        if by_path and not isinstance(source, FileV) and path_text(source) is not None:
+            source = self.open_call(node, frame)
         if isinstance(source, FileV):
             text, path = read_text(source.path), source.path
         elif is_known(source) and isinstance(source.value, str) and source.from_:
