@@ -1026,3 +1026,30 @@ def test_the_toml_packages_load_reads_a_path(tmp_path: Path, monkeypatch: pytest
     )
     url = at(report, "tools/migrate.py:7").settings["url"]
     assert (url.value, url.from_) == ("postgresql://nommer@localhost/old", "tools/migrate.toml:1")
+
+
+def test_a_scripts_bare_import_is_not_a_module_inside_a_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Marzban: alembic runs app/db/migrations/env.py (no __init__.py there) as a script, and its
+    # `from config import DATABASE_URL` is the top-level config.py; app/xray/config.py, inside a package, is only
+    # ever app.xray.config. The scan took the nearer file and left the URL unknown.
+    report = scan(
+        tmp_path,
+        {
+            "config.py": 'import os\n\nDATABASE_URL = os.getenv("DATABASE_URL", "postgresql://app@db/app")\n',
+            "app/__init__.py": "",
+            "app/xray/__init__.py": "",
+            "app/xray/config.py": "XRAY_JSON = 'xray.json'\n",
+            "app/db/migrations/env.py": """
+            from sqlalchemy import create_engine
+
+            from config import DATABASE_URL
+
+            engine = create_engine(DATABASE_URL)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "app/db/migrations/env.py:5").settings["url"]
+    assert (url.value, url.from_, url.env) == ("postgresql://app@db/app", "config.py:3", "DATABASE_URL")

@@ -262,11 +262,13 @@ class Project:
                 return None
         if len(candidates) == 1 or near is None:
             return candidates[0]
-        if (near.parent / "__init__.py").is_file():  # imported as part of a package (pytest's rootdir the folder
-            # above it): a name is found from a folder on sys.path, never from inside a package (tests/app/ is
-            # `tests.app`, not `app`)
-            outside = [p for p in candidates if not (_import_root(p, dotted) / "__init__.py").is_file()]
-            candidates = outside or candidates
+        # A name is found from a folder on sys.path, never from inside a package (tests/app/ is `tests.app`, not
+        # `app`; Marzban's app/xray/config.py is no `config`), but for a script's own folder (sys.path[0])
+        script = None if (near.parent / "__init__.py").is_file() else near.parent
+        roots = {p: _import_root(p, dotted) for p in candidates}
+        candidates = [
+            p for p in candidates if not (roots[p] / "__init__.py").is_file() or roots[p] == script
+        ] or candidates
         # Several files answer to the name: the one closest to the importing file is what Python would find; as
         # close, one imported from the project's top (where it runs from) over a config folder's (pagure's
         # fedmsg.d/pagure.py beside the pagure package, for tools/ scripts)
