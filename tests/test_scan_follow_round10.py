@@ -1053,3 +1053,45 @@ def test_a_scripts_bare_import_is_not_a_module_inside_a_package(
     )
     url = at(report, "app/db/migrations/env.py:5").settings["url"]
     assert (url.value, url.from_, url.env) == ("postgresql://app@db/app", "config.py:3", "DATABASE_URL")
+
+
+def test_paste_entry_points_written_as_text_and_a_section_based_on_another_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # snovault: setup(entry_points='''[paste.app_factory] snowflakes = snowflakes:main''') (the text form), base.ini's
+    # [app:app] `use = egg:snovault#snowflakes`, and development.ini's [app:app] `use = config:base.ini#app` with
+    # its own URL over base.ini's (PasteDeploy's config: scheme). One branch per file pserve may be given.
+    report = scan(
+        tmp_path,
+        {
+            "setup.py": """
+            from setuptools import setup
+
+            setup(
+                name="snovault",
+                entry_points='''
+                    [console_scripts]
+                    other = snowflakes:cli
+
+                    [paste.app_factory]
+                    snowflakes = snowflakes:main
+                    ''',
+            )
+            """,
+            "base.ini": "[app:app]\nuse = egg:snovault#snowflakes\nsqlalchemy.url = postgresql:///snowflakes\n",
+            "development.ini": "[app:app]\nuse = config:base.ini#app\nsqlalchemy.url = postgresql://dev@db/dev\n",
+            "snowflakes/__init__.py": """
+            from sqlalchemy import engine_from_config
+
+
+            def main(global_config, **settings):
+                return engine_from_config(settings, "sqlalchemy.")
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "snowflakes/__init__.py:5").settings["url"]
+    assert sorted((b.value, b.from_) for b in url.branches) == [
+        ("postgresql:///snowflakes", "base.ini:3"),
+        ("postgresql://dev@db/dev", "development.ini:3"),
+    ]

@@ -64,6 +64,8 @@ class PasteSettings:
         found: dict[str, list[tuple[str, DictV]]] = {}
         for path in self._files():
             for label, use, items in self._sections(path):
+                if use.startswith("config:"):  # another file's section, under this one's options (snovault's)
+                    use, items = self._based_on(path, use.removeprefix("config:"), items)
                 scheme, _, spec = use.partition(":")
                 dist, _, entry = spec.partition("#")
                 if "{{" in use or "{%" in use:  # a template's (a cookiecutter scaffold's), not an app of this tree
@@ -76,6 +78,15 @@ class PasteSettings:
                     continue
                 found.setdefault(name, []).append((label, items))
         return found
+
+    def _based_on(self, path: Path, spec: str, items: DictV) -> tuple[str, DictV]:
+        """`use = config:base.ini#app`: that section's `use`, and its options with this section's over them
+        (PasteDeploy 3.1 loadwsgi `_loadconfig`); "" when the file or section is not in the tree."""
+        name, _, section = spec.partition("#")
+        for label, use, base in self._sections(path.parent / name) if (path.parent / name).is_file() else []:
+            if label.endswith(f"([app:{section or 'main'}])") and not use.startswith("config:"):
+                return use, DictV({**base.items, **items.items}, items.origin)
+        return "", items
 
     def _declared(self) -> tuple[set[str], dict[str, str]]:
         """The distributions the tree declares (pyproject.toml's `[project] name`, setup.cfg's `[metadata]
@@ -104,6 +115,12 @@ class PasteSettings:
                         if isinstance(key, ast.Constant) and key.value == GROUP:
                             listed = ast.literal_eval(value)
                             lines += [listed] if isinstance(listed, str) else list(listed)
+                    if (
+                        isinstance(node, ast.keyword)
+                        and node.arg == "entry_points"
+                        and isinstance(node.value, ast.Constant)
+                    ):
+                        lines += _group_lines(str(node.value.value))  # the ini-style text (snovault's)
         entries: dict[str, str] = {}
         for line in lines:
             name, _, target = str(line).partition("=")
@@ -164,6 +181,17 @@ class PasteSettings:
             if key not in NOT_SETTINGS and not key.startswith(("set ", "get "))
         }
         return DictV(items, options.get("use", next(iter(merged.values())))[1])
+
+
+def _group_lines(text: str) -> list[str]:
+    """The `name = module:function` lines of the [paste.app_factory] section of setup()'s entry_points text."""
+    found, inside = [], False
+    for line in (raw.strip() for raw in text.splitlines()):
+        if line.startswith("["):
+            inside = line == f"[{GROUP}]"
+        elif inside and "=" in line:
+            found.append(line)
+    return found
 
 
 def _normal(dist: str) -> str:  # a distribution's name as packaging compares it (PEP 503)
