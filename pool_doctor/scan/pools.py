@@ -17,7 +17,7 @@ from typing import Any
 
 from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, given_elsewhere
 from pool_doctor.scan.conditions import all_of
-from pool_doctor.scan.containers import decide, settle_options
+from pool_doctor.scan.containers import decide
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import (
     CALL_NAMES,
@@ -31,21 +31,19 @@ from pool_doctor.scan.finder import (
 )
 from pool_doctor.scan.kinds import (
     SV,
-    Branches,
     ClassRef,
     ExternalRef,
     Frame,
     FuncRef,
     InstanceRef,
     PartialRef,
-    Thunk,
     is_known,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, kwargs_write, patched
 from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.taint import init_attributes, memo_key, memoized, uses_parameters
-from pool_doctor.scan.values import DICT_TEXT, flatten, leaf, makes_none, mask
+from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
 TEXTS = frozenset({"url", "dsn", "conninfo"})  # the pool calls' connection text
@@ -148,9 +146,9 @@ class PoolFinder:
         if key in self._called:
             return self._called[key]
         self._called[key] = None  # a site whose callee leads back to itself
-        func = _callable(self.ev, self.ev.eval(site.call.func, Frame(module)))
+        func = callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
         if not isinstance(func, CALLABLES) and site.functions:
-            func = _callable(self.ev, self.ev.eval(site.call.func, self.site_frame(module, site)))
+            func = callable_of(self.ev, self.ev.eval(site.call.func, self.site_frame(module, site)))
         self._called[key] = func
         return func
 
@@ -512,14 +510,14 @@ class PoolFinder:
         for index, value in enumerate(given.positional):
             key = names[index] if index < len(names) else f"args[{index}]"
             if key in TEXTS:  # a URL or DSN is text: a dict on one path of it is no keys of the pool
-                settings[key] = _text(value, ev)
+                settings[key] = url_text(value, ev)
             elif key != "app":
                 settings.update(flatten(value, ev, key, unresolved))
         if given.starred_text is not None:
             unresolved.append(given.starred_text)
         for key, value in given.keywords.items():
             if key in TEXTS:
-                settings[key] = _text(value, ev)
+                settings[key] = url_text(value, ev)
             elif target.name != "SQLAlchemy":
                 settings.update(flatten(value, ev, key, unresolved))
             elif key == "engine_options":
@@ -555,9 +553,6 @@ class PoolFinder:
                     settings[keys[name]] = self.ev.eval(node, Frame(klass.module))
 
 
-CALLABLES = (ExternalRef, FuncRef, ClassRef, PartialRef)
-
-
 def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> Target | None:
     """A library's pool callable, by its dotted name. Flask-SQLAlchemy's extension made with no `engine_options`
     is none here: its engine comes from app.config, read by flask.py."""
@@ -568,28 +563,9 @@ def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> 
     return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]
 
 
-def _text(value: Any, ev: Evaluator) -> ScannedValue:
-    """A URL or DSN argument; one that is a dict on some path is unknown, as the code writes it."""
-    found = leaf(value, ev)
-    if found.known or found.expr != DICT_TEXT or not isinstance(value, Thunk):
-        return found
-    return replace(found, expr=value.frame.module.segment(value.node))
-
-
 def _post_init(func: FunctionNode, cls: ast.ClassDef) -> bool:
     """A dataclass's `__post_init__`: its generated `__init__` runs it, with the call's fields set."""
     return func.name == "__post_init__" and is_dataclass(cls)
-
-
-def _callable(ev: Evaluator, value: Any) -> Any:
-    """What a call calls; when that depends on a test (`try: import asyncpg except ImportError: asyncpg = None`),
-    the callable the code has with no environment set, else the first it may have."""
-    value = ev.force(value)
-    if not isinstance(value, Branches):
-        return value
-    options, default = settle_options(ev, value)
-    ordered = ([options[default]] if default is not None else []) + options
-    return next((option for _, option in ordered if isinstance(option, CALLABLES)), value)
 
 
 def condition_text(module: Module, site: CallSite) -> str | None:

@@ -223,3 +223,25 @@ def mask(key: str, value: ScannedValue) -> ScannedValue:
     if value.source is not None:
         value = replace(value, source=mask_text(value.source))
     return replace(value, branches=branches) if branches else value
+
+
+CALLABLES = (ExternalRef, FuncRef, ClassRef, PartialRef)
+
+
+def url_text(value: Any, ev: Evaluator) -> ScannedValue:
+    """A URL or DSN argument; one that is a dict on some path is unknown, as the code writes it."""
+    found = leaf(value, ev)
+    if found.known or found.expr != DICT_TEXT or not isinstance(value, Thunk):
+        return found
+    return replace(found, expr=value.frame.module.segment(value.node))
+
+
+def callable_of(ev: Evaluator, value: Any) -> Any:
+    """What a call calls; when that depends on a test (`try: import asyncpg except ImportError: asyncpg = None`),
+    the callable the code has with no environment set, else the first it may have."""
+    value = ev.force(value)
+    if not isinstance(value, Branches):
+        return value
+    options, default = containers.settle_options(ev, value)
+    ordered = ([options[default]] if default is not None else []) + options
+    return next((option for _, option in ordered if isinstance(option, CALLABLES)), value)
