@@ -1095,3 +1095,36 @@ def test_paste_entry_points_written_as_text_and_a_section_based_on_another_files
         ("postgresql:///snowflakes", "base.ini:3"),
         ("postgresql://dev@db/dev", "development.ini:3"),
     ]
+
+
+def test_a_function_pyramid_includes_is_called_with_the_configurator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # snovault: main() makes Configurator(settings=settings) and `config.include(configure_dbsession)`, which calls
+    # configure_dbsession(config); that function makes the engine from config.registry.settings, so its URL is the
+    # ini file's (the scan left it unknown, as if nothing called the function).
+    report = scan(
+        tmp_path,
+        {
+            "setup.py": 'from setuptools import setup\n\nsetup(name="snow", entry_points={"paste.app_factory": '
+            '["main = snow:main"]})\n',
+            "development.ini": "[app:main]\nuse = egg:snow\nsqlalchemy.url = postgresql://snow@db/snow\n",
+            "snow/__init__.py": """
+            from pyramid.config import Configurator
+            from sqlalchemy import engine_from_config
+
+
+            def configure_dbsession(config):
+                return engine_from_config(config.registry.settings, "sqlalchemy.")
+
+
+            def main(global_config, **settings):
+                config = Configurator(settings=settings)
+                config.include(configure_dbsession)
+                return config.make_wsgi_app()
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "snow/__init__.py:11")
+    assert (pool.via, pool.settings["url"].value) == (["snow/__init__.py:6"], "postgresql://snow@db/snow")

@@ -89,6 +89,7 @@ class PoolFinder:
         self._shared: set[tuple[int, str, bool]] = set()  # pools kept by key (taint.memo_key): one per known key
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
+        self._includes: dict[int, ast.Call] = {}  # `config.include(f)` as the call `f(config)` it makes, once made
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
         # makes of each
         self.keepers: dict[int, tuple[ast.ClassDef, list[tuple[Module, CallSite]]]] = {}
@@ -176,7 +177,7 @@ class PoolFinder:
 
     def calls_any(self, module: Module, names: set[str]) -> bool:
         """Whether the module calls one of `names`, by that name or a local alias of it."""
-        return bool((names | aliases(module, names)) & module.calls.keys())
+        return bool((names | aliases(module, names)) & module.calls.keys()) or bool(self._included(module, names))
 
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
         for name in sorted((names | aliases(module, names)) & module.calls.keys()):
@@ -184,6 +185,22 @@ class PoolFinder:
                 target = self.target(module, site)
                 if target is not None:
                     yield site, target
+        for site in self._included(module, names):
+            target = self.target(module, site)
+            if target is not None:
+                yield site, target
+
+    def _included(self, module: Module, names: set[str]) -> list[CallSite]:
+        """Pyramid's `config.include(configure_db)`, which calls configure_db(config): that call, at the include."""
+        found = []
+        for site in module.calls.get("include", []):
+            call, given = site.call, site.call.args[0] if len(site.call.args) == 1 else None
+            if isinstance(call.func, ast.Attribute) and isinstance(given, ast.Name) and given.id in names:
+                made = self._includes.setdefault(
+                    id(call), ast.copy_location(ast.Call(given, [call.func.value], []), call)
+                )
+                found.append(CallSite(made, site.functions, site.cls, site.conditions))
+        return found
 
     def learn(self, module: Module) -> list[str]:
         """What this module adds to the callables that make pools (its wrappers, its subclasses of a library's
