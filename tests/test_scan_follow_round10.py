@@ -1128,3 +1128,40 @@ def test_a_function_pyramid_includes_is_called_with_the_configurator(
     )
     pool = at(report, "snow/__init__.py:11")
     assert (pool.via, pool.settings["url"].value) == (["snow/__init__.py:6"], "postgresql://snow@db/snow")
+
+
+def test_a_flask_env_config_class_names_its_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # cabotage: `class Config(metaclass=MetaFlaskEnv)` with ENV_PREFIX "CABOTAGE_" and ENV_LOAD_ALL: flask-env 2.0
+    # sets each CABOTAGE_* variable on the class, so the URL the class lacks is CABOTAGE_SQLALCHEMY_DATABASE_URI's
+    # and the keys it has are their variables' when set (the scan reported no URL at all).
+    report = scan(
+        tmp_path,
+        {
+            "cab/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object("cab.config.Config")
+                db.init_app(app)
+                return app
+            """,
+            "cab/config.py": """
+            from flask_env import MetaFlaskEnv
+
+
+            class Config(metaclass=MetaFlaskEnv):
+                ENV_PREFIX = "CABOTAGE_"
+                ENV_LOAD_ALL = True
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 300}
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "cab/__init__.py:10").settings
+    assert (settings["url"].known, settings["url"].env) == (False, "CABOTAGE_SQLALCHEMY_DATABASE_URI")
+    assert settings["pool_recycle"].value == 300

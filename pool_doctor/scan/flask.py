@@ -35,6 +35,7 @@ from pool_doctor.scan.flaskext import (
     config_sources,
     engine_settings,
     extension_of,
+    flask_env,
     is_db,
     is_extension,
     is_schema,
@@ -334,7 +335,7 @@ class FlaskApps:
             return self._instance_keys(given)
         if isinstance(given, ClassRef):
             self._loaded.add(id(given.node))
-            return self._class_keys(given)
+            return flask_env(self.ev, given, self._class_keys(given))
         if isinstance(given, ModuleRef):
             self._loaded.add(id(given.module.tree))
             return self._module_keys(given.module)
@@ -378,11 +379,8 @@ class FlaskApps:
         return {**self._class_keys(instance.cls), **{k: v for k, v in made.items() if k.startswith("SQLALCHEMY_")}}
 
     def _module_keys(self, module: Module) -> Keys:
-        return {
-            name: self.ev.scopes.global_value(module, name, module.tree)
-            for name in module.assigns
-            if name.startswith("SQLALCHEMY_")
-        }
+        value = partial(self.ev.scopes.global_value, module)
+        return {name: value(name, module.tree) for name in module.assigns if name.startswith("SQLALCHEMY_")}
 
     def _frame(self, module: Module, scope: FunctionNode | None) -> Frame:
         """The frame a function's config writes are read in: its parameters bound to the arguments of its one

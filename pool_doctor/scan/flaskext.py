@@ -17,10 +17,23 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
+from pool_doctor.scan import fieldtext
 from pool_doctor.scan.appconfig import alone, bind_call, configures, enclosing_function, scopes
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, FuncRef, ModuleRef, Thunk, not_set
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    ModuleRef,
+    Thunk,
+    is_known,
+    not_set,
+)
 from pool_doctor.scan.values import flatten, leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
@@ -347,3 +360,22 @@ def names_a_bind(stmt: ast.stmt) -> bool:
     call = bind_call(stmt)
     name = (dotted_parts(call.func) or [""])[-1] if call is not None else ""
     return name == "init_app" or name in EXTENSIONS
+
+
+def flask_env(ev: Evaluator, ref: ClassRef, keys: dict[str, Any]) -> dict[str, Any]:
+    """A config class made by flask-env 2.0's MetaFlaskEnv: each key it has is ENV_PREFIX + its name's variable
+    when that is set; with ENV_LOAD_ALL, the URL it lacks is that variable's (cabotage's
+    CABOTAGE_SQLALCHEMY_DATABASE_URI)."""
+    chain = ev.classes.class_chain(ref)
+    metas = [kw.value for klass in chain for kw in klass.node.keywords if kw.arg == "metaclass"]
+    made = [ev.force(ev.eval(meta, Frame(ref.module))) for meta in metas]
+    if not any(isinstance(m, ExternalRef) and m.dotted == "flask_env.MetaFlaskEnv" for m in made):
+        return keys
+    prefix, load_all = (
+        ev.force(ev.attribute(ref, name, None, Frame(ref.module))) for name in ("ENV_PREFIX", "ENV_LOAD_ALL")
+    )
+    named = str(prefix.value) if is_known(prefix) else ""
+    out = {name: fieldtext.named(ev.force(value), f"{named}{name}") for name, value in keys.items()}
+    if URI not in out and is_known(load_all) and load_all.value is True:
+        out[URI] = SV(None, ref.module.where(ref.node), f"{named}{URI}", known=False, expr=f"${named}{URI}")
+    return out
