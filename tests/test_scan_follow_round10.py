@@ -1165,3 +1165,38 @@ def test_a_flask_env_config_class_names_its_variables(tmp_path: Path, monkeypatc
     settings = at(report, "cab/__init__.py:10").settings
     assert (settings["url"].known, settings["url"].env) == (False, "CABOTAGE_SQLALCHEMY_DATABASE_URI")
     assert settings["pool_recycle"].value == 300
+
+
+def test_django_simple_lazy_object_is_what_its_function_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kolibri: conf.OPTIONS = SimpleLazyObject(_initialize_options), and settings pick the database by
+    # OPTIONS["Database"]["DATABASE_ENGINE"]; the lazy object hid the options' default, so neither arm was chosen.
+    report = scan(
+        tmp_path,
+        {
+            "kol/conf.py": """
+            import os
+
+            from django.utils.functional import SimpleLazyObject
+
+
+            def _initialize_options():
+                return {"DATABASE_ENGINE": os.environ.get("KOLIBRI_DATABASE_ENGINE", "sqlite")}
+
+
+            OPTIONS = SimpleLazyObject(_initialize_options)
+            """,
+            "kol/settings.py": """
+            from kol import conf
+
+            if conf.OPTIONS["DATABASE_ENGINE"] == "sqlite":
+                DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+            else:
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "kolibri"}}
+            """,
+        },
+        monkeypatch,
+    )
+    engine = at(report, "kol/settings.py:4").settings["ENGINE"]
+    assert (engine.value, engine.env) == ("django.db.backends.sqlite3", "KOLIBRI_DATABASE_ENGINE")

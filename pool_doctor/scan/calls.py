@@ -116,6 +116,7 @@ class Calls:
             "builtins.type": self.type_call,
             "builtins.super": self.super_call,
             "builtins.isinstance": partial(pycalls.isinstance_call, self.ev),
+            "django.utils.functional.SimpleLazyObject": partial(pycalls.lazy_object, self.ev),
             "functools.partial": self.partial_call,
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,

@@ -19,6 +19,7 @@ from pool_doctor.scan.kinds import (
     DictV,
     ExternalRef,
     Frame,
+    FuncRef,
     InstanceRef,
     Interpreter,
     ListV,
@@ -155,3 +156,9 @@ def ancestors(ev: Interpreter, ref: ClassRef, depth: int = 0) -> list[ClassRef]:
         if isinstance(named, ClassRef):
             found.extend(ancestors(ev, named, depth + 1))
     return found
+
+
+def lazy_object(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
+    """Django's `SimpleLazyObject(func)`: what func() returns, made when first used (kolibri's conf.OPTIONS)."""
+    func = ev.force(ev.eval(node.args[0], frame)) if len(node.args) == 1 else None
+    return ev.call_function(func, None, frame) if isinstance(func, FuncRef) else unknown(frame.module, node)
