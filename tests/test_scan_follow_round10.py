@@ -1200,3 +1200,77 @@ def test_django_simple_lazy_object_is_what_its_function_returns(
     )
     engine = at(report, "kol/settings.py:4").settings["ENGINE"]
     assert (engine.value, engine.env) == ("django.db.backends.sqlite3", "KOLIBRI_DATABASE_ENGINE")
+
+
+def test_review_cases_stay_unknown_or_separate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Shapes a review of this round's rules found them getting wrong: an option a `set_defaults` or an explicit
+    # `parse_args([...])` sets, a positional with `nargs=2`, a glob `*` that crossed a folder, a file the include
+    # runs including itself back, DATABASES bound by a tuple assignment, a per-instance cache, and an everett
+    # manager reading an ini file first.
+    report = scan(
+        tmp_path,
+        {
+            "tool.py": """
+            import argparse
+
+            from sqlalchemy import create_engine
+
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--pool-size", type=int, default=5)
+            parser.add_argument("pair", nargs=2)
+            parser.set_defaults(pool_size=20)
+            args = parser.parse_args()
+            engine = create_engine("postgresql://a@db/a", pool_size=args.pool_size, connect_args={"x": args.pair})
+            given = parser.parse_args(["--pool-size", "30"])
+            other = create_engine("postgresql://a@db/a", pool_size=given.pool_size)
+            """,
+            "proj/settings/__init__.py": """
+            from split_settings.tools import include
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 0}}
+            include("components/*.py")
+            """,
+            "proj/settings/components/base.py": """
+            from split_settings.tools import include
+
+            DATABASES["default"]["CONN_MAX_AGE"] = 60
+            include("base.py")
+            """,
+            "proj/settings/components/old/legacy.py": 'DATABASES["default"]["CONN_MAX_AGE"] = 999\n',
+            "other/settings.py": """
+            DATABASES, CACHES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "db"}}, {}
+            DATABASES["default"]["CONN_MAX_AGE"] = 60
+            """,
+            "cache/adapter.py": """
+            from sqlalchemy import create_engine
+
+
+            class Adapter:
+                def __init__(self):
+                    self._engines = {}
+
+                def engine(self, url):
+                    if url not in self._engines:
+                        self._engines[url] = create_engine(url)
+                    return self._engines[url]
+            """,
+            "cache/web.py": 'from cache.adapter import Adapter\n\nweb = Adapter().engine("postgresql://a@db/a")\n',
+            "cache/worker.py": 'from cache.adapter import Adapter\n\nwork = Adapter().engine("postgresql://a@db/a")\n',
+            "ev.py": """
+            from everett.manager import ConfigIniEnv, ConfigManager, ConfigOSEnv
+            from sqlalchemy import create_engine
+
+            config = ConfigManager([ConfigIniEnv(["settings.ini"]), ConfigOSEnv()])
+            engine = create_engine(config("url", default="sqlite:///x.db"))
+            """,
+        },
+        monkeypatch,
+    )
+    tool = at(report, "tool.py:10").settings
+    assert tool["pool_size"].value == 20 and not tool["connect_args.x"].known
+    assert not at(report, "tool.py:12").settings["pool_size"].known
+    assert at(report, "proj/settings/__init__.py:3").settings["CONN_MAX_AGE"].value == 60
+    assert at(report, "other/settings.py:1").settings["CONN_MAX_AGE"].value == 60
+    assert {pool.where for pool in report.pools} >= {"cache/web.py:3", "cache/worker.py:3"}
+    assert not at(report, "ev.py:5").settings["url"].known
+    assert not report.warnings

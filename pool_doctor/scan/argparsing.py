@@ -38,7 +38,7 @@ PARSERS = (
         )
     ),
 )
-ADDERS = {"add_argument", "add", "add_arg"}  # configargparse 1.9's aliases of add_argument
+ADDERS = {"add_argument", "add", "add_arg", "set_defaults"}  # (add, add_arg: configargparse 1.9's aliases)
 CASTS = {"int": "int", "float": "float", "str": "str"}
 
 
@@ -51,16 +51,21 @@ class ArgParsers:
         return dict.fromkeys(PARSERS, self.parser)
 
     def parser(self, node: ast.Call, frame: Frame) -> HolderV:
-        """A parser; configargparse's `default_config_files=[...]` may set any option: those are then unknown."""
-        files = keyword(node, "default_config_files")
+        """A parser; configargparse's `default_config_files=[...]` may set any option, and `argument_default=`
+        is every option's default: those are then unknown."""
+        files = keyword(node, "default_config_files") or keyword(node, "argument_default")
         return made({}, frame.module.segment(files) if files is not None else None)
 
     def mutated(self, parser: HolderV, method: str, call: ast.Call, frame: Frame) -> HolderV:
-        """`parser.add_argument("--pool-size", type=int, default=5)`: the parser, with that option."""
-        if method not in ADDERS:
-            return parser
+        """`parser.add_argument("--pool-size", type=int, default=5)`: the parser, with that option;
+        `parser.set_defaults(pool_size=20)`: with that default."""
         namespace, files = parser.attrs["args"], parser.attrs["files"]
         assert isinstance(namespace, HolderV)
+        if method == "set_defaults":
+            given = {kw.arg: Thunk(kw.value, frame) for kw in call.keywords if kw.arg is not None}
+            return made({**namespace.attrs, **given}, files)
+        if method not in ADDERS:
+            return parser
         dest = self._dest(call, frame)
         options = dict(namespace.attrs)
         if dest is None:  # a name the scan cannot tell: any option may be that one
@@ -90,7 +95,8 @@ class ArgParsers:
             isinstance(call.args[0], ast.Constant) and str(call.args[0].value)[:1] == "-"
         )
         nargs = self.ev.arg(call, frame, None, "nargs")
-        if (is_known(required) and required.value) or (positional and not (is_known(nargs) and nargs.value in "?*")):
+        optional = is_known(nargs) and isinstance(nargs.value, str) and nargs.value in ("?", "*")
+        if (is_known(required) and required.value) or (positional and not optional):
             return unknown(frame.module, call, why=f"{frame.module.segment(call.args[0])} (given on the command line)")
         action = self.ev.arg(call, frame, None, "action")
         flag = {"store_true": False, "store_false": True}.get(action.value) if is_known(action) else None

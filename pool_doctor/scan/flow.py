@@ -301,9 +301,8 @@ class Flow:
         )
 
     def sides(self, run: Run, stmt: ast.If, state: State) -> tuple[bool | None, bool, State, State]:
-        """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or
-        decided by the environment (the path with none set is the default): on each side a name the test reads
-        (`if url is not None:`) keeps the values it can have; where only a set variable goes, it is set."""
+        """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or decided
+        by the environment: on each side a name the test reads keeps the values it can have there (`if url:`)."""
         test = self.ev.force(self.ev.eval(stmt.test, self.frame(run, state)))
         verdict, by_env = containers.decide(self.ev, test)
         if verdict is not None and not by_env:
@@ -312,10 +311,13 @@ class Flow:
         variable = env_of(test) if by_env and verdict is not None else None
         if variable is not None:  # the same test of the same variable again: what an earlier one split keeps its side
             body, orelse = containers.agreeing(body, orelse, run.module.segment(stmt.test), assumed_set(variable))
-        if variable is not None and verdict:
-            orelse = {**self.the_variables(run, stmt.test, orelse, False, stmt.orelse), assumed_set(variable): True}
-        elif variable is not None:
-            body = {**self.the_variables(run, stmt.test, body, True, stmt.body), assumed_set(variable): True}
+        rest = run.scope.body if isinstance(run.scope, FunctionNode) else []  # (after an `if` whose other side ends)
+        if variable is not None:
+            other, side = (stmt.body, stmt.orelse) if verdict else (stmt.orelse, stmt.body)
+            after = side + (rest if other and isinstance(other[-1], ast.Return | ast.Raise) else [])
+            read = {**self.the_variables(run, stmt.test, orelse if verdict else body, not verdict, after)}
+            read[assumed_set(variable)] = True
+            body, orelse = (body, read) if verdict else (read, orelse)
         return verdict, False, body, orelse
 
     def the_variables(self, run: Run, test: ast.expr, state: State, holds: bool, side: list[ast.stmt]) -> State:
@@ -328,11 +330,9 @@ class Flow:
                 if containers.decide(self.ev, found)[0] != holds:
                     state = self.the_variables(run, operand, state, holds, side)
             return state
-        changed, variables = dict(state), set()
-        after = run.scope.body if isinstance(run.scope, FunctionNode) else run.module.tree.body if run.body else side
-        read = list({n.id: n for s in after for n in ast.walk(s) if isinstance(n, ast.Name) and n.id != "_"}.values())
-        tested = [n for n in ast.walk(test) if isinstance(n, ast.Name)]  # (`:=` in the test sets one)
-        for node, in_test in [*((n, True) for n in tested), *((n, False) for n in read)]:
+        changed, variables = dict(state), set()  # (a `:=` in the test sets one of its names)
+        read = {n.id: (n, False) for s in side for n in ast.walk(s) if isinstance(n, ast.Name) and n.id != "_"}
+        for node, in_test in [*((n, True) for n in ast.walk(test) if isinstance(n, ast.Name)), *read.values()]:
             value = self.ev.force(self.ev.eval(node, self.frame(run, state)))
             variables |= {value.env} if in_test and isinstance(value, SV) and value.env else set()
             if containers.variable_text(value) and value.known and (in_test or value.env in variables):

@@ -184,7 +184,11 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     if not assigned and not mutations:
         return _exported(ev, module)
     handed = any(_handed_locals(ev, module, stmt) for stmt, _ in mutations)  # (django_heroku makes one)
-    if not assigned and not handed and not module.star_imports and "DATABASES" not in module.imports:
+    bound = handed or module.star_imports or "DATABASES" in module.imports or "globals()" in module.source
+    stored = any(
+        isinstance(n, ast.Name) and n.id == "DATABASES" and isinstance(n.ctx, ast.Store) for n in ast.walk(module.tree)
+    )
+    if not assigned and not bound and not stored:
         return None  # it changes a DATABASES it never has: a file another runs in its names (split-settings')
     databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
     first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno

@@ -46,6 +46,7 @@ from pool_doctor.scan.taint import init_attributes, memo_key, memoized, uses_par
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
+MODULE_RUNS = 16  # a module's pool calls under an `if` read as on their side of it (each runs the module's body)
 TEXTS = frozenset({"url", "dsn", "conninfo"})  # the pool calls' connection text
 
 
@@ -90,6 +91,7 @@ class PoolFinder:
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
         self._includes: dict[int, ast.Call] = {}  # `config.include(f)` as the call `f(config)` it makes, once made
+        self._module_runs: dict[int, int] = {}  # module-level sites under an `if` read by running the module to them
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
         # makes of each
         self.keepers: dict[int, tuple[ast.ClassDef, list[tuple[Module, CallSite]]]] = {}
@@ -328,7 +330,9 @@ class PoolFinder:
         if cached is not None:
             return cached
         frame = Frame(module, scope=site.cls) if site.cls is not None and not site.functions else Frame(module)
-        if site.conditions and site.cls is None and not site.functions:  # under a module's `if`: as on that side
+        runs = self._module_runs.get(id(module), 0)  # (the module run up to each: at most MODULE_RUNS sites a module)
+        if site.conditions and site.cls is None and not site.functions and runs < MODULE_RUNS:  # as on that side
+            self._module_runs[id(module)] = runs + 1
             frame = self.ev.flow.module_frame_reaching(module, site.call) or frame
         outer: Frame | None = None
         functions = [f for f in site.functions if not isinstance(f, ast.Lambda)]
@@ -453,7 +457,7 @@ class PoolFinder:
         assert target.stack is not None and target.call is not None and target.name is not None
         if is_test_file(outer_module.path) and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
-        key = memo_key(site.functions[-1], site.call) if site.functions else None
+        key = memo_key(site.functions[-1], site.call, site.cls) if site.functions else None
         if key is not None and is_known(given := self.ev.force(self.ev.eval(key, frame))):  # one pool per key
             shared = (id(site.call), repr(given.value), is_test_file(outer_module.path))
             if shared in self._shared:

@@ -67,6 +67,7 @@ class ConfigRef:
     module: Module
     decouple: bool = False
     everett: bool = False  # everett's ConfigManager: `config(key, namespace=None, default=None, parser=str)`
+    unread: bool = False  # it reads sources the scan does not (an everett ConfigIniEnv): every value unknown
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,10 @@ class ConfigSources:
         default_node = keyword(node, "default") or (node.args[2] if len(node.args) > 2 else None)
         values = self.environment.read_file(config.env_file) if config.env_file is not None else {}
         default = Thunk(default_node, frame) if default_node is not None else None
+        if config.unread:
+            return unknown(frame.module, node, env=name)
         value = self.environment.lookup(name, default, frame, node, values)
-        parser = self._cast_name(node, frame, 7, "parser")
+        parser = self._cast_name(node, frame, 6, "parser")
         if keyword(node, "parser") is not None and parser not in EVERETT_PARSERS:
             return unknown(frame.module, node, env=name)  # a parser of the project's or everett's lists
         return config_cast(EVERETT_PARSERS.get(parser or "str"), value, frame.module, node, EVERETT_WORDS)
@@ -203,7 +206,13 @@ class ConfigSources:
         starts: the scan's nearest); `ConfigManager([...])`: its environments, read as the environment alone."""
         name = path_text(self.ev.arg(node, frame, 0, "env_file")) if basic else None
         path = self.environment.file_for(frame.module, name or ".env") if basic else None
-        return ConfigRef(path, frame.module, everett=True)
+        given = None if basic else self.ev.force(self.ev.arg(node, frame, 0, "environments"))
+        kinds = [
+            self.ev.force(self.ev.eval(item.node, item.frame)) if isinstance(item, Thunk) else item
+            for item in (given.items if isinstance(given, ListV) else [])
+        ]
+        alone = basic or (bool(kinds) and all(isinstance(k, SV) and k.expr and "ConfigOSEnv" in k.expr for k in kinds))
+        return ConfigRef(path, frame.module, everett=True, unread=not alone)  # (an ini, a dict: not read)
 
     def starlette_config(self, node: ast.Call, frame: Frame) -> Any:
         name = path_text(self.ev.arg(node, frame, 0, "env_file"))

@@ -31,7 +31,7 @@ def include(ev: Interpreter, flow: Flow, state: dict[str, Any], call: ast.Call, 
         given = ev.force(ev.eval(arg.args[0] if optional and isinstance(arg, ast.Call) else arg, frame))
         text = given.value if is_known(given) and isinstance(given.value, str) else None
         pattern = os.path.normpath(os.path.join(module.path.parent, text)) if text is not None else None
-        found = sorted(p for p in ev.project.files if pattern and fnmatch.fnmatch(str(p), pattern))[:MAX_FILES]
+        found = sorted(p for p in ev.project.files if pattern and _globbed(p, pattern))[:MAX_FILES]
         if not found and optional and text is not None and Path(pattern or "").is_relative_to(ev.project.base):
             continue  # a developer's own file the tree does not have
         if not found:
@@ -41,12 +41,28 @@ def include(ev: Interpreter, flow: Flow, state: dict[str, Any], call: ast.Call, 
             continue
         for path in found:
             included = ev.project.parse(path)
-            if included is None or included is module:
+            if included is None or included is module or path in _RUNNING:  # (a file that includes itself again)
                 continue
             run = Run(included, None, None, body=True, budget=MAX_BODY)
+            _RUNNING.add(path)
             try:
                 end, _ = flow.block(run, included.tree.body, dict(state), ())
             except Exhausted:
                 end = None
+            finally:
+                _RUNNING.discard(path)
             state = end if end is not None else state
     return state
+
+
+_RUNNING: set[Path] = set()  # the files an include is running now
+
+
+def _globbed(path: Path, pattern: str) -> bool:
+    """Whether `glob.glob(pattern)` finds `path`: each part matched alone (a `*` never crosses a `/`), a part
+    starting with "." only by a pattern part that does too."""
+    parts, wanted = path.parts, Path(pattern).parts
+    return len(parts) == len(wanted) and all(
+        (p == w) or (fnmatch.fnmatchcase(p, w) and (not p.startswith(".") or w.startswith(".")))
+        for p, w in zip(parts, wanted)
+    )

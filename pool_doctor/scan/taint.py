@@ -131,11 +131,24 @@ def _attributes(func: FunctionNode, holder: str | None) -> set[str]:
     }
 
 
-def memo_key(func: ast.AST, call: ast.Call) -> ast.expr | None:
-    """The key a function keeps each pool it makes under, where it makes one only when a dict that outlives the call
+def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.expr | None:
+    """The key a function keeps each pool it makes under, where it makes one only when a dict every caller shares
     lacks that key: `if url not in self._connections: ...create_engine(url)...; self._connections[url] = ...`
-    (pyramid_oereb's adapter). Callers that give the same key share that pool. None for any other function."""
+    with `_connections = {}` on the class, never set on an instance (pyramid_oereb's adapter), or a module's
+    global dict. Callers that give the same key share that pool. None for any other function."""
     local = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    on_class = {
+        t.id
+        for s in (cls.body if cls else [])
+        if isinstance(s, ast.Assign)
+        for t in s.targets
+        if isinstance(t, ast.Name)
+    }
+    per_instance = (
+        {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)}
+        if cls
+        else set()
+    )
     for test in ast.walk(func):
         if not (isinstance(test, ast.If) and isinstance(test.test, ast.Compare) and len(test.test.ops) == 1):
             continue
@@ -144,6 +157,8 @@ def memo_key(func: ast.AST, call: ast.Call) -> ast.expr | None:
             continue
         if not isinstance(kept, (ast.Name, ast.Attribute)) or all(call is not n for n in _walk(test.body)):
             continue
+        if isinstance(kept, ast.Attribute) and (kept.attr not in on_class or kept.attr in per_instance):
+            continue  # each instance's own dict: one pool per instance and key
         key, where = ast.unparse(test.test.left), ast.unparse(kept)
         stores = [t for n in _walk(test.body) if isinstance(n, ast.Assign) for t in n.targets]
         if any(
