@@ -93,6 +93,7 @@ class Evaluator:
         self.scopes = Scopes(project, self)
         self.environment = Environment(project, self)
         self.classes = SettingsClasses(self, self.scopes, self.environment)
+        self.class_chain = self.classes.class_chain  # (the Interpreter's, for the parts that read class bodies)
         self.sources = ConfigSources(self, self.environment)
         self.files = ConfigFiles(self, project)
         self.flow = Flow(self)
@@ -109,7 +110,7 @@ class Evaluator:
                 **self.files.calls(),
                 **AlembicConfig(self, self.files).calls(),
                 **Builders(self).calls(),
-                **pyramid.calls(self),
+                **pyramid.calls(self, self.calls.paste),
                 **dotenvs.calls(self, self.files, self.environment),
                 **flaskconfig.calls(self),
                 **self.arguments.calls(),

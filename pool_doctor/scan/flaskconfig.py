@@ -26,7 +26,6 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
-from pool_doctor.scan.pycalls import ancestors
 
 CONFIGS = ("flask.Config", "flask.config.Config")
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file", "from_mapping"}
@@ -104,7 +103,7 @@ def _class_names(ev: Interpreter, ref: ClassRef) -> list[str]:
     """The upper-case names a class's body and its project bases' bodies assign."""
     names = [
         target.id
-        for klass in ancestors(ev, ref)
+        for klass in ev.class_chain(ref)
         for stmt in klass.node.body
         if isinstance(stmt, (ast.Assign, ast.AnnAssign))
         for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])

@@ -62,7 +62,7 @@ class PasteSettings:
         declare, or a template's (a scaffold's `egg:{{cookiecutter.package}}`), starts none of its functions."""
         dists, entries = self._declared()
         found: dict[str, list[tuple[str, DictV]]] = {}
-        for path in self._files():
+        for path in self._files:
             for label, use, items in self._sections(path):
                 if use.startswith("config:"):  # another file's section, under this one's options (snovault's)
                     use, items = self._based_on(path, use.removeprefix("config:"), items)
@@ -131,7 +131,8 @@ class PasteSettings:
     def _metadata(self, name: str) -> list[Path]:
         return sorted(path for path in self.project.walk(name) if path.name == name)[:MAX_FILES]
 
-    def _files(self) -> list[Path]:
+    @cached_property
+    def _files(self) -> list[Path]:  # (walked once: the app factories and each get_appsettings read them)
         files = sorted(self.project.walk(".ini"))
         return files[:MAX_FILES]
 
@@ -163,7 +164,7 @@ class PasteSettings:
         the tree's root) or, when none is, the one whose path ends so. None when the scan cannot tell which."""
         wanted, _, section = uri.partition("#")
         wanted = posixpath.normpath(wanted.removeprefix("config:")).lstrip("./")
-        files = self._files()
+        files = self._files
         found = [p for p in files if p.relative_to(self.project.base).as_posix() == wanted]
         found = found or [p for p in files if p.as_posix().endswith(f"/{wanted}")]
         text = read_text(found[0]) if len(found) == 1 else None

@@ -141,21 +141,11 @@ def _isinstance(
     if isinstance(value, DictV):
         return SV("dict" in types, where)
     if isinstance(value, InstanceRef):  # a project class is none of Python's own; of the project's, its bases
-        mine = {id(ref.node) for ref in ancestors(ev, value.cls)}
+        mine = {id(ref.node) for ref in ev.class_chain(value.cls)}
         if any(id(cls.node) in mine for cls in classes):
             return SV(True, where)
         return SV(False, where) if value.given is None else unknown(frame.module, node)  # (a subclass's, given)
     return unknown(frame.module, node)
-
-
-def ancestors(ev: Interpreter, ref: ClassRef, depth: int = 0) -> list[ClassRef]:
-    """The class and its project base classes, nearest first (as far as the scan can name them)."""
-    found = [ref]
-    for base in ref.node.bases if depth < 8 else []:
-        named = ev.force(ev.eval(base, Frame(ref.module)))
-        if isinstance(named, ClassRef):
-            found.extend(ancestors(ev, named, depth + 1))
-    return found
 
 
 def lazy_object(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:

@@ -25,8 +25,7 @@ APPSETTINGS = "pyramid.paster.get_appsettings"  # a script's settings from an in
 MUTATORS = {"add_settings"}
 
 
-def calls(ev: Interpreter) -> dict[str, Callable[[ast.Call, Frame], Any]]:
-    paste = PasteSettings(ev.project)
+def calls(ev: Interpreter, paste: PasteSettings) -> dict[str, Callable[[ast.Call, Frame], Any]]:
 
     def app_settings(node: ast.Call, frame: Frame) -> Any:
         uri, name = ev.arg(node, frame, 0, "config_uri"), ev.arg(node, frame, 1, "name")
