@@ -344,16 +344,11 @@ class FlaskApps:
         source: Module | None
         if method == "from_pyfile":
             source = flaskconfig.python_file(self.ev, module, given.value)
-        else:
-            source = self.ev.project.module_by_name(given.value, near=module.path)
-            if source is None and "." in given.value:  # "package.module.Class" (or "module:Class")
-                dotted, _, name = given.value.replace(":", ".").rpartition(".")
-                owner = self.ev.project.module_by_name(dotted, near=module.path)
-                if owner is not None and (name in owner.classes or name in owner.assigns):
-                    # a class, or an instance of one (CTFd's `Config = ServerConfig()`)
-                    found = self.ev.force(self.ev.scopes.global_value(owner, name))
-                    if isinstance(found, (ClassRef, InstanceRef)):
-                        return self._read_source(module, method, found)
+        else:  # a module, or "package.module.Class": a class, or an instance of one (CTFd's `Config = ServerConfig()`)
+            found = flaskconfig.named_object(self.ev, given.value, module)
+            if isinstance(found, (ClassRef, InstanceRef)):
+                return self._read_source(module, method, found)
+            source = found.module if isinstance(found, ModuleRef) else None
         if source is None:
             return None
         self._loaded.add(id(source.tree))

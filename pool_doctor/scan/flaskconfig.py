@@ -77,7 +77,7 @@ def _object_keys(ev: Interpreter, given: Any, frame: Frame) -> dict[str, Any] | 
     """The upper-case attributes of a module, a class (its project bases' too) or an instance; None when the
     scan cannot tell which object it is."""
     if isinstance(given, SV) and given.known and isinstance(given.value, str):
-        given = _named(ev, given.value, frame)
+        given = named_object(ev, given.value, frame.module)
     if isinstance(given, ModuleRef):
         names = [name for name in given.module.assigns if name.isupper()]
     elif isinstance(given, (ClassRef, InstanceRef)):
@@ -87,16 +87,17 @@ def _object_keys(ev: Interpreter, given: Any, frame: Frame) -> dict[str, Any] | 
     return {name: ev.attribute(given, name, None, frame) for name in names}
 
 
-def _named(ev: Interpreter, dotted: str, frame: Frame) -> Any:
-    """`"pkg.default_config"`, `"pkg.config.Prod"` or `"pkg.config:Prod"`: the project's module or class."""
-    found = ev.project.module_by_name(dotted, near=frame.module.path)
+def named_object(ev: Interpreter, dotted: str, near: Module) -> Any:
+    """What `from_object` is given by name: `"pkg.default_config"` (a project module), `"pkg.config.Prod"` or
+    `"pkg.config:Prod"` (a name a project module defines); None for anything else."""
+    found = ev.project.module_by_name(dotted, near=near.path)
     if found is not None:
         return ModuleRef(found)
     owner_name, _, name = dotted.replace(":", ".").rpartition(".")
-    owner = ev.project.module_by_name(owner_name, near=frame.module.path) if owner_name else None
+    owner = ev.project.module_by_name(owner_name, near=near.path) if owner_name else None
     if owner is None or not (name in owner.classes or name in owner.assigns):
         return None
-    return ev.force(ev.attribute(ModuleRef(owner), name, None, frame))
+    return ev.force(ev.attribute(ModuleRef(owner), name, None, Frame(owner)))
 
 
 def _class_names(ev: Interpreter, ref: ClassRef) -> list[str]:
