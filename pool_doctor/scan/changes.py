@@ -13,6 +13,7 @@ from pool_doctor.scan import containers
 from pool_doctor.scan.kinds import DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk
 from pool_doctor.scan.nodes import MUTATORS, pseudo_name
 from pool_doctor.scan.paths import State
+from pool_doctor.scan.statements import hands_names
 
 FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are read in, for the state before it
 
@@ -114,9 +115,7 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
 def library_effect(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:
     """A library call handed the module's own names, `django_heroku.settings(locals())` (or that runs files in
     them, django-split-settings' `include(...)`): the names it sets."""
-    given = call.args[0] if call.args else None
-    handed = isinstance(given, ast.Call) and isinstance(given.func, ast.Name) and given.func.id == "locals"
-    if not handed and ast.unparse(call.func).rpartition(".")[2] != "include":
+    if not hands_names(call):
         return state
     frame = frame_of(state)
     func = ev.force(ev.eval(call.func, frame))

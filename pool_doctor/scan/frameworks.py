@@ -13,6 +13,7 @@ from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, resolve_relative
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, InstanceRef, is_known, keyword
 from pool_doctor.scan.model import NOT_SET, ScannedPool
+from pool_doctor.scan.statements import hands_names
 from pool_doctor.scan.values import flatten, leaf, mask
 
 DYNACONF = ".DjangoDynaconf"
@@ -228,7 +229,7 @@ def _exported(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], 
 def _handed_locals(ev: Evaluator, module: Module, stmt: ast.stmt) -> bool:
     """`django_heroku.settings(locals())`: a library call that may set the module's DATABASES."""
     call = stmt.value if isinstance(stmt, ast.Expr) else None
-    if not (isinstance(call, ast.Call) and call.args and ast.unparse(call.args[0]) == "locals()"):
+    if not (isinstance(call, ast.Call) and hands_names(call)):
         return False
     func = ev.force(ev.eval(call.func, Frame(module)))
     return isinstance(func, ExternalRef) and func.dotted == "django_heroku.settings"

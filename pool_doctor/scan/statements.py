@@ -29,12 +29,18 @@ def changed_name(stmt: ast.stmt) -> str | None:
         and stmt.value.func.attr in MUTATING_METHODS
     ):
         target = stmt.value.func.value
-    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):  # any name it may change:
-        handed = bool(stmt.value.args) and ast.unparse(stmt.value.args[0]) == LOCALS  # django_heroku.settings,
-        return LOCALS if handed or ast.unparse(stmt.value.func).rpartition(".")[2] == "include" else None  # include
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        return LOCALS if hands_names(stmt.value) else None
     while isinstance(target, ast.Subscript):
         target = target.value
     return target.id if isinstance(target, ast.Name) else None
+
+
+def hands_names(call: ast.Call) -> bool:
+    """A call that may change any of the module's names: one handed `locals()` (django_heroku.settings), or an
+    `include(...)` (django-split-settings' runs files in them). Which library it is, the caller works out."""
+    handed = bool(call.args) and ast.unparse(call.args[0]) == LOCALS
+    return handed or ast.unparse(call.func).rpartition(".")[2] == "include"
 
 
 def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:
