@@ -40,7 +40,7 @@ from pool_doctor.scan.nodes import (
     reads_outer,
     required_absent,
 )
-from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names
+from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names, settings_unknown
 
 SET = assumed_set("")  # the prefix of the bindings that say a variable is set on a path
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
@@ -139,15 +139,18 @@ class Flow:
             return self.frame(run, frame.bindings)
         return run.found
 
-    def module_frame_reaching(self, module: Module, target: ast.AST) -> Frame | None:
-        """The frame a node of the module's own statements is evaluated in, as importing it gets there (on the
-        side of each `if` around it, what that side narrows); None when too long to run, or no path gets there."""
+    def run_module(
+        self, module: Module, state: State, target: ast.AST | None = None
+    ) -> tuple[State | None, Frame | None]:
+        """A module's own statements run over `state`, as importing it runs them: what they leave, and (given a
+        `target`) the frame a node of them is evaluated in, on the side of each `if` around it; None for what is
+        too long to run, or a target no path gets to."""
         run = Run(module, None, None, target=target, body=True, budget=MAX_BODY)
         try:
-            self.block(run, module.tree.body, {}, ())
+            end, _ = self.block(run, module.tree.body, state, ())
         except Exhausted:
-            return None
-        return run.found
+            return None, None
+        return end, run.found
 
     def body_state(self, module: Module, scope: ast.Module | ast.ClassDef) -> State | None:
         """What a module's (or a class body's) statements leave, as importing it runs them; a `raise` at
@@ -529,12 +532,8 @@ class Flow:
         base = (
             resolve_relative(run.module, stmt.module, stmt.level) if star and isinstance(stmt, ast.ImportFrom) else None
         )
-        if base and required_absent(
-            self.ev.project, run.module, base, stmt
-        ):  # seed's local_untracked: what it sets is unknown
-            why = f"(what {base} sets; the tree lacks it)"
-            for name in [name for name in state if name.isupper()]:
-                state[name] = SV(None, run.module.where(stmt), known=False, expr=f"{name} {why}")
+        if base and required_absent(self.ev.project, run.module, base, stmt):  # seed's local_untracked
+            state = settings_unknown(state, run.module.where(stmt), f"(what {base} sets; the tree lacks it)")
         for local, value in self.ev.imported(run.module, stmt, lazy=run.body):  # a module's: read when asked
             earlier = before.get(local)
             # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands

@@ -42,3 +42,11 @@ def joined(returns: Exits, conds: Conditions) -> Any:
 def raises(value: Any) -> bool:
     """A call's result when the function it called always raises (nothing after it runs on that path)."""
     return isinstance(value, SV) and not value.known and (value.expr or "").endswith(ALWAYS_RAISES)
+
+
+def settings_unknown(state: State, where: str | None, why: str) -> State:
+    """The state with every upper-case name (a setting) unknown: a file the scan cannot read may set any of them
+    (a star import the tree lacks, a django-split-settings include of a deploy-time file)."""
+    return {
+        name: SV(None, where, known=False, expr=f"{name} {why}") if name.isupper() else v for name, v in state.items()
+    }

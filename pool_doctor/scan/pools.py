@@ -333,7 +333,7 @@ class PoolFinder:
         runs = self._module_runs.get(id(module), 0)  # (the module run up to each: at most MODULE_RUNS sites a module)
         if site.conditions and site.cls is None and not site.functions and runs < MODULE_RUNS:  # as on that side
             self._module_runs[id(module)] = runs + 1
-            frame = self.ev.flow.module_frame_reaching(module, site.call) or frame
+            frame = self.ev.flow.run_module(module, {}, site.call)[1] or frame
         outer: Frame | None = None
         functions = [f for f in site.functions if not isinstance(f, ast.Lambda)]
         for index, func in enumerate(functions):

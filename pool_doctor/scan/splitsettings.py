@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.finder import dotted_parts
-from pool_doctor.scan.flow import MAX_BODY, Exhausted, Flow, Run
-from pool_doctor.scan.kinds import SV, Frame, Interpreter, is_known
+from pool_doctor.scan.flow import Flow
+from pool_doctor.scan.kinds import Frame, Interpreter, is_known
+from pool_doctor.scan.paths import settings_unknown
 
 INCLUDE = "split_settings.tools.include"
 MAX_FILES = 50  # files one include reads, at most
@@ -35,27 +36,24 @@ def include(ev: Interpreter, flow: Flow, state: dict[str, Any], call: ast.Call, 
         if not found and optional and text is not None and Path(pattern or "").is_relative_to(ev.project.base):
             continue  # a developer's own file the tree does not have
         if not found:
-            why = f"(what {module.segment(arg)} sets; not in the tree)"
-            where = module.where(call)
-            state = {n: SV(None, where, known=False, expr=f"{n} {why}") if n.isupper() else v for n, v in state.items()}
+            state = settings_unknown(state, module.where(call), f"(what {module.segment(arg)} sets; not in the tree)")
             continue
         for path in found:
             included = ev.project.parse(path)
-            if included is None or included is module or path in _RUNNING:  # (a file that includes itself again)
+            if (
+                included is None or included is module or (id(flow), path) in _RUNNING
+            ):  # (a file that includes itself again)
                 continue
-            run = Run(included, None, None, body=True, budget=MAX_BODY)
-            _RUNNING.add(path)
+            _RUNNING.add((id(flow), path))
             try:
-                end, _ = flow.block(run, included.tree.body, dict(state), ())
-            except Exhausted:
-                end = None
+                end, _ = flow.run_module(included, dict(state))
             finally:
-                _RUNNING.discard(path)
+                _RUNNING.discard((id(flow), path))
             state = end if end is not None else state
     return state
 
 
-_RUNNING: set[Path] = set()  # the files an include is running now
+_RUNNING: set[tuple[int, Path]] = set()  # the files an include is running now, by the scan's flow
 
 
 def _globbed(path: Path, pattern: str) -> bool:
