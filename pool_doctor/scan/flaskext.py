@@ -226,16 +226,11 @@ def app_init(ev: Evaluator, stmt: ast.Assign, frame: Frame) -> FuncRef | None:
     """`app = Redash()`: a project subclass of Flask whose `__init__` configures the app it makes (redash's
     `self.config.from_object("redash.settings")`): that `__init__`, whose writes are the new app's."""
     cls = ev.force(ev.eval(stmt.value.func, frame)) if isinstance(stmt.value, ast.Call) else None
-    if not isinstance(cls, ClassRef):
-        return None
-    for klass in ev.classes.class_chain(cls):
-        init = next((s for s in klass.node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
-        if init is not None:
-            if keeps_own_config(ev, klass.module, init):
-                return None  # no Flask app: a config manager's own dict
-            body = [inner for _, block in scopes(alone(init)) for inner in block]
-            return FuncRef(klass.module, init) if any(map(configures, body)) else None
-    return None
+    init = ev.classes.init_of(cls) if isinstance(cls, ClassRef) else None
+    if init is None or isinstance(init.node, ast.Lambda) or keeps_own_config(ev, init.module, init.node):
+        return None  # (keeping its own config: no Flask app, a config manager's own dict)
+    body = [inner for _, block in scopes(alone(init.node)) for inner in block]
+    return FuncRef(init.module, init.node) if any(map(configures, body)) else None
 
 
 def never_bound(app_scope: Any, callers: list[tuple[Module, ast.Call]]) -> bool:

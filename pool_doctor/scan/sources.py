@@ -190,11 +190,11 @@ class ConfigSources:
         if not is_known(key) or not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
             return unknown(frame.module, node)
         name = "_".join([*(p for p in parts if p), str(key.value)]).upper()
+        if config.unread:
+            return unknown(frame.module, node, env=name)
         default_node = keyword(node, "default") or (node.args[2] if len(node.args) > 2 else None)
         values = self.environment.read_file(config.env_file) if config.env_file is not None else {}
         default = Thunk(default_node, frame) if default_node is not None else None
-        if config.unread:
-            return unknown(frame.module, node, env=name)
         value = self.environment.lookup(name, default, frame, node, values)
         parser = self._cast_name(node, frame, 6, "parser")
         if keyword(node, "parser") is not None and parser not in EVERETT_PARSERS:
