@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.kinds import SV, Branches, is_known
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, is_known
+from pool_doctor.scan.nodes import kwargs_write
 from pool_doctor.scan.values import one_of
 
 # Positional parameters of each library callable, in order (the rest are keyword arguments).
@@ -98,3 +100,24 @@ def _coerce(name: str, value: Any) -> Any:
         return replace(value, value=kind(value.value))  # type: ignore[operator]
     except ValueError:
         return value
+
+
+def pool_class_defaults(ev: Any, poolclass: Any, settings: dict[str, Any], keys: Mapping[str, str]) -> None:
+    """A project subclass of a library pool class given as `poolclass` gets the call's pool arguments: what its
+    `__init__` (and its project bases', run in turn) sets in them first, `kw.setdefault("pool_size", 25)` or
+    `kw["timeout"] = 7`, is the pool's value, under the pool call's name for it."""
+    cls = ev.force(poolclass)
+    if not isinstance(cls, ClassRef):
+        return
+    for klass in ev.classes.class_chain(cls):
+        init = next((s for s in klass.node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+        if init is None or init.args.kwarg is None:
+            continue
+        kwargs = init.args.kwarg.arg
+        for stmt in init.body:
+            written = kwargs_write(stmt, kwargs)
+            if written is None or written[0] not in keys:
+                continue
+            name, node, overrides = written
+            if overrides or keys[name] not in settings:
+                settings[keys[name]] = ev.eval(node, Frame(klass.module))

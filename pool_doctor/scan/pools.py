@@ -4,18 +4,20 @@ A wrapper is a project function whose pool call uses its parameters (`def make_e
 return create_engine(url, **kw)`): each call of the wrapper is a pool, with the wrapper's parameters
 bound to that call's arguments, so the values come from where the app really gives them. A wrapper of a
 wrapper is one too, MAX_DEPTH deep: past that a function taking a tenant or a shard's name and reaching a
-cached engine (`get_session(tenant)`) would make each of its hundreds of callers a pool.
+cached engine (`get_session(tenant)`) would make each of its hundreds of callers a pool. A function whose pool
+call takes none of its parameters and keeps nothing is a wrapper too where the app calls it from two places or more:
+each call makes a pool of its own (Wrapper.fixed).
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, given_elsewhere
+from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, given_elsewhere, pool_class_defaults
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
 from pool_doctor.scan.expressions import Evaluator
@@ -40,9 +42,9 @@ from pool_doctor.scan.kinds import (
     is_known,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
-from pool_doctor.scan.nodes import aliases, is_dataclass, kwargs_write, patched
+from pool_doctor.scan.nodes import aliases, is_dataclass, patched
 from pool_doctor.scan.statements import assigned_names
-from pool_doctor.scan.taint import init_attributes, memo_key, memoized, uses_parameters
+from pool_doctor.scan.taint import cached, init_attributes, memo_key, memoized, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -70,6 +72,18 @@ class Wrapper:
     callers: int = 0
     instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
     depth: int = 1  # a library call's wrapper is 1, a wrapper of that 2, ...
+    # A module-level function making its pool from none of its parameters (`def get_pool(): return
+    # AsyncConnectionPool(URL)`) and keeping nothing: a pool at each call where the app calls it from two places or
+    # more, else at its own line. These are such inner calls; a wrapper all of whose inner calls are such is fixed.
+    fixed: set[int] = field(default_factory=set)
+
+    @property
+    def is_fixed(self) -> bool:
+        return all(id(s.call) in self.fixed for s in self.inner)
+
+    def reaches(self, site: CallSite) -> bool:
+        """Whether this wrapper's calls make the pool of its inner `site` (a fixed one only in a fixed wrapper)."""
+        return any(s.call is site.call for s in self.inner) and (id(site.call) not in self.fixed or self.is_fixed)
 
     @property
     def name(self) -> str:
@@ -257,7 +271,8 @@ class PoolFinder:
             if site.cls is not None and memoized(func, site.call):  # one pool per instance, made at its line
                 self.keepers.setdefault(id(site.cls), (site.cls, []))
                 continue
-            if not uses_parameters(site.call, func, given_at_init) or memoized(func, site.call):
+            fixed = not uses_parameters(site.call, func, given_at_init)
+            if memoized(func, site.call) or (fixed and (module.functions.get(func.name) is not func or cached(func))):
                 continue
             via_class = cls = None
             if module.functions.get(func.name) is func:
@@ -277,6 +292,7 @@ class PoolFinder:
             wrapper.depth = min(wrapper.depth, depth)
             if all(s.call is not site.call for s in wrapper.inner):
                 wrapper.inner.append(site)
+                wrapper.fixed |= {id(site.call)} if fixed else set()
         return new
 
     def count_callers(self, module: Module) -> None:
@@ -309,6 +325,8 @@ class PoolFinder:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
         for site, target in sorted(self.sites(module, self.names()), key=lambda st: st[0].call.lineno):
+            if target.wrapper is not None and target.wrapper.is_fixed and target.wrapper.callers < 2:
+                continue  # reported at the fixed wrapper's own line
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
             if enclosing is not None and self._at_callers_only(enclosing, site):
                 continue
@@ -317,9 +335,9 @@ class PoolFinder:
                 yield from self._emit(module, site, target, frame, [], (), module, site)
 
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:
-        """A wrapper's call reported at its callers alone: one taking none of its parameters is one pool for every
-        caller (here); and a PasteDeploy app's factory is also started by `pserve app.ini`, a caller of its own."""
-        if wrapper.callers == 0 or all(s.call is not site.call for s in wrapper.inner):
+        """A wrapper's call reported at its callers alone (a fixed wrapper's where two places call it or more); a
+        PasteDeploy app's factory is also started by `pserve app.ini`, a caller of its own."""
+        if wrapper.callers < (2 if wrapper.is_fixed else 1) or not wrapper.reaches(site):
             return False
         return not self.ev.calls.paste.starts(wrapper.func)
 
@@ -436,7 +454,7 @@ class PoolFinder:
             func = FuncRef(wrapper.module, wrapper.func, bound_self=bound_self)
             given = None if post_init else self._arguments(site.call, frame, target.partial)
             bound = self.ev.calls.bind_arguments(func, given, frame)
-            for inner in wrapper.inner:
+            for inner in (s for s in wrapper.inner if wrapper.reaches(s)):
                 applies, made = self._through(bound_self, wrapper, inner)
                 inner_target = made if applies else self.target(wrapper.module, inner)
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
@@ -545,33 +563,13 @@ class PoolFinder:
                 settings.update(flatten(value, ev, "", unresolved))
         unresolved.extend(given.opaque)  # any setting may hide in what could not be read
         if "poolclass" in given.keywords and target.stack in POOL_CLASS_KEYS:
-            self._pool_class_defaults(given.keywords["poolclass"], settings, POOL_CLASS_KEYS[target.stack])
+            pool_class_defaults(self.ev, given.keywords["poolclass"], settings, POOL_CLASS_KEYS[target.stack])
         if target.name in ("engine_from_config", "async_engine_from_config"):
             settings, unresolved = from_config(settings, unresolved)
         out = {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
         if target.name in URL_REQUIRED and "url" in out:
             out["url"] = given_elsewhere(out["url"], call)
         return out, unresolved
-
-    def _pool_class_defaults(self, poolclass: Any, settings: dict[str, Any], keys: Mapping[str, str]) -> None:
-        """A project subclass of a library pool class given as `poolclass` gets the call's pool arguments: what its
-        `__init__` (and its project bases', run in turn) sets in them first, `kw.setdefault("pool_size", 25)` or
-        `kw["timeout"] = 7`, is the pool's value, under the pool call's name for it."""
-        cls = self.ev.force(poolclass)
-        if not isinstance(cls, ClassRef):
-            return
-        for klass in self.ev.classes.class_chain(cls):
-            init = next((s for s in klass.node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
-            if init is None or init.args.kwarg is None:
-                continue
-            kwargs = init.args.kwarg.arg
-            for stmt in init.body:
-                written = kwargs_write(stmt, kwargs)
-                if written is None or written[0] not in keys:
-                    continue
-                name, node, overrides = written
-                if overrides or keys[name] not in settings:
-                    settings[keys[name]] = self.ev.eval(node, Frame(klass.module))
 
 
 def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> Target | None:

@@ -93,6 +93,13 @@ def _reads(node: ast.AST) -> set[str]:
     return found
 
 
+def cached(func: FunctionNode) -> bool:
+    """Whether a decorator keeps what the function returns (`functools.cache`, `lru_cache`, a project's
+    `@singleton`): every call after the first gets the first one's pool."""
+    texts = (ast.unparse(d).lower() for d in func.decorator_list)
+    return any(word in text for text in texts for word in ("cache", "memo", "once", "singleton"))
+
+
 def memoized(func: FunctionNode, call: ast.Call) -> bool:
     """Whether the function keeps the pool it makes and makes it only under a test of where it keeps it: `if
     self.pool is None: self.pool = await create_pool(...)` (a lazy getter every other method calls,
