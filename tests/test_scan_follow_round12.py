@@ -93,3 +93,81 @@ def test_a_factory_with_no_parameters_is_a_pool_at_each_of_its_callers(
     assert at(report, "app/database.py:30").settings["pool_size"].value == 5  # one caller: at its own line
     assert not [p for p in report.pools if p.file == "app/main.py" and p.line != 5]
     assert not [p for p in report.pools if p.file == "app/tasks.py" and p.line != 5]
+
+
+def test_a_dict_returned_from_before_the_pool_is_made_keeps_one_pool_per_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CKAN's datastore: `engine = _engines.get(url); if engine: return engine`, then the pool call and
+    # `_engines[url] = engine`. Every caller asking for the read URL shares one engine, and those asking for the
+    # write URL another, even where the URL is read at run time (the same read is the same key).
+    report = scan(
+        tmp_path,
+        {
+            "store/__init__.py": "",
+            "store/backend.py": """
+            import os
+
+            import sqlalchemy as sa
+
+            _engines = {}
+            config = dict(os.environ)
+
+
+            def _engine_from_url(url, **kwargs):
+                engine = _engines.get(url)
+                if engine:
+                    return engine
+                engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+                _engines[url] = engine
+                return engine
+
+
+            def _keyed(url):
+                if url in _engines:
+                    return _engines[url]
+                _engines[url] = sa.create_engine(url, pool_size=2)
+                return _engines[url]
+
+
+            def get_read_engine():
+                return _engine_from_url(config["READ_URL"], isolation_level="READ_UNCOMMITTED")
+
+
+            def get_write_engine():
+                return _engine_from_url(config["WRITE_URL"])
+            """,
+            "store/api.py": """
+            from store.backend import _keyed, get_read_engine, get_write_engine
+
+
+            def search():
+                return get_read_engine()
+
+
+            def create():
+                return get_write_engine()
+
+
+            def delete():
+                return get_write_engine()
+
+
+            def upsert():
+                get_read_engine()
+                return get_write_engine()
+
+
+            def reports():
+                return _keyed("postgresql://app@db/reports"), _keyed("postgresql://app@db/reports")
+            """,
+        },
+        monkeypatch,
+    )
+    read = [p for p in report.pools if p.settings.get("isolation_level")]
+    write = [p for p in report.pools if p.via and "isolation_level" not in p.settings and "pool_size" not in p.settings]
+    assert [p.where for p in read] == ["store/api.py:5"]
+    assert [p.where for p in write] == ["store/api.py:9"]
+    keyed = [p for p in report.pools if "pool_size" in p.settings]
+    assert [p.where for p in keyed] == ["store/api.py:22"]
+    assert len(report.pools) == 3

@@ -476,8 +476,8 @@ class PoolFinder:
         if is_test_file(outer_module.path) and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
         key = memo_key(site.functions[-1], site.call, site.cls) if site.functions else None
-        if key is not None and is_known(given := self.ev.force(self.ev.eval(key, frame))):  # one pool per key
-            shared = (id(site.call), repr(given.value), is_test_file(outer_module.path))
+        if key is not None and (kept := _kept_under(self.ev.force(self.ev.eval(key, frame)))):  # one pool per key
+            shared = (id(site.call), kept, is_test_file(outer_module.path))
             if shared in self._shared:
                 return
             self._shared.add(shared)
@@ -580,6 +580,14 @@ def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> 
     if found is None or (name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in call.keywords)):
         return None
     return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]
+
+
+def _kept_under(key: Any) -> str | None:
+    """What a pool kept by key is kept under: the key's value, or for one read at run time the place and text
+    that read it (each caller reaching the same `config["read_url"]` gets the same pool); None: not known."""
+    if is_known(key):
+        return repr(key.value)
+    return f"{key.from_} {key.expr}" if isinstance(key, SV) and key.from_ and key.expr else None
 
 
 def _post_init(func: FunctionNode, cls: ast.ClassDef) -> bool:

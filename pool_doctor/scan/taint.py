@@ -4,7 +4,7 @@ caller): the parameters, the `self.x` its instance's maker gives, and every name
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
 from pool_doctor.scan.nodes import MUTATORS, is_dataclass
@@ -156,23 +156,67 @@ def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.exp
         if cls
         else set()
     )
+
+    def shared(kept: ast.expr) -> bool:  # a dict every caller sees, not a local nor each instance's own
+        if isinstance(kept, ast.Name):
+            return kept.id not in local
+        return isinstance(kept, ast.Attribute) and kept.attr in on_class and kept.attr not in per_instance
+
+    def stored(body: list[ast.stmt], where: str, key: str) -> bool:  # `where[key] = ...` in the body
+        stores = [t for n in _walk(body) if isinstance(n, ast.Assign) for t in n.targets]
+        return any(
+            isinstance(t, ast.Subscript) and (ast.unparse(t.value), ast.unparse(t.slice)) == (where, key)
+            for t in stores
+        )
+
     for test in ast.walk(func):
         if not (isinstance(test, ast.If) and isinstance(test.test, ast.Compare) and len(test.test.ops) == 1):
             continue
         kept = test.test.comparators[0]
-        if not isinstance(test.test.ops[0], ast.NotIn) or (isinstance(kept, ast.Name) and kept.id in local):
+        if not isinstance(test.test.ops[0], ast.NotIn) or not shared(kept):
             continue
-        if not isinstance(kept, (ast.Name, ast.Attribute)) or all(call is not n for n in _walk(test.body)):
-            continue
-        if isinstance(kept, ast.Attribute) and (kept.attr not in on_class or kept.attr in per_instance):
-            continue  # each instance's own dict: one pool per instance and key
-        key, where = ast.unparse(test.test.left), ast.unparse(kept)
-        stores = [t for n in _walk(test.body) if isinstance(n, ast.Assign) for t in n.targets]
-        if any(
-            isinstance(t, ast.Subscript) and (ast.unparse(t.value), ast.unparse(t.slice)) == (where, key)
-            for t in stores
+        if any(call is n for n in _walk(test.body)) and stored(
+            test.body, ast.unparse(kept), ast.unparse(test.test.left)
         ):
             return test.test.left
+    return _returned_early(func, call, shared, stored)
+
+
+def _returned_early(
+    func: ast.AST,
+    call: ast.Call,
+    shared: Callable[[ast.expr], bool],
+    stored: Callable[[list[ast.stmt], str, str], bool],
+) -> ast.expr | None:
+    """The key of a function that returns what a shared dict keeps under it before making one: `engine =
+    _engines.get(url)` then `if engine: return engine`, or `if url in _engines: return _engines[url]`, then the
+    pool call and `_engines[url] = ...` (CKAN's datastore engines)."""
+    body = getattr(func, "body", [])
+    got: dict[str, tuple[ast.expr, ast.expr]] = {}  # a local set from `dict.get(key)`: (the dict, the key)
+    for index, stmt in enumerate(body):
+        value = stmt.value if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "get"
+            and value.args
+            and isinstance(stmt, ast.Assign)
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            got[stmt.targets[0].id] = (value.func.value, value.args[0])
+        if not (isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return)):
+            continue
+        test = stmt.test
+        found = None
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In):
+            found = (test.comparators[0], test.left)
+        else:
+            name = test.left if isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.IsNot) else test
+            found = got.get(name.id) if isinstance(name, ast.Name) else None
+        rest = body[index + 1 :]
+        if found is not None and shared(found[0]) and any(call is n for n in _walk(rest)):
+            if stored(rest, ast.unparse(found[0]), ast.unparse(found[1])):
+                return found[1]
     return None
 
 
