@@ -214,9 +214,9 @@ def _returned_early(
             name = test.left if isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.IsNot) else test
             found = got.get(name.id) if isinstance(name, ast.Name) else None
         rest = body[index + 1 :]
-        if found is not None and shared(found[0]) and any(call is n for n in _walk(rest)):
-            if stored(rest, ast.unparse(found[0]), ast.unparse(found[1])):
-                return found[1]
+        made = any(call is n for n in _walk(rest))
+        if found is not None and shared(found[0]) and made and stored(rest, *map(ast.unparse, found)):
+            return found[1]
     return None
 
 
