@@ -39,12 +39,11 @@ from pool_doctor.scan.kinds import (
     FuncRef,
     InstanceRef,
     PartialRef,
-    is_known,
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched
 from pool_doctor.scan.statements import assigned_names
-from pool_doctor.scan.taint import cached, init_attributes, memo_key, memoized, uses_parameters
+from pool_doctor.scan.taint import cached, init_attributes, kept_under, memo_key, memoized, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -476,7 +475,7 @@ class PoolFinder:
         if is_test_file(outer_module.path) and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
         key = memo_key(site.functions[-1], site.call, site.cls) if site.functions else None
-        if key is not None and (kept := _kept_under(self.ev.force(self.ev.eval(key, frame)))):  # one pool per key
+        if key is not None and (kept := kept_under(self.ev.force(self.ev.eval(key, frame)))):  # one pool per key
             shared = (id(site.call), kept, is_test_file(outer_module.path))
             if shared in self._shared:
                 return
@@ -580,14 +579,6 @@ def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> 
     if found is None or (name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in call.keywords)):
         return None
     return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]
-
-
-def _kept_under(key: Any) -> str | None:
-    """What a pool kept by key is kept under: the key's value, or for one read at run time the place and text
-    that read it (each caller reaching the same `config["read_url"]` gets the same pool); None: not known."""
-    if is_known(key):
-        return repr(key.value)
-    return f"{key.from_} {key.expr}" if isinstance(key, SV) and key.from_ and key.expr else None
 
 
 def _post_init(func: FunctionNode, cls: ast.ClassDef) -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
+from pool_doctor.scan.kinds import SV, is_known
 from pool_doctor.scan.nodes import MUTATORS, is_dataclass
 
 
@@ -191,7 +193,7 @@ def _returned_early(
     """The key of a function that returns what a shared dict keeps under it before making one: `engine =
     _engines.get(url)` then `if engine: return engine`, or `if url in _engines: return _engines[url]`, then the
     pool call and `_engines[url] = ...` (CKAN's datastore engines)."""
-    body = getattr(func, "body", [])
+    body = func.body if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
     got: dict[str, tuple[ast.expr, ast.expr]] = {}  # a local set from `dict.get(key)`: (the dict, the key)
     for index, stmt in enumerate(body):
         value = stmt.value if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
@@ -218,6 +220,14 @@ def _returned_early(
         if found is not None and shared(found[0]) and made and stored(rest, *map(ast.unparse, found)):
             return found[1]
     return None
+
+
+def kept_under(key: Any) -> str | None:
+    """What a pool kept by key is kept under: the key's value, or for one read at run time the place and text
+    that read it (each caller reaching the same `config["read_url"]` gets the same pool); None: not known."""
+    if is_known(key):
+        return repr(key.value)
+    return f"{key.from_} {key.expr}" if isinstance(key, SV) and key.from_ and key.expr else None
 
 
 def _walk(body: list[ast.stmt]) -> Iterator[ast.AST]:
