@@ -171,3 +171,111 @@ def test_a_dict_returned_from_before_the_pool_is_made_keeps_one_pool_per_key(
     keyed = [p for p in report.pools if "pool_size" in p.settings]
     assert [p.where for p in keyed] == ["store/api.py:22"]
     assert len(report.pools) == 3
+
+
+def test_a_settings_class_keyword_is_its_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # aiogram_bot_template: `class SQLAlchemyConfig(EnvSettings, env_prefix="ALCHEMY_")`; pydantic takes class
+    # keywords over model_config, so the variables are ALCHEMY_POOL_SIZE and POSTGRES_USER, not POOL_SIZE and USER.
+    report = scan(
+        tmp_path,
+        {
+            "bot/__init__.py": "",
+            "bot/config.py": """
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+            class EnvSettings(BaseSettings):
+                model_config = SettingsConfigDict(extra="ignore", env_prefix="APP_")
+
+
+            class SQLAlchemyConfig(EnvSettings, env_prefix="ALCHEMY_"):
+                pool_size: int = 25
+
+
+            class PostgresConfig(EnvSettings, env_prefix="POSTGRES_"):
+                user: str = "bot"
+
+
+            class Plain(EnvSettings):
+                pool_recycle: int = 600
+            """,
+            "bot/db.py": """
+            from sqlalchemy import create_engine
+
+            from bot.config import Plain, PostgresConfig, SQLAlchemyConfig
+
+            engine = create_engine(
+                f"postgresql://{PostgresConfig().user}@db/bot",
+                pool_size=SQLAlchemyConfig().pool_size,
+                pool_recycle=Plain().pool_recycle,
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "bot/db.py:5").settings
+    assert (settings["pool_size"].value, settings["pool_size"].env) == (25, "ALCHEMY_POOL_SIZE")
+    assert (settings["url"].value, settings["url"].env) == ("postgresql://bot@db/bot", "POSTGRES_USER")
+    assert (settings["pool_recycle"].value, settings["pool_recycle"].env) == (600, "APP_POOL_RECYCLE")
+
+
+def test_django_environ_prefix_names_the_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # opencve: `env = environ.Env(); env.prefix = "OPENCVE_"`; django-environ 0.11 reads f"{prefix}{var}", so the
+    # database URL is OPENCVE_DATABASE_URL (DATABASE_URL changes nothing), and the scheme is keyed so too.
+    report = scan(
+        tmp_path,
+        {
+            "web/settings.py": """
+            import environ
+
+            env = environ.Env(OPENCVE_CONN_AGE=(int, 60))
+            env.prefix = "OPENCVE_"
+
+            DATABASES = {
+                "default": env.db("DATABASE_URL", default="postgresql://cve@db:5432/opencve"),
+            }
+            DATABASES["default"]["CONN_MAX_AGE"] = env("CONN_AGE")
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert (settings["HOST"].value, settings["HOST"].env) == ("db", "OPENCVE_DATABASE_URL")
+    assert (settings["CONN_MAX_AGE"].value, settings["CONN_MAX_AGE"].env) == (60, "OPENCVE_CONN_AGE")
+
+
+def test_pydantic_v1_config_fields_name_the_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # takahe (pydantic 1.10): `class Config: env_prefix = "PROJ_"; fields = {"PGHOST": {"env": "PGHOST"}}` reads
+    # PGHOST itself, without the prefix; a field Config.fields does not name keeps the prefix.
+    report = scan(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings.py": """
+            from pydantic import BaseSettings
+
+
+            class Settings(BaseSettings):
+                PGHOST: str = "db"
+                PGNAME: str = "proj"
+
+                class Config:
+                    env_prefix = "PROJ_"
+                    fields = {"PGHOST": {"env": "PGHOST"}, "OTHER": "ALIAS"}
+
+
+            SETUP = Settings()
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "HOST": SETUP.PGHOST,
+                    "NAME": SETUP.PGNAME,
+                }
+            }
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert (settings["HOST"].value, settings["HOST"].env) == ("db", "PGHOST")
+    assert (settings["NAME"].value, settings["NAME"].env) == ("proj", "PROJ_PGNAME")

@@ -111,3 +111,14 @@ def given_values(ev: Interpreter, args: ast.arguments, frame: Frame) -> dict[str
     if args.kwarg is not None:
         given[args.kwarg.arg] = DictV({}, None, [f"**{args.kwarg.arg}"])
     return given
+
+
+def env_case(values: dict[str, tuple[str, str]], name: str, case_sensitive: bool) -> tuple[str, str] | None:
+    """The variable's line among an env file's, matched as pydantic-settings matches it."""
+    if name in values:
+        return values[name]
+    if not case_sensitive:
+        for key, value in values.items():
+            if key.upper() == name.upper():
+                return value
+    return None

@@ -252,9 +252,11 @@ class SettingsClasses:
                             for key, item in evaluated.items.items():
                                 config[key] = self.ev.force(item)
                 if isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                    for inner in stmt.body:
-                        for name, value in assigned_names(inner):
-                            config[name] = self.ev.force(self.ev.eval(value, frame))
+                    inner = (pair for node in stmt.body for pair in assigned_names(node))
+                    config.update({name: self.ev.force(self.ev.eval(value, frame)) for name, value in inner})
+            for given in klass.node.keywords:  # `class X(BaseSettings, env_prefix="P_")`: over model_config
+                if given.arg is not None and given.arg != "metaclass":
+                    config[given.arg] = self.ev.force(self.ev.eval(given.value, Frame(klass.module)))
         return config
 
     def class_attribute(self, cls: ClassRef, attr: str) -> Any:
@@ -502,7 +504,7 @@ class SettingsClasses:
             )
             case_value = config.get("case_sensitive")
             case_sensitive = is_known(case_value) and bool(case_value.value)
-            env_name = explicit_env or f"{prefix}{name}"
+            env_name = explicit_env or self._fields_env(config, name) or f"{prefix}{name}"
             if not case_sensitive:
                 env_name = env_name.upper()
             nested = self._nested_model(annotation, klass)
@@ -511,7 +513,7 @@ class SettingsClasses:
                 sub_prefix = f"{env_name}{delimiter.value}" if is_known(delimiter) and delimiter.value else None
                 return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
             file_values = self._settings_env_values(root, config)
-            found = self._env_case(file_values, env_name, case_sensitive)
+            found = fieldtext.env_case(file_values, env_name, case_sensitive)
             none_text = fieldtext.none_text(config, annotation)
             if found is not None:
                 raw, where = found
@@ -550,6 +552,16 @@ class SettingsClasses:
                     return item.value
         return None
 
+    def _fields_env(self, config: dict[str, Any], name: str) -> str | None:
+        """pydantic v1's `Config.fields = {"PGHOST": {"env": "PGHOST"}}`: the field's variable, without the prefix."""
+        fields = config.get("fields")
+        entry = self.ev.force(fields.items.get(name)) if isinstance(fields, DictV) else None
+        return (
+            self._env_alias(self.ev.force(entry.items["env"]))
+            if isinstance(entry, DictV) and "env" in entry.items
+            else None
+        )
+
     def _settings_env_values(self, cls: ClassRef, config: dict[str, Any]) -> dict[str, tuple[str, str]]:
         env_file = config.get("env_file")
         names: list[str] = []
@@ -563,16 +575,6 @@ class SettingsClasses:
             if path is not None:
                 values.update(self.environment.read_file(path))
         return values
-
-    @staticmethod
-    def _env_case(values: dict[str, tuple[str, str]], name: str, case_sensitive: bool) -> tuple[str, str] | None:
-        if name in values:
-            return values[name]
-        if not case_sensitive:
-            for key, value in values.items():
-                if key.upper() == name.upper():
-                    return value
-        return None
 
     def _nested_model(self, annotation: ast.expr | None, klass: ClassRef) -> ClassRef | None:
         if annotation is None:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pool_doctor.scan.containers import decided_by, dict_of_branches, settle_options
 from pool_doctor.scan.environment import Environment, Words, config_cast
 from pool_doctor.scan.files import path_text
-from pool_doctor.scan.finder import Module
+from pool_doctor.scan.finder import Module, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -77,6 +77,7 @@ class EnvironRef:
     scheme: dict[str, tuple[str | None, Any]]
     module: Module
     environs: bool = False  # environs' Env: `env("X", default)`, marshmallow's words for a bool
+    prefix: str = ""  # `env.prefix = "APP_"` after it is made: every variable it reads starts so
 
 
 class ConfigSources:
@@ -139,6 +140,7 @@ class ConfigSources:
         name = str(key.value) if is_known(key) else var_default
         if name is None:
             return unknown(frame.module, node)
+        name = env.prefix + name  # django-environ 0.11's get_value: f"{self.prefix}{var}", in the scheme too
         cast = method if method in ("int", "float", "bool", "str", "json", "list", "dict") else None
         default_node = keyword(node, "default")
         at = 2 if method is None and not env.environs else 1  # django-environ's `env(var, cast, default)`
@@ -236,7 +238,7 @@ class ConfigSources:
                 )
             elif isinstance(value, ExternalRef):
                 scheme[kw.arg] = (value.dotted.rsplit(".", 1)[-1], None)
-        return EnvironRef(scheme, frame.module)
+        return EnvironRef(scheme, frame.module, prefix=environ_prefix(frame.module))
 
     def dj_database_url_parse(self, node: ast.Call, frame: Frame) -> Any:
         return self._dj_database_url(self.ev.arg(node, frame, 0, "url"), node, frame)
@@ -347,3 +349,32 @@ class ConfigSources:
                 result.items[key] = unknown(frame.module, node, env=env, why=url.expr if isinstance(url, SV) else None)
         result.items.update(extra)
         return result
+
+
+def environ_prefix(module: Module) -> str:
+    """The `prefix` the module gives the django-environ Env it makes at its top level (`env = environ.Env()`, then
+    `env.prefix = "OPENCVE_"`); the last one written wins."""
+    made = {
+        target.id
+        for stmt in module.tree.body
+        if isinstance(stmt, ast.Assign)
+        and isinstance(stmt.value, ast.Call)
+        and (dotted_parts(stmt.value.func) or [""])[-1] == "Env"
+        for target in stmt.targets
+        if isinstance(target, ast.Name)
+    }
+    prefix = ""
+    for stmt in module.tree.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+            continue
+        target, value = stmt.targets[0], stmt.value
+        if (
+            isinstance(target, ast.Attribute)
+            and target.attr == "prefix"
+            and isinstance(target.value, ast.Name)
+            and target.value.id in made
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+        ):
+            prefix = value.value
+    return prefix
