@@ -279,3 +279,59 @@ def test_pydantic_v1_config_fields_name_the_variables(tmp_path: Path, monkeypatc
     settings = report.pools[0].settings
     assert (settings["HOST"].value, settings["HOST"].env) == ("db", "PGHOST")
     assert (settings["NAME"].value, settings["NAME"].env) == ("proj", "PROJ_PGNAME")
+
+
+def test_settings_env_files_named_by_paths_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # MasterApi: `env_file=[root_path / ".env.template", root_path / ".env"]`, root_path built from __file__ in
+    # another module; the committed template gives the URL (a later file would win). pydantic's
+    # `Url.encoded_string()` of an ASCII URL is its text.
+    report = scan(
+        tmp_path,
+        {
+            ".env.template": "API__DATABASE__DB_URL=postgresql+asyncpg://api@db:5432/api\n",
+            "src/shared/__init__.py": "",
+            "src/shared/paths.py": """
+            from pathlib import Path
+
+            root_path = Path(__file__).parents[1].parent
+            """,
+            "src/settings.py": """
+            from typing import Optional
+
+            from pydantic import BaseModel, Field, PostgresDsn
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+            from shared.paths import root_path
+
+
+            class DatabaseSettings(BaseModel):
+                db_url: Optional[PostgresDsn] = Field(default=None)
+
+
+            class ApiSettings(BaseSettings):
+                model_config = SettingsConfigDict(
+                    env_prefix="API__",
+                    env_nested_delimiter="__",
+                    env_file=[root_path / ".env.template", root_path / ".env"],
+                )
+                database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+
+            settings = ApiSettings()
+            """,
+            "src/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from settings import settings
+
+            engine = create_async_engine(settings.database.db_url.encoded_string(), pool_size=15)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "src/db.py:5").settings["url"]
+    assert (url.value, url.env, url.from_) == (
+        "postgresql+asyncpg://api@db:5432/api",
+        "API__DATABASE__DB_URL",
+        ".env.template:1",
+    )

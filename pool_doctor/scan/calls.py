@@ -47,7 +47,8 @@ OWNER, FIRST = "__class__", "__self__"  # a method's frame: its class, its first
 MAX_CALLS = 12  # project functions calling project functions: deeper than this is not configuration
 CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False}  # what `int()` etc. return
 ENV_READERS = ("environs.env", "envparse.env")  # `env(name, default)`, `env.int(name, default=...)` (envparse 0.2)
-# (`get_secret_value` and pydantic's Url `unicode_string`: the text the scan already holds, as it is)
+# (`get_secret_value` and pydantic's Url `unicode_string`: the text the scan already holds, as it is; its
+# `encoded_string` too where that text is ASCII, which punycode and percent-encoding leave alone)
 STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold", "get_secret_value", "unicode_string"}
 STR_CALLS = {
     "replace",
@@ -388,6 +389,8 @@ class Calls:
 
     def _str_method(self, base: SV, name: str, node: ast.Call, frame: Frame) -> Any:
         text: str = base.value
+        if name == "encoded_string" and not node.args and text.isascii():
+            return base
         if name in STR_METHODS and not node.args:
             return replace(base, value=getattr(text, name)()) if hasattr(text, name) else base
         if name == "render_as_string":  # a SQLAlchemy URL's text (the scan holds URLs as their text)

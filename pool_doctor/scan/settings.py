@@ -14,6 +14,7 @@ from typing import Any
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
+from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -564,11 +565,8 @@ class SettingsClasses:
 
     def _settings_env_values(self, cls: ClassRef, config: dict[str, Any]) -> dict[str, tuple[str, str]]:
         env_file = config.get("env_file")
-        names: list[str] = []
-        if is_known(env_file) and isinstance(env_file.value, str):
-            names = [env_file.value]
-        elif isinstance(env_file, ListV):
-            names = [str(v.value) for v in map(self.ev.force, env_file.items) if is_known(v)]
+        given = [self.ev.force(v) for v in env_file.items] if isinstance(env_file, ListV) else [env_file]
+        names = [name for name in map(path_text, given) if name]  # `".env"`, `root / ".env"`
         values: dict[str, tuple[str, str]] = {}
         for name in names:  # later files win, as in pydantic-settings
             path = self.environment.file_for(cls.module, name)
