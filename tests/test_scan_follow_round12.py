@@ -335,3 +335,48 @@ def test_settings_env_files_named_by_paths_are_read(tmp_path: Path, monkeypatch:
         "API__DATABASE__DB_URL",
         ".env.template:1",
     )
+
+
+def test_load_dotenv_of_a_named_file_sets_its_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # topix, RuoYi: `load_dotenv(Path(__file__).parent / ".env.dev")` at import puts the file's variables in the
+    # environment for every later read (pydantic-settings' too); the first load wins unless override=True.
+    report = scan(
+        tmp_path,
+        {
+            "app/.env.dev": "DB_POOL_SIZE=50\nDB_RECYCLE=900\n",
+            "app/.env.local": "DB_RECYCLE=300\nDB_TIMEOUT=7\n",
+            "app/settings.py": """
+            import os
+            from pathlib import Path
+
+            from dotenv import load_dotenv
+            from pydantic_settings import BaseSettings
+
+            load_dotenv(Path(__file__).parent / ".env.dev")
+            load_dotenv(Path(__file__).parent / ".env.local")
+            load_dotenv("missing.env", override=True)
+
+
+            class S(BaseSettings):
+                db_pool_size: int = 20
+
+
+            s = S()
+            RECYCLE = int(os.getenv("DB_RECYCLE", "1800"))
+            TIMEOUT = int(os.environ.get("DB_TIMEOUT", "30"))
+            """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from settings import RECYCLE, TIMEOUT, s
+
+            engine = create_engine("postgresql://app@db/app", pool_size=s.db_pool_size, pool_recycle=RECYCLE,
+                                   pool_timeout=TIMEOUT)
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/db.py:5").settings
+    assert (settings["pool_size"].value, settings["pool_size"].from_) == (50, "app/.env.dev:1")
+    assert (settings["pool_recycle"].value, settings["pool_recycle"].from_) == (900, "app/.env.dev:2")
+    assert (settings["pool_timeout"].value, settings["pool_timeout"].env) == (7, "DB_TIMEOUT")

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan import fieldtext
-from pool_doctor.scan.finder import Module, Project, is_test_file
+from pool_doctor.scan.files import path_text
+from pool_doctor.scan.finder import Module, Project, dotted_parts, is_test_file
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
@@ -35,6 +36,7 @@ class Environment:
         self.project = project
         self.ev = ev
         self._env_files: dict[Path, dict[str, tuple[str, str]]] = {}
+        self._loaded: dict[str, tuple[str, str]] | None = None
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         """The library calls read here, by dotted name."""
@@ -114,8 +116,9 @@ class Environment:
         file_values: dict[str, tuple[str, str]] | None = None,
     ) -> Any:
         values = self.near(frame.module) if file_values is None else file_values
-        if name in values:
-            raw, where = values[name]
+        found = values.get(name) or self.loaded().get(name)
+        if found is not None:
+            raw, where = found
             return SV(raw, where, name, source=raw)
         if self.assumed_set(name, frame):  # the value is the variable's, whatever the code's default says
             return unknown(frame.module, node, env=name, why=f"${name}")
@@ -133,7 +136,29 @@ class Environment:
         own `os.environ.setdefault`) set."""
         if self.assumed_set(name, frame):
             return True
-        return name in self.near(frame.module) or self.set_by_code(name) is not None
+        return name in self.near(frame.module) or name in self.loaded() or self.set_by_code(name) is not None
+
+    def loaded(self) -> dict[str, tuple[str, str]]:
+        """What python-dotenv's module-level `load_dotenv(path)` puts in the environment for every later read: the
+        file's variables where the tree holds it (a first load wins, unless `override=True`); not a test's or a
+        docs build's. Its `load_dotenv()` with no path loads the nearest `.env`, which `near` reads already."""
+        if self._loaded is not None:
+            return self._loaded
+        self._loaded = {}
+        for module in list(self.project.modules.values()):
+            if module is None or "load_dotenv" not in module.source or is_test_file(Path(module.display)):
+                continue
+            for stmt in module.tree.body:
+                call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+                if call is None or (dotted_parts(call.func) or [""])[-1] != "load_dotenv" or not call.args:
+                    continue
+                text = path_text(self.ev.force(self.ev.eval(call.args[0], Frame(module))))
+                path = self.file_for(module, text) if text and not DOCS & {*Path(module.display).parts} else None
+                override = keyword(call, "override")
+                for name, found in self.read_file(path).items() if path is not None else ():
+                    if name not in self._loaded or (isinstance(override, ast.Constant) and override.value is True):
+                        self._loaded[name] = found
+        return self._loaded
 
     def assumed_set(self, name: str, frame: Frame) -> bool:
         """Whether the code at `frame` runs only with the variable set: under `if os.getenv(name):` (the flow's
