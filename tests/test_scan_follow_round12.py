@@ -380,3 +380,56 @@ def test_load_dotenv_of_a_named_file_sets_its_variables(tmp_path: Path, monkeypa
     assert (settings["pool_size"].value, settings["pool_size"].from_) == (50, "app/.env.dev:1")
     assert (settings["pool_recycle"].value, settings["pool_recycle"].from_) == (900, "app/.env.dev:2")
     assert (settings["pool_timeout"].value, settings["pool_timeout"].env) == (7, "DB_TIMEOUT")
+
+
+def test_a_projects_own_flask_extension_makes_no_flask_sqlalchemy_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tahrir: its own DatabaseExtension calls `self.init_app(app)` and there makes `create_engine(app.config[...])`
+    # after `app.config.setdefault(KEY, "sqlite:///:memory:")`. No Flask-SQLAlchemy: one pool, the create_engine;
+    # and the setdefault's default is not the value where the app's config modules set that key.
+    report = scan(
+        tmp_path,
+        {
+            "badges/__init__.py": "",
+            "badges/defaults.py": """
+            SQLALCHEMY_DATABASE_URI = "postgresql://badges@db/badges"
+            """,
+            "badges/database.py": """
+            from sqlalchemy import create_engine
+
+
+            class DatabaseExtension:
+                def __init__(self, app=None):
+                    if app is not None:
+                        self.init_app(app)
+
+                def init_app(self, app):
+                    app.config.setdefault("SQLALCHEMY_DATABASE_URI", "sqlite:///:memory:")
+                    app.config.setdefault("BADGES_POOL_SIZE", 7)
+                    engine = create_engine(
+                        app.config["SQLALCHEMY_DATABASE_URI"], pool_size=app.config["BADGES_POOL_SIZE"]
+                    )
+
+
+            db = DatabaseExtension()
+            """,
+            "badges/app.py": """
+            from flask import Flask
+
+            from .database import db
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object("badges.defaults")
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["badges/app.py:9"]
+    settings = report.pools[0].settings
+    assert not settings["url"].known
+    assert settings["pool_size"].value == 7  # no config of the app's sets it

@@ -27,9 +27,10 @@ from pool_doctor.scan.kinds import (
     env_of,
     is_known,
     not_set,
+    unknown,
 )
 from pool_doctor.scan.model import NOT_SET
-from pool_doctor.scan.nodes import literal_prefix
+from pool_doctor.scan.nodes import key_written, literal_prefix
 
 CHOSEN = "(chosen by a test of its variable)"  # a known value's marker: decided_by gave it the variable
 
@@ -277,8 +278,10 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
         if isinstance(base, DictV) and str(key.value) in base.items:
             return base
         result = as_dict(base, text, module.where(call))
-        value = Thunk(call.args[1], frame) if len(call.args) > 1 else SV(None, module.where(call))
-        result.items[str(key.value)] = value  # the mapping's own value, if it has one, is opaque: this is the default
+        value: Any = Thunk(call.args[1], frame) if len(call.args) > 1 else SV(None, module.where(call))
+        if result.opaque and key_written(ev.project.modules.values(), str(key.value)):
+            value = unknown(module, call)  # a mapping the scan cannot read, of a key the app's config sets (tahrir)
+        result.items[str(key.value)] = value  # else the mapping's own value, if it has one, is opaque: the default
         return result
     if method == "pop" and call.args and isinstance(base, DictV):
         key = ev.force(ev.eval(call.args[0], frame))

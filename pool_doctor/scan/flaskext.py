@@ -74,9 +74,22 @@ def may_make_extension(ev: Evaluator, modules: Iterable[Module]) -> bool:
         for site in module.calls.get("init_app", []):
             func = site.call.func
             scope = site.functions[-1] if site.functions else None
+            on_itself = site.cls is not None and isinstance(func, ast.Attribute) and _is_self(func.value, scope)
+            if on_itself and site.cls is not None and site.cls.name not in names:
+                continue  # a project class's own `self.init_app(app)` (tahrir's DatabaseExtension): not the extension
             if not isinstance(func, ast.Attribute) or not _something_else(ev, module, func.value, names, scope):
                 return True
     return False
+
+
+def _is_self(node: ast.expr, scope: Any) -> bool:
+    """Whether the node is the method's own first parameter (its `self`)."""
+    params = (
+        [*scope.args.posonlyargs, *scope.args.args]
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
+        else []
+    )
+    return bool(params) and isinstance(node, ast.Name) and node.id == params[0].arg
 
 
 def _extension_names(modules: list[Module]) -> set[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from pool_doctor.scan.finder import (
     CallSite,
@@ -12,6 +12,7 @@ from pool_doctor.scan.finder import (
     Project,
     catches_import_error,
     dotted_parts,
+    is_test_file,
     pool_library,
 )
 
@@ -261,3 +262,23 @@ def takes_keyword(func: FunctionNode, name: str) -> bool:
         and node.args[0].value == name
         for node in ast.walk(func)
     )
+
+
+def key_written(modules: Iterable[Module | None], key: str) -> bool:
+    """Whether the app's code (not its tests) gives `key` a value a loader may put in a mapping: a global or class
+    attribute of that name (a config module or class, as Flask's `from_object` loads)."""
+    for module in modules:
+        if module is None or key not in module.source or is_test_file(module.path):
+            continue
+        bodies = [module.tree.body, *(n.body for n in ast.walk(module.tree) if isinstance(n, ast.ClassDef))]
+        for stmt in (stmt for body in bodies for stmt in body):
+            targets = (
+                stmt.targets
+                if isinstance(stmt, ast.Assign)
+                else [stmt.target]
+                if isinstance(stmt, ast.AnnAssign)
+                else []
+            )
+            if any(isinstance(t, ast.Name) and t.id == key for t in targets):
+                return True
+    return False
