@@ -433,3 +433,52 @@ def test_a_projects_own_flask_extension_makes_no_flask_sqlalchemy_engine(
     settings = report.pools[0].settings
     assert not settings["url"].known
     assert settings["pool_size"].value == 7  # no config of the app's sets it
+
+
+def test_an_empty_default_of_a_url_field_is_no_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # chat_template: `dsn: PostgresDsn = ""` in a BaseSettings; pydantic-settings validates defaults, so with the
+    # variable unset the settings do not load: the URL is the variable's, never "" (alembic's str() of it neither).
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+            from pydantic.networks import PostgresDsn
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+            class DBSettings(BaseSettings):
+                pool_size: int = 5
+                dsn: PostgresDsn = ""  # type: ignore[assignment]
+                model_config = SettingsConfigDict(env_prefix="databases_")
+
+
+            database = DBSettings()
+            """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.config import database
+
+            engine = create_engine(str(database.dsn), pool_size=database.pool_size)
+            """,
+            "alembic.ini": "[alembic]\nscript_location = %(here)s/alembic\n",
+            "alembic/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            from app.config import database
+
+            config = context.config
+            config.set_main_option("sqlalchemy.url", str(database.dsn))
+
+
+            def run_migrations_online():
+                return engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
+            """,
+        },
+        monkeypatch,
+    )
+    for where in ("app/db.py:5", "alembic/env.py:11"):
+        url = at(report, where).settings["url"]
+        assert (url.known, url.env) == (False, "DATABASES_DSN")

@@ -122,3 +122,18 @@ def env_case(values: dict[str, tuple[str, str]], name: str, case_sensitive: bool
             if key.upper() == name.upper():
                 return value
     return None
+
+
+def empty_url(annotation: ast.expr | None, value: Any) -> bool:
+    """Whether a settings field typed as a pydantic URL (`PostgresDsn`, `AnyUrl`, `Optional[...]` of one) has the
+    empty string as its default, which pydantic-settings' validation of defaults rejects."""
+    names = (
+        {
+            n.id if isinstance(n, ast.Name) else n.attr
+            for n in ast.walk(annotation)
+            if isinstance(n, (ast.Name, ast.Attribute))
+        }
+        if annotation
+        else set()
+    )
+    return any(name.endswith(("Dsn", "Url")) for name in names) and is_known(value) and value.value == ""

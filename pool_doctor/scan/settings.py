@@ -526,6 +526,8 @@ class SettingsClasses:
             if default is None:
                 return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required, no default)")
             value = self.ev.force(default)
+            if fieldtext.empty_url(annotation, value):  # BaseSettings validates defaults: "" is no URL, it raises
+                return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required: the default is no URL)")
             value = replace(value, env=env_name) if isinstance(value, SV) else value
             if none_text is not None and is_known(value) and value.value is not None:
                 # env_parse_none_str: the variable set to that text makes the field None, so `is None` is the
