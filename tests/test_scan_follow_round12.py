@@ -482,3 +482,44 @@ def test_an_empty_default_of_a_url_field_is_no_url(tmp_path: Path, monkeypatch: 
     for where in ("app/db.py:5", "alembic/env.py:11"):
         url = at(report, where).settings["url"]
         assert (url.known, url.env) == (False, "DATABASES_DSN")
+
+
+def test_a_wrapper_run_through_async_to_sync_is_a_call_of_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # notification_service: the API awaits `init_engine(uri)`; each Celery worker runs
+    # `async_to_sync(init_engine)(uri)` at process start: a pool there too.
+    report = scan(
+        tmp_path,
+        {
+            "src/__init__.py": "",
+            "src/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = None
+
+
+            async def init_engine(uri, size=5):
+                global engine
+                engine = create_async_engine(uri, pool_size=size)
+            """,
+            "src/rest.py": """
+            from src.db import init_engine
+
+
+            async def startup():
+                await init_engine("postgresql+asyncpg://api@db/app")
+            """,
+            "src/tasks.py": """
+            from asgiref.sync import async_to_sync
+
+            from src.db import init_engine
+
+
+            def on_start(**kwargs):
+                async_to_sync(init_engine)("postgresql+asyncpg://worker@db/app", size=2)
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "src/rest.py:5").settings["pool_size"].value == 5
+    worker = at(report, "src/tasks.py:7").settings
+    assert (worker["url"].value, worker["pool_size"].value) == ("postgresql+asyncpg://worker@db/app", 2)

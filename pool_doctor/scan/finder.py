@@ -22,6 +22,7 @@ from pool_doctor.stacks import REGISTRY, scanned
 
 MAX_BYTES = 2_000_000  # larger .py files are generated data (tables, vendored bundles), not configuration
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
+SYNC_RUNNERS = {"async_to_sync", "sync_to_async"}  # asgiref: `async_to_sync(f)(*args)` calls f(*args)
 
 # Names whose call creates a pool, per library; the first match of a file's text against TRIGGER decides
 # whether it is parsed at all.
@@ -348,10 +349,11 @@ def _import_root(path: Path, dotted: str) -> Path:
     return path.parents[depth - 1]
 
 
-def _partials_given(call: ast.Call) -> list[ast.Call]:
-    """`functools.partial(f, *args, **kw)` handed to another call (openmaptiles' `io_loop.run_sync(partial(
-    create_pool, dsn=...))`), each as the call of f it makes there."""
-    return [
+def _calls_made(call: ast.Call) -> list[ast.Call]:
+    """The calls of f a call makes that name f elsewhere than as its callee, each as the call of f it is there:
+    `functools.partial(f, *args, **kw)` handed to another call (openmaptiles' `io_loop.run_sync(partial(
+    create_pool, dsn=...))`), and asgiref's `async_to_sync(f)(*args)` / `sync_to_async(f)(*args)`."""
+    made = [
         ast.copy_location(ast.Call(arg.args[0], arg.args[1:], arg.keywords), arg)
         for arg in [*call.args, *(kw.value for kw in call.keywords)]
         if isinstance(arg, ast.Call)
@@ -359,6 +361,11 @@ def _partials_given(call: ast.Call) -> list[ast.Call]:
         and arg.args
         and not isinstance(arg.args[0], ast.Starred)
     ]
+    runner = call.func if isinstance(call.func, ast.Call) else None
+    ran = runner.args[0] if runner is not None and len(runner.args) == 1 else None
+    if runner is not None and _last_name(runner.func) in SYNC_RUNNERS and not isinstance(ran, ast.Starred | None):
+        made.append(ast.copy_location(ast.Call(ran, call.args, call.keywords), call))
+    return made
 
 
 def _below(folder: Path, here: Path) -> bool:
@@ -383,7 +390,7 @@ def index_module(module: Module) -> None:
             name = _last_name(node.func)
             if name is not None:
                 module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
-            for given in _partials_given(node):  # `run_sync(partial(create_pool, dsn=...))`: called where given
+            for given in _calls_made(node):  # `run_sync(partial(create_pool, dsn=...))`: called where given
                 module.calls.setdefault(_last_name(given.func) or "", []).append(
                     CallSite(given, functions, cls, conditions)
                 )
