@@ -523,3 +523,53 @@ def test_a_wrapper_run_through_async_to_sync_is_a_call_of_it(tmp_path: Path, mon
     assert at(report, "src/rest.py:5").settings["pool_size"].value == 5
     worker = at(report, "src/tasks.py:7").settings
     assert (worker["url"].value, worker["pool_size"].value) == ("postgresql+asyncpg://worker@db/app", 2)
+
+
+def test_a_getter_keeping_its_engine_is_no_pool_per_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # fides: get_api_session() makes its engine once (`global _engine; if not _engine: _engine = get_db_engine(...)`)
+    # and hands it to get_db_session(engine=_engine), whose `engine or get_db_engine(config)` is another pool call.
+    # Its thirty callers share the one engine: none of them is a pool.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/session.py": """
+            from sqlalchemy import create_engine
+            from sqlalchemy.orm import sessionmaker
+
+            URL = "postgresql://app@db/app"
+
+
+            def get_db_engine(url=URL, pool_size=5):
+                return create_engine(url, pool_size=pool_size)
+
+
+            def get_db_session(engine=None):
+                return sessionmaker(bind=engine or get_db_engine())
+
+
+            _engine = None
+
+
+            def get_api_session():
+                global _engine
+                if not _engine:
+                    _engine = get_db_engine(pool_size=50)
+                return get_db_session(engine=_engine)()
+            """,
+            "app/views.py": """
+            from app.session import get_api_session
+
+
+            def one():
+                return get_api_session()
+
+
+            def two():
+                return get_api_session()
+            """,
+        },
+        monkeypatch,
+    )
+    assert not [p for p in report.pools if p.file == "app/views.py"]
+    assert at(report, "app/session.py:21").settings["pool_size"].value == 50

@@ -43,7 +43,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched
 from pool_doctor.scan.statements import assigned_names
-from pool_doctor.scan.taint import cached, init_attributes, kept_under, memo_key, memoized, uses_parameters
+from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -271,7 +271,7 @@ class PoolFinder:
                 self.keepers.setdefault(id(site.cls), (site.cls, []))
                 continue
             fixed = not uses_parameters(site.call, func, given_at_init)
-            if memoized(func, site.call) or (fixed and (module.functions.get(func.name) is not func or cached(func))):
+            if memoized(func, site.call) or (fixed and (module.functions.get(func.name) is not func or keeps(func))):
                 continue
             via_class = cls = None
             if module.functions.get(func.name) is func:

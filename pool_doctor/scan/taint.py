@@ -95,11 +95,14 @@ def _reads(node: ast.AST) -> set[str]:
     return found
 
 
-def cached(func: FunctionNode) -> bool:
-    """Whether a decorator keeps what the function returns (`functools.cache`, `lru_cache`, a project's
-    `@singleton`): every call after the first gets the first one's pool."""
+def keeps(func: FunctionNode) -> bool:
+    """Whether the function keeps a pool it made for its later calls: a decorator that keeps what it returns
+    (`functools.cache`, `lru_cache`, a project's `@singleton`), or a pool call of its own under a test of where it
+    keeps it (memoized: fides' get_api_session, whose other pool call is handed that kept engine)."""
     texts = (ast.unparse(d).lower() for d in func.decorator_list)
-    return any(word in text for text in texts for word in ("cache", "memo", "once", "singleton"))
+    if any(word in text for text in texts for word in ("cache", "memo", "once", "singleton")):
+        return True
+    return any(memoized(func, node) for node in ast.walk(func) if isinstance(node, ast.Call))
 
 
 def memoized(func: FunctionNode, call: ast.Call) -> bool:
