@@ -573,3 +573,70 @@ def test_a_getter_keeping_its_engine_is_no_pool_per_caller(tmp_path: Path, monke
     )
     assert not [p for p in report.pools if p.file == "app/views.py"]
     assert at(report, "app/session.py:21").settings["pool_size"].value == 50
+
+
+def test_a_registry_keeping_engines_by_key_under_a_lock_is_one_pool_per_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # onyx: ShardRegistry.get_engine(name) returns `cls._engines.get(name)` when kept, checks again under a lock,
+    # then makes one through `cls._build_engine(spec)` (the pool call is a level down) and keeps it; a reset
+    # method sets `cls._engines = {}`, still the class's. Callers asking for the same shard share one engine.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/registry.py": """
+            import threading
+
+            from sqlalchemy import create_engine
+
+
+            class ShardRegistry:
+                _engines: dict = {}
+                _lock = threading.Lock()
+
+                @classmethod
+                def get_engine(cls, name):
+                    engine = cls._engines.get(name)
+                    if engine is not None:
+                        return engine
+                    with cls._lock:
+                        engine = cls._engines.get(name)
+                        if engine is not None:
+                            return engine
+                        engine = cls._build_engine(name)
+                        cls._engines[name] = engine
+                        return engine
+
+                @classmethod
+                def _build_engine(cls, name):
+                    return create_engine(f"postgresql://app@{name}/app", pool_size=4)
+
+                @classmethod
+                def reset(cls):
+                    cls._engines = {}
+
+
+            def catalog_engine():
+                return ShardRegistry.get_engine("catalog")
+            """,
+            "app/views.py": """
+            from app.registry import ShardRegistry, catalog_engine
+
+
+            def one():
+                return catalog_engine()
+
+
+            def two():
+                return catalog_engine()
+
+
+            def three():
+                return ShardRegistry.get_engine("east")
+            """,
+        },
+        monkeypatch,
+    )
+    urls = sorted(p.settings["url"].value for p in report.pools)
+    assert urls == ["postgresql://app@catalog/app", "postgresql://app@east/app"]

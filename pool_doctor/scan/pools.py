@@ -42,6 +42,7 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched
+from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
@@ -459,6 +460,10 @@ class PoolFinder:
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
                 if inner_frame is None or inner_target is None or inner_target.wrapper in (*entered, wrapper):
                     continue  # None: not made with these arguments
+                if inner_target.wrapper is not None and not self._first_for_key(
+                    wrapper.func, inner, inner_frame, outer_module
+                ):
+                    continue  # a wrapper's call kept by key (onyx's ShardRegistry.get_engine): made at its first caller
                 yield from self._emit(
                     wrapper.module,
                     inner,
@@ -474,12 +479,8 @@ class PoolFinder:
         assert target.stack is not None and target.call is not None and target.name is not None
         if is_test_file(outer_module.path) and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
-        key = memo_key(site.functions[-1], site.call, site.cls) if site.functions else None
-        if key is not None and (kept := kept_under(self.ev.force(self.ev.eval(key, frame)))):  # one pool per key
-            shared = (id(site.call), kept, is_test_file(outer_module.path))
-            if shared in self._shared:
-                return
-            self._shared.add(shared)
+        if site.functions and not self._first_for_key(site.functions[-1], site, frame, outer_module):
+            return  # one pool per key
         settings, unresolved = self.settings(target, site.call, frame)
         if makes_none(settings):
             return  # a test's mock handed to the app's code (h's streamer); SQLAlchemy's mock engine (rucio's)
@@ -494,10 +495,22 @@ class PoolFinder:
             at_import=not outer_site.functions,
             via=via,
             condition=all_of(
-                list(dict.fromkeys(t for t in (condition_text(outer_module, outer_site), *inner_tests) if t))
+                list(dict.fromkeys(t for t in (condition_text(outer_module, outer_site.conditions), *inner_tests) if t))
             )
             or None,
         )
+
+    def _first_for_key(self, func: ast.AST, site: CallSite, frame: Frame, outer_module: Module) -> bool:
+        """Whether this call makes its pool: not when its function keeps one per key (taint.memo_key) and an
+        earlier caller's call made the one for the same key."""
+        key = memo_key(func, site.call, site.cls)
+        kept = kept_under(self.ev.force(self.ev.eval(key, frame))) if key is not None else None
+        if kept is None:
+            return True
+        shared = (id(site.call), kept, is_test_file(outer_module.path))
+        first = shared not in self._shared
+        self._shared.add(shared)
+        return first
 
     def _through(self, bound_self: Any, wrapper: Wrapper, inner: CallSite) -> tuple[bool, Target | None]:
         """A classmethod's `cls(...)`, the method read through a class (saq's `PgQueue.from_url`, or a subclass's):
@@ -584,11 +597,3 @@ def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> 
 def _post_init(func: FunctionNode, cls: ast.ClassDef) -> bool:
     """A dataclass's `__post_init__`: its generated `__init__` runs it, with the call's fields set."""
     return func.name == "__post_init__" and is_dataclass(cls)
-
-
-def condition_text(module: Module, site: CallSite) -> str | None:
-    if not site.conditions:
-        return None
-    return all_of(
-        [module.segment(test) if taken else f"not ({module.segment(test)})" for test, taken in site.conditions]
-    )

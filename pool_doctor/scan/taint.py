@@ -152,15 +152,14 @@ def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.exp
     on_class = {
         t.id
         for s in (cls.body if cls else [])
-        if isinstance(s, ast.Assign)
-        for t in s.targets
+        for t in (s.targets if isinstance(s, ast.Assign) else [s.target] if isinstance(s, ast.AnnAssign) else [])
         if isinstance(t, ast.Name)
     }
-    per_instance = (
-        {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)}
-        if cls
-        else set()
-    )
+    per_instance = {  # set on an instance (`self._engines = {}`); a classmethod's `cls._engines = {}` is the class's
+        n.attr
+        for n in ast.walk(cls or ast.Module([], []))
+        if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and ast.unparse(n.value) == "self"
+    }
 
     def shared(kept: ast.expr) -> bool:  # a dict every caller sees, not a local nor each instance's own
         if isinstance(kept, ast.Name):
@@ -196,7 +195,7 @@ def _returned_early(
     """The key of a function that returns what a shared dict keeps under it before making one: `engine =
     _engines.get(url)` then `if engine: return engine`, or `if url in _engines: return _engines[url]`, then the
     pool call and `_engines[url] = ...` (CKAN's datastore engines)."""
-    body = func.body if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+    body = list(_in_order(func.body)) if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
     got: dict[str, tuple[ast.expr, ast.expr]] = {}  # a local set from `dict.get(key)`: (the dict, the key)
     for index, stmt in enumerate(body):
         value = stmt.value if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
@@ -231,6 +230,14 @@ def kept_under(key: Any) -> str | None:
     if is_known(key):
         return repr(key.value)
     return f"{key.from_} {key.expr}" if isinstance(key, SV) and key.from_ and key.expr else None
+
+
+def _in_order(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements in the order they run, into `with` and `try` bodies (onyx's check again under a lock)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, (ast.With, ast.AsyncWith, ast.Try, ast.TryStar)):
+            yield from _in_order(stmt.body)
 
 
 def _walk(body: list[ast.stmt]) -> Iterator[ast.AST]:
