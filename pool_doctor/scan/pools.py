@@ -325,8 +325,10 @@ class PoolFinder:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
         for site, target in sorted(self.sites(module, self.names()), key=lambda st: st[0].call.lineno):
-            if target.wrapper is not None and target.wrapper.is_fixed and target.wrapper.callers < 2:
-                continue  # reported at the fixed wrapper's own line
+            fixed = target.wrapper if target.wrapper is not None and target.wrapper.is_fixed else None
+            retested = fixed is not None and is_test_file(module.path) and not is_test_file(fixed.module.path)
+            if fixed is not None and (fixed.callers < 2 or retested):
+                continue  # at the fixed wrapper's own line; a test's call of the app's makes the app's pool again
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
             if enclosing is not None and self._at_callers_only(enclosing, site):
                 continue
