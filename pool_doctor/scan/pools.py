@@ -1,12 +1,11 @@
 """Pool-creating calls: the library's own (through aliases and re-exports) and the project's wrappers.
 
-A wrapper is a project function whose pool call uses its parameters (`def make_engine(url, **kw):
-return create_engine(url, **kw)`): each call of the wrapper is a pool, with the wrapper's parameters
-bound to that call's arguments, so the values come from where the app really gives them. A wrapper of a
-wrapper is one too, MAX_DEPTH deep: past that a function taking a tenant or a shard's name and reaching a
-cached engine (`get_session(tenant)`) would make each of its hundreds of callers a pool. A function whose pool
-call takes none of its parameters and keeps nothing is a wrapper too where the app calls it from two places or more:
-each call makes a pool of its own (Wrapper.fixed).
+A wrapper is a project function whose pool call uses its parameters (`def make_engine(url, **kw): return
+create_engine(url, **kw)`): each call of the wrapper is a pool, with the wrapper's parameters bound to that call's
+arguments, so the values come from where the app really gives them. A wrapper of a wrapper is one too, MAX_DEPTH
+deep: past that a function taking a tenant or a shard's name and reaching a cached engine (`get_session(tenant)`)
+would make each of its hundreds of callers a pool. A function whose pool call takes none of its parameters and
+keeps nothing is a wrapper too where the app calls it from two places or more (Wrapper.fixed).
 """
 
 from __future__ import annotations
