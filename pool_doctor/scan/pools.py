@@ -20,6 +20,7 @@ from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, giv
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
 from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.factories import factory_names
 from pool_doctor.scan.finder import (
     CALL_NAMES,
     POOL_CLASS_KEYS,
@@ -42,7 +43,6 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched
 from pool_doctor.scan.scopes import condition_text
-from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
 
@@ -124,36 +124,9 @@ class PoolFinder:
         """Parameters whose default is a library's pool class (`pool_factory=psycopg_pool.AsyncConnectionPool`) or
         a project wrapper (oslo.db's `_engine_target=_create_engine`), and the attributes `__init__` keeps them
         in: a call through one of those names may make a pool."""
-        new = []
-        for func in [*module.functions.values(), *(m for c in module.classes.values() for m in c.body)]:
-            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            args = func.args
-            positional = [*args.posonlyargs, *args.args]
-            pairs = [*zip(positional[len(positional) - len(args.defaults) :], args.defaults)]
-            pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
-            makers = {*CALL_NAMES, *(w.func.name for w in self.wrappers.values() if w.via_class is None)}
-            given = {a.arg for a, d in pairs if (dotted_parts(d) or [""])[-1] in makers}
-            kept = {
-                target.attr
-                for node in ast.walk(func)
-                if isinstance(node, (ast.Assign, ast.AnnAssign))
-                and isinstance(node.value, ast.Name)
-                and node.value.id in given
-                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                if isinstance(target, ast.Attribute)
-            }
-            for name in (given | kept) - self.factories:
-                self.factories.add(name)
-                new.append(name)
-        for cls in module.classes.values():  # a class attribute or dataclass field whose default is one
-            for stmt in cls.body:
-                value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
-                if value is not None and (dotted_parts(value) or [""])[-1] in CALL_NAMES:
-                    for target, _ in assigned_names(stmt):
-                        if target not in self.factories:
-                            self.factories.add(target)
-                            new.append(target)
+        makers = {*CALL_NAMES, *(w.func.name for w in self.wrappers.values() if w.via_class is None)}
+        new = [name for name in factory_names(module, makers) if name not in self.factories]
+        self.factories.update(new)
         return new
 
     def called(self, module: Module, site: CallSite) -> Any:
@@ -163,10 +136,19 @@ class PoolFinder:
             return self._called[key]
         self._called[key] = None  # a site whose callee leads back to itself
         func = callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
-        if not isinstance(func, CALLABLES) and site.functions:
+        if not isinstance(func, CALLABLES) and site.functions and not self._fixed_only(site.call):
             func = callable_of(self.ev, self.ev.eval(site.call.func, self.site_frame(module, site)))
         self._called[key] = func
         return func
+
+    def _fixed_only(self, call: ast.Call) -> bool:
+        """Whether the call's name is only fixed wrappers' (module-level functions, called by their import): one the
+        module's names do not resolve is something else (`self.get_pool()`), never worth its frame."""
+        name = (dotted_parts(call.func) or [""])[-1]
+        named = [w for w in self.wrappers.values() if w.name == name]
+        if not named or not all(w.is_fixed for w in named) or name in CALL_NAMES or name in self.factories:
+            return False
+        return name not in self.heirs and all(c.name != name for _, c in self.subclasses.values())
 
     def target(self, module: Module, site: CallSite) -> Target | None:
         func = self.called(module, site)
