@@ -641,3 +641,65 @@ def test_a_registry_keeping_engines_by_key_under_a_lock_is_one_pool_per_key(
     )
     urls = sorted(p.settings["url"].value for p in report.pools)
     assert urls == ["postgresql://app@catalog/app", "postgresql://app@east/app"]
+
+
+def test_a_pool_kept_on_an_object_after_an_early_return_is_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RuoYi: `if runtime.async_engine is not None: return`, then `runtime.async_engine = make_engine(...)`, the
+    # runtime one per data source the registry keeps; its three callers share the engine: one pool, not three.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/database.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+
+            def make_engine(host):
+                return create_async_engine(f"postgresql+asyncpg://app@{host}/app", pool_size=20)
+
+
+            class Runtime:
+                def __init__(self, host):
+                    self.host = host
+                    self.async_engine = None
+
+
+            class Registry:
+                def __init__(self):
+                    self._runtimes = {}
+
+                def _runtime(self, name):
+                    return self._runtimes.setdefault(name, Runtime("db"))
+
+                @staticmethod
+                def _ensure(runtime):
+                    if runtime.async_engine is not None:
+                        return
+                    runtime.async_engine = make_engine(runtime.host)
+
+                def connection(self, name="primary"):
+                    runtime = self._runtime(name)
+                    self._ensure(runtime)
+                    return runtime.async_engine
+
+                def health(self, name="primary"):
+                    runtime = self._runtime(name)
+                    self._ensure(runtime)
+
+
+            registry = Registry()
+            """,
+            "app/ai.py": """
+            from app.database import registry
+
+
+            def engine():
+                return registry.connection()
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app/database.py:25"]
+    assert report.pools[0].settings["pool_size"].value == 20

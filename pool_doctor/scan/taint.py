@@ -127,6 +127,15 @@ def memoized(func: FunctionNode, call: ast.Call) -> bool:
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 if any(ast.unparse(target) in tested and ast.unparse(target) in kept for target in targets):
                     return True
+    returned: set[str] = set()  # the early-return form: `if runtime.engine is not None: return`, then the call
+    for stmt in _in_order(func.body):
+        if isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return):
+            returned |= {ast.unparse(n) for n in ast.walk(stmt.test) if isinstance(n, (ast.Attribute, ast.Name))}
+        value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+        if returned and (value is call or (isinstance(value, ast.Await) and value.value is call)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[union-attr]
+            if any(ast.unparse(target) in returned and ast.unparse(target) in kept for target in targets):
+                return True
     return False
 
 
