@@ -131,9 +131,11 @@ def memoized(func: FunctionNode, call: ast.Call) -> bool:
     for stmt in _in_order(func.body):
         if isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return):
             returned |= {ast.unparse(n) for n in ast.walk(stmt.test) if isinstance(n, (ast.Attribute, ast.Name))}
-        value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
-        if returned and (value is call or (isinstance(value, ast.Await) and value.value is call)):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[union-attr]
+        if not (returned and isinstance(stmt, (ast.Assign, ast.AnnAssign))):
+            continue
+        value = stmt.value
+        if value is call or (isinstance(value, ast.Await) and value.value is call):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             if any(ast.unparse(target) in returned and ast.unparse(target) in kept for target in targets):
                 return True
     return False
