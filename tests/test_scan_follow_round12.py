@@ -703,3 +703,78 @@ def test_a_pool_kept_on_an_object_after_an_early_return_is_made_once(
     )
     assert [p.where for p in report.pools] == ["app/database.py:25"]
     assert report.pools[0].settings["pool_size"].value == 20
+
+
+def test_a_fixed_factorys_callers_are_not_factories_and_tests_reaching_it_add_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mathesar: get_dummy_engine() (no parameters) is called by sql_function() and by convert(); sql_function() is
+    # called from many places, but it is no factory of its own: one pool at each of its two calls. Polar: a test
+    # calling the script's run(session=...) that reaches the app's fixed helper makes no pool of the app's again.
+    report = scan(
+        tmp_path,
+        {
+            "db/__init__.py": "",
+            "db/engine.py": """
+            from sqlalchemy import create_engine
+
+
+            def get_dummy_engine():
+                return create_engine("postgresql://", future=True)
+            """,
+            "db/functions.py": """
+            from db.engine import get_dummy_engine
+
+
+            def sql_function(name):
+                engine = get_dummy_engine()
+                return engine.dialect, name
+
+
+            A = sql_function("a")
+            B = sql_function("b")
+            C = sql_function("c")
+            """,
+            "db/convert.py": """
+            from sqlalchemy import create_engine
+
+            from db.engine import get_dummy_engine
+
+
+            def convert():
+                return get_dummy_engine()
+
+
+            def batched(session=None):
+                if session is None:
+                    session = create_engine("postgresql://app@db/app", pool_size=3)
+                return session
+
+
+            def run(session=None):
+                return batched(session=session)
+
+
+            def main():
+                run()
+
+
+            def other():
+                run()
+
+
+            def direct():
+                return batched()
+            """,
+            "tests/test_convert.py": """
+            from db.convert import run
+
+
+            def test_run(session):
+                run(session=session)
+            """,
+        },
+        monkeypatch,
+    )
+    made = sorted(p.where for p in report.pools)  # batched() at main's, other's and direct's calls; not the test's
+    assert made == ["db/convert.py:21", "db/convert.py:25", "db/convert.py:29", "db/convert.py:7", "db/functions.py:5"]

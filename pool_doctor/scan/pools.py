@@ -255,6 +255,8 @@ class PoolFinder:
             fixed = not uses_parameters(site.call, func, given_at_init)
             if memoized(func, site.call) or (fixed and (module.functions.get(func.name) is not func or keeps(func))):
                 continue
+            if fixed and target.wrapper is not None and target.wrapper.is_fixed:
+                continue  # a fixed wrapper's caller is not one too (mathesar's 21 callers of a dialect-only engine)
             via_class = cls = None
             if module.functions.get(func.name) is func:
                 pass
@@ -306,10 +308,8 @@ class PoolFinder:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
         for site, target in sorted(self.sites(module, self.names()), key=lambda st: st[0].call.lineno):
-            fixed = target.wrapper if target.wrapper is not None and target.wrapper.is_fixed else None
-            retested = fixed is not None and is_test_file(module.path) and not is_test_file(fixed.module.path)
-            if fixed is not None and (fixed.callers < 2 or retested):
-                continue  # at the fixed wrapper's own line; a test's call of the app's makes the app's pool again
+            if target.wrapper is not None and target.wrapper.is_fixed and target.wrapper.callers < 2:
+                continue  # reported at the fixed wrapper's own line
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
             if enclosing is not None and self._at_callers_only(enclosing, site):
                 continue
@@ -422,8 +422,9 @@ class PoolFinder:
     ) -> Iterator[ScannedPool]:
         if target.wrapper is not None:
             wrapper = target.wrapper
-            if len(entered) > 6:
-                return
+            retested = wrapper.is_fixed and is_test_file(outer_module.path) and not is_test_file(wrapper.module.path)
+            if len(entered) > 6 or retested:
+                return  # (a test reaching the app's fixed wrapper makes the app's pool again, in a test process)
             bound_self = target.bound_self
             post_init = wrapper.via_class is not None and _post_init(wrapper.func, wrapper.via_class)
             if post_init and wrapper.via_class:  # a dataclass's Class(...): the call's fields, then __post_init__
@@ -443,6 +444,12 @@ class PoolFinder:
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
                 if inner_frame is None or inner_target is None or inner_target.wrapper in (*entered, wrapper):
                     continue  # None: not made with these arguments
+                if (
+                    inner_target.wrapper is not None
+                    and inner_target.wrapper.is_fixed
+                    and inner_target.wrapper.callers < 2
+                ):
+                    continue  # a fixed wrapper one place calls: its pool is at its own line
                 if inner_target.wrapper is not None and not self._first_for_key(
                     wrapper.func, inner, inner_frame, outer_module
                 ):
