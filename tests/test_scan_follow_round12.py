@@ -778,3 +778,127 @@ def test_a_fixed_factorys_callers_are_not_factories_and_tests_reaching_it_add_no
     )
     made = sorted(p.where for p in report.pools)  # batched() at main's, other's and direct's calls; not the test's
     assert made == ["db/convert.py:21", "db/convert.py:25", "db/convert.py:29", "db/convert.py:7", "db/functions.py:5"]
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        # kept on a class attribute, in `x = x or ...`, in a module's dict, after an early return through a local
+        "class _State:\n    engine = None\n\n\ndef get_engine():\n    if _State.engine is None:\n"
+        "        _State.engine = create_engine(URL, pool_size=7)\n    return _State.engine\n",
+        "_engine = None\n\n\ndef get_engine():\n    global _engine\n"
+        "    _engine = _engine or create_engine(URL, pool_size=7)\n    return _engine\n",
+        "_cache = {}\n\n\ndef get_engine():\n    if not _cache:\n"
+        "        _cache['engine'] = create_engine(URL, pool_size=7)\n    return _cache['engine']\n",
+        "_engine = None\n\n\ndef get_engine():\n    global _engine\n    if _engine is not None:\n"
+        "        return _engine\n    engine = create_engine(URL, pool_size=7)\n    _engine = engine\n    return engine\n",
+    ],
+    ids=["class-attribute", "or", "dict", "early-return"],
+)
+def test_a_factory_that_keeps_its_engine_any_way_is_one_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, factory: str
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": 'from sqlalchemy import create_engine\n\nURL = "postgresql://u@h/db"\n' + factory,
+            "app/a.py": "from app.db import get_engine\n\n\ndef one():\n    return get_engine()\n\n\n"
+            "def two():\n    return get_engine()\n",
+        },
+        monkeypatch,
+    )
+    assert [p.file for p in report.pools] == ["app/db.py"]
+
+
+def test_keys_read_at_run_time_stay_apart_where_their_text_or_variable_differs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `config[role]` is a key per role, not one key; two variables unset alike are two keys; a dataclass's dict is
+    # each instance's own.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": """
+            import os
+            from dataclasses import dataclass, field
+
+            from sqlalchemy import create_engine
+
+            config = dict(os.environ)
+            _engines = {}
+
+
+            def get_engine(url, size):
+                if url not in _engines:
+                    _engines[url] = create_engine(url, pool_size=size)
+                return _engines[url]
+
+
+            def engine_for(role, size):
+                return get_engine(config[role], size)
+
+
+            @dataclass
+            class Registry:
+                _engines: dict = field(default_factory=dict)
+
+                def get(self, url, size):
+                    if url not in self._engines:
+                        self._engines[url] = create_engine(url, max_overflow=size)
+                    return self._engines[url]
+
+
+            read = engine_for("read_url", 5)
+            write = engine_for("write_url", 10)
+            a = get_engine(os.environ.get("A_URL"), 3)
+            b = get_engine(os.environ.get("B_URL"), 4)
+            first = Registry().get("postgresql://u@h/db", 1)
+            second = Registry().get("postgresql://u@h/db", 2)
+            """,
+        },
+        monkeypatch,
+    )
+    sizes = sorted(p.settings["pool_size"].value for p in report.pools if "pool_size" in p.settings)
+    assert sizes == [3, 4, 5, 10]
+    assert sorted(p.settings["max_overflow"].value for p in report.pools if "max_overflow" in p.settings) == [1, 2]
+
+
+def test_an_environ_prefix_and_a_dotenv_load_apply_where_they_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `env.prefix = "PLUGIN_"` changes the reads after it, not those before; a script's load_dotenv("seed.env") is
+    # its own program's environment, not the app's.
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            import environ
+
+            env = environ.Env()
+            DATABASES = {"default": env.db("DATABASE_URL", default="postgresql://u@realdb/main")}
+            env.prefix = "PLUGIN_"
+            PLUGIN = env("NAME", default="x")
+            """,
+            "seed.env": "POOL_SIZE=1\n",
+            "app/__init__.py": "",
+            "app/db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            engine = create_engine("postgresql://u@prod/db", pool_size=int(os.getenv("POOL_SIZE", "10")))
+            """,
+            "scripts/seed.py": """
+            from dotenv import load_dotenv
+
+            load_dotenv("seed.env")
+
+            from app.db import engine
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "proj/settings.py:4").settings["HOST"].env == "DATABASE_URL"
+    assert at(report, "app/db.py:5").settings["pool_size"].value == 10

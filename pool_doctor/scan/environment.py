@@ -36,7 +36,8 @@ class Environment:
         self.project = project
         self.ev = ev
         self._env_files: dict[Path, dict[str, tuple[str, str]]] = {}
-        self._loaded: dict[str, tuple[str, str]] | None = None
+        self._loads: list[tuple[Module, dict[str, tuple[str, str]], bool]] | None = None  # load_dotenv(path) calls
+        self._reach: dict[int, set[int]] = {}  # each module's own imports, followed through the tree
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         """The library calls read here, by dotted name."""
@@ -116,7 +117,7 @@ class Environment:
         file_values: dict[str, tuple[str, str]] | None = None,
     ) -> Any:
         values = self.near(frame.module) if file_values is None else file_values
-        found = values.get(name) or self.loaded().get(name)
+        found = values.get(name) or self.loaded(frame.module).get(name)
         if found is not None:
             raw, where = found
             return SV(raw, where, name, source=raw)
@@ -136,15 +137,25 @@ class Environment:
         own `os.environ.setdefault`) set."""
         if self.assumed_set(name, frame):
             return True
-        return name in self.near(frame.module) or name in self.loaded() or self.set_by_code(name) is not None
+        loaded = self.loaded(frame.module)
+        return name in self.near(frame.module) or name in loaded or self.set_by_code(name) is not None
 
-    def loaded(self) -> dict[str, tuple[str, str]]:
-        """What python-dotenv's module-level `load_dotenv(path)` puts in the environment for every later read: the
-        file's variables where the tree holds it (a first load wins, unless `override=True`); not a test's or a
-        docs build's. Its `load_dotenv()` with no path loads the nearest `.env`, which `near` reads already."""
-        if self._loaded is not None:
-            return self._loaded
-        self._loaded = {}
+    def loaded(self, module: Module) -> dict[str, tuple[str, str]]:
+        """What python-dotenv's module-level `load_dotenv(path)` puts in the environment for a read in `module`: the
+        file's variables where the tree holds it, from the module itself or one it imports (another program's
+        load is not this one's); a first load wins, unless `override=True`. Not a test's or a docs build's. Its
+        `load_dotenv()` with no path loads the nearest `.env`, which `near` reads already."""
+        reach = self._reached(module)
+        found: dict[str, tuple[str, str]] = {}
+        for loader, values, override in self._dotenv_loads():
+            if id(loader) in reach:
+                found.update(values if override else {k: v for k, v in values.items() if k not in found})
+        return found
+
+    def _dotenv_loads(self) -> list[tuple[Module, dict[str, tuple[str, str]], bool]]:
+        if self._loads is not None:
+            return self._loads
+        self._loads = []
         for module in list(self.project.modules.values()):
             if module is None or "load_dotenv" not in module.source or is_test_file(Path(module.display)):
                 continue
@@ -155,10 +166,25 @@ class Environment:
                 text = path_text(self.ev.force(self.ev.eval(call.args[0], Frame(module))))
                 path = self.file_for(module, text) if text and not DOCS & {*Path(module.display).parts} else None
                 override = keyword(call, "override")
-                for name, found in self.read_file(path).items() if path is not None else ():
-                    if name not in self._loaded or (isinstance(override, ast.Constant) and override.value is True):
-                        self._loaded[name] = found
-        return self._loaded
+                forced = isinstance(override, ast.Constant) and override.value is True
+                self._loads.append((module, self.read_file(path) if path is not None else {}, forced))
+        return self._loads
+
+    def _reached(self, module: Module) -> set[int]:
+        """The module and those it imports, through the tree's own imports (ids)."""
+        if id(module) in self._reach:
+            return self._reach[id(module)]
+        seen, queue = {id(module)}, [module]
+        self._reach[id(module)] = seen
+        while queue and len(seen) < 2000:
+            current = queue.pop()
+            for dotted in {*current.imports.values(), *current.nested_imports.values()}:
+                for name in (dotted, dotted.rpartition(".")[0]):
+                    found = self.project.module_by_name(name, near=current.path) if name else None
+                    if found is not None and id(found) not in seen:
+                        seen.add(id(found))
+                        queue.append(found)
+        return seen
 
     def assumed_set(self, name: str, frame: Frame) -> bool:
         """Whether the code at `frame` runs only with the variable set: under `if os.getenv(name):` (the flow's

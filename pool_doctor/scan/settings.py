@@ -513,7 +513,7 @@ class SettingsClasses:
                 delimiter = config.get("env_nested_delimiter")
                 sub_prefix = f"{env_name}{delimiter.value}" if is_known(delimiter) and delimiter.value else None
                 return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
-            file_values = {**self._settings_env_values(root, config), **self.environment.loaded()}  # os.environ wins
+            file_values = {**self._settings_env_values(root, config), **self.environment.loaded(klass.module)}
             found = fieldtext.env_case(file_values, env_name, case_sensitive)
             none_text = fieldtext.none_text(config, annotation)
             if found is not None:

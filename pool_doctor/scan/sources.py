@@ -77,7 +77,12 @@ class EnvironRef:
     scheme: dict[str, tuple[str | None, Any]]
     module: Module
     environs: bool = False  # environs' Env: `env("X", default)`, marshmallow's words for a bool
-    prefix: str = ""  # `env.prefix = "APP_"` after it is made: every variable it reads starts so
+    prefixes: tuple[tuple[int, str], ...] = ()  # `env.prefix = "APP_"` after it is made, by line: reads after start so
+
+    def prefix_at(self, module: Module, node: ast.AST) -> str:
+        """The prefix in effect where `node` reads (another module's read runs after this one's import)."""
+        line = getattr(node, "lineno", 0) if module is self.module else None
+        return next((p for at, p in reversed(self.prefixes) if line is None or at < line), "")
 
 
 class ConfigSources:
@@ -140,7 +145,7 @@ class ConfigSources:
         name = str(key.value) if is_known(key) else var_default
         if name is None:
             return unknown(frame.module, node)
-        name = env.prefix + name  # django-environ 0.11's get_value: f"{self.prefix}{var}", in the scheme too
+        name = env.prefix_at(frame.module, node) + name  # django-environ 0.11: f"{self.prefix}{var}", scheme too
         cast = method if method in ("int", "float", "bool", "str", "json", "list", "dict") else None
         default_node = keyword(node, "default")
         at = 2 if method is None and not env.environs else 1  # django-environ's `env(var, cast, default)`
@@ -238,7 +243,7 @@ class ConfigSources:
                 )
             elif isinstance(value, ExternalRef):
                 scheme[kw.arg] = (value.dotted.rsplit(".", 1)[-1], None)
-        return EnvironRef(scheme, frame.module, prefix=environ_prefix(frame.module))
+        return EnvironRef(scheme, frame.module, prefixes=environ_prefixes(frame.module))
 
     def dj_database_url_parse(self, node: ast.Call, frame: Frame) -> Any:
         return self._dj_database_url(self.ev.arg(node, frame, 0, "url"), node, frame)
@@ -351,9 +356,9 @@ class ConfigSources:
         return result
 
 
-def environ_prefix(module: Module) -> str:
+def environ_prefixes(module: Module) -> tuple[tuple[int, str], ...]:
     """The `prefix` the module gives the django-environ Env it makes at its top level (`env = environ.Env()`, then
-    `env.prefix = "OPENCVE_"`); the last one written wins."""
+    `env.prefix = "OPENCVE_"`), each with its line."""
     made = {
         target.id
         for stmt in module.tree.body
@@ -363,7 +368,7 @@ def environ_prefix(module: Module) -> str:
         for target in stmt.targets
         if isinstance(target, ast.Name)
     }
-    prefix = ""
+    found = []
     for stmt in module.tree.body:
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
             continue
@@ -376,5 +381,5 @@ def environ_prefix(module: Module) -> str:
             and isinstance(value, ast.Constant)
             and isinstance(value.value, str)
         ):
-            prefix = value.value
-    return prefix
+            found.append((stmt.lineno, value.value))
+    return tuple(found)

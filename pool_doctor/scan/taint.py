@@ -96,13 +96,24 @@ def _reads(node: ast.AST) -> set[str]:
 
 
 def keeps(func: FunctionNode) -> bool:
-    """Whether the function keeps a pool it made for its later calls: a decorator that keeps what it returns
-    (`functools.cache`, `lru_cache`, a project's `@singleton`), or a pool call of its own under a test of where it
-    keeps it (memoized: fides' get_api_session, whose other pool call is handed that kept engine)."""
+    """Whether the function may keep something for its later calls, so that its callers may share one pool: a
+    decorator that keeps what it returns (`functools.cache`, `lru_cache`, a project's `@singleton`), a `global`
+    or `nonlocal` it sets, or a store into anything but a local (`_State.engine = ...`, `_cache["engine"] = ...`:
+    fides' get_api_session, and every way of caching a fixed factory might use)."""
     texts = (ast.unparse(d).lower() for d in func.decorator_list)
     if any(word in text for text in texts for word in ("cache", "memo", "once", "singleton")):
         return True
-    return any(memoized(func, node) for node in ast.walk(func) if isinstance(node, ast.Call))
+    local = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(func):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return True
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
+            root = node.value
+            while isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            if not (isinstance(root, ast.Name) and root.id in local):
+                return True
+    return False
 
 
 def memoized(func: FunctionNode, call: ast.Call) -> bool:
@@ -160,11 +171,14 @@ def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.exp
     with `_connections = {}` on the class, never set on an instance (pyramid_oereb's adapter), or a module's
     global dict. Callers that give the same key share that pool. None for any other function."""
     local = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    on_class = {
+    fields = cls is not None and (
+        is_dataclass(cls) or any(w in ast.unparse(b) for b in cls.bases for w in ("Model", "Settings"))
+    )
+    on_class = {  # (a dataclass's or a model's annotated names are each instance's fields)
         t.id
         for s in (cls.body if cls else [])
         for t in (s.targets if isinstance(s, ast.Assign) else [s.target] if isinstance(s, ast.AnnAssign) else [])
-        if isinstance(t, ast.Name)
+        if isinstance(t, ast.Name) and not (fields and isinstance(s, ast.AnnAssign))
     }
     per_instance = {  # set on an instance (`self._engines = {}`); a classmethod's `cls._engines = {}` is the class's
         n.attr
@@ -237,10 +251,29 @@ def _returned_early(
 
 def kept_under(key: Any) -> str | None:
     """What a pool kept by key is kept under: the key's value, or for one read at run time the place and text
-    that read it (each caller reaching the same `config["read_url"]` gets the same pool); None: not known."""
-    if is_known(key):
-        return repr(key.value)
-    return f"{key.from_} {key.expr}" if isinstance(key, SV) and key.from_ and key.expr else None
+    that read it, where that text names no variable (each caller reaching the same `config["read_url"]` gets the
+    same pool; `config[role]` is another key for each role); None: not known."""
+    if is_known(key):  # (a default two variables share is two keys where they are set)
+        return repr(key.value) + (f" ${key.env}" if key.env else "")
+    if not (isinstance(key, SV) and key.from_ and key.expr):
+        return None
+    try:
+        tree = ast.parse(key.expr, mode="eval")
+    except SyntaxError:
+        return None
+    varying = [
+        part
+        for node in ast.walk(tree)
+        for part in (
+            [node.slice]
+            if isinstance(node, ast.Subscript)
+            else [*node.args, *(k.value for k in node.keywords)]
+            if isinstance(node, ast.Call)
+            else []
+        )
+        if any(isinstance(inner, ast.Name) for inner in ast.walk(part))
+    ]
+    return None if varying else f"{key.from_} {key.expr}"
 
 
 def _in_order(body: list[ast.stmt]) -> Iterator[ast.stmt]:
