@@ -451,6 +451,7 @@ def test_an_empty_default_of_a_url_field_is_no_url(tmp_path: Path, monkeypatch: 
             class DBSettings(BaseSettings):
                 pool_size: int = 5
                 dsn: PostgresDsn = ""  # type: ignore[assignment]
+                name: str | PostgresDsn = ""  # a str takes ""
                 model_config = SettingsConfigDict(env_prefix="databases_")
 
 
@@ -461,7 +462,9 @@ def test_an_empty_default_of_a_url_field_is_no_url(tmp_path: Path, monkeypatch: 
 
             from app.config import database
 
-            engine = create_engine(str(database.dsn), pool_size=database.pool_size)
+            engine = create_engine(
+                str(database.dsn), pool_size=database.pool_size, connect_args={"application_name": database.name}
+            )
             """,
             "alembic.ini": "[alembic]\nscript_location = %(here)s/alembic\n",
             "alembic/env.py": """
@@ -483,6 +486,7 @@ def test_an_empty_default_of_a_url_field_is_no_url(tmp_path: Path, monkeypatch: 
     for where in ("app/db.py:5", "alembic/env.py:11"):
         url = at(report, where).settings["url"]
         assert (url.known, url.env) == (False, "DATABASES_DSN")
+    assert at(report, "app/db.py:5").settings["connect_args.application_name"].value == ""
 
 
 def test_a_wrapper_run_through_async_to_sync_is_a_call_of_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -136,4 +136,5 @@ def empty_url(annotation: ast.expr | None, value: Any) -> bool:
         if annotation
         else set()
     )
-    return any(name.endswith(("Dsn", "Url")) for name in names) and is_known(value) and value.value == ""
+    url = any(name.endswith(("Dsn", "Url")) for name in names) and "str" not in names  # (`str | AnyUrl` takes "")
+    return url and is_known(value) and value.value == ""

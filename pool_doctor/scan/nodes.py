@@ -266,7 +266,9 @@ def takes_keyword(func: FunctionNode, name: str) -> bool:
 
 def key_written(modules: Iterable[Module | None], key: str) -> bool:
     """Whether the app's code (not its tests) gives `key` a value a loader may put in a mapping: a global or class
-    attribute of that name (a config module or class, as Flask's `from_object` loads)."""
+    attribute of that name (a config module or class, as Flask's `from_object` loads: upper-case names only)."""
+    if not key.isupper():
+        return False
     for module in modules:
         if module is None or key not in module.source or is_test_file(module.path):
             continue
