@@ -906,3 +906,18 @@ def test_an_environ_prefix_and_a_dotenv_load_apply_where_they_run(
     )
     assert at(report, "proj/settings.py:4").settings["HOST"].env == "DATABASE_URL"
     assert at(report, "app/db.py:5").settings["pool_size"].value == 10
+
+
+def test_a_fixed_factory_called_from_many_files_is_one_pool_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # listenbrainz: every command of a CLI calls create_app(); a getter the whole app calls. Past ten files the
+    # callers are not read (a scan of a large tree would parse most of it): one pool at the factory's own line.
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": 'from sqlalchemy import create_engine\n\n\ndef get_engine():\n    return create_engine("postgresql://a@db/app")\n',
+    }
+    for number in range(11):
+        files[f"app/command{number}.py"] = "from app.db import get_engine\n\n\ndef run():\n    return get_engine()\n"
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/db.py:5"]

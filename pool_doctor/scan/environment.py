@@ -145,9 +145,10 @@ class Environment:
         file's variables where the tree holds it, from the module itself or one it imports (another program's
         load is not this one's); a first load wins, unless `override=True`. Not a test's or a docs build's. Its
         `load_dotenv()` with no path loads the nearest `.env`, which `near` reads already."""
-        reach = self._reached(module)
+        loads = [load for load in self._dotenv_loads() if load[1]]
+        reach = self._reached(module) if loads else set()
         found: dict[str, tuple[str, str]] = {}
-        for loader, values, override in self._dotenv_loads():
+        for loader, values, override in loads:
             if id(loader) in reach:
                 found.update(values if override else {k: v for k, v in values.items() if k not in found})
         return found
@@ -171,7 +172,7 @@ class Environment:
         return self._loads
 
     def _reached(self, module: Module) -> set[int]:
-        """The module and those it imports, through the tree's own imports (ids)."""
+        """The module and those it imports, through the tree's own imports the scan has read (ids)."""
         if id(module) in self._reach:
             return self._reach[id(module)]
         seen, queue = {id(module)}, [module]
@@ -179,8 +180,9 @@ class Environment:
         while queue and len(seen) < 2000:
             current = queue.pop()
             for dotted in {*current.imports.values(), *current.nested_imports.values()}:
-                for name in (dotted, dotted.rpartition(".")[0]):
-                    found = self.project.module_by_name(name, near=current.path) if name else None
+                for name in (dotted, dotted.rpartition(".")[0]):  # (modules the scan has read: it parses no more)
+                    path = self.project.find_module(name, current.path) if name else None
+                    found = self.project.modules.get(path) if path is not None else None
                     if found is not None and id(found) not in seen:
                         seen.add(id(found))
                         queue.append(found)

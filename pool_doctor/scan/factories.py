@@ -22,6 +22,8 @@ def factory_names(module: Module, makers: set[str]) -> list[str]:
         pairs = [*zip(positional[len(positional) - len(args.defaults) :], args.defaults)]
         pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
         given = {a.arg for a, d in pairs if (dotted_parts(d) or [""])[-1] in makers}
+        if not given:
+            continue
         kept = {
             target.attr
             for node in ast.walk(func)

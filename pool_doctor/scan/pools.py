@@ -141,14 +141,22 @@ class PoolFinder:
         self._called[key] = func
         return func
 
-    def _fixed_only(self, call: ast.Call) -> bool:
-        """Whether the call's name is only fixed wrappers' (module-level functions, called by their import): one the
-        module's names do not resolve is something else (`self.get_pool()`), never worth its frame."""
-        name = (dotted_parts(call.func) or [""])[-1]
+    def only_fixed(self, name: str) -> bool:
+        """Whether the name is only fixed wrappers' (and no library's or other wrapper's)."""
         named = [w for w in self.wrappers.values() if w.name == name]
         if not named or not all(w.is_fixed for w in named) or name in CALL_NAMES or name in self.factories:
             return False
         return name not in self.heirs and all(c.name != name for _, c in self.subclasses.values())
+
+    def unfix(self, names: set[str]) -> None:
+        """These fixed wrappers are none: each is one pool at its own line (scanner: too many callers to read)."""
+        for key in [key for key, w in self.wrappers.items() if w.name in names and w.is_fixed]:
+            del self.wrappers[key]
+
+    def _fixed_only(self, call: ast.Call) -> bool:
+        """Whether the call's name is only fixed wrappers' (module-level functions, called by their import): one the
+        module's names do not resolve is something else (`self.get_pool()`), never worth its frame."""
+        return self.only_fixed((dotted_parts(call.func) or [""])[-1])
 
     def target(self, module: Module, site: CallSite) -> Target | None:
         func = self.called(module, site)
