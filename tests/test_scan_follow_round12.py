@@ -908,10 +908,10 @@ def test_an_environ_prefix_and_a_dotenv_load_apply_where_they_run(
     assert at(report, "app/db.py:5").settings["pool_size"].value == 10
 
 
-def test_a_fixed_factory_called_from_many_files_is_one_pool_at_its_line(
+def test_a_fixed_factory_called_many_times_is_one_pool_at_its_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # listenbrainz: every command of a CLI calls create_app(); a getter the whole app calls. Past ten files the
+    # listenbrainz: every command of a CLI calls create_app(); a getter the whole app calls. Past ten calls the
     # callers are not read (a scan of a large tree would parse most of it): one pool at the factory's own line.
     files = {
         "app/__init__.py": "",

@@ -27,7 +27,7 @@ from pool_doctor.scan.pools import PoolFinder
 WRAPPER_ROUNDS = 8  # until no new wrapper (pools.MAX_DEPTH bounds them): one link a round, read in reverse
 STACK_BYTES = 256 * 1024 * 1024  # the scan's thread: room for RECURSION_LIMIT frames of the interpreter
 RECURSION_LIMIT = 20_000
-FIXED_FILES = 10  # a fixed factory (pools.Wrapper.fixed) more files call than this is one pool at its own line
+FIXED_CALLS = 10  # a fixed factory (pools.Wrapper.fixed) called more often than this is one pool at its own line
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
 
 
@@ -218,17 +218,17 @@ def _scan(path: Path) -> ScanReport:
 
 
 def _widely_called(project: Project, finder: PoolFinder, names: set[str], kept: dict[Path, bytes]) -> set[str]:
-    """The fixed factories among `names` that more than FIXED_FILES files call (`create_app()` in every command of
-    a CLI, a getter the app calls everywhere): each is one pool at its own line, and their callers are not read."""
+    """The fixed factories among `names` the tree calls more than FIXED_CALLS times (`create_app()` in every command
+    of a CLI, a getter the app calls everywhere): each is one pool at its own line, and their callers are not read."""
     fixed = {name for name in names if finder.only_fixed(name)}
     counts = dict.fromkeys(fixed, 0)
     for file in project.files if fixed else []:
         module = project.modules.get(file)
-        data = None if module is not None else kept.get(file) or read_source(file)[0]
+        data = b"" if module is not None else kept.get(file) or read_source(file)[0] or b""
         for name in fixed:
             counts[name] += (
-                bool(name in module.calls) if module is not None else bool(data and name.encode() + b"(" in data)
+                len(module.calls.get(name, [])) if module is not None else data.count(b"%s(" % name.encode())
             )
-    wide = {name for name, count in counts.items() if count > FIXED_FILES}
+    wide = {name for name, count in counts.items() if count > FIXED_CALLS}
     finder.unfix(wide)
     return wide
