@@ -129,27 +129,32 @@ def memoized(func: FunctionNode, call: ast.Call) -> bool:
     for test in ast.walk(func):
         if not isinstance(test, ast.If):
             continue
-        tested = {ast.unparse(n) for n in ast.walk(test.test) if isinstance(n, (ast.Attribute, ast.Name))}
-        for stmt in (inner for part in test.body for inner in ast.walk(part)):
-            if not isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-                continue
-            value = stmt.value
-            if value is call or (isinstance(value, ast.Await) and value.value is call):
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-                if any(ast.unparse(target) in tested and ast.unparse(target) in kept for target in targets):
-                    return True
+        tested = _read_in(test.test)
+        if any(_stores_call(stmt, call, tested & kept) for part in test.body for stmt in ast.walk(part)):
+            return True
     returned: set[str] = set()  # the early-return form: `if runtime.engine is not None: return`, then the call
     for stmt in _in_order(func.body):
         if isinstance(stmt, ast.If) and stmt.body and isinstance(stmt.body[-1], ast.Return):
-            returned |= {ast.unparse(n) for n in ast.walk(stmt.test) if isinstance(n, (ast.Attribute, ast.Name))}
-        if not (returned and isinstance(stmt, (ast.Assign, ast.AnnAssign))):
-            continue
-        value = stmt.value
-        if value is call or (isinstance(value, ast.Await) and value.value is call):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            if any(ast.unparse(target) in returned and ast.unparse(target) in kept for target in targets):
-                return True
+            returned |= _read_in(stmt.test)
+        if _stores_call(stmt, call, returned & kept):
+            return True
     return False
+
+
+def _read_in(test: ast.expr) -> set[str]:
+    return {ast.unparse(n) for n in ast.walk(test) if isinstance(n, (ast.Attribute, ast.Name))}
+
+
+def _stores_call(stmt: ast.AST, call: ast.Call, into: set[str]) -> bool:
+    """Whether the statement stores the call's result (awaited or not) into one of `into`."""
+    if not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or not into:
+        return False
+    value = stmt.value
+    if not (value is call or (isinstance(value, ast.Await) and value.value is call)):
+        return False
+    return any(
+        ast.unparse(target) in into for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+    )
 
 
 def _attributes(func: FunctionNode, holder: str | None) -> set[str]:
