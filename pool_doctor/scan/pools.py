@@ -80,6 +80,11 @@ class Wrapper:
     def is_fixed(self) -> bool:
         return all(id(s.call) in self.fixed for s in self.inner)
 
+    @property
+    def stays(self) -> bool:
+        """A fixed wrapper fewer than two places call: its pool is at its own line, not at its caller."""
+        return self.is_fixed and self.callers < 2
+
     def reaches(self, site: CallSite) -> bool:
         """Whether this wrapper's calls make the pool of its inner `site` (a fixed one only in a fixed wrapper)."""
         return any(s.call is site.call for s in self.inner) and (id(site.call) not in self.fixed or self.is_fixed)
@@ -136,7 +141,8 @@ class PoolFinder:
             return self._called[key]
         self._called[key] = None  # a site whose callee leads back to itself
         func = callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
-        if not isinstance(func, CALLABLES) and site.functions and not self._fixed_only(site.call):
+        # (a name only fixed wrappers have, the module's names do not resolve: something else, `self.get_pool()`)
+        if not isinstance(func, CALLABLES) and site.functions and not self.only_fixed(_last(site.call)):
             func = callable_of(self.ev, self.ev.eval(site.call.func, self.site_frame(module, site)))
         self._called[key] = func
         return func
@@ -152,11 +158,6 @@ class PoolFinder:
         """These fixed wrappers are none: each is one pool at its own line (scanner: too many callers to read)."""
         for key in [key for key, w in self.wrappers.items() if w.name in names and w.is_fixed]:
             del self.wrappers[key]
-
-    def _fixed_only(self, call: ast.Call) -> bool:
-        """Whether the call's name is only fixed wrappers' (module-level functions, called by their import): one the
-        module's names do not resolve is something else (`self.get_pool()`), never worth its frame."""
-        return self.only_fixed((dotted_parts(call.func) or [""])[-1])
 
     def target(self, module: Module, site: CallSite) -> Target | None:
         func = self.called(module, site)
@@ -316,7 +317,7 @@ class PoolFinder:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
         for site, target in sorted(self.sites(module, self.names()), key=lambda st: st[0].call.lineno):
-            if target.wrapper is not None and target.wrapper.is_fixed and target.wrapper.callers < 2:
+            if target.wrapper is not None and target.wrapper.stays:
                 continue  # reported at the fixed wrapper's own line
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
             if enclosing is not None and self._at_callers_only(enclosing, site):
@@ -328,7 +329,7 @@ class PoolFinder:
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:
         """A wrapper's call reported at its callers alone (a fixed wrapper's where two places call it or more); a
         PasteDeploy app's factory is also started by `pserve app.ini`, a caller of its own."""
-        if wrapper.callers < (2 if wrapper.is_fixed else 1) or not wrapper.reaches(site):
+        if wrapper.callers == 0 or wrapper.stays or not wrapper.reaches(site):
             return False
         return not self.ev.calls.paste.starts(wrapper.func)
 
@@ -452,11 +453,7 @@ class PoolFinder:
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
                 if inner_frame is None or inner_target is None or inner_target.wrapper in (*entered, wrapper):
                     continue  # None: not made with these arguments
-                if (
-                    inner_target.wrapper is not None
-                    and inner_target.wrapper.is_fixed
-                    and inner_target.wrapper.callers < 2
-                ):
+                if inner_target.wrapper is not None and inner_target.wrapper.stays:
                     continue  # a fixed wrapper one place calls: its pool is at its own line
                 if inner_target.wrapper is not None and not self._first_for_key(
                     wrapper.func, inner, inner_frame, outer_module
@@ -590,6 +587,10 @@ def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> 
     if found is None or (name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in call.keywords)):
         return None
     return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]
+
+
+def _last(call: ast.Call) -> str:
+    return (dotted_parts(call.func) or [""])[-1]
 
 
 def _post_init(func: FunctionNode, cls: ast.ClassDef) -> bool:
