@@ -388,7 +388,7 @@ def test_a_projects_own_flask_extension_makes_no_flask_sqlalchemy_engine(
 ) -> None:
     # tahrir: its own DatabaseExtension calls `self.init_app(app)` and there makes `create_engine(app.config[...])`
     # after `app.config.setdefault(KEY, "sqlite:///:memory:")`. No Flask-SQLAlchemy: one pool, the create_engine;
-    # and the setdefault's default is not the value where the app's config modules set that key.
+    # and the setdefault's default is not the value where the app's config module sets that key: that module's is.
     report = scan(
         tmp_path,
         {
@@ -432,7 +432,7 @@ def test_a_projects_own_flask_extension_makes_no_flask_sqlalchemy_engine(
     )
     assert [p.where for p in report.pools] == ["badges/app.py:9"]
     settings = report.pools[0].settings
-    assert not settings["url"].known
+    assert (settings["url"].value, settings["url"].from_) == ("postgresql://badges@db/badges", "badges/defaults.py:1")
     assert settings["pool_size"].value == 7  # no config of the app's sets it
 
 

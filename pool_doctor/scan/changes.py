@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk
+from pool_doctor.scan.kinds import Branches, DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk
 from pool_doctor.scan.nodes import MUTATORS, pseudo_name
 from pool_doctor.scan.paths import State
 from pool_doctor.scan.statements import hands_names
@@ -21,7 +21,7 @@ FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are re
 def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edit: Callable[[Any], Any]) -> State:
     """`base` (a name, `self.x`, a subscript of one, a part of a library object one holds) replaced by
     `edit(its value)`."""
-    if isinstance(base, ast.Attribute) and isinstance(ev.force(ev.eval(base.value, frame_of(state))), HolderV):
+    if isinstance(base, ast.Attribute) and _holder(ev, ev.eval(base.value, frame_of(state))):
         attr = base.attr
 
         def part(holder: Any) -> Any:
@@ -45,6 +45,14 @@ def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edi
 
         return change(ev, frame_of, base.value, state, inner)
     return state
+
+
+def _holder(ev: Interpreter, value: Any) -> bool:
+    """A library object whose parts the scan knows, on every path (an app whose config a test may reload)."""
+    value = ev.force(value)
+    if isinstance(value, Branches):
+        return all(isinstance(ev.force(option), HolderV) for _, option in containers.settle_options(ev, value)[0])
+    return isinstance(value, HolderV)
 
 
 def popping_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:

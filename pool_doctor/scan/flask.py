@@ -76,7 +76,7 @@ FLASK_IMPORT = re.compile(
 FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
-FLASK_APP = "flask.Flask"
+FLASK_APP = flaskconfig.APP
 UNREAD = " (not read)"  # after a load of config the scan cannot read, in a pool's unresolved
 BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
 

@@ -19,6 +19,7 @@ from pool_doctor.scan.kinds import (
     ClassRef,
     DictV,
     Frame,
+    HolderV,
     InstanceRef,
     Interpreter,
     ModuleRef,
@@ -28,11 +29,15 @@ from pool_doctor.scan.kinds import (
 )
 
 CONFIGS = ("flask.Config", "flask.config.Config")
+APP = "flask.Flask"
+APPS = ("flask.Flask", "flask.app.Flask", "quart.Quart", "apiflask.APIFlask")  # each has a flask.Config
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file", "from_mapping"}
 
 
 def calls(ev: Interpreter) -> dict[str, Any]:
-    """`flask.Config(root_path, defaults=None)`: a dict of its defaults."""
+    """`flask.Config(root_path, defaults=None)`: a dict of its defaults. `flask.Flask(...)`: an app whose
+    `config` holds what the code loads and writes into it before it is read; any other key may be set where the
+    scan does not look (a function the app is handed to), so it is unknown, not missing."""
 
     def made(node: ast.Call, frame: Frame) -> DictV:
         result = DictV({}, frame.module.where(node))
@@ -41,7 +46,10 @@ def calls(ev: Interpreter) -> dict[str, Any]:
             ev.merge(result, defaults, frame.module.segment(node))
         return result
 
-    return dict.fromkeys(CONFIGS, made)
+    def app(node: ast.Call, frame: Frame) -> HolderV:
+        return HolderV(APP, {"config": DictV({}, frame.module.where(node), [f"{frame.module.segment(node)}.config"])})
+
+    return {**dict.fromkeys(CONFIGS, made), **dict.fromkeys(APPS, app)}
 
 
 def loaded(ev: Interpreter, base: DictV, method: str, call: ast.Call, frame: Frame) -> DictV:
