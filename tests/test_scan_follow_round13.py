@@ -58,3 +58,64 @@ def test_a_flask_apps_own_config_read_by_the_app_is_what_its_loaders_put_there(
     assert at(report, "app/main.py:13").settings["pool_size"].value == 7
     other = at(report, "app/main.py:14").settings["url"]
     assert not other.known and other.value != "sqlite://"
+
+
+def test_a_class_method_with_no_parameters_that_keeps_nothing_is_a_pool_at_each_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # student-manage-api: `@classmethod async def open_pool(cls): cls._pool = await asyncpg.create_pool(...)`,
+    # called by the API's lifespan and by a worker thread: nothing tests `_pool` before making another, so each
+    # call opens one. Where something does test it (`if Reports._pool is None:`), the callers share one.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/pg.py": """
+            import asyncpg
+
+
+            class PgDB:
+                _pool = None
+
+                @classmethod
+                async def open_pool(cls):
+                    cls._pool = await asyncpg.create_pool(host="db", min_size=5, max_size=20)
+                    return cls._pool
+
+                @classmethod
+                async def close_pool(cls):
+                    await cls._pool.close()
+
+
+            class Reports:
+                _pool = None
+
+                @staticmethod
+                async def open_pool():
+                    Reports._pool = await asyncpg.create_pool(host="reports", max_size=3)
+
+
+            async def reports():
+                if Reports._pool is None:
+                    await Reports.open_pool()
+                return Reports._pool
+            """,
+            "app/main.py": """
+            from app.pg import PgDB, Reports
+
+
+            async def lifespan(app):
+                await PgDB.open_pool()
+                await Reports.open_pool()
+                yield
+
+
+            async def worker():
+                await PgDB.open_pool()
+                await Reports.open_pool()
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["app/main.py:11", "app/main.py:5", "app/pg.py:22"]
+    assert at(report, "app/main.py:11").settings["max_size"].value == 20

@@ -71,9 +71,8 @@ class Wrapper:
     callers: int = 0
     instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
     depth: int = 1  # a library call's wrapper is 1, a wrapper of that 2, ...
-    # A module-level function making its pool from none of its parameters (`def get_pool(): return
-    # AsyncConnectionPool(URL)`) and keeping nothing: a pool at each call where the app calls it from two places or
-    # more, else at its own line. These are such inner calls; a wrapper all of whose inner calls are such is fixed.
+    # A module's function (or a class's class or static method) making its pool from none of its parameters and
+    # keeping nothing (taint.keeps) is a pool at each call where two places call it: these inner calls are such.
     fixed: set[int] = field(default_factory=set)
 
     @property
@@ -262,7 +261,7 @@ class PoolFinder:
                 self.keepers.setdefault(id(site.cls), (site.cls, []))
                 continue
             fixed = not uses_parameters(site.call, func, given_at_init)
-            if memoized(func, site.call) or (fixed and (module.functions.get(func.name) is not func or keeps(func))):
+            if memoized(func, site.call) or (fixed and keeps(func, site.cls, module)):
                 continue
             if fixed and target.wrapper is not None and target.wrapper.is_fixed:
                 continue  # a fixed wrapper's caller is not one too (mathesar's 21 callers of a dialect-only engine)

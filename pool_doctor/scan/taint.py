@@ -7,7 +7,7 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pool_doctor.scan.finder import FunctionNode, dotted_parts
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
 from pool_doctor.scan.kinds import SV, is_known
 from pool_doctor.scan.nodes import MUTATORS, is_dataclass
 
@@ -95,25 +95,113 @@ def _reads(node: ast.AST) -> set[str]:
     return found
 
 
-def keeps(func: FunctionNode) -> bool:
-    """Whether the function may keep something for its later calls, so that its callers may share one pool: a
-    decorator that keeps what it returns (`functools.cache`, `lru_cache`, a project's `@singleton`), a `global`
-    or `nonlocal` it sets, or a store into anything but a local (`_State.engine = ...`, `_cache["engine"] = ...`:
-    fides' get_api_session, and every way of caching a fixed factory might use)."""
+def keeps(func: FunctionNode, cls: ast.ClassDef | None, module: Module) -> bool:
+    """Whether the function's callers may share one pool. A method of an instance (`cls`: the method's class) may;
+    a module's function, or a class or static method of a module's class, is reached alike by every caller, and
+    they share one where it may keep something for its later calls: a decorator that keeps what it returns
+    (`functools.cache`, `lru_cache`, a project's `@singleton`), or a `global`, `nonlocal` or store into anything
+    but a local (`_State.engine = ...`, `_cache["engine"] = ...`: fides' get_api_session) that something reads
+    back to decide: the function before the store (`_e = _e or ...`, an early return through a local), or a test
+    anywhere in the module (`if _State.engine is None: init()`; a method's `cls._pool` is the `Owner._pool` a
+    test reads). A store nothing tests (`cls._pool = await create_pool(...)`, each call opening a pool again)
+    keeps nothing."""
+    if cls is None and module.functions.get(func.name) is not func:
+        return True
+    if cls is not None:
+        methods = {ast.unparse(d) for d in func.decorator_list} & {"classmethod", "staticmethod"}
+        if not methods or module.classes.get(cls.name) is not cls:
+            return True
+    owner, tree = cls.name if cls is not None else None, module.tree
     texts = (ast.unparse(d).lower() for d in func.decorator_list)
     if any(word in text for text in texts for word in ("cache", "memo", "once", "singleton")):
         return True
     local = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    shared = {name for n in ast.walk(func) if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
+    tested: set[str] | None = None
     for node in ast.walk(func):
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            return True
-        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
+        stored: set[str] = set()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in shared:
+            stored = {node.id}
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
             root = node.value
             while isinstance(root, (ast.Attribute, ast.Subscript)):
                 root = root.value
-            if not (isinstance(root, ast.Name) and root.id in local):
-                return True
+            if isinstance(root, ast.Name) and root.id in local:
+                continue
+            name = _kept_name(node, owner)
+            if name is None:
+                return True  # (`_cache[key] = ...`: by a key the scan does not read)
+            # a dict's key is tested as itself or as the dict (`if not _cache:`)
+            stored = {name, ast.unparse(node.value)} if isinstance(node, ast.Subscript) else {name}
+        if not stored:
+            continue
+        if tested is None:
+            tested = {name for test, cls in _tests(tree, None) for name in _names_read(test, cls)}
+        if stored & tested or any(stored & _names_read(n, owner) for n in _before(func, node)):
+            return True
     return False
+
+
+def _kept_name(target: ast.Attribute | ast.Subscript, owner: str | None) -> str | None:
+    """The name a store keeps something under: `_State.engine`'s "_State.engine" (`cls.engine` in a method of
+    `_State` too), `x["engine"]`'s "engine"."""
+    if isinstance(target, ast.Attribute):
+        base = ast.unparse(target.value)
+        return f"{owner if owner is not None and base in ('cls', 'self') else base}.{target.attr}"
+    key = target.slice
+    return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+
+
+def _names_read(node: ast.AST, owner: str | None = None) -> set[str]:
+    """The names, attributes and constant keys an expression reads (`_cache.get("engine")` reads "engine";
+    `self.engine` in a method of `owner` reads "Owner.engine")."""
+    found: set[str] = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+            found.add(inner.id)
+        elif isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Load):
+            found.add(_kept_name(inner, owner) or "")
+        elif isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            found.add(inner.value)
+    return found
+
+
+def _tests(node: ast.AST, owner: str | None) -> Iterator[tuple[ast.expr, str | None]]:
+    """Each test in the tree, with the class whose method it is in (for its `self.x` / `cls.x`)."""
+    for inner in ast.iter_child_nodes(node):
+        if isinstance(inner, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+            yield inner.test, owner
+        elif isinstance(inner, ast.BoolOp):
+            yield from ((value, owner) for value in inner.values[:-1])
+        yield from _tests(inner, inner.name if isinstance(inner, ast.ClassDef) else owner)
+
+
+def _before(func: FunctionNode, store: ast.AST) -> Iterator[ast.AST]:
+    """What the function reads before the statement storing `store` runs, and the value stored."""
+    for stmt in ast.walk(func):
+        if not isinstance(stmt, ast.stmt) or stmt is func:
+            continue
+        if any(inner is store for inner in ast.walk(stmt)) and isinstance(
+            stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)
+        ):
+            if stmt.value is not None:
+                yield stmt.value
+        elif stmt.lineno < getattr(store, "lineno", 0) and not isinstance(
+            stmt, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)
+        ):
+            yield stmt
+        elif stmt.lineno < getattr(store, "lineno", 0):
+            yield from _heads(stmt)
+
+
+def _heads(stmt: ast.stmt) -> Iterator[ast.AST]:
+    """A compound statement's own expressions, not its body's (those are statements of their own)."""
+    for name in ("test", "iter", "items"):
+        part = getattr(stmt, name, None)
+        if isinstance(part, list):
+            yield from part
+        elif part is not None:
+            yield part
 
 
 def memoized(func: FunctionNode, call: ast.Call) -> bool:
