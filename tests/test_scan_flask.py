@@ -305,11 +305,12 @@ def test_config_sources_stay_pools_while_a_load_cannot_be_read(tmp_path: Path, m
         },
         monkeypatch,
     )
-    # The variable picks the class: the app's engine is Development's with no variable set, and the classes it
-    # may load instead are still reported, each on its own.
-    assert [p.where for p in report.pools] == ["settings.py:1", "settings.py:4", "web.py:13"]
+    # The variable picks the class: the app's one engine is Development's with no variable set, and each class
+    # the map holds is a branch of it (the judge takes the worst), not an engine of its own.
+    assert [p.where for p in report.pools] == ["web.py:13"]
     assert values(at(report, "web.py:13")) == {"url": "postgresql://web@pg/shop", "pool_size": 2}
-    assert values(at(report, "settings.py:4")) == {"url": "postgresql://web@pg/shop", "pool_size": 20}
+    size = at(report, "web.py:13").settings["pool_size"]
+    assert {b.value for b in size.branches} == {2, 20}
 
 
 def test_a_test_in_a_loaded_class_keeps_its_branches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

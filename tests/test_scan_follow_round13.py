@@ -119,3 +119,71 @@ def test_a_class_method_with_no_parameters_that_keeps_nothing_is_a_pool_at_each_
     )
     assert sorted(p.where for p in report.pools) == ["app/main.py:11", "app/main.py:5", "app/pg.py:22"]
     assert at(report, "app/main.py:11").settings["max_size"].value == 20
+
+
+def test_a_config_class_chosen_from_a_map_by_a_variable_is_one_engine_with_a_branch_per_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # notification-api: `from_object(configs[os.getenv("APP_ENV", "development")])`. The app makes one engine,
+    # its values each class's under its key's test (the default's with no variable set); the base class no key
+    # names, and a script's settings class no app can load, are no engines of their own.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            import os
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app(application):
+                from app.config import configs
+
+                env_name = os.getenv("APP_ENV", "development")
+                application.config.from_object(configs[env_name])
+                db.init_app(application)
+                return application
+
+
+            app = create_app(Flask(__name__))
+            """,
+            "app/config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL")
+                SQLALCHEMY_POOL_SIZE = 5
+
+
+            class Development(Config):
+                SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL", "postgresql://app@localhost/app")
+
+
+            class Production(Config):
+                SQLALCHEMY_POOL_SIZE = 20
+
+
+            configs = {"development": Development, "production": Production}
+            """,
+            "tools/sim_config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "")
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app/__init__.py:13"]
+    size = report.pools[0].settings["pool_size"]
+    assert size.value == 5
+    assert {(b.when, b.value) for b in size.branches} == {
+        ("env_name == 'development'", 5),
+        ("env_name == 'production'", 20),
+    }
+    url = report.pools[0].settings["url"]
+    assert (url.value, url.env) == ("postgresql://app@localhost/app", "DATABASE_URL")

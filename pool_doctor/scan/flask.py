@@ -303,7 +303,9 @@ class FlaskApps:
                 return None, False
             return {k: v for k, v in given.items.items() if k in ENGINE_KEYS or k in POOL_KEYS}, not given.opaque
         arg = call.args[0]
-        named = (
+        chosen = flaskconfig.chosen_from_map(self.ev, arg, frame)  # `configs[name]`: one of the map's
+        given = given if chosen is None else chosen
+        named = chosen is not None or (
             isinstance(arg, (ast.Constant, ast.Name, ast.Attribute))
             and not (isinstance(given, SV) and given.env)
             # a parameter at its default: a call in a file the scan did not read may give another source

@@ -16,6 +16,7 @@ from typing import Any
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
+    Branches,
     ClassRef,
     DictV,
     Frame,
@@ -79,6 +80,24 @@ def loaded(ev: Interpreter, base: DictV, method: str, call: ast.Call, frame: Fra
     result = DictV(dict(base.items), base.origin, list(base.opaque))
     result.items.update({key: value for key, value in keys.items() if key.isupper()})
     return result
+
+
+def chosen_from_map(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
+    """`from_object(configs[name])` with `configs` a dict of config classes (or modules) the scan reads and `name`
+    a variable's: one of them, each under its key's test, the one the variable's default picks in effect with
+    no variable set. None where the map or the key is not such."""
+    if not isinstance(arg, ast.Subscript):
+        return None
+    mapping, key = ev.force(ev.eval(arg.value, frame)), ev.force(ev.eval(arg.slice, frame))
+    if not isinstance(mapping, DictV) or mapping.opaque or not mapping.items or not (isinstance(key, SV) and key.env):
+        return None  # (a key a caller gives may be a different one per app: each class stays its own engine)
+    options = [(name, ev.force(value)) for name, value in mapping.items.items()]
+    if not all(isinstance(value, (ClassRef, InstanceRef, ModuleRef)) for _, value in options):
+        return None
+    text = frame.module.segment(arg.slice)
+    names = [name for name, _ in options]
+    default = names.index(key.value) if is_known(key) and key.value in names else None
+    return Branches([(f"{text} == {name!r}", value) for name, value in options], default=default)
 
 
 def _object_keys(ev: Interpreter, given: Any, frame: Frame) -> dict[str, Any] | None:
