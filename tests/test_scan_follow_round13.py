@@ -187,3 +187,54 @@ def test_a_config_class_chosen_from_a_map_by_a_variable_is_one_engine_with_a_bra
     }
     url = report.pools[0].settings["url"]
     assert (url.value, url.env) == ("postgresql://app@localhost/app", "DATABASE_URL")
+
+
+def test_a_tests_py_is_a_test_module_so_its_config_class_moves_no_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # microblog: `create_app(config_class=Config)`, called by the app with no argument and by tests.py (a test
+    # module, as Django's app/tests.py is) with its TestConfig: the app's engine stays at its bind, Config's.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from config import Config
+
+            db = SQLAlchemy()
+
+
+            def create_app(config_class=Config):
+                app = Flask(__name__)
+                app.config.from_object(config_class)
+                db.init_app(app)
+                return app
+            """,
+            "config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "postgresql://blog@db/blog"
+            """,
+            "main.py": "from app import create_app\n\napp = create_app()\n",
+            "tests.py": """
+            from app import create_app
+            from config import Config
+
+
+            class TestConfig(Config):
+                SQLALCHEMY_DATABASE_URI = "sqlite://"
+
+
+            def setup():
+                return create_app(TestConfig)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app/__init__.py:12"]
+    url = report.pools[0].settings["url"]
+    assert (url.value, url.env) == ("postgresql://blog@db/blog", "DATABASE_URL")
