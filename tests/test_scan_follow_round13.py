@@ -238,3 +238,45 @@ def test_a_tests_py_is_a_test_module_so_its_config_class_moves_no_engine(
     assert [p.where for p in report.pools] == ["app/__init__.py:12"]
     url = report.pools[0].settings["url"]
     assert (url.value, url.env) == ("postgresql://blog@db/blog", "DATABASE_URL")
+
+
+def test_a_method_keeping_the_object_that_makes_its_engine_is_one_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LinOTP: `connect()` returns `self.db_obj` once it has one, else makes a DbObject and calls its connect(url),
+    # which makes the engine: every method asking for it shares one pool, made at that call.
+    report = scan(
+        tmp_path,
+        {
+            "resolver.py": """
+            from sqlalchemy import create_engine
+
+
+            class DbObject:
+                def connect(self, url):
+                    self.engine = create_engine(url, pool_timeout=30)
+
+
+            class IdResolver:
+                def __init__(self, url):
+                    self.url = url
+                    self.db_obj = None
+
+                def connect(self):
+                    if self.db_obj is not None:
+                        return self.db_obj
+                    self.db_obj = DbObject()
+                    self.db_obj.connect(self.url)
+                    return self.db_obj
+
+                def get_user(self, uid):
+                    return self.connect().engine
+
+                def get_users(self):
+                    return self.connect().engine
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["resolver.py:18"]
+    assert report.pools[0].settings["pool_timeout"].value == 30

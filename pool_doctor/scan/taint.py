@@ -234,7 +234,11 @@ def _read_in(test: ast.expr) -> set[str]:
 
 
 def _stores_call(stmt: ast.AST, call: ast.Call, into: set[str]) -> bool:
-    """Whether the statement stores the call's result (awaited or not) into one of `into`."""
+    """Whether the statement stores the call's result (awaited or not) into one of `into`, or is the call of a
+    method of one (`self.db_obj.connect(url)`, the object it keeps making its engine: LinOTP's resolver)."""
+    if isinstance(stmt, ast.Expr) and into:
+        made = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+        return made is call and isinstance(call.func, ast.Attribute) and ast.unparse(call.func.value) in into
     if not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or not into:
         return False
     value = stmt.value
