@@ -280,3 +280,35 @@ def test_a_method_keeping_the_object_that_makes_its_engine_is_one_pool(
     )
     assert [p.where for p in report.pools] == ["resolver.py:18"]
     assert report.pools[0].settings["pool_timeout"].value == 30
+
+
+def test_a_settings_package_star_importing_an_override_under_a_test_makes_no_second_alias(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # junction: settings/__init__.py star-imports .common (DATABASES), then `if "DYNO" in os.environ:` .heroku,
+    # which sets DATABASES again: heroku's is an override of the package's one database, not a second alias.
+    report = scan(
+        tmp_path,
+        {
+            "settings/__init__.py": """
+            import os
+
+            from .common import *  # noqa
+
+            if "DYNO" in os.environ:
+                from .heroku import *  # noqa
+            """,
+            "settings/common.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": os.environ.get("DB", "app")}}
+            """,
+            "settings/heroku.py": """
+            import dj_database_url
+
+            DATABASES = {"default": dj_database_url.config()}
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["settings/common.py:3"]

@@ -141,21 +141,25 @@ def dynaconf_prefix(ev: Evaluator, module: Module) -> str | None:
 
 def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
     """Settings files that only override another's DATABASES: ones a settings module star-imports after its own
-    `DATABASES = ...` (`from .local_settings import *` at its end). Their DATABASES is the importer's pool,
-    not one of their own; a base module star-imported before the importer sets DATABASES stays its own (other
-    settings modules may run on it as it is)."""
+    `DATABASES = ...` (`from .local_settings import *` at its end), or after a star import that gives it one
+    (junction's package: `from .common import *`, then `if "DYNO" in os.environ: from .heroku import *`). Their
+    DATABASES is the importer's pool, not one of their own; a base module star-imported before the importer sets
+    DATABASES stays its own (other settings modules may run on it as it is)."""
     found: set[Path] = set()
     for module in modules:
         assigned = module.assigns.get("DATABASES")
-        if not assigned:
-            continue
-        first = assigned[0].line
+        first = assigned[0].line if assigned else None
         for stmt, _ in module.module_statements:
-            if isinstance(stmt, ast.ImportFrom) and stmt.lineno > first and any(a.name == "*" for a in stmt.names):
-                base = resolve_relative(module, stmt.module, stmt.level)
-                source = project.module_by_name(base, module.path) if base is not None else None
-                if source is not None and source is not module:
-                    found.add(source.path)
+            if not (isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names)):
+                continue
+            base = resolve_relative(module, stmt.module, stmt.level)
+            source = project.module_by_name(base, module.path) if base is not None else None
+            if source is None or source is module:
+                continue
+            if first is not None and stmt.lineno > first:
+                found.add(source.path)
+            elif first is None and "DATABASES" in source.assigns:
+                first = stmt.lineno  # (the importer's DATABASES is this one's from here on)
     return found
 
 

@@ -164,6 +164,12 @@ def _scan(path: Path) -> ScanReport:
             if data is not None and any(n in data for n in needles) and pattern.search(data):
                 project.parse(file, data)
 
+    for module in [m for m in list(project.modules.values()) if m is not None and "DATABASES" in m.assigns]:
+        package = module.path.parent / "__init__.py"  # a settings package star-importing its parts (django_overrides)
+        if package in project.files and package not in project.modules:
+            data = kept.get(package) or read_source(package)[0]
+            if data is not None and b"import *" in data:
+                project.parse(package, data)
     modules = sorted((m for m in list(project.modules.values()) if m is not None), key=lambda m: m.display)
     for module in modules:
         _guarded(project, module, finder.count_callers, None)
