@@ -312,3 +312,62 @@ def test_a_settings_package_star_importing_an_override_under_a_test_makes_no_sec
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["settings/common.py:3"]
+
+
+def test_a_setup_function_reads_the_config_its_caller_loaded_into_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LinOTP: create_app() loads `configs[name]` into the app, then setup_db(app) copies the app's own DATABASE_URI
+    # to Flask-SQLAlchemy's key and, under a test of another key, writes an auditdb bind: both read what the
+    # caller loaded, not an unknown app.
+    report = scan(
+        tmp_path,
+        {
+            "otp/__init__.py": "",
+            "otp/settings.py": """
+            class Config:
+                DATABASE_URI = "postgresql://otp@localhost/otp"
+                AUDIT_DATABASE_URI = "SHARED"
+
+
+            configs = {"default": Config}
+            """,
+            "otp/model.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def setup_db(app):
+                app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URI"]
+                audit = app.config["AUDIT_DATABASE_URI"]
+                if audit == "SHARED":
+                    audit = app.config["DATABASE_URI"]
+                if audit != "OFF":
+                    app.config["SQLALCHEMY_BINDS"] = {"auditdb": audit}
+                db.init_app(app)
+            """,
+            "otp/app.py": """
+            import os
+
+            from flask import Flask
+
+            from otp.model import setup_db
+            from otp.settings import configs
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(configs[os.getenv("OTP_CONFIG", "default")])
+                setup_db(app)
+                return app
+            """,
+            "wsgi.py": "from otp.app import create_app\n\napplication = create_app()\n",
+        },
+        monkeypatch,
+    )
+    urls = {p.call: p.settings["url"].value for p in report.pools}
+    assert urls == {
+        "app.config": "postgresql://otp@localhost/otp",
+        "SQLALCHEMY_BINDS['auditdb']": "postgresql://otp@localhost/otp",
+    }

@@ -377,12 +377,13 @@ def change_of(ev: Interpreter, write: NestedWrite, frame: Frame) -> Callable[[Di
 
 
 def frame_of_caller(ev: Interpreter, module: Module, site: ast.Call) -> Frame:
-    """The caller's own parameters at their defaults (one level: no call chain is followed further)."""
+    """The caller's frame at the call: its own parameters at their defaults (one level: no call chain is followed
+    further), and the locals its statements set before the call (an app it made and loaded a config into)."""
     func = enclosing_function(module.tree, site)
     if func is None:
         return Frame(module)
     bound = ev.bind(FuncRef(module, func), None, Frame(module))
-    return Frame(module, bindings=bound.bindings, scope=func)
+    return ev.flow.frame_at(func, Frame(module, bindings=bound.bindings, scope=func), site)
 
 
 def calls_of(ev: Interpreter, module: Module, func: FunctionNode) -> list[tuple[Module, ast.Call]]:

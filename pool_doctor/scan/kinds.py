@@ -190,6 +190,12 @@ class Thunk:
     compute: Callable[[], Any] | None = None
 
 
+class Locals(Protocol):
+    """scan/flow.py's Flow, as the parts that read a function's statements ask it."""
+
+    def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame: ...
+
+
 class Interpreter(Protocol):
     """What scopes, the environment, settings classes and config sources ask of the expression interpreter.
 
@@ -199,6 +205,9 @@ class Interpreter(Protocol):
 
     conditions: Conditions  # the scan's branch conditions: where each test came from, what each text means
     project: Project  # the scanned tree's modules
+
+    @property
+    def flow(self) -> Locals: ...  # the locals each statement of a function sees
 
     def eval(self, node: ast.expr | None, frame: Frame) -> Any: ...
 
