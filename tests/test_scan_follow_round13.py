@@ -371,3 +371,44 @@ def test_a_setup_function_reads_the_config_its_caller_loaded_into_the_app(
         "app.config": "postgresql://otp@localhost/otp",
         "SQLALCHEMY_BINDS['auditdb']": "postgresql://otp@localhost/otp",
     }
+
+
+def test_binds_a_config_class_sets_only_under_a_test_are_pools_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # notification-api: `if SQLALCHEMY_DATABASE_READER_URI: SQLALCHEMY_BINDS = {"writer": ..., "reader": ...}` in
+    # the config class: where the variable is set the app has two more engines, each a pool under that test.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from app.config import Config
+
+            db = SQLAlchemy()
+            app = Flask(__name__)
+            app.config.from_object(Config)
+            db.init_app(app)
+            """,
+            "app/config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URI", "postgresql://app@db/app")
+                READER_URI = os.getenv("READER_URI")
+                if READER_URI:
+                    SQLALCHEMY_BINDS = {"writer": SQLALCHEMY_DATABASE_URI, "reader": READER_URI}
+            """,
+        },
+        monkeypatch,
+    )
+    by_call = {p.call: p for p in report.pools}
+    assert set(by_call) == {"app.config", "SQLALCHEMY_BINDS['writer']", "SQLALCHEMY_BINDS['reader']"}
+    assert by_call["app.config"].condition is None
+    writer, reader = by_call["SQLALCHEMY_BINDS['writer']"], by_call["SQLALCHEMY_BINDS['reader']"]
+    assert writer.condition == reader.condition == "READER_URI"
+    assert writer.settings["url"].value == "postgresql://app@db/app"
+    assert reader.settings["url"].env == "READER_URI" and not reader.settings["url"].known

@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import appconfig, flaskconfig, guards
+from pool_doctor.scan import appconfig, flaskconfig, flaskext, guards
 from pool_doctor.scan.appconfig import AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
@@ -63,7 +63,7 @@ from pool_doctor.scan.kinds import (
     not_set,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
-from pool_doctor.scan.values import flatten, leaf, mask
+from pool_doctor.scan.values import leaf, mask
 
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
 # What tells a project uses Flask: an import of Flask itself (`import os, flask`, `import flask.cli`, `from flask
@@ -540,21 +540,13 @@ class FlaskApps:
         otherwise: pybossa's replica bind copies the URL from a file named by a variable) and one engine per
         bind, each placed at its entry."""
         binds = self.ev.force(keys[BINDS]) if BINDS in keys else None
-        engines: list[tuple[tuple[str, int, int], str, dict[str, SV], list[str]]] = []
+        engines: list[flaskext.Engine] = []
         if not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
             own = list(unresolved)
             default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
-            engines.append((place, call, engine_settings(self.ev, defaults, default_keys, own), own))
-        for name, value in binds.items.items() if isinstance(binds, DictV) else []:
-            own = list(unresolved)
-            settings = flatten(defaults, self.ev, "", own)
-            given = flatten(value, self.ev, "", own)
-            if "" in given:  # a URL
-                given["url"] = given.pop("")
-            settings.update(given)
-            at = appconfig.place(self.ev.force(value)) or place
-            engines.append((at, f"{BINDS}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own))
-        for (file, line, end_line), label, settings, own in engines:
+            engines.append((place, call, engine_settings(self.ev, defaults, default_keys, own), own, None))
+        engines.extend(flaskext.bind_engines(self.ev, defaults, binds, place, unresolved))
+        for (file, line, end_line), label, settings, own, when in engines:
             yield ScannedPool(
                 file=file,
                 line=line,
@@ -564,6 +556,7 @@ class FlaskApps:
                 settings=settings,
                 unresolved=own,
                 at_import=at_import,
+                condition=when,
             )
 
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:

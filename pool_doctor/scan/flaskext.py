@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from pool_doctor.scan import fieldtext
-from pool_doctor.scan.appconfig import alone, bind_call, configures, enclosing_function, scopes
+from pool_doctor.scan.appconfig import alone, bind_call, configures, enclosing_function, place, scopes
+from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
 from pool_doctor.scan.kinds import (
@@ -34,6 +35,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     not_set,
 )
+from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.values import flatten, leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
@@ -387,3 +389,31 @@ def flask_env(ev: Evaluator, ref: ClassRef, keys: dict[str, Any]) -> dict[str, A
     if URI not in out and is_known(load_all) and load_all.value is True:
         out[URI] = SV(None, ref.module.where(ref.node), f"{named}{URI}", known=False, expr=f"${named}{URI}")
     return out
+
+
+Engine = tuple[tuple[str, int, int], str, dict[str, SV], list[str], str | None]  # place, label, settings, own, test
+
+
+def bind_engines(
+    ev: Evaluator, defaults: Any, binds: Any, at: tuple[str, int, int], unresolved: list[str]
+) -> list[Engine]:
+    """One engine per SQLALCHEMY_BINDS entry, placed at its entry, with the app's engine options under its own;
+    binds set only under a test (a reader replica's variable: `if READER_URI: SQLALCHEMY_BINDS = {...}`) each
+    under that test."""
+    sides: list[tuple[str | None, Any]] = [(None, binds)]
+    if isinstance(binds, Branches):
+        options, _ = settle_options(ev, binds)
+        unset = all(isinstance(o, DictV) or (isinstance(o, SV) and o.expr == NOT_SET) for _, o in options)
+        sides = [(when, o) for when, o in options if isinstance(o, DictV)] if unset else []
+    engines: list[Engine] = []
+    for when, side in sides:
+        for name, value in side.items.items() if isinstance(side, DictV) else []:
+            own = list(unresolved)
+            settings = flatten(defaults, ev, "", own)
+            given = flatten(value, ev, "", own)
+            if "" in given:  # a URL
+                given["url"] = given.pop("")
+            settings.update(given)
+            where = place(ev.force(value)) or at
+            engines.append((where, f"{BINDS}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own, when))
+    return engines
