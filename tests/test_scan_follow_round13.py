@@ -412,3 +412,26 @@ def test_binds_a_config_class_sets_only_under_a_test_are_pools_under_it(
     assert writer.condition == reader.condition == "READER_URI"
     assert writer.settings["url"].value == "postgresql://app@db/app"
     assert reader.settings["url"].env == "READER_URI" and not reader.settings["url"].known
+
+
+def test_a_password_the_code_leaves_unset_on_a_branch_says_not_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a4-meinberlin: DATABASES with no PASSWORD, replaced under `if os.getenv("DATABASE") == "postgresql":` by one
+    # with "PASSWORD": "": the branch with no password is "not set", as USER's is, not a masked unknown.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+            if os.getenv("DATABASE") == "postgresql":
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "USER": "app", "PASSWORD": ""}}
+            """,
+        },
+        monkeypatch,
+    )
+    password, user = report.pools[0].settings["PASSWORD"], report.pools[0].settings["USER"]
+    unset = [b for b in password.branches if not b.known]
+    assert [b.expr for b in unset] == [b.expr for b in user.branches if not b.known] == ["(not set)"]

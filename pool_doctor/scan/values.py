@@ -212,7 +212,7 @@ def mask(key: str, value: ScannedValue) -> ScannedValue:
         return replace(
             value,
             value="***" if value.known and value.value not in (None, "") else value.value,
-            expr=None if value.expr is None else "***",
+            expr=value.expr if value.expr in (None, NOT_SET) else "***",  # (a key the code leaves unset says so)
             source=None if value.source is None else "***",
             branches=branches,
         )
