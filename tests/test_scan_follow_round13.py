@@ -435,3 +435,54 @@ def test_a_password_the_code_leaves_unset_on_a_branch_says_not_set(
     password, user = report.pools[0].settings["PASSWORD"], report.pools[0].settings["USER"]
     unset = [b for b in password.branches if not b.known]
     assert [b.expr for b in unset] == [b.expr for b in user.branches if not b.known] == ["(not set)"]
+
+
+def test_a_field_validator_building_the_url_from_a_dict_of_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # translator_space_backend: `@field_validator("DB_URL", mode="before") def build(cls, v, values)`: pydantic 2
+    # hands a ValidationInfo whatever the parameter's name; the parts go to `PostgresDsn.build(**options)`.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/settings.py": """
+            from typing import Any
+
+            from pydantic import Field, PostgresDsn, field_validator
+            from pydantic_settings import BaseSettings
+
+
+            class AppSettings(BaseSettings):
+                DB_HOST: str = Field("db.local")
+                DB_USER: str = Field("svc")
+                DB_NAME: str = Field("maindb")
+                DB_URL: PostgresDsn | None = None
+
+                @field_validator("DB_URL", mode="before")
+                def build_url(cls, v: str | None, values) -> Any:
+                    if isinstance(v, str):
+                        return v
+                    options = {
+                        "scheme": "postgresql+asyncpg",
+                        "username": values.data.get("DB_USER"),
+                        "host": values.data.get("DB_HOST"),
+                        "path": f'{values.data.get("DB_NAME") or ""}',
+                    }
+                    return PostgresDsn.build(**options)
+
+
+            settings = AppSettings()
+            """,
+            "app/engine.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from app.settings import settings
+
+            engine = create_async_engine(url=settings.DB_URL.unicode_string(), pool_size=10)
+            """,
+        },
+        monkeypatch,
+    )
+    url = report.pools[0].settings["url"]
+    assert (url.value, url.env) == ("postgresql+asyncpg://svc@db.local/maindb", "DB_URL")

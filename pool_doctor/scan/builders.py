@@ -25,6 +25,7 @@ from pool_doctor.scan.kinds import (
     ListV,
     ModuleRef,
     SuperRef,
+    Thunk,
     env_of,
     is_known,
     unknown,
@@ -154,13 +155,20 @@ class Builders:
 
     def dsn_builder(self, node: ast.Call, frame: Frame) -> Any:
         """pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., path=...)`, as url_builder reads it."""
-        if any(kw.arg is None or kw.arg not in DSN_PARTS for kw in node.keywords) or node.args:
-            return unknown(frame.module, node)  # hosts=[...], **parts, fragment=...: not a URL the scan can write
+        given: dict[str, Any] = {}
+        for kw in node.keywords:  # `**options`: a dict the scan reads all of
+            spread = self.ev.force(self.ev.eval(kw.value, frame)) if kw.arg is None else None
+            if isinstance(spread, DictV) and not spread.opaque:
+                given.update(spread.items)
+            elif kw.arg is not None:
+                given[kw.arg] = Thunk(kw.value, frame)
+            else:
+                return unknown(frame.module, node)
+        if any(name not in DSN_PARTS for name in given) or node.args:
+            return unknown(frame.module, node)  # hosts=[...], fragment=...: not a URL the scan can write
         parts: dict[str, Any] = dict.fromkeys(URL_PARTS)
-        for keyword, part in DSN_PARTS.items():
-            value = self.ev.arg(node, frame, None, keyword)
-            if value is not None:
-                parts[part] = value
+        for keyword, value in given.items():
+            parts[DSN_PARTS[keyword]] = self.ev.force(value)
         path = parts["database"]
         if is_known(path) and isinstance(path.value, str):
             parts["database"] = replace(path, value=path.value.removeprefix("/"))

@@ -62,9 +62,13 @@ class Validators:
                 continue
             frame = self.ev.bind(ref, None, Frame(cls.module))
             frame.bindings[params[0].arg] = value
+            decorators = getattr(validator.node, "decorator_list", [])
+            v2 = any((dotted_parts(getattr(d, "func", d)) or [""])[-1] == "field_validator" for d in decorators)
             for extra in params[1:]:
                 frame.bindings[extra.arg] = SV(None, None, known=False, expr=extra.arg)
-                if extra.arg == "values":
+                if extra is params[1] and v2:  # pydantic 2 hands a ValidationInfo, whatever the parameter's name
+                    frame.bindings[extra.arg] = ValidationInfoV(self._fields_before(instance, name))
+                elif extra.arg == "values":
                     frame.bindings[extra.arg] = self._fields_before(instance, name)
                 elif extra.arg == "info" or "ValidationInfo" in ast.unparse(extra.annotation or ast.Constant("")):
                     frame.bindings[extra.arg] = ValidationInfoV(self._fields_before(instance, name))
