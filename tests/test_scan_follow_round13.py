@@ -486,3 +486,43 @@ def test_a_field_validator_building_the_url_from_a_dict_of_parts(
     )
     url = report.pools[0].settings["url"]
     assert (url.value, url.env) == ("postgresql+asyncpg://svc@db.local/maindb", "DB_URL")
+
+
+def test_a_migration_reads_the_running_apps_url_through_current_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # microblog, notification-api: Flask-Migrate's env.py sets sqlalchemy.url from
+    # `current_app.config.get("SQLALCHEMY_DATABASE_URI")`: `flask db upgrade` runs it in the project's one app.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@localhost/app"
+                db.init_app(app)
+                return app
+            """,
+            "wsgi.py": "from app import create_app\n\napp = create_app()\n",
+            "migrations/env.py": """
+            from alembic import context
+            from flask import current_app
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            config.set_main_option("sqlalchemy.url", current_app.config.get("SQLALCHEMY_DATABASE_URI"))
+            connectable = engine_from_config(
+                config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "migrations/env.py:7").settings["url"]
+    assert (url.value, url.from_) == ("postgresql://app@localhost/app", "app/__init__.py:9")

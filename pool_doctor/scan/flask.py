@@ -61,6 +61,7 @@ from pool_doctor.scan.kinds import (
     Thunk,
     is_known,
     not_set,
+    unknown,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.values import leaf, mask
@@ -97,6 +98,7 @@ class FlaskApps:
         self._inlining: set[int] = set()  # those being read now
         self._extends: bool | None = None  # whether anything in the project may be the extension
         self._major: int | bool | None = False  # the Flask-SQLAlchemy the project pins (False: not read yet)
+        ev.library_calls["flask.current_app.config.get"] = self._running_get
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         apps = self._read()
@@ -136,6 +138,15 @@ class FlaskApps:
                 ):
                     names.add(name)
         return names
+
+    def _running_get(self, node: ast.Call, frame: Frame) -> Any:
+        """`current_app.config.get(KEY)` in code only a running app runs (Flask-Migrate's env.py): the project's one
+        app's value of that Flask-SQLAlchemy key; unknown where it configures several, or while they are read."""
+        key, apps = self.ev.arg(node, frame, 0, None), self._apps or {}
+        bound = [a for found in apps.values() for a in found if a.bind is not None and not is_test_file(a.module.path)]
+        if len(bound) != 1 or not is_known(key) or str(key.value) not in bound[0].keys:
+            return unknown(frame.module, node)
+        return bound[0].keys[str(key.value)]
 
     def takes_in(self, pool: ScannedPool) -> bool:
         """Whether a library-call pool is an extension some app's engine is reported with (its defaults)."""
