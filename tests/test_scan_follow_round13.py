@@ -526,3 +526,56 @@ def test_a_migration_reads_the_running_apps_url_through_current_app(
     )
     url = at(report, "migrations/env.py:7").settings["url"]
     assert (url.value, url.from_) == ("postgresql://app@localhost/app", "app/__init__.py:9")
+
+
+def test_an_engine_configured_by_several_helpers_is_one_engine_at_its_bind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # spiff-arena: setup_config(app) calls `load_config_file(app, name)` twice (a from_object of its parameter)
+    # and then sets the engine's keys; each helper configuring the app is the same engine at the one bind.
+    report = scan(
+        tmp_path,
+        {
+            "wf/__init__.py": """
+            import flask
+
+            from wf.config import setup_config
+            from wf.db import db
+
+
+            def create_app():
+                app = flask.Flask(__name__)
+                setup_config(app)
+                db.init_app(app)
+                return app
+            """,
+            "wf/db.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "wf/config/__init__.py": """
+            import os
+
+
+            def load_config_file(app, module_name):
+                try:
+                    app.config.from_object(module_name)
+                except ImportError:
+                    pass
+
+
+            def setup_database_configs(app):
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://wf@localhost/wf"
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 5}
+
+
+            def setup_config(app):
+                app.config["ENV"] = os.environ.get("WF_ENV", "local")
+                load_config_file(app, "wf.config.default")
+                load_config_file(app, "wf.config." + app.config["ENV"])
+                setup_database_configs(app)
+            """,
+            "wf/config/default.py": 'WF_LOG_LEVEL = "info"\n',
+            "wf/config/local.py": 'WF_LOG_LEVEL = "debug"\n',
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["wf/__init__.py:10"]
+    assert report.pools[0].settings["pool_size"].value == 5

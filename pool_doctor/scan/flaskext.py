@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,7 +36,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     not_set,
 )
-from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.values import flatten, leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
@@ -417,3 +418,22 @@ def bind_engines(
             where = place(ev.force(value)) or at
             engines.append((where, f"{BINDS}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own, when))
     return engines
+
+
+def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
+    """An app's engine seen from each function that configures it (the factory, and a helper it hands the app to
+    that loads a module the scan cannot read: spiff-arena's `load_config_file(app, name)`) is one engine where they
+    meet at the same bind under the same test: the one with the most settings, with every part's unread loads."""
+    kept: dict[tuple[str, int, str, str | None], int] = {}
+    result: list[ScannedPool] = []
+    for pool in pools:
+        key = (pool.file, pool.line, pool.call, pool.condition)
+        if pool.stack != FLASK_SQLALCHEMY or key not in kept:
+            kept.setdefault(key, len(result))
+            result.append(pool)
+            continue
+        first = result[kept[key]]
+        best, other = (first, pool) if len(first.settings) >= len(pool.settings) else (pool, first)
+        unresolved = list(dict.fromkeys([*best.unresolved, *other.unresolved]))
+        result[kept[key]] = replace(best, unresolved=unresolved)
+    return result

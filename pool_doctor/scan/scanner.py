@@ -16,7 +16,7 @@ from pool_doctor.scan import libraries
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, is_test_file, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
-from pool_doctor.scan.flaskext import extension_hint
+from pool_doctor.scan.flaskext import extension_hint, one_engine_per_bind
 from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
@@ -180,7 +180,7 @@ def _scan(path: Path) -> ScanReport:
         pools.extend(_guarded(project, module, lambda m: _pools(evaluator, finder, flask, m, overrides), []))
     for module in modules:  # a pool a library makes from the app's arguments: named, not reported
         project.warnings.extend(_guarded(project, module, lambda m: libraries.library_pools(evaluator, m), []))
-    pools.sort(key=lambda p: (p.file, p.line, p.call))
+    pools = one_engine_per_bind(sorted(pools, key=lambda p: (p.file, p.line, p.call)))
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     judged: list[ScannedPool] = []
     findings: list[ScanFinding] = []
