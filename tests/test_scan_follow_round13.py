@@ -579,3 +579,40 @@ def test_an_engine_configured_by_several_helpers_is_one_engine_at_its_bind(
     )
     assert [p.where for p in report.pools] == ["wf/__init__.py:10"]
     assert report.pools[0].settings["pool_size"].value == 5
+
+
+@pytest.mark.parametrize("handler, known", [('print("no local settings")', True), ("raise SystemExit(1)", False)])
+def test_defaults_of_a_settings_file_outside_the_tree_the_code_runs_on_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handler: str, known: bool
+) -> None:
+    # tournesol: `try: open("/etc/...yaml") ... except FileNotFoundError: print(...)`, then
+    # `server_settings.get("DATABASE_NAME", "app")`: with no such file the code runs on its defaults, as a
+    # configparser fallback is the value; a handler that stops the app makes the file's values unknown.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": f"""
+            import os
+
+            import yaml
+
+            server_settings = {{}}
+            SETTINGS_FILE = os.getenv("SETTINGS_FILE", "/etc/app/settings.yaml")
+            try:
+                with open(SETTINGS_FILE) as f:
+                    server_settings = yaml.full_load(f)
+            except FileNotFoundError:
+                {handler}
+
+            DATABASES = {{
+                "default": {{
+                    "ENGINE": "django.db.backends.postgresql",
+                    "NAME": server_settings.get("DATABASE_NAME", "app"),
+                }}
+            }}
+            """,
+        },
+        monkeypatch,
+    )
+    name = report.pools[0].settings["NAME"]
+    assert (name.known, name.value) == ((True, "app") if known else (False, None))

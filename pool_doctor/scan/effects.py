@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from pool_doctor.scan.files import FileV
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import MUTATORS
 
@@ -74,3 +75,29 @@ def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
             found.add(node.value.id)
     return found - rebound
+
+
+ABSENCE = {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Exception", "BaseException"}
+
+
+def tolerated_absence(ev: Interpreter, stmt: ast.Try | ast.TryStar, frame: Frame) -> ast.ExceptHandler | None:
+    """`try: with open(SETTINGS_FILE) as f: settings = yaml.full_load(f)` / `except FileNotFoundError: print(...)`:
+    where the body opens a file the tree lacks (a deploy-time file, `/etc/app/settings.yaml`), the handler that
+    runs on without it, as the path taken: the values the code falls back on, as configparser's `fallback=` is
+    the value of an option of a file outside the tree. None otherwise."""
+    handler = next((h for h in stmt.handlers if catches_absence(h)), None)
+    if handler is None or any(isinstance(n, ast.Raise) for n in ast.walk(handler)):  # (a file it needs)
+        return None
+    for node in (n for part in stmt.body for n in ast.walk(part)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open" and node.args:
+            opened = ev.force(ev.eval(node, frame))
+            if isinstance(opened, FileV) and opened.path is None:
+                return handler
+    return None
+
+
+def catches_absence(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(t, ast.Name) and t.id in ABSENCE for t in types)

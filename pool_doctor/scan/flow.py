@@ -485,9 +485,10 @@ class Flow:
 
     def try_(self, run: Run, stmt: ast.Try | ast.TryStar, state: State, guard: Guard) -> tuple[State | None, Guard]:
         """The body as the path taken; a handler that sets names is another path (an exception the scan cannot
-        rule out), joined with it."""
-        paths = [("no exception", [*stmt.body, *stmt.orelse], True)]
-        for handler in stmt.handlers:
+        rule out), joined with it. A file the body opens that the tree lacks takes the handler that runs on."""
+        absent = effects.tolerated_absence(self.ev, stmt, self.frame(run, state))
+        paths = [("no exception", [*stmt.body, *stmt.orelse], True)] if absent is None else [("", absent.body, True)]
+        for handler in stmt.handlers if absent is None else []:
             if not installed_import(stmt, handler) and any(
                 isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom))
                 for s in handler.body
