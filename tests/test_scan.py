@@ -576,6 +576,7 @@ def test_django_databases_in_its_forms(tmp_path: Path, monkeypatch: pytest.Monke
             }}
             DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
             DATABASES["legacy"] = dj_database_url.parse("postgres://legacy/db")
+            INSTALLED_APPS = ["django.contrib.contenttypes"]  # a settings module of its own, not a fragment
         """,
             "site/settings/production.py": """
             from .base import *

@@ -616,3 +616,32 @@ def test_defaults_of_a_settings_file_outside_the_tree_the_code_runs_on_without(
     )
     name = report.pools[0].settings["NAME"]
     assert (name.known, name.value) == ((True, "app") if known else (False, None))
+
+
+def test_a_databases_fragment_a_settings_module_takes_in_is_no_alias_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wrdoc-backend: common/databases.py holds DATABASES alone; common/__init__.py star-imports it, and the
+    # settings module star-imports common and updates DATABASES["default"]: one alias, the settings module's.
+    report = scan(
+        tmp_path,
+        {
+            "config/__init__.py": "",
+            "config/settings/__init__.py": "",
+            "config/settings/common/__init__.py": "from .databases import *  # noqa\n",
+            "config/settings/common/databases.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 600}}
+            """,
+            "config/settings/config.py": """
+            import os
+
+            from .common import *  # noqa
+
+            INSTALLED_APPS = ["app"]
+            DATABASES["default"].update(NAME=os.getenv("DB_NAME", "app"), HOST=os.getenv("DB_HOST", "db"))
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["config/settings/config.py:6"]
+    assert report.pools[0].settings["CONN_MAX_AGE"].value == 600

@@ -146,6 +146,7 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
     DATABASES is the importer's pool, not one of their own; a base module star-imported before the importer sets
     DATABASES stays its own (other settings modules may run on it as it is)."""
     found: set[Path] = set()
+    importers: dict[Path, list[Module]] = {}  # each module's star-importers
     for module in modules:
         assigned = module.assigns.get("DATABASES")
         first = assigned[0].line if assigned else None
@@ -156,11 +157,33 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
             source = project.module_by_name(base, module.path) if base is not None else None
             if source is None or source is module:
                 continue
+            importers.setdefault(source.path, []).append(module)
             if first is not None and stmt.lineno > first:
                 found.add(source.path)
             elif first is None and "DATABASES" in source.assigns:
                 first = stmt.lineno  # (the importer's DATABASES is this one's from here on)
+    for module in modules:  # a fragment (DATABASES, no INSTALLED_APPS) a settings module that sets it takes in
+        fragment = "DATABASES" in module.assigns and "INSTALLED_APPS" not in module.assigns
+        if fragment and any(_sets_databases(other) for other in _star_importers(module, importers)):
+            found.add(module.path)
     return found
+
+
+def _star_importers(module: Module, importers: dict[Path, list[Module]]) -> list[Module]:
+    """The modules that star-import this one, directly or through others (a settings package's __init__)."""
+    seen: dict[Path, Module] = {}
+    todo = list(importers.get(module.path, []))
+    while todo:
+        other = todo.pop()
+        if other.path not in seen and other is not module:
+            seen[other.path] = other
+            todo.extend(importers.get(other.path, []))
+    return list(seen.values())
+
+
+def _sets_databases(module: Module) -> bool:
+    """Whether a settings module assigns DATABASES or changes it (`DATABASES["default"].update(...)`)."""
+    return "DATABASES" in module.assigns or any(_database_path(stmt) for stmt, _ in module.module_statements)
 
 
 def _written_dict(ev: Evaluator, value: Any) -> DictV | None:
