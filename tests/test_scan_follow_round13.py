@@ -645,3 +645,47 @@ def test_a_databases_fragment_a_settings_module_takes_in_is_no_alias_of_its_own(
     )
     assert [p.where for p in report.pools] == ["config/settings/config.py:6"]
     assert report.pools[0].settings["CONN_MAX_AGE"].value == 600
+
+
+def test_a_method_remaking_the_instances_pool_only_when_it_has_none_adds_no_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rag-api: `ensure_connection()` calls `self.connect()` only when `self.pool is None`, and connect() sets
+    # self.pool: the instance's one pool, which main's `db.connect()` makes.
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import asyncpg
+
+
+            class DataBase:
+                def __init__(self, host):
+                    self.host = host
+                    self.pool = None
+
+                async def connect(self):
+                    self.pool = await asyncpg.create_pool(host=self.host, max_size=4)
+
+                async def ensure_connection(self):
+                    if self.pool is None:
+                        await self.connect()
+
+                async def query(self, sql):
+                    await self.ensure_connection()
+                    return await self.pool.fetch(sql)
+            """,
+            "main.py": """
+            from db import DataBase
+
+
+            async def main():
+                db = DataBase("postgres")
+                await db.connect()
+                await db.query("select 1")
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["main.py:6"]
+    assert report.pools[0].settings["host"].value == "postgres"

@@ -43,7 +43,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched
 from pool_doctor.scan.scopes import condition_text
-from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, uses_parameters
+from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -257,7 +257,7 @@ class PoolFinder:
             func = site.functions[-1]
             assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
             given_at_init = init_attributes(site.cls) if site.cls is not None and func.name != "__init__" else set()
-            if site.cls is not None and memoized(func, site.call):  # one pool per instance, made at its line
+            if site.cls is not None and memoized(func, site.call, site.cls):  # one pool per instance, made at its line
                 self.keepers.setdefault(id(site.cls), (site.cls, []))
                 continue
             fixed = not uses_parameters(site.call, func, given_at_init)
@@ -321,6 +321,9 @@ class PoolFinder:
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
             if enclosing is not None and self._at_callers_only(enclosing, site):
                 continue
+            again = site.cls and site.functions and target.wrapper and target.wrapper.callers > 1
+            if again and remade(site.functions[-1], site.call, site.cls):
+                continue  # `if self.pool is None: await self.connect()`: the instance's pool its other callers make
             frame = self.site_frame(module, site)
             if id(site.call) not in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
                 yield from self._emit(module, site, target, frame, [], (), module, site)

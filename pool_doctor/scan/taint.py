@@ -204,21 +204,29 @@ def _heads(stmt: ast.stmt) -> Iterator[ast.AST]:
             yield part
 
 
-def memoized(func: FunctionNode, call: ast.Call) -> bool:
+def memoized(func: FunctionNode, call: ast.Call, cls: ast.ClassDef | None = None) -> bool:
     """Whether the function keeps the pool it makes and makes it only under a test of where it keeps it: `if
     self.pool is None: self.pool = await create_pool(...)` (a lazy getter every other method calls,
     python-vector's connect()), or the same on a global (bunkerweb's `get_db()`). Its callers share that one pool:
     none makes another. A local (`_engine = create_engine(...)` under `if _engine is None:`) outlives nothing, and
-    `__init__`'s `self.x` is made again with each instance."""
+    `__init__`'s `self.x` is made again with each instance. `cls`: the method's class, whose methods it calls
+    (`if self.pool is None: await self.connect()`, connect setting self.pool)."""
     params = [*func.args.posonlyargs, *func.args.args]
     first = params[0].arg if params and func.name not in ("__init__", "__post_init__") else None
     shared = {name for node in ast.walk(func) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
     kept = {f"{first}.{name}" for name in _attributes(func, first)} | shared  # what outlives the call
+    if cls is not None and first is not None:  # (or a method of the class sets: `await self.connect()`)
+        kept |= {
+            f"{first}.{name}"
+            for m in cls.body
+            if isinstance(m, ast.AsyncFunctionDef | ast.FunctionDef)
+            for name in _attributes(m, next(iter(a.arg for a in m.args.args), None))
+        }
     for test in ast.walk(func):
         if not isinstance(test, ast.If):
             continue
         tested = _read_in(test.test)
-        if any(_stores_call(stmt, call, tested & kept) for part in test.body for stmt in ast.walk(part)):
+        if any(_stores_call(stmt, call, tested & kept, cls) for part in test.body for stmt in ast.walk(part)):
             return True
     returned: set[str] = set()  # the early-return form: `if runtime.engine is not None: return`, then the call
     for stmt in _in_order(func.body):
@@ -229,16 +237,48 @@ def memoized(func: FunctionNode, call: ast.Call) -> bool:
     return False
 
 
+def remade(func: FunctionNode | ast.Lambda, call: ast.Call, cls: ast.ClassDef | None) -> bool:
+    """`if self.pool is None: await self.connect()`: a method of the instance making again the pool the instance
+    keeps, which the method's own callers make (rag-api's ensure_connection)."""
+    params = [*func.args.posonlyargs, *func.args.args]
+    target = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if isinstance(func, ast.Lambda) or not params or not isinstance(target, ast.Name):
+        return False
+    return target.id == params[0].arg and memoized(func, call, cls)
+
+
+def _method_stores(cls: ast.ClassDef | None, func: ast.Attribute, into: set[str]) -> bool:
+    """`self.connect()`: whether the class's `connect` assigns one of `into` (`self.pool = ...`) in its body."""
+    if cls is None or not isinstance(func.value, ast.Name):
+        return False
+    method = next(
+        (m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name == func.attr), None
+    )
+    params = [*method.args.posonlyargs, *method.args.args] if method is not None else []
+    if method is None or not params:
+        return False
+    own = {name.replace(f"{func.value.id}.", f"{params[0].arg}.", 1) for name in into}
+    stores = (t for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AnnAssign)) for t in _targets(n))
+    return any(ast.unparse(target) in own for target in stores)
+
+
+def _targets(stmt: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+
+
 def _read_in(test: ast.expr) -> set[str]:
     return {ast.unparse(n) for n in ast.walk(test) if isinstance(n, (ast.Attribute, ast.Name))}
 
 
-def _stores_call(stmt: ast.AST, call: ast.Call, into: set[str]) -> bool:
+def _stores_call(stmt: ast.AST, call: ast.Call, into: set[str], cls: ast.ClassDef | None = None) -> bool:
     """Whether the statement stores the call's result (awaited or not) into one of `into`, or is the call of a
-    method of one (`self.db_obj.connect(url)`, the object it keeps making its engine: LinOTP's resolver)."""
+    method of one (`self.db_obj.connect(url)`, the object it keeps making its engine: LinOTP's resolver), or of a
+    method of the instance's class that stores it there (`if self.pool is None: await self.connect()`)."""
     if isinstance(stmt, ast.Expr) and into:
         made = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
-        return made is call and isinstance(call.func, ast.Attribute) and ast.unparse(call.func.value) in into
+        if made is not call or not isinstance(call.func, ast.Attribute):
+            return False
+        return ast.unparse(call.func.value) in into or _method_stores(cls, call.func, into)
     if not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or not into:
         return False
     value = stmt.value
