@@ -24,16 +24,15 @@ from pool_doctor.scan.appconfig import AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
 from pool_doctor.scan.flaskext import (
-    BINDS,
     ENGINE_KEYS,
     EXTENSIONS,
     FLASK_SQLALCHEMY,
     POOL_KEYS,
+    UNREAD,
     URI,
     app_init,
     binds_extension,
     config_sources,
-    engine_settings,
     extension_of,
     flask_env,
     is_db,
@@ -78,7 +77,7 @@ FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
 
 FLASK_APP = flaskconfig.APP
-UNREAD = " (not read)"  # after a load of config the scan cannot read, in a pool's unresolved
+
 BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
 
 
@@ -519,7 +518,7 @@ class FlaskApps:
         at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((app.bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
-        built = self._engines(place, "app.config", defaults, keys, unresolved, at_import)
+        built = flaskext.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import)
         engines = list(self._with_pinned(built, over))
         yield from engines
         for module, call in app.also:  # the same config bound again, by another caller: an engine there too
@@ -543,32 +542,6 @@ class FlaskApps:
         """The engines with what the extension's 3.x hook writes after the app's options (it wins)."""
         for pool in pools:
             yield replace(pool, settings={**pool.settings, **{k: mask(k, leaf(v, self.ev)) for k, v in over.items()}})
-
-    def _engines(
-        self, place: tuple[str, int, int], call: str, defaults: Any, keys: Keys, unresolved: list[str], at_import: bool
-    ) -> Iterator[ScannedPool]:
-        """The default engine (when it has a URL, may have one in a config the scan cannot read, or no binds say
-        otherwise: pybossa's replica bind copies the URL from a file named by a variable) and one engine per
-        bind, each placed at its entry."""
-        binds = self.ev.force(keys[BINDS]) if BINDS in keys else None
-        engines: list[flaskext.Engine] = []
-        if not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
-            own = list(unresolved)
-            default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
-            engines.append((place, call, engine_settings(self.ev, defaults, default_keys, own), own, None))
-        engines.extend(flaskext.bind_engines(self.ev, defaults, binds, place, unresolved))
-        for (file, line, end_line), label, settings, own, when in engines:
-            yield ScannedPool(
-                file=file,
-                line=line,
-                end_line=end_line,
-                stack=FLASK_SQLALCHEMY,
-                call=label,
-                settings=settings,
-                unresolved=own,
-                at_import=at_import,
-                condition=when,
-            )
 
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded."""
@@ -595,5 +568,5 @@ class FlaskApps:
         apply_pool_defaults), when it has one."""
         made = {id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension}
         under, over = pinned(self.ev, *next(iter(made.values()))) if len(made) == 1 else ({}, {})
-        engines = self._engines((module.display, line, end_line), call, DictV(under, None), keys, [], False)
+        engines = flaskext.engines(self.ev, (module.display, line, end_line), call, DictV(under, None), keys, [], False)
         yield from self._with_pinned(engines, over)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
@@ -392,7 +392,41 @@ def flask_env(ev: Evaluator, ref: ClassRef, keys: dict[str, Any]) -> dict[str, A
     return out
 
 
+UNREAD = " (not read)"  # after a load of config the scan cannot read, in a pool's unresolved
 Engine = tuple[tuple[str, int, int], str, dict[str, SV], list[str], str | None]  # place, label, settings, own, test
+
+
+def engines(
+    ev: Evaluator,
+    place: tuple[str, int, int],
+    call: str,
+    defaults: Any,
+    keys: dict[str, Any],
+    unresolved: list[str],
+    at_import: bool,
+) -> Iterator[ScannedPool]:
+    """An app's engines: the default one (when it has a URL, may have one in a config the scan cannot read, or no
+    binds say otherwise: pybossa's replica bind copies the URL from a file named by a variable) and one per bind,
+    each placed at its entry."""
+    binds = ev.force(keys[BINDS]) if BINDS in keys else None
+    made: list[Engine] = []
+    if not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
+        own = list(unresolved)
+        default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
+        made.append((place, call, engine_settings(ev, defaults, default_keys, own), own, None))
+    made.extend(bind_engines(ev, defaults, binds, place, unresolved))
+    for (file, line, end_line), label, settings, own, when in made:
+        yield ScannedPool(
+            file=file,
+            line=line,
+            end_line=end_line,
+            stack=FLASK_SQLALCHEMY,
+            call=label,
+            settings=settings,
+            unresolved=own,
+            at_import=at_import,
+            condition=when,
+        )
 
 
 def bind_engines(
