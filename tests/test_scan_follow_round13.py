@@ -689,3 +689,34 @@ def test_a_method_remaking_the_instances_pool_only_when_it_has_none_adds_no_pool
     )
     assert [p.where for p in report.pools] == ["main.py:6"]
     assert report.pools[0].settings["host"].value == "postgres"
+
+
+def test_an_app_configured_at_a_modules_top_and_bound_in_another_is_one_engine_at_the_bind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # qairon: base.py makes `app` and writes its keys (one of them from the module's own SQLALCHEMY_ENGINE_OPTIONS
+    # global, which no load reads: no config module); db.py `from base import app; db = SQLAlchemy(app)`.
+    report = scan(
+        tmp_path,
+        {
+            "base.py": """
+            import os
+
+            from flask import Flask
+
+            SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 32, "pool_recycle": 4}
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.getenv("DATABASE_URL", "postgresql://q@db/q")
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = SQLALCHEMY_ENGINE_OPTIONS
+            """,
+            "db.py": "from flask_sqlalchemy import SQLAlchemy\n\nfrom base import app\n\ndb = SQLAlchemy(app)\n",
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["db.py:5"]
+    assert {k: v.value for k, v in report.pools[0].settings.items()} == {
+        "url": "postgresql://q@db/q",
+        "pool_size": 32,
+        "pool_recycle": 4,
+    }

@@ -511,12 +511,14 @@ class FlaskApps:
         under, over = pinned(self.ev, *app.extension) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
-        if app.bind is not None:
-            line, end_line = app.bind.lineno, app.bind.end_lineno or app.bind.lineno
+        elsewhere = self._bound_elsewhere(app)
+        bind, bind_module = (app.bind, app.bind_module) if elsewhere is None else (elsewhere[1], elsewhere[0])
+        if bind is not None:
+            line, end_line = bind.lineno, bind.end_lineno or bind.lineno
         else:
             line, end_line = min(app.lines), max(app.lines)
-        at_import = app.bind is not None and app.scope is None  # init_app makes the engines there and then
-        place = ((app.bind_module or app.module).display, line, end_line)
+        at_import = bind is not None and app.scope is None  # init_app makes the engines there and then
+        place = ((bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
         built = flaskext.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import)
         engines = list(self._with_pinned(built, over))
@@ -526,6 +528,19 @@ class FlaskApps:
             yield from (
                 replace(e, file=module.display, line=call.lineno, end_line=end) for e in engines if e.line == line
             )
+
+    def _bound_elsewhere(self, app: AppConfig) -> tuple[Module, ast.Call] | None:
+        """`db = SQLAlchemy(app)` at the top of another module, of the app a module makes and configures at its
+        own top (qairon's `from base import app`): that app's bind."""
+        if app.bind is not None or app.scope is not None:
+            return None
+        for module in (m for m in self.ev.project.modules.values() if m is not None and m is not app.module):
+            for site in (s for name in EXTENSIONS & module.calls.keys() for s in module.calls[name]):
+                given = site.call.args[0] if site.call.args and not site.functions else None
+                made = maker(self.ev, module, given.id) if isinstance(given, ast.Name) else None
+                if made is not None and made[0] is app.module and is_extension(self.ev, module, site.call):
+                    return module, site.call
+        return None
 
     def _pinned(self) -> int | None:  # read only for an app configured after its bind, once
         if self._major is False:
@@ -559,7 +574,8 @@ class FlaskApps:
                 continue  # a table of the keys' names (privacyidea's ConfigKey), read as app.config[ConfigKey.X]
             yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
-        if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe:
+        own_app = any(app.scope is None for app in self._read().get(module.display, []))  # (its names are not config)
+        if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe and not own_app:
             lines = [module.assigns[name][-1].line for name in names]
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))
 
