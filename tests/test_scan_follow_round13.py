@@ -488,15 +488,21 @@ def test_a_field_validator_building_the_url_from_a_dict_of_parts(
     assert (url.value, url.env) == ("postgresql+asyncpg://svc@db.local/maindb", "DB_URL")
 
 
+@pytest.mark.parametrize(
+    "uri, expected",
+    [('"postgresql://app@localhost/app"', ("postgresql://app@localhost/app", None)), ('os.getenv("DB")', (None, "DB"))],
+)
 def test_a_migration_reads_the_running_apps_url_through_current_app(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str, expected: tuple[str | None, str | None]
 ) -> None:
     # microblog, notification-api: Flask-Migrate's env.py sets sqlalchemy.url from
     # `current_app.config.get("SQLALCHEMY_DATABASE_URI")`: `flask db upgrade` runs it in the project's one app.
     report = scan(
         tmp_path,
         {
-            "app/__init__.py": """
+            "app/__init__.py": f"""
+            import os
+
             from flask import Flask
             from flask_sqlalchemy import SQLAlchemy
 
@@ -505,7 +511,7 @@ def test_a_migration_reads_the_running_apps_url_through_current_app(
 
             def create_app():
                 app = Flask(__name__)
-                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@localhost/app"
+                app.config["SQLALCHEMY_DATABASE_URI"] = {uri}
                 db.init_app(app)
                 return app
             """,
@@ -524,8 +530,9 @@ def test_a_migration_reads_the_running_apps_url_through_current_app(
         },
         monkeypatch,
     )
+    # (a variable with no default: no URL, the app does not start; the variable's, unknown, never None)
     url = at(report, "migrations/env.py:7").settings["url"]
-    assert (url.value, url.from_) == ("postgresql://app@localhost/app", "app/__init__.py:9")
+    assert (url.value, url.env) == expected and url.known == (expected[0] is not None)
 
 
 def test_an_engine_configured_by_several_helpers_is_one_engine_at_its_bind(

@@ -145,7 +145,10 @@ class FlaskApps:
         bound = [a for found in apps.values() for a in found if a.bind is not None and not is_test_file(a.module.path)]
         if len(bound) != 1 or not is_known(key) or str(key.value) not in bound[0].keys:
             return unknown(frame.module, node)
-        return bound[0].keys[str(key.value)]
+        value = self.ev.force(bound[0].keys[str(key.value)])
+        if is_known(value) and value.value is None:  # (no URL: the app does not start; a variable's, when it has one)
+            return unknown(frame.module, node, env=value.env, why=f"${value.env}" if value.env else None)
+        return value
 
     def takes_in(self, pool: ScannedPool) -> bool:
         """Whether a library-call pool is an extension some app's engine is reported with (its defaults)."""
