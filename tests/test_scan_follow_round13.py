@@ -727,3 +727,44 @@ def test_an_app_configured_at_a_modules_top_and_bound_in_another_is_one_engine_a
         "pool_size": 32,
         "pool_recycle": 4,
     }
+
+
+def test_a_config_a_getter_caches_in_a_global_is_the_one_it_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # etl_fulfil: `global _config; if _config is None: _config = Config(); return _config`: every call hands back
+    # what the first made, so the values are that Config's, not a branch per side of the cache's test.
+    report = scan(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/config.py": """
+            import os
+
+
+            class Config:
+                def __init__(self):
+                    self.db_pool_size = int(os.getenv("DB_POOL_SIZE", "20"))
+
+
+            _config = None
+
+
+            def get_config():
+                global _config
+                if _config is None:
+                    _config = Config()
+                return _config
+            """,
+            "svc/database.py": """
+            from sqlalchemy import create_engine
+
+            from .config import get_config
+
+            engine = create_engine("postgresql://app@db/app", pool_size=get_config().db_pool_size)
+            """,
+        },
+        monkeypatch,
+    )
+    size = report.pools[0].settings["pool_size"]
+    assert (size.value, size.env, size.branches) == (20, "DB_POOL_SIZE", ())

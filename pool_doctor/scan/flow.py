@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import changes, containers, effects
+from pool_doctor.scan import changes, containers, effects, nodes
 from pool_doctor.scan.finder import FunctionNode, Module, resolve_relative
 from pool_doctor.scan.kinds import (
     SV,
@@ -307,7 +307,7 @@ class Flow:
         """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or decided
         by the environment: on each side a name the test reads keeps the values it can have there (`if url:`)."""
         test = self.ev.force(self.ev.eval(stmt.test, self.frame(run, state)))
-        verdict, by_env = containers.decide(self.ev, test)
+        verdict, by_env = (True, False) if nodes.caches_global(run.scope, stmt) else containers.decide(self.ev, test)
         if verdict is not None and not by_env:
             return verdict, True, state, state
         body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)

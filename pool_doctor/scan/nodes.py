@@ -284,3 +284,21 @@ def key_written(modules: Iterable[Module | None], key: str) -> bool:
             if any(isinstance(t, ast.Name) and t.id == key for t in targets):
                 return True
     return False
+
+
+def caches_global(scope: object, stmt: ast.If) -> bool:
+    """`global _config` / `if _config is None: _config = Config()`: a function that makes a global once and hands
+    it back. Every call gets what the first call made, so the test is the first call's: it holds."""
+    test, name = stmt.test, None
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        name = test.operand
+    elif isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.Is) and len(test.ops) == 1:
+        is_none = isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None
+        name = test.left if is_none else None
+    if not isinstance(name, ast.Name) or not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    declared = any(isinstance(n, ast.Global) and name.id in n.names for n in ast.walk(scope))
+    sets = any(
+        isinstance(t, ast.Name) and t.id == name.id for s in stmt.body if isinstance(s, ast.Assign) for t in s.targets
+    )
+    return declared and sets and not stmt.orelse
