@@ -768,3 +768,36 @@ def test_a_config_a_getter_caches_in_a_global_is_the_one_it_makes(
     )
     size = report.pools[0].settings["pool_size"]
     assert (size.value, size.env, size.branches) == (20, "DB_POOL_SIZE", ())
+
+
+def test_an_ini_files_here_is_its_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pemrograman: PasteDeploy gives every section `here` (the file's folder): `sqlite:///%(here)s/shop.sqlite`
+    # is a URL in the tree's own folder; any other `%(name)s` stays unknown.
+    report = scan(
+        tmp_path,
+        {
+            "setup.py": """
+            from setuptools import setup
+
+            setup(name="shop", entry_points={"paste.app_factory": ["main = shop:main"]})
+            """,
+            "shop/__init__.py": """
+            from sqlalchemy import engine_from_config
+
+
+            def main(global_config, **settings):
+                engine = engine_from_config(settings, "sqlalchemy.")
+                return engine
+            """,
+            "production.ini": """
+            [app:main]
+            use = egg:shop
+            sqlalchemy.url = sqlite:///%(here)s/shop.sqlite
+            sqlalchemy.pool_recycle = %(recycle)s
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert settings["url"].value == f"sqlite:///{tmp_path}/shop.sqlite"
+    assert not settings["pool_recycle"].known

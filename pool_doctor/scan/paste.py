@@ -2,7 +2,7 @@
 `pserve development.ini`. The settings are the options of the ini file's `[app:...]` section that starts the app,
 as text (PasteDeploy 3.1 `loadwsgi.ConfigLoader.get_context`): not its `use`, not the `[DEFAULT]` section's
 options, not `set x` / `get x`. Which file is given is chosen at start-up, so with several the settings are
-one branch per file, none of them the default; an option with `%(here)s` and its kin is unknown.
+one branch per file, none of them the default; `%(here)s` is the file's folder, any other `%(name)s` unknown.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class PasteSettings:
             if not name.startswith("app:") or "use" not in options:
                 continue
             items: dict[str, Any] = {
-                key: _value(raw, where)
+                key: _value(raw, where, path)
                 for key, (raw, where) in options.items()
                 if key not in NOT_SETTINGS and key not in defaults and not key.startswith(("set ", "get "))
             }
@@ -177,7 +177,7 @@ class PasteSettings:
             return None
         merged = {**sections.get("DEFAULT", {}), **options}
         items: dict[str, Any] = {
-            key: _value(raw, where)
+            key: _value(raw, where, found[0])
             for key, (raw, where) in merged.items()
             if key not in NOT_SETTINGS and not key.startswith(("set ", "get "))
         }
@@ -199,7 +199,10 @@ def _normal(dist: str) -> str:  # a distribution's name as packaging compares it
     return re.sub(r"[-_.]+", "-", dist).lower().strip()
 
 
-def _value(raw: str, where: str) -> SV:
-    if "%(" in raw:  # interpolated when the file is read (`%(here)s`: its folder where the app runs)
+def _value(raw: str, where: str, path: Path) -> SV:
+    """An option as PasteDeploy reads it: `%(here)s` is the file's folder and `%(__file__)s` the file (its
+    defaults for every section); any other `%(name)s` is unknown here."""
+    text = raw.replace("%(here)s", str(path.parent)).replace("%(__file__)s", str(path))
+    if "%(" in text:
         return SV(None, where, known=False, expr=raw)
-    return SV(raw, where, source=raw)
+    return SV(text.replace("%%", "%"), where, source=raw)
