@@ -801,3 +801,32 @@ def test_an_ini_files_here_is_its_own_folder(tmp_path: Path, monkeypatch: pytest
     settings = report.pools[0].settings
     assert settings["url"].value == f"sqlite:///{tmp_path}/shop.sqlite"
     assert not settings["pool_recycle"].known
+
+
+def test_a_name_is_imported_from_its_own_trees_package_not_a_sibling_apps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Py4Web: apps side by side; b/migrations/env.py's `from src.config import config` is b/src/config.py (a
+    # namespace package), not the attribute `config` that a/src/__init__.py, another app's package, imports.
+    report = scan(
+        tmp_path,
+        {
+            "a/src/__init__.py": "from config import config\n",
+            "a/config/config.py": "class Config:\n    pass\n",
+            "b/alembic.ini": "[alembic]\nscript_location = migrations\n",
+            "b/src/config.py": 'config = {"url": "postgresql://app@localhost/shop"}\n',
+            "b/migrations/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            from src.config import config as our_config
+
+            config = context.config
+            config.set_main_option("sqlalchemy.url", our_config["url"])
+            engine = engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.",
+                                        poolclass=pool.NullPool)
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools[0].settings["url"].value == "postgresql://app@localhost/shop"

@@ -305,6 +305,8 @@ class Scopes:
                 parent = self.project.module_by_name(".".join(parts[: cut - 1]), near.path)  # (airweave's
                 if parent is None or not _shadows(parent, parts[cut - 1], ".".join(parts[:cut]), near):  # settings)
                     break
+                if not module.path.is_relative_to(parent.path.parent):  # another tree's package of that name
+                    break
                 module, cut = parent, cut - 1
             value: Any = ModuleRef(module)
             for attr in parts[cut:]:
