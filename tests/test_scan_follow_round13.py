@@ -830,3 +830,27 @@ def test_a_name_is_imported_from_its_own_trees_package_not_a_sibling_apps(
         monkeypatch,
     )
     assert report.pools[0].settings["url"].value == "postgresql://app@localhost/shop"
+
+
+def test_litestar_asyncpgs_config_is_named_as_a_pool_the_library_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # litestar-asyncpg: `AsyncpgConfig(pool_config=PoolConfig(...))` handed to AsyncpgPlugin; the library calls
+    # asyncpg.create_pool at the app's start. Given a pool_instance, the app's own pool is used.
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import asyncpg
+            from litestar_asyncpg import AsyncpgConfig, PoolConfig
+
+            config = AsyncpgConfig(pool_config=PoolConfig(dsn="postgresql://app@db/app", max_size=16))
+            other = AsyncpgConfig(pool_instance=None)
+            given = AsyncpgConfig(pool_instance=make_pool())
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools == []
+    made = [w for w in report.warnings if "litestar_asyncpg" in w]
+    assert [w.split(":")[0:2] for w in made] == [["app.py", "4"], ["app.py", "5"]]

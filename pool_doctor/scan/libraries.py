@@ -16,7 +16,9 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   `db_settings["sqlalchemy"]` (anitya, mirrormanager2, fmn);
 - c2cwsgiutils 6.1's `c2cwsgiutils.db`: `setup_session` and `init` (`engine_from_config` of the Pyramid
   settings under a master and a slave prefix), `create_session` (`create_engine(url, **engine_config)`),
-  `get_engine(settings, prefix)` (c2cgeoportal's main engines).
+  `get_engine(settings, prefix)` (c2cgeoportal's main engines);
+- litestar-asyncpg 0.5's `AsyncpgConfig(pool_config=PoolConfig(...))`: `create_pool()` calls
+  `asyncpg.create_pool(**self.pool_config_dict)` at the app's start, unless it was given a `pool_instance`.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "DatabaseExtension": "sqlalchemy_helpers",
     "manager_from_config": "sqlalchemy_helpers",
     **dict.fromkeys(("setup_session", "create_session", "get_engine", "init"), "c2cwsgiutils.db"),
+    "AsyncpgConfig": "litestar_asyncpg",
 }
 NEEDLES: dict[bytes, tuple[bytes, ...]] = {}  # each library's root package -> the names of its calls
 for _name, _library in ENGINES.items():
     _root = _library.split(".")[0].encode()
     NEEDLES[_root] = (*NEEDLES.get(_root, ()), _name.encode())
-GIVEN_ENGINE = {"engine_instance"}  # advanced-alchemy's config then uses that engine, which the app makes
+GIVEN_ENGINE = {"engine_instance", "pool_instance"}  # the config then uses that engine (pool): the app's own
 
 
 def hint(data: bytes) -> bool:
