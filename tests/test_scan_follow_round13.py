@@ -854,3 +854,33 @@ def test_litestar_asyncpgs_config_is_named_as_a_pool_the_library_makes(
     assert report.pools == []
     made = [w for w in report.warnings if "litestar_asyncpg" in w]
     assert [w.split(":")[0:2] for w in made] == [["app.py", "4"], ["app.py", "5"]]
+
+
+def test_a_settings_file_with_a_dotted_name_imports_from_its_own_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wrdoc-backend: config/settings/local.template.py (copied to local.py at set-up) does `from .common import *`:
+    # its package is config.settings, the folder it is in, not config.settings.local.
+    report = scan(
+        tmp_path,
+        {
+            "config/__init__.py": "",
+            "config/settings/__init__.py": "",
+            "config/settings/common.py": """
+            INSTALLED_APPS = ["app"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 600}}
+            """,
+            "config/settings/local.template.py": """
+            from .common import *  # noqa
+
+            DATABASES["default"].update(NAME="shop-dev", CONN_MAX_AGE=0)
+            """,
+        },
+        monkeypatch,
+    )
+    local = at(report, "config/settings/local.template.py:3")
+    assert {k: v.value for k, v in local.settings.items()} == {
+        "ENGINE": "django.db.backends.postgresql",
+        "CONN_MAX_AGE": 0,
+        "NAME": "shop-dev",
+    }

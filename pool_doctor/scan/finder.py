@@ -516,8 +516,8 @@ def resolve_relative(module: Module, name: str | None, level: int) -> str | None
     if level == 0:
         return name or ""
     parts = module.name.split(".")
-    if not module.is_package:
-        parts = parts[:-1]
+    if not module.is_package:  # (the file's own name, dots and all: `local.template.py` is in `settings`)
+        parts = parts[: -len(module.path.stem.split("."))] if module.name.endswith(module.path.stem) else parts[:-1]
     if level > 1:
         if level - 1 > len(parts):
             return None
