@@ -588,7 +588,10 @@ def test_an_engine_configured_by_several_helpers_is_one_engine_at_its_bind(
     assert report.pools[0].settings["pool_size"].value == 5
 
 
-@pytest.mark.parametrize("handler, known", [('print("no local settings")', True), ("raise SystemExit(1)", False)])
+@pytest.mark.parametrize(
+    "handler, known",
+    [('print("no local settings")', True), ("raise SystemExit(1)", False), ("sys.exit(1)", False)],
+)
 def test_defaults_of_a_settings_file_outside_the_tree_the_code_runs_on_without(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handler: str, known: bool
 ) -> None:

@@ -84,9 +84,10 @@ def tolerated_absence(ev: Interpreter, stmt: ast.Try | ast.TryStar, frame: Frame
     """`try: with open(SETTINGS_FILE) as f: settings = yaml.full_load(f)` / `except FileNotFoundError: print(...)`:
     where the body opens a file the tree lacks (a deploy-time file, `/etc/app/settings.yaml`), the handler that
     runs on without it, as the path taken: the values the code falls back on, as configparser's `fallback=` is
-    the value of an option of a file outside the tree. None otherwise."""
+    the value of an option of a file outside the tree. None otherwise, or where the body does more than read the
+    file (a few statements at most)."""
     handler = next((h for h in stmt.handlers if catches_absence(h)), None)
-    if handler is None or any(isinstance(n, ast.Raise) for n in ast.walk(handler)):  # (a file it needs)
+    if handler is None or len(stmt.body) > 3 or any(_stops(n) for n in ast.walk(handler)):  # (a file it needs)
         return None
     for node in (n for part in stmt.body for n in ast.walk(part)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open" and node.args:
@@ -94,6 +95,15 @@ def tolerated_absence(ev: Interpreter, stmt: ast.Try | ast.TryStar, frame: Frame
             if isinstance(opened, FileV) and opened.path is None:
                 return handler
     return None
+
+
+def _stops(node: ast.AST) -> bool:
+    """A raise, or a call that ends the program (`sys.exit(1)`, `exit()`, `abort()`)."""
+    if isinstance(node, ast.Raise):
+        return True
+    func = node.func if isinstance(node, ast.Call) else None
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    return name in ("exit", "_exit", "quit", "abort")
 
 
 def catches_absence(handler: ast.ExceptHandler) -> bool:
