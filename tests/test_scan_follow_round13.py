@@ -887,3 +887,21 @@ def test_a_settings_file_with_a_dotted_name_imports_from_its_own_package(
         "CONN_MAX_AGE": 0,
         "NAME": "shop-dev",
     }
+
+
+def test_a_file_using_async_as_a_keyword_argument_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # lys-reader: psycopg2's `ThreadedConnectionPool(..., async=False)`, from before `async` was a keyword (3.7):
+    # read as psycopg2's later name for it, so the file's pools are not lost.
+    report = scan(
+        tmp_path,
+        {
+            "database.py": """
+            from psycopg2.pool import ThreadedConnectionPool
+
+            pool = ThreadedConnectionPool(1, 10, database="reader", host="localhost", async=False)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["database.py:3"]
+    assert report.pools[0].settings["maxconn"].value == 10 and not report.warnings

@@ -1,9 +1,11 @@
-"""Source written for a newer Python than the one running the scan, made readable to this one's `ast.parse`.
+"""Source written for a newer Python than the one running the scan (or an older one), made readable to this one's
+`ast.parse`.
 
 Projects move to new syntax before their tools do: `type X = ...` and `def f[T]()` (3.12), f-strings with
-nested quotes (3.12), `except A, B:` (3.14). Each is rewritten in place, keeping every line and (but for the
-`except` clause) every column, so the nodes' positions still point into the file as written and the source
-text of every value is the file's own. An f-string this Python cannot read becomes a name the scan cannot
+nested quotes (3.12), `except A, B:` (3.14); and some stay behind: psycopg2's `async=False` (a keyword since
+3.7, read as psycopg2's later name, `async_`). Each is rewritten in place, keeping every line and (but for the
+`except` clause and `async_`) every column, so the nodes' positions still point into the file as written and the
+source text of every value is the file's own. An f-string this Python cannot read becomes a name the scan cannot
 resolve: its value is unknown, never a guess.
 """
 
@@ -18,6 +20,7 @@ UNREAD = "_pool_doctor_unread_"  # a name nothing defines: called, it stands for
 TYPE_ALIAS = re.compile(r"^([ \t]*)type[ \t]+([A-Za-z_]\w*)[ \t]*(\[[^\n]*?\])?[ \t]*=", re.MULTILINE)
 GENERIC_DEF = re.compile(r"^([ \t]*(?:async[ \t]+)?def[ \t]+\w+|[ \t]*class[ \t]+\w+)\[", re.MULTILINE)
 EXCEPT_TUPLE = re.compile(r"^([ \t]*except\*?)[ \t]+([^\s(][^:\n]*,[^:\n]*?)[ \t]*:", re.MULTILINE)
+OLD_ASYNC = re.compile(r"(?<![\w.])async(?=[ \t]*=(?!=))")  # `connect(dsn, async=False)`: psycopg2 before 3.7
 FSTRING_START = re.compile(r"(?<![\w.])(?:[rR][fF]|[fF][rR]?)(\"\"\"|'''|\"|')")
 
 
@@ -46,6 +49,7 @@ def _rewrite_statements(text: str) -> str:
     text = TYPE_ALIAS.sub(lambda m: _type_alias(m), text)
     text = GENERIC_DEF.sub(lambda m: m.group(1) + "\0", text)
     text = _drop_type_params(text)
+    text = OLD_ASYNC.sub("async_", text)  # (a keyword since 3.7: psycopg2's own later name for it)
     return EXCEPT_TUPLE.sub(lambda m: f"{m.group(1)}({m.group(2)}):", text)
 
 
