@@ -905,3 +905,24 @@ def test_a_file_using_async_as_a_keyword_argument_is_read(tmp_path: Path, monkey
     )
     assert [p.where for p in report.pools] == ["database.py:3"]
     assert report.pools[0].settings["maxconn"].value == 10 and not report.warnings
+
+
+@pytest.mark.parametrize("host", ['Path("./data/").resolve()', 'os.path.abspath("data")'])
+def test_a_path_made_absolute_from_the_working_directory_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    # EvaP: `"HOST": Path("./data/").resolve()`, a unix socket folder under wherever the app runs: never the
+    # relative text 'data', which Django would take for a host name.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": f"""
+            import os
+            from pathlib import Path
+
+            DATABASES = {{"default": {{"ENGINE": "django.db.backends.postgresql", "NAME": "evap", "HOST": {host}}}}}
+            """,
+        },
+        monkeypatch,
+    )
+    assert not report.pools[0].settings["HOST"].known

@@ -124,6 +124,8 @@ class ConfigFiles:
             result = os.path.dirname(first)
         elif name == "basename":
             result = os.path.basename(first)
+        elif name in ("abspath", "realpath") and not os.path.isabs(first):  # the working directory's, at run time
+            return unknown(frame.module, node, env=env_of(*parts))
         elif name in ("abspath", "realpath", "normpath"):
             result = os.path.normpath(first) if os.path.isabs(first) else first
         else:
@@ -204,8 +206,9 @@ class ConfigFiles:
         if isinstance(base, PathV):
             if name == "expanduser" and base.path.startswith("~"):
                 return unknown(frame.module, node)
-            if name == "resolve":  # (`Path(__file__) / ".." / "settings"`: its `..` taken away)
-                return PathV(os.path.normpath(base.path), base.origin)
+            if name == "resolve":  # (`Path(__file__) / ".." / "settings"`: its `..` taken away; a relative path is
+                absolute = os.path.isabs(base.path)  # the working directory's, known at run time only)
+                return PathV(os.path.normpath(base.path), base.origin) if absolute else unknown(frame.module, node)
             if name in ("absolute", "expanduser"):
                 return base
             if name == "joinpath":
