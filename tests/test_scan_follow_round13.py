@@ -926,3 +926,40 @@ def test_a_path_made_absolute_from_the_working_directory_is_unknown(
         monkeypatch,
     )
     assert not report.pools[0].settings["HOST"].known
+
+
+@pytest.mark.parametrize("maker, engines", [("Babel", 0), ("SQLAlchemy", 1)])
+def test_a_helper_modules_init_app_binds_the_extension_only_if_what_it_binds_may_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, maker: str, engines: int
+) -> None:
+    # critiquebrainz: `from cbapp import babel; babel.init_app(app)`, a project module whose init_app makes a
+    # Babel and binds it: no Flask-SQLAlchemy engine (its own create_engine is the app's pool). A helper that
+    # makes the extension itself does bind it.
+    report = scan(
+        tmp_path,
+        {
+            "cbapp/__init__.py": """
+            from flask import Flask
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://cb@db/cb"
+                from cbapp import helper
+                helper.init_app(app)
+                return app
+            """,
+            "cbapp/helper.py": f"""
+            from flask_babel import Babel
+            from flask_sqlalchemy import SQLAlchemy
+
+
+            def init_app(app):
+                ext = {maker}()
+                ext.init_app(app)
+            """,
+            "wsgi.py": "from cbapp import create_app\n\napplication = create_app()\n",
+        },
+        monkeypatch,
+    )
+    assert len([p for p in report.pools if p.stack == "flask_sqlalchemy"]) == engines

@@ -80,9 +80,28 @@ def may_make_extension(ev: Evaluator, modules: Iterable[Module]) -> bool:
             on_itself = site.cls is not None and isinstance(func, ast.Attribute) and _is_self(func.value, scope)
             if on_itself and site.cls is not None and site.cls.name not in names:
                 continue  # a project class's own `self.init_app(app)` (tahrir's DatabaseExtension): not the extension
-            if not isinstance(func, ast.Attribute) or not _something_else(ev, module, func.value, names, scope):
+            bound = not isinstance(func, ast.Attribute) or not _something_else(ev, module, func.value, names, scope)
+            if bound and not _helper_binds_else(ev, module, func, names):
                 return True
     return False
+
+
+def _helper_binds_else(ev: Evaluator, module: Module, func: ast.expr, names: set[str]) -> bool:
+    """`babel.init_app(app)` where `babel` is a project module whose own `init_app` binds only something that is
+    not the extension (critiquebrainz's Flask-Babel helper)."""
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return False
+    dotted = module.imports.get(func.value.id) or module.nested_imports.get(func.value.id)
+    helper = ev.project.module_by_name(dotted, near=module.path) if dotted else None
+    target = helper.functions.get("init_app") if helper is not None else None
+    if helper is None or target is None:
+        return False
+    inner = [site for site in helper.calls.get("init_app", []) if site.functions[:1] == (target,)]
+    return bool(inner) and all(
+        isinstance(site.call.func, ast.Attribute)
+        and _something_else(ev, helper, site.call.func.value, names, site.functions[-1])
+        for site in inner
+    )
 
 
 def _is_self(node: ast.expr, scope: Any) -> bool:
