@@ -963,3 +963,24 @@ def test_a_helper_modules_init_app_binds_the_extension_only_if_what_it_binds_may
         monkeypatch,
     )
     assert len([p for p in report.pools if p.stack == "flask_sqlalchemy"]) == engines
+
+
+def test_a_local_settings_import_under_suppress_is_optional(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # byro: `with suppress(ImportError): from .local_settings import *`, a file the tree lacks: absent, as the
+    # `try: ... except ImportError: pass` form is, so the settings before it stand.
+    report = scan(
+        tmp_path,
+        {
+            "byro/__init__.py": "",
+            "byro/settings.py": """
+            from contextlib import suppress
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "byro", "CONN_MAX_AGE": 120}}
+
+            with suppress(ImportError):
+                from .local_settings import *  # noqa
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools[0].settings["CONN_MAX_AGE"].value == 120

@@ -202,9 +202,13 @@ def patched(site: CallSite, name: str) -> bool:
 
 
 def optional_import(tree: ast.Module, stmt: ast.stmt) -> bool:
-    """Whether an import sits in a `try:` whose handlers take its failure (ImportError, Exception, bare): a
-    `local_settings` the tree lacks is then absent, not required."""
+    """Whether an import sits in a `try:` whose handlers take its failure (ImportError, Exception, bare), or in a
+    `with contextlib.suppress(ImportError):` (byro): a `local_settings` the tree lacks is then absent, not
+    required."""
     for node in ast.walk(tree):
+        inside = isinstance(node, (ast.With, ast.Try)) and any(s is stmt for p in node.body for s in ast.walk(p))
+        if inside and isinstance(node, ast.With) and any(_suppresses_import_error(i.context_expr) for i in node.items):
+            return True
         if isinstance(node, ast.Try) and any(stmt is inner for part in node.body for inner in ast.walk(part)):
             handlers = node.handlers
             if any(
@@ -212,6 +216,14 @@ def optional_import(tree: ast.Module, stmt: ast.stmt) -> bool:
             ):
                 return True
     return False
+
+
+def _suppresses_import_error(expr: ast.expr) -> bool:
+    """`suppress(ImportError)` / `contextlib.suppress(ModuleNotFoundError, ...)`."""
+    if not (isinstance(expr, ast.Call) and (dotted_parts(expr.func) or [""])[-1] == "suppress"):
+        return False
+    names = {(dotted_parts(arg) or [""])[-1] for arg in expr.args}
+    return bool(names & {"ImportError", "ModuleNotFoundError", "Exception"})
 
 
 def aliases(module: Module, names: set[str]) -> set[str]:
