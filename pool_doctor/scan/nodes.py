@@ -206,8 +206,8 @@ def optional_import(tree: ast.Module, stmt: ast.stmt) -> bool:
     `with contextlib.suppress(ImportError):` (byro): a `local_settings` the tree lacks is then absent, not
     required."""
     for node in ast.walk(tree):
-        inside = isinstance(node, (ast.With, ast.Try)) and any(s is stmt for p in node.body for s in ast.walk(p))
-        if inside and isinstance(node, ast.With) and any(_suppresses_import_error(i.context_expr) for i in node.items):
+        suppressing = isinstance(node, ast.With) and any(_suppresses_import_error(i.context_expr) for i in node.items)
+        if suppressing and any(inner is stmt for part in getattr(node, "body", []) for inner in ast.walk(part)):
             return True
         if isinstance(node, ast.Try) and any(stmt is inner for part in node.body for inner in ast.walk(part)):
             handlers = node.handlers
