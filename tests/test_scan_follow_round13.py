@@ -984,3 +984,40 @@ def test_a_local_settings_import_under_suppress_is_optional(tmp_path: Path, monk
         monkeypatch,
     )
     assert report.pools[0].settings["CONN_MAX_AGE"].value == 120
+
+
+def test_a_helper_that_sets_a_non_engine_key_and_binds_binds_the_factorys_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # freight: create_app() writes the pool keys, then configure_sqlalchemy(app) sets
+    # SQLALCHEMY_TRACK_MODIFICATIONS and calls db.init_app(app): the factory's engine, bound in the helper.
+    report = scan(
+        tmp_path,
+        {
+            "fr/__init__.py": "",
+            "fr/config.py": """
+            import flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = flask.Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql:///freight"
+                app.config["SQLALCHEMY_POOL_SIZE"] = 5
+                configure_sqlalchemy(app)
+                return app
+
+
+            def configure_sqlalchemy(app):
+                app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
+                db.init_app(app)
+            """,
+            "fr/app.py": "from fr.config import create_app\n\napp = create_app()\n",
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["fr/config.py:17"]
+    settings = report.pools[0].settings
+    assert (settings["url"].value, settings["pool_size"].value) == ("postgresql:///freight", 5)

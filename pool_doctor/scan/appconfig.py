@@ -29,6 +29,16 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.model import NOT_SET
 
 PREFIX = "SQLALCHEMY_"
+ENGINE_NAMES = {  # the keys Flask-SQLAlchemy makes engines from (flaskext's POOL_KEYS, with its 2.x echo)
+    "SQLALCHEMY_DATABASE_URI",
+    "SQLALCHEMY_ENGINE_OPTIONS",
+    "SQLALCHEMY_BINDS",
+    "SQLALCHEMY_ECHO",
+    "SQLALCHEMY_POOL_SIZE",
+    "SQLALCHEMY_POOL_TIMEOUT",
+    "SQLALCHEMY_POOL_RECYCLE",
+    "SQLALCHEMY_MAX_OVERFLOW",
+}
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
 WRITERS = ("update", "from_mapping", "setdefault")
 
@@ -108,6 +118,17 @@ def configures(stmt: ast.stmt, own: str | None = None) -> bool:
         or any(nested_writes(stmt))
         or prefixed_env(stmt) is not None
     )
+
+
+def configures_engine(stmt: ast.stmt) -> bool:
+    """Whether the statement configures what the engine is made with: loads a source, or writes a key the
+    extension reads for it (not `SQLALCHEMY_TRACK_MODIFICATIONS`)."""
+    if not configures(stmt):
+        return False
+    if loader(stmt) is not None or prefixed_env(stmt) is not None:
+        return True
+    writes = [name for name, _ in config_writes(stmt)] + [write.name for write in nested_writes(stmt)]
+    return not writes or any(name in ENGINE_NAMES for name in writes)
 
 
 def prefixed_env(stmt: ast.stmt) -> str | None:

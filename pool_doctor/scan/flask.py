@@ -470,12 +470,13 @@ class FlaskApps:
         `configure_extensions(app)`), with the module it is in."""
         call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
         func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None else None
-        # a helper that also configures the app is an app configuration of its own, bound there (indico's
-        # configure_db, which a test fixture calls again): not this one's bind
+        # a helper that also configures the engine is an app configuration of its own, bound there (indico's
+        # configure_db, which a test fixture calls again): not this one's bind; one that only sets other keys
+        # (freight's SQLALCHEMY_TRACK_MODIFICATIONS) binds this app
         if (
             isinstance(func, FuncRef)
             and not isinstance(func.node, ast.Lambda)
-            and not any(appconfig.configures(inner) for inner in func.node.body)
+            and not any(appconfig.configures_engine(inner) for inner in func.node.body)
         ):
             for inner in func.node.body:  # the one that binds the extension (ihatemoney's setup_database assigns
                 found = appconfig.bind_call(inner)  # `app.config.get(...)` before its `db.init_app(app)`)
