@@ -1021,3 +1021,44 @@ def test_a_helper_that_sets_a_non_engine_key_and_binds_binds_the_factorys_app(
     assert [p.where for p in report.pools] == ["fr/config.py:17"]
     settings = report.pools[0].settings
     assert (settings["url"].value, settings["pool_size"].value) == ("postgresql:///freight", 5)
+
+
+def test_a_factory_loading_the_config_it_is_given_is_a_wrapper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # conbench: `create_application(config)` loads `app.config.from_object(config)` and hands
+    # app.config["SQLALCHEMY_DATABASE_URI"] to its own create_engine; the module calls it with a settings instance:
+    # the pool is at that call, with that instance's URL.
+    report = scan(
+        tmp_path,
+        {
+            "cb/__init__.py": """
+            import flask
+            from sqlalchemy import create_engine
+
+            from .config import Config
+
+
+            def create_application(config):
+                app = flask.Flask(__name__)
+                app.config.from_object(config)
+                app.engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_pre_ping=True)
+                return app
+
+
+            application = create_application(Config)
+            """,
+            "cb/config.py": """
+            import os
+
+
+            class ConfigClass:
+                DB_NAME = os.environ.get("DB_NAME", "cb_prod")
+                SQLALCHEMY_DATABASE_URI = f"postgresql://app@localhost:5432/{DB_NAME}"
+
+
+            Config = ConfigClass()
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["cb/__init__.py:14"]
+    assert report.pools[0].settings["url"].value == "postgresql://app@localhost:5432/cb_prod"

@@ -11,6 +11,10 @@ from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
 from pool_doctor.scan.kinds import SV, is_known
 from pool_doctor.scan.nodes import MUTATORS, is_dataclass
 
+# What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
+# (`app.config.from_object(config)` makes the app's config the parameter's)
+CHANGERS = MUTATORS | {"from_object", "from_mapping", "from_pyfile", "from_envvar", "from_file"}
+
 
 def init_attributes(cls: ast.ClassDef) -> set[str]:
     """The `self.x` a class's `__init__` sets from its parameters: whoever makes the instance gives them (a
@@ -65,7 +69,7 @@ def _flows(func: FunctionNode) -> Iterator[tuple[set[str], ast.AST]]:
             yield set(_written(node.target)), node.iter
         elif isinstance(node, ast.NamedExpr):
             yield set(_written(node.target)), node.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CHANGERS:
             yield set(_written(node.func.value)) - {"self", "cls"}, node
 
 
