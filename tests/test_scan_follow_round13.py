@@ -1062,3 +1062,31 @@ def test_a_factory_loading_the_config_it_is_given_is_a_wrapper(tmp_path: Path, m
     )
     assert [p.where for p in report.pools] == ["cb/__init__.py:14"]
     assert report.pools[0].settings["url"].value == "postgresql://app@localhost:5432/cb_prod"
+
+
+def test_an_update_from_a_dict_of_keys_read_at_run_time_may_change_any_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # squad: with DATABASE set, `key=value` pairs from it go into a dict that then updates DATABASES["default"]:
+    # each key may be one of them, so ENGINE keeps sqlite only where the variable does not set it.
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+            database_config = os.getenv("DATABASE")
+            if database_config:
+                db_from_env = dict()
+                for item in database_config.split(":"):
+                    key, value = item.split("=", 1)
+                    db_from_env[key] = value
+                DATABASES["default"].update(db_from_env)
+            """,
+        },
+        monkeypatch,
+    )
+    engine = report.pools[0].settings["ENGINE"]
+    assert (engine.value, engine.env) == ("django.db.backends.sqlite3", "DATABASE")
+    assert [b.known for b in engine.branches] == [True, False]

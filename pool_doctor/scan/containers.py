@@ -264,7 +264,14 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
     if method == "update":
         result = as_dict(base, text, module.where(call))
         for arg in call.args:
+            before, had = len(result.opaque), dict(result.items)
             ev.merge(result, ev.eval(arg, frame), module.segment(arg))
+            for written in (t[1:-1] for t in result.opaque[before:] if t.startswith("[")):  # a dict of keys the
+                for name, old in had.items():  # scan cannot name (squad's, from a variable): any may be overwritten
+                    if result.items.get(name) is old:
+                        unread = SV(None, module.where(call), known=False, expr=written)
+                        test = f"{written} sets {name!r}"
+                        result.items[name] = Branches([(f"not ({test})", old), (test, unread)])
         for kw in call.keywords:
             if kw.arg is None:
                 ev.merge(result, ev.eval(kw.value, frame), module.segment(kw.value))
