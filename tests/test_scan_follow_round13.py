@@ -1090,3 +1090,27 @@ def test_an_update_from_a_dict_of_keys_read_at_run_time_may_change_any_key(
     engine = report.pools[0].settings["ENGINE"]
     assert (engine.value, engine.env) == ("django.db.backends.sqlite3", "DATABASE")
     assert [b.known for b in engine.branches] == [True, False]
+
+
+def test_a_config_module_in_the_tests_makes_no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # freight: tests/config.py holds the test run's SQLALCHEMY_DATABASE_URI, which a fixture loads by a variable
+    # the scan cannot follow: a test's configuration, no engine of the app's.
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            import os
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            app = Flask(__name__)
+            app.config.from_envvar("APP_CONFIG")
+            db.init_app(app)
+            """,
+            "tests/config.py": 'SQLALCHEMY_DATABASE_URI = "postgresql:///test_app"\n',
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app/__init__.py:9"]

@@ -563,8 +563,10 @@ class FlaskApps:
             yield replace(pool, settings={**pool.settings, **{k: mask(k, leaf(v, self.ev)) for k, v in over.items()}})
 
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
-        """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded."""
+        """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded (a
+        test's configuration makes no engine: freight's tests/config.py)."""
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
+        maybe = maybe and not is_test_file(module.path)
         flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK}) and self._may_extend()  # else: only a name
         for cls in module.classes.values():
             if id(cls) in self._loaded or not maybe or not flask or is_schema(self.ev, module, cls):
