@@ -1114,3 +1114,28 @@ def test_a_config_module_in_the_tests_makes_no_engine(tmp_path: Path, monkeypatc
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["app/__init__.py:9"]
+
+
+@pytest.mark.parametrize("opened", ['Path("settings.json").resolve()', 'os.path.abspath("settings.json")'])
+def test_a_file_named_from_the_working_directory_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened: str
+) -> None:
+    # the path's text is the working directory's, unknown; the file it names is looked for as a relative one is
+    report = scan(
+        tmp_path,
+        {
+            "settings.json": '{"url": "postgresql://u@db/app", "size": 15}',
+            "main.py": f"""
+            import json
+            import os
+            from pathlib import Path
+
+            from sqlalchemy import create_engine
+
+            SETTINGS = json.load(open({opened}))
+            engine = create_engine(SETTINGS["url"], pool_size=SETTINGS["size"])
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools[0].settings["pool_size"].value == 15

@@ -36,10 +36,12 @@ ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 
 @dataclass(frozen=True)
 class PathV:
-    """A `pathlib.Path` the scan can name."""
+    """A `pathlib.Path` the scan can name; `cwd`: made absolute from the working directory (`.resolve()` of a
+    relative one), so a file it names is looked for as a relative one is, but its text is known at run time only."""
 
     path: str
     origin: str | None
+    cwd: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,12 +126,13 @@ class ConfigFiles:
             result = os.path.dirname(first)
         elif name == "basename":
             result = os.path.basename(first)
-        elif name in ("abspath", "realpath") and not os.path.isabs(first):  # the working directory's, at run time
-            return unknown(frame.module, node, env=env_of(*parts))
         elif name in ("abspath", "realpath", "normpath"):
-            result = os.path.normpath(first) if os.path.isabs(first) else first
+            result = os.path.normpath(first) if os.path.isabs(first) or name != "normpath" else first
         else:
             result = first
+        cwd = getattr(parts[0], "cwd", False) or (name in ("abspath", "realpath") and not os.path.isabs(first))
+        if cwd and name != "basename":  # (the working directory's: a file it names is looked for, its text unknown)
+            return PathV(result, frame.module.where(node), cwd=True)
         return SV(result, frame.module.where(node), env_of(*parts), source=frame.module.segment(node))
 
     def path_call(self, node: ast.Call, frame: Frame) -> Any:
@@ -142,16 +145,16 @@ class ConfigFiles:
     def binop(self, left: Any, op: ast.operator, right: Any, node: ast.AST, module: Module) -> Any:
         if isinstance(op, ast.Div) and isinstance(left, PathV):
             text = path_text(right)
-            return PathV(os.path.join(left.path, text), left.origin) if text is not None else unknown(module, node)
+            return PathV(os.path.join(left.path, text), left.origin, left.cwd) if text else unknown(module, node)
         return None
 
     def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
         if isinstance(base, PathV):
             path = Path(base.path)
             if attr == "parent":
-                return PathV(str(path.parent), base.origin)
+                return PathV(str(path.parent), base.origin, base.cwd)
             if attr == "parents":
-                return ListV([PathV(str(p), base.origin) for p in path.parents], base.origin)
+                return ListV([PathV(str(p), base.origin, base.cwd) for p in path.parents], base.origin)
             if attr in ("name", "stem", "suffix"):
                 return SV(getattr(path, attr), base.origin)
         return None
@@ -207,15 +210,14 @@ class ConfigFiles:
             if name == "expanduser" and base.path.startswith("~"):
                 return unknown(frame.module, node)
             if name == "resolve":  # (`Path(__file__) / ".." / "settings"`: its `..` taken away; a relative path is
-                absolute = os.path.isabs(base.path)  # the working directory's, known at run time only)
-                return PathV(os.path.normpath(base.path), base.origin) if absolute else unknown(frame.module, node)
+                return PathV(os.path.normpath(base.path), base.origin, not os.path.isabs(base.path))  # the cwd's)
             if name in ("absolute", "expanduser"):
                 return base
             if name == "joinpath":
                 parts = [path_text(self.ev.force(self.ev.eval(a, frame))) for a in node.args]
                 if any(p is None for p in parts):
                     return unknown(frame.module, node)
-                return PathV(os.path.join(base.path, *(p for p in parts if p is not None)), base.origin)
+                return PathV(os.path.join(base.path, *(p for p in parts if p is not None)), base.origin, base.cwd)
             if name in ("open", "read_text", "read_bytes"):
                 opened = FileV(self.resolve(frame.module, base.path), base.path)
                 return opened if name == "open" else self.text_of(opened, frame, node)

@@ -195,6 +195,8 @@ def leaf(value: Any, evaluator: Evaluator) -> SV:
         return SV(None, value.origin, env_of(*items), known=False, expr="[...]")
     if isinstance(value, DictV):
         return SV(None, value.origin, known=False, expr=DICT_TEXT)
+    if isinstance(value, PathV) and value.cwd:  # `Path("data").resolve()`: under the working directory
+        return SV(None, where or value.origin, known=False, expr=text or value.path)
     if isinstance(value, PathV):  # `BASE_DIR / "db.sqlite3"`: the path as str() would give it
         return SV(value.path, where or value.origin, source=text)
     return SV(None, where, known=False, expr=text or "(a value the scan cannot show)")
