@@ -898,13 +898,14 @@ def test_a_file_using_async_as_a_keyword_argument_is_read(tmp_path: Path, monkey
             "database.py": """
             from psycopg2.pool import ThreadedConnectionPool
 
-            pool = ThreadedConnectionPool(1, 10, database="reader", host="localhost", async=False)
+            pool = ThreadedConnectionPool(1, 10, "postgresql://reader@localhost/reader?async=1", async=False)
             """,
         },
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["database.py:3"]
     assert report.pools[0].settings["maxconn"].value == 10 and not report.warnings
+    assert report.pools[0].settings["dsn"].value == "postgresql://reader@localhost/reader?async=1"  # (a string's)
 
 
 @pytest.mark.parametrize("host", ['Path("./data/").resolve()', 'os.path.abspath("data")'])

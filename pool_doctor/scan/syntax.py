@@ -12,7 +12,10 @@ resolve: its value is unknown, never a guess.
 from __future__ import annotations
 
 import ast
+import io
+import itertools
 import re
+import tokenize
 
 MAX_REPAIRS = 50  # f-strings rewritten in one file: past this, the file is left unread
 UNREAD = "_pool_doctor_unread_"  # a name nothing defines: called, it stands for an f-string this Python cannot read
@@ -20,7 +23,6 @@ UNREAD = "_pool_doctor_unread_"  # a name nothing defines: called, it stands for
 TYPE_ALIAS = re.compile(r"^([ \t]*)type[ \t]+([A-Za-z_]\w*)[ \t]*(\[[^\n]*?\])?[ \t]*=", re.MULTILINE)
 GENERIC_DEF = re.compile(r"^([ \t]*(?:async[ \t]+)?def[ \t]+\w+|[ \t]*class[ \t]+\w+)\[", re.MULTILINE)
 EXCEPT_TUPLE = re.compile(r"^([ \t]*except\*?)[ \t]+([^\s(][^:\n]*,[^:\n]*?)[ \t]*:", re.MULTILINE)
-OLD_ASYNC = re.compile(r"(?<![\w.])async(?=[ \t]*=(?!=))")  # `connect(dsn, async=False)`: psycopg2 before 3.7
 FSTRING_START = re.compile(r"(?<![\w.])(?:[rR][fF]|[fF][rR]?)(\"\"\"|'''|\"|')")
 
 
@@ -49,8 +51,25 @@ def _rewrite_statements(text: str) -> str:
     text = TYPE_ALIAS.sub(lambda m: _type_alias(m), text)
     text = GENERIC_DEF.sub(lambda m: m.group(1) + "\0", text)
     text = _drop_type_params(text)
-    text = OLD_ASYNC.sub("async_", text)  # (a keyword since 3.7: psycopg2's own later name for it)
+    text = _old_async(text)
     return EXCEPT_TUPLE.sub(lambda m: f"{m.group(1)}({m.group(2)}):", text)
+
+
+def _old_async(text: str) -> str:
+    """`connect(dsn, async=False)` (psycopg2 before 3.7, when `async` became a keyword) as `async_=False`, its
+    later name; a string that holds `async=` is left as it is."""
+    if "async" not in text:
+        return text
+    lines = text.splitlines(keepends=True)
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    for token, after in reversed(list(itertools.pairwise(tokens))):
+        if token.type == tokenize.NAME and token.string == "async" and after.string == "=":
+            row, col = token.start
+            lines[row - 1] = lines[row - 1][:col] + "async_" + lines[row - 1][col + 5 :]
+    return "".join(lines)
 
 
 def _type_alias(match: re.Match[str]) -> str:
