@@ -732,6 +732,32 @@ def test_an_app_configured_at_a_modules_top_and_bound_in_another_is_one_engine_a
     }
 
 
+def test_a_global_the_module_starts_with_a_value_is_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (review) `global DB_URL; if not DB_URL: DB_URL = "sqlite:///fallback.db"` where the module starts DB_URL from
+    # a variable with a default: the fallback is not the value with no variable set.
+    report = scan(
+        tmp_path,
+        {
+            "main.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            DB_URL = os.getenv("DB_URL", "postgresql://u@db/app")
+
+
+            def engine():
+                global DB_URL
+                if not DB_URL:
+                    DB_URL = "sqlite:///fallback.db"
+                return create_engine(DB_URL)
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools[0].settings["url"].value != "sqlite:///fallback.db"
+
+
 def test_a_config_a_getter_caches_in_a_global_is_the_one_it_makes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

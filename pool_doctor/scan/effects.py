@@ -9,7 +9,7 @@ from typing import Any
 
 from pool_doctor.scan.files import FileV
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, InstanceRef, Interpreter
-from pool_doctor.scan.nodes import MUTATORS
+from pool_doctor.scan.nodes import MUTATORS, installed_import
 
 # A dict's methods that change it in place.
 CHANGES = MUTATORS | {"popitem"}
@@ -75,6 +75,13 @@ def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
             found.add(node.value.id)
     return found - rebound
+
+
+def sets_names(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:
+    """A handler that sets names: a path of its own (an exception the scan cannot rule out), unless it takes the
+    ImportError of a pool library the app has installed."""
+    kinds = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom)
+    return not installed_import(stmt, handler) and any(isinstance(s, kinds) for s in handler.body)
 
 
 ABSENCE = {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Exception", "BaseException"}

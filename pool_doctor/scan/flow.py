@@ -32,7 +32,6 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.nodes import (
     holds,
-    installed_import,
     is_generator,
     popped,
     popped_each_time,
@@ -307,7 +306,9 @@ class Flow:
         """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or decided
         by the environment: on each side a name the test reads keeps the values it can have there (`if url:`)."""
         test = self.ev.force(self.ev.eval(stmt.test, self.frame(run, state)))
-        verdict, by_env = (True, False) if nodes.caches_global(run.scope, stmt) else containers.decide(self.ev, test)
+        if nodes.caches_global(run.scope, stmt, run.module.tree):  # the first call's: every call gets what it made
+            return True, True, state, state
+        verdict, by_env = containers.decide(self.ev, test)
         if verdict is not None and not by_env:
             return verdict, True, state, state
         body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
@@ -489,10 +490,7 @@ class Flow:
         absent = effects.tolerated_absence(self.ev, stmt, self.frame(run, state))
         paths = [("no exception", [*stmt.body, *stmt.orelse], True)] if absent is None else [("", absent.body, True)]
         for handler in stmt.handlers if absent is None else []:
-            if not installed_import(stmt, handler) and any(
-                isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom))
-                for s in handler.body
-            ):
+            if effects.sets_names(stmt, handler):
                 caught = run.module.segment(handler.type) if handler.type is not None else "an exception"
                 paths.append((f"{caught} is raised", handler.body, False))
         after, guard = (

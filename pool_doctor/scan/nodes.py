@@ -298,9 +298,10 @@ def key_written(modules: Iterable[Module | None], key: str) -> bool:
     return False
 
 
-def caches_global(scope: object, stmt: ast.If) -> bool:
-    """`global _config` / `if _config is None: _config = Config()`: a function that makes a global once and hands
-    it back. Every call gets what the first call made, so the test is the first call's: it holds."""
+def caches_global(scope: object, stmt: ast.If, tree: ast.Module) -> bool:
+    """`global _config` / `if _config is None: _config = Config()`, the module starting it as None: a function
+    that makes a global once and hands it back. Every call gets what the first call made, so the test is the
+    first call's: it holds. (A global the module starts with a value, `DB_URL = os.getenv(...)`, is no cache.)"""
     test, name = stmt.test, None
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         name = test.operand
@@ -313,4 +314,11 @@ def caches_global(scope: object, stmt: ast.If) -> bool:
     sets = any(
         isinstance(t, ast.Name) and t.id == name.id for s in stmt.body if isinstance(s, ast.Assign) for t in s.targets
     )
-    return declared and sets and not stmt.orelse
+    starts = [s.value for s in tree.body if isinstance(s, (ast.Assign, ast.AnnAssign)) and _names_target(s, name.id)]
+    empty = all(isinstance(v, ast.Constant) and v.value is None for v in starts)  # (`_config: Config | None = None`)
+    return declared and sets and not stmt.orelse and bool(starts) and empty
+
+
+def _names_target(stmt: ast.Assign | ast.AnnAssign, name: str) -> bool:
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    return any(isinstance(t, ast.Name) and t.id == name for t in targets)
