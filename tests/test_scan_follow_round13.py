@@ -1166,3 +1166,36 @@ def test_a_file_named_from_the_working_directory_is_still_read(
         monkeypatch,
     )
     assert report.pools[0].settings["pool_size"].value == 15
+
+
+@pytest.mark.parametrize(
+    "db, caller",
+    [
+        (
+            "class DB:\n    pool = None\n\n    @classmethod\n    async def connect(cls):\n"
+            "        cls.pool = await asyncpg.create_pool(host='db', max_size=10)\n",
+            "from db import DB\n\n\nasync def a():\n    if DB.pool is None:\n        await DB.connect()\n\n\n"
+            "async def b():\n    if DB.pool is None:\n        await DB.connect()\n",
+        ),
+        (
+            "class DB:\n    @classmethod\n    async def connect(cls):\n"
+            "        if getattr(cls, '_pool', None) is None:\n"
+            "            cls._pool = await asyncpg.create_pool(host='db', max_size=10)\n",
+            "from db import DB\n\n\nasync def a():\n    await DB.connect()\n\n\nasync def b():\n    await DB.connect()\n",
+        ),
+        (
+            "pool = None\n\n\nasync def init_pool():\n    global pool\n"
+            "    pool = await asyncpg.create_pool(host='db', max_size=10)\n",
+            "import db\n\n\nasync def a():\n    if db.pool is None:\n        await db.init_pool()\n\n\n"
+            "async def b():\n    if db.pool is None:\n        await db.init_pool()\n",
+        ),
+    ],
+    ids=["tested-in-callers", "getattr", "module-global"],
+)
+def test_a_store_a_caller_tests_keeps_one_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str, caller: str
+) -> None:
+    # (review) a factory's store that the callers test before calling it, in their own module, or through getattr,
+    # keeps its pool: one, at its own line, not one per caller
+    report = scan(tmp_path, {"db.py": "import asyncpg\n\n" + db, "main.py": caller}, monkeypatch)
+    assert [p.file for p in report.pools] == ["db.py"]

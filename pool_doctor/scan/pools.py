@@ -11,11 +11,11 @@ keeps nothing is a wrapper too where the app calls it from two places or more (W
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pool_doctor.scan import taint
 from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, given_elsewhere, pool_class_defaults
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
@@ -106,6 +106,8 @@ class PoolFinder:
         self._handed: dict[str, bool] = {}  # whether the project names a class outside its definition, by name
         self._shared: set[tuple[int, str, bool]] = set()  # pools kept by key (taint.memo_key): one per known key
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
+        self._tests_read: set[str] = set()
+        self._tests_seen: set[int] = set()
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
         self._includes: dict[int, ast.Call] = {}  # `config.include(f)` as the call `f(config)` it makes, once made
         self._module_runs: dict[int, int] = {}  # module-level sites under an `if` read by running the module to them
@@ -247,6 +249,12 @@ class PoolFinder:
                     break
         return new
 
+    def _tested(self) -> set[str]:  # what the project's tests read (a store something tests keeps its pool)
+        new = [m for m in self.ev.project.modules.values() if m is not None and id(m) not in self._tests_seen]
+        self._tests_seen |= {id(m) for m in new}  # (modules parsed since: the callers' files, read in later rounds)
+        self._tests_read |= taint.tested_names(m.tree for m in new)
+        return self._tests_read
+
     def learn_wrappers(self, module: Module) -> list[Wrapper]:
         """Functions and methods of this module whose pool call (or call of another wrapper) takes a value
         from their parameters: each call of them is a pool, with the caller's arguments."""
@@ -261,7 +269,7 @@ class PoolFinder:
                 self.keepers.setdefault(id(site.cls), (site.cls, []))
                 continue
             fixed = not uses_parameters(site.call, func, given_at_init)
-            if memoized(func, site.call) or (fixed and keeps(func, site.cls, module)):
+            if memoized(func, site.call) or (fixed and keeps(func, site.cls, module, self._tested)):
                 continue
             if fixed and target.wrapper is not None and target.wrapper.is_fixed:
                 continue  # a fixed wrapper's caller is not one too (mathesar's 21 callers of a dialect-only engine)
@@ -311,6 +319,9 @@ class PoolFinder:
         no arguments then) are worked out again."""
         self._frames.clear()
         self._called.clear()  # a method found through `self` holds the instance the app makes, now known
+        for key, wrapper in list(self.wrappers.items()):  # a fixed one whose store a caller tests (`if DB.pool is
+            if wrapper.is_fixed and keeps(wrapper.func, wrapper.cls, wrapper.module, self._tested):  # None:`)
+                del self.wrappers[key]  # keeps its pool: one, at its own line
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
@@ -401,23 +412,8 @@ class PoolFinder:
         if len(instances) == 1:  # the one instance the app makes: its arguments
             maker_module, maker = instances[0]
             return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
-        return InstanceRef(cls, {}, given="self" if self._handed_around(cls) else None)
-
-    def _handed_around(self, cls: ClassRef) -> bool:
-        """Whether the project names the class anywhere but where it defines, subclasses or imports it."""
-        name = cls.node.name
-        if name in self._handed:
-            return self._handed[name]
-        used = re.compile(rf"(?<![\w.])(?<!class ){re.escape(name)}\b(?!\s*:)")
-        self._handed[name] = any(
-            any(
-                used.search(line) and not line.lstrip().startswith(("from ", "import ", "class "))
-                for line in m.source.splitlines()
-            )
-            for m in self.ev.project.modules.values()
-            if m is not None and name in m.source
-        )
-        return self._handed[name]
+        handed = taint.handed_around(cls.node.name, self.ev.project.modules.values(), self._handed)
+        return InstanceRef(cls, {}, given="self" if handed else None)
 
     def _emit(
         self,

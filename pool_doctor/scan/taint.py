@@ -4,7 +4,8 @@ caller): the parameters, the `self.x` its instance's maker gives, and every name
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
@@ -99,7 +100,7 @@ def _reads(node: ast.AST) -> set[str]:
     return found
 
 
-def keeps(func: FunctionNode, cls: ast.ClassDef | None, module: Module) -> bool:
+def keeps(func: FunctionNode, cls: ast.ClassDef | None, module: Module, elsewhere: Callable[[], set[str]]) -> bool:
     """Whether the function's callers may share one pool. A method of an instance (`cls`: the method's class) may;
     a module's function, or a class or static method of a module's class, is reached alike by every caller, and
     they share one where it may keep something for its later calls: a decorator that keeps what it returns
@@ -125,7 +126,7 @@ def keeps(func: FunctionNode, cls: ast.ClassDef | None, module: Module) -> bool:
     for node in ast.walk(func):
         stored: set[str] = set()
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in shared:
-            stored = {node.id}
+            stored = {node.id, f"{module.name.rsplit('.', 1)[-1]}.{node.id}"}  # (`db.engine` in an importer)
         elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
             root = node.value
             while isinstance(root, (ast.Attribute, ast.Subscript)):
@@ -139,8 +140,8 @@ def keeps(func: FunctionNode, cls: ast.ClassDef | None, module: Module) -> bool:
             stored = {name, ast.unparse(node.value)} if isinstance(node, ast.Subscript) else {name}
         if not stored:
             continue
-        if tested is None:
-            tested = {name for test, cls in _tests(tree, None) for name in _names_read(test, cls)}
+        if tested is None:  # (a test in this module or another: `if DB.pool is None: await DB.connect()`)
+            tested = {name for test, cls in _tests(tree, None) for name in _names_read(test, cls)} | elsewhere()
         if stored & tested or any(stored & _names_read(n, owner) for n in _before(func, node)):
             return True
     return False
@@ -161,6 +162,10 @@ def _names_read(node: ast.AST, owner: str | None = None) -> set[str]:
     `self.engine` in a method of `owner` reads "Owner.engine")."""
     found: set[str] = set()
     for inner in ast.walk(node):
+        if isinstance(inner, ast.Call) and _last(inner.func) == "getattr" and len(inner.args) >= 2:
+            attr = inner.args[1]  # `getattr(cls, "_pool", None)` reads `cls._pool`
+            if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+                found.add(_kept_name(ast.Attribute(inner.args[0], attr.value, ast.Load()), owner) or "")
         if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
             found.add(inner.id)
         elif isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Load):
@@ -168,6 +173,15 @@ def _names_read(node: ast.AST, owner: str | None = None) -> set[str]:
         elif isinstance(inner, ast.Constant) and isinstance(inner.value, str):
             found.add(inner.value)
     return found
+
+
+def tested_names(trees: Iterable[ast.Module]) -> set[str]:
+    """The names, attributes and keys every test of these modules reads (keeps' `elsewhere`)."""
+    return {name for tree in trees for test, cls in _tests(tree, None) for name in _names_read(test, cls)}
+
+
+def _last(func: ast.expr) -> str | None:
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
 
 
 def _tests(node: ast.AST, owner: str | None) -> Iterator[tuple[ast.expr, str | None]]:
@@ -428,3 +442,19 @@ def _in_order(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 def _walk(body: list[ast.stmt]) -> Iterator[ast.AST]:
     for stmt in body:
         yield from ast.walk(stmt)
+
+
+def handed_around(name: str, modules: Iterable[Module | None], cache: dict[str, bool]) -> bool:
+    """Whether the project names the class anywhere but where it defines, subclasses or imports it (`cache`: the
+    answers so far, by name)."""
+    if name not in cache:
+        used = re.compile(rf"(?<![\w.])(?<!class ){re.escape(name)}\b(?!\s*:)")
+        cache[name] = any(
+            any(
+                used.search(line) and not line.lstrip().startswith(("from ", "import ", "class "))
+                for line in m.source.splitlines()
+            )
+            for m in modules
+            if m is not None and name in m.source
+        )
+    return cache[name]
