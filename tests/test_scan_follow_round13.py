@@ -1199,3 +1199,42 @@ def test_a_store_a_caller_tests_keeps_one_pool(
     # keeps its pool: one, at its own line, not one per caller
     report = scan(tmp_path, {"db.py": "import asyncpg\n\n" + db, "main.py": caller}, monkeypatch)
     assert [p.file for p in report.pools] == ["db.py"]
+
+
+def test_a_pool_made_only_where_the_instance_has_none_is_one_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) fetch() and execute() each make the instance's pool when it has none, and nothing else connects:
+    # the pool is still there, once
+    report = scan(
+        tmp_path,
+        {
+            "store.py": """
+            import asyncpg
+
+
+            class Store:
+                def __init__(self, dsn):
+                    self.dsn = dsn
+                    self.pool = None
+
+                async def connect(self):
+                    self.pool = await asyncpg.create_pool(self.dsn, max_size=7)
+
+                async def fetch(self, query):
+                    if self.pool is None:
+                        await self.connect()
+                    return await self.pool.fetch(query)
+
+                async def execute(self, query):
+                    if self.pool is None:
+                        await self.connect()
+                    return await self.pool.execute(query)
+
+
+            store = Store("postgresql://u@db/app")
+            """,
+        },
+        monkeypatch,
+    )
+    assert len(report.pools) == 1 and report.pools[0].settings["max_size"].value == 7

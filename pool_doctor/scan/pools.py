@@ -74,6 +74,8 @@ class Wrapper:
     # A module's function (or a class's class or static method) making its pool from none of its parameters and
     # keeping nothing (taint.keeps) is a pool at each call where two places call it: these inner calls are such.
     fixed: set[int] = field(default_factory=set)
+    remakes: int = 0  # callers that make the instance's pool again only when it has none (taint.remade)
+    remade: bool = False  # one such caller reported (where only such callers make it: the first of them)
 
     @property
     def is_fixed(self) -> bool:
@@ -106,8 +108,7 @@ class PoolFinder:
         self._handed: dict[str, bool] = {}  # whether the project names a class outside its definition, by name
         self._shared: set[tuple[int, str, bool]] = set()  # pools kept by key (taint.memo_key): one per known key
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
-        self._tests_read: set[str] = set()
-        self._tests_seen: set[int] = set()
+        self._tests = taint.TestReads()
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
         self._includes: dict[int, ast.Call] = {}  # `config.include(f)` as the call `f(config)` it makes, once made
         self._module_runs: dict[int, int] = {}  # module-level sites under an `if` read by running the module to them
@@ -249,11 +250,8 @@ class PoolFinder:
                     break
         return new
 
-    def _tested(self) -> set[str]:  # what the project's tests read (a store something tests keeps its pool)
-        new = [m for m in self.ev.project.modules.values() if m is not None and id(m) not in self._tests_seen]
-        self._tests_seen |= {id(m) for m in new}  # (modules parsed since: the callers' files, read in later rounds)
-        self._tests_read |= taint.tested_names(m.tree for m in new)
-        return self._tests_read
+    def _tested(self) -> set[str]:  # what the project's tests read, the modules parsed since (callers') included
+        return self._tests.names(self.ev.project.modules.values())
 
     def learn_wrappers(self, module: Module) -> list[Wrapper]:
         """Functions and methods of this module whose pool call (or call of another wrapper) takes a value
@@ -299,11 +297,12 @@ class PoolFinder:
         reported at its own call too, as the app's code has it; a test's own helper, which only tests call, is
         reported at those calls)."""
         in_tests = is_test_file(module.path)
-        for _, target in self.sites(
+        for site, target in self.sites(
             module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories | self.heirs
         ):
             if target.wrapper is not None and (not in_tests or is_test_file(target.wrapper.module.path)):
                 target.wrapper.callers += 1
+                target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
         if in_tests:
             return
         holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]
@@ -332,9 +331,11 @@ class PoolFinder:
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
             if enclosing is not None and self._at_callers_only(enclosing, site):
                 continue
-            again = site.cls and site.functions and target.wrapper and target.wrapper.callers > 1
-            if again and remade(site.functions[-1], site.call, site.cls):
-                continue  # `if self.pool is None: await self.connect()`: the instance's pool its other callers make
+            wrapper = target.wrapper  # `if self.pool is None: await self.connect()`: the instance's pool, which
+            if wrapper and site.functions and remade(site.functions[-1], site.call, site.cls):  # another caller makes
+                if wrapper.callers > wrapper.remakes or wrapper.remade:  # (or, where all are such, the first of them)
+                    continue
+                wrapper.remade = True
             frame = self.site_frame(module, site)
             if id(site.call) not in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
                 yield from self._emit(module, site, target, frame, [], (), module, site)

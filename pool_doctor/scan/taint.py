@@ -175,9 +175,19 @@ def _names_read(node: ast.AST, owner: str | None = None) -> set[str]:
     return found
 
 
-def tested_names(trees: Iterable[ast.Module]) -> set[str]:
-    """The names, attributes and keys every test of these modules reads (keeps' `elsewhere`)."""
-    return {name for tree in trees for test, cls in _tests(tree, None) for name in _names_read(test, cls)}
+class TestReads:
+    """The names, attributes and keys the tests of a project's modules read (keeps' `elsewhere`), worked out once
+    per module: modules parsed since (a factory's callers, read in later rounds) are added when asked again."""
+
+    def __init__(self) -> None:
+        self.read: set[str] = set()
+        self.seen: set[int] = set()
+
+    def names(self, modules: Iterable[Module | None]) -> set[str]:
+        for module in (m for m in list(modules) if m is not None and id(m) not in self.seen):
+            self.seen.add(id(module))
+            self.read |= {name for test, cls in _tests(module.tree, None) for name in _names_read(test, cls)}
+        return self.read
 
 
 def _last(func: ast.expr) -> str | None:
