@@ -1238,3 +1238,50 @@ def test_a_pool_made_only_where_the_instance_has_none_is_one_pool(
         monkeypatch,
     )
     assert len(report.pools) == 1 and report.pools[0].settings["max_size"].value == 7
+
+
+def test_two_apps_bound_by_one_helper_stay_two_engines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (review) web and worker each configure their own app and call the same `init_db(app)`: two engines at that
+    # bind, one per app, not merged into one
+    report = scan(
+        tmp_path,
+        {
+            "extensions.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def init_db(app):
+                db.init_app(app)
+            """,
+            "web.py": """
+            from flask import Flask
+
+            from extensions import init_db
+
+
+            def create_web():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://u@db/app"
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 5}
+                init_db(app)
+                return app
+            """,
+            "worker.py": """
+            from flask import Flask
+
+            from extensions import init_db
+
+
+            def create_worker():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://u@db/app"
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 40}
+                init_db(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.settings["pool_size"].value for p in report.pools) == [5, 40]

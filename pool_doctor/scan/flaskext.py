@@ -476,7 +476,8 @@ def bind_engines(
 def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
     """An app's engine seen from each function that configures it (the factory, and a helper it hands the app to
     that loads a module the scan cannot read: spiff-arena's `load_config_file(app, name)`) is one engine where they
-    meet at the same bind under the same test: the one with the most settings, with every part's unread loads."""
+    meet at the same bind under the same test: the one with settings, with every part's unread loads. Two with
+    settings of their own are two apps bound by one helper: both stay."""
     kept: dict[tuple[str, int, str, str | None], int] = {}
     result: list[ScannedPool] = []
     for pool in pools:
@@ -486,6 +487,9 @@ def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
             result.append(pool)
             continue
         first = result[kept[key]]
+        if first.settings and pool.settings:  # two apps configured each their own way (a shared helper's bind)
+            result.append(pool)
+            continue
         best, other = (first, pool) if len(first.settings) >= len(pool.settings) else (pool, first)
         unresolved = list(dict.fromkeys([*best.unresolved, *other.unresolved]))
         result[kept[key]] = replace(best, unresolved=unresolved)
