@@ -1285,3 +1285,29 @@ def test_two_apps_bound_by_one_helper_stay_two_engines(tmp_path: Path, monkeypat
         monkeypatch,
     )
     assert sorted(p.settings["pool_size"].value for p in report.pools) == [5, 40]
+
+
+def test_a_databases_fragment_a_settings_module_runs_on_as_it_is_stays_an_alias(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) dev.py star-imports databases.py and leaves DATABASES as it is; prod.py changes it: dev's database
+    # is the fragment's, so the fragment stays a pool beside prod's
+    report = scan(
+        tmp_path,
+        {
+            "config/__init__.py": "",
+            "config/settings/__init__.py": "",
+            "config/settings/databases.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "CONN_MAX_AGE": 0}}
+            """,
+            "config/settings/dev.py": 'from .databases import *  # noqa\n\nINSTALLED_APPS = ["app"]\n',
+            "config/settings/prod.py": """
+            from .databases import *  # noqa
+
+            INSTALLED_APPS = ["app"]
+            DATABASES["default"]["CONN_MAX_AGE"] = 600
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.settings["CONN_MAX_AGE"].value for p in report.pools) == [0, 600]

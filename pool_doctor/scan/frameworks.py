@@ -162,9 +162,11 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
                 found.add(source.path)
             elif first is None and "DATABASES" in source.assigns:
                 first = stmt.lineno  # (the importer's DATABASES is this one's from here on)
-    for module in modules:  # a fragment (DATABASES, no INSTALLED_APPS) a settings module that sets it takes in
-        fragment = "DATABASES" in module.assigns and "INSTALLED_APPS" not in module.assigns
-        if fragment and any(_sets_databases(other) for other in _star_importers(module, importers)):
+    for module in modules:  # a fragment (DATABASES, no INSTALLED_APPS) settings modules that set it take in, where
+        fragment = "DATABASES" in module.assigns and "INSTALLED_APPS" not in module.assigns  # none runs on it as it is
+        takers = _star_importers(module, importers)
+        unchanged = any("INSTALLED_APPS" in other.assigns and not _sets_databases(other) for other in takers)
+        if fragment and any(_sets_databases(other) for other in takers) and not unchanged:
             found.add(module.path)
     return found
 

@@ -165,11 +165,12 @@ def _scan(path: Path) -> ScanReport:
                 project.parse(file, data)
 
     for module in [m for m in list(project.modules.values()) if m is not None and "DATABASES" in m.assigns]:
-        package = module.path.parent / "__init__.py"  # a settings package star-importing its parts (django_overrides)
-        if package in project.files and package not in project.modules:
-            data = kept.get(package) or read_source(package)[0]
-            if data is not None and b"import *" in data:
-                project.parse(package, data)
+        # a settings package star-importing its parts, a settings module beside it running on it (django_overrides)
+        for near in (p for p in project.files if p.parent == module.path.parent and p not in project.modules):
+            data = kept.get(near) or read_source(near)[0]
+            stem = module.path.stem.encode()
+            if data is not None and b"import *" in data and (near.name == "__init__.py" or stem in data):
+                project.parse(near, data)
     modules = sorted((m for m in list(project.modules.values()) if m is not None), key=lambda m: m.display)
     for module in modules:
         _guarded(project, module, finder.count_callers, None)
