@@ -590,7 +590,7 @@ def test_an_engine_configured_by_several_helpers_is_one_engine_at_its_bind(
 
 @pytest.mark.parametrize(
     "handler, known",
-    [('print("no local settings")', True), ("raise SystemExit(1)", False), ("sys.exit(1)", False)],
+    [('print("no local settings")', True), ("raise SystemExit(1)", False), ("sys.exit(1)", False), ("die()", False)],
 )
 def test_defaults_of_a_settings_file_outside_the_tree_the_code_runs_on_without(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handler: str, known: bool
@@ -608,6 +608,12 @@ def test_defaults_of_a_settings_file_outside_the_tree_the_code_runs_on_without(
 
             server_settings = {{}}
             SETTINGS_FILE = os.getenv("SETTINGS_FILE", "/etc/app/settings.yaml")
+
+
+            def die():
+                sys.exit(1)
+
+
             try:
                 with open(SETTINGS_FILE) as f:
                     server_settings = yaml.full_load(f)

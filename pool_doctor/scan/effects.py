@@ -94,7 +94,7 @@ def tolerated_absence(ev: Interpreter, stmt: ast.Try | ast.TryStar, frame: Frame
     the value of an option of a file outside the tree. None otherwise, or where the body does more than read the
     file (a few statements at most)."""
     handler = next((h for h in stmt.handlers if catches_absence(h)), None)
-    if handler is None or len(stmt.body) > 3 or any(_stops(n) for n in ast.walk(handler)):  # (a file it needs)
+    if handler is None or len(stmt.body) > 3 or any(_stops(n, ev, frame) for n in ast.walk(handler)):  # (needed)
         return None
     for node in (n for part in stmt.body for n in ast.walk(part)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open" and node.args:
@@ -104,13 +104,23 @@ def tolerated_absence(ev: Interpreter, stmt: ast.Try | ast.TryStar, frame: Frame
     return None
 
 
-def _stops(node: ast.AST) -> bool:
-    """A raise, or a call that ends the program (`sys.exit(1)`, `exit()`, `abort()`)."""
+def _stops(node: ast.AST, ev: Interpreter, frame: Frame) -> bool:
+    """A raise, or a call that ends the program (`sys.exit(1)`, `exit()`, `abort()`), or of a project function
+    that does (`die(...)`)."""
     if isinstance(node, ast.Raise):
         return True
     func = node.func if isinstance(node, ast.Call) else None
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    return name in ("exit", "_exit", "quit", "abort")
+    if name in ("exit", "_exit", "quit", "abort"):
+        return True
+    called = ev.force(ev.eval(func, frame)) if func is not None else None
+    body = called.node if isinstance(called, FuncRef) and not isinstance(called.node, ast.Lambda) else None
+    return body is not None and any(isinstance(n, ast.Raise) or _ends(n) for n in ast.walk(body))
+
+
+def _ends(node: ast.AST) -> bool:
+    func = node.func if isinstance(node, ast.Call) else None
+    return (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)) in ("exit", "_exit", "quit")
 
 
 def catches_absence(handler: ast.ExceptHandler) -> bool:
