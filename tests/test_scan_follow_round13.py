@@ -1317,3 +1317,48 @@ def test_a_databases_fragment_a_settings_module_runs_on_as_it_is_stays_an_alias(
         monkeypatch,
     )
     assert sorted(p.settings["CONN_MAX_AGE"].value for p in report.pools) == [0, 600]
+
+
+@pytest.mark.parametrize(
+    "configure",
+    [
+        'app.config["POOL"] = 50',
+        "app.config.from_object(Prod)",
+        "load(app)",
+    ],
+    ids=["write", "from_object", "handed-on"],
+)
+def test_an_apps_config_a_helper_changes_is_read_as_the_helper_leaves_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configure: str
+) -> None:
+    # (review) `configure(APP)` between the writes and the read changes the app's config: the engine reads 50, not
+    # the 5 written before the call (directly, through from_object, or through a helper it hands the app to)
+    report = scan(
+        tmp_path,
+        {
+            "main.py": f"""
+            import flask
+            import sqlalchemy as sa
+
+
+            class Prod:
+                POOL = 50
+
+
+            def load(app):
+                app.config.from_object(Prod)
+
+
+            def configure(app):
+                {configure}
+
+
+            APP = flask.Flask(__name__)
+            APP.config["POOL"] = 5
+            configure(APP)
+            ENGINE = sa.create_engine("postgresql://u@db/app", pool_size=APP.config["POOL"])
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools[0].settings["pool_size"].value == 50

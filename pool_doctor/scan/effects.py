@@ -8,7 +8,7 @@ import ast
 from typing import Any
 
 from pool_doctor.scan.files import FileV
-from pool_doctor.scan.kinds import DictV, Frame, FuncRef, InstanceRef, Interpreter
+from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import MUTATORS, installed_import
 
 # A dict's methods that change it in place.
@@ -40,41 +40,60 @@ def self_call(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any]
 
 def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
     """A project function given a dict by name that it changes in place (`settings.setdefault(...)`,
-    `settings[key] = ...`): the caller's name holds the dict as the function leaves it."""
+    `settings[key] = ...`), or an app whose config it changes (`configure(app)`: `app.config[...] = ...`,
+    `app.config.from_object(...)`, or a helper it hands the app to): the caller's name holds the dict (the app)
+    as the function leaves it."""
     given = [(index, arg.id) for index, arg in enumerate(call.args) if isinstance(arg, ast.Name)]
-    if not given or not isinstance(call.func, ast.Name):
+    if not given or not isinstance(call.func, (ast.Name, ast.Attribute)):
         return {}
     func = ev.force(ev.eval(call.func, frame))
     if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or func.bound_self is not None:
         return {}
     params = [a.arg for a in (*func.node.args.posonlyargs, *func.node.args.args)]
-    changed = _changed_params(func.node)
-    wanted = {params[index]: name for index, name in given if index < len(params) and params[index] in changed}
-    if not wanted or not any(
-        isinstance(ev.force(ev.eval(ast.Name(n, ast.Load()), frame)), DictV) for n in wanted.values()
-    ):
+    changed, configured = _changed_params(func.node)
+    kinds = {name: ev.force(ev.eval(ast.Name(name, ast.Load()), frame)) for _, name in given}
+    wanted = {
+        params[index]: name
+        for index, name in given
+        if index < len(params)
+        and (
+            (params[index] in changed and isinstance(kinds[name], DictV))
+            or (params[index] in configured and isinstance(kinds[name], HolderV))
+        )
+    }
+    if not wanted:
         return {}
     after = ev.locals_after(func, call, frame)
-    return {name: after[param] for param, name in wanted.items() if isinstance(ev.force(after.get(param)), DictV)}
+    return {
+        name: after[param] for param, name in wanted.items() if isinstance(ev.force(after.get(param)), (DictV, HolderV))
+    }
 
 
-def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
     """The names a function changes in place (`name.update(...)`-like calls, `name[key] = ...`) and never
-    rebinds."""
-    found, rebound = set(), set()
+    rebinds; and those whose `.config` it changes or that it hands to another call (an app)."""
+    found, configured, rebound = set(), set(), set()
     for node in ast.walk(func):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             rebound.add(node.id)  # `options = dict(options)`: what it changes next is a copy
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in CHANGES
-            and isinstance(node.func.value, ast.Name)
-        ):
-            found.add(node.func.value.id)
-        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
-            found.add(node.value.id)
-    return found - rebound
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            receiver = node.func.value
+            if node.func.attr in CHANGES and isinstance(receiver, ast.Name):
+                found.add(receiver.id)
+            if (
+                isinstance(receiver, ast.Attribute)
+                and receiver.attr == "config"
+                and isinstance(receiver.value, ast.Name)
+            ):
+                configured.add(receiver.value.id)  # `app.config.from_object(...)`, `.update(...)`
+        if isinstance(node, ast.Call):
+            configured |= {arg.id for arg in node.args if isinstance(arg, ast.Name)}  # handed on
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            if isinstance(node.value, ast.Name):
+                found.add(node.value.id)
+            elif isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name):
+                configured.add(node.value.value.id)  # `app.config["KEY"] = ...`
+    return found - rebound, configured - rebound
 
 
 def sets_names(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:
