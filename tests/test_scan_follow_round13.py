@@ -1362,3 +1362,28 @@ def test_an_apps_config_a_helper_changes_is_read_as_the_helper_leaves_it(
         monkeypatch,
     )
     assert report.pools[0].settings["pool_size"].value == 50
+
+
+def test_an_apps_config_updated_from_a_mapping_the_scan_cannot_read_may_hold_any_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) `APP.config.update(json.load(open("/etc/app/c.json")))`, a file outside the tree: any key the app
+    # had may be the file's now, so the module's POOL is no longer known
+    report = scan(
+        tmp_path,
+        {
+            "main.py": """
+            import json
+
+            import flask
+            import sqlalchemy as sa
+
+            APP = flask.Flask(__name__)
+            APP.config["POOL"] = 5
+            APP.config.update(json.load(open("/etc/app/c.json")))
+            ENGINE = sa.create_engine("postgresql://u@db/app", pool_size=APP.config["POOL"])
+            """,
+        },
+        monkeypatch,
+    )
+    assert not report.pools[0].settings["pool_size"].known

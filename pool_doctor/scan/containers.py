@@ -266,8 +266,12 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
         for arg in call.args:
             before, had = len(result.opaque), dict(result.items)
             ev.merge(result, ev.eval(arg, frame), module.segment(arg))
-            for written in (t[1:-1] for t in result.opaque[before:] if t.startswith("[")):  # a dict of keys the
-                for name, old in had.items():  # scan cannot name (squad's, from a variable): any may be overwritten
+            app = any(t.endswith(".config") for t in result.opaque[:before])  # (flaskconfig.app's)
+            new = [
+                t[1:-1] if t[0] == "[" else t.removeprefix("**") for t in result.opaque[before:] if t[0] == "[" or app
+            ]
+            for written in new:  # a dict of keys the scan cannot name (squad's, from a variable), or any mapping it
+                for name, old in had.items():  # cannot read into an app's config: any key may be overwritten
                     if result.items.get(name) is old:
                         unread = SV(None, module.where(call), known=False, expr=written)
                         test = f"{written} sets {name!r}"
