@@ -1387,3 +1387,49 @@ def test_an_apps_config_updated_from_a_mapping_the_scan_cannot_read_may_hold_any
         monkeypatch,
     )
     assert not report.pools[0].settings["pool_size"].known
+
+
+def test_a_tests_config_bound_by_the_apps_helper_is_no_engine_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # indico: a test fixture sets the test database's URI and calls the app's configure_db(app), which binds: the
+    # app's engine made again in a test process, not a second engine of the app's
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def configure_db(app):
+                if app.config["TESTING"]:
+                    app.config.setdefault("SQLALCHEMY_DATABASE_URI", "sqlite:///:memory:")
+                else:
+                    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+                    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 5}
+                db.init_app(app)
+
+
+            def make_app(testing=False):
+                app = Flask(__name__)
+                app.config["TESTING"] = testing
+                configure_db(app)
+                return app
+            """,
+            "wsgi.py": "from app import make_app\n\napplication = make_app()\n",
+            "tests/conftest.py": """
+            from app import configure_db
+
+
+            def database(app, postgresql):
+                app.config["SQLALCHEMY_DATABASE_URI"] = postgresql
+                configure_db(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app/__init__.py:13"]
