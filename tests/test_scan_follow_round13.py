@@ -1433,3 +1433,37 @@ def test_a_tests_config_bound_by_the_apps_helper_is_no_engine_of_its_own(
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["app/__init__.py:13"]
+
+
+def test_aliases_each_added_under_its_own_test_stay_aliases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Flagsmith: DATABASES only under `if "DATABASE_URL" in os.environ:` / `elif "DJANGO_DB_NAME" ...`, then more
+    # aliases each under a test of its own: sixteen ways in all, read alias by alias, never one unresolved pool
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+            import dj_database_url
+
+            INSTALLED_APPS = ["app"]
+            if "DATABASE_URL" in os.environ:
+                DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+                if "ANALYTICS_URL" in os.environ:
+                    DATABASES["analytics"] = dj_database_url.parse(os.environ["ANALYTICS_URL"])
+            elif "DB_NAME" in os.environ:
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": os.environ["DB_NAME"]}}
+            if os.getenv("TASK_DB_URL"):
+                DATABASES["task_processor"] = dj_database_url.parse(os.environ["TASK_DB_URL"])
+            if os.getenv("CLICKHOUSE_URL"):
+                DATABASES["clickhouse"] = {"ENGINE": "core.db_backends.clickhouse"}
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.call for p in report.pools) == [
+        "DATABASES['analytics']",
+        "DATABASES['clickhouse']",
+        "DATABASES['default']",
+        "DATABASES['task_processor']",
+    ]

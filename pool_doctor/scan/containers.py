@@ -34,7 +34,7 @@ from pool_doctor.scan.nodes import key_written, literal_prefix
 
 CHOSEN = "(chosen by a test of its variable)"  # a known value's marker: decided_by gave it the variable
 
-MAX_OPTIONS = 8  # a value with more possible values than this is unknown: the tests are not configuration
+MAX_OPTIONS = 8  # a value with more possible values than this (a dict's: 4x) is unknown: tests, not configuration
 
 
 def settle(ev: Interpreter, value: Branches) -> Any:
@@ -63,7 +63,8 @@ def settle(ev: Interpreter, value: Branches) -> Any:
     default = next((index for index, (_, _, chosen) in enumerate(merged) if chosen), None)
     if len(merged) == 1:
         return merged[0][1]
-    if len(merged) > MAX_OPTIONS:  # too many ways: the value with no environment set, when there is one
+    dicts = all(isinstance(o, DictV) or (isinstance(o, SV) and o.expr == NOT_SET) for _, o, _ in merged)  # (a
+    if len(merged) > MAX_OPTIONS * (4 if dicts else 1):  # dict each test adds a key to: Flagsmith's DATABASES)
         if default is not None:
             return merged[default][1]
         env = env_of(*(option for _, option, _ in merged if isinstance(option, SV)))  # one that can change it

@@ -336,10 +336,10 @@ TEST_FOLDERS = {"tests", "test", "testing"}
 
 
 def is_test_file(path: Path) -> bool:
-    """A test module (tests/..., test_*.py, *_test.py, conftest.py, a Django app's or a small app's tests.py): its
-    pools are the tests', not the app's."""
+    """A test module (tests/..., test_*.py, *_test.py, conftest.py, a Django app's or a small app's tests.py, a
+    settings package's test.py): its pools are the tests', not the app's."""
     name = path.name
-    if name in ("conftest.py", "tests.py") or name.startswith("test_") or name.endswith("_test.py"):
+    if name in ("conftest.py", "tests.py", "test.py") or name.startswith("test_") or name.endswith("_test.py"):
         return True
     return any(part in TEST_FOLDERS for part in path.parent.parts)
 
