@@ -1467,3 +1467,49 @@ def test_aliases_each_added_under_its_own_test_stay_aliases(tmp_path: Path, monk
         "DATABASES['default']",
         "DATABASES['task_processor']",
     ]
+
+
+def test_a_config_class_setting_a_key_only_under_a_test_inherits_it_on_the_other_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # heatflask: `class DevelopmentConfig(Config): if USE_REMOTE_DB: SQLALCHEMY_DATABASE_URI = ...`: where the
+    # variable is unset the class keeps Config's URL, never "not set"
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://base@db/app")
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 6}
+
+
+            class DevelopmentConfig(Config):
+                USE_REMOTE_DB = os.environ.get("USE_REMOTE_DB")
+                if USE_REMOTE_DB:
+                    SQLALCHEMY_DATABASE_URI = "postgresql://remote@db/app"
+            """,
+            "webapp/__init__.py": """
+            import os
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(os.environ["APP_SETTINGS"])
+                db.init_app(app)
+                return app
+            """,
+            "wsgi.py": "from webapp import create_app\n\napp = create_app()\n",
+        },
+        monkeypatch,
+    )
+    url = at(report, "config.py:9").settings["url"]
+    assert url.value == "postgresql://base@db/app"
+    assert {b.value for b in url.branches} == {"postgresql://base@db/app", "postgresql://remote@db/app"}

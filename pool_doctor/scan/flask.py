@@ -35,6 +35,7 @@ from pool_doctor.scan.flaskext import (
     config_sources,
     extension_of,
     flask_env,
+    inherited,
     is_db,
     is_extension,
     is_schema,
@@ -380,7 +381,7 @@ class FlaskApps:
                 value = self.ev.force(state[name])
                 if isinstance(value, SV) and value.expr == NOT_SET:
                     continue  # under a test that does not hold, the class keeps what its bases give
-                keys[name] = value
+                keys[name] = inherited(self.ev, value, keys[name]) if name in keys else value  # (on a test's side)
         return keys
 
     def _instance_keys(self, instance: InstanceRef) -> Keys:

@@ -494,3 +494,15 @@ def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
         unresolved = list(dict.fromkeys([*best.unresolved, *other.unresolved]))
         result[kept[key]] = replace(best, unresolved=unresolved)
     return result
+
+
+def inherited(ev: Evaluator, value: Any, base: Any) -> Any:
+    """A class attribute set only under a test in the class body (`if USE_REMOTE_DB: SQLALCHEMY_DATABASE_URI =
+    ...`, heatflask): on the side that does not set it, the base class's value, not "not set"."""
+    if not isinstance(value, Branches):
+        return value
+    options, default = settle_options(ev, value)
+    unset = [isinstance(option, SV) and option.expr == NOT_SET for _, option in options]
+    if not any(unset):
+        return value
+    return Branches([(when, base if gap else option) for (when, option), gap in zip(options, unset)], default=default)
