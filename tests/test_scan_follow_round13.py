@@ -1534,3 +1534,48 @@ def test_django_environs_db_of_an_empty_url_is_no_database(tmp_path: Path, monke
         monkeypatch,
     )
     assert not [key for key in report.pools[0].settings if key.startswith("TEST")]
+
+
+def test_a_factory_its_callers_give_different_config_classes_is_one_engine_with_a_branch_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dribdat: `init_app(config_object=ProdConfig)` loads what it is given and binds; the app calls it with
+    # DevConfig or ProdConfig: one engine at the bind, a branch per class (a test's TestConfig is none of them)
+    report = scan(
+        tmp_path,
+        {
+            "myapp/__init__.py": "",
+            "myapp/settings.py": """
+            import os
+
+
+            class ProdConfig:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://db/prod")
+
+
+            class DevConfig:
+                SQLALCHEMY_DATABASE_URI = "postgresql://localhost/dev"
+            """,
+            "myapp/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from myapp.settings import ProdConfig
+
+            db = SQLAlchemy()
+
+
+            def init_app(config_object=ProdConfig):
+                app = Flask(__name__)
+                app.config.from_object(config_object)
+                db.init_app(app)
+                return app
+            """,
+            "autoapp.py": "from myapp.app import init_app\nfrom myapp.settings import DevConfig\n\napp = init_app(DevConfig)\n",
+            "manage.py": "from myapp.app import init_app\nfrom myapp.settings import ProdConfig\n\napp = init_app(ProdConfig)\n",
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["myapp/app.py:12"]
+    url = report.pools[0].settings["url"]
+    assert {b.value for b in url.branches} == {"postgresql://localhost/dev", "postgresql://db/prod"}

@@ -319,6 +319,16 @@ def same_known(values: list[Any]) -> bool:
     return len(keys) == 1 and None not in keys
 
 
+def each_given(ev: Interpreter, name: str, given: list[Any]) -> Branches | None:
+    """Config classes the factory's callers each give it (dribdat's `init_app(DevConfig)` / `init_app(ProdConfig)`):
+    one of them, each under its own test; None where a caller gives something else."""
+    given = [ev.force(o) for v in given for _, o in (v.options if isinstance(v, Branches) else [("", v)])]
+    if not all(isinstance(value, (ClassRef, ModuleRef)) for value in given):
+        return None
+    named = {(value.node.name if isinstance(value, ClassRef) else value.module.display): value for value in given}
+    return Branches([(f"{name} is {text}", value) for text, value in named.items()])
+
+
 def _known_key(value: Any) -> tuple[str, Any] | None:
     if isinstance(value, SV):
         return ("value", (type(value.value), repr(value.value))) if value.known else None

@@ -412,7 +412,8 @@ class FlaskApps:
                 many[name] = (
                     given[0]
                     if appconfig.same_known(given)
-                    else SV(None, None, known=False, expr=f"{name} ({len(calls)} calls)")
+                    else appconfig.each_given(self.ev, name, given)
+                    or SV(None, None, known=False, expr=f"{name} ({len(calls)} calls)")
                 )
             return Frame(module, bindings=many, scope=scope)
         if calls:
