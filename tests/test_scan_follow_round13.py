@@ -1579,3 +1579,27 @@ def test_a_factory_its_callers_give_different_config_classes_is_one_engine_with_
     assert [p.where for p in report.pools] == ["myapp/app.py:12"]
     url = report.pools[0].settings["url"]
     assert {b.value for b in url.branches} == {"postgresql://localhost/dev", "postgresql://db/prod"}
+
+
+def test_asyncpgsa_pools_are_asyncpgs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # backendschool2019: asyncpgsa's create_pool hands its arguments to asyncpg.create_pool (a pool, read as
+    # asyncpg's); its PG() makes one at init(), named in a warning
+    report = scan(
+        tmp_path,
+        {
+            "pg.py": """
+            import asyncpgsa
+            from asyncpgsa import PG
+
+
+            async def setup(url):
+                pool = await asyncpgsa.create_pool("postgresql://u@db/app", min_size=10, max_size=10)
+                app_pg = PG()
+                await app_pg.init(url, min_size=10, max_size=10)
+                return pool, app_pg
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.stack, p.settings["max_size"].value) for p in report.pools] == [("pg.py:6", "asyncpg", 10)]
+    assert any("asyncpgsa.PG()" in w for w in report.warnings)

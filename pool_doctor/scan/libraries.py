@@ -18,7 +18,9 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   settings under a master and a slave prefix), `create_session` (`create_engine(url, **engine_config)`),
   `get_engine(settings, prefix)` (c2cgeoportal's main engines);
 - litestar-asyncpg 0.5's `AsyncpgConfig(pool_config=PoolConfig(...))`: `create_pool()` calls
-  `asyncpg.create_pool(**self.pool_config_dict)` at the app's start, unless it was given a `pool_instance`.
+  `asyncpg.create_pool(**self.pool_config_dict)` at the app's start, unless it was given a `pool_instance`;
+- asyncpgsa 0.27's `PG()`: its `init(*args, **kwargs)` calls `asyncpg.create_pool` with them (pgsingleton.py;
+  `asyncpgsa.create_pool` itself is read as asyncpg's).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "manager_from_config": "sqlalchemy_helpers",
     **dict.fromkeys(("setup_session", "create_session", "get_engine", "init"), "c2cwsgiutils.db"),
     "AsyncpgConfig": "litestar_asyncpg",
+    "PG": "asyncpgsa",
 }
 NEEDLES: dict[bytes, tuple[bytes, ...]] = {}  # each library's root package -> the names of its calls
 for _name, _library in ENGINES.items():

@@ -129,6 +129,9 @@ class AsyncpgStack(Stack):
         # buildpg 0.4's `buildpg.asyncpg` is `from asyncpg import *`, and its create_pool_b takes create_pool's
         # arguments with the same defaults (buildpg/asyncpg.py)
         "buildpg": ("asyncpg", frozenset({"create_pool", "create_pool_b"})),
+        # asyncpgsa 0.27's create_pool hands every argument (but `dialect`) on to asyncpg.create_pool
+        # (asyncpgsa/pool.py); its PG singleton's init() does the same, read as a pool the library makes
+        "asyncpgsa": ("asyncpg", frozenset({"create_pool"})),
     }
 
     def public_call(self, module: str, name: str) -> str:
