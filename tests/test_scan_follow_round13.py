@@ -1603,3 +1603,128 @@ def test_asyncpgsa_pools_are_asyncpgs(tmp_path: Path, monkeypatch: pytest.Monkey
     )
     assert [(p.where, p.stack, p.settings["max_size"].value) for p in report.pools] == [("pg.py:6", "asyncpg", 10)]
     assert any("asyncpgsa.PG()" in w for w in report.warnings)
+
+
+def test_a_test_of_a_same_named_local_elsewhere_keeps_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (second review) `global pool; pool = await create_pool(...)` in db.py, called from two modules; web.py's own
+    # `if pool is not None:` tests a parameter of that name, not db.pool: a pool at each caller still
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import asyncpg
+
+            pool = None
+
+
+            async def init_pool():
+                global pool
+                pool = await asyncpg.create_pool(host="db", max_size=10)
+            """,
+            "web.py": """
+            from db import init_pool
+
+
+            async def start():
+                await init_pool()
+
+
+            async def release(conn, pool=None):
+                if pool is not None:
+                    await pool.release(conn)
+            """,
+            "worker.py": "from db import init_pool\n\n\nasync def run():\n    await init_pool()\n",
+        },
+        monkeypatch,
+    )
+    assert sorted(p.file for p in report.pools) == ["web.py", "worker.py"]
+
+
+def test_config_classes_of_the_same_name_in_two_modules_are_two_branches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (second review) `init_app(dev.Config)` and `init_app(prod.Config)`: two classes, one name; both branches stay
+    report = scan(
+        tmp_path,
+        {
+            "myapp/__init__.py": "",
+            "myapp/config/__init__.py": "",
+            "myapp/config/dev.py": 'class Config:\n    SQLALCHEMY_DATABASE_URI = "postgresql://localhost/dev"\n',
+            "myapp/config/prod.py": 'class Config:\n    SQLALCHEMY_DATABASE_URI = "postgresql://db/prod"\n',
+            "myapp/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def init_app(config_object):
+                app = Flask(__name__)
+                app.config.from_object(config_object)
+                db.init_app(app)
+                return app
+            """,
+            "autoapp.py": "from myapp.app import init_app\nfrom myapp.config import dev\n\napp = init_app(dev.Config)\n",
+            "wsgi.py": "from myapp.app import init_app\nfrom myapp.config import prod\n\napp = init_app(prod.Config)\n",
+        },
+        monkeypatch,
+    )
+    url = report.pools[0].settings["url"]
+    assert {b.value for b in url.branches} == {"postgresql://localhost/dev", "postgresql://db/prod"}
+
+
+def test_django_environs_db_of_a_scheme_the_scan_does_not_name_keeps_its_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (second review) django-environ returns {} only for a URL with no scheme; `cockroachdb://...` is a database
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import environ
+
+            env = environ.Env()
+            INSTALLED_APPS = ["app"]
+            DATABASES = {"default": env.db("DATABASE_URL", default="cockroachdb://app@db:26257/app?conn_max_age=60")}
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert (settings["PORT"].value, settings["CONN_MAX_AGE"].value) == (26257, 60)
+
+
+def test_a_cached_global_started_as_none_in_a_tuple_is_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (second review) `_config, _loaded_at = None, None` starts the cache as None too
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            import os
+
+
+            class Config:
+                def __init__(self):
+                    self.size = int(os.getenv("DB_POOL_SIZE", "20"))
+
+
+            _config, _loaded_at = None, None
+
+
+            def get_config():
+                global _config
+                if _config is None:
+                    _config = Config()
+                return _config
+            """,
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            from config import get_config
+
+            engine = create_engine("postgresql://app@db/app", pool_size=get_config().size)
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools[0].settings["pool_size"].value == 20

@@ -325,7 +325,10 @@ def each_given(ev: Interpreter, name: str, given: list[Any]) -> Branches | None:
     given = [ev.force(o) for v in given for _, o in (v.options if isinstance(v, Branches) else [("", v)])]
     if not all(isinstance(value, (ClassRef, ModuleRef)) for value in given):
         return None
-    named = {(value.node.name if isinstance(value, ClassRef) else value.module.display): value for value in given}
+    named = {
+        f"{value.module.name}.{value.node.name}" if isinstance(value, ClassRef) else value.module.name: value
+        for value in given
+    }
     return Branches([(f"{name} is {text}", value) for text, value in named.items()])
 
 

@@ -38,6 +38,10 @@ def self_call(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any]
     return {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
 
 
+MAX_FOLLOWED = 3  # helpers handed the app (or dict) inside each other that are followed: each runs the next's body
+_following = [0]  # how deep the helper being followed now is (a chain of helpers each calling the next)
+
+
 def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
     """A project function given a dict by name that it changes in place (`settings.setdefault(...)`,
     `settings[key] = ...`), or an app whose config it changes (`configure(app)`: `app.config[...] = ...`,
@@ -61,9 +65,13 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
             or (params[index] in configured and isinstance(kinds[name], HolderV))
         )
     }
-    if not wanted:
+    if not wanted or _following[0] >= MAX_FOLLOWED:
         return {}
-    after = ev.locals_after(func, call, frame)
+    _following[0] += 1
+    try:
+        after = ev.locals_after(func, call, frame)
+    finally:
+        _following[0] -= 1
     return {
         name: after[param] for param, name in wanted.items() if isinstance(ev.force(after.get(param)), (DictV, HolderV))
     }

@@ -314,11 +314,28 @@ def caches_global(scope: object, stmt: ast.If, tree: ast.Module) -> bool:
     sets = any(
         isinstance(t, ast.Name) and t.id == name.id for s in stmt.body if isinstance(s, ast.Assign) for t in s.targets
     )
-    starts = [s.value for s in tree.body if isinstance(s, (ast.Assign, ast.AnnAssign)) and _names_target(s, name.id)]
+    starts = list(_module_values(tree.body, name.id))
     empty = all(isinstance(v, ast.Constant) and v.value is None for v in starts)  # (`_config: Config | None = None`)
     return declared and sets and not stmt.orelse and bool(starts) and empty
 
 
-def _names_target(stmt: ast.Assign | ast.AnnAssign, name: str) -> bool:
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    return any(isinstance(t, ast.Name) and t.id == name for t in targets)
+def _module_values(body: list[ast.stmt], name: str) -> Iterator[ast.expr | None]:
+    """What the module's own statements (under an `if`, `try` or `with` too) assign to `name`: `X = None`,
+    `X: T = None`, `X, Y = None, None` (a target unpacked from something else gives None: not a constant)."""
+    for stmt in body:
+        for part in ("body", "orelse", "finalbody"):
+            if isinstance(stmt, (ast.If, ast.Try, ast.With)) and isinstance(getattr(stmt, part, None), list):
+                yield from _module_values(getattr(stmt, part), name)
+        for handler in stmt.handlers if isinstance(stmt, ast.Try) else []:
+            yield from _module_values(handler.body, name)
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
+                names = target.elts if isinstance(target, ast.Tuple) else [target]
+                at = next((i for i, e in enumerate(names) if isinstance(e, ast.Name) and e.id == name), None)
+                if at is None:
+                    continue
+                value = stmt.value
+                if isinstance(target, ast.Tuple):
+                    same = isinstance(value, ast.Tuple) and len(value.elts) == len(names)
+                    value = value.elts[at] if same and isinstance(value, ast.Tuple) else None
+                yield value

@@ -334,8 +334,8 @@ class ConfigSources:
                 parts, port = None, None
             if parts is not None:
                 engine = (ENVIRON_ENGINES if top_options else DJANGO_ENGINES).get(parts.scheme.split("+")[0])
-                if top_options and not engine and not extra:  # django-environ 0.14: "Engine not recognized from
-                    return result  # url" and {} (`TEST_DATABASE_URL=(str, "")`: no database, a false `if`)
+                if top_options and not parts.scheme and not extra:  # django-environ 0.14: "Engine not
+                    return result  # recognized from url" and {} (`TEST_DATABASE_URL=(str, "")`: a false `if`)
                 if engine:
                     result.items["ENGINE"] = SV(engine, origin, env)
                 # dj-database-url takes the path less its first "/" (`sqlite:////srv/app.db` is "/srv/app.db")

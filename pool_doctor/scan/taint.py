@@ -140,8 +140,9 @@ def keeps(func: FunctionNode, cls: ast.ClassDef | None, module: Module, elsewher
             stored = {name, ast.unparse(node.value)} if isinstance(node, ast.Subscript) else {name}
         if not stored:
             continue
-        if tested is None:  # (a test in this module or another: `if DB.pool is None: await DB.connect()`)
-            tested = {name for test, cls in _tests(tree, None) for name in _names_read(test, cls)} | elsewhere()
+        if tested is None:  # (a test in this module, or another's of a qualified name: `if DB.pool is None:`)
+            own = {name for test, cls in _tests(tree, None) for name in _names_read(test, cls)}
+            tested = own | {name for name in elsewhere() if "." in name}
         if stored & tested or any(stored & _names_read(n, owner) for n in _before(func, node)):
             return True
     return False
