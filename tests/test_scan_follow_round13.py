@@ -1728,3 +1728,33 @@ def test_a_cached_global_started_as_none_in_a_tuple_is_a_cache(tmp_path: Path, m
         monkeypatch,
     )
     assert report.pools[0].settings["pool_size"].value == 20
+
+
+def test_a_settings_module_changing_the_shared_databases_in_place_stays_its_alias(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (second review) the package star-imports databases.py, then production.py, which imports DATABASES and sets
+    # CONN_MAX_AGE on it: production's value is not lost behind the package's first one
+    report = scan(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings/__init__.py": """
+            from .databases import *  # noqa
+
+            INSTALLED_APPS = ["app"]
+
+            from .production import *  # noqa
+            """,
+            "proj/settings/databases.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "CONN_MAX_AGE": 0}}
+            """,
+            "proj/settings/production.py": """
+            from .databases import DATABASES
+
+            DATABASES["default"]["CONN_MAX_AGE"] = 600
+            """,
+        },
+        monkeypatch,
+    )
+    assert 600 in {p.settings["CONN_MAX_AGE"].value for p in report.pools}

@@ -158,8 +158,9 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
             if source is None or source is module:
                 continue
             importers.setdefault(source.path, []).append(module)
-            if first is not None and stmt.lineno > first:
-                found.add(source.path)
+            if first is not None and stmt.lineno > first and (assigned or "DATABASES" in source.assigns):
+                found.add(source.path)  # (after a star import's DATABASES, one that replaces it: changing the
+                # shared dict in place, `from .databases import DATABASES`, the scan reads as its own alias)
             elif first is None and "DATABASES" in source.assigns:
                 first = stmt.lineno  # (the importer's DATABASES is this one's from here on)
     for module in modules:  # a fragment (DATABASES, no INSTALLED_APPS) settings modules that set it take in, where
