@@ -1758,3 +1758,32 @@ def test_a_settings_module_changing_the_shared_databases_in_place_stays_its_alia
         monkeypatch,
     )
     assert 600 in {p.settings["CONN_MAX_AGE"].value for p in report.pools}
+
+
+def test_an_extension_made_and_bound_in_one_expression_is_not_flask_sqlalchemy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # conbench: `flask_compress.Compress().init_app(app)` in a project that never makes Flask-SQLAlchemy's
+    # extension: its own create_engine is the pool, no Flask-SQLAlchemy engine beside it
+    report = scan(
+        tmp_path,
+        {
+            "cb/__init__.py": """
+            import flask
+            import flask_compress
+            from sqlalchemy import create_engine
+
+
+            def create_application(config):
+                app = flask.Flask(__name__)
+                app.config.from_object(config)
+                flask_compress.Compress().init_app(app)
+                app.engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+                return app
+            """,
+            "cb/config.py": 'class Config:\n    SQLALCHEMY_DATABASE_URI = "postgresql://cb@db/cb"\n',
+            "wsgi.py": "from cb import create_application\nfrom cb.config import Config\n\napp = create_application(Config)\n",
+        },
+        monkeypatch,
+    )
+    assert [p.stack for p in report.pools] == ["sqlalchemy"]

@@ -188,6 +188,8 @@ def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: se
     """Whether the object `init_app` is called on is made, in the project, by a call of something that is not
     the extension (`login_manager = LoginManager()`, a global or a local of the function the call is in)."""
     found = maker(ev, module, receiver.id) if isinstance(receiver, ast.Name) else None
+    if isinstance(receiver, ast.Call):  # `flask_compress.Compress().init_app(app)` (conbench): made right there
+        found = (module, receiver)
     if found is None and isinstance(receiver, ast.Name) and scope is not None:  # anitya's local LoginManager()
         made = [
             node.value
