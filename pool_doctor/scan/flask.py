@@ -542,7 +542,8 @@ class FlaskApps:
         own top (qairon's `from base import app`): that app's bind."""
         if app.bind is not None or app.scope is not None:
             return None
-        for module in (m for m in self.ev.project.modules.values() if m is not None and m is not app.module):
+        modules = self.ev.project.modules.values()  # (a test's own `SQLAlchemy(app)` binds it again, in a test)
+        for module in (m for m in modules if m is not None and m is not app.module and not is_test_file(m.path)):
             for site in (s for name in EXTENSIONS & module.calls.keys() for s in module.calls[name]):
                 given = site.call.args[0] if site.call.args and not site.functions else None
                 made = maker(self.ev, module, given.id) if isinstance(given, ast.Name) else None
