@@ -8,6 +8,7 @@ import ast
 from typing import Any
 
 from pool_doctor.scan.files import FileV
+from pool_doctor.scan.finder import last_name
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import MUTATORS, installed_import
 
@@ -137,8 +138,7 @@ def _stops(node: ast.AST, ev: Interpreter, frame: Frame) -> bool:
     if isinstance(node, ast.Raise):
         return True
     func = node.func if isinstance(node, ast.Call) else None
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    if name in ("exit", "_exit", "quit", "abort"):
+    if func is not None and last_name(func) in ("exit", "_exit", "quit", "abort"):
         return True
     called = ev.force(ev.eval(func, frame)) if func is not None else None
     body = called.node if isinstance(called, FuncRef) and not isinstance(called.node, ast.Lambda) else None
@@ -146,8 +146,7 @@ def _stops(node: ast.AST, ev: Interpreter, frame: Frame) -> bool:
 
 
 def _ends(node: ast.AST) -> bool:
-    func = node.func if isinstance(node, ast.Call) else None
-    return (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)) in ("exit", "_exit", "quit")
+    return isinstance(node, ast.Call) and last_name(node.func) in ("exit", "_exit", "quit")
 
 
 def catches_absence(handler: ast.ExceptHandler) -> bool:

@@ -358,13 +358,13 @@ def _calls_made(call: ast.Call) -> list[ast.Call]:
         ast.copy_location(ast.Call(arg.args[0], arg.args[1:], arg.keywords), arg)
         for arg in [*call.args, *(kw.value for kw in call.keywords)]
         if isinstance(arg, ast.Call)
-        and _last_name(arg.func) == "partial"
+        and last_name(arg.func) == "partial"
         and arg.args
         and not isinstance(arg.args[0], ast.Starred)
     ]
     runner = call.func if isinstance(call.func, ast.Call) else None
     ran = runner.args[0] if runner is not None and len(runner.args) == 1 else None
-    if runner is not None and _last_name(runner.func) in SYNC_RUNNERS and not isinstance(ran, ast.Starred | None):
+    if runner is not None and last_name(runner.func) in SYNC_RUNNERS and not isinstance(ran, ast.Starred | None):
         made.append(ast.copy_location(ast.Call(ran, call.args, call.keywords), call))
     return made
 
@@ -388,11 +388,11 @@ def index_module(module: Module) -> None:
     while stack:
         node, functions, cls, conditions = stack.pop()
         if isinstance(node, ast.Call):
-            name = _last_name(node.func)
+            name = last_name(node.func)
             if name is not None:
                 module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
             for given in _calls_made(node):  # `run_sync(partial(create_pool, dsn=...))`: called where given
-                module.calls.setdefault(_last_name(given.func) or "", []).append(
+                module.calls.setdefault(last_name(given.func) or "", []).append(
                     CallSite(given, functions, cls, conditions)
                 )
         if isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
@@ -527,7 +527,7 @@ def resolve_relative(module: Module, name: str | None, level: int) -> str | None
     return ".".join(p for p in parts if p)
 
 
-def _last_name(func: ast.expr) -> str | None:
+def last_name(func: ast.expr) -> str | None:
     if isinstance(func, ast.Name):
         return func.id
     if isinstance(func, ast.Attribute):

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, last_name
 from pool_doctor.scan.kinds import SV, is_known
 from pool_doctor.scan.nodes import MUTATORS, is_dataclass
 
@@ -163,7 +163,7 @@ def _names_read(node: ast.AST, owner: str | None = None) -> set[str]:
     `self.engine` in a method of `owner` reads "Owner.engine")."""
     found: set[str] = set()
     for inner in ast.walk(node):
-        if isinstance(inner, ast.Call) and _last(inner.func) == "getattr" and len(inner.args) >= 2:
+        if isinstance(inner, ast.Call) and last_name(inner.func) == "getattr" and len(inner.args) >= 2:
             attr = inner.args[1]  # `getattr(cls, "_pool", None)` reads `cls._pool`
             if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
                 found.add(_kept_name(ast.Attribute(inner.args[0], attr.value, ast.Load()), owner) or "")
@@ -189,10 +189,6 @@ class TestReads:
             self.seen.add(id(module))
             self.read |= {name for test, cls in _tests(module.tree, None) for name in _names_read(test, cls)}
         return self.read
-
-
-def _last(func: ast.expr) -> str | None:
-    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
 
 
 def _tests(node: ast.AST, owner: str | None) -> Iterator[tuple[ast.expr, str | None]]:
