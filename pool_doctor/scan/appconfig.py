@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
@@ -29,16 +29,18 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.model import NOT_SET
 
 PREFIX = "SQLALCHEMY_"
-ENGINE_NAMES = {  # the keys Flask-SQLAlchemy makes engines from (flaskext's POOL_KEYS, with its 2.x echo)
-    "SQLALCHEMY_DATABASE_URI",
-    "SQLALCHEMY_ENGINE_OPTIONS",
-    "SQLALCHEMY_BINDS",
-    "SQLALCHEMY_ECHO",
-    "SQLALCHEMY_POOL_SIZE",
-    "SQLALCHEMY_POOL_TIMEOUT",
-    "SQLALCHEMY_POOL_RECYCLE",
-    "SQLALCHEMY_MAX_OVERFLOW",
+# Flask-SQLAlchemy 2.x config keys and the create_engine argument each became (3.0 removed them).
+LEGACY_KEYS = {
+    "SQLALCHEMY_POOL_SIZE": "pool_size",
+    "SQLALCHEMY_POOL_TIMEOUT": "pool_timeout",
+    "SQLALCHEMY_POOL_RECYCLE": "pool_recycle",
+    "SQLALCHEMY_MAX_OVERFLOW": "max_overflow",
 }
+OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
+BINDS: Final = "SQLALCHEMY_BINDS"
+URI: Final = "SQLALCHEMY_DATABASE_URI"
+POOL_KEYS = {URI, OPTIONS, BINDS, *LEGACY_KEYS}  # the keys Flask-SQLAlchemy makes engines from
+ENGINE_NAMES = {*POOL_KEYS, "SQLALCHEMY_ECHO"}  # (and its 2.x echo)
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
 WRITERS = ("update", "from_mapping", "setdefault")
 

@@ -20,16 +20,14 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import appconfig, flaskconfig, flaskext, guards
-from pool_doctor.scan.appconfig import AppConfig, Guard, Keys
+from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
 from pool_doctor.scan.flaskext import (
     ENGINE_KEYS,
     EXTENSIONS,
     FLASK_SQLALCHEMY,
-    POOL_KEYS,
     UNREAD,
-    URI,
     app_init,
     binds_extension,
     config_sources,

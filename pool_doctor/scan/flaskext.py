@@ -19,7 +19,19 @@ from pathlib import Path
 from typing import Any, Final
 
 from pool_doctor.scan import fieldtext
-from pool_doctor.scan.appconfig import alone, bind_call, configures, enclosing_function, place, scopes
+from pool_doctor.scan.appconfig import (
+    BINDS,
+    LEGACY_KEYS,
+    OPTIONS,
+    POOL_KEYS,
+    URI,
+    alone,
+    bind_call,
+    configures,
+    enclosing_function,
+    place,
+    scopes,
+)
 from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
@@ -46,18 +58,7 @@ EXTENSION_LIBRARIES = frozenset({"flask_sqlalchemy", "flask_appbuilder", "flask"
 EXTENSION_HINT = re.compile(rb"\b(?:SQLAlchemy|SQLA)\s*[(\)]|\.init_app\s*\(")
 
 
-# Flask-SQLAlchemy 2.x config keys and the create_engine argument each became (3.0 removed them).
-LEGACY_KEYS = {
-    "SQLALCHEMY_POOL_SIZE": "pool_size",
-    "SQLALCHEMY_POOL_TIMEOUT": "pool_timeout",
-    "SQLALCHEMY_POOL_RECYCLE": "pool_recycle",
-    "SQLALCHEMY_MAX_OVERFLOW": "max_overflow",
-}
-OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
-BINDS: Final = "SQLALCHEMY_BINDS"
-URI: Final = "SQLALCHEMY_DATABASE_URI"
 ENGINE_KEYS = {URI: "url", "SQLALCHEMY_ECHO": "echo", **LEGACY_KEYS}
-POOL_KEYS = {URI, OPTIONS, BINDS, *LEGACY_KEYS}
 
 
 def extension_hint(data: bytes) -> bool:
