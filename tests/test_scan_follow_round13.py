@@ -1788,3 +1788,30 @@ def test_an_extension_made_and_bound_in_one_expression_is_not_flask_sqlalchemy(
         monkeypatch,
     )
     assert [p.stack for p in report.pools] == ["sqlalchemy"]
+
+
+def test_the_folders_above_the_scanned_one_do_not_make_its_files_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a checkout in ~/testing/: its config module is still the app's (it was taken for a test's, and dropped)
+    report = scan(
+        tmp_path / "testing",
+        {
+            "config.py": 'class Config:\n    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"\n',
+            "app.py": """
+            import os
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            app = Flask(__name__)
+            app.config.from_object(os.environ["APP_SETTINGS"])
+            db.init_app(app)
+            """,
+            "tests/conftest.py": 'from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://t@db/t")\n',
+        },
+        monkeypatch,
+    )
+    assert at(report, "config.py:1").settings["url"].value == "postgresql://app@db/app"
+    assert [p.in_tests for p in report.pools] == [False, True]
+    assert at(report, "tests/conftest.py:3").in_tests and not [f for p, f in report.findings if p.in_tests]

@@ -98,15 +98,21 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
     pools.columns[0].overflow = "fold"  # a long path folds; stacks and settings stay whole
     pools.columns[1].no_wrap = True
     pools.columns[2].overflow = pools.columns[3].overflow = "fold"  # a variable's name folds, never cut with "..."
-    for pool in report.pools:
+    for pool in (p for p in report.pools if not p.in_tests):
         where = Text(pool.where)
         if pool.via:
             where.append(f"\nvia {pool.via[-1]}", style="dim")
         pools.add_row(where, SHORT_NAMES.get(pool.stack, pool.stack), _settings_cell(pool), _unknown_cell(pool))
+    tests = _in_tests(report)
+    if tests:
+        pools.caption, pools.caption_justify, pools.caption_style = f"In the tests, not judged: {tests}", "left", "dim"
     # Worst first, as check lists them; each row names its pool (a long path folds, the code never does).
     found = sorted(report.findings, key=lambda pair: -pair[1].severity.rank)
     findings = [finding for _, finding in found]
-    parts: list[Any] = [pools, Text()]
+    shown: Any = pools
+    if not pools.rows:  # the tests' pools alone
+        shown = Text(f"No pools in the app's code; in the tests, not judged: {tests}", style="yellow")
+    parts: list[Any] = [shown, Text()]
     if findings:
         table = plain_table("Severity", "Code", "Where", title="Findings (no server asked)")
         table.columns[0].no_wrap = table.columns[1].no_wrap = True
@@ -119,12 +125,24 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
     parts += [Text()]
     parts.append(
         Text(
-            f"{_count(len(report.pools), 'pool')} · {_count(len(findings), 'finding')} · "
+            f"{_pools(report)} · {_count(len(findings), 'finding')} · "
             f"{_count(report.files_seen, '.py file')} read, {report.files_parsed} naming a pool library parsed",
             style="dim",
         )
     )
     return Group(*parts)
+
+
+def _pools(report: ScanReport) -> str:
+    tests = sum(pool.in_tests for pool in report.pools)
+    return _count(len(report.pools), "pool") + (f" ({tests} in the tests)" if tests else "")
+
+
+def _in_tests(report: ScanReport, most: int = 10) -> str:
+    """The pools the tests make (listed, not judged), the first `most` of them."""
+    tests = [pool.where for pool in report.pools if pool.in_tests]
+    more = f" and {len(tests) - most} more (--json lists them)" if len(tests) > most else ""
+    return ", ".join(tests[:most]) + more
 
 
 def _shown_keys(pool: ScannedPool) -> tuple[str, ...]:
@@ -162,10 +180,10 @@ def scan_markdown(report: ScanReport) -> str:
     """A GitHub-flavoured report: the pools found, then a findings table, for $GITHUB_STEP_SUMMARY."""
 
     findings = report.findings
-    lines = [f"## pool-doctor scan: {_count(len(report.pools), 'pool')}, {_count(len(findings), 'finding')}", ""]
-    if report.pools:
+    lines = [f"## pool-doctor scan: {_pools(report)}, {_count(len(findings), 'finding')}", ""]
+    if any(not pool.in_tests for pool in report.pools):
         lines += ["| where | stack | idle settings |", "|---|---|---|"]
-        for pool in report.pools:
+        for pool in (p for p in report.pools if not p.in_tests):
             shown = [
                 f"{key.rsplit('.', 1)[-1]} {value.show()}"
                 for key in _shown_keys(pool)
@@ -173,6 +191,8 @@ def scan_markdown(report: ScanReport) -> str:
             ]
             lines.append(f"| `{md_cell(pool.where)}` | {pool.stack} | {md_cell(', '.join(shown) or '-')} |")
         lines.append("")
+    if tests := _in_tests(report):
+        lines += [f"In the tests, not judged: {md_cell(tests)}", ""]
     if findings:
         lines += ["| severity | code | where | finding |", "|---|---|---|---|"]
         lines += [

@@ -13,7 +13,7 @@ from typing import Any
 from pool_doctor.scan import containers
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, merge_ini, read_text
-from pool_doctor.scan.finder import Module, is_test_file, read_source
+from pool_doctor.scan.finder import Module, read_source
 from pool_doctor.scan.interpolation import Option, find
 from pool_doctor.scan.kinds import SV, Branches, DictV, ExternalRef, Frame, Interpreter, is_known, not_set, unknown
 from pool_doctor.scan.model import NOT_SET
@@ -133,7 +133,7 @@ class AlembicConfig:
         found: list[tuple[str, tuple[str, str, Any]]] = []
         folder = ini.parent.name.encode()
         for path in self.files.project.files:
-            if path == frame.module.path or is_test_file(path):
+            if path == frame.module.path or self.files.project.in_tests(path):
                 continue  # a test's fixture is no way the migrations are run
             beside = path.is_relative_to(ini.parent)
             if not (beside or path.is_relative_to(ini.parent.parent)):

@@ -38,22 +38,33 @@ class AppLayer:
 
 
 def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[ScannedPool], list[str]]:
-    """The pools to judge: every PostgreSQL pool, or the one at `--pool FILE:LINE`; and warnings for the rest."""
+    """The pools to judge: every PostgreSQL pool of the app's code (not its tests'), or the one at `--pool
+    FILE:LINE` (a test's too); and warnings for the rest."""
     warnings = [
         f"{pool.where}: {pool.call} does not connect to PostgreSQL (not judged)"
         for pool in report.pools
         if not is_postgres(pool)
     ]
-    pools = [pool for pool in report.pools if is_postgres(pool)]
-    if not pools:
+    every = [pool for pool in report.pools if is_postgres(pool)]
+    pools = [pool for pool in every if not pool.in_tests]
+    tests = [pool.where for pool in every if pool.in_tests]
+    in_tests = (
+        f"{len(tests)} in the tests ({', '.join(tests[:3])}{', ...' if len(tests) > 3 else ''}; "
+        "--pool FILE:LINE judges one)"
+        if tests
+        else ""
+    )
+    if not (pools if choice is None else every):
         # A file that could not be read may be where the pool is: its reason belongs on the same line.
         more = f" (and {len(report.warnings) - 1} more)" if len(report.warnings) > 1 else ""
         skipped = f"; {report.warnings[0]}{more}" if report.warnings else ""
         raise UsageError(
-            f"--app {app}: no PostgreSQL pool found in the code{skipped} (pool-doctor scan {app} shows what was read)"
+            f"--app {app}: no PostgreSQL pool found in the app's code{skipped}{'; ' if tests else ''}{in_tests} "
+            f"(pool-doctor scan {app} shows what was read)"
         )
     if choice is None:
-        return pools, warnings
+        return pools, [*warnings, f"pools not judged: {in_tests}"] if tests else warnings
+    pools = every
     file, sep, line_text = choice.rpartition(":")
     if not sep or not line_text.strip().isdigit():
         raise UsageError(f"--pool {choice!r}: expected FILE:LINE, as pool-doctor scan prints it")

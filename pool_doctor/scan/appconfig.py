@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pool_doctor.scan import fieldtext
-from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, is_test_file
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -426,7 +426,7 @@ def calls_of(ev: Interpreter, module: Module, func: FunctionNode) -> list[tuple[
     """The app's calls of a module-level function (calls in tests do not count), in the files read."""
     found = []
     for other in list(ev.project.modules.values()):  # (reading a call may parse a module)
-        if other is None or is_test_file(other.path):
+        if other is None or other.in_tests:
             continue
         for site in other.calls.get(func.name, []):
             called = ev.force(ev.eval(site.call.func, Frame(other)))

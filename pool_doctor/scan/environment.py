@@ -17,7 +17,7 @@ from typing import Any
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.files import path_text
-from pool_doctor.scan.finder import Module, Project, dotted_parts, is_test_file
+from pool_doctor.scan.finder import Module, Project, dotted_parts
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
@@ -158,14 +158,18 @@ class Environment:
             return self._loads
         self._loads = []
         for module in list(self.project.modules.values()):
-            if module is None or "load_dotenv" not in module.source or is_test_file(Path(module.display)):
+            if module is None or "load_dotenv" not in module.source or module.in_tests:
                 continue
             for stmt in module.tree.body:
                 call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
                 if call is None or (dotted_parts(call.func) or [""])[-1] != "load_dotenv" or not call.args:
                     continue
                 text = path_text(self.ev.force(self.ev.eval(call.args[0], Frame(module))))
-                path = self.file_for(module, text) if text and not DOCS & {*Path(module.display).parts} else None
+                path = (
+                    self.file_for(module, text)
+                    if text and not DOCS & {*self.project.within(module.path).parts}
+                    else None
+                )
                 override = keyword(call, "override")
                 forced = isinstance(override, ast.Constant) and override.value is True
                 self._loads.append((module, self.read_file(path) if path is not None else {}, forced))
@@ -200,8 +204,7 @@ class Environment:
         for module in list(self.project.modules.values()):
             if module is None or name not in module.env_sets:
                 continue
-            path = Path(module.display)
-            if not is_test_file(path) and not DOCS & {*path.parts}:
+            if not module.in_tests and not DOCS & {*self.project.within(module.path).parts}:
                 return Thunk(module.env_sets[name], Frame(module))
         return None
 

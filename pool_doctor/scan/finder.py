@@ -114,6 +114,7 @@ class Module:
     # name there, the function, its class)
     attr_writes: dict[str, list[tuple[str, FunctionNode, ast.ClassDef | None]]] = field(default_factory=dict)
     is_package: bool = False
+    in_tests: bool = False  # a test module (is_test_file, below the scanned folder)
     import_name: str = ""  # the name Python imports it by (from its package's folder): what `__name__` holds
     lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
 
@@ -225,6 +226,14 @@ class Project:
             )
         return (self.given / path.relative_to(self.root)).as_posix()
 
+    def within(self, path: Path) -> Path:
+        """The file below the scanned folder: the folders above it (a checkout in `~/test/`, or `tests/` when the
+        tests are what is scanned) say nothing of what the file is."""
+        return path.relative_to(self.base)
+
+    def in_tests(self, path: Path) -> bool:
+        return is_test_file(self.within(path))
+
     def _module_keys(self, path: Path) -> list[str]:
         parts = list(path.relative_to(self.import_base).with_suffix("").parts)
         if parts and parts[-1] == "__init__":
@@ -318,6 +327,7 @@ class Project:
                 tree=tree,
                 source=decode(data),
                 is_package=path.name == "__init__.py",
+                in_tests=self.in_tests(path),
             )
             try:
                 index_module(module)
@@ -337,7 +347,8 @@ TEST_FOLDERS = {"tests", "test", "testing"}
 
 def is_test_file(path: Path) -> bool:
     """A test module (tests/..., test_*.py, *_test.py, conftest.py, a Django app's or a small app's tests.py, a
-    settings package's test.py): its pools are the tests', not the app's."""
+    settings package's test.py): its pools are the tests', not the app's. `path` from the scanned folder down
+    (Project.in_tests)."""
     name = path.name
     if name in ("conftest.py", "tests.py", "test.py") or name.startswith("test_") or name.endswith("_test.py"):
         return True

@@ -22,7 +22,7 @@ from typing import Any
 from pool_doctor.scan import appconfig, flaskconfig, flaskext, guards
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import FunctionNode, Module, is_test_file
+from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.flaskext import (
     ENGINE_KEYS,
     EXTENSIONS,
@@ -141,7 +141,7 @@ class FlaskApps:
         """`current_app.config.get(KEY)` in code only a running app runs (Flask-Migrate's env.py): the project's one
         app's value of that Flask-SQLAlchemy key; unknown where it configures several, or while they are read."""
         key, apps = self.ev.arg(node, frame, 0, None), self._apps or {}
-        bound = [a for found in apps.values() for a in found if a.bind is not None and not is_test_file(a.module.path)]
+        bound = [a for found in apps.values() for a in found if a.bind is not None and not a.module.in_tests]
         if len(bound) != 1 or not is_known(key) or str(key.value) not in bound[0].keys:
             return unknown(frame.module, node)
         value = self.ev.force(bound[0].keys[str(key.value)])
@@ -445,7 +445,7 @@ class FlaskApps:
                 frame = appconfig.frame_of_caller(self.ev, caller, site)
                 mine = app if app.bind is None else replace(app, also=[])
                 if any(self._bind(mine, caller, stmt, frame) for stmt in (outer or caller.tree).body):
-                    if mine is not app and mine.bind is not None and not is_test_file(caller.path):
+                    if mine is not app and mine.bind is not None and not caller.in_tests:
                         app.also.append((caller, mine.bind))
                 elif outer is not None and caller.functions.get(outer.name) is outer:
                     level.append((caller, outer))
@@ -507,7 +507,7 @@ class FlaskApps:
         unread = app.bind is not None and (app.absent or untold or (app.unread and not config_sources(self.ev)))
         if not keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
-        if app.bind is None and (app.running is True or is_test_file(app.module.path) or not self._may_extend()):
+        if app.bind is None and (app.running is True or app.module.in_tests or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
         scope = app.scope if app.bind is None and self._binds_some() else None
         if scope is not None and never_bound(scope, appconfig.calls_of(self.ev, app.module, scope)):
@@ -517,7 +517,7 @@ class FlaskApps:
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
         elsewhere = self._bound_elsewhere(app)
         bind, bind_module = (app.bind, app.bind_module) if elsewhere is None else (elsewhere[1], elsewhere[0])
-        if is_test_file(app.module.path) and bind_module is not None and not is_test_file(bind_module.path):
+        if app.module.in_tests and bind_module is not None and not bind_module.in_tests:
             return  # a test's config bound by the app's helper (indico's configure_db): the app's engine, again
         if bind is not None:
             line, end_line = bind.lineno, bind.end_lineno or bind.lineno
@@ -541,7 +541,7 @@ class FlaskApps:
         if app.bind is not None or app.scope is not None:
             return None
         modules = self.ev.project.modules.values()  # (a test's own `SQLAlchemy(app)` binds it again, in a test)
-        for module in (m for m in modules if m is not None and m is not app.module and not is_test_file(m.path)):
+        for module in (m for m in modules if m is not None and m is not app.module and not m.in_tests):
             for site in (s for name in EXTENSIONS & module.calls.keys() for s in module.calls[name]):
                 given = site.call.args[0] if site.call.args and not site.functions else None
                 made = maker(self.ev, module, given.id) if isinstance(given, ast.Name) else None
@@ -569,7 +569,7 @@ class FlaskApps:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded (a
         test's configuration makes no engine: freight's tests/config.py)."""
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
-        maybe = maybe and not is_test_file(module.path)
+        maybe = maybe and not module.in_tests
         flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK}) and self._may_extend()  # else: only a name
         for cls in module.classes.values():
             if id(cls) in self._loaded or not maybe or not flask or is_schema(self.ev, module, cls):

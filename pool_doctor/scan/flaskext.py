@@ -34,7 +34,7 @@ from pool_doctor.scan.appconfig import (
 )
 from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module, dotted_parts, is_test_file, library_target
+from pool_doctor.scan.finder import Module, dotted_parts, library_target
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -67,7 +67,7 @@ def extension_hint(data: bytes) -> bool:
 
 
 def may_make_extension(ev: Evaluator, modules: Iterable[Module]) -> bool:
-    app_modules = [m for m in modules if not is_test_file(m.path)]
+    app_modules = [m for m in modules if not m.in_tests]
     names = _extension_names(app_modules)
     if names != EXTENSIONS:
         return True  # a project's subclass of the extension is made to be used, wherever that is
@@ -315,7 +315,7 @@ def mentions_keys(ev: Evaluator) -> bool:
     """Whether the code of a module of the app (not of its tests) gives a Flask-SQLAlchemy key a value anywhere:
     stores it, names it in a dict or as a keyword (not a comment; not a read, as funnel's migrations' of the binds)."""
     return any(
-        m and "SQLALCHEMY_" in m.source and not is_test_file(m.path) and any(map(_writes_key, ast.walk(m.tree)))
+        m and "SQLALCHEMY_" in m.source and not m.in_tests and any(map(_writes_key, ast.walk(m.tree)))
         for m in ev.project.modules.values()
     )
 
@@ -340,7 +340,7 @@ def config_sources(ev: Evaluator) -> bool:
         set(module.assigns) & POOL_KEYS
         or any(KEY_WRITE.search(_text_of(module, c)) and not is_schema(ev, module, c) for c in module.classes.values())
         for module in ev.project.modules.values()
-        if module is not None and "SQLALCHEMY_" in module.source and not is_test_file(module.path)
+        if module is not None and "SQLALCHEMY_" in module.source and not module.in_tests
     )
 
 

@@ -95,6 +95,8 @@ class ScannedPool:
     judged_branches: dict[str, int] = field(default_factory=dict)
     # Files of the project that create a worker app whose tasks run outside any web request (Celery).
     workers: tuple[str, ...] = ()
+    # Made in a test module (finder.is_test_file): listed, not judged, and left out of `--app` unless `--pool` names it.
+    in_tests: bool = False
 
     @property
     def where(self) -> str:
@@ -115,6 +117,7 @@ class ScannedPool:
             "at_import": self.at_import,
             "via": list(self.via),
             "condition": self.condition,
+            "in_tests": self.in_tests,
             "judged_branches": {
                 key: self.settings[key].branches[index].when for key, index in self.judged_branches.items()
             },

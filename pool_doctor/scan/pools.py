@@ -28,7 +28,6 @@ from pool_doctor.scan.finder import (
     FunctionNode,
     Module,
     dotted_parts,
-    is_test_file,
     library_target,
 )
 from pool_doctor.scan.kinds import (
@@ -296,11 +295,11 @@ class PoolFinder:
         """How often the app calls each wrapper (calls in tests do not count: a wrapper only tests call is
         reported at its own call too, as the app's code has it; a test's own helper, which only tests call, is
         reported at those calls)."""
-        in_tests = is_test_file(module.path)
+        in_tests = module.in_tests
         for site, target in self.sites(
             module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories | self.heirs
         ):
-            if target.wrapper is not None and (not in_tests or is_test_file(target.wrapper.module.path)):
+            if target.wrapper is not None and (not in_tests or target.wrapper.module.in_tests):
                 target.wrapper.callers += 1
                 target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
         if in_tests:
@@ -430,7 +429,7 @@ class PoolFinder:
     ) -> Iterator[ScannedPool]:
         if target.wrapper is not None:
             wrapper = target.wrapper
-            retested = wrapper.is_fixed and is_test_file(outer_module.path) and not is_test_file(wrapper.module.path)
+            retested = wrapper.is_fixed and outer_module.in_tests and not wrapper.module.in_tests
             if len(entered) > 6 or retested:
                 return  # (a test reaching the app's fixed wrapper makes the app's pool again, in a test process)
             bound_self = target.bound_self
@@ -471,7 +470,7 @@ class PoolFinder:
                 )
             return
         assert target.stack is not None and target.call is not None and target.name is not None
-        if is_test_file(outer_module.path) and patched(outer_site, target.name):
+        if outer_module.in_tests and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
         if site.functions and not self._first_for_key(site.functions[-1], site, frame, outer_module):
             return  # one pool per key
@@ -501,7 +500,7 @@ class PoolFinder:
         kept = kept_under(self.ev.force(self.ev.eval(key, frame))) if key is not None else None
         if kept is None:
             return True
-        shared = (id(site.call), kept, is_test_file(outer_module.path))
+        shared = (id(site.call), kept, outer_module.in_tests)
         first = shared not in self._shared
         self._shared.add(shared)
         return first

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from pool_doctor.scan.finder import FunctionNode, Module, Project, is_test_file
+from pool_doctor.scan.finder import FunctionNode, Module, Project
 from pool_doctor.scan.kinds import ClassRef, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import is_classmethod
 from pool_doctor.scan.scopes import Scopes
@@ -27,7 +27,7 @@ class Rebinds:
         if len(self.project.modules) != self._indexed:
             self._index = {}
             for module in list(self.project.modules.values()):
-                if module is not None and not is_test_file(module.path):
+                if module is not None and not module.in_tests:
                     for name, writes in module.attr_writes.items():
                         self._index.setdefault(name, []).extend((module, *write) for write in writes)
             self._indexed = len(self.project.modules)

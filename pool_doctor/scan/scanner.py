@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pool_doctor.errors import UsageError
 from pool_doctor.scan import libraries
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module, Project, is_test_file, read_source, sets_environment, triggered
+from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
 from pool_doctor.scan.flaskext import extension_hint, one_engine_per_bind
 from pool_doctor.scan.frameworks import django_overrides, django_pools
@@ -120,7 +120,9 @@ def _scan(path: Path) -> ScanReport:
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
-        if not is_test_file(file):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
+        if not project.in_tests(
+            file
+        ):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
             project.mentions.update(needle for needle in MENTIONS if needle in data)
             project.mentions.update([FLASK] if FLASK_IMPORT.search(data) else [])
         if CELERY_APP.search(data):
@@ -183,9 +185,14 @@ def _scan(path: Path) -> ScanReport:
         project.warnings.extend(_guarded(project, module, lambda m: libraries.library_pools(evaluator, m), []))
     pools = one_engine_per_bind(sorted(pools, key=lambda p: (p.file, p.line, p.call)))
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
+    tests = {m.display for m in project.modules.values() if m is not None and m.in_tests}
+    pools = [replace(pool, in_tests=True) if pool.file in tests else pool for pool in pools]
     judged: list[ScannedPool] = []
     findings: list[ScanFinding] = []
     for pool in pools:
+        if pool.in_tests:  # the tests' own engines and fixtures: listed, not judged
+            judged.append(pool)
+            continue
         try:
             found, branches = judge_worst(pool)
         except Exception as exc:
@@ -195,9 +202,10 @@ def _scan(path: Path) -> ScanReport:
         judged.append(pool)
         findings.extend((pool, finding) for finding in found)
 
-    # The app's own handling of sessions and transactions (scan/held.py), in every file that may hold some:
+    # The app's own handling of sessions and transactions (scan/held.py), in every file that may hold some (not the
+    # tests'):
     # a file the pools' passes did not parse is parsed here alone (not indexed: nothing is followed from it).
-    for file in project.files:
+    for file in (f for f in project.files if not project.in_tests(f)):
         found_held: list[ScanFinding] = []
         module = project.modules.get(file)
         try:
