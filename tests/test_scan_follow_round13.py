@@ -1815,3 +1815,81 @@ def test_the_folders_above_the_scanned_one_do_not_make_its_files_tests(
     assert at(report, "config.py:1").settings["url"].value == "postgresql://app@db/app"
     assert [p.in_tests for p in report.pools] == [False, True]
     assert at(report, "tests/conftest.py:3").in_tests and not [f for p, f in report.findings if p.in_tests]
+
+
+DB_POOL = """
+import asyncpg
+
+db_pool = None
+
+
+async def make_pool():
+    global db_pool
+    db_pool = await asyncpg.create_pool(user="bot", database="botdb", host="localhost", max_size=10)
+"""
+
+
+def test_a_factorys_call_in_a_function_nothing_names_makes_no_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # engdef: loader.on_startup is left over (app.py registers its own on_startup): one pool, not two
+    report = scan(
+        tmp_path,
+        {
+            "db.py": DB_POOL,
+            "loader.py": "from db import make_pool\n\n\nasync def on_startup(dp):\n    await make_pool()\n",
+            "app.py": """
+            from aiogram import executor
+            from db import make_pool
+
+
+            async def on_startup(dispatcher):
+                await make_pool()
+
+
+            executor.start_polling(None, on_startup=on_startup)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.settings["max_size"].value) for p in report.pools] == [("db.py:8", 10)]
+
+
+@pytest.mark.parametrize(
+    "main",
+    [
+        "from loader import on_startup\n\non_startup(None)\n",  # imported and called
+        "import loader\n\nHOOKS = [loader.on_startup]\n",  # read as the module's attribute
+        'HOOK = "loader:on_startup"\n',  # named in a string (an entry point)
+        "from loader import *\n\nHOOKS = [on_startup]\n",  # star-imported
+    ],
+)
+def test_a_function_another_module_names_keeps_its_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, main: str
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": DB_POOL,
+            "loader.py": "from db import make_pool\n\n\nasync def on_startup(dp):\n    await make_pool()\n",
+            "app.py": "from db import make_pool\n\n\nasync def start():\n    await make_pool()\n\nstart()\n",
+            "main.py": main,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["app.py:5", "loader.py:5"]
+
+
+def test_a_wrappers_only_caller_in_an_unnamed_function_still_makes_its_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an entry point named only outside the .py files (pyproject's console script): its pool stays
+    report = scan(
+        tmp_path,
+        {
+            "db.py": "from sqlalchemy import create_engine\n\n\ndef make(url):\n    return create_engine(url)\n",
+            "cli.py": 'from db import make\n\n\ndef main():\n    make("postgresql://app@db/app")\n',
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.settings["url"].value) for p in report.pools] == [("cli.py:5", "postgresql://app@db/app")]
