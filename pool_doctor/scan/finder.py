@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pool_doctor.files import is_python_script, read_bytes
+from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
+from pool_doctor.scan.names import last_name as last_name
+from pool_doctor.scan.provided import provider_call
 from pool_doctor.scan.statements import assigned_names, changed_name
 from pool_doctor.scan.syntax import parse_newer
 from pool_doctor.stacks import REGISTRY, scanned
@@ -114,6 +117,7 @@ class Module:
     # name there, the function, its class)
     attr_writes: dict[str, list[tuple[str, FunctionNode, ast.ClassDef | None]]] = field(default_factory=dict)
     is_package: bool = False
+    deferred: set[int] = field(default_factory=set)  # calls a provider makes when first asked (not at import)
     in_tests: bool = False  # a test module (is_test_file, below the scanned folder)
     import_name: str = ""  # the name Python imports it by (from its package's folder): what `__name__` holds
     lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
@@ -361,10 +365,14 @@ def _import_root(path: Path, dotted: str) -> Path:
     return path.parents[depth - 1]
 
 
-def _calls_made(call: ast.Call) -> list[ast.Call]:
+def _calls_made(call: ast.Call, module: Module) -> list[ast.Call]:
     """The calls of f a call makes that name f elsewhere than as its callee, each as the call of f it is there:
     `functools.partial(f, *args, **kw)` handed to another call (openmaptiles' `io_loop.run_sync(partial(
-    create_pool, dsn=...))`), and asgiref's `async_to_sync(f)(*args)` / `sync_to_async(f)(*args)`."""
+    create_pool, dsn=...))`), asgiref's `async_to_sync(f)(*args)` / `sync_to_async(f)(*args)`, and
+    dependency-injector's `providers.Singleton(f, *args, **kw)` (module.deferred: made when first asked)."""
+    if provided := provider_call(call, module.imports):
+        module.deferred.add(id(provided))
+        return [provided]
     made = [
         ast.copy_location(ast.Call(arg.args[0], arg.args[1:], arg.keywords), arg)
         for arg in [*call.args, *(kw.value for kw in call.keywords)]
@@ -402,7 +410,7 @@ def index_module(module: Module) -> None:
             name = last_name(node.func)
             if name is not None:
                 module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
-            for given in _calls_made(node):  # `run_sync(partial(create_pool, dsn=...))`: called where given
+            for given in _calls_made(node, module):  # `run_sync(partial(create_pool, dsn=...))`: called where given
                 module.calls.setdefault(last_name(given.func) or "", []).append(
                     CallSite(given, functions, cls, conditions)
                 )
@@ -536,26 +544,6 @@ def resolve_relative(module: Module, name: str | None, level: int) -> str | None
     if name:
         parts = [*parts, name]
     return ".".join(p for p in parts if p)
-
-
-def last_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
-def dotted_parts(node: ast.expr) -> list[str] | None:
-    """`a.b.c` as ["a", "b", "c"]; None for anything that is not a plain dotted name."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return parts[::-1]
 
 
 def library_target(dotted: str) -> tuple[str, str] | None:

@@ -484,7 +484,7 @@ class PoolFinder:
             call=target.call,
             settings=settings,
             unresolved=unresolved,
-            at_import=not outer_site.functions,
+            at_import=not outer_site.functions and id(outer_site.call) not in outer_module.deferred,
             via=via,
             condition=all_of(
                 list(dict.fromkeys(t for t in (condition_text(outer_module, outer_site.conditions), *inner_tests) if t))

@@ -27,6 +27,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
+from pool_doctor.scan.provided import provider_call
 
 NUMBERS = (int, float)
 QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
@@ -152,3 +153,10 @@ def lazy_object(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     """Django's `SimpleLazyObject(func)`: what func() returns, made when first used (kolibri's conf.OPTIONS)."""
     func = ev.force(ev.eval(node.args[0], frame)) if len(node.args) == 1 else None
     return ev.call_function(func, None, frame) if isinstance(func, FuncRef) else unknown(frame.module, node)
+
+
+def provided(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
+    """dependency-injector's `providers.Singleton(f, *args, **kw)`: what `f(*args, **kw)` gives (finder's
+    provider_call), `settings.provided.x` read as the provided instance's x."""
+    made = provider_call(node, frame.module.imports)
+    return ev.eval(made, frame) if made is not None else unknown(frame.module, node)
