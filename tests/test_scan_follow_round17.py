@@ -85,3 +85,31 @@ def test_a_provider_of_a_project_class_passes_its_keywords_to_the_wrapper(
     )
     pool = at(report, "core/container.py:10")
     assert (pool.settings["url"].value, pool.via) == ("postgresql://shop@localhost/shop", ["core/database.py:6"])
+
+
+def test_an_installed_modules_init_app_is_no_flask_sqlalchemy_bind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # simple-login: `import flask_profiler` ... `flask_profiler.init_app(app)` in a project that never makes the
+    # extension (flask-sqlalchemy only in its lock file): its own create_engine is its one pool
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": 'from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://sl@db/sl")\n',
+            "requirements.lock": "flask-sqlalchemy==2.5.1\n",
+            "server.py": """
+            import flask_profiler
+            from flask import Flask
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://sl@db/sl"
+                flask_profiler.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.stack) for p in report.pools] == [("app/db.py:3", "sqlalchemy")]

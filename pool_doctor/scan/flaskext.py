@@ -200,6 +200,10 @@ def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: se
             and any(isinstance(t, ast.Name) and t.id == receiver.id for t in node.targets)
         ]
         found = (module, made[-1]) if len(made) == 1 else None
+    if found is None and isinstance(receiver, ast.Name) and "." not in module.imports.get(receiver.id, "."):
+        # `import flask_profiler` then `flask_profiler.init_app(app)` (simple-login): an installed module's
+        # function, never the extension (an object); a project module's is a helper (_helper_binds_else)
+        return ev.project.module_by_name(module.imports[receiver.id], near=module.path) is None
     if found is None:
         return False  # a parameter, or from outside the project: it may be the extension
     source, call = found
