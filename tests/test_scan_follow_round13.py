@@ -1813,8 +1813,8 @@ def test_the_folders_above_the_scanned_one_do_not_make_its_files_tests(
         monkeypatch,
     )
     assert at(report, "config.py:1").settings["url"].value == "postgresql://app@db/app"
-    assert [p.in_tests for p in report.pools] == [False, True]
-    assert at(report, "tests/conftest.py:3").in_tests and not [f for p, f in report.findings if p.in_tests]
+    assert [p.aside for p in report.pools] == [None, "tests"]
+    assert at(report, "tests/conftest.py:3").aside and not [f for p, f in report.findings if p.aside]
 
 
 DB_POOL = """

@@ -113,3 +113,91 @@ def test_an_installed_modules_init_app_is_no_flask_sqlalchemy_bind(
         monkeypatch,
     )
     assert [(p.where, p.stack) for p in report.pools] == [("app/db.py:3", "sqlalchemy")]
+
+
+def test_an_example_config_is_aside_and_a_testing_config_is_no_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lastuser: instance/settings-sample.py (a sample to copy) and instance/testing.py (`TESTING = True`) are no
+    # engines; the app an installed loader configures (coaster.app.init_app) is one at its bind, values unknown
+    report = scan(
+        tmp_path,
+        {
+            "instance/settings-sample.py": 'SQLALCHEMY_DATABASE_URI = "postgresql:///localhost/lastuser"\n',
+            "instance/testing.py": 'TESTING = True\nSQLALCHEMY_DATABASE_URI = "postgresql:///lastuser_test"\n',
+            "core/__init__.py": "",
+            "core/models.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "app/__init__.py": """
+            from flask import Flask
+
+            import coaster.app
+            from core.models import db
+
+            app = Flask(__name__, instance_relative_config=True)
+            coaster.app.init_app(app)
+            db.init_app(app)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.aside) for p in report.pools] == [("app/__init__.py:8", None)]
+    assert report.pools[0].unresolved == ["(the app's config: no code of the project writes it)"]
+
+
+def test_an_app_bound_with_no_engine_key_anywhere_is_an_engine_of_unknown_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ctfscoreboard: its defaults set SQLALCHEMY_TRACK_MODIFICATIONS only; the URL comes from a config.py the tree
+    # lacks (config.example.py is the template to copy): the engine is at `SQLAlchemy(app)`, not the example's
+    report = scan(
+        tmp_path,
+        {
+            "config.example.py": 'SQLALCHEMY_DATABASE_URI = "sqlite:////tmp/scoreboard.db"\n',
+            "scoreboard/__init__.py": "",
+            "scoreboard/defaults.py": "class Defaults:\n    SQLALCHEMY_TRACK_MODIFICATIONS = True\n",
+            "scoreboard/main.py": """
+            import flask
+
+            _app = None
+
+
+            def get_app():
+                global _app
+                if _app is None:
+                    _app = flask.Flask("scoreboard")
+                    _app.config.from_object("scoreboard.defaults.Defaults")
+                return _app
+            """,
+            "scoreboard/models.py": """
+            import flask_sqlalchemy
+
+            from scoreboard import main
+
+            db = flask_sqlalchemy.SQLAlchemy(main.get_app())
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.aside) for p in report.pools] == [("scoreboard/models.py:5", None)]
+    assert "url" not in report.pools[0].settings or not report.pools[0].settings["url"].known
+
+
+def test_django_settings_examples_are_listed_not_judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "CONN_MAX_AGE": 60}}
+            """,
+            "proj/local_settings.example.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "mine", "CONN_MAX_AGE": 600}}
+            """,
+        },
+        monkeypatch,
+    )
+    assert {p.where: p.aside for p in report.pools} == {
+        "proj/settings.py:2": None,
+        "proj/local_settings.example.py:1": "examples",
+    }
+    assert {p.where for p, _ in report.findings} <= {"proj/settings.py:2"}

@@ -98,20 +98,20 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
     pools.columns[0].overflow = "fold"  # a long path folds; stacks and settings stay whole
     pools.columns[1].no_wrap = True
     pools.columns[2].overflow = pools.columns[3].overflow = "fold"  # a variable's name folds, never cut with "..."
-    for pool in (p for p in report.pools if not p.in_tests):
+    for pool in (p for p in report.pools if not p.aside):
         where = Text(pool.where)
         if pool.via:
             where.append(f"\nvia {pool.via[-1]}", style="dim")
         pools.add_row(where, SHORT_NAMES.get(pool.stack, pool.stack), _settings_cell(pool), _unknown_cell(pool))
-    tests = _in_tests(report)
-    if tests:
-        pools.caption, pools.caption_justify, pools.caption_style = f"In the tests, not judged: {tests}", "left", "dim"
+    aside = _aside(report)
+    if aside:
+        pools.caption, pools.caption_justify, pools.caption_style = "\n".join(aside), "left", "dim"
     # Worst first, as check lists them; each row names its pool (a long path folds, the code never does).
     found = sorted(report.findings, key=lambda pair: -pair[1].severity.rank)
     findings = [finding for _, finding in found]
     shown: Any = pools
     if not pools.rows:  # the tests' pools alone
-        shown = Text(f"No pools in the app's code; in the tests, not judged: {tests}", style="yellow")
+        shown = Text("\n".join(["No pools in the app's code.", *aside]), style="yellow")
     parts: list[Any] = [shown, Text()]
     if findings:
         table = plain_table("Severity", "Code", "Where", title="Findings (no server asked)")
@@ -134,15 +134,22 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
 
 
 def _pools(report: ScanReport) -> str:
-    tests = sum(pool.in_tests for pool in report.pools)
-    return _count(len(report.pools), "pool") + (f" ({tests} in the tests)" if tests else "")
+    aside = [pool.aside for pool in report.pools if pool.aside]
+    shown = ", ".join(f"{aside.count(kind)} in {label}" for kind, label in ASIDE if kind in aside)
+    return _count(len(report.pools), "pool") + (f" ({shown})" if shown else "")
 
 
-def _in_tests(report: ScanReport, most: int = 10) -> str:
-    """The pools the tests make (listed, not judged), the first `most` of them."""
-    tests = [pool.where for pool in report.pools if pool.in_tests]
-    more = f" and {len(tests) - most} more (--json lists them)" if len(tests) > most else ""
-    return ", ".join(tests[:most]) + more
+ASIDE = (("tests", "the tests"), ("examples", "examples"))
+
+
+def _aside(report: ScanReport, most: int = 10) -> list[str]:
+    """The pools the tests and the examples make (listed, not judged), the first `most` of each."""
+    lines = []
+    for kind, label in ASIDE:
+        found = [pool.where for pool in report.pools if pool.aside == kind]
+        more = f" and {len(found) - most} more (--json lists them)" if len(found) > most else ""
+        lines += [f"In {label}, not judged: {', '.join(found[:most])}{more}"] if found else []
+    return lines
 
 
 def _shown_keys(pool: ScannedPool) -> tuple[str, ...]:
@@ -181,9 +188,9 @@ def scan_markdown(report: ScanReport) -> str:
 
     findings = report.findings
     lines = [f"## pool-doctor scan: {_pools(report)}, {_count(len(findings), 'finding')}", ""]
-    if any(not pool.in_tests for pool in report.pools):
+    if any(not pool.aside for pool in report.pools):
         lines += ["| where | stack | idle settings |", "|---|---|---|"]
-        for pool in (p for p in report.pools if not p.in_tests):
+        for pool in (p for p in report.pools if not p.aside):
             shown = [
                 f"{key.rsplit('.', 1)[-1]} {value.show()}"
                 for key in _shown_keys(pool)
@@ -191,8 +198,8 @@ def scan_markdown(report: ScanReport) -> str:
             ]
             lines.append(f"| `{md_cell(pool.where)}` | {pool.stack} | {md_cell(', '.join(shown) or '-')} |")
         lines.append("")
-    if tests := _in_tests(report):
-        lines += [f"In the tests, not judged: {md_cell(tests)}", ""]
+    for line in _aside(report):
+        lines += [md_cell(line), ""]
     if findings:
         lines += ["| severity | code | where | finding |", "|---|---|---|---|"]
         lines += [

@@ -133,7 +133,7 @@ class AlembicConfig:
         found: list[tuple[str, tuple[str, str, Any]]] = []
         folder = ini.parent.name.encode()
         for path in self.files.project.files:
-            if path == frame.module.path or self.files.project.in_tests(path):
+            if path == frame.module.path or self.files.project.aside(path):
                 continue  # a test's fixture is no way the migrations are run
             beside = path.is_relative_to(ini.parent)
             if not (beside or path.is_relative_to(ini.parent.parent)):

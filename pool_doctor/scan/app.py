@@ -38,32 +38,27 @@ class AppLayer:
 
 
 def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[ScannedPool], list[str]]:
-    """The pools to judge: every PostgreSQL pool of the app's code (not its tests'), or the one at `--pool
-    FILE:LINE` (a test's too); and warnings for the rest."""
+    """The pools to judge: every PostgreSQL pool of the app's code (not its tests' nor its examples'), or the one at
+    `--pool FILE:LINE` (a test's too); and warnings for the rest."""
     warnings = [
         f"{pool.where}: {pool.call} does not connect to PostgreSQL (not judged)"
         for pool in report.pools
         if not is_postgres(pool)
     ]
     every = [pool for pool in report.pools if is_postgres(pool)]
-    pools = [pool for pool in every if not pool.in_tests]
-    tests = [pool.where for pool in every if pool.in_tests]
-    in_tests = (
-        f"{len(tests)} in the tests ({', '.join(tests[:3])}{', ...' if len(tests) > 3 else ''}; "
-        "--pool FILE:LINE judges one)"
-        if tests
-        else ""
-    )
+    pools = [pool for pool in every if not pool.aside]
+    aside = aside_text([pool for pool in every if pool.aside])
     if not (pools if choice is None else every):
         # A file that could not be read may be where the pool is: its reason belongs on the same line.
         more = f" (and {len(report.warnings) - 1} more)" if len(report.warnings) > 1 else ""
         skipped = f"; {report.warnings[0]}{more}" if report.warnings else ""
         raise UsageError(
-            f"--app {app}: no PostgreSQL pool found in the app's code{skipped}{'; ' if tests else ''}{in_tests} "
+            f"--app {app}: no PostgreSQL pool found in the app's code{skipped}{'; ' if aside else ''}{aside} "
             f"(pool-doctor scan {app} shows what was read)"
         )
     if choice is None:
-        return pools, [*warnings, f"pools not judged: {in_tests}"] if tests else warnings
+        judge_one = "; --pool FILE:LINE judges one"
+        return pools, [*warnings, f"pools not judged: {aside}{judge_one}"] if aside else warnings
     pools = every
     file, sep, line_text = choice.rpartition(":")
     if not sep or not line_text.strip().isdigit():
@@ -79,6 +74,17 @@ def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[Scanned
         listed = ", ".join(pool.where for pool in pools)
         raise UsageError(f"--pool {choice}: no pool there; the app's pools: {listed}")
     return found[:1], []
+
+
+def aside_text(pools: list[ScannedPool], most: int = 3) -> str:
+    """`1 in the tests (tests/conftest.py:5), 2 in examples (...)`: the pools that are not the app's."""
+    parts = []
+    for kind, label in (("tests", "the tests"), ("examples", "examples")):
+        found = [pool.where for pool in pools if pool.aside == kind]
+        if found:
+            more = f", and {len(found) - most} more" if len(found) > most else ""
+            parts.append(f"{len(found)} in {label} ({', '.join(found[:most])}{more})")
+    return ", ".join(parts)
 
 
 def _at(where: str, wanted: str, line: int) -> bool:

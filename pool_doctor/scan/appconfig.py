@@ -426,7 +426,7 @@ def calls_of(ev: Interpreter, module: Module, func: FunctionNode) -> list[tuple[
     """The app's calls of a module-level function (calls in tests do not count), in the files read."""
     found = []
     for other in list(ev.project.modules.values()):  # (reading a call may parse a module)
-        if other is None or other.in_tests:
+        if other is None or other.aside:
             continue
         for site in other.calls.get(func.name, []):
             called = ev.force(ev.eval(site.call.func, Frame(other)))

@@ -158,7 +158,7 @@ class Environment:
             return self._loads
         self._loads = []
         for module in list(self.project.modules.values()):
-            if module is None or "load_dotenv" not in module.source or module.in_tests:
+            if module is None or "load_dotenv" not in module.source or module.aside:
                 continue
             for stmt in module.tree.body:
                 call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
@@ -204,7 +204,7 @@ class Environment:
         for module in list(self.project.modules.values()):
             if module is None or name not in module.env_sets:
                 continue
-            if not module.in_tests and not DOCS & {*self.project.within(module.path).parts}:
+            if not module.aside and not DOCS & {*self.project.within(module.path).parts}:
                 return Thunk(module.env_sets[name], Frame(module))
         return None
 

@@ -118,7 +118,7 @@ class Module:
     attr_writes: dict[str, list[tuple[str, FunctionNode, ast.ClassDef | None]]] = field(default_factory=dict)
     is_package: bool = False
     deferred: set[int] = field(default_factory=set)  # calls a provider makes when first asked (not at import)
-    in_tests: bool = False  # a test module (is_test_file, below the scanned folder)
+    aside: str | None = None  # "tests" or "examples" (Project.aside): not the app's own code
     import_name: str = ""  # the name Python imports it by (from its package's folder): what `__name__` holds
     lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
 
@@ -235,8 +235,11 @@ class Project:
         tests are what is scanned) say nothing of what the file is."""
         return path.relative_to(self.base)
 
-    def in_tests(self, path: Path) -> bool:
-        return is_test_file(self.within(path))
+    def aside(self, path: Path) -> str | None:
+        """ "tests" for a test module, "examples" for an example or a template to copy: their pools are not the
+        app's (listed, not judged), their configurations and calls not the app's either."""
+        below = self.within(path)
+        return "tests" if is_test_file(below) else "examples" if is_example_file(below) else None
 
     def _module_keys(self, path: Path) -> list[str]:
         parts = list(path.relative_to(self.import_base).with_suffix("").parts)
@@ -331,7 +334,7 @@ class Project:
                 tree=tree,
                 source=decode(data),
                 is_package=path.name == "__init__.py",
-                in_tests=self.in_tests(path),
+                aside=self.aside(path),
             )
             try:
                 index_module(module)
@@ -352,11 +355,23 @@ TEST_FOLDERS = {"tests", "test", "testing"}
 def is_test_file(path: Path) -> bool:
     """A test module (tests/..., test_*.py, *_test.py, conftest.py, a Django app's or a small app's tests.py, a
     settings package's test.py): its pools are the tests', not the app's. `path` from the scanned folder down
-    (Project.in_tests)."""
+    (Project.aside)."""
     name = path.name
     if name in ("conftest.py", "tests.py", "test.py") or name.startswith("test_") or name.endswith("_test.py"):
         return True
     return any(part in TEST_FOLDERS for part in path.parent.parts)
+
+
+EXAMPLE_FOLDERS = {"examples", "example", "samples"}
+EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|template|dist)(?:$|[._-])", re.IGNORECASE)
+
+
+def is_example_file(path: Path) -> bool:
+    """An example or a template to copy (`config.example.py`, `settings-sample.py`, `local.template.py`,
+    `examples/...`): what a deployment starts from, not what it runs."""
+    return EXAMPLE_WORD.search(path.name.removesuffix(".py")) is not None or any(
+        part in EXAMPLE_FOLDERS for part in path.parent.parts
+    )
 
 
 def _import_root(path: Path, dotted: str) -> Path:

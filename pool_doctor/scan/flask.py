@@ -30,6 +30,7 @@ from pool_doctor.scan.flaskext import (
     UNREAD,
     app_init,
     binds_extension,
+    bound_elsewhere,
     config_sources,
     extension_of,
     flask_env,
@@ -45,6 +46,7 @@ from pool_doctor.scan.flaskext import (
     never_bound,
     pinned,
     pinned_major,
+    testing,
 )
 from pool_doctor.scan.kinds import (
     SV,
@@ -141,7 +143,7 @@ class FlaskApps:
         """`current_app.config.get(KEY)` in code only a running app runs (Flask-Migrate's env.py): the project's one
         app's value of that Flask-SQLAlchemy key; unknown where it configures several, or while they are read."""
         key, apps = self.ev.arg(node, frame, 0, None), self._apps or {}
-        bound = [a for found in apps.values() for a in found if a.bind is not None and not a.module.in_tests]
+        bound = [a for found in apps.values() for a in found if a.bind is not None and not a.module.aside]
         if len(bound) != 1 or not is_known(key) or str(key.value) not in bound[0].keys:
             return unknown(frame.module, node)
         value = self.ev.force(bound[0].keys[str(key.value)])
@@ -445,7 +447,7 @@ class FlaskApps:
                 frame = appconfig.frame_of_caller(self.ev, caller, site)
                 mine = app if app.bind is None else replace(app, also=[])
                 if any(self._bind(mine, caller, stmt, frame) for stmt in (outer or caller.tree).body):
-                    if mine is not app and mine.bind is not None and not caller.in_tests:
+                    if mine is not app and mine.bind is not None and not caller.aside:
                         app.also.append((caller, mine.bind))
                 elif outer is not None and caller.functions.get(outer.name) is outer:
                     level.append((caller, outer))
@@ -503,11 +505,11 @@ class FlaskApps:
         # config class or module that may be what it loads (GeoNature's TOML file; lemur's has one: reported there),
         # or with none in a project that names no key (funnel's installed loader): the extension needs a URL
         keys = app.keys if app.bind is None or app.prefixed is None else {URI: app.prefixed, **app.keys}
-        untold = not keys and not mentions_keys(self.ev) and not self._bound_by_other(app)
+        untold = not keys.keys() & POOL_KEYS and not mentions_keys(self.ev) and not self._bound_by_other(app)
         unread = app.bind is not None and (app.absent or untold or (app.unread and not config_sources(self.ev)))
         if not keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
-        if app.bind is None and (app.running is True or app.module.in_tests or not self._may_extend()):
+        if app.bind is None and (app.running is True or app.module.aside or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
         scope = app.scope if app.bind is None and self._binds_some() else None
         if scope is not None and never_bound(scope, appconfig.calls_of(self.ev, app.module, scope)):
@@ -515,9 +517,9 @@ class FlaskApps:
         under, over = pinned(self.ev, *app.extension) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
-        elsewhere = self._bound_elsewhere(app)
+        elsewhere = bound_elsewhere(self.ev, app)
         bind, bind_module = (app.bind, app.bind_module) if elsewhere is None else (elsewhere[1], elsewhere[0])
-        if app.module.in_tests and bind_module is not None and not bind_module.in_tests:
+        if app.module.aside and bind_module is not None and not bind_module.aside:
             return  # a test's config bound by the app's helper (indico's configure_db): the app's engine, again
         if bind is not None:
             line, end_line = bind.lineno, bind.end_lineno or bind.lineno
@@ -534,20 +536,6 @@ class FlaskApps:
             yield from (
                 replace(e, file=module.display, line=call.lineno, end_line=end) for e in engines if e.line == line
             )
-
-    def _bound_elsewhere(self, app: AppConfig) -> tuple[Module, ast.Call] | None:
-        """`db = SQLAlchemy(app)` at the top of another module, of the app a module makes and configures at its
-        own top (qairon's `from base import app`): that app's bind."""
-        if app.bind is not None or app.scope is not None:
-            return None
-        modules = self.ev.project.modules.values()  # (a test's own `SQLAlchemy(app)` binds it again, in a test)
-        for module in (m for m in modules if m is not None and m is not app.module and not m.in_tests):
-            for site in (s for name in EXTENSIONS & module.calls.keys() for s in module.calls[name]):
-                given = site.call.args[0] if site.call.args and not site.functions else None
-                made = maker(self.ev, module, given.id) if isinstance(given, ast.Name) else None
-                if made is not None and made[0] is app.module and is_extension(self.ev, module, site.call):
-                    return module, site.call
-        return None
 
     def _pinned(self) -> int | None:  # read only for an app configured after its bind, once
         if self._major is False:
@@ -569,10 +557,16 @@ class FlaskApps:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded (a
         test's configuration makes no engine: freight's tests/config.py)."""
         maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
-        maybe = maybe and not module.in_tests
+        maybe = maybe and not module.aside
         flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK}) and self._may_extend()  # else: only a name
         for cls in module.classes.values():
-            if id(cls) in self._loaded or not maybe or not flask or is_schema(self.ev, module, cls):
+            if (
+                id(cls) in self._loaded
+                or not maybe
+                or not flask
+                or is_schema(self.ev, module, cls)
+                or testing(cls.body)
+            ):
                 continue
             made = InstanceRef(ClassRef(module, cls), {})  # its own keys, or (OpenOversight's) its __init__'s
             own = any(name in POOL_KEYS for name in self.ev.scopes.scope_locals(cls))
@@ -584,6 +578,7 @@ class FlaskApps:
             yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
         own_app = any(app.scope is None for app in self._read().get(module.display, []))  # (its names are not config)
+        own_app = own_app or testing(module.tree.body)  # (nor are a testing config's: `TESTING = True`)
         if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe and not own_app:
             lines = [module.assigns[name][-1].line for name in names]
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))

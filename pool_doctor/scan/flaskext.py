@@ -25,6 +25,7 @@ from pool_doctor.scan.appconfig import (
     OPTIONS,
     POOL_KEYS,
     URI,
+    AppConfig,
     alone,
     bind_call,
     configures,
@@ -67,7 +68,7 @@ def extension_hint(data: bytes) -> bool:
 
 
 def may_make_extension(ev: Evaluator, modules: Iterable[Module]) -> bool:
-    app_modules = [m for m in modules if not m.in_tests]
+    app_modules = [m for m in modules if not m.aside]
     names = _extension_names(app_modules)
     if names != EXTENSIONS:
         return True  # a project's subclass of the extension is made to be used, wherever that is
@@ -144,6 +145,21 @@ def extension_of(
         return None
     found = maker(ev, module, receiver.id)
     return found if found is not None and is_extension(ev, *found) else None
+
+
+def bound_elsewhere(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:
+    """`db = SQLAlchemy(app)` at the top of another module, of the app a module makes and configures at its
+    own top (qairon's `from base import app`): that app's bind."""
+    if app.bind is not None or app.scope is not None:
+        return None
+    modules = ev.project.modules.values()  # (a test's own `SQLAlchemy(app)` binds it again, in a test)
+    for module in (m for m in modules if m is not None and m is not app.module and not m.aside):
+        for site in (s for name in EXTENSIONS & module.calls.keys() for s in module.calls[name]):
+            given = site.call.args[0] if site.call.args and not site.functions else None
+            made = maker(ev, module, given.id) if isinstance(given, ast.Name) else None
+            if made is not None and made[0] is app.module and is_extension(ev, module, site.call):
+                return module, site.call
+    return None
 
 
 def is_db(ev: Evaluator, module: Module, node: ast.expr) -> bool:
@@ -316,10 +332,15 @@ KEY_WRITE = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^
 
 
 def mentions_keys(ev: Evaluator) -> bool:
-    """Whether the code of a module of the app (not of its tests) gives a Flask-SQLAlchemy key a value anywhere:
-    stores it, names it in a dict or as a keyword (not a comment; not a read, as funnel's migrations' of the binds)."""
+    """Whether the code of a module of the app (not of its tests, nor a testing config) gives a key Flask-SQLAlchemy
+    makes engines from a value anywhere: stores it, names it in a dict or as a keyword (not a comment; not a read,
+    as funnel's migrations' of the binds; not `SQLALCHEMY_TRACK_MODIFICATIONS` alone)."""
     return any(
-        m and "SQLALCHEMY_" in m.source and not m.in_tests and any(map(_writes_key, ast.walk(m.tree)))
+        m
+        and "SQLALCHEMY_" in m.source
+        and not m.aside
+        and not testing(m.tree.body)
+        and any(map(_writes_key, ast.walk(m.tree)))
         for m in ev.project.modules.values()
     )
 
@@ -328,23 +349,38 @@ def _writes_key(node: ast.AST) -> bool:
     if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
         text = node.slice if isinstance(node, ast.Subscript) else getattr(node, "id", getattr(node, "attr", ""))
     elif isinstance(node, ast.Dict):
-        return any(isinstance(k, ast.Constant) and "SQLALCHEMY_" in str(k.value) for k in node.keys)
+        return any(isinstance(k, ast.Constant) and k.value in POOL_KEYS for k in node.keys)
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "setdefault":
         text = node.args[0] if node.args else ""
     else:
         text = node.arg if isinstance(node, ast.keyword) else ""
     text = text.value if isinstance(text, ast.Constant) else text
-    return isinstance(text, str) and "SQLALCHEMY_" in text
+    return isinstance(text, str) and text in POOL_KEYS
 
 
 def config_sources(ev: Evaluator) -> bool:
-    """Whether a module or class of the app (not of its tests) sets a Flask-SQLAlchemy key, as a global, a class
-    attribute or in `__init__` (`self.SQLALCHEMY_DATABASE_URI = ...`): a config an app may load."""
+    """Whether a module or class of the app (not of its tests, nor a testing config) sets a Flask-SQLAlchemy key,
+    as a global, a class attribute or in `__init__` (`self.SQLALCHEMY_DATABASE_URI = ...`): a config an app may
+    load."""
     return any(
-        set(module.assigns) & POOL_KEYS
-        or any(KEY_WRITE.search(_text_of(module, c)) and not is_schema(ev, module, c) for c in module.classes.values())
+        (set(module.assigns) & POOL_KEYS and not testing(module.tree.body))
+        or any(
+            KEY_WRITE.search(_text_of(module, c)) and not is_schema(ev, module, c) and not testing(c.body)
+            for c in module.classes.values()
+        )
         for module in ev.project.modules.values()
-        if module is not None and "SQLALCHEMY_" in module.source and not module.in_tests
+        if module is not None and "SQLALCHEMY_" in module.source and not module.aside
+    )
+
+
+def testing(body: list[ast.stmt]) -> bool:
+    """A config for the tests: its body sets `TESTING = True` (lastuser's instance/testing.py)."""
+    return any(
+        isinstance(stmt, ast.Assign)
+        and isinstance(stmt.value, ast.Constant)
+        and stmt.value.value is True
+        and any(isinstance(t, ast.Name) and t.id == "TESTING" for t in stmt.targets)
+        for stmt in body
     )
 
 

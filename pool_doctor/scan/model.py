@@ -95,8 +95,9 @@ class ScannedPool:
     judged_branches: dict[str, int] = field(default_factory=dict)
     # Files of the project that create a worker app whose tasks run outside any web request (Celery).
     workers: tuple[str, ...] = ()
-    # Made in a test module (finder.is_test_file): listed, not judged, and left out of `--app` unless `--pool` names it.
-    in_tests: bool = False
+    # Made in a test module ("tests") or an example or template to copy ("examples"): listed, not judged, and left
+    # out of `--app` unless `--pool` names it (finder.Project.aside).
+    aside: str | None = None
 
     @property
     def where(self) -> str:
@@ -117,7 +118,7 @@ class ScannedPool:
             "at_import": self.at_import,
             "via": list(self.via),
             "condition": self.condition,
-            "in_tests": self.in_tests,
+            "aside": self.aside,
             "judged_branches": {
                 key: self.settings[key].branches[index].when for key, index in self.judged_branches.items()
             },

@@ -281,7 +281,7 @@ def key_written(modules: Iterable[Module | None], key: str) -> bool:
     if not key.isupper():
         return False
     for module in modules:
-        if module is None or key not in module.source or module.in_tests:
+        if module is None or key not in module.source or module.aside:
             continue
         bodies = [module.tree.body, *(n.body for n in ast.walk(module.tree) if isinstance(n, ast.ClassDef))]
         for stmt in (stmt for body in bodies for stmt in body):

@@ -98,7 +98,7 @@ class PoolFinder:
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self._handed: dict[str, bool] = {}  # whether the project names a class outside its definition, by name
-        self._shared: set[tuple[int, str, bool]] = set()  # pools kept by key (taint.memo_key): one per known key
+        self._shared: set[tuple[int, str, str | None]] = set()  # pools kept by key (taint.memo_key): one per known key
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         self._tests = taint.TestReads()
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
@@ -290,17 +290,17 @@ class PoolFinder:
         """How often the app calls each wrapper (calls in tests do not count: a wrapper only tests call is
         reported at its own call too, as the app's code has it; a test's own helper, which only tests call, is
         reported at those calls)."""
-        in_tests = module.in_tests
+        aside = module.aside
         for site, target in self.sites(
             module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories | self.heirs
         ):
-            if target.wrapper is not None and (not in_tests or target.wrapper.module.in_tests):
+            if target.wrapper is not None and (not aside or target.wrapper.module.aside):
                 target.wrapper.callers += 1
                 again = bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
                 target.wrapper.remakes += again
                 if site.functions and self.unused.candidate(module, site.functions[0]):
                     self.unused.callers.append((target.wrapper, module, site, again))
-        if in_tests:
+        if aside:
             return
         holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]
         for cls, instances in [*holders, *self.keepers.values()]:
@@ -428,7 +428,7 @@ class PoolFinder:
     ) -> Iterator[ScannedPool]:
         if target.wrapper is not None:
             wrapper = target.wrapper
-            retested = wrapper.is_fixed and outer_module.in_tests and not wrapper.module.in_tests
+            retested = wrapper.is_fixed and outer_module.aside and not wrapper.module.aside
             if len(entered) > 6 or retested:
                 return  # (a test reaching the app's fixed wrapper makes the app's pool again, in a test process)
             bound_self = target.bound_self
@@ -469,7 +469,7 @@ class PoolFinder:
                 )
             return
         assert target.stack is not None and target.call is not None and target.name is not None
-        if outer_module.in_tests and patched(outer_site, target.name):
+        if outer_module.aside and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
         if site.functions and not self._first_for_key(site.functions[-1], site, frame, outer_module):
             return  # one pool per key
@@ -499,7 +499,7 @@ class PoolFinder:
         kept = kept_under(self.ev.force(self.ev.eval(key, frame))) if key is not None else None
         if kept is None:
             return True
-        shared = (id(site.call), kept, outer_module.in_tests)
+        shared = (id(site.call), kept, outer_module.aside)
         first = shared not in self._shared
         self._shared.add(shared)
         return first

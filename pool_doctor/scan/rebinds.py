@@ -27,7 +27,7 @@ class Rebinds:
         if len(self.project.modules) != self._indexed:
             self._index = {}
             for module in list(self.project.modules.values()):
-                if module is not None and not module.in_tests:
+                if module is not None and not module.aside:
                     for name, writes in module.attr_writes.items():
                         self._index.setdefault(name, []).extend((module, *write) for write in writes)
             self._indexed = len(self.project.modules)

@@ -120,9 +120,7 @@ def _scan(path: Path) -> ScanReport:
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
-        if not project.in_tests(
-            file
-        ):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
+        if not project.aside(file):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
             project.mentions.update(needle for needle in MENTIONS if needle in data)
             project.mentions.update([FLASK] if FLASK_IMPORT.search(data) else [])
         if CELERY_APP.search(data):
@@ -185,12 +183,12 @@ def _scan(path: Path) -> ScanReport:
         project.warnings.extend(_guarded(project, module, lambda m: libraries.library_pools(evaluator, m), []))
     pools = one_engine_per_bind(sorted(pools, key=lambda p: (p.file, p.line, p.call)))
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
-    tests = {m.display for m in project.modules.values() if m is not None and m.in_tests}
-    pools = [replace(pool, in_tests=True) if pool.file in tests else pool for pool in pools]
+    aside = {m.display: m.aside for m in project.modules.values() if m is not None and m.aside}
+    pools = [replace(pool, aside=aside[pool.file]) if pool.file in aside else pool for pool in pools]
     judged: list[ScannedPool] = []
     findings: list[ScanFinding] = []
     for pool in pools:
-        if pool.in_tests:  # the tests' own engines and fixtures: listed, not judged
+        if pool.aside:  # the tests' own engines and fixtures, an example's settings: listed, not judged
             judged.append(pool)
             continue
         try:
@@ -203,9 +201,9 @@ def _scan(path: Path) -> ScanReport:
         findings.extend((pool, finding) for finding in found)
 
     # The app's own handling of sessions and transactions (scan/held.py), in every file that may hold some (not the
-    # tests'):
+    # tests' nor the examples'):
     # a file the pools' passes did not parse is parsed here alone (not indexed: nothing is followed from it).
-    for file in (f for f in project.files if not project.in_tests(f)):
+    for file in (f for f in project.files if not project.aside(f)):
         found_held: list[ScanFinding] = []
         module = project.modules.get(file)
         try:
