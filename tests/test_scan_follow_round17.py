@@ -201,3 +201,41 @@ def test_django_settings_examples_are_listed_not_judged(tmp_path: Path, monkeypa
         "proj/local_settings.example.py:1": "examples",
     }
     assert {p.where for p, _ in report.findings} <= {"proj/settings.py:2"}
+
+
+def test_a_settings_module_with_installed_apps_from_its_base_is_no_fragment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # adhocracy-plus: dev.py gets INSTALLED_APPS from base.py and sets DATABASES under a test; the package runs
+    # on it unchanged, docker.py star-imports it and replaces DATABASES: dev.py's alias stays its own
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings/__init__.py": "from .dev import *\n",
+            "proj/settings/base.py": """
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+            """,
+            "proj/settings/dev.py": """
+            import os
+
+            from .base import *
+
+            if os.getenv("DATABASE") == "postgresql":
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "django", "PORT": "5556"}}
+            """,
+            "proj/settings/docker.py": """
+            from .dev import *
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "django", "HOST": "db"}}
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == [
+        "proj/settings/base.py:2",
+        "proj/settings/dev.py:6",
+        "proj/settings/docker.py:3",
+    ]
+    port = at(report, "proj/settings/dev.py:6").settings["PORT"]
+    assert [b.value for b in port.branches] == [None, "5556"]
