@@ -239,3 +239,25 @@ def test_a_settings_module_with_installed_apps_from_its_base_is_no_fragment(
     ]
     port = at(report, "proj/settings/dev.py:6").settings["PORT"]
     assert [b.value for b in port.branches] == [None, "5556"]
+
+
+@pytest.mark.parametrize(
+    ("name", "aside"),
+    [
+        ("config.example.py", "examples"),
+        ("settings-sample.py", "examples"),
+        ("example_settings.py", "examples"),
+        ("examples/app.py", "examples"),
+        ("tests/helpers.py", "tests"),
+        ("dist_utils.py", None),  # a word at the start of an app module's name
+        ("template_tags.py", None),
+        ("sample_data.py", None),
+    ],
+)
+def test_which_files_are_examples_or_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
+) -> None:
+    report = scan(
+        tmp_path, {name: 'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n'}, monkeypatch
+    )
+    assert [p.aside for p in report.pools] == [aside]

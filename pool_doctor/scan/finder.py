@@ -363,7 +363,12 @@ def is_test_file(path: Path) -> bool:
 
 
 EXAMPLE_FOLDERS = {"examples", "example", "samples"}
-EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|template|dist)(?:$|[._-])", re.IGNORECASE)
+# the word last (`config.example`, `settings-sample`, `local.template`, `settings_dist`), or first before a settings
+# word (`example_settings`, `sample.config`); not `dist_utils` nor `template_tags`
+EXAMPLE_WORD = re.compile(
+    r"(?:^|[._-])(?:example|sample|template|tmpl|dist)$|^(?:example|sample|template)[._-].*(?:settings|config|conf|local)",
+    re.IGNORECASE,
+)
 
 
 def is_example_file(path: Path) -> bool:
