@@ -261,3 +261,38 @@ def test_which_files_are_examples_or_tests(
         tmp_path, {name: 'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n'}, monkeypatch
     )
     assert [p.aside for p in report.pools] == [aside]
+
+
+@pytest.mark.parametrize("name", ["app.session", ".session"])
+def test_pyramid_include_by_dotted_name_runs_that_modules_includeme(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # thinkhazard: `config.include("thinkhazard.session")` calls session.includeme(config), whose engine reads
+    # the ini's settings through config.get_settings()
+    report = scan(
+        tmp_path,
+        {
+            "development.ini": "[app:main]\nuse = egg:app\nsqlalchemy.url = postgresql://a@db/a\nsqlalchemy.pool_recycle = 30\n",
+            "setup.py": 'from setuptools import setup\n\nsetup(name="app", entry_points={"paste.app_factory": ["main = app:main"]})\n',
+            "app/__init__.py": f"""
+            from pyramid.config import Configurator
+
+
+            def main(global_config, **settings):
+                config = Configurator(settings=settings)
+                config.include("{name}")
+                return config.make_wsgi_app()
+            """,
+            "app/session.py": """
+            from sqlalchemy import engine_from_config
+
+
+            def includeme(config):
+                settings = config.get_settings()
+                config.registry["engine"] = engine_from_config(settings, "sqlalchemy.")
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/__init__.py:6")
+    assert (pool.settings["pool_recycle"].value, pool.settings["url"].value) == (30, "postgresql://a@db/a")

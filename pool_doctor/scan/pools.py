@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.scan import taint
+from pool_doctor.scan import pyramid, taint
 from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, given_elsewhere, pool_class_defaults
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
@@ -103,6 +103,7 @@ class PoolFinder:
         self._tests = taint.TestReads()
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
         self._includes: dict[int, ast.Call] = {}  # `config.include(f)` as the call `f(config)` it makes, once made
+        self._included_funcs: dict[int, FuncRef] = {}  # and the includeme a module's dotted name includes
         self._module_runs: dict[int, int] = {}  # module-level sites under an `if` read by running the module to them
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
         # makes of each
@@ -135,6 +136,8 @@ class PoolFinder:
         key = id(site.call)
         if key in self._called:
             return self._called[key]
+        if key in self._included_funcs:  # (`config.include("pkg.models")`'s includeme)
+            return self._included_funcs[key]
         self._called[key] = None  # a site whose callee leads back to itself
         func = callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
         # (a name only fixed wrappers have, the module's names do not resolve: something else, `self.get_pool()`)
@@ -193,14 +196,16 @@ class PoolFinder:
                 yield site, target
 
     def _included(self, module: Module, names: set[str]) -> list[CallSite]:
-        """Pyramid's `config.include(configure_db)`, which calls configure_db(config): that call, at the include."""
+        """Pyramid's `config.include(configure_db)`, which calls configure_db(config): that call, at the include
+        (`config.include("pkg.models")`: that module's includeme, which called() gives)."""
         found = []
         for site in module.calls.get("include", []):
-            call, given = site.call, site.call.args[0] if len(site.call.args) == 1 else None
-            if isinstance(call.func, ast.Attribute) and isinstance(given, ast.Name) and given.id in names:
+            given, included = pyramid.included(self.ev.project, module, names, site.call)
+            if isinstance(site.call.func, ast.Attribute) and given is not None:
                 made = self._includes.setdefault(
-                    id(call), ast.copy_location(ast.Call(given, [call.func.value], []), call)
+                    id(site.call), ast.copy_location(ast.Call(given, [site.call.func.value], []), site.call)
                 )
+                self._included_funcs.update({id(made): included} if included else {})
                 found.append(CallSite(made, site.functions, site.cls, site.conditions))
         return found
 

@@ -5,7 +5,7 @@ Pyramid 2.0: `Configurator(registry=None, package=None, settings=None, ...)` mad
 sets its `settings` to `Settings(settings)`, a copy of the dict given (plus Pyramid's own `pyramid.*` keys); given
 a registry, it sets nothing, so its settings are the registry's. `get_settings()` returns `registry.settings`;
 `add_settings(settings=None, **kw)` updates them with the dict, then the keywords. What an included module does to
-them (`config.include(...)`) is not read.
+them (`config.include(...)`) is not read; the includes themselves are followed (`included`, for scan/pools.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import DictV, Frame, HolderV, Interpreter, is_known, unknown
+from pool_doctor.scan.finder import Module, Project, resolve_relative
+from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, Interpreter, is_known, unknown
 from pool_doctor.scan.paste import PasteSettings
 
 CONFIGURATOR = "pyramid.config.Configurator"
@@ -69,3 +70,21 @@ def mutated(ev: Interpreter, holder: HolderV, method: str, call: ast.Call, frame
 
 def _none(value: Any) -> bool:
     return is_known(value) and value.value is None
+
+
+def included(
+    project: Project, module: Module, names: set[str], call: ast.Call
+) -> tuple[ast.expr | None, FuncRef | None]:
+    """What `config.include(x)` calls with the Configurator, where it may make a pool (a function of `names`): the
+    function named (`config.include(configure_db)`: None, the module's own name reads it), or the `includeme` of a
+    module named by its dotted name (`"pkg.models"`, or `".models"` from the module's package)."""
+    given = call.args[0] if len(call.args) == 1 else None
+    if isinstance(given, ast.Name) and given.id in names:
+        return given, None
+    if not (isinstance(given, ast.Constant) and isinstance(given.value, str) and "includeme" in names):
+        return None, None
+    dots = len(given.value) - len(given.value.lstrip("."))
+    dotted = resolve_relative(module, given.value[dots:] or None, dots)
+    source = project.module_by_name(dotted, module.path) if dotted else None
+    func = source.functions.get("includeme") if source is not None else None
+    return (ast.Name("includeme"), FuncRef(source, func)) if source is not None and func is not None else (None, None)

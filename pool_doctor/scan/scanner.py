@@ -142,7 +142,7 @@ def _scan(path: Path) -> ScanReport:
         names = set(new) - _widely_called(project, finder, set(new), kept)
         if not names:
             break
-        needles, pattern = _needles(names)
+        needles, pattern = _needles(names | ({"include"} if "includeme" in names else set()))  # (Pyramid's by name)
         pending = []
         for file in project.files:
             if file in project.modules:
