@@ -296,3 +296,27 @@ def test_pyramid_include_by_dotted_name_runs_that_modules_includeme(
     )
     pool = at(report, "app/__init__.py:6")
     assert (pool.settings["pool_recycle"].value, pool.settings["url"].value) == (30, "postgresql://a@db/a")
+
+
+def test_an_absent_local_settings_star_import_may_set_settings_not_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # adhocracy-plus: dev.py's `try: from .local import * except ImportError: pass` (local.py not in the tree) may
+    # set any setting, but not `os`: docker.py's os.environ.get(...) defaults are known
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings/base.py": 'import os\n\nINSTALLED_APPS = ["django.contrib.auth"]\n',
+            "proj/settings/dev.py": "from .base import *\n\ntry:\n    from .local import *\nexcept ImportError:\n    pass\n",
+            "proj/settings/docker.py": """
+            import os
+
+            from .dev import *
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": os.environ.get("PG_DB", "app")}}
+            """,
+        },
+        monkeypatch,
+    )
+    name = at(report, "proj/settings/docker.py:5").settings["NAME"]
+    assert (name.value, name.env) == ("app", "PG_DB")

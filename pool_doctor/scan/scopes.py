@@ -256,8 +256,8 @@ class Scopes:
             if source is not None and source is not module and seen < 5:
                 if self._defines(source, name, seen):
                     return self.global_value(source, name, None, seen + 1)
-            elif source is None and name not in BUILTIN_NAMES:  # `from .local_settings import *` leaves int() be
-                return ExternalRef(f"{star}.{name}")
+            elif source is None and name not in BUILTIN_NAMES and name.upper() == name:  # `from .local_settings
+                return ExternalRef(f"{star}.{name}")  # import *` may set any setting; it leaves int() and os be
         stubbed = self.stub_import(module, name)
         if stubbed is not None:  # lazy_loader.attach_stub(__name__, __file__): the names the .pyi beside imports
             return self.dotted_value(stubbed, module)
