@@ -1862,6 +1862,7 @@ def test_a_factorys_call_in_a_function_nothing_names_makes_no_pool(
         "import loader\n\nHOOKS = [loader.on_startup]\n",  # read as the module's attribute
         'HOOK = "loader:on_startup"\n',  # named in a string (an entry point)
         "from loader import *\n\nHOOKS = [on_startup]\n",  # star-imported
+        "from pkg import on_startup\n",  # through a package that re-exports it
     ],
 )
 def test_a_function_another_module_names_keeps_its_pool(

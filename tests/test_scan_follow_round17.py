@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from test_scan import at, scan
 
+from pool_doctor.scan import scan_path
+
 SETTINGS = """
 from pydantic_settings import BaseSettings
 
@@ -249,9 +251,12 @@ def test_a_settings_module_with_installed_apps_from_its_base_is_no_fragment(
         ("example_settings.py", "examples"),
         ("examples/app.py", "examples"),
         ("tests/helpers.py", "tests"),
-        ("dist_utils.py", None),  # a word at the start of an app module's name
+        ("settings/production.example.py", "examples"),
+        ("dist_utils.py", None),  # an example's word in an app module's name
         ("template_tags.py", None),
         ("sample_data.py", None),
+        ("app/email_template.py", None),
+        ("dumps/sample.py", None),
     ],
 )
 def test_which_files_are_examples_or_tests(
@@ -320,3 +325,56 @@ def test_an_absent_local_settings_star_import_may_set_settings_not_modules(
     )
     name = at(report, "proj/settings/docker.py:5").settings["NAME"]
     assert (name.value, name.env) == ("app", "PG_DB")
+
+
+def test_the_one_file_the_user_names_is_judged_whatever_its_name(tmp_path: Path) -> None:
+    for name in ("example.py", "test_pool.py"):
+        (tmp_path / name).write_text('import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n')
+        report = scan_path(tmp_path / name)
+        assert [p.aside for p in report.pools] == [None] and report.findings
+
+
+FACTORY = (
+    "import asyncpg\n\n\nasync def make_pool():\n    return await asyncpg.create_pool(user='bot', database='botdb')\n"
+)
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        {"run.py": "from app import start\n"},  # re-exported by the package's star import
+        {"app/cli.py": "from . import start\n"},  # a relative import of the name
+        {"docker-compose.yaml": 'command: python -c "from app.web import start; start()"\n'},
+        {"deploy/start.sh": 'exec python -c "import app.web; app.web.start()"\n'},
+        {"backend/pyproject.toml": '[project.scripts]\nweb = "app.web:start"\n'},
+    ],
+)
+def test_a_function_named_outside_its_module_keeps_its_factorys_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: dict[str, str]
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": FACTORY,
+            "app/__init__.py": "from .web import *\n",
+            "app/web.py": "from db import make_pool\n\n\nasync def start():\n    await make_pool()\n",
+            "worker.py": "from db import make_pool\n\n\nasync def work():\n    await make_pool()\n\nwork()\n",
+            **named,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["app/web.py:5", "worker.py:5"]
+
+
+def test_flasks_factory_names_are_never_unused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `flask run` finds create_app by name: its pool stays beside the worker's
+    report = scan(
+        tmp_path,
+        {
+            "db.py": FACTORY,
+            "app.py": "from db import make_pool\n\n\nasync def create_app():\n    await make_pool()\n",
+            "worker.py": "from db import make_pool\n\n\nasync def work():\n    await make_pool()\n\nwork()\n",
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["app.py:5", "worker.py:5"]

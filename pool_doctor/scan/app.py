@@ -48,16 +48,16 @@ def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[Scanned
     every = [pool for pool in report.pools if is_postgres(pool)]
     pools = [pool for pool in every if not pool.aside]
     aside = aside_text([pool for pool in every if pool.aside])
+    judge_one = "; --pool FILE:LINE judges one"
     if not (pools if choice is None else every):
         # A file that could not be read may be where the pool is: its reason belongs on the same line.
         more = f" (and {len(report.warnings) - 1} more)" if len(report.warnings) > 1 else ""
         skipped = f"; {report.warnings[0]}{more}" if report.warnings else ""
         raise UsageError(
-            f"--app {app}: no PostgreSQL pool found in the app's code{skipped}{'; ' if aside else ''}{aside} "
-            f"(pool-doctor scan {app} shows what was read)"
+            f"--app {app}: no PostgreSQL pool found in the app's code{skipped}"
+            f"{f'; {aside}{judge_one}' if aside else ''} (pool-doctor scan {app} shows what was read)"
         )
     if choice is None:
-        judge_one = "; --pool FILE:LINE judges one"
         return pools, [*warnings, f"pools not judged: {aside}{judge_one}"] if aside else warnings
     pools = every
     file, sep, line_text = choice.rpartition(":")

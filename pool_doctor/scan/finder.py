@@ -238,6 +238,8 @@ class Project:
     def aside(self, path: Path) -> str | None:
         """ "tests" for a test module, "examples" for an example or a template to copy: their pools are not the
         app's (listed, not judged), their configurations and calls not the app's either."""
+        if self.single_file and path == self.root:
+            return None  # the one file the user names is judged, whatever its name
         below = self.within(path)
         return "tests" if is_test_file(below) else "examples" if is_example_file(below) else None
 
@@ -363,20 +365,18 @@ def is_test_file(path: Path) -> bool:
 
 
 EXAMPLE_FOLDERS = {"examples", "example", "samples"}
-# the word last (`config.example`, `settings-sample`, `local.template`, `settings_dist`), or first before a settings
-# word (`example_settings`, `sample.config`); not `dist_utils` nor `template_tags`
-EXAMPLE_WORD = re.compile(
-    r"(?:^|[._-])(?:example|sample|template|tmpl|dist)$|^(?:example|sample|template)[._-].*(?:settings|config|conf|local)",
-    re.IGNORECASE,
-)
+EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|template|tmpl|dist)(?:$|[._-])", re.IGNORECASE)
+SETTINGS_WORD = re.compile(r"settings|conf|local", re.IGNORECASE)  # (conf: config, configuration)
 
 
 def is_example_file(path: Path) -> bool:
-    """An example or a template to copy (`config.example.py`, `settings-sample.py`, `local.template.py`,
-    `examples/...`): what a deployment starts from, not what it runs."""
-    return EXAMPLE_WORD.search(path.name.removesuffix(".py")) is not None or any(
-        part in EXAMPLE_FOLDERS for part in path.parent.parts
-    )
+    """An example or a template of settings to copy (`config.example.py`, `settings-sample.py`,
+    `local.template.py`, `settings/production.example.py`), or a file under `examples/`: what a deployment starts
+    from, not what it runs. A module of the app named so (`email_template.py`, `dumps/sample.py`) is the app's."""
+    if any(part in EXAMPLE_FOLDERS for part in path.parent.parts):
+        return True
+    stem = path.name.removesuffix(".py")
+    return EXAMPLE_WORD.search(stem) is not None and SETTINGS_WORD.search(path.with_suffix("").as_posix()) is not None
 
 
 def _import_root(path: Path, dotted: str) -> Path:

@@ -3,22 +3,27 @@ factory has callers that run (engdef's `loader.on_startup`, left over beside the
 
 A function is named when its own module reads its name (a call, a registration, `__all__`), when it is
 decorated (a route, a task, a fixture: the decorator registers it), or when another file of the project may
-import it: that file's text holds the name, and its tree imports it from the module (or `*` from it), reads it
-as an attribute, or holds it in a string (`getattr(mod, "name")`, `"app:create_app"`), or a file beside the code
-names it (a console script in pyproject.toml, a Procfile's, an .ini's). Only a caller of a factory that makes
-the same pool wherever it is called is dropped, and only beside one that runs.
+import it: that file's text holds the name, and its tree imports that name (from anywhere: a package re-exports
+it) or `*` from the module, reads it as an attribute, or holds it in a string (`getattr(mod, "name")`,
+`"app:create_app"`); or a file of the project that is not code names it (a console script in pyproject.toml, a
+Procfile's, gunicorn's command in a compose file or a shell script). Flask's CLI finds `create_app` and
+`make_app` by name alone: they are always named. Only a caller of a factory that makes the same pool wherever it
+is called is dropped, and only beside one that runs.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 
-# Files beside the code that name what runs it: console scripts, process types, containers' commands
-ENTRY_FILES = {"pyproject.toml", "setup.cfg", "Procfile", "Dockerfile", "docker-compose.yml", "compose.yaml"}
+# Files that name what runs the code: console scripts, process types, containers' and services' commands
+ENTRY_SUFFIXES = (".toml", ".cfg", ".ini", ".sh", ".yml", ".yaml", ".conf", ".service", ".json")
+ENTRY_NAMES = ("Procfile", "Dockerfile", "Makefile", "Containerfile")
+CONVENTIONAL = {"create_app", "make_app"}  # found by name by Flask's CLI (`flask run`), named nowhere
 
 
 class Unused:
@@ -38,6 +43,8 @@ class Unused:
         name = func.name
         if module.functions.get(name) is not func or func.decorator_list or name.startswith("__"):
             return False
+        if name in CONVENTIONAL:
+            return False
         key = (module.display, name)
         if key not in self._candidates and not _named_in(module.tree, name):
             self._candidates[key] = (module, name)
@@ -50,9 +57,10 @@ class Unused:
         self._resolved = True
         names = {name for _, name in self._candidates.values()}
         needle = re.compile(rb"\b(%s)\b" % b"|".join(re.escape(n.encode()) for n in sorted(names)))
-        for path in (p for p in self.project.base.iterdir() if p.name in ENTRY_FILES or p.suffix == ".ini"):
-            named = {m.decode() for m in needle.findall(read_source(path)[0] or b"")}  # a console script's
-            self._named.update(key for key, (_, name) in self._candidates.items() if name in named)
+        for path in self.project.walk(""):  # (a console script's, gunicorn's "app:make()" in a compose file)
+            if path.suffix in ENTRY_SUFFIXES or path.name.startswith(ENTRY_NAMES):
+                named = {m.decode() for m in needle.findall(_text(path))}
+                self._named.update(key for key, (_, name) in self._candidates.items() if name in named)
         for path in self.project.files:
             module = self.project.modules.get(path)
             data = module.source.encode() if module is not None else read_source(path)[0]
@@ -107,12 +115,23 @@ def _named_in(tree: ast.Module, name: str) -> bool:
     return False
 
 
+def _text(path: Path) -> bytes:
+    try:
+        with path.open("rb") as file:
+            return file.read(1 << 20) if path.is_file() else b""
+    except OSError:
+        return b""
+
+
 def _imported(tree: ast.Module, name: str, owner: Module) -> bool:
+    """Whether a file may import the name from its module: an import of that name from anywhere (a package
+    re-exports it; `from . import name`), a star import of the module, an attribute or a string of that name."""
     stem = owner.name.rsplit(".", 1)[-1]
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             names = {alias.name for alias in node.names}
-            if (node.module or "").rsplit(".", 1)[-1] == stem and (name in names or "*" in names):
+            star = "*" in names and (node.module is None or node.module.rsplit(".", 1)[-1] == stem)
+            if name in names or star:
                 return True
         elif (isinstance(node, ast.Attribute) and node.attr == name) or (
             isinstance(node, ast.Constant) and isinstance(node.value, str) and name in node.value
