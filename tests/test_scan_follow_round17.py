@@ -378,3 +378,28 @@ def test_flasks_factory_names_are_never_unused(tmp_path: Path, monkeypatch: pyte
         monkeypatch,
     )
     assert sorted(p.where for p in report.pools) == ["app.py:5", "worker.py:5"]
+
+
+def test_a_value_two_paths_write_alike_comes_from_the_path_with_no_variable_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # vial: ENGINE is postgis either way; with no DATABASE_URL it is the dict literal's, not the line under the test
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+            import dj_database_url
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.contrib.gis.db.backends.postgis", "NAME": "vaccinate"}}
+            if "DATABASE_URL" in os.environ:
+                DATABASES["default"] = dj_database_url.config()
+                DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+            """,
+        },
+        monkeypatch,
+    )
+    engine = at(report, "settings.py:6").settings["ENGINE"]
+    assert (engine.value, engine.from_) == ("django.contrib.gis.db.backends.postgis", "settings.py:6")

@@ -55,8 +55,9 @@ def settle(ev: Interpreter, value: Branches) -> Any:
     merged: list[tuple[str, Any, bool]] = []
     for when, option, chosen in options:
         for index, (other_when, other, other_chosen) in enumerate(merged):
-            if same(other, option):
-                merged[index] = (ev.conditions.either(other_when, when), other, other_chosen or chosen)
+            if same(other, option):  # (one value: where the path with no variable set writes it)
+                kept = option if chosen and not other_chosen else other
+                merged[index] = (ev.conditions.either(other_when, when), kept, other_chosen or chosen)
                 break
         else:
             merged.append((when, option, chosen))
@@ -177,9 +178,6 @@ def decide(ev: Interpreter, value: Any) -> tuple[bool | None, bool]:
             return verdicts[default][0], True
         return None, False
     return ev.truth_of_ref(value), False
-
-
-# --- dicts ----------------------------------------------------------------------------------------------
 
 
 def copy_dict(value: DictV) -> DictV:
