@@ -403,3 +403,30 @@ def test_a_value_two_paths_write_alike_comes_from_the_path_with_no_variable_set(
     )
     engine = at(report, "settings.py:6").settings["ENGINE"]
     assert (engine.value, engine.from_) == ("django.contrib.gis.db.backends.postgis", "settings.py:6")
+
+
+def test_snovaults_configure_dbsession_is_named_as_a_pool_it_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fourfront: `config.include(configure_dbsession)`: snovault makes the engine from the Pyramid settings
+    report = scan(
+        tmp_path,
+        {
+            "encoded/__init__.py": """
+            from pyramid.config import Configurator
+            from snovault import configure_dbsession
+
+
+            def main(global_config, **settings):
+                config = Configurator(settings=settings)
+                config.include(configure_dbsession)
+                return config.make_wsgi_app()
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools == []
+    assert report.warnings == [
+        "encoded/__init__.py:7: snovault.configure_dbsession() makes a pool inside snovault; the scan reads only "
+        "the project's code, so this pool is not reported"
+    ]

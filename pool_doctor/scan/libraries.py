@@ -20,7 +20,10 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
 - litestar-asyncpg 0.5's `AsyncpgConfig(pool_config=PoolConfig(...))`: `create_pool()` calls
   `asyncpg.create_pool(**self.pool_config_dict)` at the app's start, unless it was given a `pool_instance`;
 - asyncpgsa 0.27's `PG()`: its `init(*args, **kwargs)` calls `asyncpg.create_pool` with them (pgsingleton.py;
-  `asyncpgsa.create_pool` itself is read as asyncpg's).
+  `asyncpgsa.create_pool` itself is read as asyncpg's);
+- dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
+  `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
+  'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     **dict.fromkeys(("setup_session", "create_session", "get_engine", "init"), "c2cwsgiutils.db"),
     "AsyncpgConfig": "litestar_asyncpg",
     "PG": "asyncpgsa",
+    **dict.fromkeys(("configure_dbsession", "configure_engine"), "snovault"),
 }
 NEEDLES: dict[bytes, tuple[bytes, ...]] = {}  # each library's root package -> the names of its calls
 for _name, _library in ENGINES.items():
@@ -59,16 +63,23 @@ def hint(data: bytes) -> bool:
 def library_pools(ev: Evaluator, module: Module) -> list[str]:
     """A warning for each call of one of them in the module."""
     found = []
+    includes = [s.call for s in module.calls.get("include", []) if len(s.call.args) == 1]
     for name, library in ENGINES.items():
-        for site in module.calls.get(name, []):
-            made = ev.force(ev.eval(site.call.func, Frame(module)))
+        sites = [(site.call, site.call.func) for site in module.calls.get(name, [])]
+        sites += [(call, call.args[0]) for call in includes if _named(call.args[0], name)]  # config.include(f)
+        for call, func in sites:
+            made = ev.force(ev.eval(func, Frame(module)))
             given = any(  # the app's own engine (not a literal None)
                 kw.arg in GIVEN_ENGINE and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
-                for kw in site.call.keywords
+                for kw in call.keywords
             )
             if isinstance(made, ExternalRef) and made.dotted.startswith(f"{library}.") and not given:
                 found.append(
-                    f"{module.display}:{site.call.lineno}: {made.dotted}() makes a pool inside {library}; "
+                    f"{module.display}:{call.lineno}: {made.dotted}() makes a pool inside {library}; "
                     "the scan reads only the project's code, so this pool is not reported"
                 )
     return found
+
+
+def _named(node: ast.expr, name: str) -> bool:
+    return (isinstance(node, ast.Name) and node.id == name) or (isinstance(node, ast.Attribute) and node.attr == name)
