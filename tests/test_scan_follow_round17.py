@@ -430,3 +430,39 @@ def test_snovaults_configure_dbsession_is_named_as_a_pool_it_makes(
         "encoded/__init__.py:7: snovault.configure_dbsession() makes a pool inside snovault; the scan reads only "
         "the project's code, so this pool is not reported"
     ]
+
+
+def test_django_configurations_classes_give_their_databases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # normandy: `DATABASES = values.DatabaseURLValue("postgres://...")` in a Configuration class (env DATABASE_URL);
+    # a subclass's own DATABASES is an alias of its own
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            from configurations import Configuration, values
+
+
+            class Base(Configuration):
+                INSTALLED_APPS = ["django.contrib.auth"]
+                DATABASES = values.DatabaseURLValue("postgres://postgres@localhost/normandy", conn_max_age=60)
+
+
+            class Development(Base):
+                DEBUG = values.BooleanValue(True)
+
+
+            class Replica(Base):
+                DATABASES = values.DatabaseURLValue(alias="replica", environ_prefix="DJANGO", environ_name="RO_URL")
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["proj/settings.py:6", "proj/settings.py:14"]
+    settings = at(report, "proj/settings.py:6").settings
+    assert (settings["NAME"].value, settings["NAME"].env, settings["CONN_MAX_AGE"].value) == (
+        "normandy",
+        "DATABASE_URL",
+        60,
+    )
+    replica = at(report, "proj/settings.py:14")  # no default: a database only where the variable is set
+    assert (replica.call, replica.condition) == ("DATABASES['replica']", '"DJANGO_RO_URL" in os.environ')

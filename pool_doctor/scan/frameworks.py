@@ -13,10 +13,11 @@ from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, resolve_relative
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, InstanceRef, is_known, keyword
 from pool_doctor.scan.model import NOT_SET, ScannedPool
-from pool_doctor.scan.statements import hands_names
+from pool_doctor.scan.statements import assigned_names, hands_names
 from pool_doctor.scan.values import flatten, leaf, mask
 
 DYNACONF = ".DjangoDynaconf"
+CONFIGURATIONS = "configurations."  # django-configurations' Configuration (its values: scan/sources.py)
 PREFIX = "ENVVAR_PREFIX_FOR_DYNACONF"
 
 # --- Django ------------------------------------------------------------------------------------------
@@ -24,9 +25,19 @@ PREFIX = "ENVVAR_PREFIX_FOR_DYNACONF"
 
 def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     found = effective_databases(ev, module)
-    if found is None:
-        return
-    databases, first_line, touched, entries = found
+    if found is not None:
+        yield from _aliases(ev, module, *found)
+    for cls in module.classes.values():  # django-configurations: a Configuration class's own DATABASES
+        line = next((a.lineno for a in cls.body if "DATABASES" in (n for n, _ in assigned_names(a))), None)
+        made = ClassRef(module, cls)
+        if line is not None and ev.classes.derives_from(made, lambda dotted: dotted.startswith(CONFIGURATIONS)):
+            yield from _aliases(ev, module, ev.force(ev.classes.class_attribute(made, "DATABASES")), line, {}, {})
+
+
+def _aliases(
+    ev: Evaluator, module: Module, databases: Any, first_line: int, touched: dict[str, int], entries: dict[str, int]
+) -> Iterator[ScannedPool]:
+    """Each alias of a DATABASES value (effective_databases') as a pool."""
     prefix = dynaconf_prefix(ev, module)
     condition = None
     if isinstance(databases, Branches):  # set under a test: Django has no database on the other side

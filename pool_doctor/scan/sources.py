@@ -104,6 +104,7 @@ class ConfigSources:
             "everett.manager.ConfigManager": partial(self.everett_config, basic=False),
             "everett.manager.ConfigManager.basic_config": partial(self.everett_config, basic=True),
             "dj_database_url.parse": self.dj_database_url_parse,
+            "configurations.values.DatabaseURLValue": self.database_url_value,
         }
 
     def config_call(self, config: ConfigRef, node: ast.Call, frame: Frame) -> Any:
@@ -261,6 +262,22 @@ class ConfigSources:
             node,
         )
         return self._dj_database_url(url, node, frame)
+
+    def database_url_value(self, node: ast.Call, frame: Frame) -> Any:
+        """django-configurations 2.5's `values.DatabaseURLValue(default, alias="default", environ_name=
+        "DATABASE_URL", environ_prefix=None)`: `{alias: dj_database_url.parse(the variable, else default)}` (its
+        caster given the keywords parse takes); with neither, `{}`."""
+        given = {kw: self.ev.arg(node, frame, None, kw) for kw in ("alias", "environ_name", "environ_prefix")}
+        alias, name, prefix = (str(v.value) if is_known(v) and v.value else None for v in given.values())
+        name = f"{prefix.rstrip('_')}_{name or 'DATABASE_URL'}" if prefix else name or "DATABASE_URL"
+        default_node = node.args[0] if node.args else keyword(node, "default")
+        url = self.environment.lookup(name, Thunk(default_node, frame) if default_node else None, frame, node)
+        where, line, file = frame.module.where(node), node.lineno, frame.module.display
+        databases = DictV({alias or "default": self._dj_database_url(url, node, frame)}, where, line=line, file=file)
+        if default_node is not None or self.environment.is_set(name, frame):
+            return databases
+        none = DictV({}, where, line=line, file=file)  # (no default: a database only where the variable is set)
+        return Branches([(f'"{name}" in os.environ', databases), (f'"{name}" not in os.environ', none)], default=1)
 
     def _dj_database_url(self, url: Any, node: ast.Call, frame: Frame) -> DictV:
         where = frame.module.where(node)
