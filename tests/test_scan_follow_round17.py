@@ -366,13 +366,17 @@ def test_a_function_named_outside_its_module_keeps_its_factorys_pool(
     assert sorted(p.where for p in report.pools) == ["app/web.py:5", "worker.py:5"]
 
 
-def test_flasks_factory_names_are_never_unused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # `flask run` finds create_app by name: its pool stays beside the worker's
+@pytest.mark.parametrize("name", ["create_app", "downgrade", "post_fork"])
+def test_what_a_framework_calls_by_name_is_never_unused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # `flask run` finds create_app by name, alembic a migration's downgrade, gunicorn its post_fork hook: each pool
+    # stays beside the worker's
     report = scan(
         tmp_path,
         {
             "db.py": FACTORY,
-            "app.py": "from db import make_pool\n\n\nasync def create_app():\n    await make_pool()\n",
+            "app.py": f"from db import make_pool\n\n\nasync def {name}():\n    await make_pool()\n",
             "worker.py": "from db import make_pool\n\n\nasync def work():\n    await make_pool()\n\nwork()\n",
         },
         monkeypatch,

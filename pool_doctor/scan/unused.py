@@ -6,8 +6,8 @@ decorated (a route, a task, a fixture: the decorator registers it), or when anot
 import it: that file's text holds the name, and its tree imports that name (from anywhere: a package re-exports
 it) or `*` from the module, reads it as an attribute, or holds it in a string (`getattr(mod, "name")`,
 `"app:create_app"`); or a file of the project that is not code names it (a console script in pyproject.toml, a
-Procfile's, gunicorn's command in a compose file or a shell script). Flask's CLI finds `create_app` and
-`make_app` by name alone: they are always named. Only a caller of a factory that makes the same pool wherever it
+Procfile's, gunicorn's command in a compose file or a shell script). What a framework calls by its name alone
+(Flask's `create_app`, Alembic's `upgrade`, Pyramid's `includeme`, gunicorn's `post_fork`) is always named. Only a caller of a factory that makes the same pool wherever it
 is called is dropped, and only beside one that runs.
 """
 
@@ -23,7 +23,18 @@ from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, rea
 # Files that name what runs the code: console scripts, process types, containers' and services' commands
 ENTRY_SUFFIXES = (".toml", ".cfg", ".ini", ".sh", ".yml", ".yaml", ".conf", ".service", ".json")
 ENTRY_NAMES = ("Procfile", "Dockerfile", "Makefile", "Containerfile")
-CONVENTIONAL = {"create_app", "make_app"}  # found by name by Flask's CLI (`flask run`), named nowhere
+# Called by name by a framework, named nowhere in the code: Flask's CLI app factories, Alembic's migration steps,
+# Pyramid's includeme (`config.include("pkg.models")`), a WSGI server's callable, gunicorn's server hooks
+CONVENTIONAL = {
+    "create_app",
+    "make_app",
+    "upgrade",
+    "downgrade",
+    "includeme",
+    "application",
+    *("on_starting", "on_reload", "when_ready", "pre_fork", "post_fork", "post_worker_init", "worker_int"),
+    *("worker_abort", "pre_exec", "pre_request", "post_request", "child_exit", "worker_exit", "on_exit"),
+}
 
 
 class Unused:
