@@ -271,15 +271,15 @@ def test_the_tests_own_engines_are_listed_and_judged_only_when_chosen(server: Lo
     result = run(server, "check", "--app", "with_tests", "--json")
     assert result.code == 0, result.stdout
     assert [p["line"] for p in result.json()["app"]["pools"]] == [6]
-    assert "pools not judged: 1 in the tests (with_tests/tests/conftest.py:7); --pool FILE:LINE" in result.stderr
-    chosen = run(server, "check", "--app", "with_tests", "--pool", "with_tests/tests/conftest.py:7", "--json")
+    assert "pools not judged: 1 in the tests (with_tests/tests/fixtures.py:7); --pool FILE:LINE" in result.stderr
+    chosen = run(server, "check", "--app", "with_tests", "--pool", "with_tests/tests/fixtures.py:7", "--json")
     assert chosen.code == 1
-    assert by_pool(chosen)["with_tests/tests/conftest.py:7"]["idle-session-timeout"] == "critical"
+    assert by_pool(chosen)["with_tests/tests/fixtures.py:7"]["idle-session-timeout"] == "critical"
     scan = run_pool_doctor("scan", "with_tests", "--fail-on", "warning", "--json", secret=PASSWORD, cwd=APPS)
     assert scan.code == 0, scan.stdout
     pools = {f"{p['file']}:{p['line']}": p["aside"] for p in scan.json()["pools"]}
-    assert pools == {"with_tests/app/db.py:6": None, "with_tests/tests/conftest.py:7": "tests"}
+    assert pools == {"with_tests/app/db.py:6": None, "with_tests/tests/fixtures.py:7": "tests"}
     assert {f["file"] for f in scan.json()["findings"]} <= {"with_tests/app/db.py"}
     table = run_pool_doctor("scan", "with_tests", secret=PASSWORD, cwd=APPS, env={"COLUMNS": "80"})
-    assert "In the tests, not judged: with_tests/tests/conftest.py:7" in table.stdout
+    assert "In the tests, not judged: with_tests/tests/fixtures.py:7" in table.stdout
     assert "2 pools (1 in the tests)" in table.stdout

@@ -470,3 +470,23 @@ def test_django_configurations_classes_give_their_databases(tmp_path: Path, monk
     )
     replica = at(report, "proj/settings.py:14")  # no default: a database only where the variable is set
     assert (replica.call, replica.condition) == ("DATABASES['replica']", '"DJANGO_RO_URL" in os.environ')
+
+
+def test_advanced_alchemys_config_through_litestar_is_named_as_a_pool_it_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+            from litestar.plugins.sqlalchemy import SQLAlchemyAsyncConfig
+
+            config = SQLAlchemyAsyncConfig(connection_string="postgresql+asyncpg://a@db/a")
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools == [] and report.warnings == [
+        "app/db.py:3: litestar.plugins.sqlalchemy.SQLAlchemyAsyncConfig() makes a pool inside advanced_alchemy; "
+        "the scan reads only the project's code, so this pool is not reported"
+    ]

@@ -6,7 +6,8 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   variables;
 - advanced-alchemy's `SQLAlchemyAsyncConfig` / `SQLAlchemySyncConfig`: `get_engine()` calls
   `self.create_engine_callable(self.connection_string, **self.engine_config_dict)`, unless it was given an
-  `engine_instance` (returned as it is);
+  `engine_instance` (returned as it is); litestar 2.25 re-exports them from `litestar.plugins.sqlalchemy` and
+  `litestar.contrib.sqlalchemy.plugins`;
 - grand's `SQLBackend(db_url=..., sqlalchemy_kwargs=...)`: `sqlalchemy.create_engine(db_url,
   **sqlalchemy_kwargs)` in its constructor;
 - sqlalchemy-helpers 2.0's `DatabaseManager(uri, ..., engine_args=...)` / `AsyncDatabaseManager`:
@@ -36,8 +37,7 @@ from pool_doctor.scan.kinds import ExternalRef, Frame
 
 ENGINES = {  # the callable's name -> the library (its package, or module) that defines it
     "create_sqlalchemy_engine": "mlflow",
-    "SQLAlchemyAsyncConfig": "advanced_alchemy",
-    "SQLAlchemySyncConfig": "advanced_alchemy",
+    **dict.fromkeys(("SQLAlchemyAsyncConfig", "SQLAlchemySyncConfig"), "advanced_alchemy"),
     "SQLBackend": "grand",
     "DatabaseManager": "sqlalchemy_helpers",
     "AsyncDatabaseManager": "sqlalchemy_helpers",
@@ -48,10 +48,22 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "PG": "asyncpgsa",
     **dict.fromkeys(("configure_dbsession", "configure_engine"), "snovault"),
 }
+REEXPORTS = {"litestar.plugins.sqlalchemy": "advanced_alchemy", "litestar.contrib.sqlalchemy": "advanced_alchemy"}
+
+
+def _libraries(library: str) -> tuple[str, ...]:
+    """The library and the packages that re-export its callables."""
+    return (library, *(other for other, source in REEXPORTS.items() if source == library))
+
+
+def _from(library: str, dotted: str) -> bool:
+    return any(dotted.startswith(f"{root}.") for root in _libraries(library))
+
+
 NEEDLES: dict[bytes, tuple[bytes, ...]] = {}  # each library's root package -> the names of its calls
 for _name, _library in ENGINES.items():
-    _root = _library.split(".")[0].encode()
-    NEEDLES[_root] = (*NEEDLES.get(_root, ()), _name.encode())
+    for _root in {_package.split(".")[0].encode() for _package in _libraries(_library)}:
+        NEEDLES[_root] = (*NEEDLES.get(_root, ()), _name.encode())
 GIVEN_ENGINE = {"engine_instance", "pool_instance"}  # the config then uses that engine (pool): the app's own
 
 
@@ -73,7 +85,7 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
                 kw.arg in GIVEN_ENGINE and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
                 for kw in call.keywords
             )
-            if isinstance(made, ExternalRef) and made.dotted.startswith(f"{library}.") and not given:
+            if isinstance(made, ExternalRef) and _from(library, made.dotted) and not given:
                 found.append(
                     f"{module.display}:{call.lineno}: {made.dotted}() makes a pool inside {library}; "
                     "the scan reads only the project's code, so this pool is not reported"
