@@ -490,3 +490,35 @@ def test_advanced_alchemys_config_through_litestar_is_named_as_a_pool_it_makes(
         "app/db.py:3: litestar.plugins.sqlalchemy.SQLAlchemyAsyncConfig() makes a pool inside advanced_alchemy; "
         "the scan reads only the project's code, so this pool is not reported"
     ]
+
+
+def test_a_pydantic_url_made_from_a_text_is_that_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # fastapi_template: `STORAGE_URI: PostgresDsn = PostgresDsn("postgresql+asyncpg://...")`, then str() of it
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from pydantic import PostgresDsn
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+            class PostgresSettings(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="PG_")
+
+                STORAGE_URI: PostgresDsn = PostgresDsn("postgresql+asyncpg://shop@localhost:5432/shop")
+
+
+            settings = PostgresSettings()
+            """,
+            "engine.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from settings import settings
+
+            engine = create_async_engine(url=str(settings.STORAGE_URI))
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "engine.py:5").settings["url"]
+    assert (url.value, url.env) == ("postgresql+asyncpg://shop@localhost:5432/shop", "PG_STORAGE_URI")

@@ -41,6 +41,9 @@ PYDANTIC_DSN_BUILDERS = frozenset(
     for where in ("pydantic", "pydantic.networks", "pydantic.v1", "pydantic.v1.networks")
     for kind in ("PostgresDsn", "AnyUrl", "AnyHttpUrl", "MultiHostUrl", "Url")
 )
+# The URL types themselves, made from a text (`PostgresDsn("postgresql://...")`, pydantic 2; pydantic 1's take it as
+# `url`): that text, as `str()` gives it back
+PYDANTIC_URLS = frozenset(name.removesuffix(".build") for name in PYDANTIC_DSN_BUILDERS)
 # traitlets' trait types and what each holds when nothing sets it (Dict and List: empty).
 TRAIT_MODULES = ("traitlets", "traitlets.traitlets")
 TRAIT_DEFAULTS: dict[str, Any] = {
@@ -69,6 +72,9 @@ class Builders:
             **dict.fromkeys(URL_CALLS, self.url_call),
             **dict.fromkeys(URL_BUILDERS, self.url_builder),
             **dict.fromkeys(PYDANTIC_DSN_BUILDERS, self.dsn_builder),
+            **dict.fromkeys(
+                PYDANTIC_URLS, lambda node, frame: self.ev.arg(node, frame, 0, "url") or unknown(frame.module, node)
+            ),
             "importlib.import_module": self.import_module,
             "builtins.__import__": self.import_module,
             "collections.namedtuple": self.namedtuple,
