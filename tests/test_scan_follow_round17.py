@@ -522,3 +522,64 @@ def test_a_pydantic_url_made_from_a_text_is_that_text(tmp_path: Path, monkeypatc
     )
     url = at(report, "engine.py:5").settings["url"]
     assert (url.value, url.env) == ("postgresql+asyncpg://shop@localhost:5432/shop", "PG_STORAGE_URI")
+
+
+def test_an_and_whose_later_operand_is_false_with_no_variable_set_is_false(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # helios: get_from_env returns os.environ[var] only `if not TESTING and var in os.environ` (TESTING from
+    # sys.argv): with no variable set the default, so the DATABASE_URL override does not run
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+            import sys
+
+            TESTING = "test" in sys.argv
+
+
+            def get_from_env(var, default):
+                if not TESTING and var in os.environ:
+                    return os.environ[var]
+                return default
+
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "helios", "CONN_MAX_AGE": 600}}
+            if get_from_env("DATABASE_URL", None):
+                import dj_database_url
+
+                DATABASES["default"] = dj_database_url.config(conn_max_age=600)
+            """,
+        },
+        monkeypatch,
+    )
+    name = at(report, "settings.py:14").settings["NAME"]
+    assert (name.value, name.from_, name.env) == ("helios", "settings.py:14", "DATABASE_URL")
+
+
+def test_flask_ext_names_the_extension_as_flask_sqlalchemy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dropbox/changes: `from flask.ext.sqlalchemy import SQLAlchemy` (Flask < 1.0): the engine is at db.init_app
+    report = scan(
+        tmp_path,
+        {
+            "app/config.py": """
+            from flask import Flask
+            from flask.ext.sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy(session_options={})
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql:///changes"
+                app.config["SQLALCHEMY_POOL_SIZE"] = 60
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/config.py:11")
+    assert (pool.stack, pool.settings["pool_size"].value) == ("flask_sqlalchemy", 60)

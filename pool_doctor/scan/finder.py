@@ -548,7 +548,12 @@ def _add_import(module: Module, node: ast.Import | ast.ImportFrom, into: dict[st
             if into is module.imports:
                 module.star_imports.append(base)
             continue
-        into[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+        into[alias.asname or alias.name] = _flask_ext(f"{base}.{alias.name}" if base else alias.name)
+
+
+def _flask_ext(dotted: str) -> str:
+    """Flask before 1.0 let `flask.ext.sqlalchemy` name `flask_sqlalchemy` (dropbox/changes)."""
+    return f"flask_{dotted.removeprefix('flask.ext.')}" if dotted.startswith("flask.ext.") else dotted
 
 
 def resolve_relative(module: Module, name: str | None, level: int) -> str | None:

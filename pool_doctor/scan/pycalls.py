@@ -160,3 +160,15 @@ def provided(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     provider_call), `settings.provided.x` read as the provided instance's x."""
     made = provider_call(node, frame.module.imports)
     return ev.eval(made, frame) if made is not None else unknown(frame.module, node)
+
+
+def falsy_later(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame) -> Any:
+    """`A and B` whose A the scan cannot decide: B's value where B is false with no variable set (helios'
+    `not TESTING and var in os.environ`), since the whole is false either way; else None."""
+    if not isinstance(node.op, ast.And):
+        return None
+    for later in node.values[index + 1 :]:
+        found = ev.force(ev.eval(later, frame))
+        if containers.truth(ev, found) is False:
+            return found
+    return None
