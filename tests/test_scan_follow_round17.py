@@ -583,3 +583,26 @@ def test_flask_ext_names_the_extension_as_flask_sqlalchemy(tmp_path: Path, monke
     )
     pool = at(report, "app/config.py:11")
     assert (pool.stack, pool.settings["pool_size"].value) == ("flask_sqlalchemy", 60)
+
+
+def test_a_set_of_no_item_or_one_is_read_and_of_more_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Geotrek: `",".join(("public", *tuple(set(DATABASE_SCHEMAS.values()))))` with no schema: "public"
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            SCHEMAS = {}
+            MORE = {"a": "x", "b": "y"}
+            path = "-c search_path={}".format(",".join(("public", *tuple(set(SCHEMAS.values())))))
+            engine = create_engine(
+                "postgresql://a@db/a", connect_args={"options": path, "both": ",".join(set(MORE.values()))}
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "db.py:6").settings
+    assert settings["connect_args.options"].value == "-c search_path=public"
+    assert not settings["connect_args.both"].known  # a set's order is the hash's

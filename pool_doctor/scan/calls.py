@@ -111,6 +111,7 @@ class Calls:
             "pydantic.ConfigDict": self.dict_call,
             "builtins.list": self.sequence,
             "builtins.tuple": self.sequence,
+            **dict.fromkeys(("builtins.set", "builtins.frozenset"), partial(self.sequence, unordered=True)),
             "builtins.max": partial(self.extreme, max),
             "builtins.min": partial(self.extreme, min),
             **{f"{owner}.{how.__name__}": partial(pycalls.rounded, self.ev, how) for owner, how in pycalls.ROUNDING},
@@ -539,11 +540,14 @@ class Calls:
                 result.items[kw.arg] = Thunk(kw.value, frame)
         return result
 
-    def sequence(self, node: ast.Call, frame: Frame) -> Any:
+    def sequence(self, node: ast.Call, frame: Frame, unordered: bool = False) -> Any:
+        """list(x), tuple(x); set(x) too where its order cannot matter (no item or one: Geotrek's empty schemas)."""
         if not node.args:
             return ListV([], frame.module.where(node))
         items = containers.items_of(self.ev, self.ev.eval(node.args[0], frame))
-        return ListV(items, frame.module.where(node)) if items is not None else unknown(frame.module, node)
+        if items is None or (unordered and len(items) > 1):
+            return unknown(frame.module, node)
+        return ListV(items, frame.module.where(node))
 
     def extreme(self, pick: Callable[..., Any], node: ast.Call, frame: Frame) -> Any:
         values = [self.ev.eval(a, frame) for a in node.args]

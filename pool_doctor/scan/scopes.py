@@ -67,6 +67,8 @@ BUILTIN_NAMES = {
     "dict",
     "list",
     "tuple",
+    "set",
+    "frozenset",
     "len",
     "print",
     "max",
