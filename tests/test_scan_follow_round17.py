@@ -606,3 +606,44 @@ def test_a_set_of_no_item_or_one_is_read_and_of_more_unknown(tmp_path: Path, mon
     settings = at(report, "db.py:6").settings
     assert settings["connect_args.options"].value == "-c search_path=public"
     assert not settings["connect_args.both"].known  # a set's order is the hash's
+
+
+@pytest.mark.parametrize(
+    ("made", "toml", "env"),
+    [
+        # sqlalchemy-orm: environments=True, no prefix: [default] + [development] (ENV_FOR_DYNACONF unset)
+        (
+            'Dynaconf(settings_files=["settings.toml"], envvar_prefix=False, environments=True)',
+            '[default]\nECHO = true\n\n[test]\nURL = "sqlite:///t.db"\n\n[development]\nURL = "postgresql://a@db/a"\n',
+            ("URL", "ECHO", "settings.toml:8"),
+        ),
+        # top-level keys, the default DYNACONF_ prefix
+        (
+            'Dynaconf(settings_files="settings.toml")',
+            'url = "postgresql://a@db/a"\necho = true\n',
+            ("DYNACONF_URL", "DYNACONF_ECHO", "settings.toml:1"),
+        ),
+    ],
+)
+def test_a_dynaconf_object_gives_its_files_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: str, toml: str, env: tuple[str, str, str]
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "settings.toml": toml,
+            "app/config.py": f"from dynaconf import Dynaconf\n\nsettings = {made}\n",
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.config import settings
+
+            engine = create_engine(settings.get("URL"), echo=settings.echo, pool_size=settings.get("POOL", 7))
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/db.py:5").settings
+    url, echo = settings["url"], settings["echo"]
+    assert (url.value, echo.value, settings["pool_size"].value) == ("postgresql://a@db/a", True, 7)
+    assert (url.env, echo.env, url.from_) == env

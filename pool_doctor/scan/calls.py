@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial, reduce
 from typing import Any
 
-from pool_doctor.scan import argparsing, containers, pycalls, results
+from pool_doctor.scan import argparsing, containers, dynaconfs, pycalls, results
 from pool_doctor.scan.builders import lazy_module
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles
 from pool_doctor.scan.finder import dotted_parts, library_target
@@ -366,6 +366,8 @@ class Calls:
             return self.sources.environ_call(base, name, node, frame)
         if isinstance(base, HolderV) and base.dotted == argparsing.PARSER and (node.args or node.keywords):
             return unknown(frame.module, node)  # `parse_args(["--pool-size", "30"])`: not the command line's
+        if isinstance(base, HolderV) and base.dotted == dynaconfs.HOLDER and name in dynaconfs.READS:
+            return dynaconfs.read(self.ev, base, node, frame)
         if isinstance(base, HolderV) and name in base.returns:  # `config.get_settings()`: `registry.settings`
             return reduce(lambda value, attr: self.ev.attribute(value, attr, node, frame), base.returns[name], base)
         if self.files.owns(base):

@@ -9,6 +9,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
+from pool_doctor.scan import dynaconfs
 from pool_doctor.scan.environment import Environment
 from pool_doctor.scan.files import ConfigFiles, path_text
 from pool_doctor.scan.kinds import SV, DictV, Frame, Interpreter, unknown
@@ -18,7 +19,8 @@ def calls(ev: Interpreter, files: ConfigFiles, environment: Environment) -> dict
     def handler(node: ast.Call, frame: Frame) -> Any:
         return dotenv_values(ev, files, environment, node, frame)
 
-    return {f"dotenv{at}.dotenv_values": handler for at in ("", ".main")}
+    # (and dynaconf's settings object, which reads its own files and variables the same way)
+    return {**{f"dotenv{at}.dotenv_values": handler for at in ("", ".main")}, **dynaconfs.calls(ev, files, environment)}
 
 
 def dotenv_values(ev: Interpreter, files: ConfigFiles, environment: Environment, node: ast.Call, frame: Frame) -> Any:
