@@ -777,8 +777,6 @@ def test_a_fixed_factorys_callers_are_not_factories_and_tests_reaching_it_add_no
             def test_run(session):
                 run(session=session)
             """,
-            # main, other and direct are console scripts: named nowhere in the code, still run (scan/unused.py)
-            "pyproject.toml": '[project.scripts]\nm = "db.convert:main"\no = "db.convert:other"\nd = "db.convert:direct"\n',
         },
         monkeypatch,
     )

@@ -334,56 +334,6 @@ def test_the_one_file_the_user_names_is_judged_whatever_its_name(tmp_path: Path)
         assert [p.aside for p in report.pools] == [None] and report.findings
 
 
-FACTORY = (
-    "import asyncpg\n\n\nasync def make_pool():\n    return await asyncpg.create_pool(user='bot', database='botdb')\n"
-)
-
-
-@pytest.mark.parametrize(
-    "named",
-    [
-        {"run.py": "from app import start\n"},  # re-exported by the package's star import
-        {"app/cli.py": "from . import start\n"},  # a relative import of the name
-        {"docker-compose.yaml": 'command: python -c "from app.web import start; start()"\n'},
-        {"deploy/start.sh": 'exec python -c "import app.web; app.web.start()"\n'},
-        {"backend/pyproject.toml": '[project.scripts]\nweb = "app.web:start"\n'},
-    ],
-)
-def test_a_function_named_outside_its_module_keeps_its_factorys_pool(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: dict[str, str]
-) -> None:
-    report = scan(
-        tmp_path,
-        {
-            "db.py": FACTORY,
-            "app/__init__.py": "from .web import *\n",
-            "app/web.py": "from db import make_pool\n\n\nasync def start():\n    await make_pool()\n",
-            "worker.py": "from db import make_pool\n\n\nasync def work():\n    await make_pool()\n\nwork()\n",
-            **named,
-        },
-        monkeypatch,
-    )
-    assert sorted(p.where for p in report.pools) == ["app/web.py:5", "worker.py:5"]
-
-
-@pytest.mark.parametrize("name", ["create_app", "downgrade", "post_fork"])
-def test_what_a_framework_calls_by_name_is_never_unused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
-) -> None:
-    # `flask run` finds create_app by name, alembic a migration's downgrade, gunicorn its post_fork hook: each pool
-    # stays beside the worker's
-    report = scan(
-        tmp_path,
-        {
-            "db.py": FACTORY,
-            "app.py": f"from db import make_pool\n\n\nasync def {name}():\n    await make_pool()\n",
-            "worker.py": "from db import make_pool\n\n\nasync def work():\n    await make_pool()\n\nwork()\n",
-        },
-        monkeypatch,
-    )
-    assert sorted(p.where for p in report.pools) == ["app.py:5", "worker.py:5"]
-
-
 def test_a_value_two_paths_write_alike_comes_from_the_path_with_no_variable_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -35,7 +35,6 @@ from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
-from pool_doctor.scan.unused import Unused
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -108,8 +107,6 @@ class PoolFinder:
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
         # makes of each
         self.keepers: dict[int, tuple[ast.ClassDef, list[tuple[Module, CallSite]]]] = {}
-        self.unused = Unused(evaluator.project)  # wrapper calls in functions nothing names (scan/unused.py)
-        self._unused_sites: set[int] = set()
 
     def names(self) -> set[str]:
         return (
@@ -301,10 +298,7 @@ class PoolFinder:
         ):
             if target.wrapper is not None and (not aside or target.wrapper.module.aside):
                 target.wrapper.callers += 1
-                again = bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
-                target.wrapper.remakes += again
-                if site.functions and self.unused.candidate(module, site.functions[0]):
-                    self.unused.callers.append((target.wrapper, module, site, again))
+                target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
         if aside:
             return
         holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]
@@ -320,7 +314,6 @@ class PoolFinder:
         no arguments then) are worked out again."""
         self._frames.clear()
         self._called.clear()  # a method found through `self` holds the instance the app makes, now known
-        self._unused_sites = self.unused.drop_callers()
         for key, wrapper in list(self.wrappers.items()):  # a fixed one whose store a caller tests (`if DB.pool is
             if wrapper.is_fixed and keeps(wrapper.func, wrapper.cls, wrapper.module, self._tested):  # None:`)
                 del self.wrappers[key]  # keeps its pool: one, at its own line
@@ -329,8 +322,8 @@ class PoolFinder:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
         for site, target in sorted(self.sites(module, self.names()), key=lambda st: st[0].call.lineno):
-            if (target.wrapper is not None and target.wrapper.stays) or id(site.call) in self._unused_sites:
-                continue  # reported at the fixed wrapper's own line; a call in a function nothing names
+            if target.wrapper is not None and target.wrapper.stays:
+                continue  # reported at the fixed wrapper's own line
             enclosing = self.wrappers.get(id(site.functions[-1])) if site.functions else None
             if enclosing is not None and self._at_callers_only(enclosing, site):
                 continue
