@@ -597,3 +597,80 @@ def test_a_dynaconf_object_gives_its_files_keys(
     url, echo = settings["url"], settings["echo"]
     assert (url.value, echo.value, settings["pool_size"].value) == ("postgresql://a@db/a", True, 7)
     assert (url.env, echo.env, url.from_) == env
+
+
+def test_dynaconf_as_it_reads_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (second review) env= chooses the section; settings.local.toml is read after settings.toml; a table's keys
+    # are named DYNACONF_DATABASE__URL at their own line; get()'s default is named by its variable
+    report = scan(
+        tmp_path,
+        {
+            "settings.toml": (
+                '[default]\npool = 5\n\n[production]\npool = 40\n\n[production.database]\nurl = "postgresql://p@prod/app"\n'
+            ),
+            "settings.local.toml": "[production]\npool = 50\n",
+            "app/config.py": """
+            from dynaconf import Dynaconf
+
+            settings = Dynaconf(settings_files=["settings.toml"], environments=True, env="production")
+            """,
+            "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.config import settings
+
+            engine = create_engine(
+                settings.DATABASE["url"], pool_size=settings.pool, max_overflow=settings.get("OVERFLOW", 10)
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/db.py:5").settings
+    url, size, overflow = settings["url"], settings["pool_size"], settings["max_overflow"]
+    assert (url.value, url.env, url.from_) == ("postgresql://p@prod/app", "DYNACONF_DATABASE__URL", "settings.toml:8")
+    assert (size.value, size.env, size.from_) == (50, "DYNACONF_POOL", "settings.local.toml:2")
+    assert (overflow.value, overflow.env) == (10, "DYNACONF_OVERFLOW")
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"app/settings.toml": "pool = 3\n", "config/settings.toml": "pool = 30\n"},  # which: where it is started
+        {"settings.toml": "pool = 3\n", "app/more.py": "POOL = 30\n"},  # a file the scan cannot read may set it
+    ],
+)
+def test_dynaconf_values_the_scan_cannot_place_are_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            **files,
+            "app/config.py": (
+                'from dynaconf import Dynaconf\n\nsettings = Dynaconf(settings_files=["settings.toml", "app/more.py"])\n'
+            ),
+            "app/db.py": 'from sqlalchemy import create_engine\n\nfrom app.config import settings\n\nengine = create_engine("postgresql://a@db/a", pool_size=settings.pool)\n',
+        },
+        monkeypatch,
+    )
+    assert not at(report, "app/db.py:5").settings["pool_size"].known
+
+
+def test_django_configurations_environ_false_reads_no_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from configurations import Configuration, values
+
+
+            class Base(Configuration):
+                INSTALLED_APPS = ["django.contrib.auth"]
+                DATABASES = values.DatabaseURLValue("postgres://u@localhost/base", environ=False, conn_max_age=60)
+            """,
+        },
+        monkeypatch,
+    )
+    name = at(report, "settings.py:6").settings["NAME"]
+    assert (name.value, name.env) == ("base", None)

@@ -367,7 +367,7 @@ class Calls:
         if isinstance(base, HolderV) and base.dotted == argparsing.PARSER and (node.args or node.keywords):
             return unknown(frame.module, node)  # `parse_args(["--pool-size", "30"])`: not the command line's
         if isinstance(base, HolderV) and base.dotted == dynaconfs.HOLDER and name in dynaconfs.READS:
-            return dynaconfs.read(self.ev, base, node, frame)
+            return dynaconfs.read(self.ev, self.sources.environment, base, node, frame)
         if isinstance(base, HolderV) and name in base.returns:  # `config.get_settings()`: `registry.settings`
             return reduce(lambda value, attr: self.ev.attribute(value, attr, node, frame), base.returns[name], base)
         if self.files.owns(base):

@@ -1,14 +1,16 @@
 """dynaconf's own settings object (`Dynaconf(settings_files=[...])`, outside Django: scan/frameworks.py reads the
 Django one): the keys its TOML, YAML and JSON files give, each named by the variable that overrides it.
 
-dynaconf 3.2/3.3, read in its source: keys are upper-cased (`settings.db_url` is `settings.DB_URL`); with
-`environments=True` a file's sections are layered `[default]`, `[<envvar_prefix>]`, the current environment
-(`ENV_FOR_DYNACONF`, "DEVELOPMENT" when unset) and `[global]`, later ones winning (utils.build_env_list), else
-its top-level keys are the settings; a variable `<envvar_prefix>_<KEY>` (`DYNACONF_` by default, none with
-`envvar_prefix=False`) overrides a key after the files. A file is looked for from the calling module's folder up
-(utils/files.find_file also searches the working directory's). `settings.KEY` (or `.key`) and
-`settings.get("KEY", default)` are read; a key no file gives is unknown (another loader or the environment may
-set it), or `get`'s default.
+dynaconf 3.3, read in its source: keys are upper-cased (`settings.db_url` is `settings.DB_URL`); with
+`environments=True` a file's sections are layered `[default]` (`default_env=`), `[<envvar_prefix>]`, the current
+environment (`env=`, else the switcher variable `ENV_FOR_DYNACONF`, else DEVELOPMENT) and `[global]`, later ones
+winning (utils.build_env_list), else its top-level keys are the settings; each file's `.local` twin is read after
+it (loaders.settings_loader); a variable `<envvar_prefix>_<KEY>` (`DYNACONF_` by default, the bare name with
+`envvar_prefix=False`, none with None; a table's key `..._<KEY>__<SUB>`) overrides a key after the files.
+dynaconf looks for a file from the folders of the program and of the working directory up (utils/files.find_file):
+the scan takes the one the tree holds in one such place only. `settings.KEY` (or `.key`) and
+`settings.get("KEY", default)` are read; a key no file gives is unknown (another loader may set it), or `get`'s
+default; a file of the tree the scan cannot read (`.py`, `.ini`) may set any key.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def calls(ev: Interpreter, files: ConfigFiles, environment: Environment) -> dict
     return dict.fromkeys(MAKERS, made)
 
 
+PREFIX = "<envvar_prefix>"  # where the holder keeps the prefix its variables have (not an attribute name)
+
+
 def settings(ev: Interpreter, files: ConfigFiles, environment: Environment, node: ast.Call, frame: Frame) -> Any:
     def given(name: str) -> Any:
         value = ev.arg(node, frame, None, name)
@@ -46,30 +51,68 @@ def settings(ev: Interpreter, files: ConfigFiles, environment: Environment, node
     prefix = given("envvar_prefix")
     if prefix is not None and not is_known(prefix):
         return unknown(frame.module, node)
+    # no prefix given: DYNACONF_; False: the bare name; None: no variable at all
     prefix_text = "DYNACONF" if prefix is None else (str(prefix.value) if prefix.value else "")
-    layered = given("environments")
-    layers: list[str] | None = None
-    if layered is not None and is_known(layered) and layered.value:
-        current = environment.lookup("ENV_FOR_DYNACONF", SV("DEVELOPMENT", None), frame, node)
-        if not is_known(current):
-            return unknown(frame.module, node)
-        layers = ["default", (prefix_text or "dynaconf").lower(), str(current.value).lower(), "global"]
+    named = prefix is None or prefix.value is not None
+    layers = _layers(given, environment, prefix_text, frame, node)
+    if layers is False:
+        return unknown(frame.module, node)
     keys: dict[str, Any] = {}
-    for text in _names(given("settings_files") or given("settings_file")):
-        path = files.resolve(frame.module, text)
-        read = _read(path) if path is not None else None
-        if read is None:
+    for path in _files(files, frame, _names(given("settings_files") or given("settings_file"))):
+        read = _read(path)
+        if read is None:  # a file of the tree the scan cannot read (a .py, an .ini) may set any key
+            keys = {key: unknown(frame.module, node, why=f"{key}, or {files.shown(path, 0)[:-2]}'s") for key in keys}
             continue
-        for key, (value, line) in _layered(read, layers).items():
-            keys[key.upper()] = _valued(value, files.shown(path, line) if path else None)
+        for key, (value, line) in _layered(read, layers if isinstance(layers, list) else None).items():
+            keys[key.upper()] = _valued(value, files.shown(path, line), path, read[1], line)
     for key, value in list(keys.items()):
-        name = f"{prefix_text}_{key}" if prefix_text else key
-        keys[key] = keys[key.lower()] = environment.lookup(name, value, frame, node)
+        keys[key] = keys[key.lower()] = _named(environment, prefix_text, key, value, frame, node) if named else value
+    keys[PREFIX] = SV(prefix_text if named else None, None)
     return HolderV(HOLDER, keys, {name: () for name in READS})  # (its reads: `read`, through scan/calls.py)
 
 
-def read(ev: Interpreter, holder: HolderV, node: ast.Call, frame: Frame) -> Any:
-    """`settings.get("KEY", default)`: the key's value, else the default, else unknown."""
+def _layers(
+    given: Callable[[str], Any], environment: Environment, prefix: str, frame: Frame, node: ast.Call
+) -> list[str] | bool | None:
+    """The sections a file's settings come from, in order (None: its top-level keys; False: cannot tell). The
+    current environment is `env=`, else the switcher's variable (`env_switcher=`, `ENV_FOR_DYNACONF`), else
+    DEVELOPMENT; `default_env=` renames [default]."""
+    layered = given("environments")
+    if layered is None or (is_known(layered) and not layered.value):
+        return None
+    if not is_known(layered) or not isinstance(layered.value, bool):
+        return False  # (a list of environments: the sections it allows)
+    texts = {name: given(name) for name in ("env", "env_switcher", "default_env", "force_env")}
+    if any(value is not None and not is_known(value) for value in texts.values()):
+        return False
+    switcher = str(texts["env_switcher"].value) if texts["env_switcher"] else "ENV_FOR_DYNACONF"
+    chosen = texts["force_env"] or texts["env"]
+    current = chosen or environment.lookup(switcher, SV("DEVELOPMENT", None), frame, node)
+    if not is_known(current):
+        return False
+    default = str(texts["default_env"].value) if texts["default_env"] else "default"
+    return [default.lower(), (prefix or "dynaconf").lower(), str(current.value).lower(), "global"]
+
+
+def _files(files: ConfigFiles, frame: Frame, names: list[str]) -> list[Path]:
+    """Each settings file (and the `.local` one beside it, which dynaconf reads after it) the tree holds. dynaconf
+    looks from the folder of the program it runs and of the working directory up, in each a `config/` too: the
+    scan takes the file the tree holds in one such place only (the scanned folder's, its `config/`, the calling
+    module's folder or one above it); where two differ, which one is read depends on where the app is started."""
+    found = []
+    for text in names:
+        places = {files.resolve(frame.module, text), files.resolve(frame.module, f"config/{text}")}
+        places |= {p for p in (files.project.base / text, files.project.base / "config" / text) if p.is_file()}
+        distinct = {p.resolve() for p in places if p is not None}
+        if len(distinct) == 1:
+            path = distinct.pop()
+            local = path.with_name(f"{path.stem}.local{path.suffix}")
+            found += [path, local] if local.is_file() else [path]
+    return found
+
+
+def read(ev: Interpreter, environment: Environment, holder: HolderV, node: ast.Call, frame: Frame) -> Any:
+    """`settings.get("KEY", default)`: the key's value, else the default (its variable may set it), else unknown."""
     key = ev.force(ev.arg(node, frame, 0, "key"))
     if not (is_known(key) and isinstance(key.value, str)):
         return unknown(frame.module, node)
@@ -77,7 +120,20 @@ def read(ev: Interpreter, holder: HolderV, node: ast.Call, frame: Frame) -> Any:
     if found is not None:
         return found
     default = ev.arg(node, frame, 1, "default")
-    return default if default is not None else unknown(frame.module, node)
+    if default is None:
+        return unknown(frame.module, node)
+    prefix = holder.attrs[PREFIX].value
+    return _named(environment, prefix, key.value.upper(), default, frame, node) if prefix is not None else default
+
+
+def _named(environment: Environment, prefix: str, key: str, value: Any, frame: Frame, node: ast.AST) -> Any:
+    """A key as its variable (`DYNACONF_KEY`) leaves it: the files' value, named by it; a table's keys each by
+    theirs (`DYNACONF_DATABASE__URL`)."""
+    name = f"{prefix}_{key}" if prefix else key
+    if isinstance(value, DictV):
+        items = {k: _named(environment, name, f"_{k.upper()}", v, frame, node) for k, v in value.items.items()}
+        return DictV(items, value.origin)
+    return environment.lookup(name, value, frame, node)
 
 
 def _names(value: Any) -> list[str]:
@@ -131,18 +187,27 @@ def _line(lines: list[str], section: str | None, key: str) -> int:
             inside = section is not None and header.group(1).lower() == section
         elif section is not None and line and not line[0].isspace() and line.rstrip().endswith(":"):
             inside = line.rstrip()[:-1].strip().strip("'\"").lower() == section  # a YAML section
-        elif inside and re.match(rf"\s*['\"]?{re.escape(key)}['\"]?\s*[:=]", line, re.IGNORECASE):
+        elif inside and _writes(line, key):
             return number
     return 0
 
 
-def _valued(value: Any, where: str | None) -> Any:
+def _valued(value: Any, where: str, path: Path, lines: list[str], line: int) -> Any:
+    """A file's value with its origin; a table's keys each at their own line (the first after the table's)."""
     if isinstance(value, dict):
-        return DictV({str(k): _valued(v, where) for k, v in value.items()}, where)
+        items = {}
+        for key, item in value.items():
+            at = next((n for n, text in enumerate(lines[line:], line + 1) if _writes(text, str(key))), line)
+            items[str(key)] = _valued(item, f"{where.rsplit(':', 1)[0]}:{at}", path, lines, at)
+        return DictV(items, where)
     if isinstance(value, list):
-        return ListV([_valued(v, where) for v in value], where)
+        return ListV([_valued(v, where, path, lines, line) for v in value], where)
     if not isinstance(value, (str, int, float, bool, type(None))):
         value = str(value)
     if isinstance(value, str) and value.startswith("@"):  # `@format {env[X]}`, `@int 5`: worked out when read
         return SV(None, where, known=False, expr=value)
     return SV(value, where, source=json.dumps(value) if not isinstance(value, str) else value)
+
+
+def _writes(line: str, key: str) -> bool:
+    return re.match(rf"\s*['\"]?{re.escape(key)}['\"]?\s*[:=]", line, re.IGNORECASE) is not None

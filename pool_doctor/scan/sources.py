@@ -269,12 +269,18 @@ class ConfigSources:
         caster given the keywords parse takes); with neither, `{}`."""
         given = {kw: self.ev.arg(node, frame, None, kw) for kw in ("alias", "environ_name", "environ_prefix")}
         alias, name, prefix = (str(v.value) if is_known(v) and v.value else None for v in given.values())
+        if given["environ_name"] is not None and name is None:  # `environ_name=None`: the setting's own name
+            name = "DATABASES"
         name = f"{prefix.rstrip('_')}_{name or 'DATABASE_URL'}" if prefix else name or "DATABASE_URL"
         default_node = node.args[0] if node.args else keyword(node, "default")
-        url = self.environment.lookup(name, Thunk(default_node, frame) if default_node else None, frame, node)
+        read = self.ev.arg(node, frame, None, "environ")
+        if read is not None and is_known(read) and not read.value:  # `environ=False`: the default, no variable
+            url = self.ev.force(self.ev.eval(default_node, frame)) if default_node else SV(None, None)
+        else:
+            url = self.environment.lookup(name, Thunk(default_node, frame) if default_node else None, frame, node)
         where, line, file = frame.module.where(node), node.lineno, frame.module.display
         databases = DictV({alias or "default": self._dj_database_url(url, node, frame)}, where, line=line, file=file)
-        if default_node is not None or self.environment.is_set(name, frame):
+        if default_node is not None or self.environment.is_set(name, frame) or (is_known(read) and not read.value):
             return databases
         none = DictV({}, where, line=line, file=file)  # (no default: a database only where the variable is set)
         return Branches([(f'"{name}" in os.environ', databases), (f'"{name}" not in os.environ', none)], default=1)
