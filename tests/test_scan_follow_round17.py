@@ -674,3 +674,35 @@ def test_django_configurations_environ_false_reads_no_variable(tmp_path: Path, m
     )
     name = at(report, "settings.py:6").settings["NAME"]
     assert (name.value, name.env) == ("base", None)
+
+
+def test_a_parameter_a_call_may_give_through_unread_spreads_is_unknown_not_its_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (second review) `make(url, *opts)` / `make(**opts)` with opts read at run time: ping may come from them
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            from sqlalchemy import create_engine
+
+            from somewhere_external import get_options
+
+            opts = get_options()
+
+
+            def make(url, ping=None, **kw):
+                return create_engine(url, pool_pre_ping=ping, **kw)
+
+
+            e1 = make("postgresql://u@h/db", *opts)
+            e2 = make(url="postgresql://u@h/db", **opts)
+            e3 = make("postgresql://u@h/db")
+            """,
+        },
+        monkeypatch,
+    )
+    assert not at(report, "app.py:12").settings["pool_pre_ping"].known
+    assert not at(report, "app.py:13").settings["pool_pre_ping"].known
+    assert at(report, "app.py:13").settings["url"].value == "postgresql://u@h/db"
+    assert at(report, "app.py:14").settings["pool_pre_ping"].known

@@ -256,13 +256,16 @@ class Calls:
                     extra_kwargs.items[key] = value
             extra_kwargs.opaque.extend(given.opaque)
         definition = Frame(func.module, scope=None, outer=func.closure)
+        keyable = {a.arg for a in [*args.args, *args.kwonlyargs]}
         for name in names:
             if name in bindings:
                 continue
-            if name in defaults:
+            if given is not None and given.opaque and name in keyable:  # `make(**opts)`: opts may give it
+                bindings[name] = SV(None, None, known=False, expr=f"{name}, or {given.opaque[0]}")
+            elif given is not None and given.starred and name not in {a.arg for a in args.kwonlyargs}:
+                bindings[name] = SV(None, None, known=False, expr="*args")  # (`make(url, *opts)`: its default too)
+            elif name in defaults:
                 bindings[name] = Thunk(defaults[name], func.closure or definition)
-            elif given is not None and given.starred:
-                bindings[name] = SV(None, None, known=False, expr="*args")
             else:
                 bindings[name] = self._of_its_type(annotations.get(name), definition, name) or SV(
                     None, None, known=False, expr=f"{name} (not given)"
