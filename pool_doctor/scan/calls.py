@@ -230,7 +230,9 @@ class Calls:
         given = self.arguments(node, frame) if node is not None else None
         return self.bind_arguments(func, given, frame, skip_first)
 
-    def bind_arguments(self, func: FuncRef, given: Arguments | None, frame: Frame, skip_first: bool = False) -> Frame:
+    def bind_arguments(
+        self, func: FuncRef, given: Arguments | None, frame: Frame, skip_first: bool = False, spreads: bool = False
+    ) -> Frame:
         args = func.node.args
         positional = [*args.posonlyargs, *args.args]
         bindings: dict[str, Any] = {}
@@ -260,9 +262,9 @@ class Calls:
         for name in names:
             if name in bindings:
                 continue
-            if given is not None and given.opaque and name in keyable:  # `make(**opts)`: opts may give it
+            if spreads and given is not None and given.opaque and name in keyable:  # `make(**opts)`: opts may give it
                 bindings[name] = SV(None, None, known=False, expr=f"{name}, or {given.opaque[0]}")
-            elif given is not None and given.starred and name not in {a.arg for a in args.kwonlyargs}:
+            elif spreads and given is not None and given.starred and name not in {a.arg for a in args.kwonlyargs}:
                 bindings[name] = SV(None, None, known=False, expr="*args")  # (`make(url, *opts)`: its default too)
             elif name in defaults:
                 bindings[name] = Thunk(defaults[name], func.closure or definition)
