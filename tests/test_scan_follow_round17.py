@@ -706,3 +706,26 @@ def test_a_parameter_a_call_may_give_through_unread_spreads_is_unknown_not_its_d
     assert not at(report, "app.py:13").settings["pool_pre_ping"].known
     assert at(report, "app.py:13").settings["url"].value == "postgresql://u@h/db"
     assert at(report, "app.py:14").settings["pool_pre_ping"].known
+
+
+def test_a_url_whose_port_is_no_number_is_no_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # TokenHolders: f"postgresql://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}" of unset variables is
+    # "postgresql://None:None@None:None/None", which make_url refuses (port "None"): unknown, never that text
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": 'import os\n\nPG_HOST = os.environ.get("PG_HOST")\nPG_PORT = os.environ.get("PG_PORT")\n',
+            "engine.py": """
+            from sqlalchemy import create_engine
+
+            from settings import PG_HOST, PG_PORT
+
+            engine = create_engine(f"postgresql://app@{PG_HOST}:{PG_PORT}/app", echo=True)
+            ok = create_engine("postgresql://app@[::1]:5432/app")
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "engine.py:5").settings["url"]
+    assert (url.known, url.value) == (False, None)
+    assert at(report, "engine.py:6").settings["url"].value == "postgresql://app@[::1]:5432/app"

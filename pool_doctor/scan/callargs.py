@@ -75,15 +75,23 @@ def given_elsewhere(url: SV, call: ast.Call) -> SV:
     if url.branches:  # each branch, and the value in effect (the default branch's)
         branches = tuple(given_elsewhere(branch, call) for branch in url.branches)
         url = replace(url, branches=branches, expr=one_of(branches) if url.expr else None)
-    refused = url.known and isinstance(url.value, str) and "://" not in url.value  # sqlalchemy 2.0's make_url raises
+    refused = url.known and isinstance(url.value, str) and ("://" not in url.value or _bad_port(url.value))
     if not (url.known and url.value is None) and not refused:
         return url
     if refused and url.env is None:  # (`str(None)`: Polar's read-replica DSN where none is configured)
         return replace(url, value=None, known=False, expr=f"{url.value!r} (no URL: create_engine refuses it)")
     if url.env is not None:  # a variable's default None: the pool is there only when the variable is set
-        return replace(url, known=False, expr=f"${url.env}")
+        return replace(url, value=None, known=False, expr=f"${url.env}")
     given = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "url")]
     return replace(url, known=False, expr=ast.unparse(given[0]) if given else "None")
+
+
+def _bad_port(url: str) -> bool:
+    """A port that is no number (`f"...@{HOST}:{PORT}/..."` of unset variables: `None`): SQLAlchemy 2.0's
+    make_url raises on it, as on a URL with no `://`."""
+    host = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else ""
+    return bool(port) and "," not in host and not port.isdigit()
 
 
 def _coerce(name: str, value: Any) -> Any:
