@@ -729,3 +729,48 @@ def test_a_url_whose_port_is_no_number_is_no_url(tmp_path: Path, monkeypatch: py
     url = at(report, "engine.py:5").settings["url"]
     assert (url.known, url.value) == (False, None)
     assert at(report, "engine.py:6").settings["url"].value == "postgresql://app@[::1]:5432/app"
+
+
+def test_a_provider_called_on_the_container_gives_its_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # cosmicpython-study: `db = container.db()` (a Singleton of the project's class), then `await db.connect(echo=True)`
+    report = scan(
+        tmp_path,
+        {
+            "shop/__init__.py": "",
+            "shop/postgres.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+
+            class AsyncSQLAlchemy:
+                def __init__(self, db_uri: str) -> None:
+                    self._db_uri = db_uri
+
+                async def connect(self, **kwargs):
+                    self._engine = create_async_engine(self._db_uri, **kwargs)
+            """,
+            "shop/container.py": """
+            from dependency_injector import containers, providers
+
+            from shop.postgres import AsyncSQLAlchemy
+
+
+            class Container(containers.DeclarativeContainer):
+                db = providers.Singleton(AsyncSQLAlchemy, db_uri="postgresql+asyncpg://shop@localhost:5432/shop")
+            """,
+            "shop/app.py": """
+            from shop.container import Container
+
+            db = Container().db()
+
+
+            async def startup():
+                await db.connect(echo=True, pool_size=20)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "shop/app.py:7")
+    assert (pool.settings["url"].value, pool.settings["pool_size"].value) == (
+        "postgresql+asyncpg://shop@localhost:5432/shop",
+        20,
+    )

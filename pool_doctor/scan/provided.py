@@ -17,7 +17,7 @@ PROVIDERS = {
 
 def provider_call(call: ast.Call, imports: dict[str, str]) -> ast.Call | None:
     """`providers.Singleton(f, *args, **kw)` as the call `f(*args, **kw)` it makes, another provider's
-    `.provided` read as what it provides (`settings.provided.database_url`)."""
+    `.provided` read as what it provides, a call of it (`settings.provided.database_url`)."""
     parts = dotted_parts(call.func)
     if not parts or not call.args or isinstance(call.args[0], ast.Starred) or parts[0] not in imports:
         return None
@@ -35,6 +35,6 @@ def provider_call(call: ast.Call, imports: dict[str, str]) -> ast.Call | None:
 class _Provided(ast.NodeTransformer):
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         inner: ast.expr = self.visit(node.value)
-        if node.attr == "provided":
-            return inner
+        if node.attr == "provided":  # what the provider gives: a call of it
+            return ast.copy_location(ast.Call(inner, [], []), node)
         return ast.copy_location(ast.Attribute(inner, node.attr, node.ctx), node)

@@ -156,10 +156,13 @@ def lazy_object(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
 
 
 def provided(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
-    """dependency-injector's `providers.Singleton(f, *args, **kw)`: what `f(*args, **kw)` gives (finder's
-    provider_call), `settings.provided.x` read as the provided instance's x."""
+    """dependency-injector's `providers.Singleton(f, *args, **kw)`: a callable that gives `f(*args, **kw)`
+    (finder's provider_call), as `container.db()` and `settings.provided.x` (provided.py) call it."""
     made = provider_call(node, frame.module.imports)
-    return ev.eval(made, frame) if made is not None else unknown(frame.module, node)
+    if made is None:
+        return unknown(frame.module, node)
+    takes = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    return FuncRef(frame.module, ast.copy_location(ast.Lambda(takes, made), node), closure=frame)  # `lambda: f(...)`
 
 
 def falsy_later(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame) -> Any:
