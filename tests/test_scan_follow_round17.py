@@ -774,3 +774,40 @@ def test_a_provider_called_on_the_container_gives_its_instance(tmp_path: Path, m
         "postgresql+asyncpg://shop@localhost:5432/shop",
         20,
     )
+
+
+def test_flask_config_setdefault_keeps_the_value_a_loaded_config_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # flask-expenses-manager: `app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})` after from_object(Config)
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 300, "pool_pre_ping": True}
+            """,
+            "app.py": """
+            import os
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object("config.Config")
+                if os.getenv("FLASK_TESTING") == "true":
+                    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app.py:14").settings
+    assert (settings["pool_recycle"].value, settings["pool_pre_ping"].value) == (300, True)
+    assert not settings["pool_pre_ping"].branches

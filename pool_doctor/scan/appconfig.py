@@ -182,6 +182,12 @@ def bind_call(stmt: ast.stmt) -> ast.Call | None:
     return None
 
 
+def defaults_only(stmt: ast.stmt) -> bool:
+    """`app.config.setdefault(...)`: it writes a key only where none is set."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "setdefault"
+
+
 def config_writes(stmt: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
     """`app.config["SQLALCHEMY_X"] = v`, `app.config.update(SQLALCHEMY_X=v)` / `({...})`, `.from_mapping(...)`,
     `.setdefault("SQLALCHEMY_X", v)`: each key with its value."""

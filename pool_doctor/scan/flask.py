@@ -245,6 +245,8 @@ class FlaskApps:
                 self._load(app, load, at)
                 continue
             for name, value_node in appconfig.config_writes(stmt):
+                if name in app.keys and appconfig.defaults_only(stmt):
+                    continue  # `app.config.setdefault(KEY, {})` keeps the value a loaded config gave KEY
                 # read with the locals the function has set by then (`opts["pool_pre_ping"] = True` before
                 # `app.config[...] = opts`)
                 guards.put(app, name, Thunk(value_node, at))
