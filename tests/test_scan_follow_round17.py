@@ -811,3 +811,31 @@ def test_flask_config_setdefault_keeps_the_value_a_loaded_config_gave(
     settings = at(report, "app.py:14").settings
     assert (settings["pool_recycle"].value, settings["pool_pre_ping"].value) == (300, True)
     assert not settings["pool_pre_ping"].branches
+
+
+def test_a_settings_module_with_installed_apps_two_star_imports_away_is_no_fragment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # django-bims: dev_docker.py <- dev.py <- base.py (INSTALLED_APPS); travis_docker.py replaces DATABASES
+    report = scan(
+        tmp_path,
+        {
+            "core/settings/base.py": 'INSTALLED_APPS = ["django.contrib.auth"]\n',
+            "core/settings/dev.py": "from .base import *\n\nDEBUG = True\n",
+            "core/settings/dev_docker.py": """
+            from .dev import *
+
+            DATABASES = {"default": {"ENGINE": "django.contrib.gis.db.backends.postgis", "NAME": "gis", "HOST": "db"}}
+            """,
+            "core/settings/travis_docker.py": """
+            from .dev_docker import *
+
+            DATABASES = {"default": {"ENGINE": "django.contrib.gis.db.backends.postgis", "NAME": "gis_ci"}}
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == [
+        "core/settings/dev_docker.py:3",
+        "core/settings/travis_docker.py:3",
+    ]

@@ -158,7 +158,6 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
     DATABASES stays its own (other settings modules may run on it as it is)."""
     found: set[Path] = set()
     importers: dict[Path, list[Module]] = {}  # each module's star-importers
-    sources: dict[Path, list[Module]] = {}  # and what each star-imports
     for module in modules:
         assigned = module.assigns.get("DATABASES")
         first = assigned[0].line if assigned else None
@@ -170,32 +169,34 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
             if source is None or source is module:
                 continue
             importers.setdefault(source.path, []).append(module)
-            sources.setdefault(module.path, []).append(source)
             if first is not None and stmt.lineno > first and (assigned or "DATABASES" in source.assigns):
                 found.add(source.path)  # (after a star import's DATABASES, one that replaces it: changing the
                 # shared dict in place, `from .databases import DATABASES`, the scan reads as its own alias)
             elif first is None and "DATABASES" in source.assigns:
                 first = stmt.lineno  # (the importer's DATABASES is this one's from here on)
     for module in modules:  # a fragment (DATABASES, no INSTALLED_APPS of its own or star-imported) settings modules
-        fragment = "DATABASES" in module.assigns and not _has_apps(module, sources)  # that set it take in, where none
+        fragment = "DATABASES" in module.assigns and not _has_apps(project, module)  # that set it take in, where none
         takers = _through_stars(module, importers)  # runs on it as it is (a settings package's __init__ may)
-        unchanged = any(_has_apps(other, sources) and not _sets_databases(other) for other in takers)
+        unchanged = any(_has_apps(project, other) and not _sets_databases(other) for other in takers)
         if fragment and any(_sets_databases(other) for other in takers) and not unchanged:
             found.add(module.path)
     return found
 
 
-def _has_apps(module: Module, sources: dict[Path, list[Module]]) -> bool:
+def _has_apps(project: Project, module: Module, depth: int = 0) -> bool:
     """Whether a settings module has INSTALLED_APPS, its own or through its star imports (adhocracy-plus's dev.py
-    from base.py): a whole settings module, not a fragment."""
-    return "INSTALLED_APPS" in module.assigns or any(
-        "INSTALLED_APPS" in source.assigns for source in _through_stars(module, sources)
+    from base.py, django-bims' dev_docker.py from dev.py from base.py): a whole settings module, not a fragment."""
+    if "INSTALLED_APPS" in module.assigns:
+        return True
+    stars = (project.module_by_name(star, module.path) for star in module.star_imports) if depth < 5 else ()
+    return any(
+        source is not None and source is not module and _has_apps(project, source, depth + 1) for source in stars
     )
 
 
 def _through_stars(module: Module, edges: dict[Path, list[Module]]) -> list[Module]:
     """The modules `edges` lead to from this one, directly or through others: the modules that star-import it
-    (a settings package's __init__), or those it star-imports."""
+    (a settings package's __init__)."""
     seen: dict[Path, Module] = {}
     todo = list(edges.get(module.path, []))
     while todo:
