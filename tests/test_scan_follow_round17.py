@@ -839,3 +839,50 @@ def test_a_settings_module_with_installed_apps_two_star_imports_away_is_no_fragm
         "core/settings/dev_docker.py:3",
         "core/settings/travis_docker.py:3",
     ]
+
+
+def test_the_base_of_a_loaded_config_class_is_no_engine_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # hrms-flask: create_app(config_name) loads config_by_name[config_name]; run.py gives a variable, a script "dev":
+    # the base Config's keys reach the app through DevelopmentConfig, not as a second engine
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from .config import config_by_name
+
+            db = SQLAlchemy()
+
+
+            def create_app(config_name):
+                app = Flask(__name__)
+                app.config.from_object(config_by_name[config_name])
+                db.init_app(app)
+                return app
+            """,
+            "app/config.py": """
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql://postgres@localhost/hr"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "pool_pre_ping": True}
+
+
+            class DevelopmentConfig(Config):
+                DEBUG = True
+
+
+            class ProductionConfig(Config):
+                DEBUG = False
+
+
+            config_by_name = {"dev": DevelopmentConfig, "prod": ProductionConfig}
+            """,
+            "run.py": 'import os\n\nfrom app import create_app\n\napp = create_app(os.getenv("FLASK_ENV", "dev"))\n',
+            "inspect_db.py": 'from app import create_app\n\napp = create_app("dev")\n',
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app/__init__.py:12"]

@@ -348,11 +348,11 @@ class FlaskApps:
                 )
                 for name in names
             }
-        if isinstance(given, InstanceRef):
-            self._loaded.add(id(given.cls.node))
+        if isinstance(given, InstanceRef):  # (its bases too: their keys reach the app through it, hrms' Config)
+            self._loaded.update(id(k.node) for k in self.ev.class_chain(given.cls))
             return self._instance_keys(given)
         if isinstance(given, ClassRef):
-            self._loaded.add(id(given.node))
+            self._loaded.update(id(k.node) for k in self.ev.class_chain(given))
             return flask_env(self.ev, given, self._class_keys(given))
         if isinstance(given, ModuleRef):
             self._loaded.add(id(given.module.tree))
