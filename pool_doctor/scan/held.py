@@ -23,6 +23,7 @@ from typing import Any
 from pool_doctor.model import Finding, Severity
 from pool_doctor.rules import codes
 from pool_doctor.scan.model import Site
+from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import own_nodes
 
 # Modules whose calls are slow external work: HTTP clients and LLM SDKs.
@@ -274,7 +275,7 @@ def _depends_on_session(function: Function) -> str | None:
     for param, default in zip(params, defaults):
         pieces = [node for part in (param.annotation, default) if part is not None for node in ast.walk(part)]
         depends = [node for node in pieces if isinstance(node, ast.Call) and _callee(node) == "Depends"]
-        dependency = [_callee_name(call.args[0]) for call in depends if call.args]
+        dependency = [last_name(call.args[0]) for call in depends if call.args]
         typed = [node.id for node in pieces if isinstance(node, ast.Name)] + [
             node.attr for node in pieces if isinstance(node, ast.Attribute)
         ]
@@ -284,14 +285,6 @@ def _depends_on_session(function: Function) -> str | None:
             re.search(r"(?i)session", name) for name in typed
         ):
             return param.arg
-    return None
-
-
-def _callee_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
     return None
 
 
