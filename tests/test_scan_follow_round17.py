@@ -886,3 +886,114 @@ def test_the_base_of_a_loaded_config_class_is_no_engine_of_its_own(
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["app/__init__.py:12"]
+
+
+def test_setdefault_gives_its_value_where_no_path_set_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (third review) a key set only under a test: setdefault's value on the other path
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://u@h/db"
+                if os.environ.get("FAST"):
+                    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 50}
+                app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 3, "pool_recycle": 300})
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app.py:15").settings
+    assert (settings["pool_size"].value, settings["pool_recycle"].value) == (3, 300)
+    assert [b.value for b in settings["pool_size"].branches] == [3, 50]
+
+
+PROVIDED = """
+from dependency_injector import containers, providers
+from sqlalchemy import create_engine
+
+
+class Settings:
+    def __init__(self, database_url="postgresql://u@default/db", pool_size=5):
+        self.database_url = database_url
+        self.pool_size = pool_size
+
+
+class Database:
+    def __init__(self, settings):
+        self.engine = create_engine(settings.database_url, pool_size=settings.pool_size)
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(Settings, database_url="postgresql://u@first/db", pool_size=15)
+    db = providers.Singleton(Database, settings=settings)
+
+
+container = Container()
+"""
+
+
+@pytest.mark.parametrize(
+    ("tail", "where", "expected"),
+    [
+        # a provider given to a provider is given as what it provides
+        ("db = container.db()\n", "main.py:18", ("postgresql://u@first/db", 15)),
+        # the call's keywords win over the provider's
+        (
+            's = container.settings(database_url="postgresql://u@second/db", pool_size=20)\n'
+            "engine = create_engine(s.database_url, pool_size=s.pool_size)\n",
+            "main.py:23",
+            ("postgresql://u@second/db", 20),
+        ),
+        # the app overrides it: what it gives is not the definition's
+        (
+            "container.settings.override(providers.Object(None))\ns = container.settings()\n"
+            "engine = create_engine(s.database_url, pool_size=s.pool_size)\n",
+            "main.py:24",
+            (None, None),
+        ),
+    ],
+)
+def test_dependency_injector_providers_as_the_container_gives_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tail: str, where: str, expected: tuple[object, object]
+) -> None:
+    report = scan(tmp_path, {"main.py": PROVIDED.lstrip("\n") + tail}, monkeypatch)
+    settings = at(report, where).settings
+    url, size = settings["url"], settings["pool_size"]
+    assert (url.value if url.known else None, size.value if size.known else None) == expected
+
+
+def test_settings_modules_that_star_import_each_other_are_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (third review) a dozen settings modules each star-importing the others: each module looked at once
+    names = [f"s{i}" for i in range(12)]
+    files = {
+        f"proj/{name}.py": "".join(f"from .{other} import *\n" for other in names if other != name)
+        + f'\nDATABASES = {{"default": {{"ENGINE": "django.db.backends.postgresql", "NAME": "{name}"}}}}\n'
+        for name in names
+    }
+    from pool_doctor.scan.finder import Project
+
+    calls = 0
+    original = Project.module_by_name
+
+    def counted(self: Project, dotted: str, near: Path | None = None) -> object:
+        nonlocal calls
+        calls += 1
+        return original(self, dotted, near)
+
+    monkeypatch.setattr(Project, "module_by_name", counted)
+    scan(tmp_path, files, monkeypatch)
+    assert calls < 20_000  # (each path walked again: 12 x 11^5)

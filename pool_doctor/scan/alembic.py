@@ -15,8 +15,18 @@ from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, merge_ini, read_text
 from pool_doctor.scan.finder import Module, read_source
 from pool_doctor.scan.interpolation import Option, find
-from pool_doctor.scan.kinds import SV, Branches, DictV, ExternalRef, Frame, Interpreter, is_known, not_set, unknown
-from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    DictV,
+    ExternalRef,
+    Frame,
+    Interpreter,
+    is_known,
+    not_set,
+    unknown,
+    unset_as,
+)
 
 ALEMBIC_INI = "alembic.ini"
 CONFIG = "alembic.context.config"
@@ -107,7 +117,7 @@ class AlembicConfig:
         alone = self.files.section_dict(SectionV(parser, name), frame, node)
         if given_ini and isinstance(alone, DictV):
             given = self._given(frame, node)
-            alone.items[URL_OPTION] = _unset_as(self.ev.force(alone.items.get(URL_OPTION, not_set())), given)
+            alone.items[URL_OPTION] = unset_as(self.ev.force(alone.items.get(URL_OPTION, not_set())), given)
         runners = self._runners(frame) if name == MAIN and not parser.set_by_code else []
         if not runners:
             return alone
@@ -191,15 +201,6 @@ class AlembicConfig:
         if getattr(value, "dotted", "").endswith(".config_ini_section"):
             return MAIN
         return str(value.value) if is_known(value) else None
-
-
-def _unset_as(value: Any, given: SV) -> Any:
-    """`value` where every path that leaves it unset has `given` instead (an ini not in the tree may set it)."""
-    if isinstance(value, SV) and not value.known and value.expr == NOT_SET:
-        return given
-    if isinstance(value, Branches):
-        return replace(value, options=[(when, _unset_as(option, given)) for when, option in value.options])
-    return value
 
 
 def _arguments(call: ast.Call, names: tuple[str, ...]) -> list[ast.expr] | None:

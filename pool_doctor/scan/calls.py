@@ -40,7 +40,6 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.model import mask_text
 from pool_doctor.scan.nodes import literal_prefix, starts_with, takes_keyword
 from pool_doctor.scan.paste import PasteSettings
-from pool_doctor.scan.provided import PROVIDERS
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 
@@ -121,7 +120,7 @@ class Calls:
             "builtins.isinstance": partial(pycalls.isinstance_call, self.ev),
             "django.utils.functional.SimpleLazyObject": partial(pycalls.lazy_object, self.ev),
             "functools.partial": self.partial_call,
-            **dict.fromkeys(PROVIDERS, partial(pycalls.provided, self.ev)),
+            **pycalls.provider_calls(self.ev),
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,
             "typing.cast": lambda node, frame: self.ev.arg(node, frame, 1, "val") or unknown(frame.module, node),

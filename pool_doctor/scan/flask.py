@@ -62,6 +62,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     not_set,
     unknown,
+    unset_as,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.values import leaf, mask
@@ -245,11 +246,12 @@ class FlaskApps:
                 self._load(app, load, at)
                 continue
             for name, value_node in appconfig.config_writes(stmt):
-                if name in app.keys and appconfig.defaults_only(stmt):
-                    continue  # `app.config.setdefault(KEY, {})` keeps the value a loaded config gave KEY
                 # read with the locals the function has set by then (`opts["pool_pre_ping"] = True` before
-                # `app.config[...] = opts`)
-                guards.put(app, name, Thunk(value_node, at))
+                # `app.config[...] = opts`); `setdefault(KEY, v)` keeps KEY where a path set it
+                value: Any = Thunk(value_node, at)
+                if name in app.keys and appconfig.defaults_only(stmt):
+                    value = unset_as(self.ev.force(app.keys[name]), value)
+                guards.put(app, name, value)
             for write in appconfig.nested_writes(stmt):
                 start = Thunk(write.default, frame) if write.default is not None else None  # setdefault's
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))

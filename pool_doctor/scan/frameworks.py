@@ -183,15 +183,18 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
     return found
 
 
-def _has_apps(project: Project, module: Module, depth: int = 0) -> bool:
+def _has_apps(project: Project, module: Module, seen: set[Path] | None = None) -> bool:
     """Whether a settings module has INSTALLED_APPS, its own or through its star imports (adhocracy-plus's dev.py
-    from base.py, django-bims' dev_docker.py from dev.py from base.py): a whole settings module, not a fragment."""
+    from base.py, django-bims' dev_docker.py from dev.py from base.py): a whole settings module, not a fragment.
+    Each module is looked at once (settings modules that star-import each other)."""
+    seen = set() if seen is None else seen
+    if module.path in seen:
+        return False
+    seen.add(module.path)
     if "INSTALLED_APPS" in module.assigns:
         return True
-    stars = (project.module_by_name(star, module.path) for star in module.star_imports) if depth < 5 else ()
-    return any(
-        source is not None and source is not module and _has_apps(project, source, depth + 1) for source in stars
-    )
+    stars = (project.module_by_name(star, module.path) for star in module.star_imports)
+    return any(source is not None and _has_apps(project, source, seen) for source in stars)
 
 
 def _through_stars(module: Module, edges: dict[Path, list[Module]]) -> list[Module]:

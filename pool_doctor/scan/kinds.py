@@ -273,6 +273,16 @@ def not_set(env: str | None = None) -> SV:
     return SV(None, None, env, known=False, expr=NOT_SET)
 
 
+def unset_as(value: Any, given: Any) -> Any:
+    """`value` where every path that leaves it unset has `given` instead (an ini not in the tree may set it;
+    `app.config.setdefault(KEY, given)` after a write only some paths make)."""
+    if isinstance(value, SV) and not value.known and value.expr == NOT_SET:
+        return given
+    if isinstance(value, Branches):
+        return Branches([(when, unset_as(option, given)) for when, option in value.options], default=value.default)
+    return value
+
+
 def is_known(value: Any) -> TypeGuard[SV]:
     return isinstance(value, SV) and value.known
 

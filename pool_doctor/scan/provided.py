@@ -1,5 +1,10 @@
 """dependency-injector's providers as the calls they make: `providers.Singleton(f, *args, **kw)` calls
-`f(*args, **kw)` when the container is first asked for it (finder indexes that call; pycalls gives its value)."""
+`f(*args, **kw)` when the container is first asked for it (finder indexes that call; pycalls gives its value).
+
+dependency-injector 4: calling a provider (`container.db()`) gives what it provides, made with the provider's
+arguments and the call's (the call's keywords win); an argument that is itself a provider is given as what it
+provides (`Singleton(Database, settings=settings)`), as is `x.provided`. `.override(...)` is not read.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +13,54 @@ import copy
 
 from pool_doctor.scan.names import dotted_parts
 
+INJECTED = "__pool_doctor_injected__"  # `providers.<INJECTED>(x)`: x, or what x provides when x is a provider
+ARGS, KWARGS = "__pool_doctor_args", "__pool_doctor_kwargs"
 PROVIDERS = {
     f"dependency_injector.providers.{kind}{name}"
     for kind in ("", "ThreadSafe", "ThreadLocal", "ContextLocal", "Delegated", "Abstract")
     for name in ("Singleton", "Factory", "Callable", "Coroutine", "Resource")
 }
+INJECTIONS = {f"{owner}.{INJECTED}" for owner in ("dependency_injector.providers", *PROVIDERS)}
 
 
 def provider_call(call: ast.Call, imports: dict[str, str]) -> ast.Call | None:
-    """`providers.Singleton(f, *args, **kw)` as the call `f(*args, **kw)` it makes, another provider's
-    `.provided` read as what it provides, a call of it (`settings.provided.database_url`)."""
+    """`providers.Singleton(f, *args, **kw)` as the call `f(*args, **kw)` it makes, each argument given as what
+    it provides when it is a provider (INJECTED), `.provided` a call of the provider."""
     parts = dotted_parts(call.func)
     if not parts or not call.args or isinstance(call.args[0], ast.Starred) or parts[0] not in imports:
         return None
     if ".".join([imports[parts[0]], *parts[1:]]) not in PROVIDERS:
         return None
+    owner = call.func.value if isinstance(call.func, ast.Attribute) else call.func  # (`providers`, or `Singleton`)
     strip = _Provided()  # on copies: the call itself stays as written
+
+    def given(node: ast.expr) -> ast.expr:
+        node = strip.visit(copy.deepcopy(node))
+        return node if isinstance(node, ast.Starred) else ast.Call(ast.Attribute(owner, INJECTED), [node], [])
+
     made = ast.Call(
-        call.args[0],
-        [strip.visit(copy.deepcopy(a)) for a in call.args[1:]],
-        [strip.visit(copy.deepcopy(k)) for k in call.keywords],
+        call.args[0], [given(a) for a in call.args[1:]], [ast.keyword(k.arg, given(k.value)) for k in call.keywords]
     )
-    return ast.copy_location(made, call)
+    return ast.fix_missing_locations(ast.copy_location(made, call))
+
+
+def provider_lambda(made: ast.Call, at: ast.AST) -> ast.Lambda:
+    """`lambda *args, **kwargs: f(<the provider's arguments>, *args, **kwargs)`: the provider as a callable."""
+    takes = ast.arguments(
+        posonlyargs=[], args=[], vararg=ast.arg(ARGS), kwonlyargs=[], kw_defaults=[], kwarg=ast.arg(KWARGS), defaults=[]
+    )
+    body = ast.Call(
+        made.func,
+        [*made.args, ast.Starred(ast.Name(ARGS, ast.Load()), ast.Load())],
+        [*made.keywords, ast.keyword(None, ast.Name(KWARGS, ast.Load()))],
+    )
+    made_lambda = ast.fix_missing_locations(ast.copy_location(ast.Lambda(takes, ast.copy_location(body, at)), at))
+    made_lambda._pd_provider = True  # type: ignore[attr-defined]  # (is_provider)
+    return made_lambda
+
+
+def is_provider(node: ast.AST) -> bool:
+    return getattr(node, "_pd_provider", False) is True
 
 
 class _Provided(ast.NodeTransformer):

@@ -10,9 +10,11 @@ import math
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
     ClassRef,
@@ -27,7 +29,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
-from pool_doctor.scan.provided import provider_call
+from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provider_call, provider_lambda
 
 NUMBERS = (int, float)
 QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
@@ -155,14 +157,41 @@ def lazy_object(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     return ev.call_function(func, None, frame) if isinstance(func, FuncRef) else unknown(frame.module, node)
 
 
+def provider_calls(ev: Interpreter) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+    """dependency-injector's providers and their arguments (provided.py), by dotted name."""
+    return {**dict.fromkeys(PROVIDERS, partial(provided, ev)), **dict.fromkeys(INJECTIONS, partial(injected, ev))}
+
+
 def provided(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     """dependency-injector's `providers.Singleton(f, *args, **kw)`: a callable that gives `f(*args, **kw)`
-    (finder's provider_call), as `container.db()` and `settings.provided.x` (provided.py) call it."""
+    (provided.py), as `container.db()` and `settings.provided.x` call it."""
     made = provider_call(node, frame.module.imports)
-    if made is None:
+    if made is None or overridden(ev, node, frame.module):
         return unknown(frame.module, node)
-    takes = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-    return FuncRef(frame.module, ast.copy_location(ast.Lambda(takes, made), node), closure=frame)  # `lambda: f(...)`
+    return FuncRef(frame.module, provider_lambda(made, node), closure=frame)
+
+
+def overridden(ev: Interpreter, node: ast.Call, module: Module) -> bool:
+    """Whether the app's code may replace the provider: `container.<name>.override(...)` in a module of the app
+    (not of its tests), `<name>` the attribute it is assigned to."""
+    names = {
+        t.id
+        for n in ast.walk(module.tree)
+        if isinstance(n, ast.Assign) and n.value is node
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    needles = [f".{name}.override(" for name in names]
+    sources = (m.source for m in ev.project.modules.values() if m is not None and not m.aside)
+    return any(needle in source for source in sources for needle in needles)
+
+
+def injected(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
+    """A provider's argument: what it provides when it is a provider itself, else the value."""
+    value = ev.force(ev.eval(node.args[0], frame)) if node.args else None
+    if isinstance(value, FuncRef) and is_provider(value.node):
+        return ev.call_function(value, None, frame)
+    return value if value is not None else unknown(frame.module, node)
 
 
 def falsy_later(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame) -> Any:
