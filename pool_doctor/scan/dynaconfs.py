@@ -31,6 +31,7 @@ HOLDER = "dynaconf.Dynaconf"
 MAKERS = ("dynaconf.Dynaconf", "dynaconf.LazySettings", "dynaconf.base.LazySettings")
 READS = {"get", "get_fresh"}  # `settings.get("KEY", default)`
 SECTION = re.compile(r"^\s*\[\s*([^\]\s]+)\s*\]")
+PREFIX = "<envvar_prefix>"  # where the holder keeps the prefix its variables have (not an attribute name)
 
 
 def calls(ev: Interpreter, files: ConfigFiles, environment: Environment) -> dict[str, Callable[[ast.Call, Frame], Any]]:
@@ -38,9 +39,6 @@ def calls(ev: Interpreter, files: ConfigFiles, environment: Environment) -> dict
         return settings(ev, files, environment, node, frame)
 
     return dict.fromkeys(MAKERS, made)
-
-
-PREFIX = "<envvar_prefix>"  # where the holder keeps the prefix its variables have (not an attribute name)
 
 
 def settings(ev: Interpreter, files: ConfigFiles, environment: Environment, node: ast.Call, frame: Frame) -> Any:
@@ -61,10 +59,11 @@ def settings(ev: Interpreter, files: ConfigFiles, environment: Environment, node
     for path in _files(files, frame, _names(given("settings_files") or given("settings_file"))):
         read = _read(path)
         if read is None:  # a file of the tree the scan cannot read (a .py, an .ini) may set any key
-            keys = {key: unknown(frame.module, node, why=f"{key}, or {files.shown(path, 0)[:-2]}'s") for key in keys}
+            shown = files.shown(path, 0).rsplit(":", 1)[0]
+            keys = {key: unknown(frame.module, node, why=f"{key}, or {shown}'s") for key in keys}
             continue
         for key, (value, line) in _layered(read, layers if isinstance(layers, list) else None).items():
-            keys[key.upper()] = _valued(value, files.shown(path, line), path, read[1], line)
+            keys[key.upper()] = _valued(value, files.shown(path, line), read[1], line)
     for key, value in list(keys.items()):
         keys[key] = keys[key.lower()] = _named(environment, prefix_text, key, value, frame, node) if named else value
     keys[PREFIX] = SV(prefix_text if named else None, None)
@@ -192,16 +191,16 @@ def _line(lines: list[str], section: str | None, key: str) -> int:
     return 0
 
 
-def _valued(value: Any, where: str, path: Path, lines: list[str], line: int) -> Any:
+def _valued(value: Any, where: str, lines: list[str], line: int) -> Any:
     """A file's value with its origin; a table's keys each at their own line (the first after the table's)."""
     if isinstance(value, dict):
         items = {}
         for key, item in value.items():
             at = next((n for n, text in enumerate(lines[line:], line + 1) if _writes(text, str(key))), line)
-            items[str(key)] = _valued(item, f"{where.rsplit(':', 1)[0]}:{at}", path, lines, at)
+            items[str(key)] = _valued(item, f"{where.rsplit(':', 1)[0]}:{at}", lines, at)
         return DictV(items, where)
     if isinstance(value, list):
-        return ListV([_valued(v, where, path, lines, line) for v in value], where)
+        return ListV([_valued(v, where, lines, line) for v in value], where)
     if not isinstance(value, (str, int, float, bool, type(None))):
         value = str(value)
     if isinstance(value, str) and value.startswith("@"):  # `@format {env[X]}`, `@int 5`: worked out when read
