@@ -13,7 +13,7 @@ from pool_doctor.model import Severity
 from pool_doctor.render import RenderOptions, md_cell, write, write_json
 from pool_doctor.rules.codes import lookup
 from pool_doctor.scan.app import stack_judging
-from pool_doctor.scan.model import SHORT_NAMES, ScannedPool, ScanReport
+from pool_doctor.scan.model import ASIDE, SHORT_NAMES, ScannedPool, ScanReport
 
 SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -137,9 +137,6 @@ def _pools(report: ScanReport) -> str:
     aside = [pool.aside for pool in report.pools if pool.aside]
     shown = ", ".join(f"{aside.count(kind)} in {label}" for kind, label in ASIDE if kind in aside)
     return _count(len(report.pools), "pool") + (f" ({shown})" if shown else "")
-
-
-ASIDE = (("tests", "the tests"), ("examples", "examples"))
 
 
 def _aside(report: ScanReport, most: int = 10) -> list[str]:

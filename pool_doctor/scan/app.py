@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan.model import NOT_SET, ScannedPool, ScannedValue, ScanReport
+from pool_doctor.scan.model import ASIDE, NOT_SET, ScannedPool, ScannedValue, ScanReport
 from pool_doctor.scan.target import is_postgres, url_driver
 from pool_doctor.stacks import flatten, scanned, stack_of
 from pool_doctor.stacks.base import CONNECT_ARGS, POOL, SKIP, Stack
@@ -79,7 +79,7 @@ def pick(report: ScanReport, choice: str | None, app: str) -> tuple[list[Scanned
 def aside_text(pools: list[ScannedPool], most: int = 3) -> str:
     """`1 in the tests (tests/conftest.py:5), 2 in examples (...)`: the pools that are not the app's."""
     parts = []
-    for kind, label in (("tests", "the tests"), ("examples", "examples")):
+    for kind, label in ASIDE:
         found = [pool.where for pool in pools if pool.aside == kind]
         if found:
             more = f", and {len(found) - most} more" if len(found) > most else ""

@@ -78,6 +78,10 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+# What a pool's `aside` says, as reports name it: made in the tests, or in an example or template to copy
+ASIDE = (("tests", "the tests"), ("examples", "examples"))
+
+
 @dataclass(frozen=True)
 class ScannedPool:
     file: str  # as the user would type it: relative to the working directory when PATH was relative
