@@ -350,7 +350,8 @@ def scan(
     """Find the pools the app's source creates (SQLAlchemy, asyncpg, psycopg_pool, psycopg2, Django DATABASES,
     Flask-SQLAlchemy) and the values in effect, without importing or running it; flag what needs no server.
 
-    Files that do not parse are warnings on stderr (in the JSON/SARIF document too), never an error.
+    Files that do not parse are warnings on stderr (in the JSON/SARIF document too), never an error. Pools made
+    in the tests (tests/, conftest.py, test_*.py) or in examples to copy (config.example.py) are listed, not judged.
 
     \b
     Example: pool-doctor scan src/ --format sarif > pool-doctor.sarif
