@@ -112,6 +112,9 @@ class AlembicConfig:
             if given_ini and name == MAIN:  # (pybossa's alembictest.ini: the section is that file's)
                 opaque = ["**(the ini alembic is given with -c)"]
                 return DictV({URL_OPTION: self._given(frame, node)}, frame.module.where(node), opaque)
+            if name == MAIN and _names_the_section(self.ev.force(self.ev.eval(node.args[0], frame))):
+                opaque = ["**(the ini section alembic is named with -n)"]  # getitfixed's ini has no [alembic]
+                return DictV({URL_OPTION: self._named(frame, node)}, frame.module.where(node), opaque)
             default = self.ev.arg(node, frame, 1, "default")
             return default if default is not None else SV(None, frame.module.where(node))
         alone = self.files.section_dict(SectionV(parser, name), frame, node)
@@ -181,6 +184,13 @@ class AlembicConfig:
     def _given(frame: Frame, node: ast.AST) -> SV:
         return SV(None, frame.module.where(node), known=False, expr=f"{URL_OPTION} of the ini alembic is given (-c)")
 
+    @staticmethod
+    def _named(frame: Frame, node: ast.AST) -> SV:
+        """A main option of an alembic.ini with no [alembic] section: alembic runs with `-n SECTION`."""
+        return SV(
+            None, frame.module.where(node), known=False, expr=f"{URL_OPTION} of the ini section alembic is named (-n)"
+        )
+
     def main_option(self, node: ast.Call, frame: Frame) -> Any:
         """`context.config.get_main_option("sqlalchemy.url")`."""
         option = self.ev.arg(node, frame, 0, "name")
@@ -188,6 +198,8 @@ class AlembicConfig:
             return unknown(frame.module, node)
         fallback = node.args[1] if len(node.args) > 1 else None
         parser = self.ini(frame)
+        if self._unnamed(parser, frame):
+            return self._named(frame, node)
         alone = self.files.option(parser, MAIN, str(option.value), None, fallback, frame, node, True)
         runners = self._runners(frame) if option.value == URL_OPTION and not parser.set_by_code else []
         if not runners:
@@ -196,11 +208,22 @@ class AlembicConfig:
         default = 0 if len(options) == 1 else None
         return Branches([*options, ("run by the alembic command", alone)], default=default)
 
+    def _unnamed(self, parser: ParserV, frame: Frame) -> bool:
+        """alembic.ini is in the tree, has no [alembic] section and the code sets none: the section alembic reads
+        is the one `alembic -n SECTION` names, not known here."""
+        in_tree = self.files.resolve(frame.module, ALEMBIC_INI) is not None
+        return in_tree and find(parser.sections, MAIN) is None and not any(s == MAIN for s, _, _ in parser.set_by_code)
+
     def _section_name(self, node: ast.expr, frame: Frame) -> str | None:
         value = self.ev.force(self.ev.eval(node, frame))
-        if getattr(value, "dotted", "").endswith(".config_ini_section"):
+        if _names_the_section(value):
             return MAIN
         return str(value.value) if is_known(value) else None
+
+
+def _names_the_section(value: Any) -> bool:
+    """`config.config_ini_section`: the section alembic was told to read (`-n`, "alembic" when not told)."""
+    return bool(getattr(value, "dotted", "").endswith(".config_ini_section"))
 
 
 def _arguments(call: ast.Call, names: tuple[str, ...]) -> list[ast.expr] | None:

@@ -100,6 +100,12 @@ class ConfigSources:
             "environ.FileAwareEnv": self.environ_env,
             "environs.Env": lambda node, frame: EnvironRef({}, frame.module, environs=True),
             "environs.FileAwareEnv": lambda node, frame: EnvironRef({}, frame.module, environs=True),
+            # envparse's `Env(**schema)`: a default hands back as given, as environs'; a schema may give defaults
+            "envparse.Env": lambda node, frame: (
+                unknown(frame.module, node)
+                if node.args or node.keywords
+                else EnvironRef({}, frame.module, environs=True)
+            ),
             "dj_database_url.config": self.dj_database_url_config,
             "everett.manager.ConfigManager": partial(self.everett_config, basic=False),
             "everett.manager.ConfigManager.basic_config": partial(self.everett_config, basic=True),

@@ -1,0 +1,100 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round17.py (held-out round 20's shapes and the open cases of earlier rounds). Each project is a
+few small files written here (never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+ENV_PY = """
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+
+def run_migrations_online():
+    engine = engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
+"""
+
+
+@pytest.mark.parametrize(
+    "ini",
+    [
+        "[app:main]\nuse = egg:app\nsqlalchemy.url = postgresql://app@localhost/app\n",
+        "[app]\nsqlalchemy.url = postgresql://app@localhost/app\n\n[app_test]\nsqlalchemy.url = postgresql://t@x/t\n",
+    ],
+)
+def test_an_alembic_ini_with_no_alembic_section_is_read_with_the_section_alembic_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ini: str
+) -> None:
+    # getitfixed's alembic.ini has no [alembic] section: alembic runs with `-n <section>`, so
+    # `config.config_ini_section` is that section. The URL was left out (the default `{}`), as if the migrations'
+    # engine had none.
+    report = scan(tmp_path, {"alembic.ini": ini, "migrations/env.py": ENV_PY}, monkeypatch)
+    url = at(report, "migrations/env.py:7").settings["url"]
+    assert (url.known, url.expr) == (False, "sqlalchemy.url of the ini section alembic is named (-n)")
+
+
+def test_an_alembic_ini_with_its_alembic_section_is_still_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ini = "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql://app@localhost/app\n"
+    report = scan(tmp_path, {"alembic.ini": ini, "migrations/env.py": ENV_PY}, monkeypatch)
+    assert at(report, "migrations/env.py:7").settings["url"].value == "postgresql://app@localhost/app"
+
+
+def test_an_alembic_main_option_of_an_ini_with_no_alembic_section_is_the_named_sections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = """
+    from alembic import context
+    from sqlalchemy import create_engine
+
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    """
+    ini = "[app:main]\nsqlalchemy.url = postgresql://app@localhost/app\n"
+    report = scan(tmp_path, {"alembic.ini": ini, "migrations/env.py": env}, monkeypatch)
+    url = at(report, "migrations/env.py:4").settings["url"]
+    assert (url.known, url.expr) == (False, "sqlalchemy.url of the ini section alembic is named (-n)")
+
+
+@pytest.mark.parametrize(
+    ("made", "expected"),
+    [
+        ("Env()", ("postgresql://app@localhost:5432/payments", 10)),
+        ("Env(DB_POOL_SIZE=dict(cast=int, default=3))", (None, None)),  # a schema's default: not read, unknown
+    ],
+)
+def test_an_envparse_env_the_project_makes_reads_as_envparses_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: str, expected: tuple[object, object]
+) -> None:
+    # payments: `from envparse import Env; env = Env()`, then `env.str("DB_DSN", default=...)` and
+    # `env.int("DB_POOL_SIZE", default=10)`: both were unknown (only envparse's own `env` was read)
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": f"""
+            from envparse import Env
+
+            env = {made}
+            DB_DSN = env.str("DB_DSN", default="postgresql://app@localhost:5432/payments")
+            DB_POOL_SIZE = env.int("DB_POOL_SIZE", default=10)
+            """,
+            "db.py": """
+            import asyncpg
+
+            import settings
+
+            async def init():
+                return await asyncpg.create_pool(dsn=settings.DB_DSN, max_size=settings.DB_POOL_SIZE)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:6")
+    assert (pool.settings["dsn"].value, pool.settings["max_size"].value) == expected
+    if expected[0] is not None:
+        assert (pool.settings["dsn"].env, pool.settings["max_size"].env) == ("DB_DSN", "DB_POOL_SIZE")
