@@ -98,3 +98,47 @@ def test_an_envparse_env_the_project_makes_reads_as_envparses_own(
     assert (pool.settings["dsn"].value, pool.settings["max_size"].value) == expected
     if expected[0] is not None:
         assert (pool.settings["dsn"].env, pool.settings["max_size"].env) == ("DB_DSN", "DB_POOL_SIZE")
+
+
+def test_a_flask_app_loading_a_class_filled_at_run_time_keeps_its_engine_beside_a_data_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cuckoo's distributed app loads `settings`, an empty class its init_settings() fills with setattr from a
+    # file it execs at run time; a copy of that file (data/settings.py, setting SQLALCHEMY_DATABASE_URI) was taken
+    # for a config module reported on its own, though every load was read: the app's engine vanished
+    report = scan(
+        tmp_path,
+        {
+            "dist/__init__.py": "",
+            "dist/data/settings.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://cuckoo@localhost/distributed"\n',
+            "dist/misc.py": """
+            class settings:
+                pass
+
+
+            def init_settings():
+                s = {}
+                exec(open("distributed/settings.py").read(), s)
+                for key, value in s.items():
+                    setattr(settings, key, value)
+            """,
+            "dist/db.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "dist/app.py": """
+            import flask
+
+            from dist.db import db
+            from dist.misc import init_settings, settings
+
+
+            def create_app():
+                app = flask.Flask("dist")
+                init_settings()
+                app.config.from_object(settings)
+                db.init_app(app)
+                return app
+            """,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["dist/app.py:11"]
+    assert report.pools[0].unresolved == ["app.config.from_object(settings) (not read)"]

@@ -332,6 +332,9 @@ class FlaskApps:
             )
         )
         keys = self._read_source(app.module, method, given)
+        if flaskconfig.filled_at_run_time(self.ev, given):  # (cuckoo's: an exec'd file's names, set at run time)
+            app.unread = True
+            app.unresolved.append(f"{app.module.segment(call)}{UNREAD}")
         app.absent = app.absent or (keys is None and method == "from_pyfile" and is_known(given))
         return keys, named and keys is not None
 
@@ -510,7 +513,8 @@ class FlaskApps:
         # or with none in a project that names no key (funnel's installed loader): the extension needs a URL
         keys = app.keys if app.bind is None or app.prefixed is None else {URI: app.prefixed, **app.keys}
         untold = not keys.keys() & POOL_KEYS and not mentions_keys(self.ev) and not self._bound_by_other(app)
-        unread = app.bind is not None and (app.absent or untold or (app.unread and not config_sources(self.ev)))
+        sources = config_sources(self.ev) and (not self._loads or self._open_loads > 0)  # each its own engine
+        unread = app.bind is not None and (app.absent or untold or (app.unread and not sources))
         if not keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or app.module.aside or not self._may_extend()):

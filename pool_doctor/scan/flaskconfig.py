@@ -149,3 +149,18 @@ def python_file(ev: Interpreter, module: Module, name: str) -> Module | None:
         return None
     near = max(found, key=lambda path: len(posixpath.commonpath([path.as_posix(), module.path.as_posix()])))
     return ev.project.parse(near)
+
+
+def filled_at_run_time(ev: Interpreter, given: Any) -> bool:
+    """A config class the project fills with `setattr(cls, name, value)` of names it cannot know (cuckoo's
+    `settings`, given the names of a file it execs): its keys are set at run time."""
+    if not isinstance(given, ClassRef):
+        return False
+    for module in filter(None, ev.project.modules.values()):
+        for site in module.calls.get("setattr", []):
+            args = site.call.args
+            if len(args) == 3 and not isinstance(args[1], ast.Constant):
+                target = ev.force(ev.eval(args[0], Frame(module)))
+                if isinstance(target, ClassRef) and target.node is given.node:
+                    return True
+    return False
