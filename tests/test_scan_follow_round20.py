@@ -142,3 +142,33 @@ def test_a_flask_app_loading_a_class_filled_at_run_time_keeps_its_engine_beside_
     )
     assert [pool.where for pool in report.pools] == ["dist/app.py:11"]
     assert report.pools[0].unresolved == ["app.config.from_object(settings) (not read)"]
+
+
+def test_a_wsgi_file_is_read_as_the_python_a_server_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # balrog's web apps make their engine in uwsgi/public.wsgi (uWSGI's `wsgi-file`, mod_wsgi's WSGIScriptAlias):
+    # only .py files were read, so with a script also calling the wrapper the web app's pool vanished
+    report = scan(
+        tmp_path,
+        {
+            "src/app/__init__.py": "",
+            "src/app/db.py": """
+            from sqlalchemy import create_engine
+
+
+            def set_db(dburi):
+                return create_engine(dburi, pool_recycle=60)
+            """,
+            "scripts/rules.py": 'from app.db import set_db\n\nset_db("sqlite:///:memory:")\n',
+            "uwsgi/public.wsgi": """
+            import os
+
+            from app.db import set_db
+
+            set_db(os.environ["DBURI"])
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "uwsgi/public.wsgi:5")
+    assert (pool.settings["url"].env, pool.settings["pool_recycle"].value) == ("DBURI", 60)
+    assert sorted(p.where for p in report.pools) == ["scripts/rules.py:3", "uwsgi/public.wsgi:5"]

@@ -195,7 +195,7 @@ class Project:
             self.import_base = self.import_base.parent
         self.files: list[Path] = sorted(self.walk(".py"))
         self.index: dict[str, list[Path]] = {}
-        for path in self.files:
+        for path in (p for p in self.files if p.suffix != ".wsgi"):  # (run by a server, never imported)
             for key in self._module_keys(path):
                 self.index.setdefault(key, []).append(path)
         self.modules: dict[Path, Module | None] = {}  # None: could not be read or parsed
@@ -217,8 +217,9 @@ class Project:
                 for d in dirnames
                 if not d.startswith(".") and d not in SKIP_DIRS and not (here / d / "pyvenv.cfg").exists()
             ]
-            for name in filenames:  # (and, for Python, its scripts named without .py: bin/manage-db)
-                if name.endswith(suffix) or (suffix == ".py" and "." not in name and is_python_script(here / name)):
+            for name in filenames:  # (and, for Python, its scripts: bin/manage-db, mod_wsgi's and uWSGI's .wsgi)
+                script = name.endswith(".wsgi") or ("." not in name and is_python_script(here / name))
+                if name.endswith(suffix) or (suffix == ".py" and script):
                     yield here / name
 
     def display(self, path: Path) -> str:
