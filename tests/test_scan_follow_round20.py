@@ -172,3 +172,25 @@ def test_a_wsgi_file_is_read_as_the_python_a_server_runs(tmp_path: Path, monkeyp
     pool = at(report, "uwsgi/public.wsgi:5")
     assert (pool.settings["url"].env, pool.settings["pool_recycle"].value) == ("DBURI", 60)
     assert sorted(p.where for p in report.pools) == ["scripts/rules.py:3", "uwsgi/public.wsgi:5"]
+
+
+@pytest.mark.parametrize(
+    ("name", "aside"),
+    [
+        ("configuration-default.py", "examples"),
+        ("settings.default.py", "examples"),
+        ("default_settings.py", None),  # importable: may be the app's own settings
+        ("configuration_default.py", None),
+    ],
+)
+def test_a_settings_file_named_default_that_no_import_reaches_is_an_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
+) -> None:
+    # fiduswriter's configuration-default.py ("After copying this file to configuration.py, adjust ...") was
+    # judged as a second alias of the app beside base/settings.py's
+    settings = """
+    INSTALLED_APPS = ["django.contrib.auth"]
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3", "CONN_MAX_AGE": 15}}
+    """
+    report = scan(tmp_path, {name: settings}, monkeypatch)
+    assert at(report, f"{name}:2").aside == aside

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pool_doctor.files import is_python_script, read_bytes
+from pool_doctor.scan.asides import is_example_file, is_test_file
 from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
 from pool_doctor.scan.names import last_name as last_name
 from pool_doctor.scan.provided import provider_call
@@ -350,34 +351,6 @@ class Project:
     def module_by_name(self, dotted: str, near: Path | None = None) -> Module | None:
         path = self.find_module(dotted, near)
         return self.parse(path) if path is not None else None
-
-
-TEST_FOLDERS = {"tests", "test", "testing"}
-
-
-def is_test_file(path: Path) -> bool:
-    """A test module (tests/..., test_*.py, *_test.py, conftest.py, a Django app's or a small app's tests.py, a
-    settings package's test.py): its pools are the tests', not the app's. `path` from the scanned folder down
-    (Project.aside)."""
-    name = path.name
-    if name in ("conftest.py", "tests.py", "test.py") or name.startswith("test_") or name.endswith("_test.py"):
-        return True
-    return any(part in TEST_FOLDERS for part in path.parent.parts)
-
-
-EXAMPLE_FOLDERS = {"examples", "example", "samples"}
-EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|template|tmpl|dist)(?:$|[._-])", re.IGNORECASE)
-SETTINGS_WORD = re.compile(r"settings|conf|local", re.IGNORECASE)  # (conf: config, configuration)
-
-
-def is_example_file(path: Path) -> bool:
-    """An example or a template of settings to copy (`config.example.py`, `settings-sample.py`,
-    `local.template.py`, `settings/production.example.py`), or a file under `examples/`: what a deployment starts
-    from, not what it runs. A module of the app named so (`email_template.py`, `dumps/sample.py`) is the app's."""
-    if any(part in EXAMPLE_FOLDERS for part in path.parent.parts):
-        return True
-    stem = path.name.removesuffix(".py")
-    return EXAMPLE_WORD.search(stem) is not None and SETTINGS_WORD.search(path.with_suffix("").as_posix()) is not None
 
 
 def _import_root(path: Path, dotted: str) -> Path:
