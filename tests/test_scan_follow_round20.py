@@ -194,3 +194,39 @@ def test_a_settings_file_named_default_that_no_import_reaches_is_an_example(
     """
     report = scan(tmp_path, {name: settings}, monkeypatch)
     assert at(report, f"{name}:2").aside == aside
+
+
+@pytest.mark.parametrize(
+    "python2",
+    [
+        "try:\n    import json\nexcept ImportError, e:\n    raise RuntimeError, 'no json: %s' % e",
+        "os.umask(0077)",
+        'print "starting"\nprint >>sys.stderr, "starting", 1L\nprint',
+        "if VERBOSE <> 0: exec 'x = 1' in {}",
+        "NAME = `VERBOSE`\nLABEL = ur'\\d'",
+        "def helper():\n\tif VERBOSE:\n\t    return 1\n        return 2",  # tabs and spaces, as Python 2 read them
+    ],
+)
+def test_a_python_2_module_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, python2: str) -> None:
+    # tokenserver's sql.py (`except ValueError, e:`) and server-syncstorage's dbconnect.py (`os.umask(0077)`) hold
+    # the projects' only pools; they did not parse, so the pools went unread
+    source = f"""import os
+import sys
+
+from sqlalchemy import create_engine
+
+VERBOSE = 0
+{python2}
+
+
+class Connector(object):
+    def __init__(self, sqluri, pool_size=100, pool_recycle=60):
+        self.engine = create_engine(sqluri, pool_size=pool_size, pool_recycle=pool_recycle)
+"""
+    line = source.splitlines().index(
+        "        self.engine = create_engine(sqluri, pool_size=pool_size, pool_recycle=pool_recycle)"
+    )
+    report = scan(tmp_path, {"app/dbconnect.py": source}, monkeypatch)
+    pool = at(report, f"app/dbconnect.py:{line + 1}")
+    assert (pool.settings["pool_size"].value, pool.settings["pool_recycle"].value) == (100, 60)
+    assert report.warnings == []

@@ -1,5 +1,5 @@
-"""Source written for a newer Python than the one running the scan (or an older one), made readable to this one's
-`ast.parse`.
+"""Source written for a newer Python than the one running the scan (or an older one, Python 2 included:
+scan/python2.py), made readable to this one's `ast.parse`.
 
 Projects move to new syntax before their tools do: `type X = ...` and `def f[T]()` (3.12), f-strings with
 nested quotes (3.12), `except A, B:` (3.14); and some stay behind: psycopg2's `async=False` (a keyword since
@@ -16,6 +16,8 @@ import io
 import itertools
 import re
 import tokenize
+
+from pool_doctor.scan import python2
 
 MAX_REPAIRS = 50  # f-strings rewritten in one file: past this, the file is left unread
 UNREAD = "_pool_doctor_unread_"  # a name nothing defines: called, it stands for an f-string this Python cannot read
@@ -44,6 +46,12 @@ def parse_newer(text: str, filename: str) -> tuple[ast.Module, bool]:
         if repaired == rewritten:
             break
         rewritten, unread = repaired, True
+    legacy = python2.rewrite(text)  # (a project still on Python 2: tokenserver's `except ValueError, e:`)
+    if legacy is not None and legacy != text:
+        try:
+            return ast.parse(legacy, filename=filename), False
+        except SyntaxError:
+            pass
     raise first from None
 
 

@@ -1,0 +1,135 @@
+"""Python 2 source made readable to this Python's `ast.parse`: projects still on Python 2 (mozilla's tokenserver,
+cuckoo) make pools too, and one `print "..."` or `os.umask(0077)` left the whole file, and its pools, unread.
+
+Rewritten token by token, each on its own line: `print x` / `print >>f, x` and `exec code` as calls, `raise E,
+msg` as `raise E(msg)`, `except E, e:` as `except E as e:`, `0777` as `0o777`, `10L` as `10`, `ur"..."` as
+`r"..."`, `<>` as `!=`, backquotes as `repr(...)`, and leading tabs mixed with spaces expanded as Python 2 did (to
+the next multiple of 8). Lines keep their numbers; only the rewritten tokens' columns move, so a value's source
+text is still the file's own but for those.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Iterator
+
+Edit = tuple[int, int, int, str]  # (row, start column, end column, replacement)
+
+STATEMENT_START = {tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT}
+NOT_A_STATEMENT = {"(", ")", "[", "]", "}", ",", "=", ".", ":", ";"}  # `print(x)`, `x = print`: a function's
+OCTAL = re.compile(r"0[0-7]+")
+OPEN, CLOSE = "([{", ")]}"
+
+
+def rewrite(text: str) -> str | None:
+    """The text as Python 3 reads it, or None when it tokenizes as neither."""
+    if "\t" in text:
+        text = "".join(_expand(line) for line in text.splitlines(keepends=True))
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type != tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    edits = list(_edits(tokens, "print_function" in text))
+    if not edits:
+        return text
+    lines = text.splitlines(keepends=True)
+    for row, start, end, new in sorted(edits, reverse=True):
+        if 1 <= row <= len(lines):
+            lines[row - 1] = lines[row - 1][:start] + new + lines[row - 1][end:]
+    return "".join(lines)
+
+
+def _expand(line: str) -> str:
+    indent = len(line) - len(line.lstrip(" \t"))
+    return line[:indent].expandtabs(8) + line[indent:]
+
+
+def _edits(tokens: list[tokenize.TokenInfo], print_function: bool) -> Iterator[Edit]:
+    backquotes = 0
+    for i, token in enumerate(tokens):
+        before = tokens[i - 1] if i else None
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        starts = before is None or before.type in STATEMENT_START or before.string in (":", ";")
+        if token.type == tokenize.NAME and starts and after is not None:
+            if token.string in ("print", "exec") and after.string not in NOT_A_STATEMENT:
+                yield from [] if token.string == "print" and print_function else _as_call(tokens, i)
+            elif token.string == "raise":
+                yield from _raise(tokens, i)
+            elif token.string == "except":
+                yield from _except(tokens, i)
+        elif token.type == tokenize.NUMBER and after is not None and after.start == token.end:
+            if after.type == tokenize.NAME and after.string in ("l", "L"):
+                yield (*after.start, after.end[1], "")  # 10L
+            elif after.type == tokenize.NUMBER and OCTAL.fullmatch(token.string + after.string):
+                yield (*token.start, after.end[1], "0o" + (token.string + after.string)[1:])  # 0077 (two tokens)
+        elif token.type == tokenize.NUMBER and OCTAL.fullmatch(token.string) and len(token.string) > 1:
+            if not (before is not None and before.type == tokenize.NUMBER and before.end == token.start):
+                yield (*token.start, token.end[1], "0o" + token.string[1:])  # 0777
+        elif token.type == tokenize.NAME and token.string.lower() == "ur" and after is not None:
+            if after.type == tokenize.STRING and after.start == token.end:
+                yield (*token.start, token.end[1], "r")
+        elif token.string == "<" and after is not None and after.string == ">" and after.start == token.end:
+            yield (*token.start, after.end[1], "!=")
+        elif token.type == tokenize.ERRORTOKEN and token.string == "`":
+            backquotes += 1
+            yield (*token.start, token.end[1], "repr(" if backquotes % 2 else ")")
+
+
+def _statement(tokens: list[tokenize.TokenInfo], start: int) -> Iterator[tuple[int, tokenize.TokenInfo, int]]:
+    """The tokens of the statement after `start`, each with its index and bracket depth, up to its end (the
+    NEWLINE or `;` that ends it, yielded last at depth 0)."""
+    depth = 0
+    for i in range(start + 1, len(tokens)):
+        token = tokens[i]
+        if token.type == tokenize.OP and token.string in OPEN:
+            depth += 1
+        elif token.type == tokenize.OP and token.string in CLOSE:
+            depth -= 1
+        yield i, token, depth
+        if depth <= 0 and (token.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or token.string == ";"):
+            return
+
+
+def _as_call(tokens: list[tokenize.TokenInfo], at: int) -> Iterator[Edit]:
+    """`print x, y` as `print(x, y)`; `print >>f, x` as `print(f, x)`; `exec code in ns` as `exec(code in ns)`."""
+    name = tokens[at]
+    yield (*name.end, name.end[1], "(")
+    for i, token, depth in _statement(tokens, at):
+        if token.string == ">>" and i == at + 1:
+            yield (*token.start, token.end[1], "")
+        if depth <= 0 and (token.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or token.string == ";"):
+            yield _end_of(tokens[i - 1])
+            return
+
+
+def _raise(tokens: list[tokenize.TokenInfo], at: int) -> Iterator[Edit]:
+    """`raise E, msg` as `raise E(msg)`."""
+    comma = None
+    for i, token, depth in _statement(tokens, at):
+        if depth == 0 and token.string == "," and comma is None:
+            comma = token
+        if depth <= 0 and (token.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or token.string == ";"):
+            if comma is not None:
+                yield (*comma.start, comma.end[1], "(")
+                yield _end_of(tokens[i - 1])
+            return
+
+
+def _except(tokens: list[tokenize.TokenInfo], at: int) -> Iterator[Edit]:
+    """`except E, e:` and `except (A, B), e:` as `except ... as e:`."""
+    comma = None
+    for _, token, depth in _statement(tokens, at):
+        if depth == 0 and token.string == ",":
+            comma = token
+        if depth == 0 and token.string == ":":
+            if comma is not None:
+                yield (*comma.start, comma.end[1], " as")
+            return
+
+
+def _end_of(last: tokenize.TokenInfo) -> Edit:
+    """A statement's closing parenthesis, just after its last token (before a comment)."""
+    row, col = last.end
+    return row, col, col, ")"
