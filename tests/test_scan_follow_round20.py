@@ -230,3 +230,26 @@ class Connector(object):
     pool = at(report, f"app/dbconnect.py:{line + 1}")
     assert (pool.settings["pool_size"].value, pool.settings["pool_recycle"].value) == (100, 60)
     assert report.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("name", "aside"),
+    [
+        ("web/settings/ci.py", "tests"),
+        ("web/settings/travis.py", "tests"),
+        ("web/config/testing.py", "tests"),
+        ("web/settings/production.py", None),
+        ("buildbot/ci.py", None),  # a module of a CI app: not a settings package's
+    ],
+)
+def test_a_settings_packages_ci_module_is_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
+) -> None:
+    # lutris' settings/ci.py and settings/travis.py set the database the CI runs the tests against: they were
+    # judged as the app's aliases
+    settings = """
+    INSTALLED_APPS = ["django.contrib.auth"]
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "ci", "CONN_MAX_AGE": 600}}
+    """
+    report = scan(tmp_path, {name: settings}, monkeypatch)
+    assert at(report, f"{name}:2").aside == aside

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 TEST_FOLDERS = {"tests", "test", "testing"}
+CI_SETTINGS = {"ci", "travis", "testing", "tests"}
 
 
 def is_test_file(path: Path) -> bool:
@@ -16,6 +17,8 @@ def is_test_file(path: Path) -> bool:
     name = path.name
     if name in ("conftest.py", "tests.py", "test.py") or name.startswith("test_") or name.endswith("_test.py"):
         return True
+    if path.stem in CI_SETTINGS and SETTINGS_WORD.search(path.parent.name):
+        return True  # a settings package's module the CI runs the tests with (lutris' settings/ci.py, travis.py)
     return any(part in TEST_FOLDERS for part in path.parent.parts)
 
 
