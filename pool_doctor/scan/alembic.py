@@ -39,6 +39,7 @@ class AlembicConfig:
         self.ev = ev
         self.files = files
         self._found: dict[Path, list[tuple[str, tuple[str, str, Any]]]] = {}
+        self._testing = False  # reading a test the code sets an option under: the file as it is (no recursion)
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         return {f"{CONFIG}.get_section": self.section, f"{CONFIG}.get_main_option": self.main_option}
@@ -51,7 +52,8 @@ class AlembicConfig:
         data = read_text(path)
         if data is not None and path is not None:
             merge_ini(sections, data, self.files.shown(path, 0).rsplit(":", 1)[0])
-        return ParserV(sections, (ALEMBIC_INI,), set_by_code=tuple(self._set_by_code(frame)))
+        set_by_code = () if self._testing else tuple(self._set_by_code(frame))
+        return ParserV(sections, (ALEMBIC_INI,), set_by_code=set_by_code)
 
     def _set_by_code(self, frame: Frame) -> list[tuple[str, str, Any]]:
         module, found = frame.module, []
@@ -84,16 +86,22 @@ class AlembicConfig:
         """A value set under tests, as the branch where they hold (a variable's default there is the variable's:
         the test needs it set) and a not-set branch the file's value fills; the one in effect with no variable
         set, when the tests are decided."""
-        texts, verdicts = [], []
+        texts, verdicts, tested = [], [], set()
         for test, holds in conditions:
             text = module.segment(test)
             texts.append(text if holds else f"not ({text})")
-            verdict, _ = containers.decide(self.ev, self.ev.force(self.ev.eval(test, frame)))
+            self._testing = True  # (`if not config.get_main_option(...)`: the file's value, before the code's)
+            try:
+                found = self.ev.force(self.ev.eval(test, frame))
+            finally:
+                self._testing = False
+            tested.add(getattr(found, "env", None))
+            verdict, _ = containers.decide(self.ev, found)
             verdicts.append(None if verdict is None else verdict == holds)
         if isinstance(value, Branches):  # a name the tests narrow: its value on their side
             kept = [option for when, option in value.options if when in texts]
             value = self.ev.force(kept[0]) if len(kept) == 1 else value
-        if containers.variable_text(value) and value.known:
+        if containers.variable_text(value) and value.known and value.env in tested:  # the test needs it set
             value = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
         default = 0 if all(verdicts) else 1 if False in verdicts else None
         when = all_of(texts)
