@@ -283,3 +283,28 @@ def test_an_alembic_url_set_when_the_ini_has_none_is_read_by_the_ini(
     ini = f"[alembic]\nscript_location = migrations\nsqlalchemy.url = {ini_url}\n"
     report = scan(tmp_path, {"alembic.ini": ini, "migrations/env.py": env}, monkeypatch)
     assert at(report, "migrations/env.py:13").settings["url"].value == expected
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        'DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = config("DB_SSLMODE", default="require")',
+        'DATABASES["default"].setdefault("OPTIONS", {}).update(sslmode=config("DB_SSLMODE", default="require"))',
+    ],
+)
+def test_a_key_set_in_a_dict_setdefault_gives_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str
+) -> None:
+    # tecken: `DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = ...` on the alias a URL gives: the
+    # option was lost
+    settings = f"""
+    import dj_database_url
+    from decouple import config
+
+    INSTALLED_APPS = ["django.contrib.auth"]
+    DATABASES = {{"default": config("DATABASE_URL", cast=dj_database_url.parse)}}
+    {written}
+    """
+    report = scan(tmp_path, {"settings.py": settings}, monkeypatch)
+    sslmode = at(report, "settings.py:5").settings["OPTIONS.sslmode"]
+    assert (sslmode.value, sslmode.env) == ("require", "DB_SSLMODE")

@@ -35,6 +35,11 @@ def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edi
         state = dict(state)
         state[name] = containers.lift(ev, [current], edit)
         return state
+    if _setdefault(base):  # `DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = ...` (tecken): the key,
+        assert isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute)  # its default first, changed
+        state = mutating_call(ev, frame_of, base, state)
+        at = ast.copy_location(ast.Subscript(base.func.value, base.args[0], ast.Load()), base)
+        return change(ev, frame_of, at, state, edit)
     if isinstance(base, ast.Subscript):
         key = ev.force(ev.eval(base.slice, frame_of(state)))
 
@@ -108,16 +113,24 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
     if func.attr not in MUTATORS and not ev.mutator(func.attr):
         return state
     inner = func.value
-    if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "setdefault":
-        # `kwargs.setdefault("connect_args", {}).update(...)` (pycroft): the key, its default first, changed
-        if not inner.args or inner.keywords:
-            return state
-        state = mutating_call(ev, frame_of, inner, state)
-        at = ast.copy_location(ast.Subscript(inner.func.value, inner.args[0], ast.Load()), inner)
-        frame = frame_of(state)
-        return change(ev, frame_of, at, state, lambda d: ev.mutated(d, func.attr, call, frame))
+    setdefault = (
+        isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "setdefault"
+    )
+    if setdefault and not _setdefault(inner):  # `kwargs.setdefault("connect_args", {}).update(...)` (pycroft): a
+        return state  # setdefault the scan cannot read changes nothing it knows (change() reads the others)
     frame = frame_of(state)
     return change(ev, frame_of, inner, state, lambda d: ev.mutated(d, func.attr, call, frame))
+
+
+def _setdefault(node: ast.expr) -> bool:
+    """`d.setdefault(key, default)` (positional arguments): a part of `d` a statement may change."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "setdefault"
+        and bool(node.args)
+        and not node.keywords
+    )
 
 
 def library_effect(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:
