@@ -308,3 +308,90 @@ def test_a_key_set_in_a_dict_setdefault_gives_is_read(
     report = scan(tmp_path, {"settings.py": settings}, monkeypatch)
     sslmode = at(report, "settings.py:5").settings["OPTIONS.sslmode"]
     assert (sslmode.value, sslmode.env) == ("require", "DB_SSLMODE")
+
+
+@pytest.mark.parametrize("read", ["main", "section"])
+def test_an_alembic_ini_with_no_alembic_section_takes_the_url_a_program_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    # (review) alembic's Config.set_main_option adds the [alembic] section when the file has none
+    # (set_section_option: `if not self.file_config.has_section(section): add_section`), so a program that loads
+    # alembic.ini and sets the URL runs the migrations with it, no -n needed
+    call = (
+        'create_engine(config.get_main_option("sqlalchemy.url"), pool_size=3)'
+        if read == "main"
+        else 'engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.")'
+    )
+    env = f"""
+    from alembic import context
+    from sqlalchemy import create_engine, engine_from_config
+
+    config = context.config
+    engine = {call}
+    """
+    manage = """
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config("alembic.ini")
+    cfg.set_main_option("sqlalchemy.url", "postgresql://runner@db/app")
+    command.upgrade(cfg, "head")
+    """
+    ini = "[loggers]\nkeys = root\n"
+    report = scan(tmp_path, {"alembic.ini": ini, "manage.py": manage, "migrations/env.py": env}, monkeypatch)
+    url = at(report, "migrations/env.py:5").settings["url"]
+    assert [(b.when, b.value) for b in url.branches or []] == [
+        ("run by manage.py:5", "postgresql://runner@db/app"),
+        ("run by the alembic command", None),
+    ]
+
+
+@pytest.mark.parametrize(("name", "aside"), [("conf/default.wsgi", None), ("locale/testing.py", None)])
+def test_a_server_script_or_a_module_outside_a_settings_folder_stays_the_apps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
+) -> None:
+    # (review) `default.wsgi` was taken for a `-default` template (its suffix read as part of the name), and a
+    # `testing.py` below `locale/` for a settings package's CI module
+    source = 'from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://u@h/db", pool_size=9)\n'
+    report = scan(tmp_path, {name: source}, monkeypatch)
+    assert at(report, f"{name}:3").aside == aside
+
+
+@pytest.mark.parametrize("made", ["Env()", "env"])
+def test_envparse_reads_a_bool_with_its_own_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: str) -> None:
+    # (review) envparse 0.2's Env.cast: `value.lower() in ('true', 'on', 'ok', 'y', 'yes', '1')`, any other word
+    # False; marshmallow's words (environs') took "t" for True and "ok" for an error
+    source = f"""
+    from envparse import Env, env as shared
+    from sqlalchemy import create_engine
+
+    env = {"Env()" if made == "Env()" else "shared"}
+    engine = create_engine(env("DATABASE_URL"), pool_pre_ping=env.bool("DB_PRE_PING"), echo_pool=env.bool("DB_ECHO"))
+    """
+    report = scan(tmp_path, {".env": "DB_PRE_PING=t\nDB_ECHO=ok\n", "db.py": source}, monkeypatch)
+    pool = at(report, "db.py:5")
+    assert (pool.settings["pool_pre_ping"].value, pool.settings["echo_pool"].value) == (False, True)
+
+
+@pytest.mark.parametrize("python2", [True, False])
+def test_a_module_keeps_its_lines_and_its_values_source_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, python2: bool
+) -> None:
+    # (review) a form feed ended a line for the Python 2 rewrite and for the values' source text (splitlines) but
+    # not for the tokenizer: every later edit, and every later value's text, was a line off ("eate_engine(url,
+    # pool" for the URL); tab indents expanded moved every column
+    say = 'print "making", url' if python2 else 'print("making", url)'
+    source = (
+        "import os\n"
+        "from sqlalchemy import create_engine\n"
+        "\x0c\n"
+        f"def report(x): {say}\n"
+        "def connect(url):\n"
+        f"\t{say}\n"
+        '\treturn create_engine(url, pool_size=int("5"), pool_recycle=3600)\n'
+        'engine = connect("postgresql://u@h/db")\n'
+    )
+    report = scan(tmp_path, {"app/db.py": source}, monkeypatch)
+    pool = at(report, "app/db.py:8")
+    assert (pool.settings["pool_size"].value, pool.settings["pool_size"].source) == (5, '"5"')
+    assert (pool.settings["url"].source, pool.settings["pool_recycle"].source) == ('"postgresql://u@h/db"', "3600")

@@ -120,12 +120,13 @@ class AlembicConfig:
             if given_ini and name == MAIN:  # (pybossa's alembictest.ini: the section is that file's)
                 opaque = ["**(the ini alembic is given with -c)"]
                 return DictV({URL_OPTION: self._given(frame, node)}, frame.module.where(node), opaque)
-            if name == MAIN and _names_the_section(self.ev.force(self.ev.eval(node.args[0], frame))):
-                opaque = ["**(the ini section alembic is named with -n)"]  # getitfixed's ini has no [alembic]
-                return DictV({URL_OPTION: self._named(frame, node)}, frame.module.where(node), opaque)
-            default = self.ev.arg(node, frame, 1, "default")
-            return default if default is not None else SV(None, frame.module.where(node))
-        alone = self.files.section_dict(SectionV(parser, name), frame, node)
+            if not (name == MAIN and _names_the_section(self.ev.force(self.ev.eval(node.args[0], frame)))):
+                default = self.ev.arg(node, frame, 1, "default")
+                return default if default is not None else SV(None, frame.module.where(node))
+            opaque = ["**(the ini section alembic is named with -n)"]  # getitfixed's ini has no [alembic]
+            alone: Any = DictV({URL_OPTION: self._named(frame, node)}, frame.module.where(node), opaque)
+        else:
+            alone = self.files.section_dict(SectionV(parser, name), frame, node)
         if given_ini and isinstance(alone, DictV):
             given = self._given(frame, node)
             alone.items[URL_OPTION] = unset_as(self.ev.force(alone.items.get(URL_OPTION, not_set())), given)
@@ -206,9 +207,10 @@ class AlembicConfig:
             return unknown(frame.module, node)
         fallback = node.args[1] if len(node.args) > 1 else None
         parser = self.ini(frame)
-        if self._unnamed(parser, frame):
-            return self._named(frame, node)
-        alone = self.files.option(parser, MAIN, str(option.value), None, fallback, frame, node, True)
+        if self._unnamed(parser, frame):  # (a program that loads the file and sets the URL adds the section)
+            alone = self._named(frame, node)
+        else:
+            alone = self.files.option(parser, MAIN, str(option.value), None, fallback, frame, node, True)
         runners = self._runners(frame) if option.value == URL_OPTION and not parser.set_by_code else []
         if not runners:
             return alone

@@ -8,6 +8,7 @@ from pathlib import Path
 
 TEST_FOLDERS = {"tests", "test", "testing"}
 CI_SETTINGS = {"ci", "travis", "testing", "tests"}
+SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
 
 def is_test_file(path: Path) -> bool:
@@ -17,7 +18,7 @@ def is_test_file(path: Path) -> bool:
     name = path.name
     if name in ("conftest.py", "tests.py", "test.py") or name.startswith("test_") or name.endswith("_test.py"):
         return True
-    if path.stem in CI_SETTINGS and SETTINGS_WORD.search(path.parent.name):
+    if path.stem in CI_SETTINGS and SETTINGS_FOLDER.search(path.parent.name):
         return True  # a settings package's module the CI runs the tests with (lutris' settings/ci.py, travis.py)
     return any(part in TEST_FOLDERS for part in path.parent.parts)
 
@@ -34,7 +35,7 @@ def is_example_file(path: Path) -> bool:
     from, not what it runs. A module of the app named so (`email_template.py`, `dumps/sample.py`) is the app's."""
     if any(part in EXAMPLE_FOLDERS for part in path.parent.parts):
         return True
-    stem = path.name.removesuffix(".py")
+    stem = path.name.removesuffix(".py").removesuffix(".wsgi")  # (a server's script keeps no suffix of its own)
     # `-default` / `.default` too, in a name no `import` reaches (fiduswriter's configuration-default.py, copied to
     # configuration.py); `default_settings.py` may be the app's own
     named = EXAMPLE_WORD.search(stem) or (not stem.isidentifier() and DEFAULT_WORD.search(stem))

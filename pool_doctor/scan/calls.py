@@ -149,7 +149,7 @@ class Calls:
                 return PoolV(func.dotted)  # `if pool:` on the caller's pool is true
             root = next((r for r in ENV_READERS if func.dotted == r or func.dotted.startswith(f"{r}.")), None)
             if root is not None:  # environs' or envparse's own `env = Env()` (`from envparse import env`)
-                reader = EnvironRef({}, frame.module, environs=True)
+                reader = EnvironRef({}, frame.module, environs=True, envparse=root.startswith("envparse"))
                 return self.sources.environ_call(reader, func.dotted[len(root) + 1 :] or None, node, frame)
             return unknown(frame.module, node)
         if isinstance(func, FuncRef):

@@ -64,6 +64,7 @@ def triggered(data: bytes) -> bool:
     return any(needle in data for needle in TRIGGERS)
 
 
+LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 ENV_ASSIGNMENT = re.compile(rb"environ\[[^\]\n]+\]\s*=[^=]")
 
 
@@ -145,7 +146,8 @@ class Module:
             return None
         first, last = first - 1, last - 1
         if self.lines is None:
-            self.lines = [line.encode() for line in self.source.splitlines(keepends=True)]
+            # lines as Python counts them (\n, \r\n, \r): a form feed or U+2028 ends none, as splitlines' do
+            self.lines = [line.encode() for line in LINE_ENDS.split(self.source) if line]
         if not 0 <= first <= last < len(self.lines):
             return None
         if first == last:
@@ -313,12 +315,12 @@ class Project:
                 self.warnings.append(f"{display}: {why}")
                 self.modules[path] = None
                 return None
-        unread = False
+        unread, source = False, None
         try:
             try:
                 tree = ast.parse(data, filename=display)
             except SyntaxError:  # maybe newer syntax than this Python's: read it the way syntax.py can
-                tree, unread = parse_newer(decode(data), display)
+                tree, unread, source = parse_newer(decode(data), display)
         except SyntaxError as exc:
             self.warnings.append(
                 f"{display}:{exc.lineno or 0}: does not parse with Python {_py_version()} ({exc.msg}); skipped"
@@ -336,7 +338,7 @@ class Project:
                 name=self.module_name(path),
                 import_name=self.import_name(path),
                 tree=tree,
-                source=decode(data),
+                source=decode(data) if source is None else source,
                 is_package=path.name == "__init__.py",
                 aside=self.aside(path),
             )

@@ -26,7 +26,7 @@ OPEN, CLOSE = "([{", ")]}"
 def rewrite(text: str) -> str | None:
     """The text as Python 3 reads it, or None when it tokenizes as neither."""
     if "\t" in text:
-        text = "".join(_expand(line) for line in text.splitlines(keepends=True))
+        text = "".join(_expand(line) for line in _lines(text))
     try:
         tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type != tokenize.COMMENT]
     except (tokenize.TokenError, SyntaxError):
@@ -34,11 +34,16 @@ def rewrite(text: str) -> str | None:
     edits = list(_edits(tokens, "print_function" in text))
     if not edits:
         return text
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     for row, start, end, new in sorted(edits, reverse=True):
         if 1 <= row <= len(lines):
             lines[row - 1] = lines[row - 1][:start] + new + lines[row - 1][end:]
     return "".join(lines)
+
+
+def _lines(text: str) -> list[str]:
+    """The text's lines as the tokenizer counts them: ended by "\n" only (a form feed or U+2028 ends none)."""
+    return re.split(r"(?<=\n)", text)
 
 
 def _expand(line: str) -> str:
@@ -59,22 +64,40 @@ def _edits(tokens: list[tokenize.TokenInfo], print_function: bool) -> Iterator[E
                 yield from _raise(tokens, i)
             elif token.string == "except":
                 yield from _except(tokens, i)
-        elif token.type == tokenize.NUMBER and after is not None and after.start == token.end:
-            if after.type == tokenize.NAME and after.string in ("l", "L"):
-                yield (*after.start, after.end[1], "")  # 10L
-            elif after.type == tokenize.NUMBER and OCTAL.fullmatch(token.string + after.string):
-                yield (*token.start, after.end[1], "0o" + (token.string + after.string)[1:])  # 0077 (two tokens)
-        elif token.type == tokenize.NUMBER and OCTAL.fullmatch(token.string) and len(token.string) > 1:
-            if not (before is not None and before.type == tokenize.NUMBER and before.end == token.start):
-                yield (*token.start, token.end[1], "0o" + token.string[1:])  # 0777
+        elif token.type == tokenize.NUMBER and not _joined(before, token):
+            yield from _number(tokens, i)
         elif token.type == tokenize.NAME and token.string.lower() == "ur" and after is not None:
             if after.type == tokenize.STRING and after.start == token.end:
                 yield (*token.start, token.end[1], "r")
-        elif token.string == "<" and after is not None and after.string == ">" and after.start == token.end:
+        elif token.string == "<>":  # (one token from Python 3.12 on, two before)
+            yield (*token.start, token.end[1], "!=")
+        elif token.string == "<" and after is not None and after.string == ">" and _joined(token, after):
             yield (*token.start, after.end[1], "!=")
-        elif token.type == tokenize.ERRORTOKEN and token.string == "`":
+        elif token.string == "`":  # (an error token before Python 3.12, an operator from then on)
             backquotes += 1
             yield (*token.start, token.end[1], "repr(" if backquotes % 2 else ")")
+
+
+def _joined(before: tokenize.TokenInfo | None, token: tokenize.TokenInfo) -> bool:
+    return before is not None and before.end == token.start and before.type == token.type
+
+
+def _number(tokens: list[tokenize.TokenInfo], at: int) -> Iterator[Edit]:
+    """`0777` as `0o777` (one token, or `0` and `777` before Python 3.12) and `10L` as `10`."""
+    end = at
+    while end + 1 < len(tokens) and _joined(tokens[end], tokens[end + 1]):
+        end += 1
+    written = "".join(t.string for t in tokens[at : end + 1])
+    if OCTAL.fullmatch(written) and len(written) > 1:
+        yield (*tokens[at].start, tokens[end].end[1], "0o" + written[1:])
+    after = tokens[end + 1] if end + 1 < len(tokens) else None
+    if (
+        after is not None
+        and after.type == tokenize.NAME
+        and after.string in ("l", "L")
+        and after.start == tokens[end].end
+    ):
+        yield (*after.start, after.end[1], "")
 
 
 def _statement(tokens: list[tokenize.TokenInfo], start: int) -> Iterator[tuple[int, tokenize.TokenInfo, int]]:

@@ -77,6 +77,7 @@ class EnvironRef:
     scheme: dict[str, tuple[str | None, Any]]
     module: Module
     environs: bool = False  # environs' Env: `env("X", default)`, marshmallow's words for a bool
+    envparse: bool = False  # envparse's Env: as environs', but django-environ's words (not stripped)
     prefixes: tuple[tuple[int, str], ...] = ()  # `env.prefix = "APP_"` after it is made, by line: reads after start so
 
     def prefix_at(self, module: Module, node: ast.AST) -> str:
@@ -104,7 +105,7 @@ class ConfigSources:
             "envparse.Env": lambda node, frame: (
                 unknown(frame.module, node)
                 if node.args or node.keywords
-                else EnvironRef({}, frame.module, environs=True)
+                else EnvironRef({}, frame.module, environs=True, envparse=True)
             ),
             "dj_database_url.config": self.dj_database_url_config,
             "everett.manager.ConfigManager": partial(self.everett_config, basic=False),
@@ -174,11 +175,12 @@ class ConfigSources:
             return self.database_dict(value, frame, node, {"ENGINE": engine} if engine else {}, top_options=True)
         if env.environs and is_known(value) and name not in self.environment.near(env.module):
             return value  # environs hands back a default as given: only a variable's text is cast
-        if cast == "bool" and is_known(value) and isinstance(value.value, str) and env.environs:
+        if cast == "bool" and is_known(value) and isinstance(value.value, str) and env.environs and not env.envparse:
             word = MARSHMALLOW_WORDS.get(value.value)  # marshmallow's Boolean: any other word is an error
             return replace(value, value=word) if word is not None else unknown(frame.module, node, env=value.env)
         if cast == "bool" and is_known(value) and isinstance(value.value, str):  # any other word is False
-            return replace(value, value=value.value.strip().lower() in ENVIRON_TRUE)
+            text = value.value if env.envparse else value.value.strip()  # (envparse 0.2's Env.cast: `.lower() in`)
+            return replace(value, value=text.lower() in ENVIRON_TRUE)
         return config_cast(cast, value, frame.module, node)
 
     def _cast_name(self, node: ast.Call, frame: Frame, position: int, keyword_name: str) -> str | None:

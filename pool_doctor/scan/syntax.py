@@ -28,18 +28,19 @@ EXCEPT_TUPLE = re.compile(r"^([ \t]*except\*?)[ \t]+([^\s(][^:\n]*,[^:\n]*?)[ \t
 FSTRING_START = re.compile(r"(?<![\w.])(?:[rR][fF]|[fF][rR]?)(\"\"\"|'''|\"|')")
 
 
-def parse_newer(text: str, filename: str) -> tuple[ast.Module, bool]:
-    """`ast.parse`, retrying with newer syntax rewritten; True when an f-string was left unread. Raises the
+def parse_newer(text: str, filename: str) -> tuple[ast.Module, bool, str]:
+    """`ast.parse`, retrying with newer syntax rewritten; True when an f-string was left unread; and the text
+    the nodes' positions point into (the file's own, but for a Python 2 module: its rewritten text). Raises the
     first SyntaxError when the rewrites do not help."""
     try:
-        return ast.parse(text, filename=filename), False
+        return ast.parse(text, filename=filename), False, text
     except SyntaxError as exc:
         first = exc
     rewritten = _rewrite_statements(text)
     unread = False
     for _ in range(MAX_REPAIRS):
         try:
-            return ast.parse(rewritten, filename=filename), unread
+            return ast.parse(rewritten, filename=filename), unread, text
         except SyntaxError as exc:
             line = exc.lineno or 0
         repaired = _unread_fstrings(rewritten, line)
@@ -49,7 +50,7 @@ def parse_newer(text: str, filename: str) -> tuple[ast.Module, bool]:
     legacy = python2.rewrite(text)  # (a project still on Python 2: tokenserver's `except ValueError, e:`)
     if legacy is not None and legacy != text:
         try:
-            return ast.parse(legacy, filename=filename), False
+            return ast.parse(legacy, filename=filename), False, legacy
         except SyntaxError:
             pass
     raise first from None
