@@ -395,3 +395,38 @@ def test_a_module_keeps_its_lines_and_its_values_source_text(
     pool = at(report, "app/db.py:8")
     assert (pool.settings["pool_size"].value, pool.settings["pool_size"].source) == (5, '"5"')
     assert (pool.settings["url"].source, pool.settings["pool_recycle"].source) == ('"postgresql://u@h/db"', "3600")
+
+
+@pytest.mark.parametrize("ends", ['sys.exit(f"Missing {name}.")', "exit(1)", "os._exit(1)", "raise SystemExit(1)"])
+def test_a_path_that_ends_the_program_gives_no_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ends: str
+) -> None:
+    # Kurisu's get_env(): the variable, else the file NAME_FILE names, else `sys.exit(...)`: the path with
+    # neither set never returns, yet its None was the URL's ("postgresql://None@kurisu_db/None", known)
+    source = f"""
+    import os
+    import sys
+
+    import asyncpg
+
+
+    def get_env(name):
+        contents = os.environ.get(name)
+        if contents is None:
+            contents_file = os.environ.get(name + "_FILE")
+            if contents_file:
+                with open(contents_file) as f:
+                    contents = f.readline().strip()
+            else:
+                {ends}
+        return contents
+
+
+    async def main():
+        user = get_env("DB_USER")
+        return await asyncpg.create_pool(f"postgresql://{{user}}@db/{{user}}", min_size=20)
+    """
+    report = scan(tmp_path, {"bot.py": source}, monkeypatch)
+    dsn = at(report, "bot.py:21").settings["dsn"]
+    assert dsn.known is False
+    assert all(not branch.known for branch in dsn.branches or [])

@@ -8,7 +8,7 @@ import ast
 from typing import Any
 
 from pool_doctor.scan.files import FileV
-from pool_doctor.scan.finder import last_name
+from pool_doctor.scan.finder import dotted_parts, last_name
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import MUTATORS, installed_import
 
@@ -143,6 +143,14 @@ def _stops(node: ast.AST, ev: Interpreter, frame: Frame) -> bool:
     called = ev.force(ev.eval(func, frame)) if func is not None else None
     body = called.node if isinstance(called, FuncRef) and not isinstance(called.node, ast.Lambda) else None
     return body is not None and any(isinstance(n, ast.Raise) or _ends(n) for n in ast.walk(body))
+
+
+def exits_program(stmt: ast.stmt) -> bool:
+    """`sys.exit(...)`, `exit()`, `quit()`, `os._exit(...)` as a statement: the path ends there."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if not isinstance(call, ast.Call):
+        return False
+    return dotted_parts(call.func) in (["sys", "exit"], ["exit"], ["quit"], ["os", "_exit"])
 
 
 def _ends(node: ast.AST) -> bool:
