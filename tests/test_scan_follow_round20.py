@@ -430,3 +430,35 @@ def test_a_path_that_ends_the_program_gives_no_value(
     dsn = at(report, "bot.py:21").settings["dsn"]
     assert dsn.known is False
     assert all(not branch.known for branch in dsn.branches or [])
+
+
+def test_an_empty_url_a_test_of_a_variable_chose_is_refused_not_the_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FallenRobot: `if ENV: DB_URI = os.environ.get("DATABASE_URL") else: DB_URI = Config.DATABASE_URL` with
+    # `DATABASE_URL = ""` pinned: the side with no variable set was reported as "$ENV", the variable that only
+    # picks the side
+    source = """
+    import os
+
+    from sqlalchemy import create_engine
+
+    ENV = bool(os.environ.get("ENV", False))
+
+
+    class Config:
+        DATABASE_URL = ""
+
+
+    if ENV:
+        DB_URI = os.environ.get("DATABASE_URL")
+    else:
+        DB_URI = Config.DATABASE_URL
+
+    engine = create_engine(DB_URI, client_encoding="utf8")
+    """
+    report = scan(tmp_path, {"bot.py": source}, monkeypatch)
+    url = at(report, "bot.py:17").settings["url"]
+    refused = "'' (no URL: create_engine refuses it)"
+    assert (url.known, url.expr) == (False, refused)
+    assert [(b.when, b.expr) for b in url.branches or []] == [("not (ENV)", refused), ("ENV", "$DATABASE_URL")]

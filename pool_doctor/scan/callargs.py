@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from pool_doctor.scan import containers
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, is_known
 from pool_doctor.scan.nodes import kwargs_write
 from pool_doctor.scan.values import one_of
@@ -72,15 +73,19 @@ def given_elsewhere(url: SV, call: ast.Call) -> SV:
     `config=None` that a loader out of sight fills, as privacyidea's audit module; a field `X: str | None = None`
     that the app tests before it makes the pool, as Skyvern's replica): unknown, the variable's or as the call
     writes it."""
+    # (a value a test of a variable chose is no variable's default: FallenRobot's `DATABASE_URL = ""` where ENV
+    # is not set is not "$ENV")
+    chose = [b for b in url.branches or () if (b.value, b.from_, b.expr) == (url.value, url.from_, containers.CHOSEN)]
+    own = containers.variable_text(url) and not chose  # (the value in effect is the branch the test chose)
     if url.branches:  # each branch, and the value in effect (the default branch's)
         branches = tuple(given_elsewhere(branch, call) for branch in url.branches)
         url = replace(url, branches=branches, expr=one_of(branches) if url.expr else None)
     refused = url.known and isinstance(url.value, str) and ("://" not in url.value or _bad_port(url.value))
     if not (url.known and url.value is None) and not refused:
         return url
-    if refused and url.env is None:  # (`str(None)`: Polar's read-replica DSN where none is configured)
+    if refused and not own:  # (`str(None)`: Polar's read-replica DSN where none is configured)
         return replace(url, value=None, known=False, expr=f"{url.value!r} (no URL: create_engine refuses it)")
-    if url.env is not None:  # a variable's default None: the pool is there only when the variable is set
+    if own:  # a variable's default None: the pool is there only when the variable is set
         return replace(url, value=None, known=False, expr=f"${url.env}")
     given = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "url")]
     return replace(url, known=False, expr=ast.unparse(given[0]) if given else "None")
