@@ -462,3 +462,50 @@ def test_an_empty_url_a_test_of_a_variable_chose_is_refused_not_the_variables(
     refused = "'' (no URL: create_engine refuses it)"
     assert (url.known, url.expr) == (False, refused)
     assert [(b.when, b.expr) for b in url.branches or []] == [("not (ENV)", refused), ("ENV", "$DATABASE_URL")]
+
+
+@pytest.mark.parametrize("star", ["from ggrc.settings.default import *", "from .default import *"])
+@pytest.mark.parametrize("made", ["direct", "factory"])
+def test_a_flask_app_loading_a_settings_package_that_star_imports_its_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, star: str, made: str
+) -> None:
+    # ggrc: `app.config.from_object(settings)` of a package whose __init__ only star-imports default.py, and the
+    # extension made by `bootstrap.get_db()` (`db = SQLAlchemy(); return db`): no pool at all
+    db = (
+        "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"
+        if made == "direct"
+        else "from ggrc import bootstrap\n\ndb = bootstrap.get_db()\n"
+    )
+    report = scan(
+        tmp_path,
+        {
+            "src/ggrc/__init__.py": db,
+            "src/ggrc/bootstrap.py": """
+            def get_db():
+                from flask_sqlalchemy import SQLAlchemy
+
+                db = SQLAlchemy()
+                return db
+            """,
+            "src/ggrc/settings/__init__.py": f"{star}  # noqa\n",
+            "src/ggrc/settings/default.py": """
+            import os
+
+            SQLALCHEMY_POOL_RECYCLE = 120
+            SQLALCHEMY_DATABASE_URI = os.environ.get("GGRC_DATABASE_URI", "")
+            """,
+            "src/ggrc/app.py": """
+            from flask import Flask
+
+            from ggrc import db, settings
+
+            app = Flask("ggrc")
+            app.config.from_object(settings)
+            db.init_app(app)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["src/ggrc/app.py:7"]
+    pool = report.pools[0]
+    assert (pool.settings["pool_recycle"].value, pool.settings["url"].env) == (120, "GGRC_DATABASE_URI")

@@ -276,8 +276,7 @@ class FlaskApps:
         tests: dict[int, guards.Tests],
     ) -> tuple[Guard, dict[str, bool]] | None:
         """The tests `stmt` runs under that the code leaves open (scan/guards.py), each read just before its `if`
-        with `app.config` as the writes so far leave it (`if not app.config[...].startswith(...)`); None: the code
-        rules the statement out."""
+        with `app.config` as the writes so far leave it (`if not app.config[...]...`); None: it never runs."""
         if not tests.get(id(stmt)):
             return (), {}
         config = HolderV(FLASK_APP, {"config": DictV(dict(app.keys), None)})
@@ -397,8 +396,9 @@ class FlaskApps:
         return {**self._class_keys(instance.cls), **{k: v for k, v in made.items() if k.startswith("SQLALCHEMY_")}}
 
     def _module_keys(self, module: Module) -> Keys:
-        value = partial(self.ev.scopes.global_value, module)
-        return {name: value(name, module.tree) for name in module.assigns if name.startswith("SQLALCHEMY_")}
+        value = partial(self.ev.scopes.global_value, module)  # (and what it star-imports: ggrc's settings package)
+        names = [*module.assigns, *(n for star in module.star_imports for n in self.ev.scopes.star_names(module, star))]
+        return {name: value(name, module.tree) for name in names if name.startswith("SQLALCHEMY_")}
 
     def _frame(self, module: Module, scope: FunctionNode | None) -> Frame:
         """The frame a function's config writes are read in: its parameters bound to the arguments of its one

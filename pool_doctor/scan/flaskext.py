@@ -187,7 +187,7 @@ def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Mod
     assignments = module.assigns.get(name)
     if assignments:
         value = assignments[-1].value
-        return (module, value) if isinstance(value, ast.Call) else None
+        return _made_by(ev, module, value) if isinstance(value, ast.Call) else None
     dotted = module.imports.get(name) or module.nested_imports.get(name) or ev.scopes.stub_import(module, name)
     if dotted is None:  # `from app.extensions import *` (pybossa): the last star import that binds it
         for star in reversed(module.star_imports):
@@ -199,6 +199,26 @@ def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Mod
     owner, _, attr = dotted.rpartition(".")
     source = ev.project.module_by_name(owner, near=module.path)
     return maker(ev, source, attr, depth + 1) if source is not None else None
+
+
+def _made_by(ev: Evaluator, module: Module, call: ast.Call) -> tuple[Module, ast.Call]:
+    """The call that makes what `call` gives: itself, or the one call a project factory returns what it makes
+    by (ggrc's `db = bootstrap.get_db()`, whose body makes `SQLAlchemy()` and returns it)."""
+    func = ev.force(ev.eval(call.func, Frame(module)))
+    if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda):
+        return module, call
+    returned = [n.value for n in ast.walk(func.node) if isinstance(n, ast.Return) and n.value is not None]
+    if len(returned) != 1:
+        return module, call
+    made = returned[0]
+    if isinstance(made, ast.Name):  # `db = SQLAlchemy(); return db`
+        found = [
+            n.value
+            for n in ast.walk(func.node)
+            if isinstance(n, ast.Assign) and [t.id for t in n.targets if isinstance(t, ast.Name)] == [made.id]
+        ]
+        made = found[0] if len(found) == 1 else made
+    return (func.module, made) if isinstance(made, ast.Call) and made is not call else (module, call)
 
 
 def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: set[str], scope: Any = None) -> bool:
