@@ -509,3 +509,39 @@ def test_a_flask_app_loading_a_settings_package_that_star_imports_its_module(
     assert [pool.where for pool in report.pools] == ["src/ggrc/app.py:7"]
     pool = report.pools[0]
     assert (pool.settings["pool_recycle"].value, pool.settings["url"].env) == (120, "GGRC_DATABASE_URI")
+
+
+def test_a_flask_extension_bound_to_an_attribute_is_the_apps_one_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GeoHealthCheck: `App.db_instance = SQLAlchemy(app, engine_options={...})` in a staticmethod: two pools, one
+    # at the from_pyfile line with the URL, one at the bind without it
+    report = scan(
+        tmp_path,
+        {
+            "ghc/__init__.py": "",
+            "ghc/config_main.py": 'SQLALCHEMY_DATABASE_URI = "sqlite:///data.db"\n',
+            "ghc/init.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+
+            class App:
+                db_instance = None
+
+                @staticmethod
+                def init():
+                    app = Flask(__name__)
+                    app.config.from_pyfile("config_main.py")
+                    App.db_instance = SQLAlchemy(app, engine_options={"pool_pre_ping": True})
+                    return app
+
+
+            APP = App.init()
+            """,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["ghc/init.py:12"]
+    pool = report.pools[0]
+    assert (pool.settings["url"].value, pool.settings["pool_pre_ping"].value) == ("sqlite:///data.db", True)

@@ -174,7 +174,9 @@ def bind_call(stmt: ast.stmt) -> ast.Call | None:
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         call = stmt.value
         return call if isinstance(call.func, ast.Attribute) and call.func.attr == "init_app" else None
-    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+        return None
+    if not isinstance(stmt.targets[0], ast.Name | ast.Attribute):  # (GeoHealthCheck's `App.db_instance = ...`)
         return None
     value = stmt.value
     if isinstance(value, ast.Call) and (value.args or any(kw.arg == "app" for kw in value.keywords)):
