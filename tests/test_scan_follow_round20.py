@@ -545,3 +545,39 @@ def test_a_flask_extension_bound_to_an_attribute_is_the_apps_one_engine(
     assert [pool.where for pool in report.pools] == ["ghc/init.py:12"]
     pool = report.pools[0]
     assert (pool.settings["url"].value, pool.settings["pool_pre_ping"].value) == ("sqlite:///data.db", True)
+
+
+def test_a_paste_app_factory_named_in_a_python_2_setup_py(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rhodecode: setup.py's `except IOError, err:` kept its `paste.app_factory` entry point unread, so
+    # production.ini's `use = egg:...` led to no app and the engine's URL and pool_recycle were unknown
+    report = scan(
+        tmp_path,
+        {
+            "setup.py": """
+            from setuptools import setup
+
+            try:
+                long_description = open("README.rst").read()
+            except IOError, err:
+                long_description = ""
+
+            setup(name="shop-enterprise", entry_points={"paste.app_factory": ["main = shop:make_app"]})
+            """,
+            "shop/__init__.py": """
+            from sqlalchemy import engine_from_config
+
+
+            def make_app(global_config, **settings):
+                return engine_from_config(settings, "sqlalchemy.")
+            """,
+            "production.ini": """
+            [app:main]
+            use = egg:shop-enterprise
+            sqlalchemy.url = postgresql://shop@localhost/shop
+            sqlalchemy.pool_recycle = 3600
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert (settings["url"].value, settings["pool_recycle"].value) == ("postgresql://shop@localhost/shop", 3600)

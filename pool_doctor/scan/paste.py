@@ -21,6 +21,7 @@ from pool_doctor.scan.files import merge_ini, read_text
 from pool_doctor.scan.finder import Project
 from pool_doctor.scan.interpolation import Option
 from pool_doctor.scan.kinds import SV, Branches, DictV
+from pool_doctor.scan.syntax import parse_newer
 
 FIRST = ("global_config", "global_conf", "_")  # PasteDeploy's app_factory protocol: (global_conf, **local_conf)
 NOT_SETTINGS = ("use", "filter-with", "require")
@@ -108,7 +109,7 @@ class PasteSettings:
                 lines += parser.get("options.entry_points", GROUP, fallback="").splitlines()
         for path in self._metadata("setup.py"):
             with contextlib.suppress(SyntaxError, ValueError, TypeError):
-                for node in ast.walk(ast.parse(read_text(path) or "")):
+                for node in ast.walk(parse_newer(read_text(path) or "", str(path))[0]):  # (rhodecode's is Python 2)
                     if isinstance(node, ast.keyword) and node.arg == "name" and isinstance(node.value, ast.Constant):
                         dists.add(_normal(str(node.value.value)))
                     for key, value in zip(node.keys, node.values) if isinstance(node, ast.Dict) else ():
