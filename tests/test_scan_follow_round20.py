@@ -581,3 +581,47 @@ def test_a_paste_app_factory_named_in_a_python_2_setup_py(tmp_path: Path, monkey
     )
     settings = report.pools[0].settings
     assert (settings["url"].value, settings["pool_recycle"].value) == ("postgresql://shop@localhost/shop", 3600)
+
+
+ENGINE = 'from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://u@h/db")\n'
+
+
+@pytest.mark.parametrize("vendored", ["libs/sqlalchemy/engine/create.py", "libs/APScheduler-3.10.4.dist-info/METADATA"])
+def test_a_folder_of_vendored_packages_is_not_the_apps_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vendored: str
+) -> None:
+    # bazarr vendors its dependencies in libs/ (put on sys.path): alembic's templates, APScheduler's job store
+    # and Flask-SQLAlchemy's own engine_from_config were judged as five pools of the app
+    report = scan(
+        tmp_path,
+        {
+            vendored: "",
+            "libs/apscheduler/__init__.py": "",
+            "libs/apscheduler/jobstores/sqlalchemy.py": ENGINE,
+            "libs/alembic/templates/generic/env.py": ENGINE,
+            "bazarr/app/database.py": ENGINE,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["bazarr/app/database.py:3"]
+
+
+@pytest.mark.parametrize(
+    ("folder", "aside"),
+    [("integration_tests/suite/helpers", "tests"), ("tests_e2e", "tests"), ("contest_app", None), ("latest", None)],
+)
+def test_a_folder_named_for_a_kind_of_tests_holds_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str, aside: str | None
+) -> None:
+    # wazo's integration_tests/suite/helpers/base.py made the integration suites' engines: judged as the app's
+    report = scan(tmp_path, {f"{folder}/base.py": ENGINE}, monkeypatch)
+    assert at(report, f"{folder}/base.py:3").aside == aside
+
+
+def test_an_apps_own_integration_package_named_for_a_library_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path, {"app/integrations/sqlalchemy/__init__.py": "", "app/integrations/db.py": ENGINE}, monkeypatch
+    )
+    assert [pool.where for pool in report.pools] == ["app/integrations/db.py:3"]

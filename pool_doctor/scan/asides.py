@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 TEST_FOLDERS = {"tests", "test", "testing"}
+TEST_FOLDER = re.compile(r"^[a-z0-9]+_tests?$|^tests?_[a-z0-9]+$", re.IGNORECASE)  # integration_tests, tests_e2e
 CI_SETTINGS = {"ci", "travis", "testing", "tests"}
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
@@ -20,7 +21,7 @@ def is_test_file(path: Path) -> bool:
         return True
     if path.stem in CI_SETTINGS and SETTINGS_FOLDER.search(path.parent.name):
         return True  # a settings package's module the CI runs the tests with (lutris' settings/ci.py, travis.py)
-    return any(part in TEST_FOLDERS for part in path.parent.parts)
+    return any(part in TEST_FOLDERS or TEST_FOLDER.search(part) for part in path.parent.parts)
 
 
 EXAMPLE_FOLDERS = {"examples", "example", "samples"}
