@@ -586,29 +586,43 @@ def test_a_paste_app_factory_named_in_a_python_2_setup_py(tmp_path: Path, monkey
 ENGINE = 'from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://u@h/db")\n'
 
 
-@pytest.mark.parametrize("vendored", ["libs/sqlalchemy/engine/create.py", "libs/APScheduler-3.10.4.dist-info/METADATA"])
-def test_a_folder_of_vendored_packages_is_not_the_apps_code(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vendored: str
+def test_packages_installed_or_vendored_into_the_tree_are_not_the_apps_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # bazarr vendors its dependencies in libs/ (put on sys.path): alembic's templates, APScheduler's job store
-    # and Flask-SQLAlchemy's own engine_from_config were judged as five pools of the app
+    # and Flask-SQLAlchemy's own engine_from_config were judged as five pools of the app. Only what the
+    # .dist-info folders' RECORD lists is someone else's: the app's own files beside them stay read (review: a
+    # Lambda handler beside `pip install -t .`, an app's file in libs/)
     report = scan(
         tmp_path,
         {
-            vendored: "",
+            "libs/APScheduler-3.10.4.dist-info/RECORD": "apscheduler/__init__.py,sha256=x,1\napscheduler/jobs.py,,\n",
+            "libs/alembic-1.14.0.dist-info/RECORD": "alembic/templates/generic/env.py,,\n",
             "libs/apscheduler/__init__.py": "",
-            "libs/apscheduler/jobstores/sqlalchemy.py": ENGINE,
+            "libs/apscheduler/jobs.py": ENGINE,
             "libs/alembic/templates/generic/env.py": ENGINE,
+            "libs/sqlalchemy/engine/create.py": ENGINE,  # a copy with no metadata, known by its own files
+            "libs/app_helpers.py": ENGINE,
             "bazarr/app/database.py": ENGINE,
+            "functions/orders/SQLAlchemy-2.0.30.dist-info/RECORD": "sqlalchemy/engine/create.py,,\n",
+            "functions/orders/sqlalchemy/engine/create.py": ENGINE,
+            "functions/orders/handler.py": ENGINE,
         },
         monkeypatch,
     )
-    assert [pool.where for pool in report.pools] == ["bazarr/app/database.py:3"]
+    found = sorted(pool.where for pool in report.pools)
+    assert found == ["bazarr/app/database.py:3", "functions/orders/handler.py:3", "libs/app_helpers.py:3"]
 
 
 @pytest.mark.parametrize(
     ("folder", "aside"),
-    [("integration_tests/suite/helpers", "tests"), ("tests_e2e", "tests"), ("contest_app", None), ("latest", None)],
+    [
+        ("integration_tests/suite/helpers", "tests"),
+        ("tests_e2e", "tests"),
+        ("contest_app", None),
+        ("latest", None),
+        ("online_test", None),  # (review) FOSSEE's Yaksh keeps its Django settings in online_test/
+    ],
 )
 def test_a_folder_named_for_a_kind_of_tests_holds_tests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str, aside: str | None
@@ -625,3 +639,103 @@ def test_an_apps_own_integration_package_named_for_a_library_is_read(
         tmp_path, {"app/integrations/sqlalchemy/__init__.py": "", "app/integrations/db.py": ENGINE}, monkeypatch
     )
     assert [pool.where for pool in report.pools] == ["app/integrations/db.py:3"]
+
+
+OWN_QUIT = """
+import os
+
+from sqlalchemy import create_engine
+
+
+def quit(reason):
+    print(reason)
+
+
+def pool_size():
+    size = os.environ.get("POOL_SIZE")
+    if not size:
+        quit("POOL_SIZE not set")
+        size = "10"
+    return int(size)
+
+
+engine = create_engine("postgresql://u@h/db", pool_size=pool_size())
+"""
+CAUGHT_EXIT = """
+import os
+import sys
+
+from sqlalchemy import create_engine
+
+
+def pool_size():
+    size, given = 10, os.environ.get("POOL_SIZE")
+    try:
+        if given:
+            size = int(given)
+        else:
+            sys.exit("POOL_SIZE not set")
+    except SystemExit:
+        print("POOL_SIZE not set: 10")
+    return size
+
+
+engine = create_engine("postgresql://u@h/db", pool_size=pool_size())
+"""
+EXIT_AFTER_MAIN = """
+import os
+import sys
+
+from sqlalchemy import create_engine
+
+POOL_SIZE = 5
+
+
+def main():
+    return create_engine("postgresql://u@h/db", pool_size=POOL_SIZE)
+
+
+if os.environ.get("ONE_SHOT"):
+    POOL_SIZE = 1
+    sys.exit(main())
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "at_line", "expected"),
+    [(OWN_QUIT, 18, [10]), (CAUGHT_EXIT, 19, [10]), (EXIT_AFTER_MAIN, 15, [5, 1])],
+)
+def test_an_exit_that_does_not_end_the_path_keeps_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, at_line: int, expected: list[int]
+) -> None:
+    # (review) the name alone was taken for the builtin's quit(), an exit inside `try ... except SystemExit` for
+    # the function's end, and `sys.exit(main())` for a path that makes nothing: their values were lost
+    report = scan(tmp_path, {"app.py": source}, monkeypatch)
+    size = at(report, f"app.py:{at_line}").settings["pool_size"]
+    assert size.value == expected[0] and set(expected) <= {b.value for b in size.branches or [size]}
+
+
+def test_an_app_a_factory_makes_and_binds_elsewhere_keeps_its_bind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) following project factories for the extension followed them for the app too: `app = make_app()`
+    # became the factory's Flask(...) and the bind in models.py was lost (the pool placed at the config)
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/factory.py": "from flask import Flask\n\n\ndef make_app():\n    app = Flask(__name__)\n    return app\n",
+            "app/main.py": """
+            from app.factory import make_app
+
+            app = make_app()
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://u@h/db"
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 7}
+            """,
+            "app/models.py": "from flask_sqlalchemy import SQLAlchemy\n\nfrom app.main import app\n\ndb = SQLAlchemy(app)\n",
+        },
+        monkeypatch,
+    )
+    assert [(pool.where, pool.at_import) for pool in report.pools] == [("app/models.py:5", True)]
+    assert report.pools[0].settings["pool_size"].value == 7

@@ -1,5 +1,6 @@
 """Which files of a project are its tests' and which its examples' (or templates of settings to copy): their
-pools are listed apart, never judged (finder.Project.aside)."""
+pools are listed apart, never judged (finder.Project.aside); and which are no part of it: packages installed or
+vendored into its tree (finder.Project.walk)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import re
 from pathlib import Path
 
 TEST_FOLDERS = {"tests", "test", "testing"}
-TEST_FOLDER = re.compile(r"^[a-z0-9]+_tests?$|^tests?_[a-z0-9]+$", re.IGNORECASE)  # integration_tests, tests_e2e
+# a folder of one kind of tests (integration_tests, tests_e2e): not `online_test`, an app's (FOSSEE's Yaksh)
+KINDS = r"(?:integration|functional|unit|acceptance|e2e|end2end|system|smoke|load|perf|performance|regression|api)"
+TEST_FOLDER = re.compile(rf"^{KINDS}[_-]tests?$|^tests?[_-]{KINDS}$", re.IGNORECASE)
 CI_SETTINGS = {"ci", "travis", "testing", "tests"}
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
@@ -41,3 +44,34 @@ def is_example_file(path: Path) -> bool:
     # configuration.py); `default_settings.py` may be the app's own
     named = EXAMPLE_WORD.search(stem) or (not stem.isidentifier() and DEFAULT_WORD.search(stem))
     return bool(named) and SETTINGS_WORD.search(path.with_suffix("").as_posix()) is not None
+
+
+# A copy of a pool library in the tree (vendored; `pip install -t .` beside a Lambda handler) is not the app's
+# code: the library makes a pool where the app calls it, and the scan reads those calls as the library's. Each
+# is known by a file of its own (an app's `integrations/sqlalchemy/` package is no copy of SQLAlchemy).
+VENDORED = {
+    "sqlalchemy": "engine/create.py",
+    "asyncpg": "pool.py",
+    "psycopg2": "extensions.py",
+    "django": "db/backends",
+}
+
+
+RECORD_LIMIT = 4 << 20
+
+
+def installed_into(folder: Path, names: list[str]) -> set[str]:
+    """The packages and modules installed into a folder of the tree (bazarr's libs/, put on sys.path), as its
+    `*.dist-info` folders' RECORD lists them: someone else's code, beside which the app's own files stay read."""
+    found: set[str] = set()
+    for record in (folder / name / "RECORD" for name in names if name.endswith(".dist-info")):
+        try:  # (a regular file of a sane size: the tree is untrusted)
+            small = record.is_file() and record.stat().st_size <= RECORD_LIMIT
+            lines = record.read_text(errors="replace").splitlines() if small else []
+        except OSError:
+            lines = []
+        for line in lines:
+            top = line.split(",", 1)[0].split("/", 1)[0]
+            if top and top not in ("..", "__pycache__") and not top.endswith(".dist-info"):
+                found.add(top)
+    return found

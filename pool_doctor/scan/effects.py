@@ -9,7 +9,7 @@ from typing import Any
 
 from pool_doctor.scan.files import FileV
 from pool_doctor.scan.finder import dotted_parts, last_name
-from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, InstanceRef, Interpreter
+from pool_doctor.scan.kinds import ClassRef, DictV, Frame, FuncRef, HolderV, InstanceRef, Interpreter, MethodRef
 from pool_doctor.scan.nodes import MUTATORS, installed_import
 
 # A dict's methods that change it in place.
@@ -145,12 +145,26 @@ def _stops(node: ast.AST, ev: Interpreter, frame: Frame) -> bool:
     return body is not None and any(isinstance(n, ast.Raise) or _ends(n) for n in ast.walk(body))
 
 
-def exits_program(stmt: ast.stmt) -> bool:
-    """`sys.exit(...)`, `exit()`, `quit()`, `os._exit(...)` as a statement: the path ends there."""
+def exits_program(ev: Interpreter, stmt: ast.stmt, scope: ast.AST, frame: Frame) -> bool:
+    """`sys.exit(...)`, `exit()`, `quit()`, `os._exit(...)` as a statement: the path ends there. Not the project's
+    own `quit()`, not one whose argument runs code first (`sys.exit(main())`: what main() makes, it makes), nor
+    one inside a `try` that catches SystemExit."""
     call = stmt.value if isinstance(stmt, ast.Expr) else None
-    if not isinstance(call, ast.Call):
+    if not isinstance(call, ast.Call) or any(isinstance(n, ast.Call) for a in call.args for n in ast.walk(a)):
         return False
-    return dotted_parts(call.func) in (["sys", "exit"], ["exit"], ["quit"], ["os", "_exit"])
+    if dotted_parts(call.func) not in (["sys", "exit"], ["exit"], ["quit"], ["os", "_exit"]):
+        return False
+    if isinstance(ev.force(ev.eval(call.func, frame)), FuncRef | MethodRef | ClassRef | InstanceRef):
+        return False
+    catching = (
+        t for t in ast.walk(scope) if isinstance(t, ast.Try | ast.TryStar) and any(map(_catches_exit, t.handlers))
+    )
+    return not any(stmt is inner for t in catching for inner in (n for b in t.body for n in ast.walk(b)))
+
+
+def _catches_exit(handler: ast.ExceptHandler) -> bool:
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(t is None or last_name(t) in ("SystemExit", "BaseException") for t in types)
 
 
 def _ends(node: ast.AST) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pool_doctor.files import is_python_script, read_bytes
-from pool_doctor.scan.asides import is_example_file, is_test_file
+from pool_doctor.scan.asides import VENDORED, installed_into, is_example_file, is_test_file
 from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
 from pool_doctor.scan.names import last_name as last_name
 from pool_doctor.scan.provided import provider_call
@@ -26,10 +26,6 @@ from pool_doctor.stacks import REGISTRY, scanned
 
 MAX_BYTES = 2_000_000  # larger .py files are generated data (tables, vendored bundles), not configuration
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
-# A folder holding one of these packages is installed or vendored code (bazarr's libs/, put on sys.path): the
-# libraries' own pools are made only when the app calls them, and the scan reads those calls as the libraries'
-# (a file each library has: an app's own `integrations/sqlalchemy/` package is no copy of SQLAlchemy)
-VENDORED = ("sqlalchemy/engine/create.py", "asyncpg/pool.py", "psycopg2/extensions.py", "django/db/backends")
 SYNC_RUNNERS = {"async_to_sync", "sync_to_async"}  # asgiref: `async_to_sync(f)(*args)` calls f(*args)
 
 # Names whose call creates a pool, per library; the first match of a file's text against TRIGGER decides
@@ -219,13 +215,17 @@ class Project:
             here = Path(directory)
             # A virtualenv or installed packages inside a project are someone else's code; scanning
             # a site-packages directory itself (the benchmark) is still possible by naming it.
-            if here != self.root and any(d.endswith(".dist-info") for d in dirnames):
-                dirnames[:] = []  # (packages installed into a folder the app puts on sys.path: bazarr's libs/)
-                continue
+            installed = installed_into(here, dirnames) if here != self.root else set()
             dirnames[:] = [
-                d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS and not _installed(here / d)
+                d
+                for d in dirnames
+                if not d.startswith(".")
+                and d not in SKIP_DIRS
+                and d not in installed
+                and not (here / d / "pyvenv.cfg").exists()
+                and not (d in VENDORED and (here / d / VENDORED[d]).exists())
             ]
-            for name in filenames:  # (and, for Python, its scripts: bin/manage-db, mod_wsgi's and uWSGI's .wsgi)
+            for name in (n for n in filenames if n not in installed):  # (and its scripts: bin/manage-db, .wsgi)
                 script = name.endswith(".wsgi") or ("." not in name and is_python_script(here / name))
                 if name.endswith(suffix) or (suffix == ".py" and script):
                     yield here / name
@@ -358,11 +358,6 @@ class Project:
     def module_by_name(self, dotted: str, near: Path | None = None) -> Module | None:
         path = self.find_module(dotted, near)
         return self.parse(path) if path is not None else None
-
-
-def _installed(folder: Path) -> bool:
-    """A virtualenv, or a folder of installed or vendored packages (VENDORED)."""
-    return (folder / "pyvenv.cfg").exists() or any((folder / name).exists() for name in VENDORED)
 
 
 def _import_root(path: Path, dotted: str) -> Path:

@@ -202,8 +202,8 @@ def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Mod
 
 
 def _made_by(ev: Evaluator, module: Module, call: ast.Call) -> tuple[Module, ast.Call]:
-    """The call that makes what `call` gives: itself, or the one call a project factory returns what it makes
-    by (ggrc's `db = bootstrap.get_db()`, whose body makes `SQLAlchemy()` and returns it)."""
+    """The call that makes what `call` gives: itself, or the extension a project factory makes and returns
+    (ggrc's `db = bootstrap.get_db()`, whose body makes `SQLAlchemy()` and returns it)."""
     func = ev.force(ev.eval(call.func, Frame(module)))
     if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda):
         return module, call
@@ -218,7 +218,9 @@ def _made_by(ev: Evaluator, module: Module, call: ast.Call) -> tuple[Module, ast
             if isinstance(n, ast.Assign) and [t.id for t in n.targets if isinstance(t, ast.Name)] == [made.id]
         ]
         made = found[0] if len(found) == 1 else made
-    return (func.module, made) if isinstance(made, ast.Call) and made is not call else (module, call)
+    if isinstance(made, ast.Call) and made is not call and is_extension(ev, func.module, made):
+        return func.module, made
+    return module, call  # (not an app a factory makes: the app's bind is looked for at `app = make_app()`)
 
 
 def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: set[str], scope: Any = None) -> bool:

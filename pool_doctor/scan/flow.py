@@ -234,7 +234,7 @@ class Flow:
             return self.assign_target(
                 run, stmt.target, ev.augment(current, stmt.op, value, stmt, run.module), state
             ), guard
-        if effects.exits_program(stmt):  # as a raise (Kurisu's `sys.exit(f"Missing {name}.")`)
+        if effects.exits_program(self.ev, stmt, run.scope or run.module.tree, self.frame(run, state)):  # (Kurisu's)
             return (state if run.body and not guard else None), guard
         if isinstance(stmt, ast.Expr | ast.Assert):  # `assert (lower := value.lower()) in (...)` binds lower
             state = self.walrus(run, stmt.value if isinstance(stmt, ast.Expr) else stmt.test, state)
