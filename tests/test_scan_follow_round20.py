@@ -739,3 +739,49 @@ def test_an_app_a_factory_makes_and_binds_elsewhere_keeps_its_bind(
     )
     assert [(pool.where, pool.at_import) for pool in report.pools] == [("app/models.py:5", True)]
     assert report.pools[0].settings["pool_size"].value == 7
+
+
+def test_a_pydantic_field_whose_default_is_in_its_annotated_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tux: `POOL_SIZE: Annotated[int, Field(default=20, description="...")]` (pydantic 2 reads the default there)
+    # was reported "required, no default"; the alias in the Annotated Field names the variable too
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from typing import Annotated
+
+            from pydantic import Field
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                POOL_SIZE: Annotated[int, Field(default=20, description="a bool-free description of a float")]
+                MAX_OVERFLOW: Annotated[int, Field(default=40, alias="DB_MAX_OVERFLOW")]
+                POOL_TIMEOUT: Annotated[float, Field(gt=0)] = 30.0
+
+
+            settings = Settings()
+            """,
+            "db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from settings import settings
+
+            engine = create_async_engine(
+                "postgresql+asyncpg://u@h/db",
+                pool_size=settings.POOL_SIZE,
+                max_overflow=settings.MAX_OVERFLOW,
+                pool_timeout=settings.POOL_TIMEOUT,
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    found = {k: (v.value, v.env) for k, v in at(report, "db.py:5").settings.items() if k != "url"}
+    assert found == {
+        "pool_size": (20, "POOL_SIZE"),
+        "max_overflow": (40, "DB_MAX_OVERFLOW"),
+        "pool_timeout": (30.0, "POOL_TIMEOUT"),
+    }

@@ -20,8 +20,10 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     is_known,
+    keyword,
 )
 from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.names import dotted_parts
 from pool_doctor.scan.nodes import MUTATORS
 
 
@@ -80,7 +82,32 @@ def none_text(config: dict[str, Any], annotation: ast.expr | None) -> str | None
     return parse_none.value if re.search(r"\b(None|Optional|Any)\b", text) else None
 
 
+def annotated(annotation: ast.expr | None) -> tuple[ast.expr | None, ast.Call | None]:
+    """`Annotated[int, Field(default=20)]` as its type and its `Field(...)` (pydantic 2 reads the default
+    there, as from `x: int = Field(default=20)`); any other annotation as itself, with no Field."""
+    if not (isinstance(annotation, ast.Subscript) and (dotted_parts(annotation.value) or [""])[-1] == "Annotated"):
+        return annotation, None
+    parts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+    fields = [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == "Field"]
+    return parts[0], fields[-1] if fields else None
+
+
+def field_alias(stmt: ast.stmt) -> str | None:
+    """A field's `Field(serialization_alias=...)` or `alias=`, in its value or its `Annotated` type."""
+    value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+    if value is None and isinstance(stmt, ast.AnnAssign):
+        value = annotated(stmt.annotation)[1]
+    if not (isinstance(value, ast.Call) and (dotted_parts(value.func) or [""])[-1] == "Field"):
+        return None
+    for key in ("serialization_alias", "alias"):
+        alias = keyword(value, key)
+        if isinstance(alias, ast.Constant) and isinstance(alias.value, str):
+            return alias.value
+    return None
+
+
 def annotation_cast(annotation: ast.expr | None) -> str | None:
+    annotation = annotated(annotation)[0]
     if annotation is None:
         return None
     text = ast.unparse(annotation)

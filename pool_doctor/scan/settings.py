@@ -457,21 +457,14 @@ class SettingsClasses:
         return DictV(items, frame.module.where(node), opaque, line=node.lineno, end_line=node.end_lineno or 0)
 
     def _aliases(self, cls: ClassRef) -> dict[str, str]:
-        aliases: dict[str, str] = {}
-        for name, (_, stmt) in self.fields(cls).items():
-            value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
-            if isinstance(value, ast.Call) and (dotted_parts(value.func) or [""])[-1] == "Field":
-                for key in ("serialization_alias", "alias"):
-                    alias = keyword(value, key)
-                    if isinstance(alias, ast.Constant) and isinstance(alias.value, str):
-                        aliases[name] = alias.value
-                        break
-        return aliases
+        found = {name: fieldtext.field_alias(stmt) for name, (_, stmt) in self.fields(cls).items()}
+        return {name: alias for name, alias in found.items() if alias is not None}
 
     def field_value(self, instance: InstanceRef, name: str, klass: ClassRef, stmt: ast.stmt) -> Any:
         frame = Frame(klass.module, scope=klass.node)
         value_node = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
         annotation = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
+        value_node = value_node if value_node is not None else fieldtext.annotated(annotation)[1]  # (tux's fields)
         env_name: str | None = None
         default: Any = None
         explicit_env: str | None = None
