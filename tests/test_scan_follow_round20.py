@@ -785,3 +785,81 @@ def test_a_pydantic_field_whose_default_is_in_its_annotated_type(
         "max_overflow": (40, "DB_MAX_OVERFLOW"),
         "pool_timeout": (30.0, "POOL_TIMEOUT"),
     }
+
+
+@pytest.mark.parametrize(("made", "expected"), [("Postgres(app=self, **config)", None), ("Postgres()", "localhost")])
+def test_a_method_pool_of_an_instance_made_with_arguments_elsewhere_reads_them_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: str, expected: str | None
+) -> None:
+    # temboard: `Postgres(app=self, **config)` in a module naming no pool library; the pool method read
+    # `__init__`'s defaults (host None, user None: known) as if the instance were made with no arguments
+    report = scan(
+        tmp_path,
+        {
+            "agent/__init__.py": "",
+            "agent/postgres.py": """
+            from psycopg2.pool import ThreadedConnectionPool
+
+
+            class Postgres(object):
+                def __init__(self, host="localhost", user=None, app=None, **kw):
+                    self.host = host
+                    self.user = user
+
+                def pool(self):
+                    return ThreadedConnectionPool(minconn=1, maxconn=2, host=self.host, user=self.user)
+            """,
+            "agent/app.py": f"""
+            from agent.postgres import Postgres
+
+
+            class AgentApp:
+                def __init__(self, config):
+                    self.postgres = {made}
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "agent/postgres.py:10")
+    assert (pool.settings["host"].value, pool.settings["host"].known) == (expected, expected is not None)
+
+
+def test_a_method_pool_of_an_instance_made_with_an_unread_mapping_reads_its_parameters_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # temboard's one instance: `Postgres(app=self, **postgresql)`, a dict the app updates at run time from a
+    # mapping the scan cannot read: any parameter may come from it, not its default
+    report = scan(
+        tmp_path,
+        {
+            "agent/__init__.py": "",
+            "agent/postgres.py": """
+            from psycopg2.pool import ThreadedConnectionPool
+
+
+            class Postgres:
+                def __init__(self, host=None, user=None, app=None, **kw):
+                    self.host = host
+                    self.user = user
+
+                def pool(self):
+                    return ThreadedConnectionPool(minconn=1, maxconn=2, host=self.host, user=self.user)
+            """,
+            "agent/app.py": """
+            from agent.postgres import Postgres
+
+
+            class AgentApp:
+                def __init__(self, overrides):
+                    postgresql = {"host": "/var/run/postgresql"}
+                    postgresql.update(overrides)
+                    self.postgres = Postgres(app=self, **postgresql)
+
+                def start(self):
+                    return self.postgres.pool()
+            """,
+        },
+        monkeypatch,
+    )
+    pools = [p for p in report.pools if p.settings.get("user") is not None]
+    assert pools and all(not p.settings["user"].known for p in pools)

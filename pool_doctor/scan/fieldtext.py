@@ -165,3 +165,20 @@ def empty_url(annotation: ast.expr | None, value: Any) -> bool:
     )
     url = any(name.endswith(("Dsn", "Url")) for name in names) and "str" not in names  # (`str | AnyUrl` takes "")
     return url and is_known(value) and value.value == ""
+
+
+def spreads_unread(ev: Interpreter, call: ast.Call, frame: Frame) -> bool:
+    """Whether a call spreads `*args` or a `**mapping` the scan cannot read whole."""
+    if any(isinstance(arg, ast.Starred) for arg in call.args):
+        return True
+    spread = [ev.force(ev.eval(kw.value, frame)) for kw in call.keywords if kw.arg is None]
+    return any(not isinstance(value, DictV) or value.opaque for value in spread)
+
+
+def spread_over(ev: Interpreter, args: ast.arguments, frame: Frame, call: ast.Call) -> dict[str, Any]:
+    """An `__init__`'s parameters the call's unread `*args` / `**mapping` may give (temboard's
+    `Postgres(app=self, **postgresql)`): unknown, but for those the call names, and a class or function default."""
+    named = {kw.arg for kw in call.keywords if kw.arg is not None}
+    count = len([a for a in call.args if not isinstance(a, ast.Starred)])
+    named |= {a.arg for a in [*args.posonlyargs, *args.args][1 : 1 + count]}
+    return {name: value for name, value in given_values(ev, args, frame).items() if name not in named}

@@ -409,7 +409,8 @@ class PoolFinder:
         if len(instances) == 1:  # the one instance the app makes: its arguments
             maker_module, maker = instances[0]
             return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
-        handed = taint.handed_around(cls.node.name, self.ev.project.modules.values(), self._handed)
+        own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
+        handed = taint.made_elsewhere(cls.node.name, self.ev.project, own_init, self._handed)
         return InstanceRef(cls, {}, given="self" if handed else None)
 
     def _emit(

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, last_name
+from pool_doctor.scan.finder import FunctionNode, Module, Project, dotted_parts, last_name, read_source
 from pool_doctor.scan.kinds import SV, is_known
 from pool_doctor.scan.nodes import MUTATORS, is_dataclass
 
@@ -465,3 +465,27 @@ def handed_around(name: str, modules: Iterable[Module | None], cache: dict[str, 
             if m is not None and name in m.source
         )
     return cache[name]
+
+
+def made_elsewhere(name: str, project: Project, own_init: bool, cache: dict[str, bool]) -> bool:
+    """Whether the project names the class outside its definition, or (one with its own `__init__`) makes it
+    with arguments in any file."""
+    if handed_around(name, project.modules.values(), cache):
+        return True
+    return own_init and made_with_arguments(name, project, cache)
+
+
+def made_with_arguments(name: str, project: Project, cache: dict[str, bool]) -> bool:
+    """Whether a file of the project, parsed or not, makes the class with arguments (temboard's
+    `Postgres(app=self, **config)` in a module that names no pool library): then what a method of an instance
+    nobody links reads of `__init__`'s parameters is its caller's, not their defaults."""
+    key = f"{name}("
+    if key not in cache:
+        made = re.compile(rf"(?<![\w.])(?<!class )(?<!def ){re.escape(name)}\(\s*[^)\s]")
+        cache[key] = False
+        for path in project.files:
+            data, _ = read_source(path)
+            if data is not None and key.encode() in data and made.search(data.decode(errors="replace")):
+                cache[key] = True
+                break
+    return cache[key]
