@@ -863,3 +863,52 @@ def test_a_method_pool_of_an_instance_made_with_an_unread_mapping_reads_its_para
     )
     pools = [p for p in report.pools if p.settings.get("user") is not None]
     assert pools and all(not p.settings["user"].known for p in pools)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {
+                "sauce/config/app_cfg.py": """
+                from tg.configuration import AppConfig
+
+
+                class SauceAppConfig(AppConfig):
+                    def __init__(self):
+                        super().__init__()
+                        self.use_sqlalchemy = True
+                """
+            },
+            "sauce/config/app_cfg.py:7: TurboGears makes a pool",
+        ),
+        (
+            {
+                "app/cfg.py": 'from tg import AppConfig\n\nbase_config = AppConfig()\nbase_config["use_sqlalchemy"] = True\n'
+            },
+            "app/cfg.py:4: TurboGears makes a pool",
+        ),
+        (
+            {
+                "glottolog3/__init__.py": """
+                from pyramid.config import Configurator
+
+
+                def main(global_config, **settings):
+                    config = Configurator(settings=settings)
+                    config.include("clldmpg")
+                    return config.make_wsgi_app()
+                """
+            },
+            "glottolog3/__init__.py:6: config.include('clldmpg') makes a pool inside clld",
+        ),
+    ],
+)
+def test_an_engine_turbogears_or_clld_makes_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], expected: str
+) -> None:
+    # SAUCE and Kallithea (TurboGears' use_sqlalchemy) and glottolog3 (clld's includeme): the web app's engine is
+    # made by the library, from the ini's sqlalchemy.* settings: no pool and no word of it
+    report = scan(tmp_path, files, monkeypatch)
+    assert report.pools == []
+    assert [w for w in report.warnings if expected in w]

@@ -22,6 +22,13 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   `asyncpg.create_pool(**self.pool_config_dict)` at the app's start, unless it was given a `pool_instance`;
 - asyncpgsa 0.27's `PG()`: its `init(*args, **kwargs)` calls `asyncpg.create_pool` with them (pgsingleton.py;
   `asyncpgsa.create_pool` itself is read as asyncpg's);
+- clld 11.5's `clld.web.app` Pyramid include (`config.include("clld.web.app")`, or clldmpg 4.5's
+  `config.include("clldmpg")`, which includes it): `engine_from_config(config.registry.settings, 'sqlalchemy.')`
+  in its `includeme` (glottolog3's web app);
+- TurboGears 2.5's app configuration with `use_sqlalchemy = True` (`self.use_sqlalchemy = True` in an
+  `AppConfig`, `base_config["use_sqlalchemy"] = True`, a blueprint's dict): `engine_from_config(conf,
+  "sqlalchemy.")` of the ini's app section at start-up (tg/configurator/components/sqlalchemy.py; SAUCE,
+  Kallithea);
 - dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
   `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
   'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
@@ -48,6 +55,8 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "PG": "asyncpgsa",
     **dict.fromkeys(("configure_dbsession", "configure_engine"), "snovault"),
 }
+INCLUDES = {"clld.web.app": "clld", "clldmpg": "clld"}  # a Pyramid include of the library's that makes one
+TURBOGEARS = "use_sqlalchemy"  # the TurboGears option that has it make the engine
 REEXPORTS = {"litestar.plugins.sqlalchemy": "advanced_alchemy", "litestar.contrib.sqlalchemy": "advanced_alchemy"}
 
 
@@ -69,6 +78,8 @@ GIVEN_ENGINE = {"engine_instance", "pool_instance"}  # the config then uses that
 
 def hint(data: bytes) -> bool:
     """Whether a file may call one of them (so it is read)."""
+    if (b"include" in data and any(name.encode() in data for name in INCLUDES)) or TURBOGEARS.encode() in data:
+        return True
     return any(root in data and any(name in data for name in names) for root, names in NEEDLES.items())
 
 
@@ -90,7 +101,38 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
                     f"{module.display}:{call.lineno}: {made.dotted}() makes a pool inside {library}; "
                     "the scan reads only the project's code, so this pool is not reported"
                 )
+    for call in includes:
+        named = call.args[0].value if isinstance(call.args[0], ast.Constant) else None
+        if isinstance(named, str) and named in INCLUDES:
+            found.append(
+                f"{module.display}:{call.lineno}: config.include({named!r}) makes a pool inside {INCLUDES[named]} "
+                "(engine_from_config of the app's sqlalchemy.* settings); the scan reads only the project's code, "
+                "so this pool is not reported"
+            )
+    if TURBOGEARS in module.source and any(d.split(".")[0] == "tg" for d in module.imports.values()):
+        for line in sorted({getattr(n, "lineno", 0) for n in ast.walk(module.tree) if _turns_on(n)}):
+            found.append(
+                f"{module.display}:{line}: TurboGears makes a pool from the ini's sqlalchemy.* settings "
+                f"({TURBOGEARS} = True); the scan reads only the project's code, so this pool is not reported"
+            )
     return found
+
+
+def _turns_on(node: ast.AST) -> bool:
+    """`x.use_sqlalchemy = True`, `x["use_sqlalchemy"] = True`, `{"use_sqlalchemy": True}`, `use_sqlalchemy=True`."""
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is True:
+        for target in node.targets:
+            key = target.slice if isinstance(target, ast.Subscript) else None
+            if (isinstance(target, ast.Attribute) and target.attr == TURBOGEARS) or (
+                isinstance(key, ast.Constant) and key.value == TURBOGEARS
+            ):
+                return True
+    if isinstance(node, ast.Dict):
+        return any(
+            isinstance(k, ast.Constant) and k.value == TURBOGEARS and isinstance(v, ast.Constant) and v.value is True
+            for k, v in zip(node.keys, node.values)
+        )
+    return isinstance(node, ast.keyword) and node.arg == TURBOGEARS and getattr(node.value, "value", None) is True
 
 
 def _named(node: ast.expr, name: str) -> bool:
