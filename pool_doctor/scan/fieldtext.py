@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -182,3 +183,12 @@ def spread_over(ev: Interpreter, args: ast.arguments, frame: Frame, call: ast.Ca
     count = len([a for a in call.args if not isinstance(a, ast.Starred)])
     named |= {a.arg for a in [*args.posonlyargs, *args.args][1 : 1 + count]}
     return {name: value for name, value in given_values(ev, args, frame).items() if name not in named}
+
+
+POOL_CALLS = ("create_engine", "create_async_engine", "engine_from_config", "create_pool", "ConnectionPool")
+
+
+def pools_in(module: Module, node: ast.ClassDef) -> bool:
+    """Whether the class's own text makes a pool (a method of it may hold what its `__init__` was given)."""
+    lines = module.source.split("\n")[node.lineno - 1 : node.end_lineno]
+    return any(name in line for line in lines for name in POOL_CALLS)

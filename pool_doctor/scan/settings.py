@@ -172,8 +172,10 @@ class SettingsClasses:
                 frame = replace(
                     frame, bindings={**frame.bindings, **fieldtext.given_values(self.ev, init.node.args, frame)}
                 )
-            elif instance.call is not None and fieldtext.spreads_unread(
-                self.ev, instance.call, instance.frame or frame
+            elif (
+                instance.call is not None
+                and fieldtext.pools_in(instance.cls.module, instance.cls.node)  # (only there: meltano's time)
+                and fieldtext.spreads_unread(self.ev, instance.call, instance.frame or frame)
             ):
                 over = fieldtext.spread_over(self.ev, init.node.args, frame, instance.call)
                 frame = replace(frame, bindings={**frame.bindings, **over})
