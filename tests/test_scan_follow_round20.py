@@ -912,3 +912,37 @@ def test_an_engine_turbogears_or_clld_makes_is_named_in_a_warning(
     report = scan(tmp_path, files, monkeypatch)
     assert report.pools == []
     assert [w for w in report.warnings if expected in w]
+
+
+def test_databases_left_unset_beside_a_star_import_the_tree_lacks_are_what_it_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tacticalrmm: `with suppress(ImportError): from .local_settings import *` (written at install time) gives
+    # the deployed DATABASES; settings.py sets it only under `if "GHACTIONS" in os.environ:` (the CI's): only
+    # the CI database was listed, as if it were the app's
+    report = scan(
+        tmp_path,
+        {
+            "api/rmm/__init__.py": "",
+            "api/rmm/settings.py": """
+            import os
+            from contextlib import suppress
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+
+            with suppress(ImportError):
+                from .local_settings import *  # noqa
+
+            if "GHACTIONS" in os.environ:
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "pipeline"}}
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.condition) for p in report.pools] == [("api/rmm/settings.py:10", None)]
+    name = report.pools[0].settings["NAME"]
+    assert name.known is False
+    assert sorted((b.when, b.value) for b in name.branches or []) == [
+        ('"GHACTIONS" in os.environ', "pipeline"),
+        ('not ("GHACTIONS" in os.environ)', None),
+    ]

@@ -247,7 +247,7 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     )
     if not assigned and not bound and not stored:
         return None  # it changes a DATABASES it never has: a file another runs in its names (split-settings')
-    databases = ev.force(ev.scopes.global_value(module, "DATABASES", module.tree))
+    databases = _unless_absent(ev, module, ev.force(ev.scopes.global_value(module, "DATABASES", module.tree)))
     first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno
     touched: dict[str, int] = {}
     entries: dict[str, int] = {}  # aliases whose DATABASES entry names a dict written elsewhere
@@ -262,6 +262,18 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
         if path:
             touched.setdefault(path[0], stmt.lineno)
     return databases, first_line, touched, entries
+
+
+def _unless_absent(ev: Evaluator, module: Module, databases: Any) -> Any:
+    """DATABASES where the module leaves it unset, when it star-imports a module the tree lacks
+    (tacticalrmm's `from .local_settings import *`, written at install time): what that module sets, unknown."""
+    absent = [s for s in module.star_imports if ev.project.module_by_name(s, module.path) is None]
+    if not absent or not isinstance(databases, Branches):
+        return databases
+    star = next(n for n in ast.walk(module.tree) if isinstance(n, ast.ImportFrom) and n.names[0].name == "*")
+    given = SV(None, module.where(star), known=False, expr=f"DATABASES (what {absent[-1]} sets; the tree lacks it)")
+    options = [(when, given if isinstance(v, SV) and v.expr == NOT_SET else v) for when, v in databases.options]
+    return Branches(options, default=databases.default)
 
 
 def _exported(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], dict[str, int]] | None:
