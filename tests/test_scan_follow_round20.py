@@ -238,6 +238,7 @@ class Connector(object):
         ("web/settings/ci.py", "tests"),
         ("web/settings/travis.py", "tests"),
         ("web/config/testing.py", "tests"),
+        ("webserver/testing.py", "tests"),  # a package's test support (acousticbrainz's TestCase.create_app)
         ("web/settings/production.py", None),
         ("buildbot/ci.py", None),  # a module of a CI app: not a settings package's
     ],
@@ -346,12 +347,12 @@ def test_an_alembic_ini_with_no_alembic_section_takes_the_url_a_program_sets(
     ]
 
 
-@pytest.mark.parametrize(("name", "aside"), [("conf/default.wsgi", None), ("locale/testing.py", None)])
+@pytest.mark.parametrize(("name", "aside"), [("conf/default.wsgi", None), ("locale/ci.py", None)])
 def test_a_server_script_or_a_module_outside_a_settings_folder_stays_the_apps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
 ) -> None:
     # (review) `default.wsgi` was taken for a `-default` template (its suffix read as part of the name), and a
-    # `testing.py` below `locale/` for a settings package's CI module
+    # `ci.py` below `locale/` for a settings package's CI module
     source = 'from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://u@h/db", pool_size=9)\n'
     report = scan(tmp_path, {name: source}, monkeypatch)
     assert at(report, f"{name}:3").aside == aside

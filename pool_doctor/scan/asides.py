@@ -11,16 +11,18 @@ TEST_FOLDERS = {"tests", "test", "testing"}
 # a folder of one kind of tests (integration_tests, tests_e2e): not `online_test`, an app's (FOSSEE's Yaksh)
 KINDS = r"(?:integration|functional|unit|acceptance|e2e|end2end|system|smoke|load|perf|performance|regression|api)"
 TEST_FOLDER = re.compile(rf"^{KINDS}[_-]tests?$|^tests?[_-]{KINDS}$", re.IGNORECASE)
+# (testing.py: a package's test support, a flask_testing TestCase's create_app: acousticbrainz, metabrainz.org)
+TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py"}
 CI_SETTINGS = {"ci", "travis", "testing", "tests"}
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
 
 def is_test_file(path: Path) -> bool:
-    """A test module (tests/..., test_*.py, *_test.py, conftest.py, a Django app's or a small app's tests.py, a
-    settings package's test.py): its pools are the tests', not the app's. `path` from the scanned folder down
+    """A test module (tests/..., test_*.py, *_test.py, conftest.py, testing.py, a Django app's or a small app's
+    tests.py, a settings package's test.py): its pools are the tests', not the app's. `path` from the scanned folder down
     (Project.aside)."""
     name = path.name
-    if name in ("conftest.py", "tests.py", "test.py") or name.startswith("test_") or name.endswith("_test.py"):
+    if name in TEST_MODULES or name.startswith("test_") or name.endswith("_test.py"):
         return True
     if path.stem in CI_SETTINGS and SETTINGS_FOLDER.search(path.parent.name):
         return True  # a settings package's module the CI runs the tests with (lutris' settings/ci.py, travis.py)
