@@ -947,3 +947,158 @@ def test_databases_left_unset_beside_a_star_import_the_tree_lacks_are_what_it_se
         ('"GHACTIONS" in os.environ', "pipeline"),
         ('not ("GHACTIONS" in os.environ)', None),
     ]
+
+
+def test_pydantic_merges_annotated_fields_with_the_assigned_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) pydantic 2.14's FieldInfo.from_annotated_attribute: an assigned value is only the default (the
+    # Annotated Field's alias still names the variable), several Fields merge, and an assigned Field(...) merges
+    # with the Annotated one; a nested model behind Annotated[Model, Field(default_factory=Model)] is one
+    report = scan(
+        tmp_path,
+        {
+            ".env": "DB_POOL_SIZE=15\nDB__RECYCLE=99\n",
+            "settings.py": """
+            from typing import Annotated
+
+            from pydantic import BaseModel, Field
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+            class DB(BaseModel):
+                RECYCLE: int = 5
+
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_file=".env", env_nested_delimiter="__")
+                POOL_SIZE: Annotated[int, Field(alias="DB_POOL_SIZE")] = 5
+                MAX_OVERFLOW: Annotated[int, Field(default=40), Field(alias="DB_MAX_OVERFLOW")]
+                POOL_TIMEOUT: Annotated[int, Field(default=30)] = Field(alias="DB_POOL_TIMEOUT")
+                db: Annotated[DB, Field(default_factory=DB)]
+
+
+            settings = Settings()
+            """,
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            from settings import settings
+
+            engine = create_engine(
+                "postgresql://u@h/db",
+                pool_size=settings.POOL_SIZE,
+                max_overflow=settings.MAX_OVERFLOW,
+                pool_timeout=settings.POOL_TIMEOUT,
+                pool_recycle=settings.db.RECYCLE,
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    found = {k: (v.value, v.env) for k, v in at(report, "db.py:5").settings.items() if k != "url"}
+    assert found == {
+        "pool_size": (15, "DB_POOL_SIZE"),
+        "max_overflow": (40, "DB_MAX_OVERFLOW"),
+        "pool_timeout": (30, "DB_POOL_TIMEOUT"),
+        "pool_recycle": (99, "DB__RECYCLE"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("made", "expected"),
+    [
+        ('Postgres(*("db.internal", "agent"))', ("db.internal", 20)),  # a known tuple: read
+        ("Postgres(*sys.argv[1:])", (None, 20)),  # keyword-only maxconn: no *args gives it
+    ],
+)
+def test_a_star_spread_reaches_positional_parameters_only_and_a_known_one_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: str, expected: tuple[object, object]
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "agent/__init__.py": "",
+            "agent/postgres.py": """
+            from psycopg2.pool import ThreadedConnectionPool
+
+
+            class Postgres:
+                def __init__(self, host="localhost", user=None, *, maxconn=20):
+                    self.host = host
+                    self.maxconn = maxconn
+
+                def pool(self):
+                    return ThreadedConnectionPool(minconn=1, maxconn=self.maxconn, host=self.host)
+            """,
+            "agent/app.py": f"""
+            import sys
+
+            from agent.postgres import Postgres
+
+            POSTGRES = {made}
+            """,
+        },
+        monkeypatch,
+    )
+    settings = report.pools[0].settings
+    assert (settings["host"].value, settings["maxconn"].value) == expected
+
+
+def test_an_exit_whose_message_is_formatted_still_ends_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) `sys.exit("...".format(...))` runs no code of the app: the path ends there, its 50 is no value
+    source = """
+    import os
+    import sys
+
+    from sqlalchemy import create_engine
+
+    pool_size = int(os.environ.get("POOL_SIZE", "10"))
+    if pool_size > 50:
+        pool_size = 50
+        sys.exit("POOL_SIZE {} is over the limit".format(os.environ["POOL_SIZE"]))
+    engine = create_engine("postgresql://u@h/db", pool_size=pool_size)
+    """
+    report = scan(tmp_path, {"app.py": source}, monkeypatch)
+    size = at(report, "app.py:10").settings["pool_size"]
+    assert 50 not in {b.value for b in size.branches or [size]}
+
+
+def test_vendored_libraries_without_metadata_are_known_by_their_own_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "vendor/sqlalchemy/engine/create.py": ENGINE,
+            "vendor/alembic/runtime/environment.py": "",
+            "vendor/alembic/templates/generic/env.py": ENGINE,
+            "vendor/flask_sqlalchemy/extension.py": ENGINE,
+            "app/db.py": ENGINE,
+        },
+        monkeypatch,
+    )
+    assert [pool.where for pool in report.pools] == ["app/db.py:3"]
+
+
+@pytest.mark.parametrize(("folder", "aside"), [("selenium_tests", "tests"), ("tests_py3", "tests")])
+def test_a_folder_of_tests_of_any_kind_in_the_plural_holds_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str, aside: str
+) -> None:
+    report = scan(tmp_path, {f"{folder}/helpers.py": ENGINE}, monkeypatch)
+    assert at(report, f"{folder}/helpers.py:3").aside == aside
+
+
+def test_use_sqlalchemy_outside_turbogears_names_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (review) the project's own `tg` package (a Telegram helper) and a keyword to another library's call
+    report = scan(
+        tmp_path,
+        {
+            "tg/__init__.py": "def send(text):\n    return text\n",
+            "reports.py": "import tg\nfrom exporters import Exporter\n\nexporter = Exporter(target=1, use_sqlalchemy=True)\n",
+        },
+        monkeypatch,
+    )
+    assert not [w for w in report.warnings if "TurboGears" in w]

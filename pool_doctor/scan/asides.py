@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 
 TEST_FOLDERS = {"tests", "test", "testing"}
-# a folder of one kind of tests (integration_tests, tests_e2e): not `online_test`, an app's (FOSSEE's Yaksh)
+# a folder of one kind of tests (integration_tests, tests_e2e, selenium_tests): not `online_test`, an app's
+# (FOSSEE's Yaksh): the singular only with a kind of tests
 KINDS = r"(?:integration|functional|unit|acceptance|e2e|end2end|system|smoke|load|perf|performance|regression|api)"
-TEST_FOLDER = re.compile(rf"^{KINDS}[_-]tests?$|^tests?[_-]{KINDS}$", re.IGNORECASE)
+TEST_FOLDER = re.compile(rf"^\w+[_-]tests$|^tests[_-]\w+$|^{KINDS}[_-]test$|^test[_-]{KINDS}$", re.IGNORECASE)
 # (testing.py: a package's test support, a flask_testing TestCase's create_app: acousticbrainz, metabrainz.org)
 TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py"}
 CI_SETTINGS = {"ci", "travis", "testing", "tests"}
@@ -52,10 +53,15 @@ def is_example_file(path: Path) -> bool:
 # code: the library makes a pool where the app calls it, and the scan reads those calls as the library's. Each
 # is known by a file of its own (an app's `integrations/sqlalchemy/` package is no copy of SQLAlchemy).
 VENDORED = {
-    "sqlalchemy": "engine/create.py",
-    "asyncpg": "pool.py",
-    "psycopg2": "extensions.py",
-    "django": "db/backends",
+    "sqlalchemy": ("engine/create.py",),
+    "asyncpg": ("pool.py",),
+    "psycopg2": ("extensions.py",),
+    "psycopg": ("pq/__init__.py",),
+    "psycopg_pool": ("pool.py",),
+    "django": ("db/backends",),
+    "flask_sqlalchemy": ("extension.py", "model.py"),
+    "alembic": ("runtime/environment.py",),
+    "apscheduler": ("jobstores/sqlalchemy.py",),
 }
 
 

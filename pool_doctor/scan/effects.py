@@ -147,19 +147,25 @@ def _stops(node: ast.AST, ev: Interpreter, frame: Frame) -> bool:
 
 def exits_program(ev: Interpreter, stmt: ast.stmt, scope: ast.AST, frame: Frame) -> bool:
     """`sys.exit(...)`, `exit()`, `quit()`, `os._exit(...)` as a statement: the path ends there. Not the project's
-    own `quit()`, not one whose argument runs code first (`sys.exit(main())`: what main() makes, it makes), nor
+    own `quit()`, not one whose argument runs the project's code first (`sys.exit(main())`: what main() makes, it makes), nor
     one inside a `try` that catches SystemExit."""
     call = stmt.value if isinstance(stmt, ast.Expr) else None
-    if not isinstance(call, ast.Call) or any(isinstance(n, ast.Call) for a in call.args for n in ast.walk(a)):
+    if not isinstance(call, ast.Call):
         return False
     if dotted_parts(call.func) not in (["sys", "exit"], ["exit"], ["quit"], ["os", "_exit"]):
         return False
-    if isinstance(ev.force(ev.eval(call.func, frame)), FuncRef | MethodRef | ClassRef | InstanceRef):
-        return False
+    inner = [n.func for a in call.args for n in ast.walk(a) if isinstance(n, ast.Call)]
+    if any(_project_code(ev.force(ev.eval(f, frame))) for f in [call.func, *inner]):
+        return False  # (`"...".format(x)` or `str(e)` in it runs no code of the app's)
     catching = (
         t for t in ast.walk(scope) if isinstance(t, ast.Try | ast.TryStar) and any(map(_catches_exit, t.handlers))
     )
     return not any(stmt is inner for t in catching for inner in (n for b in t.body for n in ast.walk(b)))
+
+
+def _project_code(value: Any) -> bool:
+    project = FuncRef | ClassRef | InstanceRef
+    return isinstance(value, project) or (isinstance(value, MethodRef) and isinstance(value.base, project))
 
 
 def _catches_exit(handler: ast.ExceptHandler) -> bool:

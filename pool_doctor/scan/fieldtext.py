@@ -83,21 +83,39 @@ def none_text(config: dict[str, Any], annotation: ast.expr | None) -> str | None
     return parse_none.value if re.search(r"\b(None|Optional|Any)\b", text) else None
 
 
-def annotated(annotation: ast.expr | None) -> tuple[ast.expr | None, ast.Call | None]:
-    """`Annotated[int, Field(default=20)]` as its type and its `Field(...)` (pydantic 2 reads the default
-    there, as from `x: int = Field(default=20)`); any other annotation as itself, with no Field."""
+def annotated(annotation: ast.expr | None) -> tuple[ast.expr | None, list[ast.Call]]:
+    """`Annotated[int, Field(default=20)]` as its type and its `Field(...)`s (pydantic 2 reads the default and
+    the alias there); any other annotation as itself, with none."""
     if not (isinstance(annotation, ast.Subscript) and (dotted_parts(annotation.value) or [""])[-1] == "Annotated"):
-        return annotation, None
+        return annotation, []
     parts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
-    fields = [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == "Field"]
-    return parts[0], fields[-1] if fields else None
+    return parts[0], [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == "Field"]
+
+
+def field_of(annotation: ast.expr | None, assigned: ast.expr | None) -> ast.expr | None:
+    """What a field is given, as pydantic 2 merges it (FieldInfo.from_annotated_attribute): the `Annotated`
+    type's Fields, then the assigned `Field(...)`, each attribute the last one's; an assigned plain value is
+    only the default (tux's `POOL_SIZE: Annotated[int, Field(default=20)]`)."""
+    fields = annotated(annotation)[1]
+    if not fields:
+        return assigned
+    if isinstance(assigned, ast.Call) and (dotted_parts(assigned.func) or [""])[-1] == "Field":
+        fields = [*fields, assigned]
+    elif assigned is not None:
+        fields = [*fields, ast.Call(fields[-1].func, [], [ast.keyword("default", assigned)])]
+    keywords: dict[str, ast.expr] = {}
+    for field in fields:
+        keywords.update({"default": field.args[0]} if field.args else {})
+        keywords.update({k.arg: k.value for k in field.keywords if k.arg is not None})
+    return ast.copy_location(
+        ast.Call(fields[-1].func, [], [ast.keyword(k, v) for k, v in keywords.items()]), fields[-1]
+    )
 
 
 def field_alias(stmt: ast.stmt) -> str | None:
     """A field's `Field(serialization_alias=...)` or `alias=`, in its value or its `Annotated` type."""
-    value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
-    if value is None and isinstance(stmt, ast.AnnAssign):
-        value = annotated(stmt.annotation)[1]
+    assigned = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+    value = field_of(stmt.annotation, assigned) if isinstance(stmt, ast.AnnAssign) else assigned
     if not (isinstance(value, ast.Call) and (dotted_parts(value.func) or [""])[-1] == "Field"):
         return None
     for key in ("serialization_alias", "alias"):
@@ -168,21 +186,30 @@ def empty_url(annotation: ast.expr | None, value: Any) -> bool:
     return url and is_known(value) and value.value == ""
 
 
-def spreads_unread(ev: Interpreter, call: ast.Call, frame: Frame) -> bool:
-    """Whether a call spreads `*args` or a `**mapping` the scan cannot read whole."""
-    if any(isinstance(arg, ast.Starred) for arg in call.args):
-        return True
+def spreads_unread(ev: Interpreter, call: ast.Call, frame: Frame) -> tuple[bool, bool]:
+    """Whether a call spreads `*args` the scan cannot read whole (a known tuple it can), and whether a
+    `**mapping` it cannot."""
+    starred = [ev.force(ev.eval(arg.value, frame)) for arg in call.args if isinstance(arg, ast.Starred)]
     spread = [ev.force(ev.eval(kw.value, frame)) for kw in call.keywords if kw.arg is None]
-    return any(not isinstance(value, DictV) or value.opaque for value in spread)
+    return (
+        any(not (isinstance(value, ListV) and all(map(is_known, map(ev.force, value.items)))) for value in starred),
+        any(not isinstance(value, DictV) or value.opaque for value in spread),
+    )
 
 
-def spread_over(ev: Interpreter, args: ast.arguments, frame: Frame, call: ast.Call) -> dict[str, Any]:
+def spread_over(
+    ev: Interpreter, args: ast.arguments, frame: Frame, call: ast.Call, spreads: tuple[bool, bool]
+) -> dict[str, Any]:
     """An `__init__`'s parameters the call's unread `*args` / `**mapping` may give (temboard's
-    `Postgres(app=self, **postgresql)`): unknown, but for those the call names, and a class or function default."""
+    `Postgres(app=self, **postgresql)`): unknown, but for those the call names, and a class or function default.
+    `*args` gives positional parameters only."""
     named = {kw.arg for kw in call.keywords if kw.arg is not None}
     count = len([a for a in call.args if not isinstance(a, ast.Starred)])
-    named |= {a.arg for a in [*args.posonlyargs, *args.args][1 : 1 + count]}
-    return {name: value for name, value in given_values(ev, args, frame).items() if name not in named}
+    positional = [a.arg for a in [*args.posonlyargs, *args.args][1:]]
+    named |= set(positional[:count])
+    reach = None if spreads[1] else set(positional)  # (a `**mapping` reaches any of them)
+    given = given_values(ev, args, frame).items()
+    return {name: value for name, value in given if name not in named and (reach is None or name in reach)}
 
 
 POOL_CALLS = ("create_engine", "create_async_engine", "engine_from_config", "create_pool", "ConnectionPool")

@@ -223,7 +223,7 @@ class Project:
                 and d not in SKIP_DIRS
                 and d not in installed
                 and not (here / d / "pyvenv.cfg").exists()
-                and not (d in VENDORED and (here / d / VENDORED[d]).exists())
+                and not any((here / d / marker).exists() for marker in VENDORED.get(d, ()))
             ]
             for name in (n for n in filenames if n not in installed):  # (and its scripts: bin/manage-db, .wsgi)
                 script = name.endswith(".wsgi") or ("." not in name and is_python_script(here / name))

@@ -39,7 +39,7 @@ from __future__ import annotations
 import ast
 
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module
+from pool_doctor.scan.finder import Module, dotted_parts
 from pool_doctor.scan.kinds import ExternalRef, Frame
 
 ENGINES = {  # the callable's name -> the library (its package, or module) that defines it
@@ -57,6 +57,7 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
 }
 INCLUDES = {"clld.web.app": "clld", "clldmpg": "clld"}  # a Pyramid include of the library's that makes one
 TURBOGEARS = "use_sqlalchemy"  # the TurboGears option that has it make the engine
+TG_CALLS = {"AppConfig", "FullStackApplicationConfigurator", "MinimalApplicationConfigurator", "update_blueprint"}
 REEXPORTS = {"litestar.plugins.sqlalchemy": "advanced_alchemy", "litestar.contrib.sqlalchemy": "advanced_alchemy"}
 
 
@@ -109,7 +110,8 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
                 "(engine_from_config of the app's sqlalchemy.* settings); the scan reads only the project's code, "
                 "so this pool is not reported"
             )
-    if TURBOGEARS in module.source and any(d.split(".")[0] == "tg" for d in module.imports.values()):
+    tg = ev.project.module_by_name("tg", module.path) is None  # (TurboGears, not the project's own tg package)
+    if TURBOGEARS in module.source and tg and any(d.split(".")[0] == "tg" for d in module.imports.values()):
         for line in sorted({getattr(n, "lineno", 0) for n in ast.walk(module.tree) if _turns_on(n)}):
             found.append(
                 f"{module.display}:{line}: TurboGears makes a pool from the ini's sqlalchemy.* settings "
@@ -119,7 +121,8 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
 
 
 def _turns_on(node: ast.AST) -> bool:
-    """`x.use_sqlalchemy = True`, `x["use_sqlalchemy"] = True`, `{"use_sqlalchemy": True}`, `use_sqlalchemy=True`."""
+    """`x.use_sqlalchemy = True`, `x["use_sqlalchemy"] = True`, and, in TurboGears' own calls,
+    `AppConfig(use_sqlalchemy=True)` or `update_blueprint({"use_sqlalchemy": True})`."""
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is True:
         for target in node.targets:
             key = target.slice if isinstance(target, ast.Subscript) else None
@@ -127,12 +130,13 @@ def _turns_on(node: ast.AST) -> bool:
                 isinstance(key, ast.Constant) and key.value == TURBOGEARS
             ):
                 return True
-    if isinstance(node, ast.Dict):
-        return any(
-            isinstance(k, ast.Constant) and k.value == TURBOGEARS and isinstance(v, ast.Constant) and v.value is True
-            for k, v in zip(node.keys, node.values)
-        )
-    return isinstance(node, ast.keyword) and node.arg == TURBOGEARS and getattr(node.value, "value", None) is True
+    if not (isinstance(node, ast.Call) and (dotted_parts(node.func) or [""])[-1] in TG_CALLS):
+        return False
+    given = [(k.arg, k.value) for k in node.keywords]
+    given += [
+        (getattr(k, "value", None), v) for a in node.args if isinstance(a, ast.Dict) for k, v in zip(a.keys, a.values)
+    ]
+    return any(key == TURBOGEARS and getattr(value, "value", None) is True for key, value in given)
 
 
 def _named(node: ast.expr, name: str) -> bool:

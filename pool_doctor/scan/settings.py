@@ -172,13 +172,11 @@ class SettingsClasses:
                 frame = replace(
                     frame, bindings={**frame.bindings, **fieldtext.given_values(self.ev, init.node.args, frame)}
                 )
-            elif (
-                instance.call is not None
-                and fieldtext.pools_in(instance.cls.module, instance.cls.node)  # (only there: meltano's time)
-                and fieldtext.spreads_unread(self.ev, instance.call, instance.frame or frame)
-            ):
-                over = fieldtext.spread_over(self.ev, init.node.args, frame, instance.call)
-                frame = replace(frame, bindings={**frame.bindings, **over})
+            elif instance.call is not None and fieldtext.pools_in(instance.cls.module, instance.cls.node):
+                spreads = fieldtext.spreads_unread(self.ev, instance.call, instance.frame or frame)  # (only there:
+                if any(spreads):  # meltano's time)
+                    over = fieldtext.spread_over(self.ev, init.node.args, frame, instance.call, spreads)
+                    frame = replace(frame, bindings={**frame.bindings, **over})
             state = self.ev.bound_locals(ref, frame)
         finally:
             self.building -= 1
@@ -471,7 +469,7 @@ class SettingsClasses:
         frame = Frame(klass.module, scope=klass.node)
         value_node = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
         annotation = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
-        value_node = value_node if value_node is not None else fieldtext.annotated(annotation)[1]  # (tux's fields)
+        value_node = fieldtext.field_of(annotation, value_node)  # (tux's `Annotated[int, Field(default=20)]`)
         env_name: str | None = None
         default: Any = None
         explicit_env: str | None = None
@@ -508,7 +506,7 @@ class SettingsClasses:
             env_name = explicit_env or self._fields_env(config, name) or f"{prefix}{name}"
             if not case_sensitive:
                 env_name = env_name.upper()
-            nested = self._nested_model(annotation, klass)
+            nested = self._nested_model(fieldtext.annotated(annotation)[0], klass)
             if nested is not None:
                 delimiter = config.get("env_nested_delimiter")
                 sub_prefix = f"{env_name}{delimiter.value}" if is_known(delimiter) and delimiter.value else None
@@ -538,7 +536,7 @@ class SettingsClasses:
                 )
             return self.validators.validated(instance, name, value)
         if default is None:
-            nested = self._nested_model(annotation, klass)
+            nested = self._nested_model(fieldtext.annotated(annotation)[0], klass)
             if nested is not None:
                 return InstanceRef(nested, {})
             return unknown(klass.module, stmt)

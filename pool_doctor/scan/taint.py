@@ -475,17 +475,18 @@ def made_elsewhere(name: str, project: Project, own_init: bool, cache: dict[str,
     return own_init and made_with_arguments(name, project, cache)
 
 
+SPREAD_CALL = re.compile(rb"(?<!\w)(?<!class )(?<!def )([A-Za-z_]\w*)\((?:(?:[^()]|\([^()]*\))*?,)?\s*\*")
+
+
 def made_with_arguments(name: str, project: Project, cache: dict[str, bool]) -> bool:
-    """Whether a file of the project, parsed or not, makes the class with arguments (temboard's
+    """Whether a file of the project, parsed or not, makes the class with a spread of arguments (temboard's
     `Postgres(app=self, **config)` in a module that names no pool library): then what a method of an instance
-    nobody links reads of `__init__`'s parameters is its caller's, not their defaults."""
-    key = f"{name}("
-    if key not in cache:
-        made = re.compile(rf"(?<![\w.])(?<!class )(?<!def ){re.escape(name)}\(\s*[^)\s]")
-        cache[key] = False
+    nobody links reads of `__init__`'s parameters may be its caller's, not their defaults. The files are read
+    once for every class (one pass collecting the names called so)."""
+    if "(*" not in cache:
+        cache["(*"] = True
         for path in project.files:
             data, _ = read_source(path)
-            if data is not None and key.encode() in data and made.search(data.decode(errors="replace")):
-                cache[key] = True
-                break
-    return cache[key]
+            for match in SPREAD_CALL.finditer(data or b""):
+                cache[f"{match.group(1).decode()}(*"] = True
+    return f"{name}(*" in cache
