@@ -485,7 +485,7 @@ def made_with_arguments(name: str, project: Project, cache: dict[str, bool]) -> 
     once for every class (one pass collecting the names called so)."""
     if "(*" not in cache:
         cache["(*"] = True
-        for path in project.files:
+        for path in (p for p in project.files if not project.aside(p)):  # (a test's call is no app's instance)
             data, _ = read_source(path)
             for match in SPREAD_CALL.finditer(data or b""):
                 cache[f"{match.group(1).decode()}(*"] = True
