@@ -263,6 +263,23 @@ CASES = [
     Case("unknown-sslmode", ("--url", "postgresql://u@127.0.0.1:5432/db?sslmode=bogus"), 2, "unknown sslmode"),
     Case("no-target-at-all", (), 2, "no database given"),
     Case("pgport-not-a-number", (), 2, "pgport", env={"PGHOST": "127.0.0.1", "PGPORT": "abc"}, commands=CHECK_ONLY),
+    # "²".isdigit() is true and int("²") refuses it (found by test_fuzz): a usage error, not a crash
+    Case(
+        "pgport-superscript-digit",
+        (),
+        2,
+        "pgport",
+        env={"PGHOST": "127.0.0.1", "PGPORT": "\u00b2"},
+        commands=CHECK_ONLY,
+    ),
+    Case("url-port-superscript-digit", ("--url", "postgresql://u@127.0.0.1:\u00b2/db"), 2, "port is not a number"),
+    Case(
+        "libpq-param-superscript-digit",
+        ("--url", "postgresql://u@127.0.0.1:5432/db?connect_timeout=\u00b2"),
+        2,
+        "connect_timeout must be a whole number",
+        commands=CHECK_ONLY,
+    ),
     Case(
         "database-url-mysql",
         (),

@@ -115,6 +115,7 @@ ENV_KEYS = ["DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSW
     url=st.one_of(st.none(), url_like()),
     env=st.dictionaries(st.sampled_from(ENV_KEYS), st.one_of(url_like(), st.text(max_size=20)), max_size=5),
 )
+@example(url=None, env={"PGHOST": "127.0.0.1", "PGPORT": "\u00b2"})  # ("²".isdigit(): a crash it found)
 def test_resolve_target_resolves_or_refuses(url: str | None, env: dict[str, str]) -> None:
     assume(all("\x00" not in value for value in env.values()))  # the OS forbids NUL in environment values
     try:

@@ -49,7 +49,8 @@ def whole(low: int = 0, high: int = 2**31 - 1, text_ok: bool = True) -> Check:
     def check(value: Any) -> str | None:
         if isinstance(value, bool):
             return f"must be a whole number from {low} to {high}"
-        if isinstance(value, str) and text_ok and value.strip().lstrip("-").isdigit():
+        digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+        if text_ok and digits.isascii() and digits.isdigit():  # ("²".isdigit() is true; int() refuses it)
             value = int(value.strip())
         if not isinstance(value, int) or not low <= value <= high:
             return f"must be a whole number from {low} to {high}" + ("" if text_ok else " (not text)")

@@ -222,9 +222,7 @@ def _checked(spec: ConnectionSpec, text: str) -> ConnectionSpec:
     port_text = spec.param("port")
     if port_text:
         ports = port_text.split(",")
-        if len(ports) not in (1, len(spec.hosts)) or not all(
-            p.strip().isdigit() and 0 < int(p) < 65536 for p in ports if p.strip()
-        ):
+        if len(ports) not in (1, len(spec.hosts)) or not all(_is_port(p) for p in ports if p.strip()):
             # Quoted only when it is numbers: a URL whose password holds an unencoded "@" is refused before
             # parsing (_parse_url), but a stray ":" or "@" elsewhere could still put foreign text here.
             numbers = set(port_text) <= set("0123456789, ")
@@ -386,6 +384,12 @@ def _what(form: str) -> str:
     return "database URL" if form == "libpq-url" else "connection string"
 
 
+def _is_port(text: str) -> bool:
+    """A port number as libpq reads one: ASCII digits (`"²".isdigit()` is true, and int() refuses it)."""
+    text = text.strip()
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+
+
 def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -> ConnectionSpec:
     """--url, else DATABASE_URL, else libpq's environment (PGHOST, PGSERVICE, ... and ~/.pgpass)."""
     env = os.environ if env is None else env
@@ -396,7 +400,7 @@ def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -
     if not any(env.get(name) for name in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")):
         raise UsageError("no database given: pass --url, or set DATABASE_URL or PGHOST/PGPORT/PGUSER/PGDATABASE")
     port = env.get("PGPORT")
-    if port is not None and not all(p.strip().isdigit() and 0 < int(p) < 65536 for p in port.split(",")):
+    if port is not None and not all(_is_port(p) for p in port.split(",")):
         raise UsageError(f"PGPORT={port!r} is not a port number")
     params: dict[str, str] = {}
     service_password = None
