@@ -1102,3 +1102,9 @@ def test_use_sqlalchemy_outside_turbogears_names_no_pool(tmp_path: Path, monkeyp
         monkeypatch,
     )
     assert not [w for w in report.warnings if "TurboGears" in w]
+
+
+def test_a_site_packages_named_on_purpose_is_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the folder the user names is read, vendored copies at its top included (bench/scan.py scans site-packages)
+    report = scan(tmp_path, {"sqlalchemy/engine/create.py": ENGINE, "SQLAlchemy-2.0.dist-info/RECORD": ""}, monkeypatch)
+    assert [pool.where for pool in report.pools] == ["sqlalchemy/engine/create.py:3"]

@@ -215,7 +215,8 @@ class Project:
             here = Path(directory)
             # A virtualenv or installed packages inside a project are someone else's code; scanning
             # a site-packages directory itself (the benchmark) is still possible by naming it.
-            installed = installed_into(here, dirnames) if here != self.root else set()
+            below = here != self.root  # (the scanned folder itself: site-packages named on purpose, the benchmark)
+            installed = installed_into(here, dirnames) if below else set()
             dirnames[:] = [
                 d
                 for d in dirnames
@@ -223,7 +224,7 @@ class Project:
                 and d not in SKIP_DIRS
                 and d not in installed
                 and not (here / d / "pyvenv.cfg").exists()
-                and not any((here / d / marker).exists() for marker in VENDORED.get(d, ()))
+                and not (below and any((here / d / marker).exists() for marker in VENDORED.get(d, ())))
             ]
             for name in (n for n in filenames if n not in installed):  # (and its scripts: bin/manage-db, .wsgi)
                 script = name.endswith(".wsgi") or ("." not in name and is_python_script(here / name))
