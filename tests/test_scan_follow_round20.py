@@ -1108,3 +1108,13 @@ def test_a_site_packages_named_on_purpose_is_read_whole(tmp_path: Path, monkeypa
     # the folder the user names is read, vendored copies at its top included (bench/scan.py scans site-packages)
     report = scan(tmp_path, {"sqlalchemy/engine/create.py": ENGINE, "SQLAlchemy-2.0.dist-info/RECORD": ""}, monkeypatch)
     assert [pool.where for pool in report.pools] == ["sqlalchemy/engine/create.py:3"]
+
+
+def test_psycopg2s_old_async_keyword_after_a_form_feed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (final read) the `async=` rewrite counted lines with splitlines, as the Python 2 rewrite did: a form feed
+    # before it put the edit on the wrong line and the file went unread
+    source = 'import psycopg2\n\x0c\nconn = psycopg2.connect("dbname=x", async=False)\nfrom sqlalchemy import create_engine\n'
+    source += 'engine = create_engine("postgresql://u@h/db", pool_size=3)\n'
+    report = scan(tmp_path, {"app.py": source}, monkeypatch)
+    assert at(report, "app.py:5").settings["pool_size"].value == 3
+    assert report.warnings == []

@@ -26,7 +26,7 @@ OPEN, CLOSE = "([{", ")]}"
 def rewrite(text: str) -> str | None:
     """The text as Python 3 reads it, or None when it tokenizes as neither."""
     if "\t" in text:
-        text = "".join(_expand(line) for line in _lines(text))
+        text = "".join(_expand(line) for line in lines(text))
     try:
         tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type != tokenize.COMMENT]
     except (tokenize.TokenError, SyntaxError):
@@ -34,14 +34,14 @@ def rewrite(text: str) -> str | None:
     edits = list(_edits(tokens, "print_function" in text))
     if not edits:
         return text
-    lines = _lines(text)
+    rows = lines(text)
     for row, start, end, new in sorted(edits, reverse=True):
-        if 1 <= row <= len(lines):
-            lines[row - 1] = lines[row - 1][:start] + new + lines[row - 1][end:]
-    return "".join(lines)
+        if 1 <= row <= len(rows):
+            rows[row - 1] = rows[row - 1][:start] + new + rows[row - 1][end:]
+    return "".join(rows)
 
 
-def _lines(text: str) -> list[str]:
+def lines(text: str) -> list[str]:
     """The text's lines as the tokenizer counts them: ended by "\n" only (a form feed or U+2028 ends none)."""
     return re.split(r"(?<=\n)", text)
 

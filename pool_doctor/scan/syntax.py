@@ -69,7 +69,7 @@ def _old_async(text: str) -> str:
     later name; a string that holds `async=` is left as it is."""
     if "async" not in text:
         return text
-    lines = text.splitlines(keepends=True)
+    lines = python2.lines(text)  # (as the tokenizer counts them: a form feed ends none)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
