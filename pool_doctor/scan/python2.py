@@ -4,8 +4,8 @@ cuckoo) make pools too, and one `print "..."` or `os.umask(0077)` left the whole
 Rewritten token by token, each on its own line: `print x` / `print >>f, x` and `exec code` as calls, `raise E,
 msg` as `raise E(msg)`, `except E, e:` as `except E as e:`, `0777` as `0o777`, `10L` as `10`, `ur"..."` as
 `r"..."`, `<>` as `!=`, backquotes as `repr(...)`, and leading tabs mixed with spaces expanded as Python 2 did (to
-the next multiple of 8). Lines keep their numbers; only the rewritten tokens' columns move, so a value's source
-text is still the file's own but for those.
+the next multiple of 8). Lines keep their numbers; the rewritten text (columns moved where a token or an indent
+changed) is the module's source, so a value's source text is what its nodes point at (syntax.parse_newer).
 """
 
 from __future__ import annotations
@@ -26,24 +26,24 @@ OPEN, CLOSE = "([{", ")]}"
 def rewrite(text: str) -> str | None:
     """The text as Python 3 reads it, or None when it tokenizes as neither."""
     if "\t" in text:
-        text = "".join(_expand(line) for line in lines(text))
+        text = "".join(_expand(line) for line in re.split(r"(?<=\n)", text))
     try:
         tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type != tokenize.COMMENT]
     except (tokenize.TokenError, SyntaxError):
         return None
-    edits = list(_edits(tokens, "print_function" in text))
+    return edited(text, list(_edits(tokens, "print_function" in text)))
+
+
+def edited(text: str, edits: list[Edit]) -> str:
+    """The text with each edit made at its token's row and columns, rows counted as the tokenizer counts them
+    (ended by "\n" only: a form feed or U+2028 ends none)."""
     if not edits:
         return text
-    rows = lines(text)
+    rows = re.split(r"(?<=\n)", text)
     for row, start, end, new in sorted(edits, reverse=True):
         if 1 <= row <= len(rows):
             rows[row - 1] = rows[row - 1][:start] + new + rows[row - 1][end:]
     return "".join(rows)
-
-
-def lines(text: str) -> list[str]:
-    """The text's lines as the tokenizer counts them: ended by "\n" only (a form feed or U+2028 ends none)."""
-    return re.split(r"(?<=\n)", text)
 
 
 def _expand(line: str) -> str:

@@ -69,16 +69,16 @@ def _old_async(text: str) -> str:
     later name; a string that holds `async=` is left as it is."""
     if "async" not in text:
         return text
-    lines = python2.lines(text)  # (as the tokenizer counts them: a form feed ends none)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
         return text
-    for token, after in reversed(list(itertools.pairwise(tokens))):
-        if token.type == tokenize.NAME and token.string == "async" and after.string == "=":
-            row, col = token.start
-            lines[row - 1] = lines[row - 1][:col] + "async_" + lines[row - 1][col + 5 :]
-    return "".join(lines)
+    edits = [
+        (*token.start, token.end[1], "async_")
+        for token, after in itertools.pairwise(tokens)
+        if token.type == tokenize.NAME and token.string == "async" and after.string == "="
+    ]
+    return python2.edited(text, edits)  # (rows as the tokenizer counts them: a form feed ends none)
 
 
 def _type_alias(match: re.Match[str]) -> str:
