@@ -14,7 +14,7 @@ KINDS = r"(?:integration|functional|unit|acceptance|e2e|end2end|system|smoke|loa
 TEST_FOLDER = re.compile(rf"^\w+[_-]tests$|^tests[_-]\w+$|^{KINDS}[_-]test$|^test[_-]{KINDS}$", re.IGNORECASE)
 # (testing.py: a package's test support, a flask_testing TestCase's create_app: acousticbrainz, metabrainz.org)
 TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py"}
-CI_SETTINGS = {"ci", "travis", "testing", "tests"}
+CI_SETTINGS = {"ci", "travis"}  # (a testing.py or tests.py is a test module wherever it is)
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
@@ -184,6 +184,13 @@ def empty_url(annotation: ast.expr | None, value: Any) -> bool:
     )
     url = any(name.endswith(("Dsn", "Url")) for name in names) and "str" not in names  # (`str | AnyUrl` takes "")
     return url and is_known(value) and value.value == ""
+
+
+def spreads(call: ast.Call | None) -> TypeGuard[ast.Call]:
+    """Whether a call spreads `*args` or `**mapping` at all (most do not: the cheap test first)."""
+    return call is not None and (
+        any(isinstance(arg, ast.Starred) for arg in call.args) or any(kw.arg is None for kw in call.keywords)
+    )
 
 
 def spreads_unread(ev: Interpreter, call: ast.Call, frame: Frame) -> tuple[bool, bool]:

@@ -172,7 +172,7 @@ class SettingsClasses:
                 frame = replace(
                     frame, bindings={**frame.bindings, **fieldtext.given_values(self.ev, init.node.args, frame)}
                 )
-            elif instance.call is not None and fieldtext.pools_in(instance.cls.module, instance.cls.node):
+            elif fieldtext.spreads(instance.call) and fieldtext.pools_in(instance.cls.module, instance.cls.node):
                 spreads = fieldtext.spreads_unread(self.ev, instance.call, instance.frame or frame)  # (only there:
                 if any(spreads):  # meltano's time)
                     over = fieldtext.spread_over(self.ev, init.node.args, frame, instance.call, spreads)
