@@ -96,7 +96,7 @@ class PoolFinder:
         self._called: dict[int, Any] = {}  # what each call site calls, once worked out
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
-        self._handed: dict[str, bool] = {}  # whether the project names a class outside its definition, by name
+        self._mentions = taint.ClassMentions(evaluator.project)  # what the project's files say of its classes
         self._shared: set[tuple[int, str, str | None]] = set()  # pools kept by key (taint.memo_key): one per known key
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         self._tests = taint.TestReads()
@@ -410,7 +410,7 @@ class PoolFinder:
             maker_module, maker = instances[0]
             return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
         own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
-        handed = taint.made_elsewhere(cls.node.name, self.ev.project, own_init, self._handed)
+        handed = self._mentions.made_elsewhere(cls.node.name, own_init)
         return InstanceRef(cls, {}, given="self" if handed else None)
 
     def _emit(

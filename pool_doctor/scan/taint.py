@@ -467,26 +467,31 @@ def handed_around(name: str, modules: Iterable[Module | None], cache: dict[str, 
     return cache[name]
 
 
-def made_elsewhere(name: str, project: Project, own_init: bool, cache: dict[str, bool]) -> bool:
-    """Whether the project names the class outside its definition, or (one with its own `__init__`) makes it
-    with arguments in any file."""
-    if handed_around(name, project.modules.values(), cache):
-        return True
-    return own_init and made_with_arguments(name, project, cache)
-
-
 SPREAD_CALL = re.compile(rb"(?<!\w)(?<!class )(?<!def )([A-Za-z_]\w*)\((?:(?:[^()]|\([^()]*\))*?,)?\s*\*")
 
 
-def made_with_arguments(name: str, project: Project, cache: dict[str, bool]) -> bool:
-    """Whether a file of the project, parsed or not, makes the class with a spread of arguments (temboard's
-    `Postgres(app=self, **config)` in a module that names no pool library): then what a method of an instance
-    nobody links reads of `__init__`'s parameters may be its caller's, not their defaults. The files are read
-    once for every class (one pass collecting the names called so)."""
-    if "(*" not in cache:
-        cache["(*"] = True
-        for path in (p for p in project.files if not project.aside(p)):  # (a test's call is no app's instance)
-            data, _ = read_source(path)
-            for match in SPREAD_CALL.finditer(data or b""):
-                cache[f"{match.group(1).decode()}(*"] = True
-    return f"{name}(*" in cache
+class ClassMentions:
+    """What the project's files say of its classes, worked out once a scan: whether it names a class outside its
+    definition (handed_around), and which names its files call with a spread of arguments."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._handed: dict[str, bool] = {}
+        self._spread: set[str] | None = None
+
+    def made_elsewhere(self, name: str, own_init: bool) -> bool:
+        """Whether the project names the class outside its definition, or (one with its own `__init__`) makes it
+        with a spread of arguments in any file, parsed or not (temboard's `Postgres(app=self, **config)` in a
+        module that names no pool library): then what a method of an instance nobody links reads of
+        `__init__`'s parameters may be its caller's, not their defaults."""
+        if handed_around(name, self.project.modules.values(), self._handed):
+            return True
+        return own_init and name in self._spread_calls()
+
+    def _spread_calls(self) -> set[str]:
+        if self._spread is None:  # (one pass over the files for every class; a test's call is no app's instance)
+            self._spread = set()
+            for path in (p for p in self.project.files if not self.project.aside(p)):
+                data, _ = read_source(path)
+                self._spread.update(m.group(1).decode() for m in SPREAD_CALL.finditer(data or b""))
+        return self._spread
