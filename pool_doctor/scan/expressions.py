@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import argparsing, containers, dotenvs, flaskconfig, pycalls, pyramid, splitsettings
+from pool_doctor.scan import argparsing, chainmaps, containers, dotenvs, flaskconfig, pycalls, pyramid, splitsettings
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
@@ -113,6 +113,7 @@ class Evaluator:
                 **pyramid.calls(self, self.calls.paste),
                 **dotenvs.calls(self, self.files, self.environment),
                 **flaskconfig.calls(self),
+                **chainmaps.calls(self),
                 **self.arguments.calls(),
             }
         )

@@ -1,0 +1,143 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round20.py (the open cases of held-out rounds 20 to 22, and round 23's shapes). Each project is a
+few small files written here (never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+CHAINED_CONFIG = """
+import argparse
+import yaml
+from {module} import ChainMap
+
+DEFAULTS = {{
+    "config_file": "/etc/svc/config.yml",
+    "db_uri": "postgresql://svc@localhost/svc",
+    "rest_api": {{"min_threads": 10, "max_threads": 100}},
+}}
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return yaml.safe_load(f) or {{}}
+    except OSError:
+        return {{}}
+
+def _cli(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--listen")
+    args = parser.parse_args(argv)
+    result = {{}}
+    if args.listen:
+        result["rest_api"] = {{"listen": args.listen}}
+    return result
+
+def load(argv):
+    cli = _cli(argv)
+    return ChainMap(cli, _read(DEFAULTS["config_file"]), DEFAULTS)
+"""
+
+CHAINED_APP = """
+import sys
+from sqlalchemy import create_engine
+from svc.config import load
+
+config = load(sys.argv[1:])
+threads = config["rest_api"]
+engine = create_engine(
+    config["db_uri"],
+    pool_size=threads["min_threads"],
+    max_overflow=threads["max_threads"] - threads["min_threads"],
+)
+"""
+
+
+@pytest.mark.parametrize("module", ["collections", "xivo.chain_map"])
+def test_a_chain_map_of_config_layers_gives_the_defaults_layer_where_no_readable_layer_has_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
+    # wazo's services: ChainMap(cli, file_config, DEFAULTS), the file outside the tree (given at deploy time, as
+    # an unset variable is), the defaults a literal dict: the first layer that has a key gives it. All unknown.
+    files = {"svc/__init__.py": "", "svc/config.py": CHAINED_CONFIG.format(module=module), "app.py": CHAINED_APP}
+    pool = at(scan(tmp_path, files, monkeypatch), "app.py:7")
+    url, size, overflow = (pool.settings[key] for key in ("url", "pool_size", "max_overflow"))
+    assert (url.value, url.from_) == ("postgresql://svc@localhost/svc", "svc/config.py:7")
+    if module == "xivo.chain_map":  # rest_api merged: --listen adds a key to the defaults' dict
+        assert (size.value, size.from_, overflow.value) == (10, "svc/config.py:8", 90)
+    else:  # collections: with --listen, rest_api is the command line's dict, which lacks the thread counts
+        assert [(b.when, b.value) for b in size.branches] == [("args.listen", None), ("not (args.listen)", 10)]
+        assert (size.branches[1].from_, overflow.branches[-1].value) == ("svc/config.py:8", 90)
+
+
+def test_a_chain_maps_first_layer_that_has_the_key_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = """
+    import collections
+    from sqlalchemy import create_engine
+
+    DEFAULTS = {"size": 5, "options": {"recycle": 300, "timeout": 30}}
+    given = {"size": 20, "options": {"recycle": 60}}
+    config = collections.ChainMap(given, DEFAULTS)
+    engine = create_engine("postgresql://h/d", pool_size=config["size"], pool_recycle=config["options"]["recycle"])
+    timeout = config["options"].get("timeout", 10)
+    engine2 = create_engine("postgresql://h/d", pool_timeout=timeout)
+    """
+    report = scan(tmp_path, {"app.py": app}, monkeypatch)
+    pool = at(report, "app.py:7")
+    assert (pool.settings["pool_size"].value, pool.settings["pool_recycle"].value) == (20, 60)
+    # collections.ChainMap does not merge nested dicts: "options" is the first layer's whole
+    assert at(report, "app.py:9").settings["pool_timeout"].value == 10
+
+
+def test_xivos_chain_map_merges_nested_dicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = """
+    from sqlalchemy import create_engine
+    from xivo.chain_map import ChainMap
+
+    DEFAULTS = {"options": {"recycle": 300, "timeout": 30}}
+    config = ChainMap({"options": {"recycle": 60}}, DEFAULTS)
+    engine = create_engine("postgresql://h/d", pool_recycle=config["options"]["recycle"], pool_timeout=config["options"]["timeout"])
+    """
+    pool = at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:6")
+    assert (pool.settings["pool_recycle"].value, pool.settings["pool_timeout"].value) == (60, 30)
+
+
+def test_a_chain_map_layer_a_test_sets_a_key_in_gives_the_next_layers_value_where_it_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = """
+    import os
+    from collections import ChainMap
+    from sqlalchemy import create_engine
+
+    given = {}
+    if os.getenv("POOL_SIZE"):
+        given["size"] = int(os.environ["POOL_SIZE"])
+    config = ChainMap(given, {"size": 5})
+    engine = create_engine("postgresql://h/d", pool_size=config["size"])
+    """
+    size = at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:9").settings["pool_size"]
+    assert (size.value, size.from_, size.env) == (5, "app.py:8", "POOL_SIZE")
+    assert [(b.when, b.value) for b in size.branches] == [
+        ('not (os.getenv("POOL_SIZE"))', 5),
+        ('os.getenv("POOL_SIZE")', None),
+    ]
+
+
+def test_a_chain_map_over_the_environment_is_the_variable_of_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the Python docs' own example: ChainMap(cli, os.environ, defaults)
+    app = """
+    import os
+    from collections import ChainMap
+    from sqlalchemy import create_engine
+
+    config = ChainMap(os.environ, {"DATABASE_URL": "postgresql://h/d"})
+    engine = create_engine(config["DATABASE_URL"])
+    """
+    url = at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:6").settings["url"]
+    assert (url.value, url.env) == ("postgresql://h/d", "DATABASE_URL")
