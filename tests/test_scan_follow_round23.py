@@ -141,3 +141,19 @@ def test_a_chain_map_over_the_environment_is_the_variable_of_the_key(
     """
     url = at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:6").settings["url"]
     assert (url.value, url.env) == ("postgresql://h/d", "DATABASE_URL")
+
+
+def test_a_dicts_get_gives_its_default_on_the_paths_that_leave_the_key_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = """
+    import os
+    from sqlalchemy import create_engine
+
+    options = {"size": 10}
+    if os.getenv("LISTEN"):
+        options = {"listen": os.environ["LISTEN"]}
+    engine = create_engine("postgresql://h/d", pool_size=options.get("size", 5))
+    """
+    size = at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:7").settings["pool_size"]
+    assert [(b.when, b.value) for b in size.branches] == [('not (os.getenv("LISTEN"))', 10), ('os.getenv("LISTEN")', 5)]

@@ -351,7 +351,7 @@ class Calls:
             found = starts_with(prefix, wanted.value) if is_known(wanted) and isinstance(wanted.value, str) else None
             return SV(found, frame.module.where(node), base.env) if found is not None else unknown(frame.module, node)
         if isinstance(base, DictV):
-            return self._dict_method(base, name, node, frame)
+            return pycalls.dict_method(self.ev, base, name, node, frame)
         if isinstance(base, ClassRef):  # `Settings.model_validate(mapping)`
             return self.classes.validated(base, node, frame)
         if isinstance(base, InstanceRef) and self.classes.is_parser(base.cls):
@@ -431,29 +431,6 @@ class Calls:
         if isinstance(result, list):
             return ListV([SV(item, base.from_, base.env) for item in result], base.from_)
         return replace(base, value=result, env=base.env or env_of(*values))
-
-    def _dict_method(self, base: DictV, name: str, node: ast.Call, frame: Frame) -> Any:
-        if name in ("get", "pop", "setdefault"):
-            key = self.arg(node, frame, 0, None)
-            if is_known(key) and str(key.value) in base.items:
-                return self.ev.force(base.items[str(key.value)])
-            if base.opaque:  # the key may be in what the scan could not read
-                return unknown(frame.module, node)
-            default = self.arg(node, frame, 1, None)
-            return default if default is not None else SV(None, frame.module.where(node))
-        if name == "copy":
-            return containers.copy_dict(base)
-        if name == "items":
-            return containers.dict_items(base) if not base.opaque else unknown(frame.module, node)
-        if name == "keys":
-            return (
-                ListV([SV(k, base.origin) for k in base.items], base.origin)
-                if not base.opaque
-                else unknown(frame.module, node)
-            )
-        if name == "values":
-            return ListV(list(base.items.values()), base.origin) if not base.opaque else unknown(frame.module, node)
-        return unknown(frame.module, node)
 
     def comprehension(self, node: ast.DictComp, frame: Frame) -> Any:
         """`{k: v for k, v in d.items() if ...}` over a dict or list the scan knows."""

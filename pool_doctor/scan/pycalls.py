@@ -1,6 +1,6 @@
-"""Python's own functions the scan works out on known values: `round`, `math.floor` and `math.ceil`, `len`,
-`urllib.parse.quote` and `quote_plus`, `timedelta(...).total_seconds()`, `str.format(...)` with keywords,
-`isinstance(...)` of Python's types and the project's classes."""
+"""Python's own functions the scan works out on known values: a dict's methods, `round`, `math.floor` and
+`math.ceil`, `len`, `urllib.parse.quote` and `quote_plus`, `timedelta(...).total_seconds()`, `str.format(...)`
+with keywords, `isinstance(...)` of Python's types and the project's classes."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from pool_doctor.scan.kinds import (
     env_of,
     is_known,
     unknown,
+    unset_as,
 )
 from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provider_call, provider_lambda
 
@@ -204,3 +205,32 @@ def falsy_later(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame) -> 
         if containers.truth(ev, found) is False:
             return found
     return None
+
+
+def dict_method(ev: Interpreter, base: DictV, name: str, node: ast.Call, frame: Frame) -> Any:
+    """A dict's own methods: `get`, `pop` and `setdefault` of a key (its default where a path leaves the key
+    unset), `copy`, `items`, `keys`, `values`."""
+    if name in ("get", "pop", "setdefault"):
+        key = ev.arg(node, frame, 0, None)
+        given = ev.arg(node, frame, 1, None)
+        default = given if given is not None else SV(None, frame.module.where(node))
+        if is_known(key) and str(key.value) in base.items:
+            found = ev.force(base.items[str(key.value)])
+            # a path that leaves the key unset has the default (`pop` with none raises there)
+            return unset_as(found, default) if given is not None or name != "pop" else found
+        if base.opaque:  # the key may be in what the scan could not read
+            return unknown(frame.module, node)
+        return default
+    if name == "copy":
+        return containers.copy_dict(base)
+    if name == "items":
+        return containers.dict_items(base) if not base.opaque else unknown(frame.module, node)
+    if name == "keys":
+        return (
+            ListV([SV(k, base.origin) for k in base.items], base.origin)
+            if not base.opaque
+            else unknown(frame.module, node)
+        )
+    if name == "values":
+        return ListV(list(base.items.values()), base.origin) if not base.opaque else unknown(frame.module, node)
+    return unknown(frame.module, node)
