@@ -157,3 +157,59 @@ def test_a_dicts_get_gives_its_default_on_the_paths_that_leave_the_key_unset(
     """
     size = at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:7").settings["pool_size"]
     assert [(b.when, b.value) for b in size.branches] == [('not (os.getenv("LISTEN"))', 10), ('os.getenv("LISTEN")', 5)]
+
+
+def test_a_service_handed_to_another_classs_constructor_makes_its_pool_where_that_class_calls_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tux: the bot's engine is made through `self.db_service.connect(url)` in a setup class given the service
+    # (`db_service: DatabaseService`); the scan saw only the scripts that make a service of their own
+    files = {
+        "bot/__init__.py": "",
+        "bot/service.py": """
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        class DatabaseService:
+            def __init__(self) -> None:
+                self._engine = None
+
+            async def connect(self, url: str) -> None:
+                self._engine = create_async_engine(url, pool_pre_ping=True, pool_size=20)
+        """,
+        "bot/setup.py": """
+        from bot.service import DatabaseService
+
+        class DatabaseSetup:
+            def __init__(self, db_service: DatabaseService, retries: int = 3) -> None:
+                self.db_service = db_service
+                self.retries = retries
+
+            async def setup(self) -> None:
+                await self.db_service.connect("postgresql://u@localhost/botdb")
+        """,
+        "bot/main.py": """
+        from bot.service import DatabaseService
+        from bot.setup import DatabaseSetup
+
+        class Bot:
+            def __init__(self) -> None:
+                self.db_service = DatabaseService()
+
+            async def setup_hook(self) -> None:
+                await DatabaseSetup(self.db_service).setup()
+
+        class Other:
+            def __init__(self, size) -> None:
+                self.size = size
+        """,
+        "scripts/health.py": """
+        from bot.service import DatabaseService
+
+        async def health() -> None:
+            await DatabaseService().connect("postgresql://u@localhost/health")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "bot/setup.py:9")
+    assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://u@localhost/botdb", 20)
+    assert at(report, "scripts/health.py:4").settings["url"].value == "postgresql://u@localhost/health"

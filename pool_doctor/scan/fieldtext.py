@@ -18,6 +18,7 @@ from pool_doctor.scan.kinds import (
     ExternalRef,
     Frame,
     FuncRef,
+    InstanceRef,
     Interpreter,
     ListV,
     is_known,
@@ -148,11 +149,13 @@ def named(value: Any, env: str) -> Any:
 def given_values(ev: Interpreter, args: ast.arguments, frame: Frame) -> dict[str, Any]:
     """An `__init__`'s parameters, for an instance made by a caller the scan does not link: each what that
     caller gives, not its default; but a class or function as its default (a pool factory, procrastinate's)
-    stays, as the code's own."""
+    stays, as the code's own, and so does an instance of the project class the parameter is annotated with
+    (`db_service: DatabaseService`: what its methods are, whatever instance the caller gives; tux's)."""
     given: dict[str, Any] = {}
     for arg in [*args.posonlyargs, *args.args][1:] + args.kwonlyargs:
         kept = ev.force(frame.bindings.get(arg.arg))
-        if not isinstance(kept, (ExternalRef, ClassRef, FuncRef)):
+        typed = isinstance(kept, InstanceRef) and kept.given == arg.arg
+        if not typed and not isinstance(kept, (ExternalRef, ClassRef, FuncRef)):
             given[arg.arg] = SV(None, None, known=False, expr=f"{arg.arg} (what its caller gives)")
     if args.kwarg is not None:
         given[args.kwarg.arg] = DictV({}, None, [f"**{args.kwarg.arg}"])
