@@ -213,3 +213,36 @@ def test_a_service_handed_to_another_classs_constructor_makes_its_pool_where_tha
     pool = at(report, "bot/setup.py:9")
     assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://u@localhost/botdb", 20)
     assert at(report, "scripts/health.py:4").settings["url"].value == "postgresql://u@localhost/health"
+
+
+def test_a_change_made_through_a_name_bound_to_part_of_a_dict_is_made_to_that_dict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zentral: `database = DATABASES.setdefault(key, DATABASES["default"].copy())`, then `database[k] = v`: the
+    # writes went to the local name only, so the aliases were listed without them (CONN_MAX_AGE: Django's 0)
+    settings = """
+    import os
+
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}
+    db = DATABASES["default"]
+    db["CONN_MAX_AGE"] = 60
+    for key, host in (("default", None), ("ro", "replica")):
+        database = DATABASES.setdefault(key, DATABASES["default"].copy())
+        if host:
+            database["HOST"] = host
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.update(connect_timeout=5)
+    db = {"CONN_MAX_AGE": 0}
+    db["CONN_MAX_AGE"] = 1
+    """
+    report = scan(tmp_path, {"settings.py": settings}, monkeypatch)
+    default, ro = (p for p in report.pools if p.file == "settings.py")
+    assert {k: v.value for k, v in default.settings.items()} == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "app",
+        "CONN_MAX_AGE": 60,
+        "OPTIONS.connect_timeout": 5,
+    }
+    assert ro.call == "DATABASES['ro']"
+    assert (ro.settings["CONN_MAX_AGE"].value, ro.settings["HOST"].value) == (60, "replica")
+    assert "OPTIONS.connect_timeout" not in ro.settings  # copied before

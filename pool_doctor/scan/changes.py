@@ -7,15 +7,71 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import Branches, DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk
-from pool_doctor.scan.nodes import MUTATORS, pseudo_name
+from pool_doctor.scan.kinds import Branches, DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk, is_known
+from pool_doctor.scan.nodes import MUTATORS, popped, popped_each_time, pseudo_name
 from pool_doctor.scan.paths import State
 from pool_doctor.scan.statements import hands_names
 
 FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are read in, for the state before it
+
+
+ALIAS = "$alias "  # the state's entry, under the name, of the part of another name's dict the name holds
+Assigner = Callable[[ast.expr, Any, State], State]  # flow's assign_target: a target given a value
+
+
+@dataclass(frozen=True)
+class Alias:
+    """Where a name's dict sits in another name's (`db = DATABASES["default"]`, `db = DATABASES.setdefault("ro",
+    ...)`): one dict, so a change made through the name is made there too (zentral's `database[key] = val`).
+    Never a name the code can read; dropped when the name is bound again."""
+
+    at: ast.expr  # the other name subscripted by the keys, each the constant it was when the name was bound
+
+
+def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssign, state: State, to: Assigner) -> State:
+    """`targets = value`: each target bound, the names whose keys the value pops without them, and a name bound to
+    a part of another's dict that part's alias."""
+    assert stmt.value is not None
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    frame = frame_of(state)
+    link = _part(ev, frame, stmt.value)
+    thunk = Thunk(stmt.value, frame)
+    for target in targets:
+        state = to(target, thunk, state)
+    for call in popped(stmt.value):  # maxconn = int(params.pop("maxconn")): params loses the key
+        state = popping_call(ev, frame_of, call, state)
+    for comp, call in popped_each_time(stmt.value):  # {k: kw.pop(k, d) for k, d in ...}: each key
+        state = popping_each_time(ev, frame_of, comp, call, state)
+    for target in targets:
+        if isinstance(target, ast.Name) and (link is not None or ALIAS + target.id in state):
+            state = {key: value for key, value in state.items() if key != ALIAS + target.id}
+            state.update({ALIAS + target.id: link} if link is not None else {})
+    return state
+
+
+def _part(ev: Interpreter, frame: Frame, node: ast.expr) -> Alias | None:
+    """`name[k1][k2]` or `name[k1].setdefault(k2, ...)` with keys the scan knows: that part of name's value."""
+    keys: list[Any] = []
+    while isinstance(node, ast.Subscript) or _setdefault(node):
+        if isinstance(node, ast.Subscript):
+            key_node, node = node.slice, node.value
+        else:
+            assert isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            key_node, node = node.args[0], node.func.value
+        key = ev.force(ev.eval(key_node, frame))
+        if not (is_known(key) and isinstance(key.value, (str, int))):
+            return None
+        keys.append(key.value)
+    if not keys or not isinstance(node, ast.Name):
+        return None
+    at: ast.expr = ast.Name(node.id, ast.Load())
+    for key in reversed(keys):
+        at = ast.Subscript(at, ast.Constant(key), ast.Load())
+    return Alias(ast.fix_missing_locations(ast.copy_location(at, node)))
 
 
 def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edit: Callable[[Any], Any]) -> State:
@@ -34,7 +90,8 @@ def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edi
         current = ev.force(ev.eval(base, frame_of(state)))
         state = dict(state)
         state[name] = containers.lift(ev, [current], edit)
-        return state
+        link = state.get(ALIAS + name)
+        return change(ev, frame_of, link.at, state, edit) if isinstance(link, Alias) else state
     if _setdefault(base):  # `DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = ...` (tecken): the key,
         assert isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute)  # its default first, changed
         state = mutating_call(ev, frame_of, base, state)
@@ -64,9 +121,11 @@ def popping_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Stat
     """`name.pop(...)` in an assigned value: `name` without the key, worked out when read (once a module's
     statements have run, as its readers see them)."""
     func = call.func
-    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+    if not isinstance(func, ast.Attribute):
         return state
     frame, base = frame_of(state), func.value
+    if not isinstance(base, ast.Name):  # `DATABASES["default"].setdefault("OPTIONS", {})`: that part, changed now
+        return change(ev, frame_of, base, state, lambda d: ev.mutated(d, func.attr, call, frame))
 
     def compute() -> Any:
         current = ev.force(ev.eval(base, frame))

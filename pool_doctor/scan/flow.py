@@ -33,8 +33,6 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.nodes import (
     holds,
     is_generator,
-    popped,
-    popped_each_time,
     pseudo_name,
     reads_outer,
     required_absent,
@@ -219,15 +217,7 @@ class Flow:
             if stmt.value is None:
                 return state, guard
             state = self.walrus(run, stmt.value, state)
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            thunk = Thunk(stmt.value, self.frame(run, state))
-            for target in targets:
-                state = self.assign_target(run, target, thunk, state)
-            for call in popped(stmt.value):  # maxconn = int(params.pop("maxconn")): params loses the key
-                state = changes.popping_call(ev, partial(self.frame, run), call, state)
-            for comp, call in popped_each_time(stmt.value):  # {k: kw.pop(k, d) for k, d in ...}: each key
-                state = changes.popping_each_time(ev, partial(self.frame, run), comp, call, state)
-            return state, guard
+            return changes.assigned(ev, partial(self.frame, run), stmt, state, partial(self.assign_target, run)), guard
         if isinstance(stmt, ast.AugAssign):
             current = self.read_target(run, stmt.target, state)
             value = ev.force(ev.eval(stmt.value, self.frame(run, state)))
