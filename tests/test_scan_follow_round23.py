@@ -246,3 +246,63 @@ def test_a_change_made_through_a_name_bound_to_part_of_a_dict_is_made_to_that_di
     assert ro.call == "DATABASES['ro']"
     assert (ro.settings["CONN_MAX_AGE"].value, ro.settings["HOST"].value) == (60, "replica")
     assert "OPTIONS.connect_timeout" not in ro.settings  # copied before
+
+
+MAPPING_CONFIG = """
+import os
+
+
+class Config(dict):
+    defaults = {{"DB_HOST": "127.0.0.1", "DB_MAX_OVERFLOW": 80}}
+
+    def db_settings(self):
+        return {{
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": self.get("DB_HOST"),
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {{"max_overflow": int(self["DB_MAX_OVERFLOW"]), "pool_size": 20}},
+        }}
+
+
+class Manager:
+    def __init__(self):
+        self.config = Config()
+        for key in Config.defaults:
+            self.config[key] = Config.defaults[key]
+{load}
+    @classmethod
+    def load(cls):
+        manager = cls()
+{call}        return manager.config
+
+
+CONFIG = Manager.load()
+DATABASES = {{"default": CONFIG.db_settings()}}
+"""
+FROM_ENV = """
+    def load_from_env(self):
+        for key in os.environ:
+            if key.startswith("APP_"):
+                self.config[key[4:]] = os.environ[key]
+"""
+
+
+@pytest.mark.parametrize("from_env", [True, False])
+def test_a_dict_subclass_with_methods_is_a_dict_whose_methods_are_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, from_env: bool
+) -> None:
+    # MaxKB: a dict subclass filled from its defaults, then (load_from_env) from variables named at run time;
+    # its method returns DATABASES['default']. A dict subclass with methods was unknown whole ("its own methods
+    # fill it"), so the alias had no settings at all; one filled with item writes became a plain dict, methods lost.
+    settings = MAPPING_CONFIG.format(
+        load=FROM_ENV if from_env else "", call="        manager.load_from_env()\n" if from_env else ""
+    )
+    pool = next(p for p in scan(tmp_path, {"settings.py": settings}, monkeypatch).pools if p.file == "settings.py")
+    values = {key: value.value if value.known else "?" for key, value in pool.settings.items()}
+    read = {"HOST": "?", "OPTIONS.max_overflow": "?"} if from_env else {"HOST": "127.0.0.1", "OPTIONS.max_overflow": 80}
+    assert values == {
+        "ENGINE": "django.db.backends.postgresql",
+        "CONN_MAX_AGE": 0,
+        "OPTIONS.pool_size": 20,
+        **read,
+    }

@@ -225,27 +225,7 @@ class Evaluator:
                 assert isinstance(part, ast.FormattedValue)
                 spec = self.eval(part.format_spec, frame) if part.format_spec is not None else SV("", None)
                 parts.append(self.lift([self.eval(part.value, frame), spec], lambda v, s: (v, s)))
-        return self.lift(parts, lambda *pieces: self._joined(node, frame, pieces))
-
-    def _joined(self, node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
-        text: list[str] = []
-        env = None
-        origin = frame.module.where(node)
-        for piece in pieces:
-            if isinstance(piece, SV):
-                text.append(str(piece.value))
-                continue
-            value, spec = piece
-            if not is_known(value):
-                return unknown(frame.module, node, env=env or (value.env if isinstance(value, SV) else None))
-            env = env or value.env
-            if value.env and value.from_:
-                origin = value.from_
-            try:
-                text.append(format(value.value, spec.value if is_known(spec) else ""))
-            except (TypeError, ValueError):
-                return unknown(frame.module, node, env=env)
-        return SV("".join(text), origin, env, source=frame.module.segment(node))
+        return self.lift(parts, lambda *pieces: pycalls.joined(node, frame, pieces))
 
     def _eval_BinOp(self, node: ast.BinOp, frame: Frame) -> Any:
         left, right = self.eval(node.left, frame), self.eval(node.right, frame)
@@ -465,6 +445,8 @@ class Evaluator:
         return self.lift([base, key], lambda b, k: self.subscript(b, k, node, frame))
 
     def subscript(self, base: Any, key: Any, node: ast.AST, frame: Frame) -> Any:
+        held = self.held_items(base) if isinstance(base, InstanceRef) else None
+        base = held if held is not None else base  # (a project dict subclass: its items)
         if isinstance(base, ExternalRef) and base.dotted == "os.environ" and is_known(key):
             return self.environment.lookup(str(key.value), None, frame, node)
         if isinstance(base, DictV) and is_known(key) and str(key.value) in base.items:
@@ -560,6 +542,9 @@ class Evaluator:
         if isinstance(holder, HolderV):
             return replace(holder, attrs={**holder.attrs, attr: value})
         return self.classes.with_attribute(holder, attr, value) if isinstance(holder, InstanceRef) else holder
+
+    def held_items(self, instance: InstanceRef) -> DictV | None:
+        return self.classes.held_items(instance)
 
     def truth_of_ref(self, value: Any) -> bool | None:
         if isinstance(value, ExternalRef):

@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 from typing import Any, TypeGuard
 
-from pool_doctor.scan.finder import Module
+from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -55,8 +55,36 @@ def at(node: ast.expr) -> dict[str, int]:
     }
 
 
-def self_writes(func: ast.FunctionDef | ast.AsyncFunctionDef, me: str) -> set[str]:
-    """The attributes of `me` (the method's first parameter) the function sets or changes in place."""
+def set_after_init(methods: list[FunctionNode], before_use: tuple[str, ...], in_place: bool) -> set[str]:
+    """The attributes a class's methods other than `__init__` (and those run before anything reads the instance,
+    and the helpers only `__init__` calls: buildbot's) set or (`in_place`) change on `self`."""
+    calls = {m.name: _self_calls(m) for m in methods}
+    helpers = calls.get("__init__", set()) - {name for m, names in calls.items() if m != "__init__" for name in names}
+    found: set[str] = set()
+    for method in methods:
+        params = [*method.args.posonlyargs, *method.args.args]
+        if params and method.name not in before_use and method.name not in helpers:
+            found |= self_writes(method, params[0].arg, in_place)
+    return found
+
+
+def _self_calls(method: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The methods a method calls on its own instance (`self.create_child_services()`)."""
+    params = [*method.args.posonlyargs, *method.args.args]
+    if not params:
+        return set()
+    return {
+        node.func.attr
+        for node in ast.walk(method)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == params[0].arg
+    }
+
+
+def self_writes(func: ast.FunctionDef | ast.AsyncFunctionDef, me: str, in_place: bool = True) -> set[str]:
+    """The attributes of `me` (the method's first parameter) the function sets or (`in_place`) changes in place."""
     found: set[str] = set()
     for node in ast.walk(func):
         targets: list[ast.expr] = []
@@ -65,9 +93,9 @@ def self_writes(func: ast.FunctionDef | ast.AsyncFunctionDef, me: str) -> set[st
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
-            targets = [node.func.value]
+            targets = [node.func.value] if in_place else []
         for target in targets:
-            while isinstance(target, ast.Subscript):
+            while isinstance(target, ast.Subscript) and in_place:
                 target = target.value
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me:
                 found.add(target.attr)

@@ -92,6 +92,7 @@ class InstanceRef:
     root: ClassRef | None = None  # a nested model's settings class, whose env files and case it reads with
     parser: Any = None  # a project ConfigParser subclass's instance: what ConfigParser itself holds (files read)
     given: str | None = None  # a parameter typed with the class that nothing the scan sees gives: its name
+    items: DictV | None = None  # a dict subclass's own items, once the code set some (held_items)
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,8 @@ class Interpreter(Protocol):
     def dict_call(self, node: ast.Call, frame: Frame) -> Any: ...
 
     def with_attribute(self, holder: Any, attr: str, value: Any) -> Any: ...
+
+    def held_items(self, instance: InstanceRef) -> DictV | None: ...
 
 
 def unknown(module: Module | None, node: ast.AST | None, env: str | None = None, why: str | None = None) -> SV:

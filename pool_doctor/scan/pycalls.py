@@ -1,4 +1,4 @@
-"""Python's own functions the scan works out on known values: a dict's methods, `round`, `math.floor` and
+"""Python's own functions the scan works out on known values: a dict's methods, f-strings, `round`, `math.floor` and
 `math.ceil`, `len`, `urllib.parse.quote` and `quote_plus`, `timedelta(...).total_seconds()`, `str.format(...)`
 with keywords, `isinstance(...)` of Python's types and the project's classes."""
 
@@ -234,3 +234,26 @@ def dict_method(ev: Interpreter, base: DictV, name: str, node: ast.Call, frame: 
     if name == "values":
         return ListV(list(base.items.values()), base.origin) if not base.opaque else unknown(frame.module, node)
     return unknown(frame.module, node)
+
+
+def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
+    """An f-string of known pieces: its text (each value formatted with its spec), from the variable's line when
+    one gives a piece; unknown when a piece is."""
+    text: list[str] = []
+    env = None
+    origin = frame.module.where(node)
+    for piece in pieces:
+        if isinstance(piece, SV):
+            text.append(str(piece.value))
+            continue
+        value, spec = piece
+        if not is_known(value):
+            return unknown(frame.module, node, env=env or (value.env if isinstance(value, SV) else None))
+        env = env or value.env
+        if value.env and value.from_:
+            origin = value.from_
+        try:
+            text.append(format(value.value, spec.value if is_known(spec) else ""))
+        except (TypeError, ValueError):
+            return unknown(frame.module, node, env=env)
+    return SV("".join(text), origin, env, source=frame.module.segment(node))

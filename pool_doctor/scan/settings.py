@@ -15,7 +15,7 @@ from pool_doctor.scan import fieldtext
 from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.files import path_text
-from pool_doctor.scan.finder import dotted_parts
+from pool_doctor.scan.finder import FunctionNode, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -34,6 +34,7 @@ from pool_doctor.scan.kinds import (
     keyword,
     unknown,
 )
+from pool_doctor.scan.mappings import MAPPING_METHODS, Mappings
 from pool_doctor.scan.nodes import is_classmethod, is_dataclass
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
@@ -72,15 +73,19 @@ class SettingsClasses:
         self._validate_calls: dict[int, tuple[ast.Call, ast.Call]] = {}  # `X.model_validate(m)` -> its `X(**m)`
         self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
         self._configs: dict[int, dict[str, Any]] = {}
-        self._set_after_init: dict[int, set[str]] = {}
+        self._set_after_init: dict[tuple[int, bool], set[str]] = {}
+        self.mappings = Mappings(ev, self)
         self.rebinds = Rebinds(ev, scopes, scopes.project)
         self.validators = Validators(self)
         self.building = 0  # instances whose __init__ runs now
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
-        if self.is_dict_type(cls):  # a TypedDict (SettingsConfigDict's subclasses): a dict
-            if any(isinstance(s, ast.FunctionDef) for klass in self.class_chain(cls) for s in klass.node.body):
-                return unknown(frame.module, node)  # one its own methods fill (bodhi's lazily loaded config)
+        methods = self.is_dict_type(cls) and any(
+            isinstance(s, ast.FunctionDef) for klass in self.class_chain(cls) for s in klass.node.body
+        )
+        if methods and not self.mappings.is_mapping(cls):  # a dict its own methods fill (bodhi's lazily loaded config)
+            return unknown(frame.module, node)
+        if self.is_dict_type(cls) and not methods:  # a TypedDict (SettingsConfigDict's subclasses): a dict
             return self.ev.dict_call(node, frame)
         overrides: dict[str, Any] = {}
         for kw in node.keywords:
@@ -153,6 +158,9 @@ class SettingsClasses:
         """The project's own `__init__` the class runs, if it has one."""
         return self.own_method(cls, "__init__", None)
 
+    def held_items(self, instance: InstanceRef) -> DictV | None:
+        return self.mappings.held_items(instance)
+
     def init_state(self, instance: InstanceRef) -> dict[str, Any]:
         """What the class's `__init__` sets on `self` (`self.x = ...`), run with the call's arguments."""
         if instance.attrs is not None:
@@ -184,28 +192,15 @@ class SettingsClasses:
         instance.attrs = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
         return instance.attrs
 
-    def set_after_init(self, cls: ClassRef) -> set[str]:
-        """The attributes a method other than `__init__` sets or changes on `self` (`self.x = ...`,
+    def set_after_init(self, cls: ClassRef, in_place: bool = True) -> set[str]:
+        """The attributes a method other than `__init__` sets or (`in_place`) changes on `self` (`self.x = ...`,
         `self.x[k] = ...`, `self.x.update(...)`)."""
-        key = id(cls.node)
+        key = (id(cls.node), in_place)
         found = self._set_after_init.get(key)
         if found is not None:
             return found
-        found = set()
-        methods = [
-            s
-            for k in self.class_chain(cls)
-            for s in k.node.body
-            if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
-        ]
-        calls = {m.name: _self_calls(m) for m in methods}  # a helper only __init__ calls is part of it (buildbot's)
-        helpers = calls.get("__init__", set()) - {
-            name for m, names in calls.items() if m != "__init__" for name in names
-        }
-        for stmt in methods:
-            params = [*stmt.args.posonlyargs, *stmt.args.args]
-            if params and stmt.name not in SET_BEFORE_USE and stmt.name not in helpers:
-                found |= fieldtext.self_writes(stmt, params[0].arg)
+        methods = [s for k in self.class_chain(cls) for s in k.node.body if isinstance(s, FunctionNode)]
+        found = fieldtext.set_after_init(methods, SET_BEFORE_USE, in_place)
         self._set_after_init[key] = found
         return found
 
@@ -334,9 +329,12 @@ class SettingsClasses:
         if instance.given is not None and attr in self.fields(cls) and self._takes_arguments(cls):
             return unknown(frame.module, node, why=f"{instance.given}.{attr} (what its caller made it with)")
         if attr in attrs:
-            if attr in self.set_after_init(cls):  # which of the values a read meets depends on what ran before
+            value = self.ev.force(attrs[attr])
+            # which value a read meets depends on what ran before; but a project object another method only
+            # changes in place (`self.config[key] = ...`) stays that object (MaxKB's dict-subclass Config)
+            if attr in self.set_after_init(cls, in_place=not isinstance(value, InstanceRef)):
                 return unknown(frame.module, node, why=f"self.{attr}, set again after __init__")
-            return self.ev.force(attrs[attr])
+            return self.mappings.changed(value, attr) if attr in self.set_after_init(cls) else value
         computed = self._trait_default(instance, attr)  # traitlets' `@default("db_url")` method
         if computed is not None:
             return self.ev.call_function(computed, None, Frame(computed.module))
@@ -360,6 +358,9 @@ class SettingsClasses:
                     if decorators & {"staticmethod"}:
                         return FuncRef(klass.module, stmt, owner=klass)
                     return ref
+        held = self.held_items(instance) if attr in MAPPING_METHODS else None
+        if held is not None:  # a dict's own method of a project dict subclass: on its items
+            return MethodRef(held, attr)
         if attr in MODEL_METHODS:
             return MethodRef(instance, attr)
         missing = self.dunders.getattr_read(instance, attr) if instance.given is None else None
@@ -581,18 +582,3 @@ class SettingsClasses:
         if isinstance(value, ClassRef) and self.is_model(value) and self.fields(value):
             return value  # a pydantic model, a settings class, a dataclass: not an Enum, not a plain class
         return None
-
-
-def _self_calls(method: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The methods a method calls on its own instance (`self.create_child_services()`)."""
-    params = [*method.args.posonlyargs, *method.args.args]
-    if not params:
-        return set()
-    return {
-        node.func.attr
-        for node in ast.walk(method)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == params[0].arg
-    }
