@@ -306,3 +306,68 @@ def test_a_dict_subclass_with_methods_is_a_dict_whose_methods_are_known(
         "OPTIONS.pool_size": 20,
         **read,
     }
+
+
+def test_a_settings_objects_field_read_on_the_side_of_a_test_no_default_takes_is_the_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PasarGuard: `IS_SQLITE = settings.is_sqlite` (the URL field's default is sqlite), then the PostgreSQL engine
+    # in `else:` was given the sqlite default: a WRONG known URL (its driver aiosqlite). A module name read there
+    # was already the variable's; a field of a settings object was not.
+    files = {
+        "config.py": """
+        from functools import cached_property
+        from pydantic import Field
+        from pydantic_settings import BaseSettings
+
+        class DatabaseSettings(BaseSettings):
+            url: str = Field(default="sqlite+aiosqlite:///db.sqlite3", validation_alias="DATABASE_URL")
+            pool_size: int = 25
+
+            @cached_property
+            def is_sqlite(self) -> bool:
+                return self.url.startswith("sqlite")
+
+        settings = DatabaseSettings()
+        """,
+        "db.py": """
+        from sqlalchemy.ext.asyncio import create_async_engine
+        from config import settings
+
+        IS_SQLITE = settings.is_sqlite
+        if IS_SQLITE:
+            engine = create_async_engine(settings.url)
+        else:
+            engine = create_async_engine(settings.url, pool_size=settings.pool_size)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "db.py:6").settings["url"].value == "sqlite+aiosqlite:///db.sqlite3"
+    url, size = (at(report, "db.py:8").settings[key] for key in ("url", "pool_size"))
+    assert (url.known, url.env, url.expr) == (False, "DATABASE_URL", "$DATABASE_URL")
+    assert size.value == 25
+
+
+def test_django_environs_default_is_handed_back_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # glitchtip: `DATABASE_HOST = env.str("DATABASE_HOST", None)` was the string "None" (cast as a set variable's
+    # text would be), so `if DATABASE_HOST and DATABASE_PASSWORD:` held with no variable set and HOST was a WRONG
+    # known "None" on the path the judge took. django-environ 0.14's get_value casts only a variable's text.
+    settings = """
+    import environ
+
+    env = environ.Env()
+    DATABASES = {"default": env.db(default="postgres://app@postgres:5432/app")}
+    DATABASE_HOST = env.str("DATABASE_HOST", None)
+    DATABASE_PASSWORD = env.str("DATABASE_PASSWORD", None)
+    if DATABASE_HOST and DATABASE_PASSWORD:
+        DATABASES["default"] = {"ENGINE": "django.db.backends.postgresql", "HOST": DATABASE_HOST, "PORT": 5432}
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default="60")
+    """
+    pool = next(p for p in scan(tmp_path, {"settings.py": settings}, monkeypatch).pools if p.file == "settings.py")
+    host = pool.settings["HOST"]
+    assert (host.value, host.env) == ("postgres", "DATABASE_URL")
+    assert [(b.when, b.known, b.env) for b in host.branches] == [
+        ("not (DATABASE_HOST and DATABASE_PASSWORD)", True, "DATABASE_URL"),
+        ("DATABASE_HOST and DATABASE_PASSWORD", False, "DATABASE_HOST"),
+    ]
+    assert pool.settings["CONN_MAX_AGE"].value == "60"  # as the code gives it: a text

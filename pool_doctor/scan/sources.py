@@ -173,8 +173,9 @@ class ConfigSources:
         if method in ("db", "db_url", "dj_db_url"):  # (environs' dj_db_url: dj_database_url.parse)
             engine = self.ev.arg(node, frame, None, "engine")  # `engine="django_prometheus..."` wins the scheme's
             return self.database_dict(value, frame, node, {"ENGINE": engine} if engine else {}, top_options=True)
-        if env.environs and is_known(value) and name not in self.environment.near(env.module):
-            return value  # environs hands back a default as given: only a variable's text is cast
+        given = name in self.environment.near(env.module) or self.environment.is_set(name, frame)
+        if is_known(value) and not given:  # environs and django-environ (0.14 Env.get_value: `if value !=
+            return value  # default or parse_default`) hand back a default as given: only a variable's text is cast
         if cast == "bool" and is_known(value) and isinstance(value.value, str) and env.environs and not env.envparse:
             word = MARSHMALLOW_WORDS.get(value.value)  # marshmallow's Boolean: any other word is an error
             return replace(value, value=word) if word is not None else unknown(frame.module, node, env=value.env)
