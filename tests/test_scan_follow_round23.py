@@ -371,3 +371,19 @@ def test_django_environs_default_is_handed_back_as_given(tmp_path: Path, monkeyp
         ("DATABASE_HOST and DATABASE_PASSWORD", False, "DATABASE_HOST"),
     ]
     assert pool.settings["CONN_MAX_AGE"].value == "60"  # as the code gives it: a text
+
+
+@pytest.mark.parametrize("keyword", ["envvar_prefix", "ENVVAR_PREFIX", "ENVVAR_PREFIX_FOR_DYNACONF"])
+def test_dynaconfs_own_settings_in_each_spelling_it_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyword: str
+) -> None:
+    # ara: `LazySettings(ENVVAR_PREFIX_FOR_DYNACONF="ARA")` named the variables DYNACONF_DATABASE_*; dynaconf 3.2's
+    # normalize_kwargs takes `envvar_prefix`, `ENVVAR_PREFIX` and `ENVVAR_PREFIX_FOR_DYNACONF` alike
+    settings = f"""
+    from dynaconf import LazySettings
+
+    settings = LazySettings({keyword}="ARA")
+    DATABASES = {{"default": {{"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": settings.get("CONN_MAX_AGE", 0)}}}}
+    """
+    pool = next(p for p in scan(tmp_path, {"settings.py": settings}, monkeypatch).pools if p.file == "settings.py")
+    assert (pool.settings["CONN_MAX_AGE"].value, pool.settings["CONN_MAX_AGE"].env) == (0, "ARA_CONN_MAX_AGE")

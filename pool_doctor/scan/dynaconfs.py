@@ -31,6 +31,7 @@ HOLDER = "dynaconf.Dynaconf"
 MAKERS = ("dynaconf.Dynaconf", "dynaconf.LazySettings", "dynaconf.base.LazySettings")
 READS = {"get", "get_fresh"}  # `settings.get("KEY", default)`
 SECTION = re.compile(r"^\s*\[\s*([^\]\s]+)\s*\]")
+FOR = "_FOR_DYNACONF"  # the suffix of dynaconf's own settings' upper-case names
 PREFIX = "<envvar_prefix>"  # where the holder keeps the prefix its variables have (not an attribute name)
 
 
@@ -42,8 +43,10 @@ def calls(ev: Interpreter, files: ConfigFiles, environment: Environment) -> dict
 
 
 def settings(ev: Interpreter, files: ConfigFiles, environment: Environment, node: ast.Call, frame: Frame) -> Any:
-    def given(name: str) -> Any:
-        value = ev.arg(node, frame, None, name)
+    def given(name: str) -> Any:  # `envvar_prefix=`, `ENVVAR_PREFIX=` or `ENVVAR_PREFIX_FOR_DYNACONF=` (dynaconf
+        upper = name.upper()  # 3.2's normalize_kwargs: `f"{key.upper()}_FOR_DYNACONF"` if it is one of its own)
+        spelled = [kw.arg for kw in node.keywords if kw.arg and (kw.arg.upper() == upper or kw.arg == upper + FOR)]
+        value = ev.arg(node, frame, None, spelled[-1]) if spelled else None
         return ev.force(value) if value is not None else None
 
     prefix = given("envvar_prefix")
