@@ -387,3 +387,34 @@ def test_dynaconfs_own_settings_in_each_spelling_it_takes(
     """
     pool = next(p for p in scan(tmp_path, {"settings.py": settings}, monkeypatch).pools if p.file == "settings.py")
     assert (pool.settings["CONN_MAX_AGE"].value, pool.settings["CONN_MAX_AGE"].env) == (0, "ARA_CONN_MAX_AGE")
+
+
+def test_a_stub_a_handler_defines_when_the_pool_library_is_missing_is_not_what_the_app_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # maubot: `try: from sqlalchemy import create_engine` / `except ImportError: def create_engine(...): raise`;
+    # the scan took the stub, so the plugin instances' engines were missed
+    files = {
+        "bot/__init__.py": "",
+        "bot/optional.py": """
+        try:
+            from sqlalchemy import MetaData, create_engine
+        except ImportError:
+            class FakeEngine:
+                pass
+
+            def create_engine(*args, **kwargs):
+                raise Exception("SQLAlchemy is not installed")
+
+            MetaData = FakeEngine
+        """,
+        "bot/instance.py": """
+        from .optional import create_engine
+
+        class Instance:
+            def start(self, path: str) -> None:
+                self.db = create_engine(f"sqlite:///{path}", pool_size=3)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "bot/instance.py:5")
+    assert (pool.call, pool.settings["pool_size"].value) == ("sqlalchemy.create_engine", 3)

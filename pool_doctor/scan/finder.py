@@ -487,7 +487,9 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             if any(catches_import_error(handler) for handler in stmt.handlers):
                 for name, dotted in tried.items():  # `try: from psycopg_pool import ConnectionPool / except
                     if pool_library(dotted):  # ImportError: ...psycopg2's`: the pool library the app installs is
-                        module.imports[name] = dotted  # the one it tries first
+                        module.imports[name] = dotted  # the one it tries first, and a stub the handler defines
+                        if any(getattr(s, "name", None) == name for h in stmt.handlers for s in h.body):
+                            module.functions.pop(name, None)  # in its place is none (maubot's)
             _collect_scope(module, stmt.orelse, conditions)
             _collect_scope(module, stmt.finalbody, conditions)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
