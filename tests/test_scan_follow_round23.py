@@ -418,3 +418,42 @@ def test_a_stub_a_handler_defines_when_the_pool_library_is_missing_is_not_what_t
     }
     pool = at(scan(tmp_path, files, monkeypatch), "bot/instance.py:5")
     assert (pool.call, pool.settings["pool_size"].value) == ("sqlalchemy.create_engine", 3)
+
+
+def test_a_url_yarl_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # AgentGPT (s3rius' FastAPI template): `db_url` a property returning yarl's URL.build(...) over the settings'
+    # defaults, given to create_async_engine(str(settings.db_url)); the URL was unknown
+    files = {
+        "settings.py": """
+        from pydantic_settings import BaseSettings, SettingsConfigDict
+        from yarl import URL
+
+        class Settings(BaseSettings):
+            db_host: str = "localhost"
+            db_port: int = 5432
+            db_user: str = "app"
+            db_base: str = "app"
+            model_config = SettingsConfigDict(env_prefix="APP_")
+
+            @property
+            def db_url(self) -> URL:
+                return URL.build(scheme="postgresql+asyncpg", host=self.db_host, port=self.db_port, user=self.db_user, path=f"/{self.db_base}")
+
+            @property
+            def bad_url(self) -> URL:
+                return URL.build(scheme="postgresql+asyncpg", host=self.db_host, port="5432", path="/x")
+
+        settings = Settings()
+        """,
+        "db.py": """
+        from sqlalchemy.ext.asyncio import create_async_engine
+        from settings import settings
+
+        engine = create_async_engine(str(settings.db_url))
+        other = create_async_engine(str(settings.bad_url))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    url = at(report, "db.py:4").settings["url"]
+    assert (url.value, url.env) == ("postgresql+asyncpg://app@localhost:5432/app", "APP_DB_USER")
+    assert not at(report, "db.py:5").settings["url"].known  # yarl raises for a port that is no int

@@ -72,6 +72,7 @@ class Builders:
             **dict.fromkeys(URL_CALLS, self.url_call),
             **dict.fromkeys(URL_BUILDERS, self.url_builder),
             **dict.fromkeys(PYDANTIC_DSN_BUILDERS, self.dsn_builder),
+            "yarl.URL.build": self.yarl_build,
             **dict.fromkeys(
                 PYDANTIC_URLS, lambda node, frame: self.ev.arg(node, frame, 0, "url") or unknown(frame.module, node)
             ),
@@ -179,6 +180,15 @@ class Builders:
         if is_known(path) and isinstance(path.value, str):
             parts["database"] = replace(path, value=path.value.removeprefix("/"))
         return self.url_of(parts, node, frame, needs_host=True)
+
+    def yarl_build(self, node: ast.Call, frame: Frame) -> Any:
+        """yarl's `URL.build(scheme=..., user=..., host=..., port=..., path=...)` (s3rius' FastAPI template's
+        `db_url`), as dsn_builder reads pydantic's: yarl 1.25 takes the same parts, and raises for a port that is
+        no int."""
+        port = self.ev.force(self.ev.arg(node, frame, None, "port"))
+        if is_known(port) and port.value is not None and not isinstance(port.value, int):
+            return unknown(frame.module, node, env=port.env, why=f"{frame.module.segment(node)} (a port not an int)")
+        return self.dsn_builder(node, frame)
 
     def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame, needs_host: bool = False) -> Any:
         """The URL the parts make; parts that depend on a test (a model validator's fields), one per branch.
