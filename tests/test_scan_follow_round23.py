@@ -457,3 +457,38 @@ def test_a_url_yarl_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     url = at(report, "db.py:4").settings["url"]
     assert (url.value, url.env) == ("postgresql+asyncpg://app@localhost:5432/app", "APP_DB_USER")
     assert not at(report, "db.py:5").settings["url"].known  # yarl raises for a port that is no int
+
+
+def test_a_marshmallow_schema_through_a_project_base_describes_a_config_it_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TaxHub: `class AppSchemaConf(AppConf)` with `AppConf(Schema)`: its SQLALCHEMY_DATABASE_URI is a marshmallow
+    # field validating the TOML file the app loads, and it was a second Flask-SQLAlchemy pool
+    files = {
+        "schema.py": """
+        from marshmallow import Schema, fields
+
+        class AppConf(Schema):
+            API_PREFIX = fields.String(load_default="")
+
+        class AppSchemaConf(AppConf):
+            SQLALCHEMY_DATABASE_URI = fields.String(required=True)
+            SQLALCHEMY_POOL_SIZE = fields.Integer(load_default=5)
+        """,
+        "app.py": """
+        import toml
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+        from schema import AppSchemaConf
+
+        db = SQLAlchemy()
+
+        def create_app():
+            app = Flask(__name__)
+            app.config.update(AppSchemaConf().load(toml.load("config.toml")))
+            db.init_app(app)
+            return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app.py:11"]

@@ -408,8 +408,9 @@ def testing(body: list[ast.stmt]) -> bool:
 
 def is_schema(ev: Evaluator, module: Module, cls: ast.ClassDef) -> bool:
     """A marshmallow Schema whose fields are named after the keys (GeoNature's, validating its TOML file): it
-    describes a config, it is none."""
-    bases = ev.classes.class_bases(ClassRef(module, cls))
+    describes a config, it is none. Directly or through the project's own base (TaxHub's `AppConf(Schema)`)."""
+    chain = ev.classes.class_chain(ClassRef(module, cls))
+    bases = [b for klass in chain for b in ev.classes.class_bases(klass)]
     return any(isinstance(b, ExternalRef) and b.dotted.split(".", 1)[0] in SCHEMA_LIBRARIES for b in bases)
 
 
