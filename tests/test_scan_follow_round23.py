@@ -492,3 +492,46 @@ def test_a_marshmallow_schema_through_a_project_base_describes_a_config_it_is_no
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["app.py:11"]
+
+
+def test_a_pool_factory_only_the_tests_call_makes_a_pool_of_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fedocal, pkgdb2: `drop_tables(db_url)` in the app's model module, called only by the tests: its own call was an
+    # app pool, judged, beside the tests' pool at their call
+    files = {
+        "app/__init__.py": "",
+        "app/model.py": """
+        from sqlalchemy import create_engine
+
+        def create_tables(db_url):
+            return create_engine(db_url, pool_recycle=3600)
+
+        def drop_tables(db_url):
+            return create_engine(db_url)
+
+        def unused(db_url):
+            return create_engine(db_url, pool_size=2)
+        """,
+        "app/createdb.py": """
+        from app.model import create_tables
+
+        create_tables("postgresql://app@db/app")
+        """,
+        "tests/test_model.py": """
+        from app.model import create_tables, drop_tables
+
+        def test_it():
+            create_tables("sqlite://")
+            drop_tables("sqlite://")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    where = {p.where: p.aside for p in report.pools}
+    assert where == {
+        "app/createdb.py:3": None,
+        "app/model.py:7": "tests",  # drop_tables: the tests' only
+        "app/model.py:10": None,  # called by none at all: the app's code has it (a library's function, say)
+        "tests/test_model.py:4": "tests",
+        "tests/test_model.py:5": "tests",
+    }
