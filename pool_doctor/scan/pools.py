@@ -60,7 +60,6 @@ class Wrapper:
     via_class: ast.ClassDef | None = None  # an __init__ wrapper is reached by calling its class
     cls: ast.ClassDef | None = None  # a method's class
     callers: int = 0
-    tested: int = 0  # calls of it in the tests (of a wrapper the app's own code has)
     instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
     depth: int = 1  # a library call's wrapper is 1, a wrapper of that 2, ...
     # A module's function (or a class's class or static method) making its pool from none of its parameters and
@@ -297,9 +296,7 @@ class PoolFinder:
         for site, target in self.sites(
             module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories | self.heirs
         ):
-            if target.wrapper is not None and aside and not target.wrapper.module.aside:
-                target.wrapper.tested += 1  # (the app's own wrapper, called in the tests)
-            elif target.wrapper is not None:
+            if target.wrapper is not None and (not aside or target.wrapper.module.aside):
                 target.wrapper.callers += 1
                 target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
         if aside:
@@ -336,12 +333,8 @@ class PoolFinder:
                     continue
                 wrapper.remade = True
             frame = self.site_frame(module, site)
-            if id(site.call) in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
-                continue
-            found = self._emit(module, site, target, frame, [], (), module, site)
-            if enclosing is not None and enclosing.callers == 0 and enclosing.tested > 0:  # a factory only the
-                found = (replace(pool, aside="tests") for pool in found)  # tests call: a pool of theirs (fedocal's)
-            yield from found
+            if id(site.call) not in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
+                yield from self._emit(module, site, target, frame, [], (), module, site)
 
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:
         """A wrapper's call reported at its callers alone (a fixed wrapper's where two places call it or more); a
@@ -375,14 +368,25 @@ class PoolFinder:
                 unknowns = {name: SV(None, None, known=False, expr=name) for name in given}
                 bound = replace(bound, bindings={**bound.bindings, **unknowns})
                 reached = self.ev.flow.frame_reaching(func, bound, target)
-                ruled_out = reached is None and taint.decided_by_globals(site, self.ev.local_names(func))
-                if ruled_out:  # the module's own constants rule it out, whatever the callers give (mem0's else: ...)
-                    self._unreached.add(id(site.call))
+                if reached is None and self._decided_by_globals(site, func):  # the module's own constants rule
+                    self._unreached.add(id(site.call))  # it out, whatever the callers give (mem0's else: ...)
                 if reached is None:
                     reached = self.ev.flow.frame_at(func, bound, target)
             frame = outer = reached
         self._frames[id(site.call)] = frame
         return frame
+
+    def _decided_by_globals(self, site: CallSite, func: FunctionNode) -> bool:
+        """The `if`s around the call test the module's names only (`if PG_DRIVER == 3:`), none of the function's
+        own or its instance's: what rules the call out is no value the scan may have wrong about a caller."""
+        local = self.ev.local_names(func)
+        tests = [test for test, _ in site.conditions]
+        return bool(tests) and all(
+            isinstance(node, ast.Name) and node.id not in local
+            for test in tests
+            for node in ast.walk(test)
+            if isinstance(node, (ast.Name, ast.Attribute, ast.Call))
+        )
 
     def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
         """What a method's first parameter holds when no caller is in sight: the class for a classmethod; the
