@@ -492,3 +492,28 @@ def test_a_marshmallow_schema_through_a_project_base_describes_a_config_it_is_no
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["app.py:11"]
+
+
+@pytest.mark.parametrize("merge", ["data.update(extra)", "data = {**data, **extra}"])
+def test_a_key_a_merged_dict_sets_only_on_some_paths_keeps_the_dicts_own_on_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, merge: str
+) -> None:
+    # byceps: `data.update(_get_config_from_environment())`, whose dict has the URL only when a variable is set:
+    # with it unset the URL was "(not set)" (the key erased), not the one `data` had
+    app = f"""
+    import os
+    from sqlalchemy import create_engine
+
+    data = {{"url": "postgresql://app@db/app", "size": 5}}
+    extra = {{}}
+    if os.getenv("DATABASE_URL"):
+        extra["url"] = os.environ["DATABASE_URL"]
+    {merge}
+    engine = create_engine(data["url"], pool_size=data["size"])
+    """
+    url = at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:9").settings["url"]
+    assert (url.value, url.env) == ("postgresql://app@db/app", "DATABASE_URL")
+    assert [(b.when, b.value) for b in url.branches] == [
+        ('not (os.getenv("DATABASE_URL"))', "postgresql://app@db/app"),
+        ('os.getenv("DATABASE_URL")', None),
+    ]

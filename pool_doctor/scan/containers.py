@@ -104,9 +104,7 @@ def dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> D
     keys = list(dict.fromkeys(key for _, option in options for key in option.items))
     items: dict[str, Any] = {}
     for key in keys:  # a key a dict the scan cannot read may hold: unknown there, not "not set"
-        values = [
-            option.items.get(key, _unread_key(option, key) if option.opaque else _MISSING) for _, option in options
-        ]
+        values = [held(option, key, _MISSING) for _, option in options]
         if all(value is values[0] for value in values):
             items[key] = values[0]
         else:
@@ -124,8 +122,14 @@ def dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> D
 _MISSING = object()
 
 
-def _unread_key(option: DictV, key: str) -> SV:
-    return SV(None, option.origin, known=False, expr=f"{option.opaque[0].removeprefix('**')}[{key!r}]")
+def held(value: DictV, key: str, missing: Any = None) -> Any:
+    """What a dict holds at `key`: its item; unknown where a part it could not read may hold it; else `missing`
+    (not set)."""
+    if key in value.items:
+        return value.items[key]
+    if value.opaque:
+        return SV(None, value.origin, known=False, expr=f"{value.opaque[0].removeprefix('**')}[{key!r}]")
+    return not_set() if missing is None else missing
 
 
 def _unread(value: Any) -> bool:
@@ -504,25 +508,6 @@ def _matches(ev: Interpreter, value: Any, pattern: ast.pattern, frame: Frame) ->
         found = [_matches(ev, value, option, frame) for option in pattern.patterns]
         return True if True in found else None if None in found else False
     return None
-
-
-def unless_unset(ev: Interpreter, value: Any, earlier: Any, module: Module) -> Thunk:
-    """`value`, with `earlier` wherever it is not set (a branch of it, or all of it), worked out when read."""
-
-    def keep() -> Any:
-        found = ev.force(value)
-        if isinstance(found, SV) and found.expr == NOT_SET:
-            return earlier
-        if isinstance(found, Branches):
-            options, default = settle_options(ev, found)
-            filled = [
-                (when, earlier if isinstance(ev.force(o), SV) and ev.force(o).expr == NOT_SET else o)
-                for when, o in options
-            ]
-            return Branches(filled, default=default)
-        return found
-
-    return Thunk(ast.Constant(None), Frame(module), compute=keep)
 
 
 def variable_text(value: Any) -> TypeGuard[SV]:

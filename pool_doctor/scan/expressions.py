@@ -49,6 +49,7 @@ from pool_doctor.scan.kinds import (
     env_of,
     is_known,
     not_set,
+    over,
     unknown,
 )
 from pool_doctor.scan.nodes import literal_prefix
@@ -191,7 +192,7 @@ class Evaluator:
         value = self.files.as_mapping(self.force(value))
         pairs = containers.pairs(self, value)
         if isinstance(value, DictV):
-            into.items.update(value.items)
+            into.items.update({k: over(self, v, containers.held(into, k)) for k, v in value.items.items()})
             into.opaque.extend(value.opaque)
             into.unset_by = {**value.unset_by, **into.unset_by}
         elif pairs is not None:  # dict([(key, value), ...]), dict(parser.items(section))

@@ -28,6 +28,7 @@ from pool_doctor.scan.kinds import (
     assumed_set,
     env_of,
     not_set,
+    over,
     unknown,
 )
 from pool_doctor.scan.nodes import (
@@ -533,9 +534,7 @@ class Flow:
         for local, value in self.ev.imported(run.module, stmt, lazy=run.body):  # a module's: read when asked
             earlier = before.get(local)
             # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands
-            state[local] = (
-                value if not star or earlier is None else containers.unless_unset(self.ev, value, earlier, run.module)
-            )
+            state[local] = value if not star or earlier is None else over(self.ev, value, earlier)
         return state
 
     # --- names and what they hold -------------------------------------------------------------------------

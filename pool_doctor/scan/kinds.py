@@ -286,6 +286,16 @@ def unset_as(value: Any, given: Any) -> Any:
     return value
 
 
+def over(ev: Interpreter, value: Any, below: Any) -> Any:
+    """`value` over what was there before, `below`, wherever a path leaves it unset (a branch of it, or all of
+    it): a key merged over a dict's (`d.update(e)`, `{**d, **e}`: byceps' `data.update(from_environment())`, whose
+    key only a set variable adds), a name a star import sets under a test; worked out when read, for a Thunk."""
+    if isinstance(value, Thunk):
+        return Thunk(value.node, value.frame, compute=lambda: unset_as(ev.force(value), ev.force(below)))
+    unset = isinstance(value, Branches) or (isinstance(value, SV) and value.expr == NOT_SET)
+    return unset_as(ev.force(value), ev.force(below)) if unset else value
+
+
 def is_known(value: Any) -> TypeGuard[SV]:
     return isinstance(value, SV) and value.known
 
