@@ -517,3 +517,25 @@ def test_a_key_a_merged_dict_sets_only_on_some_paths_keeps_the_dicts_own_on_the_
         ('not (os.getenv("DATABASE_URL"))', "postgresql://app@db/app"),
         ('os.getenv("DATABASE_URL")', None),
     ]
+
+
+def test_an_alembic_option_set_to_a_variables_none_is_the_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # papermerge: `config.set_section_option(section, "PM_DB_URL", os.environ.get("PM_DB_URL"))` under
+    # `sqlalchemy.url = %(PM_DB_URL)s`: the URL was a WRONG known "None"; ConfigParser.set refuses a value that is
+    # no string (TypeError), so a run that gets on has the variable set
+    env = """
+    import os
+    from alembic import context
+    from sqlalchemy import engine_from_config, pool
+
+    config = context.config
+    config.set_section_option(config.config_ini_section, "PM_DB_URL", os.environ.get("PM_DB_URL"))
+    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    """
+    ini = "[alembic]\nscript_location = migrations\nsqlalchemy.url = %(PM_DB_URL)s\n"
+    url = at(
+        scan(tmp_path, {"alembic.ini": ini, "migrations/env.py": env}, monkeypatch), "migrations/env.py:7"
+    ).settings["url"]
+    assert (url.known, url.env, url.expr) == (False, "PM_DB_URL", "$PM_DB_URL")
