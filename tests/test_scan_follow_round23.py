@@ -539,3 +539,41 @@ def test_an_alembic_option_set_to_a_variables_none_is_the_variables(
         scan(tmp_path, {"alembic.ini": ini, "migrations/env.py": env}, monkeypatch), "migrations/env.py:7"
     ).settings["url"]
     assert (url.known, url.env, url.expr) == (False, "PM_DB_URL", "$PM_DB_URL")
+
+
+def test_a_change_to_a_dict_placed_in_another_is_a_change_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # jumpserver: `DATABASES = {"default": {..., "OPTIONS": DB_OPTIONS}}`, then `DB_OPTIONS["init_command"] = ...`
+    # and `DB_OPTIONS.update(...)`: OPTIONS was a WRONG known {}
+    settings = """
+    import os
+
+    DB_ENGINE = os.getenv("DB_ENGINE", "mysql")
+    DB_OPTIONS = {}
+    DATABASES = {"default": {"ENGINE": f"django.db.backends.{DB_ENGINE}", "NAME": "app", "OPTIONS": DB_OPTIONS}}
+    if DB_ENGINE == "mysql":
+        DB_OPTIONS["init_command"] = "SET sql_mode='STRICT_TRANS_TABLES'"
+    DB_OPTIONS.update({"connect_timeout": 5})
+    db = DATABASES["default"]
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "other"}}
+    db["CONN_MAX_AGE"] = 60
+    DB_OPTIONS["ignored"] = 1
+    """
+    pool = next(p for p in scan(tmp_path, {"settings.py": settings}, monkeypatch).pools if p.file == "settings.py")
+    # DATABASES bound again: neither `db` nor DB_OPTIONS is part of it any longer
+    assert {key: value.value for key, value in pool.settings.items()} == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "other",
+    }
+    first = settings.replace(
+        '    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "other"}}\n', ""
+    )
+    pool = next(p for p in scan(tmp_path, {"settings.py": first}, monkeypatch).pools if p.file == "settings.py")
+    init = pool.settings["OPTIONS.init_command"]
+    assert (init.value, init.env) == ("SET sql_mode='STRICT_TRANS_TABLES'", "DB_ENGINE")
+    assert [pool.settings[k].value for k in ("OPTIONS.connect_timeout", "CONN_MAX_AGE", "OPTIONS.ignored")] == [
+        5,
+        60,
+        1,
+    ]

@@ -6,7 +6,7 @@ changed under another scope: a change binds the same name to a new value (scan/f
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,22 +19,25 @@ from pool_doctor.scan.statements import hands_names
 FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are read in, for the state before it
 
 
-ALIAS = "$alias "  # the state's entry, under the name, of the part of another name's dict the name holds
+ALIASES = "$aliases"  # the state's entry of the names that hold a part of another name's dict (never a name)
 Assigner = Callable[[ast.expr, Any, State], State]  # flow's assign_target: a target given a value
+MAX_NESTING = 4  # dicts in a dict literal read for the names placed in them
 
 
 @dataclass(frozen=True)
 class Alias:
-    """Where a name's dict sits in another name's (`db = DATABASES["default"]`, `db = DATABASES.setdefault("ro",
-    ...)`): one dict, so a change made through the name is made there too (zentral's `database[key] = val`).
-    Never a name the code can read; dropped when the name is bound again."""
+    """Where a name's dict sits in another name's, one dict, so a change made through the name is made there
+    too: bound to a part of it (`db = DATABASES["default"]`, `db = DATABASES.setdefault("ro", ...)`: zentral's
+    `database[key] = val`), or placed in it (`DATABASES = {"default": {"OPTIONS": DB_OPTIONS}}`, then
+    `DB_OPTIONS["init_command"] = ...`: jumpserver's). Dropped when either name is bound again."""
 
-    at: ast.expr  # the other name subscripted by the keys, each the constant it was when the name was bound
+    at: ast.expr  # the other name subscripted by the keys, each the constant it was when the alias was made
+    root: str  # that other name
 
 
 def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssign, state: State, to: Assigner) -> State:
-    """`targets = value`: each target bound, the names whose keys the value pops without them, and a name bound to
-    a part of another's dict that part's alias."""
+    """`targets = value`: each target bound, the names whose keys the value pops without them, and the aliases
+    the statement makes and ends."""
     assert stmt.value is not None
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
     frame = frame_of(state)
@@ -46,11 +49,34 @@ def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssig
         state = popping_call(ev, frame_of, call, state)
     for comp, call in popped_each_time(stmt.value):  # {k: kw.pop(k, d) for k, d in ...}: each key
         state = popping_each_time(ev, frame_of, comp, call, state)
-    for target in targets:
-        if isinstance(target, ast.Name) and (link is not None or ALIAS + target.id in state):
-            state = {key: value for key, value in state.items() if key != ALIAS + target.id}
-            state.update({ALIAS + target.id: link} if link is not None else {})
+    names = [target.id for target in targets if isinstance(target, ast.Name)]
+    placed = list(_placed(stmt.value, ())) if len(names) == 1 else []
+    aliases = state.get(ALIASES)
+    if names and (aliases or link or placed):
+        kept = {n: a for n, a in (aliases or {}).items() if n not in names and a.root not in names}
+        kept.update(dict.fromkeys(names, link) if link is not None else {})
+        kept.update({name: _at(names[0], keys, stmt.value) for name, keys in placed if name not in names})
+        state = {**state, ALIASES: kept}
     return state
+
+
+def _placed(node: ast.expr, keys: tuple[str, ...]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """The names a dict literal holds as values, each with the keys it sits under (`{"default": {"OPTIONS": X}}`:
+    X under ("default", "OPTIONS"))."""
+    if not isinstance(node, ast.Dict) or len(keys) >= MAX_NESTING:
+        return
+    for key, value in zip(node.keys, node.values):
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            if isinstance(value, ast.Name):
+                yield value.id, (*keys, key.value)
+            yield from _placed(value, (*keys, key.value))
+
+
+def _at(root: str, keys: tuple[Any, ...], near: ast.AST) -> Alias:
+    at: ast.expr = ast.Name(root, ast.Load())
+    for key in keys:
+        at = ast.Subscript(at, ast.Constant(key), ast.Load())
+    return Alias(ast.fix_missing_locations(ast.copy_location(at, near)), root)
 
 
 def _part(ev: Interpreter, frame: Frame, node: ast.expr) -> Alias | None:
@@ -68,10 +94,7 @@ def _part(ev: Interpreter, frame: Frame, node: ast.expr) -> Alias | None:
         keys.append(key.value)
     if not keys or not isinstance(node, ast.Name):
         return None
-    at: ast.expr = ast.Name(node.id, ast.Load())
-    for key in reversed(keys):
-        at = ast.Subscript(at, ast.Constant(key), ast.Load())
-    return Alias(ast.fix_missing_locations(ast.copy_location(at, node)))
+    return _at(node.id, tuple(reversed(keys)), node)
 
 
 def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edit: Callable[[Any], Any]) -> State:
@@ -90,8 +113,9 @@ def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edi
         current = ev.force(ev.eval(base, frame_of(state)))
         state = dict(state)
         state[name] = containers.lift(ev, [current], edit)
-        link = state.get(ALIAS + name)
-        return change(ev, frame_of, link.at, state, edit) if isinstance(link, Alias) else state
+        aliases = state.get(ALIASES)
+        link = aliases.get(name) if isinstance(aliases, dict) else None
+        return change(ev, frame_of, link.at, state, edit) if link is not None else state
     if _setdefault(base):  # `DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = ...` (tecken): the key,
         assert isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute)  # its default first, changed
         state = mutating_call(ev, frame_of, base, state)
