@@ -577,3 +577,31 @@ def test_a_change_to_a_dict_placed_in_another_is_a_change_there(
         60,
         1,
     ]
+
+
+def test_a_databases_entry_with_no_engine_is_djangos_dummy_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # prowler: DATABASES["neo4j"] and ["neptune"] hold a graph database's settings for the app's own drivers, with
+    # no ENGINE: Django 5.2 (ConnectionHandler.configure_settings) gives them its dummy backend, which opens nothing
+    settings = """
+    import dj_database_url
+    import environ
+
+    env = environ.Env()
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"},
+        "neo4j": {"HOST": "neo4j", "PORT": "7687"},
+        "blank": {"ENGINE": "", "NAME": "x"},
+        "cockroach": env.db("COCKROACH_URL", default="cockroachdb://app@db:26257/app"),
+        "other": dj_database_url.parse("timescale://app@db/app"),
+    }
+    """
+    report = scan(tmp_path, {"settings.py": settings}, monkeypatch)
+    engines = {p.call: p.settings["ENGINE"] for p in report.pools if p.file == "settings.py"}
+    assert sorted(engines) == ["DATABASES['cockroach']", "DATABASES['default']", "DATABASES['other']"]
+    assert engines["DATABASES['cockroach']"].value == "cockroachdb"  # django-environ 0.14: the scheme itself
+    assert (engines["DATABASES['other']"].known, engines["DATABASES['other']"].expr) == (
+        False,
+        "the engine of timescale://",
+    )

@@ -23,6 +23,9 @@ PREFIX = "ENVVAR_PREFIX_FOR_DYNACONF"
 # --- Django ------------------------------------------------------------------------------------------
 
 
+DUMMY = ("", "django.db.backends.", "django.db.backends.dummy")  # an ENGINE Django reads as its dummy backend
+
+
 def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     found = effective_databases(ev, module)
     if found is not None:
@@ -74,6 +77,9 @@ def _aliases(
             end_line = written.end_line if written.file == module.display and written.end_line else line
             unresolved: list[str] = []
             settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
+            engine = settings.get("ENGINE")
+            if not unresolved and (engine is None or (engine.known and engine.value in DUMMY)):
+                continue  # Django's dummy backend (5.2 ConnectionHandler.configure_settings): it opens nothing
             if prefix is not None:  # (a variable the code reads stays the one named)
                 settings = {
                     key: item

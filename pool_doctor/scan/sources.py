@@ -370,6 +370,10 @@ class ConfigSources:
                     return result  # recognized from url" and {} (`TEST_DATABASE_URL=(str, "")`: a false `if`)
                 if engine:
                     result.items["ENGINE"] = SV(engine, origin, env)
+                elif top_options:  # django-environ 0.14: the scheme itself (`config['ENGINE'] = url.scheme`)
+                    result.items["ENGINE"] = SV(parts.scheme, origin, env)
+                else:  # dj-database-url's own table of schemes is longer than the scan's
+                    result.items["ENGINE"] = SV(None, origin, env, known=False, expr=f"the engine of {parts.scheme}://")
                 # dj-database-url takes the path less its first "/" (`sqlite:////srv/app.db` is "/srv/app.db")
                 result.items["NAME"] = SV(parts.path.removeprefix("/"), origin, env)
                 # both libraries give "" where the URL has no user or password (dj-database-url 3.1, environ 0.14)
