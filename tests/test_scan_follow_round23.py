@@ -605,3 +605,164 @@ def test_a_databases_entry_with_no_engine_is_djangos_dummy_backend(
         False,
         "the engine of timescale://",
     )
+
+
+@pytest.mark.parametrize(
+    ("between", "write", "expected"),
+    [
+        ('conf = DATABASES\nconf = conf["default"]\n', 'conf["CONN_MAX_AGE"] = 60', None),  # no part of itself
+        ('db = DATABASES["default"]\ndb, other = {"CONN_MAX_AGE": 0}, 1\n', 'db["CONN_MAX_AGE"] = 600', None),
+        ('db = DATABASES["default"]\nfor db in [{"CONN_MAX_AGE": 0}]:\n    pass\n', 'db["CONN_MAX_AGE"] = 600', None),
+        (
+            'db = DATABASES["default"]\nDATABASES["default"] = {"ENGINE": "x.postgresql"}\n',
+            'db["CONN_MAX_AGE"] = 1',
+            None,
+        ),
+        ('db = DATABASES["default"]\ndel DATABASES["default"]["NAME"]\n', 'db["CONN_MAX_AGE"] = 9', 9),
+        ('db = DATABASES["default"]\nif (db := {}) is not None:\n    pass\n', 'db["CONN_MAX_AGE"] = 7', None),
+    ],
+)
+def test_an_alias_ends_where_either_name_is_bound_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, between: str, write: str, expected: int | None
+) -> None:
+    # (review) a name bound to itself looped (RecursionError, the file skipped); a name bound again by unpacking, a
+    # loop or `:=`, or the part it was replaced, still wrote through the old alias: WRONG known values
+    settings = 'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}\n'
+    files = {"settings.py": settings + between + write + "\n"}
+    report = scan(tmp_path, files, monkeypatch)
+    assert not report.warnings
+    pool = next(p for p in report.pools if p.file == "settings.py")
+    age = pool.settings.get("CONN_MAX_AGE")
+    assert (age.value if age is not None else None) == expected
+
+
+def test_a_dict_subclass_that_fills_itself_or_is_changed_later_has_unknown_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) a method of its own writing `self[...]` left the items the call made (a WRONG sqlite default and
+    # pool_size 5); an attribute made with items and changed by another method kept them (a WRONG 5 for 40)
+    files = {
+        "fills.py": """
+        import os
+        from sqlalchemy import create_engine
+
+        class Config(dict):
+            def load(self):
+                self["DB_URL"] = os.environ["DB_URL"]
+                self["POOL_SIZE"] = 30
+
+        config = Config()
+        config.load()
+        engine = create_engine(config.get("DB_URL", "sqlite:///local.db"), pool_size=config.get("POOL_SIZE", 5))
+        """,
+        "later.py": """
+        from sqlalchemy import create_engine
+
+        class Config(dict):
+            def url(self):
+                return "postgresql://app@db/app"
+
+        class Manager:
+            def __init__(self):
+                self.config = Config(pool_size=5)
+
+            def load(self):
+                self.config["pool_size"] = 40
+
+            def engine(self):
+                return create_engine(self.config.url(), pool_size=self.config["pool_size"])
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    fills = at(report, "fills.py:11").settings
+    assert (fills["url"].known, fills["pool_size"].known) == (False, False)
+    later = at(report, "later.py:15").settings
+    assert (later["url"].value, later["pool_size"].known) == ("postgresql://app@db/app", False)
+
+
+def test_vars_of_a_parsed_namespace_holds_every_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (review) `ChainMap(vars(args), DEFAULTS)`: vars(args) holds every option, None where none is given, so the
+    # first layer wins with None (the Python docs' example filters those out); it was read as the defaults' 5
+    app = """
+    import argparse
+    from collections import ChainMap
+    from sqlalchemy import create_engine
+
+    DEFAULTS = {"pool_size": 5, "url": "postgresql://h/d"}
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pool_size", type=int)
+    args = parser.parse_args()
+    config = ChainMap(vars(args), DEFAULTS)
+    given = ChainMap({k: v for k, v in vars(args).items() if v is not None}, DEFAULTS)
+    engine = create_engine(config["url"], pool_size=config["pool_size"])
+    other = create_engine(given["url"], pool_size=given["pool_size"])
+    """
+    report = scan(tmp_path, {"app.py": app}, monkeypatch)
+    assert at(report, "app.py:11").settings["pool_size"].value is None
+    assert at(report, "app.py:12").settings["pool_size"].value == 5
+
+
+def test_django_environs_parse_default_casts_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = """
+    import environ
+
+    env = environ.Env()
+    DATABASES = {"default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default="60", parse_default=True),
+        "CONN_HEALTH_CHECKS": env.bool("HEALTH", default="false", parse_default=True),
+    }}
+    """
+    pool = next(p for p in scan(tmp_path, {"settings.py": settings}, monkeypatch).pools if p.file == "settings.py")
+    assert (pool.settings["CONN_MAX_AGE"].value, pool.settings["CONN_HEALTH_CHECKS"].value) == (60, False)
+
+
+def test_a_yarl_path_with_no_slash_under_a_host_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # yarl 1.25 URL.build: "Path in a URL with authority should start with a slash ('/') if set"
+    app = """
+    from sqlalchemy import create_engine
+    from yarl import URL
+
+    engine = create_engine(str(URL.build(scheme="postgresql", host="db", port=5432, user="app", path="appdb")))
+    """
+    assert not at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:4").settings["url"].known
+
+
+def test_a_service_handed_to_the_one_instance_the_app_makes_keeps_what_it_was_made_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) with the service's class typed on the setup class's parameter, the pool moved to the setup's call and
+    # lost the service's arguments (url, pool_size: "what its caller gives"); the one DatabaseSetup the app makes
+    # gives them
+    files = {
+        "service.py": """
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        class DatabaseService:
+            def __init__(self, url: str, size: int) -> None:
+                self.url = url
+                self.size = size
+
+            async def connect(self) -> None:
+                self.engine = create_async_engine(self.url, pool_size=self.size)
+        """,
+        "setup.py": """
+        from service import DatabaseService
+
+        class DatabaseSetup:
+            def __init__(self, db_service: DatabaseService) -> None:
+                self.db_service = db_service
+
+            async def setup(self) -> None:
+                await self.db_service.connect()
+        """,
+        "main.py": """
+        from service import DatabaseService
+        from setup import DatabaseSetup
+
+        async def main() -> None:
+            await DatabaseSetup(DatabaseService("postgresql+asyncpg://app@db/app", 20)).setup()
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "setup.py:8")
+    assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql+asyncpg://app@db/app", 20)

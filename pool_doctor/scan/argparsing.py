@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan.environment import Environment, config_cast
-from pool_doctor.scan.kinds import SV, Frame, HolderV, Interpreter, ListV, Thunk, is_known, keyword, unknown
+from pool_doctor.scan.kinds import SV, DictV, Frame, HolderV, Interpreter, ListV, Thunk, is_known, keyword, unknown
 
 PARSER = "argparse.ArgumentParser"
 NAMESPACE = "argparse.Namespace"
@@ -48,7 +48,15 @@ class ArgParsers:
         self.environment = environment
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
-        return dict.fromkeys(PARSERS, self.parser)
+        return {**dict.fromkeys(PARSERS, self.parser), "builtins.vars": self.variables}
+
+    def variables(self, node: ast.Call, frame: Frame) -> Any:
+        """`vars(args)` of a parsed namespace: a dict of every option, None where its default is (the Python docs'
+        `ChainMap(vars(args), os.environ, defaults)` filters those out for that reason)."""
+        given = self.ev.force(self.ev.arg(node, frame, 0, None)) if node.args else None
+        if isinstance(given, HolderV) and given.dotted == NAMESPACE:
+            return DictV(dict(given.attrs), frame.module.where(node))
+        return unknown(frame.module, node)
 
     def parser(self, node: ast.Call, frame: Frame) -> HolderV:
         """A parser; configargparse's `default_config_files=[...]` may set any option, and `argument_default=`

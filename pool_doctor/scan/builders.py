@@ -188,6 +188,9 @@ class Builders:
         port = self.ev.force(self.ev.arg(node, frame, None, "port"))
         if is_known(port) and port.value is not None and not isinstance(port.value, int):
             return unknown(frame.module, node, env=port.env, why=f"{frame.module.segment(node)} (a port not an int)")
+        path = self.ev.force(self.ev.arg(node, frame, None, "path"))  # with a host, a path must start with "/"
+        if is_known(path) and isinstance(path.value, str) and path.value and not path.value.startswith("/"):
+            return unknown(frame.module, node, env=path.env, why=f"{frame.module.segment(node)} (a path with no /)")
         return self.dsn_builder(node, frame)
 
     def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame, needs_host: bool = False) -> Any:

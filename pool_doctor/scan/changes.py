@@ -33,6 +33,7 @@ class Alias:
 
     at: ast.expr  # the other name subscripted by the keys, each the constant it was when the alias was made
     root: str  # that other name
+    keys: tuple[Any, ...]
 
 
 def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssign, state: State, to: Assigner) -> State:
@@ -49,15 +50,30 @@ def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssig
         state = popping_call(ev, frame_of, call, state)
     for comp, call in popped_each_time(stmt.value):  # {k: kw.pop(k, d) for k, d in ...}: each key
         state = popping_each_time(ev, frame_of, comp, call, state)
-    names = [target.id for target in targets if isinstance(target, ast.Name)]
-    placed = list(_placed(stmt.value, ())) if len(names) == 1 else []
+    names = [target.id for target in targets if isinstance(target, ast.Name)]  # (`to` ended their old aliases)
+    made = {name: link for name in names if link is not None and link.root not in names}  # (`conf = conf["db"]`:
+    if len(names) == 1:  # a new dict in its place, no part of itself)
+        made |= {name: _at(names[0], keys, stmt.value) for name, keys in _placed(stmt.value, ()) if name not in names}
+    return {**state, ALIASES: {**state.get(ALIASES, {}), **made}} if made else state
+
+
+def unbound(ev: Interpreter, frame_of: FrameOf, target: ast.expr, state: State) -> State:
+    """The state once `target` is bound again (or deleted): no alias of that name, nor into a part it replaces
+    (`DATABASES = {...}`, `DATABASES["default"] = {...}`: a name bound to the old part holds another dict)."""
     aliases = state.get(ALIASES)
-    if names and (aliases or link or placed):
-        kept = {n: a for n, a in (aliases or {}).items() if n not in names and a.root not in names}
-        kept.update(dict.fromkeys(names, link) if link is not None else {})
-        kept.update({name: _at(names[0], keys, stmt.value) for name, keys in placed if name not in names})
-        state = {**state, ALIASES: kept}
-    return state
+    if not aliases or not isinstance(aliases, dict):
+        return state
+    if isinstance(target, ast.Name):
+        kept = {n: a for n, a in aliases.items() if target.id not in (n, a.root)}
+    else:
+        part = _part(ev, frame_of(state), target) if isinstance(target, ast.Subscript) else None
+        if part is None:  # (a part the scan cannot name: `DATABASES[key] = ...`, any of them)
+            root = target.value if isinstance(target, ast.Subscript) else None
+            named = root.id if isinstance(root, ast.Name) else None
+            kept = {n: a for n, a in aliases.items() if a.root != named}
+        else:
+            kept = {n: a for n, a in aliases.items() if a.root != part.root or a.keys[: len(part.keys)] != part.keys}
+    return {**state, ALIASES: kept} if len(kept) != len(aliases) else state
 
 
 def _placed(node: ast.expr, keys: tuple[str, ...]) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -76,7 +92,7 @@ def _at(root: str, keys: tuple[Any, ...], near: ast.AST) -> Alias:
     at: ast.expr = ast.Name(root, ast.Load())
     for key in keys:
         at = ast.Subscript(at, ast.Constant(key), ast.Load())
-    return Alias(ast.fix_missing_locations(ast.copy_location(at, near)), root)
+    return Alias(ast.fix_missing_locations(ast.copy_location(at, near)), root, tuple(keys))
 
 
 def _part(ev: Interpreter, frame: Frame, node: ast.expr) -> Alias | None:

@@ -271,6 +271,7 @@ class Flow:
             return self.import_(run, stmt, state), guard
         if isinstance(stmt, ast.Delete):
             for target in stmt.targets:
+                state = changes.unbound(ev, partial(self.frame, run), target, state)
                 if isinstance(target, ast.Subscript):
                     frame = self.frame(run, state)
                     state = self.change(
@@ -543,7 +544,7 @@ class Flow:
         """`(x := value)` inside an expression binds x for the statements after it (and the expression)."""
         for inner in ast.walk(node):
             if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
-                state = dict(state)
+                state = dict(changes.unbound(self.ev, partial(self.frame, run), inner.target, state))
                 state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
         return state
 
@@ -552,6 +553,7 @@ class Flow:
     ) -> State:
         if value is None:
             value = SV(None, run.module.where(target), known=False, expr=unknown_why or run.module.segment(target))
+        state = changes.unbound(self.ev, partial(self.frame, run), target, state)  # (its aliases end)
         if isinstance(target, ast.Name):
             state = dict(state)
             state[target.id] = value

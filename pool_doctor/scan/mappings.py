@@ -5,10 +5,13 @@ loading its defaults first) is not read as one."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 from typing import Any, Protocol
 
+from pool_doctor.scan.finder import FunctionNode
 from pool_doctor.scan.kinds import ClassRef, DictV, ExternalRef, FuncRef, InstanceRef, Interpreter
+from pool_doctor.scan.nodes import MUTATORS
 
 MAPPINGS = {"builtins.dict", "collections.OrderedDict", "collections.UserDict", "collections.defaultdict"}
 MAPPING_METHODS = {"get", "pop", "setdefault", "copy", "items", "keys", "values"}  # pycalls.dict_method's
@@ -47,7 +50,8 @@ class Mappings:
 
     def is_mapping(self, cls: ClassRef) -> bool:
         """A project subclass of dict that reads and writes its items as dict does: none of its own methods is one
-        of dict's that reads or writes them (bodhi's `copy()` loads its defaults first)."""
+        of dict's that reads or writes them (bodhi's `copy()` loads its defaults first), nor fills it (`self[k] =
+        ...`, `self.update(...)`: a method run at a time the scan does not follow)."""
         key = id(cls.node)
         if key not in self._mappings:
             bases = [
@@ -57,11 +61,31 @@ class Mappings:
                 if isinstance(b, ExternalRef)
             ]
             own = any(self.classes.own_method(cls, name, None) for name in (*MAPPING_METHODS, *ITEM_METHODS))
-            self._mappings[key] = any(b.dotted in MAPPINGS for b in bases) and not own
+            chain = self.classes.class_chain(cls)
+            fills = any(_fills_itself(s) for k in chain for s in k.node.body if isinstance(s, FunctionNode))
+            self._mappings[key] = any(b.dotted in MAPPINGS for b in bases) and not own and not fills
         return self._mappings[key]
 
     def changed(self, value: Any, attr: str) -> Any:
         """An instance's attribute another method changes in place: its items, if it is one of these, unknown."""
-        if isinstance(value, InstanceRef) and value.items is not None:
-            return replace(value, items=DictV({}, value.items.origin, [f"[self.{attr}, changed after __init__]"]))
+        if isinstance(value, InstanceRef) and (value.items is not None or self.is_mapping(value.cls)):
+            where = value.cls.module.where(value.cls.node)
+            return replace(value, items=DictV({}, where, [f"[self.{attr}, changed after __init__]"]))
         return value
+
+
+def _fills_itself(method: FunctionNode) -> bool:
+    """`self[key] = ...`, `del self[key]`, `self.update(...)` (or `super().update(...)`) in the method."""
+    params = [*method.args.posonlyargs, *method.args.args]
+    me = params[0].arg if params else None
+    for node in ast.walk(method):
+        written = node.value if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)) else None
+        if isinstance(written, ast.Name) and written.id == me:
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+            base = node.func.value
+            if (isinstance(base, ast.Name) and base.id == me) or (
+                isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super"
+            ):
+                return True
+    return False

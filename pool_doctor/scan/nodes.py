@@ -338,3 +338,8 @@ def _module_values(body: list[ast.stmt], name: str) -> Iterator[ast.expr | None]
                     same = isinstance(value, ast.Tuple) and len(value.elts) == len(names)
                     value = value.elts[at] if same and isinstance(value, ast.Tuple) else None
                 yield value
+
+
+def post_init(func: ast.FunctionDef | ast.AsyncFunctionDef, cls: ast.ClassDef) -> bool:
+    """A dataclass's `__post_init__`: its generated `__init__` runs it, with the call's fields set."""
+    return func.name == "__post_init__" and is_dataclass(cls)

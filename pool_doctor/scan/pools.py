@@ -32,7 +32,7 @@ from pool_doctor.scan.finder import (
 )
 from pool_doctor.scan.kinds import SV, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
-from pool_doctor.scan.nodes import aliases, is_dataclass, patched
+from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
@@ -95,6 +95,8 @@ class PoolFinder:
         self.subclasses: dict[int, tuple[str, ast.ClassDef]] = {}
         self._called: dict[int, Any] = {}  # what each call site calls, once worked out
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
+        self._makers: dict[int, list[tuple[Module, CallSite]]] = {}  # each class's instances the app makes (_made)
+        self._counted = False
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self._mentions = taint.ClassMentions(evaluator.project)  # what the project's files say of its classes
         self._shared: set[tuple[int, str, str | None]] = set()  # pools kept by key (taint.memo_key): one per known key
@@ -272,7 +274,7 @@ class PoolFinder:
                 pass
             elif site.cls is not None and module.classes.get(site.cls.name) is site.cls and func in site.cls.body:
                 cls = site.cls
-                via_class = site.cls if func.name == "__init__" or _post_init(func, site.cls) else None
+                via_class = site.cls if func.name == "__init__" or post_init(func, site.cls) else None
             else:
                 continue
             depth = 1 if target.wrapper is None else target.wrapper.depth + 1
@@ -314,6 +316,7 @@ class PoolFinder:
         no arguments then) are worked out again."""
         self._frames.clear()
         self._called.clear()  # a method found through `self` holds the instance the app makes, now known
+        self._counted = True
         for key, wrapper in list(self.wrappers.items()):  # a fixed one whose store a caller tests (`if DB.pool is
             if wrapper.is_fixed and keeps(wrapper.func, wrapper.cls, wrapper.module, self._tested):  # None:`)
                 del self.wrappers[key]  # keeps its pool: one, at its own line
@@ -368,32 +371,21 @@ class PoolFinder:
                 unknowns = {name: SV(None, None, known=False, expr=name) for name in given}
                 bound = replace(bound, bindings={**bound.bindings, **unknowns})
                 reached = self.ev.flow.frame_reaching(func, bound, target)
-                if reached is None and self._decided_by_globals(site, func):  # the module's own constants rule
-                    self._unreached.add(id(site.call))  # it out, whatever the callers give (mem0's else: ...)
+                ruled_out = reached is None and taint.decided_by_globals(site, self.ev.local_names(func))
+                if ruled_out:  # the module's own constants rule it out, whatever the callers give (mem0's else: ...)
+                    self._unreached.add(id(site.call))
                 if reached is None:
                     reached = self.ev.flow.frame_at(func, bound, target)
             frame = outer = reached
         self._frames[id(site.call)] = frame
         return frame
 
-    def _decided_by_globals(self, site: CallSite, func: FunctionNode) -> bool:
-        """The `if`s around the call test the module's names only (`if PG_DRIVER == 3:`), none of the function's
-        own or its instance's: what rules the call out is no value the scan may have wrong about a caller."""
-        local = self.ev.local_names(func)
-        tests = [test for test, _ in site.conditions]
-        return bool(tests) and all(
-            isinstance(node, ast.Name) and node.id not in local
-            for test in tests
-            for node in ast.walk(test)
-            if isinstance(node, (ast.Name, ast.Attribute, ast.Call))
-        )
-
     def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
         """What a method's first parameter holds when no caller is in sight: the class for a classmethod; the
-        instance the app makes, when it makes one; else one built with no arguments (`__init__`'s defaults), but
-        for a class the project names (guillotina's `_manager_class = ConnManager`, called as
-        `self._manager_class(dsn=...)`; `Server(host="db").serve()` making its pool in a lambda): its maker's
-        arguments, which the scan does not link."""
+        instance the app makes, when it makes one (of a wrapper's class, or once every module is read of any:
+        `Server(host="db").serve()` making its pool in a lambda); else one built with no arguments (`__init__`'s
+        defaults), but for a class the project names (guillotina's `_manager_class = ConnManager`, called as
+        `self._manager_class(dsn=...)`): its maker's arguments, which the scan does not link."""
         if site.cls is None or func not in site.cls.body or not (func.args.posonlyargs or func.args.args):
             return None
         decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
@@ -406,12 +398,28 @@ class PoolFinder:
         if wrapper is None:  # any other method (`fetch()` calling `await self.connect()`): the class's instances
             wrapper = next((w for w in self.wrappers.values() if w.cls is site.cls and w.instances), None)
         instances = wrapper.instances if wrapper is not None else self.keepers.get(id(site.cls), (None, []))[1]
+        instances = instances or (self._made(site.cls) if self._counted else [])
         if len(instances) == 1:  # the one instance the app makes: its arguments
             maker_module, maker = instances[0]
             return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
         own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
         handed = self._mentions.made_elsewhere(cls.node.name, own_init)
         return InstanceRef(cls, {}, given="self" if handed else None)
+
+    def _made(self, cls: ast.ClassDef) -> list[tuple[Module, CallSite]]:
+        """Where the app makes instances of a class no wrapper of which is called (tux's DatabaseSetup, made with
+        the service whose method makes the pool): once every module is read."""
+        if id(cls) not in self._makers:
+            self._makers[id(cls)] = []  # (one made while its maker's frame is worked out: none)
+            modules = [m for m in self.ev.project.modules.values() if m is not None and not m.aside]
+            self._makers[id(cls)] = [
+                (m, site)
+                for m in modules
+                for name in {cls.name} | aliases(m, {cls.name})
+                for site in m.calls.get(name, [])
+                if isinstance(made := self.called(m, site), ClassRef) and made.node is cls
+            ]
+        return self._makers[id(cls)]
 
     def _emit(
         self,
@@ -431,8 +439,8 @@ class PoolFinder:
             if len(entered) > 6 or retested:
                 return  # (a test reaching the app's fixed wrapper makes the app's pool again, in a test process)
             bound_self = target.bound_self
-            post_init = wrapper.via_class is not None and _post_init(wrapper.func, wrapper.via_class)
-            if post_init and wrapper.via_class:  # a dataclass's Class(...): the call's fields, then __post_init__
+            after_init = wrapper.via_class is not None and post_init(wrapper.func, wrapper.via_class)
+            if after_init and wrapper.via_class:  # a dataclass's Class(...): the call's fields, then __post_init__
                 bound_self = self.ev.classes.instantiate(ClassRef(wrapper.module, wrapper.via_class), site.call, frame)
             elif wrapper.via_class is not None:  # Class(...): a new instance, made by this call
                 bound_self = InstanceRef(ClassRef(wrapper.module, wrapper.via_class), {}, call=site.call, frame=frame)
@@ -441,7 +449,7 @@ class PoolFinder:
                     wrapper.module, CallSite(site.call, (wrapper.func,), wrapper.cls, ()), wrapper.func
                 )
             func = FuncRef(wrapper.module, wrapper.func, bound_self=bound_self)
-            given = None if post_init else self._arguments(site.call, frame, target.partial)
+            given = None if after_init else self._arguments(site.call, frame, target.partial)
             # (a parameter an unread `*args` / `**kwargs` may give is unknown, not its default: only in a pool
             # wrapper's call, elsewhere the defaults keep a class's many `x=None` decided: meltano's took 300 s)
             bound = self.ev.calls.bind_arguments(func, given, frame, spreads=True)
@@ -589,8 +597,3 @@ def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> 
 
 def _last(call: ast.Call) -> str:
     return (dotted_parts(call.func) or [""])[-1]
-
-
-def _post_init(func: FunctionNode, cls: ast.ClassDef) -> bool:
-    """A dataclass's `__post_init__`: its generated `__init__` runs it, with the call's fields set."""
-    return func.name == "__post_init__" and is_dataclass(cls)

@@ -79,6 +79,7 @@ BUILTIN_NAMES = {
     "isinstance",
     "super",
     "getattr",
+    "vars",
 }
 
 

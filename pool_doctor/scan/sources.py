@@ -174,8 +174,11 @@ class ConfigSources:
             engine = self.ev.arg(node, frame, None, "engine")  # `engine="django_prometheus..."` wins the scheme's
             return self.database_dict(value, frame, node, {"ENGINE": engine} if engine else {}, top_options=True)
         given = name in self.environment.near(env.module) or self.environment.is_set(name, frame)
-        if is_known(value) and not given:  # environs and django-environ (0.14 Env.get_value: `if value !=
-            return value  # default or parse_default`) hand back a default as given: only a variable's text is cast
+        # environs and django-environ hand back a default as given: only a variable's text is cast, or (django-environ
+        # 0.14 Env.get_value: `if value != default or (parse_default and value is not None)`) a default it is asked to
+        parse = self.ev.arg(node, frame, None, "parse_default") if not env.environs else None
+        if is_known(value) and not given and not (is_known(parse) and parse.value):
+            return value
         if cast == "bool" and is_known(value) and isinstance(value.value, str) and env.environs and not env.envparse:
             word = MARSHMALLOW_WORDS.get(value.value)  # marshmallow's Boolean: any other word is an error
             return replace(value, value=word) if word is not None else unknown(frame.module, node, env=value.env)

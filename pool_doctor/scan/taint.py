@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from pool_doctor.scan.finder import FunctionNode, Module, Project, dotted_parts, last_name, read_source
+from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
 from pool_doctor.scan.kinds import SV, is_known
 from pool_doctor.scan.nodes import MUTATORS, is_dataclass
 
@@ -495,3 +495,15 @@ class ClassMentions:
                 data, _ = read_source(path)
                 self._spread.update(m.group(1).decode() for m in SPREAD_CALL.finditer(data or b""))
         return self._spread
+
+
+def decided_by_globals(site: CallSite, local: set[str]) -> bool:
+    """The `if`s around the call test the module's names only (`if PG_DRIVER == 3:`), none of the function's
+    own (`local`) or its instance's: what rules the call out is no value the scan may have wrong about a caller."""
+    tests = [test for test, _ in site.conditions]
+    return bool(tests) and all(
+        isinstance(node, ast.Name) and node.id not in local
+        for test in tests
+        for node in ast.walk(test)
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Call))
+    )
