@@ -766,3 +766,24 @@ def test_a_service_handed_to_the_one_instance_the_app_makes_keeps_what_it_was_ma
     }
     pool = at(scan(tmp_path, files, monkeypatch), "setup.py:8")
     assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql+asyncpg://app@db/app", 20)
+
+
+def test_aliases_made_on_each_side_of_a_test_end_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (re-scan: meltano) two paths that made different aliases joined into branches of them, and the next
+    # assignment failed on them: five files skipped, 75 pools lost
+    app = """
+    import os
+    from sqlalchemy import create_engine
+
+    config = {"db": {"url": "postgresql://h/d"}, "other": {}}
+    if os.getenv("X"):
+        part = config["db"]
+    else:
+        part = config["other"]
+    again = config["db"]
+    again["pool_size"] = 3
+    engine = create_engine(config["db"]["url"], pool_size=config["db"]["pool_size"])
+    """
+    report = scan(tmp_path, {"app.py": app}, monkeypatch)
+    assert not report.warnings
+    assert at(report, "app.py:11").settings["pool_size"].value == 3

@@ -54,14 +54,14 @@ def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssig
     made = {name: link for name in names if link is not None and link.root not in names}  # (`conf = conf["db"]`:
     if len(names) == 1:  # a new dict in its place, no part of itself)
         made |= {name: _at(names[0], keys, stmt.value) for name, keys in _placed(stmt.value, ()) if name not in names}
-    return {**state, ALIASES: {**state.get(ALIASES, {}), **made}} if made else state
+    return {**state, ALIASES: {**_aliases(state), **made}} if made else state
 
 
 def unbound(ev: Interpreter, frame_of: FrameOf, target: ast.expr, state: State) -> State:
     """The state once `target` is bound again (or deleted): no alias of that name, nor into a part it replaces
     (`DATABASES = {...}`, `DATABASES["default"] = {...}`: a name bound to the old part holds another dict)."""
-    aliases = state.get(ALIASES)
-    if not aliases or not isinstance(aliases, dict):
+    aliases = _aliases(state)
+    if not aliases:
         return state
     if isinstance(target, ast.Name):
         kept = {n: a for n, a in aliases.items() if target.id not in (n, a.root)}
@@ -74,6 +74,12 @@ def unbound(ev: Interpreter, frame_of: FrameOf, target: ast.expr, state: State) 
         else:
             kept = {n: a for n, a in aliases.items() if a.root != part.root or a.keys[: len(part.keys)] != part.keys}
     return {**state, ALIASES: kept} if len(kept) != len(aliases) else state
+
+
+def _aliases(state: State) -> dict[str, Alias]:
+    """The state's aliases: none after paths that made different ones join (their entries differ there)."""
+    aliases = state.get(ALIASES)
+    return aliases if isinstance(aliases, dict) else {}
 
 
 def _placed(node: ast.expr, keys: tuple[str, ...]) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -129,8 +135,7 @@ def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edi
         current = ev.force(ev.eval(base, frame_of(state)))
         state = dict(state)
         state[name] = containers.lift(ev, [current], edit)
-        aliases = state.get(ALIASES)
-        link = aliases.get(name) if isinstance(aliases, dict) else None
+        link = _aliases(state).get(name)
         return change(ev, frame_of, link.at, state, edit) if link is not None else state
     if _setdefault(base):  # `DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = ...` (tecken): the key,
         assert isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute)  # its default first, changed
