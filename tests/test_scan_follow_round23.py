@@ -787,3 +787,24 @@ def test_aliases_made_on_each_side_of_a_test_end_there(tmp_path: Path, monkeypat
     report = scan(tmp_path, {"app.py": app}, monkeypatch)
     assert not report.warnings
     assert at(report, "app.py:11").settings["pool_size"].value == 3
+
+
+def test_a_name_a_tuple_assignment_binds_at_a_modules_top(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # patchew: `DEBUG, DATA_DIR, DATABASES = env_detect()`, a function returning a tuple per deployment: no
+    # settings module was seen, so no alias at all
+    settings = """
+    import os
+
+    INSTALLED_APPS = ["django.contrib.auth"]
+
+    def env_detect():
+        if "DB_HOST" in os.environ:
+            return False, "/srv", {"default": {"ENGINE": "django.db.backends.postgresql", "HOST": os.environ["DB_HOST"]}}
+        return True, "/tmp", {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "dev.db"}}
+
+    DEBUG, DATA_DIR, DATABASES = env_detect()
+    A, B = 1, {"x": 2}
+    """
+    pool = next(p for p in scan(tmp_path, {"settings.py": settings}, monkeypatch).pools if p.file == "settings.py")
+    engine = pool.settings["ENGINE"]
+    assert [b.value for b in engine.branches] == ["django.db.backends.sqlite3", "django.db.backends.postgresql"]

@@ -192,7 +192,10 @@ class Evaluator:
         value = self.files.as_mapping(self.force(value))
         pairs = containers.pairs(self, value)
         if isinstance(value, DictV):
-            into.items.update({k: over(self, v, containers.held(into, k)) for k, v in value.items.items()})
+            had = into.items.keys() if not into.opaque else value.items.keys()  # (a key new to it stays as it is)
+            into.items.update(
+                {k: over(self, v, containers.held(into, k)) if k in had else v for k, v in value.items.items()}
+            )
             into.opaque.extend(value.opaque)
             into.unset_by = {**value.unset_by, **into.unset_by}
         elif pairs is not None:  # dict([(key, value), ...]), dict(parser.items(section))

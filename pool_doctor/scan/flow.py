@@ -329,16 +329,20 @@ class Flow:
                     state = self.the_variables(run, operand, state, holds, side)
             return state
         changed, variables = dict(state), set()  # (a `:=` in the test sets one of its names)
-        read: dict[str, ast.expr] = {
-            n.id: n for s in side for n in ast.walk(s) if isinstance(n, ast.Name) and n.id != "_"
-        }
-        attributes = [n for s in side for n in ast.walk(s) if isinstance(n, ast.Attribute)]  # (a settings object's
-        read |= {name: n for n in attributes if (name := pseudo_name(n)) is not None}  # field: PasarGuard's)
-        tested = [(n.id, n, True) for n in ast.walk(test) if isinstance(n, ast.Name)]
-        for key, node, in_test in [*tested, *((key, node, False) for key, node in read.items())]:
+        for node in (n for n in ast.walk(test) if isinstance(n, ast.Name)):
             value = self.ev.force(self.ev.eval(node, self.frame(run, state)))
-            variables |= {value.env} if in_test and isinstance(value, SV) and value.env else set()
-            if containers.variable_text(value) and value.known and (in_test or value.env in variables):
+            variables |= {value.env} if isinstance(value, SV) and value.env else set()
+            if containers.variable_text(value) and value.known:
+                changed[node.id] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
+        if not variables:  # (what the side reads is the variables' only where the test reads one)
+            return changed
+        nodes = [n for s in side for n in ast.walk(s) if isinstance(n, ast.Name | ast.Attribute)]  # (`settings.url`)
+        read = {
+            name: n for n in nodes if (name := n.id if isinstance(n, ast.Name) else pseudo_name(n)) not in (None, "_")
+        }
+        for key, read_node in read.items():
+            value = self.ev.force(self.ev.eval(read_node, self.frame(run, state)))
+            if containers.variable_text(value) and value.known and value.env in variables:
                 changed[key] = SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
         return changed
 

@@ -44,9 +44,29 @@ def hands_names(call: ast.Call) -> bool:
 
 
 def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:
-    """`a = b = value`, `a: int = value`: each plain name with its value (tuple targets are not followed)."""
+    """`a = b = value`, `a: int = value`: each plain name with its value; `a, b = value` (patchew's `DEBUG,
+    DATA_DIR, DATABASES = env_detect()`): each name with its item of the value, `value[i]` (a literal's own)."""
     if isinstance(stmt, ast.Assign):
-        return [(t.id, stmt.value) for t in stmt.targets if isinstance(t, ast.Name)]
+        found = [(t.id, stmt.value) for t in stmt.targets if isinstance(t, ast.Name)]
+        for target in (t for t in stmt.targets if isinstance(t, (ast.Tuple, ast.List))):
+            if any(not isinstance(e, ast.Name) for e in target.elts):
+                continue  # (`a, *rest = ...`, `a.b, c = ...`: not followed)
+            value = stmt.value
+            items = (
+                value.elts if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts) else None
+            )
+            for index, element in enumerate(target.elts):
+                assert isinstance(element, ast.Name)
+                found.append((element.id, items[index] if items is not None else _item(stmt, index, element)))
+        return found
     if isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name):
         return [(stmt.target.id, stmt.value)]
     return []
+
+
+def _item(stmt: ast.Assign, index: int, near: ast.AST) -> ast.expr:
+    """`value[index]`, written where the target is: the same node each time (kept on the statement)."""
+    items: dict[int, ast.expr] = stmt.__dict__.setdefault("_pool_doctor_items", {})
+    if index not in items:
+        items[index] = ast.copy_location(ast.Subscript(stmt.value, ast.Constant(index), ast.Load()), near)
+    return items[index]
