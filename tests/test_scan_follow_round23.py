@@ -808,3 +808,42 @@ def test_a_name_a_tuple_assignment_binds_at_a_modules_top(tmp_path: Path, monkey
     pool = next(p for p in scan(tmp_path, {"settings.py": settings}, monkeypatch).pools if p.file == "settings.py")
     engine = pool.settings["ENGINE"]
     assert [b.value for b in engine.branches] == ["django.db.backends.sqlite3", "django.db.backends.postgresql"]
+
+
+def test_a_pool_made_in_init_from_what_the_one_maker_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # llvm-lnt: Instance.__init__(self, path, config) calls `self.config.get_database(name)` (a factory making the
+    # engine); the one Instance the app makes is given a Config: the web server's pools were missed
+    files = {
+        "config.py": """
+        from sqlalchemy import create_engine
+
+        class Config:
+            def __init__(self, urls):
+                self.urls = urls
+
+            def get_database(self, name):
+                return create_engine(self.urls[name], pool_size=3)
+        """,
+        "instance.py": """
+        from config import Config
+
+        class Instance:
+            @staticmethod
+            def frompath(path):
+                return Instance(path, Config({"main": "postgresql://app@db/main"}))
+
+            def __init__(self, path, config):
+                self.config = config
+                self.db = self.config.get_database("main")
+        """,
+        "tool.py": """
+        from config import Config
+
+        def run():
+            return Config({"x": "postgresql://app@db/x"}).get_database("x")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "instance.py:10")
+    assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://app@db/main", 3)
+    assert at(report, "tool.py:4").settings["url"].value == "postgresql://app@db/x"

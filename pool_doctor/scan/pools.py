@@ -362,7 +362,9 @@ class PoolFinder:
         for index, func in enumerate(functions):
             assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
             bound_self = self._self_for(module, site, func) if index == 0 else None
-            bound = self.ev.bind(FuncRef(module, func, bound_self=bound_self, closure=outer), None, Frame(module))
+            made = bound_self if func.name == "__init__" and isinstance(bound_self, InstanceRef) else None
+            by = (made.call, made.frame) if made is not None and made.frame is not None else (None, Frame(module))
+            bound = self.ev.bind(FuncRef(module, func, bound_self=bound_self, closure=outer), *by)  # (its maker's)
             target: ast.AST = functions[index + 1] if index + 1 < len(functions) else site.call
             reached = self.ev.flow.frame_reaching(func, bound, target)
             if reached is None:  # the defaults never get there (`if url is None: raise`): a caller's values, unknown
@@ -411,14 +413,7 @@ class PoolFinder:
         the service whose method makes the pool): once every module is read."""
         if id(cls) not in self._makers:
             self._makers[id(cls)] = []  # (one made while its maker's frame is worked out: none)
-            modules = [m for m in self.ev.project.modules.values() if m is not None and not m.aside]
-            self._makers[id(cls)] = [
-                (m, site)
-                for m in modules
-                for name in {cls.name} | aliases(m, {cls.name})
-                for site in m.calls.get(name, [])
-                if isinstance(made := self.called(m, site), ClassRef) and made.node is cls
-            ]
+            self._makers[id(cls)] = taint.instances_made(self.ev.project, cls, self.called)
         return self._makers[id(cls)]
 
     def _emit(

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
-from pool_doctor.scan.kinds import SV, is_known
-from pool_doctor.scan.nodes import MUTATORS, is_dataclass
+from pool_doctor.scan.kinds import SV, ClassRef, is_known
+from pool_doctor.scan.nodes import MUTATORS, aliases, is_dataclass
 
 # What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
 # (`app.config.from_object(config)` makes the app's config the parameter's)
@@ -507,3 +507,18 @@ def decided_by_globals(site: CallSite, local: set[str]) -> bool:
         for node in ast.walk(test)
         if isinstance(node, (ast.Name, ast.Attribute, ast.Call))
     )
+
+
+def instances_made(
+    project: Project, cls: ast.ClassDef, called: Callable[[Module, CallSite], Any]
+) -> list[tuple[Module, CallSite]]:
+    """The calls of the class in the project's code (not its tests'), by its name or an alias of it, `called`
+    telling what each calls."""
+    modules = [m for m in project.modules.values() if m is not None and not m.aside]
+    return [
+        (m, site)
+        for m in modules
+        for name in {cls.name} | aliases(m, {cls.name})
+        for site in m.calls.get(name, [])
+        if isinstance(made := called(m, site), ClassRef) and made.node is cls
+    ]
