@@ -847,3 +847,37 @@ def test_a_pool_made_in_init_from_what_the_one_maker_gives(tmp_path: Path, monke
     pool = at(report, "instance.py:10")
     assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://app@db/main", 3)
     assert at(report, "tool.py:4").settings["url"].value == "postgresql://app@db/x"
+
+
+def test_a_dict_subclass_a_project_function_fills_has_what_it_fills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (final read, sync-engine's shape) `config = Config(); load(config)` where load updates it from a JSON file
+    # outside the tree: the function's change was lost, so `config.get("pool_size", 5)` was a WRONG known 5; with
+    # the file read only `if os.path.exists(path):`, a run without it has the defaults
+    app = """
+    import json
+    import os
+    from sqlalchemy import create_engine
+
+    class Config(dict):
+        def required(self, key):
+            return self[key]
+
+    def load(c):
+        with open("/etc/app/config.json") as f:
+            c.update(json.load(f))
+
+    def load_if_there(c):
+        if os.path.exists("/etc/app/other.json"):
+            with open("/etc/app/other.json") as f:
+                c.update(json.load(f))
+
+    config = Config()
+    load(config)
+    other = Config()
+    load_if_there(other)
+    engine = create_engine("postgresql://h/d", pool_size=config.get("pool_size", 5), max_overflow=other.get("max", 7))
+    """
+    settings = at(scan(tmp_path, {"app.py": app}, monkeypatch), "app.py:22").settings
+    assert (settings["pool_size"].known, settings["max_overflow"].value) == (False, 7)

@@ -586,4 +586,8 @@ class Evaluator:
             return flaskconfig.loaded(self, base, method, call, frame)
         if isinstance(base, InstanceRef) and base.parser is not None and self.files.mutator(method):
             return replace(base, parser=self.files.mutated(base.parser, method, call, frame))
+        held = self.held_items(base) if isinstance(base, InstanceRef) else None  # a project dict subclass's items
+        if held is not None:
+            changed = containers.mutated(self, held, method, call, frame)
+            return replace(base, items=changed) if isinstance(changed, DictV) else base
         return containers.mutated(self, base, method, call, frame)
