@@ -204,7 +204,7 @@ def with_item(ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, m
             items[key.value] = value
             return ListV(items, base.origin)
         return base
-    if isinstance(base, InstanceRef) and (held := ev.held_items(base)) is not None:  # a project dict subclass: the
+    if (held := ev.held_items(base)) is not None:  # a project dict subclass: the
         return replace(base, items=with_item(ev, held, key, value, node, module))  # same object (MaxKB's Config)
     if not isinstance(base, DictV) and not _maybe_mapping(base):
         return base

@@ -62,7 +62,7 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
         for index, name in given
         if index < len(params)
         and (
-            (params[index] in changed and (isinstance(kinds[name], DictV) or _mapping(ev, kinds[name])))
+            (params[index] in changed and (isinstance(kinds[name], DictV) or ev.held_items(kinds[name]) is not None))
             or (params[index] in configured and isinstance(kinds[name], HolderV))
         )
     }
@@ -75,11 +75,6 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
         _following[0] -= 1
     kept = (DictV, HolderV, InstanceRef)
     return {name: after[param] for param, name in wanted.items() if isinstance(ev.force(after.get(param)), kept)}
-
-
-def _mapping(ev: Interpreter, value: Any) -> bool:
-    """A project dict subclass's instance (its items a dict's: scan/mappings.py)."""
-    return isinstance(value, InstanceRef) and ev.held_items(value) is not None
 
 
 def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:

@@ -449,7 +449,7 @@ class Evaluator:
         return self.lift([base, key], lambda b, k: self.subscript(b, k, node, frame))
 
     def subscript(self, base: Any, key: Any, node: ast.AST, frame: Frame) -> Any:
-        held = self.held_items(base) if isinstance(base, InstanceRef) else None
+        held = self.held_items(base)
         base = held if held is not None else base  # (a project dict subclass: its items)
         if isinstance(base, ExternalRef) and base.dotted == "os.environ" and is_known(key):
             return self.environment.lookup(str(key.value), None, frame, node)
@@ -547,8 +547,8 @@ class Evaluator:
             return replace(holder, attrs={**holder.attrs, attr: value})
         return self.classes.with_attribute(holder, attr, value) if isinstance(holder, InstanceRef) else holder
 
-    def held_items(self, instance: InstanceRef) -> DictV | None:
-        return self.classes.held_items(instance)
+    def held_items(self, value: Any) -> DictV | None:
+        return self.classes.held_items(value) if isinstance(value, InstanceRef) else None
 
     def truth_of_ref(self, value: Any) -> bool | None:
         if isinstance(value, ExternalRef):
@@ -586,7 +586,7 @@ class Evaluator:
             return flaskconfig.loaded(self, base, method, call, frame)
         if isinstance(base, InstanceRef) and base.parser is not None and self.files.mutator(method):
             return replace(base, parser=self.files.mutated(base.parser, method, call, frame))
-        held = self.held_items(base) if isinstance(base, InstanceRef) else None  # a project dict subclass's items
+        held = self.held_items(base)  # a project dict subclass's items
         if held is not None:
             changed = containers.mutated(self, held, method, call, frame)
             return replace(base, items=changed) if isinstance(changed, DictV) else base

@@ -262,7 +262,7 @@ class Interpreter(Protocol):
 
     def with_attribute(self, holder: Any, attr: str, value: Any) -> Any: ...
 
-    def held_items(self, instance: InstanceRef) -> DictV | None: ...
+    def held_items(self, value: Any) -> DictV | None: ...  # a project dict subclass's items; None for anything else
 
 
 def unknown(module: Module | None, node: ast.AST | None, env: str | None = None, why: str | None = None) -> SV:

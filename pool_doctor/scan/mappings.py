@@ -38,7 +38,7 @@ class Mappings:
 
     def held_items(self, instance: InstanceRef) -> DictV | None:
         """A project subclass of dict (one that reads and writes its items as dict does): the items the code set,
-        empty for one made with no arguments and no `__init__` of its own, else the keys set over unknown ones.
+        what its call gives dict's own `__init__` when it has none of its own, else the keys set over unknown ones.
         None for any other class."""
         if instance.items is not None or not self.is_mapping(instance.cls):
             return instance.items
@@ -54,14 +54,9 @@ class Mappings:
         ...`, `self.update(...)`: a method run at a time the scan does not follow)."""
         key = id(cls.node)
         if key not in self._mappings:
-            bases = [
-                b
-                for k in self.classes.class_chain(cls)
-                for b in self.classes.class_bases(k)
-                if isinstance(b, ExternalRef)
-            ]
-            own = any(self.classes.own_method(cls, name, None) for name in (*MAPPING_METHODS, *ITEM_METHODS))
             chain = self.classes.class_chain(cls)
+            bases = [b for k in chain for b in self.classes.class_bases(k) if isinstance(b, ExternalRef)]
+            own = any(self.classes.own_method(cls, name, None) for name in (*MAPPING_METHODS, *ITEM_METHODS))
             fills = any(_fills_itself(s) for k in chain for s in k.node.body if isinstance(s, FunctionNode))
             self._mappings[key] = any(b.dotted in MAPPINGS for b in bases) and not own and not fills
         return self._mappings[key]

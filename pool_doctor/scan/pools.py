@@ -305,11 +305,7 @@ class PoolFinder:
             return
         holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]
         for cls, instances in [*holders, *self.keepers.values()]:
-            for name in {cls.name} | aliases(module, {cls.name}):
-                for site in module.calls.get(name, []):
-                    made = self.called(module, site)
-                    if isinstance(made, ClassRef) and made.node is cls:
-                        instances.append((module, site))
+            instances.extend((module, site) for site in taint.made_in(module, cls, self.called))
 
     def counted(self) -> None:
         """Every caller and instance is known: the frames worked out while learning (a method's `self` made with

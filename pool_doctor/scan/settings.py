@@ -80,13 +80,11 @@ class SettingsClasses:
         self.building = 0  # instances whose __init__ runs now
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
-        methods = self.is_dict_type(cls) and any(
-            isinstance(s, ast.FunctionDef) for klass in self.class_chain(cls) for s in klass.node.body
-        )
-        if methods and not self.mappings.is_mapping(cls):  # a dict its own methods fill (bodhi's lazily loaded config)
-            return unknown(frame.module, node)
-        if self.is_dict_type(cls) and not methods:  # a TypedDict (SettingsConfigDict's subclasses): a dict
-            return self.ev.dict_call(node, frame)
+        if self.is_dict_type(cls):
+            if not any(isinstance(s, ast.FunctionDef) for klass in self.class_chain(cls) for s in klass.node.body):
+                return self.ev.dict_call(node, frame)  # a TypedDict (SettingsConfigDict's subclasses): a dict
+            if not self.mappings.is_mapping(cls):  # a dict its own methods fill (bodhi's lazily loaded config)
+                return unknown(frame.module, node)
         overrides: dict[str, Any] = {}
         for kw in node.keywords:
             if kw.arg is not None:

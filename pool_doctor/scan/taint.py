@@ -512,13 +512,16 @@ def decided_by_globals(site: CallSite, local: set[str]) -> bool:
 def instances_made(
     project: Project, cls: ast.ClassDef, called: Callable[[Module, CallSite], Any]
 ) -> list[tuple[Module, CallSite]]:
-    """The calls of the class in the project's code (not its tests'), by its name or an alias of it, `called`
-    telling what each calls."""
+    """The calls of the class in the project's code (not its tests'), `called` telling what each calls."""
     modules = [m for m in project.modules.values() if m is not None and not m.aside]
+    return [(m, site) for m in modules for site in made_in(m, cls, called)]
+
+
+def made_in(module: Module, cls: ast.ClassDef, called: Callable[[Module, CallSite], Any]) -> list[CallSite]:
+    """The module's calls of the class, by its name or an alias of it."""
     return [
-        (m, site)
-        for m in modules
-        for name in {cls.name} | aliases(m, {cls.name})
-        for site in m.calls.get(name, [])
-        if isinstance(made := called(m, site), ClassRef) and made.node is cls
+        site
+        for name in {cls.name} | aliases(module, {cls.name})
+        for site in module.calls.get(name, [])
+        if isinstance(made := called(module, site), ClassRef) and made.node is cls
     ]
