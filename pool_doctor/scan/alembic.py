@@ -75,9 +75,11 @@ class AlembicConfig:
                     continue
                 if not is_known(value) and isinstance(value, SV) and value.expr is None:
                     value = unknown(module, given[-1], env=value.env)
-                if is_known(value) and not isinstance(value.value, str):  # ConfigParser.set refuses it (TypeError:
-                    why = f"${value.env}" if value.env else None  # "option values must be strings"): a path that
-                    value = unknown(module, given[-1], env=value.env, why=why)  # goes on has the variable set
+                # ConfigParser.set refuses what is no string (TypeError "option values must be strings"): a run
+                # that goes on has the variable set
+                if is_known(value) and not isinstance(value.value, str):
+                    why = f"${value.env}" if value.env else None
+                    value = unknown(module, given[-1], env=value.env, why=why)
                 if site.conditions:  # set on one side of an `if` (SurfSense's `if database_url:`): the file's
                     value = self._conditional(module, site.conditions, value, at)  # value on the other
                 found.append((section, option.value, value))
