@@ -9,10 +9,13 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.finder import POOL_CLASS_KEYS
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, is_known
+from pool_doctor.scan.model import ScannedValue, Stack
 from pool_doctor.scan.nodes import kwargs_write
-from pool_doctor.scan.values import one_of
+from pool_doctor.scan.values import flatten, leaf, mask, one_of, url_text
 
+TEXTS = frozenset({"url", "dsn", "conninfo"})  # the pool calls' connection text
 # Positional parameters of each library callable, in order (the rest are keyword arguments).
 POSITIONAL: dict[str, tuple[str, ...]] = {
     "create_engine": ("url",),
@@ -134,3 +137,37 @@ def pool_class_defaults(ev: Any, poolclass: Any, settings: dict[str, Any], keys:
             name, node, overrides = written
             if overrides or keys[name] not in settings:
                 settings[keys[name]] = ev.eval(node, Frame(klass.module))
+
+
+def pool_settings(
+    ev: Any, name: str | None, stack: Stack | None, given: Any, call: ast.Call
+) -> tuple[dict[str, ScannedValue], list[str]]:
+    """The settings a library pool call (`name`, of `stack`) is given (`given`: its arguments, read), each
+    masked as a secret where it is one, and the text of what could hide any of them."""
+    settings: dict[str, Any] = {}
+    unresolved: list[str] = []
+    names = POSITIONAL.get(name or "", ())
+    for index, value in enumerate(given.positional):
+        key = names[index] if index < len(names) else f"args[{index}]"
+        if key in TEXTS:  # a URL or DSN is text: a dict on one path of it is no keys of the pool
+            settings[key] = url_text(value, ev)
+        elif key != "app":
+            settings.update(flatten(value, ev, key, unresolved))
+    if given.starred_text is not None:
+        unresolved.append(given.starred_text)
+    for key, value in given.keywords.items():
+        if key in TEXTS:
+            settings[key] = url_text(value, ev)
+        elif name != "SQLAlchemy":
+            settings.update(flatten(value, ev, key, unresolved))
+        elif key == "engine_options":
+            settings.update(flatten(value, ev, "", unresolved))
+    unresolved.extend(given.opaque)  # any setting may hide in what could not be read
+    if "poolclass" in given.keywords and stack in POOL_CLASS_KEYS:
+        pool_class_defaults(ev, given.keywords["poolclass"], settings, POOL_CLASS_KEYS[stack])
+    if name in ("engine_from_config", "async_engine_from_config"):
+        settings, unresolved = from_config(settings, unresolved)
+    out = {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
+    if name in URL_REQUIRED and "url" in out:
+        out["url"] = given_elsewhere(out["url"], call)
+    return out, unresolved

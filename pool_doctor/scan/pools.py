@@ -16,14 +16,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pool_doctor.scan import pyramid, taint
-from pool_doctor.scan.callargs import POSITIONAL, URL_REQUIRED, from_config, given_elsewhere, pool_class_defaults
+from pool_doctor.scan.callargs import pool_settings
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.factories import factory_names
 from pool_doctor.scan.finder import (
     CALL_NAMES,
-    POOL_CLASS_KEYS,
     CallSite,
     FunctionNode,
     Module,
@@ -35,11 +34,10 @@ from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
-from pool_doctor.scan.values import CALLABLES, callable_of, flatten, leaf, makes_none, mask, url_text
+from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
 MODULE_RUNS = 16  # a module's pool calls under an `if` read as on their side of it (each runs the module's body)
-TEXTS = frozenset({"url", "dsn", "conninfo"})  # the pool calls' connection text
 
 
 @dataclass
@@ -97,6 +95,8 @@ class PoolFinder:
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
         self._makers: dict[int, list[tuple[Module, CallSite]]] = {}  # each class's instances the app makes (_made)
         self._counted = False
+        self._all_read = False  # every module the scan reads is parsed (count_callers on): callers can be looked up
+        self._asking: set[int] = set()  # functions whose callers are being read for a parameter (_given_by_callers)
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self._mentions = taint.ClassMentions(evaluator.project)  # what the project's files say of its classes
         self._shared: set[tuple[int, str, str | None]] = set()  # pools kept by key (taint.memo_key): one per known key
@@ -294,7 +294,7 @@ class PoolFinder:
         """How often the app calls each wrapper (calls in tests do not count: a wrapper only tests call is
         reported at its own call too, as the app's code has it; a test's own helper, which only tests call, is
         reported at those calls)."""
-        aside = module.aside
+        aside, self._all_read = module.aside, True
         for site, target in self.sites(
             module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories | self.heirs
         ):
@@ -361,6 +361,7 @@ class PoolFinder:
             made = bound_self if func.name == "__init__" and isinstance(bound_self, InstanceRef) else None
             by = (made.call, made.frame) if made is not None and made.frame is not None else (None, Frame(module))
             bound = self.ev.bind(FuncRef(module, func, bound_self=bound_self, closure=outer), *by)  # (its maker's)
+            bound = self._given_by_callers(func, bound_self, site, bound)
             target: ast.AST = functions[index + 1] if index + 1 < len(functions) else site.call
             reached = self.ev.flow.frame_reaching(func, bound, target)
             if reached is None:  # the defaults never get there (`if url is None: raise`): a caller's values, unknown
@@ -403,6 +404,27 @@ class PoolFinder:
         own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
         handed = self._mentions.made_elsewhere(cls.node.name, own_init)
         return InstanceRef(cls, {}, given="self" if handed else None)
+
+    def _given_by_callers(self, func: FunctionNode, bound_self: Any, site: CallSite, bound: Frame) -> Frame:
+        """`config.get_database(name)` on a parameter nothing gives nor annotates (llvm-lnt's
+        `import_and_report(config, ...)`): an instance of the class the function's callers in the app pass."""
+        name = taint.receiver_given(site, func, bound) if self._all_read and id(func) not in self._asking else None
+        if name is None:
+            return bound
+        params = [a.arg for a in (*func.args.posonlyargs, *func.args.args)][1 if bound_self is not None else 0 :]
+        self._asking.add(id(func))
+        try:
+            calls = taint.calls_of(self.ev.project, func, self.called)
+            cls = taint.class_passed(
+                calls,
+                name,
+                params.index(name) if name in params else None,
+                lambda m, s, node: self.ev.force(self.ev.eval(node, self.site_frame(m, s))),
+            )
+        finally:
+            self._asking.discard(id(func))
+        given = InstanceRef(cls, {}, given=name) if cls is not None else None
+        return bound if given is None else replace(bound, bindings={**bound.bindings, name: given})
 
     def _made(self, cls: ast.ClassDef) -> list[tuple[Module, CallSite]]:
         """Where the app makes instances of a class no wrapper of which is called (tux's DatabaseSetup, made with
@@ -545,35 +567,8 @@ class PoolFinder:
         return given
 
     def settings(self, target: Target, call: ast.Call, frame: Frame) -> tuple[dict[str, ScannedValue], list[str]]:
-        ev = self.ev
         given = self._arguments(call, frame, target.partial)
-        settings: dict[str, Any] = {}
-        unresolved: list[str] = []
-        names = POSITIONAL.get(target.name or "", ())
-        for index, value in enumerate(given.positional):
-            key = names[index] if index < len(names) else f"args[{index}]"
-            if key in TEXTS:  # a URL or DSN is text: a dict on one path of it is no keys of the pool
-                settings[key] = url_text(value, ev)
-            elif key != "app":
-                settings.update(flatten(value, ev, key, unresolved))
-        if given.starred_text is not None:
-            unresolved.append(given.starred_text)
-        for key, value in given.keywords.items():
-            if key in TEXTS:
-                settings[key] = url_text(value, ev)
-            elif target.name != "SQLAlchemy":
-                settings.update(flatten(value, ev, key, unresolved))
-            elif key == "engine_options":
-                settings.update(flatten(value, ev, "", unresolved))
-        unresolved.extend(given.opaque)  # any setting may hide in what could not be read
-        if "poolclass" in given.keywords and target.stack in POOL_CLASS_KEYS:
-            pool_class_defaults(self.ev, given.keywords["poolclass"], settings, POOL_CLASS_KEYS[target.stack])
-        if target.name in ("engine_from_config", "async_engine_from_config"):
-            settings, unresolved = from_config(settings, unresolved)
-        out = {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
-        if target.name in URL_REQUIRED and "url" in out:
-            out["url"] = given_elsewhere(out["url"], call)
-        return out, unresolved
+        return pool_settings(self.ev, target.name, target.stack, given, call)
 
 
 def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> Target | None:
