@@ -94,3 +94,64 @@ def test_a_parameter_callers_pass_instances_of_two_classes_is_not_given_one(
         monkeypatch,
     )
     assert [p.where for p in report.pools if p.where.startswith("app/shadow.py")] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ['databases["default"]["CONN_MAX_AGE"] = 60'],
+        ['databases["default"].update({"CONN_MAX_AGE": 60})'],
+        ["for alias, config in databases.items():", '    config["CONN_MAX_AGE"] = 60'],
+        [
+            "for config in databases.values():",
+            '    config.setdefault("OPTIONS", {})["x"] = 1',
+            '    config["CONN_MAX_AGE"] = 60',
+        ],
+    ],
+)
+def test_a_function_the_settings_hand_databases_to_changes_its_aliases_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: list[str]
+) -> None:
+    # `label_connections(DATABASES)` at the settings' end: what the function writes into an alias's dict (through
+    # a subscript of it, or a loop over the aliases) is the alias's, not a default Django fills in
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "site/__init__.py": "",
+            "site/settings.py": f"""
+                DATABASES = {{
+                    "default": {{"ENGINE": "django.db.backends.postgresql", "NAME": "app"}},
+                }}
+
+                def label_connections(databases):
+                    {(chr(10) + " " * 20).join(body)}
+
+                label_connections(DATABASES)
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "site/settings.py:2").settings["CONN_MAX_AGE"].value == 60
+
+
+def test_a_slice_of_a_known_text_is_known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # prowler's `f"{component}:{alias}"[:63]`, PostgreSQL's limit on an application_name
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+                import os
+                from sqlalchemy import create_engine
+
+                component = os.environ.get("APP_COMPONENT", "api")
+                engine = create_engine(
+                    "postgresql://db/app",
+                    connect_args={"application_name": f"{component}:worker-pool"[:10]},
+                )
+            """,
+        },
+        monkeypatch,
+    )
+    name = at(report, "db.py:5").settings["connect_args.application_name"]
+    assert (name.value, name.env) == ("api:worker", "APP_COMPONENT")

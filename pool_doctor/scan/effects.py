@@ -81,11 +81,14 @@ def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[s
     """The names a function changes in place (`name.update(...)`-like calls, `name[key] = ...`) and never
     rebinds; and those whose `.config` it changes or that it hands to another call (an app)."""
     found, configured, rebound = set(), set(), set()
+    loops: list[tuple[str, str]] = []  # (the loop's name for an item, the dict's): `for k, v in d.items():`
     for node in ast.walk(func):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             rebound.add(node.id)  # `options = dict(options)`: what it changes next is a copy
+        if isinstance(node, (ast.For, ast.AsyncFor)) and (item := _item_name(node)) is not None:
+            loops.append(item)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            receiver = node.func.value
+            receiver = _holder(node.func.value)  # `d["default"].update(...)`: d's item, d changed
             if node.func.attr in CHANGES and isinstance(receiver, ast.Name):
                 found.add(receiver.id)
             if (
@@ -97,11 +100,40 @@ def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[s
         if isinstance(node, ast.Call):
             configured |= {arg.id for arg in node.args if isinstance(arg, ast.Name)}  # handed on
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
-            if isinstance(node.value, ast.Name):
-                found.add(node.value.id)
-            elif isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name):
-                configured.add(node.value.value.id)  # `app.config["KEY"] = ...`
+            holder = _holder(node.value)  # `d["default"]["KEY"] = ...`, `d.setdefault("OPTIONS", {})["KEY"] = ...`
+            if isinstance(holder, ast.Name):
+                found.add(holder.id)
+            elif isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name):
+                configured.add(holder.value.id)  # `app.config["KEY"] = ...`
+    found |= {mapping for item, mapping in loops if item in found}  # an item changed in a loop over the dict
     return found - rebound, configured - rebound
+
+
+def _holder(node: ast.expr) -> ast.expr:
+    """What an item reached by subscripts and `.setdefault(...)`/`.get(...)` belongs to: changing the item changes
+    it (`d["default"]`, `d.setdefault("OPTIONS", {})`: `d`)."""
+    while isinstance(node, (ast.Subscript, ast.Call)):
+        if isinstance(node, ast.Subscript):
+            node = node.value
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in ("setdefault", "get"):
+            node = node.func.value
+        else:
+            break
+    return node
+
+
+def _item_name(loop: ast.For | ast.AsyncFor) -> tuple[str, str] | None:
+    """`for v in d.values():`, `for k, v in d.items():`: ("v", "d"), the loop's name for the dict's items."""
+    call, target = loop.iter, loop.target
+    if not (
+        isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+    ):
+        return None
+    if call.func.attr == "items" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+        target = target.elts[1]
+    elif call.func.attr != "values":
+        return None
+    return (target.id, call.func.value.id) if isinstance(target, ast.Name) else None
 
 
 def sets_names(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:

@@ -444,6 +444,11 @@ class Evaluator:
             return MethodRef(base, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
 
+    def _eval_Slice(self, node: ast.Slice, frame: Frame) -> Any:  # `name[:63]` of a known text
+        parts = [self.force(self.eval(p, frame)) if p else SV(None, None) for p in (node.lower, node.upper, node.step)]
+        known = all(is_known(p) and isinstance(p.value, (int, type(None))) for p in parts)
+        return SV(slice(*(p.value for p in parts)), None) if known else unknown(frame.module, node)
+
     def _eval_Subscript(self, node: ast.Subscript, frame: Frame) -> Any:
         base, key = self.eval(node.value, frame), self.eval(node.slice, frame)
         return self.lift([base, key], lambda b, k: self.subscript(b, k, node, frame))
