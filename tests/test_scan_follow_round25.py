@@ -155,3 +155,86 @@ def test_a_slice_of_a_known_text_is_known(tmp_path: Path, monkeypatch: pytest.Mo
     )
     name = at(report, "db.py:5").settings["connect_args.application_name"]
     assert (name.value, name.env) == ("api:worker", "APP_COMPONENT")
+
+
+PLACEHOLDER_BASE = """
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.",
+        "NAME": "shop",
+        "CONN_MAX_AGE": 60,
+    }
+}
+"""
+
+
+def test_a_placeholder_engine_a_variable_replaces_in_a_loop_of_overrides_is_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # openedx's settings: base's ENGINE is Django's dummy backend ("django.db.backends."), which the production
+    # module replaces from a variable in a loop over its overrides: a database in every deployment, not none
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings.production")\n',
+            "shop/__init__.py": "",
+            "shop/settings/__init__.py": "",
+            "shop/settings/base.py": PLACEHOLDER_BASE,
+            "shop/settings/production.py": """
+                from os import environ
+                from shop.settings.base import *
+
+                OVERRIDES = dict(
+                    ENGINE=environ.get("DB_ENGINE", DATABASES["default"]["ENGINE"]),
+                    NAME=environ.get("DB_NAME", DATABASES["default"]["NAME"]),
+                )
+
+                for override, value in OVERRIDES.items():
+                    DATABASES["default"][override] = value
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "shop/settings/production.py:9")
+    engine, name = pool.settings["ENGINE"], pool.settings["NAME"]
+    assert (engine.known, engine.env) == (False, "DB_ENGINE")
+    assert (name.value, name.env) == ("shop", "DB_NAME")
+    assert pool.settings["CONN_MAX_AGE"].value == 60
+    assert [p.where for p in report.pools if p.where.startswith("shop/settings/base.py")] == []
+
+
+@pytest.mark.parametrize("loaded", ["yaml.safe_load(f)", '{"DEBUG": False}'])
+def test_module_names_updated_from_a_dict_the_scan_cannot_read_are_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded: str
+) -> None:
+    # `vars().update(config_from_yaml)` with the YAML file the deployment names: it may set DATABASES, so base's
+    # CONN_MAX_AGE is no longer known; a dict the scan reads sets only its own keys
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings.production")\n',
+            "shop/__init__.py": "",
+            "shop/settings/__init__.py": "",
+            "shop/settings/base.py": PLACEHOLDER_BASE.replace("django.db.backends.", "django.db.backends.postgresql"),
+            "shop/settings/production.py": f"""
+                import os
+                import yaml
+                from shop.settings.base import *
+
+                with open(os.environ["SHOP_CFG"]) as f:
+                    config_from_yaml = {loaded}
+                    vars().update(config_from_yaml)
+
+                DATABASES["default"]["ATOMIC_REQUESTS"] = True
+            """,
+        },
+        monkeypatch,
+    )
+    pools = [p for p in report.pools if p.file.startswith("shop/settings/production.py")]
+    assert len(pools) == 1
+    max_age = pools[0].get("CONN_MAX_AGE")
+    if loaded.startswith("yaml"):
+        assert max_age is None or not max_age.known
+        assert pools[0].unresolved
+    else:
+        assert max_age is not None and max_age.value == 60

@@ -13,8 +13,8 @@ from typing import Any
 from pool_doctor.scan import containers
 from pool_doctor.scan.kinds import Branches, DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk, is_known
 from pool_doctor.scan.nodes import MUTATORS, popped, popped_each_time, pseudo_name
-from pool_doctor.scan.paths import State
-from pool_doctor.scan.statements import hands_names
+from pool_doctor.scan.paths import State, settings_unknown
+from pool_doctor.scan.statements import hands_names, updates_names
 
 FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are read in, for the state before it
 
@@ -214,6 +214,9 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
     func = call.func
     if not isinstance(func, ast.Attribute):
         return state
+    names = _module_names(ev, frame_of, call, state)
+    if names is not None:
+        return names
     if func.attr not in MUTATORS and not ev.mutator(func.attr):
         return state
     inner = func.value
@@ -224,6 +227,18 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
         return state  # setdefault the scan cannot read changes nothing it knows (change() reads the others)
     frame = frame_of(state)
     return change(ev, frame_of, inner, state, lambda d: ev.mutated(d, func.attr, call, frame))
+
+
+def _module_names(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State | None:
+    """`vars().update(config_from_yaml)`, `globals().update(...)` in a module's body (openedx's settings): the
+    names the dict gives; a dict the scan cannot read (a YAML file the deployment names) may set any setting."""
+    frame = frame_of(state) if updates_names(call) else None
+    if frame is None or frame.scope is not None:  # (a function's own names: not the module's)
+        return None
+    given = ev.force(ev.eval(call.args[0], frame))
+    if isinstance(given, DictV) and not given.opaque:
+        return {**state, **given.items}
+    return settings_unknown(state, frame.module.where(call), f"(what {frame.module.segment(call.args[0])} sets)")
 
 
 def _setdefault(node: ast.expr) -> bool:

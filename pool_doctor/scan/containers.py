@@ -236,6 +236,8 @@ def item(ev: Interpreter, base: Any, key: Any) -> Any:
     key = ev.force(key)
     if isinstance(base, DictV) and is_known(key) and str(key.value) in base.items:
         return ev.force(base.items[str(key.value)])
+    if isinstance(base, SV) and _maybe_mapping(base):  # a part of a mapping the scan cannot read: unknown, not unset
+        return SV(None, base.from_, base.env, known=False, expr=f"{base.expr}[{key.value if is_known(key) else '?'!r}]")
     return SV(None, None, known=False, expr=NOT_SET)
 
 

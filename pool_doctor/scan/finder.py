@@ -494,6 +494,10 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             _collect_scope(module, stmt.finalbody, conditions)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             _collect_scope(module, stmt.body, conditions)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):  # a name a loop changes in place (at import)
+            for inner in (n for n in ast.walk(stmt) if isinstance(n, ast.stmt) and n is not stmt):
+                if (changed := changed_name(inner)) is not None:
+                    module.mutations.setdefault(changed, []).append((inner, conditions))
         elif isinstance(stmt, ast.Match):  # which case runs is the statements' to say (scan/flow.py)
             for case in stmt.cases:
                 _collect_scope(module, case.body, conditions)

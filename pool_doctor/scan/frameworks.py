@@ -13,7 +13,7 @@ from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, resolve_relative
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, InstanceRef, is_known, keyword
 from pool_doctor.scan.model import NOT_SET, ScannedPool
-from pool_doctor.scan.statements import assigned_names, hands_names
+from pool_doctor.scan.statements import assigned_names, hands_names, updates_names
 from pool_doctor.scan.values import flatten, leaf, mask
 
 DYNACONF = ".DjangoDynaconf"
@@ -78,8 +78,12 @@ def _aliases(
             unresolved: list[str] = []
             settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
             engine = settings.get("ENGINE")
-            if not unresolved and (engine is None or (engine.known and engine.value in DUMMY)):
+            dummy = engine is None or (engine.known and engine.value in DUMMY)
+            if not unresolved and dummy and (engine is None or not engine.env):
                 continue  # Django's dummy backend (5.2 ConnectionHandler.configure_settings): it opens nothing
+            if engine is not None and dummy and engine.env:  # a placeholder the deployment's variable replaces
+                why = f"Django's dummy backend unless {engine.env} names one"
+                settings["ENGINE"] = replace(engine, value=None, known=False, expr=why, source=None)
             if prefix is not None:  # (a variable the code reads stays the one named)
                 settings = {
                     key: item
@@ -265,7 +269,7 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
             entries[key.value] = entry.lineno  # `{"default": _config}`: this entry, not the line `_config` is on
     for stmt, _ in mutations:
         path = _database_path(stmt)
-        if path:
+        if path and path[0] != "*":
             touched.setdefault(path[0], stmt.lineno)
     return databases, first_line, touched, entries
 
@@ -301,8 +305,11 @@ def _exported(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], 
 
 
 def _handed_locals(ev: Evaluator, module: Module, stmt: ast.stmt) -> bool:
-    """`django_heroku.settings(locals())`: a library call that may set the module's DATABASES."""
+    """`django_heroku.settings(locals())`: a library call that may set the module's DATABASES; and
+    `vars().update(config_from_yaml)` (openedx's)."""
     call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if isinstance(call, ast.Call) and updates_names(call):
+        return True
     if not (isinstance(call, ast.Call) and hands_names(call)):
         return False
     func = ev.force(ev.eval(call.func, Frame(module)))
@@ -314,7 +321,11 @@ def _expr(value: Any) -> str | None:
 
 
 def _database_path(stmt: ast.stmt) -> list[str] | None:
-    """`DATABASES["a"]["B"] = v` -> ["a", "B"]; `DATABASES["a"].update(...)` -> ["a"]; else None."""
+    """`DATABASES["a"]["B"] = v` -> ["a", "B"]; `DATABASES["a"].update(...)` -> ["a"]; else None. A loop's: its
+    body's first (`for key, value in OVERRIDES.items(): DATABASES["default"][key] = value`)."""
+    if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+        inner = (_database_path(s) for s in ast.walk(stmt) if isinstance(s, ast.stmt) and s is not stmt)
+        return next((path for path in inner if path is not None), None)
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         return _subscript_path(stmt.targets[0], allow_root=False)
     if (
@@ -328,11 +339,10 @@ def _database_path(stmt: ast.stmt) -> list[str] | None:
 
 
 def _subscript_path(node: ast.expr, allow_root: bool) -> list[str] | None:
-    path: list[str] = []
+    path: list[str] = []  # ("*" for a key the code computes: `DATABASES["default"][key] = value` in a loop)
     while isinstance(node, ast.Subscript):
-        if not (isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
-            return None
-        path.append(node.slice.value)
+        literal = isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)
+        path.append(node.slice.value if literal else "*")  # type: ignore[attr-defined]
         node = node.value
     if isinstance(node, ast.Name) and node.id == "DATABASES" and (path or allow_root):
         return path[::-1]

@@ -22,6 +22,8 @@ def changed_name(stmt: ast.stmt) -> str | None:
         target = stmt.target
     elif isinstance(stmt, ast.Delete) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
         target = stmt.targets[0]
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and updates_names(stmt.value):
+        return LOCALS
     elif (
         isinstance(stmt, ast.Expr)
         and isinstance(stmt.value, ast.Call)
@@ -41,6 +43,13 @@ def hands_names(call: ast.Call) -> bool:
     `include(...)` (django-split-settings' runs files in them). Which library it is, the caller works out."""
     handed = bool(call.args) and ast.unparse(call.args[0]) == LOCALS
     return handed or ast.unparse(call.func).rpartition(".")[2] == "include"
+
+
+def updates_names(call: ast.Call) -> bool:
+    """`vars().update(config)`, `globals().update(config)`: the names of the scope it runs in, each key one."""
+    inner = call.func.value if isinstance(call.func, ast.Attribute) and call.func.attr == "update" else None
+    named = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in ("vars", "globals")
+    return named and not inner.args and len(call.args) == 1 and not call.keywords  # type: ignore[union-attr]
 
 
 def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:
