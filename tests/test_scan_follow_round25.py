@@ -238,3 +238,43 @@ def test_module_names_updated_from_a_dict_the_scan_cannot_read_are_unknown(
         assert pools[0].unresolved
     else:
         assert max_age is not None and max_age.value == 60
+
+
+def test_django_environment_config_classes_each_give_their_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # django-environment-config: each Environment subclass sets the module's settings when it is the one
+    # DJANGO_SETTINGS_ENVIRONMENT names; values.DatabaseURLValue reads DATABASE_URL (else its default) through
+    # dj_database_url.parse with the rest of its keywords; a @classproperty DATABASES is what it returns
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "site/__init__.py": "",
+            "site/settings.py": """
+                import os
+                import dj_database_url
+                from env_config import Environment, values
+                from env_config.decorators import classproperty
+
+                class Common(Environment):
+                    DATABASES = values.DatabaseURLValue(conn_max_age=int(os.getenv("CONN_MAX_AGE", "60")))
+
+                class Local(Common):
+                    DATABASES = values.DatabaseURLValue(default="postgres://app@127.0.0.1/app", db_alias="main")
+
+                class Production(Common, use_environ=True):
+                    @classproperty
+                    def DATABASES(cls):
+                        config = dj_database_url.parse(os.environ["DATABASE_URL"])
+                        config["CONN_HEALTH_CHECKS"] = True
+                        return {"default": config}
+            """,
+        },
+        monkeypatch,
+    )
+    common, local, production = (at(report, f"site/settings.py:{line}") for line in (7, 10, 15))
+    assert (common.settings["CONN_MAX_AGE"].value, common.settings["CONN_MAX_AGE"].env) == (60, "CONN_MAX_AGE")
+    assert (common.settings["HOST"].known, common.settings["HOST"].env) == (False, "DATABASE_URL")
+    assert (local.call, local.settings["HOST"].value) == ("DATABASES['main']", "127.0.0.1")
+    assert production.settings["CONN_HEALTH_CHECKS"].value is True

@@ -10,14 +10,26 @@ from typing import Any
 
 from pool_doctor.scan.containers import dict_of_branches, settle_options
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module, Project, resolve_relative
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, DictV, ExternalRef, Frame, InstanceRef, is_known, keyword
+from pool_doctor.scan.finder import Module, Project, dotted_parts, resolve_relative
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    ExternalRef,
+    Frame,
+    FuncRef,
+    InstanceRef,
+    is_known,
+    keyword,
+)
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.statements import assigned_names, hands_names, updates_names
 from pool_doctor.scan.values import flatten, leaf, mask
 
 DYNACONF = ".DjangoDynaconf"
-CONFIGURATIONS = "configurations."  # django-configurations' Configuration (its values: scan/sources.py)
+# django-configurations' Configuration, django-environment-config's Environment (their values: scan/sources.py)
+SETTINGS_CLASSES = ("configurations.", "env_config.")
 PREFIX = "ENVVAR_PREFIX_FOR_DYNACONF"
 
 # --- Django ------------------------------------------------------------------------------------------
@@ -30,11 +42,23 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     found = effective_databases(ev, module)
     if found is not None:
         yield from _aliases(ev, module, *found)
-    for cls in module.classes.values():  # django-configurations: a Configuration class's own DATABASES
-        line = next((a.lineno for a in cls.body if "DATABASES" in (n for n, _ in assigned_names(a))), None)
+    for cls in module.classes.values():  # django-configurations, django-environment-config: a class's DATABASES
+        line = next((a.lineno for a in cls.body if "DATABASES" in _class_names(a)), None)
         made = ClassRef(module, cls)
-        if line is not None and ev.classes.derives_from(made, lambda dotted: dotted.startswith(CONFIGURATIONS)):
-            yield from _aliases(ev, module, ev.force(ev.classes.class_attribute(made, "DATABASES")), line, {}, {})
+        if line is not None and ev.classes.derives_from(made, lambda dotted: dotted.startswith(SETTINGS_CLASSES)):
+            databases = ev.force(ev.classes.class_attribute(made, "DATABASES"))
+            if isinstance(databases, FuncRef):  # `@classproperty def DATABASES(cls):` (a property's: its instance)
+                databases = ev.force(ev.call_function(replace(databases, bound_self=made), None, Frame(module)))
+            yield from _aliases(ev, module, databases, line, {}, {})
+
+
+def _class_names(stmt: ast.stmt) -> list[str]:
+    """The names a settings class's statement gives it: assigned, or a property's (`@classproperty def X(cls)`)."""
+    if isinstance(stmt, ast.FunctionDef) and any(
+        (dotted_parts(d) or [""])[-1] in ("property", "classproperty", "cached_property") for d in stmt.decorator_list
+    ):
+        return [stmt.name]
+    return [name for name, _ in assigned_names(stmt)]
 
 
 def _aliases(

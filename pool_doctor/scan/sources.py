@@ -112,6 +112,7 @@ class ConfigSources:
             "everett.manager.ConfigManager.basic_config": partial(self.everett_config, basic=True),
             "dj_database_url.parse": self.dj_database_url_parse,
             "configurations.values.DatabaseURLValue": self.database_url_value,
+            "env_config.values.DatabaseURLValue": self.environment_database_url_value,
         }
 
     def config_call(self, config: ConfigRef, node: ast.Call, frame: Frame) -> Any:
@@ -296,6 +297,21 @@ class ConfigSources:
             return databases
         none = DictV({}, where, line=line, file=file)  # (no default: a database only where the variable is set)
         return Branches([(f'"{name}" in os.environ', databases), (f'"{name}" not in os.environ', none)], default=1)
+
+    def environment_database_url_value(self, node: ast.Call, frame: Frame) -> Any:
+        """django-environment-config 0.2's `values.DatabaseURLValue(*, db_alias="default", default=..., env_name=
+        "DATABASE_URL", **params)`: `{db_alias: dj_database_url.parse(the variable, else default, **params)}`;
+        `env_name=None`: the default alone; neither a default nor the variable: MissingEnvValueError at import."""
+        alias, env_name = self.ev.arg(node, frame, None, "db_alias"), self.ev.arg(node, frame, None, "env_name")
+        default_node = keyword(node, "default")
+        if is_known(env_name) and env_name.value is None:
+            url = self.ev.force(self.ev.eval(default_node, frame)) if default_node else SV(None, None)
+        else:
+            name = str(env_name.value) if is_known(env_name) and env_name.value else "DATABASE_URL"
+            url = self.environment.lookup(name, Thunk(default_node, frame) if default_node else None, frame, node)
+        key = str(alias.value) if is_known(alias) and alias.value else "default"
+        where, line, file = frame.module.where(node), node.lineno, frame.module.display
+        return DictV({key: self._dj_database_url(url, node, frame)}, where, line=line, file=file)
 
     def _dj_database_url(self, url: Any, node: ast.Call, frame: Frame) -> DictV:
         where = frame.module.where(node)
