@@ -278,3 +278,67 @@ def test_django_environment_config_classes_each_give_their_databases(
     assert (common.settings["HOST"].known, common.settings["HOST"].env) == (False, "DATABASE_URL")
     assert (local.call, local.settings["HOST"].value) == ("DATABASES['main']", "127.0.0.1")
     assert production.settings["CONN_HEALTH_CHECKS"].value is True
+
+
+ATTRIBUTE_CONFIG = """
+import copy
+from collections.abc import Mapping
+
+defaults = {{"db": {{"dsn": "postgresql://db/app", "pool": {{"size": 64, "recycle": 3600}}}}}}
+
+
+class Config:
+    _missing = object()
+
+    def __init__(self, cfg=None):
+        cfg = {{}} if cfg is None else cfg
+        {store}
+
+    def __getattr__(self, attr):
+        val = self._cfg.get(attr, self._missing)
+        if val is self._missing:
+            raise AttributeError(attr)
+        if isinstance(val, Mapping):
+            return self.__class__(val)
+        return val
+
+
+config = Config(copy.deepcopy(defaults))
+"""
+
+
+@pytest.mark.parametrize(
+    ("store", "known"),
+    [
+        ('object.__setattr__(self, "_cfg", cfg)', True),
+        ('setattr(self, "_cfg", cfg)', True),
+        ("self.__dict__.update(_cfg=cfg)", False),  # (not read: `self._cfg` is then __getattr__'s own read)
+    ],
+)
+def test_a_dict_read_through_attributes_by_getattr_gives_its_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str, known: bool
+) -> None:
+    # mlrun's Config: `__getattr__` reads a dict stored with object.__setattr__ and wraps a nested one in the
+    # same class (`self.__class__(val)`); a store the scan does not read leaves `self._cfg` to __getattr__
+    # itself, which reads it again: unknown, at once, not followed round until the budget runs out
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": ATTRIBUTE_CONFIG.format(store=store),
+            "app/db.py": """
+                from sqlalchemy import create_engine
+                from app.config import config
+
+                engine = create_engine(
+                    config.db.dsn, pool_size=config.db.pool.size, pool_recycle=config.db.pool.recycle
+                )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:4")
+    assert not report.warnings
+    assert pool.settings["url"].known is known
+    if known:
+        assert (pool.settings["pool_size"].value, pool.settings["pool_recycle"].value) == (64, 3600)

@@ -212,6 +212,8 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
     """`kwargs.update(...)`, `options.setdefault(...)`, `parser.read(...)`, `config.add_settings(...)`: the
     receiver, changed."""
     func = call.func
+    if (set_name := _set_attribute(call)) is not None:  # `object.__setattr__(self, "_cfg", cfg)`: `self._cfg = cfg`
+        return {**state, set_name: ev.eval(call.args[2], frame_of(state))}
     if not isinstance(func, ast.Attribute):
         return state
     names = _module_names(ev, frame_of, call, state)
@@ -227,6 +229,16 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
         return state  # setdefault the scan cannot read changes nothing it knows (change() reads the others)
     frame = frame_of(state)
     return change(ev, frame_of, inner, state, lambda d: ev.mutated(d, func.attr, call, frame))
+
+
+def _set_attribute(call: ast.Call) -> str | None:
+    """`setattr(obj, "x", v)`, `object.__setattr__(obj, "x", v)` (mlrun's Config, whose own `__setattr__` is
+    not to run): the name `obj.x` the flow reads back."""
+    named = ast.unparse(call.func) in ("setattr", "object.__setattr__")
+    if not named or len(call.args) != 3 or not isinstance(call.args[0], ast.Name):
+        return None
+    attr = call.args[1]
+    return f"{call.args[0].id}.{attr.value}" if isinstance(attr, ast.Constant) and isinstance(attr.value, str) else None
 
 
 def _module_names(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef, Interpreter
+from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef, Interpreter, unknown
 
 
 class Dunders:
@@ -21,6 +21,7 @@ class Dunders:
         self.own_method = own_method
         self.with_attribute = with_attribute
         self._read: dict[tuple[int, str], tuple[Any, Any]] = {}  # (holder, attribute) -> what __get__ gave
+        self._getting: set[tuple[int, str]] = set()  # (__getattr__, attribute) being read now
 
     def descriptor_read(self, value: Any, owner: ClassRef, attr: str, instance: InstanceRef | None) -> Any:
         """A class attribute holding an instance of a project class with `__get__` (reflex's `env_var(5)`), read
@@ -57,6 +58,13 @@ class Dunders:
         params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)] if getter else []
         if getter is None or len(params) != 2:
             return None
+        key = (id(getter.node), attr)
+        if key in self._getting:  # its body reads the same attribute of self (mlrun's `self._cfg`, which
+            return unknown(None, None, why=f"{attr} (read by __getattr__ itself)")  # object.__setattr__ sets)
         bound = self.ev.bind(getter, None, Frame(getter.module))
         bound.bindings[params[1]] = SV(attr, None, source=repr(attr))
-        return self.ev.call_bound(getter, bound)
+        self._getting.add(key)
+        try:
+            return self.ev.call_bound(getter, bound)
+        finally:
+            self._getting.discard(key)

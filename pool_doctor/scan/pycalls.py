@@ -120,13 +120,22 @@ def formatted(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
     return containers.lift(ev, [value for _, value in given], one)
 
 
+# The abstract classes a dict is an instance of, and no other of Python's values the scan holds (mlrun's
+# `isinstance(val, Mapping)`): read as `dict`.
+MAPPINGS = dict.fromkeys(
+    ("collections.abc.Mapping", "collections.abc.MutableMapping", "typing.Mapping", "typing.MutableMapping"),
+    "builtins.dict",
+)
+
+
 def isinstance_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     """`isinstance(x, T)` with T (or each of a tuple) one of Python's types or a project class."""
     if len(node.args) != 2:
         return unknown(frame.module, node)
     kinds = ev.force(ev.eval(node.args[1], frame))
     options = [ev.force(k) for k in kinds.items] if isinstance(kinds, ListV) else [kinds]
-    python = [o.dotted for o in options if isinstance(o, ExternalRef) and o.dotted.startswith("builtins.")]
+    dotted = [MAPPINGS.get(o.dotted, o.dotted) for o in options if isinstance(o, ExternalRef)]
+    python = [name for name in dotted if name.startswith("builtins.")]
     classes = [o for o in options if isinstance(o, ClassRef)]
     if len(python) + len(classes) != len(options):  # a library's class, or what the scan cannot name
         return unknown(frame.module, node)
