@@ -342,3 +342,61 @@ def test_a_dict_read_through_attributes_by_getattr_gives_its_values(
     assert pool.settings["url"].known is known
     if known:
         assert (pool.settings["pool_size"].value, pool.settings["pool_recycle"].value) == (64, 3600)
+
+
+@pytest.mark.parametrize(
+    ("name", "aside"),
+    [
+        ("pkg/docs/source/user_guide/extract_grades.py", "examples"),  # nbgrader's user guide snippet
+        ("docs_src/sql_databases/tutorial001.py", "examples"),
+        ("doc/snippets/pool.py", "examples"),
+        ("pkg/documents/store.py", None),
+        ("pkg/docstore.py", None),
+    ],
+)
+def test_a_documentation_trees_snippet_is_an_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
+) -> None:
+    report = scan(
+        tmp_path, {name: 'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n'}, monkeypatch
+    )
+    assert [p.aside for p in report.pools] == [aside]
+
+
+def test_a_property_made_by_a_call_gives_what_its_getter_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Langchain-Chatchat's settings container: `kb = settings_property(KBSettings())`, a helper returning
+    # `property(wrapper)` whose wrapper returns the instance it closed over
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/settings.py": """
+                from pydantic_settings import BaseSettings
+
+                class KBSettings(BaseSettings):
+                    kbs_config: dict = {"pg": {"connection_uri": "postgresql://kb@db/kb", "size": 7}}
+
+                def settings_property(settings):
+                    def wrapper(self):
+                        return settings
+                    return property(wrapper)
+
+                class Container:
+                    kb: KBSettings = settings_property(KBSettings())
+
+                Settings = Container()
+            """,
+            "app/store.py": """
+                import sqlalchemy
+                from app.settings import Settings
+
+                pg = Settings.kb.kbs_config.get("pg")
+                engine = sqlalchemy.create_engine(pg.get("connection_uri"), pool_size=pg["size"])
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/store.py:5")
+    assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://kb@db/kb", 7)

@@ -30,7 +30,8 @@ def is_test_file(path: Path) -> bool:
     return any(part in TEST_FOLDERS or TEST_FOLDER.search(part) for part in path.parent.parts)
 
 
-EXAMPLE_FOLDERS = {"examples", "example", "samples"}
+# (and a documentation tree's snippets: nbgrader's docs/source/user_guide/, FastAPI's docs_src/)
+EXAMPLE_FOLDERS = {"examples", "example", "samples", "docs", "doc", "docs_src"}
 EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|template|tmpl|dist)(?:$|[._-])", re.IGNORECASE)
 DEFAULT_WORD = re.compile(r"(?:^|[.-])default(?:$|[.-])", re.IGNORECASE)
 SETTINGS_WORD = re.compile(r"settings|conf|local", re.IGNORECASE)  # (conf: config, configuration)
@@ -38,8 +39,8 @@ SETTINGS_WORD = re.compile(r"settings|conf|local", re.IGNORECASE)  # (conf: conf
 
 def is_example_file(path: Path) -> bool:
     """An example or a template of settings to copy (`config.example.py`, `settings-sample.py`,
-    `local.template.py`, `settings/production.example.py`), or a file under `examples/`: what a deployment starts
-    from, not what it runs. A module of the app named so (`email_template.py`, `dumps/sample.py`) is the app's."""
+    `local.template.py`, `settings/production.example.py`), or a file under `examples/` or `docs/`: what a
+    deployment starts from, not what it runs. A module of the app named so (`email_template.py`, `dumps/sample.py`) is the app's."""
     if any(part in EXAMPLE_FOLDERS for part in path.parent.parts):
         return True
     stem = path.name.removesuffix(".py").removesuffix(".wsgi")  # (a server's script keeps no suffix of its own)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef, Interpreter, unknown
+from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef, Interpreter, PropertyV, unknown
 
 
 class Dunders:
@@ -26,6 +27,11 @@ class Dunders:
     def descriptor_read(self, value: Any, owner: ClassRef, attr: str, instance: InstanceRef | None) -> Any:
         """A class attribute holding an instance of a project class with `__get__` (reflex's `env_var(5)`), read
         through it: `__set_name__` having told the descriptor its attribute's name, what `__get__` returns."""
+        if isinstance(value, PropertyV) and instance is not None:
+            fget = self.ev.force(value.getter)
+            if not isinstance(fget, FuncRef) or isinstance(fget.node, ast.Lambda) or not fget.node.args.args:
+                return unknown(None, None, why=f"{attr} (a property's getter)")
+            return self.ev.call_function(replace(fget, bound_self=instance), None, Frame(fget.module))
         getter = self.own_method(value.cls, "__get__", value) if isinstance(value, InstanceRef) else None
         if getter is None:
             return value

@@ -144,6 +144,14 @@ class SuperRef:
 
 
 @dataclass(frozen=True)
+class PropertyV:
+    """`property(fget)` made by a call (Langchain-Chatchat's `settings_property(KBSettings())`): read through an
+    instance, what `fget(instance)` returns."""
+
+    getter: Any
+
+
+@dataclass(frozen=True)
 class PartialRef:
     """`functools.partial(func, *args, **keywords)`: a callable with some arguments given."""
 

@@ -80,6 +80,7 @@ BUILTIN_NAMES = {
     "super",
     "getattr",
     "vars",
+    "property",
 }
 
 
