@@ -400,3 +400,81 @@ def test_a_property_made_by_a_call_gives_what_its_getter_returns(
     )
     pool = at(report, "app/store.py:5")
     assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://kb@db/kb", 7)
+
+
+def test_a_loop_over_a_hundred_options_of_an_env_file_runs_once_per_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # karrot's options: every key of config/options.env (71 in the real file) read from its variable, else the
+    # file's default; a loop over more items than the scan runs would leave each unknown
+    filler = "".join(f"OPTION_{n}=value{n}\n" for n in range(100))
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n',
+            "config/__init__.py": "",
+            "config/options.env": filler + "DATABASE_HOST=localhost\nDATABASE_CONN_MAX_AGE=0\n",
+            "config/options.py": """
+                import os
+                from dotenv import dotenv_values
+
+                def get_options():
+                    options = {}
+                    defaults = dotenv_values(os.path.join(os.path.dirname(__file__), "options.env"))
+                    for key, default in defaults.items():
+                        value = os.environ[key] if key in os.environ else default
+                        options[key] = value if value else None
+                    return options
+            """,
+            "config/settings.py": """
+                from config.options import get_options
+
+                options = get_options()
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "HOST": options["DATABASE_HOST"],
+                        "CONN_MAX_AGE": int(options["DATABASE_CONN_MAX_AGE"]),
+                    }
+                }
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "config/settings.py:5")
+    assert (pool.settings["HOST"].value, pool.settings["CONN_MAX_AGE"].value) == ("localhost", 0)
+
+
+def test_a_function_registered_again_under_its_name_is_not_followed_for_its_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # oslo.db's `@_init_connection_args.dispatch_for("mysql+mysqldb")`: the last body defined under the name is
+    # MySQL's, which a PostgreSQL URL never runs; the dispatcher chooses, so what it changes is not read
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/engines.py": """
+                from sqlalchemy import create_engine
+                from app.utils import dispatch_for_dialect
+
+                @dispatch_for_dialect("*", multiple=True)
+                def _init_args(url, engine_args):
+                    engine_args["connect_args"]["application_name"] = "app"
+
+                @_init_args.dispatch_for("mysql+mysqldb")
+                def _init_args(url, engine_args):
+                    engine_args["connect_args"]["use_unicode"] = 1
+
+                def make(url):
+                    engine_args = {"connect_args": {}}
+                    _init_args(url, engine_args)
+                    return create_engine(url, **engine_args)
+
+                engine = make("postgresql://db/app")
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/engines.py:17")
+    assert "connect_args.use_unicode" not in pool.settings

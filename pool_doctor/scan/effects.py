@@ -54,6 +54,8 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
     func = ev.force(ev.eval(call.func, frame))
     if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or func.bound_self is not None:
         return {}
+    if _registered(func):
+        return {}
     params = [a.arg for a in (*func.node.args.posonlyargs, *func.node.args.args)]
     changed, configured = _changed_params(func.node)
     kinds = {name: ev.force(ev.eval(ast.Name(name, ast.Load()), frame)) for _, name in given}
@@ -75,6 +77,14 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
         _following[0] -= 1
     kept = (DictV, HolderV, InstanceRef)
     return {name: after[param] for param, name in wanted.items() if isinstance(ev.force(after.get(param)), kept)}
+
+
+def _registered(func: FuncRef) -> bool:
+    """A function defined again under the same name in its module, each with a decorator (oslo.db's
+    `@_init_connection_args.dispatch_for("mysql+mysqldb")`): which body a call runs is the dispatcher's to say."""
+    name = getattr(func.node, "name", None)
+    same = [s for s in func.module.tree.body if isinstance(s, type(func.node)) and getattr(s, "name", None) == name]
+    return len(same) > 1 and all(s.decorator_list for s in same[1:])
 
 
 def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:

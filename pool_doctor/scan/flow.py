@@ -44,7 +44,7 @@ SET = assumed_set("")  # the prefix of the bindings that say a variable is set o
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
 _UNSET = object()
-MAX_ITEMS = 64  # a loop over more known items than this is read as "maybe ran"
+MAX_ITEMS = 256  # a loop over more known items than this is read as "maybe ran"
 
 
 class Exhausted(Exception):
