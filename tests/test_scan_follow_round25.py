@@ -478,3 +478,51 @@ def test_a_function_registered_again_under_its_name_is_not_followed_for_its_chan
     )
     pool = at(report, "app/engines.py:17")
     assert "connect_args.use_unicode" not in pool.settings
+
+
+def test_the_one_instance_a_classmethod_factory_makes_gives_a_dataclass_its_fields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # renku's DBConfig.from_env(): `cls(host=..., pool_size=pool_size)`, the only instance the app makes; the
+    # engine a property's closure makes reads those fields, not the dataclass's defaults
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+                import os
+                from dataclasses import dataclass
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+                @dataclass
+                class DBConfig:
+                    host: str = "localhost"
+                    pool_size: int = 4
+
+                    @classmethod
+                    def from_env(cls):
+                        pool_size = int(os.environ.get("DB_POOL_SIZE", "8"))
+                        return cls(host=os.environ.get("DB_HOST") or "db", pool_size=pool_size)
+
+                    @property
+                    def session_maker(self):
+                        db = self
+
+                        def make_session():
+                            return create_async_engine(f"postgresql+asyncpg://app@{db.host}/app", pool_size=db.pool_size)
+
+                        return make_session
+            """,
+            "app/main.py": """
+                from app.config import DBConfig
+
+                db = DBConfig.from_env()
+                session_maker = db.session_maker
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/config.py:20")
+    size, url = pool.settings["pool_size"], pool.settings["url"]
+    assert (size.value, size.env) == (8, "DB_POOL_SIZE")
+    assert (url.value, url.env) == ("postgresql+asyncpg://app@db/app", "DB_HOST")

@@ -398,9 +398,11 @@ class PoolFinder:
             wrapper = next((w for w in self.wrappers.values() if w.cls is site.cls and w.instances), None)
         instances = wrapper.instances if wrapper is not None else self.keepers.get(id(site.cls), (None, []))[1]
         instances = instances or (self._made(site.cls) if self._counted else [])
-        if len(instances) == 1:  # the one instance the app makes: its arguments
+        if len(instances) == 1:  # the one instance the app makes: its arguments (a dataclass's, its fields)
             maker_module, maker = instances[0]
-            return InstanceRef(cls, {}, call=maker.call, frame=self.site_frame(maker_module, maker))
+            frame = self.site_frame(maker_module, maker)
+            made = self.ev.classes.instantiate(cls, maker.call, frame)
+            return made if isinstance(made, InstanceRef) else InstanceRef(cls, {}, call=maker.call, frame=frame)
         own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
         handed = self._mentions.made_elsewhere(cls.node.name, own_init)
         return InstanceRef(cls, {}, given="self" if handed else None)

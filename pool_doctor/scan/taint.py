@@ -518,11 +518,15 @@ def instances_made(
 
 
 def made_in(module: Module, cls: ast.ClassDef, called: Callable[[Module, CallSite], Any]) -> list[CallSite]:
-    """The module's calls of the class, by its name or an alias of it."""
+    """The module's calls of the class, by its name or an alias of it, and its classmethods' `cls(...)` (renku's
+    `DBConfig.from_env()`)."""
+    own = [site for site in module.calls.get("cls", []) if site.cls is cls]
     return [
         site
-        for name in {cls.name} | aliases(module, {cls.name})
-        for site in module.calls.get(name, [])
+        for site in [
+            *(s for name in {cls.name} | aliases(module, {cls.name}) for s in module.calls.get(name, [])),
+            *own,
+        ]
         if isinstance(made := called(module, site), ClassRef) and made.node is cls
     ]
 
