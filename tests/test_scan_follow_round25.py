@@ -526,3 +526,33 @@ def test_the_one_instance_a_classmethod_factory_makes_gives_a_dataclass_its_fiel
     size, url = pool.settings["pool_size"], pool.settings["url"]
     assert (size.value, size.env) == (8, "DB_POOL_SIZE")
     assert (url.value, url.env) == ("postgresql+asyncpg://app@db/app", "DB_HOST")
+
+
+def test_setdefault_of_a_key_set_on_some_paths_gives_the_default_on_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # doccano's settings: one `if` makes OPTIONS for MySQL, a later, separate one does
+    # `setdefault("OPTIONS", {}).setdefault("driver", ...)` for SQL Server: driver is set whenever the second
+    # test holds, not only where the first made OPTIONS too
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "site/__init__.py": "",
+            "site/settings.py": """
+                import os
+
+                DATABASES = {"default": {"ENGINE": os.environ.get("DB_ENGINE", "django.db.backends.postgresql")}}
+
+                if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+                    DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
+
+                if DATABASES["default"]["ENGINE"] == "sql_server.pyodbc":
+                    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("driver", "ODBC Driver 17")
+            """,
+        },
+        monkeypatch,
+    )
+    driver = at(report, "site/settings.py:3").settings["OPTIONS.driver"]
+    set_when = [b.when for b in driver.branches if b.value == "ODBC Driver 17"]
+    assert set_when and all("mysql" not in (when or "") for when in set_when)

@@ -293,10 +293,20 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
         key = ev.force(ev.eval(call.args[0], frame))
         if not is_known(key):
             return base
-        if isinstance(base, DictV) and str(key.value) in base.items:
-            return base
-        result = as_dict(base, text, module.where(call))
         value: Any = Thunk(call.args[1], frame) if len(call.args) > 1 else SV(None, module.where(call))
+        if isinstance(base, DictV) and str(key.value) in base.items:  # set on some paths: the default on the others
+            present = ev.force(base.items[str(key.value)])
+            unset = [
+                isinstance(o := ev.force(option), SV) and o.expr == NOT_SET
+                for _, option in getattr(present, "options", [])
+            ]
+            if not any(unset):
+                return base
+            result = copy_dict(base)
+            options = [(when, value if gone else option) for (when, option), gone in zip(present.options, unset)]
+            result.items[str(key.value)] = Branches(options, default=present.default)
+            return result
+        result = as_dict(base, text, module.where(call))
         if result.opaque and key_written(ev.project.modules.values(), str(key.value)):
             value = unknown(module, call)  # a mapping the scan cannot read, of a key the app's config sets (tahrir)
         result.items[str(key.value)] = value  # else the mapping's own value, if it has one, is opaque: the default
