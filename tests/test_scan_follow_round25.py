@@ -556,3 +556,41 @@ def test_setdefault_of_a_key_set_on_some_paths_gives_the_default_on_the_others(
     driver = at(report, "site/settings.py:3").settings["OPTIONS.driver"]
     set_when = [b.when for b in driver.branches if b.value == "ODBC Driver 17"]
     assert set_when and all("mysql" not in (when or "") for when in set_when)
+
+
+def test_configmanager_items_read_as_attributes_are_their_schema_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyaleph: `Config(schema=get_defaults())` (configmanager), read as `config.postgres.pool_size.value`
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+                from configmanager import Config
+
+                def get_defaults():
+                    return {"postgres": {"host": "db", "pool_size": 50, "pool_recycle": 3600}}
+
+                app_config = Config(schema=get_defaults())
+            """,
+            "app/db.py": """
+                from sqlalchemy import create_engine
+                from app.config import app_config
+
+                def make_engine(config=None):
+                    config = config or app_config
+                    return create_engine(
+                        f"postgresql://app@{config.postgres.host.value}/app",
+                        pool_size=config.postgres.pool_size.value,
+                        pool_recycle=config.postgres.pool_recycle.value,
+                    )
+
+                engine = make_engine(app_config)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:12")
+    assert pool.settings["url"].value == "postgresql://app@db/app"
+    assert (pool.settings["pool_size"].value, pool.settings["pool_recycle"].value) == (50, 3600)

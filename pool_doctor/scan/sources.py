@@ -21,6 +21,7 @@ from pool_doctor.scan.kinds import (
     DictV,
     ExternalRef,
     Frame,
+    HolderV,
     Interpreter,
     ListV,
     Thunk,
@@ -29,6 +30,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 
+CONFIGMANAGER = "configmanager.Config"  # (a HolderV of its sections and items)
 ENVIRON_TOP = {"CONN_MAX_AGE", "ATOMIC_REQUESTS", "AUTOCOMMIT", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"}
 ENVIRON_TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's BOOLEAN_TRUE_STRINGS
 # marshmallow 4's fields.Boolean truthy and falsy strings (environs' env.bool), case as written there
@@ -111,6 +113,7 @@ class ConfigSources:
             "everett.manager.ConfigManager": partial(self.everett_config, basic=False),
             "everett.manager.ConfigManager.basic_config": partial(self.everett_config, basic=True),
             "dj_database_url.parse": self.dj_database_url_parse,
+            "configmanager.Config": self.configmanager_config,
             "configurations.values.DatabaseURLValue": self.database_url_value,
             "env_config.values.DatabaseURLValue": self.environment_database_url_value,
         }
@@ -297,6 +300,21 @@ class ConfigSources:
             return databases
         none = DictV({}, where, line=line, file=file)  # (no default: a database only where the variable is set)
         return Branches([(f'"{name}" in os.environ', databases), (f'"{name}" not in os.environ', none)], default=1)
+
+    def configmanager_config(self, node: ast.Call, frame: Frame) -> Any:
+        """configmanager 1.35's `Config(schema)`: its sections and items read as attributes, each item its schema
+        default (`config.postgres.pool_size.value`, pyaleph's)."""
+        schema = self.ev.force(self.ev.arg(node, frame, 0, "schema"))
+        if not isinstance(schema, DictV) or schema.opaque:
+            return unknown(frame.module, node)
+
+        def tree(section: DictV) -> HolderV:
+            items = {key: self.ev.force(item) for key, item in section.items.items()}
+            return HolderV(
+                CONFIGMANAGER, {k: tree(v) if isinstance(v, DictV) and not v.opaque else v for k, v in items.items()}
+            )
+
+        return tree(schema)
 
     def environment_database_url_value(self, node: ast.Call, frame: Frame) -> Any:
         """django-environment-config 0.2's `values.DatabaseURLValue(*, db_alias="default", default=..., env_name=
