@@ -594,3 +594,57 @@ def test_configmanager_items_read_as_attributes_are_their_schema_defaults(
     pool = at(report, "app/db.py:12")
     assert pool.settings["url"].value == "postgresql://app@db/app"
     assert (pool.settings["pool_size"].value, pool.settings["pool_recycle"].value) == (50, 3600)
+
+
+@pytest.mark.parametrize(
+    ("imports", "annotation"),
+    [
+        ("from app.deps import SettingsDep", "SettingsDep"),  # ooni's type alias, imported
+        ("from app.deps import get_settings", "Annotated[Settings, Depends(get_settings)]"),
+        ("", "Annotated[Settings, Depends()]"),  # the type is the dependency
+    ],
+)
+def test_a_fastapi_dependency_parameter_is_what_the_dependency_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, imports: str, annotation: str
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+                from pydantic_settings import BaseSettings
+
+                class Settings(BaseSettings):
+                    postgresql_url: str = "postgresql://api@db/api"
+                    pool_size: int = 7
+            """,
+            "app/deps.py": """
+                from functools import lru_cache
+                from typing import Annotated, TypeAlias
+                from fastapi import Depends
+                from app.config import Settings
+
+                @lru_cache
+                def get_settings() -> Settings:
+                    return Settings()
+
+                SettingsDep: TypeAlias = Annotated[Settings, Depends(get_settings)]
+            """,
+            "app/db.py": f"""
+                from typing import Annotated
+                from fastapi import Depends
+                from sqlalchemy import create_engine
+                from app.config import Settings
+                {imports}
+
+                def get_session(settings: {annotation}):
+                    engine = create_engine(settings.postgresql_url, pool_size=settings.pool_size)
+                    return engine
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:8")
+    url = pool.settings["url"]
+    assert (url.value, url.env) == ("postgresql://api@db/api", "POSTGRESQL_URL")
+    assert pool.settings["pool_size"].value == 7

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial, reduce
 from typing import Any
 
-from pool_doctor.scan import argparsing, containers, dynaconfs, pycalls, results
+from pool_doctor.scan import argparsing, containers, dynaconfs, fieldtext, pycalls, results
 from pool_doctor.scan.builders import lazy_module
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles
 from pool_doctor.scan.finder import dotted_parts, library_target
@@ -291,6 +291,9 @@ class Calls:
         an instance of it made by a caller the scan does not see, named by the parameter (the class itself for
         `type[...]`); else None."""
         wants_class = False
+        depends, module = fieldtext.dependency(annotation, frame.module, self.ev.project)
+        if depends is not None:  # FastAPI's `Annotated[Settings, Depends(get_settings)]`: what get_settings() gives
+            return self.ev.force(self.ev.eval(depends, Frame(module)))
         if isinstance(annotation, ast.Subscript) and (dotted_parts(annotation.value) or [""])[-1] in ("type", "Type"):
             annotation, wants_class = annotation.slice, True
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):

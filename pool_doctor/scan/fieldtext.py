@@ -121,6 +121,30 @@ def annotated(annotation: ast.expr | None) -> tuple[ast.expr | None, list[ast.Ca
     return parts[0], [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == "Field"]
 
 
+def dependency(annotation: ast.expr | None, module: Module, project: Any) -> tuple[ast.expr | None, Module]:
+    """A FastAPI dependency a parameter is annotated with, `Annotated[Settings, Depends(get_settings)]` (written
+    there, or through a type alias the module sets or imports: ooni's `SettingsDep`): the call that gives the
+    parameter its value (`get_settings()`; `Depends()` alone: the type's), and the module it is read in."""
+    if isinstance(annotation, ast.Name) and annotation.id not in module.assigns and annotation.id in module.imports:
+        dotted = module.imports[annotation.id]
+        found = project.module_by_name(dotted.rpartition(".")[0], module.path)
+        module = found if found is not None and annotation.id in found.assigns else module
+    if isinstance(annotation, ast.Name) and annotation.id in module.assigns:
+        annotation = module.assigns[annotation.id][-1].value
+    kind, extras = annotated(annotation), []
+    if isinstance(annotation, ast.Subscript) and kind[0] is not annotation:
+        parts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+        extras = [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == "Depends"]
+    if not extras or kind[0] is None:
+        return None, module
+    given = (
+        extras[0].args[0]
+        if extras[0].args
+        else next((k.value for k in extras[0].keywords if k.arg == "dependency"), None)
+    )
+    return ast.copy_location(ast.Call(given if given is not None else kind[0], [], []), extras[0]), module
+
+
 def field_of(annotation: ast.expr | None, assigned: ast.expr | None) -> ast.expr | None:
     """What a field is given, as pydantic 2 merges it (FieldInfo.from_annotated_attribute): the `Annotated`
     type's Fields, then the assigned `Field(...)`, each attribute the last one's; an assigned plain value is
