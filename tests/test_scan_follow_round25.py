@@ -648,3 +648,39 @@ def test_a_fastapi_dependency_parameter_is_what_the_dependency_gives(
     url = pool.settings["url"]
     assert (url.value, url.env) == ("postgresql://api@db/api", "POSTGRESQL_URL")
     assert pool.settings["pool_size"].value == 7
+
+
+def test_a_project_class_subscripted_through_its_getitem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Empire's DatabaseConfig: `__getitem__` returns `getattr(self, key)`, so `config["postgres"]` is its field
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+                from pydantic import BaseModel
+
+                class PostgresConfig(BaseModel):
+                    host: str = "db"
+                    pool_size: int = 12
+
+                class DatabaseConfig(BaseModel):
+                    use: str = "postgres"
+                    postgres: PostgresConfig = PostgresConfig()
+
+                    def __getitem__(self, key):
+                        return getattr(self, key)
+
+                database = DatabaseConfig()
+            """,
+            "app/db.py": """
+                from sqlalchemy import create_engine
+                from app.config import database
+
+                chosen = database[database.use]
+                engine = create_engine(f"postgresql://app@{chosen.host}/app", pool_size=chosen.pool_size)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:5")
+    assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://app@db/app", 12)

@@ -57,6 +57,17 @@ class Dunders:
         self._read[key] = (holder, result)
         return result
 
+    def getitem_read(self, instance: InstanceRef, key: Any) -> Any:
+        """What the class's own `__getitem__` gives for `instance[key]` (Empire's `return getattr(self, key)`);
+        None when it has none."""
+        getter = self.own_method(instance.cls, "__getitem__", instance)
+        params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)] if getter else []
+        if getter is None or len(params) != 2 or isinstance(getter.node, ast.Lambda):
+            return None
+        bound = self.ev.bind(getter, None, Frame(getter.module))
+        bound.bindings[params[1]] = key
+        return self.ev.call_bound(getter, bound)
+
     def getattr_read(self, instance: InstanceRef, attr: str) -> Any:
         """What the class's `__getattr__` gives for an attribute nothing sets (OpenSlides' Environment reads its
         `vars` dict by name); None when it has none."""

@@ -466,6 +466,8 @@ class Evaluator:
             except IndexError:
                 pass
         special = self.files.subscript(base, key, node, frame)
+        if special is None and isinstance(base, InstanceRef):  # a project class's `__getitem__` (Empire's getattr)
+            special = self.classes.dunders.getitem_read(base, key)
         if special is not None:
             return special
         if isinstance(base, SV) and base.known and is_known(key):
