@@ -684,3 +684,28 @@ def test_a_project_class_subscripted_through_its_getitem(tmp_path: Path, monkeyp
     )
     pool = at(report, "app/db.py:5")
     assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql://app@db/app", 12)
+
+
+def test_keys_written_into_a_librarys_databases_are_the_projects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # open-zaak: DATABASES comes from an installed framework's settings by a star import; the keys the project
+    # writes into it afterwards are its own, the rest the library's (unresolved)
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "site/__init__.py": "",
+            "site/settings.py": """
+                from open_api_framework.conf.base import *
+
+                DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+                DATABASES["default"]["CONN_MAX_AGE"] = 60
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "site/settings.py:3")
+    assert pool.settings["ENGINE"].value == "django.contrib.gis.db.backends.postgis"
+    assert pool.settings["CONN_MAX_AGE"].value == 60
+    assert pool.unresolved

@@ -19,6 +19,7 @@ from pool_doctor.scan.kinds import (
     SV,
     Branches,
     DictV,
+    ExternalRef,
     Frame,
     InstanceRef,
     Interpreter,
@@ -236,8 +237,10 @@ def item(ev: Interpreter, base: Any, key: Any) -> Any:
     key = ev.force(key)
     if isinstance(base, DictV) and is_known(key) and str(key.value) in base.items:
         return ev.force(base.items[str(key.value)])
-    if isinstance(base, SV) and _maybe_mapping(base):  # a part of a mapping the scan cannot read: unknown, not unset
-        return SV(None, base.from_, base.env, known=False, expr=f"{base.expr}[{key.value if is_known(key) else '?'!r}]")
+    if isinstance(base, (SV, ExternalRef)) and _maybe_mapping(base):  # a part of a mapping the scan cannot read:
+        text = base.expr if isinstance(base, SV) else base.dotted  # unknown, not unset
+        where, env = (base.from_, base.env) if isinstance(base, SV) else (None, None)
+        return SV(None, where, env, known=False, expr=f"{text}[{key.value if is_known(key) else '?'!r}]")
     return SV(None, None, known=False, expr=NOT_SET)
 
 
@@ -335,6 +338,8 @@ def _maybe_mapping(value: Any) -> bool:
     """An object the scan cannot read, that the code uses as a mapping (a config object, a parameter)."""
     if isinstance(value, InstanceRef):
         return True  # a project class changed with a dict's methods: a mapping (CKAN's CKANConfig)
+    if isinstance(value, ExternalRef):  # a library's setting a star import gives (open-zaak's DATABASES)
+        return value.dotted.rpartition(".")[2].isupper()
     return isinstance(value, SV) and not value.known and value.expr != NOT_SET
 
 
@@ -390,42 +395,6 @@ def dict_items(value: DictV) -> ListV:
     return ListV(
         [ListV([SV(key, value.origin), item], value.origin) for key, item in value.items.items()], value.origin
     )
-
-
-def loop_places(
-    ev: Interpreter, frame: Frame, stmt: ast.For | ast.AsyncFor, count: int
-) -> list[tuple[ast.expr, ast.Name]] | None:
-    """For `for v in d.values()` (or `for k, v in d.items()`), each item's place in the dict (`d["k"]`) and
-    the loop's name for it: the body's changes to that name are the dict's, they are one object."""
-    call, target = stmt.iter, stmt.target
-    if not (
-        isinstance(call, ast.Call)
-        and not call.args
-        and isinstance(call.func, ast.Attribute)
-        and isinstance(call.func.value, (ast.Name, ast.Attribute))
-    ):
-        return None
-    name = target if call.func.attr == "values" else None
-    if call.func.attr == "items" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
-        name = target.elts[1]
-    mapping = ev.force(ev.eval(call.func.value, frame))
-    if not isinstance(name, ast.Name) or not isinstance(mapping, DictV) or mapping.opaque:
-        return None
-    rebound = any(
-        isinstance(n, ast.Name) and n.id == name.id and isinstance(n.ctx, ast.Store)
-        for b in stmt.body
-        for n in ast.walk(b)
-    )
-    place, here = call.func.value, stmt.target
-    replaced = any(  # `d[k] = V.model_validate(v)`: the body puts a new item in the dict itself
-        isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and ast.dump(n.value) == ast.dump(place)
-        for b in stmt.body
-        for n in ast.walk(b)
-    )
-    if len(mapping.items) != count or rebound or replaced:  # `v = dict(v)` in the body: a copy, not the dict's item
-        return None
-    item = [ast.Subscript(place, ast.copy_location(ast.Constant(key), here), ast.Store()) for key in mapping.items]
-    return [(ast.copy_location(subscript, here), name) for subscript in item]
 
 
 Check = Callable[[Any], "bool | None"]

@@ -459,7 +459,7 @@ class Flow:
             return self.maybe(run, stmt.body, state, guard, text), guard
         current: State | None = state
         exits: list[State] = []
-        back = containers.loop_places(self.ev, self.frame(run, state), stmt, len(items))
+        back = changes.loop_places(self.ev, self.frame(run, state), stmt, len(items))
         for index, item in enumerate(items):
             assert current is not None
             run.loops.append(([], []))
