@@ -363,6 +363,20 @@ def test_a_documentation_trees_snippet_is_an_example(
     assert [p.aside for p in report.pools] == [aside]
 
 
+def test_a_package_of_the_app_named_docs_is_the_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a Django app called `docs` (djangoproject.com's) is a package the app imports, not a documentation tree
+    report = scan(
+        tmp_path,
+        {
+            "docs/__init__.py": "",
+            "docs/db.py": 'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n',
+            "site/app.py": "from docs.db import pool\n",
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.aside) for p in report.pools] == [("docs/db.py:3", None)]
+
+
 def test_a_property_made_by_a_call_gives_what_its_getter_returns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -478,6 +492,7 @@ def test_a_function_registered_again_under_its_name_is_not_followed_for_its_chan
     )
     pool = at(report, "app/engines.py:17")
     assert "connect_args.use_unicode" not in pool.settings
+    assert not pool.settings["connect_args"].known  # what the chosen body writes there is the dispatcher's
 
 
 def test_the_one_instance_a_classmethod_factory_makes_gives_a_dataclass_its_fields(
@@ -709,3 +724,220 @@ def test_keys_written_into_a_librarys_databases_are_the_projects(
     assert pool.settings["ENGINE"].value == "django.contrib.gis.db.backends.postgis"
     assert pool.settings["CONN_MAX_AGE"].value == 60
     assert pool.unresolved
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        ("config.postgres.pool_size.value = 25", 25),  # its setter
+        ('config.yaml.load("/etc/app/config.yaml")', None),  # the deployment's file: unknown
+        ('config.load_values({"postgres": {"pool_size": 3}})', None),
+        ('if os.environ.get("APP_CONFIG"):\n    config.yaml.load(os.environ["APP_CONFIG"])', 10),  # with it unset
+    ],
+)
+def test_configmanager_values_the_code_sets_or_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: str, expected: int | None
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": "import os\n"
+            "from configmanager import Config\n"
+            "from sqlalchemy import create_engine\n"
+            'config = Config({"postgres": {"pool_size": 10}})\n'
+            f"{after}\n"
+            'engine = create_engine("postgresql://db/app", pool_size=config.postgres.pool_size.value)\n',
+        },
+        monkeypatch,
+    )
+    pool = next(p for p in report.pools if p.file == "db.py")
+    size = pool.settings["pool_size"]
+    assert size.value == expected and size.known is (expected is not None)
+
+
+def test_django_environment_config_takes_a_dict_default_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # env_config's DatabaseURLValue.convert: a default that is no string is the alias's config unparsed
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "site/__init__.py": "",
+            "site/settings.py": """
+                from env_config import Environment, values
+
+                class Production(Environment, use_environ=True):
+                    DATABASES = values.DatabaseURLValue(
+                        default={"ENGINE": "django.db.backends.postgresql", "NAME": "app", "CONN_MAX_AGE": 60},
+                    )
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "site/settings.py:5").settings["CONN_MAX_AGE"].value == 60
+
+
+def test_a_redefined_function_that_writes_a_setting_leaves_it_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) which definition runs is decided at run time: the value it writes is no known default
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+                import functools
+                from sqlalchemy import create_engine
+
+                def _tune(args):
+                    args["pool_size"] = 10
+
+                @functools.wraps(_tune)
+                def _tune(args):
+                    args["pool_size"] = 30
+
+                engine_args = {"pool_size": 5}
+                _tune(engine_args)
+                engine = create_engine("postgresql://db/a", **engine_args)
+            """,
+        },
+        monkeypatch,
+    )
+    assert not at(report, "app.py:13").settings["pool_size"].known
+
+
+def test_a_parameter_a_method_passes_its_own_self_for_is_not_given_that_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (review) `copy_to_shadow(self, name)` in Store: only BigStore, a subclass with its own factory, is made
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/shadow.py": "def copy_to_shadow(store, name):\n    return store.open_store(name)\n",
+            "app/base.py": """
+                import sqlalchemy
+                from app.shadow import copy_to_shadow
+
+                class Store:
+                    def open_store(self, name):
+                        return sqlalchemy.create_engine("postgresql://db/" + name, pool_size=5)
+
+                    def run(self, name):
+                        return copy_to_shadow(self, name)
+
+                class BigStore(Store):
+                    def open_store(self, name):
+                        return sqlalchemy.create_engine("postgresql://db/" + name, pool_size=40)
+
+                store = BigStore()
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools if p.file == "app/shadow.py"] == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ('setattr(cfg, "pool_size", 20)', 20),
+        ("def grow(c):\n    c.pool_size = 99\n    return c\ngrow(cfg)", 99),
+        ('def grow(c):\n    setattr(c, "pool_size", 99)\ngrow(cfg)', 99),
+    ],
+)
+def test_attributes_set_on_a_settings_instance_after_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changes: str, expected: int
+) -> None:
+    # (review) setattr at a module's top, and a helper that sets an attribute of the instance it is handed
+    app = (
+        "import sqlalchemy\n"
+        "class Cfg:\n"
+        "    def __init__(self):\n"
+        "        self.pool_size = 5\n"
+        "cfg = Cfg()\n"
+        f"{changes}\n"
+        'engine = sqlalchemy.create_engine("postgresql://db/a", pool_size=cfg.pool_size)\n'
+    )
+    report = scan(tmp_path, {"app.py": app}, monkeypatch)
+    pool = next(p for p in report.pools if p.file == "app.py")
+    assert pool.settings["pool_size"].value == expected
+
+
+@pytest.mark.parametrize(
+    "loading",
+    [
+        "def _load():\n    with open('/etc/app.yaml') as f:\n        globals().update(yaml.safe_load(f))\n_load()",
+        "with open('/etc/app.yaml') as f:\n    locals().update(yaml.safe_load(f))",
+    ],
+)
+def test_globals_updated_from_a_function_or_locals_at_the_top_make_settings_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loading: str
+) -> None:
+    settings = (
+        "import yaml\n"
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "CONN_MAX_AGE": 0}}\n'
+        f"{loading}\n"
+    )
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "site/__init__.py": "",
+            "site/settings.py": settings,
+        },
+        monkeypatch,
+    )
+    pool = next(p for p in report.pools if p.file == "site/settings.py")
+    assert pool.get("CONN_MAX_AGE") is None or not pool.settings["CONN_MAX_AGE"].known
+    assert pool.unresolved
+
+
+def test_a_write_through_get_of_a_key_the_dict_has_is_a_write_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "site/__init__.py": "",
+            "site/settings.py": """
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}
+
+                def checks(databases):
+                    databases.get("default", {})["CONN_HEALTH_CHECKS"] = True
+                    databases.get("replica", {})["CONN_MAX_AGE"] = 60
+
+                checks(DATABASES)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "site/settings.py:1")
+    assert pool.settings["CONN_HEALTH_CHECKS"].value is True
+    assert [p.call for p in report.pools] == ["DATABASES['default']"]
+
+
+def test_the_class_of_a_methods_self_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (review) `self.__class__.POOL` in a base method: only the subclass is made
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+                import sqlalchemy
+
+                class Base:
+                    POOL = 5
+
+                    def engine(self):
+                        return sqlalchemy.create_engine("postgresql://db/a", pool_size=self.__class__.POOL)
+
+                class Big(Base):
+                    POOL = 50
+
+                engine = Big().engine()
+            """,
+        },
+        monkeypatch,
+    )
+    assert all(p.settings["pool_size"].value != 5 for p in report.pools)

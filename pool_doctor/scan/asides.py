@@ -5,6 +5,7 @@ vendored into its tree (finder.Project.walk)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 TEST_FOLDERS = {"tests", "test", "testing"}
@@ -30,18 +31,23 @@ def is_test_file(path: Path) -> bool:
     return any(part in TEST_FOLDERS or TEST_FOLDER.search(part) for part in path.parent.parts)
 
 
-# (and a documentation tree's snippets: nbgrader's docs/source/user_guide/, FastAPI's docs_src/)
-EXAMPLE_FOLDERS = {"examples", "example", "samples", "docs", "doc", "docs_src"}
+EXAMPLE_FOLDERS = {"examples", "example", "samples"}
+# A documentation tree's snippets (nbgrader's docs/source/user_guide/, FastAPI's docs_src/), unless the folder is
+# a package of the app (a Django app named `docs`)
+DOC_FOLDERS = {"docs", "doc", "docs_src"}
 EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|template|tmpl|dist)(?:$|[._-])", re.IGNORECASE)
 DEFAULT_WORD = re.compile(r"(?:^|[.-])default(?:$|[.-])", re.IGNORECASE)
 SETTINGS_WORD = re.compile(r"settings|conf|local", re.IGNORECASE)  # (conf: config, configuration)
 
 
-def is_example_file(path: Path) -> bool:
+def is_example_file(path: Path, package: Callable[[Path], bool] = lambda folder: False) -> bool:
     """An example or a template of settings to copy (`config.example.py`, `settings-sample.py`,
     `local.template.py`, `settings/production.example.py`), or a file under `examples/` or `docs/`: what a
     deployment starts from, not what it runs. A module of the app named so (`email_template.py`, `dumps/sample.py`) is the app's."""
     if any(part in EXAMPLE_FOLDERS for part in path.parent.parts):
+        return True
+    folders = [Path(*path.parent.parts[: at + 1]) for at, part in enumerate(path.parent.parts) if part in DOC_FOLDERS]
+    if any(not package(folder) for folder in folders):  # (`package`: whether a folder below the root is one)
         return True
     stem = path.name.removesuffix(".py").removesuffix(".wsgi")  # (a server's script keeps no suffix of its own)
     # `-default` / `.default` too, in a name no `import` reaches (fiduswriter's configuration-default.py, copied to

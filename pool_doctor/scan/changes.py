@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import Branches, DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk, is_known
+from pool_doctor.scan.kinds import Branches, DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk, is_known, unknown
 from pool_doctor.scan.nodes import MUTATORS, popped, popped_each_time, pseudo_name
 from pool_doctor.scan.paths import State, settings_unknown
 from pool_doctor.scan.statements import hands_names, updates_names
@@ -19,6 +19,8 @@ from pool_doctor.scan.statements import hands_names, updates_names
 FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are read in, for the state before it
 
 
+CONFIGMANAGER = "configmanager.Config"  # a HolderV of its sections, each item one holding its `value`
+CONFIGMANAGER_LOADS = {"load", "load_values", "read", "read_dict", "read_string"}  # (its persistence adapters')
 ALIASES = "$aliases"  # the state's entry of the names that hold a part of another name's dict (never a name)
 Assigner = Callable[[ast.expr, Any, State], State]  # flow's assign_target: a target given a value
 MAX_NESTING = 4  # dicts in a dict literal read for the names placed in them
@@ -142,6 +144,18 @@ def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edi
         state = mutating_call(ev, frame_of, base, state)
         at = ast.copy_location(ast.Subscript(base.func.value, base.args[0], ast.Load()), base)
         return change(ev, frame_of, at, state, edit)
+    if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "get" and base.args:
+        held = ev.force(ev.eval(base.func.value, frame_of(state)))  # `d.get("default", {})["X"] = v`: d's item, when d
+        key = ev.force(ev.eval(base.args[0], frame_of(state)))  # has the key (else a dict nothing keeps)
+        if isinstance(held, DictV) and is_known(key) and str(key.value) in held.items:
+            return change(
+                ev,
+                frame_of,
+                ast.copy_location(ast.Subscript(base.func.value, base.args[0], ast.Load()), base),
+                state,
+                edit,
+            )
+        return state
     if isinstance(base, ast.Subscript):
         key = ev.force(ev.eval(base.slice, frame_of(state)))
 
@@ -213,9 +227,20 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
     receiver, changed."""
     func = call.func
     if (set_name := _set_attribute(call)) is not None:  # `object.__setattr__(self, "_cfg", cfg)`: `self._cfg = cfg`
-        return {**state, set_name: ev.eval(call.args[2], frame_of(state))}
+        frame, (holder, attr) = frame_of(state), set_name.split(".", 1)
+        value = ev.eval(call.args[2], frame)
+        scope = frame.scope if isinstance(frame.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        own = scope is not None and bool(scope.args.args) and scope.args.args[0].arg == holder  # (a method's self)
+        held = None if own else ev.force(ev.eval(call.args[0], frame))  # `setattr(cfg, "x", v)` on what it holds
+        return {
+            **state,
+            set_name: value,
+            **({holder: ev.with_attribute(held, attr, value)} if held is not None else {}),
+        }
     if not isinstance(func, ast.Attribute):
         return state
+    if func.attr in CONFIGMANAGER_LOADS:
+        state = configmanager_load(ev, frame_of, call, state)
     names = _module_names(ev, frame_of, call, state)
     if names is not None:
         return names
@@ -229,6 +254,20 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
         return state  # setdefault the scan cannot read changes nothing it knows (change() reads the others)
     frame = frame_of(state)
     return change(ev, frame_of, inner, state, lambda d: ev.mutated(d, func.attr, call, frame))
+
+
+def configmanager_load(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:
+    """configmanager's `config.yaml.load(path)`, `config.load_values(...)`, `config.postgres.load_values(...)`: what
+    it loads is the deployment's, so the config the name holds is unknown from there on."""
+    root: ast.expr = call.func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    frame = frame_of(state)
+    held = ev.force(ev.eval(root, frame)) if isinstance(root, ast.Name) else None  # (a module's, in a function too)
+    if not (isinstance(held, HolderV) and held.dotted == CONFIGMANAGER):
+        return state
+    assert isinstance(root, ast.Name)
+    return {**state, root.id: unknown(frame.module, call, why=f"{root.id} (what {frame.module.segment(call)} loads)")}
 
 
 def _set_attribute(call: ast.Call) -> str | None:

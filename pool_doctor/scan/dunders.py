@@ -66,7 +66,8 @@ class Dunders:
             return None
         bound = self.ev.bind(getter, None, Frame(getter.module))
         bound.bindings[params[1]] = key
-        return self.ev.call_bound(getter, bound)
+        found = self.ev.force(self.ev.call_bound(getter, bound))  # (unknown: as the caller wrote it, not the class)
+        return None if isinstance(found, SV) and not found.known and not (found.branches or found.env) else found
 
     def getattr_read(self, instance: InstanceRef, attr: str) -> Any:
         """What the class's `__getattr__` gives for an attribute nothing sets (OpenSlides' Environment reads its

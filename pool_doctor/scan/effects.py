@@ -7,13 +7,26 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from pool_doctor.scan import containers
 from pool_doctor.scan.files import FileV
 from pool_doctor.scan.finder import dotted_parts, last_name
-from pool_doctor.scan.kinds import ClassRef, DictV, Frame, FuncRef, HolderV, InstanceRef, Interpreter, MethodRef
+from pool_doctor.scan.kinds import (
+    Branches,
+    ClassRef,
+    DictV,
+    Frame,
+    FuncRef,
+    HolderV,
+    InstanceRef,
+    Interpreter,
+    MethodRef,
+    unknown,
+)
 from pool_doctor.scan.nodes import MUTATORS, installed_import
 
 # A dict's methods that change it in place.
 CHANGES = MUTATORS | {"popitem"}
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def self_call(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any], frame: Frame) -> dict[str, Any]:
@@ -54,8 +67,6 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
     func = ev.force(ev.eval(call.func, frame))
     if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or func.bound_self is not None:
         return {}
-    if _registered(func):
-        return {}
     params = [a.arg for a in (*func.node.args.posonlyargs, *func.node.args.args)]
     changed, configured = _changed_params(func.node)
     kinds = {name: ev.force(ev.eval(ast.Name(name, ast.Load()), frame)) for _, name in given}
@@ -64,10 +75,13 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
         for index, name in given
         if index < len(params)
         and (
-            (params[index] in changed and (isinstance(kinds[name], DictV) or ev.held_items(kinds[name]) is not None))
+            (params[index] in changed and _changeable(ev, kinds[name]))
             or (params[index] in configured and isinstance(kinds[name], HolderV))
         )
     }
+    if wanted and _registered(func):  # which body runs is the dispatcher's to say: what any of them writes is unknown
+        index = {param: params.index(param) for param in wanted}
+        return {name: _dispatched(ev, kinds[name], func, index[param], call, frame) for param, name in wanted.items()}
     if not wanted or _following[0] >= MAX_FOLLOWED:
         return {}
     _following[0] += 1
@@ -75,16 +89,72 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
         after = ev.locals_after(func, call, frame)
     finally:
         _following[0] -= 1
-    kept = (DictV, HolderV, InstanceRef)
-    return {name: after[param] for param, name in wanted.items() if isinstance(ev.force(after.get(param)), kept)}
+    out = {}
+    for param, name in wanted.items():
+        attrs = {key[len(param) + 1 :]: item for key, item in after.items() if key.startswith(f"{param}.")}
+
+        def with_attrs(value: Any, attrs: dict[str, Any] = attrs) -> Any:  # `c.pool_size = 99`: on c
+            for attr, item in attrs.items() if isinstance(value, InstanceRef) else ():
+                value = ev.with_attribute(value, attr, item) if "." not in attr else value
+            return value
+
+        value = containers.lift(ev, [ev.force(after.get(param))], with_attrs) if attrs else after.get(param)
+        # (Branches the callee's own tests make are not kept: a guarded read leaves the defaults)
+        branched = isinstance(ev.force(kinds[name]), Branches) and _changeable(ev, value)
+        out.update({name: value} if isinstance(ev.force(value), (DictV, HolderV, InstanceRef)) or branched else {})
+    return out
+
+
+def _changeable(ev: Interpreter, value: Any) -> bool:
+    """A dict or an instance a function may change in place, on every path (Branches of them too)."""
+    value = ev.force(value)
+    if isinstance(value, Branches):
+        return all(_changeable(ev, option) for _, option in value.options)
+    return isinstance(value, (DictV, InstanceRef))
 
 
 def _registered(func: FuncRef) -> bool:
     """A function defined again under the same name in its module, each with a decorator (oslo.db's
     `@_init_connection_args.dispatch_for("mysql+mysqldb")`): which body a call runs is the dispatcher's to say."""
-    name = getattr(func.node, "name", None)
-    same = [s for s in func.module.tree.body if isinstance(s, type(func.node)) and getattr(s, "name", None) == name]
+    same = _definitions(func)
     return len(same) > 1 and all(s.decorator_list for s in same[1:])
+
+
+def _definitions(func: FuncRef) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    name = getattr(func.node, "name", None)
+    return [s for s in func.module.tree.body if isinstance(s, FUNCTIONS) and s.name == name]
+
+
+def _dispatched(ev: Interpreter, given: Any, func: FuncRef, index: int, call: ast.Call, frame: Frame) -> Any:
+    """The dict handed to a dispatched function as its `index`th argument: each key any of its bodies writes
+    (`args["connect_args"]["charset"] = ...`: connect_args) unknown, the rest kept; a key none names, any."""
+    if not isinstance(given, DictV):
+        return unknown(frame.module, call)
+    keys, any_key = set(), False
+    for body in _definitions(func):
+        params = [a.arg for a in (*body.args.posonlyargs, *body.args.args)]
+        for node in ast.walk(body) if index < len(params) else ():
+            target = node if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) else None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CHANGES:
+                target = node.func.value if isinstance(node.func.value, ast.Subscript) else None
+                any_key |= isinstance(node.func.value, ast.Name) and node.func.value.id == params[index]
+            while isinstance(target, ast.Subscript) and isinstance(target.value, ast.Subscript):
+                target = target.value
+            if (
+                isinstance(target, ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == params[index]
+            ):
+                literal = isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)
+                keys |= {target.slice.value} if literal else set()  # type: ignore[attr-defined]
+                any_key |= not literal
+    text = frame.module.segment(call)
+    result = DictV(dict(given.items), given.origin, [*given.opaque, *([text] if any_key else [])])
+    for key in keys:
+        result.items[key] = unknown(
+            frame.module, call, why=f"{key} (what {text} sets: which definition runs is decided at run time)"
+        )
+    return result
 
 
 def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
@@ -97,6 +167,10 @@ def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[s
             rebound.add(node.id)  # `options = dict(options)`: what it changes next is a copy
         if isinstance(node, (ast.For, ast.AsyncFor)) and (item := _item_name(node)) is not None:
             loops.append(item)
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
+            found.add(node.value.id)  # `cfg.pool_size = 99` on an instance it is handed
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("setattr", "object.__setattr__") and node.args:
+            found |= {node.args[0].id} if isinstance(node.args[0], ast.Name) else set()
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             receiver = _holder(node.func.value)  # `d["default"].update(...)`: d's item, d changed
             if node.func.attr in CHANGES and isinstance(receiver, ast.Name):

@@ -20,7 +20,7 @@ from pool_doctor.scan.asides import VENDORED, installed_into, is_example_file, i
 from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
 from pool_doctor.scan.names import last_name as last_name
 from pool_doctor.scan.provided import provider_call
-from pool_doctor.scan.statements import assigned_names, changed_name
+from pool_doctor.scan.statements import ANY_SETTING, assigned_names, changed_name, globals_update
 from pool_doctor.scan.syntax import parse_newer
 from pool_doctor.stacks import REGISTRY, scanned
 
@@ -251,7 +251,8 @@ class Project:
         if self.single_file and path == self.root:
             return None  # the one file the user names is judged, whatever its name
         below = self.within(path)
-        return "tests" if is_test_file(below) else "examples" if is_example_file(below) else None
+        package = lambda folder: (self.base / folder / "__init__.py").is_file()  # noqa: E731
+        return "tests" if is_test_file(below) else "examples" if is_example_file(below, package) else None
 
     def _module_keys(self, path: Path) -> list[str]:
         parts = list(path.relative_to(self.import_base).with_suffix("").parts)
@@ -425,6 +426,13 @@ def index_module(module: Module) -> None:
         if isinstance(node, ast.Global) and functions and not isinstance(functions[-1], ast.Lambda):
             for name in node.names:
                 module.rebound.setdefault(name, functions[-1].name)
+        if (
+            isinstance(node, ast.Call)
+            and functions
+            and not isinstance(functions[-1], ast.Lambda)
+            and globals_update(node)
+        ):
+            module.rebound.setdefault(ANY_SETTING, functions[-1].name)  # `globals().update(...)`: any of its settings
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             inner = (*functions, node)
             for child in ast.iter_child_nodes(node):

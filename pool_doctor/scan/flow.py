@@ -31,13 +31,7 @@ from pool_doctor.scan.kinds import (
     over,
     unknown,
 )
-from pool_doctor.scan.nodes import (
-    holds,
-    is_generator,
-    pseudo_name,
-    reads_outer,
-    required_absent,
-)
+from pool_doctor.scan.nodes import holds, is_generator, pseudo_name, reads_outer, required_absent
 from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names, settings_unknown
 
 SET = assumed_set("")  # the prefix of the bindings that say a variable is set on a path
@@ -118,7 +112,13 @@ class Flow:
             end, _ = self.block(run, node.body, dict(frame.bindings), ())
         except Exhausted:
             return {}
-        return left_names(end)
+        # (each way out's: `fill(d): d["x"] = 1; return d` as it returns)
+        ends = [("the end", end)] if end is not None else []
+        ends += [
+            (f"the return at line {v.node.lineno}", v.frame.bindings) for _, v in run.returns if isinstance(v, Thunk)
+        ]
+        joined = ends[0][1] if len(ends) < 2 else self.join([(t, s, i == 0) for i, (t, s) in enumerate(ends)], run)
+        return left_names(joined if ends else None)
 
     def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
         """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""

@@ -320,8 +320,8 @@ class SettingsClasses:
 
     def instance_attribute(self, instance: InstanceRef, attr: str, node: ast.AST | None, frame: Frame) -> Any:
         cls = instance.cls
-        if attr == "__class__" and instance.given is None:  # (a subclass's instance, given: not this class)
-            return cls
+        if attr == "__class__":  # the class a known call made it of (a method's `self` may be a subclass's)
+            return cls if instance.given is None and instance.call is not None else unknown(frame.module, node)
         setter = self.rebinds.set_by(instance, attr) or self.rebinds.set_by(cls, attr)
         if setter is not None:
             return unknown(frame.module, node, why=f"{attr}, set again by {setter}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from pool_doctor.scan.changes import CONFIGMANAGER
 from pool_doctor.scan.containers import decided_by, dict_of_branches, settle_options
 from pool_doctor.scan.environment import Environment, Words, config_cast
 from pool_doctor.scan.files import path_text
@@ -30,7 +31,6 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 
-CONFIGMANAGER = "configmanager.Config"  # (a HolderV of its sections and items)
 ENVIRON_TOP = {"CONN_MAX_AGE", "ATOMIC_REQUESTS", "AUTOCOMMIT", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"}
 ENVIRON_TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's BOOLEAN_TRUE_STRINGS
 # marshmallow 4's fields.Boolean truthy and falsy strings (environs' env.bool), case as written there
@@ -303,22 +303,28 @@ class ConfigSources:
 
     def configmanager_config(self, node: ast.Call, frame: Frame) -> Any:
         """configmanager 1.35's `Config(schema)`: its sections and items read as attributes, each item its schema
-        default (`config.postgres.pool_size.value`, pyaleph's)."""
+        default (`config.postgres.pool_size.value`, `.get()`, pyaleph's) until the code sets or loads one
+        (changes.configmanager_load); with `load_sources` it loads at once (managers.py: `auto_load`)."""
         schema = self.ev.force(self.ev.arg(node, frame, 0, "schema"))
-        if not isinstance(schema, DictV) or schema.opaque:
+        if not isinstance(schema, DictV) or schema.opaque or keyword(node, "load_sources") is not None:
             return unknown(frame.module, node)
 
         def tree(section: DictV) -> HolderV:
             items = {key: self.ev.force(item) for key, item in section.items.items()}
+            leaves = {
+                k: v if isinstance(v, DictV) else HolderV(CONFIGMANAGER, {"value": v}, {"get": ("value",)})
+                for k, v in items.items()
+            }
             return HolderV(
-                CONFIGMANAGER, {k: tree(v) if isinstance(v, DictV) and not v.opaque else v for k, v in items.items()}
+                CONFIGMANAGER, {k: tree(v) if isinstance(v, DictV) and not v.opaque else v for k, v in leaves.items()}
             )
 
         return tree(schema)
 
     def environment_database_url_value(self, node: ast.Call, frame: Frame) -> Any:
         """django-environment-config 0.2's `values.DatabaseURLValue(*, db_alias="default", default=..., env_name=
-        "DATABASE_URL", **params)`: `{db_alias: dj_database_url.parse(the variable, else default, **params)}`;
+        "DATABASE_URL", **params)`: `{db_alias: dj_database_url.parse(the variable, else default, **params)}` (a
+        dict default as it is, values.py `convert`);
         `env_name=None`: the default alone; neither a default nor the variable: MissingEnvValueError at import."""
         alias, env_name = self.ev.arg(node, frame, None, "db_alias"), self.ev.arg(node, frame, None, "env_name")
         default_node = keyword(node, "default")
@@ -329,7 +335,9 @@ class ConfigSources:
             url = self.environment.lookup(name, Thunk(default_node, frame) if default_node else None, frame, node)
         key = str(alias.value) if is_known(alias) and alias.value else "default"
         where, line, file = frame.module.where(node), node.lineno, frame.module.display
-        return DictV({key: self._dj_database_url(url, node, frame)}, where, line=line, file=file)
+        url = self.ev.force(url)  # (a dict default is the alias's as it is: only a URL goes through parse)
+        config = url if isinstance(url, DictV) else self._dj_database_url(url, node, frame)
+        return DictV({key: config}, where, line=line, file=file)
 
     def _dj_database_url(self, url: Any, node: ast.Call, frame: Frame) -> DictV:
         where = frame.module.where(node)

@@ -45,11 +45,20 @@ def hands_names(call: ast.Call) -> bool:
     return handed or ast.unparse(call.func).rpartition(".")[2] == "include"
 
 
-def updates_names(call: ast.Call) -> bool:
-    """`vars().update(config)`, `globals().update(config)`: the names of the scope it runs in, each key one."""
+ANY_SETTING = "*"  # Module.rebound's key for a function that may set any of the module's names (globals().update)
+
+
+def updates_names(call: ast.Call, scopes: tuple[str, ...] = ("vars", "globals", "locals")) -> bool:
+    """`vars().update(config)`, `globals().update(config)`: the names of the scope it runs in (at a module's top,
+    `locals()` too), each key one."""
     inner = call.func.value if isinstance(call.func, ast.Attribute) and call.func.attr == "update" else None
-    named = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in ("vars", "globals")
+    named = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in scopes
     return named and not inner.args and len(call.args) == 1 and not call.keywords  # type: ignore[union-attr]
+
+
+def globals_update(call: ast.Call) -> bool:
+    """`globals().update(config)`, which sets the module's names from inside a function too."""
+    return updates_names(call, ("globals",))
 
 
 def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:

@@ -552,7 +552,8 @@ def class_passed(
     value_at: Callable[[Module, CallSite, ast.expr], Any],
 ) -> ClassRef | None:
     """The project class whose instances the calls pass as the parameter `name` (at `position`, else by keyword
-    only), when every call whose argument the scan reads passes one of the same class; else None."""
+    only), when every call passes an instance made of that very class; else None. A method's own `self`, or an
+    instance a caller the scan does not see made (`given`), may be a subclass's, so it counts as no class."""
     found: dict[int, ClassRef] = {}
     for module, site in calls:
         call = site.call
@@ -560,11 +561,12 @@ def class_passed(
         before = call.args[: position + 1] if position is not None else []
         if given is None and position is not None and len(call.args) > position:
             given = None if any(isinstance(a, ast.Starred) for a in before) else call.args[position]
-        value = value_at(module, site, given) if given is not None else None
-        if isinstance(value, InstanceRef):
-            found[id(value.cls.node)] = value.cls
-        elif isinstance(value, ClassRef) or (value is not None and is_known(value)):
-            return None  # (a class itself, a string: no instance of one)
+        if given is None or (isinstance(given, ast.Name) and given.id in ("self", "cls")):
+            return None
+        value = value_at(module, site, given)
+        if not isinstance(value, InstanceRef) or value.given is not None:
+            return None
+        found[id(value.cls.node)] = value.cls
     return next(iter(found.values())) if len(found) == 1 else None
 
 
