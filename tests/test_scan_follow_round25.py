@@ -941,3 +941,29 @@ def test_the_class_of_a_methods_self_is_unknown(tmp_path: Path, monkeypatch: pyt
         monkeypatch,
     )
     assert all(p.settings["pool_size"].value != 5 for p in report.pools)
+
+
+def test_a_helper_handed_a_dict_whose_every_path_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (crash, CKAN's environment.py) a function with no way out but a raise left no locals to read
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+                from sqlalchemy import create_engine
+
+                def refuse(options):
+                    options["pool_size"] = 1
+                    raise SystemExit("no database configured")
+
+                options = {"pool_size": 5}
+                try:
+                    refuse(options)
+                except SystemExit:
+                    pass
+                engine = create_engine("postgresql://db/a", **options)
+            """,
+        },
+        monkeypatch,
+    )
+    assert not report.warnings
+    assert at(report, "app.py:12").settings["pool_size"].value == 5

@@ -117,8 +117,8 @@ class Flow:
         ends += [
             (f"the return at line {v.node.lineno}", v.frame.bindings) for _, v in run.returns if isinstance(v, Thunk)
         ]
-        joined = ends[0][1] if len(ends) < 2 else self.join([(t, s, i == 0) for i, (t, s) in enumerate(ends)], run)
-        return left_names(joined if ends else None)
+        joined = self.join([(t, s, i == 0) for i, (t, s) in enumerate(ends)], run) if len(ends) > 1 else None
+        return left_names(joined or (ends[0][1] if ends else None))  # (none: every path raises)
 
     def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
         """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""
