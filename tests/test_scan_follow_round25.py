@@ -967,3 +967,55 @@ def test_a_helper_handed_a_dict_whose_every_path_raises(tmp_path: Path, monkeypa
     )
     assert not report.warnings
     assert at(report, "app.py:12").settings["pool_size"].value == 5
+
+
+def test_a_pool_an_abstract_base_makes_from_what_its_one_subclass_instance_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # AstrBot: BaseDatabase.__init__ reads self.DATABASE_URL, which SQLiteDatabase.__init__ sets before calling
+    # super().__init__(); the base's own class attribute ("") gave a WRONG known connect_args {}
+    report = scan(
+        tmp_path,
+        {
+            "bot/__init__.py": "",
+            "bot/db/__init__.py": """
+                import abc
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+                class BaseDatabase(abc.ABC):
+                    DATABASE_URL = ""
+
+                    def __init__(self) -> None:
+                        connect_args = {"timeout": 30} if "sqlite" in self.DATABASE_URL else {}
+                        self.engine = create_async_engine(self.DATABASE_URL, connect_args=connect_args)
+            """,
+            "bot/db/sqlite.py": """
+                from bot.db import BaseDatabase
+
+                class SQLiteDatabase(BaseDatabase):
+                    def __init__(self, db_path):
+                        self.DATABASE_URL = f"sqlite+aiosqlite:///{db_path}"
+                        super().__init__()
+            """,
+            "bot/core.py": """
+                from bot.db.sqlite import SQLiteDatabase
+
+                db_helper = SQLiteDatabase("data/bot.db")
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "bot/db/__init__.py:9")
+    assert pool.settings["url"].value == "sqlite+aiosqlite:///data/bot.db"
+    assert pool.settings["connect_args.timeout"].value == 30
+
+
+@pytest.mark.parametrize(("name", "aside"), [("settings/testmysql.py", "tests"), ("settings/production.py", None)])
+def test_a_settings_packages_test_module_is_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
+) -> None:
+    # archivematica's settings/testmysql.py, which only the integration tests' compose file names
+    report = scan(
+        tmp_path, {name: 'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n'}, monkeypatch
+    )
+    assert [p.aside for p in report.pools] == [aside]

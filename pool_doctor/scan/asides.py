@@ -26,7 +26,8 @@ def is_test_file(path: Path) -> bool:
     name = path.name
     if name in TEST_MODULES or name.startswith("test_") or name.endswith("_test.py"):
         return True
-    if path.stem in CI_SETTINGS and SETTINGS_FOLDER.search(path.parent.name):
+    ci = path.stem in CI_SETTINGS or path.stem.startswith("test")  # (archivematica's settings/testmysql.py)
+    if ci and SETTINGS_FOLDER.search(path.parent.name):
         return True  # a settings package's module the CI runs the tests with (lutris' settings/ci.py, travis.py)
     return any(part in TEST_FOLDERS or TEST_FOLDER.search(part) for part in path.parent.parts)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.scan import pyramid, taint
+from pool_doctor.scan import callers, pyramid, taint
 from pool_doctor.scan.callargs import pool_settings
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
@@ -95,6 +95,7 @@ class PoolFinder:
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
         self._makers: dict[int, list[tuple[Module, CallSite]]] = {}  # each class's instances the app makes (_made)
         self._counted = False
+        self._heirs_made: dict[int, list[tuple[Module, CallSite]]] = {}  # a class's subclasses' instances (_self_for)
         self._all_read = False  # every module the scan reads is parsed (count_callers on): callers can be looked up
         self._asking: set[int] = set()  # functions whose callers are being read for a parameter (_given_by_callers)
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
@@ -398,10 +399,16 @@ class PoolFinder:
             wrapper = next((w for w in self.wrappers.values() if w.cls is site.cls and w.instances), None)
         instances = wrapper.instances if wrapper is not None else self.keepers.get(id(site.cls), (None, []))[1]
         instances = instances or (self._made(site.cls) if self._counted else [])
+        if not instances and self._counted:  # (AstrBot's abstract BaseDatabase: the one subclass instance made)
+            if id(site.cls) not in self._heirs_made:
+                subclasses = callers.subclasses(self.ev.project, site.cls, self.ev.class_chain)
+                self._heirs_made[id(site.cls)] = [made for sub in subclasses for made in self._made(sub)]
+            instances = self._heirs_made[id(site.cls)]
         if len(instances) == 1:  # the one instance the app makes: its arguments (a dataclass's, its fields)
             maker_module, maker = instances[0]
             frame = self.site_frame(maker_module, maker)
-            made = self.ev.classes.instantiate(cls, maker.call, frame)
+            made_of = self.called(maker_module, maker)
+            made = self.ev.classes.instantiate(made_of if isinstance(made_of, ClassRef) else cls, maker.call, frame)
             return made if isinstance(made, InstanceRef) else InstanceRef(cls, {}, call=maker.call, frame=frame)
         own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
         handed = self._mentions.made_elsewhere(cls.node.name, own_init)
@@ -410,14 +417,14 @@ class PoolFinder:
     def _given_by_callers(self, func: FunctionNode, bound_self: Any, site: CallSite, bound: Frame) -> Frame:
         """`config.get_database(name)` on a parameter nothing gives nor annotates (llvm-lnt's
         `import_and_report(config, ...)`): an instance of the class the function's callers in the app pass."""
-        name = taint.receiver_given(site, func, bound) if self._all_read and id(func) not in self._asking else None
+        name = callers.receiver_given(site, func, bound) if self._all_read and id(func) not in self._asking else None
         if name is None:
             return bound
         params = [a.arg for a in (*func.args.posonlyargs, *func.args.args)][1 if bound_self is not None else 0 :]
         self._asking.add(id(func))
         try:
-            calls = taint.calls_of(self.ev.project, func, self.called)
-            cls = taint.class_passed(
+            calls = callers.calls_of(self.ev.project, func, self.called)
+            cls = callers.class_passed(
                 calls,
                 name,
                 params.index(name) if name in params else None,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
-from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef, is_known
+from pool_doctor.scan.kinds import SV, ClassRef, is_known
 from pool_doctor.scan.nodes import MUTATORS, aliases, is_dataclass
 
 # What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
@@ -529,51 +529,3 @@ def made_in(module: Module, cls: ast.ClassDef, called: Callable[[Module, CallSit
         ]
         if isinstance(made := called(module, site), ClassRef) and made.node is cls
     ]
-
-
-def calls_of(
-    project: Project, func: FunctionNode, called: Callable[[Module, CallSite], Any]
-) -> list[tuple[Module, CallSite]]:
-    """The calls of a project function in the project's code (not its tests'), by its name or an alias of it."""
-    modules = [m for m in project.modules.values() if m is not None and not m.aside]
-    return [
-        (m, site)
-        for m in modules
-        for name in {func.name} | aliases(m, {func.name})
-        for site in m.calls.get(name, [])
-        if isinstance(made := called(m, site), FuncRef) and made.node is func
-    ]
-
-
-def class_passed(
-    calls: list[tuple[Module, CallSite]],
-    name: str,
-    position: int | None,
-    value_at: Callable[[Module, CallSite, ast.expr], Any],
-) -> ClassRef | None:
-    """The project class whose instances the calls pass as the parameter `name` (at `position`, else by keyword
-    only), when every call passes an instance made of that very class; else None. A method's own `self`, or an
-    instance a caller the scan does not see made (`given`), may be a subclass's, so it counts as no class."""
-    found: dict[int, ClassRef] = {}
-    for module, site in calls:
-        call = site.call
-        given = next((kw.value for kw in call.keywords if kw.arg == name), None)
-        before = call.args[: position + 1] if position is not None else []
-        if given is None and position is not None and len(call.args) > position:
-            given = None if any(isinstance(a, ast.Starred) for a in before) else call.args[position]
-        if given is None or (isinstance(given, ast.Name) and given.id in ("self", "cls")):
-            return None
-        value = value_at(module, site, given)
-        if not isinstance(value, InstanceRef) or value.given is not None:
-            return None
-        found[id(value.cls.node)] = value.cls
-    return next(iter(found.values())) if len(found) == 1 else None
-
-
-def receiver_given(site: CallSite, func: FunctionNode, frame: Frame) -> str | None:
-    """The parameter of `func` the site's call is a method of (`config.get_database(name)`), when nothing gives it."""
-    receiver = site.call.func.value if isinstance(site.call.func, ast.Attribute) else None
-    held = frame.bindings.get(receiver.id) if isinstance(receiver, ast.Name) else None
-    if isinstance(receiver, ast.Name) and isinstance(held, SV) and held.expr == f"{receiver.id} (not given)":
-        return receiver.id
-    return None

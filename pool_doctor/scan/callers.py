@@ -1,0 +1,87 @@
+"""Who calls what across the project: a function's calls (and the class of the instance its callers pass for a
+parameter), and a class's subclasses, with the files that name them parsed when first asked."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
+from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef
+from pool_doctor.scan.nodes import aliases
+
+
+def calls_of(
+    project: Project, func: FunctionNode, called: Callable[[Module, CallSite], Any]
+) -> list[tuple[Module, CallSite]]:
+    """The calls of a project function in the project's code (not its tests'), by its name or an alias of it."""
+    modules = [m for m in project.modules.values() if m is not None and not m.aside]
+    return [
+        (m, site)
+        for m in modules
+        for name in {func.name} | aliases(m, {func.name})
+        for site in m.calls.get(name, [])
+        if isinstance(made := called(m, site), FuncRef) and made.node is func
+    ]
+
+
+def class_passed(
+    calls: list[tuple[Module, CallSite]],
+    name: str,
+    position: int | None,
+    value_at: Callable[[Module, CallSite, ast.expr], Any],
+) -> ClassRef | None:
+    """The project class whose instances the calls pass as the parameter `name` (at `position`, else by keyword
+    only), when every call passes an instance made of that very class; else None. A method's own `self`, or an
+    instance a caller the scan does not see made (`given`), may be a subclass's, so it counts as no class."""
+    found: dict[int, ClassRef] = {}
+    for module, site in calls:
+        call = site.call
+        given = next((kw.value for kw in call.keywords if kw.arg == name), None)
+        before = call.args[: position + 1] if position is not None else []
+        if given is None and position is not None and len(call.args) > position:
+            given = None if any(isinstance(a, ast.Starred) for a in before) else call.args[position]
+        if given is None or (isinstance(given, ast.Name) and given.id in ("self", "cls")):
+            return None
+        value = value_at(module, site, given)
+        if not isinstance(value, InstanceRef) or value.given is not None:
+            return None
+        found[id(value.cls.node)] = value.cls
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def receiver_given(site: CallSite, func: FunctionNode, frame: Frame) -> str | None:
+    """The parameter of `func` the site's call is a method of (`config.get_database(name)`), when nothing gives it."""
+    receiver = site.call.func.value if isinstance(site.call.func, ast.Attribute) else None
+    held = frame.bindings.get(receiver.id) if isinstance(receiver, ast.Name) else None
+    if isinstance(receiver, ast.Name) and isinstance(held, SV) and held.expr == f"{receiver.id} (not given)":
+        return receiver.id
+    return None
+
+
+def subclasses(project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], list[ClassRef]]) -> list[ast.ClassDef]:
+    """The project's module-level classes (not its tests') that derive from the class, the files that name one
+    in a `class` statement parsed first, and those that name such a subclass (where it is made)."""
+    _parse_naming(project, rb"class\s+\w+\s*\([^)]*\b" + re.escape(cls.name.encode()) + rb"\b")
+    modules = [m for m in project.modules.values() if m is not None and not m.aside]
+    found = [
+        c
+        for m in modules
+        for c in m.classes.values()
+        if c is not cls and any(k.node is cls for k in chain(ClassRef(m, c)))
+    ]
+    if found:
+        _parse_naming(project, rb"\b(?:" + b"|".join(re.escape(c.name.encode()) for c in found) + rb")\s*\(")
+    return found
+
+
+def _parse_naming(project: Project, pattern: bytes) -> None:
+    """Parse the project's files (not its tests') whose text matches `pattern`."""
+    compiled = re.compile(pattern)
+    for path in project.files:
+        if path not in project.modules and not project.aside(path):
+            data = read_source(path)[0]
+            if data is not None and compiled.search(data):
+                project.parse(path, data)
