@@ -1019,3 +1019,40 @@ def test_a_settings_packages_test_module_is_the_tests(
         tmp_path, {name: 'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n'}, monkeypatch
     )
     assert [p.aside for p in report.pools] == [aside]
+
+
+def test_a_flask_config_instances_property_is_what_from_object_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # realms-wiki: `conf = Config()` whose `SQLALCHEMY_DATABASE_URI` is a property returning self.DB_URI
+    report = scan(
+        tmp_path,
+        {
+            "wiki/__init__.py": """
+                from flask import Flask
+                from flask_sqlalchemy import SQLAlchemy
+
+                db = SQLAlchemy()
+
+                def create_app():
+                    app = Flask(__name__)
+                    app.config.from_object("wiki.config.conf")
+                    db.init_app(app)
+                    return app
+            """,
+            "wiki/config/__init__.py": """
+                class Config:
+                    DB_URI = "postgresql://wiki@db/wiki"
+                    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+                    @property
+                    def SQLALCHEMY_DATABASE_URI(self):
+                        return self.DB_URI
+
+                conf = Config()
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "wiki/__init__.py:9")
+    assert pool.settings["url"].value == "postgresql://wiki@db/wiki"

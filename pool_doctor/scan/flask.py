@@ -391,8 +391,8 @@ class FlaskApps:
         return keys
 
     def _instance_keys(self, instance: InstanceRef) -> Keys:
-        """A config instance's keys: its class's, then what its `__init__` sets on self (OpenOversight)."""
-        made = self.ev.classes.init_state(instance)
+        """A config instance's keys: its class's, its properties' (realms-wiki's), what its `__init__` sets."""
+        made = {**flaskconfig.property_keys(self.ev, instance), **self.ev.classes.init_state(instance)}
         return {**self._class_keys(instance.cls), **{k: v for k, v in made.items() if k.startswith("SQLALCHEMY_")}}
 
     def _module_keys(self, module: Module) -> Keys:

@@ -13,7 +13,7 @@ import ast
 import posixpath
 from typing import Any
 
-from pool_doctor.scan.finder import Module
+from pool_doctor.scan.finder import Module, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -164,3 +164,17 @@ def filled_at_run_time(ev: Interpreter, given: Any) -> bool:
                 if isinstance(target, ClassRef) and target.node is given.node:
                     return True
     return False
+
+
+def property_keys(ev: Interpreter, instance: InstanceRef) -> dict[str, Any]:
+    """A config instance's `SQLALCHEMY_*` properties (realms-wiki's `@property def SQLALCHEMY_DATABASE_URI(self):
+    return self.DB_URI`), as `from_object` reads them: through the instance."""
+    names = {
+        stmt.name
+        for klass in ev.class_chain(instance.cls)
+        for stmt in klass.node.body
+        if isinstance(stmt, ast.FunctionDef)
+        and stmt.name.startswith("SQLALCHEMY_")
+        and any((dotted_parts(d) or [""])[-1] == "property" for d in stmt.decorator_list)
+    }
+    return {name: ev.attribute(instance, name, None, Frame(instance.cls.module)) for name in sorted(names)}
