@@ -1056,3 +1056,48 @@ def test_a_flask_config_instances_property_is_what_from_object_reads(
     )
     pool = at(report, "wiki/__init__.py:9")
     assert pool.settings["url"].value == "postgresql://wiki@db/wiki"
+
+
+def test_a_pydantic_1_validator_for_every_field_meets_each_fields_own_name_and_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MoviePilot: `@validator("*", pre=True, always=True)` branching on field.name and field.type_
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": """
+                import secrets
+                from pydantic import BaseSettings, validator
+
+                class Settings(BaseSettings):
+                    API_TOKEN: str = ""
+                    DB_POOL_SIZE: int = 100
+                    DB_POOL_PRE_PING: bool = False
+
+                    @validator("*", pre=True, always=True)
+                    def generic_type_validator(cls, value, field):
+                        if field.name == "API_TOKEN":
+                            return value or secrets.token_urlsafe(16)
+                        if field.type_ is bool:
+                            return value if isinstance(value, bool) else field.default
+                        if field.type_ is int:
+                            return int(value)
+                        return value
+
+                settings = Settings()
+            """,
+            "app/db.py": """
+                from sqlalchemy import create_engine
+                from app.config import settings
+
+                engine = create_engine(
+                    "postgresql://db/app", pool_size=settings.DB_POOL_SIZE, pool_pre_ping=settings.DB_POOL_PRE_PING
+                )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/db.py:4")
+    assert (pool.settings["pool_size"].value, pool.settings["pool_size"].env) == (100, "DB_POOL_SIZE")
+    assert pool.settings["pool_pre_ping"].value is False and pool.settings["pool_pre_ping"].known

@@ -16,11 +16,13 @@ from pool_doctor.scan.kinds import (
     DictV,
     Frame,
     FuncRef,
+    HolderV,
     InstanceRef,
     Interpreter,
     Thunk,
     ValidationInfoV,
     env_of,
+    unknown,
 )
 
 
@@ -70,6 +72,8 @@ class Validators:
                     frame.bindings[extra.arg] = ValidationInfoV(self._fields_before(instance, name))
                 elif extra.arg == "values":
                     frame.bindings[extra.arg] = self._fields_before(instance, name)
+                elif extra.arg == "field" and not v2:  # pydantic 1's ModelField: the field's name, type and default
+                    frame.bindings[extra.arg] = self._model_field(cls, name)
                 elif extra.arg == "info" or "ValidationInfo" in ast.unparse(extra.annotation or ast.Constant("")):
                     frame.bindings[extra.arg] = ValidationInfoV(self._fields_before(instance, name))
             result = self.ev.force(self.ev.call_bound(ref, frame))
@@ -83,6 +87,17 @@ class Validators:
             value = fieldtext.named(result, own) if own else result
 
         return value
+
+    def _model_field(self, cls: ClassRef, name: str) -> HolderV:
+        """What pydantic 1 hands a validator as `field` (MoviePilot's `@validator("*")` on `field.name`,
+        `field.type_`): the field's name, annotation and declared default."""
+        klass, stmt = self.classes.fields(cls).get(name, (cls, None))
+        frame = Frame(klass.module, scope=klass.node)
+        annotation = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
+        default = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+        parts = {"type_": annotation, "default": default}
+        attrs = {k: self.ev.eval(node, frame) if node is not None else unknown(None, None) for k, node in parts.items()}
+        return HolderV("pydantic.fields.ModelField", {"name": SV(name, None), **attrs})
 
     def _fields_before(self, instance: InstanceRef, name: str) -> DictV:
         """The fields pydantic has validated when it reaches `name`: those declared before it, as a dict."""
