@@ -1101,3 +1101,30 @@ def test_a_pydantic_1_validator_for_every_field_meets_each_fields_own_name_and_t
     pool = at(report, "app/db.py:4")
     assert (pool.settings["pool_size"].value, pool.settings["pool_size"].env) == (100, "DB_POOL_SIZE")
     assert pool.settings["pool_pre_ping"].value is False and pool.settings["pool_pre_ping"].known
+
+
+def test_safirs_engines_are_named_in_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # gafaelfawr: every engine is safir's (9.3: create_async_engine(url) inside); a method of the app's own named
+    # `initialize` is no library's
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/main.py": """
+                from safir.database import create_database_engine
+                from safir.dependencies.db_session import db_session_dependency
+
+                class Cache:
+                    def initialize(self, url):
+                        return url
+
+                async def startup(config):
+                    await db_session_dependency.initialize(config.database_url, config.database_password)
+                    Cache().initialize(config.database_url)
+                    return create_database_engine(config.database_url, config.database_password)
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools == []
+    assert sorted(w.split(": ", 1)[0] for w in report.warnings) == ["app/main.py:11", "app/main.py:9"]

@@ -29,6 +29,9 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   `AppConfig`, `base_config["use_sqlalchemy"] = True`, a blueprint's dict): `engine_from_config(conf,
   "sqlalchemy.")` of the ini's app section at start-up (tg/configurator/components/sqlalchemy.py; SAUCE,
   Kallithea);
+- safir 9.3's `safir.database.create_database_engine(url, password)` (`create_async_engine(url)`, SQLAlchemy's
+  defaults, `isolation_level` if given), `db_session_dependency.initialize(url, password)` (the same) and
+  `run_migrations_online(metadata, url, password)` (gafaelfawr's engines);
 - dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
   `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
   'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
@@ -54,6 +57,8 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "AsyncpgConfig": "litestar_asyncpg",
     "PG": "asyncpgsa",
     **dict.fromkeys(("configure_dbsession", "configure_engine"), "snovault"),
+    # (safir's `db_session_dependency.initialize(url, password)`, whose name alone is too common, only there)
+    **dict.fromkeys(("create_database_engine", "initialize", "run_migrations_online"), "safir"),
 }
 INCLUDES = {"clld.web.app": "clld", "clldmpg": "clld"}  # a Pyramid include of the library's that makes one
 TURBOGEARS = "use_sqlalchemy"  # the TurboGears option that has it make the engine
