@@ -85,3 +85,16 @@ def _parse_naming(project: Project, pattern: bytes) -> None:
             data = read_source(path)[0]
             if data is not None and compiled.search(data):
                 project.parse(path, data)
+
+
+def is_abstract(cls: ast.ClassDef) -> bool:
+    """A class the app cannot make itself: an `abc.ABC` (or `metaclass=ABCMeta`) one, or one with an
+    `@abstractmethod`; what its methods read of `self` is a subclass's."""
+    named = [
+        *(ast.unparse(b) for b in cls.bases),
+        *(ast.unparse(k.value) for k in cls.keywords if k.arg == "metaclass"),
+    ]
+    if any(name.rpartition(".")[2] in ("ABC", "ABCMeta") for name in named):
+        return True
+    methods = [s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return any(ast.unparse(d).rpartition(".")[2] == "abstractmethod" for m in methods for d in m.decorator_list)

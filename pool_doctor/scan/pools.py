@@ -399,7 +399,8 @@ class PoolFinder:
             wrapper = next((w for w in self.wrappers.values() if w.cls is site.cls and w.instances), None)
         instances = wrapper.instances if wrapper is not None else self.keepers.get(id(site.cls), (None, []))[1]
         instances = instances or (self._made(site.cls) if self._counted else [])
-        if not instances and self._counted:  # (AstrBot's abstract BaseDatabase: the one subclass instance made)
+        if not instances and self._counted and callers.is_abstract(site.cls):  # (AstrBot's BaseDatabase(abc.ABC): the
+            # one subclass instance made runs it)
             if id(site.cls) not in self._heirs_made:
                 subclasses = callers.subclasses(self.ev.project, site.cls, self.ev.class_chain)
                 self._heirs_made[id(site.cls)] = [made for sub in subclasses for made in self._made(sub)]
