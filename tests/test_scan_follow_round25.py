@@ -844,10 +844,11 @@ def test_a_parameter_a_method_passes_its_own_self_for_is_not_given_that_class(
         ('setattr(cfg, "pool_size", 20)', 20),
         ("def grow(c):\n    c.pool_size = 99\n    return c\ngrow(cfg)", 99),
         ('def grow(c):\n    setattr(c, "pool_size", 99)\ngrow(cfg)', 99),
+        ('def override(c, key, value):\n    setattr(c, key, value)\noverride(cfg, "pool_size", 50)', None),
     ],
 )
 def test_attributes_set_on_a_settings_instance_after_it_is_made(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changes: str, expected: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changes: str, expected: int | None
 ) -> None:
     # (review) setattr at a module's top, and a helper that sets an attribute of the instance it is handed
     app = (
@@ -861,7 +862,7 @@ def test_attributes_set_on_a_settings_instance_after_it_is_made(
     )
     report = scan(tmp_path, {"app.py": app}, monkeypatch)
     pool = next(p for p in report.pools if p.file == "app.py")
-    assert pool.settings["pool_size"].value == expected
+    assert pool.settings["pool_size"].value == expected and pool.settings["pool_size"].known is (expected is not None)
 
 
 @pytest.mark.parametrize(
@@ -1010,7 +1011,16 @@ def test_a_pool_an_abstract_base_makes_from_what_its_one_subclass_instance_set(
     assert pool.settings["connect_args.timeout"].value == 30
 
 
-@pytest.mark.parametrize(("name", "aside"), [("settings/testmysql.py", "tests"), ("settings/production.py", None)])
+@pytest.mark.parametrize(
+    ("name", "aside"),
+    [
+        ("settings/testmysql.py", "tests"),
+        ("settings/test_postgres.py", "tests"),
+        ("settings/production.py", None),
+        ("config/testnet.py", None),  # (review) a deployment's own settings, not a test database's
+        ("settings/testing_defaults.py", None),
+    ],
+)
 def test_a_settings_packages_test_module_is_the_tests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
 ) -> None:
@@ -1112,6 +1122,7 @@ def test_safirs_engines_are_named_in_warnings(tmp_path: Path, monkeypatch: pytes
             "app/__init__.py": "",
             "app/main.py": """
                 from safir.database import create_database_engine
+                from safir.dependencies.arq import arq_dependency
                 from safir.dependencies.db_session import db_session_dependency
 
                 class Cache:
@@ -1119,6 +1130,7 @@ def test_safirs_engines_are_named_in_warnings(tmp_path: Path, monkeypatch: pytes
                         return url
 
                 async def startup(config):
+                    await arq_dependency.initialize(mode=config.mode, redis_settings=config.redis)
                     await db_session_dependency.initialize(config.database_url, config.database_password)
                     Cache().initialize(config.database_url)
                     return create_database_engine(config.database_url, config.database_password)
@@ -1127,4 +1139,31 @@ def test_safirs_engines_are_named_in_warnings(tmp_path: Path, monkeypatch: pytes
         monkeypatch,
     )
     assert report.pools == []
-    assert sorted(w.split(": ", 1)[0] for w in report.warnings) == ["app/main.py:11", "app/main.py:9"]
+    assert sorted(w.split(": ", 1)[0] for w in report.warnings) == ["app/main.py:11", "app/main.py:13"]
+
+
+def test_globals_updated_from_a_function_make_lower_case_names_unknown_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+                import json
+                from sqlalchemy import create_engine
+
+                db_url = "postgresql://db/dev"
+                pool_size = 5
+
+                def load(path):
+                    with open(path) as f:
+                        globals().update(json.load(f))
+
+                load("/etc/app.json")
+                engine = create_engine(db_url, pool_size=pool_size)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:12")
+    assert not pool.settings["url"].known and not pool.settings["pool_size"].known

@@ -15,6 +15,8 @@ KINDS = r"(?:integration|functional|unit|acceptance|e2e|end2end|system|smoke|loa
 TEST_FOLDER = re.compile(rf"^\w+[_-]tests$|^tests[_-]\w+$|^{KINDS}[_-]test$|^test[_-]{KINDS}$", re.IGNORECASE)
 # (testing.py: a package's test support, a flask_testing TestCase's create_app: acousticbrainz, metabrainz.org)
 TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py"}
+# a settings package's module for a test database (testmysql, test_postgres, tests_sqlite), not testnet.py
+TEST_SETTINGS = re.compile(r"^tests?_?(?:mysql|mariadb|postgres|postgresql|pg|psql|sqlite|sqlite3|oracle|db|ci)$")
 CI_SETTINGS = {"ci", "travis"}  # (a testing.py or tests.py is a test module wherever it is)
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
@@ -26,7 +28,7 @@ def is_test_file(path: Path) -> bool:
     name = path.name
     if name in TEST_MODULES or name.startswith("test_") or name.endswith("_test.py"):
         return True
-    ci = path.stem in CI_SETTINGS or path.stem.startswith("test")  # (archivematica's settings/testmysql.py)
+    ci = path.stem in CI_SETTINGS or TEST_SETTINGS.match(path.stem) is not None  # (archivematica's testmysql.py)
     if ci and SETTINGS_FOLDER.search(path.parent.name):
         return True  # a settings package's module the CI runs the tests with (lutris' settings/ci.py, travis.py)
     return any(part in TEST_FOLDERS or TEST_FOLDER.search(part) for part in path.parent.parts)

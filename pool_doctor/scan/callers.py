@@ -64,14 +64,20 @@ def receiver_given(site: CallSite, func: FunctionNode, frame: Frame) -> str | No
 def subclasses(project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], list[ClassRef]]) -> list[ast.ClassDef]:
     """The project's module-level classes (not its tests') that derive from the class, the files that name one
     in a `class` statement parsed first, and those that name such a subclass (where it is made)."""
-    _parse_naming(project, rb"class\s+\w+\s*\([^)]*\b" + re.escape(cls.name.encode()) + rb"\b")
-    modules = [m for m in project.modules.values() if m is not None and not m.aside]
-    found = [
-        c
-        for m in modules
-        for c in m.classes.values()
-        if c is not cls and any(k.node is cls for k in chain(ClassRef(m, c)))
-    ]
+    names, found = [cls.name], list[ast.ClassDef]()
+    for _ in range(8):  # (their subclasses too, a file naming them parsed in turn)
+        alternatives = b"|".join(re.escape(name.encode()) for name in names)
+        _parse_naming(project, rb"class\s+\w+\s*\([^)]*\b(?:" + alternatives + rb")\b")
+        modules = [m for m in project.modules.values() if m is not None and not m.aside]
+        now = [
+            c
+            for m in modules
+            for c in m.classes.values()
+            if c is not cls and any(k.node is cls for k in chain(ClassRef(m, c)))
+        ]
+        if len(now) == len(found):
+            break
+        found, names = now, [c.name for c in now]
     if found:
         _parse_naming(project, rb"\b(?:" + b"|".join(re.escape(c.name.encode()) for c in found) + rb")\s*\(")
     return found
@@ -98,3 +104,15 @@ def is_abstract(cls: ast.ClassDef) -> bool:
         return True
     methods = [s for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
     return any(ast.unparse(d).rpartition(".")[2] == "abstractmethod" for m in methods for d in m.decorator_list)
+
+
+def handed(project: Project, name: str) -> bool:
+    """Whether the project's code names the class other than to call it, import it or subclass it (`KINDS =
+    {"pg": PgDatabase}`, then `KINDS[kind]()`): its instances may then be made where no call names it."""
+    used = re.compile(rf"(?<![\w.]){re.escape(name)}\b(?!\s*\()")
+    return any(
+        used.search(line) and not line.lstrip().startswith(("from ", "import ", "class "))
+        for m in project.modules.values()
+        if m is not None and not m.aside and name in m.source
+        for line in m.source.splitlines()
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.files import FileV
-from pool_doctor.scan.finder import dotted_parts, last_name
+from pool_doctor.scan.finder import FunctionNode, dotted_parts, last_name
 from pool_doctor.scan.kinds import (
     Branches,
     ClassRef,
@@ -102,7 +102,22 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
         # (Branches the callee's own tests make are not kept: a guarded read leaves the defaults)
         branched = isinstance(ev.force(kinds[name]), Branches) and _changeable(ev, value)
         out.update({name: value} if isinstance(ev.force(value), (DictV, HolderV, InstanceRef)) or branched else {})
+        if _sets_by_name(func.node, param):  # `setattr(cfg, key, value)`: any attribute of it may be another now
+            out[name] = unknown(frame.module, call, why=f"{name} (what {frame.module.segment(call)} sets by name)")
     return out
+
+
+def _sets_by_name(func: FunctionNode, param: str) -> bool:
+    """Whether the function sets an attribute of `param` whose name it computes (`setattr(cfg, key, value)`)."""
+    return any(
+        isinstance(n, ast.Call)
+        and ast.unparse(n.func) in ("setattr", "object.__setattr__")
+        and len(n.args) == 3
+        and isinstance(n.args[0], ast.Name)
+        and n.args[0].id == param
+        and not (isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str))
+        for n in ast.walk(func)
+    )
 
 
 def _changeable(ev: Interpreter, value: Any) -> bool:

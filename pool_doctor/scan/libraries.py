@@ -60,6 +60,7 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     # (safir's `db_session_dependency.initialize(url, password)`, whose name alone is too common, only there)
     **dict.fromkeys(("create_database_engine", "initialize", "run_migrations_online"), "safir"),
 }
+EXACT = {"initialize": "db_session.db_session_dependency.initialize"}  # (safir's other initialize()s make none)
 INCLUDES = {"clld.web.app": "clld", "clldmpg": "clld"}  # a Pyramid include of the library's that makes one
 TURBOGEARS = "use_sqlalchemy"  # the TurboGears option that has it make the engine
 TG_CALLS = {"AppConfig", "FullStackApplicationConfigurator", "MinimalApplicationConfigurator", "update_blueprint"}
@@ -102,7 +103,8 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
                 kw.arg in GIVEN_ENGINE and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
                 for kw in call.keywords
             )
-            if isinstance(made, ExternalRef) and _from(library, made.dotted) and not given:
+            exact = name not in EXACT or made.dotted.endswith(EXACT[name]) if isinstance(made, ExternalRef) else False
+            if isinstance(made, ExternalRef) and _from(library, made.dotted) and not given and exact:
                 found.append(
                     f"{module.display}:{call.lineno}: {made.dotted}() makes a pool inside {library}; "
                     "the scan reads only the project's code, so this pool is not reported"

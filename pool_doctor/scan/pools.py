@@ -403,7 +403,8 @@ class PoolFinder:
             # one subclass instance made runs it)
             if id(site.cls) not in self._heirs_made:
                 subclasses = callers.subclasses(self.ev.project, site.cls, self.ev.class_chain)
-                self._heirs_made[id(site.cls)] = [made for sub in subclasses for made in self._made(sub)]
+                handed = any(callers.handed(self.ev.project, sub.name) for sub in subclasses)  # (`KINDS[k]()`)
+                self._heirs_made[id(site.cls)] = [] if handed else [m for sub in subclasses for m in self._made(sub)]
             instances = self._heirs_made[id(site.cls)]
         if len(instances) == 1:  # the one instance the app makes: its arguments (a dataclass's, its fields)
             maker_module, maker = instances[0]

@@ -224,7 +224,7 @@ class Scopes:
         if name in module.rebound and name in module.assigns and not _rebound_only_here(module, name):
             # which value a read meets depends on when the function that rebinds it runs
             return unknown(module, node, why=f"{name}, set again by {module.rebound[name]}() through `global`")
-        if ANY_SETTING in module.rebound and name.isupper() and name in module.assigns:  # (a settings module's)
+        if ANY_SETTING in module.rebound and name in module.assigns:  # (any of the module's names)
             return unknown(module, node, why=f"{name}, set again by {module.rebound[ANY_SETTING]}() through globals()")
         if state is not None and name in state:
             return self.ev.force(state[name])
