@@ -118,7 +118,7 @@ class Flow:
             (f"the return at line {v.node.lineno}", v.frame.bindings) for _, v in run.returns if isinstance(v, Thunk)
         ]
         joined = self.join([(t, s, i == 0) for i, (t, s) in enumerate(ends)], run) if len(ends) > 1 else None
-        return left_names(joined or (ends[0][1] if ends else None))  # (none: every path raises)
+        return left_names(joined if joined is not None else ends[0][1] if ends else None)  # (none: all raise)
 
     def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame:
         """The frame a node inside `scope` is evaluated in: the locals its statements set before it."""
