@@ -63,6 +63,9 @@ class EchoServer:
         self.server.close()
         for writer in self.writers:
             writer.close()
+        # Each socket is closed a loop turn after close(); wait for it, or one may outlive the loop and be
+        # reported, as an unclosed transport, in whichever test runs when it is collected.
+        await asyncio.gather(*(writer.wait_closed() for writer in self.writers), return_exceptions=True)
         await self.server.wait_closed()
 
 
