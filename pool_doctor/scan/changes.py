@@ -14,7 +14,7 @@ from pool_doctor.scan import containers
 from pool_doctor.scan.kinds import Branches, DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk, is_known, unknown
 from pool_doctor.scan.nodes import MUTATORS, popped, popped_each_time, pseudo_name
 from pool_doctor.scan.paths import State, settings_unknown
-from pool_doctor.scan.statements import hands_names, updates_names
+from pool_doctor.scan.statements import attribute_set, hands_names, named_attribute, updates_names
 
 FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are read in, for the state before it
 
@@ -273,11 +273,9 @@ def configmanager_load(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state
 def _set_attribute(call: ast.Call) -> str | None:
     """`setattr(obj, "x", v)`, `object.__setattr__(obj, "x", v)` (mlrun's Config, whose own `__setattr__` is
     not to run): the name `obj.x` the flow reads back."""
-    named = ast.unparse(call.func) in ("setattr", "object.__setattr__")
-    if not named or len(call.args) != 3 or not isinstance(call.args[0], ast.Name):
-        return None
-    attr = call.args[1]
-    return f"{call.args[0].id}.{attr.value}" if isinstance(attr, ast.Constant) and isinstance(attr.value, str) else None
+    found = attribute_set(call)
+    attr = named_attribute(found[1]) if found is not None else None
+    return f"{found[0]}.{attr}" if found is not None and attr is not None else None
 
 
 def _module_names(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State | None:

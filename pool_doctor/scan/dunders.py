@@ -60,29 +60,34 @@ class Dunders:
     def getitem_read(self, instance: InstanceRef, key: Any) -> Any:
         """What the class's own `__getitem__` gives for `instance[key]` (Empire's `return getattr(self, key)`);
         None when it has none."""
-        getter = self.own_method(instance.cls, "__getitem__", instance)
-        params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)] if getter else []
-        if getter is None or len(params) != 2 or isinstance(getter.node, ast.Lambda):
+        hook = self._hook(instance, "__getitem__")
+        if hook is None or isinstance(hook[0].node, ast.Lambda):
             return None
-        bound = self.ev.bind(getter, None, Frame(getter.module))
-        bound.bindings[params[1]] = key
-        found = self.ev.force(self.ev.call_bound(getter, bound))  # (unknown: as the caller wrote it, not the class)
+        found = self.ev.force(self._call(*hook, key))  # (unknown: as the caller wrote it, not the class)
         return None if isinstance(found, SV) and not found.known and not (found.branches or found.env) else found
 
     def getattr_read(self, instance: InstanceRef, attr: str) -> Any:
         """What the class's `__getattr__` gives for an attribute nothing sets (OpenSlides' Environment reads its
         `vars` dict by name); None when it has none."""
-        getter = None if attr.startswith("__") else self.own_method(instance.cls, "__getattr__", instance)
-        params = [a.arg for a in (*getter.node.args.posonlyargs, *getter.node.args.args)] if getter else []
-        if getter is None or len(params) != 2:
+        hook = None if attr.startswith("__") else self._hook(instance, "__getattr__")
+        if hook is None:
             return None
-        key = (id(getter.node), attr)
+        key = (id(hook[0].node), attr)
         if key in self._getting:  # its body reads the same attribute of self (mlrun's `self._cfg`, which
             return unknown(None, None, why=f"{attr} (read by __getattr__ itself)")  # object.__setattr__ sets)
-        bound = self.ev.bind(getter, None, Frame(getter.module))
-        bound.bindings[params[1]] = SV(attr, None, source=repr(attr))
         self._getting.add(key)
         try:
-            return self.ev.call_bound(getter, bound)
+            return self._call(*hook, SV(attr, None, source=repr(attr)))
         finally:
             self._getting.discard(key)
+
+    def _hook(self, instance: InstanceRef, name: str) -> tuple[FuncRef, str] | None:
+        """The class's own `name` method taking one argument besides self, and that argument's name."""
+        method = self.own_method(instance.cls, name, instance)
+        params = [a.arg for a in (*method.node.args.posonlyargs, *method.node.args.args)] if method else []
+        return (method, params[1]) if method is not None and len(params) == 2 else None
+
+    def _call(self, method: FuncRef, param: str, argument: Any) -> Any:
+        bound = self.ev.bind(method, None, Frame(method.module))
+        bound.bindings[param] = argument
+        return self.ev.call_bound(method, bound)

@@ -23,6 +23,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.nodes import MUTATORS, installed_import
+from pool_doctor.scan.statements import attribute_set, named_attribute
 
 # A dict's methods that change it in place.
 CHANGES = MUTATORS | {"popitem"}
@@ -109,15 +110,8 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
 
 def _sets_by_name(func: FunctionNode, param: str) -> bool:
     """Whether the function sets an attribute of `param` whose name it computes (`setattr(cfg, key, value)`)."""
-    return any(
-        isinstance(n, ast.Call)
-        and ast.unparse(n.func) in ("setattr", "object.__setattr__")
-        and len(n.args) == 3
-        and isinstance(n.args[0], ast.Name)
-        and n.args[0].id == param
-        and not (isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str))
-        for n in ast.walk(func)
-    )
+    sets = [found for n in ast.walk(func) if (found := attribute_set(n)) is not None]
+    return any(holder == param and named_attribute(attr) is None for holder, attr in sets)
 
 
 def _changeable(ev: Interpreter, value: Any) -> bool:
@@ -184,8 +178,8 @@ def _changed_params(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[s
             loops.append(item)
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
             found.add(node.value.id)  # `cfg.pool_size = 99` on an instance it is handed
-        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("setattr", "object.__setattr__") and node.args:
-            found |= {node.args[0].id} if isinstance(node.args[0], ast.Name) else set()
+        if (set_on := attribute_set(node)) is not None:  # `setattr(cfg, ...)` on an instance it is handed
+            found.add(set_on[0])
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             receiver = _holder(node.func.value)  # `d["default"].update(...)`: d's item, d changed
             if node.func.attr in CHANGES and isinstance(receiver, ast.Name):

@@ -112,13 +112,13 @@ def none_text(config: dict[str, Any], annotation: ast.expr | None) -> str | None
     return parse_none.value if re.search(r"\b(None|Optional|Any)\b", text) else None
 
 
-def annotated(annotation: ast.expr | None) -> tuple[ast.expr | None, list[ast.Call]]:
+def annotated(annotation: ast.expr | None, marker: str = "Field") -> tuple[ast.expr | None, list[ast.Call]]:
     """`Annotated[int, Field(default=20)]` as its type and its `Field(...)`s (pydantic 2 reads the default and
-    the alias there); any other annotation as itself, with none."""
+    the alias there; `marker="Depends"`: FastAPI's dependencies); any other annotation as itself, with none."""
     if not (isinstance(annotation, ast.Subscript) and (dotted_parts(annotation.value) or [""])[-1] == "Annotated"):
         return annotation, []
     parts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
-    return parts[0], [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == "Field"]
+    return parts[0], [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == marker]
 
 
 def dependency(annotation: ast.expr | None, module: Module, project: Any) -> tuple[ast.expr | None, Module]:
@@ -131,18 +131,14 @@ def dependency(annotation: ast.expr | None, module: Module, project: Any) -> tup
         module = found if found is not None and annotation.id in found.assigns else module
     if isinstance(annotation, ast.Name) and annotation.id in module.assigns:
         annotation = module.assigns[annotation.id][-1].value
-    kind, extras = annotated(annotation), []
-    if isinstance(annotation, ast.Subscript) and kind[0] is not annotation:
-        parts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
-        extras = [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == "Depends"]
-    if not extras or kind[0] is None:
+    kind, extras = annotated(annotation, "Depends")
+    if not extras or kind is None:
         return None, module
+    depends = extras[0]
     given = (
-        extras[0].args[0]
-        if extras[0].args
-        else next((k.value for k in extras[0].keywords if k.arg == "dependency"), None)
+        depends.args[0] if depends.args else next((k.value for k in depends.keywords if k.arg == "dependency"), None)
     )
-    return ast.copy_location(ast.Call(given if given is not None else kind[0], [], []), extras[0]), module
+    return ast.copy_location(ast.Call(given if given is not None else kind, [], []), depends), module
 
 
 def field_of(annotation: ast.expr | None, assigned: ast.expr | None) -> ast.expr | None:

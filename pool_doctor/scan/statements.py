@@ -61,6 +61,21 @@ def globals_update(call: ast.Call) -> bool:
     return updates_names(call, ("globals",))
 
 
+def attribute_set(node: ast.AST) -> tuple[str, ast.expr] | None:
+    """`setattr(obj, attr, v)`, `object.__setattr__(obj, attr, v)` on a name: that name and the attribute's
+    expression (a literal name, or one the code computes)."""
+    if not (isinstance(node, ast.Call) and ast.unparse(node.func) in ("setattr", "object.__setattr__")):
+        return None
+    if len(node.args) != 3 or not isinstance(node.args[0], ast.Name):
+        return None
+    return node.args[0].id, node.args[1]
+
+
+def named_attribute(node: ast.expr) -> str | None:
+    """The attribute a setattr names as a literal (`setattr(cfg, "pool_size", v)`), else None."""
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
 def assigned_names(stmt: ast.stmt) -> list[tuple[str, ast.expr]]:
     """`a = b = value`, `a: int = value`: each plain name with its value; `a, b = value` (patchew's `DEBUG,
     DATA_DIR, DATABASES = env_detect()`): each name with its item of the value, `value[i]` (a literal's own)."""
