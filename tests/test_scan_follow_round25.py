@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 from test_scan import at, scan
 
+
+def manage(settings: str) -> str:
+    """A Django project's manage.py naming its settings module."""
+    return f'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "{settings}")\n'
+
+
 SETTINGS_HOLDER = """
 from app.store import Store
 
@@ -117,7 +123,7 @@ def test_a_function_the_settings_hand_databases_to_changes_its_aliases_in_place(
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "manage.py": manage("site/settings"),
             "site/__init__.py": "",
             "site/settings.py": f"""
                 DATABASES = {{
@@ -176,7 +182,7 @@ def test_a_placeholder_engine_a_variable_replaces_in_a_loop_of_overrides_is_a_po
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings.production")\n',
+            "manage.py": manage("shop.settings.production"),
             "shop/__init__.py": "",
             "shop/settings/__init__.py": "",
             "shop/settings/base.py": PLACEHOLDER_BASE,
@@ -212,7 +218,7 @@ def test_module_names_updated_from_a_dict_the_scan_cannot_read_are_unknown(
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings.production")\n',
+            "manage.py": manage("shop.settings.production"),
             "shop/__init__.py": "",
             "shop/settings/__init__.py": "",
             "shop/settings/base.py": PLACEHOLDER_BASE.replace("django.db.backends.", "django.db.backends.postgresql"),
@@ -249,7 +255,7 @@ def test_django_environment_config_classes_each_give_their_databases(
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "manage.py": manage("site/settings"),
             "site/__init__.py": "",
             "site/settings.py": """
                 import os
@@ -425,7 +431,7 @@ def test_a_loop_over_a_hundred_options_of_an_env_file_runs_once_per_option(
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n',
+            "manage.py": manage("config.settings"),
             "config/__init__.py": "",
             "config/options.env": filler + "DATABASE_HOST=localhost\nDATABASE_CONN_MAX_AGE=0\n",
             "config/options.py": """
@@ -552,7 +558,7 @@ def test_setdefault_of_a_key_set_on_some_paths_gives_the_default_on_the_others(
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "manage.py": manage("site/settings"),
             "site/__init__.py": "",
             "site/settings.py": """
                 import os
@@ -709,7 +715,7 @@ def test_keys_written_into_a_librarys_databases_are_the_projects(
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "manage.py": manage("site/settings"),
             "site/__init__.py": "",
             "site/settings.py": """
                 from open_api_framework.conf.base import *
@@ -762,7 +768,7 @@ def test_django_environment_config_takes_a_dict_default_as_it_is(
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "manage.py": manage("site/settings"),
             "site/__init__.py": "",
             "site/settings.py": """
                 from env_config import Environment, values
@@ -883,7 +889,7 @@ def test_globals_updated_from_a_function_or_locals_at_the_top_make_settings_unkn
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "manage.py": manage("site/settings"),
             "site/__init__.py": "",
             "site/settings.py": settings,
         },
@@ -900,7 +906,7 @@ def test_a_write_through_get_of_a_key_the_dict_has_is_a_write_to_it(
     report = scan(
         tmp_path,
         {
-            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site/settings")\n',
+            "manage.py": manage("site/settings"),
             "site/__init__.py": "",
             "site/settings.py": """
                 DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}
