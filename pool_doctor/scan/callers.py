@@ -6,11 +6,13 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef
 from pool_doctor.scan.nodes import aliases
+from pool_doctor.scan.statements import assigned_names
 
 
 def calls_of(
@@ -61,13 +63,27 @@ def receiver_given(site: CallSite, func: FunctionNode, frame: Frame) -> str | No
     return None
 
 
-def subclasses(project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], list[ClassRef]]) -> list[ast.ClassDef]:
+CLASS_BASES = re.compile(rb"\bclass\s+\w+\s*\(([^)]*)\)")
+
+
+def note_classes(project: Project, path: Path, data: bytes) -> None:
+    """Index the names the file's `class X(...)` statements derive from (a first read of every file), so a
+    class's subclasses are looked up in the files that may hold one."""
+    for match in CLASS_BASES.finditer(data):
+        for name in re.findall(rb"\w+", match.group(1)):
+            project.class_bases.setdefault(name, set()).add(path)
+
+
+def subclasses(
+    project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], list[ClassRef]], made: bool = True
+) -> list[ast.ClassDef]:
     """The project's module-level classes (not its tests') that derive from the class, the files that name one
-    in a `class` statement parsed first, and those that name such a subclass (where it is made)."""
+    in a `class` statement parsed first, and (`made`) those that name such a subclass (where it is made)."""
     names, found = [cls.name], list[ast.ClassDef]()
     for _ in range(8):  # (their subclasses too, a file naming them parsed in turn)
-        alternatives = b"|".join(re.escape(name.encode()) for name in names)
-        _parse_naming(project, rb"class\s+\w+\s*\([^)]*\b(?:" + alternatives + rb")\b")
+        for path in {p for name in names for p in project.class_bases.get(name.encode(), ())}:
+            if path not in project.modules and not project.aside(path):
+                project.parse(path)
         modules = [m for m in project.modules.values() if m is not None and not m.aside]
         now = [
             c
@@ -78,9 +94,29 @@ def subclasses(project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], 
         if len(now) == len(found):
             break
         found, names = now, [c.name for c in now]
-    if found:
+    if found and made:
         _parse_naming(project, rb"\b(?:" + b"|".join(re.escape(c.name.encode()) for c in found) + rb")\s*\(")
     return found
+
+
+def overridden(heirs: list[ast.ClassDef]) -> dict[str, str]:
+    """The names the subclasses set, each with the first subclass setting it: in their bodies (attributes,
+    methods) and on `self` in their methods."""
+    names: dict[str, str] = {}
+    for heir in heirs:
+        for stmt in heir.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.setdefault(stmt.name, heir.name)
+                for node in ast.walk(stmt):
+                    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and is_self(node.value):
+                        names.setdefault(node.attr, heir.name)
+            for name, _ in assigned_names(stmt):
+                names.setdefault(name, heir.name)
+    return names
+
+
+def is_self(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "self"
 
 
 def _parse_naming(project: Project, pattern: bytes) -> None:

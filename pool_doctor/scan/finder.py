@@ -205,6 +205,7 @@ class Project:
         self.warnings: list[str] = []
         self.fresh_budget: Callable[[], None] = lambda: None  # starts a module's step's count (scanner, kinds.Budget)
         self.mentions: set[bytes] = set()  # library names some file of the project holds (scanner.MENTIONS)
+        self.class_bases: dict[bytes, set[Path]] = {}  # a name `class X(...)` derives from: files (callers)
 
     def walk(self, suffix: str) -> Iterator[Path]:
         """The project's files named `*suffix` (its .py files; its .ini files), outside virtualenvs."""

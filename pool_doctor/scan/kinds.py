@@ -93,6 +93,7 @@ class InstanceRef:
     parser: Any = None  # a project ConfigParser subclass's instance: what ConfigParser itself holds (files read)
     given: str | None = None  # a parameter typed with the class that nothing the scan sees gives: its name
     items: DictV | None = None  # a dict subclass's own items, once the code set some (held_items)
+    any_subclass: bool = False  # a method's `self` that may be a subclass's instance: what one sets wins
 
 
 @dataclass(frozen=True)

@@ -414,7 +414,7 @@ class PoolFinder:
             return made if isinstance(made, InstanceRef) else InstanceRef(cls, {}, call=maker.call, frame=frame)
         own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
         handed = self._mentions.made_elsewhere(cls.node.name, own_init)
-        return InstanceRef(cls, {}, given="self" if handed else None)
+        return InstanceRef(cls, {}, given="self" if handed else None, any_subclass=True)
 
     def _given_by_callers(self, func: FunctionNode, bound_self: Any, site: CallSite, bound: Frame) -> Frame:
         """`config.get_database(name)` on a parameter nothing gives nor annotates (llvm-lnt's

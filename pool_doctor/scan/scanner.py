@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan import libraries
+from pool_doctor.scan import callers, libraries
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
@@ -120,6 +120,7 @@ def _scan(path: Path) -> ScanReport:
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
+        callers.note_classes(project, file, data)
         if not project.aside(file):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
             project.mentions.update(needle for needle in MENTIONS if needle in data)
             project.mentions.update([FLASK] if FLASK_IMPORT.search(data) else [])

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import fieldtext
+from pool_doctor.scan import callers, fieldtext
 from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.files import path_text
@@ -74,6 +74,7 @@ class SettingsClasses:
         self._fields: dict[int, dict[str, tuple[ClassRef, ast.stmt]]] = {}
         self._configs: dict[int, dict[str, Any]] = {}
         self._set_after_init: dict[tuple[int, bool], set[str]] = {}
+        self._overridden: dict[int, dict[str, str]] = {}  # what a class's subclasses set (callers.overridden)
         self.mappings = Mappings(ev, self)
         self.rebinds = Rebinds(ev, scopes, scopes.project)
         self.validators = Validators(self)
@@ -325,6 +326,13 @@ class SettingsClasses:
         setter = self.rebinds.set_by(instance, attr) or self.rebinds.set_by(cls, attr)
         if setter is not None:
             return unknown(frame.module, node, why=f"{attr}, set again by {setter}")
+        if instance.any_subclass:  # a method's `self` the app makes of several classes (or none it names)
+            if id(cls.node) not in self._overridden:
+                heirs = callers.subclasses(self.scopes.project, cls.node, self.class_chain, made=False)
+                self._overridden[id(cls.node)] = callers.overridden(heirs)
+            heir = self._overridden[id(cls.node)].get(attr)
+            if heir is not None:
+                return unknown(frame.module, node, why=f"self.{attr} (its subclass {heir} sets it)")
         attrs = self.init_state(instance)
         if instance.given is not None and attr in self.fields(cls) and self._takes_arguments(cls):
             return unknown(frame.module, node, why=f"{instance.given}.{attr} (what its caller made it with)")
