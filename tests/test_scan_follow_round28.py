@@ -101,3 +101,73 @@ def test_a_method_of_a_class_no_subclass_overrides_keeps_the_class_values(
     pool = at(report, "app/store.py:10")
     assert pool.settings["pool_size"].value == 5
     assert pool.settings["pool_recycle"].value == 300
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return set_ping(options) and options",
+        "done = set_ping(options)\n    return options",
+        "if set_ping(options):\n        pass\n    return options",
+        "return (set_ping(options), options)[1]",
+    ],
+)
+def test_a_helper_called_inside_an_expression_changes_the_dict_it_is_handed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+) -> None:
+    # The helper's change of its argument lands whether its call is a statement of its own or sits in an
+    # assignment, a test or a return
+    body = body.replace("\n    ", "\n                    ")  # (the fixture's own indentation, dedented below)
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": f"""
+                from sqlalchemy import create_engine
+
+
+                def set_ping(options):
+                    options["pool_pre_ping"] = True
+                    return True
+
+
+                def engine_options():
+                    options = {{"max_overflow": 4}}
+                    {body}
+
+
+                engine = create_engine("postgresql://db/app", **engine_options())
+            """,
+        },
+        monkeypatch,
+    )
+    pool = report.pools[0]
+    assert pool.settings["pool_pre_ping"].value is True
+    assert pool.settings["max_overflow"].value == 4
+
+
+def test_a_helper_given_the_name_it_is_assigned_to_runs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `options = bump(options)`: the assignment is the change; the helper is not also applied beforehand
+    report = scan(
+        tmp_path,
+        {
+            "app/db.py": """
+                from sqlalchemy import create_engine
+
+
+                def bump(options):
+                    options["pool_size"] = options.get("pool_size", 1) * 2
+                    return options
+
+
+                def engine_options():
+                    options = {"pool_size": 5}
+                    options = bump(options)
+                    return options
+
+
+                engine = create_engine("postgresql://db/app", **engine_options())
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools[0].settings["pool_size"].value == 10

@@ -11,8 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import Branches, DictV, ExternalRef, Frame, HolderV, Interpreter, Thunk, is_known, unknown
-from pool_doctor.scan.nodes import MUTATORS, popped, popped_each_time, pseudo_name
+from pool_doctor.scan.finder import Module, resolve_relative
+from pool_doctor.scan.kinds import (
+    Branches,
+    DictV,
+    ExternalRef,
+    Frame,
+    HolderV,
+    Interpreter,
+    Thunk,
+    is_known,
+    over,
+    unknown,
+)
+from pool_doctor.scan.nodes import MUTATORS, popped, popped_each_time, pseudo_name, required_absent
 from pool_doctor.scan.paths import State, settings_unknown
 from pool_doctor.scan.statements import attribute_set, hands_names, named_attribute, updates_names
 
@@ -346,3 +358,17 @@ def loop_places(
         return None
     item = [ast.Subscript(place, ast.copy_location(ast.Constant(key), here), ast.Store()) for key in mapping.items]
     return [(ast.copy_location(subscript, here), name) for subscript in item]
+
+
+def imported(ev: Interpreter, module: Module, stmt: ast.Import | ast.ImportFrom, state: State, lazy: bool) -> State:
+    """The names an import statement binds (`lazy`: a function's, read when asked), over what the state held."""
+    star = isinstance(stmt, ast.ImportFrom) and any(alias.name == "*" for alias in stmt.names)
+    before, state = state, dict(state)
+    base = resolve_relative(module, stmt.module, stmt.level) if star and isinstance(stmt, ast.ImportFrom) else None
+    if base and required_absent(ev.project, module, base, stmt):  # seed's local_untracked
+        state = settings_unknown(state, module.where(stmt), f"(what {base} sets; the tree lacks it)")
+    for local, value in ev.imported(module, stmt, lazy=lazy):
+        earlier = before.get(local)
+        # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands
+        state[local] = value if not star or earlier is None else over(ev, value, earlier)
+    return state

@@ -306,3 +306,20 @@ def catches_absence(handler: ast.ExceptHandler) -> bool:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return any(isinstance(t, ast.Name) and t.id in ABSENCE for t in types)
+
+
+def evaluated_calls(node: ast.expr) -> list[ast.Call]:
+    """The calls an expression makes when it is evaluated, inner ones first (not a lambda's nor a comprehension's,
+    which run later or per item)."""
+    found: list[ast.Call] = []
+
+    def visit(inner: ast.AST) -> None:
+        if isinstance(inner, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return
+        for child in ast.iter_child_nodes(inner):
+            visit(child)
+        if isinstance(inner, ast.Call):
+            found.append(inner)
+
+    visit(node)
+    return found

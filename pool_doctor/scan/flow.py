@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import changes, containers, effects, nodes
-from pool_doctor.scan.finder import FunctionNode, Module, resolve_relative
+from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -28,11 +28,11 @@ from pool_doctor.scan.kinds import (
     assumed_set,
     env_of,
     not_set,
-    over,
     unknown,
 )
-from pool_doctor.scan.nodes import holds, is_generator, pseudo_name, reads_outer, required_absent
-from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names, settings_unknown
+from pool_doctor.scan.nodes import holds, is_generator, pseudo_name, reads_outer
+from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names
+from pool_doctor.scan.statements import assigned_names
 
 SET = assumed_set("")  # the prefix of the bindings that say a variable is set on a path
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
@@ -217,7 +217,7 @@ class Flow:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             if stmt.value is None:
                 return state, guard
-            state = self.walrus(run, stmt.value, state)
+            state = self.walrus(run, stmt.value, state, frozenset(name for name, _ in assigned_names(stmt)))
             return changes.assigned(ev, partial(self.frame, run), stmt, state, partial(self.assign_target, run)), guard
         if isinstance(stmt, ast.AugAssign):
             current = self.read_target(run, stmt.target, state)
@@ -228,7 +228,7 @@ class Flow:
         if effects.exits_program(self.ev, stmt, run.scope or run.module.tree, self.frame(run, state)):  # (Kurisu's)
             return (state if run.body and not guard else None), guard
         if isinstance(stmt, ast.Expr | ast.Assert):  # `assert (lower := value.lower()) in (...)` binds lower
-            state = self.walrus(run, stmt.value if isinstance(stmt, ast.Expr) else stmt.test, state)
+            state = self.walrus(run, stmt.value if isinstance(stmt, ast.Expr) else stmt.test, state, alone=True)
             if isinstance(stmt, ast.Assert):
                 return state, guard
             called = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
@@ -250,6 +250,7 @@ class Flow:
         if isinstance(stmt, (ast.Try, ast.TryStar)):
             return self.try_(run, stmt, state, guard)
         if isinstance(stmt, ast.Return):
+            state = self.walrus(run, stmt.value, state) if stmt.value is not None else state
             value = Thunk(stmt.value, self.frame(run, state)) if stmt.value is not None else SV(None, None)
             run.returns.append((guard, value))
             return None, guard
@@ -268,7 +269,7 @@ class Flow:
             state[stmt.name] = ClassRef(run.module, stmt)
             return state, guard
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            return self.import_(run, stmt, state), guard
+            return changes.imported(ev, run.module, stmt, state, lazy=run.body), guard
         if isinstance(stmt, ast.Delete):
             for target in stmt.targets:
                 state = changes.unbound(ev, partial(self.frame, run), target, state)
@@ -528,28 +529,23 @@ class Flow:
                 state = self.assign_target(run, item.optional_vars, value, state)
         return state
 
-    def import_(self, run: Run, stmt: ast.Import | ast.ImportFrom, state: State) -> State:
-        star = isinstance(stmt, ast.ImportFrom) and any(alias.name == "*" for alias in stmt.names)
-        before, state = state, dict(state)
-        base = (
-            resolve_relative(run.module, stmt.module, stmt.level) if star and isinstance(stmt, ast.ImportFrom) else None
-        )
-        if base and required_absent(self.ev.project, run.module, base, stmt):  # seed's local_untracked
-            state = settings_unknown(state, run.module.where(stmt), f"(what {base} sets; the tree lacks it)")
-        for local, value in self.ev.imported(run.module, stmt, lazy=run.body):  # a module's: read when asked
-            earlier = before.get(local)
-            # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands
-            state[local] = value if not star or earlier is None else over(self.ev, value, earlier)
-        return state
-
     # --- names and what they hold -------------------------------------------------------------------------
 
-    def walrus(self, run: Run, node: ast.expr, state: State) -> State:
-        """`(x := value)` inside an expression binds x for the statements after it (and the expression)."""
+    def walrus(
+        self, run: Run, node: ast.expr, state: State, keep: frozenset[str] = frozenset(), alone: bool = False
+    ) -> State:
+        """`(x := value)` inside an expression binds x for the statements after it (and the expression); a project
+        function called inside it changes what it is handed (`if configure(options):`), but for the names the
+        statement assigns anyway (`keep`: `options = bump(options)`) and a call that is a statement of its own
+        (`alone`: `statement()` applies that)."""
         for inner in ast.walk(node):
             if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
                 state = dict(changes.unbound(self.ev, partial(self.frame, run), inner.target, state))
                 state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
+        for call in effects.evaluated_calls(node):
+            itself = alone and call is (node.value if isinstance(node, ast.Await) else node)
+            if not itself and not keep & {a.id for a in call.args if isinstance(a, ast.Name)}:
+                state = self.self_call(run, call, state)
         return state
 
     def assign_target(
