@@ -171,3 +171,49 @@ def test_a_helper_given_the_name_it_is_assigned_to_runs_once(tmp_path: Path, mon
         monkeypatch,
     )
     assert report.pools[0].settings["pool_size"].value == 10
+
+
+@pytest.mark.parametrize(
+    "merge",
+    [
+        'DATABASES["default"].update(\n    dj_database_url.config(env="DATABASE_URL", conn_max_age=500)\n)',
+        'DATABASES["default"] = {**DATABASES["default"], **dj_database_url.config(conn_max_age=500)}',
+    ],
+)
+def test_dj_database_url_config_with_no_default_changes_nothing_while_its_variable_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, merge: str
+) -> None:
+    # dj-database-url 3.1's config() returns {} when the variable is unset and no default is given: merged into a
+    # dict, the dict's own sqlite3 keys stand and CONN_MAX_AGE is Django's; only a set DATABASE_URL changes them
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")\n',
+            "settings.py": "import dj_database_url\n\n"
+            + 'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}\n'
+            + merge
+            + "\n",
+        },
+        monkeypatch,
+    )
+    [pool] = report.pools
+    engine, age = pool.settings["ENGINE"], pool.settings["CONN_MAX_AGE"]
+    assert engine.value == "django.db.backends.sqlite3"
+    assert [b.when for b in engine.branches] == ['not ("DATABASE_URL" in os.environ)', '"DATABASE_URL" in os.environ']
+    assert engine.branches[1].env == "DATABASE_URL" and not engine.branches[1].known
+    assert [b.value for b in age.branches] == [None, 500]
+
+
+def test_dj_database_url_config_as_a_whole_alias_still_reads_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # {"default": dj_database_url.config()}: without the variable Django has no database at all, so the alias is
+    # the variable's (as before), not a branch of an empty dict
+    report = scan(
+        tmp_path,
+        {"settings.py": 'import dj_database_url\n\nDATABASES = {"default": dj_database_url.config(conn_max_age=60)}\n'},
+        monkeypatch,
+    )
+    pool = at(report, "settings.py:3")
+    assert (pool.settings["HOST"].known, pool.settings["HOST"].env) == (False, "DATABASE_URL")
+    assert pool.settings["CONN_MAX_AGE"].value == 60 and not pool.settings["CONN_MAX_AGE"].branches

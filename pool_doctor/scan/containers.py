@@ -564,3 +564,13 @@ def agreeing(body: dict[str, Any], orelse: dict[str, Any], text: str, marker: st
         return out
 
     return kept(body, sides[0]), kept(orelse, sides[1])
+
+
+def only_where_set(value: Any) -> Any:
+    """A dict that is `{}` unless a variable is set (`dj_database_url.config()` with no default), as merged into
+    another: each of its keys set only where the variable is, so the other dict's own value stands elsewhere."""
+    if not isinstance(value, DictV) or value.empty_unless is None:
+        return value
+    name, test = value.empty_unless
+    only = {k: Branches([(f"not ({test})", not_set(name)), (test, v)], default=0) for k, v in value.items.items()}
+    return replace(value, items=only, empty_unless=None)

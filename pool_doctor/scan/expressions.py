@@ -189,7 +189,7 @@ class Evaluator:
 
     def merge(self, into: DictV, value: Any, text: str) -> None:
         """`**value` into a dict: its items (an instance's fields), else `**text` as opaque."""
-        value = self.files.as_mapping(self.force(value))
+        value = containers.only_where_set(self.files.as_mapping(self.force(value)))  # (dj_database_url.config()'s)
         pairs = containers.pairs(self, value)
         if isinstance(value, DictV):
             had = into.items.keys() if not into.opaque else value.items.keys()  # (a key new to it stays as it is)

@@ -53,6 +53,8 @@ class DictV:
     # test of the variable no variable set takes (`if config("PG_TIMEOUT", cast=int, default=0) > 0:` then
     # `d["options"] = ...`), options is not set and PG_TIMEOUT is what sets it
     unset_by: dict[str, str] = field(default_factory=dict)
+    # `dj_database_url.config()` with no default: `{}` unless the variable is set (the variable, its test's text)
+    empty_unless: tuple[str, str] | None = None
 
 
 @dataclass

@@ -277,7 +277,11 @@ class ConfigSources:
             frame,
             node,
         )
-        return self._dj_database_url(url, node, frame)
+        parsed = self._dj_database_url(url, node, frame)
+        if default_node is None and not self.environment.is_set(name, frame):  # (3.1: `if s: return parse(...)`,
+            test = self.ev.conditions.test(f'"{name}" in os.environ', frame.module.origin(node))  # else `{}`: merged
+            parsed.empty_unless = (name, test)  # into a dict, it changes nothing while the variable is unset)
+        return parsed
 
     def database_url_value(self, node: ast.Call, frame: Frame) -> Any:
         """django-configurations 2.5's `values.DatabaseURLValue(default, alias="default", environ_name=
