@@ -9,7 +9,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.files import FileV
-from pool_doctor.scan.finder import FunctionNode, dotted_parts, last_name
+from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, last_name
 from pool_doctor.scan.kinds import (
     Branches,
     ClassRef,
@@ -308,18 +308,29 @@ def catches_absence(handler: ast.ExceptHandler) -> bool:
     return any(isinstance(t, ast.Name) and t.id in ABSENCE for t in types)
 
 
-def evaluated_calls(node: ast.expr) -> list[ast.Call]:
-    """The calls an expression makes when it is evaluated, inner ones first (not a lambda's nor a comprehension's,
-    which run later or per item)."""
-    found: list[ast.Call] = []
+def inner_parts(node: ast.expr, module: Module) -> tuple[list[Any], list[tuple[ast.Call, set[str]]]]:
+    """What an expression does besides giving its value: its `(x := value)`s, and the calls it makes of a
+    function by name or of an imported module's (`helpers.configure(options)`), inner ones first (not a lambda's
+    nor a comprehension's, which run later or per item), with the names each is handed. Not a method of an object
+    it would take working out (`x = self.get_y()` in every method, each run again in the next, costs more than it
+    finds; a method is not `arguments`' anyway)."""
+    walruses = [n for n in ast.walk(node) if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)]
+    calls: list[tuple[ast.Call, set[str]]] = []
 
     def visit(inner: ast.AST) -> None:
         if isinstance(inner, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return
         for child in ast.iter_child_nodes(inner):
             visit(child)
-        if isinstance(inner, ast.Call):
-            found.append(inner)
+        handed = {a.id for a in inner.args if isinstance(a, ast.Name)} if isinstance(inner, ast.Call) else None
+        if isinstance(inner, ast.Call) and handed and _plain(inner.func, module):
+            calls.append((inner, handed))
 
     visit(node)
-    return found
+    return walruses, calls
+
+
+def _plain(func: ast.expr, module: Module) -> bool:
+    return isinstance(func, ast.Name) or (
+        isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in module.imports
+    )

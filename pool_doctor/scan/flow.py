@@ -62,6 +62,7 @@ class Run:
 class Flow:
     def __init__(self, ev: Interpreter) -> None:
         self.ev = ev
+        self._inner: dict[int, tuple[ast.expr, list[Any], list[tuple[ast.Call, set[str]]]]] = {}  # (walrus)
 
     # --- entry points -----------------------------------------------------------------------------------
 
@@ -538,14 +539,16 @@ class Flow:
         function called inside it changes what it is handed (`if configure(options):`), but for the names the
         statement assigns anyway (`keep`: `options = bump(options)`) and a call that is a statement of its own
         (`alone`: `statement()` applies that)."""
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
-                state = dict(changes.unbound(self.ev, partial(self.frame, run), inner.target, state))
-                state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
-        for call in effects.evaluated_calls(node):
+        if id(node) not in self._inner:  # (its parts, found once: a statement runs again at each call of its function)
+            self._inner[id(node)] = (node, *effects.inner_parts(node, run.module))
+        _, walruses, calls = self._inner[id(node)]
+        for inner in walruses:
+            state = dict(changes.unbound(self.ev, partial(self.frame, run), inner.target, state))
+            state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
+        for call, handed in calls:
             itself = alone and call is (node.value if isinstance(node, ast.Await) else node)
-            if not itself and not keep & {a.id for a in call.args if isinstance(a, ast.Name)}:
-                state = self.self_call(run, call, state)
+            if not itself and not keep & handed:
+                state = {**state, **effects.arguments(self.ev, call, self.frame(run, state))}
         return state
 
     def assign_target(
