@@ -217,3 +217,60 @@ def test_dj_database_url_config_as_a_whole_alias_still_reads_the_variable(
     pool = at(report, "settings.py:3")
     assert (pool.settings["HOST"].known, pool.settings["HOST"].env) == (False, "DATABASE_URL")
     assert pool.settings["CONN_MAX_AGE"].value == 60 and not pool.settings["CONN_MAX_AGE"].branches
+
+
+def test_a_path_in_an_f_string_is_its_text_unless_the_working_directory_gives_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+                from pathlib import Path
+
+                from sqlalchemy import create_engine
+
+                DATA_DIR = Path("/srv/blog")
+                ROOT = Path().parent.resolve()
+                engine = create_engine(f"sqlite:///{DATA_DIR / 'data' / 'blog.db'}")
+                here = create_engine(f"sqlite:///{ROOT / 'blog.db'}")
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "app.py:7").settings["url"].value == "sqlite:////srv/blog/data/blog.db"
+    assert not at(report, "app.py:8").settings["url"].known  # the directory it runs in
+
+
+@pytest.mark.parametrize(
+    ("call", "backend", "variable"),
+    [
+        (
+            'env.db_url("DB_URL", default="sqlite:///" + os.path.join(os.getcwd(), "app.db"))',
+            "django.db.backends.sqlite3",
+            "DB_URL",
+        ),
+        (
+            'dj_database_url.config(default=f"postgres://app@{socket.gethostname()}/app")',
+            "django.db.backends.postgresql",
+            "DATABASE_URL",
+        ),
+    ],
+)
+def test_a_database_url_the_run_completes_still_names_its_engine_by_the_scheme_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, backend: str, variable: str
+) -> None:
+    # Only the path (or host) is the run's: the scheme the code writes picks the backend
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": "import os\nimport socket\n\nimport dj_database_url\nimport environ\n\n"
+            + "env = environ.Env()\n"
+            + f'DATABASES = {{"default": {call}}}\n',
+        },
+        monkeypatch,
+    )
+    pool = at(report, "settings.py:8")
+    engine = pool.settings["ENGINE"]
+    assert (engine.value, engine.env) == (backend, variable)
+    assert not pool.settings["NAME"].known and not pool.settings["HOST"].known

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.files import PathV
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
@@ -256,6 +257,8 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
             text.append(str(piece.value))
             continue
         value, spec = piece
+        if isinstance(value, PathV) and not value.cwd:  # f"sqlite:///{DATA_DIR / 'app.db'}": the path's text
+            value = SV(value.path, value.origin)
         if not is_known(value):
             return unknown(frame.module, node, env=env or (value.env if isinstance(value, SV) else None))
         env = env or value.env
