@@ -274,3 +274,37 @@ def test_a_database_url_the_run_completes_still_names_its_engine_by_the_scheme_w
     engine = pool.settings["ENGINE"]
     assert (engine.value, engine.env) == (backend, variable)
     assert not pool.settings["NAME"].known and not pool.settings["HOST"].known
+
+
+def test_a_section_no_file_in_the_tree_gives_is_read_as_unknown_not_as_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # configparser raises for a section no file holds: where the code reads [database], it is in an ini the
+    # deployment brings, so what it sets (ENGINE, CONN_MAX_AGE, any key) is unknown there, never "not set"
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "srv.settings")\n',
+            "srv/__init__.py": "",
+            "srv/settings.py": """
+                import configparser
+                import os
+
+                DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+
+                locations = [os.environ.get("SRV_CONFIG", ""), "srv.ini", "/etc/srv/srv.ini"]
+                if any(os.path.isfile(x) for x in locations):
+                    config = configparser.ConfigParser()
+                    config.read(locations)
+                    if "database" in config:
+                        DATABASES = {"default": {x.upper(): y for x, y in config.items("database")}}
+            """,
+        },
+        monkeypatch,
+    )
+    [pool] = report.pools
+    engine = pool.settings["ENGINE"]
+    assert "django.db.backends.sqlite3" in [b.value for b in engine.branches]
+    [from_ini] = [b for b in engine.branches if b.value is None]
+    assert not from_ini.known and "(not set)" not in (from_ini.expr or "")
+    assert any("config.items" in note for note in pool.unresolved)

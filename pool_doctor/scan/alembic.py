@@ -12,9 +12,9 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.conditions import all_of
-from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, merge_ini, read_text
+from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, read_text
 from pool_doctor.scan.finder import Module, read_source
-from pool_doctor.scan.interpolation import Option, find
+from pool_doctor.scan.interpolation import Option, find, merge_ini
 from pool_doctor.scan.kinds import (
     SV,
     Branches,

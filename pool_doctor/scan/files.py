@@ -21,7 +21,7 @@ from typing import Any
 
 from pool_doctor.scan.containers import dict_items
 from pool_doctor.scan.finder import Module, Project
-from pool_doctor.scan.interpolation import Option, find, interpolate, interpolate_extended, unfilled
+from pool_doctor.scan.interpolation import Option, find, interpolate, interpolate_extended, merge_ini, unfilled
 from pool_doctor.scan.kinds import SV, Branches, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
 from pool_doctor.scan.model import NOT_SET
 
@@ -30,7 +30,6 @@ TEMPLATE = re.compile(r"\{[A-Za-z_]\w*\}")  # a str.format placeholder: `{db_url
 MAX_FILE = 1_000_000  # a configuration file larger than this is data, not configuration
 BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False for w in ("0", "no", "false", "off")}
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
-INI_LINE = re.compile(r"^([^=:\s][^=:]*?)\s*[=:]\s?(.*)$")
 ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 
 
@@ -417,7 +416,8 @@ class ConfigFiles:
         if name == "items" and node.args:  # [(option, value), ...]
             section = self.ev.force(self.ev.eval(node.args[0], frame))
             if is_known(section):
-                return dict_items(self.section_dict(SectionV(parser, str(section.value)), frame, node))
+                made = self.section_dict(SectionV(parser, str(section.value)), frame, node)
+                return dict_items(made) if not made.opaque else unknown(frame.module, node, why=made.opaque[0])
         return unknown(frame.module, node)
 
     def section_method(self, section: SectionV, name: str, node: ast.Call, frame: Frame) -> Any:
@@ -458,8 +458,7 @@ class ConfigFiles:
                 return self.ev.force(self.ev.eval(fallback, frame))
             if none_default:  # a section proxy's get() with no default: None
                 return SV(None, frame.module.where(node))
-            read = ", ".join(parser.read) or "no file"
-            return unknown(frame.module, node, why=f"[{section}] {option} (not in {read})")
+            return unknown(frame.module, node, why=f"[{section}] {option} (not in {_files_read(parser)})")
         raw, where = found
         basic = parser.interpolation == "basic"
         if basic and (late := unfilled(section, option, raw, where, options, _given(parser, section))) is not None:
@@ -510,7 +509,15 @@ class ConfigFiles:
         for name, option, value in section.parser.set_by_code:
             if name == section.name:
                 items[option] = _filled(value, items.get(option))  # with its variable, or unknown: as given
-        return DictV(items, frame.module.where(node) if frame is not None and node is not None else None)
+        made = DictV(items, frame.module.where(node) if frame is not None and node is not None else None)
+        if find(section.parser.sections, section.name) is None and section.name != "DEFAULT" and not given:
+            # configparser raises for a section no file gives: read, it is in a file the scan does not see
+            made.opaque.append(f"[{section.name}] (not in {_files_read(section.parser)})")
+        return made
+
+
+def _files_read(parser: ParserV) -> str:
+    return ", ".join(name for name in parser.read if name) or "no file"  # (`os.environ.get("CONF", "")` gives "")
 
 
 def _as_written(section: str, option: str, raw: str, where: str, env: str | None = None) -> SV:
@@ -543,29 +550,6 @@ def read_text(path: Path | None) -> str | None:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-
-
-def merge_ini(sections: dict[str, dict[str, Option]], text: str, shown: str) -> None:
-    section: dict[str, Option] | None = None
-    last: str | None = None
-    for number, line in enumerate(text.splitlines()[:20000], 1):
-        stripped = line.strip()
-        if not stripped or stripped[0] in "#;":
-            continue
-        if stripped.startswith("[") and stripped.endswith("]"):
-            section = sections.setdefault(stripped[1:-1].strip(), {})
-            last = None
-            continue
-        if section is None:
-            continue
-        if line[:1] in (" ", "\t") and last is not None:  # a continuation line
-            raw, where = section[last]
-            section[last] = (f"{raw}\n{stripped}".strip(), where)
-            continue
-        match = INI_LINE.match(stripped)
-        if match:
-            last = match.group(1).strip()
-            section[last] = (match.group(2).strip(), f"{shown}:{number}")
 
 
 def _filled(value: Any, current: Any) -> Any:

@@ -1,5 +1,6 @@
-"""configparser's interpolation of an option's text: BasicInterpolation's `%(name)s`, ExtendedInterpolation's
-`${name}` and `${section:name}`, from the options of its section (and DEFAULT)."""
+"""configparser's reading of an ini's text into sections (`merge_ini`), and its interpolation of an option's
+text: BasicInterpolation's `%(name)s`, ExtendedInterpolation's `${name}` and `${section:name}`, from the options
+of its section (and DEFAULT)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pool_doctor.scan.kinds import SV, is_known
 
 INTERPOLATION = re.compile(r"%\(([^)]+)\)s")
 EXTENDED = re.compile(r"\$\{([^}]+)\}")
+INI_LINE = re.compile(r"^([^=:\s][^=:]*?)\s*[=:]\s?(.*)$")
 Option = tuple[str, str]  # an option's text and where it is written
 
 
@@ -60,3 +62,26 @@ def unfilled(section: str, option: str, raw: str, where: str, options: dict[str,
         if value is None and find(options, name) is None:
             return SV(None, where, known=False, expr=f"[{section}] {option} = {raw}: nothing gives {name}")
     return None
+
+
+def merge_ini(sections: dict[str, dict[str, Option]], text: str, shown: str) -> None:
+    section: dict[str, Option] | None = None
+    last: str | None = None
+    for number, line in enumerate(text.splitlines()[:20000], 1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = sections.setdefault(stripped[1:-1].strip(), {})
+            last = None
+            continue
+        if section is None:
+            continue
+        if line[:1] in (" ", "\t") and last is not None:  # a continuation line
+            raw, where = section[last]
+            section[last] = (f"{raw}\n{stripped}".strip(), where)
+            continue
+        match = INI_LINE.match(stripped)
+        if match:
+            last = match.group(1).strip()
+            section[last] = (match.group(2).strip(), f"{shown}:{number}")
