@@ -308,3 +308,57 @@ def test_a_section_no_file_in_the_tree_gives_is_read_as_unknown_not_as_empty(
     [from_ini] = [b for b in engine.branches if b.value is None]
     assert not from_ini.known and "(not set)" not in (from_ini.expr or "")
     assert any("config.items" in note for note in pool.unresolved)
+
+
+WALLET = """
+from app.db import Database
+
+
+class Wallet:
+    def __init__(self, url, name="wallet"):
+        self.db = Database(url)
+
+    @classmethod
+    def with_db(cls, url, name="wallet"):
+        return cls(url, name=name)
+"""
+
+
+def test_a_classmethod_called_through_a_local_annotated_with_its_class_makes_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `wallet: Wallet = ctx.obj["WALLET"]`: what ctx holds is the run's, but the annotation names the class, so
+    # `wallet.with_db(...)` is Wallet.with_db, a new instance and its engine
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": """
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+
+                class Database:
+                    def __init__(self, url):
+                        self.engine = create_async_engine(url, pool_size=7)
+            """,
+            "app/wallet.py": WALLET,
+            "app/cli.py": """
+                from app.wallet import Wallet
+
+
+                def balance(ctx):
+                    wallet: Wallet = ctx.obj["WALLET"]
+                    wallet = wallet.with_db("sqlite+aiosqlite:///data/wallet.db")
+                    return wallet
+
+
+                def main(ctx, url):
+                    ctx.obj["WALLET"] = Wallet.with_db(url)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app/cli.py:6")
+    assert pool.settings["url"].value == "sqlite+aiosqlite:///data/wallet.db"
+    assert pool.settings["pool_size"].value == 7
+    assert not at(report, "app/cli.py:11").settings["url"].known

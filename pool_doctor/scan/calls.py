@@ -14,7 +14,7 @@ from typing import Any
 from pool_doctor.scan import argparsing, containers, dynaconfs, fieldtext, pycalls, results
 from pool_doctor.scan.builders import lazy_module
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles
-from pool_doctor.scan.finder import dotted_parts, library_target
+from pool_doctor.scan.finder import library_target
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     SV,
@@ -270,7 +270,7 @@ class Calls:
             elif name in defaults:
                 bindings[name] = Thunk(defaults[name], func.closure or definition)
             else:
-                bindings[name] = self._of_its_type(annotations.get(name), definition, name) or SV(
+                bindings[name] = fieldtext.of_its_type(self.ev, annotations.get(name), definition, name) or SV(
                     None, None, known=False, expr=f"{name} (not given)"
                 )
         if args.vararg is not None:
@@ -285,28 +285,6 @@ class Calls:
             bindings[FIRST] = bindings.get([*args.posonlyargs, *args.args][0].arg)
         scope = func.node
         return Frame(func.module, bindings=bindings, scope=scope, flow=True, outer=func.closure)
-
-    def _of_its_type(self, annotation: ast.expr | None, frame: Frame, name: str) -> Any:
-        """A parameter nobody gives, annotated with a project class (`bot: Bot`, `bot: "Bot"`, `cls: type[Bot]`):
-        an instance of it made by a caller the scan does not see, named by the parameter (the class itself for
-        `type[...]`); else None."""
-        wants_class = False
-        depends, module = fieldtext.dependency(annotation, frame.module, self.ev.project)
-        if depends is not None:  # FastAPI's `Annotated[Settings, Depends(get_settings)]`: what get_settings() gives
-            return self.ev.force(self.ev.eval(depends, Frame(module)))
-        if isinstance(annotation, ast.Subscript) and (dotted_parts(annotation.value) or [""])[-1] in ("type", "Type"):
-            annotation, wants_class = annotation.slice, True
-        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-            try:
-                annotation = ast.parse(annotation.value, mode="eval").body
-            except SyntaxError:
-                return None
-        if not isinstance(annotation, (ast.Name, ast.Attribute)):
-            return None
-        found = self.ev.force(self.ev.eval(annotation, Frame(frame.module)))
-        if not isinstance(found, ClassRef):
-            return None
-        return found if wants_class else InstanceRef(found, {}, given=name)
 
     def call_function(self, func: FuncRef, node: ast.Call | None, frame: Frame) -> Any:
         return self._run(func, self.bind(func, node, frame), frame, node)

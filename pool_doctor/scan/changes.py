@@ -8,11 +8,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import containers, fieldtext
 from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.kinds import (
+    SV,
     Branches,
     DictV,
     ExternalRef,
@@ -58,6 +60,8 @@ def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssig
     frame = frame_of(state)
     link = _part(ev, frame, stmt.value)
     thunk = Thunk(stmt.value, frame)
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):  # `wallet: Wallet = ctx.obj[...]`
+        thunk = Thunk(stmt.value, frame, compute=partial(_typed, ev, stmt, frame, thunk))
     for target in targets:
         state = to(target, thunk, state)
     for call in popped(stmt.value):  # maxconn = int(params.pop("maxconn")): params loses the key
@@ -69,6 +73,15 @@ def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssig
     if len(names) == 1:  # a new dict in its place, no part of itself)
         made |= {name: _at(names[0], keys, stmt.value) for name, keys in _placed(stmt.value, ()) if name not in names}
     return {**state, ALIASES: {**_aliases(state), **made}} if made else state
+
+
+def _typed(ev: Interpreter, stmt: ast.AnnAssign, frame: Frame, thunk: Thunk) -> Any:
+    """What an annotated name holds: its value, or an instance of the project class it names where the scan
+    cannot know the value."""
+    value = ev.force(thunk)
+    if isinstance(value, SV) and not value.known and isinstance(stmt.target, ast.Name):
+        return fieldtext.of_its_type(ev, stmt.annotation, frame, stmt.target.id) or value
+    return value
 
 
 def unbound(ev: Interpreter, frame_of: FrameOf, target: ast.expr, state: State) -> State:

@@ -277,3 +277,26 @@ def pools_in(module: Module, node: ast.ClassDef) -> bool:
     """Whether the class's own text makes a pool (a method of it may hold what its `__init__` was given)."""
     lines = module.source.split("\n")[node.lineno - 1 : node.end_lineno]
     return any(name in line for line in lines for name in POOL_CALLS)
+
+
+def of_its_type(ev: Interpreter, annotation: ast.expr | None, frame: Frame, name: str) -> Any:
+    """A parameter nobody gives (or a name bound to what the scan cannot know: `wallet: Wallet = ctx.obj[...]`),
+    annotated with a project class (`bot: Bot`, `bot: "Bot"`, `cls: type[Bot]`): an instance of it made by code
+    the scan does not see, named by the parameter (the class itself for `type[...]`); else None."""
+    wants_class = False
+    depends, module = dependency(annotation, frame.module, ev.project)
+    if depends is not None:  # FastAPI's `Annotated[Settings, Depends(get_settings)]`: what get_settings() gives
+        return ev.force(ev.eval(depends, Frame(module)))
+    if isinstance(annotation, ast.Subscript) and (dotted_parts(annotation.value) or [""])[-1] in ("type", "Type"):
+        annotation, wants_class = annotation.slice, True
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if not isinstance(annotation, (ast.Name, ast.Attribute)):
+        return None
+    found = ev.force(ev.eval(annotation, Frame(frame.module)))
+    if not isinstance(found, ClassRef):
+        return None
+    return found if wants_class else InstanceRef(found, {}, given=name)
