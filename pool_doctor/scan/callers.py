@@ -63,7 +63,7 @@ def receiver_given(site: CallSite, func: FunctionNode, frame: Frame) -> str | No
     return None
 
 
-CLASS_BASES = re.compile(rb"\bclass\s+\w+\s*\(([^)]*)\)")
+CLASS_BASES = re.compile(rb"class\s+\w+\s*\(([^)]*)\)")  # (a `\b` first makes it ten times slower)
 
 
 def note_classes(project: Project, path: Path, data: bytes) -> None:
