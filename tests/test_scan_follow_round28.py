@@ -362,3 +362,56 @@ def test_a_classmethod_called_through_a_local_annotated_with_its_class_makes_a_p
     assert pool.settings["url"].value == "sqlite+aiosqlite:///data/wallet.db"
     assert pool.settings["pool_size"].value == 7
     assert not at(report, "app/cli.py:11").settings["url"].known
+
+
+@pytest.mark.parametrize("from_env", [False, True])
+def test_a_configparser_subclass_method_that_reads_the_defaults_into_self_gives_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, from_env: bool
+) -> None:
+    # `config.load_config()`: the project's own method reads the packaged defaults into the parser (then a local
+    # file the tree lacks); `config.get(...)` after it is the defaults' value, and (from_env) a loop over its
+    # options that sets one from a variable makes that variable's the other branch
+    loop = """
+                        for section in self.sections():
+                            for name in self[section]:
+                                if name.upper() == "DATABASE_URL" and "DATABASE_URL" in os.environ:
+                                    self.set(section, name, os.environ["DATABASE_URL"])
+    """
+    report = scan(
+        tmp_path,
+        {
+            "survey/__init__.py": "",
+            "survey/defaults.ini": "[Database Parameters]\ndatabase_url = sqlite:///participants.db\n",
+            "survey/config.py": """
+                import os
+                from configparser import ConfigParser
+
+
+                class SurveyConfig(ConfigParser):
+                    def __init__(self, local_config="config.txt", **kwargs):
+                        super().__init__(**kwargs)
+                        self.local_file = local_config
+
+                    def load_config(self):
+                        defaults = os.path.join(os.path.dirname(__file__), "defaults.ini")
+                        self.read_file(open(defaults))
+                        self.read([self.local_file])
+            """
+            + (loop if from_env else ""),
+            "survey/db.py": """
+                from sqlalchemy import create_engine
+
+                from survey.config import SurveyConfig
+
+                config = SurveyConfig()
+                config.load_config()
+                engine = create_engine(config.get("Database Parameters", "database_url"), pool_recycle=3600)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "survey/db.py:7").settings["url"]
+    if not from_env:
+        assert (url.value, url.from_) == ("sqlite:///participants.db", "survey/defaults.ini:2")
+        return
+    assert [(b.value, b.env) for b in url.branches] == [(None, "DATABASE_URL"), ("sqlite:///participants.db", None)]

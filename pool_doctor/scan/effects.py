@@ -108,6 +108,32 @@ def arguments(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
     return out
 
 
+def parser_method(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, Any]:
+    """`config.load_config()`, a project ConfigParser subclass's own method that reads files into `self` (or sets
+    options on it): the name holds the parser as the method leaves it."""
+    if not (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)):
+        return {}
+    held = ev.force(ev.eval(call.func.value, frame))
+    if not isinstance(held, InstanceRef) or held.parser is None:
+        return {}
+    func = ev.force(ev.eval(call.func, frame))
+    if not isinstance(func, FuncRef) or func.bound_self is not held or isinstance(func.node, ast.Lambda):
+        return {}
+    me = next((a.arg for a in (*func.node.args.posonlyargs, *func.node.args.args)), None)
+    on_me = [n.func for n in ast.walk(func.node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+    reads = any(isinstance(f.value, ast.Name) and f.value.id == me and ev.mutator(f.attr) for f in on_me)
+    after = ev.locals_after(func, call, frame) if reads and me is not None else {}
+    left = ev.force(after.get(me)) if me is not None else None
+    options = [ev.force(o) for _, o in left.options] if isinstance(left, Branches) else [left]  # (its own tests')
+    return {call.func.value.id: left} if all(isinstance(o, InstanceRef) for o in options) and left is not held else {}
+
+
+def changed_by(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any], frame: Frame) -> dict[str, Any]:
+    """What a call standing as a statement changes of the caller's names: the method's own instance
+    (`self._setup()`), what a project function is handed, or a project parser whose method reads into it."""
+    return self_call(ev, scope, call, state, frame) or arguments(ev, call, frame) or parser_method(ev, call, frame)
+
+
 def _sets_by_name(func: FunctionNode, param: str) -> bool:
     """Whether the function sets an attribute of `param` whose name it computes (`setattr(cfg, key, value)`)."""
     sets = [found for n in ast.walk(func) if (found := attribute_set(n)) is not None]

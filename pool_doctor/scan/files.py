@@ -395,6 +395,13 @@ class ConfigFiles:
             section, option, item = (self.ev.force(self.ev.eval(a, frame)) for a in call.args)
             if is_known(section) and is_known(option) and is_known(item):
                 sections.setdefault(str(section.value), {})[str(option.value)] = (str(item.value), item.from_ or "?")
+            elif is_known(section) and is_known(option):  # a value only the run knows: what get() gives
+                return replace(
+                    base, read=tuple(read), set_by_code=(*base.set_by_code, (section.value, option.value, item))
+                )
+            else:  # an option the scan cannot name (a loop over the options): any of them may be this
+                anyone = unknown(frame.module, call, env=env_of(item))
+                return replace(base, read=tuple(read), set_by_code=(*base.set_by_code, ("*", "*", anyone)))
         return replace(base, sections=sections, read=tuple(read))
 
     def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame, also: str = "fallback") -> Any:
@@ -565,7 +572,7 @@ def _given(parser: ParserV, section: str) -> dict[str, Any]:
 
 
 def _set_by_code(parser: ParserV, section: str, option: str) -> Any:
-    found = [value for name, key, value in parser.set_by_code if name == section and key.lower() == option.lower()]
+    found = [v for name, key, v in parser.set_by_code if (name, key.lower()) in ((section, option.lower()), ("*", "*"))]
     return found[-1] if found else None
 
 

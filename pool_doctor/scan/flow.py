@@ -595,5 +595,5 @@ class Flow:
     def self_call(self, run: Run, call: ast.Call, state: State) -> State:
         """What a project function the statement calls does to what it is given: the names it changes."""
         frame = self.frame(run, state)
-        changed = effects.self_call(self.ev, run.scope, call, state, frame) or effects.arguments(self.ev, call, frame)
+        changed = effects.changed_by(self.ev, run.scope, call, state, frame)
         return {**state, **changed} if changed else state
