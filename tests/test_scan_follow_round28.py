@@ -415,3 +415,54 @@ def test_a_configparser_subclass_method_that_reads_the_defaults_into_self_gives_
         assert (url.value, url.from_) == ("sqlite:///participants.db", "survey/defaults.ini:2")
         return
     assert [(b.value, b.env) for b in url.branches] == [(None, "DATABASE_URL"), ("sqlite:///participants.db", None)]
+
+
+def test_a_method_assigned_from_that_sets_an_attribute_after_an_early_return_gives_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `res = self._read_conf()`: the method sets self.threads only past an early return; on that path the read
+    # after it raises, so the pool is made only where it was set (from the option's default, 10)
+    report = scan(
+        tmp_path,
+        {
+            "agent/__init__.py": "",
+            "agent/db.py": """
+                from sqlalchemy import create_engine
+
+
+                class JobsDB:
+                    def __init__(self, pool_size=5):
+                        self.engine = create_engine("postgresql://db/jobs", pool_size=pool_size, pool_recycle=3600)
+            """,
+            "agent/base.py": """
+                import os
+
+
+                class Agent:
+                    def option(self, name, default):
+                        return int(os.environ.get(name, default))
+            """,
+            "agent/worker.py": """
+                from agent.base import Agent
+                from agent.db import JobsDB
+                from gridconfig import gConfig
+
+
+                class Worker(Agent):
+                    def _read_conf(self):
+                        found = gConfig.servers()
+                        if not found.get("OK"):
+                            return found
+                        self.threads = self.option("MAX_THREADS", 10)
+                        return {"OK": True}
+
+                    def initialize(self):
+                        res = self._read_conf()
+                        self.db = JobsDB(pool_size=2 * self.threads)
+                        return res
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "agent/worker.py:16").settings["pool_size"]
+    assert (size.value, size.env) == (20, "MAX_THREADS")

@@ -5,12 +5,14 @@ the caller handed it (`maybe_set(settings, "database.url", "DATABASE_URL")`, war
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.files import FileV
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, last_name
 from pool_doctor.scan.kinds import (
+    SV,
     Branches,
     ClassRef,
     DictV,
@@ -22,6 +24,7 @@ from pool_doctor.scan.kinds import (
     MethodRef,
     unknown,
 )
+from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.nodes import MUTATORS, installed_import
 from pool_doctor.scan.statements import attribute_set, named_attribute
 
@@ -50,7 +53,29 @@ def self_call(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any]
         return {}
     after = ev.locals_after(func, call, frame)
     prefix = f"{callee[0].arg}."
-    return {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
+    out = {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
+    for name, value in out.items():  # a path of it that leaves an attribute nothing else gives unset raises at the
+        attr = name.split(".", 1)[1]  # caller's read: no pool is made there (DIRAC's early `return res`)
+        if name not in state and "." not in attr and _absent(ev, instance, attr, frame):
+            out[name] = _only_set(ev.force(value))
+    return out
+
+
+def _absent(ev: Interpreter, instance: InstanceRef, attr: str, frame: Frame) -> bool:
+    """Whether nothing but the code the scan follows gives the instance `attr` (no class attribute, no
+    `__init__` write, no property): a read of it where that code left it unset raises."""
+    held = ev.force(ev.attribute(instance, attr, None, frame))
+    return isinstance(held, SV) and not held.known and held.expr == attr and held.from_ is None
+
+
+def _only_set(value: Any) -> Any:
+    """A value without its options that leave it unset (one option left: that option)."""
+    if not isinstance(value, Branches):
+        return value
+    kept = [(when, o) for when, o in value.options if not (isinstance(o, SV) and o.expr == NOT_SET)]
+    if not kept or len(kept) == len(value.options):
+        return value
+    return kept[0][1] if len(kept) == 1 else Branches(kept)
 
 
 MAX_FOLLOWED = 3  # helpers handed the app (or dict) inside each other that are followed: each runs the next's body
@@ -334,26 +359,75 @@ def catches_absence(handler: ast.ExceptHandler) -> bool:
     return any(isinstance(t, ast.Name) and t.id in ABSENCE for t in types)
 
 
-def inner_parts(node: ast.expr, module: Module) -> tuple[list[Any], list[tuple[ast.Call, set[str]]]]:
-    """What an expression does besides giving its value: its `(x := value)`s, and the calls it makes of a
-    function by name or of an imported module's (`helpers.configure(options)`), inner ones first (not a lambda's
-    nor a comprehension's, which run later or per item), with the names each is handed. Not a method of an object
-    it would take working out (`x = self.get_y()` in every method, each run again in the next, costs more than it
-    finds; a method is not `arguments`' anyway)."""
+def inner_parts(
+    node: ast.expr, module: Module, me: str | None
+) -> tuple[list[Any], list[tuple[ast.Call, set[str], bool]]]:
+    """What an expression does besides giving its value: its `(x := value)`s, and the calls it makes (inner ones
+    first; not a lambda's nor a comprehension's, which run later or per item) that may change the caller's names:
+    of a function by name or of an imported module's (`helpers.configure(options)`), with the names each is
+    handed; and of a method of `me` (the method's own instance) that its module's classes define to set an
+    attribute of it (`res = self._read_conf()`). Not any other method (`x = self.get_y()` in every method, each
+    run again in the next, costs more than it finds)."""
     walruses = [n for n in ast.walk(node) if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)]
-    calls: list[tuple[ast.Call, set[str]]] = []
+    calls: list[tuple[ast.Call, set[str], bool]] = []
+    setters = _self_setters(module) if me is not None else set()
 
     def visit(inner: ast.AST) -> None:
         if isinstance(inner, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return
         for child in ast.iter_child_nodes(inner):
             visit(child)
-        handed = {a.id for a in inner.args if isinstance(a, ast.Name)} if isinstance(inner, ast.Call) else None
-        if isinstance(inner, ast.Call) and handed and _plain(inner.func, module):
-            calls.append((inner, handed))
+        if not isinstance(inner, ast.Call):
+            return
+        handed = {a.id for a in inner.args if isinstance(a, ast.Name)}
+        func = inner.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == me:
+            if func.attr in setters:
+                calls.append((inner, handed, True))
+        elif handed and _plain(func, module):
+            calls.append((inner, handed, False))
 
     visit(node)
     return walruses, calls
+
+
+def calls_made(
+    ev: Interpreter,
+    scope: Any,
+    calls: list[tuple[ast.Call, set[str], bool]],
+    skip: ast.expr | None,
+    keep: frozenset[str],
+    state: dict[str, Any],
+    frame_of: Callable[[dict[str, Any]], Frame],
+) -> dict[str, Any]:
+    """The state once an expression's calls (`inner_parts`) ran: what each changes of the caller's names, but for
+    the call `skip` (a statement of its own, applied there) and the names in `keep` (the statement assigns them)."""
+    for call, handed, on_self in calls:
+        if call is skip:
+            continue
+        if on_self:
+            state = {**state, **self_call(ev, scope, call, state, frame_of(state))}
+        elif not keep & handed:
+            state = {**state, **arguments(ev, call, frame_of(state))}
+    return state
+
+
+def _self_setters(module: Module) -> set[str]:
+    """The methods the module's classes define that set an attribute of their instance (`self.x = ...`)."""
+    return {
+        method.name
+        for cls in module.classes.values()
+        for method in cls.body
+        if isinstance(method, FUNCTIONS)
+        and (first := next((a.arg for a in (*method.args.posonlyargs, *method.args.args)), None)) is not None
+        and any(
+            isinstance(n, ast.Attribute)
+            and isinstance(n.ctx, ast.Store)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == first
+            for n in ast.walk(method)
+        )
+    }
 
 
 def _plain(func: ast.expr, module: Module) -> bool:

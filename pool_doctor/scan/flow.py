@@ -62,7 +62,7 @@ class Run:
 class Flow:
     def __init__(self, ev: Interpreter) -> None:
         self.ev = ev
-        self._inner: dict[int, tuple[ast.expr, list[Any], list[tuple[ast.Call, set[str]]]]] = {}  # (walrus)
+        self._inner: dict[int, tuple[ast.expr, list[Any], list[tuple[ast.Call, set[str], bool]]]] = {}  # (walrus)
 
     # --- entry points -----------------------------------------------------------------------------------
 
@@ -540,16 +540,14 @@ class Flow:
         statement assigns anyway (`keep`: `options = bump(options)`) and a call that is a statement of its own
         (`alone`: `statement()` applies that)."""
         if id(node) not in self._inner:  # (its parts, found once: a statement runs again at each call of its function)
-            self._inner[id(node)] = (node, *effects.inner_parts(node, run.module))
+            me = nodes.first_parameter(run.scope)
+            self._inner[id(node)] = (node, *effects.inner_parts(node, run.module, me))
         _, walruses, calls = self._inner[id(node)]
         for inner in walruses:
             state = dict(changes.unbound(self.ev, partial(self.frame, run), inner.target, state))
             state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
-        for call, handed in calls:
-            itself = alone and call is (node.value if isinstance(node, ast.Await) else node)
-            if not itself and not keep & handed:
-                state = {**state, **effects.arguments(self.ev, call, self.frame(run, state))}
-        return state
+        skip = (node.value if isinstance(node, ast.Await) else node) if alone else None
+        return effects.calls_made(self.ev, run.scope, calls, skip, keep, state, partial(self.frame, run))
 
     def assign_target(
         self, run: Run, target: ast.expr, value: Any, state: State, unknown_why: str | None = None

@@ -343,3 +343,10 @@ def _module_values(body: list[ast.stmt], name: str) -> Iterator[ast.expr | None]
 def post_init(func: ast.FunctionDef | ast.AsyncFunctionDef, cls: ast.ClassDef) -> bool:
     """A dataclass's `__post_init__`: its generated `__init__` runs it, with the call's fields set."""
     return func.name == "__post_init__" and is_dataclass(cls)
+
+
+def first_parameter(scope: ast.AST | None) -> str | None:
+    """The first parameter of a function (a method's own instance, `self`); None for a module or a class body."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    return next((a.arg for a in (*scope.args.posonlyargs, *scope.args.args)), None)
