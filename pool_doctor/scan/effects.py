@@ -414,6 +414,12 @@ def calls_made(
 
 def _self_setters(module: Module) -> set[str]:
     """The methods the module's classes define that set an attribute of their instance (`self.x = ...`)."""
+    if module.setters is None:
+        module.setters = _setters_in(module)
+    return module.setters
+
+
+def _setters_in(module: Module) -> set[str]:
     return {
         method.name
         for cls in module.classes.values()

@@ -123,6 +123,7 @@ class Module:
     aside: str | None = None  # "tests" or "examples" (Project.aside): not the app's own code
     import_name: str = ""  # the name Python imports it by (from its package's folder): what `__name__` holds
     lines: list[bytes] | None = None  # the source's lines, as UTF-8 (node columns count bytes), once split
+    setters: set[str] | None = None  # its classes' methods that set an attribute of their instance, once found
 
     def where(self, node: ast.AST) -> str:
         return f"{self.display}:{getattr(node, 'lineno', 0)}"
