@@ -466,3 +466,70 @@ def test_a_method_assigned_from_that_sets_an_attribute_after_an_early_return_giv
     )
     size = at(report, "agent/worker.py:16").settings["pool_size"]
     assert (size.value, size.env) == (20, "MAX_THREADS")
+
+
+def test_a_sanic_apps_config_gives_its_defaults_each_with_its_prefixed_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sanic 25's Config is a dict read by attribute; `update()` sets keys and `load_environment_vars("OBS_")`
+    # lets OBS_<KEY> replace each (cast to int, float or bool); a key nothing sets is unknown
+    report = scan(
+        tmp_path,
+        {
+            "obs/__init__.py": "",
+            "obs/db.py": """
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+
+                def connect_db(url, pool_size=10, max_overflow=20):
+                    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+            """,
+            "obs/app.py": """
+                from sanic import Sanic
+
+                from obs.db import connect_db
+
+                app = Sanic("obs-api", env_prefix="OBS_")
+                app.config.update(dict(DEBUG=False, POSTGRES_POOL_SIZE=20, POSTGRES_MAX_OVERFLOW=40))
+                app.config.load_environment_vars("OBS_")
+
+
+                @app.before_server_start
+                async def connect(app, loop):
+                    app.ctx.engine = connect_db(
+                        app.config.POSTGRES_URL, app.config.POSTGRES_POOL_SIZE, app.config["POSTGRES_MAX_OVERFLOW"]
+                    )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "obs/app.py:12")
+    size, overflow, url = (pool.settings[k] for k in ("pool_size", "max_overflow", "url"))
+    assert (size.value, size.env) == (20, "OBS_POSTGRES_POOL_SIZE")
+    assert (overflow.value, overflow.env) == (40, "OBS_POSTGRES_MAX_OVERFLOW")
+    assert not url.known
+
+
+@pytest.mark.parametrize(
+    ("load", "size"),
+    [
+        ('app.update_config({"POOL_SIZE": 30})', 30),
+        ("app.update_config(Settings)", 40),
+        ('app.update_config("/etc/obs/config.py")', None),  # a file the tree lacks may set any key
+    ],
+)
+def test_sanic_update_config_loads_a_dict_an_object_or_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load: str, size: int | None
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app.py": "from sanic import Sanic\nfrom sqlalchemy import create_engine\n\n\n"
+            + "class Settings:\n    POOL_SIZE = 40\n\n\n"
+            + 'app = Sanic("api")\napp.config.update({"POOL_SIZE": 20})\n'
+            + load
+            + '\nengine = create_engine("postgresql://db/app", pool_size=app.config.POOL_SIZE)\n',
+        },
+        monkeypatch,
+    )
+    assert at(report, "app.py:12").settings["pool_size"].value == size

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
-from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef
+from pool_doctor.scan.flaskconfig import SANIC
+from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, HolderV, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import aliases
 from pool_doctor.scan.statements import assigned_names
 
@@ -63,6 +64,11 @@ def receiver_given(site: CallSite, func: FunctionNode, frame: Frame) -> str | No
     return None
 
 
+LISTENERS = {  # Sanic 25's app.<event> decorators (mixins/listeners.py), each calling the listener with the app
+    *(f"{when}_server_{what}" for when in ("before", "after") for what in ("start", "stop")),
+    *(f"main_process_{what}" for what in ("start", "ready", "stop")),
+    *(f"reload_process_{what}" for what in ("start", "stop")),
+}
 CLASS_BASES = re.compile(rb"class\s+\w+\s*\(([^)]*)\)")  # (a `\b` first makes it ten times slower)
 
 
@@ -72,6 +78,22 @@ def note_classes(project: Project, path: Path, data: bytes) -> None:
     for match in CLASS_BASES.finditer(data):
         for name in re.findall(rb"\w+", match.group(1)):
             project.class_bases.setdefault(name, set()).add(path)
+
+
+def listener_app(ev: Interpreter, func: FunctionNode, frame: Frame) -> dict[str, Any] | None:
+    """A Sanic listener (`@app.before_server_start`, `@app.listener("before_server_start")`) is called with the app
+    it is registered on: its first parameter, when nothing else gives it, is that app."""
+    params = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
+    held = frame.bindings.get(params[0]) if params else None
+    if not (isinstance(held, SV) and held.expr == f"{params[0]} (not given)"):
+        return None
+    for decorator in func.decorator_list:
+        named = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(named, ast.Attribute) and (named.attr in LISTENERS or named.attr == "listener"):
+            app = ev.force(ev.eval(named.value, Frame(frame.module)))
+            if isinstance(app, HolderV) and app.dotted == SANIC:
+                return {params[0]: app}
+    return None
 
 
 def subclasses(

@@ -331,6 +331,14 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
         result = copy_dict(base)
         result.items = {key: fieldtext.named(ev.force(value), f"{prefix}_{key}") for key, value in base.items.items()}
         return result
+    if method == "load_environment_vars" and isinstance(base, DictV):  # Sanic's: SANIC_<KEY> (or prefix + KEY)
+        given = call.args[0] if call.args else next((kw.value for kw in call.keywords if kw.arg == "prefix"), None)
+        prefix = given.value if isinstance(given, ast.Constant) else "SANIC_" if given is None else None
+        if not isinstance(prefix, str):
+            return as_dict(base, text, module.where(call))
+        result = copy_dict(base)
+        result.items = {key: fieldtext.named(ev.force(value), f"{prefix}{key}") for key, value in base.items.items()}
+        return result
     return base
 
 

@@ -11,7 +11,6 @@ project's classes), `ConfigSources` (config libraries) and `ConfigFiles` (ini, y
 from __future__ import annotations
 
 import ast
-import operator
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -59,28 +58,6 @@ from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 
-BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-    ast.BitOr: operator.or_,
-}
-COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Is: operator.is_,
-    ast.IsNot: operator.is_not,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-}
 FALSE_NAMES = {"typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}  # `if TYPE_CHECKING:` never runs
 IN_OPS = (ast.In, ast.NotIn)
 
@@ -243,7 +220,10 @@ class Evaluator:
         special = self.files.binop(left, op, right, node, module)
         if special is not None:
             return special
-        function, right = BINOPS.get(type(op)), containers.format_args(self, op, node, right, module.where(node))
+        function, right = (
+            pycalls.BINOPS.get(type(op)),
+            containers.format_args(self, op, node, right, module.where(node)),
+        )
         if function is None or not (is_known(left) and is_known(right)):
             return unknown(module, node, env=env_of(left, right))
         try:
@@ -329,7 +309,7 @@ class Evaluator:
             elif isinstance(right, DictV) and not right.opaque:
                 right = SV(list(right.items), right.origin)
             env = env or env_of(right)
-            function = COMPARES.get(type(op_node))
+            function = pycalls.COMPARES.get(type(op_node))
             if isinstance(left, ExternalRef) and isinstance(right, ExternalRef) and function is not None:
                 same = left.dotted == right.dotted  # type(x) is bool
                 result = result and (same if isinstance(op_node, (ast.Is, ast.Eq)) else not same)
@@ -440,6 +420,8 @@ class Evaluator:
             return unknown(frame.module, node, env=base.env) if node is not None else base
         if isinstance(base, SV) and attr == "value":  # an enum member, read as its value (`Env.prod.value`)
             return base
+        if isinstance(base, DictV) and attr.isupper():  # an attribute-dict's key (Sanic's Config: `config.DB_URL`)
+            return self.subscript(base, SV(attr, None), node or ast.Constant(attr), frame)
         if isinstance(base, (SV, DictV, ListV, ConfigRef, EnvironRef, FuncRef)) or self.files.owns(base):
             return MethodRef(base, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
@@ -585,6 +567,9 @@ class Evaluator:
     def mutated(self, base: Any, method: str, call: ast.Call, frame: Frame) -> Any:
         if isinstance(base, HolderV) and base.dotted == argparsing.PARSER:
             return self.arguments.mutated(base, method, call, frame)
+        if isinstance(base, HolderV) and base.dotted == flaskconfig.SANIC and method == "update_config":
+            config = base.attrs["config"]  # (the app's, on its config)
+            return replace(base, attrs={**base.attrs, "config": flaskconfig.loaded(self, config, method, call, frame)})
         if isinstance(base, HolderV):
             return pyramid.mutated(self, base, method, call, frame)
         if self.files.owns(base):

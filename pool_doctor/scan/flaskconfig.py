@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+from functools import partial
 from typing import Any
 
 from pool_doctor.scan.finder import Module, dotted_parts
@@ -32,7 +33,9 @@ from pool_doctor.scan.kinds import (
 CONFIGS = ("flask.Config", "flask.config.Config")
 APP = "flask.Flask"
 APPS = ("flask.Flask", "flask.app.Flask", "quart.Quart", "apiflask.APIFlask")  # each has a flask.Config
-LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file", "from_mapping"}
+SANIC = "sanic.Sanic"
+SANICS = (SANIC, "sanic.app.Sanic")
+LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file", "from_mapping", "update_config"}  # (Sanic: last)
 
 
 def calls(ev: Interpreter) -> dict[str, Any]:
@@ -47,10 +50,13 @@ def calls(ev: Interpreter) -> dict[str, Any]:
             ev.merge(result, defaults, frame.module.segment(node))
         return result
 
-    def app(node: ast.Call, frame: Frame) -> HolderV:
-        return HolderV(APP, {"config": DictV({}, frame.module.where(node), [f"{frame.module.segment(node)}.config"])})
+    def app(node: ast.Call, frame: Frame, dotted: str = APP) -> HolderV:
+        return HolderV(
+            dotted, {"config": DictV({}, frame.module.where(node), [f"{frame.module.segment(node)}.config"])}
+        )
 
-    return {**dict.fromkeys(CONFIGS, made), **dict.fromkeys(APPS, app)}
+    sanic = partial(app, dotted=SANIC)  # Sanic 25's Config: a dict read by attribute too (its defaults not a pool's)
+    return {**dict.fromkeys(CONFIGS, made), **dict.fromkeys(APPS, app), **dict.fromkeys(SANICS, sanic)}
 
 
 def loaded(ev: Interpreter, base: DictV, method: str, call: ast.Call, frame: Frame) -> DictV:
@@ -59,6 +65,9 @@ def loaded(ev: Interpreter, base: DictV, method: str, call: ast.Call, frame: Fra
     where = module.where(call)
     keys: dict[str, Any] | None = None
     given = ev.force(ev.eval(call.args[0], frame)) if call.args else None
+    if method == "update_config":  # Sanic's: a Python file by path; else a dict's keys, an object's names
+        path = is_known(given) and isinstance(given.value, str) and given.value.endswith(".py")
+        method = "from_pyfile" if path else "from_mapping" if isinstance(given, DictV) else "from_object"
     if method == "from_mapping":
         mapping = DictV({}, where)
         for arg in call.args:

@@ -17,7 +17,7 @@ from pool_doctor.scan.finder import (
 
 # A dict's or a list's in-place changes (and Flask's `app.config.from_prefixed_env()`, which a variable of each
 # key's name overrides)
-MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear", "from_prefixed_env"}
+MUTATORS = {"update", "setdefault", "pop", "append", "extend", "clear", "from_prefixed_env", "load_environment_vars"}
 
 
 def popped(value: ast.expr) -> list[ast.Call]:

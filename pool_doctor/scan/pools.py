@@ -419,6 +419,8 @@ class PoolFinder:
     def _given_by_callers(self, func: FunctionNode, bound_self: Any, site: CallSite, bound: Frame) -> Frame:
         """`config.get_database(name)` on a parameter nothing gives nor annotates (llvm-lnt's
         `import_and_report(config, ...)`): an instance of the class the function's callers in the app pass."""
+        if (app := callers.listener_app(self.ev, func, bound)) is not None:  # `@app.before_server_start` (Sanic)
+            return replace(bound, bindings={**bound.bindings, **app})
         name = callers.receiver_given(site, func, bound) if self._all_read and id(func) not in self._asking else None
         if name is None:
             return bound

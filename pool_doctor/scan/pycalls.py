@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import datetime
 import math
+import operator
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
@@ -36,6 +37,29 @@ from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provid
 NUMBERS = (int, float)
 QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
 ROUNDING = (("builtins", round), ("math", math.floor), ("math", math.ceil))
+
+BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+    ast.BitOr: operator.or_,
+}
+COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
 
 
 def quoted(ev: Interpreter, name: str, node: ast.Call, frame: Frame) -> Any:
