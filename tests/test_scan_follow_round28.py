@@ -104,24 +104,26 @@ def test_a_method_of_a_class_no_subclass_overrides_keeps_the_class_values(
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "ping"),
     [
-        "return set_ping(options) and options",
-        "done = set_ping(options)\n    return options",
-        "if set_ping(options):\n        pass\n    return options",
-        "return (set_ping(options), options)[1]",
+        ("done = set_ping(options)\n    return options", True),
+        ("if set_ping(options):\n        pass\n    return options", True),
+        ("done = options or set_ping(options)\n    return options", None),  # (a full dict: set_ping never runs)
+        ('done = set_ping(options) if os.environ.get("PING") else 0\n    return options', None),
     ],
 )
 def test_a_helper_called_inside_an_expression_changes_the_dict_it_is_handed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, ping: bool | None
 ) -> None:
     # The helper's change of its argument lands whether its call is a statement of its own or sits in an
-    # assignment, a test or a return
+    # assignment or a test, where the call surely runs (not after `or`, not in an arm of `x if t else y`)
     body = body.replace("\n    ", "\n                    ")  # (the fixture's own indentation, dedented below)
     report = scan(
         tmp_path,
         {
             "app/db.py": f"""
+                import os
+
                 from sqlalchemy import create_engine
 
 
@@ -141,16 +143,21 @@ def test_a_helper_called_inside_an_expression_changes_the_dict_it_is_handed(
         monkeypatch,
     )
     pool = report.pools[0]
-    assert pool.settings["pool_pre_ping"].value is True
+    assert (pool.settings["pool_pre_ping"].value if "pool_pre_ping" in pool.settings else None) is ping
     assert pool.settings["max_overflow"].value == 4
 
 
-def test_a_helper_given_the_name_it_is_assigned_to_runs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # `options = bump(options)`: the assignment is the change; the helper is not also applied beforehand
+@pytest.mark.parametrize("body", ["options = bump(options)", "other = bump(options)\n    options = other"])
+def test_a_helper_given_the_name_it_is_assigned_to_runs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+) -> None:
+    # `options = bump(options)`, `other = bump(options)`: the helper's change is made once, not again when the
+    # assigned value is worked out
+    body = body.replace("\n    ", "\n                    ")
     report = scan(
         tmp_path,
         {
-            "app/db.py": """
+            "app/db.py": f"""
                 from sqlalchemy import create_engine
 
 
@@ -160,8 +167,8 @@ def test_a_helper_given_the_name_it_is_assigned_to_runs_once(tmp_path: Path, mon
 
 
                 def engine_options():
-                    options = {"pool_size": 5}
-                    options = bump(options)
+                    options = {{"pool_size": 5}}
+                    {body}
                     return options
 
 
@@ -533,3 +540,135 @@ def test_sanic_update_config_loads_a_dict_an_object_or_a_file(
         monkeypatch,
     )
     assert at(report, "app.py:12").settings["pool_size"].value == size
+
+
+def test_a_subclass_the_app_never_makes_does_not_hide_the_class_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two Stores made, and a TinyStore subclass nobody makes (the second review's exact_twice)
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/store.py": BASE_WITH_HEIRS.format(base="") + '\n    URL = "postgresql://db/app"\n',
+            "app/tiny.py": "from app.store import Store\n\n\nclass TinyStore(Store):\n    POOL_SIZE = 1\n",
+            "app/main.py": "from app.store import Store\n\nstores = [Store(), Store()]\n",
+        },
+        monkeypatch,
+    )
+    assert at(report, "app/store.py:10").settings["pool_size"].value == 5
+
+
+def test_an_annotated_name_may_hold_a_subclass_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `store: Store = ctx.obj["store"]` may be an Orders, which sets POOL_SIZE: unknown, not the base's 5
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/store.py": """
+                from sqlalchemy import create_engine
+
+
+                class Store:
+                    POOL_SIZE = 5
+
+                    def connect(self, url):
+                        return create_engine(url, pool_size=self.POOL_SIZE)
+
+
+                class Orders(Store):
+                    POOL_SIZE = 10
+            """,
+            "app/main.py": """
+                from app.store import Orders, Store
+
+
+                def setup(ctx):
+                    ctx.obj["store"] = Orders() if ctx.big else Store()
+
+
+                def run(ctx):
+                    store: Store = ctx.obj["store"]
+                    store.connect("postgresql://db/app")
+            """,
+        },
+        monkeypatch,
+    )
+    assert not at(report, "app/main.py:10").settings["pool_size"].known
+
+
+def test_an_attribute_a_library_base_may_give_keeps_the_path_that_leaves_it_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # socketserver.TCPServer has request_queue_size = 5: the early return's path reads it, so the value is not
+    # only the set path's 20
+    report = scan(
+        tmp_path,
+        {
+            "worker.py": """
+                import socketserver
+
+                from gridconfig import gConfig
+                from sqlalchemy import create_engine
+
+
+                class Worker(socketserver.TCPServer):
+                    def _read_conf(self):
+                        if not gConfig.servers():
+                            return None
+                        self.request_queue_size = 10
+                        return True
+
+                    def initialize(self):
+                        res = self._read_conf()
+                        self.engine = create_engine("postgresql://db/jobs", pool_size=2 * self.request_queue_size)
+                        return res
+            """,
+        },
+        monkeypatch,
+    )
+    assert not at(report, "worker.py:16").settings["pool_size"].known
+
+
+def test_a_path_from_a_variable_keeps_it_in_an_f_string_and_a_conversion_is_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+                import os
+                from pathlib import Path
+
+                from sqlalchemy import create_engine
+
+                DATA = Path(os.environ.get("DATA", "/srv")) / "app.db"
+                NAME = "app"
+                engine = create_engine(f"sqlite:///{DATA}")
+                other = create_engine(f"sqlite:///{Path('/srv/x')!r}")
+                third = create_engine(f"postgresql://db/{NAME!r}")
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "app.py:8").settings["url"]
+    assert (url.value, url.env) == ("sqlite:////srv/app.db", "DATA")
+    assert not at(report, "app.py:9").settings["url"].known
+    assert at(report, "app.py:10").settings["url"].value == "postgresql://db/'app'"
+
+
+def test_a_scheme_a_later_call_rewrites_names_no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+                import dj_database_url
+
+                from backends import backend
+
+                DATABASES = {"default": dj_database_url.config(default="sqlite:///app.db".replace("sqlite", backend()))}
+            """,
+        },
+        monkeypatch,
+    )
+    assert not at(report, "settings.py:5").settings["ENGINE"].known

@@ -121,6 +121,13 @@ def subclasses(
     return found
 
 
+def in_use(project: Project, cls: ast.ClassDef) -> bool:
+    """Whether the app (not its tests) makes the class, or names it other than to call it (`KINDS[kind]()`), in
+    the files `subclasses(..., made=True)` parsed."""
+    modules = [m for m in project.modules.values() if m is not None and not m.aside]
+    return any(cls.name in m.calls for m in modules) or handed(project, cls.name)
+
+
 def overridden(heirs: list[ast.ClassDef]) -> dict[str, str]:
     """The names the subclasses set, each with the first subclass setting it: in their bodies (attributes,
     methods) and on `self` in their methods."""

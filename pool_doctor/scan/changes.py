@@ -52,12 +52,20 @@ class Alias:
     keys: tuple[Any, ...]
 
 
-def assigned(ev: Interpreter, frame_of: FrameOf, stmt: ast.Assign | ast.AnnAssign, state: State, to: Assigner) -> State:
+def assigned(
+    ev: Interpreter,
+    frame_of: FrameOf,
+    stmt: ast.Assign | ast.AnnAssign,
+    state: State,
+    to: Assigner,
+    before: Frame | None = None,
+) -> State:
     """`targets = value`: each target bound, the names whose keys the value pops without them, and the aliases
-    the statement makes and ends."""
+    the statement makes and ends. `before`: where the value is worked out, when the state is already that after
+    the calls it makes (flow.walrus: `other = bump(options)` runs bump once)."""
     assert stmt.value is not None
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    frame = frame_of(state)
+    frame = before or frame_of(state)
     link = _part(ev, frame, stmt.value)
     thunk = Thunk(stmt.value, frame)
     if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):  # `wallet: Wallet = ctx.obj[...]`

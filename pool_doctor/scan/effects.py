@@ -64,6 +64,12 @@ def self_call(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any]
 def _absent(ev: Interpreter, instance: InstanceRef, attr: str, frame: Frame) -> bool:
     """Whether nothing but the code the scan follows gives the instance `attr` (no class attribute, no
     `__init__` write, no property): a read of it where that code left it unset raises."""
+    for klass in ev.class_chain(instance.cls):  # a library base may give it (socketserver's request_queue_size)
+        for base in klass.node.bases:
+            if ast.unparse(base) not in ("object", "ABC", "abc.ABC") and not isinstance(
+                ev.force(ev.eval(base, Frame(klass.module))), ClassRef
+            ):
+                return False
     held = ev.force(ev.attribute(instance, attr, None, frame))
     return isinstance(held, SV) and not held.known and held.expr == attr and held.from_ is None
 
@@ -359,33 +365,38 @@ def catches_absence(handler: ast.ExceptHandler) -> bool:
     return any(isinstance(t, ast.Name) and t.id in ABSENCE for t in types)
 
 
-def inner_parts(
-    node: ast.expr, module: Module, me: str | None
-) -> tuple[list[Any], list[tuple[ast.Call, set[str], bool]]]:
-    """What an expression does besides giving its value: its `(x := value)`s, and the calls it makes (inner ones
-    first; not a lambda's nor a comprehension's, which run later or per item) that may change the caller's names:
-    of a function by name or of an imported module's (`helpers.configure(options)`), with the names each is
-    handed; and of a method of `me` (the method's own instance) that its module's classes define to set an
-    attribute of it (`res = self._read_conf()`). Not any other method (`x = self.get_y()` in every method, each
-    run again in the next, costs more than it finds)."""
+def inner_parts(node: ast.expr, module: Module, me: str | None) -> tuple[list[Any], list[tuple[ast.Call, bool]]]:
+    """What an expression does besides giving its value: its `(x := value)`s, and the calls it surely makes that
+    may change the caller's names, inner ones first (not a lambda's nor a comprehension's, which run later or per
+    item; nor those after the first operand of `and`/`or` or in the arms of `x if t else y`, which may not run):
+    of a function by name or of an imported module's handed a name (`helpers.configure(options)`); and (True) of
+    a method of `me`, the method's own instance, that its module's classes define to set an attribute of it
+    (`res = self._read_conf()`). Not any other method (`x = self.get_y()` in every method, each run again in the
+    next, costs more than it finds)."""
     walruses = [n for n in ast.walk(node) if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)]
-    calls: list[tuple[ast.Call, set[str], bool]] = []
+    calls: list[tuple[ast.Call, bool]] = []
     setters = _self_setters(module) if me is not None else set()
 
     def visit(inner: ast.AST) -> None:
         if isinstance(inner, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return
-        for child in ast.iter_child_nodes(inner):
+        surely = (
+            [inner.values[0]]
+            if isinstance(inner, ast.BoolOp)
+            else [inner.test]
+            if isinstance(inner, ast.IfExp)
+            else None
+        )
+        for child in surely if surely is not None else ast.iter_child_nodes(inner):
             visit(child)
         if not isinstance(inner, ast.Call):
             return
-        handed = {a.id for a in inner.args if isinstance(a, ast.Name)}
         func = inner.func
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == me:
             if func.attr in setters:
-                calls.append((inner, handed, True))
-        elif handed and _plain(func, module):
-            calls.append((inner, handed, False))
+                calls.append((inner, True))
+        elif any(isinstance(a, ast.Name) for a in inner.args) and _plain(func, module):
+            calls.append((inner, False))
 
     visit(node)
     return walruses, calls
@@ -394,21 +405,19 @@ def inner_parts(
 def calls_made(
     ev: Interpreter,
     scope: Any,
-    calls: list[tuple[ast.Call, set[str], bool]],
+    calls: list[tuple[ast.Call, bool]],
     skip: ast.expr | None,
-    keep: frozenset[str],
     state: dict[str, Any],
     frame_of: Callable[[dict[str, Any]], Frame],
 ) -> dict[str, Any]:
     """The state once an expression's calls (`inner_parts`) ran: what each changes of the caller's names, but for
-    the call `skip` (a statement of its own, applied there) and the names in `keep` (the statement assigns them)."""
-    for call, handed, on_self in calls:
-        if call is skip:
-            continue
-        if on_self:
-            state = {**state, **self_call(ev, scope, call, state, frame_of(state))}
-        elif not keep & handed:
-            state = {**state, **arguments(ev, call, frame_of(state))}
+    the call `skip` (a statement of its own, applied there)."""
+    for call, on_self in calls:
+        if call is not skip:
+            changed = (
+                self_call(ev, scope, call, state, frame_of(state)) if on_self else arguments(ev, call, frame_of(state))
+            )
+            state = {**state, **changed}
     return state
 
 

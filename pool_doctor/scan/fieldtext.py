@@ -299,4 +299,4 @@ def of_its_type(ev: Interpreter, annotation: ast.expr | None, frame: Frame, name
     found = ev.force(ev.eval(annotation, Frame(frame.module)))
     if not isinstance(found, ClassRef):
         return None
-    return found if wants_class else InstanceRef(found, {}, given=name)
+    return found if wants_class else InstanceRef(found, {}, given=name, any_subclass=True)  # (or a subclass's)

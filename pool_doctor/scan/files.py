@@ -41,6 +41,7 @@ class PathV:
     path: str
     origin: str | None
     cwd: bool = False
+    env: str | None = None  # the variable that gives (a part of) it: `Path(os.environ.get("DATA", "/srv"))`
 
 
 @dataclass(frozen=True)
@@ -139,23 +140,26 @@ class ConfigFiles:
         texts = [path_text(p) for p in parts]
         if any(t is None for t in texts):
             return unknown(frame.module, node, env=env_of(*parts))
-        return PathV(os.path.join(*(t for t in texts if t is not None)) if texts else ".", frame.module.where(node))
+        joined = os.path.join(*(t for t in texts if t is not None)) if texts else "."
+        return PathV(joined, frame.module.where(node), env=env_of(*parts))
 
     def binop(self, left: Any, op: ast.operator, right: Any, node: ast.AST, module: Module) -> Any:
         if isinstance(op, ast.Div) and isinstance(left, PathV):
             text = path_text(right)
-            return PathV(os.path.join(left.path, text), left.origin, left.cwd) if text else unknown(module, node)
+            if not text:
+                return unknown(module, node)
+            return PathV(os.path.join(left.path, text), left.origin, left.cwd, left.env or env_of(right))
         return None
 
     def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
         if isinstance(base, PathV):
             path = Path(base.path)
             if attr == "parent":
-                return PathV(str(path.parent), base.origin, base.cwd)
+                return PathV(str(path.parent), base.origin, base.cwd, base.env)
             if attr == "parents":
-                return ListV([PathV(str(p), base.origin, base.cwd) for p in path.parents], base.origin)
+                return ListV([PathV(str(p), base.origin, base.cwd, base.env) for p in path.parents], base.origin)
             if attr in ("name", "stem", "suffix"):
-                return SV(getattr(path, attr), base.origin)
+                return SV(getattr(path, attr), base.origin, base.env)
         return None
 
     def subscript(self, base: Any, key: Any, node: ast.AST, frame: Frame) -> Any:
@@ -167,7 +171,7 @@ class ConfigFiles:
 
     def as_text(self, value: Any, node: ast.AST, frame: Frame) -> Any:
         if isinstance(value, PathV):
-            return SV(value.path, frame.module.where(node))
+            return SV(value.path, frame.module.where(node), value.env)
         return unknown(frame.module, node)
 
     def resolve(self, module: Module, text: str) -> Path | None:

@@ -32,7 +32,6 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.nodes import holds, is_generator, pseudo_name, reads_outer
 from pool_doctor.scan.paths import ALWAYS_RAISES, Exits, Guard, State, joined, left_names
-from pool_doctor.scan.statements import assigned_names
 
 SET = assumed_set("")  # the prefix of the bindings that say a variable is set on a path
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
@@ -62,7 +61,7 @@ class Run:
 class Flow:
     def __init__(self, ev: Interpreter) -> None:
         self.ev = ev
-        self._inner: dict[int, tuple[ast.expr, list[Any], list[tuple[ast.Call, set[str], bool]]]] = {}  # (walrus)
+        self._inner: dict[int, tuple[ast.expr, list[Any], list[tuple[ast.Call, bool]]]] = {}  # (walrus)
 
     # --- entry points -----------------------------------------------------------------------------------
 
@@ -218,8 +217,10 @@ class Flow:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             if stmt.value is None:
                 return state, guard
-            state = self.walrus(run, stmt.value, state, frozenset(name for name, _ in assigned_names(stmt)))
-            return changes.assigned(ev, partial(self.frame, run), stmt, state, partial(self.assign_target, run)), guard
+            before, state = self.frame(run, state), self.walrus(run, stmt.value, state)  # (its value: before its calls)
+            return changes.assigned(
+                ev, partial(self.frame, run), stmt, state, partial(self.assign_target, run), before
+            ), guard
         if isinstance(stmt, ast.AugAssign):
             current = self.read_target(run, stmt.target, state)
             value = ev.force(ev.eval(stmt.value, self.frame(run, state)))
@@ -251,7 +252,6 @@ class Flow:
         if isinstance(stmt, (ast.Try, ast.TryStar)):
             return self.try_(run, stmt, state, guard)
         if isinstance(stmt, ast.Return):
-            state = self.walrus(run, stmt.value, state) if stmt.value is not None else state
             value = Thunk(stmt.value, self.frame(run, state)) if stmt.value is not None else SV(None, None)
             run.returns.append((guard, value))
             return None, guard
@@ -532,13 +532,10 @@ class Flow:
 
     # --- names and what they hold -------------------------------------------------------------------------
 
-    def walrus(
-        self, run: Run, node: ast.expr, state: State, keep: frozenset[str] = frozenset(), alone: bool = False
-    ) -> State:
+    def walrus(self, run: Run, node: ast.expr, state: State, alone: bool = False) -> State:
         """`(x := value)` inside an expression binds x for the statements after it (and the expression); a project
-        function called inside it changes what it is handed (`if configure(options):`), but for the names the
-        statement assigns anyway (`keep`: `options = bump(options)`) and a call that is a statement of its own
-        (`alone`: `statement()` applies that)."""
+        function it surely calls changes what it is handed (`done = set_ping(options)`), but for a call that is a
+        statement of its own (`alone`: `statement()` applies that)."""
         if id(node) not in self._inner:  # (its parts, found once: a statement runs again at each call of its function)
             me = nodes.first_parameter(run.scope)
             self._inner[id(node)] = (node, *effects.inner_parts(node, run.module, me))
@@ -547,7 +544,7 @@ class Flow:
             state = dict(changes.unbound(self.ev, partial(self.frame, run), inner.target, state))
             state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
         skip = (node.value if isinstance(node, ast.Await) else node) if alone else None
-        return effects.calls_made(self.ev, run.scope, calls, skip, keep, state, partial(self.frame, run))
+        return effects.calls_made(self.ev, run.scope, calls, skip, state, partial(self.frame, run))
 
     def assign_target(
         self, run: Run, target: ast.expr, value: Any, state: State, unknown_why: str | None = None

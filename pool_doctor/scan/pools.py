@@ -399,6 +399,7 @@ class PoolFinder:
             wrapper = next((w for w in self.wrappers.values() if w.cls is site.cls and w.instances), None)
         instances = wrapper.instances if wrapper is not None else self.keepers.get(id(site.cls), (None, []))[1]
         instances = instances or (self._made(site.cls) if self._counted else [])
+        exact = bool(instances)  # (made of the class itself, each: not of a subclass that may set what it reads)
         if not instances and self._counted and callers.is_abstract(site.cls):  # (AstrBot's BaseDatabase(abc.ABC): the
             # one subclass instance made runs it)
             if id(site.cls) not in self._heirs_made:
@@ -414,7 +415,7 @@ class PoolFinder:
             return made if isinstance(made, InstanceRef) else InstanceRef(cls, {}, call=maker.call, frame=frame)
         own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
         handed = self._mentions.made_elsewhere(cls.node.name, own_init)
-        return InstanceRef(cls, {}, given="self" if handed else None, any_subclass=True)
+        return InstanceRef(cls, {}, given="self" if handed else None, any_subclass=not exact)
 
     def _given_by_callers(self, func: FunctionNode, bound_self: Any, site: CallSite, bound: Frame) -> Frame:
         """`config.get_database(name)` on a parameter nothing gives nor annotates (llvm-lnt's

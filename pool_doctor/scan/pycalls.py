@@ -270,26 +270,32 @@ def dict_method(ev: Interpreter, base: DictV, name: str, node: ast.Call, frame: 
     return unknown(frame.module, node)
 
 
+CONVERSIONS: dict[int, Callable[[Any], str]] = {ord("r"): repr, ord("s"): str, ord("a"): ascii}  # f"{x!r}"
+
+
 def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
     """An f-string of known pieces: its text (each value formatted with its spec), from the variable's line when
     one gives a piece; unknown when a piece is."""
     text: list[str] = []
     env = None
     origin = frame.module.where(node)
-    for piece in pieces:
+    for part, piece in zip(node.values, pieces, strict=True):
         if isinstance(piece, SV):
             text.append(str(piece.value))
             continue
         value, spec = piece
-        if isinstance(value, PathV) and not value.cwd:  # f"sqlite:///{DATA_DIR / 'app.db'}": the path's text
-            value = SV(value.path, value.origin)
+        conversion = part.conversion if isinstance(part, ast.FormattedValue) else -1  # `!r`, `!s`, `!a`, or none
+        if isinstance(value, PathV) and not value.cwd and conversion == -1:  # f"sqlite:///{DATA / 'app.db'}"
+            value = SV(value.path, value.origin, value.env)  # (`!r` of a path: PosixPath('...'), not read)
         if not is_known(value):
             return unknown(frame.module, node, env=env or (value.env if isinstance(value, SV) else None))
         env = env or value.env
         if value.env and value.from_:
             origin = value.from_
+        convert = CONVERSIONS.get(conversion)
+        converted = convert(value.value) if convert is not None else value.value
         try:
-            text.append(format(value.value, spec.value if is_known(spec) else ""))
+            text.append(format(converted, spec.value if is_known(spec) else ""))
         except (TypeError, ValueError):
             return unknown(frame.module, node, env=env)
     return SV("".join(text), origin, env, source=frame.module.segment(node))

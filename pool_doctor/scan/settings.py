@@ -328,8 +328,9 @@ class SettingsClasses:
             return unknown(frame.module, node, why=f"{attr}, set again by {setter}")
         if instance.any_subclass:  # a method's `self` the app makes of several classes (or none it names)
             if id(cls.node) not in self._overridden:
-                heirs = callers.subclasses(self.scopes.project, cls.node, self.class_chain, made=False)
-                self._overridden[id(cls.node)] = callers.overridden(heirs)
+                project = self.scopes.project
+                heirs = callers.subclasses(self.scopes.project, cls.node, self.class_chain)  # (those the app makes)
+                self._overridden[id(cls.node)] = callers.overridden([h for h in heirs if callers.in_use(project, h)])
             heir = self._overridden[id(cls.node)].get(attr)
             if heir is not None:
                 return unknown(frame.module, node, why=f"self.{attr} (its subclass {heir} sets it)")

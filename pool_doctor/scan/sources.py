@@ -30,7 +30,7 @@ from pool_doctor.scan.kinds import (
     keyword,
     unknown,
 )
-from pool_doctor.scan.target import WRITTEN_SCHEME
+from pool_doctor.scan.target import written_scheme
 
 ENVIRON_TOP = {"CONN_MAX_AGE", "ATOMIC_REQUESTS", "AUTOCOMMIT", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"}
 ENVIRON_TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's BOOLEAN_TRUE_STRINGS
@@ -440,8 +440,7 @@ class ConfigSources:
         else:
             for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT"):  # '' when the URL has none
                 result.items[key] = unknown(frame.module, node, env=env, why=url.expr if isinstance(url, SV) else None)
-            written = WRITTEN_SCHEME.match(url.expr or "") if isinstance(url, SV) else None
-            scheme = written.group(1).split("+")[0] if written else ""
+            scheme = (written_scheme(url.expr) or "").split("+")[0] if isinstance(url, SV) else ""
             engine = (ENVIRON_ENGINES if top_options else DJANGO_ENGINES).get(scheme)
             if engine:  # `"sqlite:///" + os.path.join(os.getcwd(), "app.db")`: the run's path, the code's backend
                 result.items["ENGINE"] = SV(engine, origin, env)

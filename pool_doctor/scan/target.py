@@ -3,6 +3,7 @@ the driver that URL selects, and the port it dials. Pure: a ScannedPool in, plai
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import replace
 from typing import Any
@@ -30,8 +31,29 @@ def known_url(pool: ScannedPool) -> str | None:
     return url.value if url is not None and url.known and isinstance(url.value, str) else None
 
 
-# An unknown URL whose scheme the code writes out: f"postgresql+psycopg2://{user}:{password}@{host}/{name}".
-WRITTEN_SCHEME = re.compile(r"""^(?:[fFrRbBuU]{0,2}["'])?([A-Za-z][A-Za-z0-9+.-]*)://""")
+SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def written_scheme(expr: str | None) -> str | None:
+    """The scheme an unknown URL's source text writes out first, the rest computed: an f-string, a `+` or `%` of a
+    literal, a literal's `.format(...)` (f"postgresql+psycopg2://{user}@{host}/{name}"); not a text a later call
+    rewrites (`"sqlite:///app.db".replace("sqlite", backend())`)."""
+    try:
+        node = ast.parse(expr or "", mode="eval").body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    while True:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+            node = node.left
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            node = node.func.value
+        else:
+            break
+    if isinstance(node, ast.JoinedStr) and node.values:
+        node = node.values[0]
+    text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+    match = SCHEME.match(text)
+    return match.group(1) if match else None
 
 
 def url_scheme(pool: ScannedPool) -> str | None:
@@ -40,10 +62,7 @@ def url_scheme(pool: ScannedPool) -> str | None:
     if text is not None:
         return text.split(":", 1)[0] if "://" in text else None
     url = url_of(pool)
-    if url is None or url.expr is None:
-        return None
-    match = WRITTEN_SCHEME.match(url.expr)
-    return match.group(1) if match else None
+    return written_scheme(url.expr) if url is not None else None
 
 
 def is_postgres(pool: ScannedPool) -> bool:
