@@ -12,7 +12,7 @@ from typing import Any
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.flaskconfig import SANIC
 from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, HolderV, InstanceRef, Interpreter
-from pool_doctor.scan.nodes import aliases
+from pool_doctor.scan.nodes import aliases, first_parameter
 from pool_doctor.scan.statements import assigned_names
 
 
@@ -96,11 +96,9 @@ def listener_app(ev: Interpreter, func: FunctionNode, frame: Frame) -> dict[str,
     return None
 
 
-def subclasses(
-    project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], list[ClassRef]], made: bool = True
-) -> list[ast.ClassDef]:
+def subclasses(project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], list[ClassRef]]) -> list[ast.ClassDef]:
     """The project's module-level classes (not its tests') that derive from the class, the files that name one
-    in a `class` statement parsed first, and (`made`) those that name such a subclass (where it is made)."""
+    in a `class` statement parsed first, and those that name such a subclass (where it is made)."""
     names, found = [cls.name], list[ast.ClassDef]()
     for _ in range(8):  # (their subclasses too, a file naming them parsed in turn)
         for path in {p for name in names for p in project.class_bases.get(name.encode(), ())}:
@@ -116,14 +114,14 @@ def subclasses(
         if len(now) == len(found):
             break
         found, names = now, [c.name for c in now]
-    if found and made:
+    if found:
         _parse_naming(project, rb"\b(?:" + b"|".join(re.escape(c.name.encode()) for c in found) + rb")\s*\(")
     return found
 
 
 def in_use(project: Project, cls: ast.ClassDef) -> bool:
     """Whether the app (not its tests) makes the class, or names it other than to call it (`KINDS[kind]()`), in
-    the files `subclasses(..., made=True)` parsed."""
+    the files `subclasses` parsed."""
     modules = [m for m in project.modules.values() if m is not None and not m.aside]
     return any(cls.name in m.calls for m in modules) or handed(project, cls.name)
 
@@ -136,16 +134,17 @@ def overridden(heirs: list[ast.ClassDef]) -> dict[str, str]:
         for stmt in heir.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 names.setdefault(stmt.name, heir.name)
+                me = first_parameter(stmt)
                 for node in ast.walk(stmt):
-                    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and is_self(node.value):
+                    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and named(node.value, me):
                         names.setdefault(node.attr, heir.name)
             for name, _ in assigned_names(stmt):
                 names.setdefault(name, heir.name)
     return names
 
 
-def is_self(node: ast.expr) -> bool:
-    return isinstance(node, ast.Name) and node.id == "self"
+def named(node: ast.expr, name: str | None) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
 
 
 def _parse_naming(project: Project, pattern: bytes) -> None:

@@ -25,7 +25,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.model import NOT_SET
-from pool_doctor.scan.nodes import MUTATORS, installed_import
+from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import
 from pool_doctor.scan.statements import attribute_set, named_attribute
 
 # A dict's methods that change it in place.
@@ -150,7 +150,7 @@ def parser_method(ev: Interpreter, call: ast.Call, frame: Frame) -> dict[str, An
     func = ev.force(ev.eval(call.func, frame))
     if not isinstance(func, FuncRef) or func.bound_self is not held or isinstance(func.node, ast.Lambda):
         return {}
-    me = next((a.arg for a in (*func.node.args.posonlyargs, *func.node.args.args)), None)
+    me = first_parameter(func.node)
     on_me = [n.func for n in ast.walk(func.node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
     reads = any(isinstance(f.value, ast.Name) and f.value.id == me and ev.mutator(f.attr) for f in on_me)
     after = ev.locals_after(func, call, frame) if reads and me is not None else {}
@@ -380,14 +380,7 @@ def inner_parts(node: ast.expr, module: Module, me: str | None) -> tuple[list[An
     def visit(inner: ast.AST) -> None:
         if isinstance(inner, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return
-        surely = (
-            [inner.values[0]]
-            if isinstance(inner, ast.BoolOp)
-            else [inner.test]
-            if isinstance(inner, ast.IfExp)
-            else None
-        )
-        for child in surely if surely is not None else ast.iter_child_nodes(inner):
+        for child in _surely_run(inner):
             visit(child)
         if not isinstance(inner, ast.Call):
             return
@@ -400,6 +393,15 @@ def inner_parts(node: ast.expr, module: Module, me: str | None) -> tuple[list[An
 
     visit(node)
     return walruses, calls
+
+
+def _surely_run(node: ast.AST) -> list[ast.AST]:
+    """The parts of an expression that run whenever it does: of `a or b`, `a`; of `x if t else y`, `t`."""
+    if isinstance(node, ast.BoolOp):
+        return [node.values[0]]
+    if isinstance(node, ast.IfExp):
+        return [node.test]
+    return list(ast.iter_child_nodes(node))
 
 
 def calls_made(
@@ -434,7 +436,7 @@ def _setters_in(module: Module) -> set[str]:
         for cls in module.classes.values()
         for method in cls.body
         if isinstance(method, FUNCTIONS)
-        and (first := next((a.arg for a in (*method.args.posonlyargs, *method.args.args)), None)) is not None
+        and (first := first_parameter(method)) is not None
         and any(
             isinstance(n, ast.Attribute)
             and isinstance(n.ctx, ast.Store)

@@ -329,7 +329,7 @@ class SettingsClasses:
         if instance.any_subclass:  # a method's `self` the app makes of several classes (or none it names)
             if id(cls.node) not in self._overridden:
                 project = self.scopes.project
-                heirs = callers.subclasses(self.scopes.project, cls.node, self.class_chain)  # (those the app makes)
+                heirs = callers.subclasses(project, cls.node, self.class_chain)  # (and where the app makes them)
                 self._overridden[id(cls.node)] = callers.overridden([h for h in heirs if callers.in_use(project, h)])
             heir = self._overridden[id(cls.node)].get(attr)
             if heir is not None:
