@@ -672,3 +672,24 @@ def test_a_scheme_a_later_call_rewrites_names_no_engine(tmp_path: Path, monkeypa
         monkeypatch,
     )
     assert not at(report, "settings.py:5").settings["ENGINE"].known
+
+
+@pytest.mark.parametrize("library", ["pyramid_basemodel", "pyramid_sqlalchemy"])
+def test_a_pyramid_include_of_a_library_that_makes_the_engine_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    # pyramid_basemodel 1.0's and pyramid_sqlalchemy 1.6's includeme: engine_from_config(settings, "sqlalchemy.")
+    report = scan(
+        tmp_path,
+        {
+            "torque/model.py": f"""
+                def includeme(config):
+                    settings = config.get_settings()
+                    settings.setdefault("sqlalchemy.url", "postgresql:///torque")
+                    config.include("{library}")
+            """,
+        },
+        monkeypatch,
+    )
+    assert report.pools == []
+    assert [w for w in report.warnings if f"torque/model.py:4: config.include('{library}') makes a pool" in w]

@@ -25,6 +25,8 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
 - clld 11.5's `clld.web.app` Pyramid include (`config.include("clld.web.app")`, or clldmpg 4.5's
   `config.include("clldmpg")`, which includes it): `engine_from_config(config.registry.settings, 'sqlalchemy.')`
   in its `includeme` (glottolog3's web app);
+- pyramid_basemodel 1.0's and pyramid_sqlalchemy 1.6's Pyramid includes (`config.include("pyramid_basemodel")`):
+  `engine_from_config(settings, "sqlalchemy.")` in their `includeme` (ntorque);
 - TurboGears 2.5's app configuration with `use_sqlalchemy = True` (`self.use_sqlalchemy = True` in an
   `AppConfig`, `base_config["use_sqlalchemy"] = True`, a blueprint's dict): `engine_from_config(conf,
   "sqlalchemy.")` of the ini's app section at start-up (tg/configurator/components/sqlalchemy.py; SAUCE,
@@ -61,7 +63,12 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     **dict.fromkeys(("create_database_engine", "initialize", "run_migrations_online"), "safir"),
 }
 EXACT = {"initialize": "db_session.db_session_dependency.initialize"}  # (safir's other initialize()s make none)
-INCLUDES = {"clld.web.app": "clld", "clldmpg": "clld"}  # a Pyramid include of the library's that makes one
+INCLUDES = {  # a Pyramid include of the library's that makes one
+    "clld.web.app": "clld",
+    "clldmpg": "clld",
+    "pyramid_basemodel": "pyramid_basemodel",
+    "pyramid_sqlalchemy": "pyramid_sqlalchemy",
+}
 TURBOGEARS = "use_sqlalchemy"  # the TurboGears option that has it make the engine
 TG_CALLS = {"AppConfig", "FullStackApplicationConfigurator", "MinimalApplicationConfigurator", "update_blueprint"}
 REEXPORTS = {"litestar.plugins.sqlalchemy": "advanced_alchemy", "litestar.contrib.sqlalchemy": "advanced_alchemy"}
