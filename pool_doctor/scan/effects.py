@@ -56,15 +56,22 @@ def self_call(ev: Interpreter, scope: Any, call: ast.Call, state: dict[str, Any]
     out = {f"{me}.{key[len(prefix) :]}": value for key, value in after.items() if key.startswith(prefix)}
     for name, value in out.items():  # a path of it that leaves an attribute nothing else gives unset raises at the
         attr = name.split(".", 1)[1]  # caller's read: no pool is made there (DIRAC's early `return res`)
-        if name not in state and "." not in attr and _absent(ev, instance, attr, frame):
-            out[name] = _only_set(ev.force(value))
+        unset = isinstance(value, Branches) and any(_is_unset(o) for _, o in value.options)
+        if unset and name not in state and "." not in attr and _absent(ev, instance, attr, frame):
+            out[name] = _only_set(value)
     return out
+
+
+def _is_unset(value: Any) -> bool:
+    return isinstance(value, SV) and value.expr == NOT_SET
 
 
 def _absent(ev: Interpreter, instance: InstanceRef, attr: str, frame: Frame) -> bool:
     """Whether nothing but the code the scan follows gives the instance `attr` (no class attribute, no
     `__init__` write, no property): a read of it where that code left it unset raises."""
     for klass in ev.class_chain(instance.cls):  # a library base may give it (socketserver's request_queue_size)
+        if any(isinstance(s, FUNCTIONS) and s.name in ("__getattr__", "__getattribute__") for s in klass.node.body):
+            return False  # (which gives any attribute)
         for base in klass.node.bases:
             if ast.unparse(base) not in ("object", "ABC", "abc.ABC") and not isinstance(
                 ev.force(ev.eval(base, Frame(klass.module))), ClassRef
@@ -78,7 +85,7 @@ def _only_set(value: Any) -> Any:
     """A value without its options that leave it unset (one option left: that option)."""
     if not isinstance(value, Branches):
         return value
-    kept = [(when, o) for when, o in value.options if not (isinstance(o, SV) and o.expr == NOT_SET)]
+    kept = [(when, o) for when, o in value.options if not _is_unset(o)]
     if not kept or len(kept) == len(value.options):
         return value
     return kept[0][1] if len(kept) == 1 else Branches(kept)
