@@ -693,3 +693,33 @@ def test_a_pyramid_include_of_a_library_that_makes_the_engine_is_named_in_a_warn
     )
     assert report.pools == []
     assert [w for w in report.warnings if f"torque/model.py:4: config.include('{library}') makes a pool" in w]
+
+
+def test_a_sanic_listener_is_given_the_app_whatever_branch_its_config_took(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `if isfile("./config.py"): app.update_config("./config.py")`, a file the tree lacks: the app is one of two
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+                from os.path import isfile
+
+                from sanic import Sanic
+                from sqlalchemy.ext.asyncio import create_async_engine
+
+                app = Sanic("api")
+                app.config.update({"POOL_SIZE": 20})
+                if isfile("./config.py"):
+                    app.update_config("./config.py")
+
+
+                @app.listener("before_server_start")
+                async def connect(app, loop):
+                    app.ctx.engine = create_async_engine("postgresql+asyncpg://db/app", pool_size=app.config.POOL_SIZE)
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "app.py:14").settings["pool_size"]
+    assert [(b.value, b.known) for b in size.branches] == [(None, False), (20, True)]

@@ -11,7 +11,7 @@ from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.flaskconfig import SANIC
-from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, HolderV, InstanceRef, Interpreter
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, FuncRef, HolderV, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import aliases, first_parameter
 from pool_doctor.scan.statements import assigned_names
 
@@ -91,7 +91,8 @@ def listener_app(ev: Interpreter, func: FunctionNode, frame: Frame) -> dict[str,
         named = decorator.func if isinstance(decorator, ast.Call) else decorator
         if isinstance(named, ast.Attribute) and (named.attr in LISTENERS or named.attr == "listener"):
             app = ev.force(ev.eval(named.value, Frame(frame.module)))
-            if isinstance(app, HolderV) and app.dotted == SANIC:
+            options = [ev.force(o) for _, o in app.options] if isinstance(app, Branches) else [app]  # (an `if`'s)
+            if all(isinstance(o, HolderV) and o.dotted == SANIC for o in options):
                 return {params[0]: app}
     return None
 
