@@ -723,3 +723,28 @@ def test_a_sanic_listener_is_given_the_app_whatever_branch_its_config_took(
     )
     size = at(report, "app.py:14").settings["pool_size"]
     assert [(b.value, b.known) for b in size.branches] == [(None, False), (20, True)]
+
+
+def test_a_subclass_of_a_base_imported_under_another_name_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `from app.store import Store as BaseStore; class Orders(BaseStore)`: the index of bases knows it by its alias
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/store.py": BASE_WITH_HEIRS.format(base="") + '\n    URL = "postgresql://db/app"\n',
+            "app/orders.py": """
+                from app.store import (
+                    Store as BaseStore,
+                )
+
+                class Orders(BaseStore):
+                    POOL_SIZE = 10
+            """,
+            "app/users.py": "from app.store import Store\n\n\nclass Users(Store):\n    TABLE = 'users'\n",
+            "app/main.py": "from app.orders import Orders\nfrom app.users import Users\n\nstores = [Orders(), Users()]\n",
+        },
+        monkeypatch,
+    )
+    assert not at(report, "app/store.py:10").settings["pool_size"].known

@@ -73,11 +73,19 @@ CLASS_BASES = re.compile(rb"class\s+\w+\s*\(([^)]*)\)")  # (a `\b` first makes i
 
 
 def note_classes(project: Project, path: Path, data: bytes) -> None:
-    """Index the names the file's `class X(...)` statements derive from (a first read of every file), so a
-    class's subclasses are looked up in the files that may hold one."""
+    """Index the names the file's `class X(...)` statements derive from, and the other names its imports give
+    (a first read of every file), so a class's subclasses are looked up in the files that may hold one."""
     for match in CLASS_BASES.finditer(data):
         for name in re.findall(rb"\w+", match.group(1)):
             project.class_bases.setdefault(name, set()).add(path)
+    at = data.find(b" as ")
+    while at >= 0:  # (`import Store as BaseStore`; found without a regex, which is slow over every file)
+        if data[at + 4 : at + 5].isupper():  # (a class's other name: `except E as e`, `with x as f` are skipped)
+            before = re.search(rb"(\w+)\s*$", data[max(0, at - 80) : at])
+            after = re.match(rb"\w+", data[at + 4 : at + 84])
+            if before is not None and after is not None:
+                project.aliases.setdefault(before.group(1), set()).add(after.group(0))
+        at = data.find(b" as ", at + 4)
 
 
 def listener_app(ev: Interpreter, func: FunctionNode, frame: Frame) -> dict[str, Any] | None:
@@ -102,7 +110,8 @@ def subclasses(project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], 
     in a `class` statement parsed first, and those that name such a subclass (where it is made)."""
     names, found = [cls.name], list[ast.ClassDef]()
     for _ in range(8):  # (their subclasses too, a file naming them parsed in turn)
-        for path in {p for name in names for p in project.class_bases.get(name.encode(), ())}:
+        written = {alias for name in names for alias in {name.encode(), *project.aliases.get(name.encode(), ())}}
+        for path in {p for name in written for p in project.class_bases.get(name, ())}:
             if path not in project.modules and not project.aside(path):
                 project.parse(path)
         modules = [m for m in project.modules.values() if m is not None and not m.aside]

@@ -207,6 +207,7 @@ class Project:
         self.fresh_budget: Callable[[], None] = lambda: None  # starts a module's step's count (scanner, kinds.Budget)
         self.mentions: set[bytes] = set()  # library names some file of the project holds (scanner.MENTIONS)
         self.class_bases: dict[bytes, set[Path]] = {}  # a name `class X(...)` derives from: files (callers)
+        self.aliases: dict[bytes, set[bytes]] = {}  # `import X as Y`: X's other names (callers.note_classes)
 
     def walk(self, suffix: str) -> Iterator[Path]:
         """The project's files named `*suffix` (its .py files; its .ini files), outside virtualenvs."""
