@@ -12,7 +12,7 @@ from typing import Any
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.flaskconfig import SANIC
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, FuncRef, HolderV, InstanceRef, Interpreter
-from pool_doctor.scan.nodes import aliases, first_parameter
+from pool_doctor.scan.nodes import aliases, instance_writes
 from pool_doctor.scan.statements import assigned_names
 
 
@@ -144,17 +144,11 @@ def overridden(heirs: list[ast.ClassDef]) -> dict[str, str]:
         for stmt in heir.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 names.setdefault(stmt.name, heir.name)
-                me = first_parameter(stmt)
-                for node in ast.walk(stmt):
-                    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and named(node.value, me):
-                        names.setdefault(node.attr, heir.name)
+                for attr in instance_writes(stmt):
+                    names.setdefault(attr, heir.name)
             for name, _ in assigned_names(stmt):
                 names.setdefault(name, heir.name)
     return names
-
-
-def named(node: ast.expr, name: str | None) -> bool:
-    return isinstance(node, ast.Name) and node.id == name
 
 
 def _parse_naming(project: Project, pattern: bytes) -> None:

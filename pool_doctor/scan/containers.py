@@ -37,6 +37,10 @@ CHOSEN = "(chosen by a test of its variable)"  # a known value's marker: decided
 
 MAX_OPTIONS = 8  # a value with more possible values than this (a dict's: 4x) is unknown: tests, not configuration
 
+# A config's own reading of its variables: the method, the prefix it takes by default and what joins it to a key
+# (Flask 2.1's `from_prefixed_env()`: FLASK_<KEY>; Sanic 25's `load_environment_vars()`: SANIC_<KEY>)
+PREFIXED = {"from_prefixed_env": ("FLASK", "_"), "load_environment_vars": ("SANIC_", "")}
+
 
 def settle(ev: Interpreter, value: Branches) -> Any:
     if value.settled:
@@ -323,21 +327,14 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
         return base
     if method == "clear":
         return DictV({}, module.where(call))
-    if method == "from_prefixed_env" and isinstance(base, DictV):  # each key then its variable's, when set
+    if method in PREFIXED and isinstance(base, DictV):  # each key then its variable's, when set
+        default, joint = PREFIXED[method]
         given = call.args[0] if call.args else next((kw.value for kw in call.keywords if kw.arg == "prefix"), None)
-        prefix = given.value if isinstance(given, ast.Constant) else "FLASK" if given is None else None
+        prefix = given.value if isinstance(given, ast.Constant) else default if given is None else None
         if not isinstance(prefix, str):
-            return base
+            return base if method == "from_prefixed_env" else as_dict(base, text, module.where(call))
         result = copy_dict(base)
-        result.items = {key: fieldtext.named(ev.force(value), f"{prefix}_{key}") for key, value in base.items.items()}
-        return result
-    if method == "load_environment_vars" and isinstance(base, DictV):  # Sanic's: SANIC_<KEY> (or prefix + KEY)
-        given = call.args[0] if call.args else next((kw.value for kw in call.keywords if kw.arg == "prefix"), None)
-        prefix = given.value if isinstance(given, ast.Constant) else "SANIC_" if given is None else None
-        if not isinstance(prefix, str):
-            return as_dict(base, text, module.where(call))
-        result = copy_dict(base)
-        result.items = {key: fieldtext.named(ev.force(value), f"{prefix}{key}") for key, value in base.items.items()}
+        result.items = {k: fieldtext.named(ev.force(v), f"{prefix}{joint}{k}") for k, v in base.items.items()}
         return result
     return base
 

@@ -25,7 +25,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.model import NOT_SET
-from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import
+from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import, instance_writes
 from pool_doctor.scan.statements import attribute_set, named_attribute
 
 # A dict's methods that change it in place.
@@ -442,15 +442,7 @@ def _setters_in(module: Module) -> set[str]:
         method.name
         for cls in module.classes.values()
         for method in cls.body
-        if isinstance(method, FUNCTIONS)
-        and (first := first_parameter(method)) is not None
-        and any(
-            isinstance(n, ast.Attribute)
-            and isinstance(n.ctx, ast.Store)
-            and isinstance(n.value, ast.Name)
-            and n.value.id == first
-            for n in ast.walk(method)
-        )
+        if isinstance(method, FUNCTIONS) and instance_writes(method)
     }
 
 

@@ -108,17 +108,28 @@ def reads_outer(scope: object, name: str, local_names: Callable[[FunctionNode], 
     return name not in params and name not in local_names(scope)
 
 
-def literal_prefix(text: str | None) -> str | None:
+def literal_prefix(text: str | None, operators: bool = False) -> str | None:
     """The text an f-string (as written: `f"sqlite:///{data_dir()}/app.db"`) surely starts with; None for any
-    other expression, or one that starts with a placeholder."""
+    other expression, or one that starts with a placeholder. With `operators`, also what a text written out
+    starts with where only the rest is computed: a literal, and a literal's `+`, `%` or `.format(...)` (its
+    whole text, placeholders included); not a text a later call rewrites (`"sqlite:///x".replace(...)`)."""
     try:
         node = ast.parse(text or "", mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError):
         return None
+    while operators:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+            node = node.left
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            node = node.func.value
+        else:
+            break
     if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
-        first = node.values[0].value
-        return first if isinstance(first, str) and first else None
-    return None
+        node = node.values[0]
+    elif not operators:
+        return None
+    first = node.value if isinstance(node, ast.Constant) else None
+    return first if isinstance(first, str) and first else None
 
 
 def starts_with(prefix: str, wanted: str) -> bool | None:
@@ -350,3 +361,16 @@ def first_parameter(scope: ast.AST | None) -> str | None:
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     return next((a.arg for a in (*scope.args.posonlyargs, *scope.args.args)), None)
+
+
+def instance_writes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The attributes a method sets on its own instance, its first parameter (`self.x = ...`)."""
+    me = first_parameter(method)
+    return {
+        node.attr
+        for node in ast.walk(method)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == me
+    }

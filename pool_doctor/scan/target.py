@@ -3,7 +3,6 @@ the driver that URL selects, and the port it dials. Pure: a ScannedPool in, plai
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import replace
 from typing import Any
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pool_doctor.connection.spec import DEFAULT_DRIVER, DRIVERS, SCHEMES
 from pool_doctor.scan.model import ScannedPool, ScannedValue
+from pool_doctor.scan.nodes import literal_prefix
 from pool_doctor.stacks.django import DjangoStack
 
 URL_KEYS = ("url", "dsn", "conninfo")  # where each stack's call takes its connection string
@@ -38,21 +38,7 @@ def written_scheme(expr: str | None) -> str | None:
     """The scheme an unknown URL's source text writes out first, the rest computed: an f-string, a `+` or `%` of a
     literal, a literal's `.format(...)` (f"postgresql+psycopg2://{user}@{host}/{name}"); not a text a later call
     rewrites (`"sqlite:///app.db".replace("sqlite", backend())`)."""
-    try:
-        node = ast.parse(expr or "", mode="eval").body
-    except (SyntaxError, ValueError, RecursionError):
-        return None
-    while True:
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
-            node = node.left
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
-            node = node.func.value
-        else:
-            break
-    if isinstance(node, ast.JoinedStr) and node.values:
-        node = node.values[0]
-    text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
-    match = SCHEME.match(text)
+    match = SCHEME.match(literal_prefix(expr, operators=True) or "")
     return match.group(1) if match else None
 
 
