@@ -200,8 +200,10 @@ def as_dict(value: Any, text: str, where: str | None) -> DictV:
     return DictV({}, where, [f"**{text}"])
 
 
-def with_item(ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, module: Module) -> Any:
-    """`base[key] = value`, on a copy."""
+def with_item(
+    ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, module: Module, new: bool = False
+) -> Any:
+    """`base[key] = value`, on a copy; `new`: where the code has tested that `key` is not in `base`."""
     key = ev.force(key)
     if isinstance(base, ListV) and is_known(key) and isinstance(key.value, int):
         items = list(base.items)
@@ -229,7 +231,7 @@ def with_item(ev: Interpreter, base: Any, key: Any, value: Any, node: ast.AST, m
         result.opaque.append(f"[{module.segment(node)}]")
         text = module.segment(node.slice) if isinstance(node, ast.Subscript) else None
         prefix = literal_prefix(key.expr) if isinstance(key, SV) else None  # `f"read_{suffix}"`: no "default"
-        for name, old in list(result.items.items()) if text else []:
+        for name, old in list(result.items.items()) if text and not new else []:
             if prefix is not None and not name.startswith(prefix):
                 continue
             test = f"{text} == {name!r}"
@@ -436,6 +438,16 @@ def narrowing(ev: Interpreter, test: ast.expr, holds: bool) -> tuple[ast.expr, C
 
         return test.left, equals, holds
     return test, lambda option: truth(ev, option), holds
+
+
+def absent_key(test: ast.expr, holds: bool) -> tuple[ast.expr, ast.expr] | None:
+    """`(key, mapping)` when, on the side of `test` where it `holds`, `key` is not in `mapping` (the `else` of
+    `if entry in original:`): a write of that key there adds one, never replacing a key the mapping has."""
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, holds = test.operand, not holds
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.In, ast.NotIn))):
+        return None
+    return (test.left, test.comparators[0]) if isinstance(test.ops[0], ast.NotIn) == holds else None
 
 
 def on_side(option: tuple[str, Any], check: Check, holds: bool, default: bool) -> tuple[str, Any] | None:

@@ -355,6 +355,9 @@ class Flow:
             for operand in test.values:  # (each of `a or b` fails)
                 state = self.narrowed(run, operand, state, holds)
             return state
+        if (absent := containers.absent_key(test, holds)) is not None:  # noted for a write of that key (assign_target)
+            key = self.ev.force(self.ev.eval(absent[0], self.frame(run, state)))
+            state = {**state, f"$absent {run.module.segment(absent[1])}": key}
         found = containers.narrowing(self.ev, test, holds)
         if found is None:
             return state
@@ -576,9 +579,9 @@ class Flow:
             return state
         if isinstance(target, ast.Subscript):
             key = self.ev.force(self.ev.eval(target.slice, self.frame(run, state)))
-            return self.change(
-                run, target.value, state, lambda d: containers.with_item(self.ev, d, key, value, target, run.module)
-            )
+            new = state.get(f"$absent {run.module.segment(target.value)}", _UNSET) == key
+            edit = partial(containers.with_item, self.ev, key=key, value=value, node=target, module=run.module, new=new)
+            return self.change(run, target.value, state, edit)
         return state
 
     def read_target(self, run: Run, target: ast.expr, state: State) -> Any:
