@@ -320,7 +320,7 @@ class FlaskApps:
                 return None, False
             return {k: v for k, v in given.items.items() if k in ENGINE_KEYS or k in POOL_KEYS}, not given.opaque
         arg = call.args[0]
-        chosen = flaskconfig.chosen_from_map(self.ev, arg, frame)  # `configs[name]`: one of the map's
+        chosen = flaskconfig.chosen(self.ev, arg, frame)  # `configs[name]`, a template: one of the classes
         given = given if chosen is None else chosen
         named = chosen is not None or (
             isinstance(arg, (ast.Constant, ast.Name, ast.Attribute))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 from functools import partial
 from typing import Any
 
+from pool_doctor.scan import nodes
 from pool_doctor.scan.finder import Module, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -35,6 +37,7 @@ APP = "flask.Flask"
 APPS = ("flask.Flask", "flask.app.Flask", "quart.Quart", "apiflask.APIFlask")  # each has a flask.Config
 SANIC = "sanic.Sanic"
 SANICS = (SANIC, "sanic.app.Sanic")
+_MOST = 20  # the modules, and the classes, a template may name: past it, too loose to read as one of them
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file", "from_mapping", "update_config"}  # (Sanic: last)
 
 
@@ -91,6 +94,11 @@ def loaded(ev: Interpreter, base: DictV, method: str, call: ast.Call, frame: Fra
     return result
 
 
+def chosen(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
+    """What `from_object` is given, when it is one of several the code names: from a map, or by a template."""
+    return chosen_from_map(ev, arg, frame) or by_template(ev, arg, frame)
+
+
 def chosen_from_map(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
     """`from_object(configs[name])` with `configs` a dict of config classes (or modules) the scan reads and `name`
     a variable's: one of them, each under its key's test, the one the variable's default picks in effect with
@@ -107,6 +115,27 @@ def chosen_from_map(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | 
     names = [name for name, _ in options]
     default = names.index(key.value) if is_known(key) and key.value in names else None
     return Branches([(f"{text} == {name!r}", value) for name, value in options], default=default)
+
+
+def by_template(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
+    """`from_object("app.config.{env}.{Env}Config".format(...))` (an f-string, `+`, `%`) with a part the scan
+    cannot read: one of the project's modules or classes whose dotted name the template fits, a placeholder being
+    one name (none in effect with no variable set). None when the template names no package first, or fits none."""
+    parts = nodes.template(arg)
+    package = parts[0].rpartition(".")[0] if parts and parts[0] is not None else ""
+    if not package or is_known(ev.force(ev.eval(arg, frame))):
+        return None
+    pattern = "".join(r"\w+" if part is None else re.escape(part) for part in parts)
+    found: dict[str, Any] = {}
+    inside = [name for name in ev.project.index if name.startswith(package + ".")]
+    for dotted in inside if len(inside) <= _MOST else []:
+        module = ev.project.module_by_name(dotted)
+        names = [dotted, *(f"{dotted}.{name}" for name in (module.classes if module is not None else ()))]
+        found.update({name: named_object(ev, name, frame.module) for name in names if re.fullmatch(pattern, name)})
+    if not found or None in found.values() or len(found) > _MOST:
+        return None
+    text = frame.module.segment(arg)
+    return Branches([(f"{text} == {name!r}", value) for name, value in found.items()])
 
 
 def _object_keys(ev: Interpreter, given: Any, frame: Frame) -> dict[str, Any] | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+import string
 from collections.abc import Callable, Iterable, Iterator
 
 from pool_doctor.scan.finder import (
@@ -130,6 +132,28 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
         return None
     first = node.value if isinstance(node, ast.Constant) else None
     return first if isinstance(first, str) and first else None
+
+
+def template(node: ast.expr) -> list[str | None]:
+    """A text as the code writes it, in parts: each literal, and None for each part it computes (an f-string's
+    placeholder, a `.format()` or `%` field, an operand of `+` that is no literal)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return [v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else None for v in node.values]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return template(node.left) + template(node.right)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant):
+        texts = re.split(r"%(?:\(\w+\))?[sdr]", str(node.left.value))
+        return [part for text in texts for part in (None, text)][1:]
+    func = node.func if isinstance(node, ast.Call) else None
+    if isinstance(func, ast.Attribute) and func.attr == "format" and isinstance(func.value, ast.Constant):
+        try:
+            fields = list(string.Formatter().parse(str(func.value.value)))
+        except ValueError:
+            return [None]
+        return [part for text, name, _, _ in fields for part in (text, *([None] if name is not None else []))]
+    return [None]
 
 
 def starts_with(prefix: str, wanted: str) -> bool | None:
