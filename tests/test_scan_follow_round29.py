@@ -139,3 +139,117 @@ def test_a_config_class_named_by_a_template_is_one_of_the_project_classes_it_mat
     assert pool.settings["pool_pre_ping"].value is True
     recycle = pool.settings["pool_recycle"]
     assert not recycle.known and sorted(branch.value for branch in recycle.branches) == [300, 600]
+
+
+def test_a_config_class_picked_by_getattr_in_a_helper_of_a_helper_is_the_apps_with_an_unread_side_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `init_config(app)` hands the app to a helper that loads `getattr(module, section)`: the module is the
+    # packaged one under a variable, else a file the deployment brings; the engine is the app's, at its bind
+    report = scan(
+        tmp_path,
+        {
+            "svc/__init__.py": """
+                from flask import Flask
+                from flask_sqlalchemy import SQLAlchemy
+
+                from svc.setup import init_config
+
+                app = Flask(__name__)
+                conf = init_config(app)
+                db = SQLAlchemy(app)
+            """,
+            "svc/setup.py": """
+                import importlib.util
+                import os
+
+                SITE_FILE = "/etc/svc/settings.py"
+
+
+                def section_and_module():
+                    from conf import settings
+
+                    section, module = "Production", None
+                    if os.environ.get("SVC_DEV"):
+                        section, module = "Development", settings
+                    return section, module
+
+
+                def from_file(path):
+                    spec = importlib.util.spec_from_file_location("site_settings", path)
+                    module = importlib.util.module_from_spec(spec)
+                    spec.loader.exec_module(module)
+                    return module
+
+
+                def load(app, section, module):
+                    app.config.from_object(getattr(module, section))
+
+
+                def init_config(app):
+                    section, module = section_and_module()
+                    if not module:
+                        module = from_file(SITE_FILE)
+                    return load(app, section, module)
+            """,
+            "conf/__init__.py": "",
+            "conf/settings.py": """
+                class Base:
+                    SQLALCHEMY_DATABASE_URI = "postgresql://db/svc"
+                    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 300}
+
+
+                class Development(Base):
+                    DEBUG = True
+
+
+                class Production(Base):
+                    pass
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["svc/__init__.py:8"]
+    url = report.pools[0].settings["url"]
+    assert not url.known
+    assert {branch.value for branch in url.branches if branch.known} == {"postgresql://db/svc"}
+    assert any(not branch.known and "getattr(module, section)" in (branch.expr or "") for branch in url.branches)
+    assert any("getattr(module, section)" in text for text in report.pools[0].unresolved)
+
+
+def test_getattr_of_a_module_by_a_name_a_test_picks_is_each_class_it_may_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "svc/__init__.py": """
+                import os
+                from flask import Flask
+                from flask_sqlalchemy import SQLAlchemy
+
+                from conf import settings
+
+                app = Flask(__name__)
+                section = "Production"
+                if os.environ.get("SVC_TESTING"):
+                    section = "Testing"
+                app.config.from_object(getattr(settings, section))
+                db = SQLAlchemy(app)
+            """,
+            "conf/__init__.py": "",
+            "conf/settings.py": """
+                class Production:
+                    SQLALCHEMY_DATABASE_URI = "postgresql://db/svc"
+
+
+                class Testing:
+                    SQLALCHEMY_DATABASE_URI = "sqlite://"
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["svc/__init__.py:12"]
+    url = report.pools[0].settings["url"]
+    assert url.value == "postgresql://db/svc"  # with no variable set
+    assert sorted(branch.value for branch in url.branches) == ["postgresql://db/svc", "sqlite://"]

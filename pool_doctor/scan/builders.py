@@ -114,8 +114,10 @@ class Builders:
         does not define the name); on anything else, unknown."""
         if len(node.args) < 2:
             return unknown(frame.module, node)
-        base = self.ev.force(self.ev.eval(node.args[0], frame))
-        name = self.ev.force(self.ev.eval(node.args[1], frame))
+        base, name = self.ev.eval(node.args[0], frame), self.ev.eval(node.args[1], frame)
+        return containers.lift(self.ev, [base, name], partial(self._getattr, node, frame))
+
+    def _getattr(self, node: ast.Call, frame: Frame, base: Any, name: Any) -> Any:
         if not (is_known(name) and isinstance(name.value, str)) or not isinstance(
             base,
             (ModuleRef, ClassRef, InstanceRef, SuperRef),  # (readthedocs' `getattr(super(), "DATABASES", {})`)

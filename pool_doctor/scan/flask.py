@@ -39,6 +39,7 @@ from pool_doctor.scan.flaskext import (
     is_extension,
     is_schema,
     keeps_own_config,
+    keys_per_side,
     maker,
     may_make_extension,
     mentions_keys,
@@ -60,7 +61,6 @@ from pool_doctor.scan.kinds import (
     ModuleRef,
     Thunk,
     is_known,
-    not_set,
     unknown,
     unset_as,
 )
@@ -183,7 +183,8 @@ class FlaskApps:
     def _app(self, module: Module, scope: FunctionNode | None, body: list[ast.stmt]) -> AppConfig | None:
         """What a function leaves in an app's config: when it writes some, or binds the extension (a helper it
         calls may configure it: Mailu's `config.init_app(app)`)."""
-        if not any(appconfig.configures(stmt) or names_a_bind(stmt) for stmt in body):
+        inlined = scope is not None and id(scope) in self._inlining  # (a helper's helper configures it)
+        if not inlined and not any(appconfig.configures(stmt) or names_a_bind(stmt) for stmt in body):
             return None
         frame = self._frame(module, scope)
         app = AppConfig(module, frame, scope, {}, [])
@@ -283,18 +284,23 @@ class FlaskApps:
         seen = {name: config for name in appconfig.receivers(stmt)}
         return guards.guard_of(self.ev, tests[id(stmt)], partial(guards.before, self.ev, scope, frame, seen), module)
 
-    def _helper(self, stmt: ast.stmt, frame: Frame) -> FuncRef | None:
-        """A project function the statement calls that writes the app's configuration but binds no extension:
-        part of this app's configuration, not one of its own."""
+    def _helper(self, stmt: ast.stmt, frame: Frame, depth: int = 0) -> FuncRef | None:
+        """A project function the statement calls that writes the app's configuration (or calls one that does:
+        freshmaker's `conf = init_config(app)`) but binds no extension: part of this app's configuration."""
         if isinstance(stmt, ast.Assign) and (init := app_init(self.ev, stmt, frame)) is not None:
             return init  # `app = Redash()`: the app its class's __init__ configures
-        call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+        value = stmt.value if isinstance(stmt, ast.Expr | ast.Assign | ast.Return) else None
+        call = value if isinstance(value, ast.Call) else None
         func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None and call.args else None
         if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or binds_extension(self.ev, stmt, frame):
             return None  # (a subclass's own init_app that also sets a key is the bind: jazzband's)
         body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]
         binds = [extension_of(self.ev, func.module, bind) for inner in body if (bind := appconfig.bind_call(inner))]
-        return func if any(appconfig.configures(inner) for inner in body) and not any(binds) else None
+        inner_frame = Frame(func.module, scope=func.node)
+        configures = any(
+            appconfig.configures(inner) or (depth < 3 and self._helper(inner, inner_frame, depth + 1)) for inner in body
+        )
+        return func if configures and not any(binds) else None
 
     def _load(self, app: AppConfig, call: ast.Call, frame: Frame) -> None:
         """`app.config.from_object(x)` and its kin: the source's SQLALCHEMY_* keys, over what is there."""
@@ -342,16 +348,9 @@ class FlaskApps:
             set_here = [o for _, o in given.options if not (isinstance(o, SV) and o.expr == NOT_SET)]
             given = self.ev.force(set_here[0]) if len(set_here) == 1 else given
         if isinstance(given, Branches):  # `DevConfig if get_debug_flag() else ProdConfig`: each key, per side
-            sides = [(when, self._read_source(module, method, self.ev.force(o))) for when, o in given.options]
-            if any(keys is None for _, keys in sides):
-                return None
-            names = dict.fromkeys(name for _, keys in sides for name in keys or {})
-            return {
-                name: Branches(
-                    [(when, (keys or {}).get(name, not_set())) for when, keys in sides], default=given.default
-                )
-                for name in names
-            }
+            forced = [(when, self.ev.force(o)) for when, o in given.options]  # (a side it cannot read: unknown)
+            sides = [(when, self._read_source(module, method, o), o) for when, o in forced]
+            return keys_per_side(sides, given.default)
         if isinstance(given, InstanceRef):  # (its bases too: their keys reach the app through it, hrms' Config)
             self._loaded.update(id(k.node) for k in self.ev.class_chain(given.cls))
             return self._instance_keys(given)

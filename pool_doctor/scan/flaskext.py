@@ -395,6 +395,32 @@ def config_sources(ev: Evaluator) -> bool:
     )
 
 
+def keys_per_side(sides: list[tuple[str, dict[str, Any] | None, Any]], default: int | None) -> dict[str, Any] | None:
+    """The keys of one of several config sources, each on the side of a test (`DevConfig if debug else
+    ProdConfig`, given each side's keys and source): per key, its value on each side. A side whose source the
+    scan cannot read may set any of them, and the URL; None when it can read none."""
+    if all(keys is None for _, keys, _ in sides):
+        return None
+    names = dict.fromkeys(name for _, keys, _ in sides for name in keys or {})
+    names.update(dict.fromkeys((URI, OPTIONS) if any(keys is None for _, keys, _ in sides) else ()))
+    return {
+        name: Branches(
+            [(when, _unread_side(o, name) if keys is None else keys.get(name, not_set())) for when, keys, o in sides],
+            default=default,
+        )
+        for name in names
+    }
+
+
+def _unread_side(source: Any, name: str) -> SV | DictV:
+    """A key of a config source on one side of a test that the scan cannot read (freshmaker's module from a file
+    under /etc, on the side no variable picks a packaged class): whatever that source sets (the engine options:
+    a dict of keys the scan cannot name)."""
+    text = f"{name} (or what {source.expr if isinstance(source, SV) and source.expr else 'the source'} sets)"
+    where, env = (source.from_, source.env) if isinstance(source, SV) else (None, None)
+    return DictV({}, where, [text]) if name == OPTIONS else SV(None, where, env, known=False, expr=text)
+
+
 def testing(body: list[ast.stmt]) -> bool:
     """A config for the tests: its body sets `TESTING = True` (lastuser's instance/testing.py)."""
     return any(
@@ -508,7 +534,7 @@ def engines(
             stack=FLASK_SQLALCHEMY,
             call=label,
             settings=settings,
-            unresolved=own,
+            unresolved=list(dict.fromkeys(own)),  # (each side of a source it cannot read says so)
             at_import=at_import,
             condition=when,
         )
