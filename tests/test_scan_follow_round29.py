@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from test_scan import at, scan
 
+from pool_doctor.scan.target import url_driver
+
 MERGE = """
 from importlib import import_module
 
@@ -253,3 +255,87 @@ def test_getattr_of_a_module_by_a_name_a_test_picks_is_each_class_it_may_be(
     url = report.pools[0].settings["url"]
     assert url.value == "postgresql://db/svc"  # with no variable set
     assert sorted(branch.value for branch in url.branches) == ["postgresql://db/svc", "sqlite://"]
+
+
+def test_a_url_builder_with_a_required_part_unknown_still_names_its_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # POSTGRES_DB has no default, so the URL is unknown; the drivername the code writes still picks psycopg 3
+    report = scan(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/settings.py": """
+                from pydantic_settings import BaseSettings
+                from sqlalchemy.engine import URL
+
+
+                class Settings(BaseSettings):
+                    POSTGRES_HOST: str = "localhost"
+                    POSTGRES_DB: str
+
+                    @property
+                    def DATABASE_URL(self) -> URL:
+                        return URL.create(
+                            drivername="postgresql+psycopg", host=self.POSTGRES_HOST, database=self.POSTGRES_DB
+                        )
+            """,
+            "svc/db.py": """
+                from sqlalchemy import create_engine
+
+                from svc.settings import Settings
+
+                engine = create_engine(Settings().DATABASE_URL, pool_pre_ping=True)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "svc/db.py:5")
+    assert not pool.settings["url"].known
+    assert url_driver(pool) == "psycopg"
+
+
+@pytest.mark.parametrize("decorator", ["", "@classmethod"])
+def test_calling_an_instance_of_a_project_class_runs_its_call_method(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decorator: str
+) -> None:
+    # A small dependency injector: `Inject(get_settings)` is get_settings()
+    first = "cls" if decorator else "self"
+    report = scan(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/syringe.py": f"""
+                class _Inject:
+                    {decorator}
+                    def __call__({first}, factory):
+                        return factory()
+
+
+                Inject = _Inject()
+            """,
+            "svc/db.py": """
+                from sqlalchemy import create_engine
+
+                from svc.syringe import Inject
+
+
+                class Settings:
+                    url = "postgresql://db/svc"
+                    pool_size = 7
+
+
+                def get_settings():
+                    return Settings()
+
+
+                def make_engine():
+                    settings = Inject(get_settings)
+                    return create_engine(settings.url, pool_size=settings.pool_size)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "svc/db.py:17")
+    assert pool.settings["url"].value == "postgresql://db/svc"
+    assert pool.settings["pool_size"].value == 7

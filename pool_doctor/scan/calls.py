@@ -167,6 +167,8 @@ class Calls:
             return made
         if isinstance(func, MethodRef):
             return self.call_method(func, node, frame)
+        if isinstance(func, InstanceRef) and isinstance(called := self._dunder_call(func, frame), FuncRef):
+            return self.call_function(called, node, frame)  # an instance of a project class with its own `__call__`
         if isinstance(func, PartialRef):
             inner = self.ev.force(func.func)
             if isinstance(inner, FuncRef):
@@ -185,6 +187,11 @@ class Calls:
         if env is None and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and len(node.args) == 2:
             env = env_of(self.ev.force(self.ev.eval(node.args[1], frame)))
         return unknown(frame.module, node, env=env)
+
+    def _dunder_call(self, instance: InstanceRef, frame: Frame) -> Any:
+        if self.classes.own_method(instance.cls, "__call__", instance) is None:
+            return None  # (the attribute itself as the class gives it: a classmethod's bound to the class)
+        return self.ev.force(self.ev.attribute(instance, "__call__", None, frame))
 
     def arg(self, node: ast.Call, frame: Frame, position: int | None, keyword: str | None) -> Any:
         """The argument at `position` or named `keyword`, evaluated; None when not given."""

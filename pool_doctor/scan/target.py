@@ -32,13 +32,15 @@ def known_url(pool: ScannedPool) -> str | None:
 
 
 SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+BUILT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://\.\.\. \(")  # a URL builder's with a part unknown (scan/builders)
 
 
 def written_scheme(expr: str | None) -> str | None:
     """The scheme an unknown URL's source text writes out first, the rest computed: an f-string, a `+` or `%` of a
     literal, a literal's `.format(...)` (f"postgresql+psycopg2://{user}@{host}/{name}"); not a text a later call
-    rewrites (`"sqlite:///app.db".replace("sqlite", backend())`)."""
-    match = SCHEME.match(literal_prefix(expr, operators=True) or "")
+    rewrites (`"sqlite:///app.db".replace("sqlite", backend())`); or the scheme a URL builder was given, where a
+    part it was given is unknown (`URL.create(drivername="postgresql+psycopg", database=settings.DB)`)."""
+    match = SCHEME.match(literal_prefix(expr, operators=True) or "") or BUILT.match(expr or "")
     return match.group(1) if match else None
 
 
