@@ -339,3 +339,83 @@ def test_calling_an_instance_of_a_project_class_runs_its_call_method(
     pool = at(report, "svc/db.py:17")
     assert pool.settings["url"].value == "postgresql://db/svc"
     assert pool.settings["pool_size"].value == 7
+
+
+@pytest.mark.parametrize(
+    ("imported", "made", "read"),
+    [
+        ("from gluetool.result import Ok", "Ok(value)", "result.unwrap()"),
+        ("from gluetool.result import Ok", "Ok(value)", "result.value"),
+        ("from result import Ok", "Ok(value)", "result.ok_value"),
+        ("from result import Ok", "Ok(value)", "result.expect('a size')"),
+        ("from returns.result import Success", "Success(value)", "result.value_or(1)"),
+    ],
+)
+def test_a_result_types_ok_gives_back_the_value_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, imported: str, made: str, read: str
+) -> None:
+    # A setting read through a source that wraps it in a Result; the variable's name stays the value's, through a
+    # cast the scan cannot name
+    report = scan(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/knobs.py": f"""
+                import os
+
+                {imported}
+
+
+                class Knob:
+                    def __init__(self, envvar, default, cast):
+                        self.envvar, self.default, self.cast = envvar, default, cast
+                        self.value = self._value()
+
+                    def _source(self):
+                        if self.envvar in os.environ:
+                            value = self.cast(os.environ[self.envvar])
+                        else:
+                            value = self.default
+                        return {made}
+
+                    def _value(self):
+                        result = self._source()
+                        return {read}
+
+
+                POOL_SIZE = Knob("SVC_POOL_SIZE", 20, cast=int)
+            """,
+            "svc/db.py": """
+                from sqlalchemy import create_engine
+
+                from svc.knobs import POOL_SIZE
+
+                engine = create_engine("postgresql://db/svc", pool_size=POOL_SIZE.value)
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "svc/db.py:5").settings["pool_size"]
+    assert (size.value, size.env) == (20, "SVC_POOL_SIZE")
+
+
+def test_a_call_the_scan_cannot_name_of_a_variables_value_keeps_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "svc/db.py": """
+                import os
+
+                from sqlalchemy import create_engine
+
+
+                def make_engine(cast):
+                    return create_engine("postgresql://db/svc", pool_size=cast(os.environ["SVC_POOL_SIZE"]))
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "svc/db.py:7").settings["pool_size"]
+    assert (size.known, size.env) == (False, "SVC_POOL_SIZE")

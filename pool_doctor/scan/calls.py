@@ -186,6 +186,8 @@ class Calls:
         env = func.env if isinstance(func, SV) else None
         if env is None and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and len(node.args) == 2:
             env = env_of(self.ev.force(self.ev.eval(node.args[1], frame)))
+        elif env is None and len(node.args) == 1 and not node.keywords:  # a cast the scan cannot name (artemis'
+            env = env_of(self.ev.force(self.ev.eval(node.args[0], frame)))  # knob's `cast_from_str(os.environ[v])`)
         return unknown(frame.module, node, env=env)
 
     def _dunder_call(self, instance: InstanceRef, frame: Frame) -> Any:

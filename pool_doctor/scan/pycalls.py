@@ -24,6 +24,7 @@ from pool_doctor.scan.kinds import (
     ExternalRef,
     Frame,
     FuncRef,
+    HolderV,
     InstanceRef,
     Interpreter,
     ListV,
@@ -193,8 +194,32 @@ def lazy_object(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
 
 
 def provider_calls(ev: Interpreter) -> dict[str, Callable[[ast.Call, Frame], Any]]:
-    """dependency-injector's providers and their arguments (provided.py), by dotted name."""
-    return {**dict.fromkeys(PROVIDERS, partial(provided, ev)), **dict.fromkeys(INJECTIONS, partial(injected, ev))}
+    """dependency-injector's providers and their arguments (provided.py), and a result type's Ok, by dotted name."""
+    oks = {dotted: partial(_ok, ev, dotted, *reads) for dotted, reads in RESULT_OKS.items()}
+    return {
+        **dict.fromkeys(PROVIDERS, partial(provided, ev)),
+        **dict.fromkeys(INJECTIONS, partial(injected, ev)),
+        **oks,
+    }
+
+
+# A result type's successful value, by what makes one: the attributes and the methods that give the value back
+# (gluetool 2.0's result.py, where Ok(v) is Result(True, v); rustedpy's result 0.17; returns 0.30's Success)
+_GLUETOOL = ({"value", "ok", "_value"}, {"unwrap", "expect", "unwrap_or"})
+_RUSTEDPY = ({"value", "ok_value", "_value"}, {"unwrap", "expect", "unwrap_or", "unwrap_or_else", "ok"})
+RESULT_OKS = {
+    "gluetool.result.Ok": _GLUETOOL,
+    "result.Ok": _RUSTEDPY,
+    "result.result.Ok": _RUSTEDPY,
+    "returns.result.Success": ({"_inner_value"}, {"unwrap", "value_or"}),
+}
+
+
+def _ok(ev: Interpreter, dotted: str, attrs: set[str], methods: set[str], node: ast.Call, frame: Frame) -> Any:
+    """`Ok(value)`: `.unwrap()` (and its kin) is the value it holds."""
+    value = ev.arg(node, frame, 0, "inner_value" if dotted.startswith("returns.") else "value")
+    value = unknown(frame.module, node) if value is None else value
+    return HolderV(dotted, {"_held": value, **dict.fromkeys(attrs, value)}, dict.fromkeys(methods, ("_held",)))
 
 
 def provided(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
