@@ -419,3 +419,71 @@ def test_a_call_the_scan_cannot_name_of_a_variables_value_keeps_the_variable(
     )
     size = at(report, "svc/db.py:7").settings["pool_size"]
     assert (size.known, size.env) == (False, "SVC_POOL_SIZE")
+
+
+@pytest.mark.parametrize("imported", [True, False])
+def test_a_settings_template_a_module_beside_it_imports_is_the_apps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, imported: bool
+) -> None:
+    # settings_docker.py (the image's DJANGO_SETTINGS_MODULE) star-imports the template: its DATABASES are the
+    # app's; a template nothing imports is one to copy, listed apart
+    report = scan(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/settings_template.py": """
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "NAME": "site",
+                        "CONN_MAX_AGE": 0,
+                    }
+                }
+            """,
+            "site/settings_docker.py": (
+                "from .settings_template import *  # noqa\n" if imported else "DEBUG = False\n"
+            ),
+            "site/settings_example.py": "from .settings_template import *  # an example importing it counts not\n",
+        },
+        monkeypatch,
+    )
+    pool = at(report, "site/settings_template.py:2")
+    assert pool.aside == (None if imported else "examples")
+    assert pool.settings["CONN_MAX_AGE"].value == 0
+
+
+@pytest.mark.parametrize("local", ["DEBUG = True\n", 'DATABASES = {"default": {"ENGINE": "x", "CONN_MAX_AGE": 60}}\n'])
+def test_a_local_settings_module_that_star_imports_the_settings_importing_it_hands_their_names_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local: str
+) -> None:
+    # settings.py ends with `from .settings_local import *`; settings_local.py starts with `from .settings import *`:
+    # Python gives it the settings as far as they had run, and what it does not change comes back as it was
+    report = scan(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/settings.py": """
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "NAME": "site",
+                        "OPTIONS": {"connect_timeout": 10},
+                    }
+                }
+                INSTALLED_APPS = ["site"]
+
+                try:
+                    from .settings_local import *
+                except ImportError:
+                    pass
+            """,
+            "site/settings_local.py": "from .settings import *\n\n" + local,
+        },
+        monkeypatch,
+    )
+    if "CONN_MAX_AGE" in local:  # its own DATABASES replaces the importer's
+        assert [p.settings["CONN_MAX_AGE"].value for p in report.pools] == [60]
+        return
+    pool = at(report, "site/settings.py:2")
+    assert pool.settings["ENGINE"].value == "django.db.backends.postgresql"
+    assert pool.settings["OPTIONS.connect_timeout"].value == 10

@@ -388,7 +388,12 @@ def imported(ev: Interpreter, module: Module, stmt: ast.Import | ast.ImportFrom,
     base = resolve_relative(module, stmt.module, stmt.level) if star and isinstance(stmt, ast.ImportFrom) else None
     if base and required_absent(ev.project, module, base, stmt):  # seed's local_untracked
         state = settings_unknown(state, module.where(stmt), f"(what {base} sets; the tree lacks it)")
+    source = ev.project.module_by_name(base, module.path) if base else None
+    own = {*source.assigns, *source.mutations, *source.functions, *source.classes, *source.imports} if source else set()
+    back = source is not None and any(ev.project.module_by_name(s, source.path) is module for s in source.star_imports)
     for local, value in ev.imported(module, stmt, lazy=lazy):
+        if back and local not in own:  # a settings_local that star-imports the settings importing it: what it
+            continue  # hands back is the importer's own, as far as it had run (opensource-job-portal's)
         earlier = before.get(local)
         # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands
         state[local] = value if not star or earlier is None else over(ev, value, earlier)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pool_doctor.files import is_python_script, read_bytes
-from pool_doctor.scan.asides import VENDORED, installed_into, is_example_file, is_test_file
+from pool_doctor.scan.asides import VENDORED, imported_beside, installed_into, is_example_file, is_test_file
 from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
 from pool_doctor.scan.names import last_name as last_name
 from pool_doctor.scan.provided import provider_call
@@ -255,7 +255,8 @@ class Project:
             return None  # the one file the user names is judged, whatever its name
         below = self.within(path)
         package = lambda folder: (self.base / folder / "__init__.py").is_file()  # noqa: E731
-        return "tests" if is_test_file(below) else "examples" if is_example_file(below, package) else None
+        example = is_example_file(below, package) and not imported_beside(path)
+        return "tests" if is_test_file(below) else "examples" if example else None
 
     def _module_keys(self, path: Path) -> list[str]:
         parts = list(path.relative_to(self.import_base).with_suffix("").parts)
