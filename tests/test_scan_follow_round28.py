@@ -674,11 +674,12 @@ def test_a_scheme_a_later_call_rewrites_names_no_engine(tmp_path: Path, monkeypa
     assert not at(report, "settings.py:5").settings["ENGINE"].known
 
 
-@pytest.mark.parametrize("library", ["pyramid_basemodel", "pyramid_sqlalchemy"])
+@pytest.mark.parametrize("library", ["pyramid_basemodel", "pyramid_sqlalchemy", "c2cgeoportal_geoportal"])
 def test_a_pyramid_include_of_a_library_that_makes_the_engine_is_named_in_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: str
 ) -> None:
-    # pyramid_basemodel 1.0's and pyramid_sqlalchemy 1.6's includeme: engine_from_config(settings, "sqlalchemy.")
+    # pyramid_basemodel 1.0's and pyramid_sqlalchemy 1.6's includeme: engine_from_config(settings, "sqlalchemy.");
+    # c2cgeoportal_geoportal 2.9's: c2cwsgiutils' setup_session of the sqlalchemy.* settings
     report = scan(
         tmp_path,
         {

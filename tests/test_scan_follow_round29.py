@@ -487,3 +487,53 @@ def test_a_local_settings_module_that_star_imports_the_settings_importing_it_han
     pool = at(report, "site/settings.py:2")
     assert pool.settings["ENGINE"].value == "django.db.backends.postgresql"
     assert pool.settings["OPTIONS.connect_timeout"].value == 10
+
+
+def test_percent_formatting_with_a_mapping_fills_each_named_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "svc/db.py": """
+                import os
+
+                from sqlalchemy import create_engine
+
+                POSTGRES = {"user": os.environ.get("DB_USER", "svc"), "host": "localhost", "db": "svc"}
+                READONLY = {"user": os.environ["RO_USER"], "host": "replica", "db": "svc"}
+                engine = create_engine("postgresql://%(user)s@%(host)s/%(db)s" % POSTGRES)
+                replica = create_engine("postgresql://%(user)s@%(host)s/%(db)s" % READONLY)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "svc/db.py:7").settings["url"]
+    assert (url.value, url.env) == ("postgresql://svc@localhost/svc", "DB_USER")
+    replica = at(report, "svc/db.py:8").settings["url"]
+    assert (replica.known, replica.env) == (False, "RO_USER")
+
+
+@pytest.mark.parametrize("bound", ['pytest.importorskip("psycopg_pool")', 'importlib.import_module("psycopg_pool")'])
+def test_a_module_bound_by_importorskip_or_import_module_is_that_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound: str
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "svc/pools.py": f"""
+                import importlib
+
+                import pytest
+
+                psycopg_pool = {bound}
+
+
+                def make_pool():
+                    return psycopg_pool.ConnectionPool("dbname=svc", min_size=1, max_size=4, timeout=10)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "svc/pools.py:9")
+    assert (pool.stack, pool.settings["max_size"].value) == ("psycopg_pool", 4)

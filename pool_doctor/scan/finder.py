@@ -20,7 +20,14 @@ from pool_doctor.scan.asides import VENDORED, imported_beside, installed_into, i
 from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
 from pool_doctor.scan.names import last_name as last_name
 from pool_doctor.scan.provided import provider_call
-from pool_doctor.scan.statements import ANY_SETTING, assigned_names, changed_name, globals_update
+from pool_doctor.scan.statements import (
+    ANY_SETTING,
+    assigned_names,
+    changed_name,
+    env_sets,
+    globals_update,
+    imported_by_call,
+)
 from pool_doctor.scan.syntax import parse_newer
 from pool_doctor.stacks import REGISTRY, scanned
 
@@ -470,14 +477,15 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
         elif isinstance(stmt, ast.ClassDef):
             module.classes[stmt.name] = stmt
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            for name, value in assigned_names(stmt):
+            module.imports.update(imported := imported_by_call(stmt))  # `x = pytest.importorskip("psycopg_pool")`
+            for name, value in assigned_names(stmt) if not imported else []:
                 module.assigns.setdefault(name, []).append(Assignment(value, stmt.lineno, conditions))
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))
-            _env_set(module, stmt)
+            module.env_sets.update(env_sets(stmt))
         elif isinstance(stmt, (ast.AugAssign, ast.Expr, ast.Delete)):
-            _env_set(module, stmt)
+            module.env_sets.update(env_sets(stmt))
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))
@@ -513,22 +521,6 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
         elif isinstance(stmt, ast.Match):  # which case runs is the statements' to say (scan/flow.py)
             for case in stmt.cases:
                 _collect_scope(module, case.body, conditions)
-
-
-def _env_set(module: Module, stmt: ast.stmt) -> None:
-    """`os.environ.setdefault("X", v)` (X is v unless set) and `os.environ["X"] = v` (X is v), at import."""
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-        call = stmt.value
-        parts = dotted_parts(call.func) or []
-        if parts[-2:] == ["environ", "setdefault"] and len(call.args) == 2:
-            name = call.args[0]
-            if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                module.env_sets.setdefault(name.value, call.args[1])
-    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
-        target = stmt.targets[0]
-        base = dotted_parts(target.value) or []
-        if base[-1:] == ["environ"] and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
-            module.env_sets[target.slice.value] = stmt.value
 
 
 def _add_import(module: Module, node: ast.Import | ast.ImportFrom, into: dict[str, str]) -> None:

@@ -27,6 +27,9 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   in its `includeme` (glottolog3's web app);
 - pyramid_basemodel 1.0's and pyramid_sqlalchemy 1.6's Pyramid includes (`config.include("pyramid_basemodel")`):
   `engine_from_config(settings, "sqlalchemy.")` in their `includeme` (ntorque);
+- c2cgeoportal_geoportal 2.9's Pyramid include (`config.include("c2cgeoportal_geoportal")`): its `includeme`
+  calls `init_db_sessions`, c2cwsgiutils' `setup_session(config, "sqlalchemy", "sqlalchemy_slave")` and a
+  `create_session` per `dbsessions` entry of the settings (geoportailv3);
 - TurboGears 2.5's app configuration with `use_sqlalchemy = True` (`self.use_sqlalchemy = True` in an
   `AppConfig`, `base_config["use_sqlalchemy"] = True`, a blueprint's dict): `engine_from_config(conf,
   "sqlalchemy.")` of the ini's app section at start-up (tg/configurator/components/sqlalchemy.py; SAUCE,
@@ -68,6 +71,7 @@ INCLUDES = {  # a Pyramid include of the library's that makes one
     "clldmpg": "clld",
     "pyramid_basemodel": "pyramid_basemodel",
     "pyramid_sqlalchemy": "pyramid_sqlalchemy",
+    "c2cgeoportal_geoportal": "c2cgeoportal_geoportal",
 }
 TURBOGEARS = "use_sqlalchemy"  # the TurboGears option that has it make the engine
 TG_CALLS = {"AppConfig", "FullStackApplicationConfigurator", "MinimalApplicationConfigurator", "update_blueprint"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 
+from pool_doctor.scan.names import dotted_parts
+
 LOCALS = "locals()"  # a statement handing its module's names to a call (Module.mutations' key for it)
 
 # Methods that change their object in place: a dict's, a list's, a ConfigParser's.
@@ -103,3 +105,35 @@ def _item(stmt: ast.Assign, index: int, near: ast.AST) -> ast.expr:
     if index not in items:
         items[index] = ast.copy_location(ast.Subscript(stmt.value, ast.Constant(index), ast.Load()), near)
     return items[index]
+
+
+def env_sets(stmt: ast.stmt) -> dict[str, ast.expr]:
+    """`os.environ.setdefault("X", v)` (X is v unless set; a value set before stays) and `os.environ["X"] = v`
+    (X is v), at import: each variable with the value it is given."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        name = call.args[0] if len(call.args) == 2 else None
+        if (dotted_parts(call.func) or [])[-2:] == ["environ", "setdefault"] and isinstance(name, ast.Constant):
+            return {name.value: call.args[1]} if isinstance(name.value, str) else {}
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+        key = target.slice.value if isinstance(target.slice, ast.Constant) else None
+        if (dotted_parts(target.value) or [])[-1:] == ["environ"] and isinstance(key, str):
+            return {key: stmt.value}
+    return {}
+
+
+IMPORTERS = (["pytest", "importorskip"], ["importlib", "import_module"], ["import_module"])
+
+
+def imported_by_call(stmt: ast.stmt) -> dict[str, str]:
+    """`name = pytest.importorskip("psycopg_pool")` (or `importlib.import_module("...")` of a literal): the
+    module the name is bound to, as `import psycopg_pool as name` binds it."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Call)):
+        return {}
+    call, target = stmt.value, stmt.targets[0]
+    if dotted_parts(call.func) not in IMPORTERS or len(call.args) != 1:
+        return {}
+    module = call.args[0]
+    name = module.value if isinstance(module, ast.Constant) and isinstance(module.value, str) else "."
+    return {target.id: name} if isinstance(target, ast.Name) and not name.startswith(".") else {}
