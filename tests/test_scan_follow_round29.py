@@ -537,3 +537,41 @@ def test_a_module_bound_by_importorskip_or_import_module_is_that_import(
     )
     pool = at(report, "svc/pools.py:9")
     assert (pool.stack, pool.settings["max_size"].value) == ("psycopg_pool", 4)
+
+
+@pytest.mark.parametrize("made_too", [False, True])
+def test_a_base_class_the_app_never_makes_runs_on_its_one_subclass_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_too: bool
+) -> None:
+    # Watchdog.__init__ reads self.dsn, which Ledger sets before super().__init__(); the app makes one Ledger.
+    # Where it also makes a Watchdog of its own (a dsn nobody set there), self is not the Ledger's alone
+    report = scan(
+        tmp_path,
+        {
+            "mint/__init__.py": "",
+            "mint/watchdog.py": """
+                from sqlalchemy import create_engine
+
+
+                class Watchdog:
+                    def __init__(self):
+                        self.engine = create_engine(self.dsn, pool_size=3)
+            """,
+            "mint/ledger.py": """
+                from mint.watchdog import Watchdog
+
+
+                class Ledger(Watchdog):
+                    def __init__(self, dsn):
+                        self.dsn = dsn
+                        super().__init__()
+            """,
+            "mint/main.py": (
+                "from mint.ledger import Ledger\nfrom mint.watchdog import Watchdog\n\n"
+                'ledger = Ledger("postgresql://db/mint")\n' + ("spare = Watchdog()\n" if made_too else "")
+            ),
+        },
+        monkeypatch,
+    )
+    url = at(report, "mint/watchdog.py:6").settings["url"]
+    assert (url.known, url.value) == ((False, None) if made_too else (True, "postgresql://db/mint"))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pool_doctor.scan import taint
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.flaskconfig import SANIC
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, FuncRef, HolderV, InstanceRef, Interpreter
@@ -159,6 +160,16 @@ def _parse_naming(project: Project, pattern: bytes) -> None:
             data = read_source(path)[0]
             if data is not None and compiled.search(data):
                 project.parse(path, data)
+
+
+def runs_as_heir(project: Project, cls: ast.ClassDef, called: Callable[[Module, CallSite], Any]) -> bool:
+    """Whether the class's methods run only on instances of its subclasses: an abstract class, or one the app
+    (the files naming it in a call read first) never makes nor hands around (nutshell's LedgerWatchdog, whose
+    `__init__` the Ledger subclass runs through `super().__init__()`)."""
+    if is_abstract(cls):
+        return True
+    _parse_naming(project, rb"\b" + re.escape(cls.name.encode()) + rb"\s*\(")
+    return not taint.instances_made(project, cls, called) and not handed(project, cls.name)
 
 
 def is_abstract(cls: ast.ClassDef) -> bool:

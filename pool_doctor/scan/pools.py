@@ -400,10 +400,10 @@ class PoolFinder:
         instances = wrapper.instances if wrapper is not None else self.keepers.get(id(site.cls), (None, []))[1]
         instances = instances or (self._made(site.cls) if self._counted else [])
         exact = bool(instances)  # (made of the class itself, each: not of a subclass that may set what it reads)
-        if not instances and self._counted and callers.is_abstract(site.cls):  # (AstrBot's BaseDatabase(abc.ABC): the
-            # one subclass instance made runs it)
-            if id(site.cls) not in self._heirs_made:
-                subclasses = callers.subclasses(self.ev.project, site.cls, self.ev.class_chain)
+        if not instances and self._counted:  # (AstrBot's BaseDatabase(abc.ABC), nutshell's LedgerWatchdog: the
+            if id(site.cls) not in self._heirs_made:  # one subclass instance made runs it; once per class)
+                heir = callers.runs_as_heir(self.ev.project, site.cls, self.called)
+                subclasses = callers.subclasses(self.ev.project, site.cls, self.ev.class_chain) if heir else []
                 handed = any(callers.handed(self.ev.project, sub.name) for sub in subclasses)  # (`KINDS[k]()`)
                 self._heirs_made[id(site.cls)] = [] if handed else [m for sub in subclasses for m in self._made(sub)]
             instances = self._heirs_made[id(site.cls)]
