@@ -126,7 +126,7 @@ def subclasses(project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], 
             break
         found, names = now, [c.name for c in now]
     if found:
-        _parse_naming(project, rb"\b(?:" + b"|".join(re.escape(c.name.encode()) for c in found) + rb")\s*\(")
+        _parse_naming(project, rb"(?:" + b"|".join(re.escape(c.name.encode()) for c in found) + rb")\s*\(")
     return found
 
 
@@ -153,11 +153,12 @@ def overridden(heirs: list[ast.ClassDef]) -> dict[str, str]:
 
 
 def _parse_naming(project: Project, pattern: bytes) -> None:
-    """Parse the project's files (not its tests') whose text matches `pattern`."""
+    """Parse the project's files (not its tests') whose text matches `pattern` (a leading `\\b` makes it ten times
+    slower over site-packages: a name within another only parses one file more)."""
     compiled = re.compile(pattern)
     for path in project.files:
         if path not in project.modules and not project.aside(path):
-            data = read_source(path)[0]
+            data = project.kept.get(path) or read_source(path)[0]
             if data is not None and compiled.search(data):
                 project.parse(path, data)
 
@@ -168,7 +169,10 @@ def runs_as_heir(project: Project, cls: ast.ClassDef, called: Callable[[Module, 
     `__init__` the Ledger subclass runs through `super().__init__()`)."""
     if is_abstract(cls):
         return True
-    _parse_naming(project, rb"\b" + re.escape(cls.name.encode()) + rb"\s*\(")
+    names = {cls.name.encode(), *project.aliases.get(cls.name.encode(), ())}
+    if not any(project.class_bases.get(name) for name in names):
+        return False  # (no file derives a class from it: reading who makes it is not needed)
+    _parse_naming(project, re.escape(cls.name.encode()) + rb"\s*\(")
     return not taint.instances_made(project, cls, called) and not handed(project, cls.name)
 
 

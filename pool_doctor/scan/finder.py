@@ -215,6 +215,7 @@ class Project:
         self.mentions: set[bytes] = set()  # library names some file of the project holds (scanner.MENTIONS)
         self.class_bases: dict[bytes, set[Path]] = {}  # a name `class X(...)` derives from: files (callers)
         self.aliases: dict[bytes, set[bytes]] = {}  # `import X as Y`: X's other names (callers.note_classes)
+        self.kept: dict[Path, bytes] = {}  # files pass 1 read but did not parse, while they fit (scanner.KEEP_BYTES)
 
     def walk(self, suffix: str) -> Iterator[Path]:
         """The project's files named `*suffix` (its .py files; its .ini files), outside virtualenvs."""
