@@ -444,11 +444,14 @@ def test_a_settings_template_a_module_beside_it_imports_is_the_apps(
                 "from .settings_template import *  # noqa\n" if imported else "DEBUG = False\n"
             ),
             "site/settings_example.py": "from .settings_template import *  # an example importing it counts not\n",
+            "examples/demo/settings_template.py": 'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3"}}\n',
+            "examples/demo/manage.py": "import settings_template\n",  # (under examples/: an example whatever)
         },
         monkeypatch,
     )
     pool = at(report, "site/settings_template.py:2")
     assert pool.aside == (None if imported else "examples")
+    assert at(report, "examples/demo/settings_template.py:1").aside == "examples"
     assert pool.settings["CONN_MAX_AGE"].value == 0
 
 

@@ -15,6 +15,7 @@ from pool_doctor.scan import containers
 from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
+    Branches,
     ClassRef,
     DictV,
     ExternalRef,
@@ -114,8 +115,10 @@ class Builders:
         does not define the name); on anything else, unknown."""
         if len(node.args) < 2:
             return unknown(frame.module, node)
-        base, name = self.ev.eval(node.args[0], frame), self.ev.eval(node.args[1], frame)
-        return containers.lift(self.ev, [base, name], partial(self._getattr, node, frame))
+        base, name = self.ev.force(self.ev.eval(node.args[0], frame)), self.ev.eval(node.args[1], frame)
+        if isinstance(base, Branches) and any(isinstance(o, InstanceRef) for _, o in base.options):
+            return unknown(frame.module, node)  # (an instance's attribute per branch: its __getattr__ each time)
+        return containers.lift(self.ev, [base, name], partial(self._getattr, node, frame))  # (a module or class)
 
     def _getattr(self, node: ast.Call, frame: Frame, base: Any, name: Any) -> Any:
         if not (is_known(name) and isinstance(name.value, str)) or not isinstance(

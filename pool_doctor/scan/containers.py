@@ -440,14 +440,15 @@ def narrowing(ev: Interpreter, test: ast.expr, holds: bool) -> tuple[ast.expr, C
     return test, lambda option: truth(ev, option), holds
 
 
-def absent_key(test: ast.expr, holds: bool) -> tuple[ast.expr, ast.expr] | None:
-    """`(key, mapping)` when, on the side of `test` where it `holds`, `key` is not in `mapping` (the `else` of
-    `if entry in original:`): a write of that key there adds one, never replacing a key the mapping has."""
+def absent_key(test: ast.expr, holds: bool) -> tuple[str, ast.expr] | None:
+    """`(name, mapping)` when, on the side of `test` where it `holds`, the key `name` is not in `mapping` (the
+    `else` of `if entry in original:`): a write of that key there adds one, never replacing a key it has."""
     while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         test, holds = test.operand, not holds
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.In, ast.NotIn))):
         return None
-    return (test.left, test.comparators[0]) if isinstance(test.ops[0], ast.NotIn) == holds else None
+    left = test.left if isinstance(test.left, ast.Name) else None
+    return (left.id, test.comparators[0]) if left is not None and isinstance(test.ops[0], ast.NotIn) == holds else None
 
 
 def on_side(option: tuple[str, Any], check: Check, holds: bool, default: bool) -> tuple[str, Any] | None:

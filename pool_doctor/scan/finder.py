@@ -263,7 +263,8 @@ class Project:
             return None  # the one file the user names is judged, whatever its name
         below = self.within(path)
         package = lambda folder: (self.base / folder / "__init__.py").is_file()  # noqa: E731
-        example = is_example_file(below, package) and not imported_beside(path)
+        by_folder = is_example_file(below.parent / "_.py", package)  # (examples/: whatever beside it imports it)
+        example = is_example_file(below, package) and (by_folder or not imported_beside(path))
         return "tests" if is_test_file(below) else "examples" if example else None
 
     def _module_keys(self, path: Path) -> list[str]:

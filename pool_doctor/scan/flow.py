@@ -356,8 +356,7 @@ class Flow:
                 state = self.narrowed(run, operand, state, holds)
             return state
         if (absent := containers.absent_key(test, holds)) is not None:  # noted for a write of that key (assign_target)
-            key = self.ev.force(self.ev.eval(absent[0], self.frame(run, state)))
-            state = {**state, f"$absent {run.module.segment(absent[1])}": key}
+            state = {**state, f"$absent {run.module.segment(absent[1])}": absent[0]}
         found = containers.narrowing(self.ev, test, holds)
         if found is None:
             return state
@@ -579,7 +578,7 @@ class Flow:
             return state
         if isinstance(target, ast.Subscript):
             key = self.ev.force(self.ev.eval(target.slice, self.frame(run, state)))
-            new = state.get(f"$absent {run.module.segment(target.value)}", _UNSET) == key
+            new = state.get(f"$absent {run.module.segment(target.value)}") == ast.unparse(target.slice)
             edit = partial(containers.with_item, self.ev, key=key, value=value, node=target, module=run.module, new=new)
             return self.change(run, target.value, state, edit)
         return state
