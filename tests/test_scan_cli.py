@@ -169,3 +169,16 @@ def test_help_has_an_example() -> None:
     run = run_pool_doctor("scan", "--help", secret=SECRET)
     assert run.code == 0
     assert "Example: pool-doctor scan" in run.stdout and "--format" in run.stdout and "--fail-on" in run.stdout
+
+
+def test_an_unknown_url_shows_the_scheme_the_code_writes(tmp_path: Path) -> None:
+    """The path comes from a config file, the driver from the code: the table says which, and a SQLite pool
+    raises no finding of a server's."""
+    (tmp_path / "store.py").write_text(
+        "import json\nfrom sqlalchemy import create_engine\n\n"
+        'path = json.load(open("config.json"))["db"]\nengine = create_engine(f"sqlite:///{path}")\n'
+    )
+    run = run_pool_doctor("scan", ".", secret=SECRET, cwd=tmp_path, env={"COLUMNS": "80"})
+    assert run.code == 0, run.stderr
+    assert "url (sqlite://...)" in run.stdout
+    assert "No findings." in run.stdout

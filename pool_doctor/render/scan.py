@@ -14,6 +14,7 @@ from pool_doctor.render import RenderOptions, md_cell, write, write_json
 from pool_doctor.rules.codes import lookup
 from pool_doctor.scan.app import stack_judging
 from pool_doctor.scan.model import ASIDE, SHORT_NAMES, ScannedPool, ScanReport
+from pool_doctor.scan.target import URL_KEYS, url_scheme
 
 SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -176,6 +177,8 @@ def _unknown_cell(pool: ScannedPool) -> Any:
     from rich.text import Text
 
     names = [key.rsplit(".", 1)[-1] for key, value in pool.settings.items() if not value.known and not value.branches]
+    scheme = url_scheme(pool)  # (an unknown URL whose scheme the code writes: `f"sqlite:///{path}"`)
+    names = [f"{name} ({scheme}://...)" if name in URL_KEYS and scheme else name for name in names]
     names += [u.split(":", 1)[-1].strip() if ":" in u else u for u in pool.unresolved]
     return Text("\n".join(names) if names else "-", style="" if names else "dim")
 
