@@ -578,3 +578,32 @@ def test_a_base_class_the_app_never_makes_runs_on_its_one_subclass_instance(
     )
     url = at(report, "mint/watchdog.py:6").settings["url"]
     assert (url.known, url.value) == ((False, None) if made_too else (True, "postgresql://db/mint"))
+
+
+def test_a_helper_called_first_in_a_returned_or_changes_what_the_rest_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "svc/db.py": """
+                from sqlalchemy import create_engine
+
+
+                def apply_defaults(options):
+                    options.setdefault("pool_pre_ping", True)
+                    options.setdefault("pool_size", 1)
+
+
+                def engine_options():
+                    options = {"pool_size": 5}
+                    return apply_defaults(options) or options
+
+
+                engine = create_engine("postgresql://db/svc", **engine_options())
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "svc/db.py:14")
+    assert (pool.settings["pool_pre_ping"].value, pool.settings["pool_size"].value) == (True, 5)

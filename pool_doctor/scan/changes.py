@@ -381,6 +381,17 @@ def loop_places(
     return [(ast.copy_location(subscript, here), name) for subscript in item]
 
 
+def deleted(ev: Interpreter, frame_of: FrameOf, stmt: ast.Delete, state: State) -> State:
+    """`del x`, `del d["key"]`: the names it unbinds, the keys it takes out of a dict."""
+    for target in stmt.targets:
+        state = unbound(ev, frame_of, target, state)
+        if isinstance(target, ast.Subscript):
+            state = change(
+                ev, frame_of, target.value, state, partial(containers.without, ev, target=target, frame=frame_of(state))
+            )
+    return state
+
+
 def imported(ev: Interpreter, module: Module, stmt: ast.Import | ast.ImportFrom, state: State, lazy: bool) -> State:
     """The names an import statement binds (`lazy`: a function's, read when asked), over what the state held."""
     star = isinstance(stmt, ast.ImportFrom) and any(alias.name == "*" for alias in stmt.names)

@@ -253,7 +253,7 @@ class Flow:
             return self.try_(run, stmt, state, guard)
         if isinstance(stmt, ast.Return):
             value = Thunk(stmt.value, self.frame(run, state)) if stmt.value is not None else SV(None, None)
-            run.returns.append((guard, value))
+            run.returns.append((guard, self.after_first(run, stmt.value, state) or value))
             return None, guard
         if isinstance(stmt, ast.Raise):
             return (state if run.body and not guard else None), guard
@@ -272,14 +272,7 @@ class Flow:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             return changes.imported(ev, run.module, stmt, state, lazy=run.body), guard
         if isinstance(stmt, ast.Delete):
-            for target in stmt.targets:
-                state = changes.unbound(ev, partial(self.frame, run), target, state)
-                if isinstance(target, ast.Subscript):
-                    frame = self.frame(run, state)
-                    state = self.change(
-                        run, target.value, state, lambda d, t=target, f=frame: containers.without(ev, d, t, f)
-                    )
-            return state, guard
+            return changes.deleted(ev, partial(self.frame, run), stmt, state), guard
         if isinstance(stmt, ast.Match):
             return self.match(run, stmt, state, guard)
         return state, guard  # pass, assert, global, break, continue...: no name changes
@@ -547,6 +540,17 @@ class Flow:
             state[inner.target.id] = Thunk(inner.value, self.frame(run, state))
         skip = (node.value if isinstance(node, ast.Await) else node) if alone else None
         return effects.calls_made(self.ev, run.scope, calls, skip, state, partial(self.frame, run))
+
+    def after_first(self, run: Run, node: ast.expr | None, state: State) -> Thunk | None:
+        """`return apply_defaults(options) or options`: the operands after the first read what its helper changed
+        (the first's value is as it was); None where the first operand changes nothing."""
+        if not isinstance(node, ast.BoolOp) or (after := self.walrus(run, node.values[0], state)) is state:
+            return None
+        first = Thunk(node.values[0], self.frame(run, state))
+        rest = ast.copy_location(
+            ast.BoolOp(node.op, [ast.copy_location(ast.Name("$first"), node), *node.values[1:]]), node
+        )
+        return Thunk(rest, self.frame(run, {**after, "$first": first}))
 
     def assign_target(
         self, run: Run, target: ast.expr, value: Any, state: State, unknown_why: str | None = None
