@@ -607,3 +607,184 @@ def test_a_helper_called_first_in_a_returned_or_changes_what_the_rest_returns(
     )
     pool = at(report, "svc/db.py:14")
     assert (pool.settings["pool_pre_ping"].value, pool.settings["pool_size"].value) == (True, 5)
+
+
+# --- the review's findings ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ['os.environ.setdefault("POOL_SIZE", "5")', 'os.environ["POOL_SIZE"] = "5"'])
+def test_a_setdefault_of_a_variable_set_before_leaves_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app.py": f"""
+                import os
+                from sqlalchemy import create_engine
+
+                {first}
+                os.environ.setdefault("POOL_SIZE", "50")
+                engine = create_engine("postgresql://db/app", pool_size=int(os.environ["POOL_SIZE"]))
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "app.py:6").settings["pool_size"].value == 5
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        "from .db_prod import *\n",  # names from its other star import are its own
+        'db = DATABASES["default"]\ndb["CONN_MAX_AGE"] = 600\n',  # the shared dict changed through another name
+    ],
+)
+def test_a_local_settings_module_that_star_imports_its_importer_keeps_what_it_names_or_gets_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local: str
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/settings.py": """
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "site", "CONN_MAX_AGE": 0}}
+                INSTALLED_APPS = ["site"]
+
+                from .settings_local import *
+            """,
+            "site/db_prod.py": 'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 600}}\n',
+            "site/settings_local.py": "from .settings import *\n" + local,
+        },
+        monkeypatch,
+    )
+    age = at(report, "site/settings.py:1").settings.get("CONN_MAX_AGE")
+    if "db_prod" in local:
+        assert age is not None and (age.value, age.known) == (600, True)
+    else:  # (Python: 600, the same dict; the scan cannot follow the alias: not the 0 it had)
+        assert age is None or not age.known, age
+
+
+def test_a_key_rebound_after_the_test_that_it_is_new_may_replace_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = """
+        if entry not in original:
+            entry = extra[entry].get("ALIAS", entry)
+            original[entry] = extra[entry]
+    """
+    report = scan(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/helpers.py": MERGE.format(test=textwrap.indent(textwrap.dedent(body).strip("\n"), " " * 12)),
+            "proj/settings.py": """
+                from proj.helpers import merge_plugin_settings
+
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": None}}
+                merge_plugin_settings("DATABASES", DATABASES)
+            """,
+        },
+        monkeypatch,
+    )
+    assert not at(report, "proj/settings.py:3").settings["ENGINE"].known
+
+
+def test_a_template_reads_the_packages_own_classes_and_skips_modules_with_no_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+                import os
+                from flask import Flask
+                from flask_sqlalchemy import SQLAlchemy
+
+                app = Flask(__name__)
+                app.config.from_object("config.%s" % os.environ["APP_CONFIG"])
+                db = SQLAlchemy(app)
+            """,
+            "config/__init__.py": """
+                class ProdConfig:
+                    SQLALCHEMY_DATABASE_URI = "postgresql://db/app"
+                    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 30}
+
+
+                class DevConfig(ProdConfig):
+                    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 2}
+            """,
+            "config/helpers.py": "def load(name):\n    return name\n",
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app.py:7"]
+    size = report.pools[0].settings["pool_size"]
+    assert sorted(branch.value for branch in size.branches) == [2, 30]
+
+
+@pytest.mark.parametrize("decorator", ["@staticmethod", ""])
+def test_a_call_of_an_instance_runs_its_classs_call_not_one_set_on_the_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decorator: str
+) -> None:
+    first = "" if decorator else "self"
+    report = scan(
+        tmp_path,
+        {
+            "app.py": f"""
+                from sqlalchemy import create_engine
+
+
+                def small():
+                    return 5
+
+
+                def big():
+                    return 50
+
+
+                class Getter:
+                    def __init__(self):
+                        self.__call__ = big
+
+                    {decorator}
+                    def __call__({first}):
+                        return small()
+
+
+                get = Getter()
+                engine = create_engine("postgresql://db/app", pool_size=get())
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "app.py:22").settings["pool_size"].value == 5
+
+
+def test_percent_formatting_of_a_mapping_with_int_keys_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `"%(1)s" % {1: "db1"}` raises KeyError: '1' (the field is a str, the key an int)
+    report = scan(
+        tmp_path,
+        {
+            "app.py": 'from sqlalchemy import create_engine\nengine = create_engine("postgresql://u@%(1)s/app" % {1: "db1"})\n'
+        },
+        monkeypatch,
+    )
+    assert not at(report, "app.py:2").settings["url"].known
+
+
+def test_a_template_named_in_a_docstring_beside_it_stays_an_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/settings.py": '"""Copy the template:\n\n    from .settings_template import *\n"""\nDEBUG = False\n',
+            "site/settings_template.py": 'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql"}}\n',
+        },
+        monkeypatch,
+    )
+    assert at(report, "site/settings_template.py:1").aside == "examples"

@@ -4,6 +4,7 @@ vendored into its tree (finder.Project.walk)."""
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from collections.abc import Callable
@@ -98,19 +99,19 @@ def installed_into(folder: Path, names: list[str]) -> set[str]:
 
 @functools.lru_cache(maxsize=256)
 def imported_beside(path: Path) -> bool:
-    """Whether a module beside the file, not itself an example or a test, imports it (concordia's
-    `from .settings_template import *` in settings_docker.py): a template the app runs on, not one to copy."""
-    stem = re.escape(path.stem.encode())
-    importing = re.compile(
-        rb"^[ \t]*(?:from[ \t]+[\w.]*\b%s[ \t]+import\b|import[ \t]+[\w.]*\b%s\b)" % (stem, stem), re.M
-    )
+    """Whether a module beside the file, not itself an example or a test, star-imports it (concordia's
+    `from .settings_template import *` in settings_docker.py): a template the app's settings run on, not one to
+    copy."""
     for sibling in sorted(path.parent.glob("*.py")) if path.stem.isidentifier() else []:
         if sibling == path or is_test_file(sibling.relative_to(path.parent)) or is_example_file(Path(sibling.name)):
             continue
         try:
             with sibling.open("rb") as file:
-                if importing.search(file.read(1 << 20)):
-                    return True
-        except OSError:
+                data = file.read(1 << 20)
+            tree = ast.parse(data) if path.stem.encode() in data else None
+        except (OSError, SyntaxError, ValueError, RecursionError):
             continue
+        imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)] if tree is not None else []
+        if any((i.module or "").rpartition(".")[2] == path.stem and i.names[0].name == "*" for i in imports):
+            return True
     return False

@@ -191,9 +191,15 @@ class Calls:
         return unknown(frame.module, node, env=env)
 
     def _dunder_call(self, instance: InstanceRef, frame: Frame) -> Any:
-        if self.classes.own_method(instance.cls, "__call__", instance) is None:
-            return None  # (the attribute itself as the class gives it: a classmethod's bound to the class)
-        return self.ev.force(self.ev.attribute(instance, "__call__", None, frame))
+        """The class's own `__call__` (Python looks it up on the type, never the instance), bound as it says."""
+        method = self.classes.own_method(instance.cls, "__call__", instance)
+        decorators = (
+            {ast.unparse(d).rpartition(".")[2] for d in getattr(method.node, "decorator_list", [])} if method else set()
+        )
+        if method is None or decorators - {"classmethod", "staticmethod"}:
+            return None  # (a property, a cached wrapper: what it gives is not this function)
+        bound = method.owner if "classmethod" in decorators else None if "staticmethod" in decorators else instance
+        return replace(method, bound_self=bound)
 
     def arg(self, node: ast.Call, frame: Frame, position: int | None, keyword: str | None) -> Any:
         """The argument at `position` or named `keyword`, evaluated; None when not given."""

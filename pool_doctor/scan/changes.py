@@ -392,6 +392,21 @@ def deleted(ev: Interpreter, frame_of: FrameOf, stmt: ast.Delete, state: State) 
     return state
 
 
+def _not_handed_back(ev: Interpreter, source: Module, importer: Module) -> set[str] | None:
+    """The names a module that star-imports its importer gives of its own: any it names in its code (binds,
+    changes, reads: `db = DATABASES["default"]` changes the shared dict through another name) or gets from its
+    other star imports (None: any, one of them being a module the tree lacks); the rest are the importer's."""
+    named = {node.id for node in ast.walk(source.tree) if isinstance(node, ast.Name)}
+    own = {*named, *source.assigns, *source.functions, *source.classes, *source.imports}
+    for star in source.star_imports:
+        other = ev.project.module_by_name(star, source.path)
+        if other is None:  # (a module the tree lacks may set any of them)
+            return None
+        if other is not importer:
+            own |= {*other.assigns, *other.mutations, *other.functions, *other.classes, *other.imports}
+    return own
+
+
 def imported(ev: Interpreter, module: Module, stmt: ast.Import | ast.ImportFrom, state: State, lazy: bool) -> State:
     """The names an import statement binds (`lazy`: a function's, read when asked), over what the state held."""
     star = isinstance(stmt, ast.ImportFrom) and any(alias.name == "*" for alias in stmt.names)
@@ -400,10 +415,12 @@ def imported(ev: Interpreter, module: Module, stmt: ast.Import | ast.ImportFrom,
     if base and required_absent(ev.project, module, base, stmt):  # seed's local_untracked
         state = settings_unknown(state, module.where(stmt), f"(what {base} sets; the tree lacks it)")
     source = ev.project.module_by_name(base, module.path) if base else None
-    own = {*source.assigns, *source.mutations, *source.functions, *source.classes, *source.imports} if source else set()
     back = source is not None and any(ev.project.module_by_name(s, source.path) is module for s in source.star_imports)
+    own = _not_handed_back(ev, source, module) if source is not None and back else None
     for local, value in ev.imported(module, stmt, lazy=lazy):
-        if back and local not in own:  # a settings_local that star-imports the settings importing it: what it
+        if (
+            own is not None and local not in own
+        ):  # a settings_local that star-imports the settings importing it: what it
             continue  # hands back is the importer's own, as far as it had run (opensource-job-portal's)
         earlier = before.get(local)
         # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands

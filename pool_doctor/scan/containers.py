@@ -466,7 +466,8 @@ def on_side(option: tuple[str, Any], check: Check, holds: bool, default: bool) -
 def format_args(ev: Interpreter, op: ast.operator, node: ast.AST, right: Any, where: str) -> Any:
     """The right side of `"postgresql://%s@%s" % (user, host)` as the tuple `%` formats with (unknown, with a
     variable its items read, when one is); anything else as it is (`% [a, b]` is one argument, as in Python)."""
-    if isinstance(op, ast.Mod) and isinstance(right, DictV) and not right.opaque:  # `"%(user)s@%(host)s" % parts`
+    digits = isinstance(right, DictV) and any(key.isdigit() for key in right.items)  # (an int key: not a field's)
+    if isinstance(op, ast.Mod) and isinstance(right, DictV) and not right.opaque and not digits:  # `"%(user)s" % d`
         values = [ev.force(item) for item in right.items.values()]
         if not all(is_known(item) for item in values):
             return SV(None, where, env_of(*values), known=False, expr=ast.unparse(getattr(node, "right", node)))

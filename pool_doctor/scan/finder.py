@@ -485,9 +485,9 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))
-            module.env_sets.update(env_sets(stmt))
+            env_sets(stmt, module.env_sets)
         elif isinstance(stmt, (ast.AugAssign, ast.Expr, ast.Delete)):
-            module.env_sets.update(env_sets(stmt))
+            env_sets(stmt, module.env_sets)
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))

@@ -126,13 +126,14 @@ def by_template(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None
     if not package or is_known(ev.force(ev.eval(arg, frame))):
         return None
     pattern = "".join(r"\w+" if part is None else re.escape(part) for part in parts)
-    found: dict[str, Any] = {}
-    inside = [name for name in ev.project.index if name.startswith(package + ".")]
+    found: dict[str, Any] = {}  # (the package's own classes too: `"config.%s" % name` of config/__init__.py's)
+    inside = [name for name in ev.project.index if name == package or name.startswith(package + ".")]
     for dotted in inside if len(inside) <= _MOST else []:
         module = ev.project.module_by_name(dotted)
         names = [dotted, *(f"{dotted}.{name}" for name in (module.classes if module is not None else ()))]
         found.update({name: named_object(ev, name, frame.module) for name in names if re.fullmatch(pattern, name)})
-    if not found or None in found.values() or len(found) > _MOST:
+    found = {name: source for name, source in found.items() if _object_keys(ev, source, frame)}  # (some setting)
+    if not found or len(found) > _MOST:
         return None
     text = frame.module.segment(arg)
     return Branches([(f"{text} == {name!r}", value) for name, value in found.items()])

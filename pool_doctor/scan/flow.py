@@ -349,7 +349,7 @@ class Flow:
                 state = self.narrowed(run, operand, state, holds)
             return state
         if (absent := containers.absent_key(test, holds)) is not None:  # noted for a write of that key (assign_target)
-            state = {**state, f"$absent {run.module.segment(absent[1])}": absent[0]}
+            state = {**state, f"$absent {run.module.segment(absent[1])}": (absent[0], state.get(absent[0]))}
         found = containers.narrowing(self.ev, test, holds)
         if found is None:
             return state
@@ -546,10 +546,8 @@ class Flow:
         (the first's value is as it was); None where the first operand changes nothing."""
         if not isinstance(node, ast.BoolOp) or (after := self.walrus(run, node.values[0], state)) is state:
             return None
-        first = Thunk(node.values[0], self.frame(run, state))
-        rest = ast.copy_location(
-            ast.BoolOp(node.op, [ast.copy_location(ast.Name("$first"), node), *node.values[1:]]), node
-        )
+        first, name = Thunk(node.values[0], self.frame(run, state)), ast.copy_location(ast.Name("$first"), node)
+        rest = ast.copy_location(ast.BoolOp(node.op, [name, *node.values[1:]]), node)
         return Thunk(rest, self.frame(run, {**after, "$first": first}))
 
     def assign_target(
@@ -580,9 +578,10 @@ class Flow:
                 item = items[index] if items is not None else None
                 state = self.assign_target(run, element, item, state, unknown_why=unknown_why)
             return state
-        if isinstance(target, ast.Subscript):
+        if isinstance(target, ast.Subscript):  # (`new`: under a test that the key is not in the dict)
             key = self.ev.force(self.ev.eval(target.slice, self.frame(run, state)))
-            new = state.get(f"$absent {run.module.segment(target.value)}") == ast.unparse(target.slice)
+            noted = state.get(f"$absent {run.module.segment(target.value)}")  # (the key's name, bound as it was then)
+            new = isinstance(noted, tuple) and noted[0] == ast.unparse(target.slice) and state.get(noted[0]) is noted[1]
             edit = partial(containers.with_item, self.ev, key=key, value=value, node=target, module=run.module, new=new)
             return self.change(run, target.value, state, edit)
         return state

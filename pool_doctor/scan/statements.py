@@ -107,20 +107,19 @@ def _item(stmt: ast.Assign, index: int, near: ast.AST) -> ast.expr:
     return items[index]
 
 
-def env_sets(stmt: ast.stmt) -> dict[str, ast.expr]:
-    """`os.environ.setdefault("X", v)` (X is v unless set; a value set before stays) and `os.environ["X"] = v`
-    (X is v), at import: each variable with the value it is given."""
+def env_sets(stmt: ast.stmt, sets: dict[str, ast.expr]) -> None:
+    """`os.environ.setdefault("X", v)` (X is v unless set: a value set before stays) and `os.environ["X"] = v`
+    (X is v), at import: each variable with the value it is given, into `sets`."""
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         call = stmt.value
-        name = call.args[0] if len(call.args) == 2 else None
-        if (dotted_parts(call.func) or [])[-2:] == ["environ", "setdefault"] and isinstance(name, ast.Constant):
-            return {name.value: call.args[1]} if isinstance(name.value, str) else {}
+        name = call.args[0].value if len(call.args) == 2 and isinstance(call.args[0], ast.Constant) else None
+        if (dotted_parts(call.func) or [])[-2:] == ["environ", "setdefault"] and isinstance(name, str):
+            sets.setdefault(name, call.args[1])
     elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
         target = stmt.targets[0]
         key = target.slice.value if isinstance(target.slice, ast.Constant) else None
         if (dotted_parts(target.value) or [])[-1:] == ["environ"] and isinstance(key, str):
-            return {key: stmt.value}
-    return {}
+            sets[key] = stmt.value
 
 
 IMPORTERS = (["pytest", "importorskip"], ["importlib", "import_module"], ["import_module"])
