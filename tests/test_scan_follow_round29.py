@@ -788,3 +788,45 @@ def test_a_template_named_in_a_docstring_beside_it_stays_an_example(
         monkeypatch,
     )
     assert at(report, "site/settings_template.py:1").aside == "examples"
+
+
+def test_a_template_the_environment_fills_with_a_default_names_that_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `env.capitalize()` of the variable's default: the load is ProductionConfig's unless APP_ENV says otherwise
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+                import os
+                from flask import Flask
+                from flask_sqlalchemy import SQLAlchemy
+
+                db = SQLAlchemy()
+
+
+                def create_app():
+                    app = Flask(__name__)
+                    env = os.environ.get("APP_ENV", "production")
+                    app.config.from_object("app.settings.{env}.{Env}Config".format(env=env, Env=env.capitalize()))
+                    db.init_app(app)
+                    return app
+            """,
+            "app/settings/__init__.py": "",
+            "app/settings/production.py": """
+                class ProductionConfig:
+                    SQLALCHEMY_DATABASE_URI = "postgresql://db/app"
+                    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10}
+            """,
+            "app/settings/development.py": """
+                from .production import ProductionConfig
+
+
+                class DevelopmentConfig(ProductionConfig):
+                    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 2}
+            """,
+        },
+        monkeypatch,
+    )
+    size = at(report, "app/__init__.py:12").settings["pool_size"]
+    assert (size.value, size.known) == (10, True)

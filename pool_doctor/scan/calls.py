@@ -50,7 +50,18 @@ CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False} 
 ENV_READERS = ("environs.env", "envparse.env")  # `env(name, default)`, `env.int(name, default=...)` (envparse 0.2)
 # (`get_secret_value` and pydantic's Url `unicode_string`: the text the scan already holds, as it is; its
 # `encoded_string` too where that text is ASCII, which punycode and percent-encoding leave alone)
-STR_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold", "get_secret_value", "unicode_string"}
+STR_METHODS = {
+    "lower",
+    "upper",
+    "capitalize",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "title",
+    "casefold",
+    "get_secret_value",
+    "unicode_string",
+}
 STR_CALLS = {
     "replace",
     "split",
