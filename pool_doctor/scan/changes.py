@@ -418,10 +418,10 @@ def imported(ev: Interpreter, module: Module, stmt: ast.Import | ast.ImportFrom,
     back = source is not None and any(ev.project.module_by_name(s, source.path) is module for s in source.star_imports)
     own = _not_handed_back(ev, source, module) if source is not None and back else None
     for local, value in ev.imported(module, stmt, lazy=lazy):
-        if (
-            own is not None and local not in own
-        ):  # a settings_local that star-imports the settings importing it: what it
-            continue  # hands back is the importer's own, as far as it had run (opensource-job-portal's)
+        # a settings_local that star-imports the settings importing it hands back what it does not change: the
+        # importer's own, as far as it had run (opensource-job-portal's)
+        if own is not None and local not in own:
+            continue
         earlier = before.get(local)
         # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands
         state[local] = value if not star or earlier is None else over(ev, value, earlier)
