@@ -5,7 +5,6 @@ vendored into its tree (finder.Project.walk)."""
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -97,7 +96,6 @@ def installed_into(folder: Path, names: list[str]) -> set[str]:
     return found
 
 
-@functools.lru_cache(maxsize=256)
 def imported_beside(path: Path) -> bool:
     """Whether a module beside the file, not itself an example or a test, star-imports it (concordia's
     `from .settings_template import *` in settings_docker.py): a template the app's settings run on, not one to
