@@ -668,8 +668,8 @@ def test_flask_is_seen_however_it_is_imported(tmp_path: Path, monkeypatch: pytes
 
 def test_flask_config_instances_an_app_picks_by_a_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # OpenOversight: `create_app(name)` loads `config[name]` (instances whose __init__ sets the keys) and is
-    # called with two names; which one runs is the environment's, so each config class is a pool of its own
-    # (as config classes with the keys as attributes are), none lost.
+    # called with two names: the engine at the bind, with a branch per name its callers give (as dribdat's
+    # classes), none lost.
     report = scan(
         tmp_path,
         {
@@ -706,8 +706,12 @@ def test_flask_config_instances_an_app_picks_by_a_variable(tmp_path: Path, monke
         },
         monkeypatch,
     )
-    assert at(report, "app/config.py:3").settings["echo"].value is True
-    assert at(report, "app/config.py:8").settings["url"].env == "DATABASE_URI"
+    engine = at(report, "app/__init__.py:9").settings
+    assert [(b.value, b.when) for b in engine["echo"].branches] == [
+        (True, "config_name == 'default'"),
+        (None, "config_name == 'production'"),
+    ]
+    assert engine["url"].env == "DATABASE_URI" and len(report.pools) == 1
 
 
 def test_an_attribute_a_helper_only_init_calls_sets_is_the_instances(

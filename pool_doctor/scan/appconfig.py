@@ -24,6 +24,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ModuleRef,
     Thunk,
+    is_known,
     not_set,
 )
 from pool_doctor.scan.model import NOT_SET
@@ -333,6 +334,9 @@ def each_given(ev: Interpreter, name: str, given: list[Any]) -> Branches | None:
     """Config classes the factory's callers each give it (dribdat's `init_app(DevConfig)` / `init_app(ProdConfig)`):
     one of them, each under its own test; None where a caller gives something else."""
     given = [ev.force(o) for v in given for _, o in (v.options if isinstance(v, Branches) else [("", v)])]
+    if all(is_known(value) for value in given):  # constants: ras-secure-message's `create_app("DevConfig")` and
+        constants = {repr(value.value): value for value in given if is_known(value)}  # `create_app()`
+        return Branches([(f"{name} == {text}", value) for text, value in constants.items()])
     if not all(isinstance(value, (ClassRef, ModuleRef)) for value in given):
         return None
     named = {

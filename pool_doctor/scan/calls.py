@@ -441,47 +441,6 @@ class Calls:
             return ListV([SV(item, base.from_, base.env) for item in result], base.from_)
         return replace(base, value=result, env=base.env or env_of(*values))
 
-    def comprehension(self, node: ast.DictComp, frame: Frame) -> Any:
-        """`{k: v for k, v in d.items() if ...}` over a dict or list the scan knows."""
-        if len(node.generators) != 1:
-            return unknown(frame.module, node)
-        generator = node.generators[0]
-        items = containers.items_of(self.ev, self.ev.eval(generator.iter, frame))
-        if items is None:
-            return unknown(frame.module, node)
-        result = DictV(
-            {}, frame.module.where(node), line=node.lineno, end_line=node.end_lineno or 0, file=frame.module.display
-        )
-        for item in items:
-            inner = self._loop_frame(frame, generator.target, item)
-            if inner is None:
-                return unknown(frame.module, node)
-            verdicts = [containers.truth(self.ev, self.ev.eval(test, inner)) for test in generator.ifs]
-            if None in verdicts:
-                return unknown(frame.module, node)
-            if not all(verdicts):
-                continue
-            key = self.ev.force(self.ev.eval(node.key, inner))
-            if not is_known(key):
-                return unknown(frame.module, node)
-            result.items[str(key.value)] = Thunk(node.value, inner)
-        return result
-
-    def _loop_frame(self, frame: Frame, target: ast.expr, item: Any) -> Frame | None:
-        bindings = dict(frame.bindings)
-        if isinstance(target, ast.Name):
-            bindings[target.id] = item
-        elif isinstance(target, ast.Tuple) and all(isinstance(e, ast.Name) for e in target.elts):
-            values = containers.unpack(self.ev, item, len(target.elts))
-            if values is None:
-                return None
-            for element, value in zip(target.elts, values):
-                assert isinstance(element, ast.Name)
-                bindings[element.id] = value
-        else:
-            return None
-        return Frame(frame.module, bindings=bindings, scope=frame.scope, flow=True, outer=frame.outer)
-
     # --- Python's own calls --------------------------------------------------------------------------
 
     def python_cast(self, name: str, node: ast.Call, frame: Frame) -> Any:

@@ -112,8 +112,15 @@ def unbound(ev: Interpreter, frame_of: FrameOf, target: ast.expr, state: State) 
 
 
 def _aliases(state: State) -> dict[str, Alias]:
-    """The state's aliases: none after paths that made different ones join (their entries differ there)."""
-    aliases = state.get(ALIASES)
+    """The state's aliases: after paths that made different ones join (flow.join: their entries differ there),
+    the ones every path kept (maas's `if "isolation_level" in options: level = options[...]` adds one)."""
+    return _kept(state.get(ALIASES))
+
+
+def _kept(aliases: Any) -> dict[str, Alias]:
+    if isinstance(aliases, Branches):
+        sides = [_kept(side) for _, side in aliases.options]
+        return {name: alias for name, alias in sides[0].items() if all(side.get(name) == alias for side in sides)}
     return aliases if isinstance(aliases, dict) else {}
 
 
@@ -286,7 +293,17 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
     if setdefault and not _setdefault(inner):  # `kwargs.setdefault("connect_args", {}).update(...)` (pycroft): a
         return state  # setdefault the scan cannot read changes nothing it knows (change() reads the others)
     frame = frame_of(state)
+    if isinstance(inner, ast.Name) and _reads(call, inner.id):  # `d.update({... for a in d.items()})`: on each side
+        name = inner.id  # of a test, what d holds there (not the other side's)
+        return change(
+            ev, frame_of, inner, state, lambda d: ev.mutated(d, func.attr, call, frame_of({**state, name: d}))
+        )
     return change(ev, frame_of, inner, state, lambda d: ev.mutated(d, func.attr, call, frame))
+
+
+def _reads(call: ast.Call, name: str) -> bool:
+    arguments = [*call.args, *(k.value for k in call.keywords)]
+    return any(isinstance(n, ast.Name) and n.id == name for arg in arguments for n in ast.walk(arg))
 
 
 def configmanager_load(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: State) -> State:

@@ -15,7 +15,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import argparsing, chainmaps, containers, dotenvs, flaskconfig, pycalls, pyramid, splitsettings
+from pool_doctor.scan import (
+    argparsing,
+    chainmaps,
+    comprehensions,
+    containers,
+    dotenvs,
+    flaskconfig,
+    pycalls,
+    pyramid,
+    splitsettings,
+)
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
 from pool_doctor.scan.calls import MAX_CALLS, Calls
@@ -162,7 +172,7 @@ class Evaluator:
         return result
 
     def _eval_DictComp(self, node: ast.DictComp, frame: Frame) -> Any:
-        return self.calls.comprehension(node, frame)
+        return comprehensions.dict_comprehension(self, node, frame)
 
     def merge(self, into: DictV, value: Any, text: str) -> None:
         """`**value` into a dict: its items (an instance's fields), else `**text` as opaque."""

@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import appconfig, flaskconfig, flaskext, guards
+from pool_doctor.scan import appconfig, flaskconfig, flaskext, guards, nodes
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
@@ -586,6 +586,7 @@ class FlaskApps:
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
         own_app = any(app.scope is None for app in self._read().get(module.display, []))  # (its names are not config)
         own_app = own_app or testing(module.tree.body)  # (nor are a testing config's: `TESTING = True`)
+        own_app = own_app or nodes.handed_to_calls(module.tree, set(names) & POOL_KEYS)  # (nor a call's arguments)
         if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe and not own_app:
             lines = [module.assigns[name][-1].line for name in names]
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))

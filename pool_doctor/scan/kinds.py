@@ -293,6 +293,12 @@ def unset_as(value: Any, given: Any) -> Any:
     if isinstance(value, SV) and not value.known and value.expr == NOT_SET:
         return given
     if isinstance(value, Branches):
+        sides = [when for when, _ in value.options]
+        if isinstance(given, Branches) and [when for when, _ in given.options] == sides:  # the same test's sides
+            paired = [
+                (when, unset_as(option, below)) for (when, option), (_, below) in zip(value.options, given.options)
+            ]
+            return Branches(paired, default=value.default)  # (a dict made from the one below, on each side)
         return Branches([(when, unset_as(option, given)) for when, option in value.options], default=value.default)
     return value
 

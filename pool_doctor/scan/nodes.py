@@ -398,3 +398,16 @@ def instance_writes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         and isinstance(node.value, ast.Name)
         and node.value.id == me
     }
+
+
+def handed_to_calls(tree: ast.Module, names: set[str]) -> bool:
+    """Each of `names` is an argument of some call in the module (`create_engine(url, **SQLALCHEMY_ENGINE_OPTIONS)`
+    in ubuntu-com-security-api's database.py): the module's own variables, not a config Flask loads."""
+    handed = {
+        arg.id
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        for arg in (*call.args, *(k.value for k in call.keywords))
+        if isinstance(arg, ast.Name)
+    }
+    return bool(names) and names <= handed

@@ -1,0 +1,212 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round29.py (the open cases of held-out round 30). Each project is a few small files written here
+(never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+
+def test_a_module_that_spreads_its_sqlalchemy_options_into_its_own_engines_is_no_flask_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The options are the keyword arguments of the module's own create_engine; the app's config is set by update()
+    files = {
+        "webapp/__init__.py": "",
+        "webapp/app.py": """
+            import os
+            from flask import Flask
+            from webapp.database import init_db
+
+            app = Flask(__name__)
+            app.config.update({"SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", "sqlite:///x.db")})
+            init_db(app)
+        """,
+        "webapp/database.py": """
+            import os
+            from flask_sqlalchemy import SQLAlchemy
+            from sqlalchemy import create_engine
+
+            SQLALCHEMY_ENGINE_OPTIONS = {
+                "pool_recycle": 3600,
+                "pool_pre_ping": True,
+            }
+
+            primary = create_engine(url=os.environ["DATABASE_URL"], **SQLALCHEMY_ENGINE_OPTIONS)
+            db = SQLAlchemy()
+
+
+            def init_db(app):
+                db.init_app(app)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted(p.line for p in report.pools) == [10, 15]
+    assert at(report, "webapp/database.py:10").settings["pool_recycle"].value == 3600
+    bound = at(report, "webapp/database.py:15").settings
+    assert bound["url"].value == "sqlite:///x.db" and "pool_recycle" not in bound
+    # A config module read by from_object, with the same names, is still the app's config
+    files["webapp/app.py"] = files["webapp/app.py"].replace(
+        "init_db(app)", 'app.config.from_object("webapp.database")\n            init_db(app)'
+    )
+    report = scan(tmp_path / "loaded", files, monkeypatch)
+    assert at(report, "webapp/database.py:15").settings["pool_recycle"].value == 3600
+
+
+FIX_UP = """
+def fix_up_databases(databases):
+    databases.update(
+        {{alias: {{key: value for key, value in database.items() if value is not None}} for alias, database in databases.items()}}
+    )
+    for _, database in databases.items():
+        if database.get("ENGINE") == "django.db.backends.postgresql":
+            options = database.setdefault("OPTIONS", {{}})
+            if "isolation_level" in options:
+                level = options["isolation_level"]
+{warn}
+            options["isolation_level"] = 3
+            database["ATOMIC_REQUESTS"] = True
+"""
+
+
+@pytest.mark.parametrize("warn", ["                pass", '                print("overriding", level)'])
+def test_settings_set_in_a_try_then_filtered_of_none_values_keep_the_aliases_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warn: str
+) -> None:
+    # maas: DATABASES from a config file in a `try` ({} when it cannot be read), then a helper that drops the
+    # None values with a comprehension and forces OPTIONS through a name bound to a part of the alias
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site.settings")\n',
+            "site/__init__.py": FIX_UP.format(warn=warn),
+            "site/settings.py": """
+                from site import fix_up_databases
+                from site.config import RegionConfiguration
+
+                INSTALLED_APPS = ["django.contrib.contenttypes"]
+
+
+                def _default(config):
+                    return {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "NAME": "maas",
+                        "CONN_MAX_AGE": 300,
+                        "PASSWORD": None,
+                        "OPTIONS": {"keepalives": 1, "keepalives_idle": 15},
+                    }
+
+
+                try:
+                    with RegionConfiguration.open() as config:
+                        DATABASES = {"default": _default(config)}
+                except Exception:
+                    DATABASES = {}
+
+                fix_up_databases(DATABASES)
+            """,
+            "site/config.py": """
+                from contextlib import contextmanager
+
+
+                class RegionConfiguration:
+                    @classmethod
+                    @contextmanager
+                    def open(cls):
+                        with open("/etc/maas/regiond.conf") as f:
+                            yield cls()
+            """,
+        },
+        monkeypatch,
+    )
+    (pool,) = report.pools
+    assert (pool.file.rsplit("/", 1)[-1], pool.line) == ("settings.py", 8)  # the alias's dict, where it is written
+    settings = {key: value.value for key, value in pool.settings.items()}
+    assert settings == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "maas",
+        "CONN_MAX_AGE": 300,
+        "OPTIONS.keepalives": 1,
+        "OPTIONS.keepalives_idle": 15,
+        "OPTIONS.isolation_level": 3,
+        "ATOMIC_REQUESTS": True,
+    }
+    assert not pool.unresolved
+    forced = ("OPTIONS.isolation_level", "ATOMIC_REQUESTS")  # (under the helper's test of each alias's ENGINE)
+    assert all(not value.branches for key, value in pool.settings.items() if key not in forced)
+
+
+def test_a_comprehension_filter_the_scan_cannot_decide_keeps_each_key_where_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site.settings")\n',
+            "site/__init__.py": "",
+            "site/settings.py": """
+                from site.conf import read
+
+                INSTALLED_APPS = ["django.contrib.contenttypes"]
+                conf = read()
+                default = {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": conf.max_age}
+                DATABASES = {"default": {k: v for k, v in default.items() if v is not None}}
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "site/settings.py:6").settings
+    assert settings["ENGINE"].value == "django.db.backends.postgresql"
+    assert not settings["CONN_MAX_AGE"].known
+    assert [b.when for b in settings["CONN_MAX_AGE"].branches] == ["v is not None", "not (v is not None)"]
+
+
+def test_a_factory_its_callers_give_different_config_names_is_one_engine_with_a_branch_per_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ras-secure-message: `create_app()` (the variable's default class) and `create_app("DevConfig")`
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+                import os
+
+
+                class Config:
+                    DATABASE_URL = os.getenv("DATABASE_URL", "postgresql://db/app")
+                    SQLALCHEMY_DATABASE_URI = DATABASE_URL
+
+
+                class DevConfig(Config):
+                    DEBUG = True
+            """,
+            "app/__init__.py": "",
+            "app/database.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "app/application.py": """
+                import os
+                from flask import Flask
+                from app import database
+
+
+                def create_app(config=None):
+                    app = Flask(__name__)
+                    app_config = f"config.{config or os.getenv('APP_SETTINGS', 'Config')}"
+                    app.config.from_object(app_config)
+                    create_db(app)
+                    return app
+
+
+                def create_db(app):
+                    database.db.init_app(app)
+            """,
+            "wsgi.py": "from app.application import create_app\n\napp = create_app()\n",
+            "run.py": 'from app.application import create_app\n\napp = create_app("DevConfig")\n',
+        },
+        monkeypatch,
+    )
+    (pool,) = report.pools
+    assert (pool.file.rsplit("/", 1)[-1], pool.line) == ("application.py", 15)
+    assert pool.settings["url"].value == "postgresql://db/app"
