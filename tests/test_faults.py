@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import socketserver
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -360,6 +362,30 @@ def test_stop_closes_every_socket_and_is_idempotent() -> None:
         await echo.stop()
 
     run(main)
+
+
+def test_stop_right_after_an_accept_leaves_no_socket_behind() -> None:
+    """A client whose connection the loop accepted in the turn before stop() (a Ctrl-C as it connects): asyncio
+    gives it its transport a turn later, and a server closed by then asserts there and drops the socket unclosed
+    (CPython 3.11's Server._attach). stop() lets those turns pass before it closes the listener."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        echo = await EchoServer().start()
+        proxy = await FaultProxy("127.0.0.1", echo.port, idle_timeout=None).start()
+        client = socket.create_connection(("127.0.0.1", proxy.port))  # the next select reports it
+        woken = loop.create_future()
+        loop.call_soon(woken.set_result, None)  # runs before that accept; this task goes on after it
+        await woken
+        await proxy.stop()
+        client.close()
+        await echo.stop()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        run(main)
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_run_proxy_serves_until_cancelled_and_reports_events() -> None:

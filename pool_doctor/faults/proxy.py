@@ -16,6 +16,8 @@ _log = logging.getLogger(__name__)
 
 # How long stop() waits for sockets to report closed; aborted sockets close within one loop turn.
 _STOP_GRACE_SECONDS = 5.0
+# Loop turns an accepted connection takes to get its transport: the accept's task runs on the next turn.
+_ACCEPT_TURNS = 2
 
 
 class FaultProxy:
@@ -95,6 +97,7 @@ class FaultProxy:
             return
         self._stopped = True
         server, self._server = self._server, None
+        await _stop_accepting(server)
         server.close()
         flows = list(self._flows.values())
         tasks = [f.connect_task for f in flows if f.connect_task is not None]
@@ -157,3 +160,18 @@ class FaultProxy:
         _log.info("%s", message)
         if self.on_event is not None:
             self.on_event(message)
+
+
+async def _stop_accepting(server: asyncio.Server) -> None:
+    """No new accepts, then the loop turns that give connections accepted before it their transports (they
+    register and, the proxy stopping, are aborted). asyncio makes an accepted socket's transport a turn after
+    the accept, and on a server closed by then Server._attach asserts and the socket is left open, owned by
+    nobody (CPython 3.11: a Ctrl-C as a client connects). Loops without remove_reader just close."""
+    loop = asyncio.get_running_loop()
+    for sock in server.sockets:
+        try:
+            loop.remove_reader(sock.fileno())
+        except (NotImplementedError, RuntimeError, ValueError, OSError):
+            return
+    for _ in range(_ACCEPT_TURNS):
+        await asyncio.sleep(0)
