@@ -210,3 +210,46 @@ def test_a_factory_its_callers_give_different_config_names_is_one_engine_with_a_
     (pool,) = report.pools
     assert (pool.file.rsplit("/", 1)[-1], pool.line) == ("application.py", 15)
     assert pool.settings["url"].value == "postgresql://db/app"
+
+
+def test_a_from_object_template_held_by_a_local_name_is_read_as_the_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+                class Config:
+                    SQLALCHEMY_DATABASE_URI = "postgresql://db/app"
+                    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 5}
+
+
+                class DevConfig(Config):
+                    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 1}
+            """,
+            "app/__init__.py": "",
+            "app/database.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "app/application.py": """
+                import os
+                from flask import Flask
+                from app.database import db
+
+
+                def create_app():
+                    app = Flask(__name__)
+                    name = os.environ["APP_SETTINGS"]
+                    app_config = f"config.{name}"
+                    app.config.from_object(app_config)
+                    db.init_app(app)
+                    return app
+            """,
+            "wsgi.py": "from app.application import create_app\n\napp = create_app()\n",
+        },
+        monkeypatch,
+    )
+    (pool,) = report.pools
+    assert (pool.file.rsplit("/", 1)[-1], pool.line) == ("application.py", 11)
+    assert [(b.value, b.when) for b in pool.settings["pool_size"].branches] == [
+        (5, "app_config == 'config.Config'"),
+        (1, "app_config == 'config.DevConfig'"),
+    ]

@@ -121,7 +121,7 @@ def by_template(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None
     """`from_object("app.config.{env}.{Env}Config".format(...))` (an f-string, `+`, `%`) with a part the scan
     cannot read: one of the project's modules or classes whose dotted name the template fits, a placeholder being
     one name (none in effect with no variable set). None when the template names no package first, or fits none."""
-    parts = nodes.template(arg)
+    parts = nodes.template(_assigned_once(arg, frame))
     package = parts[0].rpartition(".")[0] if parts and parts[0] is not None else ""
     if not package or is_known(ev.force(ev.eval(arg, frame))):
         return None
@@ -137,6 +137,20 @@ def by_template(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None
         return None
     text = frame.module.segment(arg)
     return Branches([(f"{text} == {name!r}", value) for name, value in found.items()])
+
+
+def _assigned_once(arg: ast.expr, frame: Frame) -> ast.expr:
+    """A name the function (or the module) assigns once: what it is assigned (ras-secure-message's
+    `app_config = f"config.{...}"`, then `from_object(app_config)`); anything else as it is."""
+    if not isinstance(arg, ast.Name):
+        return arg
+    body = frame.scope if frame.scope is not None else frame.module.tree
+    values = [
+        stmt.value
+        for stmt in ast.walk(body)
+        if isinstance(stmt, ast.Assign) and [getattr(t, "id", None) for t in stmt.targets] == [arg.id]
+    ]
+    return values[0] if len(values) == 1 else arg
 
 
 def _object_keys(ev: Interpreter, given: Any, frame: Frame) -> dict[str, Any] | None:
