@@ -253,3 +253,136 @@ def test_a_from_object_template_held_by_a_local_name_is_read_as_the_template(
         (5, "app_config == 'config.Config'"),
         (1, "app_config == 'config.DevConfig'"),
     ]
+
+
+def test_a_helper_that_returns_its_default_when_the_variable_is_unset_gives_that_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # openprescribing's get_env_setting: `try: return environ[setting]` / `except KeyError:` the default, or raise
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site.settings")\n',
+            "common/__init__.py": "",
+            "common/utils.py": """
+                from os import environ
+
+
+                def get_env_setting(setting, default=None):
+                    try:
+                        return environ[setting]
+                    except KeyError:
+                        if default is not None:
+                            return default
+                        else:
+                            raise RuntimeError("Set the %s env variable" % setting)
+            """,
+            "site/__init__.py": "",
+            "site/settings.py": """
+                from common import utils
+
+                INSTALLED_APPS = []
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "NAME": utils.get_env_setting("DB_NAME"),
+                        "HOST": utils.get_env_setting("DB_HOST", "127.0.0.1"),
+                        "CONN_MAX_AGE": int(utils.get_env_setting("DB_CONN_MAX_AGE", "60")),
+                    },
+                }
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "site/settings.py:5").settings
+    assert (settings["HOST"].value, settings["HOST"].env) == ("127.0.0.1", "DB_HOST")
+    assert (settings["CONN_MAX_AGE"].value, settings["CONN_MAX_AGE"].env) == (60, "DB_CONN_MAX_AGE")
+    assert not settings["NAME"].known and "required" in (settings["NAME"].expr or "")
+
+
+def test_a_script_reads_the_ini_file_a_variable_names_else_its_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # npui's ctl: `'#'.join((default_ini_file(), 'app'))`, the file `$NP_INI_FILE` names, else production.ini
+    report = scan(
+        tmp_path,
+        {
+            "production.ini": """
+                [app:app]
+                use = egg:app
+                sqlalchemy.url = postgresql://app@dbhost/app
+                sqlalchemy.pool_recycle = 3600
+            """,
+            "app/__init__.py": """
+                from sqlalchemy import engine_from_config
+
+
+                def setup_config(settings):
+                    return engine_from_config(settings, "sqlalchemy.")
+            """,
+            "app/scripts/__init__.py": "",
+            "app/scripts/ctl.py": """
+                import os
+
+                from pyramid.paster import get_appsettings
+
+                from app import setup_config
+
+
+                def default_ini_file():
+                    if "NP_INI_FILE" in os.environ:
+                        return os.environ["NP_INI_FILE"]
+                    return "production.ini"
+
+
+                def main():
+                    settings = get_appsettings("#".join((default_ini_file(), "app")))
+                    setup_config(settings)
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app/scripts/ctl.py:16").settings
+    assert settings["url"].value == "postgresql://app@dbhost/app"
+    assert settings["pool_recycle"].value == 3600  # engine_from_config's int, also with branches
+    assert [b.known for b in settings["url"].branches] == [True, False]
+
+
+def test_a_module_reached_through_an_implicit_namespace_package_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docassemble: `docassemble/` has no __init__.py; `import docassemble.webapp.database`, then its names
+    report = scan(
+        tmp_path,
+        {
+            "docassemble/webapp/__init__.py": "",
+            "docassemble/webapp/extensions.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+            "docassemble/webapp/database.py": """
+                import os
+
+                pool_pre_ping = bool(os.getenv("SQL_PING", ""))
+                alchemy_connect_string = "postgresql+psycopg2://" + ":@/" + "docassemble"
+            """,
+            "docassemble/webapp/app_initialize.py": """
+                from docassemble.webapp.extensions import db
+
+
+                def configure(app):
+                    import docassemble.webapp.database
+
+                    app.config["SQLALCHEMY_DATABASE_URI"] = docassemble.webapp.database.alchemy_connect_string
+                    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+                        "pool_pre_ping": docassemble.webapp.database.pool_pre_ping,
+                    }
+
+
+                def init_app(the_app):
+                    configure(the_app)
+                    db.init_app(the_app)
+            """,
+        },
+        monkeypatch,
+    )
+    (pool,) = report.pools
+    assert pool.settings["url"].value == "postgresql+psycopg2://:***@/docassemble"
+    assert (pool.settings["pool_pre_ping"].value, pool.settings["pool_pre_ping"].env) == (False, "SQL_PING")

@@ -105,8 +105,8 @@ def _bad_port(url: str) -> bool:
 def _coerce(name: str, value: Any) -> Any:
     if isinstance(value, Branches):  # one .ini file or another
         return replace(value, options=[(when, _coerce(name, option)) for when, option in value.options])
-    if isinstance(value, SV) and value.branches:
-        return replace(value, branches=tuple(_coerce(name, branch) for branch in value.branches))
+    if isinstance(value, SV) and value.branches:  # (and the value in effect, below)
+        value = replace(value, branches=tuple(_coerce(name, branch) for branch in value.branches))
     kind = CONFIG_COERCE.get(name)
     if kind is None or not isinstance(value, SV) or not value.known or not isinstance(value.value, str):
         return value

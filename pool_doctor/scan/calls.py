@@ -428,9 +428,9 @@ class Calls:
         if name == "join" and len(values) == 1:
             items = containers.items_of(self.ev, values[0])
             forced = [self.ev.force(i) for i in items] if items is not None else None
-            if forced is None or not all(is_known(i) for i in forced):
-                return unknown(frame.module, node, env=base.env)
-            return SV(text.join(str(i.value) for i in forced), frame.module.where(node), env_of(*forced))
+            if forced is not None and any(isinstance(i, Branches) for i in forced):  # an item a test decides
+                return containers.lift(self.ev, forced, lambda *each: self._joined(text, list(each), node, frame))
+            return self._joined(text, forced, node, frame)
         if not all(is_known(v) for v in values) or node.keywords:
             return unknown(frame.module, node, env=env_of(base, *values))
         try:
@@ -440,6 +440,11 @@ class Calls:
         if isinstance(result, list):
             return ListV([SV(item, base.from_, base.env) for item in result], base.from_)
         return replace(base, value=result, env=base.env or env_of(*values))
+
+    def _joined(self, text: str, items: list[Any] | None, node: ast.Call, frame: Frame) -> Any:
+        if items is None or not all(is_known(i) for i in items):
+            return unknown(frame.module, node, env=env_of(*(items or [])))
+        return SV(text.join(str(i.value) for i in items), frame.module.where(node), env_of(*items))
 
     # --- Python's own calls --------------------------------------------------------------------------
 

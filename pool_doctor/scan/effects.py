@@ -301,6 +301,29 @@ def sets_names(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:
 
 
 ABSENCE = {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Exception", "BaseException"}
+UNSET = {"KeyError", "LookupError", "Exception", "BaseException"}  # what `os.environ["X"]` raises, X unset
+
+
+def try_paths(stmt: ast.Try | ast.TryStar, module: Module) -> list[tuple[str, list[ast.stmt], bool]]:
+    """The ways through a `try` the flow follows, each (its test, its statements, whether it is the way with no
+    variable set): the body (and `else`) as the way taken; a handler that sets names (an exception the scan
+    cannot rule out). Where the body reads a variable with no default (`environ[setting]`) and a handler takes
+    its KeyError, that handler, also when it only returns, is the way with the variable unset (openprescribing's
+    `get_env_setting(setting, default)`: the default)."""
+    unset = any(
+        isinstance(node, ast.Subscript) and dotted_parts(node.value) in (["os", "environ"], ["environ"])
+        for part in stmt.body
+        for node in ast.walk(part)
+    )
+    paths, taken = [], False
+    for handler in stmt.handlers:
+        types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        takes = unset and not taken and any(t is None or last_name(t) in UNSET for t in types)
+        if sets_names(stmt, handler) or (takes and any(isinstance(n, ast.Return) for n in ast.walk(handler))):
+            caught = module.segment(handler.type) if handler.type is not None else "an exception"
+            paths.append((f"{caught} is raised", handler.body, takes))
+            taken = taken or takes
+    return [("no exception", [*stmt.body, *stmt.orelse], not taken), *paths]
 
 
 def tolerated_absence(ev: Interpreter, stmt: ast.Try | ast.TryStar, frame: Frame) -> ast.ExceptHandler | None:

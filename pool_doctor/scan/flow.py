@@ -485,14 +485,10 @@ class Flow:
         return (ends[0][1] if len(ends) == 1 else self.join(ends, run)), guard
 
     def try_(self, run: Run, stmt: ast.Try | ast.TryStar, state: State, guard: Guard) -> tuple[State | None, Guard]:
-        """The body as the path taken; a handler that sets names is another path (an exception the scan cannot
-        rule out), joined with it. A file the body opens that the tree lacks takes the handler that runs on."""
+        """The ways effects.try_paths says, joined. A file the body opens that the tree lacks takes the handler
+        that runs on."""
         absent = effects.tolerated_absence(self.ev, stmt, self.frame(run, state))
-        paths = [("no exception", [*stmt.body, *stmt.orelse], True)] if absent is None else [("", absent.body, True)]
-        for handler in stmt.handlers if absent is None else []:
-            if effects.sets_names(stmt, handler):
-                caught = run.module.segment(handler.type) if handler.type is not None else "an exception"
-                paths.append((f"{caught} is raised", handler.body, False))
+        paths = effects.try_paths(stmt, run.module) if absent is None else [("", absent.body, True)]
         after, guard = (
             self.fork(run, state, guard, *paths) if len(paths) > 1 else self.block(run, paths[0][1], state, guard)
         )

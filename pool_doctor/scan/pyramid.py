@@ -31,8 +31,12 @@ def calls(ev: Interpreter, paste: PasteSettings) -> dict[str, Callable[[ast.Call
     def app_settings(node: ast.Call, frame: Frame) -> Any:
         uri, name = ev.arg(node, frame, 0, "config_uri"), ev.arg(node, frame, 1, "name")
         named = name.value if is_known(name) and isinstance(name.value, str) else None
-        read = paste.app_settings(uri.value, named) if is_known(uri) and isinstance(uri.value, str) else None
-        return read if read is not None and (name is None or named) else unknown(frame.module, node)
+
+        def read(uri: Any) -> Any:  # (each file a test picks: npui's `$NP_INI_FILE`, else production.ini)
+            found = paste.app_settings(uri.value, named) if is_known(uri) and isinstance(uri.value, str) else None
+            return found if found is not None and (name is None or named) else unknown(frame.module, node, env=uri.env)
+
+        return containers.lift(ev, [uri], read)
 
     return {CONFIGURATOR: lambda node, frame: configurator(ev, node, frame), APPSETTINGS: app_settings}
 

@@ -97,6 +97,7 @@ class Scopes:
         self._states: dict[int, dict[str, Any] | None] = {}
         self.running = 0  # module and class bodies being run now: what is read meanwhile is not their final state
         self._importing: set[tuple[int, str]] = set()
+        self._namespaces: set[str] | None = None
         self._stubbed: dict[tuple[int, str], str | None] = {}  # stub_import's answers, by module and name
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
@@ -319,6 +320,17 @@ class Scopes:
                 value = self.ev.attribute(value, attr, None, Frame(near))
             return value
         return ExternalRef(dotted)
+
+    def in_namespace(self, dotted: str, attr: str, near: Module) -> ModuleRef | None:
+        """`a.b` where `a` is a folder of the project's packages with no `__init__.py` (an implicit namespace
+        package: docassemble's `import docassemble.webapp.database`, then `docassemble.webapp.database.x`): the
+        project module it names; None for anything else."""
+        if self._namespaces is None:  # (the first parts of the project's module names that name no module)
+            self._namespaces = {key.split(".")[0] for key in self.project.index} - set(self.project.index)
+        if dotted.split(".")[0] not in self._namespaces:
+            return None
+        found = self.project.module_by_name(f"{dotted}.{attr}", near.path)
+        return ModuleRef(found) if found is not None else None
 
     def imported(self, module: Module, node: ast.Import | ast.ImportFrom, lazy: bool = False) -> list[tuple[str, Any]]:
         """The names an import statement binds, each with what it names (`lazy`: worked out when read)."""
