@@ -386,3 +386,74 @@ def test_a_module_reached_through_an_implicit_namespace_package_is_read(
     (pool,) = report.pools
     assert pool.settings["url"].value == "postgresql+psycopg2://:***@/docassemble"
     assert (pool.settings["pool_pre_ping"].value, pool.settings["pool_pre_ping"].env) == (False, "SQL_PING")
+
+
+def test_from_a_submodule_import_reads_the_submodule_though_its_package_binds_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # augur: db/__init__.py has a global `engine` beside db/engine.py; `from app.db.engine import make` is the
+    # submodule's function (Python imports app.db.engine as a module), while `from app.db import engine` is the global
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db/__init__.py": """
+                from app.db.engine import make
+
+                engine = None
+
+
+                def get_engine():
+                    global engine
+                    if engine is None:
+                        engine = make("postgresql://db/app", pool_size=3)
+                    return engine
+            """,
+            "app/db/engine.py": """
+                from sqlalchemy import create_engine
+
+
+                def make(url, **kwargs):
+                    return create_engine(url, **kwargs)
+            """,
+            "app/server.py": """
+                from app.db.engine import make
+
+                engine = make("postgresql://db/api", pool_size=7)
+            """,
+            "app/other.py": "from app.db import engine\n\nshown = engine\n",
+        },
+        monkeypatch,
+    )
+    assert at(report, "app/server.py:3").settings["pool_size"].value == 7
+    assert at(report, "app/db/__init__.py:9").settings["pool_size"].value == 3
+
+
+def test_a_project_module_named_as_a_config_library_does_not_hide_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dask-gateway: its own traitlets.py (a wrapper that imports the library) beside the backends
+    report = scan(
+        tmp_path,
+        {
+            "gw/__init__.py": "",
+            "gw/traitlets.py": "from traitlets import Integer, Unicode\n\n\nclass Command(Unicode):\n    pass\n",
+            "gw/backends/__init__.py": "",
+            "gw/backends/db.py": """
+                import sqlalchemy as sa
+                from traitlets import Bool, Unicode
+                from traitlets.config import LoggingConfigurable
+
+
+                class DBBackend(LoggingConfigurable):
+                    db_url = Unicode("sqlite:///:memory:", config=True)
+                    db_debug = Bool(False, config=True)
+
+                    async def setup(self, app):
+                        self.engine = sa.create_engine(self.db_url, echo=self.db_debug)
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "gw/backends/db.py:11").settings
+    assert (settings["url"].value, settings["echo"].value) == ("sqlite:///:memory:", False)

@@ -58,6 +58,18 @@ EXTERNAL_ROOTS = {
     "typing",
     "dotenv",
     "builtins",
+    # the config libraries the scan reads: a project module of the name is a wrapper beside them, which an
+    # absolute import inside a package does not reach (dask-gateway's traitlets.py)
+    "traitlets",
+    "dynaconf",
+    "environs",
+    "everett",
+    "configparser",
+    "oslo_config",
+    "yaml",
+    "toml",
+    "tomllib",
+    "pathlib",
 }
 BUILTIN_NAMES = {
     "int",
@@ -308,10 +320,10 @@ class Scopes:
             module = self.project.module_by_name(".".join(parts[:cut]), near.path)
             if module is None:
                 continue
-            while cut > 1:  # a package whose __init__ binds the name has it as its attribute, over its submodule
-                parent = self.project.module_by_name(".".join(parts[: cut - 1]), near.path)  # (airweave's
-                if parent is None or not _shadows(parent, parts[cut - 1], ".".join(parts[:cut]), near):  # settings)
-                    break
+            while 1 < cut == len(parts):  # a package whose __init__ binds the name has it as its attribute, over
+                parent = self.project.module_by_name(".".join(parts[: cut - 1]), near.path)  # its submodule
+                if parent is None or not _shadows(parent, parts[cut - 1], ".".join(parts[:cut]), near):  # (airweave's
+                    break  # settings); not a module the import names before the name (augur's db.engine)
                 if not module.path.is_relative_to(parent.path.parent):  # another tree's package of that name
                     break
                 module, cut = parent, cut - 1
