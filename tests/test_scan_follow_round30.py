@@ -457,3 +457,118 @@ def test_a_project_module_named_as_a_config_library_does_not_hide_the_library(
     )
     settings = at(report, "gw/backends/db.py:11").settings
     assert (settings["url"].value, settings["echo"].value) == ("sqlite:///:memory:", False)
+
+
+def test_past_an_assert_its_names_hold_what_it_requires_not_a_default_that_fails_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # swh-storage's proxies: `db`, else the old `blocking_db`, asserted given; no caller in sight
+    report = scan(
+        tmp_path,
+        {
+            "proxy/__init__.py": "",
+            "proxy/cls.py": """
+                from typing import Optional
+
+                import psycopg_pool
+
+
+                class BlockingProxyStorage:
+                    def __init__(self, db: Optional[str] = None, blocking_db: Optional[str] = None, size: int = 5):
+                        if db is None:
+                            assert blocking_db is not None
+                            db = blocking_db
+                        self._pool = psycopg_pool.ConnectionPool(db, max_size=size, open=True)
+            """,
+        },
+        monkeypatch,
+    )
+    settings = at(report, "proxy/cls.py:11").settings
+    assert not settings["conninfo"].known and "assert" in (settings["conninfo"].expr or "")
+    assert settings["max_size"].value == 5
+
+
+def test_a_config_every_caller_gets_from_the_same_function_is_that_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lando-api: construct_app(load_config()) from wsgi.py and from the CLI's factory; the extension is bound
+    # through each subsystem's init_app
+    files = {
+        "lando/__init__.py": "",
+        "lando/systems.py": "class Subsystem:\n    def init_app(self, app):\n        self.flask_app = app\n",
+        "lando/storage.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            from lando.systems import Subsystem
+
+            db = SQLAlchemy()
+
+
+            class DBSubsystem(Subsystem):
+                def init_app(self, app):
+                    super().init_app(app)
+                    db.init_app(app)
+
+
+            db_subsystem = DBSubsystem()
+        """,
+        "lando/app.py": """
+            import os
+
+            from flask import Flask
+
+            from lando.storage import db_subsystem
+
+            SUBSYSTEMS = [db_subsystem]
+
+
+            def load_config():
+                return {"SQLALCHEMY_DATABASE_URI": os.getenv("DATABASE_URL"), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 4}}
+
+
+            def construct_app(config):
+                app = Flask(__name__)
+                app.config.update(config)
+                return app
+        """,
+        "lando/wsgi.py": """
+            from lando.app import SUBSYSTEMS, construct_app, load_config
+
+            app = construct_app(load_config())
+            for system in SUBSYSTEMS:
+                system.init_app(app)
+        """,
+        "lando/cli.py": """
+            def create_app():
+                from lando.app import SUBSYSTEMS, construct_app, load_config
+
+                app = construct_app(load_config())
+                for system in [s for s in SUBSYSTEMS if s]:
+                    system.init_app(app)
+                return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    for where in ("lando/wsgi.py:3", "lando/cli.py:4"):
+        settings = at(report, where).settings
+        assert (settings["url"].env, settings["pool_size"].value) == ("DATABASE_URL", 4)
+
+
+@pytest.mark.parametrize(
+    ("name", "aside"),
+    [
+        ("django_scaffold/tests_settings.py", "tests"),
+        ("site/testsettings.py", "tests"),
+        ("site/settings_tests.py", "tests"),
+        ("site/settings.py", None),
+        ("site/settings_testing_ground.py", None),
+    ],
+)
+def test_the_tests_settings_module_is_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, aside: str | None
+) -> None:
+    # codecov worker: django_scaffold/tests_settings.py, which pytest.ini names for the test run
+    report = scan(
+        tmp_path, {name: 'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n'}, monkeypatch
+    )
+    assert [p.aside for p in report.pools] == [aside]

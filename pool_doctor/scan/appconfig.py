@@ -330,10 +330,17 @@ def same_known(values: list[Any]) -> bool:
     return len(keys) == 1 and None not in keys
 
 
-def each_given(ev: Interpreter, name: str, given: list[Any]) -> Branches | None:
+def each_given(ev: Interpreter, name: str, given: list[Any]) -> Any:
     """Config classes the factory's callers each give it (dribdat's `init_app(DevConfig)` / `init_app(ProdConfig)`):
-    one of them, each under its own test; None where a caller gives something else."""
+    one of them, each under its own test; so with constants, and with dicts, each where it is written (one dict
+    when every caller gives the one a function returns: lando-api's `construct_app(load_config())`); None where a
+    caller gives something else."""
     given = [ev.force(o) for v in given for _, o in (v.options if isinstance(v, Branches) else [("", v)])]
+    if given and all(isinstance(value, DictV) and value.file and value.line for value in given):
+        written = {f"{value.file}:{value.line}": value for value in given if isinstance(value, DictV)}
+        if len(written) == 1 and len({_items_key(ev, value) for value in given}) == 1:
+            return given[0]
+        return Branches([(f"{name} is call {at + 1}'s dict", value) for at, value in enumerate(given)])
     if all(is_known(value) for value in given):  # constants: ras-secure-message's `create_app("DevConfig")` and
         constants = {repr(value.value): value for value in given if is_known(value)}  # `create_app()`
         return Branches([(f"{name} == {text}", value) for text, value in constants.items()])
@@ -344,6 +351,12 @@ def each_given(ev: Interpreter, name: str, given: list[Any]) -> Branches | None:
         for value in given
     }
     return Branches([(f"{name} is {text}", value) for text, value in named.items()])
+
+
+def _items_key(ev: Interpreter, value: DictV) -> tuple[Any, ...]:
+    """A dict's items as their values read (an unknown one by its text): equal for dicts that hold the same."""
+    forced = {key: ev.force(item) for key, item in value.items.items()}
+    return tuple((key, repr(v.value) if is_known(v) else repr(v)) for key, v in forced.items())
 
 
 def _known_key(value: Any) -> tuple[str, Any] | None:

@@ -18,6 +18,9 @@ TEST_FOLDER = re.compile(rf"^\w+[_-]tests$|^tests[_-]\w+$|^{KINDS}[_-]test$|^tes
 TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py"}
 # a settings package's module for a test database (testmysql, test_postgres, tests_sqlite), not testnet.py
 TEST_SETTINGS = re.compile(r"^tests?_?(?:mysql|mariadb|postgres|postgresql|pg|psql|sqlite|sqlite3|oracle|db|ci)$")
+# the tests' settings module wherever it is (codecov worker's django_scaffold/tests_settings.py, which pytest.ini
+# names): tests_settings, testsettings, settings_tests (test_settings and settings_test are test modules anyway)
+TESTS_SETTINGS = re.compile(r"^tests?_?settings$|^settings_?tests?$")
 CI_SETTINGS = {"ci", "travis"}  # (a testing.py or tests.py is a test module wherever it is)
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
@@ -28,6 +31,8 @@ def is_test_file(path: Path) -> bool:
     (Project.aside)."""
     name = path.name
     if name in TEST_MODULES or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    if TESTS_SETTINGS.match(path.stem):
         return True
     ci = path.stem in CI_SETTINGS or TEST_SETTINGS.match(path.stem) is not None  # (archivematica's testmysql.py)
     if ci and SETTINGS_FOLDER.search(path.parent.name):

@@ -300,6 +300,20 @@ def sets_names(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:
     return not installed_import(stmt, handler) and any(isinstance(s, kinds) for s in handler.body)
 
 
+def asserted(ev: Interpreter, test: ast.expr, state: dict[str, Any], frame: Frame) -> dict[str, Any]:
+    """`assert url is not None` where the value the scan has fails it (a parameter's `None` default, no caller
+    in sight): past it each name the test reads holds what a caller gives, unknown, not that default
+    (swh-storage's proxies, `db = blocking_db` after `assert blocking_db is not None`)."""
+    if containers.truth(ev, ev.eval(test, frame)) is not False:
+        return state
+    names = {node.id for node in ast.walk(test) if isinstance(node, ast.Name) and node.id in state}
+    why = f"what `assert {frame.module.segment(test)}` requires"
+    return {
+        **state,
+        **{name: SV(None, frame.module.where(test), known=False, expr=f"{name} ({why})") for name in names},
+    }
+
+
 ABSENCE = {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Exception", "BaseException"}
 UNSET = {"KeyError", "LookupError", "Exception", "BaseException"}  # what `os.environ["X"]` raises, X unset
 

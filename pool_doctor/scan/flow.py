@@ -231,8 +231,10 @@ class Flow:
             return (state if run.body and not guard else None), guard
         if isinstance(stmt, ast.Expr | ast.Assert):  # `assert (lower := value.lower()) in (...)` binds lower
             state = self.walrus(run, stmt.value if isinstance(stmt, ast.Expr) else stmt.test, state, alone=True)
-            if isinstance(stmt, ast.Assert):
-                return state, guard
+            if isinstance(stmt, ast.Assert):  # past it, its test holds
+                return self.narrowed(
+                    run, stmt.test, effects.asserted(ev, stmt.test, state, self.frame(run, state)), True
+                ), guard
             called = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
             if isinstance(called, ast.Call):
                 state = changes.mutating_call(ev, partial(self.frame, run), called, state)
