@@ -572,3 +572,26 @@ def test_the_tests_settings_module_is_the_tests(
         tmp_path, {name: 'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n'}, monkeypatch
     )
     assert [p.aside for p in report.pools] == [aside]
+
+
+@pytest.mark.parametrize(
+    ("code", "named"),
+    [
+        (
+            "import aiopg\n\n\nasync def start(dsn):\n    return await aiopg.create_pool(dsn, maxsize=10)\n",
+            "aiopg.create_pool",
+        ),
+        (
+            "from aiopg.sa import create_engine\n\n\nasync def start(dsn):\n    return await create_engine(dsn)\n",
+            "aiopg.sa.create_engine",
+        ),
+        ("from postgres import Postgres\n\ndb = Postgres('postgresql://db/app')\n", "postgres.Postgres"),
+    ],
+)
+def test_a_pool_of_a_library_without_a_stack_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, named: str
+) -> None:
+    # metaflow-service's aiopg pools: no pool to judge, and no silence either
+    report = scan(tmp_path, {"svc/__init__.py": "", "svc/db.py": code}, monkeypatch)
+    assert report.pools == []
+    assert [w for w in report.warnings if f"{named}() makes a pool of a library pool-doctor does not read" in w]

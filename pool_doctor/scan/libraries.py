@@ -37,6 +37,9 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
 - safir 9.3's `safir.database.create_database_engine(url, password)` (`create_async_engine(url)`, SQLAlchemy's
   defaults, `isolation_level` if given), `db_session_dependency.initialize(url, password)` (the same) and
   `run_migrations_online(metadata, url, password)` (gafaelfawr's engines);
+- pools of libraries pool-doctor has no stack for (UNREAD: aiopg's `create_pool` and `aiopg.sa.create_engine`,
+  postgres.py's `Postgres`, peewee's `PooledPostgresqlDatabase`, databases' `Database`), each named as it is
+  called;
 - dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
   `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
   'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
@@ -91,12 +94,24 @@ NEEDLES: dict[bytes, tuple[bytes, ...]] = {}  # each library's root package -> t
 for _name, _library in ENGINES.items():
     for _root in {_package.split(".")[0].encode() for _package in _libraries(_library)}:
         NEEDLES[_root] = (*NEEDLES.get(_root, ()), _name.encode())
+# Pools of libraries pool-doctor has no stack for (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): named
+# in a warning, so that finding none of its pools is no all-clear (metaflow-service's aiopg, liberapay's
+# postgres.py): the callable's name -> its module, and the text a file that calls it holds
+UNREAD = {
+    "create_pool": ("aiopg", b"aiopg"),
+    "create_engine": ("aiopg.sa", b"aiopg"),
+    "Postgres": ("postgres", b"postgres import"),
+    "PooledPostgresqlDatabase": ("playhouse.pool", b"playhouse"),
+    "Database": ("databases", b"databases import"),
+}
 GIVEN_ENGINE = {"engine_instance", "pool_instance"}  # the config then uses that engine (pool): the app's own
 
 
 def hint(data: bytes) -> bool:
     """Whether a file may call one of them (so it is read)."""
     if (b"include" in data and any(name.encode() in data for name in INCLUDES)) or TURBOGEARS.encode() in data:
+        return True
+    if any(text in data and name.encode() in data for name, (_, text) in UNREAD.items()):
         return True
     return any(root in data and any(name in data for name in names) for root, names in NEEDLES.items())
 
@@ -119,6 +134,14 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
                 found.append(
                     f"{module.display}:{call.lineno}: {made.dotted}() makes a pool inside {library}; "
                     "the scan reads only the project's code, so this pool is not reported"
+                )
+    for name, (library, _) in UNREAD.items():
+        for site in module.calls.get(name, []):
+            made = ev.force(ev.eval(site.call.func, Frame(module)))
+            if isinstance(made, ExternalRef) and made.dotted == f"{library}.{name}":
+                found.append(
+                    f"{module.display}:{site.call.lineno}: {made.dotted}() makes a pool of a library pool-doctor "
+                    "does not read (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): this pool is not reported"
                 )
     for call in includes:
         named = call.args[0].value if isinstance(call.args[0], ast.Constant) else None
