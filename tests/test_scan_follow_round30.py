@@ -161,7 +161,8 @@ def test_a_comprehension_filter_the_scan_cannot_decide_keeps_each_key_where_it_h
     settings = at(report, "site/settings.py:6").settings
     assert settings["ENGINE"].value == "django.db.backends.postgresql"
     assert not settings["CONN_MAX_AGE"].known
-    assert [b.when for b in settings["CONN_MAX_AGE"].branches] == ["v is not None", "not (v is not None)"]
+    held = "v is not None for 'CONN_MAX_AGE' (site/settings.py:5)"  # (each key's and each dict's a test of its own)
+    assert [b.when for b in settings["CONN_MAX_AGE"].branches] == [held, f"not ({held})"]
 
 
 def test_a_factory_its_callers_give_different_config_names_is_one_engine_with_a_branch_per_class(
@@ -459,6 +460,23 @@ def test_a_project_module_named_as_a_config_library_does_not_hide_the_library(
     assert (settings["url"].value, settings["echo"].value) == ("sqlite:///:memory:", False)
 
 
+def test_review_a_top_level_module_named_as_a_config_library_is_the_projects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `python app.py` puts app.py's folder first on sys.path: its yaml.py beside it is what `from yaml import` gets
+    report = scan(
+        tmp_path,
+        {
+            "yaml.py": 'DATABASE_URL = "postgresql://app@db/app"\nPOOL_SIZE = 15\n',
+            "app.py": "from sqlalchemy import create_engine\nfrom yaml import DATABASE_URL, POOL_SIZE\n\n"
+            "engine = create_engine(DATABASE_URL, pool_size=POOL_SIZE)\n",
+        },
+        monkeypatch,
+    )
+    settings = at(report, "app.py:4").settings
+    assert (settings["url"].value, settings["pool_size"].value) == ("postgresql://app@db/app", 15)
+
+
 def test_past_an_assert_its_names_hold_what_it_requires_not_a_default_that_fails_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -586,6 +604,12 @@ def test_the_tests_settings_module_is_the_tests(
             "aiopg.sa.create_engine",
         ),
         ("from postgres import Postgres\n\ndb = Postgres('postgresql://db/app')\n", "postgres.Postgres"),
+        ("import postgres\n\ndb = postgres.Postgres('postgresql://db/app')\n", "postgres.Postgres"),  # (review)
+        ("import databases\n\ndb = databases.Database('postgresql://db/app', max_size=20)\n", "databases.Database"),
+        (
+            "from playhouse.pool import PooledPostgresqlExtDatabase\n\ndb = PooledPostgresqlExtDatabase('app')\n",
+            "playhouse.pool.PooledPostgresqlExtDatabase",
+        ),
     ],
 )
 def test_a_pool_of_a_library_without_a_stack_is_named_in_a_warning(
@@ -595,3 +619,139 @@ def test_a_pool_of_a_library_without_a_stack_is_named_in_a_warning(
     report = scan(tmp_path, {"svc/__init__.py": "", "svc/db.py": code}, monkeypatch)
     assert report.pools == []
     assert [w for w in report.warnings if f"{named}() makes a pool of a library pool-doctor does not read" in w]
+
+
+def test_review_an_assert_leaves_what_it_does_not_rule_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the review: `assert settings.database_url is not None` kept the other fields; `assert url is not None` of a
+    # variable's value keeps the variable
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": """
+                import os
+
+                from pydantic_settings import BaseSettings
+                from sqlalchemy import create_engine
+
+
+                class Settings(BaseSettings):
+                    database_url: str | None = None
+                    db_pool_size: int = 20
+
+
+                settings = Settings()
+                assert settings.database_url is not None
+                engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+
+
+                def other():
+                    url = os.environ.get("OTHER_URL")
+                    assert url is not None
+                    return create_engine(url, pool_size=3)
+            """,
+        },
+        monkeypatch,
+    )
+    first = at(report, "app/db.py:14").settings
+    assert (first["url"].env, first["pool_size"].value, first["pool_size"].env) == ("DATABASE_URL", 20, "DB_POOL_SIZE")
+    assert at(report, "app/db.py:20").settings["url"].env == "OTHER_URL"
+
+
+def test_review_a_config_module_that_fixes_up_its_own_uri_is_still_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+                from flask import Flask
+                from flask_sqlalchemy import SQLAlchemy
+
+                db = SQLAlchemy()
+
+
+                def create_app():
+                    app = Flask(__name__)
+                    app.config.from_envvar("APP_SETTINGS")
+                    db.init_app(app)
+                    return app
+            """,
+            "production_settings.py": """
+                import os
+                import re
+
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://app@db/app")
+                SQLALCHEMY_DATABASE_URI = re.sub(r"^postgres://", "postgresql://", SQLALCHEMY_DATABASE_URI)
+            """,
+        },
+        monkeypatch,
+    )
+    assert "url" in at(report, "production_settings.py:5").settings
+
+
+def test_review_two_dicts_filtered_by_one_helper_are_two_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `{**defaults, **overrides}`, each `_present(...)` of an unknown: the override where it is given, else the default
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.py": """
+                from sqlalchemy import create_engine
+
+                from app.settings import file_settings, vault_settings
+
+
+                def _present(options):
+                    return {k: v for k, v in options.items() if v is not None}
+
+
+                def engine_options():
+                    defaults = _present({"pool_size": file_settings.get("pool_size")})
+                    overrides = _present({"pool_size": vault_settings.get("pool_size")})
+                    return {"pool_pre_ping": True, **defaults, **overrides}
+
+
+                engine = create_engine("postgresql://app@db/app", **engine_options())
+            """,
+        },
+        monkeypatch,
+    )
+    branches = at(report, "app/db.py:16").settings["pool_size"].branches
+    assert [(b.known, b.expr) for b in branches] == [
+        (False, 'vault_settings.get("pool_size")'),
+        (False, 'file_settings.get("pool_size")'),
+        (False, "(not set)"),
+    ]
+
+
+def test_review_a_sentinel_default_is_never_returned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+                import os
+
+                _MISSING = object()
+
+
+                def get_env(name, default=_MISSING):
+                    try:
+                        return os.environ[name]
+                    except KeyError:
+                        if default is _MISSING:
+                            raise RuntimeError(name)
+                        return default
+
+
+                DATABASE_URL = get_env("DATABASE_URL")
+                POOL_SIZE = int(get_env("DB_POOL_SIZE", "5"))
+            """,
+            "db.py": "import settings\nfrom sqlalchemy import create_engine\n\n"
+            "engine = create_engine(settings.DATABASE_URL, pool_size=settings.POOL_SIZE)\n",
+        },
+        monkeypatch,
+    )
+    settings = at(report, "db.py:4").settings
+    assert not settings["url"].branches and "required" in (settings["url"].expr or "")
+    assert (settings["pool_size"].value, settings["pool_size"].env) == (5, "DB_POOL_SIZE")

@@ -55,7 +55,9 @@ def _comprehend(ev: Interpreter, node: ast.DictComp, frame: Frame, iterable: Any
         value: Any = Thunk(node.value, inner)
         if None in verdicts:  # `if value is not None` of a value the scan cannot read: the key, where it holds
             tests = [frame.module.segment(t) for t, verdict in zip(generator.ifs, verdicts) if verdict is None]
-            text = ev.conditions.test(" and ".join(tests), frame.module.origin(generator.ifs[0]))
+            of = f" ({written.origin})" if written is not None and written.origin else ""
+            text = f"{' and '.join(tests)} for {key.value!r}{of}"  # (each key's and each dict's a test of its own)
+            text = ev.conditions.test(text, frame.module.origin(generator.ifs[0]))
             value = Branches([(text, value), (f"not ({text})", not_set())])
         result.items[str(key.value)] = value
     return result

@@ -301,17 +301,25 @@ def sets_names(stmt: ast.Try | ast.TryStar, handler: ast.ExceptHandler) -> bool:
 
 
 def asserted(ev: Interpreter, test: ast.expr, state: dict[str, Any], frame: Frame) -> dict[str, Any]:
-    """`assert url is not None` where the value the scan has fails it (a parameter's `None` default, no caller
-    in sight): past it each name the test reads holds what a caller gives, unknown, not that default
-    (swh-storage's proxies, `db = blocking_db` after `assert blocking_db is not None`)."""
-    if containers.truth(ev, ev.eval(test, frame)) is not False:
+    """`assert url is not None` (or `assert url`) where `url` holds what fails it, not by a variable (a
+    parameter's `None` default, no caller in sight): past it `url` holds what a caller gives, unknown, not that
+    default (swh-storage's proxies: `db = blocking_db` after `assert blocking_db is not None`). Only a name
+    tested itself; the rest of the state stays."""
+    none_test = isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)
+    operand = test.left if none_test and isinstance(test, ast.Compare) else test
+    if none_test and not (isinstance(test, ast.Compare) and _is_none(test.comparators[0])):
         return state
-    names = {node.id for node in ast.walk(test) if isinstance(node, ast.Name) and node.id in state}
-    why = f"what `assert {frame.module.segment(test)}` requires"
-    return {
-        **state,
-        **{name: SV(None, frame.module.where(test), known=False, expr=f"{name} ({why})") for name in names},
-    }
+    if not (isinstance(operand, ast.Name) and operand.id in state):
+        return state
+    verdict, by_variable = containers.decide(ev, ev.eval(test, frame))
+    if verdict is not False or by_variable:
+        return state
+    why = f"{operand.id} (what `assert {frame.module.segment(test)}` requires)"
+    return {**state, operand.id: SV(None, frame.module.where(test), known=False, expr=why)}
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 ABSENCE = {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Exception", "BaseException"}

@@ -320,6 +320,10 @@ class Evaluator:
                 right = SV(list(right.items), right.origin)
             env = env or env_of(right)
             function = pycalls.COMPARES.get(type(op_node))
+            same = pycalls.identical(left, right) if isinstance(op_node, (ast.Is, ast.IsNot)) else None
+            if same is not None:  # `default is _MISSING`
+                result, left = result and same == isinstance(op_node, ast.Is), right
+                continue
             if isinstance(left, ExternalRef) and isinstance(right, ExternalRef) and function is not None:
                 same = left.dotted == right.dotted  # type(x) is bool
                 result = result and (same if isinstance(op_node, (ast.Is, ast.Eq)) else not same)

@@ -38,8 +38,8 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   defaults, `isolation_level` if given), `db_session_dependency.initialize(url, password)` (the same) and
   `run_migrations_online(metadata, url, password)` (gafaelfawr's engines);
 - pools of libraries pool-doctor has no stack for (UNREAD: aiopg's `create_pool` and `aiopg.sa.create_engine`,
-  postgres.py's `Postgres`, peewee's `PooledPostgresqlDatabase`, databases' `Database`), each named as it is
-  called;
+  postgres.py's `Postgres`, peewee's `playhouse.pool` databases, databases' `Database`), each named where it is
+  called by its own name (a project subclass's calls are not);
 - dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
   `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
   'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
@@ -98,11 +98,14 @@ for _name, _library in ENGINES.items():
 # in a warning, so that finding none of its pools is no all-clear (metaflow-service's aiopg, liberapay's
 # postgres.py): the callable's name -> its module, and the text a file that calls it holds
 UNREAD = {
-    "create_pool": ("aiopg", b"aiopg"),
-    "create_engine": ("aiopg.sa", b"aiopg"),
-    "Postgres": ("postgres", b"postgres import"),
-    "PooledPostgresqlDatabase": ("playhouse.pool", b"playhouse"),
-    "Database": ("databases", b"databases import"),
+    "create_pool": ("aiopg", (b"aiopg",)),
+    "create_engine": ("aiopg.sa", (b"aiopg",)),
+    "Postgres": ("postgres", (b"import postgres", b"from postgres import")),
+    **dict.fromkeys(
+        ("PooledPostgresqlDatabase", "PooledPostgresqlExtDatabase", "PooledMySQLDatabase", "PooledSqliteDatabase"),
+        ("playhouse.pool", (b"playhouse",)),
+    ),
+    "Database": ("databases", (b"import databases", b"from databases import")),
 }
 GIVEN_ENGINE = {"engine_instance", "pool_instance"}  # the config then uses that engine (pool): the app's own
 
@@ -111,7 +114,7 @@ def hint(data: bytes) -> bool:
     """Whether a file may call one of them (so it is read)."""
     if (b"include" in data and any(name.encode() in data for name in INCLUDES)) or TURBOGEARS.encode() in data:
         return True
-    if any(text in data and name.encode() in data for name, (_, text) in UNREAD.items()):
+    if any(name.encode() in data and any(t in data for t in texts) for name, (_, texts) in UNREAD.items()):
         return True
     return any(root in data and any(name in data for name in names) for root, names in NEEDLES.items())
 

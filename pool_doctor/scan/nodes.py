@@ -14,6 +14,7 @@ from pool_doctor.scan.finder import (
     Project,
     catches_import_error,
     dotted_parts,
+    last_name,
     pool_library,
 )
 
@@ -400,14 +401,18 @@ def instance_writes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     }
 
 
-def handed_to_calls(tree: ast.Module, names: set[str]) -> bool:
-    """Each of `names` is an argument of some call in the module (`create_engine(url, **SQLALCHEMY_ENGINE_OPTIONS)`
-    in ubuntu-com-security-api's database.py): the module's own variables, not a config Flask loads."""
+def handed_to_engines(tree: ast.Module, names: set[str]) -> bool:
+    """Each of `names` is an argument of an engine call in the module (`create_engine(url,
+    **SQLALCHEMY_ENGINE_OPTIONS)` in ubuntu-com-security-api's database.py): the module's own variables, not a
+    config Flask loads (one that only fixes up its own, `re.sub(..., SQLALCHEMY_DATABASE_URI)`, still is)."""
     handed = {
         arg.id
         for call in ast.walk(tree)
-        if isinstance(call, ast.Call)
+        if isinstance(call, ast.Call) and last_name(call.func) in ENGINE_CALLS
         for arg in (*call.args, *(k.value for k in call.keywords))
         if isinstance(arg, ast.Name)
     }
     return bool(names) and names <= handed
+
+
+ENGINE_CALLS = ("create_engine", "create_async_engine", "engine_from_config", "async_engine_from_config")

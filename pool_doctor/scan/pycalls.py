@@ -324,3 +324,15 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
         except (TypeError, ValueError):
             return unknown(frame.module, node, env=env)
     return SV("".join(text), origin, env, source=frame.module.segment(node))
+
+
+SENTINEL = "object()"  # a fresh object's text: identical to itself only
+
+
+def identical(left: Any, right: Any) -> bool | None:
+    """`left is right` where the scan can tell: the one object it read twice, or a sentinel (`_MISSING =
+    object()`) and anything else (a helper's `if default is _MISSING: raise`); None otherwise."""
+    if left is right:
+        return True
+    texts = [v.expr for v in (left, right) if isinstance(v, SV) and not v.known]
+    return False if SENTINEL in texts else None

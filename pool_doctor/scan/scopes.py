@@ -58,19 +58,10 @@ EXTERNAL_ROOTS = {
     "typing",
     "dotenv",
     "builtins",
-    # the config libraries the scan reads: a project module of the name is a wrapper beside them, which an
-    # absolute import inside a package does not reach (dask-gateway's traitlets.py)
-    "traitlets",
-    "dynaconf",
-    "environs",
-    "everett",
-    "configparser",
-    "oslo_config",
-    "yaml",
-    "toml",
-    "tomllib",
-    "pathlib",
 }
+# the config libraries the scan reads: a project module of the name inside a package is a wrapper beside them,
+# which an absolute import does not reach (dask-gateway's traitlets.py); a top-level one is the project's
+CONFIG_LIBRARIES = {"traitlets", "dynaconf", "environs", "everett", "configparser", "oslo_config", "yaml", "toml"}
 BUILTIN_NAMES = {
     "int",
     "float",
@@ -314,7 +305,7 @@ class Scopes:
     def dotted_value(self, dotted: str, near: Module) -> Any:
         """What `a.b.c` is: a project module, a name inside one, or something outside the project."""
         parts = dotted.split(".")
-        if parts[0] in EXTERNAL_ROOTS:
+        if parts[0] in EXTERNAL_ROOTS or (parts[0] in CONFIG_LIBRARIES and self._in_package(parts[0], near)):
             return ExternalRef(dotted)
         for cut in range(len(parts), 0, -1):
             module = self.project.module_by_name(".".join(parts[:cut]), near.path)
@@ -332,6 +323,14 @@ class Scopes:
                 value = self.ev.attribute(value, attr, None, Frame(near))
             return value
         return ExternalRef(dotted)
+
+    def _in_package(self, name: str, near: Module) -> bool:
+        """The project module `import name` would find sits inside a package (`python app.py` puts app.py's
+        folder first on sys.path, never a package's)."""
+        found = self.project.module_by_name(name, near.path)
+        folder = found.path.parent if found is not None and found.path.name != "__init__.py" else None
+        folder = found.path.parent.parent if found is not None and folder is None else folder
+        return folder is not None and (folder / "__init__.py").is_file()
 
     def in_namespace(self, dotted: str, attr: str, near: Module) -> ModuleRef | None:
         """`a.b` where `a` is a folder of the project's packages with no `__init__.py` (an implicit namespace
