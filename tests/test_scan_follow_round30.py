@@ -755,3 +755,30 @@ def test_review_a_sentinel_default_is_never_returned(tmp_path: Path, monkeypatch
     settings = at(report, "db.py:4").settings
     assert not settings["url"].branches and "required" in (settings["url"].expr or "")
     assert (settings["pool_size"].value, settings["pool_size"].env) == (5, "DB_POOL_SIZE")
+
+
+def test_get_appsettings_of_something_not_a_text_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # npui's ctl reads `self.config_uri`, a reify property the scan holds as a function: no crash, unknown
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "from sqlalchemy import engine_from_config\n\n\n"
+            "def setup_config(settings):\n    return engine_from_config(settings, 'sqlalchemy.')\n",
+            "app/ctl.py": """
+                from pyramid.paster import get_appsettings
+
+                from app import setup_config
+
+
+                def config_uri():
+                    return "production.ini#app"
+
+
+                def main():
+                    setup_config(get_appsettings(config_uri))
+            """,
+        },
+        monkeypatch,
+    )
+    assert not report.warnings
+    assert not at(report, "app/ctl.py:11").settings["url"].known

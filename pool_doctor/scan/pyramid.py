@@ -17,7 +17,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.finder import Module, Project, resolve_relative
-from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, Interpreter, is_known, unknown
+from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, Interpreter, env_of, is_known, unknown
 from pool_doctor.scan.paste import PasteSettings
 
 CONFIGURATOR = "pyramid.config.Configurator"
@@ -34,7 +34,9 @@ def calls(ev: Interpreter, paste: PasteSettings) -> dict[str, Callable[[ast.Call
 
         def read(uri: Any) -> Any:  # (each file a test picks: npui's `$NP_INI_FILE`, else production.ini)
             found = paste.app_settings(uri.value, named) if is_known(uri) and isinstance(uri.value, str) else None
-            return found if found is not None and (name is None or named) else unknown(frame.module, node, env=uri.env)
+            return (
+                found if found is not None and (name is None or named) else unknown(frame.module, node, env=env_of(uri))
+            )
 
         return containers.lift(ev, [uri], read)
 
