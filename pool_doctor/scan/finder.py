@@ -217,6 +217,7 @@ class Project:
         self.aliases: dict[bytes, set[bytes]] = {}  # `import X as Y`: X's other names (callers.note_classes)
         self.kept: dict[Path, bytes] = {}  # files pass 1 read but did not parse, while they fit (scanner.KEEP_BYTES)
         self._beside: dict[Path, bool] = {}  # a template a module beside it star-imports (asides.imported_beside)
+        self._asides: dict[Path, str | None] = {}  # (aside is asked of every file, again and again)
 
     def walk(self, suffix: str) -> Iterator[Path]:
         """The project's files named `*suffix` (its .py files; its .ini files), outside virtualenvs."""
@@ -262,11 +263,13 @@ class Project:
         app's (listed, not judged), their configurations and calls not the app's either."""
         if self.single_file and path == self.root:
             return None  # the one file the user names is judged, whatever its name
+        if path in self._asides:
+            return self._asides[path]
         below = self.within(path)
         package = lambda folder: (self.base / folder / "__init__.py").is_file()  # noqa: E731
         by_folder = is_example_file(below.parent / "_.py", package)  # (examples/: whatever beside it imports it)
         example = is_example_file(below, package) and (by_folder or not self._imported_beside(path))
-        return "tests" if is_test_file(below) else "examples" if example else None
+        return self._asides.setdefault(path, "tests" if is_test_file(below) else "examples" if example else None)
 
     def _imported_beside(self, path: Path) -> bool:
         return self._beside[path] if path in self._beside else self._beside.setdefault(path, imported_beside(path))
