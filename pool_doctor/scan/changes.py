@@ -119,7 +119,7 @@ def _aliases(state: State) -> dict[str, Alias]:
 
 def _kept(aliases: Any) -> dict[str, Alias]:
     if isinstance(aliases, Branches):
-        sides = [_kept(side) for _, side in aliases.options]
+        sides = [_kept(side) for _, side in aliases.options] or [{}]
         return {name: alias for name, alias in sides[0].items() if all(side.get(name) == alias for side in sides)}
     return aliases if isinstance(aliases, dict) else {}
 

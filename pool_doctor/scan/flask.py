@@ -586,7 +586,7 @@ class FlaskApps:
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
         own_app = any(app.scope is None for app in self._read().get(module.display, []))  # (its names are not config)
         own_app = own_app or testing(module.tree.body)  # (nor are a testing config's: `TESTING = True`)
-        own_app = own_app or nodes.handed_to_engines(module.tree, set(names) & POOL_KEYS)  # (nor a call's arguments)
+        own_app = own_app or nodes.handed_to_engines(module.tree, set(names) & POOL_KEYS)  # (nor an engine's)
         if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe and not own_app:
             lines = [module.assigns[name][-1].line for name in names]
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))

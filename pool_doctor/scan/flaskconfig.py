@@ -150,7 +150,8 @@ def _assigned_once(arg: ast.expr, frame: Frame) -> ast.expr:
         for stmt in ast.walk(body)
         if isinstance(stmt, ast.Assign) and [getattr(t, "id", None) for t in stmt.targets] == [arg.id]
     ]
-    return values[0] if len(values) == 1 else arg
+    changed = any(isinstance(n, ast.AugAssign) and getattr(n.target, "id", None) == arg.id for n in ast.walk(body))
+    return values[0] if len(values) == 1 and not changed else arg
 
 
 def _object_keys(ev: Interpreter, given: Any, frame: Frame) -> dict[str, Any] | None:
