@@ -782,3 +782,26 @@ def test_get_appsettings_of_something_not_a_text_is_unknown(tmp_path: Path, monk
     )
     assert not report.warnings
     assert not at(report, "app/ctl.py:11").settings["url"].known
+
+
+def test_a_fifo_beside_a_settings_template_is_never_waited_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the final read: whether a module beside a template star-imports it was read with a plain open(), which
+    # waits forever on a FIFO named like a module
+    import os
+    import threading
+
+    from pool_doctor.scan import scan_path
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "__init__.py").write_text("")
+    (tmp_path / "site" / "settings_template.py").write_text(
+        'import asyncpg\n\npool = asyncpg.create_pool("postgresql://a@db/a")\n'
+    )
+    os.mkfifo(tmp_path / "site" / "local.py")  # nothing ever writes to it
+    done: list[object] = []
+    worker = threading.Thread(target=lambda: done.append(scan_path(tmp_path)), daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    if worker.is_alive():  # (let the stuck reader go before failing)
+        os.close(os.open(tmp_path / "site" / "local.py", os.O_WRONLY | os.O_NONBLOCK))
+    assert done, "the scan waited on the FIFO"

@@ -9,6 +9,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from pool_doctor.errors import PoolDoctorError
+from pool_doctor.files import read_bytes
+
 TEST_FOLDERS = {"tests", "test", "testing"}
 # a folder of one kind of tests (integration_tests, tests_e2e, selenium_tests): not `online_test`, an app's
 # (FOSSEE's Yaksh): the singular only with a kind of tests
@@ -21,6 +24,7 @@ TEST_SETTINGS = re.compile(r"^tests?_?(?:mysql|mariadb|postgres|postgresql|pg|ps
 # the tests' settings module wherever it is (codecov worker's django_scaffold/tests_settings.py, which pytest.ini
 # names): tests_settings, testsettings, settings_tests (test_settings and settings_test are test modules anyway)
 TESTS_SETTINGS = re.compile(r"^tests?_?settings$|^settings_?tests?$")
+BESIDE_LIMIT = 1 << 20  # a module beside a template past 1 MiB is not read for its star import
 CI_SETTINGS = {"ci", "travis"}  # (a testing.py or tests.py is a test module wherever it is)
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
@@ -108,11 +112,10 @@ def imported_beside(path: Path) -> bool:
     for sibling in sorted(path.parent.glob("*.py")) if path.stem.isidentifier() else []:
         if sibling == path or is_test_file(sibling.relative_to(path.parent)) or is_example_file(Path(sibling.name)):
             continue
-        try:
-            with sibling.open("rb") as file:
-                data = file.read(1 << 20)
+        try:  # (read as every source is: a FIFO or a device named like a module is refused, never waited on)
+            data = read_bytes(sibling, "source file", BESIDE_LIMIT)
             tree = ast.parse(data) if path.stem.encode() in data else None
-        except (OSError, SyntaxError, ValueError, RecursionError):
+        except (PoolDoctorError, OSError, SyntaxError, ValueError, RecursionError):
             continue
         imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)] if tree is not None else []
         if any((i.module or "").rpartition(".")[2] == path.stem and i.names[0].name == "*" for i in imports):

@@ -94,9 +94,9 @@ NEEDLES: dict[bytes, tuple[bytes, ...]] = {}  # each library's root package -> t
 for _name, _library in ENGINES.items():
     for _root in {_package.split(".")[0].encode() for _package in _libraries(_library)}:
         NEEDLES[_root] = (*NEEDLES.get(_root, ()), _name.encode())
-# Pools of libraries pool-doctor has no stack for (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): named
-# in a warning, so that finding none of its pools is no all-clear (metaflow-service's aiopg, liberapay's
-# postgres.py): the callable's name -> its module, and the text a file that calls it holds
+# Pools of libraries pool-doctor has no stack for (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): a call
+# by the callable's own name is named in a warning (metaflow-service's aiopg; not a project subclass's, as
+# liberapay's `class DB(Postgres)`): the callable's name -> its module, and the texts a file that calls it holds
 UNREAD = {
     "create_pool": ("aiopg", (b"aiopg",)),
     "create_engine": ("aiopg.sa", (b"aiopg",)),
