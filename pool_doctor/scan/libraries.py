@@ -39,7 +39,7 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
   `run_migrations_online(metadata, url, password)` (gafaelfawr's engines);
 - pools of libraries pool-doctor has no stack for (UNREAD: aiopg's `create_pool` and `aiopg.sa.create_engine`,
   postgres.py's `Postgres`, peewee's `playhouse.pool` databases, databases' `Database`), each named where it is
-  called by its own name (a project subclass's calls are not);
+  called by its own name, and a project class that subclasses one at its `class` line;
 - dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
   `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
   'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
@@ -95,8 +95,8 @@ for _name, _library in ENGINES.items():
     for _root in {_package.split(".")[0].encode() for _package in _libraries(_library)}:
         NEEDLES[_root] = (*NEEDLES.get(_root, ()), _name.encode())
 # Pools of libraries pool-doctor has no stack for (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): a call
-# by the callable's own name is named in a warning (metaflow-service's aiopg; not a project subclass's, as
-# liberapay's `class DB(Postgres)`): the callable's name -> its module, and the texts a file that calls it holds
+# by the callable's own name is named in a warning (metaflow-service's aiopg), and a project subclass at its class
+# line (liberapay's `class DB(Postgres)`): the callable's name -> its module, and the texts a file using it holds
 UNREAD = {
     "create_pool": ("aiopg", (b"aiopg",)),
     "create_engine": ("aiopg.sa", (b"aiopg",)),
@@ -107,6 +107,10 @@ UNREAD = {
     ),
     "Database": ("databases", (b"import databases", b"from databases import")),
 }
+UNREAD_POOL = (
+    "makes a pool of a library pool-doctor does not read (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): "
+    "this pool is not reported"
+)
 GIVEN_ENGINE = {"engine_instance", "pool_instance"}  # the config then uses that engine (pool): the app's own
 
 
@@ -142,10 +146,12 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
         for site in module.calls.get(name, []):
             made = ev.force(ev.eval(site.call.func, Frame(module)))
             if isinstance(made, ExternalRef) and made.dotted == f"{library}.{name}":
-                found.append(
-                    f"{module.display}:{site.call.lineno}: {made.dotted}() makes a pool of a library pool-doctor "
-                    "does not read (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): this pool is not reported"
-                )
+                found.append(f"{module.display}:{site.call.lineno}: {made.dotted}() {UNREAD_POOL}")
+    for cls in module.classes.values():  # liberapay's `class DB(Postgres)`, made as `DB(url)` where it is needed
+        for base in cls.bases:
+            made = ev.force(ev.eval(base, Frame(module)))
+            if isinstance(made, ExternalRef) and any(made.dotted == f"{m}.{n}" for n, (m, _) in UNREAD.items()):
+                found.append(f"{module.display}:{cls.lineno}: {cls.name}, a subclass of {made.dotted}, {UNREAD_POOL}")
     for call in includes:
         named = call.args[0].value if isinstance(call.args[0], ast.Constant) else None
         if isinstance(named, str) and named in INCLUDES:
