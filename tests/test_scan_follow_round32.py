@@ -47,3 +47,91 @@ def test_a_project_subclass_of_a_pool_of_a_library_without_a_stack_is_named_in_a
     assert report.pools == []
     warned = [w for w in report.warnings if "makes a pool of a library pool-doctor does not read" in w]
     assert len(warned) == 1 and warned[0].startswith("shop/models.py:4: ") and f"subclass of {named}" in warned[0]
+
+
+def test_a_module_of_the_tests_answers_no_import_of_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # docassemble: `docassemble` is a namespace package of several distributions (no __init__.py), and its behave
+    # steps hold tests/features/steps/docassemble.py, which Python never finds for the app's imports
+    files = {
+        "docassemble_webapp/setup.py": "",
+        "docassemble_webapp/docassemble/webapp/__init__.py": "",
+        "docassemble_webapp/docassemble/webapp/database.py": """
+            import os
+
+            pool_pre_ping = os.environ.get("DA_PING", "") == "yes"
+
+
+            def connection_string():
+                return "postgresql+psycopg2://" + os.environ.get("DA_HOST", "db") + "/docassemble"
+        """,
+        "docassemble_webapp/docassemble/webapp/app.py": """
+            from sqlalchemy import create_engine
+
+
+            def make():
+                import docassemble.webapp.database
+
+                return create_engine(
+                    docassemble.webapp.database.connection_string(),
+                    pool_pre_ping=docassemble.webapp.database.pool_pre_ping,
+                )
+        """,
+        "tests/features/steps/docassemble.py": """
+            from behave import step
+
+
+            @step("a page")
+            def page(context):
+                context.page = 1
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert pool.settings["url"].value == "postgresql+psycopg2://db/docassemble"
+    assert pool.settings["pool_pre_ping"].value is False
+
+
+MIGRATIONS = """
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+async def run_alembic(url, engine=None):
+    engine = engine or create_async_engine(url, pool_size=2)
+    return engine
+
+
+def run_sync(url, *, engine=None):
+    if engine is None:
+        engine = create_async_engine(url, pool_size=3)
+    return engine
+"""
+
+
+@pytest.mark.parametrize(
+    ("main", "lines"),
+    [
+        # every caller hands the engine it made: the fallbacks never run
+        ("e = create_async_engine(URL)\nawait run_alembic(URL, e)\nrun_sync(URL, engine=e)\n", [9]),
+        # a call that may give nothing (shared.engine() is no pool call of the app): that call's fallback is a pool
+        ("await run_alembic(URL, create_async_engine(URL))\nrun_sync(URL, engine=await shared.engine())\n", [9, 10]),
+        ("e = create_async_engine(URL)\nawait run_alembic(URL)\nrun_sync(URL, engine=e)\n", [9, 10]),
+        ("", []),  # no caller in the app: each is a pool at its own line
+    ],
+)
+def test_a_fallback_pool_no_caller_lets_run_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, main: str, lines: list[int]
+) -> None:
+    # monty-python: `engine = engine or create_async_engine(...)` in run_alembic(engine=None), whose one caller
+    # passes the bot's engine
+    body = "".join(f"    {line}\n" for line in main.splitlines()) or "    pass\n"
+    files = {
+        "app/__init__.py": "",
+        "app/migrations.py": MIGRATIONS,
+        "app/main.py": "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "from app.migrations import run_alembic, run_sync\nimport shared\nURL = 'postgresql+asyncpg://db/app'\n\n\n"
+        f"async def main():\n{body}",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = sorted((p.file, p.line) for p in report.pools)
+    own = [("app/migrations.py", 5), ("app/migrations.py", 11)] if not main else []
+    assert found == [("app/main.py", line) for line in lines] + own

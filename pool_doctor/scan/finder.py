@@ -19,7 +19,7 @@ from pool_doctor.files import is_python_script, read_bytes
 from pool_doctor.scan.asides import VENDORED, imported_beside, installed_into, is_example_file, is_test_file
 from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
 from pool_doctor.scan.names import last_name as last_name
-from pool_doctor.scan.provided import provider_call
+from pool_doctor.scan.provided import calls_made
 from pool_doctor.scan.statements import (
     ANY_SETTING,
     assigned_names,
@@ -33,7 +33,6 @@ from pool_doctor.stacks import REGISTRY, scanned
 
 MAX_BYTES = 2_000_000  # larger .py files are generated data (tables, vendored bundles), not configuration
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "dist-packages"}
-SYNC_RUNNERS = {"async_to_sync", "sync_to_async"}  # asgiref: `async_to_sync(f)(*args)` calls f(*args)
 
 # Names whose call creates a pool, per library; the first match of a file's text against TRIGGER decides
 # whether it is parsed at all.
@@ -271,6 +270,11 @@ class Project:
         example = is_example_file(below, package) and (by_folder or not self._imported_beside(path))
         return self._asides.setdefault(path, "tests" if is_test_file(below) else "examples" if example else None)
 
+    def answers(self, dotted: str, path: Path) -> bool:
+        """Whether the app's imports of `dotted` may find `path`: not from a folder of the tests."""
+        root = _import_root(path, dotted)
+        return not (root.is_relative_to(self.base) and is_test_file(self.within(root) / "_.py"))
+
     def _imported_beside(self, path: Path) -> bool:
         return self._beside[path] if path in self._beside else self._beside.setdefault(path, imported_beside(path))
 
@@ -306,8 +310,14 @@ class Project:
             # The folder a candidate is imported from must be one Python searches: the importer's own, one above
             # it (a src/ layout), or one elsewhere (an installed sibling); never a folder below the importer's,
             # which only its own package's name reaches (`import config` beside cogs/config.py is another file).
-            here = near.parent
-            candidates = [p for p in candidates if not _below(_import_root(p, dotted), here)]
+            # A folder of the tests is on no path of the app's (docassemble's tests/features/steps/docassemble.py
+            # is no part of its `docassemble` namespace package); the app's own test.py settings module is
+            here, tested = near.parent, self.aside(near) == "tests"
+            candidates = [
+                p
+                for p in candidates
+                if not _below(_import_root(p, dotted), here) and (tested or self.answers(dotted, p))
+            ]
             if not candidates:
                 return None
         if len(candidates) == 1 or near is None:
@@ -388,29 +398,6 @@ def _import_root(path: Path, dotted: str) -> Path:
     return path.parents[depth - 1]
 
 
-def _calls_made(call: ast.Call, module: Module) -> list[ast.Call]:
-    """The calls of f a call makes that name f elsewhere than as its callee, each as the call of f it is there:
-    `functools.partial(f, *args, **kw)` handed to another call (openmaptiles' `io_loop.run_sync(partial(
-    create_pool, dsn=...))`), asgiref's `async_to_sync(f)(*args)` / `sync_to_async(f)(*args)`, and
-    dependency-injector's `providers.Singleton(f, *args, **kw)` (module.deferred: made when first asked)."""
-    if provided := provider_call(call, module.imports):
-        module.deferred.add(id(provided))
-        return [provided]
-    made = [
-        ast.copy_location(ast.Call(arg.args[0], arg.args[1:], arg.keywords), arg)
-        for arg in [*call.args, *(kw.value for kw in call.keywords)]
-        if isinstance(arg, ast.Call)
-        and last_name(arg.func) == "partial"
-        and arg.args
-        and not isinstance(arg.args[0], ast.Starred)
-    ]
-    runner = call.func if isinstance(call.func, ast.Call) else None
-    ran = runner.args[0] if runner is not None and len(runner.args) == 1 else None
-    if runner is not None and last_name(runner.func) in SYNC_RUNNERS and not isinstance(ran, ast.Starred | None):
-        made.append(ast.copy_location(ast.Call(ran, call.args, call.keywords), call))
-    return made
-
-
 def _below(folder: Path, here: Path) -> bool:
     return here in folder.parents
 
@@ -433,7 +420,9 @@ def index_module(module: Module) -> None:
             name = last_name(node.func)
             if name is not None:
                 module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
-            for given in _calls_made(node, module):  # `run_sync(partial(create_pool, dsn=...))`: called where given
+            for given in calls_made(
+                node, module.imports, module.deferred
+            ):  # `run_sync(partial(create_pool, dsn=...))`: called where given
                 module.calls.setdefault(last_name(given.func) or "", []).append(
                     CallSite(given, functions, cls, conditions)
                 )

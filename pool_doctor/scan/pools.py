@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.scan import callers, pyramid, taint
+from pool_doctor.scan import callers, fallbacks, pyramid, taint
 from pool_doctor.scan.callargs import pool_settings
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
@@ -332,8 +332,8 @@ class PoolFinder:
                 if wrapper.callers > wrapper.remakes or wrapper.remade:  # (or, where all are such, the first of them)
                     continue
                 wrapper.remade = True
-            frame = self.site_frame(module, site)
-            if id(site.call) not in self._unreached:  # (mem0's psycopg2 fallback when psycopg_pool imports)
+            frame = self.site_frame(module, site)  # (unreached: mem0's psycopg2 fallback; monty's `engine or`)
+            if id(site.call) not in self._unreached and not fallbacks.never_made(self, module, site):
                 yield from self._emit(module, site, target, frame, [], (), module, site)
 
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 import copy
 
-from pool_doctor.scan.names import dotted_parts
+from pool_doctor.scan.names import dotted_parts, last_name
+
+SYNC_RUNNERS = {"async_to_sync", "sync_to_async"}  # asgiref: `async_to_sync(f)(*args)` calls f(*args)
 
 INJECTED = "__pool_doctor_injected__"  # `providers.<INJECTED>(x)`: x, or what x provides when x is a provider
 ARGS, KWARGS = "__pool_doctor_args", "__pool_doctor_kwargs"
@@ -69,3 +71,26 @@ class _Provided(ast.NodeTransformer):
         if node.attr == "provided":  # what the provider gives: a call of it
             return ast.copy_location(ast.Call(inner, [], []), node)
         return ast.copy_location(ast.Attribute(inner, node.attr, node.ctx), node)
+
+
+def calls_made(call: ast.Call, imports: dict[str, str], deferred: set[int]) -> list[ast.Call]:
+    """The calls of f a call makes that name f elsewhere than as its callee, each as the call of f it is there:
+    `functools.partial(f, *args, **kw)` handed to another call (openmaptiles' `io_loop.run_sync(partial(
+    create_pool, dsn=...))`), asgiref's `async_to_sync(f)(*args)` / `sync_to_async(f)(*args)`, and
+    dependency-injector's `providers.Singleton(f, *args, **kw)` (deferred: made when first asked)."""
+    if provided := provider_call(call, imports):
+        deferred.add(id(provided))
+        return [provided]
+    made = [
+        ast.copy_location(ast.Call(arg.args[0], arg.args[1:], arg.keywords), arg)
+        for arg in [*call.args, *(kw.value for kw in call.keywords)]
+        if isinstance(arg, ast.Call)
+        and last_name(arg.func) == "partial"
+        and arg.args
+        and not isinstance(arg.args[0], ast.Starred)
+    ]
+    runner = call.func if isinstance(call.func, ast.Call) else None
+    ran = runner.args[0] if runner is not None and len(runner.args) == 1 else None
+    if runner is not None and last_name(runner.func) in SYNC_RUNNERS and not isinstance(ran, ast.Starred | None):
+        made.append(ast.copy_location(ast.Call(ran, call.args, call.keywords), call))
+    return made

@@ -336,8 +336,10 @@ class Scopes:
         """`a.b` where `a` is a folder of the project's packages with no `__init__.py` (an implicit namespace
         package: docassemble's `import docassemble.webapp.database`, then `docassemble.webapp.database.x`): the
         project module it names; None for anything else."""
-        if self._namespaces is None:  # (the first parts of the project's module names that name no module)
-            self._namespaces = {key.split(".")[0] for key in self.project.index} - set(self.project.index)
+        if self._namespaces is None:  # (the first parts of the project's module names that name no module of
+            index = self.project.index  # the app's: docassemble's tests/features/steps/docassemble.py is none)
+            named = {key for key, paths in index.items() if any(self.project.answers(key, p) for p in paths)}
+            self._namespaces = {key.split(".")[0] for key in index} - named
         if dotted.split(".")[0] not in self._namespaces:
             return None
         found = self.project.module_by_name(f"{dotted}.{attr}", near.path)

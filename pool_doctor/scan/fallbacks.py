@@ -1,0 +1,151 @@
+"""A pool a function makes only when its caller gives none: `engine = engine or create_async_engine(url)` in
+`run_migrations(engine=None)`, `create_engine(url) if engine is None else engine`, `if engine is None: engine =
+create_engine(url)`. Where every call of the function in the app hands it a pool that caller made, the fallback
+never runs and makes no pool of the app's (monty-python's `run_alembic(database_engine)`); with no caller in the
+app, or one that may give nothing, it stays a pool."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pool_doctor.scan import callers
+from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.finder import CallSite, FunctionNode, Module
+from pool_doctor.scan.names import last_name
+
+Makes = Callable[[Module, CallSite], bool]  # whether the call at a site makes a pool
+
+
+class Wrapped(Protocol):  # (pools.Wrapper: a project function around pool calls)
+    func: FunctionNode
+    inner: list[CallSite]
+
+
+class Finder(Protocol):  # (pools.PoolFinder)
+    ev: Evaluator
+
+    def called(self, module: Module, site: CallSite) -> Any: ...
+
+    def target(self, module: Module, site: CallSite) -> Any: ...  # a pools.Target, None where it makes no pool
+
+
+def never_made(finder: Finder, module: Module, site: CallSite) -> bool:
+    """Whether the site's pool is a fallback that never runs: a library call in a function no caller of which in
+    the app lets it run, or a call of a wrapper (its function, its pool calls) whose every pool call is a fallback
+    for one parameter that this call hands a pool."""
+    makes: Makes = lambda m, s: finder.target(m, s) is not None  # noqa: E731
+    wrapper: Wrapped | None = getattr(finder.target(module, site), "wrapper", None)
+    if wrapper is not None:
+        func, inner = wrapper.func, wrapper.inner
+        names = {fallback_for(func, s.call) if s.functions and s.functions[-1] is func else None for s in inner}
+        name = names.pop() if len(names) == 1 else None
+        return name is not None and _hands_a_pool(module, site, name, _index(func, name), makes)
+    own = site.functions[-1] if site.functions else None
+    if not isinstance(own, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    func = own
+    name = fallback_for(func, site.call)
+    if name is None:
+        return False
+    given = callers.calls_of(finder.ev.project, func, finder.called)
+    index = _index(func, name)
+    return bool(given) and all(_hands_a_pool(m, s, name, index, makes) for m, s in given)
+
+
+def _index(func: FunctionNode, name: str) -> int | None:
+    """The parameter's place among a call's positional arguments (past a method's `self` or `cls`)."""
+    positional = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
+    method = bool(positional) and positional[0] in ("self", "cls") and not _static(func)
+    return positional.index(name) - method if name in positional else None
+
+
+def fallback_for(func: FunctionNode, call: ast.Call) -> str | None:
+    """The parameter (default None) the function uses instead of making the pool in `call`, if any."""
+    params = _none_defaults(func)
+    for node in ast.walk(func):
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+            first = node.values[0]
+            if isinstance(first, ast.Name) and first.id in params and _holds(node.values[1:], call):
+                return first.id
+        elif isinstance(node, (ast.IfExp, ast.If)):
+            tested = _none_test(node.test)
+            if tested is None or tested[0] not in params:
+                continue
+            made = node.body if tested[1] else node.orelse  # the side that runs where nothing was given
+            if _holds(made if isinstance(made, list) else [made], call):
+                return tested[0]
+    return None
+
+
+def _none_defaults(func: FunctionNode) -> set[str]:
+    args = func.args
+    positional = [*args.posonlyargs, *args.args]
+    pairs = [
+        *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
+        *zip(args.kwonlyargs, args.kw_defaults),
+    ]
+    return {a.arg for a, d in pairs if isinstance(d, ast.Constant) and d.value is None}
+
+
+def _none_test(test: ast.expr) -> tuple[str, bool] | None:
+    """`x is None` / `not x`: (x, True); `x is not None` / `x`: (x, False)."""
+    if isinstance(test, ast.Name):
+        return test.id, False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Name):
+        return test.operand.id, True
+    if (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and len(test.ops) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+        and isinstance(test.ops[0], (ast.Is, ast.IsNot))
+    ):
+        return test.left.id, isinstance(test.ops[0], ast.Is)
+    return None
+
+
+def _holds(nodes: list[Any], call: ast.Call) -> bool:
+    return any(n is call for node in nodes for n in ast.walk(node))
+
+
+def _static(func: FunctionNode) -> bool:
+    return any(last_name(d) == "staticmethod" for d in func.decorator_list)
+
+
+def _hands_a_pool(module: Module, site: CallSite, name: str, index: int | None, makes: Makes) -> bool:
+    """Whether this call gives the parameter a pool its caller made: a pool call, or a name every assignment of
+    which in the caller's scope is one."""
+    given = next((kw.value for kw in site.call.keywords if kw.arg == name), None)
+    args = site.call.args
+    if (
+        given is None
+        and index is not None
+        and 0 <= index < len(args)
+        and not any(isinstance(a, ast.Starred) for a in args[: index + 1])
+    ):
+        given = args[index]
+    if isinstance(given, ast.Name):
+        scope = site.functions[-1] if site.functions else module.tree
+        made = [
+            node.value
+            for node in ast.walk(scope)
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            and any(isinstance(t, ast.Name) and t.id == given.id for t in _targets(node))
+        ]
+        return bool(made) and all(_made_here(module, value, makes) for value in made)
+    return given is not None and _made_here(module, given, makes)
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+def _made_here(module: Module, value: ast.expr | None, makes: Makes) -> bool:
+    value = value.value if isinstance(value, ast.Await) else value
+    if not isinstance(value, ast.Call):
+        return False
+    site = next((s for s in module.calls.get(last_name(value.func) or "", []) if s.call is value), None)
+    return site is not None and makes(module, site)
