@@ -135,3 +135,50 @@ def test_a_fallback_pool_no_caller_lets_run_is_none(
     found = sorted((p.file, p.line) for p in report.pools)
     own = [("app/migrations.py", 5), ("app/migrations.py", 11)] if not main else []
     assert found == [("app/main.py", line) for line in lines] + own
+
+
+def test_defaults_filled_in_a_loop_into_a_config_file_read_at_run_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sticker-finder, ultimate-poll-bot: every key the TOML file lacks is filled from default_config, one test per
+    # key (`option not in config[key]` is its own test for each option), into sections the file may hold
+    files = {
+        "bot/__init__.py": "",
+        "bot/config.py": """
+            import os
+
+            import toml
+
+            default_config = {
+                "telegram": {"api_key": "your_key"},
+                "database": {"sql_uri": "postgresql://localhost/bot", "connection_count": 20, "overflow_count": 10},
+            }
+            config = toml.load(os.path.expanduser("~/.config/bot.toml"))
+            for key, category in default_config.items():
+                for option, value in category.items():
+                    if option not in config[key]:
+                        config[key][option] = value
+        """,
+        "bot/db.py": """
+            from sqlalchemy import create_engine
+
+            from bot.config import config
+
+            engine = create_engine(
+                config["database"]["sql_uri"],
+                pool_size=config["database"]["connection_count"],
+                max_overflow=config["database"]["overflow_count"],
+            )
+        """,
+    }
+    settings = scan(tmp_path, files, monkeypatch).pools[0].settings
+    for name, option, default in [
+        ("url", "sql_uri", "postgresql://localhost/bot"),
+        ("pool_size", "connection_count", 20),
+        ("max_overflow", "overflow_count", 10),
+    ]:
+        value = settings[name]
+        assert not value.known and [(b.when, b.value) for b in value.branches] == [
+            (f"{option!r} not in config['database']", default),
+            (f"not ({option!r} not in config['database'])", None),
+        ]

@@ -241,8 +241,8 @@ def with_item(
 
 def item(ev: Interpreter, base: Any, key: Any) -> Any:
     key = ev.force(key)
-    if isinstance(base, DictV) and is_known(key) and str(key.value) in base.items:
-        return ev.force(base.items[str(key.value)])
+    if isinstance(base, DictV) and is_known(key):  # (a key a part it could not read may hold: unknown)
+        return ev.force(held(base, str(key.value)))
     if isinstance(base, (SV, ExternalRef)) and _maybe_mapping(base):  # a part of a mapping the scan cannot read:
         text = base.expr if isinstance(base, SV) else base.dotted  # unknown, not unset
         where, env = (base.from_, base.env) if isinstance(base, SV) else (None, None)

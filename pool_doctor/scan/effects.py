@@ -326,6 +326,25 @@ ABSENCE = {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Excep
 UNSET = {"KeyError", "LookupError", "Exception", "BaseException"}  # what `os.environ["X"]` raises, X unset
 
 
+def match_paths(
+    ev: Interpreter, stmt: ast.Match, frame: Frame, module: Module
+) -> list[tuple[str, list[ast.stmt], bool]]:
+    """The ways through a `match`, as try_paths gives them: the case a known subject takes (a literal, `|` of
+    literals, `_`), alone; for a subject the environment decides, every case, the default's marked as the one with
+    no variable set."""
+    subject = module.segment(stmt.subject)
+    taken, by_env = containers.case_taken(ev, ev.force(ev.eval(stmt.subject, frame)), stmt.cases, frame)
+    if taken is not None and not by_env:
+        return [("", stmt.cases[taken].body if taken < len(stmt.cases) else [], True)]
+    paths = [
+        (f"{subject} matches {module.segment(case.pattern)}", case.body, index == taken)
+        for index, case in enumerate(stmt.cases)
+    ]
+    if not any(isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None for case in stmt.cases):
+        paths.append((f"{subject} matches no case", [], taken == len(stmt.cases)))
+    return paths
+
+
 def try_paths(stmt: ast.Try | ast.TryStar, module: Module) -> list[tuple[str, list[ast.stmt], bool]]:
     """The ways through a `try` the flow follows, each (its test, its statements, whether it is the way with no
     variable set): the body (and `else`) as the way taken; a handler that sets names (an exception the scan

@@ -54,6 +54,7 @@ class Run:
     returns: list[tuple[Guard, Any]] = field(default_factory=list)
     budget: int = MAX_STATEMENTS
     loops: list[tuple[list[State], list[State]]] = field(default_factory=list)  # each loop's breaks, continues
+    items: set[str] = field(default_factory=set)  # names an unrolled loop binds to its item (each run's own test)
     body: bool = False  # a module's or a class's own statements, not a function's
     strict: bool = False  # running to a target: a side of an `if` the code rules out is not entered
 
@@ -284,7 +285,7 @@ class Flow:
         verdict, decided, body, orelse = self.sides(run, stmt, state)
         if decided:
             return self.block(run, stmt.body if verdict else stmt.orelse, state, guard)
-        text = self.ev.conditions.test(run.module.segment(stmt.test), run.module.origin(stmt.test))
+        text = self.ev.conditions.test(self.test_text(run, stmt.test, state), run.module.origin(stmt.test))
         return self.fork(
             run,
             state,
@@ -292,6 +293,15 @@ class Flow:
             (text, stmt.body, verdict is True, body),
             (f"not ({text})", stmt.orelse, verdict is False, orelse),
         )
+
+    def test_text(self, run: Run, test: ast.expr, state: State) -> str:
+        """The test as written; in an unrolled loop, with the item's values it reads (`'sql_uri' not in
+        config['database']` for `option not in config[key]`): each run's test is its own."""
+        read = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)} & run.items
+        frame = self.frame(run, state)
+        values = {name: self.ev.force(self.ev.eval(ast.Name(name, ast.Load()), frame)) for name in read}
+        known = {name: v.value for name, v in values.items() if isinstance(v, SV) and v.known}
+        return nodes.with_values(test, known) or run.module.segment(test)
 
     def sides(self, run: Run, stmt: ast.If, state: State) -> tuple[bool | None, bool, State, State]:
         """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or decided
@@ -462,6 +472,7 @@ class Flow:
         for index, item in enumerate(items):
             assert current is not None
             run.loops.append(([], []))
+            bound, run.items = run.items, run.items | {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
             try:
                 after, _ = self.block(run, stmt.body, self.assign_target(run, stmt.target, item, current), guard)
                 if (
@@ -470,6 +481,7 @@ class Flow:
                     after = self.assign_target(run, back[index][0], self.read_target(run, back[index][1], after), after)
             finally:
                 breaks, continues = run.loops.pop()
+                run.items = bound
             if run.found is not None:
                 return None, guard
             exits.extend(breaks)
@@ -499,21 +511,9 @@ class Flow:
         return self.block(run, stmt.finalbody, after, guard)
 
     def match(self, run: Run, stmt: ast.Match, state: State, guard: Guard) -> tuple[State | None, Guard]:
-        """The case a known subject takes (a literal, `|` of literals, `_`), alone; a subject the environment
-        decides takes every case, the default's marked as the one with no variable set."""
-        subject = run.module.segment(stmt.subject)
-        frame = self.frame(run, state)
-        taken, by_env = containers.case_taken(
-            self.ev, self.ev.force(self.ev.eval(stmt.subject, frame)), stmt.cases, frame
-        )
-        if taken is not None and not by_env:
-            return self.block(run, stmt.cases[taken].body if taken < len(stmt.cases) else [], state, guard)
-        paths = [
-            (f"{subject} matches {run.module.segment(case.pattern)}", case.body, index == taken)
-            for index, case in enumerate(stmt.cases)
-        ]
-        if not any(isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None for case in stmt.cases):
-            paths.append((f"{subject} matches no case", [], taken == len(stmt.cases)))
+        paths = effects.match_paths(self.ev, stmt, self.frame(run, state), run.module)
+        if len(paths) == 1:
+            return self.block(run, paths[0][1], state, guard)
         return self.fork(run, state, guard, *paths)
 
     def with_items(self, run: Run, stmt: ast.With | ast.AsyncWith, state: State) -> State:
