@@ -182,3 +182,61 @@ def test_defaults_filled_in_a_loop_into_a_config_file_read_at_run_time(
             (f"{option!r} not in config['database']", default),
             (f"not ({option!r} not in config['database'])", None),
         ]
+
+
+@pytest.mark.parametrize("first", ["global_settings", "global_config"])
+def test_a_paste_app_factory_whatever_its_first_parameter_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    # zam: `def make_app(global_settings, **settings)`; PasteDeploy gives the global conf by its place
+    files = {
+        "setup.py": """
+            from setuptools import setup
+
+            setup(name="zam_app", entry_points={"paste.app_factory": ["main = zam_app:make_app"]})
+        """,
+        "development.ini": "[app:main]\nuse = egg:zam_app\n\nsqlalchemy.url = postgresql://zam@localhost/zam\n",
+        "zam_app/__init__.py": f"""
+            from sqlalchemy import engine_from_config
+
+
+            def make_app({first}, **settings):
+                engine = engine_from_config(settings, "sqlalchemy.", pool_size=5)
+                return engine
+        """,
+    }
+    [pool] = scan(tmp_path, files, monkeypatch).pools
+    assert pool.settings["url"].value == "postgresql://zam@localhost/zam"
+    assert pool.settings["url"].from_ is not None and pool.settings["url"].from_.endswith("development.ini:4")
+
+
+def test_a_console_script_named_alembic_inside_a_package_hides_no_alembic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # encoded: src/encoded/commands/alembic.py passes sys.argv to alembic.config.main; env.py's `from alembic
+    # import context` is alembic's, and alembic.ini's URL is the one the migrations run with
+    files = {
+        "alembic.ini": "[alembic]\nscript_location = alembic\nsqlalchemy.url = postgresql:///encoded\n",
+        "alembic/env.py": """
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            connectable = engine_from_config(
+                config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+            )
+        """,
+        "src/encoded/__init__.py": "",
+        "src/encoded/commands/__init__.py": "",
+        "src/encoded/commands/alembic.py": """
+            import sys
+
+            import alembic.config
+
+
+            def main():
+                alembic.config.main(sys.argv[1:])
+        """,
+    }
+    [pool] = scan(tmp_path, files, monkeypatch).pools
+    assert pool.settings["url"].value == "postgresql:///encoded"

@@ -23,18 +23,18 @@ from pool_doctor.scan.interpolation import Option, merge_ini
 from pool_doctor.scan.kinds import SV, Branches, DictV
 from pool_doctor.scan.syntax import parse_newer
 
-FIRST = ("global_config", "global_conf", "_")  # PasteDeploy's app_factory protocol: (global_conf, **local_conf)
 NOT_SETTINGS = ("use", "filter-with", "require")
 MAX_FILES = 40
 GROUP = "paste.app_factory"
 
 
 def _signature(node: ast.AST) -> bool:
+    """PasteDeploy's app_factory protocol: `factory(global_conf, **local_conf)`, the first given by its place
+    (its name is the app's: zam's `make_app(global_settings, **settings)`)."""
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     args = node.args
-    first = [*args.posonlyargs, *args.args][:1]
-    return bool(first) and first[0].arg in FIRST and args.kwarg is not None and len(args.args) == 1
+    return len([*args.posonlyargs, *args.args]) == 1 and args.kwarg is not None
 
 
 class PasteSettings:

@@ -60,8 +60,19 @@ EXTERNAL_ROOTS = {
     "builtins",
 }
 # the config libraries the scan reads: a project module of the name inside a package is a wrapper beside them,
-# which an absolute import does not reach (dask-gateway's traitlets.py); a top-level one is the project's
-CONFIG_LIBRARIES = {"traitlets", "dynaconf", "environs", "everett", "configparser", "oslo_config", "yaml", "toml"}
+# which an absolute import does not reach (dask-gateway's traitlets.py, encoded's commands/alembic.py console
+# script); a top-level one is the project's
+CONFIG_LIBRARIES = {
+    "traitlets",
+    "dynaconf",
+    "environs",
+    "everett",
+    "configparser",
+    "oslo_config",
+    "yaml",
+    "toml",
+    "alembic",
+}
 BUILTIN_NAMES = {
     "int",
     "float",
