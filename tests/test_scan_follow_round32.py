@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_scan import scan
+from test_scan import at, scan
 
 
 @pytest.mark.parametrize(
@@ -240,3 +240,47 @@ def test_a_console_script_named_alembic_inside_a_package_hides_no_alembic(
     }
     [pool] = scan(tmp_path, files, monkeypatch).pools
     assert pool.settings["url"].value == "postgresql:///encoded"
+
+
+@pytest.mark.parametrize("other", [True, False])
+def test_flask_migrate_env_reads_the_app_of_its_own_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other: bool
+) -> None:
+    # knowledge-repo: a second Flask app in another package of the tree made `current_app` in the first app's
+    # migrations/env.py unknown; the migrations are those of the app whose package holds them
+    files = {
+        "kr/__init__.py": "",
+        "kr/app/__init__.py": "",
+        "kr/app/models.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+        "kr/app/app.py": """
+            from flask import Flask
+
+            from kr.app.models import db
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://kr@db/kr"
+            db.init_app(app)
+        """,
+        "kr/app/migrations/env.py": """
+            from alembic import context
+            from flask import current_app
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            config.set_main_option("sqlalchemy.url", current_app.config.get("SQLALCHEMY_DATABASE_URI"))
+            engine = engine_from_config(
+                config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+            )
+        """,
+    }
+    if other:
+        files["kr2/service/app.py"] = """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://kr2@db/kr2"
+            db = SQLAlchemy(app)
+        """
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "kr/app/migrations/env.py:7").settings["url"].value == "postgresql://kr@db/kr"

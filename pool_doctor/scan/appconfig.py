@@ -7,6 +7,7 @@ dict inside it (`app.config["SQLALCHEMY_ENGINE_OPTIONS"]["k"] = v`), and what bi
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -26,6 +27,7 @@ from pool_doctor.scan.kinds import (
     Thunk,
     is_known,
     not_set,
+    unknown,
 )
 from pool_doctor.scan.model import NOT_SET
 
@@ -458,3 +460,19 @@ def calls_of(ev: Interpreter, module: Module, func: FunctionNode) -> list[tuple[
             if isinstance(called, FuncRef) and called.node is func:
                 found.append((other, site.call))
     return found
+
+
+def running_value(ev: Interpreter, apps: list[AppConfig], node: ast.Call, frame: Frame) -> Any:
+    """`current_app.config.get(KEY)` in code only a running app runs (Flask-Migrate's env.py): the project's one
+    app's value of that Flask-SQLAlchemy key (of several, the one whose package holds the code: knowledge-repo's
+    app/migrations/env.py); unknown where that is not one, or while they are read."""
+    key = ev.arg(node, frame, 0, None)
+    bound = [a for a in apps if a.bind is not None and not a.module.aside]
+    shared = [len(os.path.commonpath([a.module.path, frame.module.path])) for a in bound]
+    bound = [a for a, length in zip(bound, shared) if length == max(shared)] if len(set(shared)) > 1 else bound
+    if len(bound) != 1 or not is_known(key) or str(key.value) not in bound[0].keys:
+        return unknown(frame.module, node)
+    value = ev.force(bound[0].keys[str(key.value)])
+    if is_known(value) and value.value is None:  # (no URL: the app does not start; a variable's, when it has one)
+        return unknown(frame.module, node, env=value.env, why=f"${value.env}" if value.env else None)
+    return value

@@ -61,7 +61,6 @@ from pool_doctor.scan.kinds import (
     ModuleRef,
     Thunk,
     is_known,
-    unknown,
     unset_as,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
@@ -141,16 +140,9 @@ class FlaskApps:
         return names
 
     def _running_get(self, node: ast.Call, frame: Frame) -> Any:
-        """`current_app.config.get(KEY)` in code only a running app runs (Flask-Migrate's env.py): the project's one
-        app's value of that Flask-SQLAlchemy key; unknown where it configures several, or while they are read."""
-        key, apps = self.ev.arg(node, frame, 0, None), self._apps or {}
-        bound = [a for found in apps.values() for a in found if a.bind is not None and not a.module.aside]
-        if len(bound) != 1 or not is_known(key) or str(key.value) not in bound[0].keys:
-            return unknown(frame.module, node)
-        value = self.ev.force(bound[0].keys[str(key.value)])
-        if is_known(value) and value.value is None:  # (no URL: the app does not start; a variable's, when it has one)
-            return unknown(frame.module, node, env=value.env, why=f"${value.env}" if value.env else None)
-        return value
+        return appconfig.running_value(
+            self.ev, [a for found in (self._apps or {}).values() for a in found], node, frame
+        )
 
     def takes_in(self, pool: ScannedPool) -> bool:
         """Whether a library-call pool is an extension some app's engine is reported with (its defaults)."""
