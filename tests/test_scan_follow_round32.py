@@ -284,3 +284,49 @@ def test_flask_migrate_env_reads_the_app_of_its_own_package(
         """
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "kr/app/migrations/env.py:7").settings["url"].value == "postgresql://kr@db/kr"
+
+
+@pytest.mark.parametrize(
+    ("returns", "pools"),
+    [
+        (True, ["app/indexing.py:7", "app/indexing.py:11", "app/handler.py:6"]),
+        (False, ["app/indexing.py:11", "app/util.py:10"]),
+    ],
+)
+def test_a_function_that_returns_what_a_fixed_wrapper_makes_is_a_wrapper_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, returns: bool, pools: list[str]
+) -> None:
+    # sir: `def db_session(): return sessionmaker(bind=engine())`, engine() a fixed wrapper; each db_session()
+    # call hands its caller a new engine. A function that only uses it inside is reported at its own line.
+    session = "return sessionmaker(bind=engine())" if returns else "sessionmaker(bind=engine())()\n    return 1"
+    files = {
+        "app/__init__.py": "",
+        "app/util.py": (
+            "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n\n\n"
+            "def engine():\n    return create_engine('postgresql://u@db/mb')\n\n\n"
+            f"def db_session():\n    {session}\n"
+        ),
+        "app/indexing.py": """
+            from sqlalchemy.orm import Session
+
+            from . import util
+
+
+            def reindex():
+                return util.db_session()
+
+
+            def live_index():
+                return Session(util.engine())
+        """,
+        "app/handler.py": """
+            from app.util import db_session
+
+
+            class Handler:
+                def __init__(self):
+                    self.db_session = db_session()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted(f"{p.file}:{p.line}" for p in report.pools) == sorted(pools)

@@ -268,7 +268,7 @@ class PoolFinder:
             fixed = not uses_parameters(site.call, func, given_at_init)
             if memoized(func, site.call) or (fixed and keeps(func, site.cls, module, self._tested)):
                 continue
-            if fixed and target.wrapper is not None and target.wrapper.is_fixed:
+            if fixed and target.wrapper is not None and target.wrapper.is_fixed and not taint.returned(func, site.call):
                 continue  # a fixed wrapper's caller is not one too (mathesar's 21 callers of a dialect-only engine)
             via_class = cls = None
             if module.functions.get(func.name) is func:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
 from pool_doctor.scan.kinds import SV, ClassRef, is_known
-from pool_doctor.scan.nodes import MUTATORS, aliases, is_dataclass
+from pool_doctor.scan.nodes import MUTATORS, aliases, is_dataclass, own_nodes
 
 # What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
 # (`app.config.from_object(config)` makes the app's config the parameter's)
@@ -529,3 +529,12 @@ def made_in(module: Module, cls: ast.ClassDef, called: Callable[[Module, CallSit
         ]
         if isinstance(made := called(module, site), ClassRef) and made.node is cls
     ]
+
+
+def returned(func: FunctionNode, call: ast.Call) -> bool:
+    """Whether the function returns what the call makes, itself or inside another call's value (sir's
+    `def db_session(): return sessionmaker(bind=engine())`): each call of it hands its caller a new pool."""
+    return any(
+        isinstance(node, ast.Return) and node.value is not None and any(n is call for n in ast.walk(node.value))
+        for node in own_nodes(func)
+    )
