@@ -330,3 +330,22 @@ def test_a_function_that_returns_what_a_fixed_wrapper_makes_is_a_wrapper_too(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert sorted(f"{p.file}:{p.line}" for p in report.pools) == sorted(pools)
+
+
+def test_a_databases_dict_of_lists_is_no_django_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ivre: DATABASES maps each storage backend to the test suites it skips; no alias is a database's settings
+    files = {
+        "tool/__init__.py": "",
+        "tool/backends.py": """
+            DATABASES = {
+                "mongo": [],
+                "postgres": ["15_rir", "60_flow"],
+                "elastic": ["30_nmap"],
+            }
+
+
+            def skipped(backend):
+                return DATABASES.get(backend, [])
+        """,
+    }
+    assert scan(tmp_path, files, monkeypatch).pools == []

@@ -20,6 +20,7 @@ from pool_doctor.scan.kinds import (
     Frame,
     FuncRef,
     InstanceRef,
+    ListV,
     is_known,
     keyword,
 )
@@ -126,8 +127,8 @@ def _aliases(
                 at_import=True,
                 condition=where,
             )
-        else:
-            yield ScannedPool(
+        elif not isinstance(value, ListV) and not is_known(value):  # (a list, a literal: no database's settings,
+            yield ScannedPool(  # ivre's DATABASES of the tests each backend skips, in a project with no Django)
                 file=module.display,
                 line=first_line,
                 end_line=first_line,
