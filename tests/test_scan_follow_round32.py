@@ -349,3 +349,26 @@ def test_a_databases_dict_of_lists_is_no_django_setting(tmp_path: Path, monkeypa
         """,
     }
     assert scan(tmp_path, files, monkeypatch).pools == []
+
+
+def test_a_path_made_of_a_value_a_test_decides_takes_each_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # KoalaBot: CONFIG_PATH is $CONFIG_PATH or "/config", then Path(CONFIG_PATH); the URL an f-string of it
+    files = {
+        "koala/__init__.py": "",
+        "koala/db.py": """
+            import os
+            from pathlib import Path
+
+            from sqlalchemy import create_engine
+
+            CONFIG_PATH = os.environ.get("CONFIG_PATH")
+            if not CONFIG_PATH:
+                CONFIG_PATH = "/config"
+            CONFIG_PATH = Path(CONFIG_PATH)
+            DB_PATH = Path(CONFIG_PATH, "Koala.db")
+            engine = create_engine(f"sqlite:///{DB_PATH.absolute()}?charset=utf8mb4")
+        """,
+    }
+    url = scan(tmp_path, files, monkeypatch).pools[0].settings["url"]
+    assert url.value == "sqlite:////config/Koala.db?charset=utf8mb4" and url.env == "CONFIG_PATH"
+    assert [b.when for b in url.branches] == ["not CONFIG_PATH", "not (not CONFIG_PATH)"]

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan.containers import dict_items
+from pool_doctor.scan.containers import dict_items, lift
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.interpolation import Option, find, interpolate, interpolate_extended, merge_ini, unfilled
 from pool_doctor.scan.kinds import SV, Branches, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
@@ -136,7 +136,10 @@ class ConfigFiles:
         return SV(result, frame.module.where(node), env_of(*parts), source=frame.module.segment(node))
 
     def path_call(self, node: ast.Call, frame: Frame) -> Any:
-        parts = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
+        given = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]  # (each side of a test: KoalaBot's
+        return lift(self.ev, given, lambda *parts: self._path(list(parts), node, frame))  # `X = X or "/config"`)
+
+    def _path(self, parts: list[Any], node: ast.Call, frame: Frame) -> Any:
         texts = [path_text(p) for p in parts]
         if any(t is None for t in texts):
             return unknown(frame.module, node, env=env_of(*parts))
