@@ -372,3 +372,30 @@ def test_a_path_made_of_a_value_a_test_decides_takes_each_side(tmp_path: Path, m
     url = scan(tmp_path, files, monkeypatch).pools[0].settings["url"]
     assert url.value == "sqlite:////config/Koala.db?charset=utf8mb4" and url.env == "CONFIG_PATH"
     assert [b.when for b in url.branches] == ["not CONFIG_PATH", "not (not CONFIG_PATH)"]
+
+
+def test_apscheduler_job_stores_make_a_pool_inside_apscheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ndscheduler: `class DatastoreBase(SQLAlchemyJobStore)` calls super().__init__(url=...), and a store made
+    # directly; one given the app's own engine makes none
+    files = {
+        "sched/__init__.py": "",
+        "sched/datastore.py": """
+            from apscheduler.jobstores import sqlalchemy as sched_sqlalchemy
+
+
+            class DatastoreBase(sched_sqlalchemy.SQLAlchemyJobStore):
+                def __init__(self, db_config):
+                    super().__init__(url="sqlite:///" + db_config["file_path"], tablename="scheduler_jobs")
+        """,
+        "sched/server.py": """
+            from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+            from sqlalchemy import create_engine
+
+            plain = SQLAlchemyJobStore(url="postgresql://u@db/jobs", engine_options={"pool_size": 5})
+            shared = SQLAlchemyJobStore(engine=create_engine("postgresql://u@db/app"))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [f"{p.file}:{p.line}" for p in report.pools] == ["sched/server.py:5"]
+    inside = [w.split(": ")[0] for w in report.warnings if "makes a pool inside apscheduler" in w]
+    assert inside == ["sched/datastore.py:4", "sched/server.py:4"]

@@ -40,6 +40,9 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
 - pools of libraries pool-doctor has no stack for (UNREAD: aiopg's `create_pool` and `aiopg.sa.create_engine`,
   postgres.py's `Postgres`, peewee's `playhouse.pool` databases, databases' `Database`), each named where it is
   called by its own name, and a project class that subclasses one at its `class` line;
+- APScheduler 3.x's `SQLAlchemyJobStore(url=...)` (apscheduler.jobstores.sqlalchemy): `create_engine(url,
+  **(engine_options or {}))` in its constructor, unless it was given an `engine` (ndscheduler's datastores, a
+  project subclass calling `super().__init__(url=...)`);
 - dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
   `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
   'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
@@ -65,6 +68,7 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "AsyncpgConfig": "litestar_asyncpg",
     "PG": "asyncpgsa",
     **dict.fromkeys(("configure_dbsession", "configure_engine"), "snovault"),
+    "SQLAlchemyJobStore": "apscheduler",
     # (safir's `db_session_dependency.initialize(url, password)`, whose name alone is too common, only there)
     **dict.fromkeys(("create_database_engine", "initialize", "run_migrations_online"), "safir"),
 }
@@ -111,7 +115,7 @@ UNREAD_POOL = (
     "makes a pool of a library pool-doctor does not read (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): "
     "this pool is not reported"
 )
-GIVEN_ENGINE = {"engine_instance", "pool_instance"}  # the config then uses that engine (pool): the app's own
+GIVEN_ENGINE = {"engine_instance", "pool_instance", "engine"}  # the config then uses that engine (pool): the app's own
 
 
 def hint(data: bytes) -> bool:
@@ -150,8 +154,15 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
     for cls in module.classes.values():  # liberapay's `class DB(Postgres)`, made as `DB(url)` where it is needed
         for base in cls.bases:
             made = ev.force(ev.eval(base, Frame(module)))
-            if isinstance(made, ExternalRef) and any(made.dotted == f"{m}.{n}" for n, (m, _) in UNREAD.items()):
-                found.append(f"{module.display}:{cls.lineno}: {cls.name}, a subclass of {made.dotted}, {UNREAD_POOL}")
+            dotted = made.dotted if isinstance(made, ExternalRef) else ""
+            inside = next((lib for n, lib in ENGINES.items() if n[0].isupper() and dotted.endswith(f".{n}")), None)
+            if any(dotted == f"{m}.{n}" for n, (m, _) in UNREAD.items()):
+                found.append(f"{module.display}:{cls.lineno}: {cls.name}, a subclass of {dotted}, {UNREAD_POOL}")
+            elif inside is not None and _from(inside, dotted):  # (ndscheduler's DatastoreBase(SQLAlchemyJobStore))
+                found.append(
+                    f"{module.display}:{cls.lineno}: {cls.name}, a subclass of {dotted}, makes a pool inside "
+                    f"{inside}; the scan reads only the project's code, so this pool is not reported"
+                )
     for call in includes:
         named = call.args[0].value if isinstance(call.args[0], ast.Constant) else None
         if isinstance(named, str) and named in INCLUDES:
