@@ -399,3 +399,28 @@ def test_apscheduler_job_stores_make_a_pool_inside_apscheduler(tmp_path: Path, m
     assert [f"{p.file}:{p.line}" for p in report.pools] == ["sched/server.py:5"]
     inside = [w.split(": ")[0] for w in report.warnings if "makes a pool inside apscheduler" in w]
     assert inside == ["sched/datastore.py:4", "sched/server.py:4"]
+
+
+def test_a_settings_module_that_runs_files_it_reads_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # akvo-rsr: the settings package exec()s every *.conf beside it, then every /config_overrides/*.conf (a
+    # docker mount); DATABASES is set only there, so "no pools" alone would be a false all-clear
+    files = {
+        "manage.py": 'import os\n\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "akvo.settings")\n',
+        "akvo/__init__.py": "",
+        "akvo/settings/__init__.py": """
+            import glob
+            import os.path
+
+            for f in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "*.conf"))):
+                with open(os.path.abspath(f), "rb") as g:
+                    exec(compile(g.read(), f, "exec"))
+        """,
+        "akvo/settings/10-base.conf": "DEBUG = False\n",
+        "akvo/tools.py": "def run(source):\n    exec(open(source).read())\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert report.pools == []
+    warned = [w for w in report.warnings if "exec() runs settings read from files" in w]
+    assert [w.split(": ")[0] for w in warned] == ["akvo/settings/__init__.py:6"]

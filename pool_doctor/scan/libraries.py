@@ -51,6 +51,7 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
 from __future__ import annotations
 
 import ast
+import re
 
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts
@@ -115,11 +116,16 @@ UNREAD_POOL = (
     "makes a pool of a library pool-doctor does not read (it reads SQLAlchemy, asyncpg, psycopg_pool and Django): "
     "this pool is not reported"
 )
+# A settings module that runs other files' code at start-up (akvo-rsr's `exec(compile(g.read(), path, "exec"))` of
+# every *.conf beside it and under /config_overrides/): what they set is read by no one here; named in a warning
+EXECUTES = re.compile(rb"\bexec\((?:\s*compile\()?[^\n]*\.read\(")
 GIVEN_ENGINE = {"engine_instance", "pool_instance", "engine"}  # the config then uses that engine (pool): the app's own
 
 
 def hint(data: bytes) -> bool:
-    """Whether a file may call one of them (so it is read)."""
+    """Whether a file may call one of them (so it is read), or run a file's code (EXECUTES)."""
+    if EXECUTES.search(data):
+        return True
     if (b"include" in data and any(name.encode() in data for name in INCLUDES)) or TURBOGEARS.encode() in data:
         return True
     if any(name.encode() in data and any(t in data for t in texts) for name, (_, texts) in UNREAD.items()):
@@ -162,6 +168,13 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
                 found.append(
                     f"{module.display}:{cls.lineno}: {cls.name}, a subclass of {dotted}, makes a pool inside "
                     f"{inside}; the scan reads only the project's code, so this pool is not reported"
+                )
+    if any("settings" in part for part in module.name.split(".")):
+        for site in module.calls.get("exec", []):
+            if not site.functions and EXECUTES.search(module.segment(site.call).encode()):
+                found.append(
+                    f"{module.display}:{site.call.lineno}: exec() runs settings read from files at start-up; "
+                    "the scan does not read them, so a DATABASES they set is not reported"
                 )
     for call in includes:
         named = call.args[0].value if isinstance(call.args[0], ast.Constant) else None
