@@ -203,6 +203,7 @@ class Project:
         self.import_base = self.base
         while (self.import_base / "__init__.py").is_file() and self.import_base.parent != self.import_base:
             self.import_base = self.import_base.parent
+        self._tree: list[tuple[Path, list[str]]] | None = None  # (walk: the folders, kept)
         self.files: list[Path] = sorted(self.walk(".py"))
         self.index: dict[str, list[Path]] = {}
         for path in (p for p in self.files if p.suffix != ".wsgi"):  # (run by a server, never imported)
@@ -217,12 +218,22 @@ class Project:
         self.kept: dict[Path, bytes] = {}  # files pass 1 read but did not parse, while they fit (scanner.KEEP_BYTES)
         self._beside: dict[Path, bool] = {}  # a template a module beside it star-imports (asides.imported_beside)
         self._asides: dict[Path, str | None] = {}  # (aside is asked of every file, again and again)
+        self._tests_folders: dict[Path, bool] = {}  # (answers: a folder the tests' modules are imported from)
 
     def walk(self, suffix: str) -> Iterator[Path]:
         """The project's files named `*suffix` (its .py files; its .ini files), outside virtualenvs."""
         if self.single_file:
             yield from [self.root] if suffix == ".py" else sorted(self.root.parent.glob(f"*{suffix}"))
             return
+        self._tree = self._tree if self._tree is not None else list(self._walked())  # (one walk, kept)
+        for here, filenames in self._tree:
+            for name in filenames:  # (and its scripts: bin/manage-db, .wsgi)
+                script = name.endswith(".wsgi") or ("." not in name and is_python_script(here / name))
+                if name.endswith(suffix) or (suffix == ".py" and script):
+                    yield here / name
+
+    def _walked(self) -> Iterator[tuple[Path, list[str]]]:
+        """The folders walk() reads, each with its files' names (walked once: several suffixes are asked)."""
         for directory, dirnames, filenames in os.walk(self.root):
             here = Path(directory)
             # A virtualenv or installed packages inside a project are someone else's code; scanning
@@ -238,10 +249,7 @@ class Project:
                 and not (here / d / "pyvenv.cfg").exists()
                 and not (below and any((here / d / marker).exists() for marker in VENDORED.get(d, ())))
             ]
-            for name in (n for n in filenames if n not in installed):  # (and its scripts: bin/manage-db, .wsgi)
-                script = name.endswith(".wsgi") or ("." not in name and is_python_script(here / name))
-                if name.endswith(suffix) or (suffix == ".py" and script):
-                    yield here / name
+            yield here, [n for n in filenames if n not in installed]
 
     def display(self, path: Path) -> str:
         if self.single_file:  # the file as given; a file beside it (its .ini, .env) from the same folder
@@ -273,7 +281,9 @@ class Project:
     def answers(self, dotted: str, path: Path) -> bool:
         """Whether the app's imports of `dotted` may find `path`: not from a folder of the tests."""
         root = _import_root(path, dotted)
-        return not (root.is_relative_to(self.base) and is_test_file(self.within(root) / "_.py"))
+        if root not in self._tests_folders:
+            self._tests_folders[root] = root.is_relative_to(self.base) and is_test_file(self.within(root) / "_.py")
+        return not self._tests_folders[root]
 
     def _imported_beside(self, path: Path) -> bool:
         return self._beside[path] if path in self._beside else self._beside.setdefault(path, imported_beside(path))

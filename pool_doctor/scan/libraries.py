@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts
@@ -122,9 +123,9 @@ EXECUTES = re.compile(rb"\bexec\((?:\s*compile\()?[^\n]*\.read\(")
 GIVEN_ENGINE = {"engine_instance", "pool_instance", "engine"}  # the config then uses that engine (pool): the app's own
 
 
-def hint(data: bytes) -> bool:
-    """Whether a file may call one of them (so it is read), or run a file's code (EXECUTES)."""
-    if EXECUTES.search(data):
+def hint(data: bytes, path: Path | None = None) -> bool:
+    """Whether a file may call one of them (so it is read), or, a settings module, run a file's code (EXECUTES)."""
+    if path is not None and "settings" in str(path) and b"exec(" in data and EXECUTES.search(data):
         return True
     if (b"include" in data and any(name.encode() in data for name in INCLUDES)) or TURBOGEARS.encode() in data:
         return True

@@ -123,10 +123,10 @@ def _scan(path: Path) -> ScanReport:
         callers.note_classes(project, file, data)
         if not project.aside(file):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
             project.mentions.update(needle for needle in MENTIONS if needle in data)
-            project.mentions.update([FLASK] if FLASK_IMPORT.search(data) else [])
-        if CELERY_APP.search(data):
+            project.mentions.update([FLASK] if b"flask" in data and FLASK_IMPORT.search(data) else [])
+        if b"celery" in data and CELERY_APP.search(data):  # (a word first: the patterns try each line)
             workers.append(project.display(file))
-        if triggered(data) or sets_environment(data) or extension_hint(data) or libraries.hint(data):
+        if triggered(data) or sets_environment(data) or extension_hint(data) or libraries.hint(data, file):
             module = project.parse(file, data)
             if module is not None:
                 pending.append(module)

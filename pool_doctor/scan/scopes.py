@@ -349,7 +349,7 @@ class Scopes:
         project module it names; None for anything else."""
         if self._namespaces is None:  # (the first parts of the project's module names that name no module of
             index = self.project.index  # the app's: docassemble's tests/features/steps/docassemble.py is none)
-            named = {key for key, paths in index.items() if any(self.project.answers(key, p) for p in paths)}
+            named = {k for k, paths in index.items() if "." not in k and any(self.project.answers(k, p) for p in paths)}
             self._namespaces = {key.split(".")[0] for key in index} - named
         if dotted.split(".")[0] not in self._namespaces:
             return None
