@@ -424,3 +424,44 @@ def test_a_settings_module_that_runs_files_it_reads_is_named_in_a_warning(
     assert report.pools == []
     warned = [w for w in report.warnings if "exec() runs settings read from files" in w]
     assert [w.split(": ")[0] for w in warned] == ["akvo/settings/__init__.py:6"]
+
+
+def test_a_module_dict_a_loader_fills_in_place_is_not_known_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docassemble: `daconfig = {}`, filled by load() from a YAML file at start-up; a bind set only where a key of it
+    # is there was dropped as if the dict stayed empty
+    files = {
+        "webapp/__init__.py": "",
+        "webapp/config.py": """
+            import yaml
+
+            daconfig = {"sql ping": False}
+
+
+            def load(filename="/usr/share/docassemble/config/config.yml"):
+                with open(filename) as stream:
+                    for key, val in yaml.safe_load(stream).items():
+                        daconfig[key.replace("_", " ")] = val
+        """,
+        "webapp/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from webapp import config
+            from webapp.config import daconfig
+
+            config.load()
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://da@dbhost/docassemble"
+            if daconfig.get("variables snapshot db") is not None:
+                app.config["SQLALCHEMY_BINDS"] = {"snapshot": {"url": daconfig["variables snapshot db"]["url"]}}
+            db = SQLAlchemy(app)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    calls = sorted(p.call for p in report.pools)
+    assert len(calls) == 2 and any("snapshot" in c for c in calls)
+    # what the module writes stays the value with nothing loaded
+    engine = next(p for p in report.pools if "snapshot" not in p.call)
+    assert engine.settings["url"].value == "postgresql://da@dbhost/docassemble"

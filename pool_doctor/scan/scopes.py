@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
@@ -25,6 +26,7 @@ from pool_doctor.scan.kinds import (
     SV,
     Branches,
     ClassRef,
+    DictV,
     ExternalRef,
     Frame,
     FuncRef,
@@ -34,7 +36,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
-from pool_doctor.scan.statements import ANY_SETTING, LOCALS, assigned_names
+from pool_doctor.scan.statements import ANY_SETTING, LOCALS, assigned_names, changed_name
 
 EXTERNAL_ROOTS = {
     "os",
@@ -113,6 +115,7 @@ class Scopes:
         self._importing: set[tuple[int, str]] = set()
         self._namespaces: set[str] | None = None
         self._stubbed: dict[tuple[int, str], str | None] = {}  # stub_import's answers, by module and name
+        self._filled: dict[int, dict[str, str]] = {}  # (filled_by)
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
         if frame.flow:  # the locals as the function's statements left them (scan/flow.py)
@@ -242,7 +245,7 @@ class Scopes:
         if ANY_SETTING in module.rebound and name in module.assigns:  # (any of the module's names)
             return unknown(module, node, why=f"{name}, set again by {module.rebound[ANY_SETTING]}() through globals()")
         if state is not None and name in state:
-            return self.ev.force(state[name])
+            return self._as_filled(module, name, self.ev.force(state[name]))
         if state is not None and name in module.assigns:
             return unknown(module, node, why=f"{name} (not set when the module is imported)")
         if name in module.assigns:  # the module's statements are running: its assignments alone
@@ -257,7 +260,7 @@ class Scopes:
                 del self._globals[key]
                 raise
             self._globals[key] = value
-            return value
+            return self._as_filled(module, name, value)
         if name in module.functions:
             return FuncRef(module, module.functions[name])
         if name in module.classes:
@@ -289,6 +292,27 @@ class Scopes:
         if name == "__name__":
             return SV(module.import_name or module.name, None, source="__name__")
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
+
+    def _as_filled(self, module: Module, name: str, value: Any) -> Any:
+        """A module's dict that one of its functions fills in place (docassemble's `daconfig = {}`, which `load()`
+        fills from a YAML file at start-up): what the module writes, and any key the function may have set."""
+        if not isinstance(value, DictV) or (by := self.filled_by(module).get(name)) is None:
+            return value
+        return replace(value, items=dict(value.items), opaque=[*value.opaque, f"**{name} as {by}() fills it"])
+
+    def filled_by(self, module: Module) -> dict[str, str]:
+        """The module's names a function of its own changes in place (`NAME[key] = v`, `NAME.update(...)`),
+        each with the function's name."""
+        if id(module) not in self._filled:
+            found: dict[str, str] = {}
+            for func in (n for n in ast.walk(module.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+                own = self.local_names(func) | {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}
+                for stmt in (n for n in ast.walk(func) if isinstance(n, ast.stmt)):
+                    name = changed_name(stmt)
+                    if name is not None and name in module.assigns and name not in own:
+                        found.setdefault(name, func.name)
+            self._filled[id(module)] = found
+        return self._filled[id(module)]
 
     def _defines(self, module: Module, name: str, seen: int) -> bool:
         """Whether a module gives the name to `from module import *`: its own, or through its own star imports
