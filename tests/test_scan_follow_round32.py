@@ -465,3 +465,21 @@ def test_a_module_dict_a_loader_fills_in_place_is_not_known_empty(
     # what the module writes stays the value with nothing loaded
     engine = next(p for p in report.pools if "snapshot" not in p.call)
     assert engine.settings["url"].value == "postgresql://da@dbhost/docassemble"
+
+
+def test_turbogears_1_config_loading_is_named_in_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # beaker: turbogears.update_config() loads server.cfg, whose sqlalchemy.dburi TurboGears 1 makes the engine of
+    files = {
+        "server.cfg": '[global]\nsqlalchemy.dburi = "mysql://beaker@localhost/beaker"\nsqlalchemy.pool_recycle = 3600\n',
+        "bkr/__init__.py": "",
+        "bkr/util.py": """
+            import turbogears
+
+
+            def load_config(configfile="/etc/beaker/server.cfg"):
+                turbogears.update_config(configfile=configfile, modulename="bkr.config")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert report.pools == []
+    assert [w for w in report.warnings if w.startswith("bkr/util.py:5: turbogears.update_config() makes a pool")]

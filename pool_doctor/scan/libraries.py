@@ -43,6 +43,9 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
 - APScheduler 3.x's `SQLAlchemyJobStore(url=...)` (apscheduler.jobstores.sqlalchemy): `create_engine(url,
   **(engine_options or {}))` in its constructor, unless it was given an `engine` (ndscheduler's datastores, a
   project subclass calling `super().__init__(url=...)`);
+- TurboGears 1.x's `turbogears.update_config(configfile=...)`: the config file's `sqlalchemy.dburi` and
+  `sqlalchemy.*` options, which `turbogears.database.get_engine()` makes the app's engine of (`bind_metadata()`
+  at start-up when `sqlalchemy.dburi` is set; beaker's server.cfg);
 - dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
   `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
   'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
@@ -71,6 +74,7 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "PG": "asyncpgsa",
     **dict.fromkeys(("configure_dbsession", "configure_engine"), "snovault"),
     "SQLAlchemyJobStore": "apscheduler",
+    "update_config": "turbogears",  # (TurboGears 1: its engine from the config file's sqlalchemy.dburi)
     # (safir's `db_session_dependency.initialize(url, password)`, whose name alone is too common, only there)
     **dict.fromkeys(("create_database_engine", "initialize", "run_migrations_online"), "safir"),
 }
