@@ -483,3 +483,58 @@ def test_turbogears_1_config_loading_is_named_in_a_warning(tmp_path: Path, monke
     report = scan(tmp_path, files, monkeypatch)
     assert report.pools == []
     assert [w for w in report.warnings if w.startswith("bkr/util.py:5: turbogears.update_config() makes a pool")]
+
+
+def test_each_run_of_a_loop_tests_its_own_item(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # debsources: guess_conffile() returns the first of three paths that exists; each run's `conffile.exists()`
+    # is a test of its own file, not one test three times (which made the branches contradict each other)
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": """
+            from pathlib import Path
+
+            from sqlalchemy import create_engine
+
+            CANDIDATES = [Path("/srv/app/local.db"), Path("/var/lib/app/app.db")]
+
+
+            def guess():
+                for candidate in CANDIDATES:
+                    if candidate.exists():
+                        return candidate
+                return "/tmp/app.db"
+
+
+            engine = create_engine(f"sqlite:///{guess()}")
+        """,
+    }
+    url = scan(tmp_path, files, monkeypatch).pools[0].settings["url"]
+    assert [(b.value, b.when) for b in url.branches] == [
+        ("sqlite:////tmp/app.db", "otherwise"),
+        ("sqlite:////srv/app/local.db", "'/srv/app/local.db'.exists()"),
+        ("sqlite:////var/lib/app/app.db", "'/var/lib/app/app.db'.exists()"),
+    ]
+    # items the scan cannot write as a value: each run's test is named by its run
+    files["app/db.py"] = """
+        import json
+
+        from sqlalchemy import create_engine
+
+        SOURCES = [json.load(open("/etc/a.json")), json.load(open("/etc/b.json"))]
+
+
+        def pick():
+            for source in SOURCES:
+                if source.get("url"):
+                    return source["url"]
+            return "sqlite://"
+
+
+        engine = create_engine(pick())
+    """
+    url = scan(tmp_path / "unread", files, monkeypatch).pools[0].settings["url"]
+    assert [b.when for b in url.branches] == [
+        "otherwise",
+        'source.get("url") (run 1 of the loop)',
+        'source.get("url") (run 2 of the loop)',
+    ]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.files import FileV
+from pool_doctor.scan.files import FileV, PathV
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, last_name
 from pool_doctor.scan.kinds import (
     SV,
@@ -22,10 +23,11 @@ from pool_doctor.scan.kinds import (
     InstanceRef,
     Interpreter,
     MethodRef,
+    is_known,
     unknown,
 )
 from pool_doctor.scan.model import NOT_SET
-from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import, instance_writes
+from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import, instance_writes, with_values
 from pool_doctor.scan.statements import attribute_set, named_attribute
 
 # A dict's methods that change it in place.
@@ -324,6 +326,18 @@ def _is_none(node: ast.expr) -> bool:
 
 ABSENCE = {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Exception", "BaseException"}
 UNSET = {"KeyError", "LookupError", "Exception", "BaseException"}  # what `os.environ["X"]` raises, X unset
+
+
+def item_test(ev: Interpreter, test: ast.expr, values: dict[str, Any], runs: dict[str, int], module: Module) -> str:
+    """A test in an unrolled loop, as this run reads it: the item's literal values written in (`'sql_uri' not in
+    config['database']` for `option not in config[key]`), a path as the file it names; else the run's number
+    after it. Each run's test is its own, never the same test as another run's."""
+    written = {name: v.value for name, v in values.items() if is_known(v)}
+    paths = {name: Path(v.path) for name, v in values.items() if isinstance(v, PathV)}
+    written |= {n: ev.project.display(p) if p.is_relative_to(ev.project.base) else str(p) for n, p in paths.items()}
+    text = with_values(test, written) or module.segment(test)
+    others = sorted({runs[name] for name in values if name not in written})
+    return f"{text} (run {others[0]} of the loop)" if others else text
 
 
 def match_paths(

@@ -54,7 +54,7 @@ class Run:
     returns: list[tuple[Guard, Any]] = field(default_factory=list)
     budget: int = MAX_STATEMENTS
     loops: list[tuple[list[State], list[State]]] = field(default_factory=list)  # each loop's breaks, continues
-    items: set[str] = field(default_factory=set)  # names an unrolled loop binds to its item (each run's own test)
+    items: dict[str, int] = field(default_factory=dict)  # names an unrolled loop binds to its item: the run (1...)
     body: bool = False  # a module's or a class's own statements, not a function's
     strict: bool = False  # running to a target: a side of an `if` the code rules out is not entered
 
@@ -295,13 +295,11 @@ class Flow:
         )
 
     def test_text(self, run: Run, test: ast.expr, state: State) -> str:
-        """The test as written; in an unrolled loop, with the item's values it reads (`'sql_uri' not in
-        config['database']` for `option not in config[key]`): each run's test is its own."""
-        read = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)} & run.items
+        """The test as written; in an unrolled loop, each run's its own (effects.item_test)."""
+        read = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)} & run.items.keys()
         frame = self.frame(run, state)
         values = {name: self.ev.force(self.ev.eval(ast.Name(name, ast.Load()), frame)) for name in read}
-        known = {name: v.value for name, v in values.items() if isinstance(v, SV) and v.known}
-        return nodes.with_values(test, known) or run.module.segment(test)
+        return effects.item_test(self.ev, test, values, run.items, run.module)
 
     def sides(self, run: Run, stmt: ast.If, state: State) -> tuple[bool | None, bool, State, State]:
         """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or decided
@@ -469,10 +467,11 @@ class Flow:
         current: State | None = state
         exits: list[State] = []
         back = changes.loop_places(self.ev, self.frame(run, state), stmt, len(items))
+        names = {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}  # (each run's, Run.items)
         for index, item in enumerate(items):
             assert current is not None
             run.loops.append(([], []))
-            bound, run.items = run.items, run.items | {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+            bound, run.items = run.items, run.items | dict.fromkeys(names, index + 1)
             try:
                 after, _ = self.block(run, stmt.body, self.assign_target(run, stmt.target, item, current), guard)
                 if (
