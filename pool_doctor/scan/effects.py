@@ -5,6 +5,7 @@ the caller handed it (`maybe_set(settings, "database.url", "DATABASE_URL")`, war
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.model import NOT_SET
-from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import, instance_writes, with_values
+from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import, instance_writes
 from pool_doctor.scan.statements import attribute_set, named_attribute
 
 # A dict's methods that change it in place.
@@ -328,16 +329,48 @@ ABSENCE = {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Excep
 UNSET = {"KeyError", "LookupError", "Exception", "BaseException"}  # what `os.environ["X"]` raises, X unset
 
 
-def item_test(ev: Interpreter, test: ast.expr, values: dict[str, Any], runs: dict[str, int], module: Module) -> str:
-    """A test in an unrolled loop, as this run reads it: the item's literal values written in (`'sql_uri' not in
-    config['database']` for `option not in config[key]`), a path as the file it names; else the run's number
-    after it. Each run's test is its own, never the same test as another run's."""
-    written = {name: v.value for name, v in values.items() if is_known(v)}
-    paths = {name: Path(v.path) for name, v in values.items() if isinstance(v, PathV)}
-    written |= {n: ev.project.display(p) if p.is_relative_to(ev.project.base) else str(p) for n, p in paths.items()}
-    text = with_values(test, written) or module.segment(test)
-    others = sorted({runs[name] for name in values if name not in written})
-    return f"{text} (run {others[0]} of the loop)" if others else text
+def item_test(
+    ev: Interpreter, test: ast.expr, read: Callable[[ast.expr], Any], runs: dict[str, int], module: Module
+) -> str:
+    """A test in an unrolled loop, as this run reads it: what it reads of the item written as its value where that
+    is a literal (`'sql_uri' not in config['database']` for `option not in config[key]`, `env["var"]` as 'A_URL'),
+    a path as the file it names; else the run's number after it. Each run's test is its own."""
+    values = _ItemValues(ev, read, runs)
+    written = values.visit(copy.deepcopy(test))
+    left = {runs[n.id] for n in ast.walk(written) if isinstance(n, ast.Name) and n.id in runs}
+    try:
+        text = ast.unparse(written) if values.wrote else module.segment(test)
+    except ValueError:  # (Python 3.11: a backslash in a value written into an f-string's expression part)
+        text, left = module.segment(test), set(runs.values())
+    return f"{text} (run {min(left)} of the loop)" if left else text
+
+
+class _ItemValues(ast.NodeTransformer):
+    """An item name, or a key or an attribute of one (`env["var"]`), as the literal it holds in this run."""
+
+    def __init__(self, ev: Interpreter, read: Callable[[ast.expr], Any], runs: dict[str, int]) -> None:
+        self.ev, self.read, self.runs = ev, read, runs
+        self.wrote = False
+
+    def visit(self, node: ast.AST) -> Any:
+        if isinstance(node, (ast.Name, ast.Subscript, ast.Attribute)) and self._of_item(node):
+            value = self.read(node)
+            if is_known(value) and (value.value is None or isinstance(value.value, (str, int, float, bool))):
+                self.wrote = True
+                return ast.copy_location(ast.Constant(value.value), node)
+            if isinstance(value, PathV):
+                path, project = Path(value.path), self.ev.project
+                self.wrote = True
+                shown = project.display(path) if path.is_relative_to(project.base) else str(path)
+                return ast.copy_location(ast.Constant(shown), node)
+        return super().visit(node)
+
+    def _of_item(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.runs
+        if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Constant):
+            return False
+        return isinstance(node, (ast.Subscript, ast.Attribute)) and self._of_item(node.value)
 
 
 def match_paths(

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from pool_doctor.scan import callers
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import CallSite, FunctionNode, Module
+from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.names import last_name
 
 Makes = Callable[[Module, CallSite], bool]  # whether the call at a site makes a pool
@@ -51,7 +51,31 @@ def never_made(finder: Finder, module: Module, site: CallSite) -> bool:
         return False
     given = callers.calls_of(finder.ev.project, func, finder.called)
     index = _index(func, name)
-    return bool(given) and all(_hands_a_pool(m, s, name, index, makes) for m, s in given)
+    handed = bool(given) and all(_hands_a_pool(m, s, name, index, makes) for m, s in given)
+    return handed and _only_called(finder.ev.project, func, given)
+
+
+def _only_called(project: Project, func: FunctionNode, given: list[tuple[Module, CallSite]]) -> bool:
+    """Whether the app names the function only to make those calls: not handed on (`Thread(target=migrate)`),
+    not called where the scan does not link the call to it (`service.connect()` on an instance it cannot tell),
+    not named in a file it did not read."""
+    calls = {id(site.call.func) for _, site in given}
+    for path in project.files:
+        module = project.modules.get(path)
+        if project.aside(path) or (module is not None and func.name not in module.source):
+            continue
+        if module is None:
+            data = project.kept.get(path) or read_source(path)[0]
+            if data is None or func.name.encode() not in data:
+                continue
+            return False  # (a file the scan did not read names it: whether it hands a pool is not known)
+        for node in ast.walk(module.tree):
+            named = (isinstance(node, ast.Name) and node.id == func.name) or (
+                isinstance(node, ast.Attribute) and node.attr == func.name
+            )
+            if named and isinstance(getattr(node, "ctx", None), ast.Load) and id(node) not in calls:
+                return False
+    return True
 
 
 def _index(func: FunctionNode, name: str) -> int | None:
@@ -62,7 +86,15 @@ def _index(func: FunctionNode, name: str) -> int | None:
 
 
 def fallback_for(func: FunctionNode, call: ast.Call) -> str | None:
-    """The parameter (default None) the function uses instead of making the pool in `call`, if any."""
+    """The parameter (default None) the function uses instead of making the pool in `call`, if any, where the
+    function sets it nowhere else (`if os.environ.get("OWN"): engine = None` first: the fallback may run)."""
+    name = _fallback_for(func, call)
+    stores = [n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+    own = {id(t) for n in ast.walk(func) if isinstance(n, ast.Assign) and _holds([n.value], call) for t in n.targets}
+    return name if all(id(n) in own for n in stores) else None
+
+
+def _fallback_for(func: FunctionNode, call: ast.Call) -> str | None:
     params = _none_defaults(func)
     for node in ast.walk(func):
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
@@ -129,14 +161,25 @@ def _hands_a_pool(module: Module, site: CallSite, name: str, index: int | None, 
         given = args[index]
     if isinstance(given, ast.Name):
         scope = site.functions[-1] if site.functions else module.tree
-        made = [
-            node.value
-            for node in ast.walk(scope)
-            if isinstance(node, (ast.Assign, ast.AnnAssign))
-            and any(isinstance(t, ast.Name) and t.id == given.id for t in _targets(node))
-        ]
-        return bool(made) and all(_made_here(module, value, makes) for value in made)
+        return _bound_to_pools(scope, given.id, module, makes)
     return given is not None and _made_here(module, given, makes)
+
+
+def _bound_to_pools(scope: ast.AST, name: str, module: Module, makes: Makes) -> bool:
+    """Whether every binding of `name` in the scope is `name = <a pool call>` (not a parameter, a tuple's part, a
+    loop's target: the caller's own `e=None` passes None on)."""
+    params = ast.walk(scope.args) if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else ()
+    if any(isinstance(a, ast.arg) and a.arg == name for a in params):
+        return False
+    stores = [n for n in ast.walk(scope) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+    made = {
+        id(target): node.value
+        for node in ast.walk(scope)
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        for target in _targets(node)
+        if isinstance(target, ast.Name) and target.id == name
+    }
+    return bool(stores) and all(id(n) in made and _made_here(module, made[id(n)], makes) for n in stores)
 
 
 def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:

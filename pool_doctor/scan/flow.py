@@ -296,10 +296,11 @@ class Flow:
 
     def test_text(self, run: Run, test: ast.expr, state: State) -> str:
         """The test as written; in an unrolled loop, each run's its own (effects.item_test)."""
-        read = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)} & run.items.keys()
+        read = {n.id: run.items[n.id] for n in ast.walk(test) if isinstance(n, ast.Name) and n.id in run.items}
+        if not read:
+            return run.module.segment(test)
         frame = self.frame(run, state)
-        values = {name: self.ev.force(self.ev.eval(ast.Name(name, ast.Load()), frame)) for name in read}
-        return effects.item_test(self.ev, test, values, run.items, run.module)
+        return effects.item_test(self.ev, test, lambda node: self.ev.force(self.ev.eval(node, frame)), read, run.module)
 
     def sides(self, run: Run, stmt: ast.If, state: State) -> tuple[bool | None, bool, State, State]:
         """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or decided

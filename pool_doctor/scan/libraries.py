@@ -58,7 +58,7 @@ import re
 from pathlib import Path
 
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module, dotted_parts
+from pool_doctor.scan.finder import Module, dotted_parts, last_name
 from pool_doctor.scan.kinds import ExternalRef, Frame
 
 ENGINES = {  # the callable's name -> the library (its package, or module) that defines it
@@ -147,10 +147,7 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
         sites += [(call, call.args[0]) for call in includes if _named(call.args[0], name)]  # config.include(f)
         for call, func in sites:
             made = ev.force(ev.eval(func, Frame(module)))
-            given = any(  # the app's own engine (not a literal None)
-                kw.arg in GIVEN_ENGINE and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
-                for kw in call.keywords
-            )
+            given = _given_engine(call, name)
             exact = name not in EXACT or made.dotted.endswith(EXACT[name]) if isinstance(made, ExternalRef) else False
             if isinstance(made, ExternalRef) and _from(library, made.dotted) and not given and exact:
                 found.append(
@@ -169,7 +166,8 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
             inside = next((lib for n, lib in ENGINES.items() if n[0].isupper() and dotted.endswith(f".{n}")), None)
             if any(dotted == f"{m}.{n}" for n, (m, _) in UNREAD.items()):
                 found.append(f"{module.display}:{cls.lineno}: {cls.name}, a subclass of {dotted}, {UNREAD_POOL}")
-            elif inside is not None and _from(inside, dotted):  # (ndscheduler's DatastoreBase(SQLAlchemyJobStore))
+            elif inside is not None and _from(inside, dotted) and not _init_given_engine(cls, dotted.rsplit(".")[-1]):
+                # (ndscheduler's DatastoreBase(SQLAlchemyJobStore), whose __init__ calls super().__init__(url=...))
                 found.append(
                     f"{module.display}:{cls.lineno}: {cls.name}, a subclass of {dotted}, makes a pool inside "
                     f"{inside}; the scan reads only the project's code, so this pool is not reported"
@@ -197,6 +195,25 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
                 f"({TURBOGEARS} = True); the scan reads only the project's code, so this pool is not reported"
             )
     return found
+
+
+def _given_engine(call: ast.Call, name: str) -> bool:
+    """Whether the call hands the library the app's own engine (not a literal None): `engine_instance=`,
+    `pool_instance=`, `engine=`, or APScheduler's second positional argument (`SQLAlchemyJobStore(url, engine)`)."""
+    given = [kw.value for kw in call.keywords if kw.arg in GIVEN_ENGINE]
+    given += [call.args[1]] if name == "SQLAlchemyJobStore" and len(call.args) > 1 else []
+    return any(not (isinstance(value, ast.Constant) and value.value is None) for value in given)
+
+
+def _init_given_engine(cls: ast.ClassDef, name: str) -> bool:
+    """Whether a subclass's `super().__init__(...)` (or `Base.__init__(self, ...)`) hands the library an engine."""
+    inits = [n for n in ast.walk(cls) if isinstance(n, ast.Call) and last_name(n.func) == "__init__"]
+    for call in inits:  # (`Base.__init__(self, url, engine)`: past self)
+        unbound = isinstance(call.func, ast.Attribute) and not isinstance(call.func.value, ast.Call)
+        shifted = ast.Call(call.func, call.args[1:], call.keywords) if unbound else call
+        if _given_engine(shifted, name):
+            return True
+    return False
 
 
 def _turns_on(node: ast.AST) -> bool:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ast
-import copy
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from pool_doctor.scan.finder import (
     CallSite,
@@ -418,19 +416,3 @@ def handed_to_engines(tree: ast.Module, names: set[str]) -> bool:
 
 
 ENGINE_CALLS = ("create_engine", "create_async_engine", "engine_from_config", "async_engine_from_config")
-
-
-def with_values(node: ast.expr, values: dict[str, Any]) -> str | None:
-    """The expression's text with the names whose values are literals written as those values (None: none is)."""
-    literals = {name: v for name, v in values.items() if v is None or isinstance(v, (str, int, float, bool))}
-    if not literals:
-        return None
-    return ast.unparse(_Put(literals).visit(copy.deepcopy(node)))
-
-
-class _Put(ast.NodeTransformer):
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.values = values
-
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return ast.copy_location(ast.Constant(self.values[node.id]), node) if node.id in self.values else node

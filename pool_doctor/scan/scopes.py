@@ -19,6 +19,7 @@ from pool_doctor.scan.finder import (
     FunctionNode,
     Module,
     Project,
+    library_target,
     read_source,
     resolve_relative,
 )
@@ -282,6 +283,8 @@ class Scopes:
                     return self.global_value(source, name, None, seen + 1)
             elif source is None and name not in BUILTIN_NAMES and name.upper() == name:  # `from .local_settings
                 return ExternalRef(f"{star}.{name}")  # import *` may set any setting; it leaves int() and os be
+            elif source is None and library_target(f"{star}.{name}") is not None:  # fedora-tagger's `from
+                return ExternalRef(f"{star}.{name}")  # sqlalchemy import *`, then create_engine(...)
         stubbed = self.stub_import(module, name)
         if stubbed is not None:  # lazy_loader.attach_stub(__name__, __file__): the names the .pyi beside imports
             return self.dotted_value(stubbed, module)

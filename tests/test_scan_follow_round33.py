@@ -1,0 +1,177 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round32.py (the open cases of held-out round 33). Each project is a few small files written here
+(never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+
+def test_a_pool_call_a_library_star_import_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # fedora-tagger: `from sqlalchemy import *` then create_engine(db_url, echo=debug) in a wrapper
+    files = {
+        "tagger/__init__.py": "",
+        "tagger/model.py": """
+            from sqlalchemy import *
+            from sqlalchemy.orm import sessionmaker
+
+
+            def create_tables(db_url, debug=False):
+                engine = create_engine(db_url, echo=debug)
+                return sessionmaker(bind=engine)
+        """,
+        "createdb.py": "from tagger import model\n\nsession = model.create_tables('sqlite:////var/tmp/t.db', debug=True)\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    settings = at(report, "createdb.py:3").settings
+    assert settings["url"].value == "sqlite:////var/tmp/t.db" and settings["echo"].value is True
+
+
+REVIEW_DB = """
+import os
+
+from sqlalchemy import create_engine
+
+URL = "postgresql://db/app"
+
+
+def run(url, engine=None):
+    engine = engine or create_engine(url, pool_size=7)
+    return engine
+
+
+def migrate(engine=None):
+    if os.environ.get("MIGRATE_OWN_ENGINE"):
+        engine = None
+    engine = engine or create_engine(URL, pool_size=8)
+    return engine
+
+
+def prepare(engine=None):
+    engine = engine or create_engine(URL, pool_size=9)
+    return engine
+"""
+
+
+@pytest.mark.parametrize(
+    ("main", "fallbacks"),
+    [
+        # the caller's own parameter, None by default, handed on
+        (
+            "def main(e=None):\n    if os.environ.get('FRESH'):\n        e = create_engine(URL)\n    run(URL, e)\n",
+            [7, 8, 9],
+        ),
+        # a tuple's part
+        ("def main():\n    e, fresh = None, os.environ.get('FRESH')\n    run(URL, e)\n", [7, 8, 9]),
+        # handed on as a callback: called with nothing
+        ("def main():\n    prepare(create_engine(URL))\n    threading.Thread(target=prepare).start()\n", [7, 8, 9]),
+        # the function sets the parameter back to None itself
+        ("def main():\n    migrate(create_engine(URL))\n", [7, 8, 9]),
+        # every use is a call that hands the engine its caller made: no fallback pool
+        ("def main():\n    e = create_engine(URL)\n    run(URL, e)\n", [8, 9]),  # (the others: no caller, a pool)
+    ],
+)
+def test_review_a_fallback_pool_is_none_only_where_no_use_can_let_it_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, main: str, fallbacks: list[int]
+) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": REVIEW_DB,
+        "app/main.py": "import os\nimport threading\n\nfrom sqlalchemy import create_engine\n\n"
+        "from app.db import URL, migrate, prepare, run\n\n\n" + main,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    sizes = [p.settings["pool_size"].value for p in report.pools if "pool_size" in p.settings]
+    assert sorted(s for s in sizes if s in (7, 8, 9)) == fallbacks
+
+
+def test_review_a_method_called_on_an_instance_the_scan_cannot_link_keeps_its_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/svc.py": """
+            from sqlalchemy import create_engine
+
+
+            class Service:
+                def connect(self, engine=None):
+                    self.engine = engine or create_engine("postgresql://db/app", pool_size=7)
+
+                def replica(self):
+                    self.connect(create_engine("postgresql://replica/app", pool_size=2))
+        """,
+        "app/main.py": "from app import svc\n\n\ndef main(service):\n    service.connect()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted(p.settings["pool_size"].value for p in report.pools) == [2, 7]
+
+
+def test_review_a_loop_item_with_a_backslash_is_no_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python 3.11's ast.unparse cannot write a backslash into an f-string's expression part
+    files = {
+        "app.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            url = "sqlite://"
+            for folder in ("C:\\\\ProgramData\\\\app", "/var/lib/app"):
+                if os.path.exists(f"{folder}/app.db"):
+                    url = f"sqlite:///{folder}/app.db"
+                    break
+            engine = create_engine(url, pool_size=4)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.settings["pool_size"].value for p in report.pools] == [4]
+    assert not [w for w in report.warnings if "could not be followed" in w]
+
+
+def test_review_a_loop_over_dicts_tests_each_items_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            url = "postgresql://fallback/db"
+            for env in ({"var": "A_URL"}, {"var": "B_URL"}):
+                if os.environ.get(env["var"]):
+                    url = os.environ[env["var"]]
+            engine = create_engine(url)
+        """,
+    }
+    url = scan(tmp_path, files, monkeypatch).pools[0].settings["url"]
+    assert [b.when for b in url.branches] == [
+        "not (os.environ.get('B_URL')) and not (os.environ.get('A_URL'))",
+        "os.environ.get('B_URL')",
+        "not (os.environ.get('B_URL')) and os.environ.get('A_URL')",
+    ]
+
+
+def test_review_an_apscheduler_store_given_the_apps_engine_makes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "sched/__init__.py": "",
+        "sched/stores.py": """
+            from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+            from sqlalchemy import create_engine
+
+            ENGINE = create_engine("postgresql://u@db/jobs", pool_size=3)
+
+
+            class JobStore(SQLAlchemyJobStore):
+                def __init__(self, tablename="jobs"):
+                    super().__init__(engine=ENGINE, tablename=tablename)
+
+
+            store = SQLAlchemyJobStore(None, ENGINE)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert len(report.pools) == 1 and not [w for w in report.warnings if "apscheduler" in w]
