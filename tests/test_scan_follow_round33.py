@@ -175,3 +175,31 @@ def test_review_an_apscheduler_store_given_the_apps_engine_makes_none(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert len(report.pools) == 1 and not [w for w in report.warnings if "apscheduler" in w]
+
+
+def test_a_private_class_constant_read_through_self(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # n6's recorder: `_MAX_WAIT_TIMEOUT = _DEFAULT_WAIT_TIMEOUT = 28800`, read as self._DEFAULT_WAIT_TIMEOUT
+    files = {
+        "app/__init__.py": "",
+        "app/recorder.py": """
+            from sqlalchemy import create_engine
+
+
+            class Recorder:
+                _MIN_WAIT_TIMEOUT = 3600
+                _MAX_WAIT_TIMEOUT = _DEFAULT_WAIT_TIMEOUT = 28800
+                _POOL_SIZE = 7
+
+                def __init__(self, url):
+                    self.engine = self._setup(url)
+
+                def _setup(self, url):
+                    wait = min(max(self._DEFAULT_WAIT_TIMEOUT, self._MIN_WAIT_TIMEOUT), self._MAX_WAIT_TIMEOUT)
+                    return create_engine(url, pool_recycle=wait // 2, pool_size=self._POOL_SIZE)
+
+
+            recorder = Recorder("postgresql://db/n6")
+        """,
+    }
+    settings = scan(tmp_path, files, monkeypatch).pools[0].settings
+    assert settings["pool_recycle"].value == 14400 and settings["pool_size"].value == 7

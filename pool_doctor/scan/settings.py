@@ -367,6 +367,8 @@ class SettingsClasses:
                     if decorators & {"staticmethod"}:
                         return FuncRef(klass.module, stmt, owner=klass)
                     return ref
+        if attr.startswith("_") and isinstance(constant := self.class_attribute(cls, attr), SV):  # no field, but
+            return constant  # a class's constant all the same (n6's `self._DEFAULT_WAIT_TIMEOUT`)
         held = self.held_items(instance) if attr in MAPPING_METHODS else None
         if held is not None:  # a dict's own method of a project dict subclass: on its items
             return MethodRef(held, attr)
