@@ -203,3 +203,22 @@ def test_a_private_class_constant_read_through_self(tmp_path: Path, monkeypatch:
     }
     settings = scan(tmp_path, files, monkeypatch).pools[0].settings
     assert settings["pool_recycle"].value == 14400 and settings["pool_size"].value == 7
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "f\"postgresql://{os.getenv('DB_USER')}@{os.getenv('DB_HOST')}/app\"",
+        '"postgresql://{user}@{host}/app".format(user=os.getenv("DB_USER"), host=os.getenv("DB_HOST"))',
+        '"postgresql://%(user)s@%(host)s/app" % {"user": os.getenv("DB_USER"), "host": os.getenv("DB_HOST")}',
+        '"postgresql://%s@%s/app" % (os.getenv("DB_USER"), os.getenv("DB_HOST"))',
+    ],
+)
+def test_a_variable_with_no_default_written_into_a_url_is_no_none_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # szurubooru, emergency-alerts-api: os.getenv() with no default, formatted into the URL; Python writes "None",
+    # which no deployment means: the variable's value, unknown
+    files = {"app.py": f"import os\n\nfrom sqlalchemy import create_engine\n\nengine = create_engine({url})\n"}
+    value = scan(tmp_path, files, monkeypatch).pools[0].settings["url"]
+    assert (value.known, value.value, value.env) == (False, None, "DB_USER")
