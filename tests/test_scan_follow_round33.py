@@ -222,3 +222,10 @@ def test_a_variable_with_no_default_written_into_a_url_is_no_none_text(
     files = {"app.py": f"import os\n\nfrom sqlalchemy import create_engine\n\nengine = create_engine({url})\n"}
     value = scan(tmp_path, files, monkeypatch).pools[0].settings["url"]
     assert (value.known, value.value, value.env) == (False, None, "DB_USER")
+
+
+@pytest.mark.parametrize("name", [".ci.settings.py", "ci_settings.py", "settings_ci.py", "travis-settings.py"])
+def test_the_ci_settings_file_is_the_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    # DMOJ: the CI job copies .ci.settings.py over the local settings to run the tests
+    code = "DATABASES = {'default': {'ENGINE': 'django.db.backends.mysql', 'NAME': 'dmoj', 'HOST': 'localhost'}}\n"
+    assert [p.aside for p in scan(tmp_path, {name: code}, monkeypatch).pools] == ["tests"]

@@ -23,7 +23,10 @@ TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py"}
 TEST_SETTINGS = re.compile(r"^tests?_?(?:mysql|mariadb|postgres|postgresql|pg|psql|sqlite|sqlite3|oracle|db|ci)$")
 # the tests' settings module wherever it is (codecov worker's django_scaffold/tests_settings.py, which pytest.ini
 # names): tests_settings, testsettings, settings_tests (test_settings and settings_test are test modules anyway)
-TESTS_SETTINGS = re.compile(r"^tests?_?settings$|^settings_?tests?$")
+# (and the CI's, a file the CI job copies over the local settings: DMOJ's .ci.settings.py)
+TESTS_SETTINGS = re.compile(
+    r"^tests?_?settings$|^settings_?tests?$|^\.?(?:ci|travis)[._-]?settings$|^settings[._-](?:ci|travis)$"
+)
 BESIDE_LIMIT = 1 << 20  # a module beside a template past 1 MiB is not read for its star import
 CI_SETTINGS = {"ci", "travis"}  # (a testing.py or tests.py is a test module wherever it is)
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
