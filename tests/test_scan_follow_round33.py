@@ -229,3 +229,28 @@ def test_the_ci_settings_file_is_the_tests(tmp_path: Path, monkeypatch: pytest.M
     # DMOJ: the CI job copies .ci.settings.py over the local settings to run the tests
     code = "DATABASES = {'default': {'ENGINE': 'django.db.backends.mysql', 'NAME': 'dmoj', 'HOST': 'localhost'}}\n"
     assert [p.aside for p in scan(tmp_path, {name: code}, monkeypatch).pools] == ["tests"]
+
+
+def test_the_settings_an_email_url_gives_leave_databases_be(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # timed-backend: `vars().update(env.email_url("EMAIL_URL", default=...))`: django-environ's email_url gives
+    # EMAIL_* keys (and OPTIONS), never DATABASES, which the scan had made unknown
+    files = {
+        "timed/__init__.py": "",
+        "timed/settings.py": """
+            import environ
+
+            env = environ.Env()
+
+            DATABASES = {
+                "default": {
+                    "ENGINE": env.str("DJANGO_DATABASE_ENGINE", default="django.db.backends.postgresql"),
+                    "NAME": env.str("DJANGO_DATABASE_NAME", default="timed"),
+                }
+            }
+
+            EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+            vars().update(EMAIL_CONFIG)
+        """,
+    }
+    settings = scan(tmp_path, files, monkeypatch).pools[0].settings
+    assert settings["ENGINE"].value == "django.db.backends.postgresql" and settings["NAME"].value == "timed"

@@ -34,6 +34,10 @@ from pool_doctor.scan.target import written_scheme
 
 ENVIRON_TOP = {"CONN_MAX_AGE", "ATOMIC_REQUESTS", "AUTOCOMMIT", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"}
 ENVIRON_TRUE = {"true", "on", "ok", "y", "yes", "1"}  # django-environ's BOOLEAN_TRUE_STRINGS
+# django-environ 0.11 `Env.email_url_config`: the keys of the dict `env.email_url()` gives (its URL's query: an
+# EMAIL_USE_TLS / EMAIL_USE_SSL, else OPTIONS), which `vars().update(...)` makes settings of (timed-backend)
+EMAIL_KEYS = ["EMAIL_FILE_PATH", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_BACKEND"]
+EMAIL_KEYS += ["EMAIL_USE_TLS", "EMAIL_USE_SSL", "OPTIONS"]
 # marshmallow 4's fields.Boolean truthy and falsy strings (environs' env.bool), case as written there
 MARSHMALLOW_WORDS = {
     **dict.fromkeys(["t", "T", "true", "True", "TRUE", "on", "On", "ON", "y", "Y", "yes", "Yes", "YES", "1"], True),
@@ -153,6 +157,9 @@ class ConfigSources:
             given = self.ev.arg(node, frame, 0, "url")
             url = given if given is not None else unknown(frame.module, node)
             return self.database_dict(url, frame, node, {"ENGINE": engine} if engine else {}, top_options=True)
+        if method in ("email", "email_url") and not env.environs:  # (each key's value: what the URL says)
+            where = frame.module.where(node)
+            return DictV({k: unknown(frame.module, node, why=f"{k} of env.{method}()") for k in EMAIL_KEYS}, where)
         var_default = "DATABASE_URL" if method in ("db", "db_url") and not env.environs else None
         key = self.ev.arg(node, frame, 0, "var")
         name = str(key.value) if is_known(key) else var_default
