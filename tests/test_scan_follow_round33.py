@@ -254,3 +254,28 @@ def test_the_settings_an_email_url_gives_leave_databases_be(tmp_path: Path, monk
     }
     settings = scan(tmp_path, files, monkeypatch).pools[0].settings
     assert settings["ENGINE"].value == "django.db.backends.postgresql" and settings["NAME"].value == "timed"
+
+
+def test_an_ini_starts_the_factory_its_entry_point_names_not_a_scaffolds_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # c2cgeoform: tests.ini's `use = egg:c2cgeoform` starts c2cgeoform:main (a poetry plugin entry point), not the
+    # cookiecutter scaffold's own `main`, whose pools are a generated project's, an example
+    files = {
+        "pyproject.toml": '[project]\nname = "geo"\n\n[tool.poetry.plugins."paste.app_factory"]\nmain = "geo:main"\n',
+        "tests.ini": "[app:main]\nuse = egg:geo\n\nsqlalchemy.url = postgresql://www-data@localhost:54321/geo_tests\n",
+        "geo/__init__.py": "def main(global_config, **settings):\n    return None\n",
+        "geo/scaffolds/{{cookiecutter.project}}/setup.py": (
+            "from setuptools import setup\n\nsetup(name='{{cookiecutter.project}}', "
+            "entry_points={'paste.app_factory': ['main = {{cookiecutter.package}}:main']})\n"
+        ),
+        "geo/scaffolds/{{cookiecutter.project}}/{{cookiecutter.package}}/__init__.py": """
+            from sqlalchemy import engine_from_config
+
+
+            def main(global_config, **settings):
+                return engine_from_config(settings, "sqlalchemy.")
+        """,
+    }
+    [pool] = scan(tmp_path, files, monkeypatch).pools
+    assert pool.aside == "examples" and not pool.settings["url"].known

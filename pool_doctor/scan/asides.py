@@ -60,8 +60,8 @@ def is_example_file(path: Path, package: Callable[[Path], bool] = lambda folder:
     """An example or a template of settings to copy (`config.example.py`, `settings-sample.py`,
     `local.template.py`, `settings/production.example.py`), or a file under `examples/` or `docs/`: what a
     deployment starts from, not what it runs. A module of the app named so (`email_template.py`, `dumps/sample.py`) is the app's."""
-    if any(part in EXAMPLE_FOLDERS for part in path.parent.parts):
-        return True
+    if any(part in EXAMPLE_FOLDERS or "{{" in part for part in path.parent.parts):  # (a cookiecutter scaffold's
+        return True  # {{cookiecutter.package}}/: what a generated project starts from, c2cgeoform's)
     folders = [Path(*path.parent.parts[: at + 1]) for at, part in enumerate(path.parent.parts) if part in DOC_FOLDERS]
     if any(not package(folder) for folder in folders):  # (`package`: whether a folder below the root is one)
         return True

@@ -28,6 +28,12 @@ MAX_FILES = 40
 GROUP = "paste.app_factory"
 
 
+def _factory(target: str) -> tuple[str | None, str]:
+    """`module:function` (an entry point's, a `call:` spec's) as the module and the function's name."""
+    module, _, function = target.rpartition(":")
+    return (module.strip() or None, function.strip())
+
+
 def _signature(node: ast.AST) -> bool:
     """PasteDeploy's app_factory protocol: `factory(global_conf, **local_conf)`, the first given by its place
     (its name is the app's: zam's `make_app(global_settings, **settings)`)."""
@@ -44,25 +50,34 @@ class PasteSettings:
     def starts(self, node: ast.AST) -> bool:
         """Whether `pserve` starts this function with an ini file's settings: it has an app factory's signature
         and an app section's `use` names it."""
-        return _signature(node) and getattr(node, "name", None) in self._by_factory
+        return _signature(node) and bool(self._sections_of(node))
 
     def settings(self, node: ast.AST) -> Any:
         """What the app factory `node`'s `**settings` holds: each app section's options that start it, one branch
         per section (None: no section starts it)."""
-        found = self._by_factory.get(getattr(node, "name", ""), []) if _signature(node) else []
+        found = self._sections_of(node) if _signature(node) else []
         if len(found) > 1:
             return Branches(found, default=None)
         return found[0][1] if found else None
 
+    def _sections_of(self, node: ast.AST) -> list[tuple[str, DictV]]:
+        """The sections that start this function: by its module and name where the entry point names the module
+        (`main = c2cgeoform:main` is not a scaffold's `main`), by its name alone where none is declared."""
+        name = getattr(node, "name", "")
+        if (None, name) not in self._by_factory and not any(n == name for _, n in self._by_factory):
+            return []
+        module = next((m.import_name for m in self.project.modules.values() if m and m.functions.get(name) is node), "")
+        return [*self._by_factory.get((module, name), []), *self._by_factory.get((None, name), [])]
+
     @cached_property
-    def _by_factory(self) -> dict[str, list[tuple[str, DictV]]]:
+    def _by_factory(self) -> dict[tuple[str | None, str], list[tuple[str, DictV]]]:
         """The app sections of the project's ini files by the name of the function each starts: `use =
         egg:dist#entry` the function its paste.app_factory entry point names (`egg:dist` is entry "main"), or
         the entry's own name when none is declared in the tree; `call:module:function` that function
         (PasteDeploy 3.1 `loadwsgi`: `_loadegg`, `_loadfunc`). An `egg:` of a distribution the tree does not
         declare, or a template's (a scaffold's `egg:{{cookiecutter.package}}`), starts none of its functions."""
         dists, entries = self._declared()
-        found: dict[str, list[tuple[str, DictV]]] = {}
+        found: dict[tuple[str | None, str], list[tuple[str, DictV]]] = {}
         for path in self._files:
             for label, use, items in self._sections(path):
                 if use.startswith("config:"):  # another file's section, under this one's options (snovault's)
@@ -72,12 +87,13 @@ class PasteSettings:
                 if "{{" in use or "{%" in use:  # a template's (a cookiecutter scaffold's), not an app of this tree
                     continue
                 if scheme in ("egg", "package") and (not dists or _normal(dist) in dists):
-                    name = entries.get(entry or "main", entry or "main")
+                    target = entries.get(entry or "main")
+                    key = _factory(target) if target else (None, entry or "main")
                 elif scheme == "call":
-                    name = spec.rpartition(":")[2]
+                    key = _factory(spec)
                 else:
                     continue
-                found.setdefault(name, []).append((label, items))
+                found.setdefault(key, []).append((label, items))
         return found
 
     def _based_on(self, path: Path, spec: str, items: DictV) -> tuple[str, DictV]:
@@ -92,14 +108,16 @@ class PasteSettings:
     def _declared(self) -> tuple[set[str], dict[str, str]]:
         """The distributions the tree declares (pyproject.toml's `[project] name`, setup.cfg's `[metadata]
         name`, setup.py's `setup(name=...)`), and their `paste.app_factory` entry points (`main = kotti:main`),
-        name to function."""
+        name to `module:function`."""
         dists: set[str] = set()
         lines: list[str] = []
         for path in self._metadata("pyproject.toml"):
             with contextlib.suppress(tomllib.TOMLDecodeError, AttributeError):
-                project = tomllib.loads(read_text(path) or "").get("project", {})
+                data = tomllib.loads(read_text(path) or "")
+                project, poetry = data.get("project", {}), data.get("tool", {}).get("poetry", {})
                 dists.add(_normal(str(project.get("name", ""))))
                 group = project.get("entry-points", {}).get(GROUP, {})
+                group = {**poetry.get("plugins", {}).get(GROUP, {}), **group}  # (poetry's plugins: c2cgeoform's)
                 lines += [f"{name} = {target}" for name, target in group.items()]
         for path in self._metadata("setup.cfg"):
             parser = configparser.ConfigParser(interpolation=None)
@@ -125,8 +143,8 @@ class PasteSettings:
         entries: dict[str, str] = {}
         for line in lines:
             name, _, target = str(line).partition("=")
-            if target.strip():
-                entries.setdefault(name.strip(), target.strip().rpartition(":")[2].strip())
+            if target.strip() and "{{" not in target:  # (a scaffold's `{{cookiecutter.package}}:main`)
+                entries.setdefault(name.strip(), target.strip())
         return dists - {""}, entries
 
     def _metadata(self, name: str) -> list[Path]:
