@@ -535,6 +535,6 @@ def test_each_run_of_a_loop_tests_its_own_item(tmp_path: Path, monkeypatch: pyte
     url = scan(tmp_path / "unread", files, monkeypatch).pools[0].settings["url"]
     assert [b.when for b in url.branches] == [
         "otherwise",
-        'source.get("url") (run 1 of the loop)',
-        'source.get("url") (run 2 of the loop)',
+        'source.get("url") (run 1 of source)',
+        'source.get("url") (run 2 of source)',
     ]

@@ -4,6 +4,7 @@ test_scan_follow_round32.py (the open cases of held-out round 33). Each project 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,160 @@ def test_an_ini_starts_the_factory_its_entry_point_names_not_a_scaffolds_of_that
     }
     [pool] = scan(tmp_path, files, monkeypatch).pools
     assert pool.aside == "examples" and not pool.settings["url"].known
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        # a dataclass makes a private name an argument of __init__
+        "@dataclass\nclass Db:\n    url: str\n    _pool_size: int = 5\n",
+        # the instance's __dict__ filled from its options
+        "class Db:\n    _pool_size = 5\n\n    def __init__(self, url, **options):\n        self.url = url\n"
+        "        self.__dict__.update(options)\n",
+        # a method sets it on the instance
+        "class Db:\n    _pool_size = 5\n\n    def __init__(self, url):\n        self.url = url\n\n"
+        "    def configure(self, n):\n        self._pool_size = n\n",
+    ],
+)
+def test_review_a_private_class_attribute_an_instance_may_set_is_not_the_classs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cls: str
+) -> None:
+    code = (
+        "from dataclasses import dataclass\n\nfrom sqlalchemy import create_engine\n\n\n"
+        + cls
+        + "\n    def engine(self):\n        return create_engine(self.url, pool_size=self._pool_size)\n"
+    )
+    assert not scan(tmp_path, {"app.py": code}, monkeypatch).pools[0].settings["pool_size"].known
+
+
+@pytest.mark.parametrize(
+    "writer",
+    [
+        "def defaults():\n    def build():\n        daconfig = {}\n        daconfig['snapshot db'] = 1\n"
+        "        return daconfig\n    return build()\n",  # a nested function's own local
+        "def prune(key):\n    daconfig.pop(key, None)\n    del daconfig['sql ping']\n",  # adds no key
+        "def ping():\n    daconfig['sql ping'] = True\n",  # adds another key than the one tested
+        "def get(key):\n    if key not in daconfig:\n        daconfig[key] = 1\n    return daconfig[key]\n",  # a cache
+    ],
+)
+def test_review_only_a_function_that_may_add_the_key_makes_it_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    files = {
+        "webapp/__init__.py": "",
+        "webapp/config.py": "daconfig = {'sql ping': False}\n\n\n" + writer,
+        "webapp/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from webapp.config import daconfig
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://da@dbhost/docassemble"
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": daconfig.get("pool size", 5)}
+            if daconfig.get("snapshot db") is not None:
+                app.config["SQLALCHEMY_BINDS"] = {"snapshot": {"url": "postgresql://da@dbhost/snapshots"}}
+            db = SQLAlchemy(app)
+        """,
+    }
+    [pool] = scan(tmp_path, files, monkeypatch).pools
+    assert pool.settings["pool_size"].value == 5
+
+
+def test_review_a_later_star_import_that_lacks_the_name_leaves_the_earlier_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sqlalchemy.orm exports no create_engine: the project's own, star-imported first, is the one called
+    files = {
+        "myapp/__init__.py": "",
+        "myapp/dbutil.py": """
+            import sqlalchemy
+
+
+            def create_engine(url):
+                return sqlalchemy.create_engine(url, pool_size=20, pool_pre_ping=True)
+        """,
+        "myapp/models.py": """
+            from myapp.dbutil import *
+            from sqlalchemy.orm import *
+
+            engine = create_engine("postgresql://u@h/app")
+        """,
+    }
+    [pool] = scan(tmp_path, files, monkeypatch).pools
+    assert pool.settings["pool_size"].value == 20 and pool.settings["url"].value == "postgresql://u@h/app"
+
+
+def test_review_an_apscheduler_store_handed_its_callers_engine_may_make_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "store.py": """
+            from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+
+            class JobStore(SQLAlchemyJobStore):
+                def __init__(self, url, engine=None):
+                    super().__init__(url=url, engine=engine)
+
+
+            def make(url, engine=None):
+                return SQLAlchemyJobStore(url=url, engine=engine)
+        """,
+    }
+    warned = scan(tmp_path, files, monkeypatch).warnings
+    assert sorted(w.split(": ")[0] for w in warned if "inside apscheduler" in w) == ["store.py:10", "store.py:4"]
+
+
+def test_review_the_formatted_texts_keep_their_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = """
+        import os
+
+        from sqlalchemy import create_engine
+
+        HOST = os.getenv("DB_HOST")
+        a = create_engine(f"postgresql://{os.environ.get('DB_USER', 'app')}@{pick_host()}/app")
+        b = create_engine("postgresql://app@{}/app".format(HOST))
+        c = create_engine("postgresql://app@%s/app" % os.getenv("DB_HOST"))
+    """
+    pools = scan(tmp_path, {"app.py": code}, monkeypatch).pools
+    assert [(p.settings["url"].known, p.settings["url"].env) for p in pools] == [
+        (False, "DB_USER"),
+        (False, "DB_HOST"),
+        (False, "DB_HOST"),
+    ]
+
+
+def test_review_nested_loops_name_each_run_of_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = """
+        from sqlalchemy import create_engine
+
+        url = "postgresql://fallback/db"
+        for primary in (open_a(), open_b()):
+            for replica in (open_c(),):
+                if reachable(primary, replica):
+                    url = "postgresql://found/db"
+        engine = create_engine(url)
+    """
+    whens = [b.when or "" for b in scan(tmp_path, {"app.py": code}, monkeypatch).pools[0].settings["url"].branches]
+    tests = {t for w in whens for t in re.findall(r"\(run \d of primary, \d of replica\)", w)}
+    assert tests == {"(run 1 of primary, 1 of replica)", "(run 2 of primary, 1 of replica)"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "decorator"),
+    [({}, "@atexit.register\n"), ({"pyproject.toml": '[project.scripts]\nmigrate = "app.db:prepare"\n'}, "")],
+)
+def test_review_a_fallback_a_callback_or_a_script_may_run_stays_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, str], decorator: str
+) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": "import atexit\n\nfrom sqlalchemy import create_engine\n\n\n"
+        f"{decorator}def prepare(engine=None):\n    return engine or create_engine('postgresql://db/app', pool_size=9)\n",
+        "app/main.py": "from sqlalchemy import create_engine\n\nfrom app.db import prepare\n\n"
+        "prepare(create_engine('postgresql://db/app'))\n",
+        **extra,
+    }
+    sizes = [p.settings.get("pool_size") for p in scan(tmp_path, files, monkeypatch).pools]
+    assert 9 in [s.value for s in sizes if s is not None]

@@ -416,7 +416,7 @@ class Calls:
             return base if is_known(shown) and shown.value is False else replace(base, value=mask_text(text))
         if name not in STR_CALLS:
             return unknown(frame.module, node, env=base.env)
-        if name == "format" and node.keywords:
+        if name == "format":
             return pycalls.formatted(self.ev, base, node, frame)
         values = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
         if any(isinstance(v, Branches) for v in values) and name != "join":  # `"...{}...".format(a if X else b)`

@@ -216,7 +216,7 @@ def with_item(
     if not isinstance(base, DictV) and not _maybe_mapping(base):
         return base
     shown = node.value if isinstance(node, ast.Subscript) else node
-    result = as_dict(base, _text(module, shown), module.where(node))
+    result = as_dict(base, module.segment(shown), module.where(node))
     key = settle(ev, key) if isinstance(key, Branches) else key
     choices = key.options if isinstance(key, Branches) else []
     if is_known(key) and isinstance(key.value, (str, int)):
@@ -276,7 +276,7 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
         return base
     if not isinstance(base, DictV) and not _maybe_mapping(base):
         return base
-    text = _text(module, call.func.value if isinstance(call.func, ast.Attribute) else call)
+    text = module.segment(call.func.value if isinstance(call.func, ast.Attribute) else call)
     if method == "update":
         result = as_dict(base, text, module.where(call))
         for arg in call.args:
@@ -348,10 +348,6 @@ def _maybe_mapping(value: Any) -> bool:
     if isinstance(value, ExternalRef):  # a library's setting a star import gives (open-zaak's DATABASES)
         return value.dotted.rpartition(".")[2].isupper()
     return isinstance(value, SV) and not value.known and value.expr != NOT_SET
-
-
-def _text(module: Module, node: ast.AST) -> str:
-    return module.segment(node)
 
 
 def unpack(ev: Interpreter, value: Any, count: int) -> list[Any] | None:
@@ -473,7 +469,8 @@ def format_args(ev: Interpreter, op: ast.operator, node: ast.AST, right: Any, wh
             return SV(None, where, env_of(*values), known=False, expr=ast.unparse(getattr(node, "right", node)))
         return SV({key: item.value for key, item in zip(right.items, values)}, where, env_of(*values))
     if not (isinstance(op, ast.Mod) and isinstance(node, ast.BinOp) and isinstance(node.right, ast.Tuple)):
-        return right
+        unset = isinstance(op, ast.Mod) and is_known(right) and right.value is None and bool(right.env)  # ("None")
+        return SV(None, where, right.env, known=False, expr=f"${right.env}") if unset else right
     if not isinstance(right, ListV):
         return right
     items = [ev.force(item) for item in right.items]

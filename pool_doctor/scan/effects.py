@@ -337,12 +337,12 @@ def item_test(
     a path as the file it names; else the run's number after it. Each run's test is its own."""
     values = _ItemValues(ev, read, runs)
     written = values.visit(copy.deepcopy(test))
-    left = {runs[n.id] for n in ast.walk(written) if isinstance(n, ast.Name) and n.id in runs}
+    left = {n.id for n in ast.walk(written) if isinstance(n, ast.Name) and n.id in runs}
     try:
         text = ast.unparse(written) if values.wrote else module.segment(test)
     except ValueError:  # (Python 3.11: a backslash in a value written into an f-string's expression part)
-        text, left = module.segment(test), set(runs.values())
-    return f"{text} (run {min(left)} of the loop)" if left else text
+        text, left = module.segment(test), set(runs)
+    return f"{text} (run {', '.join(f'{runs[n]} of {n}' for n in sorted(left))})" if left else text
 
 
 class _ItemValues(ast.NodeTransformer):

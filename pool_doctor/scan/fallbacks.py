@@ -12,10 +12,12 @@ from typing import Any, Protocol
 
 from pool_doctor.scan import callers
 from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.names import last_name
 
 Makes = Callable[[Module, CallSite], bool]  # whether the call at a site makes a pool
+ENTRY_POINTS = ("pyproject.toml", "setup.cfg")  # where a function may be named as a script's: `app.db:migrate`
 
 
 class Wrapped(Protocol):  # (pools.Wrapper: a project function around pool calls)
@@ -59,6 +61,8 @@ def _only_called(project: Project, func: FunctionNode, given: list[tuple[Module,
     """Whether the app names the function only to make those calls: not handed on (`Thread(target=migrate)`),
     not called where the scan does not link the call to it (`service.connect()` on an instance it cannot tell),
     not named in a file it did not read."""
+    if func.decorator_list or any(f":{func.name}" in (read_text(project.base / n) or "") for n in ENTRY_POINTS):
+        return False  # (registered by a decorator, `@atexit.register`; a console script's, called with nothing)
     calls = {id(site.call.func) for _, site in given}
     for path in project.files:
         module = project.modules.get(path)

@@ -143,11 +143,11 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
     found = []
     includes = [s.call for s in module.calls.get("include", []) if len(s.call.args) == 1]
     for name, library in ENGINES.items():
-        sites = [(site.call, site.call.func) for site in module.calls.get(name, [])]
-        sites += [(call, call.args[0]) for call in includes if _named(call.args[0], name)]  # config.include(f)
-        for call, func in sites:
+        sites = [(site.call, site.call.func, site.functions) for site in module.calls.get(name, [])]
+        sites += [(c, c.args[0], ()) for c in includes if _named(c.args[0], name)]  # config.include(f)
+        for call, func, functions in sites:
             made = ev.force(ev.eval(func, Frame(module)))
-            given = _given_engine(call, name)
+            given = _given_engine(call, name, _params(functions[-1] if functions else None))
             exact = name not in EXACT or made.dotted.endswith(EXACT[name]) if isinstance(made, ExternalRef) else False
             if isinstance(made, ExternalRef) and _from(library, made.dotted) and not given and exact:
                 found.append(
@@ -197,22 +197,35 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
     return found
 
 
-def _given_engine(call: ast.Call, name: str) -> bool:
-    """Whether the call hands the library the app's own engine (not a literal None): `engine_instance=`,
-    `pool_instance=`, `engine=`, or APScheduler's second positional argument (`SQLAlchemyJobStore(url, engine)`)."""
+def _given_engine(call: ast.Call, name: str, params: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Whether the call hands the library the app's own engine: `engine_instance=`, `pool_instance=`, `engine=`,
+    or APScheduler's second positional argument (`SQLAlchemyJobStore(url, engine)`); not a literal None, nor a
+    parameter of the function it is in (`engine=None`, handed on: it may be None)."""
     given = [kw.value for kw in call.keywords if kw.arg in GIVEN_ENGINE]
     given += [call.args[1]] if name == "SQLAlchemyJobStore" and len(call.args) > 1 else []
-    return any(not (isinstance(value, ast.Constant) and value.value is None) for value in given)
+    return any(not _none_or_given(value, params) for value in given)
+
+
+def _none_or_given(value: ast.expr, params: frozenset[str] | set[str]) -> bool:
+    return (isinstance(value, ast.Constant) and value.value is None) or (
+        isinstance(value, ast.Name) and value.id in params
+    )
+
+
+def _params(func: ast.AST | None) -> set[str]:
+    args = func.args if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else None
+    return {a.arg for a in ast.walk(args) if isinstance(a, ast.arg)} if args is not None else set()
 
 
 def _init_given_engine(cls: ast.ClassDef, name: str) -> bool:
     """Whether a subclass's `super().__init__(...)` (or `Base.__init__(self, ...)`) hands the library an engine."""
-    inits = [n for n in ast.walk(cls) if isinstance(n, ast.Call) and last_name(n.func) == "__init__"]
-    for call in inits:  # (`Base.__init__(self, url, engine)`: past self)
-        unbound = isinstance(call.func, ast.Attribute) and not isinstance(call.func.value, ast.Call)
-        shifted = ast.Call(call.func, call.args[1:], call.keywords) if unbound else call
-        if _given_engine(shifted, name):
-            return True
+    for method in (n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+        inits = [n for n in ast.walk(method) if isinstance(n, ast.Call) and last_name(n.func) == "__init__"]
+        for call in inits:  # (`Base.__init__(self, url, engine)`: past self)
+            unbound = isinstance(call.func, ast.Attribute) and not isinstance(call.func.value, ast.Call)
+            shifted = ast.Call(call.func, call.args[1:], call.keywords) if unbound else call
+            if _given_engine(shifted, name, _params(method)):
+                return True
     return False
 
 

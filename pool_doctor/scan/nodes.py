@@ -90,6 +90,8 @@ def own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
     while todo:
         node = todo.pop()
         yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # (a def of its body: the def, not the statements of the function it defines)
         for child in ast.iter_child_nodes(node):
             if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                 todo.append(child)
@@ -416,3 +418,27 @@ def handed_to_engines(tree: ast.Module, names: set[str]) -> bool:
 
 
 ENGINE_CALLS = ("create_engine", "create_async_engine", "engine_from_config", "async_engine_from_config")
+
+
+def field_statements(cls: ast.ClassDef) -> Iterator[tuple[str, ast.stmt]]:
+    """The fields a class body declares, each with its statement: not model_config, a ClassVar, a private name."""
+    for stmt in cls.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            name = stmt.target.id
+            if name != "model_config" and not name.startswith("_") and "ClassVar" not in ast.unparse(stmt.annotation):
+                yield name, stmt
+        elif isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name) and target.id != "model_config" and not target.id.startswith("_"):
+                    yield target.id, stmt
+
+
+def sets_attribute(cls: ast.ClassDef, attr: str) -> bool:
+    """Whether the class's code may set an attribute of that name on an instance: `x.attr = ...`, or through
+    `__dict__` or `setattr()`, which can name any."""
+    for node in ast.walk(cls):
+        written = isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and node.attr == attr
+        dynamic = isinstance(node, ast.Attribute) and node.attr == "__dict__"
+        if written or dynamic or (isinstance(node, ast.Call) and ast.unparse(node.func) == "setattr"):
+            return True
+    return False

@@ -313,8 +313,8 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
         if isinstance(value, PathV) and not value.cwd and conversion == -1:  # f"sqlite:///{DATA / 'app.db'}"
             value = SV(value.path, value.origin, value.env)  # (`!r` of a path: PosixPath('...'), not read)
         if not is_known(value) or _unset(value):  # (`f"{os.getenv('HOST')}"`: the variable's, not "None")
-            env = env if is_known(value) and not _unset(value) else (value.env if isinstance(value, SV) else env)
-            return unknown(frame.module, node, env=env, why=f"${env}" if _unset(value) else None)
+            env = env or (value.env if isinstance(value, SV) else None)
+            return unknown(frame.module, node, env=env, why=f"${value.env}" if _unset(value) else None)
         env = env or value.env
         if value.env and value.from_:
             origin = value.from_

@@ -15,6 +15,7 @@ from typing import Any
 from pool_doctor.scan import containers
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.finder import (
+    LIBRARY_TARGETS,
     Assignment,
     FunctionNode,
     Module,
@@ -35,9 +36,11 @@ from pool_doctor.scan.kinds import (
     ModuleRef,
     Thunk,
     is_known,
+    not_set,
     unknown,
 )
-from pool_doctor.scan.statements import ANY_SETTING, LOCALS, assigned_names, changed_name
+from pool_doctor.scan.nodes import own_nodes
+from pool_doctor.scan.statements import ANY_SETTING, LOCALS, added_keys, assigned_names, memo_fills
 
 EXTERNAL_ROOTS = {
     "os",
@@ -116,7 +119,7 @@ class Scopes:
         self._importing: set[tuple[int, str]] = set()
         self._namespaces: set[str] | None = None
         self._stubbed: dict[tuple[int, str], str | None] = {}  # stub_import's answers, by module and name
-        self._filled: dict[int, dict[str, str]] = {}  # (filled_by)
+        self._filled: dict[int, dict[str, tuple[str, list[str] | None]]] = {}  # (filled_by)
 
     def lookup(self, name: str, frame: Frame, node: ast.AST) -> Any:
         if frame.flow:  # the locals as the function's statements left them (scan/flow.py)
@@ -283,8 +286,8 @@ class Scopes:
                     return self.global_value(source, name, None, seen + 1)
             elif source is None and name not in BUILTIN_NAMES and name.upper() == name:  # `from .local_settings
                 return ExternalRef(f"{star}.{name}")  # import *` may set any setting; it leaves int() and os be
-            elif source is None and library_target(f"{star}.{name}") is not None:  # fedora-tagger's `from
-                return ExternalRef(f"{star}.{name}")  # sqlalchemy import *`, then create_engine(...)
+            elif source is None and star in LIBRARY_TARGETS and library_target(f"{star}.{name}"):  # fedora-tagger's
+                return ExternalRef(f"{star}.{name}")  # `from sqlalchemy import *` (a library's own top module's)
         stubbed = self.stub_import(module, name)
         if stubbed is not None:  # lazy_loader.attach_stub(__name__, __file__): the names the .pyi beside imports
             return self.dotted_value(stubbed, module)
@@ -299,21 +302,33 @@ class Scopes:
     def _as_filled(self, module: Module, name: str, value: Any) -> Any:
         """A module's dict that one of its functions fills in place (docassemble's `daconfig = {}`, which `load()`
         fills from a YAML file at start-up): what the module writes, and any key the function may have set."""
-        if not isinstance(value, DictV) or (by := self.filled_by(module).get(name)) is None:
+        if not isinstance(value, DictV) or (found := self.filled_by(module).get(name)) is None:
             return value
-        return replace(value, items=dict(value.items), opaque=[*value.opaque, f"**{name} as {by}() fills it"])
+        by, keys = found
+        if keys is None:
+            return replace(value, items=dict(value.items), opaque=[*value.opaque, f"**{name} as {by}() fills it"])
+        items = dict(value.items)
+        for key in keys:  # (set where the function ran, as the module wrote it where it did not)
+            test = f"{by}() sets {name}[{key!r}]"
+            new = SV(None, None, known=False, expr=f"{name}[{key!r}] as {by}() sets it")
+            items[key] = Branches([(test, new), (f"not ({test})", items.get(key, not_set()))])
+        return replace(value, items=items)
 
-    def filled_by(self, module: Module) -> dict[str, str]:
-        """The module's names a function of its own changes in place (`NAME[key] = v`, `NAME.update(...)`),
-        each with the function's name."""
+    def filled_by(self, module: Module) -> dict[str, tuple[str, list[str] | None]]:
+        """The module's dicts a function of its own adds keys to in place (statements.added_keys), each with the
+        function's name and those keys (None: keys it computes); not a cache it fills on first use."""
         if id(module) not in self._filled:
-            found: dict[str, str] = {}
+            found: dict[str, tuple[str, list[str] | None]] = {}
             for func in (n for n in ast.walk(module.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
                 own = self.local_names(func) | {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}
-                for stmt in (n for n in ast.walk(func) if isinstance(n, ast.stmt)):
-                    name = changed_name(stmt)
-                    if name is not None and name in module.assigns and name not in own:
-                        found.setdefault(name, func.name)
+                for stmt in (n for n in own_nodes(func) if isinstance(n, ast.stmt)):
+                    added = added_keys(stmt)
+                    if added is None or added[0] not in module.assigns or added[0] in own:
+                        continue
+                    if id(stmt) in memo_fills(func.body, added[0]):  # (`if name not in _engines:` a cache)
+                        continue
+                    by, keys = found.get(added[0], (func.name, []))
+                    found[added[0]] = (by, None if keys is None or added[1] is None else [*keys, *added[1]])
             self._filled[id(module)] = found
         return self._filled[id(module)]
 

@@ -35,7 +35,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.mappings import MAPPING_METHODS, Mappings
-from pool_doctor.scan.nodes import is_classmethod, is_dataclass
+from pool_doctor.scan.nodes import field_statements, is_classmethod, is_dataclass, sets_attribute
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.statements import assigned_names
@@ -293,23 +293,7 @@ class SettingsClasses:
             return cached
         found: dict[str, tuple[ClassRef, ast.stmt]] = {}
         for klass in reversed(self.class_chain(cls)):
-            for stmt in klass.node.body:
-                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                    name = stmt.target.id
-                    if (
-                        name != "model_config"
-                        and not name.startswith("_")
-                        and "ClassVar" not in ast.unparse(stmt.annotation)
-                    ):
-                        found[name] = (klass, stmt)
-                elif isinstance(stmt, ast.Assign):
-                    for target in stmt.targets:
-                        if (
-                            isinstance(target, ast.Name)
-                            and target.id != "model_config"
-                            and not target.id.startswith("_")
-                        ):
-                            found[target.id] = (klass, stmt)
+            found |= {name: (klass, stmt) for name, stmt in field_statements(klass.node)}
         self._fields[id(cls.node)] = found
         return found
 
@@ -367,8 +351,12 @@ class SettingsClasses:
                     if decorators & {"staticmethod"}:
                         return FuncRef(klass.module, stmt, owner=klass)
                     return ref
-        if attr.startswith("_") and isinstance(constant := self.class_attribute(cls, attr), SV):  # no field, but
-            return constant  # a class's constant all the same (n6's `self._DEFAULT_WAIT_TIMEOUT`)
+        if (
+            attr.startswith("_")
+            and self._constant(cls, attr)
+            and isinstance(got := self.class_attribute(cls, attr), SV)
+        ):
+            return got  # no field, but a class's constant all the same (n6's `self._DEFAULT_WAIT_TIMEOUT`)
         held = self.held_items(instance) if attr in MAPPING_METHODS else None
         if held is not None:  # a dict's own method of a project dict subclass: on its items
             return MethodRef(held, attr)
@@ -378,6 +366,12 @@ class SettingsClasses:
         if missing is not None:
             return missing
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
+
+    def _constant(self, cls: ClassRef, attr: str) -> bool:
+        """Whether a private class attribute stays what the class says for its instances: no dataclass or model
+        makes it an argument, no method sets it (nodes.sets_attribute)."""
+        chain = self.class_chain(cls)
+        return not any(is_dataclass(k.node) or self.is_model(k) or sets_attribute(k.node, attr) for k in chain)
 
     def with_attribute(self, instance: InstanceRef, attr: str, value: Any) -> InstanceRef:
         """The instance after code that holds it sets `instance.attr = value` (a factory filling in the settings

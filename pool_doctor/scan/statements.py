@@ -136,3 +136,57 @@ def imported_by_call(stmt: ast.stmt) -> dict[str, str]:
     module = call.args[0]
     name = module.value if isinstance(module, ast.Constant) and isinstance(module.value, str) else "."
     return {target.id: name} if isinstance(target, ast.Name) and not name.startswith(".") else {}
+
+
+def added_keys(stmt: ast.stmt) -> tuple[str, list[str] | None] | None:
+    """The name of the dict a statement may add keys to in place, and those keys (None: keys the code computes):
+    `NAME[key] = v` (or `NAME[key][...] = v`, which changes that key's value), `NAME.update({...})`,
+    `NAME.setdefault(key, v)`, `NAME |= ...`; not `pop`, `del` or `clear`, which add none."""
+    target: ast.expr | None = None
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+        target = stmt.targets[0]
+        while isinstance(target, ast.Subscript) and isinstance(target.value, ast.Subscript):
+            target = target.value
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+        key = target.slice
+        return target.value.id, [key.value] if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and isinstance(stmt.op, ast.BitOr):
+        return stmt.target.id, None
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if not (
+        isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+    ):
+        return None
+    name, method = call.func.value.id, call.func.attr
+    if method == "setdefault" and call.args and isinstance(call.args[0], ast.Constant):
+        return name, [str(call.args[0].value)]
+    if method != "update":
+        return None
+    given = call.args[0] if len(call.args) == 1 and not call.keywords else None
+    if isinstance(given, ast.Dict) and all(isinstance(k, ast.Constant) for k in given.keys):
+        return name, [str(k.value) for k in given.keys if isinstance(k, ast.Constant)]
+    if not call.args and all(kw.arg for kw in call.keywords):
+        return name, [str(kw.arg) for kw in call.keywords]
+    return name, None
+
+
+def memo_fills(body: list[ast.stmt], name: str) -> set[int]:
+    """The statements of an `if key not in NAME:` or `if not NAME:` (a cache filled on its first use, read after):
+    not a fill that leaves a key of NAME unknown to the code that reads it (the cache's own lookup reads it)."""
+    found: set[int] = set()
+    for node in (n for stmt in body for n in ast.walk(stmt)):
+        test = node.test if isinstance(node, ast.If) else None
+        empty = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and _is_name(test.operand, name)
+        absent = (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.NotIn)
+            and _is_name(test.comparators[0], name)
+        )
+        if isinstance(node, ast.If) and (empty or absent):
+            found |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return found
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
