@@ -437,3 +437,34 @@ def test_review_a_fallback_a_callback_or_a_script_may_run_stays_a_pool(
     }
     sizes = [p.settings.get("pool_size") for p in scan(tmp_path, files, monkeypatch).pools]
     assert 9 in [s.value for s in sizes if s is not None]
+
+
+def test_a_factory_picked_by_a_name_the_scan_cannot_read_is_not_its_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # build-relengapi: `getattr(self, f"create_{dialect}_engine")`, else (AttributeError) the generic factory; the
+    # engine() caller's pool was the generic one's (pool_size 3), wrong for a sqlite or mysql URL. Each factory
+    # stays a pool at its own line.
+    code = """
+        import sqlalchemy as sa
+
+
+        class Alchemies:
+            def engine(self, uri, dialect):
+                try:
+                    create_engine = getattr(self, "create_{}_engine".format(dialect))
+                except AttributeError:
+                    create_engine = self.create_generic_engine
+                return create_engine(uri)
+
+            def create_generic_engine(self, url):
+                return sa.create_engine(url, pool_size=3, max_overflow=1)
+
+            def create_sqlite_engine(self, url):
+                return sa.create_engine(url)
+
+            def session(self, name):
+                return self.engine(name, name.split(":")[0])
+    """
+    pools = scan(tmp_path, {"app/__init__.py": "", "app/db.py": code}, monkeypatch).pools
+    assert sorted(p.line for p in pools) == [13, 16]

@@ -245,5 +245,8 @@ def callable_of(ev: Evaluator, value: Any) -> Any:
     if not isinstance(value, Branches):
         return value
     options, default = containers.settle_options(ev, value)
+    unread = [isinstance(o, SV) and not o.known and o.expr != NOT_SET for _, o in options]
+    if unread[default] if default is not None else any(unread):  # (the way taken, or a way, calls what the scan
+        return value  # cannot tell: build-relengapi's `getattr(self, f"create_{dialect}_engine")`, not its fallback)
     ordered = ([options[default]] if default is not None else []) + options
     return next((option for _, option in ordered if isinstance(option, CALLABLES)), value)
