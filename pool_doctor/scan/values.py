@@ -240,7 +240,8 @@ def url_text(value: Any, ev: Evaluator) -> ScannedValue:
 
 def callable_of(ev: Evaluator, value: Any) -> Any:
     """What a call calls; when that depends on a test (`try: import asyncpg except ImportError: asyncpg = None`),
-    the callable the code has with no environment set, else the first it may have."""
+    the callable the code has with no environment set, else the first it may have; none (the value as it is)
+    where the way taken, or with none taken a way, calls what the scan cannot tell."""
     value = ev.force(value)
     if not isinstance(value, Branches):
         return value
