@@ -321,11 +321,14 @@ class Scopes:
             found: dict[str, tuple[str, list[str] | None]] = {}
             for func in (n for n in ast.walk(module.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
                 own = self.local_names(func) | {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}
+                memo: dict[str, set[int]] = {}  # (`if name not in _engines:` a cache, per dict it fills)
                 for stmt in (n for n in own_nodes(func) if isinstance(n, ast.stmt)):
                     added = added_keys(stmt)
                     if added is None or added[0] not in module.assigns or added[0] in own:
                         continue
-                    if id(stmt) in memo_fills(func.body, added[0]):  # (`if name not in _engines:` a cache)
+                    if added[0] not in memo:
+                        memo[added[0]] = memo_fills(func.body, added[0])
+                    if id(stmt) in memo[added[0]]:
                         continue
                     by, keys = found.get(added[0], (func.name, []))
                     found[added[0]] = (by, None if keys is None or added[1] is None else [*keys, *added[1]])
