@@ -15,6 +15,7 @@ from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.names import last_name
+from pool_doctor.scan.nodes import assign_targets, is_staticmethod, parameter_names
 
 Makes = Callable[[Module, CallSite], bool]  # whether the call at a site makes a pool
 ENTRY_POINTS = ("pyproject.toml", "setup.cfg")  # where a function may be named as a script's: `app.db:migrate`
@@ -85,7 +86,7 @@ def _only_called(project: Project, func: FunctionNode, given: list[tuple[Module,
 def _index(func: FunctionNode, name: str) -> int | None:
     """The parameter's place among a call's positional arguments (past a method's `self` or `cls`)."""
     positional = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
-    method = bool(positional) and positional[0] in ("self", "cls") and not _static(func)
+    method = bool(positional) and positional[0] in ("self", "cls") and not is_staticmethod(func)
     return positional.index(name) - method if name in positional else None
 
 
@@ -147,10 +148,6 @@ def _holds(nodes: list[Any], call: ast.Call) -> bool:
     return any(n is call for node in nodes for n in ast.walk(node))
 
 
-def _static(func: FunctionNode) -> bool:
-    return any(last_name(d) == "staticmethod" for d in func.decorator_list)
-
-
 def _hands_a_pool(module: Module, site: CallSite, name: str, index: int | None, makes: Makes) -> bool:
     """Whether this call gives the parameter a pool its caller made: a pool call, or a name every assignment of
     which in the caller's scope is one."""
@@ -172,22 +169,17 @@ def _hands_a_pool(module: Module, site: CallSite, name: str, index: int | None, 
 def _bound_to_pools(scope: ast.AST, name: str, module: Module, makes: Makes) -> bool:
     """Whether every binding of `name` in the scope is `name = <a pool call>` (not a parameter, a tuple's part, a
     loop's target: the caller's own `e=None` passes None on)."""
-    params = ast.walk(scope.args) if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else ()
-    if any(isinstance(a, ast.arg) and a.arg == name for a in params):
+    if name in parameter_names(scope):
         return False
     stores = [n for n in ast.walk(scope) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
     made = {
         id(target): node.value
         for node in ast.walk(scope)
         if isinstance(node, (ast.Assign, ast.AnnAssign))
-        for target in _targets(node)
+        for target in assign_targets(node)
         if isinstance(target, ast.Name) and target.id == name
     }
     return bool(stores) and all(id(n) in made and _made_here(module, made[id(n)], makes) for n in stores)
-
-
-def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
-    return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
 def _made_here(module: Module, value: ast.expr | None, makes: Makes) -> bool:

@@ -60,6 +60,7 @@ from pathlib import Path
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, dotted_parts, last_name
 from pool_doctor.scan.kinds import ExternalRef, Frame
+from pool_doctor.scan.nodes import parameter_names
 
 ENGINES = {  # the callable's name -> the library (its package, or module) that defines it
     "create_sqlalchemy_engine": "mlflow",
@@ -147,7 +148,7 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
         sites += [(c, c.args[0], ()) for c in includes if _named(c.args[0], name)]  # config.include(f)
         for call, func, functions in sites:
             made = ev.force(ev.eval(func, Frame(module)))
-            given = _given_engine(call, name, _params(functions[-1] if functions else None))
+            given = _given_engine(call, name, parameter_names(functions[-1] if functions else None))
             exact = name not in EXACT or made.dotted.endswith(EXACT[name]) if isinstance(made, ExternalRef) else False
             if isinstance(made, ExternalRef) and _from(library, made.dotted) and not given and exact:
                 found.append(
@@ -212,11 +213,6 @@ def _none_or_given(value: ast.expr, params: frozenset[str] | set[str]) -> bool:
     )
 
 
-def _params(func: ast.AST | None) -> set[str]:
-    args = func.args if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else None
-    return {a.arg for a in ast.walk(args) if isinstance(a, ast.arg)} if args is not None else set()
-
-
 def _init_given_engine(cls: ast.ClassDef, name: str) -> bool:
     """Whether a subclass's `super().__init__(...)` (or `Base.__init__(self, ...)`) hands the library an engine."""
     for method in (n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
@@ -224,7 +220,7 @@ def _init_given_engine(cls: ast.ClassDef, name: str) -> bool:
         for call in inits:  # (`Base.__init__(self, url, engine)`: past self)
             unbound = isinstance(call.func, ast.Attribute) and not isinstance(call.func.value, ast.Call)
             shifted = ast.Call(call.func, call.args[1:], call.keywords) if unbound else call
-            if _given_engine(shifted, name, _params(method)):
+            if _given_engine(shifted, name, parameter_names(method)):
                 return True
     return False
 

@@ -222,7 +222,25 @@ def kwargs_write(stmt: ast.stmt, kwargs: str) -> tuple[str, ast.expr, bool] | No
 
 
 def is_classmethod(node: ast.AST) -> bool:
-    return any((dotted_parts(d) or [""])[-1] == "classmethod" for d in getattr(node, "decorator_list", []))
+    return _decorated(node, "classmethod")
+
+
+def is_staticmethod(node: ast.AST) -> bool:
+    return _decorated(node, "staticmethod")
+
+
+def _decorated(node: ast.AST, name: str) -> bool:
+    return any((dotted_parts(d) or [""])[-1] == name for d in getattr(node, "decorator_list", []))
+
+
+def parameter_names(func: ast.AST | None) -> set[str]:
+    """Every parameter a function (or lambda) names: positional, keyword-only, `*args`, `**kwargs`."""
+    args = func.args if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else None
+    return {a.arg for a in ast.walk(args) if isinstance(a, ast.arg)} if args is not None else set()
+
+
+def assign_targets(stmt: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
 
 
 def patched(site: CallSite, name: str) -> bool:

@@ -39,7 +39,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.nodes import own_nodes
+from pool_doctor.scan.nodes import own_nodes, parameter_names
 from pool_doctor.scan.statements import ANY_SETTING, LOCALS, added_keys, assigned_names, memo_fills
 
 EXTERNAL_ROOTS = {
@@ -320,7 +320,7 @@ class Scopes:
         if id(module) not in self._filled:
             found: dict[str, tuple[str, list[str] | None]] = {}
             for func in (n for n in ast.walk(module.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
-                own = self.local_names(func) | {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}
+                own = self.local_names(func) | parameter_names(func)
                 memo: dict[str, set[int]] = {}  # (`if name not in _engines:` a cache, per dict it fills)
                 for stmt in (n for n in own_nodes(func) if isinstance(n, ast.stmt)):
                     added = added_keys(stmt)

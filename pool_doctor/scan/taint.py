@@ -10,7 +10,7 @@ from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
 from pool_doctor.scan.kinds import SV, ClassRef, is_known
-from pool_doctor.scan.nodes import MUTATORS, aliases, is_dataclass, own_nodes
+from pool_doctor.scan.nodes import MUTATORS, aliases, assign_targets, is_dataclass, own_nodes
 
 # What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
 # (`app.config.from_object(config)` makes the app's config the parameter's)
@@ -283,12 +283,8 @@ def _method_stores(cls: ast.ClassDef | None, func: ast.Attribute, into: set[str]
     if method is None or not params:
         return False
     own = {name.replace(f"{func.value.id}.", f"{params[0].arg}.", 1) for name in into}
-    stores = (t for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AnnAssign)) for t in _targets(n))
+    stores = (t for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AnnAssign)) for t in assign_targets(n))
     return any(ast.unparse(target) in own for target in stores)
-
-
-def _targets(stmt: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
-    return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
 
 
 def _read_in(test: ast.expr) -> set[str]:
