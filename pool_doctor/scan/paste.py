@@ -46,6 +46,7 @@ def _signature(node: ast.AST) -> bool:
 class PasteSettings:
     def __init__(self, project: Project) -> None:
         self.project = project
+        self._modules: dict[int, str] = {}  # a factory function's module, by the function's node
 
     def starts(self, node: ast.AST) -> bool:
         """Whether `pserve` starts this function with an ini file's settings: it has an app factory's signature
@@ -66,7 +67,10 @@ class PasteSettings:
         name = getattr(node, "name", "")
         if (None, name) not in self._by_factory and not any(n == name for _, n in self._by_factory):
             return []
-        module = next((m.import_name for m in self.project.modules.values() if m and m.functions.get(name) is node), "")
+        if id(node) not in self._modules:  # (asked at each binding of the factory's **settings)
+            found = (m.import_name for m in self.project.modules.values() if m and m.functions.get(name) is node)
+            self._modules[id(node)] = next(found, "")
+        module = self._modules[id(node)]
         return [*self._by_factory.get((module, name), []), *self._by_factory.get((None, name), [])]
 
     @cached_property
