@@ -29,6 +29,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     not_set,
     unknown,
+    unset_variable,
 )
 from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.nodes import key_written, literal_prefix
@@ -464,17 +465,17 @@ def format_args(ev: Interpreter, op: ast.operator, node: ast.AST, right: Any, wh
     variable its items read, when one is); anything else as it is (`% [a, b]` is one argument, as in Python)."""
     digits = isinstance(right, DictV) and any(key.isdigit() for key in right.items)  # (an int key: not a field's)
     if isinstance(op, ast.Mod) and isinstance(right, DictV) and not right.opaque and not digits:  # `"%(user)s" % d`
-        values = [ev.force(item) for item in right.items.values()]  # (a variable's None: "None" is no host)
-        if not all(is_known(item) and not (item.value is None and item.env) for item in values):
+        values = [ev.force(item) for item in right.items.values()]
+        if not all(is_known(item) and not unset_variable(item) for item in values):
             return SV(None, where, env_of(*values), known=False, expr=ast.unparse(getattr(node, "right", node)))
         return SV({key: item.value for key, item in zip(right.items, values)}, where, env_of(*values))
     if not (isinstance(op, ast.Mod) and isinstance(node, ast.BinOp) and isinstance(node.right, ast.Tuple)):
-        unset = isinstance(op, ast.Mod) and is_known(right) and right.value is None and bool(right.env)  # ("None")
+        unset = isinstance(op, ast.Mod) and unset_variable(right)  # (a variable's None: "None" is no host)
         return SV(None, where, right.env, known=False, expr=f"${right.env}") if unset else right
     if not isinstance(right, ListV):
         return right
     items = [ev.force(item) for item in right.items]
-    if not all(is_known(item) and not (item.value is None and item.env) for item in items):
+    if not all(is_known(item) and not unset_variable(item) for item in items):
         return SV(None, where, env_of(*items), known=False, expr=ast.unparse(node.right))
     return SV(tuple(item.value for item in items), where, env_of(*items))
 

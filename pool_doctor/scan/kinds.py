@@ -317,6 +317,12 @@ def is_known(value: Any) -> TypeGuard[SV]:
     return isinstance(value, SV) and value.known
 
 
+def unset_variable(value: Any) -> TypeGuard[SV]:
+    """A variable's value where it is not set and the code gives no default (`os.getenv("HOST")`): None, which
+    written into a text is "None", a host no deployment means (emergency-alerts-api's, szurubooru's URLs)."""
+    return is_known(value) and value.value is None and bool(value.env)
+
+
 def assumed_set(name: str) -> str:
     """The binding that says, on one side of a test the environment decides, that variable `name` is set there
     (`if os.getenv("X"):`): a read of it on that side is the variable's value, not the default. Never a name

@@ -32,6 +32,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
     unset_as,
+    unset_variable,
 )
 from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provider_call, provider_lambda
 
@@ -133,7 +134,7 @@ def formatted(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
         given.extend(spread.items.items())
 
     def one(*values: Any) -> Any:
-        if not all(is_known(value) and not _unset(value) for value in values):  # (a variable's None: unknown)
+        if not all(is_known(value) and not unset_variable(value) for value in values):  # (a variable's None: unknown)
             return unknown(frame.module, node, env=env_of(base, *values))
         positional = [value.value for (name, _), value in zip(given, values) if name is None]
         named = {name: value.value for (name, _), value in zip(given, values) if name is not None}
@@ -312,9 +313,9 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
         conversion = part.conversion if isinstance(part, ast.FormattedValue) else -1  # `!r`, `!s`, `!a`, or none
         if isinstance(value, PathV) and not value.cwd and conversion == -1:  # f"sqlite:///{DATA / 'app.db'}"
             value = SV(value.path, value.origin, value.env)  # (`!r` of a path: PosixPath('...'), not read)
-        if not is_known(value) or _unset(value):  # (`f"{os.getenv('HOST')}"`: the variable's, not "None")
+        if not is_known(value) or unset_variable(value):  # (`f"{os.getenv('HOST')}"`: the variable's, not "None")
             env = env or (value.env if isinstance(value, SV) else None)
-            return unknown(frame.module, node, env=env, why=f"${value.env}" if _unset(value) else None)
+            return unknown(frame.module, node, env=env, why=f"${value.env}" if unset_variable(value) else None)
         env = env or value.env
         if value.env and value.from_:
             origin = value.from_
@@ -325,12 +326,6 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
         except (TypeError, ValueError):
             return unknown(frame.module, node, env=env)
     return SV("".join(text), origin, env, source=frame.module.segment(node))
-
-
-def _unset(value: Any) -> bool:
-    """A variable's value where it is not set and the code gives no default (`os.getenv("HOST")`): None, which
-    written into a text is "None", a host no deployment means (emergency-alerts-api's, szurubooru's URLs)."""
-    return is_known(value) and value.value is None and bool(value.env)
 
 
 SENTINEL = "object()"  # a fresh object's text: identical to itself only
