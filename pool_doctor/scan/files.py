@@ -86,10 +86,11 @@ class ConfigFiles:
             **{f"json.{name}": partial(self.load_call, "json") for name in ("load", "loads")},
             **{
                 f"{lib}.{name}": partial(self.load_call, "toml")
-                for lib in ("tomllib", "tomli", "toml")
+                for lib in ("tomllib", "tomli", "toml", "tomlkit")
                 for name in ("load", "loads")
             },
             "toml.load": partial(self.load_call, "toml", by_path=True),  # (the toml package's takes a path too)
+            "tomlkit.parse": partial(self.load_call, "toml"),
         }
         for name in ("join", "dirname", "abspath", "realpath", "normpath", "basename", "expanduser"):
             calls[f"os.path.{name}"] = self.os_path

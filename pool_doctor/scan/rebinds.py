@@ -6,10 +6,11 @@ does not know: such an attribute is unknown, never the default the function repl
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan.finder import FunctionNode, Module, Project
-from pool_doctor.scan.kinds import ClassRef, InstanceRef, Interpreter
+from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import is_classmethod
 from pool_doctor.scan.scopes import Scopes
 
@@ -21,9 +22,37 @@ class Rebinds:
         self.ev, self.scopes, self.project = ev, scopes, project
         self._index: dict[str, list[Write]] = {}
         self._indexed = -1  # how many modules the index holds: files parsed later are added
+        self._first_runs: set[tuple[int, str]] = set()  # (class, attribute) read as before its __init__ runs
 
     def set_by(self, holder: Any, attr: str) -> str | None:
         """The function (`name()`) that sets `attr` on `holder` (an instance or a class), if one does."""
+        found = self._writes(holder, attr)
+        return f"{found[0][2].name}()" if found else None
+
+    def first_value(self, instance: InstanceRef, init: FuncRef, attr: str) -> Any | None:
+        """A class attribute only the class's own `__init__` sets (`Config.instance = ...`, laniakea's singleton
+        under `if not Config.instance:`), read through an instance: what that `__init__` leaves there, run with
+        the instance's arguments while its reads of the attribute meet the class's own value (the first
+        instance's run). None where another function sets it too, or what is written reads it (a counter)."""
+        writes = self._writes(instance.cls, attr)
+        names = {name for _, name, _, _ in writes}
+        if not writes or any(func is not init.node for _, _, func, _ in writes) or len(names) != 1:
+            return None
+        if any(_counts(node, attr) for node in ast.walk(init.node)):
+            return None
+        key = (id(instance.cls.node), attr)
+        self._first_runs.add(key)
+        try:
+            ref = replace(init, bound_self=instance)
+            frame = self.ev.bind(ref, instance.call, instance.frame or Frame(instance.cls.module))
+            state = self.ev.bound_locals(ref, frame)
+        finally:
+            self._first_runs.discard(key)
+        return state.get(f"{names.pop()}.{attr}")
+
+    def _writes(self, holder: Any, attr: str) -> list[tuple[Module, str, FunctionNode, ast.ClassDef | None]]:
+        if isinstance(holder, ClassRef) and (id(holder.node), attr) in self._first_runs:
+            return []
         if len(self.project.modules) != self._indexed:
             self._index = {}
             for module in list(self.project.modules.values()):
@@ -31,11 +60,7 @@ class Rebinds:
                     for name, writes in module.attr_writes.items():
                         self._index.setdefault(name, []).extend((module, *write) for write in writes)
             self._indexed = len(self.project.modules)
-        for module, name, func, cls in self._index.get(attr, ()):
-            found = self._written(module, name, func, cls, holder)
-            if found:
-                return f"{func.name}()"
-        return None
+        return [write for write in self._index.get(attr, ()) if self._written(*write, holder)]
 
     def _written(self, module: Module, name: str, func: FunctionNode, cls: ast.ClassDef | None, holder: Any) -> bool:
         params = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
@@ -48,6 +73,17 @@ class Rebinds:
         else:
             written = self.ev.force(self.scopes.global_value(module, name, None))
         return _same(written, holder)
+
+
+def _counts(node: ast.AST, attr: str) -> bool:
+    """Whether a statement writes `X.attr` from what it holds (`X.count += 1`, `X.n = X.n + 1`)."""
+    if isinstance(node, ast.AugAssign):
+        return isinstance(node.target, ast.Attribute) and node.target.attr == attr
+    return (
+        isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Attribute) and t.attr == attr for t in node.targets)
+        and any(isinstance(n, ast.Attribute) and n.attr == attr for n in ast.walk(node.value))
+    )
 
 
 def _same(written: Any, holder: Any) -> bool:

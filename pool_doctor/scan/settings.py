@@ -309,7 +309,9 @@ class SettingsClasses:
             return cls if instance.given is None and instance.call is not None else unknown(frame.module, node)
         setter = self.rebinds.set_by(instance, attr) or self.rebinds.set_by(cls, attr)
         if setter is not None:
-            return unknown(frame.module, node, why=f"{attr}, set again by {setter}")
+            init = self.init_of(cls) if setter == "__init__()" and not self.rebinds.set_by(instance, attr) else None
+            first = self.rebinds.first_value(instance, init, attr) if init is not None else None
+            return first if first is not None else unknown(frame.module, node, why=f"{attr}, set again by {setter}")
         if instance.any_subclass:  # a method's `self` the app makes of several classes (or none it names)
             if id(cls.node) not in self._overridden:
                 project = self.scopes.project

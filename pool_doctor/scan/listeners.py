@@ -1,0 +1,163 @@
+"""SQLAlchemy's own recipes for testing a connection at checkout, written as event listeners (the way before
+`pool_pre_ping`, SQLAlchemy 1.2): a `"checkout"` listener that runs a statement and, when it fails, raises
+`DisconnectionError`, which makes the pool replace the connection and try again (pool/base.py,
+`_ConnectionFairy._checkout`); an `"engine_connect"` listener that runs a statement again when the error says
+`connection_invalidated`. A pool such a listener is on checks its connections as `pool_pre_ping=True` does, and
+is reported so, from the listener's line.
+
+A listener that raises `DisconnectionError` without running a statement is no test of the connection (the
+multiprocessing recipe compares process ids): it is not one of these. Which pools a listener is on: its target
+names the engine a pool call is assigned to in the same function (or module), or it is SQLAlchemy's `Pool` or
+`Engine` class, for the pools of its own module and of the modules that import it or that it imports.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import replace
+
+from pool_doctor.scan.finder import FunctionNode, Module, Project
+from pool_doctor.scan.model import ScannedPool, ScannedValue
+from pool_doctor.scan.names import last_name
+
+EVENTS = {"checkout": "DisconnectionError", "engine_connect": "connection_invalidated"}
+STATEMENTS = {"execute", "scalar", "exec_driver_sql", "ping"}  # what runs a statement (or pings) on a connection
+CLASSES = {"Pool", "QueuePool", "Engine"}  # a listener on the class: every pool (or engine) made after it
+SYNC_CALLS = {"sqlalchemy.create_engine", "sqlalchemy.engine_from_config"}  # (not the async ones')
+LIBRARY = {"sqlalchemy"}
+
+Listener = tuple[Module, ast.expr, ast.AST, FunctionNode | ast.Module]  # target, where it is given, its scope
+
+
+def pinged(project: Project, pools: list[ScannedPool]) -> list[ScannedPool]:
+    """The pools a listener of these recipes is on, with `pool_pre_ping` True from the listener's line."""
+    modules = [m for m in project.modules.values() if m is not None and not m.aside and "listen" in m.source]
+    found = [listener for module in modules for listener in _listeners(module)]
+    if not found:
+        return pools
+    by_file = {m.display: m for m in project.modules.values() if m is not None}
+    return [_with_ping(pool, found, by_file) for pool in pools]
+
+
+def _with_ping(pool: ScannedPool, found: list[Listener], by_file: dict[str, Module]) -> ScannedPool:
+    if pool.call not in SYNC_CALLS:
+        return pool
+    current = pool.get("pool_pre_ping")
+    if current is not None and current.known and current.value is True:
+        return pool
+    places = [
+        (pool.file, pool.line),
+        *((f, int(n)) for f, _, n in (v.rpartition(":") for v in pool.via) if n.isdigit()),
+    ]
+    for module, target, given, scope in found:
+        if _on(module, target, scope, places, by_file):
+            value = ScannedValue(True, module.where(given), source=module.segment(given))
+            return replace(pool, settings={**pool.settings, "pool_pre_ping": value})
+    return pool
+
+
+def _on(
+    module: Module,
+    target: ast.expr,
+    scope: FunctionNode | ast.Module,
+    places: list[tuple[str, int]],
+    by_file: dict[str, Module],
+) -> bool:
+    name = last_name(target)
+    dotted = module.imports.get(name or "", module.imports.get(_head(target), ""))
+    if name in CLASSES and dotted.partition(".")[0] in LIBRARY:
+        return any(_linked(module, by_file.get(file)) for file, _ in places)
+    text = ast.unparse(target).removesuffix(".pool")
+    lines = {line for file, line in places if file == module.display}
+    return any(
+        isinstance(node, ast.Assign)
+        and node.value.lineno in lines
+        and any(ast.unparse(t) == text for t in node.targets)
+        for node in _own(scope)
+    )
+
+
+def _listeners(module: Module) -> Iterator[Listener]:
+    """`@event.listens_for(target, "checkout")` on a function, or `event.listen(target, "checkout", function)`,
+    whose function is one of the recipes."""
+    scopes: list[FunctionNode | ast.Module] = [module.tree]
+    scopes += [n for n in ast.walk(module.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for scope in scopes:
+        functions = {n.name: n for n in _own(scope) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        for node in _own(scope):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for decorator in node.decorator_list:
+                    event = _event(decorator, "listens_for")
+                    if event is not None and isinstance(decorator, ast.Call) and _tests(node, event):
+                        yield module, decorator.args[0], decorator, scope
+            elif isinstance(node, ast.Call) and (event := _event(node, "listen")) is not None and len(node.args) > 2:
+                handler = node.args[2]
+                function = functions.get(handler.id) if isinstance(handler, ast.Name) else None
+                if function is not None and _tests(function, event):
+                    yield module, node.args[0], node, scope
+
+
+def _event(node: ast.AST, call: str) -> str | None:
+    if not isinstance(node, ast.Call) or last_name(node.func) != call or len(node.args) < 2:
+        return None
+    given = node.args[1]
+    return given.value if isinstance(given, ast.Constant) and given.value in EVENTS else None
+
+
+def _tests(function: FunctionNode, event: str) -> bool:
+    """Whether the function runs a statement in a `try` whose handler raises DisconnectionError (checkout) or
+    reads `connection_invalidated` (engine_connect)."""
+    sign = EVENTS[event]
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Try):
+            continue
+        runs = any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in STATEMENTS
+            for statement in node.body
+            for n in ast.walk(statement)
+        )
+        handled = any(
+            (isinstance(n, ast.Raise) and n.exc is not None and last_name(_called(n.exc)) == sign)
+            or (isinstance(n, ast.Attribute) and n.attr == sign)
+            for handler in node.handlers
+            for n in ast.walk(handler)
+        )
+        if runs and handled:
+            return True
+    return False
+
+
+def _own(scope: FunctionNode | ast.Module) -> Iterator[ast.AST]:
+    """The nodes of a scope's own statements, not those of the functions and classes it defines (but those
+    definitions themselves)."""
+    stack: list[ast.AST] = list(scope.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _called(node: ast.expr) -> ast.expr:
+    return node.func if isinstance(node, ast.Call) else node
+
+
+def _head(node: ast.expr) -> str:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _linked(module: Module, other: Module | None) -> bool:
+    """The same module, or one imports the other."""
+    if other is None:
+        return False
+    if other is module:
+        return True
+    return _imports(other, module) or _imports(module, other)
+
+
+def _imports(module: Module, other: Module) -> bool:
+    name = other.import_name or other.name
+    return any(t == name or t.startswith(f"{name}.") for t in module.imports.values())

@@ -1,0 +1,161 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round33.py (round 33's leftovers and the open cases of held-out round 34). Each project is a few
+small files written here (never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+SINGLETON = """
+class Config:
+    instance = None
+
+    class __Inner:
+        def __init__(self, name=None):
+            self.url = f"postgresql://db/{name or 'app'}"
+
+    def __init__(self, name=None):
+        if not Config.instance:
+            Config.instance = Config.__Inner(name)
+
+    def __getattr__(self, attr):
+        return getattr(self.instance, attr)
+"""
+
+
+def test_a_singleton_its_own_init_fills_forwards_to_the_inner_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # laniakea's LocalConfig: `instance` is set by the class's own __init__, guarded by `if not Config.instance:`;
+    # __getattr__ forwards every read to it
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": SINGLETON,
+        "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.config import Config
+
+
+            def engine(conf=None):
+                conf = conf or Config()
+                return create_engine(conf.url)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app/db.py:8").settings["url"].value == "postgresql://db/app"
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        # a counter: which value a read meets depends on how many instances were made
+        "def __init__(self):\n        Config.instance = (Config.instance or 0) + 1",
+        # another function sets it too
+        "def __init__(self):\n        Config.instance = 'postgresql://db/a'\n\n"
+        "    def reset(self):\n        Config.instance = 'postgresql://db/b'",
+    ],
+)
+def test_a_class_attribute_its_init_changes_otherwise_stays_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, init: str
+) -> None:
+    files = {
+        "config.py": f"class Config:\n    instance = None\n\n    {init}\n",
+        "db.py": "from sqlalchemy import create_engine\n\nfrom config import Config\n\n"
+        "engine = create_engine(Config().instance)\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert not at(report, "db.py:5").settings["url"].known
+
+
+CHECKOUT_PING = """
+    from sqlalchemy import create_engine, event, exc
+    from sqlalchemy.pool import Pool
+
+    engine = create_engine("postgresql://db/app")
+
+
+    @event.listens_for(Pool, "checkout")
+    def ping_connection(dbapi_connection, connection_record, connection_proxy):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        except Exception:
+            raise exc.DisconnectionError()
+        cursor.close()
+"""
+
+ENGINE_CONNECT_PING = """
+    from sqlalchemy import create_engine, event, select
+    from sqlalchemy import exc
+
+
+    def make_engine(url):
+        engine = create_engine(url, pool_pre_ping=False)
+
+        def ping(connection, branch):
+            try:
+                connection.scalar(select(1))
+            except exc.DBAPIError as err:
+                if err.connection_invalidated:
+                    connection.scalar(select(1))
+                else:
+                    raise
+
+        event.listen(engine, "engine_connect", ping)
+        return engine
+
+
+    engine = make_engine("postgresql://db/app")
+"""
+
+# the multiprocessing recipe: it replaces a connection another process opened, and tests nothing
+PID_CHECK = """
+    import os
+
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import DisconnectionError
+
+    engine = create_engine("postgresql://db/app")
+
+
+    @event.listens_for(engine, "checkout")
+    def checkout(dbapi_connection, connection_record, connection_proxy):
+        if connection_record.info["pid"] != os.getpid():
+            raise DisconnectionError("belongs to another process")
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "tested"),
+    [(CHECKOUT_PING, 4, "app/db.py:7"), (ENGINE_CONNECT_PING, 21, "app/db.py:17"), (PID_CHECK, 6, None)],
+)
+def test_a_listener_that_tests_connections_at_checkout_is_a_pre_ping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, line: int, tested: str | None
+) -> None:
+    # build-relengapi: SQLAlchemy's pessimistic-disconnect recipe from before pool_pre_ping, on the Pool class
+    report = scan(tmp_path, {"app/__init__.py": "", "app/db.py": source}, monkeypatch)
+    pool = at(report, f"app/db.py:{line}")
+    ping = pool.get("pool_pre_ping")
+    if tested is None:
+        assert ping is None
+        assert any(f.code == "no-liveness-check" for p, f in report.findings if p is pool)
+    else:
+        assert ping is not None and ping.value is True and ping.from_ == tested
+        assert not any(f.code == "no-liveness-check" for p, f in report.findings if p is pool)
+
+
+def test_a_listener_on_the_pool_class_in_an_unlinked_module_tests_nothing_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": "from sqlalchemy import create_engine\n\nengine = create_engine('postgresql://db/app')\n",
+        "other/__init__.py": "",
+        "other/ping.py": CHECKOUT_PING.replace('engine = create_engine("postgresql://db/app")', ""),
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app/db.py:3").get("pool_pre_ping") is None
