@@ -159,3 +159,80 @@ def test_a_listener_on_the_pool_class_in_an_unlinked_module_tests_nothing_here(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "app/db.py:3").get("pool_pre_ping") is None
+
+
+def test_a_path_helper_given_star_args_spreads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # enterprise-access: `def root(*fragments): return join(abspath(PROJECT_ROOT), *fragments)`
+    files = {
+        "site/__init__.py": "",
+        "site/settings.py": """
+            from os.path import abspath, dirname, join
+            from pathlib import Path
+
+            ROOT = join(abspath(dirname(__file__)), "..")
+
+
+            def root(*fragments):
+                return join(abspath(ROOT), *fragments)
+
+
+            def under(*fragments):
+                return Path(ROOT, *fragments)
+
+
+            DATABASES = {
+                "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": root("data", "default.db")},
+                "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": under("other.db")},
+            }
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    names = {p.call: p.settings["NAME"] for p in report.pools}
+    assert names["DATABASES['default']"].value == str(tmp_path / "data" / "default.db")
+    assert names["DATABASES['other']"].value == str(tmp_path / "site" / ".." / "other.db")
+
+
+def test_engine_from_config_of_the_environment_reads_each_key_from_a_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # opnreco: `engine_from_config(os.environ, prefix)`: the URL is $sqlalchemy_url, any pool key a variable's
+    files = {
+        "app.py": """
+            import os
+
+            from sqlalchemy import engine_from_config
+
+            engine = engine_from_config(os.environ, "sqlalchemy_")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "app.py:5")
+    assert not pool.settings["url"].known and pool.settings["url"].env == "sqlalchemy_url"
+    assert pool.unresolved == ["configuration: os.environ (any sqlalchemy_* variable)"]
+
+
+def test_a_star_import_of_a_module_updating_its_names_from_a_file_may_set_any_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # edx-analytics-dashboard: production.py star-imports yaml_config, whose `vars().update(config_from_yaml)`
+    # reads a YAML file a required variable names
+    files = {
+        "dash/__init__.py": "",
+        "dash/base.py": "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'HOST': 'db'}}\n",
+        "dash/yaml_config.py": """
+            import os
+
+            import yaml
+
+            with open(os.environ["DASH_CFG"]) as f:
+                config_from_yaml = yaml.safe_load(f)
+
+            vars().update(config_from_yaml)
+        """,
+        "dash/production.py": "from dash.base import *\nfrom dash.yaml_config import *\n\nDATABASES['default']['NAME'] = 'dash'\n",
+        "dash/staging.py": "from dash.base import *\n\nDATABASES['default']['NAME'] = 'dash'\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pools = {p.file: p for p in report.pools}
+    assert "HOST" not in pools["dash/production.py"].settings and pools["dash/production.py"].unresolved
+    assert pools["dash/staging.py"].settings["HOST"].value == "db"

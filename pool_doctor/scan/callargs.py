@@ -60,6 +60,10 @@ def from_config(settings: dict[str, Any], unresolved: list[str]) -> tuple[dict[s
             if inner.startswith(prefix):
                 name = inner[len(prefix) :]
                 out[name] = _coerce(name, value)
+        elif key == "configuration" and isinstance(value, SV) and value.known and value.value == "os.environ":
+            # every key under the prefix is a variable's (opnreco's `engine_from_config(os.environ, prefix)`)
+            out["url"] = SV(None, value.from_, f"{prefix}url", known=False, expr=f"os.environ[{prefix + 'url'!r}]")
+            config_unresolved.append(f"configuration: os.environ (any {prefix}* variable)")
         elif key == "configuration":
             if not (isinstance(value, SV) and value.known):
                 config_unresolved.append(f"configuration: {value.expr if isinstance(value, SV) else '?'}")

@@ -442,4 +442,20 @@ def imported(ev: Interpreter, module: Module, stmt: ast.Import | ast.ImportFrom,
         earlier = before.get(local)
         # `from .local_settings import *` setting a name under a test: elsewhere the importer's value stands
         state[local] = value if not star or earlier is None else over(ev, value, earlier)
-    return state
+    unread = _names_unread(ev, source) if source is not None and source is not module else None
+    return settings_unknown(state, *unread) if unread is not None else state
+
+
+def _names_unread(ev: Interpreter, source: Module) -> tuple[str, str] | None:
+    """A module whose top runs `vars().update(x)` (or globals()'s) of a mapping the scan cannot read (a YAML
+    file the deployment names: edx-analytics-dashboard's yaml_config): a star import of it may bind any setting.
+    Where it runs, and what it updates with."""
+    if "vars()" not in source.source and "globals()" not in source.source:
+        return None
+    for stmt in source.tree.body:
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if isinstance(call, ast.Call) and updates_names(call) and call.args:
+            given = ev.force(ev.eval(call.args[0], Frame(source)))
+            if not isinstance(given, DictV) or given.opaque:
+                return source.where(call), f"(what {source.display}'s {source.segment(call.args[0])} sets)"
+    return None

@@ -22,7 +22,7 @@ from typing import Any
 from pool_doctor.scan.containers import dict_items, lift
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.interpolation import Option, find, interpolate, interpolate_extended, merge_ini, unfilled
-from pool_doctor.scan.kinds import SV, Branches, DictV, Frame, Interpreter, ListV, env_of, is_known, unknown
+from pool_doctor.scan.kinds import SV, Branches, DictV, Frame, Interpreter, ListV, env_of, is_known, positional, unknown
 from pool_doctor.scan.model import NOT_SET
 
 PARSER_READS = ("get", "getint", "getfloat", "getboolean")  # a parser's (or a section's) option reads
@@ -113,7 +113,7 @@ class ConfigFiles:
 
     def os_path(self, node: ast.Call, frame: Frame) -> Any:
         name = _called(node)
-        parts = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
+        parts = positional(self.ev, node, frame) or []
         texts = [path_text(p) for p in parts]
         if not parts or any(t is None for t in texts):
             return unknown(frame.module, node, env=env_of(*parts))
@@ -137,10 +137,10 @@ class ConfigFiles:
         return SV(result, frame.module.where(node), env_of(*parts), source=frame.module.segment(node))
 
     def path_call(self, node: ast.Call, frame: Frame) -> Any:
-        given = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]  # (each side of a test: KoalaBot's
-        return lift(self.ev, given, lambda *parts: self._path(list(parts), node, frame))  # `X = X or "/config"`)
+        given = positional(self.ev, node, frame)  # (each side of a test: KoalaBot's `X = X or "/config"`)
+        return unknown(frame.module, node) if given is None else lift(self.ev, given, partial(self._path, node, frame))
 
-    def _path(self, parts: list[Any], node: ast.Call, frame: Frame) -> Any:
+    def _path(self, node: ast.Call, frame: Frame, *parts: Any) -> Any:
         texts = [path_text(p) for p in parts]
         if any(t is None for t in texts):
             return unknown(frame.module, node, env=env_of(*parts))

@@ -342,3 +342,18 @@ def keyword(node: ast.Call, name: str) -> ast.expr | None:
         if kw.arg == name:
             return kw.value
     return None
+
+
+def positional(ev: Interpreter, node: ast.Call, frame: Frame) -> list[Any] | None:
+    """A call's positional arguments, each evaluated, a `*` of a list or tuple spread into them (`join(root,
+    *fragments)` in a function given `*fragments`); None where a `*` spreads what the scan cannot read."""
+    found: list[Any] = []
+    for arg in node.args:
+        if isinstance(arg, ast.Starred):
+            spread = ev.force(ev.eval(arg.value, frame))
+            if not isinstance(spread, ListV):
+                return None
+            found.extend(ev.force(item) for item in spread.items)
+        else:
+            found.append(ev.force(ev.eval(arg, frame)))
+    return found
