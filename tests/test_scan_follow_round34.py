@@ -236,3 +236,49 @@ def test_a_star_import_of_a_module_updating_its_names_from_a_file_may_set_any_se
     pools = {p.file: p for p in report.pools}
     assert "HOST" not in pools["dash/production.py"].settings and pools["dash/production.py"].unresolved
     assert pools["dash/staging.py"].settings["HOST"].value == "db"
+
+
+ALEMBIC_ENV = """
+    from alembic import context
+    from sqlalchemy import engine_from_config, pool
+
+    config = context.config
+    engine = engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.")
+"""
+
+
+@pytest.mark.parametrize(("location", "runs"), [("inspect.getfile(migrations)", True), ("'/elsewhere/x'", False)])
+def test_a_program_anywhere_that_points_alembic_at_the_migrations_runs_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, location: str, runs: bool
+) -> None:
+    # faf's bin/faf-migrate-db: `Config()`, script_location set to the migrations package's folder, the URL
+    # set to the app's own; alembic.ini's URL is the alembic command's alone
+    files = {
+        "app/__init__.py": "",
+        "app/storage/__init__.py": "",
+        "app/storage/migrations/__init__.py": "",
+        "app/storage/migrations/alembic.ini": "[alembic]\nscript_location = .\nsqlalchemy.url = postgresql:///ini\n",
+        "app/storage/migrations/env.py": ALEMBIC_ENV,
+        "bin/app-migrate": f"""
+            #!/usr/bin/python3
+            import inspect
+            import os
+
+            from alembic import command
+            from alembic.config import Config
+
+            from app.storage import migrations
+
+            cfg = Config()
+            cfg.set_main_option("script_location", os.path.dirname({location}))
+            cfg.set_main_option("sqlalchemy.url", "postgresql://db/app")
+            command.upgrade(cfg, "head")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    url = at(report, "app/storage/migrations/env.py:5").settings["url"]
+    if runs:
+        assert [b.value for b in url.branches] == ["postgresql://db/app", "postgresql:///ini"]
+        assert url.branches[0].when == "run by bin/app-migrate:12"
+    else:
+        assert url.value == "postgresql:///ini" and not url.branches

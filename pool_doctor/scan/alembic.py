@@ -162,16 +162,16 @@ class AlembicConfig:
         for path in self.files.project.files:
             if path == frame.module.path or self.files.project.aside(path):
                 continue  # a test's fixture is no way the migrations are run
-            beside = path.is_relative_to(ini.parent)
-            if not (beside or path.is_relative_to(ini.parent.parent)):
-                continue
-            data, _ = read_source(path)
+            beside, near = path.is_relative_to(ini.parent), path.is_relative_to(ini.parent.parent)
+            data = self.files.project.kept.get(path) or read_source(path)[0]
             if data is None or b"set_main_option" not in data or b"alembic" not in data:
                 continue
             if not beside and folder not in data:
                 continue  # a program next to the migrations' folder runs them when it names it (zou's plugins)
+            if not (beside or near) and b"script_location" not in data:
+                continue  # (elsewhere: one that tells alembic where they are, faf's bin/faf-migrate-db)
             module = self.files.project.parse(path, data)
-            if module is None:
+            if module is None or not (beside or near or self._locates(module, frame.module.path.parent)):
                 continue
             for site in module.calls.get("set_main_option", []):
                 call = site.call
@@ -193,6 +193,18 @@ class AlembicConfig:
                 found.append((module.where(call), (MAIN, URL_OPTION, value)))
         self._found[ini] = found
         return found
+
+    def _locates(self, module: Module, folder: Path) -> bool:
+        """Whether the module sets `script_location` to the migrations' folder (`os.path.dirname(
+        inspect.getfile(migrations))`)."""
+        for site in module.calls.get("set_main_option", []):
+            given = _arguments(site.call, ("name", "value"))
+            key = self.ev.force(self.ev.eval(given[0], Frame(module))) if given is not None else None
+            if given is not None and is_known(key) and key.value == "script_location":
+                value = self.ev.force(self.ev.eval(given[1], Frame(module)))
+                if is_known(value) and Path(str(value.value)).resolve() == folder.resolve():
+                    return True
+        return False
 
     @staticmethod
     def _given(frame: Frame, node: ast.AST) -> SV:

@@ -87,9 +87,16 @@ class Builders:
                 for kind in (*TRAIT_DEFAULTS, *TRAIT_CONTAINERS)
             },
             "typing.TypeVar": self.type_var,
+            "inspect.getfile": self.source_file,
             "builtins.getattr": self.getattr_call,
             "typing_extensions.TypeVar": self.type_var,
         }
+
+    def source_file(self, node: ast.Call, frame: Frame) -> Any:
+        """`inspect.getfile(module)` of a project module, function or class: the file it is in."""
+        given = self.ev.arg(node, frame, 0, "object")
+        module = given.module if isinstance(given, ModuleRef | FuncRef | ClassRef) else None
+        return SV(str(module.path), frame.module.where(node)) if module is not None else unknown(frame.module, node)
 
     def trait(self, node: ast.Call, frame: Frame) -> Any:
         """A traitlets trait (`db_url = Unicode("sqlite:///hub.sqlite").tag(config=True)`, JupyterHub's): an
