@@ -282,3 +282,66 @@ def test_a_program_anywhere_that_points_alembic_at_the_migrations_runs_them(
         assert url.branches[0].when == "run by bin/app-migrate:12"
     else:
         assert url.value == "postgresql:///ini" and not url.branches
+
+
+MEMO_DB = """
+    import os
+
+    from sqlalchemy import create_engine
+
+    _engines = {}
+
+
+    def name():
+        if os.path.isfile("/etc/app/defaults"):
+            return read_config()["name"]
+        return read_config()["fallback"]
+
+
+    def get_engine(dbname=None, echo=False):
+        if not dbname:
+            dbname = name()
+        if dbname not in _engines:
+            if os.environ.get("OTLP_ENDPOINT"):
+                _engines[dbname] = create_engine("postgresql://db/app", pool_size=7, echo=echo)
+            else:
+                _engines[dbname] = create_engine("postgresql://db/app", pool_size=5, echo=echo)
+        return _engines.get(dbname)
+
+
+    def connect():
+        return get_engine().connect()
+"""
+
+
+def test_a_wrappers_two_calls_on_the_sides_of_one_test_are_one_pool_per_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aurweb's get_engine: a traced engine or a plain one, into the same memo; its key read from a config file
+    # that may be there or not (the same for every caller of a run); its scripts run as programs of their own
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": MEMO_DB,
+        "app/asgi.py": "from app.db import get_engine\n\n\ndef startup():\n    get_engine()\n",
+        "app/scripts/__init__.py": "",
+        "app/scripts/notify.py": """
+            from app import db
+
+
+            def main():
+                db.get_engine()
+
+
+            if __name__ == "__main__":
+                main()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted(p.where for p in report.pools) == ["app/asgi.py:5", "app/scripts/notify.py:5"]
+    pool = at(report, "app/asgi.py:5")
+    size = pool.settings["pool_size"]
+    assert [(b.value, b.when) for b in size.branches] == [
+        (5, 'not (os.environ.get("OTLP_ENDPOINT"))'),
+        (7, 'os.environ.get("OTLP_ENDPOINT")'),
+    ]
+    assert pool.settings["url"].value == "postgresql://db/app" and pool.condition == "dbname not in _engines"

@@ -219,6 +219,7 @@ class Project:
         self._beside: dict[Path, bool] = {}  # a template a module beside it star-imports (asides.imported_beside)
         self._asides: dict[Path, str | None] = {}  # (aside is asked of every file, again and again)
         self._tests_folders: dict[Path, bool] = {}  # (answers: a folder the tests' modules are imported from)
+        self.programs: dict[Path, bool] = {}  # modules that run as a program of their own (programs.own_process)
 
     def walk(self, suffix: str) -> Iterator[Path]:
         """The project's files named `*suffix` (its .py files; its .ini files), outside virtualenvs."""

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pool_doctor.scan import callers, fallbacks, pyramid, taint
+from pool_doctor.scan import callers, fallbacks, pyramid, sides, taint
 from pool_doctor.scan.callargs import pool_settings
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
@@ -32,6 +32,7 @@ from pool_doctor.scan.finder import (
 from pool_doctor.scan.kinds import SV, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init
+from pool_doctor.scan.programs import own_process
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
@@ -100,7 +101,9 @@ class PoolFinder:
         self._asking: set[int] = set()  # functions whose callers are being read for a parameter (_given_by_callers)
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self._mentions = taint.ClassMentions(evaluator.project)  # what the project's files say of its classes
-        self._shared: set[tuple[int, str, str | None]] = set()  # pools kept by key (taint.memo_key): one per known key
+        self._shared: set[tuple[int, str, str | None, str | None]] = (
+            set()
+        )  # pools kept by key (taint.memo_key): one per known key
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         self._tests = taint.TestReads()
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
@@ -480,6 +483,7 @@ class PoolFinder:
             # (a parameter an unread `*args` / `**kwargs` may give is unknown, not its default: only in a pool
             # wrapper's call, elsewhere the defaults keep a class's many `x=None` decided: meltano's took 300 s)
             bound = self.ev.calls.bind_arguments(func, given, frame, spreads=True)
+            ran: list[sides.Made] = []
             for inner in (s for s in wrapper.inner if wrapper.reaches(s)):
                 applies, made = self._through(bound_self, wrapper, inner)
                 inner_target = made if applies else self.target(wrapper.module, inner)
@@ -492,17 +496,12 @@ class PoolFinder:
                     wrapper.func, inner, inner_frame, outer_module
                 ):
                     continue  # a wrapper's call kept by key (onyx's ShardRegistry.get_engine): made at its first caller
-                yield from self._emit(
-                    wrapper.module,
-                    inner,
-                    inner_target,
-                    inner_frame,
-                    [*via, wrapper.module.where(inner.call)],
-                    (*entered, wrapper),
-                    outer_module,
-                    outer_site,
-                    (*inner_tests, *self._open_tests(wrapper.module, inner, inner_frame)),
-                )
+                tests = (*inner_tests, *self._open_tests(wrapper.module, inner, inner_frame))
+                through = [*via, wrapper.module.where(inner.call)]
+                args = (wrapper.module, inner, inner_target, inner_frame, through, (*entered, wrapper), outer_module)
+                ran.append((inner, inner_frame, list(self._emit(*args, outer_site, tests))))
+            head = [condition_text(outer_module, outer_site.conditions), *inner_tests]
+            yield from sides.one_per_run(self.ev, wrapper.module, ran, head, self._open_tests)
             return
         assert target.stack is not None and target.call is not None and target.name is not None
         if outer_module.aside and patched(outer_site, target.name):
@@ -535,7 +534,8 @@ class PoolFinder:
         kept = kept_under(self.ev.force(self.ev.eval(key, frame))) if key is not None else None
         if kept is None:
             return True
-        shared = (id(site.call), kept, outer_module.aside)
+        program = outer_module.display if own_process(self.ev.project, outer_module) else None  # (its own process)
+        shared = (id(site.call), kept, outer_module.aside, program)
         first = shared not in self._shared
         self._shared.add(shared)
         return first

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
-from pool_doctor.scan.kinds import SV, ClassRef, is_known
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, is_known
 from pool_doctor.scan.nodes import MUTATORS, aliases, assign_targets, is_dataclass, own_nodes
 
 # What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
@@ -413,6 +413,9 @@ def kept_under(key: Any) -> str | None:
     same pool; `config[role]` is another key for each role); None: not known."""
     if is_known(key):  # (a default two variables share is two keys where they are set)
         return repr(key.value) + (f" ${key.env}" if key.env else "")
+    if isinstance(key, Branches):  # one test decides it for every caller of a run (aurweb's `name()`, read from
+        kept = [kept_under(option) for _, option in key.options]  # a config file that may be there or not)
+        return " | ".join(k for k in kept if k) if all(kept) else None
     if not (isinstance(key, SV) and key.from_ and key.expr):
         return None
     try:
