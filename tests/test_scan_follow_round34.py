@@ -345,3 +345,71 @@ def test_a_wrappers_two_calls_on_the_sides_of_one_test_are_one_pool_per_caller(
         (7, 'os.environ.get("OTLP_ENDPOINT")'),
     ]
     assert pool.settings["url"].value == "postgresql://db/app" and pool.condition == "dbname not in _engines"
+
+
+def test_a_package_attribute_its_init_rebinds_over_the_submodule_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ayon-backend: config/__init__.py does `from .ayonconfig import ayonconfig`, the instance over the submodule
+    files = {
+        "app/__init__.py": "",
+        "app/config/__init__.py": "from .appconfig import appconfig\n",
+        "app/config/appconfig.py": """
+            from pydantic import BaseModel
+
+
+            class AppConfig(BaseModel):
+                postgres_url: str = "postgres://app@postgres/app"
+                pool_size: int = 64
+
+
+            appconfig = AppConfig()
+        """,
+        "app/postgres.py": """
+            import asyncpg
+
+            from app import config
+            from app.config import appconfig
+
+
+            async def connect():
+                return await asyncpg.create_pool(appconfig.postgres_url, max_size=config.appconfig.pool_size)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    settings = at(report, "app/postgres.py:8").settings
+    assert settings["dsn"].value == "postgres://app@postgres/app" and settings["max_size"].value == 64
+
+
+CLICK_COMMAND = """
+    import click
+    import typer
+    from sqlalchemy import create_engine
+
+
+    @click.command()
+    @click.option("--database-url", "-d", default="postgresql://db/app", envvar="DATABASE_URL")
+    @click.option("--echo/--no-echo", is_flag=True)
+    @click.option("--size", type=int, required=True)
+    @click.argument("dsn")
+    def rebuild(database_url, echo, size, dsn):
+        create_engine(database_url, echo=echo, pool_size=size)
+        create_engine(dsn)
+
+
+    def main(url: str = typer.Option("postgresql://db/typer", envvar="TYPER_URL"), size: int = typer.Option(...)):
+        create_engine(url, pool_size=size)
+"""
+
+
+def test_a_click_commands_options_give_its_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # shipit: `@click.option("--database-url", ..., default="postgresql://...")` on the command making the engine
+    report = scan(tmp_path, {"cli.py": CLICK_COMMAND}, monkeypatch)
+    settings = at(report, "cli.py:12").settings
+    assert (settings["url"].value, settings["url"].env) == ("postgresql://db/app", "DATABASE_URL")
+    assert settings["echo"].value is False
+    assert not settings["pool_size"].known and "given on the command line" in (settings["pool_size"].expr or "")
+    assert not at(report, "cli.py:13").settings["url"].known
+    typer_settings = at(report, "cli.py:17").settings
+    assert (typer_settings["url"].value, typer_settings["url"].env) == ("postgresql://db/typer", "TYPER_URL")
+    assert not typer_settings["pool_size"].known

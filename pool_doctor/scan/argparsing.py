@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from pool_doctor.scan import clicks
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.kinds import SV, DictV, Frame, HolderV, Interpreter, ListV, Thunk, is_known, keyword, unknown
 
@@ -48,7 +49,8 @@ class ArgParsers:
         self.environment = environment
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
-        return {**dict.fromkeys(PARSERS, self.parser), "builtins.vars": self.variables}
+        typer = clicks.calls(self.ev, self.environment)  # (click's own: on a command's parameters, clicks.py)
+        return {**dict.fromkeys(PARSERS, self.parser), "builtins.vars": self.variables, **typer}
 
     def variables(self, node: ast.Call, frame: Frame) -> Any:
         """`vars(args)` of a parsed namespace: a dict of every option, None where its default is (the Python docs'

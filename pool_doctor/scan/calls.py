@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial, reduce
 from typing import Any
 
-from pool_doctor.scan import argparsing, containers, dynaconfs, fieldtext, pycalls, results
+from pool_doctor.scan import argparsing, clicks, containers, dynaconfs, fieldtext, pycalls, results
 from pool_doctor.scan.builders import lazy_module
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles
 from pool_doctor.scan.finder import library_target
@@ -296,8 +296,11 @@ class Calls:
             elif name in defaults:
                 bindings[name] = Thunk(defaults[name], func.closure or definition)
             else:
-                bindings[name] = fieldtext.of_its_type(self.ev, annotations.get(name), definition, name) or SV(
-                    None, None, known=False, expr=f"{name} (not given)"
+                clicked = clicks.command_parameter(self.ev, self.sources.environment, func, name) if not given else None
+                bindings[name] = (
+                    clicked
+                    or fieldtext.of_its_type(self.ev, annotations.get(name), definition, name)
+                    or SV(None, None, known=False, expr=f"{name} (not given)")
                 )
         if args.vararg is not None:
             bindings[args.vararg.arg] = ListV(extra_args, None)

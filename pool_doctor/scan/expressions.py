@@ -64,7 +64,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.nodes import literal_prefix
 from pool_doctor.scan.osloconfig import OsloOptions
 from pool_doctor.scan.paths import raises
-from pool_doctor.scan.scopes import Scopes
+from pool_doctor.scan.scopes import Scopes, shadows
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 
@@ -401,7 +401,8 @@ class Evaluator:
         if isinstance(base, ModuleRef):
             module = base.module
             sub = self.project.module_by_name(f"{module.name}.{attr}", module.path)
-            if sub is not None and attr not in module.assigns:
+            # (unless its __init__ binds the name: ayon's `from .ayonconfig import ayonconfig`)
+            if sub is not None and attr not in module.assigns and not shadows(module, attr, sub.name, frame.module):
                 return ModuleRef(sub)
             value = self.scopes.global_value(module, attr, None)
             if isinstance(value, SV) and not value.known and node is not None and value.expr == attr:
@@ -537,8 +538,7 @@ class Evaluator:
             self.calls.depth -= 1
 
     def returned_with(self, func: FuncRef, name: str, before: Any) -> Any:
-        """What a local (`self.x`) holds where a function called with no arguments (a method: on its bound
-        instance) returns; `before` where it is not set."""
+        """What a local (`self.x`) holds where a function called with no arguments returns; else `before`."""
         if isinstance(func.node, ast.Lambda):
             return before
         return self.flow.returned_with(func, self.bind(func, None, Frame(func.module)), name, before)

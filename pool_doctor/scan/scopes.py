@@ -369,7 +369,7 @@ class Scopes:
                 continue
             while 1 < cut == len(parts):  # a package whose __init__ binds the name has it as its attribute, over
                 parent = self.project.module_by_name(".".join(parts[: cut - 1]), near.path)  # its submodule
-                if parent is None or not _shadows(parent, parts[cut - 1], ".".join(parts[:cut]), near):  # (airweave's
+                if parent is None or not shadows(parent, parts[cut - 1], ".".join(parts[:cut]), near):  # (airweave's
                     break  # settings); not a module the import names before the name (augur's db.engine)
                 if not module.path.is_relative_to(parent.path.parent):  # another tree's package of that name
                     break
@@ -480,7 +480,7 @@ def _stub_import(module: Module, name: str) -> str | None:
     return None
 
 
-def _shadows(package: Module, name: str, submodule: str, near: Module) -> bool:
+def shadows(package: Module, name: str, submodule: str, near: Module) -> bool:
     """Whether a package's `__init__` binds `name` to something other than its submodule of that name (`settings
     = Settings()` beside config/settings.py): Python's import takes the package's attribute first. Not for the
     package's own modules, which run before its `__init__` binds it (`from .settings import Settings` there)."""
