@@ -413,3 +413,33 @@ def test_a_click_commands_options_give_its_parameters(tmp_path: Path, monkeypatc
     typer_settings = at(report, "cli.py:17").settings
     assert (typer_settings["url"].value, typer_settings["url"].env) == ("postgresql://db/typer", "TYPER_URL")
     assert not typer_settings["pool_size"].known
+
+
+def test_a_method_of_a_class_the_app_makes_in_two_places_reads_each_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # quarry's Connections(config), made by the web app and by the killer, its property making the engine
+    files = {
+        "app/__init__.py": "",
+        "app/connections.py": """
+            from sqlalchemy import create_engine
+
+
+            class Connections:
+                def __init__(self, config):
+                    self.config = config
+
+                @property
+                def engine(self):
+                    return create_engine(self.config["URL"], pool_size=self.config["SIZE"])
+        """,
+        "app/web.py": "from app.connections import Connections\n\nconn = Connections({'URL': 'postgresql://db/q', 'SIZE': 5})\n",
+        "app/killer.py": "from app.connections import Connections\n\nconn = Connections({'URL': 'postgresql://db/q', 'SIZE': 2})\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    settings = at(report, "app/connections.py:10").settings
+    assert settings["url"].value == "postgresql://db/q"
+    assert sorted((b.value, b.when) for b in settings["pool_size"].branches) == [
+        (2, "self made at app/killer.py:3"),
+        (5, "self made at app/web.py:3"),
+    ]

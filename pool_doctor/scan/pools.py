@@ -29,7 +29,7 @@ from pool_doctor.scan.finder import (
     dotted_parts,
     library_target,
 )
-from pool_doctor.scan.kinds import SV, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init
 from pool_doctor.scan.programs import own_process
@@ -38,6 +38,7 @@ from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key,
 from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
+MAX_MADE = 3  # a class the app makes in more places: its methods' `self` is what a caller gives, unknown
 MODULE_RUNS = 16  # a module's pool calls under an `if` read as on their side of it (each runs the module's body)
 
 
@@ -101,17 +102,15 @@ class PoolFinder:
         self._asking: set[int] = set()  # functions whose callers are being read for a parameter (_given_by_callers)
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self._mentions = taint.ClassMentions(evaluator.project)  # what the project's files say of its classes
-        self._shared: set[tuple[int, str, str | None, str | None]] = (
-            set()
-        )  # pools kept by key (taint.memo_key): one per known key
+        # pools kept by key (taint.memo_key): one per known key (and per program of its own)
+        self._shared: set[tuple[int, str, str | None, str | None]] = set()
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         self._tests = taint.TestReads()
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
         self._includes: dict[int, ast.Call] = {}  # `config.include(f)` as the call `f(config)` it makes, once made
         self._included_funcs: dict[int, FuncRef] = {}  # and the includeme a module's dotted name includes
         self._module_runs: dict[int, int] = {}  # module-level sites under an `if` read by running the module to them
-        # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances the app
-        # makes of each
+        # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances made
         self.keepers: dict[int, tuple[ast.ClassDef, list[tuple[Module, CallSite]]]] = {}
 
     def names(self) -> set[str]:
@@ -385,10 +384,9 @@ class PoolFinder:
 
     def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
         """What a method's first parameter holds when no caller is in sight: the class for a classmethod; the
-        instance the app makes, when it makes one (of a wrapper's class, or once every module is read of any:
-        `Server(host="db").serve()` making its pool in a lambda); else one built with no arguments (`__init__`'s
-        defaults), but for a class the project names (guillotina's `_manager_class = ConnManager`, called as
-        `self._manager_class(dsn=...)`): its maker's arguments, which the scan does not link."""
+        instances the app makes (of a wrapper's class, or of any once every module is read: `Server(host="db")
+        .serve()`), one per side; else one built with no arguments, but for a class the project names
+        (guillotina's `_manager_class = ConnManager`): its maker's arguments, which the scan does not link."""
         if site.cls is None or func not in site.cls.body or not (func.args.posonlyargs or func.args.args):
             return None
         decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
@@ -410,15 +408,17 @@ class PoolFinder:
                 handed = any(callers.handed(self.ev.project, sub.name) for sub in subclasses)  # (`KINDS[k]()`)
                 self._heirs_made[id(site.cls)] = [] if handed else [m for sub in subclasses for m in self._made(sub)]
             instances = self._heirs_made[id(site.cls)]
-        if len(instances) == 1:  # the one instance the app makes: its arguments (a dataclass's, its fields)
-            maker_module, maker = instances[0]
-            frame = self.site_frame(maker_module, maker)
-            made_of = self.called(maker_module, maker)
-            made = self.ev.classes.instantiate(made_of if isinstance(made_of, ClassRef) else cls, maker.call, frame)
-            return made if isinstance(made, InstanceRef) else InstanceRef(cls, {}, call=maker.call, frame=frame)
+        if len(instances) == 1 or (exact and 1 < len(instances) <= MAX_MADE):  # (their arguments: quarry's Connections)
+            made = [(f"self made at {m.where(s.call)}", self._instance(cls, m, s)) for m, s in instances]
+            return made[0][1] if len(made) == 1 else Branches(made)
         own_init = self.ev.classes.init_of(cls) is not None  # (a dataclass's fields are linked to their maker later)
         handed = self._mentions.made_elsewhere(cls.node.name, own_init)
         return InstanceRef(cls, {}, given="self" if handed else None, any_subclass=not exact)
+
+    def _instance(self, cls: ClassRef, maker_module: Module, maker: CallSite) -> InstanceRef:
+        frame, made_of = self.site_frame(maker_module, maker), self.called(maker_module, maker)
+        made = self.ev.classes.instantiate(made_of if isinstance(made_of, ClassRef) else cls, maker.call, frame)
+        return made if isinstance(made, InstanceRef) else InstanceRef(cls, {}, call=maker.call, frame=frame)
 
     def _given_by_callers(self, func: FunctionNode, bound_self: Any, site: CallSite, bound: Frame) -> Frame:
         """`config.get_database(name)` on a parameter nothing gives nor annotates (llvm-lnt's
