@@ -443,3 +443,230 @@ def test_a_method_of_a_class_the_app_makes_in_two_places_reads_each_instance(
         (2, "self made at app/killer.py:3"),
         (5, "self made at app/web.py:3"),
     ]
+
+
+# The review's cases: listeners that register no test of the pool's connections
+RECIPE = """
+def ping(dbapi_connection, connection_record, connection_proxy):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception:
+        raise exc.DisconnectionError()
+"""
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {  # under an `if` no variable set takes
+            "db.py": "import os\nfrom sqlalchemy import create_engine, event, exc\n\nengine = create_engine('postgresql://db/a')\n"
+            + RECIPE
+            + "\n\nif os.environ.get('DB_PING'):\n    event.listen(engine, 'checkout', ping)\n",
+        },
+        {  # on the Pool class in a function nothing calls
+            "db.py": "from sqlalchemy import create_engine, event, exc\nfrom sqlalchemy.pool import Pool\n\n"
+            "engine = create_engine('postgresql://db/a')\n\n\ndef install():\n"
+            + "\n".join(f"    {line}" for line in RECIPE.strip().splitlines())
+            + "\n\n    event.listen(Pool, 'checkout', ping)\n",
+        },
+        {  # on the Pool class in a script that imports the pool's module, which never imports it
+            "db.py": "from sqlalchemy import create_engine\n\nengine = create_engine('postgresql://db/a')\n",
+            "backfill.py": "import db\nfrom sqlalchemy import create_engine, event, exc\nfrom sqlalchemy.pool import Pool\n"
+            + RECIPE
+            + "\n\nevent.listen(Pool, 'checkout', ping)\nown = create_engine('postgresql://db/b')\n",
+        },
+        {  # engine_connect that only logs connection_invalidated and raises
+            "db.py": """
+                import logging
+
+                from sqlalchemy import create_engine, event, text
+                from sqlalchemy.exc import DBAPIError
+
+                engine = create_engine("postgresql://db/a")
+
+
+                @event.listens_for(engine, "engine_connect")
+                def on_connect(connection):
+                    try:
+                        connection.execute(text("SET search_path TO app"))
+                    except DBAPIError as err:
+                        logging.warning("invalidated: %s", err.connection_invalidated)
+                        raise
+            """,
+        },
+    ],
+)
+def test_a_listener_that_may_not_test_the_pools_connections_is_no_pre_ping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
+) -> None:
+    report = scan(tmp_path, files, monkeypatch)
+    pool = next(p for p in report.pools if p.file == "db.py")
+    assert pool.get("pool_pre_ping") is None
+
+
+def test_a_listener_on_a_name_is_on_the_engine_it_holds_then(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = (
+        "from sqlalchemy import create_engine, event, exc\n\nengine = create_engine('postgresql://db/a')\n"
+        + RECIPE
+        + "\n\nevent.listen(engine, 'checkout', ping)\nengine = create_engine('postgresql://db/b')\n"
+    )
+    report = scan(tmp_path, {"db.py": source}, monkeypatch)
+    assert at(report, "db.py:3").get("pool_pre_ping") is not None
+    assert at(report, "db.py:14").get("pool_pre_ping") is None
+
+
+def test_calls_on_the_sides_of_a_test_in_a_loop_are_two_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "db.py": """
+            from sqlalchemy import create_engine
+
+
+            def make_engines(urls):
+                engines = {}
+                for url in urls:
+                    if url.startswith("sqlite"):
+                        engines[url] = create_engine(url)
+                    else:
+                        engines[url] = create_engine(url, pool_size=20)
+                return engines
+
+
+            ENGINES = make_engines(["sqlite://", "postgresql://db/a"])
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert len([p for p in report.pools if p.where == "db.py:14"]) == 2
+
+
+def test_an_if_elif_else_of_three_calls_is_one_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            _engines = {}
+
+
+            def get_engine(name="app", echo=False):
+                if name not in _engines:
+                    if os.environ.get("DB_REPLICA"):
+                        _engines[name] = create_engine("postgresql://replica/app", pool_size=3, echo=echo)
+                    elif os.environ.get("DB_TRACE"):
+                        _engines[name] = create_engine("postgresql://db/app", pool_size=9, echo=not echo)
+                    else:
+                        _engines[name] = create_engine("postgresql://db/app", pool_size=5, echo=echo)
+                return _engines[name]
+        """,
+        "app.py": "from db import get_engine\n\nengine = get_engine()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    (pool,) = report.pools
+    size = pool.settings["pool_size"]
+    assert [b.value for b in size.branches] == [5, 3, 9] and size.branches[0].when == (
+        'not (os.environ.get("DB_REPLICA")) and not (os.environ.get("DB_TRACE"))'
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "pools"),
+    [
+        (  # a Flask app's own `app.run()` under __main__: the web app, one process with what it imports
+            {
+                "app.py": "from db import get_engine\nfrom models import load\n\n\ndef health():\n"
+                "    get_engine()\n\n\nif __name__ == '__main__':\n    app.run(debug=True)\n",
+                "models.py": "from db import get_engine\n\n\ndef load():\n    get_engine()\n",
+            },
+            ["app.py:6"],
+        ),
+        (  # a console script naming another module (`myapi:main`) is not api.py's
+            {
+                "pyproject.toml": '[project]\nname = "x"\n\n[project.scripts]\nadmin = "myapi:main"\n',
+                "api.py": "from db import get_engine\n\n\ndef a():\n    get_engine()\n",
+                "views.py": "from db import get_engine\n\n\ndef v():\n    get_engine()\n",
+            },
+            ["api.py:5"],
+        ),
+        (  # each caller's own test of the key: two keys
+            {
+                "jobs.py": "from db import get_engine\n\n\ndef a(replica):\n    get_engine('ro' if replica else 'rw')\n"
+                "\n\ndef b(dry):\n    get_engine('ro' if dry else 'rw')\n",
+            },
+            ["jobs.py:5", "jobs.py:9"],
+        ),
+    ],
+)
+def test_a_memo_is_one_pool_per_process_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], pools: list[str]
+) -> None:
+    memo = (
+        "from sqlalchemy import create_engine\n\n_engines = {}\n\n\ndef get_engine(name='main', echo=False):\n"
+        "    if name not in _engines:\n        _engines[name] = create_engine('postgresql://db/' + name, echo=echo)\n"
+        "    return _engines[name]\n"
+    )
+    report = scan(tmp_path, {"db.py": memo, **files}, monkeypatch)
+    assert sorted(p.where for p in report.pools) == pools
+
+
+def test_a_singleton_made_with_other_arguments_elsewhere_stays_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "config.py": "class Config:\n    instance = None\n\n    def __init__(self, url=None):\n"
+        "        if not Config.instance:\n            Config.instance = url or 'sqlite:///dev.db'\n",
+        "main.py": "from config import Config\n\nConfig('postgresql://prod/app')\n",
+        "db.py": "from sqlalchemy import create_engine\n\nfrom config import Config\n\n"
+        "engine = create_engine(Config().instance)\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert not at(report, "db.py:5").settings["url"].known
+
+
+def test_a_star_of_what_the_scan_cannot_read_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "db.py": """
+            import os
+            import sys
+
+            from sqlalchemy import create_engine
+
+
+            def db_path(*parts):
+                return os.path.join("/srv/data", *parts)
+
+
+            engine = create_engine("sqlite:///" + db_path(*sys.argv[1:]))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert not at(report, "db.py:11").settings["url"].known
+
+
+def test_click_options_typed_callbacks_flags_and_casts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "cli.py": """
+            import click
+            from sqlalchemy import create_engine
+
+
+            def _normalize(ctx, param, value):
+                return value.replace("postgres://", "postgresql://")
+
+
+            @click.command()
+            @click.option("--database-url", prompt="Database URL")
+            @click.option("--ping/--no-ping")
+            @click.option("--pool-size", default="5", type=int)
+            @click.option("--replica", default="postgres://db/r", callback=_normalize)
+            @click.argument("names", nargs=-1)
+            def rebuild(database_url, ping, pool_size, replica, names):
+                create_engine(database_url, pool_pre_ping=ping, pool_size=pool_size)
+                create_engine(replica)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    settings = at(report, "cli.py:16").settings
+    assert not settings["url"].known and "prompt" in (settings["url"].expr or "")
+    assert settings["pool_pre_ping"].value is False and settings["pool_size"].value == 5
+    assert not at(report, "cli.py:17").settings["url"].known

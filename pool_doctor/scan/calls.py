@@ -302,8 +302,10 @@ class Calls:
                     or fieldtext.of_its_type(self.ev, annotations.get(name), definition, name)
                     or SV(None, None, known=False, expr=f"{name} (not given)")
                 )
-        if args.vararg is not None:
-            bindings[args.vararg.arg] = ListV(extra_args, None)
+        if args.vararg is not None:  # (what an unread `*x` spreads: unknown, not an empty tuple)
+            starred = given is not None and given.starred
+            spread = SV(None, None, known=False, expr=given.starred_text if given is not None else None)
+            bindings[args.vararg.arg] = spread if starred else ListV(extra_args, None)
         if args.kwarg is not None:
             if given is None:  # no call in the scanned code: whoever calls it may pass anything
                 extra_kwargs.opaque.append(f"**{args.kwarg.arg}")

@@ -16,13 +16,14 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from pool_doctor.scan.environment import Environment
+from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, FuncRef, Interpreter, ListV, Thunk, is_known, keyword
 from pool_doctor.scan.kinds import unknown as unknown_value
 from pool_doctor.scan.names import last_name
 
 CLICK = {"click", "asyncclick", "rich_click", "cloup"}
 KINDS = {"option", "argument"}
+CASTS = {"int": "int", "click.INT": "int", "float": "float", "click.FLOAT": "float"}  # what a default is cast with
 TYPER = {"typer.Option": "option", "typer.Argument": "argument", "typer.params.Option": "option"}
 
 
@@ -47,7 +48,7 @@ def command_parameter(ev: Interpreter, environment: Environment, func: FuncRef, 
         texts = [str(d.value) for d in declared if is_known(d) and isinstance(d.value, str)]
         kind = made.dotted.rsplit(".", 1)[-1]
         if texts and len(texts) == len(declared) and _named(kind, texts) == name:
-            return _value(ev, environment, decorator, frame, kind, None)
+            return _value(ev, environment, decorator, frame, kind, None, texts)
     return None
 
 
@@ -74,25 +75,38 @@ def _split(option: str) -> tuple[str, str]:
 
 
 def _value(
-    ev: Interpreter, environment: Environment, call: ast.Call, frame: Frame, kind: str, default_at: int | None
+    ev: Interpreter,
+    environment: Environment,
+    call: ast.Call,
+    frame: Frame,
+    kind: str,
+    default_at: int | None,
+    declared: list[str] | None = None,
 ) -> Any:
     """The parameter's value with no command line: its default (`default_at`: typer's first argument), else
-    what click gives for none."""
+    what click gives for none; unknown where the user types it (`prompt=`) or a callback makes it."""
     written = keyword(call, "default")
     if written is None and default_at is not None and len(call.args) > default_at:
         written = call.args[default_at]
-    asked = ev.arg(call, frame, None, "required")
-    required = bool(asked.value) if is_known(asked) else kind == "argument" and not _given(ev, call, frame, "nargs")
+    asked, count = ev.arg(call, frame, None, "required"), ev.arg(call, frame, None, "nargs")
+    many = count.value if is_known(count) and isinstance(count.value, int) else 1  # (nargs=-1: any number)
+    required = bool(asked.value) if is_known(asked) else kind == "argument" and many > 0
     if isinstance(written, ast.Constant) and written.value is Ellipsis:
         written, required = None, True  # typer's `...`
-    where = frame.module.where(call)
+    where, text = frame.module.where(call), frame.module.segment(call)
+    prompted = keyword(call, "prompt")
+    if prompted is not None and not (isinstance(prompted, ast.Constant) and not prompted.value):
+        return unknown_value(frame.module, call, why=f"{text} (typed at its prompt)")
+    if keyword(call, "callback") is not None:  # (click's process_value: what the callback returns)
+        return unknown_value(frame.module, call, why=f"{text} (what its callback makes of it)")
     if written is None and required:
-        return unknown_value(frame.module, call, why=f"{frame.module.segment(call)} (given on the command line)")
+        return unknown_value(frame.module, call, why=f"{text} (given on the command line)")
     default: Any = SV(None, where)
+    flag = _given(ev, call, frame, "is_flag") or any("/" in d for d in declared or [])  # (`--x/--no-x`: a flag)
     if written is not None:
         default = Thunk(written, frame)
-    elif _given(ev, call, frame, "is_flag") or _given(ev, call, frame, "count"):
-        default = SV(0 if _given(ev, call, frame, "count") else False, where)
+    elif flag or _given(ev, call, frame, "count"):
+        default = SV(False if flag else 0, where)
     elif _given(ev, call, frame, "multiple"):
         default = ListV([], where)
     variable = ev.arg(call, frame, None, "envvar")
@@ -101,6 +115,9 @@ def _value(
     value = ev.force(default)
     if not isinstance(value, SV | ListV):  # a callable default (`default=lambda: ...`): what it returns, at run time
         return unknown_value(frame.module, call)
+    cast = CASTS.get(ast.unparse(typed)) if (typed := keyword(call, "type")) is not None else None
+    if cast is not None and is_known(value) and isinstance(value.value, str):  # (click casts a default too)
+        return config_cast(cast, value, frame.module, call)
     return value
 
 

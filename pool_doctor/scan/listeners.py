@@ -6,9 +6,12 @@
 is reported so, from the listener's line.
 
 A listener that raises `DisconnectionError` without running a statement is no test of the connection (the
-multiprocessing recipe compares process ids): it is not one of these. Which pools a listener is on: its target
-names the engine a pool call is assigned to in the same function (or module), or it is SQLAlchemy's `Pool` or
-`Engine` class, for the pools of its own module and of the modules that import it or that it imports.
+multiprocessing recipe compares process ids): it is not one of these, nor one that reads `connection_invalidated`
+and runs nothing again. Only a listener registered whenever its scope runs counts (a statement of the function's
+or module's own body, under no `if`). Which pools it is on: its target names the engine a pool call was last
+assigned to before it, in the same function (or module); or, at a module's top, it is SQLAlchemy's `Pool` or
+`Engine` class, for the pools of its own module and of the modules that import it (a process that makes the
+pool has then registered it).
 """
 
 from __future__ import annotations
@@ -67,15 +70,17 @@ def _on(
     name = last_name(target)
     dotted = module.imports.get(name or "", module.imports.get(_head(target), ""))
     if name in CLASSES and dotted.partition(".")[0] in LIBRARY:
-        return any(_linked(module, by_file.get(file)) for file, _ in places)
+        return isinstance(scope, ast.Module) and any(_imports(by_file.get(file), module) for file, _ in places)
     text = ast.unparse(target).removesuffix(".pool")
     lines = {line for file, line in places if file == module.display}
-    return any(
-        isinstance(node, ast.Assign)
-        and node.value.lineno in lines
-        and any(ast.unparse(t) == text for t in node.targets)
+    bound = [
+        node
         for node in _own(scope)
-    )
+        if isinstance(node, ast.Assign)
+        and node.lineno < target.lineno
+        and any(ast.unparse(t) == text for t in node.targets)
+    ]  # (the engine the name holds where the listener is registered: its last assignment before)
+    return bool(bound) and max(bound, key=lambda node: node.lineno).value.lineno in lines
 
 
 def _listeners(module: Module) -> Iterator[Listener]:
@@ -85,7 +90,7 @@ def _listeners(module: Module) -> Iterator[Listener]:
     scopes += [n for n in ast.walk(module.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     for scope in scopes:
         functions = {n.name: n for n in _own(scope) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        for node in _own(scope):
+        for node in _always(scope):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for decorator in node.decorator_list:
                     event = _event(decorator, "listens_for")
@@ -106,26 +111,43 @@ def _event(node: ast.AST, call: str) -> str | None:
 
 
 def _tests(function: FunctionNode, event: str) -> bool:
-    """Whether the function runs a statement in a `try` whose handler raises DisconnectionError (checkout) or
-    reads `connection_invalidated` (engine_connect)."""
+    """Whether the function runs a statement in a `try` whose handler raises DisconnectionError (checkout), or
+    tests `connection_invalidated` and runs a statement again under it (engine_connect)."""
     sign = EVENTS[event]
     for node in ast.walk(function):
-        if not isinstance(node, ast.Try):
+        if not isinstance(node, ast.Try) or not any(_runs(statement) for statement in node.body):
             continue
-        runs = any(
-            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in STATEMENTS
-            for statement in node.body
-            for n in ast.walk(statement)
-        )
-        handled = any(
-            (isinstance(n, ast.Raise) and n.exc is not None and last_name(_called(n.exc)) == sign)
-            or (isinstance(n, ast.Attribute) and n.attr == sign)
-            for handler in node.handlers
-            for n in ast.walk(handler)
-        )
-        if runs and handled:
-            return True
+        for handler in node.handlers:
+            if event == "checkout" and any(
+                isinstance(n, ast.Raise) and n.exc is not None and last_name(_called(n.exc)) == sign
+                for n in ast.walk(handler)
+            ):
+                return True
+            if any(
+                isinstance(n, ast.If)
+                and any(isinstance(a, ast.Attribute) and a.attr == sign for a in ast.walk(n.test))
+                and any(_runs(statement) for statement in n.body)
+                for n in ast.walk(handler)
+            ):
+                return True
     return False
+
+
+def _runs(node: ast.AST) -> bool:
+    """Whether the node runs a statement on a connection (`cursor.execute(...)`, `connection.scalar(...)`)."""
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in STATEMENTS
+        for n in ast.walk(node)
+    )
+
+
+def _always(scope: FunctionNode | ast.Module) -> Iterator[ast.AST]:
+    """The scope's own statements that run whenever it does (under no `if`, loop or `try`), and the calls they
+    are or hold."""
+    for statement in scope.body:
+        yield statement
+        if isinstance(statement, ast.Expr):
+            yield from (n for n in ast.walk(statement.value) if isinstance(n, ast.Call))
 
 
 def _own(scope: FunctionNode | ast.Module) -> Iterator[ast.AST]:
@@ -149,15 +171,9 @@ def _head(node: ast.expr) -> str:
     return node.id if isinstance(node, ast.Name) else ""
 
 
-def _linked(module: Module, other: Module | None) -> bool:
-    """The same module, or one imports the other."""
-    if other is None:
+def _imports(module: Module | None, other: Module) -> bool:
+    """The same module, or `module` imports `other` (or a name of it)."""
+    if module is None:
         return False
-    if other is module:
-        return True
-    return _imports(other, module) or _imports(module, other)
-
-
-def _imports(module: Module, other: Module) -> bool:
     name = other.import_name or other.name
-    return any(t == name or t.startswith(f"{name}.") for t in module.imports.values())
+    return module is other or any(t == name or t.startswith(f"{name}.") for t in module.imports.values())

@@ -9,7 +9,7 @@ import ast
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.finder import FunctionNode, Module, Project
+from pool_doctor.scan.finder import FunctionNode, Module, Project, read_source
 from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, InstanceRef, Interpreter
 from pool_doctor.scan.nodes import is_classmethod
 from pool_doctor.scan.scopes import Scopes
@@ -38,8 +38,8 @@ class Rebinds:
         names = {name for _, name, _, _ in writes}
         if not writes or any(func is not init.node for _, _, func, _ in writes) or len(names) != 1:
             return None
-        if any(_counts(node, attr) for node in ast.walk(init.node)):
-            return None
+        if any(_counts(node, attr) for node in ast.walk(init.node)) or len(self._made_with(instance.cls)) > 1:
+            return None  # (made with other arguments elsewhere: the first instance made, whichever, fixes it)
         key = (id(instance.cls.node), attr)
         self._first_runs.add(key)
         try:
@@ -49,6 +49,18 @@ class Rebinds:
         finally:
             self._first_runs.discard(key)
         return state.get(f"{names.pop()}.{attr}")
+
+    def _made_with(self, cls: ClassRef) -> set[str]:
+        """The arguments the app's code makes the class with, as written (by its name)."""
+        name, found = cls.node.name, set()
+        for path in self.project.files:  # (files that name it, parsed: a script's `Config(url)` names no pool)
+            data = self.project.kept.get(path) or read_source(path)[0] if path not in self.project.modules else None
+            module = self.project.parse(path, data) if data and f"{name}(".encode() in data else None
+            module = module or self.project.modules.get(path)
+            for site in module.calls.get(name, []) if module is not None and not module.aside else []:
+                given = [ast.unparse(a) for a in site.call.args] + [ast.unparse(k) for k in site.call.keywords]
+                found.add(", ".join(given))
+        return found
 
     def _writes(self, holder: Any, attr: str) -> list[tuple[Module, str, FunctionNode, ast.ClassDef | None]]:
         if isinstance(holder, ClassRef) and (id(holder.node), attr) in self._first_runs:

@@ -413,9 +413,9 @@ def kept_under(key: Any) -> str | None:
     same pool; `config[role]` is another key for each role); None: not known."""
     if is_known(key):  # (a default two variables share is two keys where they are set)
         return repr(key.value) + (f" ${key.env}" if key.env else "")
-    if isinstance(key, Branches):  # one test decides it for every caller of a run (aurweb's `name()`, read from
-        kept = [kept_under(option) for _, option in key.options]  # a config file that may be there or not)
-        return " | ".join(k for k in kept if k) if all(kept) else None
+    if isinstance(key, Branches):  # each side's key under its test: the same for every caller that reaches the
+        kept = [kept_under(option) for _, option in key.options]  # same tests (aurweb's `name()`); not for two
+        return " | ".join(f"{when}: {k}" for (when, _), k in zip(key.options, kept)) if all(kept) else None
     if not (isinstance(key, SV) and key.from_ and key.expr):
         return None
     try:
