@@ -670,3 +670,65 @@ def test_click_options_typed_callbacks_flags_and_casts(tmp_path: Path, monkeypat
     assert not settings["url"].known and "prompt" in (settings["url"].expr or "")
     assert settings["pool_pre_ping"].value is False and settings["pool_size"].value == 5
     assert not at(report, "cli.py:17").settings["url"].known
+
+
+def test_a_spread_of_a_dict_set_under_a_test_keeps_each_sides_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # crt-portal: DATABASES set under an `if`, then `DATABASES["analytics"] = {**DATABASES["default"], "USER": ...}`
+    files = {
+        "site/__init__.py": "",
+        "site/settings.py": """
+            import os
+
+            DATABASES = {}
+            if os.environ.get("ENV") != "LOCAL":
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "x", "HOST": "db"}}
+            DATABASES["analytics"] = {**DATABASES["default"], "USER": "a"}
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    settings = next(p for p in report.pools if p.call == "DATABASES['analytics']").settings
+    assert {k: v.value for k, v in settings.items()} == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "x",
+        "HOST": "db",
+        "USER": "a",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "aside"),
+    [
+        ("site/specimen_secret_local_settings/local_settings.py", "examples"),  # crate's settings to copy
+        ("docs/source/website_config/_web_config.py", "examples"),  # docs/ a package, docs/source/ none
+        ("project/settings/circleci.py", "tests"),  # intake's CircleCI settings
+    ],
+)
+def test_settings_to_copy_and_the_cis_are_not_the_apps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, aside: str
+) -> None:
+    databases = "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': 'x'}}\n"
+    files = {"docs/__init__.py": "", "project/__init__.py": "", "project/settings/__init__.py": "", path: databases}
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, f"{path}:1").aside == aside
+
+
+def test_a_documentations_demo_ini_starts_no_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # crate's nlp_webserver: the only ini with its [app:main] is docs/source/nlp/'s demo
+    files = {
+        "setup.py": "from setuptools import setup\n\nsetup(name='nlp', entry_points={'paste.app_factory': "
+        "['main = nlp.app:make_app']})\n",
+        "nlp/__init__.py": "",
+        "nlp/app.py": """
+            from sqlalchemy import engine_from_config
+
+
+            def make_app(global_config, **settings):
+                engine = engine_from_config(settings, "sqlalchemy.")
+                return engine
+        """,
+        "docs/source/nlp/demo.ini": "[app:main]\nuse = egg:nlp\nsqlalchemy.url = mysql://user:pw@localhost/db\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert not at(report, "nlp/app.py:5").settings["url"].known

@@ -25,10 +25,10 @@ TEST_SETTINGS = re.compile(r"^tests?_?(?:mysql|mariadb|postgres|postgresql|pg|ps
 # names): tests_settings, testsettings, settings_tests (test_settings and settings_test are test modules anyway)
 # (and the CI's, a file the CI job copies over the local settings: DMOJ's .ci.settings.py)
 TESTS_SETTINGS = re.compile(
-    r"^tests?_?settings$|^settings_?tests?$|^\.?(?:ci|travis)[._-]?settings$|^settings[._-](?:ci|travis)$"
+    r"^tests?_?settings$|^settings_?tests?$|^\.?(?:ci|travis|circleci)[._-]?settings$|^settings[._-](?:ci|travis|circleci)$"
 )
 BESIDE_LIMIT = 1 << 20  # a module beside a template past 1 MiB is not read for its star import
-CI_SETTINGS = {"ci", "travis"}  # (a testing.py or tests.py is a test module wherever it is)
+CI_SETTINGS = {"ci", "travis", "circleci", "jenkins", "gitlab_ci"}  # (testing.py, tests.py: tests wherever they are)
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
 
@@ -51,7 +51,8 @@ EXAMPLE_FOLDERS = {"examples", "example", "samples"}
 # A documentation tree's snippets (nbgrader's docs/source/user_guide/, FastAPI's docs_src/), unless the folder is
 # a package of the app (a Django app named `docs`)
 DOC_FOLDERS = {"docs", "doc", "docs_src"}
-EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|template|tmpl|dist)(?:$|[._-])", re.IGNORECASE)
+EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|specimen|template|tmpl|dist)(?:$|[._-])", re.IGNORECASE)
+EXAMPLE_FOLDER = re.compile(r"(?:^|[._-])(?:example|sample|specimen|template|tmpl)(?:$|[._-])", re.IGNORECASE)
 DEFAULT_WORD = re.compile(r"(?:^|[.-])default(?:$|[.-])", re.IGNORECASE)
 SETTINGS_WORD = re.compile(r"settings|conf|local", re.IGNORECASE)  # (conf: config, configuration)
 
@@ -62,14 +63,19 @@ def is_example_file(path: Path, package: Callable[[Path], bool] = lambda folder:
     deployment starts from, not what it runs. A module of the app named so (`email_template.py`, `dumps/sample.py`) is the app's."""
     if any(part in EXAMPLE_FOLDERS or "{{" in part for part in path.parent.parts):  # (a cookiecutter scaffold's
         return True  # {{cookiecutter.package}}/: what a generated project starts from, c2cgeoform's)
-    folders = [Path(*path.parent.parts[: at + 1]) for at, part in enumerate(path.parent.parts) if part in DOC_FOLDERS]
-    if any(not package(folder) for folder in folders):  # (`package`: whether a folder below the root is one)
+    parts = path.parent.parts
+    docs = next((at for at, part in enumerate(parts) if part in DOC_FOLDERS), None)
+    # (`package`: whether a folder below the root is one; any folder from docs/ down that is none: crate's docs/
+    # is a package of build scripts, docs/source/ below it no package)
+    if docs is not None and any(not package(Path(*parts[: at + 1])) for at in range(docs, len(parts))):
         return True
     stem = path.name.removesuffix(".py").removesuffix(".wsgi")  # (a server's script keeps no suffix of its own)
     # `-default` / `.default` too, in a name no `import` reaches (fiduswriter's configuration-default.py, copied to
-    # configuration.py); `default_settings.py` may be the app's own
+    # configuration.py); `default_settings.py` may be the app's own; a folder so named (crate's
+    # specimen_secret_local_settings/)
     named = EXAMPLE_WORD.search(stem) or (not stem.isidentifier() and DEFAULT_WORD.search(stem))
-    return bool(named) and SETTINGS_WORD.search(path.with_suffix("").as_posix()) is not None
+    folder = any(EXAMPLE_FOLDER.search(part) for part in parts)
+    return bool(named or folder) and SETTINGS_WORD.search(path.with_suffix("").as_posix()) is not None
 
 
 # A copy of a pool library in the tree (vendored; `pip install -t .` beside a Lambda handler) is not the app's

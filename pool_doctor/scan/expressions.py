@@ -3,9 +3,8 @@
 Each result carries where its value is written (`file:line`), its source text there, and the variable that
 would override it. What cannot be known comes back unknown with its source text: never a guess. A value that
 depends on a test the scan cannot decide is `Branches`, one value per side; operators and calls apply to each.
-`Evaluator` interprets expressions and hands the rest to its parts: `Calls` (the project's functions, run by
-`Flow`, and Python's own), `Scopes` (names), `Environment` (variables, `.env` files), `SettingsClasses` (the
-project's classes), `ConfigSources` (config libraries) and `ConfigFiles` (ini, yaml, json, toml files).
+`Evaluator` interprets expressions and hands the rest to its parts: `Calls` (functions), `Scopes` (names),
+`Environment` (variables), `SettingsClasses` (classes), `ConfigSources` (config libraries), `ConfigFiles`.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from pool_doctor.scan import (
     pycalls,
     pyramid,
     splitsettings,
+    spreads,
 )
 from pool_doctor.scan.alembic import AlembicConfig
 from pool_doctor.scan.builders import Builders
@@ -176,7 +176,7 @@ class Evaluator:
 
     def merge(self, into: DictV, value: Any, text: str) -> None:
         """`**value` into a dict: its items (an instance's fields), else `**text` as opaque."""
-        value = containers.only_where_set(self.files.as_mapping(self.force(value)))  # (dj_database_url.config()'s)
+        value = spreads.as_dict(self, self.files.as_mapping(self.force(value)))  # (dj_database_url.config()'s)
         pairs = containers.pairs(self, value)
         if isinstance(value, DictV):
             had = into.items.keys() if not into.opaque else value.items.keys()  # (a key new to it stays as it is)

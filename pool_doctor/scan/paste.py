@@ -83,6 +83,8 @@ class PasteSettings:
         dists, entries = self._declared()
         found: dict[tuple[str | None, str], list[tuple[str, DictV]]] = {}
         for path in self._files:
+            if self.project.aside(path) == "examples":
+                continue  # (a documentation's demo ini, crate's docs/source/nlp/: the operator's own starts the app)
             for label, use, items in self._sections(path):
                 if use.startswith("config:"):  # another file's section, under this one's options (snovault's)
                     use, items = self._based_on(path, use.removeprefix("config:"), items)

@@ -1,0 +1,24 @@
+"""What `**value` spreads into a dict literal or a call: a dict; `{}` unless a variable is set
+(dj_database_url's, containers.only_where_set); a dict on each side of a test (crt-portal's `{**DATABASES["default"],
+...}` where `DATABASES` is set under an `if`), each key its value on each side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pool_doctor.scan import containers
+from pool_doctor.scan.kinds import Branches, DictV, Interpreter
+from pool_doctor.scan.model import NOT_SET
+
+
+def as_dict(ev: Interpreter, value: Any) -> Any:
+    value = containers.only_where_set(value)
+    if not isinstance(value, Branches):
+        return value
+    options, default = containers.settle_options(ev, value)
+    sides = [(when, option) for when, option in options if getattr(option, "expr", None) != NOT_SET]
+    # (a side with no dict raises KeyError there: no pool is made on it)
+    if not sides or not all(isinstance(option, DictV) for _, option in sides):
+        return value
+    chosen = next((at for at, side in enumerate(sides) if default is not None and side is options[default]), None)
+    return containers.dict_of_branches(sides, chosen) if len(sides) > 1 else sides[0][1]
