@@ -732,3 +732,24 @@ def test_a_documentations_demo_ini_starts_no_app(tmp_path: Path, monkeypatch: py
     }
     report = scan(tmp_path, files, monkeypatch)
     assert not at(report, "nlp/app.py:5").settings["url"].known
+
+
+def test_the_side_a_set_variable_takes_reads_it_as_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # beacon-python: `DB_SCHEMA if DB_SCHEMA else "public"` with DB_SCHEMA = os.environ.get("DATABASE_SCHEMA", None)
+    files = {
+        "config.py": """
+            import os
+
+            import asyncpg
+
+            DB_SCHEMA = os.environ.get("DATABASE_SCHEMA", None)
+
+
+            async def pool():
+                return await asyncpg.create_pool(server_settings={"search_path": DB_SCHEMA if DB_SCHEMA else "public"})
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    path = at(report, "config.py:9").settings["server_settings.search_path"]
+    assert path.value == "public"
+    assert [(b.known, b.env) for b in path.branches] == [(True, "DATABASE_SCHEMA"), (False, "DATABASE_SCHEMA")]

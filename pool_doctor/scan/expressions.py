@@ -59,6 +59,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     not_set,
     over,
+    read_as_set,
     unknown,
 )
 from pool_doctor.scan.nodes import literal_prefix
@@ -360,14 +361,13 @@ class Evaluator:
             return self.force(self.eval(node.body if verdict else node.orelse, frame))
         text = self.conditions.test(frame.module.segment(node.test), frame.module.origin(node.test))
         default = None if verdict is None else (0 if verdict else 1)
-        sides = [frame, frame]  # the side only a set variable takes reads it as set (`f"_{os.getenv('W')}"`)
         variable = env_of(test) if by_env and default is not None else None
-        if variable and default is not None:
-            sides[1 - default] = replace(frame, bindings={**frame.bindings, assumed_set(variable): True})
-        body, orelse = Thunk(node.body, sides[0]), Thunk(node.orelse, sides[1])
-        if variable and default is not None:  # the other side's variable changes it (`True if FLAG else False`)
-            taken = (body, orelse)[default]
+        body, orelse = Thunk(node.body, frame), Thunk(node.orelse, frame)
+        if variable and default is not None:  # the side only a set variable takes reads it as set (`f"_{os.getenv(
+            taken, other = (body, orelse)[default], (body, orelse)[1 - default]  # 'W')}"`, beacon's `X if X else`)
+            other.frame = replace(frame, bindings={**frame.bindings, assumed_set(variable): True})
             taken.compute = lambda: containers.decided_by(self, [self.eval(taken.node, taken.frame)], 0, variable)
+            other.compute = lambda: read_as_set(self.force(self.eval(other.node, other.frame)), variable)
         return Branches([(text, body), (f"not ({text})", orelse)], default=default)
 
     def _eval_Lambda(self, node: ast.Lambda, frame: Frame) -> Any:

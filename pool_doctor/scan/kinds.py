@@ -357,3 +357,11 @@ def positional(ev: Interpreter, node: ast.Call, frame: Frame) -> list[Any] | Non
         else:
             found.append(ev.force(ev.eval(arg, frame)))
     return found
+
+
+def read_as_set(value: Any, variable: str) -> Any:
+    """A value read on the side of a test only a set variable takes (beacon's `DB_SCHEMA if DB_SCHEMA else
+    "public"`): where it is that variable's unset default, the variable's value instead (unknown)."""
+    if is_known(value) and value.env == variable:
+        return SV(None, value.from_, variable, known=False, expr=f"${variable}")
+    return value
