@@ -65,7 +65,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.nodes import literal_prefix
 from pool_doctor.scan.osloconfig import OsloOptions
 from pool_doctor.scan.paths import raises
-from pool_doctor.scan.scopes import Scopes, shadows
+from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 
@@ -400,10 +400,9 @@ class Evaluator:
     def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
         if isinstance(base, ModuleRef):
             module = base.module
-            sub = self.project.module_by_name(f"{module.name}.{attr}", module.path)
-            # (unless its __init__ binds the name: ayon's `from .ayonconfig import ayonconfig`)
-            if sub is not None and attr not in module.assigns and not shadows(module, attr, sub.name, frame.module):
-                return ModuleRef(sub)
+            found = self.scopes.submodule(module, attr, frame.module)
+            if found is not None:
+                return found
             value = self.scopes.global_value(module, attr, None)
             if isinstance(value, SV) and not value.known and node is not None and value.expr == attr:
                 return unknown(frame.module, node)  # named as the reader wrote it, in the reader's file

@@ -380,6 +380,16 @@ class Scopes:
             return value
         return ExternalRef(dotted)
 
+    def submodule(self, module: Module, attr: str, near: Module) -> ModuleRef | None:
+        """`package.attr` where the package has a submodule of that name: that module, unless the package binds
+        the name (an assignment; an import of a value the submodule makes: ayon's `from .ayonconfig import
+        ayonconfig`; its functions and classes stay the submodule's, which cost too much to follow: cognee's)."""
+        sub = self.project.module_by_name(f"{module.name}.{attr}", module.path)
+        if sub is None or attr in module.assigns:
+            return None
+        made = attr not in sub.functions and attr not in sub.classes
+        return None if made and shadows(module, attr, sub.name, near) else ModuleRef(sub)
+
     def _in_package(self, name: str, near: Module) -> bool:
         """The project module `import name` would find sits inside a package (`python app.py` puts app.py's
         folder first on sys.path, never a package's)."""
