@@ -11,6 +11,7 @@ from typing import Any
 
 from pool_doctor.scan.finder import FunctionNode, Module, Project, read_source
 from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, InstanceRef, Interpreter
+from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import is_classmethod
 from pool_doctor.scan.scopes import Scopes
 
@@ -51,14 +52,20 @@ class Rebinds:
         return state.get(f"{names.pop()}.{attr}")
 
     def _made_with(self, cls: ClassRef) -> set[str]:
-        """The arguments the app's code makes the class with, as written (by its name)."""
+        """The arguments the app's code makes the class with, as written (by its name; files that name it read,
+        not parsed into the project: a script's `Config(url)` that names no pool)."""
         name, found = cls.node.name, set()
-        for path in self.project.files:  # (files that name it, parsed: a script's `Config(url)` names no pool)
-            data = self.project.kept.get(path) or read_source(path)[0] if path not in self.project.modules else None
-            module = self.project.parse(path, data) if data and f"{name}(".encode() in data else None
-            module = module or self.project.modules.get(path)
-            for site in module.calls.get(name, []) if module is not None and not module.aside else []:
-                given = [ast.unparse(a) for a in site.call.args] + [ast.unparse(k) for k in site.call.keywords]
+        for path in self.project.files:
+            module = self.project.modules.get(path)
+            data = None if module is not None else self.project.kept.get(path) or read_source(path)[0]
+            if self.project.aside(path) or (module is None and not (data and f"{name}(".encode() in data)):
+                continue
+            try:
+                tree = module.tree if module is not None else ast.parse(data or b"")
+            except (SyntaxError, ValueError, RecursionError):
+                continue
+            for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and last_name(n.func) == name):
+                given = [ast.unparse(a) for a in call.args] + [ast.unparse(k) for k in call.keywords]
                 found.add(", ".join(given))
         return found
 
