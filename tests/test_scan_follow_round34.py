@@ -753,3 +753,96 @@ def test_the_side_a_set_variable_takes_reads_it_as_set(tmp_path: Path, monkeypat
     path = at(report, "config.py:9").settings["server_settings.search_path"]
     assert path.value == "public"
     assert [(b.known, b.env) for b in path.branches] == [(True, "DATABASE_SCHEMA"), (False, "DATABASE_SCHEMA")]
+
+
+# The second review's cases
+def test_a_listener_after_an_if_is_on_the_engine_either_side_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        "import os\nfrom sqlalchemy import create_engine, event, exc\n\nif os.environ.get('PROD'):\n"
+        "    engine = create_engine('postgresql://db/a', pool_size=10)\nelse:\n"
+        "    engine = create_engine('sqlite:///dev.db')\n" + RECIPE + "\n\nevent.listen(engine, 'checkout', ping)\n"
+    )
+    report = scan(tmp_path, {"db.py": source}, monkeypatch)
+    assert [at(report, where).get("pool_pre_ping") is not None for where in ("db.py:5", "db.py:7")] == [True, True]
+
+
+def test_the_inverted_engine_connect_recipe_is_a_pre_ping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = """
+        from sqlalchemy import create_engine, event, exc, select
+
+        engine = create_engine("postgresql://db/a")
+
+
+        @event.listens_for(engine, "engine_connect")
+        def ping(connection, branch):
+            try:
+                connection.scalar(select(1))
+            except exc.DBAPIError as err:
+                if not err.connection_invalidated:
+                    raise
+                connection.scalar(select(1))
+    """
+    report = scan(tmp_path, {"db.py": source}, monkeypatch)
+    assert at(report, "db.py:3").get("pool_pre_ping") is not None
+
+
+def test_a_script_running_its_own_event_loop_is_a_program_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memo = (
+        "from sqlalchemy import create_engine\n\n_engines = {}\n\n\ndef get_engine(name='main', echo=False):\n"
+        "    if name not in _engines:\n        _engines[name] = create_engine('postgresql://db/' + name, echo=echo)\n"
+        "    return _engines[name]\n"
+    )
+    files = {
+        "db.py": memo,
+        "job.py": "import asyncio\n\nfrom db import get_engine\n\n\nasync def main():\n    get_engine()\n\n\n"
+        "if __name__ == '__main__':\n    asyncio.run(main())\n",
+        "web.py": "from db import get_engine\n\nengine = get_engine()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted(p.where for p in report.pools) == ["job.py:7", "web.py:3"]
+
+
+def test_a_package_named_as_an_example_is_the_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "sample_project/__init__.py": "",
+        "sample_project/settings.py": "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "sample_project/settings.py:1").aside is None
+
+
+def test_a_spread_of_a_dict_set_under_a_variables_test_keeps_the_default_sides_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "site/__init__.py": "",
+        "site/settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "dev"}}
+            if os.environ.get("ENV") == "prod":
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "prod"}}
+            elif os.environ.get("ENV") == "none":
+                DATABASES = {}
+            DATABASES["analytics"] = {**DATABASES["default"], "USER": "a"}
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    name = next(p for p in report.pools if p.call == "DATABASES['analytics']").settings["NAME"]
+    assert name.value == "dev" and {b.value for b in name.branches} == {"dev", "prod"}
+
+
+def test_a_singleton_made_with_a_name_elsewhere_stays_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "config.py": "class Config:\n    instance = None\n\n    def __init__(self, url=None):\n"
+        "        if not Config.instance:\n            Config.instance = url or 'sqlite:///dev.db'\n",
+        "main.py": "import os\n\nfrom config import Config\n\nurl = os.environ['URL']\nConfig(url)\n",
+        "db.py": "from sqlalchemy import create_engine\n\nfrom config import Config\n\nurl = None\n\n"
+        "engine = create_engine(Config(url).instance)\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert not at(report, "db.py:7").settings["url"].known

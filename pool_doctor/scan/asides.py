@@ -74,7 +74,7 @@ def is_example_file(path: Path, package: Callable[[Path], bool] = lambda folder:
     # configuration.py); `default_settings.py` may be the app's own; a folder so named (crate's
     # specimen_secret_local_settings/)
     named = EXAMPLE_WORD.search(stem) or (not stem.isidentifier() and DEFAULT_WORD.search(stem))
-    folder = any(EXAMPLE_FOLDER.search(part) for part in parts)
+    folder = any(EXAMPLE_FOLDER.search(part) and not package(Path(*parts[: at + 1])) for at, part in enumerate(parts))
     return bool(named or folder) and SETTINGS_WORD.search(path.with_suffix("").as_posix()) is not None
 
 

@@ -79,8 +79,10 @@ def _on(
         if isinstance(node, ast.Assign)
         and node.lineno < target.lineno
         and any(ast.unparse(t) == text for t in node.targets)
-    ]  # (the engine the name holds where the listener is registered: its last assignment before)
-    return bool(bound) and max(bound, key=lambda node: node.lineno).value.lineno in lines
+    ]  # (the engines the name may hold where the listener is registered: no assignment of the scope's own body
+    # after theirs, each side of an `if` before it)
+    always = [node.lineno for node in bound if node in scope.body]
+    return any(node.value.lineno in lines and not any(node.lineno < at for at in always) for node in bound)
 
 
 def _listeners(module: Module) -> Iterator[Listener]:
@@ -112,7 +114,7 @@ def _event(node: ast.AST, call: str) -> str | None:
 
 def _tests(function: FunctionNode, event: str) -> bool:
     """Whether the function runs a statement in a `try` whose handler raises DisconnectionError (checkout), or
-    tests `connection_invalidated` and runs a statement again under it (engine_connect)."""
+    reads `connection_invalidated` and runs a statement again (engine_connect)."""
     sign = EVENTS[event]
     for node in ast.walk(function):
         if not isinstance(node, ast.Try) or not any(_runs(statement) for statement in node.body):
@@ -123,13 +125,9 @@ def _tests(function: FunctionNode, event: str) -> bool:
                 for n in ast.walk(handler)
             ):
                 return True
-            if any(
-                isinstance(n, ast.If)
-                and any(isinstance(a, ast.Attribute) and a.attr == sign for a in ast.walk(n.test))
-                and any(_runs(statement) for statement in n.body)
-                for n in ast.walk(handler)
-            ):
-                return True
+            reads = any(isinstance(n, ast.Attribute) and n.attr == sign for n in ast.walk(handler))
+            if event == "engine_connect" and reads and any(_runs(statement) for statement in handler.body):
+                return True  # (`if err.connection_invalidated:` and the statement again, or `if not ...: raise`)
     return False
 
 

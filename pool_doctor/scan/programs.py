@@ -14,6 +14,7 @@ from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.names import last_name
 
 SCRIPT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")  # where a console script names its module
+EVENT_LOOPS = {"asyncio", "trio", "anyio", "uvloop", "curio"}  # `asyncio.run(main())`: a script's own run
 SERVERS = {"run", "run_app", "serve", "serve_forever", "run_server", "run_simple"}  # app.run(), uvicorn.run(...)
 
 
@@ -37,9 +38,11 @@ def _runs_as_main(tree: ast.Module) -> bool:
 
 
 def _server(call: ast.Call) -> bool:
-    """`app.run(...)`, `uvicorn.run(...)`, `web.run_app(app)`, `serve(app)`; not a script's own `run(args)`."""
-    name = last_name(call.func)
-    return name in SERVERS and (isinstance(call.func, ast.Attribute) or name != "run")
+    """`app.run(...)`, `uvicorn.run(...)`, `web.run_app(app)`, `serve(app)`; not a script's own `run(args)` or
+    `asyncio.run(main())`."""
+    name, func = last_name(call.func), call.func
+    runner = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in EVENT_LOOPS
+    return name in SERVERS and not runner and (isinstance(func, ast.Attribute) or name != "run")
 
 
 def _is_main_test(test: ast.expr) -> bool:

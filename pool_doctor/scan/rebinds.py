@@ -66,7 +66,8 @@ class Rebinds:
                 continue
             for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and last_name(n.func) == name):
                 given = [ast.unparse(a) for a in call.args] + [ast.unparse(k) for k in call.keywords]
-                found.add(", ".join(given))
+                named = any(isinstance(n, ast.Name) for part in (*call.args, *call.keywords) for n in ast.walk(part))
+                found.add(f"{path}:{call.lineno}" if named else ", ".join(given))  # (a name: its own value there)
         return found
 
     def _writes(self, holder: Any, attr: str) -> list[tuple[Module, str, FunctionNode, ast.ClassDef | None]]:

@@ -20,5 +20,5 @@ def as_dict(ev: Interpreter, value: Any) -> Any:
     # (a side with no dict raises KeyError there: no pool is made on it)
     if not sides or not all(isinstance(option, DictV) for _, option in sides):
         return value
-    chosen = next((at for at, side in enumerate(sides) if default is not None and side is options[default]), None)
+    chosen = next((at for at, side in enumerate(sides) if default is not None and side[1] is options[default][1]), None)
     return containers.dict_of_branches(sides, chosen) if len(sides) > 1 else sides[0][1]
