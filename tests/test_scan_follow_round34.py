@@ -846,3 +846,27 @@ def test_a_singleton_made_with_a_name_elsewhere_stays_unknown(tmp_path: Path, mo
     }
     report = scan(tmp_path, files, monkeypatch)
     assert not at(report, "db.py:7").settings["url"].known
+
+
+def test_a_click_command_run_by_its_scripts_main_block_takes_its_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `main()` under `if __name__ == "__main__":`: click parses the command line; nothing runs at import
+    source = """
+        import click
+        from sqlalchemy import create_engine
+
+
+        @click.command()
+        @click.option("--database-url", default="postgresql://db/app", envvar="DATABASE_URL")
+        def main(database_url):
+            create_engine(database_url, pool_size=5)
+
+
+        if __name__ == "__main__":
+            main()
+    """
+    report = scan(tmp_path, {"cli.py": source}, monkeypatch)
+    pool = at(report, "cli.py:12")
+    assert (pool.settings["url"].value, pool.settings["url"].env) == ("postgresql://db/app", "DATABASE_URL")
+    assert not pool.at_import

@@ -296,7 +296,7 @@ class Calls:
             elif name in defaults:
                 bindings[name] = Thunk(defaults[name], func.closure or definition)
             else:
-                clicked = clicks.command_parameter(self.ev, self.sources.environment, func, name) if not given else None
+                clicked = clicks.command_parameter(self.ev, self.sources.environment, func, name)  # (`main()`: argv)
                 bindings[name] = (
                     clicked
                     or fieldtext.of_its_type(self.ev, annotations.get(name), definition, name)

@@ -32,7 +32,7 @@ from pool_doctor.scan.finder import (
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
 from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init
-from pool_doctor.scan.programs import own_process
+from pool_doctor.scan.programs import as_main, own_process
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
@@ -519,7 +519,7 @@ class PoolFinder:
             call=target.call,
             settings=settings,
             unresolved=unresolved,
-            at_import=not outer_site.functions and id(outer_site.call) not in outer_module.deferred,
+            at_import=not (outer_site.functions or id(outer_site.call) in outer_module.deferred or as_main(outer_site)),
             via=via,
             condition=all_of(
                 list(dict.fromkeys(t for t in (condition_text(outer_module, outer_site.conditions), *inner_tests) if t))

@@ -10,7 +10,7 @@ import ast
 import re
 
 from pool_doctor.scan.files import read_text
-from pool_doctor.scan.finder import Module, Project
+from pool_doctor.scan.finder import CallSite, Module, Project
 from pool_doctor.scan.names import last_name
 
 SCRIPT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")  # where a console script names its module
@@ -43,6 +43,12 @@ def _server(call: ast.Call) -> bool:
     name, func = last_name(call.func), call.func
     runner = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in EVENT_LOOPS
     return name in SERVERS and not runner and (isinstance(func, ast.Attribute) or name != "run")
+
+
+def as_main(site: CallSite) -> bool:
+    """Whether the call runs only when its module runs as a program (under `if __name__ == "__main__":`), not
+    when it is imported."""
+    return any(_is_main_test(test) and taken for test, taken in site.conditions)
 
 
 def _is_main_test(test: ast.expr) -> bool:
