@@ -870,3 +870,82 @@ def test_a_click_command_run_by_its_scripts_main_block_takes_its_options(
     pool = at(report, "cli.py:12")
     assert (pool.settings["url"].value, pool.settings["url"].env) == ("postgresql://db/app", "DATABASE_URL")
     assert not pool.at_import
+
+
+def test_a_flask_config_key_a_classmethod_sets_is_unknown_not_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ok: `@initialize_config` runs the classmethod that sets `cls.SQLALCHEMY_DATABASE_URI`; the engine is made
+    files = {
+        "server/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from server.settings import Config
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(Config)
+                db.init_app(app)
+                return app
+        """,
+        "server/settings.py": """
+            import os
+
+
+            def initialize_config(cls):
+                cls.initialize_config()
+                return cls
+
+
+            @initialize_config
+            class Config:
+                @classmethod
+                def initialize_config(cls):
+                    cls.SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL") or "sqlite:///ok.db"
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    url = at(report, "server/__init__.py:12").settings["url"]
+    assert not url.known and "initialize_config" in (url.expr or "")
+
+
+def test_a_variable_set_under_another_programs_main_block_is_no_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mobility-feed-api: export_csv's local run sets FEEDS_DATABASE_URL under `if __name__ == "__main__":`
+    files = {
+        "db.py": "import os\n\nfrom sqlalchemy import create_engine\n\nengine = create_engine(os.environ['FEEDS_DATABASE_URL'])\n",
+        "export.py": "import os\n\nif __name__ == '__main__':\n    os.environ['FEEDS_DATABASE_URL'] = 'postgresql://local/test'\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    url = at(report, "db.py:5").settings["url"]
+    assert not url.known and url.env == "FEEDS_DATABASE_URL"
+
+
+def test_django_configurations_values_with_an_environ_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # joanie: `values.Value(default, environ_name="DB_HOST", environ_prefix=None)` inside DATABASES
+    files = {
+        "site/__init__.py": "",
+        "site/settings.py": """
+            from configurations import Configuration, values
+
+
+            class Base(Configuration):
+                DATABASES = {
+                    "default": {
+                        "ENGINE": values.Value("django.db.backends.postgresql", environ_name="DB_ENGINE", environ_prefix=None),
+                        "HOST": values.Value("localhost", environ_name="DB_HOST"),
+                        "PORT": values.IntegerValue("5432", environ_name="DB_PORT", environ_prefix=None),
+                    }
+                }
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    settings = report.pools[0].settings
+    assert (settings["ENGINE"].value, settings["ENGINE"].env) == ("django.db.backends.postgresql", "DB_ENGINE")
+    assert (settings["HOST"].value, settings["HOST"].env) == ("localhost", "DJANGO_DB_HOST")
+    assert (settings["PORT"].value, settings["PORT"].env) == (5432, "DB_PORT")

@@ -492,9 +492,9 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))
-            env_sets(stmt, module.env_sets)
+            env_sets(stmt, module.env_sets, conditions)
         elif isinstance(stmt, (ast.AugAssign, ast.Expr, ast.Delete)):
-            env_sets(stmt, module.env_sets)
+            env_sets(stmt, module.env_sets, conditions)
             changed = changed_name(stmt)
             if changed is not None:
                 module.mutations.setdefault(changed, []).append((stmt, conditions))

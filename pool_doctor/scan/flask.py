@@ -379,6 +379,9 @@ class FlaskApps:
                 if isinstance(value, SV) and value.expr == NOT_SET:
                     continue  # under a test that does not hold, the class keeps what its bases give
                 keys[name] = inherited(self.ev, value, keys[name]) if name in keys else value  # (on a test's side)
+        for name, method in flaskconfig.set_by_classmethods(self.ev, ref).items():  # (ok's, by a class decorator)
+            if name.startswith("SQLALCHEMY_"):
+                keys.setdefault(name, SV(None, None, known=False, expr=f"{name}, set by {method}()"))
         return keys
 
     def _instance_keys(self, instance: InstanceRef) -> Keys:

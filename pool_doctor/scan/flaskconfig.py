@@ -182,7 +182,7 @@ def named_object(ev: Interpreter, dotted: str, near: Module) -> Any:
 
 
 def _class_names(ev: Interpreter, ref: ClassRef) -> list[str]:
-    """The upper-case names a class's body and its project bases' bodies assign."""
+    """The upper-case names a class's body and its project bases' bodies assign, and its classmethods set."""
     names = [
         target.id
         for klass in ev.class_chain(ref)
@@ -191,7 +191,25 @@ def _class_names(ev: Interpreter, ref: ClassRef) -> list[str]:
         for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
         if isinstance(target, ast.Name) and target.id.isupper()
     ]
+    names += list(set_by_classmethods(ev, ref))
     return list(dict.fromkeys(names))
+
+
+def set_by_classmethods(ev: Interpreter, ref: ClassRef) -> dict[str, str]:
+    """The upper-case names the class's (and its project bases') classmethods set on `cls` (ok's
+    `cls.SQLALCHEMY_DATABASE_URI = db_url`, run by a class decorator), each with the method's name: which value
+    a read meets depends on whether that ran, so it is unknown, and the name is one the class may have."""
+    found: dict[str, str] = {}
+    for method in (m for k in ev.class_chain(ref) for m in k.node.body if isinstance(m, ast.FunctionDef)):
+        if not (nodes.is_classmethod(method) and method.args.args):
+            continue
+        for node in (n for n in ast.walk(method) if isinstance(n, ast.Assign)):
+            for target in node.targets:
+                if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
+                    continue
+                if target.value.id == method.args.args[0].arg and target.attr.isupper():
+                    found.setdefault(target.attr, method.name)
+    return found
 
 
 def python_file(ev: Interpreter, module: Module, name: str) -> Module | None:

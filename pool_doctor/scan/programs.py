@@ -12,6 +12,7 @@ import re
 from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import CallSite, Module, Project
 from pool_doctor.scan.names import last_name
+from pool_doctor.scan.statements import is_main_test
 
 SCRIPT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")  # where a console script names its module
 EVENT_LOOPS = {"asyncio", "trio", "anyio", "uvloop", "curio"}  # `asyncio.run(main())`: a script's own run
@@ -31,7 +32,7 @@ def own_process(project: Project, module: Module) -> bool:
 def _runs_as_main(tree: ast.Module) -> bool:
     """A top-level `if __name__ == "__main__":` whose block starts no server."""
     for stmt in tree.body:
-        if isinstance(stmt, ast.If) and _is_main_test(stmt.test):
+        if isinstance(stmt, ast.If) and is_main_test(stmt.test):
             calls = [n for part in stmt.body for n in ast.walk(part) if isinstance(n, ast.Call)]
             return not any(_server(call) for call in calls)
     return False
@@ -48,12 +49,4 @@ def _server(call: ast.Call) -> bool:
 def as_main(site: CallSite) -> bool:
     """Whether the call runs only when its module runs as a program (under `if __name__ == "__main__":`), not
     when it is imported."""
-    return any(_is_main_test(test) and taken for test, taken in site.conditions)
-
-
-def _is_main_test(test: ast.expr) -> bool:
-    return (
-        isinstance(test, ast.Compare)
-        and any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(test))
-        and any(isinstance(n, ast.Constant) and n.value == "__main__" for n in ast.walk(test))
-    )
+    return any(is_main_test(test) and taken for test, taken in site.conditions)

@@ -93,6 +93,11 @@ class EnvironRef:
         return next((p for at, p in reversed(self.prefixes) if line is None or at < line), "")
 
 
+# django-configurations' values read as their variable, else their default (`Value` as given; the typed ones cast)
+VALUES = {"Value": None, "IntegerValue": "int", "PositiveIntegerValue": "int", "FloatValue": "float"}
+VALUES |= {"BooleanValue": "bool"}
+
+
 class ConfigSources:
     def __init__(self, ev: Interpreter, environment: Environment) -> None:
         self.ev = ev
@@ -120,6 +125,10 @@ class ConfigSources:
             "dj_database_url.parse": self.dj_database_url_parse,
             "configmanager.Config": self.configmanager_config,
             "configurations.values.DatabaseURLValue": self.database_url_value,
+            **{
+                f"configurations.values.{kind}": partial(self.configurations_value, cast)
+                for kind, cast in VALUES.items()
+            },
             "env_config.values.DatabaseURLValue": self.environment_database_url_value,
         }
 
@@ -312,6 +321,28 @@ class ConfigSources:
             return databases
         none = DictV({}, where, line=line, file=file)  # (no default: a database only where the variable is set)
         return Branches([(f'"{name}" in os.environ', databases), (f'"{name}" not in os.environ', none)], default=1)
+
+    def configurations_value(self, cast: str | None, node: ast.Call, frame: Frame) -> Any:
+        """django-configurations 2.5's `values.Value(default, environ_name="DB_HOST", environ_prefix=None)` (and
+        its typed kin): given `environ_name`, `Value.__new__` sets it up at once, the variable (`DJANGO_DB_HOST`
+        with the default prefix) or the default (joanie's DATABASES). Without one it is set up late, under the
+        setting's own name: unknown here."""
+        name, prefix = self.ev.arg(node, frame, None, "environ_name"), self.ev.arg(node, frame, None, "environ_prefix")
+        read = self.ev.arg(node, frame, None, "environ")
+        if not (is_known(name) and isinstance(name.value, str)) or (read is not None and not is_known(read)):
+            return unknown(frame.module, node)
+        given = "DJANGO" if prefix is None else prefix.value if is_known(prefix) else False
+        if given is False:
+            return unknown(frame.module, node)
+        variable = f"{str(given).rstrip('_')}_{name.value}" if given else name.value
+        default_node = node.args[0] if node.args else keyword(node, "default")
+        default = Thunk(default_node, frame) if default_node is not None else SV(None, frame.module.where(node))
+        if read is not None and not read.value:  # `environ=False`: the default alone
+            return self.ev.force(default)
+        value = self.ev.force(self.environment.lookup(variable, default, frame, node))
+        if cast is not None and is_known(value) and isinstance(value.value, str) and value.from_ and value.env:
+            return config_cast(cast, value, frame.module, node)
+        return value
 
     def configmanager_config(self, node: ast.Call, frame: Frame) -> Any:
         """configmanager 1.35's `Config(schema)`: its sections and items read as attributes, each item its schema

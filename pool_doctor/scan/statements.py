@@ -107,9 +107,12 @@ def _item(stmt: ast.Assign, index: int, near: ast.AST) -> ast.expr:
     return items[index]
 
 
-def env_sets(stmt: ast.stmt, sets: dict[str, ast.expr]) -> None:
+def env_sets(stmt: ast.stmt, sets: dict[str, ast.expr], conditions: tuple[tuple[ast.expr, bool], ...] = ()) -> None:
     """`os.environ.setdefault("X", v)` (X is v unless set: a value set before stays) and `os.environ["X"] = v`
-    (X is v), at import: each variable with the value it is given, into `sets`."""
+    (X is v), at import: each variable with the value it is given, into `sets`. Not under `if __name__ ==
+    "__main__":`, which runs only in that program (mobility-feed-api's export_csv local run)."""
+    if any(taken and is_main_test(test) for test, taken in conditions):
+        return
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         call = stmt.value
         name = call.args[0].value if len(call.args) == 2 and isinstance(call.args[0], ast.Constant) else None
@@ -190,3 +193,12 @@ def memo_fills(body: list[ast.stmt], name: str) -> set[int]:
 
 def _is_name(node: ast.expr, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name
+
+
+def is_main_test(test: ast.expr) -> bool:
+    """`__name__ == "__main__"`."""
+    return (
+        isinstance(test, ast.Compare)
+        and any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(test))
+        and any(isinstance(n, ast.Constant) and n.value == "__main__" for n in ast.walk(test))
+    )
