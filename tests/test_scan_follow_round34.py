@@ -949,3 +949,71 @@ def test_django_configurations_values_with_an_environ_name(tmp_path: Path, monke
     assert (settings["ENGINE"].value, settings["ENGINE"].env) == ("django.db.backends.postgresql", "DB_ENGINE")
     assert (settings["HOST"].value, settings["HOST"].env) == ("localhost", "DJANGO_DB_HOST")
     assert (settings["PORT"].value, settings["PORT"].env) == (5432, "DB_PORT")
+
+
+def test_a_singleton_class_making_its_engine_once_is_one_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # mobility-feed-api's Database: `__new__` hands back cls.instance, `__init__` returns once it has run
+    files = {
+        "app/__init__.py": "",
+        "app/database.py": """
+            from sqlalchemy import create_engine
+
+
+            class Database:
+                instance = None
+                initialized = False
+
+                def __new__(cls, *args, **kwargs):
+                    if not isinstance(cls.instance, cls):
+                        cls.instance = object.__new__(cls)
+                    return cls.instance
+
+                def __init__(self, url="postgresql://db/app"):
+                    if Database.initialized:
+                        return
+                    Database.initialized = True
+                    self.engine = create_engine(url, pool_size=10)
+        """,
+        "app/feeds.py": "from app.database import Database\n\n\ndef a():\n    Database()\n\n\ndef b():\n    Database()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/feeds.py:5"]
+
+
+def test_a_method_kept_by_a_decorator_makes_the_instances_one_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # codalab's Manager: `@cached def model(self)`, which other methods call as self.model()
+    files = {
+        "app/__init__.py": "",
+        "app/manager.py": """
+            from sqlalchemy import create_engine
+
+
+            def cached(fn):
+                def inner(self):
+                    if fn.__name__ not in self.cache:
+                        self.cache[fn.__name__] = fn(self)
+                    return self.cache[fn.__name__]
+
+                return inner
+
+
+            class Manager:
+                def __init__(self, url):
+                    self.cache = {}
+                    self.url = url
+
+                @cached
+                def model(self):
+                    return create_engine(self.url, pool_size=20)
+
+                @cached
+                def worker_model(self):
+                    return ("worker", self.model())
+        """,
+        "app/server.py": "from app.manager import Manager\n\nmanager = Manager('postgresql://db/app')\n"
+        "model = manager.model()\nworker = manager.worker_model()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/server.py:4"]

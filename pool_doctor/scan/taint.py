@@ -12,6 +12,7 @@ from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dot
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, is_known
 from pool_doctor.scan.nodes import MUTATORS, aliases, assign_targets, is_dataclass, own_nodes
 
+MEMO_WORDS = ("cache", "memo", "once", "singleton")  # a decorator so named keeps what its function returns
 # What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
 # (`app.config.from_object(config)` makes the app's config the parameter's)
 CHANGERS = MUTATORS | {"from_object", "from_mapping", "from_pyfile", "from_envvar", "from_file"}
@@ -118,7 +119,7 @@ def keeps(func: FunctionNode, cls: ast.ClassDef | None, module: Module, elsewher
             return True
     owner, tree = cls.name if cls is not None else None, module.tree
     texts = (ast.unparse(d).lower() for d in func.decorator_list)
-    if any(word in text for text in texts for word in ("cache", "memo", "once", "singleton")):
+    if any(word in text for text in texts for word in MEMO_WORDS):
         return True
     local = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     shared = {name for n in ast.walk(func) if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
@@ -267,9 +268,25 @@ def remade(func: FunctionNode | ast.Lambda, call: ast.Call, cls: ast.ClassDef | 
     keeps, which the method's own callers make (rag-api's ensure_connection)."""
     params = [*func.args.posonlyargs, *func.args.args]
     target = call.func.value if isinstance(call.func, ast.Attribute) else None
-    if isinstance(func, ast.Lambda) or not params or not isinstance(target, ast.Name):
+    if isinstance(func, ast.Lambda) or not params or not isinstance(target, ast.Name) or target.id != params[0].arg:
         return False
-    return target.id == params[0].arg and memoized(func, call, cls)
+    return memoized(func, call, cls) or _kept_by_decorator(cls, call.func)
+
+
+def _kept_by_decorator(cls: ast.ClassDef | None, func: ast.expr) -> bool:
+    """`self.model()` where the class's `model` is decorated to keep what it returns (codalab's own `@cached`,
+    `functools.cache`): the instance's one pool, made by whichever caller asks first."""
+    name = func.attr if isinstance(func, ast.Attribute) else None
+    method = next(
+        (
+            m
+            for m in (cls.body if cls else [])
+            if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef) and m.name == name
+        ),
+        None,
+    )
+    texts = (ast.unparse(d).lower() for d in (method.decorator_list if method is not None else []))
+    return any(word in text for text in texts for word in MEMO_WORDS)
 
 
 def _method_stores(cls: ast.ClassDef | None, func: ast.Attribute, into: set[str]) -> bool:
@@ -328,6 +345,8 @@ def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.exp
     lacks that key: `if url not in self._connections: ...create_engine(url)...; self._connections[url] = ...`
     with `_connections = {}` on the class, never set on an instance (pyramid_oereb's adapter), or a module's
     global dict. Callers that give the same key share that pool. None for any other function."""
+    if cls is not None and getattr(func, "name", "") == "__init__" and _singleton(cls, func):
+        return ast.Constant(f"the one {cls.name}")  # (mobility-feed-api's Database: one per process)
     local = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     fields = cls is not None and (
         is_dataclass(cls) or any(w in ast.unparse(b) for b in cls.bases for w in ("Model", "Settings"))
@@ -367,6 +386,24 @@ def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.exp
         ):
             return test.test.left
     return _returned_early(func, call, shared, stored)
+
+
+def _singleton(cls: ast.ClassDef, init: ast.AST) -> bool:
+    """A class whose `__new__` hands back the instance it keeps on the class (`cls.instance = object.__new__(cls)`,
+    `return cls.instance`) and whose `__init__` returns at once once it has run (`if Database.initialized:
+    return`): every call of it in a process is the one instance."""
+    new = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__new__"), None)
+    if new is None or not new.args.args:
+        return False
+    first = new.args.args[0].arg
+    kept = {ast.unparse(t) for n in ast.walk(new) if isinstance(n, ast.Assign) for t in n.targets}
+    returned = [ast.unparse(n.value) for n in ast.walk(new) if isinstance(n, ast.Return) and n.value is not None]
+    if not returned or not all(r in kept and r.startswith(f"{first}.") for r in returned):
+        return False
+    return any(
+        isinstance(n, ast.If) and isinstance(n.body[0], ast.Return) and isinstance(n.test, ast.Attribute | ast.Name)
+        for n in ast.walk(init)
+    )
 
 
 def _returned_early(
