@@ -24,6 +24,7 @@ class Rebinds:
         self._index: dict[str, list[Write]] = {}
         self._indexed = -1  # how many modules the index holds: files parsed later are added
         self._first_runs: set[tuple[int, str]] = set()  # (class, attribute) read as before its __init__ runs
+        self._made: dict[int, set[str]] = {}  # each class's arguments, once read (_made_with)
 
     def set_by(self, holder: Any, attr: str) -> str | None:
         """The function (`name()`) that sets `attr` on `holder` (an instance or a class), if one does."""
@@ -54,7 +55,9 @@ class Rebinds:
     def _made_with(self, cls: ClassRef) -> set[str]:
         """The arguments the app's code makes the class with, as written (by its name; files that name it read,
         not parsed into the project: a script's `Config(url)` that names no pool)."""
-        name, found = cls.node.name, set()
+        if id(cls.node) in self._made:
+            return self._made[id(cls.node)]
+        name, found = cls.node.name, self._made.setdefault(id(cls.node), set())
         for path in self.project.files:
             module = self.project.modules.get(path)
             data = None if module is not None else self.project.kept.get(path) or read_source(path)[0]
