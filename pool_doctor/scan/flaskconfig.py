@@ -201,14 +201,9 @@ def set_by_classmethods(ev: Interpreter, ref: ClassRef) -> dict[str, str]:
     a read meets depends on whether that ran, so it is unknown, and the name is one the class may have."""
     found: dict[str, str] = {}
     for method in (m for k in ev.class_chain(ref) for m in k.node.body if isinstance(m, ast.FunctionDef)):
-        if not (nodes.is_classmethod(method) and method.args.args):
-            continue
-        for node in (n for n in ast.walk(method) if isinstance(n, ast.Assign)):
-            for target in node.targets:
-                if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
-                    continue
-                if target.value.id == method.args.args[0].arg and target.attr.isupper():
-                    found.setdefault(target.attr, method.name)
+        for name in nodes.instance_writes(method) if nodes.is_classmethod(method) else set():
+            if name.isupper():
+                found.setdefault(name, method.name)
     return found
 
 

@@ -22,7 +22,8 @@ from dataclasses import replace
 
 from pool_doctor.scan.finder import FunctionNode, Module, Project
 from pool_doctor.scan.model import ScannedPool, ScannedValue
-from pool_doctor.scan.names import last_name
+from pool_doctor.scan.names import dotted_parts, last_name
+from pool_doctor.scan.nodes import own_nodes
 
 EVENTS = {"checkout": "DisconnectionError", "engine_connect": "connection_invalidated"}
 STATEMENTS = {"execute", "scalar", "exec_driver_sql", "ping"}  # what runs a statement (or pings) on a connection
@@ -68,14 +69,14 @@ def _on(
     by_file: dict[str, Module],
 ) -> bool:
     name = last_name(target)
-    dotted = module.imports.get(name or "", module.imports.get(_head(target), ""))
+    dotted = module.imports.get(name or "", module.imports.get((dotted_parts(target) or [""])[0], ""))
     if name in CLASSES and dotted.partition(".")[0] in LIBRARY:
         return isinstance(scope, ast.Module) and any(_imports(by_file.get(file), module) for file, _ in places)
     text = ast.unparse(target).removesuffix(".pool")
     lines = {line for file, line in places if file == module.display}
     bound = [
         node
-        for node in _own(scope)
+        for node in own_nodes(scope)
         if isinstance(node, ast.Assign)
         and node.lineno < target.lineno
         and any(ast.unparse(t) == text for t in node.targets)
@@ -91,7 +92,7 @@ def _listeners(module: Module) -> Iterator[Listener]:
     scopes: list[FunctionNode | ast.Module] = [module.tree]
     scopes += [n for n in ast.walk(module.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     for scope in scopes:
-        functions = {n.name: n for n in _own(scope) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        functions = {n.name: n for n in own_nodes(scope) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         for node in _always(scope):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for decorator in node.decorator_list:
@@ -148,25 +149,8 @@ def _always(scope: FunctionNode | ast.Module) -> Iterator[ast.AST]:
             yield from (n for n in ast.walk(statement.value) if isinstance(n, ast.Call))
 
 
-def _own(scope: FunctionNode | ast.Module) -> Iterator[ast.AST]:
-    """The nodes of a scope's own statements, not those of the functions and classes it defines (but those
-    definitions themselves)."""
-    stack: list[ast.AST] = list(scope.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
-
-
 def _called(node: ast.expr) -> ast.expr:
     return node.func if isinstance(node, ast.Call) else node
-
-
-def _head(node: ast.expr) -> str:
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else ""
 
 
 def _imports(module: Module | None, other: Module) -> bool:

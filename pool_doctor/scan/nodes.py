@@ -84,8 +84,8 @@ def is_generator(func: FunctionNode) -> bool:
     return found
 
 
-def own_nodes(func: FunctionNode) -> Iterator[ast.AST]:
-    """The nodes of the function's body, not of functions or classes defined in it."""
+def own_nodes(func: FunctionNode | ast.Module) -> Iterator[ast.AST]:
+    """The nodes of the function's (or module's) body, not of functions or classes defined in it."""
     todo: list[ast.AST] = list(func.body)
     while todo:
         node = todo.pop()

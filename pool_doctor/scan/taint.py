@@ -10,7 +10,7 @@ from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, is_known
-from pool_doctor.scan.nodes import MUTATORS, aliases, assign_targets, is_dataclass, own_nodes
+from pool_doctor.scan.nodes import MUTATORS, aliases, assign_targets, first_parameter, is_dataclass, own_nodes
 
 MEMO_WORDS = ("cache", "memo", "once", "singleton")  # a decorator so named keeps what its function returns
 # What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
@@ -393,9 +393,9 @@ def _singleton(cls: ast.ClassDef, init: ast.AST) -> bool:
     `return cls.instance`) and whose `__init__` returns at once once it has run (`if Database.initialized:
     return`): every call of it in a process is the one instance."""
     new = next((s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__new__"), None)
-    if new is None or not new.args.args:
+    first = first_parameter(new)
+    if new is None or first is None:
         return False
-    first = new.args.args[0].arg
     kept = {ast.unparse(t) for n in ast.walk(new) if isinstance(n, ast.Assign) for t in n.targets}
     returned = [ast.unparse(n.value) for n in ast.walk(new) if isinstance(n, ast.Return) and n.value is not None]
     if not returned or not all(r in kept and r.startswith(f"{first}.") for r in returned):
