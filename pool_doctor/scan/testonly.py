@@ -1,0 +1,92 @@
+"""Pools only the tests make, in files outside the tests' folders: a factory outside tests/ that only the tests
+call (camcops' `make_memory_sqlite_engine`, called by conftest.py alone), and a test-data module outside tests/
+that makes an engine at import and only tests import (joanie's `edx_imports/edx_factories.py`, which imports
+factory_boy and Faker). The app never runs them, so their pools are the tests': the factory's is listed at the
+tests' calls alone, the module's is listed apart with the tests'.
+
+Only where nothing else names them: a factory's name anywhere in the app's other files (a FastAPI
+`Depends(get_engine)`, an import, a string naming it), a second time in its own file, or as a console script or
+a PasteDeploy app keeps its pool the app's; so does the module's name in any file of the app's, or a module that
+runs as a program."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from pool_doctor.scan.files import read_text
+from pool_doctor.scan.finder import FunctionNode, Module, Project, read_source
+from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.pools import PoolFinder
+from pool_doctor.scan.programs import SCRIPT_FILES, own_process
+
+# what a module imports only to make test data or run tests (factory_boy, Faker, pytest, mocks)
+TEST_LIBRARIES = {"factory", "faker", "pytest", "mock", "unittest", "hypothesis", "model_bakery", "mixer", "responses"}
+
+
+def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool]:
+    project = finder.ev.project
+    reached = {where for pool in pools if pool.aside == "tests" for where in pool.via}
+    by_display = {m.display: m for m in project.modules.values() if m is not None}
+    names: dict[tuple[Path, str], tuple[Module, int]] = {}  # a factory's, a module's: its module, the own times
+    dropped: dict[int, tuple[Path, str]] = {}  # a factory's pool, by its index: the factory's name
+    moved: dict[int, tuple[Path, str]] = {}  # a test-data module's pool: the module's name
+    for at, pool in enumerate(pools):
+        module = by_display.get(pool.file)
+        if pool.aside or pool.via or module is None or module.aside:
+            continue
+        function = _enclosing(module.tree, pool.line)
+        if function is not None and pool.where in reached:
+            if not finder.ev.calls.paste.starts(function) and not _a_script(project, function.name):
+                dropped[at] = (module.path, function.name)
+                names[dropped[at]] = (module, 1)  # (its `def`)
+        elif function is None and _test_data(module) and not own_process(project, module):
+            moved[at] = (module.path, module.path.stem)
+            names[moved[at]] = (module, 0)
+    named = _named_by_tests_only(project, names) if names else {}
+    return [
+        replace(pool, aside="tests") if at in moved and named[moved[at]] else pool
+        for at, pool in enumerate(pools)
+        if at not in dropped or not named[dropped[at]]
+    ]
+
+
+def _a_script(project: Project, name: str) -> bool:
+    """Whether a console script names the function (`app.db:make_engine` in pyproject.toml or setup.cfg)."""
+    return any(f":{name}" in (read_text(project.base / file) or "") for file in SCRIPT_FILES)
+
+
+def _enclosing(tree: ast.Module, line: int) -> FunctionNode | None:
+    """The innermost function the line sits in, or None at the module's (or a class body's) level (ast.walk
+    reaches outer functions first)."""
+    found: FunctionNode | None = None
+    functions = (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    for node in functions:
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            found = node
+    return found
+
+
+def _test_data(module: Module) -> bool:
+    return any(dotted.partition(".")[0] in TEST_LIBRARIES for dotted in module.imports.values())
+
+
+def _named_by_tests_only(
+    project: Project, names: dict[tuple[Path, str], tuple[Module, int]]
+) -> dict[tuple[Path, str], bool]:
+    """For each name (a factory's, a module's) whether some test file names it and no other file of the app
+    does (its own file `own` times at most: the function's `def`), the files read once for all."""
+    words = {key: re.compile(rb"(?<![\w])" + re.escape(key[1].encode()) + rb"(?![\w])") for key in names}
+    others = {key for key, (module, own) in names.items() if len(words[key].findall(module.source.encode())) > own}
+    tested: set[tuple[Path, str]] = set()
+    for file in project.files:
+        open_names = [key for key in words if key not in others and file != key[0]]
+        data = (project.kept.get(file) or read_source(file)[0]) if open_names else None
+        found = [key for key in open_names if data is not None and words[key].search(data)]
+        if found and project.aside(file) == "tests":
+            tested.update(found)
+        else:
+            others.update(found)
+    return {key: key in tested and key not in others for key in words}

@@ -1,0 +1,159 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round34.py (the open cases of held-out rounds 35 to 37). Each project is a few small files written
+here (never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+FACTORIES = """
+from sqlalchemy import create_engine
+
+
+def make_memory_engine(echo=False):
+    return create_engine("sqlite://", echo=echo)
+"""
+
+
+def test_a_factory_only_the_tests_call_is_listed_at_their_calls_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # camcops' make_memory_sqlite_engine: outside tests/, but conftest.py is its only caller
+    files = {
+        "server/app/__init__.py": "",
+        "server/app/sqla.py": FACTORIES,
+        "server/conftest.py": """
+            import pytest
+            from app.sqla import make_memory_engine
+
+
+            @pytest.fixture
+            def engine():
+                return make_memory_engine(echo=False)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.aside) for p in report.pools] == [("server/conftest.py:7", "tests")]
+    assert at(report, "server/conftest.py:7").via == ["server/app/sqla.py:5"]
+
+
+@pytest.mark.parametrize(
+    "app",
+    [
+        # FastAPI's dependency: the app names the factory without calling it
+        """
+        from fastapi import Depends, FastAPI
+        from app.sqla import make_memory_engine
+
+        api = FastAPI()
+
+
+        @api.get("/")
+        def index(engine=Depends(make_memory_engine)):
+            return engine
+        """,
+        # a string naming it (a setting the app imports by name)
+        """
+        ENGINE_FACTORY = "app.sqla.make_memory_engine"
+        """,
+    ],
+    ids=["depends", "string"],
+)
+def test_a_factory_the_app_names_too_stays_the_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app: str) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/sqla.py": FACTORIES,
+        "app/web.py": app,
+        "tests/test_db.py": """
+            from app.sqla import make_memory_engine
+
+
+            def test_engine():
+                assert make_memory_engine()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app/sqla.py:5").aside is None
+    assert at(report, "tests/test_db.py:5").aside == "tests"
+
+
+def test_a_factory_a_console_script_runs_stays_the_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "app"\n\n[project.scripts]\nmake-db = "app.sqla:make_memory_engine"\n',
+        "app/__init__.py": "",
+        "app/sqla.py": FACTORIES,
+        "tests/test_db.py": "from app.sqla import make_memory_engine\n\nENGINE = make_memory_engine()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app/sqla.py:5").aside is None
+
+
+def test_a_factory_its_own_module_calls_stays_the_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/sqla.py": FACTORIES + "\n\ndef engine_for(kind):\n    return {'memory': make_memory_engine}[kind]\n",
+        "tests/test_db.py": "from app.sqla import make_memory_engine\n\nENGINE = make_memory_engine()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app/sqla.py:5").aside is None
+
+
+EDX_FACTORIES = """
+'''factory_boy factories for the imported models, for the test suite.'''
+import factory
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+engine = create_engine("sqlite+pysqlite:///:memory:", pool_pre_ping=True)
+session = Session(engine)
+
+
+class UserFactory(factory.alchemy.SQLAlchemyModelFactory):
+    class Meta:
+        sqlalchemy_session = session
+"""
+
+
+def test_a_test_data_module_only_the_tests_import_makes_the_tests_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # joanie's edx_imports/edx_factories.py: factory_boy at import, imported by tests/ alone
+    files = {
+        "joanie/__init__.py": "",
+        "joanie/edx_imports/__init__.py": "",
+        "joanie/edx_imports/edx_factories.py": EDX_FACTORIES,
+        "joanie/tests/__init__.py": "",
+        "joanie/tests/test_users.py": "from joanie.edx_imports import edx_factories\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "joanie/edx_imports/edx_factories.py:6")
+    assert pool.aside == "tests"
+    assert not [f for f in report.findings if f.where == pool.where]
+
+
+@pytest.mark.parametrize(
+    ("module", "importer"),
+    [
+        (EDX_FACTORIES, "joanie/edx_imports/seed.py"),  # the app imports it too (a seeding command)
+        (EDX_FACTORIES.replace("import factory\n", ""), "joanie/tests/test_more.py"),  # no test library: the app's
+        (EDX_FACTORIES + "\nif __name__ == '__main__':\n    session.commit()\n", "joanie/tests/test_more.py"),
+    ],
+    ids=["imported", "no-test-library", "a-program"],
+)
+def test_a_module_the_app_imports_or_runs_stays_the_apps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, importer: str
+) -> None:
+    files = {
+        "joanie/__init__.py": "",
+        "joanie/edx_imports/__init__.py": "",
+        "joanie/edx_imports/edx_factories.py": module,
+        "joanie/tests/__init__.py": "",
+        "joanie/tests/test_users.py": "from joanie.edx_imports import edx_factories\n",
+        importer: "from joanie.edx_imports.edx_factories import session\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    line = 6 if "import factory" in module else 5
+    assert at(report, f"joanie/edx_imports/edx_factories.py:{line}").aside is None
