@@ -157,3 +157,36 @@ def test_a_module_the_app_imports_or_runs_stays_the_apps(
     report = scan(tmp_path, files, monkeypatch)
     line = 6 if "import factory" in module else 5
     assert at(report, f"joanie/edx_imports/edx_factories.py:{line}").aside is None
+
+
+def test_an_or_whose_left_the_scan_cannot_read_gives_each_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # morpheus' arq worker: `ctx.get("settings") or Settings()`, the context filled at run time
+    files = {
+        "app/__init__.py": "",
+        "app/settings.py": """
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                pg_dsn: str = "postgresql://app@localhost:5432/mail"
+        """,
+        "app/worker.py": """
+            import asyncpg
+
+            from app.settings import Settings
+
+
+            async def startup(ctx):
+                settings = ctx.get("settings") or Settings()
+                ctx["pg"] = await asyncpg.create_pool(dsn=settings.pg_dsn, min_size=2)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    dsn = at(report, "app/worker.py:8").settings["dsn"]
+    assert not dsn.known
+    sides = [(b.when, b.known, b.value) for b in dsn.branches]
+    assert sides == [
+        ('ctx.get("settings")', False, None),
+        ('not (ctx.get("settings"))', True, "postgresql://app@localhost:5432/mail"),
+    ]
+    assert dsn.branches[1].env == "PG_DSN"

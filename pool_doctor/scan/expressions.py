@@ -285,7 +285,8 @@ class Evaluator:
             return self._with_env(node, frame, value, env)
         verdict = containers.truth(self, value)
         if verdict is None:  # (`not TESTING and X in os.environ`: false where a later operand is, whatever TESTING is)
-            return pycalls.falsy_later(self, node, index, frame) or unknown(frame.module, node, env=env)
+            rest = lambda: self._boolop(node, frame, index + 1, env)  # noqa: E731
+            return pycalls.undecided(self, node, index, frame, value, rest) or unknown(frame.module, node, env=env)
         if verdict == isinstance(node.op, ast.Or):  # `x or ...` with x true, `x and ...` with x false: x
             return self._with_env(node, frame, value, env)
         return self._boolop(node, frame, index + 1, env)

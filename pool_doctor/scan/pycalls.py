@@ -19,6 +19,7 @@ from pool_doctor.scan.files import PathV
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
     SV,
+    Branches,
     ClassRef,
     DictV,
     ExternalRef,
@@ -28,6 +29,7 @@ from pool_doctor.scan.kinds import (
     InstanceRef,
     Interpreter,
     ListV,
+    Thunk,
     env_of,
     is_known,
     unknown,
@@ -255,11 +257,17 @@ def injected(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     return value if value is not None else unknown(frame.module, node)
 
 
-def falsy_later(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame) -> Any:
-    """`A and B` whose A the scan cannot decide: B's value where B is false with no variable set (helios'
-    `not TESTING and var in os.environ`), since the whole is false either way; else None."""
-    if not isinstance(node.op, ast.And):
-        return None
+def undecided(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame, value: Any, rest: Callable[[], Any]) -> Any:
+    """A `BoolOp` whose operand at `index` the scan cannot decide:
+    - `A and B`: B's value where B is false with no variable set (helios' `not TESTING and var in os.environ`),
+      since the whole is false either way; else None;
+    - `A or B`: each side, A where it is true and what the rest gives where it is not (morpheus'
+      `ctx.get("settings") or Settings()`: the settings' class defaults where the worker's context has none)."""
+    if isinstance(node.op, ast.Or):
+        part = node.values[index]
+        text = ev.conditions.test(frame.module.segment(part), frame.module.origin(part))
+        otherwise = Thunk(part, frame, compute=rest)
+        return Branches([(text, value), (f"not ({text})", otherwise)])
     for later in node.values[index + 1 :]:
         found = ev.force(ev.eval(later, frame))
         if containers.truth(ev, found) is False:
