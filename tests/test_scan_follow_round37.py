@@ -190,3 +190,47 @@ def test_an_or_whose_left_the_scan_cannot_read_gives_each_side(tmp_path: Path, m
         ('not (ctx.get("settings"))', True, "postgresql://app@localhost:5432/mail"),
     ]
     assert dsn.branches[1].env == "PG_DSN"
+
+
+def test_an_engine_kept_in_an_item_of_the_instance_is_one_pool_per_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # consdb's DAO: `if self._engines[index] is None: self._engines[index] = create_engine(...)`, which every
+    # method asks for (was: a pool at each of those calls)
+    files = {
+        "app/__init__.py": "",
+        "app/dao.py": """
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.pool import NullPool
+
+
+            class Dao:
+                def __init__(self, db_uri):
+                    self.db_uris = [db_uri]
+                    self._engines = [None]
+
+                def get_db_engine(self, index=0):
+                    if self._engines[index] is None:
+                        self._engines[index] = create_engine(self.db_uris[index], poolclass=NullPool)
+                    return self._engines[index]
+
+                def count(self, table):
+                    with self.get_db_engine().connect() as con:
+                        return con.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+                def execute(self, stmt):
+                    with self.get_db_engine().begin() as con:
+                        con.execute(stmt)
+        """,
+        "app/main.py": """
+            import os
+
+            from app.dao import Dao
+
+            dao = Dao(os.environ.get("DB_URI", "postgresql://db/consdb"))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/dao.py:12"]
+    url = at(report, "app/dao.py:12").settings["url"]
+    assert (url.value, url.env) == ("postgresql://db/consdb", "DB_URI")

@@ -251,8 +251,9 @@ def memoized(func: FunctionNode, call: ast.Call, cls: ast.ClassDef | None = None
     for test in ast.walk(func):
         if not isinstance(test, ast.If):
             continue
-        tested = _read_in(test.test)
-        if any(_stores_call(stmt, call, tested & kept, cls) for part in test.body for stmt in ast.walk(part)):
+        tested = _read_in(test.test)  # (`self._engines[index]`: an item of what outlives the call, consdb's)
+        into = tested & kept | {t for t in tested if t.partition("[")[0] in kept and t.endswith("]")}
+        if any(_stores_call(stmt, call, into, cls) for part in test.body for stmt in ast.walk(part)):
             return True
     returned: set[str] = set()  # the early-return form: `if runtime.engine is not None: return`, then the call
     for stmt in _in_order(func.body):
@@ -305,7 +306,7 @@ def _method_stores(cls: ast.ClassDef | None, func: ast.Attribute, into: set[str]
 
 
 def _read_in(test: ast.expr) -> set[str]:
-    return {ast.unparse(n) for n in ast.walk(test) if isinstance(n, (ast.Attribute, ast.Name))}
+    return {ast.unparse(n) for n in ast.walk(test) if isinstance(n, (ast.Attribute, ast.Name, ast.Subscript))}
 
 
 def _stores_call(stmt: ast.AST, call: ast.Call, into: set[str], cls: ast.ClassDef | None = None) -> bool:
@@ -328,13 +329,17 @@ def _stores_call(stmt: ast.AST, call: ast.Call, into: set[str], cls: ast.ClassDe
 
 
 def _attributes(func: FunctionNode, holder: str | None) -> set[str]:
-    """The attributes the function sets on `holder` (its `self`, or a classmethod's `cls`)."""
+    """The attributes the function sets on `holder` (its `self`, or a classmethod's `cls`), or an item of
+    (`self._engines[index] = ...`)."""
+    stores = (
+        n for n in ast.walk(func) if isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.ctx, ast.Store)
+    )
+    set_on = (n.value if isinstance(n, ast.Subscript) else n for n in stores)
     return {
         node.attr
-        for node in ast.walk(func)
+        for node in set_on
         if holder is not None
         and isinstance(node, ast.Attribute)
-        and isinstance(node.ctx, ast.Store)
         and isinstance(node.value, ast.Name)
         and node.value.id == holder
     }
