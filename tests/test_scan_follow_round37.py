@@ -234,3 +234,55 @@ def test_an_engine_kept_in_an_item_of_the_instance_is_one_pool_per_instance(
     assert [p.where for p in report.pools] == ["app/dao.py:12"]
     url = at(report, "app/dao.py:12").settings["url"]
     assert (url.value, url.env) == ("postgresql://db/consdb", "DB_URI")
+
+
+def test_a_global_a_setter_function_fills_once_is_what_the_getter_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # openml's server-api: get_config() fills `_config` through set_config(config), a function doing only that
+    files = {
+        "config.py": """
+            import os
+
+            from pydantic import BaseModel
+
+            _config = None
+
+
+            def get_config():
+                if _config is None:
+                    config = parse_config()
+                    set_config(config)
+                return _config
+
+
+            def set_config(configuration):
+                \"\"\"For the tests, too.\"\"\"
+                global _config
+                _config = configuration
+
+
+            class Database(BaseModel):
+                url: str = "mysql+aiomysql://root@database:3306/openml"
+                recycle: int = 3600
+
+
+            def parse_config():
+                return Database(recycle=int(os.getenv("RECYCLE", "600")))
+        """,
+        "db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from config import get_config
+
+
+            def user_database():
+                config = get_config()
+                return create_async_engine(config.url, pool_recycle=config.recycle)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "db.py:8")
+    assert pool.settings["url"].value == "mysql+aiomysql://root@database:3306/openml"
+    recycle = pool.settings["pool_recycle"]
+    assert (recycle.value, recycle.env) == (600, "RECYCLE")

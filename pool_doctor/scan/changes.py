@@ -26,7 +26,7 @@ from pool_doctor.scan.kinds import (
     over,
     unknown,
 )
-from pool_doctor.scan.nodes import MUTATORS, popped, popped_each_time, pseudo_name, required_absent
+from pool_doctor.scan.nodes import MUTATORS, global_setter, popped, popped_each_time, pseudo_name, required_absent
 from pool_doctor.scan.paths import State, settings_unknown
 from pool_doctor.scan.statements import attribute_set, hands_names, named_attribute, updates_names
 
@@ -277,6 +277,8 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
             set_name: value,
             **({holder: ev.with_attribute(held, attr, value)} if held is not None else {}),
         }
+    if isinstance(func, ast.Name) and (set_globals := global_setter((frame := frame_of(state)).module.tree, call)):
+        return {**state, **{name: ev.eval(value, frame) for name, value in set_globals}}  # `set_config(config)`
     if not isinstance(func, ast.Attribute):
         return state
     if func.attr in CONFIGMANAGER_LOADS:

@@ -353,6 +353,28 @@ def key_written(modules: Iterable[Module | None], key: str) -> bool:
     return False
 
 
+def global_setter(tree: ast.Module, call: ast.Call) -> list[tuple[str, ast.expr]]:
+    """What a call of the module's setter of its globals sets (`set_config(config)`, with `def set_config(c):
+    global _config; _config = c`): each global with the argument it is set to; none for any other call."""
+    name = call.func.id if isinstance(call.func, ast.Name) else None
+    func = next((s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == name), None)
+    body = [s for s in func.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))] if func else []
+    if func is None or len(body) < 2 or not isinstance(body[0], ast.Global) or call.keywords:
+        return []
+    params = [a.arg for a in [*func.args.posonlyargs, *func.args.args]]
+    found: list[tuple[str, ast.expr]] = []
+    for stmt in body[1:]:
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
+        value = stmt.value if isinstance(stmt, ast.Assign) else None
+        if not isinstance(target, ast.Name) or target.id not in body[0].names or not isinstance(value, ast.Name):
+            return []
+        at = params.index(value.id) if value.id in params else len(call.args)
+        if at >= len(call.args) or isinstance(call.args[at], ast.Starred):
+            return []
+        found.append((target.id, call.args[at]))
+    return found
+
+
 def caches_global(scope: object, stmt: ast.If, tree: ast.Module) -> bool:
     """`global _config` / `if _config is None: _config = Config()`, the module starting it as None: a function
     that makes a global once and hands it back. Every call gets what the first call made, so the test is the
@@ -369,6 +391,9 @@ def caches_global(scope: object, stmt: ast.If, tree: ast.Module) -> bool:
     sets = any(
         isinstance(t, ast.Name) and t.id == name.id for s in stmt.body if isinstance(s, ast.Assign) for t in s.targets
     )
+    calls = (s.value for s in stmt.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call))
+    by_setter = any(set_name == name.id for call in calls for set_name, _ in global_setter(tree, call))
+    declared, sets = declared or by_setter, sets or by_setter  # (`set_config(config)`: openml's)
     starts = list(_module_values(tree.body, name.id))
     empty = all(isinstance(v, ast.Constant) and v.value is None for v in starts)  # (`_config: Config | None = None`)
     return declared and sets and not stmt.orelse and bool(starts) and empty
