@@ -286,3 +286,53 @@ def test_a_global_a_setter_function_fills_once_is_what_the_getter_returns(
     assert pool.settings["url"].value == "mysql+aiomysql://root@database:3306/openml"
     recycle = pool.settings["pool_recycle"]
     assert (recycle.value, recycle.env) == (600, "RECYCLE")
+
+
+def test_flask_migrates_env_reads_the_app_a_helper_binds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # doorman: create_app() loads the config and calls register_extensions(app), which binds db and migrate;
+    # Flask-Migrate's env.py reads current_app's URL (was: unknown, the helper read as a second app)
+    files = {
+        "app/__init__.py": "",
+        "app/extensions.py": """
+            from flask_migrate import Migrate
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            migrate = Migrate()
+        """,
+        "app/settings.py": """
+            class DevConfig:
+                SQLALCHEMY_DATABASE_URI = "postgresql://localhost:5432/doorman"
+        """,
+        "app/application.py": """
+            from flask import Flask
+
+            from app.extensions import db, migrate
+            from app.settings import DevConfig
+
+
+            def create_app(config=DevConfig):
+                app = Flask(__name__)
+                app.config.from_object(config)
+                register_extensions(app)
+                return app
+
+
+            def register_extensions(app):
+                db.init_app(app)
+                migrate.init_app(app, db)
+        """,
+        "manage.py": "from app.application import create_app\n\napp = create_app()\n",
+        "migrations/env.py": """
+            from alembic import context
+            from flask import current_app
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            config.set_main_option("sqlalchemy.url", current_app.config.get("SQLALCHEMY_DATABASE_URI"))
+            engine = engine_from_config(config.get_section(config.config_ini_section), poolclass=pool.NullPool)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app/application.py:15").settings["url"].value == "postgresql://localhost:5432/doorman"
+    assert at(report, "migrations/env.py:7").settings["url"].value == "postgresql://localhost:5432/doorman"

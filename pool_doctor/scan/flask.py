@@ -140,9 +140,9 @@ class FlaskApps:
         return names
 
     def _running_get(self, node: ast.Call, frame: Frame) -> Any:
-        return appconfig.running_value(
-            self.ev, [a for found in (self._apps or {}).values() for a in found], node, frame
-        )
+        apps = [a for found in (self._apps or {}).values() for a in found]  # (a helper binding the app its caller
+        apps = [a for a in apps if a.keys or not self._bound_by_other(a)]  # configures, doorman's: the caller's)
+        return appconfig.running_value(self.ev, apps, node, frame)
 
     def takes_in(self, pool: ScannedPool) -> bool:
         """Whether a library-call pool is an extension some app's engine is reported with (its defaults)."""
