@@ -336,3 +336,46 @@ def test_flask_migrates_env_reads_the_app_a_helper_binds(tmp_path: Path, monkeyp
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "app/application.py:15").settings["url"].value == "postgresql://localhost:5432/doorman"
     assert at(report, "migrations/env.py:7").settings["url"].value == "postgresql://localhost:5432/doorman"
+
+
+def test_databases_keyed_by_djangos_default_alias_each_at_its_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # usaspending-api: `{DEFAULT_DB_ALIAS: _connection("DB_SOURCE"), ...}` under if/elif, a helper making each
+    # alias with dj_database_url.parse(url, conn_max_age=10) (was: no "default", the rest at one line)
+    files = {
+        "app/settings.py": """
+            import os
+
+            import dj_database_url
+            from django.db import DEFAULT_DB_ALIAS
+
+            MAX_AGE = 10
+
+
+            def _connection(variable):
+                return dj_database_url.parse(os.environ.get(variable, "postgres://db/app"), conn_max_age=MAX_AGE)
+
+
+            if os.environ.get("DB_SOURCE"):
+                DATABASES = {
+                    DEFAULT_DB_ALIAS: _connection("DB_SOURCE"),
+                    "replica": _connection("DB_R1"),
+                }
+            else:
+                DATABASES = {DEFAULT_DB_ALIAS: _connection(dj_database_url.DEFAULT_ENV)}
+
+            DATABASES["broker"] = _connection("BROKER_DB")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    wheres = {p.call: p.where for p in report.pools}
+    assert wheres == {
+        "DATABASES['default']": "app/settings.py:19",
+        "DATABASES['replica']": "app/settings.py:16",
+        "DATABASES['broker']": "app/settings.py:21",
+    }
+    default = at(report, "app/settings.py:19")
+    assert default.settings["CONN_MAX_AGE"].value == 10
+    assert default.settings["ENGINE"].value == "django.db.backends.postgresql"
+    assert default.settings["ENGINE"].env == "DATABASE_URL"

@@ -56,6 +56,7 @@ from pool_doctor.scan.kinds import (
     ValidationInfoV,
     assumed_set,
     env_of,
+    external,
     is_known,
     not_set,
     over,
@@ -154,13 +155,8 @@ class Evaluator:
         return SV(value, frame.module.where(node), source=frame.module.segment(node))
 
     def _eval_Dict(self, node: ast.Dict, frame: Frame) -> Any:
-        result = DictV(
-            {},
-            frame.module.where(node),
-            line=node.lineno,
-            end_line=node.end_lineno or node.lineno,
-            file=frame.module.display,
-        )
+        where, end = frame.module.where(node), node.end_lineno or node.lineno
+        result = DictV({}, where, line=node.lineno, end_line=end, file=frame.module.display)
         for key_node, value_node in zip(node.keys, node.values):
             if key_node is None:  # {**other}
                 self.merge(result, self.eval(value_node, frame), frame.module.segment(value_node))
@@ -410,7 +406,7 @@ class Evaluator:
             return value
         if isinstance(base, ExternalRef):  # (an oslo.config option's default, `CONF.database.max_pool_size`)
             found = self.scopes.in_namespace(base.dotted, attr, frame.module)
-            return found or self.oslo.read(base.dotted, attr, node, frame) or ExternalRef(f"{base.dotted}.{attr}")
+            return found or self.oslo.read(base.dotted, attr, node, frame) or external(f"{base.dotted}.{attr}")
         if isinstance(base, InstanceRef):
             return self.classes.instance_attribute(base, attr, node, frame)
         if isinstance(base, SuperRef):

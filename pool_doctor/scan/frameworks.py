@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -93,12 +94,15 @@ def _aliases(
             at_import=True,
         )
         return
-    for alias, value in databases.items.items():
-        value, where = _present(ev, ev.force(value), condition)
-        written = _written_dict(ev, value)  # an alias some branches leave out is still one, for the others
+    present = [(alias, *_present(ev, ev.force(value), condition)) for alias, value in databases.items.items()]
+    made = {alias: _written_dict(ev, value) for alias, value, _ in present}  # (an alias some branches leave out is
+    shared = Counter(written.line for written in made.values() if written is not None)  # one, for the others)
+    for alias, value, where in present:
+        written = made[alias]
         if written is not None:
-            line = written.line if written.file == module.display and written.line else touched.get(alias, first_line)
-            line = entries.get(alias, line)
+            here = written.file == module.display and written.line and shared[written.line] == 1
+            line = written.line if here else touched.get(alias, first_line)  # (not a helper's for several aliases:
+            line = entries.get(alias, line)  # usaspending's): the DATABASES entry or change naming it
             end_line = written.end_line if written.file == module.display and written.end_line else line
             unresolved: list[str] = []
             settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
@@ -289,9 +293,12 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     written = module.assigns["DATABASES"][-1].value if assigned else None
     if isinstance(written, ast.Call):
         return databases, first_line, touched, entries  # `DATABASES = make_databases(...)`: its aliases are made there
-    for key, entry in zip(written.keys, written.values) if isinstance(written, ast.Dict) else ():
-        if isinstance(key, ast.Constant) and isinstance(key.value, str) and not isinstance(entry, ast.Dict):
-            entries[key.value] = entry.lineno  # `{"default": _config}`: this entry, not the line `_config` is on
+    for assignment in module.assigns.get("DATABASES", []):  # (each of an if/elif's, the last's kept)
+        dicts = assignment.value if isinstance(assignment.value, ast.Dict) else ast.Dict([], [])
+        for key, entry in zip(dicts.keys, dicts.values):  # (a key Django names: usaspending's DEFAULT_DB_ALIAS)
+            name = ev.force(ev.eval(key, Frame(module))) if key is not None else None
+            if is_known(name) and isinstance(name.value, str) and not isinstance(entry, ast.Dict):
+                entries[name.value] = entry.lineno  # `{"default": _config}`: this entry, not where _config is
     for stmt, _ in mutations:
         path = _database_path(stmt)
         if path and path[0] != "*":

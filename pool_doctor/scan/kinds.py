@@ -107,6 +107,22 @@ class ExternalRef:
     where: str | None = field(default=None, compare=False)
 
 
+# Libraries' constants the code names (each as the library's source has it): Django's `DEFAULT_DB_ALIAS`
+# (django/db/utils.py, re-exported by django.db), dj-database-url 2.x's `DEFAULT_ENV` (the variable config() reads)
+LIBRARY_CONSTANTS = {
+    "django.db.DEFAULT_DB_ALIAS": "default",
+    "django.db.utils.DEFAULT_DB_ALIAS": "default",
+    "dj_database_url.DEFAULT_ENV": "DATABASE_URL",
+}
+
+
+def external(dotted: str, where: str | None = None) -> Any:
+    """A name from outside the project: the constant's value where it is one the scan knows, else a reference."""
+    if dotted in LIBRARY_CONSTANTS:
+        return ScannedValue(LIBRARY_CONSTANTS[dotted], where, source=dotted)
+    return ExternalRef(dotted)
+
+
 @dataclass(frozen=True)
 class MethodRef:
     base: Any

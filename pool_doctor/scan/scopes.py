@@ -35,6 +35,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ModuleRef,
     Thunk,
+    external,
     is_known,
     not_set,
     unknown,
@@ -362,7 +363,7 @@ class Scopes:
         """What `a.b.c` is: a project module, a name inside one, or something outside the project."""
         parts = dotted.split(".")
         if parts[0] in EXTERNAL_ROOTS or (parts[0] in CONFIG_LIBRARIES and self._in_package(parts[0], near)):
-            return ExternalRef(dotted)
+            return external(dotted)
         for cut in range(len(parts), 0, -1):
             module = self.project.module_by_name(".".join(parts[:cut]), near.path)
             if module is None:
@@ -378,7 +379,7 @@ class Scopes:
             for attr in parts[cut:]:
                 value = self.ev.attribute(value, attr, None, Frame(near))
             return value
-        return ExternalRef(dotted)
+        return external(dotted)
 
     def submodule(self, module: Module, attr: str, near: Module) -> ModuleRef | None:
         """`package.attr` where the package has a submodule of that name: that module, unless the package binds
