@@ -379,3 +379,49 @@ def test_databases_keyed_by_djangos_default_alias_each_at_its_entry(
     assert default.settings["CONN_MAX_AGE"].value == 10
     assert default.settings["ENGINE"].value == "django.db.backends.postgresql"
     assert default.settings["ENGINE"].env == "DATABASE_URL"
+
+
+@pytest.mark.parametrize(
+    ("fill", "pool_size"),
+    [
+        # each category filled from a YAML file the deployment writes: CONFIG_DB may hold anything
+        ("for name in CATEGORIES:\n    CATEGORIES[name].update(ALL.get(name, {}))\n", None),
+        ('CATEGORIES["db"].update({"pool_size": 7})\n', 7),
+    ],
+    ids=["each", "one"],
+)
+def test_a_dict_filled_through_the_dict_holding_it_is_filled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fill: str, pool_size: int | None
+) -> None:
+    # data-act-broker-backend: `CONFIG_CATEGORIES = {"db": CONFIG_DB}`, filled through it; `if not CONFIG_DB:
+    # raise` before the engine (was: CONFIG_DB read as the empty literal, every caller raising: no pool)
+    files = {
+        "core/__init__.py": "",
+        "core/config.py": f"""
+import os
+
+import yaml
+
+CONFIG_DB = {{}}
+CATEGORIES = {{"db": CONFIG_DB}}
+
+with open(os.path.join(os.path.dirname(__file__), "config.yml")) as c:
+    ALL = yaml.safe_load(c) or {{}}
+{fill}""",
+        "core/db.py": """
+            import sqlalchemy
+
+            from core.config import CONFIG_DB
+
+
+            def db_connection():
+                if not CONFIG_DB:
+                    raise ValueError("Database configuration is not defined")
+                size = CONFIG_DB.get("pool_size", 100)
+                return sqlalchemy.create_engine("postgresql://db/broker", pool_size=size, max_overflow=50)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "core/db.py:10")
+    assert pool.settings["max_overflow"].value == 50
+    assert pool.settings["pool_size"].value == pool_size

@@ -204,8 +204,27 @@ def change(ev: Interpreter, frame_of: FrameOf, base: ast.expr, state: State, edi
             changed = containers.lift(ev, [current], edit)
             return containers.with_item(ev, outer, key, changed, base, frame_of(state).module)
 
-        return change(ev, frame_of, base.value, state, inner)
+        return _placed_names(ev, frame_of, base, change(ev, frame_of, base.value, state, inner), edit)
     return state
+
+
+def _placed_names(
+    ev: Interpreter, frame_of: FrameOf, base: ast.Subscript, state: State, edit: Callable[[Any], Any]
+) -> State:
+    """The names a dict holds as values, changed with the part of it that is theirs (data-act-broker's
+    `CONFIG_CATEGORIES = {"db": CONFIG_DB}`, then `CONFIG_CATEGORIES[name].update(...)` for each name: CONFIG_DB
+    is filled); where the scan cannot tell the part, each name it may be is unknown."""
+    part, frame = _part(ev, frame_of(state), base), frame_of(state)
+    root = part.root if part is not None else base.value.id if isinstance(base.value, ast.Name) else None
+    changed = dict(state)
+    for name, alias in _aliases(state).items():
+        if alias.root != root or name == root:
+            continue
+        if part is None:
+            changed[name] = unknown(frame.module, base, why=f"{name} (changed as {frame.module.segment(base)})")
+        elif alias.keys == part.keys:
+            changed[name] = containers.lift(ev, [ev.force(ev.eval(_at(name, (), base).at, frame))], edit)
+    return changed
 
 
 def _holder(ev: Interpreter, value: Any) -> bool:
