@@ -425,3 +425,40 @@ with open(os.path.join(os.path.dirname(__file__), "config.yml")) as c:
     pool = at(report, "core/db.py:10")
     assert pool.settings["max_overflow"].value == 50
     assert pool.settings["pool_size"].value == pool_size
+
+
+def test_settings_star_imported_on_either_side_of_an_if_are_each_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bluebutton-web-server: base.py star-imports base_local or base_ec2 by TARGET_ENV (was: base_ec2's DATABASES,
+    # the one deployments run, read as an override of base_local's and dropped); django-getenv's env(key, default)
+    files = {
+        "srv/__init__.py": "",
+        "srv/settings/__init__.py": "",
+        "srv/settings/base.py": """
+            import os
+
+            TARGET_ENV = os.environ.get("TARGET_ENV", "")
+
+            if TARGET_ENV == "local":
+                from srv.settings.base_local import *  # noqa: F403
+            else:
+                from srv.settings.base_ec2 import *  # noqa: F403
+        """,
+        "srv/settings/base_local.py": """
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/db.sqlite3"}}
+        """,
+        "srv/settings/base_ec2.py": """
+            import dj_database_url
+            from getenv import env
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": dj_database_url.config(default=env("DATABASES_CUSTOM", "sqlite:///srv.sqlite3"))}
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted(p.where for p in report.pools) == ["srv/settings/base_ec2.py:5", "srv/settings/base_local.py:2"]
+    engine = at(report, "srv/settings/base_ec2.py:5").settings["ENGINE"]
+    assert (engine.value, engine.env) == ("django.db.backends.sqlite3", "DATABASE_URL")
+    assert at(report, "srv/settings/base_ec2.py:5").settings["NAME"].value == "srv.sqlite3"

@@ -49,6 +49,9 @@ class Environment:
             # that name (none with VCAP_SERVICES unset), else os.getenv(key, default) (openFEC's SQLA_CONN)
             "cfenv.AppEnv": lambda node, frame: ExternalRef("cfenv.AppEnv()"),
             "cfenv.AppEnv().get_credential": self.getenv,
+            # django-getenv 1.3's `env(key, default=None)` (getenv/env.py): the variable (as ast.literal_eval reads
+            # it), else the default
+            "getenv.env": self.getenv,
             # mitol-django-common's env helpers (mitol/common/envs.py: the variable `name` parsed, else `default`)
             **{f"mitol.common.envs.get_{kind}": partial(self.helper, cast) for kind, cast in MITOL_HELPERS},
         }

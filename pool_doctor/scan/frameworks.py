@@ -200,7 +200,8 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
     for module in modules:
         assigned = module.assigns.get("DATABASES")
         first = assigned[0].line if assigned else None
-        for stmt, _ in module.module_statements:
+        first_sides: tuple[tuple[ast.expr, bool], ...] = assigned[0].conditions if assigned else ()
+        for stmt, sides in module.module_statements:
             if not (isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names)):
                 continue
             base = resolve_relative(module, stmt.module, stmt.level)
@@ -208,11 +209,13 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
             if source is None or source is module:
                 continue
             importers.setdefault(source.path, []).append(module)
+            if any((test, not taken) in first_sides for test, taken in sides):
+                continue  # the other side of an if (bluebutton's base_local or base_ec2): no override, its own
             if first is not None and stmt.lineno > first and (assigned or "DATABASES" in source.assigns):
                 found.add(source.path)  # (after a star import's DATABASES, one that replaces it: changing the
                 # shared dict in place, `from .databases import DATABASES`, the scan reads as its own alias)
             elif first is None and "DATABASES" in source.assigns:
-                first = stmt.lineno  # (the importer's DATABASES is this one's from here on)
+                first, first_sides = stmt.lineno, sides  # (the importer's DATABASES is this one's from here on)
     for module in modules:  # a fragment (DATABASES, no INSTALLED_APPS of its own or star-imported) settings modules
         fragment = "DATABASES" in module.assigns and not _has_apps(project, module)  # that set it take in, where none
         takers = _through_stars(module, importers)  # runs on it as it is (a settings package's __init__ may)
