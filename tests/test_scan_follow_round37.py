@@ -462,3 +462,33 @@ def test_settings_star_imported_on_either_side_of_an_if_are_each_a_pool(
     engine = at(report, "srv/settings/base_ec2.py:5").settings["ENGINE"]
     assert (engine.value, engine.env) == ("django.db.backends.sqlite3", "DATABASE_URL")
     assert at(report, "srv/settings/base_ec2.py:5").settings["NAME"].value == "srv.sqlite3"
+
+
+@pytest.mark.parametrize(
+    ("path", "known"),
+    [("join(dirname(abspath(__file__)), 'private.py')", True), ("'/etc/svc/private.py'", False)],
+    ids=["in-the-tree", "outside"],
+)
+def test_a_star_import_under_a_test_of_a_file_the_tree_lacks_is_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, known: bool
+) -> None:
+    # enterprise-subsidy: `if os.path.isfile(.../private.py): from .private import *`, a developer's override no
+    # repository holds (was: every setting unknown from the star import's line)
+    files = {
+        "svc/__init__.py": "",
+        "svc/settings/__init__.py": "",
+        "svc/settings/devstack.py": f"""
+import os
+from os.path import abspath, dirname, join
+
+INSTALLED_APPS = ["django.contrib.auth"]
+DATABASES = {{"default": {{"ENGINE": "django.db.backends.mysql", "NAME": "subsidy", "CONN_MAX_AGE": 60}}}}
+
+if os.path.isfile({path}):
+    from .private import *  # noqa: F403
+""",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    age = at(report, "svc/settings/devstack.py:5").settings["CONN_MAX_AGE"]
+    assert age.known is known
+    assert age.value == (60 if known else None)

@@ -20,6 +20,7 @@ from pool_doctor.scan import (
     comprehensions,
     containers,
     dotenvs,
+    existing,
     flaskconfig,
     pycalls,
     pyramid,
@@ -104,6 +105,7 @@ class Evaluator:
                 **dotenvs.calls(self, self.files, self.environment),
                 **flaskconfig.calls(self),
                 **chainmaps.calls(self),
+                **existing.calls(self, project.base),
                 **self.arguments.calls(),
             }
         )

@@ -1,0 +1,32 @@
+"""`os.path.isfile(path)`, `os.path.exists(path)` and `os.path.isdir(path)` of a path inside the scanned tree:
+whether the tree has it. enterprise-subsidy's settings end with `if os.path.isfile(join(dirname(abspath(__file__)),
+'private.py')): from .private import *`, a developer's override no repository holds: the scan reads the settings
+without it, as it reads `try: from .private import *` / `except ImportError: pass`. A path outside the tree
+(`/etc/app/config.toml`), relative to the working directory, or one the scan cannot name is unknown."""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pool_doctor.scan.files import path_text
+from pool_doctor.scan.kinds import SV, Frame, Interpreter, positional, unknown
+
+TESTS: dict[str, Callable[[Path], bool]] = {"isfile": Path.is_file, "exists": Path.exists, "isdir": Path.is_dir}
+
+
+def calls(ev: Interpreter, base: Path) -> dict[str, Any]:
+    return {f"os.path.{name}": partial(exists, ev, base, test) for name, test in TESTS.items()}
+
+
+def exists(ev: Interpreter, base: Path, test: Callable[[Path], bool], node: ast.Call, frame: Frame) -> Any:
+    parts = positional(ev, node, frame) or []
+    text = path_text(parts[0]) if len(parts) == 1 and not getattr(parts[0], "cwd", False) else None
+    path = Path(os.path.normpath(text)) if text is not None and os.path.isabs(text) else None
+    if path is None or not path.is_relative_to(base) or getattr(parts[0], "env", None):
+        return unknown(frame.module, node)
+    return SV(test(path), frame.module.where(node), source=frame.module.segment(node))
