@@ -492,3 +492,40 @@ if os.path.isfile({path}):
     age = at(report, "svc/settings/devstack.py:5").settings["CONN_MAX_AGE"]
     assert age.known is known
     assert age.value == (60 if known else None)
+
+
+def test_another_librarys_init_app_binds_no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # eq-survey-runner: create_app loads the config, setup_database() configures and binds db, and Flask-Caching's
+    # `cache.init_app(application, config=...)` was read as a bind of create_app's own app (a false engine)
+    files = {
+        "app/__init__.py": "",
+        "app/models.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+        "app/settings.py": "import os\n\nSQLALCHEMY_DATABASE_URI = os.getenv('SQLALCHEMY_DATABASE_URI')\n",
+        "app/setup.py": """
+            from flask import Flask
+            from flask_caching import Cache
+
+            from app import settings
+            from app.models import db
+
+            cache = Cache()
+
+
+            def create_app():
+                application = Flask(__name__)
+                application.config.from_object(settings)
+                setup_database(application)
+                cache.init_app(application, config={"CACHE_TYPE": "simple"})
+                return application
+
+
+            def setup_database(application):
+                uri = application.config.get("SQLALCHEMY_DATABASE_URI") or "postgresql://db/eq"
+                application.config["SQLALCHEMY_DATABASE_URI"] = uri
+                application.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_recycle": 60}
+                db.init_app(application)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/setup.py:22"]
+    assert at(report, "app/setup.py:22").settings["pool_recycle"].value == 60

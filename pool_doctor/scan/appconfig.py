@@ -476,3 +476,23 @@ def running_value(ev: Interpreter, apps: list[AppConfig], node: ast.Call, frame:
     if is_known(value) and value.value is None:  # (no URL: the app does not start; a variable's, when it has one)
         return unknown(frame.module, node, env=value.env, why=f"${value.env}" if value.env else None)
     return value
+
+
+def never_bound(
+    module: Module, app_scope: Any, callers: list[tuple[Module, ast.Call]], other: Callable[[Module, ast.Call], bool]
+) -> bool:
+    """A factory that makes a Flask app of its own (`app = Flask(__name__)`) and calls no `init_app`, where no
+    caller's body calls one either (listenbrainz's docs-only app): its configuration makes no engine. `other`: an
+    `init_app` of another library's extension (eq-survey-runner's Flask-Caching `cache.init_app(app)`), no bind."""
+    if not isinstance(app_scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    if not any(
+        isinstance(n, ast.Call) and (dotted_parts(n.func) or [""])[-1].endswith("Flask") for n in ast.walk(app_scope)
+    ):
+        return False
+    bodies = [(module, app_scope), *((m, enclosing_function(m.tree, site) or m.tree) for m, site in callers)]
+    return not any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "init_app" and not other(m, n)
+        for m, body in bodies
+        for n in ast.walk(body)
+    )

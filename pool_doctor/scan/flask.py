@@ -44,7 +44,7 @@ from pool_doctor.scan.flaskext import (
     may_make_extension,
     mentions_keys,
     names_a_bind,
-    never_bound,
+    other_extension,
     pinned,
     pinned_major,
     testing,
@@ -514,7 +514,8 @@ class FlaskApps:
         if app.bind is None and (app.running is True or app.module.aside or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
         scope = app.scope if app.bind is None and self._binds_some() else None
-        if scope is not None and never_bound(scope, appconfig.calls_of(self.ev, app.module, scope)):
+        callers = appconfig.calls_of(self.ev, app.module, scope) if scope is not None else []
+        if scope is not None and appconfig.never_bound(app.module, scope, callers, partial(other_extension, self.ev)):
             return
         under, over = pinned(self.ev, *app.extension) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):

@@ -29,7 +29,6 @@ from pool_doctor.scan.appconfig import (
     alone,
     bind_call,
     configures,
-    enclosing_function,
     place,
     scopes,
 )
@@ -313,21 +312,12 @@ def app_init(ev: Evaluator, stmt: ast.Assign, frame: Frame) -> FuncRef | None:
     return FuncRef(init.module, init.node) if any(map(configures, body)) else None
 
 
-def never_bound(app_scope: Any, callers: list[tuple[Module, ast.Call]]) -> bool:
-    """A factory that makes a Flask app of its own (`app = Flask(__name__)`) and calls no `init_app`, where no
-    caller's body calls one either (listenbrainz's docs-only app): its configuration makes no engine."""
-    if not isinstance(app_scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return False
-    if not any(
-        isinstance(n, ast.Call) and (dotted_parts(n.func) or [""])[-1].endswith("Flask") for n in ast.walk(app_scope)
-    ):
-        return False
-    bodies = [app_scope, *(enclosing_function(module.tree, site) or module.tree for module, site in callers)]
-    return not any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "init_app"
-        for body in bodies
-        for n in ast.walk(body)
-    )
+def other_extension(ev: Evaluator, module: Module, call: ast.Call) -> bool:
+    """`cache.init_app(app)` of an extension another library makes (Flask-Caching's `Cache()`): no bind."""
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    made = maker(ev, module, receiver.id) if isinstance(receiver, ast.Name) else None
+    library = made is not None and isinstance(ev.force(ev.eval(made[1].func, Frame(made[0]))), ExternalRef)
+    return made is not None and library and not is_extension(ev, *made)
 
 
 def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolved: list[str]) -> dict[str, SV]:
