@@ -529,3 +529,48 @@ def test_another_librarys_init_app_binds_no_engine(tmp_path: Path, monkeypatch: 
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["app/setup.py:22"]
     assert at(report, "app/setup.py:22").settings["pool_recycle"].value == 60
+
+
+@pytest.mark.parametrize(
+    ("register", "fill"),
+    [
+        ("app.cleanup_ctx.extend([postgresql_pool])", "app.update(pg=None, DATABASE_URL=settings.DATABASE_URL)"),
+        ("app.on_startup.append(postgresql_pool)", 'app["DATABASE_URL"] = settings.DATABASE_URL'),
+    ],
+    ids=["cleanup_ctx", "on_startup"],
+)
+def test_an_aiohttp_handler_reads_what_the_app_was_filled_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, register: str, fill: str
+) -> None:
+    # pyslackers' website: the pool in a cleanup context aiohttp calls with the app, reading app["DATABASE_URL"]
+    # (was: the dsn unknown)
+    files = {
+        "web/__init__.py": f"""
+from aiohttp import web
+
+from web import settings
+from web.contexts import postgresql_pool
+
+
+async def app_factory():
+    app = web.Application()
+    {fill}
+    {register}
+    return app
+""",
+        "web/contexts.py": """
+            import asyncpg
+
+
+            async def postgresql_pool(app):
+                app["pg"] = await asyncpg.create_pool(dsn=app["DATABASE_URL"], max_size=5)
+                yield
+                await app["pg"].close()
+        """,
+        "web/settings.py": 'import os\n\nDATABASE_URL = os.getenv("DATABASE_URL", "postgres://web@localhost/web")\n',
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "web/__init__.py:10")
+    assert pool.via == ["web/contexts.py:5"]
+    dsn = pool.settings["dsn"]
+    assert (dsn.value, dsn.env) == ("postgres://web@localhost/web", "DATABASE_URL")

@@ -92,6 +92,9 @@ class Arguments:
 COPIES = ("copy", "deepcopy")
 
 
+APPLICATIONS = ("aiohttp.web.Application", "aiohttp.web_app.Application")
+
+
 class Calls:
     def __init__(
         self,
@@ -133,6 +136,8 @@ class Calls:
             "builtins.property": lambda node, frame: PropertyV(self.ev.arg(node, frame, 0, "fget")),
             "django.utils.functional.SimpleLazyObject": partial(pycalls.lazy_object, self.ev),
             "functools.partial": self.partial_call,
+            # aiohttp's Application is a mapping the app fills (`app["DATABASE_URL"] = ...`, `app.update(...)`)
+            **dict.fromkeys(APPLICATIONS, lambda node, frame: DictV({}, frame.module.where(node))),
             **pycalls.provider_calls(self.ev),
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,

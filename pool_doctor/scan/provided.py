@@ -93,4 +93,27 @@ def calls_made(call: ast.Call, imports: dict[str, str], deferred: set[int]) -> l
     ran = runner.args[0] if runner is not None and len(runner.args) == 1 else None
     if runner is not None and last_name(runner.func) in SYNC_RUNNERS and not isinstance(ran, ast.Starred | None):
         made.append(ast.copy_location(ast.Call(ran, call.args, call.keywords), call))
-    return made
+    return [*made, *signal_calls(call)]
+
+
+# aiohttp's signals: each handler (an on_startup coroutine, a cleanup_ctx async generator) is called with the app
+SIGNALS = {"on_startup", "on_shutdown", "on_cleanup", "cleanup_ctx"}
+
+
+def signal_calls(call: ast.Call) -> list[ast.Call]:
+    """`app.on_startup.append(init_pg)`, `app.cleanup_ctx.extend([pg_pool, redis])`: each handler's call with the
+    app, where it is registered (pyslackers' `postgresql_pool(app)` reading `app["DATABASE_URL"]`)."""
+    func = call.func
+    signal = func.value if isinstance(func, ast.Attribute) and func.attr in ("append", "extend", "insert") else None
+    if not (isinstance(signal, ast.Attribute) and signal.attr in SIGNALS and isinstance(signal.value, ast.Name)):
+        return []
+    assert isinstance(func, ast.Attribute)
+    given = call.args[-1] if call.args else None
+    listed = given.elts if isinstance(given, ast.List | ast.Tuple) else []
+    handlers = listed if func.attr == "extend" else [given]
+    app = ast.copy_location(ast.Name(signal.value.id, ast.Load()), signal.value)
+    return [
+        ast.copy_location(ast.Call(handler, [app], []), call)
+        for handler in handlers
+        if isinstance(handler, ast.Name | ast.Attribute)
+    ]
