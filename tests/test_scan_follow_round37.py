@@ -574,3 +574,19 @@ async def app_factory():
     assert pool.via == ["web/contexts.py:5"]
     dsn = pool.settings["dsn"]
     assert (dsn.value, dsn.env) == ("postgres://web@localhost/web", "DATABASE_URL")
+
+
+def test_an_or_of_values_the_scan_cannot_read_is_one_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # celery's backend: `url or dburi or conf.database_url`, each its caller's or the app's: no sides to tell apart
+    files = {
+        "backend.py": """
+            from sqlalchemy import create_engine
+
+
+            def engine_for(conf, url=None, dburi=None):
+                return create_engine(url or dburi or conf.database_url, pool_size=5)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    url = at(report, "backend.py:5").settings["url"]
+    assert not url.known and not url.branches

@@ -29,7 +29,6 @@ from pool_doctor.scan.kinds import (
     InstanceRef,
     Interpreter,
     ListV,
-    Thunk,
     env_of,
     is_known,
     unknown,
@@ -263,16 +262,21 @@ def undecided(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame, value
       since the whole is false either way; else None;
     - `A or B`: each side, A where it is true and what the rest gives where it is not (morpheus'
       `ctx.get("settings") or Settings()`: the settings' class defaults where the worker's context has none)."""
-    if isinstance(node.op, ast.Or):
-        part = node.values[index]
+    if isinstance(node.op, ast.Or):  # (where the rest is unknown too, one unknown says as much)
+        part, otherwise = node.values[index], ev.force(rest())
         text = ev.conditions.test(frame.module.segment(part), frame.module.origin(part))
-        otherwise = Thunk(part, frame, compute=rest)
-        return Branches([(text, value), (f"not ({text})", otherwise)])
+        return Branches([(text, value), (f"not ({text})", otherwise)]) if _some_known(ev, otherwise) else None
     for later in node.values[index + 1 :]:
         found = ev.force(ev.eval(later, frame))
         if containers.truth(ev, found) is False:
             return found
     return None
+
+
+def _some_known(ev: Interpreter, value: Any) -> bool:
+    if isinstance(value, Branches):
+        return any(_some_known(ev, ev.force(option)) for _, option in value.options)
+    return not isinstance(value, SV) or value.known
 
 
 def dict_method(ev: Interpreter, base: DictV, name: str, node: ast.Call, frame: Frame) -> Any:
