@@ -262,10 +262,10 @@ def undecided(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame, value
       since the whole is false either way; else None;
     - `A or B`: each side, A where it is true and what the rest gives where it is not (morpheus'
       `ctx.get("settings") or Settings()`: the settings' class defaults where the worker's context has none)."""
-    if isinstance(node.op, ast.Or):  # (where the rest is unknown too, one unknown says as much)
+    if isinstance(node.op, ast.Or):  # (where the rest is not known either, one unknown says as much)
         part, otherwise = node.values[index], ev.force(rest())
         text = ev.conditions.test(frame.module.segment(part), frame.module.origin(part))
-        return Branches([(text, value), (f"not ({text})", otherwise)]) if _some_known(ev, otherwise) else None
+        return Branches([(text, value), (f"not ({text})", otherwise)]) if _known(ev, otherwise) else None
     for later in node.values[index + 1 :]:
         found = ev.force(ev.eval(later, frame))
         if containers.truth(ev, found) is False:
@@ -273,9 +273,9 @@ def undecided(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame, value
     return None
 
 
-def _some_known(ev: Interpreter, value: Any) -> bool:
+def _known(ev: Interpreter, value: Any) -> bool:
     if isinstance(value, Branches):
-        return any(_some_known(ev, ev.force(option)) for _, option in value.options)
+        return all(_known(ev, ev.force(option)) for _, option in value.options)
     return not isinstance(value, SV) or value.known
 
 
