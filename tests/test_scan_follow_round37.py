@@ -590,3 +590,53 @@ def test_an_or_of_values_the_scan_cannot_read_is_one_unknown(tmp_path: Path, mon
     report = scan(tmp_path, files, monkeypatch)
     url = at(report, "backend.py:5").settings["url"]
     assert not url.known and not url.branches
+
+
+@pytest.mark.parametrize(
+    ("name", "launch"),
+    [
+        ("create_app", {}),  # `flask run` finds it by name
+        ("build", {"Procfile": 'web: gunicorn "myapp:build()"\n'}),
+        ("build", {".flaskenv": "FLASK_APP=myapp:build\n"}),
+    ],
+    ids=["flask-name", "procfile", "flaskenv"],
+)
+def test_a_factory_the_deployment_starts_stays_the_apps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, launch: dict[str, str]
+) -> None:
+    # the review's Flask tutorial app: conftest.py is the only Python caller of the factory the server starts
+    files = {
+        "myapp/__init__.py": f"""
+            import os
+
+            from sqlalchemy import create_engine
+
+
+            def {name}(test_config=None):
+                url = test_config["url"] if test_config else os.environ["DATABASE_URL"]
+                return create_engine(url, pool_size=20)
+        """,
+        "tests/conftest.py": f"from myapp import {name}\n\nENGINE = {name}({{'url': 'sqlite://'}})\n",
+        **launch,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "myapp/__init__.py:8").aside is None
+
+
+def test_a_projects_own_module_named_as_a_test_library_is_no_test_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "factory.py": "def create_app():\n    return object()\n",
+        "wsgi.py": """
+            from sqlalchemy import create_engine
+
+            from factory import create_app
+
+            app = create_app()
+            engine = create_engine("postgresql://db/app", pool_size=10)
+        """,
+        "tests/test_app.py": "import wsgi\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "wsgi.py:6").aside is None

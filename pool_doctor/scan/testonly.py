@@ -5,9 +5,10 @@ factory_boy and Faker). The app never runs them, so their pools are the tests': 
 tests' calls alone, the module's is listed apart with the tests'.
 
 Only where nothing else names them: a factory's name anywhere in the app's other files (a FastAPI
-`Depends(get_engine)`, an import, a string naming it), a second time in its own file, or as a console script or
-a PasteDeploy app keeps its pool the app's; so does the module's name in any file of the app's, or a module that
-runs as a program."""
+`Depends(get_engine)`, an import, a string naming it) or in the files a deployment starts it from (a Procfile's
+`gunicorn "app:create_app()"`, a Dockerfile, an ini), a second time in its own file, as a console script or a
+PasteDeploy app, or as a name Flask runs (`create_app`) keeps its pool the app's; so does the module's name in
+any such file, or a module that runs as a program."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from pool_doctor.errors import PoolDoctorError
+from pool_doctor.files import read_bytes
 from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import FunctionNode, Module, Project, read_source
 from pool_doctor.scan.model import ScannedPool
@@ -24,6 +27,13 @@ from pool_doctor.scan.programs import SCRIPT_FILES, own_process
 
 # what a module imports only to make test data or run tests (factory_boy, Faker, pytest, mocks)
 TEST_LIBRARIES = {"factory", "faker", "pytest", "mock", "unittest", "hypothesis", "model_bakery", "mixer", "responses"}
+# what Flask runs by name (`flask run` finds create_app or make_app with no file naming it)
+STARTED_BY_NAME = {"create_app", "make_app"}
+# the files a deployment starts the app from (`gunicorn "app:create_app()"` in a Procfile, a Dockerfile's CMD, a
+# uwsgi ini, .flaskenv's FLASK_APP, a compose file, a Makefile), read for a name as the Python files are
+LAUNCH_SUFFIXES = (".ini", ".cfg", ".toml", ".yml", ".yaml", ".sh", ".conf", ".service", ".json")
+LAUNCH_NAMES = re.compile(r"^(?:Procfile|Dockerfile|Containerfile|Makefile|\.flaskenv|\.env)", re.IGNORECASE)
+LAUNCH_LIMIT = 256 << 10  # bytes of one such file read
 
 
 def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool]:
@@ -39,10 +49,11 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
             continue
         function = _enclosing(module.tree, pool.line)
         if function is not None and pool.where in reached:
-            if not finder.ev.calls.paste.starts(function) and not _a_script(project, function.name):
+            started = function.name in STARTED_BY_NAME or finder.ev.calls.paste.starts(function)
+            if not started and not _a_script(project, function.name):
                 dropped[at] = (module.path, function.name)
                 names[dropped[at]] = (module, 1)  # (its `def`)
-        elif function is None and _test_data(module) and not own_process(project, module):
+        elif function is None and _test_data(project, module) and not own_process(project, module):
             moved[at] = (module.path, module.path.stem)
             names[moved[at]] = (module, 0)
     named = _named_by_tests_only(project, names) if names else {}
@@ -69,8 +80,11 @@ def _enclosing(tree: ast.Module, line: int) -> FunctionNode | None:
     return found
 
 
-def _test_data(module: Module) -> bool:
-    return any(dotted.partition(".")[0] in TEST_LIBRARIES for dotted in module.imports.values())
+def _test_data(project: Project, module: Module) -> bool:
+    """Whether the module imports a test library (not a module of the project's of that name: its own
+    `factory.py`)."""
+    roots = {dotted.partition(".")[0] for dotted in module.imports.values()} & TEST_LIBRARIES
+    return any(project.find_module(root, module.path) is None for root in roots)
 
 
 def _named_by_tests_only(
@@ -89,4 +103,11 @@ def _named_by_tests_only(
             tested.update(found)
         else:
             others.update(found)
+    launches = (f for f in project.walk("") if f.suffix in LAUNCH_SUFFIXES or LAUNCH_NAMES.match(f.name))
+    for file in launches if tested - others else ():
+        try:
+            data = read_bytes(file, "launch file", LAUNCH_LIMIT)
+        except (OSError, PoolDoctorError):
+            continue
+        others.update(key for key in words if words[key].search(data))
     return {key: key in tested and key not in others for key in words}
