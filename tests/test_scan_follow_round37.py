@@ -640,3 +640,31 @@ def test_a_projects_own_module_named_as_a_test_library_is_no_test_data(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "wsgi.py:6").aside is None
+
+
+def test_a_long_or_of_values_on_two_sides_reads_each_tail_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the review's chain: `v0 or v1 or ... or "postgresql://..."`, each v an if/else of values the scan cannot
+    # read; each side of each operand read the whole tail again (2^n)
+    from pool_doctor.scan.expressions import Evaluator
+
+    sides = "".join(
+        f"if os.environ.get('MODE_{n}') == 'a':\n    v{n} = cfg.get('url_{n}')\nelse:\n    v{n} = cfg.get('alt_{n}')\n"
+        for n in range(16)
+    )
+    chain = " or ".join(f"v{n}" for n in range(16))
+    files = {
+        "app.py": f"import os\n\nfrom sqlalchemy import create_engine\nfrom source import load\n\ncfg = load()\n{sides}"
+        f'engine = create_engine({chain} or "postgresql://db/app")\n',
+    }
+    steps = 0
+    read = Evaluator._boolop
+
+    def counted(self: Evaluator, *args: object) -> object:
+        nonlocal steps
+        steps += 1
+        return read(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Evaluator, "_boolop", counted)
+    report = scan(tmp_path, files, monkeypatch)
+    assert not report.pools[0].settings["url"].known
+    assert steps < 400  # (2^16 without each tail read once)

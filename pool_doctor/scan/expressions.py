@@ -268,26 +268,28 @@ class Evaluator:
         return unknown(frame.module, node, env=operand.env)
 
     def _eval_BoolOp(self, node: ast.BoolOp, frame: Frame) -> Any:  # `os.getenv("X") or "5"`: "5" when X is unset
-        return self._boolop(node, frame, 0, None)
+        return self._boolop(node, frame, 0, None, {})
 
-    def _boolop(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None) -> Any:
+    def _boolop(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None, memo: dict[Any, Any]) -> Any:
+        if (index, env) in memo:  # (each tail once: each side of an operand the scan cannot decide reads it)
+            return memo[index, env]
         value = self.force(self.eval(node.values[index], frame))
         if isinstance(value, Branches):
-            options = [(when, self._boolop_step(node, frame, index, env, o)) for when, o in value.options]
-            return Branches(options, default=value.default)
-        return self._boolop_step(node, frame, index, env, value)
+            options = [(when, self._boolop_step(node, frame, index, env, o, memo)) for when, o in value.options]
+            return memo.setdefault((index, env), Branches(options, default=value.default))
+        return memo.setdefault((index, env), self._boolop_step(node, frame, index, env, value, memo))
 
-    def _boolop_step(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None, value: Any) -> Any:
+    def _boolop_step(self, node: ast.BoolOp, frame: Frame, index: int, env: str | None, value: Any, memo: Any) -> Any:
         env = env or env_of(value)
         if index == len(node.values) - 1:
             return self._with_env(node, frame, value, env)
         verdict = containers.truth(self, value)
         if verdict is None:  # (`not TESTING and X in os.environ`: false where a later operand is, whatever TESTING is)
-            rest = lambda: self._boolop(node, frame, index + 1, env)  # noqa: E731
+            rest = lambda: self._boolop(node, frame, index + 1, env, memo)  # noqa: E731
             return pycalls.undecided(self, node, index, frame, value, rest) or unknown(frame.module, node, env=env)
         if verdict == isinstance(node.op, ast.Or):  # `x or ...` with x true, `x and ...` with x false: x
             return self._with_env(node, frame, value, env)
-        return self._boolop(node, frame, index + 1, env)
+        return self._boolop(node, frame, index + 1, env, memo)
 
     @staticmethod
     def _with_env(node: ast.BoolOp, frame: Frame, value: Any, env: str | None) -> Any:
