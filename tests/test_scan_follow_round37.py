@@ -466,8 +466,12 @@ def test_settings_star_imported_on_either_side_of_an_if_are_each_a_pool(
 
 @pytest.mark.parametrize(
     ("path", "known"),
-    [("join(dirname(abspath(__file__)), 'private.py')", True), ("'/etc/svc/private.py'", False)],
-    ids=["in-the-tree", "outside"],
+    [
+        ("join(dirname(abspath(__file__)), 'private.py')", True),
+        ("'/etc/svc/private.py'", False),
+        ("join(dirname(abspath(__file__)), '.git')", False),  # a checkout's, not a deployment's
+    ],
+    ids=["in-the-tree", "outside", "hidden"],
 )
 def test_a_star_import_under_a_test_of_a_file_the_tree_lacks_is_not_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, known: bool
@@ -668,3 +672,127 @@ def test_a_long_or_of_values_on_two_sides_reads_each_tail_once(tmp_path: Path, m
     report = scan(tmp_path, files, monkeypatch)
     assert not report.pools[0].settings["url"].known
     assert steps < 400  # (2^16 without each tail read once)
+
+
+def test_a_starlette_routers_startup_handler_is_called_with_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review's FastAPI app: `router.on_startup.append(connect)`; Starlette calls it with no argument
+    files = {
+        "main.py": """
+            import os
+
+            from fastapi import APIRouter
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            router = APIRouter()
+
+
+            async def connect(pool_size=10):
+                return create_async_engine(os.environ["DATABASE_URL"], pool_size=pool_size)
+
+
+            router.on_startup.append(connect)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "main.py:10").settings["pool_size"].value == 10
+
+
+def test_a_global_setter_leaves_a_local_of_that_name_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the review's case: connect()'s parameter `options` is not the module's `options` the setter fills
+    files = {
+        "db.py": """
+            from sqlalchemy import create_engine
+
+            options = None
+
+
+            def set_options(value):
+                global options
+                options = value
+
+
+            def connect(url, options):
+                set_options(options.get("extra", {}))
+                return create_engine(url, pool_size=options["pool_size"])
+        """,
+        "main.py": 'from db import connect\n\nengine = connect("postgresql://db/app", {"pool_size": 15, "extra": {}})\n',
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "main.py:3").settings["pool_size"].value == 15
+
+
+def test_an_engine_kept_by_a_key_each_caller_gives_is_a_pool_per_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review's case: `self._engines[name]`, name a parameter every caller gives: one engine per name
+    files = {
+        "dao.py": """
+            from sqlalchemy import create_engine
+
+
+            class Dao:
+                def __init__(self):
+                    self._engines = {"main": None, "archive": None}
+
+                def engine(self, name, pool_size=5):
+                    if self._engines[name] is None:
+                        self._engines[name] = create_engine(f"postgresql://db/{name}", pool_size=pool_size)
+                    return self._engines[name]
+        """,
+        "main.py": 'from dao import Dao\n\ndao = Dao()\nmain = dao.engine("main", 20)\narchive = dao.engine("archive", 2)\n',
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    sizes = {p.where: p.settings["pool_size"].value for p in report.pools}
+    assert sizes == {"main.py:4": 20, "main.py:5": 2}
+
+
+def test_django_getenv_required_and_its_literal_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # django-getenv 1.3: `env(key, required=True)` raises where the variable is unset (not None, which Django reads as
+    # connections kept for ever); a set value is read with ast.literal_eval ("60" is 60)
+    files = {
+        ".env": "DB_CONN_MAX_AGE=60\n",
+        "settings.py": """
+            from getenv import env
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "NAME": env("DB_NAME", required=True),
+                    "CONN_MAX_AGE": env("DB_CONN_MAX_AGE", 0),
+                    "PORT": env("DB_PORT", "5432"),
+                }
+            }
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    settings = at(report, "settings.py:5").settings
+    assert (settings["NAME"].known, settings["NAME"].env) == (False, "DB_NAME")
+    assert settings["CONN_MAX_AGE"].value == 60
+    assert settings["PORT"].value == "5432"  # (a default is returned as it is)
+
+
+def test_an_alias_whose_dict_the_default_side_writes_is_at_that_dict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review's case: the other side's entry (a dj_database_url call) no longer moves the alias's line
+    files = {
+        "settings.py": """
+            import os
+
+            import dj_database_url
+
+            INSTALLED_APPS = ["django.contrib.contenttypes"]
+
+            if "DATABASE_URL" in os.environ:
+                DATABASES = {"default": dj_database_url.config(conn_max_age=600)}
+            else:
+                DATABASES = {
+                    "default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "CONN_MAX_AGE": 60}
+                }
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "settings.py:11").settings["CONN_MAX_AGE"].value == 60

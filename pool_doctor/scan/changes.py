@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import containers, fieldtext
-from pool_doctor.scan.finder import Module, resolve_relative
+from pool_doctor.scan.finder import FunctionNode, Module, resolve_relative
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -26,7 +26,15 @@ from pool_doctor.scan.kinds import (
     over,
     unknown,
 )
-from pool_doctor.scan.nodes import MUTATORS, global_setter, popped, popped_each_time, pseudo_name, required_absent
+from pool_doctor.scan.nodes import (
+    MUTATORS,
+    global_setter,
+    parameter_names,
+    popped,
+    popped_each_time,
+    pseudo_name,
+    required_absent,
+)
 from pool_doctor.scan.paths import State, settings_unknown
 from pool_doctor.scan.statements import attribute_set, hands_names, named_attribute, updates_names
 
@@ -297,7 +305,9 @@ def mutating_call(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: Sta
             **({holder: ev.with_attribute(held, attr, value)} if held is not None else {}),
         }
     if isinstance(func, ast.Name) and (set_globals := global_setter((frame := frame_of(state)).module.tree, call)):
-        return {**state, **{name: ev.eval(value, frame) for name, value in set_globals}}  # `set_config(config)`
+        caller = frame.scope  # `set_config(config)`: the module's global, not a local of the caller's of that name
+        local = {*ev.local_names(caller), *parameter_names(caller)} if isinstance(caller, FunctionNode) else set()
+        return {**state, **{name: ev.eval(value, frame) for name, value in set_globals if name not in local}}
     if not isinstance(func, ast.Attribute):
         return state
     if func.attr in CONFIGMANAGER_LOADS:

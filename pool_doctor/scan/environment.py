@@ -49,9 +49,7 @@ class Environment:
             # that name (none with VCAP_SERVICES unset), else os.getenv(key, default) (openFEC's SQLA_CONN)
             "cfenv.AppEnv": lambda node, frame: ExternalRef("cfenv.AppEnv()"),
             "cfenv.AppEnv().get_credential": self.getenv,
-            # django-getenv 1.3's `env(key, default=None)` (getenv/env.py): the variable (as ast.literal_eval reads
-            # it), else the default
-            "getenv.env": self.getenv,
+            "getenv.env": self.getenv_env,
             # mitol-django-common's env helpers (mitol/common/envs.py: the variable `name` parsed, else `default`)
             **{f"mitol.common.envs.get_{kind}": partial(self.helper, cast) for kind, cast in MITOL_HELPERS},
         }
@@ -229,6 +227,33 @@ class Environment:
         default_node = node.args[1] if len(node.args) > 1 else keyword(node, "default")
         default: Any = Thunk(default_node, frame) if default_node is not None else SV(None, frame.module.where(node))
         return self.lookup(str(key.value), default, frame, node)
+
+    def getenv_env(self, node: ast.Call, frame: Frame) -> Any:
+        """django-getenv 1.3's `env(key, default=None, required=False)` (getenv/env.py): the variable as
+        `ast.literal_eval` reads its text (the text where it reads none), else the default; `required` with no
+        default raises where the variable is unset."""
+        key = self.ev.arg(node, frame, 0, "key")
+        required = self.ev.force(self.ev.arg(node, frame, 2, "required") or SV(False, None))
+        default_node = node.args[1] if len(node.args) > 1 else keyword(node, "default")
+        default = self.ev.force(self.ev.eval(default_node, frame)) if default_node is not None else SV(None, None)
+        if not is_known(key) or not (is_known(required) and is_known(default)):
+            return unknown(frame.module, node, env=str(key.value) if is_known(key) else None)
+        if required.value and not default.value:  # (`if default or not required: return default`, else it raises)
+            default = None
+        elif default_node is None:
+            default = SV(None, frame.module.where(node))
+        value = self.ev.force(self.lookup(str(key.value), default, frame, node))
+        if (
+            isinstance(value, SV)
+            and value.known
+            and isinstance(value.value, str)
+            and self.is_set(str(key.value), frame)
+        ):
+            try:
+                return replace(value, value=ast.literal_eval(value.value))
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                return value
+        return value
 
 
 Words = tuple[set[str], set[str]]  # the strings a library reads as True, and as False; any other is refused

@@ -2,7 +2,8 @@
 whether the tree has it. enterprise-subsidy's settings end with `if os.path.isfile(join(dirname(abspath(__file__)),
 'private.py')): from .private import *`, a developer's override no repository holds: the scan reads the settings
 without it, as it reads `try: from .private import *` / `except ImportError: pass`. A path outside the tree
-(`/etc/app/config.toml`), relative to the working directory, or one the scan cannot name is unknown."""
+(`/etc/app/config.toml`), under a hidden folder (`.git`: a checkout has it, a deployment may not), relative to
+the working directory, or one the scan cannot name is unknown."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ def exists(ev: Interpreter, base: Path, test: Callable[[Path], bool], node: ast.
     parts = positional(ev, node, frame) or []
     text = path_text(parts[0]) if len(parts) == 1 and not getattr(parts[0], "cwd", False) else None
     path = Path(os.path.normpath(text)) if text is not None and os.path.isabs(text) else None
-    if path is None or not path.is_relative_to(base) or getattr(parts[0], "env", None):
-        return unknown(frame.module, node)
+    hidden = (
+        path is not None and path.is_relative_to(base) and any(p.startswith(".") for p in path.relative_to(base).parts)
+    )
+    if path is None or not path.is_relative_to(base) or getattr(parts[0], "env", None) or hidden:
+        return unknown(frame.module, node)  # (`.git`, `.venv`: a checkout's, not a deployment's)
     return SV(test(path), frame.module.where(node), source=frame.module.segment(node))

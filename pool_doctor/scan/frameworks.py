@@ -96,11 +96,11 @@ def _aliases(
         return
     present = [(alias, *_present(ev, ev.force(value), condition)) for alias, value in databases.items.items()]
     made = {alias: _written_dict(ev, value) for alias, value, _ in present}  # (an alias some branches leave out is
-    shared = Counter(written.line for written in made.values() if written is not None)  # one, for the others)
+    shared = Counter((w.file, w.line) for w in made.values() if w is not None)  # one, for the others)
     for alias, value, where in present:
         written = made[alias]
         if written is not None:
-            here = written.file == module.display and written.line and shared[written.line] == 1
+            here = written.file == module.display and written.line and shared[written.file, written.line] == 1
             line = written.line if here else touched.get(alias, first_line)  # (not a helper's for several aliases:
             line = entries.get(alias, line)  # usaspending's): the DATABASES entry or change naming it
             end_line = written.end_line if written.file == module.display and written.end_line else line
@@ -300,7 +300,9 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
         dicts = assignment.value if isinstance(assignment.value, ast.Dict) else ast.Dict([], [])
         for key, entry in zip(dicts.keys, dicts.values):  # (a key Django names: usaspending's DEFAULT_DB_ALIAS)
             name = ev.force(ev.eval(key, Frame(module))) if key is not None else None
-            if is_known(name) and isinstance(name.value, str) and not isinstance(entry, ast.Dict):
+            if is_known(name) and isinstance(name.value, str) and isinstance(entry, ast.Dict):
+                entries.pop(name.value, None)  # (a later dict written there: the alias's own line)
+            elif is_known(name) and isinstance(name.value, str):
                 entries[name.value] = entry.lineno  # `{"default": _config}`: this entry, not where _config is
     for stmt, _ in mutations:
         path = _database_path(stmt)

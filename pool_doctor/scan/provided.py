@@ -93,7 +93,8 @@ def calls_made(call: ast.Call, imports: dict[str, str], deferred: set[int]) -> l
     ran = runner.args[0] if runner is not None and len(runner.args) == 1 else None
     if runner is not None and last_name(runner.func) in SYNC_RUNNERS and not isinstance(ran, ast.Starred | None):
         made.append(ast.copy_location(ast.Call(ran, call.args, call.keywords), call))
-    return [*made, *signal_calls(call)]
+    aiohttp = any(dotted.partition(".")[0] == "aiohttp" for dotted in imports.values())
+    return [*made, *signal_calls(call)] if aiohttp else made
 
 
 # aiohttp's signals: each handler (an on_startup coroutine, a cleanup_ctx async generator) is called with the app
@@ -101,8 +102,9 @@ SIGNALS = {"on_startup", "on_shutdown", "on_cleanup", "cleanup_ctx"}
 
 
 def signal_calls(call: ast.Call) -> list[ast.Call]:
-    """`app.on_startup.append(init_pg)`, `app.cleanup_ctx.extend([pg_pool, redis])`: each handler's call with the
-    app, where it is registered (pyslackers' `postgresql_pool(app)` reading `app["DATABASE_URL"]`)."""
+    """`app.on_startup.append(init_pg)`, `app.cleanup_ctx.extend([pg_pool, redis])` in a module importing
+    aiohttp: each handler's call with the app, where it is registered (pyslackers' `postgresql_pool(app)`
+    reading `app["DATABASE_URL"]`). Starlette's `router.on_startup` handlers take no argument."""
     func = call.func
     signal = func.value if isinstance(func, ast.Attribute) and func.attr in ("append", "extend", "insert") else None
     if not (isinstance(signal, ast.Attribute) and signal.attr in SIGNALS and isinstance(signal.value, ast.Name)):

@@ -251,8 +251,8 @@ def memoized(func: FunctionNode, call: ast.Call, cls: ast.ClassDef | None = None
     for test in ast.walk(func):
         if not isinstance(test, ast.If):
             continue
-        tested = _read_in(test.test)  # (`self._engines[index]`: an item of what outlives the call, consdb's)
-        into = tested & kept | {t for t in tested if t.partition("[")[0] in kept and t.endswith("]")}
+        tested = _read_in(test.test)  # (`self._engines[index]`: an item of what outlives the call, consdb's; not
+        into = tested & kept | _items(test.test, kept, func)  # one per key a caller must give, `[name]`)
         if any(_stores_call(stmt, call, into, cls) for part in test.body for stmt in ast.walk(part)):
             return True
     returned: set[str] = set()  # the early-return form: `if runtime.engine is not None: return`, then the call
@@ -303,6 +303,20 @@ def _method_stores(cls: ast.ClassDef | None, func: ast.Attribute, into: set[str]
     own = {name.replace(f"{func.value.id}.", f"{params[0].arg}.", 1) for name in into}
     stores = (t for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AnnAssign)) for t in assign_targets(n))
     return any(ast.unparse(target) in own for target in stores)
+
+
+def _items(test: ast.expr, kept: set[str], func: FunctionNode) -> set[str]:
+    """The items of what outlives the call the test reads, keyed by no parameter a caller must give."""
+    args = [*func.args.posonlyargs, *func.args.args]
+    required = {a.arg for a in args[: len(args) - len(func.args.defaults)]}
+    required |= {a.arg for a, d in zip(func.args.kwonlyargs, func.args.kw_defaults) if d is None}
+    return {
+        ast.unparse(n)
+        for n in ast.walk(test)
+        if isinstance(n, ast.Subscript)
+        and ast.unparse(n.value) in kept
+        and not {x.id for x in ast.walk(n.slice) if isinstance(x, ast.Name)} & required
+    }
 
 
 def _read_in(test: ast.expr) -> set[str]:
