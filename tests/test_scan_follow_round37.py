@@ -796,3 +796,43 @@ def test_an_alias_whose_dict_the_default_side_writes_is_at_that_dict(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "settings.py:11").settings["CONN_MAX_AGE"].value == 60
+
+
+def test_pools_kept_in_a_part_of_a_module_dict_by_key_are_one_per_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # udata-hydra's context.pool(db): `if db not in context["databases"]: context["databases"][db] = await
+    # asyncpg.create_pool(...)` (was: a pool at each of its callers)
+    files = {
+        "svc/__init__.py": "",
+        "svc/context.py": """
+            import asyncpg
+
+            context = {"databases": {}}
+
+
+            async def pool(db="main"):
+                if db not in context["databases"]:
+                    dsn = "postgres://db/main" if db == "main" else "postgres://db/csv"
+                    context["databases"][db] = await asyncpg.create_pool(dsn=dsn, max_size=50)
+                return context["databases"][db]
+        """,
+        "svc/checks.py": """
+            from svc import context
+
+
+            async def one():
+                return await context.pool()
+
+
+            async def two():
+                return await context.pool()
+
+
+            async def rows():
+                return await context.pool("csv")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    dsns = {p.where: p.settings["dsn"].value for p in report.pools}
+    assert dsns == {"svc/checks.py:5": "postgres://db/main", "svc/checks.py:13": "postgres://db/csv"}

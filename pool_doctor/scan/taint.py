@@ -383,6 +383,8 @@ def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.exp
     }
 
     def shared(kept: ast.expr) -> bool:  # a dict every caller sees, not a local nor each instance's own
+        while isinstance(kept, ast.Subscript):  # (a part of one: hydra's `context["databases"]`)
+            kept = kept.value
         if isinstance(kept, ast.Name):
             return kept.id not in local
         return isinstance(kept, ast.Attribute) and kept.attr in on_class and kept.attr not in per_instance
