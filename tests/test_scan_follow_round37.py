@@ -836,3 +836,19 @@ def test_pools_kept_in_a_part_of_a_module_dict_by_key_are_one_per_key(
     report = scan(tmp_path, files, monkeypatch)
     dsns = {p.where: p.settings["dsn"].value for p in report.pools}
     assert dsns == {"svc/checks.py:5": "postgres://db/main", "svc/checks.py:13": "postgres://db/csv"}
+
+
+def test_a_module_a_function_binds_with_dunder_import_is_that_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uberserver's DataHandler.init: `sqlalchemy = __import__('sqlalchemy')`, then sqlalchemy.create_engine(...)
+    files = {
+        "handler.py": """
+            class DataHandler:
+                def init(self):
+                    sqlalchemy = __import__("sqlalchemy")
+                    self.engine = sqlalchemy.create_engine("sqlite:///server.db", pool_recycle=3600)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "handler.py:4").settings["pool_recycle"].value == 3600

@@ -431,14 +431,14 @@ def index_module(module: Module) -> None:
             name = last_name(node.func)
             if name is not None:
                 module.calls.setdefault(name, []).append(CallSite(node, functions, cls, conditions))
-            for given in calls_made(
-                node, module.imports, module.deferred
-            ):  # `run_sync(partial(create_pool, dsn=...))`: called where given
-                module.calls.setdefault(last_name(given.func) or "", []).append(
+            for given in calls_made(node, module.imports, module.deferred):  # called where given (`run_sync(
+                module.calls.setdefault(last_name(given.func) or "", []).append(  # partial(create_pool, dsn=...))`)
                     CallSite(given, functions, cls, conditions)
                 )
         if isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
             _add_import(module, node, module.nested_imports)
+        elif isinstance(node, ast.Assign) and functions:  # `sqlalchemy = __import__("sqlalchemy")` (uberserver's)
+            module.nested_imports.update(imported_by_call(node))
         if isinstance(node, (ast.Assign, ast.AugAssign)) and functions and not isinstance(functions[-1], ast.Lambda):
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):

@@ -125,12 +125,13 @@ def env_sets(stmt: ast.stmt, sets: dict[str, ast.expr], conditions: tuple[tuple[
             sets[key] = stmt.value
 
 
-IMPORTERS = (["pytest", "importorskip"], ["importlib", "import_module"], ["import_module"])
+IMPORTERS = (["pytest", "importorskip"], ["importlib", "import_module"], ["import_module"], ["__import__"])
 
 
 def imported_by_call(stmt: ast.stmt) -> dict[str, str]:
-    """`name = pytest.importorskip("psycopg_pool")` (or `importlib.import_module("...")` of a literal): the
-    module the name is bound to, as `import psycopg_pool as name` binds it."""
+    """`name = pytest.importorskip("psycopg_pool")` (or `importlib.import_module("...")`, `__import__("...")` of a
+    literal): the module the name is bound to, as `import psycopg_pool as name` binds it (`__import__("a.b")`
+    gives `a`, as `import a.b` binds it)."""
     if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Call)):
         return {}
     call, target = stmt.value, stmt.targets[0]
@@ -138,6 +139,7 @@ def imported_by_call(stmt: ast.stmt) -> dict[str, str]:
         return {}
     module = call.args[0]
     name = module.value if isinstance(module, ast.Constant) and isinstance(module.value, str) else "."
+    name = name.split(".")[0] if dotted_parts(call.func) == ["__import__"] else name
     return {target.id: name} if isinstance(target, ast.Name) and not name.startswith(".") else {}
 
 
