@@ -852,3 +852,30 @@ def test_a_module_a_function_binds_with_dunder_import_is_that_module(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "handler.py:4").settings["pool_recycle"].value == 3600
+
+
+@pytest.mark.parametrize(
+    ("change", "url"),
+    [
+        ('drivername="postgresql+asyncpg"', "postgresql+asyncpg://log@localhost:5432/log"),
+        ('host="db", database="other"', "postgresql://log@db:5432/other"),
+    ],
+    ids=["driver", "parts"],
+)
+def test_a_urls_set_replaces_its_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, url: str) -> None:
+    # exposurelog: `make_url(url).set(drivername="postgresql+asyncpg")` (was: unknown)
+    files = {
+        "db.py": f"""
+import os
+
+import sqlalchemy.engine
+from sqlalchemy.ext.asyncio import create_async_engine
+
+URL = os.environ.get("LOG_DB_URL", "postgresql://log@localhost:5432/log")
+sa_url = sqlalchemy.engine.make_url(URL).set({change})
+engine = create_async_engine(sa_url)
+""",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = at(report, "db.py:8").settings["url"]
+    assert (found.value, found.env) == (url, "LOG_DB_URL")

@@ -421,6 +421,8 @@ class Calls:
             return base
         if name in STR_METHODS and not node.args:
             return replace(base, value=getattr(text, name)()) if hasattr(text, name) else base
+        if name == "set" and "://" in text:  # a SQLAlchemy URL's `.set(drivername=...)` (exposurelog's)
+            return pycalls.url_set(self.ev, base, node, frame)
         if name == "render_as_string":  # a SQLAlchemy URL's text (the scan holds URLs as their text)
             shown = self.ev.arg(node, frame, 0, "hide_password")
             return base if is_known(shown) and shown.value is False else replace(base, value=mask_text(text))

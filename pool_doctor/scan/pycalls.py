@@ -273,6 +273,32 @@ def undecided(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame, value
     return None
 
 
+URL_SET = {"drivername", "username", "password", "host", "port", "database"}
+
+
+def url_set(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
+    """SQLAlchemy's `URL.set(drivername=..., host=..., ...)` (sqlalchemy/engine/url.py, 1.4+) of a URL the scan
+    holds as its text: the text with those parts replaced; a query, or a part the scan cannot read, unknown."""
+    given = {kw.arg: ev.force(ev.eval(kw.value, frame)) for kw in node.keywords}
+    if node.args or not given.keys() <= URL_SET or not all(is_known(v) for v in given.values()):
+        return unknown(frame.module, node, env=base.env)
+    text = {name: value.value for name, value in given.items() if value.value is not None}
+    where, env = frame.module.where(node), base.env or env_of(*given.values())
+    if text.keys() == {"drivername"}:  # (the rest as written: an IPv6 host, an escaped password)
+        url = f"{text['drivername']}{base.value[base.value.index('://') :]}"
+        return replace(base, value=url, from_=where, env=env)
+    parts = urllib.parse.urlsplit(base.value)
+    user = text.get("username", parts.username) or ""
+    password = text.get("password", parts.password)
+    port = text.get("port", parts.port)
+    host = str(text.get("host", parts.hostname or "")) + (f":{port}" if port is not None else "")
+    login = user + (f":{password}" if password is not None else "")
+    path = f"/{text['database']}" if "database" in text else parts.path
+    netloc = f"{login}@{host}" if login else host
+    url = urllib.parse.urlunsplit((text.get("drivername", parts.scheme), netloc, path, parts.query, ""))
+    return replace(base, value=url, from_=where, env=env)
+
+
 def _known(ev: Interpreter, value: Any) -> bool:
     if isinstance(value, Branches):
         return all(_known(ev, ev.force(option)) for _, option in value.options)
