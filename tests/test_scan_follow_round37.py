@@ -879,3 +879,32 @@ engine = create_async_engine(sa_url)
     report = scan(tmp_path, files, monkeypatch)
     found = at(report, "db.py:8").settings["url"]
     assert (found.value, found.env) == (url, "LOG_DB_URL")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "url"),
+    [
+        ('"^postgres:"', "postgresql://root@localhost/guardian"),
+        ('"^(postgres)+:"', None),  # a repetition: not run
+    ],
+    ids=["literal", "repetition"],
+)
+def test_a_literal_regex_substitution_of_a_known_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern: str, url: str | None
+) -> None:
+    # pulseguardian: `re.sub("^postgres:", "postgresql:", database_url)` (was: unknown)
+    files = {
+        "db.py": f"""
+import os
+import re
+
+from sqlalchemy import create_engine
+
+url = os.getenv("DATABASE_URL", "postgres://root@localhost/guardian")
+url = re.sub({pattern}, "postgresql:", url)
+engine = create_engine(url)
+""",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = at(report, "db.py:8").settings["url"]
+    assert (found.value, found.env) == (url, "DATABASE_URL")

@@ -136,6 +136,7 @@ class Calls:
             "builtins.property": lambda node, frame: PropertyV(self.ev.arg(node, frame, 0, "fget")),
             "django.utils.functional.SimpleLazyObject": partial(pycalls.lazy_object, self.ev),
             "functools.partial": self.partial_call,
+            "re.sub": partial(pycalls.regex_sub, self.ev),
             # aiohttp's Application is a mapping the app fills (`app["DATABASE_URL"] = ...`, `app.update(...)`)
             **dict.fromkeys(APPLICATIONS, lambda node, frame: DictV({}, frame.module.where(node))),
             **pycalls.provider_calls(self.ev),

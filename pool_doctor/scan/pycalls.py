@@ -8,6 +8,7 @@ import ast
 import datetime
 import math
 import operator
+import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import replace
@@ -271,6 +272,25 @@ def undecided(ev: Interpreter, node: ast.BoolOp, index: int, frame: Frame, value
         if containers.truth(ev, found) is False:
             return found
     return None
+
+
+# a pattern of literal text and anchors only (`^postgres:`): read without running a regex an untrusted tree wrote
+LITERAL_PATTERN = re.compile(r"^\^?(?:[^\\.^$*+?{}\[\]()|]|\\[^\w])*\$?$")
+
+
+def regex_sub(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
+    """`re.sub(pattern, repl, string)` of a literal pattern (no repetition, class or group) and replacement on a
+    known string: the string it gives (pulseguardian's `re.sub("^postgres:", "postgresql:", url)`)."""
+    pattern, repl, text = (
+        ev.force(ev.arg(node, frame, at, name)) for at, name in enumerate(("pattern", "repl", "string"))
+    )
+    texts = [v.value if is_known(v) and isinstance(v.value, str) else None for v in (pattern, repl, text)]
+    if None in texts or len(node.args) + len(node.keywords) != 3 or not LITERAL_PATTERN.match(str(texts[0])):
+        return unknown(frame.module, node, env=env_of(text))
+    if "\\" in str(texts[1]):
+        return unknown(frame.module, node, env=env_of(text))  # (a group reference the pattern has none of)
+    result = re.sub(str(texts[0]), str(texts[1]), str(texts[2]))
+    return replace(text, value=result) if isinstance(text, SV) else unknown(frame.module, node)
 
 
 URL_SET = {"drivername", "username", "password", "host", "port", "database"}
