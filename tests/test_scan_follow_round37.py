@@ -908,3 +908,28 @@ engine = create_engine(url)
     report = scan(tmp_path, files, monkeypatch)
     found = at(report, "db.py:8").settings["url"]
     assert (found.value, found.env) == (url, "DATABASE_URL")
+
+
+def test_environs_db_of_an_empty_default_is_an_alias_the_variable_fills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kukkuu: `environ.Env(DATABASE_URL=(str, ""))`, `DATABASES = {"default": env.db()}`: {} until DATABASE_URL
+    # names a database, as it does where it is deployed (was: no pool, no warning)
+    files = {
+        "app/__init__.py": "",
+        "app/settings.py": """
+            import environ
+
+            env = environ.Env(DATABASE_URL=(str, ""), DATABASE_PASSWORD=(str, ""))
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": env.db()}
+
+            if env("DATABASE_PASSWORD"):
+                DATABASES["default"]["PASSWORD"] = env("DATABASE_PASSWORD")
+        """,
+        "manage.py": 'import os\n\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.settings")\n',
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    engine = at(report, "app/settings.py:6").settings["ENGINE"]
+    assert (engine.known, engine.env) == (False, "DATABASE_URL")

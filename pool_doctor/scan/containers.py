@@ -122,7 +122,8 @@ def dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> D
                 default=default,
             )
     opaque = list(dict.fromkeys(text for _, option in options for text in option.opaque))
-    return DictV(items, first.origin, opaque, first.line, first.end_line, first.file, dict(first.unset_by))
+    empty = first.empty_unless if all(o.empty_unless == first.empty_unless for _, o in options) else None
+    return DictV(items, first.origin, opaque, first.line, first.end_line, first.file, dict(first.unset_by), empty)
 
 
 _MISSING = object()

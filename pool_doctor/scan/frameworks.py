@@ -107,6 +107,9 @@ def _aliases(
             unresolved: list[str] = []
             settings = {key: mask(key, leaf(item, ev)) for key, item in flatten(value, ev, "", unresolved).items()}
             engine = settings.get("ENGINE")
+            if engine is None and isinstance(value, DictV) and value.empty_unless:  # `env.db()` of an empty
+                name = value.empty_unless[0]  # default: `{}` until the variable names a database (kukkuu's)
+                engine = settings["ENGINE"] = SV("", written.origin, name, source=f"${name}")
             dummy = engine is None or (engine.known and engine.value in DUMMY)
             if not unresolved and dummy and (engine is None or not engine.env):
                 continue  # Django's dummy backend (5.2 ConnectionHandler.configure_settings): it opens nothing

@@ -446,16 +446,19 @@ class ConfigSources:
             end_line=getattr(node, "end_lineno", 0) or 0,
             file=frame.module.display,
         )
-        if is_known(url) and isinstance(url.value, str):
+        if is_known(forced) and isinstance(forced.value, str):
             try:
-                parts = urlsplit(url.value)
+                parts = urlsplit(forced.value)
                 port = parts.port
             except ValueError:
                 parts, port = None, None
             if parts is not None:
                 engine = (ENVIRON_ENGINES if top_options else DJANGO_ENGINES).get(parts.scheme.split("+")[0])
                 if top_options and not parts.scheme and not extra:  # django-environ 0.14: "Engine not
-                    return result  # recognized from url" and {} (`TEST_DATABASE_URL=(str, "")`: a false `if`)
+                    if forced.env:  # recognized from url" and {} (`TEST_DATABASE_URL=(str, "")`: a false `if`),
+                        test = self.ev.conditions.test(f'"{forced.env}" in os.environ', frame.module.origin(node))
+                        result.empty_unless = (forced.env, test)  # which the variable fills (kukkuu's DATABASES)
+                    return result
                 if engine:
                     result.items["ENGINE"] = SV(engine, origin, env)
                 elif top_options:  # django-environ 0.14: the scheme itself (`config['ENGINE'] = url.scheme`)
