@@ -5,6 +5,7 @@ here (never a copy of a real one); line numbers in the assertions are the fixtur
 from __future__ import annotations
 
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 from test_scan import at, scan
@@ -859,8 +860,9 @@ def test_a_module_a_function_binds_with_dunder_import_is_that_module(
     [
         ('drivername="postgresql+asyncpg"', "postgresql+asyncpg://log@localhost:5432/log"),
         ('host="db", database="other"', "postgresql://log@db:5432/other"),
+        ('username="p@ss/w"', "postgresql://p%40ss%2Fw@localhost:5432/log"),  # quoted, as SQLAlchemy does
     ],
-    ids=["driver", "parts"],
+    ids=["driver", "parts", "quoted"],
 )
 def test_a_urls_set_replaces_its_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, url: str) -> None:
     # exposurelog: `make_url(url).set(drivername="postgresql+asyncpg")` (was: unknown)
@@ -933,3 +935,61 @@ def test_environs_db_of_an_empty_default_is_an_alias_the_variable_fills(
     report = scan(tmp_path, files, monkeypatch)
     engine = at(report, "app/settings.py:6").settings["ENGINE"]
     assert (engine.known, engine.env) == (False, "DATABASE_URL")
+
+
+def test_a_urls_set_as_sqlalchemy_writes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the review's cases: an IPv6 host keeps its brackets, a URL with no host keeps its "//", a placeholder's
+    # port makes the URL unknown without losing the file's other pools
+    files = {
+        "db.py": """
+            from sqlalchemy import create_engine
+            from sqlalchemy.engine import make_url
+
+            v6 = create_engine(make_url("postgresql://app@[::1]:5432/app").set(database="other"))
+            lite = create_engine(make_url("sqlite:///app.db").set(database="other.db"))
+            holder = create_engine(make_url("postgresql://user:password@host:port/db").set(host="h"))
+            plain = create_engine("postgresql://db/ok", pool_size=7)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    urls = {p.line: p.settings["url"].value for p in report.pools}
+    assert urls == {4: "postgresql://app@[::1]:5432/other", 5: "sqlite:///other.db", 6: None, 7: "postgresql://db/ok"}
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        # a dict of each tenant's engines: `_engines[tenant]` is the tenant's, the key is both
+        """
+        _engines = {"acme": {}, "globex": {}}
+
+
+        def engine(tenant, name):
+            if name not in _engines[tenant]:
+                _engines[tenant][name] = create_engine(f"postgresql://db/{tenant}_{name}")
+            return _engines[tenant][name]
+        """,
+        # a dict each caller hands in
+        """
+        def engine(cache, name):
+            if name not in cache["engines"]:
+                cache["engines"][name] = create_engine(f"postgresql://db/{name}")
+            return cache["engines"][name]
+        """,
+    ],
+    ids=["variable-index", "parameter"],
+)
+def test_a_memo_keyed_by_more_than_its_key_keeps_each_callers_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, factory: str
+) -> None:
+    calls = (
+        'a = engine("acme", "main")\nb = engine("globex", "main")\n'
+        if "tenant" in factory
+        else 'a = engine({"engines": {}}, "main")\nb = engine({"engines": {}}, "main")\n'
+    )
+    files = {
+        "db.py": "from sqlalchemy import create_engine\n" + dedent(factory),
+        "main.py": f"from db import engine\n\n{calls}",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["main.py:3", "main.py:4"]

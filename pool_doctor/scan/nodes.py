@@ -485,3 +485,18 @@ def sets_attribute(cls: ast.ClassDef, attr: str) -> bool:
         if written or dynamic or (isinstance(node, ast.Call) and ast.unparse(node.func) == "setattr"):
             return True
     return False
+
+
+def keyed_items(test: ast.expr, kept: set[str], func: FunctionNode) -> set[str]:
+    """The items of what outlives a call (`kept`: `self._engines`) a test reads (`self._engines[index]`), keyed by
+    no parameter a caller must give (taint.memoized: one engine per instance, not per key)."""
+    args = [*func.args.posonlyargs, *func.args.args]
+    required = {a.arg for a in args[: len(args) - len(func.args.defaults)]}
+    required |= {a.arg for a, d in zip(func.args.kwonlyargs, func.args.kw_defaults) if d is None}
+    return {
+        ast.unparse(n)
+        for n in ast.walk(test)
+        if isinstance(n, ast.Subscript)
+        and ast.unparse(n.value) in kept
+        and not {x.id for x in ast.walk(n.slice) if isinstance(x, ast.Name)} & required
+    }

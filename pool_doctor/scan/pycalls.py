@@ -307,15 +307,20 @@ def url_set(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
     if text.keys() == {"drivername"}:  # (the rest as written: an IPv6 host, an escaped password)
         url = f"{text['drivername']}{base.value[base.value.index('://') :]}"
         return replace(base, value=url, from_=where, env=env)
-    parts = urllib.parse.urlsplit(base.value)
-    user = text.get("username", parts.username) or ""
-    password = text.get("password", parts.password)
-    port = text.get("port", parts.port)
-    host = str(text.get("host", parts.hostname or "")) + (f":{port}" if port is not None else "")
+    try:
+        parts = urllib.parse.urlsplit(base.value)
+        port = text.get("port", parts.port)
+    except ValueError:  # (a placeholder's `host:port`)
+        return unknown(frame.module, node, env=env)
+    quote = partial(urllib.parse.quote, safe="")  # (as SQLAlchemy writes a user and a password it is given)
+    user = quote(str(text["username"])) if "username" in text else parts.username or ""
+    password = quote(str(text["password"])) if "password" in text else parts.password
+    hostname = str(text["host"]) if "host" in text else parts.hostname or ""
+    host = (f"[{hostname}]" if ":" in hostname else hostname) + (f":{port}" if port is not None else "")
     login = user + (f":{password}" if password is not None else "")
     path = f"/{text['database']}" if "database" in text else parts.path
     netloc = f"{login}@{host}" if login else host
-    url = urllib.parse.urlunsplit((text.get("drivername", parts.scheme), netloc, path, parts.query, ""))
+    url = f"{text.get('drivername', parts.scheme)}://{netloc}{path}{'?' if parts.query else ''}{parts.query}"
     return replace(base, value=url, from_=where, env=env)
 
 

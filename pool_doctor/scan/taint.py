@@ -10,7 +10,16 @@ from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, is_known
-from pool_doctor.scan.nodes import MUTATORS, aliases, assign_targets, first_parameter, is_dataclass, own_nodes
+from pool_doctor.scan.nodes import (
+    MUTATORS,
+    aliases,
+    assign_targets,
+    first_parameter,
+    is_dataclass,
+    keyed_items,
+    own_nodes,
+    parameter_names,
+)
 
 MEMO_WORDS = ("cache", "memo", "once", "singleton")  # a decorator so named keeps what its function returns
 # What changes its receiver from its arguments: a dict's methods, and a Flask config's loaders
@@ -252,7 +261,7 @@ def memoized(func: FunctionNode, call: ast.Call, cls: ast.ClassDef | None = None
         if not isinstance(test, ast.If):
             continue
         tested = _read_in(test.test)  # (`self._engines[index]`: an item of what outlives the call, consdb's; not
-        into = tested & kept | _items(test.test, kept, func)  # one per key a caller must give, `[name]`)
+        into = tested & kept | keyed_items(test.test, kept, func)  # one per key a caller must give, `[name]`)
         if any(_stores_call(stmt, call, into, cls) for part in test.body for stmt in ast.walk(part)):
             return True
     returned: set[str] = set()  # the early-return form: `if runtime.engine is not None: return`, then the call
@@ -303,20 +312,6 @@ def _method_stores(cls: ast.ClassDef | None, func: ast.Attribute, into: set[str]
     own = {name.replace(f"{func.value.id}.", f"{params[0].arg}.", 1) for name in into}
     stores = (t for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AnnAssign)) for t in assign_targets(n))
     return any(ast.unparse(target) in own for target in stores)
-
-
-def _items(test: ast.expr, kept: set[str], func: FunctionNode) -> set[str]:
-    """The items of what outlives the call the test reads, keyed by no parameter a caller must give."""
-    args = [*func.args.posonlyargs, *func.args.args]
-    required = {a.arg for a in args[: len(args) - len(func.args.defaults)]}
-    required |= {a.arg for a, d in zip(func.args.kwonlyargs, func.args.kw_defaults) if d is None}
-    return {
-        ast.unparse(n)
-        for n in ast.walk(test)
-        if isinstance(n, ast.Subscript)
-        and ast.unparse(n.value) in kept
-        and not {x.id for x in ast.walk(n.slice) if isinstance(x, ast.Name)} & required
-    }
 
 
 def _read_in(test: ast.expr) -> set[str]:
@@ -383,10 +378,10 @@ def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.exp
     }
 
     def shared(kept: ast.expr) -> bool:  # a dict every caller sees, not a local nor each instance's own
-        while isinstance(kept, ast.Subscript):  # (a part of one: hydra's `context["databases"]`)
-            kept = kept.value
+        while isinstance(kept, ast.Subscript) and isinstance(kept.slice, ast.Constant):  # (a part of one by
+            kept = kept.value  # name: hydra's `context["databases"]`; `_engines[tenant]` is each tenant's)
         if isinstance(kept, ast.Name):
-            return kept.id not in local
+            return kept.id not in local and kept.id not in parameter_names(func)
         return isinstance(kept, ast.Attribute) and kept.attr in on_class and kept.attr not in per_instance
 
     def stored(body: list[ast.stmt], where: str, key: str) -> bool:  # `where[key] = ...` in the body
