@@ -993,3 +993,28 @@ def test_a_memo_keyed_by_more_than_its_key_keeps_each_callers_pool(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["main.py:3", "main.py:4"]
+
+
+def test_a_loop_over_databases_values_changes_each_alias(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # open-forms' production settings: `from .base import *`, then `for db_config in DATABASES.values():
+    # db_config["CONN_MAX_AGE"] = 60` (was: the base's pool alone, CONN_MAX_AGE Django's 0)
+    files = {
+        "app/__init__.py": "",
+        "app/conf/__init__.py": "",
+        "app/conf/base.py": """
+            from decouple import config
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": config("DB_NAME", default="forms")}}
+        """,
+        "app/conf/production.py": """
+            from .base import *  # noqa: F403
+
+            for db_config in DATABASES.values():
+                db_config["CONN_MAX_AGE"] = 60
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    production = at(report, "app/conf/production.py:3")
+    assert production.settings["CONN_MAX_AGE"].value == 60
+    assert production.settings["NAME"].value == "forms"

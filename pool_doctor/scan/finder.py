@@ -27,6 +27,7 @@ from pool_doctor.scan.statements import (
     env_sets,
     globals_update,
     imported_by_call,
+    loop_changes,
 )
 from pool_doctor.scan.syntax import parse_newer
 from pool_doctor.stacks import REGISTRY, scanned
@@ -524,9 +525,8 @@ def _collect_scope(module: Module, body: list[ast.stmt], conditions: tuple[tuple
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             _collect_scope(module, stmt.body, conditions)
         elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):  # a name a loop changes in place (at import)
-            for inner in (n for n in ast.walk(stmt) if isinstance(n, ast.stmt) and n is not stmt):
-                if (changed := changed_name(inner)) is not None:
-                    module.mutations.setdefault(changed, []).append((inner, conditions))
+            for changed, inner in loop_changes(stmt):
+                module.mutations.setdefault(changed, []).append((inner, conditions))
         elif isinstance(stmt, ast.Match):  # which case runs is the statements' to say (scan/flow.py)
             for case in stmt.cases:
                 _collect_scope(module, case.body, conditions)

@@ -362,10 +362,16 @@ def _expr(value: Any) -> str | None:
 
 def _database_path(stmt: ast.stmt) -> list[str] | None:
     """`DATABASES["a"]["B"] = v` -> ["a", "B"]; `DATABASES["a"].update(...)` -> ["a"]; else None. A loop's: its
-    body's first (`for key, value in OVERRIDES.items(): DATABASES["default"][key] = value`)."""
+    body's first (`for key, value in OVERRIDES.items(): DATABASES["default"][key] = value`), or any alias's for a
+    loop over DATABASES itself (open-forms' `for db_config in DATABASES.values(): db_config[...] = 60`)."""
     if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
         inner = (_database_path(s) for s in ast.walk(stmt) if isinstance(s, ast.stmt) and s is not stmt)
-        return next((path for path in inner if path is not None), None)
+        found = next((path for path in inner if path is not None), None)
+        each = (
+            isinstance(stmt, ast.For)
+            and (dotted_parts(getattr(stmt.iter, "func", stmt.iter)) or [""])[0] == "DATABASES"
+        )
+        return found if found is not None or not each else ["*"]  # (`for db in DATABASES.values(): db[...] = 60`)
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         return _subscript_path(stmt.targets[0], allow_root=False)
     if (

@@ -4,6 +4,7 @@ one it changes in place."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 from pool_doctor.scan.names import dotted_parts
 
@@ -204,3 +205,17 @@ def is_main_test(test: ast.expr) -> bool:
         and any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(test))
         and any(isinstance(n, ast.Constant) and n.value == "__main__" for n in ast.walk(test))
     )
+
+
+def loop_changes(stmt: ast.For | ast.AsyncFor | ast.While) -> Iterator[tuple[str, ast.stmt]]:
+    """The names a loop at a module's top changes in place, each with the statement that does: the loop's item
+    of `for item in d.values()` (`for key, item in d.items()`) is `d`'s (open-forms' `for db_config in
+    DATABASES.values(): db_config["CONN_MAX_AGE"] = 60` changes DATABASES)."""
+    call = stmt.iter if isinstance(stmt, (ast.For, ast.AsyncFor)) else None
+    mapping = call.func.value if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) else None
+    target = stmt.target if isinstance(stmt, (ast.For, ast.AsyncFor)) else None
+    item = target.elts[-1] if isinstance(target, ast.Tuple) and target.elts else target
+    items = {item.id: mapping.id} if isinstance(item, ast.Name) and isinstance(mapping, ast.Name) else {}
+    for inner in (n for n in ast.walk(stmt) if isinstance(n, ast.stmt) and n is not stmt):
+        if (changed := changed_name(inner)) is not None:
+            yield items.get(changed, changed), inner
