@@ -1018,3 +1018,40 @@ def test_a_loop_over_databases_values_changes_each_alias(tmp_path: Path, monkeyp
     production = at(report, "app/conf/production.py:3")
     assert production.settings["CONN_MAX_AGE"].value == 60
     assert production.settings["NAME"].value == "forms"
+
+
+def test_a_package_folder_run_as_scripts_imports_its_own_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # queue-management: api/ (with an __init__.py) runs from its own folder, `from config import configure_app`
+    # is api/config.py, not the feedback-api sub-project's config.py (was: the app's pool missed, config classes
+    # listed in its place)
+    files = {
+        "feedback-api/config.py": "class Config:\n    SQLALCHEMY_DATABASE_URI = 'postgres://feedback'\n",
+        "api/__init__.py": "",
+        "api/config.py": """
+            import os
+
+
+            class LocalConfig:
+                SQLALCHEMY_DATABASE_URI = "postgres://u@127.0.0.1/qsystem"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 9}
+
+
+            def configure_app(app):
+                app.config.from_object(LocalConfig)
+        """,
+        "api/qsystem.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from config import configure_app
+
+            application = Flask(__name__)
+            configure_app(application)
+            db = SQLAlchemy(application)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["api/qsystem.py:8"]
+    assert at(report, "api/qsystem.py:8").settings["pool_size"].value == 9

@@ -328,16 +328,19 @@ class Project:
             candidates = [
                 p
                 for p in candidates
-                if not _below(_import_root(p, dotted), here) and (tested or self.answers(dotted, p))
+                if here not in _import_root(p, dotted).parents and (tested or self.answers(dotted, p))
             ]
             if not candidates:
                 return None
         if len(candidates) == 1 or near is None:
             return candidates[0]
         # A name is found from a folder on sys.path, never from inside a package (tests/app/ is `tests.app`, not
-        # `app`; Marzban's app/xray/config.py is no `config`), but for a script's own folder (sys.path[0])
-        script = None if (near.parent / "__init__.py").is_file() else near.parent
+        # `app`; Marzban's app/xray/config.py is no `config`), but for a script's own folder (sys.path[0]); with
+        # none from the top, the importer's own (queue-management's api/config.py, not another sub-project's)
         roots = {p: _import_root(p, dotted) for p in candidates}
+        if (own := [p for p in candidates if p.parent == near.parent]) and self.import_base not in roots.values():
+            return own[0]
+        script = None if (near.parent / "__init__.py").is_file() else near.parent
         candidates = [
             p for p in candidates if not (roots[p] / "__init__.py").is_file() or roots[p] == script
         ] or candidates
@@ -408,10 +411,6 @@ def _import_root(path: Path, dotted: str) -> Path:
     """The folder `dotted` is imported from when it names `path`."""
     depth = len(dotted.split(".")) + (1 if path.name == "__init__.py" else 0)
     return path.parents[depth - 1]
-
-
-def _below(folder: Path, here: Path) -> bool:
-    return here in folder.parents
 
 
 def _py_version() -> str:
