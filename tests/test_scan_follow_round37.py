@@ -1055,3 +1055,52 @@ def test_a_package_folder_run_as_scripts_imports_its_own_config(
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["api/qsystem.py:8"]
     assert at(report, "api/qsystem.py:8").settings["pool_size"].value == 9
+
+
+def test_a_url_stripped_of_given_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # tracardi: `uri = f"{schema}{user}:{password}@{host}:{port}/{name}".strip(" /")` (was: unknown)
+    files = {
+        "engine.py": """
+            import os
+
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            uri = f"{os.environ.get('MYSQL_SCHEMA', 'mysql+aiomysql://')}root@localhost:3306/".strip(" /")
+            engine = create_async_engine(uri, pool_size=3)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    url = at(report, "engine.py:6").settings["url"]
+    assert (url.value, url.env) == ("mysql+aiomysql://root@localhost:3306", "MYSQL_SCHEMA")
+
+
+def test_a_pytest_fixtures_pool_outside_tests_is_the_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # insights-host-inventory's IQE plugin: `@pytest.fixture def inventory_db_engine(): return make_engine()` in a
+    # plugin package outside tests/ (was: judged as the app's)
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+
+            def make_engine():
+                return create_engine(os.environ.get("DATABASE_URL", "postgresql://db/app"), pool_size=5)
+        """,
+        "plugin/iqe_app/__init__.py": "",
+        "plugin/iqe_app/fixtures.py": """
+            import pytest
+
+            from app.db import make_engine
+
+
+            @pytest.fixture(scope="session")
+            def inventory_db_engine():
+                return make_engine()
+        """,
+        "app/web.py": "from app.db import make_engine\n\nENGINE = make_engine()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "plugin/iqe_app/fixtures.py:8").aside == "tests"
+    assert at(report, "app/web.py:3").aside is None

@@ -62,7 +62,10 @@ STR_METHODS = {
     "get_secret_value",
     "unicode_string",
 }
-STR_CALLS = {
+STR_CALLS = {  # (and the STR_METHODS given what to strip: tracardi's `uri.strip(" /")`)
+    "strip",
+    "lstrip",
+    "rstrip",
     "replace",
     "split",
     "rsplit",

@@ -1,7 +1,8 @@
 """Pools only the tests make, in files outside the tests' folders: a factory outside tests/ that only the tests
 call (camcops' `make_memory_sqlite_engine`, called by conftest.py alone), and a test-data module outside tests/
 that makes an engine at import and only tests import (joanie's `edx_imports/edx_factories.py`, which imports
-factory_boy and Faker). The app never runs them, so their pools are the tests': the factory's is listed at the
+factory_boy and Faker), and a pytest fixture's pool in a test plugin's package (insights-host-inventory's IQE
+plugin). The app never runs them, so their pools are the tests': the factory's is listed at the
 tests' calls alone, the module's is listed apart with the tests'.
 
 Only where nothing else names them: a factory's name anywhere in the app's other files (a FastAPI
@@ -20,7 +21,7 @@ from pathlib import Path
 from pool_doctor.errors import PoolDoctorError
 from pool_doctor.files import read_bytes
 from pool_doctor.scan.files import read_text
-from pool_doctor.scan.finder import FunctionNode, Module, Project, read_source
+from pool_doctor.scan.finder import FunctionNode, Module, Project, dotted_parts, read_source
 from pool_doctor.scan.model import ScannedPool
 from pool_doctor.scan.pools import PoolFinder
 from pool_doctor.scan.programs import SCRIPT_FILES, own_process
@@ -43,11 +44,16 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
     names: dict[tuple[Path, str], tuple[Module, int]] = {}  # a factory's, a module's: its module, the own times
     dropped: dict[int, tuple[Path, str]] = {}  # a factory's pool, by its index: the factory's name
     moved: dict[int, tuple[Path, str]] = {}  # a test-data module's pool: the module's name
+    fixtures: set[int] = set()  # pools a pytest fixture makes (a test plugin's package outside tests/)
     for at, pool in enumerate(pools):
         module = by_display.get(pool.file)
-        if pool.aside or pool.via or module is None or module.aside:
+        if pool.aside or module is None or module.aside:
             continue
         function = _enclosing(module.tree, pool.line)
+        if function is not None and any(_fixture(d) for d in function.decorator_list):
+            fixtures.add(at)
+        if pool.via:
+            continue
         if function is not None and pool.where in reached:
             started = function.name in STARTED_BY_NAME or finder.ev.calls.paste.starts(function)
             if not started and not _a_script(project, function.name):
@@ -58,10 +64,17 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
             names[moved[at]] = (module, 0)
     named = _named_by_tests_only(project, names) if names else {}
     return [
-        replace(pool, aside="tests") if at in moved and named[moved[at]] else pool
+        replace(pool, aside="tests") if (at in moved and named[moved[at]]) or at in fixtures else pool
         for at, pool in enumerate(pools)
         if at not in dropped or not named[dropped[at]]
     ]
+
+
+def _fixture(decorator: ast.expr) -> bool:
+    """`@pytest.fixture`, `@pytest.fixture(scope="session")`, `@pytest_asyncio.fixture`: a test's."""
+    named = decorator.func if isinstance(decorator, ast.Call) else decorator
+    parts = dotted_parts(named) or [""]
+    return parts[-1] == "fixture" and (len(parts) == 1 or parts[0] in ("pytest", "pytest_asyncio"))
 
 
 def _a_script(project: Project, name: str) -> bool:
