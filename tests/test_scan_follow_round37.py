@@ -1104,3 +1104,50 @@ def test_a_pytest_fixtures_pool_outside_tests_is_the_tests(tmp_path: Path, monke
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "plugin/iqe_app/fixtures.py:8").aside == "tests"
     assert at(report, "app/web.py:3").aside is None
+
+
+def test_an_init_that_sets_another_attribute_under_a_test_keeps_its_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # insights-host-inventory's Config: `self.db_uri = self._build_db_uri()`, then `if <runtime is PENDO_JOB>:
+    # self.pendo_retries = ...` (was: the URL unknown, the instance made again half made to read pendo_retries)
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": """
+            import os
+            from enum import Enum, auto
+
+
+            class Runtime(Enum):
+                JOB = auto()
+                PENDO_JOB = auto()
+
+
+            class Config:
+                retries = 1
+
+                def __init__(self, runtime):
+                    self._runtime = runtime
+                    self._db_host = os.getenv("DB_HOST", "localhost")
+                    self.db_uri = self._build_db_uri()
+                    if self._runtime == Runtime.PENDO_JOB:
+                        self.retries = int(os.environ.get("PENDO_RETRIES", "3"))
+
+                def _build_db_uri(self):
+                    netloc = "" if self._db_host.startswith("/") else f"{self._db_host}:5432"
+                    return f"postgresql://insights@{netloc}/insights"
+        """,
+        "app/jobs.py": """
+            from sqlalchemy import create_engine
+
+            from app.config import Config, Runtime
+
+            config = Config(Runtime.JOB)
+            engine = create_engine(config.db_uri, pool_size=config.retries)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "app/jobs.py:6")
+    url = pool.settings["url"]
+    assert (url.value, url.env) == ("postgresql://insights@localhost:5432/insights", "DB_HOST")
+    assert {b.value for b in pool.settings["pool_size"].branches} == {1, 3}

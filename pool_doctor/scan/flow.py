@@ -420,7 +420,8 @@ class Flow:
                 was = self.ev.force(self.ev.eval(ast.Name(name, ast.Load()), self.frame(run, {})))
                 values = [was if value is _UNSET else value for value in values]
             elif _UNSET in values and "." in name:  # `settings.flag` narrowed on one side: as it is on the others
-                holder, attr = name.split(".", 1)
+                holder, attr = name.split(".", 1)  # (an `__init__`'s own instance: its class's, not made again)
+                holder = "__class__" if nodes.own_instance(run.scope, name) else holder
                 read = ast.Attribute(ast.Name(holder, ast.Load()), attr, ast.Load(), lineno=0, col_offset=0)
                 values = [
                     self._read_back(read, run, state) if value is _UNSET else value

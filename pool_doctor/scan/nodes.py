@@ -500,3 +500,12 @@ def keyed_items(test: ast.expr, kept: set[str], func: FunctionNode) -> set[str]:
         and ast.unparse(n.value) in kept
         and not {x.id for x in ast.walk(n.slice) if isinstance(x, ast.Name)} & required
     }
+
+
+def own_instance(scope: object, name: str) -> bool:
+    """`self.x` in an `__init__`: the instance being made, whose attribute a path that does not set it has from its
+    class (read back from the instance, it is made again, half made: insights-host-inventory's Config, whose URL
+    went unknown where one `if` sets another attribute)."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) or scope.name != "__init__":
+        return False
+    return name.split(".", 1)[0] == first_parameter(scope)
