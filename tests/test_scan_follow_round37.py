@@ -1151,3 +1151,82 @@ def test_an_init_that_sets_another_attribute_under_a_test_keeps_its_url(
     url = pool.settings["url"]
     assert (url.value, url.env) == ("postgresql://insights@localhost:5432/insights", "DB_HOST")
     assert {b.value for b in pool.settings["pool_size"].branches} == {1, 3}
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "for alias, db in DATABASES.items():\n    print(alias)\n",
+        'for db in DATABASES.values():\n    db = dict(db)\n    db["CONN_MAX_AGE"] = 60\n',
+    ],
+    ids=["reads", "copies"],
+)
+def test_a_loop_that_changes_no_alias_makes_no_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loop: str) -> None:
+    # the third review's cases: a loop over DATABASES that reads it, or changes a copy
+    files = {
+        "app/__init__.py": "",
+        "app/base.py": 'INSTALLED_APPS = ["django.contrib.auth"]\nDATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "forms"}}\n',
+        "app/production.py": "from .base import *  # noqa: F403\n\n" + loop,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/base.py:2"]
+
+
+def test_a_src_layouts_top_module_is_found_before_a_packages_sibling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the third review's case: src/app/db.py `from config import URL` is src/config.py, not src/app/config.py
+    files = {
+        "src/config.py": 'URL = "postgresql://top/main"\n',
+        "src/app/__init__.py": "",
+        "src/app/config.py": 'URL = "sqlite:///ui.db"\n',
+        "src/app/db.py": "from sqlalchemy import create_engine\n\nfrom config import URL\n\nengine = create_engine(URL)\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "src/app/db.py:5").settings["url"].value == "postgresql://top/main"
+
+
+def test_a_projects_own_fixture_decorator_is_no_pytests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/registry.py": "def fixture(func):\n    return func\n",
+        "app/resources.py": """
+            from sqlalchemy import create_engine
+
+            from app.registry import fixture
+
+
+            @fixture
+            def engine():
+                return create_engine("postgresql://db/app", pool_size=15)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app/resources.py:8").aside is None
+
+
+def test_an_inherited_init_reads_the_subclasss_attribute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the third review's case: Prod(Base) with Base.__init__ setting another attribute under a test
+    files = {
+        "app.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+
+            class Base:
+                url = "postgresql://db/base"
+
+                def __init__(self):
+                    if os.environ.get("DEBUG"):
+                        self.url = "sqlite://"
+
+
+            class Prod(Base):
+                url = "postgresql://db/prod"
+
+
+            engine = create_engine(Prod().url)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app.py:18").settings["url"].value == "postgresql://db/prod"

@@ -561,3 +561,11 @@ def _plain(func: ast.expr, module: Module) -> bool:
     return isinstance(func, ast.Name) or (
         isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in module.imports
     )
+
+
+def made_class(ev: Interpreter, scope: object, frame: Frame) -> ClassRef | None:
+    """The class of the instance an `__init__` makes (a subclass's that inherits it too), from its own first
+    parameter's binding: its attributes read without making the instance again."""
+    name = first_parameter(scope) if isinstance(scope, ast.AST) else None
+    made = ev.force(ev.eval(ast.Name(name, ast.Load()), frame)) if name else None
+    return made.cls if isinstance(made, InstanceRef) else None

@@ -336,9 +336,10 @@ class Project:
             return candidates[0]
         # A name is found from a folder on sys.path, never from inside a package (tests/app/ is `tests.app`, not
         # `app`; Marzban's app/xray/config.py is no `config`), but for a script's own folder (sys.path[0]); with
-        # none from the top, the importer's own (queue-management's api/config.py, not another sub-project's)
+        # none from a folder above the importer, its own (queue-management's api/config.py, not a sibling's)
         roots = {p: _import_root(p, dotted) for p in candidates}
-        if (own := [p for p in candidates if p.parent == near.parent]) and self.import_base not in roots.values():
+        own = [p for p in candidates if p.parent == near.parent]
+        if own and not any(root in near.parents[1:] for root in roots.values()):
             return own[0]
         script = None if (near.parent / "__init__.py").is_file() else near.parent
         candidates = [

@@ -421,7 +421,7 @@ class Flow:
                 values = [was if value is _UNSET else value for value in values]
             elif _UNSET in values and "." in name:  # `settings.flag` narrowed on one side: as it is on the others
                 holder, attr = name.split(".", 1)  # (an `__init__`'s own instance: its class's, not made again)
-                holder = "__class__" if nodes.own_instance(run.scope, name) else holder
+                holder = nodes.MADE_CLASS if nodes.own_instance(run.scope, name) else holder
                 read = ast.Attribute(ast.Name(holder, ast.Load()), attr, ast.Load(), lineno=0, col_offset=0)
                 values = [
                     self._read_back(read, run, state) if value is _UNSET else value
@@ -441,6 +441,8 @@ class Flow:
     def _read_back(self, read: ast.expr, run: Run, state: State) -> Any:
         """`settings.flag` where a path did not narrow it: as it reads there (not set when nothing holds it; an
         unknown value something holds, such as a parameter nobody gives, stays that)."""
+        made = effects.made_class(self.ev, run.scope, self.frame(run, state)) if nodes.made_class_read(read) else None
+        state = {**state, nodes.MADE_CLASS: made} if made is not None else state  # (the made one's, a subclass's)
         value = self.ev.force(self.ev.eval(read, self.frame(run, state)))
         held = not isinstance(value, SV) or value.known or value.env or value.expr not in (None, "", ast.unparse(read))
         return value if held else _UNSET

@@ -26,7 +26,7 @@ from pool_doctor.scan.kinds import (
     keyword,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
-from pool_doctor.scan.statements import assigned_names, hands_names, updates_names
+from pool_doctor.scan.statements import assigned_names, hands_names, loop_changes, updates_names
 from pool_doctor.scan.values import flatten, leaf, mask
 
 DYNACONF = ".DjangoDynaconf"
@@ -367,10 +367,7 @@ def _database_path(stmt: ast.stmt) -> list[str] | None:
     if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
         inner = (_database_path(s) for s in ast.walk(stmt) if isinstance(s, ast.stmt) and s is not stmt)
         found = next((path for path in inner if path is not None), None)
-        each = (
-            isinstance(stmt, ast.For)
-            and (dotted_parts(getattr(stmt.iter, "func", stmt.iter)) or [""])[0] == "DATABASES"
-        )
+        each = isinstance(stmt, ast.For) and any(name == "DATABASES" for name, _ in loop_changes(stmt))
         return found if found is not None or not each else ["*"]  # (`for db in DATABASES.values(): db[...] = 60`)
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         return _subscript_path(stmt.targets[0], allow_root=False)

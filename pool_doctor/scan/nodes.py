@@ -502,6 +502,13 @@ def keyed_items(test: ast.expr, kept: set[str], func: FunctionNode) -> set[str]:
     }
 
 
+MADE_CLASS = "__made_class__"  # an `__init__`'s own instance's class, read without making the instance again
+
+
+def made_class_read(read: ast.expr) -> bool:
+    return isinstance(read, ast.Attribute) and isinstance(read.value, ast.Name) and read.value.id == MADE_CLASS
+
+
 def own_instance(scope: object, name: str) -> bool:
     """`self.x` in an `__init__`: the instance being made, whose attribute a path that does not set it has from its
     class (read back from the instance, it is made again, half made: insights-host-inventory's Config, whose URL

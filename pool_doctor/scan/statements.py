@@ -216,6 +216,8 @@ def loop_changes(stmt: ast.For | ast.AsyncFor | ast.While) -> Iterator[tuple[str
     target = stmt.target if isinstance(stmt, (ast.For, ast.AsyncFor)) else None
     item = target.elts[-1] if isinstance(target, ast.Tuple) and target.elts else target
     items = {item.id: mapping.id} if isinstance(item, ast.Name) and isinstance(mapping, ast.Name) else {}
+    rebound = {n.id for b in stmt.body for n in ast.walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    items = {} if any(name in rebound for name in items) else items  # (`db = dict(db)`: a copy, changed)
     for inner in (n for n in ast.walk(stmt) if isinstance(n, ast.stmt) and n is not stmt):
         if (changed := changed_name(inner)) is not None:
             yield items.get(changed, changed), inner

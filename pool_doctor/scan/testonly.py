@@ -50,7 +50,7 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
         if pool.aside or module is None or module.aside:
             continue
         function = _enclosing(module.tree, pool.line)
-        if function is not None and any(_fixture(d) for d in function.decorator_list):
+        if function is not None and any(_fixture(module, d) for d in function.decorator_list):
             fixtures.add(at)
         if pool.via:
             continue
@@ -70,11 +70,13 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
     ]
 
 
-def _fixture(decorator: ast.expr) -> bool:
-    """`@pytest.fixture`, `@pytest.fixture(scope="session")`, `@pytest_asyncio.fixture`: a test's."""
+def _fixture(module: Module, decorator: ast.expr) -> bool:
+    """`@pytest.fixture`, `@pytest.fixture(scope="session")`, `@pytest_asyncio.fixture`, or `fixture` imported
+    from either: a test's (not a project's own `fixture` decorator)."""
     named = decorator.func if isinstance(decorator, ast.Call) else decorator
     parts = dotted_parts(named) or [""]
-    return parts[-1] == "fixture" and (len(parts) == 1 or parts[0] in ("pytest", "pytest_asyncio"))
+    dotted = ".".join([module.imports.get(parts[0], parts[0]), *parts[1:]])
+    return dotted in ("pytest.fixture", "pytest_asyncio.fixture")
 
 
 def _a_script(project: Project, name: str) -> bool:
