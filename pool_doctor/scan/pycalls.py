@@ -298,7 +298,8 @@ URL_SET = {"drivername", "username", "password", "host", "port", "database"}
 
 def url_set(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
     """SQLAlchemy's `URL.set(drivername=..., host=..., ...)` (sqlalchemy/engine/url.py, 1.4+) of a URL the scan
-    holds as its text: the text with those parts replaced; a query, or a part the scan cannot read, unknown."""
+    holds as its text: the text with those parts replaced (a user and a password quoted, an IPv6 host bracketed,
+    the query kept); a part the scan cannot read, or a port that is no number, unknown."""
     given = {kw.arg: ev.force(ev.eval(kw.value, frame)) for kw in node.keywords}
     if node.args or not given.keys() <= URL_SET or not all(is_known(v) for v in given.values()):
         return unknown(frame.module, node, env=base.env)
