@@ -36,7 +36,7 @@ from pool_doctor.scan.nodes import (
     required_absent,
 )
 from pool_doctor.scan.paths import State, settings_unknown
-from pool_doctor.scan.statements import attribute_set, hands_names, named_attribute, updates_names
+from pool_doctor.scan.statements import attribute_set, hands_names, looped_item, named_attribute, updates_names
 
 FrameOf = Callable[[State], Frame]  # the frame a statement's expressions are read in, for the state before it
 
@@ -398,32 +398,20 @@ def loop_places(
 ) -> list[tuple[ast.expr, ast.Name]] | None:
     """For `for v in d.values()` (or `for k, v in d.items()`), each item's place in the dict (`d["k"]`) and
     the loop's name for it: the body's changes to that name are the dict's, they are one object."""
-    call, target = stmt.iter, stmt.target
-    if not (
-        isinstance(call, ast.Call)
-        and not call.args
-        and isinstance(call.func, ast.Attribute)
-        and isinstance(call.func.value, (ast.Name, ast.Attribute))
-    ):
+    looped = looped_item(stmt)
+    if looped is None or not isinstance(looped[1], (ast.Name, ast.Attribute)):
         return None
-    name = target if call.func.attr == "values" else None
-    if call.func.attr == "items" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
-        name = target.elts[1]
-    mapping = ev.force(ev.eval(call.func.value, frame))
-    if not isinstance(name, ast.Name) or not isinstance(mapping, DictV) or mapping.opaque:
+    name, place = looped
+    mapping = ev.force(ev.eval(place, frame))
+    if not isinstance(mapping, DictV) or mapping.opaque:
         return None
-    rebound = any(
-        isinstance(n, ast.Name) and n.id == name.id and isinstance(n.ctx, ast.Store)
-        for b in stmt.body
-        for n in ast.walk(b)
-    )
-    place, here = call.func.value, stmt.target
+    here = stmt.target
     replaced = any(  # `d[k] = V.model_validate(v)`: the body puts a new item in the dict itself
         isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and ast.dump(n.value) == ast.dump(place)
         for b in stmt.body
         for n in ast.walk(b)
     )
-    if len(mapping.items) != count or rebound or replaced:  # `v = dict(v)` in the body: a copy, not the dict's item
+    if len(mapping.items) != count or replaced:
         return None
     item = [ast.Subscript(place, ast.copy_location(ast.Constant(key), here), ast.Store()) for key in mapping.items]
     return [(ast.copy_location(subscript, here), name) for subscript in item]

@@ -207,17 +207,28 @@ def is_main_test(test: ast.expr) -> bool:
     )
 
 
+def looped_item(stmt: ast.For | ast.AsyncFor | ast.While) -> tuple[ast.Name, ast.expr] | None:
+    """`for v in d.values()` (or `for k, v in d.items()`) whose body never binds `v` again: the loop's name for
+    each item and the dict (`v = dict(v)` in the body makes a copy, no part of `d`)."""
+    call = stmt.iter if isinstance(stmt, (ast.For, ast.AsyncFor)) else None
+    if not (isinstance(call, ast.Call) and not call.args and isinstance(call.func, ast.Attribute)):
+        return None
+    target = stmt.target if isinstance(stmt, (ast.For, ast.AsyncFor)) else None
+    name = target if call.func.attr == "values" else None
+    if call.func.attr == "items" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+        name = target.elts[1]
+    if not isinstance(name, ast.Name):
+        return None
+    stores = (n for b in stmt.body for n in ast.walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return None if any(n.id == name.id for n in stores) else (name, call.func.value)
+
+
 def loop_changes(stmt: ast.For | ast.AsyncFor | ast.While) -> Iterator[tuple[str, ast.stmt]]:
     """The names a loop at a module's top changes in place, each with the statement that does: the loop's item
     of `for item in d.values()` (`for key, item in d.items()`) is `d`'s (open-forms' `for db_config in
     DATABASES.values(): db_config["CONN_MAX_AGE"] = 60` changes DATABASES)."""
-    call = stmt.iter if isinstance(stmt, (ast.For, ast.AsyncFor)) else None
-    mapping = call.func.value if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) else None
-    target = stmt.target if isinstance(stmt, (ast.For, ast.AsyncFor)) else None
-    item = target.elts[-1] if isinstance(target, ast.Tuple) and target.elts else target
-    items = {item.id: mapping.id} if isinstance(item, ast.Name) and isinstance(mapping, ast.Name) else {}
-    rebound = {n.id for b in stmt.body for n in ast.walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    items = {} if any(name in rebound for name in items) else items  # (`db = dict(db)`: a copy, changed)
+    looped = looped_item(stmt)
+    items = {looped[0].id: looped[1].id} if looped is not None and isinstance(looped[1], ast.Name) else {}
     for inner in (n for n in ast.walk(stmt) if isinstance(n, ast.stmt) and n is not stmt):
         if (changed := changed_name(inner)) is not None:
             yield items.get(changed, changed), inner
