@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from weakref import WeakKeyDictionary
 
 from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import CallSite, Module, Project
@@ -19,12 +20,21 @@ EVENT_LOOPS = {"asyncio", "trio", "anyio", "uvloop", "curio"}  # `asyncio.run(ma
 SERVERS = {"run", "run_app", "serve", "serve_forever", "run_server", "run_simple"}  # app.run(), uvicorn.run(...)
 
 
+_SCRIPTS: WeakKeyDictionary[Project, str] = WeakKeyDictionary()  # each scan's SCRIPT_FILES, read once
+
+
+def scripts(project: Project) -> str:
+    """The project's SCRIPT_FILES, as one text (read once per scan)."""
+    if project not in _SCRIPTS:
+        _SCRIPTS[project] = "\n".join(read_text(project.base / name) or "" for name in SCRIPT_FILES)
+    return _SCRIPTS[project]
+
+
 def own_process(project: Project, module: Module) -> bool:
     found = project.programs.get(module.path)
     if found is None:
         named = re.compile(rf"(?<![\w.]){re.escape(module.import_name or module.name)}:")
-        scripts = (read_text(project.base / name) or "" for name in SCRIPT_FILES)
-        found = not module.path.suffix or _runs_as_main(module.tree) or any(named.search(text) for text in scripts)
+        found = not module.path.suffix or _runs_as_main(module.tree) or named.search(scripts(project)) is not None
         project.programs[module.path] = found
     return found
 

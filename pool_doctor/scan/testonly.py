@@ -20,11 +20,10 @@ from pathlib import Path
 
 from pool_doctor.errors import PoolDoctorError
 from pool_doctor.files import read_bytes
-from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import FunctionNode, Module, Project, dotted_parts, read_source
 from pool_doctor.scan.model import ScannedPool
 from pool_doctor.scan.pools import PoolFinder
-from pool_doctor.scan.programs import SCRIPT_FILES, own_process
+from pool_doctor.scan.programs import own_process, scripts
 
 # what a module imports only to make test data or run tests (factory_boy, Faker, pytest, mocks)
 TEST_LIBRARIES = {"factory", "faker", "pytest", "mock", "unittest", "hypothesis", "model_bakery", "mixer", "responses"}
@@ -81,7 +80,7 @@ def _fixture(module: Module, decorator: ast.expr) -> bool:
 
 def _a_script(project: Project, name: str) -> bool:
     """Whether a console script names the function (`app.db:make_engine` in pyproject.toml or setup.cfg)."""
-    return any(f":{name}" in (read_text(project.base / file) or "") for file in SCRIPT_FILES)
+    return f":{name}" in scripts(project)
 
 
 def _enclosing(tree: ast.Module, line: int) -> FunctionNode | None:
