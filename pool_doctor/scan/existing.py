@@ -28,9 +28,8 @@ def exists(ev: Interpreter, base: Path, test: Callable[[Path], bool], node: ast.
     parts = positional(ev, node, frame) or []
     text = path_text(parts[0]) if len(parts) == 1 and not getattr(parts[0], "cwd", False) else None
     path = Path(os.path.normpath(text)) if text is not None and os.path.isabs(text) else None
-    hidden = (
-        path is not None and path.is_relative_to(base) and any(p.startswith(".") for p in path.relative_to(base).parts)
-    )
-    if path is None or not path.is_relative_to(base) or getattr(parts[0], "env", None) or hidden:
-        return unknown(frame.module, node)  # (`.git`, `.venv`: a checkout's, not a deployment's)
+    below = path.relative_to(base).parts if path is not None and path.is_relative_to(base) else None
+    untold = below is None or any(part.startswith(".") for part in below)  # (outside, or a checkout's `.git`)
+    if path is None or untold or getattr(parts[0], "env", None):
+        return unknown(frame.module, node)
     return SV(test(path), frame.module.where(node), source=frame.module.segment(node))
