@@ -207,3 +207,87 @@ def test_a_comment_stays_on_its_own_line_when_items_are_added(tmp_path: Path, tr
     # the code's own style: a trailing comma where it had one
     assert "    pool_pre_ping=True," in lines and f"    pool_recycle=240{trailing_comma}" in lines, result
     assert f'        "command_timeout": 30{trailing_comma}' in lines, result
+
+
+def _planned(tmp_path: Path, files: dict[str, str], changes: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Each file after the edits for every pool the scan finds, and the notes of what no edit could do."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    out, notes = dict(files), []
+    by_file: dict[str, list[Edit]] = {}
+    for pool in scan_path(tmp_path).pools:
+        planned = plan(pool, stack_judging(pool), changes)
+        notes += planned.notes
+        for edit in planned.edits:
+            by_file.setdefault(edit.file, []).append(edit)
+    for path, edits in by_file.items():
+        name = Path(path).relative_to(tmp_path).as_posix()
+        applied = apply(files[name], edits, name)
+        out[name] = applied.source
+        notes += applied.missed
+        ast.parse(out[name])
+    return out, notes
+
+
+WRAPPED = """\
+from sqlalchemy import create_engine
+
+
+def make_engine(url):
+    return create_engine(url, pool_size=5)
+
+
+engine = make_engine("postgresql://app@db/app")
+"""
+
+
+def test_a_key_a_wrapper_does_not_pass_on_is_added_to_its_engine_call_not_to_the_wrapper(tmp_path: Path) -> None:
+    """`make_engine(url, pool_pre_ping=True)` would fail: make_engine takes no such argument."""
+    out, notes = _planned(tmp_path, {"app/db.py": WRAPPED}, {"pool_pre_ping": True})
+    assert out["app/db.py"] == WRAPPED.replace("pool_size=5)", "pool_size=5, pool_pre_ping=True)")
+    assert notes == []
+
+
+def test_a_wrappers_engine_call_that_takes_kwargs_is_left_with_a_note(tmp_path: Path) -> None:
+    """The caller's `**kwargs` may already carry the key: adding it there could fail with 'multiple values'."""
+    source = WRAPPED.replace("def make_engine(url):", "def make_engine(url, **kwargs):").replace(
+        "pool_size=5)", "pool_size=5, **kwargs)"
+    )
+    out, notes = _planned(tmp_path, {"app/db.py": source}, {"pool_pre_ping": True})
+    assert out["app/db.py"] == source
+    (note,) = notes
+    assert "app/db.py:5" in note and "pool_pre_ping = True" in note
+
+
+FLASK_APP = """\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+    app.config["SQLALCHEMY_BINDS"] = {
+        "reports": {
+            "url": "postgresql://app@db/reports",
+            "pool_size": 3,
+        },
+    }
+    db.init_app(app)
+    return app
+"""
+
+
+def test_flask_sqlalchemy_engines_gain_keys_only_in_an_engines_own_dict(tmp_path: Path) -> None:
+    """`db.init_app(app, pool_pre_ping=True)` would fail (init_app takes the app alone): the default engine's key
+    is a note naming SQLALCHEMY_ENGINE_OPTIONS; a bind given as a dict of create_engine's arguments gains it."""
+    out, notes = _planned(tmp_path, {"app/__init__.py": FLASK_APP}, {"pool_pre_ping": True})
+    assert out["app/__init__.py"] == FLASK_APP.replace(
+        '"pool_size": 3,\n', '"pool_size": 3,\n            "pool_pre_ping": True,\n'
+    )
+    (note,) = notes
+    assert note.startswith("app/__init__.py:16:") or "__init__.py:16" in note
+    assert "SQLALCHEMY_ENGINE_OPTIONS" in note and "pool_pre_ping" in note

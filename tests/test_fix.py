@@ -189,6 +189,24 @@ def test_psycopg_pool_behind_the_roles_idle_timeout(server: LocalPostgres, tmp_p
     assert pool_doctor("check", url, app).code == 0
 
 
+def test_sqlalchemy_engine_a_project_factory_makes(server: LocalPostgres, tmp_path: Path) -> None:
+    """The pool is at the factory's caller; `make_engine(url, pool_pre_ping=True)` would fail with a TypeError:
+    the keys go into the create_engine call inside the factory."""
+    url = server.url("app", PASSWORD, "appdb", driver="psycopg")
+    code = (
+        f"import time\nfrom app.db import request\nassert request() == 1\ntime.sleep({IDLE})\nassert request() == 1\n"
+    )
+    app = copy("wrapped", tmp_path)
+    failed = run_app(app, code, {"DATABASE_URL": url})
+    assert failed.returncode != 0 and "OperationalError" in failed.stderr
+    app, _ = applied(app, url)
+    calls = keywords((app / "app/db.py").read_text())
+    assert calls["make_engine"] == set() and {"pool_size", "pool_pre_ping"} <= calls["create_engine"]
+    ran = run_app(app, code, {"DATABASE_URL": url})
+    assert ran.returncode == 0, ran.stderr
+    assert pool_doctor("check", url, app).code == 0
+
+
 def test_django_settings_behind_the_roles_idle_timeout(server: LocalPostgres, tmp_path: Path) -> None:
     url = server.url("app", PASSWORD, "appdb", driver="psycopg")
     code = (

@@ -99,8 +99,8 @@ def _snippet(found: AppEdit, planned: PoolPlan) -> str:
     start, end = _moved(old, new, pool.line, max(pool.end_line, pool.line))
     lines = [textwrap.dedent("".join(new.splitlines(keepends=True)[start - 1 : end])).rstrip("\n")]
     for edit in planned.edits:
-        if edit.kind == "add" or (edit.file == pool.file and pool.line <= edit.line <= pool.end_line):
-            continue
+        if edit.file == pool.file and pool.line <= edit.line <= pool.end_line:
+            continue  # (an add in a wrapper's engine call is shown as an edit elsewhere)
         file_old, file_new = found.files[edit.file]
         line = _moved(file_old, file_new, edit.line, edit.line)[0]
         lines += ["", f"# {edit.file}:{line}", file_new.splitlines()[line - 1].strip()]

@@ -29,6 +29,14 @@ class Edit:
     old: Any = None  # "replace": the value the literal holds now
     end_line: int = 0  # "add": the pool's last line
     env: str | None = None  # "replace": the environment variable that overrides this default
+    # "add": what takes the key at `line`. None: the pool's call or dict (or a dict under it that holds the key's
+    # parent); DICT: only a dict literal spanning line..end_line (a framework's entry of an engine's arguments); a
+    # name: the call of that name starting at `line` (the engine call in a project wrapper), when it takes no `**`
+    into: str | None = None
+    elsewhere: str | None = None  # "add": where the key is set when nothing here takes it, for the note
+
+
+DICT = "{}"
 
 
 @dataclass
@@ -56,7 +64,7 @@ def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any]) -> PoolPla
         if current is not None and _same(current, value):
             continue
         if current is None:
-            added = _added(pool, key, value, found)
+            added = _added(pool, stack, key, value, found)
             if added is not None:
                 found.edits.append(added)
         elif not current.known:
@@ -83,14 +91,23 @@ def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any]) -> PoolPla
     return found
 
 
-def _added(pool: ScannedPool, key: str, value: Any, found: PoolPlan) -> Edit | None:
+def _added(pool: ScannedPool, stack: Stack, key: str, value: Any, found: PoolPlan) -> Edit | None:
     if pool.unresolved and "." not in key:
         # A keyword the app's `**x` may already pass: adding it would fail with "multiple values for keyword".
         found.notes.append(
             f"{pool.where}: could not read {', '.join(pool.unresolved)}: set {key}={_shown(value)} where it is built"
         )
         return None
-    return Edit(pool.file, pool.line, "add", tuple(key.split(".")), value, end_line=max(pool.end_line, pool.line))
+    keys = tuple(key.split("."))
+    if pool.via:  # made in a project wrapper: its call takes the key (the wrapper's own call may not: TypeError)
+        file, _, line = pool.via[-1].rpartition(":")
+        callee = pool.call.rsplit(".", 1)[-1]
+        return Edit(file, int(line), "add", keys, value, end_line=int(line), into=callee)
+    framework = stack.added_where(pool.stack)  # (`db.init_app(app)` takes the app alone)
+    end_line = max(pool.end_line, pool.line)
+    if framework is not None:
+        return Edit(pool.file, pool.line, "add", keys, value, end_line=end_line, into=DICT, elsewhere=framework)
+    return Edit(pool.file, pool.line, "add", keys, value, end_line=end_line)
 
 
 def _table(config_key: str) -> tuple[str, str]:

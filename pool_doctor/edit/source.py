@@ -15,7 +15,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from pool_doctor.connection.values import PythonCode
-from pool_doctor.edit.plan import Edit
+from pool_doctor.edit.plan import DICT, Edit
 from pool_doctor.errors import UsageError
 from pool_doctor.stacks._code import code_literal
 
@@ -59,7 +59,7 @@ def apply(source: str, edits: Sequence[Edit], display: str) -> Applied:
                 pools.add(top)
                 _merge(added, (node, keys[0]), keys[1:], edit.new)
         if not done:
-            missed.append(f"{display}:{edit.line}: found no place to set {'.'.join(edit.keys)} = {_shown(edit.new)}")
+            missed.append(_missed(display, edit))
     for (node, key), value in added.items():
         operations.setdefault(node, []).append(_adding(key, cst.parse_expression(code_literal(value, quote)), quote))
     lines = source.splitlines()
@@ -151,15 +151,33 @@ def _replace(finder: _Finder, edit: Edit, operations: dict[cst.CSTNode, list[Ope
     return True
 
 
+def _missed(display: str, edit: Edit) -> str:
+    setting = f"{'.'.join(edit.keys)} = {_shown(edit.new)}"
+    if edit.into not in (None, DICT):  # a wrapper's engine call with `**` arguments, or not found by its name
+        return f"{display}:{edit.line}: set {setting} where the arguments of {edit.into}() here are built"
+    elsewhere = f" (set it in {edit.elsewhere})" if edit.elsewhere else ""
+    return f"{display}:{edit.line}: found no place to set {setting}{elsewhere}"
+
+
 def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, list[str]] | None:
     """Where a key is added: the pool's call (or dict), or the dict literal under it that already holds the
-    key's parent (connect_args={"server_settings": {...}}), with the keys still to create there."""
+    key's parent (connect_args={"server_settings": {...}}), with the keys still to create there. An edit `into`
+    a dict takes only a dict literal spanning its lines; `into` a name, only the outermost call of that name
+    starting at its line, with no `**` argument (what it unpacks may hold the key already)."""
     spans = [
         (start, end, node) for start, end, node in finder.containers if start >= edit.line and end <= edit.end_line
     ]
+    if edit.into not in (None, DICT):  # (the engine call in a wrapper)
+        spans = [(s, e, n) for s, e, n in finder.containers if s == edit.line and _callee(n) == edit.into]
     if not spans:
         return None
-    top: cst.CSTNode = min(spans, key=lambda span: (span[0], -span[1]))[2]
+    first = min(spans, key=lambda span: (span[0], -span[1]))
+    top: cst.CSTNode = first[2]
+    if edit.into == DICT and not (isinstance(top, cst.Dict) and first[:2] == (edit.line, edit.end_line)):
+        return None
+    called = edit.into not in (None, DICT)
+    if called and isinstance(top, cst.Call) and any(arg.star == "**" for arg in top.args):
+        return None
     node, keys = top, list(edit.keys)
     while len(keys) > 1:
         inner = _value_of(node, keys[0])
@@ -169,6 +187,14 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, l
     if len(keys) > 1 and _value_of(node, keys[0]) is not None:
         return None  # the parent is given, but not as a literal: a name or call this edit cannot reach into
     return top, node, keys
+
+
+def _callee(node: cst.CSTNode) -> str | None:
+    """The name a call calls (`create_engine` of `sqlalchemy.create_engine(...)`)."""
+    if not isinstance(node, cst.Call):
+        return None
+    func = node.func
+    return func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
 
 
 def _merge(

@@ -347,6 +347,13 @@ class Stack:
         pool_class) left out."""
         return dict(values)
 
+    def added_where(self, scanned_as: str) -> str | None:
+        """Where a key the app's code does not give yet is set, when the pool's place is a framework's (the call
+        that binds an extension to an app, a config class) rather than a call that takes the pool's arguments:
+        said in a note; only an entry of the framework's written as a dict of them gains it there. None: the
+        pool's own call (or dict) takes it."""
+        return None
+
     def judged_as(self, scanned_as: str) -> str | None:
         """How the scanned call is judged, when it is not this stack's own pool (psycopg2's pools)."""
         return None

@@ -289,6 +289,11 @@ class SQLAlchemyStack(Stack):
             return "maxconn" if name == "pool_size" else None
         return super().code_key(scanned_as, table, name)
 
+    def added_where(self, scanned_as: str) -> str | None:
+        if scanned_as == "flask_sqlalchemy":  # (extension.py: `init_app(self, app)`; a bind may be a dict of them)
+            return "the app's SQLALCHEMY_ENGINE_OPTIONS, or SQLAlchemy(engine_options=...) for every engine"
+        return None
+
     def code_form(self, key: str, value: Any, call: str) -> Any:
         return PythonCode(str(value), str(value)) if key == "poolclass" and isinstance(value, str) else value
 
