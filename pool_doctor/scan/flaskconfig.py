@@ -38,6 +38,8 @@ APPS = ("flask.Flask", "flask.app.Flask", "quart.Quart", "apiflask.APIFlask")  #
 SANIC = "sanic.Sanic"
 SANICS = (SANIC, "sanic.app.Sanic")
 _MOST = 20  # the modules, and the classes, a template may name: past it, too loose to read as one of them
+STAR_DEPTH = 3  # star imports of star imports followed for a config module's names
+
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file", "from_mapping", "update_config"}  # (Sanic: last)
 
 
@@ -160,12 +162,23 @@ def _object_keys(ev: Interpreter, given: Any, frame: Frame) -> dict[str, Any] | 
     if isinstance(given, SV) and given.known and isinstance(given.value, str):
         given = named_object(ev, given.value, frame.module)
     if isinstance(given, ModuleRef):
-        names = [name for name in given.module.assigns if name.isupper()]
+        names = _module_names(ev, given.module)
     elif isinstance(given, (ClassRef, InstanceRef)):
         names = _class_names(ev, given.cls if isinstance(given, InstanceRef) else given)
     else:
         return None
     return {name: ev.attribute(given, name, None, frame) for name in names}
+
+
+def _module_names(ev: Interpreter, module: Module, depth: int = 0) -> list[str]:
+    """The upper-case names a config module has: its assignments', what it imports by name, and what its star
+    imports of project modules bind (a config package's `from config.environment import *`: webcompat's)."""
+    names = [*module.assigns, *module.imports]
+    for star in module.star_imports if depth < STAR_DEPTH else ():
+        source = ev.project.module_by_name(star, near=module.path)
+        if source is not None and source is not module:
+            names += _module_names(ev, source, depth + 1)
+    return [name for name in dict.fromkeys(names) if name.isupper()]
 
 
 def named_object(ev: Interpreter, dotted: str, near: Module) -> Any:

@@ -113,6 +113,12 @@ LIBRARY_CONSTANTS = {
     "django.db.DEFAULT_DB_ALIAS": "default",
     "django.db.utils.DEFAULT_DB_ALIAS": "default",
     "dj_database_url.DEFAULT_ENV": "DATABASE_URL",
+    # the standard library's path constants, as posixpath has them (the scan reads paths as POSIX ones)
+    **{
+        f"{where}.{name}": value
+        for where in ("os", "os.path", "posixpath")
+        for name, value in (("pardir", ".."), ("curdir", "."), ("sep", "/"))
+    },
 }
 
 
