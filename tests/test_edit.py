@@ -291,3 +291,23 @@ def test_flask_sqlalchemy_engines_gain_keys_only_in_an_engines_own_dict(tmp_path
     (note,) = notes
     assert note.startswith("app/__init__.py:16:") or "__init__.py:16" in note
     assert "SQLALCHEMY_ENGINE_OPTIONS" in note and "pool_pre_ping" in note
+
+
+def test_flask_sqlalchemy_lite_entries_gain_keys_in_their_own_dict(tmp_path: Path) -> None:
+    config = (
+        "import os\n\n\nclass Config:\n    SQLALCHEMY_ENGINES = {\n"
+        '        "default": os.getenv("DATABASE_URL", "postgresql+psycopg://app@db/app"),\n'
+        '        "reports": {"url": "postgresql+psycopg://app@db/reports"},\n    }\n'
+    )
+    files = {
+        "app/config.py": config,
+        "app/__init__.py": "from flask import Flask\nfrom flask_sqlalchemy_lite import SQLAlchemy\n\n"
+        "from app.config import Config\n\ndb = SQLAlchemy()\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+        "    app.config.from_object(Config)\n    db.init_app(app)\n    return app\n",
+    }
+    out, notes = _planned(tmp_path, files, {"pool_pre_ping": True})
+    assert out["app/config.py"] == config.replace(
+        '"postgresql+psycopg://app@db/reports"}', '"postgresql+psycopg://app@db/reports", "pool_pre_ping": True}'
+    )
+    (note,) = notes  # not os.getenv(..., pool_pre_ping=True)
+    assert note.startswith("app/config.py:6: found no place to set pool_pre_ping = True") and '"url"' in note

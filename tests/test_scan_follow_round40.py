@@ -62,3 +62,57 @@ def test_the_standard_librarys_path_constants(
     }
     url = at(scan(tmp_path, files, monkeypatch), "pkg/db.py:6").settings["url"]
     assert url.known and url.value == f"sqlite:///{tmp_path.resolve()}{folder}/app.db", url
+
+
+def test_flask_sqlalchemy_lite_makes_one_engine_per_entry_over_the_extensions_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # funding-service: flask_sqlalchemy_lite 0.2.1 (_make.py `_make_engines`) makes each SQLALCHEMY_ENGINES and
+    # SQLALCHEMY_ASYNC_ENGINES entry (a URL, or a dict of engine_from_config's options with "url") an engine, over
+    # the extension's engine_options
+    files = {
+        "app/extensions.py": """
+            from flask_sqlalchemy_lite import SQLAlchemy
+
+            db = SQLAlchemy(engine_options={"echo": False, "connect_args": {"prepare_threshold": None}})
+        """,
+        "app/config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_ENGINES = {
+                    "default": os.getenv("DATABASE_URL", "postgresql+psycopg://app@localhost/funding"),
+                    "reports": {
+                        "url": "postgresql+psycopg://app@localhost/reports",
+                        "pool_pre_ping": True,
+                    },
+                }
+                SQLALCHEMY_ASYNC_ENGINES = {"default": "postgresql+asyncpg://app@localhost/funding"}
+        """,
+        "app/__init__.py": """
+            from flask import Flask
+
+            from app.config import Config
+            from app.extensions import db
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(Config)
+                db.init_app(app)
+                return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert {(p.where, p.call) for p in report.pools} == {
+        ("app/config.py:6", "SQLALCHEMY_ENGINES['default']"),
+        ("app/config.py:7", "SQLALCHEMY_ENGINES['reports']"),
+        ("app/config.py:12", "SQLALCHEMY_ASYNC_ENGINES['default']"),
+    }
+    default = at(report, "app/config.py:6").settings
+    assert (default["url"].value, default["url"].env) == ("postgresql+psycopg://app@localhost/funding", "DATABASE_URL")
+    assert default["connect_args.prepare_threshold"].value is None and default["connect_args.prepare_threshold"].known
+    reports = at(report, "app/config.py:7")
+    assert (reports.end_line, reports.settings["pool_pre_ping"].value) == (10, True)
+    assert at(report, "app/config.py:12").settings["url"].value == "postgresql+asyncpg://app@localhost/funding"

@@ -103,7 +103,7 @@ def _added(pool: ScannedPool, stack: Stack, key: str, value: Any, found: PoolPla
         file, _, line = pool.via[-1].rpartition(":")
         callee = pool.call.rsplit(".", 1)[-1]
         return Edit(file, int(line), "add", keys, value, end_line=int(line), into=callee)
-    framework = stack.added_where(pool.stack)  # (`db.init_app(app)` takes the app alone)
+    framework = stack.added_where(pool.stack, pool.call)  # (`db.init_app(app)` takes the app alone)
     end_line = max(pool.end_line, pool.line)
     if framework is not None:
         return Edit(pool.file, pool.line, "add", keys, value, end_line=end_line, into=DICT, elsewhere=framework)

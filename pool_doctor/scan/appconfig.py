@@ -42,7 +42,11 @@ LEGACY_KEYS = {
 OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
 BINDS: Final = "SQLALCHEMY_BINDS"
 URI: Final = "SQLALCHEMY_DATABASE_URI"
-POOL_KEYS = {URI, OPTIONS, BINDS, *LEGACY_KEYS}  # the keys Flask-SQLAlchemy makes engines from
+# Flask-SQLAlchemy-Lite 0.2's (_make.py `_make_engines`): each entry a URL or a dict of engine_from_config's options
+ENGINES: Final = "SQLALCHEMY_ENGINES"
+ASYNC_ENGINES: Final = "SQLALCHEMY_ASYNC_ENGINES"
+LITE_KEYS = (ENGINES, ASYNC_ENGINES)
+POOL_KEYS = {URI, OPTIONS, BINDS, *LEGACY_KEYS, *LITE_KEYS}  # the keys Flask-SQLAlchemy (and -Lite) makes engines from
 ENGINE_NAMES = {*POOL_KEYS, "SQLALCHEMY_ECHO"}  # (and its 2.x echo)
 LOADERS = {"from_object", "from_pyfile", "from_envvar", "from_file"}  # flask.Config's: each loads a source
 WRITERS = ("update", "from_mapping", "setdefault")

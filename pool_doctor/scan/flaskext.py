@@ -22,6 +22,7 @@ from pool_doctor.scan import fieldtext
 from pool_doctor.scan.appconfig import (
     BINDS,
     LEGACY_KEYS,
+    LITE_KEYS,
     OPTIONS,
     POOL_KEYS,
     URI,
@@ -53,7 +54,9 @@ from pool_doctor.scan.values import flatten, leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 EXTENSIONS = frozenset({"SQLAlchemy", "SQLA"})  # Flask-SQLAlchemy's class, Flask-AppBuilder's subclass of it
-EXTENSION_LIBRARIES = frozenset({"flask_sqlalchemy", "flask_appbuilder", "flask"})  # (flask.ext.sqlalchemy)
+EXTENSION_LIBRARIES = frozenset(
+    {"flask_sqlalchemy", "flask_sqlalchemy_lite", "flask_appbuilder", "flask"}
+)  # (flask.ext.sqlalchemy)
 # A file that may make or bind the extension: the scan reads it whatever else it names
 EXTENSION_HINT = re.compile(rb"\b(?:SQLAlchemy|SQLA)\s*[(\)]|\.init_app\s*\(")
 
@@ -511,7 +514,12 @@ def engines(
     each placed at its entry."""
     binds = ev.force(keys[BINDS]) if BINDS in keys else None
     made: list[Engine] = []
-    if not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
+    lite = [name for name in LITE_KEYS if name in keys]
+    for name in lite:  # Flask-SQLAlchemy-Lite's: an engine per entry, over the extension's options alone
+        made.extend(bind_engines(ev, defaults, ev.force(keys[name]), place, unresolved, name))
+    if lite and URI not in keys:
+        pass
+    elif not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
         own = list(unresolved)
         default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
         made.append((place, call, engine_settings(ev, defaults, default_keys, own), own, None))
@@ -531,7 +539,7 @@ def engines(
 
 
 def bind_engines(
-    ev: Evaluator, defaults: Any, binds: Any, at: tuple[str, int, int], unresolved: list[str]
+    ev: Evaluator, defaults: Any, binds: Any, at: tuple[str, int, int], unresolved: list[str], key: str = BINDS
 ) -> list[Engine]:
     """One engine per SQLALCHEMY_BINDS entry, placed at its entry, with the app's engine options under its own;
     binds set only under a test (a reader replica's variable: `if READER_URI: SQLALCHEMY_BINDS = {...}`) each
@@ -551,7 +559,7 @@ def bind_engines(
                 given["url"] = given.pop("")
             settings.update(given)
             where = place(ev.force(value)) or at
-            engines.append((where, f"{BINDS}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own, when))
+            engines.append((where, f"{key}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own, when))
     return engines
 
 

@@ -347,7 +347,7 @@ class Stack:
         pool_class) left out."""
         return dict(values)
 
-    def added_where(self, scanned_as: str) -> str | None:
+    def added_where(self, scanned_as: str, call: str) -> str | None:
         """Where a key the app's code does not give yet is set, when the pool's place is a framework's (the call
         that binds an extension to an app, a config class) rather than a call that takes the pool's arguments:
         said in a note; only an entry of the framework's written as a dict of them gains it there. None: the

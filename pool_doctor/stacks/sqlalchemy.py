@@ -221,6 +221,7 @@ class SQLAlchemyStack(Stack):
         "sqlmodel": ("sqlalchemy", frozenset({"create_engine", "create_async_engine"})),
         PSYCOPG2: (PSYCOPG2, frozenset({"SimpleConnectionPool", "ThreadedConnectionPool", "PersistentConnectionPool"})),
         "flask_sqlalchemy": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),
+        "flask_sqlalchemy_lite": ("flask_sqlalchemy", frozenset({"SQLAlchemy"})),  # (its engines: engine_from_config)
     }
 
     code_url_calls = frozenset(
@@ -289,10 +290,13 @@ class SQLAlchemyStack(Stack):
             return "maxconn" if name == "pool_size" else None
         return super().code_key(scanned_as, table, name)
 
-    def added_where(self, scanned_as: str) -> str | None:
-        if scanned_as == "flask_sqlalchemy":  # (extension.py: `init_app(self, app)`; a bind may be a dict of them)
-            return "the app's SQLALCHEMY_ENGINE_OPTIONS, or SQLAlchemy(engine_options=...) for every engine"
-        return None
+    def added_where(self, scanned_as: str, call: str) -> str | None:
+        if scanned_as != "flask_sqlalchemy":
+            return None
+        if call.startswith("SQLALCHEMY_") and "ENGINES[" in call:  # Flask-SQLAlchemy-Lite's entry, a URL
+            return 'the entry, written as a dict with its "url", or SQLAlchemy(engine_options=...) for every engine'
+        # (extension.py: `init_app(self, app)`; a bind may be a dict of create_engine's arguments)
+        return "the app's SQLALCHEMY_ENGINE_OPTIONS, or SQLAlchemy(engine_options=...) for every engine"
 
     def code_form(self, key: str, value: Any, call: str) -> Any:
         return PythonCode(str(value), str(value)) if key == "poolclass" and isinstance(value, str) else value
