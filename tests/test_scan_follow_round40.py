@@ -116,3 +116,87 @@ def test_flask_sqlalchemy_lite_makes_one_engine_per_entry_over_the_extensions_op
     reports = at(report, "app/config.py:7")
     assert (reports.end_line, reports.settings["pool_pre_ping"].value) == (10, True)
     assert at(report, "app/config.py:12").settings["url"].value == "postgresql+asyncpg://app@localhost/funding"
+
+
+def test_a_tests_app_made_by_the_apps_factory_leaves_the_factorys_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ECS-Discord-Bot: a session fixture calls create_app() and changes the config it made; the factory (which
+    # binds the extension through a helper) is still the app's engine
+    files = {
+        "web_config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL")
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800}
+        """,
+        "app/core.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+        "app/setup.py": """
+            def init_database(app, db):
+                db.init_app(app)
+        """,
+        "app/__init__.py": """
+            from flask import Flask
+
+            from app.core import db
+            from app.setup import init_database
+
+
+            def create_app(config_object="web_config.Config"):
+                app = Flask(__name__)
+                app.config.from_object(config_object)
+                init_database(app, db)
+                return app
+        """,
+        "tests/conftest.py": """
+            import pytest
+
+            from app import create_app
+
+
+            @pytest.fixture
+            def app():
+                app = create_app("web_config.Config")
+                app.config.update({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+                yield app
+        """,
+        "wsgi.py": "from app import create_app\n\napplication = create_app()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "app/__init__.py:9")
+    assert (pool.settings["pool_recycle"].value, pool.settings["url"].env) == (1800, "DATABASE_URL")
+
+
+PASS_THROUGH = """
+import time
+
+from sqlalchemy import create_engine
+
+
+def create_engine_with_retry(*args, **kwargs):
+    \"\"\"create_engine_with_retry: create_engine, tried three times.\"\"\"
+    for attempt in range(3):
+        try:
+            return create_engine(*args, **kwargs)
+        except Exception:
+            time.sleep(1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("elsewhere", "pools"),
+    [
+        ({}, []),  # named by nothing but its own docstring: no pool of its own
+        ({"app/registry.py": "from app import pool\n\nMAKERS = {'retry': pool.create_engine_with_retry}\n"}, [10]),
+        ({"app/__init__.py": "__all__ = ['create_engine_with_retry']\n"}, [10]),
+    ],
+)
+def test_a_pass_through_wrapper_nothing_names_makes_no_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, elsewhere: dict[str, str], pools: list[int]
+) -> None:
+    # ECS-Discord-Bot's create_engine_with_retry(*args, **kwargs): nothing calls it
+    files = {"app/__init__.py": "", "app/pool.py": PASS_THROUGH, **elsewhere}
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.line for p in report.pools if p.file == "app/pool.py"] == pools

@@ -9,7 +9,10 @@ Only where nothing else names them: a factory's name anywhere in the app's other
 `Depends(get_engine)`, an import, a string naming it) or in the files a deployment starts it from (a Procfile's
 `gunicorn "app:create_app()"`, a Dockerfile, an ini), a second time in its own file, as a console script or a
 PasteDeploy app, or as a name Flask runs (`create_app`) keeps its pool the app's; so does the module's name in
-any such file, or a module that runs as a program."""
+any such file, or a module that runs as a program.
+
+A wrapper whose pool call takes nothing but its own `*args` and `**kwargs` (ECS-Discord-Bot's
+`create_engine_with_retry`) and that no file names (its docstrings aside) makes no pool: its callers would."""
 
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
     dropped: dict[int, tuple[Path, str]] = {}  # a factory's pool, by its index: the factory's name
     moved: dict[int, tuple[Path, str]] = {}  # a test-data module's pool: the module's name
     fixtures: set[int] = set()  # pools a pytest fixture makes (a test plugin's package outside tests/)
+    unnamed: dict[int, tuple[Path, str]] = {}  # a pass-through wrapper's own pool: its name
     for at, pool in enumerate(pools):
         module = by_display.get(pool.file)
         if pool.aside or module is None or module.aside:
@@ -53,6 +57,10 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
             fixtures.add(at)
         if pool.via:
             continue
+        if function is not None and not function.decorator_list and _passes_through(function, pool.line):
+            unnamed[at] = (module.path, function.name)
+            names[unnamed[at]] = (module, 1 + _in_docstrings(module.tree, function.name))
+            continue
         if function is not None and pool.where in reached:
             started = function.name in STARTED_BY_NAME or finder.ev.calls.paste.starts(function)
             if not started and not _a_script(project, function.name):
@@ -61,12 +69,33 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
         elif function is None and _test_data(project, module) and not own_process(project, module):
             moved[at] = (module.path, module.path.stem)
             names[moved[at]] = (module, 0)
-    named = _named_by_tests_only(project, names) if names else {}
+    named = _named_by(project, names) if names else {}
     return [
-        replace(pool, aside="tests") if (at in moved and named[moved[at]]) or at in fixtures else pool
+        replace(pool, aside="tests") if (at in moved and named[moved[at]] == TESTS) or at in fixtures else pool
         for at, pool in enumerate(pools)
-        if at not in dropped or not named[dropped[at]]
+        if not (at in dropped and named[dropped[at]] == TESTS) and not (at in unnamed and named[unnamed[at]] is None)
     ]
+
+
+def _passes_through(function: FunctionNode, line: int) -> bool:
+    """Whether the pool call at `line` takes nothing but the function's own `*args` and `**kwargs`
+    (ECS-Discord-Bot's `create_engine_with_retry(*args, **kwargs)`): a wrapper whose pools are its callers'."""
+    own = sorted(a.arg for a in (function.args.vararg, function.args.kwarg) if a is not None)
+    call = next((n for n in ast.walk(function) if isinstance(n, ast.Call) and n.lineno == line), None)
+    if call is None or any(k.arg is not None for k in call.keywords):
+        return False
+    given = [a.value if isinstance(a, ast.Starred) else None for a in call.args] + [k.value for k in call.keywords]
+    return bool(given) and all(isinstance(g, ast.Name) for g in given) and sorted(g.id for g in given) == own  # type: ignore[union-attr]
+
+
+def _in_docstrings(tree: ast.Module, name: str) -> int:
+    """How many times the name is written in the module's docstrings (its own, its classes', its functions')."""
+    word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    holders = [
+        tree,
+        *(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)),
+    ]
+    return sum(len(word.findall(ast.get_docstring(h, clean=False) or "")) for h in holders)
 
 
 def _fixture(module: Module, decorator: ast.expr) -> bool:
@@ -101,11 +130,16 @@ def _test_data(project: Project, module: Module) -> bool:
     return any(project.find_module(root, module.path) is None for root in roots)
 
 
-def _named_by_tests_only(
+TESTS = "tests"
+APP = "app"
+
+
+def _named_by(
     project: Project, names: dict[tuple[Path, str], tuple[Module, int]]
-) -> dict[tuple[Path, str], bool]:
-    """For each name (a factory's, a module's) whether some test file names it and no other file of the app
-    does (its own file `own` times at most: the function's `def`), the files read once for all."""
+) -> dict[tuple[Path, str], str | None]:
+    """For each name (a factory's, a module's) who names it: APP where a file of the app other than its own does
+    (or its own file more than `own` times: the function's `def`, its docstrings' mentions), else TESTS where a
+    test file does, else None; the files read once for all."""
     words = {key: re.compile(rb"(?<![\w])" + re.escape(key[1].encode()) + rb"(?![\w])") for key in names}
     others = {key for key, (module, own) in names.items() if len(words[key].findall(module.source.encode())) > own}
     tested: set[tuple[Path, str]] = set()
@@ -118,10 +152,10 @@ def _named_by_tests_only(
         else:
             others.update(found)
     launches = (f for f in project.walk("") if f.suffix in LAUNCH_SUFFIXES or LAUNCH_NAMES.match(f.name))
-    for file in launches if tested - others else ():
+    for file in launches if set(words) - others else ():
         try:
             data = read_bytes(file, "launch file", LAUNCH_LIMIT)
         except (OSError, PoolDoctorError):
             continue
         others.update(key for key in words if words[key].search(data))
-    return {key: key in tested and key not in others for key in words}
+    return {key: APP if key in others else TESTS if key in tested else None for key in words}
