@@ -200,3 +200,43 @@ def test_a_pass_through_wrapper_nothing_names_makes_no_pool(
     files = {"app/__init__.py": "", "app/pool.py": PASS_THROUGH, **elsewhere}
     report = scan(tmp_path, files, monkeypatch)
     assert [p.line for p in report.pools if p.file == "app/pool.py"] == pools
+
+
+@pytest.mark.parametrize(
+    ("spread", "expected"),
+    [
+        ("yaml.safe_load(open(path))['general']", None),  # a file named at run time: any field may be in it
+        ("{'sql_url': 'postgresql://app@db/app'}", "postgresql://app@db/app"),
+        ("{'echo': True}", "sqlite://"),  # a dict the scan reads all of: the other fields keep their defaults
+    ],
+)
+def test_a_models_fields_a_spread_it_cannot_read_may_set_are_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spread: str, expected: str | None
+) -> None:
+    # tnoff/discord-bot: `GeneralConfig(**settings["general"])` of a YAML file; its default None made the
+    # engine's `if not config.sql_url: return None` certain, and the pool was lost
+    files = {
+        "bot/config.py": """
+            from pydantic import BaseModel
+
+
+            class GeneralConfig(BaseModel):
+                sql_url: str | None = "sqlite://"
+                echo: bool = False
+        """,
+        "bot/db.py": f"""
+            import sys
+
+            import yaml
+            from sqlalchemy import create_engine
+
+            from bot.config import GeneralConfig
+
+            path = sys.argv[1]
+            config = GeneralConfig(**{spread})
+            engine = create_engine(config.sql_url)
+        """,
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "bot/db.py:10").settings["url"]
+    assert (url.value if url.known else None) == expected, url
+    assert url.known is (expected is not None)

@@ -87,6 +87,7 @@ class SettingsClasses:
             if not self.mappings.is_mapping(cls):  # a dict its own methods fill (bodhi's lazily loaded config)
                 return unknown(frame.module, node)
         overrides: dict[str, Any] = {}
+        opaque: list[ast.expr] = []  # `**x` the scan cannot read all of: any field it does not name may be there
         for kw in node.keywords:
             if kw.arg is not None:
                 overrides[kw.arg] = Thunk(kw.value, frame)
@@ -94,6 +95,12 @@ class SettingsClasses:
                 spread = self.ev.force(self.ev.eval(kw.value, frame))
                 if isinstance(spread, DictV):
                     overrides.update(spread.items)
+                if not isinstance(spread, DictV) or spread.opaque:
+                    opaque.append(kw.value)
+        if opaque and self.init_of(cls) is None:  # (tnoff's `GeneralConfig(**settings["general"])` of a YAML file)
+            text = frame.module.segment(opaque[-1])
+            for name in self.fields(cls).keys() - overrides.keys():
+                overrides[name] = unknown(frame.module, opaque[-1], why=f"{name} (or what **{text} gives)")
         if node.args and self.init_of(cls) is None:  # a dataclass or NamedTuple: its fields in order
             for name, arg in zip(self.fields(cls), node.args):
                 if isinstance(arg, ast.Starred):
