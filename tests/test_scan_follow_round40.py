@@ -240,3 +240,42 @@ def test_a_models_fields_a_spread_it_cannot_read_may_set_are_unknown(
     url = at(scan(tmp_path, files, monkeypatch), "bot/db.py:10").settings["url"]
     assert (url.value if url.known else None) == expected, url
     assert url.known is (expected is not None)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        'multiprocessing.get_context("fork").Process(target=starter, kwargs={"db_url": URL}, daemon=True)',
+        "threading.Thread(target=starter, args=(URL,))",
+    ],
+)
+def test_a_process_or_threads_target_is_called_with_its_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    # parsl: `SpawnProcess(target=dbm_starter, kwargs={"db_url": self.logging_endpoint})`; the engine's URL was
+    # "db_url (not given)"
+    files = {
+        "mon/db.py": """
+            from sqlalchemy import create_engine
+
+
+            def starter(db_url="sqlite://"):
+                engine = create_engine(db_url)
+                engine.dispose()
+        """,
+        "mon/hub.py": f"""
+            import multiprocessing
+            import threading
+
+            from mon.db import starter
+
+            URL = "postgresql://app@db/monitoring"
+
+
+            def start():
+                worker = {start}
+                worker.start()
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "mon/hub.py:10")
+    assert pool.settings["url"].value == "postgresql://app@db/monitoring"

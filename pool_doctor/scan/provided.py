@@ -77,7 +77,8 @@ def calls_made(call: ast.Call, imports: dict[str, str], deferred: set[int]) -> l
     """The calls of f a call makes that name f elsewhere than as its callee, each as the call of f it is there:
     `functools.partial(f, *args, **kw)` handed to another call (openmaptiles' `io_loop.run_sync(partial(
     create_pool, dsn=...))`), asgiref's `async_to_sync(f)(*args)` / `sync_to_async(f)(*args)`, and
-    dependency-injector's `providers.Singleton(f, *args, **kw)` (deferred: made when first asked)."""
+    dependency-injector's `providers.Singleton(f, *args, **kw)` (deferred: made when first asked), and a process's
+    or thread's target."""
     if provided := provider_call(call, imports):
         deferred.add(id(provided))
         return [provided]
@@ -93,8 +94,25 @@ def calls_made(call: ast.Call, imports: dict[str, str], deferred: set[int]) -> l
     ran = runner.args[0] if runner is not None and len(runner.args) == 1 else None
     if runner is not None and last_name(runner.func) in SYNC_RUNNERS and not isinstance(ran, ast.Starred | None):
         made.append(ast.copy_location(ast.Call(ran, call.args, call.keywords), call))
+    made.extend(started_call(call))
     aiohttp = any(dotted.partition(".")[0] == "aiohttp" for dotted in imports.values())
     return [*made, *signal_calls(call)] if aiohttp else made
+
+
+def started_call(call: ast.Call) -> list[ast.Call]:
+    """`Process(target=f, args=(...), kwargs={...})` (multiprocessing's, a context's, a project's `SpawnProcess`)
+    and `Thread(...)`: the call `f(*args, **kwargs)` the new process or thread makes (parsl's `dbm_starter`)."""
+    name = last_name(call.func) or ""
+    given = {kw.arg: kw.value for kw in call.keywords if kw.arg in ("target", "args", "kwargs")}
+    target = given.get("target")
+    if not (name.endswith("Process") or name == "Thread") or not isinstance(target, ast.Name | ast.Attribute):
+        return []
+    args = given.get("args")
+    positional: list[ast.expr] = list(args.elts) if isinstance(args, ast.Tuple | ast.List) else []
+    if args is not None and not isinstance(args, ast.Tuple | ast.List):
+        positional.append(ast.Starred(args, ast.Load()))
+    spread = [ast.keyword(None, given["kwargs"])] if "kwargs" in given else []
+    return [ast.fix_missing_locations(ast.copy_location(ast.Call(target, positional, spread), call))]
 
 
 # aiohttp's signals: each handler (an on_startup coroutine, a cleanup_ctx async generator) is called with the app
