@@ -279,3 +279,47 @@ def test_a_process_or_threads_target_is_called_with_its_arguments(
     }
     pool = at(scan(tmp_path, files, monkeypatch), "mon/hub.py:10")
     assert pool.settings["url"].value == "postgresql://app@db/monitoring"
+
+
+@pytest.mark.parametrize(
+    ("returns", "picked"),
+    [("list[type['BaseDB']]", "[0]"), ("type[BaseDB]", ""), ("tuple[type[BaseDB], ...]", "[0]")],
+)
+def test_a_registry_annotated_to_return_pool_classes_gives_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, returns: str, picked: str
+) -> None:
+    # diracx: `BaseSQLDB.available_implementations(name)[0](url)`, read from entry points, annotated
+    # `-> list[type[BaseSQLDB]]`; the engine its engine_context() makes was missed
+    files = {
+        "app/base.py": f"""
+            import contextlib
+
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+
+            class BaseDB:
+                def __init__(self, db_url):
+                    self._db_url = db_url
+
+                @classmethod
+                def implementations(cls, name) -> {returns}:
+                    return _from_entry_points(name)
+
+                @contextlib.asynccontextmanager
+                async def engine_context(self):
+                    engine = create_async_engine(self._db_url, pool_recycle=1800)
+                    yield engine
+        """,
+        "app/cli.py": f"""
+            from app.base import BaseDB
+
+
+            async def init(name):
+                db = BaseDB.implementations(name){picked}("postgresql+asyncpg://app@db/jobs")
+                async with db.engine_context():
+                    pass
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app/cli.py:6")
+    assert pool.settings["url"].value == "postgresql+asyncpg://app@db/jobs"
+    assert pool.settings["pool_recycle"].value == 1800

@@ -3,9 +3,12 @@ a settings class its annotation names, the variable an unknown result was made f
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, FuncRef, InstanceRef, Interpreter
+from pool_doctor.scan import fieldtext
+from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, FuncRef, InstanceRef, Interpreter, ListV
+from pool_doctor.scan.names import dotted_parts
 from pool_doctor.scan.settings import SettingsClasses
 
 MEMO_DEPTH = 3  # a method's result is kept when worked out this close to the top of the scan's calls
@@ -59,9 +62,27 @@ def settings_instead(ev: Interpreter, classes: SettingsClasses, func: FuncRef, r
         return result
     cls = ev.force(ev.eval(returns, Frame(func.module)))
     if not isinstance(cls, ClassRef) or not classes.is_settings(cls):
-        return result
+        return pool_classes(ev, func, returns, result) if unknown_result else result
     fresh = InstanceRef(cls, {})
     if isinstance(result, Branches):
         options = [(w, fresh if isinstance(o, SV) and not o.known else o) for w, o in result.options]
         return ev.force(Branches(options, default=result.default))
     return fresh
+
+
+SEQUENCES = {"list", "List", "Sequence", "tuple", "Tuple", "Iterable", "Iterator"}
+
+
+def pool_classes(ev: Interpreter, func: FuncRef, returns: ast.expr, result: Any) -> Any:
+    """A function annotated to return a project class that makes pools, or a list of them (diracx's
+    `available_implementations(name) -> list[type[BaseSQLDB]]`, read from entry points), whose result the scan
+    cannot follow: that class (any subclass of it), or a list of it, so that the caller's instance is read."""
+    frame = Frame(func.module)
+    sequence = isinstance(returns, ast.Subscript) and (dotted_parts(returns.value) or [""])[-1] in SEQUENCES
+    inner = returns.slice if isinstance(returns, ast.Subscript) and sequence else returns
+    inner = inner.elts[0] if isinstance(inner, ast.Tuple) and inner.elts else inner  # (`tuple[type[X], ...]`)
+    wants_class = isinstance(inner, ast.Subscript) and (dotted_parts(inner.value) or [""])[-1] in ("type", "Type")
+    found = fieldtext.of_its_type(ev, inner, frame, "") if wants_class else None
+    if not isinstance(found, ClassRef) or not fieldtext.pools_in(found.module, found.node):
+        return result
+    return ListV([found], func.module.where(returns)) if sequence else found
