@@ -323,3 +323,27 @@ def test_a_registry_annotated_to_return_pool_classes_gives_one(
     pool = at(scan(tmp_path, files, monkeypatch), "app/cli.py:6")
     assert pool.settings["url"].value == "postgresql+asyncpg://app@db/jobs"
     assert pool.settings["pool_recycle"].value == 1800
+
+
+def test_flask_sqlalchemys_create_engine_is_sqlalchemys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ECS-Discord-Bot: a celery worker makes its engine again with `db.create_engine(url, **options)`, which
+    # Flask-SQLAlchemy 3.1's `SQLAlchemy.__getattr__` hands to sqlalchemy.create_engine
+    files = {
+        "app/core.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+        "app/worker.py": """
+            from celery.signals import worker_process_init
+
+            from app.core import db
+
+
+            @worker_process_init.connect
+            def init_worker_process(**kwargs):
+                db.engine = db.create_engine(db.engine.url, pool_size=10, pool_recycle=1800)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app/worker.py:8")
+    assert (pool.stack, pool.settings["pool_recycle"].value, pool.settings["pool_size"].value) == (
+        "sqlalchemy",
+        1800,
+        10,
+    )

@@ -96,6 +96,10 @@ COPIES = ("copy", "deepcopy")
 
 
 APPLICATIONS = ("aiohttp.web.Application", "aiohttp.web_app.Application")
+# Flask-SQLAlchemy 3.x's extension hands out sqlalchemy's names (extension.py `__getattr__`): `db.create_engine(url,
+# **options)` is sqlalchemy's (ECS-Discord-Bot's celery workers make their engine again with it)
+FLASK_SQLALCHEMY_EXTENSION = "flask_sqlalchemy.SQLAlchemy"
+FORWARDED = ("create_engine", "engine_from_config")
 
 
 class Calls:
@@ -167,6 +171,8 @@ class Calls:
             handler = self.library_calls.get(func.dotted)
             if handler is not None:
                 return handler(node, frame)
+            if func.dotted == FLASK_SQLALCHEMY_EXTENSION:  # 3.x's __getattr__ gives sqlalchemy's names
+                return HolderV(func.dotted, {name: ExternalRef(f"sqlalchemy.{name}") for name in FORWARDED})
             if library_target(func.dotted) is not None:
                 return PoolV(func.dotted)  # `if pool:` on the caller's pool is true
             root = next((r for r in ENV_READERS if func.dotted == r or func.dotted.startswith(f"{r}.")), None)
