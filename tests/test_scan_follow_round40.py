@@ -191,6 +191,13 @@ def create_engine_with_retry(*args, **kwargs):
         ({}, []),  # named by nothing but its own docstring: no pool of its own
         ({"app/registry.py": "from app import pool\n\nMAKERS = {'retry': pool.create_engine_with_retry}\n"}, [10]),
         ({"app/__init__.py": "__all__ = ['create_engine_with_retry']\n"}, [10]),
+        # a test's call alone: the tests' pool, at their call (a review's case: the wrapper's came back)
+        (
+            {
+                "tests/test_db.py": "from app.pool import create_engine_with_retry\n\nE = create_engine_with_retry('sqlite://')\n"
+            },
+            [],
+        ),
     ],
 )
 def test_a_pass_through_wrapper_nothing_names_makes_no_pool(
@@ -347,3 +354,31 @@ def test_flask_sqlalchemys_create_engine_is_sqlalchemys(tmp_path: Path, monkeypa
         1800,
         10,
     )
+
+
+def test_a_field_given_by_position_beside_a_spread_it_cannot_read_is_the_given_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "app/db.py": """
+            import json
+            import os
+            from dataclasses import dataclass
+
+            from sqlalchemy import create_engine
+
+
+            @dataclass
+            class DBConfig:
+                url: str
+                echo: bool = False
+
+
+            extra = json.loads(os.environ["EXTRA_JSON"])
+            cfg = DBConfig("postgresql://app@db/app", **extra)
+            engine = create_engine(cfg.url, echo=cfg.echo)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app/db.py:16")
+    assert pool.settings["url"].value == "postgresql://app@db/app"
+    assert not pool.settings["echo"].known

@@ -97,15 +97,15 @@ class SettingsClasses:
                     overrides.update(spread.items)
                 if not isinstance(spread, DictV) or spread.opaque:
                     opaque.append(kw.value)
-        if opaque and self.init_of(cls) is None:  # (tnoff's `GeneralConfig(**settings["general"])` of a YAML file)
-            text = frame.module.segment(opaque[-1])
-            for name in self.fields(cls).keys() - overrides.keys():
-                overrides[name] = unknown(frame.module, opaque[-1], why=f"{name} (or what **{text} gives)")
         if node.args and self.init_of(cls) is None:  # a dataclass or NamedTuple: its fields in order
             for name, arg in zip(self.fields(cls), node.args):
                 if isinstance(arg, ast.Starred):
                     break
                 overrides.setdefault(name, Thunk(arg, frame))
+        if opaque and self.init_of(cls) is None:  # (tnoff's `GeneralConfig(**settings["general"])` of a YAML file)
+            text = frame.module.segment(opaque[-1])
+            for name in self.fields(cls).keys() - overrides.keys():
+                overrides[name] = unknown(frame.module, opaque[-1], why=f"{name} (or what **{text} gives)")
         return InstanceRef(cls, overrides, call=node, frame=frame)
 
     def validated(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:

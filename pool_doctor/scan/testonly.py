@@ -12,7 +12,8 @@ PasteDeploy app, or as a name Flask runs (`create_app`) keeps its pool the app's
 any such file, or a module that runs as a program.
 
 A wrapper whose pool call takes nothing but its own `*args` and `**kwargs` (ECS-Discord-Bot's
-`create_engine_with_retry`) and that no file names (its docstrings aside) makes no pool: its callers would."""
+`create_engine_with_retry`) and that no file of the app names (its docstrings aside) makes no pool: its callers
+would (a test's call is the tests' pool)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def tests_only(finder: PoolFinder, pools: list[ScannedPool]) -> list[ScannedPool
     return [
         replace(pool, aside="tests") if (at in moved and named[moved[at]] == TESTS) or at in fixtures else pool
         for at, pool in enumerate(pools)
-        if not (at in dropped and named[dropped[at]] == TESTS) and not (at in unnamed and named[unnamed[at]] is None)
+        if not (at in dropped and named[dropped[at]] == TESTS) and not (at in unnamed and named[unnamed[at]] != APP)
     ]
 
 
