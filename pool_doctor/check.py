@@ -30,6 +30,9 @@ class AppPool:
     at_import: bool = False  # the code creates it while its module is imported
     unresolved: tuple[str, ...] = ()  # `**x` the scan could not read
     scanned: ScannedPool | None = None  # the call as the scan read it: what recommend's edits change
+    # the other pools the scan found made by the same engine call in a project wrapper (its callers'): an edit of
+    # that call changes them too
+    shared: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:

@@ -210,6 +210,11 @@ def _app_pools(
                 at_import=scanned.at_import,
                 unresolved=tuple(scanned.unresolved),
                 scanned=scanned,
+                shared=tuple(
+                    other.where
+                    for other in report.pools
+                    if other is not scanned and scanned.via and other.via[-1:] == scanned.via[-1:]
+                ),
             )
         )
     return tuple(pools), tuple(warnings)

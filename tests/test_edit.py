@@ -216,8 +216,10 @@ def _planned(tmp_path: Path, files: dict[str, str], changes: dict[str, Any]) -> 
         (tmp_path / name).write_text(text)
     out, notes = dict(files), []
     by_file: dict[str, list[Edit]] = {}
-    for pool in scan_path(tmp_path).pools:
-        planned = plan(pool, stack_judging(pool), changes)
+    pools = scan_path(tmp_path).pools
+    for pool in pools:
+        shared = [o.where for o in pools if o is not pool and pool.via and o.via[-1:] == pool.via[-1:]]  # (inputs')
+        planned = plan(pool, stack_judging(pool), changes, shared)
         notes += planned.notes
         for edit in planned.edits:
             by_file.setdefault(edit.file, []).append(edit)
@@ -311,3 +313,60 @@ def test_flask_sqlalchemy_lite_entries_gain_keys_in_their_own_dict(tmp_path: Pat
     )
     (note,) = notes  # not os.getenv(..., pool_pre_ping=True)
     assert note.startswith("app/config.py:6: found no place to set pool_pre_ping = True") and '"url"' in note
+
+
+@pytest.mark.parametrize(
+    ("source", "edited"),
+    [
+        # an engine call imported under another name takes the key
+        (
+            "from sqlalchemy import create_engine as ce\n\n\ndef make_engine(url):\n    return ce(url)\n\n\n"
+            'engine = make_engine("postgresql://app@db/app")\n',
+            "    return ce(url, pool_pre_ping=True)\n",
+        ),
+        # two engine calls on the line: which one makes this pool is not told by a line
+        (
+            "from sqlalchemy import create_engine\nfrom sqlalchemy.pool import NullPool\n\n\n"
+            "def make_engine(url, serverless):\n"
+            "    return create_engine(url, poolclass=NullPool) if serverless else create_engine(url)\n\n\n"
+            'engine = make_engine("postgresql://app@db/app", False)\n',
+            None,
+        ),
+        # one engine call, two callers: a key one of them needs could break the other (its NullPool takes no size)
+        (
+            "from sqlalchemy import create_engine\nfrom sqlalchemy.pool import NullPool, QueuePool\n\n\n"
+            "def make_engine(url, poolclass=QueuePool):\n    return create_engine(url, poolclass=poolclass)\n\n\n"
+            'engine = make_engine("postgresql://app@db/app")\n'
+            'worker_engine = make_engine("postgresql://app@db/app", poolclass=NullPool)\n',
+            None,
+        ),
+    ],
+)
+def test_a_wrappers_engine_call_is_edited_only_where_it_is_this_pools_alone(
+    tmp_path: Path, source: str, edited: str | None
+) -> None:
+    out, notes = _planned(tmp_path, {"app/db.py": source}, {"pool_pre_ping": True})
+    if edited is None:
+        assert out["app/db.py"] == source and notes, notes
+    else:
+        assert edited in out["app/db.py"] and notes == []
+
+
+ONE_LINE_BINDS = (
+    '    app.config["SQLALCHEMY_BINDS"] = {"ro": "postgresql://app@ro/app", "rw": {"url": "postgresql://app@rw/app"}}\n'
+)
+
+
+def test_a_bind_on_the_same_line_as_the_mapping_of_binds_is_left_with_a_note(tmp_path: Path) -> None:
+    """Both on one line: the key goes into the bind's dict or nowhere, never into SQLALCHEMY_BINDS itself (a bind
+    named pool_pre_ping: init_app fails)."""
+    lines = FLASK_APP.splitlines(keepends=True)
+    source = "".join([*lines[:9], ONE_LINE_BINDS, *lines[15:]])
+    out, notes = _planned(tmp_path, {"app/__init__.py": source}, {"pool_pre_ping": True})
+    binds = next(
+        ast.literal_eval(node.value)
+        for node in ast.walk(ast.parse(out["app/__init__.py"]))
+        if isinstance(node, ast.Assign) and "SQLALCHEMY_BINDS" in ast.unparse(node.targets[0])
+    )
+    assert binds == {"ro": "postgresql://app@ro/app", "rw": {"url": "postgresql://app@rw/app", "pool_pre_ping": True}}
+    assert len(notes) == 2, notes  # the default engine's, the "ro" bind's (a URL)

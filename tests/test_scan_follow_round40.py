@@ -382,3 +382,86 @@ def test_a_field_given_by_position_beside_a_spread_it_cannot_read_is_the_given_o
     pool = at(scan(tmp_path, files, monkeypatch), "app/db.py:16")
     assert pool.settings["url"].value == "postgresql://app@db/app"
     assert not pool.settings["echo"].known
+
+
+LITE_APP = """
+import json
+import os
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy_lite import SQLAlchemy
+
+db = SQLAlchemy(engine_options={"pool_size": 3, "connect_args": {"application_name": "web"}})
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/legacy"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_recycle": 100}
+    app.config["SQLALCHEMY_ENGINES"] = ENGINES
+    db.init_app(app)
+    return app
+"""
+
+
+@pytest.mark.parametrize(
+    ("engines", "expected"),
+    [
+        # each entry's keys replace the extension's whole (`base | engine_config`): connect_args is the entry's
+        (
+            '{"default": {"url": "postgresql+psycopg://app@db/app", "connect_args": {"connect_timeout": 5}}}',
+            {"SQLALCHEMY_ENGINES['default']": {"pool_size": 3, "connect_args.connect_timeout": 5}},
+        ),
+        # a URL given as a dict of URL.create's arguments: a URL, not its parts
+        (
+            '{"default": {"url": {"drivername": "postgresql+psycopg", "host": "db", "database": "app"}}}',
+            {"SQLALCHEMY_ENGINES['default']": {"pool_size": 3, "connect_args.application_name": "web"}},
+        ),
+        # entries the scan cannot read: one engine, unread (not none)
+        (
+            'json.loads(os.environ["ENGINES_JSON"])',
+            {"SQLALCHEMY_ENGINES": {"pool_size": 3, "connect_args.application_name": "web"}},
+        ),
+    ],
+)
+def test_flask_sqlalchemy_lite_reads_its_own_keys_alone_and_merges_as_it_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engines: str, expected: dict[str, dict[str, object]]
+) -> None:
+    # a review's cases: SQLALCHEMY_DATABASE_URI and SQLALCHEMY_ENGINE_OPTIONS are Flask-SQLAlchemy's, which Lite
+    # never reads (no default engine of them); 0.2.1's _prepare_engine_options merges by top-level key
+    files = {"app/__init__.py": LITE_APP.replace("ENGINES\n", f"{engines}\n")}
+    report = scan(tmp_path, files, monkeypatch)
+    assert {p.call for p in report.pools} == set(expected)
+    for pool in report.pools:
+        known = {k: v.value for k, v in pool.settings.items() if v.known and k != "url"}
+        assert known == expected[pool.call], pool.settings
+
+
+def test_flask_sqlalchemy_3s_options_replace_the_extensions_by_top_level_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flask-SQLAlchemy 3.1.1 init_app: `basic_engine_options.update(SQLALCHEMY_ENGINE_OPTIONS)` and each bind's
+    # `engine_options[key].update(value)`: a dict.update, so connect_args given there is the engine's whole
+    files = {
+        "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy(engine_options={"pool_size": 3, "connect_args": {"application_name": "web"}})
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"connect_timeout": 5}}
+                app.config["SQLALCHEMY_BINDS"] = {"ro": {"url": "postgresql://app@ro/app", "connect_args": {}}}
+                db.init_app(app)
+                return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    default = at(report, "app/__init__.py:12").settings
+    assert {k: v.value for k, v in default.items() if k != "url"} == {"pool_size": 3, "connect_args.connect_timeout": 5}
+    ro = at(report, "app/__init__.py:11").settings
+    assert "connect_args.application_name" not in ro and ro["pool_size"].value == 3

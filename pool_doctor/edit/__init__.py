@@ -73,7 +73,7 @@ def edit_app(report: CheckReport) -> AppEdit:
         if rec is None or scanned is None:
             continue
         changes = {key: value for reason in rec.reasons for key, value in reason.changes().items()}
-        planned = plan(scanned, stack_of(pool.app.settings.pool), changes)
+        planned = plan(scanned, stack_of(pool.app.settings.pool), changes, pool.app.shared)
         planned_pools.append(planned)
         found.notes += planned.notes
         for edit in planned.edits:

@@ -8,7 +8,7 @@ a literal: it is a note that says what to set it to, and where.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ class Edit:
     # name: the call of that name starting at `line` (the engine call in a project wrapper), when it takes no `**`
     into: str | None = None
     elsewhere: str | None = None  # "add": where the key is set when nothing here takes it, for the note
+    url: str | None = None  # "add" into DICT: the source of the "url" the dict holds (which entry's dict it is)
 
 
 DICT = "{}"
@@ -46,9 +47,11 @@ class PoolPlan:
     notes: list[str] = field(default_factory=list)  # what no edit could do, and what a deployment must change
 
 
-def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any]) -> PoolPlan:
+def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any], shared: Sequence[str] = ()) -> PoolPlan:
     """The edits that give the pool these values (config keys, dotted: `pool_recycle`,
-    `connect_args.server_settings.tcp_keepalives_idle`, `kwargs.tcp_user_timeout`)."""
+    `connect_args.server_settings.tcp_keepalives_idle`, `kwargs.tcp_user_timeout`); `shared`: the other pools
+    made by the engine call of the project wrapper this one is made through, which a key added there would
+    change too."""
     found = PoolPlan(pool)
     for config_key, value in changes.items():
         table, name = _table(config_key)
@@ -64,7 +67,7 @@ def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any]) -> PoolPla
         if current is not None and _same(current, value):
             continue
         if current is None:
-            added = _added(pool, stack, key, value, found)
+            added = _added(pool, stack, key, value, found, shared)
             if added is not None:
                 found.edits.append(added)
         elif not current.known:
@@ -91,7 +94,9 @@ def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any]) -> PoolPla
     return found
 
 
-def _added(pool: ScannedPool, stack: Stack, key: str, value: Any, found: PoolPlan) -> Edit | None:
+def _added(
+    pool: ScannedPool, stack: Stack, key: str, value: Any, found: PoolPlan, shared: Sequence[str]
+) -> Edit | None:
     if pool.unresolved and "." not in key:
         # A keyword the app's `**x` may already pass: adding it would fail with "multiple values for keyword".
         found.notes.append(
@@ -99,6 +104,13 @@ def _added(pool: ScannedPool, stack: Stack, key: str, value: Any, found: PoolPla
         )
         return None
     keys = tuple(key.split("."))
+    if pool.via and shared:  # (another caller's NullPool would refuse a size this one needs)
+        found.notes.append(
+            f"{pool.via[-1]}: this engine call also makes the pool{'s' if len(shared) > 1 else ''} at "
+            f"{', '.join(shared[:3])}{' ...' if len(shared) > 3 else ''}: set {key}={_shown(value)} for "
+            f"{pool.where} where its arguments are built"
+        )
+        return None
     if pool.via:  # made in a project wrapper: its call takes the key (the wrapper's own call may not: TypeError)
         file, _, line = pool.via[-1].rpartition(":")
         callee = pool.call.rsplit(".", 1)[-1]
@@ -106,7 +118,13 @@ def _added(pool: ScannedPool, stack: Stack, key: str, value: Any, found: PoolPla
     framework = stack.added_where(pool.stack, pool.call)  # (`db.init_app(app)` takes the app alone)
     end_line = max(pool.end_line, pool.line)
     if framework is not None:
-        return Edit(pool.file, pool.line, "add", keys, value, end_line=end_line, into=DICT, elsewhere=framework)
+        url = pool.get("url")
+        file, _, line = url.from_.rpartition(":") if url is not None and url.from_ else ("", "", "0")
+        here = file == pool.file and line.isdigit() and pool.line <= int(line) <= end_line  # (written in the entry)
+        source = url.source if url is not None and here else None
+        return Edit(
+            pool.file, pool.line, "add", keys, value, end_line=end_line, into=DICT, elsewhere=framework, url=source
+        )
     return Edit(pool.file, pool.line, "add", keys, value, end_line=end_line)
 
 

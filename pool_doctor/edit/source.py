@@ -86,6 +86,12 @@ class _Finder(cst.CSTVisitor):
         self.containers: list[tuple[int, int, cst.Call | cst.Dict]] = []
         self.columns: dict[cst.CSTNode, int] = {}
         self.literals: list[tuple[int, cst.BaseExpression, Any]] = []
+        self.aliases: dict[str, str] = {}  # `from sqlalchemy import create_engine as ce`: ce -> create_engine
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            name = node.name
+            self.aliases[node.asname.name.value] = name.attr.value if isinstance(name, cst.Attribute) else name.value
 
     def visit_Call(self, node: cst.Call) -> None:
         self._container(node)
@@ -162,21 +168,30 @@ def _missed(display: str, edit: Edit) -> str:
 def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, list[str]] | None:
     """Where a key is added: the pool's call (or dict), or the dict literal under it that already holds the
     key's parent (connect_args={"server_settings": {...}}), with the keys still to create there. An edit `into`
-    a dict takes only a dict literal spanning its lines; `into` a name, only the outermost call of that name
-    starting at its line, with no `**` argument (what it unpacks may hold the key already)."""
+    a dict takes only the one dict literal spanning its lines that names a "url" (a bind's, an engine entry's:
+    not the mapping of them around it, on the same line); `into` a name, only the one call of that name (or of
+    a name imported as it) starting at its line, with no `**` argument (what it unpacks may hold the key)."""
     spans = [
         (start, end, node) for start, end, node in finder.containers if start >= edit.line and end <= edit.end_line
     ]
-    if edit.into not in (None, DICT):  # (the engine call in a wrapper)
-        spans = [(s, e, n) for s, e, n in finder.containers if s == edit.line and _callee(n) == edit.into]
+    if edit.into == DICT:
+        spans = [
+            (s, e, n)
+            for s, e, n in spans
+            if (s, e) == (edit.line, edit.end_line) and isinstance(n, cst.Dict) and _holds_url(n, edit.url)
+        ]
+    elif edit.into is not None:  # (the engine call in a wrapper)
+        spans = [
+            (s, e, n)
+            for s, e, n in finder.containers
+            if s == edit.line and edit.into in (_callee(n), finder.aliases.get(_callee(n) or ""))
+        ]
+    if len(spans) != 1 and edit.into is not None:
+        return None  # none, or more than one it could be (`a(...) if x else b(...)`)
     if not spans:
         return None
-    first = min(spans, key=lambda span: (span[0], -span[1]))
-    top: cst.CSTNode = first[2]
-    if edit.into == DICT and not (isinstance(top, cst.Dict) and first[:2] == (edit.line, edit.end_line)):
-        return None
-    called = edit.into not in (None, DICT)
-    if called and isinstance(top, cst.Call) and any(arg.star == "**" for arg in top.args):
+    top: cst.CSTNode = min(spans, key=lambda span: (span[0], -span[1]))[2]
+    if edit.into not in (None, DICT) and isinstance(top, cst.Call) and any(arg.star == "**" for arg in top.args):
         return None
     node, keys = top, list(edit.keys)
     while len(keys) > 1:
@@ -187,6 +202,12 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, l
     if len(keys) > 1 and _value_of(node, keys[0]) is not None:
         return None  # the parent is given, but not as a literal: a name or call this edit cannot reach into
     return top, node, keys
+
+
+def _holds_url(node: cst.Dict, url: str | None) -> bool:
+    """Whether the dict names a "url", written as `url` is (when the scan read its source)."""
+    given = _value_of(node, "url")
+    return given is not None and (url is None or _code(given) == url)
 
 
 def _callee(node: cst.CSTNode) -> str | None:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import appconfig, flaskconfig, flaskext, guards, nodes
+from pool_doctor.scan import appconfig, flaskconfig, flaskengines, guards, nodes
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
@@ -533,7 +533,7 @@ class FlaskApps:
         at_import = bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
-        built = flaskext.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import)
+        built = flaskengines.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import, app.extension)
         engines = list(self._with_pinned(built, over))
         yield from engines
         for module, call in app.also:  # the same config bound again, by another caller: an engine there too
@@ -594,5 +594,7 @@ class FlaskApps:
         apply_pool_defaults), when it has one."""
         made = {id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension}
         under, over = pinned(self.ev, *next(iter(made.values()))) if len(made) == 1 else ({}, {})
-        engines = flaskext.engines(self.ev, (module.display, line, end_line), call, DictV(under, None), keys, [], False)
+        engines = flaskengines.engines(
+            self.ev, (module.display, line, end_line), call, DictV(under, None), keys, [], False
+        )
         yield from self._with_pinned(engines, over)

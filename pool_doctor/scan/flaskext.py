@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.appconfig import (
-    BINDS,
     LEGACY_KEYS,
-    LITE_KEYS,
     OPTIONS,
     POOL_KEYS,
     URI,
@@ -30,7 +27,6 @@ from pool_doctor.scan.appconfig import (
     alone,
     bind_call,
     configures,
-    place,
     scopes,
 )
 from pool_doctor.scan.containers import settle_options
@@ -49,8 +45,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     not_set,
 )
-from pool_doctor.scan.model import NOT_SET, ScannedPool
-from pool_doctor.scan.values import flatten, leaf, mask
+from pool_doctor.scan.model import NOT_SET
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 EXTENSIONS = frozenset({"SQLAlchemy", "SQLA"})  # Flask-SQLAlchemy's class, Flask-AppBuilder's subclass of it
@@ -171,14 +166,20 @@ def is_db(ev: Evaluator, module: Module, node: ast.expr) -> bool:
 
 
 def is_extension(ev: Evaluator, module: Module, call: ast.Call) -> bool:
+    return extension_library(ev, module, call) is not None
+
+
+def extension_library(ev: Evaluator, module: Module, call: ast.Call) -> str | None:
+    """The library whose extension the call makes (flask_sqlalchemy, flask_sqlalchemy_lite, flask_appbuilder),
+    itself or through the project's subclass of its class; None: no extension."""
     made = ev.force(ev.eval(call.func, Frame(module)))
     refs = ev.classes.class_bases(made) if isinstance(made, ClassRef) else [made]
     for ref in refs:  # the library's class, or the project's subclass of it
         dotted = getattr(ref, "dotted", None)
         found = library_target(dotted) if isinstance(dotted, str) else None
         if found is not None and found[0] == FLASK_SQLALCHEMY:
-            return True
-    return False
+            return str(dotted).split(".", 1)[0]
+    return None
 
 
 def maker(ev: Evaluator, module: Module, name: str, depth: int = 0) -> tuple[Module, ast.Call] | None:
@@ -321,25 +322,6 @@ def other_extension(ev: Evaluator, module: Module, call: ast.Call) -> bool:
     made = maker(ev, module, receiver.id) if isinstance(receiver, ast.Name) else None
     library = made is not None and isinstance(ev.force(ev.eval(made[1].func, Frame(made[0]))), ExternalRef)
     return made is not None and library and not is_extension(ev, *made)
-
-
-def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolved: list[str]) -> dict[str, SV]:
-    """The default engine's create_engine arguments: the extension's engine_options, the 2.x pool keys, then
-    SQLALCHEMY_ENGINE_OPTIONS over them; the URL and the other keys as they are."""
-    settings: dict[str, SV] = flatten(defaults, ev, "", unresolved)
-    for name in LEGACY_KEYS:  # (2.5's apply_pool_defaults skips a None: the pool's own default stands)
-        if name in keys and not ((value := leaf(keys[name], ev)).known and value.value is None):
-            settings[LEGACY_KEYS[name]] = value
-    if OPTIONS in keys:
-        options = ev.force(keys[OPTIONS])
-        if isinstance(options, (DictV, Branches)):
-            settings.update(flatten(options, ev, "", unresolved))
-        else:
-            unresolved.append(f"{OPTIONS}: {options.expr if isinstance(options, SV) else '?'}")
-    for name, value in keys.items():
-        if name not in LEGACY_KEYS and name != OPTIONS:
-            settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
-    return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
 
 
 SCHEMA_LIBRARIES = ("marshmallow",)  # a class of theirs describes a config's keys, holds none
@@ -497,93 +479,6 @@ def flask_env(ev: Evaluator, ref: ClassRef, keys: dict[str, Any]) -> dict[str, A
 
 
 UNREAD = " (not read)"  # after a load of config the scan cannot read, in a pool's unresolved
-Engine = tuple[tuple[str, int, int], str, dict[str, SV], list[str], str | None]  # place, label, settings, own, test
-
-
-def engines(
-    ev: Evaluator,
-    place: tuple[str, int, int],
-    call: str,
-    defaults: Any,
-    keys: dict[str, Any],
-    unresolved: list[str],
-    at_import: bool,
-) -> Iterator[ScannedPool]:
-    """An app's engines: the default one (when it has a URL, may have one in a config the scan cannot read, or no
-    binds say otherwise: pybossa's replica bind copies the URL from a file named by a variable) and one per bind,
-    each placed at its entry."""
-    binds = ev.force(keys[BINDS]) if BINDS in keys else None
-    made: list[Engine] = []
-    lite = [name for name in LITE_KEYS if name in keys]
-    for name in lite:  # Flask-SQLAlchemy-Lite's: an engine per entry, over the extension's options alone
-        made.extend(bind_engines(ev, defaults, ev.force(keys[name]), place, unresolved, name))
-    if lite and URI not in keys:
-        pass
-    elif not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
-        own = list(unresolved)
-        default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
-        made.append((place, call, engine_settings(ev, defaults, default_keys, own), own, None))
-    made.extend(bind_engines(ev, defaults, binds, place, unresolved))
-    for (file, line, end_line), label, settings, own, when in made:
-        yield ScannedPool(
-            file=file,
-            line=line,
-            end_line=end_line,
-            stack=FLASK_SQLALCHEMY,
-            call=label,
-            settings=settings,
-            unresolved=list(dict.fromkeys(own)),  # (each side of a source it cannot read says so)
-            at_import=at_import,
-            condition=when,
-        )
-
-
-def bind_engines(
-    ev: Evaluator, defaults: Any, binds: Any, at: tuple[str, int, int], unresolved: list[str], key: str = BINDS
-) -> list[Engine]:
-    """One engine per SQLALCHEMY_BINDS entry, placed at its entry, with the app's engine options under its own;
-    binds set only under a test (a reader replica's variable: `if READER_URI: SQLALCHEMY_BINDS = {...}`) each
-    under that test."""
-    sides: list[tuple[str | None, Any]] = [(None, binds)]
-    if isinstance(binds, Branches):
-        options, _ = settle_options(ev, binds)
-        unset = all(isinstance(o, DictV) or (isinstance(o, SV) and o.expr == NOT_SET) for _, o in options)
-        sides = [(when, o) for when, o in options if isinstance(o, DictV)] if unset else []
-    engines: list[Engine] = []
-    for when, side in sides:
-        for name, value in side.items.items() if isinstance(side, DictV) else []:
-            own = list(unresolved)
-            settings = flatten(defaults, ev, "", own)
-            given = flatten(value, ev, "", own)
-            if "" in given:  # a URL
-                given["url"] = given.pop("")
-            settings.update(given)
-            where = place(ev.force(value)) or at
-            engines.append((where, f"{key}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own, when))
-    return engines
-
-
-def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
-    """An app's engine seen from each function that configures it (the factory, and a helper it hands the app to
-    that loads a module the scan cannot read: spiff-arena's `load_config_file(app, name)`) is one engine where they
-    meet at the same bind under the same test: the one with settings, with every part's unread loads. Two with
-    settings of their own are two apps bound by one helper: both stay."""
-    kept: dict[tuple[str, int, str, str | None], int] = {}
-    result: list[ScannedPool] = []
-    for pool in pools:
-        key = (pool.file, pool.line, pool.call, pool.condition)
-        if pool.stack != FLASK_SQLALCHEMY or key not in kept:
-            kept.setdefault(key, len(result))
-            result.append(pool)
-            continue
-        first = result[kept[key]]
-        if first.settings and pool.settings:  # two apps configured each their own way (a shared helper's bind)
-            result.append(pool)
-            continue
-        best, other = (first, pool) if len(first.settings) >= len(pool.settings) else (pool, first)
-        unresolved = list(dict.fromkeys([*best.unresolved, *other.unresolved]))
-        result[kept[key]] = replace(best, unresolved=unresolved)
-    return result
 
 
 def inherited(ev: Evaluator, value: Any, base: Any) -> Any:

@@ -16,7 +16,8 @@ from pool_doctor.scan import callers, libraries, listeners, testonly
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
-from pool_doctor.scan.flaskext import extension_hint, one_engine_per_bind
+from pool_doctor.scan.flaskengines import one_engine_per_bind
+from pool_doctor.scan.flaskext import extension_hint
 from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst

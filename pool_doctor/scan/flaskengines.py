@@ -1,0 +1,165 @@
+"""Flask-SQLAlchemy's engines (and Flask-SQLAlchemy-Lite's) from an app's configuration as scan/flask.py reads it:
+the default engine from SQLALCHEMY_DATABASE_URI and SQLALCHEMY_ENGINE_OPTIONS over the extension's engine_options,
+one engine per SQLALCHEMY_BINDS entry (and per SQLALCHEMY_ENGINES / SQLALCHEMY_ASYNC_ENGINES entry), each placed at
+its entry."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from pool_doctor.scan.appconfig import BINDS, LEGACY_KEYS, LITE_KEYS, OPTIONS, URI, place
+from pool_doctor.scan.containers import settle_options
+from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.finder import Module
+from pool_doctor.scan.flaskext import ENGINE_KEYS, FLASK_SQLALCHEMY, UNREAD, extension_library
+from pool_doctor.scan.kinds import SV, Branches, DictV
+from pool_doctor.scan.model import NOT_SET, ScannedPool
+from pool_doctor.scan.values import flatten, leaf, mask
+
+LITE = "flask_sqlalchemy_lite"
+
+Engine = tuple[tuple[str, int, int], str, dict[str, SV], list[str], str | None]  # place, label, settings, own, test
+
+
+def engines(
+    ev: Evaluator,
+    place: tuple[str, int, int],
+    call: str,
+    defaults: Any,
+    keys: dict[str, Any],
+    unresolved: list[str],
+    at_import: bool,
+    extension: tuple[Module, ast.Call] | None = None,
+) -> Iterator[ScannedPool]:
+    """An app's engines: the default one (when it has a URL, may have one in a config the scan cannot read, or no
+    binds say otherwise: pybossa's replica bind copies the URL from a file named by a variable) and one per bind,
+    each placed at its entry. Flask-SQLAlchemy-Lite's (the `extension`'s library; with none seen, when the keys are
+    its) are one per entry of its own two keys alone (it reads no other), or one unread where they are not read."""
+    lite = extension_library(ev, *extension) == LITE if extension is not None else None
+    lite_keys = [name for name in LITE_KEYS if name in keys]
+    made = lite_engines(ev, place, defaults, keys, unresolved, lite_keys) if lite or bool(lite_keys) else []
+    if not (lite or (lite is None and lite_keys)):
+        binds = ev.force(keys[BINDS]) if BINDS in keys else None
+        if not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
+            own = list(unresolved)
+            default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
+            made.append((place, call, engine_settings(ev, defaults, default_keys, own), own, None))
+        made.extend(bind_engines(ev, defaults, binds, place, unresolved))
+    for (file, line, end_line), label, settings, own, when in made:
+        yield ScannedPool(
+            file=file,
+            line=line,
+            end_line=end_line,
+            stack=FLASK_SQLALCHEMY,
+            call=label,
+            settings=settings,
+            unresolved=list(dict.fromkeys(own)),  # (each side of a source it cannot read says so)
+            at_import=at_import,
+            condition=when,
+        )
+
+
+def lite_engines(
+    ev: Evaluator,
+    place: tuple[str, int, int],
+    defaults: Any,
+    keys: dict[str, Any],
+    unresolved: list[str],
+    named: list[str],
+) -> list[Engine]:
+    """Flask-SQLAlchemy-Lite 0.2.1's engines (_make.py `_make_engines`): each entry of SQLALCHEMY_ENGINES and
+    SQLALCHEMY_ASYNC_ENGINES, over the extension's engine_options; a key the scan cannot read (or none, where a
+    config it cannot read may set them) is one engine at the bind, unread."""
+    made: list[Engine] = []
+    for name in named:
+        entries = ev.force(keys[name])
+        if isinstance(entries, DictV | Branches):
+            made.extend(bind_engines(ev, defaults, entries, place, unresolved, name))
+        else:
+            text = entries.expr if isinstance(entries, SV) and entries.expr else "?"
+            made.append((place, name, flatten(defaults, ev, "", []), [*unresolved, f"{name}: {text}"], None))
+    if not named and any(u.endswith(UNREAD) for u in unresolved):
+        made.append((place, "SQLALCHEMY_ENGINES", flatten(defaults, ev, "", []), list(unresolved), None))
+    return made
+
+
+def replaced(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`dict.update` of engine options, flattened: a key the given options name replaces the base's whole (their
+    `connect_args` is all the engine gets), as Flask-SQLAlchemy 3.1 (`engine_options[key].update(value)`) and
+    Flask-SQLAlchemy-Lite 0.2.1 (`base | engine_config`) merge them."""
+    named = {key.split(".", 1)[0] for key in given}
+    return {**{key: value for key, value in base.items() if key.split(".", 1)[0] not in named}, **given}
+
+
+def bind_engines(
+    ev: Evaluator, defaults: Any, binds: Any, at: tuple[str, int, int], unresolved: list[str], key: str = BINDS
+) -> list[Engine]:
+    """One engine per SQLALCHEMY_BINDS entry, placed at its entry, with the app's engine options under its own;
+    binds set only under a test (a reader replica's variable: `if READER_URI: SQLALCHEMY_BINDS = {...}`) each
+    under that test."""
+    sides: list[tuple[str | None, Any]] = [(None, binds)]
+    if isinstance(binds, Branches):
+        options, _ = settle_options(ev, binds)
+        unset = all(isinstance(o, DictV) or (isinstance(o, SV) and o.expr == NOT_SET) for _, o in options)
+        sides = [(when, o) for when, o in options if isinstance(o, DictV)] if unset else []
+    engines: list[Engine] = []
+    for when, side in sides:
+        for name, value in side.items.items() if isinstance(side, DictV) else []:
+            own = list(unresolved)
+            given = flatten(value, ev, "", own)
+            if "" in given:  # a URL
+                given["url"] = given.pop("")
+            parts = [part for part in given if part.startswith("url.")]  # (Lite's `"url": {...}`: URL.create(**it))
+            for part in parts:
+                given.pop(part)
+            if parts:
+                given["url"] = SV(None, None, known=False, expr="URL.create(...)")
+            settings = replaced(flatten(defaults, ev, "", own), given)
+            where = place(ev.force(value)) or at
+            engines.append((where, f"{key}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own, when))
+    return engines
+
+
+def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
+    """An app's engine seen from each function that configures it (the factory, and a helper it hands the app to
+    that loads a module the scan cannot read: spiff-arena's `load_config_file(app, name)`) is one engine where they
+    meet at the same bind under the same test: the one with settings, with every part's unread loads. Two with
+    settings of their own are two apps bound by one helper: both stay."""
+    kept: dict[tuple[str, int, str, str | None], int] = {}
+    result: list[ScannedPool] = []
+    for pool in pools:
+        key = (pool.file, pool.line, pool.call, pool.condition)
+        if pool.stack != FLASK_SQLALCHEMY or key not in kept:
+            kept.setdefault(key, len(result))
+            result.append(pool)
+            continue
+        first = result[kept[key]]
+        if first.settings and pool.settings:  # two apps configured each their own way (a shared helper's bind)
+            result.append(pool)
+            continue
+        best, other = (first, pool) if len(first.settings) >= len(pool.settings) else (pool, first)
+        unresolved = list(dict.fromkeys([*best.unresolved, *other.unresolved]))
+        result[kept[key]] = replace(best, unresolved=unresolved)
+    return result
+
+
+def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolved: list[str]) -> dict[str, SV]:
+    """The default engine's create_engine arguments: the extension's engine_options, the 2.x pool keys, then
+    SQLALCHEMY_ENGINE_OPTIONS over them; the URL and the other keys as they are."""
+    settings: dict[str, SV] = flatten(defaults, ev, "", unresolved)
+    for name in LEGACY_KEYS:  # (2.5's apply_pool_defaults skips a None: the pool's own default stands)
+        if name in keys and not ((value := leaf(keys[name], ev)).known and value.value is None):
+            settings[LEGACY_KEYS[name]] = value
+    if OPTIONS in keys:
+        options = ev.force(keys[OPTIONS])
+        if isinstance(options, (DictV, Branches)):
+            settings = replaced(settings, flatten(options, ev, "", unresolved))
+        else:
+            unresolved.append(f"{OPTIONS}: {options.expr if isinstance(options, SV) else '?'}")
+    for name, value in keys.items():
+        if name not in LEGACY_KEYS and name != OPTIONS:
+            settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
+    return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}
