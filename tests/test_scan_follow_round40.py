@@ -465,3 +465,30 @@ def test_flask_sqlalchemy_3s_options_replace_the_extensions_by_top_level_key(
     assert {k: v.value for k, v in default.items() if k != "url"} == {"pool_size": 3, "connect_args.connect_timeout": 5}
     ro = at(report, "app/__init__.py:11").settings
     assert "connect_args.application_name" not in ro and ro["pool_size"].value == 3
+
+
+def test_a_section_the_code_expects_may_be_absent_leaves_the_models_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fides: `DatabaseSettings.model_validate(config_dict.get("database", {}))` of an optional TOML file: its
+    # defaults (and their variables) stand where the file is not (unlike tnoff's required section)
+    files = {
+        "app/db.py": """
+            import sys
+            import tomllib
+
+            from pydantic_settings import BaseSettings
+            from sqlalchemy import create_engine
+
+
+            class DatabaseSettings(BaseSettings):
+                pool_size: int = 5
+
+
+            config = tomllib.load(open(sys.argv[1], "rb"))
+            settings = DatabaseSettings.model_validate(config.get("database", {}))
+            engine = create_engine("postgresql://app@db/app", pool_size=settings.pool_size)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app/db.py:14")
+    assert (pool.settings["pool_size"].value, pool.settings["pool_size"].env) == (5, "POOL_SIZE")

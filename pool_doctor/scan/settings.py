@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import callers, fieldtext
+from pool_doctor.scan import callers, fieldtext, spreads
 from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.files import path_text
@@ -95,7 +95,7 @@ class SettingsClasses:
                 spread = self.ev.force(self.ev.eval(kw.value, frame))
                 if isinstance(spread, DictV):
                     overrides.update(spread.items)
-                if not isinstance(spread, DictV) or spread.opaque:
+                if (not isinstance(spread, DictV) or spread.opaque) and not spreads.optional_section(kw.value):
                     opaque.append(kw.value)
         if node.args and self.init_of(cls) is None:  # a dataclass or NamedTuple: its fields in order
             for name, arg in zip(self.fields(cls), node.args):

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from pool_doctor.scan import containers
@@ -22,3 +23,24 @@ def as_dict(ev: Interpreter, value: Any) -> Any:
         return value
     chosen = next((at for at, side in enumerate(sides) if default is not None and side[1] is options[default][1]), None)
     return containers.dict_of_branches(sides, chosen) if len(sides) > 1 else sides[0][1]
+
+
+def optional_section(node: ast.expr) -> bool:
+    """`config.get("database", {})`, `section or {}`: a part of a file the code expects may be absent, the model's
+    defaults then (fides' `DatabaseSettings.model_validate(config_dict.get(key, {}))`), unlike a part it requires
+    (`settings["general"]`)."""
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+        return _empty(node.values[-1])
+    given = node.args[1] if isinstance(node, ast.Call) and len(node.args) == 2 else None
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and _empty(given)
+    )
+
+
+def _empty(node: ast.expr | None) -> bool:
+    return (isinstance(node, ast.Dict) and not node.keys) or (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args
+    )
