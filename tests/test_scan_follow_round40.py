@@ -492,3 +492,25 @@ def test_a_section_the_code_expects_may_be_absent_leaves_the_models_defaults(
     }
     pool = at(scan(tmp_path, files, monkeypatch), "app/db.py:14")
     assert (pool.settings["pool_size"].value, pool.settings["pool_size"].env) == (5, "POOL_SIZE")
+
+
+def test_a_key_of_kwargs_no_call_gives_is_its_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # swh-vault: `VaultDB(**config)` is made by a registry from a YAML file; `config.get("max_pool_conns", 10)` is
+    # 10 unless configured, as a parameter default of the same function would be
+    files = {
+        "swh/backend.py": """
+            import psycopg_pool
+
+
+            class VaultDB:
+                def __init__(self, **config):
+                    self._pool = psycopg_pool.ConnectionPool(
+                        conninfo=config["db"],
+                        min_size=config.get("min_pool_conns", 1),
+                        max_size=config.get("max_pool_conns", 10),
+                    )
+        """,
+    }
+    settings = at(scan(tmp_path, files, monkeypatch), "swh/backend.py:6").settings
+    assert (settings["min_size"].value, settings["max_size"].value) == (1, 10)
+    assert not settings["conninfo"].known

@@ -324,6 +324,7 @@ class Calls:
         if args.kwarg is not None:
             if given is None:  # no call in the scanned code: whoever calls it may pass anything
                 extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
+                extra_kwargs.ungiven = True
             started = self.paste.settings(func.node) if given is None else None
             bindings[args.kwarg.arg] = extra_kwargs if started is None else started  # (`pserve app.ini`)
         if func.owner is not None and (args.posonlyargs or args.args):

@@ -55,6 +55,9 @@ class DictV:
     unset_by: dict[str, str] = field(default_factory=dict)
     # `dj_database_url.config()` with no default: `{}` unless the variable is set (the variable, its test's text)
     empty_unless: tuple[str, str] | None = None
+    # its opaque part is a function's `**kwargs` no call in the scanned code gives: a key it lacks, asked for with
+    # a default (`config.get("max_pool_conns", 10)`), is that default, as an ungiven parameter is its own
+    ungiven: bool = False
 
 
 @dataclass
