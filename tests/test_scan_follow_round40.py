@@ -514,3 +514,22 @@ def test_a_key_of_kwargs_no_call_gives_is_its_default(tmp_path: Path, monkeypatc
     settings = at(scan(tmp_path, files, monkeypatch), "swh/backend.py:6").settings
     assert (settings["min_size"].value, settings["max_size"].value) == (1, 10)
     assert not settings["conninfo"].known
+
+
+def test_a_noxfiles_engines_are_the_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ook: nox sessions run the tests and migrations against a throwaway container's database
+    files = {
+        "noxfile.py": """
+            import nox
+            from sqlalchemy import create_engine
+
+
+            @nox.session
+            def test(session):
+                engine = create_engine("postgresql://test@localhost/test")
+                engine.dispose()
+        """,
+        "src/app/db.py": "from sqlalchemy import create_engine\n\nengine = create_engine('postgresql://app@db/app')\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert {(p.where, p.aside) for p in report.pools} == {("noxfile.py:7", "tests"), ("src/app/db.py:3", None)}

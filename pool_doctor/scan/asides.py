@@ -12,13 +12,14 @@ from pathlib import Path
 from pool_doctor.errors import PoolDoctorError
 from pool_doctor.files import read_bytes
 
-TEST_FOLDERS = {"tests", "test", "testing"}
+TEST_FOLDERS = {"tests", "test", "testing", "noxfiles"}  # (noxfiles: fides' nox sessions, as noxfile.py)
 # a folder of one kind of tests (integration_tests, tests_e2e, selenium_tests): not `online_test`, an app's
 # (FOSSEE's Yaksh): the singular only with a kind of tests
 KINDS = r"(?:integration|functional|unit|acceptance|e2e|end2end|system|smoke|load|perf|performance|regression|api)"
 TEST_FOLDER = re.compile(rf"^\w+[_-]tests$|^tests[_-]\w+$|^{KINDS}[_-]test$|^test[_-]{KINDS}$", re.IGNORECASE)
-# (testing.py: a package's test support, a flask_testing TestCase's create_app: acousticbrainz, metabrainz.org)
-TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py"}
+# (testing.py: a package's test support, a flask_testing TestCase's create_app: acousticbrainz, metabrainz.org;
+# noxfile.py: nox's sessions, which run the tests against throwaway databases: ook's)
+TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py", "noxfile.py"}
 # a settings package's module for a test database (testmysql, test_postgres, tests_sqlite), not testnet.py
 TEST_SETTINGS = re.compile(r"^tests?_?(?:mysql|mariadb|postgres|postgresql|pg|psql|sqlite|sqlite3|oracle|db|ci)$")
 # the tests' settings module wherever it is (codecov worker's django_scaffold/tests_settings.py, which pytest.ini
@@ -33,7 +34,7 @@ SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGN
 
 
 def is_test_file(path: Path) -> bool:
-    """A test module (tests/..., test_*.py, *_test.py, conftest.py, testing.py, a Django app's or a small app's
+    """A test module (tests/..., test_*.py, *_test.py, conftest.py, testing.py, noxfile.py, a Django app's or a small app's
     tests.py, a settings package's test.py): its pools are the tests', not the app's. `path` from the scanned folder down
     (Project.aside)."""
     name = path.name
