@@ -533,3 +533,42 @@ def test_a_noxfiles_engines_are_the_tests(tmp_path: Path, monkeypatch: pytest.Mo
     }
     report = scan(tmp_path, files, monkeypatch)
     assert {(p.where, p.aside) for p in report.pools} == {("noxfile.py:7", "tests"), ("src/app/db.py:3", None)}
+
+
+@pytest.mark.parametrize("call", ["super().__init__", "super(_SqlDatabase, self).__init__"])
+def test_a_subclass_whose_init_runs_its_bases_wrapper_is_one_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    # raw-data-repository: `class _SqlDatabase(Database)` builds the URL and runs `super().__init__(url, **kwargs)`,
+    # Database's __init__ making the engine; `_SqlDatabase(name, connect_args=...)` was no pool
+    files = {
+        "rdr/database.py": """
+            from sqlalchemy import create_engine
+
+
+            class Database:
+                def __init__(self, url, **kwargs):
+                    self._engine = create_engine(url, pool_pre_ping=True, pool_size=30, **kwargs)
+        """,
+        "rdr/factory.py": f"""
+            import os
+
+            from rdr.database import Database
+
+
+            class _SqlDatabase(Database):
+                def __init__(self, db_name, **kwargs):
+                    url = os.environ.get("DB_CONNECTION_STRING", "postgresql://rdr@localhost/rdr")
+                    {call}(url, **kwargs)
+
+
+            def make_database(database_name="rdr"):
+                return _SqlDatabase(database_name, connect_args={{"connect_timeout": 5}})
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "rdr/factory.py:13")
+    assert (pool.settings["url"].value, pool.settings["url"].env) == (
+        "postgresql://rdr@localhost/rdr",
+        "DB_CONNECTION_STRING",
+    )
+    assert (pool.settings["pool_size"].value, pool.settings["connect_args.connect_timeout"].value) == (30, 5)

@@ -516,3 +516,11 @@ def own_instance(scope: object, name: str) -> bool:
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) or scope.name != "__init__":
         return False
     return name.split(".", 1)[0] == first_parameter(scope)
+
+
+def super_init(call: ast.Call) -> bool:
+    """`super().__init__(...)` (or `super(Cls, self).__init__(...)`): a subclass's `__init__` running its base's,
+    a wrapper of it in turn (raw-data-repository's `_SqlDatabase(Database)`)."""
+    func = call.func
+    made = func.value if isinstance(func, ast.Attribute) and func.attr == "__init__" else None
+    return isinstance(made, ast.Call) and isinstance(made.func, ast.Name) and made.func.id == "super"

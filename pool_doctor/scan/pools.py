@@ -31,7 +31,7 @@ from pool_doctor.scan.finder import (
 )
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
-from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init
+from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init, super_init
 from pool_doctor.scan.programs import as_main, own_process
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
@@ -121,7 +121,7 @@ class PoolFinder:
             | self.heirs
             | self.factories
             # a classmethod's `cls(url=url)` makes what the class's __init__ wrapper makes (saq's from_url)
-            | ({"cls"} if any(w.via_class is not None for w in self.wrappers.values()) else set())
+            | ({"cls", "__init__"} if any(w.via_class is not None for w in self.wrappers.values()) else set())
         )
 
     def learn_factories(self, module: Module) -> list[str]:
@@ -169,7 +169,7 @@ class PoolFinder:
             return _library(func.dotted, site.call, partial_ref)
         if isinstance(func, FuncRef):
             wrapper = self.wrappers.get(id(func.node))
-            if wrapper is not None and wrapper.via_class is None:
+            if wrapper is not None and (wrapper.via_class is None or super_init(site.call)):
                 return Target(wrapper=wrapper, bound_self=func.bound_self, partial=partial_ref)
         if isinstance(func, ClassRef) and id(func.node) in self.subclasses:
             dotted = self.subclasses[id(func.node)][0]
@@ -363,7 +363,8 @@ class PoolFinder:
             bound_self = self._self_for(module, site, func) if index == 0 else None
             made = bound_self if func.name == "__init__" and isinstance(bound_self, InstanceRef) else None
             by = (made.call, made.frame) if made is not None and made.frame is not None else (None, Frame(module))
-            bound = self.ev.bind(FuncRef(module, func, bound_self=bound_self, closure=outer), *by)  # (its maker's)
+            owner = ClassRef(module, site.cls) if site.cls is not None and func in site.cls.body else None  # (super())
+            bound = self.ev.bind(FuncRef(module, func, bound_self, outer, owner), *by)  # (its maker's)
             bound = self._given_by_callers(func, bound_self, site, bound)
             target: ast.AST = functions[index + 1] if index + 1 < len(functions) else site.call
             reached = self.ev.flow.frame_reaching(func, bound, target)
