@@ -572,3 +572,35 @@ def test_a_subclass_whose_init_runs_its_bases_wrapper_is_one_too(
         "DB_CONNECTION_STRING",
     )
     assert (pool.settings["pool_size"].value, pool.settings["connect_args.connect_timeout"].value) == (30, 5)
+
+
+def test_a_mixins_databases_property_a_configurations_class_derives_is_a_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # donate-wagtail: `class Database(object)` has a DATABASES property; `Production(Database, Configuration)`
+    # (django-configurations) in another module, which names no DATABASES itself
+    files = {
+        "donate/settings/__init__.py": "from .production import Production\n",
+        "donate/settings/database.py": """
+            import dj_database_url
+
+
+            class Database(object):
+                @property
+                def DATABASES(self):
+                    return {"default": dj_database_url.parse("postgres://donate@postgres:5432/donate")}
+        """,
+        "donate/settings/production.py": """
+            from configurations import Configuration
+
+            from .database import Database
+
+
+            class Production(Database, Configuration):
+                DEBUG = False
+        """,
+        "donate/settings/unused.py": "class Unused:\n    DATABASES = {'default': {'ENGINE': 'x'}}\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.call) for p in report.pools] == [("donate/settings/database.py:7", "DATABASES['default']")]
+    assert at(report, "donate/settings/database.py:7").settings["NAME"].value == "donate"

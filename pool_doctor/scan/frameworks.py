@@ -47,11 +47,30 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     for cls in module.classes.values():  # django-configurations, django-environment-config: a class's DATABASES
         line = next((a.lineno for a in cls.body if "DATABASES" in _class_names(a)), None)
         made = ClassRef(module, cls)
-        if line is not None and ev.classes.derives_from(made, lambda dotted: dotted.startswith(SETTINGS_CLASSES)):
+        if line is not None and (_settings_class(ev, made) or _mixed_in(ev, made)):
             databases = ev.force(ev.classes.class_attribute(made, "DATABASES"))
             if isinstance(databases, FuncRef):  # `@classproperty def DATABASES(cls):` (a property's: its instance)
                 databases = ev.force(ev.call_function(replace(databases, bound_self=made), None, Frame(module)))
             yield from _aliases(ev, module, databases, line, {}, {})
+
+
+def _settings_class(ev: Evaluator, made: ClassRef) -> bool:
+    return ev.classes.derives_from(made, lambda dotted: dotted.startswith(SETTINGS_CLASSES))
+
+
+def _mixed_in(ev: Evaluator, mixin: ClassRef) -> bool:
+    """Whether a settings class of the project derives from this one (donate-wagtail's `Database` mixin, whose
+    DATABASES property `Production(Database, Configuration)` has): its DATABASES are those settings'."""
+    project = ev.project
+    for path in sorted(project.class_bases.get(mixin.node.name.encode(), ())):
+        found = project.parse(path)
+        if found is None or found.aside:
+            continue
+        for cls in found.classes.values():
+            made = ClassRef(found, cls)
+            if any(k.node is mixin.node for k in ev.classes.class_chain(made)[1:]) and _settings_class(ev, made):
+                return True
+    return False
 
 
 def _class_names(stmt: ast.stmt) -> list[str]:
