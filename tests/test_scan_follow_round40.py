@@ -604,3 +604,43 @@ def test_a_mixins_databases_property_a_configurations_class_derives_is_a_pool(
     report = scan(tmp_path, files, monkeypatch)
     assert [(p.where, p.call) for p in report.pools] == [("donate/settings/database.py:7", "DATABASES['default']")]
     assert at(report, "donate/settings/database.py:7").settings["NAME"].value == "donate"
+
+
+@pytest.mark.parametrize(("again", "pools"), [("config.include('app.db')", 1), ("make_engine(config)", 2)])
+def test_pyramid_runs_an_includeme_once_per_spec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, again: str, pools: int
+) -> None:
+    # amnesia: `config.include('amnesia.events')`, whose includeme includes 'amnesia.db' again: Pyramid 2.0.2 runs
+    # it once (Configurator.include: `if action_state.processSpec(spec)`); a plain call makes a second engine
+    files = {
+        "app/__init__.py": """
+            from pyramid.config import Configurator
+
+
+            def main(global_config, **settings):
+                config = Configurator(settings=settings)
+                config.include("app.db")
+                config.include("app.events")
+                return config.make_wsgi_app()
+        """,
+        "app/events/__init__.py": f"""
+            from app.db import make_engine
+
+
+            def includeme(config):
+                {again}
+        """,
+        "app/db/__init__.py": """
+            from sqlalchemy import engine_from_config
+
+
+            def make_engine(config):
+                return engine_from_config(config.get_settings(), "sqlalchemy.")
+
+
+            def includeme(config):
+                config.registry["dbengine"] = make_engine(config)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert len([p for p in report.pools if p.file == "app/__init__.py"]) == pools

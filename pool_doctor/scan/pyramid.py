@@ -5,7 +5,9 @@ Pyramid 2.0: `Configurator(registry=None, package=None, settings=None, ...)` mad
 sets its `settings` to `Settings(settings)`, a copy of the dict given (plus Pyramid's own `pyramid.*` keys); given
 a registry, it sets nothing, so its settings are the registry's. `get_settings()` returns `registry.settings`;
 `add_settings(settings=None, **kw)` updates them with the dict, then the keywords. What an included module does to
-them (`config.include(...)`) is not read; the includes themselves are followed (`included`, for scan/pools.py).
+them (`config.include(...)`) is not read; the includes themselves are followed (`included`, for scan/pools.py),
+each spec's once (`once_per_spec`: pyramid 2.0.2 `Configurator.include` runs an includeme only where
+`action_state.processSpec(spec)` has not seen it, an action state every included Configurator shares).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.finder import Module, Project, resolve_relative
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, Interpreter, env_of, is_known, unknown
+from pool_doctor.scan.model import ScannedPool
 from pool_doctor.scan.paste import PasteSettings
 
 CONFIGURATOR = "pyramid.config.Configurator"
@@ -94,3 +97,40 @@ def included(
     source = project.module_by_name(dotted, module.path) if dotted else None
     func = source.functions.get("includeme") if source is not None else None
     return (ast.Name("includeme"), FuncRef(source, func)) if source is not None and func is not None else (None, None)
+
+
+def once_per_spec(project: Project, pools: list[ScannedPool]) -> list[ScannedPool]:
+    """A pool an app's function reaches through includes (`config.include("app.db")`, and again through
+    `config.include("app.events")` whose includeme includes "app.db"), the same way once past them, is made
+    once: the first (amnesia's)."""
+    modules = {m.display: m for m in project.modules.values() if m is not None}
+    seen: set[tuple[str, int, tuple[str, ...], str | None]] = set()
+    kept = []
+    for pool in pools:
+        steps = [pool.where, *pool.via]
+        included = 0  # the includes it goes through first: what follows them is the includeme's own making
+        while included < len(steps) - 1 and _includes(modules, steps[included]):
+            included += 1
+        if included:
+            module = modules[pool.file]
+            outer = next((n.lineno for n in ast.walk(module.tree) if _around(n, pool.line)), 0)  # (the function)
+            key = (pool.file, outer, tuple(steps[included:]), pool.condition)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(pool)
+    return kept
+
+
+def _includes(modules: dict[str, Module], where: str) -> bool:
+    """Whether the line at `where` (file:line) calls a Configurator's `include`."""
+    file, _, line = where.rpartition(":")
+    module = modules.get(file)
+    if module is None or not line.isdigit():
+        return False
+    lines = module.source.splitlines()
+    return 0 < int(line) <= len(lines) and ".include(" in lines[int(line) - 1]
+
+
+def _around(node: ast.AST, line: int) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno <= line <= (node.end_lineno or 0)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan import callers, libraries, listeners, testonly
+from pool_doctor.scan import callers, libraries, listeners, pyramid, testonly
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
@@ -184,6 +184,10 @@ def _scan(path: Path) -> ScanReport:
     for module in modules:  # a pool a library makes from the app's arguments: named, not reported
         project.warnings.extend(_guarded(project, module, lambda m: libraries.library_pools(evaluator, m), []))
     pools = one_engine_per_bind(sorted(pools, key=lambda p: (p.file, p.line, p.call)))
+    try:  # an includeme Pyramid runs once, reached again through another include
+        pools = pyramid.once_per_spec(project, pools)
+    except Exception as exc:
+        project.warnings.append(f"Pyramid's includes could not be told apart ({type(exc).__name__}: {exc}); skipped")
     try:  # a pool an event listener tests at checkout (SQLAlchemy's recipe before pool_pre_ping)
         pools = listeners.pinged(project, pools)
     except Exception as exc:
