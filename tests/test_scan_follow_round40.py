@@ -644,3 +644,24 @@ def test_pyramid_runs_an_includeme_once_per_spec(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert len([p for p in report.pools if p.file == "app/__init__.py"]) == pools
+
+
+def test_oslo_dbs_enginefacade_is_named_as_a_pool_a_library_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aodh, cloudkitty, masakari: oslo.db makes the engine on first use, from the [database] options
+    files = {
+        "svc/db/api.py": """
+            from oslo_db.sqlalchemy import enginefacade
+
+            context_manager = enginefacade.transaction_context()
+            enginefacade.configure(sqlite_fk=True)
+        """,
+        "svc/other.py": "import logging\n\nlogging.basicConfig()\nlogging.config = None\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert report.pools == []
+    assert [w.split(":", 2)[:2] for w in report.warnings if "inside oslo_db" in w] == [
+        ["svc/db/api.py", "3"],
+        ["svc/db/api.py", "4"],
+    ]

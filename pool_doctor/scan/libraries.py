@@ -46,6 +46,10 @@ so such a pool is named in a warning, never counted. Each entry was read in the 
 - TurboGears 1.x's `turbogears.update_config(configfile=...)`: the config file's `sqlalchemy.dburi` and
   `sqlalchemy.*` options, which `turbogears.database.get_engine()` makes the app's engine of (`bind_metadata()`
   at start-up when `sqlalchemy.dburi` is set; beaker's server.cfg);
+- oslo.db 18.1's `enginefacade.transaction_context()` (a context manager of its own) and `enginefacade.configure(
+  **options)` (the global one's, which `enginefacade.writer` / `reader` use): `engines.create_engine(...)` on
+  first use, from the `[database]` options (pool_pre_ping always True, pool_recycle from
+  connection_recycle_time, 3600 by default; aodh, cloudkitty, masakari);
 - dcicsnovault 11.36's `snovault.app.configure_dbsession(config)` (called, or Pyramid's
   `config.include(configure_dbsession)`) and `configure_engine(settings)`: `engine_from_config(settings,
   'sqlalchemy.', isolation_level=..., connect_args={'application_name': ...})` of the Pyramid settings.
@@ -78,8 +82,12 @@ ENGINES = {  # the callable's name -> the library (its package, or module) that 
     "update_config": "turbogears",  # (TurboGears 1: its engine from the config file's sqlalchemy.dburi)
     # (safir's `db_session_dependency.initialize(url, password)`, whose name alone is too common, only there)
     **dict.fromkeys(("create_database_engine", "initialize", "run_migrations_online"), "safir"),
+    **dict.fromkeys(("transaction_context", "configure"), "oslo_db"),
 }
-EXACT = {"initialize": "db_session.db_session_dependency.initialize"}  # (safir's other initialize()s make none)
+EXACT = {  # (safir's other initialize()s make none; a configure() is oslo.db's only as enginefacade's)
+    "initialize": "db_session.db_session_dependency.initialize",
+    "configure": "enginefacade.configure",
+}
 INCLUDES = {  # a Pyramid include of the library's that makes one
     "clld.web.app": "clld",
     "clldmpg": "clld",
