@@ -665,3 +665,42 @@ def test_oslo_dbs_enginefacade_is_named_as_a_pool_a_library_makes(
         ["svc/db/api.py", "3"],
         ["svc/db/api.py", "4"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("config", "pools"),
+    [
+        # the key written in a function into a dict the app's config gets where the scan cannot follow it
+        (
+            'def get(settings):\n    settings["SQLALCHEMY_DATABASE_URI"] = "postgresql://u@db/lm"\n',
+            {("pkg/app.py:9", "(the app's config: written where the scan cannot follow it to the app)")},
+        ),
+        # a config class that sets it: the pool is that class's, reported there (as before)
+        (
+            'class Config:\n    SQLALCHEMY_DATABASE_URI = "postgresql://u@db/lm"\n',
+            {("pkg/config.py:1", None)},
+        ),
+    ],
+)
+def test_an_apps_bind_stays_an_engine_where_no_config_the_scan_reports_holds_its_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str, pools: set[tuple[str, str | None]]
+) -> None:
+    # life_monitor: its only engine (`db.init_app(app)`) was lost because another module writes the key somewhere
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                db.init_app(app)
+                return app
+        """,
+        "pkg/config.py": config,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert {(p.where, p.unresolved[-1] if p.unresolved else None) for p in report.pools} == pools

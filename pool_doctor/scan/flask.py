@@ -42,12 +42,12 @@ from pool_doctor.scan.flaskext import (
     keys_per_side,
     maker,
     may_make_extension,
-    mentions_keys,
     names_a_bind,
     other_extension,
     pinned,
     pinned_major,
     testing,
+    unwritten,
 )
 from pool_doctor.scan.kinds import (
     SV,
@@ -508,9 +508,9 @@ class FlaskApps:
         # config class or module that may be what it loads (GeoNature's TOML file; lemur's has one: reported there),
         # or with none in a project that names no key (funnel's installed loader): the extension needs a URL
         keys = app.keys if app.bind is None or app.prefixed is None else {URI: app.prefixed, **app.keys}
-        untold = not keys.keys() & POOL_KEYS and not mentions_keys(self.ev) and not self._bound_by_other(app)
+        untold = None if self._bound_by_other(app) else unwritten(self.ev, keys)  # (why none, with none elsewhere)
         sources = config_sources(self.ev) and (not self._loads or self._open_loads > 0)  # each its own engine
-        unread = app.bind is not None and (app.absent or untold or (app.unread and not sources))
+        unread = app.bind is not None and (app.absent or untold is not None or (app.unread and not sources))
         if not keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or app.module.aside or not self._may_extend()):
@@ -532,7 +532,7 @@ class FlaskApps:
             line, end_line = min(app.lines), max(app.lines)
         at_import = bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((bind_module or app.module).display, line, end_line)
-        unresolved = [*app.unresolved, *(["(the app's config: no code of the project writes it)"] if untold else [])]
+        unresolved = [*app.unresolved, *([untold] if untold else [])]
         built = flaskengines.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import, app.extension)
         engines = list(self._with_pinned(built, over))
         yield from engines
