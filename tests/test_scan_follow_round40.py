@@ -704,3 +704,22 @@ def test_an_apps_bind_stays_an_engine_where_no_config_the_scan_reports_holds_its
     }
     report = scan(tmp_path, files, monkeypatch)
     assert {(p.where, p.unresolved[-1] if p.unresolved else None) for p in report.pools} == pools
+
+
+@pytest.mark.parametrize(("test", "aside"), [("'test' in sys.argv", "tests"), ("'test' not in sys.argv", None)])
+def test_databases_set_only_when_the_test_suite_runs_are_the_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test: str, aside: str | None
+) -> None:
+    # openduty: `if 'test' in sys.argv:` (what `manage.py test` runs) sets a sqlite DATABASES
+    files = {
+        "site/settings.py": f"""
+            import sys
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {{}}
+            if {test}:
+                DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": "test.db"}}}}
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.line, p.aside) for p in report.pools] == [(6, aside)]

@@ -131,3 +131,16 @@ def imported_beside(path: Path) -> bool:
         if any((i.module or "").rpartition(".")[2] == path.stem and i.names[0].name == "*" for i in imports):
             return True
     return False
+
+
+# The tests a pool is made under when only a test run makes it (Django's `if 'test' in sys.argv:`, as `manage.py
+# test` runs; pytest's `"pytest" in sys.modules`): not its negation, not one of several sides (`or`)
+TEST_RUN = re.compile(
+    r"""(?<!not \()(?:['"](?:test|pytest)['"] in sys\.argv|sys\.argv\[1\] == ['"]test['"]|"""
+    r"""['"]pytest['"] in sys\.modules)"""
+)
+
+
+def under_test_run(condition: str | None) -> bool:
+    """Whether the tests a pool is made under hold only while the test suite runs (openduty's sqlite DATABASES)."""
+    return condition is not None and " or " not in condition and TEST_RUN.search(condition) is not None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan import callers, libraries, listeners, pyramid, testonly
+from pool_doctor.scan import asides, callers, libraries, listeners, pyramid, testonly
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
@@ -195,6 +195,7 @@ def _scan(path: Path) -> ScanReport:
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     aside = {m.display: m.aside for m in project.modules.values() if m is not None and m.aside}
     pools = [replace(pool, aside=aside[pool.file]) if pool.file in aside else pool for pool in pools]
+    pools = [replace(p, aside="tests") if not p.aside and asides.under_test_run(p.condition) else p for p in pools]
     try:  # a factory only the tests call, a test-data module only they import, outside tests/
         pools = testonly.tests_only(finder, pools)
     except Exception as exc:
