@@ -370,3 +370,14 @@ def test_a_bind_on_the_same_line_as_the_mapping_of_binds_is_left_with_a_note(tmp
     )
     assert binds == {"ro": "postgresql://app@ro/app", "rw": {"url": "postgresql://app@rw/app", "pool_pre_ping": True}}
     assert len(notes) == 2, notes  # the default engine's, the "ro" bind's (a URL)
+
+
+def test_a_binds_dict_whose_url_is_a_variables_default_gains_the_key(tmp_path: Path) -> None:
+    """`"url": os.getenv("LOGS_URL", "postgresql://...")`: the scan's source of the url is the default; the dict
+    holding it is still the bind's (a review's case)."""
+    lines = FLASK_APP.splitlines(keepends=True)
+    source = "import os\n" + "".join(lines).replace(
+        '"url": "postgresql://app@db/reports"', '"url": os.getenv("REPORTS_URL", "postgresql://app@db/reports")'
+    )
+    out, _ = _planned(tmp_path, {"app/__init__.py": source}, {"pool_pre_ping": True})
+    assert '"pool_size": 3,\n            "pool_pre_ping": True,\n' in out["app/__init__.py"]

@@ -606,9 +606,18 @@ def test_a_mixins_databases_property_a_configurations_class_derives_is_a_pool(
     assert at(report, "donate/settings/database.py:7").settings["NAME"].value == "donate"
 
 
-@pytest.mark.parametrize(("again", "pools"), [("config.include('app.db')", 1), ("make_engine(config)", 2)])
+@pytest.mark.parametrize(
+    ("again", "between", "pools"),
+    [
+        ("config.include('app.db')", "", 1),
+        ("make_engine(config)", "", 2),
+        # a review's cases: commit() starts a new action state; another Configurator has its own
+        ("config.include('app.db')", "config.commit()", 2),
+        ("config.include('app.db')", "config = Configurator(settings=settings)", 2),
+    ],
+)
 def test_pyramid_runs_an_includeme_once_per_spec(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, again: str, pools: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, again: str, between: str, pools: int
 ) -> None:
     # amnesia: `config.include('amnesia.events')`, whose includeme includes 'amnesia.db' again: Pyramid 2.0.2 runs
     # it once (Configurator.include: `if action_state.processSpec(spec)`); a plain call makes a second engine
@@ -620,9 +629,10 @@ def test_pyramid_runs_an_includeme_once_per_spec(
             def main(global_config, **settings):
                 config = Configurator(settings=settings)
                 config.include("app.db")
+                BETWEEN
                 config.include("app.events")
                 return config.make_wsgi_app()
-        """,
+        """.replace("BETWEEN", between or "pass"),
         "app/events/__init__.py": f"""
             from app.db import make_engine
 
@@ -723,3 +733,117 @@ def test_databases_set_only_when_the_test_suite_runs_are_the_tests(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [(p.line, p.aside) for p in report.pools] == [(6, aside)]
+
+
+def test_a_wrapper_only_subclasses_run_through_super_makes_no_pool_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a review's case: Database is made only through its subclasses' super().__init__; its own line is no pool
+    files = {
+        "rdr/database.py": """
+            from sqlalchemy import create_engine
+
+
+            class Database:
+                def __init__(self, url, pool_size=5, **kwargs):
+                    self._engine = create_engine(url, pool_size=pool_size, **kwargs)
+
+
+            class _SqlDatabase(Database):
+                def __init__(self, url, **kwargs):
+                    super().__init__(url, pool_size=20, **kwargs)
+
+
+            class ReadOnly(_SqlDatabase):
+                pass
+
+
+            db = _SqlDatabase("postgresql://app@db/app")
+            reader = ReadOnly("postgresql://app@replica/app")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.line, p.settings["pool_size"].value) for p in report.pools] == [(18, 20), (19, 20)]
+
+
+def test_a_mixins_databases_are_read_on_the_settings_class_made_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a review's case: `self.DB_NAME` in the mixin's property is Production's, the class django-configurations makes
+    files = {
+        "donate/settings/__init__.py": "from .production import Production\n",
+        "donate/settings/database.py": """
+            class Database(object):
+                DB_NAME = "mixin"
+
+                @property
+                def DATABASES(self):
+                    return {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": self.DB_NAME}}
+        """,
+        "donate/settings/production.py": """
+            from configurations import Configuration
+
+            from .database import Database
+
+
+            class Production(Database, Configuration):
+                DB_NAME = "donate"
+        """,
+    }
+    assert at(scan(tmp_path, files, monkeypatch), "donate/settings/database.py:6").settings["NAME"].value == "donate"
+
+
+def test_flask_sqlalchemy_2s_create_engine_method_is_not_sqlalchemys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a review's case: 2.5.1's `SQLAlchemy.create_engine(self, sa_url, engine_opts)` takes the options as a dict;
+    # read as sqlalchemy.create_engine, its options were lost and fix added keywords 2.x refuses
+    files = {
+        "app/db.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            worker_engine = db.create_engine("postgresql://app@db/app", {"pool_size": 20})
+        """,
+    }
+    assert [p.line for p in scan(tmp_path, files, monkeypatch).pools if p.file == "app/db.py"] == []
+
+
+def test_a_kwargs_dict_updated_from_what_the_scan_cannot_read_gives_no_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "svc/db.py": """
+            import json
+
+            from sqlalchemy import create_engine
+
+
+            class VaultDB:
+                def __init__(self, **config):
+                    config.update(json.load(open("/etc/svc/db.json")))
+                    self.engine = create_engine(config["url"], pool_size=config.get("pool_size", 5))
+        """,
+    }
+    assert not at(scan(tmp_path, files, monkeypatch), "svc/db.py:9").settings["pool_size"].known
+
+
+def test_a_flask_sqlalchemy_app_ignores_lites_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+                app.config["SQLALCHEMY_ENGINES"] = {"default": "postgresql://app@db/other"}
+                db.init_app(app)
+                return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, sorted(p.settings)) for p in report.pools] == [("app/__init__.py:11", ["url"])]

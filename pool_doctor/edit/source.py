@@ -206,8 +206,8 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, l
 
 def _holds_url(node: cst.Dict, url: str | None) -> bool:
     """Whether the dict names a "url", written as `url` is (when the scan read its source)."""
-    given = _value_of(node, "url")
-    return given is not None and (url is None or _code(given) == url)
+    given = _value_of(node, "url")  # (written there, or a default in it: `os.getenv("URL", "postgresql://...")`)
+    return given is not None and (url is None or url in _code(given))
 
 
 def _callee(node: cst.CSTNode) -> str | None:

@@ -40,8 +40,9 @@ def engines(
     its) are one per entry of its own two keys alone (it reads no other), or one unread where they are not read."""
     lite = extension_library(ev, *extension) == LITE if extension is not None else None
     lite_keys = [name for name in LITE_KEYS if name in keys]
-    made = lite_engines(ev, place, defaults, keys, unresolved, lite_keys) if lite or bool(lite_keys) else []
-    if not (lite or (lite is None and lite_keys)):
+    read_as_lite = bool(lite or (lite is None and lite_keys))  # (Flask-SQLAlchemy's app ignores Lite's keys)
+    made = lite_engines(ev, place, defaults, keys, unresolved, lite_keys) if read_as_lite else []
+    if not read_as_lite:
         binds = ev.force(keys[BINDS]) if BINDS in keys else None
         if not isinstance(binds, DictV) or URI in keys or any(u.endswith(UNREAD) for u in unresolved):
             own = list(unresolved)
@@ -160,6 +161,6 @@ def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolv
         else:
             unresolved.append(f"{OPTIONS}: {options.expr if isinstance(options, SV) else '?'}")
     for name, value in keys.items():
-        if name not in LEGACY_KEYS and name != OPTIONS:
+        if name not in LEGACY_KEYS and name != OPTIONS and name not in LITE_KEYS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}

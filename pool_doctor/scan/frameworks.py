@@ -46,8 +46,9 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
         yield from _aliases(ev, module, *found)
     for cls in module.classes.values():  # django-configurations, django-environment-config: a class's DATABASES
         line = next((a.lineno for a in cls.body if "DATABASES" in _class_names(a)), None)
-        made = ClassRef(module, cls)
-        if line is not None and (_settings_class(ev, made) or _mixed_in(ev, made)):
+        own = ClassRef(module, cls)
+        made = own if line is None or _settings_class(ev, own) else _mixed_in(ev, own)  # (what is made of it)
+        if line is not None and made is not None:
             databases = ev.force(ev.classes.class_attribute(made, "DATABASES"))
             if isinstance(databases, FuncRef):  # `@classproperty def DATABASES(cls):` (a property's: its instance)
                 databases = ev.force(ev.call_function(replace(databases, bound_self=made), None, Frame(module)))
@@ -58,9 +59,9 @@ def _settings_class(ev: Evaluator, made: ClassRef) -> bool:
     return ev.classes.derives_from(made, lambda dotted: dotted.startswith(SETTINGS_CLASSES))
 
 
-def _mixed_in(ev: Evaluator, mixin: ClassRef) -> bool:
-    """Whether a settings class of the project derives from this one (donate-wagtail's `Database` mixin, whose
-    DATABASES property `Production(Database, Configuration)` has): its DATABASES are those settings'."""
+def _mixed_in(ev: Evaluator, mixin: ClassRef) -> ClassRef | None:
+    """The first settings class of the project that derives from this one (donate-wagtail's `Database` mixin,
+    whose DATABASES property `Production(Database, Configuration)` has): what its DATABASES are read on."""
     project = ev.project
     for path in sorted(project.class_bases.get(mixin.node.name.encode(), ())):
         found = project.parse(path)
@@ -69,8 +70,8 @@ def _mixed_in(ev: Evaluator, mixin: ClassRef) -> bool:
         for cls in found.classes.values():
             made = ClassRef(found, cls)
             if any(k.node is mixin.node for k in ev.classes.class_chain(made)[1:]) and _settings_class(ev, made):
-                return True
-    return False
+                return made
+    return None
 
 
 def _class_names(stmt: ast.stmt) -> list[str]:

@@ -524,3 +524,10 @@ def super_init(call: ast.Call) -> bool:
     func = call.func
     made = func.value if isinstance(func, ast.Attribute) and func.attr == "__init__" else None
     return isinstance(made, ast.Call) and isinstance(made.func, ast.Name) and made.func.id == "super"
+
+
+def runs_base_init(call: ast.Call, cls: ast.ClassDef | None, bases: set[str]) -> bool:
+    """`super().__init__(...)` in a class that derives from one of `bases` by name (the classes whose `__init__`
+    is a wrapper): the only `__init__` calls worth reading (cognee's hundreds of others are not)."""
+    named = {(dotted_parts(base) or [""])[-1] for base in cls.bases} if cls is not None else set()
+    return super_init(call) and bool(named & bases)

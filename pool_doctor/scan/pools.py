@@ -31,7 +31,7 @@ from pool_doctor.scan.finder import (
 )
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
-from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init, super_init
+from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init, runs_base_init, super_init
 from pool_doctor.scan.programs import as_main, own_process
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
@@ -143,7 +143,8 @@ class PoolFinder:
         self._called[key] = None  # a site whose callee leads back to itself
         func = callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
         # (a name only fixed wrappers have, the module's names do not resolve: something else, `self.get_pool()`)
-        if not isinstance(func, CALLABLES) and site.functions and not self.only_fixed(_last(site.call)):
+        name = (dotted_parts(site.call.func) or [""])[-1]
+        if not isinstance(func, CALLABLES) and site.functions and not self.only_fixed(name):
             func = callable_of(self.ev, self.ev.eval(site.call.func, self.site_frame(module, site)))
         self._called[key] = func
         return func
@@ -187,15 +188,11 @@ class PoolFinder:
         return bool((names | aliases(module, names)) & module.calls.keys()) or bool(self._included(module, names))
 
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
+        bases = {w.name for w in self.wrappers.values() if w.via_class is not None} | self.heirs  # (super().__init__)
         for name in sorted((names | aliases(module, names)) & module.calls.keys()):
-            for site in module.calls[name]:
-                target = self.target(module, site)
-                if target is not None:
-                    yield site, target
-        for site in self._included(module, names):
-            target = self.target(module, site)
-            if target is not None:
-                yield site, target
+            sites = [s for s in module.calls[name] if name != "__init__" or runs_base_init(s.call, s.cls, bases)]
+            yield from ((site, t) for site in sites if (t := self.target(module, site)) is not None)
+        yield from ((site, t) for site in self._included(module, names) if (t := self.target(module, site)) is not None)
 
     def _included(self, module: Module, names: set[str]) -> list[CallSite]:
         """Pyramid's `config.include(configure_db)`, which calls configure_db(config): that call, at the include
@@ -299,7 +296,11 @@ class PoolFinder:
         reported at those calls)."""
         aside, self._all_read = module.aside, True
         for site, target in self.sites(
-            module, {w.name for w in self.wrappers.values()} | (self.names() & {"cls"}) | self.factories | self.heirs
+            module,
+            {w.name for w in self.wrappers.values()}
+            | (self.names() & {"cls", "__init__"})
+            | self.factories
+            | self.heirs,
         ):
             if target.wrapper is not None and (not aside or target.wrapper.module.aside):
                 target.wrapper.callers += 1
@@ -588,13 +589,11 @@ class PoolFinder:
 
 def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> Target | None:
     """A library's pool callable, by its dotted name. Flask-SQLAlchemy's extension made with no `engine_options`
-    is none here: its engine comes from app.config, read by flask.py."""
-    found = library_target(dotted)
-    name = dotted.rsplit(".", 1)[-1]
+    is none here: its engine comes from app.config, read by flask.py; nor is a `create_engine(url, options)` (no
+    SQLAlchemy's takes two positional arguments: Flask-SQLAlchemy 2.x's method, `db.create_engine(url, opts)`)."""
+    found, name = library_target(dotted), dotted.rsplit(".", 1)[-1]
     if found is None or (name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in call.keywords)):
         return None
+    if name == "create_engine" and len([a for a in call.args if not isinstance(a, ast.Starred)]) > 1:
+        return None
     return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]
-
-
-def _last(call: ast.Call) -> str:
-    return (dotted_parts(call.func) or [""])[-1]

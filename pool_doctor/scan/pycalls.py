@@ -342,7 +342,8 @@ def dict_method(ev: Interpreter, base: DictV, name: str, node: ast.Call, frame: 
             found = ev.force(base.items[str(key.value)])
             # a path that leaves the key unset has the default (`pop` with none raises there)
             return unset_as(found, default) if given is not None or name != "pop" else found
-        if base.opaque and not (base.ungiven and given is not None):  # the key may be in what it could not read
+        ungiven = base.ungiven and len(base.opaque) == 1  # (not once it is updated from what the scan cannot read)
+        if base.opaque and not (ungiven and given is not None):  # the key may be in what it could not read
             return unknown(frame.module, node)
         return default
     if name == "copy":

@@ -100,26 +100,37 @@ def included(
 
 
 def once_per_spec(project: Project, pools: list[ScannedPool]) -> list[ScannedPool]:
-    """A pool an app's function reaches through includes (`config.include("app.db")`, and again through
-    `config.include("app.events")` whose includeme includes "app.db"), the same way once past them, is made
-    once: the first (amnesia's)."""
+    """A pool an app's function reaches through one Configurator's includes (`config.include("app.db")`, and
+    again through `config.include("app.events")` whose includeme includes "app.db"), the same way once past
+    them, is made once: the first (amnesia's). Another Configurator has a registry (and an action state) of its
+    own, and `config.commit()` starts a new action state: a function that makes two, or commits, keeps them all."""
     modules = {m.display: m for m in project.modules.values() if m is not None}
-    seen: set[tuple[str, int, tuple[str, ...], str | None]] = set()
+    seen: set[tuple[str, int, str, tuple[str, ...], str | None]] = set()
     kept = []
     for pool in pools:
         steps = [pool.where, *pool.via]
         included = 0  # the includes it goes through first: what follows them is the includeme's own making
         while included < len(steps) - 1 and _includes(modules, steps[included]):
             included += 1
-        if included:
-            module = modules[pool.file]
-            outer = next((n.lineno for n in ast.walk(module.tree) if _around(n, pool.line)), 0)  # (the function)
-            key = (pool.file, outer, tuple(steps[included:]), pool.condition)
+        module = modules.get(pool.file)
+        outer = next((n for n in ast.walk(module.tree) if _around(n, pool.line)), None) if module else None
+        made = [n for n in ast.walk(outer) if isinstance(n, ast.Call) and _named(n, "Configurator")] if outer else []
+        commits = outer is not None and any(_calls(n, "commit") is not None for n in ast.walk(outer))
+        if included and outer is not None and not commits and len(made) < 2:  # (one registry throughout)
+            at = (n for n in ast.walk(outer) if getattr(n, "lineno", 0) == pool.line)
+            receiver = next((r for n in at if (r := _calls(n, "include")) is not None), "")
+            key = (pool.file, outer.lineno, receiver, tuple(steps[included:]), pool.condition)
             if key in seen:
                 continue
             seen.add(key)
         kept.append(pool)
     return kept
+
+
+def _calls(node: ast.AST, method: str) -> str | None:
+    """The receiver's text of a call of `method` (`config` of `config.include(...)`), else None."""
+    func = node.func if isinstance(node, ast.Call) else None
+    return ast.unparse(func.value) if isinstance(func, ast.Attribute) and func.attr == method else None
 
 
 def _includes(modules: dict[str, Module], where: str) -> bool:
@@ -134,3 +145,8 @@ def _includes(modules: dict[str, Module], where: str) -> bool:
 
 def _around(node: ast.AST, line: int) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
     return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno <= line <= (node.end_lineno or 0)
+
+
+def _named(call: ast.Call, name: str) -> bool:
+    func = call.func
+    return (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name)
