@@ -847,3 +847,37 @@ def test_a_flask_sqlalchemy_app_ignores_lites_keys(tmp_path: Path, monkeypatch: 
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [(p.where, sorted(p.settings)) for p in report.pools] == [("app/__init__.py:11", ["url"])]
+
+
+def test_a_model_made_from_a_dict_the_code_fills_from_variables_keeps_its_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ayon-backend: `AppConfig(**env_data)`, env_data filled from APP_* variables in a loop (none set: empty)
+    files = {
+        "app/config.py": """
+            import os
+
+            from pydantic import BaseModel
+
+
+            class AppConfig(BaseModel):
+                postgres_pool_size: int = 64
+
+
+            env_data = {}
+            for key, value in dict(os.environ).items():
+                if key.lower().startswith("app_"):
+                    env_data[key.lower().removeprefix("app_")] = value
+            appconfig = AppConfig(**env_data)
+        """,
+        "app/db.py": """
+            import asyncpg
+
+            from app.config import appconfig
+
+
+            async def connect():
+                return await asyncpg.create_pool("postgresql://app@db/app", max_size=appconfig.postgres_pool_size)
+        """,
+    }
+    assert at(scan(tmp_path, files, monkeypatch), "app/db.py:7").settings["max_size"].value == 64

@@ -87,7 +87,7 @@ class SettingsClasses:
             if not self.mappings.is_mapping(cls):  # a dict its own methods fill (bodhi's lazily loaded config)
                 return unknown(frame.module, node)
         overrides: dict[str, Any] = {}
-        opaque: list[ast.expr] = []  # `**x` the scan cannot read all of: any field it does not name may be there
+        opaque: list[ast.expr] = []  # `**x` the scan cannot read (a file's section): any field may be there
         for kw in node.keywords:
             if kw.arg is not None:
                 overrides[kw.arg] = Thunk(kw.value, frame)
@@ -95,7 +95,9 @@ class SettingsClasses:
                 spread = self.ev.force(self.ev.eval(kw.value, frame))
                 if isinstance(spread, DictV):
                     overrides.update(spread.items)
-                if (not isinstance(spread, DictV) or spread.opaque) and not spreads.optional_section(kw.value):
+                # (a dict the code builds with keys the scan cannot name, ayon's from APP_* variables, keeps the
+                # defaults: none set, it is empty)
+                if not isinstance(spread, DictV) and not spreads.optional_section(kw.value):
                     opaque.append(kw.value)
         if node.args and self.init_of(cls) is None:  # a dataclass or NamedTuple: its fields in order
             for name, arg in zip(self.fields(cls), node.args):
