@@ -881,3 +881,23 @@ def test_a_model_made_from_a_dict_the_code_fills_from_variables_keeps_its_defaul
         """,
     }
     assert at(scan(tmp_path, files, monkeypatch), "app/db.py:7").settings["max_size"].value == 64
+
+
+def test_flask_ext_sqlalchemy_named_in_full_is_flask_sqlalchemy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # get5-web: `import flask.ext.sqlalchemy`, then `flask.ext.sqlalchemy.SQLAlchemy(app)` (Flask before 1.0)
+    files = {
+        "get5/__init__.py": """
+            from flask import Flask
+
+            import flask.ext.sqlalchemy
+
+            app = Flask(__name__, instance_relative_config=True)
+            app.config.from_pyfile("prod_config.py")
+            db = flask.ext.sqlalchemy.SQLAlchemy(app)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "get5/__init__.py:7")
+    assert pool.stack == "flask_sqlalchemy"
+    assert any(u.startswith("app.config.from_pyfile") for u in pool.unresolved)  # (its URL is in that file)

@@ -573,8 +573,8 @@ def resolve_relative(module: Module, name: str | None, level: int) -> str | None
 
 
 def library_target(dotted: str) -> tuple[str, str] | None:
-    """(stack, public call name) when `dotted` names a pool-creating library callable."""
-    parts = dotted.split(".")
+    """(stack, public call name) when `dotted` names a pool-creating library callable (`flask.ext.x`: get5-web's)."""
+    parts = _flask_ext(dotted).split(".")
     entry = LIBRARY_TARGETS.get(parts[0])
     if entry is None or parts[-1] not in entry[1]:
         return None
