@@ -901,3 +901,25 @@ def test_flask_ext_sqlalchemy_named_in_full_is_flask_sqlalchemy(
     pool = at(scan(tmp_path, files, monkeypatch), "get5/__init__.py:7")
     assert pool.stack == "flask_sqlalchemy"
     assert any(u.startswith("app.config.from_pyfile") for u in pool.unresolved)  # (its URL is in that file)
+
+
+@pytest.mark.parametrize(("secret", "pools"), [(None, [("site/settings/common.py:4", "DATABASES")]), ("x", [])])
+def test_databases_imported_from_a_module_the_tree_lacks_are_the_deployments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret: str | None, pools: list[tuple[str, str]]
+) -> None:
+    # dissemin: `from .secret import DATABASES` (required: the ImportError raises); secret.py is copied from a
+    # template at deploy time, so the tree has none: the alias was lost
+    files = {
+        "site/settings/common.py": """
+            INSTALLED_APPS = ["django.contrib.auth"]
+
+            try:
+                from .secret import DATABASES
+            except ImportError:
+                raise RuntimeError("add secret.py")
+        """,
+    }
+    if secret is not None:  # (one the tree has is read where it is: a fragment with no DATABASES of its own here)
+        files["site/settings/secret.py"] = "SECRET = 1\n"
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.call) for p in report.pools] == pools

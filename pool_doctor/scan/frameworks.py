@@ -304,7 +304,7 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
         if _database_path(stmt) is not None or _handed_locals(ev, module, stmt)
     ]
     if not assigned and not mutations:
-        return _exported(ev, module)
+        return _exported(ev, module) or _brought(ev, module)
     handed = any(_handed_locals(ev, module, stmt) for stmt, _ in mutations)  # (django_heroku makes one)
     bound = handed or module.star_imports or "DATABASES" in module.imports or "globals()" in module.source
     stored = any(
@@ -362,6 +362,24 @@ def _exported(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], 
             if isinstance(databases, DictV):
                 return databases, call.lineno, {}, {}
     return None
+
+
+def _brought(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], dict[str, int]] | None:
+    """`from .secret import DATABASES` of a module of the project's package the tree lacks (dissemin's secret.py,
+    copied from a template at deploy time): the deployment's DATABASES, unknown, at the import."""
+    owner = (module.imports.get("DATABASES") or "").rpartition(".")[0]
+    package = owner.rpartition(".")[0]
+    if not package or ev.project.module_by_name(owner, near=module.path) is not None:
+        return None
+    if not module.name.startswith(f"{package}.") and ev.project.module_by_name(package, near=module.path) is None:
+        return None  # (an installed library's settings, not a file of the project's)
+    at = next(n for n in ast.walk(module.tree) if isinstance(n, ast.ImportFrom) and "DATABASES" in _imported(n))
+    why = f"DATABASES of {owner}, which the tree does not have"
+    return SV(None, module.where(at), known=False, expr=why), at.lineno, {}, {}
+
+
+def _imported(node: ast.ImportFrom) -> list[str]:
+    return [alias.asname or alias.name for alias in node.names]
 
 
 def _handed_locals(ev: Evaluator, module: Module, stmt: ast.stmt) -> bool:
