@@ -716,14 +716,22 @@ def test_an_apps_bind_stays_an_engine_where_no_config_the_scan_reports_holds_its
     assert {(p.where, p.unresolved[-1] if p.unresolved else None) for p in report.pools} == pools
 
 
-@pytest.mark.parametrize(("test", "aside"), [("'test' in sys.argv", "tests"), ("'test' not in sys.argv", None)])
+@pytest.mark.parametrize(
+    ("test", "aside"),
+    [
+        ("'test' in sys.argv", "tests"),
+        ("'test' not in sys.argv", None),
+        ("'TRAVIS' in os.environ", "tests"),  # dissemin's env.py: a CI service's database
+        ("os.environ.get('DEBUG')", None),
+    ],
+)
 def test_databases_set_only_when_the_test_suite_runs_are_the_tests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test: str, aside: str | None
 ) -> None:
     # openduty: `if 'test' in sys.argv:` (what `manage.py test` runs) sets a sqlite DATABASES
     files = {
         "site/settings.py": f"""
-            import sys
+            import os, sys
 
             INSTALLED_APPS = ["django.contrib.auth"]
             DATABASES = {{}}

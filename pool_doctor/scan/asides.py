@@ -134,10 +134,13 @@ def imported_beside(path: Path) -> bool:
 
 
 # The tests a pool is made under when only a test run makes it (Django's `if 'test' in sys.argv:`, as `manage.py
-# test` runs; pytest's `"pytest" in sys.modules`): not its negation, not one of several sides (`or`)
+# test` runs; pytest's `"pytest" in sys.modules`; a CI service's variable, `'TRAVIS' in os.environ`: dissemin's
+# env.py): not its negation, not one of several sides (`or`)
+CI = r"(?:TRAVIS|CI|GITHUB_ACTIONS|GITLAB_CI|CIRCLECI|BUILDKITE|JENKINS_URL|TF_BUILD)"
 TEST_RUN = re.compile(
     r"""(?<!not \()(?:['"](?:test|pytest)['"] in sys\.argv|sys\.argv\[1\] == ['"]test['"]|"""
-    r"""['"]pytest['"] in sys\.modules)"""
+    rf"""['"]pytest['"] in sys\.modules|['"]{CI}['"] in os\.environ|os\.(?:environ\.get|getenv)\(['"]{CI}['"]\)"""
+    r"""(?! ==))"""
 )
 
 
