@@ -723,6 +723,14 @@ def test_an_apps_bind_stays_an_engine_where_no_config_the_scan_reports_holds_its
         ("'test' not in sys.argv", None),
         ("'TRAVIS' in os.environ", "tests"),  # dissemin's env.py: a CI service's database
         ("os.environ.get('DEBUG')", None),
+        # a review's cases: negations however written, and the other side of a test that combines one
+        ("not os.environ.get('CI')", None),
+        ("os.getenv('CI') != 'true'", None),
+        ("not 'test' in sys.argv", None),
+        ("os.environ.get('CI') is None", None),
+        ("len(sys.argv) > 1 and sys.argv[1] == 'test'", "tests"),
+        ("not (len(sys.argv) > 1 and sys.argv[1] == 'test')", None),
+        ("os.environ.get('DEBUG') or 'test' in sys.argv", None),
     ],
 )
 def test_databases_set_only_when_the_test_suite_runs_are_the_tests(
@@ -911,7 +919,14 @@ def test_flask_ext_sqlalchemy_named_in_full_is_flask_sqlalchemy(
     assert any(u.startswith("app.config.from_pyfile") for u in pool.unresolved)  # (its URL is in that file)
 
 
-@pytest.mark.parametrize(("secret", "pools"), [(None, [("site/settings/common.py:4", "DATABASES")]), ("x", [])])
+@pytest.mark.parametrize(
+    ("secret", "pools"),
+    [
+        (None, [("site/settings/common.py:4", "DATABASES")]),
+        ("x", []),
+        ("helper", []),  # a review's case: a helper (not settings) importing them makes no pool
+    ],
+)
 def test_databases_imported_from_a_module_the_tree_lacks_are_the_deployments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret: str | None, pools: list[tuple[str, str]]
 ) -> None:
@@ -927,7 +942,80 @@ def test_databases_imported_from_a_module_the_tree_lacks_are_the_deployments(
                 raise RuntimeError("add secret.py")
         """,
     }
-    if secret is not None:  # (one the tree has is read where it is: a fragment with no DATABASES of its own here)
+    if secret == "x":  # (one the tree has is read where it is: a fragment with no DATABASES of its own here)
         files["site/settings/secret.py"] = "SECRET = 1\n"
+    if secret == "helper":
+        files = {"site/backup.py": "from site.local_settings import DATABASES\n\nprint(DATABASES)\n"}
     report = scan(tmp_path, files, monkeypatch)
     assert [(p.where, p.call) for p in report.pools] == pools
+
+
+@pytest.mark.parametrize(
+    ("spread", "known"),
+    [
+        ("cfg = {}\ncfg.update(json.load(open('/etc/db.json')))", False),  # a mapping it cannot read merged in
+        (  # keys from variables: none set, it is empty
+            "cfg = {}\nfor k, v in os.environ.items():\n    if k.startswith('DB_'):\n        cfg[k.lower()] = v",
+            True,
+        ),
+    ],
+)
+def test_a_dict_a_mapping_the_scan_cannot_read_is_merged_into_leaves_no_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spread: str, known: bool
+) -> None:
+    # a review's case: `DbConfig(**cfg)` after `cfg.update(json.load(f))`: fix rewrote a default the file overrides
+    files = {
+        "app.py": "import json\nimport os\nfrom dataclasses import dataclass\n\nfrom sqlalchemy import create_engine\n\n\n"
+        "@dataclass\nclass DbConfig:\n    pool_recycle: int = -1\n\n\n"
+        f"{spread}\nconfig = DbConfig(**cfg)\n"
+        "engine = create_engine('postgresql://app@db/app', pool_recycle=config.pool_recycle)\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    (pool,) = report.pools
+    assert pool.settings["pool_recycle"].known is known
+
+
+def test_a_module_level_configurator_runs_an_includeme_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/events/__init__.py": "def includeme(config):\n    config.include('app.db')\n",
+        "app/db/__init__.py": "from sqlalchemy import engine_from_config\n\n\ndef includeme(config):\n"
+        "    config.registry['engine'] = engine_from_config(config.get_settings(), 'sqlalchemy.')\n",
+        "app/wsgi.py": "from pyramid.config import Configurator\n\nconfig = Configurator(settings={})\n"
+        "config.include('app.db')\nconfig.include('app.events')\napplication = config.make_wsgi_app()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/wsgi.py:4"]
+
+
+def test_a_subclass_of_a_wrapper_class_imported_under_another_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "rdr/database.py": "from sqlalchemy import create_engine\n\n\nclass Database:\n"
+        "    def __init__(self, url, pool_size=5):\n        self.engine = create_engine(url, pool_size=pool_size)\n",
+        "rdr/sql.py": "from rdr.database import Database as BaseDb\n\n\nclass SqlDatabase(BaseDb):\n"
+        "    def __init__(self, url):\n        super().__init__(url, pool_size=20)\n\n\n"
+        "db = SqlDatabase('postgresql://app@db/app')\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [("rdr/sql.py:9", 20)]
+
+
+def test_a_mixins_databases_are_read_on_the_configuration_django_configurations_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a review's case: Development sorts first, but manage.py defaults DJANGO_CONFIGURATION to Production
+    files = {
+        "manage.py": "import os\n\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site.settings')\n"
+        "os.environ.setdefault('DJANGO_CONFIGURATION', 'Production')\n",
+        "site/settings/__init__.py": "from .development import Development\nfrom .production import Production\n",
+        "site/settings/database.py": "class Database(object):\n    AGE = 0\n\n    @property\n    def DATABASES(self):\n"
+        "        return {'default': {'ENGINE': 'django.db.backends.postgresql', 'CONN_MAX_AGE': self.AGE}}\n",
+        "site/settings/development.py": "from configurations import Configuration\n\nfrom .database import Database\n\n\n"
+        "class Development(Database, Configuration):\n    AGE = None\n",
+        "site/settings/production.py": "from configurations import Configuration\n\nfrom .database import Database\n\n\n"
+        "class Production(Database, Configuration):\n    AGE = 600\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "site/settings/database.py:6").settings["CONN_MAX_AGE"].value == 600

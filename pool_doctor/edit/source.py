@@ -175,6 +175,7 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, l
         (start, end, node) for start, end, node in finder.containers if start >= edit.line and end <= edit.end_line
     ]
     if edit.into == DICT:
+        # (two on one line both holding it, one as a variable's default: which is this pool's is not told: none)
         spans = [
             (s, e, n)
             for s, e, n in spans
@@ -205,8 +206,9 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, l
 
 
 def _holds_url(node: cst.Dict, url: str | None) -> bool:
-    """Whether the dict names a "url", written as `url` is (when the scan read its source)."""
-    given = _value_of(node, "url")  # (written there, or a default in it: `os.getenv("URL", "postgresql://...")`)
+    """Whether the dict names a "url", written as `url` is (when the scan read its source), or holding it (a
+    default: `os.getenv("URL", "postgresql://...")`)."""
+    given = _value_of(node, "url")
     return given is not None and (url is None or url in _code(given))
 
 

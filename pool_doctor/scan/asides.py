@@ -135,15 +135,29 @@ def imported_beside(path: Path) -> bool:
 
 # The tests a pool is made under when only a test run makes it (Django's `if 'test' in sys.argv:`, as `manage.py
 # test` runs; pytest's `"pytest" in sys.modules`; a CI service's variable, `'TRAVIS' in os.environ`: dissemin's
-# env.py): not its negation, not one of several sides (`or`)
-CI = r"(?:TRAVIS|CI|GITHUB_ACTIONS|GITLAB_CI|CIRCLECI|BUILDKITE|JENKINS_URL|TF_BUILD)"
-TEST_RUN = re.compile(
-    r"""(?<!not \()(?:['"](?:test|pytest)['"] in sys\.argv|sys\.argv\[1\] == ['"]test['"]|"""
-    rf"""['"]pytest['"] in sys\.modules|['"]{CI}['"] in os\.environ|os\.(?:environ\.get|getenv)\(['"]{CI}['"]\)"""
-    r"""(?! ==))"""
-)
+# env.py), read as Python: one of the conjuncts, as written (not under a `not`, not one side of an `or`)
+CI = {"TRAVIS", "CI", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "BUILDKITE", "JENKINS_URL", "TF_BUILD"}
+MEMBERSHIP = {"sys.argv": {"test", "pytest"}, "sys.modules": {"pytest"}, "os.environ": CI}
 
 
 def under_test_run(condition: str | None) -> bool:
-    """Whether the tests a pool is made under hold only while the test suite runs (openduty's sqlite DATABASES)."""
-    return condition is not None and " or " not in condition and TEST_RUN.search(condition) is not None
+    """Whether the tests a pool is made under hold only while the test suite (or a CI service) runs (openduty's
+    sqlite DATABASES)."""
+    try:
+        test = ast.parse(condition, mode="eval").body if condition else None
+    except SyntaxError:  # (a long condition is cut short: not read)
+        return False
+    conjuncts = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+    return any(_runs_tests(node) for node in conjuncts if node is not None)
+
+
+def _runs_tests(node: ast.expr) -> bool:
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.left, ast.Constant):
+        container = ast.unparse(node.comparators[0])
+        return isinstance(node.ops[0], ast.In) and node.left.value in MEMBERSHIP.get(container, ())
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
+        given = node.comparators[0]
+        return ast.unparse(node.left) == "sys.argv[1]" and isinstance(given, ast.Constant) and given.value == "test"
+    if isinstance(node, ast.Call) and ast.unparse(node.func) in ("os.environ.get", "os.getenv") and len(node.args) == 1:
+        return isinstance(node.args[0], ast.Constant) and node.args[0].value in CI
+    return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -55,6 +56,9 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
             yield from _aliases(ev, module, databases, line, {}, {})
 
 
+CONFIGURATION = re.compile(r"""setdefault\(\s*['"]DJANGO_CONFIGURATION['"]\s*,\s*['"](\w+)['"]""")
+
+
 def _settings_class(ev: Evaluator, made: ClassRef) -> bool:
     return ev.classes.derives_from(made, lambda dotted: dotted.startswith(SETTINGS_CLASSES))
 
@@ -63,6 +67,7 @@ def _mixed_in(ev: Evaluator, mixin: ClassRef) -> ClassRef | None:
     """The first settings class of the project that derives from this one (donate-wagtail's `Database` mixin,
     whose DATABASES property `Production(Database, Configuration)` has): what its DATABASES are read on."""
     project = ev.project
+    made_of: list[ClassRef] = []
     for path in sorted(project.class_bases.get(mixin.node.name.encode(), ())):
         found = project.parse(path)
         if found is None or found.aside:
@@ -70,7 +75,17 @@ def _mixed_in(ev: Evaluator, mixin: ClassRef) -> ClassRef | None:
         for cls in found.classes.values():
             made = ClassRef(found, cls)
             if any(k.node is mixin.node for k in ev.classes.class_chain(made)[1:]) and _settings_class(ev, made):
-                return made
+                made_of.append(made)
+    named = _configuration(project)  # (the one `DJANGO_CONFIGURATION` names by default in manage.py, wsgi.py)
+    return next((m for m in made_of if m.node.name == named), made_of[0] if made_of else None)
+
+
+def _configuration(project: Project) -> str | None:
+    """The class `os.environ.setdefault("DJANGO_CONFIGURATION", "Production")` names, in the modules read."""
+    for module in (m for m in project.modules.values() if m is not None and not m.aside):
+        found = CONFIGURATION.search(module.source) if "DJANGO_CONFIGURATION" in module.source else None
+        if found:
+            return found.group(1)
     return None
 
 
@@ -369,7 +384,8 @@ def _brought(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], d
     copied from a template at deploy time): the deployment's DATABASES, unknown, at the import."""
     owner = (module.imports.get("DATABASES") or "").rpartition(".")[0]
     package = owner.rpartition(".")[0]
-    if not package or ev.project.module_by_name(owner, near=module.path) is not None:
+    settings = "INSTALLED_APPS" in module.source or "settings" in module.name  # (not a helper's import of them)
+    if not package or not settings or ev.project.module_by_name(owner, near=module.path) is not None:
         return None
     if not module.name.startswith(f"{package}.") and ev.project.module_by_name(package, near=module.path) is None:
         return None  # (an installed library's settings, not a file of the project's)

@@ -526,8 +526,14 @@ def super_init(call: ast.Call) -> bool:
     return isinstance(made, ast.Call) and isinstance(made.func, ast.Name) and made.func.id == "super"
 
 
-def runs_base_init(call: ast.Call, cls: ast.ClassDef | None, bases: set[str]) -> bool:
-    """`super().__init__(...)` in a class that derives from one of `bases` by name (the classes whose `__init__`
-    is a wrapper): the only `__init__` calls worth reading (cognee's hundreds of others are not)."""
-    named = {(dotted_parts(base) or [""])[-1] for base in cls.bases} if cls is not None else set()
-    return super_init(call) and bool(named & bases)
+def base_inits(module: Module, bases: set[str]) -> set[int]:
+    """The module's `super().__init__(...)` sites (ids) in a class that derives from one of `bases` by name, as
+    imported (`from db import Database as BaseDb`; the classes whose `__init__` is a wrapper): the only `__init__`
+    calls worth reading (cognee's hundreds of others are not)."""
+    found = set()
+    for site in module.calls.get("__init__", []) if bases else []:
+        parts = [dotted_parts(base) or [""] for base in site.cls.bases] if site.cls is not None else []
+        named = {module.imports.get(".".join(p), ".".join(p)).rsplit(".", 1)[-1] for p in parts}
+        if super_init(site.call) and named & bases:
+            found.add(id(site))
+    return found

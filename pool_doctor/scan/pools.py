@@ -31,7 +31,7 @@ from pool_doctor.scan.finder import (
 )
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
-from pool_doctor.scan.nodes import aliases, is_dataclass, patched, post_init, runs_base_init, super_init
+from pool_doctor.scan.nodes import aliases, base_inits, is_dataclass, patched, post_init, super_init
 from pool_doctor.scan.programs import as_main, own_process
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
@@ -188,9 +188,9 @@ class PoolFinder:
         return bool((names | aliases(module, names)) & module.calls.keys()) or bool(self._included(module, names))
 
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
-        bases = {w.name for w in self.wrappers.values() if w.via_class is not None} | self.heirs  # (super().__init__)
+        inits = base_inits(module, {w.name for w in self.wrappers.values() if w.via_class is not None} | self.heirs)
         for name in sorted((names | aliases(module, names)) & module.calls.keys()):
-            sites = [s for s in module.calls[name] if name != "__init__" or runs_base_init(s.call, s.cls, bases)]
+            sites = [s for s in module.calls[name] if name != "__init__" or id(s) in inits]
             yield from ((site, t) for site in sites if (t := self.target(module, site)) is not None)
         yield from ((site, t) for site in self._included(module, names) if (t := self.target(module, site)) is not None)
 

@@ -113,13 +113,17 @@ def once_per_spec(project: Project, pools: list[ScannedPool]) -> list[ScannedPoo
         while included < len(steps) - 1 and _includes(modules, steps[included]):
             included += 1
         module = modules.get(pool.file)
-        outer = next((n for n in ast.walk(module.tree) if _around(n, pool.line)), None) if module else None
-        made = [n for n in ast.walk(outer) if isinstance(n, ast.Call) and _named(n, "Configurator")] if outer else []
-        commits = outer is not None and any(_calls(n, "commit") is not None for n in ast.walk(outer))
-        if included and outer is not None and not commits and len(made) < 2:  # (one registry throughout)
-            at = (n for n in ast.walk(outer) if getattr(n, "lineno", 0) == pool.line)
+        if not included or module is None:
+            kept.append(pool)
+            continue
+        # the function it is in, or the module's body (a Configurator set up at import)
+        scope: ast.AST = next((n for n in ast.walk(module.tree) if _around(n, pool.line)), module.tree)
+        made = [n for n in ast.walk(scope) if isinstance(n, ast.Call) and _named(n, "Configurator")]
+        commits = any(_calls(n, "commit") is not None for n in ast.walk(scope))
+        if not commits and len(made) < 2:  # (one registry throughout)
+            at = (n for n in ast.walk(scope) if getattr(n, "lineno", 0) == pool.line)
             receiver = next((r for n in at if (r := _calls(n, "include")) is not None), "")
-            key = (pool.file, outer.lineno, receiver, tuple(steps[included:]), pool.condition)
+            key = (pool.file, getattr(scope, "lineno", 0), receiver, tuple(steps[included:]), pool.condition)
             if key in seen:
                 continue
             seen.add(key)

@@ -96,8 +96,8 @@ class SettingsClasses:
                 if isinstance(spread, DictV):
                     overrides.update(spread.items)
                 # (a dict the code builds with keys the scan cannot name, ayon's from APP_* variables, keeps the
-                # defaults: none set, it is empty)
-                if not isinstance(spread, DictV) and not spreads.optional_section(kw.value):
+                # defaults: none set, it is empty; one a mapping it cannot read is merged into does not)
+                if not spreads.optional_section(kw.value) and not spreads.defaults_stand(spread):
                     opaque.append(kw.value)
         if node.args and self.init_of(cls) is None:  # a dataclass or NamedTuple: its fields in order
             for name, arg in zip(self.fields(cls), node.args):

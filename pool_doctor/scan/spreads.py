@@ -44,3 +44,14 @@ def _empty(node: ast.expr | None) -> bool:
     return (isinstance(node, ast.Dict) and not node.keys) or (
         isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args
     )
+
+
+def defaults_stand(spread: Any) -> bool:
+    """Whether a model made with `**spread` keeps the defaults of the fields the scan sees no key for: a dict
+    whose unread parts are keys it cannot name (set in a loop over variables), or a `**kwargs` no call gives;
+    not what the scan cannot read at all (a file's section), nor a dict a mapping it cannot read is merged into
+    (`cfg.update(json.load(f))`)."""
+    if not isinstance(spread, DictV):
+        return False
+    merged = [text for text in spread.opaque if text.startswith("**")]
+    return not merged or (spread.ungiven and len(spread.opaque) == 1)
