@@ -1019,3 +1019,20 @@ def test_a_mixins_databases_are_read_on_the_configuration_django_configurations_
     }
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "site/settings/database.py:6").settings["CONN_MAX_AGE"].value == 600
+
+
+@pytest.mark.parametrize(("change", "known"), [("", True), ("        self._defaults.update(options)\n", False)])
+def test_a_private_class_dict_of_engine_arguments_no_method_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, known: bool
+) -> None:
+    # WMCore: `create_engine(url, **self._defaultEngineParams)`, a class attribute {"pool_recycle": 7200}
+    files = {
+        "wm/db.py": "from sqlalchemy import create_engine\n\n\nclass DBFactory:\n"
+        '    _defaults = {"pool_recycle": 7200}\n\n    def __init__(self, url, options={}):\n'
+        f"{change}        self.engine = create_engine(url, **self._defaults)\n\n\n"
+        'db = DBFactory("postgresql://app@db/app")\n',
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    (pool,) = report.pools
+    assert ("pool_recycle" in pool.settings and pool.settings["pool_recycle"].value == 7200) is known
+    assert bool(pool.unresolved) is not known
