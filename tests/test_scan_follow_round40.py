@@ -1036,3 +1036,26 @@ def test_a_private_class_dict_of_engine_arguments_no_method_changes(
     (pool,) = report.pools
     assert ("pool_recycle" in pool.settings and pool.settings["pool_recycle"].value == 7200) is known
     assert bool(pool.unresolved) is not known
+
+
+def test_subclasses_made_in_two_modules_each_make_the_bases_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # indexd: drivers deriving (through an abstract class) from a base whose __init__ makes the engine, made in the
+    # package's default settings and again in the deployment's: every pool was lost
+    files = {
+        "indexd/driver_base.py": "from sqlalchemy import create_engine\n\n\nclass DriverBase:\n"
+        "    def __init__(self, conn, **config):\n        self.engine = create_engine(conn, **config)\n",
+        "indexd/index.py": "import abc\n\nfrom indexd.driver_base import DriverBase\n\n\n"
+        "class IndexABC(DriverBase, metaclass=abc.ABCMeta):\n    def __init__(self, conn, **config):\n"
+        "        super().__init__(conn, **config)\n\n\nclass IndexDriver(IndexABC):\n"
+        "    def __init__(self, conn, index_config=None, **config):\n        super().__init__(conn, **config)\n",
+        "indexd/default_settings.py": "from indexd.index import IndexDriver\n\n"
+        "DRIVER = IndexDriver('postgresql://app@localhost/indexd_tests', echo=True)\n",
+        "bin/indexd_settings.py": "from indexd.index import IndexDriver\n\nDRIVER = IndexDriver('postgresql://app@db/indexd')\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["url"].value) for p in report.pools] == [
+        ("bin/indexd_settings.py:3", "postgresql://app@db/indexd"),
+        ("indexd/default_settings.py:3", "postgresql://app@localhost/indexd_tests"),
+    ]

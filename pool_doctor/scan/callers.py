@@ -199,3 +199,15 @@ def handed(project: Project, name: str) -> bool:
         if m is not None and not m.aside and name in m.source
         for line in m.source.splitlines()
     )
+
+
+def base_init(ev: Interpreter, module: Module, cls: ast.ClassDef | None) -> FuncRef | None:
+    """The `__init__` a `super().__init__(...)` in the class runs: the first of its project bases (in the order the
+    scan reads them) that defines one; what it makes does not depend on which instance the app made (indexd's
+    drivers, made in two settings modules, whose `self` the scan cannot tell apart)."""
+    chain = ev.class_chain(ClassRef(module, cls)) if cls is not None else []
+    for klass in chain[1:]:
+        init = next((s for s in klass.node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
+        if init is not None:
+            return FuncRef(klass.module, init, owner=klass)
+    return None

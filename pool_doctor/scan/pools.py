@@ -162,7 +162,8 @@ class PoolFinder:
             del self.wrappers[key]
 
     def target(self, module: Module, site: CallSite) -> Target | None:
-        func = self.called(module, site)
+        func = callers.base_init(self.ev, module, site.cls) if super_init(site.call) else None  # (whatever `self`)
+        func = func or self.called(module, site)
         partial_ref = None
         if isinstance(func, PartialRef):
             partial_ref, func = func, self.ev.force(func.func)
