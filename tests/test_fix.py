@@ -207,6 +207,21 @@ def test_sqlalchemy_engine_a_project_factory_makes(server: LocalPostgres, tmp_pa
     assert pool_doctor("check", url, app).code == 0
 
 
+def test_flask_sqlalchemy_app_gains_keys_only_where_its_engines_arguments_are(
+    server: LocalPostgres, tmp_path: Path
+) -> None:
+    """`db.init_app(app, pool_pre_ping=True)` would fail (init_app takes the app alone): the bind's dict gains the
+    keys; the default engine's are notes naming SQLALCHEMY_ENGINE_OPTIONS, and "Changed" lists only what changed."""
+    url = server.url("app", PASSWORD, "appdb", driver="psycopg")
+    app = copy("flask_binds", tmp_path)
+    fixed = run_pool_doctor("fix", "--url", url, "--app", ".", env={"DATABASE_URL": url}, secret=PASSWORD, cwd=app)
+    assert fixed.code == 0, fixed.stderr
+    source = (app / "app/__init__.py").read_text()
+    assert "db.init_app(app)\n" in source and '"pool_pre_ping": True' in source
+    assert fixed.stdout.count("pool_pre_ping = True") == 1  # the bind's; not the default engine's (a note)
+    assert "SQLALCHEMY_ENGINE_OPTIONS" in fixed.stderr
+
+
 def test_django_settings_behind_the_roles_idle_timeout(server: LocalPostgres, tmp_path: Path) -> None:
     url = server.url("app", PASSWORD, "appdb", driver="psycopg")
     code = (

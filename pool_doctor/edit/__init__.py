@@ -78,15 +78,18 @@ def edit_app(report: CheckReport) -> AppEdit:
         found.notes += planned.notes
         for edit in planned.edits:
             by_file.setdefault(edit.file, []).append(edit)
-            elsewhere = "" if edit.kind == "add" or edit.file == scanned.file else f", {edit.file}:{edit.line}"
-            was = "" if edit.kind == "add" else f" (was {edit.old!r}{elsewhere})"
-            found.changes.setdefault(scanned.where, []).append(f"{'.'.join(edit.keys)} = {_shown(edit.new)}{was}")
+    skipped: list[Edit] = []
     for path, edits in by_file.items():
         old = _read(path)
         applied = apply(old, edits, path)
         found.files[path] = (old, applied.source)
         found.notes += applied.missed
+        skipped += applied.skipped
     for planned in planned_pools:
+        for edit in (e for e in planned.edits if not any(e is s for s in skipped)):  # (what was changed)
+            where = "" if edit.kind == "add" or edit.file == planned.pool.file else f", {edit.file}:{edit.line}"
+            was = "" if edit.kind == "add" else f" (was {edit.old!r}{where})"
+            found.changes.setdefault(planned.pool.where, []).append(f"{'.'.join(edit.keys)} = {_shown(edit.new)}{was}")
         found.snippets[planned.pool.where] = _snippet(found, planned)
     return found
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
@@ -29,6 +29,7 @@ CODE_IMPORTS = {"uuid4(": ("uuid", "uuid4"), "NullPool": ("sqlalchemy.pool", "Nu
 class Applied:
     source: str
     missed: list[str]  # edits that found nothing to change, said as a note
+    skipped: list[Edit] = field(default_factory=list)  # those edits
 
 
 def apply(source: str, edits: Sequence[Edit], display: str) -> Applied:
@@ -44,6 +45,7 @@ def apply(source: str, edits: Sequence[Edit], display: str) -> Applied:
     wrapper.visit(finder)
     operations: dict[cst.CSTNode, list[Operation]] = {}
     missed: list[str] = []
+    skipped: list[Edit] = []
     quote = _quote(source)
     # Keys added under one parent the code does not give yet (kwargs, server_settings) are one new dict.
     added: dict[tuple[cst.CSTNode, str], Any] = {}
@@ -60,6 +62,7 @@ def apply(source: str, edits: Sequence[Edit], display: str) -> Applied:
                 _merge(added, (node, keys[0]), keys[1:], edit.new)
         if not done:
             missed.append(_missed(display, edit))
+            skipped.append(edit)
     for (node, key), value in added.items():
         operations.setdefault(node, []).append(_adding(key, cst.parse_expression(code_literal(value, quote)), quote))
     lines = source.splitlines()
@@ -73,7 +76,7 @@ def apply(source: str, edits: Sequence[Edit], display: str) -> Applied:
         for module_name, name in sorted(imports):
             AddImportsVisitor.add_needed_import(context, module_name, name)
         changed = AddImportsVisitor(context).transform_module(changed)
-    return Applied(changed.code, missed)
+    return Applied(changed.code, missed, skipped)
 
 
 class _Finder(cst.CSTVisitor):
