@@ -143,8 +143,9 @@ MEMBERSHIP = {"sys.argv": {"test", "pytest"}, "sys.modules": {"pytest"}, "os.env
 def under_test_run(condition: str | None) -> bool:
     """Whether the tests a pool is made under hold only while the test suite (or a CI service) runs (openduty's
     sqlite DATABASES)."""
+    text = re.sub(r"#[^\n]*|\\\n", " ", condition or "")  # (a comment or a line continuation inside the test)
     try:
-        test = ast.parse(condition, mode="eval").body if condition else None
+        test = ast.parse(" ".join(text.split()), mode="eval").body if text.strip() else None
     except SyntaxError:  # (a long condition is cut short: not read)
         return False
     conjuncts = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]

@@ -82,7 +82,8 @@ def _mixed_in(ev: Evaluator, mixin: ClassRef) -> ClassRef | None:
 
 def _configuration(project: Project) -> str | None:
     """The class `os.environ.setdefault("DJANGO_CONFIGURATION", "Production")` names, in the modules read."""
-    for module in (m for m in project.modules.values() if m is not None and not m.aside):
+    served = lambda m: m.path.stem not in ("wsgi", "asgi")  # noqa: E731  (what the server runs first, then manage.py)
+    for module in sorted((m for m in project.modules.values() if m is not None and not m.aside), key=served):
         found = CONFIGURATION.search(module.source) if "DJANGO_CONFIGURATION" in module.source else None
         if found:
             return found.group(1)

@@ -487,29 +487,6 @@ def sets_attribute(cls: ast.ClassDef, attr: str) -> bool:
     return False
 
 
-def changes_in_place(cls: ast.ClassDef, attr: str) -> bool:
-    """Whether the class's code may change `x.attr` in place: an item stored or deleted, or a method of the
-    object's called that may change it (`.update()`, `.setdefault()`, `.pop()`...)."""
-    for node in ast.walk(cls):
-        target = node.value if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del) else None
-        func = node.func if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None
-        target = func.value if func is not None and func.attr not in READS else target
-        if isinstance(target, ast.Attribute) and target.attr == attr:
-            return True
-    return False
-
-
-READS = {
-    "get",
-    "copy",
-    "items",
-    "keys",
-    "values",
-    "__getitem__",
-    "__contains__",
-}  # a dict's methods that change nothing
-
-
 def keyed_items(test: ast.expr, kept: set[str], func: FunctionNode) -> set[str]:
     """The items of what outlives a call (`kept`: `self._engines`) a test reads (`self._engines[index]`), keyed by
     no parameter a caller must give (taint.memoized: one engine per instance, not per key)."""

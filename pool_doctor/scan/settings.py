@@ -35,7 +35,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.mappings import MAPPING_METHODS, Mappings
-from pool_doctor.scan.nodes import changes_in_place, field_statements, is_classmethod, is_dataclass, sets_attribute
+from pool_doctor.scan.nodes import field_statements, is_classmethod, is_dataclass, sets_attribute
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.statements import assigned_names
@@ -95,7 +95,8 @@ class SettingsClasses:
                 spread = self.ev.force(self.ev.eval(kw.value, frame))
                 if isinstance(spread, DictV):
                     overrides.update(spread.items)
-                # (ayon's dict of APP_* variables keeps them: none set, it is empty; spreads.defaults_stand)
+                # (a dict the code builds with keys the scan cannot name, ayon's from APP_* variables, keeps the
+                # defaults: none set, it is empty; one a mapping it cannot read is merged into does not)
                 if not spreads.optional_section(kw.value) and not spreads.defaults_stand(spread):
                     opaque.append(kw.value)
         if node.args and self.init_of(cls) is None:  # a dataclass or NamedTuple: its fields in order
@@ -361,9 +362,12 @@ class SettingsClasses:
                     if decorators & {"staticmethod"}:
                         return FuncRef(klass.module, stmt, owner=klass)
                     return ref
-        constant = self._constant(cls, attr) if attr.startswith("_") else None
-        if constant is not None:
-            return constant  # a class's constant all the same (n6's `self._DEFAULT_WAIT_TIMEOUT`, an unchanged dict)
+        if (
+            attr.startswith("_")
+            and self._constant(cls, attr)
+            and isinstance(got := self.class_attribute(cls, attr), SV)
+        ):
+            return got  # no field, but a class's constant all the same (n6's `self._DEFAULT_WAIT_TIMEOUT`)
         held = self.held_items(instance) if attr in MAPPING_METHODS else None
         if held is not None:  # a dict's own method of a project dict subclass: on its items
             return MethodRef(held, attr)
@@ -374,15 +378,11 @@ class SettingsClasses:
             return missing
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
 
-    def _constant(self, cls: ClassRef, attr: str) -> SV | DictV | None:
-        """A private class attribute, a value or a dict, that stays what the class says for its instances: no
-        dataclass or model makes it an argument, no method sets it (nodes.sets_attribute) or changes it in place."""
+    def _constant(self, cls: ClassRef, attr: str) -> bool:
+        """Whether a private class attribute stays what the class says for its instances: no dataclass or model
+        makes it an argument, no method sets it (nodes.sets_attribute)."""
         chain = self.class_chain(cls)
-        changed = (sets_attribute(k.node, attr) or changes_in_place(k.node, attr) for k in chain)
-        if any(changed) or any(is_dataclass(k.node) or self.is_model(k) for k in chain):
-            return None
-        value = self.class_attribute(cls, attr)
-        return value if isinstance(value, SV | DictV) else None
+        return not any(is_dataclass(k.node) or self.is_model(k) or sets_attribute(k.node, attr) for k in chain)
 
     def with_attribute(self, instance: InstanceRef, attr: str, value: Any) -> InstanceRef:
         """The instance after code that holds it sets `instance.attr = value` (a factory filling in the settings
