@@ -1055,3 +1055,34 @@ def test_a_private_class_dict_of_engine_arguments_stays_unread(tmp_path: Path, m
     }
     (pool,) = scan(tmp_path, files, monkeypatch).pools
     assert "pool_recycle" not in pool.settings and pool.unresolved == ["**self._defaults"]
+
+
+@pytest.mark.parametrize(
+    ("condition", "tests"),
+    [
+        ("'test' in sys.argv  # the test runner", True),
+        ("'test' in sys.argv \\\n    and DEBUG", True),
+        ("'test' in sys.argv and (x ...", False),  # cut short: not read
+        ("not 'test' in sys.argv", False),
+    ],
+)
+def test_a_test_run_condition_as_the_scan_writes_it(condition: str, tests: bool) -> None:
+    from pool_doctor.scan.asides import under_test_run
+
+    assert under_test_run(condition) is tests
+
+
+def test_the_configuration_the_served_app_runs_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a review's case: manage.py defaults DJANGO_CONFIGURATION to Development, wsgi.py (what serves) to Production
+    files = {
+        "manage.py": "import os\n\nos.environ.setdefault('DJANGO_CONFIGURATION', 'Development')\n",
+        "site/wsgi.py": "import os\n\nos.environ.setdefault('DJANGO_CONFIGURATION', 'Production')\n",
+        "site/settings/__init__.py": "from .classes import Development, Production\n",
+        "site/settings/database.py": "class Database(object):\n    AGE = 0\n\n    @property\n    def DATABASES(self):\n"
+        "        return {'default': {'ENGINE': 'django.db.backends.postgresql', 'CONN_MAX_AGE': self.AGE}}\n",
+        "site/settings/classes.py": "from configurations import Configuration\n\nfrom .database import Database\n\n\n"
+        "class Development(Database, Configuration):\n    AGE = None\n\n\n"
+        "class Production(Database, Configuration):\n    AGE = 600\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "site/settings/database.py:6").settings["CONN_MAX_AGE"].value == 600
