@@ -81,13 +81,17 @@ def test_demo_tells_the_story_and_cleans_up(pg_bindirs: list[Path]) -> None:
     assert not Path(files).exists() and not postmasters_using(files)
 
 
-def test_demo_interrupted_still_cleans_up(pg_bindirs: list[Path]) -> None:
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_demo_interrupted_still_cleans_up(pg_bindirs: list[Path], inherited: str) -> None:
+    """Also when started the way a script's `cmd &` starts it, SIGINT ignored (a background job's)."""
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if inherited == "ignored" else None
     proc = subprocess.Popen(
         [*command(), "demo"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        preexec_fn=ignore,
     )
     assert proc.stdout is not None
     seen = ""

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -87,6 +89,10 @@ def run_demo(
     renders the time-scaled probe. `talk` (default stderr) gets the progress.
     """
     talk = talk or sys.stderr
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C (a script's `kill -INT`) stops it and removes the server, also when a script's shell started it in
+        # the background with SIGINT ignored, as the proxy does (the caller puts the handler back)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     password = secrets.token_urlsafe(12)
     server = LocalPostgres()
     keep_server = False
