@@ -683,7 +683,7 @@ def test_oslo_dbs_enginefacade_is_named_as_a_pool_a_library_makes(
         # the key written in a function into a dict the app's config gets where the scan cannot follow it
         (
             'def get(settings):\n    settings["SQLALCHEMY_DATABASE_URI"] = "postgresql://u@db/lm"\n',
-            {("pkg/app.py:9", "(the app's config: written where the scan cannot follow it to the app)")},
+            {("pkg/app.py:9", "(the app's config: written where the scan cannot follow it)")},
         ),
         # a config class that sets it: the pool is that class's, reported there (as before)
         (
@@ -1086,3 +1086,24 @@ def test_the_configuration_the_served_app_runs_wins(tmp_path: Path, monkeypatch:
     }
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "site/settings/database.py:6").settings["CONN_MAX_AGE"].value == 600
+
+
+def test_a_subsystems_bind_of_an_app_another_module_configures_makes_no_engine_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lando-api (held-out yi/case5): `DBSubsystem.init_app(app)` binds the extension to the app wsgi.py configures
+    # and hands to each subsystem in a loop; a review-round change made the subsystem's bind a second, unread engine
+    files = {
+        "lando/systems.py": "class Subsystem:\n    def init_app(self, app):\n        self.flask_app = app\n",
+        "lando/storage.py": "from flask_sqlalchemy import SQLAlchemy\n\nfrom lando.systems import Subsystem\n\n"
+        "db = SQLAlchemy()\n\n\nclass DBSubsystem(Subsystem):\n    def init_app(self, app):\n"
+        "        super().init_app(app)\n        db.init_app(app)\n\n\ndb_subsystem = DBSubsystem()\n",
+        "lando/app.py": "import os\n\nfrom flask import Flask\n\nfrom lando.storage import db_subsystem\n\n"
+        "SUBSYSTEMS = [db_subsystem]\n\n\ndef load_config():\n"
+        "    return {'SQLALCHEMY_DATABASE_URI': os.getenv('DATABASE_URL')}\n\n\ndef construct_app(config):\n"
+        "    app = Flask(__name__)\n    app.config.update(config)\n    return app\n",
+        "lando/wsgi.py": "from .app import SUBSYSTEMS, construct_app, load_config\n\nconfig = load_config()\n"
+        "app = construct_app(config)\nfor system in SUBSYSTEMS:\n    system.init_app(app)\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["lando/wsgi.py:4"]

@@ -342,16 +342,18 @@ def mentions_keys(ev: Evaluator) -> bool:
     )
 
 
-def unwritten(ev: Evaluator, keys: dict[str, Any]) -> str | None:
+def unwritten(ev: Evaluator, keys: dict[str, Any], apps: dict[str, list[AppConfig]]) -> str | None:
     """Why an app's configuration as the scan read it has no key Flask-SQLAlchemy makes engines from, where no
-    config class or module the scan reports on its own may be what it loads: no code of the project writes one,
-    or it writes one only where the scan cannot follow it to an app (life_monitor's `settings[
-    "SQLALCHEMY_DATABASE_URI"] = ...` in a function, then set on a class made with `type()`); None: one may."""
+    config class or module the scan reports on its own, nor another app's configuration, may be what it has: no
+    code of the project writes one, or it writes one only where the scan cannot follow it to an app
+    (life_monitor's `settings["SQLALCHEMY_DATABASE_URI"] = ...` in a function, then set on a class made with
+    `type()`); None: one may (lando-api's subsystem binds the app its wsgi.py configures)."""
     if keys.keys() & POOL_KEYS:
         return None
     if not mentions_keys(ev):
         return "(the app's config: no code of the project writes it)"
-    return None if config_sources(ev) else "(the app's config: written where the scan cannot follow it to the app)"
+    configured = any(app.keys.keys() & POOL_KEYS for found in apps.values() for app in found)
+    return None if config_sources(ev) or configured else "(the app's config: written where the scan cannot follow it)"
 
 
 def _writes_key(node: ast.AST) -> bool:
