@@ -508,9 +508,7 @@ class FlaskApps:
         # config class or module that may be what it loads (GeoNature's TOML file; lemur's has one: reported there),
         # or with none in a project that names no key (funnel's installed loader): the extension needs a URL
         keys = app.keys if app.bind is None or app.prefixed is None else {URI: app.prefixed, **app.keys}
-        untold = (
-            None if self._bound_by_other(app) else unwritten(self.ev, keys, self._read())
-        )  # (why none, with none elsewhere)
+        untold = None if self._bound_by_other(app) else unwritten(self.ev, keys, self._read())  # (none elsewhere)
         sources = config_sources(self.ev) and (not self._loads or self._open_loads > 0)  # each its own engine
         unread = app.bind is not None and (app.absent or untold is not None or (app.unread and not sources))
         if not keys.keys() & POOL_KEYS and not (isinstance(defaults, DictV) and defaults.items) and not unread:
