@@ -1107,3 +1107,12 @@ def test_a_subsystems_bind_of_an_app_another_module_configures_makes_no_engine_o
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["lando/wsgi.py:4"]
+
+
+def test_a_module_imported_as_databases_is_not_read_as_settings_the_tree_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a review's suspicion, confirmed: `import x.y.z as DATABASES` made the settings module "could not be followed"
+    files = {"site/settings/common.py": "INSTALLED_APPS = []\nimport site.settings.secret.conf as DATABASES\n"}
+    report = scan(tmp_path, files, monkeypatch)
+    assert report.pools == [] and not [w for w in report.warnings if "could not be followed" in w]

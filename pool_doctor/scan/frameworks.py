@@ -390,7 +390,9 @@ def _brought(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], d
         return None
     if not module.name.startswith(f"{package}.") and ev.project.module_by_name(package, near=module.path) is None:
         return None  # (an installed library's settings, not a file of the project's)
-    at = next(n for n in ast.walk(module.tree) if isinstance(n, ast.ImportFrom) and "DATABASES" in _imported(n))
+    at = next((n for n in ast.walk(module.tree) if isinstance(n, ast.ImportFrom) and "DATABASES" in _imported(n)), None)
+    if at is None:
+        return None  # (`import site.secret.conf as DATABASES`: a module, not its DATABASES)
     why = f"DATABASES of {owner}, which the tree does not have"
     return SV(None, module.where(at), known=False, expr=why), at.lineno, {}, {}
 
