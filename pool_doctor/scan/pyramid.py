@@ -21,6 +21,7 @@ from pool_doctor.scan import containers
 from pool_doctor.scan.finder import Module, Project, resolve_relative
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, Interpreter, env_of, is_known, unknown
 from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.names import last_name
 from pool_doctor.scan.paste import PasteSettings
 
 CONFIGURATOR = "pyramid.config.Configurator"
@@ -118,7 +119,7 @@ def once_per_spec(project: Project, pools: list[ScannedPool]) -> list[ScannedPoo
             continue
         # the function it is in, or the module's body (a Configurator set up at import)
         scope: ast.AST = next((n for n in ast.walk(module.tree) if _around(n, pool.line)), module.tree)
-        made = [n for n in ast.walk(scope) if isinstance(n, ast.Call) and _named(n, "Configurator")]
+        made = [n for n in ast.walk(scope) if isinstance(n, ast.Call) and last_name(n.func) == "Configurator"]
         commits = any(_calls(n, "commit") is not None for n in ast.walk(scope))
         if not commits and len(made) < 2:  # (one registry throughout)
             at = (n for n in ast.walk(scope) if getattr(n, "lineno", 0) == pool.line)
@@ -149,8 +150,3 @@ def _includes(modules: dict[str, Module], where: str) -> bool:
 
 def _around(node: ast.AST, line: int) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
     return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno <= line <= (node.end_lineno or 0)
-
-
-def _named(call: ast.Call, name: str) -> bool:
-    func = call.func
-    return (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name)
