@@ -153,7 +153,7 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
     includes = [s.call for s in module.calls.get("include", []) if len(s.call.args) == 1]
     for name, library in ENGINES.items():
         sites = [(site.call, site.call.func, site.functions) for site in module.calls.get(name, [])]
-        sites += [(c, c.args[0], ()) for c in includes if _named(c.args[0], name)]  # config.include(f)
+        sites += [(c, c.args[0], ()) for c in includes if last_name(c.args[0]) == name]  # config.include(f)
         for call, func, functions in sites:
             made = ev.force(ev.eval(func, Frame(module)))
             given = _given_engine(call, name, parameter_names(functions[-1] if functions else None))
@@ -250,7 +250,3 @@ def _turns_on(node: ast.AST) -> bool:
         (getattr(k, "value", None), v) for a in node.args if isinstance(a, ast.Dict) for k, v in zip(a.keys, a.values)
     ]
     return any(key == TURBOGEARS and getattr(value, "value", None) is True for key, value in given)
-
-
-def _named(node: ast.expr, name: str) -> bool:
-    return (isinstance(node, ast.Name) and node.id == name) or (isinstance(node, ast.Attribute) and node.attr == name)
