@@ -380,7 +380,7 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
             value = SV(value.path, value.origin, value.env)  # (`!r` of a path: PosixPath('...'), not read)
         if not is_known(value) or unset_variable(value):  # (`f"{os.getenv('HOST')}"`: the variable's, not "None")
             env = env or (value.env if isinstance(value, SV) else None)
-            return unknown(frame.module, node, env=env, why=f"${value.env}" if unset_variable(value) else None)
+            return unknown(frame.module, node, env=env)  # (its text kept: a literal scheme still names the driver)
         env = env or value.env
         if value.env and value.from_:
             origin = value.from_
