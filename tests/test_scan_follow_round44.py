@@ -38,3 +38,71 @@ def test_an_f_string_url_of_unset_variables_keeps_its_literal_scheme(
         url = pool.settings["url"]
         assert (url.known, url_driver(pool)) == (False, "asyncpg"), where
     assert at(report, "app/db.py:9").settings["url"].env == "DB_USER"
+
+
+def test_a_pool_maker_handed_to_a_project_function_that_calls_it_is_a_pool_at_the_handing_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # raw-data-repository: `singletons.get(INDEX, _SqlDatabase, **kwargs)` runs `constructor(**kwargs)`; the
+    # engine was reported at the class's own line with its defaults, the sizes the app gives lost
+    files = {
+        "app/__init__.py": "",
+        "app/singletons.py": """
+            _cache = {}
+
+            def get(index, constructor=None, **kwargs):
+                if index not in _cache:
+                    _cache[index] = constructor(**kwargs)
+                return _cache[index]
+        """,
+        "app/database.py": """
+            import asyncpg
+            from sqlalchemy import create_engine
+
+            from app import singletons
+
+            class _SqlDatabase:
+                def __init__(self, url, pool_size=5):
+                    self.engine = create_engine(url, pool_size=pool_size, pool_recycle=300)
+
+            class Clock:
+                def __init__(self, tick=1):
+                    self.tick = tick
+
+            def make_engine(url, **kw):
+                return create_engine(url, **kw)
+
+            def build(factory, *args, **kwargs):
+                return factory(*args, **kwargs)
+
+            async def retry(fn, *args, **kwargs):
+                return await fn(*args, **kwargs)
+
+            def get_database():
+                return singletons.get(1, _SqlDatabase, url="postgresql://h/main", pool_size=7)
+
+            clock = singletons.get(2, Clock, tick=3)
+            reports = build(make_engine, "postgresql://h/reports", pool_pre_ping=True)
+
+            async def events():
+                return await retry(asyncpg.create_pool, "postgresql://h/events", max_size=4)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    main = at(report, "app/database.py:24")
+    assert (main.settings["url"].value, main.settings["pool_size"].value, main.settings["pool_recycle"].value) == (
+        "postgresql://h/main",
+        7,
+        300,
+    )
+    assert main.via == ["app/singletons.py:5", "app/database.py:8"]
+    other = at(report, "app/database.py:27")
+    assert (other.settings["url"].value, other.settings["pool_pre_ping"].value) == ("postgresql://h/reports", True)
+    events = at(report, "app/database.py:30")
+    assert (events.stack, events.settings["max_size"].value) == ("asyncpg", 4)
+    # the class's and the factory's own lines are no pools of their own; nor is the handing of a clock
+    assert sorted(f"{p.file}:{p.line}" for p in report.pools) == [
+        "app/database.py:24",
+        "app/database.py:27",
+        "app/database.py:30",
+    ]

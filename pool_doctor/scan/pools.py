@@ -12,78 +12,27 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import callers, fallbacks, pyramid, sides, taint
+from pool_doctor.scan import callers, fallbacks, handoffs, pyramid, sides, taint
 from pool_doctor.scan.callargs import pool_settings
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.factories import factory_names
-from pool_doctor.scan.finder import (
-    CALL_NAMES,
-    CallSite,
-    FunctionNode,
-    Module,
-    dotted_parts,
-    library_target,
-)
+from pool_doctor.scan.finder import CALL_NAMES, CallSite, FunctionNode, Module, dotted_parts, library_target
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
-from pool_doctor.scan.model import ScannedPool, ScannedValue, Stack
+from pool_doctor.scan.model import ScannedPool, ScannedValue
 from pool_doctor.scan.nodes import aliases, base_inits, is_dataclass, patched, post_init, super_init
 from pool_doctor.scan.programs import as_main, own_process
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
+from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper, library
 
-MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
 MAX_MADE = 3  # a class the app makes in more places: its methods' `self` is what a caller gives, unknown
 MODULE_RUNS = 16  # a module's pool calls under an `if` read as on their side of it (each runs the module's body)
-
-
-@dataclass
-class Target:
-    stack: Stack | None = None  # a library call
-    call: str | None = None
-    name: str | None = None  # the callable's own name, e.g. "create_engine"
-    wrapper: Wrapper | None = None
-    bound_self: Any = None  # a method wrapper reached through an instance: that instance
-    partial: PartialRef | None = None  # reached through functools.partial: the arguments it already gives
-
-
-@dataclass(eq=False)  # one per function: the same wrapper is the same object
-class Wrapper:
-    module: Module
-    func: FunctionNode
-    inner: list[CallSite] = field(default_factory=list)
-    via_class: ast.ClassDef | None = None  # an __init__ wrapper is reached by calling its class
-    cls: ast.ClassDef | None = None  # a method's class
-    callers: int = 0
-    instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
-    depth: int = 1  # a library call's wrapper is 1, a wrapper of that 2, ...
-    # A module's function (or a class's class or static method) making its pool from none of its parameters and
-    # keeping nothing (taint.keeps) is a pool at each call where two places call it: these inner calls are such.
-    fixed: set[int] = field(default_factory=set)
-    remakes: int = 0  # callers that make the instance's pool again only when it has none (taint.remade)
-    remade: bool = False  # one such caller reported (where only such callers make it: the first of them)
-
-    @property
-    def is_fixed(self) -> bool:
-        return all(id(s.call) in self.fixed for s in self.inner)
-
-    @property
-    def stays(self) -> bool:
-        """A fixed wrapper fewer than two places call: its pool is at its own line, not at its caller."""
-        return self.is_fixed and self.callers < 2
-
-    def reaches(self, site: CallSite) -> bool:
-        """Whether this wrapper's calls make the pool of its inner `site` (a fixed one only in a fixed wrapper)."""
-        return any(s.call is site.call for s in self.inner) and (id(site.call) not in self.fixed or self.is_fixed)
-
-    @property
-    def name(self) -> str:
-        return self.via_class.name if self.via_class is not None else self.func.name
 
 
 class PoolFinder:
@@ -112,11 +61,12 @@ class PoolFinder:
         self._module_runs: dict[int, int] = {}  # module-level sites under an `if` read by running the module to them
         # classes a method of which makes the pool once and keeps it (taint.memoized), with the instances made
         self.keepers: dict[int, tuple[ast.ClassDef, list[tuple[Module, CallSite]]]] = {}
+        self.handoffs = handoffs.Handoffs()  # pool makers handed to project functions that call them
 
     def names(self) -> set[str]:
         return (
             set(CALL_NAMES)
-            | {w.name for w in self.wrappers.values()}
+            | {w.name for w in self.wrappers.values() if not w.handed}
             | {c.name for _, c in self.subclasses.values()}
             | self.heirs
             | self.factories
@@ -128,7 +78,7 @@ class PoolFinder:
         """Parameters whose default is a library's pool class (`pool_factory=psycopg_pool.AsyncConnectionPool`) or
         a project wrapper (oslo.db's `_engine_target=_create_engine`), and the attributes `__init__` keeps them
         in: a call through one of those names may make a pool."""
-        makers = {*CALL_NAMES, *(w.func.name for w in self.wrappers.values() if w.via_class is None)}
+        makers = {*CALL_NAMES, *(w.func.name for w in self.wrappers.values() if w.via_class is None and not w.handed)}
         new = [name for name in factory_names(module, makers) if name not in self.factories]
         self.factories.update(new)
         return new
@@ -163,20 +113,22 @@ class PoolFinder:
 
     def target(self, module: Module, site: CallSite) -> Target | None:
         func = callers.base_init(self.ev, module, site.cls) if super_init(site.call) else None  # (whatever `self`)
-        func = func or self.called(module, site)
+        return self.target_of(func or self.called(module, site), site.call, super_init(site.call))
+
+    def target_of(self, func: Any, call: ast.Call, by_super: bool = False) -> Target | None:
         partial_ref = None
         if isinstance(func, PartialRef):
             partial_ref, func = func, self.ev.force(func.func)
         if isinstance(func, ExternalRef):
-            return _library(func.dotted, site.call, partial_ref)
+            return library(func.dotted, call, partial_ref)
         if isinstance(func, FuncRef):
             wrapper = self.wrappers.get(id(func.node))
-            if wrapper is not None and (wrapper.via_class is None or super_init(site.call)):
+            if wrapper is not None and (wrapper.via_class is None or by_super):
                 return Target(wrapper=wrapper, bound_self=func.bound_self, partial=partial_ref)
         if isinstance(func, ClassRef) and id(func.node) in self.subclasses:
             dotted = self.subclasses[id(func.node)][0]
             if library_target(dotted) is not None:
-                return _library(dotted, site.call)
+                return library(dotted, call)
         if isinstance(func, ClassRef):
             init = self._maker(func)
             wrapper = self.wrappers.get(id(init.node)) if init is not None else None
@@ -193,7 +145,9 @@ class PoolFinder:
         for name in sorted((names | aliases(module, names)) & module.calls.keys()):
             sites = [s for s in module.calls[name] if name != "__init__" or id(s) in inits]
             yield from ((site, t) for site in sites if (t := self.target(module, site)) is not None)
-        yield from ((site, t) for site in self._included(module, names) if (t := self.target(module, site)) is not None)
+        handing = [site for m, site, _ in self.handoffs.handing.values() if m is module]
+        for site in [*self._included(module, names), *handing]:
+            yield from [(site, t)] if (t := self.target(module, site)) is not None else []
 
     def _included(self, module: Module, names: set[str]) -> list[CallSite]:
         """Pyramid's `config.include(configure_db)`, which calls configure_db(config): that call, at the include
@@ -216,7 +170,7 @@ class PoolFinder:
         keepers = len(self.keepers)
         wrappers = self.learn_wrappers(module)
         while True:  # a wrapper of one learned just now in the same module, or a parameter whose default is one:
-            more = self.learn_wrappers(module)  # the result does not hang on the order its names are read in
+            more = self.learn_wrappers(module) + self.handoffs.learn(self, module)  # (the order names are read in
             given = self.learn_factories(module)
             more += self.learn_wrappers(module) if given else []
             if not more and not given:
@@ -225,7 +179,8 @@ class PoolFinder:
         makers = [w.cls.name for w in wrappers if w.cls is not None and w.via_class is None]  # who makes the instance
         makers += ["cls"] if any(w.via_class is not None for w in wrappers) else []  # a classmethod's `cls(...)`
         makers += [cls.name for cls, _ in list(self.keepers.values())[keepers:]]
-        return [*self.learn_subclasses(module), *factories, *(wrapper.name for wrapper in wrappers), *makers]
+        named = [wrapper.name for wrapper in wrappers if not wrapper.handed]  # (a handed one's callers are read)
+        return [*self.learn_subclasses(module), *factories, *named, *makers]
 
     def learn_subclasses(self, module: Module) -> list[str]:
         """The module's classes that subclass a library's pool class (directly or through the project's), or a
@@ -298,13 +253,16 @@ class PoolFinder:
         aside, self._all_read = module.aside, True
         for site, target in self.sites(
             module,
-            {w.name for w in self.wrappers.values()}
+            {w.name for w in self.wrappers.values() if not w.handed}  # (a handed one's callers: its handoffs)
             | (self.names() & {"cls", "__init__"})
             | self.factories
             | self.heirs,
         ):
             if target.wrapper is not None and (not aside or target.wrapper.module.aside):
                 target.wrapper.callers += 1
+                handed = self.handoffs.handing.get(id(site.call), (None, None, None))[2]
+                if handed is not None:  # its pool is made through this call
+                    handed.callers += 1
                 target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
         if aside:
             return
@@ -489,8 +447,11 @@ class PoolFinder:
             ran: list[sides.Made] = []
             for inner in (s for s in wrapper.inner if wrapper.reaches(s)):
                 applies, made = self._through(bound_self, wrapper, inner)
-                inner_target = made if applies else self.target(wrapper.module, inner)
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
+                inner_target = made if applies else self.target(wrapper.module, inner)
+                if id(inner.call) in self.handoffs.calls and inner_frame is not None:  # what this caller hands it
+                    handed = callable_of(self.ev, self.ev.eval(inner.call.func, inner_frame))
+                    inner_target = self.target_of(handed, inner.call)
                 if inner_frame is None or inner_target is None or inner_target.wrapper in (*entered, wrapper):
                     continue  # None: not made with these arguments
                 if inner_target.wrapper is not None and inner_target.wrapper.stays:
@@ -586,15 +547,3 @@ class PoolFinder:
     def settings(self, target: Target, call: ast.Call, frame: Frame) -> tuple[dict[str, ScannedValue], list[str]]:
         given = self._arguments(call, frame, target.partial)
         return pool_settings(self.ev, target.name, target.stack, given, call)
-
-
-def _library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> Target | None:
-    """A library's pool callable, by its dotted name. Flask-SQLAlchemy's extension made with no `engine_options`
-    is none here: its engine comes from app.config, read by flask.py; nor is a `create_engine(url, options)` (no
-    SQLAlchemy's takes two positional arguments: Flask-SQLAlchemy 2.x's method, `db.create_engine(url, opts)`)."""
-    found, name = library_target(dotted), dotted.rsplit(".", 1)[-1]
-    if found is None or (name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in call.keywords)):
-        return None
-    if name == "create_engine" and len([a for a in call.args if not isinstance(a, ast.Starred)]) > 1:
-        return None
-    return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]

@@ -1,0 +1,71 @@
+"""What a pool-making call calls (Target): a library's pool callable, or a project wrapper around one (Wrapper,
+pools.PoolFinder learns them)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from pool_doctor.scan.finder import CallSite, FunctionNode, Module, library_target
+from pool_doctor.scan.kinds import PartialRef
+from pool_doctor.scan.model import Stack
+
+MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
+
+
+@dataclass
+class Target:
+    stack: Stack | None = None  # a library call
+    call: str | None = None
+    name: str | None = None  # the callable's own name, e.g. "create_engine"
+    wrapper: Wrapper | None = None
+    bound_self: Any = None  # a method wrapper reached through an instance: that instance
+    partial: PartialRef | None = None  # reached through functools.partial: the arguments it already gives
+
+
+@dataclass(eq=False)  # one per function: the same wrapper is the same object
+class Wrapper:
+    module: Module
+    func: FunctionNode
+    inner: list[CallSite] = field(default_factory=list)
+    via_class: ast.ClassDef | None = None  # an __init__ wrapper is reached by calling its class
+    cls: ast.ClassDef | None = None  # a method's class
+    callers: int = 0
+    instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
+    depth: int = 1  # a library call's wrapper is 1, a wrapper of that 2, ...
+    # A module's function (or a class's class or static method) making its pool from none of its parameters and
+    # keeping nothing (taint.keeps) is a pool at each call where two places call it: these inner calls are such.
+    fixed: set[int] = field(default_factory=set)
+    remakes: int = 0  # callers that make the instance's pool again only when it has none (taint.remade)
+    remade: bool = False  # one such caller reported (where only such callers make it: the first of them)
+    handed: bool = False  # a pool maker is handed to it (handoffs): its callers are the calls handing one
+
+    @property
+    def is_fixed(self) -> bool:
+        return all(id(s.call) in self.fixed for s in self.inner)
+
+    @property
+    def stays(self) -> bool:
+        """A fixed wrapper fewer than two places call: its pool is at its own line, not at its caller."""
+        return self.is_fixed and self.callers < 2
+
+    def reaches(self, site: CallSite) -> bool:
+        """Whether this wrapper's calls make the pool of its inner `site` (a fixed one only in a fixed wrapper)."""
+        return any(s.call is site.call for s in self.inner) and (id(site.call) not in self.fixed or self.is_fixed)
+
+    @property
+    def name(self) -> str:
+        return self.via_class.name if self.via_class is not None else self.func.name
+
+
+def library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> Target | None:
+    """A library's pool callable, by its dotted name. Flask-SQLAlchemy's extension made with no `engine_options`
+    is none here: its engine comes from app.config, read by flask.py; nor is a `create_engine(url, options)` (no
+    SQLAlchemy's takes two positional arguments: Flask-SQLAlchemy 2.x's method, `db.create_engine(url, opts)`)."""
+    found, name = library_target(dotted), dotted.rsplit(".", 1)[-1]
+    if found is None or (name == "SQLAlchemy" and not any(kw.arg == "engine_options" for kw in call.keywords)):
+        return None
+    if name == "create_engine" and len([a for a in call.args if not isinstance(a, ast.Starred)]) > 1:
+        return None
+    return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]
