@@ -106,3 +106,47 @@ def test_a_pool_maker_handed_to_a_project_function_that_calls_it_is_a_pool_at_th
         "app/database.py:27",
         "app/database.py:30",
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "driver"),
+    [
+        # two literals, the second cut: data-engineering-toolkit's `f"postgresql+psycopg2://..." f":{port}/{db}"`
+        (
+            "f\"postgresql+asyncpg://{config['username']}:{config['password']}@{config['host']}\" f\":{config['port']}/{config['database']}\"",
+            "asyncpg",
+        ),
+        # one literal cut inside, after its scheme
+        (
+            'f"postgresql+asyncpg://{settings_object.postgres_user}:{settings_object.postgres_password}@{settings_object.postgres_host}/db"',
+            "asyncpg",
+        ),
+        # a cut text whose scheme is another database's is not read (the part cut off may rewrite it)
+        (
+            'f"sqlite:///{settings_object.data_directory}/{settings_object.database_file_name}/{settings_object.suffix}".replace("sqlite:///", config["url"])',
+            None,
+        ),
+    ],
+)
+def test_a_long_url_expression_cut_for_display_still_names_its_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, driver: str | None
+) -> None:
+    # the unknown URL's text is cut at 120 characters for display, and the scheme was read from the cut text,
+    # which no longer parses: the driver was lost (judged: SQLAlchemy's default for postgresql, psycopg2)
+    files = {
+        "app/db.py": f"""
+            import yaml
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            config = yaml.safe_load(open("/etc/app.yaml"))
+            settings_object = config["settings"]
+            engine = create_async_engine({written})
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "app/db.py:6")
+    assert (pool.settings["url"].known, pool.settings["url"].expr.endswith("..."), url_driver(pool)) == (
+        False,
+        True,
+        driver,
+    )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import io
 import re
 import string
+import tokenize
 from collections.abc import Callable, Iterable, Iterator
 
 from pool_doctor.scan.finder import (
@@ -135,6 +137,39 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
         return None
     first = node.value if isinstance(node, ast.Constant) else None
     return first if isinstance(first, str) and first else None
+
+
+FSTRING = (getattr(tokenize, "FSTRING_START", -1), getattr(tokenize, "FSTRING_END", -1))  # (Python 3.12's tokens)
+CUT_LITERAL = re.compile(r"""([rRbBuUfF]{0,2})("|')((?:[^{\\"']|\{\{)*)""")  # a literal cut short: its prefix
+
+
+def leading_literals(shown: str, operators: bool) -> str | None:
+    """What a text Module.segment cut short (`f"postgresql+psycopg2://{user}:{password}@{host}:{po...`) surely
+    starts with, as a whole expression: its whole string literals in front, when what follows them is cut off
+    or, with `operators`, a `+`, `%` or `.format`; or the part of a first literal before the cut (an f-string's
+    before its first placeholder)."""
+    tokens: list[tokenize.TokenInfo] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(shown).readline):
+            if token.type == tokenize.ERRORTOKEN and token.string in "\"'":
+                break  # (a literal cut short: Python 3.11 reads its quote alone)
+            tokens.append(token)
+    except (tokenize.TokenError, SyntaxError):
+        pass  # (the cut: inside a literal, or inside what follows)
+    end, depth, after = 0, 0, list[str]()
+    for token in tokens:
+        if token.type in (tokenize.STRING, *FSTRING) or depth:
+            depth += (token.type == FSTRING[0]) - (token.type == FSTRING[1])
+            end = token.end[1] if not depth and not after else end
+        elif token.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+            after.append(token.string)
+    if not end:  # the first literal is cut: what it shows, up to a placeholder
+        match = CUT_LITERAL.match(shown)
+        return f"{match[1]}{match[2]}{match[3]}{match[2]}" if match and match[3] else None
+    if after[-1:] and after[-1].lower() in ("f", "r", "b", "u", "rf", "fr", "br", "rb"):
+        after.pop()  # (a literal's prefix, the literal cut short: Python 3.11)
+    followed = not after or (operators and (after[0] in ("+", "%") or after[:2] == [".", "format"]))
+    return shown[:end] if followed else None
 
 
 def template(node: ast.expr) -> list[str | None]:

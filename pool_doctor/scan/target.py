@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pool_doctor.connection.spec import DEFAULT_DRIVER, DRIVERS, SCHEMES
 from pool_doctor.scan.model import ScannedPool, ScannedValue
-from pool_doctor.scan.nodes import literal_prefix
+from pool_doctor.scan.nodes import leading_literals, literal_prefix
 from pool_doctor.stacks.django import DjangoStack
 
 URL_KEYS = ("url", "dsn", "conninfo")  # where each stack's call takes its connection string
@@ -41,7 +41,17 @@ def written_scheme(expr: str | None) -> str | None:
     rewrites (`"sqlite:///app.db".replace("sqlite", backend())`); or the scheme a URL builder was given, where a
     part it was given is unknown (`URL.create(drivername="postgresql+psycopg", database=settings.DB)`)."""
     match = SCHEME.match(literal_prefix(expr, operators=True) or "") or BUILT.match(expr or "")
+    if match is None and expr is not None and expr.endswith("..."):
+        return _cut_scheme(expr[:-3])
     return match.group(1) if match else None
+
+
+def _cut_scheme(shown: str) -> str | None:
+    """The scheme a text Module.segment cut short writes first, only a PostgreSQL one: the part cut off may
+    rewrite it (`.replace("sqlite", ...)`), and a scheme read wrongly as another database's would drop a pool."""
+    match = SCHEME.match(literal_prefix(leading_literals(shown, operators=True), operators=True) or "")
+    scheme = match.group(1) if match else None
+    return scheme if scheme is not None and scheme.split("+", 1)[0] in (*SCHEMES, "pgsql") else None
 
 
 def url_scheme(pool: ScannedPool) -> str | None:
