@@ -150,3 +150,129 @@ def test_a_long_url_expression_cut_for_display_still_names_its_driver(
         True,
         driver,
     )
+
+
+HANDING_GET = """
+    from sqlalchemy import create_engine
+
+    def get(constructor=None, url=None, **kw):
+        if constructor is None:
+            return create_engine(url, **kw)
+        return constructor(url, **kw)
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param(  # a function handed makers that calls the library itself too: each pool once (it was twice)
+            {
+                "app/db.py": HANDING_GET,
+                "app/main.py": """
+                    from sqlalchemy import create_engine
+
+                    from app.db import get
+
+                    def make_engine(url, **kw):
+                        return create_engine(url, **kw)
+
+                    main = get(make_engine, "postgresql://h/main", pool_size=7)
+                    plain = get(url="postgresql://h/plain", pool_size=3)
+                """,
+            },
+            {"app/main.py:8": ("postgresql://h/main", 7), "app/main.py:9": ("postgresql://h/plain", 3)},
+            id="handed-and-wrapper",
+        ),
+        pytest.param(  # the same, the handing module read first: its plain call of get was lost
+            {
+                "app/a.py": """
+                    from sqlalchemy import create_engine
+
+                    from app.z import get
+
+                    def make_engine(url, pool_size=5):
+                        return create_engine(url, pool_size=pool_size)
+
+                    main = get(make_engine, "postgresql://h/main", pool_size=7)
+                    plain = get(None, "postgresql://h/plain", pool_size=3)
+                """,
+                "app/z.py": HANDING_GET,
+            },
+            {"app/a.py:8": ("postgresql://h/main", 7), "app/a.py:9": ("postgresql://h/plain", 3)},
+            id="handing-module-first",
+        ),
+        pytest.param(  # a helper handed a wrapper that hands the library to the same helper: no recursion
+            {
+                "app/db.py": """
+                    from sqlalchemy import create_engine
+
+                    def retry(fn, *args, **kwargs):
+                        return fn(*args, **kwargs)
+
+                    def make_engine(url, pool_size=5):
+                        return retry(create_engine, url, pool_size=pool_size)
+
+                    a = make_engine("postgresql://h/a", pool_size=1)
+                    b = retry(make_engine, "postgresql://h/b", pool_size=2)
+                """,
+            },
+            {"app/db.py:9": ("postgresql://h/a", 1), "app/db.py:10": ("postgresql://h/b", 2)},
+            id="helper-at-two-levels",
+        ),
+        pytest.param(  # the module handing the class is read before the class's module is known to make pools
+            {
+                "app/api.py": """
+                    # engines come from create_engine in models
+                    from app import singletons
+                    from app.models import SqlDatabase
+
+                    db = singletons.get(1, SqlDatabase, url="postgresql://h/api", pool_size=9)
+                """,
+                "app/models.py": """
+                    from sqlalchemy import create_engine
+
+                    class SqlDatabase:
+                        def __init__(self, url, pool_size=5):
+                            self.engine = create_engine(url, pool_size=pool_size)
+                """,
+                "app/singletons.py": """
+                    def get(index, constructor=None, **kwargs):
+                        return constructor(**kwargs)
+                """,
+            },
+            {"app/api.py:5": ("postgresql://h/api", 9)},
+            id="handing-module-read-first",
+        ),
+        pytest.param(  # makers handed under an import alias
+            {
+                "app/db.py": """
+                    from sqlalchemy import create_engine as ce
+
+                    from app.makers import make_engine as mk
+
+                    def build(factory, *args, **kwargs):
+                        return factory(*args, **kwargs)
+
+                    x = build(ce, "postgresql://h/x", pool_size=3)
+                    w = build(mk, "postgresql://h/w", pool_size=6)
+                """,
+                "app/makers.py": """
+                    from sqlalchemy import create_engine
+
+                    def make_engine(url, pool_size=5):
+                        return create_engine(url, pool_size=pool_size)
+                """,
+            },
+            {"app/db.py:8": ("postgresql://h/x", 3), "app/db.py:9": ("postgresql://h/w", 6)},
+            id="aliases",
+        ),
+    ],
+)
+def test_handed_makers_are_one_pool_each_whatever_the_order_the_files_are_read_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], expected: dict[str, tuple[str, int]]
+) -> None:
+    # the review of the handoffs change: pools reported twice, lost with the file order, or not found
+    files = {"app/__init__.py": "", **files}
+    report = scan(tmp_path, files, monkeypatch)
+    found = {p.where: (p.settings["url"].value, p.settings["pool_size"].value) for p in report.pools}
+    assert (found, len(report.pools)) == (expected, len(expected))

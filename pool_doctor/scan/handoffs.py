@@ -13,6 +13,7 @@ from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import CALL_NAMES, CallSite, Module
 from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef
 from pool_doctor.scan.names import last_name
+from pool_doctor.scan.nodes import aliases
 from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper
 
 
@@ -64,7 +65,8 @@ class Handoffs:
 
 
 def handing(module: Module, makers: set[str]) -> Iterator[tuple[CallSite, ast.expr]]:
-    """The module's calls that pass one of `makers` on by name (`get(INDEX, _SqlDatabase)`), not call it."""
+    """The module's calls that pass one of `makers` on by name or a local alias (`get(INDEX, _SqlDatabase)`)."""
+    makers = makers | aliases(module, makers)
     for sites in module.calls.values():
         for site in sites:
             for arg in [*site.call.args, *(kw.value for kw in site.call.keywords)]:
@@ -83,7 +85,10 @@ def parameter(func: FuncRef, call: ast.Call, arg: ast.expr) -> str | None:
     index = next(i for i, a in enumerate([*call.args, arg]) if a is arg)
     if index >= len(call.args) or any(isinstance(a, ast.Starred) for a in call.args[:index]):
         return None
-    params = [*node.args.posonlyargs, *node.args.args][1 if func.bound_self is not None else 0 :]
+    decorators = {last_name(d) for d in node.decorator_list}
+    through_class = isinstance(func.bound_self, ClassRef) and "classmethod" not in decorators  # (`Cls.f(obj, ...)`)
+    bound = func.bound_self is not None and not through_class and "staticmethod" not in decorators
+    params = [*node.args.posonlyargs, *node.args.args][1 if bound else 0 :]
     return params[index].arg if index < len(params) else None
 
 

@@ -138,14 +138,17 @@ class PoolFinder:
 
     def calls_any(self, module: Module, names: set[str]) -> bool:
         """Whether the module calls one of `names`, by that name or a local alias of it."""
-        return bool((names | aliases(module, names)) & module.calls.keys()) or bool(self._included(module, names))
+        named = bool((names | aliases(module, names)) & module.calls.keys()) or bool(self._included(module, names))
+        return named or next(handoffs.handing(module, names), None) is not None  # (`get(KEY, Database)`)
 
     def sites(self, module: Module, names: set[str]) -> Iterator[tuple[CallSite, Target]]:
         inits = base_inits(module, {w.name for w in self.wrappers.values() if w.via_class is not None} | self.heirs)
+        seen: set[int] = set()
         for name in sorted((names | aliases(module, names)) & module.calls.keys()):
             sites = [s for s in module.calls[name] if name != "__init__" or id(s) in inits]
             yield from ((site, t) for site in sites if (t := self.target(module, site)) is not None)
-        handing = [site for m, site, _ in self.handoffs.handing.values() if m is module]
+            seen.update(id(site.call) for site in sites)
+        handing = [site for m, site, _ in self.handoffs.handing.values() if m is module and id(site.call) not in seen]
         for site in [*self._included(module, names), *handing]:
             yield from [(site, t)] if (t := self.target(module, site)) is not None else []
 
@@ -243,6 +246,7 @@ class PoolFinder:
             wrapper.depth = min(wrapper.depth, depth)
             if all(s.call is not site.call for s in wrapper.inner):
                 wrapper.inner.append(site)
+                wrapper.handed = False  # (a function handed makers that makes pools itself: called by name too)
                 wrapper.fixed |= {id(site.call)} if fixed else set()
         return new
 
@@ -452,7 +456,9 @@ class PoolFinder:
                 if id(inner.call) in self.handoffs.calls and inner_frame is not None:  # what this caller hands it
                     handed = callable_of(self.ev, self.ev.eval(inner.call.func, inner_frame))
                     inner_target = self.target_of(handed, inner.call)
-                if inner_frame is None or inner_target is None or inner_target.wrapper in (*entered, wrapper):
+                inner_wrapper = inner_target.wrapper if inner_target is not None else None
+                again = inner_wrapper in (*entered, wrapper) and not (inner_wrapper and inner_wrapper.handed)
+                if inner_frame is None or inner_target is None or again:  # (a handed one: handed another maker)
                     continue  # None: not made with these arguments
                 if inner_target.wrapper is not None and inner_target.wrapper.stays:
                     continue  # a fixed wrapper one place calls: its pool is at its own line
