@@ -276,3 +276,51 @@ def test_handed_makers_are_one_pool_each_whatever_the_order_the_files_are_read_i
     report = scan(tmp_path, files, monkeypatch)
     found = {p.where: (p.settings["url"].value, p.settings["pool_size"].value) for p in report.pools}
     assert (found, len(report.pools)) == (expected, len(expected))
+
+
+def test_an_init_app_of_what_a_project_factory_returns_from_another_library_binds_no_flask_sqlalchemy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ambuda: `login_manager = auth.create_login_manager()` returning flask_login's `LoginManager()`, then
+    # `login_manager.init_app(app)`: the config class's SQLALCHEMY_DATABASE_URI was a Flask-SQLAlchemy engine
+    files = {
+        "config.py": """
+            import os
+
+            class BaseConfig:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("SQLALCHEMY_DATABASE_URI")
+
+            def load_config_object(name):
+                return {"development": BaseConfig}[name]
+        """,
+        "pkg/auth.py": """
+            from flask_login import LoginManager
+
+            def create_login_manager():
+                login_manager = LoginManager()
+                login_manager.login_view = "login"
+                return login_manager
+        """,
+        "pkg/ext.py": """
+            def make_db():
+                from somewhere_installed import db
+                return db
+        """,
+        "pkg/__init__.py": """
+            from flask import Flask
+
+            import config
+            from pkg import auth, ext
+
+            def create_app(config_env):
+                app = Flask(__name__)
+                app.config.from_object(config.load_config_object(config_env))
+                login_manager = auth.create_login_manager()
+                login_manager.init_app(app)
+                return app
+        """,
+    }
+    assert scan(tmp_path, files, monkeypatch).pools == []
+    # what a project factory returns that the scan cannot tell stays a possible extension
+    files["pkg/__init__.py"] = files["pkg/__init__.py"].replace("auth.create_login_manager()", "ext.make_db()")
+    assert [p.where for p in scan(tmp_path, files, monkeypatch).pools] == ["config.py:3"]

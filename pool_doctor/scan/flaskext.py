@@ -247,12 +247,21 @@ def _something_else(ev: Evaluator, module: Module, receiver: ast.expr, names: se
         return ev.project.module_by_name(module.imports[receiver.id], near=module.path) is None
     if found is None:
         return False  # a parameter, or from outside the project: it may be the extension
-    source, call = found
+    return _made_else(ev, *found, names)
+
+
+def _made_else(ev: Evaluator, source: Module, call: ast.Call, names: set[str], depth: int = 0) -> bool:
+    """Whether the call makes something that is not the extension: another library's object, a project class
+    not named like it, or what a project factory returns that is one (ambuda's `auth.create_login_manager()`
+    returning flask_login's `LoginManager()`)."""
     if (dotted_parts(call.func) or [""])[-1] in names:
         return False
     made = ev.force(ev.eval(call.func, Frame(source)))
     if isinstance(made, ExternalRef):
         return made.dotted.split(".", 1)[0] not in EXTENSION_LIBRARIES
+    if isinstance(made, FuncRef) and isinstance(made.node, ast.FunctionDef | ast.AsyncFunctionDef) and depth < 3:
+        returned = returned_call(made.node)
+        return returned is not None and _made_else(ev, made.module, returned, names, depth + 1)
     return isinstance(made, ClassRef) and made.node.name not in names
 
 
@@ -505,3 +514,17 @@ def inherited(ev: Evaluator, value: Any, base: Any) -> Any:
     if not any(unset):
         return value
     return Branches([(when, base if gap else option) for (when, option), gap in zip(options, unset)], default=default)
+
+
+def returned_call(func: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Call | None:
+    """The call a function's one `return` gives: written there, or assigned once to the local it returns."""
+    returns = [node.value for node in ast.walk(func) if isinstance(node, ast.Return) and node.value is not None]
+    value = returns[0] if len(returns) == 1 else None
+    if isinstance(value, ast.Name):
+        made = [
+            node.value
+            for node in ast.walk(func)
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == value.id for t in node.targets)
+        ]
+        value = made[0] if len(made) == 1 else None
+    return value if isinstance(value, ast.Call) else None
