@@ -324,3 +324,33 @@ def test_an_init_app_of_what_a_project_factory_returns_from_another_library_bind
     # what a project factory returns that the scan cannot tell stays a possible extension
     files["pkg/__init__.py"] = files["pkg/__init__.py"].replace("auth.create_login_manager()", "ext.make_db()")
     assert [p.where for p in scan(tmp_path, files, monkeypatch).pools] == ["config.py:3"]
+
+
+def test_an_init_running_its_own_wrapper_method_makes_the_pool_where_the_instance_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TimeInData: `__init__` keeps the url and runs `self.init()`, which makes the engine from `self.url`: the
+    # pool was at `self.init()` inside `__init__`, one for every instance, with their values mixed as branches
+    files = {
+        "app/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            class Manager:
+                def __init__(self, url, size=5):
+                    self.url = url
+                    self.size = size
+                    self.init()
+
+                def init(self):
+                    self.engine = create_async_engine(self.url, pool_size=self.size)
+
+            main = Manager("postgresql+asyncpg://u@h/main", size=7)
+            reports = Manager("postgresql+asyncpg://u@h/reports")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = {p.where: (p.settings["url"].value, p.settings["pool_size"].value) for p in report.pools}
+    assert found == {
+        "app/db.py:12": ("postgresql+asyncpg://u@h/main", 7),
+        "app/db.py:13": ("postgresql+asyncpg://u@h/reports", 5),
+    }

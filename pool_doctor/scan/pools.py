@@ -223,7 +223,7 @@ class PoolFinder:
             if site.cls is not None and memoized(func, site.call, site.cls):  # one pool per instance, made at its line
                 self.keepers.setdefault(id(site.cls), (site.cls, []))
                 continue
-            fixed = not uses_parameters(site.call, func, given_at_init)
+            fixed = not uses_parameters(site.call, func, given_at_init) and not _init_runs(func, site, target.wrapper)
             if memoized(func, site.call) or (fixed and keeps(func, site.cls, module, self._tested)):
                 continue
             if fixed and target.wrapper is not None and target.wrapper.is_fixed and not taint.returned(func, site.call):
@@ -453,9 +453,11 @@ class PoolFinder:
                 applies, made = self._through(bound_self, wrapper, inner)
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
                 inner_target = made if applies else self.target(wrapper.module, inner)
-                if id(inner.call) in self.handoffs.calls and inner_frame is not None:  # what this caller hands it
-                    handed = callable_of(self.ev, self.ev.eval(inner.call.func, inner_frame))
-                    inner_target = self.target_of(handed, inner.call)
+                if inner_frame is not None and (
+                    id(inner.call) in self.handoffs.calls or _init_runs(wrapper.func, inner)
+                ):
+                    handed = callable_of(self.ev, self.ev.eval(inner.call.func, inner_frame))  # (what this caller
+                    inner_target = self.target_of(handed, inner.call)  # hands it; the method of the instance made)
                 inner_wrapper = inner_target.wrapper if inner_target is not None else None
                 again = inner_wrapper in (*entered, wrapper) and not (inner_wrapper and inner_wrapper.handed)
                 if inner_frame is None or inner_target is None or again:  # (a handed one: handed another maker)
@@ -553,3 +555,13 @@ class PoolFinder:
     def settings(self, target: Target, call: ast.Call, frame: Frame) -> tuple[dict[str, ScannedValue], list[str]]:
         given = self._arguments(call, frame, target.partial)
         return pool_settings(self.ev, target.name, target.stack, given, call)
+
+
+def _init_runs(func: FunctionNode, site: CallSite, wrapper: Wrapper | None = None) -> bool:
+    """Whether the call is an `__init__`'s of a method of its own instance (`self.init()`), one that is a
+    wrapper reading what `__init__` sets where given: the instance made is the pool's (TimeInData's manager)."""
+    call, params = site.call.func, [*func.args.posonlyargs, *func.args.args]
+    if func.name != "__init__" or not params or not isinstance(call, ast.Attribute):
+        return False
+    on_self = isinstance(call.value, ast.Name) and call.value.id == params[0].arg
+    return on_self and (wrapper is None or (wrapper.cls is site.cls and not wrapper.is_fixed))
