@@ -8,6 +8,7 @@ differing keys are branches. `with_item`, `mutated` and the rest are what statem
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeGuard
@@ -29,10 +30,9 @@ from pool_doctor.scan.kinds import (
     is_known,
     not_set,
     unknown,
-    unset_variable,
 )
 from pool_doctor.scan.model import NOT_SET
-from pool_doctor.scan.nodes import key_written, literal_prefix
+from pool_doctor.scan.nodes import key_written, literal_prefix, written_start
 
 CHOSEN = "(chosen by a test of its variable)"  # a known value's marker: decided_by gave it the variable
 
@@ -75,7 +75,7 @@ def settle(ev: Interpreter, value: Branches) -> Any:
         if default is not None:
             return merged[default][1]
         env = env_of(*(option for _, option, _ in merged if isinstance(option, SV)))  # one that can change it
-        return SV(None, None, env, known=False, expr=f"one of {len(merged)} values, depending on tests")
+        return SV(None, None, env, known=False, expr=many_values([option for _, option, _ in merged]))
     pairs = [(when, option) for when, option, _ in merged]
     if any(isinstance(option, DictV) for _, option in pairs) and all(
         isinstance(option, DictV) or _unread(option) for _, option in pairs
@@ -83,6 +83,20 @@ def settle(ev: Interpreter, value: Branches) -> Any:
         pairs = [(when, option if isinstance(option, DictV) else _opaque(option)) for when, option in pairs]
         return dict_of_branches(pairs, default)
     return Branches(pairs, settled=True, default=default)
+
+
+def many_values(options: list[Any]) -> str:
+    """What a value of too many possible texts shows: how many they are, and the scheme all of them start with
+    where they share one (`'postgresql+psycopg2://' + ...`, which names the driver; nothing past it, a user)."""
+    starts = [o.value if is_known(o) else written_start(o.expr) for o in options if isinstance(o, SV)]
+    texts = [start for start in starts if isinstance(start, str)]
+    common = os.path.commonprefix(texts) if len(texts) == len(options) else ""  # noqa: RUF071 (texts, no paths)
+    scheme = common[: common.index("://") + 3] if "://" in common else ""
+    return (
+        f"{scheme!r} + ...  # one of {len(options)} values, depending on tests"
+        if scheme
+        else (f"one of {len(options)} values, depending on tests")
+    )
 
 
 def settle_options(ev: Interpreter, value: Branches) -> tuple[list[tuple[str, Any]], int | None]:
@@ -459,26 +473,6 @@ def on_side(option: tuple[str, Any], check: Check, holds: bool, default: bool) -
     if default and variable_text(value) and value.known:
         return when, SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
     return None
-
-
-def format_args(ev: Interpreter, op: ast.operator, node: ast.AST, right: Any, where: str) -> Any:
-    """The right side of `"postgresql://%s@%s" % (user, host)` as the tuple `%` formats with (unknown, with a
-    variable its items read, when one is); anything else as it is (`% [a, b]` is one argument, as in Python)."""
-    digits = isinstance(right, DictV) and any(key.isdigit() for key in right.items)  # (an int key: not a field's)
-    if isinstance(op, ast.Mod) and isinstance(right, DictV) and not right.opaque and not digits:  # `"%(user)s" % d`
-        values = [ev.force(item) for item in right.items.values()]
-        if not all(is_known(item) and not unset_variable(item) for item in values):
-            return SV(None, where, env_of(*values), known=False, expr=ast.unparse(getattr(node, "right", node)))
-        return SV({key: item.value for key, item in zip(right.items, values)}, where, env_of(*values))
-    if not (isinstance(op, ast.Mod) and isinstance(node, ast.BinOp) and isinstance(node.right, ast.Tuple)):
-        unset = isinstance(op, ast.Mod) and unset_variable(right)  # (a variable's None: "None" is no host)
-        return SV(None, where, right.env, known=False, expr=f"${right.env}") if unset else right
-    if not isinstance(right, ListV):
-        return right
-    items = [ev.force(item) for item in right.items]
-    if not all(is_known(item) and not unset_variable(item) for item in items):
-        return SV(None, where, env_of(*items), known=False, expr=ast.unparse(node.right))
-    return SV(tuple(item.value for item in items), where, env_of(*items))
 
 
 def case_taken(ev: Interpreter, subject: Any, cases: list[ast.match_case], frame: Frame) -> tuple[int | None, bool]:

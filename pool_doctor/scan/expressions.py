@@ -231,7 +231,7 @@ class Evaluator:
             return special
         function, right = (
             pycalls.BINOPS.get(type(op)),
-            containers.format_args(self, op, node, right, module.where(node)),
+            pycalls.format_args(self, op, node, right, module.where(node)),
         )
         if function is None or not (is_known(left) and is_known(right)):
             return unknown(module, node, env=env_of(left, right))

@@ -139,6 +139,15 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
     return first if isinstance(first, str) and first else None
 
 
+def written_start(text: str | None) -> str | None:
+    """literal_prefix's with operators, also of a text Module.segment cut short ("..."): what its whole
+    literals in front show."""
+    start = literal_prefix(text, operators=True)
+    if start is None and text is not None and text.endswith("..."):
+        start = literal_prefix(leading_literals(text[:-3], operators=True), operators=True)
+    return start
+
+
 FSTRING = (getattr(tokenize, "FSTRING_START", -1), getattr(tokenize, "FSTRING_END", -1))  # (Python 3.12's tokens)
 CUT_LITERAL = re.compile(r"""([rRbBuUfF]{0,2})("|')((?:[^{\\"']|\{\{)*)""")  # a literal cut short: its prefix
 

@@ -403,3 +403,23 @@ def identical(left: Any, right: Any) -> bool | None:
         return True
     texts = [v.expr for v in (left, right) if isinstance(v, SV) and not v.known]
     return False if SENTINEL in texts else None
+
+
+def format_args(ev: Interpreter, op: ast.operator, node: ast.AST, right: Any, where: str) -> Any:
+    """The right side of `"postgresql://%s@%s" % (user, host)` as the tuple `%` formats with (unknown, with a
+    variable its items read, when one is); anything else as it is (`% [a, b]` is one argument, as in Python)."""
+    digits = isinstance(right, DictV) and any(key.isdigit() for key in right.items)  # (an int key: not a field's)
+    if isinstance(op, ast.Mod) and isinstance(right, DictV) and not right.opaque and not digits:  # `"%(user)s" % d`
+        values = [ev.force(item) for item in right.items.values()]
+        if not all(is_known(item) and not unset_variable(item) for item in values):
+            return SV(None, where, env_of(*values), known=False, expr=ast.unparse(getattr(node, "right", node)))
+        return SV({key: item.value for key, item in zip(right.items, values)}, where, env_of(*values))
+    if not (isinstance(op, ast.Mod) and isinstance(node, ast.BinOp) and isinstance(node.right, ast.Tuple)):
+        unset = isinstance(op, ast.Mod) and unset_variable(right)  # (a variable's None: "None" is no host)
+        return SV(None, where, right.env, known=False, expr=f"${right.env}") if unset else right
+    if not isinstance(right, ListV):
+        return right
+    items = [ev.force(item) for item in right.items]
+    if not all(is_known(item) and not unset_variable(item) for item in items):
+        return SV(None, where, env_of(*items), known=False, expr=ast.unparse(node.right))
+    return SV(tuple(item.value for item in items), where, env_of(*items))

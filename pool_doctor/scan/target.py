@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pool_doctor.connection.spec import DEFAULT_DRIVER, DRIVERS, SCHEMES
 from pool_doctor.scan.model import ScannedPool, ScannedValue
-from pool_doctor.scan.nodes import leading_literals, literal_prefix
+from pool_doctor.scan.nodes import literal_prefix, written_start
 from pool_doctor.stacks.django import DjangoStack
 
 URL_KEYS = ("url", "dsn", "conninfo")  # where each stack's call takes its connection string
@@ -42,14 +42,14 @@ def written_scheme(expr: str | None) -> str | None:
     part it was given is unknown (`URL.create(drivername="postgresql+psycopg", database=settings.DB)`)."""
     match = SCHEME.match(literal_prefix(expr, operators=True) or "") or BUILT.match(expr or "")
     if match is None and expr is not None and expr.endswith("..."):
-        return _cut_scheme(expr[:-3])
+        return _cut_scheme(expr)
     return match.group(1) if match else None
 
 
-def _cut_scheme(shown: str) -> str | None:
+def _cut_scheme(text: str) -> str | None:
     """The scheme a text Module.segment cut short writes first, only a PostgreSQL one: the part cut off may
     rewrite it (`.replace("sqlite", ...)`), and a scheme read wrongly as another database's would drop a pool."""
-    match = SCHEME.match(literal_prefix(leading_literals(shown, operators=True), operators=True) or "")
+    match = SCHEME.match(written_start(text) or "")
     scheme = match.group(1) if match else None
     return scheme if scheme is not None and scheme.split("+", 1)[0] in (*SCHEMES, "pgsql") else None
 
