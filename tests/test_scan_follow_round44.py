@@ -398,3 +398,47 @@ def test_a_url_of_too_many_possible_texts_keeps_the_scheme_they_share(
         "'postgresql+asyncpg://' + ...  # one of 9 values, depending on tests",
         "asyncpg",
     )
+
+
+def test_settings_kept_on_a_starlette_apps_state_are_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # swoop: `app.state.settings = Settings()` in the app factory, read back by the startup hook's pool factory
+    files = {
+        "app/config.py": """
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="SWOOP_")
+                db_min_conn_size: int = 2
+                db_max_inactive_conn_lifetime: float = 300
+        """,
+        "app/main.py": """
+            import asyncpg
+            from fastapi import FastAPI
+
+            from app.config import Settings
+
+            async def connect_to_db(app):
+                app.state.pool = await asyncpg.create_pool(
+                    min_size=app.state.settings.db_min_conn_size,
+                    max_inactive_connection_lifetime=app.state.settings.db_max_inactive_conn_lifetime,
+                )
+
+            def get_app():
+                app = FastAPI(title="api")
+                app.state.settings = Settings()
+
+                @app.on_event("startup")
+                async def startup():
+                    await connect_to_db(app)
+
+                return app
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app/main.py:18")
+    size, lifetime = pool.settings["min_size"], pool.settings["max_inactive_connection_lifetime"]
+    assert (size.value, size.env, lifetime.value, lifetime.env) == (
+        2,
+        "SWOOP_DB_MIN_CONN_SIZE",
+        300,
+        "SWOOP_DB_MAX_INACTIVE_CONN_LIFETIME",
+    )

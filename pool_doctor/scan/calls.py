@@ -96,6 +96,8 @@ COPIES = ("copy", "deepcopy")
 
 
 APPLICATIONS = ("aiohttp.web.Application", "aiohttp.web_app.Application")
+# Starlette's and FastAPI's app keep what the app sets on `app.state` (a State: attributes set and read back)
+STATE_APPS = ("fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette")
 # Flask-SQLAlchemy 3.x's extension hands out sqlalchemy's names (extension.py `__getattr__`): `db.create_engine(url,
 # **options)` is sqlalchemy's (ECS-Discord-Bot's celery workers make their engine again with it)
 FLASK_SQLALCHEMY_EXTENSION = "flask_sqlalchemy.SQLAlchemy"
@@ -146,6 +148,7 @@ class Calls:
             "re.sub": partial(pycalls.regex_sub, self.ev),
             # aiohttp's Application is a mapping the app fills (`app["DATABASE_URL"] = ...`, `app.update(...)`)
             **dict.fromkeys(APPLICATIONS, lambda node, frame: DictV({}, frame.module.where(node))),
+            **{app: partial(pycalls.state_app, app) for app in STATE_APPS},
             **pycalls.provider_calls(self.ev),
             "pydantic.AliasChoices": self.alias_choices,
             "pydantic.aliases.AliasChoices": self.alias_choices,

@@ -423,3 +423,8 @@ def format_args(ev: Interpreter, op: ast.operator, node: ast.AST, right: Any, wh
     if not all(is_known(item) and not unset_variable(item) for item in items):
         return SV(None, where, env_of(*items), known=False, expr=ast.unparse(node.right))
     return SV(tuple(item.value for item in items), where, env_of(*items))
+
+
+def state_app(dotted: str, node: ast.Call, frame: Frame) -> HolderV:
+    """Starlette's or FastAPI's app: what the code sets on its `state` is read back (`app.state.settings`)."""
+    return HolderV(dotted, {"state": HolderV("starlette.datastructures.State")})
