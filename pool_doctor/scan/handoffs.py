@@ -14,6 +14,7 @@ from pool_doctor.scan.finder import CALL_NAMES, CallSite, Module
 from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import aliases
+from pool_doctor.scan.values import CALLABLES, callable_of
 from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper
 
 
@@ -40,12 +41,16 @@ class Handoffs:
         new: list[Wrapper] = []
         makers = {w.name for w in finder.wrappers.values() if not w.is_fixed and not w.handed} | set(CALL_NAMES)
         for site, arg in handing(module, makers | {c.name for _, c in finder.subclasses.values()}):
-            func = finder.called(module, site)
+            # (read where the module names it, not in the function around the call: polar's hundreds of calls
+            # handing `engine` on would each run their function, 20 s; a local helper is not followed)
+            func = callable_of(finder.ev, finder.ev.eval(site.call.func, Frame(module)))
             param = parameter(func, site.call, arg) if isinstance(func, FuncRef) else None
             inner = calls_of_parameter(func, param) if isinstance(func, FuncRef) and param else []
             if not inner or id(site.call) in self.handing:
                 continue
-            given = finder.ev.force(finder.ev.eval(arg, finder.site_frame(module, site)))
+            given = callable_of(finder.ev, finder.ev.eval(arg, Frame(module)))
+            if not isinstance(given, CALLABLES) and site.functions:  # (a local: `maker = make_engine`)
+                given = callable_of(finder.ev, finder.ev.eval(arg, finder.site_frame(module, site)))
             handed = finder.target_of(given, inner[0].call)
             if handed is None:
                 continue
