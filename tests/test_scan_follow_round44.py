@@ -442,3 +442,121 @@ def test_settings_kept_on_a_starlette_apps_state_are_read_back(tmp_path: Path, m
         300,
         "SWOOP_DB_MAX_INACTIVE_CONN_LIFETIME",
     )
+
+
+def test_a_maker_handed_to_a_method_of_the_instance_is_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the second review: handoffs read the callee only where the module names it, so `self._with_retry(...)`
+    # and a local helper lost the pool the scan found before
+    files = {
+        "app/db.py": """
+            import asyncpg
+            from sqlalchemy import create_engine
+
+            class Store:
+                async def _with_retry(self, maker, *args, **kwargs):
+                    return await maker(*args, **kwargs)
+
+                async def open(self):
+                    self.pool = await self._with_retry(asyncpg.create_pool, "postgresql://app@db/app", max_size=7)
+
+            def build():
+                def attempt(maker, url, **kw):
+                    return maker(url, **kw)
+
+                return attempt(create_engine, "postgresql://app@db/app", pool_size=11)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert (
+        at(report, "app/db.py:9").settings["max_size"].value,
+        at(report, "app/db.py:15").settings["pool_size"].value,
+    ) == (7, 11)
+
+
+def test_a_bare_postgresql_scheme_in_a_cut_text_names_no_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the second review: what is cut off may pick the driver (`.replace("postgresql://", "postgresql+asyncpg://")`)
+    written = (
+        'f"postgresql://{settings.postgres_user}:{settings.postgres_password}@{settings.postgres_host}:'
+        '{settings.postgres_port}/{settings.postgres_db}".replace("postgresql://", "postgresql+asyncpg://")'
+    )
+    files = {
+        "app/db.py": f"""
+            import yaml
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            settings = yaml.safe_load(open("/etc/app.yaml"))
+            engine = create_async_engine({written}, pool_size=10)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app/db.py:5")
+    assert (pool.settings["url"].expr.endswith("..."), url_driver(pool)) == (True, None)
+
+
+def test_an_init_running_a_method_that_reads_nothing_it_sets_keeps_one_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the second review: `self.connect()` in `__init__`, connect taking only its own default: one pool, as when
+    # `__init__` makes it itself, not one per instance made in twelve modules
+    files = {
+        "app/db.py": """
+            import asyncpg
+
+            class Store:
+                def __init__(self):
+                    self.connect()
+
+                def connect(self, max_size=10):
+                    self.pool = asyncpg.create_pool("postgresql://app@db/app", max_size=max_size)
+        """,
+        **{f"app/use{n}.py": "from app.db import Store\n\nstore = Store()\n" for n in range(3)},
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["max_size"].value) for p in report.pools] == [("app/db.py:5", 10)]
+
+
+def test_an_app_state_attribute_written_in_two_places_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the second review: a default set at import and the value a startup hook sets: the first was read back
+    files = {
+        "app/main.py": """
+            import os
+
+            import asyncpg
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            app.state.pool_size = 1
+
+            def configure():
+                app.state.pool_size = int(os.environ.get("POOL_SIZE", "20"))
+
+            @app.on_event("startup")
+            async def startup():
+                configure()
+                app.state.pool = await asyncpg.create_pool("postgresql://app@db/app", max_size=app.state.pool_size)
+        """,
+    }
+    size = at(scan(tmp_path, files, monkeypatch), "app/main.py:15").settings["max_size"]
+    assert (size.known, size.value) == (False, None)
+
+
+def test_a_password_in_a_url_cut_for_display_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the second review: the cut came inside the password, before the `@` masking looks for
+    files = {
+        "app/db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            engine = create_engine(
+                f"postgresql+psycopg2://a_really_long_username_for_the_reporting_service_account_of_the_company_xy:TopSecretPassw0rdThatIsLong@{os.environ['H']}/db"
+            )
+        """,
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "app/db.py:5").settings["url"]
+    assert ("TopSecret" not in (url.expr or ""), (url.expr or "").endswith(":***...")) == (True, True)

@@ -548,7 +548,7 @@ class Evaluator:
 
     def with_attribute(self, holder: Any, attr: str, value: Any) -> Any:  # `holder.attr = value`: the object with it
         if isinstance(holder, HolderV):
-            return replace(holder, attrs={**holder.attrs, attr: value})
+            return replace(holder, attrs={**holder.attrs, attr: pycalls.held_value(self.project, holder, attr, value)})
         return self.classes.with_attribute(holder, attr, value) if isinstance(holder, InstanceRef) else holder
 
     def held_items(self, value: Any) -> DictV | None:

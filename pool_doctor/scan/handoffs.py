@@ -35,20 +35,45 @@ class Handoffs:
     # each call handing a pool maker to a project function that calls it, with its module and the wrapper handed
     handing: dict[int, tuple[Module, CallSite, Wrapper | None]] = field(default_factory=dict)
     calls: set[int] = field(default_factory=set)  # those functions' calls of what they are handed
+    _callers: dict[int, set[str]] = field(default_factory=dict)  # each module's functions calling a parameter
+    _names: set[str] = field(default_factory=set)  # all of them
+
+    def callers(self, finder: Finder) -> set[str]:
+        """The names of the functions and methods of the modules read that call one of their parameters."""
+        modules = [m for m in finder.ev.project.modules.values() if m is not None]
+        if len(modules) == len(self._callers):
+            return self._names
+        for module in modules:
+            if id(module) not in self._callers:
+                self._callers[id(module)] = {
+                    func.name
+                    for func in ast.walk(module.tree)
+                    if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and any(
+                        calls_of_parameter(FuncRef(module, func), a.arg)
+                        for a in [*func.args.args, *func.args.kwonlyargs]
+                    )
+                }
+        self._names = set().union(*self._callers.values())
+        return self._names
 
     def learn(self, finder: Finder, module: Module) -> list[Wrapper]:
         """The project functions this module's calls hand a pool maker to, that call it: wrappers, new ones."""
         new: list[Wrapper] = []
         makers = {w.name for w in finder.wrappers.values() if not w.is_fixed and not w.handed} | set(CALL_NAMES)
         for site, arg in handing(module, makers | {c.name for _, c in finder.subclasses.values()}):
-            # (read where the module names it, not in the function around the call: polar's hundreds of calls
-            # handing `engine` on would each run their function, 20 s; a local helper is not followed)
+            # (each read where the module names it first: the function around the call is run only for a maker
+            # the module names handed to a method (`self._with_retry(create_pool, dsn)`), not for a local named
+            # like a maker (polar's 7000 calls handing a `session` on, a wrapper's name too: 20 s)
+            given = callable_of(finder.ev, finder.ev.eval(arg, Frame(module)))
             func = callable_of(finder.ev, finder.ev.eval(site.call.func, Frame(module)))
+            named = isinstance(given, CALLABLES) and last_name(site.call.func) in self.callers(finder)
+            if not isinstance(func, FuncRef) and site.functions and named:
+                func = finder.called(module, site)
             param = parameter(func, site.call, arg) if isinstance(func, FuncRef) else None
             inner = calls_of_parameter(func, param) if isinstance(func, FuncRef) and param else []
             if not inner or id(site.call) in self.handing:
                 continue
-            given = callable_of(finder.ev, finder.ev.eval(arg, Frame(module)))
             if not isinstance(given, CALLABLES) and site.functions:  # (a local: `maker = make_engine`)
                 given = callable_of(finder.ev, finder.ev.eval(arg, finder.site_frame(module, site)))
             handed = finder.target_of(given, inner[0].call)

@@ -183,7 +183,11 @@ _URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s]*@")
 _CONNINFO_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 
 
+_CUT_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s@/]*\.\.\.$")  # a text cut short inside a URL's password
+
+
 def mask_text(text: str) -> str:
     """A URL's or conninfo string's password as `***`; what the code has, never what it hides."""
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    text = _CUT_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}...", text)
     return _CONNINFO_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}", text)

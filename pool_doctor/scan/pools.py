@@ -564,4 +564,8 @@ def _init_runs(func: FunctionNode, site: CallSite, wrapper: Wrapper | None = Non
     if func.name != "__init__" or not params or not isinstance(call, ast.Attribute):
         return False
     on_self = isinstance(call.value, ast.Name) and call.value.id == params[0].arg
-    return on_self and (wrapper is None or (wrapper.cls is site.cls and not wrapper.is_fixed))
+    if wrapper is None or not on_self:
+        return on_self
+    given = init_attributes(site.cls) if site.cls is not None else set()  # (the pool call reads what it sets)
+    reads = any(uses_parameters(s.call, wrapper.func, given, params=False) for s in wrapper.inner)
+    return reads and wrapper.cls is site.cls and not wrapper.is_fixed

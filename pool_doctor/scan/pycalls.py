@@ -17,7 +17,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.files import PathV
-from pool_doctor.scan.finder import Module
+from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -36,6 +36,7 @@ from pool_doctor.scan.kinds import (
     unset_as,
     unset_variable,
 )
+from pool_doctor.scan.names import last_name
 from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provider_call, provider_lambda
 
 NUMBERS = (int, float)
@@ -425,6 +426,32 @@ def format_args(ev: Interpreter, op: ast.operator, node: ast.AST, right: Any, wh
     return SV(tuple(item.value for item in items), where, env_of(*items))
 
 
+STATE = "starlette.datastructures.State"
+
+
 def state_app(dotted: str, node: ast.Call, frame: Frame) -> HolderV:
     """Starlette's or FastAPI's app: what the code sets on its `state` is read back (`app.state.settings`)."""
-    return HolderV(dotted, {"state": HolderV("starlette.datastructures.State")})
+    return HolderV(dotted, {"state": HolderV(STATE)})
+
+
+def held_value(project: Project, holder: HolderV, attr: str, value: Any) -> Any:
+    """What `holder.attr = value` leaves there: the value, but for an app state's attribute the project writes in
+    more than one place (a default at import, what a startup hook sets), read back where another write may
+    have replaced it: unknown."""
+    if holder.dotted != STATE:
+        return value
+    text = f".state.{attr}"
+    writes = [
+        node
+        for module in project.modules.values()
+        if module is not None and text in module.source
+        for node in ast.walk(module.tree)
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Attribute) and target.attr == attr and last_name(target.value) == "state"
+    ]
+    return (
+        value
+        if len(writes) < 2
+        else SV(None, None, known=False, expr=f"app.state.{attr} (set in {len(writes)} places)")
+    )

@@ -41,22 +41,26 @@ def init_attributes(cls: ast.ClassDef) -> set[str]:
     return {name for name in tainted if name.startswith("self.")}
 
 
-def uses_parameters(call: ast.Call, func: FunctionNode, given: frozenset[str] | set[str] = frozenset()) -> bool:
+def uses_parameters(
+    call: ast.Call, func: FunctionNode, given: frozenset[str] | set[str] = frozenset(), params: bool = True
+) -> bool:
     """Whether the call's arguments take a value from the function's parameters, directly or through the
     locals (and `self.x`) the function builds from them: `kwargs = {**DEFAULTS, **options}`; `given`: the
-    `self.x` its instance's maker gives (a method's pool call reading them is the class's caller's)."""
-    tainted = _tainted(func, given)
+    `self.x` its instance's maker gives (a method's pool call reading them is the class's caller's); with
+    `params` false, from `given` alone."""
+    tainted = _tainted(func, given, params)
     return any(_reads(node) & tainted for node in [*call.args, *(kw.value for kw in call.keywords)])
 
 
-def _tainted(func: FunctionNode, given: frozenset[str] | set[str]) -> set[str]:
-    """The function's parameters and `given`, with every name the function sets from them."""
+def _tainted(func: FunctionNode, given: frozenset[str] | set[str], params: bool = True) -> set[str]:
+    """The function's parameters (with `params`) and `given`, with every name the function sets from them."""
     args = func.args
     tainted = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} | given
     if args.vararg is not None:
         tainted.add(args.vararg.arg)
     if args.kwarg is not None:
         tainted.add(args.kwarg.arg)
+    tainted = tainted if params else set(given)
     tainted -= {"self", "cls"}
     flows = list(_flows(func))
     changed = True
