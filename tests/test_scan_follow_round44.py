@@ -560,3 +560,39 @@ def test_a_password_in_a_url_cut_for_display_is_masked(tmp_path: Path, monkeypat
     }
     url = at(scan(tmp_path, files, monkeypatch), "app/db.py:5").settings["url"]
     assert ("TopSecret" not in (url.expr or ""), (url.expr or "").endswith(":***...")) == (True, True)
+
+
+def test_a_factorys_engine_from_none_of_its_parameters_is_made_at_each_of_its_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # autosubmit-api: a repository factory taking `expid` makes a PostgreSQL engine from none of its parameters
+    # beside a SQLite one from `expid`: the SQLite engine was at each caller, the PostgreSQL one once, at the
+    # factory's own line (15 pools missed)
+    files = {
+        "app/repo.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            BACKEND = os.environ.get("BACKEND", "postgres")
+            URL = os.environ.get("DB_URL", "postgresql+psycopg2://u@h/db")
+
+            def make_repo(expid):
+                if BACKEND == "postgres":
+                    engine = create_engine(URL, pool_size=7)
+                else:
+                    engine = create_engine(f"sqlite:///{expid}.db")
+                return engine
+        """,
+        "app/a.py": """
+            from app.repo import make_repo
+
+            def one(e):
+                return make_repo(e)
+
+            def two(e):
+                return make_repo(e)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [("app/a.py:4", 7), ("app/a.py:7", 7)]

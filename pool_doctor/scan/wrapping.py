@@ -51,8 +51,11 @@ class Wrapper:
         return self.is_fixed and self.callers < 2
 
     def reaches(self, site: CallSite) -> bool:
-        """Whether this wrapper's calls make the pool of its inner `site` (a fixed one only in a fixed wrapper)."""
-        return any(s.call is site.call for s in self.inner) and (id(site.call) not in self.fixed or self.is_fixed)
+        """Whether this wrapper's calls make the pool of its inner `site`: a fixed one where the wrapper is all
+        fixed, or where two places call it (each call makes that pool anew, like a fixed wrapper's: autosubmit's
+        factories, a PostgreSQL engine from none of their parameters beside a SQLite one from one)."""
+        fixed = id(site.call) in self.fixed
+        return any(s.call is site.call for s in self.inner) and (not fixed or self.is_fixed or self.callers >= 2)
 
     @property
     def name(self) -> str:
