@@ -596,3 +596,35 @@ def test_a_factorys_engine_from_none_of_its_parameters_is_made_at_each_of_its_ca
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [("app/a.py:4", 7), ("app/a.py:7", 7)]
+
+
+def test_an_engine_made_in_an_except_handler_after_its_try_made_one_is_no_second_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # baltrad-exchange: `except: result = engine.create_engine(url)` falls back from the `create_engine(url,
+    # pool_size=poolsize)` of its try: each call of the factory was two pools, one of them with no size
+    files = {
+        "app/util.py": """
+            from sqlalchemy import engine
+
+            def create_engine_from_url(url, poolsize=10):
+                try:
+                    result = engine.create_engine(url, echo=False, pool_size=poolsize)
+                except Exception:
+                    result = engine.create_engine(url, echo=False)
+                return result
+        """,
+        "app/main.py": """
+            import os
+
+            from app.util import create_engine_from_url
+
+            ENGINE = create_engine_from_url(os.environ.get("DB_URI", "postgresql://u@h/db"))
+            OTHER = create_engine_from_url("postgresql://u@h/other", poolsize=3)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [
+        ("app/main.py:5", 10),
+        ("app/main.py:6", 3),
+    ]

@@ -473,6 +473,7 @@ class PoolFinder:
                 args = (wrapper.module, inner, inner_target, inner_frame, through, (*entered, wrapper), outer_module)
                 ran.append((inner, inner_frame, list(self._emit(*args, outer_site, tests))))
             head = [condition_text(outer_module, outer_site.conditions), *inner_tests]
+            ran = sides.without_fallbacks(wrapper.func, ran)
             yield from sides.one_per_run(self.ev, wrapper.module, wrapper.func, ran, head, self._open_tests)
             return
         assert target.stack is not None and target.call is not None and target.name is not None

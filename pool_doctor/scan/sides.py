@@ -90,3 +90,15 @@ def _joinable(module: Module, a: Made, b: Made) -> bool:
     first, second = a[2][0], b[2][0]
     own = first.via[-1:] == [module.where(a[0].call)] and second.via[-1:] == [module.where(b[0].call)]
     return own and (first.stack, first.call) == (second.stack, second.call)
+
+
+def without_fallbacks(func: FunctionNode, made: list[Made]) -> list[Made]:
+    """The wrapper's pools but those an `except` handler makes where its `try` made one already: the handler
+    runs only where that call failed, so the call made one pool, not two (baltrad-exchange's `except:
+    create_engine(url)` after the `create_engine(url, pool_size=...)` it falls back from)."""
+    making = {id(site.call) for site, _, pools in made if pools}
+    dropped: set[int] = set()
+    for node in ast.walk(func):
+        if isinstance(node, ast.Try | ast.TryStar) and making & {id(n) for s in node.body for n in ast.walk(s)}:
+            dropped |= {id(n) for handler in node.handlers for n in ast.walk(handler)}
+    return [entry for entry in made if id(entry[0].call) not in dropped]
