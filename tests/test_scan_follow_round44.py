@@ -628,3 +628,38 @@ def test_an_engine_made_in_an_except_handler_after_its_try_made_one_is_no_second
         ("app/main.py:5", 10),
         ("app/main.py:6", 3),
     ]
+
+
+def test_a_flask_sqlalchemy_2_subclass_pinning_options_in_apply_driver_hacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # crime-data-api: `apply_driver_hacks(self, app, info, options)` sets `options["poolclass"] = NullPool`;
+    # Flask-SQLAlchemy 2 calls it after apply_pool_defaults, before the app's options (2.5.1 get_options), 3
+    # never calls it (renamed _apply_driver_defaults): 2's branch, as apply_pool_defaults' writes are
+    files = {
+        "app/extensions.py": """
+            from flask_sqlalchemy import SQLAlchemy as SQLAlchemyBase
+            from sqlalchemy.pool import NullPool
+
+            class SQLAlchemy(SQLAlchemyBase):
+                def apply_driver_hacks(self, app, info, options):
+                    super(SQLAlchemy, self).apply_driver_hacks(app, info, options)
+                    options["poolclass"] = NullPool
+
+            db = SQLAlchemy()
+        """,
+        "app/main.py": """
+            from flask import Flask
+
+            from app.extensions import db
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+            db.init_app(app)
+        """,
+    }
+    poolclass = at(scan(tmp_path, files, monkeypatch), "app/main.py:7").settings["poolclass"]
+    assert [(b.value if b.known else b.expr, b.when) for b in poolclass.branches or []] == [
+        ("sqlalchemy.pool.NullPool", "Flask-SQLAlchemy 2"),
+        ("(not set)", "Flask-SQLAlchemy 3, which never calls it"),
+    ]

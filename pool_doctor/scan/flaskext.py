@@ -268,15 +268,17 @@ def _made_else(ev: Evaluator, source: Module, call: ast.Call, names: set[str], d
 def pinned(ev: Evaluator, module: Module, made: ast.Call) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a project subclass of the extension writes into each engine's options in the hooks
     Flask-SQLAlchemy calls (`options["key"] = value` at their top level), as (under, over) the app's options:
-    2.x calls `apply_pool_defaults(app, options)` before the app's options are applied (3.x never calls it:
-    the value is 2.x's branch, lemur's pool_pre_ping); 3.x calls `_apply_driver_defaults(options, app)`
-    after them, so its writes win (checked with Flask-SQLAlchemy 3.1.1)."""
+    2.x calls `apply_pool_defaults(app, options)`, then `apply_driver_hacks(app, sa_url, options)`, before
+    the app's options are applied (3.x calls neither: the value is 2.x's branch; lemur's pool_pre_ping,
+    crime-data-api's NullPool; 2.5.1 `get_options`); 3.x calls `_apply_driver_defaults(options, app)` after
+    them, so its writes win (checked with Flask-SQLAlchemy 3.1.1)."""
     cls = ev.force(ev.eval(made.func, Frame(module)))
     if not isinstance(cls, ClassRef):
         return {}, {}
+    writes = {**_hook_writes(ev, cls, "apply_pool_defaults"), **_hook_writes(ev, cls, "apply_driver_hacks")}
     under = {
         key: Branches([("Flask-SQLAlchemy 2", value), ("Flask-SQLAlchemy 3, which never calls it", not_set())])
-        for key, value in _hook_writes(ev, cls, "apply_pool_defaults").items()
+        for key, value in writes.items()
     }
     return under, _hook_writes(ev, cls, "_apply_driver_defaults")
 
