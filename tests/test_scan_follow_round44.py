@@ -663,3 +663,28 @@ def test_a_flask_sqlalchemy_2_subclass_pinning_options_in_apply_driver_hacks(
         ("sqlalchemy.pool.NullPool", "Flask-SQLAlchemy 2"),
         ("(not set)", "Flask-SQLAlchemy 3, which never calls it"),
     ]
+
+
+def test_databases_built_by_a_dict_comprehension_over_a_range(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # frepple: one alias per `i` of `range(3)`, "default" for the first: `range` was unknown, so DATABASES was
+    files = {
+        "settings.py": """
+            import os
+
+            DATABASES = {
+                "default" if i == 0 else f"scenario{i}": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "NAME": f"{os.environ.get('POSTGRES_DBNAME', 'frepple')}{i}",
+                    "CONN_MAX_AGE": None,
+                    "CONN_HEALTH_CHECKS": True,
+                }
+                for i in range(3)
+            }
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = [
+        (p.settings["NAME"].value, p.settings["CONN_MAX_AGE"].known, p.settings["CONN_HEALTH_CHECKS"].value)
+        for p in report.pools
+    ]
+    assert found == [("frepple0", True, True), ("frepple1", True, True), ("frepple2", True, True)]

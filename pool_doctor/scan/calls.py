@@ -139,6 +139,7 @@ class Calls:
             "builtins.min": partial(self.extreme, min),
             **{f"{owner}.{how.__name__}": partial(pycalls.rounded, self.ev, how) for owner, how in pycalls.ROUNDING},
             "builtins.len": partial(pycalls.length, self.ev),
+            "builtins.range": partial(pycalls.range_call, self.ev),
             "builtins.type": self.type_call,
             "builtins.super": self.super_call,
             "builtins.isinstance": partial(pycalls.isinstance_call, self.ev),

@@ -101,6 +101,17 @@ def length(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     return SV(len(items), frame.module.where(node)) if items is not None else unknown(frame.module, node)
 
 
+def range_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
+    """`range(3)`, `range(1, n)`: its numbers, where the arguments are known integers and they are 256 or fewer
+    (frepple's DATABASES, one alias per `i` of a dict comprehension)."""
+    args = [ev.force(ev.eval(arg, frame)) for arg in node.args]
+    numbers = [a.value for a in args if is_known(a) and type(a.value) is int]
+    if node.keywords or not 1 <= len(args) <= 3 or len(numbers) != len(args) or len(range(*numbers)) > 256:
+        return unknown(frame.module, node)
+    where = frame.module.where(node)
+    return ListV([SV(number, where) for number in range(*numbers)], where)
+
+
 TIMEDELTA_UNITS = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks")  # its order
 
 

@@ -91,6 +91,7 @@ BUILTIN_NAMES = {
     "set",
     "frozenset",
     "len",
+    "range",
     "print",
     "max",
     "min",
