@@ -10,6 +10,7 @@ import pytest
 from test_scan import at, scan
 
 from pool_doctor.scan.target import url_driver
+from tests.cli_runner import run_pool_doctor
 
 
 def test_an_f_string_url_of_unset_variables_keeps_its_literal_scheme(
@@ -688,3 +689,40 @@ def test_databases_built_by_a_dict_comprehension_over_a_range(tmp_path: Path, mo
         for p in report.pools
     ]
     assert found == [("frepple0", True, True), ("frepple1", True, True), ("frepple2", True, True)]
+
+
+def test_a_url_whose_every_branch_writes_one_scheme_names_its_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # food-delivery-backend: the settings object is one of four classes, so the URL (two f-strings joined by a
+    # line's `\`) has a branch each, unknown, all `postgresql+asyncpg://...`: the driver was lost, and the
+    # table's Unknown column said "-"
+    files = {
+        "app/settings.py": """
+            import os
+
+            class Develop:
+                pg_user = os.environ.get("PG_USER")
+
+            class Production:
+                pg_user = os.environ["PG_USER"]
+
+            config = os.environ.get("CONFIG", "Develop")
+            settings = Develop() if config == "Develop" else Production()
+        """,
+        "app/engine.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from app.settings import settings
+
+            URL = f"postgresql+asyncpg://{settings.pg_user}:secret@" \\
+                f"db:5432/app_database_with_a_very_long_name_so_that_the_text_is_cut_for_display_{settings.pg_user}"
+            engine = create_async_engine(URL)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "app/engine.py:7")
+    assert (bool(pool.settings["url"].branches), url_driver(pool)) == (True, "asyncpg")
+    table = run_pool_doctor("scan", secret="secret", cwd=tmp_path, env={"COLUMNS": "200"}).stdout
+    row = next(line for line in table.splitlines() if "engine.py:7" in line)
+    assert "url (postgresql+asyncpg://...)" in row

@@ -176,7 +176,12 @@ def _settings_cell(pool: ScannedPool) -> Any:
 def _unknown_cell(pool: ScannedPool) -> Any:
     from rich.text import Text
 
-    names = [key.rsplit(".", 1)[-1] for key, value in pool.settings.items() if not value.known and not value.branches]
+    shown = _shown_keys(pool)  # (a value per branch is shown there; an unknown URL's branches nowhere else)
+    names = [
+        key.rsplit(".", 1)[-1]
+        for key, value in pool.settings.items()
+        if not value.known and (not value.branches or key not in shown)
+    ]
     scheme = url_scheme(pool)  # (an unknown URL whose scheme the code writes: `f"sqlite:///{path}"`)
     names = [f"{name} ({scheme}://...)" if name in URL_KEYS and scheme else name for name in names]
     names += [u.split(":", 1)[-1].strip() if ":" in u else u for u in pool.unresolved]

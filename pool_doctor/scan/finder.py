@@ -141,7 +141,7 @@ class Module:
 
     def segment(self, node: ast.AST) -> str:
         text = self._source_text(node) or ast.unparse(node)
-        text = " ".join(text.split())
+        text = " ".join(text.replace("\\\n", " ").split())  # (a line's `\` continuation is whitespace too)
         return text if len(text) <= 120 else text[:117] + "..."
 
     def _source_text(self, node: ast.AST) -> str | None:

@@ -61,6 +61,12 @@ def url_scheme(pool: ScannedPool) -> str | None:
     if text is not None:
         return text.split(":", 1)[0] if "://" in text else None
     url = url_of(pool)
+    if url is not None and url.branches:  # (the scheme every side of its tests writes, where they agree)
+        schemes = {
+            b.value.split(":", 1)[0] if b.known and "://" in str(b.value) else written_scheme(b.expr)
+            for b in url.branches
+        }
+        return schemes.pop() if len(schemes) == 1 else None
     return written_scheme(url.expr) if url is not None else None
 
 
