@@ -726,3 +726,34 @@ def test_a_url_whose_every_branch_writes_one_scheme_names_its_driver(
     table = run_pool_doctor("scan", secret="secret", cwd=tmp_path, env={"COLUMNS": "200"}).stdout
     row = next(line for line in table.splitlines() if "engine.py:7" in line)
     assert "url (postgresql+asyncpg://...)" in row
+
+
+def test_an_ini_template_the_code_formats_itself_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DARPA-ASKEM data-service: alembic.ini's `sqlalchemy.url = postgresql+psycopg2://{SQL_USER}:...` filled by
+    # env.py's own `url.format(**params)`: the URL was unknown, its driver lost; unformatted, it stays unknown
+    files = {
+        "migrations/alembic.ini": """
+            [alembic]
+            script_location = migrations
+            sqlalchemy.url = postgresql+asyncpg://{SQL_USER}:{SQL_PASSWORD}@{SQL_URL}:{SQL_PORT}/{SQL_DB}
+        """,
+        "migrations/env.py": """
+            from alembic import context
+            from sqlalchemy import create_engine
+
+            config = context.config
+
+            def get_url():
+                params = {"SQL_USER": "dev", "SQL_PASSWORD": "dev", "SQL_URL": "rdb", "SQL_PORT": 5432, "SQL_DB": "askem"}
+                return config.get_main_option("sqlalchemy.url").format(**params)
+
+            formatted = create_engine(get_url())
+            plain = create_engine(config.get_main_option("sqlalchemy.url"))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    formatted, plain = (
+        at(report, "migrations/env.py:10").settings["url"],
+        at(report, "migrations/env.py:11").settings["url"],
+    )
+    assert (formatted.value, plain.known) == ("postgresql+asyncpg://dev:***@rdb:5432/askem", False)  # (masked)

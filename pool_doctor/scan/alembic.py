@@ -12,7 +12,7 @@ from typing import Any
 
 from pool_doctor.scan import containers
 from pool_doctor.scan.conditions import all_of
-from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV, read_text
+from pool_doctor.scan.files import ConfigFiles, ParserV, SectionV
 from pool_doctor.scan.finder import Module, read_source
 from pool_doctor.scan.interpolation import Option, find, merge_ini
 from pool_doctor.scan.kinds import (
@@ -27,6 +27,7 @@ from pool_doctor.scan.kinds import (
     unknown,
     unset_as,
 )
+from pool_doctor.scan.textfiles import read_text
 
 ALEMBIC_INI = "alembic.ini"
 CONFIG = "alembic.context.config"

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.environment import Environment
-from pool_doctor.scan.files import ConfigFiles, read_text
+from pool_doctor.scan.files import ConfigFiles
 from pool_doctor.scan.kinds import SV, DictV, Frame, HolderV, Interpreter, ListV, is_known, unknown
+from pool_doctor.scan.textfiles import read_text
 
 HOLDER = "dynaconf.Dynaconf"
 MAKERS = ("dynaconf.Dynaconf", "dynaconf.LazySettings", "dynaconf.base.LazySettings")

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 from pool_doctor.scan import callers
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import assign_targets, is_staticmethod, parameter_names
+from pool_doctor.scan.textfiles import read_text
 
 Makes = Callable[[Module, CallSite], bool]  # whether the call at a site makes a pool
 ENTRY_POINTS = ("pyproject.toml", "setup.cfg")  # where a function may be named as a script's: `app.db:migrate`

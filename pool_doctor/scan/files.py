@@ -19,15 +19,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pool_doctor.scan import kinds
 from pool_doctor.scan.containers import dict_items, lift
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.interpolation import Option, find, interpolate, interpolate_extended, merge_ini, unfilled
 from pool_doctor.scan.kinds import SV, Branches, DictV, Frame, Interpreter, ListV, env_of, is_known, positional, unknown
 from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.textfiles import read_text
 
 PARSER_READS = ("get", "getint", "getfloat", "getboolean")  # a parser's (or a section's) option reads
 TEMPLATE = re.compile(r"\{[A-Za-z_]\w*\}")  # a str.format placeholder: `{db_url}`
-MAX_FILE = 1_000_000  # a configuration file larger than this is data, not configuration
+FILLED_LATER = ", a template filled at run time"  # an option with str.format placeholders, as read
 BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False for w in ("0", "no", "false", "off")}
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
 ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
@@ -164,6 +166,8 @@ class ConfigFiles:
                 return ListV([PathV(str(p), base.origin, base.cwd, base.env) for p in path.parents], base.origin)
             if attr in ("name", "stem", "suffix"):
                 return SV(getattr(path, attr), base.origin, base.env)
+        if attr == "format" and isinstance(base, SV) and (base.expr or "").endswith(FILLED_LATER) and base.source:
+            return kinds.MethodRef(base, attr)  # (the code's own `.format(**params)` fills an option's template)
         return None
 
     def subscript(self, base: Any, key: Any, node: ast.AST, frame: Frame) -> Any:
@@ -538,8 +542,8 @@ def _files_read(parser: ParserV) -> str:
 def _as_written(section: str, option: str, raw: str, where: str, env: str | None = None) -> SV:
     """An option's text (`env`: the variable that replaces it); one holding a str.format placeholder
     (`sqlalchemy.url = {db_url}`) is a template the code fills in at run time, so what it holds then is unknown."""
-    if TEMPLATE.search(raw):
-        return SV(None, where, known=False, expr=f"[{section}] {option} = {raw}, a template filled at run time")
+    if TEMPLATE.search(raw):  # (its text kept: the code's own `.format(**params)` fills it, calls.py)
+        return SV(None, where, known=False, expr=f"[{section}] {option} = {raw}{FILLED_LATER}", source=raw)
     return SV(raw, where, env, source=raw)
 
 
@@ -549,22 +553,13 @@ def _called(node: ast.Call) -> str:
 
 
 def path_text(value: Any) -> str | None:
-    if isinstance(value, PathV):
-        return value.path
-    if is_known(value) and isinstance(value.value, str):
-        return value.value
-    return None
-
-
-def read_text(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        if path.stat().st_size > MAX_FILE:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
+    return (
+        value.path
+        if isinstance(value, PathV)
+        else value.value
+        if is_known(value) and isinstance(value.value, str)
+        else None
+    )
 
 
 def _filled(value: Any, current: Any) -> Any:

@@ -17,11 +17,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import Project
 from pool_doctor.scan.interpolation import Option, merge_ini
 from pool_doctor.scan.kinds import SV, Branches, DictV
 from pool_doctor.scan.syntax import parse_newer
+from pool_doctor.scan.textfiles import read_text
 
 NOT_SETTINGS = ("use", "filter-with", "require")
 MAX_FILES = 40

@@ -10,10 +10,10 @@ import ast
 import re
 from weakref import WeakKeyDictionary
 
-from pool_doctor.scan.files import read_text
 from pool_doctor.scan.finder import CallSite, Module, Project
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.statements import is_main_test
+from pool_doctor.scan.textfiles import read_text
 
 SCRIPT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")  # where a console script names its module
 EVENT_LOOPS = {"asyncio", "trio", "anyio", "uvloop", "curio"}  # `asyncio.run(main())`: a script's own run
