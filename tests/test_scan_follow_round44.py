@@ -757,3 +757,37 @@ def test_an_ini_template_the_code_formats_itself_is_read(tmp_path: Path, monkeyp
         at(report, "migrations/env.py:11").settings["url"],
     )
     assert (formatted.value, plain.known) == ("postgresql+asyncpg://dev:***@rdb:5432/askem", False)  # (masked)
+
+
+def test_a_database_url_value_with_no_default_is_false_while_its_variable_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # meet: `dj_database_url.config() if values.DatabaseURLValue(None, environ_name="DATABASE_URL") else {...}`:
+    # unset, the value is `{}` (django-configurations 2.5, Value.__bool__), so the else dict is the one in
+    # effect; the scan took the first side
+    files = {
+        "meet/settings.py": """
+            import dj_database_url
+            from configurations import Configuration, values
+
+            class Base(Configuration):
+                DATABASES = {
+                    "default": dj_database_url.config()
+                    if values.DatabaseURLValue(None, environ_name="DATABASE_URL", environ_prefix=None)
+                    else {
+                        "ENGINE": values.Value(
+                            "django.db.backends.postgresql_psycopg2", environ_name="DB_ENGINE", environ_prefix=None
+                        ),
+                        "CONN_MAX_AGE": 60,
+                    }
+                }
+        """,
+    }
+    (pool,) = scan(tmp_path, files, monkeypatch).pools
+    engine, age = pool.settings["ENGINE"], pool.settings["CONN_MAX_AGE"]
+    sides = {b.when.startswith("not"): b.value for b in engine.branches or []}
+    assert (sides[True], engine.env, [b.value for b in age.branches or []][:1]) == (
+        "django.db.backends.postgresql_psycopg2",
+        "DB_ENGINE",
+        [60],
+    )

@@ -196,7 +196,13 @@ def decide(ev: Interpreter, value: Any) -> tuple[bool | None, bool]:
         except Exception:
             return None, False
     if isinstance(value, DictV):
-        return (True if value.items else (None if value.opaque else False)), False
+        if not value.items:
+            return (None if value.opaque else False), False
+        held = [_held_where(ev, item) for item in value.items.values()]  # (a key only set where a variable is)
+        surely = [env for verdict, env in held if verdict]
+        if surely:
+            return True, all(surely)
+        return (False, any(env for _, env in held)) if all(verdict is False for verdict, _ in held) else (None, False)
     if isinstance(value, ListV):
         return bool(value.items), False
     if isinstance(value, Branches):
@@ -208,6 +214,21 @@ def decide(ev: Interpreter, value: Any) -> tuple[bool | None, bool]:
             return verdicts[default][0], True
         return None, False
     return ev.truth_of_ref(value), False
+
+
+def _held_where(ev: Interpreter, item: Any) -> tuple[bool | None, bool]:
+    """Whether a dict's key is set with no variable set (and whether a variable changes that): django-
+    configurations' `DatabaseURLValue(None)` is `{alias: ...}` only where its variable is set, else `{}`."""
+    item = ev.force(item)
+    if isinstance(item, SV) and not item.known and item.expr == NOT_SET:
+        return False, False
+    if not isinstance(item, Branches):
+        return True, False
+    options, default = settle_options(ev, item)
+    unset = [isinstance(o, SV) and not o.known and o.expr == NOT_SET for _, o in options]
+    if not any(unset):
+        return True, False
+    return (None, False) if default is None else (not unset[default], True)
 
 
 def copy_dict(value: DictV) -> DictV:
@@ -477,39 +498,6 @@ def on_side(option: tuple[str, Any], check: Check, holds: bool, default: bool) -
         return option
     if default and variable_text(value) and value.known:
         return when, SV(None, value.from_, value.env, known=False, expr=f"${value.env}")
-    return None
-
-
-def case_taken(ev: Interpreter, subject: Any, cases: list[ast.match_case], frame: Frame) -> tuple[int | None, bool]:
-    """Which case of a `match` a subject takes (len(cases): none), and whether the environment decides it
-    (then it is the case with no variable set). None when a case before it cannot be decided: a pattern other
-    than literals and `_`, a guard, a subject the scan cannot read."""
-    by_env = False
-    if isinstance(subject, Branches):  # the value with no variable set picks the default case
-        options, default = settle_options(ev, subject)
-        subject, by_env = (ev.force(options[default][1]), True) if default is not None else (None, False)
-    if not is_known(subject):
-        return None, False
-    for index, case in enumerate(cases):
-        matched = None if case.guard is not None else _matches(ev, subject.value, case.pattern, frame)
-        if matched is None:
-            return None, False
-        if matched:
-            return index, by_env or subject.env is not None
-    return len(cases), by_env or subject.env is not None
-
-
-def _matches(ev: Interpreter, value: Any, pattern: ast.pattern, frame: Frame) -> bool | None:
-    if isinstance(pattern, ast.MatchAs) and pattern.pattern is None and pattern.name is None:
-        return True  # `case _:`
-    if isinstance(pattern, ast.MatchSingleton):
-        return value is pattern.value
-    if isinstance(pattern, ast.MatchValue):
-        literal = ev.force(ev.eval(pattern.value, frame))
-        return value == literal.value if is_known(literal) else None
-    if isinstance(pattern, ast.MatchOr):
-        found = [_matches(ev, value, option, frame) for option in pattern.patterns]
-        return True if True in found else None if None in found else False
     return None
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import containers, matches
 from pool_doctor.scan.files import FileV, PathV
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts, last_name
 from pool_doctor.scan.kinds import (
@@ -380,7 +380,7 @@ def match_paths(
     literals, `_`), alone; for a subject the environment decides, every case, the default's marked as the one with
     no variable set."""
     subject = module.segment(stmt.subject)
-    taken, by_env = containers.case_taken(ev, ev.force(ev.eval(stmt.subject, frame)), stmt.cases, frame)
+    taken, by_env = matches.case_taken(ev, ev.force(ev.eval(stmt.subject, frame)), stmt.cases, frame)
     if taken is not None and not by_env:
         return [("", stmt.cases[taken].body if taken < len(stmt.cases) else [], True)]
     paths = [

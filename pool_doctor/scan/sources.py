@@ -310,6 +310,8 @@ class ConfigSources:
             name = "DATABASES"
         name = f"{prefix.rstrip('_')}_{name or 'DATABASE_URL'}" if prefix else name or "DATABASE_URL"
         default_node = node.args[0] if node.args else keyword(node, "default")
+        if isinstance(default_node, ast.Constant) and default_node.value is None:  # (meet's `DatabaseURLValue(None,
+            default_node = None  # ...)`: with the variable unset, `{}`, false: `... if DatabaseURLValue(...) else`)
         read = self.ev.arg(node, frame, None, "environ")
         if read is not None and is_known(read) and not read.value:  # `environ=False`: the default, no variable
             url = self.ev.force(self.ev.eval(default_node, frame)) if default_node else SV(None, None)
