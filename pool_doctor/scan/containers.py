@@ -198,11 +198,10 @@ def decide(ev: Interpreter, value: Any) -> tuple[bool | None, bool]:
     if isinstance(value, DictV):
         if not value.items:
             return (None if value.opaque else False), False
-        held = [_held_where(ev, item) for item in value.items.values()]  # (a key only set where a variable is)
-        surely = [env for verdict, env in held if verdict]
-        if surely:
-            return True, all(surely)
-        return (False, any(env for _, env in held)) if all(verdict is False for verdict, _ in held) else (None, False)
+        held = [_held_where(ev, item) for item in value.items.values()]  # (a key only set where a variable is:
+        if any(verdict and not env for verdict, env in held):  # true or false as it is set, which `not` and `or`
+            return True, False  # would not carry: unknown; django-configurations' `DatabaseURLValue(None)`)
+        return (False, False) if all(verdict is False and not env for verdict, env in held) else (None, False)
     if isinstance(value, ListV):
         return bool(value.items), False
     if isinstance(value, Branches):

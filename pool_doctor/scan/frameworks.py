@@ -137,7 +137,8 @@ def _aliases(
         written = made[alias]
         if written is not None:
             here = written.file == module.display and written.line and shared[written.file, written.line] == 1
-            line = written.line if here else touched.get(alias, first_line)  # (not a helper's for several aliases:
+            own = written.line if written.file == module.display and written.line else first_line  # (a loop's)
+            line = written.line if here else touched.get(alias, own)  # (not a helper's for several aliases:
             line = entries.get(alias, line)  # usaspending's): the DATABASES entry or change naming it
             end_line = written.end_line if written.file == module.display and written.end_line else line
             unresolved: list[str] = []

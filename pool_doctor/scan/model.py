@@ -183,7 +183,7 @@ _URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s]*@")
 _CONNINFO_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 
 
-_CUT_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s@/]*\.\.\.$")  # a text cut short inside a URL's password
+_CUT_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s@]*\.\.\.$")  # a text cut short inside a URL's password
 
 
 def mask_text(text: str) -> str:

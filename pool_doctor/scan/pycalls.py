@@ -101,13 +101,17 @@ def length(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     return SV(len(items), frame.module.where(node)) if items is not None else unknown(frame.module, node)
 
 
+RANGE_MAX = 16  # numbers a range() may give to be read: loops over it nest (16 x 16 runs, not 256 x 256)
+
+
 def range_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
-    """`range(3)`, `range(1, n)`: its numbers, where the arguments are known integers and they are 256 or fewer
-    (frepple's DATABASES, one alias per `i` of a dict comprehension)."""
+    """`range(3)`: its numbers, where the arguments are integers the code writes (not a variable's: how many
+    replicas a loop adds is the deployment's) and they are RANGE_MAX or fewer (frepple's DATABASES, one alias
+    per `i` of a dict comprehension over `range(3)`)."""
     args = [ev.force(ev.eval(arg, frame)) for arg in node.args]
-    numbers = [a.value for a in args if is_known(a) and type(a.value) is int]
-    if node.keywords or not 1 <= len(args) <= 3 or len(numbers) != len(args) or len(range(*numbers)) > 256:
-        return unknown(frame.module, node)
+    numbers = [a.value for a in args if is_known(a) and type(a.value) is int and a.env is None]
+    if node.keywords or not 1 <= len(args) <= 3 or len(numbers) != len(args) or len(range(*numbers)) > RANGE_MAX:
+        return unknown(frame.module, node, env=env_of(*args))
     where = frame.module.where(node)
     return ListV([SV(number, where) for number in range(*numbers)], where)
 

@@ -24,11 +24,11 @@ from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.kinds import TooCostly
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
+from pool_doctor.scan.wrapping import FIXED_CALLS
 
 WRAPPER_ROUNDS = 8  # until no new wrapper (pools.MAX_DEPTH bounds them): one link a round, read in reverse
 STACK_BYTES = 256 * 1024 * 1024  # the scan's thread: room for RECURSION_LIMIT frames of the interpreter
 RECURSION_LIMIT = 20_000
-FIXED_CALLS = 10  # a fixed factory (pools.Wrapper.fixed) called more often than this is one pool at its own line
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
 
 

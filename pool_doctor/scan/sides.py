@@ -18,6 +18,7 @@ from pool_doctor.scan.containers import decide
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module
 from pool_doctor.scan.kinds import Frame, Interpreter, assumed_set
 from pool_doctor.scan.model import ScannedPool
+from pool_doctor.scan.names import last_name
 from pool_doctor.scan.values import branched
 
 Made = tuple[CallSite, Frame, list[ScannedPool]]  # a wrapper's call, the frame it runs in, the pools it made
@@ -100,5 +101,12 @@ def without_fallbacks(func: FunctionNode, made: list[Made]) -> list[Made]:
     dropped: set[int] = set()
     for node in ast.walk(func):
         if isinstance(node, ast.Try | ast.TryStar) and making & {id(n) for s in node.body for n in ast.walk(s)}:
-            dropped |= {id(n) for handler in node.handlers for n in ast.walk(handler)}
+            handlers = [h for h in node.handlers if not _imports_fail(h)]  # (another library's pool: an alternative)
+            dropped |= {id(n) for handler in handlers for n in ast.walk(handler)}
     return [entry for entry in made if id(entry[0].call) not in dropped]
+
+
+def _imports_fail(handler: ast.ExceptHandler) -> bool:
+    """`except ImportError:` (or ModuleNotFoundError): the try's library is missing, so its pool never is."""
+    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type else []
+    return any(last_name(c) in ("ImportError", "ModuleNotFoundError") for c in caught)

@@ -12,6 +12,7 @@ from pool_doctor.scan.kinds import PartialRef
 from pool_doctor.scan.model import Stack
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
+FIXED_CALLS = 10  # a fixed factory (Wrapper.fixed) called more often than this is one pool at its own line
 
 
 @dataclass
@@ -55,7 +56,8 @@ class Wrapper:
         fixed, or where two places call it (each call makes that pool anew, like a fixed wrapper's: autosubmit's
         factories, a PostgreSQL engine from none of their parameters beside a SQLite one from one)."""
         fixed = id(site.call) in self.fixed
-        return any(s.call is site.call for s in self.inner) and (not fixed or self.is_fixed or self.callers >= 2)
+        many = 2 <= self.callers <= FIXED_CALLS  # (past that, one pool at the wrapper's line, as a fixed one's)
+        return any(s.call is site.call for s in self.inner) and (not fixed or self.is_fixed or many)
 
     @property
     def name(self) -> str:
