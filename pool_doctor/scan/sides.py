@@ -15,10 +15,9 @@ from dataclasses import replace
 
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
-from pool_doctor.scan.finder import CallSite, FunctionNode, Module
+from pool_doctor.scan.finder import CallSite, FunctionNode, Module, catches_import_error
 from pool_doctor.scan.kinds import Frame, Interpreter, assumed_set
 from pool_doctor.scan.model import ScannedPool
-from pool_doctor.scan.names import last_name
 from pool_doctor.scan.values import branched
 
 Made = tuple[CallSite, Frame, list[ScannedPool]]  # a wrapper's call, the frame it runs in, the pools it made
@@ -96,17 +95,14 @@ def _joinable(module: Module, a: Made, b: Made) -> bool:
 def without_fallbacks(func: FunctionNode, made: list[Made]) -> list[Made]:
     """The wrapper's pools but those an `except` handler makes where its `try` made one already: the handler
     runs only where that call failed, so the call made one pool, not two (baltrad-exchange's `except:
-    create_engine(url)` after the `create_engine(url, pool_size=...)` it falls back from)."""
+    create_engine(url)` after the `create_engine(url, pool_size=...)` it falls back from). An `except ImportError`
+    handler's is an alternative: the try's library is missing, so its pool never is."""
     making = {id(site.call) for site, _, pools in made if pools}
     dropped: set[int] = set()
     for node in ast.walk(func):
         if isinstance(node, ast.Try | ast.TryStar) and making & {id(n) for s in node.body for n in ast.walk(s)}:
-            handlers = [h for h in node.handlers if not _imports_fail(h)]  # (another library's pool: an alternative)
+            handlers = [
+                h for h in node.handlers if not catches_import_error(h)
+            ]  # (another library's pool: an alternative)
             dropped |= {id(n) for handler in handlers for n in ast.walk(handler)}
     return [entry for entry in made if id(entry[0].call) not in dropped]
-
-
-def _imports_fail(handler: ast.ExceptHandler) -> bool:
-    """`except ImportError:` (or ModuleNotFoundError): the try's library is missing, so its pool never is."""
-    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type else []
-    return any(last_name(c) in ("ImportError", "ModuleNotFoundError") for c in caught)
