@@ -900,3 +900,37 @@ def test_an_import_error_handler_making_another_librarys_pool_is_an_alternative(
         "psycopg2.pool.ThreadedConnectionPool",
         "psycopg_pool.ConnectionPool",
     ]
+
+
+def test_a_dict_with_keys_set_whatever_the_variables_is_true(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # onyx (the corpus, after the change above): `merged = {**keepalives, **ssl_args()}; return merged or None`,
+    # the SSL keys set only where a variable is: the keepalives set whatever it is made the dict true (they
+    # were unknown)
+    files = {
+        "app/db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            KEEPALIVES = os.getenv("KEEPALIVES", "true").lower() == "true"
+            SSLMODE = os.getenv("PGSSLMODE")
+
+            def keepalive_args():
+                if not KEEPALIVES:
+                    return {}
+                return {"keepalives": 1, "keepalives_idle": 30}
+
+            def ssl_args():
+                if not SSLMODE:
+                    return {}
+                return {"sslmode": SSLMODE}
+
+            def connect_args():
+                merged = {**keepalive_args(), **ssl_args()}
+                return merged or None
+
+            engine = create_engine("postgresql+psycopg2://db/app", connect_args=connect_args())
+        """,
+    }
+    settings = at(scan(tmp_path, files, monkeypatch), "app/db.py:22").settings
+    assert (settings["connect_args.keepalives"].value, settings["connect_args.keepalives_idle"].value) == (1, 30)
