@@ -101,8 +101,6 @@ def without_fallbacks(func: FunctionNode, made: list[Made]) -> list[Made]:
     dropped: set[int] = set()
     for node in ast.walk(func):
         if isinstance(node, ast.Try | ast.TryStar) and making & {id(n) for s in node.body for n in ast.walk(s)}:
-            handlers = [
-                h for h in node.handlers if not catches_import_error(h)
-            ]  # (another library's pool: an alternative)
+            handlers = [h for h in node.handlers if not catches_import_error(h)]  # (ImportError: an alternative)
             dropped |= {id(n) for handler in handlers for n in ast.walk(handler)}
     return [entry for entry in made if id(entry[0].call) not in dropped]
