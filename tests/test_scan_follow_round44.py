@@ -934,3 +934,63 @@ def test_a_dict_with_keys_set_whatever_the_variables_is_true(tmp_path: Path, mon
     }
     settings = at(scan(tmp_path, files, monkeypatch), "app/db.py:22").settings
     assert (settings["connect_args.keepalives"].value, settings["connect_args.keepalives_idle"].value) == (1, 30)
+
+
+def test_a_dict_a_variable_may_empty_decides_no_test_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fourth review: `extra` has its key unless SMALL_POOL is set: `20 if extra else 1` is both
+    files = {
+        "app/db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            extra = {}
+            if not os.getenv("SMALL_POOL"):
+                extra["max_overflow"] = 10
+            size = 20 if extra else 1
+            engine = create_engine("postgresql+psycopg2://db/app", pool_size=size)
+        """,
+    }
+    size = at(scan(tmp_path, files, monkeypatch), "app/db.py:9").settings["pool_size"]
+    assert sorted(b.value for b in size.branches or []) == [1, 20]
+
+
+@pytest.mark.parametrize(
+    ("written", "shown", "hidden"),
+    [
+        # an Azure single-server login: the user holds an `@`
+        ('"postgresql://admin@myserver:hunter2secret@myserver.postgres.example.com/db"', None, "hunter2secret"),
+        # the password split over adjacent literals
+        ('"postgresql+psycopg2://app_user:hunter2secret" "@db.example.com/app"', None, "hunter2secret"),
+        # a cut text showing a host's port is no password
+        (
+            '"postgresql://db-primary.internal.example.com:5432/application_database_name?sslmode=verify-full'
+            '&application_name=web_frontend_service"',
+            ":5432/application_database_name",
+            None,
+        ),
+    ],
+)
+def test_passwords_in_a_urls_text_are_masked_and_ports_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, shown: str | None, hidden: str | None
+) -> None:
+    files = {"app/db.py": f"from sqlalchemy import create_engine\n\nengine = create_engine({written}, pool_size=5)\n"}
+    url = at(scan(tmp_path, files, monkeypatch), "app/db.py:3").settings["url"]
+    texts = f"{url.value} {url.expr} {url.source}"
+    assert (hidden is None or hidden not in texts, shown is None or shown in texts) == (True, True)
+
+
+@pytest.mark.parametrize("written", ["range(0, 3, 0)", "range(10**20)"])
+def test_a_range_python_refuses_is_unread_and_the_settings_module_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str
+) -> None:
+    # the fourth review: ValueError / OverflowError made the whole settings module "could not be followed"
+    files = {
+        "proj/settings.py": f"""
+            DATABASES = {{"default": {{"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 60}}}}
+            for i in {written}:
+                break
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert ([p.settings["CONN_MAX_AGE"].value for p in report.pools], report.warnings) == ([60], [])

@@ -198,12 +198,13 @@ def decide(ev: Interpreter, value: Any) -> tuple[bool | None, bool]:
     if isinstance(value, DictV):
         if not value.items:
             return (None if value.opaque else False), False
-        # A key set with no variable set: true (its own branches say where a variable unsets it). Every key set
-        # only where a variable is: true or false as it is, which `not` and `or` would not carry, so unknown
-        # (django-configurations' `DatabaseURLValue(None)`: `{}` while DATABASE_URL is unset).
+        # A key set with no variable set: true (a variable may empty it where every such key may be unset).
+        # Every key set only where a variable is: true or false as it is, which `not` and `or` would not carry,
+        # so unknown (django-configurations' `DatabaseURLValue(None)`: `{}` while DATABASE_URL is unset).
         held = [_held_where(ev, item) for item in value.items.values()]
-        if any(verdict for verdict, _ in held):
-            return True, False
+        surely = [env for verdict, env in held if verdict]
+        if surely:
+            return True, all(surely)
         return (False, False) if all(verdict is False and not env for verdict, env in held) else (None, False)
     if isinstance(value, ListV):
         return bool(value.items), False

@@ -179,11 +179,13 @@ class ScanReport:
         }
 
 
-_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s]*@")
+# (a user may hold an `@`, Azure's `admin@server`; the password may be split over adjacent literals, `"...:pw" "@h"`)
+_URL_PASSWORD = re.compile(r"(://[^/\s:]*:)(?:[^\s\"']|[\"']\s*[\"'])*@")
 _CONNINFO_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 
 
-_CUT_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^\s@]*\.\.\.$")  # a text cut short inside a URL's password
+# a text cut short inside a URL's password (not a port: `host:5432/db...`)
+_CUT_PASSWORD = re.compile(r"(://[^/\s:@]*:)(?!\d+(?:[/?]|\.\.\.$))[^\s@]*\.\.\.$")
 
 
 def mask_text(text: str) -> str:

@@ -110,7 +110,11 @@ def range_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     per `i` of a dict comprehension over `range(3)`)."""
     args = [ev.force(ev.eval(arg, frame)) for arg in node.args]
     numbers = [a.value for a in args if is_known(a) and type(a.value) is int and a.env is None]
-    if node.keywords or not 1 <= len(args) <= 3 or len(numbers) != len(args) or len(range(*numbers)) > RANGE_MAX:
+    try:  # (`range(0, 3, 0)`, `range(10**20)`: Python's own errors)
+        count = len(range(*numbers)) if len(numbers) == len(args) and 1 <= len(args) <= 3 else None
+    except (ValueError, OverflowError):
+        count = None
+    if node.keywords or count is None or count > RANGE_MAX:
         return unknown(frame.module, node, env=env_of(*args))
     where = frame.module.where(node)
     return ListV([SV(number, where) for number in range(*numbers)], where)
