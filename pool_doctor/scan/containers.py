@@ -88,15 +88,11 @@ def settle(ev: Interpreter, value: Branches) -> Any:
 def many_values(options: list[Any]) -> str:
     """What a value of too many possible texts shows: how many they are, and the scheme all of them start with
     where they share one (`'postgresql+psycopg2://' + ...`, which names the driver; nothing past it, a user).
-    A text cut for display counts only where its scheme names the driver (what is cut off may rewrite it)."""
-    exprs = [o.expr if isinstance(o, SV) and not is_known(o) else None for o in options]
-    starts = [o.value if is_known(o) else literal_prefix(expr, operators=True) for o, expr in zip(options, exprs)]
-    cut = [expr for expr, start in zip(exprs, starts) if start is None and expr is not None]
-    texts = [start if start is not None else written_start(expr) for expr, start in zip(exprs, starts)]
-    found = [text for text in texts if isinstance(text, str)]
+    A text cut for display counts as nodes.written_start reads it."""
+    starts = [o.value if is_known(o) else written_start(o.expr) if isinstance(o, SV) else None for o in options]
+    found = [start for start in starts if isinstance(start, str)]
     common = os.path.commonprefix(found) if len(found) == len(options) else ""  # noqa: RUF071 (texts, no paths)
     scheme = common[: common.index("://") + 3] if "://" in common else ""
-    scheme = "" if cut and "+" not in scheme else scheme
     return (
         f"{scheme!r} + ...  # one of {len(options)} values, depending on tests"
         if scheme

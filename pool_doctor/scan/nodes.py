@@ -141,10 +141,12 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
 
 def written_start(text: str | None) -> str | None:
     """literal_prefix's with operators, also of a text Module.segment cut short ("..."): what its whole
-    literals in front show."""
+    literals in front show, where the scheme they start with names its driver (what is cut off may rewrite a
+    bare one: `.replace("postgresql://", "postgresql+asyncpg://")`, the usual way to pick a driver)."""
     start = literal_prefix(text, operators=True)
     if start is None and text is not None and text.endswith("..."):
-        start = literal_prefix(leading_literals(text[:-3], operators=True), operators=True)
+        shown = literal_prefix(leading_literals(text[:-3], operators=True), operators=True) or ""
+        start = shown if "+" in shown.partition("://")[0] and "://" in shown else None
     return start
 
 

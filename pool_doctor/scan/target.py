@@ -47,12 +47,11 @@ def written_scheme(expr: str | None) -> str | None:
 
 
 def _cut_scheme(text: str) -> str | None:
-    """The scheme a text Module.segment cut short writes first, only a PostgreSQL one that names its driver:
-    the part cut off may rewrite it (`.replace("postgresql://", "postgresql+asyncpg://")`, the usual way to
-    pick a driver), and a scheme read wrongly as another database's would drop a pool."""
+    """The scheme a text Module.segment cut short writes first (nodes.written_start: one naming its driver),
+    only a PostgreSQL one: the part cut off may rewrite it, and one read wrongly as another database's would
+    drop a pool."""
     match = SCHEME.match(written_start(text) or "")
-    base, plus, _ = match.group(1).partition("+") if match else ("", "", "")
-    return match.group(1) if match and plus and base in (*SCHEMES, "pgsql") else None
+    return match.group(1) if match and match.group(1).partition("+")[0] in (*SCHEMES, "pgsql") else None
 
 
 def url_scheme(pool: ScannedPool) -> str | None:
