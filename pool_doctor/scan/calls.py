@@ -13,7 +13,7 @@ from typing import Any
 
 from pool_doctor.scan import argparsing, clicks, containers, dynaconfs, fieldtext, pycalls, results
 from pool_doctor.scan.builders import lazy_module
-from pool_doctor.scan.files import FILLED_LATER, PARSER_READS, ConfigFiles
+from pool_doctor.scan.files import PARSER_READS, ConfigFiles, template_of
 from pool_doctor.scan.finder import library_target
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
@@ -375,8 +375,8 @@ class Calls:
             return base
         if isinstance(base, SV) and base.known and isinstance(base.value, str):
             return self._str_method(base, name, node, frame)
-        if name == "format" and isinstance(base, SV) and (base.expr or "").endswith(FILLED_LATER) and base.source:
-            return pycalls.formatted(self.ev, replace(base, value=base.source, known=True), node, frame)  # (an ini's)
+        if name == "format" and (template := template_of(base)) is not None:  # (an ini option's, filled here)
+            return pycalls.formatted(self.ev, replace(base, value=template, known=True), node, frame)
         if (
             isinstance(base, SV)
             and name == "startswith"

@@ -166,8 +166,8 @@ class ConfigFiles:
                 return ListV([PathV(str(p), base.origin, base.cwd, base.env) for p in path.parents], base.origin)
             if attr in ("name", "stem", "suffix"):
                 return SV(getattr(path, attr), base.origin, base.env)
-        if attr == "format" and isinstance(base, SV) and (base.expr or "").endswith(FILLED_LATER) and base.source:
-            return kinds.MethodRef(base, attr)  # (the code's own `.format(**params)` fills an option's template)
+        if attr == "format" and template_of(base) is not None:  # (the code's own `.format(**params)` fills it)
+            return kinds.MethodRef(base, attr)
         return None
 
     def subscript(self, base: Any, key: Any, node: ast.AST, frame: Frame) -> Any:
@@ -552,14 +552,18 @@ def _called(node: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
+def template_of(value: Any) -> str | None:
+    """The text of an option holding str.format placeholders, as _as_written read it (unknown until filled)."""
+    filled_later = isinstance(value, SV) and not value.known and (value.expr or "").endswith(FILLED_LATER)
+    return value.source if filled_later else None
+
+
 def path_text(value: Any) -> str | None:
-    return (
-        value.path
-        if isinstance(value, PathV)
-        else value.value
-        if is_known(value) and isinstance(value.value, str)
-        else None
-    )
+    if isinstance(value, PathV):
+        return value.path
+    if is_known(value) and isinstance(value.value, str):
+        return value.value
+    return None
 
 
 def _filled(value: Any, current: Any) -> Any:
