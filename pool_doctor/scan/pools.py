@@ -63,10 +63,14 @@ class PoolFinder:
         self.keepers: dict[int, tuple[ast.ClassDef, list[tuple[Module, CallSite]]]] = {}
         self.handoffs = handoffs.Handoffs()  # pool makers handed to project functions that call them
 
+    def wrapper_names(self) -> set[str]:
+        """The wrappers the app calls by name (a handed one's callers are the calls handing it a maker)."""
+        return {w.name for w in self.wrappers.values() if not w.handed}
+
     def names(self) -> set[str]:
         return (
             set(CALL_NAMES)
-            | {w.name for w in self.wrappers.values() if not w.handed}
+            | self.wrapper_names()
             | {c.name for _, c in self.subclasses.values()}
             | self.heirs
             | self.factories
@@ -257,10 +261,7 @@ class PoolFinder:
         aside, self._all_read = module.aside, True
         for site, target in self.sites(
             module,
-            {w.name for w in self.wrappers.values() if not w.handed}  # (a handed one's callers: its handoffs)
-            | (self.names() & {"cls", "__init__"})
-            | self.factories
-            | self.heirs,
+            self.wrapper_names() | (self.names() & {"cls", "__init__"}) | self.factories | self.heirs,
         ):
             if target.wrapper is not None and (not aside or target.wrapper.module.aside):
                 target.wrapper.callers += 1

@@ -55,12 +55,8 @@ def uses_parameters(
 def _tainted(func: FunctionNode, given: frozenset[str] | set[str], params: bool = True) -> set[str]:
     """The function's parameters (with `params`) and `given`, with every name the function sets from them."""
     args = func.args
-    tainted = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} | given
-    if args.vararg is not None:
-        tainted.add(args.vararg.arg)
-    if args.kwarg is not None:
-        tainted.add(args.kwarg.arg)
-    tainted = tainted if params else set(given)
+    own = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if params else []
+    tainted = {a.arg for a in own if a is not None} | given
     tainted -= {"self", "cls"}
     flows = list(_flows(func))
     changed = True
