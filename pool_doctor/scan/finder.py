@@ -591,10 +591,9 @@ def pool_library(dotted: str) -> bool:
     return root in LIBRARY_TARGETS and (not rest or dotted.rsplit(".", 1)[-1] in CALL_NAMES)
 
 
-def catches_import_error(handler: ast.ExceptHandler) -> bool:
-    """`except ImportError:` (or ModuleNotFoundError, or a tuple of them)."""
+def catches_import_error(handler: ast.ExceptHandler, alone: bool = True) -> bool:
+    """`except ImportError:` (or ModuleNotFoundError, or a tuple of them; not `alone`: among other types)."""
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type else []
-    return bool(types) and {(dotted_parts(node) or [""])[-1] for node in types} <= {
-        "ImportError",
-        "ModuleNotFoundError",
-    }
+    names = {(dotted_parts(node) or [""])[-1] for node in types}
+    imports = {"ImportError", "ModuleNotFoundError"}
+    return bool(names & imports) and (not alone or names <= imports)

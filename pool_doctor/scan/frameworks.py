@@ -29,6 +29,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.statements import assigned_names, hands_names, loop_changes, updates_names
 from pool_doctor.scan.values import flatten, leaf, mask
+from pool_doctor.stacks.django import DjangoStack
 
 DYNACONF = ".DjangoDynaconf"
 # django-configurations' Configuration, django-environment-config's Environment (their values: scan/sources.py)
@@ -131,8 +132,8 @@ def _aliases(
         )
         return
     present = [(alias, *_present(ev, ev.force(value), condition)) for alias, value in databases.items.items()]
-    made = {alias: _written_dict(ev, value) for alias, value, _ in present}  # (an alias some branches leave out is
-    shared = Counter((w.file, w.line) for w in made.values() if w is not None)  # one, for the others)
+    made = {alias: _written_dict(ev, databases.items[alias]) for alias, _, _ in present}  # (an alias some branches
+    shared = Counter((w.file, w.line) for w in made.values() if w is not None)  # leave out is one, for the others)
     for alias, value, where in present:
         written = made[alias]
         if written is not None:
@@ -299,15 +300,25 @@ def _sets_databases(module: Module) -> bool:
 
 def _written_dict(ev: Evaluator, value: Any) -> DictV | None:
     """The dict a database's settings are: the value, or (branches) the one with no environment set, else the
-    first branch that is one."""
+    first branch that is one and may name PostgreSQL (the side judged: SecObserve's SQLite dict or the one a
+    variable names)."""
+    value = value if isinstance(value, Branches) else ev.force(value)
     if isinstance(value, DictV):
         return value
     if not isinstance(value, Branches):
         return None
     options, default = settle_options(ev, value)
+    raw = [(when, ev.force(option)) for when, option in value.options]
+    if len(options) == 1 and all(isinstance(option, DictV) for _, option in raw):  # (dicts joined into one, at
+        options, default = raw, value.default  # the first's line)
     dicts = [option for index, (_, option) in enumerate(options) if isinstance(option, DictV) and index == default]
-    dicts += [option for _, option in options if isinstance(option, DictV)]
+    dicts += sorted((o for _, o in options if isinstance(o, DictV)), key=lambda o: not _may_be_postgres(ev, o))
     return dicts[0] if dicts else None
+
+
+def _may_be_postgres(ev: Evaluator, database: DictV) -> bool:
+    engine = ev.force(database.items.get("ENGINE"))
+    return not (is_known(engine) and isinstance(engine.value, str) and not DjangoStack.postgres_backend(engine.value))
 
 
 def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[str, int], dict[str, int]] | None:

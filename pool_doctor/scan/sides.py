@@ -96,11 +96,12 @@ def without_fallbacks(func: FunctionNode, made: list[Made]) -> list[Made]:
     """The wrapper's pools but those an `except` handler makes where its `try` made one already: the handler
     runs only where that call failed, so the call made one pool, not two (baltrad-exchange's `except:
     create_engine(url)` after the `create_engine(url, pool_size=...)` it falls back from). An `except ImportError`
-    handler's is an alternative: the try's library is missing, so its pool never is."""
+    handler's (ImportError among other types too) is an alternative: the try's library is missing, so its pool
+    never is."""
     making = {id(site.call) for site, _, pools in made if pools}
     dropped: set[int] = set()
     for node in ast.walk(func):
         if isinstance(node, ast.Try | ast.TryStar) and making & {id(n) for s in node.body for n in ast.walk(s)}:
-            handlers = [h for h in node.handlers if not catches_import_error(h)]  # (ImportError: an alternative)
+            handlers = [h for h in node.handlers if not catches_import_error(h, alone=False)]  # (an alternative)
             dropped |= {id(n) for handler in handlers for n in ast.walk(handler)}
     return [entry for entry in made if id(entry[0].call) not in dropped]

@@ -1,0 +1,71 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round44.py (the open cases of earlier rounds and of held-out round 48). Each project is a few
+small files written here (never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import scan
+
+
+@pytest.mark.parametrize("caught", ["(ImportError, AttributeError)", "(AttributeError, ModuleNotFoundError)"])
+def test_a_handler_catching_an_import_error_among_others_makes_an_alternative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caught: str
+) -> None:
+    # the fourth review: a handler that also catches ImportError runs where the try's library is missing, so
+    # its pool may be the one made; it was dropped as a fallback of the try's
+    files = {
+        "app/db.py": f"""
+            def make_pool(dsn, size=10):
+                try:
+                    from psycopg_pool import ConnectionPool
+
+                    return ConnectionPool(dsn, min_size=1, max_size=size)
+                except {caught}:
+                    from psycopg2.pool import ThreadedConnectionPool
+
+                    return ThreadedConnectionPool(1, size, dsn)
+
+            pool = make_pool("postgresql://db/app")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted(p.call for p in report.pools) == [
+        "psycopg2.pool.ThreadedConnectionPool",
+        "psycopg_pool.ConnectionPool",
+    ]
+
+
+def test_a_databases_swapped_by_an_if_sits_at_the_side_that_may_be_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SecObserve (round 46): a required variable picks SQLite's dict or the one it names; the alias sat at the
+    # SQLite dict's line, while the side judged (and the only one that can be PostgreSQL) is the second
+    files = {
+        "config/settings.py": """
+            import environ
+
+            env = environ.Env()
+
+            if env("DATABASE_ENGINE") == "django.db.backends.sqlite3":
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.sqlite3",
+                        "NAME": "/var/lib/app.db",
+                    }
+                }
+            else:
+                DATABASES = {
+                    "default": {
+                        "ENGINE": env("DATABASE_ENGINE"),
+                        "CONN_MAX_AGE": 60,
+                    }
+                }
+        """,
+        "manage.py": "import django\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert (pool.call, pool.line) == ("DATABASES['default']", 14)
