@@ -69,3 +69,69 @@ def test_a_databases_swapped_by_an_if_sits_at_the_side_that_may_be_postgresql(
     report = scan(tmp_path, files, monkeypatch)
     [pool] = report.pools
     assert (pool.call, pool.line) == ("DATABASES['default']", 14)
+
+
+def test_a_configuration_classs_post_setup_changes_its_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # suitenumerique/docs (round 47): django-configurations runs the class's `post_setup()` after its values are
+    # set up, and that one adds psycopg's pool OPTIONS where a variable asks; they were missing
+    files = {
+        "app/settings.py": """
+            from configurations import Configuration, values
+
+
+            class Base(Configuration):
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "NAME": "app",
+                    }
+                }
+
+                @classmethod
+                def post_setup(klass):
+                    super().post_setup()
+                    pool_enabled = values.BooleanValue(False, environ_name="DB_POOL_ENABLED", environ_prefix="")
+                    if pool_enabled:
+                        klass.DATABASES["default"].update(
+                            {"OPTIONS": {"pool": {"min_size": values.IntegerValue(4, environ_name="DB_POOL_MIN")}}}
+                        )
+
+
+            class Production(Base):
+                pass
+        """,
+        "manage.py": """
+            import os
+
+            os.environ.setdefault("DJANGO_CONFIGURATION", "Production")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    size = pool.settings["OPTIONS.pool.min_size"]
+    assert [(b.value, b.env) for b in size.branches] == [(None, None), (4, "DJANGO_DB_POOL_MIN")]
+    assert size.branches[1].when == "pool_enabled"
+
+
+def test_a_new_dict_post_setup_binds_reaches_no_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the importer set the module's DATABASES before post_setup() runs: a dict bound to cls.DATABASES then is
+    # the class's alone (the class's own stays unresolved, as a classmethod sets it again)
+    files = {
+        "app/settings.py": """
+            from configurations import Configuration
+
+
+            class Production(Configuration):
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 60}}
+
+                @classmethod
+                def post_setup(cls):
+                    cls.DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 0}}
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert pool.unresolved == ["DATABASES, set again by post_setup()"]
+    assert pool.settings == {}

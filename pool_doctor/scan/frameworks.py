@@ -27,6 +27,7 @@ from pool_doctor.scan.kinds import (
     keyword,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
+from pool_doctor.scan.nodes import assign_targets
 from pool_doctor.scan.statements import assigned_names, hands_names, loop_changes, updates_names
 from pool_doctor.scan.values import flatten, leaf, mask
 from pool_doctor.stacks.django import DjangoStack
@@ -54,7 +55,25 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
             databases = ev.force(ev.classes.class_attribute(made, "DATABASES"))
             if isinstance(databases, FuncRef):  # `@classproperty def DATABASES(cls):` (a property's: its instance)
                 databases = ev.force(ev.call_function(replace(databases, bound_self=made), None, Frame(module)))
+            databases = _after_setup(ev, made, databases)
             yield from _aliases(ev, module, databases, line, {}, {})
+
+
+def _after_setup(ev: Evaluator, made: ClassRef, databases: Any) -> Any:
+    """DATABASES as the class's `post_setup()` leaves them: django-configurations' importer and
+    django-environment-config call it once the settings module holds the class's values, so what it changes in
+    place holds (docs' `cls.DATABASES["default"].update(...)` adding psycopg's pool OPTIONS where a variable
+    asks); a new dict it binds to `cls.DATABASES` reaches no setting."""
+    for cls in ev.classes.class_chain(made):
+        method = next((s for s in cls.node.body if isinstance(s, ast.FunctionDef) and s.name == "post_setup"), None)
+        if method is None or not method.args.args:
+            continue
+        owner = f"{method.args.args[0].arg}.DATABASES"
+        targets = (t for n in ast.walk(method) if isinstance(n, ast.Assign | ast.AnnAssign) for t in assign_targets(n))
+        if any(isinstance(t, ast.Attribute) and ".".join(dotted_parts(t) or []) == owner for t in targets):
+            return databases
+        return ev.returned_with(FuncRef(cls.module, method, bound_self=made, owner=cls), owner, databases)
+    return databases
 
 
 CONFIGURATION = re.compile(r"""setdefault\(\s*['"]DJANGO_CONFIGURATION['"]\s*,\s*['"](\w+)['"]""")
