@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from test_scan import scan
 
+from pool_doctor.scan.target import url_driver
+
 
 @pytest.mark.parametrize("caught", ["(ImportError, AttributeError)", "(AttributeError, ModuleNotFoundError)"])
 def test_a_handler_catching_an_import_error_among_others_makes_an_alternative(
@@ -135,3 +137,28 @@ def test_a_new_dict_post_setup_binds_reaches_no_setting(tmp_path: Path, monkeypa
     [pool] = report.pools
     assert pool.unresolved == ["DATABASES, set again by post_setup()"]
     assert pool.settings == {}
+
+
+def test_a_url_made_by_url_create_keeps_its_driver_through_render_as_string(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ChatModerator (round 48): `URL.create(drivername=f"postgresql+{driver}", username=os.environ[...], ...)`
+    # handed on as `uri.render_as_string(hide_password=False)`: the URL is unknown, but the driver written in the
+    # code was lost with it (asyncpg wants command_timeout, not tcp_user_timeout)
+    files = {
+        "app/db.py": """
+            import os
+
+            from sqlalchemy.engine.url import URL
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            def url(driver="asyncpg"):
+                uri = URL.create(drivername=f"postgresql+{driver}", username=os.environ["U"], host="db")
+                return uri.render_as_string(hide_password=False)
+
+            engine = create_async_engine(url())
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert (pool.settings["url"].known, url_driver(pool)) == (False, "asyncpg")

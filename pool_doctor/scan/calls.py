@@ -375,6 +375,8 @@ class Calls:
             return base
         if isinstance(base, SV) and base.known and isinstance(base.value, str):
             return self._str_method(base, name, node, frame)
+        if isinstance(base, SV) and name == "render_as_string" and "://" in (base.expr or ""):  # (a URL the scan
+            return base  # could not read all of: the same URL, whose scheme it may show)
         if name == "format" and (template := template_of(base)) is not None:  # (an ini option's, filled here)
             return pycalls.formatted(self.ev, replace(base, value=template, known=True), node, frame)
         if (

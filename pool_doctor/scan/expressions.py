@@ -64,7 +64,7 @@ from pool_doctor.scan.kinds import (
     read_as_set,
     unknown,
 )
-from pool_doctor.scan.nodes import literal_prefix
+from pool_doctor.scan.nodes import readable_method
 from pool_doctor.scan.osloconfig import OsloOptions
 from pool_doctor.scan.paths import raises
 from pool_doctor.scan.scopes import Scopes
@@ -430,7 +430,7 @@ class Evaluator:
         special = self.files.attribute(base, attr, node, frame)
         if special is not None:
             return special
-        if isinstance(base, SV) and not base.known and attr == "startswith" and literal_prefix(base.expr):
+        if isinstance(base, SV) and not base.known and readable_method(base.expr, attr):
             return MethodRef(base, attr)  # `url.startswith("postgresql")` on f"sqlite:///{...}": decided
         if isinstance(base, SV) and not base.known:  # an attribute of what the scan cannot read
             return unknown(frame.module, node, env=base.env) if node is not None else base

@@ -115,6 +115,14 @@ def reads_outer(scope: object, name: str, local_names: Callable[[FunctionNode], 
     return name not in params and name not in local_names(scope)
 
 
+def readable_method(expr: str | None, attr: str) -> bool:
+    """A method the scan reads on a value it cannot read all of: `startswith` on a text whose start is written
+    (f"sqlite:///{...}"), a SQLAlchemy URL's `render_as_string()` (the same URL, its written scheme kept)."""
+    return (attr == "startswith" and literal_prefix(expr) is not None) or (
+        attr == "render_as_string" and "://" in (expr or "")
+    )
+
+
 def literal_prefix(text: str | None, operators: bool = False) -> str | None:
     """The text an f-string (as written: `f"sqlite:///{data_dir()}/app.db"`) surely starts with; None for any
     other expression, or one that starts with a placeholder. With `operators`, also what a text written out
