@@ -162,3 +162,45 @@ def test_a_url_made_by_url_create_keeps_its_driver_through_render_as_string(
     report = scan(tmp_path, files, monkeypatch)
     [pool] = report.pools
     assert (pool.settings["url"].known, url_driver(pool)) == (False, "asyncpg")
+
+
+def test_a_pool_each_instance_makes_once_is_one_per_instance_where_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bazarvpn (round 48): `if self._pool is None: self._pool = await asyncpg.create_pool(dsn=self._dsn, ...)`,
+    # each instance keeping its own pool: two instances were one pool inside the class, its dsn "one of" theirs
+    # (one instance's stays at the call making it, with that instance's arguments: test_scan_follow_round37)
+    files = {
+        "app/db.py": """
+            import asyncpg
+
+
+            class Database:
+                def __init__(self, dsn):
+                    self._dsn = dsn
+                    self._pool = None
+
+                async def connect(self):
+                    if self._pool is None:
+                        self._pool = await asyncpg.create_pool(dsn=self._dsn, min_size=1, max_size=10)
+                    return self._pool
+        """,
+        "app/main.py": """
+            import os
+
+            from app.db import Database
+
+
+            async def main():
+                main_db = Database(os.getenv("MAIN_URL", "postgresql://a@main/x"))
+                await main_db.connect()
+                stats_db = Database("postgresql://b@stats/y")
+                await stats_db.connect()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = sorted((p.file, p.line, p.settings["dsn"].value, p.settings["dsn"].env, p.via) for p in report.pools)
+    assert found == [
+        ("app/main.py", 7, "postgresql://a@main/x", "MAIN_URL", ["app/db.py:11"]),
+        ("app/main.py", 9, "postgresql://b@stats/y", None, ["app/db.py:11"]),
+    ]

@@ -299,9 +299,29 @@ class PoolFinder:
                 if wrapper.callers > wrapper.remakes or wrapper.remade:  # (or, where all are such, the first of them)
                     continue
                 wrapper.remade = True
+            kept = self._kept_by_instances(module, site)  # (one per instance, at the line making it)
+            for maker_module, maker, instance in kept:
+                frame = self.site_frame(module, site, instance)
+                yield from self._emit(module, site, target, frame, [module.where(site.call)], (), maker_module, maker)
+            if kept:
+                continue
             frame = self.site_frame(module, site)  # (unreached: mem0's psycopg2 fallback; monty's `engine or`)
             if id(site.call) not in self._unreached and not fallbacks.never_made(self, module, site):
                 yield from self._emit(module, site, target, frame, [], (), module, site)
+
+    def _kept_by_instances(self, module: Module, site: CallSite) -> list[tuple[Module, CallSite, InstanceRef]]:
+        """The instances the app makes of a class whose method makes its pool once and keeps it (`if self._pool
+        is None: self._pool = await create_pool(dsn=self._dsn)`, bazarvpn's), each with where it is made: one
+        pool each. None for one instance (its pool at the call that makes it, with its arguments), nor where the
+        app makes it in more than MAX_MADE places (there, `self` unknown)."""
+        func = site.functions[-1] if len(site.functions) == 1 else None
+        if site.cls is None or id(site.cls) not in self.keepers or func not in site.cls.body:
+            return []
+        assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+        instances = self.keepers[id(site.cls)][1]
+        if not self._counted or not 2 <= len(instances) <= MAX_MADE or not memoized(func, site.call, site.cls):
+            return []
+        return [(m, s, self._instance(ClassRef(module, site.cls), m, s)) for m, s in instances]
 
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:
         """A wrapper's call reported at its callers alone (a fixed wrapper's where two places call it or more); a
@@ -310,10 +330,11 @@ class PoolFinder:
             return False
         return not self.ev.calls.paste.starts(wrapper.func)
 
-    def site_frame(self, module: Module, site: CallSite) -> Frame:
+    def site_frame(self, module: Module, site: CallSite, instance: InstanceRef | None = None) -> Frame:
         """The frame the site's call is evaluated in: the locals its function(s) set before it, the
-        parameters at their defaults (the call that would give them is not in the scanned code)."""
-        cached = self._frames.get(id(site.call))
+        parameters at their defaults (the call that would give them is not in the scanned code); a method's
+        `self` the `instance` given, else the instances the app makes."""
+        cached = self._frames.get(id(site.call)) if instance is None else None
         if cached is not None:
             return cached
         frame = Frame(module, scope=site.cls) if site.cls is not None and not site.functions else Frame(module)
@@ -325,7 +346,7 @@ class PoolFinder:
         functions = [f for f in site.functions if not isinstance(f, ast.Lambda)]
         for index, func in enumerate(functions):
             assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
-            bound_self = self._self_for(module, site, func) if index == 0 else None
+            bound_self = (instance or self._self_for(module, site, func)) if index == 0 else None
             made = bound_self if func.name == "__init__" and isinstance(bound_self, InstanceRef) else None
             by = (made.call, made.frame) if made is not None and made.frame is not None else (None, Frame(module))
             owner = ClassRef(module, site.cls) if site.cls is not None and func in site.cls.body else None  # (super())
@@ -345,7 +366,8 @@ class PoolFinder:
                 if reached is None:
                     reached = self.ev.flow.frame_at(func, bound, target)
             frame = outer = reached
-        self._frames[id(site.call)] = frame
+        if instance is None:
+            self._frames[id(site.call)] = frame
         return frame
 
     def _self_for(self, module: Module, site: CallSite, func: FunctionNode) -> Any:
