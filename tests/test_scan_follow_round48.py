@@ -204,3 +204,47 @@ def test_a_pool_each_instance_makes_once_is_one_per_instance_where_it_is_made(
         ("app/main.py", 7, "postgresql://a@main/x", "MAIN_URL", ["app/db.py:11"]),
         ("app/main.py", 9, "postgresql://b@stats/y", None, ["app/db.py:11"]),
     ]
+
+
+def test_a_global_only_a_function_sets_is_what_that_function_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LBGenerator (round 48): `set_globals()` writes DB_URL and POOL_SIZE through `global`, the module assigns
+    # neither, and `create_new_engine()` reads them: whatever reads them works only once it ran (they were
+    # unknown)
+    files = {
+        "app/config.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+
+            def set_globals(**settings):
+                global DB_URL, POOL_SIZE
+                DB_URL = os.environ.get("DATABASE_URL")
+                if DB_URL is None:
+                    DB_URL = settings["sqlalchemy.url"]
+                POOL_SIZE = int(os.environ.get("SQLALCHEMY_POOL_SIZE", "20"))
+
+
+            def create_new_engine():
+                return create_engine(DB_URL, pool_size=POOL_SIZE)
+        """,
+        "app/__init__.py": """
+            from .config import set_globals
+
+
+            def main(global_config, **settings):
+                set_globals(**settings)
+        """,
+        "app/views.py": """
+            from .config import create_new_engine
+
+            ENGINE = create_new_engine()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    size, url = pool.settings["pool_size"], pool.settings["url"]
+    assert (size.value, size.env, size.from_) == (20, "SQLALCHEMY_POOL_SIZE", "app/config.py:11")
+    assert (url.known, url.env) == (False, "DATABASE_URL")

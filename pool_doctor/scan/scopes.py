@@ -267,6 +267,8 @@ class Scopes:
                 raise
             self._globals[key] = value
             return self._as_filled(module, name, value)
+        if name in module.rebound and name not in module.assigns:
+            return self._left_by(module, name, node)
         if name in module.functions:
             return FuncRef(module, module.functions[name])
         if name in module.classes:
@@ -300,6 +302,21 @@ class Scopes:
         if name == "__name__":
             return SV(module.import_name or module.name, None, source="__name__")
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
+
+    def _left_by(self, module: Module, name: str, node: ast.AST | None) -> Any:
+        """A global the module never assigns, that one of its functions sets through `global` (LBGenerator's
+        `set_globals()`): what reads it runs once that function ran, so it holds what the function leaves there,
+        its parameters at their defaults (unknown where they have none)."""
+        func = module.functions.get(module.rebound[name])
+        if func is None or _rebinders(module, name) != {func.name}:
+            return unknown(module, node, why=f"{name}, set by {module.rebound[name]}() through `global`")
+        key = (id(module), name)
+        if key not in self._globals:
+            self._globals[key] = _BUSY
+            left = self.ev.locals_after(FuncRef(module, func), None, Frame(module)).get(name)
+            self._globals[key] = self.ev.force(left) if left is not None else unknown(module, node)
+        found = self._globals[key]
+        return found if found is not _BUSY else SV(None, None, known=False, expr=f"{name} (cycle)")
 
     def _as_filled(self, module: Module, name: str, value: Any) -> Any:
         """A module's dict that one of its functions fills in place (docassemble's `daconfig = {}`, which `load()`
@@ -531,14 +548,18 @@ def _rebound_only_here(module: Module, name: str) -> bool:
     """The one function that rebinds a global through `global` runs only where the module assigns what it
     returns to that same name (`DATABASES = setup_database()`, Tandoor): the module's statements say what it
     holds. Another function rebinding it, or a call inside a function, leaves it to run time."""
-    rebinders = {
+    if _rebinders(module, name) != {module.rebound[name]}:
+        return False
+    sites = module.calls.get(module.rebound[name], [])
+    assigned = {id(a.value) for a in module.assigns[name]}
+    return bool(sites) and all(not site.functions and id(site.call) in assigned for site in sites)
+
+
+def _rebinders(module: Module, name: str) -> set[str]:
+    """The names of the module's functions that rebind a global through `global`."""
+    return {
         func.name
         for func in ast.walk(module.tree)
         if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
         and any(isinstance(s, ast.Global) and name in s.names for s in ast.walk(func))
     }
-    if rebinders != {module.rebound[name]}:
-        return False
-    sites = module.calls.get(module.rebound[name], [])
-    assigned = {id(a.value) for a in module.assigns[name]}
-    return bool(sites) and all(not site.functions and id(site.call) in assigned for site in sites)
