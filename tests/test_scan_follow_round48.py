@@ -248,3 +248,36 @@ def test_a_global_only_a_function_sets_is_what_that_function_leaves(
     size, url = pool.settings["pool_size"], pool.settings["url"]
     assert (size.value, size.env, size.from_) == (20, "SQLALCHEMY_POOL_SIZE", "app/config.py:11")
     assert (url.known, url.env) == (False, "DATABASE_URL")
+
+
+@pytest.mark.parametrize(
+    ("reads", "copy"),
+    [
+        ("import config", "config.SQLALCHEMY_POOL_SIZE"),
+        ("from config import SQLALCHEMY_POOL_SIZE", "SQLALCHEMY_POOL_SIZE"),
+    ],
+)
+def test_a_module_whose_keys_the_app_copies_one_by_one_is_no_config_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: str, copy: str
+) -> None:
+    # flask-be (round 48): `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, the module
+    # never loaded whole: it was a second pool ("module config") beside the app's
+    files = {
+        "config.py": """
+            SQLALCHEMY_DATABASE_URI = "postgresql://u@h/db"
+            SQLALCHEMY_POOL_SIZE = 2
+        """,
+        "server.py": f"""
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            {reads}
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://u@h/db"
+            app.config["SQLALCHEMY_POOL_SIZE"] = {copy}
+            db = SQLAlchemy(app)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [("server.py:9", 2)]

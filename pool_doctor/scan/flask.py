@@ -582,9 +582,9 @@ class FlaskApps:
                 continue  # a table of the keys' names (privacyidea's ConfigKey), read as app.config[ConfigKey.X]
             yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
-        own_app = any(app.scope is None for app in self._read().get(module.display, []))  # (its names are not config)
-        own_app = own_app or testing(module.tree.body)  # (nor are a testing config's: `TESTING = True`)
-        own_app = own_app or nodes.handed_to_engines(module.tree, set(names) & POOL_KEYS)  # (nor an engine's)
+        own_app = any(app.scope is None for app in self._read().get(module.display, []))  # (its names: no config;
+        own_app = own_app or testing(module.tree.body) or nodes.handed_to_engines(module.tree, set(names) & POOL_KEYS)
+        own_app = own_app or flaskconfig.read_by_name(self.ev.project, module, set(names))  # a test's, an engine's)
         if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe and not own_app:
             lines = [module.assigns[name][-1].line for name in names]
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))

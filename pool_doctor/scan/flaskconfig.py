@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import nodes
-from pool_doctor.scan.finder import Module, dotted_parts
+from pool_doctor.scan.finder import Module, Project, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -258,3 +258,35 @@ def property_keys(ev: Interpreter, instance: InstanceRef) -> dict[str, Any]:
         and any((dotted_parts(d) or [""])[-1] == "property" for d in stmt.decorator_list)
     }
     return {name: ev.attribute(instance, name, None, Frame(instance.cls.module)) for name in sorted(names)}
+
+
+def read_by_name(project: Project, module: Module, names: set[str]) -> bool:
+    """Whether another module of the app copies one of the module's `names` into an app's config by name
+    (flask-be's `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, or the name imported): a
+    module of constants, whose values are the app's config where they are copied, no config of its own."""
+    for other in project.modules.values():
+        if other is None or other is module or other.aside:
+            continue
+        held = {name: dotted.rpartition(".") for name, dotted in other.imports.items()}
+        imported = {n for n, (at, _, last) in held.items() if last in names and at and _is(project, other, at, module)}
+        holders = {n for n, dotted in other.imports.items() if _is(project, other, dotted, module)}
+        for stmt in ast.walk(other.tree):
+            if not isinstance(stmt, ast.Assign) or not any(_config_item(t) for t in stmt.targets):
+                continue
+            for n in ast.walk(stmt.value):
+                if isinstance(n, ast.Name) and n.id in imported:
+                    return True
+                if isinstance(n, ast.Attribute) and n.attr in names and getattr(n.value, "id", None) in holders:
+                    return True
+    return False
+
+
+def _is(project: Project, near: Module, dotted: str, module: Module) -> bool:
+    return project.find_module(dotted, near.path) == module.path  # (found, not parsed: no module read for it)
+
+
+def _config_item(target: ast.expr) -> bool:
+    """`app.config["KEY"]` (an item of a `config` attribute), as an assignment's target."""
+    return (
+        isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute) and target.value.attr == "config"
+    )
