@@ -281,3 +281,63 @@ def test_a_module_whose_keys_the_app_copies_one_by_one_is_no_config_of_its_own(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [("server.py:9", 2)]
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        "Env(**MANDATORY)",
+        'SmartEnv(DATABASE_URL=(str, "psql://postgres:@postgres:5432/aurora"))',
+        "SmartEnv(**MANDATORY, **OPTIONAL)",
+    ],
+)
+def test_a_django_environ_scheme_spread_or_a_subclass_gives_its_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made: str
+) -> None:
+    # aurora (round 48): `env = SmartEnv(**MANDATORY, **OPTIONS)`, SmartEnv a subclass of environ.Env adding a
+    # cache_url of its own: the scheme's DATABASE_URL default (psql://, PostgreSQL) was lost, spread or subclassed
+    files = {
+        "app/settings.py": f"""
+            from environ import Env
+
+            MANDATORY = {{"DATABASE_URL": (str, "psql://postgres:@postgres:5432/aurora")}}
+            OPTIONAL = {{"DEBUG": (bool, False)}}
+
+
+            class SmartEnv(Env):
+                def cache_url(self, var="CACHE_URL", default=Env.NOTSET, backend=None):
+                    return super().cache_url(var, default, backend)
+
+
+            env = {made}
+            DATABASES = {{"default": env.db("DATABASE_URL")}}
+        """,
+        "manage.py": "import django\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    engine = pool.settings["ENGINE"]
+    assert (engine.value, engine.env) == ("django.db.backends.postgresql", "DATABASE_URL")
+
+
+def test_a_django_environ_subclass_reading_values_its_own_way_is_not_read_as_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "app/settings.py": """
+            from environ import Env
+
+
+            class VaultEnv(Env):
+                def get_value(self, var, cast=None, default=Env.NOTSET, parse_default=False):
+                    return vault.read(var)
+
+
+            env = VaultEnv(DATABASE_URL=(str, "psql://postgres:@postgres:5432/aurora"))
+            DATABASES = {"default": env.db("DATABASE_URL")}
+        """,
+        "manage.py": "import django\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert "ENGINE" not in pool.settings or not pool.settings["ENGINE"].known

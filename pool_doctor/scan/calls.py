@@ -47,6 +47,11 @@ from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
 OWNER, FIRST = "__class__", "__self__"  # a method's frame: its class, its first argument (names no code binds)
 MAX_CALLS = 12  # project functions calling project functions: deeper than this is not configuration
 CAST_EMPTY: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False}  # what `int()` etc. return
+ENVIRON_ENVS = ("environ.Env", "environ.FileAwareEnv", "environ.environ.Env", "environ.environ.FileAwareEnv")
+# the methods of django-environ's Env a value is read through (0.11: each calls get_value, then parse_value)
+ENVIRON_READS = {"__init__", "__call__", "get_value", "parse_value", "db", "db_url", "db_url_config"}
+ENVIRON_READS |= {"str", "int", "bool", "float", "json", "list", "dict"}
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 ENV_READERS = ("environs.env", "envparse.env")  # `env(name, default)`, `env.int(name, default=...)` (envparse 0.2)
 # (`get_secret_value` and pydantic's Url `unicode_string`: the text the scan already holds, as it is; its
 # `encoded_string` too where that text is ASCII, which punycode and percent-encoding leave alone)
@@ -191,6 +196,8 @@ class Calls:
                 return lazy_module(self.ev, self.classes.init_of(func), node, frame)
             if self.classes.is_parser(func) and not self.classes.reads_its_own_way(func):
                 return self.files.parser_call(node, frame)  # a subclass that adds nothing to how options are read
+            if self._library_env(func):  # (aurora's SmartEnv(environ.Env) adding a cache_url of its own)
+                return self.sources.environ_env(node, frame)
             made = self.classes.instantiate(func, node, frame)
             if isinstance(made, InstanceRef) and self.classes.is_parser(func):
                 made.parser = self.files.parser_call(node, frame)  # the files it is seen reading, as read()
@@ -365,6 +372,14 @@ class Calls:
         if isinstance(result, SV) and not result.known and node is not None and result.expr is None:
             return unknown(frame.module, node, env=result.env)
         return result
+
+    def _library_env(self, cls: ClassRef) -> bool:
+        """A project subclass of django-environ's Env that reads values as the library does: none of its classes
+        has its own `__init__` or a method of those the scan reads values through."""
+        if not self.classes.derives_from(cls, lambda dotted: dotted in ENVIRON_ENVS):
+            return False
+        own = {s.name for k in self.classes.class_chain(cls) for s in k.node.body if isinstance(s, FUNCTIONS)}
+        return not own & ENVIRON_READS
 
     # --- methods of values --------------------------------------------------------------------------
 

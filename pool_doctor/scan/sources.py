@@ -265,18 +265,19 @@ class ConfigSources:
 
     def environ_env(self, node: ast.Call, frame: Frame) -> Any:
         scheme: dict[str, tuple[str | None, Any]] = {}
-        for kw in node.keywords:
-            if kw.arg is None:
-                continue
-            value = self.ev.force(self.ev.eval(kw.value, frame))
-            if isinstance(value, ListV) and len(value.items) >= 2:
-                cast = self.ev.force(value.items[0])
-                scheme[kw.arg] = (
-                    cast.dotted.rsplit(".", 1)[-1] if isinstance(cast, ExternalRef) else None,
-                    value.items[1],
-                )
-            elif isinstance(value, ExternalRef):
-                scheme[kw.arg] = (value.dotted.rsplit(".", 1)[-1], None)
+        for kw in node.keywords:  # (`**MANDATORY`, a dict of them: aurora's)
+            given = self.ev.force(self.ev.eval(kw.value, frame))
+            entries = {kw.arg: given} if kw.arg is not None else given.items if isinstance(given, DictV) else {}
+            for name, entry in entries.items():
+                value = self.ev.force(entry)
+                if isinstance(value, ListV) and len(value.items) >= 2:
+                    cast = self.ev.force(value.items[0])
+                    scheme[name] = (
+                        cast.dotted.rsplit(".", 1)[-1] if isinstance(cast, ExternalRef) else None,
+                        value.items[1],
+                    )
+                elif isinstance(value, ExternalRef):
+                    scheme[name] = (value.dotted.rsplit(".", 1)[-1], None)
         return EnvironRef(scheme, frame.module, prefixes=environ_prefixes(frame.module))
 
     def dj_database_url_parse(self, node: ast.Call, frame: Frame) -> Any:
