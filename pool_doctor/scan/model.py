@@ -102,6 +102,9 @@ class ScannedPool:
     # Made in a test module ("tests") or an example or template to copy ("examples"): listed, not judged, and left
     # out of `--app` unless `--pool` names it (finder.Project.aside).
     aside: str | None = None
+    # The driver it is judged with: a SQLAlchemy URL's, as its written scheme names it (scan.target.url_driver),
+    # an asyncpg or psycopg pool's library; None where the code does not say (Django's, a URL the scan cannot read).
+    driver: str | None = None
 
     @property
     def where(self) -> str:
@@ -123,6 +126,7 @@ class ScannedPool:
             "via": list(self.via),
             "condition": self.condition,
             "aside": self.aside,
+            "driver": self.driver,
             "judged_branches": {
                 key: self.settings[key].branches[index].when for key, index in self.judged_branches.items()
             },

@@ -24,6 +24,7 @@ from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.kinds import TooCostly
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
+from pool_doctor.scan.target import url_driver
 from pool_doctor.scan.wrapping import FIXED_CALLS
 
 WRAPPER_ROUNDS = 8  # until no new wrapper (pools.MAX_DEPTH bounds them): one link a round, read in reverse
@@ -32,6 +33,7 @@ RECURSION_LIMIT = 20_000
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
 
 
+LIBRARY_DRIVERS = {"asyncpg": "asyncpg", "psycopg_pool": "psycopg", "psycopg2": "psycopg2"}  # (a pool's own)
 T = TypeVar("T")
 
 
@@ -202,6 +204,7 @@ def _scan(path: Path) -> ScanReport:
         project.warnings.append(f"pools only the tests make could not be told ({type(exc).__name__}: {exc}); skipped")
     judged: list[ScannedPool] = []
     findings: list[ScanFinding] = []
+    pools = [replace(pool, driver=LIBRARY_DRIVERS.get(pool.stack) or url_driver(pool)) for pool in pools]
     for pool in pools:
         if pool.aside:  # the tests' own engines and fixtures, an example's settings: listed, not judged
             judged.append(pool)
