@@ -366,3 +366,35 @@ def test_the_json_names_the_driver_the_pool_is_judged_with(tmp_path: Path, monke
     assert done.code == 0
     drivers = {pool["line"]: pool["driver"] for pool in done.json()["pools"]}
     assert drivers == {7: "asyncpg", 8: "psycopg2", 9: None, 10: "asyncpg"}
+
+
+def test_pool_settings_handed_to_an_installed_package_are_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ouranos-core (round 48), fastapi-sqlalchemy users: the engine is made inside an installed package, so the
+    # scan has no pool to report; it said nothing at all
+    files = {
+        "app/db.py": """
+            from fastapi_sqlalchemy import DBSessionMiddleware
+            from sqlalchemy_wrapper import AsyncSQLAlchemyWrapper as Wrapper
+
+            from app import settings
+
+            db = Wrapper(engine_options={"pool_recycle": 3600})
+            app.add_middleware(DBSessionMiddleware, db_url=settings.URL, engine_args={"pool_pre_ping": True})
+            own = settings.make(pool_recycle=60)
+        """,
+        "app/settings.py": """
+            URL = "postgresql://db/app"
+
+            def make(**kwargs):
+                return kwargs
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert report.pools == []
+    warned = [w for w in report.warnings if "installed package" in w]
+    assert warned == [
+        "app/db.py:6: sqlalchemy_wrapper.AsyncSQLAlchemyWrapper() is given pool settings (pool_recycle) and makes"
+        " its pool in an installed package the scan does not read: that pool is not judged"
+    ]

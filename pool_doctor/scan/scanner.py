@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan import asides, callers, libraries, listeners, pyramid, testonly
+from pool_doctor.scan import asides, callers, installed, libraries, listeners, pyramid, testonly
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
@@ -218,21 +218,26 @@ def _scan(path: Path) -> ScanReport:
         judged.append(pool)
         findings.extend((pool, finding) for finding in found)
 
+    def outside(dotted: str) -> bool:  # no module of the project's (`app.settings.make`, a namespace package's)
+        return not any(project.find_module(dotted.rsplit(".", cut)[0]) for cut in range(dotted.count(".") + 1))
+
     # The app's own handling of sessions and transactions (scan/held.py), in every file that may hold some (not the
-    # tests' nor the examples'):
+    # tests' nor the examples'), and pool settings handed to installed packages (scan/installed.py):
     # a file the pools' passes did not parse is parsed here alone (not indexed: nothing is followed from it).
     for file in (f for f in project.files if not project.aside(f)):
         found_held: list[ScanFinding] = []
         module = project.modules.get(file)
         try:
-            if module is not None:
-                if worth_parsing(module.source):
-                    found_held = list(held_findings(module.tree, module.display))
-            elif file not in project.modules:
-                data = kept.get(file) or read_source(file)[0]
-                if data is not None and worth_parsing(data):
-                    display = project.display(file)
-                    found_held = list(held_findings(ast.parse(data, filename=display), display))
+            if module is None and file in project.modules:
+                continue
+            text = module.source if module is not None else kept.get(file) or read_source(file)[0]
+            held, handed = text is not None and worth_parsing(text), text is not None and installed.worth_reading(text)
+            if held or handed:  # (the tree of a file the pools' passes did not parse: parsed here alone)
+                display = module.display if module is not None else project.display(file)
+                tree = module.tree if module is not None else ast.parse(text or b"", filename=display)
+                found_held = list(held_findings(tree, display)) if held else []
+                if handed:  # (pool settings handed to an installed package the scan does not read)
+                    project.warnings.extend(installed.handed_to_installed(tree, display, outside))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass  # a file the scan cannot read as Python: the pools' passes warn of those they need
         except Exception as exc:
