@@ -398,3 +398,24 @@ def test_pool_settings_handed_to_an_installed_package_are_named_in_a_warning(
         "app/db.py:6: sqlalchemy_wrapper.AsyncSQLAlchemyWrapper() is given pool settings (pool_recycle) and makes"
         " its pool in an installed package the scan does not read: that pool is not judged"
     ]
+
+
+def test_a_url_read_from_a_variable_names_the_driver_set_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # olmo-api (round 49): `make_url(conninfo).set(drivername="postgresql+psycopg")` of a variable's URL: the
+    # URL is unknown, the driver is the one the code sets (was lost; a `.set()` of anything else stays unknown)
+    files = {
+        "app/db.py": """
+            import os
+
+            from sqlalchemy import create_engine, make_url
+
+            def url(conninfo):
+                return make_url(conninfo).set(drivername="postgresql+psycopg")
+
+            engine = create_engine(url(os.environ["DATABASE_URL"]))
+            other = create_engine(make_url(os.environ["OTHER_URL"]).set(database="x"))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = sorted((p.line, p.settings["url"].known, p.settings["url"].env, url_driver(p)) for p in report.pools)
+    assert found == [(8, False, "DATABASE_URL", "psycopg"), (9, False, "OTHER_URL", None)]

@@ -392,6 +392,9 @@ class Calls:
             return self._str_method(base, name, node, frame)
         if isinstance(base, SV) and name == "render_as_string" and "://" in (base.expr or ""):  # (a URL the scan
             return base  # could not read all of: the same URL, whose scheme it may show)
+        if isinstance(base, SV) and not base.known and name == "set":  # (`make_url(x).set(drivername=...)`)
+            driven = any(kw.arg == "drivername" for kw in node.keywords)
+            return pycalls.url_set(self.ev, base, node, frame) if driven else unknown(frame.module, node, env=base.env)
         if name == "format" and (template := template_of(base)) is not None:  # (an ini option's, filled here)
             return pycalls.formatted(self.ev, replace(base, value=template, known=True), node, frame)
         if (

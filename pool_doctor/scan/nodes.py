@@ -117,9 +117,10 @@ def reads_outer(scope: object, name: str, local_names: Callable[[FunctionNode], 
 
 def readable_method(expr: str | None, attr: str) -> bool:
     """A method the scan reads on a value it cannot read all of: `startswith` on a text whose start is written
-    (f"sqlite:///{...}"), a SQLAlchemy URL's `render_as_string()` (the same URL, its written scheme kept)."""
+    (f"sqlite:///{...}"), a SQLAlchemy URL's `render_as_string()` (the same URL, its written scheme kept) and
+    `set(drivername=...)` (the driver it sets)."""
     return (attr == "startswith" and literal_prefix(expr) is not None) or (
-        attr == "render_as_string" and "://" in (expr or "")
+        (attr == "render_as_string" and "://" in (expr or "")) or attr == "set"
     )
 
 

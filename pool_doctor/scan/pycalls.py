@@ -321,6 +321,10 @@ def url_set(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
     holds as its text: the text with those parts replaced (a user and a password quoted, an IPv6 host bracketed,
     the query kept); a part the scan cannot read, or a port that is no number, unknown."""
     given = {kw.arg: ev.force(ev.eval(kw.value, frame)) for kw in node.keywords}
+    driver = given.get("drivername")
+    if not base.known and is_known(driver) and isinstance(driver.value, str):  # (a URL read from a variable: its
+        why = f"{driver.value}://... ({frame.module.segment(node)})"  # driver is the one set here: olmo-api's)
+        return unknown(frame.module, node, env=base.env, why=why)
     if node.args or not given.keys() <= URL_SET or not all(is_known(v) for v in given.values()):
         return unknown(frame.module, node, env=base.env)
     text = {name: value.value for name, value in given.items() if value.value is not None}
