@@ -419,3 +419,45 @@ def test_a_url_read_from_a_variable_names_the_driver_set_on_it(tmp_path: Path, m
     report = scan(tmp_path, files, monkeypatch)
     found = sorted((p.line, p.settings["url"].known, p.settings["url"].env, url_driver(p)) for p in report.pools)
     assert found == [(8, False, "DATABASE_URL", "psycopg"), (9, False, "OTHER_URL", None)]
+
+
+def test_a_name_a_modules_getattr_gives_is_what_it_returns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # mm_microkit (round 49): `from kit.config import settings`, which the module binds through its PEP 562
+    # `__getattr__` returning `Settings()`: the pool's dsn and sizes were unknown
+    files = {
+        "kit/__init__.py": "",
+        "kit/config.py": """
+            from pydantic import Field
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                postgres_dsn: str = Field("postgres://meta@localhost:5432/metadata")
+                db_min_size: int = Field(10)
+
+
+            def __getattr__(name):
+                if name == "settings":
+                    return Settings()
+                raise AttributeError(name)
+        """,
+        "kit/db.py": """
+            import asyncpg
+
+            from kit import config
+            from kit.config import settings
+
+
+            async def get_pool():
+                return await asyncpg.create_pool(dsn=settings.postgres_dsn, min_size=config.settings.db_min_size)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    dsn, size = pool.settings["dsn"], pool.settings["min_size"]
+    assert (dsn.value, dsn.env, size.value, size.env) == (
+        "postgres://meta@localhost:5432/metadata",
+        "POSTGRES_DSN",
+        10,
+        "DB_MIN_SIZE",
+    )

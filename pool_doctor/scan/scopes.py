@@ -301,7 +301,21 @@ class Scopes:
             return SV(str(module.path), None, source="__file__")
         if name == "__name__":
             return SV(module.import_name or module.name, None, source="__name__")
+        if node is None and "__getattr__" in module.functions:  # `module.name`, `from module import name`: PEP 562
+            return self._module_getattr(module, name)
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
+
+    def _module_getattr(self, module: Module, name: str) -> Any:
+        """What the module's own `__getattr__(name)` returns for a name it does not bind (mm_microkit's
+        `settings`, a `Settings()` made on first read): Python asks it only when the module lacks the name."""
+        func = FuncRef(module, module.functions["__getattr__"])
+        params = [*func.node.args.posonlyargs, *func.node.args.args]
+        if not params:
+            return SV(None, None, known=False, expr=name)
+        frame = self.ev.bind(func, None, Frame(module))
+        return self.ev.force(
+            self.ev.call_bound(func, replace(frame, bindings={**frame.bindings, params[0].arg: SV(name, None)}))
+        )
 
     def _left_by(self, module: Module, name: str, node: ast.AST | None) -> Any:
         """A global the module never assigns, that one of its functions sets through `global` (LBGenerator's
