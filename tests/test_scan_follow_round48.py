@@ -461,3 +461,38 @@ def test_a_name_a_modules_getattr_gives_is_what_it_returns(tmp_path: Path, monke
         10,
         "DB_MIN_SIZE",
     )
+
+
+def test_a_test_each_value_of_a_name_decides_keeps_on_each_side_the_values_that_take_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # leaderboard (round 49): `if settings['sqlalchemy.url'][0] == '%': url = os.environ[url[1:]]`, the URL one per
+    # ini file; the development URL was read as the name of a variable (`ostgres:///...`, the engine's env) and
+    # the production text `%HEROKU_...` as a URL
+    files = {
+        "app/__init__.py": """
+            import os
+
+            from sqlalchemy import engine_from_config
+
+
+            def main(global_config, **settings):
+                if settings["sqlalchemy.url"][0] == "%":
+                    settings["sqlalchemy.url"] = os.environ[settings["sqlalchemy.url"][1:]]
+                engine = engine_from_config(settings, "sqlalchemy.")
+        """,
+        "development.ini": """
+            [app:main]
+            use = egg:app
+            sqlalchemy.url = postgresql://db/dev
+        """,
+        "production.ini": """
+            [app:main]
+            use = egg:app
+            sqlalchemy.url = %HEROKU_DATABASE_URL
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    url = pool.settings["url"]
+    assert {(b.value, b.env) for b in url.branches} == {(None, "HEROKU_DATABASE_URL"), ("postgresql://db/dev", None)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import changes, containers, effects, nodes
+from pool_doctor.scan import changes, containers, correlated, effects, nodes
 from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import (
     SV,
@@ -37,6 +37,7 @@ SET = assumed_set("")  # the prefix of the bindings that say a variable is set o
 MAX_STATEMENTS = 3000  # per run, unrolled loops counted each time: past it, the run gives up (unknown)
 MAX_BODY = 20_000  # statements a module's own body may run (a settings module of thousands of lines)
 _UNSET = object()
+Ran = tuple[State | None, Frame | None]  # (run_module's: the state a module's statements leave, a target's frame)
 MAX_ITEMS = 256  # a loop over more known items than this is read as "maybe ran"
 
 
@@ -113,8 +114,7 @@ class Flow:
             end, _ = self.block(run, node.body, dict(frame.bindings), ())
         except Exhausted:
             return {}
-        # (each way out's: `fill(d): d["x"] = 1; return d` as it returns)
-        ends = [("the end", end)] if end is not None else []
+        ends = [("the end", end)] if end is not None else []  # (each way out's: `fill(d): d["x"] = 1; return d`)
         ends += [
             (f"the return at line {v.node.lineno}", v.frame.bindings) for _, v in run.returns if isinstance(v, Thunk)
         ]
@@ -138,9 +138,7 @@ class Flow:
             return self.frame(run, frame.bindings)
         return run.found
 
-    def run_module(
-        self, module: Module, state: State, target: ast.AST | None = None
-    ) -> tuple[State | None, Frame | None]:
+    def run_module(self, module: Module, state: State, target: ast.AST | None = None) -> Ran:
         """A module's own statements run over `state`, as importing it runs them: what they leave, and (given a
         `target`) the frame a node of them is evaluated in, on the side of each `if` around it; None for what is
         too long to run, or a target no path gets to."""
@@ -312,6 +310,8 @@ class Flow:
         if verdict is not None and not by_env:
             return verdict, True, state, state
         body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
+        if body is state and orelse is state:  # (what a name the test reads holds: each value that takes a side)
+            body, orelse = correlated.sides(self.ev, stmt.test, state, partial(self.frame, run), self.change, run)
         variable = env_of(test) if by_env and verdict is not None else None
         if variable is not None:  # the same test of the same variable again: what an earlier one split keeps its side
             body, orelse = containers.agreeing(body, orelse, run.module.segment(stmt.test), assumed_set(variable))
