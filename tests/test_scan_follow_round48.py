@@ -254,15 +254,15 @@ def test_a_global_only_a_function_sets_is_what_that_function_leaves(
 @pytest.mark.parametrize(
     ("reads", "copy"),
     [
-        ("import config", "config.SQLALCHEMY_POOL_SIZE"),
-        ("from config import SQLALCHEMY_POOL_SIZE", "SQLALCHEMY_POOL_SIZE"),
+        ("import config", "config."),
+        ("from config import SQLALCHEMY_DATABASE_URI, SQLALCHEMY_POOL_SIZE", ""),
     ],
 )
 def test_a_module_whose_keys_the_app_copies_one_by_one_is_no_config_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: str, copy: str
 ) -> None:
-    # flask-be (round 48): `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, the module
-    # never loaded whole: it was a second pool ("module config") beside the app's
+    # flask-be (round 48): `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, each of the
+    # module's pool keys copied, the module never loaded whole: it was a second pool ("module config")
     files = {
         "config.py": """
             SQLALCHEMY_DATABASE_URI = "postgresql://u@h/db"
@@ -275,8 +275,8 @@ def test_a_module_whose_keys_the_app_copies_one_by_one_is_no_config_of_its_own(
             {reads}
 
             app = Flask(__name__)
-            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://u@h/db"
-            app.config["SQLALCHEMY_POOL_SIZE"] = {copy}
+            app.config["SQLALCHEMY_DATABASE_URI"] = {copy}SQLALCHEMY_DATABASE_URI
+            app.config["SQLALCHEMY_POOL_SIZE"] = {copy}SQLALCHEMY_POOL_SIZE
             db = SQLAlchemy(app)
         """,
     }
@@ -496,3 +496,122 @@ def test_a_test_each_value_of_a_name_decides_keeps_on_each_side_the_values_that_
     [pool] = report.pools
     url = pool.settings["url"]
     assert {(b.value, b.env) for b in url.branches} == {(None, "HEROKU_DATABASE_URL"), ("postgresql://db/dev", None)}
+
+
+def test_a_config_module_whose_uri_alone_a_script_copies_is_still_a_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review of the change above: a script copying the URI alone, the app loading its config from a file the
+    # scan cannot read: the module's engine options were reported nowhere
+    files = {
+        "config.py": """
+            SQLALCHEMY_DATABASE_URI = "postgresql://u@h/db"
+            SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 20}
+        """,
+        "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            app.config.from_envvar("APP_SETTINGS")
+            db = SQLAlchemy(app)
+        """,
+        "scripts/dump.py": """
+            from flask import Flask
+
+            import config
+
+            tool = Flask(__name__)
+            tool.config["SQLALCHEMY_DATABASE_URI"] = config.SQLALCHEMY_DATABASE_URI
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert any(p.file == "config.py" and p.settings["pool_size"].value == 20 for p in report.pools)
+
+
+@pytest.mark.parametrize(
+    ("keeps", "opens"),
+    [
+        ("global _pool\n        if _pool is None:\n            _pool", "async def pool(self):"),
+        ("if cls._pool is None:\n            cls._pool", "@classmethod\n    async def pool(cls):"),
+    ],
+)
+def test_a_pool_kept_for_every_instance_is_one_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keeps: str, opens: str
+) -> None:
+    # the review of the change above: kept in a global or on the class, the one pool all instances share
+    db = f"""
+import asyncpg
+
+_pool = None
+
+
+class Database:
+    _pool = None
+
+    def __init__(self, name):
+        self.name = name
+
+    {opens}
+        {keeps} = await asyncpg.create_pool(dsn="postgresql://u@db/app", max_size=10)
+        return _pool
+"""
+    files = {
+        "app/db.py": db,
+        "app/main.py": """
+            from app.db import Database
+
+
+            async def main():
+                await Database("users").pool()
+                await Database("stats").pool()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/db.py:15"]
+
+
+def test_a_global_the_module_imports_stays_the_imported_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the review of the change above: `from app.settings import POOL_SIZE` and a function that sets it to 1 through
+    # `global` for the tests: at import the engine takes 15 (it took the function's 1)
+    files = {
+        "app/settings.py": "POOL_SIZE = 15\n",
+        "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.settings import POOL_SIZE
+
+
+            def use_small_pool_for_tests():
+                global POOL_SIZE
+                POOL_SIZE = 1
+
+
+            engine = create_engine("postgresql://db/app", pool_size=POOL_SIZE)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert pool.settings["pool_size"].value == 15
+
+
+def test_a_handler_catching_an_import_error_among_others_after_a_try_importing_nothing_is_a_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review of the change above: nothing imported in the try, the handler is where the first pool failed
+    files = {
+        "app/db.py": """
+            import psycopg2
+            from psycopg2.pool import ThreadedConnectionPool
+
+            def make_pool(dsn, fallback_dsn):
+                try:
+                    return ThreadedConnectionPool(5, 20, dsn)
+                except (psycopg2.OperationalError, ImportError):
+                    return ThreadedConnectionPool(1, 5, fallback_dsn)
+
+            pool = make_pool("postgresql://db/app", "postgresql://replica/app")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert len(report.pools) == 1

@@ -561,8 +561,7 @@ class FlaskApps:
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded (a
         test's configuration makes no engine: freight's tests/config.py)."""
-        maybe = not self._loads or self._open_loads > 0  # every load read: what none loads configures no app
-        maybe = maybe and not module.aside
+        maybe = (not self._loads or self._open_loads > 0) and not module.aside  # (what no load reads is no app's)
         flask = bool(self.ev.project.mentions & {*MENTIONS, FLASK}) and self._may_extend()  # else: only a name
         for cls in module.classes.values():
             if (
@@ -582,10 +581,11 @@ class FlaskApps:
                 continue  # a table of the keys' names (privacyidea's ConfigKey), read as app.config[ConfigKey.X]
             yield from self._source_pool(module, cls.lineno, cls.end_lineno or cls.lineno, f"class {cls.name}", keys)
         names = [name for name in module.assigns if name.startswith("SQLALCHEMY_")]
-        own_app = any(app.scope is None for app in self._read().get(module.display, []))  # (its names: no config;
-        own_app = own_app or testing(module.tree.body) or nodes.handed_to_engines(module.tree, set(names) & POOL_KEYS)
-        own_app = own_app or flaskconfig.read_by_name(self.ev.project, module, set(names))  # a test's, an engine's)
-        if set(names) & POOL_KEYS and flask and id(module.tree) not in self._loaded and maybe and not own_app:
+        pool_keys = set(names) & POOL_KEYS  # (no config: a module making its app, a test's, an engine's, or one
+        own_app = any(app.scope is None for app in self._read().get(module.display, []))  # whose keys the app
+        own_app = own_app or testing(module.tree.body) or nodes.handed_to_engines(module.tree, pool_keys)  # copies)
+        own_app = own_app or (not self._open_loads and flaskconfig.all_copied(self.ev.project, module, pool_keys))
+        if pool_keys and flask and id(module.tree) not in self._loaded and maybe and not own_app:
             lines = [module.assigns[name][-1].line for name in names]
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))
 

@@ -260,25 +260,33 @@ def property_keys(ev: Interpreter, instance: InstanceRef) -> dict[str, Any]:
     return {name: ev.attribute(instance, name, None, Frame(instance.cls.module)) for name in sorted(names)}
 
 
-def read_by_name(project: Project, module: Module, names: set[str]) -> bool:
-    """Whether another module of the app copies one of the module's `names` into an app's config by name
+def all_copied(project: Project, module: Module, keys: set[str]) -> bool:
+    """Whether another module of the app copies each of the module's pool `keys` into an app's config by name
     (flask-be's `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, or the name imported): a
-    module of constants, whose values are the app's config where they are copied, no config of its own."""
+    module of constants, whose values are the app's config where they are copied."""
+    return bool(keys) and copied_by_name(project, module, keys) >= keys
+
+
+def copied_by_name(project: Project, module: Module, names: set[str]) -> set[str]:
+    """Those of the module's `names` another module of the app copies into an app's config by name."""
+    copied: set[str] = set()
     for other in project.modules.values():
         if other is None or other is module or other.aside:
             continue
         held = {name: dotted.rpartition(".") for name, dotted in other.imports.items()}
-        imported = {n for n, (at, _, last) in held.items() if last in names and at and _is(project, other, at, module)}
+        imported = {
+            n: last for n, (at, _, last) in held.items() if last in names and at and _is(project, other, at, module)
+        }
         holders = {n for n, dotted in other.imports.items() if _is(project, other, dotted, module)}
         for stmt in ast.walk(other.tree):
             if not isinstance(stmt, ast.Assign) or not any(_config_item(t) for t in stmt.targets):
                 continue
             for n in ast.walk(stmt.value):
                 if isinstance(n, ast.Name) and n.id in imported:
-                    return True
+                    copied.add(imported[n.id])
                 if isinstance(n, ast.Attribute) and n.attr in names and getattr(n.value, "id", None) in holders:
-                    return True
-    return False
+                    copied.add(n.attr)
+    return copied
 
 
 def _is(project: Project, near: Module, dotted: str, module: Module) -> bool:

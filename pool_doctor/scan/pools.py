@@ -318,10 +318,15 @@ class PoolFinder:
         if site.cls is None or id(site.cls) not in self.keepers or func not in site.cls.body:
             return []
         assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
-        instances = self.keepers[id(site.cls)][1]
+        cls, instances = ClassRef(module, site.cls), self.keepers[id(site.cls)][1]
         if not self._counted or not 2 <= len(instances) <= MAX_MADE or not memoized(func, site.call, site.cls):
             return []
-        return [(m, s, self._instance(ClassRef(module, site.cls), m, s)) for m, s in instances]
+        decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}  # (one pool for them all: kept in
+        shared = any(isinstance(n, ast.Global | ast.Nonlocal) for n in ast.walk(func)) or "classmethod" in decorators
+        news = [s for k in self.ev.class_chain(cls) for s in k.node.body if getattr(s, "name", "") == "__new__"]
+        if shared or news or "staticmethod" in decorators:  # a global, on the class, by a singleton's `__new__`)
+            return []
+        return [(m, s, self._instance(cls, m, s)) for m, s in instances]
 
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:
         """A wrapper's call reported at its callers alone (a fixed wrapper's where two places call it or more); a

@@ -267,7 +267,7 @@ class Scopes:
                 raise
             self._globals[key] = value
             return self._as_filled(module, name, value)
-        if name in module.rebound and name not in module.assigns:
+        if name in module.rebound and name not in module.assigns and not _bound_at_top(module, name):
             return self._left_by(module, name, node)
         if name in module.functions:
             return FuncRef(module, module.functions[name])
@@ -577,3 +577,13 @@ def _rebinders(module: Module, name: str) -> set[str]:
         if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
         and any(isinstance(s, ast.Global) and name in s.names for s in ast.walk(func))
     }
+
+
+def _bound_at_top(module: Module, name: str) -> bool:
+    """Whether the module's own statements may bind the name some way but an assignment: an import, a def, a
+    class, a loop's or a `with`'s target, a star import."""
+    if name in module.imports or name in module.functions or name in module.classes or module.star_imports:
+        return True
+    return any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in own_nodes(module.tree)
+    )

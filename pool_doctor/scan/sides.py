@@ -96,12 +96,13 @@ def without_fallbacks(func: FunctionNode, made: list[Made]) -> list[Made]:
     """The wrapper's pools but those an `except` handler makes where its `try` made one already: the handler
     runs only where that call failed, so the call made one pool, not two (baltrad-exchange's `except:
     create_engine(url)` after the `create_engine(url, pool_size=...)` it falls back from). An `except ImportError`
-    handler's (ImportError among other types too) is an alternative: the try's library is missing, so its pool
-    never is."""
+    handler's is an alternative (one catching it among other types, where the try imports): the try's library is
+    missing, so its pool never is."""
     making = {id(site.call) for site, _, pools in made if pools}
     dropped: set[int] = set()
     for node in ast.walk(func):
         if isinstance(node, ast.Try | ast.TryStar) and making & {id(n) for s in node.body for n in ast.walk(s)}:
-            handlers = [h for h in node.handlers if not catches_import_error(h, alone=False)]  # (an alternative)
+            imports = any(isinstance(n, ast.Import | ast.ImportFrom) for s in node.body for n in ast.walk(s))
+            handlers = [h for h in node.handlers if not catches_import_error(h, alone=not imports)]  # (alternatives)
             dropped |= {id(n) for handler in handlers for n in ast.walk(handler)}
     return [entry for entry in made if id(entry[0].call) not in dropped]
