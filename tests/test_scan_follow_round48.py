@@ -615,3 +615,59 @@ def test_a_handler_catching_an_import_error_among_others_after_a_try_importing_n
     }
     report = scan(tmp_path, files, monkeypatch)
     assert len(report.pools) == 1
+
+
+def test_a_default_given_where_none_is_among_a_variable_and_a_cast_is_the_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # movie-database (round 50): `return cast(value) if None not in (value, cast) else default`, `cast` being
+    # `int`: a function in the tuple was no value the scan could compare, so the sizes were unknown
+    files = {
+        "app/config.py": """
+            import os
+
+
+            def get_env(key, cast=None, default=None):
+                value = os.getenv(key)
+                return cast(value) if None not in (value, cast) else default
+
+
+            MIN_SIZE = get_env("DB_MIN_CONNECTIONS", int, default=10)
+        """,
+        "app/db.py": """
+            from asyncpg import create_pool
+
+            from app.config import MIN_SIZE
+
+
+            async def main():
+                return await create_pool(dsn="postgresql://db/app", min_size=MIN_SIZE)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    size = pool.settings["min_size"]
+    assert (size.value, size.env) == (10, "DB_MIN_CONNECTIONS")
+
+
+def test_a_url_pydantic_cores_multihosturl_builds_names_its_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # task-manager (round 50): `MultiHostUrl.build(scheme="postgresql+asyncpg", ...)` from pydantic_core, which
+    # pydantic 2's MultiHostUrl wraps: the URL was wholly unknown, its driver lost
+    files = {
+        "app/db.py": """
+            import os
+
+            from pydantic_core import MultiHostUrl
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            url = MultiHostUrl.build(scheme="postgresql+asyncpg", username="app", host="db", port=5432, path="app")
+            other = MultiHostUrl.build(scheme="postgresql+asyncpg", username="app", host=os.getenv("DB_HOST", ""))
+            engine = create_async_engine(str(url))
+            unknown_host = create_async_engine(str(other))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = sorted((p.line, p.settings["url"].value, url_driver(p)) for p in report.pools)
+    assert found == [(8, "postgresql+asyncpg://app@db:5432/app", "asyncpg"), (9, None, "asyncpg")]

@@ -36,10 +36,11 @@ URL_PARTS = ("drivername", "username", "password", "host", "port", "database", "
 # what urllib.parse.urlsplit gives (urlparse the same, and `params`)
 URL_FIELDS = ("scheme", "netloc", "path", "query", "fragment", "hostname", "port", "username", "password")
 # pydantic's `PostgresDsn.build(scheme=..., username=..., host=..., port=..., path=...)`, keywords only (pydantic 1:
-# `user=`, and a path with its leading slash). Its parts by URL.create's names.
+# `user=`, and a path with its leading slash), and pydantic_core's, which pydantic 2's wrap. Its parts by
+# URL.create's names.
 PYDANTIC_DSN_BUILDERS = frozenset(
     f"{where}.{kind}.build"
-    for where in ("pydantic", "pydantic.networks", "pydantic.v1", "pydantic.v1.networks")
+    for where in ("pydantic", "pydantic.networks", "pydantic.v1", "pydantic.v1.networks", "pydantic_core")
     for kind in ("PostgresDsn", "AnyUrl", "AnyHttpUrl", "MultiHostUrl", "Url")
 )
 # The URL types themselves, made from a text (`PostgresDsn("postgresql://...")`, pydantic 2; pydantic 1's take it as

@@ -314,10 +314,10 @@ class Evaluator:
                 held = found if isinstance(op_node, ast.In) else not found
                 return SV(result and held, frame.module.where(node), left.value, source=frame.module.segment(node))
             if isinstance(right, ListV):
-                items = [self.force(i) for i in right.items]
+                items = [pycalls.as_member(self.force(i), left) for i in right.items]  # (`None in (value, int)`)
                 if not all(is_known(i) for i in items):
                     return unknown(frame.module, node, env=env)
-                right = SV([i.value for i in items], right.origin)
+                right = SV([i.value for i in items], right.origin, env_of(*items))  # (a variable's item decides)
             elif isinstance(right, DictV) and not right.opaque:
                 right = SV(list(right.items), right.origin)
             env = env or env_of(right)

@@ -30,6 +30,7 @@ from pool_doctor.scan.kinds import (
     InstanceRef,
     Interpreter,
     ListV,
+    ModuleRef,
     env_of,
     is_known,
     unknown,
@@ -418,6 +419,16 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
 
 
 SENTINEL = "object()"  # a fresh object's text: identical to itself only
+
+
+OBJECT = object()  # an item `in` compares with: a function, a class, a module, a dict (never None)
+OBJECTS = (ExternalRef, FuncRef, ClassRef, ModuleRef, InstanceRef, DictV, ListV, HolderV)
+
+
+def as_member(item: Any, left: Any) -> Any:
+    """An item of a tuple `left in (...)` tests, as compared with `left`: a function, a class or another object
+    where `left` is None (madnoberson's `None not in (value, result_factory)`, `result_factory` being `int`)."""
+    return SV(OBJECT, None) if isinstance(item, OBJECTS) and is_known(left) and left.value is None else item
 
 
 def identical(left: Any, right: Any) -> bool | None:
