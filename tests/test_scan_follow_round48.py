@@ -671,3 +671,37 @@ def test_a_url_pydantic_cores_multihosturl_builds_names_its_driver(
     report = scan(tmp_path, files, monkeypatch)
     found = sorted((p.line, p.settings["url"].value, url_driver(p)) for p in report.pools)
     assert found == [(8, "postgresql+asyncpg://app@db:5432/app", "asyncpg"), (9, None, "asyncpg")]
+
+
+def test_a_programs_main_its_own_module_runs_makes_its_pool_inside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyvac, pyshop (round 50): `def main(argv=sys.argv): ... engine = create_engine("pyvac", settings)`, run by
+    # `if __name__ == "__main__": main()`: the pool sat at the `main()` line, not at the call making it
+    files = {
+        "app/sqla.py": """
+            from sqlalchemy import engine_from_config
+
+
+            def create_engine(name, settings, prefix="sqlalchemy."):
+                return engine_from_config(settings, prefix, pool_recycle=300)
+        """,
+        "app/bin/add.py": """
+            import sys
+
+            from pyramid.paster import get_appsettings
+
+            from app.sqla import create_engine
+
+
+            def main(argv=sys.argv):
+                settings = get_appsettings(argv[1])
+                engine = create_engine("app", settings)
+
+
+            if __name__ == "__main__":
+                main()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["pool_recycle"].value) for p in report.pools] == [("app/bin/add.py:10", 300)]

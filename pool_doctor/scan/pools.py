@@ -259,16 +259,15 @@ class PoolFinder:
         reported at its own call too, as the app's code has it; a test's own helper, which only tests call, is
         reported at those calls)."""
         aside, self._all_read = module.aside, True
-        for site, target in self.sites(
-            module,
-            self.wrapper_names() | (self.names() & {"cls", "__init__"}) | self.factories | self.heirs,
-        ):
+        names = self.wrapper_names() | (self.names() & {"cls", "__init__"}) | self.factories | self.heirs
+        for site, target in self.sites(module, names):
             if target.wrapper is not None and (not aside or target.wrapper.module.aside):
                 target.wrapper.callers += 1
                 handed = self.handoffs.handing.get(id(site.call), (None, None, None))[2]
                 if handed is not None:  # its pool is made through this call
                     handed.callers += 1
                 target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
+                target.wrapper.runs_itself += module is target.wrapper.module and as_main(site) and not site.call.args
         if aside:
             return
         holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]

@@ -41,6 +41,7 @@ class Wrapper:
     remakes: int = 0  # callers that make the instance's pool again only when it has none (taint.remade)
     remade: bool = False  # one such caller reported (where only such callers make it: the first of them)
     handed: bool = False  # a pool maker is handed to it (handoffs): its callers are the calls handing one
+    runs_itself: int = 0  # callers that are its module's own `if __name__ == "__main__": main()`, with no arguments
 
     @property
     def is_fixed(self) -> bool:
@@ -48,8 +49,14 @@ class Wrapper:
 
     @property
     def stays(self) -> bool:
-        """A fixed wrapper fewer than two places call: its pool is at its own line, not at its caller."""
-        return self.is_fixed and self.callers < 2
+        """A fixed wrapper fewer than two places call: its pool is at its own line, not at its caller; so is a
+        program's `main(argv=sys.argv)` that only its own module calls, with no arguments, when it runs (no
+        decorator hands it arguments)."""
+        return (self.is_fixed and self.callers < 2) or (self.callers == self.runs_itself == 1 and not self.decorated)
+
+    @property
+    def decorated(self) -> bool:  # (a click command's `main()` is given what click parses: its caller's values)
+        return bool(self.func.decorator_list)
 
     def reaches(self, site: CallSite) -> bool:
         """Whether this wrapper's calls make the pool of its inner `site`: a fixed one where the wrapper is all
