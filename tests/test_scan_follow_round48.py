@@ -705,3 +705,44 @@ def test_a_programs_main_its_own_module_runs_makes_its_pool_inside_it(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [(p.where, p.settings["pool_recycle"].value) for p in report.pools] == [("app/bin/add.py:10", 300)]
+
+
+def test_a_mixins_databases_reaches_a_composed_configuration_through_other_mixins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ResonantGeoData (round 50): DATABASES in a django-composed-configuration ConfigMixin, which another mixin
+    # takes in, and the project's configuration (a ComposedConfiguration, so a django-configurations one) takes
+    # that: the alias was missed
+    files = {
+        "rgd/configuration.py": """
+            from composed_configuration import ConfigMixin
+            from configurations import values
+
+
+            class RgdMixin(ConfigMixin):
+                DATABASES = values.DatabaseURLValue(
+                    environ_name="DATABASE_URL",
+                    environ_prefix="DJANGO",
+                    environ_required=True,
+                    engine="django.contrib.gis.db.backends.postgis",
+                    conn_max_age=600,
+                )
+        """,
+        "example/settings.py": """
+            from composed_configuration import ConfigMixin, DevelopmentBaseConfiguration
+
+            from rgd.configuration import RgdMixin
+
+
+            class ExampleMixin(RgdMixin, ConfigMixin):
+                WSGI_APPLICATION = "example.wsgi.application"
+
+
+            class DevelopmentConfiguration(ExampleMixin, DevelopmentBaseConfiguration):
+                pass
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert (pool.where, pool.settings["CONN_MAX_AGE"].value) == ("rgd/configuration.py:6", 600)
+    assert pool.settings["ENGINE"].value == "django.contrib.gis.db.backends.postgis"

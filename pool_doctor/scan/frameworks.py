@@ -34,8 +34,9 @@ from pool_doctor.stacks.django import DjangoStack
 
 DYNACONF = ".DjangoDynaconf"
 # django-configurations' Configuration, django-environment-config's Environment (their values: scan/sources.py)
-SETTINGS_CLASSES = ("configurations.", "env_config.")
+SETTINGS_CLASSES = ("configurations.", "env_config.", "composed_configuration.")  # (the last: Configurations too)
 PREFIX = "ENVVAR_PREFIX_FOR_DYNACONF"
+MAX_MIXINS = 8  # mixins of a mixin read for the settings class made of them
 
 # --- Django ------------------------------------------------------------------------------------------
 
@@ -84,18 +85,26 @@ def _settings_class(ev: Evaluator, made: ClassRef) -> bool:
 
 
 def _mixed_in(ev: Evaluator, mixin: ClassRef) -> ClassRef | None:
-    """The first settings class of the project that derives from this one (donate-wagtail's `Database` mixin,
-    whose DATABASES property `Production(Database, Configuration)` has): what its DATABASES are read on."""
+    """The first settings class of the project that derives from this one, directly or through other mixins
+    (donate-wagtail's `Database` mixin, whose DATABASES property `Production(Database, Configuration)` has): what
+    its DATABASES are read on."""
     project = ev.project
     made_of: list[ClassRef] = []
-    for path in sorted(project.class_bases.get(mixin.node.name.encode(), ())):
-        found = project.parse(path)
-        if found is None or found.aside:
-            continue
-        for cls in found.classes.values():
-            made = ClassRef(found, cls)
-            if any(k.node is mixin.node for k in ev.classes.class_chain(made)[1:]) and _settings_class(ev, made):
-                made_of.append(made)
+    names, seen = [mixin.node.name], {mixin.node.name}  # (through mixins of it: ResonantGeoData's)
+    for name in names[:MAX_MIXINS]:
+        for path in sorted(project.class_bases.get(name.encode(), ())):
+            found = project.parse(path)
+            if found is None or found.aside:
+                continue
+            for cls in found.classes.values():
+                made = ClassRef(found, cls)
+                if not any(k.node is mixin.node for k in ev.classes.class_chain(made)[1:]):
+                    continue
+                if _settings_class(ev, made):
+                    made_of.append(made)
+                elif cls.name not in seen:
+                    names.append(cls.name)
+                    seen.add(cls.name)
     named = _configuration(project)  # (the one `DJANGO_CONFIGURATION` names by default in manage.py, wsgi.py)
     return next((m for m in made_of if m.node.name == named), made_of[0] if made_of else None)
 
