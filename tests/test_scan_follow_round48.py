@@ -746,3 +746,48 @@ def test_a_mixins_databases_reaches_a_composed_configuration_through_other_mixin
     [pool] = report.pools
     assert (pool.where, pool.settings["CONN_MAX_AGE"].value) == ("rgd/configuration.py:6", 600)
     assert pool.settings["ENGINE"].value == "django.contrib.gis.db.backends.postgis"
+
+
+def test_a_helper_binding_the_extension_and_handing_the_app_back_binds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # AUCR (round 50): `app = init_app(app)`, the helper running `db.init_app(app)` and returning the app: the
+    # engine was missed (`init_app(app)` alone was read)
+    files = {
+        "config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://localhost/aucr")
+        """,
+        "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from config import Config
+
+            db = SQLAlchemy()
+
+
+            def create_app(config_class=Config):
+                app = Flask(__name__)
+                app.config.from_object(config_class)
+                return app
+
+
+            def init_app(app):
+                db.init_app(app)
+                return app
+
+
+            def make_app():
+                app = create_app()
+                app = init_app(app)
+                return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    url = pool.settings["url"]
+    assert (url.value, url.env) == ("postgresql://localhost/aucr", "DATABASE_URL")

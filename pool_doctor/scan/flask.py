@@ -473,8 +473,8 @@ class FlaskApps:
     def _bind_in_helper(self, module: Module, stmt: ast.stmt, frame: Frame) -> tuple[ast.Call | None, Module]:
         """The bind call a project function the statement calls makes in its own body (flaskbb's
         `configure_extensions(app)`), with the module it is in."""
-        call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
-        func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None else None
+        call = stmt.value if isinstance(stmt, ast.Expr | ast.Assign) and isinstance(stmt.value, ast.Call) else None
+        func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None else None  # (`app = init_app(app)`)
         # a helper that also configures the engine is an app configuration of its own, bound there (indico's
         # configure_db, which a test fixture calls again): not this one's bind; one that only sets other keys
         # (freight's SQLALCHEMY_TRACK_MODIFICATIONS) binds this app
