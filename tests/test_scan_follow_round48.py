@@ -359,13 +359,16 @@ def test_the_json_names_the_driver_the_pool_is_judged_with(tmp_path: Path, monke
             b = create_engine("postgresql://db/app")
             c = create_engine(os.environ["DATABASE_URL"])
             d = asyncpg.create_pool("postgresql://db/app")
+            e = create_async_engine(
+                "postgresql+asyncpg://db/app" if os.getenv("MODE") == "prod" else "sqlite+aiosqlite:///app.db"
+            )
         """,
     }
     scan(tmp_path, files, monkeypatch)
     done = run_pool_doctor("scan", "--format", "json", secret="secret", cwd=tmp_path)
     assert done.code == 0
     drivers = {pool["line"]: pool["driver"] for pool in done.json()["pools"]}
-    assert drivers == {7: "asyncpg", 8: "psycopg2", 9: None, 10: "asyncpg"}
+    assert drivers == {7: "asyncpg", 8: "psycopg2", 9: None, 10: "asyncpg", 11: "asyncpg"}  # (11: as judged)
 
 
 def test_pool_settings_handed_to_an_installed_package_are_named_in_a_warning(
@@ -375,6 +378,8 @@ def test_pool_settings_handed_to_an_installed_package_are_named_in_a_warning(
     # scan has no pool to report; it said nothing at all
     files = {
         "app/db.py": """
+            import functools, types
+
             from fastapi_sqlalchemy import DBSessionMiddleware
             from sqlalchemy_wrapper import AsyncSQLAlchemyWrapper as Wrapper
 
@@ -383,6 +388,8 @@ def test_pool_settings_handed_to_an_installed_package_are_named_in_a_warning(
             db = Wrapper(engine_options={"pool_recycle": 3600})
             app.add_middleware(DBSessionMiddleware, db_url=settings.URL, engine_args={"pool_pre_ping": True})
             own = settings.make(pool_recycle=60)
+            bound = functools.partial(create_engine, pool_recycle=60)
+            options = types.SimpleNamespace(pool_recycle=60)
         """,
         "app/settings.py": """
             URL = "postgresql://db/app"
@@ -395,8 +402,8 @@ def test_pool_settings_handed_to_an_installed_package_are_named_in_a_warning(
     assert report.pools == []
     warned = [w for w in report.warnings if "installed package" in w]
     assert warned == [
-        "app/db.py:6: sqlalchemy_wrapper.AsyncSQLAlchemyWrapper() is given pool settings (pool_recycle) and makes"
-        " its pool in an installed package the scan does not read: that pool is not judged"
+        "app/db.py:8: hands pool settings (pool_recycle) to sqlalchemy_wrapper.AsyncSQLAlchemyWrapper(), of an"
+        " installed package the scan does not read: a pool made there is not judged"
     ]
 
 
@@ -791,3 +798,96 @@ def test_a_helper_binding_the_extension_and_handing_the_app_back_binds_it(
     [pool] = report.pools
     url = pool.settings["url"]
     assert (url.value, url.env) == ("postgresql://localhost/aucr", "DATABASE_URL")
+
+
+def test_a_programs_main_given_arguments_makes_its_pool_where_it_is_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review of the change above: `main(pool_size=30)` under `if __name__ == "__main__":` gives the values
+    files = {
+        "run.py": """
+            from sqlalchemy import create_engine
+
+
+            def main(url="postgresql://db/app", pool_size=5):
+                engine = create_engine(url, pool_size=pool_size)
+
+
+            if __name__ == "__main__":
+                main(pool_size=30)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [("run.py:9", 30)]
+
+
+def test_a_star_import_that_lacks_the_name_leaves_what_the_function_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review of the change above: `from app.constants import *`, which has no POOL_SIZE, hid set_globals()'s
+    files = {
+        "app/constants.py": "APP_NAME = 'app'\n",
+        "app/config.py": """
+            from sqlalchemy import create_engine
+
+            from app.constants import *
+
+
+            def set_globals():
+                global POOL_SIZE
+                POOL_SIZE = 25
+
+
+            def make():
+                return create_engine("postgresql://db/app", pool_size=POOL_SIZE)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert pool.settings["pool_size"].value == 25
+
+
+@pytest.mark.parametrize(
+    ("extra", "opens"),
+    [
+        ("", "global _opened\n        _opened += 1\n        "),
+        ("def __new__(cls, *args):\n        made.append(cls)\n        return super().__new__(cls)\n\n    ", ""),
+    ],
+)
+def test_an_unrelated_global_or_a_registering_new_keeps_one_pool_per_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, opens: str
+) -> None:
+    # the review of the change above: a counter kept through `global`, a `__new__` that hands back a new
+    # instance each time: each instance still keeps a pool of its own
+    db = f"""
+import asyncpg
+
+_opened = 0
+made = []
+
+
+class Database:
+    {extra}def __init__(self, dsn, size):
+        self._dsn, self._size, self._pool = dsn, size, None
+
+    async def connect(self):
+        {opens}if self._pool is None:
+            self._pool = await asyncpg.create_pool(dsn=self._dsn, max_size=self._size)
+        return self._pool
+"""
+    files = {
+        "app/db.py": db,
+        "app/main.py": """
+            from app.db import Database
+
+
+            async def main():
+                await Database("postgresql://db/main", 50).connect()
+                await Database("postgresql://db/stats", 5).connect()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted((p.where, p.settings["max_size"].value) for p in report.pools) == [
+        ("app/main.py:5", 50),
+        ("app/main.py:6", 5),
+    ]

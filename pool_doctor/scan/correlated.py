@@ -15,6 +15,7 @@ from pool_doctor.scan.kinds import Branches, Frame, Interpreter
 from pool_doctor.scan.nodes import pseudo_name
 
 MAX_OPTIONS = 8  # values of one name tried against the test: past this, nothing is narrowed
+MAX_NODES = 16  # a test's syntax nodes: a longer one is not tried value by value
 State = dict[str, Any]
 Change = Callable[..., State]
 
@@ -24,6 +25,8 @@ def sides(
 ) -> tuple[State, State]:
     """The state on the side of `test` where it holds, and where it fails (`change(run, node, state, edit)`:
     the flow's write of `edit(value)` to a name, or a dict's item)."""
+    if not _simple(test):
+        return state, state  # (a call or a membership run once per value costs more than it tells: pgsync's 34 s)
     edit = partial(change, run)
     return _narrowed(ev, test, state, True, frame_of, edit), _narrowed(ev, test, state, False, frame_of, edit)
 
@@ -53,6 +56,13 @@ def _narrowed(
                 left = Branches([options[index] for index in kept], default=chosen)
                 return change(node, state, lambda _, given=left: given)
     return state
+
+
+def _simple(test: ast.expr) -> bool:
+    """A test of a few names and constants, compared: no call, no membership, at most MAX_NODES nodes."""
+    found = list(ast.walk(test))
+    costly = (ast.Call, ast.Lambda, ast.In, ast.NotIn, ast.comprehension)
+    return len(found) <= MAX_NODES and not any(isinstance(node, costly) for node in found)
 
 
 def _reads(test: ast.expr) -> Iterator[ast.expr]:

@@ -310,7 +310,7 @@ class Flow:
         if verdict is not None and not by_env:
             return verdict, True, state, state
         body, orelse = self.narrowed(run, stmt.test, state, True), self.narrowed(run, stmt.test, state, False)
-        if body is state and orelse is state:  # (what a name the test reads holds: each value that takes a side)
+        if body is state and orelse is state and isinstance(test, Branches):  # (a name's values, each on its side)
             body, orelse = correlated.sides(self.ev, stmt.test, state, partial(self.frame, run), self.change, run)
         variable = env_of(test) if by_env and verdict is not None else None
         if variable is not None:  # the same test of the same variable again: what an earlier one split keeps its side

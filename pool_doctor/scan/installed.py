@@ -1,18 +1,22 @@
 """Pool settings handed to an installed package the scan does not read (`AsyncSQLAlchemyWrapper(engine_options=
-{"pool_recycle": 3600})` from sqlalchemy-wrapper, `DBSessionMiddleware(db_url=..., engine_args={...})` from
-fastapi-sqlalchemy): the package makes the pool out of the scan's sight, so the call is named in a warning
-rather than its pool left out without a word."""
+{"pool_recycle": 3600})` from sqlalchemy-wrapper): a pool made there is out of the scan's sight, so the call is
+named in a warning rather than the pool left out without a word."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable, Iterator
 
 from pool_doctor.scan.finder import LIBRARY_TARGETS, dotted_parts
+from pool_doctor.scan.libraries import ENGINES, REEXPORTS, UNREAD
 
 WORDS = (b"pool_recycle", b"pool_pre_ping", b"max_overflow", b"pool_timeout")  # SQLAlchemy's own words
 KEYS = frozenset(word.decode() for word in WORDS)
-READ = frozenset({*LIBRARY_TARGETS, "flask_appbuilder", "django", "alembic", "flask"})  # (the scan's own)
+# the scan's own libraries, those libraries.py names in warnings of their own, and the standard library's
+# (`functools.partial(create_engine, ...)`, `types.SimpleNamespace(...)`: no pool of theirs)
+READ = frozenset({*LIBRARY_TARGETS, "flask_appbuilder", "django", "alembic", "flask", *sys.stdlib_module_names})
+READ |= {package.split(".")[0] for package in (*ENGINES.values(), *REEXPORTS, *(lib for lib, _ in UNREAD.values()))}
 
 
 def worth_reading(data: bytes | str) -> bool:
@@ -37,8 +41,8 @@ def handed_to_installed(tree: ast.Module, display: str, installed: Callable[[str
         if dotted.split(".", 1)[0] in READ or not installed(dotted):
             continue
         yield (
-            f"{display}:{node.lineno}: {dotted}() is given pool settings ({', '.join(sorted(keys))}) and makes its "
-            "pool in an installed package the scan does not read: that pool is not judged"
+            f"{display}:{node.lineno}: hands pool settings ({', '.join(sorted(keys))}) to {dotted}(), of an "
+            "installed package the scan does not read: a pool made there is not judged"
         )
 
 

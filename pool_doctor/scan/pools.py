@@ -32,6 +32,7 @@ from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
 from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper, library
 
 MAX_MADE = 3  # a class the app makes in more places: its methods' `self` is what a caller gives, unknown
+NOT_SELF = {"classmethod", "staticmethod"}
 MODULE_RUNS = 16  # a module's pool calls under an `if` read as on their side of it (each runs the module's body)
 
 
@@ -267,7 +268,8 @@ class PoolFinder:
                 if handed is not None:  # its pool is made through this call
                     handed.callers += 1
                 target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
-                target.wrapper.runs_itself += module is target.wrapper.module and as_main(site) and not site.call.args
+                given = site.call.args or site.call.keywords  # (its own `main()` run as a program: no arguments)
+                target.wrapper.runs_itself += module is target.wrapper.module and as_main(site) and not given
         if aside:
             return
         holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]
@@ -318,13 +320,11 @@ class PoolFinder:
             return []
         assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
         cls, instances = ClassRef(module, site.cls), self.keepers[id(site.cls)][1]
-        if not self._counted or not 2 <= len(instances) <= MAX_MADE or not memoized(func, site.call, site.cls):
-            return []
-        decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}  # (one pool for them all: kept in
-        shared = any(isinstance(n, ast.Global | ast.Nonlocal) for n in ast.walk(func)) or "classmethod" in decorators
-        news = [s for k in self.ev.class_chain(cls) for s in k.node.body if getattr(s, "name", "") == "__new__"]
-        if shared or news or "staticmethod" in decorators:  # a global, on the class, by a singleton's `__new__`)
-            return []
+        kept = self._counted and 2 <= len(instances) <= MAX_MADE and memoized(func, site.call, site.cls, own=True)
+        news = [s for k in self.ev.class_chain(cls) for s in k.node.body if isinstance(s, FunctionNode)]
+        decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}  # (kept on the instance: not in a
+        if not kept or any(taint.singleton(n) for n in news if n.name == "__new__") or decorators & NOT_SELF:
+            return []  # global, on the class, by a singleton's `__new__`)
         return [(m, s, self._instance(cls, m, s)) for m, s in instances]
 
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
 from pool_doctor.scan import asides, callers, installed, libraries, listeners, pyramid, testonly
+from pool_doctor.scan.app import with_branches
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
@@ -24,7 +25,7 @@ from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.kinds import TooCostly
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.pools import PoolFinder
-from pool_doctor.scan.target import url_driver
+from pool_doctor.scan.target import URL_KEYS, url_driver
 from pool_doctor.scan.wrapping import FIXED_CALLS
 
 WRAPPER_ROUNDS = 8  # until no new wrapper (pools.MAX_DEPTH bounds them): one link a round, read in reverse
@@ -204,17 +205,16 @@ def _scan(path: Path) -> ScanReport:
         project.warnings.append(f"pools only the tests make could not be told ({type(exc).__name__}: {exc}); skipped")
     judged: list[ScannedPool] = []
     findings: list[ScanFinding] = []
-    pools = [replace(pool, driver=LIBRARY_DRIVERS.get(pool.stack) or url_driver(pool)) for pool in pools]
     for pool in pools:
         if pool.aside:  # the tests' own engines and fixtures, an example's settings: listed, not judged
-            judged.append(pool)
+            judged.append(replace(pool, driver=_driver(pool)))
             continue
         try:
             found, branches = judge_worst(pool)
         except Exception as exc:
             project.warnings.append(f"{pool.where}: could not be judged ({type(exc).__name__}: {exc})")
             found, branches = [], {}
-        pool = replace(pool, judged_branches=branches) if branches else pool
+        pool = replace(pool, judged_branches=branches, driver=_driver(with_branches(pool, branches)))
         judged.append(pool)
         findings.extend((pool, finding) for finding in found)
 
@@ -251,6 +251,18 @@ def _scan(path: Path) -> ScanReport:
         files_parsed=len(modules),
         findings=findings,
     )
+
+
+def _driver(pool: ScannedPool) -> str | None:
+    """The driver the pool is judged with (given its judged branches): an asyncpg or psycopg pool's own, a
+    SQLAlchemy URL's (target.url_driver: pg8000 and the others it has no rules of its own for, as psycopg2);
+    None where the URL names none, or its sides name different ones."""
+    if pool.stack in LIBRARY_DRIVERS:
+        return LIBRARY_DRIVERS[pool.stack]
+    key = next((key for key in URL_KEYS if key in pool.settings), None)
+    branches = pool.settings[key].branches if key is not None else ()
+    found = {url_driver(with_branches(pool, {key: at})) for at in range(len(branches))} if key and branches else set()
+    return url_driver(pool) if not branches else found.pop() if len(found) == 1 else None
 
 
 def _widely_called(project: Project, finder: PoolFinder, names: set[str], kept: dict[Path, bytes]) -> set[str]:

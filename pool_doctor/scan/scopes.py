@@ -267,7 +267,7 @@ class Scopes:
                 raise
             self._globals[key] = value
             return self._as_filled(module, name, value)
-        if name in module.rebound and name not in module.assigns and not _bound_at_top(module, name):
+        if name in module.rebound and name not in module.assigns and not self._bound_at_top(module, name):
             return self._left_by(module, name, node)
         if name in module.functions:
             return FuncRef(module, module.functions[name])
@@ -313,9 +313,22 @@ class Scopes:
         if not params:
             return SV(None, None, known=False, expr=name)
         frame = self.ev.bind(func, None, Frame(module))
-        return self.ev.force(
-            self.ev.call_bound(func, replace(frame, bindings={**frame.bindings, params[0].arg: SV(name, None)}))
-        )
+        bindings = {**frame.bindings, params[0].arg: SV(name, None)}
+        found = self.ev.force(self.ev.call_bound(func, replace(frame, bindings=bindings)))
+        unread = isinstance(found, SV) and not found.known and not found.env  # (it raises, or reads what the scan
+        return SV(None, None, known=False, expr=name) if unread else found  # cannot: the name, as read)
+
+    def _bound_at_top(self, module: Module, name: str) -> bool:
+        """Whether the module's own statements may bind the name some way but an assignment: an import, a def, a
+        class, a loop's or a `with`'s target, a star import of a module that has it (or one the tree lacks)."""
+        if name in module.imports or name in module.functions or name in module.classes:
+            return True
+        for star in module.star_imports:
+            source = self.project.module_by_name(star, module.path)
+            if source is None or (source is not module and self._defines(source, name, 1)):
+                return True
+        nodes = own_nodes(module.tree)
+        return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in nodes)
 
     def _left_by(self, module: Module, name: str, node: ast.AST | None) -> Any:
         """A global the module never assigns, that one of its functions sets through `global` (LBGenerator's
@@ -577,13 +590,3 @@ def _rebinders(module: Module, name: str) -> set[str]:
         if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
         and any(isinstance(s, ast.Global) and name in s.names for s in ast.walk(func))
     }
-
-
-def _bound_at_top(module: Module, name: str) -> bool:
-    """Whether the module's own statements may bind the name some way but an assignment: an import, a def, a
-    class, a loop's or a `with`'s target, a star import."""
-    if name in module.imports or name in module.functions or name in module.classes or module.star_imports:
-        return True
-    return any(
-        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in own_nodes(module.tree)
-    )

@@ -239,16 +239,17 @@ def _heads(stmt: ast.stmt) -> Iterator[ast.AST]:
             yield part
 
 
-def memoized(func: FunctionNode, call: ast.Call, cls: ast.ClassDef | None = None) -> bool:
+def memoized(func: FunctionNode, call: ast.Call, cls: ast.ClassDef | None = None, own: bool = False) -> bool:
     """Whether the function keeps the pool it makes and makes it only under a test of where it keeps it: `if
     self.pool is None: self.pool = await create_pool(...)` (a lazy getter every other method calls,
     python-vector's connect()), or the same on a global (bunkerweb's `get_db()`). Its callers share that one pool:
     none makes another. A local (`_engine = create_engine(...)` under `if _engine is None:`) outlives nothing, and
     `__init__`'s `self.x` is made again with each instance. `cls`: the method's class, whose methods it calls
-    (`if self.pool is None: await self.connect()`, connect setting self.pool)."""
+    (`if self.pool is None: await self.connect()`, connect setting self.pool); `own`: kept on the instance only."""
     params = [*func.args.posonlyargs, *func.args.args]
     first = params[0].arg if params and func.name not in ("__init__", "__post_init__") else None
     shared = {name for node in ast.walk(func) if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names}
+    shared = set() if own else shared
     kept = {f"{first}.{name}" for name in _attributes(func, first)} | shared  # what outlives the call
     if cls is not None and first is not None:  # (or a method of the class sets: `await self.connect()`)
         kept |= {
@@ -590,3 +591,10 @@ def returned(func: FunctionNode, call: ast.Call) -> bool:
         isinstance(node, ast.Return) and node.value is not None and any(n is call for n in ast.walk(node.value))
         for node in own_nodes(func)
     )
+
+
+def singleton(new: FunctionNode) -> bool:
+    """A `__new__` that keeps the instance it makes (on its class, or a global) to hand it back again."""
+    first = next((a.arg for a in [*new.args.posonlyargs, *new.args.args]), None)
+    stores = [n.value for n in ast.walk(new) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)]
+    return any(isinstance(n, ast.Global) for n in ast.walk(new)) or any(getattr(v, "id", 0) == first for v in stores)
