@@ -891,3 +891,29 @@ class Database:
         ("app/main.py:5", 50),
         ("app/main.py:6", 5),
     ]
+
+
+def test_a_text_method_test_keeps_each_url_on_its_own_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Heroku's `if url.startswith("postgres://"): url = url.replace(...)` after an if/elif picking the URL: the
+    # Heroku text also sat on the side where it does not start so (an impossible branch, `postgres://` kept)
+    files = {
+        "app/db.py": """
+            from sqlalchemy import create_engine
+
+
+            def make(kind):
+                if kind == "heroku":
+                    url = "postgres://u@heroku/db"
+                else:
+                    url = "postgresql+psycopg://u@db/app"
+                if url.startswith("postgres://"):
+                    url = url.replace("postgres://", "postgresql://", 1)
+                return create_engine(url)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    [pool] = report.pools
+    assert sorted(b.value for b in pool.settings["url"].branches) == [
+        "postgresql+psycopg://u@db/app",
+        "postgresql://u@heroku/db",
+    ]

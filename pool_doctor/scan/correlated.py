@@ -16,6 +16,7 @@ from pool_doctor.scan.nodes import pseudo_name
 
 MAX_OPTIONS = 8  # values of one name tried against the test: past this, nothing is narrowed
 MAX_NODES = 16  # a test's syntax nodes: a longer one is not tried value by value
+TEXT_METHODS = frozenset({"startswith", "endswith", "lower", "upper", "strip", "casefold"})
 State = dict[str, Any]
 Change = Callable[..., State]
 
@@ -59,14 +60,30 @@ def _narrowed(
 
 
 def _simple(test: ast.expr) -> bool:
-    """A test of a few names and constants, compared: no call, no membership, at most MAX_NODES nodes."""
+    """A test of a few names and constants, compared: no membership, no call but a text's own method given
+    constants (`url.startswith("postgres://")`), at most MAX_NODES nodes."""
     found = list(ast.walk(test))
-    costly = (ast.Call, ast.Lambda, ast.In, ast.NotIn, ast.comprehension)
-    return len(found) <= MAX_NODES and not any(isinstance(node, costly) for node in found)
+    costly = (ast.Lambda, ast.In, ast.NotIn, ast.comprehension)
+    calls = [node for node in found if isinstance(node, ast.Call)]
+    return (
+        len(found) <= MAX_NODES and not any(isinstance(node, costly) for node in found) and all(map(_text_call, calls))
+    )
+
+
+def _text_call(call: ast.Call) -> bool:
+    return (
+        isinstance(call.func, ast.Attribute)
+        and call.func.attr in TEXT_METHODS
+        and all(isinstance(arg, ast.Constant) for arg in [*call.args, *(kw.value for kw in call.keywords)])
+    )
 
 
 def _reads(test: ast.expr) -> Iterator[ast.expr]:
+    """The names (a `self.x`, a dict's item the code names) the test reads, not a method it calls."""
+    methods = {id(node.func) for node in ast.walk(test) if isinstance(node, ast.Call)}
     for node in ast.walk(test):
+        if id(node) in methods:
+            continue
         if (
             isinstance(node, ast.Name)
             or (isinstance(node, ast.Attribute) and pseudo_name(node))
