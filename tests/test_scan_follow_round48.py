@@ -917,3 +917,46 @@ def test_a_text_method_test_keeps_each_url_on_its_own_side(tmp_path: Path, monke
         "postgresql+psycopg://u@db/app",
         "postgresql://u@heroku/db",
     ]
+
+
+def test_a_name_each_side_of_an_if_imports_from_its_own_module_is_that_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # jobseek (round 51): `from pkg.salary import run_from_args` under `if`, `from pkg.occupation import
+    # run_from_args` under `elif`, each called there: both calls were read as the first import (wrong values)
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/salary.py": """
+            import asyncpg
+
+
+            async def run_from_args(args):
+                return await asyncpg.create_pool("postgresql://u@h/salary", max_size=4)
+        """,
+        "pkg/occupation.py": """
+            import asyncpg
+
+
+            async def run_from_args(args):
+                return await asyncpg.create_pool("postgresql://u@h/occupation", max_size=9)
+        """,
+        "pkg/cli.py": """
+            async def dispatch(args):
+                if args.command == "salary":
+                    from pkg.salary import run_from_args
+
+                    await run_from_args(args)
+                elif args.command == "occupation":
+                    from pkg.occupation import run_from_args
+
+                    await run_from_args(args)
+                    await run_from_args(args)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    found = sorted((p.where, p.settings["dsn"].value, p.settings["max_size"].value) for p in report.pools)
+    assert found == [
+        ("pkg/cli.py:10", "postgresql://u@h/occupation", 9),
+        ("pkg/cli.py:9", "postgresql://u@h/occupation", 9),
+        ("pkg/salary.py:5", "postgresql://u@h/salary", 4),
+    ]

@@ -89,17 +89,18 @@ class PoolFinder:
         return new
 
     def called(self, module: Module, site: CallSite) -> Any:
-        """What the site calls: read from the module's names, else (a local, `self.make`) in the site's frame."""
+        """What the site calls: read from the module's names, else (a local, `self.make`, a name its function
+        imports: jobseek's `from pkg.occupation import run_from_args` on one side of an `elif`) in the site's frame."""
         key = id(site.call)
         if key in self._called:
             return self._called[key]
         if key in self._included_funcs:  # (`config.include("pkg.models")`'s includeme)
             return self._included_funcs[key]
         self._called[key] = None  # a site whose callee leads back to itself
-        func = callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
-        # (a name only fixed wrappers have, the module's names do not resolve: something else, `self.get_pool()`)
-        name = (dotted_parts(site.call.func) or [""])[-1]
-        if not isinstance(func, CALLABLES) and site.functions and not self.only_fixed(name):
+        own = site.functions and getattr(site.call.func, "id", None) in self.ev.local_names(site.functions[-1])
+        func = None if own else callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
+        name = (dotted_parts(site.call.func) or [""])[-1]  # (a name only fixed wrappers have, the module's names do
+        if not isinstance(func, CALLABLES) and site.functions and (own or not self.only_fixed(name)):  # not resolve)
             func = callable_of(self.ev, self.ev.eval(site.call.func, self.site_frame(module, site)))
         self._called[key] = func
         return func
