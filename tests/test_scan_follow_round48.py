@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_scan import scan
+from test_scan import at, scan
 
 from pool_doctor.scan.target import url_driver
 from tests.cli_runner import run_pool_doctor
@@ -960,3 +960,84 @@ def test_a_name_each_side_of_an_if_imports_from_its_own_module_is_that_modules(
         ("pkg/cli.py:9", "postgresql://u@h/occupation", 9),
         ("pkg/salary.py:5", "postgresql://u@h/salary", 4),
     ]
+
+
+def test_the_third_reviews_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a star-imported name its source sets through `global` is not what an uncalled test helper sets; a singleton
+    # keeping its instance in a dict of the class is one pool; a name an enclosing function imports is that
+    # import; a module __getattr__ giving a partly known URL keeps its driver
+    files = {
+        "app/__init__.py": "",
+        "app/base.py": """
+            import os
+
+
+            def _load():
+                global DATABASE_URL
+                DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://u@db/app")
+
+
+            _load()
+        """,
+        "app/settings.py": """
+            from app.base import *
+
+
+            def use_test_db():
+                global DATABASE_URL
+                DATABASE_URL = "sqlite+aiosqlite:///test.db"
+        """,
+        "app/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from app.settings import DATABASE_URL
+
+            engine = create_async_engine(DATABASE_URL, pool_size=20)
+        """,
+        "app/single.py": """
+            import asyncpg
+
+
+            class Database:
+                _instances = {}
+
+                def __new__(cls, *args):
+                    if cls not in cls._instances:
+                        cls._instances[cls] = super().__new__(cls)
+                    return cls._instances[cls]
+
+                def __init__(self, dsn):
+                    self._dsn, self._pool = dsn, None
+
+                async def connect(self):
+                    if self._pool is None:
+                        self._pool = await asyncpg.create_pool(dsn=self._dsn, max_size=10)
+                    return self._pool
+
+
+            async def main():
+                await Database("postgresql://a@main/x").connect()
+                await Database("postgresql://b@stats/y").connect()
+        """,
+        "app/config.py": """
+            from pathlib import Path
+
+
+            def __getattr__(name):
+                if name == "SECRET_URL":
+                    return f"postgresql+asyncpg://app:{Path('/run/secrets/db').read_text()}@db/app"
+                raise AttributeError(name)
+        """,
+        "app/secret.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from app import config
+
+            engine = create_async_engine(config.SECRET_URL)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    url = at(report, "app/db.py:5").settings["url"]
+    assert url.value != "sqlite+aiosqlite:///test.db"
+    assert [p.where for p in report.pools if p.file == "app/single.py"] == ["app/single.py:17"]
+    assert at(report, "app/secret.py:5").driver == "asyncpg"

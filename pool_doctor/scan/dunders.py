@@ -1,5 +1,5 @@
 """Python's attribute hooks on the project's classes: a descriptor's `__get__` (named by `__set_name__`), and
-`__getattr__` for what no attribute holds."""
+`__getattr__` for what no attribute holds; and a `__new__` that hands back the one instance it keeps."""
 
 from __future__ import annotations
 
@@ -91,3 +91,16 @@ class Dunders:
         bound = self.ev.bind(method, None, Frame(method.module))
         bound.bindings[param] = argument
         return self.ev.call_bound(method, bound)
+
+
+def singleton(new: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A `__new__` that keeps the instance it makes (on its class, in a dict of it, or a global) to hand it back."""
+    first = next((a.arg for a in [*new.args.posonlyargs, *new.args.args]), None)
+    stores = [n for n in ast.walk(new) if isinstance(n, ast.Attribute | ast.Subscript) and isinstance(n.ctx, ast.Store)]
+    return any(isinstance(n, ast.Global) for n in ast.walk(new)) or any(_root(n) == first for n in stores)
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None

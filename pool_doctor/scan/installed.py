@@ -17,6 +17,7 @@ KEYS = frozenset(word.decode() for word in WORDS)
 # (`functools.partial(create_engine, ...)`, `types.SimpleNamespace(...)`: no pool of theirs)
 READ = frozenset({*LIBRARY_TARGETS, "flask_appbuilder", "django", "alembic", "flask", *sys.stdlib_module_names})
 READ |= {package.split(".")[0] for package in (*ENGINES.values(), *REEXPORTS, *(lib for lib, _ in UNREAD.values()))}
+READ |= {"dynaconf", "loguru", "structlog", "pydantic", "pydantic_settings", "click", "typer"}  # (settings, logs)
 
 
 def worth_reading(data: bytes | str) -> bool:

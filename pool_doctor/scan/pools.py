@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import callers, fallbacks, handoffs, pyramid, sides, taint
+from pool_doctor.scan import callers, dunders, fallbacks, handoffs, pyramid, sides, taint
 from pool_doctor.scan.callargs import pool_settings
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.containers import decide
@@ -97,7 +97,7 @@ class PoolFinder:
         if key in self._included_funcs:  # (`config.include("pkg.models")`'s includeme)
             return self._included_funcs[key]
         self._called[key] = None  # a site whose callee leads back to itself
-        own = site.functions and getattr(site.call.func, "id", None) in self.ev.local_names(site.functions[-1])
+        own = any(getattr(site.call.func, "id", None) in self.ev.local_names(f) for f in site.functions)
         func = None if own else callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
         name = (dotted_parts(site.call.func) or [""])[-1]  # (a name only fixed wrappers have, the module's names do
         if not isinstance(func, CALLABLES) and site.functions and (own or not self.only_fixed(name)):  # not resolve)
@@ -324,7 +324,7 @@ class PoolFinder:
         kept = self._counted and 2 <= len(instances) <= MAX_MADE and memoized(func, site.call, site.cls, own=True)
         news = [s for k in self.ev.class_chain(cls) for s in k.node.body if isinstance(s, FunctionNode)]
         decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}  # (kept on the instance: not in a
-        if not kept or any(taint.singleton(n) for n in news if n.name == "__new__") or decorators & NOT_SELF:
+        if not kept or any(dunders.singleton(n) for n in news if n.name == "__new__") or decorators & NOT_SELF:
             return []  # global, on the class, by a singleton's `__new__`)
         return [(m, s, self._instance(cls, m, s)) for m, s in instances]
 

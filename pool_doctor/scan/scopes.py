@@ -41,6 +41,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.nodes import own_nodes, parameter_names
+from pool_doctor.scan.paths import ALWAYS_RAISES
 from pool_doctor.scan.statements import ANY_SETTING, LOCALS, added_keys, assigned_names, memo_fills
 
 EXTERNAL_ROOTS = {
@@ -315,17 +316,19 @@ class Scopes:
         frame = self.ev.bind(func, None, Frame(module))
         bindings = {**frame.bindings, params[0].arg: SV(name, None)}
         found = self.ev.force(self.ev.call_bound(func, replace(frame, bindings=bindings)))
-        unread = isinstance(found, SV) and not found.known and not found.env  # (it raises, or reads what the scan
-        return SV(None, None, known=False, expr=name) if unread else found  # cannot: the name, as read)
+        raises = isinstance(found, SV) and not found.known and ALWAYS_RAISES in (found.expr or "")  # (for this name:
+        return SV(None, None, known=False, expr=name) if raises else found  # the name, as read)
 
-    def _bound_at_top(self, module: Module, name: str) -> bool:
+    def _bound_at_top(self, module: Module, name: str, depth: int = 0) -> bool:
         """Whether the module's own statements may bind the name some way but an assignment: an import, a def, a
-        class, a loop's or a `with`'s target, a star import of a module that has it (or one the tree lacks)."""
+        class, a loop's or a `with`'s target, a star import of a module that may (or one the tree lacks)."""
         if name in module.imports or name in module.functions or name in module.classes:
             return True
         for star in module.star_imports:
             source = self.project.module_by_name(star, module.path)
-            if source is None or (source is not module and self._defines(source, name, 1)):
+            if source is None or source is module or depth > 2 or name in source.assigns or name in source.rebound:
+                return True
+            if ANY_SETTING in source.rebound or self._bound_at_top(source, name, depth + 1):
                 return True
         nodes = own_nodes(module.tree)
         return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in nodes)

@@ -591,10 +591,3 @@ def returned(func: FunctionNode, call: ast.Call) -> bool:
         isinstance(node, ast.Return) and node.value is not None and any(n is call for n in ast.walk(node.value))
         for node in own_nodes(func)
     )
-
-
-def singleton(new: FunctionNode) -> bool:
-    """A `__new__` that keeps the instance it makes (on its class, or a global) to hand it back again."""
-    first = next((a.arg for a in [*new.args.posonlyargs, *new.args.args]), None)
-    stores = [n.value for n in ast.walk(new) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)]
-    return any(isinstance(n, ast.Global) for n in ast.walk(new)) or any(getattr(v, "id", 0) == first for v in stores)
