@@ -32,9 +32,9 @@ WRAPPER_ROUNDS = 8  # until no new wrapper (pools.MAX_DEPTH bounds them): one li
 STACK_BYTES = 256 * 1024 * 1024  # the scan's thread: room for RECURSION_LIMIT frames of the interpreter
 RECURSION_LIMIT = 20_000
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
-
-
 LIBRARY_DRIVERS = {"asyncpg": "asyncpg", "psycopg_pool": "psycopg", "psycopg2": "psycopg2"}  # (a pool's own)
+
+
 T = TypeVar("T")
 
 
