@@ -519,7 +519,7 @@ class FlaskApps:
         callers = appconfig.calls_of(self.ev, app.module, scope) if scope is not None else []
         if scope is not None and appconfig.never_bound(app.module, scope, callers, partial(other_extension, self.ev)):
             return
-        under, over = pinned(self.ev, *app.extension) if app.extension is not None else ({}, {})
+        under, over = pinned(self.ev, *app.extension, self._pinned()) if app.extension is not None else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
         elsewhere = bound_elsewhere(self.ev, app)
@@ -542,7 +542,7 @@ class FlaskApps:
                 replace(e, file=module.display, line=call.lineno, end_line=end) for e in engines if e.line == line
             )
 
-    def _pinned(self) -> int | None:  # read only for an app configured after its bind, once
+    def _pinned(self) -> int | None:  # the release pinned, read once, where it decides something
         if self._major is False:
             self._major = pinned_major(self.ev.project.base)
         return None if isinstance(self._major, bool) else self._major
@@ -593,7 +593,7 @@ class FlaskApps:
         """A config class or module no app is seen loading, under what the project's one extension pins (lemur's
         apply_pool_defaults), when it has one."""
         made = {id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension}
-        under, over = pinned(self.ev, *next(iter(made.values()))) if len(made) == 1 else ({}, {})
+        under, over = pinned(self.ev, *next(iter(made.values())), self._pinned()) if len(made) == 1 else ({}, {})
         engines = flaskengines.engines(
             self.ev, (module.display, line, end_line), call, DictV(under, None), keys, [], False
         )

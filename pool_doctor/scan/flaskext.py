@@ -265,19 +265,23 @@ def _made_else(ev: Evaluator, source: Module, call: ast.Call, names: set[str], d
     return isinstance(made, ClassRef) and made.node.name not in names
 
 
-def pinned(ev: Evaluator, module: Module, made: ast.Call) -> tuple[dict[str, Any], dict[str, Any]]:
+def pinned(
+    ev: Evaluator, module: Module, made: ast.Call, major: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a project subclass of the extension writes into each engine's options in the hooks
     Flask-SQLAlchemy calls (`options["key"] = value` at their top level), as (under, over) the app's options:
     2.x calls `apply_pool_defaults(app, options)`, then `apply_driver_hacks(app, sa_url, options)`, before
     the app's options are applied (3.x calls neither: the value is 2.x's branch; lemur's pool_pre_ping,
     crime-data-api's NullPool; 2.5.1 `get_options`); 3.x calls `_apply_driver_defaults(options, app)` after
-    them, so its writes win (checked with Flask-SQLAlchemy 3.1.1)."""
+    them, so its writes win (checked with Flask-SQLAlchemy 3.1.1). `major`: the release the project pins, whose
+    side alone holds (python-skeleton's Pipfile `Flask-SQLAlchemy = "==2.4.0"`)."""
     cls = ev.force(ev.eval(made.func, Frame(module)))
     if not isinstance(cls, ClassRef):
         return {}, {}
     writes = {**_hook_writes(ev, cls, "apply_pool_defaults"), **_hook_writes(ev, cls, "apply_driver_hacks")}
+    sides = [("Flask-SQLAlchemy 2", 2), ("Flask-SQLAlchemy 3, which never calls it", 3)]
     under = {
-        key: Branches([("Flask-SQLAlchemy 2", value), ("Flask-SQLAlchemy 3, which never calls it", not_set())])
+        key: Branches([(when, value if side == 2 else not_set()) for when, side in sides if major in (None, side)])
         for key, value in writes.items()
     }
     return under, _hook_writes(ev, cls, "_apply_driver_defaults")
@@ -450,6 +454,8 @@ def _text_of(module: Module, node: ast.stmt) -> str:
 PINNED = (
     re.compile(rb"(?i)\bflask[-_]sqlalchemy\s*(?:\[[^\]\n]*\])?\s*(?:==|~=)\s*[\"']?(\d+)\."),
     re.compile(rb'(?i)name\s*=\s*"flask[-_]sqlalchemy"\s*\n\s*version\s*=\s*"(\d+)\.'),
+    re.compile(rb"(?i)^flask[-_]sqlalchemy\s*=\s*[\"'](?:==|~=)\s*(\d+)\.", re.M),  # a Pipfile's
+    re.compile(rb'(?i)"flask[-_]sqlalchemy"\s*:\s*\{[^{}]*?"version"\s*:\s*"==(\d+)\.'),  # Pipfile.lock's
 )
 PINS = ("requirements*.txt", "requirements/*.txt", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "*.lock")
 
