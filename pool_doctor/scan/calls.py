@@ -14,7 +14,7 @@ from typing import Any
 from pool_doctor.scan import argparsing, clicks, containers, dynaconfs, fieldtext, pycalls, results
 from pool_doctor.scan.builders import lazy_module
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles, template_of
-from pool_doctor.scan.finder import library_target
+from pool_doctor.scan.finder import FunctionNode, library_target
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import (
     SV,
@@ -51,7 +51,6 @@ ENVIRON_ENVS = ("environ.Env", "environ.FileAwareEnv", "environ.environ.Env", "e
 # the methods of django-environ's Env a value is read through (0.11: each calls get_value, then parse_value)
 ENVIRON_READS = {"__init__", "__call__", "get_value", "parse_value", "db", "db_url", "db_url_config"}
 ENVIRON_READS |= {"str", "int", "bool", "float", "json", "list", "dict"}
-FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 ENV_READERS = ("environs.env", "envparse.env")  # `env(name, default)`, `env.int(name, default=...)` (envparse 0.2)
 # (`get_secret_value` and pydantic's Url `unicode_string`: the text the scan already holds, as it is; its
 # `encoded_string` too where that text is ASCII, which punycode and percent-encoding leave alone)
@@ -378,7 +377,7 @@ class Calls:
         has its own `__init__` or a method of those the scan reads values through."""
         if not self.classes.derives_from(cls, lambda dotted: dotted in ENVIRON_ENVS):
             return False
-        own = {s.name for k in self.classes.class_chain(cls) for s in k.node.body if isinstance(s, FUNCTIONS)}
+        own = {s.name for k in self.classes.class_chain(cls) for s in k.node.body if isinstance(s, FunctionNode)}
         return not own & ENVIRON_READS
 
     # --- methods of values --------------------------------------------------------------------------

@@ -592,3 +592,8 @@ def base_inits(module: Module, bases: set[str]) -> set[int]:
         if super_init(site.call) and named & bases:
             found.add(id(site))
     return found
+
+
+def decorator_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The last names of a function's decorators (`staticmethod`, `cached_property`; "" for a call's)."""
+    return {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}

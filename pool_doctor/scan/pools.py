@@ -24,7 +24,7 @@ from pool_doctor.scan.factories import factory_names
 from pool_doctor.scan.finder import CALL_NAMES, CallSite, FunctionNode, Module, dotted_parts, library_target
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue
-from pool_doctor.scan.nodes import aliases, base_inits, is_dataclass, patched, post_init, super_init
+from pool_doctor.scan.nodes import aliases, base_inits, decorator_names, is_dataclass, patched, post_init, super_init
 from pool_doctor.scan.programs import as_main, own_process
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
@@ -321,11 +321,11 @@ class PoolFinder:
             return []
         assert isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
         cls, instances = ClassRef(module, site.cls), self.keepers[id(site.cls)][1]
-        kept = self._counted and 2 <= len(instances) <= MAX_MADE and memoized(func, site.call, site.cls, own=True)
+        if not (self._counted and 2 <= len(instances) <= MAX_MADE and memoized(func, site.call, site.cls, own=True)):
+            return []  # (kept on the instance: not in a global, on the class, by a singleton's `__new__`)
         news = [s for k in self.ev.class_chain(cls) for s in k.node.body if isinstance(s, FunctionNode)]
-        decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}  # (kept on the instance: not in a
-        if not kept or any(dunders.singleton(n) for n in news if n.name == "__new__") or decorators & NOT_SELF:
-            return []  # global, on the class, by a singleton's `__new__`)
+        if any(dunders.singleton(n) for n in news if n.name == "__new__") or decorator_names(func) & NOT_SELF:
+            return []
         return [(m, s, self._instance(cls, m, s)) for m, s in instances]
 
     def _at_callers_only(self, wrapper: Wrapper, site: CallSite) -> bool:
@@ -382,7 +382,7 @@ class PoolFinder:
         (guillotina's `_manager_class = ConnManager`): its maker's arguments, which the scan does not link."""
         if site.cls is None or func not in site.cls.body or not (func.args.posonlyargs or func.args.args):
             return None
-        decorators = {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
+        decorators = decorator_names(func)
         if "staticmethod" in decorators:
             return None
         cls = ClassRef(module, site.cls)

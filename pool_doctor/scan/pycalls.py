@@ -405,9 +405,11 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
             value = SV(value.path, value.origin, value.env)  # (`!r` of a path: PosixPath('...'), not read)
         if not is_known(value) or unset_variable(value):  # (`f"{os.getenv('HOST')}"`: the variable's, not "None")
             env = env or (value.env if isinstance(value, SV) else None)
-            scheme, _, _ = "".join(text).partition("://")  # (a scheme a known piece gives, `f"{self.driver}://..."`:
+            scheme, found, _ = "".join(text).partition(
+                "://"
+            )  # (a scheme a known piece gives, `f"{self.driver}://..."`:
             first = node.values[0] if node.values else None  # shown, where no literal in front writes one)
-            if "://" in "".join(text) and not (isinstance(first, ast.Constant) and "://" in str(first.value)):
+            if found and not (isinstance(first, ast.Constant) and "://" in str(first.value)):
                 return unknown(frame.module, node, env=env, why=f"{scheme}://... ({frame.module.segment(node)})")
             return unknown(frame.module, node, env=env)  # (its text kept: a literal scheme still names the driver)
         env = env or value.env

@@ -35,7 +35,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.mappings import MAPPING_METHODS, Mappings
-from pool_doctor.scan.nodes import field_statements, is_classmethod, is_dataclass, sets_attribute
+from pool_doctor.scan.nodes import decorator_names, field_statements, is_classmethod, is_dataclass, sets_attribute
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.statements import assigned_names
@@ -352,7 +352,7 @@ class SettingsClasses:
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
                     ref = FuncRef(klass.module, stmt, bound_self=instance, owner=klass)
-                    decorators = {(dotted_parts(d) or [""])[-1] for d in stmt.decorator_list}
+                    decorators = decorator_names(stmt)
                     if decorators & ABSTRACT_DECORATORS:  # what runs is a subclass's (luigi's connection_string)
                         return unknown(frame.module, node, why=f"{attr} (abstract: a subclass gives it)")
                     if decorators & PROPERTY_DECORATORS:
@@ -441,7 +441,7 @@ class SettingsClasses:
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
                     method = FuncRef(klass.module, stmt, bound_self=bound, owner=klass)
-                    decorators = {(dotted_parts(d) or [""])[-1] for d in stmt.decorator_list}
+                    decorators = decorator_names(stmt)
                     if decorators & PROPERTY_DECORATORS:  # `super().DATABASES` of a property: its value
                         return self.ev.call_function(method, None, Frame(klass.module))
                     return method
