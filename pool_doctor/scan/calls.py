@@ -38,8 +38,9 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
+from pool_doctor.scan.literals import literal_prefix
 from pool_doctor.scan.model import mask_text
-from pool_doctor.scan.nodes import literal_prefix, starts_with, takes_keyword
+from pool_doctor.scan.nodes import starts_with, takes_keyword
 from pool_doctor.scan.paste import PasteSettings
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef

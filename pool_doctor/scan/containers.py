@@ -31,8 +31,9 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
+from pool_doctor.scan.literals import literal_prefix
 from pool_doctor.scan.model import NOT_SET
-from pool_doctor.scan.nodes import key_written, literal_prefix, written_start
+from pool_doctor.scan.nodes import key_written, written_start
 
 CHOSEN = "(chosen by a test of its variable)"  # a known value's marker: decided_by gave it the variable
 

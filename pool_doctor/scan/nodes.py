@@ -19,6 +19,7 @@ from pool_doctor.scan.finder import (
     last_name,
     pool_library,
 )
+from pool_doctor.scan.literals import literal_prefix
 
 # A dict's or a list's in-place changes (and Flask's `app.config.from_prefixed_env()`, which a variable of each
 # key's name overrides)
@@ -122,30 +123,6 @@ def readable_method(expr: str | None, attr: str) -> bool:
     return (attr == "startswith" and literal_prefix(expr) is not None) or (
         (attr == "render_as_string" and "://" in (expr or "")) or attr == "set"
     )
-
-
-def literal_prefix(text: str | None, operators: bool = False) -> str | None:
-    """The text an f-string (as written: `f"sqlite:///{data_dir()}/app.db"`) surely starts with; None for any
-    other expression, or one that starts with a placeholder. With `operators`, also what a text written out
-    starts with where only the rest is computed: a literal, and a literal's `+`, `%` or `.format(...)` (its
-    whole text, placeholders included); not a text a later call rewrites (`"sqlite:///x".replace(...)`)."""
-    try:
-        node = ast.parse(text or "", mode="eval").body
-    except (SyntaxError, ValueError, RecursionError):
-        return None
-    while operators:
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
-            node = node.left
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
-            node = node.func.value
-        else:
-            break
-    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
-        node = node.values[0]
-    elif not operators:
-        return None
-    first = node.value if isinstance(node, ast.Constant) else None
-    return first if isinstance(first, str) and first else None
 
 
 def written_start(text: str | None) -> str | None:

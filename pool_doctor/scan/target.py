@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pool_doctor.connection.spec import DEFAULT_DRIVER, DRIVERS, SCHEMES
+from pool_doctor.scan.literals import literal_prefix
 from pool_doctor.scan.model import ScannedPool, ScannedValue
-from pool_doctor.scan.nodes import literal_prefix, written_start
+from pool_doctor.scan.nodes import written_start
 from pool_doctor.stacks.django import DjangoStack
 
 URL_KEYS = ("url", "dsn", "conninfo")  # where each stack's call takes its connection string

@@ -1,0 +1,34 @@
+"""`scan_path` following values the way real projects spread them (issue 29), continued from
+test_scan_follow_round48.py (the open cases of earlier rounds and of held-out round 53). Each project is a few
+small files written here (never a copy of a real one); line numbers in the assertions are the fixtures' own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_scan import at, scan
+
+from pool_doctor.scan.target import url_driver
+
+
+def test_a_long_url_written_out_whole_keeps_its_driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rounds 51 and 52 (4 pools): an f-string URL longer than the 120-character display cut, every part but its
+    # bare `postgresql://` read from the environment, gave no driver (the cut text might have gone on to rewrite
+    # the scheme); the whole text shows nothing does
+    parts = "".join(f"{{os.getenv('PG_{name}')}}" for name in ("USER", "PASSWORD", "HOST", "PORT", "DATABASE_NAME"))
+    files = {
+        "app/db.py": f"""
+            import os
+            from sqlalchemy import create_engine
+
+            def url():
+                return f"postgresql://{parts}"
+
+            engine = create_engine(url())
+            rewritten = create_engine(f"postgresql://{parts}".replace("postgresql://", "postgresql+asyncpg://"))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert url_driver(at(report, "app/db.py:7")) == "psycopg2"
+    assert url_driver(at(report, "app/db.py:8")) is None  # (a text a call rewrites: unknown, as before)
