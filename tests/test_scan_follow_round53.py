@@ -32,3 +32,40 @@ def test_a_long_url_written_out_whole_keeps_its_driver(tmp_path: Path, monkeypat
     report = scan(tmp_path, files, monkeypatch)
     assert url_driver(at(report, "app/db.py:7")) == "psycopg2"
     assert url_driver(at(report, "app/db.py:8")) is None  # (a text a call rewrites: unknown, as before)
+
+
+def test_a_script_loading_the_config_again_into_an_imported_app_makes_no_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # flask_template (round 52, its one false pool): a migration script imports the app, which its module makes,
+    # configures and binds at its top, and loads the same configuration into it again: one engine, the app's
+    files = {
+        "app.py": """
+            from flask import Flask
+            from models import db
+
+            app = Flask(__name__)
+            app.config.from_object("configuration")
+            db.init_app(app)
+        """,
+        "models.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+        """,
+        "configuration.py": """
+            SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+            SQLALCHEMY_POOL_SIZE = 10
+        """,
+        "db_manage.py": """
+            from flask_migrate import Migrate
+
+            from app import app
+            from models import db
+
+            app.config.from_object("configuration")
+            migrate = Migrate(app, db)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [("app.py:6", 10)]

@@ -7,8 +7,7 @@ create_engine's arguments) is one more engine over the same defaults, never over
 ("Only applies to the default bind", versionchanged 3.0). An app's configuration is what one function (or a
 module's body) leaves in `app.config`: the classes and modules it loads (`from_object`, `from_pyfile`), then its
 writes, in program order, later ones winning. A config class or module no app is seen loading is a pool of its
-own only while some load cannot be read (it may be what that one loads) or the project loads none at all.
-"""
+own only while some load cannot be read (it may be what that one loads) or the project loads none at all."""
 
 from __future__ import annotations
 
@@ -32,6 +31,7 @@ from pool_doctor.scan.flaskext import (
     binds_extension,
     bound_elsewhere,
     config_sources,
+    configured_again,
     extension_of,
     flask_env,
     inherited,
@@ -76,8 +76,6 @@ FLASK_IMPORT = re.compile(
 )
 FLASK = b"flask"
 MENTIONS = (FLASK_SQLALCHEMY.encode(), b"flask_appbuilder")
-
-FLASK_APP = flaskconfig.APP
 
 BESIDE_LEVELS = 3  # how far up the callers of a function that configures an app its bind is looked for
 
@@ -274,7 +272,7 @@ class FlaskApps:
         with `app.config` as the writes so far leave it (`if not app.config[...]...`); None: it never runs."""
         if not tests.get(id(stmt)):
             return (), {}
-        config = HolderV(FLASK_APP, {"config": DictV(dict(app.keys), None)})
+        config = HolderV(flaskconfig.APP, {"config": DictV(dict(app.keys), None)})
         seen = {name: config for name in appconfig.receivers(stmt)}
         return guards.guard_of(self.ev, tests[id(stmt)], partial(guards.before, self.ev, scope, frame, seen), module)
 
@@ -515,6 +513,8 @@ class FlaskApps:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or app.module.aside or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
+        if configured_again(self.ev, app, self._read()):  # (an imported app's, bound where it is made)
+            return
         scope = app.scope if app.bind is None and self._binds_some() else None
         callers = appconfig.calls_of(self.ev, app.module, scope) if scope is not None else []
         if scope is not None and appconfig.never_bound(app.module, scope, callers, partial(other_extension, self.ev)):

@@ -27,6 +27,7 @@ from pool_doctor.scan.appconfig import (
     alone,
     bind_call,
     configures,
+    receivers,
     scopes,
 )
 from pool_doctor.scan.containers import settle_options
@@ -157,6 +158,21 @@ def bound_elsewhere(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | 
             if made is not None and made[0] is app.module and is_extension(ev, module, site.call):
                 return module, site.call
     return None
+
+
+def configured_again(ev: Evaluator, app: AppConfig, apps: dict[str, list[AppConfig]]) -> bool:
+    """A module's top configuring an app another module makes, configures and binds at its own top
+    (flask_template's db_manage.py: `from app import app`, then `app.config.from_object(...)` again): that app's
+    engine, made where it is bound, before this runs; no engine of its own."""
+    if app.bind is not None or app.scope is not None:
+        return False
+    names = {name for stmt in app.module.tree.body if stmt.lineno in app.lines for name in receivers(stmt)}
+    made = [found for name in names if (found := maker(ev, app.module, name)) and found[0] is not app.module]
+    return any(
+        other.scope is None and other.bind is not None and other.keys.keys() & {URI, *POOL_KEYS}
+        for module, _ in made
+        for other in apps.get(module.display, [])
+    )
 
 
 def is_db(ev: Evaluator, module: Module, node: ast.expr) -> bool:
