@@ -69,3 +69,34 @@ def test_a_script_loading_the_config_again_into_an_imported_app_makes_no_pool(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [(p.where, p.settings["pool_size"].value) for p in report.pools] == [("app.py:6", 10)]
+
+
+def test_a_databases_name_in_a_project_that_never_names_django_is_no_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neutron-Bot (round 53): a bot's `DATABASES = frozenset(walk_modules(...))`, the modules it loads, was an
+    # unread Django DATABASES; a project whose code never names Django has none (its engine is the only pool)
+    files = {
+        "bot/autoload.py": """
+            import pkgutil
+
+            import bot.database
+
+            def walk_modules(package):
+                return [m.name for m in pkgutil.walk_packages(package.__path__)]
+
+            DATABASES = frozenset(walk_modules(bot.database))
+        """,
+        "bot/database/__init__.py": "",
+        "bot/core.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine("postgresql+asyncpg://bot@db/bot")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["bot/core.py:3"]
+    # in a Django project, DATABASES the scan cannot read is still a pool, unread
+    (tmp_path / "manage.py").write_text('import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "bot.autoload")\n')
+    report = scan(tmp_path, {}, monkeypatch)
+    assert [p.where for p in report.pools] == ["bot/autoload.py:8", "bot/core.py:3"]

@@ -41,6 +41,7 @@ MAX_MIXINS = 8  # mixins of a mixin read for the settings class made of them
 # --- Django ------------------------------------------------------------------------------------------
 
 
+DJANGO = b"django"  # a word every Django project's code has (else an unread DATABASES is none of Django's)
 DUMMY = ("", "django.db.backends.", "django.db.backends.dummy")  # an ENGINE Django reads as its dummy backend
 
 
@@ -148,6 +149,8 @@ def _aliases(
                 for _, when, _ in dicts[1:]:
                     condition = ev.conditions.either(condition, when)
     if not isinstance(databases, DictV):
+        if DJANGO not in ev.project.mentions:
+            return  # (read, a dict of Django's backends says so itself; Neutron-Bot's frozenset of module names)
         yield ScannedPool(
             file=module.display,
             line=first_line,

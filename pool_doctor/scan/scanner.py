@@ -19,7 +19,7 @@ from pool_doctor.scan.finder import Module, Project, read_source, sets_environme
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
 from pool_doctor.scan.flaskengines import one_engine_per_bind
 from pool_doctor.scan.flaskext import extension_hint
-from pool_doctor.scan.frameworks import django_overrides, django_pools
+from pool_doctor.scan.frameworks import DJANGO, django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.kinds import TooCostly
@@ -128,6 +128,7 @@ def _scan(path: Path) -> ScanReport:
         if not project.aside(file):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
             project.mentions.update(needle for needle in MENTIONS if needle in data)
             project.mentions.update([FLASK] if b"flask" in data and FLASK_IMPORT.search(data) else [])
+        project.mentions.update([DJANGO] if DJANGO in data or b"DJANGO" in data else [])
         if b"celery" in data and CELERY_APP.search(data):  # (a word first: the patterns try each line)
             workers.append(project.display(file))
         if triggered(data) or sets_environment(data) or extension_hint(data) or libraries.hint(data, file):
