@@ -100,3 +100,31 @@ def test_a_databases_name_in_a_project_that_never_names_django_is_no_pool(
     (tmp_path / "manage.py").write_text('import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "bot.autoload")\n')
     report = scan(tmp_path, {}, monkeypatch)
     assert [p.where for p in report.pools] == ["bot/autoload.py:8", "bot/core.py:3"]
+
+
+def test_import_a_b_binds_the_package_holding_a_b_not_a_module_of_that_name_beside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neutron-Bot (round 53): `import bot.config` in bot/core/ (a folder with no __init__.py, beside its own
+    # bot.py) bound `bot` to that bot.py, which has no `config`: the engine's URL and driver were unknown
+    files = {
+        "bot/__init__.py": "",
+        "bot/config.py": """
+            import os
+
+            USER = os.getenv("DATABASE_USER", "bot")
+            URL = f"postgresql+asyncpg://{USER}@127.0.0.1/bot"
+        """,
+        "bot/core/bot.py": """
+            class Bot:
+                pass
+        """,
+        "bot/core/engine.py": """
+            import bot.config
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine(bot.config.URL)
+        """,
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "bot/core/engine.py:4").settings["url"]
+    assert (url.value, url.env) == ("postgresql+asyncpg://bot@127.0.0.1/bot", "DATABASE_USER")

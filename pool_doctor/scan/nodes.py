@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import string
 import tokenize
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 from pool_doctor.scan.finder import (
     CallSite,
@@ -574,3 +576,20 @@ def base_inits(module: Module, bases: set[str]) -> set[int]:
 def decorator_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """The last names of a function's decorators (`staticmethod`, `cached_property`; "" for a call's)."""
     return {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
+
+
+@functools.lru_cache(maxsize=4096)  # (asked at each read of an imported name: the text's hash is kept)
+def submodule_import(source: str, name: str) -> str | None:
+    """The `a.b` of a module's top-level `import a.b` (which binds `a`), if it has one."""
+    if f"import {name}." not in source:
+        return None
+    found = re.search(rf"^import[ \t]+({re.escape(name)}(?:\.\w+)+)(?![\w.]|[ \t]+as\b)", source, re.M)
+    return found.group(1) if found else None
+
+
+def package_of(project: Project, dotted: str, near: Path) -> Path | None:
+    """The `__init__.py` of the package `import a.b` binds to `a`: the one holding the `a.b` found (not a module
+    `a` of its own beside the importer: Neutron-Bot's bot/core/bot.py, where bot/core/ imports `bot.config`)."""
+    found = project.find_module(dotted, near)
+    package = found.parents[dotted.count(".") - (found.name != "__init__.py")] / "__init__.py" if found else None
+    return package if package is not None and package.is_file() else None

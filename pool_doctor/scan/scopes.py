@@ -1,8 +1,7 @@
 """What a name means where it is read: a local assigned before the line, a parameter, a module global, an import.
 
 Imports are followed across the project's modules (star imports included); a name from a library outside the
-project stays an `ExternalRef` known by its dotted name.
-"""
+project stays an `ExternalRef` known by its dotted name."""
 
 from __future__ import annotations
 
@@ -40,7 +39,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.nodes import own_nodes, parameter_names
+from pool_doctor.scan.nodes import own_nodes, package_of, parameter_names, submodule_import
 from pool_doctor.scan.paths import ALWAYS_RAISES
 from pool_doctor.scan.statements import ANY_SETTING, LOCALS, added_keys, assigned_names, memo_fills
 
@@ -281,7 +280,8 @@ class Scopes:
                 return SV(None, None, known=False, expr=f"{name} (an import cycle)")
             self._importing.add(key)
             try:
-                return self.dotted_value(target, module)
+                full = submodule_import(module.source, name) if target == name else None  # `import a.b`
+                return self.dotted_value(f"{name}:{full}" if full else target, module)
             finally:
                 self._importing.discard(key)
         for star in reversed(module.star_imports):  # the last that gives the name is the one Python keeps
@@ -408,7 +408,12 @@ class Scopes:
         return state
 
     def dotted_value(self, dotted: str, near: Module) -> Any:
-        """What `a.b.c` is: a project module, a name inside one, or something outside the project."""
+        """What `a.b.c` is: a project module, a name inside one, or something outside the project; `a:a.b`, the
+        `a` that `import a.b` binds: the package holding the `a.b` found (not a bot.py beside the importer)."""
+        dotted, _, full = dotted.partition(":")
+        package = package_of(self.project, full, near.path) if full else None
+        if package is not None and (module := self.project.parse(package)) is not None:
+            return ModuleRef(module)
         parts = dotted.split(".")
         if parts[0] in EXTERNAL_ROOTS or (parts[0] in CONFIG_LIBRARIES and self._in_package(parts[0], near)):
             return external(dotted)
@@ -466,7 +471,7 @@ class Scopes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 dotted = alias.name if alias.asname else alias.name.split(".")[0]
-                targets.append((alias.asname or dotted, dotted))
+                targets.append((alias.asname or dotted, dotted if dotted == alias.name else f"{dotted}:{alias.name}"))
         else:
             base = resolve_relative(module, node.module, node.level)
             if base is not None:
