@@ -128,3 +128,42 @@ def test_import_a_b_binds_the_package_holding_a_b_not_a_module_of_that_name_besi
     }
     url = at(scan(tmp_path, files, monkeypatch), "bot/core/engine.py:4").settings["url"]
     assert (url.value, url.env) == ("postgresql+asyncpg://bot@127.0.0.1/bot", "DATABASE_USER")
+
+
+@pytest.mark.parametrize(
+    ("pin", "read"), [("flask_sqlalchemy==3.1.1", False), ("Flask-SQLAlchemy==2.5.1", True), ("", True)]
+)
+def test_the_2x_pool_keys_set_nothing_under_a_pinned_flask_sqlalchemy_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pin: str, read: bool
+) -> None:
+    # CS307-Project2 (round 53, 4 wrong values): SQLALCHEMY_POOL_SIZE and the other 2.x keys, which 3.0 removed
+    # (3.1.1's init_app reads none of them), were read as the engine's under a pinned 3.1.1
+    files = {
+        "requirements.txt": f"flask\n{pin}\n",
+        "app/config.py": """
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+                SQLALCHEMY_POOL_SIZE = 20
+                SQLALCHEMY_POOL_RECYCLE = 1800
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        """,
+        "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from app.config import Config
+
+            db = SQLAlchemy()
+            app = Flask(__name__)
+            app.config.from_object(Config)
+            db.init_app(app)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "app/__init__.py:9")
+    assert (pool.get("pool_size") is not None, pool.get("pool_recycle") is not None) == (read, read)
+    assert pool.settings["pool_pre_ping"].value is True
+    ignored = [w for w in report.warnings if "SQLALCHEMY_POOL_RECYCLE, SQLALCHEMY_POOL_SIZE set nothing" in w]
+    assert len(ignored) == (0 if read else 1), report.warnings
+    if not read:
+        assert ignored[0].startswith("app/__init__.py:9: ") and "SQLALCHEMY_ENGINE_OPTIONS" in ignored[0]

@@ -34,6 +34,7 @@ from pool_doctor.scan.flaskext import (
     configured_again,
     extension_of,
     flask_env,
+    for_release,
     inherited,
     is_db,
     is_extension,
@@ -48,6 +49,7 @@ from pool_doctor.scan.flaskext import (
     pinned_major,
     testing,
     unwritten,
+    with_pinned,
 )
 from pool_doctor.scan.kinds import (
     SV,
@@ -64,7 +66,6 @@ from pool_doctor.scan.kinds import (
     unset_as,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
-from pool_doctor.scan.values import leaf, mask
 
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
 # What tells a project uses Flask: an import of Flask itself (`import os, flask`, `import flask.cli`, `from flask
@@ -533,8 +534,9 @@ class FlaskApps:
         at_import = bind is not None and app.scope is None  # init_app makes the engines there and then
         place = ((bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *([untold] if untold else [])]
+        keys = for_release(self.ev, keys, self._pinned(), f"{place[0]}:{line}")
         built = flaskengines.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import, app.extension)
-        engines = list(self._with_pinned(built, over))
+        engines = list(with_pinned(self.ev, built, over))
         yield from engines
         for module, call in app.also:  # the same config bound again, by another caller: an engine there too
             end = call.end_lineno or call.lineno
@@ -552,11 +554,6 @@ class FlaskApps:
 
     def _bound_by_other(self, app: AppConfig) -> bool:  # its bind is a configuring caller's (scan/flask.py's beside)
         return any(o is not app and o.bind is app.bind for apps in self._read().values() for o in apps)
-
-    def _with_pinned(self, pools: Iterator[ScannedPool], over: dict[str, Any]) -> Iterator[ScannedPool]:
-        """The engines with what the extension's 3.x hook writes after the app's options (it wins)."""
-        for pool in pools:
-            yield replace(pool, settings={**pool.settings, **{k: mask(k, leaf(v, self.ev)) for k, v in over.items()}})
 
     def _unloaded(self, module: Module) -> Iterator[ScannedPool]:
         """Config classes and modules no app is seen loading, each a pool of its own while it may be loaded (a
@@ -594,7 +591,8 @@ class FlaskApps:
         apply_pool_defaults), when it has one."""
         made = {id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension}
         under, over = pinned(self.ev, *next(iter(made.values())), self._pinned()) if len(made) == 1 else ({}, {})
+        keys = for_release(self.ev, keys, self._pinned(), f"{module.display}:{line}")
         engines = flaskengines.engines(
             self.ev, (module.display, line, end_line), call, DictV(under, None), keys, [], False
         )
-        yield from self._with_pinned(engines, over)
+        yield from with_pinned(self.ev, engines, over)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -46,7 +47,8 @@ from pool_doctor.scan.kinds import (
     is_known,
     not_set,
 )
-from pool_doctor.scan.model import NOT_SET
+from pool_doctor.scan.model import NOT_SET, ScannedPool
+from pool_doctor.scan.values import leaf, mask
 
 FLASK_SQLALCHEMY: Final = "flask_sqlalchemy"  # the scan's name for these pools, and the module that makes them
 EXTENSIONS = frozenset({"SQLAlchemy", "SQLA"})  # Flask-SQLAlchemy's class, Flask-AppBuilder's subclass of it
@@ -301,6 +303,27 @@ def pinned(
         for key, value in writes.items()
     }
     return under, _hook_writes(ev, cls, "_apply_driver_defaults")
+
+
+def with_pinned(ev: Evaluator, pools: Iterable[ScannedPool], over: dict[str, Any]) -> Iterator[ScannedPool]:
+    """The engines with what the extension's 3.x hook writes after the app's options (it wins)."""
+    for pool in pools:
+        yield replace(pool, settings={**pool.settings, **{k: mask(k, leaf(v, ev)) for k, v in over.items()}})
+
+
+def for_release(ev: Evaluator, keys: dict[str, Any], major: int | None, where: str) -> dict[str, Any]:
+    """The keys the release the project pins reads: 3.0 removed the 2.x pool keys (SQLALCHEMY_POOL_SIZE and the
+    rest; 3.1.1's init_app reads none), so under a pinned 3.x they set nothing, and a warning names them."""
+    ignored = sorted(keys.keys() & LEGACY_KEYS.keys()) if major is not None and major >= 3 else []
+    if not ignored:
+        return keys
+    words = ", ".join(LEGACY_KEYS[name] for name in ignored)
+    warning = (
+        f"{where}: {', '.join(ignored)} set nothing: Flask-SQLAlchemy {major} (the release pinned) reads no such"
+        f" keys; SQLALCHEMY_ENGINE_OPTIONS takes {words}"
+    )
+    ev.project.warnings.extend([warning] if warning not in ev.project.warnings else [])
+    return {name: value for name, value in keys.items() if name not in LEGACY_KEYS}
 
 
 def _hook_writes(ev: Evaluator, cls: ClassRef, hook: str) -> dict[str, Any]:
