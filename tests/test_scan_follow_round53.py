@@ -167,3 +167,47 @@ def test_the_2x_pool_keys_set_nothing_under_a_pinned_flask_sqlalchemy_3(
     assert len(ignored) == (0 if read else 1), report.warnings
     if not read:
         assert ignored[0].startswith("app/__init__.py:9: ") and "SQLALCHEMY_ENGINE_OPTIONS" in ignored[0]
+
+
+def test_a_project_module_named_configurations_inside_a_package_is_not_django_configurations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # absys (round 53, a missed alias): shop/configurations.py, a module of the project's own package, was read
+    # as the django-configurations library the settings classes import, so no class was a settings class
+    files = {
+        "manage.py": """
+            import os
+
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+            os.environ.setdefault("DJANGO_CONFIGURATION", "Development")
+        """,
+        "config/__init__.py": "",
+        "config/settings/__init__.py": "",
+        "config/settings/common.py": """
+            from configurations import Configuration, values
+
+            class Common(Configuration):
+                DEBUG = values.BooleanValue(True)
+        """,
+        "config/settings/databases.py": """
+            import dj_database_url
+            from configurations import values
+
+            class Databases(object):
+                DATABASES = {"default": dj_database_url.config(env="DEFAULT_DATABASE_URL")}
+                DATABASES["default"]["CONN_MAX_AGE"] = values.IntegerValue(600, environ_prefix="", environ_name="DEFAULT_CONN_MAX_AGE")
+        """,
+        "config/settings/dev.py": """
+            from . import common, databases
+
+            class Development(databases.Databases, common.Common):
+                pass
+        """,
+        "shop/__init__.py": "",
+        "shop/configurations.py": """
+            class ShopConfigurationBase:
+                days = 0
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "config/settings/databases.py:5")
+    assert (pool.settings["CONN_MAX_AGE"].value, pool.settings["CONN_MAX_AGE"].env) == (600, "DEFAULT_CONN_MAX_AGE")
