@@ -211,3 +211,30 @@ def test_a_project_module_named_configurations_inside_a_package_is_not_django_co
     }
     pool = at(scan(tmp_path, files, monkeypatch), "config/settings/databases.py:5")
     assert (pool.settings["CONN_MAX_AGE"].value, pool.settings["CONN_MAX_AGE"].env) == (600, "DEFAULT_CONN_MAX_AGE")
+
+
+def test_globals_subscript_reads_the_module_global(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # LBGenerator (round 48): a factory reading `globals()["POOL_SIZE"]`, which another function sets through
+    # `global`: the plain name was read, this spelling was unknown
+    files = {
+        "app/config.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            def set_globals():
+                global DB_URL, POOL_SIZE
+                DB_URL = os.environ.get("DATABASE_URL", "postgresql://app@db/app")
+                POOL_SIZE = int(os.environ.get("POOL_SIZE", "20"))
+
+            set_globals()
+
+            def create_new_engine():
+                return create_engine(globals()["DB_URL"], pool_size=globals()["POOL_SIZE"])
+
+            engine = create_new_engine()
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app/config.py:13")
+    size, url = pool.settings["pool_size"], pool.settings["url"]
+    assert (size.value, size.env, url.value, url.env) == (20, "POOL_SIZE", "postgresql://app@db/app", "DATABASE_URL")

@@ -90,6 +90,7 @@ class Builders:
             "typing.TypeVar": self.type_var,
             "inspect.getfile": self.source_file,
             "builtins.getattr": self.getattr_call,
+            "builtins.globals": lambda node, frame: ModuleRef(frame.module),  # (its names: `globals()["DB_URL"]`)
             "typing_extensions.TypeVar": self.type_var,
         }
 

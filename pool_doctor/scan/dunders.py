@@ -8,7 +8,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.kinds import SV, ClassRef, Frame, FuncRef, InstanceRef, Interpreter, PropertyV, unknown
+from pool_doctor.scan.kinds import (
+    SV,
+    ClassRef,
+    Frame,
+    FuncRef,
+    InstanceRef,
+    Interpreter,
+    ModuleRef,
+    PropertyV,
+    is_known,
+    unknown,
+)
 
 
 class Dunders:
@@ -57,9 +68,12 @@ class Dunders:
         self._read[key] = (holder, result)
         return result
 
-    def getitem_read(self, instance: InstanceRef, key: Any) -> Any:
+    def getitem_read(self, instance: InstanceRef | ModuleRef, key: Any) -> Any:
         """What the class's own `__getitem__` gives for `instance[key]` (Empire's `return getattr(self, key)`);
-        None when it has none."""
+        None when it has none. A module's (`globals()["DB_URL"]`: LBGenerator's) is its global of that name."""
+        if isinstance(instance, ModuleRef):
+            text = key.value if is_known(key) and isinstance(key.value, str) else None
+            return self.ev.attribute(instance, text, None, Frame(instance.module)) if text else None
         hook = self._hook(instance, "__getitem__")
         if hook is None or isinstance(hook[0].node, ast.Lambda):
             return None

@@ -464,7 +464,7 @@ class Evaluator:
             except IndexError:
                 pass
         special = self.files.subscript(base, key, node, frame)
-        if special is None and isinstance(base, InstanceRef):  # a project class's `__getitem__` (Empire's getattr)
+        if special is None and isinstance(base, InstanceRef | ModuleRef):  # a class's `__getitem__`; `globals()[x]`
             special = self.classes.dunders.getitem_read(base, key)
         if special is not None:
             return special

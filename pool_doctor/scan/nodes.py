@@ -579,17 +579,18 @@ def decorator_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 
 @functools.lru_cache(maxsize=4096)  # (asked at each read of an imported name: the text's hash is kept)
-def submodule_import(source: str, name: str) -> str | None:
-    """The `a.b` of a module's top-level `import a.b` (which binds `a`), if it has one."""
-    if f"import {name}." not in source:
-        return None
+def import_target(source: str, name: str, target: str) -> str:
+    """What a module's import of `name` names, for Scopes.dotted_value: `a:a.b` where its top-level `import a.b`
+    binds `a` (the package holding `a.b`), else `target`."""
+    if target != name or f"import {name}." not in source:
+        return target
     found = re.search(rf"^import[ \t]+({re.escape(name)}(?:\.\w+)+)(?![\w.]|[ \t]+as\b)", source, re.M)
-    return found.group(1) if found else None
+    return f"{name}:{found.group(1)}" if found else target
 
 
-def package_of(project: Project, dotted: str, near: Path) -> Path | None:
+def package_of(project: Project, dotted: str, near: Path) -> Module | None:
     """The `__init__.py` of the package `import a.b` binds to `a`: the one holding the `a.b` found (not a module
     `a` of its own beside the importer: Neutron-Bot's bot/core/bot.py, where bot/core/ imports `bot.config`)."""
     found = project.find_module(dotted, near)
     package = found.parents[dotted.count(".") - (found.name != "__init__.py")] / "__init__.py" if found else None
-    return package if package is not None and package.is_file() else None
+    return project.parse(package) if package is not None and package.is_file() else None

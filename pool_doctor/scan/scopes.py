@@ -39,7 +39,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.nodes import own_nodes, package_of, parameter_names, submodule_import
+from pool_doctor.scan.nodes import import_target, own_nodes, package_of, parameter_names
 from pool_doctor.scan.paths import ALWAYS_RAISES
 from pool_doctor.scan.statements import ANY_SETTING, LOCALS, added_keys, assigned_names, memo_fills
 
@@ -82,27 +82,29 @@ CONFIG_LIBRARIES = {
     "configurations",  # (django-configurations': absys' shop/configurations.py is none of it)
 }
 BUILTIN_NAMES = {
-    *[
-        "int",
-        "float",
-        "str",
-        "bool",
-        "dict",
-        "list",
-        "tuple",
-        "set",
-        "frozenset",
-        "len",
-        "range",
-        "print",
-        "max",
-        "min",
-        "round",
-        "open",
-        "type",
-        "isinstance",
-    ],
-    *["super", "getattr", "vars", "property"],
+    "int",
+    "float",
+    "str",
+    "bool",
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "len",
+    "range",
+    "print",
+    "max",
+    "min",
+    "round",
+    "open",
+    "type",
+    "isinstance",
+    "super",
+    "getattr",
+    "vars",
+    "globals",
+    "property",
 }
 
 
@@ -280,8 +282,7 @@ class Scopes:
                 return SV(None, None, known=False, expr=f"{name} (an import cycle)")
             self._importing.add(key)
             try:
-                full = submodule_import(module.source, name) if target == name else None  # `import a.b`
-                return self.dotted_value(f"{name}:{full}" if full else target, module)
+                return self.dotted_value(import_target(module.source, name, target), module)
             finally:
                 self._importing.discard(key)
         for star in reversed(module.star_imports):  # the last that gives the name is the one Python keeps
@@ -411,9 +412,8 @@ class Scopes:
         """What `a.b.c` is: a project module, a name inside one, or something outside the project; `a:a.b`, the
         `a` that `import a.b` binds: the package holding the `a.b` found (not a bot.py beside the importer)."""
         dotted, _, full = dotted.partition(":")
-        package = package_of(self.project, full, near.path) if full else None
-        if package is not None and (module := self.project.parse(package)) is not None:
-            return ModuleRef(module)
+        if full and (package := package_of(self.project, full, near.path)) is not None:
+            return ModuleRef(package)
         parts = dotted.split(".")
         if parts[0] in EXTERNAL_ROOTS or (parts[0] in CONFIG_LIBRARIES and self._in_package(parts[0], near)):
             return external(dotted)
