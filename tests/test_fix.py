@@ -207,6 +207,28 @@ def test_sqlalchemy_engine_a_project_factory_makes(server: LocalPostgres, tmp_pa
     assert pool_doctor("check", url, app).code == 0
 
 
+def test_a_key_every_pool_of_a_factorys_engine_call_is_to_get_alike_is_added_there_once(
+    server: LocalPostgres, tmp_path: Path
+) -> None:
+    """Two engines of one factory (sizes 2 and 1 from their callers): the keys both are to get with the same
+    values go into the factory's create_engine call, once; each caller keeps its own size. Until this, each pool
+    was a note ("this engine call also makes the pool at ..."), and the app kept failing."""
+    url = server.url("app", PASSWORD, "appdb", driver="psycopg")
+    code = (
+        f"import time\nfrom app.db import request\nassert request() == 2\ntime.sleep({IDLE})\nassert request() == 2\n"
+    )
+    app = copy("shared", tmp_path)
+    failed = run_app(app, code, {"DATABASE_URL": url})
+    assert failed.returncode != 0 and "OperationalError" in failed.stderr
+    app, diff = applied(app, url)
+    assert diff.count("+        pool_pre_ping=True,") == 1, diff
+    calls = keywords((app / "app/db.py").read_text())
+    assert calls["make_engine"] == set() and {"pool_size", "pool_pre_ping", "pool_recycle"} <= calls["create_engine"]
+    ran = run_app(app, code, {"DATABASE_URL": url})
+    assert ran.returncode == 0, ran.stderr
+    assert pool_doctor("check", url, app).code == 0
+
+
 def test_flask_sqlalchemy_app_gains_keys_only_where_its_engines_arguments_are(
     server: LocalPostgres, tmp_path: Path
 ) -> None:

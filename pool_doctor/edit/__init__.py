@@ -68,16 +68,27 @@ def edit_app(report: CheckReport) -> AppEdit:
     found = AppEdit()
     by_file: dict[str, list[Edit]] = {}
     planned_pools = []
+    wanted = {
+        pool.app.where: {
+            key: value for reason in pool.recommendation.reasons for key, value in reason.changes().items()
+        }
+        for pool in report.pools
+        if pool.recommendation is not None and pool.app.scanned is not None
+    }
     for pool in report.pools:
-        rec, scanned = pool.recommendation, pool.app.scanned
-        if rec is None or scanned is None:
+        scanned, changes = pool.app.scanned, wanted.get(pool.app.where)
+        if scanned is None or changes is None:
             continue
-        changes = {key: value for reason in rec.reasons for key, value in reason.changes().items()}
-        planned = plan(scanned, stack_of(pool.app.settings.pool), changes, pool.app.shared)
+        shared = pool.app.shared  # (a key every pool of a wrapper's engine call is to get alike is added there)
+        agreed = {
+            key for key, value in changes.items() if all(wanted.get(o, {}).get(key, ...) == value for o in shared)
+        }
+        planned = plan(scanned, stack_of(pool.app.settings.pool), changes, shared, agreed)
         planned_pools.append(planned)
         found.notes += planned.notes
         for edit in planned.edits:
-            by_file.setdefault(edit.file, []).append(edit)
+            if edit not in by_file.setdefault(edit.file, []):  # (the pools sharing the call add the key once)
+                by_file[edit.file].append(edit)
     skipped: list[Edit] = []
     for path, edits in by_file.items():
         old = _read(path)
@@ -86,7 +97,7 @@ def edit_app(report: CheckReport) -> AppEdit:
         found.notes += applied.missed
         skipped += applied.skipped
     for planned in planned_pools:
-        for edit in (e for e in planned.edits if not any(e is s for s in skipped)):  # (what was changed)
+        for edit in (e for e in planned.edits if e not in skipped):  # (what was changed)
             where = "" if edit.kind == "add" or edit.file == planned.pool.file else f", {edit.file}:{edit.line}"
             was = "" if edit.kind == "add" else f" (was {edit.old!r}{where})"
             found.changes.setdefault(planned.pool.where, []).append(f"{'.'.join(edit.keys)} = {_shown(edit.new)}{was}")

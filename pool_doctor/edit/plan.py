@@ -8,7 +8,7 @@ a literal: it is a note that says what to set it to, and where.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,11 +47,17 @@ class PoolPlan:
     notes: list[str] = field(default_factory=list)  # what no edit could do, and what a deployment must change
 
 
-def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any], shared: Sequence[str] = ()) -> PoolPlan:
+def plan(
+    pool: ScannedPool,
+    stack: Stack,
+    changes: Mapping[str, Any],
+    shared: Sequence[str] = (),
+    agreed: Collection[str] = (),
+) -> PoolPlan:
     """The edits that give the pool these values (config keys, dotted: `pool_recycle`,
     `connect_args.server_settings.tcp_keepalives_idle`, `kwargs.tcp_user_timeout`); `shared`: the other pools
     made by the engine call of the project wrapper this one is made through, which a key added there would
-    change too."""
+    change too; `agreed`: the keys each of them is to get with the same value (added there for all)."""
     found = PoolPlan(pool)
     for config_key, value in changes.items():
         table, name = _table(config_key)
@@ -67,7 +73,7 @@ def plan(pool: ScannedPool, stack: Stack, changes: Mapping[str, Any], shared: Se
         if current is not None and _same(current, value):
             continue
         if current is None:
-            added = _added(pool, stack, key, value, found, shared)
+            added = _added(pool, stack, key, value, found, () if config_key in agreed else shared)
             if added is not None:
                 found.edits.append(added)
         elif not current.known:
