@@ -238,3 +238,25 @@ def test_globals_subscript_reads_the_module_global(tmp_path: Path, monkeypatch: 
     pool = at(scan(tmp_path, files, monkeypatch), "app/config.py:13")
     size, url = pool.settings["pool_size"], pool.settings["url"]
     assert (size.value, size.env, url.value, url.env) == (20, "POOL_SIZE", "postgresql://app@db/app", "DATABASE_URL")
+
+
+def test_a_library_call_of_a_variables_value_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # answer-seeking-agent (round 54): the URL is a settings field's variable, unquoted and put through
+    # string.Template by the library: unknown, as it should be, but naming no variable (a `.replace` of it did)
+    files = {
+        "app/db.py": """
+            import os
+            import string
+            import urllib.parse
+
+            from sqlalchemy import create_engine
+
+            raw = os.getenv("POSTGRES_CONNECTION_URL", "")
+            template = string.Template(urllib.parse.unquote(str(raw)))
+            engine = create_engine(template.safe_substitute({"USER": os.getenv("PGUSER", "app")}))
+        """,
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "app/db.py:9").settings["url"]
+    assert (url.known, url.env) == (False, "POSTGRES_CONNECTION_URL")

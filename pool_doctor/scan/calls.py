@@ -188,7 +188,8 @@ class Calls:
             if root is not None:  # environs' or envparse's own `env = Env()` (`from envparse import env`)
                 reader = EnvironRef({}, frame.module, environs=True, envparse=root.startswith("envparse"))
                 return self.sources.environ_call(reader, func.dotted[len(root) + 1 :] or None, node, frame)
-            return unknown(frame.module, node)
+            one = node.args[0] if len(node.args) == 1 and not node.keywords else None  # (`unquote(os.environ[v])`)
+            return unknown(frame.module, node, env=env_of(self.ev.force(self.ev.eval(one, frame))) if one else None)
         if isinstance(func, FuncRef):
             return self.call_function(func, node, frame)
         if isinstance(func, ClassRef):
