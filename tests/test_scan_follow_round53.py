@@ -131,7 +131,18 @@ def test_import_a_b_binds_the_package_holding_a_b_not_a_module_of_that_name_besi
 
 
 @pytest.mark.parametrize(
-    ("pin", "read"), [("flask_sqlalchemy==3.1.1", False), ("Flask-SQLAlchemy==2.5.1", True), ("", True)]
+    ("pin", "read"),
+    [
+        ("flask_sqlalchemy==3.1.1", False),
+        ("Flask-SQLAlchemy==2.5.1", True),
+        ("", True),
+        # colab23 (round 54): SQLAlchemy 2 leaves only Flask-SQLAlchemy 3 to install (2.5.1 reads
+        # sqlalchemy.__all__, which 2.0 dropped)
+        ("SQLAlchemy==2.0.21\nFlask-SQLAlchemy", False),
+        ("sqlalchemy>=2.0\nflask-sqlalchemy", False),
+        ("SQLAlchemy==1.4.46\nFlask-SQLAlchemy", True),
+        ("SQLAlchemy==2.0.21\nFlask-SQLAlchemy==2.5.1", True),
+    ],
 )
 def test_the_2x_pool_keys_set_nothing_under_a_pinned_flask_sqlalchemy_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pin: str, read: bool

@@ -488,21 +488,29 @@ def _text_of(module: Module, node: ast.stmt) -> str:
     return "\n".join(module.source.splitlines()[node.lineno - 1 : node.end_lineno or node.lineno])
 
 
-# Flask-SQLAlchemy's major version where the project pins it (`Flask-SQLAlchemy==3.1.1`, `~=2.5`, a lock file's
-# entry): 3 makes the engines at init_app, 2 when first used
-PINNED = (
-    re.compile(rb"(?i)\bflask[-_]sqlalchemy\s*(?:\[[^\]\n]*\])?\s*(?:==|~=)\s*[\"']?(\d+)\."),
-    re.compile(rb'(?i)name\s*=\s*"flask[-_]sqlalchemy"\s*\n\s*version\s*=\s*"(\d+)\.'),
-    re.compile(rb"(?i)^flask[-_]sqlalchemy\s*=\s*[\"'](?:==|~=)\s*(\d+)\.", re.M),  # a Pipfile's
-    re.compile(rb'(?i)"flask[-_]sqlalchemy"\s*:\s*\{[^{}]*?"version"\s*:\s*"==(\d+)\.'),  # Pipfile.lock's
-)
+def _pins(name: bytes, since: bytes = rb"==|~=|\^") -> tuple[re.Pattern[bytes], ...]:
+    """Where a project pins a package's major version: a requirement (`Flask-SQLAlchemy==3.1.1`, `~=2.5`), a
+    poetry lock's entry, a Pipfile's (or poetry's `= "^3.0"`), a Pipfile.lock's."""
+    return (
+        re.compile(rb"(?i)(?<![\w-])%s\s*(?:\[[^\]\n]*\])?\s*(?:%s)\s*[\"']?(\d+)\." % (name, since)),
+        re.compile(rb'(?i)name\s*=\s*"%s"\s*\n\s*version\s*=\s*"(\d+)\.' % name),
+        re.compile(rb"(?i)^%s\s*=\s*[\"'](?:%s)\s*(\d+)\." % (name, since), re.M),
+        re.compile(rb'(?i)"%s"\s*:\s*\{[^{}]*?"version"\s*:\s*"==(\d+)\.' % name),
+    )
+
+
+PINNED = _pins(rb"flask[-_]sqlalchemy")  # 3 makes the engines at init_app, 2 when first used
+# SQLAlchemy 2 (or at least 2) leaves only Flask-SQLAlchemy 3 to install: 2.5.1's _include_sqlalchemy reads
+# `sqlalchemy.__all__`, which 2.0 dropped (colab23 pins SQLAlchemy==2.0.21 and Flask-SQLAlchemy not at all)
+SQLALCHEMY_PINNED = _pins(rb"sqlalchemy", rb"==|~=|\^|>=")
 PINS = ("requirements*.txt", "requirements/*.txt", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "*.lock")
 
 
 def pinned_major(base: Path) -> int | None:
-    """The major version of Flask-SQLAlchemy the project pins, in its folder or the two above; None when no
-    file pins one, or they disagree."""
+    """The major version of Flask-SQLAlchemy the project pins, in its folder or the two above (3 where it pins
+    SQLAlchemy 2 and no Flask-SQLAlchemy); None when no file pins one, or they disagree."""
     majors: set[int] = set()
+    engines: set[int] = set()
     for folder in [base, *base.parents][:3]:
         for path in (found for pattern in PINS for found in sorted(folder.glob(pattern))):
             if not path.is_file():  # (a FIFO is no file to wait on)
@@ -513,6 +521,9 @@ def pinned_major(base: Path) -> int | None:
             except OSError:
                 continue
             majors.update(int(major) for pattern in PINNED for major in pattern.findall(data))
+            engines.update(int(major) for pattern in SQLALCHEMY_PINNED for major in pattern.findall(data))
+    if not majors and engines and min(engines) >= 2:
+        return 3
     return next(iter(majors)) if len(majors) == 1 else None
 
 
