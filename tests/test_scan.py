@@ -493,6 +493,7 @@ def test_asyncpg_psycopg_pool_and_psycopg2_pools(tmp_path: Path, monkeypatch: py
 
 
 def test_flask_sqlalchemy_engine_options_and_legacy_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {

@@ -31,6 +31,7 @@ class Settings:
 def test_a_loaded_class_and_the_writes_after_it_are_one_engine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load: str, override: str
 ) -> None:
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {
@@ -640,6 +641,7 @@ def test_a_loaded_name_that_is_an_instance_of_a_config_class(tmp_path: Path, mon
 def test_keys_a_prefixed_variable_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`app.config.from_prefixed_env()` (Flask 2.1+): each key set before it is named by its FLASK_ variable
     (`prefix="SHOP"`: SHOP_); a key written after it is the code's alone."""
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {
@@ -719,7 +721,8 @@ def test_a_subclass_that_pins_pool_options_in_the_extensions_hook(
 def test_pinned_options_reach_a_config_loaded_at_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """lemur loads its config from a file named at run time: its config module is reported as the engine's
     configuration, with what the project's extension subclass pins (Flask-SQLAlchemy 2's branch; was: without
-    pool_pre_ping, and a second, split entry at init_app holding only the pinned option)."""
+    pool_pre_ping, and a second, split entry at init_app holding only the pinned option). No release is pinned:
+    the 2.x key SQLALCHEMY_POOL_RECYCLE is a branch too (3.x reads none)."""
     report = scan(
         tmp_path,
         {
@@ -746,5 +749,6 @@ def test_pinned_options_reach_a_config_loaded_at_run_time(tmp_path: Path, monkey
         monkeypatch,
     )
     assert [pool.where for pool in report.pools] == ["app.conf.py:1"]
-    assert values(report.pools[0]) == {"url": "postgresql://app@db/app", "pool_recycle": 499, "pool_pre_ping": None}
+    assert values(report.pools[0]) == {"url": "postgresql://app@db/app", "pool_recycle": None, "pool_pre_ping": None}
     assert [b.value for b in report.pools[0].settings["pool_pre_ping"].branches] == [True, None]
+    assert [b.value for b in report.pools[0].settings["pool_recycle"].branches] == [499, None]

@@ -754,6 +754,7 @@ def test_what_the_review_of_this_round_found(tmp_path: Path, monkeypatch: pytest
     # sides in one path are real); an env.py function's parameter is its caller's; a method asked while its
     # instance is half made (or its module half run) is not the same later; a Flask helper that calls itself;
     # a descriptor read through a subclass.
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {

@@ -127,6 +127,7 @@ def test_a_config_class_chosen_from_a_map_by_a_variable_is_one_engine_with_a_bra
     # notification-api: `from_object(configs[os.getenv("APP_ENV", "development")])`. The app makes one engine,
     # its values each class's under its key's test (the default's with no variable set); the base class no key
     # names, and a script's settings class no app can load, are no engines of their own.
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {
@@ -1025,6 +1026,7 @@ def test_a_helper_that_sets_a_non_engine_key_and_binds_binds_the_factorys_app(
 ) -> None:
     # freight: create_app() writes the pool keys, then configure_sqlalchemy(app) sets
     # SQLALCHEMY_TRACK_MODIFICATIONS and calls db.init_app(app): the factory's engine, bound in the helper.
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {

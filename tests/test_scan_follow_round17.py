@@ -511,6 +511,7 @@ def test_an_and_whose_later_operand_is_false_with_no_variable_set_is_false(
 
 def test_flask_ext_names_the_extension_as_flask_sqlalchemy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # dropbox/changes: `from flask.ext.sqlalchemy import SQLAlchemy` (Flask < 1.0): the engine is at db.init_app
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {

@@ -472,6 +472,7 @@ def test_a_flask_app_loading_a_settings_package_that_star_imports_its_module(
 ) -> None:
     # ggrc: `app.config.from_object(settings)` of a package whose __init__ only star-imports default.py, and the
     # extension made by `bootstrap.get_db()` (`db = SQLAlchemy(); return db`): no pool at all
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     db = (
         "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"
         if made == "direct"

@@ -651,6 +651,7 @@ def test_review_shapes_of_walrus_none_urls_and_percent(tmp_path: Path, monkeypat
 def test_flask_is_seen_however_it_is_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # `import os, flask` with Windows line ends, and an app that loads its config by a variable's name: the
     # config module is the engine's source, as before the import test was narrowed to Flask itself.
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {

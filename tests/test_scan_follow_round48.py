@@ -263,6 +263,7 @@ def test_a_module_whose_keys_the_app_copies_one_by_one_is_no_config_of_its_own(
 ) -> None:
     # flask-be (round 48): `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, each of the
     # module's pool keys copied, the module never loaded whole: it was a second pool ("module config")
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     files = {
         "config.py": """
             SQLALCHEMY_DATABASE_URI = "postgresql://u@h/db"

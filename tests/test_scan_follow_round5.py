@@ -79,6 +79,7 @@ def test_an_extension_made_again_for_an_app_another_module_binds_is_one_more_eng
 ) -> None:
     # security_monkey's maintenance function makes a second `SQLAlchemy(app=app)` for the app its package
     # configures and binds: one more engine with that configuration (was: missed).
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {

@@ -805,6 +805,7 @@ def test_flask_config_written_under_the_tests_the_bind_runs_under_has_no_unbound
 ) -> None:
     # A module that configures and binds only `if sql_connection is not None:`: where it is None no engine is
     # made, so the values are those of the side that binds, and a key set under one more test is split by it.
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {

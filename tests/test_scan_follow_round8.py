@@ -286,6 +286,7 @@ def test_a_replica_bind_copying_a_url_from_an_unread_file_keeps_the_default_engi
     # pybossa: the URL comes from a settings file named by a variable (from_envvar), and with no replica configured
     # the code binds the primary's URL again as `slave`. Binds were read as "no default engine": the primary
     # engine, and the pool_recycle its defaults pin, were lost.
+    (tmp_path / "requirements.txt").write_text("Flask-SQLAlchemy==2.5.1\n")  # (2.x reads SQLALCHEMY_POOL_*)
     report = scan(
         tmp_path,
         {

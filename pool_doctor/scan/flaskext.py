@@ -313,10 +313,17 @@ def with_pinned(ev: Evaluator, pools: Iterable[ScannedPool], over: dict[str, Any
 
 def for_release(ev: Evaluator, keys: dict[str, Any], major: int | None, where: str) -> dict[str, Any]:
     """The keys the release the project pins reads: 3.0 removed the 2.x pool keys (SQLALCHEMY_POOL_SIZE and the
-    rest; 3.1.1's init_app reads none), so under a pinned 3.x they set nothing, and a warning names them."""
-    ignored = sorted(keys.keys() & LEGACY_KEYS.keys()) if major is not None and major >= 3 else []
+    rest; 3.1.1's init_app reads none), so under a pinned 3.x they set nothing, and a warning names them; with no
+    release pinned, each is a branch per release (what installs today is 3.x)."""
+    ignored = sorted(keys.keys() & LEGACY_KEYS.keys()) if major is None or major >= 3 else []
     if not ignored:
         return keys
+    if major is None:
+        sides = ["Flask-SQLAlchemy 2", "Flask-SQLAlchemy 3, which reads no such key"]
+        return {
+            name: Branches(list(zip(sides, [value, not_set()]))) if name in ignored else value
+            for name, value in keys.items()
+        }
     words = ", ".join(LEGACY_KEYS[name] for name in ignored)
     warning = (
         f"{where}: {', '.join(ignored)} set nothing: Flask-SQLAlchemy {major} (the release pinned) reads no such"
