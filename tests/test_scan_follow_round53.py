@@ -280,3 +280,27 @@ def test_a_library_call_of_a_variables_value_names_the_variable(
     }
     url = at(scan(tmp_path, files, monkeypatch), "app/db.py:9").settings["url"]
     assert (url.known, url.env) == (False, "POSTGRES_CONNECTION_URL")
+
+
+def test_pydantic_cores_url_builds_with_an_empty_host_and_postgres_dsn_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TFG-GOLEM-XIV (round 55, 3 wrong values): pydantic_core's MultiHostUrl.build(scheme="sqlite", host="",
+    # path=...) builds sqlite:////app/sd_db.sqlite (pydantic-core 2.46.4); the scan said the build raises, so
+    # the settings default's SQLite side was an unknown URL judged as PostgreSQL. PostgresDsn.build refuses "".
+    files = {
+        "app/db.py": """
+            from pydantic import PostgresDsn
+            from pydantic_core import MultiHostUrl
+            from sqlalchemy import create_engine
+
+            lite = create_engine(str(MultiHostUrl.build(scheme="sqlite", host="", path="/app/sd_db.sqlite")))
+            pg = create_engine(str(PostgresDsn.build(scheme="postgresql", host="", path="app")))
+            named = create_engine(str(MultiHostUrl.build(scheme="postgresql+asyncpg", host="db", path="app")))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    lite = [p for p in report.pools if p.line == 5]
+    assert [p.settings["url"].value for p in lite] == ["sqlite:////app/sd_db.sqlite"]
+    assert at(report, "app/db.py:6").settings["url"].expr == "postgresql://... (no host: the build raises)"
+    assert at(report, "app/db.py:7").settings["url"].value == "postgresql+asyncpg://db/app"

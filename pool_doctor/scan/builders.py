@@ -45,6 +45,7 @@ PYDANTIC_DSN_BUILDERS = frozenset(
 )
 # The URL types themselves, made from a text (`PostgresDsn("postgresql://...")`, pydantic 2; pydantic 1's take it as
 # `url`): that text, as `str()` gives it back
+SERVER_PARTS = ("username", "password", "port")  # (with any of them, pydantic's build refuses an empty host)
 PYDANTIC_URLS = frozenset(name.removesuffix(".build") for name in PYDANTIC_DSN_BUILDERS)
 # traitlets' trait types and what each holds when nothing sets it (Dict and List: empty).
 TRAIT_MODULES = ("traitlets", "traitlets.traitlets")
@@ -190,10 +191,18 @@ class Builders:
         parts: dict[str, Any] = dict.fromkeys(URL_PARTS)
         for keyword, value in given.items():
             parts[DSN_PARTS[keyword]] = self.ev.force(value)
-        path = parts["database"]
-        if is_known(path) and isinstance(path.value, str):
+        # pydantic 2.13's PostgresDsn (host_required) refuses an empty host too, and so do the others where a user,
+        # a password or a port is given; else their Url and MultiHostUrl build one: `sqlite:////app/db.sqlite`
+        # from host="" and path="/app/db.sqlite" (TFG-GOLEM-XIV's)
+        kind = self.ev.force(self.ev.eval(node.func, frame))
+        lax = isinstance(kind, ExternalRef) and ".PostgresDsn." not in kind.dotted
+        bare = all(parts[k] is None or (is_known(parts[k]) and parts[k].value is None) for k in SERVER_PARTS)
+        refused = (None,) if lax and bare else (None, "")
+        path, host = parts["database"], parts["host"]
+        built_empty = is_known(host) and host.value == "" and "" not in refused  # (its path as given, "/" and all)
+        if is_known(path) and isinstance(path.value, str) and not built_empty:
             parts["database"] = replace(path, value=path.value.removeprefix("/"))
-        return self.url_of(parts, node, frame, needs_host=True)
+        return self.url_of(parts, node, frame, refused=refused)
 
     def yarl_build(self, node: ast.Call, frame: Frame) -> Any:
         """yarl's `URL.build(scheme=..., user=..., host=..., port=..., path=...)` (s3rius' FastAPI template's
@@ -207,20 +216,21 @@ class Builders:
             return unknown(frame.module, node, env=path.env, why=f"{frame.module.segment(node)} (a path with no /)")
         return self.dsn_builder(node, frame)
 
-    def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame, needs_host: bool = False) -> Any:
+    def url_of(self, parts: dict[str, Any], node: ast.Call, frame: Frame, refused: tuple[Any, ...] = ()) -> Any:
         """The URL the parts make; parts that depend on a test (a model validator's fields), one per branch.
-        `needs_host`: pydantic's build, which raises with no host, None or "" (2.13.4), has no URL then."""
+        `refused`: the hosts a build raises for (pydantic's: none given, None, and "" for a PostgresDsn), which
+        has no URL then."""
         names = [name for name, value in parts.items() if value is not None]
         values = [parts[name] for name in names]
-        text = partial(self._url_text, node=node, frame=frame, needs_host=needs_host)
+        text = partial(self._url_text, node=node, frame=frame, refused=refused)
         return containers.lift(self.ev, values, lambda *known: text(dict(zip(names, known))))
 
-    def _url_text(self, given: dict[str, Any], node: ast.Call, frame: Frame, needs_host: bool = False) -> Any:
+    def _url_text(self, given: dict[str, Any], node: ast.Call, frame: Frame, refused: tuple[Any, ...] = ()) -> Any:
         driver = given.get("drivername")
         if not is_known(driver) or not isinstance(driver.value, str):
             return unknown(frame.module, node)
         host = given.get("host")
-        if needs_host and (host is None or (is_known(host) and host.value in (None, ""))):
+        if refused and (host is None or (is_known(host) and host.value in refused)):
             return unknown(
                 frame.module, node, env=env_of(host), why=f"{driver.value}://... (no host: the build raises)"
             )
