@@ -304,3 +304,64 @@ def test_pydantic_cores_url_builds_with_an_empty_host_and_postgres_dsn_does_not(
     assert [p.settings["url"].value for p in lite] == ["sqlite:////app/sd_db.sqlite"]
     assert at(report, "app/db.py:6").settings["url"].expr == "postgresql://... (no host: the build raises)"
     assert at(report, "app/db.py:7").settings["url"].value == "postgresql+asyncpg://db/app"
+
+
+def test_a_module_apps_config_bound_in_one_of_its_functions_is_the_engine_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ETMFA_MGMT (round 55): the module makes and configures its app at its top; create_app() binds that global
+    # app through a helper (`init_db(app)`): the engine sat at the config line, where none is made, and at import
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==3.1.1\n",
+        "web/config.py": """
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 900}
+        """,
+        "web/db.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def init_db(app):
+                db.init_app(app)
+        """,
+        "web/server.py": """
+            from flask import Flask
+
+            from web.config import Config
+            from web.db import init_db
+
+            app = Flask(__name__)
+            app.config.from_object(Config)
+
+            def create_app():
+                init_db(app)
+                return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["web/db.py:6"]
+    pool = report.pools[0]
+    assert (pool.settings["pool_recycle"].value, pool.at_import) == (900, False)
+
+
+def test_a_function_binding_an_app_it_is_given_does_not_bind_the_modules_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==3.1.1\n",
+        "web/server.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+
+            def register(app):
+                db.init_app(app)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools if p.line == 9] == []

@@ -72,6 +72,7 @@ class AppConfig:
     also: list[tuple[Module, ast.Call]] = field(default_factory=list)  # other callers' binds: an engine each
     unresolved: list[str] = field(default_factory=list)
     running: bool | None = None  # True: every write is on `current_app`, a running app's (no engine of its own)
+    deferred: bool = False  # a module's app bound in one of its functions: the engines are made when that runs
     absent: bool = False  # it loads a file the code names that is not in the tree (written at deploy time)
     unread: bool = False  # it loads config the scan cannot read (from_envvar, a TOML file, a variable's file)
     prefixed: SV | None = None  # from_prefixed_env(): the URL its variable gives, unless the app sets one

@@ -256,6 +256,8 @@ class FlaskApps:
             return None  # another extension's `oauth.init_app(app)` alone: no configuration (cabotage's init_oauth)
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
             self._bind_beside(app, scope)
+        elif app.bind is None and scope is None:  # (its global app, bound in a function: when that runs)
+            app.deferred = flaskconfig.bound_in_function(module, apps, lambda s, f: self._bind(app, module, s, f))
         if app.extension is not None and appconfig.options_node(app.extension[1]) is not None:
             self.bound.add((app.extension[0].display, app.extension[1].lineno))
         return app
@@ -531,7 +533,7 @@ class FlaskApps:
             line, end_line = bind.lineno, bind.end_lineno or bind.lineno
         else:
             line, end_line = min(app.lines), max(app.lines)
-        at_import = bind is not None and app.scope is None  # init_app makes the engines there and then
+        at_import = bind is not None and app.scope is None and not app.deferred  # init_app makes the engines then
         place = ((bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *([untold] if untold else [])]
         keys = for_release(self.ev, keys, self._pinned(), f"{place[0]}:{line}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -298,3 +299,18 @@ def _config_item(target: ast.expr) -> bool:
     return (
         isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute) and target.value.attr == "config"
     )
+
+
+def bound_in_function(module: Module, names: set[str], bind: Callable[[ast.stmt, Frame], bool]) -> bool:
+    """Whether a module's app, configured at its top, is bound in one of its functions (ETMFA's `create_app`
+    calling `init_db(app)` on the global app): a statement of the function's own body handing the app by its
+    global name, in a function that binds no name of it itself (nor takes one); the first such bind is the app's."""
+    for func in module.functions.values():
+        own = {node.id for node in ast.walk(func) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        own |= {a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)}  # (its own app)
+        for stmt in func.body if not own & names else []:
+            call = stmt.value if isinstance(stmt, ast.Expr | ast.Assign) and isinstance(stmt.value, ast.Call) else None
+            handed = call is not None and any(isinstance(a, ast.Name) and a.id in names for a in call.args)
+            if handed and bind(stmt, Frame(module, scope=func)):
+                return True
+    return False
