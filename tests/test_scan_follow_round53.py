@@ -365,3 +365,22 @@ def test_a_function_binding_an_app_it_is_given_does_not_bind_the_modules_own(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools if p.line == 9] == []
+
+
+def test_import_a_b_of_a_library_the_project_has_stubs_of_stays_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the regression scan (guillotina): stubs/asyncpg/connection.py made `import asyncpg.connection` bind the
+    # stubs' package, so `asyncpg.create_pool(...)` was no pool (2 lost)
+    files = {
+        "stubs/asyncpg/__init__.py": "",
+        "stubs/asyncpg/connection.py": "class Connection: ...\n",
+        "app/pg.py": """
+            import asyncpg
+            import asyncpg.connection
+
+            async def open_pool():
+                return await asyncpg.create_pool(dsn="postgresql://app@db/app", min_size=1)
+        """,
+    }
+    assert [p.where for p in scan(tmp_path, files, monkeypatch).pools] == ["app/pg.py:5"]

@@ -412,11 +412,11 @@ class Scopes:
         """What `a.b.c` is: a project module, a name inside one, or something outside the project; `a:a.b`, the
         `a` that `import a.b` binds: the package holding the `a.b` found (not a bot.py beside the importer)."""
         dotted, _, full = dotted.partition(":")
-        if full and (package := package_of(self.project, full, near.path)) is not None:
-            return ModuleRef(package)
         parts = dotted.split(".")
         if parts[0] in EXTERNAL_ROOTS or (parts[0] in CONFIG_LIBRARIES and self._in_package(parts[0], near)):
-            return external(dotted)
+            return external(dotted)  # (guillotina's stubs/asyncpg/ is no asyncpg of its own)
+        if full and (package := package_of(self.project, full, near.path)) is not None:
+            return ModuleRef(package)
         for cut in range(len(parts), 0, -1):
             module = self.project.module_by_name(".".join(parts[:cut]), near.path)
             if module is None:
