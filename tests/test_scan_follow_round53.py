@@ -144,6 +144,11 @@ def test_import_a_b_binds_the_package_holding_a_b_not_a_module_of_that_name_besi
         ("sqlalchemy>=2.0\nflask-sqlalchemy", None),
         ("SQLAlchemy==1.4.46\nFlask-SQLAlchemy", [20, None]),
         ("SQLAlchemy==2.0.21\nFlask-SQLAlchemy==2.5.1", [20]),
+        # the review: a range read for the majors it allows; zope.sqlalchemy is no SQLAlchemy
+        ("Flask-SQLAlchemy>=2.4,<3", [20]),
+        ("flask-sqlalchemy<3", [20]),
+        ("Flask-SQLAlchemy>=3.0", None),
+        ("zope.sqlalchemy==3.1\nSQLAlchemy<2\nFlask-SQLAlchemy", [20, None]),
     ],
 )
 def test_the_2x_pool_keys_set_nothing_under_flask_sqlalchemy_3(
@@ -384,3 +389,28 @@ def test_import_a_b_of_a_library_the_project_has_stubs_of_stays_the_library(
         """,
     }
     assert [p.where for p in scan(tmp_path, files, monkeypatch).pools] == ["app/pg.py:5"]
+
+
+def test_the_release_is_read_from_the_pins_nearest_the_apps_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review: a monorepo's root pins SQLAlchemy 2 for another service; legacy/ pins Flask-SQLAlchemy 2.5.1
+    # for its own app (its 2.x keys count), and a service with no pins of its own takes the root's (3: none)
+    app = """
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+        app.config["SQLALCHEMY_POOL_SIZE"] = 20
+        db = SQLAlchemy(app)
+    """
+    files = {
+        "requirements.txt": "SQLAlchemy>=2.0\n",
+        "legacy/requirements.txt": "Flask-SQLAlchemy==2.5.1\nSQLAlchemy==1.4.49\n",
+        "legacy/app.py": app,
+        "svc/app.py": app,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "legacy/app.py:7").settings["pool_size"].value == 20
+    assert at(report, "svc/app.py:7").get("pool_size") is None

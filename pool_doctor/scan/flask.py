@@ -18,7 +18,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import appconfig, flaskconfig, flaskengines, guards, nodes
+from pool_doctor.scan import appconfig, flaskconfig, flaskengines, guards, nodes, releases
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
@@ -46,7 +46,6 @@ from pool_doctor.scan.flaskext import (
     names_a_bind,
     other_extension,
     pinned,
-    pinned_major,
     testing,
     unwritten,
     with_pinned,
@@ -96,7 +95,7 @@ class FlaskApps:
         self._inlined: set[int] = set()  # helpers whose writes are part of their caller's app configuration
         self._inlining: set[int] = set()  # those being read now
         self._extends: bool | None = None  # whether anything in the project may be the extension
-        self._major: int | bool | None = False  # the Flask-SQLAlchemy the project pins (False: not read yet)
+        self._majors: dict[Any, int | None] = {}  # the Flask-SQLAlchemy the project pins, by folder
         ev.library_calls["flask.current_app.config.get"] = self._running_get
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
@@ -251,7 +250,7 @@ class FlaskApps:
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
                 change = appconfig.change_of(self.ev, write, frame)
                 guards.put(app, write.name, appconfig.changed(self.ev, current, change, start))
-        app.keys = appconfig.after_bind(app.keys, bound, self._pinned()) if bound is not None else app.keys
+        app.keys = appconfig.after_bind(app.keys, bound, self._pinned(module)) if bound is not None else app.keys
         if app.bind is None and not app.lines:
             return None  # another extension's `oauth.init_app(app)` alone: no configuration (cabotage's init_oauth)
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
@@ -522,7 +521,7 @@ class FlaskApps:
         callers = appconfig.calls_of(self.ev, app.module, scope) if scope is not None else []
         if scope is not None and appconfig.never_bound(app.module, scope, callers, partial(other_extension, self.ev)):
             return
-        under, over = pinned(self.ev, *app.extension, self._pinned()) if app.extension is not None else ({}, {})
+        under, over = pinned(self.ev, *app.extension, self._pinned(app.module)) if app.extension else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
         elsewhere = bound_elsewhere(self.ev, app)
@@ -536,7 +535,7 @@ class FlaskApps:
         at_import = bind is not None and app.scope is None and not app.deferred  # init_app makes the engines then
         place = ((bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *([untold] if untold else [])]
-        keys = for_release(self.ev, keys, self._pinned(), f"{place[0]}:{line}")
+        keys = for_release(self.ev, keys, self._pinned(app.module), f"{place[0]}:{line}")
         built = flaskengines.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import, app.extension)
         engines = list(with_pinned(self.ev, built, over))
         yield from engines
@@ -546,10 +545,10 @@ class FlaskApps:
                 replace(e, file=module.display, line=call.lineno, end_line=end) for e in engines if e.line == line
             )
 
-    def _pinned(self) -> int | None:  # the release pinned, read once, where it decides something
-        if self._major is False:
-            self._major = pinned_major(self.ev.project.base)
-        return None if isinstance(self._major, bool) else self._major
+    def _pinned(self, module: Module) -> int | None:  # the release pinned nearest the module, read once a folder
+        if (folder := module.path.parent) not in self._majors:
+            self._majors[folder] = releases.pinned_major(folder, self.ev.project.base)
+        return self._majors[folder]
 
     def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
         return any(app.bind is not None for apps in self._read().values() for app in apps)
@@ -592,8 +591,8 @@ class FlaskApps:
         """A config class or module no app is seen loading, under what the project's one extension pins (lemur's
         apply_pool_defaults), when it has one."""
         made = {id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension}
-        under, over = pinned(self.ev, *next(iter(made.values())), self._pinned()) if len(made) == 1 else ({}, {})
-        keys = for_release(self.ev, keys, self._pinned(), f"{module.display}:{line}")
+        under, over = pinned(self.ev, *next(iter(made.values())), self._pinned(module)) if len(made) == 1 else ({}, {})
+        keys = for_release(self.ev, keys, self._pinned(module), f"{module.display}:{line}")
         engines = flaskengines.engines(
             self.ev, (module.display, line, end_line), call, DictV(under, None), keys, [], False
         )

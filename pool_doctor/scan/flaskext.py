@@ -15,7 +15,6 @@ import ast
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Final
 
 from pool_doctor.scan import fieldtext
@@ -493,45 +492,6 @@ def is_schema(ev: Evaluator, module: Module, cls: ast.ClassDef) -> bool:
 def _text_of(module: Module, node: ast.stmt) -> str:
     """The statement's whole text, a class's body included (`Module.segment` shortens it)."""
     return "\n".join(module.source.splitlines()[node.lineno - 1 : node.end_lineno or node.lineno])
-
-
-def _pins(name: bytes, since: bytes = rb"==|~=|\^") -> tuple[re.Pattern[bytes], ...]:
-    """Where a project pins a package's major version: a requirement (`Flask-SQLAlchemy==3.1.1`, `~=2.5`), a
-    poetry lock's entry, a Pipfile's (or poetry's `= "^3.0"`), a Pipfile.lock's."""
-    return (
-        re.compile(rb"(?i)(?<![\w-])%s\s*(?:\[[^\]\n]*\])?\s*(?:%s)\s*[\"']?(\d+)\." % (name, since)),
-        re.compile(rb'(?i)name\s*=\s*"%s"\s*\n\s*version\s*=\s*"(\d+)\.' % name),
-        re.compile(rb"(?i)^%s\s*=\s*[\"'](?:%s)\s*(\d+)\." % (name, since), re.M),
-        re.compile(rb'(?i)"%s"\s*:\s*\{[^{}]*?"version"\s*:\s*"==(\d+)\.' % name),
-    )
-
-
-PINNED = _pins(rb"flask[-_]sqlalchemy")  # 3 makes the engines at init_app, 2 when first used
-# SQLAlchemy 2 (or at least 2) leaves only Flask-SQLAlchemy 3 to install: 2.5.1's _include_sqlalchemy reads
-# `sqlalchemy.__all__`, which 2.0 dropped (colab23 pins SQLAlchemy==2.0.21 and Flask-SQLAlchemy not at all)
-SQLALCHEMY_PINNED = _pins(rb"sqlalchemy", rb"==|~=|\^|>=")
-PINS = ("requirements*.txt", "requirements/*.txt", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "*.lock")
-
-
-def pinned_major(base: Path) -> int | None:
-    """The major version of Flask-SQLAlchemy the project pins, in its folder or the two above (3 where it pins
-    SQLAlchemy 2 and no Flask-SQLAlchemy); None when no file pins one, or they disagree."""
-    majors: set[int] = set()
-    engines: set[int] = set()
-    for folder in [base, *base.parents][:3]:
-        for path in (found for pattern in PINS for found in sorted(folder.glob(pattern))):
-            if not path.is_file():  # (a FIFO is no file to wait on)
-                continue
-            try:
-                with path.open("rb") as stream:  # its first 2 MB, not the whole of a large lock file
-                    data = stream.read(2_000_000)
-            except OSError:
-                continue
-            majors.update(int(major) for pattern in PINNED for major in pattern.findall(data))
-            engines.update(int(major) for pattern in SQLALCHEMY_PINNED for major in pattern.findall(data))
-    if not majors and engines and min(engines) >= 2:
-        return 3
-    return next(iter(majors)) if len(majors) == 1 else None
 
 
 def binds_extension(ev: Evaluator, stmt: ast.stmt, frame: Frame) -> bool:

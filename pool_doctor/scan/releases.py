@@ -1,0 +1,95 @@
+"""The Flask-SQLAlchemy release a project installs, as far as what it pins says: 3 makes the engines at
+`init_app` and reads none of 2.x's pool keys (SQLALCHEMY_POOL_SIZE and the rest, which 3.0 removed); 2 makes them
+when first used, from the config as it is then.
+
+A pin is read from requirement files, pyproject.toml, setup.py / setup.cfg, Pipfile, constraints and lock files,
+in the folder nearest the app's module that has one (a monorepo's services pin each their own), up to the scanned
+folder and two above it. A requirement's specifiers give the range of majors it allows (`>=2.4,<3` is 2, `>=3`
+is 3, the last major); SQLAlchemy 2 or later leaves only Flask-SQLAlchemy 3 (2.5.1's `_include_sqlalchemy` reads
+`sqlalchemy.__all__`, which SQLAlchemy 2.0 dropped: colab23 pins SQLAlchemy==2.0.21 and Flask-SQLAlchemy not at
+all)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+FILES = (
+    "requirements*.txt",
+    "requirements/*.txt",
+    "constraints*.txt",
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "Pipfile",
+    "*.lock",
+)
+LAST = {b"flask[-_]sqlalchemy": 3, b"sqlalchemy": 2}  # the newest major of each: an open range ends there
+SPEC = re.compile(rb"(<=|>=|==|~=|!=|<|>|\^)\s*(\d+)(?:\.(\d+))?")
+MAX_BYTES = 2_000_000  # a lock file's first 2 MB
+
+
+def _patterns(name: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
+    """A requirement's specifiers (`Flask-SQLAlchemy>=2.4,<3`, `"flask_sqlalchemy>=3"`, poetry's and a Pipfile's
+    `flask-sqlalchemy = "^3.0"` or `{version = "==2.4.0"}`; not `zope.sqlalchemy==3.1` for SQLAlchemy), a poetry
+    lock's `name = ...` / `version = ...`, a Pipfile.lock's `"version": "==3.1.1"`."""
+    return (
+        re.compile(
+            rb"(?im)(?<![\w.-])%s\s*(?:\[[^\]\n]*\])?\s*(?:=\s*)?[\"']?\s*(?:\{[^}\n]*?version\s*=\s*[\"'])?"
+            rb"((?:(?:<=|>=|==|~=|!=|<|>|\^)\s*[\w.*]+\s*,?\s*)+)" % name
+        ),
+        re.compile(rb'(?i)name\s*=\s*"%s"\s*\n\s*version\s*=\s*"(\d+)\.' % name),
+        re.compile(rb'(?i)"%s"\s*:\s*\{[^{}]*?"version"\s*:\s*"==(\d+)\.' % name),
+    )
+
+
+PATTERNS = {name: _patterns(name) for name in LAST}
+
+
+def _range(specifiers: bytes, last: int) -> tuple[int, int]:
+    """The majors a requirement's specifiers allow, lowest and highest."""
+    low, high = 0, last
+    for op, major_text, minor_text in SPEC.findall(specifiers):
+        major = int(major_text)
+        if op in (b"==", b"~=", b"^"):
+            low, high = max(low, major), min(high, major)
+        elif op in (b">=", b">"):
+            low = max(low, major)
+        elif op == b"<=":
+            high = min(high, major)
+        elif op == b"<":  # `<3` and `<3.0`: 2; `<2.5`: 2
+            high = min(high, major - 1 if not minor_text or int(minor_text) == 0 else major)
+    return low, high
+
+
+def _ranges(data: bytes, name: bytes) -> list[tuple[int, int]]:
+    spec, poetry, pipenv = PATTERNS[name]
+    found = [_range(m.group(1), LAST[name]) for m in spec.finditer(data)]
+    return found + [(int(major), int(major)) for pattern in (poetry, pipenv) for major in pattern.findall(data)]
+
+
+def pinned_major(folder: Path, base: Path) -> int | None:
+    """The Flask-SQLAlchemy major the nearest pinning folder allows alone, from `folder` up to `base` and two
+    above it; None where none pins it, or its pins allow more than one (or none)."""
+    folders = [folder, *(p for p in folder.parents if p.is_relative_to(base))] if folder.is_relative_to(base) else []
+    for place in [*folders, *[base, *base.parents][len(folders) == 0 :][:3]]:
+        ranges: dict[bytes, list[tuple[int, int]]] = {name: [] for name in LAST}
+        for path in (found for pattern in FILES for found in sorted(place.glob(pattern))):
+            if not path.is_file():  # (a FIFO is no file to wait on)
+                continue
+            try:
+                with path.open("rb") as stream:
+                    data = stream.read(MAX_BYTES)
+            except OSError:
+                continue
+            for name in LAST:
+                ranges[name] += _ranges(data, name)
+        if not any(ranges.values()):
+            continue
+        flask, engine = ranges[b"flask[-_]sqlalchemy"], ranges[b"sqlalchemy"]
+        low = max([2, *(lo for lo, _ in flask)])  # (0.x and 1.x read the 2.x keys and make engines as 2 does)
+        high = min((hi for _, hi in flask), default=LAST[b"flask[-_]sqlalchemy"])
+        if engine and max(lo for lo, _ in engine) >= 2 and high >= 3:  # (a pin of Flask-SQLAlchemy 2 says more)
+            low = max(low, 3)
+        return low if low == high else None
+    return None
