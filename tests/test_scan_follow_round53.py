@@ -414,3 +414,32 @@ def test_the_release_is_read_from_the_pins_nearest_the_apps_module(
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "legacy/app.py:7").settings["pool_size"].value == 20
     assert at(report, "svc/app.py:7").get("pool_size") is None
+
+
+@pytest.mark.parametrize(("pin", "pools"), [("Flask-SQLAlchemy==3.1.1", 1), ("Flask-SQLAlchemy==2.5.1", 2)])
+def test_a_script_configuring_an_imported_app_its_own_way_is_an_engine_under_2x_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pin: str, pools: int
+) -> None:
+    # the review: Flask-SQLAlchemy 2 makes the engine at first use, from the config as the script leaves it (its
+    # own URL and pool_size); 3 made it at the bind, when the script imported the app
+    files = {
+        "requirements.txt": f"{pin}\n",
+        "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///dev.db"
+            db = SQLAlchemy(app)
+        """,
+        "manage.py": """
+            from app import app, db
+
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+            app.config["SQLALCHEMY_POOL_SIZE"] = 30
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert len(report.pools) == pools
+    if pools == 2:
+        assert at(report, "manage.py:3").settings["pool_size"].value == 30

@@ -515,7 +515,7 @@ class FlaskApps:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or app.module.aside or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
-        if configured_again(self.ev, app, self._read()):  # (an imported app's, bound where it is made)
+        if configured_again(self.ev, app, self._read(), self._pinned(app.module)):  # (an imported app's)
             return
         scope = app.scope if app.bind is None and self._binds_some() else None
         callers = appconfig.calls_of(self.ev, app.module, scope) if scope is not None else []
