@@ -4,11 +4,13 @@ small files written here (never a copy of a real one); line numbers in the asser
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from test_scan import at, scan
 
+from pool_doctor.scan import scan_path
 from pool_doctor.scan.target import url_driver
 
 
@@ -443,3 +445,74 @@ def test_a_script_configuring_an_imported_app_its_own_way_is_an_engine_under_2x_
     assert len(report.pools) == pools
     if pools == 2:
         assert at(report, "manage.py:3").settings["pool_size"].value == 30
+
+
+def test_a_password_a_url_is_composed_with_is_never_in_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review: a URL built with `%` or `+` from a password literal showed that literal in `source` (whole once
+    # the display cut moved to 400 characters, its first characters before)
+    user = "reporting_service_account_for_the_data_warehouse_team_and_the_finance_department"
+    host = "warehouse-primary.internal.example.com:5432/analytics"
+    files = {
+        "app/db.py": f"""
+            from sqlalchemy import create_engine
+
+            plus = create_engine("postgresql+psycopg2://{user}:" + "Pl4usPassw0rd" + "@{host}")
+            percent = create_engine("postgresql+psycopg2://{user}:%s@{host}" % "P3rcentPassw0rd")
+            short = create_engine("postgresql://app:%s@db/app" % "Sh0rtPassw0rd")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    shown = json.dumps(report.to_json())
+    assert [word for word in ("Pl4u", "P3rc", "Sh0r") if word in shown] == []
+    assert at(report, "app/db.py:5").settings["url"].value == "postgresql://app:***@db/app"
+
+
+def test_an_unread_databases_is_djangos_where_the_module_is_a_settings_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review: a settings module scanned alone (or beside no file naming Django) lost its unread DATABASES
+    files = {
+        "settings/production.py": """
+            from .base import *
+            import vaultconf
+
+            DATABASES = vaultconf.load("databases")
+        """,
+        "settings/staging.py": """
+            import vaultconf
+
+            SECRET_KEY = vaultconf.load("secret")
+            DATABASES = vaultconf.load("databases")
+        """,
+    }
+    assert [p.where for p in scan(tmp_path, files, monkeypatch).pools] == [
+        "settings/production.py:4",
+        "settings/staging.py:4",
+    ]
+    monkeypatch.chdir(tmp_path)
+    alone = scan_path(Path("settings/production.py"))
+    assert [p.line for p in alone.pools] == [4]
+
+
+def test_a_projects_own_configurations_module_outside_django_is_the_projects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the review: with `configurations` read as django-configurations everywhere, a bot's own configurations.py
+    # (its script run from bot/) lost the URL, driver and size
+    files = {
+        "bot/__init__.py": "",
+        "bot/configurations.py": """
+            DATABASE_URL = "postgresql+asyncpg://bot@db/botdb"
+            POOL_SIZE = 15
+        """,
+        "bot/main.py": """
+            from configurations import DATABASE_URL, POOL_SIZE
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine(DATABASE_URL, pool_size=POOL_SIZE)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "bot/main.py:4")
+    assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql+asyncpg://bot@db/botdb", 15)

@@ -27,6 +27,7 @@ from pool_doctor.scan.kinds import (
     keyword,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
+from pool_doctor.scan.names import DJANGO
 from pool_doctor.scan.nodes import assign_targets
 from pool_doctor.scan.statements import assigned_names, hands_names, loop_changes, updates_names
 from pool_doctor.scan.values import flatten, leaf, mask
@@ -41,7 +42,7 @@ MAX_MIXINS = 8  # mixins of a mixin read for the settings class made of them
 # --- Django ------------------------------------------------------------------------------------------
 
 
-DJANGO = b"django"  # a word every Django project's code has (else an unread DATABASES is none of Django's)
+DJANGO_NAMES = {"INSTALLED_APPS", "SECRET_KEY", "MIDDLEWARE", "ROOT_URLCONF", "ALLOWED_HOSTS"}  # settings of its own
 DUMMY = ("", "django.db.backends.", "django.db.backends.dummy")  # an ENGINE Django reads as its dummy backend
 
 
@@ -129,6 +130,14 @@ def _class_names(stmt: ast.stmt) -> list[str]:
     return [name for name, _ in assigned_names(stmt)]
 
 
+def _maybe_django(project: Project, module: Module) -> bool:
+    """Whether an unread DATABASES may be Django's: the project's code names Django, or the module is a settings
+    module by its other names, a fragment of one (its star imports), or the one file the user names."""
+    return bool(
+        DJANGO in project.mentions or module.star_imports or project.single_file or DJANGO_NAMES & module.assigns.keys()
+    )
+
+
 def _aliases(
     ev: Evaluator, module: Module, databases: Any, first_line: int, touched: dict[str, int], entries: dict[str, int]
 ) -> Iterator[ScannedPool]:
@@ -149,7 +158,7 @@ def _aliases(
                 for _, when, _ in dicts[1:]:
                     condition = ev.conditions.either(condition, when)
     if not isinstance(databases, DictV):
-        if DJANGO not in ev.project.mentions:
+        if not _maybe_django(ev.project, module):
             return  # (read, a dict of Django's backends says so itself; Neutron-Bot's frozenset of module names)
         yield ScannedPool(
             file=module.display,

@@ -192,6 +192,23 @@ _CONNINFO_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECA
 _CUT_PASSWORD = re.compile(r"(://[^/\s:@]*:)(?!\d+(?:[/?]|\.\.\.$))[^\s@]*\.\.\.$")
 
 
+def passwords_in(text: str) -> list[str]:
+    """The passwords a URL's or conninfo string's text holds, as written (for masking them elsewhere too)."""
+    found = [m.group(0)[len(m.group(1)) : -1] for m in _URL_PASSWORD.finditer(text)]
+    found += [m.group(2).strip("'") for m in _CONNINFO_PASSWORD.finditer(text)]
+    return [secret for secret in found if secret and secret != MASK]
+
+
+def without(text: str, secrets: list[str]) -> str:
+    """The text with each of these passwords masked wherever it is written, a cut text's last part of one too."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+        shown = text.removesuffix("...")
+        cut = next((k for k in range(len(secret) - 1, 0, -1) if shown != text and shown.endswith(secret[:k])), 0)
+        text = f"{shown[:-cut]}{MASK}..." if cut else text
+    return text
+
+
 def mask_text(text: str) -> str:
     """A URL's or conninfo string's password as `***`; what the code has, never what it hides."""
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)

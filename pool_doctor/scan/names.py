@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+DJANGO = b"django"  # a word every Django project's code has (scanner notes it: Project.mentions)
+
 
 def last_name(func: ast.expr) -> str | None:
     if isinstance(func, ast.Name):

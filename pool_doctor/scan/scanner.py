@@ -19,11 +19,12 @@ from pool_doctor.scan.finder import Module, Project, read_source, sets_environme
 from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
 from pool_doctor.scan.flaskengines import one_engine_per_bind
 from pool_doctor.scan.flaskext import extension_hint
-from pool_doctor.scan.frameworks import DJANGO, django_overrides, django_pools
+from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.kinds import TooCostly
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
+from pool_doctor.scan.names import DJANGO
 from pool_doctor.scan.pools import PoolFinder
 from pool_doctor.scan.target import URL_KEYS, url_driver
 from pool_doctor.scan.wrapping import FIXED_CALLS

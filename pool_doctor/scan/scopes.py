@@ -39,6 +39,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
+from pool_doctor.scan.names import DJANGO
 from pool_doctor.scan.nodes import import_target, own_nodes, package_of, parameter_names
 from pool_doctor.scan.paths import ALWAYS_RAISES
 from pool_doctor.scan.statements import ANY_SETTING, LOCALS, added_keys, assigned_names, memo_fills
@@ -66,9 +67,8 @@ EXTERNAL_ROOTS = {
     "dotenv",
     "builtins",
 }
-# the config libraries the scan reads: a project module of the name inside a package is a wrapper beside them,
-# which an absolute import does not reach (dask-gateway's traitlets.py, encoded's commands/alembic.py console
-# script); a top-level one is the project's
+# the config libraries the scan reads (and django-configurations', in a Django project): a project module of the
+# name inside a package is none of them (dask-gateway's traitlets.py, absys' shop/configurations.py)
 CONFIG_LIBRARIES = {
     "traitlets",
     "dynaconf",
@@ -79,7 +79,6 @@ CONFIG_LIBRARIES = {
     "yaml",
     "toml",
     "alembic",
-    "configurations",  # (django-configurations': absys' shop/configurations.py is none of it)
 }
 BUILTIN_NAMES = {
     "int",
@@ -413,7 +412,8 @@ class Scopes:
         `a` that `import a.b` binds: the package holding the `a.b` found (not a bot.py beside the importer)."""
         dotted, _, full = dotted.partition(":")
         parts = dotted.split(".")
-        if parts[0] in EXTERNAL_ROOTS or (parts[0] in CONFIG_LIBRARIES and self._in_package(parts[0], near)):
+        library = parts[0] in CONFIG_LIBRARIES or (parts[0] == "configurations" and DJANGO in self.project.mentions)
+        if parts[0] in EXTERNAL_ROOTS or (library and self._in_package(parts[0], near)):
             return external(dotted)  # (guillotina's stubs/asyncpg/ is no asyncpg of its own)
         if full and (package := package_of(self.project, full, near.path)) is not None:
             return ModuleRef(package)

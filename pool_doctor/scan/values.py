@@ -25,7 +25,7 @@ from pool_doctor.scan.kinds import (
     env_of,
     not_set,
 )
-from pool_doctor.scan.model import NOT_SET, ScannedValue, mask_text
+from pool_doctor.scan.model import NOT_SET, ScannedValue, mask_text, passwords_in, without
 from pool_doctor.scan.scopes import EXTERNAL_ROOTS
 
 MAX_TEST = 160  # a branch's test, as reported: longer ones are cut
@@ -218,12 +218,13 @@ def mask(key: str, value: ScannedValue) -> ScannedValue:
             source=None if value.source is None else "***",
             branches=branches,
         )
-    if isinstance(value.value, str):
+    secrets = passwords_in(value.value) if isinstance(value.value, str) else []  # (and wherever the source has
+    if isinstance(value.value, str):  # them: `"...:%s@host" % "S3cret"`, `"...:" + "S3cret" + "@host"`)
         value = replace(value, value=mask_text(value.value))
     if value.expr is not None:
         value = replace(value, expr=mask_text(value.expr))
     if value.source is not None:
-        value = replace(value, source=mask_text(value.source))
+        value = replace(value, source=without(mask_text(value.source), secrets))
     return replace(value, branches=branches) if branches else value
 
 
