@@ -516,3 +516,27 @@ def test_a_projects_own_configurations_module_outside_django_is_the_projects(
     }
     pool = at(scan(tmp_path, files, monkeypatch), "bot/main.py:4")
     assert (pool.settings["url"].value, pool.settings["pool_size"].value) == ("postgresql+asyncpg://bot@db/botdb", 15)
+
+
+def test_a_requirements_file_written_in_utf_16_pins_the_release_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Communication_practice (round 53): `pip freeze` in PowerShell writes UTF-16; its Flask-SQLAlchemy==3.1.1 was
+    # not read, so a script's options set after the bind were an engine of their own
+    (tmp_path / "requirements.txt").write_text("Flask==3.0.0\nFlask-SQLAlchemy==3.1.1\n", encoding="utf-16")
+    files = {
+        "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+            db = SQLAlchemy(app)
+        """,
+        "run.py": """
+            from app import app
+
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 15}
+        """,
+    }
+    assert [p.where for p in scan(tmp_path, files, monkeypatch).pools] == ["app.py:6"]

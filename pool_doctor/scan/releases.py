@@ -82,6 +82,8 @@ def pinned_major(folder: Path, base: Path) -> int | None:
                     data = stream.read(MAX_BYTES)
             except OSError:
                 continue
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # (`pip freeze > requirements.txt` in PowerShell)
+                data = data.decode("utf-16", "replace").encode()
             for name in LAST:
                 ranges[name] += _ranges(data, name)
         if not any(ranges.values()):
