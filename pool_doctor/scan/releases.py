@@ -71,8 +71,8 @@ def _ranges(data: bytes, name: bytes) -> list[tuple[int, int]]:
 def pinned_major(folder: Path, base: Path) -> int | None:
     """The Flask-SQLAlchemy major the nearest pinning folder allows alone, from `folder` up to `base` and two
     above it; None where none pins it, or its pins allow more than one (or none)."""
-    folders = [folder, *(p for p in folder.parents if p.is_relative_to(base))] if folder.is_relative_to(base) else []
-    for place in [*folders, *[base, *base.parents][len(folders) == 0 :][:3]]:
+    inside = [p for p in (folder, *folder.parents) if p.is_relative_to(base)] or [base]
+    for place in [*inside, *base.parents[:2]]:
         ranges: dict[bytes, list[tuple[int, int]]] = {name: [] for name in LAST}
         for path in (found for pattern in FILES for found in sorted(place.glob(pattern))):
             if not path.is_file():  # (a FIFO is no file to wait on)
