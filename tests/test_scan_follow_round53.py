@@ -540,3 +540,47 @@ def test_a_requirements_file_written_in_utf_16_pins_the_release_too(
         """,
     }
     assert [p.where for p in scan(tmp_path, files, monkeypatch).pools] == ["app.py:6"]
+
+
+def test_a_config_class_chosen_with_get_from_a_map_by_a_variable_is_one_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # quiz (round 56): `app.config.from_object(config.get(flask_env))` was 3 pools, one per class; with
+    # `config[flask_env]` it was already the one engine at the bind, a branch per key
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==2.4.0\n",
+        "app/ext.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+        "app/settings.py": """
+            import os
+
+            class Config:
+                SQLALCHEMY_POOL_SIZE = 7
+
+            class DevelopmentConfig(Config):
+                SQLALCHEMY_DATABASE_URI = os.getenv("DEV_DATABASE_URL", "postgresql://dev@db/app")
+
+            class ProductionConfig(Config):
+                SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL", "postgresql://prod@db/app")
+
+            config = dict(development=DevelopmentConfig, production=ProductionConfig)
+        """,
+        "app/factory.py": """
+            import os
+
+            from flask import Flask
+
+            from app.ext import db
+            from app.settings import config
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(config.get(os.getenv("FLASK_ENV", "development")))
+                db.init_app(app)
+                return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/factory.py:11"]
+    pool = report.pools[0]
+    assert pool.settings["pool_size"].value == 7
+    assert [b.value for b in pool.settings["url"].branches] == ["postgresql://dev@db/app", "postgresql://prod@db/app"]

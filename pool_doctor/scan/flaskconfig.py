@@ -103,18 +103,29 @@ def chosen(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
 
 
 def chosen_from_map(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
-    """`from_object(configs[name])` with `configs` a dict of config classes (or modules) the scan reads and `name`
-    a variable's: one of them, each under its key's test, the one the variable's default picks in effect with
-    no variable set. None where the map or the key is not such."""
-    if not isinstance(arg, ast.Subscript):
+    """`from_object(configs[name])` (or `configs.get(name)`: quiz's) with `configs` a dict of config classes (or
+    modules) the scan reads and `name` a variable's: one of them, each under its key's test, the one the
+    variable's default picks in effect with no variable set. None where the map or the key is not such."""
+    if (
+        isinstance(arg, ast.Call)
+        and isinstance(arg.func, ast.Attribute)
+        and arg.func.attr == "get"
+        and not arg.keywords
+    ):
+        container, slot = arg.func.value, arg.args[0] if len(arg.args) == 1 else None
+    elif isinstance(arg, ast.Subscript):
+        container, slot = arg.value, arg.slice
+    else:
         return None
-    mapping, key = ev.force(ev.eval(arg.value, frame)), ev.force(ev.eval(arg.slice, frame))
+    if slot is None:
+        return None  # (`configs.get(name, fallback)`: not read)
+    mapping, key = ev.force(ev.eval(container, frame)), ev.force(ev.eval(slot, frame))
     if not isinstance(mapping, DictV) or mapping.opaque or not mapping.items or not (isinstance(key, SV) and key.env):
         return None  # (a key a caller gives may be a different one per app: each class stays its own engine)
     options = [(name, ev.force(value)) for name, value in mapping.items.items()]
     if not all(isinstance(value, (ClassRef, InstanceRef, ModuleRef)) for _, value in options):
         return None
-    text = frame.module.segment(arg.slice)
+    text = frame.module.segment(slot)
     names = [name for name, _ in options]
     default = names.index(key.value) if is_known(key) and key.value in names else None
     return Branches([(f"{text} == {name!r}", value) for name, value in options], default=default)
