@@ -584,3 +584,24 @@ def test_a_config_class_chosen_with_get_from_a_map_by_a_variable_is_one_engine(
     pool = report.pools[0]
     assert pool.settings["pool_size"].value == 7
     assert [b.value for b in pool.settings["url"].branches] == ["postgresql://dev@db/app", "postgresql://prod@db/app"]
+
+
+def test_a_url_a_known_constant_starts_names_its_driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # asyncpg-datalayer (round 56): `_SA_PREFIX + rest`, the prefix a module constant, gave no driver (written
+    # inline, the same prefix did)
+    files = {
+        "app/db.py": """
+            import os
+
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            _SA_PREFIX = "postgresql+asyncpg://"
+            url = _SA_PREFIX + os.environ["POSTGRES_URL"].removeprefix("postgresql://")
+            engine = create_async_engine(url, pool_size=3)
+            other = create_async_engine("sqlite+aiosqlite:///" + os.environ["DB_PATH"])
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "app/db.py:7")
+    assert (url_driver(pool), pool.settings["url"].env) == ("asyncpg", "POSTGRES_URL")
+    assert url_driver(at(report, "app/db.py:8")) is None  # (SQLite's: no PostgreSQL driver)

@@ -234,7 +234,7 @@ class Evaluator:
             pycalls.format_args(self, op, node, right, module.where(node)),
         )
         if function is None or not (is_known(left) and is_known(right)):
-            return unknown(module, node, env=env_of(left, right))
+            return pycalls.unknown_sum(module, node, op, left, right)
         try:
             result = function(left.value, right.value)
         except Exception:
