@@ -605,3 +605,22 @@ def test_a_url_a_known_constant_starts_names_its_driver(tmp_path: Path, monkeypa
     pool = at(report, "app/db.py:7")
     assert (url_driver(pool), pool.settings["url"].env) == ("asyncpg", "POSTGRES_URL")
     assert url_driver(at(report, "app/db.py:8")) is None  # (SQLite's: no PostgreSQL driver)
+
+
+def test_a_database_url_variable_named_at_run_time_is_no_database_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # afex_app (round 56): `dj_database_url.config(config("RENDER_DATABASE_URL"), conn_max_age=600)` reads the
+    # variable whose name RENDER_DATABASE_URL holds; the scan named DATABASE_URL as the URL's variable
+    files = {
+        "proj/settings.py": """
+            import dj_database_url
+            from decouple import config
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": dj_database_url.config(config("RENDER_DATABASE_URL"), conn_max_age=600)}
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "proj/settings.py:5")
+    assert pool.settings["CONN_MAX_AGE"].value == 600
+    assert [v.env for v in pool.settings.values() if v.env == "DATABASE_URL"] == []
