@@ -614,13 +614,24 @@ def test_a_database_url_variable_named_at_run_time_is_no_database_url(
     # variable whose name RENDER_DATABASE_URL holds; the scan named DATABASE_URL as the URL's variable
     files = {
         "proj/settings.py": """
+            import os
+
             import dj_database_url
             from decouple import config
 
             INSTALLED_APPS = ["django.contrib.auth"]
             DATABASES = {"default": dj_database_url.config(config("RENDER_DATABASE_URL"), conn_max_age=600)}
+            if "DATABASE_URL_REPLICA" in os.environ:
+                REPLICA_ENV = "DATABASE_URL_REPLICA"
+            else:
+                REPLICA_ENV = dj_database_url.DEFAULT_ENV
+            DATABASES["replica"] = dj_database_url.config(env=REPLICA_ENV, default="postgres://u@h/d")
         """,
     }
-    pool = at(scan(tmp_path, files, monkeypatch), "proj/settings.py:5")
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "proj/settings.py:7")
     assert pool.settings["CONN_MAX_AGE"].value == 600
     assert [v.env for v in pool.settings.values() if v.env == "DATABASE_URL"] == []
+    # the regression scan (saleor): a name chosen by a test, DATABASE_URL where no variable is set, as before
+    replica = at(report, "proj/settings.py:12").settings["NAME"]
+    assert (replica.value, replica.env) == ("d", "DATABASE_URL")

@@ -285,7 +285,7 @@ class ConfigSources:
 
     def dj_database_url_config(self, node: ast.Call, frame: Frame) -> Any:
         env_name = self.ev.arg(node, frame, 0, "env")
-        if env_name is not None and not is_known(env_name):  # the variable's name read at run time (afex_app's
+        if isinstance(env_name, SV) and not env_name.known:  # the variable's name read at run time (afex_app's
             why = f"the variable {frame.module.segment(node.args[0] if node.args else node)} names"  # config(...))
             return self._dj_database_url(unknown(frame.module, node, why=why), node, frame)
         name = str(env_name.value) if is_known(env_name) else "DATABASE_URL"
