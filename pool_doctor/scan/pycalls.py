@@ -39,6 +39,7 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provider_call, provider_lambda
+from pool_doctor.scan.target import SCHEME
 
 NUMBERS = (int, float)
 QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
@@ -497,14 +498,11 @@ def held_value(project: Project, holder: HolderV, attr: str, value: Any) -> Any:
     )
 
 
-URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
-
-
 def unknown_sum(module: Module, node: ast.AST, op: ast.operator, left: Any, right: Any) -> SV:
     """What the scan cannot work out of `left op right`: unknown, naming their variables; a URL whose known start
     writes its scheme (`_SA_PREFIX + rest`, asyncpg-datalayer's) keeps that scheme in its text, as a URL builder's
     does (target.written_scheme reads it)."""
     start = left.value if isinstance(op, ast.Add) and is_known(left) and isinstance(left.value, str) else ""
-    scheme, found, _ = start.partition("://")
-    why = f"{scheme}://... ({module.segment(node)})" if found and URL_SCHEME.fullmatch(scheme) else None
+    written = SCHEME.match(start)
+    why = f"{written.group(1)}://... ({module.segment(node)})" if written else None
     return unknown(module, node, env=env_of(left, right), why=why)
