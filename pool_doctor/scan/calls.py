@@ -148,6 +148,7 @@ class Calls:
             "builtins.type": self.type_call,
             "builtins.super": self.super_call,
             "builtins.isinstance": partial(pycalls.isinstance_call, self.ev),
+            "builtins.hasattr": partial(pycalls.hasattr_call, self.ev),
             "builtins.property": lambda node, frame: PropertyV(self.ev.arg(node, frame, 0, "fget")),
             "django.utils.functional.SimpleLazyObject": partial(pycalls.lazy_object, self.ev),
             "functools.partial": self.partial_call,

@@ -47,11 +47,16 @@ def _comprehend(ev: Interpreter, node: ast.DictComp, frame: Frame, iterable: Any
         if inner is None:
             return unknown(frame.module, node)
         verdicts = [containers.truth(ev, ev.eval(test, inner)) for test in generator.ifs]
-        if False in verdicts:
+        split = _per_branch(ev, node, inner) if verdicts and not all(verdicts) else None
+        if split is None and False in verdicts:
             continue
         key = ev.force(ev.eval(node.key, inner))
         if not is_known(key):
             return unknown(frame.module, node)
+        if split is not None:
+            if split.options:
+                result.items[str(key.value)] = split
+            continue
         value: Any = Thunk(node.value, inner)
         if None in verdicts:  # `if value is not None` of a value the scan cannot read: the key, where it holds
             tests = [frame.module.segment(t) for t, verdict in zip(generator.ifs, verdicts) if verdict is None]
@@ -61,6 +66,38 @@ def _comprehend(ev: Interpreter, node: ast.DictComp, frame: Frame, iterable: Any
             value = Branches([(text, value), (f"not ({text})", not_set())])
         result.items[str(key.value)] = value
     return result
+
+
+def _per_branch(ev: Interpreter, node: ast.DictComp, inner: Frame) -> Branches | None:
+    """A filter over an item whose value has branches, each branch filtered on its own: `v is not None` of a value
+    that is None only where its variable is unset (asyncpg-datalayer's `getenv_int("POOL_SIZE")`) leaves the key
+    unset there and keeps the variable's branch. None where no one name of the turn has branches, or a known
+    branch's filter cannot be decided; options empty where every branch fails it."""
+    generator = node.generators[0]
+    names = [e.id for e in ast.walk(generator.target) if isinstance(e, ast.Name)]
+    branched = [n for n in names if isinstance(ev.force(inner.bindings.get(n)), Branches)]
+    if len(branched) != 1:
+        return None
+    value = ev.force(inner.bindings[branched[0]])
+    assert isinstance(value, Branches)
+    options, default = containers.settle_options(ev, value)
+    kept: list[tuple[str, Any]] = []
+    for when, option in options:
+        turn = Frame(
+            inner.module,
+            bindings={**inner.bindings, branched[0]: option},
+            scope=inner.scope,
+            flow=True,
+            outer=inner.outer,
+        )
+        verdicts = [containers.truth(ev, ev.eval(test, turn)) for test in generator.ifs]
+        if None in verdicts and is_known(option):
+            return None
+        # (an unknown branch the filter cannot judge stays unknown, kept or not)
+        kept.append((when, not_set() if False in verdicts else ev.force(ev.eval(node.value, turn))))
+    if all(fieldtext.not_set(option) for _, option in kept):
+        return Branches([])
+    return Branches(kept, default=default)
 
 
 def loop_frame(ev: Interpreter, frame: Frame, target: ast.expr, item: Any) -> Frame | None:

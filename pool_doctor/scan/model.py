@@ -202,11 +202,16 @@ def passwords_in(text: str) -> list[str]:
 def without(text: str, secrets: list[str]) -> str:
     """The text with each of these passwords masked wherever it is written, a cut text's last part of one too."""
     for secret in secrets:
-        text = text.replace(secret, MASK)
+        # as a word of its own: a password `p` is not the `p` of `postgresql`
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", MASK, text)
         shown = text.removesuffix("...")
-        cut = next((k for k in range(len(secret) - 1, 0, -1) if shown != text and shown.endswith(secret[:k])), 0)
+        cut = next((k for k in range(len(secret) - 1, 0, -1) if shown != text and _ends_word(shown, secret[:k])), 0)
         text = f"{shown[:-cut]}{MASK}..." if cut else text
     return text
+
+
+def _ends_word(text: str, start: str) -> bool:
+    return text.endswith(start) and not text[: -len(start)][-1:].isalnum()
 
 
 def mask_text(text: str) -> str:

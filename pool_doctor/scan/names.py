@@ -4,6 +4,34 @@ from __future__ import annotations
 
 import ast
 
+# Python's own names the scan reads as builtins.NAME where nothing in the module binds them
+BUILTIN_NAMES = {
+    "int",
+    "float",
+    "str",
+    "bool",
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "len",
+    "range",
+    "print",
+    "max",
+    "min",
+    "round",
+    "open",
+    "type",
+    "isinstance",
+    "super",
+    "getattr",
+    "vars",
+    "globals",
+    "property",
+    "hasattr",
+}
+
 DJANGO = b"django"  # a word every Django project's code has (scanner notes it: Project.mentions)
 
 

@@ -39,7 +39,7 @@ from pool_doctor.scan.kinds import (
     not_set,
     unknown,
 )
-from pool_doctor.scan.names import DJANGO
+from pool_doctor.scan.names import BUILTIN_NAMES, DJANGO
 from pool_doctor.scan.nodes import import_target, own_nodes, package_of, parameter_names
 from pool_doctor.scan.paths import ALWAYS_RAISES
 from pool_doctor.scan.statements import ANY_SETTING, LOCALS, added_keys, assigned_names, memo_fills
@@ -79,31 +79,6 @@ CONFIG_LIBRARIES = {
     "yaml",
     "toml",
     "alembic",
-}
-BUILTIN_NAMES = {
-    "int",
-    "float",
-    "str",
-    "bool",
-    "dict",
-    "list",
-    "tuple",
-    "set",
-    "frozenset",
-    "len",
-    "range",
-    "print",
-    "max",
-    "min",
-    "round",
-    "open",
-    "type",
-    "isinstance",
-    "super",
-    "getattr",
-    "vars",
-    "globals",
-    "property",
 }
 
 

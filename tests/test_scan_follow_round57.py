@@ -1,0 +1,130 @@
+"""Held-out round 57 and the open cases of round 56: each test failed before its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_scan import at, scan
+
+
+def test_a_short_password_is_masked_where_it_is_written_not_in_every_word(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 56's case2: the password `p` masked every `p` of the URL's source, `"***ostgresql+async***g://..."`
+    files = {
+        "app.py": """
+            from sqlalchemy import create_engine
+
+            engine = create_engine("postgresql+asyncpg://u:p@h/d")
+            composed = create_engine("postgresql://u:%s@h/d" % "p")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app.py:3").settings["url"].source == '"postgresql+asyncpg://u:***@h/d"'
+    composed = at(report, "app.py:4").settings["url"]
+    assert composed.value == "postgresql://u:***@h/d"
+    assert '"p"' not in (composed.source or "")
+    assert "postgresql" in (composed.source or "")
+    assert "ostgresql" not in json.dumps(report.to_json()).replace("postgresql", "")
+
+
+def test_a_none_default_filtered_out_leaves_the_key_unset_and_keeps_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 56's case2 (asyncpg-datalayer): `getenv_int("POOL_SIZE")` is None with no variable set, and a dict
+    # comprehension drops None values; the key was dropped with its variable's branch
+    files = {
+        "app.py": """
+            import os
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+
+            class DB:
+                def __init__(self, url, pool_size=None, max_overflow=None):
+                    kwargs = {
+                        k: v
+                        for k, v in dict(pool_size=pool_size, max_overflow=max_overflow).items()
+                        if v is not None
+                    }
+                    self.engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+            def create_db():
+                def getenv_int(key, default=None):
+                    val = os.environ.get(key)
+                    if val is None:
+                        return default
+                    return int(val)
+
+                return DB(
+                    "postgresql+asyncpg://app@db/app",
+                    pool_size=getenv_int("POOL_SIZE"),
+                    max_overflow=getenv_int("POOL_MAX_OVERFLOW", 2),
+                )
+
+
+            db = create_db()
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app.py:22")
+    size = pool.settings["pool_size"]
+    assert not size.known and size.env == "POOL_SIZE"
+    assert [(b.expr, b.env) for b in size.branches] == [("(not set)", None), ("int(val)", "POOL_SIZE")]
+    overflow = pool.settings["max_overflow"]
+    assert (overflow.value, overflow.env) == (2, "POOL_MAX_OVERFLOW")
+
+
+GUARDED = """
+    import asyncio
+    import os
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+
+    class Config:
+        def __init__(self):
+            self.url = "postgresql+asyncpg://app@db/app"
+            self.pool_size = int(os.getenv("POOL_SIZE", 100))
+
+
+    class Client:
+        _instances = {}
+{extra}
+        def __new__(cls, config):
+            if config.url not in cls._instances:
+                cls._instances[config.url] = super().__new__(cls)
+            return cls._instances[config.url]
+
+        def __init__(self, config):
+            if not hasattr(self, "_initialized") or not self._initialized:
+                self._config = config
+                self._initialized = True
+
+        def engine(self):
+            return create_async_engine(self._config.url, pool_size=self._config.pool_size)
+
+
+    engine = Client(Config()).engine()
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "known"),
+    [
+        ("", True),
+        ("        _initialized = False\n", False),
+        ("        def __getattr__(self, name):\n            return None\n", False),
+    ],
+)
+def test_a_guard_of_a_fresh_instance_in_its_init_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, known: bool
+) -> None:
+    # round 56's case3 (asyncpg-client): `if not hasattr(self, "_initialized")` in __init__ holds for the instance
+    # being made, unless the class has the attribute or a hook that reads any; it made an unknown branch
+    report = scan(tmp_path, {"app.py": GUARDED.replace("{extra}", extra)}, monkeypatch)
+    size = report.pools[0].settings["pool_size"]
+    assert size.known == known
+    if known:
+        assert (size.value, size.env, size.branches) == (100, "POOL_SIZE", ())
