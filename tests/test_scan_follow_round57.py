@@ -128,3 +128,27 @@ def test_a_guard_of_a_fresh_instance_in_its_init_holds(
     assert size.known == known
     if known:
         assert (size.value, size.env, size.branches) == (100, "POOL_SIZE", ())
+
+
+def test_a_module_beside_a_package_of_its_name_is_never_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 57's case2 (python-backend-starter): lib/database.py sits beside the package lib/database/, which
+    # Python imports in its place; its engine is never made
+    engine = """
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_size={size})
+    """
+    files = {
+        "app/__init__.py": "",
+        "app/lib/__init__.py": "",
+        "app/lib/database.py": engine.replace("{size}", "5"),
+        "app/lib/database/__init__.py": "",
+        "app/lib/database/engine.py": engine.replace("{size}", "20"),
+        "app/lib/cache.py": engine.replace("{size}", "3"),
+        "app/lib/cache/README.md": "a folder with no __init__.py: the module cache.py wins\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app/lib/cache.py:3", "app/lib/database/engine.py:3"]
+    assert any("app/lib/database.py: never imported" in w for w in report.warnings)

@@ -108,6 +108,11 @@ def scan_path(path: Path) -> ScanReport:
     return report
 
 
+def _shadowed(file: Path) -> bool:
+    """A module beside a package of its name: Python imports the package (a leftover of a move into one)."""
+    return file.suffix == ".py" and file.stem != "__init__" and (file.with_suffix("") / "__init__.py").is_file()
+
+
 def _scan(path: Path) -> ScanReport:
     project = Project(path.resolve(), path)
     evaluator = Evaluator(project)
@@ -124,6 +129,10 @@ def _scan(path: Path) -> ScanReport:
         data, why = read_source(file)
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
+            continue
+        if _shadowed(file) and b"__main__" not in data and triggered(data):
+            shown = project.display(file)
+            project.warnings.append(f"{shown}: never imported (the package {shown[:-3]}/ beside it takes its name)")
             continue
         callers.note_classes(project, file, data)
         if not project.aside(file):  # a stale test's `from flask import ...` or patch("flask_sqlalchemy...") is no app
