@@ -152,3 +152,36 @@ def test_a_module_beside_a_package_of_its_name_is_never_imported(
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["app/lib/cache.py:3", "app/lib/database/engine.py:3"]
     assert any("app/lib/database.py: never imported" in w for w in report.warnings)
+
+
+def test_a_split_settings_component_reads_the_including_modules_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 56's case4 (pochtamt): django-split-settings runs a component in the including module's globals, so
+    # the `os` it never imports is settings.py's; its defaults were unknown
+    files = {
+        "manage.py": "import django\n",
+        "conf/__init__.py": "",
+        "conf/settings.py": """
+            import os
+
+            from split_settings.tools import include
+
+            AGE = 60
+            include("components/*.py")
+        """,
+        "conf/components/database.py": """
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", AGE)),
+                    "CONN_HEALTH_CHECKS": os.environ.get("HEALTH", "no") == "yes",
+                }
+            }
+        """,
+    }
+    pool = scan(tmp_path, files, monkeypatch).pools[0]
+    age = pool.settings["CONN_MAX_AGE"]
+    assert (age.value, age.env) == (60, "CONN_MAX_AGE")
+    checks = pool.settings["CONN_HEALTH_CHECKS"]
+    assert (checks.value, checks.env) == (False, "HEALTH")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan import asides, callers, installed, libraries, listeners, pyramid, testonly
+from pool_doctor.scan import asides, callers, components, installed, libraries, listeners, pyramid, testonly
 from pool_doctor.scan.app import with_branches
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
@@ -139,6 +139,7 @@ def _scan(path: Path) -> ScanReport:
             project.mentions.update(needle for needle in MENTIONS if needle in data)
             project.mentions.update([FLASK] if b"flask" in data and FLASK_IMPORT.search(data) else [])
         project.mentions.update([DJANGO] if DJANGO in data or b"DJANGO" in data else [])
+        project.mentions.update([components.MENTION] if components.MENTION in data else [])
         if b"celery" in data and CELERY_APP.search(data):  # (a word first: the patterns try each line)
             workers.append(project.display(file))
         if triggered(data) or sets_environment(data) or extension_hint(data) or libraries.hint(data, file):

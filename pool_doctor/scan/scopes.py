@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import components, containers
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.finder import (
     LIBRARY_TARGETS,
@@ -279,6 +279,9 @@ class Scopes:
             return SV(module.import_name or module.name, None, source="__name__")
         if node is None and "__getattr__" in module.functions:  # `module.name`, `from module import name`: PEP 562
             return self._module_getattr(module, name)
+        including = components.includer(self.project, module) if seen < 5 else None
+        if including is not None and self._defines(including, name, seen):  # (a split-settings component)
+            return self.global_value(including, name, node, seen + 1)
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
 
     def _module_getattr(self, module: Module, name: str) -> Any:

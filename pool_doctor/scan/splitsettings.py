@@ -10,17 +10,17 @@ developer's `local_settings.py`) changes nothing.
 from __future__ import annotations
 
 import ast
-import fnmatch
 import os
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan.finder import dotted_parts
+from pool_doctor.scan.components import INCLUDE as INCLUDE  # (what expressions.py dispatches on)
+from pool_doctor.scan.components import globbed
+from pool_doctor.scan.finder import Module, dotted_parts
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import Frame, Interpreter, is_known
 from pool_doctor.scan.paths import settings_unknown
 
-INCLUDE = "split_settings.tools.include"
 MAX_FILES = 50  # files one include reads, at most
 
 
@@ -32,7 +32,7 @@ def include(ev: Interpreter, flow: Flow, state: dict[str, Any], call: ast.Call, 
         given = ev.force(ev.eval(arg.args[0] if optional and isinstance(arg, ast.Call) else arg, frame))
         text = given.value if is_known(given) and isinstance(given.value, str) else None
         pattern = os.path.normpath(os.path.join(module.path.parent, text)) if text is not None else None
-        found = sorted(p for p in ev.project.files if pattern and _globbed(p, pattern))[:MAX_FILES]
+        found = sorted(p for p in ev.project.files if pattern and globbed(p, pattern))[:MAX_FILES]
         if not found and optional and text is not None and Path(pattern or "").is_relative_to(ev.project.base):
             continue  # a developer's own file the tree does not have
         if not found:
@@ -46,21 +46,18 @@ def include(ev: Interpreter, flow: Flow, state: dict[str, Any], call: ast.Call, 
                 continue
             _RUNNING.add((id(flow), path))
             try:
-                end, _ = flow.run_module(included, dict(state))
+                end, _ = flow.run_module(included, {**_imported(ev, module, included), **state})
             finally:
                 _RUNNING.discard((id(flow), path))
             state = end if end is not None else state
     return state
 
 
+def _imported(ev: Interpreter, module: Module, included: Module) -> dict[str, Any]:
+    """The names the including module imports that the included file does not import itself: it runs in the
+    including module's globals, so its `os.environ` is that module's `os` (pochtamt's components/database.py)."""
+    names = set(module.imports) - set(included.imports) - set(included.assigns)
+    return {name: ev.eval(ast.Name(name, ast.Load()), Frame(module)) for name in sorted(names)}
+
+
 _RUNNING: set[tuple[int, Path]] = set()  # the files an include is running now, by the scan's flow
-
-
-def _globbed(path: Path, pattern: str) -> bool:
-    """Whether `glob.glob(pattern)` finds `path`: each part matched alone (a `*` never crosses a `/`), a part
-    starting with "." only by a pattern part that does too."""
-    parts, wanted = path.parts, Path(pattern).parts
-    return len(parts) == len(wanted) and all(
-        (p == w) or (fnmatch.fnmatchcase(p, w) and (not p.startswith(".") or w.startswith(".")))
-        for p, w in zip(parts, wanted)
-    )
