@@ -185,3 +185,50 @@ def test_a_split_settings_component_reads_the_including_modules_names(
     assert (age.value, age.env) == (60, "CONN_MAX_AGE")
     checks = pool.settings["CONN_HEALTH_CHECKS"]
     assert (checks.value, checks.env) == (False, "HEALTH")
+
+
+BINDS_APP = """
+    import os
+
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    WRITER = os.getenv("DATABASE_URL", "postgresql://app@db/app")
+    READER = os.getenv("READER_URL", "postgresql://app@replica/app")
+
+
+    class Config:
+        SQLALCHEMY_DATABASE_URI = WRITER
+        SQLALCHEMY_BINDS = {
+            "writer": WRITER,
+            "reader": READER,
+        }
+        SQLALCHEMY_POOL_SIZE = 5
+        SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    db = SQLAlchemy(app)
+"""
+
+
+@pytest.mark.parametrize("pin", ["Flask-SQLAlchemy==2.5.1", "Flask-SQLAlchemy==3.1.1", ""])
+def test_binds_get_the_keys_their_release_gives_every_engine_and_sit_at_their_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pin: str
+) -> None:
+    # round 57's cases 1 and 2 (notification-api): Flask-SQLAlchemy 2.x makes a bind's engine with the pool keys
+    # and SQLALCHEMY_ENGINE_OPTIONS as the default engine's (2.5.1 `_EngineConnector.get_options`); 3.x gives a bind
+    # neither (3.1.1 `_app_engines`). The binds had neither under 2.x, and sat at their URL variables' lines
+    report = scan(tmp_path, {"requirements.txt": f"{pin}\n", "app.py": BINDS_APP}, monkeypatch)
+    writer, reader = at(report, "app.py:13"), at(report, "app.py:14")
+    assert (writer.call, reader.call) == ("SQLALCHEMY_BINDS['writer']", "SQLALCHEMY_BINDS['reader']")
+    for bind in (writer, reader):
+        size, ping = bind.settings.get("pool_size"), bind.settings.get("pool_pre_ping")
+        if pin.endswith("2.5.1"):
+            assert (size and size.value, ping and ping.value) == (5, True)
+        elif pin:
+            assert (size, ping) == (None, None)
+        else:
+            assert size is not None and [b.value for b in size.branches] == [5, None]
+            assert ping is not None and [b.value for b in ping.branches] == [True, None]

@@ -40,6 +40,7 @@ LEGACY_KEYS = {
     "SQLALCHEMY_MAX_OVERFLOW": "max_overflow",
 }
 OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
+BIND_OPTIONS: Final = "(SQLALCHEMY_ENGINE_OPTIONS, as the binds get it)"  # (flaskext.for_release: 2.x gives it them)
 BINDS: Final = "SQLALCHEMY_BINDS"
 URI: Final = "SQLALCHEMY_DATABASE_URI"
 # Flask-SQLAlchemy-Lite 0.2's (_make.py `_make_engines`): each entry a URL or a dict of engine_from_config's options

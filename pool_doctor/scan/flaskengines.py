@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.appconfig import BINDS, LEGACY_KEYS, LITE_KEYS, OPTIONS, URI, place
+from pool_doctor.scan.appconfig import BIND_OPTIONS, BINDS, LEGACY_KEYS, LITE_KEYS, OPTIONS, URI, place
 from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.flaskext import ENGINE_KEYS, FLASK_SQLALCHEMY, UNREAD, extension_library
-from pool_doctor.scan.kinds import SV, Branches, DictV
+from pool_doctor.scan.kinds import SV, Branches, DictV, Thunk
 from pool_doctor.scan.model import NOT_SET, ScannedPool
 from pool_doctor.scan.values import flatten, leaf, mask
 
@@ -48,7 +48,8 @@ def engines(
             own = list(unresolved)
             default_keys = {name: value for name, value in keys.items() if not (name == BINDS and binds is not None)}
             made.append((place, call, engine_settings(ev, defaults, default_keys, own), own, None))
-        made.extend(bind_engines(ev, defaults, binds, place, unresolved))
+        shared = {name: value for name, value in keys.items() if name in LEGACY_KEYS or name == BIND_OPTIONS}
+        made.extend(bind_engines(ev, defaults, binds, place, unresolved, shared=shared))
     for (file, line, end_line), label, settings, own, when in made:
         yield ScannedPool(
             file=file,
@@ -96,11 +97,17 @@ def replaced(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
 
 
 def bind_engines(
-    ev: Evaluator, defaults: Any, binds: Any, at: tuple[str, int, int], unresolved: list[str], key: str = BINDS
+    ev: Evaluator,
+    defaults: Any,
+    binds: Any,
+    at: tuple[str, int, int],
+    unresolved: list[str],
+    key: str = BINDS,
+    shared: dict[str, Any] | None = None,
 ) -> list[Engine]:
-    """One engine per SQLALCHEMY_BINDS entry, placed at its entry, with the app's engine options under its own;
-    binds set only under a test (a reader replica's variable: `if READER_URI: SQLALCHEMY_BINDS = {...}`) each
-    under that test."""
+    """One engine per SQLALCHEMY_BINDS entry, placed at its entry, with the app's engine options under its own
+    (and the `shared` keys 2.x gives every engine: the pool keys, SQLALCHEMY_ENGINE_OPTIONS); binds set only
+    under a test (a reader replica's variable: `if READER_URI: SQLALCHEMY_BINDS = {...}`) each under that test."""
     sides: list[tuple[str | None, Any]] = [(None, binds)]
     if isinstance(binds, Branches):
         options, _ = settle_options(ev, binds)
@@ -108,7 +115,10 @@ def bind_engines(
         sides = [(when, o) for when, o in options if isinstance(o, DictV)] if unset else []
     engines: list[Engine] = []
     for when, side in sides:
-        for name, value in side.items.items() if isinstance(side, DictV) else []:
+        entries = side.items if isinstance(side, DictV) else {}
+        if any(isinstance(ev.force(value), DictV) for value in entries.values()):
+            shared = {}  # a bind's own options: 3.0 on (2.5.1's `get_uri` reads a URL alone), which shares neither
+        for name, value in entries.items():
             own = list(unresolved)
             given = flatten(value, ev, "", own)
             if "" in given:  # a URL
@@ -118,10 +128,24 @@ def bind_engines(
                 given.pop(part)
             if parts:
                 given["url"] = SV(None, None, known=False, expr="URL.create(...)")
-            settings = replaced(flatten(defaults, ev, "", own), given)
-            where = place(ev.force(value)) or at
+            base = flatten(defaults, ev, "", own)
+            for legacy_key, legacy in (shared or {}).items():  # (2.5.1's apply_pool_defaults skips a None)
+                if legacy_key in LEGACY_KEYS and not ((legacy := leaf(legacy, ev)).known and legacy.value is None):
+                    base[LEGACY_KEYS[legacy_key]] = legacy
+            if BIND_OPTIONS in (shared or {}):
+                base = replaced(base, flatten((shared or {})[BIND_OPTIONS], ev, "", own))
+            settings = replaced(base, given)
+            where = _entry(value) or place(ev.force(value)) or at
             engines.append((where, f"{key}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own, when))
     return engines
+
+
+def _entry(value: Any) -> tuple[str, int, int] | None:
+    """Where a dict's entry is written, when it is written in the dict itself (not its URL's variable's line)."""
+    node = value.node if isinstance(value, Thunk) and value.compute is None else None
+    if node is None or not getattr(node, "lineno", None):
+        return None
+    return value.frame.module.display, node.lineno, node.end_lineno or node.lineno
 
 
 def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
@@ -161,6 +185,6 @@ def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolv
         else:
             unresolved.append(f"{OPTIONS}: {options.expr if isinstance(options, SV) else '?'}")
     for name, value in keys.items():
-        if name not in LEGACY_KEYS and name != OPTIONS and name not in LITE_KEYS:
+        if name not in LEGACY_KEYS and name not in (OPTIONS, BIND_OPTIONS) and name not in LITE_KEYS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.appconfig import (
+    BIND_OPTIONS,
     LEGACY_KEYS,
     OPTIONS,
     POOL_KEYS,
@@ -319,6 +320,7 @@ def for_release(ev: Evaluator, keys: dict[str, Any], major: int | None, where: s
     """The keys the release the project pins reads: 3.0 removed the 2.x pool keys (SQLALCHEMY_POOL_SIZE and the
     rest; 3.1.1's init_app reads none), so under a pinned 3.x they set nothing, and a warning names them; with no
     release pinned, each is a branch per release (what installs today is 3.x)."""
+    keys = {**keys, **_bind_options(keys, major)}
     ignored = sorted(keys.keys() & LEGACY_KEYS.keys()) if major is None or major >= 3 else []
     if not ignored:
         return keys
@@ -335,6 +337,18 @@ def for_release(ev: Evaluator, keys: dict[str, Any], major: int | None, where: s
     )
     ev.project.warnings.extend([warning] if warning not in ev.project.warnings else [])
     return {name: value for name, value in keys.items() if name not in LEGACY_KEYS}
+
+
+def _bind_options(keys: dict[str, Any], major: int | None) -> dict[str, Any]:
+    """SQLALCHEMY_ENGINE_OPTIONS as the binds' engines get it: 2.x's `_EngineConnector.get_options` (2.5.1) makes
+    every engine, a bind's too, with it (and with the pool keys); 3.x's `_app_engines` (3.1.1) gives a bind only
+    the extension's engine_options and its own entry."""
+    if OPTIONS not in keys or (major is not None and major >= 3):
+        return {}
+    if major is not None:
+        return {BIND_OPTIONS: keys[OPTIONS]}
+    sides = ["Flask-SQLAlchemy 2", "Flask-SQLAlchemy 3, which gives a bind none of them"]
+    return {BIND_OPTIONS: Branches(list(zip(sides, [keys[OPTIONS], DictV({}, None)])))}
 
 
 def _hook_writes(ev: Evaluator, cls: ClassRef, hook: str) -> dict[str, Any]:
