@@ -187,12 +187,44 @@ def isinstance_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     options = [ev.force(k) for k in kinds.items] if isinstance(kinds, ListV) else [kinds]
     dotted = [MAPPINGS.get(o.dotted, o.dotted) for o in options if isinstance(o, ExternalRef)]
     python = [name for name in dotted if name.startswith("builtins.")]
+    library = [name for name in dotted if not name.startswith("builtins.")]
     classes = [o for o in options if isinstance(o, ClassRef)]
-    if len(python) + len(classes) != len(options):  # a library's class, or what the scan cannot name
+    if len(dotted) + len(classes) != len(options):  # what the scan cannot name
         return unknown(frame.module, node)
     names = {name.removeprefix("builtins.") for name in python}
     value = ev.eval(node.args[0], frame)
-    return containers.lift(ev, [value], lambda v: _isinstance(ev, v, names, classes, node, frame))
+
+    def test(v: Any) -> Any:
+        if isinstance(v, HolderV) and v.dotted in HOLDER_BASES:  # (Magpie's get_registry(config))
+            return SV(bool({*python, *library} & HOLDER_BASES[v.dotted]), frame.module.where(node))
+        # A dict the code builds is an instance of no library's class (Magpie's `isinstance(container, Registry)`
+        # of a **settings dict), unless the scan reads instances of that class as dicts.
+        if library and not (isinstance(v, DictV) and not set(library) & DICT_LIKE):
+            return unknown(frame.module, node)
+        return _isinstance(ev, v, names, classes, node, frame)
+
+    return containers.lift(ev, [value], test)
+
+
+# The classes an instance of a library class the scan holds (HolderV) is an instance of: Pyramid 2.0's
+# `Configurator` and its `Registry(Components, dict)`, by the names code imports them under
+HOLDER_BASES = {
+    "pyramid.config.Configurator": {"pyramid.config.Configurator", "builtins.object"},
+    "pyramid.registry.Registry": {
+        "pyramid.registry.Registry",
+        "zope.interface.registry.Components",
+        "builtins.dict",
+        "builtins.object",
+    },
+}
+
+# The library classes whose instances the scan reads as dicts (an aiohttp app; dict's own subclasses)
+DICT_LIKE = {
+    "aiohttp.web.Application",
+    "aiohttp.web_app.Application",
+    *(f"collections.{name}" for name in ("OrderedDict", "defaultdict", "Counter", "ChainMap", "UserDict")),
+    *(f"flask.{at}Config" for at in ("", "config.")),
+}
 
 
 def _isinstance(
