@@ -284,3 +284,49 @@ def test_a_dict_or_a_pyramid_configurator_is_no_instance_of_another_library_clas
     for pool in report.pools:
         ping = pool.settings["pool_pre_ping"]
         assert (ping.value, ping.branches) == (True, ())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        'options = database.setdefault("OPTIONS", {})\n                options["options"] = f"-c statement_timeout={TIMEOUT}"',
+        'database.setdefault("OPTIONS", {})["options"] = f"-c statement_timeout={TIMEOUT}"',
+    ],
+)
+def test_a_settings_loop_changing_each_alias_through_setdefault_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    # round 57's case7 (kpi): prod.py sets statement_timeout on each PostgreSQL alias through `setdefault`, under
+    # `any(s in database.get("ENGINE", "") for s in [...])`; the scan missed the change and could not decide any()
+    prod = """
+        from .base import *
+
+        for database in DATABASES.values():
+            if any(s in database.get("ENGINE", "") for s in ["postgis", "postgres"]):
+                {change}
+    """.replace("{change}", change)
+    files = {
+        "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.prod")\n',
+        "settings/__init__.py": "",
+        "settings/base.py": """
+            import os
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            TIMEOUT = int(os.environ.get("TIMEOUT", 125)) * 1000
+            DATABASES = {
+                "default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"},
+                "local": {"ENGINE": "django.db.backends.sqlite3", "NAME": "local.db"},
+            }
+            if "KC_DATABASE_URL" in os.environ:
+                DATABASES["kobocat"] = {"ENGINE": os.environ["KC_ENGINE"], "NAME": "kc"}
+        """,
+        "settings/prod.py": prod,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pools = {p.call: p for p in report.pools if p.file == "settings/prod.py"}
+    options = pools["DATABASES['default']"].settings["OPTIONS.options"]
+    assert (options.value, options.env) == ("-c statement_timeout=125000", "TIMEOUT")
+    assert "OPTIONS.options" not in pools["DATABASES['local']"].settings
+    kobocat = pools["DATABASES['kobocat']"]
+    assert kobocat.condition == '"KC_DATABASE_URL" in os.environ'  # (each side of the undecided any(): one test)
+    assert [b.value for b in kobocat.settings["OPTIONS.options"].branches] == ["-c statement_timeout=125000", None]

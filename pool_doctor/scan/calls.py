@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial, reduce
 from typing import Any
 
-from pool_doctor.scan import argparsing, clicks, containers, dynaconfs, fieldtext, pycalls, results
+from pool_doctor.scan import argparsing, clicks, containers, dynaconfs, fieldtext, predicates, pycalls, results
 from pool_doctor.scan.builders import lazy_module
 from pool_doctor.scan.files import PARSER_READS, ConfigFiles, template_of
 from pool_doctor.scan.finder import FunctionNode, library_target
@@ -148,7 +148,7 @@ class Calls:
             "builtins.type": self.type_call,
             "builtins.super": self.super_call,
             "builtins.isinstance": partial(pycalls.isinstance_call, self.ev),
-            "builtins.hasattr": partial(pycalls.hasattr_call, self.ev),
+            **predicates.calls(self.ev),
             "builtins.property": lambda node, frame: PropertyV(self.ev.arg(node, frame, 0, "fget")),
             "django.utils.functional.SimpleLazyObject": partial(pycalls.lazy_object, self.ev),
             "functools.partial": self.partial_call,

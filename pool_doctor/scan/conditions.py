@@ -132,13 +132,14 @@ def negated(test: str) -> str:
 
 @lru_cache(maxsize=8192)  # texts recur across branches: each is parsed once
 def _negated_of(test: str) -> str | None:
-    """`x` for `not (x)`, as Python reads it; else None."""
+    """`x` for `not (x)`, as Python reads it (a text that is no Python alone, a loop's `x (run 2 of item)`, by its
+    parentheses); else None."""
     if not (test.startswith("not (") and test.endswith(")")):
         return None
     tree = _expression(test)
-    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not) and _closes_at_end(test):
-        return test[5:-1]
-    return None
+    if tree is not None and not (isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not)):
+        return None
+    return test[5:-1] if _closes_at_end(test) else None
 
 
 def _closes_at_end(test: str) -> bool:

@@ -30,6 +30,8 @@ BUILTIN_NAMES = {
     "globals",
     "property",
     "hasattr",
+    "any",
+    "all",
 }
 
 DJANGO = b"django"  # a word every Django project's code has (scanner notes it: Project.mentions)

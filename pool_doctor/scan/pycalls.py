@@ -244,60 +244,6 @@ def _isinstance(
     return unknown(frame.module, node)
 
 
-def hasattr_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
-    """`hasattr(self, "name")` in the `__init__` that makes self: False where nothing in self's classes sets the
-    name but that `__init__`, after the test (asyncpg-client's `if not hasattr(self, "_initialized")`, a guard for
-    a `__new__` that hands back an instance made before: the scan reads the first). Unknown otherwise."""
-    scope, subject = frame.scope, node.args[0] if len(node.args) == 2 and not node.keywords else None
-    name = ev.force(ev.eval(node.args[1], frame)) if subject is not None else None
-    instance = ev.force(ev.eval(subject, frame)) if subject is not None else None
-    fresh = (
-        isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and scope.name == "__init__"
-        and bool(scope.args.args)
-        and isinstance(subject, ast.Name)
-        and subject.id == scope.args.args[0].arg
-        and isinstance(instance, InstanceRef)
-        and instance.given is None
-        and not instance.any_subclass
-    )
-    if not (fresh and is_known(name) and isinstance(name.value, str) and isinstance(instance, InstanceRef)):
-        return unknown(frame.module, node)
-    chain = ev.class_chain(instance.cls)
-    bases = [b for ref in chain for b in ref.node.bases if not (isinstance(b, ast.Name) and b.id == "object")]
-    if len(bases) != len(chain) - 1 or any(ref.node.keywords for ref in chain):  # a library's base, a metaclass
-        return unknown(frame.module, node)
-    assert scope is not None  # (fresh: the __init__ running)
-    if any(_sets(ref.node, name.value, scope, node.lineno) for ref in chain):
-        return unknown(frame.module, node)
-    return SV(False, frame.module.where(node))
-
-
-def _sets(cls: ast.ClassDef, name: str, init: ast.AST, line: int) -> bool:
-    """Whether the class has the attribute, or may set it on an instance, other than where `init` sets it after
-    the line; or reads attributes through a hook of its own."""
-    for stmt in cls.body:  # a class attribute (`_initialized: bool` alone is none)
-        if (isinstance(stmt, ast.AnnAssign) and stmt.value is None) or isinstance(stmt, (*FUNCS, ast.ClassDef)):
-            continue
-        if any(isinstance(t, ast.Name) and t.id == name and isinstance(t.ctx, ast.Store) for t in ast.walk(stmt)):
-            return True
-    for inner in ast.walk(cls):
-        if isinstance(inner, FUNCS) and inner.name in ("__getattr__", "__getattribute__"):
-            return True
-        if isinstance(inner, ast.Call) and last_name(inner.func) in ("setattr", "__setattr__"):
-            return True
-        if isinstance(inner, ast.Attribute) and inner.attr == "__dict__":
-            return True
-        if not (isinstance(inner, ast.Attribute) and inner.attr == name and isinstance(inner.ctx, ast.Store)):
-            continue
-        if not (inner.lineno > line and any(n is inner for n in ast.walk(init))):
-            return True
-    return False
-
-
-FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
-
-
 def lazy_object(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     """Django's `SimpleLazyObject(func)`: what func() returns, made when first used (kolibri's conf.OPTIONS)."""
     func = ev.force(ev.eval(node.args[0], frame)) if len(node.args) == 1 else None

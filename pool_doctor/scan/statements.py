@@ -36,9 +36,16 @@ def changed_name(stmt: ast.stmt) -> str | None:
         target = stmt.value.func.value
     elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         return LOCALS if hands_names(stmt.value) else None
-    while isinstance(target, ast.Subscript):
-        target = target.value
+    while isinstance(target, ast.Subscript) or _setdefault_of(target) is not None:
+        target = target.value if isinstance(target, ast.Subscript) else _setdefault_of(target)
     return target.id if isinstance(target, ast.Name) else None
+
+
+def _setdefault_of(node: ast.AST | None) -> ast.expr | None:
+    """`d` of `d.setdefault(key, ...)`, a part of `d` (kpi's `database.setdefault("OPTIONS", {})["options"] = ...`)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "setdefault":
+        return node.func.value
+    return None
 
 
 def hands_names(call: ast.Call) -> bool:
@@ -226,9 +233,16 @@ def looped_item(stmt: ast.For | ast.AsyncFor | ast.While) -> tuple[ast.Name, ast
 def loop_changes(stmt: ast.For | ast.AsyncFor | ast.While) -> Iterator[tuple[str, ast.stmt]]:
     """The names a loop at a module's top changes in place, each with the statement that does: the loop's item
     of `for item in d.values()` (`for key, item in d.items()`) is `d`'s (open-forms' `for db_config in
-    DATABASES.values(): db_config["CONN_MAX_AGE"] = 60` changes DATABASES)."""
+    DATABASES.values(): db_config["CONN_MAX_AGE"] = 60` changes DATABASES), and so is a name bound to a part of it
+    (kpi's `options = database.setdefault("OPTIONS", {})`)."""
     looped = looped_item(stmt)
     items = {looped[0].id: looped[1].id} if looped is not None and isinstance(looped[1], ast.Name) else {}
     for inner in (n for n in ast.walk(stmt) if isinstance(n, ast.stmt) and n is not stmt):
+        part = part_of = inner.value if isinstance(inner, ast.Assign) and len(inner.targets) == 1 else None
+        while isinstance(part, ast.Subscript) or _setdefault_of(part) is not None:  # `options = item.setdefault(..)`
+            part = part.value if isinstance(part, ast.Subscript) else _setdefault_of(part)
+        bound = inner.targets[0] if isinstance(inner, ast.Assign) else None
+        if isinstance(bound, ast.Name) and isinstance(part, ast.Name) and part.id in items and part is not part_of:
+            items[bound.id] = items[part.id]
         if (changed := changed_name(inner)) is not None:
             yield items.get(changed, changed), inner

@@ -1,0 +1,94 @@
+"""Python's own calls that test a value, as the scan decides them: `hasattr(self, name)` in the `__init__` making
+self, and `any(...)` / `all(...)` of what the scan knows item by item."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from pool_doctor.scan import comprehensions, containers
+from pool_doctor.scan.kinds import SV, Frame, InstanceRef, Interpreter, env_of, is_known, unknown
+from pool_doctor.scan.names import last_name
+
+
+def calls(ev: Interpreter) -> dict[str, Callable[[ast.Call, Frame], Any]]:
+    """Python's own calls that test a value: hasattr, any, all."""
+    return {
+        "builtins.hasattr": partial(hasattr_call, ev),
+        **{f"builtins.{how.__name__}": partial(any_all, ev, how) for how in (any, all)},
+    }
+
+
+def any_all(ev: Interpreter, which: Callable[[list[bool]], bool], node: ast.Call, frame: Frame) -> Any:
+    """`any(...)` / `all(...)` of a list, or of a generator over one the scan knows, each item's test decided
+    (kpi's `any(s in database.get("ENGINE", "") for s in ["postgis", "postgres"])`); unknown otherwise."""
+    given = node.args[0] if len(node.args) == 1 and not node.keywords else None
+    if isinstance(given, ast.GeneratorExp | ast.ListComp) and len(given.generators) == 1:
+        generator = given.generators[0]
+        items = containers.items_of(ev, ev.eval(generator.iter, frame)) if not generator.ifs else None
+        frames = [comprehensions.loop_frame(ev, frame, generator.target, item) for item in items or []]
+        tests = [ev.eval(given.elt, inner) for inner in frames if inner is not None]
+        known = items is not None and len(tests) == len(frames)
+    else:
+        items = containers.items_of(ev, ev.eval(given, frame)) if given is not None else None
+        tests, known = list(items or []), items is not None
+    verdicts = [containers.truth(ev, test) for test in tests]
+    if not known or None in verdicts:
+        return unknown(frame.module, node)
+    return SV(which([bool(verdict) for verdict in verdicts]), frame.module.where(node), env_of(*tests))
+
+
+def hasattr_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
+    """`hasattr(self, "name")` in the `__init__` that makes self: False where nothing in self's classes sets the
+    name but that `__init__`, after the test (asyncpg-client's `if not hasattr(self, "_initialized")`, a guard for
+    a `__new__` that hands back an instance made before: the scan reads the first). Unknown otherwise."""
+    scope, subject = frame.scope, node.args[0] if len(node.args) == 2 and not node.keywords else None
+    name = ev.force(ev.eval(node.args[1], frame)) if subject is not None else None
+    instance = ev.force(ev.eval(subject, frame)) if subject is not None else None
+    fresh = (
+        isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and scope.name == "__init__"
+        and bool(scope.args.args)
+        and isinstance(subject, ast.Name)
+        and subject.id == scope.args.args[0].arg
+        and isinstance(instance, InstanceRef)
+        and instance.given is None
+        and not instance.any_subclass
+    )
+    if not (fresh and is_known(name) and isinstance(name.value, str) and isinstance(instance, InstanceRef)):
+        return unknown(frame.module, node)
+    chain = ev.class_chain(instance.cls)
+    bases = [b for ref in chain for b in ref.node.bases if not (isinstance(b, ast.Name) and b.id == "object")]
+    if len(bases) != len(chain) - 1 or any(ref.node.keywords for ref in chain):  # a library's base, a metaclass
+        return unknown(frame.module, node)
+    assert scope is not None  # (fresh: the __init__ running)
+    if any(_sets(ref.node, name.value, scope, node.lineno) for ref in chain):
+        return unknown(frame.module, node)
+    return SV(False, frame.module.where(node))
+
+
+def _sets(cls: ast.ClassDef, name: str, init: ast.AST, line: int) -> bool:
+    """Whether the class has the attribute, or may set it on an instance, other than where `init` sets it after
+    the line; or reads attributes through a hook of its own."""
+    for stmt in cls.body:  # a class attribute (`_initialized: bool` alone is none)
+        if (isinstance(stmt, ast.AnnAssign) and stmt.value is None) or isinstance(stmt, (*FUNCS, ast.ClassDef)):
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name and isinstance(t.ctx, ast.Store) for t in ast.walk(stmt)):
+            return True
+    for inner in ast.walk(cls):
+        if isinstance(inner, FUNCS) and inner.name in ("__getattr__", "__getattribute__"):
+            return True
+        if isinstance(inner, ast.Call) and last_name(inner.func) in ("setattr", "__setattr__"):
+            return True
+        if isinstance(inner, ast.Attribute) and inner.attr == "__dict__":
+            return True
+        if not (isinstance(inner, ast.Attribute) and inner.attr == name and isinstance(inner.ctx, ast.Store)):
+            continue
+        if not (inner.lineno > line and any(n is inner for n in ast.walk(init))):
+            return True
+    return False
+
+
+FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
