@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pool_doctor.scan.composed import composed_passwords
 from tests.test_scan import at, scan
 
 
@@ -330,3 +331,45 @@ def test_a_settings_loop_changing_each_alias_through_setdefault_is_read(
     kobocat = pools["DATABASES['kobocat']"]
     assert kobocat.condition == '"KC_DATABASE_URL" in os.environ'  # (each side of the undecided any(): one test)
     assert [b.value for b in kobocat.settings["OPTIONS.options"].branches] == ["-c statement_timeout=125000", None]
+
+
+def test_a_password_an_unknown_url_is_composed_with_is_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the last stop's note: a URL the scan cannot read (its host from a variable) showed the password literal it
+    # is composed with in its expression's text, through `%`, `.format()` and `+`
+    files = {
+        "app.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            host = os.environ["DB_HOST"]
+            a = create_engine("postgresql://app:%s@%s/app" % ("Pa55wordOne", host))
+            b = create_engine("postgresql://app:{}@{}/app".format("Pa55wordTwo", host))
+            c = create_engine("postgresql://app:{pw}@{h}/app".format(h=host, pw="Pa55wordThree"))
+            d = create_engine("postgresql://app:" + "Pa55word" + "Four" + "@" + host + "/app")
+            e = create_engine("postgresql://%(u)s:%(p)s@%(h)s/app" % {"u": "app", "p": "Pa55wordFive", "h": host})
+            f = create_engine("postgresql://app@%s/app?application_name=%s" % (host, "Pa55wordNot"))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    shown = json.dumps(report.to_json())
+    assert [w for w in ("One", "Two", "Three", "Four", "Five") if f"Pa55word{w}" in shown or w in shown] == []
+    assert "Pa55wordNot" in shown  # (no password there: an application name)
+    assert all(not p.settings["url"].known for p in report.pools)
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets"),
+    [
+        ('"postgresql://u:%s@%s/db" % ("pw", host)', ["pw"]),
+        ('"postgresql://u:%%s@%s/db" % (host,)', ["%", "s"]),  # (`%%s` writes a literal `%s`)
+        ('"postgresql://u:" + "p" + "w" + "@" + host', ["p", "w"]),
+        ('f"postgresql://u:{pw}@{host}/db"', []),
+        ('"postgresql://{}:{}@{}/db".format(user, "pw", host)', ["pw"]),
+        ('"postgresql://u@%s/db" % "pw"', []),
+        ("not python (", []),
+    ],
+)
+def test_composed_passwords(text: str, secrets: list[str]) -> None:
+    assert composed_passwords(text) == secrets

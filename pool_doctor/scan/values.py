@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.composed import composed_passwords
 from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.files import PathV
@@ -221,9 +222,10 @@ def mask(key: str, value: ScannedValue) -> ScannedValue:
     secrets = passwords_in(value.value) if isinstance(value.value, str) else []  # (and wherever the source has
     if isinstance(value.value, str):  # them: `"...:%s@host" % "S3cret"`, `"...:" + "S3cret" + "@host"`)
         value = replace(value, value=mask_text(value.value))
-    if value.expr is not None:
-        value = replace(value, expr=mask_text(value.expr))
+    if value.expr is not None:  # (an unknown URL's text may compose one: composed.py)
+        value = replace(value, expr=without(mask_text(value.expr), composed_passwords(value.expr)))
     if value.source is not None:
+        secrets += composed_passwords(value.source)
         value = replace(value, source=without(mask_text(value.source), secrets))
     return replace(value, branches=branches) if branches else value
 
