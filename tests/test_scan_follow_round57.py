@@ -117,6 +117,7 @@ GUARDED = """
         ("", True),
         ("        _initialized = False\n", False),
         ("        def __getattr__(self, name):\n            return None\n", False),
+        ("        @property\n        def _initialized(self):\n            return False\n", False),
     ],
 )
 def test_a_guard_of_a_fresh_instance_in_its_init_holds(

@@ -72,8 +72,12 @@ def hasattr_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
 def _sets(cls: ast.ClassDef, name: str, init: ast.AST, line: int) -> bool:
     """Whether the class has the attribute, or may set it on an instance, other than where `init` sets it after
     the line; or reads attributes through a hook of its own."""
-    for stmt in cls.body:  # a class attribute (`_initialized: bool` alone is none)
-        if (isinstance(stmt, ast.AnnAssign) and stmt.value is None) or isinstance(stmt, (*FUNCS, ast.ClassDef)):
+    for stmt in cls.body:  # a class attribute, a method or a property (`_initialized: bool` alone is none)
+        if isinstance(stmt, (*FUNCS, ast.ClassDef)):
+            if stmt.name == name:
+                return True
+            continue
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
             continue
         if any(isinstance(t, ast.Name) and t.id == name and isinstance(t.ctx, ast.Store) for t in ast.walk(stmt)):
             return True
