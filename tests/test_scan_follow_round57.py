@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pool_doctor.scan import scan_path
 from pool_doctor.scan.composed import composed_passwords
 from tests.test_scan import at, scan
 
@@ -154,6 +155,7 @@ def test_a_module_beside_a_package_of_its_name_is_never_imported(
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["app/lib/cache.py:3", "app/lib/database/engine.py:3"]
     assert any("app/lib/database.py: never imported" in w for w in report.warnings)
+    assert [p.line for p in scan_path(Path("app/lib/database.py")).pools] == [3]  # (the file asked for: read)
 
 
 def test_a_split_settings_component_reads_the_including_modules_names(

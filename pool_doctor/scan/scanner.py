@@ -130,7 +130,7 @@ def _scan(path: Path) -> ScanReport:
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
-        if _shadowed(file) and b"__main__" not in data and triggered(data):
+        if not project.single_file and _shadowed(file) and b"__main__" not in data and triggered(data):
             shown = project.display(file)
             project.warnings.append(f"{shown}: never imported (the package {shown[:-3]}/ beside it takes its name)")
             continue
