@@ -376,3 +376,54 @@ def test_a_password_an_unknown_url_is_composed_with_is_never_shown(
 )
 def test_composed_passwords(text: str, secrets: list[str]) -> None:
     assert composed_passwords(text) == secrets
+
+
+@pytest.mark.parametrize("typed", ["SQLAlchemy", "Database"])
+def test_a_flask_subclass_binding_the_extension_it_is_handed_is_an_engine_at_that_bind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typed: str
+) -> None:
+    # round 56's case3 (llmops-api): `db.init_app(self)` of a parameter typed with the extension's class (or the
+    # project's subclass of it) is the bind; the engine sat at the from_object line
+    files = {
+        "ext.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+
+            class Database(SQLAlchemy):
+                pass
+
+
+            db = Database()
+        """,
+        "server.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from config import Config
+            from ext import Database
+
+
+            class Http(Flask):
+                def __init__(self, *args, conf: Config, db: {typed}, **kwargs):
+                    super().__init__(*args, **kwargs)
+                    self.config.from_object(conf)
+                    self.register_error_handler(Exception, print)
+                    db.init_app(self)
+        """.replace("{typed}", typed),
+        "config.py": """
+            class Config:
+                def __init__(self):
+                    self.SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+                    self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 300}
+        """,
+        "app.py": """
+            from config import Config
+            from ext import db
+            from server import Http
+
+            app = Http(__name__, conf=Config(), db=db)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["server.py:13"]
+    assert report.pools[0].settings["pool_recycle"].value == 300

@@ -143,8 +143,24 @@ def extension_of(
         module, receiver = (owner.module, ast.Name(receiver.attr)) if isinstance(owner, ModuleRef) else (module, None)
     if not isinstance(receiver, ast.Name):
         return None
-    found = maker(ev, module, receiver.id)
+    found = maker(ev, module, receiver.id) or (_handed(ev, module, receiver.id, frame) if frame else None)
     return found if found is not None and is_extension(ev, *found) else None
+
+
+def _handed(ev: Evaluator, module: Module, name: str, frame: Frame) -> tuple[Module, ast.Call] | None:
+    """A parameter typed with the extension's class (llmops-api's Flask subclass, `db: SQLAlchemy` in its
+    `__init__`): the one extension the project makes, when it makes one."""
+    scope = frame.scope
+    args = scope.args if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    given = [a for a in (*args.posonlyargs, *args.args, *args.kwonlyargs) if a.arg == name] if args else []
+    typed = ev.force(ev.eval(given[0].annotation, Frame(module))) if given and given[0].annotation else None
+    if typed is None or _library_of(ev, typed) is None:
+        return None
+    modules = [m for m in ev.project.modules.values() if m is not None and not m.aside]
+    names = EXTENSIONS | {name for m in modules for name in m.classes if _library_of(ev, ClassRef(m, m.classes[name]))}
+    made = [(m, s.call) for m in modules for n in names & m.calls.keys() for s in m.calls[n] if not s.functions]
+    made = [(m, call) for m, call in made if is_extension(ev, m, call)]
+    return made[0] if len(made) == 1 else None
 
 
 def bound_elsewhere(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:
@@ -195,7 +211,10 @@ def is_extension(ev: Evaluator, module: Module, call: ast.Call) -> bool:
 def extension_library(ev: Evaluator, module: Module, call: ast.Call) -> str | None:
     """The library whose extension the call makes (flask_sqlalchemy, flask_sqlalchemy_lite, flask_appbuilder),
     itself or through the project's subclass of its class; None: no extension."""
-    made = ev.force(ev.eval(call.func, Frame(module)))
+    return _library_of(ev, ev.force(ev.eval(call.func, Frame(module))))
+
+
+def _library_of(ev: Evaluator, made: Any) -> str | None:
     refs = ev.classes.class_bases(made) if isinstance(made, ClassRef) else [made]
     for ref in refs:  # the library's class, or the project's subclass of it
         dotted = getattr(ref, "dotted", None)
