@@ -9,7 +9,7 @@ import pytest
 
 from pool_doctor.scan import scan_path
 from pool_doctor.scan.composed import composed_passwords
-from tests.test_scan import at, scan
+from tests.test_scan import at, scan, values
 
 
 def test_a_short_password_is_masked_where_it_is_written_not_in_every_word(
@@ -156,6 +156,8 @@ def test_a_module_beside_a_package_of_its_name_is_never_imported(
     assert [p.where for p in report.pools] == ["app/lib/cache.py:3", "app/lib/database/engine.py:3"]
     assert any("app/lib/database.py: never imported" in w for w in report.warnings)
     assert [p.line for p in scan_path(Path("app/lib/database.py")).pools] == [3]  # (the file asked for: read)
+    (tmp_path / "Dockerfile").write_text('CMD ["python", "app/lib/database.py"]\n')  # (the review: run as a script)
+    assert "app/lib/database.py:3" in [p.where for p in scan_path(Path(".")).pools]
 
 
 def test_a_split_settings_component_reads_the_including_modules_names(
@@ -178,7 +180,8 @@ def test_a_split_settings_component_reads_the_including_modules_names(
             DATABASES = {
                 "default": {
                     "ENGINE": "django.db.backends.postgresql",
-                    "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", AGE)),
+                    "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", 60)),
+                    "TIMEOUT": AGE,
                     "CONN_HEALTH_CHECKS": os.environ.get("HEALTH", "no") == "yes",
                 }
             }
@@ -189,6 +192,7 @@ def test_a_split_settings_component_reads_the_including_modules_names(
     assert (age.value, age.env) == (60, "CONN_MAX_AGE")
     checks = pool.settings["CONN_HEALTH_CHECKS"]
     assert (checks.value, checks.env) == (False, "HEALTH")
+    assert not pool.settings["TIMEOUT"].known  # (a name the module assigns: it may change after the include)
 
 
 BINDS_APP = """
@@ -427,3 +431,127 @@ def test_a_flask_subclass_binding_the_extension_it_is_handed_is_an_engine_at_tha
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["server.py:13"]
     assert report.pools[0].settings["pool_recycle"].value == 300
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        """
+        import os
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+
+        class Client:
+            _instances = {}
+
+            def __new__(cls, url):
+                if url not in cls._instances:
+                    cls._instances[url] = super().__new__(cls)
+                return cls._instances[url]
+
+            def __init__(self, url):
+                if not hasattr(self, "pool_size"):
+                    self.pool_size = 5
+                self.url = url
+
+            def engine(self):
+                return create_async_engine(self.url, pool_size=self.pool_size)
+
+
+        Client.pool_size = int(os.getenv("POOL_SIZE", "30"))
+
+        engine = Client("postgresql+asyncpg://app@db/app").engine()
+""",
+        """
+        import os
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+
+        def _prepare(obj):
+            obj.pool_size = int(os.getenv("POOL_SIZE", "30"))
+            return obj
+
+
+        class Client:
+            def __new__(cls, url):
+                return _prepare(super().__new__(cls))
+
+            def __init__(self, url):
+                if not hasattr(self, "pool_size"):
+                    self.pool_size = 5
+                self.url = url
+
+            def engine(self):
+                return create_async_engine(self.url, pool_size=self.pool_size)
+
+
+        engine = Client("postgresql+asyncpg://app@db/app").engine()
+""",
+    ],
+)
+def test_a_guard_stays_undecided_where_something_else_may_set_the_attribute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    # the review: a class attribute set after the class, and a `__new__` handing the instance to a helper that sets
+    # it, made the fresh-instance guard read False (pool_size 5, where 30 is right)
+    size = scan(tmp_path, {"app.py": source}, monkeypatch).pools[0].settings["pool_size"]
+    assert not size.known and 5 in [b.value for b in size.branches]
+
+
+@pytest.mark.parametrize(("pin", "size"), [("Flask-SQLAlchemy==2.5.1", 3), ("Flask-SQLAlchemy==3.1.1", 10)])
+def test_under_2x_the_extensions_engine_options_win_over_the_configs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pin: str, size: int
+) -> None:
+    # the review: 2.5.1's get_options lays SQLAlchemy(engine_options=...) over SQLALCHEMY_ENGINE_OPTIONS ("ultimate
+    # priority"); 3.1.1's _app_engines the other way round; a bind under 3.x has the extension's alone
+    files = {
+        "requirements.txt": f"{pin}\n",
+        "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+                SQLALCHEMY_BINDS = {
+                    "reader": "postgresql://app@replica/app",
+                }
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "pool_recycle": 600}
+
+
+            app = Flask(__name__)
+            app.config.from_object(Config)
+            db = SQLAlchemy(app, engine_options={"pool_size": 3})
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert values(at(report, "app.py:15"))["pool_size"] == size
+    reader = values(at(report, "app.py:8"))
+    assert (reader["pool_size"], reader.get("pool_recycle")) == (3, 600 if size == 3 else None)
+
+
+def test_an_unread_engine_options_is_unresolved_on_a_2x_bind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the review: with 2.x pinned, SQLALCHEMY_ENGINE_OPTIONS = load_options() became a setting named "" on the bind
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==2.5.1\n",
+        "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from engine_options import load_options
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+                SQLALCHEMY_BINDS = {"reader": "postgresql://app@replica/app"}
+                SQLALCHEMY_ENGINE_OPTIONS = load_options()
+
+
+            app = Flask(__name__)
+            app.config.from_object(Config)
+            db = SQLAlchemy(app)
+        """,
+    }
+    reader = at(scan(tmp_path, files, monkeypatch), "app.py:9")
+    assert "" not in reader.settings
+    assert reader.unresolved == ["SQLALCHEMY_ENGINE_OPTIONS: load_options()"]

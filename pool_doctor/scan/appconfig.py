@@ -41,6 +41,7 @@ LEGACY_KEYS = {
 }
 OPTIONS: Final = "SQLALCHEMY_ENGINE_OPTIONS"
 BIND_OPTIONS: Final = "(SQLALCHEMY_ENGINE_OPTIONS, as the binds get it)"  # (flaskext.for_release: 2.x gives it them)
+UNDER_EXTENSION: Final = "(Flask-SQLAlchemy 2, whose extension's engine_options win)"  # (for_release: a pinned 2)
 BINDS: Final = "SQLALCHEMY_BINDS"
 URI: Final = "SQLALCHEMY_DATABASE_URI"
 # Flask-SQLAlchemy-Lite 0.2's (_make.py `_make_engines`): each entry a URL or a dict of engine_from_config's options

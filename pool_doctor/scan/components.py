@@ -17,22 +17,23 @@ from pool_doctor.scan.names import last_name
 INCLUDE = "split_settings.tools.include"
 MENTION = b"split_settings"  # (scanner notes which projects have it: Project.mentions)
 
-_INCLUDERS: weakref.WeakKeyDictionary[Project, dict[Path, Module]] = weakref.WeakKeyDictionary()
+_INCLUDERS: weakref.WeakKeyDictionary[Project, dict[Path, list[Module]]] = weakref.WeakKeyDictionary()
 
 
 def includer(project: Project, module: Module) -> Module | None:
-    """The module whose include runs this one, where one does."""
+    """The module whose include runs this one, where one module's does (several: each may give a name its own
+    value)."""
     if MENTION not in project.mentions:
         return None
     found = _INCLUDERS.get(project)
     if found is None:
         found = _INCLUDERS[project] = _includes(project)
-    including = found.get(module.path)
-    return including if including is not module else None
+    including = found.get(module.path, [])
+    return including[0] if len(including) == 1 and including[0] is not module else None
 
 
-def _includes(project: Project) -> dict[Path, Module]:
-    found: dict[Path, Module] = {}
+def _includes(project: Project) -> dict[Path, list[Module]]:
+    found: dict[Path, list[Module]] = {}
     for file in project.files:
         data = project.kept.get(file) or read_source(file)[0]
         if data is None or MENTION not in data:
@@ -41,8 +42,8 @@ def _includes(project: Project) -> dict[Path, Module]:
         if module is None:
             continue
         for pattern in patterns(module):
-            for path in project.files:
-                found.setdefault(path, module) if globbed(path, pattern) else None
+            for path in (p for p in project.files if globbed(p, pattern)):
+                found.setdefault(path, []).extend([module] if module not in found.get(path, []) else [])
     return found
 
 

@@ -10,7 +10,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan.appconfig import BIND_OPTIONS, BINDS, LEGACY_KEYS, LITE_KEYS, OPTIONS, URI, place
+from pool_doctor.scan.appconfig import (
+    BIND_OPTIONS,
+    BINDS,
+    LEGACY_KEYS,
+    LITE_KEYS,
+    OPTIONS,
+    UNDER_EXTENSION,
+    URI,
+    place,
+)
 from pool_doctor.scan.containers import settle_options
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module
@@ -128,16 +137,28 @@ def bind_engines(
                 given.pop(part)
             if parts:
                 given["url"] = SV(None, None, known=False, expr="URL.create(...)")
-            base = flatten(defaults, ev, "", own)
-            for legacy_key, legacy in (shared or {}).items():  # (2.5.1's apply_pool_defaults skips a None)
-                if legacy_key in LEGACY_KEYS and not ((legacy := leaf(legacy, ev)).known and legacy.value is None):
-                    base[LEGACY_KEYS[legacy_key]] = legacy
-            if BIND_OPTIONS in (shared or {}):
-                base = replaced(base, flatten((shared or {})[BIND_OPTIONS], ev, "", own))
+            # (2.5.1's get_options: the pool keys, SQLALCHEMY_ENGINE_OPTIONS, then the extension's engine_options,
+            # which "Give options set in SQLAlchemy.__init__() ultimate priority")
+            base = replaced(_shared_options(ev, shared or {}, own), flatten(defaults, ev, "", own))
             settings = replaced(base, given)
             where = _entry(value) or place(ev.force(value)) or at
             engines.append((where, f"{key}[{name!r}]", {k: mask(k, v) for k, v in settings.items()}, own, when))
     return engines
+
+
+def _shared_options(ev: Evaluator, shared: dict[str, Any], unresolved: list[str]) -> dict[str, SV]:
+    """The options 2.x gives every engine, a bind's too: the pool keys (2.5.1's apply_pool_defaults skips a
+    None), then SQLALCHEMY_ENGINE_OPTIONS."""
+    options: dict[str, SV] = {}
+    for name, value in shared.items():
+        if name in LEGACY_KEYS and not ((value := leaf(value, ev)).known and value.value is None):
+            options[LEGACY_KEYS[name]] = value
+    given = ev.force(shared[BIND_OPTIONS]) if BIND_OPTIONS in shared else None
+    if isinstance(given, (DictV, Branches)):
+        options = replaced(options, flatten(given, ev, "", unresolved))
+    elif given is not None:
+        unresolved.append(f"{OPTIONS}: {given.expr if isinstance(given, SV) else '?'}")
+    return options
 
 
 def _entry(value: Any) -> tuple[str, int, int] | None:
@@ -174,17 +195,14 @@ def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
 def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolved: list[str]) -> dict[str, SV]:
     """The default engine's create_engine arguments: the extension's engine_options, the 2.x pool keys, then
     SQLALCHEMY_ENGINE_OPTIONS over them; the URL and the other keys as they are."""
-    settings: dict[str, SV] = flatten(defaults, ev, "", unresolved)
-    for name in LEGACY_KEYS:  # (2.5's apply_pool_defaults skips a None: the pool's own default stands)
-        if name in keys and not ((value := leaf(keys[name], ev)).known and value.value is None):
-            settings[LEGACY_KEYS[name]] = value
-    if OPTIONS in keys:
-        options = ev.force(keys[OPTIONS])
-        if isinstance(options, (DictV, Branches)):
-            settings = replaced(settings, flatten(options, ev, "", unresolved))
-        else:
-            unresolved.append(f"{OPTIONS}: {options.expr if isinstance(options, SV) else '?'}")
+    extension = flatten(defaults, ev, "", unresolved)
+    if UNDER_EXTENSION in keys:  # a pinned 2.x: as its binds are made
+        settings = replaced(_shared_options(ev, keys, unresolved), extension)
+    else:  # 3.x: SQLALCHEMY_ENGINE_OPTIONS over the extension's (the 2.x keys, only 2.x's, under them)
+        settings = replaced(_shared_options(ev, {n: v for n, v in keys.items() if n in LEGACY_KEYS}, []), extension)
+        if OPTIONS in keys:
+            settings = replaced(settings, _shared_options(ev, {BIND_OPTIONS: keys[OPTIONS]}, unresolved))
     for name, value in keys.items():
-        if name not in LEGACY_KEYS and name not in (OPTIONS, BIND_OPTIONS) and name not in LITE_KEYS:
+        if name not in LEGACY_KEYS and name not in (OPTIONS, BIND_OPTIONS, UNDER_EXTENSION) and name not in LITE_KEYS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)
     return {key: mask(key, leaf(value, ev)) for key, value in settings.items()}

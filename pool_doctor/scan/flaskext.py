@@ -23,6 +23,7 @@ from pool_doctor.scan.appconfig import (
     LEGACY_KEYS,
     OPTIONS,
     POOL_KEYS,
+    UNDER_EXTENSION,
     URI,
     AppConfig,
     alone,
@@ -365,7 +366,7 @@ def _bind_options(keys: dict[str, Any], major: int | None) -> dict[str, Any]:
     if OPTIONS not in keys or (major is not None and major >= 3):
         return {}
     if major is not None:
-        return {BIND_OPTIONS: keys[OPTIONS]}
+        return {BIND_OPTIONS: keys[OPTIONS], UNDER_EXTENSION: SV(True, None)}
     sides = ["Flask-SQLAlchemy 2", "Flask-SQLAlchemy 3, which gives a bind none of them"]
     return {BIND_OPTIONS: Branches(list(zip(sides, [keys[OPTIONS], DictV({}, None)])))}
 

@@ -64,14 +64,46 @@ def hasattr_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     if len(bases) != len(chain) - 1 or any(ref.node.keywords for ref in chain):  # a library's base, a metaclass
         return unknown(frame.module, node)
     assert scope is not None  # (fresh: the __init__ running)
-    if any(_sets(ref.node, name.value, scope, node.lineno) for ref in chain):
+    if name.value.startswith("__") or any(_sets(ref.node, name.value) for ref in chain):
+        return unknown(frame.module, node)  # (`__dict__` and the rest: every object has them)
+    if any(_hands_out(ref.node) for ref in chain) or _set_elsewhere(ev, name.value, scope, node.lineno):
         return unknown(frame.module, node)
     return SV(False, frame.module.where(node))
 
 
-def _sets(cls: ast.ClassDef, name: str, init: ast.AST, line: int) -> bool:
-    """Whether the class has the attribute, or may set it on an instance, other than where `init` sets it after
-    the line; or reads attributes through a hook of its own."""
+def _hands_out(cls: ast.ClassDef) -> bool:
+    """Whether the class's `__new__` may hand the instance to a call that sets attributes on it: a call given
+    anything but constants, `cls` and the parameters (asyncpg-client's `asyncio.Lock()`, `super().__new__(cls)`)."""
+    new = next((s for s in cls.body if isinstance(s, FUNCS) and s.name == "__new__"), None)
+    if new is None:
+        return False
+    given = {a.arg for a in (*new.args.posonlyargs, *new.args.args, *new.args.kwonlyargs)}
+
+    def plain(arg: ast.expr) -> bool:
+        return all((isinstance(n, ast.Name) and n.id in given) or not isinstance(n, ast.Name) for n in ast.walk(arg))
+
+    calls = (n for n in ast.walk(new) if isinstance(n, ast.Call))
+    return any(not all(plain(a) for a in (*c.args, *(k.value for k in c.keywords))) for c in calls)
+
+
+def _set_elsewhere(ev: Interpreter, name: str, init: ast.AST, line: int) -> bool:
+    """Whether any module of the project sets an attribute of the name, other than where `init` sets it after the
+    line (`Client.pool_size = ...` after the class, a helper's `obj.pool_size = ...`), or any through `setattr`."""
+    for module in (m for m in ev.project.modules.values() if m is not None):
+        if name not in module.source and "setattr" not in module.source:
+            continue
+        for inner in ast.walk(module.tree):
+            if isinstance(inner, ast.Call) and last_name(inner.func) in ("setattr", "__setattr__"):
+                return True
+            if not (isinstance(inner, ast.Attribute) and inner.attr == name and isinstance(inner.ctx, ast.Store)):
+                continue
+            if not (inner.lineno > line and any(n is inner for n in ast.walk(init))):
+                return True
+    return False
+
+
+def _sets(cls: ast.ClassDef, name: str) -> bool:
+    """Whether the class has the attribute, or reads attributes through a hook of its own."""
     for stmt in cls.body:  # a class attribute, a method or a property (`_initialized: bool` alone is none)
         if isinstance(stmt, (*FUNCS, ast.ClassDef)):
             if stmt.name == name:
@@ -81,16 +113,10 @@ def _sets(cls: ast.ClassDef, name: str, init: ast.AST, line: int) -> bool:
             continue
         if any(isinstance(t, ast.Name) and t.id == name and isinstance(t.ctx, ast.Store) for t in ast.walk(stmt)):
             return True
-    for inner in ast.walk(cls):
+    for inner in ast.walk(cls):  # (a write of the attribute, anywhere: _set_elsewhere)
         if isinstance(inner, FUNCS) and inner.name in ("__getattr__", "__getattribute__"):
             return True
-        if isinstance(inner, ast.Call) and last_name(inner.func) in ("setattr", "__setattr__"):
-            return True
         if isinstance(inner, ast.Attribute) and inner.attr == "__dict__":
-            return True
-        if not (isinstance(inner, ast.Attribute) and inner.attr == name and isinstance(inner.ctx, ast.Store)):
-            continue
-        if not (inner.lineno > line and any(n is inner for n in ast.walk(init))):
             return True
     return False
 

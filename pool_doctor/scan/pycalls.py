@@ -197,9 +197,9 @@ def isinstance_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     def test(v: Any) -> Any:
         if isinstance(v, HolderV) and v.dotted in HOLDER_BASES:  # (Magpie's get_registry(config))
             return SV(bool({*python, *library} & HOLDER_BASES[v.dotted]), frame.module.where(node))
-        # A dict the code builds is an instance of no library's class (Magpie's `isinstance(container, Registry)`
-        # of a **settings dict), unless the scan reads instances of that class as dicts.
-        if library and not (isinstance(v, DictV) and not set(library) & DICT_LIKE):
+        # A dict is no instance of a library class the scan knows is none (Magpie's `isinstance(container,
+        # Registry)` of a **settings dict: a subclass of dict, so a plain one is not one).
+        if library and not (isinstance(v, DictV) and set(library) <= NOT_DICT):
             return unknown(frame.module, node)
         return _isinstance(ev, v, names, classes, node, frame)
 
@@ -218,12 +218,12 @@ HOLDER_BASES = {
     },
 }
 
-# The library classes whose instances the scan reads as dicts (an aiohttp app; dict's own subclasses)
-DICT_LIKE = {
-    "aiohttp.web.Application",
-    "aiohttp.web_app.Application",
-    *(f"collections.{name}" for name in ("OrderedDict", "defaultdict", "Counter", "ChainMap", "UserDict")),
-    *(f"flask.{at}Config" for at in ("", "config.")),
+# Library classes no dict the scan holds is an instance of: Pyramid 2.0's (its Registry is a subclass of dict, so a
+# plain dict is none), and the request and response objects helpers test for
+NOT_DICT = {
+    *HOLDER_BASES,
+    *(f"pyramid.{at}" for at in ("request.Request", "response.Response")),
+    *(f"webob.{at}" for at in ("Request", "Response", "request.Request", "response.Response")),
 }
 
 

@@ -27,6 +27,7 @@ from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
 from pool_doctor.scan.names import DJANGO
 from pool_doctor.scan.pools import PoolFinder
 from pool_doctor.scan.target import URL_KEYS, url_driver
+from pool_doctor.scan.textfiles import read_text
 from pool_doctor.scan.wrapping import FIXED_CALLS
 
 WRAPPER_ROUNDS = 8  # until no new wrapper (pools.MAX_DEPTH bounds them): one link a round, read in reverse
@@ -108,9 +109,19 @@ def scan_path(path: Path) -> ScanReport:
     return report
 
 
-def _shadowed(file: Path) -> bool:
-    """A module beside a package of its name: Python imports the package (a leftover of a move into one)."""
-    return file.suffix == ".py" and file.stem != "__init__" and (file.with_suffix("") / "__init__.py").is_file()
+def _shadowed(file: Path, base: Path) -> bool:
+    """A module beside a package of its name: Python imports the package (a leftover of a move into one), unless
+    something runs the file itself (a Dockerfile's `CMD ["python", "server.py"]`)."""
+    if file.suffix != ".py" or file.stem == "__init__" or not (file.with_suffix("") / "__init__.py").is_file():
+        return False
+    named = re.compile(rf"(?<![\w.-]){re.escape(file.name)}\b")
+    places = {base, file.parent}
+    launchers = (p for place in places for pattern in LAUNCHERS for p in sorted(place.glob(pattern)) if p.is_file())
+    return not any(named.search(read_text(path) or "") for path in launchers)
+
+
+# Files that may run a script by its name: a container's, a process manager's, a task runner's, a shell's
+LAUNCHERS = ("Dockerfile*", "*.dockerfile", "Procfile", "*.y*ml", "Makefile", "*.sh", "*.service", "*.toml", "*.cfg")
 
 
 def _scan(path: Path) -> ScanReport:
@@ -130,7 +141,7 @@ def _scan(path: Path) -> ScanReport:
         if data is None:
             project.warnings.append(f"{project.display(file)}: {why}")
             continue
-        if not project.single_file and _shadowed(file) and b"__main__" not in data and triggered(data):
+        if not project.single_file and _shadowed(file, project.base) and b"__main__" not in data and triggered(data):
             shown = project.display(file)
             project.warnings.append(f"{shown}: never imported (the package {shown[:-3]}/ beside it takes its name)")
             continue

@@ -280,8 +280,8 @@ class Scopes:
         if node is None and "__getattr__" in module.functions:  # `module.name`, `from module import name`: PEP 562
             return self._module_getattr(module, name)
         including = components.includer(self.project, module) if seen < 5 else None
-        if including is not None and self._defines(including, name, seen):  # (a split-settings component)
-            return self.global_value(including, name, node, seen + 1)
+        if including is not None and name in including.imports:  # (a split-settings component: what the module it
+            return self.global_value(including, name, node, seen + 1)  # runs in imports; what it assigns may change)
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
 
     def _module_getattr(self, module: Module, name: str) -> Any:
