@@ -7,8 +7,10 @@ import ast
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pool_doctor.scan import comprehensions, containers
+from pool_doctor.scan.finder import Project
 from pool_doctor.scan.kinds import SV, Frame, InstanceRef, Interpreter, env_of, is_known, unknown
 from pool_doctor.scan.names import last_name
 
@@ -89,17 +91,31 @@ def _hands_out(cls: ast.ClassDef) -> bool:
 def _set_elsewhere(ev: Interpreter, name: str, init: ast.AST, line: int) -> bool:
     """Whether any module of the project sets an attribute of the name, other than where `init` sets it after the
     line (`Client.pool_size = ...` after the class, a helper's `obj.pool_size = ...`), or any through `setattr`."""
-    for module in (m for m in ev.project.modules.values() if m is not None):
-        if name not in module.source and "setattr" not in module.source:
-            continue
-        for inner in ast.walk(module.tree):
-            if isinstance(inner, ast.Call) and last_name(inner.func) in ("setattr", "__setattr__"):
-                return True
-            if not (isinstance(inner, ast.Attribute) and inner.attr == name and isinstance(inner.ctx, ast.Store)):
-                continue
-            if not (inner.lineno > line and any(n is inner for n in ast.walk(init))):
-                return True
-    return False
+    stores, setattr_called = _stores(ev.project)
+    return setattr_called or any(
+        not (store.lineno > line and any(n is store for n in ast.walk(init))) for store in stores.get(name, [])
+    )
+
+
+Stores = tuple[dict[str, list[ast.Attribute]], bool]
+_STORES: WeakKeyDictionary[Project, tuple[int, Stores]] = WeakKeyDictionary()
+
+
+def _stores(project: Project) -> Stores:
+    """Each attribute name the project's modules (read so far) store, with where; whether any calls setattr."""
+    modules = [m for m in project.modules.values() if m is not None]
+    cached = _STORES.get(project)
+    if cached is not None and cached[0] == len(modules):
+        return cached[1]
+    stores: dict[str, list[ast.Attribute]] = {}
+    setattr_called = False
+    for inner in (n for module in modules for n in ast.walk(module.tree)):
+        if isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Store):
+            stores.setdefault(inner.attr, []).append(inner)
+        elif isinstance(inner, ast.Call) and last_name(inner.func) in ("setattr", "__setattr__"):
+            setattr_called = True
+    _STORES[project] = (len(modules), (stores, setattr_called))
+    return stores, setattr_called
 
 
 def _sets(cls: ast.ClassDef, name: str) -> bool:
