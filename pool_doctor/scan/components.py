@@ -43,7 +43,8 @@ def _includes(project: Project) -> dict[Path, list[Module]]:
             continue
         for pattern in patterns(module):
             for path in (p for p in project.files if globbed(p, pattern)):
-                found.setdefault(path, []).extend([module] if module not in found.get(path, []) else [])
+                including = found.setdefault(path, [])
+                including.extend([] if module in including else [module])
     return found
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pool_doctor.scan.components import INCLUDE as INCLUDE  # (what expressions.py dispatches on)
 from pool_doctor.scan.components import globbed
-from pool_doctor.scan.finder import Module, dotted_parts
+from pool_doctor.scan.finder import dotted_parts
 from pool_doctor.scan.flow import Flow
 from pool_doctor.scan.kinds import Frame, Interpreter, is_known
 from pool_doctor.scan.paths import settings_unknown
@@ -46,18 +46,11 @@ def include(ev: Interpreter, flow: Flow, state: dict[str, Any], call: ast.Call, 
                 continue
             _RUNNING.add((id(flow), path))
             try:
-                end, _ = flow.run_module(included, {**_imported(ev, module, included), **state})
+                end, _ = flow.run_module(included, dict(state))
             finally:
                 _RUNNING.discard((id(flow), path))
             state = end if end is not None else state
     return state
-
-
-def _imported(ev: Interpreter, module: Module, included: Module) -> dict[str, Any]:
-    """The names the including module imports that the included file does not import itself: it runs in the
-    including module's globals, so its `os.environ` is that module's `os` (pochtamt's components/database.py)."""
-    names = set(module.imports) - set(included.imports) - set(included.assigns)
-    return {name: ev.eval(ast.Name(name, ast.Load()), Frame(module)) for name in sorted(names)}
 
 
 _RUNNING: set[tuple[int, Path]] = set()  # the files an include is running now, by the scan's flow
