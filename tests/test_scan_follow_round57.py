@@ -357,13 +357,18 @@ def test_a_password_an_unknown_url_is_composed_with_is_never_shown(
             d = create_engine("postgresql://app:" + "Pa55word" + "Four" + "@" + host + "/app")
             e = create_engine("postgresql://%(u)s:%(p)s@%(h)s/app" % {"u": "app", "p": "Pa55wordFive", "h": host})
             f = create_engine("postgresql://app@%s/app?application_name=%s" % (host, "Pa55wordNot"))
+            g = create_engine(
+                "postgresql+psycopg2://reporting_service_account_for_the_data_warehouse_team:%s@%s/analytics_db"
+                % ("Pa55wordSix", host)
+            )
         """,
     }
     report = scan(tmp_path, files, monkeypatch)
     shown = json.dumps(report.to_json())
-    assert [w for w in ("One", "Two", "Three", "Four", "Five") if f"Pa55word{w}" in shown or w in shown] == []
+    assert [w for w in ("One", "Two", "Three", "Four", "Five", "Six") if f"Pa55word{w}" in shown or w in shown] == []
     assert "Pa55wordNot" in shown  # (no password there: an application name)
     assert all(not p.settings["url"].known for p in report.pools)
+    assert report.pools[-1].driver == "psycopg2"  # (a long URL written out keeps its scheme: round 58's case1)
 
 
 @pytest.mark.parametrize(
@@ -555,3 +560,25 @@ def test_an_unread_engine_options_is_unresolved_on_a_2x_bind(tmp_path: Path, mon
     reader = at(scan(tmp_path, files, monkeypatch), "app.py:9")
     assert "" not in reader.settings
     assert reader.unresolved == ["SQLALCHEMY_ENGINE_OPTIONS: load_options()"]
+
+
+def test_a_long_url_written_out_with_format_names_its_driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # round 58's case1 (unified_search): a `.format()` URL longer than 120 characters was cut before its end, so a
+    # bare `postgresql://` could not be told from one a later call rewrites; the driver was null
+    files = {
+        "app.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            engine = create_engine(
+                "postgresql://{POSTGRES_USER}:{POSTGRES_PASSWORD}@{POSTGRES_SERVER}/{POSTGRES_DB}".format(
+                    POSTGRES_USER=os.getenv("POSTGRES_USER"),
+                    POSTGRES_PASSWORD=os.getenv("POSTGRES_PASSWORD"),
+                    POSTGRES_SERVER=os.getenv("POSTGRES_SERVER"),
+                    POSTGRES_DB=os.getenv("POSTGRES_DB"),
+                ),
+                pool_size=5,
+            )
+        """,
+    }
+    assert [p.driver for p in scan(tmp_path, files, monkeypatch).pools] == ["psycopg2"]

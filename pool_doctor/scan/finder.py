@@ -142,8 +142,8 @@ class Module:
     def segment(self, node: ast.AST) -> str:
         text = self._source_text(node) or ast.unparse(node)
         text = " ".join(text.replace("\\\n", " ").split())  # (a line's `\` continuation is whitespace too)
-        keep = 400 if len(text) > 120 and "://" in (literal_prefix(text) or "") else 120  # (one f-string's URL
-        return text if len(text) <= keep else text[: keep - 3] + "..."  # keeps its scheme; mask_text masks it)
+        keep = 400 if len(text) > 120 and "://" in (literal_prefix(text, operators=True) or "") else 120  # (a URL
+        return text if len(text) <= keep else text[: keep - 3] + "..."  # written out keeps its scheme: values.mask)
 
     def _source_text(self, node: ast.AST) -> str | None:
         """The node's own text (ast.get_source_segment's, without splitting the whole file each time)."""
