@@ -582,3 +582,34 @@ def test_a_long_url_written_out_with_format_names_its_driver(tmp_path: Path, mon
         """,
     }
     assert [p.driver for p in scan(tmp_path, files, monkeypatch).pools] == ["psycopg2"]
+
+
+def test_a_helper_binding_the_one_app_is_one_engine_with_the_extensions_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 58's case1 (Gold): init_extensions(app) binds the app the module makes; the helper's own view of its
+    # parameter (the extension's engine_options alone) was a second engine at the same bind
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==3.1.1\n",
+        "extensions.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy(engine_options={"pool_pre_ping": True, "pool_recycle": 300})
+
+
+            def init_extensions(app):
+                db.init_app(app)
+        """,
+        "app.py": """
+            from flask import Flask
+
+            from extensions import init_extensions
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+            init_extensions(app)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["extensions.py:7"]
+    assert values(report.pools[0]) == {"url": "postgresql://app@db/app", "pool_pre_ping": True, "pool_recycle": 300}

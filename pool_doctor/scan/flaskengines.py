@@ -183,13 +183,21 @@ def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
             result.append(pool)
             continue
         first = result[kept[key]]
-        if first.settings and pool.settings:  # two apps configured each their own way (a shared helper's bind)
-            result.append(pool)
-            continue
         best, other = (first, pool) if len(first.settings) >= len(pool.settings) else (pool, first)
+        if other.settings and not _within(other.settings, best.settings):  # two apps configured each their own
+            result.append(pool)  # way (a shared helper's bind); not the helper's own view, the extension's options
+            continue  # alone (Gold's init_extensions(app))
         unresolved = list(dict.fromkeys([*best.unresolved, *other.unresolved]))
         result[kept[key]] = replace(best, unresolved=unresolved)
     return result
+
+
+def _within(some: dict[str, SV], other: dict[str, SV]) -> bool:
+    """Whether each of some's settings is other's, the same value from the same place."""
+    return all(
+        key in other and (value.value, value.from_) == (other[key].value, other[key].from_)
+        for key, value in some.items()
+    )
 
 
 def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolved: list[str]) -> dict[str, SV]:
