@@ -613,3 +613,40 @@ def test_a_helper_binding_the_one_app_is_one_engine_with_the_extensions_options(
     report = scan(tmp_path, files, monkeypatch)
     assert [p.where for p in report.pools] == ["extensions.py:7"]
     assert values(report.pools[0]) == {"url": "postgresql://app@db/app", "pool_pre_ping": True, "pool_recycle": 300}
+
+
+def test_config_a_module_writes_into_the_app_that_imports_it_before_its_bind_is_at_that_bind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 58's case3 (pairs-api): app.py makes the app, runs `import config` (whose top writes app.config through
+    # `from app import app`), then `db.init_app(app)`; the engine sat at config.py's URL line
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==3.1.1\n",
+        "app.py": """
+            from flask import Flask
+
+            app = Flask(__name__)
+
+            import config
+
+            from db import db
+
+            db.init_app(app)
+        """,
+        "config.py": """
+            import os
+
+            from app import app
+
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "postgresql://app@db/app")
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_recycle": 300}
+        """,
+        "db.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [p.where for p in report.pools] == ["app.py:9"]
+    assert values(report.pools[0]) == {"url": "postgresql://app@db/app", "pool_recycle": 300}

@@ -18,7 +18,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import appconfig, flaskconfig, flaskengines, guards, nodes, releases
+from pool_doctor.scan import appconfig, flaskbinds, flaskconfig, flaskengines, guards, nodes, releases
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
@@ -29,7 +29,6 @@ from pool_doctor.scan.flaskext import (
     UNREAD,
     app_init,
     binds_extension,
-    bound_elsewhere,
     config_sources,
     configured_again,
     extension_of,
@@ -524,7 +523,7 @@ class FlaskApps:
         under, over = pinned(self.ev, *app.extension, self._pinned(app.module)) if app.extension else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
-        elsewhere = bound_elsewhere(self.ev, app)
+        elsewhere = flaskbinds.bound_elsewhere(self.ev, app)
         bind, bind_module = (app.bind, app.bind_module) if elsewhere is None else (elsewhere[1], elsewhere[0])
         if app.module.aside and bind_module is not None and not bind_module.aside:
             return  # a test's config bound by the app's helper (indico's configure_db): the app's engine, again

@@ -164,21 +164,6 @@ def _handed(ev: Evaluator, module: Module, name: str, frame: Frame) -> tuple[Mod
     return made[0] if len(made) == 1 else None
 
 
-def bound_elsewhere(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:
-    """`db = SQLAlchemy(app)` at the top of another module, of the app a module makes and configures at its
-    own top (qairon's `from base import app`): that app's bind."""
-    if app.bind is not None or app.scope is not None:
-        return None
-    modules = ev.project.modules.values()  # (a test's own `SQLAlchemy(app)` binds it again, in a test)
-    for module in (m for m in modules if m is not None and m is not app.module and not m.aside):
-        for site in (s for name in EXTENSIONS & module.calls.keys() for s in module.calls[name]):
-            given = site.call.args[0] if site.call.args and not site.functions else None
-            made = maker(ev, module, given.id) if isinstance(given, ast.Name) else None
-            if made is not None and made[0] is app.module and is_extension(ev, module, site.call):
-                return module, site.call
-    return None
-
-
 def configured_again(ev: Evaluator, app: AppConfig, apps: dict[str, list[AppConfig]], major: int | None) -> bool:
     """A module's top configuring an app another module makes, configures and binds at its own top
     (flask_template's db_manage.py: `from app import app`, then `app.config.from_object(...)` again): that app's

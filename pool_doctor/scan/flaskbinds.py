@@ -1,0 +1,59 @@
+"""Where an app's Flask-SQLAlchemy engine is made when the module that configures the app does not bind it: a
+bind of the same app at another module's top, `SQLAlchemy(app)` (qairon's `from base import app`) or, after that
+module imports this one, `db.init_app(app)` (pairs-api's app.py running `import config`)."""
+
+from __future__ import annotations
+
+import ast
+
+from pool_doctor.scan.appconfig import AppConfig, receivers
+from pool_doctor.scan.expressions import Evaluator
+from pool_doctor.scan.finder import Module, resolve_relative
+from pool_doctor.scan.flaskext import EXTENSIONS, extension_of, is_extension, maker
+
+
+def bound_elsewhere(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:
+    """`db = SQLAlchemy(app)` at the top of another module, of the app a module makes and configures at its
+    own top (qairon's `from base import app`): that app's bind."""
+    if app.bind is not None or app.scope is not None:
+        return None
+    modules = ev.project.modules.values()  # (a test's own `SQLAlchemy(app)` binds it again, in a test)
+    for module in (m for m in modules if m is not None and m is not app.module and not m.aside):
+        for site in (s for name in EXTENSIONS & module.calls.keys() for s in module.calls[name]):
+            given = site.call.args[0] if site.call.args and not site.functions else None
+            made = maker(ev, module, given.id) if isinstance(given, ast.Name) else None
+            if made is not None and made[0] is app.module and is_extension(ev, module, site.call):
+                return module, site.call
+    return _bound_after_import(ev, app)
+
+
+def _bound_after_import(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:
+    """`db.init_app(app)` at the top of the module that makes the app this module configures (imported from it),
+    after it imports this module: pairs-api's app.py runs `import config`, whose writes to app.config come
+    before its bind."""
+    names = {name for stmt in app.module.tree.body if stmt.lineno in app.lines for name in receivers(stmt)}
+    makers = [found for name in names if (found := maker(ev, app.module, name)) and found[0] is not app.module]
+    if len(makers) != 1:
+        return None
+    owner, made = makers[0]
+    imported = [
+        stmt.lineno
+        for stmt in owner.tree.body
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and app.module in _modules_of(ev, owner, stmt)
+    ]
+    for site in owner.calls.get("init_app", []) if imported else []:
+        given = site.call.args[0] if len(site.call.args) == 1 and not site.functions else None
+        bound = maker(ev, owner, given.id) if isinstance(given, ast.Name) else None
+        late = site.call.lineno > min(imported)
+        if late and bound is not None and bound[1] is made and extension_of(ev, owner, site.call) is not None:
+            return owner, site.call
+    return None
+
+
+def _modules_of(ev: Evaluator, module: Module, stmt: ast.Import | ast.ImportFrom) -> list[Module | None]:
+    """The project modules an import statement runs."""
+    if isinstance(stmt, ast.Import):
+        return [ev.project.module_by_name(alias.name, module.path) for alias in stmt.names]
+    base = resolve_relative(module, stmt.module, stmt.level)
+    found = [ev.project.module_by_name(base, module.path)] if base else []
+    return found + [ev.project.module_by_name(f"{base}.{a.name}", module.path) for a in stmt.names if base]
