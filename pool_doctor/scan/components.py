@@ -20,16 +20,17 @@ MENTION = b"split_settings"  # (scanner notes which projects have it: Project.me
 _INCLUDERS: weakref.WeakKeyDictionary[Project, dict[Path, list[Module]]] = weakref.WeakKeyDictionary()
 
 
-def includer(project: Project, module: Module) -> Module | None:
-    """The module whose include runs this one, where one module's does (several: each may give a name its own
-    value)."""
+def imported_by_includers(project: Project, module: Module, name: str) -> Module | None:
+    """The module whose include runs this one, where every such module imports the name from the same place
+    (`os`: each gives it the same; a name one assigns may differ by module, and by when it is read)."""
     if MENTION not in project.mentions:
         return None
     found = _INCLUDERS.get(project)
     if found is None:
         found = _INCLUDERS[project] = _includes(project)
-    including = found.get(module.path, [])
-    return including[0] if len(including) == 1 and including[0] is not module else None
+    including = [m for m in found.get(module.path, []) if m is not module]
+    targets = {m.imports.get(name) for m in including}
+    return including[0] if including and len(targets) == 1 and None not in targets else None
 
 
 def _includes(project: Project) -> dict[Path, list[Module]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pool_doctor.files import is_python_script, read_bytes
 from pool_doctor.scan.asides import VENDORED, imported_beside, installed_into, is_example_file, is_test_file
-from pool_doctor.scan.literals import literal_prefix
+from pool_doctor.scan.literals import shown
 from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
 from pool_doctor.scan.names import last_name as last_name
 from pool_doctor.scan.provided import calls_made
@@ -141,9 +141,7 @@ class Module:
 
     def segment(self, node: ast.AST) -> str:
         text = self._source_text(node) or ast.unparse(node)
-        text = " ".join(text.replace("\\\n", " ").split())  # (a line's `\` continuation is whitespace too)
-        keep = 400 if len(text) > 120 and "://" in (literal_prefix(text, operators=True) or "") else 120  # (a URL
-        return text if len(text) <= keep else text[: keep - 3] + "..."  # written out keeps its scheme: values.mask)
+        return shown(" ".join(text.replace("\\\n", " ").split()))  # (a line's `\` continuation is whitespace too)
 
     def _source_text(self, node: ast.AST) -> str | None:
         """The node's own text (ast.get_source_segment's, without splitting the whole file each time)."""

@@ -47,6 +47,9 @@ def engines(
     binds say otherwise: pybossa's replica bind copies the URL from a file named by a variable) and one per bind,
     each placed at its entry. Flask-SQLAlchemy-Lite's (the `extension`'s library; with none seen, when the keys are
     its) are one per entry of its own two keys alone (it reads no other), or one unread where they are not read."""
+    if not isinstance(ev.force(defaults), (DictV, Branches)):  # `SQLAlchemy(engine_options=extra_options())`
+        shown = defaults.expr if isinstance(defaults, SV) and defaults.expr else "?"
+        defaults, unresolved = DictV({}, None), [*unresolved, f"engine_options: {shown}"]
     lite = extension_library(ev, *extension) == LITE if extension is not None else None
     lite_keys = [name for name in LITE_KEYS if name in keys]
     read_as_lite = bool(lite or (lite is None and lite_keys))  # (Flask-SQLAlchemy's app ignores Lite's keys)
@@ -184,19 +187,22 @@ def one_engine_per_bind(pools: list[ScannedPool]) -> list[ScannedPool]:
             continue
         first = result[kept[key]]
         best, other = (first, pool) if len(first.settings) >= len(pool.settings) else (pool, first)
-        if other.settings and not _within(other.settings, best.settings):  # two apps configured each their own
-            result.append(pool)  # way (a shared helper's bind); not the helper's own view, the extension's options
-            continue  # alone (Gold's init_extensions(app))
+        if other.settings and not _helpers_view(other, best):  # two apps configured each their own way (a shared
+            result.append(pool)  # helper's bind)
+            continue
         unresolved = list(dict.fromkeys([*best.unresolved, *other.unresolved]))
         result[kept[key]] = replace(best, unresolved=unresolved)
     return result
 
 
-def _within(some: dict[str, SV], other: dict[str, SV]) -> bool:
-    """Whether each of some's settings is other's, the same value from the same place."""
+def _helpers_view(some: ScannedPool, other: ScannedPool) -> bool:
+    """Whether `some` is a helper's own view of the app it binds (Gold's `init_extensions(app)`): no URL, and the
+    rest of `other`'s, the same value from the same place (the extension's engine_options alone)."""
+    if "url" in some.settings or "url" not in other.settings:
+        return False
+    mine, theirs = some.settings, other.settings
     return all(
-        key in other and (value.value, value.from_) == (other[key].value, other[key].from_)
-        for key, value in some.items()
+        key in theirs and (v.value, v.from_) == (theirs[key].value, theirs[key].from_) for key, v in mine.items()
     )
 
 

@@ -159,7 +159,7 @@ def _handed(ev: Evaluator, module: Module, name: str, frame: Frame) -> tuple[Mod
         return None
     modules = [m for m in ev.project.modules.values() if m is not None and not m.aside]
     names = EXTENSIONS | {name for m in modules for name in m.classes if _library_of(ev, ClassRef(m, m.classes[name]))}
-    made = [(m, s.call) for m in modules for n in names & m.calls.keys() for s in m.calls[n] if not s.functions]
+    made = [(m, s.call) for m in modules for n in names & m.calls.keys() for s in m.calls[n]]  # (a factory's too)
     made = [(m, call) for m, call in made if is_extension(ev, m, call)]
     return made[0] if len(made) == 1 else None
 

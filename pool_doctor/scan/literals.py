@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 
+from pool_doctor.scan.composed import composed_passwords
+from pool_doctor.scan.model import without
+
 
 def literal_prefix(text: str | None, operators: bool = False) -> str | None:
     """The text an f-string (as written: `f"sqlite:///{data_dir()}/app.db"`) surely starts with; None for any
@@ -27,3 +30,11 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
         return None
     first = node.value if isinstance(node, ast.Constant) else None
     return first if isinstance(first, str) and first else None
+
+
+def shown(text: str) -> str:
+    """A source text as the scan shows it: cut at 120 characters, at 400 for a URL written out (an f-string, or a
+    literal's `+`, `%` or `.format(...)`: its scheme names the driver), a password it is composed with masked
+    before the cut (the cut text no longer parses: values.mask could not find it there)."""
+    keep = 400 if len(text) > 120 and "://" in (literal_prefix(text, operators=True) or "") else 120
+    return text if len(text) <= keep else without(text, composed_passwords(text))[: keep - 3] + "..."

@@ -111,17 +111,22 @@ def scan_path(path: Path) -> ScanReport:
 
 def _shadowed(file: Path, base: Path) -> bool:
     """A module beside a package of its name: Python imports the package (a leftover of a move into one), unless
-    something runs the file itself (a Dockerfile's `CMD ["python", "server.py"]`)."""
+    a launcher file runs the file itself with Python (a Dockerfile's `CMD ["python", "server.py"]`)."""
     if file.suffix != ".py" or file.stem == "__init__" or not (file.with_suffix("") / "__init__.py").is_file():
         return False
-    named = re.compile(rf"(?<![\w.-]){re.escape(file.name)}\b")
-    places = {base, file.parent}
-    launchers = (p for place in places for pattern in LAUNCHERS for p in sorted(place.glob(pattern)) if p.is_file())
-    return not any(named.search(read_text(path) or "") for path in launchers)
+    for place in {base, file.parent}:
+        if not file.is_relative_to(place):
+            continue
+        written = re.escape(file.relative_to(place).as_posix())
+        runs = re.compile(rf"python[\d.]*(?:[\"',\s]+-\S+)*[\"',\s]+(?:\./)?{written}(?![\w/.-])")
+        launchers = (p for pattern in LAUNCHERS for p in sorted(place.glob(pattern)) if p.is_file())
+        if any(runs.search(read_text(path) or "") for path in launchers):
+            return False
+    return True
 
 
 # Files that may run a script by its name: a container's, a process manager's, a task runner's, a shell's
-LAUNCHERS = ("Dockerfile*", "*.dockerfile", "Procfile", "*.y*ml", "Makefile", "*.sh", "*.service", "*.toml", "*.cfg")
+LAUNCHERS = ("Dockerfile*", "*.dockerfile", "Procfile", "*compose*.y*ml", "Makefile", "*.sh", "*.service")
 
 
 def _scan(path: Path) -> ScanReport:

@@ -279,9 +279,9 @@ class Scopes:
             return SV(module.import_name or module.name, None, source="__name__")
         if node is None and "__getattr__" in module.functions:  # `module.name`, `from module import name`: PEP 562
             return self._module_getattr(module, name)
-        including = components.includer(self.project, module) if seen < 5 else None
-        if including is not None and name in including.imports:  # (a split-settings component: what the module it
-            return self.global_value(including, name, node, seen + 1)  # runs in imports; what it assigns may change)
+        including = components.imported_by_includers(self.project, module, name) if seen < 5 else None
+        if including is not None:  # (a split-settings component: what the modules it runs in import)
+            return self.global_value(including, name, node, seen + 1)
         return unknown(module, node) if node is not None else SV(None, None, known=False, expr=name)
 
     def _module_getattr(self, module: Module, name: str) -> Any:
