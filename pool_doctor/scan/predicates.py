@@ -43,9 +43,11 @@ def any_all(ev: Interpreter, which: Callable[[list[bool]], bool], node: ast.Call
 
 
 def hasattr_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
-    """`hasattr(self, "name")` in the `__init__` that makes self: False where nothing in self's classes sets the
-    name but that `__init__`, after the test (asyncpg-client's `if not hasattr(self, "_initialized")`, a guard for
-    a `__new__` that hands back an instance made before: the scan reads the first). Unknown otherwise."""
+    """`hasattr(self, "name")` in the `__init__` that makes self: False where nothing may have set the name yet (no
+    class attribute, method or hook of self's classes, no store of it anywhere in the project but that `__init__`'s
+    after the test, no setattr, no `__new__` handing the instance out): asyncpg-client's `if not hasattr(self,
+    "_initialized")`, a guard for a `__new__` that hands back an instance made before (the scan reads the first).
+    Unknown otherwise."""
     scope, subject = frame.scope, node.args[0] if len(node.args) == 2 and not node.keywords else None
     name = ev.force(ev.eval(node.args[1], frame)) if subject is not None else None
     instance = ev.force(ev.eval(subject, frame)) if subject is not None else None
