@@ -786,3 +786,49 @@ def test_a_typed_parameter_binds_no_extension_where_the_project_makes_two(
     }
     report = scan(tmp_path, files, monkeypatch)
     assert all(values(p).get("pool_size") != 3 for p in report.pools if "url" in p.settings)
+
+
+def test_a_class_whose_base_a_test_picks_reads_each_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # round 59's case1 (bot_moderator): `class ConfigVars(get_settings())`, DevConfig where SET_DEV_SETTINGS is set,
+    # else ProdConfig; ConfigVars.DATABASE_URL was unknown, with no variable named
+    files = {
+        "config.py": """
+            import os
+
+
+            class ProdConfig:
+                DATABASE_URL = os.getenv("DATABASE_URL", "postgresql+asyncpg://app@db/app")
+                POOL_SIZE = 20
+
+
+            class DevConfig:
+                DATABASE_URL = "postgresql+asyncpg://app@localhost/app"
+
+
+            def get_settings():
+                if os.getenv("SET_DEV_SETTINGS"):
+                    return DevConfig
+                return ProdConfig
+
+
+            class ConfigVars(get_settings()):
+                TOKEN = os.getenv("BOT_TOKEN")
+        """,
+        "db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from config import ConfigVars
+
+            engine = create_async_engine(ConfigVars.DATABASE_URL, pool_size=ConfigVars.POOL_SIZE)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "db.py:5")
+    url = pool.settings["url"]
+    assert (url.value, url.env) == ("postgresql+asyncpg://app@db/app", "DATABASE_URL")
+    assert sorted(b.value for b in url.branches) == [
+        "postgresql+asyncpg://app@db/app",
+        "postgresql+asyncpg://app@localhost/app",
+    ]
+    assert pool.driver == "asyncpg"
+    size = pool.settings["pool_size"]
+    assert size.value == 20 and [b.known for b in size.branches].count(False) == 1  # (DevConfig has none)

@@ -300,3 +300,22 @@ def of_its_type(ev: Interpreter, annotation: ast.expr | None, frame: Frame, name
     if not isinstance(found, ClassRef):
         return None
     return found if wants_class else InstanceRef(found, {}, given=name, any_subclass=True)  # (or a subclass's)
+
+
+def env_alias(ev: Interpreter, alias: Any) -> str | None:
+    """The variable a settings field's alias names: a string, the first string of AliasChoices (a ListV here)."""
+    if is_known(alias) and isinstance(alias.value, str):
+        return alias.value
+    if isinstance(alias, ListV):
+        for item in alias.items:
+            item = ev.force(item)
+            if is_known(item) and isinstance(item.value, str):
+                return item.value
+    return None
+
+
+def fields_env(ev: Interpreter, config: dict[str, Any], name: str) -> str | None:
+    """pydantic v1's `Config.fields = {"PGHOST": {"env": "PGHOST"}}`: the field's variable, without the prefix."""
+    fields = config.get("fields")
+    entry = ev.force(fields.items.get(name)) if isinstance(fields, DictV) else None
+    return env_alias(ev, ev.force(entry.items["env"])) if isinstance(entry, DictV) and "env" in entry.items else None

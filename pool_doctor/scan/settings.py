@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import callers, fieldtext, spreads
+from pool_doctor.scan import callers, containers, fieldtext, spreads
 from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.files import path_text
@@ -286,6 +286,10 @@ class SettingsClasses:
             for stmt in klass.node.body:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
                     return FuncRef(klass.module, stmt, bound_self=cls if is_classmethod(stmt) else None, owner=klass)
+        for base in (b for klass in self.class_chain(cls) for b in self.class_bases(klass) if isinstance(b, Branches)):
+            picked = self._picked_base(base, attr)  # `class ConfigVars(get_settings())`: each class it may pick
+            if picked is not None:
+                return picked
         if (
             attr in VALIDATE_METHODS
             and self.is_model(cls)
@@ -293,6 +297,19 @@ class SettingsClasses:
         ):
             return MethodRef(cls, attr)  # called: `validated`
         return None
+
+    def _picked_base(self, base: Branches, attr: str) -> Branches | None:
+        """A base a test picks among project classes (bot_moderator's `class ConfigVars(get_settings())`, DevConfig
+        where SET_DEV_SETTINGS is set, else ProdConfig): the attribute each gives, on its side."""
+        options, default = containers.settle_options(self.ev, base)
+        classes = [(when, self.ev.force(option)) for when, option in options]
+        if not classes or not all(isinstance(option, ClassRef) for _, option in classes):
+            return None
+        found = [(when, self.class_attribute(option, attr)) for when, option in classes]
+        if all(value is None for _, value in found):
+            return None
+        gone = SV(None, None, known=False, expr=f"{attr} (the class picked has none)")
+        return Branches([(when, gone if value is None else value) for when, value in found], default=default)
 
     def fields(self, cls: ClassRef) -> dict[str, tuple[ClassRef, ast.stmt]]:
         """The class's fields (its bases' first), each with the class and statement that declare it: not
@@ -502,7 +519,7 @@ class SettingsClasses:
             for key in ("validation_alias", "alias", "env"):
                 alias_node = keyword(value_node, key)
                 if alias_node is not None:
-                    explicit_env = self._env_alias(self.ev.force(self.ev.eval(alias_node, frame)))
+                    explicit_env = fieldtext.env_alias(self.ev, self.ev.force(self.ev.eval(alias_node, frame)))
                     break
         elif value_node is not None:
             default = Thunk(value_node, frame)
@@ -520,7 +537,7 @@ class SettingsClasses:
             )
             case_value = config.get("case_sensitive")
             case_sensitive = is_known(case_value) and bool(case_value.value)
-            env_name = explicit_env or self._fields_env(config, name) or f"{prefix}{name}"
+            env_name = explicit_env or fieldtext.fields_env(self.ev, config, name) or f"{prefix}{name}"
             if not case_sensitive:
                 env_name = env_name.upper()
             nested = self._nested_model(fieldtext.annotated(annotation)[0], klass)
@@ -558,27 +575,6 @@ class SettingsClasses:
                 return InstanceRef(nested, {})
             return unknown(klass.module, stmt)
         return self.validators.validated(instance, name, self.ev.force(default))
-
-    def _env_alias(self, alias: Any) -> str | None:
-        """The variable an alias names: a string, the first string of AliasChoices (a ListV here)."""
-        if is_known(alias) and isinstance(alias.value, str):
-            return alias.value
-        if isinstance(alias, ListV):
-            for item in alias.items:
-                item = self.ev.force(item)
-                if is_known(item) and isinstance(item.value, str):
-                    return item.value
-        return None
-
-    def _fields_env(self, config: dict[str, Any], name: str) -> str | None:
-        """pydantic v1's `Config.fields = {"PGHOST": {"env": "PGHOST"}}`: the field's variable, without the prefix."""
-        fields = config.get("fields")
-        entry = self.ev.force(fields.items.get(name)) if isinstance(fields, DictV) else None
-        return (
-            self._env_alias(self.ev.force(entry.items["env"]))
-            if isinstance(entry, DictV) and "env" in entry.items
-            else None
-        )
 
     def _settings_env_values(self, cls: ClassRef, config: dict[str, Any]) -> dict[str, tuple[str, str]]:
         env_file = config.get("env_file")
