@@ -118,7 +118,8 @@ GUARDED = """
         ("", True),
         ("        _initialized = False\n", False),
         ("        def __getattr__(self, name):\n            return None\n", False),
-        ("        @property\n        def _initialized(self):\n            return False\n", False),
+        # (hasattr holds, and `not self._initialized` does: the block runs, as Python runs it)
+        ("        @property\n        def _initialized(self):\n            return False\n", True),
     ],
 )
 def test_a_guard_of_a_fresh_instance_in_its_init_holds(
@@ -832,3 +833,29 @@ def test_a_class_whose_base_a_test_picks_reads_each_base(tmp_path: Path, monkeyp
     assert pool.driver == "asyncpg"
     size = pool.settings["pool_size"]
     assert size.value == 20 and [b.known for b in size.branches].count(False) == 1  # (DevConfig has none)
+
+
+def test_hasattr_of_a_name_a_class_defines_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # round 59's case2 (etl): `prefix = cls.Config.env_prefix if hasattr(cls.Config, "env_prefix") else ""`
+    # left the prefix unknown, so `os.environ.get(prefix + "DATABASE_URL")` named no variable
+    files = {
+        "settings.py": """
+            import os
+
+
+            class Settings:
+                class Config:
+                    env_prefix = "ETL_"
+
+                @classmethod
+                def from_env(cls):
+                    prefix = cls.Config.env_prefix if hasattr(cls.Config, "env_prefix") else ""
+                    return os.environ.get(f"{prefix}DATABASE_URL", "postgresql://etl@db/etl")
+
+
+            url = Settings.from_env()
+        """,
+        "db.py": "from sqlalchemy import create_engine\n\nfrom settings import url\n\nengine = create_engine(url)\n",
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "db.py:5").settings["url"]
+    assert (url.value, url.env) == ("postgresql://etl@db/etl", "ETL_DATABASE_URL")

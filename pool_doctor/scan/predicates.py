@@ -11,7 +11,7 @@ from weakref import WeakKeyDictionary
 
 from pool_doctor.scan import comprehensions, containers
 from pool_doctor.scan.finder import Project
-from pool_doctor.scan.kinds import SV, Frame, InstanceRef, Interpreter, env_of, is_known, unknown
+from pool_doctor.scan.kinds import SV, ClassRef, Frame, InstanceRef, Interpreter, env_of, is_known, unknown
 from pool_doctor.scan.names import last_name
 
 
@@ -47,7 +47,7 @@ def hasattr_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     class attribute, method or hook of self's classes, no store of it anywhere in the project but that `__init__`'s
     after the test, no setattr, no `__new__` handing the instance out): asyncpg-client's `if not hasattr(self,
     "_initialized")`, a guard for a `__new__` that hands back an instance made before (the scan reads the first).
-    Unknown otherwise."""
+    True, of any instance or class, where its classes' bodies bind the name. Unknown otherwise."""
     scope, subject = frame.scope, node.args[0] if len(node.args) == 2 and not node.keywords else None
     name = ev.force(ev.eval(node.args[1], frame)) if subject is not None else None
     instance = ev.force(ev.eval(subject, frame)) if subject is not None else None
@@ -61,7 +61,12 @@ def hasattr_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
         and instance.given is None
         and not instance.any_subclass
     )
-    if not (fresh and is_known(name) and isinstance(name.value, str) and isinstance(instance, InstanceRef)):
+    if not (is_known(name) and isinstance(name.value, str)):
+        return unknown(frame.module, node)
+    held = instance.cls if isinstance(instance, InstanceRef) else instance
+    if isinstance(held, ClassRef) and any(_defines(ref.node, name.value) for ref in ev.class_chain(held)):
+        return SV(True, frame.module.where(node))  # (etl's `hasattr(cls.Config, "env_prefix")`)
+    if not (fresh and isinstance(instance, InstanceRef)):
         return unknown(frame.module, node)
     chain = ev.class_chain(instance.cls)
     bases = [b for ref in chain for b in ref.node.bases if not (isinstance(b, ast.Name) and b.id == "object")]
@@ -120,9 +125,10 @@ def _stores(project: Project) -> Stores:
     return stores, setattr_called
 
 
-def _sets(cls: ast.ClassDef, name: str) -> bool:
-    """Whether the class has the attribute, or reads attributes through a hook of its own."""
-    for stmt in cls.body:  # a class attribute, a method or a property (`_initialized: bool` alone is none)
+def _defines(cls: ast.ClassDef, name: str) -> bool:
+    """Whether the class's body binds the name: a class attribute, a method, a property, a nested class
+    (`_initialized: bool` alone binds none)."""
+    for stmt in cls.body:
         if isinstance(stmt, (*FUNCS, ast.ClassDef)):
             if stmt.name == name:
                 return True
@@ -131,6 +137,13 @@ def _sets(cls: ast.ClassDef, name: str) -> bool:
             continue
         if any(isinstance(t, ast.Name) and t.id == name and isinstance(t.ctx, ast.Store) for t in ast.walk(stmt)):
             return True
+    return False
+
+
+def _sets(cls: ast.ClassDef, name: str) -> bool:
+    """Whether the class has the attribute, or reads attributes through a hook of its own."""
+    if _defines(cls, name):
+        return True
     for inner in ast.walk(cls):  # (a write of the attribute, anywhere: _set_elsewhere)
         if isinstance(inner, FUNCS) and inner.name in ("__getattr__", "__getattribute__"):
             return True
