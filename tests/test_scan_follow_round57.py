@@ -859,3 +859,53 @@ def test_hasattr_of_a_name_a_class_defines_holds(tmp_path: Path, monkeypatch: py
     }
     url = at(scan(tmp_path, files, monkeypatch), "db.py:5").settings["url"]
     assert (url.value, url.env) == ("postgresql://etl@db/etl", "ETL_DATABASE_URL")
+
+
+def test_a_variable_a_program_of_its_own_sets_is_not_the_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # round 59's case4 (nuzum-edut): create_test_data.py, run as a script (`if __name__ == "__main__":`), sets
+    # DATABASE_URL before importing the app; the app's URL was read as that script's, and of two scripts that
+    # set it, the first found won
+    files = {
+        "config.py": """
+            import os
+
+            DATABASE_URL = os.environ.get("DATABASE_URL") or "postgresql://app@db/app"
+        """,
+        "app.py": """
+            from sqlalchemy import create_engine
+
+            from config import DATABASE_URL
+
+            engine = create_engine(DATABASE_URL)
+        """,
+        "scripts/create_test_data.py": """
+            import os
+
+            os.environ.setdefault("DATABASE_URL", "sqlite:///test.db")
+
+            from app import engine
+
+
+            def main():
+                print(engine)
+
+
+            if __name__ == "__main__":
+                main()
+        """,
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "app.py:5").settings["url"]
+    assert (url.value, url.env) == ("postgresql://app@db/app", "DATABASE_URL")
+    two = {
+        "a.py": 'import os\n\nos.environ.setdefault("POOL_SIZE", "3")\n',
+        "b.py": 'import os\n\nos.environ.setdefault("POOL_SIZE", "30")\n',
+        "app.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            engine = create_engine("postgresql://app@db/app", pool_size=int(os.environ.get("POOL_SIZE", "5")))
+        """,
+    }
+    size = at(scan(tmp_path / "two", two, monkeypatch), "app.py:5").settings["pool_size"]
+    assert (size.value, size.env) == (5, "POOL_SIZE")
