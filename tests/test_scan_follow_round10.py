@@ -1198,7 +1198,8 @@ def test_django_simple_lazy_object_is_what_its_function_returns(
         },
         monkeypatch,
     )
-    engine = at(report, "kol/settings.py:4").settings["ENGINE"]
+    # (placed at the PostgreSQL side's alias, the side that makes a PostgreSQL pool: round 59's saasprislab)
+    engine = at(report, "kol/settings.py:6").settings["ENGINE"]
     assert (engine.value, engine.env) == ("django.db.backends.sqlite3", "KOLIBRI_DATABASE_ENGINE")
 
 

@@ -909,3 +909,33 @@ def test_a_variable_a_program_of_its_own_sets_is_not_the_apps(tmp_path: Path, mo
     }
     size = at(scan(tmp_path / "two", two, monkeypatch), "app.py:5").settings["pool_size"]
     assert (size.value, size.env) == (5, "POOL_SIZE")
+
+
+def test_an_alias_sqlite_by_default_and_postgresql_under_a_variable_sits_at_the_postgresql_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 59's case6 (saasprislab): `if os.environ.get("DB_HOST"): DATABASES = {postgresql} else: {sqlite3}`;
+    # the pool sat at the SQLite side's line, which makes no PostgreSQL pool
+    files = {
+        "manage.py": "import django\n",
+        "settings.py": """
+            import os
+
+            if os.environ.get("DB_HOST"):
+                DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "HOST": os.environ["DB_HOST"],
+                        "CONN_MAX_AGE": 60,
+                    }
+                }
+            else:
+                DATABASES = {
+                    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"},
+                }
+        """,
+    }
+    pool = scan(tmp_path, files, monkeypatch).pools[0]
+    assert pool.where == "settings.py:5"
+    engines = sorted(b.value for b in pool.settings["ENGINE"].branches)
+    assert engines == ["django.db.backends.postgresql", "django.db.backends.sqlite3"]

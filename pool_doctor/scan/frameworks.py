@@ -351,7 +351,11 @@ def _written_dict(ev: Evaluator, value: Any) -> DictV | None:
     raw = [(when, ev.force(option)) for when, option in value.options]
     if len(options) == 1 and all(isinstance(option, DictV) for _, option in raw):  # (dicts joined into one, at
         options, default = raw, value.default  # the first's line)
-    dicts = [option for index, (_, option) in enumerate(options) if isinstance(option, DictV) and index == default]
+    dicts = [
+        o
+        for index, (_, o) in enumerate(options)
+        if isinstance(o, DictV) and index == default and _may_be_postgres(ev, o)
+    ]
     dicts += sorted((o for _, o in options if isinstance(o, DictV)), key=lambda o: not _may_be_postgres(ev, o))
     return dicts[0] if dicts else None
 
