@@ -939,3 +939,32 @@ def test_an_alias_sqlite_by_default_and_postgresql_under_a_variable_sits_at_the_
     assert pool.where == "settings.py:5"
     engines = sorted(b.value for b in pool.settings["ENGINE"].branches)
     assert engines == ["django.db.backends.postgresql", "django.db.backends.sqlite3"]
+
+
+def test_a_template_settings_module_a_split_settings_include_runs_is_the_apps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 59's cases 1 and 2 (DefectDojo): settings.py runs include("settings.dist.py"), so that template by its
+    # name is the live settings (it was set aside as an example); settings/unittests.py is the unit tests'
+    dist = """
+        import os
+
+        DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "HOST": os.getenv("DB_HOST", "db")}}
+    """
+    files = {
+        "manage.py": "import django\n",
+        "dojo/__init__.py": "",
+        "dojo/settings/__init__.py": "",
+        "dojo/settings/settings.py": 'from split_settings.tools import include, optional\n\ninclude("settings.dist.py", optional("local_settings.py"))\n',
+        "dojo/settings/settings.dist.py": dist,
+        "dojo/settings/unittests.py": """
+            from .settings import *
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "unittest.sqlite"}}
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert {p.file: p.aside for p in report.pools} == {
+        "dojo/settings/settings.dist.py": None,
+        "dojo/settings/unittests.py": "tests",
+    }

@@ -29,7 +29,9 @@ TESTS_SETTINGS = re.compile(
     r"^tests?_?settings$|^settings_?tests?$|^\.?(?:ci|travis|circleci)[._-]?settings$|^settings[._-](?:ci|travis|circleci)$"
 )
 BESIDE_LIMIT = 1 << 20  # a module beside a template past 1 MiB is not read for its star import
-CI_SETTINGS = {"ci", "travis", "circleci", "jenkins", "gitlab_ci"}  # (testing.py, tests.py: tests wherever they are)
+# a settings package's module the CI or the unit tests run with (testing.py, tests.py: tests wherever they are;
+# DefectDojo's dojo/settings/unittests.py)
+CI_SETTINGS = {"ci", "travis", "circleci", "jenkins", "gitlab_ci", "unittests", "unittest", "unit_tests"}
 SETTINGS_FOLDER = re.compile(r"(?:^|_)(?:settings|config|configs|conf)$", re.IGNORECASE)  # (not locale/, conference/)
 
 

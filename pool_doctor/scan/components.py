@@ -20,17 +20,27 @@ MENTION = b"split_settings"  # (scanner notes which projects have it: Project.me
 _INCLUDERS: weakref.WeakKeyDictionary[Project, dict[Path, list[Module]]] = weakref.WeakKeyDictionary()
 
 
+def included(project: Project, module: Module) -> bool:
+    """Whether a django-split-settings include of the project runs the module."""
+    return any(m is not module for m in _includers(project).get(module.path, []))
+
+
 def imported_by_includers(project: Project, module: Module, name: str) -> Module | None:
     """The module whose include runs this one, where every such module imports the name from the same place
     (`os`: each gives it the same; a name one assigns may differ by module, and by when it is read)."""
+    including = [m for m in _includers(project).get(module.path, []) if m is not module]
+    targets = {m.imports.get(name) for m in including}
+    return including[0] if including and len(targets) == 1 and None not in targets else None
+
+
+def _includers(project: Project) -> dict[Path, list[Module]]:
+    """Each file an include of the project runs, with the modules whose include runs it (read once a scan)."""
     if MENTION not in project.mentions:
-        return None
+        return {}
     found = _INCLUDERS.get(project)
     if found is None:
         found = _INCLUDERS[project] = _includes(project)
-    including = [m for m in found.get(module.path, []) if m is not module]
-    targets = {m.imports.get(name) for m in including}
-    return including[0] if including and len(targets) == 1 and None not in targets else None
+    return found
 
 
 def _includes(project: Project) -> dict[Path, list[Module]]:
