@@ -861,54 +861,50 @@ def test_hasattr_of_a_name_a_class_defines_holds(tmp_path: Path, monkeypatch: py
     assert (url.value, url.env) == ("postgresql://etl@db/etl", "ETL_DATABASE_URL")
 
 
-def test_a_variable_a_program_of_its_own_sets_is_not_the_apps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # round 59's case4 (nuzum-edut): create_test_data.py, run as a script (`if __name__ == "__main__":`), sets
-    # DATABASE_URL before importing the app; the app's URL was read as that script's, and of two scripts that
-    # set it, the first found won
+def test_a_variable_scripts_set_to_different_values_is_none_of_theirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # round 59's case4 (nuzum-edut): two scripts set DATABASE_URL, each to its own SQLite file, before importing
+    # the app; the app's URL was the first one found; the third review: wsgi.py and asgi.py setting the same value
+    # is that value, and a main.py whose main() starts the server is the app's own entry
+    config = """
+        import os
+
+        DATABASE_URL = os.environ.get("DATABASE_URL") or "postgresql://app@db/app"
+    """
+    app = "from sqlalchemy import create_engine\n\nfrom config import DATABASE_URL\n\nengine = create_engine(DATABASE_URL)\n"
+    script = """
+        import os
+
+        os.environ.setdefault("DATABASE_URL", "sqlite:///{name}.db")
+
+        from app import engine
+
+
+        def main():
+            print(engine)
+
+
+        if __name__ == "__main__":
+            main()
+    """
     files = {
-        "config.py": """
-            import os
-
-            DATABASE_URL = os.environ.get("DATABASE_URL") or "postgresql://app@db/app"
-        """,
-        "app.py": """
-            from sqlalchemy import create_engine
-
-            from config import DATABASE_URL
-
-            engine = create_engine(DATABASE_URL)
-        """,
-        "scripts/create_test_data.py": """
-            import os
-
-            os.environ.setdefault("DATABASE_URL", "sqlite:///test.db")
-
-            from app import engine
-
-
-            def main():
-                print(engine)
-
-
-            if __name__ == "__main__":
-                main()
-        """,
+        "config.py": config,
+        "app.py": app,
+        "scripts/create_test_data.py": script.replace("{name}", "test"),
+        "tools/check_routes.py": script.replace("{name}", "other").split("\n\n\ndef")[0],
     }
-    url = at(scan(tmp_path, files, monkeypatch), "app.py:5").settings["url"]
+    url = at(scan(tmp_path / "two", files, monkeypatch), "app.py:5").settings["url"]
     assert (url.value, url.env) == ("postgresql://app@db/app", "DATABASE_URL")
-    two = {
-        "a.py": 'import os\n\nos.environ.setdefault("POOL_SIZE", "3")\n',
-        "b.py": 'import os\n\nos.environ.setdefault("POOL_SIZE", "30")\n',
-        "app.py": """
-            import os
-
-            from sqlalchemy import create_engine
-
-            engine = create_engine("postgresql://app@db/app", pool_size=int(os.environ.get("POOL_SIZE", "5")))
-        """,
+    same = {
+        "config.py": config,
+        "app.py": app,
+        "wsgi.py": 'import os\n\nos.environ.setdefault("DATABASE_URL", "postgresql://app@prod/app")\n\nfrom app import engine\n',
+        "asgi.py": 'import os\n\nos.environ.setdefault("DATABASE_URL", "postgresql://app@prod/app")\n\nfrom app import engine\n',
+        "main.py": script.replace("{name}", "x").replace("sqlite:///x.db", "postgresql://app@prod/app"),
     }
-    size = at(scan(tmp_path / "two", two, monkeypatch), "app.py:5").settings["pool_size"]
-    assert (size.value, size.env) == (5, "POOL_SIZE")
+    url = at(scan(tmp_path / "same", same, monkeypatch), "app.py:5").settings["url"]
+    assert (url.value, url.env) == ("postgresql://app@prod/app", "DATABASE_URL")
 
 
 def test_an_alias_sqlite_by_default_and_postgresql_under_a_variable_sits_at_the_postgresql_side(
@@ -968,3 +964,73 @@ def test_a_template_settings_module_a_split_settings_include_runs_is_the_apps(
         "dojo/settings/settings.dist.py": None,
         "dojo/settings/unittests.py": "tests",
     }
+
+
+def test_split_settings_with_an_example_file_scans_and_an_examples_include_stays_an_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the third review: the loop over examples read project.modules while `included` parsed files into it (a
+    # RuntimeError); and an example's own settings package including its components made them the app's
+    component = 'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "HOST": "{host}"}}\n'
+    files = {
+        "manage.py": "import django\n",
+        "proj/__init__.py": "",
+        "proj/settings/__init__.py": 'from split_settings.tools import include, optional\n\ninclude("components/*.py", optional("local.py"))\n',
+        "proj/settings/components/database.py": component.replace("{host}", "db"),
+        "proj/settings/local.example.py": component.replace("{host}", "localhost"),
+        "examples/demo/settings/__init__.py": 'from split_settings.tools import include\n\ninclude("components/*.py")\n',
+        "examples/demo/settings/components/database.py": component.replace("{host}", "demo"),
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert {p.file: p.aside for p in report.pools} == {
+        "proj/settings/components/database.py": None,
+        "proj/settings/local.example.py": "examples",
+        "examples/demo/settings/components/database.py": "examples",
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '    if os.getenv("USE_PG"):\n        DATABASE_URL = "postgresql://app@db/app"\n',
+        '    DATABASE_URL = "postgresql://app@db/app"\n    del DATABASE_URL\n',
+    ],
+)
+def test_hasattr_of_a_name_bound_only_under_a_test_or_deleted_stays_undecided(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+) -> None:
+    # the third review: a name the class body binds under an `if`, or binds and deletes, made hasattr True
+    files = {
+        "config.py": "import os\n\n\nclass Settings:\n" + body,
+        "db.py": """
+            from sqlalchemy import create_engine
+
+            from config import Settings
+
+            url = Settings.DATABASE_URL if hasattr(Settings, "DATABASE_URL") else "sqlite:///local.db"
+            engine = create_engine(url, pool_size=10)
+        """,
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "db.py:6").settings["url"]
+    assert not url.known and "sqlite:///local.db" in [b.value for b in url.branches]
+
+
+def test_an_alias_mysql_by_default_stays_at_its_own_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the third review: the PostgreSQL-side placement took MySQL defaults too (the pool sat at the PostgreSQL dict
+    # while showing the MySQL one's values)
+    files = {
+        "manage.py": "import django\n",
+        "settings.py": """
+            import os
+
+            if os.environ.get("USE_PG"):
+                DATABASES = {
+                    "default": {"ENGINE": "django.db.backends.postgresql", "HOST": "db"},
+                }
+            else:
+                DATABASES = {
+                    "default": {"ENGINE": "django.db.backends.mysql", "HOST": "db", "CONN_MAX_AGE": 300},
+                }
+        """,
+    }
+    assert [p.where for p in scan(tmp_path, files, monkeypatch).pools] == ["settings.py:9"]

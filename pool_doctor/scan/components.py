@@ -21,8 +21,8 @@ _INCLUDERS: weakref.WeakKeyDictionary[Project, dict[Path, list[Module]]] = weakr
 
 
 def included(project: Project, module: Module) -> bool:
-    """Whether a django-split-settings include of the project runs the module."""
-    return any(m is not module for m in _includers(project).get(module.path, []))
+    """Whether a django-split-settings include of the app's (not an example's, not a test's) runs the module."""
+    return any(m is not module and not m.aside for m in _includers(project).get(module.path, []))
 
 
 def imported_by_includers(project: Project, module: Module, name: str) -> Module | None:

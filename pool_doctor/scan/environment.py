@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan import fieldtext, programs
+from pool_doctor.scan import fieldtext
 from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import Module, Project, dotted_parts
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
@@ -201,10 +201,10 @@ class Environment:
     def set_by_code(self, name: str) -> Thunk | None:
         """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives;
         not a test's (zou's conftest.py sets the test pool's variables before importing the app), nor a docs
-        build's (dispatch's docs/scripts puts dummy credentials in the environment to import the app), nor a
-        program's of its own, which sets it in its own process (nuzum-edut's create_test_data.py, run as a
-        script, imports the app after `os.environ.setdefault("DATABASE_URL", "sqlite:///...")`). Where several
-        modules set it, each in the program it starts, none is the app's (nuzum-edut's tool scripts)."""
+        build's (dispatch's docs/scripts puts dummy credentials in the environment to import the app). Where
+        modules set it to different values, each in the program it starts, none is the app's (nuzum-edut's
+        scripts: create_test_data.py's and a diagnostic's SQLite URLs); the same value (wsgi.py's and asgi.py's)
+        is that value."""
         setters = [
             module
             for module in list(self.project.modules.values())
@@ -212,9 +212,10 @@ class Environment:
             and name in module.env_sets
             and not module.aside
             and not DOCS & {*self.project.within(module.path).parts}
-            and not programs.own_process(self.project, module)
         ]
-        return Thunk(setters[0].env_sets[name], Frame(setters[0])) if len(setters) == 1 else None
+        if not setters or len({ast.dump(module.env_sets[name]) for module in setters}) > 1:
+            return None
+        return Thunk(setters[0].env_sets[name], Frame(setters[0]))
 
     def helper(self, cast: str | None, node: ast.Call, frame: Frame) -> Any:
         """`get_int(name="X", default=0)`: the variable X as the cast reads it, else the default."""

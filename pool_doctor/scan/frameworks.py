@@ -352,12 +352,15 @@ def _written_dict(ev: Evaluator, value: Any) -> DictV | None:
     if len(options) == 1 and all(isinstance(option, DictV) for _, option in raw):  # (dicts joined into one, at
         options, default = raw, value.default  # the first's line)
     dicts = [
-        o
-        for index, (_, o) in enumerate(options)
-        if isinstance(o, DictV) and index == default and _may_be_postgres(ev, o)
-    ]
+        o for index, (_, o) in enumerate(options) if isinstance(o, DictV) and index == default and not _is_sqlite(ev, o)
+    ]  # (SQLite where no variable is set, PostgreSQL where one is: that side's entry makes the PostgreSQL pool)
     dicts += sorted((o for _, o in options if isinstance(o, DictV)), key=lambda o: not _may_be_postgres(ev, o))
     return dicts[0] if dicts else None
+
+
+def _is_sqlite(ev: Evaluator, database: DictV) -> bool:
+    engine = ev.force(database.items.get("ENGINE"))
+    return is_known(engine) and isinstance(engine.value, str) and "sqlite" in engine.value
 
 
 def _may_be_postgres(ev: Evaluator, database: DictV) -> bool:

@@ -4,7 +4,7 @@ self, and `any(...)` / `all(...)` of what the scan knows item by item."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -64,7 +64,7 @@ def hasattr_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
     if not (is_known(name) and isinstance(name.value, str)):
         return unknown(frame.module, node)
     held = instance.cls if isinstance(instance, InstanceRef) else instance
-    if isinstance(held, ClassRef) and any(_defines(ref.node, name.value) for ref in ev.class_chain(held)):
+    if isinstance(held, ClassRef) and any(_surely_binds(ref.node, name.value) for ref in ev.class_chain(held)):
         return SV(True, frame.module.where(node))  # (etl's `hasattr(cls.Config, "env_prefix")`)
     if not (fresh and isinstance(instance, InstanceRef)):
         return unknown(frame.module, node)
@@ -125,10 +125,25 @@ def _stores(project: Project) -> Stores:
     return stores, setattr_called
 
 
+def _surely_binds(cls: ast.ClassDef, name: str) -> bool:
+    """Whether the class's body binds the name at its own level, whatever runs (not only under an `if`), and
+    never deletes it."""
+    deleted = any(
+        isinstance(node, ast.Delete) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        for node in ast.walk(cls)
+    )
+    bound = [stmt for stmt in cls.body if isinstance(stmt, (*FUNCS, ast.ClassDef, ast.Assign, ast.AnnAssign))]
+    return not deleted and _binds(bound, name)
+
+
 def _defines(cls: ast.ClassDef, name: str) -> bool:
-    """Whether the class's body binds the name: a class attribute, a method, a property, a nested class
-    (`_initialized: bool` alone binds none)."""
-    for stmt in cls.body:
+    """Whether the class's body may bind the name: a class attribute, a method, a property, a nested class, at any
+    depth of its statements (`_initialized: bool` alone binds none)."""
+    return _binds(cls.body, name)
+
+
+def _binds(body: Sequence[ast.stmt], name: str) -> bool:
+    for stmt in body:
         if isinstance(stmt, (*FUNCS, ast.ClassDef)):
             if stmt.name == name:
                 return True

@@ -225,7 +225,7 @@ def _scan(path: Path) -> ScanReport:
         project.warnings.append(f"event listeners could not be read ({type(exc).__name__}: {exc}); skipped")
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     aside = {m.display: m.aside for m in project.modules.values() if m is not None and m.aside}
-    for module in (m for m in project.modules.values() if m is not None and m.aside == "examples"):
+    for module in [m for m in list(project.modules.values()) if m is not None and m.aside == "examples"]:
         if components.included(project, module):  # a template by its name that a settings module includes
             aside.pop(module.display)  # (DefectDojo's settings.py runs include("settings.dist.py"))
     pools = [replace(pool, aside=aside[pool.file]) if pool.file in aside else pool for pool in pools]
