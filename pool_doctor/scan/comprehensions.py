@@ -83,13 +83,8 @@ def _per_branch(ev: Interpreter, node: ast.DictComp, inner: Frame) -> Branches |
     options, default = containers.settle_options(ev, value)
     kept: list[tuple[str, Any]] = []
     for when, option in options:
-        turn = Frame(
-            inner.module,
-            bindings={**inner.bindings, branched[0]: option},
-            scope=inner.scope,
-            flow=True,
-            outer=inner.outer,
-        )
+        turn = loop_frame(ev, inner, ast.Name(branched[0], ast.Load()), option)
+        assert turn is not None  # (a name: always bound)
         verdicts = [containers.truth(ev, ev.eval(test, turn)) for test in generator.ifs]
         if None in verdicts and is_known(option):
             return None

@@ -150,18 +150,27 @@ def bind_engines(
 
 
 def _shared_options(ev: Evaluator, shared: dict[str, Any], unresolved: list[str]) -> dict[str, SV]:
-    """The options 2.x gives every engine, a bind's too: the pool keys (2.5.1's apply_pool_defaults skips a
-    None), then SQLALCHEMY_ENGINE_OPTIONS."""
+    """The options 2.x gives every engine, a bind's too: the pool keys, then SQLALCHEMY_ENGINE_OPTIONS."""
+    given = _config_options(ev, shared[BIND_OPTIONS], unresolved) if BIND_OPTIONS in shared else {}
+    return replaced(_pool_keys(ev, shared), given)
+
+
+def _pool_keys(ev: Evaluator, keys: dict[str, Any]) -> dict[str, SV]:
+    """The 2.x pool keys as create_engine's arguments (2.5.1's apply_pool_defaults skips a None)."""
     options: dict[str, SV] = {}
-    for name, value in shared.items():
+    for name, value in keys.items():
         if name in LEGACY_KEYS and not ((value := leaf(value, ev)).known and value.value is None):
             options[LEGACY_KEYS[name]] = value
-    given = ev.force(shared[BIND_OPTIONS]) if BIND_OPTIONS in shared else None
-    if isinstance(given, (DictV, Branches)):
-        options = replaced(options, flatten(given, ev, "", unresolved))
-    elif given is not None:
-        unresolved.append(f"{OPTIONS}: {given.expr if isinstance(given, SV) else '?'}")
     return options
+
+
+def _config_options(ev: Evaluator, value: Any, unresolved: list[str]) -> dict[str, SV]:
+    """SQLALCHEMY_ENGINE_OPTIONS flattened; one the scan cannot read is unresolved."""
+    given = ev.force(value)
+    if isinstance(given, (DictV, Branches)):
+        return flatten(given, ev, "", unresolved)
+    unresolved.append(f"{OPTIONS}: {given.expr if isinstance(given, SV) else '?'}")
+    return {}
 
 
 def _entry(value: Any) -> tuple[str, int, int] | None:
@@ -213,9 +222,9 @@ def engine_settings(ev: Evaluator, defaults: Any, keys: dict[str, Any], unresolv
     if UNDER_EXTENSION in keys:  # a pinned 2.x: as its binds are made
         settings = replaced(_shared_options(ev, keys, unresolved), extension)
     else:  # 3.x: SQLALCHEMY_ENGINE_OPTIONS over the extension's (the 2.x keys, only 2.x's, under them)
-        settings = replaced(_shared_options(ev, {n: v for n, v in keys.items() if n in LEGACY_KEYS}, []), extension)
+        settings = replaced(_pool_keys(ev, keys), extension)
         if OPTIONS in keys:
-            settings = replaced(settings, _shared_options(ev, {BIND_OPTIONS: keys[OPTIONS]}, unresolved))
+            settings = replaced(settings, _config_options(ev, keys[OPTIONS], unresolved))
     for name, value in keys.items():
         if name not in LEGACY_KEYS and name not in (OPTIONS, BIND_OPTIONS, UNDER_EXTENSION) and name not in LITE_KEYS:
             settings[ENGINE_KEYS.get(name, name)] = leaf(value, ev)

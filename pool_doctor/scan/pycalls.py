@@ -39,6 +39,7 @@ from pool_doctor.scan.kinds import (
 )
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provider_call, provider_lambda
+from pool_doctor.scan.pyramid import CONFIGURATOR, REGISTRY
 from pool_doctor.scan.target import SCHEME
 
 NUMBERS = (int, float)
@@ -209,13 +210,8 @@ def isinstance_call(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
 # The classes an instance of a library class the scan holds (HolderV) is an instance of: Pyramid 2.0's
 # `Configurator` and its `Registry(Components, dict)`, by the names code imports them under
 HOLDER_BASES = {
-    "pyramid.config.Configurator": {"pyramid.config.Configurator", "builtins.object"},
-    "pyramid.registry.Registry": {
-        "pyramid.registry.Registry",
-        "zope.interface.registry.Components",
-        "builtins.dict",
-        "builtins.object",
-    },
+    CONFIGURATOR: {CONFIGURATOR, "builtins.object"},
+    REGISTRY: {REGISTRY, "zope.interface.registry.Components", "builtins.dict", "builtins.object"},
 }
 
 # Library classes no dict the scan holds is an instance of: Pyramid 2.0's (its Registry is a subclass of dict, so a
