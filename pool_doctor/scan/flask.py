@@ -94,7 +94,7 @@ class FlaskApps:
         self._inlined: set[int] = set()  # helpers whose writes are part of their caller's app configuration
         self._inlining: set[int] = set()  # those being read now
         self._extends: bool | None = None  # whether anything in the project may be the extension
-        self._majors: dict[Any, int | None] = {}  # the Flask-SQLAlchemy the project pins, by folder
+        self._pins: dict[Any, releases.Pin] = {}  # the Flask-SQLAlchemy the project pins, by folder
         ev.library_calls["flask.current_app.config.get"] = self._running_get
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
@@ -249,7 +249,7 @@ class FlaskApps:
                 current = app.keys.get(write.name, start if start is not None else DictV({}, None))
                 change = appconfig.change_of(self.ev, write, frame)
                 guards.put(app, write.name, appconfig.changed(self.ev, current, change, start))
-        app.keys = appconfig.after_bind(app.keys, bound, self._pinned(module)) if bound is not None else app.keys
+        app.keys = appconfig.after_bind(app.keys, bound, self._pinned(module).major) if bound is not None else app.keys
         if app.bind is None and not app.lines:
             return None  # another extension's `oauth.init_app(app)` alone: no configuration (cabotage's init_oauth)
         if app.bind is None and scope is not None and module.functions.get(scope.name) is scope:
@@ -514,13 +514,13 @@ class FlaskApps:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or app.module.aside or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
-        if configured_again(self.ev, app, self._read(), self._pinned(app.module)):  # (an imported app's)
+        if configured_again(self.ev, app, self._read(), self._pinned(app.module).major):  # (an imported app's)
             return
         scope = app.scope if app.bind is None and self._binds_some() else None
         callers = appconfig.calls_of(self.ev, app.module, scope) if scope is not None else []
         if scope is not None and appconfig.never_bound(app.module, scope, callers, partial(other_extension, self.ev)):
             return
-        under, over = pinned(self.ev, *app.extension, self._pinned(app.module)) if app.extension else ({}, {})
+        under, over = pinned(self.ev, *app.extension, self._pinned(app.module).major) if app.extension else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
         elsewhere = flaskbinds.bound_elsewhere(self.ev, app)
@@ -544,10 +544,10 @@ class FlaskApps:
                 replace(e, file=module.display, line=call.lineno, end_line=end) for e in engines if e.line == line
             )
 
-    def _pinned(self, module: Module) -> int | None:  # the release pinned nearest the module, read once a folder
-        if (folder := module.path.parent) not in self._majors:
-            self._majors[folder] = releases.pinned_major(folder, self.ev.project.base)
-        return self._majors[folder]
+    def _pinned(self, module: Module) -> releases.Pin:  # the release pinned nearest the module, read once a folder
+        if (folder := module.path.parent) not in self._pins:
+            self._pins[folder] = releases.pinned(folder, self.ev.project.base)
+        return self._pins[folder]
 
     def _binds_some(self) -> bool:  # the project binds the extension to some app it makes (so not to all)
         return any(app.bind is not None for apps in self._read().values() for app in apps)
@@ -590,7 +590,9 @@ class FlaskApps:
         """A config class or module no app is seen loading, under what the project's one extension pins (lemur's
         apply_pool_defaults), when it has one."""
         made = {id(app.extension[1]): app.extension for apps in self._read().values() for app in apps if app.extension}
-        under, over = pinned(self.ev, *next(iter(made.values())), self._pinned(module)) if len(made) == 1 else ({}, {})
+        under, over = (
+            pinned(self.ev, *next(iter(made.values())), self._pinned(module).major) if len(made) == 1 else ({}, {})
+        )
         keys = for_release(self.ev, keys, self._pinned(module), f"{module.display}:{line}")
         engines = flaskengines.engines(
             self.ev, (module.display, line, end_line), call, DictV(under, None), keys, [], False

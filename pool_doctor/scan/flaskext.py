@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any, Final
 
-from pool_doctor.scan import fieldtext
+from pool_doctor.scan import fieldtext, releases
 from pool_doctor.scan.appconfig import (
     BIND_OPTIONS,
     LEGACY_KEYS,
@@ -321,10 +321,18 @@ def with_pinned(ev: Evaluator, pools: Iterable[ScannedPool], over: dict[str, Any
         yield replace(pool, settings={**pool.settings, **{k: mask(k, leaf(v, ev)) for k, v in over.items()}})
 
 
-def for_release(ev: Evaluator, keys: dict[str, Any], major: int | None, where: str) -> dict[str, Any]:
+def for_release(ev: Evaluator, keys: dict[str, Any], pin: releases.Pin, where: str) -> dict[str, Any]:
     """The keys the release the project pins reads: 3.0 removed the 2.x pool keys (SQLALCHEMY_POOL_SIZE and the
     rest; 3.1.1's init_app reads none), so under a pinned 3.x they set nothing, and a warning names them; with no
-    release pinned, each is a branch per release (what installs today is 3.x)."""
+    release pinned, each is a branch per release (what installs today is 3.x). A release before 2.4 reads no
+    SQLALCHEMY_ENGINE_OPTIONS (2.4.0 added it), so under such a pin it sets nothing, and a warning says so."""
+    major = pin.major
+    if pin.before_options and OPTIONS in keys:
+        _warn(
+            ev,
+            f"{where}: SQLALCHEMY_ENGINE_OPTIONS sets nothing: the Flask-SQLAlchemy pinned is older than 2.4, which added it",
+        )
+        keys = {name: value for name, value in keys.items() if name != OPTIONS}
     keys = {**keys, **_bind_options(keys, major)}
     ignored = sorted(keys.keys() & LEGACY_KEYS.keys()) if major is None or major >= 3 else []
     if not ignored:
@@ -336,12 +344,16 @@ def for_release(ev: Evaluator, keys: dict[str, Any], major: int | None, where: s
             for name, value in keys.items()
         }
     words = ", ".join(LEGACY_KEYS[name] for name in ignored)
-    warning = (
+    _warn(
+        ev,
         f"{where}: {', '.join(ignored)} set nothing: Flask-SQLAlchemy {major} (the release pinned) reads no such"
-        f" keys; SQLALCHEMY_ENGINE_OPTIONS takes {words}"
+        f" keys; SQLALCHEMY_ENGINE_OPTIONS takes {words}",
     )
-    ev.project.warnings.extend([warning] if warning not in ev.project.warnings else [])
     return {name: value for name, value in keys.items() if name not in LEGACY_KEYS}
+
+
+def _warn(ev: Evaluator, warning: str) -> None:
+    ev.project.warnings.extend([warning] if warning not in ev.project.warnings else [])
 
 
 def _bind_options(keys: dict[str, Any], major: int | None) -> dict[str, Any]:

@@ -7,12 +7,14 @@ in the folder nearest the app's module that has one (a monorepo's services pin e
 folder and two above it. A requirement's specifiers give the range of majors it allows (`>=2.4,<3` is 2, `>=3`
 is 3, the last major); SQLAlchemy 2 or later leaves only Flask-SQLAlchemy 3 (2.5.1's `_include_sqlalchemy` reads
 `sqlalchemy.__all__`, which SQLAlchemy 2.0 dropped: colab23 pins SQLAlchemy==2.0.21 and Flask-SQLAlchemy not at
-all)."""
+all). A pin below 2.4 (notification-api's git pin, locked as 2.3.2.dev) also reads no SQLALCHEMY_ENGINE_OPTIONS,
+which 2.4.0 added."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 FILES = (
     "requirements*.txt",
@@ -44,6 +46,31 @@ def _patterns(name: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pat
 
 
 PATTERNS = {name: _patterns(name) for name in LAST}
+OPTIONS_SINCE = (2, 4)  # the Flask-SQLAlchemy release that first reads SQLALCHEMY_ENGINE_OPTIONS (2.4.0's get_options)
+VERSION = re.compile(rb"(<=|>=|==|~=|!=|<|>|\^)\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+LOCKED = re.compile(rb"(\d+)\.(\d+)")
+
+
+class Pin(NamedTuple):
+    """What the pins nearest a module say of Flask-SQLAlchemy: the one major they allow (None: several, or no
+    pin), and whether every release they allow predates SQLALCHEMY_ENGINE_OPTIONS."""
+
+    major: int | None = None
+    before_options: bool = False
+
+
+def _capped_before(specifiers: bytes, version: tuple[int, int]) -> bool:
+    """Whether a requirement's specifiers allow only releases before `version` (`==2.3.2`, `<2.4`, `<=2.3.1`,
+    `~=2.3.0`)."""
+    for op, major_text, minor_text, patch_text in VERSION.findall(specifiers):
+        release = (int(major_text), int(minor_text or 0), int(patch_text or 0))
+        if op == b"<" and release <= (*version, 0):  # (`<2.4.1` allows 2.4.0)
+            return True
+        if op in (b"==", b"<=") and minor_text and release[:2] < version:
+            return True
+        if op == b"~=" and patch_text and (release[0], release[1] + 1) <= version:  # (`~=2.3.0` is `<2.4`)
+            return True
+    return False
 
 
 def _range(specifiers: bytes, last: int) -> tuple[int, int]:
@@ -62,18 +89,25 @@ def _range(specifiers: bytes, last: int) -> tuple[int, int]:
     return low, high
 
 
-def _ranges(data: bytes, name: bytes) -> list[tuple[int, int]]:
+def _ranges(data: bytes, name: bytes) -> list[tuple[int, int, bool]]:
+    """Each requirement's range of majors, and whether it allows only releases before SQLALCHEMY_ENGINE_OPTIONS."""
     spec, poetry, pipenv = PATTERNS[name]
-    found = [_range(m.group(1), LAST[name]) for m in spec.finditer(data)]
-    return found + [(int(major), int(major)) for pattern in (poetry, pipenv) for major in pattern.findall(data)]
+    found = [(*_range(m.group(1), LAST[name]), _capped_before(m.group(1), OPTIONS_SINCE)) for m in spec.finditer(data)]
+    for pattern in (poetry, pipenv):
+        for m in pattern.finditer(data):
+            version = LOCKED.match(data, m.start(1))
+            before = version is not None and (int(version[1]), int(version[2])) < OPTIONS_SINCE
+            found.append((int(m[1]), int(m[1]), before))
+    return found
 
 
-def pinned_major(folder: Path, base: Path) -> int | None:
-    """The Flask-SQLAlchemy major the nearest pinning folder allows alone, from `folder` up to `base` and two
-    above it; None where none pins it, or its pins allow more than one (or none)."""
+def pinned(folder: Path, base: Path) -> Pin:
+    """What the nearest pinning folder allows of Flask-SQLAlchemy, from `folder` up to `base` and two above it:
+    its one major (None where none pins it, or its pins allow more than one, or none), and whether all it allows
+    predates SQLALCHEMY_ENGINE_OPTIONS."""
     inside = [p for p in (folder, *folder.parents) if p.is_relative_to(base)] or [base]
     for place in [*inside, *base.parents[:2]]:
-        ranges: dict[bytes, list[tuple[int, int]]] = {name: [] for name in LAST}
+        ranges: dict[bytes, list[tuple[int, int, bool]]] = {name: [] for name in LAST}
         for path in (found for pattern in FILES for found in sorted(place.glob(pattern))):
             if not path.is_file():  # (a FIFO is no file to wait on)
                 continue
@@ -89,9 +123,9 @@ def pinned_major(folder: Path, base: Path) -> int | None:
         if not any(ranges.values()):
             continue
         flask, engine = ranges[b"flask[-_]sqlalchemy"], ranges[b"sqlalchemy"]
-        low = max([2, *(lo for lo, _ in flask)])  # (0.x and 1.x read the 2.x keys and make engines as 2 does)
-        high = min((hi for _, hi in flask), default=LAST[b"flask[-_]sqlalchemy"])
-        if engine and max(lo for lo, _ in engine) >= 2 and high >= 3:  # (a pin of Flask-SQLAlchemy 2 says more)
+        low = max([2, *(lo for lo, _, _ in flask)])  # (0.x and 1.x read the 2.x keys and make engines as 2 does)
+        high = min((hi for _, hi, _ in flask), default=LAST[b"flask[-_]sqlalchemy"])
+        if engine and max(lo for lo, _, _ in engine) >= 2 and high >= 3:  # (a pin of Flask-SQLAlchemy 2 says more)
             low = max(low, 3)
-        return low if low == high else None
-    return None
+        return Pin(low if low == high else None, low <= high and any(before for _, _, before in flask))
+    return Pin()

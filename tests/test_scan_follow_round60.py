@@ -1,0 +1,65 @@
+"""Held-out round 60 and the open cases of earlier rounds: each test failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from pool_doctor.scan import releases
+from tests.test_scan import at, scan, values
+
+OPTIONS_APP = """
+    import os
+
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy.pool import NullPool
+
+    class Config:
+        SQLALCHEMY_DATABASE_URI = "postgresql://h/d"
+        SQLALCHEMY_POOL_SIZE = 7
+        SQLALCHEMY_ENGINE_OPTIONS = {"poolclass": NullPool}
+
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    db = SQLAlchemy(app)
+"""
+
+
+@pytest.mark.parametrize(
+    ("pins", "poolclass"),
+    [
+        ({"requirements.txt": "Flask-SQLAlchemy==2.3.2\n"}, None),
+        ({"requirements.txt": "flask-sqlalchemy<2.4\n"}, None),
+        ({"requirements.txt": "flask-sqlalchemy~=2.3.0\n"}, None),
+        ({"requirements.txt": "flask-sqlalchemy>=2.1,<2.4.1\n"}, "sqlalchemy.pool.NullPool"),
+        ({"requirements.txt": "Flask-SQLAlchemy==2.4.0\n"}, "sqlalchemy.pool.NullPool"),
+        ({"requirements.txt": "Flask-SQLAlchemy~=2.3\n"}, "sqlalchemy.pool.NullPool"),
+        (
+            {
+                "pyproject.toml": '[tool.poetry.dependencies]\nFlask-SQLAlchemy = { git = "https://x/y.git", rev = "500e" }\n',
+                "poetry.lock": '[[package]]\nname = "Flask-SQLAlchemy"\nversion = "2.3.2.dev20260422"\n',
+            },
+            None,
+        ),
+    ],
+)
+def test_a_flask_sqlalchemy_pinned_before_2_4_reads_no_engine_options(
+    tmp_path, monkeypatch, pins: dict[str, str], poolclass: str | None
+) -> None:
+    # round 57's case3 (notification-api, Flask-SQLAlchemy locked at git 500e732, "2.3.2.dev"): 2.4.0 added
+    # SQLALCHEMY_ENGINE_OPTIONS, so a NullPool set there was reported where the release pinned never reads it
+    report = scan(tmp_path, {**pins, "app.py": OPTIONS_APP}, monkeypatch)
+    pool = at(report, "app.py:14")
+    got = values(pool)
+    assert got.get("poolclass") == poolclass
+    assert got["pool_size"] == 7
+    warned = any("SQLALCHEMY_ENGINE_OPTIONS sets nothing" in w for w in report.warnings)
+    assert warned is (poolclass is None)
+
+
+def test_the_release_read_from_specifiers() -> None:
+    assert releases._capped_before(b"==2.3.2", (2, 4))
+    assert releases._capped_before(b"<=2.3", (2, 4))
+    assert not releases._capped_before(b"==2", (2, 4))
+    assert not releases._capped_before(b">=2.3", (2, 4))
+    assert not releases._capped_before(b"<3", (2, 4))
