@@ -63,3 +63,41 @@ def test_the_release_read_from_specifiers() -> None:
     assert not releases._capped_before(b"==2", (2, 4))
     assert not releases._capped_before(b">=2.3", (2, 4))
     assert not releases._capped_before(b"<3", (2, 4))
+
+
+def test_a_config_key_written_under_tests_then_changed_under_another_keeps_short_conditions(
+    tmp_path, monkeypatch
+) -> None:
+    # round 59's case5 (nuzum-edut): options picked by the URL's scheme, then changed under `if not sqlite`; each
+    # value's condition repeated every path (`not (pg) and ... and pg`), and cut at 160 characters all read alike
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==3.1.1\n",
+        "app.py": """
+            import os
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            database_url = os.environ.get("DATABASE_URL", "sqlite:///local.db")
+            app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+            if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 10, "pool_recycle": 300}
+            elif database_url.startswith("mysql://"):
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 5, "pool_recycle": 300}
+            else:
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_recycle": -1}
+            if not database_url.startswith("sqlite"):
+                if "execution_options" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
+                    app.config["SQLALCHEMY_ENGINE_OPTIONS"]["execution_options"] = {}
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"]["execution_options"]["isolation_level"] = "READ COMMITTED"
+            db = SQLAlchemy(app)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    size = at(report, "app.py:19").settings["pool_size"]
+    whens = {branch.value: branch.when for branch in size.branches}
+    pg = 'database_url.startswith("postgresql://") or database_url.startswith("postgres://")'
+    assert whens[10] == pg
+    assert whens[5] == f'not ({pg}) and database_url.startswith("mysql://")'
+    assert whens[None] == f'not ({pg}) and not (database_url.startswith("mysql://"))'

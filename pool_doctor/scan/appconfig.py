@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pool_doctor.scan import fieldtext
+from pool_doctor.scan.conditions import Conditions
 from pool_doctor.scan.finder import FunctionNode, Module, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -83,6 +84,7 @@ class AppConfig:
     # each test's side with no variable set; under `guards.DEAD + test`, the side of it that never goes on
     verdicts: dict[str, bool] = field(default_factory=dict)
     splits: dict[str, tuple[Split, Any]] = field(default_factory=dict)  # a key's values by test, and that value
+    conditions: Conditions = field(default_factory=Conditions)  # the scan's: a split's tests are written there
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ class Conditions:
             self._combined[key] = self._write((*self._read(first), *self._read(second)))
         return self._combined[key]
 
+    def all(self, tests: list[str]) -> str:
+        """Tests that all hold, as one condition (read again as its tests where it is combined)."""
+        return self._write((tuple(tests),)) if tests else ""
+
     def clear(self, test: str) -> bool:
         """Seen at one place in the code: its text is that test (a negation, if its test is clear)."""
         inner = _negated_of(test)

@@ -176,7 +176,7 @@ class FlaskApps:
         if not inlined and not any(appconfig.configures(stmt) or names_a_bind(stmt) for stmt in body):
             return None
         frame = self._frame(module, scope)
-        app = AppConfig(module, frame, scope, {}, [])
+        app = AppConfig(module, frame, scope, {}, [], conditions=self.ev.conditions)
         own = "self" if keeps_own_config(self.ev, module, scope) else None
         tests = guards.tests_of(scope.body if scope is not None else module.tree.body)
         apps = {name for stmt in body for name in appconfig.receivers(stmt)}  # the names the app goes by

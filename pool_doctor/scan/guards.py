@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan.appconfig import AppConfig, Guard, Split
-from pool_doctor.scan.conditions import all_of, negated
+from pool_doctor.scan.conditions import negated
 from pool_doctor.scan.containers import decide
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
@@ -99,14 +99,15 @@ def written(split: Split, guard: Guard, value: Any, verdicts: dict[str, bool]) -
     return out
 
 
-def as_value(split: Split, verdicts: dict[str, bool]) -> Any:
+def as_value(split: Split, app: AppConfig) -> Any:
     """The key's value: the one value, or each with its condition (the default: the one whose tests all go the
     way they do with no variable set)."""
+    verdicts = app.verdicts
     if len(split) == 1 and not split[0][0]:
         return split[0][1]
     options, default = [], None
     for index, (tests, value) in enumerate(split):
-        options.append((all_of([text if taken else negated(text) for text, taken in tests]), value))
+        options.append((app.conditions.all([text if taken else negated(text) for text, taken in tests]), value))
         if all(verdicts.get(text) is taken or verdicts.get(f"{DEAD}{text}") is (not taken) for text, taken in tests):
             default = index  # (a test whose other side never goes on holds wherever the app is made)
     return Branches([(when, not_set() if value is None else value) for when, value in options], default=default)
@@ -128,7 +129,7 @@ def put(app: AppConfig, name: str, value: Any) -> None:
     if split is None or made is not app.keys.get(name):  # (written since without a split)
         split = [((), app.keys.get(name, app.unseen))]
     split = written(split, app.guard, value, app.verdicts)
-    app.keys[name] = made = as_value(split, app.verdicts)
+    app.keys[name] = made = as_value(split, app)
     app.splits[name] = (split, made)
 
 
@@ -144,4 +145,4 @@ def within(app: AppConfig, guard: Guard) -> None:
             if not any((text, not taken) in tests for text, taken in guard)
         ]
         if kept:
-            app.keys[name] = as_value(kept, app.verdicts)
+            app.keys[name] = as_value(kept, app)
