@@ -101,3 +101,97 @@ def test_a_config_key_written_under_tests_then_changed_under_another_keeps_short
     assert whens[10] == pg
     assert whens[5] == f'not ({pg}) and database_url.startswith("mysql://")'
     assert whens[None] == f'not ({pg}) and not (database_url.startswith("mysql://"))'
+
+
+def test_a_config_class_picked_by_a_variable_through_a_name_and_a_fallback_and_bound_two_helpers_down(
+    tmp_path, monkeypatch
+) -> None:
+    # round 59's case3 (nuzum-edut): `cfg = config.get(config_name) or config["default"]`, then
+    # `from_object(cfg)`: the production class's options were no branch; and the engine sat at `from_object`,
+    # not at the `db.init_app(app)` that `_init_extensions(app)` reaches through `init_extensions(app)`
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==3.1.1\n",
+        "config/__init__.py": """
+            from .dev import DevelopmentConfig
+            from .prod import ProductionConfig
+
+            config = {"development": DevelopmentConfig, "production": ProductionConfig, "default": DevelopmentConfig}
+        """,
+        "config/dev.py": """
+            class DevelopmentConfig:
+                SQLALCHEMY_DATABASE_URI = "postgresql://h/dev"
+        """,
+        "config/prod.py": """
+            class ProductionConfig:
+                SQLALCHEMY_DATABASE_URI = "postgresql://h/prod"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 20, "pool_pre_ping": True}
+        """,
+        "ext.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def init_extensions(app):
+                db.init_app(app)
+        """,
+        "factory.py": """
+            import os
+
+            from flask import Flask
+
+            def create_app(config_name=None):
+                if config_name is None:
+                    config_name = os.environ.get("FLASK_ENV", "development")
+                from config import config
+                cfg = config.get(config_name) or config["default"]
+                app = Flask(__name__)
+                app.config.from_object(cfg)
+                _init_extensions(app)
+                return app
+
+            def _init_extensions(app):
+                from ext import init_extensions
+                init_extensions(app)
+        """,
+        "wsgi.py": "from factory import create_app\n\napp = create_app()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [pool.where for pool in report.pools] == ["ext.py:6"]
+    pool = at(report, "ext.py:6")
+    size = pool.settings["pool_size"]
+    assert {branch.value: branch.when for branch in size.branches} == {
+        None: "config_name == 'development' or config_name == 'default'",
+        20: "config_name == 'production'",
+    }
+    assert size.branches[0].value is None  # FLASK_ENV unset: development
+    assert pool.settings["url"].value == "postgresql://h/dev"
+
+
+def test_a_fallback_the_map_does_not_hold_is_not_read_as_one_of_it(tmp_path, monkeypatch) -> None:
+    files = {
+        "app.py": """
+            import os
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            class Dev:
+                SQLALCHEMY_DATABASE_URI = "postgresql://h/dev"
+
+            class Prod:
+                SQLALCHEMY_DATABASE_URI = "postgresql://h/prod"
+
+            class Other:
+                SQLALCHEMY_DATABASE_URI = "postgresql://h/other"
+
+            configs = {"dev": Dev, "prod": Prod}
+            others = {"x": Other}
+            cfg = configs.get(os.environ.get("APP_ENV", "dev")) or others["x"]
+            app = Flask(__name__)
+            app.config.from_object(cfg)
+            db = SQLAlchemy(app)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    url = at(report, "app.py:20").settings["url"]
+    assert "postgresql://h/prod" not in [branch.value for branch in url.branches]

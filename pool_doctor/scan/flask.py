@@ -462,31 +462,12 @@ class FlaskApps:
         bind, where = appconfig.bind_call(stmt), module
         extension = extension_of(self.ev, where, bind, frame) if bind is not None else None
         if extension is None:  # (`models.init_app(app)` is a helper of the project's, binding it)
-            bind, where = self._bind_in_helper(module, stmt, frame)
+            bind, where = flaskbinds.bind_in_helper(self.ev, module, stmt, frame)
             extension = extension_of(self.ev, where, bind) if bind is not None else None
         if extension is None:
             return False
         app.bind, app.extension, app.bind_module = bind, extension, where
         return True
-
-    def _bind_in_helper(self, module: Module, stmt: ast.stmt, frame: Frame) -> tuple[ast.Call | None, Module]:
-        """The bind call a project function the statement calls makes in its own body (flaskbb's
-        `configure_extensions(app)`), with the module it is in."""
-        call = stmt.value if isinstance(stmt, ast.Expr | ast.Assign) and isinstance(stmt.value, ast.Call) else None
-        func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None else None  # (`app = init_app(app)`)
-        # a helper that also configures the engine is an app configuration of its own, bound there (indico's
-        # configure_db, which a test fixture calls again): not this one's bind; one that only sets other keys
-        # (freight's SQLALCHEMY_TRACK_MODIFICATIONS) binds this app
-        if (
-            isinstance(func, FuncRef)
-            and not isinstance(func.node, ast.Lambda)
-            and not any(appconfig.configures_engine(inner) for inner in func.node.body)
-        ):
-            for inner in func.node.body:  # the one that binds the extension (ihatemoney's setup_database assigns
-                found = appconfig.bind_call(inner)  # `app.config.get(...)` before its `db.init_app(app)`)
-                if found is not None and extension_of(self.ev, func.module, found) is not None:
-                    return found, func.module
-        return None, module
 
     def _may_extend(self) -> bool:
         if self._extends is None:

@@ -6,10 +6,42 @@ from __future__ import annotations
 
 import ast
 
+from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import AppConfig, receivers
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.flaskext import EXTENSIONS, extension_of, is_extension, maker
+from pool_doctor.scan.kinds import Frame, FuncRef
+
+HELPER_DEPTH = 3  # helpers of helpers followed to the one that binds (nuzum-edut's `_init_extensions(app)`)
+
+
+def bind_in_helper(
+    ev: Evaluator, module: Module, stmt: ast.stmt, frame: Frame, depth: int = 0
+) -> tuple[ast.Call | None, Module]:
+    """The bind call a project function the statement calls makes in its own body (flaskbb's
+    `configure_extensions(app)`), or in a helper it calls in turn (nuzum-edut's `_init_extensions(app)` calling
+    `init_extensions(app)`), with the module it is in."""
+    call = stmt.value if isinstance(stmt, ast.Expr | ast.Assign) and isinstance(stmt.value, ast.Call) else None
+    func = ev.force(ev.eval(call.func, frame)) if call is not None else None  # (`app = init_app(app)`)
+    # a helper that also configures the engine is an app configuration of its own, bound there (indico's
+    # configure_db, which a test fixture calls again): not this one's bind; one that only sets other keys
+    # (freight's SQLALCHEMY_TRACK_MODIFICATIONS) binds this app
+    if (
+        isinstance(func, FuncRef)
+        and not isinstance(func.node, ast.Lambda)
+        and not any(appconfig.configures_engine(inner) for inner in func.node.body)
+    ):
+        for inner in func.node.body:  # the one that binds the extension (ihatemoney's setup_database assigns
+            found = appconfig.bind_call(inner)  # `app.config.get(...)` before its `db.init_app(app)`)
+            if found is not None and extension_of(ev, func.module, found) is not None:
+                return found, func.module
+        inner_frame = Frame(func.module, scope=func.node)
+        for inner in func.node.body if depth < HELPER_DEPTH else []:
+            found, where = bind_in_helper(ev, func.module, inner, inner_frame, depth + 1)
+            if found is not None:
+                return found, where
+    return None, module
 
 
 def bound_elsewhere(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:

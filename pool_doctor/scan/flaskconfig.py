@@ -105,7 +105,12 @@ def chosen(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
 def chosen_from_map(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
     """`from_object(configs[name])` (or `configs.get(name)`: quiz's) with `configs` a dict of config classes (or
     modules) the scan reads and `name` a variable's: one of them, each under its key's test, the one the
-    variable's default picks in effect with no variable set. None where the map or the key is not such."""
+    variable's default picks in effect with no variable set. None where the map or the key is not such. Also
+    through a name the function assigns it to once, and with a fallback of the map's own (nuzum-edut's
+    `cfg = config.get(name) or config["default"]`, then `from_object(cfg)`): where the key names none, that one."""
+    arg, fallback = _assigned_once(arg, frame), None
+    if isinstance(arg, ast.BoolOp) and isinstance(arg.op, ast.Or) and len(arg.values) == 2:
+        arg, fallback = arg.values
     if (
         isinstance(arg, ast.Call)
         and isinstance(arg.func, ast.Attribute)
@@ -127,8 +132,19 @@ def chosen_from_map(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | 
         return None
     text = frame.module.segment(slot)
     names = [name for name, _ in options]
-    default = names.index(key.value) if is_known(key) and key.value in names else None
+    otherwise = _fallback(fallback, container, names) if fallback is not None else None
+    if fallback is not None and otherwise is None:
+        return None
+    default = names.index(key.value) if is_known(key) and key.value in names else otherwise
     return Branches([(f"{text} == {name!r}", value) for name, value in options], default=default)
+
+
+def _fallback(fallback: ast.expr, container: ast.expr, names: list[str]) -> int | None:
+    """Which of the map's entries `configs[name] or configs["default"]` falls back to: its index, or None."""
+    if not (isinstance(fallback, ast.Subscript) and isinstance(fallback.slice, ast.Constant)):
+        return None
+    same = ast.dump(fallback.value) == ast.dump(container)
+    return names.index(fallback.slice.value) if same and fallback.slice.value in names else None
 
 
 def by_template(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
