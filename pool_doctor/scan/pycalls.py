@@ -40,7 +40,7 @@ from pool_doctor.scan.kinds import (
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provider_call, provider_lambda
 from pool_doctor.scan.pyramid import CONFIGURATOR, REGISTRY
-from pool_doctor.scan.target import SCHEME
+from pool_doctor.scan.target import SCHEME, written_scheme
 
 NUMBERS = (int, float)
 QUOTES = ("quote", "quote_plus")  # urllib.parse's, on one text with their default safe characters
@@ -529,8 +529,12 @@ def held_value(project: Project, holder: HolderV, attr: str, value: Any) -> Any:
 def unknown_sum(module: Module, node: ast.AST, op: ast.operator, left: Any, right: Any) -> SV:
     """What the scan cannot work out of `left op right`: unknown, naming their variables; a URL whose known start
     writes its scheme (`_SA_PREFIX + rest`, asyncpg-datalayer's) keeps that scheme in its text, as a URL builder's
-    does (target.written_scheme reads it)."""
+    does (target.written_scheme reads it); so does an unknown start written out with its scheme (a settings
+    property's f-string, then `+ "?async_fallback=True"`: postgres-fastapi's)."""
     start = left.value if isinstance(op, ast.Add) and is_known(left) and isinstance(left.value, str) else ""
     written = SCHEME.match(start)
     why = f"{written.group(1)}://... ({module.segment(node)})" if written else None
+    chained = isinstance(node, ast.BinOp) and isinstance(node.left, ast.BinOp)  # (a `+` chain's text is its own)
+    if why is None and isinstance(op, ast.Add) and not chained and isinstance(left, SV) and not left.known:
+        why = f"{left.expr} + ..." if written_scheme(left.expr) else None  # (what is added may hold a password)
     return unknown(module, node, env=env_of(left, right), why=why)
