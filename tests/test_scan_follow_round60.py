@@ -195,3 +195,102 @@ def test_a_fallback_the_map_does_not_hold_is_not_read_as_one_of_it(tmp_path, mon
     report = scan(tmp_path, files, monkeypatch)
     url = at(report, "app.py:20").settings["url"]
     assert "postgresql://h/prod" not in [branch.value for branch in url.branches]
+
+
+def test_a_pg8000_url_names_pg8000_as_the_pools_driver(tmp_path, monkeypatch) -> None:
+    # round 60's case1 (flask-api-skeleton): `postgresql+pg8000://` was reported, and judged, as psycopg2, whose
+    # keepalive arguments pg8000's connect refuses
+    files = {
+        "app.py": """
+            import os
+
+            import sqlalchemy
+
+            url = f"postgresql+pg8000://{os.environ['DATABASE_USER']}@{os.environ['DATABASE_HOST']}/db"
+            engine = sqlalchemy.create_engine(url, pool_size=5, pool_recycle=1800)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "app.py:6").driver == "pg8000"
+
+
+def test_an_unknown_url_written_with_its_scheme_then_added_to_keeps_its_driver(tmp_path, monkeypatch) -> None:
+    # round 60's case1 (postgres-fastapi): alembic's env.py sets `settings.db.dsn_asyncpg + "?async_fallback=True"`,
+    # a settings property's f-string plus a query; the driver, asyncpg where the property is used alone, was unknown
+    files = {
+        "config.py": """
+            from pydantic_settings import BaseSettings
+
+            class DbSettings(BaseSettings):
+                db_host: str
+                db_user: str
+
+                @property
+                def dsn_asyncpg(self):
+                    return f"postgresql+asyncpg://{self.db_user}@{self.db_host}/app"
+
+            settings = DbSettings()
+        """,
+        "env.py": """
+            from sqlalchemy import create_engine
+
+            from config import settings
+
+            engine = create_engine(settings.dsn_asyncpg + "?async_fallback=True")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "env.py:5")
+    assert pool.driver == "asyncpg"
+    assert pool.settings["url"].expr.startswith('f"postgresql+asyncpg://')
+
+
+def test_a_script_that_imports_the_app_for_a_job_of_its_own_sets_a_variable_in_its_own_process_only(
+    tmp_path, monkeypatch
+) -> None:
+    # round 60's case2 and case3 (ml-checker): generate_diagram.py sets DATABASE_URL to an in-memory SQLite URL,
+    # then imports the app's models to draw them; its value was the app's URL, and that of a runner and a
+    # migration script that never import it
+    files = {
+        "backend/app/__init__.py": "",
+        "backend/app/config.py": """
+            import os
+
+            DATABASE_URL = os.getenv("DATABASE_URL", "postgresql://postgres@localhost/checker")
+        """,
+        "backend/app/database.py": """
+            from sqlalchemy import create_engine
+
+            from .config import DATABASE_URL
+
+            engine = create_engine(DATABASE_URL)
+        """,
+        "backend/app/models.py": "from .database import engine\n",
+        "backend/generate_diagram.py": """
+            import os
+
+            os.environ["DATABASE_URL"] = "sqlite:///:memory:"
+
+            from app.models import engine
+
+            print(engine)
+        """,
+        "runner/runner.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            engine = create_engine(os.getenv("DATABASE_URL", "postgresql://postgres@localhost:5432/checker"))
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    app = at(report, "backend/app/database.py:5").settings["url"]
+    assert (app.value, app.env) == ("postgresql://postgres@localhost/checker", "DATABASE_URL")
+    runner = at(report, "runner/runner.py:5").settings["url"]
+    assert runner.value == "postgresql://postgres@localhost:5432/checker"
+    # an entry that serves the app it imports sets it for the app's process (a wsgi.py)
+    files["backend/wsgi.py"] = 'import os\n\nos.environ.setdefault("DATABASE_URL", "postgresql://app@prod/checker")\n'
+    files["backend/wsgi.py"] += "\nfrom app.database import engine\n"
+    del files["backend/generate_diagram.py"]
+    served = at(scan(tmp_path / "served", files, monkeypatch), "backend/app/database.py:5").settings["url"]
+    assert served.value == "postgresql://app@prod/checker"

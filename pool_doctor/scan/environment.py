@@ -19,6 +19,7 @@ from pool_doctor.scan import fieldtext
 from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import Module, Project, dotted_parts
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
+from pool_doctor.scan.programs import serves
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
@@ -124,7 +125,7 @@ class Environment:
             return SV(raw, where, name, source=raw)
         if self.assumed_set(name, frame):  # the value is the variable's, whatever the code's default says
             return unknown(frame.module, node, env=name, why=f"${name}")
-        given = self.set_by_code(name)
+        given = self.set_by_code(name, frame.module)
         if given is not None:  # os.environ.setdefault("X", ...) at import: X has that value for later reads
             value = self.ev.force(given)
             return replace(value, env=name) if isinstance(value, SV) else value
@@ -139,7 +140,7 @@ class Environment:
         if self.assumed_set(name, frame):
             return True
         loaded = self.loaded(frame.module)
-        return name in self.near(frame.module) or name in loaded or self.set_by_code(name) is not None
+        return name in self.near(frame.module) or name in loaded or self.set_by_code(name, frame.module) is not None
 
     def loaded(self, module: Module) -> dict[str, tuple[str, str]]:
         """What python-dotenv's module-level `load_dotenv(path)` puts in the environment for a read in `module`: the
@@ -198,13 +199,14 @@ class Environment:
         note in the frame), or in a module that cannot be imported without it."""
         return frame.bindings.get(assumed_set(name)) is True or self.ev.assumes_set(frame.module, name)
 
-    def set_by_code(self, name: str) -> Thunk | None:
-        """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives;
-        not a test's (zou's conftest.py sets the test pool's variables before importing the app), nor a docs
-        build's (dispatch's docs/scripts puts dummy credentials in the environment to import the app). Where
-        modules set it to different values, each in the program it starts, none is the app's (nuzum-edut's
-        scripts: create_test_data.py's and a diagnostic's SQLite URLs); the same value (wsgi.py's and asgi.py's)
-        is that value."""
+    def set_by_code(self, name: str, reader: Module) -> Thunk | None:
+        """The value a module-level `os.environ.setdefault(name, value)` (or `os.environ[name] = value`) gives
+        a read in `reader`; not a test's (zou's conftest.py sets the test pool's variables before importing the
+        app), nor a docs build's (dispatch's docs/scripts puts dummy credentials in the environment to import
+        the app), nor one of a program the reader never runs in (ml-checker's generate_diagram.py, for its
+        runner's and its migration script's URLs). Where modules set it to different values, each in the
+        program it starts, none is the app's (nuzum-edut's scripts: create_test_data.py's and a diagnostic's
+        SQLite URLs); the same value (wsgi.py's and asgi.py's) is that value."""
         setters = [
             module
             for module in list(self.project.modules.values())
@@ -212,10 +214,23 @@ class Environment:
             and name in module.env_sets
             and not module.aside
             and not DOCS & {*self.project.within(module.path).parts}
+            and self._shares_process(module, reader)
         ]
         if not setters or len({ast.dump(module.env_sets[name]) for module in setters}) > 1:
             return None
         return Thunk(setters[0].env_sets[name], Frame(setters[0]))
+
+    def _shares_process(self, setter: Module, reader: Module) -> bool:
+        """Whether the setter's module runs in the reader's process before the read: the reader imports it (or is
+        it), it imports none of the project's modules (an entry that loads the app by name: Django's wsgi.py and
+        manage.py, a gunicorn config), or it serves the app it imports (a Flask wsgi.py's `app = create_app()`).
+        A script that imports the app to do a job of its own (ml-checker's generate_diagram.py, its in-memory
+        SQLite) sets it in its own process only."""
+        if id(setter) in self._reached(reader):
+            return True
+        targets = {*setter.imports.values(), *setter.nested_imports.values()}
+        names = [name for dotted in targets for name in (dotted, dotted.rpartition(".")[0]) if name]
+        return not any(self.project.find_module(name, setter.path) for name in names) or serves(setter)
 
     def helper(self, cast: str | None, node: ast.Call, frame: Frame) -> Any:
         """`get_int(name="X", default=0)`: the variable X as the cast reads it, else the default."""

@@ -48,6 +48,25 @@ def _runs_as_main(tree: ast.Module) -> bool:
     return False
 
 
+ENTRY_NAMES = {"wsgi", "asgi", "main", "__main__", "manage", "run", "server", "app", "application"}
+
+
+def serves(module: Module) -> bool:
+    """Whether the module is where the app is served from: named as an entry is (wsgi.py, asgi.py, main.py,
+    manage.py, run.py, server.py, app.py), it starts a server (`uvicorn.run(app)`, `app.run()`), at its top or as
+    a program, or binds the `app` / `application` a WSGI or ASGI server loads it by (`app = create_app()`)."""
+    if module.path.stem in ENTRY_NAMES:
+        return True
+    for stmt in module.tree.body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) else []
+        if any(isinstance(t, ast.Name) and t.id in ("app", "application") for t in targets):
+            return True
+        body = stmt.body if isinstance(stmt, ast.If) and is_main_test(stmt.test) else [stmt]
+        if any(isinstance(n, ast.Call) and _server(n) for part in body for n in ast.walk(part)):
+            return True
+    return False
+
+
 def _server(call: ast.Call) -> bool:
     """`app.run(...)`, `uvicorn.run(...)`, `web.run_app(app)`, `serve(app)`; not a script's own `run(args)` or
     `asyncio.run(main())`."""
