@@ -45,7 +45,7 @@ class ConnectError(PoolDoctorError):
     exit_code = ExitCode.CONNECT
 
 
-DRIVER_MODULES = ("asyncpg", "psycopg", "psycopg2")
+DRIVER_MODULES = ("asyncpg", "psycopg", "psycopg2", "pg8000")
 
 
 def driver_error(exc: BaseException) -> BaseException:

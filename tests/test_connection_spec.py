@@ -122,7 +122,7 @@ def test_a_query_value_the_dialect_cannot_read_is_a_usage_error_naming_it(query:
     ("text", "words"),
     [
         ("mysql://u@h/db", "unsupported URL scheme"),
-        ("postgresql+pg8000://u@h/db", "unknown PostgreSQL driver"),
+        ("postgresql+pygresql://u@h/db", "unknown PostgreSQL driver"),
         ("postgresql://u@h:99999/db", "port 99999 is out of range (1-65535)"),
         ("postgresql://u@h/db?sslmode=bogus", "unknown sslmode"),
         ("host=h port=abc", "the port is not a number"),

@@ -121,6 +121,20 @@ ASYNCPG: Mapping[str, Check] = {
 }
 
 
+def socket_seconds(value: Any) -> str | None:
+    """pg8000's timeout, given to socket.settimeout: a number (not text) above 0 (0 makes it non-blocking)."""
+    if isinstance(value, str):
+        return "must be a number of seconds above 0 (not text)"
+    return seconds(none_ok=True)(value)
+
+
+PG8000: Mapping[str, Check] = {
+    "timeout": socket_seconds,
+    "tcp_keepalive": flag,
+    "startup_params": text_table,  # pg8000 refuses a value that is not text ("can't be of type <class 'int'>")
+}
+
+
 def problems(args: Mapping[str, Any], checks: Mapping[str, Check]) -> list[tuple[str, str]]:
     """(key, what is wrong) for each argument its driver would refuse, in the order given."""
     found = []

@@ -119,18 +119,23 @@ async def open_psycopg(kwargs: dict[str, Any], timeout: float) -> Session:
 
 
 class _Psycopg2(Session):
+    """A blocking DB-API session (psycopg2; pg8000 below): each call in a daemon thread."""
+
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.startup_pid = conn.info.backend_pid if hasattr(conn, "info") else None
 
     async def fetchval(self, sql: str, *args: Any, timeout: float) -> Any:
         def run() -> Any:
-            with self.conn.cursor() as cur:
+            cur = self.conn.cursor()  # (pg8000's cursor is no context manager)
+            try:
                 cur.execute(_pyformat(sql), args)
                 if cur.description is None:
                     return None
                 row = cur.fetchone()
                 return row[0] if row else None
+            finally:
+                cur.close()
 
         # On a timeout the caller terminates the session; a cancel request here would block on a dead path.
         return await in_thread(run, timeout)
@@ -159,6 +164,27 @@ def open_psycopg2(kwargs: dict[str, Any], timeout: float) -> Session:
     conn = psycopg2.connect(**kwargs)
     conn.autocommit = True
     return _Psycopg2(conn)
+
+
+class _Pg8000(_Psycopg2):
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.startup_pid = pg8000_pid(conn)
+
+
+def pg8000_pid(conn: Any) -> int | None:
+    """pg8000 keeps BackendKeyData's bytes (the PID, then the cancel key) and offers no accessor for them."""
+    key_data = getattr(conn, "_backend_key_data", None)
+    return int.from_bytes(key_data[:4], "big") if key_data else None
+
+
+def open_pg8000(kwargs: dict[str, Any], timeout: float) -> Session:
+    """pg8000's DB-API connection; its timeout bounds the connect and each socket read."""
+    import pg8000.dbapi
+
+    conn = pg8000.dbapi.connect(**{**kwargs, "application_name": APPLICATION_NAME, "timeout": timeout})
+    conn.autocommit = True
+    return _Pg8000(conn)
 
 
 async def in_thread(func: Callable[[], T], timeout: float) -> T:

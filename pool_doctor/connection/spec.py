@@ -30,6 +30,7 @@ DRIVERS = {
     "psycopg_async": "psycopg",
     "psycopg2": "psycopg2",
     "psycopg2cffi": "psycopg2",
+    "pg8000": "pg8000",
 }
 DEFAULT_DRIVER = "psycopg2"  # SQLAlchemy's default for a plain postgresql:// URL
 
@@ -239,11 +240,11 @@ def _parse_url(text: str, origin: str) -> ConnectionSpec:
     if base not in SCHEMES:
         raise UsageError(
             f"unsupported URL scheme {scheme!r} in {shown(text)}: pool-doctor speaks PostgreSQL "
-            "(postgresql://, postgresql+asyncpg://, postgresql+psycopg://, postgresql+psycopg2://)"
+            "(postgresql://, postgresql+asyncpg://, postgresql+psycopg://, postgresql+psycopg2://, postgresql+pg8000://)"
         )
     if url_driver and url_driver not in DRIVERS:
         raise UsageError(
-            f"unknown PostgreSQL driver {url_driver!r} in {shown(text)} (SQLAlchemy's are {', '.join(sorted(DRIVERS))})"
+            f"unknown PostgreSQL driver {url_driver!r} in {shown(text)} (pool-doctor knows {', '.join(sorted(DRIVERS))})"
         )
     auth = text.split("://", 1)[1].split("?", 1)[0].rpartition("@")[0]
     if "@" in auth.partition(":")[2]:

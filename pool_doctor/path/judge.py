@@ -108,6 +108,12 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
                 return verdict(Outcome.AT_RISK, f"{how} {close}, and nothing tests a connection at checkout")
     if noticed is not None:
         return noticed
+    if limit.shape is Shape.DROP and policy.hang_bound is not None:
+        return verdict(
+            Outcome.FAILS_BOUNDED,
+            f"{policy.label} hands out a connection whose packets {limit.holder} drops; {policy.hang_knob} fails "
+            "the request after its wait, and the connection is replaced for the next one",
+        )
     if limit.shape is Shape.DROP:
         return verdict(
             Outcome.HANGS,
@@ -144,6 +150,14 @@ def _noticed_at_checkout(policy: PoolPolicy, limit: Limit) -> Verdict | None:
             policy,
             f"{policy.label} sees at checkout that {limit.holder} closed the connection, and replaces it",
             "a reconnect",
+        )
+    if policy.ping and limit.shape is Shape.RESET and not policy.ping_replaces_reset:
+        return Verdict(
+            Outcome.FAILS,
+            limit,
+            policy,
+            f"{ping} meets the reset, which the driver raises unwrapped, so the request fails; the connection is "
+            "replaced for the next one",
         )
     if policy.ping and limit.shape in (Shape.CLOSE, Shape.RESET):
         return Verdict(

@@ -47,6 +47,9 @@ class PoolPolicy:
     # False when a ping that times out is raised to the request instead of replacing the connection
     # (SQLAlchemy over asyncpg: command_timeout's TimeoutError is not a disconnect to the dialect).
     bounded_ping_replaces: bool = True
+    # False when a ping that meets a reset raises it to the request instead of replacing the connection
+    # (SQLAlchemy over pg8000: pg8000 lets the ConnectionResetError through unwrapped, so no disconnect is seen).
+    ping_replaces_reset: bool = True
     # True when the pool opens connections without bound under load (SQLAlchemy's max_overflow = -1).
     unbounded: bool = False
     size_knob: Knob | None = None

@@ -53,7 +53,9 @@ class DemotedPrimary:
             if not hasattr(engine, "sync_engine"):
                 await dispose(engine)
                 return skipped(self.name, config, f"the probe runs {config.stack.label}'s demotion code by hand only")
-            exec(fix.code, {"engine": engine})  # recommend's code, as the app pastes it after its engine
+            # recommend's code, as the app pastes it after its engine (a sync driver's: the probe's threaded
+            # wrapper holds the app's own Engine)
+            exec(fix.code, {"engine": engine if ctx.driver.async_ else engine.sync_engine})
             notes.append(f"with recommend's code: {fix.words}")
         bound = max(MIN_HANG_BOUND, ctx.timeout)
         outcomes: list[tuple[str, Any]] = []

@@ -10,6 +10,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from pool_doctor.connection.drivers import driver_for
 from pool_doctor.errors import ConnectError
 from pool_doctor.probe.engines import (
     SELECT_1,
@@ -40,15 +41,6 @@ STEP_BUDGET = 1.0  # seconds each sampling loop may take on a slow path
 LOAD_HOLD = 0.01  # seconds a load task holds its connection: a request doing a little work
 
 
-def startup_pid(driver_connection: Any) -> int | None:
-    """The backend PID the driver got at startup (BackendKeyData)."""
-    if hasattr(driver_connection, "get_server_pid"):  # asyncpg
-        return int(driver_connection.get_server_pid())
-    info = getattr(driver_connection, "info", None)  # psycopg
-    pid = getattr(info, "backend_pid", None)
-    return int(pid) if pid else None
-
-
 async def measure_connect(
     target: ConnectionSpec, settings: ProbeConfig, count: int, timeout: float, read_only: ReadOnly = "session"
 ) -> ConnectResult:
@@ -74,7 +66,7 @@ async def measure_connect(
                     samples.append(elapsed)
                 if row is None:
                     row = (await asyncio.wait_for(conn.execute(text(SESSION_QUERY)), timeout)).one()
-                    pid = startup_pid((await conn.get_raw_connection()).driver_connection)
+                    pid = driver_for(target).startup_pid((await conn.get_raw_connection()).driver_connection)
             except TimeoutError:
                 raise ConnectError(f"timed out after {timeout:g}s querying {target.display()}") from None
             except ConnectError:

@@ -45,6 +45,8 @@ def too_slow(facts: Facts) -> list[Finding]:
     if effective < idle_timeout:
         return []
     shown = "0 (the OS default, 7200s on Linux)" if not setting.seconds else setting.display
+    lever = facts.app_policy.lever("keepalive")  # the driver's own way: libpq's, or the server asked at startup
+    own = f", or the app's {lever}" if lever else ""
     return [
         Finding(
             codes.KEEPALIVES_TOO_SLOW.code,
@@ -52,8 +54,8 @@ def too_slow(facts: Facts) -> list[Finding]:
             f"The server's first TCP keepalive ({format_seconds(effective)}) comes after the middlebox forgets the flow",
             f"tcp_keepalives_idle = {shown}: the server stays silent on an idle connection longer than the "
             f"{format_seconds(idle_timeout)} the middlebox remembers it, so keepalives cannot keep the flow alive. "
-            "Set tcp_keepalives_idle (server, per role, or in the driver's server_settings) below it.",
+            f"Set tcp_keepalives_idle (server, per role{own}) below it.",
             [setting.describe(), f"network idle_timeout = {format_seconds(idle_timeout)}"],
-            tuple(key for key in (facts.app_policy.lever("keepalive"),) if key),
+            tuple(key for key in (lever,) if key),
         )
     ]

@@ -286,7 +286,7 @@ def _scan(path: Path) -> ScanReport:
 
 def _driver(pool: ScannedPool) -> str | None:
     """The driver the pool is judged with (given its judged branches): an asyncpg or psycopg pool's own, a
-    SQLAlchemy URL's (target.url_driver: pg8000 and the others it has no rules of its own for, as psycopg2);
+    SQLAlchemy URL's (target.url_driver: psycopg2cffi, and a third-party dialect's, as psycopg2);
     None where the URL names none, or its sides name different ones."""
     if pool.stack in LIBRARY_DRIVERS:
         return LIBRARY_DRIVERS[pool.stack]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pool_doctor.connection.drivers.base import Driver
+
 # The SQLSTATEs after which a connection must not go back to the pool: 25006 (read_only_sql_transaction: a
 # demoted primary), 57P01 (admin_shutdown: the server, or a failover, ended the session), 57P03
 # (cannot_connect_now: the server is starting or shutting down).
@@ -35,33 +37,35 @@ class Demotion:
 
 _STATES = ", ".join(f'"{state}"' for state in DEMOTED_SQLSTATES)
 
-SQLALCHEMY_SYNC = Demotion(
-    words="a handle_error event that marks SQLSTATE 25006 (and 57P01, 57P03) as a disconnect, so SQLAlchemy "
-    "invalidates the connection and every pooled connection older than it",
-    code=f"""from sqlalchemy import event
+
+def sqlalchemy_demotion(async_: bool, sqlstate_of: str = Driver.sqlstate_of) -> Demotion:
+    """SQLAlchemy's handle_error seam, on the engine's sync engine when it is an AsyncEngine; `sqlstate_of`:
+    the driver's way to its errors' SQLSTATE (Driver.sqlstate_of)."""
+    target = "engine.sync_engine" if async_ else "engine"
+    return Demotion(
+        words="a handle_error event that marks SQLSTATE 25006 (and 57P01, 57P03) as a disconnect, so SQLAlchemy "
+        "invalidates the connection and every pooled connection older than it",
+        code=f"""from sqlalchemy import event
 
 # 25006: the server turned read-only under the pool (a demoted primary);
 # 57P01, 57P03: it is shutting down. None of these connections should be reused.
 DEMOTED = {{{_STATES}}}
 
 
-@event.listens_for(engine, "handle_error")
+@event.listens_for({target}, "handle_error")
 def _demoted_primary_is_a_disconnect(context):
     error = context.original_exception
-    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    state = {sqlstate_of}
     if state in DEMOTED:
         context.is_disconnect = True  # invalidates it, and the pool's older connections
 """,
-    where="right after create_engine(...)",
-    cost="nothing per checkout; the failed request still fails, the next one gets a new connection",
-)
+        where="right after create_async_engine(...)" if async_ else "right after create_engine(...)",
+        cost="nothing per checkout; the failed request still fails, the next one gets a new connection",
+    )
 
-SQLALCHEMY_ASYNC = Demotion(
-    words=SQLALCHEMY_SYNC.words,
-    code=SQLALCHEMY_SYNC.code.replace('(engine, "handle_error")', '(engine.sync_engine, "handle_error")'),
-    where="right after create_async_engine(...)",
-    cost=SQLALCHEMY_SYNC.cost,
-)
+
+SQLALCHEMY_SYNC = sqlalchemy_demotion(False)
+SQLALCHEMY_ASYNC = sqlalchemy_demotion(True)
 
 ASYNCPG_POOL = Demotion(
     words="catching asyncpg.ReadOnlySQLTransactionError (25006) and awaiting pool.expire_connections(), so every "

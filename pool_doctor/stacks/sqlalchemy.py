@@ -135,6 +135,7 @@ def policy(pool: SQLAlchemyPool, driver: Driver, connect_args: Mapping[str, obje
         keepalive_knob=keepalive[1] if keepalive else None,
         # SQLAlchemy's asyncpg dialect does not count command_timeout's TimeoutError as a disconnect.
         bounded_ping_replaces=driver.timeout_is_disconnect,
+        ping_replaces_reset=driver.reset_is_disconnect,
         unbounded=pool.max_overflow == -1 and poolclass != "NullPool",
         size_knob=Knob("max_overflow", pool.max_overflow),
         levers=levers,
@@ -160,7 +161,7 @@ class SQLAlchemyStack(Stack):
     scanned_as = ("sqlalchemy", "flask_sqlalchemy", PSYCOPG2)
 
     def demotion(self, driver: Driver, call: str | None) -> demotion.Demotion | None:
-        return demotion.SQLALCHEMY_ASYNC if driver.async_ else demotion.SQLALCHEMY_SYNC
+        return demotion.sqlalchemy_demotion(driver.async_, driver.sqlstate_of)
 
     def python_snippet(
         self, values: Mapping[str, Any], connect_args: Mapping[str, Any], target: ConnectionSpec, call: str | None

@@ -1,4 +1,4 @@
-"""One object per driver (asyncpg, psycopg 3, psycopg2), in one registry: `driver_for(spec)`, `DRIVERS`.
+"""One object per driver (asyncpg, psycopg 3, psycopg2, pg8000), in one registry: `driver_for(spec)`, `DRIVERS`.
 
 Nothing outside this package branches on a driver's name: a lookup here is the way in.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from pool_doctor.connection.drivers.asyncpg_driver import AsyncpgDriver
 from pool_doctor.connection.drivers.base import Driver, StatementCache, describe_error
 from pool_doctor.connection.drivers.libpq import Psycopg2Driver, PsycopgDriver
+from pool_doctor.connection.drivers.pg8000_driver import Pg8000Driver
 from pool_doctor.connection.spec import ConnectionSpec
 
 DRIVERS: dict[str, Driver] = {
@@ -18,6 +19,7 @@ DRIVERS: dict[str, Driver] = {
         Psycopg2Driver(
             "psycopg2", "psycopg2-binary", "psycopg2", False, "SELECT 1", " (or pip install 'pool-doctor[psycopg2]')"
         ),
+        Pg8000Driver("pg8000", "pg8000", "pg8000", False, "SELECT 1", " (or pip install 'pool-doctor[pg8000]')"),
     )
 }
 

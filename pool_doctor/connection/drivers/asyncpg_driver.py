@@ -80,6 +80,9 @@ class AsyncpgDriver(Driver):
         "lock_timeout": "asyncpg's LockNotAvailableError: canceling statement due to lock timeout",
     }
 
+    def startup_pid(self, conn: Any) -> int | None:
+        return int(conn.get_server_pid())
+
     def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
         value = _number(args.get("command_timeout"))
         return (value, Knob("connect_args.command_timeout", args["command_timeout"])) if value else None

@@ -60,6 +60,11 @@ class Driver:
     # Whether SQLAlchemy's dialect counts the hang bound's timeout as a disconnect (so a hung pre-ping replaces
     # the connection instead of failing the request).
     timeout_is_disconnect: ClassVar[bool] = True
+    # Python reading the SQLSTATE of this driver's `error` (the demoted-primary code: stacks/demotion.py).
+    sqlstate_of: ClassVar[str] = 'getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)'
+    # Whether a connection reset reaches SQLAlchemy's dialect as the driver's own error, a disconnect (so a
+    # pre-ping that meets one replaces the connection instead of failing the request).
+    reset_is_disconnect: ClassVar[bool] = True
     reads_pgoptions: ClassVar[bool] = True  # libpq reads PGOPTIONS from the environment
     # Where the driver's exceptions are public, when their classes live deeper (asyncpg.exceptions._base).
     exceptions_module: ClassVar[str | None] = None
@@ -80,6 +85,11 @@ class Driver:
     def held_error(self, setting: str) -> str:
         """The app's error when `setting` (idle_in_transaction_session_timeout, ...) ends or cancels its work."""
         return self.held_errors.get(setting, "an error naming the setting")
+
+    def startup_pid(self, conn: Any) -> int | None:
+        """The backend PID a raw connection of this driver got at startup (BackendKeyData): libpq's."""
+        pid = getattr(getattr(conn, "info", None), "backend_pid", None)
+        return int(pid) if pid else None
 
     def session_settings(self, spec: ConnectionSpec) -> dict[str, tuple[str, str]]:
         """What the app's session asks for at startup, as this driver sends it: name -> (value, where)."""
