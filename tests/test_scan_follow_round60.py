@@ -294,3 +294,52 @@ def test_a_script_that_imports_the_app_for_a_job_of_its_own_sets_a_variable_in_i
     del files["backend/generate_diagram.py"]
     served = at(scan(tmp_path / "served", files, monkeypatch), "backend/app/database.py:5").settings["url"]
     assert served.value == "postgresql://app@prod/checker"
+
+
+def test_a_bind_reached_through_a_project_chain_of_functions(tmp_path, monkeypatch) -> None:
+    # round 58's case4 (flask-api-backend-boilerplate): `chain(register_commands, register_extensions)(app)`,
+    # whose function calls each in turn; the bind in register_extensions made no engine at all
+    files = {
+        "requirements.txt": "Flask-SQLAlchemy==2.5.1\n",
+        "app/__init__.py": """
+            from flask import Flask
+
+            from app.extensions import register_commands, register_extensions
+            from app.helpers import chain
+
+            class Config:
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+            def create_app(config_object=Config):
+                app = Flask(__name__)
+                app.config.from_object(config_object)
+                chained_function = chain(register_commands, register_extensions)
+                app = chained_function(app)
+                return app
+        """,
+        "app/helpers.py": """
+            def chain(*functions):
+                def returned_function(var):
+                    for func in functions:
+                        var = func(var)
+                    return var
+
+                return returned_function
+        """,
+        "app/extensions.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def register_commands(app):
+                return app
+
+            def register_extensions(app):
+                db.init_app(app)
+                return app
+        """,
+        "autoapp.py": "from app import create_app\n\napp = create_app()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [pool.where for pool in report.pools] == ["app/extensions.py:9"]
+    assert values(report.pools[0])["pool_pre_ping"] is True

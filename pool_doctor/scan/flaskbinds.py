@@ -11,7 +11,7 @@ from pool_doctor.scan.appconfig import AppConfig, receivers
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.flaskext import EXTENSIONS, extension_of, is_extension, maker
-from pool_doctor.scan.kinds import Frame, FuncRef
+from pool_doctor.scan.kinds import Frame, FuncRef, ListV
 
 HELPER_DEPTH = 3  # helpers of helpers followed to the one that binds (nuzum-edut's `_init_extensions(app)`)
 
@@ -24,24 +24,41 @@ def bind_in_helper(
     `init_extensions(app)`), with the module it is in."""
     call = stmt.value if isinstance(stmt, ast.Expr | ast.Assign) and isinstance(stmt.value, ast.Call) else None
     func = ev.force(ev.eval(call.func, frame)) if call is not None else None  # (`app = init_app(app)`)
+    return _bind_in(ev, func, depth) if isinstance(func, FuncRef) else (None, module)
+
+
+def _bind_in(ev: Evaluator, func: FuncRef, depth: int) -> tuple[ast.Call | None, Module]:
+    """The bind a project function makes, itself or through the functions it calls: by name, or each of a
+    list it loops over (flask-api-backend-boilerplate's `chain(register_commands, ..., register_extensions)`,
+    whose function calls each in turn)."""
     # a helper that also configures the engine is an app configuration of its own, bound there (indico's
     # configure_db, which a test fixture calls again): not this one's bind; one that only sets other keys
     # (freight's SQLALCHEMY_TRACK_MODIFICATIONS) binds this app
-    if (
-        isinstance(func, FuncRef)
-        and not isinstance(func.node, ast.Lambda)
-        and not any(appconfig.configures_engine(inner) for inner in func.node.body)
-    ):
-        for inner in func.node.body:  # the one that binds the extension (ihatemoney's setup_database assigns
-            found = appconfig.bind_call(inner)  # `app.config.get(...)` before its `db.init_app(app)`)
-            if found is not None and extension_of(ev, func.module, found) is not None:
-                return found, func.module
-        inner_frame = Frame(func.module, scope=func.node)
-        for inner in func.node.body if depth < HELPER_DEPTH else []:
-            found, where = bind_in_helper(ev, func.module, inner, inner_frame, depth + 1)
-            if found is not None:
-                return found, where
-    return None, module
+    if isinstance(func.node, ast.Lambda) or any(appconfig.configures_engine(inner) for inner in func.node.body):
+        return None, func.module
+    for inner in func.node.body:  # the one that binds the extension (ihatemoney's setup_database assigns
+        found = appconfig.bind_call(inner)  # `app.config.get(...)` before its `db.init_app(app)`)
+        if found is not None and extension_of(ev, func.module, found) is not None:
+            return found, func.module
+    inner_frame = Frame(func.module, scope=func.node)
+    for inner in func.node.body if depth < HELPER_DEPTH else []:
+        found, where = bind_in_helper(ev, func.module, inner, inner_frame, depth + 1)
+        if found is None and isinstance(inner, ast.For) and isinstance(inner.target, ast.Name):
+            # (a name the function reads from the one that made it: chain's `*functions`)
+            items = ev.force(ev.eval(inner.iter, func.closure or inner_frame))
+            called = any(_calls_name(node, inner.target.id) for node in inner.body)
+            for item in items.items if called and isinstance(items, ListV) else []:
+                item = ev.force(item)
+                found, where = _bind_in(ev, item, depth + 1) if isinstance(item, FuncRef) else (None, where)
+                if found is not None:
+                    break
+        if found is not None:
+            return found, where
+    return None, func.module
+
+
+def _calls_name(stmt: ast.stmt, name: str) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(stmt))
 
 
 def bound_elsewhere(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:
