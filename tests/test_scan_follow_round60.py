@@ -343,3 +343,52 @@ def test_a_bind_reached_through_a_project_chain_of_functions(tmp_path, monkeypat
     report = scan(tmp_path, files, monkeypatch)
     assert [pool.where for pool in report.pools] == ["app/extensions.py:9"]
     assert values(report.pools[0])["pool_pre_ping"] is True
+
+
+def test_a_config_module_whose_url_the_app_copies_by_hand_is_no_pool_of_its_own(tmp_path, monkeypatch) -> None:
+    # round 61's case3 (bdc-stac): create_app copies SQLALCHEMY_DATABASE_URI from its config module by hand and
+    # never loads the module; its SQLALCHEMY_ENGINE_OPTIONS reach no engine, yet made a pool of their own
+    files = {
+        "app/config.py": """
+            import os
+
+            SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL", "postgresql://app@db/stac")
+            SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": int(os.getenv("POOL_SIZE", 5)), "pool_recycle": -1}
+        """,
+        "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from . import config as _config
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = _config.SQLALCHEMY_DATABASE_URI
+                db.init_app(app)
+                return app
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [pool.where for pool in report.pools] == ["app/__init__.py:11"]
+    assert "pool_size" not in report.pools[0].settings
+
+
+def test_settings_under_a_templates_folder_are_examples_to_copy(tmp_path, monkeypatch) -> None:
+    # round 61's case2 (affiliate-backend): settings/templates/settings.prod.py, copied by the Makefile into
+    # local/, made two more judged pools of the one alias
+    alias = '\nDATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 600}}\n'
+    files = {
+        "manage.py": "import django\n",
+        "core/project/__init__.py": "",
+        "core/project/settings/__init__.py": "from .database import *  # noqa\n",
+        "core/project/settings/database.py": alias,
+        "core/project/settings/templates/settings.prod.py": alias,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    asides = {pool.where: pool.aside for pool in report.pools}
+    assert asides == {
+        "core/project/settings/database.py:1": None,
+        "core/project/settings/templates/settings.prod.py:1": "examples",
+    }

@@ -55,7 +55,8 @@ EXAMPLE_FOLDERS = {"examples", "example", "samples"}
 # a package of the app (a Django app named `docs`)
 DOC_FOLDERS = {"docs", "doc", "docs_src"}
 EXAMPLE_WORD = re.compile(r"(?:^|[._-])(?:example|sample|specimen|template|tmpl|dist)(?:$|[._-])", re.IGNORECASE)
-EXAMPLE_FOLDER = re.compile(r"(?:^|[._-])(?:example|sample|specimen|template|tmpl)(?:$|[._-])", re.IGNORECASE)
+# (`templates/` too, holding settings to copy: affiliate-backend's settings/templates/settings.prod.py)
+EXAMPLE_FOLDER = re.compile(r"(?:^|[._-])(?:example|sample|specimen|template|tmpl)s?(?:$|[._-])", re.IGNORECASE)
 DEFAULT_WORD = re.compile(r"(?:^|[.-])default(?:$|[.-])", re.IGNORECASE)
 SETTINGS_WORD = re.compile(r"settings|conf|local", re.IGNORECASE)  # (conf: config, configuration)
 

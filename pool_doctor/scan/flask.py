@@ -562,7 +562,7 @@ class FlaskApps:
         pool_keys = set(names) & POOL_KEYS  # (no config: a module making its app, a test's, an engine's, or one
         own_app = any(app.scope is None for app in self._read().get(module.display, []))  # whose keys the app
         own_app = own_app or testing(module.tree.body) or nodes.handed_to_engines(module.tree, pool_keys)  # copies)
-        own_app = own_app or (not self._open_loads and flaskconfig.all_copied(self.ev.project, module, pool_keys))
+        own_app = own_app or (not self._open_loads and flaskconfig.copied(self.ev.project, module, set(names)))
         if pool_keys and flask and id(module.tree) not in self._loaded and maybe and not own_app:
             lines = [module.assigns[name][-1].line for name in names]
             yield from self._source_pool(module, min(lines), max(lines), "module config", self._module_keys(module))

@@ -288,11 +288,12 @@ def property_keys(ev: Interpreter, instance: InstanceRef) -> dict[str, Any]:
     return {name: ev.attribute(instance, name, None, Frame(instance.cls.module)) for name in sorted(names)}
 
 
-def all_copied(project: Project, module: Module, keys: set[str]) -> bool:
-    """Whether another module of the app copies each of the module's pool `keys` into an app's config by name
-    (flask-be's `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, or the name imported): a
-    module of constants, whose values are the app's config where they are copied."""
-    return bool(keys) and copied_by_name(project, module, keys) >= keys
+def copied(project: Project, module: Module, keys: set[str]) -> bool:
+    """Whether another module of the app copies some of the module's SQLALCHEMY_* `keys` into an app's config by
+    name (flask-be's `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, or the name imported;
+    bdc-stac's URL alone): a module of constants, whose values are the app's config where they are copied, and
+    nowhere else (bdc-stac's SQLALCHEMY_ENGINE_OPTIONS, never copied, reach no engine)."""
+    return bool(copied_by_name(project, module, keys))
 
 
 def copied_by_name(project: Project, module: Module, names: set[str]) -> set[str]:
