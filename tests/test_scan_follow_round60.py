@@ -392,3 +392,29 @@ def test_settings_under_a_templates_folder_are_examples_to_copy(tmp_path, monkey
         "core/project/settings/database.py:1": None,
         "core/project/settings/templates/settings.prod.py:1": "examples",
     }
+
+
+def test_a_paste_app_factory_reads_the_ini_default_section_through_global_config(tmp_path, monkeypatch) -> None:
+    # round 61's case1 (atmcraft): `settings = global_config.copy(); settings.update(app_settings)`, the URL in
+    # development.ini's [DEFAULT] section, which PasteDeploy hands the factory as global_config only
+    files = {
+        "setup.py": 'from setuptools import setup\n\nsetup(name="craft", entry_points={"paste.app_factory": ["main = craft.app:main"]})\n',
+        "development.ini": "[DEFAULT]\nsqlalchemy.url = postgresql://scott@localhost/craft\n\n[app:main]\nuse = egg:craft\nsqlalchemy.pool_recycle = 300\n",
+        "craft/__init__.py": "",
+        "craft/app.py": """
+            from pyramid.config import Configurator
+            from sqlalchemy import engine_from_config
+
+            def main(global_config, **app_settings):
+                settings = global_config.copy()
+                settings.update(app_settings)
+                config = Configurator(settings=settings)
+                engine = engine_from_config(settings, "sqlalchemy.")
+                return config.make_wsgi_app()
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "craft/app.py:8")
+    assert values(pool)["url"] == "postgresql://scott@localhost/craft"
+    assert pool.settings["url"].from_ == "development.ini:2"
+    assert values(pool)["pool_recycle"] == 300  # (engine_from_config coerces it)

@@ -338,8 +338,8 @@ class Calls:
             if given is None:  # no call in the scanned code: whoever calls it may pass anything
                 extra_kwargs.opaque.append(f"**{args.kwarg.arg}")
                 extra_kwargs.ungiven = True
-            started = self.paste.settings(func.node) if given is None else None
-            bindings[args.kwarg.arg] = extra_kwargs if started is None else started  # (`pserve app.ini`)
+            bindings[args.kwarg.arg] = extra_kwargs
+            bindings.update(self.paste.bound(func.node) if given is None else {})  # (`pserve app.ini`)
         if func.owner is not None and (args.posonlyargs or args.args):
             bindings[OWNER] = func.owner  # for super(): Python's own __class__ cell
             bindings[FIRST] = bindings.get([*args.posonlyargs, *args.args][0].arg)

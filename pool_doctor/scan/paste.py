@@ -1,7 +1,7 @@
 """PasteDeploy app factories: Pyramid's `def main(global_config, **settings)`, started with
 `pserve development.ini`. The settings are the options of the ini file's `[app:...]` section that starts the app,
 as text (PasteDeploy 3.1 `loadwsgi.ConfigLoader.get_context`): not its `use`, not the `[DEFAULT]` section's
-options, not `set x` / `get x`. Which file is given is chosen at start-up, so with several the settings are
+options (the factory's `global_config` has those, with `here` and `__file__`), not `set x` / `get x`. Which file is given is chosen at start-up, so with several the settings are
 one branch per file, none of them the default; `%(here)s` is the file's folder, any other `%(name)s` unknown.
 """
 
@@ -53,15 +53,23 @@ class PasteSettings:
         and an app section's `use` names it."""
         return _signature(node) and bool(self._sections_of(node))
 
-    def settings(self, node: ast.AST) -> Any:
-        """What the app factory `node`'s `**settings` holds: each app section's options that start it, one branch
-        per section (None: no section starts it)."""
+    def bound(self, node: ast.AST) -> dict[str, Any]:
+        """What `pserve` gives the app factory `node` it starts: its `**settings` each app section's options that
+        start it, and its `global_config` that file's `[DEFAULT]` options with `here` and `__file__` (PasteDeploy
+        3.1 loadwsgi's global_conf: atmcraft's `settings = global_config.copy()`); one branch per section. None
+        where no section starts it."""
         found = self._sections_of(node) if _signature(node) else []
-        if len(found) > 1:
-            return Branches(found, default=None)
-        return found[0][1] if found else None
+        if not found or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.args.kwarg is None:
+            return {}
+        first, kwarg = [*node.args.posonlyargs, *node.args.args][0].arg, node.args.kwarg
+        if len(found) == 1:
+            return {kwarg.arg: found[0][1], first: found[0][2]}
+        return {
+            kwarg.arg: Branches([(label, items) for label, items, _ in found], default=None),
+            first: Branches([(label, defaults) for label, _, defaults in found], default=None),
+        }
 
-    def _sections_of(self, node: ast.AST) -> list[tuple[str, DictV]]:
+    def _sections_of(self, node: ast.AST) -> list[tuple[str, DictV, DictV]]:
         """The sections that start this function: by its module and name where the entry point names the module
         (`main = c2cgeoform:main` is not a scaffold's `main`), by its name alone where none is declared."""
         name = getattr(node, "name", "")
@@ -74,18 +82,18 @@ class PasteSettings:
         return [*self._by_factory.get((module, name), []), *self._by_factory.get((None, name), [])]
 
     @cached_property
-    def _by_factory(self) -> dict[tuple[str | None, str], list[tuple[str, DictV]]]:
+    def _by_factory(self) -> dict[tuple[str | None, str], list[tuple[str, DictV, DictV]]]:
         """The app sections of the project's ini files by the name of the function each starts: `use =
         egg:dist#entry` the function its paste.app_factory entry point names (`egg:dist` is entry "main"), or
         the entry's own name when none is declared in the tree; `call:module:function` that function
         (PasteDeploy 3.1 `loadwsgi`: `_loadegg`, `_loadfunc`). An `egg:` of a distribution the tree does not
         declare, or a template's (a scaffold's `egg:{{cookiecutter.package}}`), starts none of its functions."""
         dists, entries = self._declared()
-        found: dict[tuple[str | None, str], list[tuple[str, DictV]]] = {}
+        found: dict[tuple[str | None, str], list[tuple[str, DictV, DictV]]] = {}
         for path in self._files:
             if self.project.aside(path) == "examples":
                 continue  # (a documentation's demo ini, crate's docs/source/nlp/: the operator's own starts the app)
-            for label, use, items in self._sections(path):
+            for label, use, items, defaults in self._sections(path):
                 if use.startswith("config:"):  # another file's section, under this one's options (snovault's)
                     use, items = self._based_on(path, use.removeprefix("config:"), items)
                 scheme, _, spec = use.partition(":")
@@ -99,14 +107,14 @@ class PasteSettings:
                     key = _factory(spec)
                 else:
                     continue
-                found.setdefault(key, []).append((label, items))
+                found.setdefault(key, []).append((label, items, defaults))
         return found
 
     def _based_on(self, path: Path, spec: str, items: DictV) -> tuple[str, DictV]:
         """`use = config:base.ini#app`: that section's `use`, and its options with this section's over them
         (PasteDeploy 3.1 loadwsgi `_loadconfig`); "" when the file or section is not in the tree."""
         name, _, section = spec.partition("#")
-        for label, use, base in self._sections(path.parent / name) if (path.parent / name).is_file() else []:
+        for label, use, base, _ in self._sections(path.parent / name) if (path.parent / name).is_file() else []:
             if label.endswith(f"([app:{section or 'main'}])") and not use.startswith("config:"):
                 return use, DictV({**base.items, **items.items}, items.origin)
         return "", items
@@ -161,7 +169,9 @@ class PasteSettings:
         files = sorted(self.project.walk(".ini"))
         return files[:MAX_FILES]
 
-    def _sections(self, path: Path) -> list[tuple[str, str, DictV]]:
+    def _sections(self, path: Path) -> list[tuple[str, str, DictV, DictV]]:
+        """Each app section: its label, its `use`, its options (not its [DEFAULT] ones), and the file's
+        [DEFAULT] options with `here` and `__file__` (the factory's global_conf)."""
         text = read_text(path)
         if text is None:
             return []
@@ -169,6 +179,9 @@ class PasteSettings:
         sections: dict[str, dict[str, Option]] = {}
         merge_ini(sections, text, shown)
         defaults = sections.get("DEFAULT", {})
+        first = next(iter(defaults.values()))[1] if defaults else shown
+        conf = DictV({key: _value(raw, at, path) for key, (raw, at) in defaults.items()}, first)
+        conf.items.update(here=SV(str(path.parent), first), __file__=SV(str(path), first))
         found = []
         for name, options in sections.items():
             if not name.startswith("app:") or "use" not in options:
@@ -179,7 +192,7 @@ class PasteSettings:
                 if key not in NOT_SETTINGS and key not in defaults and not key.startswith(("set ", "get "))
             }
             use, where = options["use"]
-            found.append((f"pserve {shown} ([{name}])", use.strip(), DictV(items, where)))
+            found.append((f"pserve {shown} ([{name}])", use.strip(), DictV(items, where), conf))
         return found
 
     def app_settings(self, uri: str, name: str | None) -> DictV | None:
