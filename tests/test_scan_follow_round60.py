@@ -418,3 +418,27 @@ def test_a_paste_app_factory_reads_the_ini_default_section_through_global_config
     assert values(pool)["url"] == "postgresql://scott@localhost/craft"
     assert pool.settings["url"].from_ == "development.ini:2"
     assert values(pool)["pool_recycle"] == 300  # (engine_from_config coerces it)
+
+
+def test_alembic_get_main_option_with_its_default_given_by_keyword(tmp_path, monkeypatch) -> None:
+    # round 61's case3 (tg_bot): `config.get_main_option(name="test_db_url", default=f"postgresql://...")`; the
+    # same call with positional arguments was read, the keyword one left the driver unknown
+    files = {
+        "alembic.ini": "[alembic]\nscript_location = alembic\nsqlalchemy.url = driver://user:pass@localhost/dbname\n",
+        "alembic/env.py": """
+            import os
+
+            from alembic import context
+            from sqlalchemy import engine_from_config, pool
+
+            config = context.config
+            host = os.environ["PG_HOST"]
+            url = config.get_main_option(name="test_db_url", default=f"postgresql://app@{host}/bot")
+            config.set_main_option("sqlalchemy.url", url)
+            connectable = engine_from_config(
+                config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+            )
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "alembic/env.py:10").driver == "psycopg2"

@@ -23,6 +23,7 @@ from pool_doctor.scan.kinds import (
     Frame,
     Interpreter,
     is_known,
+    keyword,
     not_set,
     unknown,
     unset_as,
@@ -223,7 +224,7 @@ class AlembicConfig:
         option = self.ev.arg(node, frame, 0, "name")
         if not is_known(option):
             return unknown(frame.module, node)
-        fallback = node.args[1] if len(node.args) > 1 else None
+        fallback = node.args[1] if len(node.args) > 1 else keyword(node, "default")  # (tg_bot's `default=...`)
         parser = self.ini(frame)
         if self._unnamed(parser, frame):  # (a program that loads the file and sets the URL adds the section)
             alone = self._named(frame, node)
