@@ -442,3 +442,30 @@ def test_alembic_get_main_option_with_its_default_given_by_keyword(tmp_path, mon
     }
     report = scan(tmp_path, files, monkeypatch)
     assert at(report, "alembic/env.py:10").driver == "psycopg2"
+
+
+def test_a_branch_the_defaults_never_take_keeps_the_defaults_of_parameters_its_test_does_not_read(
+    tmp_path, monkeypatch
+) -> None:
+    # round 61's case1 (gcsql): under `if project_id:` (default None) every parameter became a caller's unknown,
+    # so the pool_size=pool_size passed on was unknown there and 20 on the other side
+    files = {
+        "db.py": """
+            from sqlalchemy import create_engine
+
+            def cloud_engine(host, pool_size=20):
+                return create_engine("postgresql+pg8000://", pool_size=pool_size)
+
+            def local_engine(host, pool_size=20):
+                return create_engine("postgresql+pg8000://u@" + host + "/db", pool_size=pool_size)
+
+            def make_engine(host, project_id=None, pool_size=20):
+                if project_id:
+                    return cloud_engine(host, pool_size=pool_size)
+                else:
+                    return local_engine(host, pool_size=pool_size)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert values(at(report, "db.py:11"))["pool_size"] == 20
+    assert values(at(report, "db.py:13"))["pool_size"] == 20

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from pool_doctor.scan import taint
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.flaskconfig import SANIC
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, FuncRef, HolderV, InstanceRef, Interpreter
-from pool_doctor.scan.nodes import aliases, instance_writes
+from pool_doctor.scan.nodes import aliases, instance_writes, own_nodes
 from pool_doctor.scan.statements import assigned_names
 
 
@@ -211,3 +212,29 @@ def base_init(ev: Interpreter, module: Module, cls: ast.ClassDef | None) -> Func
         if init is not None:
             return FuncRef(klass.module, init, owner=klass)
     return None
+
+
+def given_by_callers(
+    func: FunctionNode,
+    bound: Frame,
+    given: list[str],
+    target: ast.AST,
+    reaching: Callable[[FunctionNode, Frame, ast.AST], Frame | None],
+) -> tuple[Frame, Frame | None]:
+    """Where the parameters' defaults never reach a call (`if url is None: raise`), the callers' values: unknown,
+    first only those the function's tests read, the others keeping their defaults as on the test's other side
+    (gcsql's `if project_id:` passing `pool_size=pool_size` on), then all (a test may read one through a local).
+    The frame with them, and the one `reaching` gives at `target` (None: still none)."""
+    tested = {n.id for test in _tests(func) for n in ast.walk(test) if isinstance(n, ast.Name)} & set(given)
+    for names in ([tested] if tested and tested != set(given) else []) + [set(given)]:
+        trial = replace(bound, bindings={**bound.bindings, **{n: SV(None, None, known=False, expr=n) for n in names}})
+        reached = reaching(func, trial, target)
+        if reached is not None or names == set(given):
+            return trial, reached
+    return bound, None
+
+
+def _tests(func: FunctionNode) -> Iterator[ast.expr]:
+    for node in own_nodes(func):
+        if isinstance(node, ast.If | ast.While | ast.IfExp | ast.Assert):
+            yield node.test

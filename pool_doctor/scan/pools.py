@@ -22,7 +22,7 @@ from pool_doctor.scan.containers import decide
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.factories import factory_names
 from pool_doctor.scan.finder import CALL_NAMES, CallSite, FunctionNode, Module, dotted_parts, library_target
-from pool_doctor.scan.kinds import SV, Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
+from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue
 from pool_doctor.scan.nodes import aliases, base_inits, decorator_names, is_dataclass, patched, post_init, super_init
 from pool_doctor.scan.programs import as_main, own_process
@@ -362,9 +362,7 @@ class PoolFinder:
             if reached is None:  # the defaults never get there (`if url is None: raise`): a caller's values, unknown
                 params = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
                 given = params[1:] if bound_self is not None else params  # a method's self stays what it is
-                unknowns = {name: SV(None, None, known=False, expr=name) for name in given}
-                bound = replace(bound, bindings={**bound.bindings, **unknowns})
-                reached = self.ev.flow.frame_reaching(func, bound, target)
+                bound, reached = callers.given_by_callers(func, bound, given, target, self.ev.flow.frame_reaching)
                 ruled_out = reached is None and taint.decided_by_globals(site, self.ev.local_names(func))
                 if ruled_out:  # the module's own constants rule it out, whatever the callers give (mem0's else: ...)
                     self._unreached.add(id(site.call))
