@@ -469,3 +469,38 @@ def test_a_branch_the_defaults_never_take_keeps_the_defaults_of_parameters_its_t
     report = scan(tmp_path, files, monkeypatch)
     assert values(at(report, "db.py:11"))["pool_size"] == 20
     assert values(at(report, "db.py:13"))["pool_size"] == 20
+
+
+def test_a_module_name_found_above_the_importer_wins_over_another_services_module(tmp_path, monkeypatch) -> None:
+    # round 61's case2 (wp-front): backend/app runs as the service's root (`from settings import settings`), and
+    # the bot service's bot/settings.py, found from a folder of its own, hid the backend's: the driver was lost
+    files = {
+        "backend/app/__init__.py": "",
+        "backend/app/settings.py": """
+            from pydantic_settings import BaseSettings
+
+            class DBSettings(BaseSettings):
+                host: str = "db"
+
+                @property
+                def url(self):
+                    return f"postgresql+asyncpg://app@{self.host}/front"
+
+            class Settings(BaseSettings):
+                db: DBSettings = DBSettings()
+
+            settings = Settings()
+        """,
+        "backend/app/infrastructure/__init__.py": "",
+        "backend/app/infrastructure/db/__init__.py": """
+            from settings import settings
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine(settings.db.url, pool_recycle=1800)
+        """,
+        "bot/settings.py": "class Settings:\n    token = 'x'\n\nsettings = Settings()\n",
+        "bot/main.py": "from settings import settings\n\nprint(settings.token)\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "backend/app/infrastructure/db/__init__.py:4")
+    assert (pool.driver, values(pool)["url"]) == ("asyncpg", "postgresql+asyncpg://app@db/front")

@@ -341,9 +341,9 @@ class Project:
         if own and not any(root in near.parents[1:] for root in roots.values()):
             return own[0]
         script = None if (near.parent / "__init__.py").is_file() else near.parent
-        candidates = [
-            p for p in candidates if not (roots[p] / "__init__.py").is_file() or roots[p] == script
-        ] or candidates
+        kept = [p for p in candidates if not (roots[p] / "__init__.py").is_file() or roots[p] == script] or candidates
+        above = [p for p in candidates if roots[p] in near.parents]  # (a folder above the importer, run from: over
+        candidates = above if above and not any(roots[p] in near.parents for p in kept) else kept  # another service's)
         # Several files answer to the name: the one closest to the importing file is what Python would find; as
         # close, one imported from the project's top (where it runs from) over a config folder's (pagure's
         # fedmsg.d/pagure.py beside the pagure package, for tools/ scripts)
