@@ -504,3 +504,64 @@ def test_a_module_name_found_above_the_importer_wins_over_another_services_modul
     report = scan(tmp_path, files, monkeypatch)
     pool = at(report, "backend/app/infrastructure/db/__init__.py:4")
     assert (pool.driver, values(pool)["url"]) == ("asyncpg", "postgresql+asyncpg://app@db/front")
+
+
+SOURCES_SETTINGS = """
+    import os
+
+    from pydantic import BaseModel
+    from pydantic_settings import BaseSettings, SettingsConfigDict, YamlConfigSettingsSource
+
+    class DatabaseSettings(BaseModel):
+        url: str
+        pool_size: int = 5
+
+    class Settings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="SYNC__", env_nested_delimiter="__", env_file=".env")
+        database: DatabaseSettings
+
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+            yaml_file_path = os.getenv("SYNC_CONFIG_FILE", "config.yml")
+            yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file_path)
+            return ORDER
+
+    settings = Settings()
+"""
+
+
+@pytest.mark.parametrize(
+    ("order", "size"),
+    [
+        ("(init_settings, env_settings, dotenv_settings, file_secret_settings, yaml_settings)", 7),
+        ("(init_settings, yaml_settings, env_settings)", 12),
+    ],
+)
+def test_a_pydantic_settings_yaml_source_gives_values_where_no_variable_does(
+    tmp_path, monkeypatch, order: str, size: int
+) -> None:
+    # round 61's case4 (syncmaster): settings_customise_sources returns a YamlConfigSettingsSource of config.yml
+    # after the environment's; the URL was "required, no default" and the driver unknown at 7 pools
+    files = {
+        "config.yml": "database:\n  url: postgresql+asyncpg://sync@localhost:5432/sync\n  pool_size: 12\n",
+        ".env": "SYNC__DATABASE__POOL_SIZE=7\n",
+        "app/settings.py": SOURCES_SETTINGS.replace("ORDER", order),
+        "app/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from app.settings import settings
+
+            engine = create_async_engine(settings.database.url, pool_size=settings.database.pool_size)
+        """,
+    }
+    monkeypatch.chdir(tmp_path)
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "app/db.py:5")
+    assert pool.driver == "asyncpg"
+    url = pool.settings["url"]
+    assert (url.value, url.from_, url.env) == (
+        "postgresql+asyncpg://sync@localhost:5432/sync",
+        "config.yml:2",
+        "SYNC__DATABASE__URL",
+    )
+    assert values(pool)["pool_size"] == size  # the .env file's variable, unless the YAML source comes first

@@ -26,6 +26,7 @@ from pool_doctor.scan.interpolation import Option, find, interpolate, interpolat
 from pool_doctor.scan.kinds import SV, Branches, DictV, Frame, Interpreter, ListV, env_of, is_known, positional, unknown
 from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.textfiles import read_text
+from pool_doctor.scan.yamls import shown_at, yaml_document
 
 PARSER_READS = ("get", "getint", "getfloat", "getboolean")  # a parser's (or a section's) option reads
 TEMPLATE = re.compile(r"\{[A-Za-z_]\w*\}")  # a str.format placeholder: `{db_url}`
@@ -274,35 +275,8 @@ class ConfigFiles:
         return self._plain(document, text, path, frame.module.where(node))
 
     def _yaml_document(self, text: str, path: Path | None, frame: Frame, node: ast.AST) -> Any:
-        try:
-            import yaml
-        except ImportError:  # PyYAML is the app's dependency, not pool-doctor's
-            return unknown(frame.module, node, why="YAML (PyYAML is not installed here)")
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except Exception:
-            return unknown(frame.module, node, why="a YAML file that does not parse")
-        return self._yaml_value(root, path, frame.module.where(node), yaml)
-
-    def _yaml_value(self, node: Any, path: Path | None, where: str, yaml: Any, depth: int = 0) -> Any:
-        origin = self.shown(path, node.start_mark.line + 1) if path is not None and node is not None else where
-        if node is None or depth > 20:
-            return SV(None, origin)
-        if isinstance(node, yaml.MappingNode):
-            items = {}
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    items[str(key.value)] = self._yaml_value(value, path, where, yaml, depth + 1)
-            return DictV(items, origin, line=node.start_mark.line + 1, end_line=node.end_mark.line + 1)
-        if isinstance(node, yaml.SequenceNode):
-            return ListV([self._yaml_value(v, path, where, yaml, depth + 1) for v in node.value], origin)
-        try:
-            value = yaml.safe_load(yaml.serialize(node))
-        except Exception:
-            return SV(None, origin, known=False, expr=str(node.value))
-        if not isinstance(value, (str, int, float, bool, type(None))):
-            value = str(value)
-        return SV(value, origin, source=str(node.value))
+        document = yaml_document(self.project, text, path, frame.module.where(node))
+        return document if document is not None else unknown(frame.module, node, why="a YAML file it cannot read")
 
     def _plain(self, value: Any, text: str, path: Path | None, where: str, depth: int = 0) -> Any:
         if isinstance(value, dict) and depth < 20:
@@ -320,11 +294,7 @@ class ConfigFiles:
         return SV(value, where)
 
     def shown(self, path: Path | None, line: int) -> str:
-        if path is None:
-            return f"?:{line}"
-        project = self.project
-        shown = project.display(path) if project.base in path.parents else path.as_posix()
-        return f"{shown}:{line}"
+        return shown_at(self.project, path, line)
 
     # --- configparser ---------------------------------------------------------------------------------
 

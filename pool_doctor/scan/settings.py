@@ -14,7 +14,6 @@ from typing import Any
 from pool_doctor.scan import callers, containers, fieldtext, spreads
 from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
-from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -26,7 +25,6 @@ from pool_doctor.scan.kinds import (
     FuncRef,
     InstanceRef,
     Interpreter,
-    ListV,
     MethodRef,
     SuperRef,
     Thunk,
@@ -38,6 +36,7 @@ from pool_doctor.scan.mappings import MAPPING_METHODS, Mappings
 from pool_doctor.scan.nodes import decorator_names, field_statements, is_classmethod, is_dataclass, sets_attribute
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
+from pool_doctor.scan.settingsources import CUSTOMISE, FileSources, delimiter_of, env_file_values, nested_path
 from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.validators import Validators
 
@@ -78,6 +77,7 @@ class SettingsClasses:
         self.mappings = Mappings(ev, self)
         self.rebinds = Rebinds(ev, scopes, scopes.project)
         self.validators = Validators(self)
+        self.file_sources = FileSources(ev, environment)
         self.building = 0  # instances whose __init__ runs now
 
     def instantiate(self, cls: ClassRef, node: ast.Call, frame: Frame) -> Any:
@@ -542,16 +542,24 @@ class SettingsClasses:
                 env_name = env_name.upper()
             nested = self._nested_model(fieldtext.annotated(annotation)[0], klass)
             if nested is not None:
-                delimiter = config.get("env_nested_delimiter")
-                sub_prefix = f"{env_name}{delimiter.value}" if is_known(delimiter) and delimiter.value else None
+                delimiter = delimiter_of(config)
+                sub_prefix = f"{env_name}{delimiter}" if delimiter else None
                 return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
-            file_values = {**self._settings_env_values(root, config), **self.environment.loaded(klass.module)}
-            found = fieldtext.env_case(file_values, env_name, case_sensitive)
+            file_values = {**env_file_values(self.ev, self.environment, root, config)}
+            found = fieldtext.env_case(
+                {**file_values, **self.environment.loaded(klass.module)}, env_name, case_sensitive
+            )
             none_text = fieldtext.none_text(config, annotation)
-            if found is not None:
-                raw, where = found
-                read = SV(raw, where, env_name, source=raw)
-                if raw == none_text:
+            path = nested_path(prefix, str(prefix_value.value) if is_known(prefix_value) else "", delimiter_of(config))
+            method = self.own_method(root, CUSTOMISE, None)  # (syncmaster's config.yml, under its variables)
+            in_file, first = self.file_sources.value(method, root, config, [*path, name])
+            if found is not None or in_file is not None:
+                if in_file is not None and (first or found is None):
+                    read = replace(in_file, env=env_name)
+                else:
+                    assert found is not None
+                    read = SV(found[0], found[1], env_name, source=found[0])
+                if read.value == none_text and read.known:
                     return self.validators.validated(instance, name, replace(read, value=None))
                 value = config_cast(fieldtext.annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)
                 return self.validators.validated(instance, name, value)
@@ -575,17 +583,6 @@ class SettingsClasses:
                 return InstanceRef(nested, {})
             return unknown(klass.module, stmt)
         return self.validators.validated(instance, name, self.ev.force(default))
-
-    def _settings_env_values(self, cls: ClassRef, config: dict[str, Any]) -> dict[str, tuple[str, str]]:
-        env_file = config.get("env_file")
-        given = [self.ev.force(v) for v in env_file.items] if isinstance(env_file, ListV) else [env_file]
-        names = [name for name in map(path_text, given) if name]  # `".env"`, `root / ".env"`
-        values: dict[str, tuple[str, str]] = {}
-        for name in names:  # later files win, as in pydantic-settings
-            path = self.environment.file_for(cls.module, name)
-            if path is not None:
-                values.update(self.environment.read_file(path))
-        return values
 
     def _nested_model(self, annotation: ast.expr | None, klass: ClassRef) -> ClassRef | None:
         if annotation is None:

@@ -1,0 +1,141 @@
+"""pydantic-settings' sources besides the environment: its env files (model_config's `env_file`), and the files a
+settings class's `settings_customise_sources` returns a source for: `YamlConfigSettingsSource(settings_cls,
+yaml_file=...)`, its TOML and JSON kin, the file given there or by model_config's `yaml_file` / `toml_file` /
+`json_file` (pydantic-settings 2.x reads those only through such a source). A file is read where the tree has it,
+from the scan root (the app runs from there: syncmaster's `config.yml`); each value carries its file:line. A
+file source after `env_settings` in the returned tuple gives a field its value where no variable does; one before
+it, over the variable (the tuple's first source wins)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pool_doctor.scan.files import path_text
+from pool_doctor.scan.finder import dotted_parts
+from pool_doctor.scan.kinds import SV, ClassRef, DictV, Frame, FuncRef, Interpreter, ListV, keyword
+from pool_doctor.scan.textfiles import read_text
+from pool_doctor.scan.yamls import shown_at, yaml_document
+
+if TYPE_CHECKING:
+    from pool_doctor.scan.environment import Environment
+
+FILE_SOURCES = {
+    "YamlConfigSettingsSource": "yaml",
+    "TomlConfigSettingsSource": "toml",
+    "JsonConfigSettingsSource": "json",
+}
+CUSTOMISE = "settings_customise_sources"
+ENV_SOURCE = "env_settings"  # the method's parameter the environment's source is passed as (by its place, third)
+
+
+def env_file_values(
+    ev: Interpreter, environment: Environment, cls: ClassRef, config: dict[str, Any]
+) -> dict[str, tuple[str, str]]:
+    """The variables model_config's `env_file` gives (one file, or a list: later files win, as in
+    pydantic-settings), each with its file:line."""
+    env_file = config.get("env_file")
+    given = [ev.force(v) for v in env_file.items] if isinstance(env_file, ListV) else [env_file]
+    names = [name for name in map(path_text, given) if name]  # `".env"`, `root / ".env"`
+    values: dict[str, tuple[str, str]] = {}
+    for name in names:
+        path = environment.file_for(cls.module, name)
+        if path is not None:
+            values.update(environment.read_file(path))
+    return values
+
+
+class FileSources:
+    def __init__(self, ev: Interpreter, environment: Environment) -> None:
+        self.ev = ev
+        self.environment = environment
+        self._read: dict[int, list[tuple[Any, bool]]] = {}  # a settings class's file documents, by its node
+
+    def value(
+        self, method: FuncRef | None, root: ClassRef, config: dict[str, Any], path: list[str]
+    ) -> tuple[SV | None, bool]:
+        """The value the root settings class's file sources give the field at `path` (its nested models' field
+        names, then its own), and whether that source comes before the environment's; (None, False): none."""
+        if method is None:
+            return None, False
+        if id(root.node) not in self._read:
+            self._read[id(root.node)] = list(self._documents(method, config))
+        for document, over_env in self._read[id(root.node)]:
+            found = document
+            for name in path:
+                found = found.items.get(name) if isinstance(found, DictV) else None
+            if isinstance(found, SV):
+                return found, over_env
+        return None, False
+
+    def _documents(self, method: FuncRef, config: dict[str, Any]) -> list[tuple[Any, bool]]:
+        """Each file source the method returns, first first, read; with whether it precedes env_settings."""
+        func = method.node
+        if isinstance(func, ast.Lambda):
+            return []
+        returned = next((n.value for n in ast.walk(func) if isinstance(n, ast.Return) and n.value is not None), None)
+        items = returned.elts if isinstance(returned, ast.Tuple | ast.List) else []
+        assigned = {
+            t.id: n.value
+            for n in ast.walk(func)
+            if isinstance(n, ast.Assign)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+        places = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
+        env_name = places[3] if len(places) > 3 else ENV_SOURCE  # (cls, settings_cls, init_settings, env_settings)
+        names = [item.id if isinstance(item, ast.Name) else None for item in items]
+        env_at = names.index(env_name) if env_name in names else len(items)
+        found = []
+        for at, item in enumerate(items):
+            call = assigned.get(item.id) if isinstance(item, ast.Name) else item
+            kind = FILE_SOURCES.get((dotted_parts(call.func) or [""])[-1]) if isinstance(call, ast.Call) else None
+            if kind is None or not isinstance(call, ast.Call):
+                continue
+            given = keyword(call, f"{kind}_file") or (call.args[1] if len(call.args) > 1 else None)
+            frame = self.ev.flow.frame_at(func, Frame(method.module, scope=func), call)
+            name = path_text(self.ev.force(self.ev.eval(given, frame))) if given is not None else None
+            name = name or path_text(config.get(f"{kind}_file"))
+            path = self.environment.file_for(method.module, name) if name else None
+            document = self._document(kind, path) if path is not None else None
+            if document is not None:
+                found.append((document, at < env_at))
+        return found
+
+    def _document(self, kind: str, path: Path) -> Any:
+        text = read_text(path)
+        if text is None:
+            return None
+        project = self.ev.project
+        where = shown_at(project, path, 1)
+        if kind == "yaml":
+            return yaml_document(project, text, path, where)
+        try:
+            loaded = json.loads(text) if kind == "json" else tomllib.loads(text)
+        except ValueError:
+            return None
+        return _plain(loaded, where)
+
+
+def _plain(value: Any, where: str, depth: int = 0) -> Any:
+    """A JSON or TOML document as the scan holds one (each value at the file's first line: neither keeps lines)."""
+    if isinstance(value, dict) and depth < 20:
+        return DictV({str(k): _plain(v, where, depth + 1) for k, v in value.items()}, where)
+    return SV(value if isinstance(value, str | int | float | bool) or value is None else str(value), where)
+
+
+def nested_path(prefix: str, root_prefix: str, delimiter: str | None) -> list[str]:
+    """The field names of the nested models a field sits in, from the variables' prefix its model reads with
+    (`SYNCMASTER__DATABASE__` under the root's `SYNCMASTER__`: ["database"])."""
+    if not delimiter or not prefix.upper().startswith(root_prefix.upper()):
+        return []
+    return [part.lower() for part in prefix[len(root_prefix) :].split(delimiter) if part]
+
+
+def delimiter_of(config: dict[str, Any]) -> str | None:
+    """model_config's `env_nested_delimiter`, where it sets one."""
+    value = config.get("env_nested_delimiter")
+    return str(value.value) if isinstance(value, SV) and value.known and value.value else None
