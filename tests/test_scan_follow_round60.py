@@ -565,3 +565,65 @@ def test_a_pydantic_settings_yaml_source_gives_values_where_no_variable_does(
         "SYNC__DATABASE__URL",
     )
     assert values(pool)["pool_size"] == size  # the .env file's variable, unless the YAML source comes first
+
+
+def test_a_dependency_injector_provider_written_with_its_type_parameter(tmp_path, monkeypatch) -> None:
+    # round 62's case1 (babyhelm-api): `Singleton[Database](Database, url, pool_size=7)` was not read as the call
+    # that makes the pool; it sat in the wrapper with the wrapper's default pool_size 5
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            class Database:
+                def __init__(self, url: str, echo: bool = False, pool_size: int = 5):
+                    self._engine = create_async_engine(url, echo=echo, pool_size=pool_size)
+        """,
+        "pkg/containers.py": """
+            from dependency_injector.containers import DeclarativeContainer
+            from dependency_injector.providers import Singleton
+
+            from pkg.db import Database
+
+            class GatewaysContainer(DeclarativeContainer):
+                db: Singleton[Database] = Singleton[Database](Database, "postgresql+asyncpg://u@h/db", pool_size=7)
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [pool.where for pool in report.pools] == ["pkg/containers.py:7"]
+    assert values(report.pools[0])["pool_size"] == 7
+
+
+def test_a_main_its_module_and_its_packages_main_run_makes_its_pool_at_its_own_line(tmp_path, monkeypatch) -> None:
+    # round 62's case2 (MVNHelperBot): `main()` made the pool; bot/main.py's and bot/__main__.py's
+    # `asyncio.run(main())` each reported it, at their own lines
+    files = {
+        "bot/__init__.py": "",
+        "bot/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            def create_engine(url):
+                return create_async_engine(url, pool_pre_ping=True)
+        """,
+        "bot/main.py": """
+            import asyncio
+
+            from bot.db import create_engine
+
+            async def main():
+                engine = create_engine("postgresql+asyncpg://bot@db/bot")
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+        """,
+        "bot/__main__.py": """
+            import asyncio
+
+            from bot.main import main
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [pool.where for pool in report.pools] == ["bot/main.py:6"]

@@ -25,7 +25,7 @@ from pool_doctor.scan.finder import CALL_NAMES, CallSite, FunctionNode, Module, 
 from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue
 from pool_doctor.scan.nodes import aliases, base_inits, decorator_names, is_dataclass, patched, post_init, super_init
-from pool_doctor.scan.programs import as_main, own_process
+from pool_doctor.scan.programs import as_main, own_process, runs_as_main
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
@@ -270,7 +270,7 @@ class PoolFinder:
                     handed.callers += 1
                 target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
                 given = site.call.args or site.call.keywords  # (its own `main()` run as a program: no arguments)
-                target.wrapper.runs_itself += module is target.wrapper.module and as_main(site) and not given
+                target.wrapper.runs_itself += runs_as_main(module, target.wrapper.module, site) and not given
         if aside:
             return
         holders = [(w.cls, w.instances) for w in self.wrappers.values() if w.cls is not None and w.via_class is None]

@@ -79,3 +79,10 @@ def as_main(site: CallSite) -> bool:
     """Whether the call runs only when its module runs as a program (under `if __name__ == "__main__":`), not
     when it is imported."""
     return any(is_main_test(test) and taken for test, taken in site.conditions)
+
+
+def runs_as_main(caller: Module, module: Module, site: CallSite) -> bool:
+    """The call runs when the module runs as a program: its own `if __name__ == "__main__":` block's, or its
+    package's `__main__.py`'s (`python -m bot`)."""
+    package_main = caller.path.name == "__main__.py" and caller.path.parent in module.path.parents
+    return (caller is module or package_main) and as_main(site)

@@ -28,12 +28,13 @@ INJECTIONS = {f"{owner}.{INJECTED}" for owner in ("dependency_injector.providers
 def provider_call(call: ast.Call, imports: dict[str, str]) -> ast.Call | None:
     """`providers.Singleton(f, *args, **kw)` as the call `f(*args, **kw)` it makes, each argument given as what
     it provides when it is a provider (INJECTED), `.provided` a call of the provider."""
-    parts = dotted_parts(call.func)
+    func = call.func.value if isinstance(call.func, ast.Subscript) else call.func  # (`Singleton[Database](...)`)
+    parts = dotted_parts(func)
     if not parts or not call.args or isinstance(call.args[0], ast.Starred) or parts[0] not in imports:
         return None
     if ".".join([imports[parts[0]], *parts[1:]]) not in PROVIDERS:
         return None
-    owner = call.func.value if isinstance(call.func, ast.Attribute) else call.func  # (`providers`, or `Singleton`)
+    owner = func.value if isinstance(func, ast.Attribute) else func  # (`providers`, or `Singleton`)
     strip = _Provided()  # on copies: the call itself stays as written
 
     def given(node: ast.expr) -> ast.expr:

@@ -41,7 +41,9 @@ class Wrapper:
     remakes: int = 0  # callers that make the instance's pool again only when it has none (taint.remade)
     remade: bool = False  # one such caller reported (where only such callers make it: the first of them)
     handed: bool = False  # a pool maker is handed to it (handoffs): its callers are the calls handing one
-    runs_itself: int = 0  # callers that are its module's own `if __name__ == "__main__": main()`, with no arguments
+    # callers that are its module's own `if __name__ == "__main__": main()` (or its package's __main__.py's), with no
+    # arguments
+    runs_itself: int = 0
 
     @property
     def is_fixed(self) -> bool:
@@ -51,8 +53,8 @@ class Wrapper:
     def stays(self) -> bool:
         """A fixed wrapper fewer than two places call: its pool is at its own line, not at its caller; so is a
         program's `main(argv=sys.argv)` that only its own module calls, with no arguments, when it runs (no
-        decorator hands it arguments)."""
-        return (self.is_fixed and self.callers < 2) or (self.callers == self.runs_itself == 1 and not self.decorated)
+        decorator hands it arguments), and its package's `__main__.py` too (MVNHelperBot's two entries)."""
+        return (self.is_fixed and self.callers < 2) or (self.callers == self.runs_itself > 0 and not self.decorated)
 
     @property
     def decorated(self) -> bool:  # (a click command's `main()` is given what click parses: its caller's values)
