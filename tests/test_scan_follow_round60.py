@@ -627,3 +627,52 @@ def test_a_main_its_module_and_its_packages_main_run_makes_its_pool_at_its_own_l
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [pool.where for pool in report.pools] == ["bot/main.py:6"]
+
+
+def test_a_copy_of_os_environ_is_the_environment(tmp_path, monkeypatch) -> None:
+    # round 62's case1 and case3 (dis-wagtail): `env = os.environ.copy()`, then `int(env.get(name, default))` in a
+    # loop over the aliases: max_size was unknown, and the origins were an IAM branch's lines
+    files = {
+        "manage.py": "import django\n",
+        "settings.py": """
+            import os
+
+            env = os.environ.copy()
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}
+            default_max_size = int(env.get("DB_POOL_MAX_SIZE", 3))
+            for alias, config in DATABASES.items():
+                name = "DB_POOL_MAX_SIZE_READ" if alias == "read_replica" else "DB_POOL_MAX_SIZE_WRITE"
+                options = {"min_size": 1, "max_size": int(env.get(name, default_max_size))}
+                config.setdefault("OPTIONS", {}).setdefault("pool", {}).update(options)
+        """,
+    }
+    size = at(scan(tmp_path, files, monkeypatch), "settings.py:5").settings["OPTIONS.pool.max_size"]
+    assert (size.value, size.env) == (3, "DB_POOL_MAX_SIZE_WRITE")
+
+
+def test_an_alias_a_settings_module_adds_where_no_path_set_it_exists_on_every_path(tmp_path, monkeypatch) -> None:
+    # round 62's case2 (dis-wagtail): `if "read_replica" not in DATABASES: DATABASES["read_replica"] =
+    # deepcopy(DATABASES["default"])` after an `if` that adds the alias on some paths; the copy was left out, so the
+    # alias existed only where a variable was set
+    files = {
+        "manage.py": "import django\n",
+        "settings.py": """
+            import os
+            from copy import deepcopy
+
+            if "PG_DB_ADDR" in os.environ:
+                DATABASES = {
+                    "default": {"ENGINE": "django.db.backends.postgresql", "HOST": os.environ["PG_DB_ADDR"]},
+                    "read_replica": {"ENGINE": "django.db.backends.postgresql", "HOST": os.environ["PG_DB_ADDR"]},
+                }
+            else:
+                DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "HOST": "localhost", "CONN_HEALTH_CHECKS": True}}
+
+            if "read_replica" not in DATABASES:
+                DATABASES["read_replica"] = deepcopy(DATABASES["default"])
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    replica = next(pool for pool in report.pools if pool.call == "DATABASES['read_replica']")
+    assert (values(replica)["HOST"], values(replica)["CONN_HEALTH_CHECKS"]) == ("localhost", True)

@@ -46,6 +46,7 @@ class Environment:
             "os.getenv": self.getenv,
             "os.environ.get": self.getenv,
             "os.environ.setdefault": self.getenv,
+            "os.environ.copy": lambda node, frame: ExternalRef("os.environ"),  # (dis-wagtail's `env = ...copy()`)
             # cfenv 0.5.3's AppEnv().get_credential(key, default): a bound Cloud Foundry service's credential of
             # that name (none with VCAP_SERVICES unset), else os.getenv(key, default) (openFEC's SQLA_CONN)
             "cfenv.AppEnv": lambda node, frame: ExternalRef("cfenv.AppEnv()"),

@@ -22,6 +22,7 @@ from pool_doctor.scan import (
     dotenvs,
     existing,
     flaskconfig,
+    predicates,
     pycalls,
     pyramid,
     splitsettings,
@@ -300,7 +301,7 @@ class Evaluator:
 
     def _eval_Compare(self, node: ast.Compare, frame: Frame) -> Any:
         operands = [self.eval(node.left, frame), *(self.eval(c, frame) for c in node.comparators)]
-        return self.lift(operands, lambda *values: self._compare(node, frame, values))
+        return self.lift(operands, lambda *values: predicates.keyed(self, node, frame, values, self._compare))
 
     def _compare(self, node: ast.Compare, frame: Frame, values: tuple[Any, ...]) -> Any:
         left = values[0]
@@ -339,9 +340,8 @@ class Evaluator:
             if is_none_test and len(node.ops) == 1 and is_known(left) and left.value is not None:
                 # Not None with no variable set, and a variable that is set gives a value (its text, or what a
                 # cast or a settings field made of it): the environment cannot change this test.
-                return SV(
-                    isinstance(op_node, ast.IsNot), frame.module.where(node), None, source=frame.module.segment(node)
-                )
+                held = isinstance(op_node, ast.IsNot)
+                return SV(held, frame.module.where(node), None, source=frame.module.segment(node))
             if function is None or not (is_known(left) and is_known(right)):
                 return unknown(frame.module, node, env=env)
             try:

@@ -1,5 +1,6 @@
 """Python's own calls that test a value, as the scan decides them: `hasattr(self, name)` in the `__init__` making
-self, and `any(...)` / `all(...)` of what the scan knows item by item."""
+self, and `any(...)` / `all(...)` of what the scan knows item by item; and `key in d` of a key some paths leave
+unset."""
 
 from __future__ import annotations
 
@@ -11,7 +12,19 @@ from weakref import WeakKeyDictionary
 
 from pool_doctor.scan import comprehensions, containers
 from pool_doctor.scan.finder import Project
-from pool_doctor.scan.kinds import SV, ClassRef, Frame, InstanceRef, Interpreter, env_of, is_known, unknown
+from pool_doctor.scan.kinds import (
+    SV,
+    Branches,
+    ClassRef,
+    DictV,
+    Frame,
+    InstanceRef,
+    Interpreter,
+    env_of,
+    is_known,
+    unknown,
+)
+from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.names import last_name
 
 
@@ -168,3 +181,32 @@ def _sets(cls: ast.ClassDef, name: str) -> bool:
 
 
 FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def keyed(
+    ev: Interpreter,
+    node: ast.Compare,
+    frame: Frame,
+    values: tuple[Any, ...],
+    compare: Callable[[ast.Compare, Frame, tuple[Any, ...]], Any],
+) -> Any:
+    """`compare(node, frame, values)`, where `key in d` / `key not in d` is asked of a dict some paths never set the key of
+    (dis-wagtail's `if "read_replica" not in DATABASES:` after an `if` that adds it on one side): on each side,
+    of the dict with or without it."""
+    if len(values) != 2 or not (len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)):
+        return compare(node, frame, values)
+    key, mapping = values
+    if not (is_known(key) and isinstance(mapping, DictV) and key.value in mapping.items):
+        return compare(node, frame, values)
+    item = ev.force(mapping.items[key.value])
+    if not isinstance(item, Branches):
+        return compare(node, frame, values)
+    options, default = containers.settle_options(ev, item)
+    absent = DictV({k: v for k, v in mapping.items.items() if k != key.value}, mapping.origin)
+    unset = [isinstance(o, SV) and not o.known and o.expr == NOT_SET for _, o in options]
+    if not any(unset):
+        return compare(node, frame, values)
+    sides = [
+        (when, compare(node, frame, (key, absent if gone else mapping))) for (when, _), gone in zip(options, unset)
+    ]
+    return Branches(sides, default=default)  # (lift would read the sides' dicts as one)
