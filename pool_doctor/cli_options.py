@@ -241,7 +241,7 @@ class CommonArgs:
         str | None,
         typer.Option(
             "--url",
-            help="Database URL: postgresql://, postgres://, postgresql+asyncpg://, postgresql+psycopg://. "
+            help="Database URL: postgresql://, postgres://, postgresql+asyncpg://, postgresql+psycopg://, +psycopg2://, +pg8000://. "
             "Default: $DATABASE_URL, else libpq's PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD and ~/.pgpass.",
             show_default=False,
         ),

@@ -18,6 +18,8 @@ from harness import LocalPostgres
 
 from pool_doctor.connection.drivers import DRIVERS
 from pool_doctor.faults import ThreadedFaultProxy
+from pool_doctor.path.judge import Outcome, judge
+from pool_doctor.path.model import Layer, Limit, Provenance, Shape
 from pool_doctor.stacks.sqlalchemy import SQLAlchemyStack
 
 PASSWORD = "pg8000-pw-Q7"
@@ -115,6 +117,45 @@ def test_a_reset_reaches_the_request_through_pre_ping_and_stays_in_the_pool_with
     assert not policy.ping_replaces_reset
 
 
+def test_a_hung_pre_ping_fails_the_request_and_the_connection_is_replaced_after(server: LocalPostgres) -> None:
+    # the first review: pg8000 raises its socket's timeout on a reply's first read as Python's TimeoutError,
+    # unwrapped, so SQLAlchemy's pre-ping never sees a disconnect: the request fails after `timeout`
+    with ThreadedFaultProxy("127.0.0.1", server.port, idle_timeout=0.5, mode="blackhole") as proxy:
+        pool = engine(server, proxy.port, pool_size=1, max_overflow=0, pool_pre_ping=True, connect_args={"timeout": 1})
+        with pool.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        time.sleep(1.0)
+        outcomes = []
+        for _ in range(2):
+            try:
+                with pool.connect() as conn:
+                    conn.exec_driver_sql("SELECT 1")
+                outcomes.append("ok")
+            except Exception as exc:
+                outcomes.append(type(getattr(exc, "orig", None) or exc).__name__)
+        pool.dispose()
+    assert outcomes == ["TimeoutError", "ok"]
+    assert not PG8000.timeout_is_disconnect
+    model = SQLAlchemyStack.model.model_validate({"stack": "sqlalchemy", "pool_pre_ping": True})
+    policy = SQLAlchemyStack().policy(model, {"timeout": 1}, PG8000)
+    verdict = judge(
+        policy, Limit("idle_timeout", 60, Shape.DROP, Layer.NETWORK, "a middlebox", "x", Provenance.CONFIGURED)
+    )
+    assert verdict.outcome is Outcome.FAILS_BOUNDED
+
+
+def test_pg8000_reads_no_password_file_and_takes_any_tcp_keepalive(server: LocalPostgres, tmp_path: Path) -> None:
+    # the first review: PGPASSWORD filled in a password the app's pg8000 never finds (check passed where the app
+    # could not connect), and `?tcp_keepalive=true`, which pg8000 takes, was "refused" (exit 2)
+    url = server.url("app", None, "appdb", driver="pg8000")
+    env = {"PGPASSWORD": PASSWORD}
+    run = run_pool_doctor("check", "--url", url, secret=PASSWORD, cwd=tmp_path, env=env)
+    assert run.code == 3
+    assert "pg8000 reads neither PGPASSWORD nor ~/.pgpass" in run.stderr
+    given = server.url("app", PASSWORD, "appdb", driver="pg8000") + "?tcp_keepalive=true"
+    assert run_pool_doctor("check", "--url", given, "--fail-on", "never", secret=PASSWORD, cwd=tmp_path).code == 0
+
+
 def test_check_recommend_and_fix_read_and_write_pg8000s_own_arguments(server: LocalPostgres, tmp_path: Path) -> None:
     app = tmp_path / "app.py"
     app.write_text(APP.format(port=server.port).replace("PASSWORD", repr(PASSWORD)))
@@ -154,3 +195,13 @@ def test_check_opens_its_session_through_pg8000(server: LocalPostgres, tmp_path:
     refused = run_pool_doctor("check", "--url", url + "?sslmode=require", secret=PASSWORD, cwd=tmp_path)
     assert refused.code == 2
     assert "pg8000 does not take sslmode" in refused.stderr and "ssl_context" in refused.stderr
+
+
+def test_a_ping_that_fails_on_a_reset_does_not_cover_a_lifetime_within_the_margin() -> None:
+    # the first review: pool_recycle 340 against a 350 s reset was judged to survive "with the check at checkout
+    # covering the last seconds", though pg8000's ping meets the reset and fails the request
+    model = SQLAlchemyStack.model.model_validate({"stack": "sqlalchemy", "pool_pre_ping": True, "pool_recycle": 340})
+    policy = SQLAlchemyStack().policy(model, {}, PG8000)
+    limit = Limit("idle_timeout", 350, Shape.RESET, Layer.NETWORK, "a NAT gateway", "x", Provenance.CONFIGURED)
+    assert judge(policy, limit).outcome is Outcome.AT_RISK
+    assert judge(SQLAlchemyStack().policy(model, {}, DRIVERS["psycopg2"]), limit).outcome is Outcome.SURVIVES

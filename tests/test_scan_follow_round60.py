@@ -676,3 +676,35 @@ def test_an_alias_a_settings_module_adds_where_no_path_set_it_exists_on_every_pa
     report = scan(tmp_path, files, monkeypatch)
     replica = next(pool for pool in report.pools if pool.call == "DATABASES['read_replica']")
     assert (values(replica)["HOST"], values(replica)["CONN_HEALTH_CHECKS"]) == ("localhost", True)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {  # the reader's own package __init__.py sets it (Python runs that first)
+            "app/__init__.py": 'import os\n\nos.environ.setdefault("DATABASE_URL", "postgresql+psycopg2://u@db/prod")\n\nfrom app.views import bp\n',
+            "app/views.py": "bp = None\n",
+            "app/db.py": 'import os\n\nfrom sqlalchemy import create_engine\n\nengine = create_engine(os.environ["DATABASE_URL"], pool_size=3)\n',
+        },
+        {  # an entry that serves the app imports the setter, then the reader
+            "svc/__init__.py": "",
+            "svc/constants.py": 'DB = "postgresql+psycopg2://u@db/prod"\n',
+            "svc/env_setup.py": 'import os\n\nfrom svc.constants import DB\n\nos.environ.setdefault("DATABASE_URL", DB)\n',
+            "svc/db.py": 'import os\n\nfrom sqlalchemy import create_engine\n\nengine = create_engine(os.environ["DATABASE_URL"], pool_size=3)\n',
+            "svc/main.py": "import svc.env_setup\nfrom svc.db import engine\n",
+        },
+    ],
+    ids=["package-init", "entry-imports-both"],
+)
+def test_a_variable_set_where_the_reader_always_runs_after_it_is_the_readers(tmp_path, monkeypatch, files) -> None:
+    # the first review of round 60's fixes: both layouts lost the URL the old rule (every setter) had given
+    report = scan(tmp_path, files, monkeypatch)
+    (pool,) = report.pools
+    assert (pool.driver, values(pool)["url"]) == ("psycopg2", "postgresql+psycopg2://u@db/prod")
+
+
+def test_a_pin_below_2_4_for_one_python_and_above_for_another_reads_the_engine_options(tmp_path, monkeypatch) -> None:
+    # the first review: `Flask-SQLAlchemy==2.3.2; python_version < "3"` beside `==2.5.1; python_version >= "3"`
+    pins = 'Flask-SQLAlchemy==2.3.2; python_version < "3"\nFlask-SQLAlchemy==2.5.1; python_version >= "3"\n'
+    report = scan(tmp_path, {"requirements.txt": pins, "app.py": OPTIONS_APP}, monkeypatch)
+    assert values(at(report, "app.py:14")).get("poolclass") == "sqlalchemy.pool.NullPool"

@@ -128,10 +128,20 @@ def socket_seconds(value: Any) -> str | None:
     return seconds(none_ok=True)(value)
 
 
-PG8000: Mapping[str, Check] = {
+def startup_params(value: Any) -> str | None:
+    """pg8000's startup_params: text (or bytes) values, none of the keywords it sends itself."""
+    if not isinstance(value, Mapping):
+        return 'must be a table of settings, with text values: {tcp_keepalives_idle = "60"}'
+    own = sorted({"user", "database", "application_name", "replication"} & set(value))
+    if own:
+        return f"holds {own[0]}: pg8000 refuses it there (it is a connect argument of its own)"
+    texts = {name: item for name, item in value.items() if not isinstance(item, bytes)}
+    return text_table(texts)
+
+
+PG8000: Mapping[str, Check] = {  # (tcp_keepalive: pg8000 tests it for truth, any value)
     "timeout": socket_seconds,
-    "tcp_keepalive": flag,
-    "startup_params": text_table,  # pg8000 refuses a value that is not text ("can't be of type <class 'int'>")
+    "startup_params": startup_params,  # pg8000 refuses a value that is not text ("can't be of type <class 'int'>")
 }
 
 

@@ -33,6 +33,7 @@ DRIVERS = {
     "pg8000": "pg8000",
 }
 DEFAULT_DRIVER = "psycopg2"  # SQLAlchemy's default for a plain postgresql:// URL
+READS_PGPASS = frozenset({"asyncpg", "psycopg", "psycopg2"})  # drivers that find PGPASSWORD and ~/.pgpass themselves
 
 
 @dataclass(frozen=True)
@@ -422,7 +423,7 @@ def resolve_connection(text: str | None, env: Mapping[str, str] | None = None) -
 def _with_libpq_password(spec: ConnectionSpec, env: Mapping[str, str]) -> ConnectionSpec:
     """libpq's fallbacks for a password the string leaves out: PGPASSWORD, then ~/.pgpass. Held as a secret
     like any other, so every rendering masks it (the driver would find the same one itself)."""
-    if spec.password is not None:
+    if spec.password is not None or spec.driver not in READS_PGPASS:  # (pg8000 reads neither)
         return spec
     if env.get("PGPASSWORD"):  # libpq: an empty PGPASSWORD counts as unset
         return spec.with_password(env["PGPASSWORD"])

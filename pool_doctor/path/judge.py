@@ -93,19 +93,20 @@ def judge(policy: PoolPolicy, limit: Limit) -> Verdict:
             # holding the connection past its checkout. A check at checkout covers that margin too. A timer
             # equal to the limit is a race between two clocks (psycopg_pool max_idle = 300 against Neon's
             # 300 s suspend): whichever fires first wins, so it is judged with the timers just below it.
-            if noticed is not None and seconds < limit.seconds:
+            if noticed is not None and noticed.outcome is Outcome.REPLACED and seconds < limit.seconds:
                 return verdict(
                     Outcome.SURVIVES,
                     f"{how} retires connections before {limit.name} ({limit.shown}), "
                     "and the check at checkout covers the last seconds",
                 )
-            if noticed is None:
+            if noticed is None or noticed.outcome is not Outcome.REPLACED:  # (pg8000's ping meets a reset: fails)
                 close = (
                     f"is equal to {limit.name} ({limit.shown}): a race between two timers"
                     if seconds == limit.seconds
                     else f"is within {format_seconds(margin(limit.seconds))} of {limit.name} ({limit.shown})"
                 )
-                return verdict(Outcome.AT_RISK, f"{how} {close}, and nothing tests a connection at checkout")
+                checked = "nothing tests" if noticed is None else "the check fails the request on"
+                return verdict(Outcome.AT_RISK, f"{how} {close}, and {checked} a connection at checkout")
     if noticed is not None:
         return noticed
     if limit.shape is Shape.DROP and policy.hang_bound is not None:

@@ -130,7 +130,8 @@ def _scenario_scale(result: ScenarioResult) -> str:
     parts = []
     if scaled.get("pool_recycle", -1) > 0:
         parts.append(f"recycle {scaled['pool_recycle']:g}s")
-    for key, label in (("command_timeout", "command_timeout {}s"), ("tcp_user_timeout_ms", "tcp_user_timeout {}ms")):
+    driver_keys = (("command_timeout", "command_timeout {}s"), ("tcp_user_timeout_ms", "tcp_user_timeout {}ms"))
+    for key, label in (*driver_keys, ("timeout", "timeout {}s")):  # (Driver.probe_scaled_args: pg8000's timeout)
         if key in scaled:
             parts.append(label.format(f"{scaled[key]:g}"))
     # Each stack's time keys (Stack.time_keys) under their own names; pool_recycle is the recycle above.

@@ -19,7 +19,7 @@ from pool_doctor.scan import fieldtext
 from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import Module, Project, dotted_parts
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
-from pool_doctor.scan.programs import serves
+from pool_doctor.scan.programs import ENTRY_NAMES, serves
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
@@ -179,14 +179,16 @@ class Environment:
         return self._loads
 
     def _reached(self, module: Module) -> set[int]:
-        """The module and those it imports, through the tree's own imports the scan has read (ids)."""
+        """The module and those it imports, through the tree's own imports the scan has read (ids); `import a.b`
+        reaches a.b, not only the `a` it binds."""
         if id(module) in self._reach:
             return self._reach[id(module)]
         seen, queue = {id(module)}, [module]
         self._reach[id(module)] = seen
         while queue and len(seen) < 2000:
             current = queue.pop()
-            for dotted in {*current.imports.values(), *current.nested_imports.values()}:
+            dotted_imports = (a.name for n in ast.walk(current.tree) if isinstance(n, ast.Import) for a in n.names)
+            for dotted in {*current.imports.values(), *current.nested_imports.values(), *dotted_imports}:
                 for name in (dotted, dotted.rpartition(".")[0]):  # (modules the scan has read: it parses no more)
                     path = self.project.find_module(name, current.path) if name else None
                     found = self.project.modules.get(path) if path is not None else None
@@ -223,15 +225,23 @@ class Environment:
 
     def _shares_process(self, setter: Module, reader: Module) -> bool:
         """Whether the setter's module runs in the reader's process before the read: the reader imports it (or is
-        it), it imports none of the project's modules (an entry that loads the app by name: Django's wsgi.py and
-        manage.py, a gunicorn config), or it serves the app it imports (a Flask wsgi.py's `app = create_app()`).
-        A script that imports the app to do a job of its own (ml-checker's generate_diagram.py, its in-memory
-        SQLite) sets it in its own process only."""
-        if id(setter) in self._reached(reader):
+        it), or its package's `__init__.py` does (Python runs that first); it imports none of the project's
+        modules (an entry that loads the app by name: Django's wsgi.py and manage.py, a gunicorn config); it
+        serves the app it imports (a Flask wsgi.py's `app = create_app()`); or an entry that serves the app
+        imports both (a main.py importing an env_setup module, then the db module). A script that imports the
+        app to do a job of its own (ml-checker's generate_diagram.py, its in-memory SQLite) sets it for itself."""
+        packages = [self.project.modules.get(folder / "__init__.py") for folder in reader.path.parents]
+        runs_first = [reader, *(m for m in packages if m is not None)]
+        if any(id(setter) in self._reached(module) for module in runs_first):
             return True
         targets = {*setter.imports.values(), *setter.nested_imports.values()}
         names = [name for dotted in targets for name in (dotted, dotted.rpartition(".")[0]) if name]
-        return not any(self.project.find_module(name, setter.path) for name in names) or serves(setter)
+        if not any(self.project.find_module(name, setter.path) for name in names) or serves(setter):
+            return True
+        named = (self.project.parse(path) for path in self.project.files if path.stem in ENTRY_NAMES)  # (read now)
+        modules = {id(m): m for m in [*named, *list(self.project.modules.values())] if m is not None}
+        entries = [m for m in modules.values() if not m.aside and serves(m)]
+        return any({id(setter), id(reader)} <= self._reached(entry) for entry in entries)
 
     def helper(self, cast: str | None, node: ast.Call, frame: Frame) -> Any:
         """`get_int(name="X", default=0)`: the variable X as the cast reads it, else the default."""

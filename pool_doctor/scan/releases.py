@@ -127,5 +127,6 @@ def pinned(folder: Path, base: Path) -> Pin:
         high = min((hi for _, hi, _ in flask), default=LAST[b"flask[-_]sqlalchemy"])
         if engine and max(lo for lo, _, _ in engine) >= 2 and high >= 3:  # (a pin of Flask-SQLAlchemy 2 says more)
             low = max(low, 3)
-        return Pin(low if low == high else None, low <= high and any(before for _, _, before in flask))
+        early = bool(flask) and all(before for _, _, before in flask)  # (a line per Python version: each so)
+        return Pin(low if low == high else None, low <= high and early)
     return Pin()

@@ -11,6 +11,7 @@ from pool_doctor.connection.values import PythonCode
 
 CODE_WIDTH = 79
 SECRET_NOTE = "# the password: from your secret store or ~/.pgpass, never in code"
+SECRET_NOTE_NO_PGPASS = "# the password: from your secret store, never in code (the driver reads no ~/.pgpass)"
 
 
 def code_lines(head: str, value: Any, tail: str, indent: int, *, explode: bool = False, quote: str = "'") -> list[str]:

@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from pool_doctor.connection.values import PythonCode
 from pool_doctor.path.policy import Knob, PoolPolicy
 from pool_doctor.stacks import _values, demotion
-from pool_doctor.stacks._code import SECRET_NOTE, code_lines, holds_code
+from pool_doctor.stacks._code import SECRET_NOTE, SECRET_NOTE_NO_PGPASS, code_lines, holds_code
 from pool_doctor.stacks.base import CONNECT_ARGS, IDENTITY, POOL, SKIP, Bound, Live, PoolModel, Stack
 
 if TYPE_CHECKING:
@@ -180,7 +180,9 @@ class SQLAlchemyStack(Stack):
                 key: value for key, value in pool.items() if key not in ("pool_size", "max_overflow", "pool_timeout")
             }
         lines.append(f"engine = {factory}(")
-        lines.append(f"    {SECRET_NOTE}")
+        from pool_doctor.connection.drivers import driver_for
+
+        lines.append(f"    {SECRET_NOTE if driver_for(target).reads_pgpass else SECRET_NOTE_NO_PGPASS}")
         lines.append(f"    {url!r},")
         for key, value in pool.items():
             lines.append(f"    {key}={value if key == 'poolclass' else repr(value)},")

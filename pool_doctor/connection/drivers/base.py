@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from pool_doctor.connection import arguments
 from pool_doctor.connection.address import resolved
 from pool_doctor.connection.sessions import Session
-from pool_doctor.connection.spec import ConnectionSpec, shown
+from pool_doctor.connection.spec import READS_PGPASS, ConnectionSpec, shown
 from pool_doctor.errors import ConnectError, UsageError, driver_error
 from pool_doctor.model import Severity
 from pool_doctor.path.policy import Knob
@@ -85,6 +85,11 @@ class Driver:
     def held_error(self, setting: str) -> str:
         """The app's error when `setting` (idle_in_transaction_session_timeout, ...) ends or cancels its work."""
         return self.held_errors.get(setting, "an error naming the setting")
+
+    @property
+    def reads_pgpass(self) -> bool:
+        """Whether it finds a password the app leaves out in PGPASSWORD or ~/.pgpass (pg8000 does not)."""
+        return self.name in READS_PGPASS
 
     def startup_pid(self, conn: Any) -> int | None:
         """The backend PID a raw connection of this driver got at startup (BackendKeyData): libpq's."""
@@ -358,6 +363,11 @@ def _startup_hint(exc: BaseException, spec: ConnectionSpec) -> str:
     given = spec.password is not None or spec.service_password is not None or pgpass_file(os.environ, False)
     if not given and ("password authentication failed" in text or "no password supplied" in text):
         return " (no password was given: put it in the URL, or use -W, PGPASSWORD or a pgpass file)"
+    if spec.password is None and "'NoneType' object has no attribute 'decode'" in text:  # pg8000 1.31, asked
+        return (  # for a password it was not given (the app's own connect fails the same way)
+            " (the server asked for a password and none was given: pg8000 reads neither PGPASSWORD nor ~/.pgpass;"
+            " put it in the URL, or use -W)"
+        )
     if "rejected SSL upgrade" in text or "server does not support SSL" in text:
         return f" (the server does not offer TLS, and sslmode={spec.sslmode} requires it)"
     return ""

@@ -23,7 +23,7 @@ class Pg8000Driver(Driver):
     """pg8000 1.31: pure Python, no libpq; its own keywords; never prepares a named statement through its
     DB-API cursor (execute_unnamed)."""
 
-    # pg8000 1.31 pg8000/core.py CoreConnection.__init__ keywords; pg8000 reads no libpq keyword.
+    # pg8000 1.31's pg8000.connect() keywords (what SQLAlchemy's dialect calls); pg8000 reads no libpq keyword.
     own_keys: ClassVar[frozenset[str]] = frozenset(
         {
             "user",
@@ -39,7 +39,6 @@ class Pg8000Driver(Driver):
             "application_name",
             "replication",
             "startup_params",
-            "sock",
         }
     )
     libpq: ClassVar[bool] = False
@@ -47,9 +46,11 @@ class Pg8000Driver(Driver):
     reads_pgoptions: ClassVar[bool] = False
     exceptions_module: ClassVar[str | None] = "pg8000"
     argument_checks: ClassVar[Mapping[str, arguments.Check]] = arguments.PG8000
-    # `timeout` is the socket's (socket.create_connection): a read waiting longer fails with "network error",
-    # which SQLAlchemy's pg8000 dialect counts as a disconnect (is_disconnect), so a hung pre-ping is replaced.
+    # `timeout` is the socket's (socket.create_connection): a reply's first read waiting longer raises Python's
+    # TimeoutError unwrapped (pg8000 1.31's _read), which SQLAlchemy's dialect never sees as a disconnect: a hung
+    # pre-ping fails the request (seen through the fault proxy), and the connection is replaced after it.
     hang_key: ClassVar[str] = "timeout"
+    timeout_is_disconnect: ClassVar[bool] = False
     # pg8000 sets SO_KEEPALIVE and nothing more (the OS's 2 h): its startup_params ask the server instead.
     keepalive_key: ClassVar[str] = "startup_params.tcp_keepalives_idle"
     # pg8000 1.31's _read: a reset on the first read of a reply is raised as it is, not as pg8000's error, so
