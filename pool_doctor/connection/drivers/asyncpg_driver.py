@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pool_doctor.connection import arguments
 from pool_doctor.connection.address import resolved
-from pool_doctor.connection.drivers.base import Driver, StatementCache, _is_zero, _number
+from pool_doctor.connection.drivers.base import ServerKeepalivesDriver, StatementCache, _is_zero
 from pool_doctor.connection.sessions import Session, open_asyncpg
 from pool_doctor.connection.spec import ConnectionSpec
 from pool_doctor.connection.values import UNIQUE_NAME
 from pool_doctor.model import Severity
-from pool_doctor.path.policy import Knob
 
 CLOSED_HELD = (
     "asyncpg's InterfaceError: connection is closed (a statement it already prepared: cannot call "
@@ -22,7 +21,7 @@ CLOSED_HELD = (
 
 
 @dataclass(frozen=True)
-class AsyncpgDriver(Driver):
+class AsyncpgDriver(ServerKeepalivesDriver):
     """asyncpg: no libpq; its own keywords, no client keepalives (asyncpg #606), a statement cache."""
 
     # asyncpg 0.32.0 asyncpg/connection.py connect() keywords (and `dsn`); asyncpg reads no libpq keyword.
@@ -65,6 +64,7 @@ class AsyncpgDriver(Driver):
     argument_checks: ClassVar[Mapping[str, arguments.Check]] = arguments.ASYNCPG
     # asyncpg has no client keepalive options: its server_settings ask the server to send them.
     keepalive_key: ClassVar[str] = "server_settings.tcp_keepalives_idle"
+    settings_table: ClassVar[str] = "server_settings"
     # SQLAlchemy's asyncpg dialect does not count command_timeout's TimeoutError as a disconnect.
     timeout_is_disconnect: ClassVar[bool] = False
     errors: ClassVar[Mapping[Any, str]] = {
@@ -82,15 +82,6 @@ class AsyncpgDriver(Driver):
 
     def startup_pid(self, conn: Any) -> int | None:
         return int(conn.get_server_pid())
-
-    def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
-        value = _number(args.get("command_timeout"))
-        return (value, Knob("connect_args.command_timeout", args["command_timeout"])) if value else None
-
-    def keepalive_idle(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
-        settings = args.get("server_settings")
-        value = _number(settings.get("tcp_keepalives_idle")) if isinstance(settings, Mapping) else None
-        return (value, Knob("connect_args.server_settings.tcp_keepalives_idle", value)) if value else None
 
     prepared_statements: ClassVar[StatementCache | None] = StatementCache(
         "asyncpg's prepared statements will collide",
@@ -130,14 +121,6 @@ class AsyncpgDriver(Driver):
             f"a dropped flow fails in {seconds}s, not ~15 min",
         )
 
-    def keepalive_settings(self, idle: int, interval: int, count: int) -> dict[str, Any]:
-        """asyncpg has no client keepalive options: the session asks the server to send them."""
-        return {
-            "server_settings.tcp_keepalives_idle": str(idle),
-            "server_settings.tcp_keepalives_interval": str(interval),
-            "server_settings.tcp_keepalives_count": str(count),
-        }
-
     def connect_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
         if spec.opener == "native":
             # asyncpg.create_pool(dsn, **kwargs): asyncpg parses the DSN itself, as the app's pool does.
@@ -150,12 +133,6 @@ class AsyncpgDriver(Driver):
                     kwargs.update(host=routed["host"], port=routed["port"])
             return resolved(kwargs)
         return super().connect_kwargs(spec)
-
-    def native_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
-        kwargs = {("database" if key == "dbname" else key): value for key, value in spec.params}
-        if spec.password is not None:
-            kwargs["password"] = spec.password.get_secret_value()
-        return kwargs
 
     def dialect_class(self) -> Any:
         from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
@@ -182,15 +159,6 @@ class AsyncpgDriver(Driver):
         """asyncpg takes session settings as `server_settings`."""
         server_settings = {"application_name": application_name, **dict(args.get("server_settings") or {})}
         return {**args, "server_settings": {**server_settings, **settings}}
-
-    def probe_scaled_args(
-        self, args: Mapping[str, Any], scale: Callable[[float], float]
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """command_timeout, in seconds."""
-        if not args.get("command_timeout"):
-            return dict(args), {}
-        seconds = scale(float(args["command_timeout"]))
-        return {**args, "command_timeout": seconds}, {"command_timeout": round(seconds, 3)}
 
     async def probe_lane(self, dsn: str, kwargs: Mapping[str, Any], timeout: float) -> Any:
         import asyncpg

@@ -386,3 +386,44 @@ def _is_zero(value: Any) -> bool:
         return value is not None and int(value) == 0
     except (TypeError, ValueError):
         return False
+
+
+@dataclass(frozen=True)
+class ServerKeepalivesDriver(Driver):
+    """A driver with no libpq (asyncpg, pg8000): its hang bound is a number of seconds (`hang_key`), and with no
+    client keepalive timing of its own it asks the server to send keepalives, in the table of settings it sends
+    at startup (`settings_table`: asyncpg's server_settings, pg8000's startup_params)."""
+
+    settings_table: ClassVar[str] = ""
+
+    def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
+        value = _number(args.get(self.hang_key))
+        return (value, Knob(f"connect_args.{self.hang_key}", args[self.hang_key])) if value else None
+
+    def keepalive_idle(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
+        settings = args.get(self.settings_table)
+        value = _number(settings.get("tcp_keepalives_idle")) if isinstance(settings, Mapping) else None
+        return (value, Knob(f"connect_args.{self.settings_table}.tcp_keepalives_idle", value)) if value else None
+
+    def keepalive_settings(self, idle: int, interval: int, count: int) -> dict[str, Any]:
+        """The session asks the server to send them (text values, as both drivers take them)."""
+        return {
+            f"{self.settings_table}.tcp_keepalives_idle": str(idle),
+            f"{self.settings_table}.tcp_keepalives_interval": str(interval),
+            f"{self.settings_table}.tcp_keepalives_count": str(count),
+        }
+
+    def native_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
+        kwargs = {("database" if key == "dbname" else key): value for key, value in spec.params}
+        if spec.password is not None:
+            kwargs["password"] = spec.password.get_secret_value()
+        return kwargs
+
+    def probe_scaled_args(
+        self, args: Mapping[str, Any], scale: Callable[[float], float]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The hang bound, in seconds."""
+        if not args.get(self.hang_key):
+            return dict(args), {}
+        seconds = scale(float(args[self.hang_key]))
+        return {**args, self.hang_key: seconds}, {self.hang_key: round(seconds, 3)}

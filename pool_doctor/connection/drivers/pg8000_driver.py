@@ -3,15 +3,14 @@ on the OS's keepalives (no timing of its own), so the server is asked to send th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pool_doctor.connection import arguments
-from pool_doctor.connection.drivers.base import Driver, _number
+from pool_doctor.connection.drivers.base import ServerKeepalivesDriver
 from pool_doctor.connection.sessions import Session, in_thread, open_pg8000, pg8000_pid
 from pool_doctor.connection.spec import ConnectionSpec
-from pool_doctor.path.policy import Knob
 
 # Seen on real runs through SQLAlchemy 2.1 with pg8000 1.31 against PostgreSQL 18 (tests/test_held.py): a
 # connection the server ended fails its next read, which pg8000 reports in two words, whatever the cause.
@@ -19,7 +18,7 @@ NETWORK_ERROR = "pg8000's InterfaceError: network error"
 
 
 @dataclass(frozen=True)
-class Pg8000Driver(Driver):
+class Pg8000Driver(ServerKeepalivesDriver):
     """pg8000 1.31: pure Python, no libpq; its own keywords; never prepares a named statement through its
     DB-API cursor (execute_unnamed)."""
 
@@ -53,6 +52,7 @@ class Pg8000Driver(Driver):
     timeout_is_disconnect: ClassVar[bool] = False
     # pg8000 sets SO_KEEPALIVE and nothing more (the OS's 2 h): its startup_params ask the server instead.
     keepalive_key: ClassVar[str] = "startup_params.tcp_keepalives_idle"
+    settings_table: ClassVar[str] = "startup_params"
     # pg8000 1.31's _read: a reset on the first read of a reply is raised as it is, not as pg8000's error, so
     # SQLAlchemy's dialect never sees a disconnect: the pre-ping's error reaches the request, and without one
     # the dead connection goes back to the pool and fails the next request too (seen on real runs).
@@ -83,15 +83,6 @@ class Pg8000Driver(Driver):
             return {}
         return {str(name): (str(value), "connect_args startup_params") for name, value in params.items()}
 
-    def hang_bound(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
-        value = _number(args.get("timeout"))
-        return (value, Knob("connect_args.timeout", args["timeout"])) if value else None
-
-    def keepalive_idle(self, args: Mapping[str, Any]) -> tuple[float, Knob] | None:
-        params = args.get("startup_params")
-        value = _number(params.get("tcp_keepalives_idle")) if isinstance(params, Mapping) else None
-        return (value, Knob("connect_args.startup_params.tcp_keepalives_idle", value)) if value else None
-
     keepalives_through_pooler: ClassVar[bool] = False  # (a pooler refuses startup parameters it does not know)
     keepalive_note: ClassVar[str] = " pg8000 has no client keepalive timing, so the server sends them."
 
@@ -103,20 +94,6 @@ class Pg8000Driver(Driver):
             "raise it if the app runs longer queries on purpose.",
             f"a dropped flow fails in {seconds}s, not ~15 min",
         )
-
-    def keepalive_settings(self, idle: int, interval: int, count: int) -> dict[str, Any]:
-        """The session asks the server to send keepalives (pg8000 takes text values only)."""
-        return {
-            "startup_params.tcp_keepalives_idle": str(idle),
-            "startup_params.tcp_keepalives_interval": str(interval),
-            "startup_params.tcp_keepalives_count": str(count),
-        }
-
-    def native_kwargs(self, spec: ConnectionSpec) -> dict[str, Any]:
-        kwargs = {("database" if key == "dbname" else key): value for key, value in spec.params}
-        if spec.password is not None:
-            kwargs["password"] = spec.password.get_secret_value()
-        return kwargs
 
     def dialect_class(self) -> Any:
         from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
@@ -143,15 +120,6 @@ class Pg8000Driver(Driver):
         (it refuses it inside startup_params)."""
         params = {**dict(args.get("startup_params") or {}), **settings}
         return {"application_name": application_name, **args, "startup_params": params}
-
-    def probe_scaled_args(
-        self, args: Mapping[str, Any], scale: Callable[[float], float]
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """timeout, in seconds."""
-        if not args.get("timeout"):
-            return dict(args), {}
-        seconds = scale(float(args["timeout"]))
-        return {**args, "timeout": seconds}, {"timeout": round(seconds, 3)}
 
     async def probe_lane(self, dsn: str, kwargs: Mapping[str, Any], timeout: float) -> Any:
         """The probe's own lanes are psycopg's (they wait in the event loop): the settings as `-c` options."""
