@@ -24,6 +24,7 @@ from pool_doctor.stacks.sqlalchemy import SQLAlchemyStack
 
 PASSWORD = "pg8000-pw-Q7"
 PG8000 = DRIVERS["pg8000"]
+PG8000_CHECKS = PG8000.argument_checks
 APP = """\
 from sqlalchemy import create_engine
 
@@ -205,3 +206,15 @@ def test_a_ping_that_fails_on_a_reset_does_not_cover_a_lifetime_within_the_margi
     limit = Limit("idle_timeout", 350, Shape.RESET, Layer.NETWORK, "a NAT gateway", "x", Provenance.CONFIGURED)
     assert judge(policy, limit).outcome is Outcome.AT_RISK
     assert judge(SQLAlchemyStack().policy(model, {}, DRIVERS["psycopg2"]), limit).outcome is Outcome.SURVIVES
+
+
+def test_the_startup_params_pg8000_takes_and_refuses() -> None:
+    from pool_doctor.connection import arguments
+
+    assert (
+        arguments.problems({"startup_params": {"a": None, "b": b"x", "c": "1"}, "tcp_keepalive": 1}, PG8000_CHECKS)
+        == []
+    )
+    refused = arguments.problems({"startup_params": {"application_name": "x"}}, PG8000_CHECKS)
+    assert refused and "pg8000 refuses it there" in refused[0][1]
+    assert arguments.problems({"startup_params": {"x": 60}}, PG8000_CHECKS)  # ("can't be of type int")

@@ -629,28 +629,6 @@ def test_a_main_its_module_and_its_packages_main_run_makes_its_pool_at_its_own_l
     assert [pool.where for pool in report.pools] == ["bot/main.py:6"]
 
 
-def test_a_copy_of_os_environ_is_the_environment(tmp_path, monkeypatch) -> None:
-    # round 62's case1 and case3 (dis-wagtail): `env = os.environ.copy()`, then `int(env.get(name, default))` in a
-    # loop over the aliases: max_size was unknown, and the origins were an IAM branch's lines
-    files = {
-        "manage.py": "import django\n",
-        "settings.py": """
-            import os
-
-            env = os.environ.copy()
-
-            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}
-            default_max_size = int(env.get("DB_POOL_MAX_SIZE", 3))
-            for alias, config in DATABASES.items():
-                name = "DB_POOL_MAX_SIZE_READ" if alias == "read_replica" else "DB_POOL_MAX_SIZE_WRITE"
-                options = {"min_size": 1, "max_size": int(env.get(name, default_max_size))}
-                config.setdefault("OPTIONS", {}).setdefault("pool", {}).update(options)
-        """,
-    }
-    size = at(scan(tmp_path, files, monkeypatch), "settings.py:5").settings["OPTIONS.pool.max_size"]
-    assert (size.value, size.env) == (3, "DB_POOL_MAX_SIZE_WRITE")
-
-
 def test_an_alias_a_settings_module_adds_where_no_path_set_it_exists_on_every_path(tmp_path, monkeypatch) -> None:
     # round 62's case2 (dis-wagtail): `if "read_replica" not in DATABASES: DATABASES["read_replica"] =
     # deepcopy(DATABASES["default"])` after an `if` that adds the alias on some paths; the copy was left out, so the
@@ -708,3 +686,109 @@ def test_a_pin_below_2_4_for_one_python_and_above_for_another_reads_the_engine_o
     pins = 'Flask-SQLAlchemy==2.3.2; python_version < "3"\nFlask-SQLAlchemy==2.5.1; python_version >= "3"\n'
     report = scan(tmp_path, {"requirements.txt": pins, "app.py": OPTIONS_APP}, monkeypatch)
     assert values(at(report, "app.py:14")).get("poolclass") == "sqlalchemy.pool.NullPool"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {  # a click command's lazy import of a demo script that sets the URL
+            "manage.py": "import click\n\n@click.command()\ndef demo():\n    from scripts.demo import load\n    load()\n",
+            "scripts/__init__.py": "",
+            "scripts/demo.py": 'import os\n\nos.environ["DATABASE_URL"] = "sqlite:///demo.db"\n\nfrom app.db import engine\n\ndef load():\n    pass\n',
+            "app/__init__.py": "",
+            "app/db.py": 'import os\n\nfrom sqlalchemy import create_engine\n\nengine = create_engine(os.getenv("DATABASE_URL", "postgresql://app@db/prod"))\n',
+        },
+        {  # a setter that imports the engine's module before it sets the URL
+            "dashboard/__init__.py": "",
+            "dashboard/app.py": "import dashboard.demo_env\nfrom app.db import engine\n",
+            "dashboard/demo_env.py": 'import os\n\nfrom app.models import engine\n\nos.environ["DATABASE_URL"] = "sqlite:///demo.db"\n',
+            "app/__init__.py": "",
+            "app/models.py": "from app.db import engine\n",
+            "app/db.py": 'import os\n\nfrom sqlalchemy import create_engine\n\nengine = create_engine(os.getenv("DATABASE_URL", "postgresql://app@db/prod"))\n',
+        },
+    ],
+    ids=["lazy-import", "set-after-the-engine"],
+)
+def test_a_variable_set_where_the_reader_never_runs_after_it_is_not_the_readers(tmp_path, monkeypatch, files) -> None:
+    # the second review: the process rule followed imports inside functions and ignored the order of a module's
+    # imports, so a demo script's SQLite URL was the app's again
+    report = scan(tmp_path, files, monkeypatch)
+    assert values(at(report, "app/db.py:5"))["url"] == "postgresql://app@db/prod"
+
+
+def test_a_config_module_a_side_app_copies_a_key_of_stays_a_pool(tmp_path, monkeypatch) -> None:
+    # the second review: a CLI app that binds nothing copied the URL, and the module the real app loads through
+    # a loop the scan cannot read lost its pool
+    files = {
+        "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from app import settings
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                for key in dir(settings):
+                    if key.isupper():
+                        app.config[key] = getattr(settings, key)
+                db.init_app(app)
+                return app
+        """,
+        "app/cli.py": """
+            from flask import Flask
+
+            from app import settings
+
+            def make_cli_app():
+                cli = Flask("cli")
+                cli.config["SQLALCHEMY_DATABASE_URI"] = settings.SQLALCHEMY_DATABASE_URI
+                return cli
+        """,
+        "app/settings.py": """
+            SQLALCHEMY_DATABASE_URI = "postgresql://app@db/x"
+            SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 9, "pool_recycle": 120}
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert values(at(report, "app/settings.py:1"))["pool_size"] == 9
+
+
+def test_a_paste_set_option_overrides_the_default_sections_value_in_global_config(tmp_path, monkeypatch) -> None:
+    # the second review: `set sqlalchemy.url = ...` in [app:main] is what PasteDeploy 3.1 puts in global_conf
+    files = {
+        "setup.py": 'from setuptools import setup\n\nsetup(name="craft", entry_points={"paste.app_factory": ["main = craft.app:main"]})\n',
+        "development.ini": "[DEFAULT]\nsqlalchemy.url = postgresql://scott@localhost/dev\n\n[app:main]\nuse = egg:craft\nset sqlalchemy.url = postgresql://scott@prod/craft\n",
+        "craft/__init__.py": "",
+        "craft/app.py": """
+            from sqlalchemy import engine_from_config
+
+            def main(global_config, **app_settings):
+                settings = global_config.copy()
+                settings.update(app_settings)
+                engine = engine_from_config(settings, "sqlalchemy.")
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert values(at(report, "craft/app.py:6"))["url"] == "postgresql://scott@prod/craft"
+
+
+def test_a_packages_main_with_no_guard_runs_only_as_the_program(tmp_path, monkeypatch) -> None:
+    files = {
+        "bot/__init__.py": "",
+        "bot/main.py": """
+            import asyncio
+
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            async def main():
+                engine = create_async_engine("postgresql+asyncpg://bot@db/bot")
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+        """,
+        "bot/__main__.py": "import asyncio\n\nfrom bot.main import main\n\nasyncio.run(main())\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [pool.where for pool in report.pools] == ["bot/main.py:6"]

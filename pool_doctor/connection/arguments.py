@@ -135,8 +135,8 @@ def startup_params(value: Any) -> str | None:
     own = sorted({"user", "database", "application_name", "replication"} & set(value))
     if own:
         return f"holds {own[0]}: pg8000 refuses it there (it is a connect argument of its own)"
-    texts = {name: item for name, item in value.items() if not isinstance(item, bytes)}
-    return text_table(texts)
+    texts = {name: item for name, item in value.items() if not isinstance(item, bytes | bytearray) and item is not None}
+    return text_table(texts)  # (pg8000 sends bytes as they are, and leaves out a None)
 
 
 PG8000: Mapping[str, Check] = {  # (tcp_keepalive: pg8000 tests it for truth, any value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -17,9 +17,10 @@ from typing import Any
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.files import path_text
-from pool_doctor.scan.finder import Module, Project, dotted_parts
+from pool_doctor.scan.finder import Module, Project, dotted_parts, resolve_relative
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
 from pool_doctor.scan.programs import ENTRY_NAMES, serves
+from pool_doctor.scan.statements import env_sets
 
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
@@ -38,7 +39,7 @@ class Environment:
         self.ev = ev
         self._env_files: dict[Path, dict[str, tuple[str, str]]] = {}
         self._loads: list[tuple[Module, dict[str, tuple[str, str]], bool]] | None = None  # load_dotenv(path) calls
-        self._reach: dict[int, set[int]] = {}  # each module's own imports, followed through the tree
+        self._reach: dict[tuple[int, bool], set[int]] = {}  # each module's own imports, followed through the tree
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         """The library calls read here, by dotted name."""
@@ -46,7 +47,6 @@ class Environment:
             "os.getenv": self.getenv,
             "os.environ.get": self.getenv,
             "os.environ.setdefault": self.getenv,
-            "os.environ.copy": lambda node, frame: ExternalRef("os.environ"),  # (dis-wagtail's `env = ...copy()`)
             # cfenv 0.5.3's AppEnv().get_credential(key, default): a bound Cloud Foundry service's credential of
             # that name (none with VCAP_SERVICES unset), else os.getenv(key, default) (openFEC's SQLA_CONN)
             "cfenv.AppEnv": lambda node, frame: ExternalRef("cfenv.AppEnv()"),
@@ -178,24 +178,38 @@ class Environment:
                 self._loads.append((module, self.read_file(path) if path is not None else {}, forced))
         return self._loads
 
-    def _reached(self, module: Module) -> set[int]:
+    def _reached(self, module: Module, at_import: bool = False) -> set[int]:
         """The module and those it imports, through the tree's own imports the scan has read (ids); `import a.b`
-        reaches a.b, not only the `a` it binds."""
-        if id(module) in self._reach:
-            return self._reach[id(module)]
+        reaches a.b, not only the `a` it binds. `at_import`: only the imports its module level runs (not a
+        function's lazy one: a click command's `from scripts.demo import load`)."""
+        key = (id(module), at_import)
+        if key in self._reach:
+            return self._reach[key]
         seen, queue = {id(module)}, [module]
-        self._reach[id(module)] = seen
+        self._reach[key] = seen
         while queue and len(seen) < 2000:
             current = queue.pop()
-            dotted_imports = (a.name for n in ast.walk(current.tree) if isinstance(n, ast.Import) for a in n.names)
-            for dotted in {*current.imports.values(), *current.nested_imports.values(), *dotted_imports}:
-                for name in (dotted, dotted.rpartition(".")[0]):  # (modules the scan has read: it parses no more)
-                    path = self.project.find_module(name, current.path) if name else None
-                    found = self.project.modules.get(path) if path is not None else None
-                    if found is not None and id(found) not in seen:
-                        seen.add(id(found))
-                        queue.append(found)
+            for found in self._imported(current, at_import):
+                if id(found) not in seen:
+                    seen.add(id(found))
+                    queue.append(found)
         return seen
+
+    def _imported(self, module: Module, at_import: bool, stmt: ast.stmt | None = None) -> Iterator[Module]:
+        """The project modules a module (or one statement of it) imports: those the scan has read; at import, any."""
+        nodes = [stmt] if stmt is not None else _level(module.tree.body) if at_import else ast.walk(module.tree)
+        dotted = {
+            name for node in nodes if isinstance(node, ast.Import | ast.ImportFrom) for name in _targets(module, node)
+        }
+        if stmt is None:
+            dotted |= {*module.imports.values(), *([] if at_import else module.nested_imports.values())}
+        for name in (n for full in dotted for n in (full, full.rpartition(".")[0]) if n):  # (it parses no more)
+            path = self.project.find_module(name, module.path)
+            found = self.project.modules.get(path) if path is not None else None
+            if found is None and at_import and path is not None:  # (what runs at import, read now: a chain of
+                found = self.project.parse(path)  # models modules naming no pool library)
+            if found is not None:
+                yield found
 
     def assumed_set(self, name: str, frame: Frame) -> bool:
         """Whether the code at `frame` runs only with the variable set: under `if os.getenv(name):` (the flow's
@@ -230,9 +244,11 @@ class Environment:
         serves the app it imports (a Flask wsgi.py's `app = create_app()`); or an entry that serves the app
         imports both (a main.py importing an env_setup module, then the db module). A script that imports the
         app to do a job of its own (ml-checker's generate_diagram.py, its in-memory SQLite) sets it for itself."""
+        if self._reads_before_set(setter, reader):
+            return False  # (dashboard's demo_env.py imports the models, then sets the URL: the engine has its own)
         packages = [self.project.modules.get(folder / "__init__.py") for folder in reader.path.parents]
         runs_first = [reader, *(m for m in packages if m is not None)]
-        if any(id(setter) in self._reached(module) for module in runs_first):
+        if any(id(setter) in self._reached(module, at_import=True) for module in runs_first):
             return True
         targets = {*setter.imports.values(), *setter.nested_imports.values()}
         names = [name for dotted in targets for name in (dotted, dotted.rpartition(".")[0]) if name]
@@ -240,8 +256,32 @@ class Environment:
             return True
         named = (self.project.parse(path) for path in self.project.files if path.stem in ENTRY_NAMES)  # (read now)
         modules = {id(m): m for m in [*named, *list(self.project.modules.values())] if m is not None}
-        entries = [m for m in modules.values() if not m.aside and serves(m)]
-        return any({id(setter), id(reader)} <= self._reached(entry) for entry in entries)
+        return any(
+            self._sets_first(entry, setter, reader) for entry in modules.values() if not entry.aside and serves(entry)
+        )
+
+    def _reads_before_set(self, setter: Module, reader: Module) -> bool:
+        """Whether the setter's module level imports the reader before it sets any variable."""
+        for stmt in _level(setter.tree.body):
+            found: dict[str, ast.expr] = {}
+            env_sets(stmt, found)
+            if found:
+                return False
+            if isinstance(stmt, ast.Import | ast.ImportFrom) and any(
+                id(reader) in self._reached(module, at_import=True) for module in self._imported(setter, True, stmt)
+            ):
+                return True
+        return False
+
+    def _sets_first(self, entry: Module, setter: Module, reader: Module) -> bool:
+        """Whether the entry's module level imports the setter before (or with) the reader."""
+        order: list[set[int]] = []
+        for stmt in (s for s in _level(entry.tree.body) if isinstance(s, ast.Import | ast.ImportFrom)):
+            order.append(
+                {i for found in self._imported(entry, True, stmt) for i in self._reached(found, at_import=True)}
+            )
+        first = [next((at for at, ids in enumerate(order) if id(module) in ids), None) for module in (setter, reader)]
+        return first[0] is not None and first[1] is not None and first[0] <= first[1]
 
     def helper(self, cast: str | None, node: ast.Call, frame: Frame) -> Any:
         """`get_int(name="X", default=0)`: the variable X as the cast reads it, else the default."""
@@ -319,3 +359,23 @@ def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST, wor
     except (TypeError, ValueError):
         return unknown(module, node, env=value.env)
     return value
+
+
+def _level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """A module's statements its import runs, in order: into `if` / `try` / `with` blocks, not into functions
+    or classes."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for block in ("body", "orelse", "finalbody", "handlers"):
+            for item in getattr(stmt, block, []):
+                yield from _level(item.body if isinstance(item, ast.ExceptHandler) else [item])
+
+
+def _targets(module: Module, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The dotted names an import statement reaches: `import a.b` a.b; `from a import b` a.b (a module) and a."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = resolve_relative(module, node.module, node.level)
+    return [] if base is None else [base, *(f"{base}.{alias.name}" for alias in node.names)]

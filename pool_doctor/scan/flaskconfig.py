@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import nodes
+from pool_doctor.scan.appconfig import POOL_KEYS
 from pool_doctor.scan.finder import Module, Project, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -289,18 +290,24 @@ def property_keys(ev: Interpreter, instance: InstanceRef) -> dict[str, Any]:
 
 
 def copied(project: Project, module: Module, keys: set[str]) -> bool:
-    """Whether another module of the app copies some of the module's SQLALCHEMY_* `keys` into an app's config by
-    name (flask-be's `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, or the name imported;
-    bdc-stac's URL alone): a module of constants, whose values are the app's config where they are copied, and
-    nowhere else (bdc-stac's SQLALCHEMY_ENGINE_OPTIONS, never copied, reach no engine)."""
-    return bool(copied_by_name(project, module, keys))
+    """Whether a module of the app that binds the extension copies the module's URL or a pool key into an app's
+    config by name (flask-be's `app.config["SQLALCHEMY_POOL_SIZE"] = config.SQLALCHEMY_POOL_SIZE`, or the name
+    imported; bdc-stac's URL alone): a module of constants, whose values are the app's config where they are
+    copied, and nowhere else (bdc-stac's SQLALCHEMY_ENGINE_OPTIONS, never copied, reach no engine). A side app
+    that binds nothing (a CLI's) copying a key says nothing of how the app loads the rest."""
+    binds = re.compile(r"\.init_app\(|SQLAlchemy\(\s*\w")
+    wanted = keys & POOL_KEYS  # (the URL among them)
+    return bool(copied_by_name(project, module, wanted, lambda other: binds.search(other.source) is not None))
 
 
-def copied_by_name(project: Project, module: Module, names: set[str]) -> set[str]:
-    """Those of the module's `names` another module of the app copies into an app's config by name."""
+def copied_by_name(
+    project: Project, module: Module, names: set[str], where: Callable[[Module], bool] = lambda other: True
+) -> set[str]:
+    """Those of the module's `names` another module of the app (`where` it holds) copies into an app's config by
+    name."""
     copied: set[str] = set()
     for other in project.modules.values():
-        if other is None or other is module or other.aside:
+        if other is None or other is module or other.aside or not where(other):
             continue
         held = {name: dotted.rpartition(".") for name, dotted in other.imports.items()}
         imported = {

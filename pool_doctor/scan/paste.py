@@ -192,7 +192,11 @@ class PasteSettings:
                 if key not in NOT_SETTINGS and key not in defaults and not key.startswith(("set ", "get "))
             }
             use, where = options["use"]
-            found.append((f"pserve {shown} ([{name}])", use.strip(), DictV(items, where), conf))
+            sets = {
+                key[4:].strip(): _value(raw, at, path) for key, (raw, at) in options.items() if key.startswith("set ")
+            }
+            own = DictV({**conf.items, **sets}, conf.origin) if sets else conf  # (`set x = ...` over [DEFAULT]'s x)
+            found.append((f"pserve {shown} ([{name}])", use.strip(), DictV(items, where), own))
         return found
 
     def app_settings(self, uri: str, name: str | None) -> DictV | None:

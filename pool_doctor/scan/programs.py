@@ -85,4 +85,4 @@ def runs_as_main(caller: Module, module: Module, site: CallSite) -> bool:
     """The call runs when the module runs as a program: its own `if __name__ == "__main__":` block's, or its
     package's `__main__.py`'s (`python -m bot`)."""
     package_main = caller.path.name == "__main__.py" and caller.path.parent in module.path.parents
-    return (caller is module or package_main) and as_main(site)
+    return package_main or (caller is module and as_main(site))  # (a __main__.py runs only as the program)
