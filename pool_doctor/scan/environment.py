@@ -39,6 +39,9 @@ class Environment:
         self.ev = ev
         self._env_files: dict[Path, dict[str, tuple[str, str]]] = {}
         self._loads: list[tuple[Module, dict[str, tuple[str, str]], bool]] | None = None  # load_dotenv(path) calls
+        self._imports: dict[tuple[int, bool], list[Module]] = {}  # what each module imports (_imported)
+        self._shared: dict[tuple[int, int], bool] = {}  # (setter, reader): one process (_shares_process)
+        self._serving: list[Module] | None = None  # the modules that serve the app (_entries)
         self._reach: dict[tuple[int, bool], set[int]] = {}  # each module's own imports, followed through the tree
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
@@ -195,21 +198,30 @@ class Environment:
                     queue.append(found)
         return seen
 
-    def _imported(self, module: Module, at_import: bool, stmt: ast.stmt | None = None) -> Iterator[Module]:
-        """The project modules a module (or one statement of it) imports: those the scan has read; at import, any."""
-        nodes = [stmt] if stmt is not None else _level(module.tree.body) if at_import else ast.walk(module.tree)
-        dotted = {
-            name for node in nodes if isinstance(node, ast.Import | ast.ImportFrom) for name in _targets(module, node)
-        }
+    def _imported(self, module: Module, at_import: bool, stmt: ast.stmt | None = None) -> list[Module]:
+        """The project modules a module (or one statement of it) imports: those the scan has read; at import, any
+        (read now: a chain of models modules naming no pool library), `import a.b` reaching a.b."""
+        key = (id(module), at_import)
+        if stmt is None and key in self._imports:
+            return self._imports[key]
+        if stmt is not None or at_import:
+            nodes = [stmt] if stmt is not None else list(_level(module.tree.body))
+            dotted = {
+                n for node in nodes if isinstance(node, ast.Import | ast.ImportFrom) for n in _targets(module, node)
+            }
+        else:
+            dotted = set()
         if stmt is None:
             dotted |= {*module.imports.values(), *([] if at_import else module.nested_imports.values())}
-        for name in (n for full in dotted for n in (full, full.rpartition(".")[0]) if n):  # (it parses no more)
+        found: list[Module] = []
+        for name in (n for full in dotted for n in (full, full.rpartition(".")[0]) if n):
             path = self.project.find_module(name, module.path)
-            found = self.project.modules.get(path) if path is not None else None
-            if found is None and at_import and path is not None:  # (what runs at import, read now: a chain of
-                found = self.project.parse(path)  # models modules naming no pool library)
-            if found is not None:
-                yield found
+            one = self.project.modules.get(path) if path is not None else None
+            one = self.project.parse(path) if one is None and at_import and path is not None else one
+            found += [one] if one is not None else []
+        if stmt is None:
+            self._imports[key] = found
+        return found
 
     def assumed_set(self, name: str, frame: Frame) -> bool:
         """Whether the code at `frame` runs only with the variable set: under `if os.getenv(name):` (the flow's
@@ -238,6 +250,20 @@ class Environment:
         return Thunk(setters[0].env_sets[name], Frame(setters[0]))
 
     def _shares_process(self, setter: Module, reader: Module) -> bool:
+        key = (id(setter), id(reader))
+        if key not in self._shared:  # (asked at every read of a variable some module sets)
+            self._shared[key] = self._shares(setter, reader)
+        return self._shared[key]
+
+    def _entries(self) -> list[Module]:
+        """The modules that serve the app (ENTRY_NAMES files read now), once a scan."""
+        if self._serving is None:
+            named = (self.project.parse(path) for path in self.project.files if path.stem in ENTRY_NAMES)
+            modules = {id(m): m for m in [*named, *list(self.project.modules.values())] if m is not None}
+            self._serving = [m for m in modules.values() if not m.aside and serves(m)]
+        return self._serving
+
+    def _shares(self, setter: Module, reader: Module) -> bool:
         """Whether the setter's module runs in the reader's process before the read: the reader imports it (or is
         it), or its package's `__init__.py` does (Python runs that first); it imports none of the project's
         modules (an entry that loads the app by name: Django's wsgi.py and manage.py, a gunicorn config); it
@@ -254,11 +280,7 @@ class Environment:
         names = [name for dotted in targets for name in (dotted, dotted.rpartition(".")[0]) if name]
         if not any(self.project.find_module(name, setter.path) for name in names) or serves(setter):
             return True
-        named = (self.project.parse(path) for path in self.project.files if path.stem in ENTRY_NAMES)  # (read now)
-        modules = {id(m): m for m in [*named, *list(self.project.modules.values())] if m is not None}
-        return any(
-            self._sets_first(entry, setter, reader) for entry in modules.values() if not entry.aside and serves(entry)
-        )
+        return any(self._sets_first(entry, setter, reader) for entry in self._entries())
 
     def _reads_before_set(self, setter: Module, reader: Module) -> bool:
         """Whether the setter's module level imports the reader before it sets any variable."""
