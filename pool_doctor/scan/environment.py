@@ -39,10 +39,10 @@ class Environment:
         self.ev = ev
         self._env_files: dict[Path, dict[str, tuple[str, str]]] = {}
         self._loads: list[tuple[Module, dict[str, tuple[str, str]], bool]] | None = None  # load_dotenv(path) calls
-        self._imports: dict[tuple[int, bool], list[Module]] = {}  # what each module imports (_imported)
+        self._imports: dict[tuple[int, bool, bool], list[Module]] = {}  # what each module imports (_imported)
         self._shared: dict[tuple[int, int], bool] = {}  # (setter, reader): one process (_shares_process)
         self._serving: list[Module] | None = None  # the modules that serve the app (_entries)
-        self._reach: dict[tuple[int, bool], set[int]] = {}  # each module's own imports, followed through the tree
+        self._reach: dict[tuple[int, bool, bool], set[int]] = {}  # each module's own imports, followed through the tree
 
     def calls(self) -> dict[str, Callable[[ast.Call, Frame], Any]]:
         """The library calls read here, by dotted name."""
@@ -181,27 +181,29 @@ class Environment:
                 self._loads.append((module, self.read_file(path) if path is not None else {}, forced))
         return self._loads
 
-    def _reached(self, module: Module, at_import: bool = False) -> set[int]:
+    def _reached(self, module: Module, at_import: bool = False, parse: bool = False) -> set[int]:
         """The module and those it imports, through the tree's own imports the scan has read (ids); `import a.b`
         reaches a.b, not only the `a` it binds. `at_import`: only the imports its module level runs (not a
-        function's lazy one: a click command's `from scripts.demo import load`)."""
-        key = (id(module), at_import)
+        function's lazy one: a click command's `from scripts.demo import load`); `parse`: modules not read yet too."""
+        key = (id(module), at_import, parse)
         if key in self._reach:
             return self._reach[key]
         seen, queue = {id(module)}, [module]
         self._reach[key] = seen
         while queue and len(seen) < 2000:
             current = queue.pop()
-            for found in self._imported(current, at_import):
+            for found in self._imported(current, at_import, parse=parse):
                 if id(found) not in seen:
                     seen.add(id(found))
                     queue.append(found)
         return seen
 
-    def _imported(self, module: Module, at_import: bool, stmt: ast.stmt | None = None) -> list[Module]:
-        """The project modules a module (or one statement of it) imports: those the scan has read; at import, any
-        (read now: a chain of models modules naming no pool library), `import a.b` reaching a.b."""
-        key = (id(module), at_import)
+    def _imported(
+        self, module: Module, at_import: bool, stmt: ast.stmt | None = None, parse: bool = False
+    ) -> list[Module]:
+        """The project modules a module (or one statement of it) imports: those the scan has read (`parse`: any,
+        read now: a chain of models modules naming no pool library), `import a.b` reaching a.b."""
+        key = (id(module), at_import, parse)
         if stmt is None and key in self._imports:
             return self._imports[key]
         if stmt is not None or at_import:
@@ -217,7 +219,7 @@ class Environment:
         for name in (n for full in dotted for n in (full, full.rpartition(".")[0]) if n):
             path = self.project.find_module(name, module.path)
             one = self.project.modules.get(path) if path is not None else None
-            one = self.project.parse(path) if one is None and at_import and path is not None else one
+            one = self.project.parse(path) if one is None and parse and path is not None else one
             found += [one] if one is not None else []
         if stmt is None:
             self._imports[key] = found
@@ -290,7 +292,8 @@ class Environment:
             if found:
                 return False
             if isinstance(stmt, ast.Import | ast.ImportFrom) and any(
-                id(reader) in self._reached(module, at_import=True) for module in self._imported(setter, True, stmt)
+                id(reader) in self._reached(module, True, parse=True)
+                for module in self._imported(setter, True, stmt, True)
             ):
                 return True
         return False
