@@ -108,6 +108,9 @@ def show_warning(
     sys.stderr.write(f"pool-doctor: warning: {text}\n")
 
 
+POOL_LETTING_GO = ("Exception terminating connection", "Exception closing connection")  # (a pool's own log)
+
+
 @contextlib.contextmanager
 def log_lines(secrets: Iterable[str]) -> Iterator[None]:
     """Meanwhile, a library's log records at WARNING or above (psycopg: "query not terminated after
@@ -116,7 +119,9 @@ def log_lines(secrets: Iterable[str]) -> Iterator[None]:
 
     class LogLines(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            try:
+            if record.getMessage().startswith(POOL_LETTING_GO):
+                return  # the probe's pools dropping connections its faults killed (pg8000's close of a dead socket
+            try:  # raises; the pool logs it and drops the connection, as it should)
                 show_warning(record.getMessage(), UserWarning, record.pathname, record.lineno, secrets=secrets)
             except Exception:  # a library's bad format string, a closed stderr: never the driver's problem
                 self.handleError(record)

@@ -164,7 +164,7 @@ async def run_probe(
     )
     results: list[ScenarioResult] = []
     for scenario in scenarios:
-        progress.step(f"scenario {scenario.name} (current and recommended)")
+        progress.step(f"scenario {scenario.name} (current, recommended)")
         # The two configs run side by side: separate engines, separate proxies, the same wall time.
         pair = await asyncio.gather(_run(scenario, ctx, current), _run(scenario, ctx, recommended))
         if any(result.outcome != "ok" for result in pair):
