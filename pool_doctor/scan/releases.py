@@ -27,7 +27,6 @@ FILES = (
     "*.lock",
 )
 LAST = {b"flask[-_]sqlalchemy": 3, b"sqlalchemy": 2}  # the newest major of each: an open range ends there
-SPEC = re.compile(rb"(<=|>=|==|~=|!=|<|>|\^)\s*(\d+)(?:\.(\d+))?")
 MAX_BYTES = 2_000_000  # a lock file's first 2 MB
 
 
@@ -76,7 +75,7 @@ def _capped_before(specifiers: bytes, version: tuple[int, int]) -> bool:
 def _range(specifiers: bytes, last: int) -> tuple[int, int]:
     """The majors a requirement's specifiers allow, lowest and highest."""
     low, high = 0, last
-    for op, major_text, minor_text in SPEC.findall(specifiers):
+    for op, major_text, minor_text, _ in VERSION.findall(specifiers):
         major = int(major_text)
         if op in (b"==", b"~=", b"^"):
             low, high = max(low, major), min(high, major)
