@@ -272,26 +272,11 @@ class ConfigFiles:
             return unknown(frame.module, node, why="a file that does not parse")
         if document in ({}, []) and isinstance(source, SV) and source.env:  # `json.loads(os.getenv("X") or "{}")`
             return SV(document, source.from_, source.env, source=source.source)
-        return self._plain(document, text, path, frame.module.where(node))
+        return plain_document(self.project, document, text, path, frame.module.where(node))
 
     def _yaml_document(self, text: str, path: Path | None, frame: Frame, node: ast.AST) -> Any:
         document = yaml_document(self.project, text, path, frame.module.where(node))
         return document if document is not None else unknown(frame.module, node, why="a YAML file it cannot read")
-
-    def _plain(self, value: Any, text: str, path: Path | None, where: str, depth: int = 0) -> Any:
-        if isinstance(value, dict) and depth < 20:
-            items = {}
-            for key, item in value.items():
-                line = _line_of(text, str(key))
-                origin = self.shown(path, line) if path is not None and line else where
-                inner = self._plain(item, text, path, origin, depth + 1)
-                items[str(key)] = inner
-            return DictV(items, where)
-        if isinstance(value, list) and depth < 20:
-            return ListV([self._plain(v, text, path, where, depth + 1) for v in value], where)
-        if not isinstance(value, (str, int, float, bool, type(None))):
-            value = str(value)
-        return SV(value, where)
 
     def shown(self, path: Path | None, line: int) -> str:
         return shown_at(self.project, path, line)
@@ -558,6 +543,23 @@ def _cast(value: SV, kind: Callable[[str], Any], frame: Frame, node: ast.AST) ->
         return SV(kind(str(value.value).strip()), value.from_, value.env, source=value.source)
     except ValueError:
         return unknown(frame.module, node)
+
+
+def plain_document(project: Project, value: Any, text: str, path: Path | None, where: str, depth: int = 0) -> Any:
+    """A JSON or TOML document as the scan holds one: each key's value at the line the key is written on (a text
+    with no file, or a key not found, at `where`)."""
+    if isinstance(value, dict) and depth < 20:
+        items = {}
+        for key, item in value.items():
+            line = _line_of(text, str(key))
+            origin = shown_at(project, path, line) if path is not None and line else where
+            items[str(key)] = plain_document(project, item, text, path, origin, depth + 1)
+        return DictV(items, where)
+    if isinstance(value, list) and depth < 20:
+        return ListV([plain_document(project, v, text, path, where, depth + 1) for v in value], where)
+    if not isinstance(value, (str, int, float, bool, type(None))):
+        value = str(value)
+    return SV(value, where)
 
 
 def _line_of(text: str, key: str) -> int | None:

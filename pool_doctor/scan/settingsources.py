@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pool_doctor.scan.files import path_text
+from pool_doctor.scan.files import path_text, plain_document
 from pool_doctor.scan.finder import dotted_parts
 from pool_doctor.scan.kinds import SV, ClassRef, DictV, Frame, FuncRef, Interpreter, ListV, keyword
 from pool_doctor.scan.textfiles import read_text
@@ -117,14 +117,7 @@ class FileSources:
             loaded = json.loads(text) if kind == "json" else tomllib.loads(text)
         except ValueError:
             return None
-        return _plain(loaded, where)
-
-
-def _plain(value: Any, where: str, depth: int = 0) -> Any:
-    """A JSON or TOML document as the scan holds one (each value at the file's first line: neither keeps lines)."""
-    if isinstance(value, dict) and depth < 20:
-        return DictV({str(k): _plain(v, where, depth + 1) for k, v in value.items()}, where)
-    return SV(value if isinstance(value, str | int | float | bool) or value is None else str(value), where)
+        return plain_document(project, loaded, text, path, where)
 
 
 def nested_path(prefix: str, root_prefix: str, delimiter: str | None) -> list[str]:
