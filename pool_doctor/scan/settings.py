@@ -36,7 +36,14 @@ from pool_doctor.scan.mappings import MAPPING_METHODS, Mappings
 from pool_doctor.scan.nodes import decorator_names, field_statements, is_classmethod, is_dataclass, sets_attribute
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
-from pool_doctor.scan.settingsources import CUSTOMISE, FileSources, delimiter_of, env_file_values, nested_path
+from pool_doctor.scan.settingsources import (
+    CUSTOMISE,
+    FileSources,
+    delimiter_of,
+    env_file_values,
+    first_source,
+    nested_path,
+)
 from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.validators import Validators
 
@@ -545,20 +552,17 @@ class SettingsClasses:
                 delimiter = delimiter_of(config)
                 sub_prefix = f"{env_name}{delimiter}" if delimiter else None
                 return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
-            file_values = {**env_file_values(self.ev, self.environment, root, config)}
-            found = fieldtext.env_case(
-                {**file_values, **self.environment.loaded(klass.module)}, env_name, case_sensitive
+            in_dotenv = fieldtext.env_case(
+                env_file_values(self.ev, self.environment, root, config), env_name, case_sensitive
             )
+            in_env = fieldtext.env_case(self.environment.loaded(klass.module), env_name, case_sensitive)
             none_text = fieldtext.none_text(config, annotation)
             path = nested_path(prefix, str(prefix_value.value) if is_known(prefix_value) else "", delimiter_of(config))
             method = self.own_method(root, CUSTOMISE, None)  # (syncmaster's config.yml, under its variables)
-            in_file, first = self.file_sources.value(method, root, config, [*path, name])
-            if found is not None or in_file is not None:
-                if in_file is not None and (first or found is None):
-                    read = replace(in_file, env=env_name)
-                else:
-                    assert found is not None
-                    read = SV(found[0], found[1], env_name, source=found[0])
+            in_file, ranks = self.file_sources.value(method, root, config, [*path, name])
+            given = [(ranks.env, in_env), (ranks.dotenv, in_dotenv)]
+            read = first_source(given, (ranks.file, in_file), env_name)
+            if read is not None:
                 if read.value == none_text and read.known:
                     return self.validators.validated(instance, name, replace(read, value=None))
                 value = config_cast(fieldtext.annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)

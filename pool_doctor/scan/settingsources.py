@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 import json
 import tomllib
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pool_doctor.scan.files import path_text, plain_document
 from pool_doctor.scan.finder import dotted_parts
@@ -29,7 +30,20 @@ FILE_SOURCES = {
     "JsonConfigSettingsSource": "json",
 }
 CUSTOMISE = "settings_customise_sources"
-ENV_SOURCE = "env_settings"  # the method's parameter the environment's source is passed as (by its place, third)
+ENV_SOURCE = "env_settings"  # the method's parameters the environment's and the env file's sources are passed as
+DOTENV_SOURCE = "dotenv_settings"  # (by their places, third and fourth)
+
+
+class Ranks(NamedTuple):
+    """Where a file source, env_settings and dotenv_settings sit in the sources' tuple (the first one that has a
+    value gives it)."""
+
+    file: int | None
+    env: int | None
+    dotenv: int | None
+
+
+DEFAULT_RANKS = Ranks(None, 1, 2)  # pydantic-settings' own order: init, env, dotenv, secrets
 
 
 def env_file_values(
@@ -52,30 +66,33 @@ class FileSources:
     def __init__(self, ev: Interpreter, environment: Environment) -> None:
         self.ev = ev
         self.environment = environment
-        self._read: dict[int, list[tuple[Any, bool]]] = {}  # a settings class's file documents, by its node
+        self._read: dict[int, tuple[list[tuple[Any, int]], Ranks]] = {}  # a settings class's documents, by node
 
     def value(
         self, method: FuncRef | None, root: ClassRef, config: dict[str, Any], path: list[str]
-    ) -> tuple[SV | None, bool]:
+    ) -> tuple[SV | None, Ranks]:
         """The value the root settings class's file sources give the field at `path` (its nested models' field
-        names, then its own), and whether that source comes before the environment's; (None, False): none."""
+        names, then its own), and the places in the returned tuple of it, env_settings and dotenv_settings (the
+        first source wins); (None, ...): none."""
         if method is None:
-            return None, False
+            return None, DEFAULT_RANKS
         if id(root.node) not in self._read:
-            self._read[id(root.node)] = list(self._documents(method, config))
-        for document, over_env in self._read[id(root.node)]:
+            self._read[id(root.node)] = self._documents(method, config)
+        documents, ranks = self._read[id(root.node)]
+        for document, at in documents:
             found = document
             for name in path:
                 found = found.items.get(name) if isinstance(found, DictV) else None
             if isinstance(found, SV):
-                return found, over_env
-        return None, False
+                return found, Ranks(at, ranks.env, ranks.dotenv)
+        return None, ranks
 
-    def _documents(self, method: FuncRef, config: dict[str, Any]) -> list[tuple[Any, bool]]:
-        """Each file source the method returns, first first, read; with whether it precedes env_settings."""
+    def _documents(self, method: FuncRef, config: dict[str, Any]) -> tuple[list[tuple[Any, int]], Ranks]:
+        """Each file source the method returns, read, with its place in the returned tuple; and the places of
+        env_settings and dotenv_settings there."""
         func = method.node
         if isinstance(func, ast.Lambda):
-            return []
+            return [], DEFAULT_RANKS
         returned = next((n.value for n in ast.walk(func) if isinstance(n, ast.Return) and n.value is not None), None)
         items = returned.elts if isinstance(returned, ast.Tuple | ast.List) else []
         assigned = {
@@ -86,13 +103,23 @@ class FileSources:
             if isinstance(t, ast.Name)
         }
         places = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
-        env_name = places[3] if len(places) > 3 else ENV_SOURCE  # (cls, settings_cls, init_settings, env_settings)
+        # (cls, settings_cls, init_settings, env_settings, dotenv_settings, ...), by place
+        env_name = places[3] if len(places) > 3 else ENV_SOURCE
+        dotenv_name = places[4] if len(places) > 4 else DOTENV_SOURCE
         names = [item.id if isinstance(item, ast.Name) else None for item in items]
-        env_at = names.index(env_name) if env_name in names else len(items)
+        if not items:
+            return [], DEFAULT_RANKS
+        calls = [assigned.get(item.id) if isinstance(item, ast.Name) else item for item in items]
+        known = all(name in places or _file_kind(call) for name, call in zip(names, calls, strict=True))
+        # a source a tuple of known sources leaves out is not read at all (one of the project's may read it)
+        ranks = Ranks(
+            None,
+            names.index(env_name) if env_name in names else (None if known else len(items)),
+            names.index(dotenv_name) if dotenv_name in names else (None if known else len(items) + 1),
+        )
         found = []
-        for at, item in enumerate(items):
-            call = assigned.get(item.id) if isinstance(item, ast.Name) else item
-            kind = FILE_SOURCES.get((dotted_parts(call.func) or [""])[-1]) if isinstance(call, ast.Call) else None
+        for at, call in enumerate(calls):
+            kind = _file_kind(call)
             if kind is None or not isinstance(call, ast.Call):
                 continue
             given = keyword(call, f"{kind}_file") or (call.args[1] if len(call.args) > 1 else None)
@@ -102,8 +129,8 @@ class FileSources:
             path = self.environment.file_for(method.module, name) if name else None
             document = self._document(kind, path) if path is not None else None
             if document is not None:
-                found.append((document, at < env_at))
-        return found
+                found.append((document, at))
+        return found, ranks
 
     def _document(self, kind: str, path: Path) -> Any:
         text = read_text(path)
@@ -118,6 +145,23 @@ class FileSources:
         except ValueError:
             return None
         return plain_document(project, loaded, text, path, where)
+
+
+def _file_kind(call: ast.expr | None) -> str | None:
+    """ "yaml", "toml" or "json" for a call of pydantic-settings' file source of that kind."""
+    return FILE_SOURCES.get((dotted_parts(call.func) or [""])[-1]) if isinstance(call, ast.Call) else None
+
+
+def first_source(
+    variables: list[tuple[int | None, tuple[str, str] | None]], file: tuple[int | None, SV | None], env_name: str
+) -> SV | None:
+    """The value of the first source in the tuple that has one: a variable the process or an env file sets
+    (`(its place, (value, from))`), or a file source's value; a source of no place is not read."""
+    found = [(rank, SV(v[0], v[1], env_name, source=v[0])) for rank, v in variables if v and rank is not None]
+    rank, value = file
+    if value is not None and rank is not None:
+        found.append((rank, replace(value, env=env_name)))
+    return min(found, key=lambda ranked: ranked[0])[1] if found else None
 
 
 def nested_path(prefix: str, root_prefix: str, delimiter: str | None) -> list[str]:
