@@ -95,6 +95,7 @@ class InstanceRef:
     frame: Frame | None = None
     attrs: dict[str, Any] | None = None  # what its __init__ sets on self, once run
     root: ClassRef | None = None  # a nested model's settings class, whose env files and case it reads with
+    nested_at: tuple[str, ...] = ()  # and the field names it sits at from there (`("database",)`)
     parser: Any = None  # a project ConfigParser subclass's instance: what ConfigParser itself holds (files read)
     given: str | None = None  # a parameter typed with the class that nothing the scan sees gives: its name
     items: DictV | None = None  # a dict subclass's own items, once the code set some (held_items)

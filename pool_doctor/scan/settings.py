@@ -40,9 +40,7 @@ from pool_doctor.scan.settingsources import (
     CUSTOMISE,
     FileSources,
     delimiter_of,
-    env_file_values,
     first_source,
-    nested_path,
 )
 from pool_doctor.scan.statements import assigned_names
 from pool_doctor.scan.validators import Validators
@@ -533,7 +531,7 @@ class SettingsClasses:
         if name in instance.overrides:
             return self.ev.force(instance.overrides[name])
         settings = self.is_settings(klass) or self.is_settings(instance.cls)
-        if settings or instance.env_prefix is not None:
+        if settings or instance.root is not None:
             root = instance.root or instance.cls  # a nested model reads its variables from its settings' sources
             config = self.settings_config(root)
             prefix_value = config.get("env_prefix")
@@ -547,33 +545,36 @@ class SettingsClasses:
             env_name = explicit_env or fieldtext.fields_env(self.ev, config, name) or f"{prefix}{name}"
             if not case_sensitive:
                 env_name = env_name.upper()
+            if instance.root is not None and instance.env_prefix is None:
+                env_name = None  # a nested model's field with no env_nested_delimiter: no variable of its own
+            method = self.own_method(root, CUSTOMISE, None)  # (syncmaster's config.yml, under its variables)
+            at = [*instance.nested_at, name]
             nested = self._nested_model(fieldtext.annotated(annotation)[0], klass)
             if nested is not None:
                 delimiter = delimiter_of(config)
-                sub_prefix = f"{env_name}{delimiter}" if delimiter else None
-                return InstanceRef(nested, {}, env_prefix=sub_prefix, root=root if sub_prefix else None)
-            in_dotenv = fieldtext.env_case(
-                env_file_values(self.ev, self.environment, root, config), env_name, case_sensitive
-            )
-            in_env = fieldtext.env_case(self.environment.loaded(klass.module), env_name, case_sensitive)
+                sub_prefix = f"{env_name}{delimiter}" if delimiter and env_name else None
+                made = self.ev.force(default) if default is not None else None
+                if not isinstance(made, InstanceRef) or self.file_sources.gives(method, root, config, at):
+                    made = InstanceRef(nested, {})  # (a source that gives any of it makes it anew)
+                if sub_prefix is None and self.is_settings(nested):
+                    return made  # a settings class of its own, with no delimiter: it reads its own variables
+                return replace(made, env_prefix=sub_prefix, root=root, nested_at=tuple(at))
             none_text = fieldtext.none_text(config, annotation)
-            path = nested_path(prefix, str(prefix_value.value) if is_known(prefix_value) else "", delimiter_of(config))
-            method = self.own_method(root, CUSTOMISE, None)  # (syncmaster's config.yml, under its variables)
-            in_file, ranks = self.file_sources.value(method, root, config, [*path, name])
-            given = [(ranks.env, in_env), (ranks.dotenv, in_dotenv)]
-            read = first_source(given, (ranks.file, in_file), env_name)
+            variables = self.file_sources.variables(method, root, config, klass.module, env_name)
+            read = first_source(variables, self.file_sources.value(method, root, config, at), env_name)
             if read is not None:
                 if read.value == none_text and read.known:
                     return self.validators.validated(instance, name, replace(read, value=None))
                 value = config_cast(fieldtext.annotation_cast(annotation), read, klass.module, stmt, PYDANTIC_WORDS)
                 return self.validators.validated(instance, name, value)
+            named = f"${env_name} " if env_name else ""
             if default is None:
-                return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required, no default)")
+                return unknown(klass.module, stmt, env=env_name, why=f"{named}(required, no default)")
             value = self.ev.force(default)
             if fieldtext.empty_url(annotation, value):  # BaseSettings validates defaults: "" is no URL, it raises
-                return unknown(klass.module, stmt, env=env_name, why=f"${env_name} (required: the default is no URL)")
+                return unknown(klass.module, stmt, env=env_name, why=f"{named}(required: the default is no URL)")
             value = replace(value, env=env_name) if isinstance(value, SV) else value
-            if none_text is not None and is_known(value) and value.value is not None:
+            if none_text is not None and env_name and is_known(value) and value.value is not None:
                 # env_parse_none_str: the variable set to that text makes the field None, so `is None` is the
                 # environment's to decide
                 made_none = SV(None, value.from_, env_name, source=f"{env_name}={none_text}")

@@ -15,8 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from pool_doctor.scan.fieldtext import env_case
 from pool_doctor.scan.files import path_text, plain_document
-from pool_doctor.scan.finder import dotted_parts
+from pool_doctor.scan.finder import Module, dotted_parts
 from pool_doctor.scan.kinds import SV, ClassRef, DictV, Frame, FuncRef, Interpreter, ListV, keyword
 from pool_doctor.scan.textfiles import read_text
 from pool_doctor.scan.yamls import shown_at, yaml_document
@@ -68,24 +69,46 @@ class FileSources:
         self.environment = environment
         self._read: dict[int, tuple[list[tuple[Any, int]], Ranks]] = {}  # a settings class's documents, by node
 
+    def variables(
+        self, method: FuncRef | None, root: ClassRef, config: dict[str, Any], module: Module, env_name: str | None
+    ) -> list[tuple[int | None, tuple[str, str] | None]]:
+        """The variable the process sets (python-dotenv's too) and the one model_config's env files set, each
+        with the place of its source in the sources' tuple (env_settings, dotenv_settings)."""
+        if env_name is None:
+            return []
+        case_value = config.get("case_sensitive")
+        case_sensitive = isinstance(case_value, SV) and case_value.known and bool(case_value.value)
+        ranks = self._read_documents(method, root, config)[1] if method is not None else DEFAULT_RANKS
+        in_dotenv = env_case(env_file_values(self.ev, self.environment, root, config), env_name, case_sensitive)
+        in_env = env_case(self.environment.loaded(module), env_name, case_sensitive)
+        return [(ranks.env, in_env), (ranks.dotenv, in_dotenv)]
+
     def value(
         self, method: FuncRef | None, root: ClassRef, config: dict[str, Any], path: list[str]
-    ) -> tuple[SV | None, Ranks]:
+    ) -> tuple[int | None, SV | None]:
         """The value the root settings class's file sources give the field at `path` (its nested models' field
-        names, then its own), and the places in the returned tuple of it, env_settings and dotenv_settings (the
-        first source wins); (None, ...): none."""
+        names, then its own), with the place of its source in the sources' tuple; (None, None): none."""
         if method is None:
-            return None, DEFAULT_RANKS
+            return None, None
+        for document, at in self._read_documents(method, root, config)[0]:
+            found = _lookup(document, path)
+            if isinstance(found, SV):
+                return at, found
+        return None, None
+
+    def _read_documents(
+        self, method: FuncRef, root: ClassRef, config: dict[str, Any]
+    ) -> tuple[list[tuple[Any, int]], Ranks]:
         if id(root.node) not in self._read:
             self._read[id(root.node)] = self._documents(method, config)
-        documents, ranks = self._read[id(root.node)]
-        for document, at in documents:
-            found = document
-            for name in path:
-                found = found.items.get(name) if isinstance(found, DictV) else None
-            if isinstance(found, SV):
-                return found, Ranks(at, ranks.env, ranks.dotenv)
-        return None, ranks
+        return self._read[id(root.node)]
+
+    def gives(self, method: FuncRef | None, root: ClassRef, config: dict[str, Any], path: list[str]) -> bool:
+        """Whether a file source gives the nested model at `path` any field (pydantic-settings then builds it from
+        what the sources give, not from the field's default instance)."""
+        if method is None:
+            return False
+        return any(isinstance(_lookup(d, path), DictV) for d, _ in self._read_documents(method, root, config)[0])
 
     def _documents(self, method: FuncRef, config: dict[str, Any]) -> tuple[list[tuple[Any, int]], Ranks]:
         """Each file source the method returns, read, with its place in the returned tuple; and the places of
@@ -147,13 +170,22 @@ class FileSources:
         return plain_document(project, loaded, text, path, where)
 
 
+def _lookup(document: Any, path: list[str]) -> Any:
+    found = document
+    for name in path:
+        found = found.items.get(name) if isinstance(found, DictV) else None
+    return found
+
+
 def _file_kind(call: ast.expr | None) -> str | None:
     """ "yaml", "toml" or "json" for a call of pydantic-settings' file source of that kind."""
     return FILE_SOURCES.get((dotted_parts(call.func) or [""])[-1]) if isinstance(call, ast.Call) else None
 
 
 def first_source(
-    variables: list[tuple[int | None, tuple[str, str] | None]], file: tuple[int | None, SV | None], env_name: str
+    variables: list[tuple[int | None, tuple[str, str] | None]],
+    file: tuple[int | None, SV | None],
+    env_name: str | None,
 ) -> SV | None:
     """The value of the first source in the tuple that has one: a variable the process or an env file sets
     (`(its place, (value, from))`), or a file source's value; a source of no place is not read."""
@@ -162,14 +194,6 @@ def first_source(
     if value is not None and rank is not None:
         found.append((rank, replace(value, env=env_name)))
     return min(found, key=lambda ranked: ranked[0])[1] if found else None
-
-
-def nested_path(prefix: str, root_prefix: str, delimiter: str | None) -> list[str]:
-    """The field names of the nested models a field sits in, from the variables' prefix its model reads with
-    (`SYNCMASTER__DATABASE__` under the root's `SYNCMASTER__`: ["database"])."""
-    if not delimiter or not prefix.upper().startswith(root_prefix.upper()):
-        return []
-    return [part.lower() for part in prefix[len(root_prefix) :].split(delimiter) if part]
 
 
 def delimiter_of(config: dict[str, Any]) -> str | None:
