@@ -105,3 +105,74 @@ def test_a_nested_settings_model_takes_its_default_instance_and_file_sources(
     pool = at(scan(tmp_path, files, monkeypatch), "app/s.py:18")
     shown = {k: (pool.settings[k].value, pool.settings[k].from_) for k in ("url", "pool_size")}
     assert shown == {"url": url, "pool_size": size}
+
+
+def test_a_helper_init_calls_and_another_method_calls_again_keeps_its_value(tmp_path, monkeypatch) -> None:
+    # round 63's case2 (flask_covid19): `db_uri`, set in `__init_db()` (which `__init__` calls, and `get_db()`
+    # again), was "set again after __init__"; and the helper's own write to `self.app.config[...]` made its read
+    # of `self.app.config["KIND"]` before it unknown: 10 URLs and drivers unknown
+    files = {
+        "project/config.py": 'KIND = "postgresql"\nHOST = "db"\n',
+        "project/database.py": """
+            from flask import Flask
+
+            from project import config
+
+            class Application:
+                def __init__(self):
+                    self.app = Flask("x")
+                    self.app.config.from_object(config)
+                    self.__init_db()
+
+                def __init_db(self):
+                    self.kind = self.app.config["KIND"]
+                    self.db_uri = self.__create_db_uri(self.kind)
+                    self.app.config["SQLALCHEMY_DATABASE_URI"] = self.db_uri
+                    return self
+
+                def __create_db_uri(self, kind):
+                    if kind == "mysql":
+                        return "mysql://{host}/d".format(host=self.app.config["HOST"])
+                    if kind == "postgresql":
+                        return "postgresql+psycopg2://{host}/d".format(host=self.app.config["HOST"])
+                    return None
+
+                def get_db(self):
+                    self.__init_db()
+
+            application = Application()
+        """,
+        "project/service.py": """
+            import sqlalchemy
+
+            from project.database import application
+
+            def load():
+                engine = sqlalchemy.create_engine(application.db_uri)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "project/service.py:6")
+    assert (pool.driver, values(pool)["url"]) == ("psycopg2", "postgresql+psycopg2://db/d")
+
+
+def test_a_helper_with_arguments_another_method_calls_again_is_set_again(tmp_path, monkeypatch) -> None:
+    # the same rule's limit: a helper another method calls with its own arguments may set another value
+    files = {
+        "app.py": """
+            from sqlalchemy import create_engine
+
+            class Application:
+                def __init__(self):
+                    self.connect("postgresql://h/d")
+
+                def connect(self, url):
+                    self.url = url
+
+                def reconnect(self):
+                    self.connect("postgresql://other/d")
+
+            application = Application()
+            engine = create_engine(application.url)
+        """,
+    }
+    assert values(at(scan(tmp_path, files, monkeypatch), "app.py:14"))["url"] is None

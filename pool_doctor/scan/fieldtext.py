@@ -59,13 +59,21 @@ def set_after_init(methods: list[FunctionNode], before_use: tuple[str, ...], in_
     """The attributes a class's methods other than `__init__` (and those run before anything reads the instance,
     and the helpers only `__init__` calls: buildbot's) set or (`in_place`) change on `self`."""
     calls = {m.name: _self_calls(m) for m in methods}
-    helpers = calls.get("__init__", set()) - {name for m, names in calls.items() if m != "__init__" for name in names}
+    called_elsewhere = {name for m, names in calls.items() if m != "__init__" for name in names}
+    # a helper `__init__` calls that takes nothing but `self` sets again, when another method calls it, what its
+    # own statements set at `__init__` (flask_covid19's `get_db()` running `__init_db()` again)
+    alone = {m.name for m in methods if len([*m.args.posonlyargs, *m.args.args]) == 1 and not _takes_more(m)}
+    helpers = calls.get("__init__", set()) - (called_elsewhere - alone)
     found: set[str] = set()
     for method in methods:
         params = [*method.args.posonlyargs, *method.args.args]
         if params and method.name not in before_use and method.name not in helpers:
             found |= self_writes(method, params[0].arg, in_place)
     return found
+
+
+def _takes_more(method: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return bool(method.args.vararg or method.args.kwarg or method.args.kwonlyargs)
 
 
 def _self_calls(method: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:

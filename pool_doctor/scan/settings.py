@@ -420,8 +420,8 @@ class SettingsClasses:
         while isinstance(holder, InstanceRef) and current is not None and current.flow:
             for key, value in current.bindings.items():
                 attr = key[len(name) + 1 :] if key.startswith(f"{name}.") else ""
-                value = self.ev.force(value) if attr else None
-                if isinstance(value, SV) and value.env and not value.known and value.expr == f"${value.env}":
+                # (flow.narrowed binds the value itself: forcing every other would read what is being worked out)
+                if attr and isinstance(value, SV) and value.env and not value.known and value.expr == f"${value.env}":
                     was = self.instance_attribute(holder, attr, None, frame)
                     if isinstance(was, SV) and was.known and was.env == value.env:
                         holder = self.with_attribute(holder, attr, value)
