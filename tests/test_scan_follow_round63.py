@@ -176,3 +176,57 @@ def test_a_helper_with_arguments_another_method_calls_again_is_set_again(tmp_pat
         """,
     }
     assert values(at(scan(tmp_path, files, monkeypatch), "app.py:14"))["url"] is None
+
+
+COVID_APP = """
+    from flask import Flask
+    from flask_cors import CORS
+    from flask_sqlalchemy import SQLAlchemy
+
+    from project import config
+
+    class Application:
+        def __init__(self):
+            self.app = Flask("x")
+            self.cors = CORS()
+            self.app.config.from_object(config)
+            self.__init_db()
+            BIND
+
+        def __init_db(self):
+            self.db = SQLAlchemy()
+            self.kind = self.app.config["KIND"]
+            self.db_uri = self.__create_db_uri(self.kind)
+            self.app.config["SQLALCHEMY_DATABASE_URI"] = self.db_uri
+
+        def __create_db_uri(self, kind):
+            if kind == "postgresql":
+                return "postgresql+psycopg2://{host}/d".format(host=self.app.config["HOST"])
+            return None
+
+    application = Application()
+"""
+
+
+@pytest.mark.parametrize(
+    "bind",
+    [
+        "self.db.init_app(self.app)",
+        "oo_list = [self.cors, self.db]\n            for oo in oo_list:\n                oo.init_app(self.app)",
+    ],
+)
+def test_an_extension_an_instance_holds_bound_in_its_init(tmp_path, monkeypatch, bind: str) -> None:
+    # round 63's case1 (flask_covid19): `self.db = SQLAlchemy()` in a helper `__init__` calls, bound by
+    # `oo.init_app(self.app)` in a loop over a list holding it; the URL the helper writes to `self.app.config`
+    files = {
+        "project/config.py": 'KIND = "postgresql"\nHOST = "db"\n',
+        "project/database.py": COVID_APP.replace("BIND", bind),
+    }
+    pool = at(
+        scan(tmp_path, files, monkeypatch), "project/database.py:13" if "oo" not in bind else "project/database.py:15"
+    )
+    assert (pool.stack, pool.driver, values(pool)["url"]) == (
+        "flask_sqlalchemy",
+        "psycopg2",
+        "postgresql+psycopg2://db/d",
+    )

@@ -315,6 +315,13 @@ def receivers(stmt: ast.AST) -> set[str]:
     return {found[0] for found in parts if found}
 
 
+def only_own(stmt: ast.stmt, own: str) -> bool:
+    """Every `.config` the statement reads or writes is `own.config` (a config manager's dict), not an app it
+    holds (`self.app.config`, flask_covid19's)."""
+    parts = [dotted_parts(n) for n in ast.walk(stmt) if isinstance(n, ast.Attribute) and is_config(n)]
+    return bool(parts) and all(found == [own, "config"] for found in parts)
+
+
 def is_config(node: ast.expr) -> bool:
     parts = dotted_parts(node)
     return parts is not None and len(parts) >= 2 and parts[-1] == "config"

@@ -18,7 +18,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import appconfig, flaskbinds, flaskconfig, flaskengines, guards, nodes, releases
+from pool_doctor.scan import appconfig, flaskbinds, flaskconfig, flaskengines, guards, nodes, releases, selfheld
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
@@ -183,7 +183,7 @@ class FlaskApps:
         bound: dict[str, Any] | None = None  # the keys as the bind in this body left them
         for stmt in body:
             bound = dict(app.keys) if bound is None and app.bind is not None else bound
-            if own and appconfig.receivers(stmt) == {own}:
+            if own and appconfig.only_own(stmt, own):
                 continue  # `self.config.update(...)` of a config manager: read where it is loaded into the app
             if not appconfig.configures(stmt, own):
                 helper = self._helper(stmt, frame)
@@ -285,6 +285,8 @@ class FlaskApps:
         value = stmt.value if isinstance(stmt, ast.Expr | ast.Assign | ast.Return) else None
         call = value if isinstance(value, ast.Call) else None
         func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None and call.args else None
+        if call is not None and not call.args:  # `self.__init_db()`: a method of the instance that holds the app
+            func = selfheld.own_method(frame.module, frame.scope, call)
         if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or binds_extension(self.ev, stmt, frame):
             return None  # (a subclass's own init_app that also sets a key is the bind: jazzband's)
         body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]
@@ -400,7 +402,7 @@ class FlaskApps:
         call in the app (none: their defaults; several: unknown), never the module's globals of the same name."""
         if scope is None:
             return Frame(module)
-        func = FuncRef(module, scope)
+        func = FuncRef(module, scope, bound_self=selfheld.instance_of(module, scope))  # (a method's `self`)
         calls = [] if module.functions.get(scope.name) is not scope else appconfig.calls_of(self.ev, module, scope)
         if len(calls) > 1:  # a parameter every call gives the same known value (privacyidea's "production") has it
             names = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)]

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any, Final
 
-from pool_doctor.scan import fieldtext, releases
+from pool_doctor.scan import fieldtext, releases, selfheld
 from pool_doctor.scan.appconfig import (
     BIND_OPTIONS,
     LEGACY_KEYS,
@@ -139,13 +139,22 @@ def extension_of(
     if is_extension(ev, module, call):
         return module, call
     receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    scope = frame.scope if frame is not None else None
+    for held in selfheld.made_by(module, scope, receiver) if receiver is not None else []:  # (`self.db`, a loop's)
+        found = _made_by(ev, module, held) if isinstance(held, ast.Call) else _global(ev, module, held, frame)
+        if found is not None and is_extension(ev, *found):
+            return found
+    return None
+
+
+def _global(ev: Evaluator, module: Module, receiver: ast.expr, frame: Frame | None) -> tuple[Module, ast.Call] | None:
+    name = receiver.id if isinstance(receiver, ast.Name) else None
     if isinstance(receiver, ast.Attribute) and isinstance(receiver.value, ast.Name):
         owner = ev.force(ev.eval(receiver.value, frame or Frame(module)))
-        module, receiver = (owner.module, ast.Name(receiver.attr)) if isinstance(owner, ModuleRef) else (module, None)
-    if not isinstance(receiver, ast.Name):
+        module, name = (owner.module, receiver.attr) if isinstance(owner, ModuleRef) else (module, None)
+    if name is None:
         return None
-    found = maker(ev, module, receiver.id) or (_handed(ev, module, receiver.id, frame) if frame else None)
-    return found if found is not None and is_extension(ev, *found) else None
+    return maker(ev, module, name) or (_handed(ev, module, name, frame) if frame else None)
 
 
 def _handed(ev: Evaluator, module: Module, name: str, frame: Frame) -> tuple[Module, ast.Call] | None:

@@ -1,0 +1,89 @@
+"""What an object a statement calls a method of was made by, where the receiver is not a module's global: an
+instance's attribute a method of its class sets (`self.db = SQLAlchemy()` in a helper `__init__` calls), or a loop's
+variable over a list written out (`for oo in [self.db, self.cors]: oo.init_app(self.app)`, flask_covid19's)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from pool_doctor.scan.finder import FunctionNode, Module
+from pool_doctor.scan.kinds import ClassRef, FuncRef, InstanceRef
+
+
+def made_by(module: Module, scope: ast.AST | None, receiver: ast.expr, depth: int = 0) -> Iterator[ast.expr]:
+    """Each expression the receiver may hold: the values a class's methods set its `self.x` to; a loop
+    variable's items (each followed in turn); a name the scope does not set itself, as it is (a global's)."""
+    if depth > 3 or not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+        yield receiver
+        return
+    if isinstance(receiver, ast.Attribute) and _is_self(scope, receiver.value):
+        klass = _class_of(module, scope)
+        for method in klass.body if klass is not None else []:
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield from _sets(method, receiver.attr)
+        return
+    items = _loop_items(scope, receiver.id) if isinstance(receiver, ast.Name) else None
+    if items is None:
+        yield receiver
+        return
+    for item in items:
+        yield from made_by(module, scope, item, depth + 1)
+
+
+def own_method(module: Module, scope: ast.AST | None, call: ast.Call) -> FuncRef | None:
+    """The method of the scope's own class a call on its own instance runs (`self.__init_db()`)."""
+    func = call.func
+    if not isinstance(scope, ast.FunctionDef) or not isinstance(func, ast.Attribute) or not _is_self(scope, func.value):
+        return None
+    klass = _class_of(module, scope)
+    methods = [s for s in klass.body if isinstance(s, ast.FunctionDef)] if klass is not None else []
+    return next((FuncRef(module, m) for m in methods if m.name == func.attr), None)
+
+
+def instance_of(module: Module, scope: FunctionNode) -> InstanceRef | None:
+    """An instance of the class a method is written in, for its `self` (None: no method, or a class's
+    classmethod or staticmethod)."""
+    klass = _class_of(module, scope)
+    plain = not any(isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod") for d in scope.decorator_list)
+    return InstanceRef(ClassRef(module, klass), {}) if klass is not None and plain else None
+
+
+def _is_self(scope: FunctionNode, node: ast.expr) -> bool:
+    params = [*scope.args.posonlyargs, *scope.args.args]
+    return bool(params) and isinstance(node, ast.Name) and node.id == params[0].arg
+
+
+def _class_of(module: Module, scope: FunctionNode) -> ast.ClassDef | None:
+    return next(
+        (n for n in ast.walk(module.tree) if isinstance(n, ast.ClassDef) and any(s is scope for s in n.body)), None
+    )
+
+
+def _sets(method: FunctionNode, attr: str) -> Iterator[ast.expr]:
+    params = [*method.args.posonlyargs, *method.args.args]
+    me = params[0].arg if params else None
+    for node in ast.walk(method):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Attribute) and target.attr == attr and _named(target.value, me):
+                yield node.value
+
+
+def _named(node: ast.expr, name: str | None) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _loop_items(scope: FunctionNode, name: str) -> list[ast.expr] | None:
+    """The items of the list (or tuple) a `for name in ...` of the scope runs over, written there or assigned
+    to a name once before."""
+    lists = {
+        n.targets[0].id: n.value
+        for n in ast.walk(scope)
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+    }
+    for node in ast.walk(scope):
+        if isinstance(node, ast.For) and _named(node.target, name):
+            over = lists.get(node.iter.id) if isinstance(node.iter, ast.Name) else node.iter
+            return list(over.elts) if isinstance(over, ast.List | ast.Tuple) else None
+    return None
