@@ -230,3 +230,78 @@ def test_an_extension_an_instance_holds_bound_in_its_init(tmp_path, monkeypatch,
         "psycopg2",
         "postgresql+psycopg2://db/d",
     )
+
+
+MIGRATE = """
+    import os
+
+    import sqlalchemy as sa
+
+    def run(database_url):
+        engine = sa.create_engine(database_url, pool_pre_ping=True)
+        try:
+            with engine.connect() as conn:
+                tables = list_tables(conn)
+        finally:
+            engine.dispose()
+        check(database_url)
+        return len(tables)
+
+    def check(database_url):
+        engine = sa.create_engine(database_url)
+        with engine.connect() as conn:
+            row = conn.execute(sa.text("select 1")).first()
+        engine.dispose()
+        name, active = row
+        return active
+
+    def list_tables(conn):
+        return []
+
+    def main():
+        return run(os.environ.get("DATABASE_URL", "postgresql://db/app"))
+
+    if __name__ == "__main__":
+        raise SystemExit(main())
+"""
+
+
+def test_a_function_that_makes_uses_and_drops_its_pool_has_it_at_its_own_line(tmp_path, monkeypatch) -> None:
+    # round 63's case4 (FlaskApp): `run(url)` and the `check(url)` it calls each make, use and dispose an engine;
+    # both were reported at main's one `run(...)` line, two pools at one line
+    report = scan(tmp_path, {"migrate.py": MIGRATE}, monkeypatch)
+    first, second = at(report, "migrate.py:6"), at(report, "migrate.py:16")
+    assert (first.via, values(first)["pool_pre_ping"]) == (["migrate.py:27"], True)
+    assert second.via == ["migrate.py:27", "migrate.py:12"]
+    url = second.settings["url"]
+    assert (url.value, url.env) == ("postgresql://db/app", "DATABASE_URL")  # its caller's argument
+
+
+@pytest.mark.parametrize(
+    "keeps",
+    [
+        "return engine",
+        "return sa.orm.sessionmaker(bind=engine)",
+        "global ENGINE\n        ENGINE = engine",
+        "app.engine = engine",
+        "conn = engine.connect()\n        return conn",
+        "return lambda: engine",
+    ],
+)
+def test_a_function_whose_pool_leaves_it_stays_a_factory(tmp_path, monkeypatch, keeps: str) -> None:
+    app = f"""
+    import sqlalchemy as sa
+
+    class App:
+        engine = None
+
+    app = App()
+
+    def make(url):
+        engine = sa.create_engine(url)
+        {keeps}
+
+    result = make("postgresql://db/app")
+    """
+    report = scan(tmp_path, {"app.py": app}, monkeypatch)
+    assert [p.line for p in report.pools] == [12 if "global" not in keeps and "conn" not in keeps else 13]

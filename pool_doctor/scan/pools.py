@@ -29,7 +29,7 @@ from pool_doctor.scan.programs import as_main, own_process, runs_as_main
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
-from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper, library
+from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper, library, placed
 
 MAX_MADE = 3  # a class the app makes in more places: its methods' `self` is what a caller gives, unknown
 NOT_SELF = {"classmethod", "staticmethod"}
@@ -510,10 +510,11 @@ class PoolFinder:
         settings, unresolved = self.settings(target, site.call, frame)
         if makes_none(settings):
             return  # a test's mock handed to the app's code (h's streamer); SQLAlchemy's mock engine (rucio's)
+        at_module, at_site, via = placed(entered, module, site, outer_module, outer_site, via)
         yield ScannedPool(
-            file=outer_module.display,
-            line=outer_site.call.lineno,
-            end_line=outer_site.call.end_lineno or outer_site.call.lineno,
+            file=at_module.display,
+            line=at_site.call.lineno,
+            end_line=at_site.call.end_lineno or at_site.call.lineno,
             stack=target.stack,
             call=target.call,
             settings=settings,

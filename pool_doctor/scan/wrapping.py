@@ -9,6 +9,7 @@ from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, library_target
 from pool_doctor.scan.kinds import PartialRef
+from pool_doctor.scan.localuse import keeps_to_itself
 from pool_doctor.scan.model import Stack
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -44,6 +45,7 @@ class Wrapper:
     # callers that are its module's own `if __name__ == "__main__": main()` (or its package's __main__.py's), with no
     # arguments
     runs_itself: int = 0
+    _keeps: bool | None = None
 
     @property
     def is_fixed(self) -> bool:
@@ -55,6 +57,13 @@ class Wrapper:
         program's `main(argv=sys.argv)` that only its own module calls, with no arguments, when it runs (no
         decorator hands it arguments), and its package's `__main__.py` too (MVNHelperBot's two entries)."""
         return (self.is_fixed and self.callers < 2) or (self.callers == self.runs_itself > 0 and not self.decorated)
+
+    @property
+    def keeps_its_pools(self) -> bool:
+        """What each of its pool calls gives stays in it (localuse.keeps_to_itself)."""
+        if self._keeps is None:
+            self._keeps = self.via_class is None and all(keeps_to_itself(self.func, s.call) for s in self.inner)
+        return self._keeps
 
     @property
     def decorated(self) -> bool:  # (a click command's `main()` is given what click parses: its caller's values)
@@ -71,6 +80,30 @@ class Wrapper:
     @property
     def name(self) -> str:
         return self.via_class.name if self.via_class is not None else self.func.name
+
+
+def placed(
+    entered: tuple[Wrapper, ...], module: Module, site: CallSite, outer_module: Module, outer: CallSite, via: list[str]
+) -> tuple[Module, CallSite, list[str]]:
+    """Where a pool the outer call makes through the wrappers `entered` is reported, and the calls it went
+    through: at that call; or, where they keep it to themselves (keeps_its_pool), at its own line, reached
+    through the outer call and the wrappers' calls of each other."""
+    if entered and module.aside == outer_module.aside and keeps_its_pool(entered, outer):
+        return module, site, [outer_module.where(outer.call), *via[:-1]]
+    return outer_module, outer, via
+
+
+def keeps_its_pool(entered: tuple[Wrapper, ...], outer: CallSite) -> bool:
+    """Whether a pool reached through these wrappers is at its own line, not at the outer call: a function
+    calls the first of them by name, each one place calls, and each keeps its pool to itself (FlaskApp's
+    `main()` calling `run(url)`, which makes, uses and disposes its engine). A program's `main(...)` run at its
+    module's top, a thread's target, keep theirs at that call."""
+    func = outer.call.func
+    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    place = (getattr(func, "lineno", None), getattr(func, "col_offset", None))  # (not a thread's run, a made call)
+    written = (outer.call.lineno, outer.call.col_offset) == place
+    direct = bool(outer.functions) and written and called == entered[0].func.name
+    return direct and all(w.callers == 1 and w.keeps_its_pools for w in entered)
 
 
 def library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> Target | None:
