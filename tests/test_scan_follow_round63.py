@@ -305,3 +305,40 @@ def test_a_function_whose_pool_leaves_it_stays_a_factory(tmp_path, monkeypatch, 
     """
     report = scan(tmp_path, {"app.py": app}, monkeypatch)
     assert [p.line for p in report.pools] == [12 if "global" not in keeps and "conn" not in keeps else 13]
+
+
+def test_a_django_alias_a_variable_names_is_a_pool_of_its_own(tmp_path, monkeypatch) -> None:
+    # round 63's case3 (django-bims): `DATABASES[os.getenv("STORE")] = dj_database_url.parse(...)`, read back,
+    # changed and written again, was folded into 'default' under a condition that never holds
+    files = {
+        "manage.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")\n',
+        "proj/__init__.py": "",
+        "proj/settings.py": """
+            import os
+
+            import dj_database_url
+
+            DATABASES = {"default": dj_database_url.parse("postgres://u@h/d", conn_max_age=0)}
+
+            if os.getenv("STORE"):
+                GEO = os.getenv("GEO", "postgis://geo@localhost:5432/geo")
+                DATABASES[os.getenv("STORE")] = dj_database_url.parse(GEO, conn_max_age=60)
+                _geo_db = DATABASES[os.getenv("STORE")]
+                _geo_db["OPTIONS"] = {}
+                _geo_db["OPTIONS"].update({"connect_timeout": 5})
+                DATABASES[os.getenv("STORE")] = _geo_db
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    alias = at(report, "proj/settings.py:9")
+    assert alias.call == "DATABASES['$STORE']"
+    assert alias.condition == 'os.getenv("STORE") and not (os.getenv("STORE") == \'default\')'
+    shown = values(alias)
+    assert (shown["ENGINE"], shown["CONN_MAX_AGE"], shown["OPTIONS.connect_timeout"]) == (
+        "django.contrib.gis.db.backends.postgis",
+        60,
+        5,
+    )
+    assert alias.settings["ENGINE"].env == "GEO"
+    default = at(report, "proj/settings.py:5")
+    assert default.condition is None and values(default)["CONN_MAX_AGE"] == 0  # (60 where STORE is "default")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeGuard
 
-from pool_doctor.scan import fieldtext
+from pool_doctor.scan import envkeys, fieldtext
 from pool_doctor.scan.conditions import negated
 from pool_doctor.scan.finder import Module
 from pool_doctor.scan.kinds import (
@@ -270,14 +270,17 @@ def with_item(
             result.items[str(choice.value)] = Branches([(when, value), (negated(when), old)], default=default)
     else:  # a key the scan cannot name (anitya's `config[key.upper()] = file_config[key]` from a file read at run
         # time): any key already there may be the one it overwrites
-        result.opaque.append(f"[{module.segment(node)}]")
+        named = envkeys.env_key(key, {k: ev.force(v) for k, v in result.items.items()}, ev.force(value), ev.force)
+        result.opaque.extend([] if named else [f"[{module.segment(node)}]"])
         text = module.segment(node.slice) if isinstance(node, ast.Subscript) else None
         prefix = literal_prefix(key.expr) if isinstance(key, SV) else None  # `f"read_{suffix}"`: no "default"
         for name, old in list(result.items.items()) if text and not new else []:
-            if prefix is not None and not name.startswith(prefix):
+            if (prefix is not None and not name.startswith(prefix)) or (named and name.startswith("$")):
                 continue
             test = f"{text} == {name!r}"
             result.items[name] = Branches([(f"not ({test})", old), (test, value)])
+        if named and text:  # (and an item of its own where it names none of them: a Django alias)
+            envkeys.put(result, named, value, text)
     return result
 
 
@@ -285,11 +288,18 @@ def item(ev: Interpreter, base: Any, key: Any) -> Any:
     key = ev.force(key)
     if isinstance(base, DictV) and is_known(key):  # (a key a part it could not read may hold: unknown)
         return ev.force(held(base, str(key.value)))
+    if (own := variable_keyed(ev, base, key)) is not None:
+        return ev.force(own)
     if isinstance(base, (SV, ExternalRef)) and _maybe_mapping(base):  # a part of a mapping the scan cannot read:
         text = base.expr if isinstance(base, SV) else base.dotted  # unknown, not unset
         where, env = (base.from_, base.env) if isinstance(base, SV) else (None, None)
         return SV(None, where, env, known=False, expr=f"{text}[{key.value if is_known(key) else '?'!r}]")
     return SV(None, None, known=False, expr=NOT_SET)
+
+
+def variable_keyed(ev: Interpreter, base: Any, key: Any) -> Any:
+    """`d[os.getenv(NAME)]`: the item a write under the same variable's key gave (envkeys), else None."""
+    return envkeys.read(base, key, ev.force)
 
 
 def without(ev: Interpreter, base: Any, target: ast.Subscript, frame: Frame) -> Any:

@@ -463,7 +463,7 @@ class Evaluator:
                 return self.force(base.items[key.value])
             except IndexError:
                 pass
-        special = self.files.subscript(base, key, node, frame)
+        special = containers.variable_keyed(self, base, key) or self.files.subscript(base, key, node, frame)
         if special is None and isinstance(base, InstanceRef | ModuleRef):  # a class's `__getitem__`; `globals()[x]`
             special = self.classes.dunders.getitem_read(base, key)
         if special is not None:

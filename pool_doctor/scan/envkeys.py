@@ -1,0 +1,51 @@
+"""A dict of dicts given an item under a key a variable names (django-bims's `DATABASES[os.getenv(
+'DEFAULT_BACKEND_DATASTORE')] = dj_database_url.parse(...)`): the item is held as `$NAME`, present where the
+variable names none of the keys already there (one of those it replaces instead), so a Django alias, a bind, is
+read as one of its own; read back (`DATABASES[os.getenv(...)]`) and written again, it is the same item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pool_doctor.scan.kinds import SV, Branches, DictV, not_set
+
+
+def env_key(key: Any, items: dict[str, Any], value: Any, force: Callable[[Any], Any]) -> str | None:
+    """`$NAME` for a key only a variable's value gives, in a dict whose items (`items`, read) and the new one
+    are dicts."""
+    if not (_named_by_variable(key) and list(_dicts(value, force))):
+        return None
+    assert isinstance(key, SV)
+    if f"${key.env}" in items:
+        return f"${key.env}"  # (written again: `DATABASES[os.getenv(NAME)] = _geo_db`)
+    others = [item for name, item in items.items() if not name.startswith("$")]
+    return f"${key.env}" if others and all(list(_dicts(item, force)) for item in others) else None
+
+
+def put(base: DictV, name: str, value: Any, text: str) -> None:
+    """The item under `$NAME`: present where `text` (the key's code) names no key already there."""
+    others = [key for key in base.items if not key.startswith("$")]
+    named = " or ".join(f"{text} == {key!r}" for key in others)
+    base.items[name] = Branches([(named, not_set()), (f"not ({named})", value)], default=1)
+
+
+def read(base: DictV, key: Any, force: Callable[[Any], Any]) -> Any:
+    """The `$NAME` item a read of the same variable's key finds; None: none."""
+    own = base.items.get(f"${key.env}") if isinstance(base, DictV) and _named_by_variable(key) else None
+    present = list(_dicts(own, force))
+    return present[0] if len(present) == 1 else own  # (where it is there)
+
+
+def _dicts(value: Any, force: Callable[[Any], Any], depth: int = 0) -> Iterator[DictV]:
+    value = force(value)
+    if isinstance(value, DictV):
+        yield value
+    elif isinstance(value, Branches) and depth < 8:
+        for _, option in value.options:
+            yield from _dicts(option, force, depth + 1)
+
+
+def _named_by_variable(key: Any) -> bool:
+    """A variable's value with no default (None with none set: `os.getenv(NAME)`), or one unknown."""
+    return isinstance(key, SV) and bool(key.env) and (not key.known or key.value is None)
