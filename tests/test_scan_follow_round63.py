@@ -342,3 +342,38 @@ def test_a_django_alias_a_variable_names_is_a_pool_of_its_own(tmp_path, monkeypa
     assert alias.settings["ENGINE"].env == "GEO"
     default = at(report, "proj/settings.py:5")
     assert default.condition is None and values(default)["CONN_MAX_AGE"] == 0  # (60 where STORE is "default")
+
+
+SEED_APP = """
+    import os
+
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+
+    def create_app():
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "postgresql://db/app")
+        db.init_app(app)
+        return app
+"""
+
+
+@pytest.mark.parametrize(
+    ("seed_tail", "url"),
+    [
+        ("with app.app_context():\n    db.create_all()\n", "postgresql://db/app"),  # a script: not the served app
+        ("app.run()\n", "sqlite:///seed.db"),  # it serves the app it configures
+    ],
+)
+def test_a_seed_script_that_makes_the_app_does_not_serve_it(tmp_path, monkeypatch, seed_tail: str, url: str) -> None:
+    # the last note's open case: a Flask seed script setting DATABASE_URL, then `app = create_app()` and
+    # `with app.app_context():`, counted as serving the app, so its SQLite URL was the app's
+    files = {
+        "app/__init__.py": SEED_APP,
+        "seed.py": 'import os\n\nos.environ["DATABASE_URL"] = "sqlite:///seed.db"\n\nfrom app import create_app, db\n\n'
+        "app = create_app()\n\n" + seed_tail,
+        "wsgi.py": "from app import create_app\n\napp = create_app()\n",
+    }
+    assert values(at(scan(tmp_path, files, monkeypatch), "app/__init__.py:11"))["url"] == url

@@ -54,17 +54,25 @@ ENTRY_NAMES = {"wsgi", "asgi", "main", "__main__", "manage", "run", "server", "a
 def serves(module: Module) -> bool:
     """Whether the module is where the app is served from: named as an entry is (wsgi.py, asgi.py, main.py,
     manage.py, run.py, server.py, app.py), it starts a server (`uvicorn.run(app)`, `app.run()`), at its top or as
-    a program, or binds the `app` / `application` a WSGI or ASGI server loads it by (`app = create_app()`)."""
+    a program, or binds the `app` / `application` a WSGI or ASGI server loads it by (`app = create_app()`), unless
+    it works in that app's context at its top (a seed script)."""
     if module.path.stem in ENTRY_NAMES:
         return True
+    script = any(_in_app_context(stmt) for stmt in module.tree.body)  # (a seed script's `with app.app_context():`)
     for stmt in module.tree.body:
         targets = stmt.targets if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) else []
-        if any(isinstance(t, ast.Name) and t.id in ("app", "application") for t in targets):
+        if not script and any(isinstance(t, ast.Name) and t.id in ("app", "application") for t in targets):
             return True
         body = stmt.body if isinstance(stmt, ast.If) and is_main_test(stmt.test) else [stmt]
         if any(isinstance(n, ast.Call) and _server(n) for part in body for n in ast.walk(part)):
             return True
     return False
+
+
+def _in_app_context(stmt: ast.stmt) -> bool:
+    """`with app.app_context():` at a module's top: a script doing its work in the app it makes, not served."""
+    items = stmt.items if isinstance(stmt, ast.With) else []
+    return any(isinstance(i.context_expr, ast.Call) and last_name(i.context_expr.func) == "app_context" for i in items)
 
 
 def _server(call: ast.Call) -> bool:
