@@ -286,14 +286,33 @@ def test_a_function_that_makes_uses_and_drops_its_pool_has_it_at_its_own_line(tm
         "app.engine = engine",
         "conn = engine.connect()\n        return conn",
         "return lambda: engine",
+        # the review of the change: a session factory configured with it, a class holding it, a test giving it,
+        # a function of the module keeping it
+        "Session.configure(bind=engine)",
+        "return Repo(engine)",
+        "return engine if url else None",
+        "register(engine)",
+        "return sa.MetaData(bind=engine)",
+        'setattr(app, "engine", engine)',
     ],
 )
 def test_a_function_whose_pool_leaves_it_stays_a_factory(tmp_path, monkeypatch, keeps: str) -> None:
     app = f"""
     import sqlalchemy as sa
+    from sqlalchemy.orm import sessionmaker
+
+    Session = sessionmaker()
+    ENGINES = []
 
     class App:
         engine = None
+
+    class Repo:
+        def __init__(self, engine):
+            self.engine = engine
+
+    def register(engine):
+        ENGINES.append(engine)
 
     app = App()
 
@@ -301,10 +320,11 @@ def test_a_function_whose_pool_leaves_it_stays_a_factory(tmp_path, monkeypatch, 
         engine = sa.create_engine(url)
         {keeps}
 
-    result = make("postgresql://db/app")
+    def main():
+        return make("postgresql://db/app")
     """
     report = scan(tmp_path, {"app.py": app}, monkeypatch)
-    assert [p.line for p in report.pools] == [12 if "global" not in keeps and "conn" not in keeps else 13]
+    assert [p.line for p in report.pools] == [24 if "global" not in keeps and "conn" not in keeps else 25]
 
 
 def test_a_django_alias_a_variable_names_is_a_pool_of_its_own(tmp_path, monkeypatch) -> None:

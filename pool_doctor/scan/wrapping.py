@@ -62,7 +62,9 @@ class Wrapper:
     def keeps_its_pools(self) -> bool:
         """What each of its pool calls gives stays in it (localuse.keeps_to_itself)."""
         if self._keeps is None:
-            self._keeps = self.via_class is None and all(keeps_to_itself(self.func, s.call) for s in self.inner)
+            self._keeps = self.via_class is None and all(
+                keeps_to_itself(self.module, self.func, s.call) for s in self.inner
+            )
         return self._keeps
 
     @property
