@@ -397,3 +397,71 @@ def test_a_seed_script_that_makes_the_app_does_not_serve_it(tmp_path, monkeypatc
         "wsgi.py": "from app import create_app\n\napp = create_app()\n",
     }
     assert values(at(scan(tmp_path, files, monkeypatch), "app/__init__.py:11"))["url"] == url
+
+
+@pytest.mark.parametrize(
+    ("signature", "returned", "size"),
+    [
+        # pydantic-settings passes the sources by keyword: their order in the signature is no matter
+        (
+            "cls, settings_cls, init_settings, dotenv_settings, env_settings, file_secret_settings",
+            "(init_settings, env_settings, yaml_settings, dotenv_settings)",
+            12,
+        ),
+        # its own sources first, then the YAML's: the env file's variable wins
+        (
+            "cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings",
+            "(*super().settings_customise_sources(settings_cls, init_settings, env_settings, dotenv_settings,"
+            " file_secret_settings), yaml_settings)",
+            7,
+        ),
+    ],
+)
+def test_the_sources_tuple_is_read_by_the_names_pydantic_settings_passes(
+    tmp_path, monkeypatch, signature: str, returned: str, size: int
+) -> None:
+    # the review of this change (its case9 and case18), each checked by a real run of pydantic-settings 2.14
+    settings = SOURCES_SETTINGS.replace("ORDER", returned).replace(
+        "cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings", signature
+    )
+    files = {
+        "config.yml": "database:\n  url: postgresql+asyncpg://sync@localhost:5432/sync\n  pool_size: 12\n",
+        ".env": "SYNC__DATABASE__POOL_SIZE=7\n",
+        "app/settings.py": settings,
+        "app/db.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from app.settings import settings
+
+            engine = create_async_engine(settings.database.url, pool_size=settings.database.pool_size)
+        """,
+    }
+    monkeypatch.chdir(tmp_path)
+    assert values(at(scan(tmp_path, files, monkeypatch), "app/db.py:5"))["pool_size"] == size
+
+
+def test_a_variable_that_gives_part_of_a_nested_model_makes_it_anew(tmp_path, monkeypatch) -> None:
+    # the review of this change (its case4): `DB__URL` in the env file makes `db` anew from what the sources give,
+    # so pool_size is the class's 5, not the field's default instance's 3 (a real run of pydantic-settings 2.14)
+    files = {
+        ".env": "DB__URL=postgresql://envhost/d\n",
+        "app/s.py": """
+            from pydantic import BaseModel
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+            from sqlalchemy import create_engine
+
+            class Db(BaseModel):
+                url: str = "postgresql://h/d"
+                pool_size: int = 5
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_file=".env", env_nested_delimiter="__")
+                db: Db = Db(pool_size=3)
+
+            s = Settings()
+            engine = create_engine(s.db.url, pool_size=s.db.pool_size)
+        """,
+    }
+    monkeypatch.chdir(tmp_path)
+    shown = values(at(scan(tmp_path, files, monkeypatch), "app/s.py:14"))
+    assert (shown["url"], shown["pool_size"]) == ("postgresql://envhost/d", 5)

@@ -554,7 +554,8 @@ class SettingsClasses:
                 delimiter = delimiter_of(config)
                 sub_prefix = f"{env_name}{delimiter}" if delimiter and env_name else None
                 made = self.ev.force(default) if default is not None else None
-                if not isinstance(made, InstanceRef) or self.file_sources.gives(method, root, config, at):
+                given = self.file_sources.gives(method, root, config, at, klass.module, sub_prefix)
+                if not isinstance(made, InstanceRef) or given:
                     made = InstanceRef(nested, {})  # (a source that gives any of it makes it anew)
                 if sub_prefix is None and self.is_settings(nested):
                     return made  # a settings class of its own, with no delimiter: it reads its own variables

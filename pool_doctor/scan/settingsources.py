@@ -31,8 +31,8 @@ FILE_SOURCES = {
     "JsonConfigSettingsSource": "json",
 }
 CUSTOMISE = "settings_customise_sources"
-ENV_SOURCE = "env_settings"  # the method's parameters the environment's and the env file's sources are passed as
-DOTENV_SOURCE = "dotenv_settings"  # (by their places, third and fourth)
+ENV_SOURCE = "env_settings"  # the keywords the environment's and the env file's sources are passed to the method
+DOTENV_SOURCE = "dotenv_settings"  # by (pydantic-settings' main.py)
 
 
 class Ranks(NamedTuple):
@@ -103,12 +103,26 @@ class FileSources:
             self._read[id(root.node)] = self._documents(method, config)
         return self._read[id(root.node)]
 
-    def gives(self, method: FuncRef | None, root: ClassRef, config: dict[str, Any], path: list[str]) -> bool:
-        """Whether a file source gives the nested model at `path` any field (pydantic-settings then builds it from
-        what the sources give, not from the field's default instance)."""
-        if method is None:
-            return False
-        return any(isinstance(_lookup(d, path), DictV) for d, _ in self._read_documents(method, root, config)[0])
+    def gives(
+        self,
+        method: FuncRef | None,
+        root: ClassRef,
+        config: dict[str, Any],
+        path: list[str],
+        module: Module,
+        prefix: str | None,
+    ) -> bool:
+        """Whether a source gives the nested model at `path` any field: a file source, or a variable of its
+        `prefix` the env file or the process sets (pydantic-settings then builds it from what the sources give,
+        not from the field's default instance)."""
+        documents, ranks = self._read_documents(method, root, config) if method is not None else ([], DEFAULT_RANKS)
+        variables = {
+            **(env_file_values(self.ev, self.environment, root, config) if ranks.dotenv is not None else {}),
+            **(self.environment.loaded(module) if ranks.env is not None else {}),
+        }
+        if prefix and any(name.upper().startswith(prefix.upper()) for name in variables):
+            return True
+        return any(isinstance(_lookup(d, path), DictV) for d, _ in documents)
 
     def _documents(self, method: FuncRef, config: dict[str, Any]) -> tuple[list[tuple[Any, int]], Ranks]:
         """Each file source the method returns, read, with its place in the returned tuple; and the places of
@@ -117,7 +131,9 @@ class FileSources:
         if isinstance(func, ast.Lambda):
             return [], DEFAULT_RANKS
         returned = next((n.value for n in ast.walk(func) if isinstance(n, ast.Return) and n.value is not None), None)
-        items = returned.elts if isinstance(returned, ast.Tuple | ast.List) else []
+        items = (
+            [i for item in returned.elts for i in _expanded(item)] if isinstance(returned, ast.Tuple | ast.List) else []
+        )
         assigned = {
             t.id: n.value
             for n in ast.walk(func)
@@ -125,10 +141,8 @@ class FileSources:
             for t in n.targets
             if isinstance(t, ast.Name)
         }
-        places = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
-        # (cls, settings_cls, init_settings, env_settings, dotenv_settings, ...), by place
-        env_name = places[3] if len(places) > 3 else ENV_SOURCE
-        dotenv_name = places[4] if len(places) > 4 else DOTENV_SOURCE
+        places = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
+        env_name, dotenv_name = ENV_SOURCE, DOTENV_SOURCE  # (pydantic-settings passes the sources by keyword)
         names = [item.id if isinstance(item, ast.Name) else None for item in items]
         if not items:
             return [], DEFAULT_RANKS
@@ -168,6 +182,16 @@ class FileSources:
         except ValueError:
             return None
         return plain_document(project, loaded, text, path, where)
+
+
+def _expanded(item: ast.expr) -> list[ast.expr]:
+    """`*super().settings_customise_sources(...)`: pydantic-settings' own sources, in its order, in its place."""
+    call = item.value if isinstance(item, ast.Starred) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == CUSTOMISE:
+        return [
+            ast.Name(name, ast.Load()) for name in ("init_settings", ENV_SOURCE, DOTENV_SOURCE, "file_secret_settings")
+        ]
+    return [item]
 
 
 def _lookup(document: Any, path: list[str]) -> Any:
