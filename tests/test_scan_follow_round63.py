@@ -465,3 +465,30 @@ def test_a_variable_that_gives_part_of_a_nested_model_makes_it_anew(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     shown = values(at(scan(tmp_path, files, monkeypatch), "app/s.py:14"))
     assert (shown["url"], shown["pool_size"]) == ("postgresql://envhost/d", 5)
+
+
+def test_a_flask_subclass_configured_in_its_init_takes_the_arguments_it_is_made_with(tmp_path, monkeypatch) -> None:
+    # the review of this change (its case14): `self` in a method was a fresh instance of the class, so the class
+    # attribute 3 was read where the one instance the app makes is given 9 (a real run: pool.size() == 9)
+    files = {
+        "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            class App(Flask):
+                pool_size = 3
+
+                def __init__(self, name, pool_size=None):
+                    super().__init__(name)
+                    if pool_size:
+                        self.pool_size = pool_size
+                    self.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://h/e"
+                    self.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": self.pool_size}
+                    db.init_app(self)
+
+            app = App(__name__, pool_size=9)
+        """,
+    }
+    assert values(at(scan(tmp_path, files, monkeypatch), "app.py:15"))["pool_size"] == 9

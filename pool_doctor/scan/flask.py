@@ -402,8 +402,11 @@ class FlaskApps:
         call in the app (none: their defaults; several: unknown), never the module's globals of the same name."""
         if scope is None:
             return Frame(module)
-        func = FuncRef(module, scope, bound_self=selfheld.instance_of(module, scope))  # (a method's `self`)
         calls = [] if module.functions.get(scope.name) is not scope else appconfig.calls_of(self.ev, module, scope)
+        made = selfheld.made_once(self.ev, module, scope)  # (a method's `self`: the one instance the app makes)
+        at = appconfig.frame_of_caller(self.ev, made[1], made[2]) if made is not None else None
+        func = FuncRef(module, scope, bound_self=InstanceRef(made[0], {}, call=made[2], frame=at) if made else None)
+        calls = [(made[1], made[2])] if made is not None and scope.name == "__init__" else calls
         if len(calls) > 1:  # a parameter every call gives the same known value (privacyidea's "production") has it
             names = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)]
             each = [

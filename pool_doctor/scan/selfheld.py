@@ -8,7 +8,7 @@ import ast
 from collections.abc import Iterator
 
 from pool_doctor.scan.finder import FunctionNode, Module
-from pool_doctor.scan.kinds import ClassRef, FuncRef, InstanceRef
+from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, Interpreter
 
 
 def made_by(module: Module, scope: ast.AST | None, receiver: ast.expr, depth: int = 0) -> Iterator[ast.expr]:
@@ -41,12 +41,22 @@ def own_method(module: Module, scope: ast.AST | None, call: ast.Call) -> FuncRef
     return next((FuncRef(module, m) for m in methods if m.name == func.attr), None)
 
 
-def instance_of(module: Module, scope: FunctionNode) -> InstanceRef | None:
-    """An instance of the class a method is written in, for its `self` (None: no method, or a class's
-    classmethod or staticmethod)."""
+def made_once(ev: Interpreter, module: Module, scope: FunctionNode) -> tuple[ClassRef, Module, ast.Call] | None:
+    """The one call of the class a method is written in that the app makes (calls in tests do not count): what
+    its `self` is, and, for `__init__`, its arguments; None for a class made nowhere or in several places, or a
+    class's classmethod or staticmethod."""
     klass = _class_of(module, scope)
     plain = not any(isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod") for d in scope.decorator_list)
-    return InstanceRef(ClassRef(module, klass), {}) if klass is not None and plain else None
+    if klass is None or not plain:
+        return None
+    found = []
+    modules = [m for m in list(ev.project.modules.values()) if m is not None and not m.aside]  # (a read may parse)
+    for other in modules:
+        for site in other.calls.get(klass.name, []):
+            made = ev.force(ev.eval(site.call.func, Frame(other)))
+            if isinstance(made, ClassRef) and made.node is klass:
+                found.append((made, other, site.call))
+    return found[0] if len(found) == 1 else None
 
 
 def _is_self(scope: FunctionNode, node: ast.expr) -> bool:
