@@ -492,3 +492,68 @@ def test_a_flask_subclass_configured_in_its_init_takes_the_arguments_it_is_made_
         """,
     }
     assert values(at(scan(tmp_path, files, monkeypatch), "app.py:15"))["pool_size"] == 9
+
+
+PYRAMID_INI = "[app:main]\nuse = egg:app\nsqlalchemy.url = postgresql://a@db/a\n"
+PYRAMID_SETUP = (
+    'from setuptools import setup\n\nsetup(name="app", entry_points={"paste.app_factory": ["main = app:main"]})\n'
+)
+
+
+def test_pyramid_settings_a_function_expands_the_variables_of_keep_the_ini_values(tmp_path, monkeypatch) -> None:
+    # round 64's case1 (pyramid_auth_api): `Configurator(settings=replace_env_vars(settings))`, each str value
+    # through `os.path.expandvars` under `isinstance(value, (str, bytes))`: the URL and driver were unknown
+    files = {
+        "development.ini": PYRAMID_INI,
+        "setup.py": PYRAMID_SETUP,
+        "app/__init__.py": """
+            import os
+
+            from pyramid.config import Configurator
+            from sqlalchemy import engine_from_config
+
+            def expand(value):
+                if isinstance(value, dict):
+                    return {k: expand(v) for k, v in value.items()}
+                if isinstance(value, (str, bytes)):
+                    return os.path.expandvars(value)
+                return value
+
+            def main(global_config, **settings):
+                config = Configurator(settings=expand(settings))
+                engine = engine_from_config(config.get_settings(), "sqlalchemy.")
+                return config.make_wsgi_app()
+        """,
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "app/__init__.py:15").settings["url"]
+    assert (url.value, url.from_) == ("postgresql://a@db/a", "development.ini:3")
+
+
+def test_pyramid_runs_a_directive_the_app_adds_with_the_configurator(tmp_path, monkeypatch) -> None:
+    # round 64's case3 (pyramid_auth_api): `config.add_directive("db_sanity_check", db_sanity_check)` in an
+    # includeme, then `config.db_sanity_check()`: the engine it makes lost the app's settings
+    files = {
+        "development.ini": PYRAMID_INI,
+        "setup.py": PYRAMID_SETUP,
+        "app/__init__.py": """
+            from pyramid.config import Configurator
+
+            def main(global_config, **settings):
+                config = Configurator(settings=settings)
+                config.include(".checks")
+                config.db_sanity_check()
+                return config.make_wsgi_app()
+        """,
+        "app/checks.py": """
+            from sqlalchemy import engine_from_config
+
+            def includeme(config):
+                config.add_directive("db_sanity_check", db_sanity_check)
+
+            def db_sanity_check(config):
+                engine = engine_from_config(config.registry.settings, "sqlalchemy.")
+                engine.dispose()
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app/__init__.py:6")
+    assert (pool.driver, values(pool)["url"]) == ("psycopg2", "postgresql://a@db/a")

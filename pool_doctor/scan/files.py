@@ -95,7 +95,7 @@ class ConfigFiles:
             "toml.load": partial(self.load_call, "toml", by_path=True),  # (the toml package's takes a path too)
             "tomlkit.parse": partial(self.load_call, "toml"),
         }
-        for name in ("join", "dirname", "abspath", "realpath", "normpath", "basename", "expanduser"):
+        for name in ("join", "dirname", "abspath", "realpath", "normpath", "basename", "expanduser", "expandvars"):
             calls[f"os.path.{name}"] = self.os_path
         for name in PARSERS:
             calls[f"configparser.{name}"] = self.parser_call
@@ -116,6 +116,8 @@ class ConfigFiles:
 
     def os_path(self, node: ast.Call, frame: Frame) -> Any:
         name = _called(node)
+        if name == "expandvars" and len(node.args) == 1:  # (of each branch's text)
+            return lift(self.ev, [self.ev.eval(node.args[0], frame)], partial(_expandvars, node, frame))
         parts = positional(self.ev, node, frame) or []
         texts = [path_text(p) for p in parts]
         if not parts or any(t is None for t in texts):
@@ -560,6 +562,17 @@ def plain_document(project: Project, value: Any, text: str, path: Path | None, w
     if not isinstance(value, (str, int, float, bool, type(None))):
         value = str(value)
     return SV(value, where)
+
+
+def _expandvars(node: ast.Call, frame: Frame, value: Any) -> Any:
+    """`os.path.expandvars(text)`: a `$NAME` / `${NAME}` of a variable not set stays as written (posixpath's);
+    a text with none is itself."""
+    if not (is_known(value) and isinstance(value.value, str)):
+        return unknown(frame.module, node, env=env_of(value))
+    named = re.search(r"\$(\w+|\{([^}]*)\})", value.value)
+    if named is None:
+        return value
+    return SV(value.value, frame.module.where(node), named.group(2) or named.group(1), source=value.value)
 
 
 def _line_of(text: str, key: str) -> int | None:

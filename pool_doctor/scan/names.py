@@ -8,6 +8,8 @@ import ast
 BUILTIN_NAMES = {
     "int",
     "float",
+    "bytes",
+    "object",
     "str",
     "bool",
     "dict",

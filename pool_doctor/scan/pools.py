@@ -160,9 +160,9 @@ class PoolFinder:
 
     def _included(self, module: Module, names: set[str]) -> list[CallSite]:
         """Pyramid's `config.include(configure_db)`, which calls configure_db(config): that call, at the include
-        (`config.include("pkg.models")`: that module's includeme, which called() gives)."""
+        (`config.include("pkg.models")`: that module's includeme, which called() gives); a directive's too."""
         found = []
-        for site in module.calls.get("include", []):
+        for site in pyramid.include_sites(self.ev.project, module):
             given, included = pyramid.included(self.ev.project, module, names, site.call)
             if isinstance(site.call.func, ast.Attribute) and given is not None:
                 made = self._includes.setdefault(

@@ -16,9 +16,10 @@ import ast
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeGuard
+from weakref import WeakKeyDictionary
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.finder import Module, Project, resolve_relative
+from pool_doctor.scan.finder import CallSite, Module, Project, resolve_relative
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, Interpreter, env_of, is_known, unknown
 from pool_doctor.scan.model import ScannedPool
 from pool_doctor.scan.names import last_name
@@ -28,6 +29,7 @@ CONFIGURATOR = "pyramid.config.Configurator"
 REGISTRY = "pyramid.registry.Registry"
 APPSETTINGS = "pyramid.paster.get_appsettings"  # a script's settings from an ini file (scan/paste.py)
 MUTATORS = {"add_settings"}
+_DIRECTIVES: WeakKeyDictionary[Project, tuple[int, dict[str, FuncRef]]] = WeakKeyDictionary()
 
 
 def calls(ev: Interpreter, paste: PasteSettings) -> dict[str, Callable[[ast.Call, Frame], Any]]:
@@ -88,6 +90,10 @@ def included(
     """What `config.include(x)` calls with the Configurator, where it may make a pool (a function of `names`): the
     function named (`config.include(configure_db)`: None, the module's own name reads it), or the `includeme` of a
     module named by its dotted name (`"pkg.models"`, or `".models"` from the module's package)."""
+    directive = directives(project).get(last_name(call.func) or "")
+    if directive is not None and last_name(call.func) != "include":  # `config.db_sanity_check()`
+        named = directive.node.name if isinstance(directive.node, ast.FunctionDef | ast.AsyncFunctionDef) else ""
+        return (ast.Name(named), directive) if named in names else (None, None)
     given = call.args[0] if len(call.args) == 1 else None
     if isinstance(given, ast.Name) and given.id in names:
         return given, None
@@ -98,6 +104,29 @@ def included(
     source = project.module_by_name(dotted, module.path) if dotted else None
     func = source.functions.get("includeme") if source is not None else None
     return (ast.Name("includeme"), FuncRef(source, func)) if source is not None and func is not None else (None, None)
+
+
+def include_sites(project: Project, module: Module) -> list[CallSite]:
+    """The module's calls that run a function with the Configurator: `config.include(...)`, and a directive's."""
+    return [site for name in ("include", *directives(project)) for site in module.calls.get(name, [])]
+
+
+def directives(project: Project) -> dict[str, FuncRef]:
+    """The directives the project adds to its Configurator (`config.add_directive("db_sanity_check", check)`):
+    `config.db_sanity_check()` calls check(config). Pyramid 2.0's `add_directive(name, directive)`."""
+    modules = [m for m in project.modules.values() if m is not None]
+    cached = _DIRECTIVES.get(project)
+    if cached is not None and cached[0] == len(modules):  # (until more modules are read)
+        return cached[1]
+    found: dict[str, FuncRef] = {}
+    for module in modules:
+        for site in module.calls.get("add_directive", []):
+            name, func = [*site.call.args, None, None][:2]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and isinstance(func, ast.Name):
+                made = module.functions.get(func.id)
+                found.update({name.value: FuncRef(module, made)} if made is not None else {})
+    _DIRECTIVES[project] = (len(modules), found)
+    return found
 
 
 def once_per_spec(project: Project, pools: list[ScannedPool]) -> list[ScannedPool]:
