@@ -557,3 +557,22 @@ def test_pyramid_runs_a_directive_the_app_adds_with_the_configurator(tmp_path, m
     }
     pool = at(scan(tmp_path, files, monkeypatch), "app/__init__.py:6")
     assert (pool.driver, values(pool)["url"]) == ("psycopg2", "postgresql://a@db/a")
+
+
+def test_a_key_a_variable_names_is_an_alias_of_its_own_only_in_databases(tmp_path, monkeypatch) -> None:
+    # the review of this change (its case19): a `$EXTRA_OPTION` item leaked into create_engine's keywords through
+    # `**OPTIONS`, as a setting no library takes
+    files = {
+        "app.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            OPTIONS = {"connect_args": {"connect_timeout": 5}}
+            OPTIONS[os.getenv("EXTRA_OPTION")] = {"application_name": "svc"}
+
+            engine = create_engine("postgresql://h/d", pool_size=3, **OPTIONS)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "app.py:7")
+    assert not [name for name in pool.settings if name.startswith("$")]

@@ -270,7 +270,7 @@ def with_item(
             result.items[str(choice.value)] = Branches([(when, value), (negated(when), old)], default=default)
     else:  # a key the scan cannot name (anitya's `config[key.upper()] = file_config[key]` from a file read at run
         # time): any key already there may be the one it overwrites
-        named = envkeys.env_key(key, {k: ev.force(v) for k, v in result.items.items()}, ev.force(value), ev.force)
+        named = envkeys.env_key(key, result, node.value, value, ev.force) if isinstance(node, ast.Subscript) else None
         result.opaque.extend([] if named else [f"[{module.segment(node)}]"])
         text = module.segment(node.slice) if isinstance(node, ast.Subscript) else None
         prefix = literal_prefix(key.expr) if isinstance(key, SV) else None  # `f"read_{suffix}"`: no "default"

@@ -1,25 +1,27 @@
-"""A dict of dicts given an item under a key a variable names (django-bims's `DATABASES[os.getenv(
+"""Django's DATABASES given an alias a variable names (django-bims's `DATABASES[os.getenv(
 'DEFAULT_BACKEND_DATASTORE')] = dj_database_url.parse(...)`): the item is held as `$NAME`, present where the
-variable names none of the keys already there (one of those it replaces instead), so a Django alias, a bind, is
-read as one of its own; read back (`DATABASES[os.getenv(...)]`) and written again, it is the same item."""
+variable names none of the aliases already there (one of those it replaces instead), so it is read as an alias
+of its own; read back (`DATABASES[os.getenv(...)]`) and written again, it is the same item."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from pool_doctor.scan.kinds import SV, Branches, DictV, not_set
+from pool_doctor.scan.names import last_name
 
 
-def env_key(key: Any, items: dict[str, Any], value: Any, force: Callable[[Any], Any]) -> str | None:
-    """`$NAME` for a key only a variable's value gives, in a dict whose items (`items`, read) and the new one
-    are dicts."""
-    if not (_named_by_variable(key) and list(_dicts(value, force))):
+def env_key(key: Any, base: DictV, target: ast.expr, value: Any, force: Callable[[Any], Any]) -> str | None:
+    """`$NAME` for a key only a variable's value gives, in Django's DATABASES (`target`, the dict written to),
+    whose items and the new one are dicts."""
+    if not (_named_by_variable(key) and (last_name(target) or "") == "DATABASES" and list(_dicts(value, force))):
         return None
     assert isinstance(key, SV)
-    if f"${key.env}" in items:
+    if f"${key.env}" in base.items:
         return f"${key.env}"  # (written again: `DATABASES[os.getenv(NAME)] = _geo_db`)
-    others = [item for name, item in items.items() if not name.startswith("$")]
+    others = [item for name, item in base.items.items() if not name.startswith("$")]
     return f"${key.env}" if others and all(list(_dicts(item, force)) for item in others) else None
 
 
