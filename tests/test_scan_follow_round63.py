@@ -574,5 +574,5 @@ def test_a_key_a_variable_names_is_an_alias_of_its_own_only_in_databases(tmp_pat
             engine = create_engine("postgresql://h/d", pool_size=3, **OPTIONS)
         """,
     }
-    pool = at(scan(tmp_path, files, monkeypatch), "app.py:7")
+    pool = at(scan(tmp_path, files, monkeypatch), "app.py:8")
     assert not [name for name in pool.settings if name.startswith("$")]
