@@ -576,3 +576,27 @@ def test_a_key_a_variable_names_is_an_alias_of_its_own_only_in_databases(tmp_pat
     }
     pool = at(scan(tmp_path, files, monkeypatch), "app.py:8")
     assert not [name for name in pool.settings if name.startswith("$")]
+
+
+def test_a_toml_files_keys_are_found_in_their_own_table(tmp_path, monkeypatch) -> None:
+    # the review of this change (its case10 and case11): the second table's keys took the first's lines, and a
+    # blank line before a key moved its line up by one
+    files = {
+        "config.toml": '[primary]\nurl = "postgresql://p/d"\npool_size = 10\n\n[replica]\n\nurl = "postgresql://r/d"\n'
+        "pool_size = 20\n",
+        "app.py": """
+            import tomllib
+
+            from sqlalchemy import create_engine
+
+            with open("config.toml", "rb") as f:
+                config = tomllib.load(f)
+            primary = create_engine(config["primary"]["url"], pool_size=config["primary"]["pool_size"])
+            replica = create_engine(config["replica"]["url"], pool_size=config["replica"]["pool_size"])
+        """,
+    }
+    monkeypatch.chdir(tmp_path)
+    report = scan(tmp_path, files, monkeypatch)
+    for line, (url, size) in {7: ("config.toml:2", "config.toml:3"), 8: ("config.toml:7", "config.toml:8")}.items():
+        pool = at(report, f"app.py:{line}")
+        assert (pool.settings["url"].from_, pool.settings["pool_size"].from_) == (url, size)

@@ -547,18 +547,22 @@ def _cast(value: SV, kind: Callable[[str], Any], frame: Frame, node: ast.AST) ->
         return unknown(frame.module, node)
 
 
-def plain_document(project: Project, value: Any, text: str, path: Path | None, where: str, depth: int = 0) -> Any:
-    """A JSON or TOML document as the scan holds one: each key's value at the line the key is written on (a text
-    with no file, or a key not found, at `where`)."""
+def plain_document(
+    project: Project, value: Any, text: str, path: Path | None, where: str, depth: int = 0, start: int = 0
+) -> Any:
+    """A JSON or TOML document as the scan holds one: each key's value at the line the key is written on, looked
+    for after where the dict it is in starts (a TOML table's header; a text with no file, or a key not found, at
+    `where`)."""
     if isinstance(value, dict) and depth < 20:
         items = {}
         for key, item in value.items():
-            line = _line_of(text, str(key))
-            origin = shown_at(project, path, line) if path is not None and line else where
-            items[str(key)] = plain_document(project, item, text, path, origin, depth + 1)
+            at = _place_of(text, str(key), start)
+            origin = shown_at(project, path, text.count("\n", 0, at) + 1) if path is not None and at >= 0 else where
+            inner = at if at >= 0 else start
+            items[str(key)] = plain_document(project, item, text, path, origin, depth + 1, inner)
         return DictV(items, where)
     if isinstance(value, list) and depth < 20:
-        return ListV([plain_document(project, v, text, path, where, depth + 1) for v in value], where)
+        return ListV([plain_document(project, v, text, path, where, depth + 1, start) for v in value], where)
     if not isinstance(value, (str, int, float, bool, type(None))):
         value = str(value)
     return SV(value, where)
@@ -575,9 +579,11 @@ def _expandvars(node: ast.Call, frame: Frame, value: Any) -> Any:
     return SV(value.value, frame.module.where(node), named.group(2) or named.group(1), source=value.value)
 
 
-def _line_of(text: str, key: str) -> int | None:
-    index = text.find(f'"{key}"')
-    if index < 0:
-        match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE)
-        index = match.start() if match else -1
-    return text.count("\n", 0, index) + 1 if index >= 0 else None
+def _place_of(text: str, key: str, start: int) -> int:
+    """Where a key is written, from `start` on: JSON's `"key"`, TOML's `key =` or a table's `[....key]` header at
+    a line's start; -1: nowhere."""
+    quoted = text.find(f'"{key}"', start)
+    written = re.compile(rf"^[ \t]*(?:{re.escape(key)}[ \t]*=|\[+[^\]\n]*\b{re.escape(key)}[ \t]*\]+)", re.MULTILINE)
+    match = written.search(text, start)
+    found = [at for at in (quoted, match.start() if match else -1) if at >= 0]
+    return min(found) if found else -1
