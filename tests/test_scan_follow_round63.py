@@ -600,3 +600,39 @@ def test_a_toml_files_keys_are_found_in_their_own_table(tmp_path, monkeypatch) -
     for line, (url, size) in {7: ("config.toml:2", "config.toml:3"), 8: ("config.toml:7", "config.toml:8")}.items():
         pool = at(report, f"app.py:{line}")
         assert (pool.settings["url"].from_, pool.settings["pool_size"].from_) == (url, size)
+
+
+@pytest.mark.parametrize(("typed", "size"), [("Db | None", 10), ("Optional[Db]", 10), ("Db | None = None", None)])
+def test_a_required_optional_nested_settings_field_is_built_from_its_model(
+    tmp_path, monkeypatch, typed: str, size: int | None
+) -> None:
+    # round 64's case4 (osparc-simcore storage and api-server): `STORAGE_POSTGRES: PostgresSettings | None` with no
+    # default (filled from the environment) gave unknown pool values, where `PostgresSettings` alone gave them
+    files = {
+        "app/settings.py": f"""
+            from typing import Optional
+
+            from pydantic_settings import BaseSettings, SettingsConfigDict
+
+            class Db(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="POSTGRES_")
+                url: str = "postgresql://db/app"
+                max_poolsize: int = 10
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_nested_delimiter="__")
+                STORAGE_POSTGRES: {typed}
+
+            settings = Settings()
+        """,
+        "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.settings import settings
+
+            db = settings.STORAGE_POSTGRES
+            assert db is not None
+            engine = create_engine(db.url, pool_size=db.max_poolsize)
+        """,
+    }
+    assert values(at(scan(tmp_path, files, monkeypatch), "app/db.py:7")).get("pool_size") == size

@@ -129,6 +129,20 @@ def annotated(annotation: ast.expr | None, marker: str = "Field") -> tuple[ast.e
     return parts[0], [p for p in parts[1:] if isinstance(p, ast.Call) and (dotted_parts(p.func) or [""])[-1] == marker]
 
 
+def model_type(annotation: ast.expr | None, required: bool) -> ast.expr | None:
+    """A field's type as `annotated` gives it; a required field's `X | None` (`Optional[X]`, `Union[X, None]`) as X:
+    what the settings are built with where the field must be given (osparc's `auto_default_from_env` settings)."""
+    found = annotated(annotation)[0]
+    if isinstance(found, ast.BinOp) and isinstance(found.op, ast.BitOr):
+        parts = [found.left, found.right]
+    elif isinstance(found, ast.Subscript) and (dotted_parts(found.value) or [""])[-1] in ("Optional", "Union"):
+        parts = found.slice.elts if isinstance(found.slice, ast.Tuple) else [found.slice, ast.Constant(None)]
+    else:
+        return found
+    kept = [p for p in parts if not (isinstance(p, ast.Constant) and p.value is None)]
+    return kept[0] if required and len(kept) == 1 and len(parts) == 2 else found
+
+
 def dependency(annotation: ast.expr | None, module: Module, project: Any) -> tuple[ast.expr | None, Module]:
     """A FastAPI dependency a parameter is annotated with, `Annotated[Settings, Depends(get_settings)]` (written
     there, or through a type alias the module sets or imports: ooni's `SettingsDep`): the call that gives the

@@ -549,7 +549,7 @@ class SettingsClasses:
                 env_name = None  # a nested model's field with no env_nested_delimiter: no variable of its own
             method = self.own_method(root, CUSTOMISE, None)  # (syncmaster's config.yml, under its variables)
             at = [*instance.nested_at, name]
-            nested = self._nested_model(fieldtext.annotated(annotation)[0], klass)
+            nested = self._nested_model(fieldtext.model_type(annotation, default is None), klass)
             if nested is not None:
                 delimiter = delimiter_of(config)
                 sub_prefix = f"{env_name}{delimiter}" if delimiter and env_name else None
