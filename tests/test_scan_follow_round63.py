@@ -636,3 +636,42 @@ def test_a_required_optional_nested_settings_field_is_built_from_its_model(
         """,
     }
     assert values(at(scan(tmp_path, files, monkeypatch), "app/db.py:7")).get("pool_size") == size
+
+
+def test_an_apps_state_read_back_is_what_the_factory_stored(tmp_path, monkeypatch) -> None:
+    # round 64's case5 (osparc-simcore dynamic-sidecar): `app.state.settings` read in a module handed the app,
+    # stored by the app's factory; each service of the monorepo stores its own
+    service = {
+        "settings.py": """
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                url: str = "postgresql://db/app"
+                pool_size: int = SIZE
+        """,
+        "main.py": """
+            from fastapi import FastAPI
+
+            from .settings import Settings
+
+            def create_app() -> FastAPI:
+                app = FastAPI()
+                app.state.settings = Settings()
+                return app
+        """,
+        "db.py": """
+            from fastapi import FastAPI
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            async def connect(app: FastAPI) -> None:
+                settings = app.state.settings
+                app.state.engine = create_async_engine(settings.url, pool_size=settings.pool_size)
+        """,
+    }
+    files = {
+        f"{name}/svc/{file}": text.replace("SIZE", size)
+        for name, size in (("one", "10"), ("two", "20"))
+        for file, text in {"__init__.py": "", **service}.items()
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert [values(at(report, f"{name}/svc/db.py:6"))["pool_size"] for name in ("one", "two")] == [10, 20]

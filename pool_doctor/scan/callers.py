@@ -127,7 +127,7 @@ def subclasses(project: Project, cls: ast.ClassDef, chain: Callable[[ClassRef], 
             break
         found, names = now, [c.name for c in now]
     if found:
-        _parse_naming(project, rb"(?:" + b"|".join(re.escape(c.name.encode()) for c in found) + rb")\s*\(")
+        parse_naming(project, rb"(?:" + b"|".join(re.escape(c.name.encode()) for c in found) + rb")\s*\(")
     return found
 
 
@@ -153,7 +153,7 @@ def overridden(heirs: list[ast.ClassDef]) -> dict[str, str]:
     return names
 
 
-def _parse_naming(project: Project, pattern: bytes) -> None:
+def parse_naming(project: Project, pattern: bytes) -> None:
     """Parse the project's files (not its tests') whose text matches `pattern` (a leading `\\b` makes it ten times
     slower over site-packages: a name within another only parses one file more)."""
     compiled = re.compile(pattern)
@@ -173,7 +173,7 @@ def runs_as_heir(project: Project, cls: ast.ClassDef, called: Callable[[Module, 
     names = {cls.name.encode(), *project.aliases.get(cls.name.encode(), ())}
     if not any(project.class_bases.get(name) for name in names):
         return False  # (no file derives a class from it: reading who makes it is not needed)
-    _parse_naming(project, re.escape(cls.name.encode()) + rb"\s*\(")
+    parse_naming(project, re.escape(cls.name.encode()) + rb"\s*\(")
     return not taint.instances_made(project, cls, called) and not handed(project, cls.name)
 
 

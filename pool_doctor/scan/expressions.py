@@ -4,8 +4,7 @@ Each result carries where its value is written (`file:line`), its source text th
 would override it. What cannot be known comes back unknown with its source text: never a guess. A value that
 depends on a test the scan cannot decide is `Branches`, one value per side; operators and calls apply to each.
 `Evaluator` interprets expressions and hands the rest to its parts: `Calls` (functions), `Scopes` (names),
-`Environment` (variables), `SettingsClasses` (classes), `ConfigSources` (config libraries), `ConfigFiles`.
-"""
+`Environment` (variables), `SettingsClasses` (classes), `ConfigSources` (config libraries), `ConfigFiles`."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import (
+    appstate,
     argparsing,
     chainmaps,
     comprehensions,
@@ -427,7 +427,7 @@ class Evaluator:
                 return value
         if isinstance(base, (ClassRef, FuncRef)) and attr == "__name__" and not isinstance(base.node, ast.Lambda):
             return SV(base.node.name, base.module.where(base.node))  # its name as its `class`/`def` writes it
-        special = self.files.attribute(base, attr, node, frame)
+        special = self.files.attribute(base, attr, node, frame) or appstate.read(self, base, attr, frame.module)
         if special is not None:
             return special
         if isinstance(base, SV) and not base.known and readable_method(base.expr, attr):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeGuard
 from weakref import WeakKeyDictionary
 
@@ -29,7 +30,7 @@ CONFIGURATOR = "pyramid.config.Configurator"
 REGISTRY = "pyramid.registry.Registry"
 APPSETTINGS = "pyramid.paster.get_appsettings"  # a script's settings from an ini file (scan/paste.py)
 MUTATORS = {"add_settings"}
-_DIRECTIVES: WeakKeyDictionary[Project, tuple[int, dict[str, FuncRef]]] = WeakKeyDictionary()
+_DIRECTIVES: WeakKeyDictionary[Project, tuple[set[Path], dict[str, FuncRef]]] = WeakKeyDictionary()
 
 
 def calls(ev: Interpreter, paste: PasteSettings) -> dict[str, Callable[[ast.Call, Frame], Any]]:
@@ -114,18 +115,17 @@ def include_sites(project: Project, module: Module) -> list[CallSite]:
 def directives(project: Project) -> dict[str, FuncRef]:
     """The directives the project adds to its Configurator (`config.add_directive("db_sanity_check", check)`):
     `config.db_sanity_check()` calls check(config). Pyramid 2.0's `add_directive(name, directive)`."""
-    modules = [m for m in project.modules.values() if m is not None]
-    cached = _DIRECTIVES.get(project)
-    if cached is not None and cached[0] == len(modules):  # (until more modules are read)
-        return cached[1]
-    found: dict[str, FuncRef] = {}
-    for module in modules:
+    seen, found = _DIRECTIVES.setdefault(project, (set(), {}))
+    if len(seen) == len(project.modules):
+        return found  # (none read since)
+    fresh = [p for p in project.modules if p not in seen]
+    seen.update(fresh)  # (each module once, as more are read)
+    for module in [m for p in fresh if (m := project.modules[p]) is not None]:
         for site in module.calls.get("add_directive", []):
             name, func = [*site.call.args, None, None][:2]
             if isinstance(name, ast.Constant) and isinstance(name.value, str) and isinstance(func, ast.Name):
                 made = module.functions.get(func.id)
                 found.update({name.value: FuncRef(module, made)} if made is not None else {})
-    _DIRECTIVES[project] = (len(modules), found)
     return found
 
 

@@ -139,7 +139,7 @@ def _scan(path: Path) -> ScanReport:
     # Pass 1: read every file once; parse only those that name something that creates a pool.
     pending: list[Module] = []
     workers: list[str] = []  # files that create a Celery app: its tasks run outside Django's request cycle
-    kept = project.kept  # (read again for the subclasses' makers: callers._parse_naming)
+    kept = project.kept  # (read again for the subclasses' makers: callers.parse_naming)
     kept_bytes = 0
     for file in project.files:
         data, why = read_source(file)
