@@ -675,3 +675,33 @@ def test_an_apps_state_read_back_is_what_the_factory_stored(tmp_path, monkeypatc
     }
     report = scan(tmp_path, files, monkeypatch)
     assert [values(at(report, f"{name}/svc/db.py:6"))["pool_size"] for name in ("one", "two")] == [10, 20]
+
+
+def test_a_config_module_a_library_call_is_handed_is_that_librarys_to_change(tmp_path, monkeypatch) -> None:
+    # round 64's case1 (customer-service-api): `pmc_config.register_config(config, env=env)` overlays the env's
+    # module (prod.py, pool size 60) on the config package before `from_object(config.App)`; the scan read the
+    # package's own App (30) as the app's, a wrong value; the classes it may load are now reported each
+    files = {
+        "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from pytoolbox import pmc_config
+
+            db = SQLAlchemy()
+
+            def create_app(env="prod"):
+                from . import config
+
+                app = Flask(__name__)
+                pmc_config.register_config(config, env=env)
+                app.config.from_object(config.App)
+                db.init_app(app)
+                return app
+        """,
+        "app/config/__init__.py": "class App:\n    SQLALCHEMY_DATABASE_URI = 'postgresql://dev/d'\n    SQLALCHEMY_POOL_SIZE = 30\n",
+        "app/config/prod.py": "class App:\n    SQLALCHEMY_DATABASE_URI = 'postgresql://prod/d'\n    SQLALCHEMY_POOL_SIZE = 60\n",
+        "requirements.txt": "flask-sqlalchemy==2.5.1\n",
+        "wsgi.py": "from app import create_app\n\napp = create_app()\n",
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    assert sorted(values(p).get("url") for p in report.pools) == ["postgresql://dev/d", "postgresql://prod/d"]

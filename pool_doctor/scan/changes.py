@@ -21,6 +21,7 @@ from pool_doctor.scan.kinds import (
     Frame,
     HolderV,
     Interpreter,
+    ModuleRef,
     Thunk,
     is_known,
     over,
@@ -386,11 +387,27 @@ def library_effect(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: St
     """A library call handed the module's own names, `django_heroku.settings(locals())` (or that runs files in
     them, django-split-settings' `include(...)`): the names it sets."""
     if not hands_names(call):
-        return state
+        return handed_modules(ev, frame_of(state), call, state)
     frame = frame_of(state)
     func = ev.force(ev.eval(call.func, frame))
     changed = ev.library_effect(func.dotted, state, call, frame) if isinstance(func, ExternalRef) else {}
     return {**state, **changed} if changed else state
+
+
+# libraries whose calls only read what they are handed
+READERS = ("builtins.", "inspect.", "pprint.", "logging.", "json.", "typing.", "dataclasses.", "importlib.import_")
+
+
+def handed_modules(ev: Interpreter, frame: Frame, call: ast.Call, state: State) -> State:
+    """A library's call handed a module of the project by name (customer-service-api's
+    `pmc_config.register_config(config, env=env)`, which overlays the env's settings on it): what the function
+    reads of that module after it is the library's to say (unknown)."""
+    given = [a for a in call.args if isinstance(a, ast.Name) and isinstance(ev.force(ev.eval(a, frame)), ModuleRef)]
+    func = ev.force(ev.eval(call.func, frame)) if given else None
+    if not isinstance(func, ExternalRef) or func.dotted.startswith(READERS):
+        return state
+    why = f"(changed by {func.dotted.rpartition('.')[2]}(...))"
+    return {**state, **{a.id: unknown(frame.module, a, why=f"{a.id} {why}") for a in given}}
 
 
 def loop_places(
