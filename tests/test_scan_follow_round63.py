@@ -705,3 +705,36 @@ def test_a_config_module_a_library_call_is_handed_is_that_librarys_to_change(tmp
     }
     report = scan(tmp_path, files, monkeypatch)
     assert sorted(values(p).get("url") for p in report.pools) == ["postgresql://dev/d", "postgresql://prod/d"]
+
+
+def test_a_nested_settings_class_a_yaml_source_gives_part_of_reads_its_own_variables_too(tmp_path, monkeypatch) -> None:
+    # the first review of this session (its case6): the YAML's url was dropped for the env file's; a real run of
+    # pydantic-settings 2.14 gives url from the YAML and pool_size 20 from the nested class's own PG_ variable
+    files = {
+        "config.yml": "db:\n  url: postgresql://y/d\n",
+        ".env": "PG_POOL_SIZE=20\nPG_URL=postgresql://envhost/d\n",
+        "s.py": """
+            from pydantic import Field
+            from pydantic_settings import BaseSettings, SettingsConfigDict, YamlConfigSettingsSource
+            from sqlalchemy import create_engine
+
+            class Db(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="PG_", env_file=".env", extra="ignore")
+                url: str = "postgresql://h/d"
+                pool_size: int = 5
+
+            class Settings(BaseSettings):
+                model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+                db: Db = Field(default_factory=Db)
+
+                @classmethod
+                def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+                    return (init_settings, env_settings, dotenv_settings, YamlConfigSettingsSource(settings_cls, yaml_file="config.yml"))
+
+            s = Settings()
+            engine = create_engine(s.db.url, pool_size=s.db.pool_size)
+        """,
+    }
+    monkeypatch.chdir(tmp_path)
+    shown = values(at(scan(tmp_path, files, monkeypatch), "s.py:19"))
+    assert (shown["url"], shown["pool_size"]) == ("postgresql://y/d", 20)

@@ -554,12 +554,8 @@ class SettingsClasses:
                 delimiter = delimiter_of(config)
                 sub_prefix = f"{env_name}{delimiter}" if delimiter and env_name else None
                 made = self.ev.force(default) if default is not None else None
-                given = self.file_sources.gives(method, root, config, at, klass.module, sub_prefix)
-                if not isinstance(made, InstanceRef) or given:
-                    made = InstanceRef(nested, {})  # (a source that gives any of it makes it anew)
-                if sub_prefix is None and self.is_settings(nested):
-                    return made  # a settings class of its own, with no delimiter: it reads its own variables
-                return replace(made, env_prefix=sub_prefix, root=root, nested_at=tuple(at))
+                own = sub_prefix is None and self.is_settings(nested)  # (reading its own variables)
+                return self.file_sources.nested(nested, made, own, method, root, config, at, klass.module, sub_prefix)
             none_text = fieldtext.none_text(config, annotation)
             variables = self.file_sources.variables(method, root, config, klass.module, env_name)
             read = first_source(variables, self.file_sources.value(method, root, config, at), env_name)
