@@ -738,3 +738,37 @@ def test_a_nested_settings_class_a_yaml_source_gives_part_of_reads_its_own_varia
     monkeypatch.chdir(tmp_path)
     shown = values(at(scan(tmp_path, files, monkeypatch), "s.py:19"))
     assert (shown["url"], shown["pool_size"]) == ("postgresql://y/d", 20)
+
+
+def test_dynaconf_settings_files_given_as_paths_and_dotted_keys(tmp_path, monkeypatch) -> None:
+    # round 65's case1 (clutch-or-predict): `settings_files=[settings_dir / "settings.yaml"]` (a Path) was not
+    # read, so `settings.get("postgres.sslmode", "prefer")` gave its fallback, named CLUTCH_POSTGRES.SSLMODE
+    files = {
+        "conf/__init__.py": """
+            from pathlib import Path
+
+            from dynaconf import Dynaconf
+
+            settings = Dynaconf(
+                envvar_prefix="CLUTCH",
+                settings_files=[Path(__file__).parent / "settings.yaml"],
+                environments=True,
+            )
+        """,
+        "conf/settings.yaml": "default:\n  postgres:\n    host: db\n    sslmode: disable\n",
+        "db.py": """
+            from sqlalchemy import create_engine
+
+            from conf import settings
+
+            host = settings.get("postgres.host", "localhost")
+            mode = settings.get("postgres.sslmode", "prefer")
+            size = settings.get("postgres.pool_size", 5)
+            engine = create_engine(f"postgresql://{host}/app", connect_args={"sslmode": mode}, pool_size=size)
+        """,
+    }
+    pool = at(scan(tmp_path, files, monkeypatch), "db.py:8")
+    mode, size = pool.settings["connect_args.sslmode"], pool.settings["pool_size"]
+    assert (mode.value, mode.from_, mode.env) == ("disable", "conf/settings.yaml:4", "CLUTCH_POSTGRES__SSLMODE")
+    assert (size.value, size.env) == (5, "CLUTCH_POSTGRES__POOL_SIZE")
+    assert values(pool)["url"] == "postgresql://db/app"

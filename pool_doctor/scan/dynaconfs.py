@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.environment import Environment
-from pool_doctor.scan.files import ConfigFiles
+from pool_doctor.scan.files import ConfigFiles, FileV, path_text
 from pool_doctor.scan.kinds import SV, DictV, Frame, HolderV, Interpreter, ListV, is_known, unknown
 from pool_doctor.scan.textfiles import read_text
 
@@ -60,7 +60,7 @@ def settings(ev: Interpreter, files: ConfigFiles, environment: Environment, node
     if layers is False:
         return unknown(frame.module, node)
     keys: dict[str, Any] = {}
-    for path in _files(files, frame, _names(given("settings_files") or given("settings_file"))):
+    for path in _files(files, frame, _names(ev, given("settings_files") or given("settings_file"))):
         read = _read(path)
         if read is None:  # a file of the tree the scan cannot read (a .py, an .ini) may set any key
             shown = files.shown(path, 0).rsplit(":", 1)[0]
@@ -119,14 +119,19 @@ def read(ev: Interpreter, environment: Environment, holder: HolderV, node: ast.C
     key = ev.force(ev.arg(node, frame, 0, "key"))
     if not (is_known(key) and isinstance(key.value, str)):
         return unknown(frame.module, node)
-    found = holder.attrs.get(key.value.upper())
+    parts = key.value.split(".")  # (a dotted key reads into a table: `settings.get("postgres.sslmode")`)
+    found = holder.attrs.get(parts[0].upper())
+    for part in parts[1:]:
+        items = {k.lower(): v for k, v in found.items.items()} if isinstance(found, DictV) else {}
+        found = ev.force(items.get(part.lower())) if items.get(part.lower()) is not None else None
     if found is not None:
         return found
     default = ev.arg(node, frame, 1, "default")
     if default is None:
         return unknown(frame.module, node)
     prefix = holder.attrs[PREFIX].value
-    return _named(environment, prefix, key.value.upper(), default, frame, node) if prefix is not None else default
+    named = "__".join(part.upper() for part in parts)  # (a table's key's variable: `PREFIX_POSTGRES__SSLMODE`)
+    return _named(environment, prefix, named, default, frame, node) if prefix is not None else default
 
 
 def _named(environment: Environment, prefix: str, key: str, value: Any, frame: Frame, node: ast.AST) -> Any:
@@ -139,13 +144,20 @@ def _named(environment: Environment, prefix: str, key: str, value: Any, frame: F
     return environment.lookup(name, value, frame, node)
 
 
-def _names(value: Any) -> list[str]:
-    """settings_files as given: a list, or a text of names separated by commas or semicolons."""
+def _names(ev: Interpreter, value: Any) -> list[str]:
+    """settings_files as given: a list (of texts or paths: `Path(__file__).parent / "settings.yaml"`), or a text of
+    names separated by commas or semicolons."""
     if isinstance(value, ListV):
-        return [str(item.value) for item in value.items if is_known(item) and isinstance(item.value, str)]
+        return [name for item in value.items if (name := _path_of(ev.force(item))) is not None]
     if is_known(value) and isinstance(value.value, str):
         return [name.strip() for name in re.split(r"[,;]", value.value) if name.strip()]
     return []
+
+
+def _path_of(value: Any) -> str | None:
+    if isinstance(value, FileV):
+        return str(value.path) if value.path is not None else None
+    return path_text(value)
 
 
 def _read(path: Path) -> tuple[dict[str, Any], list[str]] | None:
