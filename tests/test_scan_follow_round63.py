@@ -772,3 +772,99 @@ def test_dynaconf_settings_files_given_as_paths_and_dotted_keys(tmp_path, monkey
     assert (mode.value, mode.from_, mode.env) == ("disable", "conf/settings.yaml:4", "CLUTCH_POSTGRES__SSLMODE")
     assert (size.value, size.env) == (5, "CLUTCH_POSTGRES__POOL_SIZE")
     assert values(pool)["url"] == "postgresql://db/app"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'logger.info("settings: %s", config)',
+        "celery.current_app.config_from_object(config)",
+        "click.echo(config)",
+    ],
+)
+def test_a_config_module_a_library_call_only_reads_keeps_its_values(tmp_path, monkeypatch, call: str) -> None:
+    # the second review of this session (its case2): any library call handed the module made it unknown
+    files = {
+        "app/config.py": "URL = 'postgresql://u@db/app'\nPOOL_SIZE = 25\n",
+        "app/db.py": f"""
+            import celery
+            import click
+            from loguru import logger
+            from sqlalchemy import create_engine
+
+            def make():
+                from app import config
+
+                {call}
+                return create_engine(config.URL, pool_size=config.POOL_SIZE)
+
+            engine = make()
+        """,
+    }
+    assert values(at(scan(tmp_path, files, monkeypatch), "app/db.py:10"))["pool_size"] == 25
+
+
+def test_a_requests_state_is_not_the_apps(tmp_path, monkeypatch) -> None:
+    # the second review of this session (its case3): a handler's `request.state.settings = ...` was read as the
+    # app's state (a real Starlette run gives the factory's 15)
+    files = {
+        "svc/__init__.py": "",
+        "svc/main.py": """
+            from fastapi import FastAPI
+            from pydantic_settings import BaseSettings
+
+            class Settings(BaseSettings):
+                pool_size: int = 15
+
+            def create_app() -> FastAPI:
+                app = FastAPI()
+                app.state.settings = Settings()
+                return app
+        """,
+        "svc/api/__init__.py": "",
+        "svc/api/routes.py": """
+            from fastapi import FastAPI, Request
+            from sqlalchemy import create_engine
+
+            from svc.main import Settings
+
+            async def handler(request: Request) -> None:
+                request.state.settings = Settings(pool_size=8)
+
+            def connect(app: FastAPI) -> None:
+                settings = app.state.settings
+                app.state.engine = create_engine("postgresql://db/app", pool_size=settings.pool_size)
+        """,
+    }
+    assert values(at(scan(tmp_path, files, monkeypatch), "svc/api/routes.py:11"))["pool_size"] == 15
+
+
+def test_a_pydantic_1_optional_field_with_no_default_is_none_not_its_model(tmp_path, monkeypatch) -> None:
+    # the second review of this session (its case4): pydantic 1 makes `Optional[X]` with no default None
+    files = {
+        "app/settings.py": """
+            from typing import Optional
+
+            from pydantic import BaseModel, BaseSettings
+
+            class Db(BaseModel):
+                url: str = "postgresql://replica/app"
+                pool_size: int = 40
+
+            class Settings(BaseSettings):
+                url: str = "postgresql://primary/app"
+                pool_size: int = 10
+                replica: Optional[Db]
+
+            settings = Settings()
+        """,
+        "app/db.py": """
+            from sqlalchemy import create_engine
+
+            from app.settings import settings
+
+            db = settings.replica or settings
+            engine = create_engine(db.url, pool_size=db.pool_size)
+        """,
+    }
+    assert values(at(scan(tmp_path, files, monkeypatch), "app/db.py:6"))["pool_size"] != 40

@@ -1,7 +1,7 @@
 """What an app's `state` holds where the code reads it back through an app it is handed (Starlette's and FastAPI's
 `app.state.settings`, `request.app.state.settings`): the value the project's one store of that name
-(`app.state.settings = app_settings` in its factory) gives, read where it is written. Several stores of the name,
-or none: unknown, as before."""
+(`app.state.settings = app_settings` in its factory) gives, read where it is written; a request's own state
+(`request.state.x`) is no app's. Several stores of the name, or none: unknown, as before."""
 
 from __future__ import annotations
 
@@ -18,13 +18,15 @@ from pool_doctor.scan.kinds import SV, Frame, Interpreter
 Store = tuple[Module, FunctionNode | None, ast.Assign]
 _STORES: WeakKeyDictionary[Project, tuple[set[Path], dict[str, list[Store]]]] = WeakKeyDictionary()
 _READING: set[int] = set()
+REQUESTS = {"request", "req", "websocket", "ws", "scope", "conn", "connection", "ctx", "context"}
 
 
 def read(ev: Interpreter, base: Any, attr: str, reader: Module) -> Any:
     """`<app>.state.attr` of an app the scan cannot read: the value of the one store nearest the reader (in the
     deepest folder they share: a monorepo's services each store their own); None: no such read, or no one
     store."""
-    if not (isinstance(base, SV) and not base.known and (base.expr or "").rpartition(".")[2] == "state"):
+    holder, _, state = (base.expr or "").rpartition(".") if isinstance(base, SV) and not base.known else ("", "", "")
+    if state != "state" or _per_request(holder):
         return None
     stores = _stores(ev.project).get(attr, [])
     shared = [len(os.path.commonpath([store[0].path, reader.path])) for store in stores]
@@ -53,9 +55,17 @@ def _stores(project: Project) -> dict[str, list[Store]]:
         for func, stmt in _assignments(module.tree) if ".state." in module.source else []:
             target = stmt.targets[0] if len(stmt.targets) == 1 else None
             held = target.value if isinstance(target, ast.Attribute) else None
-            if isinstance(target, ast.Attribute) and isinstance(held, ast.Attribute) and held.attr == "state":
+            state = (
+                isinstance(held, ast.Attribute) and held.attr == "state" and not _per_request(ast.unparse(held.value))
+            )
+            if isinstance(target, ast.Attribute) and state:
                 found.setdefault(target.attr, []).append((module, func, stmt))
     return found
+
+
+def _per_request(holder: str) -> bool:
+    """A request's (or a connection's) own state (`request.state.user`), not the app's (`request.app.state`)."""
+    return holder.rpartition(".")[2].lower() in REQUESTS
 
 
 def _assignments(tree: ast.AST, func: FunctionNode | None = None) -> list[tuple[FunctionNode | None, ast.Assign]]:

@@ -6,6 +6,7 @@ changed under another scope: a change binds the same name to a new value (scan/f
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -394,17 +395,20 @@ def library_effect(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: St
     return {**state, **changed} if changed else state
 
 
-# libraries whose calls only read what they are handed
-READERS = ("builtins.", "inspect.", "pprint.", "logging.", "json.", "typing.", "dataclasses.", "importlib.import_")
+# what a library function named so does to a module it is handed: put other settings in it (not read it: a logger's
+# `info(..., config)`, click's `echo(config)`, Celery's `config_from_object(config)`)
+CHANGERS = re.compile(r"register|overlay|override|patch|merge|apply|inject|populate|update", re.IGNORECASE)
 
 
 def handed_modules(ev: Interpreter, frame: Frame, call: ast.Call, state: State) -> State:
     """A library's call handed a module of the project by name (customer-service-api's
     `pmc_config.register_config(config, env=env)`, which overlays the env's settings on it): what the function
     reads of that module after it is the library's to say (unknown)."""
+    named = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    changes = CHANGERS.search(named) is not None
     given = [a for a in call.args if isinstance(a, ast.Name) and isinstance(ev.force(ev.eval(a, frame)), ModuleRef)]
-    func = ev.force(ev.eval(call.func, frame)) if given else None
-    if not isinstance(func, ExternalRef) or func.dotted.startswith(READERS):
+    func = ev.force(ev.eval(call.func, frame)) if given and changes else None
+    if not isinstance(func, ExternalRef):
         return state
     why = f"(changed by {func.dotted.rpartition('.')[2]}(...))"
     return {**state, **{a.id: unknown(frame.module, a, why=f"{a.id} {why}") for a in given}}

@@ -62,6 +62,7 @@ SETTINGS_BASES = {
     "pydantic.v1.BaseSettings",
     "pydantic_settings.main.BaseSettings",
 }
+V1_SETTINGS = {"pydantic.BaseSettings", "pydantic.v1.BaseSettings"}  # pydantic 1's (2 moved it out)
 ABSTRACT_DECORATORS = {"abstractmethod", "abstractproperty"}
 SET_BEFORE_USE = ("__init__", "__set_name__")  # run before anything reads the instance
 PROPERTY_DECORATORS = {"property", "cached_property", "computed_field"}
@@ -549,7 +550,8 @@ class SettingsClasses:
                 env_name = None  # a nested model's field with no env_nested_delimiter: no variable of its own
             method = self.own_method(root, CUSTOMISE, None)  # (syncmaster's config.yml, under its variables)
             at = [*instance.nested_at, name]
-            nested = self._nested_model(fieldtext.model_type(annotation, default is None), klass)
+            v1 = self.derives_from(root, lambda dotted: dotted in V1_SETTINGS)  # (an Optional field is None there)
+            nested = self._nested_model(fieldtext.model_type(annotation, default is None and not v1), klass)
             if nested is not None:
                 delimiter = delimiter_of(config)
                 sub_prefix = f"{env_name}{delimiter}" if delimiter and env_name else None
