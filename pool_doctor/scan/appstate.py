@@ -17,6 +17,7 @@ from pool_doctor.scan.kinds import SV, Frame, Interpreter
 
 Store = tuple[Module, FunctionNode | None, ast.Assign]
 _STORES: WeakKeyDictionary[Project, tuple[set[Path], dict[str, list[Store]]]] = WeakKeyDictionary()
+_VALUES: WeakKeyDictionary[Project, dict[int, Any]] = WeakKeyDictionary()
 _READING: set[int] = set()
 REQUESTS = {"request", "req", "websocket", "ws", "scope", "conn", "connection", "ctx", "context"}
 
@@ -34,12 +35,15 @@ def read(ev: Interpreter, base: Any, attr: str, reader: Module) -> Any:
     if len(stores) != 1 or id(stores[0][2]) in _READING:
         return None
     module, func, stmt = stores[0]
-    _READING.add(id(stmt))
-    try:
-        frame = ev.flow.frame_at(func, Frame(module, scope=func), stmt) if func is not None else Frame(module)
-        return ev.force(ev.eval(stmt.value, frame))
-    finally:
-        _READING.discard(id(stmt))
+    values = _VALUES.setdefault(ev.project, {})
+    if id(stmt) not in values:  # (each store read once a scan)
+        _READING.add(id(stmt))
+        try:
+            frame = ev.flow.frame_at(func, Frame(module, scope=func), stmt) if func is not None else Frame(module)
+            values[id(stmt)] = ev.force(ev.eval(stmt.value, frame))
+        finally:
+            _READING.discard(id(stmt))
+    return values[id(stmt)]
 
 
 def _stores(project: Project) -> dict[str, list[Store]]:
