@@ -39,6 +39,7 @@ from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.settingsources import (
     CUSTOMISE,
     FileSources,
+    Nested,
     delimiter_of,
     first_source,
 )
@@ -557,7 +558,8 @@ class SettingsClasses:
                 sub_prefix = f"{env_name}{delimiter}" if delimiter and env_name else None
                 made = self.ev.force(default) if default is not None else None
                 own = sub_prefix is None and self.is_settings(nested)  # (reading its own variables)
-                return self.file_sources.nested(nested, made, own, method, root, config, at, klass.module, sub_prefix)
+                place = Nested(method, root, config, at, klass.module, sub_prefix)
+                return self.file_sources.nested(nested, made, own, place)
             none_text = fieldtext.none_text(config, annotation)
             variables = self.file_sources.variables(method, root, config, klass.module, env_name)
             read = first_source(variables, self.file_sources.value(method, root, config, at), env_name)

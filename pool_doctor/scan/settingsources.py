@@ -44,7 +44,19 @@ class Ranks(NamedTuple):
     dotenv: int | None
 
 
-DEFAULT_RANKS = Ranks(None, 1, 2)  # pydantic-settings' own order: init, env, dotenv, secrets
+DEFAULT_RANKS = Ranks(None, 1, 2)
+
+
+class Nested(NamedTuple):
+    """Where a nested model sits: its root settings class's sources method and model_config, the field names from
+    the root, the module that reads it, and its variables' prefix (with env_nested_delimiter)."""
+
+    method: FuncRef | None
+    root: ClassRef
+    config: dict[str, Any]
+    path: list[str]
+    module: Module
+    prefix: str | None  # pydantic-settings' own order: init, env, dotenv, secrets
 
 
 def env_file_values(
@@ -103,22 +115,12 @@ class FileSources:
             self._read[id(root.node)] = self._documents(method, config)
         return self._read[id(root.node)]
 
-    def nested(
-        self,
-        cls: ClassRef,
-        made: Any,
-        own: bool,
-        method: FuncRef | None,
-        root: ClassRef,
-        config: dict[str, Any],
-        path: list[str],
-        module: Module,
-        prefix: str | None,
-    ) -> InstanceRef:
+    def nested(self, cls: ClassRef, made: Any, own: bool, at: Nested) -> InstanceRef:
         """A nested model's instance: the field's default instance (`made`), unless a source gives any of it
         (pydantic-settings then makes it anew from what they give, reading a nested settings class's own
         variables under it: `own`, one with no env_nested_delimiter); checked by real runs of 2.14."""
-        given = self.gives(method, root, config, path, module, prefix)
+        method, root, config, path, _, prefix = at
+        given = self._gives(at)
         if own:
             documents = self._read_documents(method, root, config)[0] if method is not None and given else []
             section = next((s for d, _ in documents if isinstance(s := _lookup(d, path), DictV)), None)
@@ -128,18 +130,11 @@ class FileSources:
         kept = made if isinstance(made, InstanceRef) and not given else InstanceRef(cls, {})
         return replace(kept, env_prefix=prefix, root=root, nested_at=tuple(path))
 
-    def gives(
-        self,
-        method: FuncRef | None,
-        root: ClassRef,
-        config: dict[str, Any],
-        path: list[str],
-        module: Module,
-        prefix: str | None,
-    ) -> bool:
+    def _gives(self, at: Nested) -> bool:
         """Whether a source gives the nested model at `path` any field: a file source, or a variable of its
         `prefix` the env file or the process sets (pydantic-settings then builds it from what the sources give,
         not from the field's default instance)."""
+        method, root, config, path, module, prefix = at
         documents, ranks = self._read_documents(method, root, config) if method is not None else ([], DEFAULT_RANKS)
         variables = {
             **(env_file_values(self.ev, self.environment, root, config) if ranks.dotenv is not None else {}),
