@@ -867,4 +867,65 @@ def test_a_pydantic_1_optional_field_with_no_default_is_none_not_its_model(tmp_p
             engine = create_engine(db.url, pool_size=db.pool_size)
         """,
     }
-    assert values(at(scan(tmp_path, files, monkeypatch), "app/db.py:6"))["pool_size"] != 40
+    assert values(at(scan(tmp_path, files, monkeypatch), "app/db.py:6"))["pool_size"] == 10  # (real pydantic 1.10)
+
+
+def test_a_dotted_dynaconf_key_into_a_table_a_file_it_cannot_read_sets_is_unknown(tmp_path, monkeypatch) -> None:
+    # the third review of this session (its case2): `settings.get("postgres.sslmode", "prefer")` where an
+    # overrides.py after the YAML may set POSTGRES gave the default as known (real dynaconf: the .py's value)
+    files = {
+        "conf/__init__.py": """
+            from pathlib import Path
+
+            from dynaconf import Dynaconf
+
+            HERE = Path(__file__).parent
+            settings = Dynaconf(envvar_prefix="CLUTCH", settings_files=[HERE / "settings.yaml", HERE / "overrides.py"])
+        """,
+        "conf/settings.yaml": "postgres:\n  host: localhost\n",
+        "conf/overrides.py": "POSTGRES = {'host': 'prod-db', 'sslmode': 'require'}\n",
+        "db.py": """
+            from sqlalchemy import create_engine
+
+            from conf import settings
+
+            mode = settings.get("postgres.sslmode", "prefer")
+            engine = create_engine("postgresql://db/app", connect_args={"sslmode": mode})
+        """,
+    }
+    assert not at(scan(tmp_path, files, monkeypatch), "db.py:6").settings["connect_args.sslmode"].known
+
+
+def test_a_table_a_yaml_source_gives_a_nested_settings_class_keeps_its_models_defaults(tmp_path, monkeypatch) -> None:
+    # the third review of this session (its case5): `db: {url, pool: {size: 20}}` made `s.db.pool.recycle`
+    # unknown where its model's default 3600 holds (a real run: 3600)
+    files = {
+        "config.yml": "db:\n  url: postgresql://y/d\n  pool:\n    size: 20\n",
+        "s.py": """
+            from pydantic import BaseModel, Field
+            from pydantic_settings import BaseSettings, SettingsConfigDict, YamlConfigSettingsSource
+            from sqlalchemy import create_engine
+
+            class Pool(BaseModel):
+                size: int = 5
+                recycle: int = 3600
+
+            class Db(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="PG_", extra="ignore")
+                url: str = "postgresql://h/d"
+                pool: Pool = Pool()
+
+            class Settings(BaseSettings):
+                db: Db = Field(default_factory=Db)
+
+                @classmethod
+                def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+                    return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file="config.yml"))
+
+            s = Settings()
+            engine = create_engine(s.db.url, pool_recycle=s.db.pool.recycle)
+        """,
+    }
+    monkeypatch.chdir(tmp_path)
+    shown = values(at(scan(tmp_path, files, monkeypatch), "s.py:22"))
+    assert (shown["url"], shown["pool_recycle"]) == ("postgresql://y/d", 3600)

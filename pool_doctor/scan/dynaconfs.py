@@ -106,7 +106,8 @@ def _files(files: ConfigFiles, frame: Frame, names: list[str]) -> list[Path]:
     for text in names:
         places = {files.resolve(frame.module, text), files.resolve(frame.module, f"config/{text}")}
         places |= {p for p in (files.project.base / text, files.project.base / "config" / text) if p.is_file()}
-        distinct = {p.resolve() for p in places if p is not None}
+        base = files.project.base.resolve()  # (a file outside the scanned tree is the deployment's, not read)
+        distinct = {p.resolve() for p in places if p is not None and p.resolve().is_relative_to(base)}
         if len(distinct) == 1:
             path = distinct.pop()
             local = path.with_name(f"{path.stem}.local{path.suffix}")
@@ -122,6 +123,8 @@ def read(ev: Interpreter, environment: Environment, holder: HolderV, node: ast.C
     parts = key.value.split(".")  # (a dotted key reads into a table: `settings.get("postgres.sslmode")`)
     found = holder.attrs.get(parts[0].upper())
     for part in parts[1:]:
+        if isinstance(found, SV) and not found.known:
+            return unknown(frame.module, node, why=found.expr)  # (a table a file it cannot read may set)
         items = {k.lower(): v for k, v in found.items.items()} if isinstance(found, DictV) else {}
         found = ev.force(items.get(part.lower())) if items.get(part.lower()) is not None else None
     if found is not None:

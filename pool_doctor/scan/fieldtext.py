@@ -143,6 +143,11 @@ def model_type(annotation: ast.expr | None, required: bool) -> ast.expr | None:
     return kept[0] if required and len(kept) == 1 and len(parts) == 2 else found
 
 
+def optional(annotation: ast.expr | None) -> bool:
+    """Whether a field is typed `X | None` (`Optional[X]`, `Union[X, None]`)."""
+    return model_type(annotation, True) is not annotated(annotation)[0]
+
+
 def dependency(annotation: ast.expr | None, module: Module, project: Any) -> tuple[ast.expr | None, Module]:
     """A FastAPI dependency a parameter is annotated with, `Annotated[Settings, Depends(get_settings)]` (written
     there, or through a type alias the module sets or imports: ooni's `SettingsDep`): the call that gives the

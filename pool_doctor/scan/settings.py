@@ -551,8 +551,9 @@ class SettingsClasses:
                 env_name = None  # a nested model's field with no env_nested_delimiter: no variable of its own
             method = self.own_method(root, CUSTOMISE, None)  # (syncmaster's config.yml, under its variables)
             at = [*instance.nested_at, name]
-            v1 = self.derives_from(root, lambda dotted: dotted in V1_SETTINGS)  # (an Optional field is None there)
-            nested = self._nested_model(fieldtext.model_type(annotation, default is None and not v1), klass)
+            if default is None and fieldtext.optional(annotation) and self.derives_from(root, V1_SETTINGS.__contains__):
+                default = Thunk(ast.copy_location(ast.Constant(None), stmt), frame)  # (pydantic 1: None by default)
+            nested = self._nested_model(fieldtext.model_type(annotation, default is None), klass)
             if nested is not None:
                 delimiter = delimiter_of(config)
                 sub_prefix = f"{env_name}{delimiter}" if delimiter and env_name else None
