@@ -397,7 +397,7 @@ def library_effect(ev: Interpreter, frame_of: FrameOf, call: ast.Call, state: St
 
 # what a library function named so does to a module it is handed: put other settings in it (not read it: a logger's
 # `info(..., config)`, click's `echo(config)`, Celery's `config_from_object(config)`)
-CHANGERS = re.compile(r"register|overlay|override|patch|merge|apply|inject|populate|update", re.IGNORECASE)
+CHANGERS = re.compile(r"(?:^|_)(?:register|overlay|override|patch|merge|apply|inject|populate|update)", re.IGNORECASE)
 
 
 def handed_modules(ev: Interpreter, frame: Frame, call: ast.Call, state: State) -> State:
@@ -405,7 +405,7 @@ def handed_modules(ev: Interpreter, frame: Frame, call: ast.Call, state: State) 
     `pmc_config.register_config(config, env=env)`, which overlays the env's settings on it): what the function
     reads of that module after it is the library's to say (unknown)."""
     named = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-    changes = CHANGERS.search(named) is not None
+    changes = CHANGERS.search(named) is not None  # (a word of its name: not `dispatch`)
     given = [a for a in call.args if isinstance(a, ast.Name) and isinstance(ev.force(ev.eval(a, frame)), ModuleRef)]
     func = ev.force(ev.eval(call.func, frame)) if given and changes else None
     if not isinstance(func, ExternalRef):
