@@ -1,6 +1,8 @@
-"""What an object a statement calls a method of was made by, where the receiver is not a module's global: an
-instance's attribute a method of its class sets (`self.db = SQLAlchemy()` in a helper `__init__` calls), or a loop's
-variable over a list written out (`for oo in [self.db, self.cors]: oo.init_app(self.app)`, flask_covid19's)."""
+"""A method's own instance, as a Flask app's configuration reads it: what an object a statement calls a method of
+was made by, where the receiver is not a module's global (an attribute a method of the class sets, `self.db =
+SQLAlchemy()` in a helper `__init__` calls, or a loop's variable over a list written out, `for oo in [self.db,
+self.cors]: oo.init_app(self.app)`: flask_covid19's); the method a call on `self` runs (`self.__init_db()`); and
+the one call of the class the app makes, which its `self` is (none where it is made nowhere or in several places)."""
 
 from __future__ import annotations
 
