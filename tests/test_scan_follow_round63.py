@@ -529,7 +529,8 @@ def test_pyramid_settings_a_function_expands_the_variables_of_keep_the_ini_value
     assert (url.value, url.from_) == ("postgresql://a@db/a", "development.ini:3")
 
 
-def test_pyramid_runs_a_directive_the_app_adds_with_the_configurator(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("imported", [False, True])
+def test_pyramid_runs_a_directive_the_app_adds_with_the_configurator(tmp_path, monkeypatch, imported: bool) -> None:
     # round 64's case3 (pyramid_auth_api): `config.add_directive("db_sanity_check", db_sanity_check)` in an
     # includeme, then `config.db_sanity_check()`: the engine it makes lost the app's settings
     files = {
@@ -555,6 +556,17 @@ def test_pyramid_runs_a_directive_the_app_adds_with_the_configurator(tmp_path, m
                 engine.dispose()
         """,
     }
+    if imported:  # (the review: a directive function the includeme's module imports from the project)
+        checks = files["app/checks.py"]
+        files["app/sanity.py"] = (
+            checks[: checks.index("            def includeme")] + checks[checks.index("            def db_s") :]
+        )
+        files["app/checks.py"] = """
+            from app.sanity import db_sanity_check
+
+            def includeme(config):
+                config.add_directive("db_sanity_check", db_sanity_check)
+        """
     pool = at(scan(tmp_path, files, monkeypatch), "app/__init__.py:6")
     assert (pool.driver, values(pool)["url"]) == ("psycopg2", "postgresql://a@db/a")
 

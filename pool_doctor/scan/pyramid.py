@@ -124,9 +124,19 @@ def directives(project: Project) -> dict[str, FuncRef]:
         for site in module.calls.get("add_directive", []):
             name, func = [*site.call.args, None, None][:2]
             if isinstance(name, ast.Constant) and isinstance(name.value, str) and isinstance(func, ast.Name):
-                made = module.functions.get(func.id)
-                found.update({name.value: FuncRef(module, made)} if made is not None else {})
+                made = _function(project, module, func.id)  # (its own, or one it imports from the project)
+                found.update({name.value: made} if made is not None else {})
     return found
+
+
+def _function(project: Project, module: Module, name: str) -> FuncRef | None:
+    own = module.functions.get(name)
+    if own is not None:
+        return FuncRef(module, own)
+    owner, _, attr = module.imports.get(name, "").rpartition(".")
+    source = project.module_by_name(owner, module.path) if owner else None
+    made = source.functions.get(attr) if source is not None else None
+    return FuncRef(source, made) if source is not None and made is not None else None
 
 
 def once_per_spec(project: Project, pools: list[ScannedPool]) -> list[ScannedPool]:
