@@ -689,7 +689,10 @@ def test_an_apps_state_read_back_is_what_the_factory_stored(tmp_path, monkeypatc
     assert [values(at(report, f"{name}/svc/db.py:6"))["pool_size"] for name in ("one", "two")] == [10, 20]
 
 
-def test_a_config_module_a_library_call_is_handed_is_that_librarys_to_change(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("handed", ["config, env=env", "config=config, env=env"])
+def test_a_config_module_a_library_call_is_handed_is_that_librarys_to_change(
+    tmp_path, monkeypatch, handed: str
+) -> None:
     # round 64's case1 (customer-service-api): `pmc_config.register_config(config, env=env)` overlays the env's
     # module (prod.py, pool size 60) on the config package before `from_object(config.App)`; the scan read the
     # package's own App (30) as the app's, a wrong value; the classes it may load are now reported each
@@ -705,11 +708,11 @@ def test_a_config_module_a_library_call_is_handed_is_that_librarys_to_change(tmp
                 from . import config
 
                 app = Flask(__name__)
-                pmc_config.register_config(config, env=env)
+                pmc_config.register_config(HANDED)
                 app.config.from_object(config.App)
                 db.init_app(app)
                 return app
-        """,
+        """.replace("HANDED", handed),
         "app/config/__init__.py": "class App:\n    SQLALCHEMY_DATABASE_URI = 'postgresql://dev/d'\n    SQLALCHEMY_POOL_SIZE = 30\n",
         "app/config/prod.py": "class App:\n    SQLALCHEMY_DATABASE_URI = 'postgresql://prod/d'\n    SQLALCHEMY_POOL_SIZE = 60\n",
         "requirements.txt": "flask-sqlalchemy==2.5.1\n",

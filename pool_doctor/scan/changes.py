@@ -406,7 +406,8 @@ def handed_modules(ev: Interpreter, frame: Frame, call: ast.Call, state: State) 
     reads of that module after it is the library's to say (unknown)."""
     named = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
     changes = CHANGERS.search(named) is not None  # (a word of its name: not `dispatch`)
-    given = [a for a in call.args if isinstance(a, ast.Name) and isinstance(ev.force(ev.eval(a, frame)), ModuleRef)]
+    handed = [*call.args, *(k.value for k in call.keywords)]  # (`register_config(config=config)` too)
+    given = [a for a in handed if isinstance(a, ast.Name) and isinstance(ev.force(ev.eval(a, frame)), ModuleRef)]
     func = ev.force(ev.eval(call.func, frame)) if given and changes else None
     if not isinstance(func, ExternalRef):
         return state
