@@ -944,3 +944,38 @@ def test_a_table_a_yaml_source_gives_a_nested_settings_class_keeps_its_models_de
     monkeypatch.chdir(tmp_path)
     shown = values(at(scan(tmp_path, files, monkeypatch), "s.py:22"))
     assert (shown["url"], shown["pool_recycle"]) == ("postgresql://y/d", 3600)
+
+
+def test_two_file_sources_giving_parts_of_a_nested_settings_class_are_merged(tmp_path, monkeypatch) -> None:
+    # the third review of this session (its case4): the first source's table alone was read; pydantic-settings
+    # merges them key by key, the earlier source winning (a real run: url from local.yml, pool_size 20)
+    files = {
+        "local.yml": "db:\n  url: postgresql://local/d\n",
+        "config.toml": '[db]\nurl = "postgresql://toml/d"\npool_size = 20\n',
+        "s.py": """
+            from pydantic import Field
+            from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
+            from pydantic_settings import YamlConfigSettingsSource
+            from sqlalchemy import create_engine
+
+            class Db(BaseSettings):
+                model_config = SettingsConfigDict(env_prefix="PG_", extra="ignore")
+                url: str = "postgresql://h/d"
+                pool_size: int = 5
+
+            class Settings(BaseSettings):
+                db: Db = Field(default_factory=Db)
+
+                @classmethod
+                def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+                    yaml = YamlConfigSettingsSource(settings_cls, yaml_file="local.yml")
+                    toml = TomlConfigSettingsSource(settings_cls, toml_file="config.toml")
+                    return (init_settings, env_settings, yaml, toml)
+
+            s = Settings()
+            engine = create_engine(s.db.url, pool_size=s.db.pool_size)
+        """,
+    }
+    monkeypatch.chdir(tmp_path)
+    shown = values(at(scan(tmp_path, files, monkeypatch), "s.py:21"))
+    assert (shown["url"], shown["pool_size"]) == ("postgresql://local/d", 20)

@@ -123,9 +123,12 @@ class FileSources:
         given = self._gives(at)
         if own:
             documents = self._read_documents(method, root, config)[0] if method is not None and given else []
-            section = next((s for d, _ in documents if isinstance(s := _lookup(d, path), DictV)), None)
-            if section is not None:  # (a table in it is left to the field's model: its class's defaults)
-                return InstanceRef(cls, {k: v for k, v in section.items.items() if not isinstance(v, DictV)})
+            sections = [s for d, _ in documents if isinstance(s := _lookup(d, path), DictV)]
+            merged: dict[str, Any] = {}  # (each key from the first source that has it; a table in one is left to
+            for section in sections:  # the field's model: its class's defaults)
+                merged |= {k: v for k, v in section.items.items() if k not in merged and not isinstance(v, DictV)}
+            if sections:
+                return InstanceRef(cls, merged)
             return made if isinstance(made, InstanceRef) else InstanceRef(cls, {})
         kept = made if isinstance(made, InstanceRef) and not given else InstanceRef(cls, {})
         return replace(kept, env_prefix=prefix, root=root, nested_at=tuple(path))
