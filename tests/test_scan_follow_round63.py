@@ -979,3 +979,34 @@ def test_two_file_sources_giving_parts_of_a_nested_settings_class_are_merged(tmp
     monkeypatch.chdir(tmp_path)
     shown = values(at(scan(tmp_path, files, monkeypatch), "s.py:21"))
     assert (shown["url"], shown["pool_size"]) == ("postgresql://local/d", 20)
+
+
+def test_a_kept_pools_parameter_its_one_caller_gives_is_that_calls(tmp_path, monkeypatch) -> None:
+    # round 65's case5 (travel-sentinel): `get_pool(dsn)` keeps its pool in a global; its one caller, in a module
+    # that names no pool library, gives `settings.postgres_dsn`: the DSN was "dsn (not given)"
+    files = {
+        "src/__init__.py": "",
+        "src/db/__init__.py": "",
+        "src/db/pool.py": """
+            import asyncpg
+
+            _pool = None
+
+            async def get_pool(dsn: str):
+                global _pool
+                if _pool is None:
+                    _pool = await asyncpg.create_pool(dsn, min_size=2, max_size=10)
+                return _pool
+        """,
+        "src/api/__init__.py": "",
+        "src/api/app.py": """
+            import os
+
+            from src.db.pool import get_pool
+
+            async def startup():
+                return await get_pool(os.environ.get("DSN", "postgresql://db/app"))
+        """,
+    }
+    url = at(scan(tmp_path, files, monkeypatch), "src/db/pool.py:8").settings["dsn"]
+    assert (url.value, url.env) == ("postgresql://db/app", "DSN")

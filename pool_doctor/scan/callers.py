@@ -57,6 +57,56 @@ def class_passed(
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+def given_by_listener(ev: Interpreter, func: FunctionNode | ast.Lambda, bound: Frame) -> Frame:
+    """A Sanic listener's app (listener_app), bound."""
+    app = listener_app(ev, func, bound) if not isinstance(func, ast.Lambda) else None
+    return replace(bound, bindings={**bound.bindings, **app}) if app is not None else bound
+
+
+def given_by_the_app(
+    ev: Interpreter,
+    func: FuncRef,
+    site: CallSite,
+    bound: Frame,
+    called: Callable[[Module, CallSite], Any],
+    site_frame: Callable[[Module, CallSite], Frame],
+) -> Frame:
+    """A parameter nothing gives nor annotates: a Sanic listener's app; `config.get_database(name)` on it (llvm-lnt's
+    `import_and_report(config, ...)`), an instance of the class the function's callers in the app pass; or, for a
+    module's function its one caller in the app calls (travel-sentinel's `get_pool(dsn)`, which keeps the pool its
+    first call makes), what that call gives."""
+    node = func.node
+    if isinstance(node, ast.Lambda) or (listened := given_by_listener(ev, node, bound)) is not bound:
+        return bound if isinstance(node, ast.Lambda) else listened
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][1 if func.bound_self is not None else 0 :]
+    name = receiver_given(site, node, bound)
+    if name is not None:
+        cls = class_passed(
+            calls_of(ev.project, node, called),
+            name,
+            params.index(name) if name in params else None,
+            lambda m, s, given: ev.force(ev.eval(given, site_frame(m, s))),
+        )
+        return (
+            bound
+            if cls is None
+            else replace(bound, bindings={**bound.bindings, name: InstanceRef(cls, {}, given=name)})
+        )
+    names = [*params, *(a.arg for a in node.args.kwonlyargs)]
+    missing = any(_not_given(ev.force(bound.bindings.get(p)), p) for p in names)
+    if missing and func.bound_self is None:  # (the files that call it, read: they may name no pool library)
+        parse_naming(ev.project, re.escape(node.name.encode()) + rb"\s*\(")
+    calls = calls_of(ev.project, node, called) if missing and func.bound_self is None else []
+    if len(calls) != 1:
+        return bound
+    caller, one = calls[0]
+    return ev.bind(func, one.call, site_frame(caller, one))
+
+
+def _not_given(value: Any, name: str) -> bool:
+    return isinstance(value, SV) and value.expr == f"{name} (not given)"
+
+
 def receiver_given(site: CallSite, func: FunctionNode, frame: Frame) -> str | None:
     """The parameter of `func` the site's call is a method of (`config.get_database(name)`), when nothing gives it."""
     receiver = site.call.func.value if isinstance(site.call.func, ast.Attribute) else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import callers, dunders, fallbacks, handoffs, pyramid, sides, taint
@@ -355,8 +354,8 @@ class PoolFinder:
             made = bound_self if func.name == "__init__" and isinstance(bound_self, InstanceRef) else None
             by = (made.call, made.frame) if made is not None and made.frame is not None else (None, Frame(module))
             owner = ClassRef(module, site.cls) if site.cls is not None and func in site.cls.body else None  # (super())
-            bound = self.ev.bind(FuncRef(module, func, bound_self, outer, owner), *by)  # (its maker's)
-            bound = self._given_by_callers(func, bound_self, site, bound)
+            made_by = FuncRef(module, func, bound_self, outer, owner)
+            bound = self._given_by_callers(made_by, site, self.ev.bind(made_by, *by))  # (its maker's)
             target: ast.AST = functions[index + 1] if index + 1 < len(functions) else site.call
             reached = self.ev.flow.frame_reaching(func, bound, target)
             if reached is None:  # the defaults never get there (`if url is None: raise`): a caller's values, unknown
@@ -411,28 +410,15 @@ class PoolFinder:
         made = self.ev.classes.instantiate(made_of if isinstance(made_of, ClassRef) else cls, maker.call, frame)
         return made if isinstance(made, InstanceRef) else InstanceRef(cls, {}, call=maker.call, frame=frame)
 
-    def _given_by_callers(self, func: FunctionNode, bound_self: Any, site: CallSite, bound: Frame) -> Frame:
-        """`config.get_database(name)` on a parameter nothing gives nor annotates (llvm-lnt's
-        `import_and_report(config, ...)`): an instance of the class the function's callers in the app pass."""
-        if (app := callers.listener_app(self.ev, func, bound)) is not None:  # `@app.before_server_start` (Sanic)
-            return replace(bound, bindings={**bound.bindings, **app})
-        name = callers.receiver_given(site, func, bound) if self._all_read and id(func) not in self._asking else None
-        if name is None:
-            return bound
-        params = [a.arg for a in (*func.args.posonlyargs, *func.args.args)][1 if bound_self is not None else 0 :]
-        self._asking.add(id(func))
+    def _given_by_callers(self, func: FuncRef, site: CallSite, bound: Frame) -> Frame:
+        """What the function's callers in the app give a parameter nothing else does (callers.given_by_the_app)."""
+        if not self._all_read or id(func.node) in self._asking:
+            return callers.given_by_listener(self.ev, func.node, bound)
+        self._asking.add(id(func.node))
         try:
-            calls = callers.calls_of(self.ev.project, func, self.called)
-            cls = callers.class_passed(
-                calls,
-                name,
-                params.index(name) if name in params else None,
-                lambda m, s, node: self.ev.force(self.ev.eval(node, self.site_frame(m, s))),
-            )
+            return callers.given_by_the_app(self.ev, func, site, bound, self.called, self.site_frame)
         finally:
-            self._asking.discard(id(func))
-        given = InstanceRef(cls, {}, given=name) if cls is not None else None
-        return bound if given is None else replace(bound, bindings={**bound.bindings, name: given})
+            self._asking.discard(id(func.node))
 
     def _made(self, cls: ast.ClassDef) -> list[tuple[Module, CallSite]]:
         """Where the app makes instances of a class no wrapper of which is called (tux's DatabaseSetup, made with
