@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan import taint
+from pool_doctor.scan.appconfig import frame_of_caller
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
 from pool_doctor.scan.flaskconfig import SANIC
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, Frame, FuncRef, HolderV, InstanceRef, Interpreter
@@ -74,7 +75,7 @@ def given_by_the_app(
     """A parameter nothing gives nor annotates: a Sanic listener's app; `config.get_database(name)` on it (llvm-lnt's
     `import_and_report(config, ...)`), an instance of the class the function's callers in the app pass; or, for a
     module's function its one caller in the app calls (travel-sentinel's `get_pool(dsn)`, which keeps the pool its
-    first call makes), what that call gives."""
+    first call makes: a `global` it sets), what that call gives."""
     node = func.node
     if isinstance(node, ast.Lambda) or (listened := given_by_listener(ev, node, bound)) is not bound:
         return bound if isinstance(node, ast.Lambda) else listened
@@ -93,14 +94,15 @@ def given_by_the_app(
             else replace(bound, bindings={**bound.bindings, name: InstanceRef(cls, {}, given=name)})
         )
     names = [*params, *(a.arg for a in node.args.kwonlyargs)]
-    missing = any(_not_given(ev.force(bound.bindings.get(p)), p) for p in names)
-    if missing and func.bound_self is None:  # (the files that call it, read: they may name no pool library)
-        parse_naming(ev.project, re.escape(node.name.encode()) + rb"\s*\(")
-    calls = calls_of(ev.project, node, called) if missing and func.bound_self is None else []
+    keeps = func.bound_self is None and any(isinstance(n, ast.Global) for n in ast.walk(node))  # (its first call's)
+    if not (keeps and any(_not_given(ev.force(bound.bindings.get(p)), p) for p in names)):
+        return bound
+    parse_naming(ev.project, re.escape(node.name.encode()) + rb"\s*\(")  # (its callers may name no pool library)
+    calls = calls_of(ev.project, node, called)
     if len(calls) != 1:
         return bound
-    caller, one = calls[0]
-    return ev.bind(func, one.call, site_frame(caller, one))
+    caller, one = calls[0]  # (read in its caller's frame one level deep: its own parameters at their defaults)
+    return ev.bind(func, one.call, frame_of_caller(ev, caller, one.call))
 
 
 def _not_given(value: Any, name: str) -> bool:
