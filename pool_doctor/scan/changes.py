@@ -28,6 +28,7 @@ from pool_doctor.scan.kinds import (
     over,
     unknown,
 )
+from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import (
     MUTATORS,
     global_setter,
@@ -404,8 +405,7 @@ def handed_modules(ev: Interpreter, frame: Frame, call: ast.Call, state: State) 
     """A library's call handed a module of the project by name (customer-service-api's
     `pmc_config.register_config(config, env=env)`, which overlays the env's settings on it): what the function
     reads of that module after it is the library's to say (unknown)."""
-    named = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-    changes = CHANGERS.search(named) is not None  # (a word of its name: not `dispatch`)
+    changes = CHANGERS.search(last_name(call.func) or "") is not None  # (a word of its name: not `dispatch`)
     handed = [*call.args, *(k.value for k in call.keywords)]  # (`register_config(config=config)` too)
     given = [a for a in handed if isinstance(a, ast.Name) and isinstance(ev.force(ev.eval(a, frame)), ModuleRef)]
     func = ev.force(ev.eval(call.func, frame)) if given and changes else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 
 from pool_doctor.scan.finder import FunctionNode, Module
+from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import MUTATORS
 
 # what a method of a pool opens that holds it (a connection, a transaction, an engine with other options)
@@ -41,13 +42,9 @@ def _parents(func: ast.AST) -> dict[ast.AST, ast.AST]:
 
 
 def _bound(held: ast.AST | None) -> set[str] | None:
-    if isinstance(held, ast.Assign) and len(held.targets) == 1 and isinstance(held.targets[0], ast.Name):
-        return {held.targets[0].id}
-    if isinstance(held, ast.AnnAssign) and isinstance(held.target, ast.Name):
-        return {held.target.id}
-    if isinstance(held, ast.withitem) and isinstance(held.optional_vars, ast.Name):
-        return {held.optional_vars.id}
-    return None
+    """The local a statement holds the call's value in (`engine = ...`, `with ... as engine`); None: elsewhere."""
+    targets = _targets(held)
+    return {targets[0].id} if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
 
 
 def _stays(module: Module, func: FunctionNode, names: set[str], parents: dict[ast.AST, ast.AST], depth: int) -> bool:
@@ -98,11 +95,11 @@ def _use(module: Module, node: ast.expr, parents: dict[ast.AST, ast.AST], depth:
             current = parent  # (in a container, or an expression giving it: what holds that holds it)
             continue
         if isinstance(parent, ast.Assign | ast.AnnAssign | ast.withitem):
-            targets = parent.targets if isinstance(parent, ast.Assign) else [_target(parent)]
-            names = {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
-            stores = any(isinstance(n, ast.Attribute | ast.Subscript) for t in targets if t for n in ast.walk(t))
+            targets = _targets(parent)
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            stores = any(isinstance(n, ast.Attribute | ast.Subscript) for t in targets for n in ast.walk(t))
             return None if stores else names
-        if isinstance(parent, ast.Return | ast.Yield | ast.YieldFrom | ast.Lambda | ast.NamedExpr | ast.Starred):
+        if isinstance(parent, ast.Lambda | ast.NamedExpr | ast.Starred):  # (a return or yield: _returned)
             return None
         if isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) or parent is None:
             return None  # (read inside a nested function: a closure over it)
@@ -111,10 +108,13 @@ def _use(module: Module, node: ast.expr, parents: dict[ast.AST, ast.AST], depth:
         current = parent
 
 
-def _target(held: ast.AST) -> ast.expr | None:
+def _targets(held: ast.AST | None) -> list[ast.expr]:
+    """What an assignment or a `with` item binds (none for anything else)."""
+    if isinstance(held, ast.Assign):
+        return list(held.targets)
     if isinstance(held, ast.AnnAssign):
-        return held.target
-    return held.optional_vars if isinstance(held, ast.withitem) else None
+        return [held.target]
+    return [held.optional_vars] if isinstance(held, ast.withitem) and held.optional_vars is not None else []
 
 
 def _handed_and_kept(
@@ -123,7 +123,7 @@ def _handed_and_kept(
     """Whether a call handed the held value keeps nothing of it: a function of the module that keeps it to itself
     (its parameter in turn), or a library's call that binds nothing to it."""
     func = call.func
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    name = last_name(func)
     if name is None or name in HOLDERS | KEEPS | MUTATORS or name in module.classes or name[:1].isupper():
         return False  # (a class made with it keeps it: `Repo(engine)`, `sa.MetaData(bind=engine)`)
     callee = module.functions.get(name) if isinstance(func, ast.Name) else None

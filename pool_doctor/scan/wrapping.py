@@ -11,6 +11,7 @@ from pool_doctor.scan.finder import CallSite, FunctionNode, Module, library_targ
 from pool_doctor.scan.kinds import PartialRef
 from pool_doctor.scan.localuse import keeps_to_itself
 from pool_doctor.scan.model import Stack
+from pool_doctor.scan.names import last_name
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
 FIXED_CALLS = 10  # a fixed factory (Wrapper.fixed) called more often than this is one pool at its own line
@@ -101,10 +102,9 @@ def keeps_its_pool(entered: tuple[Wrapper, ...], outer: CallSite) -> bool:
     `main()` calling `run(url)`, which makes, uses and disposes its engine). A program's `main(...)` run at its
     module's top, a thread's target, keep theirs at that call."""
     func = outer.call.func
-    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
     place = (getattr(func, "lineno", None), getattr(func, "col_offset", None))  # (not a thread's run, a made call)
     written = (outer.call.lineno, outer.call.col_offset) == place
-    direct = bool(outer.functions) and written and called == entered[0].func.name
+    direct = bool(outer.functions) and written and last_name(func) == entered[0].func.name
     return direct and all(w.callers == 1 and w.keeps_its_pools for w in entered)
 
 
