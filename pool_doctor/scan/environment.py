@@ -9,13 +9,14 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan import fieldtext
+from pool_doctor.scan.appconfig import scopes
 from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import Module, Project, dotted_parts, resolve_relative
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
@@ -207,7 +208,7 @@ class Environment:
         if stmt is None and key in self._imports:
             return self._imports[key]
         if stmt is not None or at_import:
-            nodes = [stmt] if stmt is not None else list(_level(module.tree.body))
+            nodes = [stmt] if stmt is not None else _level(module)
             dotted = {
                 n for node in nodes if isinstance(node, ast.Import | ast.ImportFrom) for n in _targets(module, node)
             }
@@ -286,7 +287,7 @@ class Environment:
 
     def _reads_before_set(self, setter: Module, reader: Module) -> bool:
         """Whether the setter's module level imports the reader before it sets any variable."""
-        for stmt in _level(setter.tree.body):
+        for stmt in _level(setter):
             found: dict[str, ast.expr] = {}
             env_sets(stmt, found)
             if found:
@@ -301,7 +302,7 @@ class Environment:
     def _sets_first(self, entry: Module, setter: Module, reader: Module) -> bool:
         """Whether the entry's module level imports the setter before (or with) the reader."""
         order: list[set[int]] = []
-        for stmt in (s for s in _level(entry.tree.body) if isinstance(s, ast.Import | ast.ImportFrom)):
+        for stmt in (s for s in _level(entry) if isinstance(s, ast.Import | ast.ImportFrom)):
             order.append(
                 {i for found in self._imported(entry, True, stmt) for i in self._reached(found, at_import=True)}
             )
@@ -386,16 +387,10 @@ def config_cast(cast: str | None, value: Any, module: Module, node: ast.AST, wor
     return value
 
 
-def _level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """A module's statements its import runs, in order: into `if` / `try` / `with` blocks, not into functions
-    or classes."""
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            continue
-        for block in ("body", "orelse", "finalbody", "handlers"):
-            for item in getattr(stmt, block, []):
-                yield from _level(item.body if isinstance(item, ast.ExceptHandler) else [item])
+def _level(module: Module) -> list[ast.stmt]:
+    """A module's statements its import runs, in order: into `if` / `try` / `with` blocks, not into functions or
+    classes (appconfig.scopes' first)."""
+    return next(scopes(module.tree))[1]
 
 
 def _targets(module: Module, node: ast.Import | ast.ImportFrom) -> list[str]:
