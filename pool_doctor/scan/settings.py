@@ -40,6 +40,7 @@ from pool_doctor.scan.settingsources import (
     CUSTOMISE,
     FileSources,
     Nested,
+    case_sensitive,
     delimiter_of,
     first_source,
 )
@@ -542,10 +543,8 @@ class SettingsClasses:
                 if instance.env_prefix is not None
                 else (str(prefix_value.value) if is_known(prefix_value) and prefix_value.value else "")
             )
-            case_value = config.get("case_sensitive")
-            case_sensitive = is_known(case_value) and bool(case_value.value)
             env_name = explicit_env or fieldtext.fields_env(self.ev, config, name) or f"{prefix}{name}"
-            if not case_sensitive:
+            if not case_sensitive(config):
                 env_name = env_name.upper()
             if instance.root is not None and instance.env_prefix is None:
                 env_name = None  # a nested model's field with no env_nested_delimiter: no variable of its own

@@ -44,7 +44,7 @@ class Ranks(NamedTuple):
     dotenv: int | None
 
 
-DEFAULT_RANKS = Ranks(None, 1, 2)
+DEFAULT_RANKS = Ranks(None, 1, 2)  # pydantic-settings' own order: init, env, dotenv, secrets
 
 
 class Nested(NamedTuple):
@@ -56,7 +56,7 @@ class Nested(NamedTuple):
     config: dict[str, Any]
     path: list[str]
     module: Module
-    prefix: str | None  # pydantic-settings' own order: init, env, dotenv, secrets
+    prefix: str | None
 
 
 def env_file_values(
@@ -88,11 +88,10 @@ class FileSources:
         with the place of its source in the sources' tuple (env_settings, dotenv_settings)."""
         if env_name is None:
             return []
-        case_value = config.get("case_sensitive")
-        case_sensitive = isinstance(case_value, SV) and case_value.known and bool(case_value.value)
-        ranks = self._read_documents(method, root, config)[1] if method is not None else DEFAULT_RANKS
-        in_dotenv = env_case(env_file_values(self.ev, self.environment, root, config), env_name, case_sensitive)
-        in_env = env_case(self.environment.loaded(module), env_name, case_sensitive)
+        ranks = self._read_documents(method, root, config)[1]
+        matched = case_sensitive(config)
+        in_dotenv = env_case(env_file_values(self.ev, self.environment, root, config), env_name, matched)
+        in_env = env_case(self.environment.loaded(module), env_name, matched)
         return [(ranks.env, in_env), (ranks.dotenv, in_dotenv)]
 
     def value(
@@ -100,8 +99,6 @@ class FileSources:
     ) -> tuple[int | None, SV | None]:
         """The value the root settings class's file sources give the field at `path` (its nested models' field
         names, then its own), with the place of its source in the sources' tuple; (None, None): none."""
-        if method is None:
-            return None, None
         for document, at in self._read_documents(method, root, config)[0]:
             found = _lookup(document, path)
             if isinstance(found, SV):
@@ -109,8 +106,12 @@ class FileSources:
         return None, None
 
     def _read_documents(
-        self, method: FuncRef, root: ClassRef, config: dict[str, Any]
+        self, method: FuncRef | None, root: ClassRef, config: dict[str, Any]
     ) -> tuple[list[tuple[Any, int]], Ranks]:
+        """The documents of the file sources the method returns, with their places, and the places of the
+        environment's sources (no method: none, in pydantic-settings' own order)."""
+        if method is None:
+            return [], DEFAULT_RANKS
         if id(root.node) not in self._read:
             self._read[id(root.node)] = self._documents(method, config)
         return self._read[id(root.node)]
@@ -122,7 +123,7 @@ class FileSources:
         method, root, config, path, _, prefix = at
         given = self._gives(at)
         if own:
-            documents = self._read_documents(method, root, config)[0] if method is not None and given else []
+            documents = self._read_documents(method, root, config)[0] if given else []
             sections = [s for d, _ in documents if isinstance(s := _lookup(d, path), DictV)]
             merged: dict[str, Any] = {}  # (each key from the first source that has it; a table in one is left to
             for section in sections:  # the field's model: its class's defaults)
@@ -138,7 +139,7 @@ class FileSources:
         `prefix` the env file or the process sets (pydantic-settings then builds it from what the sources give,
         not from the field's default instance)."""
         method, root, config, path, module, prefix = at
-        documents, ranks = self._read_documents(method, root, config) if method is not None else ([], DEFAULT_RANKS)
+        documents, ranks = self._read_documents(method, root, config)
         variables = {
             **(env_file_values(self.ev, self.environment, root, config) if ranks.dotenv is not None else {}),
             **(self.environment.loaded(module) if ranks.env is not None else {}),
@@ -241,6 +242,12 @@ def first_source(
     if value is not None and rank is not None:
         found.append((rank, replace(value, env=env_name)))
     return min(found, key=lambda ranked: ranked[0])[1] if found else None
+
+
+def case_sensitive(config: dict[str, Any]) -> bool:
+    """model_config's `case_sensitive`, where it sets it."""
+    value = config.get("case_sensitive")
+    return isinstance(value, SV) and value.known and bool(value.value)
 
 
 def delimiter_of(config: dict[str, Any]) -> str | None:
