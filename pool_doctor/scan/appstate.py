@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from pool_doctor.scan.callers import parse_naming
+from pool_doctor.scan.callers import newly_read, parse_naming
 from pool_doctor.scan.finder import FunctionNode, Module, Project
 from pool_doctor.scan.kinds import SV, Frame, Interpreter
 
@@ -51,11 +51,7 @@ def _stores(project: Project) -> dict[str, list[Store]]:
         parse_naming(project, rb"\.state\.\w+\s*=[^=]")  # (the files that store one, read once)
         _STORES[project] = (set(), {})
     seen, found = _STORES[project]
-    if len(seen) == len(project.modules):
-        return found  # (none read since)
-    fresh = [p for p in project.modules if p not in seen]
-    seen.update(fresh)  # (each module once, as more are read)
-    for module in [m for p in fresh if (m := project.modules[p]) is not None and not m.aside]:
+    for module in (m for m in newly_read(project, seen) if not m.aside):
         for func, stmt in _assignments(module.tree) if ".state." in module.source else []:
             target = stmt.targets[0] if len(stmt.targets) == 1 else None
             held = target.value if isinstance(target, ast.Attribute) else None

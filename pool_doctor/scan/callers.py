@@ -205,6 +205,16 @@ def overridden(heirs: list[ast.ClassDef]) -> dict[str, str]:
     return names
 
 
+def newly_read(project: Project, seen: set[Path]) -> list[Module]:
+    """The modules the scan has read since `seen` was last brought up to date (which this does): a table built
+    from every module read, kept up as more are (Pyramid's directives, an app's state stores)."""
+    if len(seen) == len(project.modules):
+        return []
+    fresh = [path for path in project.modules if path not in seen]
+    seen.update(fresh)
+    return [module for path in fresh if (module := project.modules[path]) is not None]
+
+
 def parse_naming(project: Project, pattern: bytes) -> None:
     """Parse the project's files (not its tests') whose text matches `pattern` (a leading `\\b` makes it ten times
     slower over site-packages: a name within another only parses one file more)."""

@@ -20,6 +20,7 @@ from typing import Any, TypeGuard
 from weakref import WeakKeyDictionary
 
 from pool_doctor.scan import containers
+from pool_doctor.scan.callers import newly_read
 from pool_doctor.scan.finder import CallSite, Module, Project, resolve_relative
 from pool_doctor.scan.kinds import DictV, Frame, FuncRef, HolderV, Interpreter, env_of, is_known, unknown
 from pool_doctor.scan.model import ScannedPool
@@ -116,11 +117,7 @@ def directives(project: Project) -> dict[str, FuncRef]:
     """The directives the project adds to its Configurator (`config.add_directive("db_sanity_check", check)`):
     `config.db_sanity_check()` calls check(config). Pyramid 2.0's `add_directive(name, directive)`."""
     seen, found = _DIRECTIVES.setdefault(project, (set(), {}))
-    if len(seen) == len(project.modules):
-        return found  # (none read since)
-    fresh = [p for p in project.modules if p not in seen]
-    seen.update(fresh)  # (each module once, as more are read)
-    for module in [m for p in fresh if (m := project.modules[p]) is not None]:
+    for module in newly_read(project, seen):
         for site in module.calls.get("add_directive", []):
             name, func = [*site.call.args, None, None][:2]
             if isinstance(name, ast.Constant) and isinstance(name.value, str) and isinstance(func, ast.Name):
