@@ -402,7 +402,7 @@ def _hook_writes(ev: Evaluator, cls: ClassRef, hook: str) -> dict[str, Any]:
 def keeps_own_config(ev: Evaluator, module: Module, scope: ast.AST | None) -> bool:
     """A method of a class that is no Flask app (Mailu's ConfigManager): its `self.config` is its own dict, only
     what it loads into `app.config` is the app's."""
-    cls = next((c for c in ast.walk(module.tree) if isinstance(c, ast.ClassDef) and scope in c.body), None)
+    cls = selfheld.class_of(module, scope)
     if cls is None:
         return False
     chain = ev.classes.class_chain(ClassRef(module, cls))

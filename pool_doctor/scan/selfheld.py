@@ -20,7 +20,7 @@ def made_by(module: Module, scope: ast.AST | None, receiver: ast.expr, depth: in
         yield receiver
         return
     if isinstance(receiver, ast.Attribute) and _is_self(scope, receiver.value):
-        klass = _class_of(module, scope)
+        klass = class_of(module, scope)
         for method in klass.body if klass is not None else []:
             if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 yield from _sets(method, receiver.attr)
@@ -38,7 +38,7 @@ def own_method(module: Module, scope: ast.AST | None, call: ast.Call) -> FuncRef
     func = call.func
     if not isinstance(scope, ast.FunctionDef) or not isinstance(func, ast.Attribute) or not _is_self(scope, func.value):
         return None
-    klass = _class_of(module, scope)
+    klass = class_of(module, scope)
     methods = [s for s in klass.body if isinstance(s, ast.FunctionDef)] if klass is not None else []
     return next((FuncRef(module, m) for m in methods if m.name == func.attr), None)
 
@@ -47,7 +47,7 @@ def made_once(ev: Interpreter, module: Module, scope: FunctionNode) -> tuple[Cla
     """The one call of the class a method is written in that the app makes (calls in tests do not count): what
     its `self` is, and, for `__init__`, its arguments; None for a class made nowhere or in several places, or a
     class's classmethod or staticmethod."""
-    klass = _class_of(module, scope)
+    klass = class_of(module, scope)
     plain = not any(isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod") for d in scope.decorator_list)
     if klass is None or not plain:
         return None
@@ -66,7 +66,8 @@ def _is_self(scope: FunctionNode, node: ast.expr) -> bool:
     return bool(params) and isinstance(node, ast.Name) and node.id == params[0].arg
 
 
-def _class_of(module: Module, scope: FunctionNode) -> ast.ClassDef | None:
+def class_of(module: Module, scope: ast.AST | None) -> ast.ClassDef | None:
+    """The class whose body the function is written in (a method's)."""
     return next(
         (n for n in ast.walk(module.tree) if isinstance(n, ast.ClassDef) and any(s is scope for s in n.body)), None
     )
