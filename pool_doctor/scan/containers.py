@@ -73,10 +73,14 @@ def settle(ev: Interpreter, value: Branches) -> Any:
         return merged[0][1]
     dicts = all(isinstance(o, DictV) or (isinstance(o, SV) and o.expr == NOT_SET) for _, o, _ in merged)  # (a
     if len(merged) > MAX_OPTIONS * (4 if dicts else 1):  # dict each test adds a key to: Flagsmith's DATABASES)
-        if default is not None:
-            return merged[default][1]
         env = env_of(*(option for _, option, _ in merged if isinstance(option, SV)))  # one that can change it
-        return SV(None, None, env, known=False, expr=many_values([option for _, option, _ in merged]))
+        rest = SV(None, None, env, known=False, expr=many_values([option for _, option, _ in merged]))
+        if default is None:
+            return rest
+        # the value with no variable set, and the others as one unknown: a test of it is still the environment's
+        # (personal-finance-bot's `missing` list of seven required names, then `if missing: raise`)
+        when, chosen, _ = merged[default]
+        return Branches([(when, chosen), (negated(when), rest)], settled=True, default=0)
     pairs = [(when, option) for when, option, _ in merged]
     if any(isinstance(option, DictV) for _, option in pairs) and all(
         isinstance(option, DictV) or _unread(option) for _, option in pairs
@@ -288,18 +292,13 @@ def item(ev: Interpreter, base: Any, key: Any) -> Any:
     key = ev.force(key)
     if isinstance(base, DictV) and is_known(key):  # (a key a part it could not read may hold: unknown)
         return ev.force(held(base, str(key.value)))
-    if (own := variable_keyed(ev, base, key)) is not None:
+    if (own := envkeys.read(base, key, ev.force)) is not None:
         return ev.force(own)
     if isinstance(base, (SV, ExternalRef)) and _maybe_mapping(base):  # a part of a mapping the scan cannot read:
         text = base.expr if isinstance(base, SV) else base.dotted  # unknown, not unset
         where, env = (base.from_, base.env) if isinstance(base, SV) else (None, None)
         return SV(None, where, env, known=False, expr=f"{text}[{key.value if is_known(key) else '?'!r}]")
     return SV(None, None, known=False, expr=NOT_SET)
-
-
-def variable_keyed(ev: Interpreter, base: Any, key: Any) -> Any:
-    """`d[os.getenv(NAME)]`: the item a write under the same variable's key gave (envkeys), else None."""
-    return envkeys.read(base, key, ev.force)
 
 
 def without(ev: Interpreter, base: Any, target: ast.Subscript, frame: Frame) -> Any:

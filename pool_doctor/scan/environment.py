@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pool_doctor.scan import fieldtext
+from pool_doctor.scan import envkeys, fieldtext
 from pool_doctor.scan.appconfig import scopes
 from pool_doctor.scan.files import path_text
 from pool_doctor.scan.finder import Module, Project, dotted_parts, resolve_relative
@@ -51,6 +51,7 @@ class Environment:
             "os.getenv": self.getenv,
             "os.environ.get": self.getenv,
             "os.environ.setdefault": self.getenv,
+            "os.environ.copy": lambda node, frame: envkeys.environ_copy(frame, node),
             # cfenv 0.5.3's AppEnv().get_credential(key, default): a bound Cloud Foundry service's credential of
             # that name (none with VCAP_SERVICES unset), else os.getenv(key, default) (openFEC's SQLA_CONN)
             "cfenv.AppEnv": lambda node, frame: ExternalRef("cfenv.AppEnv()"),

@@ -1,7 +1,11 @@
 """Django's DATABASES given an alias a variable names (django-bims's `DATABASES[os.getenv(
 'DEFAULT_BACKEND_DATASTORE')] = dj_database_url.parse(...)`): the item is held as `$NAME`, present where the
 variable names none of the aliases already there (one of those it replaces instead), so it is read as an alias
-of its own; read back (`DATABASES[os.getenv(...)]`) and written again, it is the same item."""
+of its own; read back (`DATABASES[os.getenv(...)]`) and written again, it is the same item.
+
+A copy of the environment (`dict(os.environ)`, `os.environ.copy()`, a ChainMap over it) is a dict whose items,
+but those the code sets in it, are the variables': `env["DATABASE_URL"]` reads DATABASE_URL (personal-finance-bot's
+`env = env if env is not None else dict(os.environ)`)."""
 
 from __future__ import annotations
 
@@ -9,8 +13,34 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pool_doctor.scan.kinds import SV, Branches, DictV, not_set
+from pool_doctor.scan.kinds import SV, Branches, DictV, ExternalRef, Frame, Interpreter, is_known, not_set
 from pool_doctor.scan.names import last_name
+
+ENVIRON = "**os.environ"  # what a dict holds beyond its own items: the environment's
+
+
+def environ_copy(frame: Frame, node: ast.AST) -> DictV:
+    """`os.environ.copy()`: a dict of the environment's items."""
+    return DictV({}, frame.module.where(node), [ENVIRON], getattr(node, "lineno", 0), file=frame.module.display)
+
+
+def spread(value: Any, text: str) -> str:
+    """What `**value` (or `dict(value)`) adds to a dict's opaque part: ENVIRON for the environment itself."""
+    return ENVIRON if isinstance(value, ExternalRef) and value.dotted == "os.environ" else f"**{text}"
+
+
+def keyed(ev: Interpreter, base: Any, key: Any, frame: Frame, node: ast.AST) -> Any:
+    """`d[os.getenv(NAME)]`: the item a write under the same variable's key gave; `dict(os.environ)[NAME]`: the
+    variable's value; else None."""
+    copied = from_environment(ev, base, key, None, frame, node)
+    return copied if copied is not None else read(base, key, ev.force)
+
+
+def from_environment(ev: Interpreter, base: Any, key: Any, default: Any, frame: Frame, node: ast.AST) -> Any:
+    """A key a copy of the environment does not hold of its own: the variable's value (`default` where it is
+    unset; None: it is required); None where `base` is no such copy."""
+    own = isinstance(base, DictV) and base.opaque == [ENVIRON] and is_known(key) and str(key.value) not in base.items
+    return ev.environment.lookup(str(key.value), default, frame, node) if own else None
 
 
 def env_key(key: Any, base: DictV, target: ast.expr, value: Any, force: Callable[[Any], Any]) -> str | None:

@@ -20,6 +20,7 @@ from pool_doctor.scan import (
     comprehensions,
     containers,
     dotenvs,
+    envkeys,
     existing,
     flaskconfig,
     predicates,
@@ -122,9 +123,7 @@ class Evaluator:
         self.depth += 1
         try:
             method = getattr(self, f"_eval_{type(node).__name__}", None)
-            if method is None:
-                return unknown(frame.module, node)
-            return method(node, frame)
+            return method(node, frame) if method is not None else unknown(frame.module, node)
         except RecursionError:
             return unknown(frame.module, node, why="too deep to follow")
         finally:
@@ -190,7 +189,7 @@ class Evaluator:
         elif isinstance(value, InstanceRef) and self.classes.is_model(value.cls):
             into.items.update(self.classes.instance_fields(value))
         elif not (is_known(value) and value.value is None):  # `**(options or {})`-style None: nothing
-            into.opaque.append(f"**{text}")
+            into.opaque.append(envkeys.spread(value, text))
 
     def _eval_List(self, node: ast.List | ast.Tuple | ast.Set, frame: Frame) -> Any:
         items: list[Any] = []
@@ -463,7 +462,7 @@ class Evaluator:
                 return self.force(base.items[key.value])
             except IndexError:
                 pass
-        special = containers.variable_keyed(self, base, key) or self.files.subscript(base, key, node, frame)
+        special = envkeys.keyed(self, base, key, frame, node) or self.files.subscript(base, key, node, frame)
         if special is None and isinstance(base, InstanceRef | ModuleRef):  # a class's `__getitem__`; `globals()[x]`
             special = self.classes.dunders.getitem_read(base, key)
         if special is not None:

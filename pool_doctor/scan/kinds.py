@@ -234,6 +234,12 @@ class Locals(Protocol):
     def frame_at(self, scope: FunctionNode | ast.ClassDef, frame: Frame, target: ast.AST) -> Frame: ...
 
 
+class Variables(Protocol):
+    """scan/environment.py's Environment, as a copy of `os.environ` (envkeys) asks it: a variable's value."""
+
+    def lookup(self, name: str, default: Any, frame: Frame, node: ast.AST) -> Any: ...
+
+
 class Interpreter(Protocol):
     """What scopes, the environment, settings classes and config sources ask of the expression interpreter.
 
@@ -246,6 +252,9 @@ class Interpreter(Protocol):
 
     @property
     def flow(self) -> Locals: ...  # the locals each statement of a function sees
+
+    @property
+    def environment(self) -> Variables: ...  # the variables' values where the code reads them
 
     def eval(self, node: ast.expr | None, frame: Frame) -> Any: ...
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import containers, envkeys
 from pool_doctor.scan.files import PathV
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.kinds import (
@@ -396,6 +396,10 @@ def dict_method(ev: Interpreter, base: DictV, name: str, node: ast.Call, frame: 
             found = ev.force(base.items[str(key.value)])
             # a path that leaves the key unset has the default (`pop` with none raises there)
             return unset_as(found, default) if given is not None or name != "pop" else found
+        if (
+            copied := envkeys.from_environment(ev, base, key, given if name == "pop" else default, frame, node)
+        ) is not None:
+            return copied  # (a copy of the environment: the variable's)
         ungiven = base.ungiven and len(base.opaque) == 1  # (not once it is updated from what the scan cannot read)
         if base.opaque and not (ungiven and given is not None):  # the key may be in what it could not read
             return unknown(frame.module, node)

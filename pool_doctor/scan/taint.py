@@ -470,6 +470,8 @@ def kept_under(key: Any) -> str | None:
     if isinstance(key, Branches):  # each side's key under its test: the same for every caller that reaches the
         kept = [kept_under(option) for _, option in key.options]  # same tests (aurweb's `name()`); not for two
         return " | ".join(f"{when}: {k}" for (when, _), k in zip(key.options, kept)) if all(kept) else None
+    if isinstance(key, SV) and key.env and key.expr in (f"${key.env}", f"${key.env} (required, no default)"):
+        return f"${key.env}"  # a variable's value as it is (`dict(os.environ)["READ_URL"]`): the same for every caller
     if not (isinstance(key, SV) and key.from_ and key.expr):
         return None
     try:
