@@ -148,3 +148,136 @@ def test_a_pool_kept_per_variable_read_from_a_copy_of_the_environment_is_one_poo
     )
     assert len(report.pools) == 2
     assert sorted(p.settings["url"].env for p in report.pools) == ["READ_URL", "WRITE_URL"]
+
+
+def test_a_list_named_databases_is_no_django_setting(tmp_path, monkeypatch) -> None:
+    # django-mojo: a preview script's fixture data, `DATABASES = [{"identifier": ..., "engine": ...}, ...]`
+    report = scan(
+        tmp_path,
+        {
+            "config/settings.py": """
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "CONN_MAX_AGE": 30}}
+            """,
+            "bin/preview/capacity.py": """
+            DATABASES = [
+                {"identifier": "prod-aurora", "engine": "aurora-postgresql", "status": "available"},
+                {"identifier": "prod-replica", "engine": "aurora-postgresql", "status": "available"},
+            ]
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["config/settings.py:2"]
+
+
+TENANT_SETTINGS = """
+    import os
+
+    INSTALLED_APPS = ["django.contrib.auth", "apps.tenant"]
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("DB_NAME", "app"),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
+"""
+
+
+@pytest.mark.parametrize(
+    ("imports", "holder"),
+    [
+        ("from django.db import connections", "connections.databases"),
+        ("from django import db", "db.connections.databases"),
+        ("", "settings.DATABASES"),
+    ],
+)
+def test_an_alias_a_function_adds_while_the_app_runs_is_a_pool_of_its_own(
+    tmp_path, monkeypatch, imports: str, holder: str
+) -> None:
+    # Falcon: each tenant's database registered at run time, a copy of the default alias with the tenant's NAME
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": """
+            import os
+            import sys
+
+            if __name__ == "__main__":
+                os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+                from django.core.management import execute_from_command_line
+
+                execute_from_command_line(sys.argv)
+            """,
+            "config/__init__.py": "",
+            "config/settings.py": TENANT_SETTINGS,
+            "apps/__init__.py": "",
+            "apps/tenant/__init__.py": "",
+            "apps/tenant/connections.py": f"""
+            from django.conf import settings
+            {imports}
+
+
+            class Manager:
+                def register(self, tenant, db_name):
+                    config = settings.DATABASES["default"].copy()
+                    config["NAME"] = tenant.database_name
+                    {holder}[db_name] = config
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "apps/tenant/connections.py:9")
+    assert pool.stack == "django"
+    assert not pool.at_import
+    shown = {k: (v.value, v.from_) for k, v in pool.settings.items() if v.known}
+    assert shown["CONN_MAX_AGE"] == (60, "config/settings.py:8")
+    assert shown["CONN_HEALTH_CHECKS"] == (True, "config/settings.py:9")
+    assert not pool.settings["NAME"].known
+    assert sorted(p.where for p in report.pools) == ["apps/tenant/connections.py:9", "config/settings.py:5"]
+
+
+def test_django_settings_read_by_the_app_are_the_settings_module_the_server_loads(tmp_path, monkeypatch) -> None:
+    # an engine of the app's own made from Django's settings: the module wsgi.py names, not manage.py's
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": """
+            import os
+
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_config.dev")
+            """,
+            "site_config/__init__.py": "",
+            "site_config/wsgi.py": """
+            import os
+
+            from django.core.wsgi import get_wsgi_application
+
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_config.prod")
+            application = get_wsgi_application()
+            """,
+            "site_config/base.py": """
+            import os
+
+            WAREHOUSE_URL = os.environ.get("WAREHOUSE_URL", "postgresql+psycopg://wh@warehouse/wh")
+            WAREHOUSE_POOL = 4
+            """,
+            "site_config/dev.py": "from site_config.base import *\n",
+            "site_config/prod.py": "from site_config.base import *\n\nWAREHOUSE_POOL = 12\n",
+            "warehouse/__init__.py": "",
+            "warehouse/engine.py": """
+            from django.conf import settings
+            from sqlalchemy import create_engine
+
+            engine = create_engine(settings.WAREHOUSE_URL, pool_size=settings.WAREHOUSE_POOL, pool_recycle=settings.RECYCLE)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "warehouse/engine.py:4")
+    shown = {k: (v.value, v.from_, v.env) for k, v in pool.settings.items() if v.known}
+    assert shown["url"] == ("postgresql+psycopg://wh@warehouse/wh", "site_config/base.py:3", "WAREHOUSE_URL")
+    assert shown["pool_size"] == (12, "site_config/prod.py:3", None)
+    assert not pool.settings["pool_recycle"].known  # (a name the settings never set: Django's, not read)

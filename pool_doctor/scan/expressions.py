@@ -408,7 +408,7 @@ class Evaluator:
                 return unknown(frame.module, node)  # named as the reader wrote it, in the reader's file
             return value
         if isinstance(base, ExternalRef):  # (an oslo.config option's default, `CONF.database.max_pool_size`)
-            found = self.scopes.in_namespace(base.dotted, attr, frame.module)
+            found = self.scopes.external(base.dotted, attr, frame.module)
             return found or self.oslo.read(base.dotted, attr, node, frame) or external(f"{base.dotted}.{attr}")
         if isinstance(base, InstanceRef):
             return self.classes.instance_attribute(base, attr, node, frame)

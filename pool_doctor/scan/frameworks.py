@@ -46,10 +46,16 @@ DJANGO_NAMES = {"INSTALLED_APPS", "SECRET_KEY", "MIDDLEWARE", "ROOT_URLCONF", "A
 DUMMY = ("", "django.db.backends.", "django.db.backends.dummy")  # an ENGINE Django reads as its dummy backend
 
 
+# what Django's connections are configured from while the app runs: `connections.databases` is the settings'
+# own DATABASES dict (5.2 ConnectionHandler.configure_settings fills it in place and returns it)
+RUNTIME = {"django.db.connections": "databases", "django.conf.settings": "DATABASES"}
+
+
 def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     found = effective_databases(ev, module)
     if found is not None:
         yield from _aliases(ev, module, *found)
+    yield from _runtime_aliases(ev, module)
     for cls in module.classes.values():  # django-configurations, django-environment-config: a class's DATABASES
         line = next((a.lineno for a in cls.body if "DATABASES" in _class_names(a)), None)
         own = ClassRef(module, cls)
@@ -60,6 +66,31 @@ def django_pools(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
                 databases = ev.force(ev.call_function(replace(databases, bound_self=made), None, Frame(module)))
             databases = _after_setup(ev, made, databases)
             yield from _aliases(ev, module, databases, line, {}, {})
+
+
+def _runtime_aliases(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
+    """An alias a function adds while the app runs (`connections.databases[name] = config`, or the same through
+    `settings.DATABASES`): a pool of its own at that line, with the settings of the dict it is given (Falcon's
+    tenant databases, each a copy of `settings.DATABASES["default"]` with the tenant's NAME and USER)."""
+    functions = [n for n in ast.walk(module.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for func in functions:
+        for stmt in (
+            n for n in ast.walk(func) if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Subscript)
+        ):
+            target = stmt.targets[0]
+            assert isinstance(target, ast.Subscript)
+            holder = target.value
+            if not isinstance(holder, ast.Attribute) or holder.attr not in RUNTIME.values():
+                continue
+            owner = ev.force(ev.eval(holder.value, Frame(module)))
+            if not (isinstance(owner, ExternalRef) and RUNTIME.get(owner.dotted) == holder.attr):
+                continue
+            frame = ev.frame_in(module, func, stmt)
+            key = ev.force(ev.eval(target.slice, frame))
+            alias = key.value if is_known(key) and isinstance(key.value, str) else module.segment(target.slice)
+            databases = DictV({alias: ev.eval(stmt.value, frame)}, module.where(stmt))
+            for pool in _aliases(ev, module, databases, stmt.lineno, {}, {alias: stmt.lineno}):
+                yield replace(pool, at_import=False, end_line=stmt.end_lineno or stmt.lineno)
 
 
 def _after_setup(ev: Evaluator, made: ClassRef, databases: Any) -> Any:
@@ -380,6 +411,9 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     ]
     if not assigned and not mutations:
         return _exported(ev, module) or _brought(ev, module)
+    sequences = (ast.List, ast.Tuple, ast.Set, ast.ListComp, ast.SetComp)  # (django-mojo's list of RDS clusters)
+    if not mutations and all(isinstance(a.value, sequences) for a in module.assigns["DATABASES"]):
+        return None  # a list named DATABASES, no Django setting (a dict of aliases)
     handed = any(_handed_locals(ev, module, stmt) for stmt, _ in mutations)  # (django_heroku makes one)
     bound = handed or module.star_imports or "DATABASES" in module.imports or "globals()" in module.source
     stored = any(

@@ -69,7 +69,8 @@ def _pools(
     # An extension's engine_options some app's engine takes in are reported with that engine, not alone; a
     # settings file that overrides another's DATABASES is part of that one's pool.
     found = [pool for pool in finder.pools(module) if not flask.takes_in(pool)]
-    if ("DATABASES" in module.source or "django_heroku" in module.source) and module.path not in overrides:
+    named = ("DATABASES", "django_heroku", "connections.databases")
+    if any(name in module.source for name in named) and module.path not in overrides:
         found.extend(django_pools(evaluator, module))
     found.extend(flask.pools(module))
     return found

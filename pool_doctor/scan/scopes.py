@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import components, containers
+from pool_doctor.scan import components, containers, djangosettings
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.finder import (
     LIBRARY_TARGETS,
@@ -429,6 +429,12 @@ class Scopes:
         folder = found.path.parent if found is not None and found.path.name != "__init__.py" else None
         folder = found.path.parent.parent if found is not None and folder is None else folder
         return folder is not None and (folder / "__init__.py").is_file()
+
+    def external(self, dotted: str, attr: str, near: Module) -> Any | None:
+        """What the project gives a library name's attribute: a namespace package's module; Django's
+        `settings.NAME`, what the settings module sets (djangosettings); None: the library's."""
+        found = self.in_namespace(dotted, attr, near)
+        return found if found is not None else djangosettings.read(self.project, self.global_value, dotted, attr)
 
     def in_namespace(self, dotted: str, attr: str, near: Module) -> ModuleRef | None:
         """`a.b` where `a` is a folder of the project's packages with no `__init__.py` (an implicit namespace
