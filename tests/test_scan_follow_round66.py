@@ -281,3 +281,60 @@ def test_django_settings_read_by_the_app_are_the_settings_module_the_server_load
     assert shown["url"] == ("postgresql+psycopg://wh@warehouse/wh", "site_config/base.py:3", "WAREHOUSE_URL")
     assert shown["pool_size"] == (12, "site_config/prod.py:3", None)
     assert not pool.settings["pool_recycle"].known  # (a name the settings never set: Django's, not read)
+
+
+def test_a_method_calling_a_factory_with_what_the_one_instance_is_made_with_has_the_pool_there(
+    tmp_path, monkeypatch
+) -> None:
+    # my-trade-datacollector: `self.pool = await create_pool(self.config)` in the app's start(), the app made once
+    # with the loaded config; the pool is at that factory call (was: at `await app.start()`, a caller further out)
+    report = scan(
+        tmp_path,
+        {
+            "collector/__init__.py": "",
+            "collector/pool.py": """
+            import asyncpg
+
+
+            async def create_pool(config):
+                return await asyncpg.create_pool(config.dsn, min_size=config.min_size, max_size=10)
+            """,
+            "collector/app.py": """
+            import asyncio
+            import os
+            from dataclasses import dataclass
+
+            from collector.pool import create_pool
+
+
+            @dataclass
+            class Config:
+                dsn: str
+                min_size: int
+
+
+            class App:
+                def __init__(self, config):
+                    self.config = config
+                    self.pool = None
+
+                async def start(self):
+                    self.pool = await create_pool(self.config)
+
+
+            async def run():
+                app = App(Config(os.environ["DATABASE_URL"], int(os.environ.get("POOL_MIN", "2"))))
+                await app.start()
+
+
+            if __name__ == "__main__":
+                asyncio.run(run())
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "collector/app.py:20")
+    assert pool.via == ["collector/pool.py:5"]
+    assert (pool.settings["min_size"].value, pool.settings["min_size"].env) == (2, "POOL_MIN")
+    assert (pool.settings["dsn"].known, pool.settings["dsn"].env) == (False, "DATABASE_URL")
+    assert len(report.pools) == 1

@@ -285,6 +285,14 @@ class PoolFinder:
         for key, wrapper in list(self.wrappers.items()):  # a fixed one whose store a caller tests (`if DB.pool is
             if wrapper.is_fixed and keeps(wrapper.func, wrapper.cls, wrapper.module, self._tested):  # None:`)
                 del self.wrappers[key]  # keeps its pool: one, at its own line
+            elif self._made_once(wrapper):  # a method calling a project factory with only what the class's one
+                del self.wrappers[key]  # instance is made with: the pool at that call (my-trade-datacollector's)
+
+    def _made_once(self, wrapper: Wrapper) -> bool:
+        """A method (not its class's `__init__`) whose pool calls are calls of project factories reading none of its
+        own parameters, of a class the app makes once: its `self` is that instance."""
+        once = wrapper.cls is not None and wrapper.via_class is None and len(wrapper.instances) == 1
+        return once and wrapper.depth > 1 and not any(uses_parameters(s.call, wrapper.func) for s in wrapper.inner)
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
