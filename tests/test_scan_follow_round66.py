@@ -338,3 +338,97 @@ def test_a_method_calling_a_factory_with_what_the_one_instance_is_made_with_has_
     assert (pool.settings["min_size"].value, pool.settings["min_size"].env) == (2, "POOL_MIN")
     assert (pool.settings["dsn"].known, pool.settings["dsn"].env) == (False, "DATABASE_URL")
     assert len(report.pools) == 1
+
+
+def test_a_written_scheme_decides_startswith_and_replace_changes_its_driver(tmp_path, monkeypatch) -> None:
+    # cu_gymclub_bot's alembic env: the settings' DSN property always starts with postgresql+asyncpg, so the first
+    # `if` is taken whatever the variables give, and its replace names psycopg2 (was: three branches, no driver)
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                POSTGRES_USER: str
+                POSTGRES_DB: str
+
+                @property
+                def POSTGRES_DSN(self):
+                    return f"postgresql+asyncpg://{self.POSTGRES_USER}@db:5432/{self.POSTGRES_DB}"
+
+
+            settings = Settings()
+            """,
+            "env.py": """
+            from sqlalchemy import create_engine
+
+            from config import settings
+
+            db_url = settings.POSTGRES_DSN
+            if db_url.startswith("postgresql+asyncpg"):
+                db_url = db_url.replace("postgresql+asyncpg", "postgresql+psycopg2")
+            elif db_url.startswith("asyncpg"):
+                db_url = db_url.replace("asyncpg", "psycopg2")
+            engine = create_engine(db_url)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "env.py:10")
+    url = pool.settings["url"]
+    assert not url.branches
+    assert url.expr is not None and url.expr.startswith("f'postgresql+psycopg2://{self.POSTGRES_USER}@db:5432/")
+    assert pool.driver == "psycopg2"
+
+
+def test_an_attribute_set_under_a_test_on_settings_an_earlier_test_changed_is_kept(tmp_path, monkeypatch) -> None:
+    # server-litestar: a first `if` on settings.env changes another field, then `if settings.env == ENV.TESTING:`
+    # swaps the URL; the swap was lost, the URL's branches carrying the first test's condition
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            from enum import Enum
+
+            from pydantic_settings import BaseSettings
+
+
+            class ENV(Enum):
+                DEVELOPMENT = "development"
+                PRODUCTION = "production"
+                TESTING = "testing"
+
+
+            class Settings(BaseSettings):
+                async_database_url: str
+                test_async_database_url: str
+                bucket: str = "b"
+                test_bucket: str = "tb"
+                env: ENV = ENV.DEVELOPMENT
+
+
+            settings = Settings()
+
+            if settings.env == ENV.TESTING or settings.env == ENV.DEVELOPMENT:
+                settings.bucket = settings.test_bucket
+
+            if settings.env == ENV.TESTING:
+                settings.async_database_url = settings.test_async_database_url
+            """,
+            "task.py": """
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from settings import settings
+
+            engine = create_async_engine(settings.async_database_url)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "task.py:5").settings["url"]
+    assert sorted((b.env, b.when) for b in url.branches) == [
+        ("ASYNC_DATABASE_URL", "not (settings.env == ENV.TESTING)"),
+        ("TEST_ASYNC_DATABASE_URL", "settings.env == ENV.TESTING"),
+    ]

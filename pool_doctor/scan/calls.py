@@ -38,9 +38,8 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
-from pool_doctor.scan.literals import literal_prefix
 from pool_doctor.scan.model import mask_text
-from pool_doctor.scan.nodes import starts_with, takes_keyword
+from pool_doctor.scan.nodes import takes_keyword
 from pool_doctor.scan.paste import PasteSettings
 from pool_doctor.scan.settings import SettingsClasses
 from pool_doctor.scan.sources import ConfigRef, ConfigSources, EnvironRef
@@ -399,15 +398,8 @@ class Calls:
             return pycalls.url_set(self.ev, base, node, frame) if driven else unknown(frame.module, node, env=base.env)
         if name == "format" and (template := template_of(base)) is not None:  # (an ini option's, filled here)
             return pycalls.formatted(self.ev, replace(base, value=template, known=True), node, frame)
-        if (
-            isinstance(base, SV)
-            and name == "startswith"
-            and len(node.args) == 1
-            and (prefix := literal_prefix(base.expr))
-        ):
-            wanted = self.arg(node, frame, 0, None)
-            found = starts_with(prefix, wanted.value) if is_known(wanted) and isinstance(wanted.value, str) else None
-            return SV(found, frame.module.where(node), base.env) if found is not None else unknown(frame.module, node)
+        if isinstance(base, SV) and (read := pycalls.prefixed(self.ev, base, name, node, frame)) is not None:
+            return read  # (a text whose start is written: f"postgresql+asyncpg://{user}@db/app")
         if isinstance(base, DictV):
             return pycalls.dict_method(self.ev, base, name, node, frame)
         if isinstance(base, ClassRef):  # `Settings.model_validate(mapping)`

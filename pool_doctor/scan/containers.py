@@ -114,13 +114,17 @@ def settle_options(ev: Interpreter, value: Branches) -> tuple[list[tuple[str, An
 
 
 def same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if isinstance(a, SV) and isinstance(b, SV):
-        if a.known and b.known:
-            return type(a.value) is type(b.value) and a.value == b.value and a.env == b.env
-        return not a.known and not b.known and a.expr == b.expr and a.expr == NOT_SET
-    return False
+    if a is b or not (isinstance(a, SV) and isinstance(b, SV)):
+        return a is b
+    if a.known and b.known:
+        return type(a.value) is type(b.value) and a.value == b.value and a.env == b.env
+    own = a.env and a.expr in (f"${a.env}", f"${a.env} (required, no default)")  # (a variable's value as it is)
+    return not a.known and not b.known and a.expr == b.expr and (a.expr == NOT_SET or bool(own))
+
+
+def per_option(ev: Interpreter, value: Branches, change: Callable[[Any], Any]) -> Branches:
+    """What `change` makes of each option, under the same tests."""
+    return Branches([(when, change(ev.force(option))) for when, option in value.options], default=value.default)
 
 
 def dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> DictV:

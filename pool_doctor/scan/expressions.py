@@ -170,8 +170,7 @@ class Evaluator:
                 result.opaque.append(frame.module.segment(key_node))
         return result
 
-    def _eval_DictComp(self, node: ast.DictComp, frame: Frame) -> Any:
-        return comprehensions.dict_comprehension(self, node, frame)
+    _eval_DictComp = comprehensions.dict_comprehension  # (called as a method: the evaluator first)
 
     def merge(self, into: DictV, value: Any, text: str) -> None:
         """`**value` into a dict: its items (an instance's fields), else `**text` as opaque."""
@@ -546,6 +545,8 @@ class Evaluator:
         return self.calls.dict_call(node, frame)
 
     def with_attribute(self, holder: Any, attr: str, value: Any) -> Any:  # `holder.attr = value`: the object with it
+        if isinstance(holder, Branches):  # (each of the objects a test leaves there: server-litestar's settings)
+            return containers.per_option(self, holder, lambda one: self.with_attribute(one, attr, value))
         if isinstance(holder, HolderV):
             return replace(holder, attrs={**holder.attrs, attr: pycalls.held_value(self.project, holder, attr, value)})
         return self.classes.with_attribute(holder, attr, value) if isinstance(holder, InstanceRef) else holder

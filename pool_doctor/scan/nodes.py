@@ -120,9 +120,10 @@ def reads_outer(scope: object, name: str, local_names: Callable[[FunctionNode], 
 
 def readable_method(expr: str | None, attr: str) -> bool:
     """A method the scan reads on a value it cannot read all of: `startswith` on a text whose start is written
-    (f"sqlite:///{...}"), a SQLAlchemy URL's `render_as_string()` (the same URL, its written scheme kept) and
-    `set(drivername=...)` (the driver it sets)."""
-    return (attr == "startswith" and literal_prefix(expr) is not None) or (
+    (f"sqlite:///{...}") and `replace` in its written scheme (pycalls.prefixed), a SQLAlchemy URL's
+    `render_as_string()` (the same URL, its written scheme kept) and `set(drivername=...)` (the driver it sets)."""
+    prefix = literal_prefix(expr) if attr in ("startswith", "replace") else None
+    return (prefix is not None and (attr == "startswith" or "://" in prefix)) or (
         (attr == "render_as_string" and "://" in (expr or "")) or attr == "set"
     )
 

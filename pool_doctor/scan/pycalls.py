@@ -37,7 +37,9 @@ from pool_doctor.scan.kinds import (
     unset_as,
     unset_variable,
 )
+from pool_doctor.scan.literals import literal_prefix
 from pool_doctor.scan.names import last_name
+from pool_doctor.scan.nodes import starts_with
 from pool_doctor.scan.provided import INJECTIONS, PROVIDERS, is_provider, provider_call, provider_lambda
 from pool_doctor.scan.pyramid import CONFIGURATOR, REGISTRY
 from pool_doctor.scan.target import SCHEME, written_scheme
@@ -344,6 +346,31 @@ def regex_sub(ev: Interpreter, node: ast.Call, frame: Frame) -> Any:
 
 
 URL_SET = {"drivername", "username", "password", "host", "port", "database"}
+
+
+def prefixed(ev: Interpreter, base: SV, name: str, node: ast.Call, frame: Frame) -> Any | None:
+    """A method of a text whose start is written (f"postgresql+asyncpg://{user}@db/app"): `startswith`, as that
+    start decides it (whatever a variable gives the rest); `replace` of a text in the scheme, the same text with
+    its written parts replaced, so its scheme (and the driver it names) is the new one (cu_gymclub_bot's alembic
+    env: `.replace("postgresql+asyncpg", "postgresql+psycopg2")`). None: not read here."""
+    prefix = literal_prefix(base.expr)
+    if not prefix or node.keywords or len(node.args) != (1 if name == "startswith" else 2):
+        return None
+    texts = [ev.force(ev.eval(arg, frame)) for arg in node.args]
+    if not all(is_known(t) and isinstance(t.value, str) and t.value for t in texts):
+        return unknown(frame.module, node) if name == "startswith" else None
+    if name == "startswith":
+        found = starts_with(prefix, texts[0].value)
+        return SV(found, frame.module.where(node)) if found is not None else unknown(frame.module, node)
+    old, new = texts[0].value, texts[1].value
+    if name != "replace" or not 0 <= prefix.find(old) <= prefix.find("://") - len(old):
+        return None
+    tree = ast.parse(base.expr or "", mode="eval").body
+    for part in (p for p in ast.walk(tree) if isinstance(p, ast.Constant)):
+        part.value = (
+            part.value.replace(old, new) if isinstance(part.value, str) else part.value
+        )  # (a placeholder: unknown)
+    return replace(base, expr=ast.unparse(tree), from_=frame.module.where(node), source=frame.module.segment(node))
 
 
 def url_set(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
