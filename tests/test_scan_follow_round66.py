@@ -432,3 +432,106 @@ def test_an_attribute_set_under_a_test_on_settings_an_earlier_test_changed_is_ke
         ("ASYNC_DATABASE_URL", "not (settings.env == ENV.TESTING)"),
         ("TEST_ASYNC_DATABASE_URL", "settings.env == ENV.TESTING"),
     ]
+
+
+def test_a_method_with_overload_stubs_is_its_last_definition(tmp_path, monkeypatch) -> None:
+    # waseem-django-template: `Env.int` is two `@overload` stubs (`...`), then the method; the stub read gave None
+    report = scan(
+        tmp_path,
+        {
+            "env.py": """
+            import os
+            from typing import overload
+
+
+            class _Env:
+                @overload
+                def int(self, var: str) -> int: ...
+
+                @overload
+                def int(self, var: str, default: int) -> int: ...
+
+                def int(self, var, default=None):
+                    raw = os.getenv(var)
+                    return int(raw) if raw is not None else default
+
+
+            Env = _Env()
+            """,
+            "settings.py": """
+            from env import Env
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "CONN_MAX_AGE": Env.int("CONN_MAX_AGE", 60),
+                }
+            }
+            """,
+        },
+        monkeypatch,
+    )
+    age = at(report, "settings.py:5").settings["CONN_MAX_AGE"]
+    assert age.value != None or not age.known  # noqa: E711  (never the stub's None)
+    assert not any(b.known and b.value is None for b in age.branches)
+    assert "env.py:7" not in {age.from_, *(b.from_ for b in age.branches)}
+
+
+def test_a_packages_own_test_settings_module_is_the_tests(tmp_path, monkeypatch) -> None:
+    # django-shopman: packages/buyman/buyman_test_settings.py, which the package's pytest options name
+    report = scan(
+        tmp_path,
+        {
+            "config/settings.py": """
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "shop"}}
+            """,
+            "packages/buyman/buyman_test_settings.py": """
+            INSTALLED_APPS = ["buyman"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+            """,
+            "packages/buyman/latest_settings.py": """
+            INSTALLED_APPS = ["buyman"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "latest"}}
+            """,
+        },
+        monkeypatch,
+    )
+    asides = {p.where: p.aside for p in report.pools}
+    assert asides == {
+        "config/settings.py:2": None,
+        "packages/buyman/buyman_test_settings.py:2": "tests",
+        "packages/buyman/latest_settings.py:2": None,
+    }
+
+
+def test_a_replace_outside_the_written_scheme_keeps_the_driver(tmp_path, monkeypatch) -> None:
+    # pylau-app-flask: `'postgresql://{}:{}@{}:{}/{}'.format(...)`, then `.replace(' ', '').replace('\n', '')`
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+
+            class DevelopmentConfig:
+                def __init__(self):
+                    heroku = "postgresql://{}:{}@{}/{}".format(
+                        os.getenv("DB_USER"), os.getenv("DB_PASSWORD"), os.getenv("DB_SERVER"), os.getenv("DB_NAME")
+                    )
+                    self.DATABASE_URI = heroku.replace(" ", "").replace("\\n", "")
+                    self.OTHER = heroku.replace("postgresql://", "mysql://")
+
+
+            config = DevelopmentConfig()
+            engine = create_engine(config.DATABASE_URI)
+            other = create_engine(config.OTHER)
+            """
+        },
+        monkeypatch,
+    )
+    assert at(report, "app.py:16").driver == "psycopg2"
+    assert at(report, "app.py:17").driver is None  # (the replace rewrites the scheme: no driver read)

@@ -23,10 +23,12 @@ TEST_MODULES = {"conftest.py", "tests.py", "test.py", "testing.py", "noxfile.py"
 # a settings package's module for a test database (testmysql, test_postgres, tests_sqlite), not testnet.py
 TEST_SETTINGS = re.compile(r"^tests?_?(?:mysql|mariadb|postgres|postgresql|pg|psql|sqlite|sqlite3|oracle|db|ci)$")
 # the tests' settings module wherever it is (codecov worker's django_scaffold/tests_settings.py, which pytest.ini
-# names): tests_settings, testsettings, settings_tests (test_settings and settings_test are test modules anyway)
+# names): tests_settings, testsettings, settings_tests (test_settings and settings_test are test modules anyway),
+# a package's own (django-shopman's buyman_test_settings.py, which its pyproject's pytest options name)
 # (and the CI's, a file the CI job copies over the local settings: DMOJ's .ci.settings.py)
 TESTS_SETTINGS = re.compile(
-    r"^tests?_?settings$|^settings_?tests?$|^\.?(?:ci|travis|circleci)[._-]?settings$|^settings[._-](?:ci|travis|circleci)$"
+    r"^(?:\w+_)?tests?_?settings$|^settings_?tests?$|^\.?(?:ci|travis|circleci)[._-]?settings$"
+    r"|^settings[._-](?:ci|travis|circleci)$"
 )
 BESIDE_LIMIT = 1 << 20  # a module beside a template past 1 MiB is not read for its star import
 # a settings package's module the CI or the unit tests run with (testing.py, tests.py: tests wherever they are;

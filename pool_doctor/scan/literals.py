@@ -12,7 +12,8 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
     """The text an f-string (as written: `f"sqlite:///{data_dir()}/app.db"`) surely starts with; None for any
     other expression, or one that starts with a placeholder. With `operators`, also what a text written out
     starts with where only the rest is computed: a literal, and a literal's `+`, `%` or `.format(...)` (its
-    whole text, placeholders included); not a text a later call rewrites (`"sqlite:///x".replace(...)`)."""
+    whole text, placeholders included); not a text a later call rewrites (`"sqlite:///x".replace(...)`), but for
+    a `replace` of a text its start does not hold (`.replace(" ", "")`: the scheme stays)."""
     try:
         node = ast.parse(text or "", mode="eval").body
     except (SyntaxError, ValueError, RecursionError):
@@ -20,7 +21,7 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
     while operators:
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
             node = node.left
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _keeps_start(node, node.func):
             node = node.func.value
         else:
             break
@@ -30,6 +31,22 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
         return None
     first = node.value if isinstance(node, ast.Constant) else None
     return first if isinstance(first, str) and first else None
+
+
+def _keeps_start(node: ast.Call, func: ast.Attribute) -> bool:
+    """`x.format(...)`; `x.replace(old, new)` where x's written start has a scheme and `old` (a literal) is neither in that start nor
+    begun by its end (no match there, nor one reaching into it from what follows): the start is x's."""
+    if func.attr == "format":
+        return True
+    if func.attr != "replace":
+        return False
+    old = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+    start = literal_prefix(ast.unparse(func.value), operators=True) or ""
+    if not (isinstance(old, str) and old and "://" in start):
+        return False
+    return old not in start and not any(
+        old.startswith(start[-size:]) for size in range(1, min(len(old), len(start)) + 1)
+    )
 
 
 def shown(text: str) -> str:

@@ -122,8 +122,9 @@ def readable_method(expr: str | None, attr: str) -> bool:
     """A method the scan reads on a value it cannot read all of: `startswith` on a text whose start is written
     (f"sqlite:///{...}") and `replace` in its written scheme (pycalls.prefixed), a SQLAlchemy URL's
     `render_as_string()` (the same URL, its written scheme kept) and `set(drivername=...)` (the driver it sets)."""
-    prefix = literal_prefix(expr) if attr in ("startswith", "replace") else None
-    return (prefix is not None and (attr == "startswith" or "://" in prefix)) or (
+    if attr == "replace":
+        return "://" in (literal_prefix(expr, operators=True) or "")
+    return (attr == "startswith" and literal_prefix(expr) is not None) or (
         (attr == "render_as_string" and "://" in (expr or "")) or attr == "set"
     )
 

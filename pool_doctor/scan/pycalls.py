@@ -350,27 +350,32 @@ URL_SET = {"drivername", "username", "password", "host", "port", "database"}
 
 def prefixed(ev: Interpreter, base: SV, name: str, node: ast.Call, frame: Frame) -> Any | None:
     """A method of a text whose start is written (f"postgresql+asyncpg://{user}@db/app"): `startswith`, as that
-    start decides it (whatever a variable gives the rest); `replace` of a text in the scheme, the same text with
-    its written parts replaced, so its scheme (and the driver it names) is the new one (cu_gymclub_bot's alembic
-    env: `.replace("postgresql+asyncpg", "postgresql+psycopg2")`). None: not read here."""
+    start decides it (whatever a variable gives the rest); `replace`, see _replaced. None: not read here."""
     prefix = literal_prefix(base.expr)
-    if not prefix or node.keywords or len(node.args) != (1 if name == "startswith" else 2):
+    if node.keywords or len(node.args) != (1 if name == "startswith" else 2) or name not in ("startswith", "replace"):
         return None
     texts = [ev.force(ev.eval(arg, frame)) for arg in node.args]
-    if not all(is_known(t) and isinstance(t.value, str) and t.value for t in texts):
-        return unknown(frame.module, node) if name == "startswith" else None
-    if name == "startswith":
-        found = starts_with(prefix, texts[0].value)
-        return SV(found, frame.module.where(node)) if found is not None else unknown(frame.module, node)
-    old, new = texts[0].value, texts[1].value
-    if name != "replace" or not 0 <= prefix.find(old) <= prefix.find("://") - len(old):
-        return None
-    tree = ast.parse(base.expr or "", mode="eval").body
-    for part in (p for p in ast.walk(tree) if isinstance(p, ast.Constant)):
-        part.value = (
-            part.value.replace(old, new) if isinstance(part.value, str) else part.value
-        )  # (a placeholder: unknown)
-    return replace(base, expr=ast.unparse(tree), from_=frame.module.where(node), source=frame.module.segment(node))
+    if not all(is_known(t) and isinstance(t.value, str) for t in texts) or not texts[0].value:
+        return unknown(frame.module, node) if name == "startswith" and prefix else None
+    if name == "replace":
+        return _replaced(base, prefix, texts[0].value, texts[1].value, node, frame)
+    found = starts_with(prefix, texts[0].value) if prefix else None
+    return SV(found, frame.module.where(node)) if found is not None else unknown(frame.module, node)
+
+
+def _replaced(base: SV, prefix: str | None, old: str, new: str, node: ast.Call, frame: Frame) -> SV | None:
+    """`replace` of a text in an f-string's scheme: the same f-string with its written parts replaced, so its
+    scheme (and the driver it names) is the new one (cu_gymclub_bot's alembic env: `.replace("postgresql+asyncpg",
+    "postgresql+psycopg2")`); of a text its written start does not hold (`.replace(" ", "")`: pylau-app-flask's),
+    the call written after it, the scheme kept (literals.literal_prefix). None: neither."""
+    where, source = frame.module.where(node), frame.module.segment(node)
+    if prefix and 0 <= prefix.find(old) <= prefix.find("://") - len(old):
+        tree = ast.parse(base.expr or "", mode="eval").body
+        for part in (p for p in ast.walk(tree) if isinstance(p, ast.Constant)):
+            part.value = part.value.replace(old, new) if isinstance(part.value, str) else part.value  # (a placeholder:
+        return replace(base, expr=ast.unparse(tree), from_=where, source=source)  # unknown, as it was)
+    text = f"{base.expr}.replace({old!r}, {new!r})"
+    return replace(base, expr=text, from_=where, source=source) if "://" in (literal_prefix(text, True) or "") else None
 
 
 def url_set(ev: Interpreter, base: SV, node: ast.Call, frame: Frame) -> Any:
