@@ -535,3 +535,80 @@ def test_a_replace_outside_the_written_scheme_keeps_the_driver(tmp_path, monkeyp
     )
     assert at(report, "app.py:16").driver == "psycopg2"
     assert at(report, "app.py:17").driver is None  # (the replace rewrites the scheme: no driver read)
+
+
+def test_a_fixed_factory_only_tests_call_makes_the_tests_pools(tmp_path, monkeypatch) -> None:
+    # SelfFinance: `create_test_database()` in src/, called by tests/conftest.py and tests/service.py alone
+    report = scan(
+        tmp_path,
+        {
+            "src/__init__.py": "",
+            "src/database.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+
+            def create_database():
+                return create_engine(os.getenv("DATABASE_URL", "postgresql+psycopg2://app@db/app"))
+
+
+            def create_test_database():
+                return create_engine("postgresql+psycopg2://app@localhost/test", echo=False)
+            """,
+            "src/main.py": """
+            from src.database import create_database
+
+            engine = create_database()
+            """,
+            "tests/__init__.py": "",
+            "tests/conftest.py": """
+            import pytest
+
+            from src.database import create_test_database
+
+
+            @pytest.fixture
+            def engine():
+                yield create_test_database()
+            """,
+            "tests/service.py": """
+            from src.database import create_test_database
+
+            ENGINE = create_test_database()
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted((p.where, p.aside) for p in report.pools) == [
+        ("src/database.py:7", None),
+        ("tests/conftest.py:8", "tests"),
+        ("tests/service.py:3", "tests"),
+    ]
+
+
+def test_a_factory_called_in_too_many_places_to_list_says_so(tmp_path, monkeypatch) -> None:
+    # nuclide-identification: `load_engine()` made anew in 12 classes' __init__; past ten callers its pool is
+    # reported once at its own line, and a warning says how many calls it stands for
+    classes = "\n\n".join(
+        f"class Reader{n}:\n    def __init__(self):\n        self.engine = load_engine()\n" for n in range(12)
+    )
+    report = scan(
+        tmp_path,
+        {
+            "loader.py": """
+            from sqlalchemy import create_engine
+
+
+            def load_engine():
+                return create_engine("postgresql+psycopg2://app@db/app")
+            """,
+            "readers.py": "from loader import load_engine\n\n\n" + classes,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["loader.py:5"]
+    assert report.warnings == [
+        "loader.py:4: load_engine() is called in 12 places, more than 10: its pool is reported once, at its own"
+        " line, though each call makes one"
+    ]

@@ -111,10 +111,13 @@ class PoolFinder:
             return False
         return name not in self.heirs and all(c.name != name for _, c in self.subclasses.values())
 
-    def unfix(self, names: set[str]) -> None:
-        """These fixed wrappers are none: each is one pool at its own line (scanner: too many callers to read)."""
-        for key in [key for key, w in self.wrappers.items() if w.name in names and w.is_fixed]:
+    def unfix(self, names: set[str]) -> list[tuple[str, str]]:
+        """These fixed wrappers are none: each is one pool at its own line (scanner: too many callers to read).
+        Each one's name and where it is."""
+        unfixed = [(key, w) for key, w in self.wrappers.items() if w.name in names and w.is_fixed]
+        for key, _ in unfixed:
             del self.wrappers[key]
+        return [(w.name, w.module.where(w.func)) for _, w in unfixed]
 
     def target(self, module: Module, site: CallSite) -> Target | None:
         func = callers.base_init(self.ev, module, site.cls) if super_init(site.call) else None  # (whatever `self`)
@@ -262,7 +265,9 @@ class PoolFinder:
         aside, self._all_read = module.aside, True
         names = self.wrapper_names() | (self.names() & {"cls", "__init__"}) | self.factories | self.heirs
         for site, target in self.sites(module, names):
-            if target.wrapper is not None and (not aside or target.wrapper.module.aside):
+            if target.wrapper is not None and aside and not target.wrapper.module.aside:
+                target.wrapper.test_callers += 1
+            elif target.wrapper is not None:
                 target.wrapper.callers += 1
                 handed = self.handoffs.handing.get(id(site.call), (None, None, None))[2]
                 if handed is not None:  # its pool is made through this call
@@ -450,9 +455,10 @@ class PoolFinder:
     ) -> Iterator[ScannedPool]:
         if target.wrapper is not None:
             wrapper = target.wrapper
-            retested = wrapper.is_fixed and outer_module.aside and not wrapper.module.aside
+            retested = wrapper.is_fixed and outer_module.aside and not wrapper.module.aside and wrapper.callers > 0
             if len(entered) > 6 or retested:
-                return  # (a test reaching the app's fixed wrapper makes the app's pool again, in a test process)
+                return  # (a test reaching the app's fixed wrapper makes the app's pool again, in a test process;
+                # one only tests call makes theirs)
             bound_self = target.bound_self
             after_init = wrapper.via_class is not None and post_init(wrapper.func, wrapper.via_class)
             if after_init and wrapper.via_class:  # a dataclass's Class(...): the call's fields, then __post_init__

@@ -35,6 +35,7 @@ class Wrapper:
     via_class: ast.ClassDef | None = None  # an __init__ wrapper is reached by calling its class
     cls: ast.ClassDef | None = None  # a method's class
     callers: int = 0
+    test_callers: int = 0  # calls in the tests of a wrapper in the app's code
     instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
     depth: int = 1  # a library call's wrapper is 1, a wrapper of that 2, ...
     # A module's function (or a class's class or static method) making its pool from none of its parameters and
@@ -54,10 +55,12 @@ class Wrapper:
 
     @property
     def stays(self) -> bool:
-        """A fixed wrapper fewer than two places call: its pool is at its own line, not at its caller; so is a
-        program's `main(argv=sys.argv)` that only its own module calls, with no arguments, when it runs (no
-        decorator hands it arguments), and its package's `__main__.py` too (MVNHelperBot's two entries)."""
-        return (self.is_fixed and self.callers < 2) or (self.callers == self.runs_itself > 0 and not self.decorated)
+        """A fixed wrapper fewer than two places call (where only tests call it, at theirs: SelfFinance's
+        create_test_database): its pool is at its own line, not at its caller; so is a program's
+        `main(argv=sys.argv)` that only its own module calls, with no arguments, when it runs (no decorator hands
+        it arguments), and its package's `__main__.py` too (MVNHelperBot's two entries)."""
+        alone = self.is_fixed and self.callers < 2 and not self.callers == 0 < self.test_callers
+        return alone or (self.callers == self.runs_itself > 0 and not self.decorated)
 
     @property
     def keeps_its_pools(self) -> bool:
