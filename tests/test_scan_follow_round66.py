@@ -612,3 +612,59 @@ def test_a_factory_called_in_too_many_places_to_list_says_so(tmp_path, monkeypat
         "loader.py:4: load_engine() is called in 12 places, more than 10: its pool is reported once, at its own"
         " line, though each call makes one"
     ]
+
+
+def test_a_method_the_app_calls_once_keeps_the_tests_pools_and_one_called_twice_is_at_its_callers(
+    tmp_path, monkeypatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "svc/__init__.py": "",
+            "svc/db.py": """
+            from sqlalchemy import create_engine
+
+
+            def make_engine(url):
+                return create_engine(url, pool_size=3)
+            """,
+            "svc/service.py": """
+            from svc.db import make_engine
+
+
+            class Service:
+                def __init__(self, url):
+                    self.url = url
+
+                def start(self):
+                    self.engine = make_engine(self.url)
+
+                def refresh(self):
+                    self.other = make_engine(self.url)
+            """,
+            "svc/main.py": """
+            from svc.service import Service
+
+
+            def main():
+                service = Service("postgresql://app@db/app")
+                service.start()
+                service.refresh()
+                service.refresh()
+            """,
+            "tests/test_service.py": """
+            from svc.service import Service
+
+
+            def test_start():
+                Service("postgresql://app@localhost/test").start()
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted((p.where, p.aside) for p in report.pools) == [
+        ("svc/main.py:7", None),  # refresh(), called twice: a pool at each call
+        ("svc/main.py:8", None),
+        ("svc/service.py:9", None),  # start(), called once: at the factory call inside it
+        ("tests/test_service.py:5", "tests"),
+    ]

@@ -290,13 +290,12 @@ class PoolFinder:
         for key, wrapper in list(self.wrappers.items()):  # a fixed one whose store a caller tests (`if DB.pool is
             if wrapper.is_fixed and keeps(wrapper.func, wrapper.cls, wrapper.module, self._tested):  # None:`)
                 del self.wrappers[key]  # keeps its pool: one, at its own line
-            elif self._made_once(wrapper):  # a method calling a project factory with only what the class's one
-                del self.wrappers[key]  # instance is made with: the pool at that call (my-trade-datacollector's)
 
     def _made_once(self, wrapper: Wrapper) -> bool:
         """A method (not its class's `__init__`) whose pool calls are calls of project factories reading none of its
-        own parameters, of a class the app makes once: its `self` is that instance."""
-        once = wrapper.cls is not None and wrapper.via_class is None and len(wrapper.instances) == 1
+        own parameters, of a class the app makes once, that the app calls once: the app's pool is at that factory
+        call, its `self` the one instance (my-trade-datacollector's `start()`); a test's call is a test's pool."""
+        once = wrapper.cls is not None and wrapper.via_class is None and len(wrapper.instances) == wrapper.callers == 1
         return once and wrapper.depth > 1 and not any(uses_parameters(s.call, wrapper.func) for s in wrapper.inner)
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
@@ -475,6 +474,7 @@ class PoolFinder:
             # wrapper's call, elsewhere the defaults keep a class's many `x=None` decided: meltano's took 300 s)
             bound = self.ev.calls.bind_arguments(func, given, frame, spreads=True)
             ran: list[sides.Made] = []
+            inside = not entered and not outer_module.aside and self._made_once(wrapper)
             for inner in (s for s in wrapper.inner if wrapper.reaches(s)):
                 applies, made = self._through(bound_self, wrapper, inner)
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)
@@ -495,9 +495,10 @@ class PoolFinder:
                 ):
                     continue  # a wrapper's call kept by key (onyx's ShardRegistry.get_engine): made at its first caller
                 tests = (*inner_tests, *self._open_tests(wrapper.module, inner, inner_frame))
-                through = [*via, wrapper.module.where(inner.call)]
-                args = (wrapper.module, inner, inner_target, inner_frame, through, (*entered, wrapper), outer_module)
-                ran.append((inner, inner_frame, list(self._emit(*args, outer_site, tests))))
+                through = [] if inside else [*via, wrapper.module.where(inner.call)]
+                at_module, at_site = (wrapper.module, inner) if inside else (outer_module, outer_site)
+                args = (wrapper.module, inner, inner_target, inner_frame, through, (*entered, wrapper), at_module)
+                ran.append((inner, inner_frame, list(self._emit(*args, at_site, tests))))
             head = [condition_text(outer_module, outer_site.conditions), *inner_tests]
             ran = sides.without_fallbacks(wrapper.func, ran)
             yield from sides.one_per_run(self.ev, wrapper.module, wrapper.func, ran, head, self._open_tests)
