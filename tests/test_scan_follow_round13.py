@@ -236,9 +236,10 @@ def test_a_tests_py_is_a_test_module_so_its_config_class_moves_no_engine(
         },
         monkeypatch,
     )
-    assert [p.where for p in report.pools] == ["app/__init__.py:12"]
+    assert [(p.where, p.aside) for p in report.pools] == [("app/__init__.py:12", None), ("tests.py:10", "tests")]
     url = report.pools[0].settings["url"]
     assert (url.value, url.env) == ("postgresql://blog@db/blog", "DATABASE_URL")
+    assert report.pools[1].settings["url"].value == "sqlite://"  # (the test's app: its TestConfig, apart)
 
 
 def test_a_method_keeping_the_object_that_makes_its_engine_is_one_pool(

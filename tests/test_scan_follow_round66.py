@@ -668,3 +668,61 @@ def test_a_method_the_app_calls_once_keeps_the_tests_pools_and_one_called_twice_
         ("svc/service.py:9", None),  # start(), called once: at the factory call inside it
         ("tests/test_service.py:5", "tests"),
     ]
+
+
+def test_a_tests_app_made_by_the_apps_factory_is_a_test_pool(tmp_path, monkeypatch) -> None:
+    # capstone / thriveFlaskAPIs: conftest's `create_app(TestConfig)` and `create_app("testing")` each make an
+    # app with its own engine: the tests' pools, at their calls, with the config they load
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            import os
+
+
+            class Config:
+                SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URI", "postgresql://localhost/capstone")
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 300}
+
+
+            class TestConfig(Config):
+                TESTING = True
+                SQLALCHEMY_DATABASE_URI = "postgresql://localhost/capstone_test"
+
+
+            configs = {"default": Config, "testing": TestConfig}
+            """,
+            "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from config import configs
+
+            db = SQLAlchemy()
+
+
+            def create_app(config_name="default"):
+                app = Flask(__name__)
+                app.config.from_object(configs[config_name])
+                db.init_app(app)
+                return app
+            """,
+            "run.py": "from app import create_app\n\napp = create_app()\n",
+            "tests/conftest.py": """
+            import pytest
+
+            from app import create_app
+
+
+            @pytest.fixture
+            def app():
+                return create_app("testing")
+            """,
+        },
+        monkeypatch,
+    )
+    shown = {p.where: (p.aside, p.settings["url"].value, p.settings["pool_recycle"].value) for p in report.pools}
+    assert shown == {
+        "app/__init__.py:12": (None, "postgresql://localhost/capstone", 300),
+        "tests/conftest.py:8": ("tests", "postgresql://localhost/capstone_test", 300),
+    }

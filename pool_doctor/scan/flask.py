@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
+from itertools import chain
 from typing import Any
 
 from pool_doctor.scan import appconfig, flaskbinds, flaskconfig, flaskengines, guards, nodes, releases, selfheld
@@ -49,6 +50,7 @@ from pool_doctor.scan.flaskext import (
     unwritten,
     with_pinned,
 )
+from pool_doctor.scan.flasktests import test_apps
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -105,6 +107,8 @@ class FlaskApps:
         if "SQLALCHEMY_" in module.source:
             yield from self._unloaded(module)
         yield from self._made_again(module)
+        if module.aside == "tests":
+            yield from test_apps(self.ev, module, chain(*apps.values()), self._app, self._app_pools)
 
     def _made_again(self, module: Module) -> Iterator[ScannedPool]:
         """An extension made again for an app whose module configures and binds it (security_monkey's maintenance
@@ -169,13 +173,16 @@ class FlaskApps:
             self._apps[module.display] = found
         return self._apps
 
-    def _app(self, module: Module, scope: FunctionNode | None, body: list[ast.stmt]) -> AppConfig | None:
+    def _app(
+        self, module: Module, scope: FunctionNode | None, body: list[ast.stmt], frame: Frame | None = None
+    ) -> AppConfig | None:
         """What a function leaves in an app's config: when it writes some, or binds the extension (a helper it
-        calls may configure it: Mailu's `config.init_app(app)`)."""
+        calls may configure it: Mailu's `config.init_app(app)`); `frame`: its parameters as a test's call gives
+        them (flasktests), else as the app's does."""
         inlined = scope is not None and id(scope) in self._inlining  # (a helper's helper configures it)
         if not inlined and not any(appconfig.configures(stmt) or names_a_bind(stmt) for stmt in body):
             return None
-        frame = self._frame(module, scope)
+        frame = frame if frame is not None else self._frame(module, scope)
         app = AppConfig(module, frame, scope, {}, [], conditions=self.ev.conditions)
         own = "self" if keeps_own_config(self.ev, module, scope) else None
         tests = guards.tests_of(scope.body if scope is not None else module.tree.body)
