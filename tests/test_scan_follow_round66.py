@@ -609,8 +609,8 @@ def test_a_factory_called_in_too_many_places_to_list_says_so(tmp_path, monkeypat
     )
     assert [p.where for p in report.pools] == ["loader.py:5"]
     assert report.warnings == [
-        "loader.py:4: load_engine() is called in 12 places, more than 10: its pool is reported once, at its own"
-        " line, though each call makes one"
+        "loader.py:4: load_engine() is named in 12 calls, more than 10: its pool is reported once, at its own"
+        " line, not at each call"
     ]
 
 

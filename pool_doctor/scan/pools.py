@@ -113,11 +113,11 @@ class PoolFinder:
 
     def unfix(self, names: set[str]) -> list[tuple[str, str]]:
         """These fixed wrappers are none: each is one pool at its own line (scanner: too many callers to read).
-        Each one's name and where it is."""
+        Each one's name and where it is, but the tests'."""
         unfixed = [(key, w) for key, w in self.wrappers.items() if w.name in names and w.is_fixed]
         for key, _ in unfixed:
             del self.wrappers[key]
-        return [(w.name, w.module.where(w.func)) for _, w in unfixed]
+        return list(dict.fromkeys((w.name, w.module.where(w.func)) for _, w in unfixed if not w.module.aside))
 
     def target(self, module: Module, site: CallSite) -> Target | None:
         func = callers.base_init(self.ev, module, site.cls) if super_init(site.call) else None  # (whatever `self`)

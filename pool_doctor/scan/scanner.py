@@ -311,8 +311,9 @@ def _widely_called(project: Project, finder: PoolFinder, names: set[str], kept: 
             )
     wide = {name for name, count in counts.items() if count > FIXED_CALLS}
     for name, where in finder.unfix(wide):  # (nuclide-identification's load_engine(), made anew in 12 classes)
-        project.warnings.append(
-            f"{where}: {name}() is called in {counts[name]} places, more than {FIXED_CALLS}: its pool is reported"
-            " once, at its own line, though each call makes one"
-        )
+        if not any(w.startswith(f"{where}: {name}() is named in") for w in project.warnings):  # (once a scan)
+            project.warnings.append(
+                f"{where}: {name}() is named in {counts[name]} calls, more than {FIXED_CALLS}: its pool is reported"
+                " once, at its own line, not at each call"
+            )
     return wide
