@@ -11,6 +11,7 @@ import ast
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from math import prod
 from typing import Any, TypeGuard
 
 from pool_doctor.scan import envkeys, fieldtext
@@ -37,6 +38,7 @@ from pool_doctor.scan.nodes import key_written, written_start
 
 CHOSEN = "(chosen by a test of its variable)"  # a known value's marker: decided_by gave it the variable
 
+MAX_COMBINATIONS = 256  # the operands' values tried together (lift): past this, each one's with no variable set
 MAX_OPTIONS = 8  # a value with more possible values than this (a dict's: 4x) is unknown: tests, not configuration
 
 # A config's own reading of its variables: the method, the prefix it takes by default and what joins it to a key
@@ -172,7 +174,15 @@ def _opaque(value: SV) -> DictV:
 
 
 def lift(ev: Interpreter, values: list[Any], fn: Callable[..., Any]) -> Any:
-    """`fn` over the operands; an operand with branches gives a result per branch."""
+    """`fn` over the operands; an operand with branches gives a result per branch. Past MAX_COMBINATIONS, the
+    operands with no variable set alone (a DSN of a dozen keys each set per region: 11^12 runs otherwise)."""
+    split = [(at, settle_options(ev, v)) for at, v in enumerate(map(ev.force, values)) if isinstance(v, Branches)]
+    if prod(len(options) for _, (options, _) in split) > MAX_COMBINATIONS:
+        if any(default is None for _, (_, default) in split):
+            return SV(None, None, known=False, expr=f"one of more than {MAX_COMBINATIONS} values, depending on tests")
+        values = [ev.force(v) for v in values]
+        for at, (options, default) in split:
+            values[at] = options[default][1] if default is not None else values[at]
     for index, value in enumerate(values):
         value = ev.force(value)
         if isinstance(value, Branches):
@@ -587,13 +597,3 @@ def agreeing(body: dict[str, Any], orelse: dict[str, Any], text: str, marker: st
         return out
 
     return kept(body, sides[0]), kept(orelse, sides[1])
-
-
-def only_where_set(value: Any) -> Any:
-    """A dict that is `{}` unless a variable is set (`dj_database_url.config()` with no default), as merged into
-    another: each of its keys set only where the variable is, so the other dict's own value stands elsewhere."""
-    if not isinstance(value, DictV) or value.empty_unless is None:
-        return value
-    name, test = value.empty_unless
-    only = {k: Branches([(f"not ({test})", not_set(name)), (test, v)], default=0) for k, v in value.items.items()}
-    return replace(value, items=only, empty_unless=None)

@@ -1,19 +1,20 @@
 """What `**value` spreads into a dict literal or a call: a dict; `{}` unless a variable is set
-(dj_database_url's, containers.only_where_set); a dict on each side of a test (crt-portal's `{**DATABASES["default"],
+(dj_database_url's, only_where_set); a dict on each side of a test (crt-portal's `{**DATABASES["default"],
 ...}` where `DATABASES` is set under an `if`), each key its value on each side."""
 
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import Any
 
 from pool_doctor.scan import containers
-from pool_doctor.scan.kinds import Branches, DictV, Interpreter
+from pool_doctor.scan.kinds import Branches, DictV, Interpreter, not_set
 from pool_doctor.scan.model import NOT_SET
 
 
 def as_dict(ev: Interpreter, value: Any) -> Any:
-    value = containers.only_where_set(value)
+    value = only_where_set(value)
     if not isinstance(value, Branches):
         return value
     options, default = containers.settle_options(ev, value)
@@ -55,3 +56,13 @@ def defaults_stand(spread: Any) -> bool:
         return False
     merged = [text for text in spread.opaque if text.startswith("**")]
     return not merged or (spread.ungiven and len(spread.opaque) == 1)
+
+
+def only_where_set(value: Any) -> Any:
+    """A dict that is `{}` unless a variable is set (`dj_database_url.config()` with no default), as merged into
+    another: each of its keys set only where the variable is, so the other dict's own value stands elsewhere."""
+    if not isinstance(value, DictV) or value.empty_unless is None:
+        return value
+    name, test = value.empty_unless
+    only = {k: Branches([(f"not ({test})", not_set(name)), (test, v)], default=0) for k, v in value.items.items()}
+    return replace(value, items=only, empty_unless=None)
