@@ -726,3 +726,187 @@ def test_a_tests_app_made_by_the_apps_factory_is_a_test_pool(tmp_path, monkeypat
         "app/__init__.py:12": (None, "postgresql://localhost/capstone", 300),
         "tests/conftest.py:8": ("tests", "postgresql://localhost/capstone_test", 300),
     }
+
+
+def test_a_key_dropped_from_a_copy_of_the_environment_is_no_variable_of_it(tmp_path, monkeypatch) -> None:
+    # the review: `env.pop("POOL_SIZE", None)` and `del env["MAX_OVERFLOW"]` on a copy, then `.get(name, default)`
+    report = scan(
+        tmp_path,
+        {
+            ".env": "POOL_SIZE=20\nMAX_OVERFLOW=30\nPOOL_TIMEOUT=9\n",
+            "app.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            env = os.environ.copy()
+            env.pop("POOL_SIZE", None)
+            del env["MAX_OVERFLOW"]
+            engine = create_engine(
+                "postgresql://app@db/app",
+                pool_size=int(env.get("POOL_SIZE", "5")),
+                max_overflow=int(env.get("MAX_OVERFLOW", "2")),
+                pool_timeout=int(env.get("POOL_TIMEOUT", "7")),
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:8")
+    shown = {k: (pool.settings[k].value, pool.settings[k].env) for k in ("pool_size", "max_overflow", "pool_timeout")}
+    assert shown == {"pool_size": (5, None), "max_overflow": (2, None), "pool_timeout": (9, "POOL_TIMEOUT")}
+
+
+def test_many_values_each_set_per_region_make_one_dsn_quickly(tmp_path, monkeypatch) -> None:
+    # the review's case10: twelve libpq keys each set in a ten-way elif on REGION, joined into one DSN; each key's
+    # too many values kept its default and the rest, and the DSN tried every combination (minutes, then hours)
+    regions = [f"r{n}" for n in range(10)]
+    keys = [f"k{n}" for n in range(12)]
+    chain = "\n".join(
+        f'{"if" if at == 0 else "elif"} REGION == "{region}":\n' + "".join(f'    {k} = "{k}-{region}"\n' for k in keys)
+        for at, region in enumerate(regions)
+    )
+    defaults = "".join(f'{k} = "{k}-local"\n' for k in keys)
+    dsn = " ".join(f"{k}={{{k}}}" for k in keys)
+    source = f'import os\n\nfrom sqlalchemy import create_engine\n\nREGION = os.getenv("REGION")\n{defaults}{chain}\n'
+    source += f'engine = create_engine("postgresql+psycopg2://", connect_args={{"dsn": f"{dsn}"}})\n'
+    report = scan(tmp_path, {"app.py": source}, monkeypatch)
+    (pool,) = report.pools
+    assert pool.settings["connect_args.dsn"].value == " ".join(f"{k}={k}-local" for k in keys)
+
+
+TWO_SETTINGS = {
+    "manage.py": 'import os\n\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings.dev")\n',
+    "proj/__init__.py": "",
+    "proj/wsgi.py": 'import os\n\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings.production")\n',
+    "proj/settings/__init__.py": "",
+    "proj/settings/dev.py": 'REPORTING_POOL_SIZE = 2\nINSTALLED_APPS = ["app"]\n',
+    "app/__init__.py": "",
+    "app/reporting.py": """
+        from django.conf import settings
+        from sqlalchemy import create_engine
+
+        engine = create_engine("postgresql://r@db/r", pool_size=settings.REPORTING_POOL_SIZE)
+    """,
+}
+
+
+@pytest.mark.parametrize("production", [False, True])
+def test_django_settings_the_server_names_are_read_only_where_the_tree_has_them(
+    tmp_path, monkeypatch, production: bool
+) -> None:
+    # the review: wsgi names proj.settings.production, made at deploy time; manage.py's dev settings never apply
+    # to the server (was: dev's 2, known); a test settings module is no app's either
+    files = dict(TWO_SETTINGS)
+    if production:
+        files["proj/settings/production.py"] = "REPORTING_POOL_SIZE = 20\n"
+    report = scan(tmp_path, files, monkeypatch)
+    size = at(report, "app/reporting.py:4").settings["pool_size"]
+    assert (size.value, size.known) == ((20, True) if production else (None, False))
+
+
+def test_each_django_project_of_a_monorepo_reads_its_own_settings(tmp_path, monkeypatch) -> None:
+    files = {}
+    for name, size in (("billing", 4), ("shop", 25)):
+        files[f"{name}/manage.py"] = 'import os\n\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n'
+        files[f"{name}/config/__init__.py"] = ""
+        files[f"{name}/config/settings.py"] = f'INSTALLED_APPS = ["core"]\nLEDGER_POOL_SIZE = {size}\n'
+        files[f"{name}/core/__init__.py"] = ""
+        files[f"{name}/core/ledger.py"] = (
+            "from django.conf import settings\nfrom sqlalchemy import create_engine\n\n"
+            'engine = create_engine("postgresql://l@db/l", pool_size=settings.LEDGER_POOL_SIZE)\n'
+        )
+    report = scan(tmp_path, files, monkeypatch)
+    assert at(report, "billing/core/ledger.py:4").settings["pool_size"].value == 4
+    assert at(report, "shop/core/ledger.py:4").settings["pool_size"].value == 25
+
+
+def test_a_runtime_alias_is_one_pool_in_a_nested_function_and_none_on_a_parameter_named_settings(
+    tmp_path, monkeypatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": 'import os\n\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n',
+            "config/__init__.py": "",
+            "config/settings.py": TENANT_SETTINGS,
+            "apps/__init__.py": "",
+            "apps/middleware.py": """
+            from django.conf import settings
+            from django.db import connections
+
+
+            def tenant_middleware(get_response):
+                def middleware(request):
+                    name = f"tenant_{request.tenant}"
+                    connections.databases[name] = dict(settings.DATABASES["default"])
+                    return get_response(request)
+
+                return middleware
+
+
+            def export(settings):
+                settings.DATABASES["export"] = {"ENGINE": "django.db.backends.postgresql", "NAME": "export"}
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["apps/middleware.py:8", "config/settings.py:5"]
+
+
+@pytest.mark.parametrize(
+    ("made", "start", "at"),
+    [
+        # the one case: the app's pool at the factory call in start(), its self the one instance
+        ('Collector("postgresql://live/db", 10)', "self.engine = make_engine(self.url, self.size)", "collector.py:9"),
+        # made in a function from its parameters: an instance per call of that function, at start()'s caller
+        ("make(url, 10)", "self.engine = make_engine(self.url, self.size)", "main.py:10"),
+        # a test of start()'s own parameter decides which pool
+        (
+            'Collector("postgresql://live/db", 10)',
+            "self.engine = make_engine(self.url, 2) if read_only else make_engine(self.url, self.size)",
+            "main.py:10",
+        ),
+    ],
+)
+def test_a_method_is_the_one_instances_only_where_nothing_else_decides_its_pool(
+    tmp_path, monkeypatch, made: str, start: str, at: str
+) -> None:
+    # the review of the rule that places a method's pool inside it (my-trade-datacollector's start())
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from sqlalchemy import create_engine
+
+
+            def make_engine(url, size):
+                return create_engine(url, pool_size=size)
+            """,
+            "collector.py": f"""
+            from db import make_engine
+
+
+            class Collector:
+                def __init__(self, url, size):
+                    self.url, self.size = url, size
+
+                def start(self, read_only=False):
+                    {start}
+            """,
+            "main.py": f"""
+            from collector import Collector
+
+
+            def make(url, size):
+                return {"Collector(url, size)" if made.startswith("make") else "None"}
+
+
+            def run(url):
+                c = {made}
+                c.start()
+            """,
+        },
+        monkeypatch,
+    )
+    assert {p.where for p in report.pools} == {at}  # (an `x if read_only else y`: each side's, at the caller)

@@ -320,7 +320,7 @@ def without(ev: Interpreter, base: Any, target: ast.Subscript, frame: Frame) -> 
     key = ev.force(ev.eval(target.slice, frame))
     if isinstance(base, DictV) and is_known(key):
         result = copy_dict(base)
-        result.items.pop(str(key.value), None)
+        envkeys.drop(result, str(key.value))
         return result
     return base
 
@@ -389,7 +389,7 @@ def mutated(ev: Interpreter, base: Any, method: str, call: ast.Call, frame: Fram
         key = ev.force(ev.eval(call.args[0], frame))
         if is_known(key):
             result = copy_dict(base)
-            result.items.pop(str(key.value), None)
+            envkeys.drop(result, str(key.value))
             return result
         return base
     if method == "clear":

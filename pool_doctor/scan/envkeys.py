@@ -24,6 +24,14 @@ def environ_copy(frame: Frame, node: ast.AST) -> DictV:
     return DictV({}, frame.module.where(node), [ENVIRON], getattr(node, "lineno", 0), file=frame.module.display)
 
 
+def drop(base: DictV, key: str) -> None:
+    """`del d[key]` / `d.pop(key)` on a copy: gone; from a copy of the environment, for good (not the variable's)."""
+    if base.opaque == [ENVIRON]:
+        base.items[key] = not_set()
+    else:
+        base.items.pop(key, None)
+
+
 def spread(value: Any, text: str) -> str:
     """What `**value` (or `dict(value)`) adds to a dict's opaque part: ENVIRON for the environment itself."""
     return ENVIRON if isinstance(value, ExternalRef) and value.dotted == "os.environ" else f"**{text}"

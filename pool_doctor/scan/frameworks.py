@@ -12,7 +12,7 @@ from typing import Any
 
 from pool_doctor.scan.containers import dict_of_branches, settle_options
 from pool_doctor.scan.expressions import Evaluator
-from pool_doctor.scan.finder import Module, Project, dotted_parts, resolve_relative
+from pool_doctor.scan.finder import FunctionNode, Module, Project, dotted_parts, resolve_relative
 from pool_doctor.scan.kinds import (
     SV,
     Branches,
@@ -72,25 +72,27 @@ def _runtime_aliases(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     """An alias a function adds while the app runs (`connections.databases[name] = config`, or the same through
     `settings.DATABASES`): a pool of its own at that line, with the settings of the dict it is given (Falcon's
     tenant databases, each a copy of `settings.DATABASES["default"]` with the tenant's NAME and USER)."""
-    functions = [n for n in ast.walk(module.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
-    for func in functions:
+    innermost: dict[int, tuple[ast.Assign, FunctionNode]] = {}  # (ast.walk: an outer function before its own)
+    for func in (n for n in ast.walk(module.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
         for stmt in (
             n for n in ast.walk(func) if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Subscript)
         ):
-            target = stmt.targets[0]
-            assert isinstance(target, ast.Subscript)
-            holder = target.value
-            if not isinstance(holder, ast.Attribute) or holder.attr not in RUNTIME.values():
-                continue
-            owner = ev.force(ev.eval(holder.value, Frame(module)))
-            if not (isinstance(owner, ExternalRef) and RUNTIME.get(owner.dotted) == holder.attr):
-                continue
-            frame = ev.frame_in(module, func, stmt)
-            key = ev.force(ev.eval(target.slice, frame))
-            alias = key.value if is_known(key) and isinstance(key.value, str) else module.segment(target.slice)
-            databases = DictV({alias: ev.eval(stmt.value, frame)}, module.where(stmt))
-            for pool in _aliases(ev, module, databases, stmt.lineno, {}, {alias: stmt.lineno}):
-                yield replace(pool, at_import=False, end_line=stmt.end_lineno or stmt.lineno)
+            innermost[id(stmt)] = (stmt, func)
+    for stmt, func in innermost.values():
+        target = stmt.targets[0]
+        assert isinstance(target, ast.Subscript)
+        holder = target.value
+        if not isinstance(holder, ast.Attribute) or holder.attr not in RUNTIME.values():
+            continue
+        frame = ev.frame_in(module, func, stmt)  # (the owner as the function sees it: a parameter, a local import)
+        owner = ev.force(ev.eval(holder.value, frame))
+        if not (isinstance(owner, ExternalRef) and RUNTIME.get(owner.dotted) == holder.attr):
+            continue
+        key = ev.force(ev.eval(target.slice, frame))
+        alias = key.value if is_known(key) and isinstance(key.value, str) else module.segment(target.slice)
+        databases = DictV({alias: ev.eval(stmt.value, frame)}, module.where(stmt))
+        for pool in _aliases(ev, module, databases, stmt.lineno, {}, {alias: stmt.lineno}):
+            yield replace(pool, at_import=False, end_line=stmt.end_lineno or stmt.lineno)
 
 
 def _after_setup(ev: Evaluator, made: ClassRef, databases: Any) -> Any:

@@ -291,13 +291,6 @@ class PoolFinder:
             if wrapper.is_fixed and keeps(wrapper.func, wrapper.cls, wrapper.module, self._tested):  # None:`)
                 del self.wrappers[key]  # keeps its pool: one, at its own line
 
-    def _made_once(self, wrapper: Wrapper) -> bool:
-        """A method (not its class's `__init__`) whose pool calls are calls of project factories reading none of its
-        own parameters, of a class the app makes once, that the app calls once: the app's pool is at that factory
-        call, its `self` the one instance (my-trade-datacollector's `start()`); a test's call is a test's pool."""
-        once = wrapper.cls is not None and wrapper.via_class is None and len(wrapper.instances) == wrapper.callers == 1
-        return once and wrapper.depth > 1 and not any(uses_parameters(s.call, wrapper.func) for s in wrapper.inner)
-
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a
         wrapper that is itself called from somewhere (those are reported at that caller instead)."""
@@ -474,7 +467,12 @@ class PoolFinder:
             # wrapper's call, elsewhere the defaults keep a class's many `x=None` decided: meltano's took 300 s)
             bound = self.ev.calls.bind_arguments(func, given, frame, spreads=True)
             ran: list[sides.Made] = []
-            inside = not entered and not outer_module.aside and self._made_once(wrapper)
+            inside = (
+                not entered
+                and not outer_module.aside
+                and bool(outer_site.functions)
+                and wrapper.made_once(self.ev.project)
+            )
             for inner in (s for s in wrapper.inner if wrapper.reaches(s)):
                 applies, made = self._through(bound_self, wrapper, inner)
                 inner_frame = self.ev.flow.frame_reaching(wrapper.func, bound, inner.call)

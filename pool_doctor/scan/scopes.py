@@ -434,7 +434,7 @@ class Scopes:
         """What the project gives a library name's attribute: a namespace package's module; Django's
         `settings.NAME`, what the settings module sets (djangosettings); None: the library's."""
         found = self.in_namespace(dotted, attr, near)
-        return found if found is not None else djangosettings.read(self.project, self.global_value, dotted, attr)
+        return found if found is not None else djangosettings.read(self.project, self.global_value, dotted, attr, near)
 
     def in_namespace(self, dotted: str, attr: str, near: Module) -> ModuleRef | None:
         """`a.b` where `a` is a folder of the project's packages with no `__init__.py` (an implicit namespace

@@ -7,11 +7,12 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from pool_doctor.scan.finder import CallSite, FunctionNode, Module, library_target
+from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, library_target
 from pool_doctor.scan.kinds import PartialRef
 from pool_doctor.scan.localuse import keeps_to_itself
 from pool_doctor.scan.model import Stack
 from pool_doctor.scan.names import last_name
+from pool_doctor.scan.taint import uses_parameters
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
 FIXED_CALLS = 10  # a fixed factory (Wrapper.fixed) called more often than this is one pool at its own line
@@ -83,9 +84,31 @@ class Wrapper:
         many = 2 <= self.callers <= FIXED_CALLS  # (past that, one pool at the wrapper's line, as a fixed one's)
         return any(s.call is site.call for s in self.inner) and (not fixed or self.is_fixed or many)
 
+    def made_once(self, project: Project) -> bool:
+        """A method (not its class's `__init__`) whose pool calls are calls of project factories reading none of its
+        own parameters, nor under a test of them, of a class the app makes once (no subclass, not in a function from
+        its parameters), that the app calls once: the app's pool is at that factory call, its `self` the one
+        instance (my-trade-datacollector's `start()`); a test's call is a test's pool."""
+        if not (self.cls is not None and self.via_class is None and len(self.instances) == self.callers == 1):
+            return False
+        heirs = project.class_bases.get(self.cls.name.encode(), set())  # (a subclass's instances call it too;
+        if self.depth == 1 or any(project.aside(path) is None for path in heirs):  # a test's stub is a test's)
+            return False
+        made = self.instances[0][1]
+        maker = made.functions[-1] if made.functions else None
+        if isinstance(maker, FunctionNode) and uses_parameters(made.call, maker):
+            return False  # (made in a function from its own parameters: one place, an instance per call)
+        tests = [n.test for n in ast.walk(self.func) if isinstance(n, ast.If | ast.IfExp | ast.While)]  # (`if ro:`)
+        return not any(uses_parameters(call, self.func) for call in [*(s.call for s in self.inner), _reading(tests)])
+
     @property
     def name(self) -> str:
         return self.via_class.name if self.via_class is not None else self.func.name
+
+
+def _reading(tests: list[ast.expr]) -> ast.Call:
+    """A call reading what the tests read (taint.uses_parameters asks of a call's arguments)."""
+    return ast.Call(ast.Name("_"), tests, [])
 
 
 def placed(
