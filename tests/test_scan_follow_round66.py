@@ -910,3 +910,50 @@ def test_a_method_is_the_one_instances_only_where_nothing_else_decides_its_pool(
         monkeypatch,
     )
     assert {p.where for p in report.pools} == {at}  # (an `x if read_only else y`: each side's, at the caller)
+
+
+def test_a_pool_kept_per_event_loop_is_one_for_the_apps_loop_but_each_side_of_a_test(tmp_path, monkeypatch) -> None:
+    # DeanAgent-Backend: `if id(loop) in _pools: return`, then create_pool and `_pools[id(loop)] = pool`; the
+    # lifespan makes it (with a DSN, or else from parts) and the scheduler's jobs, in the same loop, get it back
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/pool.py": """
+            import asyncio
+            import os
+
+            import asyncpg
+
+            _pools = {}
+
+
+            async def init_pool(dsn=None, host=None):
+                loop = asyncio.get_running_loop()
+                if id(loop) in _pools:
+                    return
+                kwargs = {"dsn": dsn} if dsn else {"host": host}
+                _pools[id(loop)] = await asyncpg.create_pool(**kwargs, min_size=2, max_size=10)
+            """,
+            "app/main.py": """
+            import os
+
+            from app.pool import init_pool
+
+
+            async def lifespan(app):
+                if os.getenv("POSTGRES_DSN"):
+                    await init_pool(dsn=os.getenv("POSTGRES_DSN"))
+                else:
+                    await init_pool(host="db")
+                yield
+
+
+            async def nightly():
+                await init_pool(host="db")
+                await init_pool(host="db")
+            """,
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["app/main.py:10", "app/main.py:8"]

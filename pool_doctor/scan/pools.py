@@ -21,6 +21,7 @@ from pool_doctor.scan.containers import decide
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.factories import factory_names
 from pool_doctor.scan.finder import CALL_NAMES, CallSite, FunctionNode, Module, dotted_parts, library_target
+from pool_doctor.scan.keyed import KeptPools
 from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue
 from pool_doctor.scan.nodes import aliases, base_inits, decorator_names, is_dataclass, patched, post_init, super_init
@@ -51,8 +52,7 @@ class PoolFinder:
         self._asking: set[int] = set()  # functions whose callers are being read for a parameter (_given_by_callers)
         self._unreached: set[int] = set()  # sites no path reaches, whatever their functions are given
         self._mentions = taint.ClassMentions(evaluator.project)  # what the project's files say of its classes
-        # pools kept by key (taint.memo_key): one per known key (and per program of its own)
-        self._shared: set[tuple[int, str, str | None, str | None]] = set()
+        self._kept = KeptPools()  # pools kept by key (taint.memo_key): one per known key (and program)
         self.factories: set[str] = set()  # names a library pool class is passed in as (learn_factories)
         self._tests = taint.TestReads()
         self.heirs: set[str] = set()  # subclasses of a class whose __init__ is a wrapper, that keep that __init__
@@ -489,7 +489,7 @@ class PoolFinder:
                 if inner_target.wrapper is not None and inner_target.wrapper.stays:
                     continue  # a fixed wrapper one place calls: its pool is at its own line
                 if inner_target.wrapper is not None and not self._first_for_key(
-                    wrapper.func, inner, inner_frame, outer_module
+                    wrapper.func, inner, inner_frame, outer_module, outer_site
                 ):
                     continue  # a wrapper's call kept by key (onyx's ShardRegistry.get_engine): made at its first caller
                 tests = (*inner_tests, *self._open_tests(wrapper.module, inner, inner_frame))
@@ -504,7 +504,7 @@ class PoolFinder:
         assert target.stack is not None and target.call is not None and target.name is not None
         if outer_module.aside and patched(outer_site, target.name):
             return  # `@patch("app.store.ConnectionPool")` on the test: the call makes a MagicMock (mem0's tests)
-        if site.functions and not self._first_for_key(site.functions[-1], site, frame, outer_module):
+        if site.functions and not self._first_for_key(site.functions[-1], site, frame, outer_module, outer_site):
             return  # one pool per key
         settings, unresolved = self.settings(target, site.call, frame)
         if makes_none(settings):
@@ -526,18 +526,17 @@ class PoolFinder:
             or None,
         )
 
-    def _first_for_key(self, func: ast.AST, site: CallSite, frame: Frame, outer_module: Module) -> bool:
+    def _first_for_key(
+        self, func: ast.AST, site: CallSite, frame: Frame, outer_module: Module, outer: CallSite
+    ) -> bool:
         """Whether this call makes its pool: not when its function keeps one per key (taint.memo_key) and an
-        earlier caller's call made the one for the same key."""
+        earlier caller's call made the one for the same key (keyed.KeptPools)."""
         key = memo_key(func, site.call, site.cls)
         kept = kept_under(self.ev.force(self.ev.eval(key, frame))) if key is not None else None
         if kept is None:
             return True
         program = outer_module.display if own_process(self.ev.project, outer_module) else None  # (its own process)
-        shared = (id(site.call), kept, outer_module.aside, program)
-        first = shared not in self._shared
-        self._shared.add(shared)
-        return first
+        return self._kept.first((id(site.call), kept, outer_module.aside, program), outer)
 
     def _through(self, bound_self: Any, wrapper: Wrapper, inner: CallSite) -> tuple[bool, Target | None]:
         """A classmethod's `cls(...)`, the method read through a class (saq's `PgQueue.from_url`, or a subclass's):

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from pool_doctor.scan.eventloops import per_loop
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, dotted_parts, last_name, read_source
 from pool_doctor.scan.kinds import SV, Branches, ClassRef, is_known
 from pool_doctor.scan.nodes import (
@@ -401,8 +402,8 @@ def memo_key(func: ast.AST, call: ast.Call, cls: ast.ClassDef | None) -> ast.exp
         if any(call is n for n in _walk(test.body)) and stored(
             test.body, ast.unparse(kept), ast.unparse(test.test.left)
         ):
-            return test.test.left
-    return _returned_early(func, call, shared, stored)
+            return per_loop(func, test.test.left)
+    return per_loop(func, _returned_early(func, call, shared, stored))
 
 
 def _singleton(cls: ast.ClassDef, init: ast.AST) -> bool:
