@@ -957,3 +957,124 @@ def test_a_pool_kept_per_event_loop_is_one_for_the_apps_loop_but_each_side_of_a_
         monkeypatch,
     )
     assert sorted(p.where for p in report.pools) == ["app/main.py:10", "app/main.py:8"]
+
+
+def test_the_second_reviews_cases(tmp_path, monkeypatch) -> None:
+    # a property's setter defined after it is not the property; a replace of a `+`-built URL is of the whole; a
+    # variable's default's written start decides startswith only with no variable set; a long replace chain is
+    # read at once; past 256 combinations the scheme of what is written stays
+    parts = "\n".join(f'P{n} = "x{n}" if HOST == "h{n}" else "y{n}"' for n in range(9))
+    chain = "".join(f'.replace("{chr(97 + n)}\\n", "")' for n in range(17))
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+
+            class Settings:
+                def __init__(self):
+                    self._url = None
+
+                @property
+                def database_url(self):
+                    return os.getenv("DATABASE_URL", "postgresql+psycopg://app@db/app")
+
+                @database_url.setter
+                def database_url(self, value):
+                    self._url = value
+
+
+            settings = Settings()
+            """,
+            "app.py": "\n".join(
+                [
+                    "import os",
+                    "import socket",
+                    "",
+                    "from sqlalchemy import create_engine",
+                    "",
+                    "from settings import settings",
+                    "",
+                    "one = create_engine(settings.database_url)",
+                    'plus = create_engine(("postgresql" + "://app@" + os.environ["HOST"]).replace("postgresql", "mysql"))',
+                    'url = os.getenv("DATABASE_URL", "sqlite:///app.db")',
+                    'three = create_engine(url, pool_size=1 if url.startswith("sqlite") else 20)',
+                    f"four = create_engine(f\"postgresql+asyncpg://{{os.environ['U']}}@db/app\"{chain})",
+                    "HOST = socket.gethostname()",
+                    parts,
+                    'five = create_engine(f"postgresql+asyncpg://{P0}:{P1}@{P2}/{P3}?a={P4}&b={P5}&c={P6}&d={P7}&e={P8}")',
+                ]
+            ),
+        },
+        monkeypatch,
+    )
+    one, plus, three, four, five = (at(report, f"app.py:{n}") for n in (8, 9, 11, 12, 23))
+    assert (one.settings["url"].value, one.settings["url"].env, one.driver) == (
+        "postgresql+psycopg://app@db/app",
+        "DATABASE_URL",
+        "psycopg",
+    )
+    assert plus.driver is None  # (mysql now: not the psycopg2 a bare postgresql:// names)
+    size = three.settings["pool_size"]
+    assert (size.value, size.env, sorted(b.value for b in size.branches)) == (1, "DATABASE_URL", [1, 20])
+    assert four.driver == "asyncpg"
+    assert five.driver == "asyncpg"
+
+
+def test_a_task_a_decorator_registers_stays_the_apps_pool_when_tests_call_it(tmp_path, monkeypatch) -> None:
+    # Celery runs the task by its registered name: the tests calling it directly do not make it theirs alone
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/tasks.py": """
+            from celery import Celery
+            from sqlalchemy import create_engine
+
+            celery = Celery("app")
+
+
+            @celery.task
+            def rebuild():
+                engine = create_engine("postgresql+psycopg2://app@db/app", pool_size=2)
+                engine.dispose()
+            """,
+            "tests/__init__.py": "",
+            "tests/test_tasks.py": """
+            from app.tasks import rebuild
+
+
+            def test_rebuild():
+                rebuild()
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.aside) for p in report.pools if not p.aside] == [("app/tasks.py:9", None)]
+
+
+def test_a_factory_that_binds_only_when_not_testing_makes_no_test_pool(tmp_path, monkeypatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app(testing=False):
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+                if not testing:
+                    db.init_app(app)
+                return app
+            """,
+            "run.py": "from app import create_app\n\napp = create_app()\n",
+            "tests/conftest.py": "from app import create_app\n\n\ndef app():\n    return create_app(testing=True)\n",
+        },
+        monkeypatch,
+    )
+    assert [p.aside for p in report.pools] == [None]

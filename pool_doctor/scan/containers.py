@@ -177,12 +177,10 @@ def lift(ev: Interpreter, values: list[Any], fn: Callable[..., Any]) -> Any:
     """`fn` over the operands; an operand with branches gives a result per branch. Past MAX_COMBINATIONS, the
     operands with no variable set alone (a DSN of a dozen keys each set per region: 11^12 runs otherwise)."""
     split = [(at, settle_options(ev, v)) for at, v in enumerate(map(ev.force, values)) if isinstance(v, Branches)]
-    if prod(len(options) for _, (options, _) in split) > MAX_COMBINATIONS:
-        if any(default is None for _, (_, default) in split):
-            return SV(None, None, known=False, expr=f"one of more than {MAX_COMBINATIONS} values, depending on tests")
-        values = [ev.force(v) for v in values]
+    if prod(len(options) for _, (options, _) in split) > MAX_COMBINATIONS:  # (one undecided: unknown there, the
+        values = [ev.force(v) for v in values]  # rest as written: a URL's scheme stays)
         for at, (options, default) in split:
-            values[at] = options[default][1] if default is not None else values[at]
+            values[at] = options[default][1] if default is not None else SV(None, None, known=False, expr="...")
     for index, value in enumerate(values):
         value = ev.force(value)
         if isinstance(value, Branches):

@@ -38,6 +38,7 @@ def test_apps(
         and not app.module.aside
         and app.module.functions.get(app.scope.name) is app.scope
         and app.bind_module in (None, app.module)
+        and not _guarded(app.scope, app.bind)
     }
     for name in factories.keys() & module.calls.keys():
         app = factories[name]
@@ -56,3 +57,10 @@ def test_apps(
             end = site.call.end_lineno or site.call.lineno
             for engine in engines(made) if made is not None else ():
                 yield replace(engine, file=module.display, line=site.call.lineno, end_line=end, at_import=False)
+
+
+def _guarded(scope: FunctionNode, bind: ast.AST | None) -> bool:
+    """Whether the factory binds the extension only under a test (`if not app.testing: db.init_app(app)`): a
+    test's app may have no engine, so none is listed for it."""
+    tests = (n for n in ast.walk(scope) if isinstance(n, ast.If | ast.IfExp))
+    return any(bind is inner for test in tests for inner in ast.walk(test) if test is not bind)

@@ -18,10 +18,14 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
         node = ast.parse(text or "", mode="eval").body
     except (SyntaxError, ValueError, RecursionError):
         return None
+    replaced: list[str] = []  # the literal texts a `.replace(old, ...)` on the way takes out
     while operators:
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
             node = node.left
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _keeps_start(node, node.func):
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            node = node.func.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (old := _replaced(node)):
+            replaced.append(old)
             node = node.func.value
         else:
             break
@@ -30,23 +34,21 @@ def literal_prefix(text: str | None, operators: bool = False) -> str | None:
     elif not operators:
         return None
     first = node.value if isinstance(node, ast.Constant) else None
-    return first if isinstance(first, str) and first else None
+    start = first if isinstance(first, str) and first else None
+    return start if not replaced or (start and all(_kept(start, old) for old in replaced)) else None
 
 
-def _keeps_start(node: ast.Call, func: ast.Attribute) -> bool:
-    """`x.format(...)`; `x.replace(old, new)` where x's written start has a scheme and `old` (a literal) is neither in that start nor
-    begun by its end (no match there, nor one reaching into it from what follows): the start is x's."""
-    if func.attr == "format":
-        return True
-    if func.attr != "replace":
-        return False
-    old = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
-    start = literal_prefix(ast.unparse(func.value), operators=True) or ""
-    if not (isinstance(old, str) and old and "://" in start):
-        return False
-    return old not in start and not any(
-        old.startswith(start[-size:]) for size in range(1, min(len(old), len(start)) + 1)
-    )
+def _replaced(node: ast.Call) -> str | None:
+    """`x.replace(old, new)`'s old, a literal text; None for any other call."""
+    old = node.args[0].value if len(node.args) >= 2 and isinstance(node.args[0], ast.Constant) else None
+    return old if isinstance(old, str) and old and getattr(node.func, "attr", None) == "replace" else None
+
+
+def _kept(start: str, old: str) -> bool:
+    """Whether a written start with a scheme stays what it is, `old` replaced: neither in it nor begun by its
+    end (no match there, nor one reaching into it from what follows)."""
+    overlap = any(old.startswith(start[-size:]) for size in range(1, min(len(old), len(start)) + 1))
+    return "://" in start and old not in start and not overlap
 
 
 def shown(text: str) -> str:

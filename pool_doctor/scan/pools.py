@@ -447,7 +447,8 @@ class PoolFinder:
     ) -> Iterator[ScannedPool]:
         if target.wrapper is not None:
             wrapper = target.wrapper
-            retested = wrapper.is_fixed and outer_module.aside and not wrapper.module.aside and wrapper.callers > 0
+            retested = wrapper.is_fixed and outer_module.aside and not wrapper.module.aside
+            retested = retested and (wrapper.callers > 0 or wrapper.decorated)
             if len(entered) > 6 or retested:
                 return  # (a test reaching the app's fixed wrapper makes the app's pool again, in a test process;
                 # one only tests call makes theirs)

@@ -350,7 +350,8 @@ URL_SET = {"drivername", "username", "password", "host", "port", "database"}
 
 def prefixed(ev: Interpreter, base: SV, name: str, node: ast.Call, frame: Frame) -> Any | None:
     """A method of a text whose start is written (f"postgresql+asyncpg://{user}@db/app"): `startswith`, as that
-    start decides it (whatever a variable gives the rest); `replace`, see _replaced. None: not read here."""
+    start decides it (whatever the variables its placeholders name give the rest; a variable whose default it is
+    can change it); `replace`, see _replaced. None: not read here."""
     prefix = literal_prefix(base.expr)
     if node.keywords or len(node.args) != (1 if name == "startswith" else 2) or name not in ("startswith", "replace"):
         return None
@@ -360,7 +361,8 @@ def prefixed(ev: Interpreter, base: SV, name: str, node: ast.Call, frame: Frame)
     if name == "replace":
         return _replaced(base, prefix, texts[0].value, texts[1].value, node, frame)
     found = starts_with(prefix, texts[0].value) if prefix else None
-    return SV(found, frame.module.where(node)) if found is not None else unknown(frame.module, node)
+    env = base.env if base.env and base.env not in (base.expr or "") else None  # (a variable's default's start:
+    return SV(found, frame.module.where(node), env) if found is not None else unknown(frame.module, node)  # its)
 
 
 def _replaced(base: SV, prefix: str | None, old: str, new: str, node: ast.Call, frame: Frame) -> SV | None:
@@ -374,7 +376,7 @@ def _replaced(base: SV, prefix: str | None, old: str, new: str, node: ast.Call, 
         for part in (p for p in ast.walk(tree) if isinstance(p, ast.Constant)):
             part.value = part.value.replace(old, new) if isinstance(part.value, str) else part.value  # (a placeholder:
         return replace(base, expr=ast.unparse(tree), from_=where, source=source)  # unknown, as it was)
-    text = f"{base.expr}.replace({old!r}, {new!r})"
+    text = f"({base.expr}).replace({old!r}, {new!r})"  # (of the whole: `a + b` replaced is not `a + b.replace`)
     return replace(base, expr=text, from_=where, source=source) if "://" in (literal_prefix(text, True) or "") else None
 
 

@@ -44,7 +44,7 @@ from pool_doctor.scan.settingsources import (
     delimiter_of,
     first_source,
 )
-from pool_doctor.scan.statements import assigned_names
+from pool_doctor.scan.statements import assigned_names, defines
 from pool_doctor.scan.validators import Validators
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
@@ -291,8 +291,8 @@ class SettingsClasses:
             assignments = self.scopes.scope_locals(klass.node).get(attr)
             if state is None and assignments:  # the body is being run: its assignments alone
                 return self.scopes.from_assignments(assignments, Frame(klass.module, scope=klass.node), klass.node)
-            for stmt in reversed(klass.node.body):  # (the last def: an @overload's stubs come first)
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
+            for stmt in klass.node.body:  # (not an @overload's stub: Env.int's gave None)
+                if defines(stmt, attr):
                     return FuncRef(klass.module, stmt, bound_self=cls if is_classmethod(stmt) else None, owner=klass)
         for base in (b for klass in self.class_chain(cls) for b in self.class_bases(klass) if isinstance(b, Branches)):
             picked = self._picked_base(base, attr)  # `class ConfigVars(get_settings())`: each class it may pick
@@ -374,8 +374,8 @@ class SettingsClasses:
         if attr in PARSER_METHODS and self.is_parser(cls):  # read as ConfigParser reads, whatever it overrides
             return MethodRef(instance, attr)
         for klass in self.class_chain(cls):
-            for stmt in reversed(klass.node.body):  # (the last def: an @overload's stubs come first)
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
+            for stmt in klass.node.body:  # (not an @overload's stub: Env.int's gave None)
+                if defines(stmt, attr):
                     ref = FuncRef(klass.module, stmt, bound_self=instance, owner=klass)
                     decorators = decorator_names(stmt)
                     if decorators & ABSTRACT_DECORATORS:  # what runs is a subclass's (luigi's connection_string)
@@ -449,8 +449,8 @@ class SettingsClasses:
     def own_method(self, cls: ClassRef, name: str, bound: Any) -> FuncRef | None:
         """The project's own method `name` the class (or a project base) defines, bound to `bound`."""
         for klass in self.class_chain(cls):
-            for stmt in reversed(klass.node.body):  # (the last def: an @overload's stubs come first)
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+            for stmt in klass.node.body:  # (not an @overload's stub: Env.int's gave None)
+                if defines(stmt, name):
                     return FuncRef(klass.module, stmt, bound_self=bound, owner=klass)
         return None
 
@@ -463,8 +463,8 @@ class SettingsClasses:
         chain = self.class_chain(cls)
         after = next((index for index, klass in enumerate(chain) if klass.node is ref.owner.node), None)
         for klass in chain[after + 1 :] if after is not None else []:
-            for stmt in reversed(klass.node.body):  # (the last def: an @overload's stubs come first)
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == attr:
+            for stmt in klass.node.body:  # (not an @overload's stub: Env.int's gave None)
+                if defines(stmt, attr):
                     method = FuncRef(klass.module, stmt, bound_self=bound, owner=klass)
                     decorators = decorator_names(stmt)
                     if decorators & PROPERTY_DECORATORS:  # `super().DATABASES` of a property: its value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from pool_doctor.scan.names import dotted_parts
 
@@ -246,3 +247,12 @@ def loop_changes(stmt: ast.For | ast.AsyncFor | ast.While) -> Iterator[tuple[str
             items[bound.id] = items[part.id]
         if (changed := changed_name(inner)) is not None:
             yield items.get(changed, changed), inner
+
+
+def defines(stmt: ast.stmt, name: str) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """A class body's `def name` that is the method, not an @overload's stub (waseem-django-template's Env.int);
+    the first such: a property's getter, not the setter after it."""
+    decorators = {(dotted_parts(d) or [""])[-1] for d in getattr(stmt, "decorator_list", [])}
+    return (
+        isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name and "overload" not in decorators
+    )

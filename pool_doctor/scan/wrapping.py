@@ -60,7 +60,8 @@ class Wrapper:
         create_test_database): its pool is at its own line, not at its caller; so is a program's
         `main(argv=sys.argv)` that only its own module calls, with no arguments, when it runs (no decorator hands
         it arguments), and its package's `__main__.py` too (MVNHelperBot's two entries)."""
-        alone = self.is_fixed and self.callers < 2 and not self.callers == 0 < self.test_callers
+        tests_alone = self.callers == 0 < self.test_callers and not self.decorated  # (a task a decorator registers:
+        alone = self.is_fixed and self.callers < 2 and not tests_alone  # the app's, whoever else calls it)
         return alone or (self.callers == self.runs_itself > 0 and not self.decorated)
 
     @property
