@@ -1,8 +1,8 @@
 """`django.conf.settings.NAME` in the app's own code: what the settings module Django loads leaves NAME. That
 module is the one the project names in `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")`: the
-wsgi or asgi module's that the server runs first, else manage.py's, else another of the app's own modules'
-(Falcon's tenant aliases copy `settings.DATABASES["default"]`). A name that module never sets, or a module the tree
-lacks, is read as before: the library's, unknown."""
+wsgi or asgi module's that the server runs first, else manage.py's, else another of the app's own modules', of
+the project the reading module is in (Falcon's tenant aliases copy `settings.DATABASES["default"]`). A name that
+module never sets, or a module the tree lacks or the tests', is unknown (never the library's path as a value)."""
 
 from __future__ import annotations
 
