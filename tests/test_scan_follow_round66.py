@@ -1078,3 +1078,40 @@ def test_a_factory_that_binds_only_when_not_testing_makes_no_test_pool(tmp_path,
         monkeypatch,
     )
     assert [p.aside for p in report.pools] == [None]
+
+
+def test_a_map_of_import_strings_a_variable_picks_from_is_one_engine_with_a_branch_each(tmp_path, monkeypatch) -> None:
+    # WizFood: `app.config.from_object(ENV_TO_CONFIG[env])`, the map's values "app.configs.dev.DevConfig"... (was:
+    # the default's engine, and each other config class an engine of its own: 3 false pools)
+    files = {
+        "app/configs/__init__.py": "",
+        "app/__init__.py": """
+        import os
+
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+        ENV_TO_CONFIG = {"dev": "app.configs.dev.DevConfig", "prod": "app.configs.prod.ProdConfig"}
+
+
+        def create_app(env):
+            app = Flask(__name__)
+            app.config.from_object(ENV_TO_CONFIG[env])
+            db.init_app(app)
+            return app
+
+
+        app = create_app(os.environ.get("ENV", "dev"))
+        """,
+    }
+    for name, size in (("dev", 3), ("prod", 20)):
+        files[f"app/configs/{name}.py"] = (
+            f"class {name.title()}Config:\n"
+            f'    SQLALCHEMY_DATABASE_URI = "postgresql://{name}@db/{name}"\n'
+            f'    SQLALCHEMY_ENGINE_OPTIONS = {{"pool_size": {size}}}\n'
+        )
+    report = scan(tmp_path, files, monkeypatch)
+    (pool,) = report.pools
+    size = pool.settings["pool_size"]
+    assert (pool.where, size.value, sorted(b.value for b in size.branches)) == ("app/__init__.py:13", 3, [3, 20])

@@ -128,7 +128,7 @@ def chosen_from_map(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | 
     mapping, key = ev.force(ev.eval(container, frame)), ev.force(ev.eval(slot, frame))
     if not isinstance(mapping, DictV) or mapping.opaque or not mapping.items or not (isinstance(key, SV) and key.env):
         return None  # (a key a caller gives may be a different one per app: each class stays its own engine)
-    options = [(name, ev.force(value)) for name, value in mapping.items.items()]
+    options = [(name, _named(ev, ev.force(value), frame.module)) for name, value in mapping.items.items()]
     if not all(isinstance(value, (ClassRef, InstanceRef, ModuleRef)) for _, value in options):
         return None
     text = frame.module.segment(slot)
@@ -208,6 +208,12 @@ def _module_names(ev: Interpreter, module: Module, depth: int = 0) -> list[str]:
         if source is not None and source is not module:
             names += _module_names(ev, source, depth + 1)
     return [name for name in dict.fromkeys(names) if name.isupper()]
+
+
+def _named(ev: Interpreter, value: Any, near: Module) -> Any:
+    """A map's value as `from_object` loads it: an import string names its object (WizFood's
+    `{"dev": "app.configs.dev.DevelopmentConfig", ...}`)."""
+    return named_object(ev, value.value, near) if is_known(value) and isinstance(value.value, str) else value
 
 
 def named_object(ev: Interpreter, dotted: str, near: Module) -> Any:
