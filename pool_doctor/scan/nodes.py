@@ -575,11 +575,6 @@ def base_inits(module: Module, bases: set[str]) -> set[int]:
     return found
 
 
-def decorator_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The last names of a function's decorators (`staticmethod`, `cached_property`; "" for a call's)."""
-    return {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
-
-
 @functools.lru_cache(maxsize=4096)  # (asked at each read of an imported name: the text's hash is kept)
 def import_target(source: str, name: str, target: str) -> str:
     """What a module's import of `name` names, for Scopes.dotted_value: `a:a.b` where its top-level `import a.b`

@@ -24,9 +24,10 @@ from pool_doctor.scan.finder import CALL_NAMES, CallSite, FunctionNode, Module, 
 from pool_doctor.scan.keyed import KeptPools
 from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue
-from pool_doctor.scan.nodes import aliases, base_inits, decorator_names, is_dataclass, patched, post_init, super_init
+from pool_doctor.scan.nodes import aliases, base_inits, is_dataclass, patched, post_init, super_init
 from pool_doctor.scan.programs import as_main, own_process, runs_as_main
 from pool_doctor.scan.scopes import condition_text
+from pool_doctor.scan.statements import decorator_names
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
 from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper, library, placed

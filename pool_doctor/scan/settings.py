@@ -33,7 +33,7 @@ from pool_doctor.scan.kinds import (
     unknown,
 )
 from pool_doctor.scan.mappings import MAPPING_METHODS, Mappings
-from pool_doctor.scan.nodes import decorator_names, field_statements, is_classmethod, is_dataclass, sets_attribute
+from pool_doctor.scan.nodes import field_statements, is_classmethod, is_dataclass, sets_attribute
 from pool_doctor.scan.rebinds import Rebinds
 from pool_doctor.scan.scopes import Scopes
 from pool_doctor.scan.settingsources import (
@@ -44,7 +44,7 @@ from pool_doctor.scan.settingsources import (
     delimiter_of,
     first_source,
 )
-from pool_doctor.scan.statements import assigned_names, defines
+from pool_doctor.scan.statements import assigned_names, decorator_names, defines
 from pool_doctor.scan.validators import Validators
 
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}

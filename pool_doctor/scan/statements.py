@@ -249,10 +249,16 @@ def loop_changes(stmt: ast.For | ast.AsyncFor | ast.While) -> Iterator[tuple[str
             yield items.get(changed, changed), inner
 
 
+def decorator_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The last names of a function's decorators (`staticmethod`, `cached_property`; "" for a call's)."""
+    return {(dotted_parts(d) or [""])[-1] for d in func.decorator_list}
+
+
 def defines(stmt: ast.stmt, name: str) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
     """A class body's `def name` that is the method, not an @overload's stub (waseem-django-template's Env.int);
     the first such: a property's getter, not the setter after it."""
-    decorators = {(dotted_parts(d) or [""])[-1] for d in getattr(stmt, "decorator_list", [])}
     return (
-        isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name and "overload" not in decorators
+        isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+        and stmt.name == name
+        and "overload" not in decorator_names(stmt)
     )
