@@ -43,14 +43,18 @@ def init_attributes(cls: ast.ClassDef) -> set[str]:
 
 
 def uses_parameters(
-    call: ast.Call, func: FunctionNode, given: frozenset[str] | set[str] = frozenset(), params: bool = True
+    call: ast.Call | list[ast.expr],
+    func: FunctionNode,
+    given: frozenset[str] | set[str] = frozenset(),
+    params: bool = True,
 ) -> bool:
-    """Whether the call's arguments take a value from the function's parameters, directly or through the
-    locals (and `self.x`) the function builds from them: `kwargs = {**DEFAULTS, **options}`; `given`: the
-    `self.x` its instance's maker gives (a method's pool call reading them is the class's caller's); with
-    `params` false, from `given` alone."""
+    """Whether the call's arguments (or these expressions: tests) take a value from the function's parameters,
+    directly or through the locals (and `self.x`) the function builds from them: `kwargs = {**DEFAULTS,
+    **options}`; `given`: the `self.x` its instance's maker gives (a method's pool call reading them is the class's
+    caller's); with `params` false, from `given` alone."""
+    read = [*call.args, *(kw.value for kw in call.keywords)] if isinstance(call, ast.Call) else call
     tainted = _tainted(func, given, params)
-    return any(_reads(node) & tainted for node in [*call.args, *(kw.value for kw in call.keywords)])
+    return any(_reads(node) & tainted for node in read)
 
 
 def _tainted(func: FunctionNode, given: frozenset[str] | set[str], params: bool = True) -> set[str]:

@@ -100,16 +100,11 @@ class Wrapper:
         if isinstance(maker, FunctionNode) and uses_parameters(made.call, maker):
             return False  # (made in a function from its own parameters: one place, an instance per call)
         tests = [n.test for n in ast.walk(self.func) if isinstance(n, ast.If | ast.IfExp | ast.While)]  # (`if ro:`)
-        return not any(uses_parameters(call, self.func) for call in [*(s.call for s in self.inner), _reading(tests)])
+        return not any(uses_parameters(s.call, self.func) for s in self.inner) and not uses_parameters(tests, self.func)
 
     @property
     def name(self) -> str:
         return self.via_class.name if self.via_class is not None else self.func.name
-
-
-def _reading(tests: list[ast.expr]) -> ast.Call:
-    """A call reading what the tests read (taint.uses_parameters asks of a call's arguments)."""
-    return ast.Call(ast.Name("_"), tests, [])
 
 
 def placed(
