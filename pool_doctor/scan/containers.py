@@ -124,11 +124,6 @@ def same(a: Any, b: Any) -> bool:
     return not a.known and not b.known and a.expr == b.expr and (a.expr == NOT_SET or bool(own))
 
 
-def per_option(ev: Interpreter, value: Branches, change: Callable[[Any], Any]) -> Branches:
-    """What `change` makes of each option, under the same tests."""
-    return Branches([(when, change(ev.force(option))) for when, option in value.options], default=value.default)
-
-
 def dict_of_branches(options: list[tuple[str, DictV]], default: int | None) -> DictV:
     """Several dicts, one per test, as one dict whose keys hold each test's value (not set where a dict lacks
     the key)."""

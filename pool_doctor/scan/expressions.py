@@ -546,7 +546,7 @@ class Evaluator:
 
     def with_attribute(self, holder: Any, attr: str, value: Any) -> Any:  # `holder.attr = value`: the object with it
         if isinstance(holder, Branches):  # (each of the objects a test leaves there: server-litestar's settings)
-            return containers.per_option(self, holder, lambda one: self.with_attribute(one, attr, value))
+            return self.lift([holder], lambda one: self.with_attribute(one, attr, value))
         if isinstance(holder, HolderV):
             return replace(holder, attrs={**holder.attrs, attr: pycalls.held_value(self.project, holder, attr, value)})
         return self.classes.with_attribute(holder, attr, value) if isinstance(holder, InstanceRef) else holder
