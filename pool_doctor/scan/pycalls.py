@@ -352,9 +352,9 @@ def prefixed(ev: Interpreter, base: SV, name: str, node: ast.Call, frame: Frame)
     """A method of a text whose start is written (f"postgresql+asyncpg://{user}@db/app"): `startswith`, as that
     start decides it (whatever the variables its placeholders name give the rest; a variable whose default it is
     can change it); `replace`, see _replaced. None: not read here."""
-    prefix = literal_prefix(base.expr)
     if node.keywords or len(node.args) != (1 if name == "startswith" else 2) or name not in ("startswith", "replace"):
         return None
+    prefix = literal_prefix(base.expr)  # (parsed only for these two)
     texts = [ev.force(ev.eval(arg, frame)) for arg in node.args]
     if not all(is_known(t) and isinstance(t.value, str) for t in texts) or not texts[0].value:
         return unknown(frame.module, node) if name == "startswith" and prefix else None
