@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import clicks
+from pool_doctor.scan import clicks, namespaces
 from pool_doctor.scan.environment import Environment, config_cast
 from pool_doctor.scan.kinds import SV, DictV, Frame, HolderV, Interpreter, ListV, Thunk, is_known, keyword, unknown
 
@@ -58,7 +58,7 @@ class ArgParsers:
         given = self.ev.force(self.ev.arg(node, frame, 0, None)) if node.args else None
         if isinstance(given, HolderV) and given.dotted == NAMESPACE:
             return DictV(dict(given.attrs), frame.module.where(node))
-        return unknown(frame.module, node)
+        return namespaces.module_locals(node, frame) if not node.args else unknown(frame.module, node)
 
     def parser(self, node: ast.Call, frame: Frame) -> HolderV:
         """A parser; configargparse's `default_config_files=[...]` may set any option, and `argument_default=`

@@ -11,7 +11,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import containers
+from pool_doctor.scan import containers, namespaces
 from pool_doctor.scan.finder import URL_BUILDERS, URL_CALLS, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -91,7 +91,8 @@ class Builders:
             "typing.TypeVar": self.type_var,
             "inspect.getfile": self.source_file,
             "builtins.getattr": self.getattr_call,
-            "builtins.globals": lambda node, frame: ModuleRef(frame.module),  # (its names: `globals()["DB_URL"]`)
+            "builtins.globals": lambda node, frame: ModuleRef(frame.module, namespace=True),  # `globals()["DB_URL"]`
+            "builtins.locals": namespaces.module_locals,
             "typing_extensions.TypeVar": self.type_var,
         }
 

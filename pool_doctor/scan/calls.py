@@ -29,6 +29,7 @@ from pool_doctor.scan.kinds import (
     Interpreter,
     ListV,
     MethodRef,
+    ModuleRef,
     PartialRef,
     PoolV,
     PropertyV,
@@ -400,7 +401,7 @@ class Calls:
             return pycalls.formatted(self.ev, replace(base, value=template, known=True), node, frame)
         if isinstance(base, SV) and (read := pycalls.prefixed(self.ev, base, name, node, frame)) is not None:
             return read  # (a text whose start is written: f"postgresql+asyncpg://{user}@db/app")
-        if isinstance(base, DictV):
+        if isinstance(base, DictV | ModuleRef):  # (a module's names: `globals().get(...)`)
             return pycalls.dict_method(self.ev, base, name, node, frame)
         if isinstance(base, ClassRef):  # `Settings.model_validate(mapping)`
             return self.classes.validated(base, node, frame)

@@ -73,7 +73,7 @@ class Dunders:
         None when it has none. A module's (`globals()["DB_URL"]`: LBGenerator's) is its global of that name."""
         if isinstance(instance, ModuleRef):
             text = key.value if is_known(key) and isinstance(key.value, str) else None
-            return self.ev.attribute(instance, text, None, Frame(instance.module)) if text else None
+            return self.ev.attribute(ModuleRef(instance.module), text, None, Frame(instance.module)) if text else None
         hook = self._hook(instance, "__getitem__")
         if hook is None or isinstance(hook[0].node, ast.Lambda):
             return None

@@ -397,12 +397,10 @@ class Evaluator:
         return self.lift([base], lambda b: self.attribute(b, node.attr, node, frame))
 
     def attribute(self, base: Any, attr: str, node: ast.AST | None, frame: Frame) -> Any:
-        if isinstance(base, ModuleRef):
-            module = base.module
-            found = self.scopes.submodule(module, attr, frame.module)
-            if found is not None:
+        if isinstance(base, ModuleRef) and not base.namespace:  # (`globals()`: dict's methods, namespaces.py)
+            if (found := self.scopes.submodule(base.module, attr, frame.module)) is not None:
                 return found
-            value = self.scopes.global_value(module, attr, None)
+            value = self.scopes.global_value(base.module, attr, None)
             if isinstance(value, SV) and not value.known and node is not None and value.expr == attr:
                 return unknown(frame.module, node)  # named as the reader wrote it, in the reader's file
             return value
@@ -436,7 +434,7 @@ class Evaluator:
             return base
         if isinstance(base, DictV) and attr.isupper():  # an attribute-dict's key (Sanic's Config: `config.DB_URL`)
             return self.subscript(base, SV(attr, None), node or ast.Constant(attr), frame)
-        if isinstance(base, (SV, DictV, ListV, ConfigRef, EnvironRef, FuncRef)) or self.files.owns(base):
+        if isinstance(base, (SV, DictV, ListV, ConfigRef, EnvironRef, FuncRef, ModuleRef)) or self.files.owns(base):
             return MethodRef(base, attr)
         return unknown(frame.module, node) if node is not None else SV(None, None, known=False, expr=attr)
 

@@ -75,24 +75,32 @@ def _runtime_aliases(ev: Evaluator, module: Module) -> Iterator[ScannedPool]:
     innermost: dict[int, tuple[ast.Assign, FunctionNode]] = {}  # (ast.walk: an outer function before its own)
     for func in (n for n in ast.walk(module.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
         for stmt in (
-            n for n in ast.walk(func) if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Subscript)
+            n
+            for n in ast.walk(func)
+            if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Subscript | ast.Attribute)
         ):
             innermost[id(stmt)] = (stmt, func)
     for stmt, func in innermost.values():
         target = stmt.targets[0]
-        assert isinstance(target, ast.Subscript)
-        holder = target.value
+        assert isinstance(target, ast.Subscript | ast.Attribute)
+        whole = isinstance(target, ast.Attribute)  # `settings.DATABASES = {...}`: every alias anew (a fixture's)
+        holder = target if isinstance(target, ast.Attribute) else target.value
         if not isinstance(holder, ast.Attribute) or holder.attr not in RUNTIME.values():
             continue
         frame = ev.frame_in(module, func, stmt)  # (the owner as the function sees it: a parameter, a local import)
         owner = ev.force(ev.eval(holder.value, frame))
         if not (isinstance(owner, ExternalRef) and RUNTIME.get(owner.dotted) == holder.attr):
             continue
-        key = ev.force(ev.eval(target.slice, frame))
-        alias = key.value if is_known(key) and isinstance(key.value, str) else module.segment(target.slice)
-        databases = DictV({alias: ev.eval(stmt.value, frame)}, module.where(stmt))
-        for pool in _aliases(ev, module, databases, stmt.lineno, {}, {alias: stmt.lineno}):
-            yield replace(pool, at_import=False, end_line=stmt.end_lineno or stmt.lineno)
+        if isinstance(target, ast.Subscript):
+            key = ev.force(ev.eval(target.slice, frame))
+            alias = key.value if is_known(key) and isinstance(key.value, str) else module.segment(target.slice)
+            databases, entries = DictV({alias: ev.eval(stmt.value, frame)}, module.where(stmt)), {alias: stmt.lineno}
+        else:
+            databases, entries = ev.force(ev.eval(stmt.value, frame)), {}
+            if not isinstance(databases, DictV):
+                continue
+        for pool in _aliases(ev, module, databases, stmt.lineno, {}, entries):
+            yield replace(pool, at_import=False, end_line=pool.end_line if whole else stmt.end_lineno or stmt.lineno)
 
 
 def _after_setup(ev: Evaluator, made: ClassRef, databases: Any) -> Any:

@@ -69,6 +69,7 @@ class ListV:
 @dataclass(frozen=True)
 class ModuleRef:
     module: Module
+    namespace: bool = False  # `globals()` (a module's `locals()`, `vars()`): its names, read with dict's methods
 
 
 @dataclass(frozen=True)

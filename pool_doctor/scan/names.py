@@ -30,6 +30,7 @@ BUILTIN_NAMES = {
     "getattr",
     "vars",
     "globals",
+    "locals",
     "property",
     "hasattr",
     "any",

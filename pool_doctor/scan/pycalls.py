@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from pool_doctor.scan import containers, envkeys
+from pool_doctor.scan import containers, envkeys, namespaces
 from pool_doctor.scan.files import PathV
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.kinds import (
@@ -419,9 +419,11 @@ def _known(ev: Interpreter, value: Any) -> bool:
     return not isinstance(value, SV) or value.known
 
 
-def dict_method(ev: Interpreter, base: DictV, name: str, node: ast.Call, frame: Frame) -> Any:
+def dict_method(ev: Interpreter, base: DictV | ModuleRef, name: str, node: ast.Call, frame: Frame) -> Any:
     """A dict's own methods: `get`, `pop` and `setdefault` of a key (its default where a path leaves the key
-    unset), `copy`, `items`, `keys`, `values`."""
+    unset), `copy`, `items`, `keys`, `values`; a module's names' (`globals()`: namespaces.py)."""
+    if isinstance(base, ModuleRef):
+        return namespaces.method(ev, base, name, node, frame)
     if name in ("get", "pop", "setdefault"):
         key = ev.arg(node, frame, 0, None)
         given = ev.arg(node, frame, 1, None)

@@ -1,0 +1,107 @@
+"""Held-out round 70 and the open cases of earlier rounds: each test failed before its fix."""
+
+from __future__ import annotations
+
+from tests.test_scan import at, scan
+
+
+def test_a_modules_own_names_read_through_locals_or_globals_are_the_names_or_the_default(tmp_path, monkeypatch) -> None:
+    # django-openipam: `DATABASES = locals().pop("DATABASES", {...})` after a star import of local settings the
+    # checkout lacks (in a try that lets it fail): the default dict
+    report = scan(
+        tmp_path,
+        {
+            "conf/__init__.py": "",
+            "conf/settings.py": """
+            INSTALLED_APPS = ["django.contrib.auth"]
+            BASE_DIR = "/srv"
+            AGE = 45
+            try:
+                from .local_settings import *  # noqa
+            except ImportError:
+                pass
+
+            POOL = globals().get("AGE", 30)
+            TIMEOUT = vars().setdefault("TIMEOUT", 7)
+            DATABASES = locals().pop(
+                "DATABASES",
+                {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "%s/db" % BASE_DIR, "CONN_MAX_AGE": POOL}},
+            )
+            DATABASES["default"]["OPTIONS"] = {"connect_timeout": TIMEOUT}
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "conf/settings.py:13")
+    assert not pool.unresolved
+    shown = {k: (v.value, v.from_) for k, v in pool.settings.items()}
+    assert shown["CONN_MAX_AGE"] == (45, "conf/settings.py:3")
+    assert shown["OPTIONS.connect_timeout"] == (7, "conf/settings.py:10")
+    assert shown["NAME"] == ("/srv/db", "conf/settings.py:13")
+
+
+def test_a_star_import_the_module_needs_and_the_tree_lacks_leaves_a_name_read_through_locals_unknown(
+    tmp_path, monkeypatch
+) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "conf/__init__.py": "",
+            "conf/settings.py": """
+            from sqlalchemy import create_engine
+
+            from .deploy_settings import *  # noqa
+
+            engine = create_engine("postgresql://db/app", pool_size=globals().get("POOL_SIZE", 5))
+
+            def make():
+                return create_engine("postgresql://db/app", max_overflow=globals().get("OVERFLOW", 2))
+            """,
+        },
+        monkeypatch,
+    )
+    first = at(report, "conf/settings.py:5").settings["pool_size"]
+    assert (first.known, first.expr) == (False, "POOL_SIZE (what conf.deploy_settings sets; the tree lacks it)")
+    assert at(report, "conf/settings.py:8").settings["max_overflow"].known is False
+
+
+def test_a_fixture_that_replaces_djangos_databases_makes_the_tests_pool(tmp_path, monkeypatch) -> None:
+    # django-project-template: pytest-django's `django_db_setup` overridden to set `settings.DATABASES = {...}`
+    report = scan(
+        tmp_path,
+        {
+            "config/settings.py": """
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "CONN_MAX_AGE": 30}}
+            """,
+            "conftest.py": """
+            import os
+
+            import pytest
+            from django.conf import settings
+
+
+            @pytest.fixture(scope="session")
+            def django_db_setup():
+                settings.DATABASES = {
+                    "default": {
+                        "ENGINE": "django.db.backends.postgresql",
+                        "NAME": os.environ.get("TEST_DB_NAME", "test_app"),
+                        "CONN_MAX_AGE": 0,
+                    }
+                }
+            """,
+            "app/tenants.py": """
+            from django.conf import settings
+
+
+            def use_replica():
+                settings.DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "replica"}}
+            """,
+        },
+        monkeypatch,
+    )
+    where = {p.where: (p.aside, p.settings["CONN_MAX_AGE"].value) for p in report.pools if "CONN_MAX_AGE" in p.settings}
+    assert where == {"config/settings.py:2": (None, 30), "conftest.py:10": ("tests", 0)}
+    replica = at(report, "app/tenants.py:5")
+    assert (replica.aside, replica.settings["NAME"].value, replica.at_import) == (None, "replica", False)
