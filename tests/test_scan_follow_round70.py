@@ -105,3 +105,105 @@ def test_a_fixture_that_replaces_djangos_databases_makes_the_tests_pool(tmp_path
     assert where == {"config/settings.py:2": (None, 30), "conftest.py:10": ("tests", 0)}
     replica = at(report, "app/tenants.py:5")
     assert (replica.aside, replica.settings["NAME"].value, replica.at_import) == (None, "replica", False)
+
+
+EXTENSION = """
+    from ._db import database
+
+
+    class RestApi:
+        def __init__(self, app=None):
+            self.database = database
+            if app is not None:
+                self.init_app(app)
+
+        def init_app(self, app):
+            self._init_config(app)
+            self._init_database(app)
+
+        def _init_config(self, app):
+            app.config.setdefault("MAIL_SENDER", "noreply@example.com")
+
+        def _init_database(self, app):
+            if app.config.get("SQLALCHEMY_DATABASE_URI", None) is None:
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://camp@localhost:5432/camp"
+            app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+            self.database.init_app(app)
+"""
+
+
+def test_an_extension_class_handed_the_app_makes_the_engine_at_each_call_that_hands_it(tmp_path, monkeypatch) -> None:
+    # flask-camp: `api = RestApi(app=app)`, whose __init__ calls init_app, which calls _init_database, which binds
+    # (at _init_database's call before: the helper that binds was read as one that only configures); its tests'
+    # RestApi(app=...) were no test pools
+    report = scan(
+        tmp_path,
+        {
+            "camp/__init__.py": "from .api import RestApi",
+            "camp/_db.py": "from flask_sqlalchemy import SQLAlchemy\n\ndatabase = SQLAlchemy()",
+            "camp/api.py": EXTENSION,
+            "app.py": """
+            from flask import Flask
+
+            from camp import RestApi
+
+            app = Flask(__name__)
+            api = RestApi(app=app)
+            docs = RestApi()
+            """,
+            "tests/conftest.py": """
+            import pytest
+            from flask import Flask
+
+            from camp import RestApi
+
+
+            @pytest.fixture
+            def api():
+                app = Flask(__name__)
+                app.config["TESTING"] = True
+                return RestApi(app)
+            """,
+        },
+        monkeypatch,
+    )
+    placed = {p.where: (p.aside, p.via) for p in report.pools}
+    assert placed == {
+        "app.py:6": (None, ["camp/api.py:8", "camp/api.py:12", "camp/api.py:21"]),
+        "tests/conftest.py:11": ("tests", ["camp/api.py:8", "camp/api.py:12", "camp/api.py:21"]),
+    }
+    pool = at(report, "app.py:6")
+    assert (pool.settings["url"].value, pool.settings["pool_pre_ping"].value) == (
+        "postgresql://camp@localhost:5432/camp",
+        True,
+    )
+
+
+def test_a_class_that_binds_the_app_it_is_made_with_makes_the_engine_where_it_is_made(tmp_path, monkeypatch) -> None:
+    # cards-amusing-humanity: `records = RecordStore(app)` in a script beside a folder it imports from
+    report = scan(
+        tmp_path,
+        {
+            "analytics/persistence/records.py": """
+            import os
+
+            from flask_sqlalchemy import SQLAlchemy
+
+
+            class RecordStore:
+                def __init__(self, app):
+                    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://%s@analytics/app" % os.getenv("PGUSER", "")
+                    self.db = SQLAlchemy(app)
+            """,
+            "analytics/main.py": """
+            from flask import Flask
+
+            from persistence.records import RecordStore
+
+            app = Flask(__name__)
+            records = RecordStore(app)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [(p.where, p.via) for p in report.pools] == [("analytics/main.py:6", ["analytics/persistence/records.py:9"])]

@@ -23,6 +23,7 @@ from pool_doctor.scan import appconfig, flaskbinds, flaskconfig, flaskengines, g
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
+from pool_doctor.scan.flaskcallers import at_callers
 from pool_doctor.scan.flaskext import (
     ENGINE_KEYS,
     EXTENSIONS,
@@ -297,8 +298,10 @@ class FlaskApps:
         if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or binds_extension(self.ev, stmt, frame):
             return None  # (a subclass's own init_app that also sets a key is the bind: jazzband's)
         body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]
-        binds = [extension_of(self.ev, func.module, bind) for inner in body if (bind := appconfig.bind_call(inner))]
-        inner_frame = Frame(func.module, scope=func.node)
+        inner_frame = Frame(func.module, scope=func.node)  # (`self.db.init_app(app)`: what self holds)
+        binds = [
+            extension_of(self.ev, func.module, b, inner_frame) for inner in body if (b := appconfig.bind_call(inner))
+        ]
         configures = any(
             appconfig.configures(inner) or (depth < 3 and self._helper(inner, inner_frame, depth + 1)) for inner in body
         )
@@ -530,6 +533,8 @@ class FlaskApps:
         keys = for_release(self.ev, keys, self._pinned(app.module), f"{place[0]}:{line}")
         built = flaskengines.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import, app.extension)
         engines = list(with_pinned(self.ev, built, over))
+        if bind is not None and bind_module is app.module:  # (a class's method handed the app: at its callers)
+            engines = at_callers(self.ev, app.module, app.scope, bind, engines)
         yield from engines
         for module, call in app.also:  # the same config bound again, by another caller: an engine there too
             end = call.end_lineno or call.lineno

@@ -1,0 +1,147 @@
+"""Where an engine is made when a project class's method binds Flask-SQLAlchemy to an app it is handed: at each call
+that hands it an app made elsewhere, the bind in its `via` (cards-amusing-humanity's `RecordStore(app)`, whose
+`__init__` makes `SQLAlchemy(app)`; flask-camp's `RestApi(app=app)`, whose `__init__` calls `self.init_app(app)`,
+which calls `self._init_database(app)`, which binds). A test's call makes a test's engine. A module-level helper
+handed the app (`configure_db(app)` in a factory) keeps the engine at its bind, as before."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, replace
+
+from pool_doctor.scan.appconfig import enclosing_function
+from pool_doctor.scan.finder import FunctionNode, Module, Project, read_source
+from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, InstanceRef, Interpreter
+from pool_doctor.scan.model import ScannedPool
+
+LEVELS = 4  # methods handing the app on, followed up to the calls from outside the class
+
+
+@dataclass(frozen=True)
+class Handing:
+    """A call that hands the app to the binding method (or to one that hands it on), with the calls it goes
+    through down to the bind, outermost first."""
+
+    module: Module
+    call: ast.Call
+    via: tuple[str, ...]
+
+
+def handed_by_callers(ev: Interpreter, module: Module, scope: FunctionNode, bind: ast.Call) -> list[Handing]:
+    """The calls from outside the class that hand the binding method its app, each with its way in; none where
+    the bind's app is not a parameter of a class's method, or no call from outside is found."""
+    cls = _class_of(module, scope)
+    param = _app_given(bind)
+    if cls is None or param is None or param not in _params(scope):
+        return []
+    level: list[tuple[FunctionNode, str, tuple[str, ...]]] = [(scope, param, (module.where(bind),))]
+    found: list[Handing] = []
+    for _ in range(LEVELS):
+        after = []
+        for method, name, via in level:
+            for caller, call, inside in _calls(ev, module, cls, method):
+                given = _argument(method, name, call)
+                if given is None or (isinstance(given, ast.Constant) and given.value is None):
+                    continue  # (`RestApi()` binds nothing: `if app is not None: self.init_app(app)`)
+                if inside is not None and isinstance(given, ast.Name) and given.id in _params(inside):
+                    after.append((inside, given.id, (module.where(call), *via)))
+                elif inside is None:
+                    found.append(Handing(caller, call, via))
+        if not after:
+            break
+        level = after
+    return found
+
+
+def _calls(
+    ev: Interpreter, module: Module, cls: ast.ClassDef, method: FunctionNode
+) -> list[tuple[Module, ast.Call, FunctionNode | None]]:
+    """Calls of the method: `self.method(...)` in the class's other methods (with that method), and from outside
+    the class the class's own call for `__init__` or a call on an instance of it (with None)."""
+    own = [
+        (module, node, outer)
+        for outer in cls.body
+        if isinstance(outer, ast.FunctionDef | ast.AsyncFunctionDef) and outer is not method
+        for node in ast.walk(outer)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == method.name
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "self"
+    ]
+    name = cls.name if method.name == "__init__" else method.name
+    _parse_naming(ev.project, name.encode())
+    outside: list[tuple[Module, ast.Call, FunctionNode | None]] = []
+    for other in [m for m in ev.project.modules.values() if m is not None]:
+        for site in other.calls.get(name, []):
+            if site.cls is cls:
+                continue
+            frame = Frame(other)
+            if method.name == "__init__":
+                made = ev.force(ev.eval(site.call.func, frame))
+                hit = isinstance(made, ClassRef) and made.node is cls
+            else:
+                receiver = site.call.func.value if isinstance(site.call.func, ast.Attribute) else None
+                held = ev.force(ev.eval(receiver, frame)) if receiver is not None else None
+                hit = isinstance(held, InstanceRef) and held.cls.node is cls
+                hit = hit or (isinstance(held, FuncRef) and held.node is method)
+            if hit:
+                outside.append((other, site.call, None))
+    return [*own, *outside]
+
+
+def _parse_naming(project: Project, name: bytes) -> None:
+    """Parse the files (tests' too: a test's call is a test's engine) that name the class or method."""
+    for path in project.files:
+        if path not in project.modules:
+            data = project.kept.get(path) or read_source(path)[0]
+            if data is not None and name in data:
+                project.parse(path, data)
+
+
+def _class_of(module: Module, scope: FunctionNode) -> ast.ClassDef | None:
+    return next((c for c in module.classes.values() if scope in c.body), None)
+
+
+def _params(func: FunctionNode) -> list[str]:
+    args = func.args
+    return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)][1:]  # (not self)
+
+
+def _app_given(bind: ast.Call) -> str | None:
+    """The name the bind is given the app by: `SQLAlchemy(app)`, `db.init_app(app)`, `app=app`."""
+    given = bind.args[0] if bind.args else next((k.value for k in bind.keywords if k.arg == "app"), None)
+    return given.id if isinstance(given, ast.Name) else None
+
+
+def _argument(method: FunctionNode, name: str, call: ast.Call) -> ast.expr | None:
+    """What a call of the method gives its parameter `name`: by keyword, else by position."""
+    keyword = next((k.value for k in call.keywords if k.arg == name), None)
+    if keyword is not None:
+        return keyword
+    params = _params(method)
+    at = params.index(name) if name in params else -1
+    return call.args[at] if 0 <= at < len(call.args) and not isinstance(call.args[at], ast.Starred) else None
+
+
+def at_callers(
+    ev: Interpreter, module: Module, scope: FunctionNode | None, bind: ast.Call, engines: list[ScannedPool]
+) -> list[ScannedPool]:
+    """The engines a class's method binds, each moved to the calls that hand it the app (unchanged where none
+    is found, or the bind is not in the method itself: a helper's)."""
+    if scope is None or not any(node is bind for node in ast.walk(scope)):
+        return engines
+    handings = handed_by_callers(ev, module, scope, bind)
+    return [
+        replace(
+            engine,
+            file=h.module.display,
+            line=h.call.lineno,
+            end_line=h.call.end_lineno or h.call.lineno,
+            via=[*h.via, *engine.via],
+            aside=h.module.aside or engine.aside,
+            at_import=enclosing_function(h.module.tree, h.call) is None,
+        )
+        for h in handings
+        for engine in engines
+    ] or engines
