@@ -207,3 +207,34 @@ def test_a_class_that_binds_the_app_it_is_made_with_makes_the_engine_where_it_is
         monkeypatch,
     )
     assert [(p.where, p.via) for p in report.pools] == [("analytics/main.py:6", ["analytics/persistence/records.py:9"])]
+
+
+def test_a_settings_fields_default_that_reads_a_variable_names_that_variable(tmp_path, monkeypatch) -> None:
+    # crawly: `min_connections: int = os.environ.get("PSQL_POOL_MIN_CONN", 2)` on a BaseSettings (the compose
+    # files set PSQL_POOL_MIN_CONN; pydantic's MIN_CONNECTIONS, read first, was the one named); a field whose
+    # variable is written (`alias=`) keeps that one
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+
+            from psycopg2.pool import ThreadedConnectionPool
+            from pydantic import Field
+            from pydantic_settings import BaseSettings
+
+
+            class PoolSettings(BaseSettings):
+                min_connections: int = os.environ.get("PSQL_POOL_MIN_CONN", 2)
+                max_connections: int = Field(os.environ.get("PSQL_POOL_MAX_CONN", 20), alias="POOL_MAX")
+
+
+            settings = PoolSettings()
+            pool = ThreadedConnectionPool(settings.min_connections, settings.max_connections, dsn="dbname=app")
+            """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:14")
+    shown = {k: (pool.settings[k].value, pool.settings[k].env) for k in ("minconn", "maxconn")}
+    assert shown == {"minconn": (2, "PSQL_POOL_MIN_CONN"), "maxconn": (20, "POOL_MAX")}

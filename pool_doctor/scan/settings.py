@@ -538,11 +538,8 @@ class SettingsClasses:
             root = instance.root or instance.cls  # a nested model reads its variables from its settings' sources
             config = self.settings_config(root)
             prefix_value = config.get("env_prefix")
-            prefix = (
-                instance.env_prefix
-                if instance.env_prefix is not None
-                else (str(prefix_value.value) if is_known(prefix_value) and prefix_value.value else "")
-            )
+            written = str(prefix_value.value) if is_known(prefix_value) and prefix_value.value else ""
+            prefix = instance.env_prefix if instance.env_prefix is not None else written
             env_name = explicit_env or fieldtext.fields_env(self.ev, config, name) or f"{prefix}{name}"
             if not case_sensitive(config):
                 env_name = env_name.upper()
@@ -574,7 +571,9 @@ class SettingsClasses:
             value = self.ev.force(default)
             if fieldtext.empty_url(annotation, value):  # BaseSettings validates defaults: "" is no URL, it raises
                 return unknown(klass.module, stmt, env=env_name, why=f"{named}(required: the default is no URL)")
-            value = replace(value, env=env_name) if isinstance(value, SV) else value
+            # a default that reads a variable the code names (`os.environ.get("POOL_MIN", 2)`) keeps it: deployments set
+            # that one; the field's own name, unwritten, is pydantic's
+            value = replace(value, env=env_name) if isinstance(value, SV) and (explicit_env or not value.env) else value
             if none_text is not None and env_name and is_known(value) and value.value is not None:
                 # env_parse_none_str: the variable set to that text makes the field None, so `is None` is the
                 # environment's to decide
