@@ -238,3 +238,73 @@ def test_a_settings_fields_default_that_reads_a_variable_names_that_variable(tmp
     pool = at(report, "app.py:14")
     shown = {k: (pool.settings[k].value, pool.settings[k].env) for k in ("minconn", "maxconn")}
     assert shown == {"minconn": (2, "PSQL_POOL_MIN_CONN"), "maxconn": (20, "POOL_MAX")}
+
+
+def test_each_instance_holding_its_own_engine_from_a_fixed_factory_is_a_pool_where_it_is_made(
+    tmp_path, monkeypatch
+) -> None:
+    # SDI-Search-Engine: `DataAccess()` in four places, whose __init__ stores `data_access.create_engine()` (a
+    # factory of none of its parameters) on the instance: one pool at the factory's line before
+    report = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/factory.py": """
+            import sqlalchemy as sql
+
+
+            def create_engine():
+                return sql.create_engine("postgresql://db/app", pool_size=10)
+            """,
+            "pkg/access.py": """
+            from pkg import factory
+
+
+            class DataAccess(object):
+                def __init__(self, _engine=None):
+                    if _engine is None:
+                        self._engine = factory.create_engine()
+
+                def find(self):
+                    return self._engine.execute("select 1")
+            """,
+            "pkg/service.py": """
+            from pkg.access import DataAccess
+
+
+            def one():
+                for row in DataAccess().find():
+                    print(row)
+
+
+            class Two:
+                def __init__(self):
+                    self.data = DataAccess()
+            """,
+            "pkg/shared.py": """
+            import functools
+
+            import sqlalchemy as sql
+
+
+            @functools.cache
+            def engine():
+                return sql.create_engine("postgresql://db/other")
+
+
+            class Repo:
+                def __init__(self):
+                    self.engine = engine()
+
+
+            a, b = Repo(), Repo()
+            """,
+        },
+        monkeypatch,
+    )
+    placed = sorted((p.where, tuple(p.via)) for p in report.pools)
+    assert placed == [
+        ("pkg/service.py:11", ("pkg/access.py:7", "pkg/factory.py:5")),
+        ("pkg/service.py:5", ("pkg/access.py:7", "pkg/factory.py:5")),
+        ("pkg/shared.py:8", ()),
+    ]

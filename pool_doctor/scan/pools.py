@@ -30,7 +30,7 @@ from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.statements import decorator_names
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
 from pool_doctor.scan.values import CALLABLES, callable_of, makes_none
-from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper, library, placed
+from pool_doctor.scan.wrapping import MAX_DEPTH, Target, Wrapper, held_by_new_instance, library, placed
 
 MAX_MADE = 3  # a class the app makes in more places: its methods' `self` is what a caller gives, unknown
 NOT_SELF = {"classmethod", "staticmethod"}
@@ -41,8 +41,7 @@ class PoolFinder:
     def __init__(self, evaluator: Evaluator) -> None:
         self.ev = evaluator
         self.wrappers: dict[int, Wrapper] = {}  # by the function's node
-        # The project's subclasses of a library's pool class (class AppDB(SQLAlchemy)), by the class's node:
-        # calling one is the library's call.
+        # the project's subclasses of a library's pool class (class AppDB(SQLAlchemy)): calling one is the library's
         self.subclasses: dict[int, tuple[str, ast.ClassDef]] = {}
         self._called: dict[int, Any] = {}  # what each call site calls, once worked out
         self._frames: dict[int, Frame] = {}  # each site's frame, once worked out
@@ -91,11 +90,8 @@ class PoolFinder:
     def called(self, module: Module, site: CallSite) -> Any:
         """What the site calls: read from the module's names, else (a local, `self.make`, a name its function
         imports: jobseek's `from pkg.occupation import run_from_args` on one side of an `elif`) in the site's frame."""
-        key = id(site.call)
-        if key in self._called:
-            return self._called[key]
-        if key in self._included_funcs:  # (`config.include("pkg.models")`'s includeme)
-            return self._included_funcs[key]
+        if (key := id(site.call)) in self._called or key in self._included_funcs:  # (config.include's includeme)
+            return self._called[key] if key in self._called else self._included_funcs[key]
         self._called[key] = None  # a site whose callee leads back to itself
         own = any(getattr(site.call.func, "id", None) in self.ev.local_names(f) for f in site.functions)
         func = None if own else callable_of(self.ev, self.ev.eval(site.call.func, Frame(module)))
@@ -233,9 +229,11 @@ class PoolFinder:
                 self.keepers.setdefault(id(site.cls), (site.cls, []))
                 continue
             fixed = not uses_parameters(site.call, func, given_at_init) and not _init_runs(func, site, target.wrapper)
-            if memoized(func, site.call) or (fixed and keeps(func, site.cls, module, self._tested)):
+            fresh = fixed and target.wrapper is not None and held_by_new_instance(func, site.call, site.cls)
+            if memoized(func, site.call) or (fixed and not fresh and keeps(func, site.cls, module, self._tested)):
                 continue
-            if fixed and target.wrapper is not None and target.wrapper.is_fixed and not taint.returned(func, site.call):
+            lone = fixed and not fresh and target.wrapper is not None and target.wrapper.is_fixed  # (an __init__'s
+            if lone and not taint.returned(func, site.call):  # instances hold their own: SDI-Search-Engine's)
                 continue  # a fixed wrapper's caller is not one too (mathesar's 21 callers of a dialect-only engine)
             via_class = cls = None
             if module.functions.get(func.name) is func:
@@ -270,9 +268,10 @@ class PoolFinder:
                 target.wrapper.test_callers += 1
             elif target.wrapper is not None:
                 target.wrapper.callers += 1
-                handed = self.handoffs.handing.get(id(site.call), (None, None, None))[2]
-                if handed is not None:  # its pool is made through this call
-                    handed.callers += 1
+                outer = self.wrappers.get(id(site.functions[-1])) if site.functions else None  # (the one caller's)
+                target.wrapper.within += [outer] if outer is not None and outer is not target.wrapper else []
+                if (handed := self.handoffs.handing.get(id(site.call), (None, None, None))[2]) is not None:
+                    handed.callers += 1  # its pool is made through this call
                 target.wrapper.remakes += bool(site.functions) and remade(site.functions[-1], site.call, site.cls)
                 given = site.call.args or site.call.keywords  # (its own `main()` run as a program: no arguments)
                 target.wrapper.runs_itself += runs_as_main(module, target.wrapper.module, site) and not given
@@ -289,8 +288,9 @@ class PoolFinder:
         self._called.clear()  # a method found through `self` holds the instance the app makes, now known
         self._counted = True
         for key, wrapper in list(self.wrappers.items()):  # a fixed one whose store a caller tests (`if DB.pool is
-            if wrapper.is_fixed and keeps(wrapper.func, wrapper.cls, wrapper.module, self._tested):  # None:`)
-                del self.wrappers[key]  # keeps its pool: one, at its own line
+            kept = wrapper.is_fixed and not wrapper.fresh  # None:`) keeps its pool: one, at its own line
+            if kept and keeps(wrapper.func, wrapper.cls, wrapper.module, self._tested):
+                del self.wrappers[key]
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         """Every pool whose values start in this module: library calls and wrapper calls not inside a

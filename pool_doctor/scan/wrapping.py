@@ -12,6 +12,7 @@ from pool_doctor.scan.kinds import PartialRef
 from pool_doctor.scan.localuse import keeps_to_itself
 from pool_doctor.scan.model import Stack
 from pool_doctor.scan.names import last_name
+from pool_doctor.scan.nodes import own_nodes
 from pool_doctor.scan.taint import uses_parameters
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -48,6 +49,7 @@ class Wrapper:
     # callers that are its module's own `if __name__ == "__main__": main()` (or its package's __main__.py's), with no
     # arguments
     runs_itself: int = 0
+    within: list[Wrapper] = field(default_factory=list)  # the wrappers whose bodies call it (`DataAccess.__init__`)
     _keeps: bool | None = None
 
     @property
@@ -62,6 +64,7 @@ class Wrapper:
         it arguments), and its package's `__main__.py` too (MVNHelperBot's two entries)."""
         tests_alone = self.callers == 0 < self.test_callers and not self.decorated  # (a task a decorator registers:
         alone = self.is_fixed and self.callers < 2 and not tests_alone  # the app's, whoever else calls it)
+        alone = alone and not any(w.callers >= 2 for w in self.within)  # (its one caller, many: SDI's DataAccess)
         return alone or (self.callers == self.runs_itself > 0 and not self.decorated)
 
     @property
@@ -72,6 +75,10 @@ class Wrapper:
                 keeps_to_itself(self.module, self.func, s.call) for s in self.inner
             )
         return self._keeps
+
+    @property
+    def fresh(self) -> bool:  # (an __init__ storing its pool on the instance: each instance's own)
+        return self.via_class is not None and all(held_by_new_instance(self.func, s.call, self.cls) for s in self.inner)
 
     @property
     def decorated(self) -> bool:  # (a click command's `main()` is given what click parses: its caller's values)
@@ -140,3 +147,21 @@ def library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> T
     if name == "create_engine" and len([a for a in call.args if not isinstance(a, ast.Starred)]) > 1:
         return None
     return Target(stack=found[0], call=found[1], name=name, partial=partial)  # type: ignore[arg-type]
+
+
+def held_by_new_instance(func: FunctionNode, call: ast.Call, cls: ast.ClassDef | None) -> bool:
+    """Whether an `__init__` stores what the call makes on the instance it makes (`self._engine = factory()`):
+    each instance holds a pool of its own, as each call of a function returning it would."""
+    return (
+        cls is not None
+        and func.name == "__init__"
+        and any(
+            isinstance(node, ast.Assign)
+            and node.value is call
+            and all(
+                isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                for t in node.targets
+            )
+            for node in own_nodes(func)
+        )
+    )
