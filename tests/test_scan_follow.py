@@ -1629,8 +1629,8 @@ def test_a_parser_subclass_that_adds_nothing_extended_interpolation_and_globals_
 ) -> None:
     """A ConfigParser subclass that changes nothing about reading reads its files as ConfigParser does (was:
     the fallbacks, 5 and 10, wrong); ExtendedInterpolation's `${x}` and `${section:x}` are expanded (was: the
-    url with `${host}` in it, wrong); a module global a function sets through `global` is unknown where it is
-    read (was: its placeholder None, wrong)."""
+    url with `${host}` in it, wrong); a module global left None until a function sets it through `global` is
+    what that function sets where it is read (was: its placeholder None, wrong; then unknown)."""
     report = scan(
         tmp_path,
         {
@@ -1668,7 +1668,7 @@ def test_a_parser_subclass_that_adds_nothing_extended_interpolation_and_globals_
     assert values(pool) == {"url": "postgresql://app@db/app", "pool_size": 12, "max_overflow": 4, "pool_timeout": 7}
     assert pool.settings["pool_size"].from_ == "app.cfg:7"  # ConfigParser's defaults= under the file's values
     url = at(report, "app.py:23").settings["url"]
-    assert not url.known and url.expr == "DB_URL, set again by configure_vars() through `global`"
+    assert (url.value, url.from_) == ("postgresql://app@db/app", "app.cfg:6")
 
 
 def test_a_global_a_function_rebinds_and_returns_to_the_same_name(

@@ -308,3 +308,52 @@ def test_each_instance_holding_its_own_engine_from_a_fixed_factory_is_a_pool_whe
         ("pkg/service.py:5", ("pkg/access.py:7", "pkg/factory.py:5")),
         ("pkg/shared.py:8", ()),
     ]
+
+
+def test_a_global_left_none_until_an_init_function_sets_it_is_what_that_function_sets(tmp_path, monkeypatch) -> None:
+    # DeanAgent-Backend: `_connect_kwargs: dict | None = None`, set through `global` by `init_pool(dsn=...)` (or
+    # `init_pool(host=...)`), then spread into the per-loop pool's create_pool: min and max sizes were unknown
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import asyncpg
+
+            _connect_kwargs: dict | None = None
+
+
+            async def resolve():
+                if _connect_kwargs is None:
+                    raise RuntimeError("call init_pool() first")
+                return await asyncpg.create_pool(**_connect_kwargs)
+
+
+            async def init_pool(dsn=None, *, host=None, **kwargs):
+                global _connect_kwargs
+                if host:
+                    connect_kwargs = {"host": host, "min_size": 2, "max_size": 10, **kwargs}
+                else:
+                    if not dsn:
+                        raise ValueError("dsn or host")
+                    connect_kwargs = {"dsn": dsn, "min_size": 2, "max_size": 10, **kwargs}
+                _connect_kwargs = connect_kwargs
+            """,
+            "main.py": """
+            import os
+
+            from db import init_pool
+
+
+            async def startup():
+                if os.environ.get("DB_HOST"):
+                    await init_pool(host=os.environ["DB_HOST"])
+                else:
+                    await init_pool(dsn=os.environ["DATABASE_URL"])
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:9")
+    assert not pool.unresolved
+    shown = {k: pool.settings[k].value for k in ("min_size", "max_size")}
+    assert shown == {"min_size": 2, "max_size": 10}
