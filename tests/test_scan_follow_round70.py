@@ -357,3 +357,31 @@ def test_a_global_left_none_until_an_init_function_sets_it_is_what_that_function
     assert not pool.unresolved
     shown = {k: pool.settings[k].value for k in ("min_size", "max_size")}
     assert shown == {"min_size": 2, "max_size": 10}
+
+
+def test_a_yaml_files_merge_keys_give_the_keys_a_mapping_does_not_set_itself(tmp_path, monkeypatch) -> None:
+    # `production: {<<: *defaults, pool_size: 20}`: PyYAML's loaders merge the anchored mapping in
+    report = scan(
+        tmp_path,
+        {
+            "config.yml": "defaults: &defaults\n  pool_size: 5\n  max_overflow: 2\n"
+            "extra: &extra\n  pool_timeout: 9\n  pool_size: 7\n"
+            "production:\n  <<: [*defaults, *extra]\n  pool_size: 20\n",
+            "app.py": """
+            import yaml
+            from sqlalchemy import create_engine
+
+            with open("config.yml") as f:
+                conf = yaml.safe_load(f)["production"]
+            engine = create_engine("postgresql://db/app", **conf)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:6")
+    shown = {k: (v.value, v.from_) for k, v in pool.settings.items() if k != "url"}
+    assert shown == {
+        "pool_size": (20, "config.yml:9"),
+        "max_overflow": (2, "config.yml:3"),
+        "pool_timeout": (9, "config.yml:5"),
+    }

@@ -9,6 +9,8 @@ from typing import Any
 from pool_doctor.scan.finder import Project
 from pool_doctor.scan.kinds import SV, DictV, ListV
 
+MERGE = "tag:yaml.org,2002:merge"  # YAML 1.1's merge key, which PyYAML's loaders apply
+
 
 def shown_at(project: Project, path: Path | None, line: int) -> str:
     if path is None:
@@ -36,11 +38,17 @@ def _yaml_value(project: Project, node: Any, path: Path | None, where: str, yaml
     if node is None or depth > 20:
         return SV(None, origin)
     if isinstance(node, yaml.MappingNode):
-        items = {}
+        items, merged = {}, {}
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
+            if isinstance(key, yaml.ScalarNode) and key.tag == MERGE:  # `<<: *defaults`: keys it does not set itself
+                for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:  # (the first wins)
+                    found = _yaml_value(project, source, path, where, yaml, depth + 1)
+                    merged.update(
+                        {k: v for k, v in found.items.items() if k not in merged} if isinstance(found, DictV) else {}
+                    )
+            elif isinstance(key, yaml.ScalarNode):
                 items[str(key.value)] = _yaml_value(project, value, path, where, yaml, depth + 1)
-        return DictV(items, origin, line=node.start_mark.line + 1, end_line=node.end_mark.line + 1)
+        return DictV({**merged, **items}, origin, line=node.start_mark.line + 1, end_line=node.end_mark.line + 1)
     if isinstance(node, yaml.SequenceNode):
         return ListV([_yaml_value(project, v, path, where, yaml, depth + 1) for v in node.value], origin)
     try:
