@@ -385,3 +385,54 @@ def test_a_yaml_files_merge_keys_give_the_keys_a_mapping_does_not_set_itself(tmp
         "max_overflow": (2, "config.yml:3"),
         "pool_timeout": (9, "config.yml:5"),
     }
+
+
+def test_a_tests_app_from_a_factory_whose_helpers_configure_and_bind_it_is_a_test_pool(tmp_path, monkeypatch) -> None:
+    # flaskmvc: `create_app(overrides)` calls `load_config(app, overrides)` (config.py) and `init_db(app)`
+    # (database.py); the test's `create_app({...})` was no test pool
+    report = scan(
+        tmp_path,
+        {
+            "App/__init__.py": "",
+            "App/default_config.py": 'SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"\n',
+            "App/config.py": """
+            def load_config(app, overrides):
+                app.config.from_object("App.default_config")
+                app.config["SQLALCHEMY_ENGINE_OPTIONS"] = overrides.get("ENGINE_OPTIONS", {"pool_size": 5})
+            """,
+            "App/database.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def init_db(app):
+                db.init_app(app)
+            """,
+            "App/main.py": """
+            from flask import Flask
+
+            from App.config import load_config
+            from App.database import init_db
+
+
+            def create_app(overrides={}):
+                app = Flask(__name__)
+                load_config(app, overrides)
+                init_db(app)
+                return app
+            """,
+            "wsgi.py": "from App.main import create_app\n\napp = create_app()\n",
+            "App/tests/test_app.py": """
+            from App.main import create_app
+
+
+            def test_app():
+                app = create_app({"ENGINE_OPTIONS": {"pool_size": 1}})
+                assert app
+            """,
+        },
+        monkeypatch,
+    )
+    sizes = {(p.where, p.aside): p.settings["pool_size"].value for p in report.pools}
+    assert sizes == {("App/database.py:7", None): 5, ("App/tests/test_app.py:5", "tests"): 1}

@@ -67,6 +67,7 @@ from pool_doctor.scan.kinds import (
     unset_as,
 )
 from pool_doctor.scan.model import NOT_SET, ScannedPool
+from pool_doctor.scan.names import last_name
 
 # A module of SQLALCHEMY_* constants is Flask-SQLAlchemy's configuration only in a project that names it.
 # What tells a project uses Flask: an import of Flask itself (`import os, flask`, `import flask.cli`, `from flask
@@ -127,19 +128,20 @@ class FlaskApps:
                 yield replace(pool, file=module.display, line=call.lineno, end_line=end, at_import=at_import)
 
     def factories(self, modules: list[Module]) -> set[str]:
-        """The names of module-level functions with parameters that configure an app: their callers give the
-        parameters, so the files that call them are worth reading."""
-        names = set()
-        for module in modules:
-            if ".config" not in module.source:
-                continue
-            for name, func in module.functions.items():
-                params = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
-                if params and any(
-                    appconfig.configures(stmt) for _, body in appconfig.scopes(appconfig.alone(func)) for stmt in body
-                ):
-                    names.add(name)
-        return names
+        """The names of module-level functions with parameters that configure an app, and of those handing their
+        parameters to one (flaskmvc's `create_app(overrides)`): their callers give the parameters, so the files
+        that call them are worth reading."""
+        functions = [(m, name, f) for m in modules for name, f in m.functions.items() if nodes.parameter_names(f)]
+        names = {
+            name
+            for module, name, func in functions
+            if ".config" in module.source
+            and any(appconfig.configures(s) for _, body in appconfig.scopes(appconfig.alone(func)) for s in body)
+        }
+        if not names:
+            return names
+        called = {id(f): {last_name(n.func) for n in ast.walk(f) if isinstance(n, ast.Call)} for _, _, f in functions}
+        return names | {name for _, name, f in functions if names & called[id(f)]}
 
     def _running_get(self, node: ast.Call, frame: Frame) -> Any:
         apps = [a for found in (self._apps or {}).values() for a in found]  # (a helper binding the app its caller

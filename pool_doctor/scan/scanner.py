@@ -190,8 +190,15 @@ def _scan(path: Path) -> ScanReport:
                 if module is not None:
                     pending.append(module)
     # Flask app factories: the app's one call of one gives its parameters (scan/flask.py), wherever it sits.
-    factories = flask.factories([m for m in list(project.modules.values()) if m is not None])
-    if factories:
+    # Twice: a file read for the first calls may hold a factory calling one (flaskmvc's create_app).
+    before = -1
+    for _ in range(2):
+        if len(project.modules) == before:
+            break  # (the first read no file more)
+        before = len(project.modules)
+        factories = flask.factories([m for m in list(project.modules.values()) if m is not None])
+        if not factories:
+            break
         needles, pattern = _needles(factories)
         for file in project.files:
             data = None if file in project.modules else kept.get(file) or read_source(file)[0]
