@@ -436,3 +436,38 @@ def test_a_tests_app_from_a_factory_whose_helpers_configure_and_bind_it_is_a_tes
     )
     sizes = {(p.where, p.aside): p.settings["pool_size"].value for p in report.pools}
     assert sizes == {("App/database.py:7", None): 5, ("App/tests/test_app.py:5", "tests"): 1}
+
+
+def test_calls_of_other_functions_of_the_same_name_do_not_count_toward_a_factorys_callers(
+    tmp_path, monkeypatch
+) -> None:
+    # sats-rover: seed_places' `main()` (one pool, called once) was said to be "named in 14 calls": other scripts'
+    # own main() and the tests' unittest.main()
+    others = {
+        f"scripts/other{n}.py": "def main():\n    print('x')\n\n\nif __name__ == '__main__':\n    main()\n    main()\n"
+        for n in range(6)
+    }
+    report = scan(
+        tmp_path,
+        {
+            "scripts/seed_places.py": """
+            import asyncio
+            import os
+
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+
+            async def main():
+                engine = create_async_engine(os.environ["DATABASE_URL"])
+                await engine.dispose()
+
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+            """,
+            **others,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["scripts/seed_places.py:8"]
+    assert not [w for w in report.warnings if "named in" in w]

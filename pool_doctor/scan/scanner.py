@@ -304,18 +304,28 @@ def _driver(pool: ScannedPool) -> str | None:
     return url_driver(pool) if not branches else found.pop() if len(found) == 1 else None
 
 
+def _reaches(module: Module, home: Module) -> bool:
+    """Whether the module is the factory's own or imports from it (or its package)."""
+    return module is home or any(
+        target == home.name or target.startswith((f"{home.name}.", f"{home.name.rpartition('.')[0]}."))
+        for target in (*module.imports.values(), *module.nested_imports.values())
+    )
+
+
 def _widely_called(project: Project, finder: PoolFinder, names: set[str], kept: dict[Path, bytes]) -> set[str]:
     """The fixed factories among `names` the tree calls more than FIXED_CALLS times (`create_app()` in every command
     of a CLI, a getter the app calls everywhere): each is one pool at its own line, and their callers are not read."""
     fixed = {name for name in names if finder.only_fixed(name)}
     counts = dict.fromkeys(fixed, 0)
+    homes = {name: [w.module for w in finder.wrappers.values() if w.name == name] for name in fixed}
     for file in project.files if fixed else []:
         module = project.modules.get(file)
         data = b"" if module is not None else kept.get(file) or read_source(file)[0] or b""
-        for name in fixed:
-            counts[name] += (
-                len(module.calls.get(name, [])) if module is not None else data.count(b"%s(" % name.encode())
-            )
+        for name in fixed:  # (in the modules that may reach the factory's: not sats-rover's other scripts' main())
+            if module is not None and any(_reaches(module, home) for home in homes[name]):
+                counts[name] += len(module.calls.get(name, []))
+            elif module is None and any(home.path.stem.encode() in data for home in homes[name]):
+                counts[name] += data.count(b"%s(" % name.encode())
     wide = {name for name, count in counts.items() if count > FIXED_CALLS}
     for name, where in finder.unfix(wide):  # (nuclide-identification's load_engine(), made anew in 12 classes)
         if not any(w.startswith(f"{where}: {name}() is named in") for w in project.warnings):  # (once a scan)
