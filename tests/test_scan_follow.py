@@ -1031,7 +1031,8 @@ def test_a_value_a_variable_can_change_but_never_to_none(tmp_path: Path, monkeyp
     timeout = pool.settings["connect_args.command_timeout"]
     assert (timeout.value, timeout.env, timeout.branches) == (30.0, "COMMAND_TIMEOUT", ())
     ssl = pool.settings["connect_args.ssl"]  # unset by default, a variable's when one is set: both sides
-    assert ssl.branches is not None and [b.when for b in ssl.branches] == ["not (ssl is not None)", "ssl is not None"]
+    when = [b.when for b in ssl.branches]  # (the parameter named by the variable it is given)
+    assert when == ["not ($DB_SSL is not None)", "$DB_SSL is not None"]
 
 
 def test_a_field_a_variable_can_set_to_none_keeps_both_sides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

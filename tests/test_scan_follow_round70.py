@@ -471,3 +471,39 @@ def test_calls_of_other_functions_of_the_same_name_do_not_count_toward_a_factory
     )
     assert [p.where for p in report.pools] == ["scripts/seed_places.py:8"]
     assert not [w for w in report.warnings if "named in" in w]
+
+
+def test_a_helpers_test_of_a_local_a_variable_gives_names_the_variable(tmp_path, monkeypatch) -> None:
+    # django-shopman: `_env_bool(name, default)` reads `raw = os.environ.get(name)`, then `if raw is None:`; the
+    # branch said `raw is None`, the helper's own name
+    report = scan(
+        tmp_path,
+        {
+            "config/settings.py": """
+            import os
+
+
+            def _env_bool(name, default=False):
+                raw = os.environ.get(name)
+                if raw is None:
+                    return default
+                return raw.lower() in ("true", "1", "yes")
+
+
+            INSTALLED_APPS = ["django.contrib.auth"]
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "NAME": "shop",
+                    "CONN_HEALTH_CHECKS": _env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
+                }
+            }
+            """
+        },
+        monkeypatch,
+    )
+    value = at(report, "config/settings.py:13").settings["CONN_HEALTH_CHECKS"]
+    assert [b.when for b in value.branches] == [
+        "$DATABASE_CONN_HEALTH_CHECKS is None",
+        "not ($DATABASE_CONN_HEALTH_CHECKS is None)",
+    ]

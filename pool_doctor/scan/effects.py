@@ -569,3 +569,26 @@ def made_class(ev: Interpreter, scope: object, frame: Frame) -> ClassRef | None:
     name = first_parameter(scope) if isinstance(scope, ast.AST) else None
     made = ev.force(ev.eval(ast.Name(name, ast.Load()), frame)) if name else None
     return made.cls if isinstance(made, InstanceRef) else None
+
+
+def test_text(ev: Interpreter, test: ast.expr, frame: Frame, read: dict[str, int], module: Module) -> str:
+    """A test's text: in an unrolled loop, each run's its own (item_test); else, a local holding what a variable
+    gives (`raw = os.environ.get(name)` in a settings helper, then `if raw is None:`) named by that variable
+    (`$DATABASE_CONN_HEALTH_CHECKS is None`): the helper's own name says nothing where its caller's value shows
+    the branch (django-shopman's)."""
+    if read:
+        return item_test(ev, test, lambda node: ev.force(ev.eval(node, frame)), read, module)
+    swaps: dict[str, str] = {}
+    for node in ast.walk(test):
+        if isinstance(node, ast.Name) and node.id in frame.bindings and node.id not in swaps:
+            value = ev.force(frame.bindings[node.id])
+            exact = isinstance(value, SV) and value.env and (value.expr or "").startswith(f"${value.env}")
+            if isinstance(value, SV) and value.env and (exact or (value.known and value.value is None)):
+                swaps[node.id] = f"${value.env}"  # (the variable's own value, not a text made of it)
+    if not swaps:
+        return module.segment(test)
+    named = copy.deepcopy(test)
+    for node in ast.walk(named):
+        if isinstance(node, ast.Name) and node.id in swaps:
+            node.id = swaps[node.id]
+    return ast.unparse(named)

@@ -293,12 +293,12 @@ class Flow:
         )
 
     def test_text(self, run: Run, test: ast.expr, state: State) -> str:
-        """The test as written; in an unrolled loop, each run's its own (effects.item_test)."""
+        """The test as written; in an unrolled loop, each run's its own; in a function, a local a variable gives
+        named by that variable (effects.test_text)."""
         read = {n.id: run.items[n.id] for n in ast.walk(test) if isinstance(n, ast.Name) and n.id in run.items}
-        if not read:
+        if not read and (run.body or run.scope is None):
             return run.module.segment(test)
-        frame = self.frame(run, state)
-        return effects.item_test(self.ev, test, lambda node: self.ev.force(self.ev.eval(node, frame)), read, run.module)
+        return effects.test_text(self.ev, test, self.frame(run, state), read, run.module)
 
     def sides(self, run: Run, stmt: ast.If, state: State) -> tuple[bool | None, bool, State, State]:
         """The test's verdict, whether the code decides it, and the state each side starts from. Undecided, or decided
