@@ -507,3 +507,37 @@ def test_a_helpers_test_of_a_local_a_variable_gives_names_the_variable(tmp_path,
         "$DATABASE_CONN_HEALTH_CHECKS is None",
         "not ($DATABASE_CONN_HEALTH_CHECKS is None)",
     ]
+
+
+def test_a_dotenv_value_quoted_before_a_comment_is_read_as_python_dotenv_reads_it(tmp_path, monkeypatch) -> None:
+    # tech-support: `POSTGRES_PASSWORD = 'test'  # comment` was read with its quotes, and the URL made of it showed
+    # the password in clear (`'test':'test'@postgres`)
+    report = scan(
+        tmp_path,
+        {
+            ".env": "POSTGRES_USER = 'app'  # who\nPOSTGRES_PASSWORD = 's3cr3t'  # never shown\nexport POOL='7'\n",
+            "main.py": """
+            import os
+
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            user, password = os.getenv("POSTGRES_USER"), os.getenv("POSTGRES_PASSWORD")
+            engine = create_async_engine(
+                f"postgresql+asyncpg://{user}:{password}@postgres/app", pool_size=int(os.getenv("POOL", "5"))
+            )
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "main.py:6")
+    assert pool.settings["url"].value == "postgresql+asyncpg://app:***@postgres/app"
+    assert (pool.settings["pool_size"].value, pool.settings["pool_size"].from_) == (7, ".env:3")
+    assert "s3cr3t" not in repr(report.pools)
+
+
+def test_a_url_value_whose_password_holds_quotes_or_spaces_is_masked() -> None:
+    from pool_doctor.scan.model import mask_text
+
+    assert mask_text("postgresql://u:'p w'@h/db") == "postgresql://u:***@h/db"
+    assert mask_text("postgresql://u:pa/ss@h/db") == "postgresql://u:***@h/db"
+    assert mask_text("postgresql://h:5432/db") == "postgresql://h:5432/db"

@@ -7,13 +7,16 @@
 from __future__ import annotations
 
 import ast
+import io
+import itertools
 import os
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from dotenv.parser import parse_stream
 
 from pool_doctor.scan import envkeys, fieldtext
 from pool_doctor.scan.appconfig import scopes
@@ -22,8 +25,6 @@ from pool_doctor.scan.finder import Module, Project, dotted_parts, resolve_relat
 from pool_doctor.scan.kinds import SV, ExternalRef, Frame, Interpreter, Thunk, assumed_set, is_known, keyword, unknown
 from pool_doctor.scan.programs import ENTRY_NAMES, serves
 from pool_doctor.scan.statements import env_sets
-
-ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 # Strings that configuration libraries read as booleans (Starlette, pydantic, django-environ agree on these).
 TRUE_WORDS = {"1", "true", "yes", "on", "y", "t"}
@@ -92,15 +93,11 @@ class Environment:
             return {}
         shown = self.project.display(path) if self.project.base in path.parents else path.as_posix()
         values: dict[str, tuple[str, str]] = {}
-        for number, line in enumerate(text.splitlines()[:5000], 1):
-            match = ENV_LINE.match(line)
-            if match:
-                raw = match.group(2).strip()
-                if raw[:1] in ("'", '"') and raw.endswith(raw[:1]) and len(raw) >= 2:
-                    raw = raw[1:-1]
-                else:
-                    raw = raw.split(" #", 1)[0].strip()
-                values[match.group(1)] = (raw, f"{shown}:{number}")
+        # python-dotenv's own parser (pydantic-settings' and the apps' reader): quotes, `export`, escapes and a
+        # comment after a quoted value (`KEY = 'x'  # note`: x) as it reads them, each with its line
+        for binding in itertools.islice(parse_stream(io.StringIO(text)), 5000):
+            if binding.key is not None and binding.value is not None:
+                values[binding.key] = (binding.value, f"{shown}:{binding.original.line}")
         return values
 
     def file_for(self, module: Module, name: Any) -> Path | None:

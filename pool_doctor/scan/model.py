@@ -214,8 +214,13 @@ def _ends_word(text: str, start: str) -> bool:
     return text.endswith(start) and not text[: -len(start)][-1:].isalnum()
 
 
+# a whole text that is a URL (a value, not code): its password runs to the last `@`, quotes and spaces in it too
+_URL_VALUE = re.compile(r"^([A-Za-z][\w+.-]*://[^/?#@\s:]*:)(?!\d+(?:[/?]|$))(.+)@(?=[^@]*$)", re.DOTALL)
+
+
 def mask_text(text: str) -> str:
     """A URL's or conninfo string's password as `***`; what the code has, never what it hides."""
+    text = _URL_VALUE.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     text = _CUT_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}...", text)
     return _CONNINFO_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}", text)
