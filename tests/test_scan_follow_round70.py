@@ -541,3 +541,53 @@ def test_a_url_value_whose_password_holds_quotes_or_spaces_is_masked() -> None:
     assert mask_text("postgresql://u:'p w'@h/db") == "postgresql://u:***@h/db"
     assert mask_text("postgresql://u:pa/ss@h/db") == "postgresql://u:***@h/db"
     assert mask_text("postgresql://h:5432/db") == "postgresql://h:5432/db"
+
+
+def test_a_global_an_init_function_sets_is_none_where_read_at_import_and_may_stay_none_past_an_early_return(
+    tmp_path, monkeypatch
+) -> None:
+    # the review's cases: a read at the module's top runs before init() can; init() returning before it sets the
+    # global leaves it None; a caller giving **kwargs in a file nothing else makes the scan read is still seen
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import asyncpg
+            from sqlalchemy import create_engine
+
+            POOL_SIZE = None
+            _timeout = None
+            _kwargs = None
+
+
+            def configure(url=None):
+                global POOL_SIZE, _timeout
+                POOL_SIZE = 20
+                if not url:
+                    return
+                _timeout = 7
+
+
+            def init_pool(**kwargs):
+                global _kwargs
+                _kwargs = {"min_size": 2, "max_size": 10, **kwargs}
+
+
+            engine = create_engine("postgresql://db/app", pool_size=POOL_SIZE)
+
+
+            def make():
+                return create_engine("postgresql://db/app", pool_timeout=_timeout or 30)
+
+
+            async def pool():
+                return await asyncpg.create_pool(**_kwargs)
+            """,
+            "main.py": "from db import configure, init_pool\n\nconfigure('postgresql://db/app')\ninit_pool(max_size=50)\n",
+        },
+        monkeypatch,
+    )
+    assert at(report, "db.py:22").settings["pool_size"].known is False
+    timeout = at(report, "db.py:26").settings["pool_timeout"]
+    assert 30 in [b.value for b in timeout.branches]
+    assert at(report, "db.py:30").unresolved == ["**kwargs"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pool_doctor.scan import components, containers, djangosettings
+from pool_doctor.scan import components, containers, djangosettings, globalsets
 from pool_doctor.scan.conditions import all_of
 from pool_doctor.scan.finder import (
     LIBRARY_TARGETS,
@@ -222,8 +222,8 @@ class Scopes:
             else None
         )
         if name in module.rebound and name in module.assigns and not _rebound_only_here(module, name):
-            if all(isinstance(a.value, ast.Constant) and a.value.value is None for a in module.assigns[name]):
-                return self._left_by(module, name, node)  # (`_kwargs = None` until `init_pool()` sets it: DeanAgent's)
+            if globalsets.set_before_read(module, name, node):  # (`_kwargs = None` until `init_pool()` sets it)
+                return self._left_by(module, name, node)
             # which value a read meets depends on when the function that rebinds it runs
             return unknown(module, node, why=f"{name}, set again by {module.rebound[name]}() through `global`")
         if ANY_SETTING in module.rebound and name in module.assigns:  # (any of the module's names)
@@ -315,17 +315,22 @@ class Scopes:
 
     def _left_by(self, module: Module, name: str, node: ast.AST | None) -> Any:
         """A global the module never assigns (or only as None), that one of its functions sets through `global`
-        (LBGenerator's `set_globals()`, DeanAgent-Backend's `init_pool(...)`): what reads it runs once that function
-        ran, so it holds what the function leaves there, what its calls give it unknown."""
+        (scan/globalsets.py): what reads it runs once that function ran, so it holds what the function leaves."""
         func = module.functions.get(module.rebound[name])
         if func is None or _rebinders(module, name) != {func.name}:
             return unknown(module, node, why=f"{name}, set by {module.rebound[name]}() through `global`")
         key = (id(module), name)
         if key not in self._globals:
             self._globals[key] = _BUSY
-            sites = [s.call for m in list(self.project.modules.values()) if m for s in m.calls.get(func.name, [])]
-            left = self.ev.bound_locals(FuncRef(module, func), _given_unknown(module, func, sites)).get(name)
-            self._globals[key] = self.ev.force(left) if left is not None else unknown(module, node)
+            given = globalsets.setter_frame(self.project, module, func)  # (None: its defaults)
+            ref = FuncRef(module, func)
+            left = (self.ev.bound_locals(ref, given) if given else self.ev.locals_after(ref, None, Frame(module))).get(
+                name
+            )
+            left = self.ev.force(left) if left is not None else unknown(module, node)
+            self._globals[key] = (
+                globalsets.early_exit(func, left, module.where(func)) if name in module.assigns else left
+            )
         found = self._globals[key]
         return found if found is not _BUSY else SV(None, None, known=False, expr=f"{name} (cycle)")
 
@@ -564,19 +569,6 @@ def _decided(test: ast.expr, frame: Frame | None, scopes: Scopes | None) -> bool
         and scopes is not None
         and containers.truth(scopes.ev, scopes.ev.eval(test, frame)) is not None
     )
-
-
-def _given_unknown(module: Module, func: FunctionNode, calls: list[ast.Call]) -> Frame:
-    """The function's frame with each parameter unknown, but a `**kwargs` none of the calls the scan has read
-    fills: empty."""
-    args = func.args
-    named = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
-    given = named | ({args.vararg.arg} if args.vararg is not None else set())
-    bindings: dict[str, Any] = {name: SV(None, None, known=False, expr=name) for name in given}
-    if args.kwarg is not None:
-        spread = any(k.arg is None or k.arg not in named for call in calls for k in call.keywords)
-        bindings[args.kwarg.arg] = DictV({}, None, [f"**{args.kwarg.arg}"] if spread else [])
-    return Frame(module, bindings=bindings, scope=func)
 
 
 def _rebound_only_here(module: Module, name: str) -> bool:
