@@ -591,3 +591,64 @@ def test_a_global_an_init_function_sets_is_none_where_read_at_import_and_may_sta
     timeout = at(report, "db.py:26").settings["pool_timeout"]
     assert 30 in [b.value for b in timeout.branches]
     assert at(report, "db.py:30").unresolved == ["**kwargs"]
+
+
+def test_an_init_of_a_class_that_may_hand_back_one_instance_is_no_pool_per_place_it_is_made(
+    tmp_path, monkeypatch
+) -> None:
+    # the review's cases 3 to 5: a metaclass or decorator singleton, and an __init__ that returns early once set,
+    # run the factory once (each of its three calls): a pool at each of those, not one per `Repo()`
+    makers = "\n".join(f"def use{n}():\n    return Repo(), Guarded(), Decorated()\n" for n in range(3))
+    report = scan(
+        tmp_path,
+        {
+            "factory.py": """
+            from sqlalchemy import create_engine
+
+
+            def make_engine():
+                return create_engine("postgresql://db/app", pool_size=4)
+            """,
+            "access.py": """
+            from factory import make_engine
+
+
+            class Singleton(type):
+                _instances = {}
+
+                def __call__(cls, *args, **kwargs):
+                    if cls not in cls._instances:
+                        cls._instances[cls] = super().__call__(*args, **kwargs)
+                    return cls._instances[cls]
+
+
+            def singleton(cls):
+                instances = {}
+                return lambda: instances.setdefault(cls, cls())
+
+
+            class Repo(metaclass=Singleton):
+                def __init__(self):
+                    self.engine = make_engine()
+
+
+            class Guarded:
+                _ready = False
+
+                def __init__(self):
+                    if self._ready:
+                        return
+                    self.engine = make_engine()
+                    self._ready = True
+
+
+            @singleton
+            class Decorated:
+                def __init__(self):
+                    self.engine = make_engine()
+            """,
+            "service.py": "from access import Decorated, Guarded, Repo\n\n\n" + makers,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["access.py:20", "access.py:29", "access.py:36"]

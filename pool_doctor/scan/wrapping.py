@@ -150,18 +150,25 @@ def library(dotted: str, call: ast.Call, partial: PartialRef | None = None) -> T
 
 
 def held_by_new_instance(func: FunctionNode, call: ast.Call, cls: ast.ClassDef | None) -> bool:
-    """Whether an `__init__` stores what the call makes on the instance it makes (`self._engine = factory()`):
-    each instance holds a pool of its own, as each call of a function returning it would."""
-    return (
-        cls is not None
-        and func.name == "__init__"
-        and any(
-            isinstance(node, ast.Assign)
-            and node.value is call
-            and all(
-                isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                for t in node.targets
-            )
-            for node in own_nodes(func)
+    """Whether an `__init__` stores what the call makes on the instance it makes (`self._engine = factory()`),
+    running whole for each instance: each holds a pool of its own, as each call of a function returning it would.
+    Not a class that may hand back one instance (a metaclass, a decorator, a `__new__`, a base named for it), nor
+    an `__init__` that may return before the store (`if self._ready: return`)."""
+    if cls is None or func.name != "__init__" or cls.keywords or cls.decorator_list or _single(cls):
+        return False
+    stored = any(
+        isinstance(node, ast.Assign)
+        and node.value is call
+        and all(
+            isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+            for t in node.targets
         )
+        for node in own_nodes(func)
     )
+    return stored and not any(isinstance(node, ast.Return) for node in own_nodes(func))
+
+
+def _single(cls: ast.ClassDef) -> bool:
+    """A class with its own `__new__`, or a base whose name says it keeps one instance (`SingletonBase`)."""
+    own = any(isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and s.name == "__new__" for s in cls.body)
+    return own or any("singleton" in (last_name(base) or "").lower() for base in cls.bases)
