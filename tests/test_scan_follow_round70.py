@@ -652,3 +652,76 @@ def test_an_init_of_a_class_that_may_hand_back_one_instance_is_no_pool_per_place
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["access.py:20", "access.py:29", "access.py:36"]
+
+
+def test_globals_get_in_a_function_reads_a_name_a_star_import_gives(tmp_path, monkeypatch) -> None:
+    # the review's case13: `globals().get("SIZE", 5)` in a function, SIZE from `from .local import *`
+    report = scan(
+        tmp_path,
+        {
+            "conf/__init__.py": "",
+            "conf/local.py": "SIZE = 8\n",
+            "conf/settings.py": """
+            from sqlalchemy import create_engine
+
+            try:
+                from .local import *  # noqa
+            except ImportError:
+                pass
+
+
+            def make():
+                return create_engine("postgresql://db/fn", pool_size=globals().get("SIZE", 5))
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "conf/settings.py:10").settings["pool_size"].value == 8
+
+
+def test_an_extension_method_helper_that_binds_through_self_is_one_engine_with_the_factorys_config(
+    tmp_path, monkeypatch
+) -> None:
+    # the review's case15: create_app sets the URL, then `store.init_app(app)` sets the engine options and binds
+    # through `self.db`: one engine with both, not two halves
+    report = scan(
+        tmp_path,
+        {
+            "web/__init__.py": """
+            import os
+
+            from flask import Flask
+
+            from web.ext import store
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+                store.init_app(app)
+                return app
+            """,
+            "web/ext.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+
+            class Store:
+                def __init__(self, app=None):
+                    self.db = SQLAlchemy()
+                    if app is not None:
+                        self.init_app(app)
+
+                def init_app(self, app):
+                    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 7})
+                    self.db.init_app(app)
+
+
+            store = Store()
+            """,
+            "wsgi.py": "from web import create_app\n\napp = create_app()\n",
+        },
+        monkeypatch,
+    )
+    assert len(report.pools) == 1
+    pool = report.pools[0]
+    assert (pool.settings["pool_size"].value, pool.settings["url"].env) == (7, "DATABASE_URL")

@@ -212,6 +212,8 @@ class FlaskApps:
                         self._inlining.discard(id(helper.node))
                     if inner is not None:
                         app.keys.update(inner.keys)
+                        if app.bind is None and any(n is inner.bind for n in ast.walk(node)):  # (`self.db`'s)
+                            app.bind, app.extension, app.bind_module = inner.bind, inner.extension, inner.bind_module
                         app.unresolved.extend(inner.unresolved)
                         app.lines.append(stmt.lineno)
                         app.running = app.running is not False and inner.running is True
@@ -300,14 +302,12 @@ class FlaskApps:
         if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or binds_extension(self.ev, stmt, frame):
             return None  # (a subclass's own init_app that also sets a key is the bind: jazzband's)
         body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]
-        inner_frame = Frame(func.module, scope=func.node)  # (`self.db.init_app(app)`: what self holds)
-        binds = [
-            extension_of(self.ev, func.module, b, inner_frame) for inner in body if (b := appconfig.bind_call(inner))
-        ]
+        inner_frame = Frame(func.module, scope=func.node)
+        binds = [b for inner in body if (b := appconfig.bind_call(inner)) and extension_of(self.ev, func.module, b)]
         configures = any(
             appconfig.configures(inner) or (depth < 3 and self._helper(inner, inner_frame, depth + 1)) for inner in body
         )
-        return func if configures and not any(binds) else None
+        return func if configures and not binds else None
 
     def _load(self, app: AppConfig, call: ast.Call, frame: Frame) -> None:
         """`app.config.from_object(x)` and its kin: the source's SQLALCHEMY_* keys, over what is there."""

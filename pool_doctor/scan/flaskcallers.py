@@ -127,9 +127,10 @@ def _argument(method: FunctionNode, name: str, call: ast.Call) -> ast.expr | Non
 def at_callers(
     ev: Interpreter, module: Module, scope: FunctionNode | None, bind: ast.Call, engines: list[ScannedPool]
 ) -> list[ScannedPool]:
-    """The engines a class's method binds, each moved to the calls that hand it the app (unchanged where none
-    is found, or the bind is not in the method itself: a helper's)."""
-    if scope is None or not any(node is bind for node in ast.walk(scope)):
+    """The engines a class's method binds (itself, or a method of its class it calls: flask-camp's init_app through
+    _init_database), each moved to the calls that hand it the app (unchanged where none is found)."""
+    cls = _class_of(module, scope) if scope is not None else None
+    if scope is None or cls is None or not any(node is bind for node in ast.walk(cls)):
         return engines
     handings = handed_by_callers(ev, module, scope, bind)
     return [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from pool_doctor.scan.finder import resolve_relative
+from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.kinds import SV, Frame, Interpreter, ModuleRef, is_known, unknown
 from pool_doctor.scan.nodes import required_absent
 
@@ -31,7 +31,7 @@ def method(ev: Interpreter, base: ModuleRef, name: str, node: ast.Call, frame: F
     if frame.flow and frame.scope is None and frame.module is module:
         if text in frame.bindings:
             return ev.force(frame.bindings[text])
-    elif text in module.assigns or text in module.functions or text in module.classes or text in module.imports:
+    elif _bound(ev, module, text):
         return ev.attribute(ModuleRef(module), text, node, frame)
     for stmt in ast.walk(module.tree):
         if isinstance(stmt, ast.ImportFrom) and any(alias.name == "*" for alias in stmt.names):
@@ -39,3 +39,11 @@ def method(ev: Interpreter, base: ModuleRef, name: str, node: ast.Call, frame: F
             if star and required_absent(ev.project, module, star, stmt):
                 return unknown(frame.module, node, why=f"{text} (what {star} sets; the tree lacks it)")
     return given if given is not None else SV(None, frame.module.where(node))
+
+
+def _bound(ev: Interpreter, module: Module, name: str) -> bool:
+    """Whether the module binds the name: its own statements, or a star import of a module the tree has."""
+    if name in module.assigns or name in module.functions or name in module.classes or name in module.imports:
+        return True
+    found = (ev.project.module_by_name(star, module.path) for star in module.star_imports)
+    return any(source is not None and name in source.assigns for source in found)
