@@ -725,3 +725,27 @@ def test_an_extension_method_helper_that_binds_through_self_is_one_engine_with_t
     assert len(report.pools) == 1
     pool = report.pools[0]
     assert (pool.settings["pool_size"].value, pool.settings["url"].env) == (7, "DATABASE_URL")
+
+
+def test_a_pool_call_after_an_engine_in_an_or_never_runs(tmp_path, monkeypatch) -> None:
+    # TheDailyGlobe's env.py: `engine or async_engine_from_config(...)` right after `engine = create_async_engine(...)`
+    report = scan(
+        tmp_path,
+        {
+            "migrations/env.py": """
+            from sqlalchemy import pool
+            from sqlalchemy.ext.asyncio import async_engine_from_config, create_async_engine
+
+
+            async def run_migrations_online(configuration, url):
+                engine = create_async_engine(url)
+                connectable = engine or async_engine_from_config(
+                    configuration, prefix="sqlalchemy.", poolclass=pool.NullPool
+                )
+                async with connectable.connect() as connection:
+                    await connection.run_sync(print)
+            """
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["migrations/env.py:6"]

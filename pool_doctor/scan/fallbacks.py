@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from pool_doctor.scan import callers
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, read_source
+from pool_doctor.scan.kinds import PoolV
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import assign_targets, is_staticmethod, parameter_names
 from pool_doctor.scan.textfiles import read_text
@@ -48,6 +49,8 @@ def never_made(finder: Finder, module: Module, site: CallSite) -> bool:
     own = site.functions[-1] if site.functions else None
     if not isinstance(own, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
+    if _after_a_pool(finder, module, own, site):
+        return True
     func = own
     name = fallback_for(func, site.call)
     if name is None:
@@ -56,6 +59,20 @@ def never_made(finder: Finder, module: Module, site: CallSite) -> bool:
     index = _index(func, name)
     handed = bool(given) and all(_hands_a_pool(m, s, name, index, makes) for m, s in given)
     return handed and _only_called(finder.ev.project, func, given)
+
+
+def _after_a_pool(finder: Finder, module: Module, func: FunctionNode, site: CallSite) -> bool:
+    """`engine or async_engine_from_config(...)` where `engine` holds a pool the function made: an engine is always
+    true (no pool class defines `__bool__` or `__len__`), so the call after it never runs (TheDailyGlobe's env.py)."""
+    for node in ast.walk(func):
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+            at = next((i for i, value in enumerate(node.values) if value is site.call), 0)
+            frame = finder.ev.frame_in(module, func, node) if at else None
+            if frame is not None and any(
+                isinstance(finder.ev.force(finder.ev.eval(v, frame)), PoolV) for v in node.values[:at]
+            ):
+                return True
+    return False
 
 
 def _only_called(project: Project, func: FunctionNode, given: list[tuple[Module, CallSite]]) -> bool:
