@@ -749,3 +749,35 @@ def test_a_pool_call_after_an_engine_in_an_or_never_runs(tmp_path, monkeypatch) 
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["migrations/env.py:6"]
+
+
+def test_a_pydantic_settings_class_with_a_flask_key_no_app_loads_is_no_engine(tmp_path, monkeypatch) -> None:
+    # ecology_bot: `class Settings(BaseSettings)` with a SQLALCHEMY_DATABASE_URI field (a Celery worker's), beside
+    # a Flask app: two false Flask-SQLAlchemy pools
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            from typing import Optional
+
+            from pydantic import PostgresDsn
+            from pydantic_settings import BaseSettings
+
+
+            class Settings(BaseSettings):
+                SQLALCHEMY_DATABASE_URI: Optional[PostgresDsn] = None
+                SQLALCHEMY_POOL_SIZE: int = 5
+            """,
+            "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+            db.init_app(app)
+            """,
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app.py:7"]

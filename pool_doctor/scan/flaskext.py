@@ -429,7 +429,7 @@ def other_extension(ev: Evaluator, module: Module, call: ast.Call) -> bool:
     return made is not None and library and not is_extension(ev, *made)
 
 
-SCHEMA_LIBRARIES = ("marshmallow",)  # a class of theirs describes a config's keys, holds none
+SCHEMA_LIBRARIES = ("marshmallow", "pydantic", "pydantic_settings")  # a class of theirs describes keys, holds none
 KEY_WRITE = re.compile(rf"\b(?:{'|'.join(sorted(POOL_KEYS))})\s*(?::[^=\n]*)?=[^=]")
 
 
