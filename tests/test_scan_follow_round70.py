@@ -781,3 +781,31 @@ def test_a_pydantic_settings_class_with_a_flask_key_no_app_loads_is_no_engine(tm
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["app.py:7"]
+
+
+def test_an_engine_handed_to_a_library_through_an_annotated_parameter_makes_no_pool_there(
+    tmp_path, monkeypatch
+) -> None:
+    # ergostar: `get_alchemy_config(engine: AsyncEngine, ...)` returns `SQLAlchemyAsyncConfig(engine_instance=engine)`:
+    # the app's engine, not a pool made inside advanced_alchemy (one that may be None still warns)
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            from typing import Optional
+
+            from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+            from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+            def get_alchemy_config(engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
+                return SQLAlchemyAsyncConfig(engine_instance=engine)
+
+
+            def maybe_config(engine: Optional[AsyncEngine] = None) -> SQLAlchemyAsyncConfig:
+                return SQLAlchemyAsyncConfig(engine_instance=engine, connection_string="postgresql+asyncpg://db/app")
+            """
+        },
+        monkeypatch,
+    )
+    assert [w.split(": ", 1)[0] for w in report.warnings] == ["config.py:12"]

@@ -156,7 +156,7 @@ def library_pools(ev: Evaluator, module: Module) -> list[str]:
         sites += [(c, c.args[0], ()) for c in includes if last_name(c.args[0]) == name]  # config.include(f)
         for call, func, functions in sites:
             made = ev.force(ev.eval(func, Frame(module)))
-            given = _given_engine(call, name, parameter_names(functions[-1] if functions else None))
+            given = _given_engine(call, name, _maybe_none(functions[-1] if functions else None))
             exact = name not in EXACT or made.dotted.endswith(EXACT[name]) if isinstance(made, ExternalRef) else False
             if isinstance(made, ExternalRef) and _from(library, made.dotted) and not given and exact:
                 found.append(
@@ -215,6 +215,24 @@ def _given_engine(call: ast.Call, name: str, params: frozenset[str] | set[str] =
     return any(not _none_or_given(value, params) for value in given)
 
 
+def _maybe_none(func: ast.AST | None) -> set[str]:
+    """The function's parameters that may be None: unannotated, annotated Optional or `| None`, or None by
+    default (ergostar's `get_alchemy_config(engine: AsyncEngine, ...)` is handed an engine)."""
+    args = func.args if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) else None
+    if args is None:
+        return set()
+    named = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    defaults = dict(zip([a.arg for a in [*args.posonlyargs, *args.args]][::-1], args.defaults[::-1], strict=False))
+    defaults |= {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None}
+    none = {name for name, d in defaults.items() if isinstance(d, ast.Constant) and d.value is None}
+    loose = {
+        a.arg
+        for a in named
+        if a.annotation is None or "None" in ast.unparse(a.annotation) or "Optional" in ast.unparse(a.annotation)
+    }
+    return parameter_names(func) - {a.arg for a in named} | loose | none
+
+
 def _none_or_given(value: ast.expr, params: frozenset[str] | set[str]) -> bool:
     return (isinstance(value, ast.Constant) and value.value is None) or (
         isinstance(value, ast.Name) and value.id in params
@@ -228,7 +246,7 @@ def _init_given_engine(cls: ast.ClassDef, name: str) -> bool:
         for call in inits:  # (`Base.__init__(self, url, engine)`: past self)
             unbound = isinstance(call.func, ast.Attribute) and not isinstance(call.func.value, ast.Call)
             shifted = ast.Call(call.func, call.args[1:], call.keywords) if unbound else call
-            if _given_engine(shifted, name, parameter_names(method)):
+            if _given_engine(shifted, name, _maybe_none(method)):
                 return True
     return False
 
