@@ -809,3 +809,30 @@ def test_an_engine_handed_to_a_library_through_an_annotated_parameter_makes_no_p
         monkeypatch,
     )
     assert [w.split(": ", 1)[0] for w in report.warnings] == ["config.py:12"]
+
+
+def test_settings_star_imported_each_under_a_test_of_its_own_are_each_a_pool(tmp_path, monkeypatch) -> None:
+    # troupon: `if not os.getenv('HEROKU'): from development import *` then `if os.getenv('HEROKU') is not None:
+    # from production import *`: production's DATABASES was read as an override of development's, and lost
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings/__init__.py": """
+            import os
+
+            if not os.getenv("CI") and not os.getenv("HEROKU"):
+                from .development import *
+
+            if os.getenv("HEROKU") is not None:
+                from .production import *
+            """,
+            "proj/settings/development.py": (
+                "INSTALLED_APPS = []\nDATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': 'dev'}}\n"
+            ),
+            "proj/settings/production.py": (
+                "import dj_database_url\n\nDATABASES = {'default': dj_database_url.config(conn_max_age=600)}\n"
+            ),
+        },
+        monkeypatch,
+    )
+    assert sorted(p.where for p in report.pools) == ["proj/settings/development.py:2", "proj/settings/production.py:3"]

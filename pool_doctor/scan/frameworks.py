@@ -333,6 +333,8 @@ def django_overrides(project: Project, modules: list[Module]) -> set[Path]:
             importers.setdefault(source.path, []).append(module)
             if any((test, not taken) in first_sides for test, taken in sides):
                 continue  # the other side of an if (bluebutton's base_local or base_ec2): no override, its own
+            if first_sides and sides and set(sides) != set(first_sides):
+                continue  # each under a test of its own (troupon's `if not HEROKU:` development, `if HEROKU:` production)
             if first is not None and stmt.lineno > first and (assigned or "DATABASES" in source.assigns):
                 found.add(source.path)  # (after a star import's DATABASES, one that replaces it: changing the
                 # shared dict in place, `from .databases import DATABASES`, the scan reads as its own alias)
