@@ -836,3 +836,19 @@ def test_settings_star_imported_each_under_a_test_of_its_own_are_each_a_pool(tmp
         monkeypatch,
     )
     assert sorted(p.where for p in report.pools) == ["proj/settings/development.py:2", "proj/settings/production.py:3"]
+
+
+def test_same_named_factories_of_several_packages_are_counted_each_for_its_own_callers(tmp_path, monkeypatch) -> None:
+    # the review's case22: three packages, each with its own fixed get_engine() called four times: "named in 12
+    # calls" for each, and one pool each at its own line instead of four at their calls
+    jobs = "".join(f"\n\ndef job{n}():\n    return get_engine()\n" for n in range(4))
+    files: dict[str, str] = {}
+    for package in ("billing", "orders", "users"):
+        files[f"{package}/__init__.py"] = ""
+        files[f"{package}/db.py"] = (
+            f"import sqlalchemy as sql\n\n\ndef get_engine():\n    return sql.create_engine('postgresql://db/{package}')\n"
+        )
+        files[f"{package}/jobs.py"] = f"from {package}.db import get_engine\n{jobs}"
+    report = scan(tmp_path, files, monkeypatch)
+    assert len(report.pools) == 12
+    assert not [w for w in report.warnings if "named in" in w]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan import callers, dunders, fallbacks, handoffs, pyramid, sides, taint
@@ -108,13 +109,13 @@ class PoolFinder:
             return False
         return name not in self.heirs and all(c.name != name for _, c in self.subclasses.values())
 
-    def unfix(self, names: set[str]) -> list[tuple[str, str]]:
-        """These fixed wrappers are none: each is one pool at its own line (scanner: too many callers to read).
-        Each one's name and where it is, but the tests'."""
-        unfixed = [(key, w) for key, w in self.wrappers.items() if w.name in names and w.is_fixed]
+    def unfix(self, over: set[tuple[str, Path]]) -> list[tuple[str, str, Path]]:
+        """These fixed wrappers (name, module's path) are none: each is one pool at its own line (scanner: too many
+        callers to read). Each one's name, where it is and its module's path, but the tests'."""
+        unfixed = [(k, w) for k, w in self.wrappers.items() if (w.name, w.module.path) in over and w.is_fixed]
         for key, _ in unfixed:
             del self.wrappers[key]
-        return list(dict.fromkeys((w.name, w.module.where(w.func)) for _, w in unfixed if not w.module.aside))
+        return [(w.name, w.module.where(w.func), w.module.path) for _, w in unfixed if not w.module.aside]
 
     def target(self, module: Module, site: CallSite) -> Target | None:
         func = callers.base_init(self.ev, module, site.cls) if super_init(site.call) else None  # (whatever `self`)

@@ -312,25 +312,32 @@ def _reaches(module: Module, home: Module) -> bool:
     )
 
 
+def _beside(file: Path, home: Path, data: bytes) -> bool:
+    """Whether a file beside the factory's module names that module (`from .db import get_engine`)."""
+    return file.parent == home.parent and home.stem.encode() in data
+
+
 def _widely_called(project: Project, finder: PoolFinder, names: set[str], kept: dict[Path, bytes]) -> set[str]:
     """The fixed factories among `names` the tree calls more than FIXED_CALLS times (`create_app()` in every command
     of a CLI, a getter the app calls everywhere): each is one pool at its own line, and their callers are not read."""
     fixed = {name for name in names if finder.only_fixed(name)}
-    counts = dict.fromkeys(fixed, 0)
-    homes = {name: [w.module for w in finder.wrappers.values() if w.name == name] for name in fixed}
+    homes = {name: {w.module.path: w.module for w in finder.wrappers.values() if w.name == name} for name in fixed}
+    counts = {(name, path): 0 for name in fixed for path in homes[name]}  # (each package's own get_engine())
     for file in project.files if fixed else []:
         module = project.modules.get(file)
         data = b"" if module is not None else kept.get(file) or read_source(file)[0] or b""
         for name in fixed:  # (in the modules that may reach the factory's: not sats-rover's other scripts' main())
-            if module is not None and any(_reaches(module, home) for home in homes[name]):
-                counts[name] += len(module.calls.get(name, []))
-            elif module is None and any(home.path.stem.encode() in data for home in homes[name]):
-                counts[name] += data.count(b"%s(" % name.encode())
-    wide = {name for name, count in counts.items() if count > FIXED_CALLS}
-    for name, where in finder.unfix(wide):  # (nuclide-identification's load_engine(), made anew in 12 classes)
+            for path, home in homes[name].items():
+                if module is not None and _reaches(module, home):
+                    counts[name, path] += len(module.calls.get(name, []))
+                elif module is None and (home.name.encode() in data or _beside(file, path, data)):
+                    counts[name, path] += data.count(b"%s(" % name.encode())  # (its dotted name, or beside it)
+    over = {key for key, count in counts.items() if count > FIXED_CALLS}
+    for name, where, path in finder.unfix(over):  # (nuclide-identification's load_engine(), made anew in 12 classes)
         if not any(w.startswith(f"{where}: {name}() is named in") for w in project.warnings):  # (once a scan)
             project.warnings.append(
-                f"{where}: {name}() is named in {counts[name]} calls, more than {FIXED_CALLS}: its pool is reported"
-                " once, at its own line, not at each call"
+                f"{where}: {name}() is named in {counts[name, path]} calls, more than {FIXED_CALLS}: its pool is "
+                "reported once, at its own line, not at each call"
             )
+    wide = {name for name in fixed if homes[name] and all((name, path) in over for path in homes[name])}
     return wide
