@@ -220,6 +220,8 @@ class Project:
         self._asides: dict[Path, str | None] = {}  # (aside is asked of every file, again and again)
         self._tests_folders: dict[Path, bool] = {}  # (answers: a folder the tests' modules are imported from)
         self.programs: dict[Path, bool] = {}  # modules that run as a program of their own (programs.own_process)
+        self.named: set[bytes] = set()  # names whose files are parsed already (flaskcallers: each class's callers)
+        self.words: dict[bytes, list[Path]] | None = None  # the files each word of the unparsed ones is in (once)
 
     def walk(self, suffix: str) -> Iterator[Path]:
         """The project's files named `*suffix` (its .py files; its .ini files), outside virtualenvs."""

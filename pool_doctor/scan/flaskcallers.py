@@ -7,6 +7,7 @@ handed the app (`configure_db(app)` in a factory) keeps the engine at its bind, 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, replace
 
 from pool_doctor.scan.appconfig import enclosing_function
@@ -14,6 +15,7 @@ from pool_doctor.scan.finder import FunctionNode, Module, Project, read_source
 from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, InstanceRef, Interpreter
 from pool_doctor.scan.model import ScannedPool
 
+WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 LEVELS = 4  # methods handing the app on, followed up to the calls from outside the class
 
 
@@ -70,7 +72,8 @@ def _calls(
         and node.func.value.id == "self"
     ]
     name = cls.name if method.name == "__init__" else method.name
-    _parse_naming(ev.project, name.encode())
+    if method.name == "__init__":  # (the class's name: a method's, `init_app`, is in every extension's file)
+        _parse_naming(ev.project, name.encode())
     outside: list[tuple[Module, ast.Call, FunctionNode | None]] = []
     for other in [m for m in ev.project.modules.values() if m is not None]:
         for site in other.calls.get(name, []):
@@ -91,12 +94,19 @@ def _calls(
 
 
 def _parse_naming(project: Project, name: bytes) -> None:
-    """Parse the files (tests' too: a test's call is a test's engine) that name the class or method."""
-    for path in project.files:
-        if path not in project.modules:
-            data = project.kept.get(path) or read_source(path)[0]
-            if data is not None and name in data:
-                project.parse(path, data)
+    """Parse the files (tests' too: a test's call is a test's engine) that name the class, once: the words of the
+    files not parsed yet are read once a scan, so a tree of many extension classes is not read once for each."""
+    if name in project.named:
+        return
+    project.named.add(name)
+    if project.words is None:
+        project.words = {}
+        for path in (p for p in project.files if p not in project.modules):
+            data = project.kept.get(path) or read_source(path)[0] or b""
+            for word in set(WORD.findall(data)):
+                project.words.setdefault(word, []).append(path)
+    for path in project.words.get(name, []):
+        project.parse(path)
 
 
 def _class_of(module: Module, scope: FunctionNode) -> ast.ClassDef | None:
