@@ -852,3 +852,30 @@ def test_same_named_factories_of_several_packages_are_counted_each_for_its_own_c
     report = scan(tmp_path, files, monkeypatch)
     assert len(report.pools) == 12
     assert not [w for w in report.warnings if "named in" in w]
+
+
+def test_an_ini_option_of_a_section_a_variable_picks_names_that_variable(tmp_path, monkeypatch) -> None:
+    # falcon-asyncpg: `config.get(os.environ.get("ENV", "development"), "DSN")`: [development]'s DSN, ENV unnamed
+    report = scan(
+        tmp_path,
+        {
+            "config.ini": "[development]\nDSN = postgresql://app@localhost:5432/blocks\n\n[production]\nDSN = ''\n",
+            "db.py": """
+            import configparser
+            import os
+
+            import asyncpg
+
+            config = configparser.ConfigParser()
+            config.read("config.ini")
+            env = os.environ.get("ENV", "development")
+
+
+            async def make():
+                return await asyncpg.create_pool(dsn=config.get(env, "DSN"), min_size=2, max_size=4)
+            """,
+        },
+        monkeypatch,
+    )
+    dsn = at(report, "db.py:12").settings["dsn"]
+    assert (dsn.value, dsn.from_, dsn.env) == ("postgresql://app@localhost:5432/blocks", "config.ini:2", "ENV")

@@ -380,7 +380,9 @@ class ConfigFiles:
             if not (is_known(section) and is_known(option)):
                 return unknown(frame.module, node)
             fallback = next((kw.value for kw in node.keywords if kw.arg in ("fallback", also)), None)
-            return self.option(parser, str(section.value), str(option.value), name, fallback, frame, node)
+            found = self.option(parser, str(section.value), str(option.value), name, fallback, frame, node)
+            picked = section.env or option.env  # (`config.get(env, "DSN")`, a section a variable picks: `ENV`)
+            return replace(found, env=picked) if picked and isinstance(found, SV) and not found.env else found
         if name in ("has_section", "has_option"):
             keys = [self.ev.force(self.ev.eval(a, frame)) for a in node.args]
             if not all(is_known(k) for k in keys) or not keys or parser.opaque:
