@@ -879,3 +879,24 @@ def test_an_ini_option_of_a_section_a_variable_picks_names_that_variable(tmp_pat
     )
     dsn = at(report, "db.py:12").settings["dsn"]
     assert (dsn.value, dsn.from_, dsn.env) == ("postgresql://app@localhost:5432/blocks", "config.ini:2", "ENV")
+
+
+def test_a_services_app_that_loads_a_config_and_is_handed_to_nothing_makes_no_engine(tmp_path, monkeypatch) -> None:
+    # yaurp: each service makes its own Flask app and loads a config with a URL; only the post service binds
+    # Flask-SQLAlchemy (`SQLAlchemy(app)` in repository.py, importing the app): the gui service's app was a pool
+    config = 'class Config(object):\n    SQLALCHEMY_DATABASE_URI = "postgresql+psycopg2://tester@localhost/db"\n'
+    service = "import flask\n\nfrom services.{0}.config import Config\n\napp = flask.Flask(__name__)\napp.config.from_object(Config)\n"
+    report = scan(
+        tmp_path,
+        {
+            "services/__init__.py": "",
+            "services/post/__init__.py": service.format("post"),
+            "services/post/config.py": config,
+            "services/post/repository.py": "from flask_sqlalchemy import SQLAlchemy\n\nfrom services.post import app\n\ndb = SQLAlchemy(app)\n",
+            "services/gui/__init__.py": service.format("gui"),
+            "services/gui/config.py": config,
+            "services/gui/views.py": "from services.gui import app\n\n\n@app.route('/')\ndef index():\n    return 'ok'\n",
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["services/post/repository.py:5"]

@@ -522,13 +522,12 @@ class FlaskApps:
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
         elsewhere = flaskbinds.bound_elsewhere(self.ev, app)
+        if elsewhere is None and flaskbinds.never_handed(self.ev, app):
+            return  # (a service's app that loads a config and is handed to nothing: yaurp's gui)
         bind, bind_module = (app.bind, app.bind_module) if elsewhere is None else (elsewhere[1], elsewhere[0])
         if app.module.aside and bind_module is not None and not bind_module.aside:
             return  # a test's config bound by the app's helper (indico's configure_db): the app's engine, again
-        if bind is not None:
-            line, end_line = bind.lineno, bind.end_lineno or bind.lineno
-        else:
-            line, end_line = min(app.lines), max(app.lines)
+        line, end_line = (bind.lineno, bind.end_lineno or bind.lineno) if bind else (min(app.lines), max(app.lines))
         at_import = bind is not None and app.scope is None and not app.deferred  # init_app makes the engines then
         place = ((bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *([untold] if untold else [])]

@@ -106,3 +106,27 @@ def _modules_of(ev: Evaluator, module: Module, stmt: ast.Import | ast.ImportFrom
     base = resolve_relative(module, stmt.module, stmt.level)
     found = [ev.project.module_by_name(base, module.path)] if base else []
     return found + [ev.project.module_by_name(f"{base}.{a.name}", module.path) for a in stmt.names if base]
+
+
+def never_handed(ev: Evaluator, app: AppConfig) -> bool:
+    """A module's own app (`app = flask.Flask(...)` at its top), configured there, that no call in it or in a module
+    importing it is handed (no `SQLAlchemy(app)`, `db.init_app(app)`, `register(app)`): no engine, where the project
+    binds other apps (yaurp's gui service, loading a config with a URL, beside the post service that binds)."""
+    if app.bind is not None or app.scope is not None:
+        return False
+    names = {name for stmt in app.module.tree.body if stmt.lineno in app.lines for name in receivers(stmt)}
+    made = [found for name in names if (found := maker(ev, app.module, name)) and found[0] is app.module]
+    if len(made) != 1:
+        return False
+    home = app.module.name
+    readers = [
+        m
+        for m in ev.project.modules.values()
+        if m is not None and (m is app.module or any(t == home or t.startswith(f"{home}.") for t in m.imports.values()))
+    ]
+    for module in readers:
+        for call in (n for n in ast.walk(module.tree) if isinstance(n, ast.Call)):
+            given = [*call.args, *(k.value for k in call.keywords)]
+            if any(isinstance(a, ast.Name) and maker(ev, module, a.id) == made[0] for a in given):
+                return False
+    return True
