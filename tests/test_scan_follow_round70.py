@@ -900,3 +900,49 @@ def test_a_services_app_that_loads_a_config_and_is_handed_to_nothing_makes_no_en
         monkeypatch,
     )
     assert [p.where for p in report.pools] == ["services/post/repository.py:5"]
+
+
+def test_a_config_class_only_a_test_loads_may_still_be_what_the_app_loads(tmp_path, monkeypatch) -> None:
+    # flask-inventory: `app.config.from_object(os.environ["APP_SETTINGS"])`; the tests load each config class by
+    # name, which took them all out of the classes the app may load: no pool at all
+    report = scan(
+        tmp_path,
+        {
+            "config.py": """
+            class BaseConfig:
+                SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+
+            class ProductionConfig(BaseConfig):
+                SQLALCHEMY_DATABASE_URI = "postgresql:///inventory"
+                SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 8}
+            """,
+            "app/__init__.py": """
+            import os
+
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object(os.environ["APP_SETTINGS"])
+                db.init_app(app)
+                return app
+            """,
+            "tests/test_config.py": """
+            from app import create_app
+
+
+            def test_production():
+                app = create_app()
+                app.config.from_object("config.ProductionConfig")
+                assert app.config["SQLALCHEMY_DATABASE_URI"]
+            """,
+        },
+        monkeypatch,
+    )
+    sizes = [p.settings["pool_size"].value for p in report.pools if p.aside is None and "pool_size" in p.settings]
+    assert sizes == [8]

@@ -351,6 +351,7 @@ class FlaskApps:
         return keys, named and keys is not None
 
     def _read_source(self, module: Module, method: str, given: Any) -> Keys | None:
+        loaded = self._loaded if not module.aside else set()  # (a test's load is not the app's: flask-inventory)
         if isinstance(given, Branches):  # a module's global set only on the side of the `if` that loads it
             set_here = [o for _, o in given.options if not (isinstance(o, SV) and o.expr == NOT_SET)]
             given = self.ev.force(set_here[0]) if len(set_here) == 1 else given
@@ -359,13 +360,13 @@ class FlaskApps:
             sides = [(when, self._read_source(module, method, o), o) for when, o in forced]
             return keys_per_side(sides, given.default)
         if isinstance(given, InstanceRef):  # (its bases too: their keys reach the app through it, hrms' Config)
-            self._loaded.update(id(k.node) for k in self.ev.class_chain(given.cls))
+            loaded.update(id(k.node) for k in self.ev.class_chain(given.cls))
             return self._instance_keys(given)
         if isinstance(given, ClassRef):
-            self._loaded.update(id(k.node) for k in self.ev.class_chain(given))
+            loaded.update(id(k.node) for k in self.ev.class_chain(given))
             return flask_env(self.ev, given, self._class_keys(given))
         if isinstance(given, ModuleRef):
-            self._loaded.add(id(given.module.tree))
+            loaded.add(id(given.module.tree))
             return self._module_keys(given.module)
         if not (isinstance(given, SV) and given.known and isinstance(given.value, str)):
             return None
@@ -379,7 +380,7 @@ class FlaskApps:
             source = found.module if isinstance(found, ModuleRef) else None
         if source is None:
             return None
-        self._loaded.add(id(source.tree))
+        loaded.add(id(source.tree))
         return self._module_keys(source)
 
     def _class_keys(self, ref: ClassRef) -> Keys:
