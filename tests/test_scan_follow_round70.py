@@ -946,3 +946,28 @@ def test_a_config_class_only_a_test_loads_may_still_be_what_the_app_loads(tmp_pa
     )
     sizes = [p.settings["pool_size"].value for p in report.pools if p.aside is None and "pool_size" in p.settings]
     assert sizes == [8]
+
+
+def test_a_setter_that_returns_what_it_sets_at_its_end_leaves_it_set(tmp_path, monkeypatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            from sqlalchemy import create_engine
+
+            _size = None
+
+
+            def configure():
+                global _size
+                _size = 12
+                return _size
+
+
+            def make():
+                return create_engine("postgresql://db/app", pool_size=_size)
+            """
+        },
+        monkeypatch,
+    )
+    assert at(report, "db.py:13").settings["pool_size"].value == 12

@@ -20,19 +20,20 @@ def set_before_read(module: Module, name: str, node: ast.AST | None) -> bool:
     placeholder = all(isinstance(a.value, ast.Constant) and a.value.value is None for a in module.assigns[name])
     if setter is None or not placeholder or node is None:
         return False
-    inside = any(
+    return any(
         node is inner
         for func in ast.walk(module.tree)
         if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef)
         for inner in ast.walk(func)
     )
-    return inside
 
 
 def early_exit(setter: FunctionNode, left: Any, where: str | None) -> Any:
-    """What a setter with a `return` before its end leaves: what its end sets, or the None it may leave as it was
-    (case9's `if not url: return`); a read that tests for None first (`if _kwargs is None: raise`) keeps the one."""
-    if not any(isinstance(n, ast.Return) for n in own_nodes(setter)):
+    """What a setter with a `return` before its end leaves (`if not url: return`, before it sets the global): what
+    its end sets, or the None it may leave as it was; a read that tests for None first (`if _kwargs is None:
+    raise`) keeps the one."""
+    last = setter.body[-1]
+    if not any(isinstance(n, ast.Return) and n is not last for n in own_nodes(setter)):
         return left
     return Branches([(f"{setter.name}() ran to its end", left), (f"{setter.name}() returned first", SV(None, where))])
 
