@@ -39,12 +39,12 @@ def test_apps(
         and app.module.functions.get(app.scope.name) is app.scope
         and not _guarded(app.scope, app.bind)
     ]
-    factories = {app.scope.name: app for app in binding if app.bind_module in (None, app.module)}  # type: ignore[union-attr]
+    factories = {app.scope.name: app for app in binding if app.scope and app.bind_module in (None, app.module)}
     # the app's factory calling one, where the bind runs (flaskmvc's create_app(overrides): load_config(app,
     # overrides), then init_db(app)); not where the factory's callers bind what it returns (anyway's init_flask)
     outer: dict[str, list[tuple[AppConfig, Module | None, FunctionNode | None, ast.Call | None]]] = {}
-    for app in binding:
-        for maker, call in appconfig.calls_of(ev, app.module, app.scope):  # type: ignore[arg-type]
+    for app, configures in ((app, app.scope) for app in binding if app.scope is not None):
+        for maker, call in appconfig.calls_of(ev, app.module, configures):
             caller = appconfig.enclosing_function(maker.tree, call)
             if caller is None or maker.functions.get(caller.name) is not caller or caller.name in factories:
                 continue
