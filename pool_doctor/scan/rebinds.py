@@ -76,9 +76,8 @@ class Rebinds:
     def _writes(self, holder: Any, attr: str) -> list[tuple[Module, str, FunctionNode, ast.ClassDef | None]]:
         if isinstance(holder, ClassRef) and (id(holder.node), attr) in self._first_runs:
             return []
-        if len(self.project.modules) != self._indexed:
-            self._index = {}
-            for module in list(self.project.modules.values()):
+        if len(self.project.modules) != self._indexed:  # (the modules parsed since: the dict keeps their order)
+            for module in list(self.project.modules.values())[max(self._indexed, 0) :]:
                 if module is not None and not module.aside:
                     for name, writes in module.attr_writes.items():
                         self._index.setdefault(name, []).extend((module, *write) for write in writes)
