@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from pool_doctor.scan.appconfig import enclosing_function
 from pool_doctor.scan.callers import parse_naming
 from pool_doctor.scan.finder import FunctionNode, Module, Project
 from pool_doctor.scan.kinds import SV, Branches, DictV, Frame
@@ -20,12 +21,7 @@ def set_before_read(module: Module, name: str, node: ast.AST | None) -> bool:
     placeholder = all(isinstance(a.value, ast.Constant) and a.value.value is None for a in module.assigns[name])
     if setter is None or not placeholder or node is None:
         return False
-    return any(
-        node is inner
-        for func in ast.walk(module.tree)
-        if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef)
-        for inner in ast.walk(func)
-    )
+    return enclosing_function(module.tree, node) is not None
 
 
 def early_exit(setter: FunctionNode, left: Any, where: str | None) -> Any:
