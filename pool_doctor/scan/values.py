@@ -116,7 +116,7 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
         for at, earlier in enumerate(branches):
             if containers.same(earlier, option) or (not earlier.branches and _equal(earlier, option)):
                 # an equal value is where the branch in effect with no variable set writes it, and a variable
-                # either names can change it
+                # either names can change it (not two variables: `os.getenv("A", 5)` on one, `("B", 5)` on the other)
                 keep, other = (option, earlier) if is_default else (earlier, option)
                 branches[at] = replace(keep, when=conds.either(earlier.when or "", when), env=keep.env or other.env)
                 break
@@ -152,7 +152,8 @@ def _short_test(text: str) -> str:
 
 
 def _equal(a: SV, b: SV) -> bool:
-    return a.known and b.known and type(a.value) is type(b.value) and a.value == b.value
+    two = a.env and b.env and a.env != b.env  # (two variables, each a way to change it)
+    return a.known and b.known and type(a.value) is type(b.value) and a.value == b.value and not two
 
 
 def leaf(value: Any, evaluator: Evaluator) -> SV:
