@@ -43,3 +43,69 @@ def test_two_variables_each_unset_on_their_own_branch_are_two_branches_not_one(t
     }
     postgres = next(b for b in url.branches if b.env == "DB_URL_POSTGRES")
     assert postgres.when == 'not (DB_ENGINE == "MYSQL") and DB_ENGINE == "POSTGRES"'
+
+
+YAURP = {
+    "services/__init__.py": "",
+    "services/post/__init__.py": """
+    import flask
+    from services.post.config import current_config
+
+    app = flask.Flask(__name__)
+    app.config.from_object( current_config)
+    """,
+    "services/post/config.py": """
+    class Config(object):
+        SQLALCHEMY_DATABASE_URI = ""
+
+    class DevelopmentConfig(Config):
+        SQLALCHEMY_DATABASE_URI = "postgresql+psycopg2://tester@localhost/posts_db"
+        SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 280}
+
+    current_config = DevelopmentConfig()
+    """,
+    "services/post/repository/__init__.py": "",
+    "services/post/repository/post_repository.py": """
+    from flask_sqlalchemy import SQLAlchemy
+    from services.post import app
+
+    db = SQLAlchemy(app)
+    """,
+    "services/post/post_service.py": """
+    from services.post import app
+    from services.post.repository.post_repository import db
+    from services.post.config import current_config
+
+    app.config.from_object(current_config)
+    """,
+    "services/gateway/__init__.py": "",
+    "services/gateway/gateway_service.py": """
+    from services.post import app
+    from services.post.config import current_config
+
+    app.config.from_object( current_config)
+    """,
+    "services/statistics/__init__.py": "",
+    "services/statistics/statistics_repository.py": """
+    from flask_sqlalchemy import SQLAlchemy
+    from services.post import app
+
+    db = SQLAlchemy(app)
+    """,
+}
+
+
+def test_an_app_bound_in_another_module_and_configured_again_as_it_was_is_that_apps_engine(
+    tmp_path, monkeypatch
+) -> None:
+    # yaurp: the post service's app, made and configured in its package, bound by its repository module; its
+    # service and the gateway load the same config again (no engine of their own); a second module binds the
+    # same app again (Flask-SQLAlchemy 2's second engine)
+    report = scan(tmp_path, YAURP, monkeypatch)
+    places = sorted(f"{p.file}:{p.line}" for p in report.pools)
+    assert places == [
+        "services/post/repository/post_repository.py:4",
+        "services/statistics/statistics_repository.py:4",
+    ]
+    for place in places:
+        assert at(report, place).settings["pool_recycle"].value == 280

@@ -32,7 +32,6 @@ from pool_doctor.scan.flaskext import (
     app_init,
     binds_extension,
     config_sources,
-    configured_again,
     extension_of,
     flask_env,
     for_release,
@@ -513,7 +512,7 @@ class FlaskApps:
             return  # (the extension's own pinned options alone make no engine: a config loaded elsewhere has them)
         if app.bind is None and (app.running is True or app.module.aside or not self._may_extend()):
             return  # a test's or a running app's config, changed; keys the project's own create_engine reads
-        if configured_again(self.ev, app, self._read(), self._pinned(app.module).major):  # (an imported app's)
+        if flaskbinds.configured_again(self.ev, app, self._read(), self._pinned(app.module).major):  # (an imported
             return
         scope = app.scope if app.bind is None and self._binds_some() else None
         callers = appconfig.calls_of(self.ev, app.module, scope) if scope is not None else []
@@ -523,9 +522,9 @@ class FlaskApps:
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
         elsewhere = flaskbinds.bound_elsewhere(self.ev, app)
-        if elsewhere is None and flaskbinds.never_handed(self.ev, app):
+        if not elsewhere and flaskbinds.never_handed(self.ev, app):
             return  # (a service's app that loads a config and is handed to nothing: yaurp's gui)
-        bind, bind_module = (app.bind, app.bind_module) if elsewhere is None else (elsewhere[1], elsewhere[0])
+        bind, bind_module = (app.bind, app.bind_module) if not elsewhere else (elsewhere[0][1], elsewhere[0][0])
         if app.module.aside and bind_module is not None and not bind_module.aside:
             return  # a test's config bound by the app's helper (indico's configure_db): the app's engine, again
         line, end_line = (bind.lineno, bind.end_lineno or bind.lineno) if bind else (min(app.lines), max(app.lines))
@@ -538,7 +537,7 @@ class FlaskApps:
         if bind is not None and bind_module is app.module:  # (a class's method handed the app: at its callers)
             engines = at_callers(self.ev, app.module, app.scope, bind, engines)
         yield from engines
-        for module, call in app.also:  # the same config bound again, by another caller: an engine there too
+        for module, call in [*app.also, *elsewhere[1:]]:  # the same config bound again: an engine there too
             end = call.end_lineno or call.lineno
             yield from (
                 replace(e, file=module.display, line=call.lineno, end_line=end) for e in engines if e.line == line

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 
 from pool_doctor.scan import appconfig
-from pool_doctor.scan.appconfig import AppConfig, receivers
+from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, receivers
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.flaskext import EXTENSIONS, extension_of, is_extension, maker
@@ -61,19 +61,22 @@ def _calls_name(stmt: ast.stmt, name: str) -> bool:
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(stmt))
 
 
-def bound_elsewhere(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:
-    """`db = SQLAlchemy(app)` at the top of another module, of the app a module makes and configures at its
-    own top (qairon's `from base import app`): that app's bind."""
+def bound_elsewhere(ev: Evaluator, app: AppConfig) -> list[tuple[Module, ast.Call]]:
+    """`db = SQLAlchemy(app)` at the top of other modules, of the app a module makes and configures at its own
+    top (qairon's `from base import app`): that app's binds, each an engine (yaurp's statistics module binding
+    the post service's app a second time: Flask-SQLAlchemy 2's second engine)."""
     if app.bind is not None or app.scope is not None:
-        return None
+        return []
     modules = ev.project.modules.values()  # (a test's own `SQLAlchemy(app)` binds it again, in a test)
+    found = []
     for module in (m for m in modules if m is not None and m is not app.module and not m.aside):
         for site in (s for name in EXTENSIONS & module.calls.keys() for s in module.calls[name]):
             given = site.call.args[0] if site.call.args and not site.functions else None
             made = maker(ev, module, given.id) if isinstance(given, ast.Name) else None
             if made is not None and made[0] is app.module and is_extension(ev, module, site.call):
-                return module, site.call
-    return _bound_after_import(ev, app)
+                found.append((module, site.call))
+    after = _bound_after_import(ev, app) if not found else None
+    return found if after is None else [after]
 
 
 def _bound_after_import(ev: Evaluator, app: AppConfig) -> tuple[Module, ast.Call] | None:
@@ -130,3 +133,24 @@ def never_handed(ev: Evaluator, app: AppConfig) -> bool:
             if any(isinstance(a, ast.Name) and maker(ev, module, a.id) == made[0] for a in given):
                 return False
     return True
+
+
+def configured_again(ev: Evaluator, app: AppConfig, apps: dict[str, list[AppConfig]], major: int | None) -> bool:
+    """A module's top configuring an app another module makes, configures and binds at its own top
+    (flask_template's db_manage.py: `from app import app`, then `app.config.from_object(...)` again), or that a
+    third module binds (yaurp's post service): that app's engine, no engine of its own, where Flask-SQLAlchemy 3
+    made it at the bind, before this runs, or where this loads what that module does (2.x makes it at first use,
+    from the config as it is then: the script's)."""
+    if app.bind is not None or app.scope is not None:
+        return False
+    names = {name for stmt in app.module.tree.body if stmt.lineno in app.lines for name in receivers(stmt)}
+    made = [found for name in names if (found := maker(ev, app.module, name)) and found[0] is not app.module]
+    texts = {ast.dump(stmt) for stmt in app.module.tree.body if stmt.lineno in app.lines}  # (as written, spaced)
+    return any(
+        other.scope is None
+        and other.keys.keys() & {URI, *POOL_KEYS}
+        and (major == 3 or texts <= {ast.dump(s) for s in module.tree.body if s.lineno in other.lines})
+        and (other.bind is not None or bool(bound_elsewhere(ev, other)))
+        for module, _ in made
+        for other in apps.get(module.display, [])
+    )

@@ -29,7 +29,6 @@ from pool_doctor.scan.appconfig import (
     alone,
     bind_call,
     configures,
-    receivers,
     scopes,
 )
 from pool_doctor.scan.containers import settle_options
@@ -171,26 +170,6 @@ def _handed(ev: Evaluator, module: Module, name: str, frame: Frame) -> tuple[Mod
     made = [(m, s.call) for m in modules for n in names & m.calls.keys() for s in m.calls[n]]  # (a factory's too)
     made = [(m, call) for m, call in made if is_extension(ev, m, call)]
     return made[0] if len(made) == 1 else None
-
-
-def configured_again(ev: Evaluator, app: AppConfig, apps: dict[str, list[AppConfig]], major: int | None) -> bool:
-    """A module's top configuring an app another module makes, configures and binds at its own top
-    (flask_template's db_manage.py: `from app import app`, then `app.config.from_object(...)` again): that app's
-    engine, no engine of its own, where Flask-SQLAlchemy 3 made it at the bind, before this runs, or where this
-    loads what that module does (2.x makes it at first use, from the config as it is then: the script's)."""
-    if app.bind is not None or app.scope is not None:
-        return False
-    names = {name for stmt in app.module.tree.body if stmt.lineno in app.lines for name in receivers(stmt)}
-    made = [found for name in names if (found := maker(ev, app.module, name)) and found[0] is not app.module]
-    texts = {app.module.segment(stmt) for stmt in app.module.tree.body if stmt.lineno in app.lines}
-    return any(
-        other.scope is None
-        and other.bind is not None
-        and other.keys.keys() & {URI, *POOL_KEYS}
-        and (major == 3 or texts <= {module.segment(s) for s in module.tree.body if s.lineno in other.lines})
-        for module, _ in made
-        for other in apps.get(module.display, [])
-    )
 
 
 def is_db(ev: Evaluator, module: Module, node: ast.expr) -> bool:
