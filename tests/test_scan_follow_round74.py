@@ -109,3 +109,61 @@ def test_an_app_bound_in_another_module_and_configured_again_as_it_was_is_that_a
     ]
     for place in places:
         assert at(report, place).settings["pool_recycle"].value == 280
+
+
+def test_a_url_an_fstring_makes_of_several_variables_is_from_the_line_of_the_variable_it_is_named_by(
+    tmp_path, monkeypatch
+) -> None:
+    # avito_monitor: f"postgresql://{USER}@{HOST}/{NAME}" was named by POSTGRES_USER at POSTGRES_DB's line
+    report = scan(
+        tmp_path,
+        {
+            "app.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            USER = os.getenv("PGUSER_X", "u")
+            HOST = os.getenv("PGHOST_X", "h")
+            NAME = os.getenv("PGNAME_X", "n")
+
+            engine = create_engine(f"postgresql://{USER}@{HOST}/{NAME}", pool_size=3)
+            """
+        },
+        monkeypatch,
+    )
+    url = at(report, "app.py:8").settings["url"]
+    assert (url.value, url.env, url.from_) == ("postgresql://u@h/n", "PGUSER_X", "app.py:4")
+
+
+def test_an_app_factory_a_module_calls_at_its_top_makes_its_engine_at_import(tmp_path, monkeypatch) -> None:
+    # ae2-bridge: main.py's `flask_app = create_app()` (the WSGI server's target) runs create_app's
+    # db.init_app(app) as main.py is imported; a factory only a function or `__main__` calls does not
+    files = {
+        "api/__init__.py": "",
+        "api/app.py": """
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+        def create_app():
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://db/app"
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+            db.init_app(app)
+            return app
+        """,
+        "main.py": """
+        from api.app import create_app
+
+        flask_app = create_app()
+        """,
+    }
+    report = scan(tmp_path / "top", files, monkeypatch)
+    assert at(report, "api/app.py:10").at_import is True
+    later = {
+        **files,
+        "main.py": "from api.app import create_app\n\nif __name__ == '__main__':\n    create_app().run()\n",
+    }
+    report = scan(tmp_path / "main", later, monkeypatch)
+    assert at(report, "api/app.py:10").at_import is False

@@ -528,7 +528,8 @@ class FlaskApps:
         if app.module.aside and bind_module is not None and not bind_module.aside:
             return  # a test's config bound by the app's helper (indico's configure_db): the app's engine, again
         line, end_line = (bind.lineno, bind.end_lineno or bind.lineno) if bind else (min(app.lines), max(app.lines))
-        at_import = bind is not None and app.scope is None and not app.deferred  # init_app makes the engines then
+        at_import = bind is not None and not app.deferred  # init_app makes the engines then (a factory's: if called
+        at_import = at_import and (app.scope is None or flaskbinds.made_at_import(self.ev, app))  # at a module's top)
         place = ((bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *([untold] if untold else [])]
         keys = for_release(self.ev, keys, self._pinned(app.module), f"{place[0]}:{line}")

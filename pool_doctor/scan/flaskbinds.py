@@ -5,13 +5,16 @@ module imports this one, `db.init_app(app)` (pairs-api's app.py running `import 
 from __future__ import annotations
 
 import ast
+import re
 
 from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, receivers
+from pool_doctor.scan.callers import parse_naming
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.flaskext import EXTENSIONS, extension_of, is_extension, maker
 from pool_doctor.scan.kinds import Frame, FuncRef, ListV
+from pool_doctor.scan.programs import as_main
 
 HELPER_DEPTH = 3  # helpers of helpers followed to the one that binds (nuzum-edut's `_init_extensions(app)`)
 
@@ -154,3 +157,20 @@ def configured_again(ev: Evaluator, app: AppConfig, apps: dict[str, list[AppConf
         for module, _ in made
         for other in apps.get(module.display, [])
     )
+
+
+def made_at_import(ev: Evaluator, app: AppConfig) -> bool:
+    """An app a module-level factory makes and binds, where a module's top calls that factory as it is imported
+    (ae2-bridge's main.py: `flask_app = create_app()`, the WSGI server's target): its engine is made at import."""
+    scope = app.scope
+    if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef) or scope not in app.module.tree.body:
+        return False
+    parse_naming(ev.project, re.escape(scope.name.encode()) + rb"\s*\(")  # (main.py may name no pool library)
+    for module in (m for m in list(ev.project.modules.values()) if m is not None and not m.aside):
+        for site in module.calls.get(scope.name, []):
+            if site.functions or as_main(site) or id(site.call) in module.deferred:
+                continue  # (in a function, or only when the module runs as a program)
+            called = ev.force(ev.eval(site.call.func, Frame(module)))
+            if isinstance(called, FuncRef) and called.node is scope:
+                return True
+    return False
