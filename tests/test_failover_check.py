@@ -215,17 +215,28 @@ DATABASES = {
 """
 
 
-@pytest.mark.parametrize("celery", [True, False], ids=["with a Celery app", "without"])
-def test_django_conn_max_age_in_a_project_with_celery(tmp_path: Path, celery: bool) -> None:
+CELERY_APPS = {
+    "with a Celery app": "from celery import Celery\n\napp = Celery('proj')\n",
+    "without": "app = None  # no Celery here\n",
+    # Celery installs its Django fixup (close_old_connections around each task) when the variable is set
+    # before Celery() runs: Django's documented celery.py
+    "with the Django fixup": "import os\nfrom celery import Celery\n\n"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings')\napp = Celery('proj')\n",
+    "set after the app": "import os\nfrom celery import Celery\n\n"
+    "app = Celery('proj')\nos.environ['DJANGO_SETTINGS_MODULE'] = 'proj.settings'\n",
+}
+
+
+@pytest.mark.parametrize("kind", list(CELERY_APPS))
+def test_django_conn_max_age_in_a_project_with_celery(tmp_path: Path, kind: str) -> None:
     project = tmp_path / "proj"
     project.mkdir()
     (project / "settings.py").write_text(DJANGO_SETTINGS)
-    worker = "from celery import Celery\n\napp = Celery('proj')\n" if celery else "app = None  # no Celery here\n"
-    (project / "worker.py").write_text(worker)
+    (project / "worker.py").write_text(CELERY_APPS[kind])
     run = run_pool_doctor("scan", str(project), "--json", "--fail-on", "never", secret=PASSWORD)
     assert run.code == 0, run.stderr
     codes = [f["code"] for f in run.json()["findings"]]
-    if not celery:
+    if kind in ("without", "with the Django fixup"):
         assert "worker-conn-max-age" not in codes
         return
     [finding] = [f for f in run.json()["findings"] if f["code"] == "worker-conn-max-age"]

@@ -39,8 +39,11 @@ def worker_conn_max_age(facts: Facts) -> list[Finding]:
             f"Celery workers in this project: only {enforcer} retires these connections, and no request runs it",
             codes.WORKER_CONN_MAX_AGE.help,
             [
-                *(f"a Celery app is created in {where}" for where in code.workers),
-                f"{code.call}: connections persist between requests (CONN_MAX_AGE > 0 or None)",
+                *(
+                    f"a Celery app is created in {where}, DJANGO_SETTINGS_MODULE not set before it"
+                    for where in code.workers
+                ),
+                f"{code.call}: a connection stays open between tasks until {enforcer} closes it",
                 "fix: signals.task_prerun.connect(lambda **_: close_old_connections()) and the same for "
                 "task_postrun (celery.signals, django.db.close_old_connections)",
             ],

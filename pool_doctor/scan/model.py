@@ -97,7 +97,8 @@ class ScannedPool:
     condition: str | None = None  # the `if` test(s) this creation sits under, as source text
     # Settings with branches: the branch the judge took for each (the worst), by index into its branches.
     judged_branches: dict[str, int] = field(default_factory=dict)
-    # Files of the project that create a worker app whose tasks run outside any web request (Celery).
+    # Files of the project that create a worker app whose tasks run outside any web request (Celery), where no
+    # Django fixup serves it (one is installed when DJANGO_SETTINGS_MODULE is set before the app is made).
     workers: tuple[str, ...] = ()
     # Made in a test module ("tests") or an example or template to copy ("examples"): listed, not judged, and left
     # out of `--app` unless `--pool` names it (finder.Project.aside).

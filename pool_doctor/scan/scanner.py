@@ -42,6 +42,10 @@ T = TypeVar("T")
 
 # `Celery(...)` with `celery` imported in the same file: a worker app (its tasks never see a request signal).
 CELERY_APP = re.compile(rb"(?ms)^\s*(?:from\s+celery\s+import|import\s+celery\b).*?\bCelery\s*\(")
+# `os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)` or `os.environ["DJANGO_SETTINGS_MODULE"] = ...`: set
+# before the app is made, Celery installs its Django fixup (celery/fixups/django.py's fixup(), at Celery()),
+# which runs close_old_connections around each task
+DJANGO_FIXUP = re.compile(rb"""DJANGO_SETTINGS_MODULE['"]\s*(?:,|\]\s*=[^=])""")
 
 
 def _guarded(project: Project, module: Module, step: Callable[[Module], T], instead: T) -> T:
@@ -157,7 +161,8 @@ def _scan(path: Path) -> ScanReport:
             project.mentions.update([FLASK] if b"flask" in data and FLASK_IMPORT.search(data) else [])
         project.mentions.update([DJANGO] if DJANGO in data or b"DJANGO" in data else [])
         project.mentions.update([components.MENTION] if components.MENTION in data else [])
-        if b"celery" in data and CELERY_APP.search(data):  # (a word first: the patterns try each line)
+        made = CELERY_APP.search(data) if b"celery" in data else None  # (a word first: the patterns try each line)
+        if made is not None and not DJANGO_FIXUP.search(data, 0, made.end()):  # (a worker no fixup serves)
             workers.append(project.display(file))
         if triggered(data) or sets_environment(data) or extension_hint(data) or libraries.hint(data, file):
             module = project.parse(file, data)
