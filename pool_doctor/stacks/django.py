@@ -180,8 +180,9 @@ class DjangoStack(Stack):
 
     @staticmethod
     def postgres_backend(engine: str) -> bool:
-        """Whether a DATABASES ENGINE is PostgreSQL's (Django's own, or a wrapper named after it)."""
-        return "postg" in engine or "psycopg" in engine
+        """Whether a DATABASES ENGINE is PostgreSQL's (Django's own, or a wrapper named after it: PostGIS,
+        django-tenants' postgresql_backend, django-postgres-extra's psqlextra.backend)."""
+        return "postg" in engine or "psycopg" in engine or engine.startswith("psqlextra.")
 
     def own_driver_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in _values.table(values, "OPTIONS").items() if key != "pool"}
