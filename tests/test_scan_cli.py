@@ -182,3 +182,19 @@ def test_an_unknown_url_shows_the_scheme_the_code_writes(tmp_path: Path) -> None
     assert run.code == 0, run.stderr
     assert "url (sqlite://...)" in run.stdout
     assert "No findings." in run.stdout
+
+
+def test_a_pool_of_another_database_is_listed_as_not_judged(tmp_path: Path) -> None:
+    # innerly-journal's SQLite engine with pool options was listed like a PostgreSQL pool with "No findings"
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "app.py").write_text(
+        "from sqlalchemy import create_engine\n\n"
+        'local = create_engine("sqlite:///x.db", pool_size=3)\n'
+        'main = create_engine("postgresql://db/app", pool_size=3)\n'
+    )
+    table = run_pool_doctor("scan", "--fail-on", "never", secret=SECRET, cwd=project).stdout
+    assert "sqlite, not PostgreSQL: not judged" in table
+    assert table.count("not judged") == 1
+    markdown = run_pool_doctor("scan", "--format", "markdown", "--fail-on", "never", secret=SECRET, cwd=project)
+    assert "| `app.py:3` (sqlite, not PostgreSQL: not judged) | sqlalchemy |" in markdown.stdout

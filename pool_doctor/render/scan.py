@@ -14,7 +14,7 @@ from pool_doctor.render import RenderOptions, md_cell, write, write_json
 from pool_doctor.rules.codes import lookup
 from pool_doctor.scan.app import stack_judging
 from pool_doctor.scan.model import ASIDE, SHORT_NAMES, ScannedPool, ScanReport
-from pool_doctor.scan.target import URL_KEYS, url_scheme
+from pool_doctor.scan.target import URL_KEYS, elsewhere, url_scheme
 
 SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -103,6 +103,8 @@ def scan_table(report: ScanReport, width: int = 80) -> Any:
         where = Text(pool.where)
         if pool.via:
             where.append(f"\nvia {pool.via[-1]}", style="dim")
+        if other := elsewhere(pool):
+            where.append(f"\n{other}, not PostgreSQL: not judged", style="dim")
         pools.add_row(where, SHORT_NAMES.get(pool.stack, pool.stack), _settings_cell(pool), _unknown_cell(pool))
     aside = _aside(report)
     if aside:
@@ -201,7 +203,8 @@ def scan_markdown(report: ScanReport) -> str:
                 for key in _shown_keys(pool)
                 if (value := pool.get(key)) is not None and (value.known or value.branches)
             ]
-            lines.append(f"| `{md_cell(pool.where)}` | {pool.stack} | {md_cell(', '.join(shown) or '-')} |")
+            other = f" ({other}, not PostgreSQL: not judged)" if (other := elsewhere(pool)) else ""
+            lines.append(f"| `{md_cell(pool.where)}`{other} | {pool.stack} | {md_cell(', '.join(shown) or '-')} |")
         lines.append("")
     for line in _aside(report):
         lines += [md_cell(line), ""]

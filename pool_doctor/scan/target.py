@@ -80,6 +80,18 @@ def is_postgres(pool: ScannedPool) -> bool:
     return _is_postgres(pool)
 
 
+def elsewhere(pool: ScannedPool) -> str | None:
+    """The database a pool visibly points at when that is not PostgreSQL (`sqlite`, `mysql`, Django's
+    `sqlite3`), for the report to say why it is not judged; None for PostgreSQL's."""
+    if is_postgres(pool):
+        return None
+    engine = pool.get("ENGINE")
+    if engine is not None and engine.known:
+        return str(engine.value).rsplit(".", 1)[-1]
+    scheme = url_scheme(pool)
+    return scheme.split("+", 1)[0] if scheme else "another database"
+
+
 def _is_postgres(pool: ScannedPool) -> bool:
     engine = pool.get("ENGINE")
     if engine is not None:  # Django's DATABASES entry names its backend
