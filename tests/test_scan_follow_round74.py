@@ -191,3 +191,50 @@ def test_django_postgres_extras_backend_is_a_postgresql_alias(tmp_path, monkeypa
     pool = at(report, "settings.py:2")
     assert pool.settings["CONN_MAX_AGE"].value == 60
     assert any(scanned is pool for scanned, _ in report.findings)  # judged
+
+
+def test_a_factorys_config_updated_from_a_spread_parameter_and_bound_through_a_local_extension(
+    tmp_path, monkeypatch
+) -> None:
+    # ecology_bot's admin: create_app(config) runs `app.config.update(**config)` and binds `db = get_db()`, a
+    # factory returning SQLAlchemy(...); wsgi.py gives the config: no engine at all before
+    report = scan(
+        tmp_path,
+        {
+            "database/__init__.py": "",
+            "database/engine.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            def get_db() -> SQLAlchemy:
+                db = SQLAlchemy()
+                return db
+            """,
+            "app.py": """
+            from flask import Flask
+
+            from database.engine import get_db
+
+            def create_app(config: dict) -> Flask:
+                db = get_db()
+                flask_app = Flask(__name__)
+                flask_app.config.update(**config)
+                db.init_app(app=flask_app)
+                return flask_app
+            """,
+            "wsgi.py": """
+            import os
+
+            from app import create_app
+
+            app = create_app(config={
+                "SQLALCHEMY_DATABASE_URI": os.environ["DB_URI"],
+                "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 7},
+            })
+            """,
+        },
+        monkeypatch,
+    )
+    [pool] = report.pools
+    assert pool.where == "app.py:9"
+    assert (pool.settings["pool_size"].value, pool.settings["pool_size"].from_) == (7, "wsgi.py:7")
+    assert pool.settings["url"].env == "DB_URI"

@@ -168,16 +168,26 @@ def loader(stmt: ast.stmt, own: str | None = None) -> ast.Call | None:
     call = stmt.value
     if isinstance(call.func, ast.Attribute) and call.func.attr in LOADERS and is_config(call.func.value):
         return call
+    mapping = loaded_mapping(call)
     if (  # `app.config.update(self.config)`: a mapping built elsewhere (Mailu's ConfigManager), loaded
         isinstance(call.func, ast.Attribute)
         and call.func.attr in ("update", "from_mapping")
         and is_config(call.func.value)
-        and len(call.args) == 1
-        and not isinstance(call.args[0], ast.Dict)
-        and not (is_config(call.args[0]) and receivers(call.args[0]) != {own})  # (`x.config.update(app.config)`)
+        and mapping is not None
+        and not isinstance(mapping, ast.Dict)
+        and not (is_config(mapping) and receivers(mapping) != {own})  # (`x.config.update(app.config)`)
     ):
         return call
     return None
+
+
+def loaded_mapping(call: ast.Call) -> ast.expr | None:
+    """The one mapping `update`/`from_mapping` is given: its argument, or a `**` of it (ecology_bot's
+    `app.config.update(**config)`)."""
+    if len(call.args) == 1 and not call.keywords:
+        return call.args[0]
+    spread = call.keywords[0] if len(call.keywords) == 1 and not call.args else None
+    return spread.value if spread is not None and spread.arg is None else None
 
 
 def bind_call(stmt: ast.stmt) -> ast.Call | None:

@@ -301,17 +301,15 @@ class FlaskApps:
         if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or binds_extension(self.ev, stmt, frame):
             return None  # (a subclass's own init_app that also sets a key is the bind: jazzband's)
         body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]
-        inner_frame = Frame(func.module, scope=func.node)
+        at = Frame(func.module, scope=func.node)
         binds = [b for inner in body if (b := appconfig.bind_call(inner)) and extension_of(self.ev, func.module, b)]
-        configures = any(
-            appconfig.configures(inner) or (depth < 3 and self._helper(inner, inner_frame, depth + 1)) for inner in body
-        )
+        configures = any(appconfig.configures(i) or (depth < 3 and self._helper(i, at, depth + 1)) for i in body)
         return func if configures and not binds else None
 
     def _load(self, app: AppConfig, call: ast.Call, frame: Frame) -> None:
         """`app.config.from_object(x)` and its kin: the source's SQLALCHEMY_* keys, over what is there."""
         self._loads += 1
-        keys, named = self._source_keys(app, call, frame) if call.args else (None, False)
+        keys, named = self._source_keys(app, call, frame)
         if not named:  # `from_object(configs[name])`, a variable's file: other sources may be what it loads
             self._open_loads += 1
         app.unread = app.unread or not named  # (GeoNature's update() of a mapping read partly at run time)
@@ -324,9 +322,10 @@ class FlaskApps:
         """The keys of the source a load reads (None: not read), and whether the code names that source
         (a class, a module, a string; a parameter the app's one call gives), so that it loads no other."""
         method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
-        if method not in ("from_object", "from_pyfile", "update", "from_mapping"):
+        node = appconfig.loaded_mapping(call) or (call.args[0] if call.args else None)  # (`update(**config)`)
+        if method not in ("from_object", "from_pyfile", "update", "from_mapping") or node is None:
             return None, False  # a file named by a variable (from_envvar), or read by a loader function (from_file)
-        given = self.ev.force(self.ev.eval(call.args[0], frame))
+        given = self.ev.force(self.ev.eval(node, frame))
         if method in ("update", "from_mapping"):  # a mapping: its SQLALCHEMY_* keys, when the scan can read it
             if not isinstance(given, DictV):  # (one the scan cannot see all of: its keys it can, over the app's)
                 return None, False

@@ -15,7 +15,8 @@ from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, Interpreter
 
 def made_by(module: Module, scope: ast.AST | None, receiver: ast.expr, depth: int = 0) -> Iterator[ast.expr]:
     """Each expression the receiver may hold: the values a class's methods set its `self.x` to; a loop
-    variable's items (each followed in turn); a name the scope does not set itself, as it is (a global's)."""
+    variable's items (each followed in turn); the call a local bound once is made by; a name the scope does not
+    set itself, as it is (a global's)."""
     if depth > 3 or not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
         yield receiver
         return
@@ -27,7 +28,8 @@ def made_by(module: Module, scope: ast.AST | None, receiver: ast.expr, depth: in
         return
     items = _loop_items(scope, receiver.id) if isinstance(receiver, ast.Name) else None
     if items is None:
-        yield receiver
+        made = _local_call(scope, receiver.id) if isinstance(receiver, ast.Name) else None
+        yield made if made is not None else receiver
         return
     for item in items:
         yield from made_by(module, scope, item, depth + 1)
@@ -100,3 +102,18 @@ def _loop_items(scope: FunctionNode, name: str) -> list[ast.expr] | None:
             over = lists.get(node.iter.id) if isinstance(node.iter, ast.Name) else node.iter
             return list(over.elts) if isinstance(over, ast.List | ast.Tuple) else None
     return None
+
+
+def _local_call(scope: FunctionNode, name: str) -> ast.Call | None:
+    """The call a local the scope binds once is made by (ecology_bot's `db = get_db()` in create_app, a factory
+    returning `SQLAlchemy(...)`); None for a global, a parameter, or a name bound more than once."""
+    binds = [
+        node
+        for node in ast.walk(scope)
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+    ]
+    params = {a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)}
+    if len(binds) != 1 or name in params or any(name in n.names for n in ast.walk(scope) if isinstance(n, ast.Global)):
+        return None
+    made = next((n.value for n in ast.walk(scope) if isinstance(n, ast.Assign) and binds[0] in n.targets), None)
+    return made if isinstance(made, ast.Call) else None
