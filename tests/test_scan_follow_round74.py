@@ -238,3 +238,49 @@ def test_a_factorys_config_updated_from_a_spread_parameter_and_bound_through_a_l
     assert pool.where == "app.py:9"
     assert (pool.settings["pool_size"].value, pool.settings["pool_size"].from_) == (7, "wsgi.py:7")
     assert pool.settings["url"].env == "DB_URI"
+
+
+def test_an_extension_class_setting_defaults_binds_the_app_its_caller_configured(tmp_path, monkeypatch) -> None:
+    # the review's case14: `Database(app)` sets the URL and options only where the app has none
+    # (app.config.setdefault) and binds; app.py configured its own: one engine at the call, with app.py's values
+    # (the class's default only for a key app.py leaves unset, the one it assigns over app.py's)
+    report = scan(
+        tmp_path,
+        {
+            "ext.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            class Database:
+                def __init__(self, app=None):
+                    if app is not None:
+                        self.init_app(app)
+
+                def init_app(self, app):
+                    app.config.setdefault("SQLALCHEMY_DATABASE_URI", "sqlite:///default.db")
+                    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 5})
+                    app.config.setdefault("SQLALCHEMY_POOL_RECYCLE", 299)
+                    app.config["SQLALCHEMY_ECHO"] = True
+                    db.init_app(app)
+            """,
+            "app.py": """
+            from flask import Flask
+
+            from ext import Database
+
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://db/app"
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 20}
+            app.config["SQLALCHEMY_ECHO"] = False
+            Database(app)
+            """,
+        },
+        monkeypatch,
+    )
+    [pool] = report.pools
+    assert pool.where == "app.py:9"
+    shown = {k: (v.value, v.from_) for k, v in pool.settings.items() if v.known}
+    assert shown["url"] == ("postgresql://db/app", "app.py:6")
+    assert shown["pool_size"] == (20, "app.py:7")
+    assert shown["echo"] == (True, "ext.py:14")

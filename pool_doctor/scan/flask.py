@@ -23,10 +23,9 @@ from pool_doctor.scan import appconfig, flaskbinds, flaskconfig, flaskengines, g
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
-from pool_doctor.scan.flaskcallers import at_callers
+from pool_doctor.scan.flaskcallers import absorbed, at_callers
 from pool_doctor.scan.flaskext import (
     ENGINE_KEYS,
-    EXTENSIONS,
     FLASK_SQLALCHEMY,
     UNREAD,
     app_init,
@@ -37,11 +36,9 @@ from pool_doctor.scan.flaskext import (
     for_release,
     inherited,
     is_db,
-    is_extension,
     is_schema,
     keeps_own_config,
     keys_per_side,
-    maker,
     may_make_extension,
     names_a_bind,
     other_extension,
@@ -107,24 +104,9 @@ class FlaskApps:
                 yield from self._app_pools(app)
         if "SQLALCHEMY_" in module.source:
             yield from self._unloaded(module)
-        yield from self._made_again(module)
+        yield from flaskbinds.made_again(self.ev, module, self._read(), self._app_pools)
         if module.aside == "tests":
             yield from test_apps(self.ev, module, chain(*apps.values()), self._app, self._app_pools)
-
-    def _made_again(self, module: Module) -> Iterator[ScannedPool]:
-        """An extension made again for an app whose module configures and binds it (security_monkey's maintenance
-        `SQLAlchemy(app=app)`): one more engine, with that app's configuration, at this call."""
-        bound = {id(app.bind) for apps in self._read().values() for app in apps if app.bind is not None}
-        for site in (site for name in EXTENSIONS & module.calls.keys() for site in module.calls[name]):
-            call = site.call
-            given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "app"), None)
-            if id(call) in bound or not isinstance(given, ast.Name) or not is_extension(self.ev, module, call):
-                continue
-            app_module = maker(self.ev, module, given.id)
-            apps = [a for a in self._read().get(app_module[0].display, []) if a.scope is None] if app_module else []
-            for pool in self._app_pools(apps[0]) if len(apps) == 1 and apps[0].bind is not None else []:
-                end, at_import = call.end_lineno or call.lineno, pool.at_import and not site.functions
-                yield replace(pool, file=module.display, line=call.lineno, end_line=end, at_import=at_import)
 
     def factories(self, modules: list[Module]) -> set[str]:
         """The names of module-level functions with parameters that configure an app, and of those handing their
@@ -520,6 +502,8 @@ class FlaskApps:
         under, over = pinned(self.ev, *app.extension, self._pinned(app.module).major) if app.extension else ({}, {})
         if under and isinstance(defaults, DictV):
             defaults = DictV({**under, **defaults.items}, defaults.origin, defaults.opaque)
+        if absorbed(self.ev, self._read(), app):
+            return  # (a caller's configuration of the app a class's method binds: that call's engine)
         elsewhere = flaskbinds.bound_elsewhere(self.ev, app)
         if not elsewhere and flaskbinds.never_handed(self.ev, app):
             return  # (a service's app that loads a config and is handed to nothing: yaurp's gui)
@@ -531,11 +515,17 @@ class FlaskApps:
         at_import = at_import and (app.scope is None or flaskbinds.made_at_import(self.ev, app))  # at a module's top)
         place = ((bind_module or app.module).display, line, end_line)
         unresolved = [*app.unresolved, *([untold] if untold else [])]
-        keys = for_release(self.ev, keys, self._pinned(app.module), f"{place[0]}:{line}")
-        built = flaskengines.engines(self.ev, place, "app.config", defaults, keys, unresolved, at_import, app.extension)
-        engines = list(with_pinned(self.ev, built, over))
+
+        def build(keys: Keys) -> list[ScannedPool]:
+            keys = for_release(self.ev, keys, self._pinned(app.module), f"{place[0]}:{line}")
+            built = flaskengines.engines(
+                self.ev, place, "app.config", defaults, keys, unresolved, at_import, app.extension
+            )
+            return list(with_pinned(self.ev, built, over))
+
+        engines = build(keys)
         if bind is not None and bind_module is app.module:  # (a class's method handed the app: at its callers)
-            engines = at_callers(self.ev, app.module, app.scope, bind, engines)
+            engines = at_callers(self.ev, app, engines, self._read(), build)
         yield from engines
         for module, call in [*app.also, *elsewhere[1:]]:  # the same config bound again: an engine there too
             end = call.end_lineno or call.lineno

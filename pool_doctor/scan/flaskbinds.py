@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, receivers
@@ -14,6 +16,7 @@ from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.flaskext import EXTENSIONS, extension_of, is_extension, maker
 from pool_doctor.scan.kinds import Frame, FuncRef, ListV
+from pool_doctor.scan.model import ScannedPool
 from pool_doctor.scan.programs import as_main
 
 HELPER_DEPTH = 3  # helpers of helpers followed to the one that binds (nuzum-edut's `_init_extensions(app)`)
@@ -174,3 +177,24 @@ def made_at_import(ev: Evaluator, app: AppConfig) -> bool:
             if isinstance(called, FuncRef) and called.node is scope:
                 return True
     return False
+
+
+def made_again(
+    ev: Evaluator,
+    module: Module,
+    apps: dict[str, list[AppConfig]],
+    engines: Callable[[AppConfig], Iterable[ScannedPool]],
+) -> Iterator[ScannedPool]:
+    """An extension made again for an app whose module configures and binds it (security_monkey's maintenance
+    `SQLAlchemy(app=app)`): one more engine, with that app's configuration (`engines`), at this call."""
+    bound = {id(app.bind) for configs in apps.values() for app in configs if app.bind is not None}
+    for site in (site for name in EXTENSIONS & module.calls.keys() for site in module.calls[name]):
+        call = site.call
+        given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "app"), None)
+        if id(call) in bound or not isinstance(given, ast.Name) or not is_extension(ev, module, call):
+            continue
+        app_module = maker(ev, module, given.id)
+        found = [a for a in apps.get(app_module[0].display, []) if a.scope is None] if app_module else []
+        for pool in engines(found[0]) if len(found) == 1 and found[0].bind is not None else []:
+            end, at_import = call.end_lineno or call.lineno, pool.at_import and not site.functions
+            yield replace(pool, file=module.display, line=call.lineno, end_line=end, at_import=at_import)

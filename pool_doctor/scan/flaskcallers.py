@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import chain
+from weakref import WeakKeyDictionary
 
-from pool_doctor.scan.appconfig import enclosing_function
+from pool_doctor.scan.appconfig import AppConfig, Keys, config_writes, defaults_only, enclosing_function, receivers
 from pool_doctor.scan.finder import FunctionNode, Module, Project, read_source
 from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, InstanceRef, Interpreter
 from pool_doctor.scan.model import ScannedPool
 
 WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 LEVELS = 4  # methods handing the app on, followed up to the calls from outside the class
+_HANDINGS: WeakKeyDictionary[Project, dict[int, list[Handing]]] = WeakKeyDictionary()  # by the bind, a scan's
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Handing:
     module: Module
     call: ast.Call
     via: tuple[str, ...]
+    given: ast.expr | None = None  # what the call gives for the app
 
 
 def handed_by_callers(ev: Interpreter, module: Module, scope: FunctionNode, bind: ast.Call) -> list[Handing]:
@@ -48,7 +53,7 @@ def handed_by_callers(ev: Interpreter, module: Module, scope: FunctionNode, bind
                 if inside is not None and isinstance(given, ast.Name) and given.id in _params(inside):
                     after.append((inside, given.id, (module.where(call), *via)))
                 elif inside is None:
-                    found.append(Handing(caller, call, via))
+                    found.append(Handing(caller, call, via, given))
         if not after:
             break
         level = after
@@ -135,24 +140,71 @@ def _argument(method: FunctionNode, name: str, call: ast.Call) -> ast.expr | Non
 
 
 def at_callers(
-    ev: Interpreter, module: Module, scope: FunctionNode | None, bind: ast.Call, engines: list[ScannedPool]
+    ev: Interpreter,
+    app: AppConfig,
+    engines: list[ScannedPool],
+    apps: dict[str, list[AppConfig]],
+    build: Callable[[Keys], list[ScannedPool]],
 ) -> list[ScannedPool]:
     """The engines a class's method binds (itself, or a method of its class it calls: flask-camp's init_app through
-    _init_database), each moved to the calls that hand it the app (unchanged where none is found)."""
-    cls = _class_of(module, scope) if scope is not None else None
-    if scope is None or cls is None or not any(node is bind for node in ast.walk(cls)):
-        return engines
-    handings = handed_by_callers(ev, module, scope, bind)
-    return [
-        replace(
-            engine,
-            file=h.module.display,
-            line=h.call.lineno,
-            end_line=h.call.end_lineno or h.call.lineno,
-            via=[*h.via, *engine.via],
-            aside=h.module.aside or engine.aside,
-            at_import=enclosing_function(h.module.tree, h.call) is None,
-        )
-        for h in handings
-        for engine in engines
-    ] or engines
+    _init_database), each moved to the calls that hand it the app (unchanged where none is found); where the
+    caller configured the app it hands, with that configuration under the method's (`build` makes them)."""
+    found = []
+    for h in _handings(ev, app):
+        outer = caller_config(apps, h)
+        at, end = h.call.lineno, h.call.end_lineno or h.call.lineno
+        at_import = enclosing_function(h.module.tree, h.call) is None
+        made = [
+            replace(e, file=h.module.display, line=at, end_line=end, via=[*h.via, *e.via], at_import=at_import)
+            for e in (build(_under(outer, app)) if outer is not None else engines)
+        ]
+        found += [replace(e, aside=h.module.aside or e.aside) for e in made]
+    return found or engines
+
+
+def caller_config(apps: dict[str, list[AppConfig]], h: Handing) -> AppConfig | None:
+    """The caller's own configuration of the app it hands (app.py's `app.config[...] = ...`, then `Database(app)`:
+    the review's case14), bound by nothing else."""
+    scope = enclosing_function(h.module.tree, h.call)
+    name = h.given.id if isinstance(h.given, ast.Name) else None
+    for outer in apps.get(h.module.display, []) if name is not None else []:
+        stmts = [n for n in ast.walk(outer.scope or outer.module.tree) if isinstance(n, ast.stmt)]
+        named = {n for stmt in stmts if stmt.lineno in outer.lines for n in receivers(stmt)}
+        if outer.scope is scope and outer.bind is None and name in named:
+            return outer
+    return None
+
+
+def absorbed(ev: Interpreter, apps: dict[str, list[AppConfig]], app: AppConfig) -> bool:
+    """Whether an app's configuration is a caller's that a class's binding method is handed (its engine is that
+    call's, built there)."""
+    binders = [
+        a
+        for a in chain(*apps.values())
+        if a.bind is not None and a.scope is not None and a.bind_module in (None, a.module) and a is not app
+    ]
+    return app.bind is None and any(caller_config(apps, h) is app for a in binders for h in _handings(ev, a))
+
+
+def _handings(ev: Interpreter, app: AppConfig) -> list[Handing]:
+    """The calls from outside the class handing the app to the class's method that binds it, once a scan."""
+    scope, bind = app.scope, app.bind
+    if scope is None or bind is None:
+        return []
+    cache = _HANDINGS.setdefault(ev.project, {})
+    if id(bind) not in cache:
+        cls = _class_of(app.module, scope)
+        inside = cls is not None and any(node is bind for node in ast.walk(cls))
+        cache[id(bind)] = handed_by_callers(ev, app.module, scope, bind) if inside else []
+    return cache[id(bind)]
+
+
+def _under(outer: AppConfig, app: AppConfig) -> Keys:
+    """The caller's keys, then the method's writes over them: a `setdefault` only where the caller set none."""
+    defaults = {
+        name
+        for stmt in (n for n in ast.walk(app.scope or app.module.tree) if isinstance(n, ast.stmt))
+        if stmt.lineno in app.lines and defaults_only(stmt)
+        for name, _ in config_writes(stmt)
+    }
+    return {**outer.keys, **{k: v for k, v in app.keys.items() if not (k in defaults and k in outer.keys)}}
