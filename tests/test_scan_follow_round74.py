@@ -284,3 +284,27 @@ def test_an_extension_class_setting_defaults_binds_the_app_its_caller_configured
     assert shown["url"] == ("postgresql://db/app", "app.py:6")
     assert shown["pool_size"] == (20, "app.py:7")
     assert shown["echo"] == (True, "ext.py:14")
+
+
+def test_a_top_level_import_in_a_tree_of_no_packages_is_found_from_the_folder_the_importer_is_imported_from(
+    tmp_path, monkeypatch
+) -> None:
+    # movie_service: main.py runs `from app.repository.database import engine`, so database.py's
+    # `from settings import POOL_SIZE` finds svc/settings.py (sys.path[0] is svc/), not app/settings.py beside it
+    files = {
+        "svc/main.py": "from app.repository.database import engine\nfrom settings import POOL_SIZE\n",
+        "svc/settings.py": 'import os\nPOOL_SIZE = int(os.getenv("POOL_SIZE", 7))\n',
+        "svc/app/settings.py": 'import os\nPOOL_SIZE = int(os.getenv("POOL_SIZE", 3))\n',
+        "svc/app/repository/database.py": """
+        from sqlalchemy import create_engine
+        from settings import POOL_SIZE
+
+        engine = create_engine("postgresql://u@h/db", pool_size=POOL_SIZE)
+        """,
+    }
+    size = at(scan(tmp_path / "a", files, monkeypatch), "svc/app/repository/database.py:4").settings["pool_size"]
+    assert (size.value, size.from_) == (7, "svc/settings.py:2")
+    # with nothing importing it by its folder's name, the settings beside it (the closest) as before
+    files["svc/main.py"] = "import uvicorn\n"
+    size = at(scan(tmp_path / "b", files, monkeypatch), "svc/app/repository/database.py:4").settings["pool_size"]
+    assert (size.value, size.from_) == (3, "svc/app/settings.py:2")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pool_doctor.files import is_python_script, read_bytes
 from pool_doctor.scan.asides import VENDORED, imported_beside, installed_into, is_example_file, is_test_file
+from pool_doctor.scan.importroots import imported_from
 from pool_doctor.scan.literals import shown
 from pool_doctor.scan.names import dotted_parts as dotted_parts  # (re-exported: the scan imports them from here)
 from pool_doctor.scan.names import last_name as last_name
@@ -256,11 +257,7 @@ class Project:
 
     def display(self, path: Path) -> str:
         if self.single_file:  # the file as given; a file beside it (its .ini, .env) from the same folder
-            return (
-                self.given.as_posix()
-                if path == self.root
-                else (self.given.parent / path.relative_to(self.base)).as_posix()
-            )
+            return (self.given if path == self.root else self.given.parent / path.relative_to(self.base)).as_posix()
         return (self.given / path.relative_to(self.root)).as_posix()
 
     def within(self, path: Path) -> Path:
@@ -346,6 +343,9 @@ class Project:
         kept = [p for p in candidates if not (roots[p] / "__init__.py").is_file() or roots[p] == script] or candidates
         above = [p for p in candidates if roots[p] in near.parents]  # (a folder above the importer, run from: over
         candidates = above if above and not any(roots[p] in near.parents for p in kept) else kept  # another service's)
+        read = lambda path: self.kept.get(path) or read_source(path)[0]  # noqa: E731  (no packages: importroots)
+        root = imported_from(self, self.files, read, near) if script and len(candidates) > 1 else None
+        candidates = [p for p in candidates if roots[p] == root] or candidates
         # Several files answer to the name: the one closest to the importing file is what Python would find; as
         # close, one imported from the project's top (where it runs from) over a config folder's (pagure's
         # fedmsg.d/pagure.py beside the pagure package, for tools/ scripts)
