@@ -308,3 +308,37 @@ def test_a_top_level_import_in_a_tree_of_no_packages_is_found_from_the_folder_th
     files["svc/main.py"] = "import uvicorn\n"
     size = at(scan(tmp_path / "b", files, monkeypatch), "svc/app/repository/database.py:4").settings["pool_size"]
     assert (size.value, size.from_) == (3, "svc/app/settings.py:2")
+
+
+def test_a_pool_whose_code_names_no_database_is_the_one_its_requirements_declare_a_driver_of(
+    tmp_path, monkeypatch
+) -> None:
+    # web-interface-backend: DATABASES from $DATABASE_URL, mysqlclient its one driver: judged as PostgreSQL's before
+    files = {
+        "requirements.txt": "Django==4.2\ndjango-environ==0.11\nmysqlclient==2.0.3  # the database\n",
+        "app/settings.py": """
+        import environ
+
+        env = environ.Env()
+        DATABASES = {"default": env.db()}
+        DATABASES["default"]["CONN_MAX_AGE"] = 600
+        """,
+        "app/db.py": """
+        import os
+        from sqlalchemy import create_engine
+
+        engine = create_engine(os.environ["DATABASE_URL"], pool_size=5)
+        local = create_engine("postgresql://db/app", pool_size=5)
+        """,
+    }
+    report = scan(tmp_path / "mysql", files, monkeypatch)
+    for place in ("app/settings.py:4", "app/db.py:4"):
+        assert at(report, place).database == "mysql"
+        assert not [f for pool, f in report.findings if pool.where == place]
+    assert at(report, "app/db.py:5").database is None  # (its URL says PostgreSQL)
+    assert [f for pool, f in report.findings if pool.where == "app/db.py:5"]
+    # a PostgreSQL driver beside it, or none named at all: PostgreSQL's, as before
+    for requirements in ("mysqlclient==2.0.3\npsycopg2-binary==2.9\n", "Django==4.2\n"):
+        report = scan(tmp_path / str(len(requirements)), {**files, "requirements.txt": requirements}, monkeypatch)
+        assert at(report, "app/settings.py:4").database is None
+        assert [f for pool, f in report.findings if pool.where == "app/settings.py:4"]

@@ -106,6 +106,9 @@ class ScannedPool:
     # The driver it is judged with: a SQLAlchemy URL's, as its written scheme names it (scan.target.url_driver),
     # an asyncpg or psycopg pool's library; None where the code does not say (Django's, a URL the scan cannot read).
     driver: str | None = None
+    # Another database the project's requirements point at, where the code does not say which one the pool reaches
+    # ("mysql": a MySQL driver declared, no PostgreSQL one; scan/declared.py): listed, not judged.
+    database: str | None = None
 
     @property
     def where(self) -> str:
@@ -128,6 +131,7 @@ class ScannedPool:
             "condition": self.condition,
             "aside": self.aside,
             "driver": self.driver,
+            "database": self.database,
             "judged_branches": {
                 key: self.settings[key].branches[index].when for key, index in self.judged_branches.items()
             },

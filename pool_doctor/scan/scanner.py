@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan import asides, callers, components, installed, libraries, listeners, pyramid, testonly
+from pool_doctor.scan import asides, callers, components, declared, installed, libraries, listeners, pyramid, testonly
 from pool_doctor.scan.app import with_branches
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
@@ -237,6 +237,7 @@ def _scan(path: Path) -> ScanReport:
     except Exception as exc:
         project.warnings.append(f"event listeners could not be read ({type(exc).__name__}: {exc}); skipped")
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
+    pools = declared.marked(project, pools)  # (no URL scheme nor ENGINE: the database its requirements name)
     aside = {m.display: m.aside for m in project.modules.values() if m is not None and m.aside}
     for module in [m for m in list(project.modules.values()) if m is not None and m.aside == "examples"]:
         if components.included(project, module):  # a template by its name that a settings module includes

@@ -88,17 +88,19 @@ def elsewhere(pool: ScannedPool) -> str | None:
     engine = pool.get("ENGINE")
     if engine is not None and engine.known:
         return str(engine.value).rsplit(".", 1)[-1]
-    scheme = url_scheme(pool)
+    scheme = url_scheme(pool) if engine is None else None
+    if scheme is None and pool.database is not None:
+        return f"{pool.database} (by its requirements)"
     return scheme.split("+", 1)[0] if scheme else "another database"
 
 
 def _is_postgres(pool: ScannedPool) -> bool:
     engine = pool.get("ENGINE")
-    if engine is not None:  # Django's DATABASES entry names its backend
-        return not (engine.known and isinstance(engine.value, str) and not DjangoStack.postgres_backend(engine.value))
-    scheme = url_scheme(pool)
-    if scheme is None:
-        return True  # a libpq conninfo ("dbname=app host=db") is PostgreSQL's own; unknown counts as yes
+    if engine is not None and engine.known and isinstance(engine.value, str):  # Django's entry names its backend
+        return DjangoStack.postgres_backend(engine.value)
+    scheme = url_scheme(pool) if engine is None else None
+    if scheme is None:  # a libpq conninfo ("dbname=app host=db") is PostgreSQL's own; unknown counts as yes, but
+        return pool.database is None  # where the project's requirements name only another database's driver
     return scheme.split("+", 1)[0] in (*SCHEMES, "pgsql")
 
 

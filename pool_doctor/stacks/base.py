@@ -358,6 +358,11 @@ class Stack:
         """How the scanned call is judged, when it is not this stack's own pool (psycopg2's pools)."""
         return None
 
+    def any_database(self, scanned_as: str) -> bool:
+        """Whether the scanned call may reach another database than PostgreSQL, its URL or ENGINE saying which
+        (a PostgreSQL driver's own pool never does)."""
+        return False
+
     def refused(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Keys (dotted) the library refuses, each with why, one at a time until the rest is read: the first
         whose removal lets the rest be read (a key wrong on its own, or the one of a pair that cannot go

@@ -237,6 +237,9 @@ class DjangoStack(Stack):
         "OPTIONS.tcp_user_timeout",
     )
 
+    def any_database(self, scanned_as: str) -> bool:
+        return True  # (ENGINE picks the backend)
+
     def code_place(self, scanned_as: str, key: str) -> tuple[str, str] | None:
         parts = key.split(".")
         if parts[0] not in _JUDGED or (parts[0] == "OPTIONS" and len(parts) > 1 and parts[1] in IDENTITY):

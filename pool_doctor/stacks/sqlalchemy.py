@@ -320,6 +320,9 @@ class SQLAlchemyStack(Stack):
     def judged_as(self, scanned_as: str) -> str | None:
         return PSYCOPG2_JUDGED_AS if scanned_as == PSYCOPG2 else None
 
+    def any_database(self, scanned_as: str) -> bool:
+        return scanned_as != PSYCOPG2  # (a URL's scheme picks the dialect)
+
     def live(self, obj: Any) -> Live | None:
         """An Engine or AsyncEngine: its pool's settings (SQLAlchemy keeps them on the pool, with no public
         reader) and the connect_args given to create_engine (what the pool's creator adds to the URL's)."""
