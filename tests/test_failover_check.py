@@ -224,6 +224,8 @@ CELERY_APPS = {
     "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings')\napp = Celery('proj')\n",
     "set after the app": "import os\nfrom celery import Celery\n\n"
     "app = Celery('proj')\nos.environ['DJANGO_SETTINGS_MODULE'] = 'proj.settings'\n",
+    # open-forms: the image sets it for every process
+    "set by the Dockerfile": "from celery import Celery\n\napp = Celery('proj')\n",
 }
 
 
@@ -233,10 +235,14 @@ def test_django_conn_max_age_in_a_project_with_celery(tmp_path: Path, kind: str)
     project.mkdir()
     (project / "settings.py").write_text(DJANGO_SETTINGS)
     (project / "worker.py").write_text(CELERY_APPS[kind])
+    if kind == "set by the Dockerfile":
+        (project / "Dockerfile").write_text(
+            "FROM python:3.12\nENV PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=proj.settings\n"
+        )
     run = run_pool_doctor("scan", str(project), "--json", "--fail-on", "never", secret=PASSWORD)
     assert run.code == 0, run.stderr
     codes = [f["code"] for f in run.json()["findings"]]
-    if kind in ("without", "with the Django fixup"):
+    if kind in ("without", "with the Django fixup", "set by the Dockerfile"):
         assert "worker-conn-max-age" not in codes
         return
     [finding] = [f for f in run.json()["findings"] if f["code"] == "worker-conn-max-age"]

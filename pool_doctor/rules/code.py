@@ -40,7 +40,7 @@ def worker_conn_max_age(facts: Facts) -> list[Finding]:
             codes.WORKER_CONN_MAX_AGE.help,
             [
                 *(
-                    f"a Celery app is created in {where}, DJANGO_SETTINGS_MODULE not set before it"
+                    f"a Celery app is created in {where}, with no DJANGO_SETTINGS_MODULE set before it"
                     for where in code.workers
                 ),
                 f"{code.call}: a connection stays open between tasks until {enforcer} closes it",

@@ -45,6 +45,11 @@ CELERY_APP = re.compile(rb"(?ms)^\s*(?:from\s+celery\s+import|import\s+celery\b)
 # `os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)` or `os.environ["DJANGO_SETTINGS_MODULE"] = ...`: set
 # before the app is made, Celery installs its Django fixup (celery/fixups/django.py's fixup(), at Celery()),
 # which runs close_old_connections around each task
+# `ENV DJANGO_SETTINGS_MODULE=app.settings` (or `ENV A=1 DJANGO_SETTINGS_MODULE app.settings`) in a Dockerfile, an
+# `environment:` entry in a compose file (`- DJANGO_SETTINGS_MODULE=...`, `DJANGO_SETTINGS_MODULE: ...`)
+SETTINGS_MODULE_ENV = re.compile(
+    rb"(?m)^[ \t]*(?:ENV\b[^\n]*\bDJANGO_SETTINGS_MODULE\b|(?:-[ \t]*)?[\"']?DJANGO_SETTINGS_MODULE[\"']?[ \t]*[=:])"
+)
 DJANGO_FIXUP = re.compile(rb"""DJANGO_SETTINGS_MODULE['"]\s*(?:,|\]\s*=[^=])""")
 
 
@@ -236,6 +241,7 @@ def _scan(path: Path) -> ScanReport:
         pools = listeners.pinged(project, pools)
     except Exception as exc:
         project.warnings.append(f"event listeners could not be read ({type(exc).__name__}: {exc}); skipped")
+    workers = [] if workers and _settings_module_set(project) else workers  # (the fixup installed everywhere)
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     pools = declared.marked(project, pools)  # (no URL scheme nor ENGINE: the database its requirements name)
     aside = {m.display: m.aside for m in project.modules.values() if m is not None and m.aside}
@@ -347,3 +353,14 @@ def _widely_called(project: Project, finder: PoolFinder, names: set[str], kept: 
             )
     wide = {name for name in fixed if homes[name] and all((name, path) in over for path in homes[name])}
     return wide
+
+
+def _settings_module_set(project: Project) -> bool:
+    """Whether the project's Dockerfile (`ENV DJANGO_SETTINGS_MODULE=...`) or compose file (`environment:`) sets
+    the variable for its processes: Celery's Django fixup is installed in the worker wherever its app is made
+    (open-forms' Dockerfile)."""
+    files = [
+        *project.walk("Dockerfile"),
+        *(p for s in (".yml", ".yaml") for p in project.walk(s) if "compose" in p.name),
+    ]
+    return any(SETTINGS_MODULE_ENV.search(read_source(path)[0] or b"") for path in files)
