@@ -111,10 +111,9 @@ def test_an_app_bound_in_another_module_and_configured_again_as_it_was_is_that_a
         assert at(report, place).settings["pool_recycle"].value == 280
 
 
-def test_a_url_an_fstring_makes_of_several_variables_is_from_the_line_of_the_variable_it_is_named_by(
-    tmp_path, monkeypatch
-) -> None:
-    # avito_monitor: f"postgresql://{USER}@{HOST}/{NAME}" was named by POSTGRES_USER at POSTGRES_DB's line
+def test_a_url_an_fstring_makes_of_several_variables_is_from_the_fstrings_line(tmp_path, monkeypatch) -> None:
+    # avito_monitor: f"postgresql://{USER}@{HOST}/{NAME}" was named by POSTGRES_USER at POSTGRES_DB's line; as `%`
+    # and `.format` are, it is from where it is made of them (public_transport_wro), named by the first
     report = scan(
         tmp_path,
         {
@@ -132,7 +131,7 @@ def test_a_url_an_fstring_makes_of_several_variables_is_from_the_line_of_the_var
         monkeypatch,
     )
     url = at(report, "app.py:8").settings["url"]
-    assert (url.value, url.env, url.from_) == ("postgresql://u@h/n", "PGUSER_X", "app.py:4")
+    assert (url.value, url.env, url.from_) == ("postgresql://u@h/n", "PGUSER_X", "app.py:8")
 
 
 def test_an_app_factory_a_module_calls_at_its_top_makes_its_engine_at_import(tmp_path, monkeypatch) -> None:

@@ -460,7 +460,7 @@ CONVERSIONS: dict[int, Callable[[Any], str]] = {ord("r"): repr, ord("s"): str, o
 
 def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
     """An f-string of known pieces: its text (each value formatted with its spec), from the variable's line when
-    one gives a piece (the first's, which names it); unknown when a piece is."""
+    one gives a piece (from its own line when several do, as `%` and `.format` are); unknown when a piece is."""
     text: list[str] = []
     env = None
     origin = frame.module.where(node)
@@ -481,9 +481,9 @@ def joined(node: ast.JoinedStr, frame: Frame, pieces: tuple[Any, ...]) -> Any:
             if found and not (isinstance(first, ast.Constant) and "://" in str(first.value)):
                 return unknown(frame.module, node, env=env, why=f"{scheme}://... ({frame.module.segment(node)})")
             return unknown(frame.module, node, env=env)  # (its text kept: a literal scheme still names the driver)
-        if value.env and value.from_ and not env:  # (the line of the variable it is named by: the first's)
-            origin = value.from_
-        env = env or value.env
+        if value.env and value.from_:  # one variable's: its line; several variables': the f-string's own line
+            origin = value.from_ if not env else frame.module.where(node)
+        env = env or value.env  # (named by the first)
         convert = CONVERSIONS.get(conversion)
         converted = convert(value.value) if convert is not None else value.value
         try:
