@@ -341,3 +341,46 @@ def test_a_pool_whose_code_names_no_database_is_the_one_its_requirements_declare
         report = scan(tmp_path / str(len(requirements)), {**files, "requirements.txt": requirements}, monkeypatch)
         assert at(report, "app/settings.py:4").database is None
         assert [f for pool, f in report.findings if pool.where == "app/settings.py:4"]
+
+
+def test_a_config_copied_key_by_key_in_a_factorys_nested_helper_is_the_apps(tmp_path, monkeypatch) -> None:
+    # koup-api: create_app's own `config_parser(app, obj)` runs `for key, data in obj.items(): app.config[key] =
+    # data` over the dict wsgi's call gives: its URL and pool_recycle (pinned Flask-SQLAlchemy 2.4) were unread
+    report = scan(
+        tmp_path,
+        {
+            "Pipfile.lock": '{"default": {"flask-sqlalchemy": {"version": "==2.4.0"}}}',
+            "conf.py": """
+            import os
+
+            def get_config_obj():
+                url = os.environ.get("DATABASE_URL", "None")
+                if url == "None":
+                    url = "postgresql://%s@%s/%s" % ("u", "h", "n")
+                return dict(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_POOL_RECYCLE=7200)
+            """,
+            "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            from conf import get_config_obj
+
+            def create_app(name_handler, config_object):
+                def config_parser(app, obj):
+                    for key, data in obj.items():
+                        app.config[key] = data
+
+                app = Flask(name_handler)
+                config_parser(app, config_object)
+                return app
+
+            app = create_app(__name__, get_config_obj())
+            db = SQLAlchemy(app)
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "app.py:16")
+    assert not pool.unresolved
+    assert (pool.settings["pool_recycle"].value, pool.settings["pool_recycle"].from_) == (7200, "conf.py:7")
+    assert pool.settings["url"].value == "postgresql://u@h/n"

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from pool_doctor.scan import fieldtext
 from pool_doctor.scan.conditions import Conditions
@@ -163,6 +164,8 @@ def prefixed_env(stmt: ast.stmt) -> str | None:
 
 def loader(stmt: ast.stmt, own: str | None = None) -> ast.Call | None:
     """`app.config.from_object(x)` and its kin; `own`: a name whose `.config` is a dict of its own (`self`)."""
+    if isinstance(stmt, ast.For):
+        return copied(stmt)
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
         return None
     call = stmt.value
@@ -179,6 +182,36 @@ def loader(stmt: ast.stmt, own: str | None = None) -> ast.Call | None:
     ):
         return call
     return None
+
+
+_COPIES: WeakKeyDictionary[ast.For, ast.Call | None] = WeakKeyDictionary()  # each loop's update(), made once
+
+
+def copied(loop: ast.For) -> ast.Call | None:
+    """`for key, value in obj.items(): app.config[key] = value` as the `app.config.update(obj)` it is (koup-api's
+    config_parser), at the loop's line."""
+    if loop in _COPIES:
+        return _COPIES[loop]
+    names = [n.id for n in loop.target.elts if isinstance(n, ast.Name)] if isinstance(loop.target, ast.Tuple) else []
+    over = loop.iter.func if isinstance(loop.iter, ast.Call) and not loop.iter.args else None
+    found = None
+    if len(names) == 2 and isinstance(over, ast.Attribute) and over.attr == "items" and len(loop.body) == 1:
+        write = loop.body[0] if isinstance(loop.body[0], ast.Assign) else None
+        target = write.targets[0] if write is not None and len(write.targets) == 1 else None
+        if (
+            write is not None
+            and isinstance(target, ast.Subscript)
+            and is_config(target.value)
+            and isinstance(target.slice, ast.Name)
+            and target.slice.id == names[0]
+            and isinstance(write.value, ast.Name)
+            and write.value.id == names[1]
+        ):
+            update = ast.Attribute(target.value, "update", ast.Load())
+            found = ast.copy_location(ast.Call(ast.copy_location(update, loop), [over.value], []), loop)
+            found.end_lineno, found.end_col_offset = loop.end_lineno, loop.end_col_offset
+    _COPIES[loop] = found
+    return found
 
 
 def loaded_mapping(call: ast.Call) -> ast.expr | None:
@@ -399,6 +432,18 @@ def _known_key(value: Any) -> tuple[str, Any] | None:
 
 def names_itself(name: str, value: Any) -> bool:
     return isinstance(value, SV) and value.known and value.value == name
+
+
+def own_helper(scope: FunctionNode | None) -> bool:
+    """Whether a function calls a function of its own that configures an app (koup-api's create_app calling its
+    nested `config_parser(app, config_object)`): its helper, read in its place."""
+    if scope is None:
+        return False
+    nested = [f for f in scope.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)]
+    names = {f.name for f in nested if any(configures(s) for _, body in scopes(alone(f)) for s in body)}
+    return bool(names) and any(
+        isinstance(n, ast.Call) and getattr(n.func, "id", None) in names for n in ast.walk(scope)
+    )
 
 
 def alone(func: FunctionNode) -> ast.Module:

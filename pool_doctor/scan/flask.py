@@ -20,7 +20,7 @@ from itertools import chain
 from typing import Any
 
 from pool_doctor.scan import appconfig, flaskbinds, flaskconfig, flaskengines, guards, nodes, releases, selfheld
-from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys
+from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, Guard, Keys, own_helper
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.flaskcallers import absorbed, at_callers
@@ -164,7 +164,7 @@ class FlaskApps:
         calls may configure it: Mailu's `config.init_app(app)`); `frame`: its parameters as a test's call gives
         them (flasktests), else as the app's does."""
         inlined = scope is not None and id(scope) in self._inlining  # (a helper's helper configures it)
-        if not inlined and not any(appconfig.configures(stmt) or names_a_bind(stmt) for stmt in body):
+        if not inlined and not any(appconfig.configures(s) or names_a_bind(s) for s in body) and not own_helper(scope):
             return None
         frame = frame if frame is not None else self._frame(module, scope)
         app = AppConfig(module, frame, scope, {}, [], conditions=self.ev.conditions)
@@ -188,7 +188,7 @@ class FlaskApps:
                         node = helper.node
                         assert not isinstance(node, ast.Lambda)  # (_helper's are functions)
                         flat = next(b for at, b in appconfig.scopes(appconfig.alone(node)) if at is node)  # (its ifs')
-                        inner = self._app(helper.module, node, flat)
+                        inner = self._app(helper.module, node, flat, selfheld.call_frame(self.ev, helper, stmt, frame))
                     finally:
                         self._inlining.discard(id(helper.node))
                     if inner is not None:
@@ -280,6 +280,7 @@ class FlaskApps:
         func = self.ev.force(self.ev.eval(call.func, frame)) if call is not None and call.args else None
         if call is not None and not call.args:  # `self.__init_db()`: a method of the instance that holds the app
             func = selfheld.own_method(frame.module, frame.scope, call)
+        func = func if isinstance(func, FuncRef) or call is None else selfheld.nested(frame, call) or func
         if not isinstance(func, FuncRef) or isinstance(func.node, ast.Lambda) or binds_extension(self.ev, stmt, frame):
             return None  # (a subclass's own init_app that also sets a key is the bind: jazzband's)
         body = [inner for _, block in appconfig.scopes(appconfig.alone(func.node)) for inner in block]

@@ -35,6 +35,26 @@ def made_by(module: Module, scope: ast.AST | None, receiver: ast.expr, depth: in
         yield from made_by(module, scope, item, depth + 1)
 
 
+def nested(frame: Frame, call: ast.Call) -> FuncRef | None:
+    """The function of the frame's own that a call by name runs (koup-api's `config_parser(app, obj)`, defined in
+    create_app)."""
+    name = call.func.id if isinstance(call.func, ast.Name) else None
+    body = frame.scope.body if isinstance(frame.scope, ast.FunctionDef | ast.AsyncFunctionDef) else []
+    found = [f for f in body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef) and f.name == name]
+    return FuncRef(frame.module, found[-1]) if found else None
+
+
+def call_frame(ev: Interpreter, helper: FuncRef, stmt: ast.stmt, frame: Frame) -> Frame | None:
+    """A nested helper's frame as the statement's call gives its parameters (`config_parser(app, config_object)`:
+    `obj` is create_app's `config_object`); None for any other helper (read as the app's one call gives them)."""
+    call = stmt.value if isinstance(stmt, ast.Expr | ast.Assign) and isinstance(stmt.value, ast.Call) else None
+    scope = frame.scope
+    if call is None or not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef) or helper.node not in scope.body:
+        return None
+    bound = ev.bind(helper, call, ev.flow.frame_at(scope, frame, stmt))
+    return Frame(helper.module, bindings=bound.bindings, scope=helper.node)
+
+
 def own_method(module: Module, scope: ast.AST | None, call: ast.Call) -> FuncRef | None:
     """The method of the scope's own class a call on its own instance runs (`self.__init_db()`)."""
     func = call.func
