@@ -384,3 +384,35 @@ def test_a_config_copied_key_by_key_in_a_factorys_nested_helper_is_the_apps(tmp_
     assert not pool.unresolved
     assert (pool.settings["pool_recycle"].value, pool.settings["pool_recycle"].from_) == (7200, "conf.py:7")
     assert pool.settings["url"].value == "postgresql://u@h/n"
+
+
+def test_settings_a_package_star_imports_under_a_test_hold_under_it(tmp_path, monkeypatch) -> None:
+    # filmography_app: `if app_stage == 'prod': from .production import *` (elif testing, else development): the
+    # production alias was listed with no condition
+    report = scan(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings/__init__.py": """
+            import os
+
+            from .base import *
+
+            app_stage = os.environ.get("DJANGO_APP_STAGE", "development")
+            if app_stage == "prod":
+                from .production import *
+            else:
+                from .development import *
+            """,
+            "proj/settings/base.py": 'INSTALLED_APPS = ["django.contrib.auth"]\n',
+            "proj/settings/production.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "films", "CONN_MAX_AGE": 60}}
+            """,
+            "proj/settings/development.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "dev", "CONN_MAX_AGE": 0}}
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "proj/settings/production.py:1").condition == 'app_stage == "prod"'
+    assert at(report, "proj/settings/development.py:1").condition == 'not (app_stage == "prod")'

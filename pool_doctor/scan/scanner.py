@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
-from pool_doctor.scan import asides, callers, components, declared, installed, libraries, listeners, pyramid, testonly
+from pool_doctor.scan import (
+    asides,
+    callers,
+    components,
+    declared,
+    installed,
+    libraries,
+    listeners,
+    pyramid,
+    settingstests,
+    testonly,
+)
 from pool_doctor.scan.app import with_branches
 from pool_doctor.scan.expressions import Evaluator
 from pool_doctor.scan.finder import Module, Project, read_source, sets_environment, triggered
@@ -244,6 +255,7 @@ def _scan(path: Path) -> ScanReport:
     workers = [] if workers and _settings_module_set(project) else workers  # (the fixup installed everywhere)
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     pools = declared.marked(project, pools)  # (no URL scheme nor ENGINE: the database its requirements name)
+    pools = settingstests.under_tests(project, pools)  # (settings a package star-imports under a test)
     aside = {m.display: m.aside for m in project.modules.values() if m is not None and m.aside}
     for module in [m for m in list(project.modules.values()) if m is not None and m.aside == "examples"]:
         if components.included(project, module):  # a template by its name that a settings module includes
