@@ -416,3 +416,38 @@ def test_settings_a_package_star_imports_under_a_test_hold_under_it(tmp_path, mo
     )
     assert at(report, "proj/settings/production.py:1").condition == 'app_stage == "prod"'
     assert at(report, "proj/settings/development.py:1").condition == 'not (app_stage == "prod")'
+
+
+def test_decouples_config_of_a_repository_reads_the_variable_then_that_file(tmp_path, monkeypatch) -> None:
+    # django-configuration: `env = Config(RepositoryEnv(f"...{os.environ.get('ENVIRONMENT')}/.env"))`: each value
+    # was named by ENVIRONMENT (the unknown object's), not by the variable decouple reads first
+    report = scan(
+        tmp_path,
+        {
+            ".envs/.production/.env": "DB_CONN_MAX_AGE=1200\n",
+            "conf/.env.local": "DB_CONN_MAX_AGE=30\n",
+            "conf/settings.py": """
+            import os
+            from decouple import AutoConfig, Config, RepositoryEnv
+
+            picked = Config(RepositoryEnv(os.path.join(".envs", f".{os.environ.get('ENVIRONMENT')}", ".env")))
+            local = Config(RepositoryEnv(".env.local"))
+            auto = AutoConfig()
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "CONN_MAX_AGE": picked("DB_CONN_MAX_AGE", cast=int),
+                    "OPTIONS": {"connect_timeout": auto("DB_CONNECT_TIMEOUT", default=7, cast=int)},
+                },
+                "local": {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": local("DB_CONN_MAX_AGE", cast=int)},
+            }
+            """,
+        },
+        monkeypatch,
+    )
+    age = at(report, "conf/settings.py:8").settings["CONN_MAX_AGE"]
+    assert (age.known, age.env) == (False, "DB_CONN_MAX_AGE")
+    timeout = at(report, "conf/settings.py:8").settings["OPTIONS.connect_timeout"]
+    assert (timeout.value, timeout.env) == (7, "DB_CONNECT_TIMEOUT")
+    local = at(report, "conf/settings.py:13").settings["CONN_MAX_AGE"]
+    assert (local.value, local.env, local.from_) == (30, "DB_CONN_MAX_AGE", "conf/.env.local:1")

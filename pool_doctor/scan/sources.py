@@ -108,6 +108,8 @@ class ConfigSources:
         return {
             "starlette.config.Config": self.starlette_config,
             "decouple.config": self.decouple_config,
+            "decouple.Config": self.decouple_repository,
+            "decouple.AutoConfig": lambda node, frame: ConfigRef(None, frame.module, decouple=True),
             "environ.Env": self.environ_env,
             # reads NAME_FILE's file first when that is set (environ/environ.py FileAwareEnv.ENVIRON), else NAME
             "environ.FileAwareEnv": self.environ_env,
@@ -139,12 +141,14 @@ class ConfigSources:
         key = self.ev.arg(node, frame, 0, "option" if config.decouple else "key")
         if not is_known(key):
             return unknown(frame.module, node)
+        if config.unread:  # (the variable, else a file the scan cannot name, else the default)
+            return unknown(frame.module, node, env=str(key.value))
         cast_at, default_at = (2, 1) if config.decouple else (1, 2)
         cast = self._cast_name(node, frame, cast_at, "cast")
         default_node = keyword(node, "default")
         if default_node is None and len(node.args) > default_at:
             default_node = node.args[default_at]
-        if config.decouple:
+        if config.decouple and config.env_file is None:
             values = self.environment.near(config.module)
         else:
             values = self.environment.read_file(config.env_file) if config.env_file is not None else {}
@@ -262,6 +266,18 @@ class ConfigSources:
 
     def decouple_config(self, node: ast.Call, frame: Frame) -> Any:
         return self.config_call(ConfigRef(None, frame.module, decouple=True), node, frame)
+
+    def decouple_repository(self, node: ast.Call, frame: Frame) -> Any:
+        """decouple's `Config(RepositoryEnv(path))`: a variable, else that file's line, else the default; a file
+        the scan cannot name (django-configuration's `f".{os.environ.get('ENVIRONMENT')}"` folder) or another
+        repository leaves each value unknown, named by its own variable."""
+        given = node.args[0] if node.args else keyword(node, "repository")
+        call = given if isinstance(given, ast.Call) else None
+        made = self.ev.force(self.ev.eval(call.func, frame)) if call is not None else None
+        env_file = call is not None and getattr(made, "dotted", None) == "decouple.RepositoryEnv"
+        name = path_text(self.ev.arg(call, frame, 0, "source")) if call is not None and env_file else None
+        path = self.environment.file_for(frame.module, name) if name else None
+        return ConfigRef(path, frame.module, decouple=True, unread=path is None)
 
     def environ_env(self, node: ast.Call, frame: Frame) -> Any:
         scheme: dict[str, tuple[str | None, Any]] = {}
