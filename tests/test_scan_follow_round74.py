@@ -451,3 +451,34 @@ def test_decouples_config_of_a_repository_reads_the_variable_then_that_file(tmp_
     assert (timeout.value, timeout.env) == (7, "DB_CONNECT_TIMEOUT")
     local = at(report, "conf/settings.py:13").settings["CONN_MAX_AGE"]
     assert (local.value, local.env, local.from_) == (30, "DB_CONN_MAX_AGE", "conf/.env.local:1")
+
+
+def test_a_helpers_test_of_a_key_it_is_given_names_that_key(tmp_path, monkeypatch) -> None:
+    # pyramid_openshift_starter: `def get(environ_key): if environ_key in os.environ: ...` called with five keys;
+    # the branches said `environ_key in os.environ and not (environ_key in os.environ)`
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+            from sqlalchemy import create_engine
+
+            SETTINGS = {"user": "develop", "host": "127.0.0.1"}
+
+            def get(environ_key, fallback):
+                if environ_key in os.environ:
+                    return os.environ[environ_key]
+                return SETTINGS[fallback]
+
+            user = get("DB_USERNAME", "user")
+            host = get("DB_HOST", "host")
+            engine = create_engine("postgresql://{0}@{1}/app".format(user, host))
+            """
+        },
+        monkeypatch,
+    )
+    url = at(report, "db.py:13").settings["url"]
+    whens = [b.when or "" for b in url.branches]
+    assert all("environ_key" not in when for when in whens)
+    assert any("'DB_HOST' in os.environ" in when for when in whens)
+    assert url.value == "postgresql://develop@127.0.0.1/app"

@@ -27,6 +27,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
+from pool_doctor.scan.literals import literal
 from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import, instance_writes
 from pool_doctor.scan.statements import attribute_set, named_attribute
@@ -574,8 +575,9 @@ def made_class(ev: Interpreter, scope: object, frame: Frame) -> ClassRef | None:
 def test_text(ev: Interpreter, test: ast.expr, frame: Frame, read: dict[str, int], module: Module) -> str:
     """A test's text: in an unrolled loop, each run's its own (item_test); else, a local holding what a variable
     gives (`raw = os.environ.get(name)` in a settings helper, then `if raw is None:`) named by that variable
-    (`$DATABASE_CONN_HEALTH_CHECKS is None`): the helper's own name says nothing where its caller's value shows
-    the branch (django-shopman's)."""
+    (`$DATABASE_CONN_HEALTH_CHECKS is None`), and one holding a string or a number it is given by that
+    (`'DB_USER' in os.environ`, not `environ_key in os.environ`): the helper's own name says nothing where its
+    caller's value shows the branch (django-shopman's, pyramid_openshift_starter's)."""
     if read:
         return item_test(ev, test, lambda node: ev.force(ev.eval(node, frame)), read, module)
     swaps: dict[str, str] = {}
@@ -585,6 +587,8 @@ def test_text(ev: Interpreter, test: ast.expr, frame: Frame, read: dict[str, int
             exact = isinstance(value, SV) and value.env and (value.expr or "").startswith(f"${value.env}")
             if isinstance(value, SV) and value.env and (exact or (value.known and value.value is None)):
                 swaps[node.id] = f"${value.env}"  # (the variable's own value, not a text made of it)
+            elif isinstance(value, SV) and value.known and not value.env and literal(value.value):
+                swaps[node.id] = repr(value.value)  # (a helper's `environ_key in os.environ`: the key it is given)
     if not swaps:
         return module.segment(test)
     named = copy.deepcopy(test)

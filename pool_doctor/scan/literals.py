@@ -57,3 +57,8 @@ def shown(text: str) -> str:
     before the cut (the cut text no longer parses: values.mask could not find it there)."""
     keep = 400 if len(text) > 120 and "://" in (literal_prefix(text, operators=True) or "") else 120
     return text if len(text) <= keep else without(text, composed_passwords(text))[: keep - 3] + "..."
+
+
+def literal(value: object) -> bool:
+    """A short string or a number, as a test's text may show it in place of the name holding it."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool) and len(repr(value)) <= 60
