@@ -226,7 +226,24 @@ CELERY_APPS = {
     "app = Celery('proj')\nos.environ['DJANGO_SETTINGS_MODULE'] = 'proj.settings'\n",
     # open-forms: the image sets it for every process
     "set by the Dockerfile": "from celery import Celery\n\napp = Celery('proj')\n",
+    # a comment, or a read, sets nothing
+    "commented out": "import os\nfrom celery import Celery\n\n"
+    "# os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings')\n"
+    "os.environ.get('DJANGO_SETTINGS_MODULE', '')\napp = Celery('proj')\n",
+    # compose sets it for the web service only, not for the one running celery
+    "set for the web service only": "from celery import Celery\n\napp = Celery('proj')\n",
 }
+COMPOSE = """
+services:
+  web:
+    build: .
+    command: gunicorn proj.wsgi
+    environment:
+      - DJANGO_SETTINGS_MODULE=proj.settings
+  worker:
+    build: .
+    command: celery -A proj worker
+"""
 
 
 @pytest.mark.parametrize("kind", list(CELERY_APPS))
@@ -239,6 +256,9 @@ def test_django_conn_max_age_in_a_project_with_celery(tmp_path: Path, kind: str)
         (project / "Dockerfile").write_text(
             "FROM python:3.12\nENV PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=proj.settings\n"
         )
+    if kind == "set for the web service only":
+        (project / "Dockerfile").write_text("FROM python:3.12\n")
+        (project / "docker-compose.yml").write_text(COMPOSE)
     run = run_pool_doctor("scan", str(project), "--json", "--fail-on", "never", secret=PASSWORD)
     assert run.code == 0, run.stderr
     codes = [f["code"] for f in run.json()["findings"]]

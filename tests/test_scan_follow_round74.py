@@ -482,3 +482,94 @@ def test_a_helpers_test_of_a_key_it_is_given_names_that_key(tmp_path, monkeypatc
     assert all("environ_key" not in when for when in whens)
     assert any("'DB_HOST' in os.environ" in when for when in whens)
     assert url.value == "postgresql://develop@127.0.0.1/app"
+
+
+def test_the_reviews_cases_of_this_round(tmp_path, monkeypatch) -> None:
+    # 1: from_mapping(mapping, KEY=...) still loads the mapping
+    report = scan(
+        tmp_path / "1",
+        {
+            "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            DB = {"SQLALCHEMY_DATABASE_URI": "postgresql://db/app", "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25}}
+            app = Flask(__name__)
+            app.config.from_mapping(DB, SECRET_KEY="dev")
+            db = SQLAlchemy(app)
+            """
+        },
+        monkeypatch,
+    )
+    assert at(report, "app.py:7").settings["pool_size"].value == 25
+    # 2: a nested teardown's own `db` does not hide the factory's bind of the global extension
+    report = scan(
+        tmp_path / "2",
+        {
+            "app.py": """
+            from flask import Flask, g
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+
+                @app.teardown_appcontext
+                def close(exc):
+                    db = g.pop("legacy_db", None)
+
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://db/app"
+                db.init_app(app)
+                return app
+            """
+        },
+        monkeypatch,
+    )
+    assert [p.where for p in report.pools] == ["app.py:14"]
+    # 5: a PostgreSQL extra beside a MySQL driver for a side job: PostgreSQL's, judged
+    report = scan(
+        tmp_path / "5",
+        {
+            "requirements.txt": "SQLAlchemy[postgresql_psycopg2binary]==2.0.30\nPyMySQL==1.1.0\n",
+            "db.py": "import os\nfrom sqlalchemy import create_engine\n\nengine = create_engine(os.environ['DATABASE_URL'])\n",
+        },
+        monkeypatch,
+    )
+    assert at(report, "db.py:4").database is None
+    # 6: a seed script's top calling the factory is no server's import
+    files = {
+        "app/__init__.py": """
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+        def create_app():
+            app = Flask(__name__)
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://db/app"
+            db.init_app(app)
+            return app
+        """,
+        "scripts/seed.py": "from app import create_app, db\n\napp = create_app()\n",
+    }
+    assert at(scan(tmp_path / "6", files, monkeypatch), "app/__init__.py:9").at_import is False
+    # 7: a settings module wsgi.py names runs whatever the package's test says
+    report = scan(
+        tmp_path / "7",
+        {
+            "proj/__init__.py": "",
+            "proj/wsgi.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings.production")\n',
+            "proj/settings/__init__.py": """
+            import os
+            if os.environ.get("DJANGO_ENV") == "production":
+                from .production import *
+            """,
+            "proj/settings/production.py": """
+            INSTALLED_APPS = []
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}
+            """,
+        },
+        monkeypatch,
+    )
+    assert at(report, "proj/settings/production.py:2").condition is None

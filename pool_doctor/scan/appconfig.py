@@ -217,7 +217,7 @@ def copied(loop: ast.For) -> ast.Call | None:
 def loaded_mapping(call: ast.Call) -> ast.expr | None:
     """The one mapping `update`/`from_mapping` is given: its argument, or a `**` of it (ecology_bot's
     `app.config.update(**config)`)."""
-    if len(call.args) == 1 and not call.keywords:
+    if len(call.args) == 1:  # (its keywords, `from_mapping(DB, SECRET_KEY="dev")`, are writes of their own)
         return call.args[0]
     spread = call.keywords[0] if len(call.keywords) == 1 and not call.args else None
     return spread.value if spread is not None and spread.arg is None else None

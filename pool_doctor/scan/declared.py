@@ -16,7 +16,10 @@ from pool_doctor.scan.model import ScannedPool
 from pool_doctor.scan.releases import FILES, MAX_BYTES
 from pool_doctor.scan.target import url_scheme
 
-POSTGRES = re.compile(rb"(?im)(?<![\w.-])(?:psycopg[\w-]*|asyncpg|pg8000|aiopg|pygresql|sqlalchemy-pg8000)(?![\w-])")
+PYTHON_LOCKS = {"poetry.lock", "Pipfile.lock", "uv.lock", "pdm.lock"}  # (not a yarn.lock's npm packages)
+# a PostgreSQL driver, or any requirement naming PostgreSQL (`SQLAlchemy[postgresql_psycopg2binary]`,
+# `databases[postgresql]`, django-postgres-extra): a project that names one is not read as another database's
+POSTGRES = re.compile(rb"(?i)psycopg|asyncpg|pg8000|aiopg|pygresql|postgres")
 OTHERS = {  # another database's driver: the database it serves
     "mysql": rb"mysqlclient|pymysql|mysql[-_]connector(?:[-_]python)?|mysql[-_]python|aiomysql|asyncmy|mariadb",
     "oracle": rb"cx[-_]oracle|oracledb",
@@ -32,6 +35,7 @@ def declared_database(folder: Path, base: Path) -> str | None:
     inside = [p for p in (folder, *folder.parents) if p.is_relative_to(base)] or [base]
     for place in [*inside, *base.parents[:2]]:
         found = [path for pattern in FILES for path in sorted(place.glob(pattern)) if path.is_file()]
+        found = [path for path in found if path.suffix != ".lock" or path.name in PYTHON_LOCKS]
         texts = []
         for path in found:
             try:

@@ -48,6 +48,13 @@ def settings_module(project: Project, near: Module) -> Module | None:
     return next((module for base, module in above if len(base.parts) == deepest), None)
 
 
+def named_paths(project: Project) -> set[Path]:
+    """The settings modules the project names as DJANGO_SETTINGS_MODULE (wsgi's, asgi's, manage.py's, ...)."""
+    if project not in _found:
+        _found[project] = _named(project)
+    return {module.path for _, module in _found[project] if module is not None}
+
+
 def _named(project: Project) -> list[tuple[Path, Module | None]]:
     first = sorted((p for p in project.files if p.stem in FIRST), key=lambda p: FIRST.index(p.stem))
     others = [m.path for m in project.modules.values() if m is not None and m.path.stem not in FIRST]

@@ -8,6 +8,7 @@ import ast
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, receivers
@@ -162,14 +163,27 @@ def configured_again(ev: Evaluator, app: AppConfig, apps: dict[str, list[AppConf
     )
 
 
+SERVED = {"wsgi", "asgi", "main", "app", "application", "server", "serve", "run", "__init__"}  # a server's target
+SCRIPTS = {"scripts", "script", "bin", "tools", "migrations", "alembic"}  # (a seed script's top: no server's)
+
+
+def _served(module: Module, base: Path) -> bool:
+    """A module a WSGI server may import the app from (`gunicorn wsgi:app`), not a one-off script."""
+    folders = module.path.parent.relative_to(base).parts if module.path.is_relative_to(base) else ()
+    return module.path.stem in SERVED and not SCRIPTS & set(folders)
+
+
 def made_at_import(ev: Evaluator, app: AppConfig) -> bool:
-    """An app a module-level factory makes and binds, where a module's top calls that factory as it is imported
-    (ae2-bridge's main.py: `flask_app = create_app()`, the WSGI server's target): its engine is made at import."""
+    """An app a module-level factory makes and binds, where the top of a module a server imports the app from
+    calls that factory (ae2-bridge's main.py: `flask_app = create_app()`, the WSGI server's target; not a seed
+    script's): its engine is made at import."""
     scope = app.scope
     if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef) or scope not in app.module.tree.body:
         return False
     parse_naming(ev.project, re.escape(scope.name.encode()) + rb"\s*\(")  # (main.py may name no pool library)
-    for module in (m for m in list(ev.project.modules.values()) if m is not None and not m.aside):
+    base = ev.project.base
+    modules = [m for m in list(ev.project.modules.values()) if m is not None and not m.aside and _served(m, base)]
+    for module in modules:
         for site in module.calls.get(scope.name, []):
             if site.functions or as_main(site) or id(site.call) in module.deferred:
                 continue  # (in a function, or only when the module runs as a program)

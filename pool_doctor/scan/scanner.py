@@ -15,6 +15,7 @@ from pool_doctor.errors import UsageError
 from pool_doctor.scan import (
     asides,
     callers,
+    celeryapps,
     components,
     declared,
     installed,
@@ -53,15 +54,6 @@ T = TypeVar("T")
 
 # `Celery(...)` with `celery` imported in the same file: a worker app (its tasks never see a request signal).
 CELERY_APP = re.compile(rb"(?ms)^\s*(?:from\s+celery\s+import|import\s+celery\b).*?\bCelery\s*\(")
-# `os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)` or `os.environ["DJANGO_SETTINGS_MODULE"] = ...`: set
-# before the app is made, Celery installs its Django fixup (celery/fixups/django.py's fixup(), at Celery()),
-# which runs close_old_connections around each task
-# `ENV DJANGO_SETTINGS_MODULE=app.settings` (or `ENV A=1 DJANGO_SETTINGS_MODULE app.settings`) in a Dockerfile, an
-# `environment:` entry in a compose file (`- DJANGO_SETTINGS_MODULE=...`, `DJANGO_SETTINGS_MODULE: ...`)
-SETTINGS_MODULE_ENV = re.compile(
-    rb"(?m)^[ \t]*(?:ENV\b[^\n]*\bDJANGO_SETTINGS_MODULE\b|(?:-[ \t]*)?[\"']?DJANGO_SETTINGS_MODULE[\"']?[ \t]*[=:])"
-)
-DJANGO_FIXUP = re.compile(rb"""DJANGO_SETTINGS_MODULE['"]\s*(?:,|\]\s*=[^=])""")
 
 
 def _guarded(project: Project, module: Module, step: Callable[[Module], T], instead: T) -> T:
@@ -178,7 +170,7 @@ def _scan(path: Path) -> ScanReport:
         project.mentions.update([DJANGO] if DJANGO in data or b"DJANGO" in data else [])
         project.mentions.update([components.MENTION] if components.MENTION in data else [])
         made = CELERY_APP.search(data) if b"celery" in data else None  # (a word first: the patterns try each line)
-        if made is not None and not DJANGO_FIXUP.search(data, 0, made.end()):  # (a worker no fixup serves)
+        if made is not None and not celeryapps.set_in_code(data, made.end()):  # (a worker no fixup serves)
             workers.append(project.display(file))
         if triggered(data) or sets_environment(data) or extension_hint(data) or libraries.hint(data, file):
             module = project.parse(file, data)
@@ -252,7 +244,7 @@ def _scan(path: Path) -> ScanReport:
         pools = listeners.pinged(project, pools)
     except Exception as exc:
         project.warnings.append(f"event listeners could not be read ({type(exc).__name__}: {exc}); skipped")
-    workers = [] if workers and _settings_module_set(project) else workers  # (the fixup installed everywhere)
+    workers = [] if workers and celeryapps.set_for_workers(project) else workers  # (their environment's fixup)
     pools = [replace(pool, workers=tuple(workers)) for pool in pools] if workers else pools
     pools = declared.marked(project, pools)  # (no URL scheme nor ENGINE: the database its requirements name)
     pools = settingstests.under_tests(project, pools)  # (settings a package star-imports under a test)
@@ -365,14 +357,3 @@ def _widely_called(project: Project, finder: PoolFinder, names: set[str], kept: 
             )
     wide = {name for name in fixed if homes[name] and all((name, path) in over for path in homes[name])}
     return wide
-
-
-def _settings_module_set(project: Project) -> bool:
-    """Whether the project's Dockerfile (`ENV DJANGO_SETTINGS_MODULE=...`) or compose file (`environment:`) sets
-    the variable for its processes: Celery's Django fixup is installed in the worker wherever its app is made
-    (open-forms' Dockerfile)."""
-    files = [
-        *project.walk("Dockerfile"),
-        *(p for s in (".yml", ".yaml") for p in project.walk(s) if "compose" in p.name),
-    ]
-    return any(SETTINGS_MODULE_ENV.search(read_source(path)[0] or b"") for path in files)
