@@ -101,7 +101,7 @@ def test_an_app_bound_in_another_module_and_configured_again_as_it_was_is_that_a
     # yaurp: the post service's app, made and configured in its package, bound by its repository module; its
     # service and the gateway load the same config again (no engine of their own); a second module binds the
     # same app again (Flask-SQLAlchemy 2's second engine)
-    report = scan(tmp_path, YAURP, monkeypatch)
+    report = scan(tmp_path / "2", YAURP, monkeypatch)
     places = sorted(f"{p.file}:{p.line}" for p in report.pools)
     assert places == [
         "services/post/repository/post_repository.py:4",
@@ -109,6 +109,9 @@ def test_an_app_bound_in_another_module_and_configured_again_as_it_was_is_that_a
     ]
     for place in places:
         assert at(report, place).settings["pool_recycle"].value == 280
+    # Flask-SQLAlchemy 3 refuses a second extension on one app (init_app raises): no second engine
+    report = scan(tmp_path / "3", {**YAURP, "requirements.txt": "Flask-SQLAlchemy==3.1.1\n"}, monkeypatch)
+    assert [f"{p.file}:{p.line}" for p in report.pools] == ["services/post/repository/post_repository.py:4"]
 
 
 def test_a_url_an_fstring_makes_of_several_variables_is_from_the_fstrings_line(tmp_path, monkeypatch) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from pool_doctor.scan.app import stack_judging
 from pool_doctor.scan.finder import Project
 from pool_doctor.scan.model import ScannedPool
-from pool_doctor.scan.releases import FILES, MAX_BYTES
+from pool_doctor.scan.releases import requirement_files
 from pool_doctor.scan.target import url_scheme
 
 PYTHON_LOCKS = {"poetry.lock", "Pipfile.lock", "uv.lock", "pdm.lock"}  # (not a yarn.lock's npm packages)
@@ -32,18 +32,9 @@ def declared_database(folder: Path, base: Path) -> str | None:
     """The one other database whose driver the requirement files nearest `folder` that name a driver (up to `base`
     and two above it) declare, where they declare no PostgreSQL driver; None otherwise (a PostgreSQL driver, none,
     or several)."""
-    inside = [p for p in (folder, *folder.parents) if p.is_relative_to(base)] or [base]
-    for place in [*inside, *base.parents[:2]]:
-        found = [path for pattern in FILES for path in sorted(place.glob(pattern)) if path.is_file()]
-        found = [path for path in found if path.suffix != ".lock" or path.name in PYTHON_LOCKS]
-        texts = []
-        for path in found:
-            try:
-                with path.open("rb") as stream:
-                    texts.append(stream.read(MAX_BYTES))
-            except OSError:
-                continue
-        text = b"\n".join(_requirement_lines(data) for data in texts)
+    for files in requirement_files(folder, base):
+        kept = [data for path, data in files if path.suffix != ".lock" or path.name in PYTHON_LOCKS]
+        text = b"\n".join(_requirement_lines(data) for data in kept)
         if POSTGRES.search(text):
             return None
         others = [name for name, pattern in OTHER.items() if pattern.search(text)]

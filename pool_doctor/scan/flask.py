@@ -528,7 +528,8 @@ class FlaskApps:
         if bind is not None and bind_module is app.module:  # (a class's method handed the app: at its callers)
             engines = at_callers(self.ev, app, engines, self._read(), build)
         yield from engines
-        for module, call in [*app.also, *elsewhere[1:]]:  # the same config bound again: an engine there too
+        again = elsewhere[1:] if self._pinned(app.module).major != 3 else []  # (3 refuses a second extension)
+        for module, call in [*app.also, *again]:  # the same config bound again: an engine there too
             end = call.end_lineno or call.lineno
             yield from (
                 replace(e, file=module.display, line=call.lineno, end_line=end) for e in engines if e.line == line

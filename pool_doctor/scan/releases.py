@@ -13,6 +13,7 @@ which 2.4.0 added."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -100,13 +101,12 @@ def _ranges(data: bytes, name: bytes) -> list[tuple[int, int, bool]]:
     return found
 
 
-def pinned(folder: Path, base: Path) -> Pin:
-    """What the nearest pinning folder allows of Flask-SQLAlchemy, from `folder` up to `base` and two above it:
-    its one major (None where none pins it, or its pins allow more than one, or none), and whether all it allows
-    predates SQLALCHEMY_ENGINE_OPTIONS."""
+def requirement_files(folder: Path, base: Path) -> Iterator[list[tuple[Path, bytes]]]:
+    """The requirement files of each folder from `folder` up to `base` and two above it, nearest first: each
+    file's path and its first MAX_BYTES."""
     inside = [p for p in (folder, *folder.parents) if p.is_relative_to(base)] or [base]
     for place in [*inside, *base.parents[:2]]:
-        ranges: dict[bytes, list[tuple[int, int, bool]]] = {name: [] for name in LAST}
+        found = []
         for path in (found for pattern in FILES for found in sorted(place.glob(pattern))):
             if not path.is_file():  # (a FIFO is no file to wait on)
                 continue
@@ -117,6 +117,17 @@ def pinned(folder: Path, base: Path) -> Pin:
                 continue
             if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # (`pip freeze > requirements.txt` in PowerShell)
                 data = data.decode("utf-16", "replace").encode()
+            found.append((path, data))
+        yield found
+
+
+def pinned(folder: Path, base: Path) -> Pin:
+    """What the nearest pinning folder allows of Flask-SQLAlchemy, from `folder` up to `base` and two above it:
+    its one major (None where none pins it, or its pins allow more than one, or none), and whether all it allows
+    predates SQLALCHEMY_ENGINE_OPTIONS."""
+    for files in requirement_files(folder, base):
+        ranges: dict[bytes, list[tuple[int, int, bool]]] = {name: [] for name in LAST}
+        for _, data in files:
             for name in LAST:
                 ranges[name] += _ranges(data, name)
         if not any(ranges.values()):
