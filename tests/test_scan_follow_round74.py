@@ -576,3 +576,47 @@ def test_the_reviews_cases_of_this_round(tmp_path, monkeypatch) -> None:
         monkeypatch,
     )
     assert at(report, "proj/settings/production.py:2").condition is None
+
+
+def test_a_config_class_a_variable_names_by_its_dotted_path_is_one_engine_at_the_bind(tmp_path, monkeypatch) -> None:
+    # homeeasy, flask-inventory: `app.config.from_object(os.getenv("APP_SETTINGS"))` with APP_SETTINGS set to
+    # "project.config.DevelopmentConfig" by the deployment: the pools were the config classes (BaseConfig, with
+    # no URL, a false one), none at db.init_app
+    files = {
+        "project/__init__.py": """
+        import os
+
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+        def create_app():
+            app = Flask(__name__)
+            app_settings = os.getenv("APP_SETTINGS")
+            app.config.from_object(app_settings)
+            db.init_app(app)
+            return app
+        """,
+        "project/config.py": """
+        import os
+
+        class BaseConfig:
+            SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "pool_pre_ping": True}
+
+        class DevelopmentConfig(BaseConfig):
+            SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+
+        class ProductionConfig(BaseConfig):
+            SQLALCHEMY_DATABASE_URI = "postgresql://db/prod"
+            SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 30}
+        """,
+    }
+    report = scan(tmp_path, files, monkeypatch)
+    pool = at(report, "project/__init__.py:12")
+    assert [p.where for p in report.pools if not p.aside] == ["project/__init__.py:12"]  # (no BaseConfig)
+    size = pool.settings["pool_size"]
+    assert {(b.when, b.value) for b in size.branches} == {
+        ("$APP_SETTINGS == 'project.config.DevelopmentConfig'", 10),
+        ("$APP_SETTINGS == 'project.config.ProductionConfig'", 30),
+    }

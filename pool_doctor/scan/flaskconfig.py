@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from pool_doctor.scan import nodes
-from pool_doctor.scan.appconfig import POOL_KEYS
+from pool_doctor.scan.appconfig import POOL_KEYS, URI
 from pool_doctor.scan.finder import Module, Project, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -99,8 +99,34 @@ def loaded(ev: Interpreter, base: DictV, method: str, call: ast.Call, frame: Fra
 
 
 def chosen(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
-    """What `from_object` is given, when it is one of several the code names: from a map, or by a template."""
-    return chosen_from_map(ev, arg, frame) or by_template(ev, arg, frame)
+    """What `from_object` is given, when it is one of several the code names: from a map, by a template, or by a
+    variable naming a class."""
+    return chosen_from_map(ev, arg, frame) or by_template(ev, arg, frame) or by_variable(ev, arg, frame)
+
+
+def by_variable(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
+    """`from_object(os.getenv("APP_SETTINGS"))`, a variable that names the config class by its dotted path
+    (homeeasy's and flask-inventory's `APP_SETTINGS=project.config.DevelopmentConfig`): one of the project's
+    config classes that give a database URL, each under the variable's test; none in effect with the variable
+    unset (from_object(None) fails). None where the value is not a variable's, or no class gives a URL."""
+    given = ev.force(ev.eval(_assigned_once(arg, frame), frame))
+    unset = isinstance(given, SV) and given.known and given.value is None  # (os.getenv's None: from_object fails)
+    if not (isinstance(given, SV) and given.env and (unset or given.expr == f"${given.env}")):
+        return None
+    home = frame.module.path.parent  # (the app's own project's classes: a monorepo's other services' are theirs)
+    while (home / "__init__.py").is_file() and home.parent != home:
+        home = home.parent
+    found: dict[str, Any] = {}
+    for module in list(ev.project.modules.values()):
+        if module is None or module.aside or not module.path.is_relative_to(home):
+            continue
+        for name, node in module.classes.items():
+            ref = ClassRef(module, node)
+            if URI in _class_names(ev, ref) and len(found) <= _MOST:
+                found[f"{module.name}.{name}"] = ref
+    if not found or len(found) > _MOST:
+        return None
+    return Branches([(f"${given.env} == {name!r}", ref) for name, ref in found.items()])
 
 
 def chosen_from_map(ev: Interpreter, arg: ast.expr, frame: Frame) -> Branches | None:
