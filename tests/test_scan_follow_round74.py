@@ -620,3 +620,20 @@ def test_a_config_class_a_variable_names_by_its_dotted_path_is_one_engine_at_the
         ("$APP_SETTINGS == 'project.config.DevelopmentConfig'", 10),
         ("$APP_SETTINGS == 'project.config.ProductionConfig'", 30),
     }
+
+
+def test_a_fixed_factory_called_once_at_a_modules_top_makes_its_pool_at_import(tmp_path, monkeypatch) -> None:
+    # Insomnia: loader.py's `db = loop.run_until_complete(users.create_pool())`; the pool stays at the factory's
+    # line (one caller) and was said to be made in a function, not at import
+    files = {
+        "users.py": """
+        import asyncpg
+
+        async def create_pool():
+            return await asyncpg.create_pool(dsn="postgresql://db/app", max_size=5)
+        """,
+        "loader.py": "import asyncio\nimport users\n\nloop = asyncio.get_event_loop()\ndb = loop.run_until_complete(users.create_pool())\n",
+    }
+    assert at(scan(tmp_path / "a", files, monkeypatch), "users.py:4").at_import is True
+    called_later = {**files, "loader.py": "import users\n\nasync def main():\n    return await users.create_pool()\n"}
+    assert at(scan(tmp_path / "b", called_later, monkeypatch), "users.py:4").at_import is False

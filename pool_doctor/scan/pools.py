@@ -268,7 +268,7 @@ class PoolFinder:
             if target.wrapper is not None and aside and not target.wrapper.module.aside:
                 target.wrapper.test_callers += 1
             elif target.wrapper is not None:
-                target.wrapper.callers += 1
+                target.wrapper.count(module, site)
                 outer = self.wrappers.get(id(site.functions[-1])) if site.functions else None  # (the one caller's)
                 target.wrapper.within += [outer] if outer is not None and outer is not target.wrapper else []
                 if (handed := self.handoffs.handing.get(id(site.call), (None, None, None))[2]) is not None:
@@ -315,7 +315,8 @@ class PoolFinder:
                 continue
             frame = self.site_frame(module, site)  # (unreached: mem0's psycopg2 fallback; monty's `engine or`)
             if id(site.call) not in self._unreached and not fallbacks.never_made(self, module, site):
-                yield from self._emit(module, site, target, frame, [], (), module, site)
+                made = self._emit(module, site, target, frame, [], (), module, site)
+                yield from enclosing.importing_made(made) if enclosing is not None else made
 
     def _kept_by_instances(self, module: Module, site: CallSite) -> list[tuple[Module, CallSite, InstanceRef]]:
         """The instances the app makes of a class whose method makes its pool once and keeps it (`if self._pool
@@ -452,8 +453,7 @@ class PoolFinder:
             retested = wrapper.is_fixed and outer_module.aside and not wrapper.module.aside
             retested = retested and (wrapper.callers > 0 or wrapper.decorated)
             if len(entered) > 6 or retested:
-                return  # (a test reaching the app's fixed wrapper makes the app's pool again, in a test process;
-                # one only tests call makes theirs)
+                return  # (a test reaching the app's fixed wrapper makes its pool again; one only tests call, theirs)
             bound_self = target.bound_self
             after_init = wrapper.via_class is not None and post_init(wrapper.func, wrapper.via_class)
             if after_init and wrapper.via_class:  # a dataclass's Class(...): the call's fields, then __post_init__

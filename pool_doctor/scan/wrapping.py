@@ -4,15 +4,17 @@ pools.PoolFinder learns them)."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, library_target
 from pool_doctor.scan.kinds import PartialRef
 from pool_doctor.scan.localuse import keeps_to_itself
-from pool_doctor.scan.model import Stack
+from pool_doctor.scan.model import ScannedPool, Stack
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import own_nodes
+from pool_doctor.scan.programs import as_main
 from pool_doctor.scan.taint import uses_parameters
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -37,6 +39,7 @@ class Wrapper:
     via_class: ast.ClassDef | None = None  # an __init__ wrapper is reached by calling its class
     cls: ast.ClassDef | None = None  # a method's class
     callers: int = 0
+    importing: int = 0  # callers at a module's top that run as it is imported (not `__main__`'s)
     test_callers: int = 0  # calls in the tests of a wrapper in the app's code
     instances: list[tuple[Module, CallSite]] = field(default_factory=list)  # where the app makes a `cls`
     depth: int = 1  # a library call's wrapper is 1, a wrapper of that 2, ...
@@ -66,6 +69,17 @@ class Wrapper:
         alone = self.is_fixed and self.callers < 2 and not tests_alone  # the app's, whoever else calls it)
         alone = alone and not any(w.callers >= 2 for w in self.within)  # (its one caller, many: SDI's DataAccess)
         return alone or (self.callers == self.runs_itself > 0 and not self.decorated)
+
+    def count(self, module: Module, site: CallSite) -> None:
+        """One more call of it in the app's code, at a module's top as that is imported or not."""
+        self.callers += 1
+        self.importing += not (site.functions or as_main(site) or id(site.call) in module.deferred)
+
+    def importing_made(self, pools: Iterator[ScannedPool]) -> Iterator[ScannedPool]:
+        """The pools its own calls make, made at import where it keeps them at its own line and its one caller is at
+        a module's top as that is imported (Insomnia's loader.py: `db = loop.run_until_complete(create_pool())`)."""
+        once = self.stays and self.callers == self.importing == 1
+        return (replace(pool, at_import=True) for pool in pools) if once else pools
 
     @property
     def keeps_its_pools(self) -> bool:
