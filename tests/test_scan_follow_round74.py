@@ -637,3 +637,25 @@ def test_a_fixed_factory_called_once_at_a_modules_top_makes_its_pool_at_import(t
     assert at(scan(tmp_path / "a", files, monkeypatch), "users.py:4").at_import is True
     called_later = {**files, "loader.py": "import users\n\nasync def main():\n    return await users.create_pool()\n"}
     assert at(scan(tmp_path / "b", called_later, monkeypatch), "users.py:4").at_import is False
+
+
+def test_keys_set_under_the_same_test_are_judged_on_the_same_side_of_it(tmp_path, monkeypatch) -> None:
+    # saas-fundation: CONN_MAX_AGE 300 and CONN_HEALTH_CHECKS True both only `if DATABASE_URL is not None`; the
+    # judge took CONN_MAX_AGE from that side and CONN_HEALTH_CHECKS from the other: a false no-liveness-check
+    report = scan(
+        tmp_path,
+        {
+            "settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "app"}}
+            if os.environ.get("PROD") is not None:
+                DATABASES["default"]["CONN_MAX_AGE"] = 300
+                DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+            """
+        },
+        monkeypatch,
+    )
+    pool = at(report, "settings.py:3")
+    assert pool.settings["CONN_MAX_AGE"].branches and pool.settings["CONN_HEALTH_CHECKS"].branches
+    assert "no-liveness-check" not in [f.code for scanned, f in report.findings if scanned is pool]

@@ -40,11 +40,16 @@ def judge_worst(pool: ScannedPool) -> tuple[list[Finding], dict[str, int]]:
     branched = [key for key, value in pool.settings.items() if value.branches]
     if not branched:
         return judge_one(pool), {}
-    sizes = [len(pool.settings[key].branches) for key in branched]
+    groups: dict[tuple[str, ...], list[str]] = {}  # keys branching on the same tests: one side of them at a time
+    for key in branched:
+        groups.setdefault(tuple(sorted(b.when or "" for b in pool.settings[key].branches)), []).append(key)
+    sizes = [len(whens) for whens in groups]
     if prod(sizes) <= MAX_VARIANTS:
-        choices = [dict(zip(branched, combo)) for combo in product(*(range(n) for n in sizes))]
+        picks = [dict(zip(groups, combo)) for combo in product(*(range(n) for n in sizes))]
     else:
-        choices = [{key: index} for key, size in zip(branched, sizes) for index in range(size)]
+        picks = [{whens: index} for whens, size in zip(groups, sizes) for index in range(size)]
+    choices = [choice for pick in picks if (choice := _choice(pool, groups, pick)) is not None]
+    choices = choices or [dict.fromkeys(branched, 0)]  # (every pick contradicting itself: the first sides)
     worst: tuple[tuple[int, ...], list[Finding], dict[str, int]] | None = None
     for choice in choices:
         findings = judge_one(with_branches(pool, choice))
@@ -59,6 +64,22 @@ def judge_worst(pool: ScannedPool) -> tuple[list[Finding], dict[str, int]]:
         for key, index in choice.items()
     )
     return [replace(f, evidence=[*f.evidence, said]) for f in findings], choice
+
+
+def _choice(
+    pool: ScannedPool, groups: dict[tuple[str, ...], list[str]], pick: dict[tuple[str, ...], int]
+) -> dict[str, int] | None:
+    """Each key's branch where each group of keys takes the test `pick` names (the same side for the keys that
+    branch alike: saas-fundation's CONN_MAX_AGE and CONN_HEALTH_CHECKS, both set only `when DATABASE_URL is not
+    None`); None where two sides taken contradict each other (`X` and `not (X)`)."""
+    whens = {whens[index] for whens, index in pick.items()}
+    if any(f"not ({when})" in whens for when in whens):
+        return None
+    choice = {}
+    for group, index in pick.items():
+        for key in groups[group]:
+            choice[key] = next(i for i, b in enumerate(pool.settings[key].branches) if (b.when or "") == group[index])
+    return choice
 
 
 def _shown(value: ScannedValue) -> str:
