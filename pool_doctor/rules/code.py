@@ -21,7 +21,7 @@ def at_import(facts: Facts) -> list[Finding]:
             codes.ENGINE_AT_IMPORT.summary,
             "Created at import time: under a forking server that imports before forking (gunicorn "
             "--preload, Celery prefork) children inherit the parent's connections.",
-            [f"{code.call} made while a module is imported (its top level, or a function its top level calls)"],
+            [f"{code.call} made as a module is imported"],
         )
     ]
 

@@ -27,7 +27,7 @@ from pool_doctor.scan.kinds import (
     is_known,
     unknown,
 )
-from pool_doctor.scan.literals import literal
+from pool_doctor.scan.literals import literal, membership_keys
 from pool_doctor.scan.model import NOT_SET
 from pool_doctor.scan.nodes import MUTATORS, first_parameter, installed_import, instance_writes
 from pool_doctor.scan.statements import attribute_set, named_attribute
@@ -581,13 +581,14 @@ def test_text(ev: Interpreter, test: ast.expr, frame: Frame, read: dict[str, int
     if read:
         return item_test(ev, test, lambda node: ev.force(ev.eval(node, frame)), read, module)
     swaps: dict[str, str] = {}
+    keys = membership_keys(test)
     for node in ast.walk(test):
         if isinstance(node, ast.Name) and node.id in frame.bindings and node.id not in swaps:
             value = ev.force(frame.bindings[node.id])
             exact = isinstance(value, SV) and value.env and (value.expr or "").startswith(f"${value.env}")
             if isinstance(value, SV) and value.env and (exact or (value.known and value.value is None)):
                 swaps[node.id] = f"${value.env}"  # (the variable's own value, not a text made of it)
-            elif isinstance(value, SV) and value.known and not value.env and literal(value.value):
+            elif isinstance(value, SV) and value.known and not value.env and literal(value.value) and id(node) in keys:
                 swaps[node.id] = repr(value.value)  # (a helper's `environ_key in os.environ`: the key it is given)
     if not swaps:
         return module.segment(test)

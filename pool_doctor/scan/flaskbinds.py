@@ -163,14 +163,15 @@ def configured_again(ev: Evaluator, app: AppConfig, apps: dict[str, list[AppConf
     )
 
 
-SERVED = {"wsgi", "asgi", "main", "app", "application", "server", "serve", "run", "__init__"}  # a server's target
 SCRIPTS = {"scripts", "script", "bin", "tools", "migrations", "alembic"}  # (a seed script's top: no server's)
+COMMANDS = {"manage", "setup", "env", "seed", "seeds", "populate", "create_db", "init_db", "initdb", "migrate", "cli"}
 
 
 def _served(module: Module, base: Path) -> bool:
-    """A module a WSGI server may import the app from (`gunicorn wsgi:app`), not a one-off script."""
+    """A module a WSGI server may import the app from (`gunicorn wsgi:app`, microblog.py), not a one-off script
+    or command (scripts/seed.py, manage.py)."""
     folders = module.path.parent.relative_to(base).parts if module.path.is_relative_to(base) else ()
-    return module.path.stem in SERVED and not SCRIPTS & set(folders)
+    return module.path.stem not in COMMANDS and not SCRIPTS & set(folders)
 
 
 def made_at_import(ev: Evaluator, app: AppConfig) -> bool:

@@ -62,3 +62,10 @@ def shown(text: str) -> str:
 def literal(value: object) -> bool:
     """A short string or a number, as a test's text may show it in place of the name holding it."""
     return isinstance(value, str | int | float) and not isinstance(value, bool) and len(repr(value)) <= 60
+
+
+def membership_keys(test: ast.expr) -> set[int]:
+    """The nodes a test asks about with `in` / `not in` (`environ_key in os.environ`): where a name's value reads
+    better than the name (not `db_api != "asyncpg"`, whose value would show a test the scan has decided)."""
+    compares = (c for c in ast.walk(test) if isinstance(c, ast.Compare))
+    return {id(c.left) for c in compares if isinstance(c.ops[0], ast.In | ast.NotIn)}
