@@ -381,3 +381,19 @@ def test_a_binds_dict_whose_url_is_a_variables_default_gains_the_key(tmp_path: P
     )
     out, _ = _planned(tmp_path, {"app/__init__.py": source}, {"pool_pre_ping": True})
     assert '"pool_size": 3,\n            "pool_pre_ping": True,\n' in out["app/__init__.py"]
+
+
+def test_fix_that_placed_nothing_it_was_asked_to_is_no_all_clear() -> None:
+    # the config class reached through from_object(os.getenv("APP_SETTINGS")): no place found for the keys, and
+    # `fix` said "Nothing to change: the app's code already has the recommended values"
+    from rich.console import Console
+
+    from pool_doctor.edit import AppEdit
+    from pool_doctor.render.edit import render_fix
+
+    out = Console(record=True, width=80)
+    render_fix(AppEdit(notes=["app/__init__.py:12: found no place to set pool_pre_ping = True"]), [], out)
+    assert "Nothing changed: set by hand what the warnings above name." in out.export_text()
+    out = Console(record=True, width=80)
+    render_fix(AppEdit(), [], out)
+    assert "Nothing to change: the app's code already has the recommended values." in out.export_text()

@@ -22,6 +22,9 @@ def render_diff(found: AppEdit, out: Console) -> None:
 
 def render_fix(found: AppEdit, written: list[str], out: Console) -> None:
     _notes(found)
+    if not written and found.notes:  # (the recommended values are not in the code: not an all-clear)
+        out.print(Text("Nothing changed: set by hand what the warnings above name.", style="yellow"))
+        return
     if not written:
         out.print(Text("Nothing to change: the app's code already has the recommended values.", style="green"))
         return
