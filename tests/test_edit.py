@@ -397,3 +397,29 @@ def test_fix_that_placed_nothing_it_was_asked_to_is_no_all_clear() -> None:
     out = Console(record=True, width=80)
     render_fix(AppEdit(), [], out)
     assert "Nothing to change: the app's code already has the recommended values." in out.export_text()
+
+
+def test_a_config_class_elsewhere_gains_the_keys_in_its_engine_options(tmp_path: Path) -> None:
+    # an app factory loading a config class of another module (inherited from a base class): the keys go into the
+    # SQLALCHEMY_ENGINE_OPTIONS dict its pool_size is in, not "found no place" at db.init_app(app)
+    config = (
+        "import os\n\n\nclass BaseConfig:\n"
+        '    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 5}\n\n\n'
+        "class DevelopmentConfig(BaseConfig):\n"
+        '    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")\n'
+    )
+    files = {
+        "project/config.py": config,
+        "project/__init__.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
+        "from project.config import DevelopmentConfig\n\ndb = SQLAlchemy()\n\n\ndef create_app():\n"
+        "    app = Flask(__name__)\n    app.config.from_object(DevelopmentConfig)\n    db.init_app(app)\n"
+        "    return app\n",
+    }
+    out, notes = _planned(tmp_path, files, {"pool_pre_ping": True, "connect_args.keepalives_idle": 60})
+    assert not notes
+    assert out["project/config.py"] == config.replace(
+        '{"pool_size": 5}',
+        '{\n        "pool_size": 5,\n        "pool_pre_ping": True,\n        "connect_args": {"keepalives_idle": 60},\n    }',
+    )
+    assert out["project/__init__.py"] == files["project/__init__.py"]
+    ast.parse(out["project/config.py"])

@@ -35,9 +35,11 @@ class Edit:
     into: str | None = None
     elsewhere: str | None = None  # "add": where the key is set when nothing here takes it, for the note
     url: str | None = None  # "add" into DICT: the source of the "url" the dict holds (which entry's dict it is)
+    beside: str | None = None  # "add" into OPTIONS: a key the dict holds already (which dict it is)
 
 
 DICT = "{}"
+OPTIONS = "{options}"  # the dict literal on `line` holding `beside`: a config class's SQLALCHEMY_ENGINE_OPTIONS
 
 
 @dataclass
@@ -123,6 +125,10 @@ def _added(
         return Edit(file, int(line), "add", keys, value, end_line=int(line), into=callee)
     framework = stack.added_where(pool.stack, pool.call)  # (`db.init_app(app)` takes the app alone)
     end_line = max(pool.end_line, pool.line)
+    sibling = _options_sibling(pool) if framework is not None else None
+    if sibling is not None:  # (a config class's SQLALCHEMY_ENGINE_OPTIONS, elsewhere: the dict its keys are in)
+        (file, _, line), beside = sibling[0].rpartition(":"), sibling[1]
+        return Edit(file, int(line), "add", keys, value, end_line=int(line), into=OPTIONS, beside=beside)
     if framework is not None:
         url = pool.get("url")
         file, _, line = url.from_.rpartition(":") if url is not None and url.from_ else ("", "", "0")
@@ -132,6 +138,18 @@ def _added(
             pool.file, pool.line, "add", keys, value, end_line=end_line, into=DICT, elsewhere=framework, url=source
         )
     return Edit(pool.file, pool.line, "add", keys, value, end_line=end_line)
+
+
+def _options_sibling(pool: ScannedPool) -> tuple[str, str] | None:
+    """Where the engine options the app's config gives are written, when not at the pool's own lines (a config
+    class's `SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 5}`): the file:line of a key of them the code sets, and
+    that key."""
+    for key, value in pool.settings.items():
+        plain = value.known and not value.branches and "." not in key and not key.isupper() and key != "url"
+        file, _, line = (value.from_ or "").rpartition(":") if plain else ("", "", "")
+        if file and line.isdigit() and not (file == pool.file and pool.line <= int(line) <= pool.end_line):
+            return f"{file}:{line}", key
+    return None
 
 
 def _table(config_key: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from pool_doctor.connection.values import PythonCode
-from pool_doctor.edit.plan import DICT, Edit
+from pool_doctor.edit.plan import DICT, OPTIONS, Edit
 from pool_doctor.errors import UsageError
 from pool_doctor.stacks._code import code_literal
 
@@ -162,7 +162,7 @@ def _replace(finder: _Finder, edit: Edit, operations: dict[cst.CSTNode, list[Ope
 
 def _missed(display: str, edit: Edit) -> str:
     setting = f"{'.'.join(edit.keys)} = {_shown(edit.new)}"
-    if edit.into not in (None, DICT):  # a wrapper's engine call with `**` arguments, or not found by its name
+    if edit.into not in (None, DICT, OPTIONS):  # a wrapper's engine call with `**` arguments, or not found by name
         return f"{display}:{edit.line}: set {setting} where the arguments of {edit.into}() here are built"
     elsewhere = f" (set it in {edit.elsewhere})" if edit.elsewhere else ""
     return f"{display}:{edit.line}: found no place to set {setting}{elsewhere}"
@@ -177,7 +177,14 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, l
     spans = [
         (start, end, node) for start, end, node in finder.containers if start >= edit.line and end <= edit.end_line
     ]
-    if edit.into == DICT:
+    if edit.into == OPTIONS:  # (the smallest dict literal around the line that holds the key beside it)
+        spans = [
+            (s, e, n)
+            for s, e, n in finder.containers
+            if s <= edit.line <= e and isinstance(n, cst.Dict) and _value_of(n, edit.beside or "") is not None
+        ]
+        spans = [min(spans, key=lambda span: span[1] - span[0])] if spans else []
+    elif edit.into == DICT:
         # (two on one line both holding it, one as a variable's default: which is this pool's is not told: none)
         spans = [
             (s, e, n)
@@ -195,7 +202,7 @@ def _placement(finder: _Finder, edit: Edit) -> tuple[cst.CSTNode, cst.CSTNode, l
     if not spans:
         return None
     top: cst.CSTNode = min(spans, key=lambda span: (span[0], -span[1]))[2]
-    if edit.into not in (None, DICT) and isinstance(top, cst.Call) and any(arg.star == "**" for arg in top.args):
+    if edit.into not in (None, DICT, OPTIONS) and isinstance(top, cst.Call) and any(a.star == "**" for a in top.args):
         return None
     node, keys = top, list(edit.keys)
     while len(keys) > 1:
