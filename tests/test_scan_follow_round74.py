@@ -659,3 +659,19 @@ def test_keys_set_under_the_same_test_are_judged_on_the_same_side_of_it(tmp_path
     pool = at(report, "settings.py:3")
     assert pool.settings["CONN_MAX_AGE"].branches and pool.settings["CONN_HEALTH_CHECKS"].branches
     assert "no-liveness-check" not in [f.code for scanned, f in report.findings if scanned is pool]
+
+
+def test_a_migration_scripts_own_top_call_makes_no_engine_at_import(tmp_path, monkeypatch) -> None:
+    # alembic's env.py runs run_migrations_online() at its top: a command's, no server imports it
+    files = {
+        "migrations/env.py": """
+        from sqlalchemy import create_engine
+
+        def run_migrations_online():
+            engine = create_engine("postgresql://db/app", pool_size=2)
+            engine.dispose()
+
+        run_migrations_online()
+        """,
+    }
+    assert at(scan(tmp_path, files, monkeypatch), "migrations/env.py:4").at_import is False

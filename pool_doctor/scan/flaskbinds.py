@@ -8,7 +8,6 @@ import ast
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from pathlib import Path
 
 from pool_doctor.scan import appconfig
 from pool_doctor.scan.appconfig import POOL_KEYS, URI, AppConfig, receivers
@@ -18,7 +17,7 @@ from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.flaskext import EXTENSIONS, extension_of, is_extension, maker
 from pool_doctor.scan.kinds import Frame, FuncRef, ListV
 from pool_doctor.scan.model import ScannedPool
-from pool_doctor.scan.programs import as_main
+from pool_doctor.scan.programs import as_main, served
 
 HELPER_DEPTH = 3  # helpers of helpers followed to the one that binds (nuzum-edut's `_init_extensions(app)`)
 
@@ -163,17 +162,6 @@ def configured_again(ev: Evaluator, app: AppConfig, apps: dict[str, list[AppConf
     )
 
 
-SCRIPTS = {"scripts", "script", "bin", "tools", "migrations", "alembic"}  # (a seed script's top: no server's)
-COMMANDS = {"manage", "setup", "env", "seed", "seeds", "populate", "create_db", "init_db", "initdb", "migrate", "cli"}
-
-
-def _served(module: Module, base: Path) -> bool:
-    """A module a WSGI server may import the app from (`gunicorn wsgi:app`, microblog.py), not a one-off script
-    or command (scripts/seed.py, manage.py)."""
-    folders = module.path.parent.relative_to(base).parts if module.path.is_relative_to(base) else ()
-    return module.path.stem not in COMMANDS and not SCRIPTS & set(folders)
-
-
 def made_at_import(ev: Evaluator, app: AppConfig) -> bool:
     """An app a module-level factory makes and binds, where the top of a module a server imports the app from
     calls that factory (ae2-bridge's main.py: `flask_app = create_app()`, the WSGI server's target; not a seed
@@ -183,7 +171,7 @@ def made_at_import(ev: Evaluator, app: AppConfig) -> bool:
         return False
     parse_naming(ev.project, re.escape(scope.name.encode()) + rb"\s*\(")  # (main.py may name no pool library)
     base = ev.project.base
-    modules = [m for m in list(ev.project.modules.values()) if m is not None and not m.aside and _served(m, base)]
+    modules = [m for m in list(ev.project.modules.values()) if m is not None and not m.aside and served(m, base)]
     for module in modules:
         for site in module.calls.get(scope.name, []):
             if site.functions or as_main(site) or id(site.call) in module.deferred:

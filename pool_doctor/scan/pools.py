@@ -268,7 +268,7 @@ class PoolFinder:
             if target.wrapper is not None and aside and not target.wrapper.module.aside:
                 target.wrapper.test_callers += 1
             elif target.wrapper is not None:
-                target.wrapper.count(module, site)
+                target.wrapper.count(module, site, self.ev.project.base)
                 outer = self.wrappers.get(id(site.functions[-1])) if site.functions else None  # (the one caller's)
                 target.wrapper.within += [outer] if outer is not None and outer is not target.wrapper else []
                 if (handed := self.handoffs.handing.get(id(site.call), (None, None, None))[2]) is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 from weakref import WeakKeyDictionary
 
 from pool_doctor.scan.finder import CallSite, Module, Project
@@ -94,3 +95,14 @@ def runs_as_main(caller: Module, module: Module, site: CallSite) -> bool:
     package's `__main__.py`'s (`python -m bot`)."""
     package_main = caller.path.name == "__main__.py" and caller.path.parent in module.path.parents
     return package_main or (caller is module and as_main(site))  # (a __main__.py runs only as the program)
+
+
+SCRIPTS = {"scripts", "script", "bin", "tools", "migrations", "alembic"}  # (a seed script's top: no server's)
+COMMANDS = {"manage", "setup", "env", "seed", "seeds", "populate", "create_db", "init_db", "initdb", "migrate", "cli"}
+
+
+def served(module: Module, base: Path) -> bool:
+    """A module a server may import the app from (`gunicorn wsgi:app`, microblog.py), not a one-off script or
+    command (scripts/seed.py, manage.py, alembic's env.py): what its top makes, it makes as a server imports it."""
+    folders = module.path.parent.relative_to(base).parts if module.path.is_relative_to(base) else ()
+    return module.path.stem not in COMMANDS and not SCRIPTS & set(folders)

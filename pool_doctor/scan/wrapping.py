@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan.finder import CallSite, FunctionNode, Module, Project, library_target
@@ -14,7 +15,7 @@ from pool_doctor.scan.localuse import keeps_to_itself
 from pool_doctor.scan.model import ScannedPool, Stack
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import own_nodes
-from pool_doctor.scan.programs import as_main
+from pool_doctor.scan.programs import as_main, served
 from pool_doctor.scan.taint import uses_parameters
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -70,10 +71,11 @@ class Wrapper:
         alone = alone and not any(w.callers >= 2 for w in self.within)  # (its one caller, many: SDI's DataAccess)
         return alone or (self.callers == self.runs_itself > 0 and not self.decorated)
 
-    def count(self, module: Module, site: CallSite) -> None:
-        """One more call of it in the app's code, at a module's top as that is imported or not."""
+    def count(self, module: Module, site: CallSite, base: Path) -> None:
+        """One more call of it in the app's code, at the top of a module a server imports or not."""
         self.callers += 1
-        self.importing += not (site.functions or as_main(site) or id(site.call) in module.deferred)
+        at_top = not (site.functions or as_main(site) or id(site.call) in module.deferred)
+        self.importing += at_top and served(module, base)
 
     def importing_made(self, pools: Iterator[ScannedPool]) -> Iterator[ScannedPool]:
         """The pools its own calls make, made at import where it keeps them at its own line and its one caller is at
