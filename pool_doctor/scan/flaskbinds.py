@@ -17,7 +17,7 @@ from pool_doctor.scan.finder import Module, resolve_relative
 from pool_doctor.scan.flaskext import EXTENSIONS, extension_of, is_extension, maker
 from pool_doctor.scan.kinds import Frame, FuncRef, ListV
 from pool_doctor.scan.model import ScannedPool
-from pool_doctor.scan.programs import as_main, served
+from pool_doctor.scan.programs import at_import, served
 
 HELPER_DEPTH = 3  # helpers of helpers followed to the one that binds (nuzum-edut's `_init_extensions(app)`)
 
@@ -174,7 +174,7 @@ def made_at_import(ev: Evaluator, app: AppConfig) -> bool:
     modules = [m for m in list(ev.project.modules.values()) if m is not None and not m.aside and served(m, base)]
     for module in modules:
         for site in module.calls.get(scope.name, []):
-            if site.functions or as_main(site) or id(site.call) in module.deferred:
+            if not at_import(module, site):
                 continue  # (in a function, or only when the module runs as a program)
             called = ev.force(ev.eval(site.call.func, Frame(module)))
             if isinstance(called, FuncRef) and called.node is scope:

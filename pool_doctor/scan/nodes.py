@@ -89,17 +89,17 @@ def is_generator(func: FunctionNode) -> bool:
     return found
 
 
-def own_nodes(func: FunctionNode | ast.Module) -> Iterator[ast.AST]:
-    """The nodes of the function's (or module's) body, not of functions or classes defined in it."""
+def own_nodes(func: FunctionNode | ast.Module, also: tuple[type[ast.AST], ...] = ()) -> Iterator[ast.AST]:
+    """The nodes of the function's (or module's) body, not of functions or classes defined in it (nor of the
+    nodes `also` names: a comprehension, whose target is a name of its own)."""
+    skipped = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, *also)
     todo: list[ast.AST] = list(func.body)
     while todo:
         node = todo.pop()
         yield node
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue  # (a def of its body: the def, not the statements of the function it defines)
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                todo.append(child)
+        todo.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, skipped))
 
 
 def pseudo_name(node: ast.expr) -> str | None:

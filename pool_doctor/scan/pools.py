@@ -26,7 +26,7 @@ from pool_doctor.scan.keyed import KeptPools
 from pool_doctor.scan.kinds import Branches, ClassRef, ExternalRef, Frame, FuncRef, InstanceRef, PartialRef
 from pool_doctor.scan.model import ScannedPool, ScannedValue
 from pool_doctor.scan.nodes import aliases, base_inits, is_dataclass, patched, post_init, super_init
-from pool_doctor.scan.programs import as_main, own_process, runs_as_main
+from pool_doctor.scan.programs import at_import, own_process, runs_as_main
 from pool_doctor.scan.scopes import condition_text
 from pool_doctor.scan.statements import decorator_names
 from pool_doctor.scan.taint import init_attributes, keeps, kept_under, memo_key, memoized, remade, uses_parameters
@@ -521,7 +521,7 @@ class PoolFinder:
             call=target.call,
             settings=settings,
             unresolved=unresolved,
-            at_import=not (outer_site.functions or id(outer_site.call) in outer_module.deferred or as_main(outer_site)),
+            at_import=at_import(outer_module, outer_site),
             via=via,
             condition=all_of(
                 list(dict.fromkeys(t for t in (condition_text(outer_module, outer_site.conditions), *inner_tests) if t))

@@ -90,6 +90,12 @@ def as_main(site: CallSite) -> bool:
     return any(is_main_test(test) and taken for test, taken in site.conditions)
 
 
+def at_import(module: Module, site: CallSite) -> bool:
+    """Whether the call runs as its module is imported: at its top, not only under `if __name__ == "__main__":`,
+    nor when a provider is first asked (Module.deferred)."""
+    return not (site.functions or as_main(site) or id(site.call) in module.deferred)
+
+
 def runs_as_main(caller: Module, module: Module, site: CallSite) -> bool:
     """The call runs when the module runs as a program: its own `if __name__ == "__main__":` block's, or its
     package's `__main__.py`'s (`python -m bot`)."""

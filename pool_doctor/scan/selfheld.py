@@ -11,6 +11,9 @@ from collections.abc import Iterator
 
 from pool_doctor.scan.finder import FunctionNode, Module
 from pool_doctor.scan.kinds import ClassRef, Frame, FuncRef, Interpreter
+from pool_doctor.scan.nodes import own_nodes
+
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)  # (each target a name of its own)
 
 
 def made_by(module: Module, scope: ast.AST | None, receiver: ast.expr, depth: int = 0) -> Iterator[ast.expr]:
@@ -127,26 +130,10 @@ def _loop_items(scope: FunctionNode, name: str) -> list[ast.expr] | None:
 def _local_call(scope: FunctionNode, name: str) -> ast.Call | None:
     """The call a local the scope binds once is made by (ecology_bot's `db = get_db()` in create_app, a factory
     returning `SQLAlchemy(...)`); None for a global, a parameter, or a name bound more than once."""
-    own = list(_own_nodes(scope))
+    own = list(own_nodes(scope, also=COMPREHENSIONS))  # (a nested teardown's `db = g.pop(...)` is its own `db`)
     binds = [n for n in own if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
     params = {a.arg for a in (*scope.args.posonlyargs, *scope.args.args, *scope.args.kwonlyargs)}
     if len(binds) != 1 or name in params or any(name in n.names for n in own if isinstance(n, ast.Global)):
         return None
     made = next((n.value for n in own if isinstance(n, ast.Assign) and binds[0] in n.targets), None)
     return made if isinstance(made, ast.Call) else None
-
-
-# nodes that bind names of their own (a comprehension's target is its own too)
-INNER_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp)
-COMPREHENSIONS = (ast.DictComp, ast.GeneratorExp)
-
-
-def _own_nodes(scope: FunctionNode) -> Iterator[ast.AST]:
-    """The function's own nodes: not those of a function, lambda, class or comprehension inside it (a nested
-    teardown's `db = g.pop(...)` binds its own `db`)."""
-    todo: list[ast.AST] = list(scope.body)
-    while todo:
-        node = todo.pop()
-        yield node
-        if not isinstance(node, INNER_SCOPES + COMPREHENSIONS):
-            todo.extend(ast.iter_child_nodes(node))

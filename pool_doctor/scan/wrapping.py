@@ -15,7 +15,7 @@ from pool_doctor.scan.localuse import keeps_to_itself
 from pool_doctor.scan.model import ScannedPool, Stack
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import own_nodes
-from pool_doctor.scan.programs import as_main, served
+from pool_doctor.scan.programs import at_import, served
 from pool_doctor.scan.taint import uses_parameters
 
 MAX_DEPTH = 4  # wrappers of wrappers of wrappers of a library call
@@ -74,8 +74,7 @@ class Wrapper:
     def count(self, module: Module, site: CallSite, base: Path) -> None:
         """One more call of it in the app's code, at the top of a module a server imports or not."""
         self.callers += 1
-        at_top = not (site.functions or as_main(site) or id(site.call) in module.deferred)
-        self.importing += at_top and served(module, base)
+        self.importing += at_import(module, site) and served(module, base)
 
     def importing_made(self, pools: Iterator[ScannedPool]) -> Iterator[ScannedPool]:
         """The pools its own calls make, made at import where it keeps them at its own line and its one caller is at
