@@ -333,7 +333,7 @@ def test_a_value_equal_on_both_sides_of_a_test_keeps_the_origin_in_effect_with_n
         },
         monkeypatch,
     )
-    pool = at(report, "proj/test_settings.py:6")
+    pool = at(report, "proj/test_settings.py:7")  # (its alias entry)
     for key in ("ENGINE", "HOST", "PORT"):
         value = pool.settings[key]
         assert (value.from_, value.env) == ("proj/base.py:5", "DATABASE_URL"), key

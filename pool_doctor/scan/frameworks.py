@@ -437,6 +437,7 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
     first_line = module.assigns["DATABASES"][-1].line if assigned else mutations[0][0].lineno
     touched: dict[str, int] = {}
     entries: dict[str, int] = {}  # aliases whose DATABASES entry names a dict written elsewhere
+    keyed: dict[str, int] = {}  # each alias's key in the last dict assigned
     written = module.assigns["DATABASES"][-1].value if assigned else None
     if isinstance(written, ast.Call):
         return databases, first_line, touched, entries  # `DATABASES = make_databases(...)`: its aliases are made there
@@ -444,6 +445,8 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
         dicts = assignment.value if isinstance(assignment.value, ast.Dict) else ast.Dict([], [])
         for key, entry in zip(dicts.keys, dicts.values):  # (a key Django names: usaspending's DEFAULT_DB_ALIAS)
             name = ev.force(ev.eval(key, Frame(module))) if key is not None else None
+            if is_known(name) and isinstance(name.value, str) and key is not None:
+                keyed[name.value] = key.lineno
             if is_known(name) and isinstance(name.value, str) and isinstance(entry, ast.Dict):
                 entries.pop(name.value, None)  # (a later dict written there: the alias's own line)
             elif is_known(name) and isinstance(name.value, str):
@@ -452,6 +455,8 @@ def effective_databases(ev: Evaluator, module: Module) -> tuple[Any, int, dict[s
         path = _database_path(stmt)
         if path and path[0] != "*":
             touched.setdefault(path[0], stmt.lineno)
+    for alias, line in keyed.items():  # an alias whose dict another module's DATABASES gives (star-imported
+        touched.setdefault(alias, line)  # after this one's: saas-fundation's): its entry here
     return databases, first_line, touched, entries
 
 

@@ -58,12 +58,22 @@ def judge_worst(pool: ScannedPool) -> tuple[list[Finding], dict[str, int]]:
             worst = (score, findings, choice)
     assert worst is not None
     _, findings, choice = worst
-    said = "; ".join(
-        f"judged at {key} = {_shown(pool.settings[key].branches[index])} (when {pool.settings[key].branches[index].when}), "
-        f"the worst of its {len(pool.settings[key].branches)} branches"
-        for key, index in choice.items()
-    )
-    return [replace(f, evidence=[*f.evidence, said]) for f in findings], choice
+    return [replace(f, evidence=[*f.evidence, *_said(pool, choice)]) for f in findings], choice
+
+
+def _said(pool: ScannedPool, choice: dict[str, int]) -> list[str]:
+    """One line per side judged, naming the keys judged at it: saas-fundation's eight keys set only `when
+    DATABASE_URL is not None` are one line, not eight."""
+    sides: dict[tuple[str, int], list[str]] = {}
+    for key, index in choice.items():
+        branches = pool.settings[key].branches
+        sides.setdefault((branches[index].when or "otherwise", len(branches)), []).append(
+            f"{key} = {_shown(branches[index])}"
+        )
+    return [
+        f"judged when {when}, the worst of its {count} branches: {', '.join(values)}"
+        for (when, count), values in sides.items()
+    ]
 
 
 def _choice(
