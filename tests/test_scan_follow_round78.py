@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.test_scan import at, scan
 
 SAAS = {
@@ -48,3 +50,80 @@ def test_databases_rebound_by_a_star_import_is_at_the_alias_entry_and_judged_in_
     said = [line for p, f in report.findings if p is pool for line in f.evidence if line.startswith("judged when")]
     assert said and all(line.count("judged when") == 1 for line in said)
     assert "CONN_MAX_AGE = 300" in said[0] and "CONN_HEALTH_CHECKS = True" in said[0]
+
+
+MIGRATE_APP = {
+    "app/__init__.py": """
+    from flask import Flask
+    from flask_migrate import Migrate
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+    migrate = Migrate()
+
+
+    def create_app():
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db:5432/app"
+        db.init_app(app)
+        migrate.init_app(app, db)
+        return app
+    """,
+    "wsgi.py": "from app import create_app\n\napp = create_app()\n",
+}
+
+OLD_TEMPLATE = """
+from alembic import context
+from flask import current_app
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+config.set_main_option(
+    'sqlalchemy.url',
+    str(current_app.extensions['migrate'].db.engine.url).replace('%', '%%'))
+connectable = engine_from_config(
+    config.get_section(config.config_ini_section), prefix='sqlalchemy.', poolclass=pool.NullPool
+)
+"""
+
+NEW_TEMPLATE = """
+from alembic import context
+from flask import current_app
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+
+
+def get_engine():
+    try:
+        # this works with Flask-SQLAlchemy<3 and Alchemical
+        return current_app.extensions['migrate'].db.get_engine()
+    except (TypeError, AttributeError):
+        # this works with Flask-SQLAlchemy>=3
+        return current_app.extensions['migrate'].db.engine
+
+
+def get_engine_url():
+    try:
+        return get_engine().url.render_as_string(hide_password=False).replace('%', '%%')
+    except AttributeError:
+        return str(get_engine().url).replace('%', '%%')
+
+
+config.set_main_option('sqlalchemy.url', get_engine_url())
+connectable = engine_from_config(
+    config.get_section(config.config_ini_section), prefix='sqlalchemy.', poolclass=pool.NullPool
+)
+"""
+
+
+@pytest.mark.parametrize(("template", "line"), [(OLD_TEMPLATE, 9), (NEW_TEMPLATE, 25)])
+def test_a_migration_reads_the_running_apps_url_through_flask_migrates_extension(
+    tmp_path, monkeypatch, template: str, line: int
+) -> None:
+    # task-scheduler-celery (round 77): Flask-Migrate's env.py reads the URL as
+    # `current_app.extensions['migrate'].db.engine.url` (its templates since 2.x; the newer through get_engine()):
+    # the engine the Migrate extension was given, the running app's; it was unknown
+    report = scan(tmp_path, {**MIGRATE_APP, "migrations/env.py": template}, monkeypatch)
+    url = at(report, f"migrations/env.py:{line}").settings["url"]
+    assert url.value == "postgresql://app@db:5432/app"

@@ -533,12 +533,30 @@ def calls_of(ev: Interpreter, module: Module, func: FunctionNode) -> list[tuple[
     return found
 
 
-def running_value(ev: Interpreter, apps: list[AppConfig], node: ast.Call, frame: Frame) -> Any:
-    """`current_app.config.get(KEY)` in code only a running app runs (Flask-Migrate's env.py): the project's one
-    app's value of that Flask-SQLAlchemy key (of several, the one whose package holds the code: knowledge-repo's
-    app/migrations/env.py); unknown where that is not one, or while they are read."""
-    key = ev.arg(node, frame, 0, None)
-    bound = [a for a in apps if a.bind is not None and not a.module.aside]
+MIGRATE = "flask.current_app.extensions['migrate'].db"  # the extension Flask-Migrate was given (its env.py's)
+
+
+def running_reads(
+    calls: dict[str, Callable[[ast.Call, Frame], Any]],
+    values: dict[str, Callable[[ast.AST, Frame], Any]],
+    value: Callable[[Any, ast.AST, Frame], Any],
+) -> None:
+    """The running app's configuration as code only a running app runs reads it (Flask-Migrate's env.py):
+    `current_app.config.get(KEY)`, and the URL of the engine Flask-Migrate was given, `current_app.extensions[
+    'migrate'].db.engine.url` (its templates: through `db.get_engine()` for Flask-SQLAlchemy 2)."""
+    calls["flask.current_app.config.get"] = lambda node, frame: value(None, node, frame)
+    calls[f"{MIGRATE}.get_engine"] = lambda node, frame: ExternalRef(f"{MIGRATE}.engine")
+    values[f"{MIGRATE}.engine.url"] = lambda node, frame: value(SV(URI, None), node, frame)
+
+
+def running_value(
+    ev: Interpreter, running: Callable[[], list[AppConfig]], key: Any, node: ast.AST, frame: Frame
+) -> Any:
+    """`current_app.config.get(KEY)` (`key` None: the call's argument) in code only a running app runs: the
+    project's one app's value of that Flask-SQLAlchemy key (of several, the one whose package holds the code:
+    knowledge-repo's app/migrations/env.py); unknown where that is not one, or while they are read."""
+    key = key if key is not None or not isinstance(node, ast.Call) else ev.arg(node, frame, 0, None)
+    bound = [a for a in running() if a.bind is not None and not a.module.aside]
     shared = [len(os.path.commonpath([a.module.path, frame.module.path])) for a in bound]
     bound = [a for a, length in zip(bound, shared) if length == max(shared)] if len(set(shared)) > 1 else bound
     if len(bound) != 1 or not is_known(key) or str(key.value) not in bound[0].keys:

@@ -94,6 +94,7 @@ class Evaluator:
         # Library calls the scan reads, by dotted name: one table, each entry owned by the part that knows it.
         self.arguments = argparsing.ArgParsers(self, self.environment)  # a script's command-line options
         self.library_calls: dict[str, Callable[[ast.Call, Frame], Any]] = {}
+        self.library_values: dict[str, Callable[[ast.AST, Frame], Any]] = {}  # library attributes read, the same
         self.calls = Calls(self, self.classes, self.sources, self.files, self.flow, self.library_calls)
         self.library_calls.update(
             {
@@ -202,8 +203,7 @@ class Evaluator:
             items.append(self.eval(element, frame))
         return ListV(items, frame.module.where(node))
 
-    _eval_Tuple = _eval_List
-    _eval_Set = _eval_List
+    _eval_Tuple = _eval_Set = _eval_List
 
     def _eval_JoinedStr(self, node: ast.JoinedStr, frame: Frame) -> Any:
         parts: list[Any] = []
@@ -228,10 +228,8 @@ class Evaluator:
         special = self.files.binop(left, op, right, node, module)
         if special is not None:
             return special
-        function, right = (
-            pycalls.BINOPS.get(type(op)),
-            pycalls.format_args(self, op, node, right, module.where(node)),
-        )
+        function = pycalls.BINOPS.get(type(op))
+        right = pycalls.format_args(self, op, node, right, module.where(node))
         if function is None or not (is_known(left) and is_known(right)):
             return pycalls.unknown_sum(module, node, op, left, right)
         try:
@@ -372,11 +370,10 @@ class Evaluator:
     def _eval_Lambda(self, node: ast.Lambda, frame: Frame) -> Any:
         return FuncRef(frame.module, node, closure=frame if frame.scope is not None else None)
 
-    def _eval_Await(self, node: ast.Await, frame: Frame) -> Any:
-        return self.eval(node.value, frame)  # `await make_pool()`: what the coroutine returns
+    def _eval_Await(self, node: ast.Await | ast.NamedExpr, frame: Frame) -> Any:
+        return self.eval(node.value, frame)  # `await make_pool()`: what the coroutine returns; `(x := v)`: v
 
-    def _eval_NamedExpr(self, node: ast.NamedExpr, frame: Frame) -> Any:
-        return self.eval(node.value, frame)
+    _eval_NamedExpr = _eval_Await
 
     def _eval_Name(self, node: ast.Name, frame: Frame) -> Any:
         return self.scopes.lookup(node.id, frame, node)
@@ -405,6 +402,8 @@ class Evaluator:
                 return unknown(frame.module, node)  # named as the reader wrote it, in the reader's file
             return value
         if isinstance(base, ExternalRef):  # (an oslo.config option's default, `CONF.database.max_pool_size`)
+            if (read := self.library_values.get(f"{base.dotted}.{attr}")) is not None:
+                return read(node or ast.Constant(attr), frame)
             found = self.scopes.external(base.dotted, attr, frame.module)
             return found or self.oslo.read(base.dotted, attr, node, frame) or external(f"{base.dotted}.{attr}")
         if isinstance(base, InstanceRef):
@@ -454,6 +453,9 @@ class Evaluator:
             return self.environment.lookup(str(key.value), None, frame, node)
         if isinstance(base, DictV) and is_known(key) and str(key.value) in base.items:
             return self.force(base.items[str(key.value)])
+        item = f"{base.dotted}[{key.value!r}]" if isinstance(base, ExternalRef) and is_known(key) else None
+        if item is not None and any(item in name for name in self.library_values):  # (on the way to one it reads)
+            return ExternalRef(item)
         if isinstance(base, ListV) and is_known(key) and isinstance(key.value, int):
             try:
                 return self.force(base.items[key.value])

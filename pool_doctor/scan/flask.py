@@ -95,7 +95,9 @@ class FlaskApps:
         self._inlining: set[int] = set()  # those being read now
         self._extends: bool | None = None  # whether anything in the project may be the extension
         self._pins: dict[Any, releases.Pin] = {}  # the Flask-SQLAlchemy the project pins, by folder
-        ev.library_calls["flask.current_app.config.get"] = self._running_get
+        appconfig.running_reads(
+            ev.library_calls, ev.library_values, partial(appconfig.running_value, ev, self._running)
+        )
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         apps = self._read()
@@ -124,10 +126,9 @@ class FlaskApps:
         called = {id(f): {last_name(n.func) for n in ast.walk(f) if isinstance(n, ast.Call)} for _, _, f in functions}
         return names | {name for _, name, f in functions if names & called[id(f)]}
 
-    def _running_get(self, node: ast.Call, frame: Frame) -> Any:
+    def _running(self) -> list[AppConfig]:
         apps = [a for found in (self._apps or {}).values() for a in found]  # (a helper binding the app its caller
-        apps = [a for a in apps if a.keys or not self._bound_by_other(a)]  # configures, doorman's: the caller's)
-        return appconfig.running_value(self.ev, apps, node, frame)
+        return [a for a in apps if a.keys or not self._bound_by_other(a)]  # configures, doorman's: the caller's)
 
     def takes_in(self, pool: ScannedPool) -> bool:
         """Whether a library-call pool is an extension some app's engine is reported with (its defaults)."""
