@@ -127,3 +127,67 @@ def test_a_migration_reads_the_running_apps_url_through_flask_migrates_extension
     report = scan(tmp_path, {**MIGRATE_APP, "migrations/env.py": template}, monkeypatch)
     url = at(report, f"migrations/env.py:{line}").settings["url"]
     assert url.value == "postgresql://app@db:5432/app"
+
+
+def test_a_scheme_a_variable_replaces_whose_default_names_no_database_is_not_another_database(
+    tmp_path, monkeypatch
+) -> None:
+    # shotgun (round 78): the URL's scheme is `os.environ.get("DB_PROTOCOL", "protocol")`, a placeholder; the
+    # pool was listed as "protocol, not PostgreSQL: not judged" and its missing liveness check went unsaid
+    report = scan(
+        tmp_path,
+        {
+            "requirements.txt": "sqlalchemy\npsycopg2-binary\n",
+            "app/db.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            DATABASE_URL = "{protocol}://{user}@{host}:{port}/{db}".format(
+                protocol=os.environ.get("DB_PROTOCOL", "protocol"),
+                host=os.environ.get("DB_HOST", "localhost"),
+                user=os.environ.get("DB_USER", "postgres"),
+                port=os.environ.get("DB_PORT", "5432"),
+                db=os.environ.get("DB_DATABASE", "postgres"),
+            )
+            engine = create_engine(DATABASE_URL, pool_size=20)
+            """,
+            "app/other.py": """
+            import os
+
+            from sqlalchemy import create_engine
+
+            engine = create_engine(os.environ.get("CLICKHOUSE_URL", "clickhouse://localhost/app"))
+            """,
+        },
+        monkeypatch,
+    )
+    pool, other = at(report, "app/db.py:12"), at(report, "app/other.py:5")
+    assert "no-liveness-check" in {f.code for p, f in report.findings if p is pool}
+    assert not any(p is other for p, _ in report.findings)  # a dialect SQLAlchemy's documentation lists
+
+
+def test_a_string_conn_health_checks_is_true_to_django_and_shown_as_a_string(tmp_path, monkeypatch) -> None:
+    # recommandationsystem (round 78): `'CONN_HEALTH_CHECKS': 'False'` is a non-empty string, which Django tests
+    # for truth (`if self.health_check_enabled`, 5.2 BaseDatabaseWrapper): the checks are on; the table showed
+    # it as the boolean False, and with CONN_MAX_AGE above 0 the judge said nothing checked connections
+    report = scan(
+        tmp_path,
+        {
+            "proj/settings.py": """
+            INSTALLED_APPS = ["django.contrib.admin"]
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "HOST": "db",
+                    "CONN_MAX_AGE": 60,
+                    "CONN_HEALTH_CHECKS": "False",
+                }
+            }
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "proj/settings.py:3")
+    assert pool.settings["CONN_HEALTH_CHECKS"].show() == "'False'"
+    assert "no-liveness-check" not in {f.code for p, f in report.findings if p is pool}

@@ -148,6 +148,8 @@ def as_layer(pool: ScannedPool) -> AppLayer:
             warnings.append(f"{pool.where}: {shown} = {value.value!r} is not a value pool-doctor can judge (ignored)")
             continue
         where = (value.from_ or pool.where) + (f", ${value.env} overrides it" if value.env else "")
+        if isinstance(value.value, str) and isinstance(coerced, bool):  # (a string the library tests for truth)
+            where += f", the string {value.value!r}: {str(coerced).lower()} to the library"
         given[shown] = (table, name, coerced, where)
     # A shape or value the library would refuse (kwargs=[1, 2], OPTIONS=[1], min_size above max_size): the
     # code's value cannot be judged, so it counts as unknown, like one computed at run time.

@@ -75,7 +75,12 @@ def _short(value: Any) -> str:
         return str(value).lower()
     if value is None:
         return "none"
+    if isinstance(value, str) and value.strip().lower() in LOOKALIKES:  # the string "False", not false
+        return repr(value)
     return str(value)
+
+
+LOOKALIKES = frozenset({"true", "false", "none", "null", "yes", "no", "on", "off", "1", "0", ""})
 
 
 # What a pool's `aside` says, as reports name it: made in the tests, or in an example or template to copy

@@ -55,19 +55,99 @@ def _cut_scheme(text: str) -> str | None:
     return match.group(1) if match and match.group(1).partition("+")[0] in (*SCHEMES, "pgsql") else None
 
 
+# The databases SQLAlchemy's URLs name: its own dialects, and the external ones its documentation lists
+# (doc/build/dialects/index.rst, "External Dialects"), by the name before `+`.
+DIALECTS = frozenset(
+    [
+        "postgresql",
+        "postgres",
+        "pgsql",
+        "mysql",
+        "mariadb",
+        "sqlite",
+        "oracle",
+        "mssql",
+        "firebird",
+        "sybase",
+        "drizzle",
+        "ingres",
+        "awsathena",
+        "redshift",
+        "drill",
+        "druid",
+        "hive",
+        "presto",
+        "trino",
+        "solr",
+        "clickhouse",
+        "cockroachdb",
+        "crate",
+        "databend",
+        "databricks",
+        "denodo",
+        "duckdb",
+        "exa",
+        "elasticsearch",
+        "firebolt",
+        "bigquery",
+        "gsheets",
+        "greenplum",
+        "hana",
+        "ibm_db_sa",
+        "db2",
+        "informix",
+        "impala",
+        "kinetica",
+        "kusto",
+        "access",
+        "monetdb",
+        "oceanbase",
+        "opengauss",
+        "iris",
+        "snowflake",
+        "spanner",
+        "sqlanywhere",
+        "starrocks",
+        "teradatasql",
+        "tidb",
+        "yugabytedb",
+        "ydb",
+        "yql",
+        "mongodb",
+        "vertica",
+        "netezza",
+        "pinot",
+        "kylin",
+        "libsql",
+        "cubrid",
+        "maxdb",
+        "questdb",
+        "timescaledb",
+    ]
+)
+
+
 def url_scheme(pool: ScannedPool) -> str | None:
-    """The URL's scheme: from its value, else from its source text when only the rest is computed."""
+    """The URL's scheme: from its value, else from its source text when only the rest is computed. None where a
+    variable changes the URL and its default names no database (shotgun's `"{protocol}://..."` with
+    `os.environ.get("DB_PROTOCOL", "protocol")`: a placeholder the deployment's variable replaces)."""
     text = known_url(pool)
     if text is not None:
-        return text.split(":", 1)[0] if "://" in text else None
+        url = url_of(pool)
+        return _named(text, url.env if url is not None else None)
     url = url_of(pool)
     if url is not None and url.branches:  # (the scheme every side of its tests writes, where they agree)
         schemes = {
-            b.value.split(":", 1)[0] if b.known and "://" in str(b.value) else written_scheme(b.expr)
+            _named(str(b.value), b.env) if b.known and "://" in str(b.value) else written_scheme(b.expr)
             for b in url.branches
         }
         return schemes.pop() if len(schemes) == 1 else None
     return written_scheme(url.expr) if url is not None else None
+
+
+def _named(text: str, env: str | None) -> str | None:
+    scheme = text.split(":", 1)[0] if "://" in text else None
+    return None if scheme is None or (env and scheme.split("+", 1)[0].lower() not in DIALECTS) else scheme
 
 
 def is_postgres(pool: ScannedPool) -> bool:

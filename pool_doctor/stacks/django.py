@@ -247,6 +247,8 @@ class DjangoStack(Stack):
         return POOL, key
 
     def code_value(self, key: str, value: Any) -> Any:
+        if key == "CONN_HEALTH_CHECKS" and isinstance(value, str):  # `if self.health_check_enabled` (5.2
+            return bool(value)  # BaseDatabaseWrapper): "False" is a string, true (recommandationsystem's)
         return psycopg_pool_stack.check_name(value) if key == "OPTIONS.pool.check" else value
 
     def read(self, values: Mapping[str, Any], hang: Bound = None, keepalive: Bound = None) -> PoolPolicy:
