@@ -55,76 +55,16 @@ def _cut_scheme(text: str) -> str | None:
     return match.group(1) if match and match.group(1).partition("+")[0] in (*SCHEMES, "pgsql") else None
 
 
-# The databases SQLAlchemy's URLs name: its own dialects, and the external ones its documentation lists
-# (doc/build/dialects/index.rst, "External Dialects"), by the name before `+`.
-DIALECTS = frozenset(
-    [
-        "postgresql",
-        "postgres",
-        "pgsql",
-        "mysql",
-        "mariadb",
-        "sqlite",
-        "oracle",
-        "mssql",
-        "firebird",
-        "sybase",
-        "drizzle",
-        "ingres",
-        "awsathena",
-        "redshift",
-        "drill",
-        "druid",
-        "hive",
-        "presto",
-        "trino",
-        "solr",
-        "clickhouse",
-        "cockroachdb",
-        "crate",
-        "databend",
-        "databricks",
-        "denodo",
-        "duckdb",
-        "exa",
-        "elasticsearch",
-        "firebolt",
-        "bigquery",
-        "gsheets",
-        "greenplum",
-        "hana",
-        "ibm_db_sa",
-        "db2",
-        "informix",
-        "impala",
-        "kinetica",
-        "kusto",
-        "access",
-        "monetdb",
-        "oceanbase",
-        "opengauss",
-        "iris",
-        "snowflake",
-        "spanner",
-        "sqlanywhere",
-        "starrocks",
-        "teradatasql",
-        "tidb",
-        "yugabytedb",
-        "ydb",
-        "yql",
-        "mongodb",
-        "vertica",
-        "netezza",
-        "pinot",
-        "kylin",
-        "libsql",
-        "cubrid",
-        "maxdb",
-        "questdb",
-        "timescaledb",
-    ]
-)
+# The databases SQLAlchemy's URLs name, by the name before `+`: its own dialects, the external ones its
+# documentation lists (dialects/index.rst, "External Dialects") and the names other dialect packages register.
+_DIALECT_NAMES = """
+postgresql postgres pgsql mysql mariadb sqlite oracle mssql firebird sybase drizzle ingres awsathena
+redshift drill druid hive presto trino solr clickhouse cockroachdb crate databend databricks denodo duckdb
+exa elasticsearch firebolt bigquery gsheets greenplum hana ibm_db_sa db2 informix impala kinetica kusto
+access monetdb oceanbase opengauss iris snowflake spanner sqlanywhere starrocks teradatasql tidb yugabytedb
+ydb yql mongodb vertica netezza pinot kylin libsql cubrid maxdb questdb timescaledb hsqldb rockset sapase
+"""
+DIALECTS = frozenset(_DIALECT_NAMES.split())
 
 
 def url_scheme(pool: ScannedPool) -> str | None:
