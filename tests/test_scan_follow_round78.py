@@ -191,3 +191,99 @@ def test_a_string_conn_health_checks_is_true_to_django_and_shown_as_a_string(tmp
     pool = at(report, "proj/settings.py:3")
     assert pool.settings["CONN_HEALTH_CHECKS"].show() == "'False'"
     assert "no-liveness-check" not in {f.code for p, f in report.findings if p is pool}
+
+
+ATMCRAFT = {
+    "setup.py": "from setuptools import setup\nsetup(name='atmcraft')\n",
+    "development.ini": "[DEFAULT]\nsqlalchemy.url = postgresql://scott@localhost/atmcraft\n",
+    "atmcraft/__init__.py": "",
+    "atmcraft/util.py": """
+    from ConfigParser import SafeConfigParser
+
+
+    def setup_from_file(fname):
+        cfg_parser = SafeConfigParser()
+        cfg_parser.read(fname)
+        settings = dict(cfg_parser.items('DEFAULT'))
+        return settings
+    """,
+    "atmcraft/tests/__init__.py": """
+    import os
+    import unittest
+
+    import pkg_resources
+    from sqlalchemy import engine_from_config
+
+    from ..util import setup_from_file
+
+    config_file = (
+        os.environ.get('TEST_INI') or
+        pkg_resources.resource_filename("atmcraft", "../development.ini"))
+
+
+    class AppTest(unittest.TestCase):
+        settings = setup_from_file(config_file)
+
+        def setUp(self):
+            self.engine = engine_from_config(self.settings, "sqlalchemy.")
+    """,
+    "atmcraft/client.py": """
+    from argparse import ArgumentParser
+    from configparser import ConfigParser
+
+    from sqlalchemy import engine_from_config
+
+
+    def setup_from_file(fname):
+        cfg_parser = ConfigParser()
+        cfg_parser.read(fname)
+        return dict(cfg_parser.items('DEFAULT'))
+
+
+    def main(argv=None):
+        parser = ArgumentParser()
+        parser.add_argument("config", type=str, help="config file")
+        options = parser.parse_args(argv)
+        engine = engine_from_config(setup_from_file(options.config), "sqlalchemy.")
+    """,
+}
+
+
+def test_a_package_resource_read_by_a_python_2_config_parser(tmp_path, monkeypatch) -> None:
+    # atmcraft (round 79): the tests' settings file is `pkg_resources.resource_filename("atmcraft",
+    # "../development.ini")`, read by Python 2's `ConfigParser.SafeConfigParser`: both were unread, the URL unknown
+    report = scan(tmp_path, ATMCRAFT, monkeypatch)
+    url = at(report, "atmcraft/tests/__init__.py:18").settings["url"]
+    assert (url.value, url.from_) == ("postgresql://scott@localhost/atmcraft", "development.ini:2")
+
+
+def test_a_config_file_only_the_command_line_names_leaves_its_options_unknown(tmp_path, monkeypatch) -> None:
+    # atmcraft's client.py reads the ini its command line names: `items('DEFAULT')` was an empty dict, so the
+    # engine was judged at the defaults with nothing unresolved (a false all-clear)
+    report = scan(tmp_path, ATMCRAFT, monkeypatch)
+    pool = at(report, "atmcraft/client.py:17")
+    assert not pool.settings.get("url") or not pool.settings["url"].known
+    assert pool.unresolved
+
+
+def test_a_config_file_beside_a_package_named_through_importlib_resources(tmp_path, monkeypatch) -> None:
+    report = scan(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/db.ini": "[db]\nurl = postgresql://app@db/app\n",
+            "app/db.py": """
+            from configparser import ConfigParser
+            from importlib.resources import files
+
+            from sqlalchemy import create_engine
+
+            parser = ConfigParser()
+            parser.read(files("app") / "db.ini")
+            engine = create_engine(parser["db"]["url"])
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "app/db.py:8").settings["url"]
+    assert (url.value, url.from_) == ("postgresql://app@db/app", "app/db.ini:2")

@@ -33,6 +33,7 @@ TEMPLATE = re.compile(r"\{[A-Za-z_]\w*\}")  # a str.format placeholder: `{db_url
 FILLED_LATER = ", a template filled at run time"  # an option with str.format placeholders, as read
 BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False for w in ("0", "no", "false", "off")}
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
+PARSER_CLASSES = {f"{lib}.{name}" for lib in ("configparser", "ConfigParser") for name in PARSERS}  # (Python 2's)
 ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 
 
@@ -97,8 +98,8 @@ class ConfigFiles:
         }
         for name in ("join", "dirname", "abspath", "realpath", "normpath", "basename", "expanduser", "expandvars"):
             calls[f"os.path.{name}"] = self.os_path
-        for name in PARSERS:
-            calls[f"configparser.{name}"] = self.parser_call
+        for dotted in PARSER_CLASSES:  # (atmcraft's `from ConfigParser import SafeConfigParser`)
+            calls[dotted] = self.parser_call
         return calls
 
     def owns(self, value: Any) -> bool:
@@ -329,7 +330,7 @@ class ConfigFiles:
         if not isinstance(base, ParserV):
             return base
         sections = {name: dict(options) for name, options in base.sections.items()}
-        read = list(base.read)
+        read, opaque = list(base.read), base.opaque
         if method in ("read", "read_file") and call.args:
             value = self.ev.force(self.ev.eval(call.args[0], frame))
             values = value.items if isinstance(value, ListV) else [value]
@@ -339,7 +340,8 @@ class ConfigFiles:
                     path, shown = item.path, item.shown
                 else:
                     text = path_text(item)
-                    if text is None:
+                    if text is None:  # a file only the run names (atmcraft's command-line argument)
+                        read, opaque = [*read, getattr(item, "expr", None) or "?"], True
                         continue
                     path, shown = self.resolve(frame.module, text), text
                 read.append(shown)
@@ -371,7 +373,7 @@ class ConfigFiles:
             else:  # an option the scan cannot name (a loop over the options): any of them may be this
                 anyone = unknown(frame.module, call, env=env_of(item))
                 return replace(base, read=tuple(read), set_by_code=(*base.set_by_code, ("*", "*", anyone)))
-        return replace(base, sections=sections, read=tuple(read))
+        return replace(base, sections=sections, read=tuple(read), opaque=opaque)
 
     def parser_method(self, parser: ParserV, name: str, node: ast.Call, frame: Frame, also: str = "fallback") -> Any:
         """`also`: the keyword a project subclass's own get() takes as its fallback (Tryton's `default=`)."""
@@ -491,6 +493,8 @@ class ConfigFiles:
         if find(section.parser.sections, section.name) is None and section.name != "DEFAULT" and not given:
             # configparser raises for a section no file gives: read, it is in a file the scan does not see
             made.opaque.append(f"[{section.name}] (not in {_files_read(section.parser)})")
+        elif section.parser.opaque:  # any option may be in a file the scan cannot name
+            made.opaque.append(f"[{section.name}] of {_files_read(section.parser)}")
         return made
 
 

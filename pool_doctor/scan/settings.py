@@ -14,6 +14,7 @@ from typing import Any
 from pool_doctor.scan import callers, containers, fieldtext, spreads
 from pool_doctor.scan.dunders import Dunders
 from pool_doctor.scan.environment import Environment, config_cast
+from pool_doctor.scan.files import PARSER_CLASSES
 from pool_doctor.scan.finder import FunctionNode, dotted_parts
 from pool_doctor.scan.kinds import (
     SV,
@@ -50,7 +51,6 @@ from pool_doctor.scan.validators import Validators
 DICT_TYPES = {"TypedDict", "SettingsConfigDict", "ConfigDict", "dict"}
 MODEL_METHODS = {"model_dump", "dict", "model_copy", "copy"}
 PARSER_METHODS = {"get", "getint", "getfloat", "getboolean", "has_option", "has_section"}
-PARSER_CLASSES = {f"configparser.{name}" for name in ("ConfigParser", "RawConfigParser", "SafeConfigParser")}
 PARSER_HOOKS = {"__init__", "items", "optionxform", "sections", "options", "__getitem__", "_interpolate"}
 PYDANTIC_WORDS = (
     {"1", "on", "t", "true", "y", "yes"},
