@@ -287,3 +287,41 @@ def test_a_config_file_beside_a_package_named_through_importlib_resources(tmp_pa
     )
     url = at(report, "app/db.py:8").settings["url"]
     assert (url.value, url.from_) == ("postgresql://app@db/app", "app/db.ini:2")
+
+
+def test_a_pytest_fixture_yielding_a_session_is_no_route_dependency(tmp_path, monkeypatch) -> None:
+    # fastapi-sqla (round 79): its pytest plugin's fixtures yield a session and close it after; pytest runs that
+    # code when the test fails too, so session-dependency-without-finally was false there (a route's stays)
+    report = scan(
+        tmp_path,
+        {
+            "app/deps.py": """
+            import pytest
+            from pytest import fixture
+            from sqlalchemy.orm import Session
+
+
+            @fixture
+            def session(engine):
+                session = Session(engine)
+                yield session
+                session.close()
+
+
+            @pytest.fixture(scope="session")
+            def other(engine):
+                db = Session(engine)
+                yield db
+                db.close()
+
+
+            def get_db(engine):
+                db = Session(engine)
+                yield db
+                db.close()
+            """,
+        },
+        monkeypatch,
+    )
+    held = [(p.line, f.code) for p, f in report.findings if f.code == "session-dependency-without-finally"]
+    assert held == [(22, "session-dependency-without-finally")]  # get_db's yield

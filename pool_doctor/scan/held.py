@@ -234,8 +234,8 @@ def _yield_without_finally(
     function: Function, nodes: list[ast.AST], file: str, makers: set[str]
 ) -> list[tuple[Site, Finding]]:
     yields = [node for node in nodes if isinstance(node, ast.Yield) and isinstance(node.value, ast.Name)]
-    if not yields:
-        return []
+    if not yields or any(_is_fixture(d) for d in function.decorator_list):
+        return []  # (pytest runs a fixture's code after its yield when the test fails too: fastapi-sqla's)
     sessions = _session_names(nodes, makers)
     if not sessions:
         return []
@@ -264,6 +264,12 @@ def _yield_without_finally(
                 )
             )
     return found
+
+
+def _is_fixture(decorator: ast.expr) -> bool:
+    """`@pytest.fixture`, `@fixture(scope=...)`, `@pytest_asyncio.fixture`."""
+    named = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return (named.attr if isinstance(named, ast.Attribute) else getattr(named, "id", None)) == "fixture"
 
 
 def _depends_on_session(function: Function) -> str | None:
