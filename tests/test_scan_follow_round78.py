@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cli_runner import run_pool_doctor
 from tests.test_scan import at, scan
 
 SAAS = {
@@ -325,3 +326,15 @@ def test_a_pytest_fixture_yielding_a_session_is_no_route_dependency(tmp_path, mo
     )
     held = [(p.line, f.code) for p, f in report.findings if f.code == "session-dependency-without-finally"]
     assert held == [(22, "session-dependency-without-finally")]  # get_db's yield
+
+
+def test_an_asyncpg_loop_argument_is_not_listed_as_an_unknown_setting(tmp_path) -> None:
+    # sanic-postgres-docker (round 79): `create_pool(dsn=..., loop=loop)`: the table's Unknown column listed `loop`,
+    # an object no setting says anything of (the judge never reads it); the unknown DSN stays listed
+    (tmp_path / "app.py").write_text(
+        "import os\n\nimport asyncpg\n\n\nasync def start(app, loop):\n"
+        "    app.pool = await asyncpg.create_pool(dsn=os.environ['DATABASE_URL'], loop=loop)\n"
+    )
+    run = run_pool_doctor("scan", ".", secret="unused-secret", cwd=tmp_path)
+    row = next(line for line in run.stdout.splitlines() if "app.py:7" in line)
+    assert "dsn" in row and "loop" not in run.stdout

@@ -179,10 +179,11 @@ def _unknown_cell(pool: ScannedPool) -> Any:
     from rich.text import Text
 
     shown = _shown_keys(pool)  # (a value per branch is shown there; an unknown URL's branches nowhere else)
+    callables = stack_judging(pool).callables  # (asyncpg's `loop=loop`: nothing a setting says)
     names = [
         key.rsplit(".", 1)[-1]
         for key, value in pool.settings.items()
-        if not value.known and (not value.branches or key not in shown)
+        if not value.known and (not value.branches or key not in shown) and key.split(".")[0] not in callables
     ]
     scheme = url_scheme(pool)  # (an unknown URL whose scheme the code writes: `f"sqlite:///{path}"`)
     names = [f"{name} ({scheme}://...)" if name in URL_KEYS and scheme else name for name in names]
