@@ -338,3 +338,28 @@ def test_an_asyncpg_loop_argument_is_not_listed_as_an_unknown_setting(tmp_path) 
     run = run_pool_doctor("scan", ".", secret="unused-secret", cwd=tmp_path)
     row = next(line for line in run.stdout.splitlines() if "app.py:7" in line)
     assert "dsn" in row and "loop" not in run.stdout
+
+
+def test_engine_from_config_under_a_prefix_the_scan_cannot_tell_takes_no_key_of_the_default_prefix(
+    tmp_path, monkeypatch
+) -> None:
+    # fastapi-sqla (round 79): `engine_from_config(config, prefix=envvar_prefix)`, the prefix per key in a loop:
+    # the URL was named `sqlalchemy.url` (the default prefix's), and a known `sqlalchemy.*` key would have been
+    # read as the engine's
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+
+            from sqlalchemy import engine_from_config
+
+            CONFIG = {"sqlalchemy.url": "postgresql://a@b/c", "sqlalchemy.pool_size": "5"}
+            engine = engine_from_config(CONFIG, prefix=os.environ["ENGINE_PREFIX"])
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:6")
+    assert not pool.settings["url"].known and "pool_size" not in pool.settings
+    assert "sqlalchemy.url" not in (pool.settings["url"].expr or "") and pool.unresolved

@@ -54,6 +54,10 @@ def from_config(settings: dict[str, Any], unresolved: list[str]) -> tuple[dict[s
     rest: dict[str, Any] = {}
     config_unresolved = [u for u in unresolved if u.startswith("configuration")]
     unresolved = [u for u in unresolved if not u.startswith("configuration")]
+    if prefix_value is not None and not is_known(prefix_value):  # which keys it takes is unknown (fastapi-sqla's
+        prefix = "(under a prefix the scan cannot tell) "  # per-key prefix, in a loop over keys)
+        config_unresolved.append(f"configuration: its keys {prefix.strip()}")
+        settings = {k: v for k, v in settings.items() if not k.startswith("configuration")}
     for key, value in settings.items():
         if key.startswith("configuration."):
             inner = key[len("configuration.") :]
