@@ -537,25 +537,30 @@ MIGRATE = "flask.current_app.extensions['migrate'].db"  # the extension Flask-Mi
 
 
 def running_reads(
+    ev: Interpreter,
+    running: Callable[[], list[AppConfig]],
     calls: dict[str, Callable[[ast.Call, Frame], Any]],
     values: dict[str, Callable[[ast.AST, Frame], Any]],
-    value: Callable[[Any, ast.AST, Frame], Any],
 ) -> None:
     """The running app's configuration as code only a running app runs reads it (Flask-Migrate's env.py):
     `current_app.config.get(KEY)`, and the URL of the engine Flask-Migrate was given, `current_app.extensions[
-    'migrate'].db.engine.url` (its templates: through `db.get_engine()` for Flask-SQLAlchemy 2)."""
-    calls["flask.current_app.config.get"] = lambda node, frame: value(None, node, frame)
-    calls[f"{MIGRATE}.get_engine"] = lambda node, frame: ExternalRef(f"{MIGRATE}.engine")
-    values[f"{MIGRATE}.engine.url"] = lambda node, frame: value(SV(URI, None), node, frame)
+    'migrate'].db.engine.url` (its templates: through `db.get_engine()` for Flask-SQLAlchemy 2; a bind's,
+    `get_engine(bind=key)` of its multi-database template, is another engine: unknown)."""
+    calls["flask.current_app.config.get"] = lambda node, frame: running_value(
+        ev, running, ev.arg(node, frame, 0, None), node, frame
+    )
+    calls[f"{MIGRATE}.get_engine"] = lambda node, frame: (
+        unknown(frame.module, node) if node.args or node.keywords else ExternalRef(f"{MIGRATE}.engine")
+    )
+    values[f"{MIGRATE}.engine.url"] = lambda node, frame: running_value(ev, running, SV(URI, None), node, frame)
 
 
 def running_value(
     ev: Interpreter, running: Callable[[], list[AppConfig]], key: Any, node: ast.AST, frame: Frame
 ) -> Any:
-    """`current_app.config.get(KEY)` (`key` None: the call's argument) in code only a running app runs: the
-    project's one app's value of that Flask-SQLAlchemy key (of several, the one whose package holds the code:
-    knowledge-repo's app/migrations/env.py); unknown where that is not one, or while they are read."""
-    key = key if key is not None or not isinstance(node, ast.Call) else ev.arg(node, frame, 0, None)
+    """The project's one running app's value of a Flask-SQLAlchemy key, in code only a running app runs (of
+    several apps, the one whose package holds the code: knowledge-repo's app/migrations/env.py); unknown where
+    that is not one, or while they are read."""
     bound = [a for a in running() if a.bind is not None and not a.module.aside]
     shared = [len(os.path.commonpath([a.module.path, frame.module.path])) for a in bound]
     bound = [a for a, length in zip(bound, shared) if length == max(shared)] if len(set(shared)) > 1 else bound

@@ -81,7 +81,11 @@ def is_example_file(path: Path, package: Callable[[Path], bool] = lambda folder:
     # specimen_secret_local_settings/)
     named = EXAMPLE_WORD.search(stem) or (not stem.isidentifier() and DEFAULT_WORD.search(stem))
     folder = any(EXAMPLE_FOLDER.search(part) and not package(Path(*parts[: at + 1])) for at, part in enumerate(parts))
-    return bool(named or folder) and SETTINGS_WORD.search(path.with_suffix("").as_posix()) is not None
+    settings = SETTINGS_WORD.search(path.with_suffix("").as_posix()) is not None or path.suffix in CONFIG_SUFFIXES
+    return bool(named or folder) and settings  # (an ini's name says it is settings: development.example.ini)
+
+
+CONFIG_SUFFIXES = (".ini", ".cfg", ".toml", ".yaml", ".yml", ".json", ".env")  # files that are configuration
 
 
 # A copy of a pool library in the tree (vendored; `pip install -t .` beside a Lambda handler) is not the app's

@@ -454,7 +454,7 @@ class Evaluator:
         if isinstance(base, DictV) and is_known(key) and str(key.value) in base.items:
             return self.force(base.items[str(key.value)])
         item = f"{base.dotted}[{key.value!r}]" if isinstance(base, ExternalRef) and is_known(key) else None
-        if item is not None and any(item in name for name in self.library_values):  # (on the way to one it reads)
+        if item is not None and any(name.startswith(f"{item}.") for name in self.library_values):  # (on the way)
             return ExternalRef(item)
         if isinstance(base, ListV) and is_known(key) and isinstance(key.value, int):
             try:

@@ -334,14 +334,16 @@ class ConfigFiles:
         if method in ("read", "read_file") and call.args:
             value = self.ev.force(self.ev.eval(call.args[0], frame))
             values = value.items if isinstance(value, ListV) else [value]
-            for item in values:
+            unnamed = [not isinstance(f := self.ev.force(i), FileV) and path_text(f) is None for i in values]
+            if values and all(unnamed):  # only files the run names (atmcraft's command-line argument): any option
+                read, opaque = [*read, *(getattr(self.ev.force(i), "expr", None) or "?" for i in values)], True
+            for item in values:  # (one beside files it names is an optional override: `~/.app.ini`, ignored)
                 item = self.ev.force(item)
                 if isinstance(item, FileV):
                     path, shown = item.path, item.shown
                 else:
                     text = path_text(item)
-                    if text is None:  # a file only the run names (atmcraft's command-line argument)
-                        read, opaque = [*read, getattr(item, "expr", None) or "?"], True
+                    if text is None:
                         continue
                     path, shown = self.resolve(frame.module, text), text
                 read.append(shown)

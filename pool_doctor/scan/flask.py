@@ -95,9 +95,7 @@ class FlaskApps:
         self._inlining: set[int] = set()  # those being read now
         self._extends: bool | None = None  # whether anything in the project may be the extension
         self._pins: dict[Any, releases.Pin] = {}  # the Flask-SQLAlchemy the project pins, by folder
-        appconfig.running_reads(
-            ev.library_calls, ev.library_values, partial(appconfig.running_value, ev, self._running)
-        )
+        appconfig.running_reads(ev, self._running, ev.library_calls, ev.library_values)
 
     def pools(self, module: Module) -> Iterator[ScannedPool]:
         apps = self._read()

@@ -267,9 +267,12 @@ def _yield_without_finally(
 
 
 def _is_fixture(decorator: ast.expr) -> bool:
-    """`@pytest.fixture`, `@fixture(scope=...)`, `@pytest_asyncio.fixture`."""
+    """`@pytest.fixture`, `@fixture(scope=...)`, `@pytest_asyncio.fixture`, the older `@pytest.yield_fixture`."""
     named = decorator.func if isinstance(decorator, ast.Call) else decorator
-    return (named.attr if isinstance(named, ast.Attribute) else getattr(named, "id", None)) == "fixture"
+    return (named.attr if isinstance(named, ast.Attribute) else getattr(named, "id", None)) in FIXTURES
+
+
+FIXTURES = ("fixture", "yield_fixture")
 
 
 def _depends_on_session(function: Function) -> str | None:

@@ -80,7 +80,7 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-LOOKALIKES = frozenset({"true", "false", "none", "null", "yes", "no", "on", "off", "1", "0", ""})
+LOOKALIKES = frozenset({"true", "false", "none", "null", "yes", "no", "on", "off", ""})
 
 
 # What a pool's `aside` says, as reports name it: made in the tests, or in an example or template to copy

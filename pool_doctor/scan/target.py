@@ -69,25 +69,23 @@ DIALECTS = frozenset(_DIALECT_NAMES.split())
 
 def url_scheme(pool: ScannedPool) -> str | None:
     """The URL's scheme: from its value, else from its source text when only the rest is computed. None where a
-    variable changes the URL and its default names no database (shotgun's `"{protocol}://..."` with
+    variable's default gives the scheme and it names no database (shotgun's `"{protocol}://..."` with
     `os.environ.get("DB_PROTOCOL", "protocol")`: a placeholder the deployment's variable replaces)."""
-    text = known_url(pool)
-    if text is not None:
-        url = url_of(pool)
-        return _named(text, url.env if url is not None else None)
     url = url_of(pool)
+    if known_url(pool) is not None and url is not None:
+        return _named(url)
     if url is not None and url.branches:  # (the scheme every side of its tests writes, where they agree)
-        schemes = {
-            _named(str(b.value), b.env) if b.known and "://" in str(b.value) else written_scheme(b.expr)
-            for b in url.branches
-        }
+        schemes = {_named(b) if b.known and "://" in str(b.value) else written_scheme(b.expr) for b in url.branches}
         return schemes.pop() if len(schemes) == 1 else None
     return written_scheme(url.expr) if url is not None else None
 
 
-def _named(text: str, env: str | None) -> str | None:
+def _named(url: ScannedValue) -> str | None:
+    text = str(url.value)
     scheme = text.split(":", 1)[0] if "://" in text else None
-    return None if scheme is None or (env and scheme.split("+", 1)[0].lower() not in DIALECTS) else scheme
+    if scheme is None or not url.env or url.source is None or scheme.split("+", 1)[0].lower() in DIALECTS:
+        return scheme
+    return scheme if written_scheme(url.source) == scheme else None  # (one the code writes is no placeholder)
 
 
 def is_postgres(pool: ScannedPool) -> bool:
