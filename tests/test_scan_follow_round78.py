@@ -442,3 +442,24 @@ def test_an_optional_override_beside_a_file_in_the_tree_keeps_the_files_options(
         monkeypatch,
     )
     assert at(report, "db.py:9").settings["pool_size"].value == 20
+
+
+def test_an_engine_given_sqlites_check_same_thread_is_sqlites(tmp_path, monkeypatch) -> None:
+    # shiny-couscous (round 80): an engine of a URL the scan cannot read, given `check_same_thread`, an argument
+    # only sqlite3.connect takes, was judged as asyncpg's
+    report = scan(
+        tmp_path,
+        {
+            "db.py": """
+            import os
+
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            url = os.environ["DATABASE_URL"].replace("sqlite://", "sqlite+aiosqlite://")
+            engine = create_async_engine(url, connect_args={"check_same_thread": False})
+            """,
+        },
+        monkeypatch,
+    )
+    pool = at(report, "db.py:6")
+    assert not any(p is pool for p, _ in report.findings)

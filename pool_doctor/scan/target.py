@@ -107,6 +107,8 @@ def elsewhere(pool: ScannedPool) -> str | None:
     if engine is not None and engine.known:
         return str(engine.value).rsplit(".", 1)[-1]
     scheme = url_scheme(pool) if engine is None else None
+    if scheme is None and _sqlite_args(pool):
+        return "sqlite (by its connect_args)"
     if scheme is None and pool.database is not None:
         return f"{pool.database} (by its requirements)"
     return scheme.split("+", 1)[0] if scheme else "another database"
@@ -118,8 +120,14 @@ def _is_postgres(pool: ScannedPool) -> bool:
         return DjangoStack.postgres_backend(engine.value)
     scheme = url_scheme(pool) if engine is None else None
     if scheme is None:  # a libpq conninfo ("dbname=app host=db") is PostgreSQL's own; unknown counts as yes, but
-        return pool.database is None  # where the project's requirements name only another database's driver
+        return pool.database is None and not _sqlite_args(pool)  # where the requirements or the arguments say not
     return scheme.split("+", 1)[0] in (*SCHEMES, "pgsql")
+
+
+def _sqlite_args(pool: ScannedPool) -> bool:
+    """`connect_args={"check_same_thread": False}`: sqlite3.connect's own argument, which no PostgreSQL driver
+    takes (shiny-couscous's engine of an unknown URL under `if is_sqlite:`)."""
+    return pool.get("connect_args.check_same_thread") is not None
 
 
 def url_driver(pool: ScannedPool) -> str | None:
