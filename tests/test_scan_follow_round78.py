@@ -463,3 +463,24 @@ def test_an_engine_given_sqlites_check_same_thread_is_sqlites(tmp_path, monkeypa
     )
     pool = at(report, "db.py:6")
     assert not any(p is pool for p, _ in report.findings)
+
+
+def test_a_psycopg2_pools_implied_values_say_they_are_what_its_pool_does(tmp_path, monkeypatch) -> None:
+    # PayFlow (round 81): psycopg2's ThreadedConnectionPool, judged as a pool that never checks or retires a
+    # connection: the evidence said `pool_recycle = -1 (pool.py:12 (psycopg2.pool...))`, as if the code set it
+    report = scan(
+        tmp_path,
+        {
+            "pool.py": """
+            from psycopg2.pool import ThreadedConnectionPool
+
+            pg_pool = ThreadedConnectionPool(minconn=1, maxconn=10, host="db", dbname="app")
+            """,
+        },
+        monkeypatch,
+    )
+    finding = next(f for _, f in report.findings if f.code == "no-liveness-check")
+    assert any(
+        line.startswith("pool_recycle = -1 (what psycopg2.pool.ThreadedConnectionPool does")
+        for line in finding.evidence
+    )

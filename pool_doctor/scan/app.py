@@ -162,7 +162,7 @@ def as_layer(pool: ScannedPool) -> AppLayer:
         del given[name]
     implied = stack.code_defaults(pool.stack, pool.call, {name: value for _, name, value, _ in given.values()})
     for name, value in implied.items():
-        given.setdefault(name, (POOL, name, value, f"{pool.where} ({pool.call})"))
+        given.setdefault(name, (POOL, name, value, f"what {pool.call} does, at {pool.where}"))  # (no such option)
     for shown, (table, name, value, where) in given.items():
         _put(tables[table], name, value)
         origins[shown] = where
