@@ -130,6 +130,39 @@ def test_a_one_line_call_made_too_long_is_laid_out_one_argument_a_line(tmp_path:
     )
 
 
+def test_a_call_whose_arguments_share_a_line_made_too_long_gets_one_argument_a_line(tmp_path: Path) -> None:
+    # a migration's engine_from_config(<newline> a, b, c<newline>): the new connect_args was put beside the others
+    # and its dict broken across lines after them (valid, but no layout anyone writes); black's: one a line
+    source = (
+        "connectable = create_engine(\n"
+        '    "postgresql://app@db/app", pool_recycle=300, pool_timeout=30, pool_size=5, max_overflow=10\n'
+        ")\n"
+    )
+    files = {"db.py": "from sqlalchemy import create_engine\n\n" + source}
+    out = edited(tmp_path, files, {"pool_pre_ping": True, "connect_args.keepalives_idle": 60})
+    assert out["db.py"].split("\n\n", 1)[1] == (
+        "connectable = create_engine(\n"
+        '    "postgresql://app@db/app",\n'
+        "    pool_recycle=300,\n"
+        "    pool_timeout=30,\n"
+        "    pool_size=5,\n"
+        "    max_overflow=10,\n"
+        "    pool_pre_ping=True,\n"
+        '    connect_args={"keepalives_idle": 60},\n'
+        ")\n"
+    )
+
+
+def test_a_comment_ending_the_arguments_line_stays_when_an_argument_is_added_there(tmp_path: Path) -> None:
+    # it was dropped: the new argument took the line's break without the comment that ended it
+    source = 'engine = create_engine(\n    "postgresql://app@db/app", pool_recycle=300  # behind the NAT\n)\n'
+    files = {"db.py": "from sqlalchemy import create_engine\n\n" + source}
+    out = edited(tmp_path, files, {"pool_pre_ping": True})
+    assert out["db.py"].split("\n\n", 1)[1] == (
+        'engine = create_engine(\n    "postgresql://app@db/app", pool_recycle=300, pool_pre_ping=True  # behind the NAT\n)\n'
+    )
+
+
 def test_a_short_call_stays_on_its_line(tmp_path: Path) -> None:
     files = {"db.py": 'import sqlalchemy\nengine = sqlalchemy.create_engine("postgresql://h/db")\n'}
     out = edited(tmp_path, files, {"pool_pre_ping": True})

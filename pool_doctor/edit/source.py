@@ -256,6 +256,8 @@ def _layout(node: cst.CSTNode, column: int, indent: int) -> cst.CSTNode:
     code = _code(node)
     if "\n" not in code and column + len(code) <= WIDTH:
         return node
+    if isinstance(node, cst.Call) and _hugged(node) and any(len(line) > WIDTH for line in code.splitlines()):
+        return _one_a_line(node)
     exploding = "\n" not in code
     inner, closing = _break(indent + 4), _break(indent)
     if isinstance(node, cst.Call):
@@ -286,6 +288,29 @@ def _layout(node: cst.CSTNode, column: int, indent: int) -> cst.CSTNode:
     return node.with_changes(
         lbrace=cst.LeftCurlyBrace(whitespace_after=inner), elements=elements, rbrace=cst.RightCurlyBrace()
     )
+
+
+def _hugged(node: cst.Call) -> bool:
+    """`f(<newline>    a, b=1, c=2<newline>)`: the arguments on one line of their own."""
+    ends = [arg.comma.whitespace_after for arg in node.args[:-1] if isinstance(arg.comma, cst.Comma)]
+    return bool(node.args) and _newline(node.whitespace_before_args) and not any(_newline(w) for w in ends)
+
+
+def _one_a_line(node: cst.Call) -> cst.Call:
+    """A hugged call whose line the edits made too long: each argument on its own line at that line's indent,
+    a trailing comma, the closing bracket where it was (as black writes it)."""
+    before = node.whitespace_before_args
+    assert isinstance(before, cst.ParenthesizedWhitespace)
+    indent = len(before.last_line.value)
+    args = []
+    for arg in node.args:  # (on one line: no comment ends a line between them)
+        prefix = len(arg.keyword.value) + 1 if arg.keyword is not None else len(arg.star)
+        value = _layout(arg.value, indent + prefix, indent)
+        args.append(arg.with_changes(value=value, comma=cst.Comma(whitespace_after=_break(indent))))
+    last = node.args[-1]  # (the break before the bracket, with the comment ending the line, after the last comma)
+    ending = last.comma if isinstance(last.comma, cst.Comma) else cst.Comma(whitespace_after=last.whitespace_after_arg)
+    args[-1] = args[-1].with_changes(comma=ending, whitespace_after_arg=cst.SimpleWhitespace(""))
+    return node.with_changes(args=args)
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -335,7 +360,8 @@ def _appended(node: cst.CSTNode, key: str, value: cst.BaseExpression, quote: str
             args[-1] = last.with_changes(comma=kept)
         else:
             after = last.whitespace_after_arg  # the closing line's break, and the last line's comment if any
-            argument = argument.with_changes(whitespace_after_arg=_bare(after))
+            same_line = not isinstance(between, cst.ParenthesizedWhitespace)  # (its comment then ends the new one's)
+            argument = argument.with_changes(whitespace_after_arg=after if same_line else _bare(after))
             line_end = between
             if isinstance(after, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
                 line_end = after.with_changes(last_line=between.last_line, indent=between.indent)
