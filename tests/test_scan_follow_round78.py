@@ -484,3 +484,38 @@ def test_a_psycopg2_pools_implied_values_say_they_are_what_its_pool_does(tmp_pat
         line.startswith("pool_recycle = -1 (what psycopg2.pool.ThreadedConnectionPool does")
         for line in finding.evidence
     )
+
+
+STREAMING = """
+from fastapi import Depends, FastAPI
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from db import get_db
+
+app = FastAPI()
+
+
+@app.get("/logs")
+def logs(db: Session = Depends(get_db)):
+    return StreamingResponse(iter(db.execute("select 1")), media_type="text/plain")
+"""
+
+
+@pytest.mark.parametrize(
+    ("requirements", "held"),
+    [
+        ("fastapi==0.115.14\n", False),
+        ("fastapi==0.105.0\n", True),
+        ("fastapi==0.118.0\n", True),
+        ("fastapi>=0.100\n", True),
+    ],
+)
+def test_a_streaming_response_holds_its_session_only_where_fastapi_closes_it_after_the_response(
+    tmp_path, monkeypatch, requirements: str, held: bool
+) -> None:
+    # audit-log (round 82) pins fastapi==0.115.14: from 0.106 until 0.118 FastAPI ran a yield dependency's exit
+    # code before sending the response (0.118.0's release notes), so the stream holds no session there
+    report = scan(tmp_path, {"requirements.txt": requirements, "routes.py": STREAMING}, monkeypatch)
+    codes = [f.code for _, f in report.findings]
+    assert ("streaming-response-holds-session" in codes) == held

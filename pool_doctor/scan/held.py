@@ -18,10 +18,12 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from pool_doctor.model import Finding, Severity
 from pool_doctor.rules import codes
+from pool_doctor.scan import releases
 from pool_doctor.scan.model import Site
 from pool_doctor.scan.names import last_name
 from pool_doctor.scan.nodes import own_nodes
@@ -295,6 +297,19 @@ def _depends_on_session(function: Function) -> str | None:
         ):
             return param.arg
     return None
+
+
+# FastAPI 0.106.0 until 0.118.0 ran a yield dependency's exit code before sending the response (0.118.0's release
+# notes, PR #14099): a StreamingResponse of those releases streams with its session already closed, holding none.
+CLOSED_BEFORE_SENDING = ((0, 106), (0, 118))
+
+
+def session_kept_while_streaming(folder: Path, base: Path) -> bool:
+    """Whether the FastAPI the project installs keeps a yield dependency's session open while a response streams:
+    no only where the nearest pin names one release from 0.106 until 0.118 (audit-log's fastapi==0.115.14)."""
+    release = releases.exact(folder, base, b"fastapi")
+    low, high = CLOSED_BEFORE_SENDING
+    return release is None or not low <= release[:2] < high
 
 
 def _streaming_with_session(function: Function, nodes: list[ast.AST], file: str) -> list[tuple[Site, Finding]]:

@@ -140,3 +140,17 @@ def pinned(folder: Path, base: Path) -> Pin:
         early = bool(flask) and all(before for _, _, before in flask)  # (a line per Python version: each so)
         return Pin(low if low == high else None, low <= high and early)
     return Pin()
+
+
+def exact(folder: Path, base: Path, name: bytes) -> tuple[int, ...] | None:
+    """The one release of a package the nearest pinning folder installs (`fastapi==0.115.14`, a lock file's
+    version), from `folder` up to `base` and two above it; None where none pins it to one."""
+    pattern = re.compile(
+        rb"(?im)(?<![\w.-])%s\s*(?:\[[^\]\n]*\])?\s*(?:==\s*|=\s*[\"']==)(\d+(?:\.\d+)*)"  # requirements, Pipfile
+        rb"|name\s*=\s*\"%s\"\s*\n\s*version\s*=\s*\"(\d+(?:\.\d+)*)\"" % (name, name)  # poetry's and uv's lock
+    )
+    for files in requirement_files(folder, base):
+        found = {m[1] or m[2] for _, data in files for m in pattern.finditer(data)}
+        if found:
+            return tuple(int(part) for part in found.pop().split(b".")) if len(found) == 1 else None
+    return None

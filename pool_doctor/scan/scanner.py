@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pool_doctor.errors import UsageError
+from pool_doctor.rules import codes
 from pool_doctor.scan import (
     asides,
     callers,
@@ -33,6 +34,7 @@ from pool_doctor.scan.flaskengines import one_engine_per_bind
 from pool_doctor.scan.flaskext import extension_hint
 from pool_doctor.scan.frameworks import django_overrides, django_pools
 from pool_doctor.scan.held import held_findings, worth_parsing
+from pool_doctor.scan.held import session_kept_while_streaming as kept_while_streaming
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.kinds import TooCostly
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
@@ -47,6 +49,7 @@ STACK_BYTES = 256 * 1024 * 1024  # the scan's thread: room for RECURSION_LIMIT f
 RECURSION_LIMIT = 20_000
 KEEP_BYTES = 64_000_000  # unparsed files kept in memory for the wrapper rounds; past this they are read again
 LIBRARY_DRIVERS = {"asyncpg": "asyncpg", "psycopg_pool": "psycopg", "psycopg2": "psycopg2"}  # (a pool's own)
+STREAMING = codes.STREAMING_RESPONSE_HOLDS_SESSION.code
 
 
 T = TypeVar("T")
@@ -291,6 +294,10 @@ def _scan(path: Path) -> ScanReport:
                 display = module.display if module is not None else project.display(file)
                 tree = module.tree if module is not None else ast.parse(text or b"", filename=display)
                 found_held = list(held_findings(tree, display)) if held else []
+                if any(f.code == STREAMING for _, f in found_held) and not kept_while_streaming(
+                    file.parent, project.base
+                ):
+                    found_held = [(site, f) for site, f in found_held if f.code != STREAMING]
                 if handed:  # (pool settings handed to an installed package the scan does not read)
                     project.warnings.extend(installed.handed_to_installed(tree, display, outside))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
