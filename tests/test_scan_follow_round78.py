@@ -519,3 +519,38 @@ def test_a_streaming_response_holds_its_session_only_where_fastapi_closes_it_aft
     report = scan(tmp_path, {"requirements.txt": requirements, "routes.py": STREAMING}, monkeypatch)
     codes = [f.code for _, f in report.findings]
     assert ("streaming-response-holds-session" in codes) == held
+
+
+def test_a_side_no_path_takes_is_no_branch(tmp_path, monkeypatch) -> None:
+    # leftbookclub (round 82): base.py makes DATABASES `if os.getenv("SKIP_DB") != "1" and isinstance(URL, str)`,
+    # dev.py sets its CONN_MAX_AGE to 0 `if os.getenv("SKIP_DB") != "1"`: the 600 of base.py was a branch "when not
+    # (SKIP_DB != 1) and (SKIP_DB != 1 and ...)", which no run meets, and the judge's worst side
+    report = scan(
+        tmp_path,
+        {
+            "manage.py": "import django\n",
+            "proj/__init__.py": "",
+            "proj/base.py": """
+            import os
+
+            INSTALLED_APPS = ["django.contrib.admin"]
+            PLATFORM_DATABASE_URL = os.getenv("DATABASE_URL", None)
+            if os.getenv("SKIP_DB") != "1" and isinstance(PLATFORM_DATABASE_URL, str):
+                DATABASES = {
+                    "default": {"ENGINE": "django.db.backends.postgresql", "HOST": "db", "CONN_MAX_AGE": 600}
+                }
+            """,
+            "proj/dev.py": """
+            import os
+
+            from .base import *
+
+            if os.getenv("SKIP_DB") != "1":
+                DATABASES["default"]["CONN_MAX_AGE"] = 0
+            """,
+        },
+        monkeypatch,
+    )
+    pool = next(p for p in report.pools if p.file.endswith("dev.py"))
+    assert 600 not in [b.value for b in pool.settings["CONN_MAX_AGE"].branches]
+    assert "no-liveness-check" not in {f.code for p, f in report.findings if p is pool}

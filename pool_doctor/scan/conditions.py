@@ -70,6 +70,18 @@ class Conditions:
         inner = _negated_of(test)
         return len(self._origins.get(inner if inner is not None else test, ())) == 1
 
+    def impossible(self, text: str) -> bool:
+        """Whether no path meets the condition: each of its terms holds a test of environment variables alone and,
+        in it or in an `and` of the code's own (`if A and B:`), that test's negation (leftbookclub's `not
+        (os.getenv("SKIP_DB") != "1") and (os.getenv("SKIP_DB") != "1" and ...)`: a variable reads the same
+        wherever it is read; a text of another kind may stand for two tests, a loop's runs)."""
+        terms = self._read(text)
+        return bool(terms) and all(self._contradictory(term) for term in terms)
+
+    def _contradictory(self, term: Term) -> bool:
+        facts = {fact for test in term for fact in _conjuncts(test)}
+        return any(negated(fact) in facts and _environmental(fact) for fact in facts)
+
     def _read(self, text: str) -> Condition:
         if text in ("", ALWAYS):
             return ((),)
@@ -192,3 +204,27 @@ def _expression(text: str) -> ast.expr | None:
         return ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError):
         return None
+
+
+@lru_cache(maxsize=8192)
+def _conjuncts(test: str) -> tuple[str, ...]:
+    """A test's own `and`s as their texts (`A and B`: A, B), each as the code writes it; else the test."""
+    tree = _expression(test)
+    if not (isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And)):
+        return (test,)
+    parts = [ast.get_source_segment(test.strip(), value) for value in tree.values]
+    return (test, *(part for part in parts if part))
+
+
+ENVIRONMENT_READS = {"os.getenv", "os.environ.get", "getenv"}
+
+
+@lru_cache(maxsize=8192)
+def _environmental(test: str) -> bool:
+    """A test of environment variables and literals alone (`os.getenv("SKIP_DB") != "1"`, `"X" in os.environ`)."""
+    tree = _expression(test)
+    if tree is None or not ("os.environ" in test or "getenv(" in test):
+        return False
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return names <= {"os", "getenv"} and all(ast.unparse(c.func) in ENVIRONMENT_READS for c in calls)

@@ -112,6 +112,8 @@ def branched(options: list[tuple[str, SV | None]], default: int | None, conds: C
             )
         else:
             flat.append((when, option, index == default))
+    kept = [entry for entry in flat if not conds.impossible(entry[0])]  # (a side no path takes: leftbookclub's)
+    flat = kept if kept else flat
     for when, option, is_default in flat:
         for at, earlier in enumerate(branches):
             if containers.same(earlier, option) or (not earlier.branches and _equal(earlier, option)):
