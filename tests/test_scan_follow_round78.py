@@ -554,3 +554,31 @@ def test_a_side_no_path_takes_is_no_branch(tmp_path, monkeypatch) -> None:
     pool = next(p for p in report.pools if p.file.endswith("dev.py"))
     assert 600 not in [b.value for b in pool.settings["CONN_MAX_AGE"].branches]
     assert "no-liveness-check" not in {f.code for p, f in report.findings if p is pool}
+
+
+@pytest.mark.parametrize(("silent", "known"), [("", False), (", silent=True", True)])
+def test_a_file_a_variable_names_and_the_app_must_load_may_set_its_url(
+    tmp_path, monkeypatch, silent: str, known: bool
+) -> None:
+    # analytics-tracker (round 82): `from_object('config.default')` (a SQLite URL), then
+    # `from_envvar('APP_CONFIG_FILE')`, which must load a file (production's is PostgreSQL): the URL was the known
+    # SQLite one and the engine "not PostgreSQL: not judged"; a load that may be absent (silent=True) leaves it
+    report = scan(
+        tmp_path,
+        {
+            "config/__init__.py": "",
+            "config/default.py": "SQLALCHEMY_DATABASE_URI = 'sqlite:///:memory:'\n",
+            "app/__init__.py": f"""
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            app = Flask(__name__)
+            app.config.from_object('config.default')
+            app.config.from_envvar('APP_CONFIG_FILE'{silent})
+            db = SQLAlchemy(app)
+            """,
+        },
+        monkeypatch,
+    )
+    url = at(report, "app/__init__.py:7").settings["url"]
+    assert url.known == known

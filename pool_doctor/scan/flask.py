@@ -297,6 +297,10 @@ class FlaskApps:
         app.unread = app.unread or not named  # (GeoNature's update() of a mapping read partly at run time)
         if keys is None:
             app.unresolved.append(f"{app.module.segment(call)}{UNREAD}")
+            silent = next((k.value for k in call.keywords if k.arg == "silent"), None)  # (a file that must exist:
+            if URI in app.keys and not (isinstance(silent, ast.Constant) and silent.value):  # its URL may be the one)
+                why = f"{app.module.segment(call)} may set it"
+                guards.put(app, URI, SV(None, app.module.where(call), known=False, expr=why))
         for name, value in (keys or {}).items():
             guards.put(app, name, value)
 
