@@ -306,7 +306,7 @@ CLOSED_BEFORE_SENDING = ((0, 106), (0, 118))
 
 def session_kept_while_streaming(folder: Path, base: Path) -> bool:
     """Whether the FastAPI the project installs keeps a yield dependency's session open while a response streams:
-    no only where the nearest pin names one release from 0.106 until 0.118 (audit-log's fastapi==0.115.14)."""
+    false only where the nearest pin names one release from 0.106 until 0.118 (audit-log's fastapi==0.115.14)."""
     release = releases.exact(folder, base, b"fastapi")
     low, high = CLOSED_BEFORE_SENDING
     return release is None or not low <= release[:2] < high
