@@ -153,6 +153,31 @@ def test_a_call_whose_arguments_share_a_line_made_too_long_gets_one_argument_a_l
     )
 
 
+def test_a_call_in_a_function_whose_arguments_share_a_line_keeps_their_indentation(tmp_path: Path) -> None:
+    # Flask-Migrate's env.py: the call is in run_migrations_online(), its arguments' line indented by the block and
+    # then by its own four: each argument's line is indented so (they were at the block's four alone)
+    source = (
+        "def run():\n"
+        "    connectable = create_engine(\n"
+        '        "postgresql://app@db/app", pool_recycle=300, pool_timeout=30, pool_size=5, max_overflow=10\n'
+        "    )\n"
+    )
+    files = {"db.py": "from sqlalchemy import create_engine\n\n\n" + source}
+    out = edited(tmp_path, files, {"pool_pre_ping": True, "connect_args.keepalives_idle": 60})
+    assert out["db.py"].split("\n\n\n", 1)[1] == (
+        "def run():\n"
+        "    connectable = create_engine(\n"
+        '        "postgresql://app@db/app",\n'
+        "        pool_recycle=300,\n"
+        "        pool_timeout=30,\n"
+        "        pool_size=5,\n"
+        "        max_overflow=10,\n"
+        "        pool_pre_ping=True,\n"
+        '        connect_args={"keepalives_idle": 60},\n'
+        "    )\n"
+    )
+
+
 def test_a_comment_ending_the_arguments_line_stays_when_an_argument_is_added_there(tmp_path: Path) -> None:
     # it was dropped: the new argument took the line's break without the comment that ended it
     source = 'engine = create_engine(\n    "postgresql://app@db/app", pool_recycle=300  # behind the NAT\n)\n'

@@ -257,7 +257,7 @@ def _layout(node: cst.CSTNode, column: int, indent: int) -> cst.CSTNode:
     if "\n" not in code and column + len(code) <= WIDTH:
         return node
     if isinstance(node, cst.Call) and _hugged(node) and any(len(line) > WIDTH for line in code.splitlines()):
-        return _one_a_line(node)
+        return _one_a_line(node, indent)
     exploding = "\n" not in code
     inner, closing = _break(indent + 4), _break(indent)
     if isinstance(node, cst.Call):
@@ -296,17 +296,19 @@ def _hugged(node: cst.Call) -> bool:
     return bool(node.args) and _newline(node.whitespace_before_args) and not any(_newline(w) for w in ends)
 
 
-def _one_a_line(node: cst.Call) -> cst.Call:
-    """A hugged call whose line the edits made too long: each argument on its own line at that line's indent,
-    a trailing comma, the closing bracket where it was (as black writes it)."""
+def _one_a_line(node: cst.Call, indent: int) -> cst.Call:
+    """A hugged call whose line the edits made too long: each argument on its own line, indented as that line
+    was (its block's indentation, `indent` of the line the call starts on, and then its own), a trailing comma,
+    the closing bracket where it was (as black writes it)."""
     before = node.whitespace_before_args
     assert isinstance(before, cst.ParenthesizedWhitespace)
-    indent = len(before.last_line.value)
+    line = before.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])  # (as the arguments' line)
+    column = (indent if before.indent else 0) + len(before.last_line.value)
     args = []
     for arg in node.args:  # (on one line: no comment ends a line between them)
         prefix = len(arg.keyword.value) + 1 if arg.keyword is not None else len(arg.star)
-        value = _layout(arg.value, indent + prefix, indent)
-        args.append(arg.with_changes(value=value, comma=cst.Comma(whitespace_after=_break(indent))))
+        value = _layout(arg.value, column + prefix, column)
+        args.append(arg.with_changes(value=value, comma=cst.Comma(whitespace_after=line)))
     last = node.args[-1]  # (the break before the bracket, with the comment ending the line, after the last comma)
     ending = last.comma if isinstance(last.comma, cst.Comma) else cst.Comma(whitespace_after=last.whitespace_after_arg)
     args[-1] = args[-1].with_changes(comma=ending, whitespace_after_arg=cst.SimpleWhitespace(""))
