@@ -216,7 +216,7 @@ def _conjuncts(test: str) -> tuple[str, ...]:
     return (test, *(part for part in parts if part))
 
 
-ENVIRONMENT_READS = {"os.getenv", "os.environ.get", "getenv"}
+ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}  # calls that read a variable, as written
 
 
 @lru_cache(maxsize=8192)
@@ -227,4 +227,4 @@ def _environmental(test: str) -> bool:
         return False
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    return names <= {"os", "getenv"} and all(ast.unparse(c.func) in ENVIRONMENT_READS for c in calls)
+    return names <= {"os", "getenv"} and all(ast.unparse(c.func) in ENV_READS for c in calls)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pool_doctor.scan import kinds
+from pool_doctor.scan.conditions import ENV_READS
 from pool_doctor.scan.containers import dict_items, lift
 from pool_doctor.scan.finder import Module, Project
 from pool_doctor.scan.interpolation import Option, find, interpolate, interpolate_extended, merge_ini, unfilled
@@ -34,7 +35,6 @@ FILLED_LATER = ", a template filled at run time"  # an option with str.format pl
 BOOLEAN_STATES = {word: True for word in ("1", "yes", "true", "on")} | {w: False for w in ("0", "no", "false", "off")}
 PARSERS = ("ConfigParser", "RawConfigParser", "SafeConfigParser")
 PARSER_CLASSES = {f"{lib}.{name}" for lib in ("configparser", "ConfigParser") for name in PARSERS}  # (Python 2's)
-ENV_READS = {"os.getenv", "os.environ.get", "getenv", "environ.get"}
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,7 @@ from pool_doctor.scan.flask import FLASK, FLASK_IMPORT, MENTIONS, FlaskApps
 from pool_doctor.scan.flaskengines import one_engine_per_bind
 from pool_doctor.scan.flaskext import extension_hint
 from pool_doctor.scan.frameworks import django_overrides, django_pools
-from pool_doctor.scan.held import held_findings, worth_parsing
-from pool_doctor.scan.held import session_kept_while_streaming as kept_while_streaming
+from pool_doctor.scan.held import held_findings, session_kept_while_streaming, worth_parsing
 from pool_doctor.scan.judge import judge_worst
 from pool_doctor.scan.kinds import TooCostly
 from pool_doctor.scan.model import ScanFinding, ScannedPool, ScanReport
@@ -294,7 +293,7 @@ def _scan(path: Path) -> ScanReport:
                 display = module.display if module is not None else project.display(file)
                 tree = module.tree if module is not None else ast.parse(text or b"", filename=display)
                 found_held = list(held_findings(tree, display)) if held else []
-                if any(f.code == STREAMING for _, f in found_held) and not kept_while_streaming(
+                if any(f.code == STREAMING for _, f in found_held) and not session_kept_while_streaming(
                     file.parent, project.base
                 ):
                     found_held = [(site, f) for site, f in found_held if f.code != STREAMING]
