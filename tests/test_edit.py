@@ -130,51 +130,30 @@ def test_a_one_line_call_made_too_long_is_laid_out_one_argument_a_line(tmp_path:
     )
 
 
-def test_a_call_whose_arguments_share_a_line_made_too_long_gets_one_argument_a_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", ["", "def run():\n"])
+def test_a_call_whose_arguments_share_a_line_made_too_long_gets_one_argument_a_line(tmp_path: Path, block: str) -> None:
     # a migration's engine_from_config(<newline> a, b, c<newline>): the new connect_args was put beside the others
-    # and its dict broken across lines after them (valid, but no layout anyone writes); black's: one a line
+    # and its dict broken across lines after them (valid, but no layout anyone writes); black's: one a line. In a
+    # function (Flask-Migrate's run_migrations_online()) each keeps the block's indentation and its own four
+    # (they were at the block's four alone).
+    pad = "    " if block else ""
     source = (
-        "connectable = create_engine(\n"
-        '    "postgresql://app@db/app", pool_recycle=300, pool_timeout=30, pool_size=5, max_overflow=10\n'
-        ")\n"
-    )
-    files = {"db.py": "from sqlalchemy import create_engine\n\n" + source}
-    out = edited(tmp_path, files, {"pool_pre_ping": True, "connect_args.keepalives_idle": 60})
-    assert out["db.py"].split("\n\n", 1)[1] == (
-        "connectable = create_engine(\n"
-        '    "postgresql://app@db/app",\n'
-        "    pool_recycle=300,\n"
-        "    pool_timeout=30,\n"
-        "    pool_size=5,\n"
-        "    max_overflow=10,\n"
-        "    pool_pre_ping=True,\n"
-        '    connect_args={"keepalives_idle": 60},\n'
-        ")\n"
-    )
-
-
-def test_a_call_in_a_function_whose_arguments_share_a_line_keeps_their_indentation(tmp_path: Path) -> None:
-    # Flask-Migrate's env.py: the call is in run_migrations_online(), its arguments' line indented by the block and
-    # then by its own four: each argument's line is indented so (they were at the block's four alone)
-    source = (
-        "def run():\n"
-        "    connectable = create_engine(\n"
-        '        "postgresql://app@db/app", pool_recycle=300, pool_timeout=30, pool_size=5, max_overflow=10\n'
-        "    )\n"
+        f"{block}{pad}connectable = create_engine(\n"
+        f'{pad}    "postgresql://app@db/app", pool_recycle=300, pool_timeout=30, pool_size=5, max_overflow=10\n'
+        f"{pad})\n"
     )
     files = {"db.py": "from sqlalchemy import create_engine\n\n\n" + source}
     out = edited(tmp_path, files, {"pool_pre_ping": True, "connect_args.keepalives_idle": 60})
     assert out["db.py"].split("\n\n\n", 1)[1] == (
-        "def run():\n"
-        "    connectable = create_engine(\n"
-        '        "postgresql://app@db/app",\n'
-        "        pool_recycle=300,\n"
-        "        pool_timeout=30,\n"
-        "        pool_size=5,\n"
-        "        max_overflow=10,\n"
-        "        pool_pre_ping=True,\n"
-        '        connect_args={"keepalives_idle": 60},\n'
-        "    )\n"
+        f"{block}{pad}connectable = create_engine(\n"
+        f'{pad}    "postgresql://app@db/app",\n'
+        f"{pad}    pool_recycle=300,\n"
+        f"{pad}    pool_timeout=30,\n"
+        f"{pad}    pool_size=5,\n"
+        f"{pad}    max_overflow=10,\n"
+        f"{pad}    pool_pre_ping=True,\n"
+        f'{pad}    connect_args={{"keepalives_idle": 60}},\n'
+        f"{pad})\n"
     )
 
 
